@@ -1,0 +1,304 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// ParamInfo describes one parameter of a plugin, for `attnlab list`.
+type ParamInfo struct {
+	Name    string // the YAML key
+	Type    string // int, float, bool, string, list of int, ...
+	Default string // the default value, formatted
+	Doc     string // one line
+}
+
+// Validator is implemented by parameter structs that check their own ranges
+// after decoding. Return [Invalid] errors so the key is named.
+type Validator interface {
+	Validate() error
+}
+
+// Invalid returns a *ParamError for key, for use in Validate methods; the
+// registry fills in the plugin's kind and name.
+func Invalid(key, format string, args ...any) error {
+	return &ParamError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+type field struct {
+	key   string
+	doc   string
+	index int
+	typ   reflect.Type
+}
+
+// fieldsOf lists the settable fields of a parameter struct type. Every
+// exported field must carry a yaml tag.
+func fieldsOf(t reflect.Type) ([]field, error) {
+	var out []field
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if key == "" || key == "-" {
+			return nil, fmt.Errorf("field %s has no yaml tag", f.Name)
+		}
+		if typeName(f.Type) == "" {
+			return nil, fmt.Errorf("field %s has unsupported type %s", f.Name, f.Type)
+		}
+		out = append(out, field{key: key, doc: f.Tag.Get("doc"), index: i, typ: f.Type})
+	}
+	return out, nil
+}
+
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "int"
+	case reflect.Float32, reflect.Float64:
+		return "float"
+	case reflect.String:
+		return "string"
+	case reflect.Slice:
+		if e := typeName(t.Elem()); e != "" && t.Elem().Kind() != reflect.Slice {
+			return "list of " + e
+		}
+	}
+	return ""
+}
+
+// Describe lists the parameters of a parameter struct pointer (nil gives
+// nil), in field order, with their defaults.
+func Describe(params any) []ParamInfo {
+	if params == nil {
+		return nil
+	}
+	v := reflect.ValueOf(params).Elem()
+	fields, err := fieldsOf(v.Type())
+	if err != nil {
+		panic(err) // Register already rejected such structs
+	}
+	out := make([]ParamInfo, 0, len(fields))
+	for _, f := range fields {
+		out = append(out, ParamInfo{Name: f.key, Type: typeName(f.typ), Default: formatValue(v.Field(f.index)), Doc: f.doc})
+	}
+	return out
+}
+
+// Keys returns the YAML keys of a parameter struct pointer, in field order.
+func Keys(params any) []string {
+	var keys []string
+	for _, p := range Describe(params) {
+		keys = append(keys, p.Name)
+	}
+	return keys
+}
+
+func formatValue(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
+	case reflect.String:
+		if v.String() == "" {
+			return `""`
+		}
+		return v.String()
+	case reflect.Slice:
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = formatValue(v.Index(i))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+func decodeInto(kind, plugin string, dst reflect.Value, m map[string]any) error {
+	fields, err := fieldsOf(dst.Type())
+	if err != nil {
+		return err
+	}
+	byKey := make(map[string]field, len(fields))
+	known := make([]string, 0, len(fields))
+	for _, f := range fields {
+		byKey[f.key] = f
+		known = append(known, f.key)
+	}
+	for _, k := range sortedKeys(m) {
+		f, ok := byKey[k]
+		if !ok {
+			return &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: "unknown key (known: " + strings.Join(known, ", ") + ")"}
+		}
+		if err := setValue(dst.Field(f.index), m[k]); err != nil {
+			return &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: err.Error()}
+		}
+	}
+	if v, ok := dst.Addr().Interface().(Validator); ok {
+		if err := v.Validate(); err != nil {
+			var pe *ParamError
+			if errors.As(err, &pe) {
+				pe.Kind, pe.Plugin = kind, plugin
+				return pe
+			}
+			return &ParamError{Kind: kind, Plugin: plugin, Msg: err.Error()}
+		}
+	}
+	return nil
+}
+
+// setValue assigns a decoded YAML/JSON value to dst without weak typing:
+// a string never becomes a number, and a float becomes an int only when it
+// is integral (JSON numbers are float64).
+func setValue(dst reflect.Value, val any) error {
+	want := typeName(dst.Type())
+	if val == nil {
+		return fmt.Errorf("want %s, got null", want)
+	}
+	switch dst.Kind() {
+	case reflect.Bool:
+		b, ok := val.(bool)
+		if !ok {
+			return mismatch(want, val)
+		}
+		dst.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		i, ok := asInt(val)
+		if !ok {
+			return mismatch(want, val)
+		}
+		if dst.OverflowInt(i) {
+			return fmt.Errorf("value %d out of range", i)
+		}
+		dst.SetInt(i)
+	case reflect.Float32, reflect.Float64:
+		f, ok := asFloat(val)
+		if !ok {
+			return mismatch(want, val)
+		}
+		dst.SetFloat(f)
+	case reflect.String:
+		s, ok := val.(string)
+		if !ok {
+			return mismatch(want, val)
+		}
+		dst.SetString(s)
+	case reflect.Slice:
+		rv := reflect.ValueOf(val)
+		if rv.Kind() != reflect.Slice {
+			return mismatch(want, val)
+		}
+		out := reflect.MakeSlice(dst.Type(), rv.Len(), rv.Len())
+		for i := 0; i < rv.Len(); i++ {
+			if err := setValue(out.Index(i), rv.Index(i).Interface()); err != nil {
+				return fmt.Errorf("item %d: %v", i, err)
+			}
+		}
+		dst.Set(out)
+	default:
+		return fmt.Errorf("unsupported field type %s", dst.Type())
+	}
+	return nil
+}
+
+func mismatch(want string, val any) error {
+	return fmt.Errorf("want %s, got %s %s", want, describeKind(val), shortValue(val))
+}
+
+func describeKind(val any) string {
+	switch val.(type) {
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	case float32, float64:
+		return "float"
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return "int"
+	case map[string]any:
+		return "map"
+	}
+	if reflect.ValueOf(val).Kind() == reflect.Slice {
+		return "list"
+	}
+	return fmt.Sprintf("%T", val)
+}
+
+func shortValue(val any) string {
+	s := fmt.Sprintf("%v", val)
+	if _, ok := val.(string); ok {
+		s = strconv.Quote(s)
+	}
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	return s
+}
+
+func asInt(val any) (int64, bool) {
+	switch x := val.(type) {
+	case int:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case int64:
+		return x, true
+	case uint:
+		return int64(x), x <= math.MaxInt64
+	case uint8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case uint64:
+		return int64(x), x <= math.MaxInt64
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), true
+		}
+	case float32:
+		if float64(x) == math.Trunc(float64(x)) && math.Abs(float64(x)) < 1<<24 {
+			return int64(x), true
+		}
+	}
+	return 0, false
+}
+
+func asFloat(val any) (float64, bool) {
+	switch x := val.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	}
+	if i, ok := asInt(val); ok {
+		return float64(i), true
+	}
+	return 0, false
+}
+
+func deepCopy(v reflect.Value) reflect.Value {
+	out := reflect.New(v.Type()).Elem()
+	out.Set(v)
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if f.Kind() == reflect.Slice && !f.IsNil() && out.Field(i).CanSet() {
+			c := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+			reflect.Copy(c, f)
+			out.Field(i).Set(c)
+		}
+	}
+	return out
+}

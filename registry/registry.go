@@ -1,0 +1,181 @@
+package registry
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Entry is one plugin: a name, a one-line doc, the default parameter
+// struct and a factory.
+//
+// Params is a pointer to a struct holding the plugin's defaults (nil when the
+// plugin takes no parameters). Its exported fields carry a `yaml:"name"` tag
+// (the key users write) and a `doc:"..."` tag (one line shown by
+// `attnlab list`). Factories receive a fresh copy of that struct, decoded
+// from the user's parameters by [Entry.Decode].
+type Entry[F any] struct {
+	Name   string
+	Doc    string
+	Params any
+	New    F
+}
+
+// Registry maps names to entries of one kind ("attention", "task", ...).
+// It is safe for concurrent use. The zero value is not usable: call [New].
+type Registry[F any] struct {
+	kind string
+	mu   sync.RWMutex
+	m    map[string]Entry[F]
+}
+
+// New returns an empty registry for plugins of the given kind. The kind is
+// used in error messages: `attention: unknown variant "adittive" (known: ...)`.
+func New[F any](kind string) *Registry[F] {
+	return &Registry[F]{kind: kind, m: make(map[string]Entry[F])}
+}
+
+// Kind returns the kind given to [New].
+func (r *Registry[F]) Kind() string { return r.kind }
+
+// Register adds e. It panics on an empty name, a nil factory, a Params value
+// that is not a pointer to a struct, or a duplicate name: these are
+// programmer errors at init time, as with database/sql.Register.
+func (r *Registry[F]) Register(e Entry[F]) {
+	if e.Name == "" {
+		panic(fmt.Sprintf("registry %s: Register with an empty name", r.kind))
+	}
+	if v := reflect.ValueOf(e.New); !v.IsValid() || (v.Kind() == reflect.Func && v.IsNil()) {
+		panic(fmt.Sprintf("registry %s: Register %q with a nil factory", r.kind, e.Name))
+	}
+	if e.Params != nil {
+		t := reflect.TypeOf(e.Params)
+		if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+			panic(fmt.Sprintf("registry %s: Register %q: Params must be a pointer to a struct, got %T", r.kind, e.Name, e.Params))
+		}
+		if _, err := fieldsOf(t.Elem()); err != nil {
+			panic(fmt.Sprintf("registry %s: Register %q: %v", r.kind, e.Name, err))
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.m[e.Name]; dup {
+		panic(fmt.Sprintf("registry %s: Register called twice for %q", r.kind, e.Name))
+	}
+	r.m[e.Name] = e
+}
+
+// Lookup returns the entry registered under name, or an *UnknownError that
+// lists the known names.
+func (r *Registry[F]) Lookup(name string) (Entry[F], error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.m[name]
+	if !ok {
+		return Entry[F]{}, &UnknownError{Kind: r.kind, Name: name, Known: r.namesLocked()}
+	}
+	return e, nil
+}
+
+// Has reports whether name is registered.
+func (r *Registry[F]) Has(name string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.m[name]
+	return ok
+}
+
+// Names returns the registered names, sorted.
+func (r *Registry[F]) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.namesLocked()
+}
+
+// Entries returns every entry, sorted by name.
+func (r *Registry[F]) Entries() []Entry[F] {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]Entry[F], 0, len(r.m))
+	for _, n := range r.namesLocked() {
+		out = append(out, r.m[n])
+	}
+	return out
+}
+
+func (r *Registry[F]) namesLocked() []string {
+	names := make([]string, 0, len(r.m))
+	for n := range r.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Defaults returns a fresh copy of the entry's default parameters (a pointer
+// to a new struct), or nil when the entry takes no parameters.
+func (e Entry[F]) Defaults() any {
+	if e.Params == nil {
+		return nil
+	}
+	src := reflect.ValueOf(e.Params).Elem()
+	dst := reflect.New(src.Type())
+	dst.Elem().Set(deepCopy(src))
+	return dst.Interface()
+}
+
+// Describe lists the entry's parameters (see [Describe]).
+func (e Entry[F]) Describe() []ParamInfo { return Describe(e.Params) }
+
+// Decode returns a fresh copy of the entry's defaults with the values of m
+// applied, strictly: an unknown key or a value of the wrong type is a
+// *ParamError naming the key and the plugin. kind is the registry kind, used
+// in messages.
+func (e Entry[F]) Decode(kind string, m map[string]any) (any, error) {
+	p := e.Defaults()
+	if p == nil {
+		if len(m) == 0 {
+			return nil, nil
+		}
+		keys := sortedKeys(m)
+		return nil, &ParamError{Kind: kind, Plugin: e.Name, Key: keys[0], Msg: "unknown key (this " + kind + " takes no parameters)"}
+	}
+	if err := decodeInto(kind, e.Name, reflect.ValueOf(p).Elem(), m); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// UnknownError is returned by Lookup for a name that is not registered.
+type UnknownError struct {
+	Kind  string
+	Name  string
+	Known []string
+}
+
+func (e *UnknownError) Error() string {
+	return fmt.Sprintf("%s: unknown name %q (known: %s)", e.Kind, e.Name, strings.Join(e.Known, ", "))
+}
+
+// ParamError is a problem with one key of a plugin's parameters.
+type ParamError struct {
+	Kind   string // registry kind, e.g. "attention"
+	Plugin string // entry name, e.g. "multi-head"
+	Key    string // the parameter key as the user wrote it
+	Msg    string
+}
+
+func (e *ParamError) Error() string {
+	return fmt.Sprintf("%s: %s for %s %q", e.Key, e.Msg, e.Kind, e.Plugin)
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
