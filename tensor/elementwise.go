@@ -1,0 +1,321 @@
+package tensor
+
+import "math"
+
+type binOp int
+
+const (
+	opAdd binOp = iota
+	opSub
+	opMul
+	opDiv
+)
+
+var binNames = [...]string{"Add", "Sub", "Mul", "Div"}
+
+// Add returns a + b with NumPy broadcasting.
+func Add(a, b *Tensor) *Tensor { return binary(opAdd, a, b) }
+
+// Sub returns a − b with NumPy broadcasting.
+func Sub(a, b *Tensor) *Tensor { return binary(opSub, a, b) }
+
+// Mul returns a ⊙ b (elementwise) with NumPy broadcasting.
+func Mul(a, b *Tensor) *Tensor { return binary(opMul, a, b) }
+
+// Div returns a / b (elementwise) with NumPy broadcasting.
+func Div(a, b *Tensor) *Tensor { return binary(opDiv, a, b) }
+
+func binary(op binOp, a, b *Tensor) *Tensor {
+	name := binNames[op]
+	var shape []int
+	if sameShape(a.shape, b.shape) {
+		shape = append([]int(nil), a.shape...)
+	} else {
+		shape = broadcastShape(name, a.shape, b.shape)
+	}
+	out := result(name, shape, a, b)
+	od, ad, bd := out.Data, a.Data, b.Data
+	if len(ad) == len(od) && len(bd) == len(od) {
+		binRow(op, od, ad, 1, bd, 1)
+	} else {
+		newIter(shape, a.shape, b.shape).each(func(o, ia, ib, n, inca, incb int) {
+			binRow(op, od[o:o+n], ad[ia:], inca, bd[ib:], incb)
+		})
+	}
+	if out.requiresGrad {
+		out.backward = func() { binaryBackward(op, out, a, b) }
+	}
+	return out
+}
+
+// binRow computes one output row; inca and incb are the operands' strides
+// along the row (0 when broadcast).
+func binRow(op binOp, out, a []float32, inca int, b []float32, incb int) {
+	n := len(out)
+	if inca == 1 && incb == 1 {
+		a, b = a[:n], b[:n]
+		switch op {
+		case opAdd:
+			for i := range out {
+				out[i] = a[i] + b[i]
+			}
+		case opSub:
+			for i := range out {
+				out[i] = a[i] - b[i]
+			}
+		case opMul:
+			for i := range out {
+				out[i] = a[i] * b[i]
+			}
+		case opDiv:
+			for i := range out {
+				out[i] = a[i] / b[i]
+			}
+		}
+		return
+	}
+	if inca == 1 && incb == 0 {
+		a, s := a[:n], b[0]
+		switch op {
+		case opAdd:
+			for i := range out {
+				out[i] = a[i] + s
+			}
+		case opSub:
+			for i := range out {
+				out[i] = a[i] - s
+			}
+		case opMul:
+			for i := range out {
+				out[i] = a[i] * s
+			}
+		case opDiv:
+			for i := range out {
+				out[i] = a[i] / s
+			}
+		}
+		return
+	}
+	ia, ib := 0, 0
+	for i := range out {
+		x, y := a[ia], b[ib]
+		switch op {
+		case opAdd:
+			out[i] = x + y
+		case opSub:
+			out[i] = x - y
+		case opMul:
+			out[i] = x * y
+		case opDiv:
+			out[i] = x / y
+		}
+		ia += inca
+		ib += incb
+	}
+}
+
+func binaryBackward(op binOp, out, a, b *Tensor) {
+	g := out.Grad
+	var ga, gb []float32
+	if a.requiresGrad {
+		ga = a.grad()
+	}
+	if b.requiresGrad {
+		gb = b.grad()
+	}
+	ad, bd := a.Data, b.Data
+	if len(ad) == len(g) && len(bd) == len(g) {
+		binGradRow(op, g, ga, ad, 1, gb, bd, 1)
+		return
+	}
+	newIter(out.shape, a.shape, b.shape).each(func(o, ia, ib, n, inca, incb int) {
+		var gaa, gbb []float32
+		if ga != nil {
+			gaa = ga[ia:]
+		}
+		if gb != nil {
+			gbb = gb[ib:]
+		}
+		binGradRow(op, g[o:o+n], gaa, ad[ia:], inca, gbb, bd[ib:], incb)
+	})
+}
+
+// binGradRow accumulates one row of gradients into ga and gb (either may be
+// nil). With a stride of 0 the row's gradient sums into one element.
+func binGradRow(op binOp, g, ga, a []float32, inca int, gb, b []float32, incb int) {
+	ia, ib := 0, 0
+	for _, gi := range g {
+		switch op {
+		case opAdd:
+			if ga != nil {
+				ga[ia] += gi
+			}
+			if gb != nil {
+				gb[ib] += gi
+			}
+		case opSub:
+			if ga != nil {
+				ga[ia] += gi
+			}
+			if gb != nil {
+				gb[ib] -= gi
+			}
+		case opMul:
+			if ga != nil {
+				ga[ia] += gi * b[ib]
+			}
+			if gb != nil {
+				gb[ib] += gi * a[ia]
+			}
+		case opDiv:
+			y := b[ib]
+			if ga != nil {
+				ga[ia] += gi / y
+			}
+			if gb != nil {
+				gb[ib] -= gi * a[ia] / (y * y)
+			}
+		}
+		ia += inca
+		ib += incb
+	}
+}
+
+// unary applies f elementwise; df computes the derivative from the input x
+// and the output y.
+func unary(name string, x *Tensor, f func(float32) float32, df func(x, y float32) float32) *Tensor {
+	out := result(name, append([]int(nil), x.shape...), x)
+	for i, v := range x.Data {
+		out.Data[i] = f(v)
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			gx := x.grad()
+			for i, g := range out.Grad {
+				gx[i] += g * df(x.Data[i], out.Data[i])
+			}
+		}
+	}
+	return out
+}
+
+// Neg returns −x.
+func Neg(x *Tensor) *Tensor { return Scale(x, -1) }
+
+// Scale returns s·x.
+func Scale(x *Tensor, s float32) *Tensor {
+	out := result("Scale", append([]int(nil), x.shape...), x)
+	for i, v := range x.Data {
+		out.Data[i] = s * v
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			gx := x.grad()
+			for i, g := range out.Grad {
+				gx[i] += s * g
+			}
+		}
+	}
+	return out
+}
+
+// AddScalar returns x + s.
+func AddScalar(x *Tensor, s float32) *Tensor {
+	out := result("AddScalar", append([]int(nil), x.shape...), x)
+	for i, v := range x.Data {
+		out.Data[i] = v + s
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			gx := x.grad()
+			for i, g := range out.Grad {
+				gx[i] += g
+			}
+		}
+	}
+	return out
+}
+
+// Exp returns eˣ elementwise.
+func Exp(x *Tensor) *Tensor {
+	return unary("Exp", x, expf, func(_, y float32) float32 { return y })
+}
+
+// Log returns the natural logarithm elementwise.
+func Log(x *Tensor) *Tensor {
+	return unary("Log", x, func(v float32) float32 { return float32(math.Log(float64(v))) },
+		func(x, _ float32) float32 { return 1 / x })
+}
+
+// Sqrt returns √x elementwise.
+func Sqrt(x *Tensor) *Tensor {
+	return unary("Sqrt", x, sqrt32, func(_, y float32) float32 { return 0.5 / y })
+}
+
+// Tanh returns tanh(x) elementwise.
+func Tanh(x *Tensor) *Tensor {
+	return unary("Tanh", x, tanhf, func(_, y float32) float32 { return 1 - y*y })
+}
+
+// Sigmoid returns 1/(1+e⁻ˣ) elementwise.
+func Sigmoid(x *Tensor) *Tensor {
+	return unary("Sigmoid", x, sigmoidf, func(_, y float32) float32 { return y * (1 - y) })
+}
+
+// ReLU returns max(x, 0) elementwise (gradient 0 at 0).
+func ReLU(x *Tensor) *Tensor {
+	return unary("ReLU", x, func(v float32) float32 { return max(v, 0) },
+		func(x, _ float32) float32 {
+			if x > 0 {
+				return 1
+			}
+			return 0
+		})
+}
+
+// ELU returns x for x > 0 and alpha·(eˣ−1) otherwise.
+func ELU(x *Tensor, alpha float32) *Tensor {
+	return unary("ELU", x, func(v float32) float32 {
+		if v > 0 {
+			return v
+		}
+		return alpha * (expf(v) - 1)
+	}, func(x, y float32) float32 {
+		if x > 0 {
+			return 1
+		}
+		return y + alpha
+	})
+}
+
+const geluC = 0.7978845608028654 // √(2/π)
+
+// GELU returns the tanh approximation of the Gaussian error linear unit,
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as PyTorch's
+// gelu(approximate="tanh").
+func GELU(x *Tensor) *Tensor {
+	return unary("GELU", x, geluf, geluGrad)
+}
+
+func geluf(v float32) float32 {
+	x := float64(v)
+	return float32(0.5 * x * (1 + math.Tanh(geluC*(x+0.044715*x*x*x))))
+}
+
+func geluGrad(v, _ float32) float32 {
+	x := float64(v)
+	u := geluC * (x + 0.044715*x*x*x)
+	t := math.Tanh(u)
+	du := geluC * (1 + 3*0.044715*x*x)
+	return float32(0.5*(1+t) + 0.5*x*(1-t*t)*du)
+}
+
+func expf(v float32) float32  { return float32(math.Exp(float64(v))) }
+func tanhf(v float32) float32 { return float32(math.Tanh(float64(v))) }
+func sigmoidf(v float32) float32 {
+	if v >= 0 {
+		return float32(1 / (1 + math.Exp(-float64(v))))
+	}
+	e := math.Exp(float64(v))
+	return float32(e / (1 + e))
+}

@@ -1,0 +1,371 @@
+package tensor
+
+import "fmt"
+
+// Reshape returns x with a new shape holding the same number of elements;
+// one dimension may be -1 and is inferred. The result shares x's data.
+func Reshape(x *Tensor, shape ...int) *Tensor {
+	shape = append([]int(nil), shape...)
+	infer, n := -1, 1
+	for i, d := range shape {
+		switch {
+		case d == -1 && infer < 0:
+			infer = i
+		case d < 0:
+			panic(fmt.Sprintf("tensor.Reshape: bad shape %v for %v", shape, x.shape))
+		default:
+			n *= d
+		}
+	}
+	if infer >= 0 {
+		if n == 0 || len(x.Data)%n != 0 {
+			panic(fmt.Sprintf("tensor.Reshape: cannot infer -1 in %v for %v", shape, x.shape))
+		}
+		shape[infer] = len(x.Data) / n
+		n = len(x.Data)
+	}
+	if n != len(x.Data) {
+		panic(fmt.Sprintf("tensor.Reshape: shape %v does not hold the %d elements of %v", shape, len(x.Data), x.shape))
+	}
+	out := &Tensor{shape: shape, Data: x.Data, op: "Reshape"}
+	if x.requiresGrad {
+		out.requiresGrad = true
+		out.inputs = []*Tensor{x}
+		out.backward = func() {
+			gx := x.grad()
+			for i, g := range out.Grad {
+				gx[i] += g
+			}
+		}
+	}
+	return out
+}
+
+// Transpose swaps dimensions d0 and d1 (negative counts from the end),
+// copying the data.
+func Transpose(x *Tensor, d0, d1 int) *Tensor {
+	r := len(x.shape)
+	if d0 < 0 {
+		d0 += r
+	}
+	if d1 < 0 {
+		d1 += r
+	}
+	perm := make([]int, r)
+	for i := range perm {
+		perm[i] = i
+	}
+	if d0 < 0 || d0 >= r || d1 < 0 || d1 >= r {
+		panic(fmt.Sprintf("tensor.Transpose: dims %d, %d out of range for %v", d0, d1, x.shape))
+	}
+	perm[d0], perm[d1] = perm[d1], perm[d0]
+	return Permute(x, perm...)
+}
+
+// Permute reorders the dimensions: the result's dimension i is x's
+// dimension perm[i]. It copies the data.
+func Permute(x *Tensor, perm ...int) *Tensor {
+	r := len(x.shape)
+	if len(perm) != r {
+		panic(fmt.Sprintf("tensor.Permute: permutation %v for shape %v", perm, x.shape))
+	}
+	seen := make([]bool, r)
+	shape := make([]int, r)
+	for i, p := range perm {
+		if p < 0 || p >= r || seen[p] {
+			panic(fmt.Sprintf("tensor.Permute: %v is not a permutation for shape %v", perm, x.shape))
+		}
+		seen[p] = true
+		shape[i] = x.shape[p]
+	}
+	// Strides of x, reordered to the output's dimensions.
+	xs := make([]int, r)
+	s := 1
+	for i := r - 1; i >= 0; i-- {
+		xs[i] = s
+		s *= x.shape[i]
+	}
+	src := make([]int, r)
+	for i, p := range perm {
+		src[i] = xs[p]
+	}
+	out := result("Permute", shape, x)
+	permuteCopy(out.Data, x.Data, shape, src, false)
+	if out.requiresGrad {
+		out.backward = func() { permuteCopy(out.Grad, x.grad(), shape, src, true) }
+	}
+	return out
+}
+
+// permuteCopy walks dst (shape, contiguous) and reads src with the given
+// strides; with back set it instead accumulates dst's values into src.
+func permuteCopy(dst, src []float32, shape, strides []int, back bool) {
+	r := len(shape)
+	if len(dst) == 0 {
+		return
+	}
+	if r == 0 {
+		if back {
+			src[0] += dst[0]
+		} else {
+			dst[0] = src[0]
+		}
+		return
+	}
+	idx := make([]int, r)
+	n, inc := shape[r-1], strides[r-1]
+	off, o := 0, 0
+	for {
+		if back {
+			for j, p := 0, off; j < n; j, p = j+1, p+inc {
+				src[p] += dst[o+j]
+			}
+		} else {
+			for j, p := 0, off; j < n; j, p = j+1, p+inc {
+				dst[o+j] = src[p]
+			}
+		}
+		o += n
+		k := r - 2
+		for ; k >= 0; k-- {
+			idx[k]++
+			off += strides[k]
+			if idx[k] < shape[k] {
+				break
+			}
+			off -= strides[k] * shape[k]
+			idx[k] = 0
+		}
+		if k < 0 {
+			return
+		}
+	}
+}
+
+// Concat joins tensors along axis; all other dimensions must match.
+func Concat(axis int, xs ...*Tensor) *Tensor {
+	if len(xs) == 0 {
+		panic("tensor.Concat: no tensors")
+	}
+	first := xs[0].shape
+	if axis < 0 {
+		axis += len(first)
+	}
+	if axis < 0 || axis >= len(first) {
+		panic(fmt.Sprintf("tensor.Concat: axis out of range for %v", first))
+	}
+	shape := append([]int(nil), first...)
+	shape[axis] = 0
+	for _, x := range xs {
+		if len(x.shape) != len(first) {
+			panic(fmt.Sprintf("tensor.Concat: shapes %v and %v differ in rank", first, x.shape))
+		}
+		for i, d := range x.shape {
+			if i != axis && d != first[i] {
+				panic(fmt.Sprintf("tensor.Concat: shapes %v and %v differ outside axis %d", first, x.shape, axis))
+			}
+		}
+		shape[axis] += x.shape[axis]
+	}
+	outer := shapeSize(first[:axis])
+	inner := shapeSize(first[axis+1:])
+	out := result("Concat", shape, xs...)
+	row := shape[axis] * inner
+	off := 0
+	for _, x := range xs {
+		w := x.shape[axis] * inner
+		for o := 0; o < outer; o++ {
+			copy(out.Data[o*row+off:o*row+off+w], x.Data[o*w:(o+1)*w])
+		}
+		off += w
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			off := 0
+			for _, x := range xs {
+				w := x.shape[axis] * inner
+				if x.requiresGrad {
+					gx := x.grad()
+					for o := 0; o < outer; o++ {
+						g := out.Grad[o*row+off : o*row+off+w]
+						dst := gx[o*w : (o+1)*w]
+						for i, v := range g {
+							dst[i] += v
+						}
+					}
+				}
+				off += w
+			}
+		}
+	}
+	return out
+}
+
+// Narrow returns the slice [start, start+length) of x along axis (a copy).
+func Narrow(x *Tensor, axis, start, length int) *Tensor {
+	if axis < 0 {
+		axis += len(x.shape)
+	}
+	if axis < 0 || axis >= len(x.shape) || start < 0 || length < 0 || start+length > x.shape[axis] {
+		panic(fmt.Sprintf("tensor.Narrow: axis %d [%d, %d) out of range for %v", axis, start, start+length, x.shape))
+	}
+	shape := append([]int(nil), x.shape...)
+	shape[axis] = length
+	outer := shapeSize(x.shape[:axis])
+	inner := shapeSize(x.shape[axis+1:])
+	row, w, off := x.shape[axis]*inner, length*inner, start*inner
+	out := result("Narrow", shape, x)
+	if outer == 1 {
+		copy(out.Data, x.Data[off:off+w])
+	} else {
+		for o := 0; o < outer; o++ {
+			copy(out.Data[o*w:(o+1)*w], x.Data[o*row+off:o*row+off+w])
+		}
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			gx := x.grad()
+			for o := 0; o < outer; o++ {
+				dst := gx[o*row+off : o*row+off+w]
+				for i, v := range out.Grad[o*w : (o+1)*w] {
+					dst[i] += v
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Split cuts x along axis into pieces of the given sizes, which must add up
+// to the axis length.
+func Split(x *Tensor, axis int, sizes ...int) []*Tensor {
+	if axis < 0 {
+		axis += len(x.shape)
+	}
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	if axis < 0 || axis >= len(x.shape) || total != x.shape[axis] {
+		panic(fmt.Sprintf("tensor.Split: sizes %v along axis %d of %v", sizes, axis, x.shape))
+	}
+	out := make([]*Tensor, len(sizes))
+	start := 0
+	for i, s := range sizes {
+		out[i] = Narrow(x, axis, start, s)
+		start += s
+	}
+	return out
+}
+
+// Stack joins tensors of equal shape along a new axis.
+func Stack(axis int, xs ...*Tensor) *Tensor {
+	if len(xs) == 0 {
+		panic("tensor.Stack: no tensors")
+	}
+	r := len(xs[0].shape)
+	if axis < 0 {
+		axis += r + 1
+	}
+	if axis < 0 || axis > r {
+		panic(fmt.Sprintf("tensor.Stack: axis out of range for %v", xs[0].shape))
+	}
+	ys := make([]*Tensor, len(xs))
+	for i, x := range xs {
+		if !sameShape(x.shape, xs[0].shape) {
+			panic(fmt.Sprintf("tensor.Stack: shapes %v and %v differ", xs[0].shape, x.shape))
+		}
+		shape := make([]int, 0, r+1)
+		shape = append(shape, x.shape[:axis]...)
+		shape = append(shape, 1)
+		shape = append(shape, x.shape[axis:]...)
+		ys[i] = Reshape(x, shape...)
+	}
+	return Concat(axis, ys...)
+}
+
+// Gather returns the rows of table [V, D...] picked by ids, shaped
+// [len(ids), D...] (an embedding lookup). Ids equal to padID give a zero row
+// and pass no gradient (use -1 for no padding id). The gradient of rows
+// picked several times adds up. It panics on an id outside [0, V).
+func Gather(table *Tensor, ids []int, padID int) *Tensor {
+	if table.Dims() < 1 {
+		panic(fmt.Sprintf("tensor.Gather: table of shape %v", table.shape))
+	}
+	v := table.shape[0]
+	d := shapeSize(table.shape[1:])
+	shape := append([]int{len(ids)}, table.shape[1:]...)
+	out := result("Gather", shape, table)
+	for i, id := range ids {
+		if id == padID {
+			continue
+		}
+		if id < 0 || id >= v {
+			panic(fmt.Sprintf("tensor.Gather: id %d out of range for table %v", id, table.shape))
+		}
+		copy(out.Data[i*d:(i+1)*d], table.Data[id*d:(id+1)*d])
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			gt := table.grad()
+			for i, id := range ids {
+				if id == padID {
+					continue
+				}
+				dst := gt[id*d : (id+1)*d]
+				for j, g := range out.Grad[i*d : (i+1)*d] {
+					dst[j] += g
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Where returns mask ? a : b elementwise, where mask holds 0 or 1 and
+// broadcasts to the common shape of a and b, which must be equal. mask
+// receives no gradient.
+func Where(mask, a, b *Tensor) *Tensor {
+	if !sameShape(a.shape, b.shape) {
+		panic(fmt.Sprintf("tensor.Where: shapes %v and %v differ", a.shape, b.shape))
+	}
+	shape := append([]int(nil), a.shape...)
+	if bs := broadcastShape("Where", shape, mask.shape); !sameShape(bs, shape) {
+		panic(fmt.Sprintf("tensor.Where: mask %v does not broadcast to %v", mask.shape, shape))
+	}
+	out := result("Where", shape, a, b)
+	it := newIter(shape, mask.shape, nil)
+	it.each(func(o, im, _, n, incm, _ int) {
+		for j := 0; j < n; j++ {
+			if mask.Data[im+j*incm] != 0 {
+				out.Data[o+j] = a.Data[o+j]
+			} else {
+				out.Data[o+j] = b.Data[o+j]
+			}
+		}
+	})
+	if out.requiresGrad {
+		out.backward = func() {
+			var ga, gb []float32
+			if a.requiresGrad {
+				ga = a.grad()
+			}
+			if b.requiresGrad {
+				gb = b.grad()
+			}
+			it.each(func(o, im, _, n, incm, _ int) {
+				for j := 0; j < n; j++ {
+					g := out.Grad[o+j]
+					if mask.Data[im+j*incm] != 0 {
+						if ga != nil {
+							ga[o+j] += g
+						}
+					} else if gb != nil {
+						gb[o+j] += g
+					}
+				}
+			})
+		}
+	}
+	return out
+}

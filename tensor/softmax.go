@@ -1,0 +1,181 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// Softmax returns the softmax over the last axis.
+func Softmax(x *Tensor) *Tensor { return MaskedSoftmax(x, nil) }
+
+// MaskedSoftmax returns the softmax over the last axis of x where only the
+// positions whose keep-mask value is non-zero take part. mask (nil: no mask)
+// must broadcast to x's shape, e.g. a key-padding mask [B,1,Tk] for scores
+// [B,Tq,Tk]. Masked positions get exactly 0 and receive exactly 0 gradient;
+// a row whose every position is masked is all zeros (never NaN, never
+// uniform). mask receives no gradient.
+func MaskedSoftmax(x, mask *Tensor) *Tensor {
+	if x.Dims() == 0 {
+		panic("tensor.MaskedSoftmax: scalar input")
+	}
+	n := x.shape[len(x.shape)-1]
+	rows := len(x.Data) / max(n, 1)
+	out := result("Softmax", append([]int(nil), x.shape...), x)
+	var moff []int
+	minc := 0
+	if mask != nil {
+		moff, minc = maskRows("MaskedSoftmax", x.shape, mask.shape)
+	}
+	for r := 0; r < rows; r++ {
+		xs := x.Data[r*n : (r+1)*n]
+		ys := out.Data[r*n : (r+1)*n]
+		if mask == nil {
+			softmaxRow(ys, xs)
+			continue
+		}
+		softmaxRowMasked(ys, xs, mask.Data[moff[r]:], minc)
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			gx := x.grad()
+			for r := 0; r < rows; r++ {
+				softmaxBackRow(gx[r*n:(r+1)*n], out.Grad[r*n:(r+1)*n], out.Data[r*n:(r+1)*n])
+			}
+		}
+	}
+	return out
+}
+
+func softmaxRow(y, x []float32) {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		m = max(m, v)
+	}
+	var s float64
+	for i, v := range x {
+		e := expf(v - m)
+		y[i] = e
+		s += float64(e)
+	}
+	inv := float32(1 / s)
+	for i := range y {
+		y[i] *= inv
+	}
+}
+
+func softmaxRowMasked(y, x, mask []float32, minc int) {
+	m := float32(math.Inf(-1))
+	seen := false
+	for i, v := range x {
+		if mask[i*minc] != 0 {
+			seen = true
+			m = max(m, v)
+		}
+	}
+	if !seen {
+		for i := range y {
+			y[i] = 0
+		}
+		return
+	}
+	var s float64
+	for i, v := range x {
+		if mask[i*minc] != 0 {
+			e := expf(v - m)
+			y[i] = e
+			s += float64(e)
+		} else {
+			y[i] = 0
+		}
+	}
+	inv := float32(1 / s)
+	for i := range y {
+		y[i] *= inv
+	}
+}
+
+// softmaxBackRow accumulates dx = y ⊙ (dy − Σ dy⊙y).
+func softmaxBackRow(gx, gy, y []float32) {
+	var dot float64
+	for i, g := range gy {
+		dot += float64(g * y[i])
+	}
+	d := float32(dot)
+	for i, g := range gy {
+		gx[i] += y[i] * (g - d)
+	}
+}
+
+// maskRows returns, for each row (all dimensions but the last) of a tensor
+// of shape xs, the offset of the matching mask row, and the mask's stride
+// along the row (0 when the mask is constant across it).
+func maskRows(op string, xs, ms []int) ([]int, int) {
+	if bs := broadcastShape(op, xs, ms); !sameShape(bs, xs) {
+		panic(fmt.Sprintf("tensor.%s: mask %v does not broadcast to %v", op, ms, xs))
+	}
+	st := bstrides(xs, ms)
+	r := len(xs) - 1
+	rows := shapeSize(xs[:r])
+	offs := make([]int, rows)
+	idx := make([]int, r)
+	off := 0
+	for i := 0; i < rows; i++ {
+		offs[i] = off
+		for k := r - 1; k >= 0; k-- {
+			idx[k]++
+			off += st[k]
+			if idx[k] < xs[k] {
+				break
+			}
+			off -= st[k] * xs[k]
+			idx[k] = 0
+		}
+	}
+	return offs, st[r]
+}
+
+// LogSoftmax returns log(softmax(x)) over the last axis, computed stably.
+func LogSoftmax(x *Tensor) *Tensor {
+	if x.Dims() == 0 {
+		panic("tensor.LogSoftmax: scalar input")
+	}
+	n := x.shape[len(x.shape)-1]
+	rows := len(x.Data) / max(n, 1)
+	out := result("LogSoftmax", append([]int(nil), x.shape...), x)
+	for r := 0; r < rows; r++ {
+		logSoftmaxRow(out.Data[r*n:(r+1)*n], x.Data[r*n:(r+1)*n])
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			gx := x.grad()
+			for r := 0; r < rows; r++ {
+				y, gy, g := out.Data[r*n:(r+1)*n], out.Grad[r*n:(r+1)*n], gx[r*n:(r+1)*n]
+				var s float64
+				for _, v := range gy {
+					s += float64(v)
+				}
+				sf := float32(s)
+				for i, v := range gy {
+					g[i] += v - expf(y[i])*sf
+				}
+			}
+		}
+	}
+	return out
+}
+
+// logSoftmaxRow writes x − max − log Σ exp(x − max) into y.
+func logSoftmaxRow(y, x []float32) {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		m = max(m, v)
+	}
+	var s float64
+	for _, v := range x {
+		s += math.Exp(float64(v - m))
+	}
+	lse := m + float32(math.Log(s))
+	for i, v := range x {
+		y[i] = v - lse
+	}
+}

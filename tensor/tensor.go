@@ -1,0 +1,315 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync/atomic"
+)
+
+// Tensor is an n-dimensional float32 array in row-major order, optionally
+// carrying a gradient and, when produced by an op from inputs that require
+// gradients, the inputs and the backward function of that op.
+//
+// Tensors are not safe for concurrent mutation. Ops never modify their inputs;
+// the optimizer updates parameters in place between steps.
+type Tensor struct {
+	shape []int
+	// Data holds the values, row-major; len(Data) equals the product of the shape.
+	Data []float32
+	// Grad holds dL/dData after Backward, or nil when no gradient reached
+	// this tensor. It has the length of Data.
+	Grad []float32
+
+	requiresGrad bool
+	op           string    // name of the op that made this tensor ("" for leaves)
+	inputs       []*Tensor // inputs that require gradients, for the graph walk
+	backward     func()    // accumulates into the inputs' Grad from this Grad
+	mark         uint64    // visit mark of the last Backward walk
+}
+
+// New returns a zero tensor of the given shape. A shape with no dimensions
+// is a scalar holding one value.
+func New(shape ...int) *Tensor {
+	n := checkShape("New", shape)
+	return &Tensor{shape: append([]int(nil), shape...), Data: make([]float32, n)}
+}
+
+// FromData returns a tensor that uses data (not a copy) with the given shape.
+// It panics if len(data) does not match the shape.
+func FromData(data []float32, shape ...int) *Tensor {
+	n := checkShape("FromData", shape)
+	if len(data) != n {
+		panic(fmt.Sprintf("tensor.FromData: %d values for shape %v (want %d)", len(data), shape, n))
+	}
+	return &Tensor{shape: append([]int(nil), shape...), Data: data}
+}
+
+// Scalar returns a tensor of shape [] holding v.
+func Scalar(v float32) *Tensor { return &Tensor{Data: []float32{v}} }
+
+// Full returns a tensor of the given shape filled with v.
+func Full(v float32, shape ...int) *Tensor {
+	t := New(shape...)
+	for i := range t.Data {
+		t.Data[i] = v
+	}
+	return t
+}
+
+func checkShape(op string, shape []int) int {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			panic(fmt.Sprintf("tensor.%s: negative dimension in shape %v", op, shape))
+		}
+		n *= d
+	}
+	return n
+}
+
+// Shape returns the tensor's shape. The caller must not modify it.
+func (t *Tensor) Shape() []int { return t.shape }
+
+// Dims returns the number of dimensions.
+func (t *Tensor) Dims() int { return len(t.shape) }
+
+// Dim returns the size of dimension i; negative i counts from the end.
+func (t *Tensor) Dim(i int) int {
+	if i < 0 {
+		i += len(t.shape)
+	}
+	return t.shape[i]
+}
+
+// Len returns the number of elements.
+func (t *Tensor) Len() int { return len(t.Data) }
+
+// Item returns the single value of a one-element tensor; it panics otherwise.
+func (t *Tensor) Item() float32 {
+	if len(t.Data) != 1 {
+		panic(fmt.Sprintf("tensor.Item: tensor of shape %v has %d elements", t.shape, len(t.Data)))
+	}
+	return t.Data[0]
+}
+
+// At returns the element at the given index (one coordinate per dimension).
+func (t *Tensor) At(idx ...int) float32 { return t.Data[t.offset(idx)] }
+
+// Set sets the element at the given index.
+func (t *Tensor) Set(v float32, idx ...int) { t.Data[t.offset(idx)] = v }
+
+func (t *Tensor) offset(idx []int) int {
+	if len(idx) != len(t.shape) {
+		panic(fmt.Sprintf("tensor: index %v for shape %v", idx, t.shape))
+	}
+	off := 0
+	for i, x := range idx {
+		if x < 0 || x >= t.shape[i] {
+			panic(fmt.Sprintf("tensor: index %v out of range for shape %v", idx, t.shape))
+		}
+		off = off*t.shape[i] + x
+	}
+	return off
+}
+
+// Op returns the name of the op that produced t, or "" for a leaf.
+func (t *Tensor) Op() string { return t.op }
+
+// RequiresGrad reports whether gradients flow to or through t.
+func (t *Tensor) RequiresGrad() bool { return t.requiresGrad }
+
+// SetRequiresGrad marks a leaf tensor (a parameter) as requiring gradients
+// and returns t. It panics on a tensor produced by an op.
+func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
+	if t.backward != nil {
+		panic("tensor.SetRequiresGrad: not a leaf tensor (made by " + t.op + ")")
+	}
+	t.requiresGrad = on
+	return t
+}
+
+// ZeroGrad clears t's gradient (keeping its buffer).
+func (t *Tensor) ZeroGrad() {
+	for i := range t.Grad {
+		t.Grad[i] = 0
+	}
+}
+
+// Detach returns a leaf tensor sharing t's data, outside any graph.
+func (t *Tensor) Detach() *Tensor { return &Tensor{shape: t.shape, Data: t.Data} }
+
+// Clone returns a leaf tensor with a copy of t's data.
+func (t *Tensor) Clone() *Tensor {
+	return &Tensor{shape: append([]int(nil), t.shape...), Data: append([]float32(nil), t.Data...)}
+}
+
+// String formats the shape and, for small tensors, the values.
+func (t *Tensor) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Tensor%v", t.shape)
+	if len(t.Data) <= 16 {
+		fmt.Fprintf(&b, "%v", t.Data)
+	}
+	return b.String()
+}
+
+// grad returns t.Grad, allocating a zero gradient on first use.
+func (t *Tensor) grad() []float32 {
+	if t.Grad == nil {
+		t.Grad = make([]float32, len(t.Data))
+	}
+	return t.Grad
+}
+
+// NoGrad turns off gradient tracking on the given leaf tensors (usually a
+// model's parameters) and returns a function that restores it. Ops on inputs
+// that do not require gradients build no graph, so evaluation and decoding
+// under NoGrad allocate only their results:
+//
+//	defer tensor.NoGrad(params...)()
+//
+// Gradient tracking is a property of tensors, not of a global mode, so runs
+// in different goroutines do not affect each other.
+func NoGrad(ts ...*Tensor) (restore func()) {
+	saved := make([]bool, len(ts))
+	for i, t := range ts {
+		saved[i] = t.requiresGrad
+		t.requiresGrad = false
+	}
+	return func() {
+		for i, t := range ts {
+			t.requiresGrad = saved[i]
+		}
+	}
+}
+
+// result makes the output tensor of an op. If any input requires gradients,
+// the output records the inputs that do, and the caller sets its backward
+// function with setBackward.
+func result(op string, shape []int, inputs ...*Tensor) *Tensor {
+	out := &Tensor{shape: shape, Data: make([]float32, shapeSize(shape)), op: op}
+	for _, in := range inputs {
+		if in != nil && in.requiresGrad {
+			if out.inputs == nil {
+				out.inputs = make([]*Tensor, 0, len(inputs))
+			}
+			out.inputs = append(out.inputs, in)
+			out.requiresGrad = true
+		}
+	}
+	return out
+}
+
+func shapeSize(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+var walkMark atomic.Uint64
+
+// Backward computes the gradient of the scalar t with respect to every
+// tensor in its graph that requires gradients, accumulating into their Grad
+// (leaf gradients add up across calls; clear them with ZeroGrad). It panics
+// if t does not hold exactly one value.
+func (t *Tensor) Backward() {
+	if len(t.Data) != 1 {
+		panic(fmt.Sprintf("tensor.Backward: called on shape %v; need a scalar (use BackwardFrom)", t.shape))
+	}
+	BackwardFrom([]*Tensor{t}, [][]float32{{1}})
+}
+
+// BackwardFrom runs the backward pass from several outputs at once, seeding
+// each output's gradient with the matching entry of grads (same length as
+// its Data). The graph is walked once in reverse topological order.
+// Gradients of intermediate tensors are reset at the start, so running
+// BackwardFrom twice on one graph after zeroing the leaves gives the same
+// leaf gradients.
+func BackwardFrom(outs []*Tensor, grads [][]float32) {
+	if len(outs) != len(grads) {
+		panic(fmt.Sprintf("tensor.BackwardFrom: %d outputs, %d gradients", len(outs), len(grads)))
+	}
+	order := topoOrder(outs)
+	for _, n := range order {
+		if n.backward != nil && n.Grad != nil {
+			n.ZeroGrad()
+		}
+	}
+	for i, o := range outs {
+		if len(grads[i]) != len(o.Data) {
+			panic(fmt.Sprintf("tensor.BackwardFrom: gradient of length %d for shape %v", len(grads[i]), o.shape))
+		}
+		if !o.requiresGrad {
+			continue
+		}
+		g := o.grad()
+		for j, v := range grads[i] {
+			g[j] += v
+		}
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		if n.backward != nil && n.Grad != nil {
+			n.backward()
+		}
+	}
+}
+
+// topoOrder lists the tensors reachable from outs that require gradients,
+// inputs before the tensors made from them.
+func topoOrder(outs []*Tensor) []*Tensor {
+	mark := walkMark.Add(1)
+	var order []*Tensor
+	type frame struct {
+		t    *Tensor
+		next int
+	}
+	var stack []frame
+	for _, o := range outs {
+		if !o.requiresGrad || o.mark == mark {
+			continue
+		}
+		o.mark = mark
+		stack = append(stack, frame{t: o})
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.next < len(top.t.inputs) {
+				in := top.t.inputs[top.next]
+				top.next++
+				if in.mark != mark && in.requiresGrad {
+					in.mark = mark
+					stack = append(stack, frame{t: in})
+				}
+				continue
+			}
+			order = append(order, top.t)
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return order
+}
+
+// HasNaN reports whether t holds a NaN or an infinity.
+func (t *Tensor) HasNaN() bool {
+	for _, v := range t.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
