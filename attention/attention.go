@@ -1,0 +1,104 @@
+package attention
+
+import (
+	"fmt"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// Attention lets queries attend over keys and values.
+//
+// Attend takes queries [B,Tq,Dq], keys [B,Tk,Dk] and values [B,Tk,Dv] and
+// returns the context [B,Tq,Dv] and the attention weights [B,Tq,Tk]
+// (multi-head: [B,H,Tq,Tk]). mask is nil or a keep-mask (1 = attend,
+// 0 = masked) broadcastable to [B,Tq,Tk]: a key-padding mask [B,1,Tk], a
+// causal mask [1,Tq,Tk], or their product. A masked position gets weight
+// exactly 0; a query row whose every key is masked yields zero weights and a
+// zero context, never NaN.
+type Attention interface {
+	Attend(q, k, v *tensor.Tensor, mask *tensor.Tensor) (ctx, weights *tensor.Tensor)
+	Params() []*layers.Param
+}
+
+// Dims describes the site an attention is built for.
+type Dims struct {
+	Query, Key, Value int  // feature sizes of q, k and v; the context has size Value
+	Causal            bool // the site applies causal masks (decoder self-attention)
+}
+
+// Factory builds a variant from its decoded parameters (a pointer to the
+// entry's parameter struct, or nil) for the given site. It returns an error,
+// not a wrong answer, when the variant cannot serve the site (sizes that do
+// not fit, a causal site for a variant that cannot honour causal masks).
+type Factory func(params any, d Dims) (Attention, error)
+
+// Registry holds every attention variant, each registered from the init
+// function of its own file.
+var Registry = registry.New[Factory]("attention")
+
+// New builds the variant registered as name with the given YAML parameters
+// (decoded strictly into the variant's parameter struct) for site d. The
+// attention's parameters are allocated but not initialised: call Init.
+func New(name string, params map[string]any, d Dims) (Attention, error) {
+	e, err := Registry.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.Decode(Registry.Kind(), params)
+	if err != nil {
+		return nil, err
+	}
+	a, err := e.New(p, d)
+	if err != nil {
+		return nil, fmt.Errorf("attention %q: %w", name, err)
+	}
+	return a, nil
+}
+
+// Init initialises a's parameters if it has any (see layers.Initializer).
+func Init(a Attention, rng *tensor.RNG) {
+	if in, ok := a.(layers.Initializer); ok {
+		in.Init(rng)
+	}
+}
+
+// KeyPaddingMask returns the keep-mask [B,1,T] of a padded batch with the
+// given lengths (1 for the first lengths[b] positions of row b).
+func KeyPaddingMask(lengths []int, t int) *tensor.Tensor {
+	m := tensor.New(len(lengths), 1, t)
+	for b, n := range lengths {
+		for j := 0; j < min(n, t); j++ {
+			m.Data[b*t+j] = 1
+		}
+	}
+	return m
+}
+
+// CausalMask returns the keep-mask [1,T,T] that lets query i see keys j ≤ i.
+func CausalMask(t int) *tensor.Tensor {
+	m := tensor.New(1, t, t)
+	for i := 0; i < t; i++ {
+		for j := 0; j <= i; j++ {
+			m.Data[i*t+j] = 1
+		}
+	}
+	return m
+}
+
+// CombineMasks returns the elementwise product of keep-masks (nil ones are
+// skipped; nil if all are nil), broadcast to their common shape.
+func CombineMasks(masks ...*tensor.Tensor) *tensor.Tensor {
+	var out *tensor.Tensor
+	for _, m := range masks {
+		switch {
+		case m == nil:
+		case out == nil:
+			out = m
+		default:
+			out = tensor.Mul(out, m)
+		}
+	}
+	return out
+}
