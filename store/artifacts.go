@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ArtifactInfo describes a stored artifact without its data.
+type ArtifactInfo struct {
+	RunID   int64
+	Kind    string // e.g. "checkpoint", "attention", "samples"
+	Name    string
+	Size    int64 // bytes
+	Created time.Time
+}
+
+// PutArtifact stores data as the run's artifact (kind, name), replacing an
+// artifact with the same kind and name. A missing run wraps ErrNotFound.
+func (s *Store) PutArtifact(ctx context.Context, runID int64, kind, name string, data []byte) error {
+	if kind == "" || name == "" {
+		return fmt.Errorf("store: put artifact of run %d: empty kind or name (%q, %q)", runID, kind, name)
+	}
+	if data == nil {
+		data = []byte{} // the column is NOT NULL; an empty artifact is allowed
+	}
+	now := formatTime(s.now())
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO artifacts (run_id, kind, name, size, data, created)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (run_id, kind, name) DO UPDATE SET
+				size = excluded.size, data = excluded.data, created = excluded.created`,
+			runID, kind, name, len(data), data, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: put artifact %s/%s of run %d: %w", kind, name, runID, fkNotFound(err, runID))
+	}
+	return nil
+}
+
+// Artifact returns the data of the run's artifact (kind, name), or an error
+// wrapping ErrNotFound.
+func (s *Store) Artifact(ctx context.Context, runID int64, kind, name string) ([]byte, error) {
+	var data []byte
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM artifacts WHERE run_id = ? AND kind = ? AND name = ?`,
+		runID, kind, name).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: run %d has no artifact %s/%s: %w", runID, kind, name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read artifact %s/%s of run %d: %w", kind, name, runID, err)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
+}
+
+// Artifacts lists the run's artifacts ordered by kind and name, without
+// their data.
+func (s *Store) Artifacts(ctx context.Context, runID int64) ([]ArtifactInfo, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, kind, name, size, created FROM artifacts
+		WHERE run_id = ? ORDER BY kind, name`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list artifacts of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []ArtifactInfo
+	for rows.Next() {
+		var a ArtifactInfo
+		var created sql.NullString
+		if err := rows.Scan(&a.RunID, &a.Kind, &a.Name, &a.Size, &created); err != nil {
+			return nil, fmt.Errorf("store: list artifacts of run %d: %w", runID, err)
+		}
+		a.Created = parseTime(created)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list artifacts of run %d: %w", runID, err)
+	}
+	return out, nil
+}

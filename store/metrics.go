@@ -1,0 +1,293 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// DefaultBatch is how many metric rows a MetricWriter buffers before it
+// writes them, when NewMetricWriter is given batch <= 0.
+const DefaultBatch = 256
+
+// MetricWriter buffers one run's metric rows in memory and writes them in
+// short batched transactions: when batch rows are pending (from Log) and on
+// Flush. A row for a (key, step) that already exists replaces it. A
+// MetricWriter is safe for concurrent use; rows not yet written are lost if
+// the process dies, so flush at checkpoints and before Finish.
+type MetricWriter struct {
+	s     *Store
+	runID int64
+	batch int
+
+	mu      sync.Mutex
+	pending []metricRow
+}
+
+type metricRow struct {
+	step  int64
+	key   string
+	value float64
+	wall  float64 // Unix seconds
+}
+
+// NewMetricWriter returns a writer for the run's metrics that writes every
+// batch rows (DefaultBatch if batch <= 0).
+func (s *Store) NewMetricWriter(runID int64, batch int) *MetricWriter {
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
+	return &MetricWriter{s: s, runID: runID, batch: batch, pending: make([]metricRow, 0, batch)}
+}
+
+// Log buffers the value of metric key at step, stamped with the current wall
+// time. When the buffer reaches the batch size it is written (with a
+// background context, so a cancelled run still records its last rows); the
+// error of that write is returned and the rows stay buffered for the next try.
+func (w *MetricWriter) Log(step int, key string, value float64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending = append(w.pending, metricRow{step: int64(step), key: key, value: value, wall: unixSeconds(w.s.now())})
+	if len(w.pending) < w.batch {
+		return nil
+	}
+	return w.flushLocked(context.Background())
+}
+
+// Flush writes the buffered rows in one transaction. On error the rows stay
+// buffered.
+func (w *MetricWriter) Flush(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.flushLocked(ctx)
+}
+
+// Pending returns the number of buffered rows.
+func (w *MetricWriter) Pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending)
+}
+
+// rowsPerInsert is how many rows one multi-row INSERT carries: 5 bound
+// values each, well under SQLite's limit of 32766 parameters.
+const rowsPerInsert = 64
+
+func (w *MetricWriter) flushLocked(ctx context.Context) error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 5*rowsPerInsert)
+	err := w.s.write(ctx, func(tx *sql.Tx) error {
+		var full *sql.Stmt
+		for rows := w.pending; len(rows) > 0; {
+			n := min(len(rows), rowsPerInsert)
+			args = args[:0]
+			for _, r := range rows[:n] {
+				args = append(args, w.runID, r.key, r.step, floatArg(r.value), r.wall)
+			}
+			var err error
+			if n == rowsPerInsert {
+				if full == nil {
+					if full, err = tx.PrepareContext(ctx, metricInsert(rowsPerInsert)); err != nil {
+						return err
+					}
+					defer full.Close()
+				}
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, metricInsert(n), args...)
+			}
+			if err != nil {
+				return err
+			}
+			rows = rows[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: write metrics of run %d: %w", w.runID, fkNotFound(err, w.runID))
+	}
+	w.pending = w.pending[:0]
+	return nil
+}
+
+var metricInserts sync.Map // int → string
+
+// metricInsert returns the INSERT statement for n rows.
+func metricInsert(n int) string {
+	if q, ok := metricInserts.Load(n); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO metrics (run_id, key, step, value, wall) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?)")
+	}
+	b.WriteString(" ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, wall = excluded.wall")
+	q, _ := metricInserts.LoadOrStore(n, b.String())
+	return q.(string)
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+func fromUnixSeconds(s float64) time.Time {
+	sec := int64(s)
+	return time.Unix(sec, int64((s-float64(sec))*1e9)).UTC()
+}
+
+// fkNotFound turns a foreign-key failure on a run's child row into a
+// "run N: not found" error.
+func fkNotFound(err error, runID int64) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintForeignKey {
+		return fmt.Errorf("run %d: %w", runID, ErrNotFound)
+	}
+	return err
+}
+
+// TruncateMetrics deletes the run's metric rows with step > afterStep, for
+// every key. The executor calls it when it resumes a run from the checkpoint
+// of step afterStep, so that the run's history has no rows from the lost
+// part of the previous attempt (rows at or before it are replaced on upsert).
+// afterStep < 0 deletes the whole history.
+func (s *Store) TruncateMetrics(ctx context.Context, runID int64, afterStep int) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM metrics WHERE run_id = ? AND step > ?`, runID, afterStep)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: truncate metrics of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// MetricPoint is one row of a metric's history.
+type MetricPoint struct {
+	Step  int
+	Value float64 // NaN and ±Inf as logged
+	Wall  time.Time
+}
+
+// MetricHistory returns the history of metric key for each run, ordered by
+// step: run id → points. Runs without that metric are absent.
+func (s *Store) MetricHistory(ctx context.Context, runIDs []int64, key string) (map[int64][]MetricPoint, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, step, value, wall FROM metrics
+		WHERE run_id IN (SELECT value FROM json_each(?)) AND key = ?
+		ORDER BY run_id, step`, idList(runIDs), key)
+	if err != nil {
+		return nil, fmt.Errorf("store: read metric %s: %w", key, err)
+	}
+	defer rows.Close()
+	out := map[int64][]MetricPoint{}
+	for rows.Next() {
+		var id int64
+		var p MetricPoint
+		var v sql.NullFloat64
+		var wall float64
+		if err := rows.Scan(&id, &p.Step, &v, &wall); err != nil {
+			return nil, fmt.Errorf("store: read metric %s: %w", key, err)
+		}
+		p.Value, p.Wall = floatOf(v), fromUnixSeconds(wall)
+		out[id] = append(out[id], p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read metric %s: %w", key, err)
+	}
+	return out, nil
+}
+
+// MetricKeys returns the sorted metric keys that any of the runs logged.
+func (s *Store) MetricKeys(ctx context.Context, runIDs []int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT key FROM metrics
+		WHERE run_id IN (SELECT value FROM json_each(?))`, idList(runIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: read metric keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("store: read metric keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read metric keys: %w", err)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// PutSummaries sets the run's summary values for the given keys, replacing
+// earlier values of those keys and keeping the run's other keys. NaN and
+// ±Inf are stored exactly.
+func (s *Store) PutSummaries(ctx context.Context, runID int64, values map[string]float64) error {
+	if len(values) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO summaries (run_id, key, value) VALUES (?, ?, ?)
+			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, k := range keys {
+			if _, err := stmt.ExecContext(ctx, runID, k, floatArg(values[k])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: put summaries of run %d: %w", runID, fkNotFound(err, runID))
+	}
+	return nil
+}
+
+// Summaries returns the summaries of the given runs: run id → key → value.
+// Runs without summaries are absent.
+func (s *Store) Summaries(ctx context.Context, runIDs []int64) (map[int64]map[string]float64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, key, value FROM summaries
+		WHERE run_id IN (SELECT value FROM json_each(?))`, idList(runIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: read summaries: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]map[string]float64{}
+	for rows.Next() {
+		var id int64
+		var key string
+		var v sql.NullFloat64
+		if err := rows.Scan(&id, &key, &v); err != nil {
+			return nil, fmt.Errorf("store: read summaries: %w", err)
+		}
+		m := out[id]
+		if m == nil {
+			m = map[string]float64{}
+			out[id] = m
+		}
+		m[key] = floatOf(v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read summaries: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,590 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Status is a run's state.
+//
+//	queued ──Claim──► running ──Finish──► done | failed | interrupted
+//	                     ▲                          │
+//	                     └────────Claim─────────────┘ (interrupted only; or a stale running run)
+type Status string
+
+// The run statuses.
+const (
+	StatusQueued      Status = "queued"
+	StatusRunning     Status = "running"
+	StatusDone        Status = "done"
+	StatusFailed      Status = "failed"
+	StatusInterrupted Status = "interrupted"
+)
+
+// Statuses lists every status, in lifecycle order.
+var Statuses = []Status{StatusQueued, StatusRunning, StatusDone, StatusFailed, StatusInterrupted}
+
+// Valid reports whether s is one of Statuses.
+func (s Status) Valid() bool {
+	for _, t := range Statuses {
+		if s == t {
+			return true
+		}
+	}
+	return false
+}
+
+func statusList() string {
+	names := make([]string, len(Statuses))
+	for i, s := range Statuses {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Run is one row of the runs table.
+type Run struct {
+	ID           int64
+	ExperimentID int64
+	Experiment   string // the experiment's name
+	Hash         string // identity of the resolved config (with its seed), from the experiments package
+	Seed         int64
+	Config       string // the resolved canonical config, JSON
+	Point        string // the sweep point's varying parameters, JSON
+	Status       Status
+	Attempt      int    // how many times the run was claimed
+	Error        string // why it failed, for failed and interrupted runs
+	Host         string // owner of the last claim
+	PID          int
+	Heartbeat    time.Time // zero if never claimed
+	Started      time.Time // when the last claim started it
+	Finished     time.Time // zero unless done, failed or interrupted
+	Version      string    // attnlab version of the last owner
+	GoVersion    string
+	Created      time.Time
+}
+
+// RunSpec describes a run for EnsureRuns. Config and Point are JSON texts;
+// an empty Point is stored as {}. If Params is nil, the params are the
+// leaves of Config (FlattenConfig).
+type RunSpec struct {
+	Hash   string
+	Seed   int64
+	Config string
+	Point  string
+	Params []Param
+}
+
+// Owner identifies the process that runs a run.
+type Owner struct {
+	Host      string
+	PID       int
+	Version   string // attnlab version
+	GoVersion string
+}
+
+// CurrentOwner returns this process as an Owner: the host name, the process
+// id and runtime.Version().
+func CurrentOwner(version string) Owner {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return Owner{Host: host, PID: os.Getpid(), Version: version, GoVersion: runtime.Version()}
+}
+
+func (o Owner) String() string { return o.Host + ":" + strconv.Itoa(o.PID) }
+
+const runColumns = `r.id, r.experiment_id, e.name, r.hash, r.seed, r.config, r.point, r.status,
+	r.attempt, r.error, r.host, r.pid, r.heartbeat, r.started, r.finished,
+	r.attnlab_version, r.go_version, r.created
+	FROM runs r JOIN experiments e ON e.id = r.experiment_id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRun(sc scanner) (Run, error) {
+	var r Run
+	var heartbeat, started, finished, created sql.NullString
+	err := sc.Scan(&r.ID, &r.ExperimentID, &r.Experiment, &r.Hash, &r.Seed, &r.Config, &r.Point, &r.Status,
+		&r.Attempt, &r.Error, &r.Host, &r.PID, &heartbeat, &started, &finished,
+		&r.Version, &r.GoVersion, &created)
+	if err != nil {
+		return Run{}, err
+	}
+	r.Heartbeat, r.Started, r.Finished, r.Created = parseTime(heartbeat), parseTime(started), parseTime(finished), parseTime(created)
+	return r, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func runByID(ctx context.Context, q querier, id int64) (Run, error) {
+	r, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("run %d: %w", id, ErrNotFound)
+	}
+	return r, err
+}
+
+type preparedSpec struct {
+	RunSpec
+	params []struct {
+		key string
+		val Value
+	}
+}
+
+// EnsureRuns inserts, in one transaction, the runs of specs that the
+// experiment does not have yet (by hash) as queued, with their params, and
+// returns every run of specs in the same order with its current state.
+// Existing runs are left as they are, whatever their status.
+func (s *Store) EnsureRuns(ctx context.Context, expID int64, specs []RunSpec) ([]Run, error) {
+	prepared := make([]preparedSpec, len(specs))
+	for i, spec := range specs {
+		p := preparedSpec{RunSpec: spec}
+		if spec.Hash == "" {
+			return nil, fmt.Errorf("store: ensure runs: spec %d has an empty hash", i)
+		}
+		if !json.Valid([]byte(spec.Config)) {
+			return nil, fmt.Errorf("store: ensure runs: run %s: config is not valid JSON", spec.Hash)
+		}
+		if p.Point == "" {
+			p.Point = "{}"
+		}
+		if !json.Valid([]byte(p.Point)) {
+			return nil, fmt.Errorf("store: ensure runs: run %s: point is not valid JSON", spec.Hash)
+		}
+		params := spec.Params
+		if params == nil {
+			var err error
+			if params, err = FlattenConfig(spec.Config); err != nil {
+				return nil, fmt.Errorf("store: ensure runs: run %s: %w", spec.Hash, err)
+			}
+		}
+		for _, prm := range params {
+			v, err := ValueOf(prm.Value)
+			if err != nil {
+				return nil, fmt.Errorf("store: ensure runs: run %s: param %s: %w", spec.Hash, prm.Key, err)
+			}
+			p.params = append(p.params, struct {
+				key string
+				val Value
+			}{prm.Key, v})
+		}
+		prepared[i] = p
+	}
+
+	var out []Run
+	now := formatTime(s.now())
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM experiments WHERE id = ?`, expID).Scan(&one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("experiment id %d: %w", expID, ErrNotFound)
+			}
+			return err
+		}
+		insRun, err := tx.PrepareContext(ctx, `
+			INSERT INTO runs (experiment_id, hash, seed, config, point, created)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (experiment_id, hash) DO NOTHING
+			RETURNING id`)
+		if err != nil {
+			return err
+		}
+		defer insRun.Close()
+		insParam, err := tx.PrepareContext(ctx, `
+			INSERT INTO params (run_id, key, type, value) VALUES (?, ?, ?, ?)
+			ON CONFLICT (run_id, key) DO UPDATE SET type = excluded.type, value = excluded.value`)
+		if err != nil {
+			return err
+		}
+		defer insParam.Close()
+		get, err := tx.PrepareContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash = ?`)
+		if err != nil {
+			return err
+		}
+		defer get.Close()
+		for _, p := range prepared {
+			var id int64
+			err := insRun.QueryRowContext(ctx, expID, p.Hash, p.Seed, p.Config, p.Point, now).Scan(&id)
+			switch {
+			case err == nil:
+				for _, prm := range p.params {
+					if _, err := insParam.ExecContext(ctx, id, prm.key, string(prm.val.kind()), prm.val.sqlArg()); err != nil {
+						return fmt.Errorf("run %s: param %s: %w", p.Hash, prm.key, err)
+					}
+				}
+			case errors.Is(err, sql.ErrNoRows): // already there
+			default:
+				return fmt.Errorf("run %s: %w", p.Hash, err)
+			}
+			r, err := scanRun(get.QueryRowContext(ctx, expID, p.Hash))
+			if err != nil {
+				return fmt.Errorf("run %s: %w", p.Hash, err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: ensure runs: %w", err)
+	}
+	return out, nil
+}
+
+// ClaimResult is what Claim returns.
+type ClaimResult struct {
+	Run     Run    // the run after the call
+	Claimed bool   // the caller now owns the run
+	Prev    Status // the status before the call: queued means start fresh, anything else means resume from a checkpoint if there is one
+	Reason  string // why the run was not claimed, one line, when !Claimed
+}
+
+// Claim atomically (one IMMEDIATE transaction) takes the run for owner. It
+// claims a run that is queued or interrupted, or running but stale: its
+// owner is on owner.Host and that pid no longer exists, or (if staleAfter
+// > 0) its heartbeat is older than staleAfter. Claiming sets the status to
+// running, increments attempt, records the owner and versions, sets the
+// heartbeat and started time to now and clears finished and error.
+//
+// Done and failed runs are not claimed (see Requeue), nor a run running
+// under a live owner — including this very process: a pid on another host
+// cannot be checked, so such a run is only reclaimed by the heartbeat rule.
+// A missing run is an error wrapping ErrNotFound.
+func (s *Store) Claim(ctx context.Context, runID int64, owner Owner, staleAfter time.Duration) (ClaimResult, error) {
+	var res ClaimResult
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res = ClaimResult{}
+		r, err := runByID(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		res.Prev = r.Status
+		switch r.Status {
+		case StatusQueued, StatusInterrupted:
+		case StatusDone, StatusFailed:
+			res.Run, res.Reason = r, "run is "+string(r.Status)
+			return nil
+		case StatusRunning:
+			stale, why := s.stale(r, owner, now, staleAfter)
+			if !stale {
+				res.Run, res.Reason = r, why
+				return nil
+			}
+		default:
+			return fmt.Errorf("run %d has unknown status %q", runID, r.Status)
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE runs SET status = 'running', attempt = attempt + 1, error = '',
+				host = ?, pid = ?, attnlab_version = ?, go_version = ?,
+				heartbeat = ?, started = ?, finished = NULL
+			WHERE id = ?`,
+			owner.Host, owner.PID, owner.Version, owner.GoVersion, formatTime(now), formatTime(now), runID)
+		if err != nil {
+			return err
+		}
+		if res.Run, err = runByID(ctx, tx, runID); err != nil {
+			return err
+		}
+		res.Claimed = true
+		return nil
+	})
+	if err != nil {
+		return ClaimResult{}, fmt.Errorf("store: claim run %d: %w", runID, err)
+	}
+	return res, nil
+}
+
+// stale applies Claim's staleness rule to a running run and says why the run
+// is still held when it is not stale.
+func (s *Store) stale(r Run, owner Owner, now time.Time, staleAfter time.Duration) (bool, string) {
+	if r.Host == owner.Host && !s.alive(r.PID) {
+		return true, ""
+	}
+	age := now.Sub(r.Heartbeat)
+	if staleAfter > 0 && (r.Heartbeat.IsZero() || age > staleAfter) {
+		return true, ""
+	}
+	return false, fmt.Sprintf("running on %s:%d (heartbeat %s ago)", r.Host, r.PID, age.Round(time.Second))
+}
+
+// Heartbeat records that owner is still running the run. It fails with
+// ErrNotOwner if the run is not running under owner's host and pid (it was
+// reclaimed as stale, or never claimed): the caller should stop the run.
+func (s *Store) Heartbeat(ctx context.Context, runID int64, owner Owner) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET heartbeat = ?
+			WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`,
+			formatTime(s.now()), runID, owner.Host, owner.PID)
+	})
+	if err != nil {
+		return fmt.Errorf("store: heartbeat run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// Finish ends a run that owner holds: status is done, failed or
+// interrupted; errMsg says why it failed or was interrupted. It sets the
+// finished time. It fails with ErrNotOwner if the run is not running under
+// owner (another process reclaimed it), so a stale worker cannot overwrite
+// the outcome of the attempt that replaced it. To record an interruption
+// after the context was cancelled, pass context.WithoutCancel(ctx).
+func (s *Store) Finish(ctx context.Context, runID int64, owner Owner, status Status, errMsg string) error {
+	switch status {
+	case StatusDone, StatusFailed, StatusInterrupted:
+	default:
+		return fmt.Errorf("store: finish run %d: status %q is not done, failed or interrupted", runID, status)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET status = ?, error = ?, finished = ?, heartbeat = ?
+			WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`,
+			string(status), errMsg, formatTime(s.now()), formatTime(s.now()), runID, owner.Host, owner.PID)
+	})
+	if err != nil {
+		return fmt.Errorf("store: finish run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// updateOwned runs an UPDATE guarded by the owner and explains a miss.
+func (s *Store) updateOwned(ctx context.Context, tx *sql.Tx, runID int64, owner Owner, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	r, err := runByID(ctx, tx, runID)
+	if err != nil {
+		return err
+	}
+	if r.Status != StatusRunning {
+		return fmt.Errorf("run is %s, not running under %s: %w", r.Status, owner, ErrNotOwner)
+	}
+	return fmt.Errorf("run is held by %s:%d, not %s: %w", r.Host, r.PID, owner, ErrNotOwner)
+}
+
+// Requeue puts a run that is not running back in the queue (status queued,
+// error cleared), so Claim will take it again: used to retry failed runs or
+// rerun done ones. Its metrics, summaries and artifacts are kept; the
+// executor truncates metrics when it starts the run again.
+func (s *Store) Requeue(ctx context.Context, runID int64) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		r, err := runByID(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		if r.Status == StatusRunning {
+			return fmt.Errorf("run is running on %s:%d", r.Host, r.PID)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET status = 'queued', error = '', finished = NULL WHERE id = ?`, runID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: requeue run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// RunFilter selects runs. Zero fields select everything.
+type RunFilter struct {
+	Experiments []string // experiment names; an unknown name is an error wrapping ErrNotFound
+	Status      Status
+	Where       *Cond // from ParseWhere
+}
+
+// Runs returns the runs that match f, ordered by experiment name and id.
+func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
+	var where []string
+	var args []any
+	if len(f.Experiments) > 0 {
+		names, err := json.Marshal(f.Experiments)
+		if err != nil {
+			return nil, fmt.Errorf("store: list runs: %w", err)
+		}
+		var missing []string
+		rows, err := s.db.QueryContext(ctx, `SELECT j.value FROM json_each(?) j
+			WHERE NOT EXISTS (SELECT 1 FROM experiments e WHERE e.name = j.value)`, string(names))
+		if err != nil {
+			return nil, fmt.Errorf("store: list runs: %w", err)
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: list runs: %w", err)
+			}
+			missing = append(missing, strconv.Quote(n))
+		}
+		rows.Close()
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("store: experiment %s: %w", strings.Join(missing, ", "), ErrNotFound)
+		}
+		where = append(where, `e.name IN (SELECT value FROM json_each(?))`)
+		args = append(args, string(names))
+	}
+	if f.Status != "" {
+		if !f.Status.Valid() {
+			return nil, fmt.Errorf("store: list runs: unknown status %q (known: %s)", f.Status, statusList())
+		}
+		where = append(where, `r.status = ?`)
+		args = append(args, string(f.Status))
+	}
+	if f.Where != nil {
+		sqlText, condArgs := f.Where.sql()
+		where = append(where, sqlText)
+		args = append(args, condArgs...)
+	}
+	query := `SELECT ` + runColumns
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY e.name, r.id`
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list runs: %w", err)
+	}
+	return out, nil
+}
+
+// MinPrefix is the shortest hash prefix Run accepts.
+const MinPrefix = 4
+
+// Run finds one run by reference: a run id ("12"), or a hash prefix of at
+// least MinPrefix characters. A reference that is all digits is an id; if it
+// is also long enough to be a hash prefix and both match, it is ambiguous.
+// Unknown references wrap ErrNotFound, ambiguous ones ErrAmbiguous.
+func (s *Store) Run(ctx context.Context, ref string) (Run, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return Run{}, errors.New("store: empty run reference")
+	}
+	var byID *Run
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
+		r, err := runByID(ctx, s.db, id)
+		switch {
+		case err == nil:
+			byID = &r
+		case !errors.Is(err, ErrNotFound):
+			return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
+		}
+		if len(ref) < MinPrefix {
+			if byID == nil {
+				return Run{}, fmt.Errorf("store: no run with id %s: %w", ref, ErrNotFound)
+			}
+			return *byID, nil
+		}
+	} else if len(ref) < MinPrefix {
+		return Run{}, fmt.Errorf("store: run %q: give a run id or at least %d characters of its hash", ref, MinPrefix)
+	}
+	// hash >= prefix AND hash < prefix+0xFF selects the prefix range on the
+	// index: no valid UTF-8 text contains the byte 0xFF.
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+`
+		WHERE r.hash >= ? AND r.hash < ? ORDER BY r.id LIMIT 6`, ref, ref+"\xff")
+	if err != nil {
+		return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
+	}
+	defer rows.Close()
+	var matches []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
+		}
+		matches = append(matches, r)
+	}
+	if err := rows.Err(); err != nil {
+		return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
+	}
+	switch {
+	case byID != nil && len(matches) > 0:
+		return Run{}, fmt.Errorf("store: run %s: both run id %d and a hash prefix (%s); give more hash characters: %w",
+			ref, byID.ID, describe(matches), ErrAmbiguous)
+	case byID != nil:
+		return *byID, nil
+	case len(matches) == 1:
+		return matches[0], nil
+	case len(matches) == 0:
+		return Run{}, fmt.Errorf("store: no run with hash prefix %q: %w", ref, ErrNotFound)
+	}
+	return Run{}, fmt.Errorf("store: hash prefix %q matches several runs (%s); give more characters or the run id: %w",
+		ref, describe(matches), ErrAmbiguous)
+}
+
+func describe(runs []Run) string {
+	var parts []string
+	for i, r := range runs {
+		if i == 5 {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, fmt.Sprintf("run %d %s/%s", r.ID, r.Experiment, r.Hash))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// idList encodes run ids as a JSON array, bound as one parameter and
+// expanded with json_each, so any number of ids costs one placeholder.
+func idList(ids []int64) string {
+	b, _ := json.Marshal(ids)
+	if ids == nil {
+		return "[]"
+	}
+	return string(b)
+}
+
+// Params returns the params of the given runs: run id → key → value. Runs
+// without params, or unknown ids, are absent from the map.
+func (s *Store) Params(ctx context.Context, runIDs []int64) (map[int64]map[string]Value, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, key, type, value FROM params
+		WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, key`, idList(runIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: read params: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]map[string]Value{}
+	for rows.Next() {
+		var id int64
+		var key, kind string
+		var raw any
+		if err := rows.Scan(&id, &key, &kind, &raw); err != nil {
+			return nil, fmt.Errorf("store: read params: %w", err)
+		}
+		m := out[id]
+		if m == nil {
+			m = map[string]Value{}
+			out[id] = m
+		}
+		m[key] = scanValue(kind, raw)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read params: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,727 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of the where language, so that a filter always compiles to SQL that
+// SQLite accepts (its expression depth limit is 1000).
+const (
+	maxWhereLen   = 8192 // bytes of input
+	maxWhereDepth = 64   // nested parentheses and nots
+	maxWhereTerms = 256  // comparisons, counting each value of an in list
+)
+
+// Cond is a parsed --where filter (see ParseWhere). It is immutable and safe
+// for concurrent use; the zero value is not valid, use nil for "no filter".
+type Cond struct {
+	op   condOp
+	kids []*Cond // and, or: 2 or more; not: 1
+
+	// comparison
+	key  string
+	kind keyKind
+	cmp  cmpOp
+	vals []Value // one, or several for in / not in
+}
+
+type condOp int
+
+const (
+	opCmp condOp = iota
+	opAnd
+	opOr
+	opNot
+)
+
+type cmpOp int
+
+const (
+	cmpEq cmpOp = iota
+	cmpNe
+	cmpLt
+	cmpLe
+	cmpGt
+	cmpGe
+	cmpIn
+	cmpNotIn
+)
+
+var cmpText = [...]string{"=", "!=", "<", "<=", ">", ">=", "in", "not in"}
+
+// cmpSQL is the SQL operator for each ordered comparison; only these fixed
+// strings ever reach the SQL text.
+var cmpSQL = [...]string{cmpEq: "=", cmpLt: "<", cmpLe: "<=", cmpGt: ">", cmpGe: ">="}
+
+type keyKind int
+
+const (
+	keyParam keyKind = iota
+	keySummary
+	keyStatus
+	keySeed
+	keyID
+	keyExperiment
+)
+
+// pseudoKeys name columns of runs instead of params.
+var pseudoKeys = map[string]keyKind{
+	"status":     keyStatus,
+	"seed":       keySeed,
+	"id":         keyID,
+	"experiment": keyExperiment,
+}
+
+// ParseWhere parses a run filter:
+//
+//	model.attention.name in (dot, additive) and test/exact_match > 0.9
+//	not (seed = 1 or train.lr >= 1e-3)
+//	task.name != "scan"
+//
+// Grammar: expr = term {"or" term}; term = factor {"and" factor};
+// factor = "not" factor | "(" expr ")" | key op value | key ["not"] "in" "(" value {"," value} ")";
+// op is one of = != < <= > >= (also == and <>). Keywords are case-insensitive.
+//
+// A key is a bare word (letters, digits and _ . / - + : @) or a quoted
+// string. A key containing '/' names a summary metric (test/bleu); status,
+// seed, id and experiment name the run's own columns; any other key names a
+// param (a leaf of the resolved config, model.attention.name).
+//
+// A value is a number (1, -2.5, 3e-4, and nan, inf, -inf), true or false, a
+// bare word (text), or a string in double or single quotes with backslash
+// escapes (\" \' \\ \n \t). Values compare by type: a number never equals
+// text, so seed = "1" matches nothing. Metrics compare only with numbers;
+// NaN equals nan and fails every ordering. a != v means not (a = v), so it
+// also matches runs without a; likewise "not in".
+//
+// Errors are one line with the 1-based column:
+// "where: col 14: expected a value, got ')'".
+func ParseWhere(s string) (*Cond, error) {
+	if len(s) > maxWhereLen {
+		return nil, fmt.Errorf("where: filter is %d bytes long; the limit is %d", len(s), maxWhereLen)
+	}
+	toks, err := lex(s)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{toks: toks}
+	if p.peek().kind == tEOF {
+		return nil, p.errorf(p.peek(), "empty filter")
+	}
+	c, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.kind != tEOF {
+		return nil, p.errorf(t, "expected 'and', 'or' or the end, got %s", t.describe())
+	}
+	return c, nil
+}
+
+// ---- lexer ----
+
+type tokKind int
+
+const (
+	tEOF tokKind = iota
+	tWord
+	tString
+	tOp
+	tLParen
+	tRParen
+	tComma
+)
+
+type token struct {
+	kind tokKind
+	text string // the source text
+	val  string // a string's decoded value, an op's canonical form
+	col  int    // 1-based, in characters
+}
+
+func (t token) describe() string {
+	if t.kind == tEOF {
+		return "the end of the filter"
+	}
+	return "'" + t.text + "'"
+}
+
+func (t token) keyword(kw string) bool {
+	return t.kind == tWord && strings.EqualFold(t.text, kw)
+}
+
+func isKeyword(s string) bool {
+	switch strings.ToLower(s) {
+	case "and", "or", "not", "in":
+		return true
+	}
+	return false
+}
+
+func isWordRune(r rune) bool {
+	if unicode.IsLetter(r) || unicode.IsDigit(r) {
+		return true
+	}
+	switch r {
+	case '_', '.', '/', '-', '+', ':', '@':
+		return true
+	}
+	return false
+}
+
+func lex(s string) ([]token, error) {
+	var toks []token
+	col := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		col++
+		start, startCol := i, col
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return nil, fmt.Errorf("where: col %d: invalid UTF-8", col)
+		case unicode.IsSpace(r):
+			i += size
+		case r == '(':
+			toks = append(toks, token{kind: tLParen, text: "(", col: col})
+			i++
+		case r == ')':
+			toks = append(toks, token{kind: tRParen, text: ")", col: col})
+			i++
+		case r == ',':
+			toks = append(toks, token{kind: tComma, text: ",", col: col})
+			i++
+		case r == '=' || r == '!' || r == '<' || r == '>':
+			op := string(r)
+			if i+1 < len(s) {
+				two := s[i : i+2]
+				switch two {
+				case "==", "!=", "<=", ">=", "<>":
+					op = two
+				}
+			}
+			if op == "!" {
+				return nil, fmt.Errorf("where: col %d: unexpected '!' (did you mean '!='?)", col)
+			}
+			canon := op
+			switch op {
+			case "==":
+				canon = "="
+			case "<>":
+				canon = "!="
+			}
+			toks = append(toks, token{kind: tOp, text: op, val: canon, col: col})
+			i += len(op)
+			col += len(op) - 1
+		case r == '"' || r == '\'':
+			quote := r
+			var b strings.Builder
+			i += size
+			closed := false
+			for i < len(s) {
+				c, n := utf8.DecodeRuneInString(s[i:])
+				if c == utf8.RuneError && n == 1 {
+					return nil, fmt.Errorf("where: col %d: invalid UTF-8", col+1)
+				}
+				i += n
+				col++
+				if c == quote {
+					closed = true
+					break
+				}
+				if c == '\\' {
+					if i >= len(s) {
+						break
+					}
+					e, n := utf8.DecodeRuneInString(s[i:])
+					i += n
+					col++
+					switch e {
+					case '\\', '"', '\'':
+						b.WriteRune(e)
+					case 'n':
+						b.WriteByte('\n')
+					case 't':
+						b.WriteByte('\t')
+					default:
+						return nil, fmt.Errorf("where: col %d: unknown escape '\\%c' in string", col-1, e)
+					}
+					continue
+				}
+				b.WriteRune(c)
+			}
+			if !closed {
+				return nil, fmt.Errorf("where: col %d: unterminated string", startCol)
+			}
+			toks = append(toks, token{kind: tString, text: s[start:i], val: b.String(), col: startCol})
+		case isWordRune(r):
+			i += size
+			for i < len(s) {
+				c, n := utf8.DecodeRuneInString(s[i:])
+				if !isWordRune(c) {
+					break
+				}
+				i += n
+				col++
+			}
+			toks = append(toks, token{kind: tWord, text: s[start:i], val: s[start:i], col: startCol})
+		default:
+			return nil, fmt.Errorf("where: col %d: unexpected character %q", col, r)
+		}
+	}
+	return append(toks, token{kind: tEOF, col: col + 1}), nil
+}
+
+// ---- parser ----
+
+type parser struct {
+	toks  []token
+	i     int
+	depth int
+	terms int
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tEOF {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) errorf(t token, format string, args ...any) error {
+	return fmt.Errorf("where: col %d: %s", t.col, fmt.Sprintf(format, args...))
+}
+
+func (p *parser) expr() (*Cond, error) {
+	left, err := p.term()
+	if err != nil {
+		return nil, err
+	}
+	for p.peek().keyword("or") {
+		p.next()
+		right, err := p.term()
+		if err != nil {
+			return nil, err
+		}
+		left = join(opOr, left, right)
+	}
+	return left, nil
+}
+
+func (p *parser) term() (*Cond, error) {
+	left, err := p.factor()
+	if err != nil {
+		return nil, err
+	}
+	for p.peek().keyword("and") {
+		p.next()
+		right, err := p.factor()
+		if err != nil {
+			return nil, err
+		}
+		left = join(opAnd, left, right)
+	}
+	return left, nil
+}
+
+// join builds an n-ary and/or, flattening a left operand of the same op.
+func join(op condOp, left, right *Cond) *Cond {
+	if left.op == op {
+		left.kids = append(left.kids, right)
+		return left
+	}
+	return &Cond{op: op, kids: []*Cond{left, right}}
+}
+
+func (p *parser) enter(t token) error {
+	p.depth++
+	if p.depth > maxWhereDepth {
+		return p.errorf(t, "filter nested more than %d deep", maxWhereDepth)
+	}
+	return nil
+}
+
+func (p *parser) factor() (*Cond, error) {
+	t := p.peek()
+	switch {
+	case t.keyword("not"):
+		p.next()
+		if err := p.enter(t); err != nil {
+			return nil, err
+		}
+		c, err := p.factor()
+		p.depth--
+		if err != nil {
+			return nil, err
+		}
+		return &Cond{op: opNot, kids: []*Cond{c}}, nil
+	case t.kind == tLParen:
+		p.next()
+		if err := p.enter(t); err != nil {
+			return nil, err
+		}
+		c, err := p.expr()
+		p.depth--
+		if err != nil {
+			return nil, err
+		}
+		if r := p.next(); r.kind != tRParen {
+			return nil, p.errorf(r, "expected ')' to close the '(' at col %d, got %s", t.col, r.describe())
+		}
+		return c, nil
+	}
+	return p.comparison()
+}
+
+func (p *parser) comparison() (*Cond, error) {
+	kt := p.next()
+	switch {
+	case kt.kind == tString:
+	case kt.kind == tWord && !isKeyword(kt.text):
+		if _, isNum, _ := literal(kt); isNum {
+			return nil, p.errorf(kt, "expected a key, got the number %s", kt.describe())
+		}
+	default:
+		return nil, p.errorf(kt, "expected a key, got %s", kt.describe())
+	}
+	c := &Cond{op: opCmp, key: kt.val}
+	if c.key == "" {
+		return nil, p.errorf(kt, "empty key")
+	}
+	switch k, ok := pseudoKeys[c.key]; {
+	case ok:
+		c.kind = k
+	case strings.Contains(c.key, "/"):
+		c.kind = keySummary
+	default:
+		c.kind = keyParam
+	}
+
+	ot := p.next()
+	switch {
+	case ot.kind == tOp:
+		c.cmp = map[string]cmpOp{"=": cmpEq, "!=": cmpNe, "<": cmpLt, "<=": cmpLe, ">": cmpGt, ">=": cmpGe}[ot.val]
+		v, err := p.value(c, ot)
+		if err != nil {
+			return nil, err
+		}
+		c.vals = []Value{v}
+	case ot.keyword("in") || ot.keyword("not"):
+		c.cmp = cmpIn
+		if ot.keyword("not") {
+			if it := p.next(); !it.keyword("in") {
+				return nil, p.errorf(it, "expected 'in' after 'not', got %s", it.describe())
+			}
+			c.cmp = cmpNotIn
+		}
+		if lp := p.next(); lp.kind != tLParen {
+			return nil, p.errorf(lp, "expected '(' to start the list, got %s", lp.describe())
+		}
+		for {
+			v, err := p.value(c, ot)
+			if err != nil {
+				return nil, err
+			}
+			c.vals = append(c.vals, v)
+			sep := p.next()
+			if sep.kind == tRParen {
+				break
+			}
+			if sep.kind != tComma {
+				return nil, p.errorf(sep, "expected ',' or ')' in the list, got %s", sep.describe())
+			}
+		}
+	default:
+		return nil, p.errorf(ot, "expected an operator (= != < <= > >= in) after %s, got %s", kt.describe(), ot.describe())
+	}
+	return c, nil
+}
+
+var numberRE = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+// literal classifies a value token: (value, isNumber, error).
+func literal(t token) (Value, bool, error) {
+	if t.kind == tString {
+		return TextValue(t.val), false, nil
+	}
+	switch strings.ToLower(t.text) {
+	case "true":
+		return BoolValue(true), false, nil
+	case "false":
+		return BoolValue(false), false, nil
+	case "nan", "+nan", "-nan":
+		return NumberValue(math.NaN()), true, nil
+	case "inf", "+inf", "infinity", "+infinity":
+		return NumberValue(math.Inf(1)), true, nil
+	case "-inf", "-infinity":
+		return NumberValue(math.Inf(-1)), true, nil
+	}
+	if numberRE.MatchString(t.text) {
+		f, err := strconv.ParseFloat(t.text, 64)
+		if err != nil {
+			return Value{}, true, fmt.Errorf("number %s is out of range", t.text)
+		}
+		return NumberValue(f), true, nil
+	}
+	return TextValue(t.text), false, nil
+}
+
+// value parses one value of comparison c and checks that its type suits the
+// key and the operator.
+func (p *parser) value(c *Cond, op token) (Value, error) {
+	t := p.next()
+	if t.kind != tString && (t.kind != tWord || isKeyword(t.text)) {
+		return Value{}, p.errorf(t, "expected a value, got %s", t.describe())
+	}
+	p.terms++
+	if p.terms > maxWhereTerms {
+		return Value{}, p.errorf(t, "filter has more than %d comparisons", maxWhereTerms)
+	}
+	v, _, err := literal(t)
+	if err != nil {
+		return Value{}, p.errorf(t, "%v", err)
+	}
+	want := func(kinds string) error {
+		return p.errorf(t, "%s compares with %s, got %s %s", c.key, kinds, v.Kind, t.describe())
+	}
+	switch c.kind {
+	case keySummary:
+		if v.Kind != KindNumber {
+			return Value{}, want("numbers (it is a metric)")
+		}
+	case keySeed, keyID:
+		if v.Kind != KindNumber {
+			return Value{}, want("numbers")
+		}
+	case keyExperiment:
+		v = TextValue(t.val) // experiment names may look like numbers or bools
+	case keyStatus:
+		v = TextValue(t.val)
+		if !Status(v.Text).Valid() {
+			return Value{}, p.errorf(t, "unknown status %s (known: %s)", t.describe(), statusList())
+		}
+		if c.cmp != cmpEq && c.cmp != cmpNe && c.cmp != cmpIn && c.cmp != cmpNotIn {
+			return Value{}, p.errorf(op, "status compares only with = != in, got %s", op.describe())
+		}
+	}
+	if v.Kind == KindBool && c.cmp != cmpEq && c.cmp != cmpNe && c.cmp != cmpIn && c.cmp != cmpNotIn {
+		return Value{}, p.errorf(op, "true and false compare only with = != in, got %s", op.describe())
+	}
+	return v, nil
+}
+
+// ---- printing ----
+
+// String returns the filter in canonical form: ParseWhere(c.String())
+// gives an equal filter.
+func (c *Cond) String() string {
+	if c == nil {
+		return ""
+	}
+	var b strings.Builder
+	c.format(&b, false)
+	return b.String()
+}
+
+func (c *Cond) format(b *strings.Builder, nested bool) {
+	switch c.op {
+	case opAnd, opOr:
+		sep := " and "
+		if c.op == opOr {
+			sep = " or "
+		}
+		if nested {
+			b.WriteByte('(')
+		}
+		for i, k := range c.kids {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			k.format(b, true)
+		}
+		if nested {
+			b.WriteByte(')')
+		}
+	case opNot:
+		b.WriteString("not ")
+		c.kids[0].format(b, true)
+	default:
+		b.WriteString(formatWord(c.key, true))
+		b.WriteByte(' ')
+		b.WriteString(cmpText[c.cmp])
+		b.WriteByte(' ')
+		if c.cmp == cmpIn || c.cmp == cmpNotIn {
+			b.WriteByte('(')
+		}
+		for i, v := range c.vals {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(formatValue(v))
+		}
+		if c.cmp == cmpIn || c.cmp == cmpNotIn {
+			b.WriteByte(')')
+		}
+	}
+}
+
+func formatValue(v Value) string {
+	switch v.Kind {
+	case KindNumber:
+		switch {
+		case math.IsNaN(v.Num):
+			return "nan"
+		case math.IsInf(v.Num, 1):
+			return "inf"
+		case math.IsInf(v.Num, -1):
+			return "-inf"
+		}
+		return strconv.FormatFloat(v.Num, 'g', -1, 64)
+	case KindBool:
+		return strconv.FormatBool(v.Bool)
+	}
+	return formatWord(v.Text, false)
+}
+
+// formatWord writes s bare if it would lex back as the same key or text
+// value, quoted otherwise.
+func formatWord(s string, key bool) string {
+	bare := s != "" && !isKeyword(s)
+	for _, r := range s {
+		if !isWordRune(r) {
+			bare = false
+			break
+		}
+	}
+	if bare {
+		if v, isNum, err := literal(token{kind: tWord, text: s}); err != nil || isNum || (!key && v.Kind != KindText) {
+			bare = false
+		}
+	}
+	if bare {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// ---- SQL ----
+
+// sql compiles the filter to a boolean SQL expression over the runs query's
+// aliases r (runs) and e (experiments). Keys and values are returned as
+// bound arguments; the text holds only fixed SQL and '?' placeholders.
+func (c *Cond) sql() (string, []any) {
+	var b strings.Builder
+	var args []any
+	c.compile(&b, &args)
+	return b.String(), args
+}
+
+func (c *Cond) compile(b *strings.Builder, args *[]any) {
+	switch c.op {
+	case opAnd, opOr:
+		sep := " AND "
+		if c.op == opOr {
+			sep = " OR "
+		}
+		b.WriteByte('(')
+		for i, k := range c.kids {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			k.compile(b, args)
+		}
+		b.WriteByte(')')
+	case opNot:
+		b.WriteString("(NOT ")
+		c.kids[0].compile(b, args)
+		b.WriteByte(')')
+	default:
+		switch c.cmp {
+		case cmpNe, cmpNotIn:
+			b.WriteString("(NOT ")
+			c.compileAny(b, args)
+			b.WriteByte(')')
+		default:
+			c.compileAny(b, args)
+		}
+	}
+}
+
+// compileAny writes the disjunction of c.key = v over c.vals (for =, !=, in
+// and not in; the caller negates), or the single ordered comparison.
+func (c *Cond) compileAny(b *strings.Builder, args *[]any) {
+	op := cmpEq
+	switch c.cmp {
+	case cmpLt, cmpLe, cmpGt, cmpGe:
+		op = c.cmp
+	}
+	b.WriteByte('(')
+	for i, v := range c.vals {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		c.compileOne(b, args, op, v)
+	}
+	b.WriteByte(')')
+}
+
+// compileOne writes key op v. NaN equals only a stored NaN (a NULL value)
+// and fails every ordering, as in IEEE 754.
+func (c *Cond) compileOne(b *strings.Builder, args *[]any, op cmpOp, v Value) {
+	nan := v.Kind == KindNumber && math.IsNaN(v.Num)
+	if nan && op != cmpEq {
+		b.WriteString("0")
+		return
+	}
+	cmp := " " + cmpSQL[op] + " ?"
+	arg := v.sqlArg()
+	if nan {
+		cmp, arg = " IS NULL", nil
+	}
+	switch c.kind {
+	case keyParam:
+		b.WriteString("EXISTS (SELECT 1 FROM params p WHERE p.run_id = r.id AND p.key = ? AND p.type = ? AND p.value")
+		b.WriteString(cmp)
+		b.WriteByte(')')
+		*args = append(*args, c.key, string(v.Kind))
+	case keySummary:
+		b.WriteString("EXISTS (SELECT 1 FROM summaries s WHERE s.run_id = r.id AND s.key = ? AND s.value")
+		b.WriteString(cmp)
+		b.WriteByte(')')
+		*args = append(*args, c.key)
+	case keyStatus, keySeed, keyID, keyExperiment:
+		if nan {
+			b.WriteString("0") // these columns are never NaN
+			return
+		}
+		b.WriteString(map[keyKind]string{keyStatus: "r.status", keySeed: "r.seed", keyID: "r.id", keyExperiment: "e.name"}[c.kind])
+		b.WriteString(cmp)
+	}
+	if !nan {
+		*args = append(*args, arg)
+	}
+}
