@@ -1,0 +1,145 @@
+package optim
+
+import (
+	"math"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// AdamParams are the parameters of adam and adamw.
+type AdamParams struct {
+	LR          float64   `yaml:"lr" doc:"base learning rate (multiplied by the schedule)"`
+	Betas       []float64 `yaml:"betas" doc:"coefficients of the running averages of the gradient and its square"`
+	Eps         float64   `yaml:"eps" doc:"added to the denominator, after bias correction"`
+	WeightDecay float64   `yaml:"weight_decay" doc:"adam: L2 penalty added to the gradient; adamw: decoupled decay"`
+}
+
+// Validate checks the ranges.
+func (p *AdamParams) Validate() error {
+	switch {
+	case !(p.LR > 0):
+		return registry.Invalid("lr", "must be positive, got %v", p.LR)
+	case len(p.Betas) != 2:
+		return registry.Invalid("betas", "want two values, got %d", len(p.Betas))
+	case p.Betas[0] < 0 || p.Betas[0] >= 1 || p.Betas[1] < 0 || p.Betas[1] >= 1:
+		return registry.Invalid("betas", "each must be in [0, 1), got %v", p.Betas)
+	case p.Eps < 0:
+		return registry.Invalid("eps", "must not be negative, got %v", p.Eps)
+	case p.WeightDecay < 0:
+		return registry.Invalid("weight_decay", "must not be negative, got %v", p.WeightDecay)
+	}
+	return nil
+}
+
+func defaultAdam(wd float64) *AdamParams {
+	return &AdamParams{LR: 1e-3, Betas: []float64{0.9, 0.999}, Eps: 1e-8, WeightDecay: wd}
+}
+
+func init() {
+	Registry.Register(registry.Entry[Factory]{
+		Name: "adam", Doc: "Adam (Kingma & Ba 2015), as torch.optim.Adam",
+		Params: defaultAdam(0),
+		New: func(p any, ps []*layers.Param) (Optimizer, error) {
+			return NewAdam(ps, *p.(*AdamParams), false), nil
+		},
+	})
+	Registry.Register(registry.Entry[Factory]{
+		Name: "adamw", Doc: "AdamW, Adam with decoupled weight decay (Loshchilov & Hutter 2019), as torch.optim.AdamW",
+		Params: defaultAdam(0.01),
+		New: func(p any, ps []*layers.Param) (Optimizer, error) {
+			return NewAdam(ps, *p.(*AdamParams), true), nil
+		},
+	})
+}
+
+// Adam implements Adam and AdamW:
+//
+//	m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²
+//	p ← p − (lr/(1−β₁ᵗ))·m/(√v/√(1−β₂ᵗ) + ε)
+//
+// with weight decay either added to g (Adam) or applied as p ← p(1−lr·wd)
+// before the update (AdamW).
+type Adam struct {
+	params    []*layers.Param
+	m, v      [][]float32
+	p         AdamParams
+	decoupled bool
+	t         int
+}
+
+// NewAdam returns an Adam (decoupled: AdamW) optimizer over ps.
+func NewAdam(ps []*layers.Param, p AdamParams, decoupled bool) *Adam {
+	a := &Adam{params: ps, p: p, decoupled: decoupled}
+	for _, q := range ps {
+		a.m = append(a.m, make([]float32, q.Len()))
+		a.v = append(a.v, make([]float32, q.Len()))
+	}
+	return a
+}
+
+// Step applies one update; parameters without a gradient are skipped.
+func (a *Adam) Step(lr float64) {
+	a.t++
+	b1, b2 := a.p.Betas[0], a.p.Betas[1]
+	bc1 := 1 - math.Pow(b1, float64(a.t))
+	bc2 := math.Sqrt(1 - math.Pow(b2, float64(a.t)))
+	stepSize := float32(lr / bc1)
+	invBC2 := float32(1 / bc2)
+	eps := float32(a.p.Eps)
+	fb1, fb2 := float32(b1), float32(b2)
+	wd := float32(a.p.WeightDecay)
+	decay := float32(1 - lr*a.p.WeightDecay)
+	for i, q := range a.params {
+		if q.Grad == nil {
+			continue
+		}
+		m, v, d := a.m[i], a.v[i], q.Data
+		for j, g := range q.Grad {
+			if wd != 0 {
+				if a.decoupled {
+					d[j] *= decay
+				} else {
+					g += wd * d[j]
+				}
+			}
+			mj := fb1*m[j] + (1-fb1)*g
+			vj := fb2*v[j] + (1-fb2)*g*g
+			m[j], v[j] = mj, vj
+			d[j] -= stepSize * mj / (sqrt32(vj)*invBC2 + eps)
+		}
+	}
+}
+
+// Steps returns the number of updates so far.
+func (a *Adam) Steps() int { return a.t }
+
+// BaseLR returns the configured learning rate.
+func (a *Adam) BaseLR() float64 { return a.p.LR }
+
+// State returns the moments as "<param>.m" and "<param>.v".
+func (a *Adam) State() map[string]*tensor.Tensor {
+	st := make(map[string]*tensor.Tensor, 2*len(a.params))
+	for i, q := range a.params {
+		st[q.Name+".m"] = tensor.FromData(a.m[i], q.Shape()...)
+		st[q.Name+".v"] = tensor.FromData(a.v[i], q.Shape()...)
+	}
+	return st
+}
+
+// LoadState restores the moments and the step count.
+func (a *Adam) LoadState(state map[string]*tensor.Tensor, steps int) error {
+	for i, q := range a.params {
+		if err := loadInto(state, q.Name+".m", a.m[i]); err != nil {
+			return err
+		}
+		if err := loadInto(state, q.Name+".v", a.v[i]); err != nil {
+			return err
+		}
+	}
+	a.t = steps
+	return nil
+}
+
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

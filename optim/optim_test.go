@@ -1,0 +1,191 @@
+package optim_test
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/internal/fixture"
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/optim"
+)
+
+func TestAdamFixture(t *testing.T) {
+	raw, err := os.ReadFile("testdata/adam.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Config map[string]float64 `json:"config"`
+		Inputs map[string]*fixture.Array
+		Steps  []map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	p := &layers.Param{Name: "param0", Tensor: c.Inputs["param0"].Tensor().SetRequiresGrad(true)}
+	opt, err := optim.New("adam", map[string]any{
+		"lr": c.Config["lr"], "betas": []any{c.Config["beta1"], c.Config["beta2"]}, "eps": c.Config["eps"],
+	}, []*layers.Param{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range c.Steps {
+		arr := func(k string) *fixture.Array {
+			var a fixture.Array
+			if err := json.Unmarshal(st[k], &a); err != nil {
+				t.Fatal(err)
+			}
+			return &a
+		}
+		p.Grad = arr("grad").Tensor().Data
+		opt.Step(opt.BaseLR())
+		state := opt.State()
+		for _, x := range []struct {
+			name string
+			got  []float32
+		}{{"m", state["param0.m"].Data}, {"v", state["param0.v"].Data}, {"param", p.Data}} {
+			if d, i := fixture.MaxDiff(x.got, arr(x.name).Data); d > 1e-5 {
+				t.Errorf("step %s: %s differs from PyTorch by %.3g at %d", st["t"], x.name, d, i)
+			}
+		}
+	}
+}
+
+func newParam(vals ...float32) *layers.Param {
+	p := layers.NewParam("w", len(vals))
+	copy(p.Data, vals)
+	return p
+}
+
+func TestSGDMomentum(t *testing.T) {
+	p := newParam(1, -2)
+	opt, err := optim.New("sgd", map[string]any{"lr": 0.1, "momentum": 0.9}, []*layers.Param{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Constant gradient 1: buffers 1, 1.9 → p = 1 − 0.1 − 0.19.
+	for i := 0; i < 2; i++ {
+		p.Grad = []float32{1, 1}
+		opt.Step(0.1)
+	}
+	if want := float32(1 - 0.1 - 0.19); math.Abs(float64(p.Data[0]-want)) > 1e-6 {
+		t.Fatalf("p = %v, want %v", p.Data[0], want)
+	}
+}
+
+func TestAdamWDecouplesDecay(t *testing.T) {
+	p := newParam(2)
+	opt, _ := optim.New("adamw", map[string]any{"lr": 0.1, "weight_decay": 0.5}, []*layers.Param{p})
+	p.Grad = []float32{0} // no gradient signal: only the decay acts
+	opt.Step(0.1)
+	if want := float32(2 * (1 - 0.1*0.5)); math.Abs(float64(p.Data[0]-want)) > 1e-6 {
+		t.Fatalf("AdamW with zero gradient: p = %v, want %v", p.Data[0], want)
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	for _, name := range []string{"adam", "adamw", "sgd"} {
+		params := map[string]any{"lr": 0.05}
+		if name == "sgd" {
+			params["momentum"] = 0.5
+		}
+		a, b := newParam(1, 2, 3), newParam(1, 2, 3)
+		oa, _ := optim.New(name, params, []*layers.Param{a})
+		ob, _ := optim.New(name, params, []*layers.Param{b})
+		grads := [][]float32{{0.1, -0.2, 0.3}, {0.5, 0.1, -0.4}, {-0.3, 0.2, 0.2}}
+		a.Grad = grads[0]
+		oa.Step(0.05)
+		// Save a's state, restore it into b (with b's params copied).
+		copy(b.Data, a.Data)
+		saved := map[string][]float32{}
+		for k, v := range oa.State() {
+			saved[k] = append([]float32(nil), v.Data...)
+		}
+		st := ob.State()
+		for k := range st {
+			copy(st[k].Data, saved[k])
+		}
+		if err := ob.LoadState(oa.State(), oa.Steps()); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range grads[1:] {
+			a.Grad, b.Grad = g, g
+			oa.Step(0.05)
+			ob.Step(0.05)
+		}
+		for i := range a.Data {
+			if a.Data[i] != b.Data[i] {
+				t.Fatalf("%s: resumed optimizer diverged: %v vs %v", name, a.Data, b.Data)
+			}
+		}
+		if err := ob.LoadState(nil, 0); err == nil || !strings.Contains(err.Error(), "missing tensor") {
+			t.Fatalf("%s: LoadState(nil) error = %v", name, err)
+		}
+	}
+}
+
+func TestClipGradNorm(t *testing.T) {
+	a, b := newParam(0, 0), newParam(0)
+	a.Grad, b.Grad = []float32{3, 0}, []float32{4}
+	norm := optim.ClipGradNorm([]*layers.Param{a, b}, 1)
+	if norm != 5 {
+		t.Fatalf("norm = %v, want 5", norm)
+	}
+	got := math.Sqrt(float64(a.Grad[0]*a.Grad[0] + b.Grad[0]*b.Grad[0]))
+	if math.Abs(got-1) > 1e-5 {
+		t.Fatalf("norm after clipping = %v, want 1", got)
+	}
+	optim.ClipGradNorm([]*layers.Param{a, b}, 10) // below the limit: unchanged
+	if math.Abs(float64(a.Grad[0])-0.6) > 1e-5 {
+		t.Fatalf("clipping below the limit changed the gradient: %v", a.Grad)
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		total  int
+		steps  []int
+		want   []float64
+	}{
+		{"constant", nil, 100, []int{1, 50, 100}, []float64{1, 1, 1}},
+		{"noam", map[string]any{"warmup": 10}, 100, []int{1, 5, 10, 40}, []float64{0.1, 0.5, 1, 0.5}},
+		{"cosine", map[string]any{"warmup": 10, "min_factor": 0.1}, 110, []int{5, 10, 60, 110}, []float64{0.5, 1, 0.55, 0.1}},
+	} {
+		s, err := optim.NewSchedule(tc.name, tc.params, tc.total)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, step := range tc.steps {
+			if got := s.Factor(step); math.Abs(got-tc.want[i]) > 1e-9 {
+				t.Errorf("%s.Factor(%d) = %v, want %v", tc.name, step, got, tc.want[i])
+			}
+		}
+	}
+}
+
+func TestParamValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		want   string
+	}{
+		{"adam", map[string]any{"lr": -1}, `lr: must be positive, got -1 for optimizer "adam"`},
+		{"adam", map[string]any{"betas": []any{0.9}}, `betas: want two values, got 1 for optimizer "adam"`},
+		{"adam", map[string]any{"lrr": 1}, `lrr: unknown key (known: lr, betas, eps, weight_decay) for optimizer "adam"`},
+		{"sgd", map[string]any{"nesterov": true}, `nesterov: needs a positive momentum for optimizer "sgd"`},
+		{"adagrad", nil, `optimizer: unknown name "adagrad" (known: adam, adamw, sgd)`},
+	} {
+		_, err := optim.New(tc.name, tc.params, nil)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("New(%s, %v) error = %v, want %q", tc.name, tc.params, err, tc.want)
+		}
+	}
+	if _, err := optim.NewSchedule("noam", map[string]any{"warmup": 0}, 10); err == nil {
+		t.Error("noam with warmup 0 accepted")
+	}
+}
