@@ -477,8 +477,9 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 const MinPrefix = 4
 
 // Run finds one run by reference: a run id ("12"), or a hash prefix of at
-// least MinPrefix characters. A reference that is all digits is an id; if it
-// is also long enough to be a hash prefix and both match, it is ambiguous.
+// least MinPrefix characters. A reference of digits without a leading zero
+// is an id; if it is also long enough to be a hash prefix and both match, it
+// is ambiguous.
 // Unknown references wrap ErrNotFound, ambiguous ones ErrAmbiguous.
 func (s *Store) Run(ctx context.Context, ref string) (Run, error) {
 	ref = strings.TrimSpace(ref)
@@ -486,7 +487,7 @@ func (s *Store) Run(ctx context.Context, ref string) (Run, error) {
 		return Run{}, errors.New("store: empty run reference")
 	}
 	var byID *Run
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 && ref[0] != '0' && ref[0] != '+' {
 		r, err := runByID(ctx, s.db, id)
 		switch {
 		case err == nil:
