@@ -1,0 +1,193 @@
+package tasks
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"unicode/utf8"
+)
+
+// Reserved ids, the same in every vocabulary.
+const (
+	PadID = 0 // padding; the loss ignores it
+	BOSID = 1 // beginning of sequence: the first decoder input
+	EOSID = 2 // end of sequence: the last decoder target
+	UnkID = 3 // a token absent from the vocabulary
+)
+
+// The reserved tokens, at ids PadID, BOSID, EOSID and UnkID.
+const (
+	PadToken = "<pad>"
+	BOSToken = "<bos>"
+	EOSToken = "<eos>"
+	UnkToken = "<unk>"
+)
+
+var specials = [...]string{PadToken, BOSToken, EOSToken, UnkToken}
+
+// Vocab maps tokens to ids and back. Ids 0–3 are the reserved tokens; the
+// other tokens follow from id 4. A Vocab is immutable after construction and
+// safe for concurrent use.
+type Vocab struct {
+	tokens []string
+	ids    map[string]int
+}
+
+// NewVocab returns a vocabulary of the reserved tokens followed by tokens in
+// the given order. Duplicates and reserved token strings are skipped.
+func NewVocab(tokens []string) *Vocab {
+	v := &Vocab{tokens: append([]string(nil), specials[:]...), ids: make(map[string]int, len(tokens)+len(specials))}
+	for i, s := range specials {
+		v.ids[s] = i
+	}
+	for _, t := range tokens {
+		if _, dup := v.ids[t]; dup {
+			continue
+		}
+		v.ids[t] = len(v.tokens)
+		v.tokens = append(v.tokens, t)
+	}
+	return v
+}
+
+// BuildVocab counts the tokens of seqs (pass the training split only) and
+// returns a vocabulary of the reserved tokens followed by every token seen
+// at least minCount times, ordered by count, descending, then by token, so
+// the ids depend only on the counts. maxSize > 0 caps Len(), reserved tokens
+// included: the rarest tokens are dropped first. minCount ≤ 1 keeps every
+// token; maxSize ≤ 0 means no cap.
+func BuildVocab(seqs [][]string, minCount, maxSize int) *Vocab {
+	counts := make(map[string]int)
+	for _, s := range seqs {
+		for _, t := range s {
+			counts[t]++
+		}
+	}
+	toks := make([]string, 0, len(counts))
+	for t, c := range counts {
+		if c >= minCount && !isSpecial(t) {
+			toks = append(toks, t)
+		}
+	}
+	sort.Slice(toks, func(i, j int) bool {
+		ci, cj := counts[toks[i]], counts[toks[j]]
+		if ci != cj {
+			return ci > cj
+		}
+		return toks[i] < toks[j]
+	})
+	if maxSize > 0 {
+		keep := max(maxSize-len(specials), 0)
+		if len(toks) > keep {
+			toks = toks[:keep]
+		}
+	}
+	return NewVocab(toks)
+}
+
+func isSpecial(t string) bool {
+	for _, s := range specials {
+		if t == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns the number of ids, reserved ones included.
+func (v *Vocab) Len() int { return len(v.tokens) }
+
+// ID returns the id of tok, or UnkID when tok is absent. The reserved
+// strings "<pad>", "<bos>" and "<eos>" also give UnkID, so data can never
+// inject control ids; "<unk>" gives UnkID.
+func (v *Vocab) ID(tok string) int {
+	id, ok := v.ids[tok]
+	if !ok || id < len(specials) {
+		return UnkID
+	}
+	return id
+}
+
+// Token returns the token of id, or "<unk>" when id is out of range.
+func (v *Vocab) Token(id int) string {
+	if id < 0 || id >= len(v.tokens) {
+		return UnkToken
+	}
+	return v.tokens[id]
+}
+
+// Tokens returns a copy of every token in id order, reserved ones first.
+func (v *Vocab) Tokens() []string { return append([]string(nil), v.tokens...) }
+
+// Encode returns the ids of toks (see [Vocab.ID]); no BOS or EOS is added.
+func (v *Vocab) Encode(toks []string) []int {
+	ids := make([]int, len(toks))
+	for i, t := range toks {
+		ids[i] = v.ID(t)
+	}
+	return ids
+}
+
+// Decode returns the tokens of ids, reserved ones included (see [Strip]).
+func (v *Vocab) Decode(ids []int) []string {
+	toks := make([]string, len(ids))
+	for i, id := range ids {
+		toks[i] = v.Token(id)
+	}
+	return toks
+}
+
+// Strip returns the ids before the first EOSID, without PadID and BOSID:
+// the content of a generated or padded sequence. It returns a new slice.
+func Strip(ids []int) []int {
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if id == EOSID {
+			break
+		}
+		if id != PadID && id != BOSID {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+type vocabJSON struct {
+	Tokens []string `json:"tokens"`
+}
+
+// MarshalJSON encodes v as {"tokens": [...]} with every token in id order,
+// reserved ones first. A token that is not valid UTF-8 (which no Tokenizer
+// produces) is an error, since JSON could not keep it.
+func (v *Vocab) MarshalJSON() ([]byte, error) {
+	for i, t := range v.tokens {
+		if !utf8.ValidString(t) {
+			return nil, fmt.Errorf("vocab: token %d %q is not valid UTF-8", i, t)
+		}
+	}
+	return json.Marshal(vocabJSON{Tokens: v.tokens})
+}
+
+// UnmarshalJSON decodes the form written by MarshalJSON. It checks that the
+// reserved tokens come first and that no token repeats, so the ids are
+// exactly those of the saved vocabulary.
+func (v *Vocab) UnmarshalJSON(b []byte) error {
+	var j vocabJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("vocab: %w", err)
+	}
+	if len(j.Tokens) < len(specials) {
+		return fmt.Errorf("vocab: %d tokens, want at least the %d reserved ones", len(j.Tokens), len(specials))
+	}
+	for i, s := range specials {
+		if j.Tokens[i] != s {
+			return fmt.Errorf("vocab: token %d is %q, want %q", i, j.Tokens[i], s)
+		}
+	}
+	nv := NewVocab(j.Tokens[len(specials):])
+	if nv.Len() != len(j.Tokens) {
+		return fmt.Errorf("vocab: repeated or reserved token among the %d tokens", len(j.Tokens))
+	}
+	*v = *nv
+	return nil
+}
