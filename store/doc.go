@@ -68,7 +68,9 @@
 // NaN: SQLite stores a NaN double as NULL, so the store makes that the
 // encoding: in metrics.value and summaries.value (and params.value with
 // type 'number') NULL means NaN and no other value is ever NULL. ±Inf are
-// stored as REAL infinities. Both read back exactly. In the sqlite3 shell:
+// stored as REAL infinities. Both read back exactly (NaN payloads are not
+// kept, and -0 reads back as +0, since SQLite stores whole REALs as
+// integers). In the sqlite3 shell:
 //
 //	SELECT step, coalesce(value, 'NaN') FROM metrics WHERE run_id = 3 AND key = 'valid/loss' ORDER BY step;
 //	SELECT r.id, p.value AS attention, s.value AS em

@@ -1,0 +1,298 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+)
+
+// same reports whether a and b are the same float64, NaN included.
+func same(a, b float64) bool {
+	return a == b && math.Signbit(a) == math.Signbit(b) || math.IsNaN(a) && math.IsNaN(b)
+}
+
+var specialValues = []struct {
+	name string
+	v    float64
+}{
+	{"NaN", math.NaN()},
+	{"+Inf", math.Inf(1)},
+	{"-Inf", math.Inf(-1)},
+	{"zero", 0},
+	{"max", math.MaxFloat64},
+	{"smallest denormal", math.SmallestNonzeroFloat64},
+	{"one third", 1.0 / 3},
+	{"-1e-300", -1e-300},
+}
+
+func TestNonFiniteRoundTrip(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	run := addExperiment(t, s, "e", 1)[0].ID
+	w := s.NewMetricWriter(run, 0)
+	sums := map[string]float64{}
+	for i, tc := range specialValues {
+		if err := w.Log(i, "valid/loss", tc.v); err != nil {
+			t.Fatal(err)
+		}
+		sums["s/"+tc.name] = tc.v
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSummaries(ctx, run, sums); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := s.MetricHistory(ctx, []int64{run}, "valid/loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Summaries(ctx, []int64{run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist[run]) != len(specialValues) {
+		t.Fatalf("MetricHistory has %d points, want %d", len(hist[run]), len(specialValues))
+	}
+	for i, tc := range specialValues {
+		t.Run(tc.name, func(t *testing.T) {
+			if p := hist[run][i]; p.Step != i || !same(p.Value, tc.v) {
+				t.Errorf("metric at step %d = (step %d, %v), want %v", i, p.Step, p.Value, tc.v)
+			}
+			if v, ok := got[run]["s/"+tc.name]; !ok || !same(v, tc.v) {
+				t.Errorf("summary %s = %v (present %v), want %v", tc.name, v, ok, tc.v)
+			}
+		})
+	}
+	// The documented encoding: NaN is NULL, infinities are REAL.
+	var nulls, infs int
+	if err := s.db.QueryRow(`SELECT count(*) FILTER (WHERE value IS NULL), count(*) FILTER (WHERE typeof(value) = 'real' AND abs(value) > 1e308 AND value = value * 2)
+		FROM metrics`).Scan(&nulls, &infs); err != nil {
+		t.Fatal(err)
+	}
+	if nulls != 1 || infs != 2 {
+		t.Fatalf("metrics rows: %d NULL and %d infinite values, want 1 and 2", nulls, infs)
+	}
+}
+
+// TestNegativeZero pins a documented limitation: SQLite stores whole REAL
+// values as integers, so -0 reads back as +0.
+func TestNegativeZero(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	run := addExperiment(t, s, "e", 1)[0].ID
+	if err := s.PutSummaries(ctx, run, map[string]float64{"a/b": math.Copysign(0, -1)}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Summaries(ctx, []int64{run})
+	if v := got[run]["a/b"]; v != 0 || math.Signbit(v) {
+		t.Fatalf("summary -0 read back as %v (signbit %v), want +0 as documented", v, math.Signbit(v))
+	}
+}
+
+func TestMetricUpsertAndTruncate(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 2)
+	run, other := runs[0].ID, runs[1].ID
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return t0 }
+
+	w := s.NewMetricWriter(run, 4)
+	for step := range 10 {
+		for _, key := range []string{"train/loss", "valid/loss"} {
+			if err := w.Log(step, key, float64(step)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := w.Pending(); got != 0 {
+		t.Fatalf("Pending() = %d after 20 rows with batch 4, want 0 (auto-flushed)", got)
+	}
+	if err := w.Log(0, "train/loss", 99); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Pending(); got != 1 {
+		t.Fatalf("Pending() = %d, want 1", got)
+	}
+	ow := s.NewMetricWriter(other, 0)
+	for step := range 10 {
+		ow.Log(step, "train/loss", -1)
+	}
+	for _, w := range []*MetricWriter{w, ow} {
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A resumed run: truncate after the checkpoint at step 5, then log the
+	// rest again with new values.
+	if err := s.TruncateMetrics(ctx, run, 5); err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return t0.Add(time.Hour) }
+	for step := 6; step < 8; step++ {
+		w.Log(step, "train/loss", 100+float64(step))
+	}
+	w.Log(5, "train/loss", 55) // replaces the row at step 5
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		run  int64
+		key  string
+		want []float64 // by step from 0
+	}{
+		{run, "train/loss", []float64{99, 1, 2, 3, 4, 55, 106, 107}},
+		{run, "valid/loss", []float64{0, 1, 2, 3, 4, 5}},
+		{other, "train/loss", []float64{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1}},
+	} {
+		hist, err := s.MetricHistory(ctx, []int64{tc.run}, tc.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []float64
+		for i, p := range hist[tc.run] {
+			if p.Step != i {
+				t.Fatalf("run %d %s: point %d has step %d, want %d", tc.run, tc.key, i, p.Step, i)
+			}
+			got = append(got, p.Value)
+		}
+		if len(got) != len(tc.want) {
+			t.Fatalf("run %d %s = %v, want %v", tc.run, tc.key, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("run %d %s = %v, want %v", tc.run, tc.key, got, tc.want)
+			}
+		}
+	}
+	hist, _ := s.MetricHistory(ctx, []int64{run}, "train/loss")
+	if w0, w7 := hist[run][1].Wall, hist[run][7].Wall; !w0.Equal(t0) || !w7.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("wall times = %v, %v; want %v, %v", w0, w7, t0, t0.Add(time.Hour))
+	}
+	both, err := s.MetricHistory(ctx, []int64{run, other, 999}, "train/loss")
+	if err != nil || len(both) != 2 {
+		t.Fatalf("MetricHistory(two runs and an unknown one) has %d runs (%v), want 2", len(both), err)
+	}
+	keys, err := s.MetricKeys(ctx, []int64{run})
+	if err != nil || len(keys) != 2 || keys[0] != "train/loss" || keys[1] != "valid/loss" {
+		t.Fatalf("MetricKeys = %v, %v; want [train/loss valid/loss]", keys, err)
+	}
+
+	if err := s.TruncateMetrics(ctx, run, -1); err != nil {
+		t.Fatal(err)
+	}
+	if hist, _ := s.MetricHistory(ctx, []int64{run}, "train/loss"); len(hist[run]) != 0 {
+		t.Fatalf("after TruncateMetrics(-1) the run has %d points, want 0", len(hist[run]))
+	}
+}
+
+func TestMetricWriterUnknownRun(t *testing.T) {
+	s := newStore(t)
+	w := s.NewMetricWriter(42, 0)
+	w.Log(0, "train/loss", 1)
+	err := w.Flush(context.Background())
+	if !errors.Is(err, ErrNotFound) || err.Error() != "store: write metrics of run 42: run 42: not found" {
+		t.Fatalf("Flush for an unknown run = %v, want store: write metrics of run 42: run 42: not found", err)
+	}
+	if w.Pending() != 1 {
+		t.Fatalf("Pending() = %d after a failed flush, want the row kept", w.Pending())
+	}
+}
+
+func TestPutSummariesReplacesKeys(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	run := addExperiment(t, s, "e", 1)[0].ID
+	if err := s.PutSummaries(ctx, run, map[string]float64{"test/bleu": 0.1, "test/exact_match": 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSummaries(ctx, run, map[string]float64{"test/bleu": 0.3}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Summaries(ctx, []int64{run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[run]["test/bleu"] != 0.3 || got[run]["test/exact_match"] != 0.2 || len(got[run]) != 2 {
+		t.Fatalf("Summaries = %v, want bleu 0.3 and exact_match 0.2", got[run])
+	}
+	if err := s.PutSummaries(ctx, 77, map[string]float64{"a/b": 1}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("PutSummaries(unknown run) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestArtifacts(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	run := addExperiment(t, s, "e", 1)[0].ID
+	big := make([]byte, 3<<20)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	for _, a := range []struct {
+		kind, name string
+		data       []byte
+	}{
+		{"checkpoint", "last", []byte("old")},
+		{"checkpoint", "last", big},
+		{"attention", "sample-0", []byte{0, 1, 2}},
+		{"samples", "empty", nil},
+	} {
+		if err := s.PutArtifact(ctx, run, a.kind, a.name, a.data); err != nil {
+			t.Fatalf("PutArtifact(%s/%s): %v", a.kind, a.name, err)
+		}
+	}
+	got, err := s.Artifact(ctx, run, "checkpoint", "last")
+	if err != nil || len(got) != len(big) || string(got) != string(big) {
+		t.Fatalf("Artifact(checkpoint/last) = %d bytes, %v; want the replacing %d bytes", len(got), err, len(big))
+	}
+	if got, err := s.Artifact(ctx, run, "samples", "empty"); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("Artifact(samples/empty) = %v, %v; want an empty non-nil slice", got, err)
+	}
+	_, err = s.Artifact(ctx, run, "checkpoint", "best")
+	if !errors.Is(err, ErrNotFound) || err.Error() != "store: run 1 has no artifact checkpoint/best: not found" {
+		t.Fatalf("Artifact(missing) = %v, want store: run 1 has no artifact checkpoint/best: not found", err)
+	}
+	list, err := s.Artifacts(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		kind, name string
+		size       int64
+	}{{"attention", "sample-0", 3}, {"checkpoint", "last", int64(len(big))}, {"samples", "empty", 0}}
+	if len(list) != len(want) {
+		t.Fatalf("Artifacts = %+v, want %v", list, want)
+	}
+	for i, w := range want {
+		if a := list[i]; a.Kind != w.kind || a.Name != w.name || a.Size != w.size || a.RunID != run || a.Created.IsZero() {
+			t.Fatalf("Artifacts[%d] = %+v, want %v", i, a, w)
+		}
+	}
+	if err := s.PutArtifact(ctx, 77, "checkpoint", "last", []byte("x")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("PutArtifact(unknown run) = %v, want ErrNotFound", err)
+	}
+	if err := s.PutArtifact(ctx, run, "", "x", nil); err == nil {
+		t.Fatalf("PutArtifact with an empty kind succeeded")
+	}
+}
+
+func TestParamsOfRuns(t *testing.T) {
+	s := newStore(t)
+	runs := addExperiment(t, s, "e", 3)
+	got, err := s.Params(context.Background(), []int64{runs[0].ID, runs[2].ID, 999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[runs[2].ID]["seed"].Equal(NumberValue(2)) || !got[runs[0].ID]["model.attention.name"].Equal(TextValue("dot")) {
+		t.Fatalf("Params = %v, want runs 1 and 3 with seed and model.attention.name", got)
+	}
+	if got, err := s.Params(context.Background(), nil); err != nil || len(got) != 0 {
+		t.Fatalf("Params(nil) = %v, %v; want empty", got, err)
+	}
+}
