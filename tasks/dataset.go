@@ -1,0 +1,206 @@
+package tasks
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"path/filepath"
+
+	"github.com/attnlab/attnlab/registry"
+)
+
+// Example is one source/target pair as token ids, without BOS or EOS. In a
+// language-modelling dataset Src is empty and Tgt is the sequence.
+type Example struct {
+	Src []int
+	Tgt []int
+}
+
+// Alignment names which source position is ideal for target step t, for the
+// alignment-accuracy metric.
+const (
+	AlignCopy    = "copy"    // target step t copies source position t
+	AlignReverse = "reverse" // target step t copies source position L-1-t
+)
+
+// Dataset is a task's data: vocabularies, tokenizers and three disjoint
+// splits. A Dataset is not modified after its factory returns, so it may be
+// shared by concurrent readers.
+type Dataset struct {
+	Name     string // the task's registry name
+	LM       bool   // language modelling: Src is empty and Tgt is the sequence
+	SrcVocab *Vocab // LM: the same as TgtVocab
+	TgtVocab *Vocab
+	SrcTok   Tokenizer // LM: the same as TgtTok
+	TgtTok   Tokenizer
+
+	Train, Valid, Test []Example
+
+	// Alignment is AlignCopy, AlignReverse or "" (no ideal alignment).
+	Alignment string
+}
+
+// Split returns the examples of the split called name ("train", "valid" or
+// "test"), or an error for any other name.
+func (d *Dataset) Split(name string) ([]Example, error) {
+	switch name {
+	case "train":
+		return d.Train, nil
+	case "valid":
+		return d.Valid, nil
+	case "test":
+		return d.Test, nil
+	}
+	return nil, fmt.Errorf("tasks: unknown split %q (known: train, valid, test)", name)
+}
+
+// Spec returns what a stored run needs to turn user input into ids and
+// generated ids back into text: the vocabularies, tokenizers and LM flag.
+func (d *Dataset) Spec() *Spec {
+	return &Spec{Task: d.Name, LM: d.LM, SrcVocab: d.SrcVocab, TgtVocab: d.TgtVocab, SrcTok: d.SrcTok, TgtTok: d.TgtTok, Alignment: d.Alignment}
+}
+
+// Spec is the part of a Dataset saved with each run, so that generation
+// after training tokenizes and decodes with the very ids the model was
+// trained on. It round-trips through JSON; the tokenizers are saved by name.
+type Spec struct {
+	Task      string
+	LM        bool
+	SrcVocab  *Vocab // LM: the same as TgtVocab
+	TgtVocab  *Vocab
+	SrcTok    Tokenizer // LM: the same as TgtTok
+	TgtTok    Tokenizer
+	Alignment string
+}
+
+type specJSON struct {
+	Task         string `json:"task"`
+	LM           bool   `json:"lm"`
+	SrcTokenizer string `json:"src_tokenizer,omitempty"`
+	TgtTokenizer string `json:"tgt_tokenizer"`
+	SrcVocab     *Vocab `json:"src_vocab,omitempty"`
+	TgtVocab     *Vocab `json:"tgt_vocab"`
+	Alignment    string `json:"alignment,omitempty"`
+}
+
+// MarshalJSON writes the spec; for LM the source side is omitted, since it
+// equals the target side.
+func (s *Spec) MarshalJSON() ([]byte, error) {
+	if s.TgtVocab == nil || s.TgtTok == nil {
+		return nil, fmt.Errorf("tasks: spec of %q has no target vocabulary or tokenizer", s.Task)
+	}
+	j := specJSON{Task: s.Task, LM: s.LM, TgtTokenizer: s.TgtTok.Name(), TgtVocab: s.TgtVocab, Alignment: s.Alignment}
+	if !s.LM {
+		if s.SrcVocab == nil || s.SrcTok == nil {
+			return nil, fmt.Errorf("tasks: spec of %q has no source vocabulary or tokenizer", s.Task)
+		}
+		j.SrcTokenizer, j.SrcVocab = s.SrcTok.Name(), s.SrcVocab
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (s *Spec) UnmarshalJSON(b []byte) error {
+	var j specJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("tasks: spec: %w", err)
+	}
+	if j.TgtVocab == nil {
+		return fmt.Errorf("tasks: spec: no tgt_vocab")
+	}
+	tgtTok, err := TokenizerByName(j.TgtTokenizer)
+	if err != nil {
+		return fmt.Errorf("tasks: spec: tgt_tokenizer: %w", err)
+	}
+	out := Spec{Task: j.Task, LM: j.LM, TgtVocab: j.TgtVocab, TgtTok: tgtTok, SrcVocab: j.TgtVocab, SrcTok: tgtTok, Alignment: j.Alignment}
+	if !j.LM {
+		if j.SrcVocab == nil {
+			return fmt.Errorf("tasks: spec: no src_vocab")
+		}
+		if out.SrcTok, err = TokenizerByName(j.SrcTokenizer); err != nil {
+			return fmt.Errorf("tasks: spec: src_tokenizer: %w", err)
+		}
+		out.SrcVocab = j.SrcVocab
+	}
+	*s = out
+	return nil
+}
+
+// EncodeInput returns the ids of a user's input text, without BOS or EOS:
+// the source side for seq2seq, the target side (a prompt) for LM.
+func (s *Spec) EncodeInput(text string) []int {
+	return s.SrcVocab.Encode(s.SrcTok.Split(text))
+}
+
+// DecodeOutput returns the text of generated target ids: the ids up to the
+// first EOS, without PAD and BOS (see [Strip]), joined by the target
+// tokenizer.
+func (s *Spec) DecodeOutput(ids []int) string {
+	return s.TgtTok.Join(s.TgtVocab.Decode(Strip(ids)))
+}
+
+// Options are the settings a factory receives besides its parameters.
+type Options struct {
+	// Seed determines every random choice of a generated task and of the
+	// split of a file task: the same parameters and seed give the same data.
+	Seed uint64
+	// BaseDir is the directory that relative file paths resolve against
+	// (the experiment file's directory); "" means the working directory.
+	BaseDir string
+}
+
+// Path resolves p against BaseDir unless p is absolute.
+func (o Options) Path(p string) string {
+	if filepath.IsAbs(p) || o.BaseDir == "" {
+		return p
+	}
+	return filepath.Join(o.BaseDir, p)
+}
+
+// Factory builds a dataset from the task's decoded parameters (the pointer
+// returned by [registry.Entry.Decode], or nil for the defaults).
+type Factory func(params any, opt Options) (*Dataset, error)
+
+// Registry holds every task, each registered from the init function of its
+// own file.
+var Registry = registry.New[Factory]("task")
+
+// Build looks up the task called name, decodes params strictly into its
+// parameter struct, and runs its factory.
+func Build(name string, params map[string]any, opt Options) (*Dataset, error) {
+	e, err := Registry.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.Decode(Registry.Kind(), params)
+	if err != nil {
+		return nil, err
+	}
+	return e.New(p, opt)
+}
+
+// paramsOf returns params as *P: the registered defaults when params is nil.
+// Any other type is a programmer error and panics.
+func paramsOf[P any](params any, defaults *P) *P {
+	if params == nil {
+		c := *defaults
+		return &c
+	}
+	p, ok := params.(*P)
+	if !ok {
+		panic(fmt.Sprintf("tasks: factory got parameters of type %T, want %T", params, defaults))
+	}
+	return p
+}
+
+// newRand returns the PCG generator of one task, from the seed and a stream
+// name, so two tasks with the same seed draw independent data.
+func newRand(seed uint64, stream string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(stream))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
+
+// Entry is a registry entry of a task.
+type Entry = registry.Entry[Factory]

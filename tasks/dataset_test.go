@@ -1,0 +1,94 @@
+package tasks
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/registry"
+)
+
+func TestSpecJSON(t *testing.T) {
+	src := NewVocab(Char{}.Split("abc"))
+	tgt := NewVocab([]string{"I_WALK", "I_RUN"})
+	for _, tc := range []struct {
+		name string
+		d    *Dataset
+		in   string
+		ids  []int
+		out  []int
+		text string
+	}{
+		{"seq2seq", &Dataset{Name: "x", SrcVocab: src, TgtVocab: tgt, SrcTok: Char{}, TgtTok: Word{}, Alignment: AlignCopy},
+			"cab!", []int{6, 4, 5, UnkID}, []int{BOSID, 5, 4, EOSID, 4}, "I_RUN I_WALK"},
+		{"lm", &Dataset{Name: "text", LM: true, SrcVocab: src, TgtVocab: src, SrcTok: Char{}, TgtTok: Char{}},
+			"ba", []int{5, 4}, []int{6, 6, PadID}, "cc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.d.Spec())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s Spec
+			if err := json.Unmarshal(b, &s); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(&s, tc.d.Spec()) {
+				t.Fatalf("round trip = %+v, want %+v (json %s)", s, tc.d.Spec(), b)
+			}
+			if got := s.EncodeInput(tc.in); !reflect.DeepEqual(got, tc.ids) {
+				t.Errorf("EncodeInput(%q) = %v, want %v", tc.in, got, tc.ids)
+			}
+			if got := s.DecodeOutput(tc.out); got != tc.text {
+				t.Errorf("DecodeOutput(%v) = %q, want %q", tc.out, got, tc.text)
+			}
+			if tc.d.LM && strings.Contains(string(b), "src_vocab") {
+				t.Errorf("LM spec repeats the vocabulary: %s", b)
+			}
+		})
+	}
+	for _, tc := range []struct{ in, want string }{
+		{`{"task":"x","tgt_tokenizer":"bpe","tgt_vocab":{"tokens":["<pad>","<bos>","<eos>","<unk>"]}}`, `tgt_tokenizer: tasks: unknown tokenizer "bpe"`},
+		{`{"task":"x","tgt_tokenizer":"char"}`, "no tgt_vocab"},
+		{`{"task":"x","tgt_tokenizer":"char","tgt_vocab":{"tokens":["<pad>","<bos>","<eos>","<unk>"]}}`, "no src_vocab"},
+	} {
+		var s Spec
+		if err := json.Unmarshal([]byte(tc.in), &s); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Unmarshal(%s) error = %v, want it to contain %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestDatasetSplit(t *testing.T) {
+	d := &Dataset{Train: make([]Example, 3), Valid: make([]Example, 2), Test: make([]Example, 1)}
+	for name, want := range map[string]int{"train": 3, "valid": 2, "test": 1} {
+		if got, err := d.Split(name); err != nil || len(got) != want {
+			t.Errorf("Split(%q) = %d examples, %v; want %d", name, len(got), err, want)
+		}
+	}
+	if _, err := d.Split("dev"); err == nil {
+		t.Errorf("Split(dev): no error")
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	_, err := Build("copyy", nil, Options{})
+	var ue *registry.UnknownError
+	if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), `task: unknown name "copyy" (known: `) {
+		t.Fatalf("Build(copyy) error = %v, want an *registry.UnknownError", err)
+	}
+}
+
+func TestOptionsPath(t *testing.T) {
+	for _, tc := range []struct{ base, p, want string }{
+		{"", "data/x.txt", "data/x.txt"},
+		{"exp", "data/x.txt", "exp/data/x.txt"},
+		{"exp", "/abs/x.txt", "/abs/x.txt"},
+	} {
+		if got := (Options{BaseDir: tc.base}).Path(tc.p); got != tc.want {
+			t.Errorf("Options{BaseDir: %q}.Path(%q) = %q, want %q", tc.base, tc.p, got, tc.want)
+		}
+	}
+}
