@@ -309,13 +309,3 @@ func geluGrad(v, _ float32) float32 {
 	du := geluC * (1 + 3*0.044715*x*x)
 	return float32(0.5*(1+t) + 0.5*x*(1-t*t)*du)
 }
-
-func expf(v float32) float32  { return float32(math.Exp(float64(v))) }
-func tanhf(v float32) float32 { return float32(math.Tanh(float64(v))) }
-func sigmoidf(v float32) float32 {
-	if v >= 0 {
-		return float32(1 / (1 + math.Exp(-float64(v))))
-	}
-	e := math.Exp(float64(v))
-	return float32(e / (1 + e))
-}
