@@ -113,7 +113,12 @@ type BatcherConfig struct {
 // Pool×Size examples, sorts each pool by length (source, then target) so
 // that a batch holds examples of similar length and little padding, cuts the
 // pools into batches of Size (only the epoch's last batch may be smaller)
-// and shuffles the batches. Every example appears once per epoch. All
+// and shuffles the batches. Every example appears once per epoch. Within a
+// pool, examples of equal length keep their shuffled order, so batches
+// change composition from epoch to epoch as long as lengths tie often or the
+// split spans several pools; a split smaller than one pool with distinct
+// lengths keeps its batches and only reorders them (Pool 1 turns bucketing
+// off and shuffles plainly). All
 // randomness comes from one PCG generator seeded by Seed, whose state is
 // part of [BatcherState], so a batcher restored from a saved state yields
 // the same batches as one that was never interrupted.

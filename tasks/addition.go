@@ -1,0 +1,114 @@
+package tasks
+
+import (
+	"math/rand/v2"
+	"slices"
+)
+
+// AdditionParams are the parameters of the addition task: "123+45" → "168".
+// Each operand's number of digits is drawn uniformly from
+// [min_digits, digits] (test: [test_min_digits, test_digits]); a number of
+// d > 1 digits has no leading zero.
+type AdditionParams struct {
+	Digits        int  `yaml:"digits" doc:"most digits of an operand in train and valid"`
+	MinDigits     int  `yaml:"min_digits" doc:"fewest digits of an operand in train and valid"`
+	TestDigits    int  `yaml:"test_digits" doc:"most digits of a test operand (0: digits)"`
+	TestMinDigits int  `yaml:"test_min_digits" doc:"fewest digits of a test operand (0: min_digits)"`
+	ReverseInput  bool `yaml:"reverse_input" doc:"write the operands least significant digit first"`
+	ReverseOutput bool `yaml:"reverse_output" doc:"write the sum least significant digit first"`
+	TrainSize     int  `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)"`
+	ValidSize     int  `yaml:"valid_size" doc:"validation examples (distinct, none in train)"`
+	TestSize      int  `yaml:"test_size" doc:"test examples (distinct, none in train or valid)"`
+}
+
+const maxDigits = 1000
+
+// Validate checks the ranges of every key.
+func (p *AdditionParams) Validate() error {
+	if err := validateRange("min_digits", "digits", p.MinDigits, p.Digits, 1, maxDigits); err != nil {
+		return err
+	}
+	if err := validateRange("test_min_digits", "test_digits", orDefault(p.TestMinDigits, p.MinDigits), orDefault(p.TestDigits, p.Digits), 1, maxDigits); err != nil {
+		return err
+	}
+	return validateSizes(p.TrainSize, p.ValidSize, p.TestSize)
+}
+
+func init() {
+	Registry.Register(Entry{
+		Name:   "addition",
+		Doc:    "add two decimal numbers, character by character: 123+45 → 168",
+		Params: defaultAdditionParams(),
+		New:    newAddition,
+	})
+}
+
+func defaultAdditionParams() *AdditionParams {
+	return &AdditionParams{Digits: 3, MinDigits: 1, TrainSize: 10000, ValidSize: 500, TestSize: 1000}
+}
+
+func newAddition(params any, opt Options) (*Dataset, error) {
+	p := paramsOf(params, defaultAdditionParams())
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	r := newRand(opt.Seed, "addition")
+	lo := [3]int{p.MinDigits, p.MinDigits, orDefault(p.TestMinDigits, p.MinDigits)}
+	hi := [3]int{p.Digits, p.Digits, orDefault(p.TestDigits, p.Digits)}
+	splits, err := drawSplits("addition", [3]int{p.TrainSize, p.ValidSize, p.TestSize}, func(split int) (pair, error) {
+		a := randomNumber(r, lo[split]+r.IntN(hi[split]-lo[split]+1))
+		b := randomNumber(r, lo[split]+r.IntN(hi[split]-lo[split]+1))
+		sum := addDecimal(a, b)
+		if p.ReverseInput {
+			a, b = reversed(a), reversed(b)
+		}
+		if p.ReverseOutput {
+			sum = reversed(sum)
+		}
+		return pair{src: Char{}.Split(a + "+" + b), tgt: Char{}.Split(sum)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	src := NewVocab(Char{}.Split("0123456789+"))
+	tgt := NewVocab(Char{}.Split("0123456789"))
+	return dataset("addition", splits, src, tgt, Char{}, Char{}, ""), nil
+}
+
+// randomNumber returns a uniformly drawn decimal number of exactly d digits
+// (for d = 1: 0–9).
+func randomNumber(r *rand.Rand, d int) string {
+	b := make([]byte, d)
+	for i := range b {
+		b[i] = byte('0' + r.IntN(10))
+	}
+	if d > 1 {
+		b[0] = byte('1' + r.IntN(9))
+	}
+	return string(b)
+}
+
+// addDecimal returns the sum of two non-negative decimal numbers.
+func addDecimal(a, b string) string {
+	out := make([]byte, 0, max(len(a), len(b))+1)
+	carry := 0
+	for i := 0; i < len(a) || i < len(b) || carry > 0; i++ {
+		s := carry
+		if i < len(a) {
+			s += int(a[len(a)-1-i] - '0')
+		}
+		if i < len(b) {
+			s += int(b[len(b)-1-i] - '0')
+		}
+		out = append(out, byte('0'+s%10))
+		carry = s / 10
+	}
+	slices.Reverse(out)
+	return string(out)
+}
+
+func reversed(s string) string {
+	b := []byte(s)
+	slices.Reverse(b)
+	return string(b)
+}

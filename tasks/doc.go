@@ -1,0 +1,75 @@
+// Package tasks provides the data of attnlab: vocabularies and tokenizers,
+// the built-in generated tasks, file-backed corpora, splits, and batching
+// with padding.
+//
+// # Vocabularies and tokenizers
+//
+// Every [Vocab] reserves the same four ids: PadID 0, BOSID 1, EOSID 2 and
+// UnkID 3 ("<pad>", "<bos>", "<eos>", "<unk>"); the other tokens follow from
+// id 4. [BuildVocab] builds a vocabulary from the training split only, in a
+// deterministic order (count descending, then token), so the ids depend on
+// nothing but the training data. Tasks with a closed alphabet fixed by their
+// parameters (copy, reverse, sort, addition, listops) use [NewVocab] with the
+// alphabet in its natural order instead, so every symbol has an id even if
+// a small training split misses it. A Vocab marshals to JSON and is saved
+// with each run, inside a [Spec], so that `attnlab generate` decodes with the
+// ids the model was trained on.
+//
+// A [Tokenizer] splits text into tokens and joins them back: [Char] (one
+// token per Unicode code point; Join concatenates) and [Word] (whitespace
+// separated; Join uses single spaces). [TokenizerByName] finds them by the
+// name saved in a Spec.
+//
+// # Datasets and tasks
+//
+// A task is a [Factory] registered in [Registry] from the init function of
+// its own file, with its own parameter struct whose defaults are complete;
+// [Build] decodes a YAML map strictly into it and runs the factory. A factory
+// returns a [Dataset]: vocabularies, tokenizers, and the Train, Valid and
+// Test splits of [Example] values holding token ids without BOS or EOS. A
+// language-modelling dataset (LM true) has empty sources and the sequence as
+// the target. Every task is deterministic: the same parameters and
+// [Options].Seed give the same dataset; all randomness comes from
+// math/rand/v2's PCG.
+//
+// Generated tasks (copy, reverse, sort, addition, dates, scan, listops) keep
+// their splits disjoint: train is drawn i.i.d. and may repeat an example;
+// valid and test hold distinct sources that occur in no other split (dates
+// goes further and holds out whole dates, scan splits its finite command
+// set). Where it makes sense, test_min_len/test_max_len (addition:
+// test_min_digits/test_digits) give the test split other lengths than
+// training, to measure length generalisation. Default sizes: train 10000,
+// valid 500, test 1000.
+//
+//   - copy, reverse, sort: random strings over `symbols` symbols (a-z, A-Z,
+//     0-9 as characters; beyond 62, the words s0..sN-1) to themselves,
+//     reversed, or sorted; Dataset.Alignment is "copy", "reverse" and "".
+//   - addition: "123+45" → "168", characters, optionally reversed digits.
+//   - dates: a date in one of 14 human formats (templates, configurable) →
+//     ISO 8601, characters.
+//   - scan: the SCAN command language, word tokens, with the simple, length,
+//     addprim_jump and addprim_turn_left splits of Lake & Baroni (2018).
+//   - listops: Long Range Arena ListOps expressions → their value digit.
+//   - text: a UTF-8 text file as a language-modelling corpus (LM), split
+//     contiguously, windows of context+1 tokens with stride context.
+//   - pairs: a TSV file or two aligned files of source/target lines, split
+//     by a seeded shuffle of distinct sources (or given split files).
+//
+// File tasks resolve relative paths against Options.BaseDir, the directory
+// of the experiment file. Their errors are one line naming the task, the
+// file as written and, where it applies, the line:
+// `pairs: data/train.tsv:17: no tab between source and target`.
+//
+// # Batches
+//
+// [MakeBatch] pads examples into a [Batch], right-padded with PadID: the
+// sources as they are; the decoder input BOS y1..yn and the target y1..yn
+// EOS for seq2seq; the input w[0..n-2] and target w[1..n-1] for LM. A
+// [Batcher] yields shuffled training batches epoch after epoch, bucketed by
+// length to limit padding, reproducibly from its seed, and saves and
+// restores its position ([BatcherState]) so that a resumed run sees the same
+// batches as an uninterrupted one. [InOrder] yields a split's batches in
+// order for evaluation.
+//
+// The package imports no attnlab package but registry.
+package tasks

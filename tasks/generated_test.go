@@ -1,0 +1,268 @@
+package tasks
+
+import (
+	"errors"
+	"math/big"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/registry"
+)
+
+var generated = []string{"addition", "copy", "dates", "listops", "reverse", "scan", "sort"}
+
+// build builds a task or fails the test.
+func build(tb testing.TB, name string, params map[string]any, seed uint64) *Dataset {
+	tb.Helper()
+	d, err := Build(name, params, Options{Seed: seed})
+	if err != nil {
+		tb.Fatalf("Build(%s, %v): %v", name, params, err)
+	}
+	return d
+}
+
+// texts returns the source and target texts of a split.
+func texts(d *Dataset, ex []Example) (src, tgt []string) {
+	for _, e := range ex {
+		src = append(src, d.SrcTok.Join(d.SrcVocab.Decode(e.Src)))
+		tgt = append(tgt, d.TgtTok.Join(d.TgtVocab.Decode(e.Tgt)))
+	}
+	return src, tgt
+}
+
+func TestRegisteredTasks(t *testing.T) {
+	want := []string{"addition", "copy", "dates", "listops", "reverse", "scan", "sort"}
+	if got := Registry.Names(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Registry.Names() = %v, want %v", got, want)
+	}
+	for _, e := range Registry.Entries() {
+		if e.Doc == "" || len(e.Describe()) == 0 {
+			t.Errorf("task %s has no doc or no parameters", e.Name)
+		}
+		for _, p := range e.Describe() {
+			if p.Doc == "" {
+				t.Errorf("task %s: parameter %s has no doc", e.Name, p.Name)
+			}
+		}
+	}
+}
+
+// TestGeneratedTasksCommon checks every generated task with its defaults:
+// sizes, determinism, disjoint splits, and that training data needs no <unk>.
+func TestGeneratedTasksCommon(t *testing.T) {
+	for _, name := range generated {
+		t.Run(name, func(t *testing.T) {
+			d := build(t, name, nil, 7)
+			if d.Name != name || d.LM {
+				t.Fatalf("Name, LM = %q, %v; want %q, false", d.Name, d.LM, name)
+			}
+			if name != "scan" {
+				if len(d.Train) != 10000 || len(d.Valid) != 500 || len(d.Test) != 1000 {
+					t.Fatalf("sizes = %d/%d/%d, want 10000/500/1000", len(d.Train), len(d.Valid), len(d.Test))
+				}
+			}
+			again := build(t, name, nil, 7)
+			if !reflect.DeepEqual(d, again) {
+				t.Fatalf("two builds with seed 7 differ")
+			}
+			other := build(t, name, nil, 8)
+			if reflect.DeepEqual(d.Train, other.Train) {
+				t.Fatalf("seeds 7 and 8 give the same training data")
+			}
+			owner := map[string]string{}
+			for _, s := range []string{"train", "valid", "test"} {
+				ex, _ := d.Split(s)
+				if len(ex) == 0 {
+					t.Fatalf("split %s is empty", s)
+				}
+				src, _ := texts(d, ex)
+				for _, x := range src {
+					if o, ok := owner[x]; ok && (o != s || s != "train") {
+						t.Fatalf("source %q is in %s and %s", x, o, s)
+					}
+					owner[x] = s
+				}
+			}
+			for _, e := range d.Train {
+				if slices.Contains(e.Src, UnkID) || slices.Contains(e.Tgt, UnkID) || len(e.Src) == 0 || len(e.Tgt) == 0 {
+					t.Fatalf("training example %v has <unk> or an empty side", e)
+				}
+			}
+		})
+	}
+}
+
+func TestSymbolTasks(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		align string
+		want  func(string) string
+	}{
+		{"copy", AlignCopy, func(s string) string { return s }},
+		{"reverse", AlignReverse, func(s string) string { r := []rune(s); slices.Reverse(r); return string(r) }},
+		{"sort", "", func(s string) string {
+			r := []rune(s)
+			slices.SortFunc(r, func(a, b rune) int { return strings.IndexRune(charSymbols, a) - strings.IndexRune(charSymbols, b) })
+			return string(r)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := build(t, tc.name, map[string]any{"symbols": 30, "min_len": 3, "max_len": 8, "test_min_len": 12, "test_max_len": 15,
+				"train_size": 2000, "valid_size": 100, "test_size": 200}, 1)
+			if d.Alignment != tc.align || d.SrcTok.Name() != "char" || d.SrcVocab.Len() != 34 {
+				t.Fatalf("Alignment, tokenizer, vocab = %q, %s, %d; want %q, char, 34", d.Alignment, d.SrcTok.Name(), d.SrcVocab.Len(), tc.align)
+			}
+			lens := map[string]map[int]bool{}
+			for _, s := range []string{"train", "valid", "test"} {
+				ex, _ := d.Split(s)
+				src, tgt := texts(d, ex)
+				lens[s] = map[int]bool{}
+				for i := range src {
+					if got, want := tgt[i], tc.want(src[i]); got != want {
+						t.Fatalf("%s: %q → %q, want %q", s, src[i], got, want)
+					}
+					lens[s][len(src[i])] = true
+					if strings.ContainsAny(src[i], charSymbols[30:]) {
+						t.Fatalf("%q uses symbols beyond the first 30", src[i])
+					}
+				}
+			}
+			for s, r := range map[string][2]int{"train": {3, 8}, "valid": {3, 8}, "test": {12, 15}} {
+				for l := r[0]; l <= r[1]; l++ {
+					if !lens[s][l] {
+						t.Errorf("%s has no example of length %d", s, l)
+					}
+				}
+				if len(lens[s]) != r[1]-r[0]+1 {
+					t.Errorf("%s lengths %v, want %d..%d", s, lens[s], r[0], r[1])
+				}
+			}
+		})
+	}
+}
+
+func TestSymbolTasksWordTokens(t *testing.T) {
+	d := build(t, "reverse", map[string]any{"symbols": 100, "train_size": 50, "valid_size": 5, "test_size": 5}, 1)
+	if d.SrcTok.Name() != "word" || d.SrcVocab.Len() != 104 || d.SrcVocab.Token(4) != "s0" || d.SrcVocab.Token(103) != "s99" {
+		t.Fatalf("symbols 100: tokenizer %s, vocab %d, ids 4, 103 = %q, %q", d.SrcTok.Name(), d.SrcVocab.Len(), d.SrcVocab.Token(4), d.SrcVocab.Token(103))
+	}
+	src, tgt := texts(d, d.Test)
+	w := strings.Fields(src[0])
+	slices.Reverse(w)
+	if strings.Join(w, " ") != tgt[0] {
+		t.Fatalf("reverse(%q) = %q", src[0], tgt[0])
+	}
+}
+
+func TestAddition(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+	}{
+		{"plain", map[string]any{"digits": 4, "test_digits": 6, "test_min_digits": 5}},
+		{"reversed", map[string]any{"digits": 4, "reverse_input": true, "reverse_output": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.params["train_size"], tc.params["valid_size"], tc.params["test_size"] = 1000, 100, 100
+			d := build(t, "addition", tc.params, 3)
+			rev := func(s string) string {
+				if tc.params["reverse_input"] == true {
+					return reversed(s)
+				}
+				return s
+			}
+			for _, s := range []string{"train", "test"} {
+				ex, _ := d.Split(s)
+				src, tgt := texts(d, ex)
+				for i := range src {
+					a, b, ok := strings.Cut(src[i], "+")
+					x, okx := new(big.Int).SetString(rev(a), 10)
+					y, oky := new(big.Int).SetString(rev(b), 10)
+					if !ok || !okx || !oky {
+						t.Fatalf("source %q is not a+b", src[i])
+					}
+					want := new(big.Int).Add(x, y).String()
+					if tc.params["reverse_output"] == true {
+						want = reversed(want)
+					}
+					if tgt[i] != want {
+						t.Fatalf("%q → %q, want %q", src[i], tgt[i], want)
+					}
+					n := len(a)
+					if lo, hi := 1, 4; s == "test" && tc.name == "plain" {
+						lo, hi = 5, 6
+						if n < lo || n > hi {
+							t.Fatalf("test operand %q has %d digits, want %d..%d", a, n, lo, hi)
+						}
+					} else if n < lo || n > hi {
+						t.Fatalf("%s operand %q has %d digits, want %d..%d", s, a, n, lo, hi)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestAddDecimal(t *testing.T) {
+	for _, tc := range []struct{ a, b, want string }{
+		{"123", "45", "168"}, {"0", "0", "0"}, {"999", "1", "1000"}, {"5", "95", "100"},
+	} {
+		if got := addDecimal(tc.a, tc.b); got != tc.want {
+			t.Errorf("addDecimal(%s, %s) = %s, want %s", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestParamErrors(t *testing.T) {
+	for _, tc := range []struct {
+		task   string
+		params map[string]any
+		want   string
+	}{
+		{"copy", map[string]any{"lenght": 3}, `lenght: unknown key (known: symbols, min_len, max_len, test_min_len, test_max_len, train_size, valid_size, test_size) for task "copy"`},
+		{"copy", map[string]any{"min_len": 0}, `min_len: must be in [1, 10000], got 0 for task "copy"`},
+		{"reverse", map[string]any{"max_len": 3}, `max_len: must be at least min_len = 5, got 3 for task "reverse"`},
+		{"sort", map[string]any{"test_max_len": 3}, `test_max_len: must be at least test_min_len = 5, got 3 for task "sort"`},
+		{"sort", map[string]any{"symbols": 0}, `symbols: must be in [1, 100000], got 0 for task "sort"`},
+		{"copy", map[string]any{"train_size": 0}, `train_size: must be in [1, 10000000], got 0 for task "copy"`},
+		{"copy", map[string]any{"valid_size": -1}, `valid_size: must be in [0, 10000000], got -1 for task "copy"`},
+		{"addition", map[string]any{"digits": 0}, `digits: must be in [1, 1000], got 0 for task "addition"`},
+		{"addition", map[string]any{"test_digits": 2000}, `test_digits: must be in [1, 1000], got 2000 for task "addition"`},
+		{"dates", map[string]any{"from": "1993-13-01"}, `from: want a date YYYY-MM-DD from 0001-01-01, got "1993-13-01" for task "dates"`},
+		{"dates", map[string]any{"to": "1900-01-01"}, `to: 1900-01-01 is before from = 1950-01-01 for task "dates"`},
+		{"dates", map[string]any{"formats": []any{"{d} {month}"}}, `formats: item 0 "{d} {month}": needs a day, a month and a year placeholder for task "dates"`},
+		{"dates", map[string]any{"formats": []any{"{d} {mont} {yyyy}"}}, `formats: item 0 "{d} {mont} {yyyy}": unknown placeholder {mont}`},
+		{"dates", map[string]any{"from": "1900-01-01"}, `formats: item 1 "{d}/{m}/{yy}": {yy} is ambiguous when from and to are 100 years or more apart for task "dates"`},
+		{"dates", map[string]any{"from": "2000-01-01", "to": "2000-12-31"}, `to: the range has 366 days, too few to hold out valid_size+test_size = 1500 distinct dates (at most half the range) for task "dates"`},
+		{"scan", map[string]any{"split": "lenght"}, `split: unknown split "lenght" (known: simple, length, addprim_jump, addprim_turn_left) for task "scan"`},
+		{"scan", map[string]any{"valid_fraction": 1}, `valid_fraction: must be in [0, 1), got 1 for task "scan"`},
+		{"listops", map[string]any{"max_args": 1}, `max_args: must be in [2, 100], got 1 for task "listops"`},
+		{"listops", map[string]any{"max_depth": 0}, `max_depth: must be in [1, 100], got 0 for task "listops"`},
+	} {
+		_, err := Build(tc.task, tc.params, Options{})
+		var pe *registry.ParamError
+		if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("Build(%s, %v) error = %v,\nwant *registry.ParamError %q", tc.task, tc.params, err, tc.want)
+		}
+	}
+}
+
+func TestSplitsTooSmall(t *testing.T) {
+	for _, tc := range []struct {
+		task   string
+		params map[string]any
+		want   string
+	}{
+		{"copy", map[string]any{"symbols": 2, "min_len": 1, "max_len": 2, "train_size": 10, "valid_size": 500},
+			"copy: could draw only "},
+		{"listops", map[string]any{"max_depth": 2, "max_args": 2, "min_len": 5, "max_len": 10, "train_size": 1},
+			"listops: no expression of 5–10 tokens in 200000 draws with max_depth 2 and max_args 2: widen the train length range or allow deeper trees"},
+	} {
+		_, err := Build(tc.task, tc.params, Options{})
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("Build(%s, %v) error = %v, want %q", tc.task, tc.params, err, tc.want)
+		}
+	}
+}

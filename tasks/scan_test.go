@@ -1,0 +1,86 @@
+package tasks
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestScanGrammar(t *testing.T) {
+	all := ScanCommands()
+	meaning := make(map[string]string, len(all))
+	for _, c := range all {
+		meaning[strings.Join(c.Command, " ")] = strings.Join(c.Actions, " ")
+	}
+	if len(all) != 20910 || len(meaning) != 20910 {
+		t.Fatalf("ScanCommands() = %d commands, %d distinct; want 20910", len(all), len(meaning))
+	}
+	// Lines of the SCAN data set and of Lake & Baroni (2018), Table 1.
+	for _, tc := range []struct{ cmd, want string }{
+		{"jump opposite right twice and turn left", "I_TURN_RIGHT I_TURN_RIGHT I_JUMP I_TURN_RIGHT I_TURN_RIGHT I_JUMP I_TURN_LEFT"},
+		{"walk after run left", "I_TURN_LEFT I_RUN I_WALK"},
+		{"jump", "I_JUMP"},
+		{"jump left", "I_TURN_LEFT I_JUMP"},
+		{"jump around right", "I_TURN_RIGHT I_JUMP I_TURN_RIGHT I_JUMP I_TURN_RIGHT I_JUMP I_TURN_RIGHT I_JUMP"},
+		{"turn left twice", "I_TURN_LEFT I_TURN_LEFT"},
+		{"jump thrice", "I_JUMP I_JUMP I_JUMP"},
+		{"jump opposite left and walk thrice", "I_TURN_LEFT I_TURN_LEFT I_JUMP I_WALK I_WALK I_WALK"},
+		{"jump opposite left after walk around left", "I_TURN_LEFT I_WALK I_TURN_LEFT I_WALK I_TURN_LEFT I_WALK I_TURN_LEFT I_WALK I_TURN_LEFT I_TURN_LEFT I_JUMP"},
+		{"turn opposite right", "I_TURN_RIGHT I_TURN_RIGHT"},
+		{"turn around left", "I_TURN_LEFT I_TURN_LEFT I_TURN_LEFT I_TURN_LEFT"},
+		{"look right thrice after turn right", "I_TURN_RIGHT I_TURN_RIGHT I_LOOK I_TURN_RIGHT I_LOOK I_TURN_RIGHT I_LOOK"},
+	} {
+		if got, ok := meaning[tc.cmd]; !ok || got != tc.want {
+			t.Errorf("⟦%s⟧ = %q (found %v), want %q", tc.cmd, got, ok, tc.want)
+		}
+	}
+}
+
+func TestScanSplits(t *testing.T) {
+	for _, tc := range []struct {
+		split       string
+		train, test int
+		inTest      func(cmd string, actions int) bool
+	}{
+		{"simple", 16728, 4182, nil},
+		{"length", 16990, 3920, func(_ string, n int) bool { return n >= 24 }},
+		{"addprim_jump", 13204, 7706, func(c string, _ int) bool { return slices.Contains(strings.Fields(c), "jump") }},
+		{"addprim_turn_left", 19702, 1208, func(c string, _ int) bool { return strings.Contains(" "+c+" ", " turn left ") }},
+	} {
+		t.Run(tc.split, func(t *testing.T) {
+			d := build(t, "scan", map[string]any{"split": tc.split}, 5)
+			if got := len(d.Train) + len(d.Valid); got != tc.train || len(d.Test) != tc.test {
+				t.Fatalf("train+valid, test = %d, %d; want %d, %d", got, len(d.Test), tc.train, tc.test)
+			}
+			if want := (tc.train - 1) / 20; len(d.Valid) < want || len(d.Valid) > want+1 {
+				t.Errorf("valid = %d, want 5%% of train ≈ %d", len(d.Valid), want)
+			}
+			if tc.inTest == nil {
+				return
+			}
+			for _, s := range []string{"train", "valid", "test"} {
+				ex, _ := d.Split(s)
+				src, _ := texts(d, ex)
+				for i, c := range src {
+					bare := "addprim_"+strings.ReplaceAll(c, " ", "_") == tc.split
+					if got := tc.inTest(c, len(ex[i].Tgt)); got != (s == "test") && !(bare && s == "train") {
+						t.Fatalf("%s holds %q (%d actions)", s, c, len(ex[i].Tgt))
+					}
+					if bare && s != "train" {
+						t.Fatalf("the bare primitive %q is in %s", c, s)
+					}
+				}
+			}
+		})
+	}
+	d := build(t, "scan", map[string]any{"split": "addprim_jump", "primitive_repeats": 5, "valid_fraction": 0}, 5)
+	n := 0
+	for _, e := range d.Train {
+		if d.SrcTok.Join(d.SrcVocab.Decode(e.Src)) == "jump" {
+			n++
+		}
+	}
+	if n != 5 || len(d.Train) != 13208 || len(d.Valid) != 0 {
+		t.Fatalf("primitive_repeats 5: %d copies of jump in %d training commands and %d valid, want 5 in 13208 and 0", n, len(d.Train), len(d.Valid))
+	}
+}

@@ -1,0 +1,118 @@
+package tasks
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strconv"
+
+	"github.com/attnlab/attnlab/registry"
+)
+
+// SymbolParams are the parameters of the copy, reverse and sort tasks: a
+// source is a random string of symbols, of a length drawn uniformly from
+// [min_len, max_len] (test: [test_min_len, test_max_len]), each symbol drawn
+// uniformly.
+type SymbolParams struct {
+	Symbols    int `yaml:"symbols" doc:"alphabet size: up to 62 the characters a-z, A-Z, 0-9 (char tokens); above, the words s0..sN-1 (word tokens)"`
+	MinLen     int `yaml:"min_len" doc:"shortest sequence in train and valid"`
+	MaxLen     int `yaml:"max_len" doc:"longest sequence in train and valid"`
+	TestMinLen int `yaml:"test_min_len" doc:"shortest test sequence (0: min_len)"`
+	TestMaxLen int `yaml:"test_max_len" doc:"longest test sequence (0: max_len)"`
+	TrainSize  int `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)"`
+	ValidSize  int `yaml:"valid_size" doc:"validation examples (distinct, none in train)"`
+	TestSize   int `yaml:"test_size" doc:"test examples (distinct, none in train or valid)"`
+}
+
+func defaultSymbolParams() *SymbolParams {
+	return &SymbolParams{Symbols: 16, MinLen: 5, MaxLen: 20, TrainSize: 10000, ValidSize: 500, TestSize: 1000}
+}
+
+// Validate checks the ranges of every key.
+func (p *SymbolParams) Validate() error {
+	if p.Symbols < 1 || p.Symbols > maxSymbols {
+		return registry.Invalid("symbols", "must be in [1, %d], got %d", maxSymbols, p.Symbols)
+	}
+	if err := validateRange("min_len", "max_len", p.MinLen, p.MaxLen, 1, maxSeqLen); err != nil {
+		return err
+	}
+	if err := validateRange("test_min_len", "test_max_len", orDefault(p.TestMinLen, p.MinLen), orDefault(p.TestMaxLen, p.MaxLen), 1, maxSeqLen); err != nil {
+		return err
+	}
+	return validateSizes(p.TrainSize, p.ValidSize, p.TestSize)
+}
+
+const (
+	maxSymbols  = 100_000
+	maxSeqLen   = 10_000
+	charSymbols = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+)
+
+// alphabet returns the n symbols in order and their tokenizer.
+func alphabet(n int) ([]string, Tokenizer) {
+	syms := make([]string, n)
+	if n <= len(charSymbols) {
+		for i := range syms {
+			syms[i] = charSymbols[i : i+1]
+		}
+		return syms, Char{}
+	}
+	for i := range syms {
+		syms[i] = "s" + strconv.Itoa(i)
+	}
+	return syms, Word{}
+}
+
+// symbolTask builds the copy, reverse or sort dataset: transform maps the
+// source's symbol indices to the target's. Both vocabularies are the whole
+// alphabet in order, so ids do not depend on the draw.
+func symbolTask(name, align string, params any, opt Options, transform func([]int) []int) (*Dataset, error) {
+	p := paramsOf(params, defaultSymbolParams())
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	syms, tok := alphabet(p.Symbols)
+	r := newRand(opt.Seed, name)
+	lo := [3]int{p.MinLen, p.MinLen, orDefault(p.TestMinLen, p.MinLen)}
+	hi := [3]int{p.MaxLen, p.MaxLen, orDefault(p.TestMaxLen, p.MaxLen)}
+	splits, err := drawSplits(name, [3]int{p.TrainSize, p.ValidSize, p.TestSize}, func(split int) (pair, error) {
+		idx := randomSymbols(r, lo[split], hi[split], p.Symbols)
+		return pair{src: symbolsOf(syms, idx), tgt: symbolsOf(syms, transform(idx))}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	v := NewVocab(syms)
+	return dataset(name, splits, v, v, tok, tok, align), nil
+}
+
+// randomSymbols draws a length uniformly in [lo, hi] and that many symbol
+// indices uniformly in [0, n).
+func randomSymbols(r *rand.Rand, lo, hi, n int) []int {
+	idx := make([]int, lo+r.IntN(hi-lo+1))
+	for i := range idx {
+		idx[i] = r.IntN(n)
+	}
+	return idx
+}
+
+func symbolsOf(syms []string, idx []int) []string {
+	out := make([]string, len(idx))
+	for i, j := range idx {
+		out[i] = syms[j]
+	}
+	return out
+}
+
+func copyOf(idx []int) []int { return slices.Clone(idx) }
+
+func reverseOf(idx []int) []int {
+	out := slices.Clone(idx)
+	slices.Reverse(out)
+	return out
+}
+
+func sortOf(idx []int) []int {
+	out := slices.Clone(idx)
+	slices.Sort(out)
+	return out
+}
