@@ -33,7 +33,7 @@ func texts(d *Dataset, ex []Example) (src, tgt []string) {
 }
 
 func TestRegisteredTasks(t *testing.T) {
-	want := []string{"addition", "copy", "dates", "listops", "reverse", "scan", "sort"}
+	want := []string{"addition", "copy", "dates", "listops", "pairs", "reverse", "scan", "sort", "text"}
 	if got := Registry.Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Registry.Names() = %v, want %v", got, want)
 	}

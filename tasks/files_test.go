@@ -1,0 +1,243 @@
+package tasks
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/registry"
+)
+
+// writeFiles writes name → content under a new temporary directory and
+// returns the directory.
+func writeFiles(tb testing.TB, files map[string]string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestText(t *testing.T) {
+	// 100 characters: 80 train, 10 valid, 10 test.
+	text := strings.Repeat("abcdefghi\n", 10)
+	dir := writeFiles(t, map[string]string{"data/corpus.txt": text})
+	d, err := Build("text", map[string]any{"path": "data/corpus.txt", "context": 8, "valid_fraction": 0.1, "test_fraction": 0.1}, Options{BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.LM || d.SrcVocab != d.TgtVocab || d.SrcTok.Name() != "char" || d.TgtVocab.Len() != 4+10 {
+		t.Fatalf("LM %v, shared vocab %v, tokenizer %s, vocab %d", d.LM, d.SrcVocab == d.TgtVocab, d.SrcTok.Name(), d.TgtVocab.Len())
+	}
+	// Windows of 9 characters, stride 8: train 80 chars → starts 0..72 (the
+	// last window 72..79 has 8), valid and test 10 chars → starts 0, 8 (2).
+	lens := func(ex []Example) []int {
+		var out []int
+		for _, e := range ex {
+			if len(e.Src) != 0 {
+				t.Fatalf("LM example with a source")
+			}
+			out = append(out, len(e.Tgt))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		ex   []Example
+		want []int
+	}{
+		{"train", d.Train, []int{9, 9, 9, 9, 9, 9, 9, 9, 9, 8}},
+		{"valid", d.Valid, []int{9, 2}},
+		{"test", d.Test, []int{9, 2}},
+	} {
+		if got := lens(tc.ex); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s window lengths = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// Windows overlap by one token and cover the split contiguously.
+	var joined []int
+	for i, e := range d.Train {
+		if i > 0 && joined[len(joined)-1] != e.Tgt[0] {
+			t.Fatalf("window %d does not start with the previous window's last token", i)
+		}
+		if i > 0 {
+			joined = append(joined, e.Tgt[1:]...)
+		} else {
+			joined = append(joined, e.Tgt...)
+		}
+	}
+	if got := d.TgtTok.Join(d.TgtVocab.Decode(joined)); got != text[:80] {
+		t.Fatalf("train windows spell %q, want %q", got, text[:80])
+	}
+	if got := d.TgtTok.Join(d.TgtVocab.Decode(d.Test[0].Tgt)); got != text[90:99] {
+		t.Fatalf("first test window = %q, want %q", got, text[90:99])
+	}
+}
+
+func TestTextWords(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"c.txt": "the cat sat on the mat . the dog sat on the log .\n"})
+	d, err := Build("text", map[string]any{"path": "c.txt", "tokenizer": "word", "context": 3, "valid_fraction": 0.0, "test_fraction": 0.0}, Options{BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Valid) != 0 || len(d.Test) != 0 || len(d.Train) != 5 || d.TgtVocab.Token(4) != "the" {
+		t.Fatalf("word text: %d/%d/%d examples, first token %q", len(d.Train), len(d.Valid), len(d.Test), d.TgtVocab.Token(4))
+	}
+}
+
+func TestPairsTSV(t *testing.T) {
+	var b strings.Builder
+	for i := range 200 {
+		src := fmt.Sprintf("x%d y%d z%d", i%5, i/5%5, i/25)
+		b.WriteString(src + "\t" + strings.ToUpper(src) + "\r\n")
+		if i%10 == 0 {
+			b.WriteString(src + "\t" + "DUPLICATE SOURCE\n\n")
+		}
+	}
+	dir := writeFiles(t, map[string]string{"d/train.tsv": b.String()})
+	params := map[string]any{"path": "d/train.tsv", "tgt_tokenizer": "char", "valid_fraction": 0.1, "test_fraction": 0.2}
+	d, err := Build("pairs", params, Options{BaseDir: dir, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(d.Train) + len(d.Valid) + len(d.Test); got != 220 {
+		t.Fatalf("%d pairs, want 220", got)
+	}
+	owner := map[string]string{}
+	for _, s := range []string{"train", "valid", "test"} {
+		ex, _ := d.Split(s)
+		src, tgt := texts(d, ex)
+		for i := range src {
+			if o, ok := owner[src[i]]; ok && o != s {
+				t.Fatalf("source %q is in %s and %s", src[i], o, s)
+			}
+			owner[src[i]] = s
+			if tgt[i] != strings.ToUpper(src[i]) && tgt[i] != "DUPLICATE SOURCE" && s == "train" {
+				t.Fatalf("train pair %q → %q", src[i], tgt[i])
+			}
+		}
+	}
+	if n := len(d.Test); n < 40 || n > 44 {
+		t.Errorf("test has %d pairs, want the 40 sources of 20%% (plus their duplicates)", n)
+	}
+	if d.SrcTok.Name() != "word" || d.TgtTok.Name() != "char" {
+		t.Errorf("tokenizers = %s, %s; want word, char", d.SrcTok.Name(), d.TgtTok.Name())
+	}
+	again, _ := Build("pairs", params, Options{BaseDir: dir, Seed: 4})
+	if !reflect.DeepEqual(d, again) {
+		t.Errorf("two builds with the same seed differ")
+	}
+}
+
+func TestPairsAlignedAndSplitFiles(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"src.txt":   "a b\nc d\n\ne f\ng h\n",
+		"tgt.txt":   "1 2\n3 4\n\n5 6\n7 8\n",
+		"valid.tsv": "a c\tx y\n",
+		"test.tsv":  "e g\tz\n",
+	})
+	d, err := Build("pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt.txt", "valid_path": "valid.tsv", "test_path": "test.tsv"}, Options{BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, tgt := texts(d, d.Train)
+	if want := []string{"a b", "c d", "e f", "g h"}; !slices.Equal(src, want) || tgt[3] != "7 8" {
+		t.Fatalf("train = %q → %q, want every aligned pair in file order", src, tgt)
+	}
+	vs, vt := texts(d, d.Valid)
+	ts, _ := texts(d, d.Test)
+	if !slices.Equal(vs, []string{"a c"}) || !slices.Equal(vt, []string{"<unk> <unk>"}) || !slices.Equal(ts, []string{"e g"}) {
+		t.Fatalf("valid %q → %q, test %q", vs, vt, ts)
+	}
+}
+
+func TestFileErrors(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"empty.txt":   "",
+		"bad.txt":     "fine\nstill fine\nbad \xff byte\n",
+		"tabless.tsv": "a\tb\n\nc\td\nno tab here\n",
+		"tabs.tsv":    "a\tb\tc\n",
+		"emptytgt":    "a\tb\nc\t   \n",
+		"blank.tsv":   "\n\n",
+		"src.txt":     "a\nb\nc\n",
+		"tgt2.txt":    "1\n2\n",
+		"tgt3.txt":    "1\n\n3\n",
+		"one.txt":     "a",
+	})
+	for _, tc := range []struct {
+		task   string
+		params map[string]any
+		want   string
+	}{
+		{"text", map[string]any{"path": "missing.txt"}, "text: missing.txt: no such file (looked for " + filepath.Join(dir, "missing.txt") + ")"},
+		{"text", map[string]any{"path": "empty.txt"}, "text: empty.txt: empty file"},
+		{"text", map[string]any{"path": "bad.txt"}, "text: bad.txt:3: invalid UTF-8"},
+		{"text", map[string]any{"path": "."}, "text: .: is a directory"},
+		{"text", map[string]any{"path": "one.txt"}, "text: one.txt: 1 train tokens of 1, need at least 2: use a longer file or a larger train fraction"},
+		{"pairs", map[string]any{"path": "missing.tsv"}, "pairs: missing.tsv: no such file (looked for " + filepath.Join(dir, "missing.tsv") + ")"},
+		{"pairs", map[string]any{"path": "empty.txt"}, "pairs: empty.txt: empty file"},
+		{"pairs", map[string]any{"path": "bad.txt"}, "pairs: bad.txt:3: invalid UTF-8"},
+		{"pairs", map[string]any{"path": "tabless.tsv"}, "pairs: tabless.tsv:4: no tab between source and target"},
+		{"pairs", map[string]any{"path": "tabs.tsv"}, "pairs: tabs.tsv:1: more than one tab (want source<TAB>target)"},
+		{"pairs", map[string]any{"path": "emptytgt"}, "pairs: emptytgt:2: empty target"},
+		{"pairs", map[string]any{"path": "blank.tsv"}, "pairs: blank.tsv: no pairs, only empty lines"},
+		{"pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt2.txt"}, "pairs: src.txt has 3 lines but tgt2.txt has 2: the files must be aligned line by line"},
+		{"pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt3.txt"}, "pairs: tgt3.txt:2: empty line, but src.txt:2 is not: the files must be aligned line by line"},
+		{"pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt3.txt"}, "pairs: tgt3.txt:2: empty line, but src.txt:2 is not: the files must be aligned line by line"},
+		{"pairs", map[string]any{"path": "src.txt", "test_fraction": 0.5, "valid_fraction": 0.4}, "pairs: src.txt:1: no tab between source and target"},
+		{"pairs", map[string]any{"path": "tabs.tsv", "valid_path": "missing.tsv"}, "pairs: tabs.tsv:1: more than one tab (want source<TAB>target)"},
+	} {
+		_, err := Build(tc.task, tc.params, Options{BaseDir: dir})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Build(%s, %v) error = %v,\nwant %q", tc.task, tc.params, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("error %q spans several lines", err)
+		}
+	}
+}
+
+func TestFileParamErrors(t *testing.T) {
+	for _, tc := range []struct {
+		task   string
+		params map[string]any
+		want   string
+	}{
+		{"text", nil, `path: required: the text file to model for task "text"`},
+		{"text", map[string]any{"path": "x", "tokenizer": "bpe"}, `tokenizer: unknown tokenizer "bpe" (known: char, word) for task "text"`},
+		{"text", map[string]any{"path": "x", "context": 0}, `context: must be in [1, 1000000], got 0 for task "text"`},
+		{"text", map[string]any{"path": "x", "valid_fraction": 0.5, "test_fraction": 0.5}, `test_fraction: valid_fraction + test_fraction must be below 1, got 1 for task "text"`},
+		{"text", map[string]any{"path": "x", "max_vocab": 3}, `max_vocab: must be 0 (no limit) or above the 4 reserved ids, got 3 for task "text"`},
+		{"pairs", nil, `path: required: a TSV file of source<TAB>target lines (or src_path and tgt_path) for task "pairs"`},
+		{"pairs", map[string]any{"path": "x", "src_path": "y"}, `path: give either path or src_path and tgt_path, not both for task "pairs"`},
+		{"pairs", map[string]any{"src_path": "y"}, `tgt_path: required with src_path for task "pairs"`},
+		{"pairs", map[string]any{"path": "x", "min_count": 0}, `min_count: must be at least 1, got 0 for task "pairs"`},
+		{"pairs", map[string]any{"path": "x", "test_fraction": -0.1}, `test_fraction: must be in [0, 1), got -0.1 for task "pairs"`},
+	} {
+		_, err := Build(tc.task, tc.params, Options{})
+		var pe *registry.ParamError
+		if !errors.As(err, &pe) || err.Error() != tc.want {
+			t.Errorf("Build(%s, %v) error = %v,\nwant *registry.ParamError %q", tc.task, tc.params, err, tc.want)
+		}
+	}
+}
+
+func TestPairsTooFewSources(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"p.tsv": "a\tb\na\tc\n"})
+	_, err := Build("pairs", map[string]any{"path": "p.tsv", "valid_fraction": 0.5, "test_fraction": 0.4}, Options{BaseDir: dir})
+	if want := "pairs: p.tsv: only 1 distinct sources, too few to hold out 0 for test and 1 for validation"; err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+}

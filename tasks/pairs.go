@@ -1,0 +1,258 @@
+package tasks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/attnlab/attnlab/registry"
+)
+
+// PairsParams are the parameters of the pairs task: source/target pairs
+// from files, either one TSV file of source<TAB>target lines (path) or two
+// files aligned line by line (src_path, tgt_path). Empty lines are skipped
+// (in two files, only when both are empty).
+//
+// The pairs are split by a seeded shuffle of their distinct sources: a
+// test_fraction of the sources goes to test, a valid_fraction to valid, the
+// rest to train, so every pair with the same source lands in the same split
+// and no source appears in two splits. valid_path or test_path, TSV files,
+// replace the drawn valid or test split (then all pairs of the main file not
+// used by the other drawn split are train, and the user is responsible for
+// overlap). Each side is tokenized by its tokenizer; the vocabularies are
+// built from train only.
+type PairsParams struct {
+	Path          string  `yaml:"path" doc:"TSV file of source<TAB>target lines (or give src_path and tgt_path)"`
+	SrcPath       string  `yaml:"src_path" doc:"file of source lines, aligned line by line with tgt_path"`
+	TgtPath       string  `yaml:"tgt_path" doc:"file of target lines, aligned line by line with src_path"`
+	ValidPath     string  `yaml:"valid_path" doc:"TSV file of validation pairs, instead of valid_fraction"`
+	TestPath      string  `yaml:"test_path" doc:"TSV file of test pairs, instead of test_fraction"`
+	SrcTokenizer  string  `yaml:"src_tokenizer" doc:"char or word"`
+	TgtTokenizer  string  `yaml:"tgt_tokenizer" doc:"char or word"`
+	ValidFraction float64 `yaml:"valid_fraction" doc:"fraction of the distinct sources held out for validation (unless valid_path)"`
+	TestFraction  float64 `yaml:"test_fraction" doc:"fraction of the distinct sources held out for test (unless test_path)"`
+	MinCount      int     `yaml:"min_count" doc:"training tokens seen fewer times become <unk>"`
+	MaxVocab      int     `yaml:"max_vocab" doc:"largest vocabulary of each side, reserved ids included (0: no limit)"`
+}
+
+func defaultPairsParams() *PairsParams {
+	return &PairsParams{SrcTokenizer: "word", TgtTokenizer: "word", ValidFraction: 0.05, TestFraction: 0.1, MinCount: 1}
+}
+
+// Validate checks the keys; the files themselves are read by the factory.
+func (p *PairsParams) Validate() error {
+	switch {
+	case p.Path != "" && (p.SrcPath != "" || p.TgtPath != ""):
+		return registry.Invalid("path", "give either path or src_path and tgt_path, not both")
+	case p.Path == "" && p.SrcPath == "" && p.TgtPath == "":
+		return registry.Invalid("path", "required: a TSV file of source<TAB>target lines (or src_path and tgt_path)")
+	case p.Path == "" && p.SrcPath == "":
+		return registry.Invalid("src_path", "required with tgt_path")
+	case p.Path == "" && p.TgtPath == "":
+		return registry.Invalid("tgt_path", "required with src_path")
+	}
+	if err := validateTokenizer("src_tokenizer", p.SrcTokenizer); err != nil {
+		return err
+	}
+	if err := validateTokenizer("tgt_tokenizer", p.TgtTokenizer); err != nil {
+		return err
+	}
+	valid, test := p.ValidFraction, p.TestFraction
+	if p.ValidPath != "" {
+		valid = 0
+	}
+	if p.TestPath != "" {
+		test = 0
+	}
+	if err := validateFractions(valid, test); err != nil {
+		return err
+	}
+	return validateVocab(p.MinCount, p.MaxVocab)
+}
+
+func init() {
+	Registry.Register(Entry{
+		Name:   "pairs",
+		Doc:    "source/target pairs from a TSV file or two aligned files, char or word tokens per side",
+		Params: defaultPairsParams(),
+		New:    newPairs,
+	})
+}
+
+// textPair is one pair of a file, with where it came from.
+type textPair struct {
+	src, tgt []string
+	key      string // the source tokens, for grouping
+}
+
+func newPairs(params any, opt Options) (*Dataset, error) {
+	p := paramsOf(params, defaultPairsParams())
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	srcTok, _ := TokenizerByName(p.SrcTokenizer)
+	tgtTok, _ := TokenizerByName(p.TgtTokenizer)
+	var all []textPair
+	var err error
+	if p.Path != "" {
+		all, err = readTSV(p.Path, opt, srcTok, tgtTok)
+	} else {
+		all, err = readAligned(p.SrcPath, p.TgtPath, opt, srcTok, tgtTok)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var fixed [3][]textPair
+	for s, path := range [3]string{"", p.ValidPath, p.TestPath} {
+		if path != "" {
+			if fixed[s], err = readTSV(path, opt, srcTok, tgtTok); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	// Split the distinct sources, in order of first appearance, shuffled.
+	var keys []string
+	seen := make(map[string]bool)
+	for _, tp := range all {
+		if !seen[tp.key] {
+			seen[tp.key] = true
+			keys = append(keys, tp.key)
+		}
+	}
+	r := newRand(opt.Seed, "pairs")
+	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	var nValid, nTest int
+	if p.TestPath == "" {
+		nTest = fractionCount(p.TestFraction, len(keys))
+	}
+	if p.ValidPath == "" {
+		nValid = fractionCount(p.ValidFraction, len(keys))
+	}
+	if nValid+nTest >= len(keys) {
+		return nil, fmt.Errorf("pairs: %s: only %d distinct sources, too few to hold out %d for test and %d for validation", p.mainPath(), len(keys), nTest, nValid)
+	}
+	splitOf := make(map[string]int, len(keys))
+	for i, k := range keys {
+		switch {
+		case i < nTest:
+			splitOf[k] = splitTest
+		case i < nTest+nValid:
+			splitOf[k] = splitValid
+		default:
+			splitOf[k] = splitTrain
+		}
+	}
+	var splits [3][]textPair
+	for _, tp := range all {
+		s := splitOf[tp.key]
+		splits[s] = append(splits[s], tp)
+	}
+	for s := range fixed {
+		if fixed[s] != nil {
+			splits[s] = fixed[s]
+		}
+	}
+
+	var srcSeqs, tgtSeqs [][]string
+	for _, tp := range splits[splitTrain] {
+		srcSeqs, tgtSeqs = append(srcSeqs, tp.src), append(tgtSeqs, tp.tgt)
+	}
+	sv := BuildVocab(srcSeqs, p.MinCount, p.MaxVocab)
+	tv := BuildVocab(tgtSeqs, p.MinCount, p.MaxVocab)
+	d := &Dataset{Name: "pairs", SrcVocab: sv, TgtVocab: tv, SrcTok: srcTok, TgtTok: tgtTok}
+	for s, dst := range [3]*[]Example{&d.Train, &d.Valid, &d.Test} {
+		for _, tp := range splits[s] {
+			*dst = append(*dst, Example{Src: sv.Encode(tp.src), Tgt: tv.Encode(tp.tgt)})
+		}
+	}
+	return d, nil
+}
+
+func (p *PairsParams) mainPath() string {
+	if p.Path != "" {
+		return p.Path
+	}
+	return p.SrcPath
+}
+
+// readTSV reads source<TAB>target lines.
+func readTSV(path string, opt Options, srcTok, tgtTok Tokenizer) ([]textPair, error) {
+	s, err := readText("pairs", path, opt)
+	if err != nil {
+		return nil, err
+	}
+	var out []textPair
+	for i, line := range splitLines(s) {
+		if line == "" {
+			continue
+		}
+		src, tgt, ok := strings.Cut(line, "\t")
+		if !ok {
+			return nil, fmt.Errorf("pairs: %s:%d: no tab between source and target", path, i+1)
+		}
+		if strings.Contains(tgt, "\t") {
+			return nil, fmt.Errorf("pairs: %s:%d: more than one tab (want source<TAB>target)", path, i+1)
+		}
+		tp, err := makePair(src, tgt, srcTok, tgtTok)
+		if err != nil {
+			return nil, fmt.Errorf("pairs: %s:%d: %v", path, i+1, err)
+		}
+		out = append(out, tp)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("pairs: %s: no pairs, only empty lines", path)
+	}
+	return out, nil
+}
+
+// readAligned reads two files aligned line by line.
+func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer) ([]textPair, error) {
+	s, err := readText("pairs", srcPath, opt)
+	if err != nil {
+		return nil, err
+	}
+	t, err := readText("pairs", tgtPath, opt)
+	if err != nil {
+		return nil, err
+	}
+	sl, tl := splitLines(s), splitLines(t)
+	if len(sl) != len(tl) {
+		return nil, fmt.Errorf("pairs: %s has %d lines but %s has %d: the files must be aligned line by line", srcPath, len(sl), tgtPath, len(tl))
+	}
+	var out []textPair
+	for i := range sl {
+		switch {
+		case sl[i] == "" && tl[i] == "":
+			continue
+		case sl[i] == "":
+			return nil, fmt.Errorf("pairs: %s:%d: empty line, but %s:%d is not: the files must be aligned line by line", srcPath, i+1, tgtPath, i+1)
+		case tl[i] == "":
+			return nil, fmt.Errorf("pairs: %s:%d: empty line, but %s:%d is not: the files must be aligned line by line", tgtPath, i+1, srcPath, i+1)
+		}
+		tp, err := makePair(sl[i], tl[i], srcTok, tgtTok)
+		if err != nil {
+			path := srcPath
+			if len(tp.src) > 0 {
+				path = tgtPath
+			}
+			return nil, fmt.Errorf("pairs: %s:%d: %v", path, i+1, err)
+		}
+		out = append(out, tp)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("pairs: %s: no pairs, only empty lines", srcPath)
+	}
+	return out, nil
+}
+
+func makePair(src, tgt string, srcTok, tgtTok Tokenizer) (textPair, error) {
+	tp := textPair{src: srcTok.Split(src), tgt: tgtTok.Split(tgt)}
+	tp.key = strings.Join(tp.src, "\x00")
+	if len(tp.src) == 0 {
+		return tp, fmt.Errorf("empty source")
+	}
+	if len(tp.tgt) == 0 {
+		return tp, fmt.Errorf("empty target")
+	}
+	return tp, nil
+}

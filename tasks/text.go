@@ -1,0 +1,86 @@
+package tasks
+
+import (
+	"fmt"
+
+	"github.com/attnlab/attnlab/registry"
+)
+
+// TextParams are the parameters of the text task: a UTF-8 text file as a
+// language-modelling corpus. The file's tokens are split contiguously: the
+// first 1 − valid_fraction − test_fraction of them are train, then valid,
+// then test. Each split is cut into windows of context+1 tokens with stride
+// context, so consecutive windows share one token and every token but the
+// split's first is predicted exactly once; the last window may be shorter
+// (at least 2 tokens). The vocabulary is built from train only.
+type TextParams struct {
+	Path          string  `yaml:"path" doc:"UTF-8 text file (relative to the experiment file)"`
+	Tokenizer     string  `yaml:"tokenizer" doc:"char (every character, newlines included) or word (whitespace-separated)"`
+	Context       int     `yaml:"context" doc:"tokens of context: examples are windows of context+1 tokens"`
+	ValidFraction float64 `yaml:"valid_fraction" doc:"fraction of the text after train used for validation"`
+	TestFraction  float64 `yaml:"test_fraction" doc:"fraction at the end of the text used for test"`
+	MinCount      int     `yaml:"min_count" doc:"training tokens seen fewer times become <unk>"`
+	MaxVocab      int     `yaml:"max_vocab" doc:"largest vocabulary, reserved ids included (0: no limit)"`
+}
+
+func defaultTextParams() *TextParams {
+	return &TextParams{Tokenizer: "char", Context: 64, ValidFraction: 0.05, TestFraction: 0.05, MinCount: 1}
+}
+
+// Validate checks the keys; the file itself is read by the factory.
+func (p *TextParams) Validate() error {
+	if p.Path == "" {
+		return registry.Invalid("path", "required: the text file to model")
+	}
+	if err := validateTokenizer("tokenizer", p.Tokenizer); err != nil {
+		return err
+	}
+	if p.Context < 1 || p.Context > 1_000_000 {
+		return registry.Invalid("context", "must be in [1, 1000000], got %d", p.Context)
+	}
+	if err := validateFractions(p.ValidFraction, p.TestFraction); err != nil {
+		return err
+	}
+	return validateVocab(p.MinCount, p.MaxVocab)
+}
+
+func init() {
+	Registry.Register(Entry{
+		Name:   "text",
+		Doc:    "language modelling on a UTF-8 text file, character-level by default",
+		Params: defaultTextParams(),
+		New:    newText,
+	})
+}
+
+func newText(params any, opt Options) (*Dataset, error) {
+	p := paramsOf(params, defaultTextParams())
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	tok, _ := TokenizerByName(p.Tokenizer)
+	s, err := readText("text", p.Path, opt)
+	if err != nil {
+		return nil, err
+	}
+	toks := tok.Split(s)
+	n := len(toks)
+	nTest := fractionCount(p.TestFraction, n)
+	nValid := fractionCount(p.ValidFraction, n)
+	segs := [3][]string{toks[:n-nValid-nTest], toks[n-nValid-nTest : n-nTest], toks[n-nTest:]}
+	for i, frac := range [3]float64{1, p.ValidFraction, p.TestFraction} {
+		if frac > 0 && len(segs[i]) < 2 {
+			return nil, fmt.Errorf("text: %s: %d %s tokens of %d, need at least 2: use a longer file or a larger %s fraction",
+				p.Path, len(segs[i]), splitNames[i], n, splitNames[i])
+		}
+	}
+	v := BuildVocab([][]string{segs[splitTrain]}, p.MinCount, p.MaxVocab)
+	var ex [3][]Example
+	for i, seg := range segs {
+		for start := 0; start+1 < len(seg); start += p.Context {
+			ex[i] = append(ex[i], Example{Tgt: v.Encode(seg[start:min(start+p.Context+1, len(seg))])})
+		}
+	}
+	return &Dataset{Name: "text", LM: true, SrcVocab: v, TgtVocab: v, SrcTok: tok, TgtTok: tok,
+		Train: ex[splitTrain], Valid: ex[splitValid], Test: ex[splitTest]}, nil
+}
