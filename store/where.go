@@ -145,11 +145,32 @@ type token struct {
 	col  int    // 1-based, in characters
 }
 
+// describe shows a token in an error message: quoted, on one line (control
+// and other unprintable characters escaped), and cut if long.
 func (t token) describe() string {
 	if t.kind == tEOF {
 		return "the end of the filter"
 	}
-	return "'" + t.text + "'"
+	return "'" + printable(t.text, 40) + "'"
+}
+
+func printable(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == max {
+			b.WriteString("...")
+			break
+		}
+		n++
+		if unicode.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
 }
 
 func (t token) keyword(kw string) bool {
@@ -249,7 +270,7 @@ func lex(s string) ([]token, error) {
 					case 't':
 						b.WriteByte('\t')
 					default:
-						return nil, fmt.Errorf("where: col %d: unknown escape '\\%c' in string", col-1, e)
+						return nil, fmt.Errorf("where: col %d: unknown escape '\\%s' in string", col-1, printable(string(e), 1))
 					}
 					continue
 				}

@@ -1,0 +1,338 @@
+package store
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseWhereCanonical(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`model.attention.name in (dot, additive) and test/exact_match > 0.9`, `model.attention.name in (dot, additive) and test/exact_match > 0.9`},
+		{`not (seed = 1 or train.lr >= 1e-3)`, `not (seed = 1 or train.lr >= 0.001)`},
+		{`task.name != "scan"`, `task.name != scan`},
+		{`a=1 AND b==2 Or NOT c<>3`, `(a = 1 and b = 2) or not c != 3`},
+		{`a = 1 and b = 2 and c = 3`, `a = 1 and b = 2 and c = 3`},
+		{`a = 1 or (b = 2 or c = 3)`, `a = 1 or (b = 2 or c = 3)`},
+		{`x not in ('a b', "it's", "say \"hi\"")`, `x not in ("a b", "it's", "say \"hi\"")`},
+		{`flag = true and other = "true" and n = "12" and m = -2.5E+3`, `flag = true and other = "true" and n = "12" and m = -2500`},
+		{`test/loss = NaN or test/loss > inf or test/loss < -Inf`, `test/loss = nan or test/loss > inf or test/loss < -inf`},
+		{`"odd key!" = 'and'`, `"odd key!" = "and"`},
+		{`model.attention.name = scaled-dot`, `model.attention.name = scaled-dot`},
+		{`tab = "a\tb\n"`, `tab = "a\tb\n"`},
+		{`status in (done, failed) and experiment = 2024`, `status in (done, failed) and experiment = "2024"`},
+		{`größe = wert`, `größe = wert`},
+		{`((((a = 1))))`, `a = 1`},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			c, err := ParseWhere(tc.in)
+			if err != nil {
+				t.Fatalf("ParseWhere(%q): %v", tc.in, err)
+			}
+			if got := c.String(); got != tc.want {
+				t.Fatalf("ParseWhere(%q).String() = %q, want %q", tc.in, got, tc.want)
+			}
+			again, err := ParseWhere(c.String())
+			if err != nil || again.String() != c.String() {
+				t.Fatalf("reparsing %q gives %v, %v", c.String(), again, err)
+			}
+		})
+	}
+}
+
+func TestParseWhereErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`task.name in (dot, )`, `where: col 20: expected a value, got ')'`},
+		{`model.attention = )`, `where: col 19: expected a value, got ')'`},
+		{``, `where: col 1: empty filter`},
+		{`   `, `where: col 4: empty filter`},
+		{`a = 1 and`, `where: col 10: expected a key, got the end of the filter`},
+		{`a = 1 b = 2`, `where: col 7: expected 'and', 'or' or the end, got 'b'`},
+		{`a`, `where: col 2: expected an operator (= != < <= > >= in) after 'a', got the end of the filter`},
+		{`a ~ 1`, `where: col 3: unexpected character '~'`},
+		{`a ! 1`, `where: col 3: unexpected '!' (did you mean '!='?)`},
+		{`a = "abc`, `where: col 5: unterminated string`},
+		{`a = "x\q"`, `where: col 7: unknown escape '\q' in string`},
+		{`(a = 1`, `where: col 7: expected ')' to close the '(' at col 1, got the end of the filter`},
+		{`a in 1`, `where: col 6: expected '(' to start the list, got '1'`},
+		{`a in (1 2)`, `where: col 9: expected ',' or ')' in the list, got '2'`},
+		{`a not = 1`, `where: col 7: expected 'in' after 'not', got '='`},
+		{`1 = a`, `where: col 1: expected a key, got the number '1'`},
+		{`and = 1`, `where: col 1: expected a key, got 'and'`},
+		{`a = and`, `where: col 5: expected a value, got 'and'`},
+		{`test/bleu > high`, `where: col 13: test/bleu compares with numbers (it is a metric), got text 'high'`},
+		{`test/bleu = true`, `where: col 13: test/bleu compares with numbers (it is a metric), got bool 'true'`},
+		{`seed = one`, `where: col 8: seed compares with numbers, got text 'one'`},
+		{`seed = "1"`, `where: col 8: seed compares with numbers, got text '"1"'`},
+		{`status = finished`, `where: col 10: unknown status 'finished' (known: queued, running, done, failed, interrupted)`},
+		{`status > done`, `where: col 8: status compares only with = != in, got '>'`},
+		{`flag < true`, `where: col 6: true and false compare only with = != in, got '<'`},
+		{`a = 1e999`, `where: col 5: number 1e999 is out of range`},
+		{"a = \xff", `where: col 5: invalid UTF-8`},
+		{"a \"x\ny\"", `where: col 3: expected an operator (= != < <= > >= in) after 'a', got '"x\ny"'`},
+		{"a = \"\\\n\"", `where: col 6: unknown escape '\\n' in string`},
+		{`; DROP TABLE runs`, `where: col 1: unexpected character ';'`},
+		{`a = 1; DROP TABLE runs`, `where: col 6: unexpected character ';'`},
+		{`é = ü;`, `where: col 6: unexpected character ';'`},
+		{strings.Repeat("(", 65) + "a = 1" + strings.Repeat(")", 65), `where: col 65: filter nested more than 64 deep`},
+		{strings.Repeat("not ", 65) + "a = 1", `where: col 257: filter nested more than 64 deep`},
+		{"a in (" + strings.Repeat("1, ", 256) + "1)", `where: col 775: filter has more than 256 comparisons`},
+		{strings.Repeat("a", 9000), `where: filter is 9000 bytes long; the limit is 8192`},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			c, err := ParseWhere(tc.in)
+			if err == nil {
+				t.Fatalf("ParseWhere(%q) = %v, want error %q", tc.in, c, tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Fatalf("ParseWhere(%q) error = %q, want %q", tc.in, err, tc.want)
+			}
+		})
+	}
+}
+
+// whereStore holds six runs with known params and summaries:
+//
+//	hash  attention   lr     seed task  extra           test/exact_match  test/bleu
+//	r0    dot         1e-3   1    scan  bidir=true      0.95              NaN
+//	r1    additive    1e-4   2    scan                  0.5               0.3
+//	r2    general     1e-2   1    copy                  0.99              +Inf
+//	r3    dot         3e-4   3    copy
+//	r4    dot         1e-3   2    scan  tag="1"
+//	r5    scaled-dot  1e-3   3    -     tag=1           -Inf
+func whereStore(tb testing.TB) *Store {
+	tb.Helper()
+	s := newStore(tb)
+	ctx := context.Background()
+	id, err := s.PutExperiment(ctx, "sweep", "", "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := func(att string, lr float64, seed int, task string, extra ...Param) []Param {
+		ps := []Param{{"model.attention.name", att}, {"train.lr", lr}, {"seed", seed}}
+		if task != "" {
+			ps = append(ps, Param{"task.name", task})
+		}
+		return append(ps, extra...)
+	}
+	specs := []RunSpec{
+		{Hash: "r0", Seed: 1, Config: `{}`, Params: p("dot", 1e-3, 1, "scan", Param{"model.bidirectional", true})},
+		{Hash: "r1", Seed: 2, Config: `{}`, Params: p("additive", 1e-4, 2, "scan")},
+		{Hash: "r2", Seed: 1, Config: `{}`, Params: p("general", 1e-2, 1, "copy")},
+		{Hash: "r3", Seed: 3, Config: `{}`, Params: p("dot", 3e-4, 3, "copy")},
+		{Hash: "r4", Seed: 2, Config: `{}`, Params: p("dot", 1e-3, 2, "scan", Param{"tag", "1"})},
+		{Hash: "r5", Seed: 3, Config: `{}`, Params: p("scaled-dot", 1e-3, 3, "", Param{"tag", 1})},
+	}
+	runs, err := s.EnsureRuns(ctx, id, specs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sums := []map[string]float64{
+		{"test/exact_match": 0.95, "test/bleu": math.NaN()},
+		{"test/exact_match": 0.5, "test/bleu": 0.3},
+		{"test/exact_match": 0.99, "test/bleu": math.Inf(1)},
+		nil,
+		nil,
+		{"test/bleu": math.Inf(-1)},
+	}
+	for i, m := range sums {
+		if err := s.PutSummaries(ctx, runs[i].ID, m); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	o := Owner{Host: "h", PID: 1}
+	claimAs(o)(tb.(*testing.T), s, runs[2].ID)
+	if err := s.Finish(ctx, runs[2].ID, o, StatusDone, ""); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func TestWhereMatches(t *testing.T) {
+	s := whereStore(t)
+	ctx := context.Background()
+	for _, tc := range []struct{ where, want string }{
+		{`model.attention.name in (dot, additive) and test/exact_match > 0.9`, "r0"},
+		{`not (seed = 1 or train.lr >= 1e-3)`, "r1 r3"},
+		{`task.name != "scan"`, "r2 r3 r5"},
+		{`task.name = scan`, "r0 r1 r4"},
+		{`task.name < d`, "r2 r3"},
+		{`train.lr > 1e-3`, "r2"},
+		{`train.lr = 0.001`, "r0 r4 r5"},
+		{`train.lr <= 3e-4`, "r1 r3"},
+		{`test/exact_match < 0.9`, "r1"},
+		{`test/exact_match >= 0.5 and test/exact_match <= 0.95`, "r0 r1"},
+		{`test/bleu = nan`, "r0"},
+		{`test/bleu != nan`, "r1 r2 r3 r4 r5"},
+		{`test/bleu > 0`, "r1 r2"},
+		{`test/bleu = inf`, "r2"},
+		{`test/bleu < -1e308`, "r5"},
+		{`test/bleu < nan or test/bleu > nan`, ""},
+		{`tag = 1`, "r5"},
+		{`tag = "1"`, "r4"},
+		{`tag in (1, "1")`, "r4 r5"},
+		{`model.bidirectional = true`, "r0"},
+		{`model.bidirectional = "true"`, ""},
+		{`model.bidirectional != true`, "r1 r2 r3 r4 r5"},
+		{`missing.key = 1`, ""},
+		{`missing.key != 1`, "r0 r1 r2 r3 r4 r5"},
+		{`seed not in (1, 2)`, "r3 r5"},
+		{`status = done`, "r2"},
+		{`status != done and seed = 1`, "r0"},
+		{`status in (queued)`, "r0 r1 r3 r4 r5"},
+		{`experiment = sweep`, "r0 r1 r2 r3 r4 r5"},
+		{`experiment = other`, ""},
+		{`id <= 2`, "r0 r1"},
+		{`model.attention.name = scaled-dot or model.attention.name = 'general'`, "r2 r5"},
+		{`not not seed = 3`, "r3 r5"},
+		{`(seed = 1 or seed = 2) and (task.name = copy or tag = "1")`, "r2 r4"},
+	} {
+		t.Run(tc.where, func(t *testing.T) {
+			c, err := ParseWhere(tc.where)
+			if err != nil {
+				t.Fatalf("ParseWhere: %v", err)
+			}
+			runs, err := s.Runs(ctx, RunFilter{Where: c})
+			if err != nil {
+				t.Fatalf("Runs: %v", err)
+			}
+			if got := strings.Join(hashes(runs), " "); got != tc.want {
+				t.Fatalf("--where %q matches %q, want %q", tc.where, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestWhereCompilesToPlaceholdersOnly checks that no user text reaches the
+// SQL: the compiled text must be the same whatever the keys and values.
+func TestWhereCompilesToPlaceholdersOnly(t *testing.T) {
+	shape := func(where string) string {
+		c, err := ParseWhere(where)
+		if err != nil {
+			t.Fatalf("ParseWhere(%q): %v", where, err)
+		}
+		sql, _ := c.sql()
+		return sql
+	}
+	base := shape(`a = "x" and b.c > 1`)
+	for _, other := range []string{
+		`"a'; DROP TABLE runs; --" = "x\"); DELETE FROM params; --" and "b'c" > 99`,
+		`zzz = "' OR 1=1 --" and b.c > -1e300`,
+	} {
+		if got := shape(other); got != base {
+			t.Fatalf("SQL for %q =\n%s\nwant the same text as for a benign filter:\n%s", other, got, base)
+		}
+	}
+}
+
+func TestWhereHostileInput(t *testing.T) {
+	s := whereStore(t)
+	ctx := context.Background()
+	countTables := func() (tables, runs, params int) {
+		t.Helper()
+		err := s.db.QueryRow(`SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table'),
+			(SELECT count(*) FROM runs), (SELECT count(*) FROM params)`).Scan(&tables, &runs, &params)
+		if err != nil {
+			t.Fatalf("the store is damaged: %v", err)
+		}
+		return
+	}
+	t0, r0, p0 := countTables()
+	for _, in := range []string{
+		`; DROP TABLE runs`,
+		`x = "a'; DROP TABLE runs; --"`,
+		`x = 'a"; DROP TABLE runs; --'`,
+		`"x'; DROP TABLE runs; --" = 1`,
+		`task.name = "scan' OR '1'='1"`,
+		`task.name = 'scan'' OR 1=1 --'`,
+		`task.name = scan) OR (1=1`,
+		`task.name = "scan\") OR 1=1 --"`,
+		`test/bleu > 0 union select * from runs`,
+		`x = "\x00"`,
+		"x = \"nul\x00byte\"",
+		`x in ("a", "b'); DELETE FROM runs; --")`,
+		`status = "done' OR 1=1 --"`,
+		`experiment = "sweep' OR '1'='1"`,
+		`seed = 1 --`,
+		`seed = 1 /* comment */`,
+	} {
+		t.Run(in, func(t *testing.T) {
+			c, err := ParseWhere(in)
+			if err != nil {
+				t.Logf("rejected: %v", err)
+			} else {
+				runs, err := s.Runs(ctx, RunFilter{Where: c})
+				if err != nil {
+					t.Fatalf("Runs(%q): %v", in, err)
+				}
+				if len(runs) != 0 {
+					t.Fatalf("--where %q matched %v, want nothing", in, hashes(runs))
+				}
+			}
+			if tb, r, p := countTables(); tb != t0 || r != r0 || p != p0 {
+				t.Fatalf("after %q: %d tables, %d runs, %d params; want %d, %d, %d", in, tb, r, p, t0, r0, p0)
+			}
+		})
+	}
+}
+
+// FuzzParseWhere checks that the parser never panics, that a filter it
+// accepts prints to a form that parses back to the same filter, and that
+// the compiled SQL runs on a real store. `go test` runs the seed corpus.
+func FuzzParseWhere(f *testing.F) {
+	for _, seed := range []string{
+		`model.attention.name in (dot, additive) and test/exact_match > 0.9`,
+		`not (seed = 1 or train.lr >= 1e-3)`,
+		`task.name != "scan"`,
+		`x = "a'; DROP TABLE runs; --"`,
+		`; DROP TABLE runs`,
+		`status in (done, failed) or experiment = "e"`,
+		`a not in ('x', "y\"z", 3, true, nan, -inf)`,
+		`((a = 1) or not (b < 2 and c >= -3e-4))`,
+		`"k\\" = '\n'`,
+		`id > 0 and seed <= 10`,
+		`a = "`,
+		`(((`,
+		"\xff\xfe",
+		`a in ()`,
+		`not`,
+		strings.Repeat("(", 70) + "a=1",
+	} {
+		f.Add(seed)
+	}
+	s, err := Open(filepath.Join(f.TempDir(), "fuzz.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	id, err := s.PutExperiment(ctx, "e", "", "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := s.EnsureRuns(ctx, id, []RunSpec{{Hash: "h", Config: `{"a": 1, "b": "x"}`}}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := ParseWhere(in)
+		if err != nil {
+			if msg := err.Error(); !strings.HasPrefix(msg, "where: ") || strings.Contains(msg, "\n") {
+				t.Fatalf("ParseWhere(%q) error %q is not one line starting with where:", in, msg)
+			}
+			return
+		}
+		printed := c.String()
+		again, err := ParseWhere(printed)
+		if err != nil {
+			t.Fatalf("ParseWhere(%q) printed as %q, which does not parse: %v", in, printed, err)
+		}
+		if again.String() != printed {
+			t.Fatalf("ParseWhere(%q) printed as %q, reprinted as %q", in, printed, again.String())
+		}
+		if _, err := s.Runs(ctx, RunFilter{Where: c}); err != nil {
+			t.Fatalf("Runs(where %q): %v", in, err)
+		}
+	})
+}
