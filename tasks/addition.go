@@ -28,7 +28,7 @@ func (p *AdditionParams) Validate() error {
 	if err := validateRange("min_digits", "digits", p.MinDigits, p.Digits, 1, maxDigits); err != nil {
 		return err
 	}
-	if err := validateRange("test_min_digits", "test_digits", orDefault(p.TestMinDigits, p.MinDigits), orDefault(p.TestDigits, p.Digits), 1, maxDigits); err != nil {
+	if err := validateTestRange("test_min_digits", "test_digits", p.TestMinDigits, p.TestDigits, p.MinDigits, p.Digits, 1, maxDigits); err != nil {
 		return err
 	}
 	return validateSizes(p.TrainSize, p.ValidSize, p.TestSize)

@@ -119,6 +119,15 @@ func validateRange(loKey, hiKey string, lo, hi, floor, ceil int) error {
 	return nil
 }
 
+// validateTestRange checks the test_min/test_max pair of keys, which
+// default (when 0) to the training bounds lo and hi.
+func validateTestRange(loKey, hiKey string, testLo, testHi, lo, hi, floor, ceil int) error {
+	if testHi == 0 && testLo > hi {
+		return registry.Invalid(hiKey, "must be set when %s = %d exceeds the training maximum %d", loKey, testLo, hi)
+	}
+	return validateRange(loKey, hiKey, orDefault(testLo, lo), orDefault(testHi, hi), floor, ceil)
+}
+
 // orDefault returns v, or def when v is 0.
 func orDefault(v, def int) int {
 	if v == 0 {

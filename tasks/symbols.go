@@ -35,7 +35,7 @@ func (p *SymbolParams) Validate() error {
 	if err := validateRange("min_len", "max_len", p.MinLen, p.MaxLen, 1, maxSeqLen); err != nil {
 		return err
 	}
-	if err := validateRange("test_min_len", "test_max_len", orDefault(p.TestMinLen, p.MinLen), orDefault(p.TestMaxLen, p.MaxLen), 1, maxSeqLen); err != nil {
+	if err := validateTestRange("test_min_len", "test_max_len", p.TestMinLen, p.TestMaxLen, p.MinLen, p.MaxLen, 1, maxSeqLen); err != nil {
 		return err
 	}
 	return validateSizes(p.TrainSize, p.ValidSize, p.TestSize)
