@@ -56,6 +56,9 @@ func (s *Store) Experiments(ctx context.Context) ([]Experiment, error) {
 // ExperimentByName returns the experiment with this name, or an error
 // wrapping ErrNotFound.
 func (s *Store) ExperimentByName(ctx context.Context, name string) (Experiment, error) {
+	if name == "" {
+		return Experiment{}, fmt.Errorf("store: experiment with an empty name: %w", ErrNotFound)
+	}
 	exps, err := s.queryExperiments(ctx, name)
 	if err != nil {
 		return Experiment{}, fmt.Errorf("store: experiment %q: %w", name, err)

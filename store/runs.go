@@ -101,6 +101,7 @@ func CurrentOwner(version string) Owner {
 	return Owner{Host: host, PID: os.Getpid(), Version: version, GoVersion: runtime.Version()}
 }
 
+// String returns "host:pid".
 func (o Owner) String() string { return o.Host + ":" + strconv.Itoa(o.PID) }
 
 const runColumns = `r.id, r.experiment_id, e.name, r.hash, r.seed, r.config, r.point, r.status,
@@ -167,12 +168,12 @@ func (s *Store) EnsureRuns(ctx context.Context, expID int64, specs []RunSpec) ([
 		params := spec.Params
 		if params == nil {
 			var err error
-			if params, err = FlattenConfig(spec.Config); err != nil {
+			if params, err = flatten(spec.Config); err != nil {
 				return nil, fmt.Errorf("store: ensure runs: run %s: %w", spec.Hash, err)
 			}
 		}
 		for _, prm := range params {
-			v, err := ValueOf(prm.Value)
+			v, err := valueOf(prm.Value)
 			if err != nil {
 				return nil, fmt.Errorf("store: ensure runs: run %s: param %s: %w", spec.Hash, prm.Key, err)
 			}
@@ -252,7 +253,8 @@ type ClaimResult struct {
 	Reason  string // why the run was not claimed, one line, when !Claimed
 }
 
-// Claim atomically (one IMMEDIATE transaction) takes the run for owner. It
+// Claim atomically (one IMMEDIATE transaction) takes the run for owner,
+// which must have a host and a pid (see CurrentOwner). It
 // claims a run that is queued or interrupted, or running but stale: its
 // owner is on owner.Host and that pid no longer exists, or (if staleAfter
 // > 0) its heartbeat is older than staleAfter. Claiming sets the status to
@@ -263,7 +265,14 @@ type ClaimResult struct {
 // under a live owner — including this very process: a pid on another host
 // cannot be checked, so such a run is only reclaimed by the heartbeat rule.
 // A missing run is an error wrapping ErrNotFound.
+//
+// Heartbeat times are compared with this machine's clock, so staleAfter
+// must be well above the owners' heartbeat interval plus any clock skew
+// between hosts; staleAfter <= 0 turns the heartbeat rule off.
 func (s *Store) Claim(ctx context.Context, runID int64, owner Owner, staleAfter time.Duration) (ClaimResult, error) {
+	if owner.Host == "" || owner.PID <= 0 {
+		return ClaimResult{}, fmt.Errorf("store: claim run %d: owner %q has no host or no pid", runID, owner)
+	}
 	var res ClaimResult
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res = ClaimResult{}
@@ -445,6 +454,9 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 		args = append(args, string(f.Status))
 	}
 	if f.Where != nil {
+		if !f.Where.valid() {
+			return nil, errors.New("store: list runs: invalid filter (build it with ParseWhere)")
+		}
 		sqlText, condArgs := f.Where.sql()
 		where = append(where, sqlText)
 		args = append(args, condArgs...)

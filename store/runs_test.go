@@ -480,3 +480,26 @@ func hashes(runs []Run) []string {
 	}
 	return out
 }
+
+func TestInvalidArguments(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	addExperiment(t, s, "e", 1)
+	if _, err := s.ExperimentByName(ctx, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ExperimentByName(\"\") = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Runs(ctx, RunFilter{Where: &Cond{}}); err == nil {
+		t.Errorf("Runs with a zero Cond succeeded")
+	}
+	if _, err := s.Runs(ctx, RunFilter{Where: &Cond{op: opAnd}}); err == nil {
+		t.Errorf("Runs with an empty and succeeded")
+	}
+	for _, o := range []Owner{{}, {Host: "h"}, {PID: 3}} {
+		if _, err := s.Claim(ctx, 1, o, 0); err == nil || !strings.Contains(err.Error(), "has no host or no pid") {
+			t.Errorf("Claim with owner %+v = %v, want an error", o, err)
+		}
+	}
+	if _, err := s.Claim(ctx, 1, CurrentOwner("test"), 0); err != nil {
+		t.Errorf("Claim with CurrentOwner: %v", err)
+	}
+}

@@ -43,6 +43,14 @@ func BoolValue(b bool) Value { return Value{Kind: KindBool, Bool: b} }
 // json.Number give a number, string gives text, bool gives bool, nil gives
 // null, and a Value is returned as is. Other types are an error.
 func ValueOf(x any) (Value, error) {
+	v, err := valueOf(x)
+	if err != nil {
+		return Value{}, fmt.Errorf("store: %w", err)
+	}
+	return v, nil
+}
+
+func valueOf(x any) (Value, error) {
 	switch x := x.(type) {
 	case nil:
 		return Value{Kind: KindNull}, nil
@@ -225,6 +233,14 @@ type Param struct {
 // objects join their keys with '.', arrays are kept whole as compact JSON
 // text. EnsureRuns uses it when a RunSpec has no Params.
 func FlattenConfig(configJSON string) ([]Param, error) {
+	params, err := flatten(configJSON)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return params, nil
+}
+
+func flatten(configJSON string) ([]Param, error) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(configJSON)))
 	dec.UseNumber()
 	var root any

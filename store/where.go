@@ -539,6 +539,23 @@ func (p *parser) value(c *Cond, op token) (Value, error) {
 	return v, nil
 }
 
+// valid reports whether c was built by ParseWhere (and not, say, &Cond{}).
+func (c *Cond) valid() bool {
+	switch c.op {
+	case opAnd, opOr, opNot:
+		if len(c.kids) == 0 {
+			return false
+		}
+		for _, k := range c.kids {
+			if k == nil || !k.valid() {
+				return false
+			}
+		}
+		return true
+	}
+	return c.op == opCmp && len(c.vals) > 0
+}
+
 // ---- printing ----
 
 // String returns the filter in canonical form: ParseWhere(c.String())
