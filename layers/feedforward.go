@@ -45,7 +45,7 @@ func (a Activation) Apply(x *tensor.Tensor) *tensor.Tensor {
 // y = Lin2(Drop(act(Lin1(x)))), Lin1 [Dim, Hidden], Lin2 [Hidden, Dim],
 // both with bias and PyTorch's Linear initialisation.
 type FeedForward struct {
-	Lin1, Lin2 *Linear   // "lin1.*", "lin2.*"
+	Lin1, Lin2 *Linear // "lin1.*", "lin2.*"
 	Act        Activation
 	Drop       *Dropout // dropout after the activation
 }

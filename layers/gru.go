@@ -64,23 +64,22 @@ func (c *GRUCell) Step(x *tensor.Tensor, s State) State {
 		panic(fmt.Sprintf("layers.GRUCell: input %v, want [B, %d]", x.Shape(), c.In))
 	}
 	checkState("GRUCell", s, x.Dim(0), c.Hidden, false)
-	return c.advance(c.project(x), zeroState(s, x.Dim(0), c.Hidden, false))
+	b := x.Dim(0)
+	_, st := c.sequence(seqArgs{
+		xw: tensor.Reshape(c.project(x), b, 1, -1), h0: s.H, c0: s.C,
+		b: b, t: 1, h: c.Hidden,
+	})
+	return st
 }
 
 func (c *GRUCell) project(x *tensor.Tensor) *tensor.Tensor {
 	return tensor.Add(tensor.MatMul(x, c.WIH.Tensor), c.B.Tensor)
 }
 
-func (c *GRUCell) advance(xw *tensor.Tensor, s State) State {
-	h := c.Hidden
-	hw := tensor.MatMul(s.H, c.WHH.Tensor) // [B,3H]
-	rz := tensor.Sigmoid(tensor.Add(tensor.Narrow(xw, 1, 0, 2*h), tensor.Narrow(hw, 1, 0, 2*h)))
-	r := tensor.Narrow(rz, 1, 0, h)
-	z := tensor.Narrow(rz, 1, h, h)
-	hn := tensor.Add(tensor.Narrow(hw, 1, 2*h, h), c.BHN.Tensor)
-	n := tensor.Tanh(tensor.Add(tensor.Narrow(xw, 1, 2*h, h), tensor.Mul(r, hn)))
-	// h' = (1−z)⊙n + z⊙h = n + z⊙(h − n)
-	return State{H: tensor.Add(n, tensor.Mul(z, tensor.Sub(s.H, n)))}
+func (c *GRUCell) sequence(a seqArgs) (*tensor.Tensor, State) {
+	a.whh = c.WHH.Tensor
+	a.bhn = c.BHN.Tensor
+	return gruSequence(a)
 }
 
 // GRU is a multi-layer, optionally bidirectional GRU over a padded batch;

@@ -77,23 +77,21 @@ func (c *LSTMCell) Step(x *tensor.Tensor, s State) State {
 		panic(fmt.Sprintf("layers.LSTMCell: input %v, want [B, %d]", x.Shape(), c.In))
 	}
 	checkState("LSTMCell", s, x.Dim(0), c.Hidden, true)
-	return c.advance(c.project(x), zeroState(s, x.Dim(0), c.Hidden, true))
+	b := x.Dim(0)
+	_, st := c.sequence(seqArgs{
+		xw: tensor.Reshape(c.project(x), b, 1, -1), h0: s.H, c0: s.C,
+		b: b, t: 1, h: c.Hidden,
+	})
+	return st
 }
 
 func (c *LSTMCell) project(x *tensor.Tensor) *tensor.Tensor {
 	return tensor.Add(tensor.MatMul(x, c.WIH.Tensor), c.B.Tensor)
 }
 
-func (c *LSTMCell) advance(xw *tensor.Tensor, s State) State {
-	h := c.Hidden
-	g := tensor.Add(xw, tensor.MatMul(s.H, c.WHH.Tensor)) // [B,4H]
-	ifg := tensor.Sigmoid(tensor.Narrow(g, 1, 0, 2*h))
-	i := tensor.Narrow(ifg, 1, 0, h)
-	f := tensor.Narrow(ifg, 1, h, h)
-	gg := tensor.Tanh(tensor.Narrow(g, 1, 2*h, h))
-	o := tensor.Sigmoid(tensor.Narrow(g, 1, 3*h, h))
-	c1 := tensor.Add(tensor.Mul(f, s.C), tensor.Mul(i, gg))
-	return State{H: tensor.Mul(o, tensor.Tanh(c1)), C: c1}
+func (c *LSTMCell) sequence(a seqArgs) (*tensor.Tensor, State) {
+	a.whh = c.WHH.Tensor
+	return lstmSequence(a)
 }
 
 // LSTM is a multi-layer, optionally bidirectional LSTM over a padded batch,

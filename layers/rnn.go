@@ -43,20 +43,9 @@ type cell interface {
 	// project returns x·W_ih + b for x [..., In]: the input part of every
 	// gate, for a whole sequence in one matrix product.
 	project(x *tensor.Tensor) *tensor.Tensor
-	// advance takes one step from the projected input xw [B, gates·H].
-	advance(xw *tensor.Tensor, s State) State
+	// sequence runs the fused kernel over a projected sequence.
+	sequence(a seqArgs) (*tensor.Tensor, State)
 	HiddenSize() int
-}
-
-// zeroState returns explicit zeros for the nil parts of s.
-func zeroState(s State, b, h int, lstm bool) State {
-	if s.H == nil {
-		s.H = tensor.New(b, h)
-	}
-	if lstm && s.C == nil {
-		s.C = tensor.New(b, h)
-	}
-	return s
 }
 
 func checkState(name string, s State, b, h int, lstm bool) {
@@ -90,16 +79,10 @@ func runSequence(sp seqSpec, x *tensor.Tensor, lengths []int, init []State) (*te
 	if lengths != nil && len(lengths) != b {
 		panic(fmt.Sprintf("layers.%s: %d lengths for a batch of %d", sp.name, len(lengths), b))
 	}
-	maxLen := 0
-	for i := 0; i < b; i++ {
-		n := t
-		if lengths != nil {
-			n = lengths[i]
-		}
+	for i, n := range lengths {
 		if n < 0 || n > t {
 			panic(fmt.Sprintf("layers.%s: length %d of sequence %d outside [0, %d]", sp.name, n, i, t))
 		}
-		maxLen = max(maxLen, n)
 	}
 	nstates := sp.layers * sp.dirs
 	if init != nil && len(init) != nstates {
@@ -108,28 +91,7 @@ func runSequence(sp seqSpec, x *tensor.Tensor, lengths []int, init []State) (*te
 	for _, s := range init {
 		checkState(sp.name, s, b, sp.hidden, sp.lstm)
 	}
-
-	// masks[t] is the keep-mask [B,1] of the sequences still running at
-	// step t, or nil when every sequence is.
-	masks := make([]*tensor.Tensor, maxLen)
-	for step := 0; step < maxLen; step++ {
-		if lengths == nil {
-			break
-		}
-		var m *tensor.Tensor
-		for i, n := range lengths {
-			if step >= n && m == nil {
-				m = tensor.Full(1, b, 1)
-			}
-			if m != nil && step >= n {
-				m.Data[i] = 0
-			}
-		}
-		masks[step] = m
-	}
-
-	// Time-major inside: each step reads a contiguous [B, ·] slice.
-	h := tensor.Permute(x, 1, 0, 2) // [T,B,In]
+	h := x
 	final := make([]State, nstates)
 	for l := 0; l < sp.layers; l++ {
 		if l > 0 {
@@ -142,7 +104,11 @@ func runSequence(sp seqSpec, x *tensor.Tensor, lengths []int, init []State) (*te
 			if init != nil {
 				s = init[k]
 			}
-			outs[d], final[k] = runDirection(sp.cells[k], h, b, t, maxLen, masks, zeroState(s, b, sp.hidden, sp.lstm), d == 1)
+			c := sp.cells[k]
+			outs[d], final[k] = c.sequence(seqArgs{
+				xw: c.project(h), h0: s.H, c0: s.C, lengths: lengths,
+				reverse: d == 1, b: b, t: t, h: sp.hidden,
+			})
 		}
 		if sp.dirs == 1 {
 			h = outs[0]
@@ -150,43 +116,5 @@ func runSequence(sp seqSpec, x *tensor.Tensor, lengths []int, init []State) (*te
 			h = tensor.Concat(2, outs...)
 		}
 	}
-	return tensor.Permute(h, 1, 0, 2), final
-}
-
-// runDirection runs one cell over the time-major input x [T,B,In] forwards
-// or backwards and returns its outputs [T,B,H] and final state.
-func runDirection(c cell, x *tensor.Tensor, b, t, maxLen int, masks []*tensor.Tensor, s State, reverse bool) (*tensor.Tensor, State) {
-	hid := c.HiddenSize()
-	xw := c.project(x) // [T,B,G·H]
-	g := xw.Dim(2)
-	outs := make([]*tensor.Tensor, t)
-	for i := 0; i < maxLen; i++ {
-		step := i
-		if reverse {
-			step = maxLen - 1 - i
-		}
-		xt := tensor.Reshape(tensor.Narrow(xw, 0, step, 1), b, g)
-		ns := c.advance(xt, s)
-		if m := masks[step]; m != nil {
-			// Finished sequences keep their state; their output is 0.
-			ns.H = tensor.Where(m, ns.H, s.H)
-			if ns.C != nil {
-				ns.C = tensor.Where(m, ns.C, s.C)
-			}
-			outs[step] = tensor.Mul(ns.H, m)
-		} else {
-			outs[step] = ns.H
-		}
-		s = ns
-	}
-	if maxLen < t {
-		zero := tensor.New(b, hid)
-		for step := maxLen; step < t; step++ {
-			outs[step] = zero
-		}
-	}
-	if t == 0 {
-		return tensor.New(0, b, hid), s
-	}
-	return tensor.Stack(0, outs...), s
+	return h, final
 }

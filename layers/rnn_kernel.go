@@ -1,0 +1,328 @@
+package layers
+
+import (
+	"math"
+
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// The recurrent kernels run one layer and one direction over a whole padded
+// sequence as a single autodiff op (tensor.Custom): the forward loop does
+// one GEMM per step (h·W_hh added onto the precomputed x·W_ih + b) and the
+// gate arithmetic in place; the backward pass is back-propagation through
+// time over the saved activations, with one GEMM per step for dh and a
+// single GEMM over all steps for dW_hh. Packed-sequence semantics are
+// applied per row: a row past its length keeps its state, outputs 0 and
+// passes its state gradient through unchanged.
+
+// seqArgs are the operands of a kernel.
+type seqArgs struct {
+	xw      *tensor.Tensor // [B,T,G·H]: x·W_ih + b, batch-major
+	whh     *tensor.Tensor // [H,G·H]
+	bhn     *tensor.Tensor // GRU: [H]
+	h0, c0  *tensor.Tensor // [B,H] or nil for zeros
+	lengths []int          // nil: every row has T steps
+	reverse bool
+	b, t, h int
+}
+
+// lens returns each row's length and the longest one.
+func (a *seqArgs) lens() ([]int, int) {
+	lens := make([]int, a.b)
+	longest := 0
+	for i := range lens {
+		lens[i] = a.t
+		if a.lengths != nil {
+			lens[i] = a.lengths[i]
+		}
+		longest = max(longest, lens[i])
+	}
+	return lens, longest
+}
+
+func (a *seqArgs) tracked() bool {
+	for _, t := range []*tensor.Tensor{a.xw, a.whh, a.bhn, a.h0, a.c0} {
+		if t != nil && t.RequiresGrad() {
+			return true
+		}
+	}
+	return false
+}
+
+// kernelResult splits the flat result of a kernel: outputs [B,T,H], then
+// the final h [B,H] and, for an LSTM, the final c [B,H].
+func kernelResult(y *tensor.Tensor, a *seqArgs, lstm bool) (*tensor.Tensor, State) {
+	bth, bh := a.b*a.t*a.h, a.b*a.h
+	out := tensor.Reshape(tensor.Narrow(y, 0, 0, bth), a.b, a.t, a.h)
+	s := State{H: tensor.Reshape(tensor.Narrow(y, 0, bth, bh), a.b, a.h)}
+	if lstm {
+		s.C = tensor.Reshape(tensor.Narrow(y, 0, bth+bh, bh), a.b, a.h)
+	}
+	return out, s
+}
+
+// lstmSequence runs the LSTM kernel and returns the outputs [B,T,H] and
+// the final state.
+func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
+	bs, ts, hs := a.b, a.t, a.h
+	g := 4 * hs
+	lens, steps := a.lens()
+	track := a.tracked()
+	bth, bh := bs*ts*hs, bs*hs
+	y := make([]float32, bth+2*bh)
+	out, h, c := y[:bth], y[bth:bth+bh], y[bth+bh:]
+	if a.h0 != nil {
+		copy(h, a.h0.Data)
+	}
+	if a.c0 != nil {
+		copy(c, a.c0.Data)
+	}
+	// Saved per step when gradients are needed: the state before the step,
+	// the activated gates, and tanh of the new cell state.
+	var hprev, cprev, acts, tcs []float32
+	if track {
+		hprev = make([]float32, steps*bh)
+		cprev = make([]float32, steps*bh)
+		acts = make([]float32, steps*bs*g)
+		tcs = make([]float32, steps*bh)
+	} else {
+		acts = make([]float32, bs*g)
+	}
+	xw, whh := a.xw.Data, a.whh.Data
+	timeOf := func(s int) int {
+		if a.reverse {
+			return steps - 1 - s
+		}
+		return s
+	}
+	for s := 0; s < steps; s++ {
+		t := timeOf(s)
+		act, tc := acts, []float32(nil)
+		if track {
+			act = acts[s*bs*g : (s+1)*bs*g]
+			tc = tcs[s*bh : (s+1)*bh]
+			copy(hprev[s*bh:], h)
+			copy(cprev[s*bh:], c)
+		}
+		for b := 0; b < bs; b++ {
+			copy(act[b*g:(b+1)*g], xw[(b*ts+t)*g:])
+		}
+		tensor.Gemm(false, false, bs, g, hs, 1, h, hs, whh, g, 1, act, g)
+		for b := 0; b < bs; b++ {
+			if t >= lens[b] {
+				continue // finished: state kept, output stays 0
+			}
+			row := act[b*g : (b+1)*g]
+			ig, fg, gg, og := row[:hs], row[hs:2*hs], row[2*hs:3*hs], row[3*hs:]
+			hb, cb := h[b*hs:(b+1)*hs], c[b*hs:(b+1)*hs]
+			ob := out[(b*ts+t)*hs : (b*ts+t+1)*hs]
+			for j := range hb {
+				i, f, gv, o := sigmoid32(ig[j]), sigmoid32(fg[j]), tanh32(gg[j]), sigmoid32(og[j])
+				ig[j], fg[j], gg[j], og[j] = i, f, gv, o
+				cn := f*cb[j] + i*gv
+				th := tanh32(cn)
+				hn := o * th
+				cb[j], hb[j], ob[j] = cn, hn, hn
+				if tc != nil {
+					tc[b*hs+j] = th
+				}
+			}
+		}
+	}
+	inputs := []*tensor.Tensor{a.xw, a.whh, a.h0, a.c0}
+	var backward func(*tensor.Tensor, [][]float32)
+	if track {
+		backward = func(yt *tensor.Tensor, grads [][]float32) {
+			gy := yt.Grad
+			gout := gy[:bth]
+			dh := append([]float32(nil), gy[bth:bth+bh]...)
+			dc := append([]float32(nil), gy[bth+bh:]...)
+			dg := make([]float32, steps*bs*g)
+			for s := steps - 1; s >= 0; s-- {
+				t := timeOf(s)
+				act := acts[s*bs*g : (s+1)*bs*g]
+				d := dg[s*bs*g : (s+1)*bs*g]
+				for b := 0; b < bs; b++ {
+					if t >= lens[b] {
+						continue // the state gradient passes through
+					}
+					row, drow := act[b*g:(b+1)*g], d[b*g:(b+1)*g]
+					cp := cprev[s*bh+b*hs : s*bh+(b+1)*hs]
+					tc := tcs[s*bh+b*hs : s*bh+(b+1)*hs]
+					dhb, dcb := dh[b*hs:(b+1)*hs], dc[b*hs:(b+1)*hs]
+					gob := gout[(b*ts+t)*hs : (b*ts+t+1)*hs]
+					for j := 0; j < hs; j++ {
+						i, f, gv, o := row[j], row[hs+j], row[2*hs+j], row[3*hs+j]
+						th := tc[j]
+						dht := dhb[j] + gob[j]
+						dct := dcb[j] + dht*o*(1-th*th)
+						drow[j] = dct * gv * i * (1 - i)
+						drow[hs+j] = dct * cp[j] * f * (1 - f)
+						drow[2*hs+j] = dct * i * (1 - gv*gv)
+						drow[3*hs+j] = dht * th * o * (1 - o)
+						dcb[j] = dct * f
+						dhb[j] = 0
+					}
+				}
+				// dh_prev = dG·W_hhᵀ for running rows (finished rows have dG = 0).
+				tensor.Gemm(false, true, bs, hs, g, 1, d, g, whh, g, 1, dh, hs)
+			}
+			finishBackward(grads, dg, hprev, steps, lens, timeOf, a, g, dg)
+			addTo(grads[2], dh)
+			addTo(grads[3], dc)
+		}
+	}
+	yt := tensor.Custom("LSTMSeq", y, []int{len(y)}, inputs, backward)
+	return kernelResult(yt, &a, true)
+}
+
+// finishBackward adds the gradients gathered over all steps: dxw from dx
+// (per step [B,G·H]) and dW_hh = Σ_s h_prev(s)ᵀ·dhw(s) in one GEMM.
+func finishBackward(grads [][]float32, dx, hprev []float32, steps int, lens []int, timeOf func(int) int, a seqArgs, g int, dhw []float32) {
+	bs, ts, hs := a.b, a.t, a.h
+	if gx := grads[0]; gx != nil {
+		for s := 0; s < steps; s++ {
+			t := timeOf(s)
+			for b := 0; b < bs; b++ {
+				if t >= lens[b] {
+					continue
+				}
+				src := dx[(s*bs+b)*g : (s*bs+b+1)*g]
+				dst := gx[(b*ts+t)*g : (b*ts+t+1)*g]
+				for j, v := range src {
+					dst[j] += v
+				}
+			}
+		}
+	}
+	if gw := grads[1]; gw != nil && steps > 0 {
+		tensor.Gemm(true, false, hs, g, steps*bs, 1, hprev, hs, dhw, g, 1, gw, g)
+	}
+}
+
+func addTo(dst, src []float32) {
+	if dst == nil {
+		return
+	}
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// gruSequence runs the GRU kernel and returns the outputs [B,T,H] and the
+// final state.
+func gruSequence(a seqArgs) (*tensor.Tensor, State) {
+	bs, ts, hs := a.b, a.t, a.h
+	g := 3 * hs
+	lens, steps := a.lens()
+	track := a.tracked()
+	bth, bh := bs*ts*hs, bs*hs
+	y := make([]float32, bth+bh)
+	out, h := y[:bth], y[bth:]
+	if a.h0 != nil {
+		copy(h, a.h0.Data)
+	}
+	// Saved per step: the state before the step and r, z, n and
+	// hn = h·W_hn + b_hn (4H per row).
+	var hprev, acts []float32
+	if track {
+		hprev = make([]float32, steps*bh)
+		acts = make([]float32, steps*bs*4*hs)
+	} else {
+		acts = make([]float32, bs*4*hs)
+	}
+	hw := make([]float32, bs*g)
+	xw, whh, bhn := a.xw.Data, a.whh.Data, a.bhn.Data
+	timeOf := func(s int) int {
+		if a.reverse {
+			return steps - 1 - s
+		}
+		return s
+	}
+	for s := 0; s < steps; s++ {
+		t := timeOf(s)
+		act := acts
+		if track {
+			act = acts[s*bs*4*hs : (s+1)*bs*4*hs]
+			copy(hprev[s*bh:], h)
+		}
+		tensor.Gemm(false, false, bs, g, hs, 1, h, hs, whh, g, 0, hw, g)
+		for b := 0; b < bs; b++ {
+			if t >= lens[b] {
+				continue
+			}
+			x := xw[(b*ts+t)*g : (b*ts+t+1)*g]
+			hr := hw[b*g : (b+1)*g]
+			row := act[b*4*hs : (b+1)*4*hs]
+			hb := h[b*hs : (b+1)*hs]
+			ob := out[(b*ts+t)*hs : (b*ts+t+1)*hs]
+			for j := range hb {
+				r := sigmoid32(x[j] + hr[j])
+				z := sigmoid32(x[hs+j] + hr[hs+j])
+				hn := hr[2*hs+j] + bhn[j]
+				n := tanh32(x[2*hs+j] + r*hn)
+				nh := n + z*(hb[j]-n)
+				row[j], row[hs+j], row[2*hs+j], row[3*hs+j] = r, z, n, hn
+				hb[j], ob[j] = nh, nh
+			}
+		}
+	}
+	inputs := []*tensor.Tensor{a.xw, a.whh, a.h0, a.bhn}
+	var backward func(*tensor.Tensor, [][]float32)
+	if track {
+		backward = func(yt *tensor.Tensor, grads [][]float32) {
+			gy := yt.Grad
+			gout := gy[:bth]
+			dh := append([]float32(nil), gy[bth:]...)
+			dx := make([]float32, steps*bs*g)  // d(x·W_ih + b)
+			dhw := make([]float32, steps*bs*g) // d(h·W_hh)
+			gb := grads[3]
+			for s := steps - 1; s >= 0; s-- {
+				t := timeOf(s)
+				act := acts[s*bs*4*hs : (s+1)*bs*4*hs]
+				for b := 0; b < bs; b++ {
+					if t >= lens[b] {
+						continue
+					}
+					row := act[b*4*hs : (b+1)*4*hs]
+					dxr := dx[(s*bs+b)*g : (s*bs+b+1)*g]
+					dhr := dhw[(s*bs+b)*g : (s*bs+b+1)*g]
+					hp := hprev[s*bh+b*hs : s*bh+(b+1)*hs]
+					dhb := dh[b*hs : (b+1)*hs]
+					gob := gout[(b*ts+t)*hs : (b*ts+t+1)*hs]
+					for j := 0; j < hs; j++ {
+						r, z, n, hn := row[j], row[hs+j], row[2*hs+j], row[3*hs+j]
+						dht := dhb[j] + gob[j]
+						dn := dht * (1 - z)
+						dz := dht * (hp[j] - n)
+						dpn := dn * (1 - n*n)
+						dpr := dpn * hn * r * (1 - r)
+						dpz := dz * z * (1 - z)
+						dhn := dpn * r
+						dxr[j], dxr[hs+j], dxr[2*hs+j] = dpr, dpz, dpn
+						dhr[j], dhr[hs+j], dhr[2*hs+j] = dpr, dpz, dhn
+						if gb != nil {
+							gb[j] += dhn
+						}
+						dhb[j] = dht * z
+					}
+				}
+				tensor.Gemm(false, true, bs, hs, g, 1, dhw[s*bs*g:(s+1)*bs*g], g, whh, g, 1, dh, hs)
+			}
+			finishBackward(grads, dx, hprev, steps, lens, timeOf, a, g, dhw)
+			addTo(grads[2], dh)
+		}
+	}
+	yt := tensor.Custom("GRUSeq", y, []int{len(y)}, inputs, backward)
+	return kernelResult(yt, &a, false)
+}
+
+func sigmoid32(v float32) float32 {
+	if v >= 0 {
+		return float32(1 / (1 + math.Exp(-float64(v))))
+	}
+	e := math.Exp(float64(v))
+	return float32(e / (1 + e))
+}
+
+func tanh32(v float32) float32 { return float32(math.Tanh(float64(v))) }

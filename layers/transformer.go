@@ -1,0 +1,240 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// Attender is what the Transformer blocks need from an attention: the method
+// set of attention.Attention, declared here because layers must not import
+// the attention package (which imports layers). Every attention variant
+// satisfies it. Attend returns the context [B,Tq,Dv] and the weights
+// [B,Tq,Tk] (multi-head: [B,H,Tq,Tk]) under a keep-mask broadcastable to
+// [B,Tq,Tk] (nil: no mask).
+type Attender interface {
+	Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor)
+	Params() []*Param
+}
+
+// BlockConfig sizes a Transformer block.
+type BlockConfig struct {
+	Dim        int        // model width d; the attention's context must have it too
+	FFDim      int        // hidden width of the feed-forward network; 0 means 4·Dim
+	Activation Activation // feed-forward activation; "" means ReLU
+	Dropout    float32    // residual and feed-forward dropout; 0 for none
+	PreLN      bool       // LayerNorm before each sub-layer (pre-LN) instead of after the residual (post-LN)
+	Eps        float32    // LayerNorm epsilon; 0 means DefaultEps
+}
+
+func (c BlockConfig) withDefaults(name string) BlockConfig {
+	if c.Dim <= 0 {
+		panic(fmt.Sprintf("layers.%s: Dim %d", name, c.Dim))
+	}
+	if c.FFDim == 0 {
+		c.FFDim = 4 * c.Dim
+	}
+	if c.Activation == "" {
+		c.Activation = ReLU
+	}
+	return c
+}
+
+// sublayer applies one residual sub-layer around f:
+// post-LN: LN(x + Drop(f(x))); pre-LN: x + Drop(f(LN(x))).
+func sublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, f func(*tensor.Tensor) *tensor.Tensor) *tensor.Tensor {
+	if preLN {
+		return tensor.Add(x, drop.Forward(f(ln.Forward(x))))
+	}
+	return ln.Forward(tensor.Add(x, drop.Forward(f(x))))
+}
+
+// EncoderBlock is a Transformer encoder layer (Vaswani et al., 2017):
+// self-attention and a position-wise feed-forward network, each wrapped in
+// a residual connection with dropout and LayerNorm. Post-LN (the paper's
+// and PyTorch's default):
+//
+//	h = LN1(x + Drop(SelfAttn(x, x, x, mask)))
+//	y = LN2(h + Drop(FF(h)))
+//
+// pre-LN (GPT-2 and later; a stack of pre-LN blocks needs a final LayerNorm,
+// which is the model's):
+//
+//	h = x + Drop(SelfAttn(LN1(x), LN1(x), LN1(x), mask))
+//	y = h + Drop(FF(LN2(h)))
+//
+// Parameters: "self_attn.*", "ff.*", "norm1.*", "norm2.*".
+type EncoderBlock struct {
+	Cfg          BlockConfig
+	SelfAttn     Attender
+	FF           *FeedForward
+	Norm1, Norm2 *LayerNorm
+	Drop         *Dropout // residual dropout
+}
+
+var (
+	_ Module      = (*EncoderBlock)(nil)
+	_ Initializer = (*EncoderBlock)(nil)
+	_ Trainable   = (*EncoderBlock)(nil)
+)
+
+// NewEncoderBlock allocates an encoder block around the self-attention
+// self (which keeps its own parameters). It panics on a bad config or a
+// nil attention.
+func NewEncoderBlock(cfg BlockConfig, self Attender) *EncoderBlock {
+	cfg = cfg.withDefaults("NewEncoderBlock")
+	if self == nil {
+		panic("layers.NewEncoderBlock: nil self-attention")
+	}
+	return &EncoderBlock{
+		Cfg:      cfg,
+		SelfAttn: self,
+		FF:       NewFeedForward(cfg.Dim, cfg.FFDim, cfg.Activation, cfg.Dropout),
+		Norm1:    NewLayerNorm(cfg.Dim, cfg.Eps),
+		Norm2:    NewLayerNorm(cfg.Dim, cfg.Eps),
+		Drop:     NewDropout(cfg.Dropout),
+	}
+}
+
+// Init initialises, in order, the self-attention (if it implements
+// Initializer), the feed-forward network, the LayerNorms and the dropout
+// stream.
+func (e *EncoderBlock) Init(rng *tensor.RNG) {
+	initIfAble(e.SelfAttn, rng)
+	e.FF.Init(rng)
+	e.Norm1.Init(rng)
+	e.Norm2.Init(rng)
+	e.Drop.Init(rng)
+}
+
+// Params returns the block's parameters, the attention's included.
+func (e *EncoderBlock) Params() []*Param {
+	return Collect(Named{"self_attn", e.SelfAttn}, Named{"ff", e.FF}, Named{"norm1", e.Norm1}, Named{"norm2", e.Norm2})
+}
+
+// SetTraining switches every dropout of the block, the attention's too if
+// it implements Trainable.
+func (e *EncoderBlock) SetTraining(on bool) {
+	SetTraining(on, e.SelfAttn, e.FF, e.Drop)
+}
+
+// Forward maps x [B,T,Dim] to [B,T,Dim] under the self-attention keep-mask
+// (nil, a key-padding mask [B,1,T], a causal mask [1,T,T] or their product)
+// and returns the self-attention weights too. Rows of x at padded positions
+// produce values that real positions never see (their keys are masked);
+// callers ignore them. It panics on mismatched shapes.
+func (e *EncoderBlock) Forward(x, mask *tensor.Tensor) (y, weights *tensor.Tensor) {
+	checkWidth("EncoderBlock", x, e.Cfg.Dim)
+	h := sublayer(e.Cfg.PreLN, e.Norm1, e.Drop, x, func(z *tensor.Tensor) *tensor.Tensor {
+		var ctx *tensor.Tensor
+		ctx, weights = e.SelfAttn.Attend(z, z, z, mask)
+		return ctx
+	})
+	y = sublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF.Forward)
+	return y, weights
+}
+
+func checkWidth(name string, x *tensor.Tensor, d int) {
+	if x.Dims() != 3 || x.Dim(2) != d {
+		panic(fmt.Sprintf("layers.%s: input %v, want [B, T, %d]", name, x.Shape(), d))
+	}
+}
+
+// DecoderBlock is a Transformer decoder layer: causal self-attention over
+// the target, cross-attention from the target to the encoder's memory, and
+// a feed-forward network, each a residual sub-layer with dropout and
+// LayerNorm in the order BlockConfig.PreLN selects (see EncoderBlock):
+// post-LN
+//
+//	h1 = LN1(y + Drop(SelfAttn(y, y, y, selfMask)))
+//	h2 = LN2(h1 + Drop(CrossAttn(h1, mem, mem, memMask)))
+//	out = LN3(h2 + Drop(FF(h2)))
+//
+// and pre-LN with LN applied to the sub-layer's query input only (the
+// memory is used as given; a pre-LN encoder stack normalises it at its end).
+// Parameters: "self_attn.*", "cross_attn.*", "ff.*", "norm1.*" to "norm3.*".
+type DecoderBlock struct {
+	Cfg                 BlockConfig
+	SelfAttn, CrossAttn Attender
+	FF                  *FeedForward
+	Norm1, Norm2, Norm3 *LayerNorm
+	Drop                *Dropout // residual dropout
+}
+
+var (
+	_ Module      = (*DecoderBlock)(nil)
+	_ Initializer = (*DecoderBlock)(nil)
+	_ Trainable   = (*DecoderBlock)(nil)
+)
+
+// NewDecoderBlock allocates a decoder block around the self- and
+// cross-attentions (two distinct values: they keep their own parameters).
+// It panics on a bad config or a nil attention.
+func NewDecoderBlock(cfg BlockConfig, self, cross Attender) *DecoderBlock {
+	cfg = cfg.withDefaults("NewDecoderBlock")
+	if self == nil || cross == nil {
+		panic("layers.NewDecoderBlock: nil attention")
+	}
+	return &DecoderBlock{
+		Cfg:       cfg,
+		SelfAttn:  self,
+		CrossAttn: cross,
+		FF:        NewFeedForward(cfg.Dim, cfg.FFDim, cfg.Activation, cfg.Dropout),
+		Norm1:     NewLayerNorm(cfg.Dim, cfg.Eps),
+		Norm2:     NewLayerNorm(cfg.Dim, cfg.Eps),
+		Norm3:     NewLayerNorm(cfg.Dim, cfg.Eps),
+		Drop:      NewDropout(cfg.Dropout),
+	}
+}
+
+// Init initialises, in order, the self- and cross-attention (those that
+// implement Initializer), the feed-forward network, the LayerNorms and the
+// dropout stream.
+func (d *DecoderBlock) Init(rng *tensor.RNG) {
+	initIfAble(d.SelfAttn, rng)
+	initIfAble(d.CrossAttn, rng)
+	d.FF.Init(rng)
+	d.Norm1.Init(rng)
+	d.Norm2.Init(rng)
+	d.Norm3.Init(rng)
+	d.Drop.Init(rng)
+}
+
+// Params returns the block's parameters, the attentions' included.
+func (d *DecoderBlock) Params() []*Param {
+	return Collect(Named{"self_attn", d.SelfAttn}, Named{"cross_attn", d.CrossAttn}, Named{"ff", d.FF},
+		Named{"norm1", d.Norm1}, Named{"norm2", d.Norm2}, Named{"norm3", d.Norm3})
+}
+
+// SetTraining switches every dropout of the block, the attentions' too if
+// they implement Trainable.
+func (d *DecoderBlock) SetTraining(on bool) {
+	SetTraining(on, d.SelfAttn, d.CrossAttn, d.FF, d.Drop)
+}
+
+// Forward maps the target y [B,Ty,Dim] attending over the memory mem
+// [B,Tm,Dim] to [B,Ty,Dim]. selfMask is the target's keep-mask (the caller
+// passes the causal mask [1,Ty,Ty], or its product with the target's key
+// padding); memMask masks the memory's padding ([B,1,Tm]); either may be
+// nil. It returns the self-attention weights [B,Ty,Ty] and the
+// cross-attention weights [B,Ty,Tm] (multi-head: [B,H,·,·]), the latter
+// for attention heatmaps. It panics on mismatched shapes.
+func (d *DecoderBlock) Forward(y, mem, selfMask, memMask *tensor.Tensor) (out, selfWeights, crossWeights *tensor.Tensor) {
+	checkWidth("DecoderBlock", y, d.Cfg.Dim)
+	checkWidth("DecoderBlock", mem, d.Cfg.Dim)
+	if y.Dim(0) != mem.Dim(0) {
+		panic(fmt.Sprintf("layers.DecoderBlock: target %v and memory %v differ in batch", y.Shape(), mem.Shape()))
+	}
+	h := sublayer(d.Cfg.PreLN, d.Norm1, d.Drop, y, func(z *tensor.Tensor) *tensor.Tensor {
+		var ctx *tensor.Tensor
+		ctx, selfWeights = d.SelfAttn.Attend(z, z, z, selfMask)
+		return ctx
+	})
+	h = sublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, func(z *tensor.Tensor) *tensor.Tensor {
+		var ctx *tensor.Tensor
+		ctx, crossWeights = d.CrossAttn.Attend(z, mem, mem, memMask)
+		return ctx
+	})
+	out = sublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF.Forward)
+	return out, selfWeights, crossWeights
+}
