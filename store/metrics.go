@@ -3,14 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // DefaultBatch is how many metric rows a MetricWriter buffers before it
@@ -149,8 +146,7 @@ func fromUnixSeconds(s float64) time.Time {
 // fkNotFound turns a foreign-key failure on a run's child row into a
 // "run N: not found" error.
 func fkNotFound(err error, runID int64) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintForeignKey {
+	if sqliteCode(err) == codeForeignKey {
 		return fmt.Errorf("run %d: %w", runID, ErrNotFound)
 	}
 	return err

@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // Sentinel errors, for errors.Is. The errors this package returns wrap them
@@ -237,16 +235,13 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 // classify turns a driver error met while opening into a one-line error
 // naming the file.
 func (s *Store) classify(err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		switch se.Code {
-		case sqlite3.ErrNotADB:
-			return openErr(s.path, ErrNotStore, err, "not a SQLite database (%v)", err)
-		case sqlite3.ErrCorrupt:
-			return openErr(s.path, ErrNotStore, err, "the database file is corrupt (%v)", err)
-		case sqlite3.ErrCantOpen:
-			return openErr(s.path, nil, err, "cannot open the database file (%v)", err)
-		}
+	switch sqliteCode(err) {
+	case codeNotADB:
+		return openErr(s.path, ErrNotStore, err, "not a SQLite database (%v)", err)
+	case codeCorrupt:
+		return openErr(s.path, ErrNotStore, err, "the database file is corrupt (%v)", err)
+	case codeCantOpen:
+		return openErr(s.path, nil, err, "cannot open the database file (%v)", err)
 	}
 	return openErr(s.path, nil, err, "%v", oneLine(err.Error()))
 }
@@ -334,10 +329,19 @@ func retry(ctx context.Context, fn func() error) error {
 }
 
 // isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED.
-func isBusy(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
-}
+func isBusy(err error) bool { return sqliteCode(err) == codeBusy }
+
+// errCode is the kind of a driver error, as far as the store cares.
+type errCode int
+
+const (
+	codeOther errCode = iota
+	codeBusy
+	codeNotADB
+	codeCorrupt
+	codeCantOpen
+	codeForeignKey
+)
 
 // timeLayout is how timestamps are stored: fixed-width UTC ISO 8601 with
 // milliseconds, so they sort as text and SQLite's date functions read them.
