@@ -76,7 +76,7 @@
 //	SELECT r.id, p.value AS attention, s.value AS em
 //	  FROM runs r JOIN params p ON p.run_id = r.id AND p.key = 'model.attention.name'
 //	  LEFT JOIN summaries s ON s.run_id = r.id AND s.key = 'test/exact_match';
-//	SELECT datetime(wall, 'unixepoch', 'subsec'), value FROM metrics WHERE run_id = 3 AND key = 'train/loss';
+//	SELECT datetime(wall, 'unixepoch'), value FROM metrics WHERE run_id = 3 AND key = 'train/loss';
 //
 // # Filters
 //
