@@ -1,0 +1,84 @@
+package attention_test
+
+import (
+	"testing"
+
+	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// TestGradCheck compares every variant's analytic gradients (q, k, v and
+// every parameter) with central differences, under key padding, and under
+// causal masking plus key padding for self-attention shapes. Differentiable
+// weights (all but the long-input variants') are part of the checked output.
+func TestGradCheck(t *testing.T) {
+	d := testDims
+	for _, vr := range allVariants() {
+		for _, causal := range []bool{false, true} {
+			name := vr.String()
+			if causal {
+				name += "/causal"
+			}
+			t.Run(name, func(t *testing.T) {
+				dd := d
+				dd.Causal = causal
+				a := build(t, vr, dd)
+				rng := tensor.NewRNG(21)
+				b, tq, tk := 2, 3, 5
+				mask := attention.KeyPaddingMask([]int{tk, 3}, tk)
+				if causal {
+					tq = tk
+					mask = attention.CombineMasks(mask, attention.CausalMask(tk))
+				}
+				q := randn(rng, true, b, tq, d.Query)
+				k := randn(rng, true, b, tk, d.Key)
+				v := randn(rng, true, b, tk, d.Value)
+				gradCheck(t, a, q, k, v, mask)
+			})
+		}
+	}
+}
+
+func gradCheck(t *testing.T, a attention.Attention, q, k, v, mask *tensor.Tensor) {
+	t.Helper()
+	inputs := map[string]*tensor.Tensor{"q": q, "k": k, "v": v}
+	for _, p := range a.Params() {
+		inputs["param "+p.Name] = p.Tensor
+	}
+	f := func() []*tensor.Tensor {
+		ctx, w := a.Attend(q, k, v, mask)
+		outs := []*tensor.Tensor{ctx}
+		if w != nil && w.RequiresGrad() {
+			outs = append(outs, w)
+		}
+		return outs
+	}
+	if err := tensor.GradCheck(f, inputs, tensor.GradCheckOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGradCheckSelfAttention passes one tensor as q, k and v, so gradients
+// from the three uses must add up (fused kernels get the same buffer
+// several times).
+func TestGradCheckSelfAttention(t *testing.T) {
+	d := attention.Dims{Query: 4, Key: 4, Value: 4, Causal: true}
+	for _, vr := range allVariants() {
+		t.Run(vr.String(), func(t *testing.T) {
+			a := build(t, vr, d)
+			x := randn(tensor.NewRNG(22), true, 2, 5, 4)
+			mask := attention.CombineMasks(attention.KeyPaddingMask([]int{5, 3}, 5), attention.CausalMask(5))
+			inputs := map[string]*tensor.Tensor{"x": x}
+			for _, p := range a.Params() {
+				inputs["param "+p.Name] = p.Tensor
+			}
+			f := func() []*tensor.Tensor {
+				ctx, _ := a.Attend(x, x, x, mask)
+				return []*tensor.Tensor{ctx}
+			}
+			if err := tensor.GradCheck(f, inputs, tensor.GradCheckOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
