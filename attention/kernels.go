@@ -164,12 +164,7 @@ func additiveScores(qa, ka, v *tensor.Tensor, heads int, m maskView) *tensor.Ten
 					if !m.keep(bb, i, j) {
 						continue
 					}
-					kj := ka.Data[(bb*tk+j)*ld+h*a:][:a]
-					var acc float32
-					for x, qv := range qi {
-						acc += vh[x] * tanh32(qv+kj[x])
-					}
-					row[j] = acc
+					row[j] = additivePair(qi, ka.Data[(bb*tk+j)*ld+h*a:], vh)
 				}
 			}
 		}
@@ -190,20 +185,11 @@ func additiveScores(qa, ka, v *tensor.Tensor, heads int, m maskView) *tensor.Ten
 						if gs == 0 || !m.keep(bb, i, j) {
 							continue
 						}
-						kj := ka.Data[(bb*tk+j)*ld+h*a:][:a]
 						var gkj []float32
 						if gk != nil {
-							gkj = gk[(bb*tk+j)*ld+h*a:][:a]
+							gkj = gk[(bb*tk+j)*ld+h*a:]
 						}
-						for x, qv := range qi {
-							t := tanh32(qv + kj[x])
-							dvh[x] += gs * t
-							d := gs * vh[x] * (1 - t*t)
-							dq[x] += d
-							if gkj != nil {
-								gkj[x] += d
-							}
-						}
+						additivePairBackward(qi, ka.Data[(bb*tk+j)*ld+h*a:], vh, gs, dq, gkj, dvh)
 					}
 					if gq != nil {
 						gqi := gq[(bb*tq+i)*ld+h*a:][:a]
@@ -223,17 +209,15 @@ func additiveScores(qa, ka, v *tensor.Tensor, heads int, m maskView) *tensor.Ten
 }
 
 // tanh32 is a float32 tanh: a [13/6] rational approximation clamped at
-// ±7.9 (the one Eigen uses), within 3e-7 of math.Tanh, several times
-// faster.
+// ±7.9 (the one Eigen uses), within 3e-7 of math.Tanh and several times
+// faster. additivePair and additivePairBackward repeat it inline (it is
+// just over the compiler's inlining budget).
 func tanh32(x float32) float32 {
 	const clamp = 7.90531110763549805
 	if x > clamp {
 		x = clamp
 	} else if x < -clamp {
 		x = -clamp
-	}
-	if x > -0.0004 && x < 0.0004 {
-		return x
 	}
 	x2 := x * x
 	p := x2*-2.76076847742355e-16 + 2.00018790482477e-13
@@ -242,9 +226,71 @@ func tanh32(x float32) float32 {
 	p = x2*p + 1.48572235717979e-05
 	p = x2*p + 6.37261928875436e-04
 	p = x2*p + 4.89352455891786e-03
-	p = x * p
 	q := x2*1.19825839466702e-06 + 1.18534705686654e-04
 	q = x2*q + 2.26843463243900e-03
 	q = x2*q + 4.89352518554385e-03
-	return p / q
+	return x * p / q
+}
+
+// additivePair returns Σ_x v[x]·tanh(q[x] + k[x]) over len(q) terms.
+func additivePair(q, k, v []float32) float32 {
+	const clamp = 7.90531110763549805
+	k, v = k[:len(q)], v[:len(q)]
+	var acc float32
+	for i, qv := range q {
+		x := qv + k[i]
+		if x > clamp {
+			x = clamp
+		} else if x < -clamp {
+			x = -clamp
+		}
+		x2 := x * x
+		p := x2*-2.76076847742355e-16 + 2.00018790482477e-13
+		p = x2*p + -8.60467152213735e-11
+		p = x2*p + 5.12229709037114e-08
+		p = x2*p + 1.48572235717979e-05
+		p = x2*p + 6.37261928875436e-04
+		p = x2*p + 4.89352455891786e-03
+		r := x2*1.19825839466702e-06 + 1.18534705686654e-04
+		r = x2*r + 2.26843463243900e-03
+		r = x2*r + 4.89352518554385e-03
+		acc += v[i] * (x * p / r)
+	}
+	return acc
+}
+
+// additivePairBackward adds the gradients of g·Σ_x v[x]·tanh(q[x] + k[x]):
+// to dq and dk (dk may be nil) g·v[x]·(1 − t²), to dv g·t.
+func additivePairBackward(q, k, v []float32, g float32, dq, dk, dv []float32) {
+	const clamp = 7.90531110763549805
+	n := len(q)
+	k, v, dq, dv = k[:n], v[:n], dq[:n], dv[:n]
+	if dk != nil {
+		dk = dk[:n]
+	}
+	for i, qv := range q {
+		x := qv + k[i]
+		if x > clamp {
+			x = clamp
+		} else if x < -clamp {
+			x = -clamp
+		}
+		x2 := x * x
+		p := x2*-2.76076847742355e-16 + 2.00018790482477e-13
+		p = x2*p + -8.60467152213735e-11
+		p = x2*p + 5.12229709037114e-08
+		p = x2*p + 1.48572235717979e-05
+		p = x2*p + 6.37261928875436e-04
+		p = x2*p + 4.89352455891786e-03
+		r := x2*1.19825839466702e-06 + 1.18534705686654e-04
+		r = x2*r + 2.26843463243900e-03
+		r = x2*r + 4.89352518554385e-03
+		t := x * p / r
+		dv[i] += g * t
+		d := g * v[i] * (1 - t*t)
+		dq[i] += d
+		if dk != nil {
+			dk[i] += d
+		}
+	}
 }

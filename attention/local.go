@@ -300,39 +300,34 @@ func bandAdditive(qa, ka, v *tensor.Tensor, bd *band) *tensor.Tensor {
 			if !ok {
 				continue
 			}
-			kj := ka.Data[(bb*bd.tk+j)*a:][:a]
-			var acc float32
-			for y, qv := range qi {
-				acc += v.Data[y] * tanh32(qv+kj[y])
-			}
-			s[r*bd.w+x] = acc
+			s[r*bd.w+x] = additivePair(qi, ka.Data[(bb*bd.tk+j)*a:], v.Data)
 		}
 	}
 	return tensor.Custom("BandAdditive", s, []int{bd.b, bd.tq, bd.w}, []*tensor.Tensor{qa, ka, v}, func(out *tensor.Tensor, g [][]float32) {
+		dq := make([]float32, a)
+		dv := make([]float32, a)
 		for r := range bd.start {
 			bb := r / bd.tq
 			qi := qa.Data[r*a : (r+1)*a]
+			clear(dq)
 			for x := 0; x < bd.w; x++ {
 				j, ok := bd.key(r, x)
 				gs := out.Grad[r*bd.w+x]
 				if !ok || gs == 0 {
 					continue
 				}
-				kj := ka.Data[(bb*bd.tk+j)*a:][:a]
-				for y, qv := range qi {
-					t := tanh32(qv + kj[y])
-					if g[2] != nil {
-						g[2][y] += gs * t
-					}
-					dd := gs * v.Data[y] * (1 - t*t)
-					if g[0] != nil {
-						g[0][r*a+y] += dd
-					}
-					if g[1] != nil {
-						g[1][(bb*bd.tk+j)*a+y] += dd
-					}
+				var dk []float32
+				if g[1] != nil {
+					dk = g[1][(bb*bd.tk+j)*a:]
 				}
+				additivePairBackward(qi, ka.Data[(bb*bd.tk+j)*a:], v.Data, gs, dq, dk, dv)
 			}
+			if g[0] != nil {
+				axpy(g[0][r*a:(r+1)*a], 1, dq)
+			}
+		}
+		if g[2] != nil {
+			axpy(g[2], 1, dv)
 		}
 	})
 }
