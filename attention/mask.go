@@ -83,6 +83,12 @@ func (m maskView) deadRows(b, tq, tk int) *tensor.Tensor {
 	var keep *tensor.Tensor
 	for bb := 0; bb < b; bb++ {
 		for i := 0; i < tq; i++ {
+			if i > 0 && m.si == 0 { // the same row for every query
+				if keep != nil {
+					keep.Data[bb*tq+i] = keep.Data[bb*tq]
+				}
+				continue
+			}
 			row, sj := m.row(bb, i)
 			alive := false
 			for j := 0; j < tk; j++ {

@@ -306,3 +306,29 @@ func TestInitAndParamNames(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptySource: a sequence whose every key is padding (length 0) gets a
+// zero context for every query, through the key-padding path of each
+// variant, and nothing is NaN.
+func TestEmptySource(t *testing.T) {
+	const b, tq, tk = 2, 3, 4
+	d := testDims
+	for _, vr := range allVariants() {
+		t.Run(vr.String(), func(t *testing.T) {
+			a := build(t, vr, d)
+			rng := tensor.NewRNG(10)
+			q, k, v := randn(rng, true, b, tq, d.Query), randn(rng, true, b, tk, d.Key), randn(rng, true, b, tk, d.Value)
+			r := rng.Uniform(tensor.New(b, tq, d.Value), -1, 1).Data
+			ctx, w, gq, gk, gv, _ := run(a, q, k, v, attention.KeyPaddingMask([]int{tk, 0}, tk), r)
+			if got := ctx.Data[tq*d.Value:]; maxAbsDiff(got, make([]float32, len(got))) != 0 {
+				t.Fatalf("context of an empty source = %v, want zeros", got)
+			}
+			if w != nil && maxAbsDiff(w.Data[w.Len()/2:], make([]float32, w.Len()/2)) != 0 {
+				t.Fatal("weights of an empty source are not zero")
+			}
+			if hasNaN(ctx.Data) || hasNaN(gq) || hasNaN(gk) || hasNaN(gv) {
+				t.Fatal("NaN or Inf")
+			}
+		})
+	}
+}
