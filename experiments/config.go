@@ -1,0 +1,303 @@
+package experiments
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Config is the resolved configuration of one run: every default filled,
+// every plugin's parameters decoded by its registry entry. It marshals to
+// JSON with the keys of the YAML format (plugin blocks flat: name and the
+// plugin's own keys side by side) and unmarshals from that JSON.
+type Config struct {
+	Name        string `json:"name"`
+	Description string `json:"-"` // prose: kept out of the canonical JSON and so of the run's identity
+	Task        Plugin `json:"task"`
+	Model       Model  `json:"model"`
+	Train       Train  `json:"train"`
+	Eval        Eval   `json:"eval"`
+	Seed        int    `json:"seed"`
+	// BaseDir is the directory of the experiment file, against which a task
+	// resolves relative paths (tasks.Options.BaseDir).
+	BaseDir string `json:"-"`
+}
+
+// Plugin is a registry entry by name with its resolved parameters: the
+// entry's defaults overridden by the YAML block's keys, as JSON-friendly
+// values (string, int, float64, bool, or a slice of those). Params is empty,
+// not nil, for a plugin without parameters.
+type Plugin struct {
+	Name   string
+	Params map[string]any
+}
+
+// Model is the model block: the assembly, its own parameters, and the
+// encoder and attention plugins it reads (nil when the assembly does not use
+// them, see models.Kind).
+type Model struct {
+	Name      string
+	Params    map[string]any
+	Encoder   *Plugin
+	Attention *Plugin
+}
+
+// Train holds the training settings (the train block).
+type Train struct {
+	Optimizer Plugin `json:"optimizer"` // optim.Registry
+	Schedule  Plugin `json:"schedule"`  // optim.Schedules
+	BatchSize int    `json:"batch_size"`
+	// Steps is the number of optimizer steps; 0 means train for Epochs.
+	// Exactly one of Steps and Epochs is positive.
+	Steps  int `json:"steps"`
+	Epochs int `json:"epochs"`
+	// Clip is the maximum global gradient norm; 0 turns clipping off.
+	Clip float64 `json:"clip"`
+	// EvalEvery is the number of steps between evaluations on the
+	// validation split (and checkpoints); 0 evaluates only at the end.
+	EvalEvery int `json:"eval_every"`
+	// LogEvery is the number of steps between train/loss records.
+	LogEvery int `json:"log_every"`
+	// TeacherForcing is the probability of feeding the gold previous token
+	// to an RNN decoder, in [0, 1].
+	TeacherForcing float64       `json:"teacher_forcing"`
+	LabelSmoothing float64       `json:"label_smoothing"` // in [0, 1)
+	EarlyStopping  EarlyStopping `json:"early_stopping"`
+	Threads        int           `json:"threads"` // intra-op threads of one run
+}
+
+// EarlyStopping stops training when Metric has not improved for Patience
+// evaluations. Patience 0 turns it off. Mode is "min" or "max" in a resolved
+// Config: the YAML's "auto" resolves to max for metrics named acc,
+// token_acc, exact_match or bleu (the last part of the metric name) and to
+// min otherwise.
+type EarlyStopping struct {
+	Metric   string `json:"metric"`
+	Patience int    `json:"patience"`
+	Mode     string `json:"mode"`
+}
+
+// Eval holds the evaluation settings (the eval block).
+type Eval struct {
+	Decode Decode `json:"decode"`
+	// MaxExamples caps the test examples decoded; 0 means the whole split.
+	MaxExamples     int  `json:"max_examples"`
+	Samples         int  `json:"samples"`        // decoded test examples stored with the run
+	AttentionMaps   int  `json:"attention_maps"` // attention maps stored with the run
+	ValidExactMatch bool `json:"valid_exact_match"`
+	// LengthBuckets are the upper bounds (inclusive, strictly increasing)
+	// of the source-length buckets of per-length metrics.
+	LengthBuckets []int `json:"length_buckets"`
+}
+
+// Decode holds the decoding settings used for evaluation and samples.
+type Decode struct {
+	Strategy      string  `json:"strategy"`       // greedy, beam or sample
+	Beam          int     `json:"beam"`           // beam width (strategy beam), at least 1
+	LengthPenalty float64 `json:"length_penalty"` // GNMT length penalty α of beam search; 0: none
+	Temperature   float64 `json:"temperature"`    // sampling temperature, > 0
+	TopK          int     `json:"top_k"`          // sample among the k most likely tokens; 0: all
+	TopP          float64 `json:"top_p"`          // nucleus sampling mass in (0, 1]; 1: all
+	MaxLen        int     `json:"max_len"`        // longest output; 0: chosen by the runner from the task
+}
+
+// Strategies are the decoding strategies eval.decode.strategy accepts.
+var Strategies = []string{"greedy", "beam", "sample"}
+
+// Defaults returns the configuration every experiment starts from. It is
+// the one place where defaults live (doc.go lists them): a plugin block
+// names its default plugin here and takes that plugin's parameter defaults
+// from its registry entry. The task has no default: every experiment names
+// one. The run seeds default to DefaultSeeds.
+func Defaults() Config {
+	return Config{
+		Model: Model{Name: "seq2seq-rnn", Encoder: &Plugin{Name: "lstm"}, Attention: &Plugin{Name: "additive"}},
+		Train: Train{
+			Optimizer:      Plugin{Name: "adam"},
+			Schedule:       Plugin{Name: "constant"},
+			BatchSize:      64,
+			Steps:          2000,
+			Epochs:         0,
+			Clip:           1.0,
+			EvalEvery:      250,
+			LogEvery:       25,
+			TeacherForcing: 1.0,
+			LabelSmoothing: 0,
+			EarlyStopping:  EarlyStopping{Metric: "valid/loss", Patience: 0, Mode: "auto"},
+			Threads:        1,
+		},
+		Eval: Eval{
+			Decode:          Decode{Strategy: "greedy", Beam: 5, LengthPenalty: 0.6, Temperature: 1.0, TopK: 0, TopP: 1.0, MaxLen: 0},
+			MaxExamples:     0,
+			Samples:         8,
+			AttentionMaps:   4,
+			ValidExactMatch: true,
+			LengthBuckets:   []int{10, 20, 40, 80, 160},
+		},
+	}
+}
+
+// DefaultSeeds are the seeds of an experiment that lists none.
+var DefaultSeeds = []int{1}
+
+// defaultTree returns the defaults as the bottom configuration layer: the
+// typed defaults in YAML shape, without the task and the per-run seed.
+func defaultTree() map[string]any {
+	t := Defaults().tree()
+	delete(t, "name")
+	delete(t, "task")
+	delete(t, "seed")
+	seeds := make([]any, len(DefaultSeeds))
+	for i, s := range DefaultSeeds {
+		seeds[i] = s
+	}
+	t["seeds"] = seeds
+	return t
+}
+
+// tree returns c as nested maps with the YAML keys and Go-typed leaves
+// (the shape of the canonical JSON).
+func (c Config) tree() map[string]any {
+	return map[string]any{
+		"name":  c.Name,
+		"task":  c.Task.tree(),
+		"model": c.Model.tree(),
+		"train": structTree(c.Train),
+		"eval":  structTree(c.Eval),
+		"seed":  c.Seed,
+	}
+}
+
+func (p Plugin) tree() map[string]any {
+	m := make(map[string]any, len(p.Params)+1)
+	for k, v := range p.Params {
+		m[k] = cloneValue(v)
+	}
+	m["name"] = p.Name
+	return m
+}
+
+func (m Model) tree() map[string]any {
+	t := Plugin{Name: m.Name, Params: m.Params}.tree()
+	if m.Encoder != nil {
+		t["encoder"] = m.Encoder.tree()
+	}
+	if m.Attention != nil {
+		t["attention"] = m.Attention.tree()
+	}
+	return t
+}
+
+// MarshalJSON writes c's canonical JSON: the keys of the YAML format,
+// sorted, without Description and BaseDir. (json.Unmarshal reads it back.)
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.tree()) }
+
+// MarshalJSON writes the plugin flat, as in YAML: {"name": ..., key: value...}.
+func (p Plugin) MarshalJSON() ([]byte, error) { return json.Marshal(p.tree()) }
+
+// UnmarshalJSON reads what MarshalJSON wrote. Numbers become float64.
+func (p *Plugin) UnmarshalJSON(b []byte) error {
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	name, ok := m["name"].(string)
+	if !ok {
+		return fmt.Errorf("experiments: plugin block without a name: %s", b)
+	}
+	delete(m, "name")
+	*p = Plugin{Name: name, Params: m}
+	return nil
+}
+
+// MarshalJSON writes the model flat, as in YAML, with its encoder and
+// attention blocks nested.
+func (m Model) MarshalJSON() ([]byte, error) { return json.Marshal(m.tree()) }
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (m *Model) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	var out Model
+	for _, sub := range []struct {
+		key string
+		dst **Plugin
+	}{{"encoder", &out.Encoder}, {"attention", &out.Attention}} {
+		if r, ok := raw[sub.key]; ok {
+			*sub.dst = new(Plugin)
+			if err := json.Unmarshal(r, *sub.dst); err != nil {
+				return fmt.Errorf("experiments: model.%s: %w", sub.key, err)
+			}
+			delete(raw, sub.key)
+		}
+	}
+	rest, err := json.Marshal(raw)
+	if err != nil {
+		return err
+	}
+	var p Plugin
+	if err := json.Unmarshal(rest, &p); err != nil {
+		return fmt.Errorf("experiments: model: %w", err)
+	}
+	out.Name, out.Params = p.Name, p.Params
+	*m = out
+	return nil
+}
+
+// Clone returns a deep copy of c.
+func (c Config) Clone() Config {
+	out := c
+	out.Task = c.Task.clone()
+	out.Model.Params = cloneMap(c.Model.Params)
+	if c.Model.Encoder != nil {
+		e := c.Model.Encoder.clone()
+		out.Model.Encoder = &e
+	}
+	if c.Model.Attention != nil {
+		a := c.Model.Attention.clone()
+		out.Model.Attention = &a
+	}
+	out.Train.Optimizer = c.Train.Optimizer.clone()
+	out.Train.Schedule = c.Train.Schedule.clone()
+	out.Eval.LengthBuckets = slices.Clone(c.Eval.LengthBuckets)
+	return out
+}
+
+func (p Plugin) clone() Plugin { return Plugin{Name: p.Name, Params: cloneMap(p.Params)} }
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range maps.All(m) {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+// cloneValue deep-copies the maps and slices of a config value.
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneValue(e)
+		}
+		return out
+	case []int:
+		return slices.Clone(x)
+	case []float64:
+		return slices.Clone(x)
+	case []string:
+		return slices.Clone(x)
+	case []bool:
+		return slices.Clone(x)
+	}
+	return v
+}

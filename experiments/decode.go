@@ -1,0 +1,228 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+var pluginType = reflect.TypeFor[Plugin]()
+
+// structTree returns the exported json-tagged fields of a struct as a map
+// with Go-typed leaves; Plugin fields become their flat blocks.
+func structTree(s any) map[string]any {
+	v := reflect.ValueOf(s)
+	t := v.Type()
+	out := make(map[string]any, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := jsonKey(f)
+		if key == "" {
+			continue
+		}
+		fv := v.Field(i)
+		switch {
+		case f.Type == pluginType:
+			out[key] = fv.Interface().(Plugin).tree()
+		case f.Type.Kind() == reflect.Struct:
+			out[key] = structTree(fv.Interface())
+		default:
+			out[key] = plainValue(fv)
+		}
+	}
+	return out
+}
+
+func jsonKey(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if key == "-" {
+		return ""
+	}
+	return key
+}
+
+// structKeys lists the json keys of a struct type in field order.
+func structKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		if k := jsonKey(t.Field(i)); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// decodeStruct sets the fields of the struct dst points to from m,
+// strictly: an unknown key, a value of the wrong type or a null is reported
+// through bad (with the dotted path under prefix) and leaves the field as
+// it was. Plugin fields are left to the caller. No weak typing: "4" is not
+// an int, and a float is an int only when it is integral.
+func decodeStruct(prefix string, dst any, m map[string]any, bad func(key, msg string)) {
+	v := reflect.ValueOf(dst).Elem()
+	t := v.Type()
+	byKey := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		if k := jsonKey(t.Field(i)); k != "" {
+			byKey[k] = i
+		}
+	}
+	for _, k := range sortedKeys(m) {
+		path := prefix + "." + k
+		i, ok := byKey[k]
+		if !ok {
+			bad(path, "unknown key (known: "+strings.Join(structKeys(t), ", ")+")")
+			continue
+		}
+		f := v.Field(i)
+		switch {
+		case f.Type() == pluginType:
+			continue
+		case f.Kind() == reflect.Struct:
+			sub, ok := asMap(m[k])
+			if !ok {
+				bad(path, "want a map, got "+describe(m[k]))
+				continue
+			}
+			decodeStruct(path, f.Addr().Interface(), sub, bad)
+		default:
+			if err := setField(f, m[k]); err != nil {
+				bad(path, err.Error())
+			}
+		}
+	}
+}
+
+func setField(dst reflect.Value, val any) error {
+	switch dst.Kind() {
+	case reflect.Int:
+		i, ok := asInt(val)
+		if !ok {
+			return mismatch("int", val)
+		}
+		dst.SetInt(int64(i))
+	case reflect.Float64:
+		f, ok := asFloat(val)
+		if !ok {
+			return mismatch("float", val)
+		}
+		dst.SetFloat(f)
+	case reflect.Bool:
+		b, ok := val.(bool)
+		if !ok {
+			return mismatch("bool", val)
+		}
+		dst.SetBool(b)
+	case reflect.String:
+		s, ok := val.(string)
+		if !ok {
+			return mismatch("string", val)
+		}
+		dst.SetString(s)
+	case reflect.Slice:
+		items, ok := val.([]any)
+		if !ok {
+			return mismatch("list of "+dst.Type().Elem().Kind().String(), val)
+		}
+		out := reflect.MakeSlice(dst.Type(), len(items), len(items))
+		for i, it := range items {
+			if err := setField(out.Index(i), it); err != nil {
+				return fmt.Errorf("item %d: %v", i, err)
+			}
+		}
+		dst.Set(out)
+	default:
+		panic(fmt.Sprintf("experiments: unsupported field type %s", dst.Type()))
+	}
+	return nil
+}
+
+func mismatch(want string, val any) error {
+	return fmt.Errorf("want %s, got %s", want, describe(val))
+}
+
+// describe names a value's kind and shows it briefly: `string "x"`, `int 3`,
+// `null`, `map`, `list [1 2]`.
+func describe(val any) string {
+	var kind string
+	switch x := val.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string " + shorten(strconv.Quote(x))
+	case bool:
+		kind = "bool"
+	case int, int64, uint64:
+		kind = "int"
+	case float64:
+		kind = "float"
+	case map[string]any:
+		return "map"
+	case []any:
+		kind = "list"
+	default:
+		kind = fmt.Sprintf("%T", val)
+	}
+	return kind + " " + shorten(fmt.Sprint(val))
+}
+
+func shorten(s string) string {
+	if len(s) > 40 {
+		return s[:37] + "..."
+	}
+	return s
+}
+
+// asInt accepts the integer types of decoded YAML/JSON and integral floats.
+func asInt(val any) (int, bool) {
+	switch x := val.(type) {
+	case int:
+		return x, true
+	case int64:
+		if x >= math.MinInt && x <= math.MaxInt {
+			return int(x), true
+		}
+	case uint64:
+		if x <= math.MaxInt {
+			return int(x), true
+		}
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int(x), true
+		}
+	}
+	return 0, false
+}
+
+func asFloat(val any) (float64, bool) {
+	switch x := val.(type) {
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+func asMap(val any) (map[string]any, bool) {
+	m, ok := val.(map[string]any)
+	return m, ok
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,77 @@
+package experiments
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ConfigError is one problem with an experiment: the file it comes from
+// (the experiment file, a base named by extends, or "--set"), the line of
+// the offending key when the YAML has one (0 otherwise), the dotted key path
+// (list items as key[i]) and a message.
+type ConfigError struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+
+	rank int // position of File in the load order, for sorting
+}
+
+// Error formats the problem as one line: "file:line: key: message", leaving
+// out the parts that are unknown.
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			b.WriteString(":")
+			b.WriteString(strconv.Itoa(e.Line))
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found in an experiment, sorted by file (the
+// experiment file first, then its bases, then --set) and line. Its Error
+// joins the one-line messages with newlines. Load returns an Errors value
+// (never empty) for any problem a user can cause; use errors.As to get it, or
+// the *ConfigError of the first problem.
+type Errors []*ConfigError
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// As lets errors.As find the first *ConfigError of an Errors value.
+func (es Errors) As(target any) bool {
+	if p, ok := target.(**ConfigError); ok && len(es) > 0 {
+		*p = es[0]
+		return true
+	}
+	return false
+}
+
+// sorted returns es without duplicates, in the documented order.
+func (es Errors) sorted() Errors {
+	out := slices.Clone(es)
+	slices.SortStableFunc(out, func(a, b *ConfigError) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Key, b.Key), cmp.Compare(a.Msg, b.Msg))
+	})
+	return slices.CompactFunc(out, func(a, b *ConfigError) bool {
+		return a.File == b.File && a.Line == b.Line && a.Key == b.Key && a.Msg == b.Msg
+	})
+}

@@ -1,0 +1,333 @@
+package experiments
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	kyaml "github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
+	"go.yaml.in/yaml/v3"
+)
+
+// Experiment is a loaded, fully validated experiment: what the store keeps
+// about it and the plan of its runs.
+type Experiment struct {
+	Name        string
+	Description string
+	File        string   // the path given to Load
+	BaseDir     string   // absolute directory of File: relative task paths resolve against it
+	YAML        string   // the text of File, as written
+	Sources     []Source // File and then every base it extends, in that order
+	Sets        []string // the --set overrides, as given
+	// Tree is the merged configuration as the user wrote it: the bases
+	// under the file, --set over it, extends removed, defaults not filled.
+	Tree  map[string]any
+	Seeds []int
+
+	runs []Run
+}
+
+// Source is one file of an experiment's extends chain.
+type Source struct {
+	File string // path as shown in errors: the experiment file as given, a base joined to its directory
+	Text string
+}
+
+// maxExtends bounds an extends chain.
+const maxExtends = 32
+
+// Load reads the experiment file at path and the bases it extends, applies
+// the --set overrides (each "key.path=value", the value parsed as YAML),
+// validates everything against the plugin registries and expands the
+// sweep. Any problem a user can cause is returned as an Errors value listing
+// every problem found, one line each; Load never trains anything and does
+// not panic on any input. It is safe for concurrent use.
+func Load(path string, sets []string) (*Experiment, error) {
+	return load(globalRegistries(), path, sets)
+}
+
+type loader struct {
+	regs    *registries
+	sources []*source // the extends chain (experiment file first), then --set
+	errs    Errors
+}
+
+func load(regs *registries, path string, sets []string) (*Experiment, error) {
+	l := &loader{regs: regs}
+	chain := l.readChain(path)
+	if len(l.errs) > 0 {
+		return nil, l.errs.sorted()
+	}
+	// A malformed --set is reported with the rest; the others still apply.
+	set, setTree := l.parseSets(sets, len(chain))
+	setErrs := len(l.errs)
+	l.sources = append(slices.Clone(chain), set)
+
+	// The user's layers: the deepest base first, the experiment file over
+	// it, --set last.
+	user := koanf.New(".")
+	for i := len(chain) - 1; i >= 0; i-- {
+		s := chain[i]
+		if err := user.Load(rawbytes.Provider(s.text), kyaml.Parser(), koanf.WithMergeFunc(l.mergeFunc(s, false))); err != nil {
+			l.errs = append(l.errs, yamlError(s, err))
+		}
+	}
+	if err := user.Load(confmap.Provider(setTree, ""), nil, koanf.WithMergeFunc(l.mergeFunc(set, true))); err != nil {
+		l.errs = append(l.errs, set.errorf(0, "", "%v", err))
+	}
+	if len(l.errs) > setErrs {
+		return nil, l.errs.sorted()
+	}
+	// The defaults under everything.
+	full := koanf.New(".")
+	if err := full.Load(confmap.Provider(defaultTree(), ""), nil); err != nil {
+		return nil, fmt.Errorf("experiments: load defaults: %w", err)
+	}
+	if err := full.Load(confmap.Provider(user.Raw(), ""), nil, koanf.WithMergeFunc(l.mergeFunc(nil, false))); err != nil {
+		return nil, fmt.Errorf("experiments: merge defaults: %w", err)
+	}
+
+	x := &Experiment{File: path, Sets: slices.Clone(sets), Tree: user.Raw(), YAML: string(chain[0].text)}
+	for _, s := range chain {
+		x.Sources = append(x.Sources, Source{File: s.file, Text: string(s.text)})
+	}
+	if dir, err := filepath.Abs(filepath.Dir(path)); err == nil {
+		x.BaseDir = dir
+	} else {
+		x.BaseDir = filepath.Dir(path)
+	}
+	l.plan(x, full)
+	if len(l.errs) > 0 {
+		return nil, l.errs.sorted()
+	}
+	return x, nil
+}
+
+// readChain reads the experiment file and the bases it extends, checking
+// each one's YAML; it returns the files read, the experiment file first.
+func (l *loader) readChain(path string) []*source {
+	var chain []*source
+	seen := map[string]bool{}
+	file := path
+	for rank := 0; ; rank++ {
+		var child *source
+		if rank > 0 {
+			child = chain[rank-1]
+		}
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			abs = filepath.Clean(file)
+		}
+		if seen[abs] {
+			names := make([]string, 0, len(chain)+1)
+			for _, s := range chain {
+				names = append(names, s.file)
+			}
+			names = append(names, file)
+			l.errs = append(l.errs, child.errorf(child.extendsLine, "extends", "cycle: %s", strings.Join(names, " → ")))
+			return nil
+		}
+		seen[abs] = true
+		if rank > maxExtends {
+			l.errs = append(l.errs, child.errorf(child.extendsLine, "extends", "extends chain longer than %d files", maxExtends))
+			return nil
+		}
+		text, err := os.ReadFile(file)
+		if err != nil {
+			msg := err.Error()
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				msg = pe.Err.Error()
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				msg = "does not exist"
+			}
+			if child == nil {
+				l.errs = append(l.errs, &ConfigError{File: file, Msg: "read experiment file: " + msg})
+			} else {
+				l.errs = append(l.errs, child.errorf(child.extendsLine, "extends", "base file %s: %s", file, msg))
+			}
+			return nil
+		}
+		s := &source{file: file, rank: rank, text: text}
+		if errs := parseSource(s); len(errs) > 0 {
+			l.errs = append(l.errs, errs...)
+			return nil
+		}
+		chain = append(chain, s)
+		if s.extends == nil {
+			return chain
+		}
+		if s.extends.Kind != yaml.ScalarNode || s.extends.ShortTag() != "!!str" || s.extends.Value == "" {
+			l.errs = append(l.errs, s.errorf(s.extendsLine, "extends", "want the path of a base experiment file, got %s", nodeKind(s.extends)))
+			return nil
+		}
+		next := s.extends.Value
+		if !filepath.IsAbs(next) {
+			next = filepath.Join(filepath.Dir(file), next)
+		}
+		file = next
+	}
+}
+
+// parseSets turns the --set overrides into a nested tree (sweep keys keep
+// their dotted config keys whole) and the source recording their paths.
+func (l *loader) parseSets(sets []string, rank int) (*source, map[string]any) {
+	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}}
+	tree := map[string]any{}
+	for _, kv := range sets {
+		key, raw, ok := strings.Cut(kv, "=")
+		key = strings.TrimSpace(key)
+		parts := setPath(key)
+		if !ok || parts == nil {
+			l.errs = append(l.errs, s.errorf(0, "", "%q: want key.path=value", kv))
+			continue
+		}
+		var doc yaml.Node
+		var val any
+		if err := yaml.Unmarshal([]byte(raw), &doc); err != nil {
+			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, strings.TrimPrefix(err.Error(), "yaml: ")))
+			continue
+		}
+		if err := yaml.Unmarshal([]byte(raw), &val); err != nil {
+			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, strings.TrimPrefix(err.Error(), "yaml: ")))
+			continue
+		}
+		w := &walker{src: s, budget: maxNodes}
+		if len(doc.Content) > 0 {
+			w.walk(doc.Content[0], key, 0)
+		}
+		if len(w.errs) > 0 || w.budget < 0 {
+			l.errs = append(l.errs, s.errorf(0, key, "value %q: not a plain YAML value", raw))
+			continue
+		}
+		for p := range s.lines {
+			s.lines[p] = 0
+		}
+		s.lines[key] = 0
+		put(tree, parts, s.normalize(val, key))
+	}
+	return s, tree
+}
+
+// setPath splits a --set key into map keys. Under sweep.grid, sweep.zip and
+// sweep.random.params the rest of the key is one dotted config key.
+func setPath(key string) []string {
+	parts := strings.Split(key, ".")
+	if slices.Contains(parts, "") {
+		return nil
+	}
+	if parts[0] == "sweep" && len(parts) > 2 {
+		switch {
+		case parts[1] == "grid" || parts[1] == "zip":
+			return []string{"sweep", parts[1], strings.Join(parts[2:], ".")}
+		case parts[1] == "random" && parts[2] == "params" && len(parts) > 3:
+			return []string{"sweep", "random", "params", strings.Join(parts[3:], ".")}
+		}
+	}
+	return parts
+}
+
+// put sets tree[parts...] = v, replacing whatever is not a map on the way.
+func put(tree map[string]any, parts []string, v any) {
+	for _, p := range parts[:len(parts)-1] {
+		sub, ok := tree[p].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			tree[p] = sub
+		}
+		tree = sub
+	}
+	tree[parts[len(parts)-1]] = v
+}
+
+// mergeFunc returns the koanf merge function of one layer (src is that
+// layer's source, nil for an already normalized tree). It merges maps key by
+// key, the layer winning, with three exceptions:
+//   - extends is not merged (each file names its own base);
+//   - under sweep, a file replaces each of grid, zip, variants, random and
+//     exclude as a whole, while --set (sweepEntries) merges grid, zip,
+//     random and random.params entry by entry;
+//   - when a layer names a different plugin in a plugin block than the
+//     layers under it, the lower layers' keys that the new plugin does not
+//     take are dropped (switching attention from additive to dot drops dim;
+//     switching the encoder from lstm to gru keeps hidden).
+func (l *loader) mergeFunc(src *source, sweepEntries bool) func(in, dest map[string]any) error {
+	return func(in, dest map[string]any) error {
+		if src != nil {
+			src.normalize(in, "")
+		}
+		l.merge(in, dest, "", sweepEntries)
+		return nil
+	}
+}
+
+func (l *loader) merge(in, dest map[string]any, path string, sweepEntries bool) {
+	for _, k := range sortedKeys(in) {
+		if path == "" && k == "extends" {
+			continue
+		}
+		p := joinPath(path, k)
+		im, iok := in[k].(map[string]any)
+		dm, dok := dest[k].(map[string]any)
+		if !iok || !dok || !mergeable(p, sweepEntries) {
+			dest[k] = cloneValue(in[k])
+			continue
+		}
+		l.prune(p, im, dm)
+		l.merge(im, dm, p, sweepEntries)
+	}
+}
+
+func mergeable(path string, sweepEntries bool) bool {
+	if path != "sweep" && !strings.HasPrefix(path, "sweep.") {
+		return true
+	}
+	switch path {
+	case "sweep":
+		return true
+	case "sweep.grid", "sweep.zip", "sweep.random", "sweep.random.params":
+		return sweepEntries
+	}
+	return false
+}
+
+// prune drops from the lower block dest the keys that the plugin named by
+// the upper block in does not take, when in names a different plugin.
+func (l *loader) prune(path string, in, dest map[string]any) {
+	cat, keep, ok := l.regs.site(path)
+	if !ok {
+		return
+	}
+	name, ok := in["name"].(string)
+	if !ok || name == dest["name"] {
+		return
+	}
+	e, ok := cat.lookup(name)
+	if !ok {
+		return
+	}
+	var known []string
+	if e.Params != nil {
+		known = paramKeys(e.Params)
+	}
+	for k := range dest {
+		if k != "name" && !slices.Contains(keep, k) && !slices.Contains(known, k) {
+			delete(dest, k)
+		}
+	}
+}
+
+func sprintf(format string, args ...any) string {
+	if len(args) == 0 {
+		return format
+	}
+	return fmt.Sprintf(format, args...)
+}

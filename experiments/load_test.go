@@ -1,0 +1,280 @@
+package experiments
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/attention"
+)
+
+// loadText writes text to exp.yaml in a temporary directory and loads it
+// with the test registries.
+func loadText(tb testing.TB, text string, sets ...string) (*Experiment, []Run, error) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "exp.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	x, err := load(testRegistries(tb), path, sets)
+	if err != nil {
+		return nil, nil, err
+	}
+	runs, err := x.Plan()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return x, runs, nil
+}
+
+func mustLoad(tb testing.TB, text string, sets ...string) (*Experiment, []Run) {
+	tb.Helper()
+	x, runs, err := loadText(tb, text, sets...)
+	if err != nil {
+		tb.Fatalf("Load:\n%v", err)
+	}
+	return x, runs
+}
+
+// loadErr loads text and returns its error lines without the file name.
+func loadErr(tb testing.TB, text string, sets ...string) []string {
+	tb.Helper()
+	_, _, err := loadText(tb, text, sets...)
+	var es Errors
+	if !errors.As(err, &es) {
+		tb.Fatalf("Load error = %v, want Errors", err)
+	}
+	var out []string
+	for _, e := range es {
+		e := *e
+		if e.File != "--set" {
+			e.File = "exp.yaml"
+		}
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+const minimal = "name: minimal\ntask: {name: reverse}\nmodel: {attention: {name: dot}}\n"
+
+func TestDefaultsOnly(t *testing.T) {
+	x, runs := mustLoad(t, minimal)
+	if x.Name != "minimal" || !slices.Equal(x.Seeds, DefaultSeeds) || len(runs) != 1 {
+		t.Fatalf("Load = %q seeds %v, %d runs; want minimal, %v, 1 run", x.Name, x.Seeds, len(runs), DefaultSeeds)
+	}
+	r := runs[0]
+	if r.Label != "" || len(r.Point) != 0 || r.Seed != 1 || r.Index != 0 || len(r.Hash) != 16 {
+		t.Errorf("run = label %q point %v seed %d index %d hash %q", r.Label, r.Point, r.Seed, r.Index, r.Hash)
+	}
+	c := r.Config
+	d := Defaults()
+	if c.Model.Name != d.Model.Name || c.Model.Encoder.Name != "lstm" || c.Model.Attention.Name != "dot" ||
+		c.Train.Optimizer.Name != "adam" || c.Train.Schedule.Name != "constant" {
+		t.Errorf("plugins = %s %s %s %s %s", c.Model.Name, c.Model.Encoder.Name, c.Model.Attention.Name, c.Train.Optimizer.Name, c.Train.Schedule.Name)
+	}
+	// Every plugin block is filled from its registry entry's defaults.
+	if c.Model.Params["embed"] != 64 || c.Model.Params["cell"] != "lstm" || c.Model.Encoder.Params["hidden"] != 128 ||
+		c.Task.Params["max_len"] != 20 || c.Train.Optimizer.Params["lr"] != 0.001 || len(c.Model.Attention.Params) != 0 {
+		t.Errorf("params = model %v encoder %v task %v optimizer %v attention %v",
+			c.Model.Params, c.Model.Encoder.Params, c.Task.Params, c.Train.Optimizer.Params, c.Model.Attention.Params)
+	}
+	wantTrain := d.Train
+	wantTrain.Optimizer, wantTrain.Schedule = c.Train.Optimizer, c.Train.Schedule
+	wantTrain.EarlyStopping.Mode = "min" // auto, for valid/loss
+	if !reflect.DeepEqual(c.Train, wantTrain) {
+		t.Errorf("train = %+v\nwant %+v", c.Train, wantTrain)
+	}
+	if !reflect.DeepEqual(c.Eval, d.Eval) {
+		t.Errorf("eval = %+v\nwant %+v", c.Eval, d.Eval)
+	}
+	if c.BaseDir == "" || !filepath.IsAbs(c.BaseDir) || strings.Contains(string(r.Canonical), "BaseDir") {
+		t.Errorf("BaseDir = %q (canonical %s)", c.BaseDir, r.Canonical)
+	}
+	if !strings.Contains(string(r.Canonical), `"seed":1`) {
+		t.Errorf("canonical JSON has no seed: %s", r.Canonical)
+	}
+	if x.YAML != minimal || len(x.Sources) != 1 {
+		t.Errorf("YAML = %q, %d sources", x.YAML, len(x.Sources))
+	}
+}
+
+func TestEarlyStoppingAutoMode(t *testing.T) {
+	for metric, want := range map[string]string{"valid/loss": "min", "valid/exact_match": "max", "valid/bleu": "max",
+		"valid/token_acc": "max", "valid/ppl": "min", "train/loss": "min"} {
+		_, runs := mustLoad(t, minimal+"train: {early_stopping: {metric: "+metric+"}}\n")
+		if got := runs[0].Config.Train.EarlyStopping.Mode; got != want {
+			t.Errorf("mode for %s = %s, want %s", metric, got, want)
+		}
+	}
+}
+
+func TestPluginSwitchKeepsKnownKeys(t *testing.T) {
+	dir := t.TempDir()
+	base := "task: {name: reverse}\nmodel:\n  encoder: {name: lstm, hidden: 256}\n  attention: {name: multi-head, heads: 8, dim: 64}\n"
+	child := "extends: base.yaml\nname: child\nmodel:\n  encoder: {name: gru}\n  attention: {name: additive}\n"
+	for name, text := range map[string]string{"base.yaml": base, "exp.yaml": child} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x, err := load(testRegistries(t), filepath.Join(dir, "exp.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := x.Plan()
+	m := runs[0].Config.Model
+	if m.Encoder.Name != "gru" || m.Encoder.Params["hidden"] != 256 {
+		t.Errorf("encoder = %+v, want gru keeping hidden 256", m.Encoder)
+	}
+	if m.Attention.Name != "additive" || m.Attention.Params["dim"] != 64 || len(m.Attention.Params) != 1 {
+		t.Errorf("attention = %+v, want additive with dim 64 and no heads", m.Attention)
+	}
+	if len(x.Sources) != 2 || x.Sources[1].File != filepath.Join(dir, "base.yaml") {
+		t.Errorf("sources = %+v", x.Sources)
+	}
+	if _, ok := x.Tree["extends"]; ok {
+		t.Errorf("Tree keeps extends: %v", x.Tree)
+	}
+}
+
+func TestSetTyping(t *testing.T) {
+	_, runs := mustLoad(t, "name: s\ntask: {name: reverse}\nmodel: {attention: {name: additive, dim: 16}}\n",
+		"train.batch_size=4",
+		"train.optimizer.lr=3e-4",
+		"eval.valid_exact_match=false",
+		"eval.length_buckets=[5, 10]",
+		"model.attention.name=multi-head",
+		"model.attention.heads=2",
+		"description=2024-01-02",
+		"seeds=[3,4]",
+		"sweep.grid.model.embed=[16, 32]",
+	)
+	if len(runs) != 4 {
+		t.Fatalf("%d runs, want 2 points × 2 seeds", len(runs))
+	}
+	c := runs[0].Config
+	if c.Train.BatchSize != 4 || c.Train.Optimizer.Params["lr"] != 3e-4 || c.Eval.ValidExactMatch ||
+		!slices.Equal(c.Eval.LengthBuckets, []int{5, 10}) || c.Description != "2024-01-02" {
+		t.Errorf("config = batch %d lr %v vem %v buckets %v description %q", c.Train.BatchSize, c.Train.Optimizer.Params["lr"],
+			c.Eval.ValidExactMatch, c.Eval.LengthBuckets, c.Description)
+	}
+	if a := c.Model.Attention; a.Name != "multi-head" || a.Params["heads"] != 2 || a.Params["dim"] != 16 {
+		t.Errorf("attention = %+v", a)
+	}
+	if runs[0].Seed != 3 || runs[3].Seed != 4 || runs[1].Label != "model.embed=32" {
+		t.Errorf("runs = seed %d, %d; label %q", runs[0].Seed, runs[3].Seed, runs[1].Label)
+	}
+	// A quoted number stays a string, which an int key rejects.
+	got := loadErr(t, minimal, `train.batch_size="4"`, "model.embed=abc")
+	want := []string{`--set: model.embed: want int, got string "abc" for model "seq2seq-rnn"`, `--set: train.batch_size: want int, got string "4"`}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors = %q, want %q", got, want)
+	}
+}
+
+func TestErrorsAreTyped(t *testing.T) {
+	_, _, err := loadText(t, "name: x\ntask: {name: reverse}\ntrain: {batch_size: 0, clip: -1}\n")
+	var es Errors
+	var ce *ConfigError
+	if !errors.As(err, &es) || !errors.As(err, &ce) || len(es) != 2 {
+		t.Fatalf("error %v: want Errors of 2 and a *ConfigError", err)
+	}
+	if ce.Line != 3 || ce.Key != "train.batch_size" || !strings.HasSuffix(ce.File, "exp.yaml") || ce.Msg != "must be at least 1, got 0" {
+		t.Errorf("first error = %+v", ce)
+	}
+	if err.Error() != es[0].Error()+"\n"+es[1].Error() {
+		t.Errorf("Errors.Error() = %q", err.Error())
+	}
+	_, err = load(testRegistries(t), filepath.Join(t.TempDir(), "nope.yaml"), nil)
+	if !errors.As(err, &ce) || ce.Line != 0 || !strings.Contains(ce.Msg, "does not exist") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestConfigJSONRoundTrip(t *testing.T) {
+	_, runs := mustLoad(t, "name: rt\ntask: {name: reverse}\nmodel: {attention: {name: multi-head}}\n")
+	var c Config
+	if err := json.Unmarshal(runs[0].Canonical, &c); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != string(runs[0].Canonical) {
+		t.Errorf("round trip:\n%s\nwant\n%s", b, runs[0].Canonical)
+	}
+	if c.Model.Encoder == nil || c.Model.Attention.Name != "multi-head" || c.Seed != 1 {
+		t.Errorf("decoded config = %+v", c.Model)
+	}
+}
+
+func TestPlanReturnsCopies(t *testing.T) {
+	x, runs := mustLoad(t, minimal)
+	runs[0].Config.Model.Params["embed"] = 1
+	runs[0].Config.Eval.LengthBuckets[0] = 99
+	again, _ := x.Plan()
+	if again[0].Config.Model.Params["embed"] != 64 || again[0].Config.Eval.LengthBuckets[0] != 10 {
+		t.Errorf("Plan shares state between calls")
+	}
+}
+
+func TestParams(t *testing.T) {
+	_, runs := mustLoad(t, minimal)
+	got := map[string]any{}
+	for i, p := range runs[0].Params {
+		if i > 0 && runs[0].Params[i-1].Key >= p.Key {
+			t.Errorf("params not sorted at %s", p.Key)
+		}
+		got[p.Key] = p.Value
+	}
+	for k, want := range map[string]any{"seed": 1, "name": "minimal", "model.attention.name": "dot", "model.encoder.hidden": 128,
+		"train.optimizer.lr": 0.001, "train.optimizer.betas": "[0.9,0.999]", "eval.length_buckets": "[10,20,40,80,160]",
+		"eval.valid_exact_match": true, "train.clip": 1.0, "task.name": "reverse"} {
+		if got[k] != want {
+			t.Errorf("param %s = %#v, want %#v", k, got[k], want)
+		}
+	}
+}
+
+// TestGlobalRegistries loads through Load, with the real registries.
+func TestGlobalRegistries(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lm.yaml")
+	text := "name: lm\ntask: {name: text, path: corpus.txt}\nmodel: {name: lm-rnn, encoder: {name: gru}}\nmodel.bad: 1\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, []string{"model.attention.name=zzz"})
+	if err == nil {
+		t.Fatal("Load accepted model.bad")
+	}
+	if want := path + ":4: model.bad: unknown key (known: name, description, extends, task, model, train, eval, seeds, sweep)\n" +
+		`--set: model.attention: not used by model "lm-rnn"`; err.Error() != want {
+		t.Errorf("Load error = %v, want %s...", err, want)
+	}
+	x, err := Load(path, []string{"model.embed=32"})
+	if err == nil || x != nil {
+		t.Fatalf("Load = %v, %v", x, err)
+	}
+	os.WriteFile(path, []byte(strings.Replace(text, "model.bad: 1\n", "", 1)), 0o644)
+	x, err = Load(path, []string{"model.embed=32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := x.Plan()
+	if c := runs[0].Config; c.Model.Attention != nil || c.Model.Encoder.Name != "gru" || c.Model.Params["embed"] != 32 {
+		t.Errorf("config = %+v", c.Model)
+	}
+	// Unknown attention names list the registry's.
+	_, err = Load(path, []string{"model.name=lm-transformer", "model.attention.name=zzz"})
+	want := `model.attention.name: unknown attention "zzz" (known: ` + strings.Join(attention.Registry.Names(), ", ") + ")"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Load error = %v, want %s", err, want)
+	}
+}

@@ -1,0 +1,265 @@
+package experiments
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/v2"
+)
+
+// Run is one run of an experiment's plan: one sweep point with one seed.
+type Run struct {
+	Index int // position in the plan
+	Seed  int
+	// Point holds the sweep point's overrides by dotted key, and the
+	// variant's name under "variant"; it is empty without a sweep.
+	Point map[string]any
+	// Label shows the point briefly, e.g. "variant=mha4
+	// train.optimizer.lr=0.001"; "" without a sweep.
+	Label  string
+	Config Config // resolved, every default filled, Seed set
+	// Canonical is the canonical JSON of Config: keys sorted, defaults
+	// filled, the seed included, Description and BaseDir left out.
+	Canonical []byte
+	// Hash is the hex SHA-256 of Canonical, first 16 characters: the run's
+	// identity within its experiment.
+	Hash string
+	// Params lists every leaf of Canonical, sorted by dotted key.
+	Params []Param
+}
+
+// Param is one resolved leaf of a run's configuration: a dotted key
+// ("model.attention.heads", "seed") and its value: a string, an int, a
+// float64, a bool, or the compact JSON text of a list.
+type Param struct {
+	Key   string
+	Value any
+}
+
+// Plan returns the runs of the experiment: every sweep point (in the order
+// variants, grid keys in sorted order, zip rows, random samples, the last
+// varying fastest) for the first seed, then every point for the next seed,
+// and so on, so that an interrupted plan has seen every point before it
+// repeats one. The runs are computed and validated by Load; Plan returns
+// fresh copies and no error for an Experiment returned by Load.
+func (x *Experiment) Plan() ([]Run, error) {
+	if x == nil || len(x.runs) == 0 {
+		return nil, fmt.Errorf("experiments: Plan of an experiment not returned by Load")
+	}
+	out := make([]Run, len(x.runs))
+	for i, r := range x.runs {
+		r.Point = cloneMap(r.Point)
+		r.Config = r.Config.Clone()
+		r.Canonical = slices.Clone(r.Canonical)
+		r.Params = slices.Clone(r.Params)
+		out[i] = r
+	}
+	return out, nil
+}
+
+// VaryingKeys returns the param keys, sorted, whose values are not the same
+// in every run (a key missing from some runs varies); the seed is left out.
+// Comparisons group runs by these keys.
+func VaryingKeys(runs []Run) []string {
+	values := map[string]map[string]bool{}
+	count := map[string]int{}
+	for _, r := range runs {
+		for _, p := range r.Params {
+			if p.Key == "seed" {
+				continue
+			}
+			if values[p.Key] == nil {
+				values[p.Key] = map[string]bool{}
+			}
+			values[p.Key][fmt.Sprintf("%T %s", p.Value, formatValue(p.Value))] = true
+			count[p.Key]++
+		}
+	}
+	var out []string
+	for k, vs := range values {
+		if len(vs) > 1 || count[k] < len(runs) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// searchOrder returns the sources in the order a key's location is
+// looked up: --set, then the experiment file, then its bases.
+func (l *loader) searchOrder() []*source {
+	n := len(l.sources)
+	return append([]*source{l.sources[n-1]}, l.sources[:n-1]...)
+}
+
+// plan validates the experiment-level keys, expands the sweep, resolves
+// every point and fills x.
+func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
+	tree := full.Raw()
+	sources := l.searchOrder()
+	r := &resolver{regs: l.regs, loc: &locator{sources: sources}}
+	defer func() { l.errs = append(l.errs, r.errs...) }()
+
+	for _, k := range sortedKeys(tree) {
+		if !slices.Contains(topKeys, k) {
+			r.bad(k, "unknown key (known: %s)", strings.Join(topKeys, ", "))
+		}
+	}
+	switch name := tree["name"].(type) {
+	case nil:
+		r.bad("name", "required: the experiment's name, of [a-z0-9_.-] characters")
+	case string:
+		if !nameRE.MatchString(name) || len(name) > 100 {
+			r.bad("name", "want 1 to 100 characters among a-z, 0-9, _, . and -, got %q", name)
+		}
+		x.Name = name
+	default:
+		r.bad("name", "want string, got %s", describe(name))
+	}
+	if d, ok := tree["description"]; ok {
+		if s, ok := d.(string); ok {
+			x.Description = s
+		} else {
+			r.bad("description", "want string, got %s", describe(d))
+		}
+	}
+	x.Seeds = r.seeds(tree["seeds"])
+	sw, ok := r.parseSweep(tree["sweep"])
+	if !ok {
+		// Still check the configuration without the sweep.
+		r.config(tree)
+		return
+	}
+	if n := sw.count() * max(len(x.Seeds), 1); n > MaxRuns {
+		r.bad("sweep", "the sweep has more than %d runs (points × seeds)", MaxRuns)
+		return
+	}
+	pts := r.expand(sw, func(path string) location { return r.loc.at(path) })
+	if len(pts) == 0 {
+		r.config(tree)
+		return
+	}
+
+	type failure struct {
+		err    *ConfigError
+		labels []string
+	}
+	var failures []*failure
+	byText := map[string]*failure{}
+	configs := make([]Config, len(pts))
+	for i, p := range pts {
+		k := full.Copy()
+		if err := k.Load(confmap.Provider(p.tree(), ""), nil, koanf.WithMergeFunc(l.mergeFunc(nil, false))); err != nil {
+			r.bad("sweep", "apply sweep point %s: %v", p.labelText(), err)
+			return
+		}
+		pr := &resolver{regs: l.regs, loc: &locator{sources: sources, point: p}}
+		configs[i] = pr.config(k.Raw())
+		for _, e := range pr.errs.sorted() {
+			key := e.Error()
+			f := byText[key]
+			if f == nil {
+				f = &failure{err: e}
+				byText[key] = f
+				failures = append(failures, f)
+			}
+			f.labels = append(f.labels, p.labelText())
+		}
+	}
+	for _, f := range failures {
+		if len(pts) > 1 && len(f.labels) < len(pts) {
+			f.err.Msg += " (sweep point " + f.labels[0]
+			if len(f.labels) > 1 {
+				f.err.Msg += " and " + strconv.Itoa(len(f.labels)-1) + " more"
+			}
+			f.err.Msg += ")"
+		}
+		r.errs = append(r.errs, f.err)
+	}
+	if len(r.errs) > 0 {
+		return
+	}
+
+	// Two points that resolve to one configuration would be one run.
+	seen := map[string]int{}
+	for i, c := range configs {
+		b, err := json.Marshal(c.tree())
+		if err != nil {
+			r.bad("sweep", "sweep point %s: encode config: %v", pts[i].labelText(), err)
+			return
+		}
+		if j, dup := seen[string(b)]; dup {
+			r.bad("sweep", "sweep points %s and %s resolve to the same configuration", pts[j].labelText(), pts[i].labelText())
+			continue
+		}
+		seen[string(b)] = i
+	}
+	if len(r.errs) > 0 {
+		return
+	}
+	for _, seed := range x.Seeds {
+		for i, p := range pts {
+			c := configs[i].Clone()
+			c.Name, c.Description, c.Seed, c.BaseDir = x.Name, x.Description, seed, x.BaseDir
+			t := c.tree()
+			canon, err := json.Marshal(t)
+			if err != nil {
+				r.bad("", "encode the configuration of sweep point %s: %v", p.labelText(), err)
+				return
+			}
+			sum := sha256.Sum256(canon)
+			run := Run{Index: len(x.runs), Seed: seed, Point: p.pointMap(), Label: p.labelText(), Config: c,
+				Canonical: canon, Hash: hex.EncodeToString(sum[:])[:16]}
+			flatten("", t, &run.Params)
+			slices.SortFunc(run.Params, func(a, b Param) int { return strings.Compare(a.Key, b.Key) })
+			x.runs = append(x.runs, run)
+		}
+	}
+}
+
+func (r *resolver) seeds(v any) []int {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		r.bad("seeds", "want a non-empty list of integer seeds such as [1, 2, 3], got %s", describe(v))
+		return nil
+	}
+	var out []int
+	for i, it := range list {
+		key := "seeds[" + strconv.Itoa(i) + "]"
+		n, ok := asInt(it)
+		switch {
+		case !ok:
+			r.bad(key, "want int, got %s", describe(it))
+		case n < 0:
+			r.bad(key, "must not be negative, got %d", n)
+		case slices.Contains(out, n):
+			r.bad(key, "seed %d is listed twice", n)
+		default:
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// flatten appends the leaves of t as Params: nested maps join their keys
+// with '.', lists become compact JSON text.
+func flatten(prefix string, t map[string]any, out *[]Param) {
+	for k, v := range t {
+		key := joinPath(prefix, k)
+		switch x := v.(type) {
+		case map[string]any:
+			flatten(key, x, out)
+		case []any, []int, []float64, []string, []bool:
+			b, _ := json.Marshal(x)
+			*out = append(*out, Param{Key: key, Value: string(b)})
+		default:
+			*out = append(*out, Param{Key: key, Value: x})
+		}
+	}
+}

@@ -1,0 +1,603 @@
+package experiments
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// MaxRuns bounds the runs of one experiment (sweep points × seeds).
+const MaxRuns = 10_000
+
+// sweep is the parsed sweep section.
+type sweep struct {
+	variants []variant
+	grid     []axis // sorted by key
+	zip      []axis // sorted by key, all of one length
+	random   *random
+	exclude  []rule
+}
+
+type variant struct {
+	name   string
+	keys   []string // sorted
+	values map[string]any
+	path   string // sweep.variants[i]
+}
+
+type axis struct {
+	key    string
+	values []any
+	path   string // where the key is written
+}
+
+type random struct {
+	samples, seed int
+	params        []dist // sorted by key
+}
+
+type dist struct {
+	key    string
+	kind   string // uniform, log_uniform, int, choice
+	lo, hi float64
+	values []any // choice
+	path   string
+}
+
+type rule struct {
+	values map[string]any
+	path   string // sweep.exclude[i]
+}
+
+// point is one sweep point: the overrides it applies to the configuration.
+type point struct {
+	keys    []string       // override keys, in the order they were swept
+	values  map[string]any // override key → value
+	locs    map[string]location
+	variant string
+	label   []string // the keys of the label, in order
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9_.-]+$`)
+
+var distKinds = []string{"uniform", "log_uniform", "int", "choice"}
+
+// parseSweep reads the sweep section, reporting every problem through r.
+func (r *resolver) parseSweep(v any) (*sweep, bool) {
+	sw := &sweep{}
+	if v == nil {
+		return sw, true
+	}
+	m, ok := asMap(v)
+	if !ok {
+		r.bad("sweep", "want a map with grid, zip, variants, random or exclude, got %s", describe(v))
+		return nil, false
+	}
+	n := len(r.errs)
+	for _, k := range sortedKeys(m) {
+		if !slices.Contains([]string{"grid", "zip", "variants", "random", "exclude"}, k) {
+			r.bad("sweep."+k, "unknown key (known: grid, zip, variants, random, exclude)")
+		}
+	}
+	sw.grid = r.axes("sweep.grid", m["grid"], m["grid"] != nil)
+	sw.zip = r.axes("sweep.zip", m["zip"], m["zip"] != nil)
+	for _, a := range sw.zip {
+		if len(a.values) != len(sw.zip[0].values) {
+			r.bad(a.path, "zip lists must have one length: %d values here, %d for %s", len(a.values), len(sw.zip[0].values), sw.zip[0].key)
+		}
+	}
+	if v, ok := m["variants"]; ok {
+		sw.variants = r.variants(v)
+	}
+	if v, ok := m["random"]; ok {
+		sw.random = r.random(v)
+	}
+	// A key may be swept once (different variants may set the same key).
+	type claim struct{ key, owner, path string }
+	var claims []claim
+	take := func(key, owner, path string) {
+		for _, c := range claims {
+			overlap := c.key == key || isUnder(c.key, key) || isUnder(key, c.key)
+			bothVariants := strings.HasPrefix(c.owner, "sweep.variants[") && strings.HasPrefix(owner, "sweep.variants[")
+			if overlap && !(bothVariants && c.owner != owner) {
+				r.bad(path, "%s is also swept by %s", key, c.path)
+				return
+			}
+		}
+		claims = append(claims, claim{key, owner, path})
+	}
+	for _, vr := range sw.variants {
+		for _, k := range vr.keys {
+			take(k, vr.path, vr.path+"."+k)
+		}
+	}
+	for _, a := range sw.grid {
+		take(a.key, "sweep.grid", a.path)
+	}
+	for _, a := range sw.zip {
+		take(a.key, "sweep.zip", a.path)
+	}
+	if sw.random != nil {
+		for _, d := range sw.random.params {
+			take(d.key, "sweep.random", d.path)
+		}
+	}
+	swept := map[string]bool{}
+	for _, c := range claims {
+		swept[c.key] = true
+	}
+	if v, ok := m["exclude"]; ok {
+		sw.exclude = r.rules(v, swept, len(sw.variants) > 0)
+	}
+	return sw, len(r.errs) == n
+}
+
+// sweepKey checks that a swept key is a configuration path.
+func (r *resolver) sweepKey(path, key string) bool {
+	parts := strings.Split(key, ".")
+	if slices.Contains(parts, "") || strings.ContainsAny(key, "[] ") || !slices.Contains(configBlocks, parts[0]) {
+		r.bad(path, "not a configuration key: a sweep key is a dotted path under %s", strings.Join(configBlocks, ", "))
+		return false
+	}
+	return true
+}
+
+func (r *resolver) axes(path string, v any, present bool) []axis {
+	if !present {
+		return nil
+	}
+	m, ok := asMap(v)
+	if !ok || len(m) == 0 {
+		r.bad(path, "want a map of config keys to lists of values, got %s", describe(v))
+		return nil
+	}
+	var out []axis
+	for _, k := range sortedKeys(m) {
+		p := path + "." + k
+		if !r.sweepKey(p, k) {
+			continue
+		}
+		vals, ok := m[k].([]any)
+		if !ok || len(vals) == 0 {
+			r.bad(p, "want a non-empty list of values, got %s", describe(m[k]))
+			continue
+		}
+		if i, j, dup := duplicate(vals); dup {
+			r.bad(p+"["+strconv.Itoa(j)+"]", "value %s repeats item %d", formatValue(vals[j]), i)
+			continue
+		}
+		out = append(out, axis{key: k, values: vals, path: p})
+	}
+	return out
+}
+
+func (r *resolver) variants(v any) []variant {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		r.bad("sweep.variants", "want a non-empty list of maps, each with a name and config overrides, got %s", describe(v))
+		return nil
+	}
+	var out []variant
+	seen := map[string]int{}
+	for i, it := range list {
+		path := "sweep.variants[" + strconv.Itoa(i) + "]"
+		m, ok := asMap(it)
+		if !ok {
+			r.bad(path, "want a map with a name and config overrides, got %s", describe(it))
+			continue
+		}
+		name, ok := m["name"].(string)
+		if m["name"] == nil {
+			r.bad(path+".name", "required: the variant's name, of [a-z0-9_.-] characters")
+			continue
+		}
+		if !ok || !nameRE.MatchString(name) {
+			r.bad(path+".name", "want a name of [a-z0-9_.-] characters, got %s", describe(m["name"]))
+			continue
+		}
+		if j, dup := seen[name]; dup {
+			r.bad(path+".name", "variant %q already defined by sweep.variants[%d]", name, j)
+			continue
+		}
+		seen[name] = i
+		vr := variant{name: name, values: map[string]any{}, path: path}
+		for _, k := range sortedKeys(m) {
+			if k == "name" || !r.sweepKey(path+"."+k, k) {
+				continue
+			}
+			vr.keys = append(vr.keys, k)
+			vr.values[k] = m[k]
+		}
+		out = append(out, vr)
+	}
+	return out
+}
+
+func (r *resolver) random(v any) *random {
+	m, ok := asMap(v)
+	if !ok {
+		r.bad("sweep.random", "want a map with samples, seed and params, got %s", describe(v))
+		return nil
+	}
+	rs := &random{}
+	for _, k := range sortedKeys(m) {
+		if !slices.Contains([]string{"samples", "seed", "params"}, k) {
+			r.bad("sweep.random."+k, "unknown key (known: samples, seed, params)")
+		}
+	}
+	samples, ok := asInt(m["samples"])
+	switch {
+	case m["samples"] == nil:
+		r.bad("sweep.random.samples", "required: the number of random points to draw")
+	case !ok:
+		r.bad("sweep.random.samples", "want int, got %s", describe(m["samples"]))
+	case samples < 1 || samples > MaxRuns:
+		r.bad("sweep.random.samples", "must be in [1, %d], got %d", MaxRuns, samples)
+	}
+	rs.samples = samples
+	if sv, ok := m["seed"]; ok {
+		if rs.seed, ok = asInt(sv); !ok {
+			r.bad("sweep.random.seed", "want int, got %s", describe(sv))
+		}
+	}
+	pm, ok := asMap(m["params"])
+	if !ok || len(pm) == 0 {
+		r.bad("sweep.random.params", "want a map of config keys to distributions ({uniform: [lo, hi]}, {log_uniform: [lo, hi]}, {int: [lo, hi]} or {choice: [values]}), got %s", describe(m["params"]))
+		return nil
+	}
+	for _, k := range sortedKeys(pm) {
+		path := "sweep.random.params." + k
+		if !r.sweepKey(path, k) {
+			continue
+		}
+		if d, ok := r.dist(path, k, pm[k]); ok {
+			rs.params = append(rs.params, d)
+		}
+	}
+	return rs
+}
+
+func (r *resolver) dist(path, key string, v any) (dist, bool) {
+	m, ok := asMap(v)
+	if !ok || len(m) != 1 {
+		r.bad(path, "want one distribution ({uniform: [lo, hi]}, {log_uniform: [lo, hi]}, {int: [lo, hi]} or {choice: [values]}), got %s", describe(v))
+		return dist{}, false
+	}
+	kind := sortedKeys(m)[0]
+	d := dist{key: key, kind: kind, path: path}
+	args, isList := m[kind].([]any)
+	switch kind {
+	case "choice":
+		if !isList || len(args) == 0 {
+			r.bad(path+".choice", "want a non-empty list of values, got %s", describe(m[kind]))
+			return d, false
+		}
+		if i, j, dup := duplicate(args); dup {
+			r.bad(path+".choice["+strconv.Itoa(j)+"]", "value %s repeats item %d", formatValue(args[j]), i)
+			return d, false
+		}
+		d.values = args
+		return d, true
+	case "uniform", "log_uniform", "int":
+		if !isList || len(args) != 2 {
+			r.bad(path+"."+kind, "want [lo, hi], got %s", describe(m[kind]))
+			return d, false
+		}
+		var ok1, ok2 bool
+		if kind == "int" {
+			var lo, hi int
+			lo, ok1 = asInt(args[0])
+			hi, ok2 = asInt(args[1])
+			d.lo, d.hi = float64(lo), float64(hi)
+		} else {
+			d.lo, ok1 = asFloat(args[0])
+			d.hi, ok2 = asFloat(args[1])
+		}
+		switch {
+		case !ok1 || !ok2:
+			r.bad(path+"."+kind, "want two %s bounds, got %s", map[bool]string{true: "integer", false: "numeric"}[kind == "int"], describe(m[kind]))
+		case math.IsNaN(d.lo) || math.IsNaN(d.hi) || math.IsInf(d.lo, 0) || math.IsInf(d.hi, 0):
+			r.bad(path+"."+kind, "want finite bounds, got %s", describe(m[kind]))
+		case !(d.lo < d.hi) && kind != "int" || kind == "int" && d.lo > d.hi:
+			r.bad(path+"."+kind, "want lo < hi, got %s", describe(m[kind]))
+		case kind == "log_uniform" && d.lo <= 0:
+			r.bad(path+"."+kind, "log_uniform bounds must be positive, got %s", describe(m[kind]))
+		default:
+			return d, true
+		}
+		return d, false
+	}
+	r.bad(path+"."+kind, "unknown distribution (known: %s)", strings.Join(distKinds, ", "))
+	return d, false
+}
+
+func (r *resolver) rules(v any, swept map[string]bool, hasVariants bool) []rule {
+	list, ok := v.([]any)
+	if !ok {
+		r.bad("sweep.exclude", "want a list of maps of swept keys to values, got %s", describe(v))
+		return nil
+	}
+	known := sortedKeys(swept)
+	if hasVariants {
+		known = append([]string{"variant"}, known...)
+	}
+	var out []rule
+	for i, it := range list {
+		path := "sweep.exclude[" + strconv.Itoa(i) + "]"
+		m, ok := asMap(it)
+		if !ok || len(m) == 0 {
+			r.bad(path, "want a map of swept keys to values, got %s", describe(it))
+			continue
+		}
+		good := true
+		for _, k := range sortedKeys(m) {
+			if !slices.Contains(known, k) {
+				r.bad(path+"."+k, "not a swept key (swept: %s)", strings.Join(known, ", "))
+				good = false
+			}
+		}
+		if good {
+			out = append(out, rule{values: m, path: path})
+		}
+	}
+	return out
+}
+
+// count returns the number of sweep points before exclusion (saturating
+// at MaxRuns+1).
+func (sw *sweep) count() int {
+	n := 1
+	mul := func(k int) {
+		if k > 0 {
+			n = min(n*k, MaxRuns+1)
+		}
+	}
+	mul(len(sw.variants))
+	for _, a := range sw.grid {
+		mul(len(a.values))
+	}
+	if len(sw.zip) > 0 {
+		mul(len(sw.zip[0].values))
+	}
+	if sw.random != nil {
+		mul(sw.random.samples)
+	}
+	return n
+}
+
+// expand returns the sweep points in plan order: variants outermost, then
+// the grid keys in sorted order, the zip rows, and the random samples
+// innermost; excluded points are left out.
+func (r *resolver) expand(sw *sweep, locs func(path string) location) []*point {
+	pts := []*point{{values: map[string]any{}, locs: map[string]location{}}}
+	product := func(n int, apply func(p *point, i int)) {
+		var out []*point
+		for _, p := range pts {
+			for i := range n {
+				q := p.clone()
+				apply(q, i)
+				out = append(out, q)
+			}
+		}
+		pts = out
+	}
+	if len(sw.variants) > 0 {
+		product(len(sw.variants), func(p *point, i int) {
+			vr := sw.variants[i]
+			p.variant = vr.name
+			p.label = append(p.label, "variant")
+			for _, k := range vr.keys {
+				p.set(k, vr.values[k], locs(vr.path+"."+k))
+			}
+		})
+	}
+	for _, a := range sw.grid {
+		product(len(a.values), func(p *point, i int) {
+			p.set(a.key, a.values[i], locs(a.path))
+			p.label = append(p.label, a.key)
+		})
+	}
+	if len(sw.zip) > 0 {
+		product(len(sw.zip[0].values), func(p *point, i int) {
+			for _, a := range sw.zip {
+				p.set(a.key, a.values[i], locs(a.path+"["+strconv.Itoa(i)+"]"))
+				p.label = append(p.label, a.key)
+			}
+		})
+	}
+	if sw.random != nil {
+		draws := r.draw(sw.random)
+		if draws == nil {
+			return nil
+		}
+		product(len(draws), func(p *point, i int) {
+			for j, d := range sw.random.params {
+				p.set(d.key, draws[i][j], locs(d.path))
+				p.label = append(p.label, d.key)
+			}
+		})
+	}
+	matched := make([]int, len(sw.exclude))
+	kept := pts[:0]
+	for _, p := range pts {
+		drop := false
+		for i, ru := range sw.exclude {
+			if p.matches(ru) {
+				matched[i]++
+				drop = true
+			}
+		}
+		if !drop {
+			kept = append(kept, p)
+		}
+	}
+	for i, ru := range sw.exclude {
+		if matched[i] == 0 {
+			r.bad(ru.path, "matches no sweep point")
+		}
+	}
+	if len(kept) == 0 && len(pts) > 0 {
+		r.bad("sweep.exclude", "every sweep point is excluded")
+	}
+	return kept
+}
+
+// draw returns the random samples: for each, one value per parameter in
+// the order of rs.params. Samples are distinct; floats are rounded to four
+// significant digits, so that labels and stored configs stay readable.
+func (r *resolver) draw(rs *random) [][]any {
+	rng := rand.New(rand.NewPCG(uint64(rs.seed), 0x6174746e6c6162)) // "attnlab"
+	var out [][]any
+	seen := map[string]bool{}
+	for tries := 0; len(out) < rs.samples && tries < 100*rs.samples+100; tries++ {
+		s := make([]any, len(rs.params))
+		for j, d := range rs.params {
+			switch d.kind {
+			case "uniform":
+				s[j] = round4(d.lo + (d.hi-d.lo)*rng.Float64())
+			case "log_uniform":
+				s[j] = round4(math.Exp(math.Log(d.lo) + (math.Log(d.hi)-math.Log(d.lo))*rng.Float64()))
+			case "int":
+				s[j] = int(d.lo) + rng.IntN(int(d.hi-d.lo)+1)
+			case "choice":
+				s[j] = d.values[rng.IntN(len(d.values))]
+			}
+		}
+		key := formatValue(s)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, s)
+		}
+	}
+	if len(out) < rs.samples {
+		r.bad("sweep.random.samples", "only %d distinct points can be drawn from these distributions, not %d", len(out), rs.samples)
+		return nil
+	}
+	return out
+}
+
+func round4(x float64) float64 {
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 4, 64), 64)
+	return f
+}
+
+func (p *point) clone() *point {
+	q := &point{keys: slices.Clone(p.keys), values: make(map[string]any, len(p.values)), locs: make(map[string]location, len(p.locs)),
+		variant: p.variant, label: slices.Clone(p.label)}
+	for k, v := range p.values {
+		q.values[k] = v
+	}
+	for k, v := range p.locs {
+		q.locs[k] = v
+	}
+	return q
+}
+
+func (p *point) set(key string, v any, at location) {
+	p.keys = append(p.keys, key)
+	p.values[key] = v
+	p.locs[key] = at
+}
+
+func (p *point) matches(ru rule) bool {
+	for k, want := range ru.values {
+		var got any
+		if k == "variant" {
+			got = p.variant
+		} else {
+			var ok bool
+			if got, ok = p.values[k]; !ok {
+				return false
+			}
+		}
+		if !sameValue(got, want) {
+			return false
+		}
+	}
+	return true
+}
+
+// Label returns the point as "key=value" pairs in sweep order (the variant
+// by name).
+func (p *point) labelText() string {
+	parts := make([]string, 0, len(p.label))
+	for _, k := range p.label {
+		if k == "variant" {
+			parts = append(parts, "variant="+p.variant)
+		} else {
+			parts = append(parts, k+"="+formatValue(p.values[k]))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// pointMap returns the point's overrides by dotted key, with the variant's
+// name under "variant".
+func (p *point) pointMap() map[string]any {
+	m := make(map[string]any, len(p.values)+1)
+	for k, v := range p.values {
+		m[k] = cloneValue(v)
+	}
+	if p.variant != "" {
+		m["variant"] = p.variant
+	}
+	return m
+}
+
+// tree returns the point's overrides as a nested map.
+func (p *point) tree() map[string]any {
+	t := map[string]any{}
+	for _, k := range p.keys {
+		put(t, strings.Split(k, "."), cloneValue(p.values[k]))
+	}
+	return t
+}
+
+// formatValue shows a value in a label: numbers in their shortest form,
+// strings bare, anything else as JSON.
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case int:
+		return strconv.Itoa(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return "null"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// sameValue compares config values, numbers by value (1 equals 1.0).
+func sameValue(a, b any) bool {
+	fa, oka := asFloat(a)
+	fb, okb := asFloat(b)
+	if oka && okb {
+		return fa == fb
+	}
+	return formatValue(a) == formatValue(b) && fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b)
+}
+
+// duplicate returns the indexes of the first value that repeats an earlier one.
+func duplicate(vals []any) (int, int, bool) {
+	for j := range vals {
+		for i := range j {
+			if sameValue(vals[i], vals[j]) {
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
+}
