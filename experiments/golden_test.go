@@ -2,8 +2,8 @@ package experiments
 
 import (
 	"bufio"
-	"encoding/json"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
