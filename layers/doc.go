@@ -10,4 +10,43 @@
 // gates (r, z, n); initialisation as PyTorch's defaults from a seeded RNG
 // (construction allocates, Init draws values). Layers know nothing about
 // attention variants by name.
+//
+// # Modules
+//
+// Every module lists its parameters with stable dotted names through
+// Params (Module) and initialises them through Init (Initializer); a
+// parent prefixes its children's names ("encoder.lstm.0.W_ih"). Modules
+// with dropout implement Trainable and start in training mode; SetTraining
+// switches a whole tree. Dropout draws from its own stream, split from the
+// RNG given to Init. Forward never modifies a module (except that
+// training-mode dropout advances its RNG), so forward passes in evaluation
+// mode under tensor.NoGrad may share a module across goroutines.
+//
+// # Recurrent layers
+//
+// LSTM and GRU store each layer's weights fused (W_ih [In, G·H],
+// W_hh [H, G·H], one bias; the GRU keeps b_hn apart) with the gate blocks
+// side by side in PyTorch's order. A sequence layer projects the whole input
+// with one matrix product and then runs each layer and direction as one
+// fused autodiff op: one GEMM per step forward, back-propagation through
+// time with a single GEMM for dW_hh. Padded batches follow PyTorch's
+// pack_padded_sequence semantics: past its length a sequence's state stops
+// updating, its outputs are 0 and pass no gradient, and the reverse
+// direction starts at the sequence's own last real step. The cells
+// (LSTMCell, GRUCell) take one step, for decoders.
+//
+// # Transformer blocks
+//
+// EncoderBlock and DecoderBlock take their attentions through Attender, the
+// method set of attention.Attention, and keep-masks built by the caller.
+// BlockConfig.PreLN selects pre- or post-LayerNorm residual sub-layers.
+// The decoder returns its cross-attention weights for heatmaps.
+//
+// # Checkpoints
+//
+// SaveSafetensors and LoadSafetensors write and read named parameters in
+// the safetensors layout (F32 only); WriteTensors and ReadTensors do the
+// same for any named tensors (optimizer state). Loading checks every name
+// and shape and reports what differs; a corrupt file is an error, never a
+// panic.
 package layers

@@ -46,10 +46,14 @@ func (d *Dropout) Params() []*Param { return nil }
 func (d *Dropout) SetTraining(on bool) { d.Training = on }
 
 // Forward returns x with dropout applied in training mode, and x itself
-// otherwise. A nil *Dropout is the identity too.
+// otherwise. A nil *Dropout is the identity too. It panics in training mode
+// with P > 0 and a nil RNG.
 func (d *Dropout) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if d == nil || !d.Training || d.P == 0 {
 		return x
+	}
+	if d.RNG == nil {
+		panic("layers.Dropout: training mode with a nil RNG (use NewDropout or Init)")
 	}
 	return tensor.Dropout(x, d.P, d.RNG, true)
 }

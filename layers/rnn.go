@@ -91,8 +91,24 @@ func runSequence(sp seqSpec, x *tensor.Tensor, lengths []int, init []State) (*te
 	for _, s := range init {
 		checkState(sp.name, s, b, sp.hidden, sp.lstm)
 	}
-	h := x
 	final := make([]State, nstates)
+	if t == 0 {
+		// Nothing to run: the final states are the initial ones. (Handled
+		// here because tensor's broadcasting Add panics on empty tensors.)
+		for k := range final {
+			if init != nil {
+				final[k] = init[k]
+			}
+			if final[k].H == nil {
+				final[k].H = tensor.New(b, sp.hidden)
+			}
+			if sp.lstm && final[k].C == nil {
+				final[k].C = tensor.New(b, sp.hidden)
+			}
+		}
+		return tensor.New(b, 0, sp.dirs*sp.hidden), final
+	}
+	h := x
 	for l := 0; l < sp.layers; l++ {
 		if l > 0 {
 			h = sp.drop.Forward(h)

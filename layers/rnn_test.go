@@ -448,3 +448,20 @@ func TestRecurrentPanics(t *testing.T) {
 		})
 	}
 }
+
+func TestRecurrentEmptyInput(t *testing.T) {
+	for _, kind := range []string{"lstm", "gru"} {
+		rng := tensor.NewRNG(1)
+		r := newRecurrent(kind, 3, 4, 2, true, 0, 1)
+		init, _ := initStates(rng, r, 2, kind == "lstm")
+		out, final := r.Forward(tensor.New(2, 0, 3), nil, init)
+		if got := fmt.Sprint(out.Shape()); got != "[2 0 8]" {
+			t.Fatalf("%s: output shape for T=0 = %s, want [2 0 8]", kind, got)
+		}
+		for k := range final {
+			if d := maxAbsDiff(final[k].H.Data, init[k].H.Data); d != 0 {
+				t.Fatalf("%s: final state %d for T=0 differs from the initial state", kind, k)
+			}
+		}
+	}
+}

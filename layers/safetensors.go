@@ -159,9 +159,12 @@ func ReadTensors(r io.Reader) (map[string]*tensor.Tensor, map[string]string, err
 	if n < 2 || n > MaxHeaderSize {
 		return nil, nil, fmt.Errorf("checkpoint: header length %d outside [2, %d]", n, MaxHeaderSize)
 	}
-	hdr := make([]byte, n)
-	if _, err := io.ReadFull(r, hdr); err != nil {
-		return nil, nil, fmt.Errorf("checkpoint: read header of %d bytes: %w", n, eofAsUnexpected(err))
+	hdr, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint: read header of %d bytes: %w", n, err)
+	}
+	if uint64(len(hdr)) < n {
+		return nil, nil, fmt.Errorf("checkpoint: read header of %d bytes: %w", n, io.ErrUnexpectedEOF)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hdr, &raw); err != nil {
@@ -200,6 +203,9 @@ func ReadTensors(r io.Reader) (map[string]*tensor.Tensor, map[string]string, err
 			return nil, nil, fmt.Errorf("checkpoint: tensor %q needs data_offsets [begin, end]", name)
 		}
 		begin, end := (*e.Offsets)[0], (*e.Offsets)[1]
+		if name == "" {
+			return nil, nil, errors.New("checkpoint: a tensor has an empty name")
+		}
 		if begin < 0 || end < begin {
 			return nil, nil, fmt.Errorf("checkpoint: tensor %q has data_offsets [%d, %d]", name, begin, end)
 		}
@@ -234,16 +240,18 @@ func ReadTensors(r io.Reader) (map[string]*tensor.Tensor, map[string]string, err
 		}
 		pos = s.end
 	}
-	// Read exactly the data the header describes, then insist on EOF.
-	data := make([]byte, 0, min(pos, 64<<20))
-	buf := bytes.NewBuffer(data)
-	if got, err := io.CopyN(buf, r, pos); err != nil {
-		return nil, nil, fmt.Errorf("checkpoint: data truncated: %d of %d bytes: %w", got, pos, eofAsUnexpected(err))
+	// Read exactly the data the header describes (growing the buffer with
+	// what arrives, not with what the header claims), then insist on EOF.
+	data, err := io.ReadAll(io.LimitReader(r, pos))
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint: read data: %w", err)
+	}
+	if int64(len(data)) < pos {
+		return nil, nil, fmt.Errorf("checkpoint: data truncated: %d of %d bytes", len(data), pos)
 	}
 	if k, _ := io.ReadFull(r, make([]byte, 1)); k != 0 {
 		return nil, nil, fmt.Errorf("checkpoint: trailing bytes after %d bytes of data", pos)
 	}
-	data = buf.Bytes()
 	out := make(map[string]*tensor.Tensor, len(spans))
 	for _, s := range spans {
 		vals := make([]float32, (s.end-s.begin)/4)

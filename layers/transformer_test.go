@@ -1,0 +1,242 @@
+package layers_test
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+func lnName(pre bool) string {
+	if pre {
+		return "preLN"
+	}
+	return "postLN"
+}
+
+// reseed gives every dropout of a block a fixed stream, so repeated
+// forward passes in training mode draw the same masks.
+func reseed(ds ...*layers.Dropout) {
+	for i, d := range ds {
+		d.RNG = tensor.NewRNG(uint64(100 + i))
+	}
+}
+
+func TestGradEncoderBlock(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		for _, attn := range []string{"multi-head", "scaled-dot"} {
+			t.Run(lnName(pre)+"/"+attn, func(t *testing.T) {
+				rng := tensor.NewRNG(12)
+				var a layers.Attender = scaledDot{}
+				if attn == "multi-head" {
+					a = newMultiHead(4, 2)
+				}
+				blk := layers.NewEncoderBlock(layers.BlockConfig{Dim: 4, FFDim: 6, Activation: layers.GELU, Dropout: 0.1, PreLN: pre}, a)
+				blk.Init(rng)
+				x := leaf(rng, 2, 3, 4)
+				mask := keyPadding([]int{3, 2}, 3)
+				check(t, func() []*tensor.Tensor {
+					reseed(blk.Drop, blk.FF.Drop)
+					y, _ := blk.Forward(x, mask)
+					return one(y)
+				}, paramInputs(blk.Params(), map[string]*tensor.Tensor{"x": x}))
+			})
+		}
+	}
+}
+
+func TestGradDecoderBlock(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		t.Run(lnName(pre), func(t *testing.T) {
+			rng := tensor.NewRNG(13)
+			blk := layers.NewDecoderBlock(layers.BlockConfig{Dim: 4, FFDim: 6, Dropout: 0.1, PreLN: pre}, newMultiHead(4, 2), newMultiHead(4, 2))
+			blk.Init(rng)
+			y := leaf(rng, 2, 3, 4)
+			mem := leaf(rng, 2, 5, 4)
+			selfMask := tensor.Mul(causal(3), keyPadding([]int{3, 2}, 3))
+			memMask := keyPadding([]int{5, 3}, 5)
+			check(t, func() []*tensor.Tensor {
+				reseed(blk.Drop, blk.FF.Drop)
+				out, _, _ := blk.Forward(y, mem, selfMask, memMask)
+				return one(out)
+			}, paramInputs(blk.Params(), map[string]*tensor.Tensor{"y": y, "mem": mem}))
+		})
+	}
+}
+
+func TestBlockParamsAndWeights(t *testing.T) {
+	enc := layers.NewEncoderBlock(layers.BlockConfig{Dim: 8}, newMultiHead(8, 2))
+	dec := layers.NewDecoderBlock(layers.BlockConfig{Dim: 8, FFDim: 16}, newMultiHead(8, 2), newMultiHead(8, 2))
+	if enc.FF.Lin1.Out != 32 || enc.FF.Act != layers.ReLU {
+		t.Errorf("defaults: FF hidden %d, activation %q; want 32, relu", enc.FF.Lin1.Out, enc.FF.Act)
+	}
+	var names []string
+	for _, p := range dec.Params() {
+		names = append(names, p.Name)
+	}
+	want := "self_attn.q.W self_attn.q.b self_attn.k.W self_attn.k.b self_attn.v.W self_attn.v.b self_attn.o.W self_attn.o.b " +
+		"cross_attn.q.W cross_attn.q.b cross_attn.k.W cross_attn.k.b cross_attn.v.W cross_attn.v.b cross_attn.o.W cross_attn.o.b " +
+		"ff.lin1.W ff.lin1.b ff.lin2.W ff.lin2.b norm1.gamma norm1.beta norm2.gamma norm2.beta norm3.gamma norm3.beta"
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("decoder params =\n%s\nwant\n%s", got, want)
+	}
+	rng := tensor.NewRNG(1)
+	enc.Init(rng)
+	dec.Init(rng)
+	src := rng.Uniform(tensor.New(2, 5, 8), -1, 1)
+	tgt := rng.Uniform(tensor.New(2, 3, 8), -1, 1)
+	mem, ew := enc.Forward(src, keyPadding([]int{5, 4}, 5))
+	out, sw, cw := dec.Forward(tgt, mem, causal(3), keyPadding([]int{5, 4}, 5))
+	for _, tc := range []struct {
+		name string
+		t    *tensor.Tensor
+		want string
+	}{
+		{"encoder output", mem, "[2 5 8]"}, {"encoder weights", ew, "[2 2 5 5]"},
+		{"decoder output", out, "[2 3 8]"}, {"self weights", sw, "[2 2 3 3]"}, {"cross weights", cw, "[2 2 3 5]"},
+	} {
+		if got := fmt.Sprint(tc.t.Shape()); got != tc.want {
+			t.Errorf("%s shape = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	// Cross-attention weights: rows sum to 1, padded memory gets 0.
+	for h := 0; h < 2; h++ {
+		for i := 0; i < 3; i++ {
+			var s float64
+			for j := 0; j < 5; j++ {
+				s += float64(cw.At(1, h, i, j))
+			}
+			if math.Abs(s-1) > 1e-5 || cw.At(1, h, i, 4) != 0 {
+				t.Fatalf("cross weights row (1,%d,%d) sums to %g, padded key weight %g", h, i, s, cw.At(1, h, i, 4))
+			}
+		}
+	}
+}
+
+// TestEncoderBlockPaddingInvariance appends padding steps (garbage values,
+// masked out) to a batch: the real positions' outputs do not change.
+func TestEncoderBlockPaddingInvariance(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		t.Run(lnName(pre), func(t *testing.T) {
+			rng := tensor.NewRNG(14)
+			blk := layers.NewEncoderBlock(layers.BlockConfig{Dim: 8, Dropout: 0.3, PreLN: pre}, newMultiHead(8, 2))
+			blk.Init(rng)
+			layers.SetTraining(false, blk)
+			lengths := []int{4, 2}
+			x := rng.Uniform(tensor.New(2, 4, 8), -1, 1)
+			xl := rng.Uniform(tensor.New(2, 7, 8), -5, 5)
+			for b := 0; b < 2; b++ {
+				copy(xl.Data[b*56:b*56+32], x.Data[b*32:(b+1)*32])
+			}
+			y, _ := blk.Forward(x, keyPadding(lengths, 4))
+			yl, _ := blk.Forward(xl, keyPadding(lengths, 7))
+			for b, n := range lengths {
+				for s := 0; s < n; s++ {
+					for j := 0; j < 8; j++ {
+						if d := math.Abs(float64(y.At(b, s, j) - yl.At(b, s, j))); d > 1e-6 {
+							t.Fatalf("output [%d,%d,%d] changed by %g when padding was appended", b, s, j, d)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDecoderBlockCausal changes the last target step: earlier outputs do
+// not move.
+func TestDecoderBlockCausal(t *testing.T) {
+	rng := tensor.NewRNG(15)
+	blk := layers.NewDecoderBlock(layers.BlockConfig{Dim: 8, PreLN: true}, newMultiHead(8, 2), newMultiHead(8, 4))
+	blk.Init(rng)
+	y := rng.Uniform(tensor.New(1, 4, 8), -1, 1)
+	mem := rng.Uniform(tensor.New(1, 3, 8), -1, 1)
+	a, _, _ := blk.Forward(y, mem, causal(4), nil)
+	y2 := y.Clone()
+	for j := 0; j < 8; j++ {
+		y2.Set(9, 0, 3, j)
+	}
+	b, _, _ := blk.Forward(y2, mem, causal(4), nil)
+	if d := maxAbsDiff(a.Data[:24], b.Data[:24]); d != 0 {
+		t.Fatalf("changing target step 3 moved earlier outputs by %g", d)
+	}
+	if maxAbsDiff(a.Data[24:], b.Data[24:]) == 0 {
+		t.Fatal("changing target step 3 did not change its output")
+	}
+}
+
+// trainable is an attention stand-in that records SetTraining.
+type trainable struct {
+	scaledDot
+	training *bool
+}
+
+func (a trainable) SetTraining(on bool) { *a.training = on }
+
+func TestBlockSetTraining(t *testing.T) {
+	var sa, ca bool = true, true
+	dec := layers.NewDecoderBlock(layers.BlockConfig{Dim: 4, Dropout: 0.5}, trainable{training: &sa}, trainable{training: &ca})
+	dec.Init(tensor.NewRNG(1))
+	layers.SetTraining(false, dec)
+	if sa || ca || dec.Drop.Training || dec.FF.Drop.Training {
+		t.Fatalf("after SetTraining(false): self %v, cross %v, drop %v, ff drop %v", sa, ca, dec.Drop.Training, dec.FF.Drop.Training)
+	}
+	// In evaluation mode two passes agree; in training mode they differ.
+	rng := tensor.NewRNG(2)
+	y, mem := rng.Uniform(tensor.New(1, 3, 4), -1, 1), rng.Uniform(tensor.New(1, 2, 4), -1, 1)
+	a, _, _ := dec.Forward(y, mem, causal(3), nil)
+	b, _, _ := dec.Forward(y, mem, causal(3), nil)
+	if maxAbsDiff(a.Data, b.Data) != 0 {
+		t.Fatal("evaluation-mode passes differ")
+	}
+	layers.SetTraining(true, dec)
+	a, _, _ = dec.Forward(y, mem, causal(3), nil)
+	b, _, _ = dec.Forward(y, mem, causal(3), nil)
+	if maxAbsDiff(a.Data, b.Data) == 0 {
+		t.Fatal("training-mode passes with dropout 0.5 agree")
+	}
+}
+
+// TestBlockLayerNormOrder tells the two orders apart by value: with the
+// sub-layers' output projections zeroed, a pre-LN block is the identity
+// (x + 0 + 0), and a post-LN block's rows are normalised (mean 0, variance
+// 1 with gamma 1, beta 0).
+func TestBlockLayerNormOrder(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		t.Run(lnName(pre), func(t *testing.T) {
+			rng := tensor.NewRNG(16)
+			mha := newMultiHead(8, 2)
+			blk := layers.NewEncoderBlock(layers.BlockConfig{Dim: 8, PreLN: pre}, mha)
+			blk.Init(rng)
+			for _, p := range append(mha.wo.Params(), blk.FF.Lin2.Params()...) {
+				p.ZeroGrad()
+				for i := range p.Data {
+					p.Data[i] = 0
+				}
+			}
+			x := rng.Uniform(tensor.New(2, 3, 8), -2, 3)
+			y, _ := blk.Forward(x, nil)
+			if pre {
+				if d := maxAbsDiff(y.Data, x.Data); d != 0 {
+					t.Fatalf("pre-LN block with zero sub-layers is not the identity (off by %g)", d)
+				}
+				return
+			}
+			for r := 0; r < 6; r++ {
+				var m, v float64
+				for _, e := range y.Data[r*8 : (r+1)*8] {
+					m += float64(e) / 8
+				}
+				for _, e := range y.Data[r*8 : (r+1)*8] {
+					v += (float64(e) - m) * (float64(e) - m) / 8
+				}
+				if math.Abs(m) > 1e-5 || math.Abs(v-1) > 1e-3 {
+					t.Fatalf("post-LN row %d has mean %g, variance %g; want 0, 1", r, m, v)
+				}
+			}
+		})
+	}
+}
