@@ -1,0 +1,390 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// Special token ids shared by every vocabulary (see tasks).
+const (
+	PadID = 0
+	BOSID = 1
+	EOSID = 2
+)
+
+// DecodeOptions choose a decoding strategy.
+type DecodeOptions struct {
+	Strategy      string  // greedy (default), beam or sample
+	MaxLen        int     // most decoder steps per example, the eos step included (must be > 0)
+	Beam          int     // beam width (beam)
+	LengthPenalty float64 // GNMT length penalty α (beam); 0: none
+	Temperature   float64 // sample: softmax temperature (0 means 1)
+	TopK          int     // sample: keep the k most likely tokens (0: all)
+	TopP          float64 // sample: keep the smallest set with mass ≥ p (0 or 1: all)
+	RNG           *tensor.RNG
+}
+
+// Validate checks the options.
+func (o DecodeOptions) Validate() error {
+	switch {
+	case o.MaxLen < 1:
+		return fmt.Errorf("decode: max length must be at least 1, got %d", o.MaxLen)
+	case o.Strategy == "" || o.Strategy == "greedy":
+	case o.Strategy == "beam":
+		if o.Beam < 1 {
+			return fmt.Errorf("decode: beam width must be at least 1, got %d", o.Beam)
+		}
+		if o.LengthPenalty < 0 {
+			return fmt.Errorf("decode: length penalty must not be negative, got %v", o.LengthPenalty)
+		}
+	case o.Strategy == "sample":
+		if o.Temperature < 0 || o.TopK < 0 || o.TopP < 0 || o.TopP > 1 {
+			return fmt.Errorf("decode: bad sampling settings (temperature %v, top-k %d, top-p %v)", o.Temperature, o.TopK, o.TopP)
+		}
+		if o.RNG == nil {
+			return fmt.Errorf("decode: sampling needs an RNG")
+		}
+	default:
+		return fmt.Errorf("decode: unknown strategy %q (known: beam, greedy, sample)", o.Strategy)
+	}
+	return nil
+}
+
+// Hypothesis is one decoded output.
+type Hypothesis struct {
+	Tokens    []int       // output ids, without bos and eos
+	LogProb   float64     // Σ log p of the chosen tokens, eos included when Finished
+	Score     float64     // what the search ranked by (beam: LogProb / GNMT lp)
+	Finished  bool        // ended with eos (false: stopped at MaxLen)
+	Attention [][]float32 // per output step (eos step included): weights over the source; nil without attention
+}
+
+// Decode decodes every example of b (for a language model, continues the
+// prompts in b.In) with the chosen strategy and returns one hypothesis per
+// example. The model must be in evaluation mode (see tensor.NoGrad).
+func Decode(m Model, b *Batch, opt DecodeOptions) ([]Hypothesis, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
+	st := m.Start(b)
+	switch opt.Strategy {
+	case "beam":
+		return beamSearch(st, b.Size, opt), nil
+	default:
+		return stepwise(st, b.Size, opt), nil
+	}
+}
+
+// node is one step of a hypothesis, linked to its parent so beams share
+// prefixes.
+type node struct {
+	tok    int
+	attn   []float32
+	parent *node
+	length int
+}
+
+func (n *node) trace() ([]int, [][]float32) {
+	toks := make([]int, n.length)
+	var attn [][]float32
+	if n.attn != nil {
+		attn = make([][]float32, n.length)
+	}
+	for p, i := n, n.length-1; p != nil && i >= 0; p, i = p.parent, i-1 {
+		toks[i] = p.tok
+		if attn != nil {
+			attn[i] = p.attn
+		}
+	}
+	return toks, attn
+}
+
+func extend(parent *node, tok int, attn [][]float32, i int) *node {
+	n := &node{tok: tok, parent: parent, length: 1}
+	if parent != nil {
+		n.length = parent.length + 1
+	}
+	if attn != nil {
+		n.attn = append([]float32(nil), attn[i]...)
+	}
+	return n
+}
+
+func finish(n *node, logp float64, finished bool) Hypothesis {
+	toks, attn := n.trace()
+	if finished {
+		toks = toks[:len(toks)-1] // drop eos, keep its attention row
+	}
+	return Hypothesis{Tokens: toks, LogProb: logp, Score: logp, Finished: finished, Attention: attn}
+}
+
+// stepwise runs greedy decoding or sampling for all examples at once,
+// dropping finished examples from the state.
+func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
+	out := make([]Hypothesis, n)
+	live := make([]int, n) // example of each live row
+	heads := make([]*node, n)
+	logps := make([]float64, n)
+	tokens := make([]int, n)
+	for i := range live {
+		live[i] = i
+		tokens[i] = BOSID
+	}
+	probs := []float64{}
+	for t := 0; len(live) > 0; t++ {
+		lp, attn := st.Step(tokens)
+		v := lp.Dim(-1)
+		var keep []int
+		for r, ex := range live {
+			row := lp.Data[r*v : (r+1)*v]
+			var tok int
+			if opt.Strategy == "sample" {
+				probs = sampleDist(probs[:0], row, opt)
+				tok = drawIndex(probs, opt.RNG)
+			} else {
+				tok = argmax(row)
+			}
+			logps[ex] += float64(row[tok])
+			heads[ex] = extend(heads[ex], tok, attn, r)
+			switch {
+			case tok == EOSID:
+				out[ex] = finish(heads[ex], logps[ex], true)
+			case t+1 >= opt.MaxLen:
+				out[ex] = finish(heads[ex], logps[ex], false)
+			default:
+				keep = append(keep, r)
+			}
+		}
+		if len(keep) < len(live) {
+			if len(keep) == 0 {
+				break
+			}
+			st = st.Select(keep)
+			nl := make([]int, len(keep))
+			nt := make([]int, len(keep))
+			for i, r := range keep {
+				nl[i] = live[r]
+				nt[i] = heads[live[r]].tok
+			}
+			live, tokens = nl, nt
+			continue
+		}
+		for i, ex := range live {
+			tokens[i] = heads[ex].tok
+		}
+	}
+	return out
+}
+
+// argmax returns the most likely token, never pad or bos.
+func argmax(row []float32) int {
+	bi := EOSID
+	for i := EOSID + 1; i < len(row); i++ {
+		if row[i] > row[bi] {
+			bi = i
+		}
+	}
+	return bi
+}
+
+// sampleDist turns a row of log-probabilities into the sampling
+// distribution after temperature, top-k and top-p (pad and bos excluded).
+func sampleDist(dst []float64, row []float32, opt DecodeOptions) []float64 {
+	temp := opt.Temperature
+	if temp == 0 {
+		temp = 1
+	}
+	m := math.Inf(-1)
+	for i, x := range row {
+		if i != PadID && i != BOSID {
+			m = math.Max(m, float64(x))
+		}
+	}
+	var s float64
+	for i, x := range row {
+		p := 0.0
+		if i != PadID && i != BOSID {
+			p = math.Exp((float64(x) - m) / temp)
+		}
+		dst = append(dst, p)
+		s += p
+	}
+	for i := range dst {
+		dst[i] /= s
+	}
+	if (opt.TopK > 0 && opt.TopK < len(dst)) || (opt.TopP > 0 && opt.TopP < 1) {
+		idx := make([]int, len(dst))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return dst[idx[a]] > dst[idx[b]] })
+		keep := len(idx)
+		if opt.TopK > 0 && opt.TopK < keep {
+			keep = opt.TopK
+		}
+		if opt.TopP > 0 && opt.TopP < 1 {
+			var c float64
+			for i := 0; i < keep; i++ {
+				c += dst[idx[i]]
+				if c >= opt.TopP {
+					keep = i + 1
+					break
+				}
+			}
+		}
+		var kept float64
+		for i, j := range idx {
+			if i >= keep {
+				dst[j] = 0
+			} else {
+				kept += dst[j]
+			}
+		}
+		for i := range dst {
+			dst[i] /= kept
+		}
+	}
+	return dst
+}
+
+func drawIndex(p []float64, rng *tensor.RNG) int {
+	u := rng.Float64()
+	var c float64
+	last := 0
+	for i, x := range p {
+		if x == 0 {
+			continue
+		}
+		c += x
+		last = i
+		if u < c {
+			return i
+		}
+	}
+	return last
+}
+
+// lengthPenalty is GNMT's lp(Y) = ((5 + |Y|)/6)^α (Wu et al. 2016).
+func lengthPenalty(length int, alpha float64) float64 {
+	if alpha == 0 {
+		return 1
+	}
+	return math.Pow((5+float64(length))/6, alpha)
+}
+
+type beamHyp struct {
+	node  *node
+	logp  float64
+	row   int // row in the current state
+	score float64
+}
+
+// beamSearch keeps, per example, Beam live hypotheses and the Beam best
+// finished ones, ranked by LogProb/lp. An example stops only when no live
+// hypothesis can still beat the worst kept finished one: since log
+// probabilities only fall as a hypothesis grows and lp only grows, a live
+// hypothesis's best reachable score is its LogProb / lp(MaxLen).
+func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
+	k := opt.Beam
+	alpha := opt.LengthPenalty
+	bestBound := lengthPenalty(opt.MaxLen, alpha)
+	live := make([][]beamHyp, n)
+	done := make([][]beamHyp, n)
+	var tokens []int
+	for ex := 0; ex < n; ex++ {
+		live[ex] = []beamHyp{{row: ex}}
+		tokens = append(tokens, BOSID)
+	}
+	type cand struct {
+		parent int // index into live[ex]
+		tok    int
+		logp   float64
+	}
+	for t := 0; ; t++ {
+		if len(tokens) == 0 {
+			break
+		}
+		lp, attn := st.Step(tokens)
+		v := lp.Dim(-1)
+		var sel []int
+		var next []int
+		for ex := 0; ex < n; ex++ {
+			if len(live[ex]) == 0 {
+				continue
+			}
+			var cands []cand
+			for hi, h := range live[ex] {
+				row := lp.Data[h.row*v : (h.row+1)*v]
+				for _, tok := range topIndices(row, 2*k) {
+					cands = append(cands, cand{hi, tok, h.logp + float64(row[tok])})
+				}
+			}
+			sort.SliceStable(cands, func(a, b int) bool { return cands[a].logp > cands[b].logp })
+			var nl []beamHyp
+			for _, c := range cands {
+				h := live[ex][c.parent]
+				nd := extend(h.node, c.tok, attn, h.row)
+				length := nd.length
+				if c.tok == EOSID || t+1 >= opt.MaxLen {
+					fin := beamHyp{node: nd, logp: c.logp, score: c.logp / lengthPenalty(length, alpha)}
+					if c.tok != EOSID {
+						fin.row = -1 // unfinished at max length
+					}
+					done[ex] = append(done[ex], fin)
+					continue
+				}
+				if len(nl) < k {
+					nl = append(nl, beamHyp{node: nd, logp: c.logp, row: h.row})
+				}
+			}
+			sort.SliceStable(done[ex], func(a, b int) bool { return done[ex][a].score > done[ex][b].score })
+			if len(done[ex]) > k {
+				done[ex] = done[ex][:k]
+			}
+			if len(done[ex]) >= k && len(nl) > 0 {
+				worst := done[ex][len(done[ex])-1].score
+				if nl[0].logp/bestBound <= worst {
+					nl = nil
+				}
+			}
+			for i := range nl {
+				sel = append(sel, nl[i].row)
+				nl[i].row = len(next)
+				next = append(next, nl[i].node.tok)
+			}
+			live[ex] = nl
+		}
+		if len(next) == 0 {
+			break
+		}
+		st = st.Select(sel)
+		tokens = next
+	}
+	out := make([]Hypothesis, n)
+	for ex := 0; ex < n; ex++ {
+		best := done[ex][0]
+		h := finish(best.node, best.logp, best.row != -1)
+		h.Score = best.score
+		out[ex] = h
+	}
+	return out
+}
+
+// topIndices returns the indices of the k largest values of row (all if
+// k ≥ len(row)), largest first, skipping pad and bos.
+func topIndices(row []float32, k int) []int {
+	idx := make([]int, 0, len(row))
+	for i := range row {
+		if i != PadID && i != BOSID {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
+	if k < len(idx) {
+		idx = idx[:k]
+	}
+	return idx
+}

@@ -1,0 +1,152 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// LMRNN is a recurrent language model: embedding → the model.encoder RNN
+// (lstm or gru, unidirectional, any number of layers) → dropout → output
+// projection, optionally tied to the embedding (Press & Wolf 2017; a
+// Linear maps the hidden size to the embedding size when they differ).
+type LMRNN struct {
+	P    LMRNNParams
+	Emb  *layers.Embedding
+	RNN  Encoder
+	Proj *layers.Linear // tied with hidden ≠ embed: hidden → embed
+	Out  *layers.Linear // nil when tied
+	Drop *layers.Dropout
+}
+
+var _ Model = (*LMRNN)(nil)
+
+func newLMRNN(params any, spec Spec) (Model, error) {
+	p := *params.(*LMRNNParams)
+	m := &LMRNN{P: p, Emb: layers.NewEmbedding(spec.TgtVocab, p.Embed), Drop: layers.NewDropout(float32(p.Dropout))}
+	ee, err := Encoders.Lookup(spec.Encoder.Name)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := ee.Decode(Encoders.Kind(), spec.Encoder.Params)
+	if err != nil {
+		return nil, err
+	}
+	if ep.(*RNNEncoderParams).Bidirectional {
+		return nil, fmt.Errorf("encoder.bidirectional: a language model reads left to right only")
+	}
+	if m.RNN, err = ee.New(ep, p.Embed); err != nil {
+		return nil, err
+	}
+	h := m.RNN.OutSize()
+	switch {
+	case !p.TieEmbeddings:
+		m.Out = layers.NewLinear(h, spec.TgtVocab, true)
+	case h != p.Embed:
+		m.Proj = layers.NewLinear(h, p.Embed, false)
+	}
+	return m, nil
+}
+
+// Params lists emb, rnn, proj and out.
+func (m *LMRNN) Params() []*layers.Param {
+	parts := []layers.Named{{Prefix: "emb", Module: m.Emb}, {Prefix: "rnn", Module: m.RNN}}
+	if m.Proj != nil {
+		parts = append(parts, layers.Named{Prefix: "proj", Module: m.Proj})
+	}
+	if m.Out != nil {
+		parts = append(parts, layers.Named{Prefix: "out", Module: m.Out})
+	}
+	return layers.Collect(parts...)
+}
+
+// Init draws every parameter from rng.
+func (m *LMRNN) Init(rng *tensor.RNG) {
+	m.Emb.Init(rng)
+	m.RNN.Init(rng)
+	if m.Proj != nil {
+		m.Proj.Init(rng)
+	}
+	if m.Out != nil {
+		m.Out.Init(rng)
+	}
+	m.Drop.Init(rng)
+}
+
+// SetTraining switches dropout.
+func (m *LMRNN) SetTraining(on bool) { layers.SetTraining(on, m.RNN, m.Drop) }
+
+func (m *LMRNN) logits(h *tensor.Tensor) *tensor.Tensor {
+	h = m.Drop.Forward(h)
+	if m.Out != nil {
+		return m.Out.Forward(h)
+	}
+	if m.Proj != nil {
+		h = m.Proj.Forward(h)
+	}
+	return tensor.MatMulT(h, m.Emb.W.Tensor, false, true)
+}
+
+// Forward computes the logits [B,T,V] of a batch of windows.
+func (m *LMRNN) Forward(b *Batch, _ ForwardOptions) Output {
+	x := m.Drop.Forward(m.Emb.Forward(b.In, b.Size, b.T))
+	out, _ := m.RNN.Encode(x, b.TgtLen)
+	return Output{Logits: m.logits(out)}
+}
+
+// Start runs the prompts in b.In (lengths b.TgtLen) but their last tokens,
+// which the first Step feeds.
+func (m *LMRNN) Start(b *Batch) State {
+	st := &lmRNNState{m: m, n: b.Size, first: make([]int, b.Size)}
+	lens := make([]int, b.Size)
+	run := false
+	for i := range lens {
+		n := 0
+		if b.TgtLen != nil {
+			n = b.TgtLen[i]
+		}
+		if n == 0 {
+			st.first[i] = BOSID
+			continue
+		}
+		st.first[i] = b.In[i*b.T+n-1]
+		lens[i] = n - 1
+		run = run || n > 1
+	}
+	if run {
+		x := m.Emb.Forward(b.In, b.Size, b.T)
+		_, st.states = m.RNN.Recurrent().Forward(x, lens, nil)
+	}
+	return st
+}
+
+type lmRNNState struct {
+	m      *LMRNN
+	states []layers.State // per layer; nil: zeros
+	first  []int          // the prompts' last tokens, fed by the first Step
+	n      int
+}
+
+func (s *lmRNNState) Len() int { return s.n }
+
+func (s *lmRNNState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
+	if s.first != nil {
+		tokens, s.first = s.first, nil
+	}
+	x := s.m.Emb.Forward(tokens, len(tokens), 1)
+	out, fin := s.m.RNN.Recurrent().Forward(x, nil, s.states)
+	s.states = fin
+	return logProbs(s.m.logits(out)), nil
+}
+
+func (s *lmRNNState) Select(idx []int) State {
+	out := &lmRNNState{m: s.m, n: len(idx)}
+	if s.first != nil {
+		out.first = selectInts(s.first, idx)
+	}
+	for _, st := range s.states {
+		out.states = append(out.states, layers.State{H: selectRows(st.H, idx), C: selectRows(st.C, idx)})
+	}
+	return out
+}

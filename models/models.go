@@ -1,0 +1,112 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// Plugin names a registry entry and carries its YAML parameters.
+type Plugin struct {
+	Name   string
+	Params map[string]any
+}
+
+// Spec is what a model factory needs besides its own parameters.
+type Spec struct {
+	SrcVocab  int    // source vocabulary size (0 for language models)
+	TgtVocab  int    // target vocabulary size
+	MaxLen    int    // longest source or target sequence the model must handle (learned positions)
+	Encoder   Plugin // the model.encoder block (models that use one)
+	Attention Plugin // the model.attention block (models that use one)
+}
+
+// Kind is a model registry entry's factory with what the model reads.
+type Kind struct {
+	LM            bool // a language model (trains on an LM task)
+	UsesEncoder   bool // reads Spec.Encoder
+	UsesAttention bool // reads Spec.Attention
+	New           func(params any, spec Spec) (Model, error)
+}
+
+// Registry holds the model assemblies.
+var Registry = registry.New[Kind]("model")
+
+// Batch is a padded batch of token ids (see tasks.Batch, which runs
+// converts): Src [Size×S] with SrcLen (nil for language models); In and Out
+// [Size×T], the decoder's input (bos y₁…yₙ) and target (y₁…yₙ eos), with
+// TgtLen. Pad id is 0.
+type Batch struct {
+	Size, S, T int
+	Src        []int
+	SrcLen     []int
+	In, Out    []int
+	TgtLen     []int
+}
+
+// ForwardOptions control a teacher-forced forward pass.
+type ForwardOptions struct {
+	Training bool // dropout on
+	// TeacherForcing is the probability of feeding the gold previous token
+	// at each decoder step; below 1 the model's own greedy prediction is fed
+	// otherwise (RNN decoders only). 0 means 1.
+	TeacherForcing float64
+	RNG            *tensor.RNG // teacher-forcing draws
+	// WantAttention asks for Output.Attention (variants for long inputs
+	// then materialise their weights).
+	WantAttention bool
+}
+
+// Output of a forward pass.
+type Output struct {
+	Logits *tensor.Tensor // [Size, T, V]
+	// Attention holds the decoder's (cross-)attention weights [Size, T, S],
+	// averaged over heads (Transformers: of the last decoder layer), when
+	// ForwardOptions.WantAttention is set; nil otherwise and for models
+	// without attention.
+	Attention *tensor.Tensor
+}
+
+// Model is a trainable assembly that can score a batch and decode.
+type Model interface {
+	layers.Module
+	layers.Initializer
+	// Forward computes the logits of every target position of b.
+	Forward(b *Batch, opt ForwardOptions) Output
+	// Start encodes sources (or, for a language model, the prompts in In)
+	// for step-by-step decoding; see Decoder.
+	Start(b *Batch) State
+}
+
+// State is a model's decoding state for a set of hypotheses.
+type State interface {
+	// Step feeds one token per hypothesis and returns log-probabilities of
+	// the next token [N, V] and the attention of each hypothesis over its
+	// source ([N][S_i], nil without attention).
+	Step(tokens []int) (logp *tensor.Tensor, attn [][]float32)
+	// Select returns the state of the hypotheses idx (with repeats), for beam
+	// search; the receiver stays valid.
+	Select(idx []int) State
+	// Len returns the number of hypotheses.
+	Len() int
+}
+
+// New builds the model registered as name; its parameters are allocated but
+// not initialised (call Init).
+func New(name string, params map[string]any, spec Spec) (Model, error) {
+	e, err := Registry.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.Decode(Registry.Kind(), params)
+	if err != nil {
+		return nil, err
+	}
+	m, err := e.New.New(p, spec)
+	if err != nil {
+		return nil, fmt.Errorf("model %q: %w", name, err)
+	}
+	return m, nil
+}

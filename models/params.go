@@ -1,0 +1,119 @@
+package models
+
+import (
+	"github.com/attnlab/attnlab/registry"
+)
+
+// RNNEncoderParams are the parameters of the lstm and gru encoders.
+type RNNEncoderParams struct {
+	Hidden        int     `yaml:"hidden" doc:"hidden size per direction"`
+	Layers        int     `yaml:"layers" doc:"number of stacked layers"`
+	Bidirectional bool    `yaml:"bidirectional" doc:"read the source in both directions (outputs are 2×hidden)"`
+	Dropout       float64 `yaml:"dropout" doc:"dropout between layers"`
+}
+
+// Validate checks the ranges.
+func (p *RNNEncoderParams) Validate() error {
+	switch {
+	case p.Hidden < 1:
+		return registry.Invalid("hidden", "must be at least 1, got %d", p.Hidden)
+	case p.Layers < 1:
+		return registry.Invalid("layers", "must be at least 1, got %d", p.Layers)
+	case p.Dropout < 0 || p.Dropout >= 1:
+		return registry.Invalid("dropout", "must be in [0, 1), got %v", p.Dropout)
+	}
+	return nil
+}
+
+// Seq2SeqRNNParams are the parameters of seq2seq-rnn.
+type Seq2SeqRNNParams struct {
+	Embed        int     `yaml:"embed" doc:"embedding size of source and target tokens"`
+	Hidden       int     `yaml:"hidden" doc:"decoder hidden size (0: the encoder's output size)"`
+	Cell         string  `yaml:"cell" doc:"decoder cell: lstm or gru"`
+	Wiring       string  `yaml:"wiring" doc:"bahdanau (attend from the previous state, context into the RNN input) or luong (attend after the RNN step, attentional state tanh(W[c;h]))"`
+	InputFeeding bool    `yaml:"input_feeding" doc:"luong: feed the previous attentional state into the RNN input"`
+	Attentional  bool    `yaml:"attentional" doc:"luong: predict from the attentional state tanh(W_c[c;h]) (false: from [h;c] directly)"`
+	Bridge       bool    `yaml:"bridge" doc:"initialise the decoder from the encoder's final state (false: zeros)"`
+	Dropout      float64 `yaml:"dropout" doc:"dropout on embeddings and decoder outputs"`
+}
+
+// Validate checks the ranges.
+func (p *Seq2SeqRNNParams) Validate() error {
+	switch {
+	case p.Embed < 1:
+		return registry.Invalid("embed", "must be at least 1, got %d", p.Embed)
+	case p.Hidden < 0:
+		return registry.Invalid("hidden", "must not be negative, got %d", p.Hidden)
+	case p.Cell != "lstm" && p.Cell != "gru":
+		return registry.Invalid("cell", "must be lstm or gru, got %q", p.Cell)
+	case p.Wiring != "bahdanau" && p.Wiring != "luong":
+		return registry.Invalid("wiring", "must be bahdanau or luong, got %q", p.Wiring)
+	case p.InputFeeding && p.Wiring != "luong":
+		return registry.Invalid("input_feeding", "only applies to wiring luong")
+	case p.InputFeeding && !p.Attentional:
+		return registry.Invalid("input_feeding", "feeds the attentional state, so it needs attentional: true")
+	case p.Dropout < 0 || p.Dropout >= 1:
+		return registry.Invalid("dropout", "must be in [0, 1), got %v", p.Dropout)
+	}
+	return nil
+}
+
+// TransformerParams are the parameters of seq2seq-transformer and
+// lm-transformer.
+type TransformerParams struct {
+	DModel        int     `yaml:"d_model" doc:"model width"`
+	FF            int     `yaml:"ff" doc:"inner size of the position-wise feed-forward layers"`
+	EncoderLayers int     `yaml:"encoder_layers" doc:"encoder blocks (seq2seq only)"`
+	DecoderLayers int     `yaml:"decoder_layers" doc:"decoder blocks"`
+	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings, attention outputs and feed-forward layers"`
+	Norm          string  `yaml:"norm" doc:"post (LayerNorm after each residual, as Vaswani et al.) or pre (before each sublayer)"`
+	Positions     string  `yaml:"positions" doc:"sinusoidal or learned positional encodings"`
+	Activation    string  `yaml:"activation" doc:"feed-forward activation: relu or gelu"`
+	TieEmbeddings bool    `yaml:"tie_embeddings" doc:"share the target embedding with the output projection (no output bias)"`
+	ScaleEmbed    bool    `yaml:"scale_embeddings" doc:"multiply embeddings by √d_model before adding positions (Vaswani et al.)"`
+	MaxLen        int     `yaml:"max_len" doc:"longest sequence for learned positions and the LM context (0: from the task)"`
+}
+
+// Validate checks the ranges.
+func (p *TransformerParams) Validate() error {
+	switch {
+	case p.DModel < 1:
+		return registry.Invalid("d_model", "must be at least 1, got %d", p.DModel)
+	case p.FF < 1:
+		return registry.Invalid("ff", "must be at least 1, got %d", p.FF)
+	case p.EncoderLayers < 0:
+		return registry.Invalid("encoder_layers", "must not be negative, got %d", p.EncoderLayers)
+	case p.DecoderLayers < 1:
+		return registry.Invalid("decoder_layers", "must be at least 1, got %d", p.DecoderLayers)
+	case p.Dropout < 0 || p.Dropout >= 1:
+		return registry.Invalid("dropout", "must be in [0, 1), got %v", p.Dropout)
+	case p.Norm != "post" && p.Norm != "pre":
+		return registry.Invalid("norm", "must be post or pre, got %q", p.Norm)
+	case p.Positions != "sinusoidal" && p.Positions != "learned":
+		return registry.Invalid("positions", "must be sinusoidal or learned, got %q", p.Positions)
+	case p.Activation != "relu" && p.Activation != "gelu":
+		return registry.Invalid("activation", "must be relu or gelu, got %q", p.Activation)
+	case p.MaxLen < 0:
+		return registry.Invalid("max_len", "must not be negative, got %d", p.MaxLen)
+	}
+	return nil
+}
+
+// LMRNNParams are the parameters of lm-rnn (its recurrent body is the
+// model.encoder block).
+type LMRNNParams struct {
+	Embed         int     `yaml:"embed" doc:"embedding size"`
+	TieEmbeddings bool    `yaml:"tie_embeddings" doc:"share the embedding with the output projection (adds a projection when sizes differ)"`
+	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings and outputs"`
+}
+
+// Validate checks the ranges.
+func (p *LMRNNParams) Validate() error {
+	switch {
+	case p.Embed < 1:
+		return registry.Invalid("embed", "must be at least 1, got %d", p.Embed)
+	case p.Dropout < 0 || p.Dropout >= 1:
+		return registry.Invalid("dropout", "must be in [0, 1), got %v", p.Dropout)
+	}
+	return nil
+}

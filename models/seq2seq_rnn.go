@@ -1,0 +1,344 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// Seq2SeqRNN is the recurrent encoder-decoder with a pluggable attention.
+//
+// The encoder (model.encoder: lstm or gru, layers, bidirectional) reads the
+// embedded source; its last layer's final state (directions concatenated)
+// initialises a one-layer decoder RNN, through tanh(Linear) when the sizes
+// differ ("bridge"). Two wirings:
+//
+// Bahdanau et al. (2015): attend from the previous decoder state, feed the
+// context into the RNN input, predict from the new state and the context:
+//
+//	c_t = Attend(s_{t−1}, h, h);  s_t = RNN([emb(y_{t−1}); c_t], s_{t−1});  logits = W_o[s_t; c_t] + b_o
+//
+// Luong et al. (2015): step the RNN first, attend from the new state, and
+// predict from the attentional state h̃_t = tanh(W_c[c_t; s_t]) (or from
+// [s_t; c_t] when attentional is false); with input feeding h̃_{t−1} joins
+// the RNN input:
+//
+//	s_t = RNN([emb(y_{t−1}); h̃_{t−1}], s_{t−1});  c_t = Attend(s_t, h, h);  logits = W_o h̃_t + b_o
+//
+// With attention none the context is zero and this is the Sutskever et al.
+// (2014) encoder-decoder.
+type Seq2SeqRNN struct {
+	P       Seq2SeqRNNParams
+	SrcEmb  *layers.Embedding
+	TgtEmb  *layers.Embedding
+	Enc     Encoder
+	Dec     layers.Recurrent // one layer, unidirectional; stepped with T = 1 when needed
+	Attn    attention.Attention
+	BridgeH *layers.Linear // nil when sizes match or without bridge
+	BridgeC *layers.Linear
+	Combine *layers.Linear // luong attentional: [c; s] → hidden, no bias
+	Out     *layers.Linear
+	Drop    *layers.Dropout
+
+	hidden, encOut int
+	lstmDec        bool
+	rng            *tensor.RNG
+}
+
+var _ Model = (*Seq2SeqRNN)(nil)
+
+func newSeq2SeqRNN(params any, spec Spec) (Model, error) {
+	p := *params.(*Seq2SeqRNNParams)
+	if spec.SrcVocab < 1 || spec.TgtVocab < 1 {
+		return nil, fmt.Errorf("needs a sequence-to-sequence task (source vocabulary %d)", spec.SrcVocab)
+	}
+	m := &Seq2SeqRNN{P: p}
+	m.SrcEmb = layers.NewEmbedding(spec.SrcVocab, p.Embed)
+	m.TgtEmb = layers.NewEmbedding(spec.TgtVocab, p.Embed)
+	ee, err := Encoders.Lookup(spec.Encoder.Name)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := ee.Decode(Encoders.Kind(), spec.Encoder.Params)
+	if err != nil {
+		return nil, err
+	}
+	if m.Enc, err = ee.New(ep, p.Embed); err != nil {
+		return nil, err
+	}
+	m.encOut = m.Enc.OutSize()
+	m.hidden = p.Hidden
+	if m.hidden == 0 {
+		m.hidden = m.encOut
+	}
+	m.Attn, err = attention.New(spec.Attention.Name, spec.Attention.Params, attention.Dims{Query: m.hidden, Key: m.encOut, Value: m.encOut})
+	if err != nil {
+		return nil, err
+	}
+	in := p.Embed
+	switch {
+	case p.Wiring == "bahdanau":
+		in += m.encOut
+	case p.InputFeeding:
+		in += m.hidden
+	}
+	m.lstmDec = p.Cell == "lstm"
+	if m.lstmDec {
+		m.Dec = layers.NewLSTM(in, m.hidden, 1, false, 0)
+	} else {
+		m.Dec = layers.NewGRU(in, m.hidden, 1, false, 0)
+	}
+	if p.Bridge && m.encOut != m.hidden {
+		m.BridgeH = layers.NewLinear(m.encOut, m.hidden, true)
+		if m.lstmDec {
+			m.BridgeC = layers.NewLinear(m.encOut, m.hidden, true)
+		}
+	}
+	switch {
+	case p.Wiring == "luong" && p.Attentional:
+		m.Combine = layers.NewLinear(m.encOut+m.hidden, m.hidden, false)
+		m.Out = layers.NewLinear(m.hidden, spec.TgtVocab, true)
+	default:
+		m.Out = layers.NewLinear(m.hidden+m.encOut, spec.TgtVocab, true)
+	}
+	m.Drop = layers.NewDropout(float32(p.Dropout))
+	return m, nil
+}
+
+// Params lists the parameters under src_emb, tgt_emb, encoder, decoder,
+// attention, bridge_h, bridge_c, combine and out.
+func (m *Seq2SeqRNN) Params() []*layers.Param {
+	parts := []layers.Named{
+		{Prefix: "src_emb", Module: m.SrcEmb},
+		{Prefix: "tgt_emb", Module: m.TgtEmb},
+		{Prefix: "encoder", Module: m.Enc},
+		{Prefix: "decoder", Module: m.Dec},
+		{Prefix: "attention", Module: m.Attn},
+		{Prefix: "out", Module: m.Out},
+	}
+	if m.BridgeH != nil {
+		parts = append(parts, layers.Named{Prefix: "bridge_h", Module: m.BridgeH})
+	}
+	if m.BridgeC != nil {
+		parts = append(parts, layers.Named{Prefix: "bridge_c", Module: m.BridgeC})
+	}
+	if m.Combine != nil {
+		parts = append(parts, layers.Named{Prefix: "combine", Module: m.Combine})
+	}
+	return layers.Collect(parts...)
+}
+
+// Init draws every parameter from rng (PyTorch's defaults); dropout draws
+// from rng afterwards.
+func (m *Seq2SeqRNN) Init(rng *tensor.RNG) {
+	m.SrcEmb.Init(rng)
+	m.TgtEmb.Init(rng)
+	m.Enc.Init(rng)
+	m.Dec.Init(rng)
+	attention.Init(m.Attn, rng)
+	for _, l := range []*layers.Linear{m.BridgeH, m.BridgeC, m.Combine, m.Out} {
+		if l != nil {
+			l.Init(rng)
+		}
+	}
+	m.Drop.Init(rng)
+	m.rng = rng
+}
+
+// SetTraining switches dropout.
+func (m *Seq2SeqRNN) SetTraining(on bool) { layers.SetTraining(on, m.Enc, m.Dec, m.Drop, m.Attn) }
+
+// encode embeds and encodes the sources and returns the encoder outputs,
+// the key-padding mask [B,1,S] and the decoder's initial state.
+func (m *Seq2SeqRNN) encode(src []int, srcLen []int, b, s int) (*tensor.Tensor, *tensor.Tensor, layers.State) {
+	x := m.Drop.Forward(m.SrcEmb.Forward(src, b, s))
+	enc, final := m.Enc.Encode(x, srcLen)
+	mask := attention.KeyPaddingMask(srcLen, s)
+	var init layers.State
+	if m.P.Bridge {
+		last := lastLayerState(m.Enc, final)
+		if m.BridgeH != nil {
+			init.H = tensor.Tanh(m.BridgeH.Forward(last.H))
+			if m.BridgeC != nil && last.C != nil {
+				init.C = tensor.Tanh(m.BridgeC.Forward(last.C))
+			}
+		} else {
+			init.H = last.H
+			if m.lstmDec {
+				init.C = last.C
+			}
+		}
+	}
+	return enc, mask, init
+}
+
+// step runs one decoder step for every row: the embedded input token
+// [N,1,E], the state and (luong feeding) the previous attentional state.
+// It returns the logits [N,1,V], the new state, the attentional state and
+// the attention weights.
+func (m *Seq2SeqRNN) step(emb, enc, mask *tensor.Tensor, st layers.State, prevHt *tensor.Tensor) (*tensor.Tensor, layers.State, *tensor.Tensor, *tensor.Tensor) {
+	n := emb.Dim(0)
+	if m.P.Wiring == "bahdanau" {
+		q := m.stateQuery(st, n)
+		ctx, w := m.Attn.Attend(q, enc, enc, mask)
+		out, fin := m.Dec.Forward(tensor.Concat(-1, emb, ctx), nil, []layers.State{st})
+		feat := m.Drop.Forward(tensor.Concat(-1, out, ctx))
+		return m.Out.Forward(feat), fin[0], nil, w
+	}
+	x := emb
+	if m.P.InputFeeding {
+		if prevHt == nil {
+			prevHt = tensor.New(n, 1, m.hidden)
+		}
+		x = tensor.Concat(-1, emb, prevHt)
+	}
+	out, fin := m.Dec.Forward(x, nil, []layers.State{st})
+	logits, ht, w := m.luongOutput(out, enc, mask)
+	return logits, fin[0], ht, w
+}
+
+// stateQuery returns the decoder's hidden state [N,H] as a query [N,1,H]
+// (zeros before the first step without a bridge).
+func (m *Seq2SeqRNN) stateQuery(st layers.State, n int) *tensor.Tensor {
+	if st.H == nil {
+		return tensor.New(n, 1, m.hidden)
+	}
+	return tensor.Reshape(st.H, n, 1, m.hidden)
+}
+
+// luongOutput attends from the decoder outputs s [N,T,H] and returns the
+// logits, the attentional states (nil when not attentional) and the weights.
+func (m *Seq2SeqRNN) luongOutput(s, enc, mask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor, *tensor.Tensor) {
+	ctx, w := m.Attn.Attend(s, enc, enc, mask)
+	if m.Combine == nil {
+		return m.Out.Forward(m.Drop.Forward(tensor.Concat(-1, s, ctx))), nil, w
+	}
+	ht := tensor.Tanh(m.Combine.Forward(tensor.Concat(-1, ctx, s)))
+	return m.Out.Forward(m.Drop.Forward(ht)), ht, w
+}
+
+// Forward computes the logits [B,T,V] of a teacher-forced batch (with
+// probability opt.TeacherForcing per example and step; otherwise the
+// previous greedy prediction is fed).
+func (m *Seq2SeqRNN) Forward(b *Batch, opt ForwardOptions) Output {
+	requestWeights(opt.WantAttention, m.Attn)
+	enc, mask, st := m.encode(b.Src, b.SrcLen, b.Size, b.S)
+	tf := opt.TeacherForcing
+	if tf == 0 {
+		tf = 1
+	}
+	emb := m.Drop.Forward(m.TgtEmb.Forward(b.In, b.Size, b.T))
+	// Luong without input feeding under full teacher forcing: the decoder
+	// RNN runs over the whole target at once and attention is one call.
+	if m.P.Wiring == "luong" && !m.P.InputFeeding && tf >= 1 {
+		out, _ := m.Dec.Forward(emb, nil, []layers.State{st})
+		logits, _, w := m.luongOutput(out, enc, mask)
+		return Output{Logits: logits, Attention: headMean(w)}
+	}
+	var logits, weights []*tensor.Tensor
+	var feats []*tensor.Tensor
+	var prevHt *tensor.Tensor
+	var prevPred []int
+	for t := 0; t < b.T; t++ {
+		x := lastStep(emb, t)
+		if tf < 1 && t > 0 {
+			x = m.mixInputs(b, t, x, prevPred, tf, opt.RNG)
+		}
+		var w *tensor.Tensor
+		if m.P.Wiring == "bahdanau" && tf >= 1 {
+			// Defer the output projection to one matrix product over all steps.
+			q := m.stateQuery(st, b.Size)
+			ctx, aw := m.Attn.Attend(q, enc, enc, mask)
+			out, fin := m.Dec.Forward(tensor.Concat(-1, x, ctx), nil, []layers.State{st})
+			st, w = fin[0], aw
+			feats = append(feats, tensor.Concat(-1, out, ctx))
+		} else {
+			var lg *tensor.Tensor
+			lg, st, prevHt, w = m.step(x, enc, mask, st, prevHt)
+			logits = append(logits, lg)
+			if tf < 1 {
+				prevPred = greedyTokens(lg)
+			}
+		}
+		if opt.WantAttention && w != nil {
+			weights = append(weights, headMean(w))
+		}
+	}
+	var out Output
+	if feats != nil {
+		out.Logits = m.Out.Forward(m.Drop.Forward(tensor.Concat(1, feats...)))
+	} else {
+		out.Logits = tensor.Concat(1, logits...)
+	}
+	if len(weights) == b.T {
+		out.Attention = tensor.Concat(1, weights...)
+	}
+	return out
+}
+
+// mixInputs replaces, per example with probability 1−tf, the gold input
+// token of step t by the previous step's prediction.
+func (m *Seq2SeqRNN) mixInputs(b *Batch, t int, gold *tensor.Tensor, pred []int, tf float64, rng *tensor.RNG) *tensor.Tensor {
+	ids := make([]int, b.Size)
+	changed := false
+	for i := range ids {
+		ids[i] = b.In[i*b.T+t]
+		if rng.Float64() >= tf && ids[i] != PadID {
+			ids[i] = pred[i]
+			changed = true
+		}
+	}
+	if !changed {
+		return gold
+	}
+	return m.Drop.Forward(m.TgtEmb.Forward(ids, b.Size, 1))
+}
+
+// greedyTokens returns the argmax token of each row of logits [N,1,V].
+func greedyTokens(logits *tensor.Tensor) []int {
+	v := logits.Dim(-1)
+	n := logits.Len() / v
+	out := make([]int, n)
+	for i := range out {
+		out[i] = argmax(logits.Data[i*v : (i+1)*v])
+	}
+	return out
+}
+
+// Start encodes b's sources for step-by-step decoding.
+func (m *Seq2SeqRNN) Start(b *Batch) State {
+	requestWeights(true, m.Attn)
+	enc, mask, st := m.encode(b.Src, b.SrcLen, b.Size, b.S)
+	return &rnnState{m: m, enc: enc, mask: mask, st: st, srcLen: append([]int(nil), b.SrcLen...)}
+}
+
+type rnnState struct {
+	m      *Seq2SeqRNN
+	enc    *tensor.Tensor // [N,S,D]
+	mask   *tensor.Tensor // [N,1,S]
+	st     layers.State
+	ht     *tensor.Tensor // luong: previous attentional state [N,1,H]
+	srcLen []int
+}
+
+func (s *rnnState) Len() int { return s.enc.Dim(0) }
+
+func (s *rnnState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
+	emb := s.m.TgtEmb.Forward(tokens, len(tokens), 1)
+	logits, st, ht, w := s.m.step(emb, s.enc, s.mask, s.st, s.ht)
+	s.st, s.ht = st, ht
+	return logProbs(logits), stepRows(w, s.srcLen)
+}
+
+func (s *rnnState) Select(idx []int) State {
+	return &rnnState{
+		m:      s.m,
+		enc:    selectRows(s.enc, idx),
+		mask:   selectRows(s.mask, idx),
+		st:     layers.State{H: selectRows(s.st.H, idx), C: selectRows(s.st.C, idx)},
+		ht:     selectRows(s.ht, idx),
+		srcLen: selectInts(s.srcLen, idx),
+	}
+}

@@ -1,0 +1,353 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// Transformer is the Transformer of Vaswani et al. (2017) with the chosen
+// attention variant in every attention site: as an encoder-decoder
+// (seq2seq-transformer) or as a decoder-only causal language model
+// (lm-transformer, GPT-style: self-attention blocks under a causal mask).
+//
+// Tokens are embedded (× √d_model when scale_embeddings), positions added
+// (sinusoidal or learned), dropout applied; the blocks are post-LN or pre-LN;
+// the encoder and decoder stacks end with a LayerNorm, as PyTorch's
+// nn.Transformer and GPT-2 do; a Linear maps to the vocabulary, or the target
+// embedding does when tie_embeddings.
+type Transformer struct {
+	P         TransformerParams
+	LM        bool
+	SrcEmb    *layers.Embedding // nil for a language model
+	TgtEmb    *layers.Embedding
+	SrcPos    layers.Positional
+	TgtPos    layers.Positional
+	Enc       []*layers.EncoderBlock
+	Dec       []*layers.DecoderBlock // seq2seq
+	LMBlocks  []*layers.EncoderBlock // language model: causal self-attention blocks
+	EncNorm   *layers.LayerNorm
+	DecNorm   *layers.LayerNorm
+	Out       *layers.Linear // nil when tied
+	Drop      *layers.Dropout
+	attns     []attention.Attention
+	maxLen    int
+	embScale  float32
+	vocabSize int
+}
+
+var _ Model = (*Transformer)(nil)
+
+func newSeq2SeqTransformer(params any, spec Spec) (Model, error) {
+	return newTransformer(*params.(*TransformerParams), spec, false)
+}
+
+func newLMTransformer(params any, spec Spec) (Model, error) {
+	return newTransformer(*params.(*TransformerParams), spec, true)
+}
+
+func newTransformer(p TransformerParams, spec Spec, lm bool) (*Transformer, error) {
+	if lm && p.EncoderLayers != 0 {
+		return nil, fmt.Errorf("encoder_layers: a language model has no encoder (got %d)", p.EncoderLayers)
+	}
+	if !lm && (spec.SrcVocab < 1 || p.EncoderLayers < 1) {
+		return nil, fmt.Errorf("needs a sequence-to-sequence task and at least one encoder layer")
+	}
+	m := &Transformer{P: p, LM: lm, vocabSize: spec.TgtVocab}
+	m.maxLen = p.MaxLen
+	if m.maxLen == 0 {
+		m.maxLen = spec.MaxLen
+	}
+	if m.maxLen < 1 {
+		return nil, fmt.Errorf("max_len: unknown longest sequence; set max_len")
+	}
+	d := p.DModel
+	m.embScale = 1
+	if p.ScaleEmbed {
+		m.embScale = float32(math.Sqrt(float64(d)))
+	}
+	newPos := func() layers.Positional {
+		if p.Positions == "learned" {
+			return layers.NewLearnedPositions(m.maxLen, d)
+		}
+		return layers.NewSinusoidal(d, m.maxLen)
+	}
+	m.TgtEmb = layers.NewEmbedding(spec.TgtVocab, d)
+	m.TgtPos = newPos()
+	act, err := layers.ParseActivation(p.Activation)
+	if err != nil {
+		return nil, err
+	}
+	cfg := layers.BlockConfig{Dim: d, FFDim: p.FF, Activation: act, Dropout: float32(p.Dropout), PreLN: p.Norm == "pre"}
+	newAttn := func(causal bool) (attention.Attention, error) {
+		a, err := attention.New(spec.Attention.Name, spec.Attention.Params, attention.Dims{Query: d, Key: d, Value: d, Causal: causal})
+		if err == nil {
+			m.attns = append(m.attns, a)
+		}
+		return a, err
+	}
+	if lm {
+		for i := 0; i < p.DecoderLayers; i++ {
+			a, err := newAttn(true)
+			if err != nil {
+				return nil, err
+			}
+			m.LMBlocks = append(m.LMBlocks, layers.NewEncoderBlock(cfg, a))
+		}
+	} else {
+		m.SrcEmb = layers.NewEmbedding(spec.SrcVocab, d)
+		m.SrcPos = newPos()
+		for i := 0; i < p.EncoderLayers; i++ {
+			a, err := newAttn(false)
+			if err != nil {
+				return nil, err
+			}
+			m.Enc = append(m.Enc, layers.NewEncoderBlock(cfg, a))
+		}
+		m.EncNorm = layers.NewLayerNorm(d, 0)
+		for i := 0; i < p.DecoderLayers; i++ {
+			self, err := newAttn(true)
+			if err != nil {
+				return nil, err
+			}
+			cross, err := newAttn(false)
+			if err != nil {
+				return nil, err
+			}
+			m.Dec = append(m.Dec, layers.NewDecoderBlock(cfg, self, cross))
+		}
+	}
+	m.DecNorm = layers.NewLayerNorm(d, 0)
+	if !p.TieEmbeddings {
+		m.Out = layers.NewLinear(d, spec.TgtVocab, true)
+	}
+	m.Drop = layers.NewDropout(float32(p.Dropout))
+	return m, nil
+}
+
+// Params lists the parameters under src_emb, tgt_emb, src_pos, tgt_pos,
+// encoder.N, decoder.N (or blocks.N), enc_norm, dec_norm and out.
+func (m *Transformer) Params() []*layers.Param {
+	parts := []layers.Named{{Prefix: "tgt_emb", Module: m.TgtEmb}, {Prefix: "tgt_pos", Module: m.TgtPos}}
+	if m.SrcEmb != nil {
+		parts = append(parts, layers.Named{Prefix: "src_emb", Module: m.SrcEmb}, layers.Named{Prefix: "src_pos", Module: m.SrcPos})
+	}
+	for i, b := range m.Enc {
+		parts = append(parts, layers.Named{Prefix: fmt.Sprintf("encoder.%d", i), Module: b})
+	}
+	for i, b := range m.Dec {
+		parts = append(parts, layers.Named{Prefix: fmt.Sprintf("decoder.%d", i), Module: b})
+	}
+	for i, b := range m.LMBlocks {
+		parts = append(parts, layers.Named{Prefix: fmt.Sprintf("blocks.%d", i), Module: b})
+	}
+	if m.EncNorm != nil {
+		parts = append(parts, layers.Named{Prefix: "enc_norm", Module: m.EncNorm})
+	}
+	parts = append(parts, layers.Named{Prefix: "dec_norm", Module: m.DecNorm})
+	if m.Out != nil {
+		parts = append(parts, layers.Named{Prefix: "out", Module: m.Out})
+	}
+	return layers.Collect(parts...)
+}
+
+// Init draws every parameter from rng.
+func (m *Transformer) Init(rng *tensor.RNG) {
+	if m.SrcEmb != nil {
+		m.SrcEmb.Init(rng)
+		initPositions(m.SrcPos, rng)
+	}
+	m.TgtEmb.Init(rng)
+	initPositions(m.TgtPos, rng)
+	for _, b := range m.Enc {
+		b.Init(rng)
+	}
+	for _, b := range m.Dec {
+		b.Init(rng)
+	}
+	for _, b := range m.LMBlocks {
+		b.Init(rng)
+	}
+	if m.EncNorm != nil {
+		m.EncNorm.Init(rng)
+	}
+	m.DecNorm.Init(rng)
+	if m.Out != nil {
+		m.Out.Init(rng)
+	}
+	m.Drop.Init(rng)
+}
+
+// initPositions initialises learned positions (sinusoidal ones have no
+// parameters).
+func initPositions(p layers.Positional, rng *tensor.RNG) {
+	if in, ok := p.(layers.Initializer); ok {
+		in.Init(rng)
+	}
+}
+
+// SetTraining switches dropout everywhere.
+func (m *Transformer) SetTraining(on bool) {
+	ms := []any{m.Drop}
+	for _, b := range m.Enc {
+		ms = append(ms, b)
+	}
+	for _, b := range m.Dec {
+		ms = append(ms, b)
+	}
+	for _, b := range m.LMBlocks {
+		ms = append(ms, b)
+	}
+	layers.SetTraining(on, ms...)
+}
+
+func (m *Transformer) embed(emb *layers.Embedding, pos layers.Positional, ids []int, b, t int) *tensor.Tensor {
+	if t > m.maxLen {
+		panic(fmt.Sprintf("models: sequence of length %d exceeds the Transformer's max_len %d", t, m.maxLen))
+	}
+	x := emb.Forward(ids, b, t)
+	if m.embScale != 1 {
+		x = tensor.Scale(x, m.embScale)
+	}
+	return m.Drop.Forward(pos.Forward(x))
+}
+
+// encode runs the encoder stack and returns the memory and its mask.
+func (m *Transformer) encode(src, srcLen []int, b, s int) (*tensor.Tensor, *tensor.Tensor) {
+	x := m.embed(m.SrcEmb, m.SrcPos, src, b, s)
+	mask := attention.KeyPaddingMask(srcLen, s)
+	for _, blk := range m.Enc {
+		x, _ = blk.Forward(x, mask)
+	}
+	return m.EncNorm.Forward(x), mask
+}
+
+// decode runs the decoder stack (or the LM blocks) over the target inputs
+// in [B,T] and returns the logits [B,T,V] and the last layer's cross
+// weights (seq2seq).
+func (m *Transformer) decode(in, tgtLen []int, b, t int, mem, memMask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	y := m.embed(m.TgtEmb, m.TgtPos, in, b, t)
+	self := attention.CombineMasks(attention.CausalMask(t), attention.KeyPaddingMask(tgtLen, t))
+	var cross *tensor.Tensor
+	for _, blk := range m.Dec {
+		y, _, cross = blk.Forward(y, mem, self, memMask)
+	}
+	for _, blk := range m.LMBlocks {
+		y, _ = blk.Forward(y, self)
+	}
+	y = m.DecNorm.Forward(y)
+	if m.Out != nil {
+		return m.Out.Forward(y), cross
+	}
+	return tensor.MatMulT(y, m.TgtEmb.W.Tensor, false, true), cross
+}
+
+// Forward computes the logits [B,T,V] of a teacher-forced batch.
+// Teacher forcing below 1 is not supported by Transformers (the runner
+// rejects it before training).
+func (m *Transformer) Forward(b *Batch, opt ForwardOptions) Output {
+	requestWeights(opt.WantAttention, m.attns...)
+	var mem, memMask *tensor.Tensor
+	if !m.LM {
+		mem, memMask = m.encode(b.Src, b.SrcLen, b.Size, b.S)
+	}
+	logits, cross := m.decode(b.In, b.TgtLen, b.Size, b.T, mem, memMask)
+	out := Output{Logits: logits}
+	if opt.WantAttention {
+		out.Attention = headMean(cross)
+	}
+	return out
+}
+
+// Start encodes the sources (seq2seq) or takes the prompts in b.In with
+// lengths b.TgtLen (language model) for decoding. The decoder is re-run
+// over the whole prefix at every step.
+func (m *Transformer) Start(b *Batch) State {
+	requestWeights(true, m.attns...)
+	st := &transformerState{m: m, prefix: make([][]int, b.Size)}
+	if !m.LM {
+		st.mem, st.memMask = m.encode(b.Src, b.SrcLen, b.Size, b.S)
+		st.srcLen = append([]int(nil), b.SrcLen...)
+		return st
+	}
+	st.first = make([]int, b.Size)
+	for i := range st.prefix {
+		n := 0
+		if b.TgtLen != nil {
+			n = b.TgtLen[i]
+		}
+		if n == 0 {
+			st.first[i] = BOSID
+			continue
+		}
+		row := b.In[i*b.T : i*b.T+n]
+		st.prefix[i] = append([]int(nil), row[:n-1]...)
+		st.first[i] = row[n-1]
+	}
+	return st
+}
+
+type transformerState struct {
+	m       *Transformer
+	mem     *tensor.Tensor // seq2seq memory [N,S,d]
+	memMask *tensor.Tensor
+	srcLen  []int
+	prefix  [][]int // tokens fed so far, per hypothesis
+	first   []int   // LM: the prompts' last tokens, fed by the first Step
+}
+
+func (s *transformerState) Len() int { return len(s.prefix) }
+
+func (s *transformerState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
+	if s.first != nil {
+		tokens, s.first = s.first, nil
+	}
+	n := len(tokens)
+	t := 0
+	lens := make([]int, n)
+	for i, tok := range tokens {
+		s.prefix[i] = append(s.prefix[i], tok)
+		if s.m.LM && len(s.prefix[i]) > s.m.maxLen {
+			s.prefix[i] = s.prefix[i][len(s.prefix[i])-s.m.maxLen:] // keep the context window
+		}
+		lens[i] = len(s.prefix[i])
+		t = max(t, lens[i])
+	}
+	in := make([]int, n*t)
+	for i, p := range s.prefix {
+		copy(in[i*t:], p)
+	}
+	logits, cross := s.m.decode(in, lens, n, t, s.mem, s.memMask)
+	v := logits.Dim(-1)
+	last := tensor.New(n, v)
+	for i := range lens {
+		copy(last.Data[i*v:(i+1)*v], logits.Data[(i*t+lens[i]-1)*v:(i*t+lens[i])*v])
+	}
+	var rows [][]float32
+	if cross = headMean(cross); cross != nil {
+		sLen := cross.Dim(-1)
+		rows = make([][]float32, n)
+		for i := range rows {
+			off := (i*t + lens[i] - 1) * sLen
+			rows[i] = append([]float32(nil), cross.Data[off:off+s.srcLen[i]]...)
+		}
+	}
+	return tensor.LogSoftmax(last), rows
+}
+
+func (s *transformerState) Select(idx []int) State {
+	out := &transformerState{m: s.m, mem: selectRows(s.mem, idx), memMask: selectRows(s.memMask, idx), prefix: make([][]int, len(idx))}
+	if s.srcLen != nil {
+		out.srcLen = selectInts(s.srcLen, idx)
+	}
+	for i, j := range idx {
+		out.prefix[i] = append([]int(nil), s.prefix[j]...)
+	}
+	if s.first != nil {
+		out.first = selectInts(s.first, idx)
+	}
+	return out
+}
