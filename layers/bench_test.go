@@ -87,3 +87,9 @@ func benchEncoderBlock(b *testing.B, preLN bool) {
 
 func BenchmarkEncoderBlockPostLN32x32(b *testing.B) { benchEncoderBlock(b, false) }
 func BenchmarkEncoderBlockPreLN32x32(b *testing.B)  { benchEncoderBlock(b, true) }
+
+// BenchmarkLSTMSeqSmall16x20 is a small model (B=16, T=20, In=32, H=64),
+// where per-op overhead weighs more than the matrix products.
+func BenchmarkLSTMSeqSmall16x20(b *testing.B) {
+	benchRecurrent(b, layers.NewLSTM(32, 64, 1, false, 0), 16, 20, 32)
+}

@@ -120,7 +120,8 @@ func (e *EncoderBlock) SetTraining(on bool) {
 
 // Forward maps x [B,T,Dim] to [B,T,Dim] under the self-attention keep-mask
 // (nil, a key-padding mask [B,1,T], a causal mask [1,T,T] or their product)
-// and returns the self-attention weights too. Rows of x at padded positions
+// and returns the self-attention weights too, as the attention returns them
+// (nil from variants that never materialise them). Rows of x at padded positions
 // produce values that real positions never see (their keys are masked);
 // callers ignore them. It panics on mismatched shapes.
 func (e *EncoderBlock) Forward(x, mask *tensor.Tensor) (y, weights *tensor.Tensor) {
@@ -218,7 +219,8 @@ func (d *DecoderBlock) SetTraining(on bool) {
 // padding); memMask masks the memory's padding ([B,1,Tm]); either may be
 // nil. It returns the self-attention weights [B,Ty,Ty] and the
 // cross-attention weights [B,Ty,Tm] (multi-head: [B,H,·,·]), the latter
-// for attention heatmaps. It panics on mismatched shapes.
+// for attention heatmaps, as the attentions return them (nil from variants
+// that never materialise their weights). It panics on mismatched shapes.
 func (d *DecoderBlock) Forward(y, mem, selfMask, memMask *tensor.Tensor) (out, selfWeights, crossWeights *tensor.Tensor) {
 	checkWidth("DecoderBlock", y, d.Cfg.Dim)
 	checkWidth("DecoderBlock", mem, d.Cfg.Dim)
