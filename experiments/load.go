@@ -190,6 +190,10 @@ func (l *loader) parseSets(sets []string, rank int) (*source, map[string]any) {
 			l.errs = append(l.errs, s.errorf(0, "", "%q: want key.path=value", kv))
 			continue
 		}
+		if key == "extends" {
+			l.errs = append(l.errs, s.errorf(0, key, "cannot be set with --set: write it in the experiment file"))
+			continue
+		}
 		var doc yaml.Node
 		var val any
 		if err := yaml.Unmarshal([]byte(raw), &doc); err != nil {

@@ -278,3 +278,16 @@ func TestGlobalRegistries(t *testing.T) {
 		t.Errorf("Load error = %v, want %s", err, want)
 	}
 }
+
+// TestQuickstartWithRealPlugins loads the documented example with the
+// registries the CLI uses.
+func TestQuickstartWithRealPlugins(t *testing.T) {
+	x, err := Load("testdata/good/quickstart.yaml", nil)
+	if err != nil {
+		t.Fatalf("Load:\n%v", err)
+	}
+	runs, _ := x.Plan()
+	if len(runs) != 15 || runs[0].Config.Model.Attention.Name != "none" {
+		t.Errorf("%d runs, first attention %s; want 15, none", len(runs), runs[0].Config.Model.Attention.Name)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/v2"
 )
 
@@ -154,13 +153,12 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	byText := map[string]*failure{}
 	configs := make([]Config, len(pts))
 	for i, p := range pts {
-		k := full.Copy()
-		if err := k.Load(confmap.Provider(p.tree(), ""), nil, koanf.WithMergeFunc(l.mergeFunc(nil, false))); err != nil {
-			r.bad("sweep", "apply sweep point %s: %v", p.labelText(), err)
-			return
-		}
+		// The point is the last layer, merged by the same rules as the
+		// others (directly: a koanf copy per point is slow for big sweeps).
+		t := cloneMap(tree)
+		l.merge(p.tree(), t, "", false)
 		pr := &resolver{regs: l.regs, loc: &locator{sources: sources, point: p}}
-		configs[i] = pr.config(k.Raw())
+		configs[i] = pr.config(t)
 		for _, e := range pr.errs.sorted() {
 			key := e.Error()
 			f := byText[key]

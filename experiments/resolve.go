@@ -21,6 +21,7 @@ type locator struct {
 type location struct {
 	file       string
 	line, rank int
+	swept      string // the sweep key the location comes from, if any
 }
 
 func (l *locator) at(path string) location {
@@ -28,13 +29,15 @@ func (l *locator) at(path string) location {
 		if l.point != nil {
 			for _, k := range l.point.keys {
 				if p == k || isUnder(p, k) || isUnder(k, p) {
-					return l.point.locs[k]
+					at := l.point.locs[k]
+					at.swept = k
+					return at
 				}
 			}
 		}
 		for _, s := range l.sources {
 			if line, ok := s.lines[p]; ok {
-				return location{s.file, line, s.rank}
+				return location{file: s.file, line: line, rank: s.rank}
 			}
 		}
 		// Nothing written at p itself: the first key written under it.
@@ -46,13 +49,13 @@ func (l *locator) at(path string) location {
 				}
 			}
 			if first >= 0 {
-				return location{s.file, first, s.rank}
+				return location{file: s.file, line: first, rank: s.rank}
 			}
 		}
 	}
 	for _, s := range l.sources {
 		if s.rank == 0 {
-			return location{s.file, 0, 0}
+			return location{file: s.file}
 		}
 	}
 	return location{}
@@ -111,7 +114,11 @@ func (r *resolver) bad(key, format string, args ...any) {
 	}
 	r.reported[key] = true
 	at := r.loc.at(key)
-	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: sprintf(format, args...), rank: at.rank})
+	msg := sprintf(format, args...)
+	if at.swept != "" && at.swept != key && !isUnder(key, at.swept) {
+		msg += " (swept as " + at.swept + ")"
+	}
+	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: msg, rank: at.rank})
 }
 
 // configBlocks are the top-level keys of a run's configuration: the keys

@@ -1,0 +1,186 @@
+// Package experiments reads attnlab's YAML experiment files: it merges
+// their layers, fills every default, validates everything against the
+// plugin registries with one-line file:line errors, and expands the sweep
+// into a deterministic plan of runs, each with a resolved configuration and
+// a stable identity. It trains nothing.
+//
+// # The format
+//
+//	name: quickstart                  # required; [a-z0-9_.-]+
+//	description: attention vs none    # free text (not part of any run's identity)
+//	extends: base.yaml                # optional; relative to this file
+//	task: {name: reverse, max_len: 20}                    # tasks.Registry; required
+//	model:
+//	  name: seq2seq-rnn               # models.Registry, its own keys flat beside name
+//	  embed: 64
+//	  encoder: {name: lstm, hidden: 128}                  # models.Encoders, if Kind.UsesEncoder
+//	  attention: {name: additive, dim: 128}               # attention.Registry, if Kind.UsesAttention
+//	train:
+//	  optimizer: {name: adam, lr: 1.0e-3}                 # optim.Registry
+//	  schedule: {name: constant}                          # optim.Schedules
+//	  batch_size: 64
+//	  steps: 2000                     # optimizer steps; 0: train for epochs
+//	  epochs: 0                       # exactly one of steps and epochs is positive
+//	  clip: 1.0                       # global gradient-norm clipping; 0: off
+//	  eval_every: 250                 # steps between evaluations and checkpoints; 0: at the end only
+//	  log_every: 25                   # steps between train/loss records
+//	  teacher_forcing: 1.0            # probability of feeding the gold token, [0, 1]
+//	  label_smoothing: 0.0            # [0, 1)
+//	  early_stopping: {metric: valid/loss, patience: 0, mode: auto}
+//	  threads: 1                      # intra-op threads of one run
+//	eval:
+//	  decode: {strategy: greedy, beam: 5, length_penalty: 0.6, temperature: 1.0, top_k: 0, top_p: 1.0, max_len: 0}
+//	  max_examples: 0                 # test examples decoded; 0: all
+//	  samples: 8                      # decoded test examples stored with the run
+//	  attention_maps: 4               # attention maps stored with the run
+//	  valid_exact_match: true         # decode the validation split at each evaluation
+//	  length_buckets: [10, 20, 40, 80, 160]
+//	seeds: [1, 2, 3]                  # every sweep point runs once per seed
+//	sweep: {...}                      # see Sweeps
+//
+// A plugin block names a registry entry with name and holds that entry's own
+// parameters flat beside it. The parameters start from the entry's defaults
+// and are decoded strictly by the registry (registry.Entry.Decode), so
+// `attnlab list` documents every key a block accepts.
+//
+// # Defaults
+//
+// Defaults are complete and live in one place, [Defaults] (and
+// [DefaultSeeds]): a file with only
+//
+//	name: minimal
+//	task: {name: reverse}
+//	model: {attention: {name: dot}}
+//
+// is a whole experiment. The task has no default. The model defaults to
+// seq2seq-rnn with an lstm encoder and additive attention; the optimizer to
+// adam, the schedule to constant, the seeds to [1]. Train: batch_size 64,
+// steps 2000, epochs 0, clip 1.0, eval_every 250, log_every 25,
+// teacher_forcing 1.0, label_smoothing 0, early stopping off (metric
+// valid/loss, patience 0, mode auto), threads 1. Eval: greedy decoding
+// (beam 5, length_penalty 0.6, temperature 1, top_k 0, top_p 1, max_len 0
+// meaning "chosen by the runner from the task"), max_examples 0 (the whole
+// test split), samples 8, attention_maps 4, valid_exact_match true,
+// length_buckets [10, 20, 40, 80, 160]. Every plugin's parameters default
+// to its registry entry's.
+//
+// In a resolved [Config], early_stopping.mode auto becomes max for metrics
+// whose last part is acc, token_acc, exact_match or bleu, and min otherwise.
+//
+// A model whose models.Kind does not use an encoder (or attention) has no
+// such block in its resolved Config; a block the user wrote there is an
+// error ("model.encoder: not used by model "seq2seq-transformer""), while the
+// default blocks are dropped silently.
+//
+// Language models: the tasks registry cannot say which tasks produce
+// language-modelling data before they are built, so this package keeps the
+// list, [LMTasks] (today: text). A model whose Kind.LM is set needs one of
+// these tasks, and any other model needs a task that is not one.
+//
+// # Layers and merging
+//
+// The configuration is merged from layers with koanf (github.com/knadh/koanf/v2),
+// each later one winning key by key: the defaults (a confmap layer built
+// from [Defaults]), the extends chain from its deepest base up (each file a
+// rawbytes layer parsed by koanf's YAML parser), the experiment file, the
+// --set overrides (a confmap layer), and finally, for each run, the sweep
+// point's overrides. Maps merge key by key and lists are replaced. A custom
+// koanf merge function adds three rules:
+//
+//   - extends is not inherited: each file names its own base. extends is a
+//     path relative to the file that names it; chains may be up to 32 files
+//     long, and a cycle is an error.
+//   - Under sweep, a file replaces each of grid, zip, variants, random and
+//     exclude as a whole (an experiment extending a base with a sweep gets
+//     the base's sweep kinds it does not redefine). --set merges into grid,
+//     zip and random.params entry by entry.
+//   - When a layer names a different plugin in a plugin block than the
+//     layers under it, the lower layers' keys that the new plugin does not
+//     take are dropped, and those it takes are kept: switching attention
+//     from additive to dot drops dim; switching the encoder from lstm to gru
+//     keeps hidden. So sweeping model.attention.name over [dot, additive]
+//     needs no special care when the file configures additive.
+//
+// A --set override is "key.path=value", the value parsed as YAML, so 4,
+// true, 3e-4 and [a, b] keep their types and "4" stays a string. --set may
+// set any key, seeds and the sweep included: seeds=[1,2],
+// sweep.grid.model.embed=[32,64], sweep.random.samples=16.
+//
+// # Sweeps
+//
+// Sweep keys are dotted paths into the configuration, under task, model,
+// train or eval (a whole block may be swept too: model.attention: [{name:
+// dot}, {name: multi-head, heads: 4}]).
+//
+//	sweep:
+//	  grid: {model.attention.name: [none, dot, additive], train.optimizer.lr: [1.0e-3, 3.0e-4]}
+//	  zip: {model.encoder.hidden: [64, 128], model.attention.dim: [64, 128]}
+//	  variants:
+//	    - {name: mha4, model.attention.name: multi-head, model.attention.heads: 4}
+//	    - {name: luong-feed, model.wiring: luong, model.input_feeding: true}
+//	  random: {samples: 8, seed: 0, params: {train.optimizer.lr: {log_uniform: [1.0e-4, 1.0e-2]},
+//	           model.embed: {choice: [32, 64]}, train.clip: {uniform: [0.5, 5]}, model.encoder.layers: {int: [1, 3]}}}
+//	  exclude: [{model.attention.name: none, train.optimizer.lr: 3.0e-4}]
+//
+// grid is the cartesian product of its lists; zip's lists (all of one
+// length) advance together; variants are named override maps; random draws
+// samples points, each parameter from its distribution: uniform [lo, hi),
+// log_uniform (0 < lo < hi), int (lo..hi inclusive) or choice. The kinds
+// combine as a product. The points come in a fixed order: variants
+// outermost, then the grid keys in sorted order, the zip rows, and the
+// random samples, the last varying fastest. Random draws are reproducible
+// (PCG seeded by random.seed), rounded to four significant digits, and
+// distinct. exclude drops every point that matches all the keys of one of
+// its maps (numbers compare by value; "variant" matches a variant's name);
+// exclude keys must be swept keys, and an exclude map that matches nothing
+// is an error. A key may be swept by one kind only.
+//
+// Every point runs once per seed, seeds outermost: the plan holds every
+// point for the first seed, then every point for the next, so an interrupted
+// plan has seen each point before it repeats one. A plan is limited to
+// [MaxRuns] runs, and two points that resolve to the same configuration are
+// an error (they would be one run).
+//
+// Every point is resolved and validated on its own, so a key is valid in a
+// point when the plugin named at that point takes it (model.attention.heads
+// with multi-head). A problem found in some points but not all names the
+// first such point: `exp.yaml:7: model.attention.heads: unknown key:
+// attention "dot" takes no parameters (sweep point
+// model.attention.heads=2 model.attention.name=dot and 1 more)`.
+//
+// # Errors
+//
+// Everything is checked before anything runs: YAML syntax, empty files,
+// duplicate keys, unknown keys at every depth (plugin parameters included),
+// types (no weak typing: "64" is not an int, 1.5 is not an int, but 64.0
+// is), registry names (listing the known ones), ranges, NaN and infinities,
+// extends targets and cycles, the sweep's shape and keys, seeds. Every
+// problem is a [*ConfigError] {File, Line, Key, Msg}, one line:
+//
+//	exp.yaml:12: model.attention.heds: unknown key for attention "multi-head" (known: heads, dim, dropout, score)
+//	exp.yaml:3: task.name: unknown task "revers" (known: addition, copy, ...)
+//	base.yaml:6: train.batch_size: must be at least 1, got -1
+//	--set: train.batch_size: want int, got string "many"
+//	exp.yaml: name: required: the experiment's name, of [a-z0-9_.-] characters
+//
+// Load returns all the problems of an experiment at once as [Errors],
+// sorted by file (the experiment file, its bases, then --set) and line;
+// the line is that of the key in the YAML (a key inherited from a base names
+// the base; a missing key names the nearest block written). Each key gets
+// one complaint. Within a plugin block every unknown key and every mistyped
+// value is reported; the plugin's own range checks (its Validate) run when
+// there are none, and report their first problem. When the sweep section
+// itself is malformed, the configuration is checked without it.
+//
+// # Runs and identity
+//
+// [Experiment.Plan] returns a [Run] per point and seed with its resolved
+// [Config]. A Config marshals to canonical JSON: the YAML keys, sorted,
+// plugin blocks flat, every default filled, the seed included, and
+// Description and BaseDir left out (editing prose or moving the directory
+// does not change a run). Run.Hash, the first 16 hex digits of the SHA-256
+// of that JSON, is the run's identity within its experiment: key order,
+// number spelling (1e-3 or 0.001, 64 or 64.0) and comments do not change it;
+// any resolved value does. Run.Params lists every leaf of it, and
+// [VaryingKeys] the keys that differ between runs.
+package experiments

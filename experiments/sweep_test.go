@@ -1,0 +1,258 @@
+package experiments
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/registry"
+)
+
+func labels(runs []Run) []string {
+	out := make([]string, len(runs))
+	for i, r := range runs {
+		out[i] = fmt.Sprintf("%d:%s", r.Seed, r.Label)
+	}
+	return out
+}
+
+func TestGrid(t *testing.T) {
+	_, runs := mustLoad(t, `name: g
+task: {name: reverse}
+seeds: [1, 2]
+sweep:
+  grid:
+    model.encoder.hidden: [32, 64, 128]
+    model.attention.name: [dot, multi-head]
+`)
+	if len(runs) != 12 {
+		t.Fatalf("%d runs, want 3 × 2 points × 2 seeds", len(runs))
+	}
+	// Grid keys in sorted order, the last varying fastest; seeds outermost.
+	want := []string{
+		"1:model.attention.name=dot model.encoder.hidden=32", "1:model.attention.name=dot model.encoder.hidden=64",
+		"1:model.attention.name=dot model.encoder.hidden=128", "1:model.attention.name=multi-head model.encoder.hidden=32",
+		"1:model.attention.name=multi-head model.encoder.hidden=64", "1:model.attention.name=multi-head model.encoder.hidden=128",
+	}
+	if got := labels(runs)[:6]; !slices.Equal(got, want) {
+		t.Errorf("labels = %q\nwant %q", got, want)
+	}
+	for i, r := range runs {
+		p := runs[i%6]
+		if r.Index != i || r.Seed != 1+i/6 || r.Label != p.Label {
+			t.Errorf("run %d: index %d seed %d label %q", i, r.Index, r.Seed, r.Label)
+		}
+		m := r.Config.Model
+		if m.Attention.Name != r.Point["model.attention.name"] || m.Encoder.Params["hidden"] != r.Point["model.encoder.hidden"] {
+			t.Errorf("run %d: config %s/%v, point %v", i, m.Attention.Name, m.Encoder.Params["hidden"], r.Point)
+		}
+		if m.Attention.Name == "multi-head" && m.Attention.Params["heads"] != 4 {
+			t.Errorf("run %d: multi-head without its default heads: %v", i, m.Attention.Params)
+		}
+	}
+	if got, want := VaryingKeys(runs), []string{"model.attention.dim", "model.attention.dropout", "model.attention.heads",
+		"model.attention.name", "model.attention.score", "model.encoder.hidden"}; !slices.Equal(got, want) {
+		t.Errorf("VaryingKeys = %q, want %q", got, want)
+	}
+}
+
+func TestZip(t *testing.T) {
+	_, runs := mustLoad(t, `name: z
+task: {name: copy}
+model: {attention: {name: additive}}
+sweep:
+  zip:
+    model.encoder.hidden: [64, 128, 256]
+    model.attention.dim: [8, 16, 32]
+  grid: {train.batch_size: [16, 32]}
+`)
+	if len(runs) != 6 {
+		t.Fatalf("%d runs, want 2 × 3", len(runs))
+	}
+	for i, r := range runs {
+		row := i % 3
+		hidden, dim := []int{64, 128, 256}[row], []int{8, 16, 32}[row]
+		batch := []int{16, 32}[i/3]
+		c := r.Config
+		if c.Model.Encoder.Params["hidden"] != hidden || c.Model.Attention.Params["dim"] != dim || c.Train.BatchSize != batch {
+			t.Errorf("run %d (%s): hidden %v dim %v batch %d, want %d %d %d", i, r.Label,
+				c.Model.Encoder.Params["hidden"], c.Model.Attention.Params["dim"], c.Train.BatchSize, hidden, dim, batch)
+		}
+	}
+}
+
+func TestVariants(t *testing.T) {
+	_, runs := mustLoad(t, `name: v
+task: {name: reverse}
+sweep:
+  variants:
+    - {name: mha4, model.attention.name: multi-head, model.attention.heads: 4}
+    - {name: luong-feed, model.wiring: luong, model.input_feeding: true}
+  grid: {train.optimizer.lr: [0.001, 0.0003]}
+`)
+	if got, want := labels(runs), []string{"1:variant=mha4 train.optimizer.lr=0.001", "1:variant=mha4 train.optimizer.lr=0.0003",
+		"1:variant=luong-feed train.optimizer.lr=0.001", "1:variant=luong-feed train.optimizer.lr=0.0003"}; !slices.Equal(got, want) {
+		t.Fatalf("labels = %q, want %q", got, want)
+	}
+	if p := runs[0].Point; p["variant"] != "mha4" || p["model.attention.heads"] != 4 || p["train.optimizer.lr"] != 0.001 {
+		t.Errorf("point = %v", p)
+	}
+	mha, luong := runs[0].Config.Model, runs[2].Config.Model
+	if mha.Attention.Name != "multi-head" || mha.Params["wiring"] != "bahdanau" {
+		t.Errorf("mha4 model = %+v %+v", mha, mha.Attention)
+	}
+	if luong.Attention.Name != "additive" || luong.Params["wiring"] != "luong" || luong.Params["input_feeding"] != true {
+		t.Errorf("luong-feed model = %+v", luong)
+	}
+}
+
+const randomSweep = `name: r
+task: {name: reverse}
+sweep:
+  random:
+    samples: 6
+    seed: %d
+    params:
+      train.optimizer.lr: {log_uniform: [1.0e-4, 1.0e-2]}
+      model.embed: {choice: [32, 64]}
+      train.clip: {uniform: [0.5, 5]}
+      model.encoder.layers: {int: [1, 3]}
+`
+
+func TestRandom(t *testing.T) {
+	_, a := mustLoad(t, fmt.Sprintf(randomSweep, 0))
+	_, b := mustLoad(t, fmt.Sprintf(randomSweep, 0))
+	_, c := mustLoad(t, fmt.Sprintf(randomSweep, 1))
+	if len(a) != 6 {
+		t.Fatalf("%d runs, want 6", len(a))
+	}
+	if !slices.Equal(labels(a), labels(b)) {
+		t.Errorf("the same seed drew different points:\n%q\n%q", labels(a), labels(b))
+	}
+	if slices.Equal(labels(a), labels(c)) {
+		t.Errorf("seeds 0 and 1 drew the same points: %q", labels(a))
+	}
+	seen := map[string]bool{}
+	for _, r := range a {
+		cfg := r.Config
+		lr := cfg.Train.Optimizer.Params["lr"].(float64)
+		layers := cfg.Model.Encoder.Params["layers"].(int)
+		embed := cfg.Model.Params["embed"]
+		if lr < 1e-4 || lr > 1e-2 || cfg.Train.Clip < 0.5 || cfg.Train.Clip > 5 || layers < 1 || layers > 3 || (embed != 32 && embed != 64) {
+			t.Errorf("%s: out of the distributions", r.Label)
+		}
+		if s := fmt.Sprint(cfg.Train.Clip); len(strings.TrimLeft(strings.ReplaceAll(s, ".", ""), "0")) > 4 {
+			t.Errorf("clip %s not rounded to 4 significant digits", s)
+		}
+		if seen[r.Label] {
+			t.Errorf("sample %s drawn twice", r.Label)
+		}
+		seen[r.Label] = true
+	}
+}
+
+func TestExcludeAndSeeds(t *testing.T) {
+	_, runs := mustLoad(t, `name: e
+task: {name: reverse}
+seeds: [5, 6, 7]
+sweep:
+  grid: {model.attention.name: [none, dot, additive], train.optimizer.lr: [1.0e-3, 3.0e-4]}
+  exclude: [{model.attention.name: none, train.optimizer.lr: 0.0003}]
+`)
+	if len(runs) != 15 {
+		t.Fatalf("%d runs, want (6 - 1) × 3", len(runs))
+	}
+	for i, r := range runs {
+		if r.Seed != []int{5, 6, 7}[i/5] || r.Config.Seed != r.Seed {
+			t.Errorf("run %d seed %d/%d", i, r.Seed, r.Config.Seed)
+		}
+		if r.Config.Model.Attention.Name == "none" && r.Config.Train.Optimizer.Params["lr"] == 3e-4 {
+			t.Errorf("run %d (%s) was excluded", i, r.Label)
+		}
+	}
+	// The seed is part of the identity: no two runs share a hash.
+	hashes := map[string]bool{}
+	for _, r := range runs {
+		hashes[r.Hash] = true
+	}
+	if len(hashes) != len(runs) {
+		t.Errorf("%d distinct hashes for %d runs", len(hashes), len(runs))
+	}
+	_, variants := mustLoad(t, `name: e2
+task: {name: reverse}
+sweep:
+  variants: [{name: a, model.embed: 16}, {name: b, model.embed: 32}]
+  grid: {train.batch_size: [8, 16]}
+  exclude: [{variant: a, train.batch_size: 8}]
+`)
+	if got, want := labels(variants), []string{"1:variant=a train.batch_size=16", "1:variant=b train.batch_size=8", "1:variant=b train.batch_size=16"}; !slices.Equal(got, want) {
+		t.Errorf("labels = %q, want %q", got, want)
+	}
+}
+
+func TestPointErrorsNameThePoint(t *testing.T) {
+	got := loadErr(t, `name: p
+task: {name: reverse}
+sweep:
+  grid:
+    model.attention.name: [multi-head, dot]
+    model.attention.heads: [2, 4]
+`)
+	want := []string{`exp.yaml:6: model.attention.heads: unknown key: attention "dot" takes no parameters (sweep point model.attention.heads=2 model.attention.name=dot and 1 more)`}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors = %q\nwant %q", got, want)
+	}
+	// An error of every point is reported once, without a point.
+	got = loadErr(t, "name: p\ntask: {name: reverse}\ntrain: {batch_size: 0}\nsweep: {grid: {model.embed: [8, 16]}}\n")
+	if want := []string{"exp.yaml:3: train.batch_size: must be at least 1, got 0"}; !slices.Equal(got, want) {
+		t.Errorf("errors = %q\nwant %q", got, want)
+	}
+	got = loadErr(t, "name: p\ntask: {name: reverse}\nsweep: {grid: {model.atention.name: [dot, none]}}\n")
+	rnn, _ := models.Registry.Lookup("seq2seq-rnn")
+	known := strings.Join(append(registry.Keys(rnn.Params), "encoder", "attention"), ", ")
+	if want := []string{`exp.yaml:3: model.atention: unknown key for model "seq2seq-rnn" (known: ` + known + `) (swept as model.atention.name)`}; !slices.Equal(got, want) {
+		t.Errorf("errors = %q\nwant %q", got, want)
+	}
+}
+
+func TestHashStability(t *testing.T) {
+	base := `name: h
+description: first
+task: {name: reverse, max_len: 12}
+model:
+  embed: 32
+  attention: {name: additive, dim: 16}
+train: {optimizer: {name: adam, lr: 1.0e-3}, batch_size: 32}
+`
+	// Keys in another order, numbers written otherwise, another description.
+	reordered := `train: {batch_size: 32.0, optimizer: {lr: 0.001, name: adam}}
+model:
+  attention: {dim: 16, name: additive}
+  embed: 32
+  name: seq2seq-rnn
+task: {max_len: 12, name: reverse}
+description: second
+name: h
+`
+	_, a := mustLoad(t, base)
+	_, b := mustLoad(t, base)
+	_, c := mustLoad(t, reordered)
+	if a[0].Hash != b[0].Hash || a[0].Hash != c[0].Hash || string(a[0].Canonical) != string(c[0].Canonical) {
+		t.Fatalf("hashes %s %s %s; canonical\n%s\n%s", a[0].Hash, b[0].Hash, c[0].Hash, a[0].Canonical, c[0].Canonical)
+	}
+	seen := map[string]string{a[0].Hash: "base"}
+	for _, set := range []string{
+		"task.max_len=13", "model.embed=33", "model.attention.dim=17", "model.encoder.layers=2",
+		"train.optimizer.lr=0.0011", "train.batch_size=33", "train.clip=0.5", "eval.decode.beam=4",
+		"eval.length_buckets=[10, 20]", "seeds=[2]", "name=h2", "train.schedule.name=noam",
+		"model.attention.name=multi-head", "train.early_stopping.metric=valid/bleu",
+	} {
+		_, r := mustLoad(t, base, set)
+		if prev, dup := seen[r[0].Hash]; dup {
+			t.Errorf("--set %s gives the hash of %s", set, prev)
+		}
+		seen[r[0].Hash] = set
+	}
+}
