@@ -87,6 +87,11 @@ func newIter(out, a, b []int) iter {
 // element, ia and ib the operands' offsets, n the row length, inca and incb
 // the operands' strides along the row (0 when broadcast).
 func (it iter) each(fn func(o, ia, ib, n, inca, incb int)) {
+	for _, d := range it.dims {
+		if d == 0 {
+			return // an empty tensor has no rows
+		}
+	}
 	r := len(it.dims) - 1
 	n, inca, incb := it.dims[r], it.sa[r], it.sb[r]
 	if r == 0 {

@@ -599,3 +599,13 @@ func maxAbsDiff(a, b []float32) float64 {
 	}
 	return d
 }
+
+func TestEmptyTensors(t *testing.T) {
+	// Broadcasting over a zero-size dimension gives an empty result, not a panic.
+	got := tensor.Add(tensor.New(2, 0, 16), tensor.New(16))
+	if !equal32(got.Shape(), []int{2, 0, 16}) || got.Len() != 0 {
+		t.Fatalf("Add on an empty tensor = %v", got.Shape())
+	}
+	x := tensor.New(0, 4).SetRequiresGrad(true)
+	tensor.SumAll(tensor.Mul(x, tensor.New(4))).Backward()
+}
