@@ -1,0 +1,222 @@
+package runs
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// A checkpoint is one safetensors file: the parameters under "param.<name>",
+// the optimizer state under "optim.<name>", the best parameters (early
+// stopping) under "best.<name>", and in the metadata "attnlab.state" the
+// JSON of the training state (step, batcher position, RNG states, logging
+// and early-stopping accumulators) and "attnlab.best_eval" the validation
+// metrics of the best evaluation. Restoring it gives a run that continues
+// exactly as if it had never stopped.
+
+const (
+	metaState    = "attnlab.state"
+	metaBestEval = "attnlab.best_eval"
+)
+
+func (r *run) checkpoint() error {
+	data, err := r.encodeCheckpoint()
+	if err != nil {
+		return err
+	}
+	return r.rec.Checkpoint(r.st.Step, data)
+}
+
+func (r *run) encodeCheckpoint() ([]byte, error) {
+	var err error
+	r.st.Batcher = r.batcher.State()
+	if r.st.TFRNG, err = r.tfRNG.MarshalBinary(); err != nil {
+		return nil, err
+	}
+	r.st.Dropout = r.st.Dropout[:0]
+	for _, d := range dropouts(r.model) {
+		b, err := d.RNG.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		r.st.Dropout = append(r.st.Dropout, b)
+	}
+	state, err := json.Marshal(r.st)
+	if err != nil {
+		return nil, err
+	}
+	bestEval, err := json.Marshal(r.bestEval)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	var ts []*tensor.Tensor
+	for _, p := range r.params {
+		names = append(names, "param."+p.Name)
+		ts = append(ts, p.Tensor)
+	}
+	opt := r.optim.State()
+	keys := make([]string, 0, len(opt))
+	for k := range opt {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		names = append(names, "optim."+k)
+		ts = append(ts, opt[k])
+	}
+	for i, b := range r.best {
+		names = append(names, "best."+r.params[i].Name)
+		ts = append(ts, tensor.FromData(b, r.params[i].Shape()...))
+	}
+	var buf bytes.Buffer
+	meta := map[string]string{metaState: string(state), metaBestEval: string(bestEval)}
+	if err := layers.WriteTensors(&buf, names, ts, meta); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// restore loads a checkpoint written by encodeCheckpoint.
+func (r *run) restore(data []byte) error {
+	ts, meta, err := layers.ReadTensors(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	var st trainState
+	if err := json.Unmarshal([]byte(meta[metaState]), &st); err != nil {
+		return fmt.Errorf("checkpoint state: %w", err)
+	}
+	if raw := meta[metaBestEval]; raw != "" && raw != "null" {
+		if err := json.Unmarshal([]byte(raw), &r.bestEval); err != nil {
+			return fmt.Errorf("checkpoint best evaluation: %w", err)
+		}
+	}
+	for _, p := range r.params {
+		t, ok := ts["param."+p.Name]
+		if !ok {
+			return fmt.Errorf("checkpoint has no parameter %q", p.Name)
+		}
+		if len(t.Data) != p.Len() {
+			return fmt.Errorf("checkpoint parameter %q has %d values, model wants %d", p.Name, len(t.Data), p.Len())
+		}
+		copy(p.Data, t.Data)
+		if b, ok := ts["best."+p.Name]; ok {
+			r.best = append(r.best, append([]float32(nil), b.Data...))
+		}
+	}
+	opt := map[string]*tensor.Tensor{}
+	for k, t := range ts {
+		if name, ok := cutPrefix(k, "optim."); ok {
+			opt[name] = t
+		}
+	}
+	if err := r.optim.LoadState(opt, st.Step); err != nil {
+		return err
+	}
+	if err := r.batcher.Restore(st.Batcher); err != nil {
+		return err
+	}
+	if err := r.tfRNG.UnmarshalBinary(st.TFRNG); err != nil {
+		return err
+	}
+	ds := dropouts(r.model)
+	if len(ds) != len(st.Dropout) {
+		return fmt.Errorf("checkpoint has %d dropout streams, model has %d", len(st.Dropout), len(ds))
+	}
+	for i, d := range ds {
+		if err := d.RNG.UnmarshalBinary(st.Dropout[i]); err != nil {
+			return err
+		}
+	}
+	r.st = st
+	return nil
+}
+
+// checkpointStep returns the step a checkpoint was taken after (0 if it
+// cannot be read; restoring it will then report the problem).
+func checkpointStep(data []byte) int {
+	_, meta, err := layers.ReadTensors(bytes.NewReader(data))
+	if err != nil {
+		return 0
+	}
+	var st trainState
+	if json.Unmarshal([]byte(meta[metaState]), &st) != nil {
+		return 0
+	}
+	return st.Step
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return "", false
+}
+
+// saveModel stores the final parameters and the dataset spec (vocabularies
+// and tokenizers), what `attnlab generate` needs.
+func (r *run) saveModel() error {
+	var buf bytes.Buffer
+	if err := layers.SaveSafetensors(&buf, r.params, map[string]string{"step": fmt.Sprint(r.st.Step)}); err != nil {
+		return err
+	}
+	if err := r.rec.Artifact(KindModel, NameParams, buf.Bytes()); err != nil {
+		return err
+	}
+	spec, err := json.Marshal(r.data.Spec())
+	if err != nil {
+		return err
+	}
+	return r.rec.Artifact(KindModel, NameSpec, spec)
+}
+
+// dropouts finds every dropout module reachable from m through exported
+// fields, slices and interfaces, in a fixed order, each once. Their RNG
+// streams are part of a checkpoint.
+func dropouts(m any) []*layers.Dropout {
+	var out []*layers.Dropout
+	seen := map[uintptr]bool{}
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem())
+			}
+		case reflect.Pointer:
+			if v.IsNil() || seen[v.Pointer()] {
+				return
+			}
+			seen[v.Pointer()] = true
+			if d, ok := v.Interface().(*layers.Dropout); ok {
+				out = append(out, d)
+				return
+			}
+			if _, ok := v.Interface().(*tensor.Tensor); ok {
+				return
+			}
+			walk(v.Elem())
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i))
+				}
+			}
+		case reflect.Slice, reflect.Array:
+			if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Float32 {
+				return
+			}
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i))
+			}
+		}
+	}
+	walk(reflect.ValueOf(m))
+	return out
+}

@@ -1,0 +1,323 @@
+package runs
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/metrics"
+	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/tasks"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// evalMode switches the model to evaluation (no dropout, no graph) and
+// returns the function that switches it back.
+func (r *run) evalMode() func() {
+	layers.SetTraining(false, r.model)
+	restore := tensor.NoGrad(layers.Tensors(r.params)...)
+	return func() {
+		restore()
+		layers.SetTraining(true, r.model)
+	}
+}
+
+// teacherForced returns the mean loss (no label smoothing) and the token
+// accuracy over ex, under teacher forcing.
+func (r *run) teacherForced(ex []tasks.Example) (loss, acc float64) {
+	var lossSum float64
+	var correct, total int
+	for b := range tasks.InOrder(ex, r.data.LM, r.evalBatch()) {
+		mb := toModelBatch(b)
+		out := r.model.Forward(mb, models.ForwardOptions{})
+		l := tensor.CrossEntropy(out.Logits, mb.Out, models.PadID, 0)
+		lossSum += float64(l.Item()) * float64(b.Tokens)
+		v := out.Logits.Dim(-1)
+		pred := make([]int, len(mb.Out))
+		for i := range pred {
+			pred[i] = argmax(out.Logits.Data[i*v : (i+1)*v])
+		}
+		c, n := metrics.MaskedTokenAccuracy(pred, mb.Out, models.PadID)
+		correct += c
+		total += n
+	}
+	if total == 0 {
+		return math.NaN(), math.NaN()
+	}
+	return lossSum / float64(total), metrics.Ratio(correct, total)
+}
+
+func (r *run) evalBatch() int { return max(r.cfg.Train.BatchSize, 32) }
+
+func argmax(row []float32) int {
+	bi := 0
+	for i, x := range row {
+		if x > row[bi] {
+			bi = i
+		}
+	}
+	return bi
+}
+
+// decode decodes ex in order with the given options.
+func (r *run) decode(ex []tasks.Example, opt models.DecodeOptions) ([]models.Hypothesis, error) {
+	var out []models.Hypothesis
+	for b := range tasks.InOrder(ex, r.data.LM, r.evalBatch()) {
+		hs, err := models.Decode(r.model, toModelBatch(b), opt)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hs...)
+	}
+	return out, nil
+}
+
+// decodeOptions returns the evaluation's decoding settings; greedy forces
+// greedy decoding (for validation exact match).
+func (r *run) decodeOptions(greedy bool) models.DecodeOptions {
+	d := r.cfg.Eval.Decode
+	o := models.DecodeOptions{Strategy: d.Strategy, MaxLen: r.maxOut, Beam: d.Beam, LengthPenalty: d.LengthPenalty,
+		Temperature: d.Temperature, TopK: d.TopK, TopP: d.TopP, RNG: tensor.NewRNG(uint64(r.cfg.Seed) ^ 0x5eed)}
+	if greedy {
+		o.Strategy = "greedy"
+	}
+	return o
+}
+
+func exactMatches(hyps []models.Hypothesis, ex []tasks.Example) int {
+	n := 0
+	for i, h := range hyps {
+		if metrics.ExactMatch(h.Tokens, ex[i].Tgt) {
+			n++
+		}
+	}
+	return n
+}
+
+// evaluate records the validation metrics at step, updates early stopping
+// and saves a checkpoint.
+func (r *run) evaluate(step int) error {
+	back := r.evalMode()
+	m := map[string]float64{}
+	loss, acc := r.teacherForced(r.data.Valid)
+	m["valid/loss"], m["valid/ppl"], m["valid/token_acc"] = loss, metrics.Perplexity(loss), acc
+	if r.cfg.Eval.ValidExactMatch && !r.data.LM {
+		hyps, err := r.decode(r.data.Valid, r.decodeOptions(true))
+		if err != nil {
+			back()
+			return err
+		}
+		m["valid/exact_match"] = metrics.Ratio(exactMatches(hyps, r.data.Valid), len(hyps))
+	}
+	back()
+	for _, k := range sortedKeys(m) {
+		if err := r.rec.Metric(step, k, m[k]); err != nil {
+			return err
+		}
+	}
+	r.track(step, m)
+	r.rec.Progress(Progress{Step: step, Total: r.total, Loss: r.st.LastLoss, Eval: m})
+	return r.checkpoint()
+}
+
+// track updates the best value of the early-stopping metric.
+func (r *run) track(step int, m map[string]float64) {
+	es := r.cfg.Train.EarlyStopping
+	v, ok := m[es.Metric]
+	if !ok || math.IsNaN(v) {
+		return
+	}
+	better := !r.st.HasBest || (es.Mode == "max" && v > r.st.Best) || (es.Mode != "max" && v < r.st.Best)
+	if better {
+		r.st.Best, r.st.BestStep, r.st.BadEvals, r.st.HasBest = v, step, 0, true
+		r.bestEval = m
+		if es.Patience > 0 {
+			r.saveBest()
+		}
+		return
+	}
+	r.st.BadEvals++
+	if es.Patience > 0 && r.st.BadEvals >= es.Patience {
+		r.st.Stopped = "early stopping"
+	}
+}
+
+// saveBest copies the current parameters as the best ones.
+func (r *run) saveBest() {
+	if r.best == nil {
+		r.best = make([][]float32, len(r.params))
+	}
+	for i, p := range r.params {
+		r.best[i] = append(r.best[i][:0], p.Data...)
+	}
+}
+
+// finish evaluates on the test split and stores the summaries and
+// artifacts.
+func (r *run) finish() (*Result, error) {
+	if r.best != nil && r.st.BestStep != r.st.Step {
+		for i, p := range r.params {
+			copy(p.Data, r.best[i])
+		}
+	}
+	back := r.evalMode()
+	defer back()
+	sum := map[string]float64{}
+	for k, v := range r.bestEval {
+		sum[k] = v
+	}
+	if r.st.HasBest {
+		sum["best/"+r.cfg.Train.EarlyStopping.Metric] = r.st.Best
+		sum["best/step"] = float64(r.st.BestStep)
+	}
+	loss, acc := r.teacherForced(r.data.Test)
+	sum["test/loss"], sum["test/ppl"], sum["test/token_acc"] = loss, metrics.Perplexity(loss), acc
+	sum["model/params"] = float64(layers.CountParams(r.params))
+	sum["train/steps"] = float64(r.st.Step)
+	if r.st.TrainSecs > 0 {
+		sum["perf/tokens_per_s"] = float64(r.st.Tokens) / r.st.TrainSecs
+		sum["perf/train_seconds"] = r.st.TrainSecs
+	}
+	if r.data.LM {
+		if err := r.lmSamples(); err != nil {
+			return nil, err
+		}
+	} else if err := r.testDecode(sum); err != nil {
+		return nil, err
+	}
+	if err := r.saveModel(); err != nil {
+		return nil, err
+	}
+	return &Result{Summaries: sum, Steps: r.st.Step, Stopped: r.st.Stopped}, nil
+}
+
+// Sample is one decoded test example, stored as JSON with the run.
+type Sample struct {
+	Index     int    `json:"index"`
+	Source    string `json:"source"`
+	Reference string `json:"reference"`
+	Output    string `json:"output"`
+	Correct   bool   `json:"correct"`
+}
+
+// AttentionMap is the attention of one decoded test example: one row per
+// output step (the eos step included), one column per source token.
+type AttentionMap struct {
+	Index   int         `json:"index"`
+	Source  []string    `json:"source"`
+	Output  []string    `json:"output"` // output tokens, then "<eos>" when the output ended
+	Weights [][]float32 `json:"weights"`
+}
+
+func (r *run) testDecode(sum map[string]float64) error {
+	test := r.data.Test
+	if n := r.cfg.Eval.MaxExamples; n > 0 && n < len(test) {
+		test = test[:n]
+	}
+	hyps, err := r.decode(test, r.decodeOptions(false))
+	if err != nil {
+		return err
+	}
+	buckets := metrics.NewBucketedExactMatch(r.cfg.Eval.LengthBuckets)
+	var hypToks [][]string
+	var refToks [][][]string
+	var entropySum float64
+	var entropyN, hits, alignN, correct int
+	for i, h := range hyps {
+		ok := metrics.ExactMatch(h.Tokens, test[i].Tgt)
+		if ok {
+			correct++
+		}
+		buckets.Add(len(test[i].Src), ok)
+		hypToks = append(hypToks, r.data.TgtVocab.Decode(h.Tokens))
+		refToks = append(refToks, [][]string{r.data.TgtVocab.Decode(test[i].Tgt)})
+		if h.Attention != nil {
+			if e, n := metrics.MeanEntropy(h.Attention); n > 0 {
+				entropySum += e * float64(n)
+				entropyN += n
+			}
+			if r.data.Alignment != "" {
+				hh, nn := metrics.AlignmentHits(h.Attention, metrics.IdealPositions(r.data.Alignment, len(h.Attention), len(test[i].Src)))
+				hits += hh
+				alignN += nn
+			}
+		}
+	}
+	sum["test/exact_match"] = metrics.Ratio(correct, len(hyps))
+	sum["test/bleu"] = metrics.CorpusBLEU(hypToks, refToks)
+	for k, v := range buckets.Metrics("test") {
+		sum[k] = v
+	}
+	if entropyN > 0 {
+		sum["test/attn_entropy"] = entropySum / float64(entropyN)
+	}
+	if alignN > 0 {
+		sum["test/align_acc"] = metrics.Ratio(hits, alignN)
+	}
+	var samples []Sample
+	var maps []AttentionMap
+	for i, h := range hyps {
+		if i < r.cfg.Eval.Samples {
+			samples = append(samples, Sample{Index: i, Source: r.data.SrcTok.Join(r.data.SrcVocab.Decode(test[i].Src)),
+				Reference: r.data.TgtTok.Join(r.data.TgtVocab.Decode(test[i].Tgt)),
+				Output:    r.data.TgtTok.Join(r.data.TgtVocab.Decode(h.Tokens)), Correct: metrics.ExactMatch(h.Tokens, test[i].Tgt)})
+		}
+		if i < r.cfg.Eval.AttentionMaps && h.Attention != nil {
+			out := r.data.TgtVocab.Decode(h.Tokens)
+			if h.Finished {
+				out = append(out, tasks.EOSToken)
+			}
+			maps = append(maps, AttentionMap{Index: i, Source: r.data.SrcVocab.Decode(test[i].Src), Output: out, Weights: h.Attention})
+		}
+	}
+	if err := r.putJSON(KindSamples, NameSamples, samples); err != nil {
+		return err
+	}
+	if maps != nil {
+		return r.putJSON(KindAttention, NameAttention, maps)
+	}
+	return nil
+}
+
+// lmSamples stores continuations of a few test prompts.
+func (r *run) lmSamples() error {
+	n := min(r.cfg.Eval.Samples, len(r.data.Test))
+	if n == 0 {
+		return nil
+	}
+	var prompts []tasks.Example
+	for _, ex := range r.data.Test[:n] {
+		p := ex.Tgt[:min(len(ex.Tgt), 16)]
+		prompts = append(prompts, tasks.Example{Tgt: append(append([]int(nil), p...), 0)}) // LM batches drop the last token from In
+	}
+	opt := r.decodeOptions(false)
+	opt.MaxLen = 64
+	hyps, err := r.decode(prompts, opt)
+	if err != nil {
+		return err
+	}
+	var samples []Sample
+	for i, h := range hyps {
+		prompt := r.data.TgtTok.Join(r.data.TgtVocab.Decode(prompts[i].Tgt[:len(prompts[i].Tgt)-1]))
+		samples = append(samples, Sample{Index: i, Source: prompt, Output: r.data.TgtTok.Join(r.data.TgtVocab.Decode(h.Tokens))})
+	}
+	return r.putJSON(KindSamples, NameSamples, samples)
+}
+
+func (r *run) putJSON(kind, name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return r.rec.Artifact(kind, name, b)
+}
+
+func sortedKeys(m map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

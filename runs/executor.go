@@ -1,0 +1,308 @@
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/store"
+)
+
+// ExecOptions control Execute.
+type ExecOptions struct {
+	// Workers is the number of runs trained at once (default: the number of
+	// CPUs); each run is single-threaded.
+	Workers int
+	// Version is attnlab's version, recorded with each run.
+	Version string
+	// Heartbeat is how often a running run proves it is alive (default 5 s);
+	// StaleAfter is how old a heartbeat must be before another process may
+	// take the run over (default 12 heartbeats). A run whose process died
+	// on this host is taken over at once.
+	Heartbeat, StaleAfter time.Duration
+	// Reporter shows progress (nil: none).
+	Reporter Reporter
+	// NoMetrics turns off per-step metric recording (overhead measurements).
+	NoMetrics bool
+}
+
+// Reporter shows the progress of an execution.
+type Reporter interface {
+	// Start announces the plan: how many runs, and how many are already done.
+	Start(total, done int)
+	// Begin announces that a run starts (or resumes at step from).
+	Begin(run store.Run, label string, from, total int) RunReporter
+	// Wait flushes the display after the last run ended.
+	Wait()
+}
+
+// RunReporter follows one run.
+type RunReporter interface {
+	Update(p Progress)
+	End(status store.Status, err error)
+}
+
+// Outcome is what happened to one run of the plan during Execute.
+type Outcome struct {
+	Run    store.Run // as recorded at the end
+	Label  string
+	Status store.Status
+	Err    error // why the run failed or was interrupted
+	Note   string
+}
+
+// Report summarises an execution.
+type Report struct {
+	ExperimentID int64
+	Outcomes     []Outcome // in plan order
+}
+
+// Count returns how many outcomes have status s.
+func (r *Report) Count(s store.Status) int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Status == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Execute records the experiment and every run of its plan in the store
+// (queued), then trains them with a pool of workers: runs already done or
+// failed are skipped; interrupted runs, and runs left running by a process
+// that died, resume from their last checkpoint; queued runs start fresh.
+// A run that fails or panics is recorded as failed with its error and the
+// others go on. Cancelling ctx checkpoints the running runs, records them as
+// interrupted and returns ctx's error after every worker stopped.
+func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, opt ExecOptions) (*Report, error) {
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.NumCPU()
+	}
+	if opt.Heartbeat <= 0 {
+		opt.Heartbeat = 5 * time.Second
+	}
+	if opt.StaleAfter <= 0 {
+		opt.StaleAfter = 12 * opt.Heartbeat
+	}
+	plan, err := x.Plan()
+	if err != nil {
+		return nil, err
+	}
+	expID, err := st.PutExperiment(ctx, x.Name, x.Description, x.YAML)
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]store.RunSpec, len(plan))
+	for i, r := range plan {
+		point, err := json.Marshal(r.Point)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", i, err)
+		}
+		ps := make([]store.Param, len(r.Params))
+		for j, p := range r.Params {
+			ps[j] = store.Param{Key: p.Key, Value: p.Value}
+		}
+		specs[i] = store.RunSpec{Hash: r.Hash, Seed: int64(r.Seed), Config: string(r.Canonical), Point: string(point), Params: ps}
+	}
+	recs, err := st.EnsureRuns(ctx, expID, specs)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{ExperimentID: expID, Outcomes: make([]Outcome, len(plan))}
+	done := 0
+	for i, r := range recs {
+		rep.Outcomes[i] = Outcome{Run: r, Label: plan[i].Label, Status: r.Status}
+		if r.Status == store.StatusDone {
+			done++
+		}
+	}
+	if opt.Reporter != nil {
+		opt.Reporter.Start(len(plan), done)
+		defer opt.Reporter.Wait()
+	}
+	owner := store.CurrentOwner(opt.Version)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < opt.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				rep.Outcomes[i] = executeOne(ctx, st, owner, plan[i], recs[i], opt)
+			}
+		}()
+	}
+	for i, r := range recs {
+		if r.Status == store.StatusDone || r.Status == store.StatusFailed {
+			rep.Outcomes[i].Note = "skipped: " + string(r.Status)
+			continue
+		}
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return rep, ctx.Err()
+}
+
+// executeOne claims and trains one run.
+func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan experiments.Run, rec store.Run, opt ExecOptions) (out Outcome) {
+	out = Outcome{Run: rec, Label: plan.Label, Status: rec.Status}
+	if ctx.Err() != nil {
+		return out
+	}
+	// Claim with a context that outlives cancellation, so bookkeeping
+	// after Ctrl-C still reaches the store.
+	bg := context.WithoutCancel(ctx)
+	claim, err := st.Claim(bg, rec.ID, owner, opt.StaleAfter)
+	if err != nil {
+		out.Err = err
+		return out
+	}
+	out.Run = claim.Run
+	if !claim.Claimed {
+		out.Note = claim.Reason
+		return out
+	}
+	var resume []byte
+	from := 0
+	if claim.Prev != store.StatusQueued {
+		if data, err := st.Artifact(bg, rec.ID, KindCheckpoint, NameCheckpoint); err == nil {
+			resume = data
+			from = checkpointStep(data)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			out.Err = err
+			return finishRun(bg, st, owner, out, store.StatusFailed, err)
+		}
+	}
+	// Metrics after the checkpoint belong to steps that will run again; a
+	// fresh start drops any history of an earlier attempt.
+	keep := from
+	if resume == nil {
+		keep = -1
+	}
+	if err := st.TruncateMetrics(bg, rec.ID, keep); err != nil {
+		return finishRun(bg, st, owner, out, store.StatusFailed, err)
+	}
+	var rr RunReporter
+	if opt.Reporter != nil {
+		rr = opt.Reporter.Begin(claim.Run, plan.Label, from, plan.Config.Train.Steps)
+	}
+	sr := &storeRecorder{ctx: bg, st: st, run: rec.ID, w: st.NewMetricWriter(rec.ID, store.DefaultBatch), rep: rr}
+	hbCtx, stopHB := context.WithCancel(bg)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		t := time.NewTicker(opt.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+				_ = st.Heartbeat(hbCtx, rec.ID, owner) // a missed beat is retried at the next tick
+			}
+		}
+	}()
+	res, err := trainSafely(ctx, plan.Config, sr, Options{Resume: resume, NoMetrics: opt.NoMetrics})
+	stopHB()
+	<-hbDone
+	if ferr := sr.w.Flush(bg); ferr != nil && err == nil {
+		err = ferr
+	}
+	status := store.StatusDone
+	switch {
+	case err == nil:
+		if perr := st.PutSummaries(bg, rec.ID, res.Summaries); perr != nil {
+			status, err = store.StatusFailed, perr
+		}
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		status = store.StatusInterrupted
+	default:
+		status = store.StatusFailed
+	}
+	out = finishRun(bg, st, owner, out, status, err)
+	if rr != nil {
+		rr.End(status, err)
+	}
+	return out
+}
+
+// trainSafely runs Train and turns a panic into an error with its stack's
+// first frames, so one broken run does not stop the others.
+func trainSafely(ctx context.Context, cfg experiments.Config, rec Recorder, opt Options) (res *Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, firstLines(string(debug.Stack()), 12))
+		}
+	}()
+	return Train(ctx, cfg, rec, opt)
+}
+
+func firstLines(s string, n int) string {
+	lines := 0
+	for i, c := range s {
+		if c == '\n' {
+			lines++
+			if lines == n {
+				return s[:i]
+			}
+		}
+	}
+	return s
+}
+
+func finishRun(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, status store.Status, err error) Outcome {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	out.Status, out.Err = status, err
+	if ferr := st.Finish(ctx, out.Run.ID, owner, status, msg); ferr != nil {
+		out.Err = errors.Join(err, ferr)
+	}
+	if r, gerr := st.Run(ctx, fmt.Sprint(out.Run.ID)); gerr == nil {
+		out.Run = r
+	}
+	return out
+}
+
+// storeRecorder records a run into the store.
+type storeRecorder struct {
+	ctx context.Context
+	st  *store.Store
+	run int64
+	w   *store.MetricWriter
+	rep RunReporter
+}
+
+func (s *storeRecorder) Metric(step int, key string, v float64) error { return s.w.Log(step, key, v) }
+
+func (s *storeRecorder) Checkpoint(step int, data []byte) error {
+	if err := s.w.Flush(s.ctx); err != nil {
+		return err
+	}
+	return s.st.PutArtifact(s.ctx, s.run, KindCheckpoint, NameCheckpoint, data)
+}
+
+func (s *storeRecorder) Artifact(kind, name string, data []byte) error {
+	return s.st.PutArtifact(s.ctx, s.run, kind, name, data)
+}
+
+func (s *storeRecorder) Progress(p Progress) {
+	if s.rep != nil {
+		s.rep.Update(p)
+	}
+}

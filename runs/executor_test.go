@@ -1,0 +1,219 @@
+package runs
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/store"
+)
+
+func loadExperiment(t testing.TB, path string, sets ...string) *experiments.Experiment {
+	t.Helper()
+	x, err := experiments.Load(path, sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func openStore(t testing.TB, path string) *store.Store {
+	t.Helper()
+	st, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// quality returns a run's summaries without timing figures.
+func quality(t testing.TB, st *store.Store, id int64) map[string]float64 {
+	t.Helper()
+	all, err := st.Summaries(context.Background(), []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for k, v := range all[id] {
+		if !strings.HasPrefix(k, "perf/") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// history returns every non-timing metric of a run as key → step → value.
+func history(t testing.TB, st *store.Store, id int64) map[string]map[int]float64 {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := st.MetricKeys(ctx, []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[int]float64{}
+	for _, k := range keys {
+		if strings.HasPrefix(k, "perf/") {
+			continue
+		}
+		h, err := st.MetricHistory(ctx, []int64{id}, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = map[int]float64{}
+		for _, p := range h[id] {
+			if _, dup := out[k][p.Step]; dup {
+				t.Fatalf("run %d metric %s has step %d twice", id, k, p.Step)
+			}
+			out[k][p.Step] = p.Value
+		}
+	}
+	return out
+}
+
+func sameFloats(a, b map[string]float64) string {
+	if len(a) != len(b) {
+		return "different keys"
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || !(v == w || (math.IsNaN(v) && math.IsNaN(w))) {
+			return k
+		}
+	}
+	return ""
+}
+
+// cancelAt is a reporter that cancels the execution when any run reaches a
+// step.
+type cancelAt struct {
+	step   int
+	cancel context.CancelFunc
+	seen   atomic.Int64
+}
+
+func (c *cancelAt) Start(int, int) {}
+func (c *cancelAt) Wait()          {}
+func (c *cancelAt) Begin(store.Run, string, int, int) RunReporter {
+	return c
+}
+func (c *cancelAt) Update(p Progress) {
+	if p.Step >= c.step {
+		c.seen.Add(1)
+		c.cancel()
+	}
+}
+func (c *cancelAt) End(store.Status, error) {}
+
+func TestExecuteInterruptAndResume(t *testing.T) {
+	dir := t.TempDir()
+	x := loadExperiment(t, "testdata/sweep4.yaml")
+	ref := openStore(t, filepath.Join(dir, "ref.db"))
+	rep, err := Execute(context.Background(), ref, x, ExecOptions{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rep.Count(store.StatusDone); n != 4 {
+		t.Fatalf("uninterrupted: %d runs done, want 4: %+v", n, rep.Outcomes)
+	}
+
+	st := openStore(t, filepath.Join(dir, "resume.db"))
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &cancelAt{step: 50, cancel: cancel}
+	rep1, err := Execute(ctx, st, x, ExecOptions{Workers: 2, Reporter: c})
+	if err == nil {
+		t.Fatal("cancelled execution returned no error")
+	}
+	if rep1.Count(store.StatusInterrupted) == 0 {
+		t.Fatalf("no run was interrupted: %+v", rep1.Outcomes)
+	}
+	res := &resumes{}
+	rep2, err := Execute(context.Background(), st, x, ExecOptions{Workers: 2, Reporter: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := 0
+	for _, f := range res.from {
+		if f > 0 {
+			resumed++
+		}
+	}
+	if resumed == 0 {
+		t.Fatalf("no run resumed from a checkpoint (steps %v)", res.from)
+	}
+	for i, o := range rep2.Outcomes {
+		if o.Run.Status != store.StatusDone {
+			t.Fatalf("run %d ended %s: %v", i, o.Run.Status, o.Err)
+		}
+		want := rep.Outcomes[i].Run.ID
+		if d := sameFloats(quality(t, st, o.Run.ID), quality(t, ref, want)); d != "" {
+			t.Errorf("run %d: resumed summaries differ from the uninterrupted run at %q:\n%v\n%v", i, d, quality(t, st, o.Run.ID), quality(t, ref, want))
+		}
+		got, wantH := history(t, st, o.Run.ID), history(t, ref, want)
+		for k := range wantH {
+			if d := sameFloats(toStr(got[k]), toStr(wantH[k])); d != "" {
+				t.Errorf("run %d metric %s differs at step %s", i, k, d)
+			}
+		}
+	}
+	// A third execution has nothing left to do.
+	rep3, err := Execute(context.Background(), st, x, ExecOptions{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range rep3.Outcomes {
+		if o.Note != "skipped: done" {
+			t.Fatalf("third execution did not skip a done run: %+v", o)
+		}
+	}
+}
+
+func toStr(m map[int]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		out[strconv.Itoa(k)] = v
+	}
+	return out
+}
+
+// resumes records the step each run resumed from.
+type resumes struct {
+	mu   sync.Mutex
+	from []int
+}
+
+func (r *resumes) Start(int, int) {}
+func (r *resumes) Wait()          {}
+func (r *resumes) Begin(_ store.Run, _ string, from, _ int) RunReporter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.from = append(r.from, from)
+	return nopRun{}
+}
+
+type nopRun struct{}
+
+func (nopRun) Update(Progress)         {}
+func (nopRun) End(store.Status, error) {}
+
+func TestExecuteRecordsFailures(t *testing.T) {
+	dir := t.TempDir()
+	// A learning rate this large makes the loss overflow.
+	x := loadExperiment(t, "testdata/sweep4.yaml", "train.optimizer.lr=1.0e+30", "train.clip=0", "seeds=[1]")
+	st := openStore(t, filepath.Join(dir, "f.db"))
+	rep, err := Execute(context.Background(), st, x, ExecOptions{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range rep.Outcomes {
+		if o.Run.Status != store.StatusFailed || !strings.Contains(o.Run.Error, "step ") {
+			t.Fatalf("run ended %s with error %q, want failed at a step", o.Run.Status, o.Run.Error)
+		}
+	}
+}

@@ -1,0 +1,313 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/optim"
+	"github.com/attnlab/attnlab/tasks"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// Recorder receives what a run produces. The executor implements it over the
+// store; tests use a memory recorder. Methods are called from the run's
+// goroutine only.
+type Recorder interface {
+	// Metric records one value of the metric history at a step.
+	Metric(step int, key string, value float64) error
+	// Checkpoint replaces the run's checkpoint (see Checkpoint) taken after
+	// step. The executor also flushes buffered metrics here, so that a
+	// resumed run's history and its checkpoint agree.
+	Checkpoint(step int, data []byte) error
+	// Artifact stores a named artifact of the run (vocabulary, samples,
+	// attention maps, final parameters).
+	Artifact(kind, name string, data []byte) error
+	// Progress reports training progress (for progress bars and logs).
+	Progress(p Progress)
+}
+
+// Progress is a snapshot of a training run.
+type Progress struct {
+	Step, Total  int
+	Loss         float64 // last logged training loss
+	TokensPerSec float64
+	Eval         map[string]float64 // the last evaluation's metrics (nil between evaluations)
+}
+
+// Options control one run.
+type Options struct {
+	// Resume is a checkpoint written by an earlier attempt of the same run
+	// (nil: start fresh).
+	Resume []byte
+	// NoMetrics turns off per-step metric recording (for overhead
+	// measurements); evaluations and summaries are still recorded.
+	NoMetrics bool
+}
+
+// Result is what a finished run reports.
+type Result struct {
+	Summaries map[string]float64
+	Steps     int    // optimizer steps taken
+	Stopped   string // "steps", "epochs" or "early stopping"
+}
+
+// FailedError is a run that stopped for a reason of its own (a NaN loss),
+// as opposed to an error of the system.
+type FailedError struct {
+	Step   int
+	Reason string
+}
+
+func (e *FailedError) Error() string { return fmt.Sprintf("step %d: %s", e.Step, e.Reason) }
+
+// Artifact kinds and names.
+const (
+	KindModel      = "model"
+	KindCheckpoint = "checkpoint"
+	KindSamples    = "samples"
+	KindAttention  = "attention"
+	NameParams     = "params.safetensors"
+	NameSpec       = "spec.json"
+	NameSamples    = "test.json"
+	NameAttention  = "test.json"
+	NameCheckpoint = "checkpoint.safetensors"
+)
+
+// run holds everything of one run while it trains.
+type run struct {
+	cfg     experiments.Config
+	rec     Recorder
+	opt     Options
+	data    *tasks.Dataset
+	model   models.Model
+	params  []*layers.Param
+	optim   optim.Optimizer
+	sched   optim.Schedule
+	batcher *tasks.Batcher
+	tfRNG   *tensor.RNG
+	total   int
+	maxOut  int // decoding length limit (eos included)
+
+	st       trainState
+	best     [][]float32        // parameters at the best evaluation (early stopping)
+	bestEval map[string]float64 // validation metrics at the best evaluation
+}
+
+// trainState is the part of a run saved in checkpoints besides tensors.
+type trainState struct {
+	Step       int                `json:"step"`
+	Batcher    tasks.BatcherState `json:"batcher"`
+	TFRNG      []byte             `json:"tf_rng"`
+	Dropout    [][]byte           `json:"dropout_rngs"`
+	LossSum    float64            `json:"loss_sum"` // since the last train/loss record, token-weighted
+	LossTokens int                `json:"loss_tokens"`
+	LastLoss   float64            `json:"last_loss"`
+	Best       float64            `json:"best"` // best value of the early-stopping metric
+	BestStep   int                `json:"best_step"`
+	BadEvals   int                `json:"bad_evals"` // evaluations since the best
+	TrainSecs  float64            `json:"train_secs"`
+	Tokens     int64              `json:"tokens"`
+	HasBest    bool               `json:"has_best"`
+	Stopped    string             `json:"stopped"`
+}
+
+// Train runs one configuration end to end: builds the data and the model,
+// trains with masked cross-entropy, evaluates every eval_every steps
+// (recording metrics and a checkpoint), evaluates on the test split at the
+// end and returns the summaries. Cancelling ctx stops training at the next
+// step boundary after saving a checkpoint, and returns ctx's error.
+func Train(ctx context.Context, cfg experiments.Config, rec Recorder, opt Options) (*Result, error) {
+	r, err := build(cfg, rec, opt)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Resume != nil {
+		if err := r.restore(opt.Resume); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+	}
+	if err := r.loop(ctx); err != nil {
+		return nil, err
+	}
+	return r.finish()
+}
+
+// build prepares the data, the model and the optimizer.
+func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
+	seed := uint64(cfg.Seed)
+	data, err := tasks.Build(cfg.Task.Name, cfg.Task.Params, tasks.Options{Seed: seed, BaseDir: cfg.BaseDir})
+	if err != nil {
+		return nil, err
+	}
+	kind, err := models.Registry.Lookup(cfg.Model.Name)
+	if err != nil {
+		return nil, err
+	}
+	if kind.New.LM != data.LM {
+		if data.LM {
+			return nil, fmt.Errorf("model %q is a sequence-to-sequence model but task %q is language modelling (use lm-transformer or lm-rnn)", cfg.Model.Name, cfg.Task.Name)
+		}
+		return nil, fmt.Errorf("model %q is a language model but task %q is sequence-to-sequence", cfg.Model.Name, cfg.Task.Name)
+	}
+	if cfg.Model.Name != "seq2seq-rnn" && cfg.Train.TeacherForcing < 1 {
+		return nil, fmt.Errorf("train.teacher_forcing %v: feeding back predictions needs the seq2seq-rnn model", cfg.Train.TeacherForcing)
+	}
+	spec := models.Spec{TgtVocab: data.TgtVocab.Len(), MaxLen: longest(data) + 2}
+	if !data.LM {
+		spec.SrcVocab = data.SrcVocab.Len()
+	}
+	if cfg.Model.Encoder != nil {
+		spec.Encoder = models.Plugin{Name: cfg.Model.Encoder.Name, Params: cfg.Model.Encoder.Params}
+	}
+	if cfg.Model.Attention != nil {
+		spec.Attention = models.Plugin{Name: cfg.Model.Attention.Name, Params: cfg.Model.Attention.Params}
+	}
+	model, err := models.New(cfg.Model.Name, cfg.Model.Params, spec)
+	if err != nil {
+		return nil, err
+	}
+	master := tensor.NewRNG(seed)
+	model.Init(master.Split())
+	params := model.Params()
+	o, err := optim.New(cfg.Train.Optimizer.Name, cfg.Train.Optimizer.Params, params)
+	if err != nil {
+		return nil, err
+	}
+	batcher, err := tasks.NewBatcher(data.Train, data.LM, tasks.BatcherConfig{Size: cfg.Train.BatchSize, Seed: master.Uint64()})
+	if err != nil {
+		return nil, err
+	}
+	total := cfg.Train.Steps
+	stopped := "steps"
+	if total == 0 {
+		total = cfg.Train.Epochs * batcher.Len()
+		stopped = "epochs"
+	}
+	sched, err := optim.NewSchedule(cfg.Train.Schedule.Name, cfg.Train.Schedule.Params, total)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, rec: rec, opt: opt, data: data, model: model, params: params, optim: o, sched: sched,
+		batcher: batcher, tfRNG: master.Split(), total: total}
+	r.st.Stopped = stopped
+	r.maxOut = cfg.Eval.Decode.MaxLen
+	if r.maxOut == 0 {
+		r.maxOut = longestTarget(data) + 10
+	}
+	return r, nil
+}
+
+// longest returns the longest source or target sequence of any split.
+func longest(d *tasks.Dataset) int {
+	n := 0
+	for _, split := range [][]tasks.Example{d.Train, d.Valid, d.Test} {
+		for _, ex := range split {
+			n = max(n, len(ex.Src), len(ex.Tgt))
+		}
+	}
+	return n
+}
+
+func longestTarget(d *tasks.Dataset) int {
+	n := 0
+	for _, split := range [][]tasks.Example{d.Train, d.Valid, d.Test} {
+		for _, ex := range split {
+			n = max(n, len(ex.Tgt))
+		}
+	}
+	return n
+}
+
+func toModelBatch(b tasks.Batch) *models.Batch {
+	return &models.Batch{Size: b.Size, S: b.S, T: b.T, Src: b.Src, SrcLen: b.SrcLen, In: b.In, Out: b.Out, TgtLen: b.TgtLen}
+}
+
+// loop trains until the step budget, early stopping or cancellation.
+func (r *run) loop(ctx context.Context) error {
+	cfg := r.cfg.Train
+	base := r.optim.BaseLR()
+	layers.SetTraining(true, r.model)
+	for r.st.Step < r.total && r.st.Stopped != "early stopping" {
+		if err := ctx.Err(); err != nil {
+			if cerr := r.checkpoint(); cerr != nil {
+				return errors.Join(err, cerr)
+			}
+			return err
+		}
+		step := r.st.Step + 1
+		b, ok := r.batcher.Next()
+		if !ok {
+			b, _ = r.batcher.Next()
+		}
+		start := time.Now()
+		loss, err := r.trainStep(b, base*r.sched.Factor(step))
+		r.st.TrainSecs += time.Since(start).Seconds()
+		if err != nil {
+			return &FailedError{Step: step, Reason: err.Error()}
+		}
+		r.st.Step = step
+		r.st.Tokens += int64(b.Tokens)
+		r.st.LossSum += loss * float64(b.Tokens)
+		r.st.LossTokens += b.Tokens
+		if step%cfg.LogEvery == 0 || step == r.total {
+			if err := r.logTrain(step, base*r.sched.Factor(step)); err != nil {
+				return err
+			}
+		}
+		if (cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) || step == r.total {
+			if err := r.evaluate(step); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// trainStep runs forward, loss, backward, clipping and the update, and
+// returns the batch's mean loss.
+func (r *run) trainStep(b tasks.Batch, lr float64) (float64, error) {
+	mb := toModelBatch(b)
+	out := r.model.Forward(mb, models.ForwardOptions{Training: true, TeacherForcing: r.cfg.Train.TeacherForcing, RNG: r.tfRNG})
+	loss := tensor.CrossEntropy(out.Logits, mb.Out, models.PadID, float32(r.cfg.Train.LabelSmoothing))
+	v := float64(loss.Item())
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return v, fmt.Errorf("training loss is %v", v)
+	}
+	layers.ZeroGrad(r.params)
+	loss.Backward()
+	norm := optim.ClipGradNorm(r.params, r.cfg.Train.Clip)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return v, fmt.Errorf("gradient norm is %v", norm)
+	}
+	r.optim.Step(lr)
+	return v, nil
+}
+
+func (r *run) logTrain(step int, lr float64) error {
+	if r.st.LossTokens > 0 {
+		r.st.LastLoss = r.st.LossSum / float64(r.st.LossTokens)
+	}
+	tps := 0.0
+	if r.st.TrainSecs > 0 {
+		tps = float64(r.st.Tokens) / r.st.TrainSecs
+	}
+	if !r.opt.NoMetrics {
+		for _, m := range []struct {
+			k string
+			v float64
+		}{{"train/loss", r.st.LastLoss}, {"train/lr", lr}, {"perf/tokens_per_s", tps}} {
+			if err := r.rec.Metric(step, m.k, m.v); err != nil {
+				return err
+			}
+		}
+	}
+	r.st.LossSum, r.st.LossTokens = 0, 0
+	r.rec.Progress(Progress{Step: step, Total: r.total, Loss: r.st.LastLoss, TokensPerSec: tps})
+	return nil
+}
