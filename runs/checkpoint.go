@@ -173,7 +173,14 @@ func (r *run) saveModel() error {
 	if err != nil {
 		return err
 	}
-	return r.rec.Artifact(KindModel, NameSpec, spec)
+	if err := r.rec.Artifact(KindModel, NameSpec, spec); err != nil {
+		return err
+	}
+	info, err := json.Marshal(modelInfo{Spec: r.spec, MaxOut: r.maxOut})
+	if err != nil {
+		return err
+	}
+	return r.rec.Artifact(KindModel, NameModelInfo, info)
 }
 
 // dropouts finds every dropout module reachable from m through exported

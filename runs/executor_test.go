@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -215,5 +217,46 @@ func TestExecuteRecordsFailures(t *testing.T) {
 		if o.Run.Status != store.StatusFailed || !strings.Contains(o.Run.Error, "step ") {
 			t.Fatalf("run ended %s with error %q, want failed at a step", o.Run.Status, o.Run.Error)
 		}
+	}
+}
+
+func TestLoadDecodesLikeTheRun(t *testing.T) {
+	dir := t.TempDir()
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", `sweep={}`)
+	st := openStore(t, filepath.Join(dir, "l.db"))
+	rep, err := Execute(context.Background(), st, x, ExecOptions{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := rep.Outcomes[0].Run.ID
+	tr, err := Load(context.Background(), st, strconv.FormatInt(id, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Decoding the stored samples' sources again gives the stored outputs.
+	raw, err := st.Artifact(context.Background(), id, KindSamples, NameSamples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var samples []Sample
+	if err := json.Unmarshal(raw, &samples); err != nil {
+		t.Fatal(err)
+	}
+	if len(samples) == 0 {
+		t.Fatal("no samples stored")
+	}
+	for _, s := range samples {
+		src := tr.Spec.EncodeInput(s.Source)
+		b := &models.Batch{Size: 1, S: len(src), Src: src, SrcLen: []int{len(src)}}
+		hyps, err := models.Decode(tr.Model, b, models.DecodeOptions{Strategy: "greedy", MaxLen: tr.MaxOut})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.Spec.DecodeOutput(hyps[0].Tokens); got != s.Output {
+			t.Fatalf("decoding %q again gave %q, the run stored %q", s.Source, got, s.Output)
+		}
+	}
+	if _, err := Load(context.Background(), st, "99999"); err == nil {
+		t.Fatal("Load of an unknown run succeeded")
 	}
 }

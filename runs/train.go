@@ -91,6 +91,7 @@ type run struct {
 	sched   optim.Schedule
 	batcher *tasks.Batcher
 	tfRNG   *tensor.RNG
+	spec    models.Spec
 	total   int
 	maxOut  int // decoding length limit (eos included)
 
@@ -194,7 +195,7 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 		return nil, err
 	}
 	r := &run{cfg: cfg, rec: rec, opt: opt, data: data, model: model, params: params, optim: o, sched: sched,
-		batcher: batcher, tfRNG: master.Split(), total: total}
+		batcher: batcher, tfRNG: master.Split(), spec: spec, total: total}
 	r.st.Stopped = stopped
 	r.maxOut = cfg.Eval.Decode.MaxLen
 	if r.maxOut == 0 {

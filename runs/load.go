@@ -1,0 +1,87 @@
+package runs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tasks"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// modelInfo is stored with a finished run (kind model, name model.json):
+// what rebuilding its model needs besides the config.
+type modelInfo struct {
+	Spec   models.Spec `json:"spec"`
+	MaxOut int         `json:"max_out"` // decoding length limit used in evaluation (eos included)
+}
+
+// NameModelInfo is the artifact holding the model's build spec.
+const NameModelInfo = "model.json"
+
+// Trained is a finished run's model, ready to decode.
+type Trained struct {
+	Run    store.Run
+	Config experiments.Config
+	Model  models.Model // in evaluation mode, gradients off
+	Spec   *tasks.Spec  // vocabularies and tokenizers
+	MaxOut int          // the evaluation's decoding length limit (eos included)
+}
+
+// Load rebuilds the model of a finished run (ref: id or hash prefix) from
+// its stored config, build spec, vocabularies and final parameters.
+func Load(ctx context.Context, st *store.Store, ref string) (*Trained, error) {
+	r, err := st.Run(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var cfg experiments.Config
+	if err := json.Unmarshal([]byte(r.Config), &cfg); err != nil {
+		return nil, fmt.Errorf("run %d: stored config: %w", r.ID, err)
+	}
+	get := func(name string) ([]byte, error) {
+		b, err := st.Artifact(ctx, r.ID, KindModel, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("run %d has no trained model (status %s): %s missing", r.ID, r.Status, name)
+		}
+		return b, err
+	}
+	infoJSON, err := get(NameModelInfo)
+	if err != nil {
+		return nil, err
+	}
+	specJSON, err := get(NameSpec)
+	if err != nil {
+		return nil, err
+	}
+	paramBytes, err := get(NameParams)
+	if err != nil {
+		return nil, err
+	}
+	var info modelInfo
+	if err := json.Unmarshal(infoJSON, &info); err != nil {
+		return nil, fmt.Errorf("run %d: %s: %w", r.ID, NameModelInfo, err)
+	}
+	var spec tasks.Spec
+	if err := json.Unmarshal(specJSON, &spec); err != nil {
+		return nil, fmt.Errorf("run %d: %s: %w", r.ID, NameSpec, err)
+	}
+	m, err := models.New(cfg.Model.Name, cfg.Model.Params, info.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", r.ID, err)
+	}
+	m.Init(tensor.NewRNG(0))
+	ps := m.Params()
+	if _, err := layers.LoadSafetensors(bytes.NewReader(paramBytes), ps); err != nil {
+		return nil, fmt.Errorf("run %d: %w", r.ID, err)
+	}
+	layers.SetTraining(false, m)
+	tensor.NoGrad(layers.Tensors(ps)...)
+	return &Trained{Run: r, Config: cfg, Model: m, Spec: &spec, MaxOut: info.MaxOut}, nil
+}
