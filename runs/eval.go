@@ -178,6 +178,7 @@ func (r *run) finish() (*Result, error) {
 	if r.st.TrainSecs > 0 {
 		sum["perf/tokens_per_s"] = float64(r.st.Tokens) / r.st.TrainSecs
 		sum["perf/train_seconds"] = r.st.TrainSecs
+		sum["perf/loop_seconds"] = r.st.LoopSecs
 	}
 	if r.data.LM {
 		if err := r.lmSamples(); err != nil {

@@ -111,8 +111,9 @@ type trainState struct {
 	LastLoss   float64            `json:"last_loss"`
 	Best       float64            `json:"best"` // best value of the early-stopping metric
 	BestStep   int                `json:"best_step"`
-	BadEvals   int                `json:"bad_evals"` // evaluations since the best
-	TrainSecs  float64            `json:"train_secs"`
+	BadEvals   int                `json:"bad_evals"`  // evaluations since the best
+	TrainSecs  float64            `json:"train_secs"` // in training steps
+	LoopSecs   float64            `json:"loop_secs"`  // in the training loop: steps, logging, evaluations, checkpoints
 	Tokens     int64              `json:"tokens"`
 	HasBest    bool               `json:"has_best"`
 	Stopped    string             `json:"stopped"`
@@ -234,6 +235,8 @@ func (r *run) loop(ctx context.Context) error {
 	cfg := r.cfg.Train
 	base := r.optim.BaseLR()
 	layers.SetTraining(true, r.model)
+	loopStart, loopBase := time.Now(), r.st.LoopSecs
+	defer func() { r.st.LoopSecs = loopBase + time.Since(loopStart).Seconds() }()
 	for r.st.Step < r.total && r.st.Stopped != "early stopping" {
 		if err := ctx.Err(); err != nil {
 			if cerr := r.checkpoint(); cerr != nil {
