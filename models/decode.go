@@ -64,10 +64,15 @@ type Hypothesis struct {
 
 // Decode decodes every example of b (for a language model, continues the
 // prompts in b.In) with the chosen strategy and returns one hypothesis per
-// example. The model must be in evaluation mode (see tensor.NoGrad).
+// example. The model must be in evaluation mode (see tensor.NoGrad). A
+// model with a MaxDecodeLen() int method (a Transformer's positions) caps
+// opt.MaxLen.
 func Decode(m Model, b *Batch, opt DecodeOptions) ([]Hypothesis, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
+	}
+	if l, ok := m.(interface{ MaxDecodeLen() int }); ok && l.MaxDecodeLen() > 0 {
+		opt.MaxLen = min(opt.MaxLen, l.MaxDecodeLen())
 	}
 	st := m.Start(b)
 	switch opt.Strategy {

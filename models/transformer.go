@@ -14,7 +14,8 @@ import (
 // (seq2seq-transformer) or as a decoder-only causal language model
 // (lm-transformer, GPT-style: self-attention blocks under a causal mask).
 //
-// Tokens are embedded (× √d_model when scale_embeddings), positions added
+// Tokens are embedded (× √d_model when scale_embeddings; embeddings and
+// learned positions are initialised from N(0, 1/d_model)), positions added
 // (sinusoidal or learned), dropout applied; the blocks are post-LN or pre-LN;
 // the encoder and decoder stacks end with a LayerNorm, as PyTorch's
 // nn.Transformer and GPT-2 do; a Linear maps to the vocabulary, or the target
@@ -157,10 +158,10 @@ func (m *Transformer) Params() []*layers.Param {
 // Init draws every parameter from rng.
 func (m *Transformer) Init(rng *tensor.RNG) {
 	if m.SrcEmb != nil {
-		m.SrcEmb.Init(rng)
+		m.initEmbedding(m.SrcEmb, rng)
 		initPositions(m.SrcPos, rng)
 	}
-	m.TgtEmb.Init(rng)
+	m.initEmbedding(m.TgtEmb, rng)
 	initPositions(m.TgtPos, rng)
 	for _, b := range m.Enc {
 		b.Init(rng)
@@ -181,11 +182,27 @@ func (m *Transformer) Init(rng *tensor.RNG) {
 	m.Drop.Init(rng)
 }
 
-// initPositions initialises learned positions (sinusoidal ones have no
-// parameters).
+// initEmbedding draws token embeddings from N(0, 1/d_model) (as fairseq and
+// tensor2tensor do): scaled by √d_model they have unit variance like the
+// positions instead of drowning them, and a tied output projection starts
+// with unit-variance logits instead of logits of variance d_model.
+func (m *Transformer) initEmbedding(e *layers.Embedding, rng *tensor.RNG) {
+	e.Init(rng)
+	scaleParam(e.W, 1/math.Sqrt(float64(m.P.DModel)))
+}
+
+func scaleParam(p *layers.Param, s float64) {
+	for i := range p.Data {
+		p.Data[i] *= float32(s)
+	}
+}
+
+// initPositions draws learned positions from N(0, 1/d_model), the scale of
+// the token embeddings (sinusoidal ones have no parameters).
 func initPositions(p layers.Positional, rng *tensor.RNG) {
-	if in, ok := p.(layers.Initializer); ok {
-		in.Init(rng)
+	if lp, ok := p.(*layers.LearnedPositions); ok {
+		lp.Init(rng)
+		scaleParam(lp.W, 1/math.Sqrt(float64(lp.W.Dim(-1))))
 	}
 }
 
@@ -260,6 +277,16 @@ func (m *Transformer) Forward(b *Batch, opt ForwardOptions) Output {
 		out.Attention = headMean(cross)
 	}
 	return out
+}
+
+// MaxDecodeLen returns the longest output a sequence-to-sequence Transformer
+// can decode (its positions); 0 (no limit) for a language model, which
+// keeps a sliding context window.
+func (m *Transformer) MaxDecodeLen() int {
+	if m.LM {
+		return 0
+	}
+	return m.maxLen
 }
 
 // Start encodes the sources (seq2seq) or takes the prompts in b.In with

@@ -160,7 +160,12 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	if cfg.Model.Name != "seq2seq-rnn" && cfg.Train.TeacherForcing < 1 {
 		return nil, fmt.Errorf("train.teacher_forcing %v: feeding back predictions needs the seq2seq-rnn model", cfg.Train.TeacherForcing)
 	}
-	spec := models.Spec{TgtVocab: data.TgtVocab.Len(), MaxLen: longest(data) + 2}
+	maxOut := cfg.Eval.Decode.MaxLen
+	if maxOut == 0 {
+		maxOut = longestTarget(data) + 10
+	}
+	// Positions must cover the longest sequence and the longest decoding.
+	spec := models.Spec{TgtVocab: data.TgtVocab.Len(), MaxLen: max(longest(data)+2, maxOut+1)}
 	if !data.LM {
 		spec.SrcVocab = data.SrcVocab.Len()
 	}
@@ -198,10 +203,7 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	r := &run{cfg: cfg, rec: rec, opt: opt, data: data, model: model, params: params, optim: o, sched: sched,
 		batcher: batcher, tfRNG: master.Split(), spec: spec, total: total}
 	r.st.Stopped = stopped
-	r.maxOut = cfg.Eval.Decode.MaxLen
-	if r.maxOut == 0 {
-		r.maxOut = longestTarget(data) + 10
-	}
+	r.maxOut = maxOut
 	return r, nil
 }
 
