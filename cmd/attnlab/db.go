@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+// openStore opens an existing run database for a command that reads it;
+// it never creates one.
+func openStore(path string) (*store.Store, error) {
+	st, err := store.OpenExisting(path)
+	if errors.Is(err, store.ErrNoDatabase) {
+		return nil, fmt.Errorf("%w (attnlab run EXP.yaml --db %s creates it; --db names another)", err, path)
+	}
+	return st, err
+}
+
+// findRun looks a run up by id or hash prefix, with an error that names
+// the database and how to list its runs.
+func findRun(ctx context.Context, st *store.Store, ref string) (store.Run, error) {
+	r, err := st.Run(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, fmt.Errorf("no run %q in %s (attnlab ls runs --db %s lists them)", ref, st.Path(), st.Path())
+	}
+	return r, err
+}
+
+// checkExperiments returns an error naming the first of names that the
+// database does not hold, with the names it does hold.
+func checkExperiments(ctx context.Context, st *store.Store, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	all, err := st.Experiments(ctx)
+	if err != nil {
+		return err
+	}
+	known := make([]string, len(all))
+	have := make(map[string]bool, len(all))
+	for i, x := range all {
+		known[i] = x.Name
+		have[x.Name] = true
+	}
+	for _, n := range names {
+		if !have[n] {
+			if len(known) == 0 {
+				return fmt.Errorf("no experiment %q in %s: it holds no experiments yet", n, st.Path())
+			}
+			return fmt.Errorf("no experiment %q in %s (known: %s)", n, st.Path(), strings.Join(known, ", "))
+		}
+	}
+	return nil
+}

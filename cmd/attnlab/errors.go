@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/experiments"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0   // success
+	exitFailure     = 1   // a run failed; a database, data or runtime error
+	exitUsage       = 2   // bad flags or arguments; an invalid experiment
+	exitInterrupted = 130 // 128 + SIGINT: interrupted, runs checkpointed
+)
+
+// usageError is a mistake in the command line: exit code 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef returns a usageError with a formatted message.
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// errInterrupted is returned by run when Ctrl-C stopped the execution.
+var errInterrupted = errors.New("interrupted: rerun the same command to resume")
+
+// exitCode picks the exit code of err. ran says whether a command's RunE
+// started: an error before that comes from cobra's parsing of the command
+// line (unknown command or flag, wrong arguments, flag groups), so it is a
+// usage error.
+func exitCode(err error, ran bool) int {
+	var ue *usageError
+	var es experiments.Errors
+	var ce *experiments.ConfigError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// printError writes err to w once. Configuration errors print every problem
+// on its own line, "file:line: key: message", as compilers do; anything else
+// is one line "attnlab: command: message". Errors of the command line
+// itself (ran false) point to the command's help.
+func printError(w io.Writer, cmd *cobra.Command, err error, ran bool) {
+	var es experiments.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			fmt.Fprintln(w, e.Error())
+		}
+		return
+	}
+	msg := firstLine(err.Error())
+	if errors.Is(err, context.Canceled) && !errors.Is(err, errInterrupted) {
+		msg = "interrupted"
+	}
+	if cmd != nil {
+		if name := commandName(cmd); name != "" {
+			msg = name + ": " + msg
+		}
+		if !ran {
+			msg += fmt.Sprintf(" (see '%s --help')", cmd.CommandPath())
+		}
+	}
+	fmt.Fprintf(w, "attnlab: %s\n", msg)
+}
+
+// commandName is the command's path without the root: "plot curves".
+func commandName(cmd *cobra.Command) string {
+	path := cmd.CommandPath()
+	if i := strings.IndexByte(path, ' '); i >= 0 {
+		return path[i+1:]
+	}
+	return ""
+}
+
+// firstLine returns s up to its first newline.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}

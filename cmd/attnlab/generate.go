@@ -1,0 +1,393 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/tasks"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// lmMaxLen is the default number of tokens a language model generates.
+const lmMaxLen = 100
+
+// generateFlags are the flags of generate.
+type generateFlags struct {
+	input         string
+	stdin         bool
+	beam          int
+	lengthPenalty float64
+	sample        bool
+	temperature   float64
+	topK          int
+	topP          float64
+	seed          uint64
+	maxLen        int
+	showAttention bool
+	unk           bool
+}
+
+func newGenerateCmd() *cobra.Command {
+	var (
+		db *string
+		g  generateFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "generate RUN (--input TEXT | --stdin)",
+		Short: "Decode inputs with the model of a finished run",
+		Long: `Rebuild the trained model of a finished run (RUN: its id or a hash prefix) and
+decode an input with it: greedy by default, beam search with --beam K, sampling
+with --sample. The input is tokenized with the run's own tokenizer and
+vocabulary; a symbol the model never saw is an error that lists the ones it
+knows (--unk feeds it as <unk> instead).
+
+Sequence-to-sequence runs decode the input into an output, at most the run's
+evaluation length by default. Language-model runs continue the input as a
+prompt (an empty prompt starts from scratch), 100 tokens by default, and
+print the prompt followed by its continuation.
+
+--stdin reads one input per line and writes one output per line (newlines and
+tabs inside an output are written as \n and \t). --show-attention draws the
+attention of each output token over the source tokens as a text heatmap.`,
+		Example: `  attnlab generate 3 --input abcdef
+  attnlab generate 3 --input abcdef --beam 5 --show-attention
+  attnlab generate 1a2b3c4d --sample --temperature 0.8 --top-p 0.9 --seed 7 --input "ROMEO:"
+  printf 'abc\nbca\n' | attnlab generate 3 --stdin`,
+		Args: args(1, "RUN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.check(cmd); err != nil {
+				return err
+			}
+			st, err := openStore(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := cmd.Context()
+			r, err := findRun(ctx, st, args[0])
+			if err != nil {
+				return err
+			}
+			t, err := runs.Load(ctx, st, strconv.FormatInt(r.ID, 10))
+			if err != nil {
+				return err
+			}
+			gen := newGenerator(t, &g, cmd.Flags().Changed)
+			if g.stdin {
+				return gen.stream(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
+			return gen.one(cmd.OutOrStdout(), cmd.ErrOrStderr(), g.input)
+		},
+	}
+	db = addDBFlag(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&g.input, "input", "i", "", "the text to decode (LM: the prompt)")
+	f.BoolVar(&g.stdin, "stdin", false, "decode every line of stdin, one output line each")
+	f.IntVarP(&g.beam, "beam", "b", 0, "beam search with this beam width")
+	f.Float64Var(&g.lengthPenalty, "length-penalty", 0, "beam search: GNMT length penalty α (default: the run's eval.decode.length_penalty)")
+	f.BoolVar(&g.sample, "sample", false, "sample each token from the model's distribution")
+	f.Float64Var(&g.temperature, "temperature", 0, "sampling temperature > 0 (default: the run's eval.decode.temperature)")
+	f.IntVar(&g.topK, "top-k", 0, "sample among the k most likely tokens (default: the run's eval.decode.top_k; 0: all)")
+	f.Float64Var(&g.topP, "top-p", 0, "nucleus sampling mass in (0, 1] (default: the run's eval.decode.top_p)")
+	f.Uint64Var(&g.seed, "seed", 1, "sampling seed: the same seed gives the same samples")
+	f.IntVar(&g.maxLen, "max-len", 0, "most output tokens, the end token included (default: the run's evaluation limit; LM: 100)")
+	f.BoolVarP(&g.showAttention, "show-attention", "a", false, "draw the attention over the source as a text heatmap")
+	f.BoolVar(&g.unk, "unk", false, "feed unknown symbols as <unk> instead of failing")
+	cmd.MarkFlagsMutuallyExclusive("beam", "sample")
+	cmd.MarkFlagsMutuallyExclusive("input", "stdin")
+	return cmd
+}
+
+// check rejects flag combinations and values that make no sense, before
+// anything is loaded.
+func (g *generateFlags) check(cmd *cobra.Command) error {
+	changed := cmd.Flags().Changed
+	if !changed("input") && !g.stdin {
+		return usagef("give the text to decode: --input TEXT, or --stdin for one input per line")
+	}
+	if changed("length-penalty") && !changed("beam") {
+		return usagef("--length-penalty applies to beam search: add --beam K")
+	}
+	for _, name := range []string{"temperature", "top-k", "top-p", "seed"} {
+		if changed(name) && !g.sample {
+			return usagef("--%s applies to sampling: add --sample", name)
+		}
+	}
+	switch {
+	case changed("beam") && g.beam < 1:
+		return usagef("--beam %d: the beam width must be at least 1", g.beam)
+	case changed("length-penalty") && g.lengthPenalty < 0:
+		return usagef("--length-penalty %v: must not be negative", g.lengthPenalty)
+	case changed("temperature") && !(g.temperature > 0):
+		return usagef("--temperature %v: must be positive", g.temperature)
+	case changed("top-k") && g.topK < 0:
+		return usagef("--top-k %d: must not be negative (0: all tokens)", g.topK)
+	case changed("top-p") && !(g.topP > 0 && g.topP <= 1):
+		return usagef("--top-p %v: must be in (0, 1]", g.topP)
+	case changed("max-len") && g.maxLen < 1:
+		return usagef("--max-len %d: must be at least 1", g.maxLen)
+	}
+	return nil
+}
+
+// generator decodes inputs with a trained model.
+type generator struct {
+	t     *runs.Trained
+	flags *generateFlags
+	vocab *tasks.Vocab    // the input side's vocabulary
+	tok   tasks.Tokenizer // the input side's tokenizer
+	opt   models.DecodeOptions
+	// maxSrc is the longest source the model takes (0: no limit).
+	maxSrc int
+}
+
+func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) *generator {
+	gen := &generator{t: t, flags: g, vocab: t.Spec.SrcVocab, tok: t.Spec.SrcTok}
+	if t.Spec.LM {
+		gen.vocab, gen.tok = t.Spec.TgtVocab, t.Spec.TgtTok
+	}
+	d := t.Config.Eval.Decode
+	opt := models.DecodeOptions{Strategy: "greedy", MaxLen: t.MaxOut}
+	if t.Spec.LM || opt.MaxLen < 1 {
+		opt.MaxLen = lmMaxLen
+	}
+	if changed("max-len") {
+		opt.MaxLen = g.maxLen
+	}
+	switch {
+	case g.beam > 0:
+		opt.Strategy, opt.Beam, opt.LengthPenalty = "beam", g.beam, d.LengthPenalty
+		if changed("length-penalty") {
+			opt.LengthPenalty = g.lengthPenalty
+		}
+	case g.sample:
+		opt.Strategy, opt.Temperature, opt.TopK, opt.TopP = "sample", d.Temperature, d.TopK, d.TopP
+		opt.RNG = tensor.NewRNG(g.seed)
+		if changed("temperature") {
+			opt.Temperature = g.temperature
+		}
+		if changed("top-k") {
+			opt.TopK = g.topK
+		}
+		if changed("top-p") {
+			opt.TopP = g.topP
+		}
+	}
+	gen.opt = opt
+	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok && !t.Spec.LM {
+		gen.maxSrc = m.MaxDecodeLen()
+	}
+	return gen
+}
+
+// encode returns the ids of one input, or an error naming the symbols the
+// model does not know; where says where the input came from.
+func (gen *generator) encode(text, where string) ([]int, error) {
+	toks := gen.tok.Split(text)
+	ids := gen.vocab.Encode(toks)
+	var unknown []string
+	seen := map[string]bool{}
+	for i, id := range ids {
+		if id == tasks.UnkID && !seen[toks[i]] {
+			seen[toks[i]] = true
+			unknown = append(unknown, strconv.Quote(toks[i]))
+		}
+	}
+	if len(unknown) > 0 && !gen.flags.unk {
+		return nil, fmt.Errorf("unknown symbols in %s: %s (the model knows: %s)", where, strings.Join(unknown, ", "), gen.known())
+	}
+	if gen.maxSrc > 0 && len(ids) > gen.maxSrc {
+		return nil, fmt.Errorf("%s has %d tokens; this model takes at most %d", where, len(ids), gen.maxSrc)
+	}
+	return ids, nil
+}
+
+// known lists the first symbols of the input vocabulary.
+func (gen *generator) known() string {
+	toks := gen.vocab.Tokens()[tasks.UnkID+1:]
+	const show = 40
+	var parts []string
+	for i, t := range toks {
+		if i == show {
+			parts = append(parts, fmt.Sprintf("... (%d in all)", len(toks)))
+			break
+		}
+		parts = append(parts, symbol(t))
+	}
+	return strings.Join(parts, " ")
+}
+
+// symbol shows a token in a list of tokens: a space as ␣, a newline as ↵.
+func symbol(t string) string {
+	switch t {
+	case " ":
+		return "␣"
+	case "\n":
+		return "↵"
+	case "\t":
+		return "⇥"
+	case "":
+		return `""`
+	}
+	return visible(t)
+}
+
+// decode decodes a batch of encoded inputs (empty seq2seq inputs are not
+// decoded and give an empty output).
+func (gen *generator) decode(inputs [][]int) ([]models.Hypothesis, error) {
+	out := make([]models.Hypothesis, len(inputs))
+	var idx []int
+	for i, ids := range inputs {
+		if len(ids) > 0 || gen.t.Spec.LM {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return out, nil
+	}
+	longest := 0
+	for _, i := range idx {
+		longest = max(longest, len(inputs[i]))
+	}
+	b := &models.Batch{Size: len(idx)}
+	lens := make([]int, len(idx))
+	flat := make([]int, len(idx)*longest)
+	for j, i := range idx {
+		copy(flat[j*longest:], inputs[i])
+		lens[j] = len(inputs[i])
+	}
+	if gen.t.Spec.LM {
+		b.T, b.In, b.TgtLen = longest, flat, lens
+	} else {
+		b.S, b.Src, b.SrcLen = longest, flat, lens
+	}
+	hyps, err := models.Decode(gen.t.Model, b, gen.opt)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range idx {
+		out[i] = hyps[j]
+	}
+	return out, nil
+}
+
+// text returns the output of a hypothesis: for a language model the
+// prompt and its continuation.
+func (gen *generator) text(input []int, h models.Hypothesis) string {
+	out := gen.t.Spec.DecodeOutput(h.Tokens)
+	if gen.t.Spec.LM {
+		return gen.t.Spec.TgtTok.Join(gen.vocab.Decode(input)) + out
+	}
+	return out
+}
+
+// one decodes the --input text.
+func (gen *generator) one(out, errw io.Writer, input string) error {
+	ids, err := gen.encode(input, "--input")
+	if err != nil {
+		return &usageError{err}
+	}
+	if len(ids) == 0 && !gen.t.Spec.LM {
+		return usagef("--input is empty: give the text to decode")
+	}
+	hyps, err := gen.decode([][]int{ids})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, gen.text(ids, hyps[0]))
+	if gen.flags.showAttention {
+		gen.attention(out, errw, ids, hyps[0])
+	}
+	return nil
+}
+
+// stream decodes every line of in, writing one line per input; a batch
+// of lines is decoded at once unless in is a terminal.
+func (gen *generator) stream(ctx context.Context, in io.Reader, out, errw io.Writer) error {
+	batch := 32
+	if f, ok := in.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		batch = 1
+	}
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	var inputs [][]int
+	flush := func() error {
+		hyps, err := gen.decode(inputs)
+		if err != nil {
+			return err
+		}
+		for i, h := range hyps {
+			text := strings.NewReplacer("\\", `\\`, "\n", `\n`, "\t", `\t`).Replace(gen.text(inputs[i], h))
+			fmt.Fprintln(w, text)
+			if gen.flags.showAttention {
+				gen.attention(w, errw, inputs[i], h)
+			}
+		}
+		inputs = inputs[:0]
+		return w.Flush()
+	}
+	line := 0
+	for sc.Scan() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line++
+		ids, err := gen.encode(strings.TrimSuffix(sc.Text(), "\r"), fmt.Sprintf("stdin line %d", line))
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		inputs = append(inputs, ids)
+		if len(inputs) == batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read stdin line %d: %w", line+1, err)
+	}
+	return flush()
+}
+
+// attention draws the hypothesis's attention over the source, or says why
+// there is none.
+func (gen *generator) attention(out, errw io.Writer, input []int, h models.Hypothesis) {
+	if h.Attention == nil {
+		what := "model " + gen.t.Config.Model.Name
+		if a := gen.t.Config.Model.Attention; a != nil {
+			what = "attention " + a.Name
+		}
+		fmt.Fprintf(errw, "attnlab: run %d has no attention weights to show (%s)\n", gen.t.Run.ID, what)
+		return
+	}
+	zero := true
+	for _, row := range h.Attention {
+		for _, x := range row {
+			zero = zero && x == 0
+		}
+	}
+	if zero {
+		fmt.Fprintf(errw, "attnlab: run %d's attention weights are all 0 (attention none: the decoder sees only the encoder's final state)\n", gen.t.Run.ID)
+		return
+	}
+	rows := gen.t.Spec.TgtVocab.Decode(h.Tokens)
+	if h.Finished {
+		rows = append(rows, tasks.EOSToken)
+	}
+	writeHeatmap(out, gen.vocab.Decode(input), rows, h.Attention)
+}

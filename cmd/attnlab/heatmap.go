@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// shades draw a weight in [0, 1] in five levels: [0, .2), [.2, .4), ...,
+// [.8, 1].
+var shades = []rune(" ░▒▓█")
+
+// shade returns the character of weight w.
+func shade(w float32) rune {
+	i := int(w * float32(len(shades)))
+	return shades[max(0, min(i, len(shades)-1))]
+}
+
+// writeHeatmap draws attention weights as text: one row per output token
+// (labelled on the left), one column per source token (labelled on top),
+// each cell a shade of its weight. A row may be shorter or longer than the
+// source; missing cells are blank and extra ones dropped.
+func writeHeatmap(w io.Writer, cols, rows []string, weights [][]float32) {
+	labels := make([]string, len(cols))
+	colW := make([]int, len(cols))
+	for j, c := range cols {
+		labels[j] = symbol(c)
+		colW[j] = max(2, width(labels[j]))
+	}
+	rowW := 0
+	rowLabels := make([]string, len(rows))
+	for i, r := range rows {
+		rowLabels[i] = symbol(r)
+		rowW = max(rowW, width(rowLabels[i]))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "attention (rows: output tokens, columns: source tokens; %s)\n", legend())
+	b.WriteString(strings.Repeat(" ", rowW))
+	for j, l := range labels {
+		b.WriteString(" " + padLeft(l, colW[j]))
+	}
+	b.WriteByte('\n')
+	for i := range rows {
+		b.WriteString(padLeft(rowLabels[i], rowW))
+		for j := range cols {
+			c := ' '
+			if i < len(weights) && j < len(weights[i]) {
+				c = shade(weights[i][j])
+			}
+			b.WriteString(" " + strings.Repeat(string(c), colW[j]))
+		}
+		b.WriteString("\n")
+	}
+	for _, l := range strings.SplitAfter(b.String(), "\n") {
+		io.WriteString(w, strings.TrimRight(l, " \n"))
+		if strings.HasSuffix(l, "\n") {
+			io.WriteString(w, "\n")
+		}
+	}
+}
+
+// legend explains the shades: "' '<0.2 ░<0.4 ▒<0.6 ▓<0.8 █≥0.8".
+func legend() string {
+	var parts []string
+	step := 1 / float64(len(shades))
+	for i, s := range shades {
+		mark := string(s)
+		if s == ' ' {
+			mark = "' '"
+		}
+		if i == len(shades)-1 {
+			parts = append(parts, fmt.Sprintf("%s≥%.1f", mark, float64(i)*step))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s<%.1f", mark, float64(i+1)*step))
+		}
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/experiments"
+)
+
+func newPlanCmd() *cobra.Command {
+	var sets []string
+	cmd := &cobra.Command{
+		Use:   "plan EXPERIMENT.yaml",
+		Short: "Validate an experiment and list the runs its sweep makes, without training",
+		Long: `Validate an experiment file (and the bases it extends, and the --set overrides)
+and list the runs it would make: one per sweep point and seed, with the
+parameters that vary between runs as columns and each run's hash (its
+identity in the run database). Nothing is trained and no database is touched.`,
+		Example: "  attnlab plan examples/quickstart.yaml\n  attnlab plan exp.yaml --set seeds=[1,2,3] --set sweep.grid.model.embed=[32,64]",
+		Args:    args(1, "EXPERIMENT.yaml"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			x, err := experiments.Load(args[0], sets)
+			if err != nil {
+				return err
+			}
+			plan, err := x.Plan()
+			if err != nil {
+				return err
+			}
+			writePlan(cmd, x, plan)
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set model.embed=64 (YAML value; repeatable)")
+	return cmd
+}
+
+// writePlan prints the plan: a summary line, then one row per run.
+func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments.Run) {
+	w := cmd.OutOrStdout()
+	points := len(plan) / max(len(x.Seeds), 1)
+	fmt.Fprintf(w, "experiment %s: %s = %s × %s\n", x.Name, plural(len(plan), "run"), plural(points, "point"), plural(len(x.Seeds), "seed"))
+	if x.Description != "" {
+		writeHanging(w, "  ", x.Description)
+	}
+	keys := experiments.VaryingKeys(plan)
+	variants := false
+	for _, r := range plan {
+		if _, ok := r.Point["variant"]; ok {
+			variants = true
+		}
+	}
+	tw := newTable(w)
+	fmt.Fprint(tw, "\n#\tseed")
+	if variants {
+		fmt.Fprint(tw, "\tvariant")
+	}
+	for _, k := range keys {
+		fmt.Fprintf(tw, "\t%s", k)
+	}
+	fmt.Fprint(tw, "\thash\n")
+	for _, r := range plan {
+		fmt.Fprintf(tw, "%d\t%d", r.Index+1, r.Seed)
+		if variants {
+			v, _ := r.Point["variant"].(string)
+			fmt.Fprintf(tw, "\t%s", orDash(v))
+		}
+		params := make(map[string]any, len(r.Params))
+		for _, p := range r.Params {
+			params[p.Key] = p.Value
+		}
+		for _, k := range keys {
+			v, ok := params[k]
+			s := "-"
+			if ok {
+				s = formatValue(v)
+			}
+			fmt.Fprintf(tw, "\t%s", s)
+		}
+		fmt.Fprintf(tw, "\t%s\n", shortHash(r.Hash))
+	}
+	tw.Flush()
+	if len(keys) == 0 && !variants {
+		fmt.Fprintln(w, "\n(no sweep: every run has the same configuration but its seed)")
+	}
+}
+
+// formatValue shows a parameter value: numbers in their shortest form,
+// strings bare, lists as compact JSON.
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return "null"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// shortHash is the first 8 characters of a run hash: enough to name a run
+// (attnlab show accepts any prefix of at least 4).
+func shortHash(h string) string { return h[:min(len(h), 8)] }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// plural returns "1 run", "2 runs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// joinNonEmpty joins the non-empty strings of parts with sep.
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}

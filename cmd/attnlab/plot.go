@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/report"
+)
+
+func newPlotCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plot (curves|attention|length)",
+		Short: "Plot metric curves, attention heatmaps or accuracy by length (PNG)",
+		Long: `Plot stored results to an image file (PNG; the extension of -o chooses the
+format where the plotting library supports it):
+
+  curves     a metric's history over training steps, one line per group of runs
+             (mean over seeds)
+  attention  the attention heatmap of one decoded test example of a run
+  length     exact match by source length, one line per group of runs`,
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
+	}
+	cmd.AddCommand(newPlotCurvesCmd(), newPlotAttentionCmd(), newPlotLengthCmd())
+	return cmd
+}
+
+func newPlotCurvesCmd() *cobra.Command {
+	var (
+		db     *string
+		qf     queryFlags
+		metric string
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:     "curves EXPERIMENT... [--metric valid/loss] [-o curves.png]",
+		Short:   "Plot a metric's history over training steps, one line per group of runs",
+		Example: "  attnlab plot curves quickstart --metric valid/exact_match -o em.png",
+		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q, err := qf.query(args)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := report.PlotCurves(cmd.Context(), st, q, metric, output); err != nil {
+				return err
+			}
+			return wrote(cmd, output)
+		},
+	}
+	db = addDBFlag(cmd)
+	qf.add(cmd)
+	cmd.Flags().StringVarP(&metric, "metric", "m", "valid/loss", "the metric to plot (train/loss, valid/exact_match, ...)")
+	cmd.Flags().StringVarP(&output, "output", "o", "curves.png", "image file to write")
+	return cmd
+}
+
+func newPlotAttentionCmd() *cobra.Command {
+	var (
+		db      *string
+		example int
+		output  string
+	)
+	cmd := &cobra.Command{
+		Use:   "attention RUN [--example N] [-o attention.png]",
+		Short: "Plot the attention heatmap of a decoded test example of a run",
+		Long: `Plot the attention of a run's decoder over the source tokens for one of the
+test examples stored with the run (eval.attention_maps of them; --example
+counts from 0). RUN is a run id or a hash prefix.`,
+		Example: "  attnlab plot attention 3 --example 1 -o attn.png",
+		Args:    args(1, "RUN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if example < 0 {
+				return usagef("--example %d: must not be negative", example)
+			}
+			st, err := openStore(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			r, err := findRun(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			if err := report.PlotAttention(cmd.Context(), st, fmt.Sprint(r.ID), example, output); err != nil {
+				return err
+			}
+			return wrote(cmd, output)
+		},
+	}
+	db = addDBFlag(cmd)
+	cmd.Flags().IntVarP(&example, "example", "n", 0, "which stored example (from 0)")
+	cmd.Flags().StringVarP(&output, "output", "o", "attention.png", "image file to write")
+	return cmd
+}
+
+func newPlotLengthCmd() *cobra.Command {
+	var (
+		db     *string
+		qf     queryFlags
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:     "length EXPERIMENT... [-o length.png]",
+		Short:   "Plot exact match by source length, one line per group of runs",
+		Example: "  attnlab plot length quickstart --by attention.name -o length.png",
+		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q, err := qf.query(args)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := report.PlotLength(cmd.Context(), st, q, output); err != nil {
+				return err
+			}
+			return wrote(cmd, output)
+		},
+	}
+	db = addDBFlag(cmd)
+	qf.add(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "length.png", "image file to write")
+	return cmd
+}
+
+// wrote reports the file a plot went to.
+func wrote(cmd *cobra.Command, path string) error {
+	if strings.TrimSpace(path) == "" {
+		return nil
+	}
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", path)
+	return err
+}

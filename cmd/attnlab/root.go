@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	// Every plugin registers itself from its package's init functions; the
+	// packages below are imported by the commands, these for completeness.
+	_ "github.com/attnlab/attnlab/attention"
+	_ "github.com/attnlab/attnlab/optim"
+)
+
+// version is attnlab's version; release builds set it with
+// -ldflags "-X main.version=0.1.0".
+var version = "0.1.0-dev"
+
+// defaultDB is the run database used when --db is not given.
+const defaultDB = "attnlab.db"
+
+// session is the state of one command line: one per root command.
+type session struct {
+	// ran is set when a command's RunE starts; an error before that is
+	// cobra's (flags, arguments) and so a usage error.
+	ran bool
+}
+
+// newRootCmd builds the whole command tree. Every call returns a fresh
+// tree with its own flags, so tests can run commands side by side.
+func newRootCmd(s *session) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "attnlab",
+		Short: "A laboratory for attention mechanisms in text generation",
+		Long: `attnlab trains and evaluates the runs of YAML experiments (a task, a model, an
+attention variant, training settings, a sweep × seeds), stores everything in a
+SQLite run database, and compares, plots and samples from the stored runs.
+
+  attnlab plan exp.yaml            the runs a sweep would make
+  attnlab run exp.yaml             train and evaluate them (rerun to resume)
+  attnlab compare EXPERIMENT       mean ± std over seeds, per sweep point
+  attnlab generate RUN --input ..  decode with a stored model
+
+The run database is --db, default $ATTNLAB_DB or ./attnlab.db.`,
+		Version:                    version,
+		SilenceUsage:               true,
+		SilenceErrors:              true,
+		Args:                       cobra.ArbitraryArgs,
+		RunE:                       groupRunE,
+		CompletionOptions:          cobra.CompletionOptions{HiddenDefaultCmd: true},
+		SuggestionsMinimumDistance: 2,
+	}
+	root.SetVersionTemplate("attnlab {{.Version}}\n")
+	root.AddGroup(
+		&cobra.Group{ID: "exp", Title: "Experiments:"},
+		&cobra.Group{ID: "results", Title: "Results:"},
+		&cobra.Group{ID: "other", Title: "Other commands:"},
+	)
+	add := func(group string, cmds ...*cobra.Command) {
+		for _, c := range cmds {
+			c.GroupID = group
+			root.AddCommand(c)
+		}
+	}
+	add("exp", newRunCmd(), newPlanCmd())
+	add("results", newLsCmd(), newShowCmd(), newCompareCmd(), newExportCmd(), newPlotCmd(), newGenerateCmd())
+	add("other", newListCmd(), newVersionCmd())
+	root.SetHelpCommandGroupID("other")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	markRun(root, s)
+	return root
+}
+
+// markRun wraps the RunE of cmd and its subcommands so that s.ran is set
+// when one starts.
+func markRun(cmd *cobra.Command, s *session) {
+	if f := cmd.RunE; f != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			s.ran = true
+			return f(c, args)
+		}
+	}
+	for _, c := range cmd.Commands() {
+		markRun(c, s)
+	}
+}
+
+// groupRunE runs a command that only groups subcommands: without arguments
+// it shows the help; an argument is an unknown subcommand.
+func groupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q", args[0])
+	if sugg := cmd.SuggestionsFor(args[0]); len(sugg) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(sugg, ", "))
+	}
+	return &usageError{fmt.Errorf("%s (see '%s --help')", msg, cmd.CommandPath())}
+}
+
+// addDBFlag adds --db to cmd and returns where its value goes.
+func addDBFlag(cmd *cobra.Command) *string {
+	def := defaultDB
+	if env := os.Getenv("ATTNLAB_DB"); env != "" {
+		def = env
+	}
+	p := new(string)
+	cmd.Flags().StringVar(p, "db", def, "run database (SQLite file; default $ATTNLAB_DB or "+defaultDB+")")
+	return p
+}
+
+// args returns a positional-argument check that names the arguments a
+// command expects: "missing EXPERIMENT.yaml", "unexpected argument "x"". A
+// last name ending in "..." takes any number of arguments.
+func args(min int, names ...string) cobra.PositionalArgs {
+	variadic := len(names) > 0 && strings.HasSuffix(names[len(names)-1], "...")
+	return func(cmd *cobra.Command, got []string) error {
+		switch {
+		case len(got) < min:
+			return usagef("missing %s", strings.Join(names[len(got):min], " and "))
+		case len(names) == 0 && len(got) > 0:
+			return usagef("takes no arguments, got %q", got[0])
+		case len(got) > len(names) && !variadic:
+			return usagef("unexpected argument %q (usage: %s)", got[len(names)], cmd.UseLine())
+		}
+		return nil
+	}
+}

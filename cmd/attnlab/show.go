@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+)
+
+func newShowCmd() *cobra.Command {
+	var (
+		db      *string
+		samples int
+		asJSON  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "show RUN",
+		Short: "Show one run: status, timing, summaries, decoded test samples and config",
+		Long: `Show everything about one run: its experiment, hash, seed and sweep point,
+status, attempts, timing and error, its summary metrics (sorted), a few decoded
+test samples next to their references (✓ marks the exact matches), its stored
+artifacts and its resolved configuration. RUN is a run id or a prefix of at
+least 4 characters of its hash (attnlab ls runs lists both).`,
+		Example: "  attnlab show 3\n  attnlab show 1a2b3c4d --samples 20",
+		Args:    args(1, "RUN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := cmd.Context()
+			r, err := findRun(ctx, st, args[0])
+			if err != nil {
+				return err
+			}
+			v, err := loadRunView(ctx, st, r)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(v.json())
+			}
+			return v.write(cmd.OutOrStdout(), samples)
+		},
+	}
+	db = addDBFlag(cmd)
+	cmd.Flags().IntVarP(&samples, "samples", "n", 5, "decoded test samples to show (0: none, -1: all stored)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run, its config, summaries and samples as JSON")
+	return cmd
+}
+
+// runView is what show prints about a run.
+type runView struct {
+	run       store.Run
+	summaries map[string]float64
+	samples   []runs.Sample
+	artifacts []store.ArtifactInfo
+}
+
+func loadRunView(ctx context.Context, st *store.Store, r store.Run) (*runView, error) {
+	v := &runView{run: r}
+	sums, err := st.Summaries(ctx, []int64{r.ID})
+	if err != nil {
+		return nil, err
+	}
+	v.summaries = sums[r.ID]
+	data, err := st.Artifact(ctx, r.ID, runs.KindSamples, runs.NameSamples)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &v.samples); err != nil {
+			return nil, fmt.Errorf("run %d: samples artifact: %w", r.ID, err)
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	if v.artifacts, err = st.Artifacts(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *runView) write(w io.Writer, nSamples int) error {
+	r := v.run
+	fmt.Fprintf(w, "run %d of experiment %s\n", r.ID, r.Experiment)
+	tw := newTable(w)
+	row := func(k, val string) { fmt.Fprintf(tw, "  %s\t%s\n", k, val) }
+	row("hash", r.Hash)
+	row("seed", fmt.Sprint(r.Seed))
+	row("point", orDash(pointLabel(r.Point)))
+	row("status", fmt.Sprintf("%s (attempt %d)", r.Status, r.Attempt))
+	row("created", formatTime(r.Created))
+	row("started", formatTime(r.Started))
+	if !r.Finished.IsZero() {
+		row("finished", fmt.Sprintf("%s (took %s)", formatTime(r.Finished), duration(r.Finished.Sub(r.Started))))
+	} else if r.Status == store.StatusRunning {
+		row("heartbeat", formatTime(r.Heartbeat))
+	}
+	if r.Host != "" {
+		row("host", fmt.Sprintf("%s:%d (attnlab %s, %s)", r.Host, r.PID, orDash(r.Version), orDash(r.GoVersion)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Error != "" {
+		writeHanging(w, "  error     ", strings.Join(strings.Fields(firstLines(r.Error, 3)), " "))
+	}
+
+	if len(v.summaries) > 0 {
+		fmt.Fprintln(w, "\nsummaries")
+		keys := make([]string, 0, len(v.summaries))
+		for k := range v.summaries {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		tw := newTable(w)
+		for _, k := range keys {
+			fmt.Fprintf(tw, "  %s\t%s\n", k, formatNumber(v.summaries[k]))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if len(v.samples) > 0 && nSamples != 0 {
+		v.writeSamples(w, nSamples)
+	}
+
+	if len(v.artifacts) > 0 {
+		var parts []string
+		for _, a := range v.artifacts {
+			parts = append(parts, fmt.Sprintf("%s/%s (%s)", a.Kind, a.Name, formatBytes(a.Size)))
+		}
+		fmt.Fprintln(w)
+		writeHanging(w, "artifacts  ", strings.Join(parts, ", "))
+	}
+
+	fmt.Fprintln(w, "\nconfig")
+	cfg, err := configYAML(r.Config)
+	if err != nil {
+		return fmt.Errorf("run %d: stored config: %w", r.ID, err)
+	}
+	for _, l := range strings.Split(strings.TrimRight(cfg, "\n"), "\n") {
+		fmt.Fprintln(w, "  "+l)
+	}
+	return nil
+}
+
+// writeSamples prints up to n stored test samples (n < 0: all).
+func (v *runView) writeSamples(w io.Writer, n int) {
+	lm := true
+	correct := 0
+	for _, s := range v.samples {
+		if s.Reference != "" {
+			lm = false
+		}
+		if s.Correct {
+			correct++
+		}
+	}
+	shown := v.samples
+	if n >= 0 && n < len(shown) {
+		shown = shown[:n]
+	}
+	const cell = 36
+	tw := newTable(w)
+	if lm {
+		fmt.Fprintf(w, "\nsamples (%d of %d stored: test prompts and their continuations)\n", len(shown), len(v.samples))
+		fmt.Fprint(tw, "  \tprompt\tcontinuation\n")
+		for _, s := range shown {
+			fmt.Fprintf(tw, "  \t%s\t%s\n", truncate(visible(s.Source), cell), truncate(visible(s.Output), cell))
+		}
+	} else {
+		fmt.Fprintf(w, "\nsamples (%d of %d stored, %d of those correct)\n", len(shown), len(v.samples), correct)
+		fmt.Fprint(tw, "  \tsource\toutput\treference\n")
+		for _, s := range shown {
+			mark := "✗"
+			if s.Correct {
+				mark = "✓"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", mark, truncate(visible(s.Source), cell), truncate(visible(s.Output), cell), truncate(visible(s.Reference), cell))
+		}
+	}
+	tw.Flush()
+}
+
+// json returns the view as one JSON-friendly value.
+func (v *runView) json() any {
+	r := v.run
+	var cfg, point any
+	_ = json.Unmarshal([]byte(r.Config), &cfg)
+	_ = json.Unmarshal([]byte(r.Point), &point)
+	sums := map[string]any{}
+	for k, x := range v.summaries {
+		sums[k] = jsonNumber(x)
+	}
+	return map[string]any{
+		"id": r.ID, "experiment": r.Experiment, "hash": r.Hash, "seed": r.Seed, "point": point,
+		"status": r.Status, "attempt": r.Attempt, "error": r.Error,
+		"created": r.Created, "started": r.Started, "finished": r.Finished,
+		"host": r.Host, "pid": r.PID, "attnlab_version": r.Version, "go_version": r.GoVersion,
+		"config": cfg, "summaries": sums, "samples": v.samples,
+	}
+}
+
+// jsonNumber keeps NaN and ±Inf, which JSON numbers cannot hold, as strings.
+func jsonNumber(x float64) any {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return x
+}
+
+// configYAML turns a stored canonical config (JSON) into block YAML with
+// sorted keys.
+func configYAML(configJSON string) (string, error) {
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(configJSON), &m); err != nil { // JSON is YAML
+		return "", err
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(m); err != nil {
+		return "", err
+	}
+	if err := enc.Close(); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// formatNumber shows a metric: whole numbers without decimals, others with
+// four significant decimals.
+func formatNumber(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "NaN"
+	case math.IsInf(x, 1):
+		return "+Inf"
+	case math.IsInf(x, -1):
+		return "-Inf"
+	case x == math.Trunc(x) && math.Abs(x) < 1e15:
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	case math.Abs(x) >= 1000:
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 4, 64)
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// visible shows whitespace inside a token sequence: newlines as ↵, tabs
+// as →.
+func visible(s string) string {
+	return strings.NewReplacer("\n", "↵", "\t", "→", "\r", "").Replace(s)
+}
+
+// firstLines returns the first n lines of s.
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(strings.TrimSpace(s), "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
