@@ -297,15 +297,12 @@ func GELU(x *Tensor) *Tensor {
 	return unary("GELU", x, geluf, geluGrad)
 }
 
-func geluf(v float32) float32 {
-	x := float64(v)
-	return float32(0.5 * x * (1 + math.Tanh(geluC*(x+0.044715*x*x*x))))
+func geluf(x float32) float32 {
+	return 0.5 * x * (1 + tanhf(geluC*(x+0.044715*x*x*x)))
 }
 
-func geluGrad(v, _ float32) float32 {
-	x := float64(v)
-	u := geluC * (x + 0.044715*x*x*x)
-	t := math.Tanh(u)
+func geluGrad(x, _ float32) float32 {
+	t := tanhf(geluC * (x + 0.044715*x*x*x))
 	du := geluC * (1 + 3*0.044715*x*x)
-	return float32(0.5*(1+t) + 0.5*x*(1-t*t)*du)
+	return 0.5*(1+t) + 0.5*x*(1-t*t)*du
 }
