@@ -23,6 +23,38 @@ type Attention interface {
 	Params() []*layers.Param
 }
 
+// Preparer is implemented by variants that can do their per-key work once
+// for many Attend calls over the same keys, values and mask, as a recurrent
+// decoder makes at every target step: additive attention's k·W_k + b, which
+// would otherwise be recomputed (forward and backward) at every step.
+// Prepared.Attend(q) equals Attend(q, k, v, mask).
+type Preparer interface {
+	Prepare(k, v, mask *tensor.Tensor) Prepared
+}
+
+// Prepared attends over keys and values given to Prepare.
+type Prepared interface {
+	Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor)
+}
+
+// Prepare returns a's prepared form for these keys, values and mask: a's own
+// when it implements Preparer, otherwise one that calls a.Attend.
+func Prepare(a Attention, k, v, mask *tensor.Tensor) Prepared {
+	if p, ok := a.(Preparer); ok {
+		return p.Prepare(k, v, mask)
+	}
+	return plain{a, k, v, mask}
+}
+
+type plain struct {
+	a          Attention
+	k, v, mask *tensor.Tensor
+}
+
+func (p plain) Attend(q *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	return p.a.Attend(q, p.k, p.v, p.mask)
+}
+
 // Dims describes the site an attention is built for.
 type Dims struct {
 	Query, Key, Value int  // feature sizes of q, k and v; the context has size Value

@@ -332,3 +332,47 @@ func TestEmptySource(t *testing.T) {
 		})
 	}
 }
+
+// TestPreparedMatchesAttend checks that every variant's prepared form gives
+// Attend's context, weights and gradients.
+func TestPreparedMatchesAttend(t *testing.T) {
+	for _, name := range attention.Registry.Names() {
+		t.Run(name, func(t *testing.T) {
+			a, err := attention.New(name, nil, attention.Dims{Query: 6, Key: 6, Value: 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			attention.Init(a, tensor.NewRNG(3))
+			if r, ok := a.(attention.WeightsOnRequest); ok {
+				r.RequestWeights(true)
+			}
+			rng := tensor.NewRNG(4)
+			q := rng.Normal(tensor.New(2, 3, 6), 0, 1).SetRequiresGrad(true)
+			k := rng.Normal(tensor.New(2, 4, 6), 0, 1).SetRequiresGrad(true)
+			v := rng.Normal(tensor.New(2, 4, 8), 0, 1).SetRequiresGrad(true)
+			mask := attention.KeyPaddingMask([]int{4, 2}, 4)
+			c1, w1 := a.Attend(q, k, v, mask)
+			tensor.SumAll(c1).Backward()
+			g1 := append(append([]float32(nil), q.Grad...), k.Grad...)
+			q.ZeroGrad()
+			k.ZeroGrad()
+			p := attention.Prepare(a, k, v, mask)
+			c2, w2 := p.Attend(q)
+			tensor.SumAll(c2).Backward()
+			g2 := append(append([]float32(nil), q.Grad...), k.Grad...)
+			for i := range c1.Data {
+				if math.Abs(float64(c1.Data[i]-c2.Data[i])) > 1e-6 {
+					t.Fatalf("context differs at %d: %v vs %v", i, c1.Data[i], c2.Data[i])
+				}
+			}
+			if (w1 == nil) != (w2 == nil) {
+				t.Fatal("weights present in one form only")
+			}
+			for i := range g1 {
+				if math.Abs(float64(g1[i]-g2[i])) > 1e-5 {
+					t.Fatalf("gradient differs at %d: %v vs %v", i, g1[i], g2[i])
+				}
+			}
+		})
+	}
+}

@@ -109,13 +109,27 @@ func (s *scorer) weights(q, k *tensor.Tensor, m maskView) *tensor.Tensor {
 	case scoreGeneral:
 		return dotSoftmax(headLinear(q, s.w.Tensor), k, s.heads, 1, m)
 	case scoreAdditive:
-		qa := headLinear(q, s.wq.Tensor)
-		ka := tensor.Add(headLinear(k, s.wk.Tensor), tensor.Reshape(s.bias.Tensor, s.heads*s.dim))
-		return tensor.MaskedSoftmax(additiveScores(qa, ka, s.vvec.Tensor, s.heads, m), m.heads())
+		return s.additive(q, s.keyPart(k), m)
 	case scoreLocation:
 		return s.location(q, k.Dim(1), m)
 	}
 	panic("attention: unknown score " + s.kind)
+}
+
+// keyPart returns what a score computes from the keys alone, which a
+// prepared attention reuses across calls: additive's k·W_k + b (other scores:
+// the keys themselves).
+func (s *scorer) keyPart(k *tensor.Tensor) *tensor.Tensor {
+	if s.kind != scoreAdditive {
+		return k
+	}
+	return tensor.Add(headLinear(k, s.wk.Tensor), tensor.Reshape(s.bias.Tensor, s.heads*s.dim))
+}
+
+// additive returns the additive weights for queries q and the key part ka.
+func (s *scorer) additive(q, ka *tensor.Tensor, m maskView) *tensor.Tensor {
+	qa := headLinear(q, s.wq.Tensor)
+	return tensor.MaskedSoftmax(additiveScores(qa, ka, s.vvec.Tensor, s.heads, m), m.heads())
 }
 
 // location scores source positions from the query alone: the first
@@ -177,6 +191,31 @@ func (s *single) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tens
 
 // Params lists the score's parameters.
 func (s *single) Params() []*layers.Param { return s.score.params() }
+
+// Prepare does the per-key work of the score once (additive: k·W_k + b) for
+// many Attend calls over the same keys and values.
+func (s *single) Prepare(k, v, mask *tensor.Tensor) Prepared {
+	return &preparedSingle{s: s, k: k, ka: s.score.keyPart(k), v: v, mask: mask}
+}
+
+type preparedSingle struct {
+	s        *single
+	k, ka, v *tensor.Tensor
+	mask     *tensor.Tensor
+}
+
+func (p *preparedSingle) Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	s := p.s
+	b, tq, tk := checkInputs(s.name, q, p.k, p.v, s.dims)
+	m := newMaskView(s.name, p.mask, b, tq, tk)
+	var w *tensor.Tensor
+	if s.score.kind == scoreAdditive {
+		w = s.score.additive(q, p.ka, m)
+	} else {
+		w = s.score.weights(q, p.k, m)
+	}
+	return weightedSum(w, p.v), tensor.Reshape(w, b, tq, tk)
+}
 
 // Init draws the score's parameters.
 func (s *single) Init(rng *tensor.RNG) { s.score.init(rng) }

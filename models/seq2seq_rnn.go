@@ -178,11 +178,11 @@ func (m *Seq2SeqRNN) encode(src []int, srcLen []int, b, s int) (*tensor.Tensor, 
 // [N,1,E], the state and (luong feeding) the previous attentional state.
 // It returns the logits [N,1,V], the new state, the attentional state and
 // the attention weights.
-func (m *Seq2SeqRNN) step(emb, enc, mask *tensor.Tensor, st layers.State, prevHt *tensor.Tensor) (*tensor.Tensor, layers.State, *tensor.Tensor, *tensor.Tensor) {
+func (m *Seq2SeqRNN) step(emb *tensor.Tensor, att attention.Prepared, st layers.State, prevHt *tensor.Tensor) (*tensor.Tensor, layers.State, *tensor.Tensor, *tensor.Tensor) {
 	n := emb.Dim(0)
 	if m.P.Wiring == "bahdanau" {
 		q := m.stateQuery(st, n)
-		ctx, w := m.Attn.Attend(q, enc, enc, mask)
+		ctx, w := att.Attend(q)
 		out, fin := m.Dec.Forward(tensor.Concat(-1, emb, ctx), nil, []layers.State{st})
 		feat := m.Drop.Forward(tensor.Concat(-1, out, ctx))
 		return m.Out.Forward(feat), fin[0], nil, w
@@ -195,7 +195,7 @@ func (m *Seq2SeqRNN) step(emb, enc, mask *tensor.Tensor, st layers.State, prevHt
 		x = tensor.Concat(-1, emb, prevHt)
 	}
 	out, fin := m.Dec.Forward(x, nil, []layers.State{st})
-	logits, ht, w := m.luongOutput(out, enc, mask)
+	logits, ht, w := m.luongOutput(out, att)
 	return logits, fin[0], ht, w
 }
 
@@ -210,8 +210,8 @@ func (m *Seq2SeqRNN) stateQuery(st layers.State, n int) *tensor.Tensor {
 
 // luongOutput attends from the decoder outputs s [N,T,H] and returns the
 // logits, the attentional states (nil when not attentional) and the weights.
-func (m *Seq2SeqRNN) luongOutput(s, enc, mask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor, *tensor.Tensor) {
-	ctx, w := m.Attn.Attend(s, enc, enc, mask)
+func (m *Seq2SeqRNN) luongOutput(s *tensor.Tensor, att attention.Prepared) (*tensor.Tensor, *tensor.Tensor, *tensor.Tensor) {
+	ctx, w := att.Attend(s)
 	if m.Combine == nil {
 		return m.Out.Forward(m.Drop.Forward(tensor.Concat(-1, s, ctx))), nil, w
 	}
@@ -225,6 +225,7 @@ func (m *Seq2SeqRNN) luongOutput(s, enc, mask *tensor.Tensor) (*tensor.Tensor, *
 func (m *Seq2SeqRNN) Forward(b *Batch, opt ForwardOptions) Output {
 	requestWeights(opt.WantAttention, m.Attn)
 	enc, mask, st := m.encode(b.Src, b.SrcLen, b.Size, b.S)
+	att := attention.Prepare(m.Attn, enc, enc, mask)
 	tf := opt.TeacherForcing
 	if tf == 0 {
 		tf = 1
@@ -234,7 +235,7 @@ func (m *Seq2SeqRNN) Forward(b *Batch, opt ForwardOptions) Output {
 	// RNN runs over the whole target at once and attention is one call.
 	if m.P.Wiring == "luong" && !m.P.InputFeeding && tf >= 1 {
 		out, _ := m.Dec.Forward(emb, nil, []layers.State{st})
-		logits, _, w := m.luongOutput(out, enc, mask)
+		logits, _, w := m.luongOutput(out, att)
 		return Output{Logits: logits, Attention: headMean(w)}
 	}
 	var logits, weights []*tensor.Tensor
@@ -250,13 +251,13 @@ func (m *Seq2SeqRNN) Forward(b *Batch, opt ForwardOptions) Output {
 		if m.P.Wiring == "bahdanau" && tf >= 1 {
 			// Defer the output projection to one matrix product over all steps.
 			q := m.stateQuery(st, b.Size)
-			ctx, aw := m.Attn.Attend(q, enc, enc, mask)
+			ctx, aw := att.Attend(q)
 			out, fin := m.Dec.Forward(tensor.Concat(-1, x, ctx), nil, []layers.State{st})
 			st, w = fin[0], aw
 			feats = append(feats, tensor.Concat(-1, out, ctx))
 		} else {
 			var lg *tensor.Tensor
-			lg, st, prevHt, w = m.step(x, enc, mask, st, prevHt)
+			lg, st, prevHt, w = m.step(x, att, st, prevHt)
 			logits = append(logits, lg)
 			if tf < 1 {
 				prevPred = greedyTokens(lg)
@@ -311,13 +312,14 @@ func greedyTokens(logits *tensor.Tensor) []int {
 func (m *Seq2SeqRNN) Start(b *Batch) State {
 	requestWeights(true, m.Attn)
 	enc, mask, st := m.encode(b.Src, b.SrcLen, b.Size, b.S)
-	return &rnnState{m: m, enc: enc, mask: mask, st: st, srcLen: append([]int(nil), b.SrcLen...)}
+	return &rnnState{m: m, enc: enc, mask: mask, att: attention.Prepare(m.Attn, enc, enc, mask), st: st, srcLen: append([]int(nil), b.SrcLen...)}
 }
 
 type rnnState struct {
 	m      *Seq2SeqRNN
 	enc    *tensor.Tensor // [N,S,D]
 	mask   *tensor.Tensor // [N,1,S]
+	att    attention.Prepared
 	st     layers.State
 	ht     *tensor.Tensor // luong: previous attentional state [N,1,H]
 	srcLen []int
@@ -327,16 +329,18 @@ func (s *rnnState) Len() int { return s.enc.Dim(0) }
 
 func (s *rnnState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
 	emb := s.m.TgtEmb.Forward(tokens, len(tokens), 1)
-	logits, st, ht, w := s.m.step(emb, s.enc, s.mask, s.st, s.ht)
+	logits, st, ht, w := s.m.step(emb, s.att, s.st, s.ht)
 	s.st, s.ht = st, ht
 	return logProbs(logits), stepRows(w, s.srcLen)
 }
 
 func (s *rnnState) Select(idx []int) State {
+	enc, mask := selectRows(s.enc, idx), selectRows(s.mask, idx)
 	return &rnnState{
 		m:      s.m,
-		enc:    selectRows(s.enc, idx),
-		mask:   selectRows(s.mask, idx),
+		enc:    enc,
+		mask:   mask,
+		att:    attention.Prepare(s.m.Attn, enc, enc, mask),
 		st:     layers.State{H: selectRows(s.st.H, idx), C: selectRows(s.st.C, idx)},
 		ht:     selectRows(s.ht, idx),
 		srcLen: selectInts(s.srcLen, idx),
