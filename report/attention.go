@@ -1,0 +1,269 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+	"strings"
+
+	"github.com/attnlab/attnlab/store"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// The artifact that holds a run's attention maps, as package runs stores it.
+const (
+	AttentionKind = "attention"
+	AttentionName = "test.json"
+)
+
+// attentionMap is the JSON form of runs.AttentionMap: the attention of one
+// decoded test example, one row of weights per output step (the eos step
+// included), one column per source token.
+type attentionMap struct {
+	Index   int         `json:"index"`
+	Source  []string    `json:"source"`
+	Output  []string    `json:"output"`
+	Weights [][]float32 `json:"weights"`
+}
+
+// attentionColors returns the heat map's colour map: YlGnBu from light
+// (weight 0) to dark blue (weight 1), with luminance linear in the weight,
+// over the fixed range [0, 1].
+func attentionColors() palette.ColorMap {
+	cm, err := moreland.NewLuminance([]color.Color{
+		color.NRGBA{8, 29, 88, 255},
+		color.NRGBA{34, 94, 168, 255},
+		color.NRGBA{65, 182, 196, 255},
+		color.NRGBA{199, 233, 180, 255},
+		color.NRGBA{255, 255, 217, 255},
+	})
+	if err != nil {
+		panic(err) // the controls above are fixed and valid
+	}
+	cm.SetMin(0)
+	cm.SetMax(1)
+	return palette.Reverse(cm)
+}
+
+// PlotAttention draws the attention map of test example number example
+// (0-based position among the maps the run stored; see eval.attention_maps)
+// of the run runRef (a run id or a hash prefix, as store.Run takes) as a
+// heat map: source tokens along x (labels rotated), output steps along y
+// with the first output at the top, the eos step included, and a colour
+// bar with the fixed scale 0–1, so maps of different runs compare. The
+// figure grows with the number of tokens so that each label has room;
+// beyond 60 tokens on an axis only every k-th token is labelled. The
+// format follows the extension of path (PlotFormats).
+//
+// A run without attention maps, or an example out of range (the error
+// says how many exist), is an error.
+func PlotAttention(ctx context.Context, st *store.Store, runRef string, example int, path string) error {
+	r, err := st.Run(ctx, runRef)
+	if err != nil {
+		return fmt.Errorf("report: plot attention: %w", err)
+	}
+	data, err := st.Artifact(ctx, r.ID, AttentionKind, AttentionName)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("report: run %d (%s) has no attention maps (a model without attention, a language model, or eval.attention_maps: 0)", r.ID, r.Experiment)
+	}
+	if err != nil {
+		return fmt.Errorf("report: plot attention: %w", err)
+	}
+	var maps []attentionMap
+	if err := json.Unmarshal(data, &maps); err != nil {
+		return fmt.Errorf("report: run %d: attention maps: %w", r.ID, err)
+	}
+	switch {
+	case len(maps) == 0:
+		return fmt.Errorf("report: run %d (%s) has no attention maps", r.ID, r.Experiment)
+	case example < 0 || example >= len(maps):
+		return fmt.Errorf("report: run %d has %d attention maps (examples 0–%d); example %d is out of range", r.ID, len(maps), len(maps)-1, example)
+	}
+	m := maps[example]
+	g, err := newAttnGrid(m)
+	if err != nil {
+		return fmt.Errorf("report: run %d: attention map %d: %w", r.ID, example, err)
+	}
+	title := fmt.Sprintf("%s · run %d (seed %d) · test example %d", r.Experiment, r.ID, r.Seed, m.Index)
+	return drawAttention(g, title, path)
+}
+
+// attnGrid is the weights as a plotter.GridXYZ, rows flipped so that the
+// first output step is at the top.
+type attnGrid struct {
+	w          [][]float64 // [output step][source token]
+	src, out   []string
+	rows, cols int
+}
+
+func (g *attnGrid) Dims() (c, r int)   { return g.cols, g.rows }
+func (g *attnGrid) Z(c, r int) float64 { return g.w[g.rows-1-r][c] }
+func (g *attnGrid) X(c int) float64    { return float64(c) }
+func (g *attnGrid) Y(r int) float64    { return float64(r) }
+
+// newAttnGrid checks m and pads it into a rectangle: columns beyond the
+// source tokens are dropped when every weight in them is 0 (batch padding),
+// and labelled "·" otherwise; short rows are padded with zeros.
+func newAttnGrid(m attentionMap) (*attnGrid, error) {
+	if len(m.Weights) == 0 {
+		return nil, errors.New("no weights")
+	}
+	cols := 0
+	for _, row := range m.Weights {
+		cols = max(cols, len(row))
+	}
+	if cols > len(m.Source) {
+		extra := false
+		for _, row := range m.Weights {
+			for _, x := range row[min(len(row), len(m.Source)):] {
+				if x != 0 {
+					extra = true
+				}
+			}
+		}
+		if !extra {
+			cols = len(m.Source)
+		}
+	}
+	cols = max(cols, len(m.Source))
+	if cols == 0 {
+		return nil, errors.New("no source tokens")
+	}
+	g := &attnGrid{rows: len(m.Weights), cols: cols}
+	for i, row := range m.Weights {
+		w := make([]float64, cols)
+		for j := range min(len(row), cols) {
+			w[j] = float64(row[j])
+		}
+		g.w = append(g.w, w)
+		g.out = append(g.out, token(m.Output, i))
+	}
+	for j := range cols {
+		g.src = append(g.src, token(m.Source, j))
+	}
+	return g, nil
+}
+
+// token returns toks[i] made visible, or "·" past the end.
+func token(toks []string, i int) string {
+	if i >= len(toks) {
+		return "·"
+	}
+	switch t := toks[i]; {
+	case t == "":
+		return "<empty>"
+	case strings.TrimSpace(t) == "":
+		return "<sp>"
+	default:
+		return t
+	}
+}
+
+// tokenTicks labels positions 0..n-1 with labels (reversed when flip), every
+// step-th one when there are many.
+func tokenTicks(labels []string, flip bool) plot.ConstantTicks {
+	n := len(labels)
+	step := 1
+	if n > 60 {
+		step = (n + 59) / 60
+	}
+	var ticks plot.ConstantTicks
+	for i := 0; i < n; i += step {
+		v := i
+		if flip {
+			v = n - 1 - i
+		}
+		ticks = append(ticks, plot.Tick{Value: float64(v), Label: labels[i]})
+	}
+	return ticks
+}
+
+// Sizes of the attention figure.
+const (
+	attnCell     = 0.55 * vg.Centimeter // per token at most 60 tokens
+	attnCellLong = 0.30 * vg.Centimeter // per token beyond that
+	attnBar      = 3.0 * vg.Centimeter  // colour bar strip on the right, with its axis
+)
+
+func drawAttention(g *attnGrid, title, path string) error {
+	cm := attentionColors()
+	pal := cm.Palette(256)
+	h := plotter.NewHeatMap(g, pal)
+	h.Min, h.Max = 0, 1
+	cols := pal.Colors()
+	h.Underflow, h.Overflow = cols[0], cols[len(cols)-1] // float32 rounding can step outside [0, 1]
+	h.NaN = color.NRGBA{200, 0, 0, 255}
+	// Vector cells: a rasterized heat map is smoothed when scaled to the
+	// canvas, which blurs the cell boundaries.
+	h.Rasterized = false
+
+	p := plot.New()
+	styleAxes(p)
+	p.Title.Text = title
+	p.X.Label.Text = "source"
+	p.Y.Label.Text = "output"
+	p.X.Tick.Marker = tokenTicks(g.src, false)
+	p.Y.Tick.Marker = tokenTicks(g.out, true)
+	p.X.Tick.Label.Rotation = math.Pi / 4
+	p.X.Tick.Label.XAlign = draw.XRight
+	p.X.Tick.Label.YAlign = draw.YTop
+	p.X.Padding, p.Y.Padding = 0, 0
+	p.Add(h)
+
+	cell := func(n int) vg.Length {
+		if n > 60 {
+			return attnCellLong
+		}
+		return attnCell
+	}
+	// Room for the labels, measured in the tick font.
+	var xLab, yLab vg.Length
+	for _, t := range g.src {
+		xLab = max(xLab, p.X.Tick.Label.Width(t))
+	}
+	for _, t := range g.out {
+		yLab = max(yLab, p.Y.Tick.Label.Width(t))
+	}
+	width := yLab + 1.6*vg.Centimeter + vg.Length(g.cols)*cell(g.cols) + attnBar
+	height := 1.4*vg.Centimeter + vg.Length(g.rows)*cell(g.rows) + xLab*0.72 + 1.6*vg.Centimeter
+	width = max(width, p.Title.TextStyle.Width(title)+2*vg.Centimeter, 12*vg.Centimeter)
+	height = max(height, 9*vg.Centimeter)
+
+	return savePlot(path, width, height, func(dc draw.Canvas) {
+		hc := draw.Crop(dc, 0, -attnBar, 0, 0)
+		p.Draw(hc)
+		drawColorBar(dc, p.DataCanvas(hc), cm)
+	})
+}
+
+// drawColorBar draws a vertical colour bar for cm in the strip right of
+// data, spanning the same height as the heat map's data area.
+func drawColorBar(dc, data draw.Canvas, cm palette.ColorMap) {
+	bar := plot.New()
+	styleAxes(bar)
+	bar.HideX()
+	bar.Y.Label.Text = "weight"
+	bar.Y.Padding = 0
+	bar.Y.Min, bar.Y.Max = 0, 1
+	bar.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"},
+		{Value: 0.5, Label: "0.5"}, {Value: 0.75, Label: "0.75"}, {Value: 1, Label: "1"}}
+	bar.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true, Colors: 256})
+
+	const barWidth, gap, margin = 0.45 * vg.Centimeter, 0.4 * vg.Centimeter, 0.3 * vg.Centimeter
+	bc := draw.Crop(dc, data.Max.X-dc.Min.X+gap, -margin, 0, 0)
+	// Place the bar's own data area exactly beside the heat map's, at the
+	// right edge of the strip, bar.DataCanvas telling the axis' room.
+	inner := bar.DataCanvas(bc)
+	bottom, top := inner.Min.Y-bc.Min.Y, bc.Max.Y-inner.Max.Y
+	bc.Min.Y, bc.Max.Y = data.Min.Y-bottom, data.Max.Y+top
+	bc.Min.X = bc.Max.X - (inner.Min.X - bc.Min.X) - barWidth
+	bar.Draw(bc)
+}

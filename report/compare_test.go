@@ -1,0 +1,473 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/metrics"
+	"github.com/attnlab/attnlab/store"
+)
+
+// rowLabels returns each row's Label.
+func rowLabels(c *Comparison) []string {
+	var out []string
+	for i := range c.Rows {
+		out = append(out, c.Label(i))
+	}
+	return out
+}
+
+// cellOf returns the cell of metric m in the row whose label is label.
+func cellOf(t *testing.T, c *Comparison, label, m string) Cell {
+	t.Helper()
+	j := slices.Index(c.Metrics, m)
+	if j < 0 {
+		t.Fatalf("metric %s not in %q", m, c.Metrics)
+	}
+	for i := range c.Rows {
+		if c.Label(i) == label {
+			return c.Rows[i].Cells[j]
+		}
+	}
+	t.Fatalf("no row %q in %q", label, rowLabels(c))
+	return Cell{}
+}
+
+func mustCompare(t *testing.T, st *store.Store, q Query) *Comparison {
+	t.Helper()
+	c, err := Compare(context.Background(), st, q)
+	if err != nil {
+		t.Fatalf("Compare(%+v): %v", q, err)
+	}
+	return c
+}
+
+func TestCompareGroupsByVaryingKeys(t *testing.T) {
+	st, ids := buildStore(t, scanExperiment())
+	c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}})
+
+	if want := []string{"model.attention.dim", "model.attention.name"}; !slices.Equal(c.Keys, want) {
+		t.Errorf("Keys = %q, want %q (the varying keys, seed and name left out)", c.Keys, want)
+	}
+	if want := []string{"test/exact_match", "test/bleu", "test/loss", "perf/tokens_per_s", "model/params"}; !slices.Equal(c.Metrics, want) {
+		t.Errorf("Metrics = %q, want the defaults present %q", c.Metrics, want)
+	}
+	if want := []string{"attention.name=none", "attention.name=dot", "attention.dim=128 attention.name=additive"}; !slices.Equal(rowLabels(c), want) {
+		t.Errorf("rows = %q, want plan order %q", rowLabels(c), want)
+	}
+	if c.Baseline != -1 {
+		t.Errorf("Baseline = %d, want -1", c.Baseline)
+	}
+	// Rows hold the done runs only (not the failed and the queued one), one per seed.
+	run := ids["scan-attn"]
+	wantRuns := [][]int64{{run[0], run[3], run[6]}, {run[1], run[4], run[7]}, {run[2], run[5], run[8]}}
+	for i, row := range c.Rows {
+		if !slices.Equal(row.Runs, wantRuns[i]) {
+			t.Errorf("row %d Runs = %v, want %v", i, row.Runs, wantRuns[i])
+		}
+	}
+	if got := c.Rows[0].Group; !slices.Equal(got, []string{"", "none"}) {
+		t.Errorf("none's Group = %q, want [\"\" none] (no dim param)", got)
+	}
+	if got := c.Rows[2].Group; !slices.Equal(got, []string{"128", "additive"}) {
+		t.Errorf("additive's Group = %q, want [128 additive]", got)
+	}
+	for i, em := range [][]float64{emNone, emDot, emAdditive} {
+		cell := c.Rows[i].Cells[0]
+		mean, std := metrics.MeanStd(em)
+		if !closeTo(cell.Mean, mean, 1e-15) || !closeTo(cell.Std, std, 1e-15) || cell.N != 3 || cell.NaN != 0 {
+			t.Errorf("row %d exact_match = %v ± %v (n=%d), want %v ± %v (n=3)", i, cell.Mean, cell.Std, cell.N, mean, std)
+		}
+		if !slices.Equal(cell.Values, em) {
+			t.Errorf("row %d Values = %v, want %v in run order", i, cell.Values, em)
+		}
+		if !math.IsNaN(cell.P) {
+			t.Errorf("row %d P = %v without a baseline, want NaN", i, cell.P)
+		}
+	}
+}
+
+func TestCompareBy(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment(), copyExperiment())
+	for _, tc := range []struct {
+		name  string
+		q     Query
+		keys  []string
+		sizes []int // runs per row
+	}{
+		{"full key", Query{Experiments: []string{"scan-attn"}, By: []string{"model.attention.name"}}, []string{"model.attention.name"}, []int{3, 3, 3}},
+		{"dotted suffix", Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, []string{"model.attention.name"}, []int{3, 3, 3}},
+		{"constant key", Query{Experiments: []string{"scan-attn"}, By: []string{"hidden"}}, []string{"model.encoder.hidden"}, []int{9}},
+		{"seed", Query{Experiments: []string{"scan-attn"}, By: []string{"seed"}}, []string{"seed"}, []int{3, 3, 3}},
+		{"two keys", Query{Experiments: []string{"scan-attn"}, By: []string{"seed", "attention.name"}}, []string{"seed", "model.attention.name"}, []int{1, 1, 1, 1, 1, 1, 1, 1, 1}},
+		{"experiment", Query{By: []string{"experiment"}}, []string{"experiment"}, []int{4, 9}},
+		{"varying across experiments", Query{}, []string{"experiment", "model.attention.dim", "model.attention.name", "task.name"}, []int{2, 2, 3, 3, 3}},
+		{"status failed", Query{Experiments: []string{"scan-attn"}, Status: store.StatusFailed}, []string{"experiment"}, []int{1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustCompare(t, st, tc.q)
+			if !slices.Equal(c.Keys, tc.keys) {
+				t.Errorf("Keys = %q, want %q", c.Keys, tc.keys)
+			}
+			var sizes []int
+			for _, r := range c.Rows {
+				sizes = append(sizes, len(r.Runs))
+			}
+			if !slices.Equal(sizes, tc.sizes) {
+				t.Errorf("runs per row = %v, want %v (rows %q)", sizes, tc.sizes, rowLabels(c))
+			}
+		})
+	}
+}
+
+func TestCompareWelchPValues(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment(), welchExperiment())
+
+	// Reference values from scipy.stats.ttest_ind(a, b, equal_var=False),
+	// as in metrics.TestWelchTTest.
+	c := mustCompare(t, st, Query{Experiments: []string{"welch"}, Baseline: "variant=b"})
+	if c.Baseline != 1 {
+		t.Fatalf("Baseline = %d, want 1 (variant b)", c.Baseline)
+	}
+	if p := c.Rows[0].Cells[0].P; !closeTo(p, 0.0021576893123759593, 1e-9) {
+		t.Errorf("p(a vs b) = %.17g, want 0.0021576893123759593 (unequal n: 5 and 8)", p)
+	}
+	if p := c.Rows[1].Cells[0].P; !math.IsNaN(p) {
+		t.Errorf("the baseline row's p = %v, want NaN", p)
+	}
+
+	c = mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, Baseline: "model.attention.name=none"})
+	if c.Baseline != 0 {
+		t.Fatalf("Baseline = %d, want 0", c.Baseline)
+	}
+	if p := cellOf(t, c, "attention.name=dot", "test/exact_match").P; !closeTo(p, 0.057799107763105005, 1e-9) {
+		t.Errorf("p(dot vs none) = %.17g, want 0.057799107763105005", p)
+	}
+	// The NaN of the diverged run is left out: 2 values against 3.
+	_, want := metrics.WelchTTest([]float64{0.3, 0.32}, lossNone)
+	if p := cellOf(t, c, "attention.dim=128 attention.name=additive", "test/loss").P; !closeTo(p, want, 1e-12) {
+		t.Errorf("p(additive loss vs none) = %v, want %v", p, want)
+	}
+	// Fewer than 2 values: p is NaN.
+	c = mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=none", Where: mustWhere(t, "seed = 1")})
+	for i, row := range c.Rows {
+		for j, cell := range row.Cells {
+			if !math.IsNaN(cell.P) || !math.IsNaN(cell.Std) || cell.N != 1 {
+				t.Errorf("one seed: row %d %s: P = %v, Std = %v, N = %d; want NaN, NaN, 1", i, c.Metrics[j], cell.P, cell.Std, cell.N)
+			}
+		}
+	}
+}
+
+func mustWhere(t *testing.T, s string) *store.Cond {
+	t.Helper()
+	c, err := store.ParseWhere(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCompareNaN(t *testing.T) {
+	x := fakeExperiment{name: "diverge"}
+	for s := range 3 {
+		x.runs = append(x.runs,
+			fakeRun{params: map[string]any{"lr": 0.001}, seed: int64(s + 1), sums: map[string]float64{"test/loss": 0.5 + 0.1*float64(s)}},
+			fakeRun{params: map[string]any{"lr": 1.0}, seed: int64(s + 1), sums: map[string]float64{"test/loss": math.NaN()}},
+		)
+	}
+	x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.1}, seed: 1, sums: map[string]float64{"test/loss": math.Inf(1)}})
+	st, _ := buildStore(t, scanExperiment(), x)
+
+	c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}})
+	loss := cellOf(t, c, "attention.dim=128 attention.name=additive", "test/loss")
+	if loss.N != 2 || loss.NaN != 1 || !closeTo(loss.Mean, 0.31, 1e-12) || !closeTo(loss.Std, math.Sqrt(0.0002), 1e-12) {
+		t.Errorf("additive test/loss = %v ± %v (n=%d, NaN=%d), want 0.31 ± 0.0141 (n=2, NaN=1)", loss.Mean, loss.Std, loss.N, loss.NaN)
+	}
+	if !math.IsNaN(loss.Values[1]) || len(loss.Values) != 3 {
+		t.Errorf("Values = %v, want NaN kept in place for seed 2", loss.Values)
+	}
+	if !loss.Best {
+		t.Errorf("additive test/loss is the lowest mean and should be Best")
+	}
+
+	c = mustCompare(t, st, Query{Experiments: []string{"diverge"}, Baseline: "lr=0.001"})
+	if want := []string{"lr=0.001", "lr=1", "lr=0.1"}; !slices.Equal(rowLabels(c), want) {
+		t.Fatalf("rows = %q, want %q", rowLabels(c), want)
+	}
+	all := c.Rows[1].Cells[0]
+	if all.N != 0 || all.NaN != 3 || !math.IsNaN(all.Mean) || !math.IsNaN(all.P) || all.Best {
+		t.Errorf("all-NaN cell = %+v, want N 0, NaN 3, Mean NaN, P NaN, not best", all)
+	}
+	inf := c.Rows[2].Cells[0]
+	if !math.IsInf(inf.Mean, 1) || inf.N != 1 || inf.Best || !math.IsNaN(inf.P) {
+		t.Errorf("+Inf cell = %+v, want Mean +Inf, N 1, not best", inf)
+	}
+	if !c.Rows[0].Cells[0].Best {
+		t.Errorf("lr=0.001 (0.6 against +Inf) should be best")
+	}
+}
+
+func TestCompareBest(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment())
+	c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"},
+		Metrics: []string{"test/exact_match", "test/loss", "perf/tokens_per_s", "model/params", "test/attn_entropy"}})
+	want := map[string][]bool{ // none, dot, additive
+		"test/exact_match":  {false, false, true},
+		"test/loss":         {false, false, true},
+		"perf/tokens_per_s": {true, false, false},
+		"model/params":      {true, true, false}, // a tie: both marked
+		"test/attn_entropy": {false, false, false},
+	}
+	for j, m := range c.Metrics {
+		var got []bool
+		for _, row := range c.Rows {
+			got = append(got, row.Cells[j].Best)
+		}
+		if !slices.Equal(got, want[m]) {
+			t.Errorf("%s Best = %v, want %v", m, got, want[m])
+		}
+	}
+	// One row: nothing to be best against.
+	c = mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, By: []string{"hidden"}})
+	for j, cell := range c.Rows[0].Cells {
+		if cell.Best {
+			t.Errorf("single row: %s marked best", c.Metrics[j])
+		}
+	}
+}
+
+func TestDirection(t *testing.T) {
+	for _, tc := range []struct {
+		metric string
+		want   int
+	}{
+		{"test/exact_match", 1}, {"valid/exact_match", 1}, {"test/exact_match/len_21_40", 1},
+		{"valid/token_acc", 1}, {"test/align_acc", 1}, {"test/bleu", 1}, {"perf/tokens_per_s", 1}, {"test/acc", 1},
+		{"test/loss", -1}, {"train/loss", -1}, {"valid/ppl", -1}, {"model/params", -1}, {"best/valid/loss", -1},
+		{"perf/train_seconds", -1},
+		{"test/attn_entropy", 0}, {"best/step", 0}, {"train/steps", 0}, {"custom", 0},
+	} {
+		if got := Direction(tc.metric); got != tc.want {
+			t.Errorf("Direction(%q) = %d, want %d", tc.metric, got, tc.want)
+		}
+	}
+}
+
+func TestCompareWhere(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment())
+	c := mustCompare(t, st, Query{Where: mustWhere(t, `model.attention.name in (dot, additive) and test/exact_match > 0.91`)})
+	// dot seed 2 has 0.905: left out.
+	var sizes []int
+	for _, r := range c.Rows {
+		sizes = append(sizes, len(r.Runs))
+	}
+	if want := []string{"attention.name=dot", "attention.dim=128 attention.name=additive"}; !slices.Equal(rowLabels(c), want) || !slices.Equal(sizes, []int{2, 3}) {
+		t.Errorf("rows = %q with %v runs, want %q with [2 3]", rowLabels(c), sizes, want)
+	}
+}
+
+func TestCompareHostileInputs(t *testing.T) {
+	st, ids := buildStore(t, scanExperiment())
+	ctx := context.Background()
+	count := func() int {
+		runs, err := st.Runs(ctx, store.RunFilter{})
+		if err != nil {
+			t.Fatalf("the store no longer reads: %v", err)
+		}
+		return len(runs)
+	}
+	before := count()
+	hostile := `a'; DROP TABLE runs; --`
+
+	where := mustWhere(t, `x = "a'; DROP TABLE runs; --"`)
+	if _, err := Compare(ctx, st, Query{Where: where}); !errors.Is(err, ErrNoRuns) {
+		t.Errorf("hostile where: err = %v, want ErrNoRuns", err)
+	}
+	where = mustWhere(t, `model.attention.name != "a'; DROP TABLE runs; --" or 'a"); DELETE FROM params; --' = 1`)
+	if c, err := Compare(ctx, st, Query{Where: where}); err != nil || len(c.Rows) != 3 {
+		t.Errorf("hostile where (matching): err = %v", err)
+	}
+	for _, q := range []Query{
+		{Experiments: []string{hostile}},
+		{By: []string{hostile}},
+		{Metrics: []string{hostile}},
+		{Sort: hostile},
+		{Baseline: "model.attention.name=" + hostile},
+		{Baseline: hostile + "=x"},
+	} {
+		if _, err := Compare(ctx, st, q); err == nil {
+			t.Errorf("Compare(%+v) succeeded, want an error", q)
+		}
+	}
+	if _, err := Compare(ctx, st, Query{Experiments: []string{hostile}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("hostile experiment: err = %v, want store.ErrNotFound", err)
+	}
+	if got := count(); got != before {
+		t.Errorf("runs = %d after hostile queries, want %d", got, before)
+	}
+	if err := st.Check(ctx); err != nil {
+		t.Errorf("store check: %v", err)
+	}
+	p, err := st.Params(ctx, ids["scan-attn"][:1])
+	if err != nil || len(p[ids["scan-attn"][0]]) == 0 {
+		t.Errorf("params after hostile queries: %v, %v", p, err)
+	}
+}
+
+func TestCompareSort(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment())
+	none, dot, add := "attention.name=none", "attention.name=dot", "attention.dim=128 attention.name=additive"
+	for _, tc := range []struct {
+		sort string
+		want []string
+	}{
+		{"", []string{none, dot, add}},
+		{"test/exact_match", []string{add, dot, none}}, // max metric: descending
+		{"exact_match", []string{add, dot, none}},      // unique suffix
+		{"test/loss", []string{add, dot, none}},        // min metric: ascending
+		{"-test/loss", []string{none, dot, add}},
+		{"+test/exact_match", []string{none, dot, add}},
+		{"perf/tokens_per_s", []string{none, dot, add}},
+		{"test/attn_entropy", []string{add, dot, none}}, // no direction: ascending
+	} {
+		c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, Sort: tc.sort, Baseline: "attention.name=dot"})
+		if got := rowLabels(c); !slices.Equal(got, tc.want) {
+			t.Errorf("Sort %q: rows %q, want %q", tc.sort, got, tc.want)
+		}
+		if c.Label(c.Baseline) != dot {
+			t.Errorf("Sort %q: baseline row is %q, want the dot row", tc.sort, c.Label(c.Baseline))
+		}
+		if m := strings.TrimLeft(tc.sort, "+-"); m != "" && m != "exact_match" && !slices.Contains(c.Metrics, m) {
+			t.Errorf("Sort %q: metric not added to %q", tc.sort, c.Metrics)
+		}
+	}
+
+	// Rows without a value come last, whatever the direction.
+	x := fakeExperiment{name: "gaps"}
+	for i, v := range []float64{0.5, math.NaN(), 0.9} {
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"k": i}, seed: 1, sums: map[string]float64{"test/acc": v}})
+	}
+	x.runs = append(x.runs, fakeRun{params: map[string]any{"k": 3}, seed: 1, sums: map[string]float64{"test/bleu": 1}})
+	st, _ = buildStore(t, x)
+	for _, s := range []string{"test/acc", "+test/acc"} {
+		c := mustCompare(t, st, Query{Sort: s})
+		var got []string
+		for _, r := range c.Rows {
+			got = append(got, r.Group[0])
+		}
+		want := []string{"2", "0", "1", "3"}
+		if s[0] == '+' {
+			want = []string{"0", "2", "1", "3"}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("Sort %q: k = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestCompareErrors(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment(), copyExperiment())
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		q    Query
+		is   error
+		want []string // substrings of the message
+	}{
+		{"unknown experiment", Query{Experiments: []string{"scan-atn"}}, store.ErrNotFound,
+			[]string{`unknown experiment "scan-atn"`, "known: copy-len, scan-attn"}},
+		{"no runs", Query{Experiments: []string{"scan-attn"}, Status: store.StatusInterrupted}, ErrNoRuns,
+			[]string{"no interrupted runs", "scan-attn: 1 queued, 9 done, 1 failed"}},
+		{"no runs where", Query{Where: mustWhere(t, "test/bleu > 2")}, ErrNoRuns,
+			[]string{"no done runs match --where test/bleu > 2"}},
+		{"unknown metric", Query{Metrics: []string{"test/exact"}}, nil,
+			[]string{`unknown metric "test/exact"`, "test/exact_match", "perf/tokens_per_s"}},
+		{"ambiguous metric", Query{Metrics: []string{"loss"}}, nil,
+			[]string{`metric "loss" is ambiguous (test/loss, valid/loss)`}},
+		{"unknown sort", Query{Sort: "-bleu2"}, nil, []string{`unknown sort metric "bleu2"`}},
+		{"bad by", Query{By: []string{"model.atention.name"}}, nil,
+			[]string{`--by "model.atention.name"`, "did you mean model.attention.name?", "keys that vary: experiment"}},
+		{"by twice", Query{By: []string{"attention.name", "model.attention.name"}}, nil, []string{"given twice"}},
+		{"baseline no row", Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=gru"}, nil,
+			[]string{`baseline "attention.name=gru" matches no row`, "attention.name=dot"}},
+		{"baseline not a key", Query{Experiments: []string{"scan-attn"}, Baseline: "hidden=64"}, nil,
+			[]string{`"hidden" is not a group key`}},
+		{"baseline many rows", Query{By: []string{"experiment", "attention.name"}, Baseline: "attention.name=dot"}, nil,
+			[]string{"matches 2 rows", "give a value for more keys"}},
+		{"baseline syntax", Query{Baseline: "dot"}, nil, []string{"want key=value"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Compare(ctx, st, tc.q)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %v does not wrap %v", err, tc.is)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q is not one line", err)
+			}
+		})
+	}
+	// A baseline naming several keys picks one row.
+	c, err := Compare(ctx, st, Query{By: []string{"experiment", "attention.name"}, Baseline: "experiment=scan-attn,attention.name=dot"})
+	if err != nil {
+		t.Fatalf("two-key baseline: %v", err)
+	}
+	if got := c.Label(c.Baseline); got != "experiment=scan-attn attention.name=dot" {
+		t.Errorf("two-key baseline row = %q", got)
+	}
+}
+
+func TestCompareDefaults(t *testing.T) {
+	st, _ := buildStore(t, welchExperiment())
+	c := mustCompare(t, st, Query{})
+	if !slices.Equal(c.Metrics, []string{"test/acc"}) {
+		t.Errorf("Metrics = %q, want the summary keys when no default exists", c.Metrics)
+	}
+	if !slices.Equal(c.Keys, []string{"variant"}) {
+		t.Errorf("Keys = %q, want [variant]", c.Keys)
+	}
+
+	x := fakeExperiment{name: "single"}
+	for s := range 3 {
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.1}, seed: int64(s), sums: map[string]float64{"valid/loss": 1}})
+	}
+	st, _ = buildStore(t, x)
+	c = mustCompare(t, st, Query{})
+	if !slices.Equal(c.Keys, []string{"experiment"}) || len(c.Rows) != 1 || c.Rows[0].Group[0] != "single" {
+		t.Errorf("nothing varies: Keys %q rows %v, want one row grouped by experiment", c.Keys, c.Rows)
+	}
+	if !slices.Equal(c.Metrics, []string{"valid/loss"}) {
+		t.Errorf("Metrics = %q, want valid/loss standing in for test/loss", c.Metrics)
+	}
+}
+
+func TestFormatGroupValues(t *testing.T) {
+	x := fakeExperiment{name: "values"}
+	vals := []any{0.001, 1e-5, 64, 3.0, true, "", "a b", nil, `[1,2]`, math.NaN()}
+	for i, v := range vals {
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"v": v, "i": i}, seed: 1, sums: map[string]float64{"test/acc": 1}})
+	}
+	x.runs = append(x.runs, fakeRun{params: map[string]any{"i": 99}, seed: 1, sums: map[string]float64{"test/acc": 1}})
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{By: []string{"v"}})
+	var got []string
+	for _, r := range c.Rows {
+		got = append(got, r.Group[0])
+	}
+	want := []string{"0.001", "1e-05", "64", "3", "true", `""`, "a b", "null", "[1,2]", "NaN", ""}
+	if !slices.Equal(got, want) {
+		t.Errorf("group values = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,180 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgeps"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgpdf"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// PlotDPI is the resolution of PNG, JPEG and TIFF plots.
+const PlotDPI = 144
+
+// PlotFormats lists the file extensions the plots accept; the extension of
+// the path picks the format.
+var PlotFormats = []string{".png", ".svg", ".pdf", ".eps", ".jpg", ".jpeg", ".tif", ".tiff"}
+
+// newCanvas returns a canvas of size w×h for the format of path.
+func newCanvas(path string, w, h vg.Length) (vg.CanvasWriterTo, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".png":
+		return vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(PlotDPI), vgimg.UseBackgroundColor(color.White))}, nil
+	case ".jpg", ".jpeg":
+		return vgimg.JpegCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(PlotDPI), vgimg.UseBackgroundColor(color.White))}, nil
+	case ".tif", ".tiff":
+		return vgimg.TiffCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(PlotDPI), vgimg.UseBackgroundColor(color.White))}, nil
+	case ".svg":
+		return vgsvg.New(w, h), nil
+	case ".pdf":
+		return vgpdf.New(w, h), nil
+	case ".eps":
+		return vgeps.New(w, h), nil
+	case "":
+		return nil, fmt.Errorf("report: plot file %q has no extension (want one of %s)", path, strings.Join(PlotFormats, ", "))
+	default:
+		return nil, fmt.Errorf("report: plot file %q: unknown format %q (want one of %s)", path, ext, strings.Join(PlotFormats, ", "))
+	}
+}
+
+// savePlot draws a w×h figure with fn and writes it to path in the format
+// of its extension. The file is written under a temporary name and renamed,
+// so a failed plot leaves no partial file.
+func savePlot(path string, w, h vg.Length, fn func(dc draw.Canvas)) (err error) {
+	c, err := newCanvas(path, w, h)
+	if err != nil {
+		return err
+	}
+	fn(draw.New(c))
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("report: write plot: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = c.WriteTo(f); err != nil {
+		return fmt.Errorf("report: write plot %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil { // CreateTemp makes it 0600
+		return fmt.Errorf("report: write plot %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("report: write plot %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("report: write plot %s: %w", path, err)
+	}
+	return nil
+}
+
+// seriesColors are the colours of the groups' lines (Okabe–Ito, readable by
+// colour-blind people), then plotutil-like fallbacks.
+var seriesColors = []color.RGBA{
+	{0, 114, 178, 255},   // blue
+	{213, 94, 0, 255},    // vermillion
+	{0, 158, 115, 255},   // bluish green
+	{204, 121, 167, 255}, // reddish purple
+	{230, 159, 0, 255},   // orange
+	{86, 180, 233, 255},  // sky blue
+	{0, 0, 0, 255},       // black
+	{240, 228, 66, 255},  // yellow
+	{128, 128, 128, 255}, // grey
+	{120, 60, 20, 255},   // brown
+}
+
+func seriesColor(i int) color.RGBA { return seriesColors[i%len(seriesColors)] }
+
+// dashes varies the line style once the colours run out.
+func dashes(i int) []vg.Length {
+	switch (i / len(seriesColors)) % 3 {
+	case 1:
+		return []vg.Length{vg.Points(6), vg.Points(3)}
+	case 2:
+		return []vg.Length{vg.Points(2), vg.Points(2)}
+	}
+	return nil
+}
+
+// legendBeside draws p with the legend outside its data area, on the
+// right, top-aligned with the data area; the legend's width is measured
+// from its entries. An empty legend (n == 0) takes no room.
+func legendBeside(dc draw.Canvas, p *plot.Plot, legend plot.Legend, n int) {
+	if n == 0 {
+		p.Draw(dc)
+		return
+	}
+	legend.Top, legend.Left = true, true
+	width := legend.Rectangle(dc).Size().X + vg.Points(16)
+	pc := draw.Crop(dc, 0, -width, 0, 0)
+	p.Draw(pc)
+	data := p.DataCanvas(pc)
+	lc := draw.Crop(dc, dc.Size().X-width+vg.Points(10), 0, 0, 0)
+	lc.Max.Y, lc.Min.Y = data.Max.Y, data.Min.Y
+	legend.Draw(lc)
+}
+
+// newLegend returns a legend in the plots' text style.
+func newLegend() plot.Legend {
+	l := plot.NewLegend()
+	l.TextStyle.Font.Size = vg.Points(10)
+	l.ThumbnailWidth = vg.Points(22)
+	l.Padding = vg.Points(4)
+	return l
+}
+
+// styleAxes sets the fonts of a plot to readable sizes.
+func styleAxes(p *plot.Plot) {
+	p.Title.TextStyle.Font.Size = vg.Points(12)
+	p.Title.Padding = vg.Points(8)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font.Size = vg.Points(11)
+		a.Tick.Label.Font.Size = vg.Points(9)
+	}
+}
+
+// groupLabel is a group's legend entry: its label and how many of its runs
+// contributed data, "attention.name=dot · 3 runs" or "... · 2/3 runs".
+func groupLabel(c *Comparison, i, contributed int) string {
+	label := c.Label(i)
+	if label == "" {
+		label = "all runs"
+	}
+	n := len(c.Rows[i].Runs)
+	switch {
+	case contributed == 0:
+		return fmt.Sprintf("%s · no data (%d runs)", label, n)
+	case contributed < n:
+		return fmt.Sprintf("%s · %d/%d runs", label, contributed, n)
+	case n == 1:
+		return label + " · 1 run"
+	}
+	return fmt.Sprintf("%s · %d runs", label, n)
+}
+
+// plotTitle prefixes what with the experiments of the selected runs.
+func plotTitle(sel *selection, what string) string {
+	var exps []string
+	for _, r := range sel.runs {
+		if !slices.Contains(exps, r.Experiment) {
+			exps = append(exps, r.Experiment)
+		}
+	}
+	if len(exps) > 2 {
+		return fmt.Sprintf("%d experiments · %s", len(exps), what)
+	}
+	return strings.Join(exps, ", ") + " · " + what
+}
