@@ -81,7 +81,8 @@ type Comparison struct {
 	Keys     []string // group keys, in order (full param keys or pseudo keys)
 	Metrics  []string // summary keys, in order
 	Rows     []Row
-	Baseline int // index in Rows of the baseline row; -1 if none
+	Baseline int    // index in Rows of the baseline row; -1 if none
+	SortedBy string // the metric the rows are sorted by; "" for plan order
 }
 
 // Row is one group of runs: the runs that share the values of the group
@@ -157,7 +158,7 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 			mets = append(mets, sortKey)
 		}
 	}
-	c.Metrics = mets
+	c.Metrics, c.SortedBy = mets, sortKey
 	for i := range c.Rows {
 		row := &c.Rows[i]
 		row.Cells = make([]Cell, len(mets))

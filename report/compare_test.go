@@ -173,15 +173,7 @@ func mustWhere(t *testing.T, s string) *store.Cond {
 }
 
 func TestCompareNaN(t *testing.T) {
-	x := fakeExperiment{name: "diverge"}
-	for s := range 3 {
-		x.runs = append(x.runs,
-			fakeRun{params: map[string]any{"lr": 0.001}, seed: int64(s + 1), sums: map[string]float64{"test/loss": 0.5 + 0.1*float64(s)}},
-			fakeRun{params: map[string]any{"lr": 1.0}, seed: int64(s + 1), sums: map[string]float64{"test/loss": math.NaN()}},
-		)
-	}
-	x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.1}, seed: 1, sums: map[string]float64{"test/loss": math.Inf(1)}})
-	st, _ := buildStore(t, scanExperiment(), x)
+	st, _ := buildStore(t, scanExperiment(), divergeExperiment())
 
 	c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}})
 	loss := cellOf(t, c, "attention.dim=128 attention.name=additive", "test/loss")
@@ -199,15 +191,15 @@ func TestCompareNaN(t *testing.T) {
 	if want := []string{"lr=0.001", "lr=1", "lr=0.1"}; !slices.Equal(rowLabels(c), want) {
 		t.Fatalf("rows = %q, want %q", rowLabels(c), want)
 	}
-	all := c.Rows[1].Cells[0]
+	all := cellOf(t, c, "lr=1", "test/loss")
 	if all.N != 0 || all.NaN != 3 || !math.IsNaN(all.Mean) || !math.IsNaN(all.P) || all.Best {
 		t.Errorf("all-NaN cell = %+v, want N 0, NaN 3, Mean NaN, P NaN, not best", all)
 	}
-	inf := c.Rows[2].Cells[0]
+	inf := cellOf(t, c, "lr=0.1", "test/loss")
 	if !math.IsInf(inf.Mean, 1) || inf.N != 1 || inf.Best || !math.IsNaN(inf.P) {
 		t.Errorf("+Inf cell = %+v, want Mean +Inf, N 1, not best", inf)
 	}
-	if !c.Rows[0].Cells[0].Best {
+	if !cellOf(t, c, "lr=0.001", "test/loss").Best {
 		t.Errorf("lr=0.001 (0.6 against +Inf) should be best")
 	}
 }

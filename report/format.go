@@ -1,13 +1,16 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -31,7 +34,11 @@ var Formats = []string{"table", "markdown", "csv", "json"}
 //     column whose value never varies within a row (model/params). With a
 //     baseline every metric cell gets a second line, "p=0.031" (or
 //     "p<0.001"; "p=—" when undefined), and the baseline row is labelled
-//     "(baseline)". Notes under the table explain the marks in use.
+//     "(baseline)" under its last key. Metric headers are split over two
+//     lines at their last '/'; when the table is still wider than 120
+//     columns, the key headers are split at their last '.' too. Notes under
+//     the table, wrapped at 100 columns, explain the marks in use, list the
+//     NaN values, and name the baseline and the sort order.
 //   - "markdown": the same rows as a GitHub table (tablewriter's markdown
 //     renderer): full keys in the header, best values in bold, the
 //     p-values in a "<metric> p" column after each metric when there is a
@@ -217,7 +224,55 @@ func splitMetric(m string) string {
 	return m
 }
 
+// tableWidth is the width the table tries to stay within: past it, the
+// group keys' headers are split over two lines as well.
+const tableWidth = 120
+
 func (c *Comparison) writeTable(w io.Writer) error {
+	var b bytes.Buffer
+	if err := c.renderTable(&b, false); err != nil {
+		return err
+	}
+	if maxWidth(b.String()) > tableWidth {
+		var split bytes.Buffer
+		if err := c.renderTable(&split, true); err != nil {
+			return err
+		}
+		if maxWidth(split.String()) < maxWidth(b.String()) {
+			b = split
+		}
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return err
+	}
+	for _, note := range c.notes(false) {
+		if _, err := fmt.Fprintln(w, wrap(note, noteWidth)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxWidth returns the width of the longest line of s, in runes.
+func maxWidth(s string) int {
+	n := 0
+	for _, line := range strings.Split(s, "\n") {
+		n = max(n, utf8.RuneCountInString(line))
+	}
+	return n
+}
+
+// splitKey heads a group key column on two lines, split after the last '.'.
+func splitKey(k string) string {
+	if i := strings.LastIndexByte(k, '.'); i > 0 && i < len(k)-1 {
+		return k[:i+1] + "\n" + k[i+1:]
+	}
+	return k
+}
+
+// renderTable draws the table itself (without the notes); splitKeys heads
+// the group keys on two lines.
+func (c *Comparison) renderTable(w io.Writer, splitKeys bool) error {
 	fmts := make([]colFormat, len(c.Metrics))
 	for j := range c.Metrics {
 		fmts[j] = newColFormat(c, j)
@@ -226,6 +281,9 @@ func (c *Comparison) writeTable(w io.Writer) error {
 	align := make([]tw.Align, 0, nk+1+len(c.Metrics))
 	header := make([]string, 0, cap(align))
 	for _, k := range ShortKeys(c.Keys) {
+		if splitKeys {
+			k = splitKey(k)
+		}
 		header = append(header, k)
 		align = append(align, tw.AlignLeft)
 	}
@@ -254,7 +312,7 @@ func (c *Comparison) writeTable(w io.Writer) error {
 			cells = append(cells, displayGroup(row.Group[k]))
 		}
 		if i == c.Baseline && nk > 0 {
-			cells[0] += "\n(baseline)"
+			cells[nk-1] += "\n(baseline)"
 		}
 		cells = append(cells, strconv.Itoa(len(row.Runs)))
 		for j, cell := range row.Cells {
@@ -276,11 +334,6 @@ func (c *Comparison) writeTable(w io.Writer) error {
 	}
 	if err := t.Render(); err != nil {
 		return fmt.Errorf("report: table: %w", err)
-	}
-	for _, note := range c.notes(false) {
-		if _, err := fmt.Fprintln(w, wrap(note, noteWidth)); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -355,6 +408,20 @@ func (c *Comparison) notes(markdown bool) []string {
 	if partial {
 		parts = append(parts, "(k/n) only k runs have a value")
 	}
+	if c.SortedBy != "" {
+		j := slices.Index(c.Metrics, c.SortedBy)
+		var means []float64
+		for _, row := range c.Rows {
+			if j >= 0 && !math.IsNaN(row.Cells[j].Mean) {
+				means = append(means, row.Cells[j].Mean)
+			}
+		}
+		order := "ascending"
+		if len(means) > 1 && means[0] > means[len(means)-1] {
+			order = "descending"
+		}
+		parts = append(parts, fmt.Sprintf("rows sorted by %s, %s", c.SortedBy, order))
+	}
 	out := []string{strings.Join(parts, "; ") + "."}
 	if len(nans) > 0 {
 		if len(nans) > 4 {
@@ -411,7 +478,7 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 		var cells []string
 		for k := range c.Keys {
 			g := displayGroup(row.Group[k])
-			if i == c.Baseline && k == 0 {
+			if i == c.Baseline && k == len(c.Keys)-1 {
 				g += " (baseline)"
 			}
 			cells = append(cells, cell(g))
@@ -538,13 +605,14 @@ type jsonComparison struct {
 	Metrics    []string       `json:"metrics"`
 	Directions map[string]int `json:"directions"`
 	Baseline   int            `json:"baseline"`
+	SortedBy   string         `json:"sorted_by"`
 	Rows       []jsonRow      `json:"rows"`
 }
 
 // MarshalJSON encodes the comparison as
 //
 //	{"keys": [...], "metrics": [...], "directions": {"test/loss": -1, ...},
-//	 "baseline": -1,
+//	 "baseline": -1, "sorted_by": "",
 //	 "rows": [{"group": {"model.attention.name": "dot"}, "label": "attention.name=dot",
 //	           "runs": [1, 4, 7],
 //	           "cells": {"test/loss": {"mean": 0.31, "std": 0.02, "n": 3, "nan": 0,
@@ -553,7 +621,8 @@ type jsonComparison struct {
 // with NaN as null and infinities as "+Inf"/"-Inf"; directions are those of
 // Direction. UnmarshalJSON reads it back.
 func (c *Comparison) MarshalJSON() ([]byte, error) {
-	out := jsonComparison{Keys: c.Keys, Metrics: c.Metrics, Directions: map[string]int{}, Baseline: c.Baseline, Rows: []jsonRow{}}
+	out := jsonComparison{Keys: c.Keys, Metrics: c.Metrics, Directions: map[string]int{}, Baseline: c.Baseline,
+		SortedBy: c.SortedBy, Rows: []jsonRow{}}
 	if out.Keys == nil {
 		out.Keys = []string{}
 	}
@@ -586,7 +655,7 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	*c = Comparison{Keys: in.Keys, Metrics: in.Metrics, Baseline: in.Baseline}
+	*c = Comparison{Keys: in.Keys, Metrics: in.Metrics, Baseline: in.Baseline, SortedBy: in.SortedBy}
 	for _, jr := range in.Rows {
 		row := Row{Runs: jr.Runs}
 		for _, k := range in.Keys {

@@ -257,6 +257,20 @@ func welchExperiment() fakeExperiment {
 	return x
 }
 
+// divergeExperiment has a group whose runs all diverged (NaN loss), one
+// with a finite loss, and one with an infinite loss and no exact match.
+func divergeExperiment() fakeExperiment {
+	x := fakeExperiment{name: "diverge"}
+	for s := range 3 {
+		x.runs = append(x.runs,
+			fakeRun{params: map[string]any{"lr": 0.001}, seed: int64(s + 1), sums: map[string]float64{"test/loss": 0.5 + 0.1*float64(s), "test/exact_match": 0.5}},
+			fakeRun{params: map[string]any{"lr": 1.0}, seed: int64(s + 1), sums: map[string]float64{"test/loss": math.NaN(), "test/exact_match": 0}},
+		)
+	}
+	x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.1}, seed: 1, sums: map[string]float64{"test/loss": math.Inf(1)}})
+	return x
+}
+
 // copyExperiment is a second experiment for multi-experiment comparisons.
 func copyExperiment() fakeExperiment {
 	x := fakeExperiment{name: "copy-len"}
