@@ -225,23 +225,45 @@ func jsonNumber(x float64) any {
 	return x
 }
 
-// configYAML turns a stored canonical config (JSON) into block YAML with
-// sorted keys.
+// configYAML turns a stored canonical config (JSON, keys sorted) into
+// block YAML, lists of scalars kept on one line.
 func configYAML(configJSON string) (string, error) {
-	var m map[string]any
-	if err := yaml.Unmarshal([]byte(configJSON), &m); err != nil { // JSON is YAML
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(configJSON), &doc); err != nil { // JSON is YAML
 		return "", err
 	}
+	blockStyle(&doc)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(m); err != nil {
+	if err := enc.Encode(&doc); err != nil {
 		return "", err
 	}
 	if err := enc.Close(); err != nil {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// blockStyle sets n and its children to block style, except sequences of
+// scalars, which stay in flow style ([10, 20, 40]).
+func blockStyle(n *yaml.Node) {
+	flow := n.Kind == yaml.SequenceNode
+	for _, c := range n.Content {
+		blockStyle(c)
+		flow = flow && c.Kind == yaml.ScalarNode
+	}
+	switch {
+	case flow:
+		n.Style = yaml.FlowStyle
+	case n.Kind == yaml.ScalarNode:
+		n.Style &^= yaml.FlowStyle
+		if n.Tag == "!!str" && n.Style == yaml.DoubleQuotedStyle {
+			n.Style = 0 // let the encoder quote only where YAML needs it
+		}
+	default:
+		n.Style = 0
+	}
 }
 
 // formatNumber shows a metric: whole numbers without decimals, others with

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestCompare(t *testing.T) {
+	db := sharedDB(t)
+	r := attnlab(t, "compare", "tiny", "--db", db)
+	wantOK(t, r)
+	for _, want := range []string{"attention.", "none", "additive", "test/", "exact_match", "mean ± std"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("compare lacks %q\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "(baseline)") {
+		t.Errorf("compare without --baseline shows one:\n%s", r.stdout)
+	}
+	b := attnlab(t, "compare", "tiny", "--baseline", "attention.name=none", "--db", db)
+	wantOK(t, b)
+	if !strings.Contains(b.stdout, "(baseline)") || !strings.Contains(b.stdout, "p=") && !strings.Contains(b.stdout, "p<") {
+		t.Errorf("compare --baseline:\n%s", b.stdout)
+	}
+}
+
+func TestCompareFormats(t *testing.T) {
+	db := sharedDB(t)
+	r := attnlab(t, "compare", "tiny", "--format", "csv", "--metrics", "test/exact_match,test/loss", "--db", db)
+	wantOK(t, r)
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("compare --format csv: %v\n%s", err, r.stdout)
+	}
+	if !strings.Contains(strings.Join(rows[0], ","), "test/exact_match_mean") || !strings.Contains(strings.Join(rows[0], ","), "test/loss_std") {
+		t.Errorf("csv header: %q", rows[0])
+	}
+	j := attnlab(t, "compare", "--format", "json", "--db", db, "--where", "experiment = tiny and model.attention.name = additive")
+	wantOK(t, j)
+	var v map[string]any
+	if err := json.Unmarshal([]byte(j.stdout), &v); err != nil {
+		t.Fatalf("compare --format json: %v\n%s", err, j.stdout)
+	}
+	if rows, _ := v["rows"].([]any); len(rows) != 1 {
+		t.Errorf("compare --where selected %d rows, want 1:\n%s", len(rows), j.stdout)
+	}
+	md := attnlab(t, "compare", "tiny", "-f", "markdown", "--sort", "test/exact_match", "--db", db)
+	wantOK(t, md)
+	if !strings.Contains(md.stdout, "|:--") && !strings.Contains(md.stdout, "|:-") {
+		t.Errorf("compare --format markdown:\n%s", md.stdout)
+	}
+}
+
+func TestCompareErrors(t *testing.T) {
+	db := sharedDB(t)
+	wantError(t, attnlab(t, "compare", "nope", "--db", db), exitFailure, `compare: `, `"nope"`, "tiny, tinylm")
+	wantError(t, attnlab(t, "compare", "tiny", "--metrics", "nope", "--db", db), exitFailure, `"nope"`)
+	wantError(t, attnlab(t, "compare", "tiny", "--baseline", "attention.name=dot", "--db", db), exitFailure, "baseline")
+	wantError(t, attnlab(t, "compare", "tiny", "--status", "failed", "--db", db), exitFailure, "no failed runs")
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/store"
+)
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		ran  bool
+		want int
+	}{
+		{"nil", nil, true, exitOK},
+		{"runtime", errors.New("disk full"), true, exitFailure},
+		{"before RunE", errors.New("unknown flag: --nope"), false, exitUsage},
+		{"usage", usagef("--beam 0"), true, exitUsage},
+		{"wrapped usage", fmt.Errorf("x: %w", usagef("y")), true, exitUsage},
+		{"config", experiments.Errors{{File: "x.yaml", Line: 3, Key: "a", Msg: "b"}}, true, exitUsage},
+		{"config error", &experiments.ConfigError{File: "x.yaml"}, true, exitUsage},
+		{"interrupted", errInterrupted, true, exitInterrupted},
+		{"canceled", fmt.Errorf("train: %w", context.Canceled), true, exitInterrupted},
+		{"not found", fmt.Errorf("run: %w", store.ErrNotFound), true, exitFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exitCode(tc.err, tc.ran); got != tc.want {
+				t.Errorf("exitCode(%v, %v) = %d, want %d", tc.err, tc.ran, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestUsageErrors: every mistake in a command line exits 2 with one line
+// that names what is wrong, before any database is opened.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"bogus"}, []string{`unknown command "bogus"`}},
+		{[]string{"plna"}, []string{`unknown command "plna"`, "did you mean plan, plot?"}},
+		{[]string{"--nope"}, []string{"unknown flag: --nope"}},
+		{[]string{"run"}, []string{"run: missing EXPERIMENT.yaml", "attnlab run --help"}},
+		{[]string{"run", "a.yaml", "b.yaml"}, []string{`run: unexpected argument "b.yaml"`}},
+		{[]string{"run", "testdata/tiny.yaml", "--nope"}, []string{"run: unknown flag: --nope"}},
+		{[]string{"run", "testdata/tiny.yaml", "--set"}, []string{"flag needs an argument: --set"}},
+		{[]string{"run", "testdata/tiny.yaml", "--workers", "-1"}, []string{"--workers -1"}},
+		{[]string{"run", "testdata/tiny.yaml", "--workers", "many"}, []string{`invalid argument "many"`, "--workers"}},
+		{[]string{"plan"}, []string{"plan: missing EXPERIMENT.yaml"}},
+		{[]string{"plan", "testdata/tiny.yaml", "--db", "x.db"}, []string{"plan: unknown flag: --db"}},
+		{[]string{"list", "widgets"}, []string{`list: unknown kind "widgets"`, "known: tasks, models, encoders, attention, optimizers, schedules"}},
+		{[]string{"list", "attention", "adittive"}, []string{`unknown`, `"adittive"`, "additive"}},
+		{[]string{"ls", "things"}, []string{`ls: unknown listing "things" (known: experiments, runs)`}},
+		{[]string{"ls", "runs", "--status", "weird"}, []string{`--status "weird": unknown status`, "queued, running, done, failed, interrupted"}},
+		{[]string{"ls", "runs", "--where", "seed >"}, []string{"--where", "col"}},
+		{[]string{"ls", "experiments", "--status", "done"}, []string{"--status and --where select runs"}},
+		{[]string{"show"}, []string{"show: missing RUN"}},
+		{[]string{"show", "1", "2"}, []string{`show: unexpected argument "2"`}},
+		{[]string{"compare", "--format", "xml"}, []string{`compare: --format "xml": unknown format (known: table, markdown, csv, json)`}},
+		{[]string{"compare", "--where", "model.attention.name in (dot"}, []string{"compare: --where"}},
+		{[]string{"export"}, []string{"export: missing EXPERIMENT"}},
+		{[]string{"export", "tiny", "--format", "xml"}, []string{`--format "xml"`, "csv, json"}},
+		{[]string{"plot"}, nil}, // help, not an error: checked below
+		{[]string{"plot", "bogus"}, []string{`plot: unknown command "bogus"`}},
+		{[]string{"plot", "curves"}, []string{"plot curves: missing EXPERIMENT"}},
+		{[]string{"plot", "attention"}, []string{"plot attention: missing RUN"}},
+		{[]string{"plot", "attention", "1", "--example", "-1"}, []string{"--example -1"}},
+		{[]string{"plot", "length", "tiny", "--status", "sleeping"}, []string{`--status "sleeping"`}},
+		{[]string{"generate"}, []string{"generate: missing RUN"}},
+		{[]string{"generate", "1"}, []string{"generate: give the text to decode: --input TEXT, or --stdin"}},
+		{[]string{"generate", "1", "--input", "a", "--stdin"}, []string{"[input stdin]"}},
+		{[]string{"generate", "1", "--input", "a", "--beam", "2", "--sample"}, []string{"[beam sample]"}},
+		{[]string{"generate", "1", "--input", "a", "--top-k", "2"}, []string{"--top-k applies to sampling: add --sample"}},
+		{[]string{"generate", "1", "--input", "a", "--length-penalty", "1"}, []string{"--length-penalty applies to beam search"}},
+		{[]string{"generate", "1", "--input", "a", "--beam", "0"}, []string{"--beam 0"}},
+		{[]string{"generate", "1", "--input", "a", "--sample", "--top-p", "1.5"}, []string{"--top-p 1.5: must be in (0, 1]"}},
+		{[]string{"generate", "1", "--input", "a", "--sample", "--temperature", "0"}, []string{"--temperature 0: must be positive"}},
+		{[]string{"generate", "1", "--input", "a", "--max-len", "0"}, []string{"--max-len 0"}},
+		{[]string{"version", "now"}, []string{`version: takes no arguments, got "now"`}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := attnlab(t, tc.args...)
+			if tc.want == nil {
+				wantOK(t, r)
+				return
+			}
+			wantError(t, r, exitUsage, tc.want...)
+		})
+	}
+	// None of them may have created the default database.
+	if _, err := os.Stat(os.Getenv("ATTNLAB_DB")); !os.IsNotExist(err) {
+		t.Errorf("a usage error created the default database %s", os.Getenv("ATTNLAB_DB"))
+	}
+}
+
+// badDatabases returns database files that no read-only command may use:
+// each with the words its error must contain.
+func badDatabases(t *testing.T) map[string]struct {
+	path string
+	want []string
+} {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+
+	empty := filepath.Join(dir, "empty.db")
+	writeFile(t, empty, "")
+
+	garbage := filepath.Join(dir, "garbage.db")
+	writeFile(t, garbage, strings.Repeat("this is not a database\n", 200))
+
+	other := filepath.Join(dir, "other.db")
+	db, err := sql.Open("sqlite3", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	newer := filepath.Join(dir, "newer.db")
+	st, err := store.Open(newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db, err = sql.Open("sqlite3", newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", store.SchemaVersion+5)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	out := map[string]struct {
+		path string
+		want []string
+	}{
+		"missing":   {missing, []string{"no attnlab database at " + missing, "attnlab run EXP.yaml --db"}},
+		"empty":     {empty, []string{"no attnlab database at " + empty}},
+		"garbage":   {garbage, []string{garbage, "not a SQLite database"}},
+		"other":     {other, []string{other, "not an attnlab database", "songs"}},
+		"newer":     {newer, []string{newer, fmt.Sprintf("schema version %d is newer than this attnlab supports (%d); upgrade attnlab", store.SchemaVersion+5, store.SchemaVersion)}},
+		"directory": {dir, []string{dir, "is a directory"}},
+	}
+	if os.Geteuid() != 0 { // root reads any file
+		unreadable := filepath.Join(dir, "unreadable.db")
+		st, err := store.Open(unreadable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		if err := os.Chmod(unreadable, 0); err != nil {
+			t.Fatal(err)
+		}
+		out["unreadable"] = struct {
+			path string
+			want []string
+		}{unreadable, []string{unreadable}}
+	}
+	return out
+}
+
+func writeFile(t testing.TB, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBadDatabase: every command that reads the database refuses a
+// missing, empty, corrupt, foreign or newer database with one line naming
+// the file, and creates nothing.
+func TestBadDatabase(t *testing.T) {
+	commands := [][]string{
+		{"ls"}, {"ls", "runs"}, {"show", "1"}, {"compare"}, {"compare", "tiny"},
+		{"export", "tiny"}, {"plot", "curves", "tiny"}, {"plot", "attention", "1"}, {"plot", "length", "tiny"},
+		{"generate", "1", "--input", "abc"},
+	}
+	for name, bad := range badDatabases(t) {
+		for _, args := range commands {
+			t.Run(name+"/"+strings.Join(args, "_"), func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "plot.png")
+				if args[0] == "plot" {
+					args = append(args, "-o", out)
+				}
+				r := attnlab(t, append(args, "--db", bad.path)...)
+				wantError(t, r, exitFailure, bad.want...)
+				if !strings.HasPrefix(r.stderr, "attnlab: "+commandPath(args)+": ") {
+					t.Errorf("stderr %q does not name the command", r.stderr)
+				}
+				if _, err := os.Stat(out); err == nil {
+					t.Errorf("%s wrote %s", args[0], out)
+				}
+			})
+		}
+		if name == "missing" {
+			if _, err := os.Stat(bad.path); !os.IsNotExist(err) {
+				t.Errorf("a read-only command created %s", bad.path)
+			}
+		}
+	}
+}
+
+// commandPath is the command of args: "plot curves", "ls".
+func commandPath(args []string) string {
+	if args[0] == "plot" {
+		return args[0] + " " + args[1]
+	}
+	return args[0]
+}
+
+// TestRunBadDatabase: run refuses a corrupt, foreign or newer database too.
+func TestRunBadDatabase(t *testing.T) {
+	for name, bad := range badDatabases(t) {
+		if name == "missing" || name == "empty" { // run creates a new database there
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			r := attnlab(t, "run", "testdata/tiny.yaml", "--db", bad.path, "--quiet")
+			wantError(t, r, exitFailure, bad.want...)
+		})
+	}
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestExport(t *testing.T) {
+	db := sharedDB(t)
+	r := attnlab(t, "export", "tiny", "--db", db)
+	wantOK(t, r)
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || len(rows) != 5 {
+		t.Fatalf("export csv: %v: want a header and 4 runs\n%s", err, r.stdout)
+	}
+	head := strings.Join(rows[0], ",")
+	for _, col := range []string{"id", "hash", "seed", "status", "model.attention.name", "test/exact_match"} {
+		if !strings.Contains(head, col) {
+			t.Errorf("export csv header lacks %s", col)
+		}
+	}
+
+	path := filepath.Join(t.TempDir(), "tiny.csv")
+	o := attnlab(t, "export", "tiny", "-o", path, "--db", db)
+	wantOK(t, o)
+	data, err := os.ReadFile(path)
+	if err != nil || string(data) != r.stdout {
+		t.Errorf("export -o wrote %q (%v), want what stdout got", data, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".tiny.csv.*")); len(left) > 0 {
+		t.Errorf("export left temporary files: %v", left)
+	}
+
+	j := attnlab(t, "export", "tinylm", "--format", "json", "--db", db)
+	wantOK(t, j)
+	var runs []map[string]any
+	if err := json.Unmarshal([]byte(j.stdout), &runs); err != nil || len(runs) != 1 || runs[0]["experiment"] != "tinylm" {
+		t.Errorf("export json: %v\n%s", err, j.stdout)
+	}
+}
+
+func TestExportErrors(t *testing.T) {
+	db := sharedDB(t)
+	wantError(t, attnlab(t, "export", "nope", "--db", db), exitFailure, `"nope"`, "tiny, tinylm")
+	missing := filepath.Join(t.TempDir(), "no", "dir", "x.csv")
+	wantError(t, attnlab(t, "export", "tiny", "-o", missing, "--db", db), exitFailure, "no such file or directory")
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+)
+
+// samplesOf returns the decoded test samples stored with a run.
+func samplesOf(t testing.TB, db string, run store.Run) []runs.Sample {
+	t.Helper()
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	data, err := st.Artifact(context.Background(), run.ID, runs.KindSamples, runs.NameSamples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []runs.Sample
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestGenerateGreedy: greedy generation of the stored test samples' sources
+// gives exactly the outputs the run's evaluation decoded (greedy), one
+// input at a time and all at once through --stdin.
+func TestGenerateGreedy(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	samples := samplesOf(t, db, run)
+	var in, want strings.Builder
+	for _, s := range samples {
+		r := attnlab(t, "generate", id(run), "--input", s.Source, "--db", db)
+		wantOK(t, r)
+		if r.stdout != s.Output+"\n" || r.stderr != "" {
+			t.Errorf("generate --input %q = %q, want the evaluation's %q\n%v", s.Source, r.stdout, s.Output, r)
+		}
+		in.WriteString(s.Source + "\n")
+		want.WriteString(s.Output + "\n")
+	}
+	r := attnlabIn(t, in.String(), "generate", id(run), "--stdin", "--db", db)
+	wantOK(t, r)
+	if r.stdout != want.String() {
+		t.Errorf("generate --stdin:\n%s\nwant\n%s", r.stdout, want.String())
+	}
+	// Empty lines give empty outputs, so outputs stay aligned with inputs.
+	r = attnlabIn(t, samples[0].Source+"\n\n"+samples[1].Source+"\n", "generate", id(run), "--stdin", "--db", db)
+	wantOK(t, r)
+	if r.stdout != samples[0].Output+"\n\n"+samples[1].Output+"\n" {
+		t.Errorf("generate --stdin with an empty line: %q", r.stdout)
+	}
+	// A beam of one is greedy search.
+	r = attnlab(t, "generate", id(run), "--input", samples[0].Source, "--beam", "1", "--db", db)
+	wantOK(t, r)
+	if r.stdout != samples[0].Output+"\n" {
+		t.Errorf("--beam 1 gives %q, greedy %q", r.stdout, samples[0].Output)
+	}
+}
+
+func TestGenerateStrategies(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	known := "abcdef"
+	onlyKnown := func(name, out string) {
+		t.Helper()
+		out = strings.TrimSuffix(out, "\n")
+		if strings.Contains(out, "\n") || strings.Trim(out, known) != "" {
+			t.Errorf("%s: output %q is not one line of known symbols", name, out)
+		}
+	}
+	beam := attnlab(t, "generate", id(run), "--input", "abcdef", "--beam", "3", "--length-penalty", "1", "--db", db)
+	wantOK(t, beam)
+	onlyKnown("--beam 3", beam.stdout)
+
+	s1 := attnlab(t, "generate", id(run), "--input", "fedcba", "--sample", "--seed", "7", "--temperature", "1.5", "--top-k", "4", "--db", db)
+	s2 := attnlab(t, "generate", id(run), "--input", "fedcba", "--sample", "--seed", "7", "--temperature", "1.5", "--top-k", "4", "--db", db)
+	wantOK(t, s1)
+	onlyKnown("--sample", s1.stdout)
+	if s1.stdout != s2.stdout {
+		t.Errorf("the same seed sampled %q and then %q", s1.stdout, s2.stdout)
+	}
+	p := attnlab(t, "generate", id(run), "--input", "abc", "--sample", "--top-p", "0.5", "--db", db)
+	wantOK(t, p)
+	onlyKnown("--top-p", p.stdout)
+
+	short := attnlab(t, "generate", id(run), "--input", "abcdef", "--max-len", "2", "--db", db)
+	wantOK(t, short)
+	if n := len(strings.TrimSuffix(short.stdout, "\n")); n > 2 {
+		t.Errorf("--max-len 2 gave %d tokens: %q", n, short.stdout)
+	}
+}
+
+func TestGenerateShowAttention(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	r := attnlab(t, "generate", id(run), "--input", "abcde", "--show-attention", "--db", db)
+	wantOK(t, r)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	out := lines[0]
+	if len(lines) < 4 || !strings.HasPrefix(lines[1], "attention (rows: output tokens, columns: source tokens; ") {
+		t.Fatalf("--show-attention:\n%s", r.stdout)
+	}
+	if strings.TrimSpace(lines[2]) != "a  b  c  d  e" {
+		t.Errorf("source labels %q", lines[2])
+	}
+	rows := lines[3:]
+	if len(rows) != len(out)+1 && len(rows) != len(out) {
+		t.Errorf("%d heatmap rows for the output %q", len(rows), out)
+	}
+	for i, c := range out {
+		if got := strings.TrimSpace(rows[i][:5]); got != string(c) {
+			t.Errorf("row %d is labelled %q, want %q", i, got, string(c))
+		}
+	}
+	if len(rows) > len(out) && !strings.HasPrefix(rows[len(out)], "<eos>") {
+		t.Errorf("the last row is not <eos>: %q", rows[len(out)])
+	}
+	for _, row := range rows {
+		if strings.Trim(row[5:], " ░▒▓█") != "" {
+			t.Errorf("a heatmap row holds more than shades: %q", row)
+		}
+	}
+
+	none := runOf(t, db, "tiny", `"none"`)
+	r = attnlab(t, "generate", id(none), "--input", "abc", "-a", "--db", db)
+	wantOK(t, r)
+	if strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stderr, "attention weights are all 0 (attention none") {
+		t.Errorf("--show-attention with attention none: %v", r)
+	}
+}
+
+func TestGenerateUnknownSymbols(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	r := attnlab(t, "generate", id(run), "--input", "ab#c!#", "--db", db)
+	wantError(t, r, exitUsage)
+	if want := `attnlab: generate: unknown symbols in --input: "#", "!" (the model knows: a b c d e f)` + "\n"; r.stderr != want {
+		t.Errorf("stderr %q\nwant   %q", r.stderr, want)
+	}
+	unk := attnlab(t, "generate", id(run), "--input", "ab#c", "--unk", "--db", db)
+	wantOK(t, unk)
+
+	s := attnlabIn(t, "abc\nab?\nabc\n", "generate", id(run), "--stdin", "--db", db)
+	wantError(t, s, exitFailure, `generate: unknown symbols in stdin line 2: "?"`)
+	if strings.Count(s.stdout, "\n") != 1 {
+		t.Errorf("--stdin wrote %q before the bad line, want the first output", s.stdout)
+	}
+	wantError(t, attnlab(t, "generate", id(run), "--input", "", "--db", db), exitUsage, "--input is empty")
+	wantError(t, attnlab(t, "generate", "99", "--input", "abc", "--db", db), exitFailure, `generate: no run "99"`)
+}
+
+func TestGenerateLM(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tinylm", "")
+	r := attnlab(t, "generate", id(run), "--input", "the ", "--max-len", "20", "--db", db)
+	wantOK(t, r)
+	text := strings.TrimSuffix(r.stdout, "\n")
+	if !strings.HasPrefix(text, "the ") || len([]rune(text)) > 4+20 || len([]rune(text)) < 5 {
+		t.Errorf("LM generate: %q", r.stdout)
+	}
+	scratch := attnlab(t, "generate", id(run), "--input", "", "--max-len", "10", "--sample", "--db", db)
+	wantOK(t, scratch)
+	if n := len([]rune(strings.TrimSuffix(scratch.stdout, "\n"))); n == 0 || n > 10 {
+		t.Errorf("LM generate from an empty prompt: %q", scratch.stdout)
+	}
+	// --stdin: one line per prompt, newlines in the output escaped.
+	s := attnlabIn(t, "the dog\na cat\n", "generate", id(run), "--stdin", "--max-len", "60", "--db", db)
+	wantOK(t, s)
+	lines := strings.Split(strings.TrimSuffix(s.stdout, "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "the dog") || !strings.HasPrefix(lines[1], "a cat") {
+		t.Errorf("LM generate --stdin:\n%s", s.stdout)
+	}
+	a := attnlab(t, "generate", id(run), "--input", "the", "-a", "--max-len", "5", "--db", db)
+	wantOK(t, a)
+	if !strings.Contains(a.stderr, "has no attention weights to show (model lm-rnn)") {
+		t.Errorf("LM --show-attention: %v", a)
+	}
+	wantError(t, attnlab(t, "generate", id(run), "--input", "THE", "--db", db), exitUsage, `unknown symbols in --input: "T", "H", "E"`)
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestShade(t *testing.T) {
+	for _, tc := range []struct {
+		w    float32
+		want rune
+	}{{0, ' '}, {0.19, ' '}, {0.2, '░'}, {0.45, '▒'}, {0.7, '▓'}, {0.8, '█'}, {1, '█'}, {-0.1, ' '}, {1.5, '█'}} {
+		if got := shade(tc.w); got != tc.want {
+			t.Errorf("shade(%v) = %q, want %q", tc.w, got, tc.want)
+		}
+	}
+}
+
+func TestHeatmap(t *testing.T) {
+	var b strings.Builder
+	writeHeatmap(&b, []string{"a", " ", "long"}, []string{"x", "<eos>"}, [][]float32{{0.9, 0.1, 0}, {0.3, 0.5}})
+	want := "attention (rows: output tokens, columns: source tokens; ' '<0.2 ░<0.4 ▒<0.6 ▓<0.8 █≥0.8)\n" +
+		"       a  ␣ long\n" +
+		"    x ██\n" +
+		"<eos> ░░ ▒▒\n"
+	if b.String() != want {
+		t.Errorf("heatmap:\n%s\nwant\n%s", b.String(), want)
+	}
+}

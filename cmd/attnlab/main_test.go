@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// tmpDir holds what the tests of this binary share: the run database that
+// sharedDB builds once, and the default database of commands run without
+// --db ($ATTNLAB_DB), which no test expects to exist.
+var tmpDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "attnlab-cli-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	tmpDir = dir
+	os.Setenv("ATTNLAB_DB", filepath.Join(dir, "default.db"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what one command line did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// attnlab runs a command line through the function main uses, on a fresh
+// command tree, with empty stdin.
+func attnlab(t testing.TB, args ...string) result {
+	t.Helper()
+	return attnlabIn(t, "", args...)
+}
+
+// attnlabIn runs a command line with stdin.
+func attnlabIn(t testing.TB, stdin string, args ...string) result {
+	t.Helper()
+	var errb bytes.Buffer
+	return attnlabWith(context.Background(), stdin, &errb, &errb, args...)
+}
+
+// attnlabWith runs a command line with a context and a stderr writer;
+// errb must be where stderr's text ends up.
+func attnlabWith(ctx context.Context, stdin string, stderr io.Writer, errb *bytes.Buffer, args ...string) result {
+	var out bytes.Buffer
+	code := execute(ctx, args, strings.NewReader(stdin), &out, stderr)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// wantOK fails the test unless r succeeded.
+func wantOK(t testing.TB, r result) {
+	t.Helper()
+	if r.code != exitOK {
+		t.Fatalf("want success, got %v", r)
+	}
+}
+
+// wantError checks that r exited with code and printed exactly one line
+// on stderr, "attnlab: ..." containing every part, and nothing that looks
+// like a Go panic or stack trace.
+func wantError(t testing.TB, r result, code int, parts ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\n%v", r.code, code, r)
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "attnlab: ") {
+		t.Fatalf("want one stderr line \"attnlab: ...\"\n%v", r)
+	}
+	noTrace(t, r)
+	for _, p := range parts {
+		if !strings.Contains(lines[0], p) {
+			t.Errorf("stderr %q does not contain %q", lines[0], p)
+		}
+	}
+}
+
+// noTrace fails if r's output looks like a panic or a stack trace.
+func noTrace(t testing.TB, r result) {
+	t.Helper()
+	for _, bad := range []string{"panic", "goroutine ", ".go:", "runtime."} {
+		if strings.Contains(r.stderr, bad) || strings.Contains(r.stdout, bad) {
+			t.Fatalf("output contains %q\n%v", bad, r)
+		}
+	}
+}
+
+// golden compares got with testdata/name, or rewrites the file with -update.
+func golden(t testing.TB, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// shared is the run database of the tests that read one: the tiny
+// experiment (reverse; attention none and additive × 2 seeds: runs 1-4)
+// and the tinylm experiment (a character LM: run 5), built once by
+// attnlab run.
+var shared struct {
+	once    sync.Once
+	db      string
+	tiny    result // the output of attnlab run testdata/tiny.yaml
+	lm      result
+	failure string
+}
+
+func sharedDB(t testing.TB) string {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.db = filepath.Join(tmpDir, "lab.db")
+		shared.tiny = attnlab(t, "run", "testdata/tiny.yaml", "--db", shared.db, "--workers", "2")
+		if shared.tiny.code != exitOK {
+			shared.failure = "attnlab run testdata/tiny.yaml: " + shared.tiny.String()
+			return
+		}
+		shared.lm = attnlab(t, "run", "testdata/lm.yaml", "--db", shared.db)
+		if shared.lm.code != exitOK {
+			shared.failure = "attnlab run testdata/lm.yaml: " + shared.lm.String()
+		}
+	})
+	if shared.failure != "" {
+		t.Fatal(shared.failure)
+	}
+	return shared.db
+}
+
+// runOf returns the run of experiment exp in db whose label (sweep point)
+// contains point, or its first run.
+func runOf(t testing.TB, db, exp, point string) store.Run {
+	t.Helper()
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.Runs(context.Background(), store.RunFilter{Experiments: []string{exp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if strings.Contains(r.Point, point) {
+			return r
+		}
+	}
+	t.Fatalf("no run of %s with point %s", exp, point)
+	return store.Run{}
+}
+
+func id(r store.Run) string { return fmt.Sprint(r.ID) }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// isPNG checks that path holds a PNG image.
+func isPNG(t testing.TB, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) || len(data) < 1000 {
+		t.Errorf("%s is not a PNG image (%d bytes)", path, len(data))
+	}
+}
+
+func TestPlot(t *testing.T) {
+	db := sharedDB(t)
+	dir := t.TempDir()
+	run := runOf(t, db, "tiny", `"additive"`)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"curves.png", []string{"plot", "curves", "tiny", "--metric", "valid/loss"}},
+		{"curves_by.png", []string{"plot", "curves", "tiny", "--metric", "train/loss", "--by", "seed", "--where", "model.attention.name = additive"}},
+		{"attention.png", []string{"plot", "attention", id(run), "--example", "1"}},
+		{"length.png", []string{"plot", "length", "tiny"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name)
+			r := attnlab(t, append(tc.args, "-o", path, "--db", db)...)
+			wantOK(t, r)
+			if r.stdout != "wrote "+path+"\n" {
+				t.Errorf("stdout %q", r.stdout)
+			}
+			isPNG(t, path)
+		})
+	}
+}
+
+func TestPlotErrors(t *testing.T) {
+	db := sharedDB(t)
+	out := filepath.Join(t.TempDir(), "x.png")
+	run := runOf(t, db, "tiny", `"additive"`)
+	wantError(t, attnlab(t, "plot", "attention", "99", "-o", out, "--db", db), exitFailure, `plot attention: no run "99"`)
+	wantError(t, attnlab(t, "plot", "attention", id(run), "--example", "50", "-o", out, "--db", db), exitFailure, "example 50")
+	wantError(t, attnlab(t, "plot", "curves", "tiny", "--metric", "nope", "-o", out, "--db", db), exitFailure, `"nope"`)
+	wantError(t, attnlab(t, "plot", "curves", "nope", "-o", out, "--db", db), exitFailure, `"nope"`)
+	wantError(t, attnlab(t, "plot", "length", "tiny", "-o", filepath.Join(t.TempDir(), "x.doc"), "--db", db), exitFailure, ".doc")
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a failed plot wrote %s", out)
+	}
+}

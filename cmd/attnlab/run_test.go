@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	sharedDB(t)
+	r := shared.tiny
+	noTrace(t, r)
+	for _, want := range []string{"attention.", "none", "(baseline)", "additive", "exact_match", "bleu", "p=", "mean ± std"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the run table lacks %q\n%s", want, r.stdout)
+		}
+	}
+	// Not a terminal: one log line per evaluation on stderr, none on stdout.
+	for _, want := range []string{"runs: 4 planned, 0 already done", "model.attention.name=additive: step 30/60", ": done"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the progress log lacks %q\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout, "planned") {
+		t.Errorf("progress went to stdout:\n%s", r.stdout)
+	}
+}
+
+// TestRunAgain: a second run of a finished experiment trains nothing and
+// prints the same table; --quiet leaves stderr empty.
+func TestRunAgain(t *testing.T) {
+	db := sharedDB(t)
+	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db)
+	wantOK(t, r)
+	if !strings.Contains(r.stderr, "4 already done") || strings.Contains(r.stderr, "start") {
+		t.Errorf("rerun trained again:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "(baseline)") {
+		t.Errorf("no table:\n%s", r.stdout)
+	}
+	q := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "--quiet")
+	wantOK(t, q)
+	if q.stderr != "" {
+		t.Errorf("--quiet wrote to stderr:\n%s", q.stderr)
+	}
+	if q.stdout != r.stdout {
+		t.Errorf("the table changed between reruns:\n%s\nthen\n%s", r.stdout, q.stdout)
+	}
+}
+
+func TestRunConfigErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	for _, cmd := range []string{"run", "plan"} {
+		args := []string{cmd, "testdata/bad.yaml"}
+		if cmd == "run" {
+			args = append(args, "--db", db)
+		}
+		r := attnlab(t, args...)
+		if r.code != exitUsage || r.stdout != "" {
+			t.Fatalf("%s of an invalid experiment: %v", cmd, r)
+		}
+		noTrace(t, r)
+		golden(t, "bad.errors", r.stderr)
+	}
+	r := attnlab(t, "run", "testdata/nope.yaml", "--db", db)
+	if r.code != exitUsage || strings.TrimSpace(r.stderr) != "testdata/nope.yaml: read experiment file: does not exist" {
+		t.Errorf("run of a missing file: %v", r)
+	}
+	r = attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=many")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--set: train.steps: ") {
+		t.Errorf("run with a bad --set: %v", r)
+	}
+}
+
+// TestRunFailed: a run that diverges is recorded as failed; run
+// prints a note with the reason and exits 1, again on a rerun; and
+// --retry-failed runs it once more.
+func TestRunFailed(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "fail.db")
+	r := attnlab(t, "run", "testdata/fail.yaml", "--db", db)
+	if r.code != exitFailure {
+		t.Fatalf("want exit 1: %v", r)
+	}
+	noTrace(t, r)
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	last := lines[len(lines)-1]
+	if last != "attnlab: run: 1 of 1 run failed (attnlab show RUN says why; --retry-failed runs them again)" {
+		t.Errorf("last stderr line %q", last)
+	}
+	if !strings.Contains(r.stderr, "\nrun 1 (seed 1) failed: ") {
+		t.Errorf("no note on the failed run:\n%s", r.stderr)
+	}
+
+	again := attnlab(t, "run", "testdata/fail.yaml", "--db", db, "-q")
+	if again.code != exitFailure || !strings.Contains(again.stderr, "run 1 (seed 1) failed (in an earlier attempt): ") {
+		t.Errorf("rerun: %v", again)
+	}
+	retry := attnlab(t, "run", "testdata/fail.yaml", "--db", db, "--retry-failed")
+	if retry.code != exitFailure || !strings.Contains(retry.stderr, "requeued 1 failed run") || !strings.Contains(retry.stderr, "run 1 seed 1: start") {
+		t.Errorf("--retry-failed: %v", retry)
+	}
+
+	ls := attnlab(t, "ls", "runs", "--status", "failed", "--db", db)
+	wantOK(t, ls)
+	if lines := strings.Split(ls.stdout, "\n"); len(lines) != 3 || !strings.Contains(lines[1], "diverge") || strings.Fields(lines[1])[6] != "2" {
+		t.Errorf("ls runs --status failed:\n%s", ls.stdout)
+	}
+	show := attnlab(t, "show", "1", "--db", db)
+	wantOK(t, show)
+	if !strings.Contains(show.stdout, "status    failed (attempt 2)") || !strings.Contains(show.stdout, "\n  error     ") {
+		t.Errorf("show of a failed run:\n%s", show.stdout)
+	}
+	gen := attnlab(t, "generate", "1", "--input", "abc", "--db", db)
+	wantError(t, gen, exitFailure, "generate: run 1 has no trained model (status failed)")
+}
+
+// cancelOn is a stderr that cancels a context when a line containing
+// trigger is written.
+type cancelOn struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	trigger string
+	cancel  context.CancelFunc
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if bytes.Contains(p, []byte(c.trigger)) {
+		c.cancel()
+	}
+	return c.buf.Write(p)
+}
+
+// TestRunInterrupted: cancelling the context (Ctrl-C) checkpoints the
+// running run, marks it interrupted and exits 130; the same command then
+// resumes it from its checkpoint and finishes.
+func TestRunInterrupted(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "int.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &cancelOn{trigger: "step 20/40", cancel: cancel}
+	r := attnlabWith(ctx, "", stderr, &stderr.buf, "run", "testdata/long.yaml", "--db", db, "--workers", "1")
+	if r.code != exitInterrupted {
+		t.Fatalf("want exit 130: %v", r)
+	}
+	noTrace(t, r)
+	if !strings.HasSuffix(r.stderr, "attnlab: run: interrupted: rerun the same command to resume\n") ||
+		!strings.Contains(r.stderr, "attnlab: interrupt: checkpointing the running runs") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if r.stdout != "" {
+		t.Errorf("an interrupted run printed a table:\n%s", r.stdout)
+	}
+	ls := attnlab(t, "ls", "runs", "--db", db)
+	wantOK(t, ls)
+	if !strings.Contains(ls.stdout, "interrupted") || !strings.Contains(ls.stdout, "queued") {
+		t.Errorf("ls runs after the interruption:\n%s", ls.stdout)
+	}
+
+	again := attnlab(t, "run", "testdata/long.yaml", "--db", db, "--workers", "1")
+	wantOK(t, again)
+	if !strings.Contains(again.stderr, "run 1 seed 1: resume at step 2") {
+		t.Errorf("the rerun did not resume run 1 from its checkpoint:\n%s", again.stderr)
+	}
+	if !strings.Contains(again.stdout, "long") || !strings.Contains(again.stdout, "│ 2 │") {
+		t.Errorf("the table after resuming:\n%s", again.stdout)
+	}
+}

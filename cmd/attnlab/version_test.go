@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+func TestVersion(t *testing.T) {
+	r := attnlab(t, "version")
+	wantOK(t, r)
+	want := fmt.Sprintf("attnlab %s\ngo      %s %s/%s\nschema  %d (run database)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, store.SchemaVersion)
+	if r.stdout != want {
+		t.Errorf("version:\n%s\nwant\n%s", r.stdout, want)
+	}
+	r = attnlab(t, "--version")
+	wantOK(t, r)
+	if r.stdout != "attnlab "+version+"\n" {
+		t.Errorf("--version: %q", r.stdout)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{}, {"--help"}, {"help"}} {
+		r := attnlab(t, args...)
+		wantOK(t, r)
+		for _, cmd := range []string{"run", "plan", "list", "ls", "show", "compare", "export", "plot", "generate", "version"} {
+			if !strings.Contains(r.stdout, "\n  "+cmd+" ") {
+				t.Errorf("attnlab %v: the help lacks %s\n%s", args, cmd, r.stdout)
+			}
+		}
+	}
+	r := attnlab(t, "generate", "--help")
+	wantOK(t, r)
+	for _, flag := range []string{"--input", "--stdin", "--beam", "--length-penalty", "--sample", "--temperature", "--top-k", "--top-p", "--seed", "--max-len", "--show-attention", "--db"} {
+		if !strings.Contains(r.stdout, flag) {
+			t.Errorf("generate --help lacks %s", flag)
+		}
+	}
+}
