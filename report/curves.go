@@ -34,8 +34,9 @@ type band struct {
 // Compare): the mean over the group's runs at each step, in a shaded band
 // from their minimum to their maximum. Steps where a run logged NaN or
 // ±Inf (a diverged run) leave that run out at those steps. The legend,
-// beside the plot, names each group and its number of runs; a group
-// without this metric is listed with "no data". The y axis turns
+// beside the plot, names each group by the keys that differ among the
+// plotted groups, with its number of runs ("2/3 runs" when a run has no
+// finite value); groups without this metric are counted in a last line. The y axis turns
 // logarithmic when every value is positive and they span more than two
 // decades (losses). q.Metrics, q.Sort and q.Baseline are not used. The
 // format follows the extension of path (PlotFormats).
@@ -106,14 +107,20 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, pa
 		p.Y.Label.Text += " (log scale)"
 	}
 	p.Add(plotter.NewGrid())
-	legend := newLegend()
+	var drawn, missing []int
+	runs := map[int]int{}
 	for i, b := range bands {
-		label := groupLabel(c, i, b.runs)
-		col := seriesColor(i)
 		if len(b.x) == 0 {
-			legend.Add(label)
-			continue
+			missing = append(missing, i)
+		} else {
+			drawn = append(drawn, i)
+			runs[i] = b.runs
 		}
+	}
+	labels := legendLabels(c, drawn, runs)
+	legend := newLegend()
+	for s, i := range drawn {
+		b, col := bands[i], seriesColor(s)
 		if b.runs > 1 {
 			poly, err := plotter.NewPolygon(bandPolygon(b))
 			if err != nil {
@@ -133,7 +140,7 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, pa
 		}
 		line.Color = col
 		line.Width = vg.Points(1.6)
-		line.Dashes = dashes(i)
+		line.Dashes = dashes(s)
 		p.Add(line)
 		if len(xy) == 1 { // a single evaluation: show it as a point
 			sc, err := plotter.NewScatter(xy)
@@ -143,8 +150,9 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, pa
 			sc.Color, sc.Shape = col, draw.CircleGlyph{}
 			p.Add(sc)
 		}
-		legend.Add(label, line)
+		legend.Add(labels[i], line)
 	}
+	addMissing(&legend, c, missing, metric)
 	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
 	return savePlot(path, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(bands)) })
 }

@@ -110,18 +110,18 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, path string) erro
 	p.X.Min, p.X.Max = -0.4, float64(len(buckets)-1)+0.4
 	p.Add(plotter.NewGrid())
 
-	legend := newLegend()
-	n := len(c.Rows)
+	// One series per group: points, whiskers, and line segments split at
+	// the buckets without a value.
+	type series struct {
+		pts      plotter.XYs
+		errs     plotter.YErrors
+		segments []plotter.XYs
+	}
+	all := make([]series, len(c.Rows))
+	var drawn, missing []int
+	runs := map[int]int{}
 	for i, row := range c.Rows {
-		col := seriesColor(i)
-		// Spread the groups a little along x so their whiskers do not overlap.
-		dx := 0.0
-		if n > 1 {
-			dx = (float64(i) - float64(n-1)/2) * math.Min(0.08, 0.5/float64(n))
-		}
-		var pts plotter.XYs
-		var errs plotter.YErrors
-		var segments []plotter.XYs
+		var sr series
 		var seg plotter.XYs
 		contributed := map[int64]bool{}
 		for bi, b := range buckets {
@@ -134,7 +134,7 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, path string) erro
 			}
 			if len(vals) == 0 {
 				if len(seg) > 0 {
-					segments = append(segments, seg)
+					sr.segments = append(sr.segments, seg)
 					seg = nil
 				}
 				continue
@@ -145,31 +145,52 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, path string) erro
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
 			}
 			mean /= float64(len(vals))
-			xy := plotter.XY{X: float64(bi) + dx, Y: mean}
-			pts = append(pts, xy)
-			errs = append(errs, struct{ Low, High float64 }{mean - lo, hi - mean})
+			xy := plotter.XY{X: float64(bi), Y: mean}
+			sr.pts = append(sr.pts, xy)
+			sr.errs = append(sr.errs, struct{ Low, High float64 }{mean - lo, hi - mean})
 			seg = append(seg, xy)
 		}
 		if len(seg) > 0 {
-			segments = append(segments, seg)
+			sr.segments = append(sr.segments, seg)
 		}
-		label := groupLabel(c, i, len(contributed))
-		if len(pts) == 0 {
-			legend.Add(label)
-			continue
+		all[i] = sr
+		if len(sr.pts) == 0 {
+			missing = append(missing, i)
+		} else {
+			drawn = append(drawn, i)
+			runs[i] = len(contributed)
+		}
+	}
+	labels := legendLabels(c, drawn, runs)
+	legend := newLegend()
+	n := len(drawn)
+	for s, i := range drawn {
+		sr, col := all[i], seriesColor(s)
+		// Spread the groups a little along x so their whiskers do not overlap.
+		dx := 0.0
+		if n > 1 {
+			dx = (float64(s) - float64(n-1)/2) * math.Min(0.08, 0.5/float64(n))
+		}
+		shift := func(xy plotter.XYs) plotter.XYs {
+			out := make(plotter.XYs, len(xy))
+			for j, p := range xy {
+				out[j] = plotter.XY{X: p.X + dx, Y: p.Y}
+			}
+			return out
 		}
 		var first *plotter.Line
-		for _, s := range segments {
-			line, err := plotter.NewLine(s)
+		for _, seg := range sr.segments {
+			line, err := plotter.NewLine(shift(seg))
 			if err != nil {
 				return fmt.Errorf("report: plot length: %w", err)
 			}
-			line.Color, line.Width, line.Dashes = col, vg.Points(1.6), dashes(i)
+			line.Color, line.Width, line.Dashes = col, vg.Points(1.6), dashes(s)
 			p.Add(line)
 			if first == nil {
 				first = line
 			}
 		}
+		pts := shift(sr.pts)
 		sc, err := plotter.NewScatter(pts)
 		if err != nil {
 			return fmt.Errorf("report: plot length: %w", err)
@@ -180,15 +201,16 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, path string) erro
 			eb, err := plotter.NewYErrorBars(struct {
 				plotter.XYs
 				plotter.YErrors
-			}{pts, errs})
+			}{pts, sr.errs})
 			if err != nil {
 				return fmt.Errorf("report: plot length: %w", err)
 			}
 			eb.Color, eb.Width, eb.CapWidth = col, vg.Points(1), vg.Points(5)
 			p.Add(eb)
 		}
-		legend.Add(label, first, sc)
+		legend.Add(labels[i], first, sc)
 	}
+	addMissing(&legend, c, missing, "length buckets")
 	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
-	return savePlot(path, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, n) })
+	return savePlot(path, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(c.Rows)) })
 }

@@ -146,23 +146,58 @@ func styleAxes(p *plot.Plot) {
 	}
 }
 
-// groupLabel is a group's legend entry: its label and how many of its runs
-// contributed data, "attention.name=dot · 3 runs" or "... · 2/3 runs".
-func groupLabel(c *Comparison, i, contributed int) string {
-	label := c.Label(i)
-	if label == "" {
-		label = "all runs"
+// legendLabels returns the legend label of each row in rows (indices into
+// c.Rows): its group with only the keys whose values differ among those
+// rows, so that keys the plotted groups share do not crowd the legend;
+// "all runs" when nothing differs. The label ends with the number of runs:
+// "attention.name=dot · 3 runs", or "· 2/3 runs" when only 2 of the
+// group's 3 runs contributed data (contributed[i]).
+func legendLabels(c *Comparison, rows []int, contributed map[int]int) map[int]string {
+	short := ShortKeys(c.Keys)
+	out := map[int]string{}
+	for _, i := range rows {
+		var parts []string
+		for k := range c.Keys {
+			v := c.Rows[i].Group[k]
+			differs := false
+			for _, j := range rows {
+				differs = differs || c.Rows[j].Group[k] != v
+			}
+			if differs && v != "" {
+				parts = append(parts, short[k]+"="+v)
+			}
+		}
+		label := strings.Join(parts, " ")
+		if label == "" {
+			label = "all runs"
+		}
+		n, got := len(c.Rows[i].Runs), contributed[i]
+		switch {
+		case got < n:
+			label += fmt.Sprintf(" · %d/%d runs", got, n)
+		case n == 1:
+			label += " · 1 run"
+		default:
+			label += fmt.Sprintf(" · %d runs", n)
+		}
+		out[i] = label
 	}
-	n := len(c.Rows[i].Runs)
-	switch {
-	case contributed == 0:
-		return fmt.Sprintf("%s · no data (%d runs)", label, n)
-	case contributed < n:
-		return fmt.Sprintf("%s · %d/%d runs", label, contributed, n)
-	case n == 1:
-		return label + " · 1 run"
+	return out
+}
+
+// addMissing adds one legend line for the groups that have no data.
+func addMissing(legend *plot.Legend, c *Comparison, missing []int, what string) {
+	switch len(missing) {
+	case 0:
+	case 1:
+		label := c.Label(missing[0])
+		if label == "" {
+			label = "all runs"
+		}
+		legend.Add(fmt.Sprintf("without %s: %s", what, label))
+	default:
+		legend.Add(fmt.Sprintf("%d groups without %s", len(missing), what))
 	}
-	return fmt.Sprintf("%s · %d runs", label, n)
 }
 
 // plotTitle prefixes what with the experiments of the selected runs.

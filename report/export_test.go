@@ -1,0 +1,123 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+func TestExportCSV(t *testing.T) {
+	st, ids := buildStore(t, scanExperiment(), copyExperiment())
+	var b bytes.Buffer
+	if err := Export(context.Background(), st, "scan-attn", "csv", &b); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := recs[0]
+	wantStart := []string{"id", "hash", "seed", "status", "model.attention.dim", "model.attention.name", "model.encoder.hidden", "name", "task.name", "train.optimizer.lr"}
+	if !slices.Equal(header[:len(wantStart)], wantStart) {
+		t.Errorf("header starts %q, want %q (params sorted, seed only once)", header[:len(wantStart)], wantStart)
+	}
+	sums := header[len(wantStart):]
+	if !slices.IsSorted(sums) || !slices.Contains(sums, "test/exact_match/len_161_inf") || !slices.Contains(sums, "perf/tokens_per_s") {
+		t.Errorf("summary columns %q, want every summary key, sorted", sums)
+	}
+	runs := ids["scan-attn"]
+	if len(recs) != len(runs)+1 {
+		t.Fatalf("%d rows, want one per run (%d, any status)", len(recs)-1, len(runs))
+	}
+	col := func(name string) int { return slices.Index(header, name) }
+	for i, rec := range recs[1:] {
+		if rec[0] != strconv.FormatInt(runs[i], 10) {
+			t.Errorf("row %d id %s, want %d", i, rec[0], runs[i])
+		}
+	}
+	// Run 2 (additive seed 1), run 5 (additive seed 2, diverged), run 10 (failed), run 11 (queued).
+	if r := recs[3]; r[col("model.attention.dim")] != "128" || r[col("model.attention.name")] != "additive" || r[col("test/loss")] != "0.3" || r[col("status")] != "done" {
+		t.Errorf("additive seed 1 row %q", r)
+	}
+	if r := recs[1]; r[col("model.attention.dim")] != "" || r[col("test/exact_match/len_161_inf")] != "" {
+		t.Errorf("none row: missing param and summary should be empty fields: %q", r)
+	}
+	if r := recs[6]; r[col("test/loss")] != "NaN" || r[col("seed")] != "2" {
+		t.Errorf("diverged run: test/loss %q seed %q, want NaN, 2", r[col("test/loss")], r[col("seed")])
+	}
+	if r := recs[10]; r[col("status")] != "failed" || r[col("test/exact_match")] != "0" {
+		t.Errorf("failed run row %q", r)
+	}
+	if r := recs[11]; r[col("status")] != "queued" || r[col("test/exact_match")] != "" {
+		t.Errorf("queued run row %q", r)
+	}
+}
+
+func TestExportJSON(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment())
+	var b bytes.Buffer
+	if err := Export(context.Background(), st, "scan-attn", "json", &b); err != nil {
+		t.Fatal(err)
+	}
+	var runs []struct {
+		ID         int64          `json:"id"`
+		Experiment string         `json:"experiment"`
+		Hash       string         `json:"hash"`
+		Seed       int64          `json:"seed"`
+		Status     string         `json:"status"`
+		Params     map[string]any `json:"params"`
+		Summaries  map[string]any `json:"summaries"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &runs); err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if len(runs) != 11 {
+		t.Fatalf("%d runs, want 11", len(runs))
+	}
+	r := runs[2]
+	if r.Experiment != "scan-attn" || r.Seed != 1 || r.Status != "done" || r.Hash == "" {
+		t.Errorf("run 3 = %+v", r)
+	}
+	if r.Params["model.encoder.hidden"] != 64.0 || r.Params["model.attention.name"] != "additive" || r.Params["train.optimizer.lr"] != 0.001 {
+		t.Errorf("params not typed: %v", r.Params)
+	}
+	if r.Summaries["test/exact_match"] != emAdditive[0] {
+		t.Errorf("summaries %v", r.Summaries)
+	}
+	if v, ok := runs[5].Summaries["test/loss"]; !ok || v != nil {
+		t.Errorf("diverged run's test/loss = %v (present %v), want null", v, ok)
+	}
+	if _, ok := runs[0].Params["model.attention.dim"]; ok {
+		t.Errorf("a param the run lacks should be absent")
+	}
+}
+
+func TestExportErrors(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment())
+	ctx := context.Background()
+	err := Export(ctx, st, "nope", "csv", &bytes.Buffer{})
+	if !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "known: scan-attn") {
+		t.Errorf("unknown experiment: %v", err)
+	}
+	if err := Export(ctx, st, "scan-attn", "xlsx", &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "csv, json") {
+		t.Errorf("unknown format: %v", err)
+	}
+	// An experiment without runs exports a header, or an empty array.
+	if _, err := st.PutExperiment(ctx, "empty", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	for format, want := range map[string]string{"csv": "id,hash,seed,status\n", "json": "[]\n"} {
+		var b bytes.Buffer
+		if err := Export(ctx, st, "empty", format, &b); err != nil || b.String() != want {
+			t.Errorf("empty %s: %q, %v; want %q", format, b.String(), err, want)
+		}
+	}
+}

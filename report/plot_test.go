@@ -1,0 +1,434 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/store"
+	"gonum.org/v1/plot/vg"
+)
+
+// readPNG decodes the PNG at path.
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
+}
+
+// px converts a length to pixels at PlotDPI.
+func px(l vg.Length) int { return int(math.Round(l.Dots(PlotDPI))) }
+
+func checkSize(t *testing.T, img image.Image, w, h int) {
+	t.Helper()
+	b := img.Bounds()
+	if abs(b.Dx()-w) > 1 || abs(b.Dy()-h) > 1 {
+		t.Errorf("image is %d×%d px, want %d×%d", b.Dx(), b.Dy(), w, h)
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// near reports whether two colours differ by at most tol in every channel.
+func near(a, b color.Color, tol int) bool {
+	r1, g1, b1, _ := a.RGBA()
+	r2, g2, b2, _ := b.RGBA()
+	d := func(x, y uint32) int { return abs(int(x>>8) - int(y>>8)) }
+	return d(r1, r2) <= tol && d(g1, g2) <= tol && d(b1, b2) <= tol
+}
+
+// find returns the pixels of img within rect whose colour is near c.
+func find(img image.Image, rect image.Rectangle, c color.Color, tol int) []image.Point {
+	var out []image.Point
+	rect = rect.Intersect(img.Bounds())
+	for y := rect.Min.Y; y < rect.Max.Y; y++ {
+		for x := rect.Min.X; x < rect.Max.X; x++ {
+			if near(img.At(x, y), c, tol) {
+				out = append(out, image.Point{X: x, Y: y})
+			}
+		}
+	}
+	return out
+}
+
+// nonWhite counts the pixels of rect that are not white.
+func nonWhite(img image.Image, rect image.Rectangle) int {
+	n := 0
+	rect = rect.Intersect(img.Bounds())
+	for y := rect.Min.Y; y < rect.Max.Y; y++ {
+		for x := rect.Min.X; x < rect.Max.X; x++ {
+			if !near(img.At(x, y), color.White, 0) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// goldenPNG compares the PNG at path with testdata/name (rewritten with
+// -update): same size, and at most 0.5% of the pixels differing by more
+// than 16 levels in a channel, so antialiasing noise passes and a moved
+// label, line or legend does not. (gonum.org/v1/plot/cmpimg would do, but
+// it imports rsc.io/pdf, which the module's go.sum does not list.)
+// Rendering is pure Go, but floating-point contraction differs between
+// architectures and can move edges, so the comparison is made on amd64
+// only; the structural checks run everywhere.
+func goldenPNG(t *testing.T, path, name string) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if runtime.GOARCH != "amd64" {
+		t.Logf("skipping the comparison with %s on %s", golden, runtime.GOARCH)
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := pngDiff(t, got, want); diff != "" {
+		failed := filepath.Join(os.TempDir(), "attnlab-report-"+name)
+		os.WriteFile(failed, got, 0o644)
+		t.Errorf("%s differs from %s: %s; the new image is %s; run go test ./report -update to accept", path, golden, diff, failed)
+	}
+}
+
+// pngDiff describes how two PNGs differ beyond rendering noise, or returns "".
+func pngDiff(t *testing.T, a, b []byte) string {
+	t.Helper()
+	ia, err := png.Decode(bytes.NewReader(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ia.Bounds() != ib.Bounds() {
+		return fmt.Sprintf("size %v, golden %v", ia.Bounds().Size(), ib.Bounds().Size())
+	}
+	r := ia.Bounds()
+	bad := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if !near(ia.At(x, y), ib.At(x, y), 16) {
+				bad++
+			}
+		}
+	}
+	if total := r.Dx() * r.Dy(); bad*200 > total {
+		return fmt.Sprintf("%d of %d pixels differ", bad, total)
+	}
+	return ""
+}
+
+func TestPlotAttention(t *testing.T) {
+	st, ids := buildStore(t, scanExperiment())
+	ctx := context.Background()
+	dir := t.TempDir()
+	ref := itoa(ids["scan-attn"][2]) // additive seed 1 holds two maps
+	cm := attentionColors()
+	at := func(v float64) color.Color { c, _ := cm.At(v); return c }
+
+	t.Run("small", func(t *testing.T) {
+		path := filepath.Join(dir, "small.png")
+		if err := PlotAttention(ctx, st, ref, 0, path); err != nil {
+			t.Fatal(err)
+		}
+		img := readPNG(t, path)
+		// 5 tokens: the minimum figure, 12 × 9 cm.
+		checkSize(t, img, px(12*vg.Centimeter), px(9*vg.Centimeter))
+		w, h := img.Bounds().Dx(), img.Bounds().Dy()
+		heat := image.Rect(0, 0, w-px(attnBar), h)
+		bar := image.Rect(w-px(attnBar), 0, w, h)
+
+		// The first output step is at the top: the diagonal's dark cells
+		// run from the top left to the bottom right.
+		dark := find(img, heat, at(0.9), 40)
+		if len(dark) < 100 {
+			t.Fatalf("%d dark pixels in the heat map, want the diagonal", len(dark))
+		}
+		var sx, sy, sxy, sxx, syy float64
+		for _, p := range dark {
+			x, y := float64(p.X), float64(p.Y)
+			sx, sy, sxy, sxx, syy = sx+x, sy+y, sxy+x*y, sxx+x*x, syy+y*y
+		}
+		n := float64(len(dark))
+		corr := (sxy/n - sx/n*sy/n) / math.Sqrt((sxx/n-sx*sx/n/n)*(syy/n-sy*sy/n/n))
+		if corr < 0.9 {
+			t.Errorf("dark cells correlate %.2f between x and y (image rows grow downwards), want a top-left to bottom-right diagonal", corr)
+		}
+		// The colour bar: weight 1 at its top, 0.5 lower, 0 at the bottom.
+		top, mid, low := find(img, bar, at(1), 6), find(img, bar, at(0.5), 6), find(img, bar, at(0.02), 6)
+		if len(top) == 0 || len(mid) == 0 || len(low) == 0 {
+			t.Fatalf("colour bar: %d/%d/%d pixels for weights 1/0.5/0", len(top), len(mid), len(low))
+		}
+		if !(top[0].Y < mid[0].Y && mid[0].Y < low[0].Y) {
+			t.Errorf("colour bar runs the wrong way: weight 1 at y=%d, 0.5 at y=%d, 0 at y=%d", top[0].Y, mid[0].Y, low[0].Y)
+		}
+		if nonWhite(img, bar) == 0 {
+			t.Error("no colour bar")
+		}
+	})
+
+	t.Run("long", func(t *testing.T) {
+		path := filepath.Join(dir, "long.png")
+		if err := PlotAttention(ctx, st, ref, 1, path); err != nil {
+			t.Fatal(err)
+		}
+		img := readPNG(t, path)
+		// 30 source tokens of at least 0.55 cm each, plus the colour bar.
+		if w, min := img.Bounds().Dx(), px(30*attnCell+attnBar); w < min {
+			t.Errorf("width %d px, want at least %d for 30 tokens of %v", w, min, attnCell)
+		}
+		if h, min := img.Bounds().Dy(), px(31*attnCell); h < min {
+			t.Errorf("height %d px, want at least %d for 31 output steps", h, min)
+		}
+		goldenPNG(t, path, "attention_golden.png")
+	})
+
+	t.Run("fixed scale", func(t *testing.T) {
+		// A uniform map of weight 0.5 must look like 0.5, not like the maximum.
+		x := fakeExperiment{name: "uniform", runs: []fakeRun{{params: map[string]any{"a": 1}, seed: 1, attn: []attentionMap{{
+			Source: []string{"a", "b"}, Output: []string{"x", "<eos>"}, Weights: [][]float32{{0.5, 0.5}, {0.5, 0.5}}}}}}}
+		st, ids := buildStore(t, x)
+		path := filepath.Join(dir, "uniform.png")
+		if err := PlotAttention(ctx, st, itoa(ids["uniform"][0]), 0, path); err != nil {
+			t.Fatal(err)
+		}
+		img := readPNG(t, path)
+		heat := image.Rect(0, 0, img.Bounds().Dx()-px(attnBar), img.Bounds().Dy())
+		if n := len(find(img, heat, at(0.5), 2)); n < 10000 {
+			t.Errorf("%d pixels of weight 0.5's colour in the heat map, want the whole data area", n)
+		}
+		if n := len(find(img, heat, at(1), 10)); n > 0 {
+			t.Errorf("%d pixels of the maximum's colour: the scale is not fixed to 0–1", n)
+		}
+	})
+
+	t.Run("formats", func(t *testing.T) {
+		for ext, magic := range map[string]string{".svg": "<?xml", ".pdf": "%PDF", ".jpg": "\xff\xd8"} {
+			path := filepath.Join(dir, "map"+ext)
+			if err := PlotAttention(ctx, st, ref, 0, path); err != nil {
+				t.Fatalf("%s: %v", ext, err)
+			}
+			b, _ := os.ReadFile(path)
+			if !bytes.HasPrefix(b, []byte(magic)) {
+				t.Errorf("%s starts with %q, want %q", ext, b[:min(len(b), 8)], magic)
+			}
+		}
+		path := filepath.Join(dir, "map.bmp")
+		if err := PlotAttention(ctx, st, ref, 0, path); err == nil || !strings.Contains(err.Error(), ".png, .svg, .pdf") {
+			t.Errorf("bmp: %v, want an error listing the formats", err)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("a failed plot left %s behind", path)
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		for _, tc := range []struct {
+			ref     string
+			example int
+			want    string
+			is      error
+		}{
+			{ref, 2, "run 3 has 2 attention maps (examples 0–1); example 2 is out of range", nil},
+			{ref, -1, "example -1 is out of range", nil},
+			{itoa(ids["scan-attn"][0]), 0, "run 1 (scan-attn) has no attention maps", nil},
+			{"999", 0, "no run with id 999", store.ErrNotFound},
+			{"zzzzz", 0, "no run with hash prefix", store.ErrNotFound},
+		} {
+			err := PlotAttention(ctx, st, tc.ref, tc.example, filepath.Join(dir, "x.png"))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.is != nil && !errors.Is(err, tc.is)) {
+				t.Errorf("PlotAttention(%s, %d) = %v, want %q", tc.ref, tc.example, err, tc.want)
+			}
+		}
+	})
+}
+
+func TestAttnGrid(t *testing.T) {
+	// Batch padding columns (all zero) beyond the source are dropped; rows
+	// are padded; missing labels show as "·".
+	g, err := newAttnGrid(attentionMap{Source: []string{"a", " ", ""}, Output: []string{"x"},
+		Weights: [][]float32{{0.5, 0.5, 0, 0, 0}, {1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, r := g.Dims(); c != 3 || r != 2 {
+		t.Errorf("Dims = %d, %d, want 3, 2", c, r)
+	}
+	if strings.Join(g.src, ",") != "a,<sp>,<empty>" || strings.Join(g.out, ",") != "x,·" {
+		t.Errorf("labels %q %q", g.src, g.out)
+	}
+	if g.Z(0, 1) != 0.5 || g.Z(0, 0) != 1 || g.Z(1, 0) != 0 {
+		t.Errorf("Z: first output must be the top row (r = rows-1)")
+	}
+	g, _ = newAttnGrid(attentionMap{Source: []string{"a"}, Weights: [][]float32{{0.5, 0.5}}})
+	if c, _ := g.Dims(); c != 2 || g.src[1] != "·" {
+		t.Errorf("weight beyond the source must stay: %d columns, labels %q", c, g.src)
+	}
+	if _, err := newAttnGrid(attentionMap{Source: []string{"a"}}); err == nil {
+		t.Error("no weights: want an error")
+	}
+}
+
+// checkSeries checks that each group's colour is drawn in the plot area
+// and in the legend beside it.
+func checkSeries(t *testing.T, img image.Image, groups int) {
+	t.Helper()
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	// The legend starts right of the plot: plotWidth minus what the
+	// legend takes is all plot.
+	plotArea := image.Rect(0, 0, px(plotWidth)-px(vg.Centimeter), h)
+	legendArea := image.Rect(px(plotWidth), 0, w, h)
+	for i := range groups {
+		if n := len(find(img, plotArea, seriesColor(i), 0)); n < 50 {
+			t.Errorf("group %d: %d pixels of its colour in the plot area", i, n)
+		}
+		if n := len(find(img, legendArea, seriesColor(i), 0)); n < 20 {
+			t.Errorf("group %d: %d pixels of its colour in the legend", i, n)
+		}
+	}
+	if n := nonWhite(img, legendArea); n < 500 {
+		t.Errorf("legend area nearly empty (%d pixels)", n)
+	}
+}
+
+func TestPlotCurves(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment(), welchExperiment(), lossCurveExperiment())
+	ctx := context.Background()
+	dir := t.TempDir()
+	q := Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}
+	path := filepath.Join(dir, "curves.png")
+	if err := PlotCurves(ctx, st, q, "valid/loss", path); err != nil {
+		t.Fatal(err)
+	}
+	img := readPNG(t, path)
+	if h := img.Bounds().Dy(); abs(h-px(plotHeight)) > 1 {
+		t.Errorf("height %d px, want %d", h, px(plotHeight))
+	}
+	if w := img.Bounds().Dx(); w <= px(plotWidth) {
+		t.Errorf("width %d px, want more than %d (plot + legend)", w, px(plotWidth))
+	}
+	checkSeries(t, img, 3)
+	// The min–max band: the first colour at alpha 56/255 over white.
+	c := seriesColor(0)
+	blend := func(x uint8) uint8 { return uint8(255 + (float64(x)-255)*56/255 + 0.5) }
+	band := color.RGBA{blend(c.R), blend(c.G), blend(c.B), 255}
+	if n := len(find(img, img.Bounds(), band, 3)); n < 200 {
+		t.Errorf("%d pixels of the none group's band", n)
+	}
+	goldenPNG(t, path, "curves_golden.png")
+
+	// A unique suffix, a log-scaled loss, and SVG.
+	if err := PlotCurves(ctx, st, Query{Experiments: []string{"scan-attn"}}, "loss", filepath.Join(dir, "suffix.png")); err != nil {
+		t.Errorf("suffix: %v", err)
+	}
+	if err := PlotCurves(ctx, st, Query{Experiments: []string{"losscurve"}}, "train/loss", filepath.Join(dir, "log.svg")); err != nil {
+		t.Errorf("log scale: %v", err)
+	}
+
+	for _, tc := range []struct {
+		q      Query
+		metric string
+		want   string
+	}{
+		{q, "valid/bleu", `unknown metric "valid/bleu" (the selected runs logged: valid/loss)`},
+		{Query{Experiments: []string{"welch"}}, "train/loss", "the selected runs logged no metrics"},
+		{Query{Experiments: []string{"nope"}}, "valid/loss", `unknown experiment "nope"`},
+	} {
+		err := PlotCurves(ctx, st, tc.q, tc.metric, filepath.Join(dir, "x.png"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("PlotCurves(%v, %s) = %v, want %q", tc.q.Experiments, tc.metric, err, tc.want)
+		}
+	}
+}
+
+// lossCurveExperiment has training losses spanning four decades.
+func lossCurveExperiment() fakeExperiment {
+	x := fakeExperiment{name: "losscurve"}
+	for s := range 2 {
+		for _, lr := range []float64{0.001, 0.01} {
+			var h []float64
+			for i := range 20 {
+				h = append(h, 3*math.Exp(-float64(i)*lr*40)+1e-4*float64(s+1))
+			}
+			x.runs = append(x.runs, fakeRun{params: map[string]any{"train.optimizer.lr": lr}, seed: int64(s + 1),
+				sums: map[string]float64{"test/loss": h[19]}, history: map[string][]float64{"train/loss": h}})
+		}
+	}
+	return x
+}
+
+func TestPlotLength(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment(), welchExperiment())
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "length.png")
+	if err := PlotLength(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, path); err != nil {
+		t.Fatal(err)
+	}
+	img := readPNG(t, path)
+	if h := img.Bounds().Dy(); abs(h-px(plotHeight)) > 1 {
+		t.Errorf("height %d px, want %d", h, px(plotHeight))
+	}
+	checkSeries(t, img, 3)
+	goldenPNG(t, path, "length_golden.png")
+
+	err := PlotLength(ctx, st, Query{Experiments: []string{"welch"}}, path)
+	if err == nil || !strings.Contains(err.Error(), "no length-bucket summaries (test/exact_match/len_*)") {
+		t.Errorf("no buckets: %v", err)
+	}
+}
+
+func TestParseBucket(t *testing.T) {
+	for _, tc := range []struct {
+		key, label string
+		ok         bool
+	}{
+		{"test/exact_match/len_1_10", "1–10", true},
+		{"test/exact_match/len_161_inf", "161+", true},
+		{"test/exact_match/len_5_5", "5", true},
+		{"test/exact_match/len_10_1", "", false},
+		{"test/exact_match/len_a_b", "", false},
+		{"valid/exact_match/len_1_10", "", false},
+		{"test/exact_match", "", false},
+	} {
+		b, ok := parseBucket(tc.key)
+		if ok != tc.ok || (ok && b.label() != tc.label) {
+			t.Errorf("parseBucket(%q) = %q, %v; want %q, %v", tc.key, b.label(), ok, tc.label, tc.ok)
+		}
+	}
+}
