@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -153,22 +154,21 @@ func lsRuns(ctx context.Context, w io.Writer, st *store.Store, f store.RunFilter
 		fmt.Fprintln(w, "no runs match")
 		return nil
 	}
+	short := shortPointKeys(runs)
 	tw := newTable(w)
 	fmt.Fprint(tw, "id\texperiment\thash\tseed\tstatus\tpoint\tattempt\tstarted\tfinished\terror\n")
 	for _, r := range runs {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Experiment, shortHash(r.Hash), r.Seed,
-			r.Status, orDash(pointLabel(r.Point)), r.Attempt, formatTime(r.Started), finished(r), orDash(truncate(firstLine(r.Error), 40)))
+			r.Status, orDash(pointLabel(r.Point, short)), r.Attempt, formatTime(r.Started), finished(r), orDash(truncate(firstLine(r.Error), 40)))
 	}
 	return tw.Flush()
 }
 
 // pointLabel shows a stored sweep point (JSON) as "key=value" pairs, the
-// variant first, then the keys in order.
-func pointLabel(point string) string {
-	var m map[string]any
-	if err := json.Unmarshal([]byte(point), &m); err != nil || len(m) == 0 {
-		return ""
-	}
+// variant first, then the keys in order, each key as short names it (the
+// key itself when short has no entry).
+func pointLabel(point string, short map[string]string) string {
+	m := parsePoint(point)
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		if k != "variant" {
@@ -181,9 +181,43 @@ func pointLabel(point string) string {
 		parts = append(parts, "variant="+formatValue(v))
 	}
 	for _, k := range keys {
-		parts = append(parts, k+"="+formatValue(m[k]))
+		name := k
+		if s, ok := short[k]; ok {
+			name = s
+		}
+		parts = append(parts, name+"="+formatValue(m[k]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// parsePoint decodes a stored sweep point; a point that is not a JSON
+// object is empty.
+func parsePoint(point string) map[string]any {
+	var m map[string]any
+	if json.Unmarshal([]byte(point), &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// shortPointKeys maps every key of the runs' points to the shortest dotted
+// suffix that is unique among them, as comparison tables head them.
+func shortPointKeys(runs []store.Run) map[string]string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, r := range runs {
+		for k := range parsePoint(r.Point) {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	short := make(map[string]string, len(keys))
+	for i, s := range report.ShortKeys(keys) {
+		short[keys[i]] = s
+	}
+	return short
 }
 
 // formatTime shows a time in the local zone to the second, "-" for zero.

@@ -47,7 +47,7 @@ func TestLsRuns(t *testing.T) {
 			row = l
 		}
 	}
-	for _, want := range []string{"tiny", run.Hash[:8], "done", "model.attention.name=additive"} {
+	for _, want := range []string{"tiny", run.Hash[:8], "done", "attention.name=additive"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("ls runs row of run %d lacks %q: %q", run.ID, want, row)
 		}

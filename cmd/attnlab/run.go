@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -154,10 +155,24 @@ func requeueFailed(ctx context.Context, st *store.Store, name string, plan []exp
 	return n, nil
 }
 
-// writeRunTable prints the comparison of the plan's done runs.
+// writeRunTable prints the comparison of the plan's done runs (also those
+// that another process trained).
 func writeRunTable(ctx context.Context, out, errw io.Writer, st *store.Store, x *experiments.Experiment,
 	plan []experiments.Run, rep *runs.Report, quiet bool) error {
-	done := rep.Count(store.StatusDone)
+	all, err := st.Runs(ctx, store.RunFilter{Experiments: []string{x.Name}, Status: store.StatusDone})
+	if err != nil {
+		return err
+	}
+	inPlan := make(map[int64]bool, len(rep.Outcomes))
+	for _, o := range rep.Outcomes {
+		inPlan[o.Run.ID] = true
+	}
+	done := 0
+	for _, r := range all {
+		if inPlan[r.ID] {
+			done++
+		}
+	}
 	if done == 0 {
 		fmt.Fprintln(errw, "no run is done: nothing to compare")
 		return nil
@@ -165,21 +180,17 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, st *store.Store, x 
 	q := report.Query{Experiments: []string{x.Name}}
 	// Runs of earlier versions of the experiment file share its name; the
 	// table shows this plan's runs only.
-	all, err := st.Runs(ctx, store.RunFilter{Experiments: []string{x.Name}, Status: store.StatusDone})
-	if err != nil {
-		return err
-	}
-	if len(all) > done {
+	if others := len(all) - done; others > 0 {
 		ids := make([]string, 0, len(rep.Outcomes))
 		for _, o := range rep.Outcomes {
-			ids = append(ids, fmt.Sprint(o.Run.ID))
+			ids = append(ids, strconv.FormatInt(o.Run.ID, 10))
 		}
 		if q.Where, err = store.ParseWhere("id in (" + strings.Join(ids, ", ") + ")"); err != nil {
 			return err
 		}
 		if !quiet {
 			fmt.Fprintf(errw, "(%s of earlier versions of %s not shown: attnlab compare %s shows them)\n",
-				plural(len(all)-done, "done run"), x.Name, x.Name)
+				plural(others, "done run"), x.Name, x.Name)
 		}
 	}
 	q.Baseline = autoBaseline(plan)

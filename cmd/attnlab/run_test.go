@@ -170,3 +170,24 @@ func TestRunInterrupted(t *testing.T) {
 		t.Errorf("the table after resuming:\n%s", again.stdout)
 	}
 }
+
+// TestRunEarlierVersions: runs of an earlier version of the experiment
+// file stay in the database under its name, but run's table shows only
+// the runs of the file as it is now.
+func TestRunEarlierVersions(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "versions.db")
+	wantOK(t, attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-q", "--set", "train.steps=20"))
+	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=30")
+	wantOK(t, r)
+	if !strings.Contains(r.stderr, "(4 done runs of earlier versions of tiny not shown: attnlab compare tiny shows them)") {
+		t.Errorf("no note on the earlier runs:\n%s", r.stderr)
+	}
+	if strings.Count(r.stdout, "│ 2 │") != 2 {
+		t.Errorf("the table does not show 2 rows of 2 runs:\n%s", r.stdout)
+	}
+	all := attnlab(t, "compare", "tiny", "--db", db, "--by", "attention.name,train.steps")
+	wantOK(t, all)
+	if strings.Count(all.stdout, "│ 2 │") != 4 {
+		t.Errorf("compare does not show both versions:\n%s", all.stdout)
+	}
+}

@@ -101,7 +101,7 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 	row := func(k, val string) { fmt.Fprintf(tw, "  %s\t%s\n", k, val) }
 	row("hash", r.Hash)
 	row("seed", fmt.Sprint(r.Seed))
-	row("point", orDash(pointLabel(r.Point)))
+	row("point", orDash(pointLabel(r.Point, nil)))
 	row("status", fmt.Sprintf("%s (attempt %d)", r.Status, r.Attempt))
 	row("created", formatTime(r.Created))
 	row("started", formatTime(r.Started))
