@@ -63,8 +63,9 @@ func attentionColors() palette.ColorMap {
 // beyond 60 tokens on an axis only every k-th token is labelled. The
 // format follows the extension of path (PlotFormats).
 //
-// A run without attention maps, or an example out of range (the error
-// says how many exist), is an error.
+// A map whose weights are all 0 (what a model with attention "none"
+// stores) says so in its title. A run without attention maps, or an
+// example out of range (the error says how many exist), is an error.
 func PlotAttention(ctx context.Context, st *store.Store, runRef string, example int, path string) error {
 	r, err := st.Run(ctx, runRef)
 	if err != nil {
@@ -93,6 +94,9 @@ func PlotAttention(ctx context.Context, st *store.Store, runRef string, example 
 		return fmt.Errorf("report: run %d: attention map %d: %w", r.ID, example, err)
 	}
 	title := fmt.Sprintf("%s · run %d (seed %d) · test example %d", r.Experiment, r.ID, r.Seed, m.Index)
+	if g.zero() {
+		title += " · every weight is 0"
+	}
 	return drawAttention(g, title, path)
 }
 
@@ -108,6 +112,19 @@ func (g *attnGrid) Dims() (c, r int)   { return g.cols, g.rows }
 func (g *attnGrid) Z(c, r int) float64 { return g.w[g.rows-1-r][c] }
 func (g *attnGrid) X(c int) float64    { return float64(c) }
 func (g *attnGrid) Y(r int) float64    { return float64(r) }
+
+// zero reports whether every weight is 0 (a model whose attention is
+// "none" stores such maps).
+func (g *attnGrid) zero() bool {
+	for _, row := range g.w {
+		for _, x := range row {
+			if x != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // newAttnGrid checks m and pads it into a rectangle: columns beyond the
 // source tokens are dropped when every weight in them is 0 (batch padding),

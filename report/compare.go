@@ -37,9 +37,11 @@ type Query struct {
 	// varies); "experiment" comes first when the runs span several
 	// experiments. When nothing varies, the runs are grouped by experiment.
 	By []string
-	// Metrics are the summary keys to show, in order; a unique suffix after
-	// a '/' is accepted ("exact_match" for "test/exact_match" when no other
-	// key ends so). Empty means DefaultMetrics, restricted to the keys the
+	// Metrics are the summary keys to show, in order. A name after a '/'
+	// will do when it is unique ("bleu" for "test/bleu"), or when one of the
+	// keys ending so is test/NAME, else valid/NAME, else train/NAME
+	// ("exact_match" is test/exact_match beside valid/exact_match); the
+	// same holds for Sort. Empty means DefaultMetrics, restricted to the keys the
 	// selected runs have (valid/loss stands in for test/loss when that is
 	// missing); if none of them exists, the first six summary keys in
 	// sorted order.
@@ -677,12 +679,7 @@ func resolveMetric(sel *selection, m, what string) (string, error) {
 	if slices.Contains(known, m) {
 		return m, nil
 	}
-	var hits []string
-	for _, k := range known {
-		if strings.HasSuffix(k, "/"+m) {
-			hits = append(hits, k)
-		}
-	}
+	hits := suffixMatches(known, m)
 	switch {
 	case len(hits) == 1:
 		return hits[0], nil
@@ -692,4 +689,29 @@ func resolveMetric(sel *selection, m, what string) (string, error) {
 		return "", fmt.Errorf("report: unknown %s %q: the selected runs have no summaries", what, m)
 	}
 	return "", fmt.Errorf("report: unknown %s %q (the selected runs have: %s)", what, m, strings.Join(known, ", "))
+}
+
+// splitPreference orders the splits a bare metric name prefers when several
+// keys end with it: exact_match means test/exact_match, loss in a history
+// means valid/loss.
+var splitPreference = []string{"test/", "valid/", "train/"}
+
+// suffixMatches returns the keys equal to m after a '/' prefix; when there
+// are several, the one of the first split of splitPreference among them, if
+// any.
+func suffixMatches(keys []string, m string) []string {
+	var hits []string
+	for _, k := range keys {
+		if strings.HasSuffix(k, "/"+m) {
+			hits = append(hits, k)
+		}
+	}
+	if len(hits) > 1 {
+		for _, split := range splitPreference {
+			if slices.Contains(hits, split+m) {
+				return []string{split + m}
+			}
+		}
+	}
+	return hits
 }

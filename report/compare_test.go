@@ -379,8 +379,8 @@ func TestCompareErrors(t *testing.T) {
 			[]string{"no done runs match --where test/bleu > 2"}},
 		{"unknown metric", Query{Metrics: []string{"test/exact"}}, nil,
 			[]string{`unknown metric "test/exact"`, "test/exact_match", "perf/tokens_per_s"}},
-		{"ambiguous metric", Query{Metrics: []string{"loss"}}, nil,
-			[]string{`metric "loss" is ambiguous (test/loss, valid/loss)`}},
+		{"ambiguous metric", Query{Experiments: []string{"scan-attn"}, Metrics: []string{"tokens"}}, nil,
+			[]string{`metric "tokens" is ambiguous (perf/tokens, x/tokens)`}},
 		{"unknown sort", Query{Sort: "-bleu2"}, nil, []string{`unknown sort metric "bleu2"`}},
 		{"bad by", Query{By: []string{"model.atention.name"}}, nil,
 			[]string{`--by "model.atention.name"`, "did you mean model.attention.name?", "keys that vary: experiment"}},
@@ -418,6 +418,29 @@ func TestCompareErrors(t *testing.T) {
 	}
 	if got := c.Label(c.Baseline); got != "experiment=scan-attn attention.name=dot" {
 		t.Errorf("two-key baseline row = %q", got)
+	}
+}
+
+func TestMetricNames(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment())
+	c := mustCompare(t, st, Query{Metrics: []string{"exact_match", "loss", "bleu", "len_21_40", "model/params"}, Sort: "exact_match"})
+	want := []string{"test/exact_match", "test/loss", "test/bleu", "test/exact_match/len_21_40", "model/params"}
+	if !slices.Equal(c.Metrics, want) || c.SortedBy != "test/exact_match" {
+		t.Errorf("Metrics = %q sorted by %q, want %q sorted by test/exact_match (test/ preferred over valid/)", c.Metrics, c.SortedBy, want)
+	}
+	for _, tc := range []struct {
+		keys []string
+		m    string
+		want []string
+	}{
+		{[]string{"train/loss", "valid/loss"}, "loss", []string{"valid/loss"}},
+		{[]string{"a/acc", "b/acc"}, "acc", []string{"a/acc", "b/acc"}},
+		{[]string{"a/acc", "test/acc"}, "acc", []string{"test/acc"}},
+		{[]string{"test/acc"}, "cc", nil},
+	} {
+		if got := suffixMatches(tc.keys, tc.m); !slices.Equal(got, tc.want) {
+			t.Errorf("suffixMatches(%q, %q) = %q, want %q", tc.keys, tc.m, got, tc.want)
+		}
 	}
 }
 

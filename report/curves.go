@@ -41,7 +41,9 @@ type band struct {
 // decades (losses). q.Metrics, q.Sort and q.Baseline are not used. The
 // format follows the extension of path (PlotFormats).
 //
-// A metric no selected run logged is an error that lists the logged keys.
+// metric may be a name after a '/' as in Query.Metrics ("loss" is
+// valid/loss when train/loss is logged too). A metric no selected run
+// logged is an error that lists the logged keys.
 func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, path string) error {
 	sel, c, err := groupQuery(ctx, st, q)
 	if err != nil {
@@ -56,12 +58,7 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, pa
 		return fmt.Errorf("report: plot curves: %w", err)
 	}
 	if !slices.Contains(known, metric) {
-		var hits []string
-		for _, k := range known {
-			if strings.HasSuffix(k, "/"+metric) {
-				hits = append(hits, k)
-			}
-		}
+		hits := suffixMatches(known, metric)
 		switch {
 		case len(hits) == 1:
 			metric = hits[0]

@@ -33,10 +33,12 @@ var Formats = []string{"table", "markdown", "csv", "json"}
 //     "± std" is left out when a cell has one value, and for a whole
 //     column whose value never varies within a row (model/params). With a
 //     baseline every metric cell gets a second line, "p=0.031" (or
-//     "p<0.001"; "p=—" when undefined), and the baseline row is labelled
+//     "p<0.001"; "p=—" when undefined), which also takes the "(k/n)" of
+//     the cell ("(2/3) p=0.004"), and the baseline row is labelled
 //     "(baseline)" under its last key. Metric headers are split over two
 //     lines at their last '/'; when the table is still wider than 120
-//     columns, the key headers are split at their last '.' too. Notes under
+//     columns, the key headers are split at their last '.' too, and then
+//     the spaces around ± are dropped ("0.390±0.056"). Notes under
 //     the table, wrapped at 100 columns, explain the marks in use, list the
 //     NaN values, and name the baseline and the sort order.
 //   - "markdown": the same rows as a GitHub table (tablewriter's markdown
@@ -105,6 +107,7 @@ func displayGroup(v string) string {
 type colFormat struct {
 	decimals int  // digits after the point; -1: three significant digits
 	hideStd  bool // the value never varies within a row
+	tight    bool // no spaces around ±
 }
 
 func newColFormat(c *Comparison, j int) colFormat {
@@ -182,7 +185,11 @@ func (f colFormat) value(cell Cell) string {
 	}
 	s := f.num(cell.Mean)
 	if cell.N >= 2 && !f.hideStd && isFinite(cell.Mean) {
-		s += " ± " + f.num(cell.Std)
+		sep := " ± "
+		if f.tight {
+			sep = "±"
+		}
+		s += sep + f.num(cell.Std)
 	}
 	return s
 }
@@ -224,25 +231,33 @@ func splitMetric(m string) string {
 	return m
 }
 
-// tableWidth is the width the table tries to stay within: past it, the
-// group keys' headers are split over two lines as well.
+// tableWidth is the width the table tries to stay within.
 const tableWidth = 120
 
+// tableLayout is one way to draw the table, from the most to the least
+// roomy: writeTable takes the first that fits in tableWidth.
+type tableLayout struct {
+	splitKeys bool // head the group keys on two lines, split at the last '.'
+	tight     bool // "0.390±0.056" instead of "0.390 ± 0.056"
+}
+
+var tableLayouts = []tableLayout{{}, {splitKeys: true}, {splitKeys: true, tight: true}}
+
 func (c *Comparison) writeTable(w io.Writer) error {
-	var b bytes.Buffer
-	if err := c.renderTable(&b, false); err != nil {
-		return err
-	}
-	if maxWidth(b.String()) > tableWidth {
-		var split bytes.Buffer
-		if err := c.renderTable(&split, true); err != nil {
+	var best []byte
+	for _, l := range tableLayouts {
+		var b bytes.Buffer
+		if err := c.renderTable(&b, l); err != nil {
 			return err
 		}
-		if maxWidth(split.String()) < maxWidth(b.String()) {
-			b = split
+		if best == nil || maxWidth(b.String()) < maxWidth(string(best)) {
+			best = b.Bytes()
+		}
+		if maxWidth(b.String()) <= tableWidth {
+			break
 		}
 	}
-	if _, err := w.Write(b.Bytes()); err != nil {
+	if _, err := w.Write(best); err != nil {
 		return err
 	}
 	for _, note := range c.notes(false) {
@@ -270,18 +285,18 @@ func splitKey(k string) string {
 	return k
 }
 
-// renderTable draws the table itself (without the notes); splitKeys heads
-// the group keys on two lines.
-func (c *Comparison) renderTable(w io.Writer, splitKeys bool) error {
+// renderTable draws the table itself (without the notes) in layout l.
+func (c *Comparison) renderTable(w io.Writer, l tableLayout) error {
 	fmts := make([]colFormat, len(c.Metrics))
 	for j := range c.Metrics {
 		fmts[j] = newColFormat(c, j)
+		fmts[j].tight = l.tight
 	}
 	nk := len(c.Keys)
 	align := make([]tw.Align, 0, nk+1+len(c.Metrics))
 	header := make([]string, 0, cap(align))
 	for _, k := range ShortKeys(c.Keys) {
-		if splitKeys {
+		if l.splitKeys {
 			k = splitKey(k)
 		}
 		header = append(header, k)
@@ -322,9 +337,21 @@ func (c *Comparison) renderTable(w io.Writer, splitKeys bool) error {
 			} else {
 				s += " " // keeps the digits aligned with starred cells
 			}
-			s += count(cell, len(row.Runs))
-			if c.Baseline >= 0 && i != c.Baseline {
-				s += "\n" + pText(cell.P) + " "
+			switch {
+			case c.Baseline < 0:
+				s += count(cell, len(row.Runs))
+			case i == c.Baseline:
+				if n := count(cell, len(row.Runs)); n != "" {
+					s += "\n" + strings.TrimSpace(n) + " "
+				}
+			default:
+				// Two-line rows: the count goes under the value, with p;
+				// the space after p aligns it with the digits above, unless
+				// the layout is tight.
+				s += "\n" + strings.TrimPrefix(count(cell, len(row.Runs))+" ", " ") + pText(cell.P)
+				if !l.tight {
+					s += " "
+				}
 			}
 			cells = append(cells, s)
 		}

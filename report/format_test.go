@@ -21,8 +21,10 @@ func comparisons(t *testing.T) map[string]*Comparison {
 		"scan":          mustCompare(t, st, Query{Experiments: []string{"scan-attn"}}),
 		"scan_baseline": mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=none"}),
 		"scan_sorted":   mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}, Sort: "test/loss", Metrics: []string{"test/exact_match", "test/exact_match/len_21_40", "test/attn_entropy"}}),
-		"diverge":       mustCompare(t, st, Query{Experiments: []string{"diverge"}, Baseline: "lr=0.001"}),
-		"welch":         mustCompare(t, st, Query{Experiments: []string{"welch"}, Baseline: "variant=b"}),
+		"scan_wide": mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=none",
+			Metrics: []string{"test/exact_match", "test/bleu", "test/loss", "valid/loss", "perf/tokens_per_s", "model/params"}}),
+		"diverge": mustCompare(t, st, Query{Experiments: []string{"diverge"}, Baseline: "lr=0.001"}),
+		"welch":   mustCompare(t, st, Query{Experiments: []string{"welch"}, Baseline: "variant=b"}),
 	}
 }
 
@@ -37,7 +39,7 @@ func render(t *testing.T, c *Comparison, format string) string {
 
 func TestWriteGolden(t *testing.T) {
 	cs := comparisons(t)
-	for _, name := range []string{"scan", "scan_baseline", "scan_sorted", "diverge", "welch"} {
+	for _, name := range []string{"scan", "scan_baseline", "scan_wide", "scan_sorted", "diverge", "welch"} {
 		golden(t, "compare_"+name+".golden", []byte(render(t, cs[name], "table")))
 	}
 	golden(t, "compare_scan_baseline.md.golden", []byte(render(t, cs["scan_baseline"], "markdown")))
@@ -47,7 +49,7 @@ func TestWriteGolden(t *testing.T) {
 
 func TestWriteTableWidth(t *testing.T) {
 	cs := comparisons(t)
-	for _, name := range []string{"scan", "scan_baseline"} {
+	for _, name := range []string{"scan", "scan_baseline", "scan_wide"} {
 		for _, line := range strings.Split(render(t, cs[name], "table"), "\n") {
 			if n := utf8.RuneCountInString(line); n > 120 {
 				t.Errorf("%s: line of %d columns (> 120):\n%s", name, n, line)
@@ -184,7 +186,7 @@ func parseCell(t *testing.T, s string) parsedCell {
 		}
 		return v
 	}
-	mean, std, hasStd := strings.Cut(s, " ± ")
+	mean, std, hasStd := strings.Cut(strings.ReplaceAll(s, " ± ", "±"), "±")
 	c.mean = num(mean)
 	if i := strings.IndexByte(mean, '.'); i >= 0 {
 		c.decimals = len(mean) - i - 1
@@ -268,7 +270,11 @@ func TestWriteTableCarriesTheNumbers(t *testing.T) {
 			}
 			for j, cell := range row.Cells {
 				where := name + " row " + strconv.Itoa(i) + " " + c.Metrics[j]
-				checkCell(t, where, parseCell(t, rows[i][nk+1+j]), cell, len(row.Runs))
+				got := parseCell(t, rows[i][nk+1+j])
+				if c.Baseline >= 0 { // the count is on the second line
+					got.k, got.n = cell.N, len(row.Runs)
+				}
+				checkCell(t, where, got, cell, len(row.Runs))
 				if c.Baseline < 0 {
 					continue
 				}
@@ -276,12 +282,22 @@ func TestWriteTableCarriesTheNumbers(t *testing.T) {
 					if second[i][nk-1] != "(baseline)" {
 						t.Errorf("%s: baseline row not labelled: %q", name, second[i])
 					}
+					if want := strings.TrimSpace(count(cell, len(row.Runs))); second[i][nk+1+j] != want {
+						t.Errorf("%s: baseline second line %q, want %q", where, second[i][nk+1+j], want)
+					}
 					continue
 				}
-				if got, want := second[i][nk+1+j], pText(cell.P); got != want {
-					t.Errorf("%s: p = %q, want %q", where, got, want)
+				p := second[i][nk+1+j]
+				if want := strings.TrimSpace(count(cell, len(row.Runs))); want != "" {
+					var ok bool
+					if p, ok = strings.CutPrefix(p, want+" "); !ok {
+						t.Errorf("%s: second line %q, want it to start with %q", where, second[i][nk+1+j], want)
+					}
 				}
-				checkP(t, where, second[i][nk+1+j], cell.P)
+				if want := pText(cell.P); p != want {
+					t.Errorf("%s: p = %q, want %q", where, p, want)
+				}
+				checkP(t, where, p, cell.P)
 			}
 		}
 		if c.Baseline < 0 && len(second) > 0 {

@@ -299,6 +299,12 @@ func TestAttnGrid(t *testing.T) {
 	if c, _ := g.Dims(); c != 2 || g.src[1] != "·" {
 		t.Errorf("weight beyond the source must stay: %d columns, labels %q", c, g.src)
 	}
+	if g.zero() {
+		t.Error("zero() of a map with weights")
+	}
+	if g, _ := newAttnGrid(attentionMap{Source: []string{"a"}, Weights: [][]float32{{0}}}); !g.zero() {
+		t.Error("zero() of an all-zero map")
+	}
 	if _, err := newAttnGrid(attentionMap{Source: []string{"a"}}); err == nil {
 		t.Error("no weights: want an error")
 	}

@@ -1,0 +1,82 @@
+package report_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
+)
+
+// ExampleCompare compares two attention variants over two seeds, against
+// the variant without attention.
+func ExampleCompare() {
+	dir, err := os.MkdirTemp("", "attnlab-report-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(dir, "runs.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+
+	// What the executor records: runs with params, then their summaries.
+	expID, err := st.PutExperiment(ctx, "demo", "", "name: demo\n")
+	if err != nil {
+		log.Fatal(err)
+	}
+	exact := map[string][]float64{"none": {0.12, 0.10}, "additive": {0.91, 0.95}}
+	var specs []store.RunSpec
+	for seed := 1; seed <= 2; seed++ {
+		for _, attn := range []string{"none", "additive"} {
+			specs = append(specs, store.RunSpec{
+				Hash: fmt.Sprintf("%s-%d", attn, seed), Seed: int64(seed), Config: "{}",
+				Params: []store.Param{{Key: "seed", Value: seed}, {Key: "model.attention.name", Value: attn}},
+			})
+		}
+	}
+	runs, err := st.EnsureRuns(ctx, expID, specs)
+	if err != nil {
+		log.Fatal(err)
+	}
+	owner := store.Owner{Host: "example", PID: os.Getpid()}
+	for i, r := range runs {
+		attn, seed := []string{"none", "additive"}[i%2], i/2
+		if _, err := st.Claim(ctx, r.ID, owner, 0); err != nil {
+			log.Fatal(err)
+		}
+		if err := st.PutSummaries(ctx, r.ID, map[string]float64{"test/exact_match": exact[attn][seed]}); err != nil {
+			log.Fatal(err)
+		}
+		if err := st.Finish(ctx, r.ID, owner, store.StatusDone, ""); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	c, err := report.Compare(ctx, st, report.Query{Experiments: []string{"demo"}, Baseline: "attention.name=none"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := c.Write(os.Stdout, "table"); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// ┌────────────────┬───┬────────────────┐
+	// │ attention.name │ n │     test/      │
+	// │                │   │  exact_match   │
+	// ├────────────────┼───┼────────────────┤
+	// │ none           │ 2 │ 0.110 ± 0.014  │
+	// │ (baseline)     │   │                │
+	// ├────────────────┼───┼────────────────┤
+	// │ additive       │ 2 │ 0.930 ± 0.028* │
+	// │                │   │       p=0.004  │
+	// └────────────────┴───┴────────────────┘
+	// mean ± std over each row's n runs; * best (higher is better for test/exact_match).
+	// p: Welch's two-sided t-test against the baseline attention.name=none (— with fewer than 2 values).
+}
