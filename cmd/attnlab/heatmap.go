@@ -18,36 +18,55 @@ func shade(w float32) rune {
 
 // writeHeatmap draws attention weights as text: one row per output token
 // (labelled on the left), one column per source token (labelled on top),
-// each cell a shade of its weight. A row may be shorter or longer than the
-// source; missing cells are blank and extra ones dropped.
+// each cell a shade of its weight. Cells are two characters wide, or as
+// wide as their label; when that would not fit in pageWidth columns and
+// every label is one character, cells are one character wide with no gap.
+// A row may be shorter or longer than the source; missing cells are blank
+// and extra ones dropped.
 func writeHeatmap(w io.Writer, cols, rows []string, weights [][]float32) {
-	labels := make([]string, len(cols))
-	colW := make([]int, len(cols))
-	for j, c := range cols {
-		labels[j] = symbol(c)
-		colW[j] = max(2, width(labels[j]))
-	}
 	rowW := 0
 	rowLabels := make([]string, len(rows))
 	for i, r := range rows {
 		rowLabels[i] = symbol(r)
 		rowW = max(rowW, width(rowLabels[i]))
 	}
+	labels := make([]string, len(cols))
+	colW := make([]int, len(cols))
+	total, narrow := rowW, true
+	for j, c := range cols {
+		labels[j] = symbol(c)
+		colW[j] = max(2, width(labels[j]))
+		total += 1 + colW[j]
+		narrow = narrow && width(labels[j]) == 1
+	}
+	gap := " "
+	if total > pageWidth && narrow {
+		gap = ""
+		for j := range colW {
+			colW[j] = 1
+		}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "attention (rows: output tokens, columns: source tokens; %s)\n", legend())
-	b.WriteString(strings.Repeat(" ", rowW))
+	b.WriteString(strings.Repeat(" ", rowW) + " ")
 	for j, l := range labels {
-		b.WriteString(" " + padLeft(l, colW[j]))
+		if j > 0 {
+			b.WriteString(gap)
+		}
+		b.WriteString(padLeft(l, colW[j]))
 	}
 	b.WriteByte('\n')
 	for i := range rows {
-		b.WriteString(padLeft(rowLabels[i], rowW))
+		b.WriteString(padLeft(rowLabels[i], rowW) + " ")
 		for j := range cols {
 			c := ' '
 			if i < len(weights) && j < len(weights[i]) {
 				c = shade(weights[i][j])
 			}
-			b.WriteString(" " + strings.Repeat(string(c), colW[j]))
+			if j > 0 {
+				b.WriteString(gap)
+			}
+			b.WriteString(strings.Repeat(string(c), colW[j]))
 		}
 		b.WriteString("\n")
 	}

@@ -27,3 +27,20 @@ func TestHeatmap(t *testing.T) {
 		t.Errorf("heatmap:\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// TestHeatmapNarrow: a long source of one-character tokens gets one
+// column per token, so the map fits the page.
+func TestHeatmapNarrow(t *testing.T) {
+	src := strings.Split(strings.Repeat("abcdefghij", 6), "")
+	w := make([]float32, len(src))
+	w[59] = 1
+	var b strings.Builder
+	writeHeatmap(&b, src, []string{"j"}, [][]float32{w})
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if want := "  " + strings.Repeat("abcdefghij", 6); lines[1] != want {
+		t.Errorf("labels %q\nwant   %q", lines[1], want)
+	}
+	if want := "j " + strings.Repeat(" ", 59) + "█"; lines[2] != want {
+		t.Errorf("row %q\nwant %q", lines[2], want)
+	}
+}

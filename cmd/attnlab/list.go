@@ -54,7 +54,7 @@ func pluginKinds() []pluginKind {
 		{"tasks", "task", "task", entriesOf(tasks.Registry, nil), lookupIn(tasks.Registry)},
 		{"models", "model", "model", entriesOf(models.Registry, modelNote), lookupIn(models.Registry)},
 		{"encoders", "encoder", "model.encoder", entriesOf(models.Encoders, nil), lookupIn(models.Encoders)},
-		{"attention", "attentions", "model.attention", entriesOf(attention.Registry, nil), lookupIn(attention.Registry)},
+		{"attention", "attn", "model.attention", entriesOf(attention.Registry, nil), lookupIn(attention.Registry)},
 		{"optimizers", "optimizer", "train.optimizer", entriesOf(optim.Registry, nil), lookupIn(optim.Registry)},
 		{"schedules", "schedule", "train.schedule", entriesOf(optim.Schedules, nil), lookupIn(optim.Schedules)},
 	}
