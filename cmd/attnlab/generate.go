@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -190,26 +191,33 @@ func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) 
 	return gen
 }
 
-// encode returns the ids of one input, or an error naming the symbols the
+// input is one text to decode: its tokens as the tokenizer split them and
+// their ids in the model's vocabulary.
+type input struct {
+	toks []string
+	ids  []int
+}
+
+// encode tokenizes one input, or returns an error naming the symbols the
 // model does not know; where says where the input came from.
-func (gen *generator) encode(text, where string) ([]int, error) {
-	toks := gen.tok.Split(text)
-	ids := gen.vocab.Encode(toks)
+func (gen *generator) encode(text, where string) (input, error) {
+	in := input{toks: gen.tok.Split(text)}
+	in.ids = gen.vocab.Encode(in.toks)
 	var unknown []string
 	seen := map[string]bool{}
-	for i, id := range ids {
-		if id == tasks.UnkID && !seen[toks[i]] {
-			seen[toks[i]] = true
-			unknown = append(unknown, strconv.Quote(toks[i]))
+	for i, id := range in.ids {
+		if id == tasks.UnkID && !seen[in.toks[i]] {
+			seen[in.toks[i]] = true
+			unknown = append(unknown, strconv.Quote(in.toks[i]))
 		}
 	}
 	if len(unknown) > 0 && !gen.flags.unk {
-		return nil, fmt.Errorf("unknown symbols in %s: %s (the model knows: %s)", where, strings.Join(unknown, ", "), gen.known())
+		return in, fmt.Errorf("unknown symbols in %s: %s (the model knows: %s)", where, strings.Join(unknown, ", "), gen.known())
 	}
-	if gen.maxSrc > 0 && len(ids) > gen.maxSrc {
-		return nil, fmt.Errorf("%s has %d tokens; this model takes at most %d", where, len(ids), gen.maxSrc)
+	if gen.maxSrc > 0 && len(in.ids) > gen.maxSrc {
+		return in, fmt.Errorf("%s has %d tokens; this model takes at most %d", where, len(in.ids), gen.maxSrc)
 	}
-	return ids, nil
+	return in, nil
 }
 
 // known lists the first symbols of the input vocabulary.
@@ -242,13 +250,13 @@ func symbol(t string) string {
 	return visible(t)
 }
 
-// decode decodes a batch of encoded inputs (empty seq2seq inputs are not
-// decoded and give an empty output).
-func (gen *generator) decode(inputs [][]int) ([]models.Hypothesis, error) {
+// decode decodes a batch of inputs (empty seq2seq inputs are not decoded
+// and give an empty output).
+func (gen *generator) decode(inputs []input) ([]models.Hypothesis, error) {
 	out := make([]models.Hypothesis, len(inputs))
 	var idx []int
-	for i, ids := range inputs {
-		if len(ids) > 0 || gen.t.Spec.LM {
+	for i, in := range inputs {
+		if len(in.ids) > 0 || gen.t.Spec.LM {
 			idx = append(idx, i)
 		}
 	}
@@ -257,14 +265,14 @@ func (gen *generator) decode(inputs [][]int) ([]models.Hypothesis, error) {
 	}
 	longest := 0
 	for _, i := range idx {
-		longest = max(longest, len(inputs[i]))
+		longest = max(longest, len(inputs[i].ids))
 	}
 	b := &models.Batch{Size: len(idx)}
 	lens := make([]int, len(idx))
 	flat := make([]int, len(idx)*longest)
 	for j, i := range idx {
-		copy(flat[j*longest:], inputs[i])
-		lens[j] = len(inputs[i])
+		copy(flat[j*longest:], inputs[i].ids)
+		lens[j] = len(inputs[i].ids)
 	}
 	if gen.t.Spec.LM {
 		b.T, b.In, b.TgtLen = longest, flat, lens
@@ -281,56 +289,54 @@ func (gen *generator) decode(inputs [][]int) ([]models.Hypothesis, error) {
 	return out, nil
 }
 
-// text returns the output of a hypothesis: for a language model the
-// prompt and its continuation.
-func (gen *generator) text(input []int, h models.Hypothesis) string {
-	out := gen.t.Spec.DecodeOutput(h.Tokens)
+// text returns the output of a hypothesis; for a language model, the
+// prompt as typed and its continuation, joined by the tokenizer.
+func (gen *generator) text(in input, h models.Hypothesis) string {
 	if gen.t.Spec.LM {
-		return gen.t.Spec.TgtTok.Join(gen.vocab.Decode(input)) + out
+		toks := append(slices.Clip(in.toks), gen.t.Spec.TgtVocab.Decode(tasks.Strip(h.Tokens))...)
+		return gen.t.Spec.TgtTok.Join(toks)
 	}
-	return out
+	return gen.t.Spec.DecodeOutput(h.Tokens)
 }
 
 // one decodes the --input text.
-func (gen *generator) one(out, errw io.Writer, input string) error {
-	ids, err := gen.encode(input, "--input")
+func (gen *generator) one(out, errw io.Writer, text string) error {
+	in, err := gen.encode(text, "--input")
 	if err != nil {
 		return &usageError{err}
 	}
-	if len(ids) == 0 && !gen.t.Spec.LM {
+	if len(in.ids) == 0 && !gen.t.Spec.LM {
 		return usagef("--input is empty: give the text to decode")
 	}
-	hyps, err := gen.decode([][]int{ids})
+	hyps, err := gen.decode([]input{in})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, gen.text(ids, hyps[0]))
+	fmt.Fprintln(out, gen.text(in, hyps[0]))
 	if gen.flags.showAttention {
-		gen.attention(out, errw, ids, hyps[0])
+		gen.attention(out, errw, in, hyps[0])
 	}
 	return nil
 }
 
-// stream decodes every line of in, writing one line per input; a batch
-// of lines is decoded at once unless in is a terminal.
-func (gen *generator) stream(ctx context.Context, in io.Reader, out, errw io.Writer) error {
+// stream decodes every line of r, writing one line per input; a batch of
+// lines is decoded at once unless r is a terminal.
+func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writer) error {
 	batch := 32
-	if f, ok := in.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	if f, ok := r.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		batch = 1
 	}
 	w := bufio.NewWriter(out)
 	defer w.Flush()
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	var inputs [][]int
+	escape := strings.NewReplacer("\\", `\\`, "\n", `\n`, "\t", `\t`)
+	var inputs []input
 	flush := func() error {
 		hyps, err := gen.decode(inputs)
 		if err != nil {
 			return err
 		}
 		for i, h := range hyps {
-			text := strings.NewReplacer("\\", `\\`, "\n", `\n`, "\t", `\t`).Replace(gen.text(inputs[i], h))
-			fmt.Fprintln(w, text)
+			fmt.Fprintln(w, escape.Replace(gen.text(inputs[i], h)))
 			if gen.flags.showAttention {
 				gen.attention(w, errw, inputs[i], h)
 			}
@@ -338,20 +344,22 @@ func (gen *generator) stream(ctx context.Context, in io.Reader, out, errw io.Wri
 		inputs = inputs[:0]
 		return w.Flush()
 	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	line := 0
 	for sc.Scan() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		line++
-		ids, err := gen.encode(strings.TrimSuffix(sc.Text(), "\r"), fmt.Sprintf("stdin line %d", line))
+		in, err := gen.encode(strings.TrimSuffix(sc.Text(), "\r"), fmt.Sprintf("stdin line %d", line))
 		if err != nil {
 			if ferr := flush(); ferr != nil {
 				return ferr
 			}
 			return err
 		}
-		inputs = append(inputs, ids)
+		inputs = append(inputs, in)
 		if len(inputs) == batch {
 			if err := flush(); err != nil {
 				return err
@@ -364,9 +372,13 @@ func (gen *generator) stream(ctx context.Context, in io.Reader, out, errw io.Wri
 	return flush()
 }
 
-// attention draws the hypothesis's attention over the source, or says why
-// there is none.
-func (gen *generator) attention(out, errw io.Writer, input []int, h models.Hypothesis) {
+// attention draws the hypothesis's attention over the source tokens (as
+// the model saw them), or says why there is none.
+func (gen *generator) attention(out, errw io.Writer, in input, h models.Hypothesis) {
+	if gen.t.Spec.LM {
+		fmt.Fprintf(errw, "attnlab: run %d is a language model (%s): it has no source to attend over\n", gen.t.Run.ID, gen.t.Config.Model.Name)
+		return
+	}
 	if h.Attention == nil {
 		what := "model " + gen.t.Config.Model.Name
 		if a := gen.t.Config.Model.Attention; a != nil {
@@ -389,5 +401,5 @@ func (gen *generator) attention(out, errw io.Writer, input []int, h models.Hypot
 	if h.Finished {
 		rows = append(rows, tasks.EOSToken)
 	}
-	writeHeatmap(out, gen.vocab.Decode(input), rows, h.Attention)
+	writeHeatmap(out, gen.vocab.Decode(in.ids), rows, h.Attention)
 }

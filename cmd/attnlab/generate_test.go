@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -180,8 +181,22 @@ func TestGenerateLM(t *testing.T) {
 	}
 	a := attnlab(t, "generate", id(run), "--input", "the", "-a", "--max-len", "5", "--db", db)
 	wantOK(t, a)
-	if !strings.Contains(a.stderr, "has no attention weights to show (model lm-rnn)") {
+	if !strings.Contains(a.stderr, "is a language model (lm-rnn): it has no source to attend over") {
 		t.Errorf("LM --show-attention: %v", a)
 	}
 	wantError(t, attnlab(t, "generate", id(run), "--input", "THE", "--db", db), exitUsage, `unknown symbols in --input: "T", "H", "E"`)
+}
+
+// TestGenerateWordLM: a word-level language model's prompt and its
+// continuation are joined with spaces, as its tokenizer joins words.
+func TestGenerateWordLM(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "words.db")
+	wantOK(t, attnlab(t, "run", "testdata/lmword.yaml", "--db", db, "-q"))
+	r := attnlab(t, "generate", "1", "--input", "the  dog", "--max-len", "6", "--db", db)
+	wantOK(t, r)
+	words := strings.Fields(r.stdout)
+	if !strings.HasPrefix(r.stdout, "the dog ") || len(words) < 3 || len(words) > 8 || strings.Count(r.stdout, "  ") > 0 {
+		t.Errorf("word LM generate: %q", r.stdout)
+	}
+	wantError(t, attnlab(t, "generate", "1", "--input", "the zebra", "--db", db), exitUsage, `unknown symbols in --input: "zebra" (the model knows: the `)
 }

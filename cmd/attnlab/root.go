@@ -6,11 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	// Every plugin registers itself from its package's init functions; the
-	// packages below are imported by the commands, these for completeness.
-	_ "github.com/attnlab/attnlab/attention"
-	_ "github.com/attnlab/attnlab/optim"
 )
 
 // version is attnlab's version; release builds set it with
@@ -65,7 +60,7 @@ The run database is --db, default $ATTNLAB_DB or ./attnlab.db.`,
 	}
 	add("exp", newRunCmd(), newPlanCmd())
 	add("results", newLsCmd(), newShowCmd(), newCompareCmd(), newExportCmd(), newPlotCmd(), newGenerateCmd())
-	add("other", newListCmd(), newVersionCmd())
+	add("other", newListCmd(), newVersionCmd()) // attnlab bench will join "exp"
 	root.SetHelpCommandGroupID("other")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	markRun(root, s)
