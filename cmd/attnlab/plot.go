@@ -35,7 +35,7 @@ func newPlotCurvesCmd() *cobra.Command {
 		output string
 	)
 	cmd := &cobra.Command{
-		Use:     "curves EXPERIMENT... [--metric valid/loss] [-o curves.png]",
+		Use:     "curves EXPERIMENT...",
 		Short:   "Plot a metric's history over training steps, one line per group of runs",
 		Example: "  attnlab plot curves quickstart --metric valid/exact_match -o em.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
@@ -69,7 +69,7 @@ func newPlotAttentionCmd() *cobra.Command {
 		output  string
 	)
 	cmd := &cobra.Command{
-		Use:   "attention RUN [--example N] [-o attention.png]",
+		Use:   "attention RUN",
 		Short: "Plot the attention heatmap of a decoded test example of a run",
 		Long: `Plot the attention of a run's decoder over the source tokens for one of the
 test examples stored with the run (eval.attention_maps of them; --example
@@ -108,7 +108,7 @@ func newPlotLengthCmd() *cobra.Command {
 		output string
 	)
 	cmd := &cobra.Command{
-		Use:     "length EXPERIMENT... [-o length.png]",
+		Use:     "length EXPERIMENT...",
 		Short:   "Plot exact match by source length, one line per group of runs",
 		Example: "  attnlab plot length quickstart --by attention.name -o length.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),

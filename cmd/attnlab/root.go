@@ -101,7 +101,7 @@ func addDBFlag(cmd *cobra.Command) *string {
 		def = env
 	}
 	p := new(string)
-	cmd.Flags().StringVar(p, "db", def, "run database (SQLite file; default $ATTNLAB_DB or "+defaultDB+")")
+	cmd.Flags().StringVar(p, "db", def, "run database, a SQLite file ($ATTNLAB_DB sets the default)")
 	return p
 }
 
