@@ -14,21 +14,85 @@ var blasImpl gonum.Implementation
 // Every matrix product in attnlab goes through this one function, so a faster
 // kernel can replace it without touching any op. It is safe for concurrent
 // use on distinct outputs.
+//
+// On amd64 with AVX-512 or AVX2+FMA it runs a packed, cache-blocked SGEMM
+// with assembly micro-kernels (chosen at start-up from the CPU's features);
+// elsewhere it calls gonum's blas32 Sgemm. With beta = 0, C is only written,
+// never read; with alpha = 0 or k = 0, A and B are not read. Large products
+// are split across goroutines when SetThreads allows. It panics, as gonum
+// does, on negative sizes, leading dimensions smaller than a row, or slices
+// too short for the matrices they hold.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmCheck(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
 	}
-	if k == 0 {
-		if beta != 1 {
-			for i := 0; i < m; i++ {
-				row := c[i*ldc : i*ldc+n]
-				for j := range row {
-					row[j] *= beta
-				}
-			}
-		}
+	if k == 0 || alpha == 0 {
+		gemmScaleC(m, n, beta, c, ldc)
 		return
 	}
+	gemmRun(gemmDefault, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmCheck panics with gonum's messages on arguments Sgemm would reject.
+func gemmCheck(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	switch {
+	case m < 0:
+		panic("blas: m < 0")
+	case n < 0:
+		panic("blas: n < 0")
+	case k < 0:
+		panic("blas: k < 0")
+	}
+	ar, ac := m, k // A as stored
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	switch {
+	case lda < max(1, ac):
+		panic("blas: bad leading dimension of A")
+	case ldb < max(1, bc):
+		panic("blas: bad leading dimension of B")
+	case ldc < max(1, n):
+		panic("blas: bad leading dimension of C")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	switch {
+	case ar > 0 && len(a) < (ar-1)*lda+ac:
+		panic("blas: insufficient length of a")
+	case br > 0 && len(b) < (br-1)*ldb+bc:
+		panic("blas: insufficient length of b")
+	case len(c) < (m-1)*ldc+n:
+		panic("blas: insufficient length of c")
+	}
+}
+
+// gemmScaleC sets C = beta·C without reading C when beta = 0.
+func gemmScaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// gemmGonum is gonum's blas32 Sgemm: the reference the blocked kernels are
+// tested against, and Gemm's implementation where they cannot run.
+func gemmGonum(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ta, tb := blas.NoTrans, blas.NoTrans
 	if transA {
 		ta = blas.Trans

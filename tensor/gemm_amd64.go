@@ -1,0 +1,44 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run gemm_asmgen.go
+
+// gemmAVX512 is the 12×32 AVX-512F micro-kernel family (24 zmm
+// accumulators); it needs AVX512F and the OS saving zmm state, which
+// cpu.X86.HasAVX512F already checks.
+var gemmAVX512 = &gemmKernel{
+	name: "avx512", mr: 12, nr: 32, vlen: 16,
+	micro: gemmKernels512, packT: gemmPackTrans512,
+}
+
+// gemmAVX2 is the 6×16 AVX2+FMA micro-kernel family (12 ymm accumulators).
+var gemmAVX2 = &gemmKernel{
+	name: "avx2", mr: 6, nr: 16, vlen: 8, maskedEdge: true,
+	micro: gemmKernels256,
+}
+
+func init() {
+	gemmKernelList = nil
+	if cpu.X86.HasAVX512F {
+		gemmKernelList = append(gemmKernelList, gemmAVX512)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		gemmKernelList = append(gemmKernelList, gemmAVX2)
+	}
+	gemmKernelList = append(gemmKernelList, gemmPureGo)
+	if len(gemmKernelList) > 1 {
+		gemmDefault = gemmKernelList[0]
+	}
+}
+
+// gemmPackTrans512 is gemmPackTrans with AVX-512 16×16 transposes.
+func gemmPackTrans512(dst []float32, ds int, src []float32, ld, rows, cols int) {
+	_ = src[(rows-1)*ld+cols-1]
+	_ = dst[(cols-1)*ds+rows-1]
+	for r := 0; r < rows; r += 16 {
+		gemmPackT16(&dst[r], 4*ds, &src[r*ld], 4*ld, min(16, rows-r), cols)
+	}
+}

@@ -1,0 +1,376 @@
+//go:build ignore
+
+// gemm_asmgen writes the amd64 SGEMM micro-kernels: gemm_kernels_amd64.s
+// and their Go declarations in gemm_kernels_amd64.go. Run it with
+// `go generate` in tensor/ (see gemm_amd64.go) after changing it.
+//
+// Every kernel computes one register tile of
+//
+//	C[0:mr, 0:nr] = alpha·Σ_p A(i,p)·B(p,j) + beta·C   (beta = 0: C not read)
+//
+// with C row-major (row stride cs bytes) and the products along j held in
+// vector registers. B is read as k rows of up to nv vectors, row p at
+// b + p·bs bytes (a packed panel, or B itself when it is not transposed).
+// A is read one of two ways, fixed per kernel:
+//
+//	"c" (column): A(i,p) at a + p·as + 4i — a packed panel, or a transposed A
+//	              read in place;
+//	"r" (row):    A(i,p) at a + i·as + 4p — a plain row-major A in place.
+//
+// Only the mr rows of the tile are read from A and written to C, so kernels
+// can read operands in place right up to their last element. Columns past
+// nr are masked: AVX-512 kernels mask every B load and C access with opmask
+// registers; AVX2 kernels have a separate "m" variant that masks the last
+// vector of each row with VMASKMOVPS.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"log"
+	"os"
+)
+
+type isa struct {
+	name  string // suffix in function names
+	vlen  int    // float32 lanes per vector
+	reg   string // "Z" or "Y"
+	mrMax int    // rows of the full tile
+	nvMax int    // vectors per row of the full tile
+	k512  bool   // AVX-512 (opmask registers)
+}
+
+var isas = []isa{
+	{name: "512", vlen: 16, reg: "Z", mrMax: 12, nvMax: 2, k512: true},
+	{name: "256", vlen: 8, reg: "Y", mrMax: 6, nvMax: 2},
+}
+
+type gen struct{ bytes.Buffer }
+
+func (g *gen) p(format string, args ...any) { fmt.Fprintf(&g.Buffer, "\t"+format+"\n", args...) }
+func (g *gen) label(l string)               { fmt.Fprintf(&g.Buffer, "%s:\n", l) }
+
+func kname(s isa, mode byte, mr, nv int, masked bool) string {
+	n := fmt.Sprintf("gemmK%s%c%dx%d", s.name, mode, mr, nv)
+	if masked {
+		n += "m"
+	}
+	return n
+}
+
+// kernel emits one micro-kernel. Registers: B vectors in V0..V(nv-1), the
+// broadcast A value in V2/V3 (AVX-512) or V2 (AVX2), accumulators from V4
+// (AVX-512) or V3 (AVX2); AVX2's column mask lives in Y15. The epilogue reuses
+// V0..V2 for alpha, beta and the old C.
+func (g *gen) kernel(s isa, mode byte, mr, nv int, masked bool) {
+	name := kname(s, mode, mr, nv, masked)
+	r := func(i int) string { return fmt.Sprintf("%s%d", s.reg, i) }
+	accBase := 4
+	if !s.k512 {
+		accBase = 3
+	}
+	acc := func(i, v int) string { return r(accBase + i*nv + v) }
+	vbytes := s.vlen * 4
+
+	fmt.Fprintf(&g.Buffer, "\n// func %s(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int)\n", name)
+	fmt.Fprintf(&g.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	// Column masks.
+	if s.k512 {
+		g.p("MOVQ nr+64(FP), CX")
+		g.p("MOVQ $1, AX")
+		g.p("SHLQ CX, AX")
+		g.p("DECQ AX")
+		g.p("KMOVW AX, K1")
+		if nv > 1 {
+			g.p("SHRQ $16, AX")
+			g.p("KMOVW AX, K2")
+		}
+	} else if masked {
+		// Y15 = mask for the last vector: rem = nr - vlen·(nv-1) lanes set.
+		g.p("MOVQ $%d, CX", s.vlen*nv)
+		g.p("SUBQ nr+64(FP), CX")
+		g.p("LEAQ gemmMaskTab<>(SB), AX")
+		g.p("VMOVDQU (AX)(CX*4), Y15")
+	}
+	g.p("MOVQ k+0(FP), CX")
+	g.p("MOVQ a+8(FP), SI")
+	g.p("MOVQ as+16(FP), R8")
+	g.p("MOVQ b+24(FP), DI")
+	g.p("MOVQ bs+32(FP), R9")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			if s.k512 {
+				g.p("VPXORD %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+			} else {
+				g.p("VXORPS %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+			}
+		}
+	}
+	// Row mode: bases for rows 0-2 (SI), 3-5, 6-8, 9-11 (R10..R12).
+	bases := []string{"SI", "R10", "R11", "R12", "R13"}
+	nb := (mr + 2) / 3
+	if mode == 'r' {
+		for j := 1; j < nb; j++ {
+			g.p("LEAQ (%s)(R8*2), %s", bases[j-1], bases[j])
+			g.p("ADDQ R8, %s", bases[j])
+		}
+	}
+	aAddr := func(i int) string {
+		if mode == 'c' {
+			if i == 0 {
+				return "(SI)"
+			}
+			return fmt.Sprintf("%d(SI)", 4*i)
+		}
+		b := bases[i/3]
+		switch i % 3 {
+		case 0:
+			return fmt.Sprintf("(%s)", b)
+		case 1:
+			return fmt.Sprintf("(%s)(R8*1)", b)
+		}
+		return fmt.Sprintf("(%s)(R8*2)", b)
+	}
+	g.p("TESTQ CX, CX")
+	g.p("JZ %s_store", name)
+	g.label(name + "_loop")
+	for v := 0; v < nv; v++ {
+		off := ""
+		if v > 0 {
+			off = fmt.Sprint(v * vbytes)
+		}
+		switch {
+		case s.k512:
+			g.p("VMOVUPS.Z %s(DI), K%d, %s", off, v+1, r(v))
+		case masked && v == nv-1:
+			g.p("VMASKMOVPS %s(DI), Y15, %s", off, r(v))
+		default:
+			g.p("VMOVUPS %s(DI), %s", off, r(v))
+		}
+	}
+	for i := 0; i < mr; i++ {
+		bc := r(2)
+		if s.k512 && i%2 == 1 {
+			bc = r(3)
+		}
+		g.p("VBROADCASTSS %s, %s", aAddr(i), bc)
+		for v := 0; v < nv; v++ {
+			g.p("VFMADD231PS %s, %s, %s", r(v), bc, acc(i, v))
+		}
+	}
+	g.p("ADDQ R9, DI")
+	if mode == 'c' {
+		g.p("ADDQ R8, SI")
+	} else {
+		for j := 0; j < nb; j++ {
+			g.p("ADDQ $4, %s", bases[j])
+		}
+	}
+	g.p("DECQ CX")
+	g.p("JNZ %s_loop", name)
+
+	// Epilogue: C = alpha·acc + beta·C, or alpha·acc when beta == 0.
+	g.label(name + "_store")
+	g.p("MOVQ c+40(FP), DI")
+	g.p("MOVQ cs+48(FP), R9")
+	g.p("VBROADCASTSS alpha+56(FP), %s", r(0))
+	g.p("MOVL beta+60(FP), AX")
+	g.p("ANDL $0x7fffffff, AX")
+	g.p("JZ %s_beta0", name)
+	g.p("VBROADCASTSS beta+60(FP), %s", r(1))
+	store := func(withBeta bool) {
+		for i := 0; i < mr; i++ {
+			for v := 0; v < nv; v++ {
+				off := ""
+				if v > 0 {
+					off = fmt.Sprint(v * vbytes)
+				}
+				if withBeta {
+					switch {
+					case s.k512:
+						g.p("VMOVUPS.Z %s(DI), K%d, %s", off, v+1, r(2))
+					case masked && v == nv-1:
+						g.p("VMASKMOVPS %s(DI), Y15, %s", off, r(2))
+					default:
+						g.p("VMOVUPS %s(DI), %s", off, r(2))
+					}
+				}
+				g.p("VMULPS %s, %s, %s", r(0), acc(i, v), acc(i, v))
+				if withBeta {
+					g.p("VFMADD231PS %s, %s, %s", r(2), r(1), acc(i, v))
+				}
+				switch {
+				case s.k512:
+					g.p("VMOVUPS %s, K%d, %s(DI)", acc(i, v), v+1, off)
+				case masked && v == nv-1:
+					g.p("VMASKMOVPS %s, Y15, %s(DI)", acc(i, v), off)
+				default:
+					g.p("VMOVUPS %s, %s(DI)", acc(i, v), off)
+				}
+			}
+			if i < mr-1 {
+				g.p("ADDQ R9, DI")
+			}
+		}
+		g.p("VZEROUPPER")
+		g.p("RET")
+	}
+	store(true)
+	g.label(name + "_beta0")
+	store(false)
+}
+
+// packT16 emits gemmPackT16(dst *float32, ds int, src *float32, ld int,
+// rows, cols int): dst[c·ds + 4r] = src[r·ld + 4c] for r < rows ≤ 16 and
+// c < cols (strides in bytes), a 16×16 in-register transpose per step of 16
+// columns. Only rows < rows are loaded and only lanes < rows stored.
+func (g *gen) packT16() {
+	name := "gemmPackT16"
+	z := func(i int) string { return fmt.Sprintf("Z%d", i) }
+	fmt.Fprintf(&g.Buffer, "\n// func %s(dst *float32, ds int, src *float32, ld int, rows, cols int)\n", name)
+	fmt.Fprintf(&g.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	g.p("MOVQ rows+32(FP), DX")
+	g.p("MOVQ DX, CX")
+	g.p("MOVQ $1, AX")
+	g.p("SHLQ CX, AX")
+	g.p("DECQ AX")
+	g.p("KMOVW AX, K1") // lanes (rows) to store
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ ds+8(FP), R9")
+	g.p("MOVQ src+16(FP), SI")
+	g.p("MOVQ ld+24(FP), R8")
+	g.p("MOVQ cols+40(FP), BX")
+	g.p("TESTQ BX, BX")
+	g.p("JLE %s_done", name)
+	g.label(name + "_loop")
+	// K2: columns of this step.
+	g.p("MOVQ $0xffff, AX")
+	g.p("CMPQ BX, $16")
+	g.p("JGE %s_full", name)
+	g.p("MOVQ BX, CX")
+	g.p("MOVQ $1, AX")
+	g.p("SHLQ CX, AX")
+	g.p("DECQ AX")
+	g.label(name + "_full")
+	g.p("KMOVW AX, K2")
+	g.p("MOVQ SI, R10")
+	for r := 0; r < 16; r++ {
+		if r > 0 {
+			g.p("CMPQ DX, $%d", r)
+			g.p("JLE %s_loaded", name)
+		}
+		g.p("VMOVUPS.Z (R10), K2, %s", z(r))
+		if r < 15 {
+			g.p("ADDQ R8, R10")
+		}
+	}
+	g.label(name + "_loaded")
+	for gr := 0; gr < 4; gr++ {
+		a, b, c, d := 4*gr, 4*gr+1, 4*gr+2, 4*gr+3
+		g.p("VUNPCKLPS %s, %s, %s", z(b), z(a), z(16+a))
+		g.p("VUNPCKHPS %s, %s, %s", z(b), z(a), z(16+b))
+		g.p("VUNPCKLPS %s, %s, %s", z(d), z(c), z(16+c))
+		g.p("VUNPCKHPS %s, %s, %s", z(d), z(c), z(16+d))
+	}
+	for gr := 0; gr < 4; gr++ {
+		t := func(i int) string { return z(16 + 4*gr + i) }
+		g.p("VUNPCKLPD %s, %s, %s", t(2), t(0), z(4*gr+0))
+		g.p("VUNPCKHPD %s, %s, %s", t(2), t(0), z(4*gr+1))
+		g.p("VUNPCKLPD %s, %s, %s", t(3), t(1), z(4*gr+2))
+		g.p("VUNPCKHPD %s, %s, %s", t(3), t(1), z(4*gr+3))
+	}
+	for q := 0; q < 4; q++ {
+		g.p("VSHUFF32X4 $0x44, %s, %s, %s", z(4+q), z(q), z(16+q))
+		g.p("VSHUFF32X4 $0xEE, %s, %s, %s", z(4+q), z(q), z(20+q))
+		g.p("VSHUFF32X4 $0x44, %s, %s, %s", z(12+q), z(8+q), z(24+q))
+		g.p("VSHUFF32X4 $0xEE, %s, %s, %s", z(12+q), z(8+q), z(28+q))
+	}
+	for q := 0; q < 4; q++ {
+		g.p("VSHUFF32X4 $0x88, %s, %s, %s", z(24+q), z(16+q), z(q))
+		g.p("VSHUFF32X4 $0xDD, %s, %s, %s", z(24+q), z(16+q), z(4+q))
+		g.p("VSHUFF32X4 $0x88, %s, %s, %s", z(28+q), z(20+q), z(8+q))
+		g.p("VSHUFF32X4 $0xDD, %s, %s, %s", z(28+q), z(20+q), z(12+q))
+	}
+	// Column c = 4L + q is in Z(4L+q)... stage 4 wrote col(L, q) to Z(4L+q).
+	for c := 0; c < 16; c++ {
+		if c > 0 {
+			g.p("CMPQ BX, $%d", c)
+			g.p("JLE %s_stored", name)
+		}
+		g.p("VMOVUPS %s, K1, (DI)", z(c))
+		g.p("ADDQ R9, DI")
+	}
+	g.label(name + "_stored")
+	g.p("ADDQ $64, SI")
+	g.p("SUBQ $16, BX")
+	g.p("JG %s_loop", name)
+	g.label(name + "_done")
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
+func main() {
+	var s gen
+	fmt.Fprintf(&s.Buffer, "// Code generated by gemm_asmgen.go; DO NOT EDIT.\n\n")
+	fmt.Fprintf(&s.Buffer, "//go:build amd64 && !purego\n\n#include \"textflag.h\"\n\n")
+	fmt.Fprintf(&s.Buffer, "// gemmMaskTab: eight all-ones lanes then eight zero lanes; the 8 lanes\n// starting at lane 8-r set the first r.\n")
+	for i := 0; i < 16; i++ {
+		v := "0xffffffff"
+		if i >= 8 {
+			v = "0x00000000"
+		}
+		fmt.Fprintf(&s.Buffer, "DATA gemmMaskTab<>+%d(SB)/4, $%s\n", 4*i, v)
+	}
+	fmt.Fprintf(&s.Buffer, "GLOBL gemmMaskTab<>(SB), RODATA|NOPTR, $64\n")
+
+	s.packT16()
+
+	var d bytes.Buffer
+	fmt.Fprintf(&d, "// Code generated by gemm_asmgen.go; DO NOT EDIT.\n\n")
+	fmt.Fprintf(&d, "//go:build amd64 && !purego\n\npackage tensor\n\n")
+	fmt.Fprintf(&d, "//go:noescape\nfunc gemmPackT16(dst *float32, ds int, src *float32, ld int, rows, cols int)\n\n")
+	for _, is := range isas {
+		variants := []bool{false}
+		if !is.k512 {
+			variants = []bool{false, true}
+		}
+		var tab bytes.Buffer
+		fmt.Fprintf(&tab, "// gemmKernels%s[mode][mr][nv-1][masked] (mode 0: column A, 1: row A).\n", is.name)
+		fmt.Fprintf(&tab, "var gemmKernels%s = [2][][][2]gemmMicro{\n", is.name)
+		for mi, mode := range []byte{'c', 'r'} {
+			fmt.Fprintf(&tab, "%d: {\n", mi)
+			for mr := 1; mr <= is.mrMax; mr++ {
+				fmt.Fprintf(&tab, "%d: {", mr)
+				for nv := 1; nv <= is.nvMax; nv++ {
+					fmt.Fprintf(&tab, "{")
+					for _, m := range variants {
+						s.kernel(is, mode, mr, nv, m)
+						name := kname(is, mode, mr, nv, m)
+						fmt.Fprintf(&d, "//go:noescape\nfunc %s(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int)\n\n", name)
+						fmt.Fprintf(&tab, "%s, ", name)
+					}
+					if len(variants) == 1 {
+						fmt.Fprintf(&tab, "%s", kname(is, mode, mr, nv, false))
+					}
+					fmt.Fprintf(&tab, "},")
+				}
+				fmt.Fprintf(&tab, "},\n")
+			}
+			fmt.Fprintf(&tab, "},\n")
+		}
+		fmt.Fprintf(&tab, "}\n\n")
+		d.Write(tab.Bytes())
+	}
+	src, err := format.Source(d.Bytes())
+	if err != nil {
+		os.WriteFile("gemm_kernels_amd64.go.broken", d.Bytes(), 0o644)
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("gemm_kernels_amd64.go", src, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("gemm_kernels_amd64.s", s.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}

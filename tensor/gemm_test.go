@@ -1,0 +1,305 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// gemmCase is one product: shapes, transposes, extra stride beyond each
+// stored row, and scalars.
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	padA, padB     int
+	padC           int
+	alpha, beta    float32
+}
+
+func (tc gemmCase) String() string {
+	t := func(b bool) string {
+		if b {
+			return "T"
+		}
+		return "N"
+	}
+	return fmt.Sprintf("%s%s/m%d_n%d_k%d/pad%d.%d.%d/a%g_b%g", t(tc.transA), t(tc.transB), tc.m, tc.n, tc.k, tc.padA, tc.padB, tc.padC, tc.alpha, tc.beta)
+}
+
+// gemmOperands fills A, B and C for tc. The padding between rows of C is
+// filled with a sentinel that must survive; when beta = 0 the rest of C is
+// NaN, which must not leak into the result.
+func gemmOperands(rng *rand.Rand, tc gemmCase) (a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	ar, ac := tc.m, tc.k
+	if tc.transA {
+		ar, ac = ac, ar
+	}
+	br, bc := tc.k, tc.n
+	if tc.transB {
+		br, bc = bc, br
+	}
+	lda, ldb, ldc = ac+tc.padA, bc+tc.padB, tc.n+tc.padC
+	fill := func(s []float32) {
+		for i := range s {
+			s[i] = 2*rng.Float32() - 1
+		}
+	}
+	a = make([]float32, (ar-1)*lda+ac)
+	b = make([]float32, (br-1)*ldb+bc)
+	c = make([]float32, (tc.m-1)*ldc+tc.n)
+	fill(a)
+	fill(b)
+	fill(c)
+	for i := range c {
+		if i%ldc >= tc.n {
+			c[i] = gemmSentinel
+		} else if tc.beta == 0 {
+			c[i] = float32(math.NaN())
+		}
+	}
+	return
+}
+
+const gemmSentinel = 12345.678
+
+// gemmTolerance is the bound used for got-vs-reference comparisons of one
+// element: the two implementations sum k products in different orders, and
+// each is within γ ≈ (k+2)·u of the exact value times Σ|terms|, u = 2⁻²⁴:
+//
+//	|got − want| ≤ 2·(k+2)·u·(|alpha|·Σ_p |A_ip|·|B_pj| + |beta|·|C_ij|)
+//
+// A wrong element is off by O(1)·scale, far outside this.
+func gemmTolerance(k int, absProd float64, alpha, beta float32, c0 float32) float64 {
+	const u = 1.0 / (1 << 24)
+	scale := math.Abs(float64(alpha))*absProd + math.Abs(float64(beta))*math.Abs(float64(c0))
+	return 2*float64(k+2)*u*scale + 1e-30
+}
+
+// checkGemm runs tc with kr (through gemmRun with the current thread
+// setting) and compares with gonum.
+func checkGemm(t *testing.T, rng *rand.Rand, kr *gemmKernel, tc gemmCase) {
+	t.Helper()
+	a, lda, b, ldb, c, ldc := gemmOperands(rng, tc)
+	want := slices.Clone(c)
+	if tc.beta == 0 {
+		for i := range want {
+			if i%ldc < tc.n {
+				want[i] = 0 // gonum also ignores C here; 0 keeps it NaN-free
+			}
+		}
+	}
+	c0 := slices.Clone(c)
+	gemmGonum(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+	gemmCheck(tc.transA, tc.transB, tc.m, tc.n, tc.k, a, lda, b, ldb, c, ldc)
+	if tc.alpha == 0 || tc.k == 0 {
+		gemmScaleC(tc.m, tc.n, tc.beta, c, ldc)
+	} else {
+		gemmRun(kr, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	}
+	at := func(i, p int) float32 {
+		if tc.transA {
+			return a[p*lda+i]
+		}
+		return a[i*lda+p]
+	}
+	bt := func(p, j int) float32 {
+		if tc.transB {
+			return b[j*ldb+p]
+		}
+		return b[p*ldb+j]
+	}
+	bad := 0
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
+			got := c[i*ldc+j]
+			if j >= tc.n {
+				if got != gemmSentinel {
+					t.Fatalf("%s %v: C[%d,%d] (row padding) = %g, want untouched", kr.name, tc, i, j, got)
+				}
+				continue
+			}
+			var absProd float64
+			for p := 0; p < tc.k; p++ {
+				absProd += math.Abs(float64(at(i, p)) * float64(bt(p, j)))
+			}
+			var cOld float32
+			if tc.beta != 0 {
+				cOld = c0[i*ldc+j]
+			}
+			w := want[i*ldc+j]
+			tol := gemmTolerance(tc.k, absProd, tc.alpha, tc.beta, cOld)
+			if d := math.Abs(float64(got) - float64(w)); !(d <= tol) {
+				t.Errorf("%s %v: C[%d,%d] = %g, want %g (|diff| %.3g > tol %.3g)", kr.name, tc, i, j, got, w, d, tol)
+				if bad++; bad > 5 {
+					t.FailNow()
+				}
+			}
+		}
+	}
+}
+
+// gemmTestShapes returns (m, n, k) triples: tile edges of every kernel,
+// primes, block boundaries (k around gemmKC, n around gemmNC) and random
+// sizes up to 300.
+func gemmTestShapes(rng *rand.Rand, short bool) [][3]int {
+	s := [][3]int{
+		{1, 1, 1}, {1, 1, 7}, {1, 33, 5}, {13, 1, 9}, {2, 3, 1},
+		{12, 32, 16}, {11, 31, 3}, {13, 33, 17}, {24, 64, 40}, {25, 65, 41},
+		{6, 16, 8}, {7, 17, 9}, {5, 15, 300}, {4, 8, 2}, {3, 9, 5},
+		{16, 16, 16}, {30, 30, 128}, {64, 35, 256}, {37, 41, 43},
+		{97, 101, 103}, {127, 129, 131}, {61, 257, 47}, {3, 600, 20},
+		{130, 520, 259}, {257, 5, 513}, {50, 1100, 10},
+	}
+	if short {
+		return s
+	}
+	primes := []int{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 53, 67, 89, 113, 149, 199, 251, 293}
+	for range 12 {
+		s = append(s, [3]int{primes[rng.IntN(len(primes))], primes[rng.IntN(len(primes))], primes[rng.IntN(len(primes))]})
+	}
+	for range 20 {
+		s = append(s, [3]int{1 + rng.IntN(300), 1 + rng.IntN(300), 1 + rng.IntN(300)})
+	}
+	return s
+}
+
+var gemmTestScalars = [][2]float32{{1, 0}, {1, 1}, {-0.5, 0.3}, {1, 0.3}, {-0.5, 0}, {-0.5, 1}, {0, 0}, {0, 1}, {0, 0.3}}
+
+// TestGemmKernels checks every kernel this CPU can run against gonum on
+// all transposes, strides larger than a row, and alpha/beta combinations,
+// with gemmPlan's choice of packing and (on the fixed shapes) with every
+// forced choice.
+func TestGemmKernels(t *testing.T) {
+	defer func() { gemmPlanForce = 0 }()
+	for _, kr := range gemmKernelList {
+		for _, plan := range []int{0, 4, 5, 6, 7} {
+			t.Run(fmt.Sprintf("%s/plan%d", kr.name, plan), func(t *testing.T) {
+				gemmPlanForce = plan
+				rng := rand.New(rand.NewPCG(1, uint64(plan)))
+				testGemmShapes(t, rng, kr, gemmTestShapes(rng, testing.Short() || plan != 0))
+			})
+		}
+	}
+}
+
+func testGemmShapes(t *testing.T, rng *rand.Rand, kr *gemmKernel, shapes [][3]int) {
+	for si, sh := range shapes {
+		for tr := range 4 {
+			for si2, ab := range gemmTestScalars {
+				// All nine scalar pairs on small shapes, three on large.
+				if sh[0]*sh[1]*sh[2] > 200000 && (si+tr+si2)%3 != 0 {
+					continue
+				}
+				tc := gemmCase{transA: tr&1 != 0, transB: tr&2 != 0, m: sh[0], n: sh[1], k: sh[2],
+					alpha: ab[0], beta: ab[1]}
+				if (si+tr)%2 == 1 {
+					tc.padA, tc.padB, tc.padC = 1+rng.IntN(7), 1+rng.IntN(7), 1+rng.IntN(7)
+				}
+				checkGemm(t, rng, kr, tc)
+			}
+		}
+	}
+}
+
+// TestGemmThreads checks the split products (by rows and by columns) with
+// several thread counts.
+func TestGemmThreads(t *testing.T) {
+	defer SetThreads(Threads())
+	for _, kr := range gemmKernelList {
+		for _, threads := range []int{2, 3, 7} {
+			SetThreads(threads)
+			rng := rand.New(rand.NewPCG(3, uint64(threads)))
+			for _, sh := range [][3]int{{200, 300, 100}, {300, 40, 120}, {100, 97, 101}, {13, 1000, 64}, {1000, 13, 64}} {
+				for tr := range 4 {
+					tc := gemmCase{transA: tr&1 != 0, transB: tr&2 != 0, m: sh[0], n: sh[1], k: sh[2],
+						padA: tr, padB: 1, padC: 2, alpha: -0.5, beta: float32(tr%2) * 0.3}
+					t.Run(fmt.Sprintf("%s/t%d/%v", kr.name, threads, tc), func(t *testing.T) { checkGemm(t, rng, kr, tc) })
+				}
+			}
+		}
+	}
+}
+
+// TestGemmConcurrent runs products and SetThreads from several goroutines
+// at once (meant for -race).
+func TestGemmConcurrent(t *testing.T) {
+	defer SetThreads(Threads())
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(9, uint64(g)))
+			for i := range 20 {
+				SetThreads(1 + (g+i)%3)
+				n := 50 + rng.IntN(150)
+				a := make([]float32, n*n)
+				b := make([]float32, n*n)
+				for i := range a {
+					a[i], b[i] = rng.Float32(), rng.Float32()
+				}
+				c := make([]float32, n*n)
+				want := make([]float32, n*n)
+				Gemm(false, true, n, n, n, 1, a, n, b, n, 0, c, n)
+				gemmGonum(false, true, n, n, n, 1, a, n, b, n, 0, want, n)
+				for i := range c {
+					if d := math.Abs(float64(c[i] - want[i])); d > 1e-5*float64(n) {
+						t.Errorf("goroutine %d: C[%d] = %g, want %g", g, i, c[i], want[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestGemmPanics checks that bad arguments panic as gonum's Sgemm does,
+// before any assembly reads out of bounds.
+func TestGemmPanics(t *testing.T) {
+	s := make([]float32, 100)
+	for _, tc := range []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"m<0", func() { Gemm(false, false, -1, 2, 2, 1, s, 2, s, 2, 0, s, 2) }, "blas: m < 0"},
+		{"lda", func() { Gemm(false, false, 2, 2, 3, 1, s, 2, s, 2, 0, s, 2) }, "blas: bad leading dimension of A"},
+		{"ldaT", func() { Gemm(true, false, 3, 2, 2, 1, s, 2, s, 2, 0, s, 2) }, "blas: bad leading dimension of A"},
+		{"ldbT", func() { Gemm(false, true, 2, 2, 3, 1, s, 3, s, 2, 0, s, 2) }, "blas: bad leading dimension of B"},
+		{"ldc", func() { Gemm(false, false, 2, 3, 2, 1, s, 2, s, 3, 0, s, 2) }, "blas: bad leading dimension of C"},
+		{"shortA", func() { Gemm(false, false, 11, 10, 10, 1, s, 10, s, 10, 0, make([]float32, 200), 10) }, "blas: insufficient length of a"},
+		{"shortB", func() { Gemm(false, true, 10, 11, 10, 1, s, 10, s, 10, 0, make([]float32, 200), 11) }, "blas: insufficient length of b"},
+		{"shortC", func() { Gemm(false, false, 10, 10, 10, 1, s, 10, s, 10, 0, s[:99], 10) }, "blas: insufficient length of c"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != tc.want {
+					t.Fatalf("panic = %v, want %q", r, tc.want)
+				}
+			}()
+			tc.f()
+		})
+	}
+}
+
+// TestGemmZeroSizes covers m, n or k = 0 and alpha = 0 through Gemm.
+func TestGemmZeroSizes(t *testing.T) {
+	nan := float32(math.NaN())
+	c := []float32{nan, nan, nan, nan}
+	Gemm(false, false, 2, 2, 0, 1, make([]float32, 1), 1, nil, 2, 0, c, 2)
+	if !slices.Equal(c, []float32{0, 0, 0, 0}) {
+		t.Fatalf("k = 0, beta = 0: C = %v, want zeros", c)
+	}
+	c = []float32{1, 2, 3, 4}
+	a := []float32{nan, nan}
+	Gemm(false, false, 2, 2, 1, 0, a, 1, a, 2, 2, c, 2)
+	if !slices.Equal(c, []float32{2, 4, 6, 8}) {
+		t.Fatalf("alpha = 0, beta = 2: C = %v, want [2 4 6 8]", c)
+	}
+	Gemm(false, false, 0, 2, 1, 1, nil, 1, a, 2, 2, nil, 2)
+	Gemm(false, false, 2, 0, 1, 1, a, 1, nil, 1, 2, nil, 1)
+}
