@@ -2,6 +2,8 @@ package runs
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -14,15 +16,39 @@ import (
 // A checkpoint is one safetensors file: the parameters under "param.<name>",
 // the optimizer state under "optim.<name>", the best parameters (early
 // stopping) under "best.<name>", and in the metadata "attnlab.state" the
-// JSON of the training state (step, batcher position, RNG states, logging
-// and early-stopping accumulators) and "attnlab.best_eval" the validation
-// metrics of the best evaluation. Restoring it gives a run that continues
+// training state (step, batcher position, RNG states, logging and
+// early-stopping accumulators, the validation metrics of the best
+// evaluation) as base64 gob, which keeps NaN and infinities (a diverging
+// run's losses) that JSON cannot. Restoring it gives a run that continues
 // exactly as if it had never stopped.
 
-const (
-	metaState    = "attnlab.state"
-	metaBestEval = "attnlab.best_eval"
-)
+const metaState = "attnlab.state"
+
+// savedState is what the metadata holds.
+type savedState struct {
+	Train    trainState
+	BestEval map[string]float64
+}
+
+func encodeState(s savedState) (string, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(s); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+func decodeState(meta map[string]string) (savedState, error) {
+	var s savedState
+	raw, err := base64.StdEncoding.DecodeString(meta[metaState])
+	if err == nil {
+		err = gob.NewDecoder(bytes.NewReader(raw)).Decode(&s)
+	}
+	if err != nil {
+		return s, fmt.Errorf("checkpoint state: %w", err)
+	}
+	return s, nil
+}
 
 func (r *run) checkpoint() error {
 	data, err := r.encodeCheckpoint()
@@ -46,11 +72,7 @@ func (r *run) encodeCheckpoint() ([]byte, error) {
 		}
 		r.st.Dropout = append(r.st.Dropout, b)
 	}
-	state, err := json.Marshal(r.st)
-	if err != nil {
-		return nil, err
-	}
-	bestEval, err := json.Marshal(r.bestEval)
+	state, err := encodeState(savedState{Train: r.st, BestEval: r.bestEval})
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +97,7 @@ func (r *run) encodeCheckpoint() ([]byte, error) {
 		ts = append(ts, tensor.FromData(b, r.params[i].Shape()...))
 	}
 	var buf bytes.Buffer
-	meta := map[string]string{metaState: string(state), metaBestEval: string(bestEval)}
+	meta := map[string]string{metaState: state}
 	if err := layers.WriteTensors(&buf, names, ts, meta); err != nil {
 		return nil, err
 	}
@@ -88,15 +110,12 @@ func (r *run) restore(data []byte) error {
 	if err != nil {
 		return err
 	}
-	var st trainState
-	if err := json.Unmarshal([]byte(meta[metaState]), &st); err != nil {
-		return fmt.Errorf("checkpoint state: %w", err)
+	saved, err := decodeState(meta)
+	if err != nil {
+		return err
 	}
-	if raw := meta[metaBestEval]; raw != "" && raw != "null" {
-		if err := json.Unmarshal([]byte(raw), &r.bestEval); err != nil {
-			return fmt.Errorf("checkpoint best evaluation: %w", err)
-		}
-	}
+	st := saved.Train
+	r.bestEval = saved.BestEval
 	for _, p := range r.params {
 		t, ok := ts["param."+p.Name]
 		if !ok {
@@ -145,11 +164,11 @@ func checkpointStep(data []byte) int {
 	if err != nil {
 		return 0
 	}
-	var st trainState
-	if json.Unmarshal([]byte(meta[metaState]), &st) != nil {
+	saved, err := decodeState(meta)
+	if err != nil {
 		return 0
 	}
-	return st.Step
+	return saved.Train.Step
 }
 
 func cutPrefix(s, prefix string) (string, bool) {

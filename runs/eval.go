@@ -2,6 +2,7 @@ package runs
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
 
@@ -101,6 +102,10 @@ func (r *run) evaluate(step int) error {
 	back := r.evalMode()
 	m := map[string]float64{}
 	loss, acc := r.teacherForced(r.data.Valid)
+	if math.IsInf(loss, 0) || (math.IsNaN(loss) && len(r.data.Valid) > 0) {
+		back()
+		return &FailedError{Step: step, Reason: fmt.Sprintf("validation loss is %v", loss)}
+	}
 	m["valid/loss"], m["valid/ppl"], m["valid/token_acc"] = loss, metrics.Perplexity(loss), acc
 	if r.cfg.Eval.ValidExactMatch && !r.data.LM {
 		hyps, err := r.decode(r.data.Valid, r.decodeOptions(true))
@@ -233,7 +238,7 @@ func (r *run) testDecode(sum map[string]float64) error {
 		buckets.Add(len(test[i].Src), ok)
 		hypToks = append(hypToks, r.data.TgtVocab.Decode(h.Tokens))
 		refToks = append(refToks, [][]string{r.data.TgtVocab.Decode(test[i].Tgt)})
-		if h.Attention != nil {
+		if hasWeights(h.Attention) {
 			if e, n := metrics.MeanEntropy(h.Attention); n > 0 {
 				entropySum += e * float64(n)
 				entropyN += n
@@ -264,7 +269,7 @@ func (r *run) testDecode(sum map[string]float64) error {
 				Reference: r.data.TgtTok.Join(r.data.TgtVocab.Decode(test[i].Tgt)),
 				Output:    r.data.TgtTok.Join(r.data.TgtVocab.Decode(h.Tokens)), Correct: metrics.ExactMatch(h.Tokens, test[i].Tgt)})
 		}
-		if i < r.cfg.Eval.AttentionMaps && h.Attention != nil {
+		if i < r.cfg.Eval.AttentionMaps && hasWeights(h.Attention) {
 			out := r.data.TgtVocab.Decode(h.Tokens)
 			if h.Finished {
 				out = append(out, tasks.EOSToken)
@@ -304,6 +309,20 @@ func (r *run) lmSamples() error {
 		samples = append(samples, Sample{Index: i, Source: prompt, Output: r.data.TgtTok.Join(r.data.TgtVocab.Decode(h.Tokens))})
 	}
 	return r.putJSON(KindSamples, NameSamples, samples)
+}
+
+// hasWeights reports whether a hypothesis has attention weights: not the
+// all-zero rows of the no-attention baseline, whose alignment and entropy
+// mean nothing.
+func hasWeights(rows [][]float32) bool {
+	for _, row := range rows {
+		for _, w := range row {
+			if w > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (r *run) putJSON(kind, name string, v any) error {

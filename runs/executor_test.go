@@ -207,7 +207,7 @@ func (nopRun) End(store.Status, error) {}
 func TestExecuteRecordsFailures(t *testing.T) {
 	dir := t.TempDir()
 	// A learning rate this large makes the loss overflow.
-	x := loadExperiment(t, "testdata/sweep4.yaml", "train.optimizer.lr=1.0e+30", "train.clip=0", "seeds=[1]")
+	x := loadExperiment(t, "testdata/sweep4.yaml", "train.optimizer.lr=1.0e+38", "train.clip=0", "seeds=[1]")
 	st := openStore(t, filepath.Join(dir, "f.db"))
 	rep, err := Execute(context.Background(), st, x, ExecOptions{Workers: 2})
 	if err != nil {

@@ -152,7 +152,15 @@ func (r *logRun) Update(p Progress) {
 	for _, k := range keys {
 		fmt.Fprintf(&b, " %s %.4g", k, p.Eval[k])
 	}
-	r.l.printf("%s %s: step %d/%d train/loss %.4g%s (%s tok/s)\n", stamp(), r.name, p.Step, p.Total, p.Loss, b.String(), compact(r.tps))
+	train := ""
+	if p.Loss != 0 {
+		train = fmt.Sprintf(" train/loss %.4g", p.Loss)
+	}
+	rate := ""
+	if r.tps != 0 {
+		rate = fmt.Sprintf(" (%s tok/s)", compact(r.tps))
+	}
+	r.l.printf("%s %s: step %d/%d%s%s%s\n", stamp(), r.name, p.Step, p.Total, train, b.String(), rate)
 }
 
 func (r *logRun) End(status store.Status, err error) {
