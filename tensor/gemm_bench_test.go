@@ -61,6 +61,7 @@ func BenchmarkGemm(b *testing.B) {
 	defer SetThreads(Threads())
 	SetThreads(1)
 	kernels := append([]*gemmKernel{}, gemmKernelList...)
+	kernels = append(kernels, gemmExternal...)
 	kernels = append(kernels, gemmGonumKernel)
 	if gemmDefault != gemmGonumKernel && !contains(kernels, gemmDefault) {
 		kernels = append(kernels, gemmDefault)

@@ -32,6 +32,9 @@ var (
 // gemmSplit cuts size into the fewest parts of at most max, of nearly equal
 // length rounded up to a multiple of unit (the last part takes the rest).
 func gemmSplit(size, most, unit int) int {
+	if size <= most {
+		return size
+	}
 	parts := (size + most - 1) / most
 	step := (size + parts - 1) / parts
 	return min(most, (step+unit-1)/unit*unit)
@@ -66,6 +69,9 @@ var (
 	gemmDefault = gemmGonumKernel
 	// gemmKernelList holds the blocked kernels this CPU can run, best first.
 	gemmKernelList []*gemmKernel
+	// gemmExternal holds other backends built in (OpenBLAS with -tags
+	// openblas), for tests and benchmarks.
+	gemmExternal []*gemmKernel
 )
 
 // gemmBuf holds one goroutine's packing buffers while it runs a GEMM.
@@ -112,6 +118,10 @@ func (kr *gemmKernel) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 	if packT == nil {
 		packT = gemmPackTrans
 	}
+	// Row tiles of nearly equal height: m = 16 runs as 8+8, not 12+4,
+	// whose short tile would wait on FMA latency.
+	tiles := (m + mr - 1) / mr
+	base, extra := m/tiles, m%tiles
 	kcMax := gemmSplit(k, gemmKC, 8)
 	ncMax := gemmSplit(n, gemmNC, nr)
 	for jc := 0; jc < n; jc += ncMax {
@@ -144,8 +154,12 @@ func (kr *gemmKernel) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 			if packA {
 				buf.a = growF32(buf.a, kc*mr)
 			}
-			for ir := 0; ir < m; ir += mr {
-				rows := min(mr, m-ir)
+			for t := range tiles {
+				ir := t*base + min(t, extra)
+				rows := base
+				if t < extra {
+					rows++
+				}
 				var ap *float32
 				var as, mode int
 				switch {
@@ -162,15 +176,23 @@ func (kr *gemmKernel) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 					ap, as, mode = &a[ir*lda+pc], lda, 1
 				}
 				row := kr.micro[mode][rows]
+				full := row[len(row)-1][0]
 				cr := c[ir*ldc+jc:]
-				for jr := 0; jr < nc; jr += nr {
+				for jr, boff := 0, 0; jr < nc; jr, boff = jr+nr, boff+bpanel {
 					w := min(nr, nc-jr)
-					nv := (w + vlen - 1) / vlen
-					masked := 0
-					if kr.maskedEdge && w%vlen != 0 {
-						masked = 1
+					f := full
+					if w < nr {
+						nv := 1
+						for nv*vlen < w {
+							nv++
+						}
+						masked := 0
+						if kr.maskedEdge && w != nv*vlen {
+							masked = 1
+						}
+						f = row[nv-1][masked]
 					}
-					row[nv-1][masked](kc, ap, 4*as, &bp[(jr/nr)*bpanel], 4*bs, &cr[jr], 4*ldc, alpha, bt, w)
+					f(kc, ap, 4*as, &bp[boff], 4*bs, &cr[jr], 4*ldc, alpha, bt, w)
 				}
 			}
 		}

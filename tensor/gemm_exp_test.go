@@ -15,7 +15,13 @@ import (
 func BenchmarkPackExp(b *testing.B) {
 	src := make([]float32, 512*512)
 	dst := make([]float32, 512*32)
-	for name, f := range map[string]func(dst []float32, ds int, src []float32, ld, rows, cols int){"go": gemmPackTrans, "512": gemmAVX512.packT} {
+	packs := map[string]func(dst []float32, ds int, src []float32, ld, rows, cols int){"go": gemmPackTrans}
+	for _, kr := range gemmKernelList {
+		if kr.packT != nil {
+			packs[kr.name] = kr.packT
+		}
+	}
+	for name, f := range packs {
 		b.Run(name+"/transB32x256", func(b *testing.B) {
 			for b.Loop() {
 				f(dst, 32, src, 512, 32, 256)
@@ -42,7 +48,7 @@ func TestGemmExpMin(t *testing.T) {
 		kname = "avx512"
 	}
 	var kr *gemmKernel
-	for _, k := range append(gemmKernelList, gemmGonumKernel) {
+	for _, k := range append(append(append([]*gemmKernel{}, gemmKernelList...), gemmExternal...), gemmGonumKernel) {
 		if k.name == kname {
 			kr = k
 		}
@@ -102,4 +108,21 @@ func TestGemmExpMin(t *testing.T) {
 		}
 		t.Log(line)
 	}
+}
+
+// BenchmarkKernelPeak runs the full AVX-512 micro-kernel on L1-resident
+// panels: the ceiling of the blocked driver.
+func BenchmarkKernelPeak(b *testing.B) {
+	kr := gemmKernelList[0]
+	const k = 128
+	a := make([]float32, k*kr.mr)
+	bb := make([]float32, k*kr.nr)
+	c := make([]float32, kr.mr*kr.nr)
+	f := kr.micro[0][kr.mr][len(kr.micro[0][kr.mr])-1][0]
+	for b.Loop() {
+		for range 100 {
+			f(k, &a[0], 4*kr.mr, &bb[0], 4*kr.nr, &c[0], 4*kr.nr, 1, 1, kr.nr)
+		}
+	}
+	b.ReportMetric(100*2*float64(k*kr.mr*kr.nr)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

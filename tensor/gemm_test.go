@@ -183,6 +183,12 @@ func TestGemmKernels(t *testing.T) {
 			})
 		}
 	}
+	for _, kr := range gemmExternal {
+		t.Run(kr.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 0))
+			testGemmShapes(t, rng, kr, gemmTestShapes(rng, testing.Short()))
+		})
+	}
 }
 
 func testGemmShapes(t *testing.T, rng *rand.Rand, kr *gemmKernel, shapes [][3]int) {

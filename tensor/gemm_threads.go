@@ -25,7 +25,13 @@ func SetThreads(n int) {
 		n = 1
 	}
 	gemmThreads.Store(int32(min(n, 1<<16)))
+	if gemmThreadsHook != nil {
+		gemmThreadsHook(n)
+	}
 }
+
+// gemmThreadsHook passes SetThreads on to an external backend (OpenBLAS).
+var gemmThreadsHook func(n int)
 
 // Threads returns the setting of SetThreads.
 func Threads() int { return int(gemmThreads.Load()) }
