@@ -17,7 +17,7 @@ var gemmAVX512 = &gemmKernel{
 // gemmAVX2 is the 6×16 AVX2+FMA micro-kernel family (12 ymm accumulators).
 var gemmAVX2 = &gemmKernel{
 	name: "avx2", mr: 6, nr: 16, vlen: 8, maskedEdge: true,
-	micro: gemmKernels256,
+	micro: gemmKernels256, packT: gemmPackTrans256,
 }
 
 func init() {
@@ -40,5 +40,14 @@ func gemmPackTrans512(dst []float32, ds int, src []float32, ld, rows, cols int) 
 	_ = dst[(cols-1)*ds+rows-1]
 	for r := 0; r < rows; r += 16 {
 		gemmPackT16(&dst[r], 4*ds, &src[r*ld], 4*ld, min(16, rows-r), cols)
+	}
+}
+
+// gemmPackTrans256 is gemmPackTrans with AVX2 8×8 transposes.
+func gemmPackTrans256(dst []float32, ds int, src []float32, ld, rows, cols int) {
+	_ = src[(rows-1)*ld+cols-1]
+	_ = dst[(cols-1)*ds+rows-1]
+	for r := 0; r < rows; r += 8 {
+		gemmPackT8(&dst[r], 4*ds, &src[r*ld], 4*ld, min(8, rows-r), cols)
 	}
 }

@@ -246,6 +246,154 @@ gemmPackT16_done:
 	VZEROUPPER
 	RET
 
+// func gemmPackT8(dst *float32, ds int, src *float32, ld int, rows, cols int)
+TEXT ·gemmPackT8(SB), NOSPLIT, $0-48
+	MOVQ rows+32(FP), DX
+	MOVQ dst+0(FP), DI
+	MOVQ ds+8(FP), R9
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	MOVQ cols+40(FP), BX
+	LEAQ gemmMaskTab<>(SB), R11
+	MOVQ $8, R12
+	SUBQ DX, R12
+	TESTQ BX, BX
+	JLE gemmPackT8_done
+gemmPackT8_loop:
+	MOVQ $8, AX
+	SUBQ BX, AX
+	JGE gemmPackT8_cm
+	XORQ AX, AX
+gemmPackT8_cm:
+	VMOVDQU (R11)(AX*4), Y15
+	MOVQ SI, R10
+	VMASKMOVPS (R10), Y15, Y0
+	ADDQ R8, R10
+	CMPQ DX, $1
+	JLE gemmPackT8_loaded
+	VMASKMOVPS (R10), Y15, Y1
+	ADDQ R8, R10
+	CMPQ DX, $2
+	JLE gemmPackT8_loaded
+	VMASKMOVPS (R10), Y15, Y2
+	ADDQ R8, R10
+	CMPQ DX, $3
+	JLE gemmPackT8_loaded
+	VMASKMOVPS (R10), Y15, Y3
+	ADDQ R8, R10
+	CMPQ DX, $4
+	JLE gemmPackT8_loaded
+	VMASKMOVPS (R10), Y15, Y4
+	ADDQ R8, R10
+	CMPQ DX, $5
+	JLE gemmPackT8_loaded
+	VMASKMOVPS (R10), Y15, Y5
+	ADDQ R8, R10
+	CMPQ DX, $6
+	JLE gemmPackT8_loaded
+	VMASKMOVPS (R10), Y15, Y6
+	ADDQ R8, R10
+	CMPQ DX, $7
+	JLE gemmPackT8_loaded
+	VMASKMOVPS (R10), Y15, Y7
+gemmPackT8_loaded:
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y0
+	VUNPCKHPS Y5, Y4, Y1
+	VUNPCKLPS Y7, Y6, Y2
+	VUNPCKHPS Y7, Y6, Y3
+	VUNPCKLPD Y10, Y8, Y4
+	VUNPCKHPD Y10, Y8, Y5
+	VUNPCKLPD Y11, Y9, Y6
+	VUNPCKHPD Y11, Y9, Y7
+	VUNPCKLPD Y2, Y0, Y8
+	VUNPCKHPD Y2, Y0, Y9
+	VUNPCKLPD Y3, Y1, Y10
+	VUNPCKHPD Y3, Y1, Y11
+	VPERM2F128 $0x20, Y8, Y4, Y0
+	VPERM2F128 $0x31, Y8, Y4, Y4
+	VPERM2F128 $0x20, Y9, Y5, Y1
+	VPERM2F128 $0x31, Y9, Y5, Y5
+	VPERM2F128 $0x20, Y10, Y6, Y2
+	VPERM2F128 $0x31, Y10, Y6, Y6
+	VPERM2F128 $0x20, Y11, Y7, Y3
+	VPERM2F128 $0x31, Y11, Y7, Y7
+	CMPQ DX, $8
+	JLT gemmPackT8_partial
+	VMOVUPS Y0, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $1
+	JLE gemmPackT8_stored
+	VMOVUPS Y1, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $2
+	JLE gemmPackT8_stored
+	VMOVUPS Y2, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $3
+	JLE gemmPackT8_stored
+	VMOVUPS Y3, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $4
+	JLE gemmPackT8_stored
+	VMOVUPS Y4, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $5
+	JLE gemmPackT8_stored
+	VMOVUPS Y5, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $6
+	JLE gemmPackT8_stored
+	VMOVUPS Y6, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $7
+	JLE gemmPackT8_stored
+	VMOVUPS Y7, (DI)
+	ADDQ R9, DI
+	JMP gemmPackT8_stored
+gemmPackT8_partial:
+	VMOVDQU (R11)(R12*4), Y15
+	VMASKMOVPS Y0, Y15, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $1
+	JLE gemmPackT8_stored
+	VMASKMOVPS Y1, Y15, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $2
+	JLE gemmPackT8_stored
+	VMASKMOVPS Y2, Y15, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $3
+	JLE gemmPackT8_stored
+	VMASKMOVPS Y3, Y15, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $4
+	JLE gemmPackT8_stored
+	VMASKMOVPS Y4, Y15, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $5
+	JLE gemmPackT8_stored
+	VMASKMOVPS Y5, Y15, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $6
+	JLE gemmPackT8_stored
+	VMASKMOVPS Y6, Y15, (DI)
+	ADDQ R9, DI
+	CMPQ BX, $7
+	JLE gemmPackT8_stored
+	VMASKMOVPS Y7, Y15, (DI)
+	ADDQ R9, DI
+gemmPackT8_stored:
+	ADDQ $32, SI
+	SUBQ $8, BX
+	JG gemmPackT8_loop
+gemmPackT8_done:
+	VZEROUPPER
+	RET
+
 // func gemmK512c1x1(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int)
 TEXT ·gemmK512c1x1(SB), NOSPLIT, $0-72
 	MOVQ nr+64(FP), CX
