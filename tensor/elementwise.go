@@ -143,6 +143,16 @@ func binaryBackward(op binOp, out, a, b *Tensor) {
 // binGradRow accumulates one row of gradients into ga and gb (either may be
 // nil). With a stride of 0 the row's gradient sums into one element.
 func binGradRow(op binOp, g, ga, a []float32, inca int, gb, b []float32, incb int) {
+	if op == opAdd || op == opSub {
+		// The common bias case: a row of a [.., D] input plus a broadcast [D].
+		sign := float32(1)
+		if op == opSub {
+			sign = -1
+		}
+		accRow(ga, g, inca, 1)
+		accRow(gb, g, incb, sign)
+		return
+	}
 	ia, ib := 0, 0
 	for _, gi := range g {
 		switch op {
@@ -178,6 +188,35 @@ func binGradRow(op binOp, g, ga, a []float32, inca int, gb, b []float32, incb in
 		}
 		ia += inca
 		ib += incb
+	}
+}
+
+// accRow adds s·g into dst with stride inc (0: sums g into dst[0]), for s
+// = ±1; a nil dst is skipped.
+func accRow(dst, g []float32, inc int, s float32) {
+	switch {
+	case dst == nil:
+	case inc == 1:
+		dst = dst[:len(g)]
+		if s == 1 {
+			for i, v := range g {
+				dst[i] += v
+			}
+		} else {
+			for i, v := range g {
+				dst[i] -= v
+			}
+		}
+	case inc == 0:
+		var sum float32
+		for _, v := range g {
+			sum += v
+		}
+		dst[0] += s * sum
+	default:
+		for i, v := range g {
+			dst[i*inc] += s * v
+		}
 	}
 }
 
@@ -292,17 +331,30 @@ const geluC = 0.7978845608028654 // √(2/π)
 
 // GELU returns the tanh approximation of the Gaussian error linear unit,
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as PyTorch's
-// gelu(approximate="tanh").
+// gelu(approximate="tanh"). The tanh of each element is kept for the
+// backward pass instead of being computed again.
 func GELU(x *Tensor) *Tensor {
-	return unary("GELU", x, geluf, geluGrad)
-}
-
-func geluf(x float32) float32 {
-	return 0.5 * x * (1 + tanhf(geluC*(x+0.044715*x*x*x)))
-}
-
-func geluGrad(x, _ float32) float32 {
-	t := tanhf(geluC * (x + 0.044715*x*x*x))
-	du := geluC * (1 + 3*0.044715*x*x)
-	return 0.5*(1+t) + 0.5*x*(1-t*t)*du
+	out := result("GELU", append([]int(nil), x.shape...), x)
+	var th []float32
+	if x.requiresGrad {
+		th = make([]float32, len(x.Data))
+	}
+	for i, v := range x.Data {
+		t := tanhf(geluC * (v + 0.044715*v*v*v))
+		out.Data[i] = 0.5 * v * (1 + t)
+		if th != nil {
+			th[i] = t
+		}
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			gx := x.grad()
+			for i, g := range out.Grad {
+				v, t := x.Data[i], th[i]
+				du := geluC * (1 + 3*0.044715*v*v)
+				gx[i] += g * (0.5*(1+t) + 0.5*v*(1-t*t)*du)
+			}
+		}
+	}
+	return out
 }
