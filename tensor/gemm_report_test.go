@@ -20,7 +20,7 @@ import (
 // Optional knobs: GEMM_KERNELS=avx512,gonum (default all),
 // GEMM_SHAPES=NN_64,TN_300_200_100 (benchmark names, or XY_m_k_n),
 // GEMM_TRIALS (default 200), GEMM_PLANS=0,4,5,6,7 (gemmPlanForce values),
-// GEMM_KC and GEMM_NC (blocking).
+// GEMM_KC and GEMM_NC (blocking), GEMM_THREADS (SetThreads, default 1).
 func TestGemmReport(t *testing.T) {
 	if os.Getenv("GEMM_REPORT") == "" {
 		t.Skip("set GEMM_REPORT=1 to run")
@@ -90,6 +90,13 @@ func TestGemmReport(t *testing.T) {
 	}
 	defer SetThreads(Threads())
 	SetThreads(1)
+	if v := env("GEMM_THREADS"); v != nil {
+		SetThreads(atoi(v[0]))
+	}
+	defer func(f float64) { gemmParMinFlops = f }(gemmParMinFlops)
+	if v := env("GEMM_PARMIN"); v != nil {
+		gemmParMinFlops = float64(atoi(v[0]))
+	}
 	head := fmt.Sprintf("%-18s", "shape")
 	for _, kr := range kernels {
 		for _, p := range plans {

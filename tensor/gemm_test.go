@@ -214,11 +214,13 @@ func testGemmShapes(t *testing.T, rng *rand.Rand, kr *gemmKernel, shapes [][3]in
 // several thread counts.
 func TestGemmThreads(t *testing.T) {
 	defer SetThreads(Threads())
+	defer func(f float64) { gemmParMinFlops = f }(gemmParMinFlops)
+	gemmParMinFlops = 1 // split even small products
 	for _, kr := range gemmKernelList {
 		for _, threads := range []int{2, 3, 7} {
 			SetThreads(threads)
 			rng := rand.New(rand.NewPCG(3, uint64(threads)))
-			for _, sh := range [][3]int{{200, 300, 100}, {300, 40, 120}, {100, 97, 101}, {13, 1000, 64}, {1000, 13, 64}} {
+			for _, sh := range [][3]int{{200, 300, 100}, {300, 40, 120}, {100, 97, 101}, {13, 1000, 64}, {1000, 13, 64}, {5, 7, 3}, {40, 33, 10}} {
 				for tr := range 4 {
 					tc := gemmCase{transA: tr&1 != 0, transB: tr&2 != 0, m: sh[0], n: sh[1], k: sh[2],
 						padA: tr, padB: 1, padC: 2, alpha: -0.5, beta: float32(tr%2) * 0.3}
@@ -233,6 +235,8 @@ func TestGemmThreads(t *testing.T) {
 // at once (meant for -race).
 func TestGemmConcurrent(t *testing.T) {
 	defer SetThreads(Threads())
+	defer func(f float64) { gemmParMinFlops = f }(gemmParMinFlops)
+	gemmParMinFlops = 1
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)

@@ -11,12 +11,14 @@ var gemmThreads atomic.Int32
 func init() { gemmThreads.Store(1) }
 
 // gemmParMinFlops is the smallest product (2·m·n·k) split across
-// goroutines; below it the hand-off costs more than it saves.
-const gemmParMinFlops = 2 * 96 * 96 * 96
+// goroutines. Waking a parked worker costs microseconds, more on a busy
+// machine: with two goroutines 512³ ran 1.56× faster but 256³ 0.9× as
+// fast (Zen 5, 2 cores shared with other jobs), hence 300³.
+var gemmParMinFlops = 2.0 * 300 * 300 * 300
 
 // SetThreads sets how many goroutines a single large matrix product (Gemm,
 // and so MatMul) may use; n < 1 means 1, the default. Products smaller than
-// about 96³ multiply-adds always stay on the calling goroutine. A training
+// about 300³ multiply-adds always stay on the calling goroutine. A training
 // run sets it from its train.threads config. It is safe to call at any
 // time, also while other goroutines run products: each product reads the
 // setting once when it starts.
