@@ -35,7 +35,7 @@ func SetThreads(n int) {
 // gemmThreadsHook passes SetThreads on to an external backend (OpenBLAS).
 var gemmThreadsHook func(n int)
 
-// Threads returns the setting of SetThreads.
+// Threads returns the setting of SetThreads. It is safe for concurrent use.
 func Threads() int { return int(gemmThreads.Load()) }
 
 // gemmJob is one goroutine's share of a split product.
