@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -19,6 +20,7 @@ import (
 const (
 	KeyExperiment = "experiment" // the run's experiment name
 	KeySeed       = "seed"       // the run's seed (one row per seed)
+	KeyVariant    = "variant"    // the name of the run's sweep variant
 )
 
 // ErrNoRuns is wrapped by the errors of Compare and the plots when the query
@@ -479,6 +481,11 @@ func (s *selection) value(r store.Run, k string) (display, id string) {
 		return v, "s" + v
 	}
 	v, ok := s.params[r.ID][k]
+	if !ok && k == KeyVariant {
+		if name, _ := pointOf(r)[KeyVariant].(string); name != "" {
+			return name, "v" + name
+		}
+	}
 	if !ok {
 		return "", "-"
 	}
@@ -525,6 +532,91 @@ func (s *selection) summaryKeys() []string {
 	return keys
 }
 
+// pointOf decodes a run's sweep point (nil when it has none).
+func pointOf(r store.Run) map[string]any {
+	var p map[string]any
+	if r.Point != "" {
+		_ = json.Unmarshal([]byte(r.Point), &p)
+	}
+	return p
+}
+
+// sweepKeys returns the default group keys: the keys of the runs' sweep
+// points whose values differ (with "experiment" first when the runs span
+// several experiments). A named variant stands for the keys it sets: keys
+// whose value follows from the variant are left out. Runs recorded without
+// sweep points fall back to every varying param.
+func (s *selection) sweepKeys() []string {
+	set := map[string]bool{}
+	for _, r := range s.runs {
+		for k := range pointOf(r) {
+			set[k] = true
+		}
+	}
+	if len(set) == 0 {
+		return s.varyingKeys()
+	}
+	var out []string
+	exps := map[string]bool{}
+	for _, r := range s.runs {
+		exps[r.Experiment] = true
+	}
+	if len(exps) > 1 {
+		out = append(out, KeyExperiment)
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if set[KeyVariant] {
+		keys = slices.DeleteFunc(keys, func(k string) bool { return k == KeyVariant })
+		keys = append([]string{KeyVariant}, keys...)
+	}
+	for _, k := range keys {
+		if k == "seed" || !s.varies(k) {
+			continue
+		}
+		if k != KeyVariant && set[KeyVariant] && s.follows(k, KeyVariant) {
+			continue
+		}
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		return s.varyingKeys()
+	}
+	return out
+}
+
+// varies reports whether key k takes more than one value over the runs.
+func (s *selection) varies(k string) bool {
+	first, seen := "", false
+	for _, r := range s.runs {
+		_, id := s.value(r, k)
+		if !seen {
+			first, seen = id, true
+		} else if id != first {
+			return true
+		}
+	}
+	return false
+}
+
+// follows reports whether the value of k is determined by the value of by
+// over the runs.
+func (s *selection) follows(k, by string) bool {
+	seen := map[string]string{}
+	for _, r := range s.runs {
+		_, b := s.value(r, by)
+		_, v := s.value(r, k)
+		if old, ok := seen[b]; ok && old != v {
+			return false
+		}
+		seen[b] = v
+	}
+	return true
+}
+
 // varyingKeys returns the param keys whose values differ between the runs
 // (a key some runs lack varies), without seed and the experiment's name,
 // with "experiment" first when the runs span several experiments.
@@ -558,7 +650,7 @@ func (s *selection) varyingKeys() []string {
 // groupKeys resolves Query.By against the selected runs.
 func groupKeys(sel *selection, by []string) ([]string, error) {
 	if len(by) == 0 {
-		keys := sel.varyingKeys()
+		keys := sel.sweepKeys()
 		if len(keys) == 0 {
 			keys = []string{KeyExperiment}
 		}
@@ -570,7 +662,7 @@ func groupKeys(sel *selection, by []string) ([]string, error) {
 		k = strings.TrimSpace(k)
 		var full string
 		switch {
-		case k == KeyExperiment || k == KeySeed:
+		case k == KeyExperiment || k == KeySeed || k == KeyVariant:
 			full = k
 		case slices.Contains(known, k):
 			full = k

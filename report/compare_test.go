@@ -486,3 +486,48 @@ func TestFormatGroupValues(t *testing.T) {
 		t.Errorf("group values = %q, want %q", got, want)
 	}
 }
+
+// TestGroupsBySweepPoint: rows follow the sweep's keys, and a named variant
+// stands for the keys it sets, while resolved params that differ only
+// because a variant switched plugins (multi-head's heads) are not columns.
+func TestGroupsBySweepPoint(t *testing.T) {
+	var runs []fakeRun
+	for _, v := range []struct {
+		name   string
+		params map[string]any
+	}{
+		{"luong", map[string]any{"model.wiring": "luong", "model.attention.name": "dot"}},
+		{"mha", map[string]any{"model.wiring": "bahdanau", "model.attention.name": "multi-head", "model.attention.heads": 4}},
+	} {
+		for _, lr := range []float64{0.001, 0.003} {
+			for seed := int64(1); seed <= 2; seed++ {
+				params := map[string]any{"train.optimizer.lr": lr}
+				point := map[string]any{"variant": v.name, "train.optimizer.lr": lr}
+				for k, x := range v.params {
+					params[k] = x
+					point[k] = x
+				}
+				runs = append(runs, fakeRun{params: params, point: point, seed: seed, sums: map[string]float64{"test/exact_match": lr * float64(seed)}})
+			}
+		}
+	}
+	st, _ := buildStore(t, fakeExperiment{name: "sweep", runs: runs})
+	c, err := Compare(context.Background(), st, Query{Experiments: []string{"sweep"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"variant", "train.optimizer.lr"}; !slices.Equal(c.Keys, want) {
+		t.Fatalf("Keys = %q, want %q", c.Keys, want)
+	}
+	if len(c.Rows) != 4 || c.Rows[0].Group[0] != "luong" || len(c.Rows[0].Runs) != 2 {
+		t.Fatalf("rows = %+v", c.Rows)
+	}
+	// --by still reaches any param, and the variant pseudo key works there.
+	c, err = Compare(context.Background(), st, Query{Experiments: []string{"sweep"}, By: []string{"variant"}, Baseline: "variant=luong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Rows) != 2 || c.Baseline != 0 {
+		t.Fatalf("by variant: %d rows, baseline %d", len(c.Rows), c.Baseline)
+	}
+}

@@ -18,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // fakeRun is a run to put in a test store, as the executor would leave it.
 type fakeRun struct {
 	params  map[string]any
+	point   map[string]any // the sweep point's overrides ("variant": its name)
 	seed    int64
 	status  store.Status // "" means done; queued runs are never claimed
 	sums    map[string]float64
@@ -59,7 +60,11 @@ func buildStore(tb testing.TB, exps ...fakeExperiment) (*store.Store, map[string
 			if err != nil { // NaN params: the config is not what reports read
 				cfg = []byte("{}")
 			}
-			specs[i] = store.RunSpec{Hash: fmt.Sprintf("%s%04d", hashPrefix(x.name), i), Seed: r.seed, Config: string(cfg), Params: params}
+			point := []byte("{}")
+			if r.point != nil {
+				point, _ = json.Marshal(r.point)
+			}
+			specs[i] = store.RunSpec{Hash: fmt.Sprintf("%s%04d", hashPrefix(x.name), i), Seed: r.seed, Config: string(cfg), Point: string(point), Params: params}
 		}
 		runs, err := st.EnsureRuns(ctx, expID, specs)
 		if err != nil {
