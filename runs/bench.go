@@ -162,6 +162,11 @@ func RunWorkload(name string, opt BenchOptions) (*BenchResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.Threads > 1 {
+		old := tensor.Threads()
+		tensor.SetThreads(opt.Threads)
+		defer tensor.SetThreads(old)
+	}
 	rng := tensor.NewRNG(1)
 	m.Init(rng.Split())
 	ps := m.Params()

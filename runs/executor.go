@@ -12,12 +12,15 @@ import (
 
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tensor"
 )
 
 // ExecOptions control Execute.
 type ExecOptions struct {
 	// Workers is the number of runs trained at once (default: the number of
-	// CPUs); each run is single-threaded.
+	// CPUs divided by the largest train.threads of the plan). Each run is
+	// single-threaded unless its train.threads asks for intra-op threads,
+	// which apply to the whole process.
 	Workers int
 	// Version is attnlab's version, recorded with each run.
 	Version string
@@ -82,18 +85,29 @@ func (r *Report) Count(s store.Status) int {
 // others go on. Cancelling ctx checkpoints the running runs, records them as
 // interrupted and returns ctx's error after every worker stopped.
 func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, opt ExecOptions) (*Report, error) {
+	plan, err := x.Plan()
+	if err != nil {
+		return nil, err
+	}
+	// train.threads is intra-op parallelism for large matrix products; it is
+	// process-wide, so the workers share the cores with it.
+	threads := 1
+	for _, r := range plan {
+		threads = max(threads, r.Config.Train.Threads)
+	}
 	if opt.Workers <= 0 {
-		opt.Workers = runtime.NumCPU()
+		opt.Workers = max(1, runtime.NumCPU()/threads)
+	}
+	if threads > 1 {
+		old := tensor.Threads()
+		tensor.SetThreads(threads)
+		defer tensor.SetThreads(old)
 	}
 	if opt.Heartbeat <= 0 {
 		opt.Heartbeat = 5 * time.Second
 	}
 	if opt.StaleAfter <= 0 {
 		opt.StaleAfter = 12 * opt.Heartbeat
-	}
-	plan, err := x.Plan()
-	if err != nil {
-		return nil, err
 	}
 	expID, err := st.PutExperiment(ctx, x.Name, x.Description, x.YAML)
 	if err != nil {

@@ -24,9 +24,11 @@
 //
 // # Matrix products
 //
-// Every matrix product goes through Gemm, one entry point over gonum's
-// pure-Go blas32 Sgemm, so a faster kernel can replace it without touching
-// any op. MatMulT reads transposed operands in place, never copying them.
+// Every matrix product goes through Gemm, one entry point: a packed,
+// cache-blocked SGEMM with AVX-512 and AVX2+FMA micro-kernels in Go assembly,
+// chosen at run time (gonum's pure-Go Sgemm on other CPUs, OpenBLAS with
+// -tags openblas). SetThreads lets large products use several goroutines.
+// MatMulT reads transposed operands in place, never copying them.
 //
 // # Randomness
 //

@@ -58,9 +58,9 @@ The run database is --db, default $ATTNLAB_DB or ./attnlab.db.`,
 			root.AddCommand(c)
 		}
 	}
-	add("exp", newRunCmd(), newPlanCmd())
+	add("exp", newRunCmd(), newPlanCmd(), newBenchCmd())
 	add("results", newLsCmd(), newShowCmd(), newCompareCmd(), newExportCmd(), newPlotCmd(), newGenerateCmd())
-	add("other", newListCmd(), newVersionCmd()) // attnlab bench will join "exp"
+	add("other", newListCmd(), newVersionCmd())
 	root.SetHelpCommandGroupID("other")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	markRun(root, s)
