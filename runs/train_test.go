@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +74,63 @@ func TestEveryAttentionLearns(t *testing.T) {
 				t.Fatalf("train/loss went from %v to %v", first, last)
 			}
 		})
+	}
+}
+
+// TestReproducible: the same config and seed give the same metrics, bit
+// for bit; another seed gives others.
+func TestReproducible(t *testing.T) {
+	cfg := loadConfig(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=40", "model.dropout=0.2", "train.teacher_forcing=0.8")
+	var results []map[string]float64
+	for i := 0; i < 2; i++ {
+		rec := newMemRecorder()
+		res, err := Train(context.Background(), cfg, rec, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := map[string]float64{}
+		for k, v := range res.Summaries {
+			if !strings.HasPrefix(k, "perf/") {
+				q[k] = v
+			}
+		}
+		results = append(results, q)
+	}
+	if d := sameFloats(results[0], results[1]); d != "" {
+		t.Fatalf("two runs of one config differ at %s: %v vs %v", d, results[0][d], results[1][d])
+	}
+	cfg.Seed = 2
+	res, err := Train(context.Background(), cfg, newMemRecorder(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summaries["test/loss"] == results[0]["test/loss"] {
+		t.Fatal("another seed gave the same test loss")
+	}
+}
+
+// TestEarlyStopping: with a tiny patience training stops before the step
+// budget, and the test metrics come from the best evaluation's parameters.
+func TestEarlyStopping(t *testing.T) {
+	cfg := loadConfig(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=2000", "train.eval_every=10",
+		"train.early_stopping={metric: valid/exact_match, patience: 2}", "train.optimizer.lr=0.02")
+	rec := newMemRecorder()
+	res, err := Train(context.Background(), cfg, rec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != "early stopping" || res.Steps >= 2000 {
+		t.Fatalf("stopped by %q after %d steps, want early stopping", res.Stopped, res.Steps)
+	}
+	best := int(res.Summaries["best/step"])
+	if best <= 0 || best > res.Steps-20 {
+		t.Fatalf("best step %d, stopped at %d with patience 2 × 10 steps", best, res.Steps)
+	}
+	// The summaries' validation metrics are the best evaluation's.
+	if got, want := res.Summaries["valid/exact_match"], rec.metrics["valid/exact_match"][best]; got != want {
+		t.Fatalf("summary valid/exact_match %v, best evaluation had %v", got, want)
+	}
+	if got := res.Summaries["best/valid/exact_match"]; got != rec.metrics["valid/exact_match"][best] {
+		t.Fatalf("best/valid/exact_match %v", got)
 	}
 }
