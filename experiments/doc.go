@@ -98,8 +98,10 @@
 //     layers under it, the lower layers' keys that the new plugin does not
 //     take are dropped, and those it takes are kept: switching attention
 //     from additive to dot drops dim; switching the encoder from lstm to gru
-//     keeps hidden. So sweeping model.attention.name over [dot, additive]
-//     needs no special care when the file configures additive.
+//     keeps hidden; switching to a model that reads no encoder or no
+//     attention drops those blocks. So sweeping model.attention.name over
+//     [dot, additive] needs no special care when the file configures
+//     additive, and an lm-rnn experiment may extend a seq2seq base.
 //
 // A --set override is "key.path=value", the value parsed as YAML, so 4,
 // true, 3e-4 and [a, b] keep their types and "4" stays a string. --set may

@@ -262,7 +262,8 @@ func put(tree map[string]any, parts []string, v any) {
 //   - when a layer names a different plugin in a plugin block than the
 //     layers under it, the lower layers' keys that the new plugin does not
 //     take are dropped (switching attention from additive to dot drops dim;
-//     switching the encoder from lstm to gru keeps hidden).
+//     switching the encoder from lstm to gru keeps hidden; switching to a
+//     model that reads no encoder or attention drops those blocks).
 func (l *loader) mergeFunc(src *source, sweepEntries bool) func(in, dest map[string]any) error {
 	return func(in, dest map[string]any) error {
 		if src != nil {
@@ -325,6 +326,18 @@ func (l *loader) prune(path string, in, dest map[string]any) {
 	for k := range dest {
 		if k != "name" && !slices.Contains(keep, k) && !slices.Contains(known, k) {
 			delete(dest, k)
+		}
+	}
+	// A model that reads no encoder or no attention drops those blocks of
+	// the layers under it (an lm-transformer extending an RNN base).
+	if path == "model" {
+		if kind, ok := l.regs.kind(name); ok {
+			if !kind.UsesEncoder {
+				delete(dest, "encoder")
+			}
+			if !kind.UsesAttention {
+				delete(dest, "attention")
+			}
 		}
 	}
 }

@@ -291,3 +291,30 @@ func TestQuickstartWithRealPlugins(t *testing.T) {
 		t.Errorf("%d runs, first attention %s; want 15, none", len(runs), runs[0].Config.Model.Attention.Name)
 	}
 }
+
+// TestModelSwitchDropsUnusedBlocks: a file that switches its base's model
+// to one without attention does not inherit the base's attention block,
+// while one written in the same file is still an error.
+func TestModelSwitchDropsUnusedBlocks(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("base.yaml", "name: base\ntask: {name: reverse}\nmodel:\n  name: seq2seq-rnn\n  attention: {name: dot}\n")
+	x, err := Load(write("lm.yaml", "name: lm\nextends: base.yaml\ntask: {name: text, path: t.txt}\nmodel:\n  name: lm-rnn\n"), nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	plan, _ := x.Plan()
+	if m := plan[0].Config.Model; m.Attention != nil || m.Encoder == nil {
+		t.Fatalf("model = %+v, want an encoder and no attention", m)
+	}
+	_, err = Load(write("bad.yaml", "name: bad\ntask: {name: text, path: t.txt}\nmodel:\n  name: lm-rnn\n  attention: {name: dot}\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), `model.attention: not used by model "lm-rnn"`) {
+		t.Fatalf("attention written for lm-rnn: %v", err)
+	}
+}
