@@ -50,8 +50,8 @@ func expf(x float32) float32 {
 
 // tanhf returns tanh(x).
 func tanhf(x float32) float32 {
-	if x != x {
-		return x
+	if x != x || x == 0 {
+		return x // NaN, ±0 (the polynomial below would turn −0 into +0)
 	}
 	a := x
 	if a < 0 {
