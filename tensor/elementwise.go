@@ -275,9 +275,26 @@ func AddScalar(x *Tensor, s float32) *Tensor {
 	return out
 }
 
+// unarySlice is unary for a function with a slice kernel: fwd fills the
+// output from the input, bwd accumulates into gx from the upstream gradient
+// g, the input x and the output y.
+func unarySlice(name string, x *Tensor, fwd func(dst, x []float32), bwd func(gx, g, x, y []float32)) *Tensor {
+	out := result(name, append([]int(nil), x.shape...), x)
+	fwd(out.Data, x.Data)
+	if out.requiresGrad {
+		out.backward = func() { bwd(x.grad(), out.Grad, x.Data, out.Data) }
+	}
+	return out
+}
+
 // Exp returns eˣ elementwise.
 func Exp(x *Tensor) *Tensor {
-	return unary("Exp", x, expf, func(_, y float32) float32 { return y })
+	return unarySlice("Exp", x, ExpSlice, func(gx, g, _, y []float32) {
+		y = y[:len(g)]
+		for i, v := range g {
+			gx[i] += v * y[i]
+		}
+	})
 }
 
 // Log returns the natural logarithm elementwise.
@@ -293,12 +310,22 @@ func Sqrt(x *Tensor) *Tensor {
 
 // Tanh returns tanh(x) elementwise.
 func Tanh(x *Tensor) *Tensor {
-	return unary("Tanh", x, tanhf, func(_, y float32) float32 { return 1 - y*y })
+	return unarySlice("Tanh", x, TanhSlice, func(gx, g, _, y []float32) {
+		y = y[:len(g)]
+		for i, v := range g {
+			gx[i] += v * (1 - y[i]*y[i])
+		}
+	})
 }
 
 // Sigmoid returns 1/(1+e⁻ˣ) elementwise.
 func Sigmoid(x *Tensor) *Tensor {
-	return unary("Sigmoid", x, sigmoidf, func(_, y float32) float32 { return y * (1 - y) })
+	return unarySlice("Sigmoid", x, SigmoidSlice, func(gx, g, _, y []float32) {
+		y = y[:len(g)]
+		for i, v := range g {
+			gx[i] += v * (y[i] * (1 - y[i]))
+		}
+	})
 }
 
 // ReLU returns max(x, 0) elementwise (gradient 0 at 0).
@@ -314,16 +341,24 @@ func ReLU(x *Tensor) *Tensor {
 
 // ELU returns x for x > 0 and alpha·(eˣ−1) otherwise.
 func ELU(x *Tensor, alpha float32) *Tensor {
-	return unary("ELU", x, func(v float32) float32 {
-		if v > 0 {
-			return v
+	return unarySlice("ELU", x, func(dst, x []float32) {
+		ExpSlice(dst, x)
+		for i, v := range x {
+			if v > 0 {
+				dst[i] = v
+			} else {
+				dst[i] = alpha * (dst[i] - 1)
+			}
 		}
-		return alpha * (expf(v) - 1)
-	}, func(x, y float32) float32 {
-		if x > 0 {
-			return 1
+	}, func(gx, g, x, y []float32) {
+		x, y = x[:len(g)], y[:len(g)]
+		for i, v := range g {
+			if x[i] > 0 {
+				gx[i] += v
+			} else {
+				gx[i] += v * (y[i] + alpha)
+			}
 		}
-		return y + alpha
 	})
 }
 
@@ -336,25 +371,12 @@ const geluC = 0.7978845608028654 // √(2/π)
 func GELU(x *Tensor) *Tensor {
 	out := result("GELU", append([]int(nil), x.shape...), x)
 	var th []float32
-	if x.requiresGrad {
+	if out.requiresGrad {
 		th = make([]float32, len(x.Data))
 	}
-	for i, v := range x.Data {
-		t := tanhf(geluC * (v + 0.044715*v*v*v))
-		out.Data[i] = 0.5 * v * (1 + t)
-		if th != nil {
-			th[i] = t
-		}
-	}
+	GELUSlice(out.Data, th, x.Data)
 	if out.requiresGrad {
-		out.backward = func() {
-			gx := x.grad()
-			for i, g := range out.Grad {
-				v, t := x.Data[i], th[i]
-				du := geluC * (1 + 3*0.044715*v*v)
-				gx[i] += g * (0.5*(1+t) + 0.5*v*(1-t*t)*du)
-			}
-		}
+		out.backward = func() { geluGradAcc(x.grad(), out.Grad, x.Data, th) }
 	}
 	return out
 }

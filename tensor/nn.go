@@ -184,17 +184,19 @@ func CrossEntropy(logits *Tensor, targets []int, ignoreIndex int, smoothing floa
 			g := logits.grad()
 			scale := out.Grad[0] / float32(count)
 			off := smoothing / float32(v)
+			p := make([]float32, v) // softmax of the row
 			for r, t := range targets {
 				if t == ignoreIndex {
 					continue
 				}
 				lp, gr := logp[r*v:(r+1)*v], g[r*v:(r+1)*v]
-				for c, x := range lp {
+				ExpSlice(p, lp)
+				for c, pc := range p {
 					q := off
 					if c == t {
 						q += 1 - smoothing
 					}
-					gr[c] += scale * (expf(x) - q)
+					gr[c] += scale * (pc - q)
 				}
 			}
 		}

@@ -46,52 +46,33 @@ func MaskedSoftmax(x, mask *Tensor) *Tensor {
 	return out
 }
 
-func softmaxRow(y, x []float32) {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		m = max(m, v)
-	}
-	var s float64
-	for i, v := range x {
-		e := expf(v - m)
-		y[i] = e
-		s += float64(e)
-	}
-	inv := float32(1 / s)
-	for i := range y {
-		y[i] *= inv
-	}
-}
+func softmaxRow(y, x []float32) { SoftmaxSlice(y, x) }
 
 func softmaxRowMasked(y, x, mask []float32, minc int) {
-	m := float32(math.Inf(-1))
+	y = y[:len(x)]
+	if minc == 0 { // one mask value for the whole row
+		if mask[0] != 0 {
+			SoftmaxSlice(y, x)
+		} else {
+			clear(y)
+		}
+		return
+	}
+	// Masked positions become −Inf, whose exponential is exactly 0.
 	seen := false
 	for i, v := range x {
 		if mask[i*minc] != 0 {
 			seen = true
-			m = max(m, v)
+			y[i] = v
+		} else {
+			y[i] = float32(math.Inf(-1))
 		}
 	}
 	if !seen {
-		for i := range y {
-			y[i] = 0
-		}
+		clear(y)
 		return
 	}
-	var s float64
-	for i, v := range x {
-		if mask[i*minc] != 0 {
-			e := expf(v - m)
-			y[i] = e
-			s += float64(e)
-		} else {
-			y[i] = 0
-		}
-	}
-	inv := float32(1 / s)
-	for i := range y {
-		y[i] *= inv
-	}
+	SoftmaxSlice(y, y)
 }
 
 // softmaxBackRow accumulates dx = y ⊙ (dy − Σ dy⊙y).
@@ -148,6 +129,7 @@ func LogSoftmax(x *Tensor) *Tensor {
 	if out.requiresGrad {
 		out.backward = func() {
 			gx := x.grad()
+			p := make([]float32, n) // softmax of the row
 			for r := 0; r < rows; r++ {
 				y, gy, g := out.Data[r*n:(r+1)*n], out.Grad[r*n:(r+1)*n], gx[r*n:(r+1)*n]
 				var s float64
@@ -155,8 +137,9 @@ func LogSoftmax(x *Tensor) *Tensor {
 					s += float64(v)
 				}
 				sf := float32(s)
+				ExpSlice(p, y)
 				for i, v := range gy {
-					g[i] += v - expf(y[i])*sf
+					g[i] += v - p[i]*sf
 				}
 			}
 		}
@@ -164,17 +147,13 @@ func LogSoftmax(x *Tensor) *Tensor {
 	return out
 }
 
-// logSoftmaxRow writes x − max − log Σ exp(x − max) into y.
+// logSoftmaxRow writes x − max − log Σ exp(x − max) into y (which holds
+// the exponentials meanwhile). A NaN in x makes the whole row NaN.
 func logSoftmaxRow(y, x []float32) {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		m = max(m, v)
-	}
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v - m))
-	}
+	m := MaxSlice(x)
+	s := ExpShiftSum(y, x, m)
 	lse := m + float32(math.Log(s))
+	y = y[:len(x)]
 	for i, v := range x {
 		y[i] = v - lse
 	}
