@@ -1,10 +1,6 @@
 package layers
 
-import (
-	"math"
-
-	"github.com/attnlab/attnlab/tensor"
-)
+import "github.com/attnlab/attnlab/tensor"
 
 // The recurrent kernels run one layer and one direction over a whole padded
 // sequence as a single autodiff op (tensor.Custom): the forward loop does
@@ -86,7 +82,8 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 		acts = make([]float32, steps*bs*g)
 		tcs = make([]float32, steps*bh)
 	} else {
-		acts = make([]float32, bs*g)
+		acts = make([]float32, bs*g+hs)
+		acts, tcs = acts[:bs*g], acts[bs*g:] // tcs: one row's tanh(c)
 	}
 	xw, whh := a.xw.Data, a.whh.Data
 	timeOf := func(s int) int {
@@ -97,7 +94,7 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 	}
 	for s := 0; s < steps; s++ {
 		t := timeOf(s)
-		act, tc := acts, []float32(nil)
+		act, tc := acts, tcs
 		if track {
 			act = acts[s*bs*g : (s+1)*bs*g]
 			tc = tcs[s*bh : (s+1)*bh]
@@ -113,19 +110,25 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 				continue // finished: state kept, output stays 0
 			}
 			row := act[b*g : (b+1)*g]
+			// Gate activations in place, a block at a time: σ(i, f), tanh(g), σ(o).
+			tensor.SigmoidSlice(row[:2*hs], row[:2*hs])
+			tensor.TanhSlice(row[2*hs:3*hs], row[2*hs:3*hs])
+			tensor.SigmoidSlice(row[3*hs:], row[3*hs:])
 			ig, fg, gg, og := row[:hs], row[hs:2*hs], row[2*hs:3*hs], row[3*hs:]
 			hb, cb := h[b*hs:(b+1)*hs], c[b*hs:(b+1)*hs]
 			ob := out[(b*ts+t)*hs : (b*ts+t+1)*hs]
-			for j := range hb {
-				i, f, gv, o := sigmoid32(ig[j]), sigmoid32(fg[j]), tanh32(gg[j]), sigmoid32(og[j])
-				ig[j], fg[j], gg[j], og[j] = i, f, gv, o
-				cn := f*cb[j] + i*gv
-				th := tanh32(cn)
-				hn := o * th
-				cb[j], hb[j], ob[j] = cn, hn, hn
-				if tc != nil {
-					tc[b*hs+j] = th
-				}
+			ig, fg, gg, og = ig[:len(cb)], fg[:len(cb)], gg[:len(cb)], og[:len(cb)]
+			for j := range cb {
+				cb[j] = fg[j]*cb[j] + ig[j]*gg[j]
+			}
+			th := tc[:hs]
+			if track {
+				th = tc[b*hs : (b+1)*hs]
+			}
+			tensor.TanhSlice(th, cb)
+			for j, v := range th {
+				hn := og[j] * v
+				hb[j], ob[j] = hn, hn
 			}
 		}
 	}
@@ -256,13 +259,22 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 			row := act[b*4*hs : (b+1)*4*hs]
 			hb := h[b*hs : (b+1)*hs]
 			ob := out[(b*ts+t)*hs : (b*ts+t+1)*hs]
+			// r, z = σ(x + h·W) over both blocks at once; then
+			// n = tanh(x_n + r⊙(h·W_n + b_hn)).
+			rz := row[:2*hs]
+			for j := range rz {
+				rz[j] = x[j] + hr[j]
+			}
+			tensor.SigmoidSlice(rz, rz)
 			for j := range hb {
-				r := sigmoid32(x[j] + hr[j])
-				z := sigmoid32(x[hs+j] + hr[hs+j])
 				hn := hr[2*hs+j] + bhn[j]
-				n := tanh32(x[2*hs+j] + r*hn)
+				row[3*hs+j] = hn
+				row[2*hs+j] = x[2*hs+j] + row[j]*hn
+			}
+			tensor.TanhSlice(row[2*hs:3*hs], row[2*hs:3*hs])
+			for j := range hb {
+				z, n := row[hs+j], row[2*hs+j]
 				nh := n + z*(hb[j]-n)
-				row[j], row[hs+j], row[2*hs+j], row[3*hs+j] = r, z, n, hn
 				hb[j], ob[j] = nh, nh
 			}
 		}
@@ -316,13 +328,3 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 	yt := tensor.Custom("GRUSeq", y, []int{len(y)}, inputs, backward)
 	return kernelResult(yt, &a, false)
 }
-
-func sigmoid32(v float32) float32 {
-	if v >= 0 {
-		return float32(1 / (1 + math.Exp(-float64(v))))
-	}
-	e := math.Exp(float64(v))
-	return float32(e / (1 + e))
-}
-
-func tanh32(v float32) float32 { return float32(math.Tanh(float64(v))) }
