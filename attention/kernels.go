@@ -50,31 +50,22 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m maskView) *tens
 // value (mrow[j*ms]; nil mrow keeps all) is non-zero; masked positions and
 // fully masked rows become 0.
 func softmaxInPlace(x, mrow []float32, ms int) {
-	mx := float32(math.Inf(-1))
-	for j, v := range x {
-		if (mrow == nil || mrow[j*ms] != 0) && v > mx {
-			mx = v
+	if mrow != nil {
+		// Masked positions become −Inf, whose exponential is exactly 0.
+		for j := range x {
+			if mrow[j*ms] == 0 {
+				x[j] = float32(math.Inf(-1))
+			}
 		}
 	}
+	mx := tensor.MaxSlice(x) // NaNs ignored
 	if math.IsInf(float64(mx), -1) {
 		// Every key masked (or every score −Inf): a zero row, never NaN.
 		clear(x)
 		return
 	}
-	var s float64
-	for j, v := range x {
-		if mrow != nil && mrow[j*ms] == 0 {
-			x[j] = 0
-			continue
-		}
-		e := float32(math.Exp(float64(v - mx)))
-		x[j] = e
-		s += float64(e)
-	}
-	inv := float32(1 / s)
-	for j := range x {
-		x[j] *= inv
-	}
+	s := tensor.ExpShiftSum(x, x, mx)
+	tensor.ScaleSlice(x, float32(1/s))
 }
 
 // softmaxBackward writes dS = P ⊙ (dP − Σ_j dP⊙P) row by row (rows of n).
@@ -208,89 +199,11 @@ func additiveScores(qa, ka, v *tensor.Tensor, heads int, m maskView) *tensor.Ten
 	})
 }
 
-// tanh32 is a float32 tanh: a [13/6] rational approximation clamped at
-// ±7.9 (the one Eigen uses), within 3e-7 of math.Tanh and several times
-// faster. additivePair and additivePairBackward repeat it inline (it is
-// just over the compiler's inlining budget).
-func tanh32(x float32) float32 {
-	const clamp = 7.90531110763549805
-	if x > clamp {
-		x = clamp
-	} else if x < -clamp {
-		x = -clamp
-	}
-	x2 := x * x
-	p := x2*-2.76076847742355e-16 + 2.00018790482477e-13
-	p = x2*p + -8.60467152213735e-11
-	p = x2*p + 5.12229709037114e-08
-	p = x2*p + 1.48572235717979e-05
-	p = x2*p + 6.37261928875436e-04
-	p = x2*p + 4.89352455891786e-03
-	q := x2*1.19825839466702e-06 + 1.18534705686654e-04
-	q = x2*q + 2.26843463243900e-03
-	q = x2*q + 4.89352518554385e-03
-	return x * p / q
-}
-
 // additivePair returns Σ_x v[x]·tanh(q[x] + k[x]) over len(q) terms.
-func additivePair(q, k, v []float32) float32 {
-	const clamp = 7.90531110763549805
-	k, v = k[:len(q)], v[:len(q)]
-	var acc float32
-	for i, qv := range q {
-		x := qv + k[i]
-		if x > clamp {
-			x = clamp
-		} else if x < -clamp {
-			x = -clamp
-		}
-		x2 := x * x
-		p := x2*-2.76076847742355e-16 + 2.00018790482477e-13
-		p = x2*p + -8.60467152213735e-11
-		p = x2*p + 5.12229709037114e-08
-		p = x2*p + 1.48572235717979e-05
-		p = x2*p + 6.37261928875436e-04
-		p = x2*p + 4.89352455891786e-03
-		r := x2*1.19825839466702e-06 + 1.18534705686654e-04
-		r = x2*r + 2.26843463243900e-03
-		r = x2*r + 4.89352518554385e-03
-		acc += v[i] * (x * p / r)
-	}
-	return acc
-}
+func additivePair(q, k, v []float32) float32 { return tensor.AddTanhDot(q, k, v) }
 
 // additivePairBackward adds the gradients of g·Σ_x v[x]·tanh(q[x] + k[x]):
 // to dq and dk (dk may be nil) g·v[x]·(1 − t²), to dv g·t.
 func additivePairBackward(q, k, v []float32, g float32, dq, dk, dv []float32) {
-	const clamp = 7.90531110763549805
-	n := len(q)
-	k, v, dq, dv = k[:n], v[:n], dq[:n], dv[:n]
-	if dk != nil {
-		dk = dk[:n]
-	}
-	for i, qv := range q {
-		x := qv + k[i]
-		if x > clamp {
-			x = clamp
-		} else if x < -clamp {
-			x = -clamp
-		}
-		x2 := x * x
-		p := x2*-2.76076847742355e-16 + 2.00018790482477e-13
-		p = x2*p + -8.60467152213735e-11
-		p = x2*p + 5.12229709037114e-08
-		p = x2*p + 1.48572235717979e-05
-		p = x2*p + 6.37261928875436e-04
-		p = x2*p + 4.89352455891786e-03
-		r := x2*1.19825839466702e-06 + 1.18534705686654e-04
-		r = x2*r + 2.26843463243900e-03
-		r = x2*r + 4.89352518554385e-03
-		t := x * p / r
-		dv[i] += g * t
-		d := g * v[i] * (1 - t*t)
-		dq[i] += d
-		if dk != nil {
-			dk[i] += d
-		}
-	}
+	tensor.AddTanhDotGrad(q, k, v, g, dq, dk, dv)
 }
