@@ -140,12 +140,21 @@ func (f *flash) probs(s []float32, bb, i0, qb, j0, kb int) {
 		row, sj := f.m.row(bb, i0+r)
 		l := f.lse[bb*f.tq+i0+r]
 		sr := s[r*kb : (r+1)*kb]
-		for j := range sr {
-			if row != nil && row[(j0+j)*sj] == 0 {
-				sr[j] = 0
-				continue
-			}
-			sr[j] = float32(math.Exp(float64(sr[j] - l)))
+		maskTile(sr, row, j0, sj)
+		tensor.ExpShiftSum(sr, sr, l)
+	}
+}
+
+// maskTile sets the masked scores of a tile row to −Inf, whose exponential
+// is exactly 0.
+func maskTile(sr, row []float32, j0, sj int) {
+	if row == nil {
+		return
+	}
+	negInf := float32(math.Inf(-1))
+	for j := range sr {
+		if row[(j0+j)*sj] == 0 {
+			sr[j] = negInf
 		}
 	}
 }
@@ -175,28 +184,15 @@ func (f *flash) forward() *tensor.Tensor {
 				for r := 0; r < qb; r++ {
 					row, sj := f.m.row(bb, i0+r)
 					sr := s[r*kb : (r+1)*kb]
-					tileMax := negInf
-					for j, x := range sr {
-						if (row == nil || row[(j0+j)*sj] != 0) && x > tileMax {
-							tileMax = x
-						}
-					}
+					maskTile(sr, row, j0, sj)
+					tileMax := tensor.MaxSlice(sr)
 					if tileMax == negInf {
 						clear(sr)
 						continue
 					}
 					mnew := max(mx[r], tileMax)
 					corr := float32(math.Exp(float64(mx[r] - mnew)))
-					var ts float64
-					for j, x := range sr {
-						if row != nil && row[(j0+j)*sj] == 0 {
-							sr[j] = 0
-							continue
-						}
-						e := float32(math.Exp(float64(x - mnew)))
-						sr[j] = e
-						ts += float64(e)
-					}
+					ts := tensor.ExpShiftSum(sr, sr, mnew)
 					sum[r] = sum[r]*float64(corr) + ts
 					if corr != 1 {
 						or := ob[r*dv : (r+1)*dv]

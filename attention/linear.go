@@ -2,7 +2,6 @@ package attention
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/registry"
@@ -161,11 +160,15 @@ type linearAttn struct {
 	s, z      []float32 // non-causal: S [B,d,dv] and z [B,d]
 }
 
-func phi(x float32) float32 {
-	if x > 0 {
-		return x + 1
+// phiSlice sets dst[i] = φ(x[i]) = elu(x[i]) + 1: x+1 for x > 0, eˣ
+// otherwise.
+func phiSlice(dst, x []float32) {
+	tensor.ExpSlice(dst, x)
+	for i, v := range x[:len(dst)] {
+		if v > 0 {
+			dst[i] = v + 1
+		}
 	}
-	return float32(math.Exp(float64(x)))
 }
 
 // dphi is φ'(x) given x and φ(x).
@@ -182,18 +185,15 @@ func (a *linearAttn) rowAlive(bb, i int) bool { return a.lm.rows == nil || a.lm.
 func (a *linearAttn) forward() *tensor.Tensor {
 	b, tq, tk, d, dv := a.b, a.tq, a.tk, a.d, a.dv
 	a.fq = make([]float32, len(a.q.Data))
-	for i, x := range a.q.Data {
-		a.fq[i] = phi(x)
-	}
+	phiSlice(a.fq, a.q.Data)
 	a.fk = make([]float32, len(a.k.Data))
 	for bb := 0; bb < b; bb++ {
 		for j := 0; j < tk; j++ {
 			if !a.keyKept(bb, j) {
 				continue
 			}
-			for x := 0; x < d; x++ {
-				a.fk[(bb*tk+j)*d+x] = phi(a.k.Data[(bb*tk+j)*d+x])
-			}
+			off := (bb*tk + j) * d
+			phiSlice(a.fk[off:off+d], a.k.Data[off:off+d])
 		}
 	}
 	out := make([]float32, b*tq*dv)
