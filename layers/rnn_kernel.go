@@ -57,6 +57,31 @@ func kernelResult(y *tensor.Tensor, a *seqArgs, lstm bool) (*tensor.Tensor, Stat
 	return out, s
 }
 
+// bufs allocates a kernel's buffers: from tensor's pools when the result
+// will be part of a training graph (tensor.Release recycles the result and
+// the saved state), plainly otherwise.
+type bufs struct {
+	pooled bool
+	saved  [][]float32 // pooled buffers other than the result's own data
+	first  bool
+}
+
+func newBufs(track bool) *bufs { return &bufs{pooled: track, first: true} }
+
+// get returns a zeroed buffer of n values; the first one is the result's
+// data, the others are saved state to keep with the result.
+func (b *bufs) get(n int) []float32 {
+	if !b.pooled {
+		return make([]float32, n)
+	}
+	s := tensor.Scratch(n)
+	if !b.first {
+		b.saved = append(b.saved, s)
+	}
+	b.first = false
+	return s
+}
+
 // lstmSequence runs the LSTM kernel and returns the outputs [B,T,H] and
 // the final state.
 func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
@@ -65,7 +90,8 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 	lens, steps := a.lens()
 	track := a.tracked()
 	bth, bh := bs*ts*hs, bs*hs
-	y := make([]float32, bth+2*bh)
+	buf := newBufs(track)
+	y := buf.get(bth + 2*bh)
 	out, h, c := y[:bth], y[bth:bth+bh], y[bth+bh:]
 	if a.h0 != nil {
 		copy(h, a.h0.Data)
@@ -77,10 +103,10 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 	// the activated gates, and tanh of the new cell state.
 	var hprev, cprev, acts, tcs []float32
 	if track {
-		hprev = make([]float32, steps*bh)
-		cprev = make([]float32, steps*bh)
-		acts = make([]float32, steps*bs*g)
-		tcs = make([]float32, steps*bh)
+		hprev = buf.get(steps * bh)
+		cprev = buf.get(steps * bh)
+		acts = buf.get(steps * bs * g)
+		tcs = buf.get(steps * bh)
 	} else {
 		acts = make([]float32, bs*g+hs)
 		acts, tcs = acts[:bs*g], acts[bs*g:] // tcs: one row's tanh(c)
@@ -140,7 +166,8 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 			gout := gy[:bth]
 			dh := append([]float32(nil), gy[bth:bth+bh]...)
 			dc := append([]float32(nil), gy[bth+bh:]...)
-			dg := make([]float32, steps*bs*g)
+			dg := tensor.Scratch(steps * bs * g)
+			yt.Keep(dg)
 			for s := steps - 1; s >= 0; s-- {
 				t := timeOf(s)
 				act := acts[s*bs*g : (s+1)*bs*g]
@@ -176,6 +203,7 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 		}
 	}
 	yt := tensor.Custom("LSTMSeq", y, []int{len(y)}, inputs, backward)
+	yt.Keep(buf.saved...)
 	return kernelResult(yt, &a, true)
 }
 
@@ -220,7 +248,8 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 	lens, steps := a.lens()
 	track := a.tracked()
 	bth, bh := bs*ts*hs, bs*hs
-	y := make([]float32, bth+bh)
+	buf := newBufs(track)
+	y := buf.get(bth + bh)
 	out, h := y[:bth], y[bth:]
 	if a.h0 != nil {
 		copy(h, a.h0.Data)
@@ -229,8 +258,8 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 	// hn = h·W_hn + b_hn (4H per row).
 	var hprev, acts []float32
 	if track {
-		hprev = make([]float32, steps*bh)
-		acts = make([]float32, steps*bs*4*hs)
+		hprev = buf.get(steps * bh)
+		acts = buf.get(steps * bs * 4 * hs)
 	} else {
 		acts = make([]float32, bs*4*hs)
 	}
@@ -286,8 +315,9 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 			gy := yt.Grad
 			gout := gy[:bth]
 			dh := append([]float32(nil), gy[bth:]...)
-			dx := make([]float32, steps*bs*g)  // d(x·W_ih + b)
-			dhw := make([]float32, steps*bs*g) // d(h·W_hh)
+			dx := tensor.Scratch(steps * bs * g)  // d(x·W_ih + b)
+			dhw := tensor.Scratch(steps * bs * g) // d(h·W_hh)
+			yt.Keep(dx, dhw)
 			gb := grads[3]
 			for s := steps - 1; s >= 0; s-- {
 				t := timeOf(s)
@@ -326,5 +356,6 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 		}
 	}
 	yt := tensor.Custom("GRUSeq", y, []int{len(y)}, inputs, backward)
+	yt.Keep(buf.saved...)
 	return kernelResult(yt, &a, false)
 }

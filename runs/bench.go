@@ -181,7 +181,9 @@ func RunWorkload(name string, opt BenchOptions) (*BenchResult, error) {
 		layers.ZeroGrad(ps)
 		loss.Backward()
 		adam.Step(1e-3)
-		return float64(loss.Item())
+		l := float64(loss.Item())
+		tensor.Release(loss)
+		return l
 	}
 	for _, b := range batches[:opt.Warmup] {
 		step(b)

@@ -287,6 +287,7 @@ func (r *run) trainStep(b tasks.Batch, lr float64) (float64, error) {
 	}
 	layers.ZeroGrad(r.params)
 	loss.Backward()
+	defer tensor.Release(loss) // the step's buffers serve the next step
 	norm := optim.ClipGradNorm(r.params, r.cfg.Train.Clip)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return v, fmt.Errorf("gradient norm is %v", norm)

@@ -3,7 +3,9 @@ package tensor
 import "fmt"
 
 // Custom returns the result of an op defined outside this package: a tensor
-// of the given shape holding data (used, not copied), made from inputs.
+// of the given shape holding data (used, not copied), made from inputs. data
+// must belong to the result alone (no input's or other result's memory):
+// Release recycles it with the result.
 //
 // When any input requires gradients, the result records the inputs and, in
 // the backward pass, backward is called once with the result (its Grad holds

@@ -27,7 +27,7 @@ func Reshape(x *Tensor, shape ...int) *Tensor {
 	if n != len(x.Data) {
 		panic(fmt.Sprintf("tensor.Reshape: shape %v does not hold the %d elements of %v", shape, len(x.Data), x.shape))
 	}
-	out := &Tensor{shape: shape, Data: x.Data, op: "Reshape"}
+	out := &Tensor{shape: shape, Data: x.Data, op: "Reshape", view: true}
 	if x.requiresGrad {
 		out.requiresGrad = true
 		out.inputs = []*Tensor{x}

@@ -22,10 +22,12 @@ type Tensor struct {
 	Grad []float32
 
 	requiresGrad bool
-	op           string    // name of the op that made this tensor ("" for leaves)
-	inputs       []*Tensor // inputs that require gradients, for the graph walk
-	backward     func()    // accumulates into the inputs' Grad from this Grad
-	mark         uint64    // visit mark of the last Backward walk
+	op           string      // name of the op that made this tensor ("" for leaves)
+	inputs       []*Tensor   // inputs that require gradients, for the graph walk
+	backward     func()      // accumulates into the inputs' Grad from this Grad
+	mark         uint64      // visit mark of the last Backward walk
+	view         bool        // Data belongs to another tensor (Reshape)
+	kept         [][]float32 // saved state released with this tensor (Keep)
 }
 
 // New returns a zero tensor of the given shape. A shape with no dimensions
@@ -157,7 +159,11 @@ func (t *Tensor) String() string {
 // grad returns t.Grad, allocating a zero gradient on first use.
 func (t *Tensor) grad() []float32 {
 	if t.Grad == nil {
-		t.Grad = make([]float32, len(t.Data))
+		if t.backward == nil && len(t.inputs) == 0 {
+			t.Grad = make([]float32, len(t.Data)) // a leaf keeps its gradient
+		} else {
+			t.Grad = alloc(len(t.Data))
+		}
 	}
 	return t.Grad
 }
@@ -188,7 +194,7 @@ func NoGrad(ts ...*Tensor) (restore func()) {
 // the output records the inputs that do, and the caller sets its backward
 // function with setBackward.
 func result(op string, shape []int, inputs ...*Tensor) *Tensor {
-	out := &Tensor{shape: shape, Data: make([]float32, shapeSize(shape)), op: op}
+	out := &Tensor{shape: shape, op: op}
 	for _, in := range inputs {
 		if in != nil && in.requiresGrad {
 			if out.inputs == nil {
@@ -197,6 +203,11 @@ func result(op string, shape []int, inputs ...*Tensor) *Tensor {
 			out.inputs = append(out.inputs, in)
 			out.requiresGrad = true
 		}
+	}
+	if out.requiresGrad {
+		out.Data = alloc(shapeSize(shape)) // recycled by Release
+	} else {
+		out.Data = make([]float32, shapeSize(shape))
 	}
 	return out
 }
