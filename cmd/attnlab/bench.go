@@ -29,7 +29,7 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench [W1 W2 W3 W4 W5]",
 		Short: "Measure the reference workloads (tokens/s, attention time and memory against length)",
-		Long: `bench trains the reference workloads of BENCHMARKS.md through attnlab's
+		Long: `bench trains the reference workloads through attnlab's
 registry and training step and prints their throughput next to PyTorch's
 figures on this machine class (one thread, float32):
 

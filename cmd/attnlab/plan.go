@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -47,7 +48,7 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 	if x.Description != "" {
 		writeHanging(w, "  ", x.Description)
 	}
-	keys := experiments.VaryingKeys(plan)
+	keys := sweepKeys(plan)
 	variants := false
 	for _, r := range plan {
 		if _, ok := r.Point["variant"]; ok {
@@ -69,12 +70,8 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 			v, _ := r.Point["variant"].(string)
 			fmt.Fprintf(tw, "\t%s", orDash(v))
 		}
-		params := make(map[string]any, len(r.Params))
-		for _, p := range r.Params {
-			params[p.Key] = p.Value
-		}
 		for _, k := range keys {
-			v, ok := params[k]
+			v, ok := r.Point[k]
 			s := "-"
 			if ok {
 				s = formatValue(v)
@@ -87,6 +84,39 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 	if len(keys) == 0 && !variants {
 		fmt.Fprintln(w, "\n(no sweep: every run has the same configuration but its seed)")
 	}
+}
+
+// sweepKeys returns the keys the sweep sets (its points' keys but the
+// variant name) whose values differ across the plan, sorted: the columns of
+// the plan. Parameters that differ only because a point switched plugins
+// (multi-head's own defaults) are not columns.
+func sweepKeys(plan []experiments.Run) []string {
+	seen := map[string]map[string]bool{}
+	for _, r := range plan {
+		for k := range r.Point {
+			if k != "variant" && seen[k] == nil {
+				seen[k] = map[string]bool{}
+			}
+		}
+	}
+	for _, r := range plan {
+		for k := range seen {
+			v, ok := r.Point[k]
+			s := "\x00missing"
+			if ok {
+				s = formatValue(v)
+			}
+			seen[k][s] = true
+		}
+	}
+	var keys []string
+	for k, vals := range seen {
+		if len(vals) > 1 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // formatValue shows a parameter value: numbers in their shortest form,
