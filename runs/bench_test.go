@@ -30,20 +30,18 @@ func BenchmarkMetricOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rec := &storeRecorder{ctx: context.Background(), st: st, w: st.NewMetricWriter(1, store.DefaultBatch)}
 		exp, _ := st.PutExperiment(context.Background(), "bench", "", "")
 		runs, err := st.EnsureRuns(context.Background(), exp, []store.RunSpec{{Hash: "h", Seed: 1, Config: "{}"}})
 		if err != nil {
 			b.Fatal(err)
 		}
-		rec.run = runs[0].ID
-		rec.w = st.NewMetricWriter(rec.run, store.DefaultBatch)
+		rec := newStoreRecorder(context.Background(), st, runs[0].ID, nil)
 		for _, noMetrics := range []bool{i%2 == 0, i%2 != 0} {
 			res, err := Train(context.Background(), cfg, rec, Options{NoMetrics: noMetrics})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := rec.w.Flush(context.Background()); err != nil {
+			if err := rec.sync(); err != nil {
 				b.Fatal(err)
 			}
 			d := time.Duration(res.Summaries["perf/loop_seconds"] * float64(time.Second))
@@ -53,6 +51,9 @@ func BenchmarkMetricOverhead(b *testing.B) {
 			} else {
 				on += d
 			}
+		}
+		if err := rec.close(); err != nil {
+			b.Fatal(err)
 		}
 		st.Close()
 		i++

@@ -214,7 +214,7 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 	if opt.Reporter != nil {
 		rr = opt.Reporter.Begin(claim.Run, plan.Label, from, plan.Config.Train.Steps)
 	}
-	sr := &storeRecorder{ctx: bg, st: st, run: rec.ID, w: st.NewMetricWriter(rec.ID, store.DefaultBatch), rep: rr}
+	sr := newStoreRecorder(bg, st, rec.ID, rr)
 	hbCtx, stopHB := context.WithCancel(bg)
 	hbDone := make(chan struct{})
 	go func() {
@@ -233,7 +233,7 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 	res, err := trainSafely(ctx, plan.Config, sr, Options{Resume: resume, NoMetrics: opt.NoMetrics})
 	stopHB()
 	<-hbDone
-	if ferr := sr.w.Flush(bg); ferr != nil && err == nil {
+	if ferr := sr.close(); ferr != nil && err == nil {
 		err = ferr
 	}
 	status := store.StatusDone
@@ -293,19 +293,88 @@ func finishRun(ctx context.Context, st *store.Store, owner store.Owner, out Outc
 	return out
 }
 
-// storeRecorder records a run into the store.
+// storeRecorder records a run into the store. Metric rows are handed in
+// batches to a writer goroutine, so a training step never waits for SQLite;
+// Checkpoint and close wait until every row logged before them is written,
+// so a checkpoint never runs ahead of the history it belongs to.
 type storeRecorder struct {
-	ctx context.Context
-	st  *store.Store
-	run int64
-	w   *store.MetricWriter
-	rep RunReporter
+	ctx     context.Context
+	st      *store.Store
+	run     int64
+	w       *store.MetricWriter
+	rep     RunReporter
+	pending []metricRow
+	batches chan []metricRow
+	done    chan error // the writer's result, after batches is closed
+	err     error      // the first write error seen
 }
 
-func (s *storeRecorder) Metric(step int, key string, v float64) error { return s.w.Log(step, key, v) }
+type metricRow struct {
+	step  int
+	key   string
+	value float64
+}
+
+// recorderBatch is how many rows the training goroutine gathers before
+// handing them to the writer.
+const recorderBatch = 512
+
+func newStoreRecorder(ctx context.Context, st *store.Store, run int64, rep RunReporter) *storeRecorder {
+	s := &storeRecorder{ctx: ctx, st: st, run: run, w: st.NewMetricWriter(run, store.DefaultBatch), rep: rep}
+	s.start()
+	return s
+}
+
+func (s *storeRecorder) start() {
+	s.batches = make(chan []metricRow, 4)
+	s.done = make(chan error, 1)
+	go func(batches <-chan []metricRow, done chan<- error) {
+		var err error
+		for b := range batches {
+			for _, r := range b {
+				if err == nil {
+					err = s.w.Log(r.step, r.key, r.value)
+				}
+			}
+		}
+		if err == nil {
+			err = s.w.Flush(s.ctx)
+		}
+		done <- err
+	}(s.batches, s.done)
+}
+
+// sync writes every row logged so far and restarts the writer.
+func (s *storeRecorder) sync() error {
+	s.close()
+	s.start()
+	return s.err
+}
+
+// close writes every row logged so far and stops the writer.
+func (s *storeRecorder) close() error {
+	if len(s.pending) > 0 {
+		s.batches <- s.pending
+		s.pending = nil
+	}
+	close(s.batches)
+	if err := <-s.done; err != nil && s.err == nil {
+		s.err = err
+	}
+	return s.err
+}
+
+func (s *storeRecorder) Metric(step int, key string, v float64) error {
+	s.pending = append(s.pending, metricRow{step, key, v})
+	if len(s.pending) >= recorderBatch {
+		s.batches <- s.pending
+		s.pending = make([]metricRow, 0, recorderBatch)
+	}
+	return s.err
+}
 
 func (s *storeRecorder) Checkpoint(step int, data []byte) error {
-	if err := s.w.Flush(s.ctx); err != nil {
+	if err := s.sync(); err != nil {
 		return err
 	}
 	return s.st.PutArtifact(s.ctx, s.run, KindCheckpoint, NameCheckpoint, data)
