@@ -28,10 +28,3 @@ func initIfAble(m any, rng *tensor.RNG) {
 	}
 }
 
-// paramsOf returns m's parameters, or nil for a nil module.
-func paramsOf(m Module) []*Param {
-	if m == nil {
-		return nil
-	}
-	return m.Params()
-}

@@ -70,5 +70,3 @@ func logProbs(logits *tensor.Tensor) *tensor.Tensor {
 	v := logits.Dim(-1)
 	return tensor.LogSoftmax(tensor.Reshape(logits, -1, v))
 }
-
-func argmaxRow(row []float32) int { return argmax(row) }
