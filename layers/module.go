@@ -27,4 +27,3 @@ func initIfAble(m any, rng *tensor.RNG) {
 		in.Init(rng)
 	}
 }
-
