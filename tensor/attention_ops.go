@@ -1,7 +1,5 @@
 package tensor
 
-import "fmt"
-
 // Custom returns the result of an op defined outside this package: a tensor
 // of the given shape holding data (used, not copied), made from inputs. data
 // must belong to the result alone (no input's or other result's memory):
@@ -22,7 +20,7 @@ import "fmt"
 func Custom(op string, data []float32, shape []int, inputs []*Tensor, backward func(out *Tensor, grads [][]float32)) *Tensor {
 	n := checkShape("Custom", shape)
 	if len(data) != n {
-		panic(fmt.Sprintf("tensor.Custom(%s): %d values for shape %v (want %d)", op, len(data), shape, n))
+		panic(errorf("tensor.Custom(%s): %d values for shape %v (want %d)", op, len(data), shape, n))
 	}
 	out := &Tensor{shape: append([]int(nil), shape...), Data: data, op: op}
 	for _, in := range inputs {
@@ -35,7 +33,7 @@ func Custom(op string, data []float32, shape []int, inputs []*Tensor, backward f
 		return out
 	}
 	if backward == nil {
-		panic(fmt.Sprintf("tensor.Custom(%s): nil backward for inputs that require gradients", op))
+		panic(errorf("tensor.Custom(%s): nil backward for inputs that require gradients", op))
 	}
 	ins := append([]*Tensor(nil), inputs...)
 	out.backward = func() {

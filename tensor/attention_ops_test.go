@@ -67,7 +67,7 @@ func TestCustomPanics(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
 				r := recover()
-				if r == nil || !strings.Contains(r.(string), tc.want) {
+				if e, ok := r.(tensor.Error); !ok || !strings.Contains(e.Msg, tc.want) {
 					t.Fatalf("panic = %v, want one containing %q", r, tc.want)
 				}
 			}()

@@ -1,7 +1,5 @@
 package tensor
 
-import "fmt"
-
 // broadcastShape returns the NumPy broadcast of shapes a and b, or panics
 // naming op and both shapes.
 func broadcastShape(op string, a, b []int) []int {
@@ -23,7 +21,7 @@ func broadcastShape(op string, a, b []int) []int {
 		case db == 1:
 			out[i] = da
 		default:
-			panic(fmt.Sprintf("tensor.%s: shapes %v and %v do not broadcast", op, a, b))
+			panic(errorf("tensor.%s: shapes %v and %v do not broadcast", op, a, b))
 		}
 	}
 	return out

@@ -19,8 +19,12 @@
 //
 // # Shapes and errors
 //
-// Elementwise ops broadcast as NumPy does. Shape mismatches are programmer
-// errors: ops panic with the op name and the shapes involved.
+// Elementwise ops broadcast as NumPy does. Shape mismatches, indices out of
+// range and other misuses are programmer errors: ops panic with an Error (as
+// gonum's mat.Error) whose message names the op and the shapes involved.
+// Every panic of this package carries an Error, so a caller that recovers
+// must test for exactly that type (the run executor does) and let any other
+// panic through as a bug.
 //
 // # Matrix products
 //

@@ -34,15 +34,16 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	gemmRun(gemmDefault, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// gemmCheck panics with gonum's messages on arguments Sgemm would reject.
+// gemmCheck panics with an Error carrying gonum's messages on arguments
+// Sgemm would reject.
 func gemmCheck(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	switch {
 	case m < 0:
-		panic("blas: m < 0")
+		panic(Error{"blas: m < 0"})
 	case n < 0:
-		panic("blas: n < 0")
+		panic(Error{"blas: n < 0"})
 	case k < 0:
-		panic("blas: k < 0")
+		panic(Error{"blas: k < 0"})
 	}
 	ar, ac := m, k // A as stored
 	if transA {
@@ -54,22 +55,22 @@ func gemmCheck(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	}
 	switch {
 	case lda < max(1, ac):
-		panic("blas: bad leading dimension of A")
+		panic(Error{"blas: bad leading dimension of A"})
 	case ldb < max(1, bc):
-		panic("blas: bad leading dimension of B")
+		panic(Error{"blas: bad leading dimension of B"})
 	case ldc < max(1, n):
-		panic("blas: bad leading dimension of C")
+		panic(Error{"blas: bad leading dimension of C"})
 	}
 	if m == 0 || n == 0 {
 		return
 	}
 	switch {
 	case ar > 0 && len(a) < (ar-1)*lda+ac:
-		panic("blas: insufficient length of a")
+		panic(Error{"blas: insufficient length of a"})
 	case br > 0 && len(b) < (br-1)*ldb+bc:
-		panic("blas: insufficient length of b")
+		panic(Error{"blas: insufficient length of b"})
 	case len(c) < (m-1)*ldc+n:
-		panic("blas: insufficient length of c")
+		panic(Error{"blas: insufficient length of c"})
 	}
 }
 

@@ -287,7 +287,7 @@ func TestGemmPanics(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
-				if r := recover(); r != tc.want {
+				if r := recover(); r != (Error{tc.want}) {
 					t.Fatalf("panic = %v, want %q", r, tc.want)
 				}
 			}()

@@ -86,8 +86,8 @@ func TestBroadcastPanics(t *testing.T) {
 		if r == nil {
 			t.Fatal("Add of [2,3] and [4] did not panic")
 		}
-		if msg := r.(string); msg != "tensor.Add: shapes [2 3] and [4] do not broadcast" {
-			t.Fatalf("panic = %q", msg)
+		if e, ok := r.(tensor.Error); !ok || e.Msg != "tensor.Add: shapes [2 3] and [4] do not broadcast" {
+			t.Fatalf("panic = %#v, want a tensor.Error", r)
 		}
 	}()
 	tensor.Add(tensor.New(2, 3), tensor.New(4))

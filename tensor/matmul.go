@@ -1,7 +1,5 @@
 package tensor
 
-import "fmt"
-
 // MatMul returns the matrix product a·b. Shapes: [M,K]·[K,N] → [M,N];
 // batched [...,M,K]·[...,K,N] → [...,M,N] with equal batch dimensions; and
 // [...,M,K]·[K,N] or [M,K]·[...,K,N], where the 2-D side is shared by every
@@ -13,7 +11,7 @@ func MatMul(a, b *Tensor) *Tensor { return MatMulT(a, b, false, false) }
 // making a transposed copy.
 func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	if a.Dims() < 2 || b.Dims() < 2 {
-		panic(fmt.Sprintf("tensor.MatMul: need at least 2-D operands, got %v and %v", a.shape, b.shape))
+		panic(errorf("tensor.MatMul: need at least 2-D operands, got %v and %v", a.shape, b.shape))
 	}
 	ar, br := a.Dims(), b.Dims()
 	m, ka := a.shape[ar-2], a.shape[ar-1]
@@ -25,7 +23,7 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 		kb, n = n, kb
 	}
 	if ka != kb {
-		panic(fmt.Sprintf("tensor.MatMul: inner dimensions differ: %v·%v (transA=%v, transB=%v)", a.shape, b.shape, transA, transB))
+		panic(errorf("tensor.MatMul: inner dimensions differ: %v·%v (transA=%v, transB=%v)", a.shape, b.shape, transA, transB))
 	}
 	k := ka
 	abatch, bbatch := a.shape[:ar-2], b.shape[:br-2]
@@ -38,7 +36,7 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	case sameShape(abatch, bbatch):
 		batch = abatch
 	default:
-		panic(fmt.Sprintf("tensor.MatMul: batch dimensions differ: %v·%v", a.shape, b.shape))
+		panic(errorf("tensor.MatMul: batch dimensions differ: %v·%v", a.shape, b.shape))
 	}
 	nb := shapeSize(batch)
 	shape := append(append([]int(nil), batch...), m, n)

@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"fmt"
 	"math"
 )
 
@@ -42,11 +41,11 @@ func Dropout(x *Tensor, p float32, rng *RNG, training bool) *Tensor {
 // may be nil for no affine transform.
 func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 	if x.Dims() == 0 {
-		panic("tensor.LayerNorm: scalar input")
+		panic(Error{"tensor.LayerNorm: scalar input"})
 	}
 	d := x.shape[len(x.shape)-1]
 	if (gamma != nil && gamma.Len() != d) || (beta != nil && beta.Len() != d) {
-		panic(fmt.Sprintf("tensor.LayerNorm: x %v with gamma %v, beta %v", x.shape, shapeOf(gamma), shapeOf(beta)))
+		panic(errorf("tensor.LayerNorm: x %v with gamma %v, beta %v", x.shape, shapeOf(gamma), shapeOf(beta)))
 	}
 	rows := len(x.Data) / max(d, 1)
 	out := result("LayerNorm", append([]int(nil), x.shape...), x, gamma, beta)
@@ -144,12 +143,12 @@ func shapeOf(t *Tensor) []int {
 // [0, V) that is not ignoreIndex.
 func CrossEntropy(logits *Tensor, targets []int, ignoreIndex int, smoothing float32) *Tensor {
 	if logits.Dims() == 0 {
-		panic("tensor.CrossEntropy: scalar logits")
+		panic(Error{"tensor.CrossEntropy: scalar logits"})
 	}
 	v := logits.shape[len(logits.shape)-1]
 	rows := len(logits.Data) / max(v, 1)
 	if len(targets) != rows {
-		panic(fmt.Sprintf("tensor.CrossEntropy: %d targets for logits %v", len(targets), logits.shape))
+		panic(errorf("tensor.CrossEntropy: %d targets for logits %v", len(targets), logits.shape))
 	}
 	out := result("CrossEntropy", []int{}, logits)
 	logp := make([]float32, len(logits.Data))
@@ -161,7 +160,7 @@ func CrossEntropy(logits *Tensor, targets []int, ignoreIndex int, smoothing floa
 			continue
 		}
 		if t < 0 || t >= v {
-			panic(fmt.Sprintf("tensor.CrossEntropy: target %d out of range for %d classes", t, v))
+			panic(errorf("tensor.CrossEntropy: target %d out of range for %d classes", t, v))
 		}
 		lp := logp[r*v : (r+1)*v]
 		logSoftmaxRow(lp, logits.Data[r*v:(r+1)*v])

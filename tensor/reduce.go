@@ -1,14 +1,12 @@
 package tensor
 
-import "fmt"
-
 // axisSplit returns (outer, size, inner) for a reduction over axis.
 func axisSplit(op string, shape []int, axis int) (int, int, int, int) {
 	if axis < 0 {
 		axis += len(shape)
 	}
 	if axis < 0 || axis >= len(shape) {
-		panic(fmt.Sprintf("tensor.%s: axis out of range for shape %v", op, shape))
+		panic(errorf("tensor.%s: axis out of range for shape %v", op, shape))
 	}
 	outer := shapeSize(shape[:axis])
 	inner := shapeSize(shape[axis+1:])
@@ -113,7 +111,7 @@ func sumAll(op string, x *Tensor, mean bool) *Tensor {
 func Max(x *Tensor, axis int, keepdim bool) *Tensor {
 	axis, outer, size, inner := axisSplit("Max", x.shape, axis)
 	if size == 0 {
-		panic(fmt.Sprintf("tensor.Max: empty axis in shape %v", x.shape))
+		panic(errorf("tensor.Max: empty axis in shape %v", x.shape))
 	}
 	out := result("Max", reducedShape(x.shape, axis, keepdim), x)
 	arg := make([]int32, outer*inner)

@@ -1,7 +1,5 @@
 package tensor
 
-import "fmt"
-
 // Reshape returns x with a new shape holding the same number of elements;
 // one dimension may be -1 and is inferred. The result shares x's data.
 func Reshape(x *Tensor, shape ...int) *Tensor {
@@ -12,20 +10,20 @@ func Reshape(x *Tensor, shape ...int) *Tensor {
 		case d == -1 && infer < 0:
 			infer = i
 		case d < 0:
-			panic(fmt.Sprintf("tensor.Reshape: bad shape %v for %v", shape, x.shape))
+			panic(errorf("tensor.Reshape: bad shape %v for %v", shape, x.shape))
 		default:
 			n *= d
 		}
 	}
 	if infer >= 0 {
 		if n == 0 || len(x.Data)%n != 0 {
-			panic(fmt.Sprintf("tensor.Reshape: cannot infer -1 in %v for %v", shape, x.shape))
+			panic(errorf("tensor.Reshape: cannot infer -1 in %v for %v", shape, x.shape))
 		}
 		shape[infer] = len(x.Data) / n
 		n = len(x.Data)
 	}
 	if n != len(x.Data) {
-		panic(fmt.Sprintf("tensor.Reshape: shape %v does not hold the %d elements of %v", shape, len(x.Data), x.shape))
+		panic(errorf("tensor.Reshape: shape %v does not hold the %d elements of %v", shape, len(x.Data), x.shape))
 	}
 	out := &Tensor{shape: shape, Data: x.Data, op: "Reshape", view: true}
 	if x.requiresGrad {
@@ -56,7 +54,7 @@ func Transpose(x *Tensor, d0, d1 int) *Tensor {
 		perm[i] = i
 	}
 	if d0 < 0 || d0 >= r || d1 < 0 || d1 >= r {
-		panic(fmt.Sprintf("tensor.Transpose: dims %d, %d out of range for %v", d0, d1, x.shape))
+		panic(errorf("tensor.Transpose: dims %d, %d out of range for %v", d0, d1, x.shape))
 	}
 	perm[d0], perm[d1] = perm[d1], perm[d0]
 	return Permute(x, perm...)
@@ -67,13 +65,13 @@ func Transpose(x *Tensor, d0, d1 int) *Tensor {
 func Permute(x *Tensor, perm ...int) *Tensor {
 	r := len(x.shape)
 	if len(perm) != r {
-		panic(fmt.Sprintf("tensor.Permute: permutation %v for shape %v", perm, x.shape))
+		panic(errorf("tensor.Permute: permutation %v for shape %v", perm, x.shape))
 	}
 	seen := make([]bool, r)
 	shape := make([]int, r)
 	for i, p := range perm {
 		if p < 0 || p >= r || seen[p] {
-			panic(fmt.Sprintf("tensor.Permute: %v is not a permutation for shape %v", perm, x.shape))
+			panic(errorf("tensor.Permute: %v is not a permutation for shape %v", perm, x.shape))
 		}
 		seen[p] = true
 		shape[i] = x.shape[p]
@@ -145,24 +143,24 @@ func permuteCopy(dst, src []float32, shape, strides []int, back bool) {
 // Concat joins tensors along axis; all other dimensions must match.
 func Concat(axis int, xs ...*Tensor) *Tensor {
 	if len(xs) == 0 {
-		panic("tensor.Concat: no tensors")
+		panic(Error{"tensor.Concat: no tensors"})
 	}
 	first := xs[0].shape
 	if axis < 0 {
 		axis += len(first)
 	}
 	if axis < 0 || axis >= len(first) {
-		panic(fmt.Sprintf("tensor.Concat: axis out of range for %v", first))
+		panic(errorf("tensor.Concat: axis out of range for %v", first))
 	}
 	shape := append([]int(nil), first...)
 	shape[axis] = 0
 	for _, x := range xs {
 		if len(x.shape) != len(first) {
-			panic(fmt.Sprintf("tensor.Concat: shapes %v and %v differ in rank", first, x.shape))
+			panic(errorf("tensor.Concat: shapes %v and %v differ in rank", first, x.shape))
 		}
 		for i, d := range x.shape {
 			if i != axis && d != first[i] {
-				panic(fmt.Sprintf("tensor.Concat: shapes %v and %v differ outside axis %d", first, x.shape, axis))
+				panic(errorf("tensor.Concat: shapes %v and %v differ outside axis %d", first, x.shape, axis))
 			}
 		}
 		shape[axis] += x.shape[axis]
@@ -207,7 +205,7 @@ func Narrow(x *Tensor, axis, start, length int) *Tensor {
 		axis += len(x.shape)
 	}
 	if axis < 0 || axis >= len(x.shape) || start < 0 || length < 0 || start+length > x.shape[axis] {
-		panic(fmt.Sprintf("tensor.Narrow: axis %d [%d, %d) out of range for %v", axis, start, start+length, x.shape))
+		panic(errorf("tensor.Narrow: axis %d [%d, %d) out of range for %v", axis, start, start+length, x.shape))
 	}
 	shape := append([]int(nil), x.shape...)
 	shape[axis] = length
@@ -247,7 +245,7 @@ func Split(x *Tensor, axis int, sizes ...int) []*Tensor {
 		total += s
 	}
 	if axis < 0 || axis >= len(x.shape) || total != x.shape[axis] {
-		panic(fmt.Sprintf("tensor.Split: sizes %v along axis %d of %v", sizes, axis, x.shape))
+		panic(errorf("tensor.Split: sizes %v along axis %d of %v", sizes, axis, x.shape))
 	}
 	out := make([]*Tensor, len(sizes))
 	start := 0
@@ -261,19 +259,19 @@ func Split(x *Tensor, axis int, sizes ...int) []*Tensor {
 // Stack joins tensors of equal shape along a new axis.
 func Stack(axis int, xs ...*Tensor) *Tensor {
 	if len(xs) == 0 {
-		panic("tensor.Stack: no tensors")
+		panic(Error{"tensor.Stack: no tensors"})
 	}
 	r := len(xs[0].shape)
 	if axis < 0 {
 		axis += r + 1
 	}
 	if axis < 0 || axis > r {
-		panic(fmt.Sprintf("tensor.Stack: axis out of range for %v", xs[0].shape))
+		panic(errorf("tensor.Stack: axis out of range for %v", xs[0].shape))
 	}
 	ys := make([]*Tensor, len(xs))
 	for i, x := range xs {
 		if !sameShape(x.shape, xs[0].shape) {
-			panic(fmt.Sprintf("tensor.Stack: shapes %v and %v differ", xs[0].shape, x.shape))
+			panic(errorf("tensor.Stack: shapes %v and %v differ", xs[0].shape, x.shape))
 		}
 		shape := make([]int, 0, r+1)
 		shape = append(shape, x.shape[:axis]...)
@@ -290,7 +288,7 @@ func Stack(axis int, xs ...*Tensor) *Tensor {
 // picked several times adds up. It panics on an id outside [0, V).
 func Gather(table *Tensor, ids []int, padID int) *Tensor {
 	if table.Dims() < 1 {
-		panic(fmt.Sprintf("tensor.Gather: table of shape %v", table.shape))
+		panic(errorf("tensor.Gather: table of shape %v", table.shape))
 	}
 	v := table.shape[0]
 	d := shapeSize(table.shape[1:])
@@ -301,7 +299,7 @@ func Gather(table *Tensor, ids []int, padID int) *Tensor {
 			continue
 		}
 		if id < 0 || id >= v {
-			panic(fmt.Sprintf("tensor.Gather: id %d out of range for table %v", id, table.shape))
+			panic(errorf("tensor.Gather: id %d out of range for table %v", id, table.shape))
 		}
 		copy(out.Data[i*d:(i+1)*d], table.Data[id*d:(id+1)*d])
 	}
@@ -327,11 +325,11 @@ func Gather(table *Tensor, ids []int, padID int) *Tensor {
 // receives no gradient.
 func Where(mask, a, b *Tensor) *Tensor {
 	if !sameShape(a.shape, b.shape) {
-		panic(fmt.Sprintf("tensor.Where: shapes %v and %v differ", a.shape, b.shape))
+		panic(errorf("tensor.Where: shapes %v and %v differ", a.shape, b.shape))
 	}
 	shape := append([]int(nil), a.shape...)
 	if bs := broadcastShape("Where", shape, mask.shape); !sameShape(bs, shape) {
-		panic(fmt.Sprintf("tensor.Where: mask %v does not broadcast to %v", mask.shape, shape))
+		panic(errorf("tensor.Where: mask %v does not broadcast to %v", mask.shape, shape))
 	}
 	out := result("Where", shape, a, b)
 	it := newIter(shape, mask.shape, nil)

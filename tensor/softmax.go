@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"fmt"
 	"math"
 )
 
@@ -16,7 +15,7 @@ func Softmax(x *Tensor) *Tensor { return MaskedSoftmax(x, nil) }
 // uniform). mask receives no gradient.
 func MaskedSoftmax(x, mask *Tensor) *Tensor {
 	if x.Dims() == 0 {
-		panic("tensor.MaskedSoftmax: scalar input")
+		panic(Error{"tensor.MaskedSoftmax: scalar input"})
 	}
 	n := x.shape[len(x.shape)-1]
 	rows := len(x.Data) / max(n, 1)
@@ -92,7 +91,7 @@ func softmaxBackRow(gx, gy, y []float32) {
 // along the row (0 when the mask is constant across it).
 func maskRows(op string, xs, ms []int) ([]int, int) {
 	if bs := broadcastShape(op, xs, ms); !sameShape(bs, xs) {
-		panic(fmt.Sprintf("tensor.%s: mask %v does not broadcast to %v", op, ms, xs))
+		panic(errorf("tensor.%s: mask %v does not broadcast to %v", op, ms, xs))
 	}
 	st := bstrides(xs, ms)
 	r := len(xs) - 1
@@ -118,7 +117,7 @@ func maskRows(op string, xs, ms []int) ([]int, int) {
 // LogSoftmax returns log(softmax(x)) over the last axis, computed stably.
 func LogSoftmax(x *Tensor) *Tensor {
 	if x.Dims() == 0 {
-		panic("tensor.LogSoftmax: scalar input")
+		panic(Error{"tensor.LogSoftmax: scalar input"})
 	}
 	n := x.shape[len(x.shape)-1]
 	rows := len(x.Data) / max(n, 1)

@@ -42,7 +42,7 @@ func New(shape ...int) *Tensor {
 func FromData(data []float32, shape ...int) *Tensor {
 	n := checkShape("FromData", shape)
 	if len(data) != n {
-		panic(fmt.Sprintf("tensor.FromData: %d values for shape %v (want %d)", len(data), shape, n))
+		panic(errorf("tensor.FromData: %d values for shape %v (want %d)", len(data), shape, n))
 	}
 	return &Tensor{shape: append([]int(nil), shape...), Data: data}
 }
@@ -63,7 +63,7 @@ func checkShape(op string, shape []int) int {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			panic(fmt.Sprintf("tensor.%s: negative dimension in shape %v", op, shape))
+			panic(errorf("tensor.%s: negative dimension in shape %v", op, shape))
 		}
 		n *= d
 	}
@@ -90,7 +90,7 @@ func (t *Tensor) Len() int { return len(t.Data) }
 // Item returns the single value of a one-element tensor; it panics otherwise.
 func (t *Tensor) Item() float32 {
 	if len(t.Data) != 1 {
-		panic(fmt.Sprintf("tensor.Item: tensor of shape %v has %d elements", t.shape, len(t.Data)))
+		panic(errorf("tensor.Item: tensor of shape %v has %d elements", t.shape, len(t.Data)))
 	}
 	return t.Data[0]
 }
@@ -103,12 +103,12 @@ func (t *Tensor) Set(v float32, idx ...int) { t.Data[t.offset(idx)] = v }
 
 func (t *Tensor) offset(idx []int) int {
 	if len(idx) != len(t.shape) {
-		panic(fmt.Sprintf("tensor: index %v for shape %v", idx, t.shape))
+		panic(errorf("tensor: index %v for shape %v", idx, t.shape))
 	}
 	off := 0
 	for i, x := range idx {
 		if x < 0 || x >= t.shape[i] {
-			panic(fmt.Sprintf("tensor: index %v out of range for shape %v", idx, t.shape))
+			panic(errorf("tensor: index %v out of range for shape %v", idx, t.shape))
 		}
 		off = off*t.shape[i] + x
 	}
@@ -125,7 +125,7 @@ func (t *Tensor) RequiresGrad() bool { return t.requiresGrad }
 // and returns t. It panics on a tensor produced by an op.
 func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 	if t.backward != nil {
-		panic("tensor.SetRequiresGrad: not a leaf tensor (made by " + t.op + ")")
+		panic(Error{"tensor.SetRequiresGrad: not a leaf tensor (made by " + t.op + ")"})
 	}
 	t.requiresGrad = on
 	return t
@@ -228,7 +228,7 @@ var walkMark atomic.Uint64
 // if t does not hold exactly one value.
 func (t *Tensor) Backward() {
 	if len(t.Data) != 1 {
-		panic(fmt.Sprintf("tensor.Backward: called on shape %v; need a scalar (use BackwardFrom)", t.shape))
+		panic(errorf("tensor.Backward: called on shape %v; need a scalar (use BackwardFrom)", t.shape))
 	}
 	BackwardFrom([]*Tensor{t}, [][]float32{{1}})
 }
@@ -241,7 +241,7 @@ func (t *Tensor) Backward() {
 // leaf gradients.
 func BackwardFrom(outs []*Tensor, grads [][]float32) {
 	if len(outs) != len(grads) {
-		panic(fmt.Sprintf("tensor.BackwardFrom: %d outputs, %d gradients", len(outs), len(grads)))
+		panic(errorf("tensor.BackwardFrom: %d outputs, %d gradients", len(outs), len(grads)))
 	}
 	order := topoOrder(outs)
 	for _, n := range order {
@@ -251,7 +251,7 @@ func BackwardFrom(outs []*Tensor, grads [][]float32) {
 	}
 	for i, o := range outs {
 		if len(grads[i]) != len(o.Data) {
-			panic(fmt.Sprintf("tensor.BackwardFrom: gradient of length %d for shape %v", len(grads[i]), o.shape))
+			panic(errorf("tensor.BackwardFrom: gradient of length %d for shape %v", len(grads[i]), o.shape))
 		}
 		if !o.requiresGrad {
 			continue

@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"fmt"
 	"math"
 )
 
@@ -149,7 +148,7 @@ func geluGradAcc(gx, gy, x, t []float32) {
 
 func checkDst(op string, dst, x []float32) {
 	if len(dst) < len(x) {
-		panic(fmt.Sprintf("tensor.%s: slice of %d elements for %d", op, len(dst), len(x)))
+		panic(errorf("tensor.%s: slice of %d elements for %d", op, len(dst), len(x)))
 	}
 }
 
