@@ -223,7 +223,10 @@ func (m *Transformer) SetTraining(on bool) {
 
 func (m *Transformer) embed(emb *layers.Embedding, pos layers.Positional, ids []int, b, t int) *tensor.Tensor {
 	if t > m.maxLen {
-		panic(fmt.Sprintf("models: sequence of length %d exceeds the Transformer's max_len %d", t, m.maxLen))
+		// A configuration can cause this (issue 10: validation will catch it
+		// where the task's lengths are known): a tensor.Error makes it a
+		// one-line run error rather than a bug.
+		panic(tensor.Error{Msg: fmt.Sprintf("models: sequence of length %d exceeds the Transformer's max_len %d", t, m.maxLen)})
 	}
 	x := emb.Forward(ids, b, t)
 	if m.embScale != 1 {

@@ -254,16 +254,46 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 	return out
 }
 
-// trainSafely runs Train and turns a panic into an error with its stack's
-// first frames, so one broken run does not stop the others.
+// trainSafely runs Train. A panic with a tensor.Error is a misuse of a
+// tensor op that a configuration can cause (a sequence longer than a
+// Transformer's max_len): it becomes the run's one-line error, and the other
+// runs go on. Any other panic is a bug in attnlab and is not swallowed:
+// trainSafely hands it to onBug as a *Bug with the stack where it happened.
 func trainSafely(ctx context.Context, cfg experiments.Config, rec Recorder, opt Options) (res *Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v\n%s", p, firstLines(string(debug.Stack()), 12))
+			if te, ok := p.(tensor.Error); ok {
+				err = te
+				return
+			}
+			onBug(&Bug{Value: p, Stack: debug.Stack()})
 		}
 	}()
 	return Train(ctx, cfg, rec, opt)
 }
+
+// Bug is the panic value with which a run's panic that is not a
+// tensor.Error leaves the executor: a bug in attnlab, not a problem of the
+// run's configuration. Value is the original panic value and Stack the
+// panicking goroutine's stack, taken where it panicked.
+type Bug struct {
+	Value any
+	Stack []byte
+}
+
+// Error returns the original panic value followed by its stack.
+func (b *Bug) Error() string { return fmt.Sprintf("internal error: %v\n\n%s", b.Value, b.Stack) }
+
+// Unwrap returns the original panic value if it is an error, else nil.
+func (b *Bug) Unwrap() error {
+	err, _ := b.Value.(error)
+	return err
+}
+
+// onBug is the one place a bug leaves a run: it panics with b, which ends the
+// process with the original value and stack on stderr. (Issue 16 routes bugs
+// to a log file and exit code 3 by replacing this function's body.)
+func onBug(b *Bug) { panic(b) }
 
 func firstLines(s string, n int) string {
 	lines := 0

@@ -3,6 +3,7 @@ package runs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tensor"
 )
 
 func loadExperiment(t testing.TB, path string, sets ...string) *experiments.Experiment {
@@ -259,4 +261,41 @@ func TestLoadDecodesLikeTheRun(t *testing.T) {
 	if _, err := Load(context.Background(), st, "99999"); err == nil {
 		t.Fatal("Load of an unknown run succeeded")
 	}
+}
+
+// panicRecorder panics with value at the first metric a run records.
+type panicRecorder struct {
+	*memRecorder
+	value any
+}
+
+func (p panicRecorder) Metric(int, string, float64) error { panic(p.value) }
+
+// TestTrainSafely checks what leaves a panicking run: a tensor.Error becomes
+// the run's one-line error; any other panic goes on as a *Bug carrying the
+// original value and the stack where it was raised.
+func TestTrainSafely(t *testing.T) {
+	t.Parallel()
+	cfg := loadConfig(t, "testdata/reverse_small.yaml", "train.steps=2")
+	misuse := tensor.Error{Msg: "tensor.MatMul: inner dimensions differ: [2 3]·[2 3]"}
+	_, err := trainSafely(context.Background(), cfg, panicRecorder{newMemRecorder(), misuse}, Options{})
+	var te tensor.Error
+	if !errors.As(err, &te) || err.Error() != misuse.Msg {
+		t.Fatalf("tensor.Error panic: err = %#v, want the tensor.Error %q", err, misuse.Msg)
+	}
+
+	defer func() {
+		b, ok := recover().(*Bug)
+		if !ok {
+			t.Fatalf("a bug's panic was not re-raised as a *Bug")
+		}
+		if b.Value != "boom" {
+			t.Errorf("Bug.Value = %#v, want \"boom\"", b.Value)
+		}
+		if !strings.Contains(string(b.Stack), "panicRecorder.Metric") {
+			t.Errorf("Bug.Stack does not show where the panic happened:\n%s", b.Stack)
+		}
+	}()
+	trainSafely(context.Background(), cfg, panicRecorder{newMemRecorder(), "boom"}, Options{})
+	t.Fatal("trainSafely returned after a panic that is a bug")
 }
