@@ -5,14 +5,8 @@ import (
 	"math"
 	"sort"
 
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
-)
-
-// Special token ids shared by every vocabulary (see tasks).
-const (
-	PadID = 0
-	BOSID = 1
-	EOSID = 2
 )
 
 // DecodeOptions choose a decoding strategy.
@@ -67,7 +61,7 @@ type Hypothesis struct {
 // example. The model must be in evaluation mode (see tensor.NoGrad). A
 // model with a MaxDecodeLen() int method (a Transformer's positions) caps
 // opt.MaxLen.
-func Decode(m Model, b *Batch, opt DecodeOptions) ([]Hypothesis, error) {
+func Decode(m Model, b *seq.Batch, opt DecodeOptions) ([]Hypothesis, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
@@ -136,7 +130,7 @@ func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
 	tokens := make([]int, n)
 	for i := range live {
 		live[i] = i
-		tokens[i] = BOSID
+		tokens[i] = seq.BOSID
 	}
 	probs := []float64{}
 	for t := 0; len(live) > 0; t++ {
@@ -155,7 +149,7 @@ func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
 			logps[ex] += float64(row[tok])
 			heads[ex] = extend(heads[ex], tok, attn, r)
 			switch {
-			case tok == EOSID:
+			case tok == seq.EOSID:
 				out[ex] = finish(heads[ex], logps[ex], true)
 			case t+1 >= opt.MaxLen:
 				out[ex] = finish(heads[ex], logps[ex], false)
@@ -186,8 +180,8 @@ func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
 
 // argmax returns the most likely token, never pad or bos.
 func argmax(row []float32) int {
-	bi := EOSID
-	for i := EOSID + 1; i < len(row); i++ {
+	bi := seq.EOSID
+	for i := seq.EOSID + 1; i < len(row); i++ {
 		if row[i] > row[bi] {
 			bi = i
 		}
@@ -204,14 +198,14 @@ func sampleDist(dst []float64, row []float32, opt DecodeOptions) []float64 {
 	}
 	m := math.Inf(-1)
 	for i, x := range row {
-		if i != PadID && i != BOSID {
+		if i != seq.PadID && i != seq.BOSID {
 			m = math.Max(m, float64(x))
 		}
 	}
 	var s float64
 	for i, x := range row {
 		p := 0.0
-		if i != PadID && i != BOSID {
+		if i != seq.PadID && i != seq.BOSID {
 			p = math.Exp((float64(x) - m) / temp)
 		}
 		dst = append(dst, p)
@@ -301,7 +295,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 	var tokens []int
 	for ex := 0; ex < n; ex++ {
 		live[ex] = []beamHyp{{row: ex}}
-		tokens = append(tokens, BOSID)
+		tokens = append(tokens, seq.BOSID)
 	}
 	type cand struct {
 		parent int // index into live[ex]
@@ -333,9 +327,9 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 				h := live[ex][c.parent]
 				nd := extend(h.node, c.tok, attn, h.row)
 				length := nd.length
-				if c.tok == EOSID || t+1 >= opt.MaxLen {
+				if c.tok == seq.EOSID || t+1 >= opt.MaxLen {
 					fin := beamHyp{node: nd, logp: c.logp, score: c.logp / lengthPenalty(length, alpha)}
-					if c.tok != EOSID {
+					if c.tok != seq.EOSID {
 						fin.row = -1 // unfinished at max length
 					}
 					done[ex] = append(done[ex], fin)
@@ -383,7 +377,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 func topIndices(row []float32, k int) []int {
 	idx := make([]int, 0, len(row))
 	for i := range row {
-		if i != PadID && i != BOSID {
+		if i != seq.PadID && i != seq.BOSID {
 			idx = append(idx, i)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -64,7 +65,7 @@ func randomTable(rng *tensor.RNG, v int) [][]float64 {
 		var s float64
 		for j := range t[i] {
 			p := 1e-9
-			if j > BOSID {
+			if j > seq.BOSID {
 				p = rng.Float64() + 0.05
 			}
 			t[i][j] = p
@@ -83,16 +84,16 @@ func exhaustive(table [][]float32, maxLen int, alpha float64) float64 {
 	best := math.Inf(-1)
 	var walk func(prev int, logp float64, length int)
 	walk = func(prev int, logp float64, length int) {
-		for tok := EOSID; tok < len(table); tok++ {
+		for tok := seq.EOSID; tok < len(table); tok++ {
 			lp := logp + float64(table[prev][tok])
-			if tok == EOSID || length+1 >= maxLen {
+			if tok == seq.EOSID || length+1 >= maxLen {
 				best = math.Max(best, lp/lengthPenalty(length+1, alpha))
 				continue
 			}
 			walk(tok, lp, length+1)
 		}
 	}
-	walk(BOSID, 0, 0)
+	walk(seq.BOSID, 0, 0)
 	return best
 }
 
@@ -208,7 +209,7 @@ func beamNoEarlyStop(st *markov, opt DecodeOptions) float64 {
 		logp   float64
 		length int
 	}
-	live := []hyp{{last: BOSID}}
+	live := []hyp{{last: seq.BOSID}}
 	var done []float64
 	for len(live) > 0 {
 		var cands []hyp
@@ -230,7 +231,7 @@ func beamNoEarlyStop(st *markov, opt DecodeOptions) float64 {
 		sortHyps(cands)
 		var next []hyp
 		for _, c := range cands {
-			if c.last == EOSID || c.length >= opt.MaxLen {
+			if c.last == seq.EOSID || c.length >= opt.MaxLen {
 				fin = append(fin, c.logp/lengthPenalty(c.length, opt.LengthPenalty))
 				continue
 			}
@@ -270,13 +271,13 @@ func TestSamplingRespectsTopK(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		h := stepwise(newMarkov(table, 1, &calls), 1, DecodeOptions{Strategy: "sample", MaxLen: 1, TopP: 0.85, RNG: rng})[0]
 		if h.Finished {
-			counts[EOSID]++
+			counts[seq.EOSID]++
 		} else {
 			counts[h.Tokens[0]]++
 		}
 	}
 	// top-p 0.85 keeps {3: 0.5, 4: 0.4} and drops eos (0.1).
-	if counts[EOSID] != 0 || counts[3] < 1000 || counts[4] < 700 {
+	if counts[seq.EOSID] != 0 || counts[3] < 1000 || counts[4] < 700 {
 		t.Fatalf("top-p 0.85 sampled %v, want only 3 and 4 in about 5:4", counts)
 	}
 	// Reproducible from the seed.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -89,7 +90,7 @@ func (m *LMRNN) logits(h *tensor.Tensor) *tensor.Tensor {
 }
 
 // Forward computes the logits [B,T,V] of a batch of windows.
-func (m *LMRNN) Forward(b *Batch, _ ForwardOptions) Output {
+func (m *LMRNN) Forward(b *seq.Batch, _ ForwardOptions) Output {
 	x := m.Drop.Forward(m.Emb.Forward(b.In, b.Size, b.T))
 	out, _ := m.RNN.Encode(x, b.TgtLen)
 	return Output{Logits: m.logits(out)}
@@ -97,7 +98,7 @@ func (m *LMRNN) Forward(b *Batch, _ ForwardOptions) Output {
 
 // Start runs the prompts in b.In (lengths b.TgtLen) but their last tokens,
 // which the first Step feeds.
-func (m *LMRNN) Start(b *Batch) State {
+func (m *LMRNN) Start(b *seq.Batch) State {
 	st := &lmRNNState{m: m, n: b.Size, first: make([]int, b.Size)}
 	lens := make([]int, b.Size)
 	run := false
@@ -107,7 +108,7 @@ func (m *LMRNN) Start(b *Batch) State {
 			n = b.TgtLen[i]
 		}
 		if n == 0 {
-			st.first[i] = BOSID
+			st.first[i] = seq.BOSID
 			continue
 		}
 		st.first[i] = b.In[i*b.T+n-1]

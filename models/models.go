@@ -5,6 +5,7 @@ import (
 
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -34,18 +35,6 @@ type Kind struct {
 // Registry holds the model assemblies.
 var Registry = registry.New[Kind]("model")
 
-// Batch is a padded batch of token ids (see tasks.Batch, which runs
-// converts): Src [Size×S] with SrcLen (nil for language models); In and Out
-// [Size×T], the decoder's input (bos y₁…yₙ) and target (y₁…yₙ eos), with
-// TgtLen. Pad id is 0.
-type Batch struct {
-	Size, S, T int
-	Src        []int
-	SrcLen     []int
-	In, Out    []int
-	TgtLen     []int
-}
-
 // ForwardOptions control a teacher-forced forward pass.
 type ForwardOptions struct {
 	Training bool // dropout on
@@ -74,10 +63,10 @@ type Model interface {
 	layers.Module
 	layers.Initializer
 	// Forward computes the logits of every target position of b.
-	Forward(b *Batch, opt ForwardOptions) Output
+	Forward(b *seq.Batch, opt ForwardOptions) Output
 	// Start encodes sources (or, for a language model, the prompts in In)
 	// for step-by-step decoding; see Decoder.
-	Start(b *Batch) State
+	Start(b *seq.Batch) State
 }
 
 // State is a model's decoding state for a set of hypotheses.

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
 
 // tinyBatch returns a padded batch of 3 examples with source lengths 4, 2, 3
 // and target lengths 3, 2, 1 (+ eos) over a vocabulary of 7.
-func tinyBatch() *Batch {
-	return &Batch{
+func tinyBatch() *seq.Batch {
+	return &seq.Batch{
 		Size: 3, S: 4, T: 4,
 		Src:    []int{3, 4, 5, 6, 4, 3, 0, 0, 6, 6, 5, 0},
 		SrcLen: []int{4, 2, 3},
@@ -40,9 +41,9 @@ func buildTiny(t testing.TB, name string, params map[string]any, spec Spec) Mode
 	return m
 }
 
-func lossOf(m Model, b *Batch, opt ForwardOptions) *tensor.Tensor {
+func lossOf(m Model, b *seq.Batch, opt ForwardOptions) *tensor.Tensor {
 	out := m.Forward(b, opt)
-	return tensor.CrossEntropy(out.Logits, b.Out, PadID, 0)
+	return tensor.CrossEntropy(out.Logits, b.Out, seq.PadID, 0)
 }
 
 func TestSeq2SeqRNNGradients(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -222,7 +223,7 @@ func (m *Seq2SeqRNN) luongOutput(s *tensor.Tensor, att attention.Prepared) (*ten
 // Forward computes the logits [B,T,V] of a teacher-forced batch (with
 // probability opt.TeacherForcing per example and step; otherwise the
 // previous greedy prediction is fed).
-func (m *Seq2SeqRNN) Forward(b *Batch, opt ForwardOptions) Output {
+func (m *Seq2SeqRNN) Forward(b *seq.Batch, opt ForwardOptions) Output {
 	requestWeights(opt.WantAttention, m.Attn)
 	enc, mask, st := m.encode(b.Src, b.SrcLen, b.Size, b.S)
 	att := attention.Prepare(m.Attn, enc, enc, mask)
@@ -281,12 +282,12 @@ func (m *Seq2SeqRNN) Forward(b *Batch, opt ForwardOptions) Output {
 
 // mixInputs replaces, per example with probability 1−tf, the gold input
 // token of step t by the previous step's prediction.
-func (m *Seq2SeqRNN) mixInputs(b *Batch, t int, gold *tensor.Tensor, pred []int, tf float64, rng *tensor.RNG) *tensor.Tensor {
+func (m *Seq2SeqRNN) mixInputs(b *seq.Batch, t int, gold *tensor.Tensor, pred []int, tf float64, rng *tensor.RNG) *tensor.Tensor {
 	ids := make([]int, b.Size)
 	changed := false
 	for i := range ids {
 		ids[i] = b.In[i*b.T+t]
-		if rng.Float64() >= tf && ids[i] != PadID {
+		if rng.Float64() >= tf && ids[i] != seq.PadID {
 			ids[i] = pred[i]
 			changed = true
 		}
@@ -309,7 +310,7 @@ func greedyTokens(logits *tensor.Tensor) []int {
 }
 
 // Start encodes b's sources for step-by-step decoding.
-func (m *Seq2SeqRNN) Start(b *Batch) State {
+func (m *Seq2SeqRNN) Start(b *seq.Batch) State {
 	requestWeights(true, m.Attn)
 	enc, mask, st := m.encode(b.Src, b.SrcLen, b.Size, b.S)
 	return &rnnState{m: m, enc: enc, mask: mask, att: attention.Prepare(m.Attn, enc, enc, mask), st: st, srcLen: append([]int(nil), b.SrcLen...)}

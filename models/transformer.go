@@ -6,6 +6,7 @@ import (
 
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -268,7 +269,7 @@ func (m *Transformer) decode(in, tgtLen []int, b, t int, mem, memMask *tensor.Te
 // Forward computes the logits [B,T,V] of a teacher-forced batch.
 // Teacher forcing below 1 is not supported by Transformers (the runner
 // rejects it before training).
-func (m *Transformer) Forward(b *Batch, opt ForwardOptions) Output {
+func (m *Transformer) Forward(b *seq.Batch, opt ForwardOptions) Output {
 	requestWeights(opt.WantAttention, m.attns...)
 	var mem, memMask *tensor.Tensor
 	if !m.LM {
@@ -295,7 +296,7 @@ func (m *Transformer) MaxDecodeLen() int {
 // Start encodes the sources (seq2seq) or takes the prompts in b.In with
 // lengths b.TgtLen (language model) for decoding. The decoder is re-run
 // over the whole prefix at every step.
-func (m *Transformer) Start(b *Batch) State {
+func (m *Transformer) Start(b *seq.Batch) State {
 	requestWeights(true, m.attns...)
 	st := &transformerState{m: m, prefix: make([][]int, b.Size)}
 	if !m.LM {
@@ -310,7 +311,7 @@ func (m *Transformer) Start(b *Batch) State {
 			n = b.TgtLen[i]
 		}
 		if n == 0 {
-			st.first[i] = BOSID
+			st.first[i] = seq.BOSID
 			continue
 		}
 		row := b.In[i*b.T : i*b.T+n]

@@ -13,6 +13,7 @@ import (
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/optim"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -29,28 +30,28 @@ type Workload struct {
 	Name string
 	Doc  string
 	// build returns the model, and a function making the i-th batch.
-	build func() (models.Model, func(rng *tensor.RNG) *models.Batch, error)
+	build func() (models.Model, func(rng *tensor.RNG) *seq.Batch, error)
 }
 
 // Workloads lists W1–W4 (W5 is measured by BenchAttention).
 var Workloads = []Workload{
-	{"W1", "seq2seq: LSTM 128 encoder, LSTM cell decoder with additive attention (Bahdanau order), reverse 10–30", func() (models.Model, func(*tensor.RNG) *models.Batch, error) {
+	{"W1", "seq2seq: LSTM 128 encoder, LSTM cell decoder with additive attention (Bahdanau order), reverse 10–30", func() (models.Model, func(*tensor.RNG) *seq.Batch, error) {
 		m, err := models.New("seq2seq-rnn", map[string]any{"embed": 64, "wiring": "bahdanau"}, models.Spec{SrcVocab: 35, TgtVocab: 35,
 			Encoder: models.Plugin{Name: "lstm", Params: map[string]any{"hidden": 128}}, Attention: models.Plugin{Name: "additive", Params: map[string]any{"dim": 128}}})
 		return m, reverseBatch, err
 	}},
-	{"W2", "seq2seq: LSTM 128 encoder, LSTM decoder over the whole target, scaled dot-product attention (Luong order, logits from [s; c]), reverse 10–30", func() (models.Model, func(*tensor.RNG) *models.Batch, error) {
+	{"W2", "seq2seq: LSTM 128 encoder, LSTM decoder over the whole target, scaled dot-product attention (Luong order, logits from [s; c]), reverse 10–30", func() (models.Model, func(*tensor.RNG) *seq.Batch, error) {
 		m, err := models.New("seq2seq-rnn", map[string]any{"embed": 64, "wiring": "luong", "attentional": false}, models.Spec{SrcVocab: 35, TgtVocab: 35,
 			Encoder: models.Plugin{Name: "lstm", Params: map[string]any{"hidden": 128}}, Attention: models.Plugin{Name: "scaled-dot", Params: map[string]any{}}})
 		return m, reverseBatch, err
 	}},
-	{"W3", "Transformer encoder-decoder d 128, 4 heads, 2+2 layers, FFN 512, post-LN, reverse 10–30", func() (models.Model, func(*tensor.RNG) *models.Batch, error) {
+	{"W3", "Transformer encoder-decoder d 128, 4 heads, 2+2 layers, FFN 512, post-LN, reverse 10–30", func() (models.Model, func(*tensor.RNG) *seq.Batch, error) {
 		m, err := models.New("seq2seq-transformer", map[string]any{"d_model": 128, "ff": 512, "encoder_layers": 2, "decoder_layers": 2, "dropout": 0.0,
 			"norm": "post", "positions": "sinusoidal", "activation": "relu", "scale_embeddings": true},
 			models.Spec{SrcVocab: 35, TgtVocab: 35, MaxLen: 64, Attention: models.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4}}})
 		return m, reverseBatch, err
 	}},
-	{"W4", "decoder-only char LM (baby GPT): vocabulary 65, d 128, 4 heads, 4 layers, FFN 512 GELU, pre-LN, learned positions, tied embedding, context 64, batch 12", func() (models.Model, func(*tensor.RNG) *models.Batch, error) {
+	{"W4", "decoder-only char LM (baby GPT): vocabulary 65, d 128, 4 heads, 4 layers, FFN 512 GELU, pre-LN, learned positions, tied embedding, context 64, batch 12", func() (models.Model, func(*tensor.RNG) *seq.Batch, error) {
 		m, err := models.New("lm-transformer", map[string]any{"d_model": 128, "ff": 512, "decoder_layers": 4, "dropout": 0.0,
 			"norm": "pre", "positions": "learned", "activation": "gelu", "tie_embeddings": true},
 			models.Spec{TgtVocab: 65, MaxLen: 64, Attention: models.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4}}})
@@ -61,7 +62,7 @@ var Workloads = []Workload{
 // reverseBatch makes a batch of the reverse data of W1–W3: 64 examples,
 // lengths uniform in 10..30, symbols 3..34; decoder input bos x_L … x_1,
 // target x_L … x_1 eos.
-func reverseBatch(rng *tensor.RNG) *models.Batch {
+func reverseBatch(rng *tensor.RNG) *seq.Batch {
 	const size = 64
 	lens := make([]int, size)
 	s := 0
@@ -70,19 +71,19 @@ func reverseBatch(rng *tensor.RNG) *models.Batch {
 		s = max(s, lens[i])
 	}
 	t := s + 1
-	b := &models.Batch{Size: size, S: s, T: t, Src: make([]int, size*s), SrcLen: lens, In: make([]int, size*t), Out: make([]int, size*t), TgtLen: make([]int, size)}
+	b := &seq.Batch{Size: size, S: s, T: t, Src: make([]int, size*s), SrcLen: lens, In: make([]int, size*t), Out: make([]int, size*t), TgtLen: make([]int, size)}
 	for i, l := range lens {
 		x := make([]int, l)
 		for j := range x {
 			x[j] = 3 + rng.IntN(32)
 		}
 		copy(b.Src[i*s:], x)
-		b.In[i*t] = models.BOSID
+		b.In[i*t] = seq.BOSID
 		for j := 0; j < l; j++ {
 			b.In[i*t+1+j] = x[l-1-j]
 			b.Out[i*t+j] = x[l-1-j]
 		}
-		b.Out[i*t+l] = models.EOSID
+		b.Out[i*t+l] = seq.EOSID
 		b.TgtLen[i] = l + 1
 	}
 	return b
@@ -90,10 +91,10 @@ func reverseBatch(rng *tensor.RNG) *models.Batch {
 
 // textBatch makes a W4 batch: 12 windows of 65 characters of English text
 // (ids < 65), input the first 64, target the last 64.
-func textBatch(rng *tensor.RNG) *models.Batch {
+func textBatch(rng *tensor.RNG) *seq.Batch {
 	const size, ctx = 12, 64
 	ids := textIDs()
-	b := &models.Batch{Size: size, T: ctx, In: make([]int, size*ctx), Out: make([]int, size*ctx), TgtLen: make([]int, size)}
+	b := &seq.Batch{Size: size, T: ctx, In: make([]int, size*ctx), Out: make([]int, size*ctx), TgtLen: make([]int, size)}
 	for i := 0; i < size; i++ {
 		off := rng.IntN(len(ids) - ctx - 1)
 		copy(b.In[i*ctx:], ids[off:off+ctx])
@@ -171,13 +172,13 @@ func RunWorkload(name string, opt BenchOptions) (*BenchResult, error) {
 	m.Init(rng.Split())
 	ps := m.Params()
 	adam := optim.NewAdam(ps, optim.AdamParams{LR: 1e-3, Betas: []float64{0.9, 0.999}, Eps: 1e-8}, false)
-	batches := make([]*models.Batch, opt.Warmup+opt.Steps)
+	batches := make([]*seq.Batch, opt.Warmup+opt.Steps)
 	for i := range batches {
 		batches[i] = batchFn(rng)
 	}
-	step := func(b *models.Batch) float64 {
+	step := func(b *seq.Batch) float64 {
 		out := m.Forward(b, models.ForwardOptions{Training: true})
-		loss := tensor.CrossEntropy(out.Logits, b.Out, models.PadID, 0)
+		loss := tensor.CrossEntropy(out.Logits, b.Out, seq.PadID, 0)
 		layers.ZeroGrad(ps)
 		loss.Backward()
 		adam.Step(1e-3)

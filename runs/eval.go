@@ -9,6 +9,7 @@ import (
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tasks"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -30,16 +31,15 @@ func (r *run) teacherForced(ex []tasks.Example) (loss, acc float64) {
 	var lossSum float64
 	var correct, total int
 	for b := range tasks.InOrder(ex, r.data.LM, r.evalBatch()) {
-		mb := toModelBatch(b)
-		out := r.model.Forward(mb, models.ForwardOptions{})
-		l := tensor.CrossEntropy(out.Logits, mb.Out, models.PadID, 0)
+		out := r.model.Forward(&b, models.ForwardOptions{})
+		l := tensor.CrossEntropy(out.Logits, b.Out, seq.PadID, 0)
 		lossSum += float64(l.Item()) * float64(b.Tokens)
 		v := out.Logits.Dim(-1)
-		pred := make([]int, len(mb.Out))
+		pred := make([]int, len(b.Out))
 		for i := range pred {
 			pred[i] = argmax(out.Logits.Data[i*v : (i+1)*v])
 		}
-		c, n := metrics.MaskedTokenAccuracy(pred, mb.Out, models.PadID)
+		c, n := metrics.MaskedTokenAccuracy(pred, b.Out, seq.PadID)
 		correct += c
 		total += n
 	}
@@ -65,7 +65,7 @@ func argmax(row []float32) int {
 func (r *run) decode(ex []tasks.Example, opt models.DecodeOptions) ([]models.Hypothesis, error) {
 	var out []models.Hypothesis
 	for b := range tasks.InOrder(ex, r.data.LM, r.evalBatch()) {
-		hs, err := models.Decode(r.model, toModelBatch(b), opt)
+		hs, err := models.Decode(r.model, &b, opt)
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -249,7 +250,7 @@ func TestLoadDecodesLikeTheRun(t *testing.T) {
 	}
 	for _, s := range samples {
 		src := tr.Spec.EncodeInput(s.Source)
-		b := &models.Batch{Size: 1, S: len(src), Src: src, SrcLen: []int{len(src)}}
+		b := &seq.Batch{Size: 1, S: len(src), Src: src, SrcLen: []int{len(src)}}
 		hyps, err := models.Decode(tr.Model, b, models.DecodeOptions{Strategy: "greedy", MaxLen: tr.MaxOut})
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/optim"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tasks"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -228,10 +229,6 @@ func longestTarget(d *tasks.Dataset) int {
 	return n
 }
 
-func toModelBatch(b tasks.Batch) *models.Batch {
-	return &models.Batch{Size: b.Size, S: b.S, T: b.T, Src: b.Src, SrcLen: b.SrcLen, In: b.In, Out: b.Out, TgtLen: b.TgtLen}
-}
-
 // loop trains until the step budget, early stopping or cancellation.
 func (r *run) loop(ctx context.Context) error {
 	cfg := r.cfg.Train
@@ -277,10 +274,9 @@ func (r *run) loop(ctx context.Context) error {
 
 // trainStep runs forward, loss, backward, clipping and the update, and
 // returns the batch's mean loss.
-func (r *run) trainStep(b tasks.Batch, lr float64) (float64, error) {
-	mb := toModelBatch(b)
-	out := r.model.Forward(mb, models.ForwardOptions{Training: true, TeacherForcing: r.cfg.Train.TeacherForcing, RNG: r.tfRNG})
-	loss := tensor.CrossEntropy(out.Logits, mb.Out, models.PadID, float32(r.cfg.Train.LabelSmoothing))
+func (r *run) trainStep(b seq.Batch, lr float64) (float64, error) {
+	out := r.model.Forward(&b, models.ForwardOptions{Training: true, TeacherForcing: r.cfg.Train.TeacherForcing, RNG: r.tfRNG})
+	loss := tensor.CrossEntropy(out.Logits, b.Out, seq.PadID, float32(r.cfg.Train.LabelSmoothing))
 	v := float64(loss.Item())
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return v, fmt.Errorf("training loss is %v", v)

@@ -7,34 +7,14 @@ import (
 	"iter"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/attnlab/attnlab/seq"
 )
-
-// Batch is a padded batch of examples, row-major, right-padded with PadID.
-//
-// Seq2seq: Src holds the sources ([Size*S]); the decoder input In is
-// BOS y1..yn and the target Out is y1..yn EOS, so TgtLen is n+1.
-// LM: Src and SrcLen are nil and S is 0; for a sequence w of n tokens In is
-// w[0..n-2] and Out is w[1..n-1], so TgtLen is n-1.
-type Batch struct {
-	Size int // examples in the batch
-
-	Src    []int // [Size*S] source ids; nil for LM
-	SrcLen []int // [Size] source lengths; nil for LM
-	S      int   // the longest source
-
-	In     []int // [Size*T] decoder inputs
-	Out    []int // [Size*T] targets
-	TgtLen []int // [Size] non-pad positions of In and Out
-	T      int   // the longest target
-
-	Index  []int // [Size] the examples' indices in their split
-	Tokens int   // non-pad target tokens: the sum of TgtLen
-}
 
 // MakeBatch returns the batch of the examples ex[i] for i in idx, in that
 // order. It panics if an index is out of range.
-func MakeBatch(ex []Example, idx []int, lm bool) Batch {
-	b := Batch{Size: len(idx), Index: slices.Clone(idx), TgtLen: make([]int, len(idx))}
+func MakeBatch(ex []Example, idx []int, lm bool) seq.Batch {
+	b := seq.Batch{Size: len(idx), Index: slices.Clone(idx), TgtLen: make([]int, len(idx))}
 	if !lm {
 		b.SrcLen = make([]int, len(idx))
 		for i, j := range idx {
@@ -68,10 +48,10 @@ func MakeBatch(ex []Example, idx []int, lm bool) Batch {
 			}
 			continue
 		}
-		in[0] = BOSID
+		in[0] = seq.BOSID
 		copy(in[1:], y)
 		copy(out, y)
-		out[len(y)] = EOSID
+		out[len(y)] = seq.EOSID
 	}
 	return b
 }
@@ -79,11 +59,11 @@ func MakeBatch(ex []Example, idx []int, lm bool) Batch {
 // InOrder yields the batches of ex in their order, size examples each (the
 // last may be smaller), without shuffling: for evaluation. It panics if
 // size < 1.
-func InOrder(ex []Example, lm bool, size int) iter.Seq[Batch] {
+func InOrder(ex []Example, lm bool, size int) iter.Seq[seq.Batch] {
 	if size < 1 {
 		panic(fmt.Sprintf("tasks: InOrder with batch size %d", size))
 	}
-	return func(yield func(Batch) bool) {
+	return func(yield func(seq.Batch) bool) {
 		for start := 0; start < len(ex); start += size {
 			idx := make([]int, min(size, len(ex)-start))
 			for i := range idx {
@@ -169,11 +149,11 @@ func (b *Batcher) Len() int { return (len(b.ex) + b.size - 1) / b.size }
 //	for batch, ok := b.Next(); ok; batch, ok = b.Next() { ... }
 //
 // runs exactly one epoch.
-func (b *Batcher) Next() (Batch, bool) {
+func (b *Batcher) Next() (seq.Batch, bool) {
 	if b.pos >= len(b.batches) {
 		b.epoch++
 		b.startEpoch()
-		return Batch{}, false
+		return seq.Batch{}, false
 	}
 	b.pos++
 	return MakeBatch(b.ex, b.batches[b.pos-1], b.lm), true

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/attnlab/attnlab/seq"
 )
 
 func TestMakeBatchSeq2Seq(t *testing.T) {
@@ -13,11 +15,11 @@ func TestMakeBatchSeq2Seq(t *testing.T) {
 		{Src: []int{8}, Tgt: []int{9, 10, 11}},
 	}
 	b := MakeBatch(ex, []int{1, 0}, false)
-	want := Batch{
+	want := seq.Batch{
 		Size: 2,
 		Src:  []int{8, 0, 0, 4, 5, 6}, SrcLen: []int{1, 3}, S: 3,
-		In:     []int{BOSID, 9, 10, 11, BOSID, 7, 0, 0},
-		Out:    []int{9, 10, 11, EOSID, 7, EOSID, 0, 0},
+		In:     []int{seq.BOSID, 9, 10, 11, seq.BOSID, 7, 0, 0},
+		Out:    []int{9, 10, 11, seq.EOSID, 7, seq.EOSID, 0, 0},
 		TgtLen: []int{4, 2}, T: 4,
 		Index: []int{1, 0}, Tokens: 6,
 	}
@@ -29,7 +31,7 @@ func TestMakeBatchSeq2Seq(t *testing.T) {
 func TestMakeBatchLM(t *testing.T) {
 	ex := []Example{{Tgt: []int{4, 5, 6, 7}}, {Tgt: []int{8, 9}}}
 	b := MakeBatch(ex, []int{0, 1}, true)
-	want := Batch{
+	want := seq.Batch{
 		Size:   2,
 		In:     []int{4, 5, 6, 8, 0, 0},
 		Out:    []int{5, 6, 7, 9, 0, 0},

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/seq"
 )
 
 func TestSpecJSON(t *testing.T) {
@@ -22,9 +23,9 @@ func TestSpecJSON(t *testing.T) {
 		text string
 	}{
 		{"seq2seq", &Dataset{Name: "x", SrcVocab: src, TgtVocab: tgt, SrcTok: Char{}, TgtTok: Word{}, Alignment: AlignCopy},
-			"cab!", []int{6, 4, 5, UnkID}, []int{BOSID, 5, 4, EOSID, 4}, "I_RUN I_WALK"},
+			"cab!", []int{6, 4, 5, seq.UnkID}, []int{seq.BOSID, 5, 4, seq.EOSID, 4}, "I_RUN I_WALK"},
 		{"lm", &Dataset{Name: "text", LM: true, SrcVocab: src, TgtVocab: src, SrcTok: Char{}, TgtTok: Char{}},
-			"ba", []int{5, 4}, []int{6, 6, PadID}, "cc"},
+			"ba", []int{5, 4}, []int{6, 6, seq.PadID}, "cc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := json.Marshal(tc.d.Spec())

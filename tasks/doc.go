@@ -4,9 +4,9 @@
 //
 // # Vocabularies and tokenizers
 //
-// Every [Vocab] reserves the same four ids: PadID 0, BOSID 1, EOSID 2 and
-// UnkID 3 ("<pad>", "<bos>", "<eos>", "<unk>"); the other tokens follow from
-// id 4. [BuildVocab] builds a vocabulary from the training split only, in a
+// Every [Vocab] reserves the same four ids, [seq.PadID] 0, [seq.BOSID] 1,
+// [seq.EOSID] 2 and [seq.UnkID] 3, as the tokens "<pad>", "<bos>", "<eos>"
+// and "<unk>"; the other tokens follow from id 4. [BuildVocab] builds a vocabulary from the training split only, in a
 // deterministic order (count descending, then token), so the ids depend on
 // nothing but the training data. Tasks with a closed alphabet fixed by their
 // parameters (copy, reverse, sort, addition, listops) use [NewVocab] with the
@@ -62,7 +62,7 @@
 //
 // # Batches
 //
-// [MakeBatch] pads examples into a [Batch], right-padded with PadID: the
+// [MakeBatch] pads examples into a [seq.Batch], right-padded with PadID: the
 // sources as they are; the decoder input BOS y1..yn and the target y1..yn
 // EOS for seq2seq; the input w[0..n-2] and target w[1..n-1] for LM. A
 // [Batcher] yields shuffled training batches epoch after epoch, bucketed by
@@ -71,5 +71,5 @@
 // batches as an uninterrupted one. [InOrder] yields a split's batches in
 // order for evaluation.
 //
-// The package imports no attnlab package but registry.
+// The package imports no attnlab package but registry and seq.
 package tasks

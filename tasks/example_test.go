@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tasks"
 )
 
@@ -70,7 +71,7 @@ func ExampleSpec() {
 	var s tasks.Spec
 	_ = json.Unmarshal(saved, &s)
 	ids := s.EncodeInput("walk twice")
-	fmt.Println(len(ids), s.DecodeOutput([]int{s.TgtVocab.ID("I_WALK"), s.TgtVocab.ID("I_WALK"), tasks.EOSID, tasks.PadID}))
+	fmt.Println(len(ids), s.DecodeOutput([]int{s.TgtVocab.ID("I_WALK"), s.TgtVocab.ID("I_WALK"), seq.EOSID, seq.PadID}))
 	// Output:
 	// 2 I_WALK I_WALK
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/seq"
 )
 
 var generated = []string{"addition", "copy", "dates", "listops", "reverse", "scan", "sort"}
@@ -86,7 +87,7 @@ func TestGeneratedTasksCommon(t *testing.T) {
 				}
 			}
 			for _, e := range d.Train {
-				if slices.Contains(e.Src, UnkID) || slices.Contains(e.Tgt, UnkID) || len(e.Src) == 0 || len(e.Tgt) == 0 {
+				if slices.Contains(e.Src, seq.UnkID) || slices.Contains(e.Tgt, seq.UnkID) || len(e.Src) == 0 || len(e.Tgt) == 0 {
 					t.Fatalf("training example %v has <unk> or an empty side", e)
 				}
 			}

@@ -5,17 +5,11 @@ import (
 	"fmt"
 	"sort"
 	"unicode/utf8"
+
+	"github.com/attnlab/attnlab/seq"
 )
 
-// Reserved ids, the same in every vocabulary.
-const (
-	PadID = 0 // padding; the loss ignores it
-	BOSID = 1 // beginning of sequence: the first decoder input
-	EOSID = 2 // end of sequence: the last decoder target
-	UnkID = 3 // a token absent from the vocabulary
-)
-
-// The reserved tokens, at ids PadID, BOSID, EOSID and UnkID.
+// The reserved tokens, at ids seq.PadID, seq.BOSID, seq.EOSID and seq.UnkID.
 const (
 	PadToken = "<pad>"
 	BOSToken = "<bos>"
@@ -103,7 +97,7 @@ func (v *Vocab) Len() int { return len(v.tokens) }
 func (v *Vocab) ID(tok string) int {
 	id, ok := v.ids[tok]
 	if !ok || id < len(specials) {
-		return UnkID
+		return seq.UnkID
 	}
 	return id
 }
@@ -142,10 +136,10 @@ func (v *Vocab) Decode(ids []int) []string {
 func Strip(ids []int) []int {
 	out := make([]int, 0, len(ids))
 	for _, id := range ids {
-		if id == EOSID {
+		if id == seq.EOSID {
 			break
 		}
-		if id != PadID && id != BOSID {
+		if id != seq.PadID && id != seq.BOSID {
 			out = append(out, id)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/attnlab/attnlab/seq"
 )
 
 func TestBuildVocabOrder(t *testing.T) {
@@ -35,7 +37,7 @@ func TestVocabLookup(t *testing.T) {
 	for _, tc := range []struct {
 		tok  string
 		want int
-	}{{"x", 4}, {"y", 5}, {"z", UnkID}, {"<unk>", UnkID}, {"<pad>", UnkID}, {"<bos>", UnkID}, {"<eos>", UnkID}, {"", UnkID}} {
+	}{{"x", 4}, {"y", 5}, {"z", seq.UnkID}, {"<unk>", seq.UnkID}, {"<pad>", seq.UnkID}, {"<bos>", seq.UnkID}, {"<eos>", seq.UnkID}, {"", seq.UnkID}} {
 		if got := v.ID(tc.tok); got != tc.want {
 			t.Errorf("ID(%q) = %d, want %d", tc.tok, got, tc.want)
 		}
@@ -43,15 +45,15 @@ func TestVocabLookup(t *testing.T) {
 	for _, tc := range []struct {
 		id   int
 		want string
-	}{{PadID, "<pad>"}, {BOSID, "<bos>"}, {EOSID, "<eos>"}, {UnkID, "<unk>"}, {4, "x"}, {6, "<unk>"}, {-1, "<unk>"}} {
+	}{{seq.PadID, "<pad>"}, {seq.BOSID, "<bos>"}, {seq.EOSID, "<eos>"}, {seq.UnkID, "<unk>"}, {4, "x"}, {6, "<unk>"}, {-1, "<unk>"}} {
 		if got := v.Token(tc.id); got != tc.want {
 			t.Errorf("Token(%d) = %q, want %q", tc.id, got, tc.want)
 		}
 	}
-	if got, want := v.Encode([]string{"y", "q", "x"}), []int{5, UnkID, 4}; !reflect.DeepEqual(got, want) {
+	if got, want := v.Encode([]string{"y", "q", "x"}), []int{5, seq.UnkID, 4}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Encode = %v, want %v", got, want)
 	}
-	if got, want := v.Decode([]int{BOSID, 5, 4, EOSID}), []string{"<bos>", "y", "x", "<eos>"}; !reflect.DeepEqual(got, want) {
+	if got, want := v.Decode([]int{seq.BOSID, 5, 4, seq.EOSID}), []string{"<bos>", "y", "x", "<eos>"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Decode = %q, want %q", got, want)
 	}
 }
@@ -59,9 +61,9 @@ func TestVocabLookup(t *testing.T) {
 func TestStrip(t *testing.T) {
 	for _, tc := range []struct{ in, want []int }{
 		{nil, []int{}},
-		{[]int{BOSID, 5, 6, EOSID, 7, PadID}, []int{5, 6}},
-		{[]int{5, PadID, 6}, []int{5, 6}},
-		{[]int{EOSID, 5}, []int{}},
+		{[]int{seq.BOSID, 5, 6, seq.EOSID, 7, seq.PadID}, []int{5, 6}},
+		{[]int{5, seq.PadID, 6}, []int{5, 6}},
+		{[]int{seq.EOSID, 5}, []int{}},
 	} {
 		if got := Strip(tc.in); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Strip(%v) = %v, want %v", tc.in, got, tc.want)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tasks"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -206,7 +207,7 @@ func (gen *generator) encode(text, where string) (input, error) {
 	var unknown []string
 	seen := map[string]bool{}
 	for i, id := range in.ids {
-		if id == tasks.UnkID && !seen[in.toks[i]] {
+		if id == seq.UnkID && !seen[in.toks[i]] {
 			seen[in.toks[i]] = true
 			unknown = append(unknown, strconv.Quote(in.toks[i]))
 		}
@@ -222,7 +223,7 @@ func (gen *generator) encode(text, where string) (input, error) {
 
 // known lists the first symbols of the input vocabulary.
 func (gen *generator) known() string {
-	toks := gen.vocab.Tokens()[tasks.UnkID+1:]
+	toks := gen.vocab.Tokens()[seq.UnkID+1:]
 	const show = 40
 	var parts []string
 	for i, t := range toks {
@@ -267,7 +268,7 @@ func (gen *generator) decode(inputs []input) ([]models.Hypothesis, error) {
 	for _, i := range idx {
 		longest = max(longest, len(inputs[i].ids))
 	}
-	b := &models.Batch{Size: len(idx)}
+	b := &seq.Batch{Size: len(idx)}
 	lens := make([]int, len(idx))
 	flat := make([]int, len(idx)*longest)
 	for j, i := range idx {
