@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
@@ -17,22 +18,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
-
-// The artifact that holds a run's attention maps, as package runs stores it.
-const (
-	AttentionKind = "attention"
-	AttentionName = "test.json"
-)
-
-// attentionMap is the JSON form of runs.AttentionMap: the attention of one
-// decoded test example, one row of weights per output step (the eos step
-// included), one column per source token.
-type attentionMap struct {
-	Index   int         `json:"index"`
-	Source  []string    `json:"source"`
-	Output  []string    `json:"output"`
-	Weights [][]float32 `json:"weights"`
-}
 
 // attentionColors returns the heat map's colour map: YlGnBu from light
 // (weight 0) to dark blue (weight 1), with luminance linear in the weight,
@@ -71,14 +56,14 @@ func PlotAttention(ctx context.Context, st *store.Store, runRef string, example 
 	if err != nil {
 		return fmt.Errorf("report: plot attention: %w", err)
 	}
-	data, err := st.Artifact(ctx, r.ID, AttentionKind, AttentionName)
+	data, err := st.Artifact(ctx, r.ID, artifact.KindAttention, artifact.NameAttention)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("report: run %d (%s) has no attention maps (a model without attention, a language model, or eval.attention_maps: 0)", r.ID, r.Experiment)
 	}
 	if err != nil {
 		return fmt.Errorf("report: plot attention: %w", err)
 	}
-	var maps []attentionMap
+	var maps []artifact.AttentionMap
 	if err := json.Unmarshal(data, &maps); err != nil {
 		return fmt.Errorf("report: run %d: attention maps: %w", r.ID, err)
 	}
@@ -129,7 +114,7 @@ func (g *attnGrid) zero() bool {
 // newAttnGrid checks m and pads it into a rectangle: columns beyond the
 // source tokens are dropped when every weight in them is 0 (batch padding),
 // and labelled "·" otherwise; short rows are padded with zeros.
-func newAttnGrid(m attentionMap) (*attnGrid, error) {
+func newAttnGrid(m artifact.AttentionMap) (*attnGrid, error) {
 	if len(m.Weights) == 0 {
 		return nil, errors.New("no weights")
 	}

@@ -53,8 +53,8 @@
 // # Plots
 //
 // PlotCurves draws a metric's history (mean over each group's runs with a
-// min–max band), PlotAttention a stored attention map (runs.AttentionMap,
-// artifact "attention"/"test.json") on a fixed 0–1 colour scale, and
+// min–max band), PlotAttention a stored attention map (artifact.AttentionMap,
+// under artifact.KindAttention/NameAttention) on a fixed 0–1 colour scale, and
 // PlotLength the exact match per source-length bucket. The file extension
 // picks the format: PNG (at PlotDPI), SVG, PDF, EPS, JPEG or TIFF. Legends
 // sit beside the plot area, so they never hide data.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -23,7 +24,7 @@ type fakeRun struct {
 	status  store.Status // "" means done; queued runs are never claimed
 	sums    map[string]float64
 	history map[string][]float64 // key → value at steps 0, 250, 500, ...
-	attn    []attentionMap
+	attn    []artifact.AttentionMap
 }
 
 // fakeExperiment is an experiment with its runs, in plan order.
@@ -98,7 +99,7 @@ func buildStore(tb testing.TB, exps ...fakeExperiment) (*store.Store, map[string
 				if err != nil {
 					tb.Fatal(err)
 				}
-				if err := st.PutArtifact(ctx, id, "attention", "test.json", b); err != nil {
+				if err := st.PutArtifact(ctx, id, artifact.KindAttention, artifact.NameAttention, b); err != nil {
 					tb.Fatal(err)
 				}
 			}
@@ -189,7 +190,7 @@ func scanExperiment() fakeExperiment {
 				r.history["valid/loss"][8] = math.NaN()
 			}
 			if name == "additive" && s == 0 {
-				r.attn = []attentionMap{diagonalMap([]string{"jump", "twice", "and", "walk", "left"}, []string{"JUMP", "JUMP", "LTURN", "WALK", "<eos>"}), longMap()}
+				r.attn = []artifact.AttentionMap{diagonalMap([]string{"jump", "twice", "and", "walk", "left"}, []string{"JUMP", "JUMP", "LTURN", "WALK", "<eos>"}), longMap()}
 			}
 			x.runs = append(x.runs, r)
 		}
@@ -215,8 +216,8 @@ func curve(start, end float64, n int, seed float64) []float64 {
 }
 
 // diagonalMap returns an attention map that mostly follows the diagonal.
-func diagonalMap(src, out []string) attentionMap {
-	m := attentionMap{Index: 0, Source: src, Output: out}
+func diagonalMap(src, out []string) artifact.AttentionMap {
+	m := artifact.AttentionMap{Index: 0, Source: src, Output: out}
 	for i := range out {
 		row := make([]float32, len(src))
 		sum := float32(0)
@@ -234,7 +235,7 @@ func diagonalMap(src, out []string) attentionMap {
 }
 
 // longMap is a 30×31 map with realistic token lengths, for label overlap.
-func longMap() attentionMap {
+func longMap() artifact.AttentionMap {
 	words := []string{"walk", "opposite", "left", "thrice", "after", "run", "around", "right", "twice", "and", "jump"}
 	acts := []string{"I_TURN_LEFT", "I_WALK", "I_TURN_RIGHT", "I_RUN", "I_JUMP"}
 	var src, out []string

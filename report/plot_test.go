@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot/vg"
 )
@@ -220,7 +221,7 @@ func TestPlotAttention(t *testing.T) {
 
 	t.Run("fixed scale", func(t *testing.T) {
 		// A uniform map of weight 0.5 must look like 0.5, not like the maximum.
-		x := fakeExperiment{name: "uniform", runs: []fakeRun{{params: map[string]any{"a": 1}, seed: 1, attn: []attentionMap{{
+		x := fakeExperiment{name: "uniform", runs: []fakeRun{{params: map[string]any{"a": 1}, seed: 1, attn: []artifact.AttentionMap{{
 			Source: []string{"a", "b"}, Output: []string{"x", "<eos>"}, Weights: [][]float32{{0.5, 0.5}, {0.5, 0.5}}}}}}}
 		st, ids := buildStore(t, x)
 		path := filepath.Join(dir, "uniform.png")
@@ -281,7 +282,7 @@ func TestPlotAttention(t *testing.T) {
 func TestAttnGrid(t *testing.T) {
 	// Batch padding columns (all zero) beyond the source are dropped; rows
 	// are padded; missing labels show as "·".
-	g, err := newAttnGrid(attentionMap{Source: []string{"a", " ", ""}, Output: []string{"x"},
+	g, err := newAttnGrid(artifact.AttentionMap{Source: []string{"a", " ", ""}, Output: []string{"x"},
 		Weights: [][]float32{{0.5, 0.5, 0, 0, 0}, {1}}})
 	if err != nil {
 		t.Fatal(err)
@@ -295,17 +296,17 @@ func TestAttnGrid(t *testing.T) {
 	if g.Z(0, 1) != 0.5 || g.Z(0, 0) != 1 || g.Z(1, 0) != 0 {
 		t.Errorf("Z: first output must be the top row (r = rows-1)")
 	}
-	g, _ = newAttnGrid(attentionMap{Source: []string{"a"}, Weights: [][]float32{{0.5, 0.5}}})
+	g, _ = newAttnGrid(artifact.AttentionMap{Source: []string{"a"}, Weights: [][]float32{{0.5, 0.5}}})
 	if c, _ := g.Dims(); c != 2 || g.src[1] != "·" {
 		t.Errorf("weight beyond the source must stay: %d columns, labels %q", c, g.src)
 	}
 	if g.zero() {
 		t.Error("zero() of a map with weights")
 	}
-	if g, _ := newAttnGrid(attentionMap{Source: []string{"a"}, Weights: [][]float32{{0}}}); !g.zero() {
+	if g, _ := newAttnGrid(artifact.AttentionMap{Source: []string{"a"}, Weights: [][]float32{{0}}}); !g.zero() {
 		t.Error("zero() of an all-zero map")
 	}
-	if _, err := newAttnGrid(attentionMap{Source: []string{"a"}}); err == nil {
+	if _, err := newAttnGrid(artifact.AttentionMap{Source: []string{"a"}}); err == nil {
 		t.Error("no weights: want an error")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -185,21 +186,21 @@ func (r *run) saveModel() error {
 	if err := layers.SaveSafetensors(&buf, r.params, map[string]string{"step": fmt.Sprint(r.st.Step)}); err != nil {
 		return err
 	}
-	if err := r.rec.Artifact(KindModel, NameParams, buf.Bytes()); err != nil {
+	if err := r.rec.Artifact(artifact.KindModel, artifact.NameParams, buf.Bytes()); err != nil {
 		return err
 	}
 	spec, err := json.Marshal(r.data.Spec())
 	if err != nil {
 		return err
 	}
-	if err := r.rec.Artifact(KindModel, NameSpec, spec); err != nil {
+	if err := r.rec.Artifact(artifact.KindModel, artifact.NameVocab, spec); err != nil {
 		return err
 	}
 	info, err := json.Marshal(modelInfo{Spec: r.spec, MaxOut: r.maxOut})
 	if err != nil {
 		return err
 	}
-	return r.rec.Artifact(KindModel, NameModelInfo, info)
+	return r.rec.Artifact(artifact.KindModel, artifact.NameModelSpec, info)
 }
 
 // dropouts finds every dropout module reachable from m through exported

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/models"
@@ -198,24 +199,6 @@ func (r *run) finish() (*Result, error) {
 	return &Result{Summaries: sum, Steps: r.st.Step, Stopped: r.st.Stopped}, nil
 }
 
-// Sample is one decoded test example, stored as JSON with the run.
-type Sample struct {
-	Index     int    `json:"index"`
-	Source    string `json:"source"`
-	Reference string `json:"reference"`
-	Output    string `json:"output"`
-	Correct   bool   `json:"correct"`
-}
-
-// AttentionMap is the attention of one decoded test example: one row per
-// output step (the eos step included), one column per source token.
-type AttentionMap struct {
-	Index   int         `json:"index"`
-	Source  []string    `json:"source"`
-	Output  []string    `json:"output"` // output tokens, then "<eos>" when the output ended
-	Weights [][]float32 `json:"weights"`
-}
-
 func (r *run) testDecode(sum map[string]float64) error {
 	test := r.data.Test
 	if n := r.cfg.Eval.MaxExamples; n > 0 && n < len(test) {
@@ -261,11 +244,11 @@ func (r *run) testDecode(sum map[string]float64) error {
 	if alignN > 0 {
 		sum["test/align_acc"] = metrics.Ratio(hits, alignN)
 	}
-	var samples []Sample
-	var maps []AttentionMap
+	var samples []artifact.Sample
+	var maps []artifact.AttentionMap
 	for i, h := range hyps {
 		if i < r.cfg.Eval.Samples {
-			samples = append(samples, Sample{Index: i, Source: r.data.SrcTok.Join(r.data.SrcVocab.Decode(test[i].Src)),
+			samples = append(samples, artifact.Sample{Index: i, Source: r.data.SrcTok.Join(r.data.SrcVocab.Decode(test[i].Src)),
 				Reference: r.data.TgtTok.Join(r.data.TgtVocab.Decode(test[i].Tgt)),
 				Output:    r.data.TgtTok.Join(r.data.TgtVocab.Decode(h.Tokens)), Correct: metrics.ExactMatch(h.Tokens, test[i].Tgt)})
 		}
@@ -274,14 +257,14 @@ func (r *run) testDecode(sum map[string]float64) error {
 			if h.Finished {
 				out = append(out, tasks.EOSToken)
 			}
-			maps = append(maps, AttentionMap{Index: i, Source: r.data.SrcVocab.Decode(test[i].Src), Output: out, Weights: h.Attention})
+			maps = append(maps, artifact.AttentionMap{Index: i, Source: r.data.SrcVocab.Decode(test[i].Src), Output: out, Weights: h.Attention})
 		}
 	}
-	if err := r.putJSON(KindSamples, NameSamples, samples); err != nil {
+	if err := r.putJSON(artifact.KindSamples, artifact.NameSamples, samples); err != nil {
 		return err
 	}
 	if maps != nil {
-		return r.putJSON(KindAttention, NameAttention, maps)
+		return r.putJSON(artifact.KindAttention, artifact.NameAttention, maps)
 	}
 	return nil
 }
@@ -303,12 +286,12 @@ func (r *run) lmSamples() error {
 	if err != nil {
 		return err
 	}
-	var samples []Sample
+	var samples []artifact.Sample
 	for i, h := range hyps {
 		prompt := r.data.TgtTok.Join(r.data.TgtVocab.Decode(prompts[i].Tgt[:len(prompts[i].Tgt)-1]))
-		samples = append(samples, Sample{Index: i, Source: prompt, Output: r.data.TgtTok.Join(r.data.TgtVocab.Decode(h.Tokens))})
+		samples = append(samples, artifact.Sample{Index: i, Source: prompt, Output: r.data.TgtTok.Join(r.data.TgtVocab.Decode(h.Tokens))})
 	}
-	return r.putJSON(KindSamples, NameSamples, samples)
+	return r.putJSON(artifact.KindSamples, artifact.NameSamples, samples)
 }
 
 // hasWeights reports whether a hypothesis has attention weights: not the

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tensor"
@@ -193,7 +194,7 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 	var resume []byte
 	from := 0
 	if claim.Prev != store.StatusQueued {
-		if data, err := st.Artifact(bg, rec.ID, KindCheckpoint, NameCheckpoint); err == nil {
+		if data, err := st.Artifact(bg, rec.ID, artifact.KindCheckpoint, artifact.NameCheckpoint); err == nil {
 			resume = data
 			from = checkpointStep(data)
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -407,7 +408,7 @@ func (s *storeRecorder) Checkpoint(step int, data []byte) error {
 	if err := s.sync(); err != nil {
 		return err
 	}
-	return s.st.PutArtifact(s.ctx, s.run, KindCheckpoint, NameCheckpoint, data)
+	return s.st.PutArtifact(s.ctx, s.run, artifact.KindCheckpoint, artifact.NameCheckpoint, data)
 }
 
 func (s *storeRecorder) Artifact(kind, name string, data []byte) error {

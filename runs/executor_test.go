@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/seq"
@@ -237,11 +238,11 @@ func TestLoadDecodesLikeTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Decoding the stored samples' sources again gives the stored outputs.
-	raw, err := st.Artifact(context.Background(), id, KindSamples, NameSamples)
+	raw, err := st.Artifact(context.Background(), id, artifact.KindSamples, artifact.NameSamples)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var samples []Sample
+	var samples []artifact.Sample
 	if err := json.Unmarshal(raw, &samples); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/models"
@@ -15,15 +16,12 @@ import (
 	"github.com/attnlab/attnlab/tensor"
 )
 
-// modelInfo is stored with a finished run (kind model, name model.json):
+// modelInfo is stored with a finished run (artifact.NameModelSpec):
 // what rebuilding its model needs besides the config.
 type modelInfo struct {
 	Spec   models.Spec `json:"spec"`
 	MaxOut int         `json:"max_out"` // decoding length limit used in evaluation (eos included)
 }
-
-// NameModelInfo is the artifact holding the model's build spec.
-const NameModelInfo = "model.json"
 
 // Trained is a finished run's model, ready to decode.
 type Trained struct {
@@ -46,31 +44,31 @@ func Load(ctx context.Context, st *store.Store, ref string) (*Trained, error) {
 		return nil, fmt.Errorf("run %d: stored config: %w", r.ID, err)
 	}
 	get := func(name string) ([]byte, error) {
-		b, err := st.Artifact(ctx, r.ID, KindModel, name)
+		b, err := st.Artifact(ctx, r.ID, artifact.KindModel, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("run %d has no trained model (status %s): %s missing", r.ID, r.Status, name)
 		}
 		return b, err
 	}
-	infoJSON, err := get(NameModelInfo)
+	infoJSON, err := get(artifact.NameModelSpec)
 	if err != nil {
 		return nil, err
 	}
-	specJSON, err := get(NameSpec)
+	specJSON, err := get(artifact.NameVocab)
 	if err != nil {
 		return nil, err
 	}
-	paramBytes, err := get(NameParams)
+	paramBytes, err := get(artifact.NameParams)
 	if err != nil {
 		return nil, err
 	}
 	var info modelInfo
 	if err := json.Unmarshal(infoJSON, &info); err != nil {
-		return nil, fmt.Errorf("run %d: %s: %w", r.ID, NameModelInfo, err)
+		return nil, fmt.Errorf("run %d: %s: %w", r.ID, artifact.NameModelSpec, err)
 	}
 	var spec tasks.Spec
 	if err := json.Unmarshal(specJSON, &spec); err != nil {
-		return nil, fmt.Errorf("run %d: %s: %w", r.ID, NameSpec, err)
+		return nil, fmt.Errorf("run %d: %s: %w", r.ID, artifact.NameVocab, err)
 	}
 	m, err := models.New(cfg.Model.Name, cfg.Model.Params, info.Spec)
 	if err != nil {

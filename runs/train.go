@@ -67,19 +67,6 @@ type FailedError struct {
 
 func (e *FailedError) Error() string { return fmt.Sprintf("step %d: %s", e.Step, e.Reason) }
 
-// Artifact kinds and names.
-const (
-	KindModel      = "model"
-	KindCheckpoint = "checkpoint"
-	KindSamples    = "samples"
-	KindAttention  = "attention"
-	NameParams     = "params.safetensors"
-	NameSpec       = "spec.json"
-	NameSamples    = "test.json"
-	NameAttention  = "test.json"
-	NameCheckpoint = "checkpoint.safetensors"
-)
-
 // run holds everything of one run while it trains.
 type run struct {
 	cfg     experiments.Config

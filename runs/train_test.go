@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/attention"
 )
 
@@ -51,7 +52,7 @@ func TestLMLearnsRepeatedText(t *testing.T) {
 			if l := res.Summaries["test/loss"]; l > 0.1 {
 				t.Fatalf("test/loss = %v, want near zero (< 0.1)", l)
 			}
-			if rec.artifacts[KindSamples+"/"+NameSamples] == nil {
+			if rec.artifacts[artifact.KindSamples+"/"+artifact.NameSamples] == nil {
 				t.Fatal("no generated samples stored")
 			}
 		})

@@ -11,7 +11,7 @@
 // IMMEDIATE. The schema version is PRAGMA user_version, and PRAGMA
 // application_id is 0x61746e6c ("atnl"); an older store is migrated forward
 // on open in one transaction, a newer one is refused
-// ("store x.db: schema version 7 is newer than this attnlab supports (2); upgrade attnlab"),
+// ("store x.db: schema version 7 is newer than this attnlab supports (3); upgrade attnlab"),
 // and a file that is not a SQLite database, or is another program's
 // database, gives a one-line error naming the file (ErrNotStore).
 //
@@ -34,7 +34,7 @@
 // previous status, so the executor knows to resume from a checkpoint (and
 // to call TruncateMetrics with the checkpoint's step).
 //
-// # Schema (version 2)
+// # Schema (version 3)
 //
 // Timestamps are UTC text, "2006-01-02T15:04:05.000Z", except metrics.wall,
 // which is Unix seconds (REAL). JSON columns hold compact JSON text.
@@ -61,6 +61,11 @@
 //	             PRIMARY KEY (run_id, key)
 //	artifacts    run_id → runs.id, kind TEXT, name TEXT, size INTEGER (bytes),
 //	             data BLOB, created; PRIMARY KEY (run_id, kind, name)
+//	             (the kinds and names, and what each holds: package artifact)
+//
+// Migrations: 1 creates the tables, 2 adds lookup indexes, 3 renames the
+// model artifacts spec.json → vocab.json and model.json → model_spec.json
+// (the store itself never interprets artifacts; it only renames them once).
 //
 // Deleting a run or an experiment deletes its rows in the other tables
 // (ON DELETE CASCADE, with foreign_keys=on).

@@ -88,9 +88,15 @@ CREATE INDEX runs_experiment_status ON runs(experiment_id, status);
 CREATE INDEX params_key_value ON params(key, type, value);
 CREATE INDEX summaries_key_value ON summaries(key, value);
 `},
+	// Artifact names say what they hold (package artifact): the vocabularies
+	// were "spec.json", the model's build spec "model.json".
+	{name: "artifact names", sql: `
+UPDATE artifacts SET name = 'vocab.json' WHERE kind = 'model' AND name = 'spec.json';
+UPDATE artifacts SET name = 'model_spec.json' WHERE kind = 'model' AND name = 'model.json';
+`},
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this build
 // writes and understands: the number of migrations. Open migrates older
 // stores forward to it and refuses newer ones.
-const SchemaVersion = 2
+const SchemaVersion = 3

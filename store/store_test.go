@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -340,6 +341,47 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				t.Fatalf("Artifact = %x, %v; want 010203", data, err)
 			}
 		})
+	}
+}
+
+// TestMigrateArtifactNames checks migration 3: a version-2 store's model
+// artifacts spec.json and model.json read back as vocab.json and
+// model_spec.json (package artifact's names), and nothing else is renamed.
+func TestMigrateArtifactNames(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db := createAtVersion(t, path, 2)
+	const ts = "2026-01-02T03:04:05.000Z"
+	_, err := db.Exec(`
+		INSERT INTO experiments (id, name, created, updated) VALUES (1, 'copy', ?, ?);
+		INSERT INTO runs (id, experiment_id, hash, seed, config, status, created) VALUES (1, 1, 'abcdef01', 1, '{}', 'done', ?);
+		INSERT INTO artifacts (run_id, kind, name, size, data, created) VALUES
+			(1, 'model', 'spec.json', 1, x'01', ?), (1, 'model', 'model.json', 1, x'02', ?),
+			(1, 'model', 'params.safetensors', 1, x'03', ?), (1, 'samples', 'spec.json', 1, x'04', ?);`,
+		ts, ts, ts, ts, ts, ts, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	infos, err := s.Artifacts(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range infos {
+		data, err := s.Artifact(context.Background(), 1, a.Kind, a.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s/%s=%x", a.Kind, a.Name, data))
+	}
+	want := []string{"model/model_spec.json=02", "model/params.safetensors=03", "model/vocab.json=01", "samples/spec.json=04"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("artifacts after migration = %v, want %v", got, want)
 	}
 }
 

@@ -7,23 +7,23 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/store"
 )
 
 // samplesOf returns the decoded test samples stored with a run.
-func samplesOf(t testing.TB, db string, run store.Run) []runs.Sample {
+func samplesOf(t testing.TB, db string, run store.Run) []artifact.Sample {
 	t.Helper()
 	st, err := store.OpenExisting(db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	data, err := st.Artifact(context.Background(), run.ID, runs.KindSamples, runs.NameSamples)
+	data, err := st.Artifact(context.Background(), run.ID, artifact.KindSamples, artifact.NameSamples)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s []runs.Sample
+	var s []artifact.Sample
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -68,7 +68,7 @@ least 4 characters of its hash (attnlab ls runs lists both).`,
 type runView struct {
 	run       store.Run
 	summaries map[string]float64
-	samples   []runs.Sample
+	samples   []artifact.Sample
 	artifacts []store.ArtifactInfo
 }
 
@@ -79,7 +79,7 @@ func loadRunView(ctx context.Context, st *store.Store, r store.Run) (*runView, e
 		return nil, err
 	}
 	v.summaries = sums[r.ID]
-	data, err := st.Artifact(ctx, r.ID, runs.KindSamples, runs.NameSamples)
+	data, err := st.Artifact(ctx, r.ID, artifact.KindSamples, artifact.NameSamples)
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(data, &v.samples); err != nil {

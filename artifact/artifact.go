@@ -1,0 +1,66 @@
+// Package artifact is the schema of the artifacts a run stores besides its
+// metrics: their kinds and names (the store's key (run, kind, name)) and the
+// JSON types of those that readers decode. Package runs writes them; report,
+// the CLI and runs' own loader read them. It imports nothing of attnlab, so
+// both sides can depend on it.
+//
+// # The artifacts of a run
+//
+//	kind        name                    written               holds
+//	model       params.safetensors      at the end (done)     the final parameters (early stopping: the best),
+//	                                                          safetensors, metadata "step"
+//	model       vocab.json              at the end            the vocabularies and tokenizers (tasks.Spec, JSON),
+//	                                                          so decoding uses the training ids
+//	model       model_spec.json         at the end            what rebuilding the model needs besides the config:
+//	                                                          {"spec": models.Spec, "max_out": decoding limit}
+//	checkpoint  checkpoint.safetensors  every checkpoint      parameters, optimizer state and training state
+//	                                                          (see runs' checkpoint format); replaced each time
+//	samples     test.json               after test decoding   []Sample: decoded test examples (LM: generations)
+//	attention   test.json               after test decoding   []AttentionMap (models with attention only)
+//
+// # Older stores
+//
+// Before store schema version 3, NameVocab was stored as "spec.json" and
+// NameModelSpec as "model.json". Store's migration 3 ("artifact names")
+// renames them in place when an older store is opened, so readers look up
+// the current names only.
+package artifact
+
+// Artifact kinds.
+const (
+	KindModel      = "model"      // what a finished run's model needs to decode
+	KindCheckpoint = "checkpoint" // the resumable training state
+	KindSamples    = "samples"    // decoded test examples
+	KindAttention  = "attention"  // attention maps of decoded test examples
+)
+
+// Artifact names, each under the kind given in the package documentation.
+const (
+	NameParams     = "params.safetensors"     // KindModel
+	NameVocab      = "vocab.json"             // KindModel
+	NameModelSpec  = "model_spec.json"        // KindModel
+	NameCheckpoint = "checkpoint.safetensors" // KindCheckpoint
+	NameSamples    = "test.json"              // KindSamples
+	NameAttention  = "test.json"              // KindAttention
+)
+
+// Sample is one decoded test example, stored as JSON with the run. For a
+// language model, Source is the prompt, Output its continuation, and
+// Reference and Correct are empty.
+type Sample struct {
+	Index     int    `json:"index"` // position in the test split
+	Source    string `json:"source"`
+	Reference string `json:"reference"`
+	Output    string `json:"output"`
+	Correct   bool   `json:"correct"` // Output equals Reference exactly
+}
+
+// AttentionMap is the attention of one decoded test example: Weights has one
+// row per output step (the eos step included) and one column per source
+// token, each row summing to 1 (all zeros for a model with attention none).
+type AttentionMap struct {
+	Index   int         `json:"index"` // position in the test split
+	Source  []string    `json:"source"`
+	Output  []string    `json:"output"` // output tokens, then "<eos>" when the output ended
+	Weights [][]float32 `json:"weights"`
+}
