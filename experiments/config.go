@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"github.com/attnlab/attnlab/registry"
 )
 
 // Config is the resolved configuration of one run: every default filled,
@@ -12,25 +14,16 @@ import (
 // JSON with the keys of the YAML format (plugin blocks flat: name and the
 // plugin's own keys side by side) and unmarshals from that JSON.
 type Config struct {
-	Name        string `json:"name"`
-	Description string `json:"-"` // prose: kept out of the canonical JSON and so of the run's identity
-	Task        Plugin `json:"task"`
-	Model       Model  `json:"model"`
-	Train       Train  `json:"train"`
-	Eval        Eval   `json:"eval"`
-	Seed        int    `json:"seed"`
+	Name        string          `json:"name"`
+	Description string          `json:"-"` // prose: kept out of the canonical JSON and so of the run's identity
+	Task        registry.Plugin `json:"task"`
+	Model       Model           `json:"model"`
+	Train       Train           `json:"train"`
+	Eval        Eval            `json:"eval"`
+	Seed        int             `json:"seed"`
 	// BaseDir is the directory of the experiment file, against which a task
 	// resolves relative paths (tasks.Options.BaseDir).
 	BaseDir string `json:"-"`
-}
-
-// Plugin is a registry entry by name with its resolved parameters: the
-// entry's defaults overridden by the YAML block's keys, as JSON-friendly
-// values (string, int, float64, bool, or a slice of those). Params is empty,
-// not nil, for a plugin without parameters.
-type Plugin struct {
-	Name   string
-	Params map[string]any
 }
 
 // Model is the model block: the assembly, its own parameters, and the
@@ -39,15 +32,15 @@ type Plugin struct {
 type Model struct {
 	Name      string
 	Params    map[string]any
-	Encoder   *Plugin
-	Attention *Plugin
+	Encoder   *registry.Plugin
+	Attention *registry.Plugin
 }
 
 // Train holds the training settings (the train block).
 type Train struct {
-	Optimizer Plugin `json:"optimizer"` // optim.Registry
-	Schedule  Plugin `json:"schedule"`  // optim.Schedules
-	BatchSize int    `json:"batch_size"`
+	Optimizer registry.Plugin `json:"optimizer"` // optim.Registry
+	Schedule  registry.Plugin `json:"schedule"`  // optim.Schedules
+	BatchSize int             `json:"batch_size"`
 	// Steps is the number of optimizer steps; 0 means train for Epochs.
 	// Exactly one of Steps and Epochs is positive.
 	Steps  int `json:"steps"`
@@ -112,10 +105,10 @@ var Strategies = []string{"greedy", "beam", "sample"}
 // one. The run seeds default to DefaultSeeds.
 func Defaults() Config {
 	return Config{
-		Model: Model{Name: "seq2seq-rnn", Encoder: &Plugin{Name: "lstm"}, Attention: &Plugin{Name: "additive"}},
+		Model: Model{Name: "seq2seq-rnn", Encoder: &registry.Plugin{Name: "lstm"}, Attention: &registry.Plugin{Name: "additive"}},
 		Train: Train{
-			Optimizer:      Plugin{Name: "adam"},
-			Schedule:       Plugin{Name: "constant"},
+			Optimizer:      registry.Plugin{Name: "adam"},
+			Schedule:       registry.Plugin{Name: "constant"},
 			BatchSize:      64,
 			Steps:          2000,
 			Epochs:         0,
@@ -161,7 +154,7 @@ func defaultTree() map[string]any {
 func (c Config) tree() map[string]any {
 	return map[string]any{
 		"name":  c.Name,
-		"task":  c.Task.tree(),
+		"task":  c.Task.Tree(),
 		"model": c.Model.tree(),
 		"train": structTree(c.Train),
 		"eval":  structTree(c.Eval),
@@ -169,22 +162,13 @@ func (c Config) tree() map[string]any {
 	}
 }
 
-func (p Plugin) tree() map[string]any {
-	m := make(map[string]any, len(p.Params)+1)
-	for k, v := range p.Params {
-		m[k] = cloneValue(v)
-	}
-	m["name"] = p.Name
-	return m
-}
-
 func (m Model) tree() map[string]any {
-	t := Plugin{Name: m.Name, Params: m.Params}.tree()
+	t := registry.Plugin{Name: m.Name, Params: m.Params}.Tree()
 	if m.Encoder != nil {
-		t["encoder"] = m.Encoder.tree()
+		t["encoder"] = m.Encoder.Tree()
 	}
 	if m.Attention != nil {
-		t["attention"] = m.Attention.tree()
+		t["attention"] = m.Attention.Tree()
 	}
 	return t
 }
@@ -192,24 +176,6 @@ func (m Model) tree() map[string]any {
 // MarshalJSON writes c's canonical JSON: the keys of the YAML format,
 // sorted, without Description and BaseDir. (json.Unmarshal reads it back.)
 func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.tree()) }
-
-// MarshalJSON writes the plugin flat, as in YAML: {"name": ..., key: value...}.
-func (p Plugin) MarshalJSON() ([]byte, error) { return json.Marshal(p.tree()) }
-
-// UnmarshalJSON reads what MarshalJSON wrote. Numbers become float64.
-func (p *Plugin) UnmarshalJSON(b []byte) error {
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return err
-	}
-	name, ok := m["name"].(string)
-	if !ok {
-		return fmt.Errorf("experiments: plugin block without a name: %s", b)
-	}
-	delete(m, "name")
-	*p = Plugin{Name: name, Params: m}
-	return nil
-}
 
 // MarshalJSON writes the model flat, as in YAML, with its encoder and
 // attention blocks nested.
@@ -224,10 +190,10 @@ func (m *Model) UnmarshalJSON(b []byte) error {
 	var out Model
 	for _, sub := range []struct {
 		key string
-		dst **Plugin
+		dst **registry.Plugin
 	}{{"encoder", &out.Encoder}, {"attention", &out.Attention}} {
 		if r, ok := raw[sub.key]; ok {
-			*sub.dst = new(Plugin)
+			*sub.dst = new(registry.Plugin)
 			if err := json.Unmarshal(r, *sub.dst); err != nil {
 				return fmt.Errorf("experiments: model.%s: %w", sub.key, err)
 			}
@@ -238,7 +204,7 @@ func (m *Model) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	var p Plugin
+	var p registry.Plugin
 	if err := json.Unmarshal(rest, &p); err != nil {
 		return fmt.Errorf("experiments: model: %w", err)
 	}
@@ -250,23 +216,21 @@ func (m *Model) UnmarshalJSON(b []byte) error {
 // Clone returns a deep copy of c.
 func (c Config) Clone() Config {
 	out := c
-	out.Task = c.Task.clone()
+	out.Task = c.Task.Clone()
 	out.Model.Params = cloneMap(c.Model.Params)
 	if c.Model.Encoder != nil {
-		e := c.Model.Encoder.clone()
+		e := c.Model.Encoder.Clone()
 		out.Model.Encoder = &e
 	}
 	if c.Model.Attention != nil {
-		a := c.Model.Attention.clone()
+		a := c.Model.Attention.Clone()
 		out.Model.Attention = &a
 	}
-	out.Train.Optimizer = c.Train.Optimizer.clone()
-	out.Train.Schedule = c.Train.Schedule.clone()
+	out.Train.Optimizer = c.Train.Optimizer.Clone()
+	out.Train.Schedule = c.Train.Schedule.Clone()
 	out.Eval.LengthBuckets = slices.Clone(c.Eval.LengthBuckets)
 	return out
 }
-
-func (p Plugin) clone() Plugin { return Plugin{Name: p.Name, Params: cloneMap(p.Params)} }
 
 func cloneMap(m map[string]any) map[string]any {
 	if m == nil {
@@ -280,24 +244,4 @@ func cloneMap(m map[string]any) map[string]any {
 }
 
 // cloneValue deep-copies the maps and slices of a config value.
-func cloneValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return cloneMap(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = cloneValue(e)
-		}
-		return out
-	case []int:
-		return slices.Clone(x)
-	case []float64:
-		return slices.Clone(x)
-	case []string:
-		return slices.Clone(x)
-	case []bool:
-		return slices.Clone(x)
-	}
-	return v
-}
+func cloneValue(v any) any { return registry.CloneValue(v) }

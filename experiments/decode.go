@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/attnlab/attnlab/registry"
 )
 
-var pluginType = reflect.TypeFor[Plugin]()
+var pluginType = reflect.TypeFor[registry.Plugin]()
 
 // structTree returns the exported json-tagged fields of a struct as a map
 // with Go-typed leaves; Plugin fields become their flat blocks.
@@ -26,7 +28,7 @@ func structTree(s any) map[string]any {
 		fv := v.Field(i)
 		switch {
 		case f.Type == pluginType:
-			out[key] = fv.Interface().(Plugin).tree()
+			out[key] = fv.Interface().(registry.Plugin).Tree()
 		case f.Type.Kind() == reflect.Struct:
 			out[key] = structTree(fv.Interface())
 		default:

@@ -40,8 +40,13 @@
 //
 // A plugin block names a registry entry with name and holds that entry's own
 // parameters flat beside it. The parameters start from the entry's defaults
-// and are decoded strictly by the registry (registry.Entry.Decode), so
-// `attnlab list` documents every key a block accepts.
+// and are decoded strictly by the registry (registry.Info.Decode), so
+// `attnlab list` documents every key a block accepts. [Sites] is the one
+// table of plugin sites, the YAML paths whose blocks name an entry (task,
+// model, model.encoder, model.attention, train.optimizer, train.schedule)
+// with their registries: validation, merging and `attnlab list` read it. A
+// site nested in another (model.attention inside model) is read by the
+// entries whose registry.Info.Uses names it.
 //
 // # Defaults
 //
@@ -67,15 +72,19 @@
 // In a resolved [Config], early_stopping.mode auto becomes max for metrics
 // whose last part is acc, token_acc, exact_match or bleu, and min otherwise.
 //
-// A model whose models.Kind does not use an encoder (or attention) has no
-// such block in its resolved Config; a block the user wrote there is an
-// error ("model.encoder: not used by model "seq2seq-transformer""), while the
-// default blocks are dropped silently.
+// A model whose entry does not read an encoder (or attention) block
+// (registry.Info.Uses) has no such block in its resolved Config; a block
+// the user wrote there is an error ("model.encoder: not used by model
+// "seq2seq-transformer""), while the default blocks are dropped silently.
+// The same holds for every nested site: a nested block an entry reads
+// through a registry.Plugin parameter that the file leaves out starts from
+// the parameter's default.
 //
 // Language models: the tasks registry cannot say which tasks produce
 // language-modelling data before they are built, so this package keeps the
-// list, [LMTasks] (today: text). A model whose Kind.LM is set needs one of
-// these tasks, and any other model needs a task that is not one.
+// list, [LMTasks] (today: text). A model with the models.LanguageModel
+// capability needs one of these tasks, and any other model needs a task
+// that is not one.
 //
 // # Layers and merging
 //

@@ -14,6 +14,8 @@ import (
 	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/attnlab/attnlab/registry"
 )
 
 // Experiment is a loaded, fully validated experiment: what the store keeps
@@ -50,17 +52,17 @@ const maxExtends = 32
 // every problem found, one line each; Load never trains anything and does
 // not panic on any input. It is safe for concurrent use.
 func Load(path string, sets []string) (*Experiment, error) {
-	return load(globalRegistries(), path, sets)
+	return load(Sites, path, sets)
 }
 
 type loader struct {
-	regs    *registries
+	sites   registry.Sites
 	sources []*source // the extends chain (experiment file first), then --set
 	errs    Errors
 }
 
-func load(regs *registries, path string, sets []string) (*Experiment, error) {
-	l := &loader{regs: regs}
+func load(sites registry.Sites, path string, sets []string) (*Experiment, error) {
+	l := &loader{sites: sites}
 	chain := l.readChain(path)
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
@@ -305,9 +307,10 @@ func mergeable(path string, sweepEntries bool) bool {
 }
 
 // prune drops from the lower block dest the keys that the plugin named by
-// the upper block in does not take, when in names a different plugin.
+// the upper block in neither takes as parameters nor reads as nested
+// blocks, when in names a different plugin at a site of the table.
 func (l *loader) prune(path string, in, dest map[string]any) {
-	cat, keep, ok := l.regs.site(path)
+	site, ok := l.sites.At(path)
 	if !ok {
 		return
 	}
@@ -315,29 +318,13 @@ func (l *loader) prune(path string, in, dest map[string]any) {
 	if !ok || name == dest["name"] {
 		return
 	}
-	e, ok := cat.lookup(name)
-	if !ok {
+	info, err := site.Catalog.Info(name)
+	if err != nil {
 		return
 	}
-	var known []string
-	if e.Params != nil {
-		known = paramKeys(e.Params)
-	}
 	for k := range dest {
-		if k != "name" && !slices.Contains(keep, k) && !slices.Contains(known, k) {
+		if k != "name" && !info.IsParam(k) && !slices.Contains(info.Uses, k) {
 			delete(dest, k)
-		}
-	}
-	// A model that reads no encoder or no attention drops those blocks of
-	// the layers under it (an lm-transformer extending an RNN base).
-	if path == "model" {
-		if kind, ok := l.regs.kind(name); ok {
-			if !kind.UsesEncoder {
-				delete(dest, "encoder")
-			}
-			if !kind.UsesAttention {
-				delete(dest, "attention")
-			}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/registry"
 )
 
@@ -97,7 +98,7 @@ func parentPath(p string) string {
 // resolver turns one merged configuration tree into a Config, collecting
 // every problem.
 type resolver struct {
-	regs     *registries
+	sites    registry.Sites
 	loc      *locator
 	errs     Errors
 	reported map[string]bool
@@ -134,13 +135,14 @@ func (r *resolver) config(t map[string]any) Config {
 		r.finite(b, t[b])
 	}
 	var c Config
-	task, taskOK := r.plugin("task", t["task"], r.regs.tasks, nil, true)
-	c.Task = task
-	c.Model = r.model(t["model"])
+	task, taskOK := r.plugin("task", t["task"])
+	c.Task = task.Plugin
+	var model resolved
+	c.Model, model = r.model(t["model"])
 	c.Train = r.train(t["train"])
 	c.Eval = r.eval(t["eval"])
-	if kind, ok := r.regs.kind(c.Model.Name); ok && taskOK {
-		r.compatible(kind.LM, c.Task.Name, c.Model.Name)
+	if model.info.Name != "" && taskOK {
+		r.compatible(model.info, task.info)
 	}
 	return c
 }
@@ -163,146 +165,171 @@ func (r *resolver) finite(path string, v any) {
 	}
 }
 
-func (r *resolver) compatible(lm bool, task, model string) {
-	taskLM := r.regs.isLMTask(task)
+func (r *resolver) compatible(model, task registry.Info) {
+	lm := model.Has(models.LanguageModel)
+	taskLM := slices.Contains(LMTasks, task.Name)
 	switch {
 	case lm && !taskLM:
 		r.bad("model.name", "model %q is a language model: it needs a language-modelling task (%s), not task %q",
-			model, strings.Join(r.regs.lmTasks, ", "), task)
+			model.Name, strings.Join(LMTasks, ", "), task.Name)
 	case !lm && taskLM:
 		var lms []string
-		for _, n := range r.regs.models.names() {
-			if k, _ := r.regs.kind(n); k.LM {
-				lms = append(lms, n)
+		if st, ok := r.sites.At("model"); ok {
+			for _, m := range st.Catalog.Infos() {
+				if m.Has(models.LanguageModel) {
+					lms = append(lms, m.Name)
+				}
 			}
 		}
 		r.bad("model.name", "task %q is a language-modelling task: it needs a language model (%s), not model %q",
-			task, strings.Join(lms, ", "), model)
+			task.Name, strings.Join(lms, ", "), model.Name)
 	}
 }
 
-// plugin resolves the plugin block at path: its name (required) in cat,
-// and its parameters, decoded strictly by the registry entry. extra are the
-// block's keys that are not parameters (the model's encoder and attention);
-// they are left to the caller.
-func (r *resolver) plugin(path string, v any, cat catalog, extra []string, required bool) (Plugin, bool) {
-	m, ok := asMap(v)
-	if !ok {
-		if v == nil && required {
-			r.bad(path, "required: a map naming the %s (known: %s)", cat.kind, strings.Join(cat.names(), ", "))
+// resolved is a plugin block resolved by plugin: the plugin with every
+// parameter filled, its entry, and the nested blocks it reads that are not
+// parameters (a model's encoder and attention).
+type resolved struct {
+	registry.Plugin
+	info registry.Info
+	subs map[string]*registry.Plugin
+}
+
+// plugin resolves the plugin block at path, a site of the table: its name
+// (required) in the site's registry, the nested blocks its entry reads
+// (each resolved at its own site, recursively), and its parameters,
+// decoded strictly by the entry. Every unknown key and every mistyped
+// value is reported; only when there are none does the entry's own
+// validation run (its first complaint is reported). A nested block the
+// entry does not read is an error when the user wrote it and is dropped
+// when it comes from the defaults. ok is false when anything was wrong.
+func (r *resolver) plugin(path string, v any) (out resolved, ok bool) {
+	site, _ := r.sites.At(path)
+	cat := site.Catalog
+	m, isMap := asMap(v)
+	if !isMap {
+		if v == nil {
+			r.bad(path, "required: a map naming the %s (known: %s)", cat.Kind(), strings.Join(cat.Names(), ", "))
 		} else {
-			r.bad(path, "want a map with a name key and the %s's parameters, got %s", cat.kind, describe(v))
+			r.bad(path, "want a map with a name key and the %s's parameters, got %s", cat.Kind(), describe(v))
 		}
-		return Plugin{}, false
+		return out, false
 	}
-	nv, ok := m["name"]
-	if !ok {
-		r.bad(path+".name", "required: the %s to use (known: %s)", cat.kind, strings.Join(cat.names(), ", "))
-		return Plugin{}, false
-	}
-	name, ok := nv.(string)
-	if !ok {
+	children := r.sites.Children(path)
+	nv, hasName := m["name"]
+	name, isString := nv.(string)
+	var info registry.Info
+	var err error
+	switch {
+	case !hasName:
+		r.bad(path+".name", "required: the %s to use (known: %s)", cat.Kind(), strings.Join(cat.Names(), ", "))
+	case !isString:
 		r.bad(path+".name", "want string, got %s", describe(nv))
-		return Plugin{}, false
+	default:
+		if info, err = cat.Info(name); err != nil {
+			r.bad(path+".name", "unknown %s %q (known: %s)", cat.Kind(), name, strings.Join(cat.Names(), ", "))
+		}
 	}
-	e, ok := cat.lookup(name)
-	if !ok {
-		r.bad(path+".name", "%s", cat.unknown(name))
-		return Plugin{}, false
+	if info.Name == "" {
+		// The entry is unknown: check only the nested blocks the user wrote.
+		for _, k := range children {
+			if sv, present := m[k]; present && r.loc.wrote(path+"."+k) {
+				r.plugin(path+"."+k, sv)
+			}
+		}
+		return resolved{Plugin: registry.Plugin{Name: name}}, false
 	}
+	what := info.Kind + " " + strconv.Quote(info.Name)
+	ok = true
 	params := make(map[string]any, len(m))
 	for k, x := range m {
-		if k != "name" && !slices.Contains(extra, k) {
+		switch {
+		case k == "name" || slices.Contains(info.Uses, k):
+		case slices.Contains(children, k):
+			if r.loc.wrote(path + "." + k) {
+				r.bad(path+"."+k, "not used by %s", what)
+				ok = false
+			}
+		default:
 			params[k] = x
 		}
 	}
-	p, ok := r.params(path, cat.kind, e, params, extra)
-	if !ok {
-		return Plugin{Name: name}, false
-	}
-	return Plugin{Name: name, Params: paramsOf(p)}, true
-}
-
-// params decodes a plugin's parameters: every unknown key and every
-// mistyped value is reported; only when there are none does the entry's own
-// validation run (its first complaint is reported).
-func (r *resolver) params(path, kind string, e registry.Entry[any], m map[string]any, extra []string) (any, bool) {
-	what := kind + " " + strconv.Quote(e.Name)
-	if e.Params == nil {
-		for _, k := range sortedKeys(m) {
-			r.bad(path+"."+k, "unknown key: %s takes no parameters", what)
+	out = resolved{Plugin: registry.Plugin{Name: name}, info: info}
+	for _, u := range info.Uses {
+		if !slices.Contains(children, u) {
+			r.bad(path+".name", "%s cannot be used at %s: it reads a nested block %s, which is not a plugin site there", what, path, u)
+			return out, false
 		}
-		return nil, len(m) == 0
 	}
-	known := paramKeys(e.Params)
-	check := typeChecker(e)
-	ok := true
-	for _, k := range sortedKeys(m) {
-		if !slices.Contains(known, k) {
-			r.bad(path+"."+k, "unknown key for %s (known: %s)", what, strings.Join(append(slices.Clone(known), extra...), ", "))
+	var defaults map[string]any
+	for _, u := range info.Uses {
+		sv, present := m[u]
+		if !present && info.IsParam(u) {
+			if defaults == nil {
+				defaults = registry.Values(info.Defaults())
+			}
+			sv, present = defaults[u], true
+		}
+		if !present {
+			r.bad(path+"."+u, "required by %s", what)
 			ok = false
 			continue
 		}
-		if _, err := check.Decode(kind, map[string]any{k: m[k]}); err != nil {
-			r.paramError(path, what, err)
-			ok = false
+		sub, subOK := r.plugin(path+"."+u, sv)
+		ok = ok && subOK
+		switch {
+		case !subOK:
+		case info.IsParam(u):
+			params[u] = sub.Tree()
+		default:
+			if out.subs == nil {
+				out.subs = map[string]*registry.Plugin{}
+			}
+			out.subs[u] = &sub.Plugin
 		}
 	}
-	if !ok {
-		return nil, false
+	p, err := info.Decode(params, registry.DecodeOptions{NoValidate: true})
+	if err == nil {
+		err = info.Validate(p)
 	}
-	p, err := e.Decode(kind, m)
 	if err != nil {
-		r.paramError(path, what, err)
-		return nil, false
+		r.paramErrors(path, what, info, err)
+		return out, false
 	}
-	return p, true
+	out.Params = registry.Values(p)
+	return out, ok
 }
 
-func (r *resolver) paramError(path, what string, err error) {
-	var pe *registry.ParamError
-	if !errors.As(err, &pe) {
+// paramErrors reports each problem of a plugin's parameters on its key.
+func (r *resolver) paramErrors(path, what string, info registry.Info, err error) {
+	var pes registry.ParamErrors
+	if !errors.As(err, &pes) {
 		r.bad(path, "%s: %v", what, err)
 		return
 	}
-	key := path
-	if pe.Key != "" {
-		key = path + "." + pe.Key
-	}
-	r.bad(key, "%s for %s", pe.Msg, what)
-}
-
-func (r *resolver) model(v any) Model {
-	p, _ := r.plugin("model", v, r.regs.models, []string{"encoder", "attention"}, true)
-	out := Model{Name: p.Name, Params: p.Params}
-	m, _ := asMap(v)
-	kind, known := r.regs.kind(p.Name)
-	for _, sub := range []struct {
-		key  string
-		uses bool
-		cat  catalog
-		dst  **Plugin
-	}{
-		{"encoder", kind.UsesEncoder, r.regs.encoders, &out.Encoder},
-		{"attention", kind.UsesAttention, r.regs.attention, &out.Attention},
-	} {
-		path := "model." + sub.key
-		sv, present := m[sub.key]
+	for _, pe := range pes {
+		key := path
+		if pe.Key != "" {
+			key = path + "." + pe.Key
+		}
 		switch {
-		case known && !sub.uses:
-			if present && r.loc.wrote(path) {
-				r.bad(path, "not used by model %q", p.Name)
-			}
-		case !known && !(present && r.loc.wrote(path)):
-			// The model is unknown: check only what the user wrote.
-		case !present:
-			r.bad(path, "required by model %q", p.Name)
+		case pe.Unknown && len(info.Params) == 0 && len(info.Uses) == 0:
+			r.bad(key, "unknown key: %s takes no parameters", what)
+		case pe.Unknown:
+			known := append(pluginParams(info), info.Uses...)
+			r.bad(key, "unknown key for %s (known: %s)", what, strings.Join(known, ", "))
 		default:
-			sp, _ := r.plugin(path, sv, sub.cat, nil, true)
-			*sub.dst = &sp
+			r.bad(key, "%s for %s", pe.Msg, what)
 		}
 	}
-	return out
+}
+
+// model resolves the model block; the nested blocks its entry reads go to
+// Model's own fields.
+func (r *resolver) model(v any) (Model, resolved) {
+	p, _ := r.plugin("model", v)
+	out := Model{Name: p.Name, Params: p.Params, Encoder: p.subs["encoder"], Attention: p.subs["attention"]}
+	return out, p
 }
 
 var metricRE = regexp.MustCompile(`^(train|valid)/[a-z0-9_]+(/[a-z0-9_]+)*$`)
@@ -315,8 +342,9 @@ func (r *resolver) train(v any) Train {
 		return t
 	}
 	decodeStruct("train", &t, m, r.badMsg)
-	t.Optimizer, _ = r.plugin("train.optimizer", m["optimizer"], r.regs.optimizers, nil, true)
-	t.Schedule, _ = r.plugin("train.schedule", m["schedule"], r.regs.schedules, nil, true)
+	opt, _ := r.plugin("train.optimizer", m["optimizer"])
+	sched, _ := r.plugin("train.schedule", m["schedule"])
+	t.Optimizer, t.Schedule = opt.Plugin, sched.Plugin
 	r.atLeast("train.batch_size", t.BatchSize, 1)
 	r.atLeast("train.steps", t.Steps, 0)
 	r.atLeast("train.epochs", t.Epochs, 0)

@@ -9,31 +9,35 @@ import (
 	"github.com/attnlab/attnlab/tensor"
 )
 
-// Plugin names a registry entry and carries its YAML parameters.
-type Plugin struct {
-	Name   string
-	Params map[string]any
-}
-
 // Spec is what a model factory needs besides its own parameters.
 type Spec struct {
-	SrcVocab  int    // source vocabulary size (0 for language models)
-	TgtVocab  int    // target vocabulary size
-	MaxLen    int    // longest source or target sequence the model must handle (learned positions)
-	Encoder   Plugin // the model.encoder block (models that use one)
-	Attention Plugin // the model.attention block (models that use one)
+	SrcVocab  int             // source vocabulary size (0 for language models)
+	TgtVocab  int             // target vocabulary size
+	MaxLen    int             // longest source or target sequence the model must handle (learned positions)
+	Encoder   registry.Plugin // the model.encoder block (models whose entry Uses "encoder")
+	Attention registry.Plugin // the model.attention block (models whose entry Uses "attention")
 }
 
-// Kind is a model registry entry's factory with what the model reads.
-type Kind struct {
-	LM            bool // a language model (trains on an LM task)
-	UsesEncoder   bool // reads Spec.Encoder
-	UsesAttention bool // reads Spec.Attention
-	New           func(params any, spec Spec) (Model, error)
-}
+// Factory builds a model from its decoded parameters (the pointer returned
+// by [registry.Entry.Decode]) and the spec.
+type Factory func(params any, spec Spec) (Model, error)
 
-// Registry holds the model assemblies.
-var Registry = registry.New[Kind]("model")
+// The capabilities of model entries (registry.Entry.Caps).
+const (
+	// LanguageModel marks a language model: it trains on a task whose
+	// entry has tasks.LanguageModel, and every other model on a task
+	// without it.
+	LanguageModel registry.Capability = "language-model"
+	// RNNDecoder marks a model with a recurrent decoder, fed one token per
+	// step: train.teacher_forcing below 1 (feeding back its own
+	// predictions) applies to it.
+	RNNDecoder registry.Capability = "rnn-decoder"
+)
+
+// Registry holds the model assemblies. An entry's Uses names the nested
+// blocks it reads, "encoder" and "attention", which its factory receives as
+// Spec.Encoder and Spec.Attention.
+var Registry = registry.New[Factory]("model")
 
 // ForwardOptions control a teacher-forced forward pass.
 type ForwardOptions struct {
@@ -93,7 +97,7 @@ func New(name string, params map[string]any, spec Spec) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := e.New.New(p, spec)
+	m, err := e.New(p, spec)
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", name, err)
 	}

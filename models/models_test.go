@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -47,18 +48,18 @@ func lossOf(m Model, b *seq.Batch, opt ForwardOptions) *tensor.Tensor {
 }
 
 func TestSeq2SeqRNNGradients(t *testing.T) {
-	enc := Plugin{Name: "lstm", Params: map[string]any{"hidden": 4}}
+	enc := registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 4}}
 	for _, tc := range []struct {
 		attn   string
 		params map[string]any
-		enc    Plugin
+		enc    registry.Plugin
 	}{
 		{"none", map[string]any{}, enc},
 		{"additive", map[string]any{}, enc},
 		{"dot", map[string]any{"wiring": "luong"}, enc},
-		{"general", map[string]any{"wiring": "luong", "input_feeding": true}, Plugin{Name: "gru", Params: map[string]any{"hidden": 3, "bidirectional": true}}},
-		{"general", map[string]any{"wiring": "luong", "attentional": false, "hidden": 5}, Plugin{Name: "lstm", Params: map[string]any{"hidden": 3, "layers": 2}}},
-		{"multi-head", map[string]any{"cell": "gru", "hidden": 6}, Plugin{Name: "lstm", Params: map[string]any{"hidden": 2, "bidirectional": true}}},
+		{"general", map[string]any{"wiring": "luong", "input_feeding": true}, registry.Plugin{Name: "gru", Params: map[string]any{"hidden": 3, "bidirectional": true}}},
+		{"general", map[string]any{"wiring": "luong", "attentional": false, "hidden": 5}, registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 3, "layers": 2}}},
+		{"multi-head", map[string]any{"cell": "gru", "hidden": 6}, registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 2, "bidirectional": true}}},
 		{"additive", map[string]any{"bridge": false}, enc},
 	} {
 		t.Run(fmt.Sprintf("%s/%v", tc.attn, tc.params), func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestSeq2SeqRNNGradients(t *testing.T) {
 			if tc.attn == "multi-head" {
 				aparams["heads"] = 2
 			}
-			m := buildTiny(t, "seq2seq-rnn", params, Spec{SrcVocab: 7, TgtVocab: 7, Encoder: tc.enc, Attention: Plugin{Name: tc.attn, Params: aparams}})
+			m := buildTiny(t, "seq2seq-rnn", params, Spec{SrcVocab: 7, TgtVocab: 7, Encoder: tc.enc, Attention: registry.Plugin{Name: tc.attn, Params: aparams}})
 			b := tinyBatch()
 			f := func() []*tensor.Tensor { return []*tensor.Tensor{lossOf(m, b, ForwardOptions{})} }
 			if err := tensor.GradCheck(f, paramMap(m.Params()), tensor.GradCheckOptions{}); err != nil {
@@ -95,7 +96,7 @@ func TestStepwiseMatchesForward(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := buildTiny(t, tc.model, tc.params, Spec{SrcVocab: 7, TgtVocab: 7, MaxLen: 8,
-				Encoder: Plugin{Name: "lstm", Params: map[string]any{"hidden": 4}}, Attention: Plugin{Name: tc.attn, Params: map[string]any{}}})
+				Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 4}}, Attention: registry.Plugin{Name: tc.attn, Params: map[string]any{}}})
 			b := tinyBatch()
 			layers.SetTraining(false, m)
 			defer tensor.NoGrad(layers.Tensors(m.Params())...)()
@@ -134,17 +135,17 @@ func TestTransformerAndLMGradients(t *testing.T) {
 		params map[string]any
 		attn   string
 		aprm   map[string]any
-		enc    Plugin
+		enc    registry.Plugin
 	}{
-		{"s2s-post", "seq2seq-transformer", map[string]any{"d_model": 4, "ff": 6, "encoder_layers": 1, "decoder_layers": 1, "dropout": 0.0, "activation": "gelu"}, "multi-head", map[string]any{"heads": 2}, Plugin{}},
-		{"s2s-pre-learned-tied", "seq2seq-transformer", map[string]any{"d_model": 4, "ff": 5, "encoder_layers": 1, "decoder_layers": 2, "dropout": 0.0, "norm": "pre", "positions": "learned", "tie_embeddings": true, "activation": "gelu"}, "scaled-dot", map[string]any{}, Plugin{}},
-		{"lm-transformer", "lm-transformer", map[string]any{"d_model": 4, "ff": 6, "decoder_layers": 2}, "multi-head", map[string]any{"heads": 2}, Plugin{}},
-		{"lm-transformer-linear", "lm-transformer", map[string]any{"d_model": 4, "ff": 6, "decoder_layers": 1}, "linear", map[string]any{}, Plugin{}},
-		{"lm-rnn", "lm-rnn", map[string]any{"embed": 3}, "", nil, Plugin{Name: "lstm", Params: map[string]any{"hidden": 4, "layers": 2}}},
-		{"lm-rnn-tied", "lm-rnn", map[string]any{"embed": 3, "tie_embeddings": true}, "", nil, Plugin{Name: "gru", Params: map[string]any{"hidden": 4}}},
+		{"s2s-post", "seq2seq-transformer", map[string]any{"d_model": 4, "ff": 6, "encoder_layers": 1, "decoder_layers": 1, "dropout": 0.0, "activation": "gelu"}, "multi-head", map[string]any{"heads": 2}, registry.Plugin{}},
+		{"s2s-pre-learned-tied", "seq2seq-transformer", map[string]any{"d_model": 4, "ff": 5, "encoder_layers": 1, "decoder_layers": 2, "dropout": 0.0, "norm": "pre", "positions": "learned", "tie_embeddings": true, "activation": "gelu"}, "scaled-dot", map[string]any{}, registry.Plugin{}},
+		{"lm-transformer", "lm-transformer", map[string]any{"d_model": 4, "ff": 6, "decoder_layers": 2}, "multi-head", map[string]any{"heads": 2}, registry.Plugin{}},
+		{"lm-transformer-linear", "lm-transformer", map[string]any{"d_model": 4, "ff": 6, "decoder_layers": 1}, "linear", map[string]any{}, registry.Plugin{}},
+		{"lm-rnn", "lm-rnn", map[string]any{"embed": 3}, "", nil, registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 4, "layers": 2}}},
+		{"lm-rnn-tied", "lm-rnn", map[string]any{"embed": 3, "tie_embeddings": true}, "", nil, registry.Plugin{Name: "gru", Params: map[string]any{"hidden": 4}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := Spec{SrcVocab: 7, TgtVocab: 7, MaxLen: 6, Encoder: tc.enc, Attention: Plugin{Name: tc.attn, Params: tc.aprm}}
+			spec := Spec{SrcVocab: 7, TgtVocab: 7, MaxLen: 6, Encoder: tc.enc, Attention: registry.Plugin{Name: tc.attn, Params: tc.aprm}}
 			b := tinyBatch()
 			if tc.model != "seq2seq-transformer" {
 				spec.SrcVocab = 0
@@ -164,9 +165,9 @@ func TestTransformerStepwiseMatchesForward(t *testing.T) {
 		model string
 		spec  Spec
 	}{
-		{"seq2seq-transformer", Spec{SrcVocab: 7, TgtVocab: 7, MaxLen: 8, Attention: Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}}},
-		{"lm-transformer", Spec{TgtVocab: 7, MaxLen: 8, Attention: Plugin{Name: "scaled-dot", Params: map[string]any{}}}},
-		{"lm-rnn", Spec{TgtVocab: 7, Encoder: Plugin{Name: "lstm", Params: map[string]any{"hidden": 5, "layers": 2}}}},
+		{"seq2seq-transformer", Spec{SrcVocab: 7, TgtVocab: 7, MaxLen: 8, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}}},
+		{"lm-transformer", Spec{TgtVocab: 7, MaxLen: 8, Attention: registry.Plugin{Name: "scaled-dot", Params: map[string]any{}}}},
+		{"lm-rnn", Spec{TgtVocab: 7, Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 5, "layers": 2}}}},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			params := map[string]any{}
@@ -214,7 +215,7 @@ func TestTransformerStepwiseMatchesForward(t *testing.T) {
 
 func TestDecodeAllStrategies(t *testing.T) {
 	m := buildTiny(t, "seq2seq-rnn", map[string]any{}, Spec{SrcVocab: 7, TgtVocab: 7,
-		Encoder: Plugin{Name: "lstm", Params: map[string]any{"hidden": 8}}, Attention: Plugin{Name: "additive", Params: map[string]any{}}})
+		Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 8}}, Attention: registry.Plugin{Name: "additive", Params: map[string]any{}}})
 	layers.SetTraining(false, m)
 	defer tensor.NoGrad(layers.Tensors(m.Params())...)()
 	b := tinyBatch()

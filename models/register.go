@@ -19,24 +19,24 @@ func init() {
 		Params: &RNNEncoderParams{Hidden: 128, Layers: 1},
 		New:    func(p any, in int) (Encoder, error) { return newRNNEncoder("gru", p.(*RNNEncoderParams), in), nil },
 	})
-	Registry.Register(registry.Entry[Kind]{
+	Registry.Register(registry.Entry[Factory]{
 		Name: "seq2seq-rnn", Doc: "embedding → RNN encoder → RNN decoder with any attention (Bahdanau or Luong wiring); with attention none, the Sutskever et al. 2014 baseline",
 		Params: &Seq2SeqRNNParams{Embed: 64, Cell: "lstm", Wiring: "bahdanau", Attentional: true, Bridge: true},
-		New:    Kind{UsesEncoder: true, UsesAttention: true, New: newSeq2SeqRNN},
+		New:    newSeq2SeqRNN, Uses: []string{"encoder", "attention"}, Caps: []registry.Capability{RNNDecoder},
 	})
-	Registry.Register(registry.Entry[Kind]{
+	Registry.Register(registry.Entry[Factory]{
 		Name: "seq2seq-transformer", Doc: "Transformer encoder-decoder (Vaswani et al. 2017) with the chosen attention in every attention site",
 		Params: &TransformerParams{DModel: 128, FF: 512, EncoderLayers: 2, DecoderLayers: 2, Dropout: 0.1, Norm: "post", Positions: "sinusoidal", Activation: "relu", ScaleEmbed: true},
-		New:    Kind{UsesAttention: true, New: newSeq2SeqTransformer},
+		New:    newSeq2SeqTransformer, Uses: []string{"attention"},
 	})
-	Registry.Register(registry.Entry[Kind]{
+	Registry.Register(registry.Entry[Factory]{
 		Name: "lm-transformer", Doc: "decoder-only causal Transformer language model (GPT-style) with the chosen attention",
 		Params: &TransformerParams{DModel: 128, FF: 512, DecoderLayers: 4, Norm: "pre", Positions: "learned", Activation: "gelu", TieEmbeddings: true},
-		New:    Kind{LM: true, UsesAttention: true, New: newLMTransformer},
+		New:    newLMTransformer, Uses: []string{"attention"}, Caps: []registry.Capability{LanguageModel},
 	})
-	Registry.Register(registry.Entry[Kind]{
+	Registry.Register(registry.Entry[Factory]{
 		Name: "lm-rnn", Doc: "recurrent language model: embedding → the model.encoder RNN (unidirectional) → output projection",
 		Params: &LMRNNParams{Embed: 128},
-		New:    Kind{LM: true, UsesEncoder: true, New: newLMRNN},
+		New:    newLMRNN, Uses: []string{"encoder"}, Caps: []registry.Capability{LanguageModel},
 	})
 }

@@ -57,7 +57,12 @@ func fieldsOf(t reflect.Type) ([]field, error) {
 	return out, nil
 }
 
+var pluginType = reflect.TypeFor[Plugin]()
+
 func typeName(t reflect.Type) string {
+	if t == pluginType {
+		return "plugin"
+	}
 	switch t.Kind() {
 	case reflect.Bool:
 		return "bool"
@@ -103,6 +108,9 @@ func Keys(params any) []string {
 }
 
 func formatValue(v reflect.Value) string {
+	if v.Type() == pluginType {
+		return v.Interface().(Plugin).Name
+	}
 	switch v.Kind() {
 	case reflect.Float32, reflect.Float64:
 		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
@@ -121,10 +129,13 @@ func formatValue(v reflect.Value) string {
 	return fmt.Sprint(v.Interface())
 }
 
-func decodeInto(kind, plugin string, dst reflect.Value, m map[string]any) error {
+// decodeInto applies m to the struct dst, key by key in sorted order, and
+// returns a *ParamError for every unknown key and every value of the wrong
+// type (the field keeps its default then).
+func decodeInto(kind, plugin string, dst reflect.Value, m map[string]any) ParamErrors {
 	fields, err := fieldsOf(dst.Type())
 	if err != nil {
-		return err
+		return ParamErrors{{Kind: kind, Plugin: plugin, Msg: err.Error()}}
 	}
 	byKey := make(map[string]field, len(fields))
 	known := make([]string, 0, len(fields))
@@ -132,26 +143,37 @@ func decodeInto(kind, plugin string, dst reflect.Value, m map[string]any) error 
 		byKey[f.key] = f
 		known = append(known, f.key)
 	}
+	var errs ParamErrors
 	for _, k := range sortedKeys(m) {
 		f, ok := byKey[k]
 		if !ok {
-			return &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: "unknown key (known: " + strings.Join(known, ", ") + ")"}
+			errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: "unknown key (known: " + strings.Join(known, ", ") + ")", Unknown: true})
+			continue
 		}
 		if err := setValue(dst.Field(f.index), m[k]); err != nil {
-			return &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: err.Error()}
+			errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: err.Error()})
 		}
 	}
-	if v, ok := dst.Addr().Interface().(Validator); ok {
-		if err := v.Validate(); err != nil {
-			var pe *ParamError
-			if errors.As(err, &pe) {
-				pe.Kind, pe.Plugin = kind, plugin
-				return pe
-			}
-			return &ParamError{Kind: kind, Plugin: plugin, Msg: err.Error()}
-		}
+	return errs
+}
+
+// validate runs the Validate method of the parameter struct p points to,
+// if it has one, and names the plugin in its error.
+func validate(kind, plugin string, p any) error {
+	v, ok := p.(Validator)
+	if !ok {
+		return nil
 	}
-	return nil
+	err := v.Validate()
+	if err == nil {
+		return nil
+	}
+	var pe *ParamError
+	if errors.As(err, &pe) {
+		pe.Kind, pe.Plugin = kind, plugin
+		return ParamErrors{pe}
+	}
+	return ParamErrors{{Kind: kind, Plugin: plugin, Msg: err.Error()}}
 }
 
 // setValue assigns a decoded YAML/JSON value to dst without weak typing:
@@ -161,6 +183,14 @@ func setValue(dst reflect.Value, val any) error {
 	want := typeName(dst.Type())
 	if val == nil {
 		return fmt.Errorf("want %s, got null", want)
+	}
+	if dst.Type() == pluginType {
+		p, err := PluginOf(val)
+		if err != nil {
+			return err
+		}
+		dst.Set(reflect.ValueOf(p))
+		return nil
 	}
 	switch dst.Kind() {
 	case reflect.Bool:
@@ -294,6 +324,10 @@ func deepCopy(v reflect.Value) reflect.Value {
 	out.Set(v)
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Field(i)
+		if f.Type() == pluginType && out.Field(i).CanSet() {
+			out.Field(i).Set(reflect.ValueOf(f.Interface().(Plugin).Clone()))
+			continue
+		}
 		if f.Kind() == reflect.Slice && !f.IsNil() && out.Field(i).CanSet() {
 			c := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
 			reflect.Copy(c, f)
@@ -301,4 +335,48 @@ func deepCopy(v reflect.Value) reflect.Value {
 		}
 	}
 	return out
+}
+
+// Values returns the parameters of a decoded parameter struct pointer as
+// plain values by YAML key: int, float64, bool, string, []any of those, and
+// a nested plugin's block as a map (see [Plugin.Tree]). nil gives an empty
+// map. It is the inverse of decoding: decoding Values(p) into the entry's
+// defaults gives p again.
+func Values(params any) map[string]any {
+	out := map[string]any{}
+	if params == nil {
+		return out
+	}
+	v := reflect.ValueOf(params).Elem()
+	fields, err := fieldsOf(v.Type())
+	if err != nil {
+		panic(err) // Register already rejected such structs
+	}
+	for _, f := range fields {
+		out[f.key] = plainValue(v.Field(f.index))
+	}
+	return out
+}
+
+func plainValue(v reflect.Value) any {
+	if v.Type() == pluginType {
+		return v.Interface().(Plugin).Tree()
+	}
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return int(v.Int())
+	case reflect.Float32, reflect.Float64:
+		return v.Float()
+	case reflect.Bool:
+		return v.Bool()
+	case reflect.String:
+		return v.String()
+	case reflect.Slice:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = plainValue(v.Index(i))
+		}
+		return out
+	}
+	return v.Interface()
 }

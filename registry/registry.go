@@ -3,24 +3,35 @@ package registry
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 )
 
 // Entry is one plugin: a name, a one-line doc, the default parameter
-// struct and a factory.
+// struct, a factory, and what the plugin is (its capabilities) and reads
+// besides its parameters (its sub-blocks).
 //
 // Params is a pointer to a struct holding the plugin's defaults (nil when the
 // plugin takes no parameters). Its exported fields carry a `yaml:"name"` tag
 // (the key users write) and a `doc:"..."` tag (one line shown by
-// `attnlab list`). Factories receive a fresh copy of that struct, decoded
-// from the user's parameters by [Entry.Decode].
+// `attnlab list`); a field of type [Plugin] is a nested plugin block.
+// Factories receive a fresh copy of that struct, decoded from the user's
+// parameters by [Entry.Decode].
+//
+// Uses lists the keys of plugin blocks, nested in this entry's block, that
+// the entry reads but that are not fields of Params: a model's encoder and
+// attention, handed to its factory by other means. Caps lists the entry's
+// capabilities, which other packages ask about ([Info.Has]) instead of
+// checking names.
 type Entry[F any] struct {
 	Name   string
 	Doc    string
 	Params any
 	New    F
+	Uses   []string
+	Caps   []Capability
 }
 
 // Registry maps names to entries of one kind ("attention", "task", ...).
@@ -55,8 +66,19 @@ func (r *Registry[F]) Register(e Entry[F]) {
 		if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 			panic(fmt.Sprintf("registry %s: Register %q: Params must be a pointer to a struct, got %T", r.kind, e.Name, e.Params))
 		}
-		if _, err := fieldsOf(t.Elem()); err != nil {
+		fields, err := fieldsOf(t.Elem())
+		if err != nil {
 			panic(fmt.Sprintf("registry %s: Register %q: %v", r.kind, e.Name, err))
+		}
+		for _, f := range fields {
+			if slices.Contains(e.Uses, f.key) {
+				panic(fmt.Sprintf("registry %s: Register %q: %s is both a parameter and in Uses", r.kind, e.Name, f.key))
+			}
+		}
+	}
+	for _, u := range e.Uses {
+		if u == "" || u == "name" {
+			panic(fmt.Sprintf("registry %s: Register %q: Uses holds %q", r.kind, e.Name, u))
 		}
 	}
 	r.mu.Lock()
@@ -120,32 +142,58 @@ func (e Entry[F]) Defaults() any {
 	if e.Params == nil {
 		return nil
 	}
-	src := reflect.ValueOf(e.Params).Elem()
-	dst := reflect.New(src.Type())
-	dst.Elem().Set(deepCopy(src))
-	return dst.Interface()
+	return copyParams(e.Params)
 }
 
 // Describe lists the entry's parameters (see [Describe]).
 func (e Entry[F]) Describe() []ParamInfo { return Describe(e.Params) }
 
 // Decode returns a fresh copy of the entry's defaults with the values of m
-// applied, strictly: an unknown key or a value of the wrong type is a
-// *ParamError naming the key and the plugin. kind is the registry kind, used
+// applied, strictly, and then checked by the struct's Validate method. An
+// unknown key or a value of the wrong type is a [*ParamError] naming the key
+// and the plugin; every such key is reported, as a [ParamErrors] value, and
+// Validate runs only when there are none. kind is the registry kind, used
 // in messages.
 func (e Entry[F]) Decode(kind string, m map[string]any) (any, error) {
-	p := e.Defaults()
-	if p == nil {
+	return decodeParams(kind, e.Name, e.Params, m, DecodeOptions{})
+}
+
+// DecodeOptions control [Info.Decode].
+type DecodeOptions struct {
+	// NoValidate skips the parameter struct's Validate method: only the
+	// keys and the types of their values are checked.
+	NoValidate bool
+}
+
+func decodeParams(kind, name string, defaults any, m map[string]any, opt DecodeOptions) (any, error) {
+	if defaults == nil {
 		if len(m) == 0 {
 			return nil, nil
 		}
-		keys := sortedKeys(m)
-		return nil, &ParamError{Kind: kind, Plugin: e.Name, Key: keys[0], Msg: "unknown key (this " + kind + " takes no parameters)"}
+		var errs ParamErrors
+		for _, k := range sortedKeys(m) {
+			errs = append(errs, &ParamError{Kind: kind, Plugin: name, Key: k, Msg: "unknown key (this " + kind + " takes no parameters)", Unknown: true})
+		}
+		return nil, errs
 	}
-	if err := decodeInto(kind, e.Name, reflect.ValueOf(p).Elem(), m); err != nil {
-		return nil, err
+	p := copyParams(defaults)
+	if errs := decodeInto(kind, name, reflect.ValueOf(p).Elem(), m); len(errs) > 0 {
+		return nil, errs
+	}
+	if !opt.NoValidate {
+		if err := validate(kind, name, p); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
+}
+
+// copyParams returns a fresh deep copy of a parameter struct pointer.
+func copyParams(params any) any {
+	src := reflect.ValueOf(params).Elem()
+	dst := reflect.New(src.Type())
+	dst.Elem().Set(deepCopy(src))
+	return dst.Interface()
 }
 
 // UnknownError is returned by Lookup for a name that is not registered.
@@ -159,16 +207,43 @@ func (e *UnknownError) Error() string {
 	return fmt.Sprintf("%s: unknown name %q (known: %s)", e.Kind, e.Name, strings.Join(e.Known, ", "))
 }
 
-// ParamError is a problem with one key of a plugin's parameters.
+// ParamError is a problem with one key of a plugin's parameters (Key ""
+// for a problem of the whole block that Validate did not pin on a key).
 type ParamError struct {
-	Kind   string // registry kind, e.g. "attention"
-	Plugin string // entry name, e.g. "multi-head"
-	Key    string // the parameter key as the user wrote it
-	Msg    string
+	Kind    string // registry kind, e.g. "attention"
+	Plugin  string // entry name, e.g. "multi-head"
+	Key     string // the parameter key as the user wrote it
+	Msg     string
+	Unknown bool // Key is not a parameter of the plugin
 }
 
 func (e *ParamError) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("%s for %s %q", e.Msg, e.Kind, e.Plugin)
+	}
 	return fmt.Sprintf("%s: %s for %s %q", e.Key, e.Msg, e.Kind, e.Plugin)
+}
+
+// ParamErrors is every problem found in one plugin's parameters, in key
+// order: what Decode returns. errors.As finds its first *ParamError.
+type ParamErrors []*ParamError
+
+// Error joins the problems with "; ".
+func (es ParamErrors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap returns the problems, for errors.Is and errors.As.
+func (es ParamErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -62,6 +62,8 @@ func TestRegisterPanics(t *testing.T) {
 		{"duplicate", Entry[factory]{Name: "dot", New: func(any) string { return "" }}},
 		{"params not pointer", Entry[factory]{Name: "y", Params: headParams{}, New: func(any) string { return "" }}},
 		{"untagged field", Entry[factory]{Name: "z", Params: &struct{ A int }{}, New: func(any) string { return "" }}},
+		{"uses a parameter", Entry[factory]{Name: "u", Params: &headParams{}, Uses: []string{"heads"}, New: func(any) string { return "" }}},
+		{"uses name", Entry[factory]{Name: "v", Uses: []string{"name"}, New: func(any) string { return "" }}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newTestRegistry()
@@ -137,5 +139,164 @@ func TestDescribe(t *testing.T) {
 	}
 	if got[3].Default != "scaled-dot" || got[5].Type != "list of int" || got[5].Default != "[1, 2]" {
 		t.Errorf("Describe() = %+v", got)
+	}
+}
+
+func TestDecodeReportsEveryKey(t *testing.T) {
+	e, _ := newTestRegistry().Lookup("multi-head")
+	_, err := e.Decode("attention", map[string]any{"heds": 2, "heads": "x", "dropout": "y", "zzz": 1})
+	var pes ParamErrors
+	if !errors.As(err, &pes) {
+		t.Fatalf("Decode error = %v, want ParamErrors", err)
+	}
+	var got []string
+	for _, pe := range pes {
+		got = append(got, pe.Error())
+	}
+	want := []string{
+		`dropout: want float, got string "y" for attention "multi-head"`,
+		`heads: want int, got string "x" for attention "multi-head"`,
+		`heds: unknown key (known: heads, dim, dropout, score, causal, sizes, names) for attention "multi-head"`,
+		`zzz: unknown key (known: heads, dim, dropout, score, causal, sizes, names) for attention "multi-head"`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Decode errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !pes[2].Unknown || pes[0].Unknown {
+		t.Errorf("Unknown flags = %v, %v; want only unknown keys flagged", pes[0].Unknown, pes[2].Unknown)
+	}
+	var pe *ParamError
+	if !errors.As(err, &pe) || pe != pes[0] {
+		t.Errorf("errors.As(*ParamError) = %v, want the first problem", pe)
+	}
+	// A parameterless entry reports every key too.
+	dot, _ := newTestRegistry().Lookup("dot")
+	if _, err := dot.Decode("attention", map[string]any{"a": 1, "b": 2}); !errors.As(err, &pes) || len(pes) != 2 {
+		t.Errorf("Decode(dot, {a, b}) = %v, want 2 problems", err)
+	}
+}
+
+func TestInfoDecodeWithoutValidate(t *testing.T) {
+	info, err := newTestRegistry().Info("multi-head")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Kind != "attention" || info.Name != "multi-head" || info.Doc != "heads" || len(info.Params) != 7 {
+		t.Fatalf("Info = %+v", info)
+	}
+	p, err := info.Decode(map[string]any{"heads": 0}, DecodeOptions{NoValidate: true})
+	if err != nil {
+		t.Fatalf("Decode without Validate: %v", err)
+	}
+	if p.(*headParams).Heads != 0 {
+		t.Fatalf("Heads = %d, want 0", p.(*headParams).Heads)
+	}
+	if err := info.Validate(p); err == nil || err.Error() != `heads: must be at least 1, got 0 for attention "multi-head"` {
+		t.Fatalf("Validate = %v", err)
+	}
+	if _, err := info.Decode(map[string]any{"heads": 0}, DecodeOptions{}); err == nil {
+		t.Fatal("Decode with Validate accepted heads 0")
+	}
+	if _, err := newTestRegistry().Info("dott"); err == nil {
+		t.Fatal("Info(dott) gave no error")
+	}
+}
+
+type nestedParams struct {
+	Heads int    `yaml:"heads" doc:"heads"`
+	Head  Plugin `yaml:"head" doc:"attention of each head"`
+}
+
+func TestPluginParameter(t *testing.T) {
+	r := New[factory]("attention")
+	r.Register(Entry[factory]{Name: "mh", Params: &nestedParams{Heads: 2, Head: Plugin{Name: "dot", Params: map[string]any{}}},
+		New: func(any) string { return "" }, Caps: []Capability{"lazy"}})
+	info, _ := r.Info("mh")
+	if !reflect.DeepEqual(info.Uses, []string{"head"}) || !info.Has("lazy") || info.Has("other") {
+		t.Fatalf("Uses = %v, Caps = %v", info.Uses, info.Caps)
+	}
+	if p := info.Params[1]; p.Type != "plugin" || p.Default != "dot" {
+		t.Fatalf("Params[1] = %+v", p)
+	}
+	in := map[string]any{"heads": 4, "head": map[string]any{"name": "additive", "dim": 8}}
+	p, err := info.Decode(in, DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &nestedParams{Heads: 4, Head: Plugin{Name: "additive", Params: map[string]any{"dim": 8}}}
+	if !reflect.DeepEqual(p, want) {
+		t.Fatalf("Decode = %+v, want %+v", p, want)
+	}
+	if got := Values(p); !reflect.DeepEqual(got, in) {
+		t.Fatalf("Values = %v, want %v", got, in)
+	}
+	// The decoded copy does not share the defaults' map.
+	p.(*nestedParams).Head.Params["x"] = 1
+	d := info.Defaults().(*nestedParams)
+	d.Head.Params["y"] = 1
+	if d2 := info.Defaults().(*nestedParams); len(d2.Head.Params) != 0 {
+		t.Fatalf("defaults mutated: %v", d2.Head.Params)
+	}
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{"dot", `head: want a map with a name key, got string "dot" for attention "mh"`},
+		{map[string]any{"dim": 3}, `head: want a map with a name key, got a map without one for attention "mh"`},
+		{map[string]any{"name": 3}, `head: name: want string, got int 3 for attention "mh"`},
+	} {
+		if _, err := info.Decode(map[string]any{"head": tc.v}, DecodeOptions{}); err == nil || err.Error() != tc.want {
+			t.Errorf("Decode(head: %v) = %v, want %s", tc.v, err, tc.want)
+		}
+	}
+}
+
+func TestPluginJSON(t *testing.T) {
+	p := Plugin{Name: "additive", Params: map[string]any{"dim": 8.0, "sizes": []any{1.0, 2.0}}}
+	b, err := p.MarshalJSON()
+	if err != nil || string(b) != `{"dim":8,"name":"additive","sizes":[1,2]}` {
+		t.Fatalf("MarshalJSON = %s, %v", b, err)
+	}
+	var q Plugin
+	if err := q.UnmarshalJSON(b); err != nil || !reflect.DeepEqual(q, p) {
+		t.Fatalf("UnmarshalJSON = %+v, %v; want %+v", q, err, p)
+	}
+	if err := q.UnmarshalJSON([]byte(`{"dim": 3}`)); err == nil {
+		t.Fatal("UnmarshalJSON of a block without a name succeeded")
+	}
+	c := p.Clone()
+	c.Params["sizes"].([]any)[0] = 9.0
+	if p.Params["sizes"].([]any)[0] != 1.0 {
+		t.Fatal("Clone shares a slice")
+	}
+}
+
+func TestSites(t *testing.T) {
+	r := newTestRegistry()
+	other := New[factory]("model")
+	other.Register(Entry[factory]{Name: "rnn", New: func(any) string { return "" }, Uses: []string{"attention"}})
+	good := Sites{{Path: "model", Catalog: other, List: "models"}, {Path: "model.attention", Catalog: r, List: "attention"}}
+	if err := good.Check(); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	if got := good.Children("model"); !reflect.DeepEqual(got, []string{"attention"}) {
+		t.Errorf("Children(model) = %v", got)
+	}
+	for _, name := range []string{"attention", "ATTENTION", "model.attention"} {
+		if st, ok := good.Find(name); !ok || st.Path != "model.attention" {
+			t.Errorf("Find(%s) = %v, %v", name, st.Path, ok)
+		}
+	}
+	if st, ok := good.Find("model"); !ok || st.Path != "model" {
+		t.Errorf("Find(model) = %v, %v", st.Path, ok)
+	}
+	for _, bad := range []Sites{
+		{{Path: "model", Catalog: other}},
+		{{Path: "model.attention", Catalog: r}, {Path: "model.attention", Catalog: r}},
+		{{Path: "task"}},
+	} {
+		if err := bad.Check(); err == nil {
+			t.Errorf("Check(%v) = nil, want an error", bad)
+		}
 	}
 }

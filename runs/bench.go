@@ -13,6 +13,7 @@ import (
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/optim"
+	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -37,24 +38,24 @@ type Workload struct {
 var Workloads = []Workload{
 	{"W1", "seq2seq: LSTM 128 encoder, LSTM cell decoder with additive attention (Bahdanau order), reverse 10–30", func() (models.Model, func(*tensor.RNG) *seq.Batch, error) {
 		m, err := models.New("seq2seq-rnn", map[string]any{"embed": 64, "wiring": "bahdanau"}, models.Spec{SrcVocab: 35, TgtVocab: 35,
-			Encoder: models.Plugin{Name: "lstm", Params: map[string]any{"hidden": 128}}, Attention: models.Plugin{Name: "additive", Params: map[string]any{"dim": 128}}})
+			Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 128}}, Attention: registry.Plugin{Name: "additive", Params: map[string]any{"dim": 128}}})
 		return m, reverseBatch, err
 	}},
 	{"W2", "seq2seq: LSTM 128 encoder, LSTM decoder over the whole target, scaled dot-product attention (Luong order, logits from [s; c]), reverse 10–30", func() (models.Model, func(*tensor.RNG) *seq.Batch, error) {
 		m, err := models.New("seq2seq-rnn", map[string]any{"embed": 64, "wiring": "luong", "attentional": false}, models.Spec{SrcVocab: 35, TgtVocab: 35,
-			Encoder: models.Plugin{Name: "lstm", Params: map[string]any{"hidden": 128}}, Attention: models.Plugin{Name: "scaled-dot", Params: map[string]any{}}})
+			Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 128}}, Attention: registry.Plugin{Name: "scaled-dot", Params: map[string]any{}}})
 		return m, reverseBatch, err
 	}},
 	{"W3", "Transformer encoder-decoder d 128, 4 heads, 2+2 layers, FFN 512, post-LN, reverse 10–30", func() (models.Model, func(*tensor.RNG) *seq.Batch, error) {
 		m, err := models.New("seq2seq-transformer", map[string]any{"d_model": 128, "ff": 512, "encoder_layers": 2, "decoder_layers": 2, "dropout": 0.0,
 			"norm": "post", "positions": "sinusoidal", "activation": "relu", "scale_embeddings": true},
-			models.Spec{SrcVocab: 35, TgtVocab: 35, MaxLen: 64, Attention: models.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4}}})
+			models.Spec{SrcVocab: 35, TgtVocab: 35, MaxLen: 64, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4}}})
 		return m, reverseBatch, err
 	}},
 	{"W4", "decoder-only char LM (baby GPT): vocabulary 65, d 128, 4 heads, 4 layers, FFN 512 GELU, pre-LN, learned positions, tied embedding, context 64, batch 12", func() (models.Model, func(*tensor.RNG) *seq.Batch, error) {
 		m, err := models.New("lm-transformer", map[string]any{"d_model": 128, "ff": 512, "decoder_layers": 4, "dropout": 0.0,
 			"norm": "pre", "positions": "learned", "activation": "gelu", "tie_embeddings": true},
-			models.Spec{TgtVocab: 65, MaxLen: 64, Attention: models.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4}}})
+			models.Spec{TgtVocab: 65, MaxLen: 64, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4}}})
 		return m, textBatch, err
 	}},
 }

@@ -135,18 +135,18 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	kind, err := models.Registry.Lookup(cfg.Model.Name)
+	model, err := models.Registry.Info(cfg.Model.Name)
 	if err != nil {
 		return nil, err
 	}
-	if kind.New.LM != data.LM {
+	if lm := model.Has(models.LanguageModel); lm != data.LM {
 		if data.LM {
-			return nil, fmt.Errorf("model %q is a sequence-to-sequence model but task %q is language modelling (use lm-transformer or lm-rnn)", cfg.Model.Name, cfg.Task.Name)
+			return nil, fmt.Errorf("model %q is a sequence-to-sequence model but task %q is language modelling (use a language model)", cfg.Model.Name, cfg.Task.Name)
 		}
 		return nil, fmt.Errorf("model %q is a language model but task %q is sequence-to-sequence", cfg.Model.Name, cfg.Task.Name)
 	}
-	if cfg.Model.Name != "seq2seq-rnn" && cfg.Train.TeacherForcing < 1 {
-		return nil, fmt.Errorf("train.teacher_forcing %v: feeding back predictions needs the seq2seq-rnn model", cfg.Train.TeacherForcing)
+	if !model.Has(models.RNNDecoder) && cfg.Train.TeacherForcing < 1 {
+		return nil, fmt.Errorf("train.teacher_forcing %v: feeding back predictions needs a model with a recurrent decoder", cfg.Train.TeacherForcing)
 	}
 	maxOut := cfg.Eval.Decode.MaxLen
 	if maxOut == 0 {
@@ -158,18 +158,18 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 		spec.SrcVocab = data.SrcVocab.Len()
 	}
 	if cfg.Model.Encoder != nil {
-		spec.Encoder = models.Plugin{Name: cfg.Model.Encoder.Name, Params: cfg.Model.Encoder.Params}
+		spec.Encoder = *cfg.Model.Encoder
 	}
 	if cfg.Model.Attention != nil {
-		spec.Attention = models.Plugin{Name: cfg.Model.Attention.Name, Params: cfg.Model.Attention.Params}
+		spec.Attention = *cfg.Model.Attention
 	}
-	model, err := models.New(cfg.Model.Name, cfg.Model.Params, spec)
+	m, err := models.New(cfg.Model.Name, cfg.Model.Params, spec)
 	if err != nil {
 		return nil, err
 	}
 	master := tensor.NewRNG(seed)
-	model.Init(master.Split())
-	params := model.Params()
+	m.Init(master.Split())
+	params := m.Params()
 	o, err := optim.New(cfg.Train.Optimizer.Name, cfg.Train.Optimizer.Params, params)
 	if err != nil {
 		return nil, err
@@ -188,7 +188,7 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, rec: rec, opt: opt, data: data, model: model, params: params, optim: o, sched: sched,
+	r := &run{cfg: cfg, rec: rec, opt: opt, data: data, model: m, params: params, optim: o, sched: sched,
 		batcher: batcher, tfRNG: master.Split(), spec: spec, total: total}
 	r.st.Stopped = stopped
 	r.maxOut = maxOut

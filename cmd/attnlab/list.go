@@ -7,80 +7,33 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/experiments"
-	"github.com/attnlab/attnlab/models"
-	"github.com/attnlab/attnlab/optim"
 	"github.com/attnlab/attnlab/registry"
-	"github.com/attnlab/attnlab/tasks"
 )
 
-// pluginKind is one registry that `attnlab list` shows.
-type pluginKind struct {
-	name    string // plural, as typed: "encoders"
-	single  string // singular alias: "encoder"
-	key     string // the YAML block whose name picks an entry
-	entries func() []pluginEntry
-	lookup  func(name string) error
-}
-
-// pluginEntry is one registry entry as `attnlab list` shows it.
-type pluginEntry struct {
-	name, doc, note string
-	params          []registry.ParamInfo
-}
-
-func entriesOf[F any](r *registry.Registry[F], note func(F) string) func() []pluginEntry {
-	return func() []pluginEntry {
-		var out []pluginEntry
-		for _, e := range r.Entries() {
-			pe := pluginEntry{name: e.Name, doc: e.Doc, params: e.Describe()}
-			if note != nil {
-				pe.note = note(e.New)
-			}
-			out = append(out, pe)
-		}
-		return out
-	}
-}
-
-func lookupIn[F any](r *registry.Registry[F]) func(string) error {
-	return func(name string) error { _, err := r.Lookup(name); return err }
-}
-
-// pluginKinds lists the registries in the order of the experiment format.
-func pluginKinds() []pluginKind {
-	return []pluginKind{
-		{"tasks", "task", "task", entriesOf(tasks.Registry, nil), lookupIn(tasks.Registry)},
-		{"models", "model", "model", entriesOf(models.Registry, modelNote), lookupIn(models.Registry)},
-		{"encoders", "encoder", "model.encoder", entriesOf(models.Encoders, nil), lookupIn(models.Encoders)},
-		{"attention", "attn", "model.attention", entriesOf(attention.Registry, nil), lookupIn(attention.Registry)},
-		{"optimizers", "optimizer", "train.optimizer", entriesOf(optim.Registry, nil), lookupIn(optim.Registry)},
-		{"schedules", "schedule", "train.schedule", entriesOf(optim.Schedules, nil), lookupIn(optim.Schedules)},
-	}
-}
-
-// modelNote says what a model assembly reads besides its own keys.
-func modelNote(k models.Kind) string {
+// noteOf says what an entry is and reads besides its own keys: its
+// capabilities and the nested blocks it reads.
+func noteOf(site registry.Site, e registry.Info) string {
 	var parts []string
-	if k.LM {
-		parts = append(parts, "language model: task "+strings.Join(experiments.LMTasks, " or "))
-	} else {
-		parts = append(parts, "sequence to sequence")
+	for _, c := range e.Caps {
+		parts = append(parts, string(c))
 	}
-	if k.UsesEncoder {
-		parts = append(parts, "reads model.encoder")
+	var reads []string
+	for _, u := range e.Uses {
+		if !e.IsParam(u) {
+			reads = append(reads, site.Path+"."+u)
+		}
 	}
-	if k.UsesAttention {
-		parts = append(parts, "reads model.attention")
+	if len(reads) > 0 {
+		parts = append(parts, "reads "+strings.Join(reads, " and "))
 	}
 	return strings.Join(parts, "; ")
 }
 
 func newListCmd() *cobra.Command {
 	var names []string
-	for _, k := range pluginKinds() {
-		names = append(names, k.name)
+	for _, st := range experiments.Sites {
+		names = append(names, st.List)
 	}
 	return &cobra.Command{
 		Use:   "list [KIND [NAME]]",
@@ -91,55 +44,46 @@ func newListCmd() *cobra.Command {
 		Example: "  attnlab list attention\n  attnlab list models seq2seq-rnn",
 		Args:    args(0, "KIND", "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			kinds := pluginKinds()
+			sites := experiments.Sites
 			if len(args) > 0 {
-				k, ok := findKind(kinds, args[0])
+				st, ok := sites.Find(args[0])
 				if !ok {
 					return usagef("unknown kind %q (known: %s)", args[0], strings.Join(names, ", "))
 				}
-				kinds = []pluginKind{k}
+				sites = registry.Sites{st}
 			}
 			name := ""
 			if len(args) > 1 {
 				name = args[1]
-				if err := kinds[0].lookup(name); err != nil {
+				if _, err := sites[0].Catalog.Info(name); err != nil {
 					return &usageError{err}
 				}
 			}
 			w := cmd.OutOrStdout()
-			for i, k := range kinds {
+			for i, st := range sites {
 				if i > 0 {
 					fmt.Fprintln(w)
 				}
-				writeKind(w, k, name)
+				writeSite(w, st, name)
 			}
 			return nil
 		},
 	}
 }
 
-func findKind(kinds []pluginKind, s string) (pluginKind, bool) {
-	s = strings.ToLower(s)
-	for _, k := range kinds {
-		if s == k.name || s == k.single {
-			return k, true
-		}
-	}
-	return pluginKind{}, false
-}
-
 // maxDefault is the widest default shown in its column; longer ones follow
 // the parameter's doc.
 const maxDefault = 14
 
-// writeKind writes the entries of one registry (or only the entry name).
-func writeKind(w io.Writer, k pluginKind, name string) {
-	entries := k.entries()
-	fmt.Fprintf(w, "%s: %s: {name: NAME, KEY: VALUE, ...}\n", strings.ToUpper(k.name), k.key)
+// writeSite writes the entries of one site's registry (or only the entry
+// name).
+func writeSite(w io.Writer, site registry.Site, name string) {
+	entries := site.Catalog.Infos()
+	fmt.Fprintf(w, "%s: %s: {name: NAME, KEY: VALUE, ...}\n", strings.ToUpper(site.List), site.Path)
 	// One layout for the whole kind, so columns line up across entries.
 	var nameW, typeW, defW int
 	for _, e := range entries {
-		for _, p := range e.params {
+		for _, p := range e.Params {
 			nameW = max(nameW, width(p.Name))
 			typeW = max(typeW, width(p.Type))
 			if width(p.Default) <= maxDefault {
@@ -148,19 +92,19 @@ func writeKind(w io.Writer, k pluginKind, name string) {
 		}
 	}
 	for _, e := range entries {
-		if name != "" && e.name != name {
+		if name != "" && e.Name != name {
 			continue
 		}
 		fmt.Fprintln(w)
-		writeHanging(w, e.name+"  ", e.doc)
-		if e.note != "" {
-			writeHanging(w, "  ", "("+e.note+")")
+		writeHanging(w, e.Name+"  ", e.Doc)
+		if note := noteOf(site, e); note != "" {
+			writeHanging(w, "  ", "("+note+")")
 		}
-		if len(e.params) == 0 {
+		if len(e.Params) == 0 {
 			fmt.Fprintln(w, "  (no parameters)")
 			continue
 		}
-		for _, p := range e.params {
+		for _, p := range e.Params {
 			def, doc := p.Default, p.Doc
 			if width(def) > maxDefault {
 				def, doc = "(below)", doc+"; default: "+def

@@ -38,7 +38,7 @@ func TestListKind(t *testing.T) {
 	// Singular names work too, and NAME picks one entry.
 	one := attnlab(t, "list", "model", "seq2seq-rnn")
 	wantOK(t, one)
-	if !strings.Contains(one.stdout, "(sequence to sequence; reads model.encoder; reads model.attention)") ||
+	if !strings.Contains(one.stdout, "(rnn-decoder; reads model.encoder and model.attention)") ||
 		!strings.Contains(one.stdout, "  wiring ") || strings.Contains(one.stdout, "lm-rnn") {
 		t.Errorf("list model seq2seq-rnn:\n%s", one.stdout)
 	}

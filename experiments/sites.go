@@ -1,0 +1,70 @@
+package experiments
+
+import (
+	"reflect"
+	"slices"
+
+	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/optim"
+	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/tasks"
+)
+
+// LMTasks names the tasks that are language-modelling tasks. The tasks
+// registry does not say which tasks are LM (a dataset's LM flag is only
+// known once it is built), so the experiments package keeps this list: a
+// model with the models.LanguageModel capability needs one of these tasks,
+// and every other model needs a task that is not here. Add a task here when
+// it registers as an LM task.
+var LMTasks = []string{"text"}
+
+// Sites is the table of the experiment format's plugin sites: every YAML
+// path whose block names a registry entry, with that registry. Validation,
+// merging, `attnlab list` and the configuration reference all read it, so
+// a new site is one line here (a nested site, such as an attention's
+// per-head block, also needs the entries that read it to say so: a
+// registry.Plugin parameter or registry.Entry.Uses).
+var Sites = registry.Sites{
+	{Path: "task", Catalog: tasks.Registry, List: "tasks"},
+	{Path: "model", Catalog: models.Registry, List: "models"},
+	{Path: "model.encoder", Catalog: models.Encoders, List: "encoders"},
+	{Path: "model.attention", Catalog: attention.Registry, List: "attention"},
+	{Path: "train.optimizer", Catalog: optim.Registry, List: "optimizers"},
+	{Path: "train.schedule", Catalog: optim.Schedules, List: "schedules"},
+}
+
+// modelBlocks are the nested blocks of the model block that Config holds in
+// fields of its own (Model.Encoder, Model.Attention): a model entry's Uses
+// may name only these.
+var modelBlocks = []string{"encoder", "attention"}
+
+// pluginParams returns the entry's parameter keys that are not nested
+// plugin blocks.
+func pluginParams(info registry.Info) []string {
+	var out []string
+	for _, p := range info.Params {
+		if !slices.Contains(info.Uses, p.Name) {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+func plainValue(v reflect.Value) any {
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return int(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return int(v.Uint())
+	case reflect.Float32, reflect.Float64:
+		return v.Float()
+	case reflect.Slice:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = plainValue(v.Index(i))
+		}
+		return out
+	}
+	return v.Interface()
+}
