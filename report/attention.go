@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
@@ -46,12 +47,13 @@ func attentionColors() palette.ColorMap {
 // bar with the fixed scale 0–1, so maps of different runs compare. The
 // figure grows with the number of tokens so that each label has room;
 // beyond 60 tokens on an axis only every k-th token is labelled. The
-// format follows the extension of path (PlotFormats).
+// format follows the extension of out.Path (PlotFormats; "-", standard
+// output, is PNG); the file is written with safeout's rules.
 //
 // A map whose weights are all 0 (what a model with attention "none"
 // stores) says so in its title. A run without attention maps, or an
 // example out of range (the error says how many exist), is an error.
-func PlotAttention(ctx context.Context, st *store.Store, runRef string, example int, path string) error {
+func PlotAttention(ctx context.Context, st *store.Store, runRef string, example int, out safeout.Target) error {
 	r, err := st.Run(ctx, runRef)
 	if err != nil {
 		return fmt.Errorf("report: plot attention: %w", err)
@@ -82,7 +84,7 @@ func PlotAttention(ctx context.Context, st *store.Store, runRef string, example 
 	if g.zero() {
 		title += " · every weight is 0"
 	}
-	return drawAttention(g, title, path)
+	return drawAttention(g, title, out)
 }
 
 // attnGrid is the weights as a plotter.GridXYZ, rows flipped so that the
@@ -195,7 +197,7 @@ const (
 	attnBar      = 3.0 * vg.Centimeter  // colour bar strip on the right, with its axis
 )
 
-func drawAttention(g *attnGrid, title, path string) error {
+func drawAttention(g *attnGrid, title string, out safeout.Target) error {
 	cm := attentionColors()
 	pal := cm.Palette(256)
 	h := plotter.NewHeatMap(g, pal)
@@ -239,7 +241,7 @@ func drawAttention(g *attnGrid, title, path string) error {
 	width = max(width, p.Title.TextStyle.Width(title)+2*vg.Centimeter, 12*vg.Centimeter)
 	height = max(height, 9*vg.Centimeter)
 
-	return savePlot(path, width, height, func(dc draw.Canvas) {
+	return savePlot(out, width, height, func(dc draw.Canvas) {
 		hc := draw.Crop(dc, 0, -attnBar, 0, 0)
 		p.Draw(hc)
 		drawColorBar(dc, p.DataCanvas(hc), cm)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -39,12 +40,13 @@ type band struct {
 // finite value); groups without this metric are counted in a last line. The y axis turns
 // logarithmic when every value is positive and they span more than two
 // decades (losses). q.Metrics, q.Sort and q.Baseline are not used. The
-// format follows the extension of path (PlotFormats).
+// format follows the extension of out.Path (PlotFormats; "-", standard
+// output, is PNG); the file is written with safeout's rules.
 //
 // metric may be a name after a '/' as in Query.Metrics ("loss" is
 // valid/loss when train/loss is logged too). A metric no selected run
 // logged is an error that lists the logged keys.
-func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, path string) error {
+func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, out safeout.Target) error {
 	sel, c, err := groupQuery(ctx, st, q)
 	if err != nil {
 		return err
@@ -151,7 +153,7 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, pa
 	}
 	addMissing(&legend, c, missing, metric)
 	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
-	return savePlot(path, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(bands)) })
+	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(bands)) })
 }
 
 // newBand aggregates the histories of runs step by step.

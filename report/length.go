@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -68,10 +69,11 @@ func parseBucket(key string) (lengthBucket, bool) {
 // y the exact match on a fixed 0–1 scale; the legend is beside the plot.
 // A bucket where a group has no finite value leaves a gap in its line.
 // q.Metrics, q.Sort and q.Baseline are not used. The format follows the
-// extension of path (PlotFormats).
+// extension of out.Path (PlotFormats; "-", standard output, is PNG); the
+// file is written with safeout's rules.
 //
 // Runs without length-bucket summaries are an error.
-func PlotLength(ctx context.Context, st *store.Store, q Query, path string) error {
+func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Target) error {
 	sel, c, err := groupQuery(ctx, st, q)
 	if err != nil {
 		return err
@@ -212,5 +214,5 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, path string) erro
 	}
 	addMissing(&legend, c, missing, "length buckets")
 	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
-	return savePlot(path, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(c.Rows)) })
+	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(c.Rows)) })
 }

@@ -3,7 +3,7 @@ package report
 import (
 	"fmt"
 	"image/color"
-	"os"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgpdf"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/attnlab/attnlab/internal/safeout"
 )
 
 // PlotDPI is the resolution of PNG, JPEG and TIFF plots.
@@ -46,37 +48,24 @@ func newCanvas(path string, w, h vg.Length) (vg.CanvasWriterTo, error) {
 	}
 }
 
-// savePlot draws a w×h figure with fn and writes it to path in the format
-// of its extension. The file is written under a temporary name and renamed,
-// so a failed plot leaves no partial file.
-func savePlot(path string, w, h vg.Length, fn func(dc draw.Canvas)) (err error) {
+// savePlot draws a w×h figure with fn and writes it to out in the format
+// of its extension (standard output: PNG), through safeout: a failed plot
+// leaves no partial file, and nothing that is not ours is replaced.
+func savePlot(out safeout.Target, w, h vg.Length, fn func(dc draw.Canvas)) error {
+	path := out.Path
+	if out.IsStdout() {
+		path = "stdout.png"
+	}
 	c, err := newCanvas(path, w, h)
 	if err != nil {
 		return err
 	}
+	if err := out.Check(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
 	fn(draw.New(c))
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("report: write plot: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = c.WriteTo(f); err != nil {
-		return fmt.Errorf("report: write plot %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil { // CreateTemp makes it 0600
-		return fmt.Errorf("report: write plot %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("report: write plot %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("report: write plot %s: %w", path, err)
+	if err := out.Write(func(w io.Writer) error { _, err := c.WriteTo(w); return err }); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot/vg"
 )
@@ -164,7 +165,7 @@ func TestPlotAttention(t *testing.T) {
 
 	t.Run("small", func(t *testing.T) {
 		path := filepath.Join(dir, "small.png")
-		if err := PlotAttention(ctx, st, ref, 0, path); err != nil {
+		if err := PlotAttention(ctx, st, ref, 0, file(path)); err != nil {
 			t.Fatal(err)
 		}
 		img := readPNG(t, path)
@@ -205,7 +206,7 @@ func TestPlotAttention(t *testing.T) {
 
 	t.Run("long", func(t *testing.T) {
 		path := filepath.Join(dir, "long.png")
-		if err := PlotAttention(ctx, st, ref, 1, path); err != nil {
+		if err := PlotAttention(ctx, st, ref, 1, file(path)); err != nil {
 			t.Fatal(err)
 		}
 		img := readPNG(t, path)
@@ -225,7 +226,7 @@ func TestPlotAttention(t *testing.T) {
 			Source: []string{"a", "b"}, Output: []string{"x", "<eos>"}, Weights: [][]float32{{0.5, 0.5}, {0.5, 0.5}}}}}}}
 		st, ids := buildStore(t, x)
 		path := filepath.Join(dir, "uniform.png")
-		if err := PlotAttention(ctx, st, itoa(ids["uniform"][0]), 0, path); err != nil {
+		if err := PlotAttention(ctx, st, itoa(ids["uniform"][0]), 0, file(path)); err != nil {
 			t.Fatal(err)
 		}
 		img := readPNG(t, path)
@@ -241,7 +242,7 @@ func TestPlotAttention(t *testing.T) {
 	t.Run("formats", func(t *testing.T) {
 		for ext, magic := range map[string]string{".svg": "<?xml", ".pdf": "%PDF", ".jpg": "\xff\xd8"} {
 			path := filepath.Join(dir, "map"+ext)
-			if err := PlotAttention(ctx, st, ref, 0, path); err != nil {
+			if err := PlotAttention(ctx, st, ref, 0, file(path)); err != nil {
 				t.Fatalf("%s: %v", ext, err)
 			}
 			b, _ := os.ReadFile(path)
@@ -250,7 +251,7 @@ func TestPlotAttention(t *testing.T) {
 			}
 		}
 		path := filepath.Join(dir, "map.bmp")
-		if err := PlotAttention(ctx, st, ref, 0, path); err == nil || !strings.Contains(err.Error(), ".png, .svg, .pdf") {
+		if err := PlotAttention(ctx, st, ref, 0, file(path)); err == nil || !strings.Contains(err.Error(), ".png, .svg, .pdf") {
 			t.Errorf("bmp: %v, want an error listing the formats", err)
 		}
 		if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -271,7 +272,7 @@ func TestPlotAttention(t *testing.T) {
 			{"999", 0, "no run with id 999", store.ErrNotFound},
 			{"zzzzz", 0, "no run with hash prefix", store.ErrNotFound},
 		} {
-			err := PlotAttention(ctx, st, tc.ref, tc.example, filepath.Join(dir, "x.png"))
+			err := PlotAttention(ctx, st, tc.ref, tc.example, file(filepath.Join(dir, "x.png")))
 			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.is != nil && !errors.Is(err, tc.is)) {
 				t.Errorf("PlotAttention(%s, %d) = %v, want %q", tc.ref, tc.example, err, tc.want)
 			}
@@ -339,7 +340,7 @@ func TestPlotCurves(t *testing.T) {
 	dir := t.TempDir()
 	q := Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}
 	path := filepath.Join(dir, "curves.png")
-	if err := PlotCurves(ctx, st, q, "valid/loss", path); err != nil {
+	if err := PlotCurves(ctx, st, q, "valid/loss", file(path)); err != nil {
 		t.Fatal(err)
 	}
 	img := readPNG(t, path)
@@ -360,10 +361,10 @@ func TestPlotCurves(t *testing.T) {
 	goldenPNG(t, path, "curves_golden.png")
 
 	// A unique suffix, a log-scaled loss, and SVG.
-	if err := PlotCurves(ctx, st, Query{Experiments: []string{"scan-attn"}}, "loss", filepath.Join(dir, "suffix.png")); err != nil {
+	if err := PlotCurves(ctx, st, Query{Experiments: []string{"scan-attn"}}, "loss", file(filepath.Join(dir, "suffix.png"))); err != nil {
 		t.Errorf("suffix: %v", err)
 	}
-	if err := PlotCurves(ctx, st, Query{Experiments: []string{"losscurve"}}, "train/loss", filepath.Join(dir, "log.svg")); err != nil {
+	if err := PlotCurves(ctx, st, Query{Experiments: []string{"losscurve"}}, "train/loss", file(filepath.Join(dir, "log.svg"))); err != nil {
 		t.Errorf("log scale: %v", err)
 	}
 
@@ -376,7 +377,7 @@ func TestPlotCurves(t *testing.T) {
 		{Query{Experiments: []string{"welch"}}, "train/loss", "the selected runs logged no metrics"},
 		{Query{Experiments: []string{"nope"}}, "valid/loss", `unknown experiment "nope"`},
 	} {
-		err := PlotCurves(ctx, st, tc.q, tc.metric, filepath.Join(dir, "x.png"))
+		err := PlotCurves(ctx, st, tc.q, tc.metric, file(filepath.Join(dir, "x.png")))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("PlotCurves(%v, %s) = %v, want %q", tc.q.Experiments, tc.metric, err, tc.want)
 		}
@@ -404,7 +405,7 @@ func TestPlotLength(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "length.png")
-	if err := PlotLength(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, path); err != nil {
+	if err := PlotLength(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, file(path)); err != nil {
 		t.Fatal(err)
 	}
 	img := readPNG(t, path)
@@ -414,7 +415,7 @@ func TestPlotLength(t *testing.T) {
 	checkSeries(t, img, 3)
 	goldenPNG(t, path, "length_golden.png")
 
-	err := PlotLength(ctx, st, Query{Experiments: []string{"welch"}}, path)
+	err := PlotLength(ctx, st, Query{Experiments: []string{"welch"}}, file(path))
 	if err == nil || !strings.Contains(err.Error(), "no length-bucket summaries (test/exact_match/len_*)") {
 		t.Errorf("no buckets: %v", err)
 	}
@@ -439,3 +440,6 @@ func TestParseBucket(t *testing.T) {
 		}
 	}
 }
+
+// file is the plot destination path, replaced if it exists.
+func file(path string) safeout.Target { return safeout.Target{Path: path, Force: true} }

@@ -10,13 +10,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/safeout"
 )
 
 // Exit codes.
 const (
 	exitOK          = 0   // success
 	exitFailure     = 1   // a run failed; a database, data or runtime error
-	exitUsage       = 2   // bad flags or arguments; an invalid experiment
+	exitUsage       = 2   // bad flags or arguments; an invalid experiment; a refused output file
 	exitInterrupted = 130 // 128 + SIGINT: interrupted, runs checkpointed
 )
 
@@ -47,7 +48,7 @@ func exitCode(err error, ran bool) int {
 		return exitOK
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce):
+	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce), errors.Is(err, safeout.ErrRefused):
 		return exitUsage
 	}
 	return exitFailure

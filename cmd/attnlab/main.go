@@ -5,9 +5,9 @@
 //
 // Exit codes: 0 success; 1 failure (a run failed, a database or runtime
 // error, an unknown run or experiment); 2 usage or configuration error (bad
-// flags or arguments, an invalid experiment file); 130 interrupted (Ctrl-C or
-// SIGTERM: running runs were checkpointed and marked interrupted, and the
-// same command resumes them).
+// flags or arguments, an invalid experiment file, an output file that -o
+// must not replace); 130 interrupted (Ctrl-C or SIGTERM: running runs were
+// checkpointed and marked interrupted, and the same command resumes them).
 package main
 
 import (

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/report"
 )
 
@@ -32,7 +32,7 @@ func newPlotCurvesCmd() *cobra.Command {
 		db     *string
 		qf     queryFlags
 		metric string
-		output string
+		out    outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:     "curves EXPERIMENT...",
@@ -44,21 +44,25 @@ func newPlotCurvesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			dst := out.target(cmd, *db)
+			if err := dst.Check(); err != nil {
+				return err
+			}
 			st, err := openStore(*db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if err := report.PlotCurves(cmd.Context(), st, q, metric, output); err != nil {
+			if err := report.PlotCurves(cmd.Context(), st, q, metric, dst); err != nil {
 				return err
 			}
-			return wrote(cmd, output)
+			return wrote(cmd, dst)
 		},
 	}
 	db = addDBFlag(cmd)
 	qf.add(cmd)
 	cmd.Flags().StringVarP(&metric, "metric", "m", "valid/loss", "the metric to plot (train/loss, valid/exact_match, ...)")
-	cmd.Flags().StringVarP(&output, "output", "o", "curves.png", "image file to write")
+	out.add(cmd, "curves.png", "image file to write")
 	return cmd
 }
 
@@ -66,7 +70,7 @@ func newPlotAttentionCmd() *cobra.Command {
 	var (
 		db      *string
 		example int
-		output  string
+		out     outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "attention RUN",
@@ -80,6 +84,10 @@ counts from 0). RUN is a run id or a hash prefix.`,
 			if example < 0 {
 				return usagef("--example %d: must not be negative", example)
 			}
+			dst := out.target(cmd, *db)
+			if err := dst.Check(); err != nil {
+				return err
+			}
 			st, err := openStore(*db)
 			if err != nil {
 				return err
@@ -89,23 +97,23 @@ counts from 0). RUN is a run id or a hash prefix.`,
 			if err != nil {
 				return err
 			}
-			if err := report.PlotAttention(cmd.Context(), st, fmt.Sprint(r.ID), example, output); err != nil {
+			if err := report.PlotAttention(cmd.Context(), st, fmt.Sprint(r.ID), example, dst); err != nil {
 				return err
 			}
-			return wrote(cmd, output)
+			return wrote(cmd, dst)
 		},
 	}
 	db = addDBFlag(cmd)
 	cmd.Flags().IntVarP(&example, "example", "n", 0, "which stored example (from 0)")
-	cmd.Flags().StringVarP(&output, "output", "o", "attention.png", "image file to write")
+	out.add(cmd, "attention.png", "image file to write")
 	return cmd
 }
 
 func newPlotLengthCmd() *cobra.Command {
 	var (
-		db     *string
-		qf     queryFlags
-		output string
+		db  *string
+		qf  queryFlags
+		out outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:     "length EXPERIMENT...",
@@ -117,28 +125,32 @@ func newPlotLengthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			dst := out.target(cmd, *db)
+			if err := dst.Check(); err != nil {
+				return err
+			}
 			st, err := openStore(*db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if err := report.PlotLength(cmd.Context(), st, q, output); err != nil {
+			if err := report.PlotLength(cmd.Context(), st, q, dst); err != nil {
 				return err
 			}
-			return wrote(cmd, output)
+			return wrote(cmd, dst)
 		},
 	}
 	db = addDBFlag(cmd)
 	qf.add(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "length.png", "image file to write")
+	out.add(cmd, "length.png", "image file to write")
 	return cmd
 }
 
-// wrote reports the file a plot went to.
-func wrote(cmd *cobra.Command, path string) error {
-	if strings.TrimSpace(path) == "" {
+// wrote reports the file a plot went to (nothing when it went to stdout).
+func wrote(cmd *cobra.Command, dst safeout.Target) error {
+	if dst.IsStdout() {
 		return nil
 	}
-	_, err := fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", path)
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", dst.Path)
 	return err
 }

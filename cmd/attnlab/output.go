@@ -1,0 +1,35 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/internal/safeout"
+)
+
+// outputFlags are -o and --force of a command that writes a file.
+type outputFlags struct {
+	path  string
+	force bool
+}
+
+// add adds -o (default def) and --force to cmd.
+func (o *outputFlags) add(cmd *cobra.Command, def, usage string) {
+	cmd.Flags().StringVarP(&o.path, "output", "o", def, usage+` ("-": stdout)`)
+	cmd.Flags().BoolVar(&o.force, "force", false, "replace the output file if it exists (never the run database or a non-regular file)")
+}
+
+// target is the destination of -o for a command that reads the run
+// database db: db and its SQLite side files are never overwritten, by any
+// name.
+func (o *outputFlags) target(cmd *cobra.Command, db string) safeout.Target {
+	t := safeout.Target{Path: o.path, Force: o.force, Stdout: cmd.OutOrStdout()}
+	if db != "" {
+		t.Keep = []safeout.Keep{
+			{Path: db, What: "the run database"},
+			{Path: db + "-wal", What: "the run database's write-ahead log"},
+			{Path: db + "-shm", What: "the run database's shared-memory file"},
+			{Path: db + "-journal", What: "the run database's journal"},
+		}
+	}
+	return t
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+func fileHash(t testing.TB, path string) [32]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(data)
+}
+
+// TestOutputNeverClobbers runs every command that writes a file against
+// destinations it must refuse: the run database under several names, an
+// existing file without --force, a FIFO, a device, a dangling symlink.
+func TestOutputNeverClobbers(t *testing.T) {
+	db := sharedDB(t)
+	dir := t.TempDir()
+	dbLink := filepath.Join(dir, "db-link")
+	if err := os.Symlink(db, dbLink); err != nil {
+		t.Fatal(err)
+	}
+	existing := filepath.Join(dir, "old.png")
+	if err := os.WriteFile(existing, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink("missing/x.png", dangling); err != nil {
+		t.Fatal(err)
+	}
+	run := runOf(t, db, "tiny", `"additive"`)
+	before := fileHash(t, db)
+	commands := [][]string{
+		{"export", "tiny"},
+		{"plot", "curves", "tiny"},
+		{"plot", "attention", id(run)},
+		{"plot", "length", "tiny"},
+	}
+	for _, c := range commands {
+		for _, tc := range []struct {
+			out  string
+			want string
+		}{
+			{db, "is the run database"},
+			{dbLink, "is the run database"},
+			{filepath.Join(filepath.Dir(db), ".", "lab.db"), "is the run database"},
+			{existing, "file exists (--force replaces it)"},
+			{fifo, "is a FIFO"},
+			{"/dev/full", "is a character device"},
+			{dangling, "does not resolve"},
+			{dir, "is a directory"},
+		} {
+			args := append(append([]string(nil), c...), "-o", tc.out, "--force", "--db", db)
+			if tc.out == existing {
+				args = args[:len(args)-3]
+				args = append(args, "--db", db)
+			}
+			r := attnlab(t, args...)
+			wantError(t, r, exitUsage, tc.want)
+		}
+	}
+	if fileHash(t, db) != before {
+		t.Errorf("the run database changed")
+	}
+	if got, _ := os.ReadFile(existing); string(got) != "old" {
+		t.Errorf("the existing file changed: %q", got)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced")
+	}
+	if fi, err := os.Lstat("/dev/full"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("/dev/full is no longer a device")
+	}
+}
+
+// TestOutputForce: --force replaces an existing file (keeping a symlink a
+// symlink) and "-o -" writes to stdout.
+func TestOutputForce(t *testing.T) {
+	db := sharedDB(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tiny.csv")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.csv")
+	if err := os.Symlink("tiny.csv", link); err != nil {
+		t.Fatal(err)
+	}
+	wantOK(t, attnlab(t, "export", "tiny", "-o", link, "--force", "--db", db))
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("--force replaced the symlink instead of its target")
+	}
+	stdout := attnlab(t, "export", "tiny", "-o", "-", "--db", db)
+	wantOK(t, stdout)
+	if got, _ := os.ReadFile(path); string(got) != stdout.stdout {
+		t.Errorf("export -o link --force wrote %q, want what -o - printed", got)
+	}
+	png := attnlab(t, "plot", "curves", "tiny", "-o", "-", "--db", db)
+	wantOK(t, png)
+	if !bytes.HasPrefix([]byte(png.stdout), []byte("\x89PNG")) {
+		t.Errorf("plot -o - did not write a PNG to stdout: %q", png.stdout[:min(20, len(png.stdout))])
+	}
+}

@@ -1,0 +1,274 @@
+package safeout
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+// ErrRefused is wrapped by every error with which Check or Write refuses a
+// destination (a kept file, a file that is not regular, an existing file
+// without Force): a mistake in the command line, not an I/O failure.
+var ErrRefused = errors.New("refused output")
+
+// Keep names a file that an output must never replace.
+type Keep struct {
+	Path string // compared by device and inode; a missing file protects nothing
+	What string // what it is, for the error: "the run database"
+}
+
+// Target is one output file and the user's intent for it.
+type Target struct {
+	// Path is the file to write; "-" writes to Stdout.
+	Path string
+	// Force allows replacing an existing regular file (never a kept one).
+	Force bool
+	// Keep lists files that must not be replaced whatever Force says.
+	Keep []Keep
+	// Stdout receives the output when Path is "-".
+	Stdout io.Writer
+}
+
+// IsStdout reports whether t writes to standard output.
+func (t Target) IsStdout() bool { return t.Path == "-" }
+
+// refusal is an error of a refused destination: "write PATH: reason".
+type refusal struct {
+	path, reason string
+}
+
+func (e *refusal) Error() string { return "write " + e.path + ": " + e.reason }
+func (e *refusal) Unwrap() error { return ErrRefused }
+
+func refuse(path, format string, args ...any) error {
+	return &refusal{path: path, reason: fmt.Sprintf(format, args...)}
+}
+
+// dest is what Check found at a target's path.
+type dest struct {
+	path string      // the file to replace or create (a symlink's target)
+	fi   fs.FileInfo // nil: a new file
+}
+
+// Check reports whether t can be written, without writing anything, so a
+// command can refuse a bad destination before doing its work. Write checks
+// again.
+func (t Target) Check() error {
+	_, err := t.resolve()
+	return err
+}
+
+func (t Target) resolve() (dest, error) {
+	switch t.Path {
+	case "":
+		return dest{}, refuse(`""`, "empty output path")
+	case "-":
+		return dest{}, nil
+	}
+	path := t.Path
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return dest{path: path}, t.checkDir(path)
+	case err != nil:
+		return dest{}, fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		link, _ := os.Readlink(path)
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return dest{}, refuse(path, "is a symlink to %q, which does not resolve to a file (%v)", link, unwrapPath(err))
+		}
+		if fi, err = os.Stat(target); err != nil {
+			return dest{}, fmt.Errorf("write %s: %w", path, unwrapPath(err))
+		}
+		if !fi.Mode().IsRegular() {
+			return dest{}, refuse(path, "is a symlink to %s, %s, not a regular file", target, kind(fi.Mode()))
+		}
+		path = target
+	}
+	if !fi.Mode().IsRegular() {
+		return dest{}, refuse(t.Path, "is %s, not a regular file", kind(fi.Mode()))
+	}
+	for _, k := range t.Keep {
+		if kfi, err := os.Stat(k.Path); err == nil && os.SameFile(fi, kfi) {
+			what := k.What
+			if what == "" {
+				what = k.Path
+			}
+			if k.Path != t.Path {
+				what += " (" + k.Path + ")"
+			}
+			return dest{}, refuse(t.Path, "is %s: never overwritten", what)
+		}
+	}
+	if !t.Force {
+		return dest{}, refuse(t.Path, "file exists (--force replaces it)")
+	}
+	return dest{path: path, fi: fi}, nil
+}
+
+// checkDir checks that a new file's directory exists.
+func (t Target) checkDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("write %s: directory %s: %w", path, dir, syscall.ENOENT)
+	case err != nil:
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	case !fi.IsDir():
+		return refuse(path, "%s is not a directory", dir)
+	}
+	return nil
+}
+
+// kind names a file mode for an error: "a directory", "a FIFO".
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO (named pipe)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	}
+	return "a special file"
+}
+
+// unwrapPath drops the *fs.PathError layer, whose path the caller's
+// message already names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Write checks t (see Check) and writes what write produces to it through
+// a temporary file in the same directory, or to Stdout when Path is "-".
+// An error from write is returned as it is, and the destination is then
+// left untouched.
+func (t Target) Write(write func(w io.Writer) error) (err error) {
+	d, err := t.resolve()
+	if err != nil {
+		return err
+	}
+	if t.IsStdout() {
+		out := t.Stdout
+		if out == nil {
+			out = os.Stdout
+		}
+		bw := bufio.NewWriter(out)
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	perm := fs.FileMode(0o644) // minus the umask, as for any new file
+	if d.fi != nil {
+		perm = d.fi.Mode().Perm()
+	}
+	f, err := createTemp(d.path, perm)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", t.Path, unwrapPath(err))
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", t.Path, unwrapPath(err))
+	}
+	if d.fi != nil {
+		// The umask applied at creation; a replaced file keeps its bits.
+		if err = f.Chmod(perm); err != nil {
+			return fmt.Errorf("write %s: %w", t.Path, unwrapPath(err))
+		}
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", t.Path, unwrapPath(err))
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", t.Path, unwrapPath(err))
+	}
+	if err = t.commit(tmp, d); err != nil {
+		return err
+	}
+	syncDir(filepath.Dir(d.path))
+	return nil
+}
+
+// commit puts the written temporary file in place. A new file is
+// hard-linked, which fails if the name appeared meanwhile; a replaced file
+// is renamed over the destination after checking that it is still the file
+// Check saw.
+func (t Target) commit(tmp string, d dest) error {
+	if d.fi == nil {
+		err := os.Link(tmp, d.path)
+		if err == nil {
+			os.Remove(tmp)
+			return nil
+		}
+		if errors.Is(err, fs.ErrExist) {
+			return refuse(t.Path, "file exists (created while writing; --force replaces it)")
+		}
+		// A file system without hard links: check again, then rename.
+		if _, lerr := os.Lstat(d.path); !errors.Is(lerr, fs.ErrNotExist) {
+			return refuse(t.Path, "file exists (created while writing; --force replaces it)")
+		}
+	} else if fi, err := os.Lstat(d.path); err != nil || !os.SameFile(fi, d.fi) {
+		return refuse(t.Path, "changed while writing; not replaced")
+	}
+	if err := os.Rename(tmp, d.path); err != nil {
+		return fmt.Errorf("write %s: %w", t.Path, unwrapPath(err))
+	}
+	return nil
+}
+
+// createTemp creates a new hidden file next to path with perm (minus the
+// umask).
+func createTemp(path string, perm fs.FileMode) (*os.File, error) {
+	dir, base := filepath.Split(path)
+	for range 100 {
+		name := filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(rand.Uint64()%1e9, 10))
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("no unused temporary name in %s", dir)
+}
+
+// syncDir makes a rename in dir durable; file systems that cannot sync a
+// directory are not an error.
+func syncDir(dir string) {
+	if dir == "" {
+		dir = "."
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

@@ -1,0 +1,271 @@
+package safeout
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func writeString(s string) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := io.WriteString(w, s)
+		return err
+	}
+}
+
+func mustWrite(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// noTemps fails if dir holds a temporary file of Write.
+func noTemps(t *testing.T, dir string) {
+	t.Helper()
+	left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestWriteNewFile(t *testing.T) {
+	for _, umask := range []int{0o022, 0o077, 0o002} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "out.csv")
+		old := syscall.Umask(umask)
+		err := Target{Path: path}.Write(writeString("a,b\n"))
+		syscall.Umask(old)
+		if err != nil {
+			t.Fatalf("umask %#o: %v", umask, err)
+		}
+		if got := readString(t, path); got != "a,b\n" {
+			t.Errorf("wrote %q", got)
+		}
+		fi, _ := os.Stat(path)
+		if want := fs.FileMode(0o644 &^ umask); fi.Mode().Perm() != want {
+			t.Errorf("umask %#o: mode %v, want %v", umask, fi.Mode().Perm(), want)
+		}
+		noTemps(t, dir)
+	}
+}
+
+func TestWriteStdout(t *testing.T) {
+	var b bytes.Buffer
+	if err := (Target{Path: "-", Stdout: &b}).Write(writeString("hello")); err != nil || b.String() != "hello" {
+		t.Fatalf("stdout: %q, %v", b.String(), err)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "c.db")
+	mustWrite(t, db, "SQLite format 3\x00 precious")
+	existing := filepath.Join(dir, "old.csv")
+	mustWrite(t, existing, "old")
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	link := func(name, to string) string {
+		p := filepath.Join(dir, name)
+		if err := os.Symlink(to, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hard := filepath.Join(dir, "hard.db")
+	if err := os.Link(db, hard); err != nil {
+		t.Fatal(err)
+	}
+	keep := []Keep{{Path: db, What: "the run database"}}
+	for _, tc := range []struct {
+		name  string
+		path  string
+		force bool
+		want  string // in the error
+	}{
+		{"database", db, true, "is the run database"},
+		{"database by another name", filepath.Join(dir, ".", "x", "..", "c.db"), true, "is the run database"},
+		{"database by hard link", hard, true, "is the run database"},
+		{"database by symlink", link("dblink", "c.db"), true, "is the run database"},
+		{"existing file", existing, false, "file exists (--force replaces it)"},
+		{"symlink to existing file without force", link("oldlink", existing), false, "file exists"},
+		{"directory", dir, true, "is a directory"},
+		{"fifo", fifo, true, "is a FIFO"},
+		{"socket", sock, true, "is a socket"},
+		{"device", "/dev/null", true, "is a character device"},
+		{"dangling symlink", link("dangling", "nowhere/x.csv"), true, "does not resolve"},
+		{"symlink to fifo", link("fifolink", fifo), true, "a FIFO (named pipe), not a regular file"},
+		{"symlink to device", link("devlink", "/dev/full"), true, "a character device"},
+		{"symlink loop", link("loop", "loop"), true, "does not resolve"},
+		{"empty path", "", true, "empty output path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			called := false
+			err := Target{Path: tc.path, Force: tc.force, Keep: keep}.Write(func(w io.Writer) error {
+				called = true
+				return nil
+			})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+			if !errors.Is(err, ErrRefused) {
+				t.Errorf("err %v does not wrap ErrRefused", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("err is not one line: %q", err)
+			}
+			if called {
+				t.Errorf("the content was produced for a refused destination")
+			}
+			if cerr := (Target{Path: tc.path, Force: tc.force, Keep: keep}).Check(); cerr == nil || cerr.Error() != err.Error() {
+				t.Errorf("Check = %v, Write = %v", cerr, err)
+			}
+		})
+	}
+	if got := readString(t, db); got != "SQLite format 3\x00 precious" {
+		t.Errorf("the database changed: %q", got)
+	}
+	if got := readString(t, existing); got != "old" {
+		t.Errorf("the existing file changed: %q", got)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO is no longer a FIFO: %v %v", fi, err)
+	}
+	noTemps(t, dir)
+}
+
+func TestForceReplaces(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.csv")
+	mustWrite(t, path, "old")
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Target{Path: path, Force: true}).Write(writeString("new")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(t, path); got != "new" {
+		t.Errorf("got %q", got)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("a replaced file's mode became %v, want it kept (0600)", fi.Mode().Perm())
+	}
+	noTemps(t, dir)
+}
+
+func TestForceFollowsSymlink(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "real")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(sub, "data.csv")
+	mustWrite(t, target, "old")
+	link := filepath.Join(dir, "link.csv")
+	if err := os.Symlink("real/data.csv", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Target{Path: link, Force: true}).Write(writeString("new")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced: %v %v", fi, err)
+	}
+	if got := readString(t, target); got != "new" {
+		t.Errorf("target holds %q, want the new content", got)
+	}
+	noTemps(t, dir)
+	noTemps(t, sub)
+}
+
+func TestWriteErrorLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.csv")
+	boom := errors.New("boom")
+	if err := (Target{Path: path}).Write(func(w io.Writer) error {
+		io.WriteString(w, "partial")
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed write created %s", path)
+	}
+	mustWrite(t, path, "old")
+	if err := (Target{Path: path, Force: true}).Write(func(w io.Writer) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := readString(t, path); got != "old" {
+		t.Errorf("a failed forced write changed the file: %q", got)
+	}
+	noTemps(t, dir)
+}
+
+// TestCreatedMeanwhile: a file that appears at the destination while the
+// content is produced is not replaced without Force.
+func TestCreatedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.csv")
+	err := Target{Path: path}.Write(func(w io.Writer) error {
+		mustWrite(t, path, "theirs")
+		_, err := io.WriteString(w, "ours")
+		return err
+	})
+	if !errors.Is(err, ErrRefused) {
+		t.Fatalf("err = %v, want a refusal", err)
+	}
+	if got := readString(t, path); got != "theirs" {
+		t.Errorf("the file created meanwhile was replaced: %q", got)
+	}
+	noTemps(t, dir)
+}
+
+func TestMissingDirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "no", "dir", "x.csv")
+	err := Target{Path: path}.Write(writeString("x"))
+	if !errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrRefused) {
+		t.Fatalf("err = %v, want not-exist", err)
+	}
+	if !strings.Contains(err.Error(), "no such file or directory") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestReadOnlyDirectory(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores directory permissions")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o755)
+	err := Target{Path: filepath.Join(dir, "x.csv")}.Write(writeString("x"))
+	if !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("err = %v, want permission denied", err)
+	}
+}
