@@ -62,9 +62,8 @@ type Train struct {
 
 // EarlyStopping stops training when Metric has not improved for Patience
 // evaluations. Patience 0 turns it off. Mode is "min" or "max" in a resolved
-// Config: the YAML's "auto" resolves to max for metrics named acc,
-// token_acc, exact_match or bleu (the last part of the metric name) and to
-// min otherwise.
+// Config: the YAML's "auto" resolves to max for metrics whose
+// metrics.Describe direction is higher-is-better, and to min otherwise.
 type EarlyStopping struct {
 	Metric   string `json:"metric"`
 	Patience int    `json:"patience"`

@@ -70,7 +70,8 @@
 // to its registry entry's.
 //
 // In a resolved [Config], early_stopping.mode auto becomes max for metrics
-// whose last part is acc, token_acc, exact_match or bleu, and min otherwise.
+// that metrics.Describe says improve upwards (accuracies, exact match, BLEU),
+// and min otherwise.
 //
 // A model whose entry does not read an encoder (or attention) block
 // (registry.Info.Uses) has no such block in its resolved Config; a block

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/registry"
 )
@@ -378,10 +379,10 @@ func (r *resolver) train(v any) Train {
 	return t
 }
 
-// autoMode is the direction in which metric improves.
+// autoMode is the direction in which metric improves (metrics.Describe):
+// "max" if higher is better, else "min".
 func autoMode(metric string) string {
-	switch metric[strings.LastIndex(metric, "/")+1:] {
-	case "acc", "token_acc", "exact_match", "bleu":
+	if metrics.Describe(metric).Direction == metrics.HigherIsBetter {
 		return "max"
 	}
 	return "min"

@@ -18,6 +18,18 @@
 //     distuv.StudentsT). Both ignore NaN values, the mark of a missing
 //     result.
 //
+// # Metric keys
+//
+// A run records metrics under keys SPLIT/NAME (train/loss, valid/exact_match,
+// perf/tokens_per_s, model/params), SPLIT/NAME/len_LO_HI per length bucket,
+// and best/KEY for the best value of KEY over its evaluations. [Describe]
+// is the one place that says, for each key, its [Direction] (higher or
+// lower is better, or neither), its [Kind] (quality: tested across seeds;
+// cost: time and throughput, mean ± std only; constant: the same for every
+// seed, never tested) and its [Scale]. Comparison tables, early stopping's
+// mode auto and the CLI's help all read it; [All] lists every key pattern.
+// A new metric is one entry in the table of descriptor.go.
+//
 // Counting functions return (numerator, denominator) pairs so that callers
 // can sum over batches before dividing; [Ratio] divides. Every function is
 // safe for concurrent use; the BucketedExactMatch accumulator is not.

@@ -285,25 +285,9 @@ func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // Direction returns +1 if larger values of the summary metric are better,
 // −1 if smaller ones are, and 0 if neither (no best is marked, and Sort
-// orders ascending). The last '/'-separated part of the key that is known
-// decides, so test/exact_match/len_21_40 is maximised like exact_match:
-//
-//	max: exact_match, acc, token_acc, align_acc, bleu, tokens_per_s
-//	min: loss, ppl, params, train_seconds
-//
-// Anything else, such as attn_entropy, best/step or train/steps, has no
-// direction.
+// orders ascending), as metrics.Describe says.
 func Direction(metric string) int {
-	parts := strings.Split(metric, "/")
-	for i := len(parts) - 1; i >= 0; i-- {
-		switch parts[i] {
-		case "exact_match", "acc", "token_acc", "align_acc", "bleu", "tokens_per_s":
-			return 1
-		case "loss", "ppl", "params", "train_seconds":
-			return -1
-		}
-	}
-	return 0
+	return int(metrics.Describe(metric).Direction)
 }
 
 // findBaseline returns the index of the one row that matches spec.

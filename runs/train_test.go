@@ -2,12 +2,15 @@ package runs
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/metrics"
 )
 
 func TestReverseLearnsWithAttention(t *testing.T) {
@@ -133,5 +136,39 @@ func TestEarlyStopping(t *testing.T) {
 	}
 	if got := res.Summaries["best/valid/exact_match"]; got != rec.metrics["valid/exact_match"][best] {
 		t.Fatalf("best/valid/exact_match %v", got)
+	}
+}
+
+// TestEveryMetricIsDescribed checks that every key a run records, as history
+// or summary, is one metrics.Describe knows, so that comparisons and early
+// stopping know its direction and kind.
+func TestEveryMetricIsDescribed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		file string
+		sets []string
+	}{
+		{"reverse_small.yaml", []string{"train.steps=20", "train.eval_every=10", "train.log_every=5",
+			"train.early_stopping={metric: valid/exact_match, patience: 5}", "task.test_size=20", "task.valid_size=20"}},
+		{"lm_rnn.yaml", []string{"train.steps=10", "train.eval_every=5", "train.log_every=5"}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			rec := newMemRecorder()
+			res, err := Train(context.Background(), loadConfig(t, "testdata/"+tc.file, tc.sets...), rec, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := slices.Collect(maps.Keys(rec.metrics))
+			keys = append(keys, slices.Collect(maps.Keys(res.Summaries))...)
+			if !slices.Contains(keys, "best/valid/exact_match") && tc.file == "reverse_small.yaml" {
+				t.Errorf("no best/valid/exact_match among %v", keys)
+			}
+			for _, k := range keys {
+				if !metrics.Describe(k).Known {
+					t.Errorf("metric %s is not described in metrics' table", k)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,199 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Direction says which way a metric improves.
+type Direction int
+
+// Directions. The values are the sign of "better": comparing a and b of a
+// metric with direction d, a is better when d·(a−b) > 0.
+const (
+	NoDirection    Direction = 0  // neither way is better (an attention entropy, a step)
+	HigherIsBetter Direction = 1  // accuracy, BLEU, throughput
+	LowerIsBetter  Direction = -1 // loss, perplexity, time, size
+)
+
+// String returns "higher", "lower" or "none".
+func (d Direction) String() string {
+	switch d {
+	case HigherIsBetter:
+		return "higher"
+	case LowerIsBetter:
+		return "lower"
+	}
+	return "none"
+}
+
+// Kind says what a metric measures, which decides how runs are compared on
+// it.
+type Kind int
+
+// Kinds.
+const (
+	// Quality is how well a model does its task (losses, accuracies, BLEU,
+	// attention diagnostics): differences between settings are tested
+	// across seeds.
+	Quality Kind = iota
+	// Cost is what a run costs (time, throughput, steps): measured on a
+	// shared machine, so it is reported as mean ± std and not tested by
+	// default.
+	Cost
+	// Constant is a property of the configuration (parameter count,
+	// learning rate): the same for every seed, so never tested.
+	Constant
+)
+
+// String returns "quality", "cost" or "constant".
+func (k Kind) String() string {
+	switch k {
+	case Cost:
+		return "cost"
+	case Constant:
+		return "constant"
+	}
+	return "quality"
+}
+
+// Scale is the range of a metric's values: Min ≤ v ≤ Max (Max may be +Inf),
+// in Unit ("" for a plain number or a fraction).
+type Scale struct {
+	Min, Max float64
+	Unit     string
+}
+
+// String returns the range as people write it: "0–1", "0–100", "≥ 1",
+// "≥ 0 nats".
+func (s Scale) String() string {
+	var r string
+	if math.IsInf(s.Max, 1) {
+		r = fmt.Sprintf("≥ %g", s.Min)
+	} else {
+		r = fmt.Sprintf("%g–%g", s.Min, s.Max)
+	}
+	if s.Unit != "" {
+		r += " " + s.Unit
+	}
+	return r
+}
+
+// Descriptor describes one metric key.
+type Descriptor struct {
+	Key       string // the key described: test/exact_match/len_21_40, best/valid/loss
+	Name      string // the metric's name in the table: exact_match, loss
+	Doc       string // one line: what the value is
+	Direction Direction
+	Kind      Kind
+	Scale     Scale
+	// Known is false for a key the table does not describe; such a key has
+	// NoDirection and kind Quality.
+	Known bool
+}
+
+// metric is one entry of the table: a metric name and the first key
+// segments (splits) under which runs record it.
+type metric struct {
+	name    string
+	splits  []string // train, valid, test, perf, model, best
+	buckets bool     // also recorded per length bucket: SPLIT/NAME/len_LO_HI
+	doc     string
+	dir     Direction
+	kind    Kind
+	scale   Scale
+}
+
+var (
+	unit     = Scale{0, 1, ""}
+	nonNeg   = func(u string) Scale { return Scale{0, math.Inf(1), u} }
+	evalSets = []string{"valid", "test"}
+)
+
+// table is the one place that says what each metric key means. A metric
+// key is SPLIT/NAME, SPLIT/NAME/len_LO_HI for a per-length-bucket value
+// (see LengthBucket), or best/KEY for the best value of KEY over a run's
+// evaluations. Adding a metric is one entry here (and a case in its test).
+var table = []metric{
+	{name: "loss", splits: []string{"train", "valid", "test"}, dir: LowerIsBetter, kind: Quality, scale: nonNeg("nats"),
+		doc: "mean cross-entropy per non-pad target token (train: the last logged steps)"},
+	{name: "ppl", splits: evalSets, dir: LowerIsBetter, kind: Quality, scale: Scale{1, math.Inf(1), ""},
+		doc: "perplexity, exp(loss)"},
+	{name: "token_acc", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: unit,
+		doc: "teacher-forced next-token accuracy over non-pad target tokens"},
+	{name: "acc", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: unit,
+		doc: "accuracy of a classification"},
+	{name: "exact_match", splits: evalSets, buckets: true, dir: HigherIsBetter, kind: Quality, scale: unit,
+		doc: "fraction of decoded outputs equal to the reference (per bucket: by source length)"},
+	{name: "bleu", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: unit,
+		doc: "corpus BLEU-4 of the decoded outputs (CorpusBLEU)"},
+	{name: "align_acc", splits: []string{"test"}, dir: HigherIsBetter, kind: Quality, scale: unit,
+		doc: "fraction of output steps whose attention peaks on the ideal source position (copy, reverse)"},
+	{name: "attn_entropy", splits: []string{"test"}, dir: NoDirection, kind: Quality, scale: nonNeg("nats"),
+		doc: "mean entropy of the decoder's attention rows"},
+	{name: "lr", splits: []string{"train"}, dir: NoDirection, kind: Constant, scale: nonNeg(""),
+		doc: "learning rate of the schedule at the step"},
+	{name: "steps", splits: []string{"train"}, dir: NoDirection, kind: Cost, scale: nonNeg(""),
+		doc: "training steps taken (fewer than train.steps after early stopping)"},
+	{name: "step", splits: []string{"best"}, dir: NoDirection, kind: Cost, scale: nonNeg(""),
+		doc: "step of the best evaluation of the early-stopping metric"},
+	{name: "tokens_per_s", splits: []string{"perf"}, dir: HigherIsBetter, kind: Cost, scale: nonNeg("tokens/s"),
+		doc: "training throughput: non-pad target tokens per second of training"},
+	{name: "train_seconds", splits: []string{"perf"}, dir: LowerIsBetter, kind: Cost, scale: nonNeg("s"),
+		doc: "seconds spent in training steps"},
+	{name: "loop_seconds", splits: []string{"perf"}, dir: LowerIsBetter, kind: Cost, scale: nonNeg("s"),
+		doc: "seconds of the training loop, evaluations included"},
+	{name: "params", splits: []string{"model"}, dir: LowerIsBetter, kind: Constant, scale: nonNeg(""),
+		doc: "number of trainable parameters"},
+}
+
+// bucketRE matches a length bucket's name (LengthBucket).
+var bucketRE = regexp.MustCompile(`^len_[0-9]+_([0-9]+|inf)$`)
+
+// Describe returns the descriptor of a metric key. A key the table does not
+// describe gives Known false, NoDirection and kind Quality. Describe is
+// safe for concurrent use.
+func Describe(key string) Descriptor {
+	if rest, ok := strings.CutPrefix(key, "best/"); ok && strings.Contains(rest, "/") {
+		d := Describe(rest)
+		d.Key = key
+		if d.Known {
+			d.Doc = "best over the evaluations: " + d.Doc
+		}
+		return d
+	}
+	split, rest, _ := strings.Cut(key, "/")
+	name, bucket, hasBucket := strings.Cut(rest, "/")
+	for _, m := range table {
+		if m.name != name || !slices.Contains(m.splits, split) {
+			continue
+		}
+		if hasBucket && (!m.buckets || !bucketRE.MatchString(bucket)) {
+			break
+		}
+		return Descriptor{Key: key, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}
+	}
+	return Descriptor{Key: key, Name: key}
+}
+
+// All returns a descriptor for every key pattern of the table, sorted by
+// key: one per split (valid/loss, test/loss, …), and SPLIT/NAME/len_LO_HI
+// for metrics recorded per length bucket. best/KEY is described as KEY.
+func All() []Descriptor {
+	var out []Descriptor
+	for _, m := range table {
+		for _, s := range m.splits {
+			d := Descriptor{Key: s + "/" + m.name, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}
+			out = append(out, d)
+			if m.buckets {
+				d.Key += "/len_LO_HI"
+				out = append(out, d)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Descriptor) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}

@@ -1,0 +1,105 @@
+package metrics
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestDescribe(t *testing.T) {
+	t.Parallel()
+	inf := math.Inf(1)
+	for _, tc := range []struct {
+		key   string
+		dir   Direction
+		kind  Kind
+		scale Scale
+	}{
+		{"train/loss", LowerIsBetter, Quality, Scale{0, inf, "nats"}},
+		{"valid/loss", LowerIsBetter, Quality, Scale{0, inf, "nats"}},
+		{"test/loss", LowerIsBetter, Quality, Scale{0, inf, "nats"}},
+		{"valid/ppl", LowerIsBetter, Quality, Scale{1, inf, ""}},
+		{"test/ppl", LowerIsBetter, Quality, Scale{1, inf, ""}},
+		{"valid/token_acc", HigherIsBetter, Quality, Scale{0, 1, ""}},
+		{"test/acc", HigherIsBetter, Quality, Scale{0, 1, ""}},
+		{"valid/exact_match", HigherIsBetter, Quality, Scale{0, 1, ""}},
+		{"test/exact_match", HigherIsBetter, Quality, Scale{0, 1, ""}},
+		{"test/exact_match/len_21_40", HigherIsBetter, Quality, Scale{0, 1, ""}},
+		{"test/exact_match/len_161_inf", HigherIsBetter, Quality, Scale{0, 1, ""}},
+		{"valid/bleu", HigherIsBetter, Quality, Scale{0, 1, ""}},
+		{"test/bleu", HigherIsBetter, Quality, Scale{0, 1, ""}},
+		{"test/align_acc", HigherIsBetter, Quality, Scale{0, 1, ""}}, // report and early stopping disagreed here
+		{"test/attn_entropy", NoDirection, Quality, Scale{0, inf, "nats"}},
+		{"train/lr", NoDirection, Constant, Scale{0, inf, ""}},
+		{"train/steps", NoDirection, Cost, Scale{0, inf, ""}},
+		{"best/step", NoDirection, Cost, Scale{0, inf, ""}},
+		{"best/valid/loss", LowerIsBetter, Quality, Scale{0, inf, "nats"}},
+		{"best/valid/exact_match", HigherIsBetter, Quality, Scale{0, 1, ""}},
+		{"perf/tokens_per_s", HigherIsBetter, Cost, Scale{0, inf, "tokens/s"}},
+		{"perf/train_seconds", LowerIsBetter, Cost, Scale{0, inf, "s"}},
+		{"perf/loop_seconds", LowerIsBetter, Cost, Scale{0, inf, "s"}},
+		{"model/params", LowerIsBetter, Constant, Scale{0, inf, ""}},
+	} {
+		d := Describe(tc.key)
+		if !d.Known || d.Key != tc.key || d.Direction != tc.dir || d.Kind != tc.kind || d.Scale != tc.scale || d.Doc == "" {
+			t.Errorf("Describe(%q) = %+v, want known, %s, %s, %s, with a doc", tc.key, d, tc.dir, tc.kind, tc.scale)
+		}
+	}
+}
+
+func TestDescribeUnknown(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{
+		"custom", "", "test/nope", "train/exact_match", // not recorded under train
+		"valid/loss/len_1_10",         // loss is not bucketed
+		"test/exact_match/len_x",      // not a bucket name
+		"test/exact_match/len_1_10/x", // too deep
+		"best/step/x", "best/", "perf/loss",
+	} {
+		d := Describe(key)
+		if d.Known || d.Direction != NoDirection || d.Kind != Quality || d.Key != key {
+			t.Errorf("Describe(%q) = %+v, want unknown, no direction, quality", key, d)
+		}
+	}
+}
+
+// TestAll checks that every pattern All lists is one Describe knows, and
+// that the table names each (split, name) once.
+func TestAll(t *testing.T) {
+	t.Parallel()
+	all := All()
+	if !slices.IsSortedFunc(all, func(a, b Descriptor) int { return strings.Compare(a.Key, b.Key) }) {
+		t.Error("All is not sorted by key")
+	}
+	seen := map[string]bool{}
+	for _, d := range all {
+		if seen[d.Key] {
+			t.Errorf("All lists %s twice", d.Key)
+		}
+		seen[d.Key] = true
+		key := strings.Replace(d.Key, "len_LO_HI", "len_1_10", 1)
+		if got := Describe(key); !got.Known || got.Direction != d.Direction || got.Kind != d.Kind || got.Scale != d.Scale {
+			t.Errorf("All lists %+v, Describe(%q) = %+v", d, key, got)
+		}
+	}
+	for _, key := range []string{"test/exact_match/len_LO_HI", "valid/loss", "model/params", "perf/tokens_per_s"} {
+		if !seen[key] {
+			t.Errorf("All does not list %s", key)
+		}
+	}
+}
+
+func TestStrings(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ got, want string }{
+		{HigherIsBetter.String(), "higher"}, {LowerIsBetter.String(), "lower"}, {NoDirection.String(), "none"},
+		{Quality.String(), "quality"}, {Cost.String(), "cost"}, {Constant.String(), "constant"},
+		{Scale{0, 1, ""}.String(), "0–1"}, {Scale{0, 100, ""}.String(), "0–100"},
+		{Scale{1, math.Inf(1), ""}.String(), "≥ 1"}, {Scale{0, math.Inf(1), "nats"}.String(), "≥ 0 nats"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("String() = %q, want %q", tc.got, tc.want)
+		}
+	}
+}
