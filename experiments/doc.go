@@ -81,11 +81,11 @@
 // through a registry.Plugin parameter that the file leaves out starts from
 // the parameter's default.
 //
-// Language models: the tasks registry cannot say which tasks produce
-// language-modelling data before they are built, so this package keeps the
-// list, [LMTasks] (today: text). A model with the models.LanguageModel
-// capability needs one of these tasks, and any other model needs a task
-// that is not one.
+// Models and tasks go together by their entries' capabilities, never by
+// name: a model with the models.LanguageModel capability needs a task with
+// tasks.LanguageModel (text), and any other model a task without it;
+// train.teacher_forcing below 1 needs a model with models.RNNDecoder
+// (seq2seq-rnn).
 //
 // # Layers and merging
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 // locator finds where a key path was written: the sweep point's overrides
@@ -143,7 +144,7 @@ func (r *resolver) config(t map[string]any) Config {
 	c.Train = r.train(t["train"])
 	c.Eval = r.eval(t["eval"])
 	if model.info.Name != "" && taskOK {
-		r.compatible(model.info, task.info)
+		r.compatible(model.info, task.info, c.Train)
 	}
 	return c
 }
@@ -166,25 +167,38 @@ func (r *resolver) finite(path string, v any) {
 	}
 }
 
-func (r *resolver) compatible(model, task registry.Info) {
-	lm := model.Has(models.LanguageModel)
-	taskLM := slices.Contains(LMTasks, task.Name)
+// compatible checks that the model and the task go together, by their
+// capabilities: a language model needs a language-modelling task and any
+// other model a task that is not one; teacher forcing below 1 needs a model
+// with a recurrent decoder.
+func (r *resolver) compatible(model, task registry.Info, train Train) {
+	lm, taskLM := model.Has(models.LanguageModel), task.Has(tasks.LanguageModel)
 	switch {
 	case lm && !taskLM:
 		r.bad("model.name", "model %q is a language model: it needs a language-modelling task (%s), not task %q",
-			model.Name, strings.Join(LMTasks, ", "), task.Name)
+			model.Name, strings.Join(r.withCap("task", tasks.LanguageModel), ", "), task.Name)
 	case !lm && taskLM:
-		var lms []string
-		if st, ok := r.sites.At("model"); ok {
-			for _, m := range st.Catalog.Infos() {
-				if m.Has(models.LanguageModel) {
-					lms = append(lms, m.Name)
-				}
+		r.bad("model.name", "task %q is a language-modelling task: it needs a language model (%s), not model %q",
+			task.Name, strings.Join(r.withCap("model", models.LanguageModel), ", "), model.Name)
+	}
+	if train.TeacherForcing < 1 && !model.Has(models.RNNDecoder) {
+		r.bad("train.teacher_forcing", "%v: feeding back predictions needs a model with a recurrent decoder (%s), not model %q",
+			train.TeacherForcing, strings.Join(r.withCap("model", models.RNNDecoder), ", "), model.Name)
+	}
+}
+
+// withCap returns the names of the entries of the site at path that have
+// capability c.
+func (r *resolver) withCap(path string, c registry.Capability) []string {
+	var out []string
+	if st, ok := r.sites.At(path); ok {
+		for _, e := range st.Catalog.Infos() {
+			if e.Has(c) {
+				out = append(out, e.Name)
 			}
 		}
-		r.bad("model.name", "task %q is a language-modelling task: it needs a language model (%s), not model %q",
-			task.Name, strings.Join(lms, ", "), model.Name)
 	}
+	return out
 }
 
 // resolved is a plugin block resolved by plugin: the plugin with every

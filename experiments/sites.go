@@ -11,14 +11,6 @@ import (
 	"github.com/attnlab/attnlab/tasks"
 )
 
-// LMTasks names the tasks that are language-modelling tasks. The tasks
-// registry does not say which tasks are LM (a dataset's LM flag is only
-// known once it is built), so the experiments package keeps this list: a
-// model with the models.LanguageModel capability needs one of these tasks,
-// and every other model needs a task that is not here. Add a task here when
-// it registers as an LM task.
-var LMTasks = []string{"text"}
-
 // Sites is the table of the experiment format's plugin sites: every YAML
 // path whose block names a registry entry, with that registry. Validation,
 // merging, `attnlab list` and the configuration reference all read it, so

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 
 	"github.com/attnlab/attnlab/registry"
 )
@@ -166,18 +167,37 @@ type Factory func(params any, opt Options) (*Dataset, error)
 // own file.
 var Registry = registry.New[Factory]("task")
 
+// LanguageModel is the capability (registry.Entry.Caps) of a
+// language-modelling task: its datasets have LM set. Such a task trains a
+// model with the models.LanguageModel capability; a task without it trains
+// any other model.
+const LanguageModel registry.Capability = "language-model"
+
 // Build looks up the task called name, decodes params strictly into its
-// parameter struct, and runs its factory.
+// parameter struct, and runs its factory. A dataset whose LM flag disagrees
+// with the entry's LanguageModel capability is an error (a task registered
+// wrongly).
 func Build(name string, params map[string]any, opt Options) (*Dataset, error) {
-	e, err := Registry.Lookup(name)
+	return buildIn(Registry, name, params, opt)
+}
+
+func buildIn(r *registry.Registry[Factory], name string, params map[string]any, opt Options) (*Dataset, error) {
+	e, err := r.Lookup(name)
 	if err != nil {
 		return nil, err
 	}
-	p, err := e.Decode(Registry.Kind(), params)
+	p, err := e.Decode(r.Kind(), params)
 	if err != nil {
 		return nil, err
 	}
-	return e.New(p, opt)
+	d, err := e.New(p, opt)
+	if err != nil {
+		return nil, err
+	}
+	if lm := slices.Contains(e.Caps, LanguageModel); d.LM != lm {
+		return nil, fmt.Errorf("tasks: task %q built a dataset with LM %v, but its entry says %v: register it with Caps LanguageModel exactly when it builds language-modelling data", name, d.LM, lm)
+	}
+	return d, nil
 }
 
 // paramsOf returns params as *P: the registered defaults when params is nil.

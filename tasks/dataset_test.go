@@ -93,3 +93,25 @@ func TestOptionsPath(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildChecksCapability: a task's LanguageModel capability must agree
+// with the datasets it builds, so that validation, which reads the
+// capability, and training, which reads the dataset, never disagree.
+func TestBuildChecksCapability(t *testing.T) {
+	r := registry.New[Factory]("task")
+	lm := func(any, Options) (*Dataset, error) { return &Dataset{Name: "x", LM: true}, nil }
+	s2s := func(any, Options) (*Dataset, error) { return &Dataset{Name: "x"}, nil }
+	r.Register(Entry{Name: "lm-ok", New: lm, Caps: []registry.Capability{LanguageModel}})
+	r.Register(Entry{Name: "lm-unmarked", New: lm})
+	r.Register(Entry{Name: "s2s-ok", New: s2s})
+	r.Register(Entry{Name: "s2s-marked", New: s2s, Caps: []registry.Capability{LanguageModel}})
+	for name, wantErr := range map[string]bool{"lm-ok": false, "lm-unmarked": true, "s2s-ok": false, "s2s-marked": true} {
+		if _, err := buildIn(r, name, nil, Options{}); (err != nil) != wantErr {
+			t.Errorf("build %s: error %v, want error %v", name, err, wantErr)
+		}
+	}
+	text, _ := Registry.Info("text")
+	if !text.Has(LanguageModel) {
+		t.Errorf("task text lacks the LanguageModel capability")
+	}
+}

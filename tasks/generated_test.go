@@ -34,9 +34,11 @@ func texts(d *Dataset, ex []Example) (src, tgt []string) {
 }
 
 func TestRegisteredTasks(t *testing.T) {
-	want := []string{"addition", "copy", "dates", "listops", "pairs", "reverse", "scan", "sort", "text"}
-	if got := Registry.Names(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("Registry.Names() = %v, want %v", got, want)
+	// Every task registers itself: these are here (and maybe others).
+	for _, name := range []string{"addition", "copy", "dates", "listops", "pairs", "reverse", "scan", "sort", "text"} {
+		if !Registry.Has(name) {
+			t.Errorf("task %s is not registered", name)
+		}
 	}
 	for _, e := range Registry.Entries() {
 		if e.Doc == "" || len(e.Describe()) == 0 {

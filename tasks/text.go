@@ -50,6 +50,7 @@ func init() {
 		Doc:    "language modelling on a UTF-8 text file, character-level by default",
 		Params: defaultTextParams(),
 		New:    newText,
+		Caps:   []registry.Capability{LanguageModel},
 	})
 }
 
