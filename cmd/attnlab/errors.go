@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/internal/safeout"
 )
 
@@ -62,11 +63,11 @@ func printError(w io.Writer, cmd *cobra.Command, err error, ran bool) {
 	var es experiments.Errors
 	if errors.As(err, &es) {
 		for _, e := range es {
-			fmt.Fprintln(w, e.Error())
+			fmt.Fprintln(w, printable.Line(e.Error()))
 		}
 		return
 	}
-	msg := firstLine(err.Error())
+	msg := printable.Line(firstLine(err.Error()))
 	if errors.Is(err, context.Canceled) && !errors.Is(err, errInterrupted) {
 		msg = "interrupted"
 	}

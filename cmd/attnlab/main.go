@@ -36,16 +36,20 @@ func main() {
 // main and the tests both go through it.
 func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var s session
+	out, errw := newSafeWriter(stdout), newSafeWriter(stderr)
+	defer out.Flush()
+	defer errw.Flush()
 	root := newRootCmd(&s)
 	root.SetArgs(args)
 	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(out)
+	root.SetErr(errw)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
 	code := exitCode(err, s.ran)
-	printError(stderr, cmd, err, s.ran)
+	out.Flush()
+	printError(errw, cmd, err, s.ran)
 	return code
 }

@@ -22,7 +22,7 @@ func (o *outputFlags) add(cmd *cobra.Command, def, usage string) {
 // database db: db and its SQLite side files are never overwritten, by any
 // name.
 func (o *outputFlags) target(cmd *cobra.Command, db string) safeout.Target {
-	t := safeout.Target{Path: o.path, Force: o.force, Stdout: cmd.OutOrStdout()}
+	t := safeout.Target{Path: o.path, Force: o.force, Stdout: rawWriter(cmd.OutOrStdout())}
 	if db != "" {
 		t.Keep = []safeout.Keep{
 			{Path: db, What: "the run database"},

@@ -80,7 +80,7 @@ experiment, 130 when interrupted.`,
 			rep, err := runs.Execute(ctx, st, x, runs.ExecOptions{
 				Workers:  workers,
 				Version:  version,
-				Reporter: progressReporter(cmd.ErrOrStderr(), errw, quiet),
+				Reporter: progressReporter(rawWriter(cmd.ErrOrStderr()), errw, quiet),
 			})
 			if ctx.Err() != nil {
 				return errInterrupted
