@@ -2,9 +2,24 @@
 // functions over token sequences, attention weights and per-run results; it
 // knows nothing of tensors, models or tasks.
 //
-//   - Sequence quality: [CorpusBLEU] (BLEU-4 exactly as NLTK 3.8's
-//     corpus_bleu), [ExactMatch], [TokenAccuracy], [MaskedTokenAccuracy]
-//     and [Perplexity].
+//   - Sequence quality: [ExactMatch], [TokenAccuracy],
+//     [MaskedTokenAccuracy] and [Perplexity].
+//   - Translation metrics exactly as sacreBLEU 2.5.1 computes them
+//     ([SacreBLEUVersion]), on detokenized hypothesis strings against raw
+//     reference text, scores on a 0–100 scale: corpus and sentence [BLEU]
+//     (tokenizers 13a — sacreBLEU's default —, intl, char and none, see
+//     [TokenizeBLEU]; optional lowercasing; exp smoothing by default, none,
+//     floor and add-k too; the effective order for sentence BLEU) and
+//     [ChrF] (chrF2 and chrF++: character and word n-gram F-β), each with
+//     sacreBLEU's signature string, such as
+//     nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1. Python's
+//     text semantics are reproduced where they matter: str.split's
+//     whitespace (Unicode's plus U+001C–U+001F), str.lower (İ → i̇, final
+//     ς). testdata/sacrebleu.json (the shared fixture) and
+//     testdata/sacrebleu_edge.json (make_sacrebleu_edge.py) hold
+//     sacreBLEU's own scores; the port matches them to 1e-13.
+//     [CorpusBLEU] (NLTK 3.8's corpus_bleu on token lists, 0–1) is the
+//     legacy metric runs used before.
 //   - Length generalisation: [LengthBucket] names buckets such as len_21_40
 //     (default edges 1–10, 11–20, 21–40, 41–80, 81–160, 161+), and
 //     [BucketedExactMatch] produces metrics such as

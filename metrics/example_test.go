@@ -2,20 +2,38 @@ package metrics_test
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/attnlab/attnlab/metrics"
 )
 
-func ExampleCorpusBLEU() {
-	hyps := [][]string{strings.Fields("the cat sat on the mat")}
-	refs := [][][]string{{strings.Fields("the cat sat on the mat"), strings.Fields("a cat was on the mat")}}
-	fmt.Printf("%.4f\n", metrics.CorpusBLEU(hyps, refs))
-	hyps = [][]string{strings.Fields("the cat sat on a mat")}
-	fmt.Printf("%.4f\n", metrics.CorpusBLEU(hyps, refs))
+func ExampleBLEU() {
+	// Detokenized output against the raw reference, as sacreBLEU scores it.
+	bleu, err := metrics.NewBLEU(metrics.BLEUOptions{}) // 13a, case-sensitive, exp smoothing
+	if err != nil {
+		panic(err)
+	}
+	hyps := []string{"The cat sat on the mat."}
+	refs := [][]string{{"The cat sat on a mat."}} // one reference set, aligned with hyps
+	fmt.Println(bleu.Corpus(hyps, refs))
+	fmt.Printf("sentence BLEU %.2f\n", bleu.Sentence(hyps[0], []string{refs[0][0]}).Score)
+	chrf, _ := metrics.NewChrF(metrics.ChrFPlusPlus())
+	fmt.Println(chrf.Corpus(hyps, refs))
 	// Output:
-	// 1.0000
-	// 0.5623
+	// BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1 = 48.89 85.7/66.7/40.0/25.0 (BP = 1.000 ratio = 1.000 hyp_len = 7 ref_len = 7)
+	// sentence BLEU 48.89
+	// chrF2++|nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.5.1 = 72.66
+}
+
+func ExampleTokenizeBLEU() {
+	for _, tok := range metrics.BLEUTokenizers {
+		toks, _ := metrics.TokenizeBLEU(tok, "It costs $3.50, doesn't it?")
+		fmt.Printf("%-4s %q\n", tok, toks)
+	}
+	// Output:
+	// 13a  ["It" "costs" "$" "3.50" "," "doesn't" "it" "?"]
+	// intl ["It" "costs" "$" "3.50" "," "doesn" "'" "t" "it" "?"]
+	// char ["I" "t" "c" "o" "s" "t" "s" "$" "3" "." "5" "0" "," "d" "o" "e" "s" "n" "'" "t" "i" "t" "?"]
+	// none ["It" "costs" "$3.50," "doesn't" "it?"]
 }
 
 func ExampleBucketedExactMatch() {
