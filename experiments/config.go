@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/registry"
 )
 
@@ -81,6 +82,16 @@ type Eval struct {
 	// LengthBuckets are the upper bounds (inclusive, strictly increasing)
 	// of the source-length buckets of per-length metrics.
 	LengthBuckets []int `json:"length_buckets"`
+	// BLEU holds the settings of test/bleu and valid/bleu.
+	BLEU BLEU `json:"bleu"`
+}
+
+// BLEU holds the BLEU settings (eval.bleu): BLEU is sacreBLEU's, computed
+// on detokenized outputs against the raw reference text (see package
+// metrics).
+type BLEU struct {
+	Tokenize  string `json:"tokenize"`  // sacreBLEU tokenizer: 13a, intl, char or none (metrics.BLEUTokenizers)
+	Lowercase bool   `json:"lowercase"` // lowercase outputs and references first (case-insensitive BLEU)
 }
 
 // Decode holds the decoding settings used for evaluation and samples.
@@ -126,6 +137,7 @@ func Defaults() Config {
 			AttentionMaps:   4,
 			ValidExactMatch: true,
 			LengthBuckets:   []int{10, 20, 40, 80, 160},
+			BLEU:            BLEU{Tokenize: metrics.DefaultBLEUTokenizer, Lowercase: false},
 		},
 	}
 }

@@ -427,6 +427,9 @@ func (r *resolver) eval(v any) Eval {
 	r.atLeast("eval.max_examples", e.MaxExamples, 0)
 	r.atLeast("eval.samples", e.Samples, 0)
 	r.atLeast("eval.attention_maps", e.AttentionMaps, 0)
+	if !slices.Contains(metrics.BLEUTokenizers, e.BLEU.Tokenize) {
+		r.bad("eval.bleu.tokenize", "unknown tokenizer %q (known: %s)", e.BLEU.Tokenize, strings.Join(metrics.BLEUTokenizers, ", "))
+	}
 	for i, b := range e.LengthBuckets {
 		key := "eval.length_buckets[" + strconv.Itoa(i) + "]"
 		switch {
