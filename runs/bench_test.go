@@ -2,7 +2,6 @@ package runs
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -62,46 +61,4 @@ func BenchmarkMetricOverhead(b *testing.B) {
 	b.ReportMetric(tokens*n/on.Seconds(), "tok/s-logged")
 	b.ReportMetric(tokens*n/off.Seconds(), "tok/s-unlogged")
 	b.ReportMetric(100*(on.Seconds()-off.Seconds())/off.Seconds(), "%overhead")
-}
-
-func benchWorkload(b *testing.B, name string) {
-	var tokens int
-	var secs float64
-	var allocs float64
-	for b.Loop() {
-		res, err := RunWorkload(name, BenchOptions{Steps: 5, Warmup: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		tokens += res.Tokens
-		secs += res.Seconds
-		allocs = res.AllocsPerStep
-	}
-	b.ReportMetric(float64(tokens)/secs, "tokens/s")
-	b.ReportMetric(allocs, "allocs/step")
-}
-
-// The reference workloads of BENCHMARKS.md (compare commits with benchstat).
-func BenchmarkW1(b *testing.B) { benchWorkload(b, "W1") }
-func BenchmarkW2(b *testing.B) { benchWorkload(b, "W2") }
-func BenchmarkW3(b *testing.B) { benchWorkload(b, "W3") }
-func BenchmarkW4(b *testing.B) { benchWorkload(b, "W4") }
-
-func BenchmarkW5(b *testing.B) {
-	for _, v := range []string{"softmax", "chunked", "linear"} {
-		for _, n := range []int{256, 1024} {
-			b.Run(fmt.Sprintf("%s/%d", v, n), func(b *testing.B) {
-				var ms, mib float64
-				for b.Loop() {
-					pt, err := BenchAttention(v, n, 1)
-					if err != nil {
-						b.Fatal(err)
-					}
-					ms, mib = pt.Ms, pt.PeakMiB
-				}
-				b.ReportMetric(ms, "ms/fwd+bwd")
-				b.ReportMetric(mib, "MiB")
-			})
-		}
-	}
 }

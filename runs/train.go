@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/optim"
-	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tasks"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -79,6 +77,7 @@ type run struct {
 	sched   optim.Schedule
 	batcher *tasks.Batcher
 	tfRNG   *tensor.RNG
+	stepper *Stepper // the training step (shares model, params, optim, sched, tfRNG)
 	spec    models.Spec
 	total   int
 	maxOut  int // decoding length limit (eos included)
@@ -163,17 +162,10 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	if cfg.Model.Attention != nil {
 		spec.Attention = *cfg.Model.Attention
 	}
-	m, err := models.New(cfg.Model.Name, cfg.Model.Params, spec)
-	if err != nil {
-		return nil, err
-	}
+	// The master generator's draws, in order: the parameters' initial
+	// values, the batcher's seed, the teacher-forcing stream.
 	master := tensor.NewRNG(seed)
-	m.Init(master.Split())
-	params := m.Params()
-	o, err := optim.New(cfg.Train.Optimizer.Name, cfg.Train.Optimizer.Params, params)
-	if err != nil {
-		return nil, err
-	}
+	initRNG := master.Split()
 	batcher, err := tasks.NewBatcher(data.Train, data.LM, tasks.BatcherConfig{Size: cfg.Train.BatchSize, Seed: master.Uint64()})
 	if err != nil {
 		return nil, err
@@ -184,12 +176,13 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 		total = cfg.Train.Epochs * batcher.Len()
 		stopped = "epochs"
 	}
-	sched, err := optim.NewSchedule(cfg.Train.Schedule.Name, cfg.Train.Schedule.Params, total)
+	stepper, err := NewStepper(cfg, spec, initRNG, total)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, rec: rec, opt: opt, data: data, model: m, params: params, optim: o, sched: sched,
-		batcher: batcher, tfRNG: master.Split(), spec: spec, total: total}
+	stepper.RNG = master.Split()
+	r := &run{cfg: cfg, rec: rec, opt: opt, data: data, model: stepper.Model, params: stepper.Params, optim: stepper.Optim,
+		sched: stepper.Sched, batcher: batcher, tfRNG: stepper.RNG, spec: spec, total: total, stepper: stepper}
 	r.st.Stopped = stopped
 	r.maxOut = maxOut
 	return r, nil
@@ -236,7 +229,7 @@ func (r *run) loop(ctx context.Context) error {
 			b, _ = r.batcher.Next()
 		}
 		start := time.Now()
-		loss, err := r.trainStep(b, base*r.sched.Factor(step))
+		loss, err := r.stepper.Step(&b, step)
 		r.st.TrainSecs += time.Since(start).Seconds()
 		if err != nil {
 			return &FailedError{Step: step, Reason: err.Error()}
@@ -257,26 +250,6 @@ func (r *run) loop(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// trainStep runs forward, loss, backward, clipping and the update, and
-// returns the batch's mean loss.
-func (r *run) trainStep(b seq.Batch, lr float64) (float64, error) {
-	out := r.model.Forward(&b, models.ForwardOptions{Training: true, TeacherForcing: r.cfg.Train.TeacherForcing, RNG: r.tfRNG})
-	loss := tensor.CrossEntropy(out.Logits, b.Out, seq.PadID, float32(r.cfg.Train.LabelSmoothing))
-	v := float64(loss.Item())
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return v, fmt.Errorf("training loss is %v", v)
-	}
-	layers.ZeroGrad(r.params)
-	loss.Backward()
-	defer tensor.Release(loss) // the step's buffers serve the next step
-	norm := optim.ClipGradNorm(r.params, r.cfg.Train.Clip)
-	if math.IsNaN(norm) || math.IsInf(norm, 0) {
-		return v, fmt.Errorf("gradient norm is %v", norm)
-	}
-	r.optim.Step(lr)
-	return v, nil
 }
 
 func (r *run) logTrain(step int, lr float64) error {

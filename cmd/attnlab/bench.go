@@ -1,37 +1,28 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/attnlab/attnlab/runs"
-	"github.com/attnlab/attnlab/tensor"
+	"github.com/attnlab/attnlab/bench"
 )
-
-// PyTorch's figures on this machine class (../shared/BENCHMARKS.md), one
-// thread, float32: tokens/s for W1–W4, ms per forward+backward for W5.
-var pytorchTokens = map[string]float64{"W1": 8973, "W2": 20139, "W3": 6354, "W4": 11992}
-
-var pytorchW5 = map[string]map[int]float64{
-	"softmax": {256: 6.8, 512: 20.2, 1024: 74.1, 2048: 466, 4096: 2001},
-	"linear":  {256: 3.4, 512: 6.3, 1024: 15.0, 2048: 27.3, 4096: 76.3},
-}
 
 func newBenchCmd() *cobra.Command {
 	var (
 		threads, steps, repeats int
 		lengths                 []int
+		compare, jsonOut        string
 	)
 	cmd := &cobra.Command{
-		Use:   "bench [W1 W2 W3 W4 W5]",
-		Short: "Measure the reference workloads (tokens/s, attention time and memory against length)",
-		Long: `bench trains the reference workloads through attnlab's
-registry and training step and prints their throughput next to PyTorch's
-figures on this machine class (one thread, float32):
+		Use:   "bench [W1 W2 W3 W4 W5 W6]",
+		Short: "Measure the reference workloads (tokens/s, attention time and memory, decoding speed)",
+		Long: `bench measures the reference workloads of BENCHMARKS.md on this machine:
 
   W1  LSTM encoder-decoder, additive attention (Bahdanau), reverse 10–30
   W2  LSTM encoder-decoder, scaled dot-product attention (Luong order)
@@ -39,91 +30,195 @@ figures on this machine class (one thread, float32):
   W4  character GPT (baby GPT), d 128, 4 heads, 4 layers, context 64
   W5  one multi-head self-attention layer against sequence length:
       softmax (scaled dot-product), chunked (exact, key blocks) and linear
+  W6  decoding: a GRU translation model (greedy, beam 5) and a GPT
+      generating with and without a key/value cache
 
-Throughput counts non-pad target tokens of the timed steps over their wall
-time, after warm-up steps. W5 reports ms per forward+backward (best of the
-repeats), the memory one forward+backward allocates, and the growth
-exponent of each fitted over the lengths.`,
+W1–W4 train with the step every run takes (forward, loss, finiteness
+checks, backward, clipping, schedule, optimizer); throughput counts non-pad
+target tokens of the timed steps over their wall time, after warm-up
+steps. "busy" is the process's CPU time over that wall time: well under
+100% × threads means the machine was busy with other work. W5 reports the
+median ms per forward+backward, the memory one forward+backward allocates,
+and the growth exponent of each over the lengths.
+
+bench prints only what it measures. To compare with PyTorch, run
+../shared/bench/torch_ref.py with --json in the same sitting and pass that
+file to --compare: bench then prints PyTorch's figures and the ratios.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, names []string) error {
 			if len(names) == 0 {
-				names = runs.WorkloadNames()
+				names = bench.Names()
 			}
-			for _, n := range names {
-				if !slices.Contains(runs.WorkloadNames(), strings.ToUpper(n)) {
-					return usagef("unknown workload %q (known: %s)", n, strings.Join(runs.WorkloadNames(), ", "))
+			for i, n := range names {
+				if !slices.Contains(bench.Names(), strings.ToUpper(n)) {
+					return usagef("unknown workload %q (known: %s)", n, strings.Join(bench.Names(), ", "))
 				}
+				names[i] = strings.ToUpper(n)
 			}
 			if threads < 1 || steps < 1 || repeats < 1 {
 				return usagef("--threads, --steps and --repeats must be at least 1")
 			}
+			for _, n := range lengths {
+				if n < 1 {
+					return usagef("--lengths: %d is not a sequence length", n)
+				}
+			}
+			var ref *bench.Reference
+			if compare != "" {
+				var err error
+				if ref, err = bench.ReadReference(compare); err != nil {
+					return usagef("--compare: %v", err)
+				}
+			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "attnlab %s, %d thread(s)\n\n", version, threads)
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-			header := false
-			for _, n := range names {
-				n = strings.ToUpper(n)
-				if n == "W5" {
-					continue
-				}
-				if !header {
-					fmt.Fprintln(tw, "workload\ttokens/s\tPyTorch\tratio\tparams\tallocs/step\tMiB/step\t")
-					header = true
-				}
-				res, err := runs.RunWorkload(n, runs.BenchOptions{Steps: steps, Threads: threads})
+			fmt.Fprintf(w, "attnlab %s, %d thread(s)\n", version, threads)
+			var rows []any
+			if tr := slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == "W5" || s == "W6" }); len(tr) > 0 {
+				res, err := benchTrain(w, tr, steps, threads, ref)
 				if err != nil {
 					return err
 				}
-				pt := pytorchTokens[n]
-				fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f×\t%d\t%.0f\t%.1f\t\n", n, res.TokensPerSec, pt, res.TokensPerSec/pt,
-					res.Params, res.AllocsPerStep, res.BytesPerStep/(1<<20))
+				rows = append(rows, res...)
 			}
-			tw.Flush()
-			if slices.ContainsFunc(names, func(s string) bool { return strings.ToUpper(s) == "W5" }) {
-				if header {
-					fmt.Fprintln(w)
-				}
-				if err := benchW5(cmd, lengths, repeats, threads); err != nil {
+			if slices.Contains(names, "W5") {
+				res, err := benchW5(w, lengths, repeats, threads, ref)
+				if err != nil {
 					return err
 				}
+				rows = append(rows, res...)
+			}
+			if jsonOut != "" {
+				return writeJSONRows(jsonOut, rows)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&threads, "threads", 1, "intra-op threads for matrix products")
+	cmd.Flags().IntVar(&threads, "threads", 1, "intra-op threads (matrix products and elementwise work)")
 	cmd.Flags().IntVar(&steps, "steps", 20, "timed training steps per workload (after 3 warm-up steps)")
-	cmd.Flags().IntVar(&repeats, "repeats", 3, "W5: measurements per point (the best is kept)")
-	cmd.Flags().IntSliceVar(&lengths, "lengths", []int{256, 512, 1024, 2048, 4096}, "W5: sequence lengths")
+	cmd.Flags().IntVar(&repeats, "repeats", 5, "W5: measurements per point (the median is reported)")
+	cmd.Flags().IntSliceVar(&lengths, "lengths", bench.AttentionLengths, "W5: sequence lengths")
+	cmd.Flags().StringVar(&compare, "compare", "", "JSON written by torch_ref.py --json in the same sitting: print PyTorch's figures and the ratios")
+	cmd.Flags().StringVar(&jsonOut, "json", "", "also write the measurements as JSON rows to this file")
 	return cmd
 }
 
-func benchW5(cmd *cobra.Command, lengths []int, repeats, threads int) error {
-	if threads > 1 {
-		old := tensor.Threads()
-		tensor.SetThreads(threads)
-		defer tensor.SetThreads(old)
+func benchTrain(w io.Writer, names []string, steps, threads int, ref *bench.Reference) ([]any, error) {
+	fmt.Fprintln(w)
+	tw := newStreamTable(w, 8, 9, 8, 5, 7, 11, 8, 16, 16, 6)
+	head := []string{"workload", "tokens/s", "ms/step", "busy", "params", "allocs/step", "MiB/step", "loss first→last"}
+	if ref != nil {
+		head = append(head, "PyTorch tokens/s", "ratio")
 	}
-	w := cmd.OutOrStdout()
+	tw.row(head...)
+	var rows []any
+	for _, n := range names {
+		res, err := bench.Train(n, bench.Options{Steps: steps, Threads: threads})
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, res)
+		cells := []string{n, fmt.Sprintf("%.0f", res.TokensPerSec), fmt.Sprintf("%.1f", res.MsPerStep),
+			fmt.Sprintf("%.0f%%", 100*res.CPUSeconds/res.Seconds), fmt.Sprint(res.Params), fmt.Sprintf("%.0f", res.AllocsPerStep),
+			fmt.Sprintf("%.1f", res.BytesPerStep/(1<<20)), fmt.Sprintf("%.3f→%.3f", res.LossFirst, res.LossLast)}
+		if ref != nil {
+			wl, _ := bench.Lookup(n)
+			if pt, ok := ref.Train(wl.Torch, threads); ok {
+				cells = append(cells, fmt.Sprintf("%.0f", pt), fmt.Sprintf("%.2f×", res.TokensPerSec/pt))
+			} else {
+				cells = append(cells, "—", "")
+			}
+		}
+		tw.row(cells...)
+	}
+	return rows, nil
+}
+
+func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Reference) ([]any, error) {
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "W5: one multi-head self-attention layer (batch 1, 4 heads × 32), forward + backward")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "variant\tn\tms\tPyTorch ms\tMiB\t")
-	for _, v := range []string{"softmax", "chunked", "linear"} {
+	tw := newStreamTable(w, 7, 6, 8, 7, 10, 11, 8, 22)
+	head := []string{"variant", "n", "ms", "MiB"}
+	if ref != nil {
+		head = append(head, "PyTorch ms", "PyTorch MiB", "speed-up")
+	}
+	tw.row(head...)
+	var rows []any
+	softMs := map[int]float64{}
+	for _, v := range bench.AttentionVariants {
 		var ms, mib []float64
 		for _, n := range lengths {
-			pt, err := runs.BenchAttention(v, n, repeats)
+			pt, err := bench.Attention(v, n, repeats, threads)
 			if err != nil {
-				return err
+				return nil, err
 			}
+			rows = append(rows, pt)
 			ms, mib = append(ms, pt.Ms), append(mib, pt.PeakMiB)
-			ref := "—"
-			if r, ok := pytorchW5[v][n]; ok {
-				ref = fmt.Sprintf("%.1f", r)
+			cells := []string{v, fmt.Sprint(n), fmt.Sprintf("%.2f", pt.Ms), fmt.Sprintf("%.1f", pt.PeakMiB)}
+			if v == "softmax" {
+				softMs[n] = pt.Ms
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%.1f\t\n", v, n, pt.Ms, ref, pt.PeakMiB)
+			if ref != nil {
+				// Chunked attention computes softmax attention: PyTorch's
+				// softmax row is its reference.
+				tv := v
+				if v == "chunked" {
+					tv = "softmax"
+				}
+				if r, ok := ref.Attention(tv, n, threads); ok {
+					cells = append(cells, fmt.Sprintf("%.2f", r.Ms), fmt.Sprintf("%.1f", r.PeakMiB), fmt.Sprintf("%.2f×", r.Ms/pt.Ms))
+				} else {
+					cells = append(cells, "—", "—", "")
+				}
+			}
+			if v == "chunked" && softMs[n] > 0 {
+				cells = append(cells, fmt.Sprintf("%.2f× softmax's time", pt.Ms/softMs[n]))
+			}
+			tw.row(cells...)
 		}
 		if len(lengths) > 1 {
-			fmt.Fprintf(tw, "%s\tgrowth\tn^%.2f\t\tn^%.2f\t\n", v, runs.GrowthExponent(lengths, ms), runs.GrowthExponent(lengths, mib))
+			tw.row(v, "growth", fmt.Sprintf("n^%.2f", bench.GrowthExponent(lengths, ms)), fmt.Sprintf("n^%.2f", bench.GrowthExponent(lengths, mib)))
 		}
 	}
-	return tw.Flush()
+	return rows, nil
+}
+
+// writeJSONRows writes rows as an indented JSON list to path, through a
+// temporary file renamed into place.
+func writeJSONRows(path string, rows []any) error {
+	data, err := json.MarshalIndent(rows, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("bench: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// streamTable prints right-aligned rows of fixed-width columns as they are
+// measured (a tabwriter would hold them back until the end).
+type streamTable struct {
+	w      io.Writer
+	widths []int
+}
+
+func newStreamTable(w io.Writer, widths ...int) *streamTable {
+	return &streamTable{w: w, widths: widths}
+}
+
+func (t *streamTable) row(cells ...string) {
+	var b strings.Builder
+	for i, c := range cells {
+		width := 0
+		if i < len(t.widths) {
+			width = t.widths[i]
+		}
+		fmt.Fprintf(&b, "  %*s", width, c)
+	}
+	fmt.Fprintln(t.w, b.String())
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -8,11 +11,39 @@ import (
 func TestBench(t *testing.T) {
 	r := attnlab(t, "bench", "W2", "W5", "--steps", "1", "--lengths", "64,128", "--repeats", "1")
 	wantOK(t, r)
-	for _, want := range []string{"W2", "PyTorch", "softmax", "chunked", "linear", "growth"} {
+	for _, want := range []string{"W2", "tokens/s", "busy", "softmax", "chunked", "linear", "growth"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	// bench prints only what it measured: PyTorch's figures come from
+	// --compare, never from the binary.
+	if strings.Contains(r.stdout, "PyTorch") {
+		t.Errorf("output without --compare shows PyTorch figures:\n%s", r.stdout)
+	}
 	wantError(t, attnlab(t, "bench", "W9"), exitUsage, `unknown workload "W9"`)
 	wantError(t, attnlab(t, "bench", "--steps", "0"), exitUsage, "--steps")
+	wantError(t, attnlab(t, "bench", "W4", "--compare", filepath.Join(t.TempDir(), "none.json")), exitUsage, "--compare", "none.json")
+}
+
+func TestBenchCompareAndJSON(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "attnlab.json")
+	r := attnlab(t, "bench", "W4", "--steps", "1", "--compare", "testdata/torch.json", "--json", out)
+	wantOK(t, r)
+	for _, want := range []string{"PyTorch tokens/s", "21479", "×"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(data, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0]["kind"] != "train" || rows[0]["workload"] != "W4" || !(rows[0]["tok_per_s"].(float64) > 0) {
+		t.Fatalf("--json wrote %s", data)
+	}
 }

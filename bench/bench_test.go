@@ -1,0 +1,158 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWorkloadsBuildAndLearn(t *testing.T) {
+	// PyTorch's LSTMs keep two bias vectors per layer (b_ih, b_hh); ours
+	// keep their sum, 4×128 fewer parameters per LSTM.
+	want := map[string]int{"W1": 310691 - 512 - 512, "W2": 212131 - 512 - 512, "W3": 939683, "W4": 809856}
+	for _, w := range Workloads {
+		t.Run(w.Name, func(t *testing.T) {
+			res, err := Train(w.Name, Options{Steps: 2, Warmup: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Params != want[w.Name] {
+				t.Errorf("%s has %d parameters, want %d", w.Name, res.Params, want[w.Name])
+			}
+			if math.IsNaN(res.LossLast) || res.Tokens == 0 || res.TokensPerSec <= 0 {
+				t.Errorf("%s: loss %v over %d tokens, %v tokens/s", w.Name, res.LossLast, res.Tokens, res.TokensPerSec)
+			}
+		})
+	}
+}
+
+func TestTrainLearns(t *testing.T) {
+	// The measured step is a real training step: 30 steps of W4 lower the
+	// loss of the character LM well below its starting value (ln 65).
+	res, err := Train("W4", Options{Steps: 25, Warmup: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loss %v → %v", res.LossFirst, res.LossLast)
+	if !(res.LossLast < 0.9*res.LossFirst) {
+		t.Fatalf("loss %v → %v: not learning", res.LossFirst, res.LossLast)
+	}
+}
+
+func TestUnknownWorkload(t *testing.T) {
+	if _, err := Train("W9", Options{}); err == nil {
+		t.Fatal("Train(W9) succeeded")
+	}
+	if _, err := Attention("quadratic", 16, 1, 1); err == nil {
+		t.Fatal("Attention(quadratic) succeeded")
+	}
+}
+
+func TestW5VariantsAgree(t *testing.T) {
+	soft, err := Attention("softmax", 96, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk, err := Attention("chunked", 96, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range soft.Context {
+		if math.Abs(float64(soft.Context[i]-chunk.Context[i])) > 1e-5 {
+			t.Fatalf("chunked differs from softmax: %v vs %v", chunk.Context, soft.Context)
+		}
+	}
+	if _, err := Attention("linear", 96, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGrowthExponent(t *testing.T) {
+	if e := GrowthExponent([]int{1, 2, 4, 8}, []float64{3, 12, 48, 192}); math.Abs(e-2) > 1e-9 {
+		t.Fatalf("exponent = %v, want 2", e)
+	}
+}
+
+func TestReadReference(t *testing.T) {
+	ref, err := ReadReference("testdata/torch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		threads int
+		want    float64
+	}{
+		{"W4", 1, 21479},
+		{"W4", 2, 23000}, // the faster of "2" and "2 passive"
+		{"W1-loop", 1, 12200},
+	} {
+		if got, ok := ref.Train(tc.name, tc.threads); !ok || got != tc.want {
+			t.Errorf("Train(%s, %d) = %v, %v; want %v", tc.name, tc.threads, got, ok, tc.want)
+		}
+	}
+	if _, ok := ref.Train("W3", 1); ok {
+		t.Error("Train(W3) found a row the file does not have")
+	}
+	if r, ok := ref.Attention("linear", 4096, 1); !ok || r.Ms != 38.4 || r.PeakMiB != 50 {
+		t.Errorf("Attention(linear, 4096) = %+v, %v", r, ok)
+	}
+	if got, ok := ref.Decode("beam5", 1); !ok || got != 57 {
+		t.Errorf("Decode(beam5) = %v, %v; want 57", got, ok)
+	}
+	for _, bad := range []string{`{"kind": "train"}`, `[{"workload": "W4"}]`, `not json`} {
+		p := filepath.Join(t.TempDir(), "bad.json")
+		if err := os.WriteFile(p, []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadReference(p); err == nil {
+			t.Errorf("ReadReference(%s) succeeded", bad)
+		}
+	}
+	if _, err := ReadReference(filepath.Join(t.TempDir(), "missing.json")); err == nil {
+		t.Error("ReadReference(missing) succeeded")
+	}
+}
+
+func benchTrain(b *testing.B, name string) {
+	var tokens int
+	var secs, allocs float64
+	for b.Loop() {
+		res, err := Train(name, Options{Steps: 5, Warmup: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens += res.Tokens
+		secs += res.Seconds
+		allocs = res.AllocsPerStep
+	}
+	b.ReportMetric(float64(tokens)/secs, "tokens/s")
+	b.ReportMetric(allocs, "allocs/step")
+}
+
+// The reference workloads of BENCHMARKS.md (compare commits with benchstat).
+func BenchmarkW1(b *testing.B) { benchTrain(b, "W1") }
+func BenchmarkW2(b *testing.B) { benchTrain(b, "W2") }
+func BenchmarkW3(b *testing.B) { benchTrain(b, "W3") }
+func BenchmarkW4(b *testing.B) { benchTrain(b, "W4") }
+
+func BenchmarkW5(b *testing.B) {
+	for _, v := range AttentionVariants {
+		for _, n := range []int{256, 1024} {
+			b.Run(fmt.Sprintf("%s/%d", v, n), func(b *testing.B) {
+				var ms, mib float64
+				for b.Loop() {
+					pt, err := Attention(v, n, 1, 1)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ms, mib = pt.Ms, pt.PeakMiB
+				}
+				b.ReportMetric(ms, "ms/fwd+bwd")
+				b.ReportMetric(mib, "MiB")
+			})
+		}
+	}
+}

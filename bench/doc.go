@@ -1,0 +1,18 @@
+// Package bench measures attnlab on the reference workloads of
+// BENCHMARKS.md, so that its speed can be compared with PyTorch's
+// (../shared/bench/torch_ref.py) measured in the same sitting.
+//
+// W1–W4 (Train) train small sequence-to-sequence models and a character
+// GPT through the model registry with runs.Stepper, the training step every
+// run takes — forward, masked cross-entropy, finiteness checks, backward,
+// gradient clipping, the schedule's learning rate, the optimizer's update —
+// so a figure measured here is what a run of that shape gets. W5
+// (Attention) times one multi-head self-attention layer against sequence
+// length for softmax, chunked and linear attention.
+//
+// Every figure is measured: nothing here holds PyTorch's numbers.
+// ReadReference reads the JSON rows torch_ref.py writes with --json, and
+// `attnlab bench --compare` prints the ratios. Timings on a shared machine
+// are noisy; Result.CPUSeconds next to Result.Seconds shows how much of the
+// wall time the process actually ran.
+package bench
