@@ -26,17 +26,20 @@ func (s *Store) PutArtifact(ctx context.Context, runID int64, kind, name string,
 	if data == nil {
 		data = []byte{} // the column is NOT NULL; an empty artifact is allowed
 	}
-	now := formatTime(s.now())
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO artifacts (run_id, kind, name, size, data, created)
+	err := s.write(ctx, func(tx *Tx) error {
+		now, err := s.clock(ctx, tx)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO artifacts (run_id, kind, name, size, data, created)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (run_id, kind, name) DO UPDATE SET
 				size = excluded.size, data = excluded.data, created = excluded.created`,
-			runID, kind, name, len(data), data, now)
+			runID, kind, name, len(data), data, s.d.timeArg(now))
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: put artifact %s/%s of run %d: %w", kind, name, runID, fkNotFound(err, runID))
+		return fmt.Errorf("store: put artifact %s/%s of run %d: %w", kind, name, runID, s.fkNotFound(err, runID))
 	}
 	return nil
 }
@@ -71,11 +74,11 @@ func (s *Store) Artifacts(ctx context.Context, runID int64) ([]ArtifactInfo, err
 	var out []ArtifactInfo
 	for rows.Next() {
 		var a ArtifactInfo
-		var created sql.NullString
+		var created dbTime
 		if err := rows.Scan(&a.RunID, &a.Kind, &a.Name, &a.Size, &created); err != nil {
 			return nil, fmt.Errorf("store: list artifacts of run %d: %w", runID, err)
 		}
-		a.Created = parseTime(created)
+		a.Created = created.Time
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,18 +15,18 @@ import (
 // its 50 runs, then race to claim every run, write its metrics and
 // summaries and finish it. Every run must be claimed exactly once and no
 // operation may fail (in particular with "database is locked").
-func TestConcurrentWorkers(t *testing.T) {
+func testConcurrentWorkers(t *testing.T) {
 	const (
 		workers = 8
 		nRuns   = 50
 		steps   = 40
 	)
-	path := filepath.Join(t.TempDir(), "shared.db")
+	path := newTarget(t)
 	specs := make([]RunSpec, nRuns)
 	for i := range specs {
 		specs[i] = RunSpec{Hash: fmt.Sprintf("run%04d", i), Seed: int64(i), Config: fmt.Sprintf(`{"seed":%d}`, i)}
 	}
-	claims := make([]atomic.Int32, nRuns+1) // by run id
+	claims := make([]atomic.Int32, nRuns) // by seed (run ids need not be 1..n: PostgreSQL's sequence skips ids on conflicts)
 	ctx := context.Background()
 	start := make(chan struct{})
 	errs := make(chan error, workers*nRuns)
@@ -64,7 +63,7 @@ func TestConcurrentWorkers(t *testing.T) {
 				if !res.Claimed {
 					continue
 				}
-				claims[r.ID].Add(1)
+				claims[r.Seed].Add(1)
 				mw := s.NewMetricWriter(r.ID, 16)
 				for step := range steps {
 					if err := mw.Log(step, "train/loss", float64(step)); err != nil {
@@ -92,9 +91,9 @@ func TestConcurrentWorkers(t *testing.T) {
 	for err := range errs {
 		t.Errorf("worker: %v", err)
 	}
-	for id := 1; id <= nRuns; id++ {
-		if n := claims[id].Load(); n != 1 {
-			t.Errorf("run %d was claimed %d times, want exactly once", id, n)
+	for seed := range nRuns {
+		if n := claims[seed].Load(); n != 1 {
+			t.Errorf("run of seed %d was claimed %d times, want exactly once", seed, n)
 		}
 	}
 

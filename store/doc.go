@@ -1,59 +1,122 @@
-// Package store is attnlab's run database: one SQLite file (WAL mode) that
-// holds experiments, their runs, each run's params, metric history,
-// summaries and artifacts. The executor (package runs) writes it; reports
-// and the CLI read it. The package imports no other attnlab package.
+// Package store is attnlab's run database: experiments, their runs, each
+// run's params, metric history, summaries and artifacts (checkpoints, final
+// weights, samples, attention maps). It runs on two engines with one schema:
+// a SQLite file (WAL mode) on one machine, or a PostgreSQL database that
+// many machines share. The executor and workers (package runs) write it;
+// reports and the CLI read it. The package imports no other attnlab package.
 //
 // # Opening
 //
-// Open creates the file if needed; OpenExisting never creates anything and is
-// what read-only commands use. Both set journal_mode=WAL, synchronous=NORMAL,
-// busy_timeout=10000, foreign_keys=on and make every transaction BEGIN
-// IMMEDIATE. The schema version is PRAGMA user_version, and PRAGMA
-// application_id is 0x61746e6c ("atnl"); an older store is migrated forward
-// on open in one transaction, a newer one is refused
-// ("store x.db: schema version 7 is newer than this attnlab supports (3); upgrade attnlab"),
-// and a file that is not a SQLite database, or is another program's
-// database, gives a one-line error naming the file (ErrNotStore).
+// The target is a file path or a postgres:// (postgresql://) URL; EngineOf
+// tells which. Open creates what is missing (the SQLite file; the tables in
+// an existing PostgreSQL database, in its current schema — the first of the
+// URL's search_path, public by default); OpenExisting never creates
+// anything and is what read-only commands use; OpenReadOnly never writes.
+// An older schema is migrated forward on open, in one transaction; a newer
+// one is refused ("store x.db: schema version 7 is newer than this attnlab
+// supports (4); upgrade attnlab"); a file that is not a SQLite database, or
+// a database another program made, gives a one-line error naming it
+// (ErrNotStore).
 //
-// # Concurrency
+// SQLite: an existing file is first probed through a read-only connection
+// with no pragma that writes, so another program's file is refused without
+// a byte changed (not even switched to WAL mode). Only a file that is
+// attnlab's (or new) is then opened read-write with journal_mode=WAL,
+// synchronous=NORMAL, busy_timeout=10000, foreign_keys=on and every
+// transaction BEGIN IMMEDIATE. A file this process may not write, or in a
+// directory it may not write, is opened read-only (mode=ro; immutable when
+// the directory cannot hold the -shm file and no -wal file shows a writer).
+// The schema version is PRAGMA user_version and PRAGMA application_id is
+// 0x61746e6c ("atnl"). While open, the store watches the file: each write
+// checks, before it begins and after it commits, that the path still names
+// the file it opened (device and inode), and fails with ErrDatabaseGone once
+// it was deleted or replaced — SQLite would go on writing into the unlinked
+// file and every result would be lost.
 //
-// Any number of goroutines and processes may use one file. Writes are short
-// IMMEDIATE transactions (metrics are buffered by a MetricWriter and written
-// in batches), retried with backoff on SQLITE_BUSY; reads are autocommit
-// queries that never take the write lock.
+// PostgreSQL (pgx's database/sql driver): the URL's parameters (sslmode and
+// the other libpq parameters) pass through to the driver; the password comes
+// from the URL, PGPASSWORD or a pgpass file. The database must exist. The
+// schema version is the table attnlab_schema (application 'attnlab',
+// version); a schema with other tables and no attnlab_schema is someone
+// else's and is refused untouched. Migrations take an advisory lock, so
+// processes opening a new database at once create it once.
+//
+// Passwords are never printed: every error of this package and Path() show
+// the URL with its password masked (Redact); Secrets lists what a caller
+// must scrub from its own output.
+//
+// # Dialects
+//
+// The SQL is written once, with '?' placeholders, in the subset both
+// engines share (INSERT … ON CONFLICT … DO UPDATE, RETURNING, FILTER,
+// EXISTS). What differs lives in one file per engine, dialect_sqlite.go and
+// dialect_postgres.go: placeholders ($n), the migrations' DDL, how the
+// schema version is kept, errors (busy, foreign keys), the clock,
+// timestamps, id and name lists bound as one JSON parameter, hash-prefix
+// matching, the --where compiler's number placeholders, and the claim's row
+// locking. The store's *sql.DB and transactions (handle, Tx) rebind every
+// query, so code of the package that calls s.db or tx methods is portable.
+//
+// # Concurrency and locking
+//
+// Any number of goroutines and processes may share a database. Writes are
+// short transactions retried with jittered backoff on contention; reads are
+// autocommit queries. SQLite: one writer at a time (BEGIN IMMEDIATE, retried
+// on SQLITE_BUSY after the 10 s busy timeout). PostgreSQL: READ COMMITTED;
+// a claim locks the run's row (SELECT … FOR UPDATE SKIP LOCKED, so
+// concurrent claimers never wait for each other); serialization
+// failures and deadlocks are retried.
+//
+// # Clocks
+//
+// Heartbeats, claims and the created/started/finished times are written
+// and judged by the database's clock: PostgreSQL's now(), and for SQLite,
+// which has no server, this machine's clock. So workers on machines whose
+// clocks disagree still agree on which run is stale. metrics.wall is the
+// logging process's own clock.
 //
 // # Run lifecycle
 //
-// EnsureRuns inserts the missing runs of an experiment as queued. Claim moves
-// a queued or interrupted run — or a stale running one — to running under an
-// Owner (host, pid). A running run is stale when its owner is on the
-// claimer's host and its pid no longer exists (kill(pid, 0) fails with
-// ESRCH), or when its heartbeat is older than the staleAfter given to Claim.
-// The owner calls Heartbeat periodically and Finish at the end; both fail
-// with ErrNotOwner if the run was reclaimed meanwhile. Claim reports the
-// previous status, so the executor knows to resume from a checkpoint (and
-// to call TruncateMetrics with the checkpoint's step).
+// EnsureRuns inserts the missing runs of an experiment as queued. Claim
+// moves a queued or interrupted run — or a stale running one — to running under an Owner
+// (host, pid). A running run is stale when its owner is on the claimer's
+// host and its pid no longer exists, or when its heartbeat is older than
+// the staleAfter given to the claim. Taking a stale run counts a lost
+// attempt (runs.lost); when a run's lost attempts reach its max_attempts it
+// is failed with an error that says so instead. The owner calls Heartbeat
+// periodically and Finish at the end; both fail with ErrNotOwner if the run
+// was reclaimed meanwhile. Finish with status interrupted hands the run
+// back to the queue: the next claim resumes it from its checkpoint. The
+// claim reports the previous status, so the executor knows to resume from a
+// checkpoint (and to call TruncateMetrics with the checkpoint's step).
 //
-// # Schema (version 3)
+// # Schema (version 4)
 //
-// Timestamps are UTC text, "2006-01-02T15:04:05.000Z", except metrics.wall,
-// which is Unix seconds (REAL). JSON columns hold compact JSON text.
+// The same tables and columns on both engines. SQLite: timestamps are UTC
+// text "2006-01-02T15:04:05.000Z"; PostgreSQL: timestamptz, integer ids
+// GENERATED BY DEFAULT AS IDENTITY, BYTEA for blobs, DOUBLE PRECISION for
+// REAL, and text columns that are keys (names, hashes, params, metrics) with
+// COLLATE "C", so that both engines sort them byte-wise alike. metrics.wall
+// is Unix seconds (REAL). JSON columns hold compact JSON text.
 //
-//	experiments  id INTEGER PRIMARY KEY, name TEXT UNIQUE, description TEXT,
-//	             yaml TEXT (the experiment file), created, updated
-//	runs         id INTEGER PRIMARY KEY, experiment_id → experiments.id,
+//	experiments  id, name TEXT UNIQUE, description TEXT, yaml TEXT (the experiment
+//	             file), dir TEXT (its directory, for the task's relative paths),
+//	             created, updated
+//	runs         id, experiment_id → experiments.id,
 //	             hash TEXT (identity of the resolved config and seed), seed INTEGER,
 //	             config TEXT (JSON, the resolved canonical config),
 //	             point TEXT (JSON, the sweep point's varying parameters),
 //	             status TEXT (queued | running | done | failed | interrupted),
 //	             attempt INTEGER (number of claims), error TEXT,
 //	             host TEXT, pid INTEGER, heartbeat, started, finished (owner of the last claim),
-//	             attnlab_version TEXT, go_version TEXT, created;
+//	             attnlab_version TEXT, go_version TEXT, created,
+//	             max_attempts INTEGER, lost INTEGER (attempts lost to dead workers),
+//	             keep_checkpoints (0/1; BOOLEAN on PostgreSQL);
 //	             UNIQUE (experiment_id, hash)
 //	params       run_id → runs.id, key TEXT (dotted path: model.attention.name),
-//	             type TEXT (number | text | bool | null), value (INTEGER or REAL for
-//	             numbers, TEXT, 0/1 for bools, NULL for null and NaN);
-//	             PRIMARY KEY (run_id, key)
+//	             type TEXT (number | text | bool | null), value (numbers: INTEGER or REAL
+//	             on SQLite, DOUBLE PRECISION on PostgreSQL; NULL for NaN; bools 0/1),
+//	             text_value TEXT (text); PRIMARY KEY (run_id, key)
 //	metrics      run_id → runs.id, key TEXT (train/loss), step INTEGER,
 //	             value REAL (NULL means NaN), wall REAL (Unix seconds);
 //	             PRIMARY KEY (run_id, key, step): one row per key and step
@@ -62,30 +125,37 @@
 //	artifacts    run_id → runs.id, kind TEXT, name TEXT, size INTEGER (bytes),
 //	             data BLOB, created; PRIMARY KEY (run_id, kind, name)
 //	             (the kinds and names, and what each holds: package artifact)
+//	attnlab_schema (PostgreSQL only) application TEXT, version INTEGER
 //
 // Migrations: 1 creates the tables, 2 adds lookup indexes, 3 renames the
 // model artifacts spec.json → vocab.json and model.json → model_spec.json
-// (the store itself never interprets artifacts; it only renames them once).
-//
+// (the store itself never interprets artifacts; it only renames them once),
+// 4 splits params.value into value and text_value and adds the queue's
+// columns (experiments.dir, runs.max_attempts, lost, keep_checkpoints).
 // Deleting a run or an experiment deletes its rows in the other tables
-// (ON DELETE CASCADE, with foreign_keys=on).
+// (ON DELETE CASCADE, with foreign_keys=on on SQLite).
 //
 // NaN: SQLite stores a NaN double as NULL, so the store makes that the
-// encoding: in metrics.value and summaries.value (and params.value with
-// type 'number') NULL means NaN and no other value is ever NULL. ±Inf are
-// stored as REAL infinities. Both read back exactly (NaN payloads are not
-// kept, and -0 reads back as +0, since SQLite stores whole REALs as
-// integers). In the sqlite3 shell:
+// encoding on both engines: in metrics.value and summaries.value (and
+// params.value with type 'number') NULL means NaN and no other value is ever
+// NULL (PostgreSQL's own NaN would equal itself and sort above every number;
+// it is never stored). ±Inf are stored as infinities. Both read back exactly
+// (NaN payloads are not kept, and -0 is stored as +0 on both engines, as
+// SQLite stores whole REALs as integers). In the sqlite3 shell:
 //
 //	SELECT step, coalesce(value, 'NaN') FROM metrics WHERE run_id = 3 AND key = 'valid/loss' ORDER BY step;
-//	SELECT r.id, p.value AS attention, s.value AS em
+//	SELECT r.id, p.text_value AS attention, s.value AS em
 //	  FROM runs r JOIN params p ON p.run_id = r.id AND p.key = 'model.attention.name'
 //	  LEFT JOIN summaries s ON s.run_id = r.id AND s.key = 'test/exact_match';
 //	SELECT datetime(wall, 'unixepoch'), value FROM metrics WHERE run_id = 3 AND key = 'train/loss';
+//
+// and in psql the same, with to_timestamp(wall) for the last.
 //
 // # Filters
 //
 // ParseWhere parses the CLI's --where language (see its doc) into a *Cond,
 // which Runs compiles to SQL with EXISTS subqueries over params and
-// summaries; keys and values are always bound parameters, never SQL text.
+// summaries; keys and values are always bound parameters, never SQL text
+// (numbers through the dialect's number placeholder; text PostgreSQL cannot
+// hold, with a NUL, matches nothing).
 package store

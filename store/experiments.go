@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -15,6 +14,7 @@ type Experiment struct {
 	Name        string
 	Description string
 	YAML        string // the experiment file as the user wrote it
+	Dir         string // the experiment file's directory (Submit records it)
 	Created     time.Time
 	Updated     time.Time
 	Counts      map[Status]int // runs by status; statuses with no runs are absent
@@ -27,8 +27,11 @@ func (s *Store) PutExperiment(ctx context.Context, name, description, yamlText s
 		return 0, errors.New("store: put experiment: empty name")
 	}
 	var id int64
-	now := formatTime(s.now())
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
+		now, err := s.clock(ctx, tx)
+		if err != nil {
+			return err
+		}
 		return tx.QueryRowContext(ctx, `
 			INSERT INTO experiments (name, description, yaml, created, updated)
 			VALUES (?, ?, ?, ?, ?)
@@ -36,7 +39,7 @@ func (s *Store) PutExperiment(ctx context.Context, name, description, yamlText s
 				description = excluded.description,
 				yaml = excluded.yaml,
 				updated = excluded.updated
-			RETURNING id`, name, description, yamlText, now, now).Scan(&id)
+			RETURNING id`, name, description, yamlText, s.d.timeArg(now), s.d.timeArg(now)).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: put experiment %q: %w", name, err)
@@ -73,7 +76,7 @@ func (s *Store) ExperimentByName(ctx context.Context, name string) (Experiment, 
 // not empty.
 func (s *Store) queryExperiments(ctx context.Context, name string) ([]Experiment, error) {
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT id, name, description, yaml, created, updated
+		SELECT id, name, description, yaml, created, updated, dir
 		FROM experiments WHERE ? = '' OR name = ? ORDER BY name`, name, name)
 	if err != nil {
 		return nil, err
@@ -83,11 +86,11 @@ func (s *Store) queryExperiments(ctx context.Context, name string) ([]Experiment
 	index := map[int64]int{}
 	for rows.Next() {
 		var e Experiment
-		var created, updated sql.NullString
-		if err := rows.Scan(&e.ID, &e.Name, &e.Description, &e.YAML, &created, &updated); err != nil {
+		var created, updated dbTime
+		if err := rows.Scan(&e.ID, &e.Name, &e.Description, &e.YAML, &created, &updated, &e.Dir); err != nil {
 			return nil, err
 		}
-		e.Created, e.Updated = parseTime(created), parseTime(updated)
+		e.Created, e.Updated = created.Time, updated.Time
 		e.Counts = map[Status]int{}
 		index[e.ID] = len(exps)
 		exps = append(exps, e)

@@ -51,7 +51,7 @@ func (s *Store) NewMetricWriter(runID int64, batch int) *MetricWriter {
 func (w *MetricWriter) Log(step int, key string, value float64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.pending = append(w.pending, metricRow{step: int64(step), key: key, value: value, wall: unixSeconds(w.s.now())})
+	w.pending = append(w.pending, metricRow{step: int64(step), key: key, value: value, wall: unixSeconds(w.s.wall())})
 	if len(w.pending) < w.batch {
 		return nil
 	}
@@ -82,7 +82,7 @@ func (w *MetricWriter) flushLocked(ctx context.Context) error {
 		return nil
 	}
 	args := make([]any, 0, 5*rowsPerInsert)
-	err := w.s.write(ctx, func(tx *sql.Tx) error {
+	err := w.s.write(ctx, func(tx *Tx) error {
 		var full *sql.Stmt
 		for rows := w.pending; len(rows) > 0; {
 			n := min(len(rows), rowsPerInsert)
@@ -110,7 +110,7 @@ func (w *MetricWriter) flushLocked(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: write metrics of run %d: %w", w.runID, fkNotFound(err, w.runID))
+		return fmt.Errorf("store: write metrics of run %d: %w", w.runID, w.s.fkNotFound(err, w.runID))
 	}
 	w.pending = w.pending[:0]
 	return nil
@@ -145,8 +145,8 @@ func fromUnixSeconds(s float64) time.Time {
 
 // fkNotFound turns a foreign-key failure on a run's child row into a
 // "run N: not found" error.
-func fkNotFound(err error, runID int64) error {
-	if sqliteCode(err) == codeForeignKey {
+func (s *Store) fkNotFound(err error, runID int64) error {
+	if s.d.code(err) == codeForeignKey {
 		return fmt.Errorf("run %d: %w", runID, ErrNotFound)
 	}
 	return err
@@ -158,7 +158,7 @@ func fkNotFound(err error, runID int64) error {
 // part of the previous attempt (rows at or before it are replaced on upsert).
 // afterStep < 0 deletes the whole history.
 func (s *Store) TruncateMetrics(ctx context.Context, runID int64, afterStep int) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM metrics WHERE run_id = ? AND step > ?`, runID, afterStep)
 		return err
 	})
@@ -179,7 +179,7 @@ type MetricPoint struct {
 // step: run id → points. Runs without that metric are absent.
 func (s *Store) MetricHistory(ctx context.Context, runIDs []int64, key string) (map[int64][]MetricPoint, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT run_id, step, value, wall FROM metrics
-		WHERE run_id IN (SELECT value FROM json_each(?)) AND key = ?
+		WHERE run_id IN (`+s.d.int64s()+`) AND key = ?
 		ORDER BY run_id, step`, idList(runIDs), key)
 	if err != nil {
 		return nil, fmt.Errorf("store: read metric %s: %w", key, err)
@@ -206,7 +206,7 @@ func (s *Store) MetricHistory(ctx context.Context, runIDs []int64, key string) (
 // MetricKeys returns the sorted metric keys that any of the runs logged.
 func (s *Store) MetricKeys(ctx context.Context, runIDs []int64) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT key FROM metrics
-		WHERE run_id IN (SELECT value FROM json_each(?))`, idList(runIDs))
+		WHERE run_id IN (`+s.d.int64s()+`)`, idList(runIDs))
 	if err != nil {
 		return nil, fmt.Errorf("store: read metric keys: %w", err)
 	}
@@ -238,7 +238,7 @@ func (s *Store) PutSummaries(ctx context.Context, runID int64, values map[string
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO summaries (run_id, key, value) VALUES (?, ?, ?)
 			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`)
 		if err != nil {
@@ -253,7 +253,7 @@ func (s *Store) PutSummaries(ctx context.Context, runID int64, values map[string
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: put summaries of run %d: %w", runID, fkNotFound(err, runID))
+		return fmt.Errorf("store: put summaries of run %d: %w", runID, s.fkNotFound(err, runID))
 	}
 	return nil
 }
@@ -262,7 +262,7 @@ func (s *Store) PutSummaries(ctx context.Context, runID int64, values map[string
 // Runs without summaries are absent.
 func (s *Store) Summaries(ctx context.Context, runIDs []int64) (map[int64]map[string]float64, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT run_id, key, value FROM summaries
-		WHERE run_id IN (SELECT value FROM json_each(?))`, idList(runIDs))
+		WHERE run_id IN (`+s.d.int64s()+`)`, idList(runIDs))
 	if err != nil {
 		return nil, fmt.Errorf("store: read summaries: %w", err)
 	}

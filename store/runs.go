@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Status is a run's state.
@@ -70,6 +71,16 @@ type Run struct {
 	Version      string    // attnlab version of the last owner
 	GoVersion    string
 	Created      time.Time
+	// Dir is the experiment file's directory, against which a task
+	// resolves relative paths (the experiment's, shared by its runs).
+	Dir string
+	// MaxAttempts is how many attempts may be lost (their worker died or
+	// stopped heartbeating) before the run is failed; Lost counts them.
+	MaxAttempts int
+	Lost        int
+	// KeepCheckpoints keeps the run's intermediate checkpoints when it is
+	// done (train.keep_checkpoints); by default they are dropped.
+	KeepCheckpoints bool
 }
 
 // RunSpec describes a run for EnsureRuns. Config and Point are JSON texts;
@@ -81,7 +92,16 @@ type RunSpec struct {
 	Config string
 	Point  string
 	Params []Param
+	// MaxAttempts (default DefaultMaxAttempts) and KeepCheckpoints are
+	// queue settings, not part of the run's identity: EnsureRuns updates
+	// them on runs that exist and are not done.
+	MaxAttempts     int
+	KeepCheckpoints bool
 }
+
+// DefaultMaxAttempts is how many attempts of a run may be lost to dead
+// workers before the run is failed, when a RunSpec does not say.
+const DefaultMaxAttempts = 3
 
 // Owner identifies the process that runs a run.
 type Owner struct {
@@ -106,21 +126,21 @@ func (o Owner) String() string { return o.Host + ":" + strconv.Itoa(o.PID) }
 
 const runColumns = `r.id, r.experiment_id, e.name, r.hash, r.seed, r.config, r.point, r.status,
 	r.attempt, r.error, r.host, r.pid, r.heartbeat, r.started, r.finished,
-	r.attnlab_version, r.go_version, r.created
+	r.attnlab_version, r.go_version, r.created, e.dir, r.max_attempts, r.lost, r.keep_checkpoints
 	FROM runs r JOIN experiments e ON e.id = r.experiment_id`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRun(sc scanner) (Run, error) {
 	var r Run
-	var heartbeat, started, finished, created sql.NullString
+	var heartbeat, started, finished, created dbTime
 	err := sc.Scan(&r.ID, &r.ExperimentID, &r.Experiment, &r.Hash, &r.Seed, &r.Config, &r.Point, &r.Status,
 		&r.Attempt, &r.Error, &r.Host, &r.PID, &heartbeat, &started, &finished,
-		&r.Version, &r.GoVersion, &created)
+		&r.Version, &r.GoVersion, &created, &r.Dir, &r.MaxAttempts, &r.Lost, &r.KeepCheckpoints)
 	if err != nil {
 		return Run{}, err
 	}
-	r.Heartbeat, r.Started, r.Finished, r.Created = parseTime(heartbeat), parseTime(started), parseTime(finished), parseTime(created)
+	r.Heartbeat, r.Started, r.Finished, r.Created = heartbeat.Time, started.Time, finished.Time, created.Time
 	return r, nil
 }
 
@@ -145,37 +165,37 @@ type preparedSpec struct {
 	}
 }
 
-// EnsureRuns inserts, in one transaction, the runs of specs that the
-// experiment does not have yet (by hash) as queued, with their params, and
-// returns every run of specs in the same order with its current state.
-// Existing runs are left as they are, whatever their status.
-func (s *Store) EnsureRuns(ctx context.Context, expID int64, specs []RunSpec) ([]Run, error) {
+// prepareSpecs checks specs and works out their params.
+func prepareSpecs(specs []RunSpec) ([]preparedSpec, error) {
 	prepared := make([]preparedSpec, len(specs))
 	for i, spec := range specs {
 		p := preparedSpec{RunSpec: spec}
 		if spec.Hash == "" {
-			return nil, fmt.Errorf("store: ensure runs: spec %d has an empty hash", i)
+			return nil, fmt.Errorf("spec %d has an empty hash", i)
 		}
 		if !json.Valid([]byte(spec.Config)) {
-			return nil, fmt.Errorf("store: ensure runs: run %s: config is not valid JSON", spec.Hash)
+			return nil, fmt.Errorf("run %s: config is not valid JSON", spec.Hash)
 		}
 		if p.Point == "" {
 			p.Point = "{}"
 		}
 		if !json.Valid([]byte(p.Point)) {
-			return nil, fmt.Errorf("store: ensure runs: run %s: point is not valid JSON", spec.Hash)
+			return nil, fmt.Errorf("run %s: point is not valid JSON", spec.Hash)
+		}
+		if p.MaxAttempts <= 0 {
+			p.MaxAttempts = DefaultMaxAttempts
 		}
 		params := spec.Params
 		if params == nil {
 			var err error
 			if params, err = flatten(spec.Config); err != nil {
-				return nil, fmt.Errorf("store: ensure runs: run %s: %w", spec.Hash, err)
+				return nil, fmt.Errorf("run %s: %w", spec.Hash, err)
 			}
 		}
 		for _, prm := range params {
 			v, err := valueOf(prm.Value)
 			if err != nil {
-				return nil, fmt.Errorf("store: ensure runs: run %s: param %s: %w", spec.Hash, prm.Key, err)
+				return nil, fmt.Errorf("run %s: param %s: %w", spec.Hash, prm.Key, err)
 			}
 			p.params = append(p.params, struct {
 				key string
@@ -184,11 +204,22 @@ func (s *Store) EnsureRuns(ctx context.Context, expID int64, specs []RunSpec) ([
 		}
 		prepared[i] = p
 	}
+	return prepared, nil
+}
 
+// EnsureRuns inserts, in one transaction, the runs of specs that the
+// experiment does not have yet (by hash) as queued, with their params, and
+// returns every run of specs in the same order with its current state.
+// Existing runs are left as they are, whatever their status, except for
+// their queue settings (MaxAttempts, KeepCheckpoints) while they are not
+// done.
+func (s *Store) EnsureRuns(ctx context.Context, expID int64, specs []RunSpec) ([]Run, error) {
+	prepared, err := prepareSpecs(specs)
+	if err != nil {
+		return nil, fmt.Errorf("store: ensure runs: %w", err)
+	}
 	var out []Run
-	now := formatTime(s.now())
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		out = out[:0]
+	err = s.write(ctx, func(tx *Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM experiments WHERE id = ?`, expID).Scan(&one); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -196,51 +227,75 @@ func (s *Store) EnsureRuns(ctx context.Context, expID int64, specs []RunSpec) ([
 			}
 			return err
 		}
-		insRun, err := tx.PrepareContext(ctx, `
-			INSERT INTO runs (experiment_id, hash, seed, config, point, created)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (experiment_id, hash) DO NOTHING
-			RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer insRun.Close()
-		insParam, err := tx.PrepareContext(ctx, `
-			INSERT INTO params (run_id, key, type, value) VALUES (?, ?, ?, ?)
-			ON CONFLICT (run_id, key) DO UPDATE SET type = excluded.type, value = excluded.value`)
-		if err != nil {
-			return err
-		}
-		defer insParam.Close()
-		get, err := tx.PrepareContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash = ?`)
-		if err != nil {
-			return err
-		}
-		defer get.Close()
-		for _, p := range prepared {
-			var id int64
-			err := insRun.QueryRowContext(ctx, expID, p.Hash, p.Seed, p.Config, p.Point, now).Scan(&id)
-			switch {
-			case err == nil:
-				for _, prm := range p.params {
-					if _, err := insParam.ExecContext(ctx, id, prm.key, string(prm.val.kind()), prm.val.sqlArg()); err != nil {
-						return fmt.Errorf("run %s: param %s: %w", p.Hash, prm.key, err)
-					}
-				}
-			case errors.Is(err, sql.ErrNoRows): // already there
-			default:
-				return fmt.Errorf("run %s: %w", p.Hash, err)
-			}
-			r, err := scanRun(get.QueryRowContext(ctx, expID, p.Hash))
-			if err != nil {
-				return fmt.Errorf("run %s: %w", p.Hash, err)
-			}
-			out = append(out, r)
-		}
-		return nil
+		var err error
+		out, err = s.ensureRuns(ctx, tx, expID, prepared)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: ensure runs: %w", err)
+	}
+	return out, nil
+}
+
+// ensureRuns is EnsureRuns inside tx.
+func (s *Store) ensureRuns(ctx context.Context, tx *Tx, expID int64, prepared []preparedSpec) ([]Run, error) {
+	now, err := s.clock(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	insRun, err := tx.PrepareContext(ctx, `
+		INSERT INTO runs (experiment_id, hash, seed, config, point, created, max_attempts, keep_checkpoints)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (experiment_id, hash) DO NOTHING
+		RETURNING id`)
+	if err != nil {
+		return nil, err
+	}
+	defer insRun.Close()
+	insParam, err := tx.PrepareContext(ctx, `
+		INSERT INTO params (run_id, key, type, value, text_value) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, key) DO UPDATE SET type = excluded.type, value = excluded.value, text_value = excluded.text_value`)
+	if err != nil {
+		return nil, err
+	}
+	defer insParam.Close()
+	settings, err := tx.PrepareContext(ctx, `UPDATE runs SET max_attempts = ?, keep_checkpoints = ?
+		WHERE experiment_id = ? AND hash = ? AND status != 'done' AND (max_attempts != ? OR keep_checkpoints != ?)`)
+	if err != nil {
+		return nil, err
+	}
+	defer settings.Close()
+	get, err := tx.PrepareContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer get.Close()
+	out := make([]Run, 0, len(prepared))
+	for _, p := range prepared {
+		var id int64
+		err := insRun.QueryRowContext(ctx, expID, p.Hash, p.Seed, p.Config, p.Point, s.d.timeArg(now),
+			p.MaxAttempts, p.KeepCheckpoints).Scan(&id)
+		switch {
+		case err == nil:
+			for _, prm := range p.params {
+				num, text := prm.val.sqlArgs()
+				if _, err := insParam.ExecContext(ctx, id, prm.key, string(prm.val.kind()), num, text); err != nil {
+					return nil, fmt.Errorf("run %s: param %s: %w", p.Hash, prm.key, err)
+				}
+			}
+		case errors.Is(err, sql.ErrNoRows): // already there
+			if _, err := settings.ExecContext(ctx, p.MaxAttempts, p.KeepCheckpoints, expID, p.Hash,
+				p.MaxAttempts, p.KeepCheckpoints); err != nil {
+				return nil, fmt.Errorf("run %s: %w", p.Hash, err)
+			}
+		default:
+			return nil, fmt.Errorf("run %s: %w", p.Hash, err)
+		}
+		r, err := scanRun(get.QueryRowContext(ctx, expID, p.Hash))
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", p.Hash, err)
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -253,34 +308,50 @@ type ClaimResult struct {
 	Reason  string // why the run was not claimed, one line, when !Claimed
 }
 
-// Claim atomically (one IMMEDIATE transaction) takes the run for owner,
-// which must have a host and a pid (see CurrentOwner). It
-// claims a run that is queued or interrupted, or running but stale: its
-// owner is on owner.Host and that pid no longer exists, or (if staleAfter
-// > 0) its heartbeat is older than staleAfter. Claiming sets the status to
-// running, increments attempt, records the owner and versions, sets the
-// heartbeat and started time to now and clears finished and error.
+// Claim atomically (one transaction that locks the run) takes the run for
+// owner, which must have a host and a pid (see CurrentOwner). It claims a
+// run that is queued or interrupted, or running but stale: its owner is on
+// owner.Host and that pid no longer exists, or (if staleAfter > 0) its
+// heartbeat is older than staleAfter by the database's clock. Claiming
+// sets the status to running, increments attempt, records the owner and
+// versions, sets the heartbeat and started time to now and clears finished
+// and error.
+//
+// A stale run whose lost attempts reach its MaxAttempts is failed instead,
+// with an error that says so, and not claimed.
 //
 // Done and failed runs are not claimed (see Requeue), nor a run running
 // under a live owner — including this very process: a pid on another host
 // cannot be checked, so such a run is only reclaimed by the heartbeat rule.
 // A missing run is an error wrapping ErrNotFound.
 //
-// Heartbeat times are compared with this machine's clock, so staleAfter
-// must be well above the owners' heartbeat interval plus any clock skew
-// between hosts; staleAfter <= 0 turns the heartbeat rule off.
+// Heartbeats are written and judged by the database's clock (PostgreSQL's
+// now(); on SQLite, which has no server, this machine's clock), so clocks
+// of the workers do not matter; staleAfter must be well above the owners'
+// heartbeat interval. staleAfter <= 0 turns the heartbeat rule off.
 func (s *Store) Claim(ctx context.Context, runID int64, owner Owner, staleAfter time.Duration) (ClaimResult, error) {
 	if owner.Host == "" || owner.PID <= 0 {
 		return ClaimResult{}, fmt.Errorf("store: claim run %d: owner %q has no host or no pid", runID, owner)
 	}
 	var res ClaimResult
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		res = ClaimResult{}
-		r, err := runByID(ctx, tx, runID)
+		r, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.id = ?`+s.d.skipLocked(), runID))
+		if errors.Is(err, sql.ErrNoRows) {
+			// Missing, or (PostgreSQL) locked by a claim under way.
+			if r, err = runByID(ctx, tx, runID); err != nil {
+				return err
+			}
+			res.Run, res.Prev, res.Reason = r, r.Status, "another process is claiming it"
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now, err := s.clock(ctx, tx)
+		if err != nil {
+			return err
+		}
 		res.Prev = r.Status
 		switch r.Status {
 		case StatusQueued, StatusInterrupted:
@@ -293,19 +364,14 @@ func (s *Store) Claim(ctx context.Context, runID int64, owner Owner, staleAfter 
 				res.Run, res.Reason = r, why
 				return nil
 			}
+			if gaveUp, err := s.lose(ctx, tx, &r, why, now); err != nil || gaveUp {
+				res.Run, res.Reason = r, r.Error
+				return err
+			}
 		default:
 			return fmt.Errorf("run %d has unknown status %q", runID, r.Status)
 		}
-		_, err = tx.ExecContext(ctx, `
-			UPDATE runs SET status = 'running', attempt = attempt + 1, error = '',
-				host = ?, pid = ?, attnlab_version = ?, go_version = ?,
-				heartbeat = ?, started = ?, finished = NULL
-			WHERE id = ?`,
-			owner.Host, owner.PID, owner.Version, owner.GoVersion, formatTime(now), formatTime(now), runID)
-		if err != nil {
-			return err
-		}
-		if res.Run, err = runByID(ctx, tx, runID); err != nil {
+		if res.Run, err = s.take(ctx, tx, runID, owner, now); err != nil {
 			return err
 		}
 		res.Claimed = true
@@ -317,27 +383,66 @@ func (s *Store) Claim(ctx context.Context, runID int64, owner Owner, staleAfter 
 	return res, nil
 }
 
-// stale applies Claim's staleness rule to a running run and says why the run
-// is still held when it is not stale.
+// take makes owner the run's owner (inside a claim) and returns the run.
+func (s *Store) take(ctx context.Context, tx *Tx, runID int64, owner Owner, now time.Time) (Run, error) {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE runs SET status = 'running', attempt = attempt + 1, error = '',
+			host = ?, pid = ?, attnlab_version = ?, go_version = ?,
+			heartbeat = ?, started = ?, finished = NULL
+		WHERE id = ?`,
+		owner.Host, owner.PID, owner.Version, owner.GoVersion, s.d.timeArg(now), s.d.timeArg(now), runID)
+	if err != nil {
+		return Run{}, err
+	}
+	return runByID(ctx, tx, runID)
+}
+
+// lose records that the stale run's attempt was lost (why says how) and,
+// when its lost attempts reach MaxAttempts, fails it; r is updated.
+func (s *Store) lose(ctx context.Context, tx *Tx, r *Run, why string, now time.Time) (gaveUp bool, err error) {
+	lost := r.Lost + 1
+	if lost < max(r.MaxAttempts, 1) {
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET lost = ? WHERE id = ?`, lost, r.ID)
+		r.Lost = lost
+		return false, err
+	}
+	msg := fmt.Sprintf("gave up after %d lost attempts (max_attempts %d); the last: %s", lost, r.MaxAttempts, why)
+	_, err = tx.ExecContext(ctx, `UPDATE runs SET status = 'failed', lost = ?, error = ?, finished = ? WHERE id = ?`,
+		lost, msg, s.d.timeArg(now), r.ID)
+	if err != nil {
+		return false, err
+	}
+	*r, err = runByID(ctx, tx, r.ID)
+	return true, err
+}
+
+// stale applies Claim's staleness rule to a running run. It says why the
+// run is stale ("worker h:12 is gone", for a lost attempt) or why it is
+// still held.
 func (s *Store) stale(r Run, owner Owner, now time.Time, staleAfter time.Duration) (bool, string) {
 	if r.Host == owner.Host && !s.alive(r.PID) {
-		return true, ""
+		return true, fmt.Sprintf("its worker %s:%d is gone", r.Host, r.PID)
 	}
 	age := now.Sub(r.Heartbeat)
 	if staleAfter > 0 && (r.Heartbeat.IsZero() || age > staleAfter) {
-		return true, ""
+		return true, fmt.Sprintf("its worker %s:%d stopped heartbeating (last heartbeat %s before the claim)", r.Host, r.PID, age.Round(time.Second))
 	}
 	return false, fmt.Sprintf("running on %s:%d (heartbeat %s ago)", r.Host, r.PID, age.Round(time.Second))
 }
 
-// Heartbeat records that owner is still running the run. It fails with
-// ErrNotOwner if the run is not running under owner's host and pid (it was
-// reclaimed as stale, or never claimed): the caller should stop the run.
+// Heartbeat records, by the database's clock, that owner is still running
+// the run. It fails with ErrNotOwner if the run is not running under
+// owner's host and pid (it was reclaimed as stale, or never claimed): the
+// caller should stop the run.
 func (s *Store) Heartbeat(ctx context.Context, runID int64, owner Owner) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
+		now, err := s.clock(ctx, tx)
+		if err != nil {
+			return err
+		}
 		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET heartbeat = ?
 			WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`,
-			formatTime(s.now()), runID, owner.Host, owner.PID)
+			s.d.timeArg(now), runID, owner.Host, owner.PID)
 	})
 	if err != nil {
 		return fmt.Errorf("store: heartbeat run %d: %w", runID, err)
@@ -351,16 +456,22 @@ func (s *Store) Heartbeat(ctx context.Context, runID int64, owner Owner) error {
 // owner (another process reclaimed it), so a stale worker cannot overwrite
 // the outcome of the attempt that replaced it. To record an interruption
 // after the context was cancelled, pass context.WithoutCancel(ctx).
+// An interrupted run is back in the queue: Claim and ClaimNext take it and
+// it resumes from its last checkpoint.
 func (s *Store) Finish(ctx context.Context, runID int64, owner Owner, status Status, errMsg string) error {
 	switch status {
 	case StatusDone, StatusFailed, StatusInterrupted:
 	default:
 		return fmt.Errorf("store: finish run %d: status %q is not done, failed or interrupted", runID, status)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
+		now, err := s.clock(ctx, tx)
+		if err != nil {
+			return err
+		}
 		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET status = ?, error = ?, finished = ?, heartbeat = ?
 			WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`,
-			string(status), errMsg, formatTime(s.now()), formatTime(s.now()), runID, owner.Host, owner.PID)
+			string(status), errMsg, s.d.timeArg(now), s.d.timeArg(now), runID, owner.Host, owner.PID)
 	})
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: %w", runID, err)
@@ -369,7 +480,7 @@ func (s *Store) Finish(ctx context.Context, runID int64, owner Owner, status Sta
 }
 
 // updateOwned runs an UPDATE guarded by the owner and explains a miss.
-func (s *Store) updateOwned(ctx context.Context, tx *sql.Tx, runID int64, owner Owner, query string, args ...any) error {
+func (s *Store) updateOwned(ctx context.Context, tx *Tx, runID int64, owner Owner, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -388,11 +499,12 @@ func (s *Store) updateOwned(ctx context.Context, tx *sql.Tx, runID int64, owner 
 }
 
 // Requeue puts a run that is not running back in the queue (status queued,
-// error cleared), so Claim will take it again: used to retry failed runs or
-// rerun done ones. Its metrics, summaries and artifacts are kept; the
-// executor truncates metrics when it starts the run again.
+// error and lost attempts cleared), so Claim will take it again: used to
+// retry failed runs or rerun done ones. Its metrics, summaries and
+// artifacts are kept; the executor truncates metrics when it starts the run
+// again.
 func (s *Store) Requeue(ctx context.Context, runID int64) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		r, err := runByID(ctx, tx, runID)
 		if err != nil {
 			return err
@@ -400,7 +512,7 @@ func (s *Store) Requeue(ctx context.Context, runID int64) error {
 		if r.Status == StatusRunning {
 			return fmt.Errorf("run is running on %s:%d", r.Host, r.PID)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE runs SET status = 'queued', error = '', finished = NULL WHERE id = ?`, runID)
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET status = 'queued', error = '', lost = 0, finished = NULL WHERE id = ?`, runID)
 		return err
 	})
 	if err != nil {
@@ -426,7 +538,7 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 			return nil, fmt.Errorf("store: list runs: %w", err)
 		}
 		var missing []string
-		rows, err := s.db.QueryContext(ctx, `SELECT j.value FROM json_each(?) j
+		rows, err := s.db.QueryContext(ctx, `SELECT j.value FROM (`+s.d.texts()+`) j
 			WHERE NOT EXISTS (SELECT 1 FROM experiments e WHERE e.name = j.value)`, string(names))
 		if err != nil {
 			return nil, fmt.Errorf("store: list runs: %w", err)
@@ -443,7 +555,7 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("store: experiment %s: %w", strings.Join(missing, ", "), ErrNotFound)
 		}
-		where = append(where, `e.name IN (SELECT value FROM json_each(?))`)
+		where = append(where, `e.name IN (`+s.d.texts()+`)`)
 		args = append(args, string(names))
 	}
 	if f.Status != "" {
@@ -457,7 +569,7 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 		if !f.Where.valid() {
 			return nil, errors.New("store: list runs: invalid filter (build it with ParseWhere)")
 		}
-		sqlText, condArgs := f.Where.sql()
+		sqlText, condArgs := f.Where.sql(s.d)
 		where = append(where, sqlText)
 		args = append(args, condArgs...)
 	}
@@ -516,10 +628,11 @@ func (s *Store) Run(ctx context.Context, ref string) (Run, error) {
 	} else if len(ref) < MinPrefix {
 		return Run{}, fmt.Errorf("store: run %q: give a run id or at least %d characters of its hash", ref, MinPrefix)
 	}
-	// hash >= prefix AND hash < prefix+0xFF selects the prefix range on the
-	// index: no valid UTF-8 text contains the byte 0xFF.
+	if !utf8.ValidString(ref) {
+		return Run{}, fmt.Errorf("store: no run with hash prefix %q: %w", ref, ErrNotFound)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+`
-		WHERE r.hash >= ? AND r.hash < ? ORDER BY r.id LIMIT 6`, ref, ref+"\xff")
+		WHERE `+s.d.hasPrefix("r.hash")+` ORDER BY r.id LIMIT 6`, s.d.prefixArgs(ref)...)
 	if err != nil {
 		return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
 	}
@@ -563,7 +676,8 @@ func describe(runs []Run) string {
 }
 
 // idList encodes run ids as a JSON array, bound as one parameter and
-// expanded with json_each, so any number of ids costs one placeholder.
+// expanded by the dialect's int64s, so any number of ids costs one
+// placeholder.
 func idList(ids []int64) string {
 	b, _ := json.Marshal(ids)
 	if ids == nil {
@@ -575,8 +689,8 @@ func idList(ids []int64) string {
 // Params returns the params of the given runs: run id → key → value. Runs
 // without params, or unknown ids, are absent from the map.
 func (s *Store) Params(ctx context.Context, runIDs []int64) (map[int64]map[string]Value, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT run_id, key, type, value FROM params
-		WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, key`, idList(runIDs))
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, key, type, value, text_value FROM params
+		WHERE run_id IN (`+s.d.int64s()+`) ORDER BY run_id, key`, idList(runIDs))
 	if err != nil {
 		return nil, fmt.Errorf("store: read params: %w", err)
 	}
@@ -585,8 +699,8 @@ func (s *Store) Params(ctx context.Context, runIDs []int64) (map[int64]map[strin
 	for rows.Next() {
 		var id int64
 		var key, kind string
-		var raw any
-		if err := rows.Scan(&id, &key, &kind, &raw); err != nil {
+		var num, text any
+		if err := rows.Scan(&id, &key, &kind, &num, &text); err != nil {
 			return nil, fmt.Errorf("store: read params: %w", err)
 		}
 		m := out[id]
@@ -594,7 +708,7 @@ func (s *Store) Params(ctx context.Context, runIDs []int64) (map[int64]map[strin
 			m = map[string]Value{}
 			out[id] = m
 		}
-		m[key] = scanValue(kind, raw)
+		m[key] = scanValue(kind, num, text)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read params: %w", err)

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func TestPutExperimentUpserts(t *testing.T) {
+func testPutExperimentUpserts(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	id1, err := s.PutExperiment(ctx, "scan", "first", "a: 1\n")
@@ -40,7 +40,7 @@ func TestPutExperimentUpserts(t *testing.T) {
 	}
 }
 
-func TestEnsureRuns(t *testing.T) {
+func testEnsureRuns(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	id, err := s.PutExperiment(ctx, "e", "", "")
@@ -159,7 +159,7 @@ func TestPIDAlive(t *testing.T) {
 	}
 }
 
-func TestClaim(t *testing.T) {
+func testClaim(t *testing.T) {
 	me := Owner{Host: "here", PID: os.Getpid(), Version: "v1", GoVersion: "go1.26"}
 	dead := deadPID(t)
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -302,7 +302,7 @@ func claimAndFinish(st Status) func(*testing.T, *Store, int64) {
 	}
 }
 
-func TestHeartbeatAndFinishNeedTheOwner(t *testing.T) {
+func testHeartbeatAndFinishNeedTheOwner(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -366,7 +366,7 @@ func TestHeartbeatAndFinishNeedTheOwner(t *testing.T) {
 	}
 }
 
-func TestRunRef(t *testing.T) {
+func testRunRef(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	id, _ := s.PutExperiment(ctx, "e", "", "")
@@ -384,9 +384,11 @@ func TestRunRef(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Run 1234, then run 1235 whose hash starts with 1234.
-	if _, err := s.db.Exec(`INSERT INTO runs (id, experiment_id, hash, seed, config, created) VALUES (1234, ?, 'ffff0000', 0, '{}', '')`, id); err != nil {
+	if _, err := s.db.Exec(`INSERT INTO runs (id, experiment_id, hash, seed, config, created) VALUES (1234, ?, 'ffff0000', 0, '{}', ?)`,
+		id, s.d.timeArg(time.Now())); err != nil {
 		t.Fatal(err)
 	}
+	setNextRunID(t, s, 1235)
 	if _, err := s.EnsureRuns(ctx, id, []RunSpec{{Hash: "1234abcd", Config: `{}`}}); err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +432,7 @@ func TestRunRef(t *testing.T) {
 	}
 }
 
-func TestRunsFilter(t *testing.T) {
+func testRunsFilter(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	addExperiment(t, s, "b", 2)
@@ -481,7 +483,7 @@ func hashes(runs []Run) []string {
 	return out
 }
 
-func TestInvalidArguments(t *testing.T) {
+func testInvalidArguments(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	addExperiment(t, s, "e", 1)

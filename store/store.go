@@ -2,14 +2,9 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -31,6 +26,9 @@ var (
 	ErrNotOwner = errors.New("run not held by this owner")
 	// ErrAmbiguous: a run reference (hash prefix) matches more than one run.
 	ErrAmbiguous = errors.New("ambiguous run reference")
+	// ErrDatabaseGone: the SQLite file was deleted or replaced while the
+	// store was open; nothing written since is stored.
+	ErrDatabaseGone = errors.New("database file deleted or replaced")
 )
 
 // openError is what Open and OpenExisting return: a complete one-line
@@ -58,165 +56,144 @@ func openErr(path string, kind, err error, format string, args ...any) error {
 	return &openError{text: "store " + path + ": " + fmt.Sprintf(format, args...), kind: kind, err: err}
 }
 
-// Store is an attnlab run database: one SQLite file in WAL mode. A *Store is
-// safe for concurrent use by many goroutines, and any number of processes
-// may open the same file: every write is a short BEGIN IMMEDIATE transaction
-// that waits up to 10 s for the write lock and is retried on SQLITE_BUSY;
-// reads are plain autocommit queries and never take the write lock.
+// Store is an attnlab run database: one SQLite file in WAL mode, or a
+// PostgreSQL database that many machines share. A *Store is safe for
+// concurrent use by many goroutines, and any number of processes may open
+// the same database: every write is a short transaction (BEGIN IMMEDIATE on
+// SQLite, waiting up to 10 s for the write lock; READ COMMITTED with row
+// locks on PostgreSQL) retried when the engine reports contention; reads
+// are plain autocommit queries.
 type Store struct {
-	db   *sql.DB
-	path string
+	db       handle
+	d        dialect
+	target   string   // the path or URL as given (with any password)
+	name     string   // the path, or the URL with its password masked
+	secrets  []string // what must never be printed
+	readOnly bool
+	watch    *fileWatch // SQLite: notices a deleted or replaced file
 
-	// now and alive are replaced by tests.
+	// now, when set (by tests), is both the database's clock and the wall
+	// clock of metric rows. alive tells whether a pid on this host lives.
 	now   func() time.Time
 	alive func(pid int) bool
 }
 
-// Open opens the store at path, creating the file if it does not exist and
-// migrating an older schema forward. It refuses, with a one-line error naming
-// the file, a file that is not a SQLite database (ErrNotStore), a SQLite
-// database made by another program (ErrNotStore), and a store whose schema
-// is newer than SchemaVersion (ErrSchemaTooNew).
-func Open(path string) (*Store, error) {
-	return open(context.Background(), path, true)
+// openMode is how a database is opened.
+type openMode int
+
+const (
+	modeCreate   openMode = iota // create the database (or its tables) if needed
+	modeExisting                 // never create; read-write when possible
+	modeReadOnly                 // never create, never write
+)
+
+// Open opens the store at target — a SQLite file path, or a postgres:// URL
+// — creating the file (or, in an existing PostgreSQL database, the tables)
+// if needed and migrating an older schema forward. It refuses, with a
+// one-line error naming the database, a file that is not a SQLite database
+// (ErrNotStore), a database made by another program (ErrNotStore, and the
+// file is not modified), and a store whose schema is newer than
+// SchemaVersion (ErrSchemaTooNew). A URL's password never appears in an
+// error: see Redact.
+func Open(target string) (*Store, error) {
+	return open(context.Background(), target, modeCreate)
 }
 
 // OpenExisting is Open for commands that only read: it never creates a
-// database. A missing path, or an empty file, gives
-// "no attnlab database at PATH" (ErrNoDatabase). An existing store with an
-// older schema is still migrated forward.
-func OpenExisting(path string) (*Store, error) {
-	return open(context.Background(), path, false)
+// database. A missing path, an empty file or an empty PostgreSQL database
+// gives "no attnlab database at TARGET" (ErrNoDatabase). An existing store
+// with an older schema is still migrated forward. A SQLite file that this
+// process may not write (or in a directory it may not write) is opened
+// read-only.
+func OpenExisting(target string) (*Store, error) {
+	return open(context.Background(), target, modeExisting)
 }
 
-func open(ctx context.Context, path string, create bool) (*Store, error) {
-	if path == "" {
+// OpenReadOnly is OpenExisting that never writes: the store's write
+// methods fail, and an older schema is an error instead of a migration.
+func OpenReadOnly(target string) (*Store, error) {
+	return open(context.Background(), target, modeReadOnly)
+}
+
+func open(ctx context.Context, target string, mode openMode) (*Store, error) {
+	if target == "" {
 		return nil, errors.New("store: empty database path")
 	}
-	fi, err := os.Stat(path)
-	switch {
-	case err == nil && fi.IsDir():
-		return nil, openErr(path, ErrNotStore, nil, "is a directory, not a database file")
-	case err == nil && fi.Size() == 0 && !create:
-		return nil, &openError{text: "no attnlab database at " + path + " (the file is empty)", kind: ErrNoDatabase}
-	case errors.Is(err, fs.ErrNotExist) && !create:
-		return nil, &openError{text: "no attnlab database at " + path, kind: ErrNoDatabase, err: err}
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return nil, openErr(path, nil, err, "%v", err)
+	if isPostgresURL(target) {
+		return openPostgres(ctx, target, mode)
 	}
-	dsn, err := dataSourceName(path, create)
-	if err != nil {
-		return nil, openErr(path, nil, err, "%v", err)
-	}
-	db, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, openErr(path, nil, err, "%v", err)
-	}
-	db.SetMaxIdleConns(8)
-	s := &Store{db: db, path: path, now: time.Now, alive: pidAlive}
-	if err := s.init(ctx, create); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return openSQLite(ctx, target, mode)
 }
 
-// dataSourceName builds the go-sqlite3 DSN. The path is made absolute and
-// percent-encoded so that '?', '#' and '%' in file names survive the URI.
-func dataSourceName(path string, create bool) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	abs = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_txlock", "immediate")
-	if !create {
-		q.Set("mode", "rw") // SQLite itself must not create the file either
-	}
-	return "file:" + abs + "?" + q.Encode(), nil
-}
-
-// init checks what the file is and migrates it to SchemaVersion.
-func (s *Store) init(ctx context.Context, create bool) error {
-	if err := retry(ctx, func() error { return s.db.PingContext(ctx) }); err != nil {
+// init checks what the database is and migrates it to SchemaVersion.
+func (s *Store) init(ctx context.Context, mode openMode) error {
+	if err := retry(ctx, s.d, func() error { return s.db.PingContext(ctx) }); err != nil {
 		return s.classify(err)
 	}
-	var appID, version, tables int
+	var st dbState
 	probe := func() error {
-		return s.db.QueryRowContext(ctx, `SELECT
-			(SELECT application_id FROM pragma_application_id),
-			(SELECT user_version FROM pragma_user_version),
-			(SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%')`).Scan(&appID, &version, &tables)
-	}
-	if err := retry(ctx, probe); err != nil {
-		return s.classify(err)
-	}
-	if err := s.identify(appID, version, tables, create); err != nil {
-		if errors.Is(err, ErrNotStore) && tables > 0 {
-			var names string
-			if s.db.QueryRowContext(ctx, `SELECT group_concat(name, ', ') FROM (SELECT name FROM sqlite_schema
-				WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 5)`).Scan(&names) == nil {
-				return openErr(s.path, ErrNotStore, nil, "not an attnlab database (it has tables %s but no attnlab schema)", names)
-			}
-		}
+		var err error
+		st, err = s.d.probe(ctx, s.db)
 		return err
 	}
-	if version == SchemaVersion {
+	if err := retry(ctx, s.d, probe); err != nil {
+		return s.classify(err)
+	}
+	if err := s.identify(st, mode); err != nil {
+		return err
+	}
+	if st.version == SchemaVersion {
 		return nil
 	}
-	return s.migrate(ctx, SchemaVersion)
+	return s.migrate(ctx, SchemaVersion, mode)
 }
 
-// identify decides from the header fields whether the file is a store this
-// build can use.
-func (s *Store) identify(appID, version, tables int, create bool) error {
+// identify decides from what probe found whether the database is a store
+// this build can use.
+func (s *Store) identify(st dbState, mode openMode) error {
 	switch {
-	case appID == 0 && version == 0 && tables == 0:
-		if !create {
-			return &openError{text: "no attnlab database at " + s.path + " (the file is an empty SQLite database)", kind: ErrNoDatabase}
+	case st.empty:
+		if mode != modeCreate {
+			what := "the file is an empty SQLite database"
+			if s.d.engine() == Postgres {
+				what = "the database has no tables"
+			}
+			return &openError{text: "no attnlab database at " + s.name + " (" + what + ")", kind: ErrNoDatabase}
 		}
 		return nil // new database
-	case appID != applicationID:
-		return openErr(s.path, ErrNotStore, nil,
-			"not an attnlab database (application_id %#x, user_version %d)", appID, version)
-	case version > SchemaVersion:
-		return openErr(s.path, ErrSchemaTooNew, nil,
-			"schema version %d is newer than this attnlab supports (%d); upgrade attnlab", version, SchemaVersion)
-	case version < 1:
-		return openErr(s.path, ErrNotStore, nil, "not an attnlab database (attnlab application_id but user_version %d)", version)
+	case !st.ours && len(st.tables) > 0:
+		return openErr(s.name, ErrNotStore, nil, "not an attnlab database (it has tables %s but no attnlab schema)", strings.Join(st.tables, ", "))
+	case !st.ours:
+		return openErr(s.name, ErrNotStore, nil, "not an attnlab database (%s)", st.foreign)
+	case st.version > SchemaVersion:
+		return openErr(s.name, ErrSchemaTooNew, nil,
+			"schema version %d is newer than this attnlab supports (%d); upgrade attnlab", st.version, SchemaVersion)
 	}
 	return nil
 }
 
 // migrate applies migrations forward until the store is at version target,
-// in one IMMEDIATE transaction, re-reading the version under the write lock
-// because another process may have migrated the file meanwhile.
-func (s *Store) migrate(ctx context.Context, target int) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var appID, version, tables int
-		err := tx.QueryRowContext(ctx, `SELECT
-			(SELECT application_id FROM pragma_application_id),
-			(SELECT user_version FROM pragma_user_version),
-			(SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%')`).Scan(&appID, &version, &tables)
+// in one transaction, re-reading the version under the write lock because
+// another process may have migrated the database meanwhile.
+func (s *Store) migrate(ctx context.Context, target int, mode openMode) error {
+	err := s.write(ctx, func(tx *Tx) error {
+		if err := s.d.lockSchema(ctx, tx); err != nil {
+			return err
+		}
+		st, err := s.d.probe(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if err := s.identify(appID, version, tables, true); err != nil {
+		if err := s.identify(st, mode); err != nil {
 			return err
 		}
-		for v := version; v < target; v++ {
-			if _, err := tx.ExecContext(ctx, migrations[v].sql); err != nil {
+		for v := st.version; v < target; v++ {
+			if _, err := tx.ExecContext(ctx, s.d.ddl(migrations[v])); err != nil {
 				return fmt.Errorf("migrate to version %d (%s): %w", v+1, migrations[v].name, err)
 			}
 		}
-		if version < target {
-			// PRAGMA takes no bound parameters; both values are our own integers.
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = %d", applicationID, target)); err != nil {
+		if st.version < target {
+			if err := s.d.stamp(ctx, tx, target); err != nil {
 				return fmt.Errorf("set schema version %d: %w", target, err)
 			}
 		}
@@ -233,41 +210,29 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 }
 
 // classify turns a driver error met while opening into a one-line error
-// naming the file.
+// naming the database.
 func (s *Store) classify(err error) error {
-	switch sqliteCode(err) {
+	switch s.d.code(err) {
 	case codeNotADB:
-		return openErr(s.path, ErrNotStore, err, "not a SQLite database (%v)", err)
+		return openErr(s.name, ErrNotStore, err, "not a SQLite database (%v)", err)
 	case codeCorrupt:
-		return openErr(s.path, ErrNotStore, err, "the database file is corrupt (%v)", err)
+		return openErr(s.name, ErrNotStore, err, "the database file is corrupt (%v)", err)
 	case codeCantOpen:
-		return openErr(s.path, nil, err, "cannot open the database file (%v)", err)
+		return openErr(s.name, nil, err, "cannot open the database file (%v)", err)
 	}
-	return openErr(s.path, nil, err, "%v", oneLine(err.Error()))
+	return openErr(s.name, nil, err, "%v", scrub(oneLine(err.Error()), s.secrets))
 }
 
-// Check runs SQLite's PRAGMA quick_check over the whole file and returns an
-// error wrapping ErrNotStore if it finds corruption. Open only reads the
-// header and the schema, so damage deeper in the file shows up as errors of
-// the queries that reach it, or here. Check reads every page: it takes time
-// proportional to the size of the file.
+// Check runs the engine's integrity check over the whole database (SQLite's
+// PRAGMA quick_check; nothing on PostgreSQL, whose server guards its own
+// storage) and returns an error wrapping ErrNotStore if it finds
+// corruption. Open only reads the header and the schema, so damage deeper
+// in the file shows up as errors of the queries that reach it, or here.
+// Check reads every page: it takes time proportional to the size of the
+// file.
 func (s *Store) Check(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `PRAGMA quick_check`)
+	problems, err := s.d.check(ctx, s.db)
 	if err != nil {
-		return s.classify(err)
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return s.classify(err)
-		}
-		if line != "ok" {
-			problems = append(problems, line)
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return s.classify(err)
 	}
 	if len(problems) > 0 {
@@ -276,23 +241,63 @@ func (s *Store) Check(ctx context.Context) error {
 			more = fmt.Sprintf(" (and %d more problems)", len(problems)-3)
 			problems = problems[:3]
 		}
-		return openErr(s.path, ErrNotStore, nil, "the database file is corrupt: %s%s", oneLine(strings.Join(problems, "; ")), more)
+		return openErr(s.name, ErrNotStore, nil, "the database file is corrupt: %s%s", oneLine(strings.Join(problems, "; ")), more)
 	}
 	return nil
 }
 
-// Path returns the file name the store was opened with.
-func (s *Store) Path() string { return s.path }
+// Path returns the database the store was opened with, fit to print: the
+// file name, or the URL with its password masked.
+func (s *Store) Path() string { return s.name }
+
+// Engine returns the store's database engine.
+func (s *Store) Engine() Engine { return s.d.engine() }
+
+// ReadOnly reports whether the store was opened read-only (OpenReadOnly,
+// or OpenExisting on a file this process may not write).
+func (s *Store) ReadOnly() bool { return s.readOnly }
+
+// Redact returns text with the store's secrets (a password in its URL)
+// masked; errors of this package are already redacted.
+func (s *Store) Redact(text string) string { return scrub(text, s.secrets) }
 
 // Close closes the database. A MetricWriter must be flushed before.
 func (s *Store) Close() error { return s.db.Close() }
 
-// write runs fn in one IMMEDIATE transaction (the DSN's _txlock) and commits
-// it, retrying the whole transaction on SQLITE_BUSY/SQLITE_LOCKED. fn may run
-// more than once, so it must not change state outside the transaction.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return retry(ctx, func() error {
-		tx, err := s.db.BeginTx(ctx, nil)
+// clock returns the time by the database's clock (see dialect.now), or the
+// test clock.
+func (s *Store) clock(ctx context.Context, q querier) (time.Time, error) {
+	if s.now != nil {
+		return s.now(), nil
+	}
+	return s.d.now(ctx, q)
+}
+
+// wall returns this machine's time (or the test clock): the wall time of
+// metric rows.
+func (s *Store) wall() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
+// write runs fn in one transaction (IMMEDIATE on SQLite) and commits it,
+// retrying the whole transaction when the engine reports contention
+// (SQLITE_BUSY, a PostgreSQL serialization failure or deadlock). fn may run
+// more than once, so it must not change state outside the transaction. On
+// SQLite it fails with ErrDatabaseGone, before and after committing, once
+// the file was deleted or replaced: a commit into an unlinked file is no
+// result.
+func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
+	if s.readOnly {
+		return fmt.Errorf("store %s is open read-only", s.name)
+	}
+	if err := s.watch.check(); err != nil {
+		return err
+	}
+	err := retry(ctx, s.d, func() error {
+		tx, err := s.db.begin(ctx)
 		if err != nil {
 			return err
 		}
@@ -302,45 +307,67 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		}
 		return tx.Commit()
 	})
+	if err != nil {
+		return s.redactErr(err)
+	}
+	return s.watch.check()
 }
 
-// maxRetries bounds how often a busy transaction is retried; each try has
-// already waited up to the 10 s busy timeout inside SQLite.
+// redactErr masks the store's secrets in err's text, keeping what it wraps.
+func (s *Store) redactErr(err error) error {
+	if err == nil || len(s.secrets) == 0 {
+		return err
+	}
+	if msg := err.Error(); scrub(msg, s.secrets) != msg {
+		return &redacted{text: scrub(msg, s.secrets), err: err}
+	}
+	return err
+}
+
+// redacted is an error whose text had a secret masked.
+type redacted struct {
+	text string
+	err  error
+}
+
+func (e *redacted) Error() string { return e.text }
+func (e *redacted) Unwrap() error { return e.err }
+
+// maxRetries bounds how often a busy transaction is retried; on SQLite each
+// try has already waited up to the 10 s busy timeout.
 const maxRetries = 8
 
 // retry calls fn until it succeeds, fails with an error that is not
-// SQLITE_BUSY/SQLITE_LOCKED, the context ends, or maxRetries is reached,
-// sleeping with jittered exponential backoff between tries.
-func retry(ctx context.Context, fn func() error) error {
+// contention, the context ends, or maxRetries is reached, sleeping with
+// jittered exponential backoff between tries.
+func retry(ctx context.Context, d dialect, fn func() error) error {
 	delay := 5 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := fn()
-		if err == nil || !isBusy(err) || attempt == maxRetries {
+		if err == nil || d.code(err) != codeBusy || attempt == maxRetries {
 			return err
 		}
-		d := delay/2 + rand.N(delay)
+		wait := delay/2 + rand.N(delay)
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())
-		case <-time.After(d):
+		case <-time.After(wait):
 		}
 		delay = min(2*delay, time.Second)
 	}
 }
 
-// isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED.
-func isBusy(err error) bool { return sqliteCode(err) == codeBusy }
-
 // errCode is the kind of a driver error, as far as the store cares.
 type errCode int
 
 const (
-	codeOther errCode = iota
-	codeBusy
-	codeNotADB
-	codeCorrupt
-	codeCantOpen
-	codeForeignKey
+	codeOther      errCode = iota
+	codeBusy               // contention: retry the transaction
+	codeNotADB             // not a SQLite file
+	codeCorrupt            // damaged storage
+	codeCantOpen           // cannot open the file, cannot reach the server
+	codeForeignKey         // a child row names a missing parent
+	codeNoDatabase         // PostgreSQL: the database does not exist
 )
 
 // timeLayout is how timestamps are stored: fixed-width UTC ISO 8601 with
@@ -349,18 +376,20 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-func parseTime(ns sql.NullString) time.Time {
-	if !ns.Valid || ns.String == "" {
+// parseTime reads a stored timestamp; "" or an unreadable text is the zero
+// time.
+func parseTime(text string) time.Time {
+	if text == "" {
 		return time.Time{}
 	}
-	t, err := time.Parse(timeLayout, ns.String)
+	t, err := time.Parse(timeLayout, text)
 	if err != nil {
-		t, err = time.Parse(time.RFC3339Nano, ns.String)
+		t, err = time.Parse(time.RFC3339Nano, text)
 		if err != nil {
 			return time.Time{}
 		}
 	}
-	return t
+	return t.UTC()
 }
 
 func oneLine(s string) string {

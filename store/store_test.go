@@ -13,17 +13,6 @@ import (
 	"testing"
 )
 
-// newStore opens a fresh store in a temporary directory.
-func newStore(tb testing.TB) *Store {
-	tb.Helper()
-	s, err := Open(filepath.Join(tb.TempDir(), "runs.db"))
-	if err != nil {
-		tb.Fatalf("Open: %v", err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	return s
-}
-
 // addExperiment creates experiment name with n runs h0..h{n-1}, each with
 // params seed and model.attention.name, and returns them.
 func addExperiment(tb testing.TB, s *Store, name string, n int) []Run {
@@ -269,7 +258,7 @@ func createAtVersion(tb testing.TB, path string, v int) *sql.DB {
 	tb.Helper()
 	db := rawDB(tb, path)
 	for _, m := range migrations[:v] {
-		if _, err := db.Exec(m.sql); err != nil {
+		if _, err := db.Exec(m.sqlite); err != nil {
 			tb.Fatalf("migration %s: %v", m.name, err)
 		}
 	}
@@ -292,7 +281,7 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				INSERT INTO experiments (id, name, description, yaml, created, updated) VALUES (1, 'copy', 'd', 'y: 1', ?, ?);
 				INSERT INTO runs (id, experiment_id, hash, seed, config, point, status, attempt, created, finished)
 					VALUES (1, 1, 'abcdef01', 3, '{"seed":3,"lr":0.001}', '{"lr":0.001}', 'done', 1, ?, ?);
-				INSERT INTO params (run_id, key, type, value) VALUES (1, 'lr', 'number', 0.001), (1, 'seed', 'number', 3);
+				INSERT INTO params (run_id, key, type, value) VALUES (1, 'lr', 'number', 0.001), (1, 'seed', 'number', 3), (1, 'task', 'text', 'scan'), (1, 'bi', 'bool', 1);
 				INSERT INTO metrics (run_id, key, step, value, wall) VALUES (1, 'train/loss', 0, 2.5, 1.5e9), (1, 'train/loss', 1, NULL, 1.5e9);
 				INSERT INTO summaries (run_id, key, value) VALUES (1, 'test/bleu', 0.25), (1, 'test/ppl', 9e999);
 				INSERT INTO artifacts (run_id, kind, name, size, data, created) VALUES (1, 'checkpoint', 'last', 3, x'010203', ?);`,
@@ -325,8 +314,13 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				t.Fatalf("Run(abcd) = %+v, want run 1 of copy, seed 3, done, finished", r)
 			}
 			params, err := s.Params(ctx, []int64{1})
-			if err != nil || !params[1]["lr"].Equal(NumberValue(0.001)) {
-				t.Fatalf("Params = %v, %v; want lr 0.001", params, err)
+			if err != nil || !params[1]["lr"].Equal(NumberValue(0.001)) || !params[1]["task"].Equal(TextValue("scan")) ||
+				!params[1]["bi"].Equal(BoolValue(true)) || !params[1]["seed"].Equal(NumberValue(3)) {
+				t.Fatalf("Params = %v, %v; want lr 0.001, task scan, bi true, seed 3", params, err)
+			}
+			where, _ := ParseWhere("task = scan and lr < 0.01 and bi = true")
+			if runs, err := s.Runs(ctx, RunFilter{Where: where}); err != nil || len(runs) != 1 {
+				t.Fatalf("Runs(where on migrated params) = %d runs, %v; want 1", len(runs), err)
 			}
 			hist, err := s.MetricHistory(ctx, []int64{1}, "train/loss")
 			if err != nil || len(hist[1]) != 2 || hist[1][0].Value != 2.5 || !math.IsNaN(hist[1][1].Value) {

@@ -148,22 +148,34 @@ func (v Value) kind() Kind {
 	return v.Kind
 }
 
-// sqlArg is the value bound for params.value: NULL for NaN and null,
-// INTEGER for integral numbers that a float64 holds exactly (so the sqlite3
-// shell prints 3, not 3.0), REAL otherwise, 0/1 for bools.
-func (v Value) sqlArg() any {
+// sqlArgs are the values bound for params.value and params.text_value:
+// numbers in value (NULL for NaN; INTEGER on SQLite for integral numbers a
+// float64 holds exactly, so the sqlite3 shell prints 3, not 3.0; REAL
+// otherwise), bools in value as 0/1, text in text_value; null is NULL in
+// both.
+func (v Value) sqlArgs() (num, text any) {
 	switch v.kind() {
 	case KindNumber:
-		return numberArg(v.Num)
+		return numberArg(v.Num), nil
 	case KindText:
-		return v.Text
+		return nil, v.Text
 	case KindBool:
 		if v.Bool {
-			return int64(1)
+			return int64(1), nil
 		}
-		return int64(0)
+		return int64(0), nil
 	}
-	return nil
+	return nil, nil
+}
+
+// sqlArg is the one value a where comparison binds: the number, 0/1 for a
+// bool, or the text.
+func (v Value) sqlArg() any {
+	num, text := v.sqlArgs()
+	if v.kind() == KindText {
+		return text
+	}
+	return num
 }
 
 func numberArg(f float64) any {
@@ -176,11 +188,11 @@ func numberArg(f float64) any {
 	return f
 }
 
-// scanValue decodes a params row.
-func scanValue(kind string, raw any) Value {
+// scanValue decodes a params row from its type, value and text_value.
+func scanValue(kind string, num, text any) Value {
 	switch Kind(kind) {
 	case KindNumber:
-		switch x := raw.(type) {
+		switch x := num.(type) {
 		case float64:
 			return NumberValue(x)
 		case int64:
@@ -189,14 +201,17 @@ func scanValue(kind string, raw any) Value {
 			return NumberValue(math.NaN())
 		}
 	case KindText:
-		switch x := raw.(type) {
+		switch x := text.(type) {
 		case string:
 			return TextValue(x)
 		case []byte:
 			return TextValue(string(x))
 		}
 	case KindBool:
-		if x, ok := raw.(int64); ok {
+		switch x := num.(type) {
+		case int64:
+			return BoolValue(x != 0)
+		case float64:
 			return BoolValue(x != 0)
 		}
 	}
@@ -205,10 +220,15 @@ func scanValue(kind string, raw any) Value {
 
 // floatArg is how metric and summary values are bound: a REAL, or NULL for
 // NaN (SQLite would turn a NaN double into NULL anyway; doing it here makes
-// the encoding explicit). ±Inf are stored as REAL infinities.
+// the encoding explicit and the same on PostgreSQL, whose NaN would equal
+// itself and sort above every number). ±Inf are stored as infinities; -0 is
+// stored as +0, as SQLite would.
 func floatArg(f float64) any {
 	if math.IsNaN(f) {
 		return nil
+	}
+	if f == 0 {
+		return 0.0
 	}
 	return f
 }

@@ -669,16 +669,17 @@ func formatWord(s string, key bool) string {
 // ---- SQL ----
 
 // sql compiles the filter to a boolean SQL expression over the runs query's
-// aliases r (runs) and e (experiments). Keys and values are returned as
-// bound arguments; the text holds only fixed SQL and '?' placeholders.
-func (c *Cond) sql() (string, []any) {
+// aliases r (runs) and e (experiments), in the dialect's SQL. Keys and
+// values are returned as bound arguments; the text holds only fixed SQL and
+// '?' placeholders.
+func (c *Cond) sql(d dialect) (string, []any) {
 	var b strings.Builder
 	var args []any
-	c.compile(&b, &args)
+	c.compile(d, &b, &args)
 	return b.String(), args
 }
 
-func (c *Cond) compile(b *strings.Builder, args *[]any) {
+func (c *Cond) compile(d dialect, b *strings.Builder, args *[]any) {
 	switch c.op {
 	case opAnd, opOr:
 		sep := " AND "
@@ -690,28 +691,28 @@ func (c *Cond) compile(b *strings.Builder, args *[]any) {
 			if i > 0 {
 				b.WriteString(sep)
 			}
-			k.compile(b, args)
+			k.compile(d, b, args)
 		}
 		b.WriteByte(')')
 	case opNot:
 		b.WriteString("(NOT ")
-		c.kids[0].compile(b, args)
+		c.kids[0].compile(d, b, args)
 		b.WriteByte(')')
 	default:
 		switch c.cmp {
 		case cmpNe, cmpNotIn:
 			b.WriteString("(NOT ")
-			c.compileAny(b, args)
+			c.compileAny(d, b, args)
 			b.WriteByte(')')
 		default:
-			c.compileAny(b, args)
+			c.compileAny(d, b, args)
 		}
 	}
 }
 
 // compileAny writes the disjunction of c.key = v over c.vals (for =, !=, in
 // and not in; the caller negates), or the single ordered comparison.
-func (c *Cond) compileAny(b *strings.Builder, args *[]any) {
+func (c *Cond) compileAny(d dialect, b *strings.Builder, args *[]any) {
 	op := cmpEq
 	switch c.cmp {
 	case cmpLt, cmpLe, cmpGt, cmpGe:
@@ -722,27 +723,49 @@ func (c *Cond) compileAny(b *strings.Builder, args *[]any) {
 		if i > 0 {
 			b.WriteString(" OR ")
 		}
-		c.compileOne(b, args, op, v)
+		c.compileOne(d, b, args, op, v)
 	}
 	b.WriteByte(')')
 }
 
+// sqlFalse is a condition that never holds, in both engines' SQL.
+const sqlFalse = "(1 = 0)"
+
 // compileOne writes key op v. NaN equals only a stored NaN (a NULL value)
-// and fails every ordering, as in IEEE 754.
-func (c *Cond) compileOne(b *strings.Builder, args *[]any, op cmpOp, v Value) {
+// and fails every ordering, as in IEEE 754. Numbers and bools compare with
+// params.value, text with params.text_value; numbers are bound through the
+// dialect's number placeholder.
+func (c *Cond) compileOne(d dialect, b *strings.Builder, args *[]any, op cmpOp, v Value) {
 	nan := v.Kind == KindNumber && math.IsNaN(v.Num)
-	if nan && op != cmpEq {
-		b.WriteString("0")
+	if nan && op != cmpEq || v.Kind == KindText && !d.storable(v.Text) {
+		// Nothing stored can equal NaN or text the engine cannot hold.
+		b.WriteString(sqlFalse)
 		return
 	}
-	cmp := " " + cmpSQL[op] + " ?"
+	placeholder := "?"
 	arg := v.sqlArg()
+	switch v.Kind {
+	case KindNumber:
+		placeholder = d.number()
+		if f, ok := arg.(int64); ok {
+			arg = float64(f)
+		}
+	case KindBool:
+		placeholder = d.number()
+		arg = float64(arg.(int64))
+	}
+	cmp := " " + cmpSQL[op] + " " + placeholder
 	if nan {
 		cmp, arg = " IS NULL", nil
 	}
+	column := "p.value"
+	if v.Kind == KindText {
+		column = "p.text_value"
+	}
 	switch c.kind {
 	case keyParam:
-		b.WriteString("EXISTS (SELECT 1 FROM params p WHERE p.run_id = r.id AND p.key = ? AND p.type = ? AND p.value")
+		b.WriteString("EXISTS (SELECT 1 FROM params p WHERE p.run_id = r.id AND p.key = ? AND p.type = ? AND ")
+		b.WriteString(column)
 		b.WriteString(cmp)
 		b.WriteByte(')')
 		*args = append(*args, c.key, string(v.Kind))
@@ -753,7 +776,7 @@ func (c *Cond) compileOne(b *strings.Builder, args *[]any, op cmpOp, v Value) {
 		*args = append(*args, c.key)
 	case keyStatus, keySeed, keyID, keyExperiment:
 		if nan {
-			b.WriteString("0") // these columns are never NaN
+			b.WriteString(sqlFalse) // these columns are never NaN
 			return
 		}
 		b.WriteString(map[keyKind]string{keyStatus: "r.status", keySeed: "r.seed", keyID: "r.id", keyExperiment: "e.name"}[c.kind])

@@ -150,7 +150,7 @@ func whereStore(tb testing.TB) *Store {
 	return s
 }
 
-func TestWhereMatches(t *testing.T) {
+func testWhereMatches(t *testing.T) {
 	s := whereStore(t)
 	ctx := context.Background()
 	for _, tc := range []struct{ where, want string }{
@@ -208,31 +208,37 @@ func TestWhereMatches(t *testing.T) {
 // TestWhereCompilesToPlaceholdersOnly checks that no user text reaches the
 // SQL: the compiled text must be the same whatever the keys and values.
 func TestWhereCompilesToPlaceholdersOnly(t *testing.T) {
-	shape := func(where string) string {
-		c, err := ParseWhere(where)
-		if err != nil {
-			t.Fatalf("ParseWhere(%q): %v", where, err)
+	for _, d := range []dialect{sqliteDialect{}, postgresDialect{}} {
+		shape := func(where string) string {
+			c, err := ParseWhere(where)
+			if err != nil {
+				t.Fatalf("ParseWhere(%q): %v", where, err)
+			}
+			sql, _ := c.sql(d)
+			return d.rebind(sql)
 		}
-		sql, _ := c.sql()
-		return sql
-	}
-	base := shape(`a = "x" and b.c > 1`)
-	for _, other := range []string{
-		`"a'; DROP TABLE runs; --" = "x\"); DELETE FROM params; --" and "b'c" > 99`,
-		`zzz = "' OR 1=1 --" and b.c > -1e300`,
-	} {
-		if got := shape(other); got != base {
-			t.Fatalf("SQL for %q =\n%s\nwant the same text as for a benign filter:\n%s", other, got, base)
+		base := shape(`a = "x" and b.c > 1`)
+		for _, other := range []string{
+			`"a'; DROP TABLE runs; --" = "x\"); DELETE FROM params; --" and "b'c" > 99`,
+			`zzz = "' OR 1=1 --" and b.c > -1e300`,
+		} {
+			if got := shape(other); got != base {
+				t.Fatalf("%s: SQL for %q =\n%s\nwant the same text as for a benign filter:\n%s", d.engine(), other, got, base)
+			}
 		}
 	}
 }
 
-func TestWhereHostileInput(t *testing.T) {
+func testWhereHostileInput(t *testing.T) {
 	s := whereStore(t)
 	ctx := context.Background()
 	countTables := func() (tables, runs, params int) {
 		t.Helper()
-		err := s.db.QueryRow(`SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table'),
+		tablesSQL := `SELECT count(*) FROM sqlite_schema WHERE type = 'table'`
+		if s.Engine() == Postgres {
+			tablesSQL = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`
+		}
+		err := s.db.QueryRow(`SELECT (`+tablesSQL+`),
 			(SELECT count(*) FROM runs), (SELECT count(*) FROM params)`).Scan(&tables, &runs, &params)
 		if err != nil {
 			t.Fatalf("the store is damaged: %v", err)

@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Engine names the database engine behind a Store.
+type Engine string
+
+// The engines a Store runs on.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// EngineOf tells which engine a --db value names: a postgres:// or
+// postgresql:// URL is PostgreSQL, anything else a SQLite file path.
+func EngineOf(target string) Engine {
+	if isPostgresURL(target) {
+		return Postgres
+	}
+	return SQLite
+}
+
+func isPostgresURL(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// Redact returns target fit to print: a PostgreSQL URL with its password
+// (and any password= parameter) replaced by xxxxx; a SQLite path as is.
+func Redact(target string) string {
+	if !isPostgresURL(target) {
+		return target
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		// Unparseable: keep the scheme and the host part only.
+		scheme, rest, _ := strings.Cut(target, "://")
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			rest = "xxxxx@" + rest[at+1:]
+		}
+		return scheme + "://" + rest
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// Secrets returns the secret strings target carries — the URL's password
+// and a password= parameter — so that callers can scrub them from any text
+// they print. A SQLite path has none.
+func Secrets(target string) []string {
+	if !isPostgresURL(target) {
+		return nil
+	}
+	var out []string
+	add := func(s string) {
+		if s != "" {
+			out = append(out, s, url.QueryEscape(s), url.PathEscape(s))
+		}
+	}
+	if u, err := url.Parse(target); err == nil {
+		if p, ok := u.User.Password(); ok {
+			add(p)
+		}
+		add(u.Query().Get("password"))
+		return out
+	}
+	// Unparseable: everything between the last ':' before '@' and '@'.
+	_, rest, _ := strings.Cut(target, "://")
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		if _, pw, ok := strings.Cut(rest[:at], ":"); ok {
+			add(pw)
+		}
+	}
+	return out
+}
+
+// scrub replaces every secret in s by xxxxx.
+func scrub(s string, secrets []string) string {
+	for _, p := range secrets {
+		if p != "" {
+			s = strings.ReplaceAll(s, p, "xxxxx")
+		}
+	}
+	return s
+}
+
+// dialect is everything that differs between the engines. Each engine has
+// one file: dialect_sqlite.go and dialect_postgres.go. The rest of the
+// package writes its SQL once, with '?' placeholders, in the subset both
+// engines share (INSERT … ON CONFLICT … DO UPDATE, RETURNING, FILTER), and
+// asks the dialect for the rest.
+type dialect interface {
+	// engine names the engine.
+	engine() Engine
+	// rebind turns the package's '?' placeholders into the engine's.
+	rebind(query string) string
+	// code classifies a driver error.
+	code(err error) errCode
+	// ddl returns migration m's text for this engine.
+	ddl(m migration) string
+	// lockSchema serialises migrations between processes; it runs first
+	// in the migration's transaction.
+	lockSchema(ctx context.Context, tx *Tx) error
+	// probe reads what the database holds: its schema version and whether
+	// it is attnlab's.
+	probe(ctx context.Context, q querier) (dbState, error)
+	// stamp records version as the schema version (inside the migration).
+	stamp(ctx context.Context, tx *Tx, version int) error
+	// now reads the database's clock (the local clock for SQLite).
+	now(ctx context.Context, q querier) (time.Time, error)
+	// timeArg is how a timestamp is bound.
+	timeArg(t time.Time) any
+	// int64s and texts are subqueries that select the elements of a JSON
+	// array bound to their one placeholder (as column value).
+	int64s() string
+	texts() string
+	// hasPrefix is a condition that col starts with the text bound to
+	// its placeholders; prefixArgs returns those arguments.
+	hasPrefix(col string) string
+	prefixArgs(prefix string) []any
+	// number is the placeholder for a float64 compared with a numeric
+	// column (PostgreSQL needs the type spelled out).
+	number() string
+	// storable reports whether the engine can hold text s (PostgreSQL's
+	// text cannot contain NUL).
+	storable(s string) bool
+	// skipLocked ends a SELECT that claims a queued row: rows other
+	// transactions are claiming are skipped, the one returned is locked.
+	skipLocked() string
+	// check runs the engine's integrity check and returns its problems.
+	check(ctx context.Context, q querier) ([]string, error)
+}
+
+// dbState is what probe found.
+type dbState struct {
+	empty   bool     // no tables at all: a new database
+	ours    bool     // attnlab's marks are there
+	version int      // schema version, when ours
+	tables  []string // up to 5 table names, when not ours
+	foreign string   // what marks it as someone else's, when not ours
+}
+
+// handle is the store's *sql.DB: the same methods, with the package's '?'
+// placeholders rebound for the engine. Queries written by other parts of
+// the package (and by tests) go through it unchanged on both engines.
+type handle struct {
+	*sql.DB
+	d dialect
+}
+
+// ExecContext is sql.DB's, with the query rebound.
+func (h handle) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return h.DB.ExecContext(ctx, h.d.rebind(q), args...)
+}
+
+// QueryContext is sql.DB's, with the query rebound.
+func (h handle) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return h.DB.QueryContext(ctx, h.d.rebind(q), args...)
+}
+
+// QueryRowContext is sql.DB's, with the query rebound.
+func (h handle) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return h.DB.QueryRowContext(ctx, h.d.rebind(q), args...)
+}
+
+// Exec is sql.DB's, with the query rebound.
+func (h handle) Exec(q string, args ...any) (sql.Result, error) {
+	return h.ExecContext(context.Background(), q, args...)
+}
+
+// Query is sql.DB's, with the query rebound.
+func (h handle) Query(q string, args ...any) (*sql.Rows, error) {
+	return h.QueryContext(context.Background(), q, args...)
+}
+
+// QueryRow is sql.DB's, with the query rebound.
+func (h handle) QueryRow(q string, args ...any) *sql.Row {
+	return h.QueryRowContext(context.Background(), q, args...)
+}
+
+// begin starts a transaction: IMMEDIATE on SQLite (the DSN's _txlock),
+// READ COMMITTED on PostgreSQL.
+func (h handle) begin(ctx context.Context) (*Tx, error) {
+	tx, err := h.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: tx, d: h.d}, nil
+}
+
+// Tx is a transaction of the store: sql.Tx's methods with the package's
+// '?' placeholders rebound for the engine.
+type Tx struct {
+	*sql.Tx
+	d dialect
+}
+
+// ExecContext is sql.Tx's, with the query rebound.
+func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+// QueryContext is sql.Tx's, with the query rebound.
+func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
+// QueryRowContext is sql.Tx's, with the query rebound.
+func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// PrepareContext is sql.Tx's, with the query rebound.
+func (t *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return t.Tx.PrepareContext(ctx, t.d.rebind(q))
+}
+
+// dollarCache holds queries rebound to $n placeholders.
+var dollarCache sync.Map // string → string
+
+// rebindDollar rewrites '?' placeholders as $1, $2, … outside quoted text
+// ('…', "…") and comments, as PostgreSQL wants them.
+func rebindDollar(q string) string {
+	if v, ok := dollarCache.Load(q); ok {
+		return v.(string)
+	}
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for j < len(q) && q[j] != c {
+				j++
+			}
+			b.WriteString(q[i:min(j+1, len(q))])
+			i = j
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			j := strings.IndexByte(q[i:], '\n')
+			if j < 0 {
+				j = len(q) - i
+			}
+			b.WriteString(q[i : i+j])
+			i += j - 1
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	if len(q) < 64<<10 {
+		dollarCache.Store(q, out)
+	}
+	return out
+}
+
+// dbTime scans a timestamp column of either engine: TEXT on SQLite
+// ("2006-01-02T15:04:05.000Z"), timestamptz on PostgreSQL. NULL is the
+// zero time; times are in UTC.
+type dbTime struct{ time.Time }
+
+// Scan implements sql.Scanner.
+func (t *dbTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		t.Time = time.Time{}
+	case time.Time:
+		t.Time = v.UTC()
+	case string:
+		t.Time = parseTime(v)
+	case []byte:
+		t.Time = parseTime(string(v))
+	default:
+		t.Time = time.Time{}
+	}
+	return nil
+}

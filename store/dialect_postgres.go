@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+)
+
+// postgresDialect is PostgreSQL through pgx's database/sql driver: $n
+// placeholders, the schema version in the table attnlab_schema, timestamps
+// as timestamptz, text columns with the "C" collation (byte order, as
+// SQLite's BINARY), READ COMMITTED transactions with row locks, claims with
+// FOR UPDATE SKIP LOCKED, and migrations serialised by an advisory lock.
+type postgresDialect struct{}
+
+func (postgresDialect) engine() Engine         { return Postgres }
+func (postgresDialect) rebind(q string) string { return rebindDollar(q) }
+func (postgresDialect) ddl(m migration) string { return m.postgres }
+
+func (postgresDialect) code(err error) errCode {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return codeBusy
+		case "23503": // foreign_key_violation
+			return codeForeignKey
+		case "3D000": // invalid_catalog_name: the database does not exist
+			return codeNoDatabase
+		case "XX001", "XX002": // data_corrupted, index_corrupted
+			return codeCorrupt
+		}
+		return codeOther
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return codeCantOpen
+	}
+	return codeOther
+}
+
+// lockSchema takes a transaction-scoped advisory lock keyed by the
+// application id, so that processes opening a new database at once
+// migrate it one after the other.
+func (postgresDialect) lockSchema(ctx context.Context, tx *Tx) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(applicationID))
+	return err
+}
+
+func (postgresDialect) probe(ctx context.Context, q querier) (dbState, error) {
+	rows, err := q.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() ORDER BY table_name`)
+	if err != nil {
+		return dbState{}, err
+	}
+	var tables []string
+	ours := false
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return dbState{}, err
+		}
+		if n == "attnlab_schema" {
+			ours = true
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return dbState{}, err
+	}
+	if len(tables) == 0 {
+		return dbState{empty: true}, nil
+	}
+	if !ours {
+		return dbState{tables: tables[:min(len(tables), 5)]}, nil
+	}
+	var app string
+	var version int
+	err = q.QueryRowContext(ctx, `SELECT application, version FROM attnlab_schema LIMIT 1`).Scan(&app, &version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return dbState{foreign: "attnlab_schema is empty", tables: tables[:min(len(tables), 5)]}, nil
+	case err != nil:
+		return dbState{}, err
+	case app != "attnlab" || version < 1:
+		return dbState{foreign: fmt.Sprintf("attnlab_schema says %q, version %d", app, version)}, nil
+	}
+	return dbState{ours: true, version: version}, nil
+}
+
+func (postgresDialect) stamp(ctx context.Context, tx *Tx, version int) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM attnlab_schema`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO attnlab_schema (application, version) VALUES ('attnlab', ?)`, version)
+	return err
+}
+
+// now is the server's clock: every process that shares the database judges
+// heartbeats by the same clock, whatever its own says.
+func (postgresDialect) now(ctx context.Context, q querier) (time.Time, error) {
+	var t time.Time
+	err := q.QueryRowContext(ctx, `SELECT now()`).Scan(&t)
+	return t.UTC(), err
+}
+
+func (postgresDialect) timeArg(t time.Time) any { return t.UTC() }
+func (postgresDialect) int64s() string {
+	return `SELECT CAST(j.value AS BIGINT) FROM json_array_elements_text(CAST(? AS json)) AS j(value)`
+}
+func (postgresDialect) texts() string {
+	return `SELECT j.value FROM json_array_elements_text(CAST(? AS json)) AS j(value)`
+}
+func (postgresDialect) hasPrefix(col string) string { return `starts_with(` + col + `, ?)` }
+func (postgresDialect) prefixArgs(p string) []any   { return []any{p} }
+func (postgresDialect) number() string              { return "CAST(? AS DOUBLE PRECISION)" }
+func (postgresDialect) skipLocked() string          { return " FOR UPDATE OF r SKIP LOCKED" }
+func (postgresDialect) storable(s string) bool      { return !strings.ContainsRune(s, 0) }
+
+// check: the server guards its own storage; there is no cheap whole-database
+// check to run from a client.
+func (postgresDialect) check(context.Context, querier) ([]string, error) { return nil, nil }
+
+// openPostgres opens the store in the PostgreSQL database rawURL names (in
+// its current schema: the first of the search_path, public by default).
+// The password may be in the URL, in PGPASSWORD or in a pgpass file; sslmode
+// and the other libpq parameters pass through to the driver. The database
+// must exist (attnlab does not create databases); its tables are created on
+// first use.
+func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, error) {
+	name := Redact(rawURL)
+	secrets := Secrets(rawURL)
+	if _, err := url.Parse(rawURL); err != nil {
+		return nil, &openError{text: "store " + name + ": not a valid PostgreSQL URL", kind: nil}
+	}
+	db, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		return nil, &openError{text: scrub("store "+name+": "+oneLine(err.Error()), secrets)}
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(time.Minute)
+	s := &Store{d: postgresDialect{}, target: rawURL, name: name, secrets: secrets, alive: pidAlive}
+	s.db = handle{DB: db, d: s.d}
+	pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = s.db.PingContext(pingCtx)
+	cancel()
+	if err != nil {
+		db.Close()
+		if s.d.code(err) == codeNoDatabase {
+			return nil, &openError{text: scrub("no attnlab database at "+name+" ("+pgMessage(err)+"; createdb makes it)", secrets), kind: ErrNoDatabase}
+		}
+		return nil, &openError{text: scrub("store "+name+": cannot connect: "+oneLine(err.Error()), secrets)}
+	}
+	st, err := s.d.probe(ctx, s.db)
+	if err != nil {
+		db.Close()
+		return nil, s.classify(err)
+	}
+	if err := s.identify(st, mode); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if mode == modeReadOnly {
+		if st.version < SchemaVersion {
+			db.Close()
+			return nil, openErr(name, nil, nil, "schema version %d is older than this attnlab's (%d); open it once read-write to migrate it", st.version, SchemaVersion)
+		}
+		s.readOnly = true
+		return s, nil
+	}
+	if st.version != SchemaVersion {
+		if err := s.migrate(ctx, SchemaVersion, mode); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// pgMessage is the server's message of a PostgreSQL error, else the error.
+func pgMessage(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return oneLine(err.Error())
+}

@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// sqliteDialect is SQLite through mattn/go-sqlite3: '?' placeholders, a
+// schema version in PRAGMA user_version and the application id in PRAGMA
+// application_id, timestamps as fixed-width UTC text, BEGIN IMMEDIATE for
+// every transaction (the DSN's _txlock), one writer at a time.
+type sqliteDialect struct{}
+
+func (sqliteDialect) engine() Engine         { return SQLite }
+func (sqliteDialect) rebind(q string) string { return q }
+func (sqliteDialect) code(err error) errCode { return sqliteCode(err) }
+func (sqliteDialect) ddl(m migration) string { return m.sqlite }
+
+// lockSchema: the migration's transaction is IMMEDIATE, which already
+// holds the one write lock.
+func (sqliteDialect) lockSchema(context.Context, *Tx) error { return nil }
+
+func (sqliteDialect) probe(ctx context.Context, q querier) (dbState, error) {
+	var appID, version, tables int
+	err := q.QueryRowContext(ctx, `SELECT
+		(SELECT application_id FROM pragma_application_id),
+		(SELECT user_version FROM pragma_user_version),
+		(SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%')`).Scan(&appID, &version, &tables)
+	if err != nil {
+		return dbState{}, err
+	}
+	st := dbState{version: version}
+	switch {
+	case appID == 0 && version == 0 && tables == 0:
+		st.empty = true
+	case appID != applicationID:
+		st.foreign = fmt.Sprintf("application_id %#x, user_version %d", appID, version)
+	case version < 1:
+		st.foreign = fmt.Sprintf("attnlab application_id but user_version %d", version)
+	default:
+		st.ours = true
+	}
+	if !st.ours && tables > 0 {
+		rows, err := q.QueryContext(ctx, `SELECT name FROM sqlite_schema
+			WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 5`)
+		if err != nil {
+			return dbState{}, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return dbState{}, err
+			}
+			st.tables = append(st.tables, n)
+		}
+		if err := rows.Err(); err != nil {
+			return dbState{}, err
+		}
+	}
+	return st, nil
+}
+
+func (sqliteDialect) stamp(ctx context.Context, tx *Tx, version int) error {
+	// PRAGMA takes no bound parameters; both values are our own integers.
+	_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = %d", applicationID, version))
+	return err
+}
+
+// now: SQLite has no server; its clock is this machine's.
+func (sqliteDialect) now(context.Context, querier) (time.Time, error) { return time.Now(), nil }
+
+func (sqliteDialect) timeArg(t time.Time) any { return formatTime(t) }
+func (sqliteDialect) int64s() string          { return `SELECT value FROM json_each(?)` }
+func (sqliteDialect) texts() string           { return `SELECT value FROM json_each(?)` }
+
+// hasPrefix selects the prefix's range on the index: col >= p AND col <
+// p+0xFF (no valid UTF-8 text contains the byte 0xFF).
+func (sqliteDialect) hasPrefix(col string) string { return col + ` >= ? AND ` + col + ` < ?` }
+func (sqliteDialect) prefixArgs(p string) []any   { return []any{p, p + "\xff"} }
+func (sqliteDialect) number() string              { return "?" }
+func (sqliteDialect) skipLocked() string          { return "" }
+func (sqliteDialect) storable(string) bool        { return true }
+
+func (sqliteDialect) check(ctx context.Context, q querier) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `PRAGMA quick_check`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return nil, err
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	return problems, rows.Err()
+}
+
+// openSQLite opens the store file at path. A file that exists is first
+// probed through a read-only connection without any pragma that writes,
+// so another program's database is refused untouched (not even switched
+// to WAL mode). Only then, and only if the file can be written, is it
+// opened read-write in WAL mode and migrated.
+func openSQLite(ctx context.Context, path string, mode openMode) (*Store, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil, openErr(path, ErrNotStore, nil, "is a directory, not a database file")
+	case err == nil && !fi.Mode().IsRegular():
+		return nil, openErr(path, ErrNotStore, nil, "is not a regular file (%s)", fileKind(fi.Mode()))
+	case err == nil && fi.Size() == 0 && mode != modeCreate:
+		return nil, &openError{text: "no attnlab database at " + path + " (the file is empty)", kind: ErrNoDatabase}
+	case errors.Is(err, fs.ErrNotExist) && mode != modeCreate:
+		return nil, &openError{text: "no attnlab database at " + path, kind: ErrNoDatabase, err: err}
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, openErr(path, nil, err, "%v", err)
+	}
+	s := &Store{d: sqliteDialect{}, target: path, name: path, alive: pidAlive}
+	exists := err == nil && fi.Size() > 0
+	if exists {
+		st, roDSN, err := s.probeReadOnly(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.identify(st, mode); err != nil {
+			return nil, err
+		}
+		readOnly := mode == modeReadOnly || (mode == modeExisting && !writable(path))
+		if readOnly {
+			if st.version < SchemaVersion {
+				return nil, openErr(path, nil, nil,
+					"schema version %d is older than this attnlab's (%d) and the file is opened read-only; open it once where it can be written to migrate it", st.version, SchemaVersion)
+			}
+			db, err := sql.Open("sqlite3", roDSN)
+			if err != nil {
+				return nil, openErr(path, nil, err, "%v", err)
+			}
+			s.db, s.readOnly = handle{DB: db, d: s.d}, true
+			return s, nil
+		}
+	}
+	dsn, err := sqliteDSN(path, url.Values{
+		"_journal_mode": {"WAL"}, "_synchronous": {"NORMAL"}, "_busy_timeout": {"10000"},
+		"_foreign_keys": {"on"}, "_txlock": {"immediate"},
+	}, mode != modeCreate)
+	if err != nil {
+		return nil, openErr(path, nil, err, "%v", err)
+	}
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, openErr(path, nil, err, "%v", err)
+	}
+	db.SetMaxIdleConns(8)
+	s.db = handle{DB: db, d: s.d}
+	if err := s.init(ctx, mode); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if s.watch, err = newFileWatch(path); err != nil {
+		db.Close()
+		return nil, openErr(path, nil, err, "%v", err)
+	}
+	return s, nil
+}
+
+// probeReadOnly reads the header fields of an existing file through a
+// read-only connection and returns them with that connection's DSN. In a
+// read-only directory a WAL database whose -shm file is missing cannot be
+// opened read-only the ordinary way; it is then opened immutable (no
+// process can be writing it: a writer would have left its -wal and -shm
+// files there).
+func (s *Store) probeReadOnly(ctx context.Context, path string) (dbState, string, error) {
+	try := func(extra url.Values) (dbState, string, error) {
+		extra.Set("mode", "ro")
+		extra.Set("_busy_timeout", "10000")
+		dsn, err := sqliteDSN(path, extra, false)
+		if err != nil {
+			return dbState{}, "", openErr(path, nil, err, "%v", err)
+		}
+		db, err := sql.Open("sqlite3", dsn)
+		if err != nil {
+			return dbState{}, "", openErr(path, nil, err, "%v", err)
+		}
+		defer db.Close()
+		var st dbState
+		err = retry(ctx, s.d, func() error {
+			var err error
+			st, err = s.d.probe(ctx, handle{DB: db, d: s.d})
+			return err
+		})
+		if err != nil {
+			return dbState{}, "", err
+		}
+		return st, dsn, nil
+	}
+	st, dsn, err := try(url.Values{})
+	if err != nil && !writable(path) {
+		if _, werr := os.Stat(path + "-wal"); errors.Is(werr, fs.ErrNotExist) {
+			st, dsn, err = try(url.Values{"immutable": {"1"}})
+		}
+	}
+	if err != nil {
+		return dbState{}, "", s.classify(err)
+	}
+	return st, dsn, nil
+}
+
+// sqliteDSN builds a go-sqlite3 DSN. The path is made absolute and
+// percent-encoded so that '?', '#' and '%' in file names survive the URI.
+// mustExist adds mode=rw unless the values set a mode: SQLite itself must
+// not create the file either.
+func sqliteDSN(path string, q url.Values, mustExist bool) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	abs = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	if mustExist && q.Get("mode") == "" {
+		q.Set("mode", "rw")
+	}
+	return "file:" + abs + "?" + q.Encode(), nil
+}
+
+// writable reports whether this process may write the file and create
+// files (the -wal and -shm files) in its directory.
+func writable(path string) bool {
+	return accessW(path) && accessW(filepath.Dir(path))
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
+}
+
+// fileWatch notices when the database file is deleted or replaced under a
+// running process: SQLite keeps writing into the old, unlinked file and
+// every result would silently be lost. Writes check it before they begin
+// and after they commit.
+type fileWatch struct {
+	path string
+	id   fileID
+
+	mu   sync.Mutex
+	gone error // sticky once seen
+}
+
+func newFileWatch(path string) (*fileWatch, error) {
+	id, err := statID(path)
+	if err != nil {
+		return nil, err
+	}
+	return &fileWatch{path: path, id: id}, nil
+}
+
+// check returns an error wrapping ErrDatabaseGone once the path no longer
+// names the file that was opened.
+func (w *fileWatch) check() error {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gone != nil {
+		return w.gone
+	}
+	id, err := statID(w.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		w.gone = openErr(w.path, ErrDatabaseGone, nil, "the database file was deleted while attnlab was using it; nothing written since is stored")
+	case err != nil:
+		return nil // a transient stat error is not proof of anything
+	case id != w.id:
+		w.gone = openErr(w.path, ErrDatabaseGone, nil, "the database file was replaced while attnlab was using it; nothing written since is stored")
+	}
+	return w.gone
+}

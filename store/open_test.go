@@ -1,0 +1,416 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+func TestRedact(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		secrets  []string
+	}{
+		{"runs.db", "runs.db", nil},
+		{"/a/b:c@d.db", "/a/b:c@d.db", nil},
+		{"postgres://alice:s3cret@db.lab:5432/attnlab?sslmode=require", "postgres://alice:xxxxx@db.lab:5432/attnlab?sslmode=require", []string{"s3cret"}},
+		{"postgresql://alice@db.lab/attnlab", "postgresql://alice@db.lab/attnlab", nil},
+		{"postgres://db.lab/attnlab?user=alice&password=hunter2", "postgres://db.lab/attnlab?password=xxxxx&user=alice", []string{"hunter2"}},
+		{"postgres://alice:p%40ss@db.lab/x", "postgres://alice:xxxxx@db.lab/x", []string{"p@ss", "p%40ss"}},
+		{"POSTGRES://u:pw@h/d", "postgres://u:xxxxx@h/d", []string{"pw"}},
+		{"postgres://u:p w%zz@h/d", "postgres://xxxxx@h/d", []string{"p w%zz"}},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := Redact(tc.in); got != tc.want {
+				t.Fatalf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			secrets := Secrets(tc.in)
+			for _, s := range tc.secrets {
+				found := false
+				for _, x := range secrets {
+					found = found || x == s
+				}
+				if !found {
+					t.Fatalf("Secrets(%q) = %q, want it to hold %q", tc.in, secrets, s)
+				}
+				if strings.Contains(Redact(tc.in), s) {
+					t.Fatalf("Redact(%q) = %q still holds %q", tc.in, Redact(tc.in), s)
+				}
+			}
+			if len(tc.secrets) == 0 && len(secrets) != 0 {
+				t.Fatalf("Secrets(%q) = %q, want none", tc.in, secrets)
+			}
+		})
+	}
+}
+
+func TestRebindDollar(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"SELECT 1", "SELECT 1"},
+		{"a = ? AND b IN (?, ?)", "a = $1 AND b IN ($2, $3)"},
+		{"x = '?' AND y = ?", "x = '?' AND y = $1"},
+		{`"we?ird" = ? -- what?` + "\nAND z = ?", `"we?ird" = $1 -- what?` + "\nAND z = $2"},
+	} {
+		if got := rebindDollar(tc.in); got != tc.want {
+			t.Errorf("rebindDollar(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestForeignFileUntouched opens another program's database in rollback
+// journal mode: Open and OpenExisting must refuse it without writing a
+// byte (in particular without switching it to WAL mode) and without
+// creating -wal or -shm files.
+func TestForeignFileUntouched(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "theirs.db")
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=DELETE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before[18] != 1 || before[19] != 1 {
+		t.Fatalf("setup: file format bytes %d %d, want 1 1 (rollback journal)", before[18], before[19])
+	}
+	for _, open := range []func(string) (*Store, error){Open, OpenExisting, OpenReadOnly} {
+		s, err := open(path)
+		if err == nil {
+			s.Close()
+			t.Fatal("opening another program's database succeeded")
+		}
+		if !errors.Is(err, ErrNotStore) || !strings.Contains(err.Error(), "it has tables songs") {
+			t.Fatalf("error = %v, want ErrNotStore naming the table", err)
+		}
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Fatalf("refusing the file changed it (bytes 18-19: %d %d)", after[18], after[19])
+	}
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if _, err := os.Stat(path + suffix); err == nil {
+			t.Fatalf("refusing the file left %s%s", path, suffix)
+		}
+	}
+}
+
+// TestDatabaseDeletedOrReplaced: once the file a store writes is deleted
+// or replaced, every write fails with ErrDatabaseGone (SQLite would go on
+// writing into the unlinked file and lose everything).
+func TestDatabaseDeletedOrReplaced(t *testing.T) {
+	ctx := context.Background()
+	for _, how := range []string{"deleted", "replaced"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "runs.db")
+			s, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			run := addExperiment(t, s, "e", 1)[0].ID
+			switch how {
+			case "deleted":
+				if err := os.Remove(path); err != nil {
+					t.Fatal(err)
+				}
+			case "replaced":
+				other := filepath.Join(dir, "other.db")
+				o, err := Open(other)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.Close()
+				if err := os.Rename(other, path); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w := s.NewMetricWriter(run, 0)
+			w.Log(0, "train/loss", 1)
+			err = w.Flush(ctx)
+			if !errors.Is(err, ErrDatabaseGone) || !strings.Contains(err.Error(), "was "+how+" while attnlab was using it") {
+				t.Fatalf("Flush after the file was %s = %v, want ErrDatabaseGone", how, err)
+			}
+			if err := s.PutSummaries(ctx, run, map[string]float64{"a/b": 1}); !errors.Is(err, ErrDatabaseGone) {
+				t.Fatalf("PutSummaries = %v, want ErrDatabaseGone", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q is not one line", err)
+			}
+		})
+	}
+}
+
+// readOnlyHelperEnv makes the test binary, started by
+// TestReadOnlyDirectory, open a store and list it instead of testing.
+const readOnlyHelperEnv = "ATTNLAB_STORE_TEST_READONLY"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(readOnlyHelperEnv); path != "" {
+		readOnlyHelper(path)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// readOnlyHelper opens the store at path both ways and reports what it saw.
+func readOnlyHelper(path string) {
+	for _, open := range []func(string) (*Store, error){OpenExisting, OpenReadOnly} {
+		s, err := open(path)
+		if err != nil {
+			fmt.Printf("ERROR %v\n", err)
+			return
+		}
+		runs, err := s.Runs(context.Background(), RunFilter{})
+		if err != nil {
+			fmt.Printf("ERROR %v\n", err)
+			return
+		}
+		if err := s.PutSummaries(context.Background(), runs[0].ID, map[string]float64{"a/b": 1}); err == nil {
+			fmt.Printf("ERROR a write to a read-only store succeeded\n")
+		}
+		fmt.Printf("RUNS %d readonly=%v\n", len(runs), s.ReadOnly())
+		s.Close()
+	}
+}
+
+// TestReadOnlyDirectory lists a store in a directory this process may not
+// write: it must open read-only, without creating -wal or -shm files and
+// without changing the file. Run as root (who may write anything), the
+// check runs in a copy of the test binary as user nobody.
+func TestReadOnlyDirectory(t *testing.T) {
+	base, err := os.MkdirTemp("", "attnlab-ro-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		filepath.Walk(base, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && fi.IsDir() {
+				os.Chmod(p, 0o755)
+			}
+			return nil
+		})
+		os.RemoveAll(base)
+	}()
+	dir := filepath.Join(base, "ro")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "runs.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addExperiment(t, s, "e", 3)
+	s.Close()
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(path + suffix); err == nil {
+			t.Fatalf("setup: %s%s left after Close", path, suffix)
+		}
+	}
+	before, _ := os.ReadFile(path)
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(os.Args[0])
+	if os.Geteuid() == 0 {
+		// Root ignores permissions: run a copy of this binary as nobody.
+		bin := filepath.Join(base, "store.test")
+		if err := copyFile(os.Args[0], bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command(bin)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		cmd.Dir = base
+	}
+	cmd.Env = append(os.Environ(), readOnlyHelperEnv+"="+path, "HOME="+base)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if got := strings.Count(string(out), "RUNS 3 readonly=true"); got != 2 || strings.Contains(string(out), "ERROR") {
+		t.Fatalf("helper output:\n%s\nwant RUNS 3 readonly=true twice and no ERROR", out)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Fatal("listing the read-only store changed the file")
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(path + suffix); err == nil {
+			t.Fatalf("listing the read-only store created %s%s", path, suffix)
+		}
+	}
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// postgresOnlyTests run inside TestPostgres, after the shared suite.
+var postgresOnlyTests = []struct {
+	name string
+	f    func(*testing.T)
+}{
+	{"OpenRefusesForeignDatabase", testPostgresForeign},
+	{"OpenRefusesNewerSchema", testPostgresNewerSchema},
+	{"OpenExistingEmpty", testPostgresOpenExistingEmpty},
+	{"ConcurrentCreation", testPostgresConcurrentCreation},
+	{"PasswordNeverPrinted", testPostgresPasswordNeverPrinted},
+}
+
+func testPostgresForeign(t *testing.T) {
+	target := newTarget(t)
+	db, err := sql.Open("pgx", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE songs (title TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, open := range []func(string) (*Store, error){Open, OpenExisting, OpenReadOnly} {
+		s, err := open(target)
+		if err == nil {
+			s.Close()
+			t.Fatal("opening another program's database succeeded")
+		}
+		if !errors.Is(err, ErrNotStore) || !strings.Contains(err.Error(), "not an attnlab database (it has tables songs but no attnlab schema)") {
+			t.Fatalf("error = %v, want ErrNotStore naming the table", err)
+		}
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after refusing: %d tables (%v), want 1 (nothing created)", n, err)
+	}
+}
+
+func testPostgresNewerSchema(t *testing.T) {
+	target := newTarget(t)
+	s, err := Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`UPDATE attnlab_schema SET version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, open := range []func(string) (*Store, error){Open, OpenExisting, OpenReadOnly} {
+		_, err := open(target)
+		if !errors.Is(err, ErrSchemaTooNew) || !strings.Contains(err.Error(), "schema version 99 is newer than this attnlab supports") {
+			t.Fatalf("error = %v, want ErrSchemaTooNew", err)
+		}
+	}
+}
+
+func testPostgresOpenExistingEmpty(t *testing.T) {
+	target := newTarget(t)
+	for _, open := range []func(string) (*Store, error){OpenExisting, OpenReadOnly} {
+		_, err := open(target)
+		if !errors.Is(err, ErrNoDatabase) || !strings.HasPrefix(err.Error(), "no attnlab database at ") {
+			t.Fatalf("error = %v, want ErrNoDatabase", err)
+		}
+	}
+	u, _ := url.Parse(target)
+	u.Path = "/attnlab_no_such_database"
+	_, err := OpenExisting(u.String())
+	if !errors.Is(err, ErrNoDatabase) || !strings.Contains(err.Error(), `database "attnlab_no_such_database" does not exist`) {
+		t.Fatalf("OpenExisting(missing database) = %v, want ErrNoDatabase naming it", err)
+	}
+}
+
+// testPostgresConcurrentCreation opens one new database from 6 processes'
+// worth of handles at once: the advisory lock makes one of them create the
+// tables and the others find them.
+func testPostgresConcurrentCreation(t *testing.T) {
+	target := newTarget(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for range 6 {
+		wg.Go(func() {
+			s, err := Open(target)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			if _, err := s.PutExperiment(context.Background(), "e", "", ""); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// testPostgresPasswordNeverPrinted opens URLs with passwords that cannot
+// work (a wrong password, a closed port, a bad URL) and checks that no
+// error text holds the password.
+func testPostgresPasswordNeverPrinted(t *testing.T) {
+	target := newTarget(t)
+	u, _ := url.Parse(target)
+	const pw = "Sup3r-S3cret-pw"
+	withPW := func(u url.URL) string {
+		u.User = url.UserPassword("attnlab_no_such_user", pw)
+		return u.String()
+	}
+	closed := *u
+	closed.Host = "127.0.0.1:1"
+	for _, bad := range []string{
+		withPW(*u),
+		withPW(closed),
+		"postgres://u:" + pw + "@127.0.0.1:1/db?sslmode=bogus",
+		"postgres://u:" + pw + "@[::1/x",
+		"postgres://127.0.0.1:1/db?password=" + pw,
+	} {
+		for _, open := range []func(string) (*Store, error){Open, OpenExisting} {
+			s, err := open(bad)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%s) succeeded", Redact(bad))
+			}
+			if strings.Contains(err.Error(), pw) {
+				t.Fatalf("error shows the password: %v", err)
+			}
+			t.Logf("%s", err)
+		}
+	}
+}
