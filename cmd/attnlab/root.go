@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/store"
 )
 
 // version is attnlab's version; release builds set it with
@@ -101,7 +103,9 @@ func addDBFlag(cmd *cobra.Command) *string {
 		def = env
 	}
 	p := new(string)
-	cmd.Flags().StringVar(p, "db", def, "run database, a SQLite file ($ATTNLAB_DB sets the default)")
+	cmd.Flags().StringVar(p, "db", def, "run database: a SQLite file or a postgres:// URL ($ATTNLAB_DB sets the default)")
+	// The help shows the default with any password masked.
+	cmd.Flags().Lookup("db").DefValue = store.Redact(def)
 	return p
 }
 
