@@ -41,7 +41,7 @@ func attentionColors() palette.ColorMap {
 
 // PlotAttention draws the attention map of test example number example
 // (0-based position among the maps the run stored; see eval.attention_maps)
-// of the run runRef (a run id or a hash prefix, as store.Run takes) as a
+// of the run with id runID as a
 // heat map: source tokens along x (labels rotated), output steps along y
 // with the first output at the top, the eos step included, and a colour
 // bar with the fixed scale 0–1, so maps of different runs compare. The
@@ -53,8 +53,8 @@ func attentionColors() palette.ColorMap {
 // A map whose weights are all 0 (what a model with attention "none"
 // stores) says so in its title. A run without attention maps, or an
 // example out of range (the error says how many exist), is an error.
-func PlotAttention(ctx context.Context, st *store.Store, runRef string, example int, out safeout.Target) error {
-	r, err := st.Run(ctx, runRef)
+func PlotAttention(ctx context.Context, st *store.Store, runID int64, example int, out safeout.Target) error {
+	r, err := st.RunByID(ctx, runID)
 	if err != nil {
 		return fmt.Errorf("report: plot attention: %w", err)
 	}

@@ -32,6 +32,8 @@ var ErrNoRuns = errors.New("no runs")
 type Query struct {
 	// Experiments are experiment names; empty means all experiments.
 	Experiments []string
+	// IDs are run ids; empty means any run (see store.RunFilter).
+	IDs []int64
 	// By are the group keys: param keys ("model.attention.name"), or a
 	// unique dotted suffix of one ("attention.name"), or the pseudo keys
 	// "experiment" and "seed". Empty means the keys whose values vary across
@@ -197,7 +199,7 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 // groupQuery selects the runs of q and groups them by q.By (or the
 // varying keys): it returns a Comparison with keys and rows but no metrics.
 func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Comparison, error) {
-	sel, err := selectRuns(ctx, st, q.Experiments, q.Status, q.Where)
+	sel, err := selectRuns(ctx, st, q.Experiments, q.IDs, q.Status, q.Where)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -378,7 +380,7 @@ type selection struct {
 // selectRuns reads the runs of the experiments (all if empty) with the
 // status (done if empty) that match where, with their params and
 // summaries.
-func selectRuns(ctx context.Context, st *store.Store, exps []string, status store.Status, where *store.Cond) (*selection, error) {
+func selectRuns(ctx context.Context, st *store.Store, exps []string, ids []int64, status store.Status, where *store.Cond) (*selection, error) {
 	if status == "" {
 		status = store.StatusDone
 	}
@@ -389,14 +391,14 @@ func selectRuns(ctx context.Context, st *store.Store, exps []string, status stor
 	if err := checkExperiments(all, exps); err != nil {
 		return nil, err
 	}
-	runs, err := st.Runs(ctx, store.RunFilter{Experiments: exps, Status: status, Where: where})
+	runs, err := st.Runs(ctx, store.RunFilter{Experiments: exps, IDs: ids, Status: status, Where: where})
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	if len(runs) == 0 {
 		return nil, noRunsError(all, exps, status, where)
 	}
-	ids := make([]int64, len(runs))
+	ids = make([]int64, len(runs))
 	for i, r := range runs {
 		ids[i] = r.ID
 	}

@@ -325,5 +325,3 @@ func closeTo(a, b, tol float64) bool {
 	}
 	return a == b || math.Abs(a-b) <= tol*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
 }
-
-func itoa(id int64) string { return fmt.Sprint(id) }

@@ -159,7 +159,7 @@ func TestPlotAttention(t *testing.T) {
 	st, ids := buildStore(t, scanExperiment())
 	ctx := context.Background()
 	dir := t.TempDir()
-	ref := itoa(ids["scan-attn"][2]) // additive seed 1 holds two maps
+	ref := ids["scan-attn"][2] // additive seed 1 holds two maps
 	cm := attentionColors()
 	at := func(v float64) color.Color { c, _ := cm.At(v); return c }
 
@@ -226,7 +226,7 @@ func TestPlotAttention(t *testing.T) {
 			Source: []string{"a", "b"}, Output: []string{"x", "<eos>"}, Weights: [][]float32{{0.5, 0.5}, {0.5, 0.5}}}}}}}
 		st, ids := buildStore(t, x)
 		path := filepath.Join(dir, "uniform.png")
-		if err := PlotAttention(ctx, st, itoa(ids["uniform"][0]), 0, file(path)); err != nil {
+		if err := PlotAttention(ctx, st, ids["uniform"][0], 0, file(path)); err != nil {
 			t.Fatal(err)
 		}
 		img := readPNG(t, path)
@@ -261,20 +261,19 @@ func TestPlotAttention(t *testing.T) {
 
 	t.Run("errors", func(t *testing.T) {
 		for _, tc := range []struct {
-			ref     string
+			ref     int64
 			example int
 			want    string
 			is      error
 		}{
 			{ref, 2, "run 3 has 2 attention maps (examples 0–1); example 2 is out of range", nil},
 			{ref, -1, "example -1 is out of range", nil},
-			{itoa(ids["scan-attn"][0]), 0, "run 1 (scan-attn) has no attention maps", nil},
-			{"999", 0, "no run with id 999", store.ErrNotFound},
-			{"zzzzz", 0, "no run with hash prefix", store.ErrNotFound},
+			{ids["scan-attn"][0], 0, "run 1 (scan-attn) has no attention maps", nil},
+			{999, 0, "no run with id 999", store.ErrNotFound},
 		} {
 			err := PlotAttention(ctx, st, tc.ref, tc.example, file(filepath.Join(dir, "x.png")))
 			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.is != nil && !errors.Is(err, tc.is)) {
-				t.Errorf("PlotAttention(%s, %d) = %v, want %q", tc.ref, tc.example, err, tc.want)
+				t.Errorf("PlotAttention(%d, %d) = %v, want %q", tc.ref, tc.example, err, tc.want)
 			}
 		}
 	})

@@ -318,9 +318,12 @@ func finishRun(ctx context.Context, st *store.Store, owner store.Owner, out Outc
 	if ferr := st.Finish(ctx, out.Run.ID, owner, status, msg); ferr != nil {
 		out.Err = errors.Join(err, ferr)
 	}
-	if r, gerr := st.Run(ctx, fmt.Sprint(out.Run.ID)); gerr == nil {
-		out.Run = r
+	r, gerr := st.RunByID(ctx, out.Run.ID)
+	if gerr != nil {
+		out.Err = errors.Join(out.Err, gerr)
+		return out
 	}
+	out.Run = r
 	return out
 }
 

@@ -233,7 +233,7 @@ func TestLoadDecodesLikeTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := rep.Outcomes[0].Run.ID
-	tr, err := Load(context.Background(), st, strconv.FormatInt(id, 10))
+	tr, err := Load(context.Background(), st, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestLoadDecodesLikeTheRun(t *testing.T) {
 			t.Fatalf("decoding %q again gave %q, the run stored %q", s.Source, got, s.Output)
 		}
 	}
-	if _, err := Load(context.Background(), st, "99999"); err == nil {
+	if _, err := Load(context.Background(), st, 99999); err == nil {
 		t.Fatal("Load of an unknown run succeeded")
 	}
 }
@@ -300,4 +300,15 @@ func TestTrainSafely(t *testing.T) {
 	}()
 	trainSafely(context.Background(), cfg, panicRecorder{newMemRecorder(), "boom"}, Options{})
 	t.Fatal("trainSafely returned after a panic that is a bug")
+}
+
+// TestFinishRunKeepsErrors: when the run cannot be finished or read back,
+// the outcome says so instead of dropping the error.
+func TestFinishRunKeepsErrors(t *testing.T) {
+	t.Parallel()
+	st := openStore(t, filepath.Join(t.TempDir(), "f.db"))
+	out := finishRun(context.Background(), st, store.CurrentOwner("test"), Outcome{Run: store.Run{ID: 999}}, store.StatusDone, nil)
+	if out.Err == nil || !errors.Is(out.Err, store.ErrNotFound) || !strings.Contains(out.Err.Error(), "no run with id 999") {
+		t.Fatalf("finishRun of a missing run: err = %v, want one saying run 999 is not found", out.Err)
+	}
 }

@@ -32,10 +32,10 @@ type Trained struct {
 	MaxOut int          // the evaluation's decoding length limit (eos included)
 }
 
-// Load rebuilds the model of a finished run (ref: id or hash prefix) from
-// its stored config, build spec, vocabularies and final parameters.
-func Load(ctx context.Context, st *store.Store, ref string) (*Trained, error) {
-	r, err := st.Run(ctx, ref)
+// Load rebuilds the model of the finished run with the given id from its
+// stored config, build spec, vocabularies and final parameters.
+func Load(ctx context.Context, st *store.Store, id int64) (*Trained, error) {
+	r, err := st.RunByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}

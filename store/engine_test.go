@@ -29,6 +29,8 @@ var engineTests = []struct {
 	{"Claim", testClaim},
 	{"HeartbeatAndFinishNeedTheOwner", testHeartbeatAndFinishNeedTheOwner},
 	{"RunRef", testRunRef},
+	{"RunByIDBeatsHashPrefix", testRunByIDBeatsHashPrefix},
+	{"RunNames", testRunNames},
 	{"RunsFilter", testRunsFilter},
 	{"InvalidArguments", testInvalidArguments},
 	{"NonFiniteRoundTrip", testNonFiniteRoundTrip},

@@ -75,7 +75,7 @@ func Example() {
 		sums, _ := s.Summaries(ctx, []int64{r.ID})
 		fmt.Printf("run %d %s %s exact_match=%.2f\n", r.ID, r.Hash, r.Status, sums[r.ID]["test/exact_match"])
 	}
-	r, err := s.Run(ctx, "3f9a")
+	r, err := s.ResolveRun(ctx, "3f9a")
 	fmt.Println(r.ID, r.Attempt, err)
 
 	_, err = store.ParseWhere(`task.name in (scan, )`)

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Status is a run's state.
@@ -524,6 +523,7 @@ func (s *Store) Requeue(ctx context.Context, runID int64) error {
 // RunFilter selects runs. Zero fields select everything.
 type RunFilter struct {
 	Experiments []string // experiment names; an unknown name is an error wrapping ErrNotFound
+	IDs         []int64  // run ids; empty means any run (unknown ids match nothing)
 	Status      Status
 	Where       *Cond // from ParseWhere
 }
@@ -557,6 +557,10 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 		}
 		where = append(where, `e.name IN (`+s.d.texts()+`)`)
 		args = append(args, string(names))
+	}
+	if len(f.IDs) > 0 {
+		where = append(where, `r.id IN (`+s.d.int64s()+`)`)
+		args = append(args, idList(f.IDs))
 	}
 	if f.Status != "" {
 		if !f.Status.Valid() {
@@ -595,84 +599,6 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 		return nil, fmt.Errorf("store: list runs: %w", err)
 	}
 	return out, nil
-}
-
-// MinPrefix is the shortest hash prefix Run accepts.
-const MinPrefix = 4
-
-// Run finds one run by reference: a run id ("12"), or a hash prefix of at
-// least MinPrefix characters. A reference of digits without a leading zero
-// is an id; if it is also long enough to be a hash prefix and both match, it
-// is ambiguous.
-// Unknown references wrap ErrNotFound, ambiguous ones ErrAmbiguous.
-func (s *Store) Run(ctx context.Context, ref string) (Run, error) {
-	ref = strings.TrimSpace(ref)
-	if ref == "" {
-		return Run{}, errors.New("store: empty run reference")
-	}
-	var byID *Run
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 && ref[0] != '0' && ref[0] != '+' {
-		r, err := runByID(ctx, s.db, id)
-		switch {
-		case err == nil:
-			byID = &r
-		case !errors.Is(err, ErrNotFound):
-			return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
-		}
-		if len(ref) < MinPrefix {
-			if byID == nil {
-				return Run{}, fmt.Errorf("store: no run with id %s: %w", ref, ErrNotFound)
-			}
-			return *byID, nil
-		}
-	} else if len(ref) < MinPrefix {
-		return Run{}, fmt.Errorf("store: run %q: give a run id or at least %d characters of its hash", ref, MinPrefix)
-	}
-	if !utf8.ValidString(ref) {
-		return Run{}, fmt.Errorf("store: no run with hash prefix %q: %w", ref, ErrNotFound)
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+`
-		WHERE `+s.d.hasPrefix("r.hash")+` ORDER BY r.id LIMIT 6`, s.d.prefixArgs(ref)...)
-	if err != nil {
-		return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
-	}
-	defer rows.Close()
-	var matches []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
-		}
-		matches = append(matches, r)
-	}
-	if err := rows.Err(); err != nil {
-		return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
-	}
-	switch {
-	case byID != nil && len(matches) > 0:
-		return Run{}, fmt.Errorf("store: run %s: both run id %d and a hash prefix (%s); give more hash characters: %w",
-			ref, byID.ID, describe(matches), ErrAmbiguous)
-	case byID != nil:
-		return *byID, nil
-	case len(matches) == 1:
-		return matches[0], nil
-	case len(matches) == 0:
-		return Run{}, fmt.Errorf("store: no run with hash prefix %q: %w", ref, ErrNotFound)
-	}
-	return Run{}, fmt.Errorf("store: hash prefix %q matches several runs (%s); give more characters or the run id: %w",
-		ref, describe(matches), ErrAmbiguous)
-}
-
-func describe(runs []Run) string {
-	var parts []string
-	for i, r := range runs {
-		if i == 5 {
-			parts = append(parts, "...")
-			break
-		}
-		parts = append(parts, fmt.Sprintf("run %d %s/%s", r.ID, r.Experiment, r.Hash))
-	}
-	return strings.Join(parts, ", ")
 }
 
 // idList encodes run ids as a JSON array, bound as one parameter and

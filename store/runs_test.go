@@ -265,7 +265,7 @@ func testClaim(t *testing.T) {
 				!r.Heartbeat.Equal(now) || !r.Started.Equal(now) || !r.Finished.IsZero() || r.Error != "" {
 				t.Fatalf("claimed run = %+v, want running under %v since %v, finished and error cleared", r, me, now)
 			}
-			stored, err := s.Run(context.Background(), r.Hash)
+			stored, err := s.ResolveRun(context.Background(), r.Hash)
 			if err != nil || stored != r {
 				t.Fatalf("stored run = %+v (%v), want %+v", stored, err, r)
 			}
@@ -319,7 +319,7 @@ func testHeartbeatAndFinishNeedTheOwner(t *testing.T) {
 	if err := s.Heartbeat(ctx, id, a); err != nil {
 		t.Fatalf("Heartbeat(owner): %v", err)
 	}
-	if r, _ := s.Run(ctx, "e0000"); !r.Heartbeat.Equal(t0.Add(30 * time.Second)) {
+	if r, _ := s.ResolveRun(ctx, "e0000"); !r.Heartbeat.Equal(t0.Add(30 * time.Second)) {
 		t.Fatalf("heartbeat = %v, want %v", r.Heartbeat, t0.Add(30*time.Second))
 	}
 
@@ -342,7 +342,7 @@ func testHeartbeatAndFinishNeedTheOwner(t *testing.T) {
 	if err := s.Finish(ctx, id, b, StatusFailed, "loss is NaN"); err != nil {
 		t.Fatalf("Finish(b): %v", err)
 	}
-	r, _ := s.Run(ctx, "1")
+	r, _ := s.RunByID(ctx, id)
 	if r.Status != StatusFailed || r.Error != "loss is NaN" || !r.Finished.Equal(t0.Add(6*time.Minute)) || r.Attempt != 2 {
 		t.Fatalf("finished run = %+v, want failed with the message at t0+6m, attempt 2", r)
 	}
@@ -403,19 +403,19 @@ func testRunRef(t *testing.T) {
 		{ref: "abcd1", wantID: 1},
 		{ref: "abcd5678", wantID: 2},
 		{ref: "cafe", wantID: 7},
-		{ref: "0003", wantID: 4}, // a leading zero: a hash prefix, not run 3
-		{ref: "1234", wantErr: "store: run 1234: both run id 1234 and a hash prefix (run 1235 e/1234abcd); give more hash characters: ambiguous run reference", is: ErrAmbiguous},
+		{ref: "0003", wantID: 4},    // a leading zero: a hash prefix, not run 3
+		{ref: "1234", wantID: 1234}, // an id wins over a hash prefix of the same digits (issue 10)
 		{ref: "1234a", wantID: 1235},
 		{ref: "99", wantErr: "store: no run with id 99: not found", is: ErrNotFound},
-		{ref: "abcd", wantErr: `store: hash prefix "abcd" matches several runs (run 1 e/abcd1234, run 2 e/abcd5678); give more characters or the run id: ambiguous run reference`, is: ErrAmbiguous},
-		{ref: "beef", wantErr: `store: hash prefix "beef" matches several runs (run 3 e/beef0001, run 6 f/beef0001); give more characters or the run id: ambiguous run reference`, is: ErrAmbiguous},
+		{ref: "abcd", wantErr: `store: hash prefix "abcd" matches several runs (run 1 e/abcd1234, run 2 e/abcd5678); give more characters, the run id or its name: ambiguous run reference`, is: ErrAmbiguous},
+		{ref: "beef", wantErr: `store: hash prefix "beef" matches several runs (run 3 e/beef0001, run 6 f/beef0001); give more characters, the run id or its name: ambiguous run reference`, is: ErrAmbiguous},
 		{ref: "fffe", wantErr: `store: no run with hash prefix "fffe": not found`, is: ErrNotFound},
-		{ref: "ab", wantErr: `store: run "ab": give a run id or at least 4 characters of its hash`},
+		{ref: "ab", wantErr: `store: run "ab": give a run id, a run name or at least 4 characters of its hash`},
 		{ref: "", wantErr: "store: empty run reference"},
 		{ref: "ab%d", wantErr: `store: no run with hash prefix "ab%d": not found`, is: ErrNotFound},
 	} {
 		t.Run(tc.ref, func(t *testing.T) {
-			r, err := s.Run(ctx, tc.ref)
+			r, err := s.ResolveRun(ctx, tc.ref)
 			if tc.wantErr == "" {
 				if err != nil || r.ID != tc.wantID {
 					t.Fatalf("Run(%q) = run %d, %v; want run %d", tc.ref, r.ID, err, tc.wantID)
@@ -429,6 +429,82 @@ func testRunRef(t *testing.T) {
 				t.Fatalf("Run(%q) error does not wrap %v", tc.ref, tc.is)
 			}
 		})
+	}
+}
+
+// testRunByIDBeatsHashPrefix is issue 10's case: run 1000 and a run whose
+// hash begins with 1000 are each reached unambiguously.
+func testRunByIDBeatsHashPrefix(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	id, _ := s.PutExperiment(ctx, "e", "", "")
+	if _, err := s.db.Exec(`INSERT INTO runs (id, experiment_id, hash, seed, config, created) VALUES (1000, ?, 'ffff0000', 0, '{}', ?)`,
+		id, s.d.timeArg(time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	setNextRunID(t, s, 1001)
+	other, err := s.EnsureRuns(ctx, id, []RunSpec{{Hash: "1000abcd12345678", Config: `{}`, Seed: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]int64{"1000": 1000, "ffff": 1000, "1000a": other[0].ID, "1000abcd12345678": other[0].ID, "e/seed=1": other[0].ID} {
+		if r, err := s.ResolveRun(ctx, ref); err != nil || r.ID != want {
+			t.Errorf("ResolveRun(%q) = run %d, %v; want run %d", ref, r.ID, err, want)
+		}
+	}
+	if r, err := s.RunByID(ctx, 1000); err != nil || r.Hash != "ffff0000" {
+		t.Errorf("RunByID(1000) = %+v, %v; want the run with hash ffff0000", r, err)
+	}
+	if _, err := s.RunByID(ctx, 7); err == nil || err.Error() != "store: no run with id 7: not found" || !errors.Is(err, ErrNotFound) {
+		t.Errorf("RunByID(7) error = %v, want not found", err)
+	}
+}
+
+// testRunNames checks Run.Name and that ResolveRun finds each run by it.
+func testRunNames(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	id, _ := s.PutExperiment(ctx, "quick", "", "")
+	runs, err := s.EnsureRuns(ctx, id, []RunSpec{
+		{Hash: "h1", Seed: 1, Config: `{}`, Point: `{"model.attention.name":"additive"}`},
+		{Hash: "h2", Seed: 2, Config: `{}`, Point: `{"model.attention.name":"additive"}`},
+		{Hash: "h3", Seed: 1, Config: `{}`, Point: `{"model.attention.name":"none"}`},
+		{Hash: "h4", Seed: 1, Config: `{}`, Point: `{"variant":"small","train.optimizer.lr":0.001,"model.embed":16,"task.path":"data/a b.tsv","x":[1,2],"y":true}`},
+		{Hash: "h5", Seed: 3, Config: `{}`},
+		// The file edited: same point and seed as h1 under another hash.
+		{Hash: "h6", Seed: 1, Config: `{"train":{"steps":9}}`, Point: `{"model.attention.name":"additive"}`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"quick/additive/seed=1", "quick/additive/seed=2", "quick/none/seed=1",
+		"quick/small,16,data/a b.tsv,0.001,[1,2],true/seed=1", "quick/seed=3", "quick/additive/seed=1"}
+	for i, r := range runs {
+		if got := r.Name(); got != want[i] {
+			t.Errorf("run %s: Name() = %q, want %q", r.Hash, got, want[i])
+		}
+	}
+	for _, i := range []int{1, 2, 3, 4} {
+		if r, err := s.ResolveRun(ctx, " "+want[i]+" "); err != nil || r.ID != runs[i].ID {
+			t.Errorf("ResolveRun(%q) = run %d, %v; want run %d", want[i], r.ID, err, runs[i].ID)
+		}
+	}
+	for _, tc := range []struct {
+		ref, want string
+		is        error
+	}{
+		{"quick/additive/seed=1", "store: run name quick/additive/seed=1 is shared by runs of different versions of the experiment (run 1 quick/h1, run 6 quick/h6); give the run id or a hash prefix: ambiguous run reference", ErrAmbiguous},
+		{"quick/addtive/seed=1", "store: no run named quick/addtive/seed=1 (with seed 1: quick/additive/seed=1, quick/none/seed=1, quick/small,16,data/a b.tsv,0.001,[1,2],true/seed=1): not found", ErrNotFound},
+		{"quick/additive/seed=7", "store: no run named quick/additive/seed=7: experiment quick has no run with seed 7: not found", ErrNotFound},
+		{"slow/additive/seed=1", `store: no run named slow/additive/seed=1: no experiment "slow": not found`, ErrNotFound},
+		{"quick/additive", `store: run name "quick/additive": want EXPERIMENT/POINT/seed=N or EXPERIMENT/seed=N`, nil},
+		{"quick/additive/seed=x", `store: run name "quick/additive/seed=x": want EXPERIMENT/POINT/seed=N or EXPERIMENT/seed=N`, nil},
+		{"/seed=1", `store: run name "/seed=1": want EXPERIMENT/POINT/seed=N or EXPERIMENT/seed=N`, nil},
+	} {
+		_, err := s.ResolveRun(ctx, tc.ref)
+		if err == nil || err.Error() != tc.want || (tc.is != nil && !errors.Is(err, tc.is)) {
+			t.Errorf("ResolveRun(%q) error = %v\nwant %q", tc.ref, err, tc.want)
+		}
 	}
 }
 
@@ -449,6 +525,8 @@ func testRunsFilter(t *testing.T) {
 		{name: "one experiment", f: RunFilter{Experiments: []string{"b"}}, want: []string{"b0000", "b0001"}},
 		{name: "status", f: RunFilter{Status: StatusRunning}, want: []string{"a0001"}},
 		{name: "experiment and status", f: RunFilter{Experiments: []string{"b"}, Status: StatusRunning}},
+		{name: "ids", f: RunFilter{IDs: []int64{a[1].ID, 1, 99}}, want: []string{"a0001", "b0000"}},
+		{name: "ids and experiment", f: RunFilter{IDs: []int64{a[1].ID, 1}, Experiments: []string{"b"}}, want: []string{"b0000"}},
 		{name: "unknown experiment", f: RunFilter{Experiments: []string{"a", "zz", "yy"}}, wantErr: `store: experiment "zz", "yy": not found`},
 		{name: "unknown status", f: RunFilter{Status: "finished"}, wantErr: `store: list runs: unknown status "finished" (known: queued, running, done, failed, interrupted)`},
 	} {

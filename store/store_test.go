@@ -306,7 +306,7 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			}
 
 			ctx := context.Background()
-			r, err := s.Run(ctx, "abcd")
+			r, err := s.ResolveRun(ctx, "abcd")
 			if err != nil {
 				t.Fatalf("Run(abcd): %v", err)
 			}

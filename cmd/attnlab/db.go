@@ -19,10 +19,11 @@ func openStore(path string) (*store.Store, error) {
 	return st, err
 }
 
-// findRun looks a run up by id or hash prefix, with an error that names
-// the database and how to list its runs.
+// findRun resolves a RUN argument (a run name, id or hash prefix: see
+// store.ResolveRun), with an error that names the database and how to list
+// its runs.
 func findRun(ctx context.Context, st *store.Store, ref string) (store.Run, error) {
-	r, err := st.Run(ctx, ref)
+	r, err := st.ResolveRun(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		return r, fmt.Errorf("no run %q in %s (attnlab ls runs --db %s lists them)", ref, st.Path(), st.Path())
 	}

@@ -47,11 +47,12 @@ func newGenerateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "generate RUN (--input TEXT | --stdin)",
 		Short: "Decode inputs with the model of a finished run",
-		Long: `Rebuild the trained model of a finished run (RUN: its id or a hash prefix) and
-decode an input with it: greedy by default, beam search with --beam K, sampling
-with --sample. The input is tokenized with the run's own tokenizer and
-vocabulary; a symbol the model never saw is an error that lists the ones it
-knows (--unk feeds it as <unk> instead).
+		Long: `Rebuild the trained model of a finished run (RUN: its name
+EXPERIMENT/POINT/seed=N, its id or a hash prefix) and decode an input with it:
+greedy by default, beam search with --beam K, sampling with --sample. The
+input is tokenized with the run's own tokenizer and vocabulary; a symbol the
+model never saw is an error that lists the ones it knows (--unk feeds it as
+<unk> instead).
 
 Sequence-to-sequence runs decode the input into an output, at most the run's
 evaluation length by default. Language-model runs continue the input as a
@@ -80,7 +81,7 @@ attention of each output token over the source tokens as a text heatmap.`,
 			if err != nil {
 				return err
 			}
-			t, err := runs.Load(ctx, st, strconv.FormatInt(r.ID, 10))
+			t, err := runs.Load(ctx, st, r.ID)
 			if err != nil {
 				return err
 			}

@@ -77,7 +77,7 @@ func newPlotAttentionCmd() *cobra.Command {
 		Short: "Plot the attention heatmap of a decoded test example of a run",
 		Long: `Plot the attention of a run's decoder over the source tokens for one of the
 test examples stored with the run (eval.attention_maps of them; --example
-counts from 0). RUN is a run id or a hash prefix.`,
+counts from 0). RUN is a run's name (EXPERIMENT/POINT/seed=N), id or hash prefix.`,
 		Example: "  attnlab plot attention 3 --example 1 -o attn.png",
 		Args:    args(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -97,7 +97,7 @@ counts from 0). RUN is a run id or a hash prefix.`,
 			if err != nil {
 				return err
 			}
-			if err := report.PlotAttention(cmd.Context(), st, fmt.Sprint(r.ID), example, dst); err != nil {
+			if err := report.PlotAttention(cmd.Context(), st, r.ID, example, dst); err != nil {
 				return err
 			}
 			return wrote(cmd, dst)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -181,12 +180,8 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, st *store.Store, x 
 	// Runs of earlier versions of the experiment file share its name; the
 	// table shows this plan's runs only.
 	if others := len(all) - done; others > 0 {
-		ids := make([]string, 0, len(rep.Outcomes))
 		for _, o := range rep.Outcomes {
-			ids = append(ids, strconv.FormatInt(o.Run.ID, 10))
-		}
-		if q.Where, err = store.ParseWhere("id in (" + strings.Join(ids, ", ") + ")"); err != nil {
-			return err
+			q.IDs = append(q.IDs, o.Run.ID)
 		}
 		if !quiet {
 			fmt.Fprintf(errw, "(%s of earlier versions of %s not shown: attnlab compare %s shows them)\n",
@@ -203,7 +198,42 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, st *store.Store, x 
 	if err != nil {
 		return err
 	}
-	return cmp.Write(out, "table")
+	if err := cmp.Write(out, "table"); err != nil {
+		return err
+	}
+	writeRunNames(out, rep)
+	return nil
+}
+
+// writeRunNames lists the names of the plan's done runs (store.Run.Name),
+// one line per sweep point, so that they can be given wherever a RUN is
+// asked for.
+func writeRunNames(w io.Writer, rep *runs.Report) {
+	const maxPoints = 10
+	var points []string
+	names := map[string][]string{}
+	for _, o := range rep.Outcomes {
+		if o.Run.Status != store.StatusDone {
+			continue
+		}
+		n := o.Run.Name()
+		p := n[:strings.LastIndex(n, "/")]
+		if names[p] == nil {
+			points = append(points, p)
+		}
+		names[p] = append(names[p], n)
+	}
+	if len(points) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "runs by name (attnlab show, generate and plot attention take them):")
+	for i, p := range points {
+		if i == maxPoints {
+			fmt.Fprintf(w, "  … and %d more sweep points\n", len(points)-maxPoints)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", strings.Join(names[p], "  "))
+	}
 }
 
 // autoBaseline returns "model.attention.name=none" when the plan compares

@@ -13,7 +13,8 @@ func TestRun(t *testing.T) {
 	sharedDB(t)
 	r := shared.tiny
 	noTrace(t, r)
-	for _, want := range []string{"attention.", "none", "(baseline)", "additive", "exact_match", "bleu", "p=", "mean ± std"} {
+	for _, want := range []string{"attention.", "none", "(baseline)", "additive", "exact_match", "bleu", "p=", "mean ± std",
+		"runs by name", "\n  tiny/none/seed=1  tiny/none/seed=2\n  tiny/additive/seed=1  tiny/additive/seed=2\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the run table lacks %q\n%s", want, r.stdout)
 		}

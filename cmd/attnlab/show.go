@@ -31,9 +31,10 @@ func newShowCmd() *cobra.Command {
 		Long: `Show everything about one run: its experiment, hash, seed and sweep point,
 status, attempts, timing and error, its summary metrics (sorted), a few decoded
 test samples next to their references (✓ marks the exact matches), its stored
-artifacts and its resolved configuration. RUN is a run id or a prefix of at
-least 4 characters of its hash (attnlab ls runs lists both).`,
-		Example: "  attnlab show 3\n  attnlab show 1a2b3c4d --samples 20",
+artifacts and its resolved configuration. RUN is a run's name
+(EXPERIMENT/POINT/seed=N, as attnlab run prints them), its id, or a prefix of
+at least 4 characters of its hash (attnlab ls runs lists ids and hashes).`,
+		Example: "  attnlab show quickstart/additive/seed=1\n  attnlab show 3\n  attnlab show 1a2b3c4d --samples 20",
 		Args:    args(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore(*db)
@@ -99,6 +100,7 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 	fmt.Fprintf(w, "run %d of experiment %s\n", r.ID, r.Experiment)
 	tw := newTable(w)
 	row := func(k, val string) { fmt.Fprintf(tw, "  %s\t%s\n", k, val) }
+	row("name", r.Name())
 	row("hash", r.Hash)
 	row("seed", fmt.Sprint(r.Seed))
 	row("point", orDash(pointLabel(r.Point, nil)))

@@ -14,6 +14,7 @@ func TestShow(t *testing.T) {
 	wantOK(t, r)
 	for _, want := range []string{
 		"run " + id(run) + " of experiment tiny\n",
+		"  name      " + run.Name() + "\n",
 		"  hash      " + run.Hash + "\n",
 		"  point     model.attention.name=additive\n",
 		"  status    done (attempt 1)\n",
@@ -39,6 +40,11 @@ func TestShow(t *testing.T) {
 	wantOK(t, byHash)
 	if byHash.stdout != r.stdout {
 		t.Errorf("show by hash prefix differs from show by id")
+	}
+	byName := attnlab(t, "show", "tiny/additive/seed="+fmt.Sprint(run.Seed), "--db", db)
+	wantOK(t, byName)
+	if byName.stdout != r.stdout {
+		t.Errorf("show by name differs from show by id")
 	}
 	all := attnlab(t, "show", id(run), "--db", db, "--samples", "-1")
 	if !strings.Contains(all.stdout, "samples (8 of 8 stored") {

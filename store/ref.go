@@ -1,0 +1,203 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// RunByID returns the run with the given id, or an error wrapping
+// ErrNotFound.
+func (s *Store) RunByID(ctx context.Context, id int64) (Run, error) {
+	r, err := runByID(ctx, s.db, id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return Run{}, fmt.Errorf("store: no run with id %d: %w", id, ErrNotFound)
+		}
+		return Run{}, fmt.Errorf("store: run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// MinPrefix is the shortest hash prefix ResolveRun accepts.
+const MinPrefix = 4
+
+// ResolveRun finds one run from a reference a user typed; it is the one
+// place that interprets run references. A reference is
+//
+//   - a run name, EXPERIMENT/POINT/seed=N or EXPERIMENT/seed=N (any
+//     reference with a '/'; see Run.Name);
+//   - a run id: digits without a leading zero ("12"), when a run has that id;
+//   - otherwise a hash prefix of at least MinPrefix characters ("3f9a",
+//     "0003", and "1000" when no run has id 1000).
+//
+// So an id always wins over a hash prefix made of the same digits: run 1000
+// is "1000" even when another run's hash starts with 1000, and that run is
+// reached with more hash characters or its name. Unknown references wrap
+// ErrNotFound; a hash prefix or a name that several runs share wraps
+// ErrAmbiguous and lists them.
+func (s *Store) ResolveRun(ctx context.Context, ref string) (Run, error) {
+	ref = strings.TrimSpace(ref)
+	switch {
+	case ref == "":
+		return Run{}, errors.New("store: empty run reference")
+	case strings.Contains(ref, "/"):
+		return s.runByName(ctx, ref)
+	}
+	what := "hash prefix"
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 && ref[0] != '0' && ref[0] != '+' {
+		what = "id or hash prefix"
+		r, err := runByID(ctx, s.db, id)
+		switch {
+		case err == nil:
+			return r, nil
+		case !errors.Is(err, ErrNotFound):
+			return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
+		case len(ref) < MinPrefix:
+			return Run{}, fmt.Errorf("store: no run with id %s: %w", ref, ErrNotFound)
+		}
+	} else if len(ref) < MinPrefix {
+		return Run{}, fmt.Errorf("store: run %q: give a run id, a run name or at least %d characters of its hash", ref, MinPrefix)
+	}
+	if !utf8.ValidString(ref) {
+		return Run{}, fmt.Errorf("store: no run with %s %q: %w", what, ref, ErrNotFound)
+	}
+	matches, err := s.queryRuns(ctx, `WHERE `+s.d.hasPrefix("r.hash")+` ORDER BY r.id LIMIT 6`, s.d.prefixArgs(ref)...)
+	if err != nil {
+		return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
+	}
+	switch len(matches) {
+	case 0:
+		return Run{}, fmt.Errorf("store: no run with %s %q: %w", what, ref, ErrNotFound)
+	case 1:
+		return matches[0], nil
+	}
+	return Run{}, fmt.Errorf("store: hash prefix %q matches several runs (%s); give more characters, the run id or its name: %w",
+		ref, describe(matches), ErrAmbiguous)
+}
+
+// runByName resolves EXPERIMENT/POINT/seed=N by comparing Name of the
+// experiment's runs with that seed.
+func (s *Store) runByName(ctx context.Context, ref string) (Run, error) {
+	exp, _, _ := strings.Cut(ref, "/")
+	last := ref[strings.LastIndex(ref, "/")+1:]
+	seedText, ok := strings.CutPrefix(last, "seed=")
+	seed, err := strconv.ParseInt(seedText, 10, 64)
+	if !ok || err != nil || exp == "" {
+		return Run{}, fmt.Errorf("store: run name %q: want EXPERIMENT/POINT/seed=N or EXPERIMENT/seed=N", ref)
+	}
+	cands, err := s.queryRuns(ctx, `WHERE e.name = ? AND r.seed = ? ORDER BY r.id`, exp, seed)
+	if err != nil {
+		return Run{}, fmt.Errorf("store: run %s: %w", ref, err)
+	}
+	var matches []Run
+	names := make([]string, 0, len(cands))
+	for _, r := range cands {
+		n := r.Name()
+		if n == ref {
+			matches = append(matches, r)
+		} else if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	switch {
+	case len(matches) == 1:
+		return matches[0], nil
+	case len(matches) > 1:
+		return Run{}, fmt.Errorf("store: run name %s is shared by runs of different versions of the experiment (%s); give the run id or a hash prefix: %w",
+			ref, describe(matches), ErrAmbiguous)
+	case len(cands) == 0:
+		if _, err := s.ExperimentByName(ctx, exp); errors.Is(err, ErrNotFound) {
+			return Run{}, fmt.Errorf("store: no run named %s: no experiment %q: %w", ref, exp, ErrNotFound)
+		}
+		return Run{}, fmt.Errorf("store: no run named %s: experiment %s has no run with seed %d: %w", ref, exp, seed, ErrNotFound)
+	}
+	if len(names) > 6 {
+		names = append(names[:6], "...")
+	}
+	return Run{}, fmt.Errorf("store: no run named %s (with seed %d: %s): %w", ref, seed, strings.Join(names, ", "), ErrNotFound)
+}
+
+// queryRuns returns the runs selected by the SQL text after runColumns.
+func (s *Store) queryRuns(ctx context.Context, tail string, args ...any) ([]Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` `+tail, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func describe(runs []Run) string {
+	var parts []string
+	for i, r := range runs {
+		if i == 5 {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, fmt.Sprintf("run %d %s/%s", r.ID, r.Experiment, r.Hash))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Name returns the run's name, which ResolveRun accepts wherever a run is
+// asked for: EXPERIMENT/POINT/seed=SEED, where POINT is the values of the
+// sweep point (Run.Point) joined by ",": the variant's name first, then the
+// other keys' values in key order, strings as they are and other values in
+// their JSON form (quickstart/additive/seed=1,
+// sweep/small,dot,16,32,0.001/seed=2). A run without a sweep point is
+// EXPERIMENT/seed=SEED. Within one version of an experiment names are
+// unique; runs of two versions that share a point and a seed (the file was
+// edited, or run with --set) share a name, which ResolveRun then reports as
+// ambiguous.
+func (r Run) Name() string {
+	point := pointLabel(r.Point)
+	if point == "" {
+		return fmt.Sprintf("%s/seed=%d", r.Experiment, r.Seed)
+	}
+	return fmt.Sprintf("%s/%s/seed=%d", r.Experiment, point, r.Seed)
+}
+
+// pointLabel returns the values of a point's JSON object as Name joins
+// them; text that is not a JSON object gives "".
+func pointLabel(point string) string {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(point), &m); err != nil || len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if k != "variant" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	if _, ok := m["variant"]; ok {
+		keys = append([]string{"variant"}, keys...)
+	}
+	vals := make([]string, len(keys))
+	for i, k := range keys {
+		raw := bytes.TrimSpace(m[k])
+		var s string
+		if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+			vals[i] = s
+		} else {
+			vals[i] = string(raw)
+		}
+	}
+	return strings.Join(vals, ",")
+}
