@@ -28,10 +28,12 @@
 //     (nats; masked keys and fully masked rows ignored), [Rows] to take the
 //     real rows out of a padded [B, Tq, Tk] buffer, and alignment accuracy
 //     with [IdealPositions] and [AlignmentHits].
-//   - Comparing runs across seeds: [MeanStd] (sample std) and
+//   - Comparing runs across seeds: [MeanStd] (sample std),
 //     [WelchTTest] (two-sided, Welch–Satterthwaite df, via gonum's
-//     distuv.StudentsT). Both ignore NaN values, the mark of a missing
-//     result.
+//     distuv.StudentsT), [WelchCompare] (the difference of means with its
+//     confidence interval, beside the test) and [Holm] (Holm–Bonferroni
+//     adjustment of a family of p-values). They ignore NaN values, the
+//     mark of a missing result.
 //
 // # Metric keys
 //

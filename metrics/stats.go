@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -91,4 +92,85 @@ func WelchTTest(a, b []float64) (t, p float64) {
 	}
 	p = 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Survival(math.Abs(t))
 	return t, min(p, 1)
+}
+
+// Welch is the comparison of two samples by Welch's unequal-variances
+// t-test: see [WelchCompare].
+type Welch struct {
+	Diff      float64 // mean(a) − mean(b)
+	SE        float64 // standard error of Diff: √(s²a/na + s²b/nb)
+	DF        float64 // Welch–Satterthwaite degrees of freedom; +Inf when both variances are 0
+	T, P      float64 // t statistic and two-sided p-value, as [WelchTTest]
+	Low, High float64 // the confidence interval for Diff at the level asked
+}
+
+// WelchCompare compares the means of a and b (NaN values ignored, as in
+// [MeanStd]): the difference mean(a) − mean(b), Welch's t-test, and the
+// two-sided confidence interval Diff ± q·SE at the given level (0.95 for
+// 95 %), q being the (1+level)/2 quantile of Student's t distribution with
+// the Welch–Satterthwaite degrees of freedom
+//
+//	df = (s²a/na + s²b/nb)² / ((s²a/na)²/(na−1) + (s²b/nb)²/(nb−1)).
+//
+// With fewer than 2 values on either side everything but Diff is NaN (Diff
+// too when a side has no value). When both samples have zero variance the
+// interval is the point [Diff, Diff] and T, P are as in [WelchTTest]. An
+// infinite value makes every field but possibly Diff NaN. It panics if
+// level is not in (0, 1).
+func WelchCompare(a, b []float64, level float64) Welch {
+	if !(level > 0 && level < 1) {
+		panic("metrics: WelchCompare: confidence level must be in (0, 1)")
+	}
+	nan := math.NaN()
+	w := Welch{Diff: nan, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
+	a, b = finite(a), finite(b)
+	if len(a) == 0 || len(b) == 0 {
+		return w
+	}
+	ma, sa := MeanStd(a)
+	mb, sb := MeanStd(b)
+	w.Diff = ma - mb
+	na, nb := float64(len(a)), float64(len(b))
+	if na < 2 || nb < 2 || math.IsNaN(w.Diff) || math.IsInf(w.Diff, 0) {
+		return w
+	}
+	va, vb := sa*sa/na, sb*sb/nb
+	w.SE = math.Sqrt(va + vb)
+	w.T, w.P = WelchTTest(a, b)
+	if w.SE == 0 {
+		w.DF, w.Low, w.High = math.Inf(1), w.Diff, w.Diff
+		return w
+	}
+	w.DF = (va + vb) * (va + vb) / (va*va/(na-1) + vb*vb/(nb-1))
+	if math.IsNaN(w.DF) || math.IsNaN(w.SE) || math.IsInf(w.SE, 0) {
+		return Welch{Diff: w.Diff, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
+	}
+	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: w.DF}.Quantile((1 + level) / 2)
+	w.Low, w.High = w.Diff-q*w.SE, w.Diff+q*w.SE
+	return w
+}
+
+// Holm adjusts p-values for multiple comparisons by Holm's step-down
+// Bonferroni method (Holm 1979), as statsmodels' multipletests(method=
+// "holm"): with the m p-values that are not NaN sorted ascending,
+// p₍₁₎ ≤ … ≤ p₍ₘ₎, the adjusted p₍ᵢ₎ is max over j ≤ i of
+// min(1, (m−j+1)·p₍ⱼ₎). Rejecting where the adjusted p is below α controls
+// the family-wise error rate at α. NaN values stay NaN and do not count in
+// m. The result is a new slice in the order of ps.
+func Holm(ps []float64) []float64 {
+	out := make([]float64, len(ps))
+	var idx []int
+	for i, p := range ps {
+		out[i] = math.NaN()
+		if !math.IsNaN(p) {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(x, y int) bool { return ps[idx[x]] < ps[idx[y]] })
+	m, run := len(idx), 0.0
+	for j, i := range idx {
+		run = math.Max(run, math.Min(1, float64(m-j)*ps[i]))
+		out[i] = run
+	}
+	return out
 }
