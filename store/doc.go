@@ -170,4 +170,8 @@
 // summaries; keys and values are always bound parameters, never SQL text
 // (numbers through the dialect's number placeholder; text PostgreSQL cannot
 // hold, with a NUL, matches nothing).
+// Keys lists the param and summary keys an experiment's runs have, and
+// Cond.MapKeys rewrites a filter's keys, so that callers (package report)
+// can resolve short names such as attention.name to full keys and reject
+// unknown ones before a filter silently matches nothing.
 package store

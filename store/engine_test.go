@@ -42,6 +42,8 @@ var engineTests = []struct {
 	{"ParamsOfRuns", testParamsOfRuns},
 	{"WhereMatches", testWhereMatches},
 	{"WhereHostileInput", testWhereHostileInput},
+	{"CondKeysAndMapKeys", testCondKeysAndMapKeys},
+	{"Keys", testKeys},
 	{"ConcurrentWorkers", testConcurrentWorkers},
 }
 

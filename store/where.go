@@ -70,6 +70,10 @@ const (
 	keyExperiment
 )
 
+// FilterColumns are the keys of a filter that name a run's own columns
+// instead of a param or a metric.
+var FilterColumns = []string{"experiment", "id", "seed", "status"}
+
 // pseudoKeys name columns of runs instead of params.
 var pseudoKeys = map[string]keyKind{
 	"status":     keyStatus,
@@ -417,14 +421,7 @@ func (p *parser) comparison() (*Cond, error) {
 	if c.key == "" {
 		return nil, p.errorf(kt, "empty key")
 	}
-	switch k, ok := pseudoKeys[c.key]; {
-	case ok:
-		c.kind = k
-	case strings.Contains(c.key, "/"):
-		c.kind = keySummary
-	default:
-		c.kind = keyParam
-	}
+	c.kind = classifyKey(c.key)
 
 	ot := p.next()
 	switch {
@@ -464,6 +461,18 @@ func (p *parser) comparison() (*Cond, error) {
 		return nil, p.errorf(ot, "expected an operator (= != < <= > >= in) after %s, got %s", kt.describe(), ot.describe())
 	}
 	return c, nil
+}
+
+// classifyKey says what a key of a filter names: a run column, a summary
+// metric (a key with a '/'), or a param.
+func classifyKey(key string) keyKind {
+	if k, ok := pseudoKeys[key]; ok {
+		return k
+	}
+	if strings.Contains(key, "/") {
+		return keySummary
+	}
+	return keyParam
 }
 
 var numberRE = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
@@ -554,6 +563,59 @@ func (c *Cond) valid() bool {
 		return true
 	}
 	return c.op == opCmp && len(c.vals) > 0
+}
+
+// Keys returns the keys the filter names, each once, in the order they
+// first appear.
+func (c *Cond) Keys() []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(*Cond)
+	walk = func(c *Cond) {
+		if c.op == opCmp {
+			if !seen[c.key] {
+				seen[c.key] = true
+				out = append(out, c.key)
+			}
+			return
+		}
+		for _, k := range c.kids {
+			walk(k)
+		}
+	}
+	if c != nil {
+		walk(c)
+	}
+	return out
+}
+
+// MapKeys returns a copy of the filter with every key k replaced by
+// f(k), and the first error f returns. A replaced key is classified again
+// (a run column, a summary metric when it contains '/', else a param), so
+// f can resolve a short name such as attention.name or bleu to the full
+// key. c is not modified.
+func (c *Cond) MapKeys(f func(key string) (string, error)) (*Cond, error) {
+	if c == nil {
+		return nil, nil
+	}
+	out := *c
+	if c.op == opCmp {
+		k, err := f(c.key)
+		if err != nil {
+			return nil, err
+		}
+		out.key, out.kind = k, classifyKey(k)
+		return &out, nil
+	}
+	out.kids = make([]*Cond, len(c.kids))
+	for i, k := range c.kids {
+		m, err := k.MapKeys(f)
+		if err != nil {
+			return nil, err
+		}
+		out.kids[i] = m
+	}
+	return &out, nil
 }
 
 // ---- printing ----

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"math"
 	"path/filepath"
 	"strings"
@@ -341,4 +342,82 @@ func FuzzParseWhere(f *testing.F) {
 			t.Fatalf("Runs(where %q): %v", in, err)
 		}
 	})
+}
+
+func testCondKeysAndMapKeys(t *testing.T) {
+	c, err := ParseWhere(`attention.name in (dot, additive) and (bleu > 0.5 or not seed = 1) and attention.name != none`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Keys(), " "); got != "attention.name bleu seed" {
+		t.Errorf("Keys = %q", got)
+	}
+	full := map[string]string{"attention.name": "model.attention.name", "bleu": "test/bleu", "seed": "seed"}
+	m, err := c.MapKeys(func(k string) (string, error) { return full[k], nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `model.attention.name in (dot, additive) and (test/bleu > 0.5 or not seed = 1) and model.attention.name != none`
+	if m.String() != want {
+		t.Errorf("MapKeys = %q, want %q", m.String(), want)
+	}
+	if c.String() == m.String() {
+		t.Errorf("MapKeys changed the original")
+	}
+	// The mapped keys are classified again: bleu became a summary metric.
+	s := whereStore(t)
+	runs, err := s.Runs(context.Background(), RunFilter{Where: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(hashes(runs), " "); got != "r1 r3 r4" {
+		t.Errorf("mapped filter matches %q, want r1 r3 r4 (dot or additive, seed not 1; r0's bleu is NaN)", got)
+	}
+	m2, _ := ParseWhere("bleu >= 0.3")
+	m2, _ = m2.MapKeys(func(k string) (string, error) { return full[k], nil })
+	if runs, _ := s.Runs(context.Background(), RunFilter{Where: m2}); strings.Join(hashes(runs), " ") != "r1 r2" {
+		t.Errorf("bleu >= 0.3 mapped to test/bleu matches %q, want r1 r2", hashes(runs))
+	}
+	boom := errors.New("boom")
+	if _, err := c.MapKeys(func(k string) (string, error) { return "", boom }); !errors.Is(err, boom) {
+		t.Errorf("MapKeys error = %v", err)
+	}
+	var nilCond *Cond
+	if nilCond.Keys() != nil {
+		t.Errorf("nil Keys")
+	}
+}
+
+func testKeys(t *testing.T) {
+	s := whereStore(t)
+	ctx := context.Background()
+	other, err := s.PutExperiment(ctx, "other", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.EnsureRuns(ctx, other, []RunSpec{{Hash: "o1", Seed: 1, Config: `{}`, Params: []Param{{"lr", 0.1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSummaries(ctx, runs[0].ID, map[string]float64{"valid/loss": 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		names           []string
+		params, metrics string
+	}{
+		{nil, "lr model.attention.name model.bidirectional seed tag task.name train.lr", "test/bleu test/exact_match valid/loss"},
+		{[]string{"sweep"}, "model.attention.name model.bidirectional seed tag task.name train.lr", "test/bleu test/exact_match"},
+		{[]string{"other"}, "lr", "valid/loss"},
+		{[]string{"other", "sweep"}, "lr model.attention.name model.bidirectional seed tag task.name train.lr", "test/bleu test/exact_match valid/loss"},
+		{[]string{"nope"}, "", ""},
+	} {
+		p, m, err := s.Keys(ctx, tc.names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(p, " ") != tc.params || strings.Join(m, " ") != tc.metrics {
+			t.Errorf("Keys(%q) = %q, %q; want %q, %q", tc.names, p, m, tc.params, tc.metrics)
+		}
+	}
 }
