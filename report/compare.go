@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/attnlab/attnlab/metrics"
@@ -29,18 +28,32 @@ var ErrNoRuns = errors.New("no runs")
 
 // Query selects runs and says how to compare them. The zero Query compares
 // the done runs of every experiment, grouped by the keys that vary.
+//
+// Keys given in By, Pool, Baseline and Where all take the same forms: a
+// full param key (model.attention.name), a unique dotted suffix of one
+// (attention.name), a metric key or the name after its '/' (bleu for
+// test/bleu; Where only), or a pseudo key. An unknown key is an error that
+// lists the closest known keys.
 type Query struct {
 	// Experiments are experiment names; empty means all experiments.
 	Experiments []string
-	// IDs are run ids; empty means any run (see store.RunFilter).
+	// IDs are run ids; empty means any run (see store.RunFilter): run's
+	// closing table shows the runs of one plan.
 	IDs []int64
-	// By are the group keys: param keys ("model.attention.name"), or a
-	// unique dotted suffix of one ("attention.name"), or the pseudo keys
-	// "experiment" and "seed". Empty means the keys whose values vary across
-	// the selected runs, the seed left out (a key that some runs lack
-	// varies); "experiment" comes first when the runs span several
-	// experiments. When nothing varies, the runs are grouped by experiment.
+	// By are the group keys: param keys or the pseudo keys "experiment",
+	// "seed" and "variant". Empty means every key whose value differs
+	// among the selected runs (seed left out; a key that some runs lack
+	// differs), so that no row ever pools runs of different settings; the
+	// table is headed by a smallest set of those keys that tells the rows
+	// apart (see Comparison.Keys). When By groups more coarsely — a key
+	// that differs among the runs is neither in By nor determined by it —
+	// that key must be in Pool, else Compare fails with an error naming
+	// it and its values.
 	By []string
+	// Pool are the keys whose different values By may put in one row;
+	// the comparison lists them (Comparison.Pooled, Row.Pooled) and every
+	// format shows them.
+	Pool []string
 	// Metrics are the summary keys to show, in order. A name after a '/'
 	// will do when it is unique ("bleu" for "test/bleu"), or when one of the
 	// keys ending so is test/NAME, else valid/NAME, else train/NAME
@@ -50,9 +63,10 @@ type Query struct {
 	// missing); if none of them exists, the first six summary keys in
 	// sorted order.
 	Metrics []string
-	// Where filters runs (see store.ParseWhere); nil means no filter.
+	// Where filters runs (see store.ParseWhere; short keys are resolved
+	// as above); nil means no filter.
 	Where *store.Cond
-	// Sort is the metric that orders the rows, best first by its Direction
+	// Sort is the metric that orders the rows, best first by its direction
 	// (ascending for a metric without a direction). A leading '-' sorts
 	// descending and a leading '+' ascending, whatever the direction. A
 	// metric not in Metrics is added to them. Rows without a value come
@@ -60,15 +74,28 @@ type Query struct {
 	// appears among the runs (by experiment name, then run id).
 	Sort string
 	// Baseline is "key=value" (several pairs separated by commas): the row
-	// whose runs every other row is tested against with Welch's two-sided
-	// t-test, per metric. The key is a group key or a unique dotted suffix
-	// of one; the value is compared with the row's formatted value (see
-	// Row.Group; "" matches a run that lacks the key). It must match
-	// exactly one row. Empty means no p-values.
+	// every other row of the same task is compared with, per metric (see
+	// Cell). The key is a group key or a unique dotted suffix of one; the
+	// value is compared with the row's formatted value (see Row.Group; ""
+	// matches a run that lacks the key). It must match exactly one row.
+	// Empty means no tests.
 	Baseline string
 	// Status selects runs by status; empty means store.StatusDone.
 	Status store.Status
+	// TestCost tests cost metrics (timings, memory: see metrics.Describe)
+	// against the baseline as well, and marks their best; by default they
+	// are shown as mean ± std only, since a timing on a shared machine says
+	// little about the setting.
+	TestCost bool
+	// NoAdjust leaves the p-values unadjusted; by default they are
+	// adjusted for the multiple comparisons of each metric column with
+	// Holm's method (metrics.Holm).
+	NoAdjust bool
 }
+
+// Level is the confidence level of the intervals of Cell.Low and
+// Cell.High.
+const Level = 0.95
 
 // DefaultMetrics is the default set of Query.Metrics, in display order;
 // only the keys present in the selected runs are shown.
@@ -82,13 +109,33 @@ var DefaultMetrics = []string{
 }
 
 // Comparison is the result of Compare: one row per group of runs, one cell
-// per metric. Write renders it.
+// per metric. It is a plain value, the same whatever the output format;
+// Write renders it.
 type Comparison struct {
-	Keys     []string // group keys, in order (full param keys or pseudo keys)
-	Metrics  []string // summary keys, in order
-	Rows     []Row
-	Baseline int    // index in Rows of the baseline row; -1 if none
-	SortedBy string // the metric the rows are sorted by; "" for plan order
+	// Keys head the rows (full param keys or pseudo keys). Without
+	// Query.By they are chosen so that they determine every setting that
+	// differs among the runs: see Derived.
+	Keys []string
+	// Derived are the keys whose values differ between rows but follow
+	// from Keys (an attention variant's own parameters follow from its
+	// name); they are not shown.
+	Derived []string
+	// Pooled are the keys whose values differ within rows (Query.Pool);
+	// Row.Pooled holds each row's values.
+	Pooled  []string
+	Metrics []string // summary keys, in order
+	Rows    []Row
+	// Baseline is the index in Rows of the baseline row; -1 if none.
+	Baseline int
+	// SortedBy is the metric the rows are sorted by; "" for plan order.
+	SortedBy string
+	// Adjusted says whether Cell.PAdj holds Holm-adjusted p-values (else it
+	// equals Cell.P; Query.NoAdjust).
+	Adjusted bool
+	// TestCost is Query.TestCost: cost metrics were tested too.
+	TestCost bool
+	// Tasks is the number of distinct tasks among the rows (see Row.Task).
+	Tasks int
 }
 
 // Row is one group of runs: the runs that share the values of the group
@@ -99,6 +146,15 @@ type Row struct {
 	// true/false, text as is (empty text as ""), lists as compact JSON,
 	// null as null; "" when the runs lack the key.
 	Group []string
+	// Pooled holds, for each key of Comparison.Pooled, the distinct values
+	// of the row's runs, formatted as Group ("—" when a run lacks the key).
+	Pooled [][]string
+	// Task numbers the task of the row's runs (0, 1, ... in order of
+	// appearance): rows with equal Task agree on every task.* param. It is
+	// -1 when the runs of the row do not share one task (pooled). Only rows
+	// of one task are compared: Best marks the best within a task, and
+	// only rows of the baseline's task are tested against it.
+	Task  int
 	Runs  []int64 // ids of the runs aggregated, in id order
 	Cells []Cell  // one per metric
 }
@@ -108,11 +164,30 @@ type Cell struct {
 	Mean, Std float64 // over the runs with a value (sample std, n−1); NaN when N is 0, Std NaN when N is 1
 	N         int     // runs with a value (not NaN, not missing)
 	NaN       int     // runs whose value is NaN (a diverged run); len(Runs)−N−NaN runs lack the key
-	Best      bool    // the row's mean is the best of the column by the metric's Direction (ties all marked; ±Inf compare as values; never with fewer than 2 rows with a mean)
-	P         float64 // Welch two-sided p-value against the baseline row; NaN for the baseline row, without baseline, or with fewer than 2 values on either side
-	Values    []float64
+	// Best marks the best mean of the column among the rows of the same
+	// task, by the metric's direction: only for quality metrics (and cost
+	// metrics with Query.TestCost) that have a direction, never for
+	// constants, never with fewer than 2 rows of the task with a mean.
+	// Ties are all marked; ±Inf compare as values.
+	Best bool
+	// Tested says the cell was compared with the baseline's: the row is not
+	// the baseline, is of the baseline's task, and the metric is a quality
+	// metric (or a cost metric with Query.TestCost). The fields below are
+	// NaN when it was not.
+	Tested bool
+	// Diff is the difference of means, row − baseline; Low and High bound
+	// its confidence interval at Level (Welch–Satterthwaite df; see
+	// metrics.WelchCompare). NaN with fewer than 2 values on either side
+	// (Diff only needs one).
+	Diff, Low, High float64
+	// P is the two-sided p-value of Welch's t-test against the baseline,
+	// and PAdj the same adjusted for the comparisons in the column (Holm,
+	// over the tested rows with a p-value), or equal to P when
+	// Comparison.Adjusted is false.
+	P, PAdj float64
 	// Values holds one value per run of the row, in the order of Row.Runs:
 	// NaN for a NaN value and for a run that lacks the key.
+	Values []float64
 }
 
 // Label returns the row's group as "key=value key=value", each key
@@ -134,8 +209,9 @@ func (c *Comparison) Label(row int) string {
 // is wrong and what is known: an unknown experiment (wrapping
 // store.ErrNotFound, listing the known ones), no matching runs (ErrNoRuns,
 // with the experiments' run counts by status), an unknown metric (listing
-// the summary keys of the selected runs), an unknown or ambiguous --by key,
-// an unknown sort metric, a baseline that matches no row or several.
+// the summary keys of the selected runs), an unknown or ambiguous key, a
+// --by that would pool settings not in Pool, an unknown sort metric, a
+// baseline that matches no row or several.
 func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error) {
 	sel, c, err := groupQuery(ctx, st, q)
 	if err != nil {
@@ -159,12 +235,13 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 		}
 		// Best first: descending for max metrics; ascending for min metrics
 		// and those without a direction, unless the user said otherwise.
-		desc = dir < 0 || (dir == 0 && Direction(sortKey) > 0)
+		desc = dir < 0 || (dir == 0 && metrics.Describe(sortKey).Direction > 0)
 		if !slices.Contains(mets, sortKey) {
 			mets = append(mets, sortKey)
 		}
 	}
 	c.Metrics, c.SortedBy = mets, sortKey
+	c.Adjusted, c.TestCost = !q.NoAdjust, q.TestCost
 	for i := range c.Rows {
 		row := &c.Rows[i]
 		row.Cells = make([]Cell, len(mets))
@@ -196,43 +273,10 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 	return c, nil
 }
 
-// groupQuery selects the runs of q and groups them by q.By (or the
-// varying keys): it returns a Comparison with keys and rows but no metrics.
-func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Comparison, error) {
-	sel, err := selectRuns(ctx, st, q.Experiments, q.IDs, q.Status, q.Where)
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := groupKeys(sel, q.By)
-	if err != nil {
-		return nil, nil, err
-	}
-	c := &Comparison{Keys: keys, Baseline: -1}
-	index := map[string]int{}
-	for _, r := range sel.runs {
-		vals := make([]string, len(keys))
-		ids := make([]string, len(keys))
-		for i, k := range keys {
-			vals[i], ids[i] = sel.value(r, k)
-		}
-		id := strings.Join(ids, "\x00")
-		i, ok := index[id]
-		if !ok {
-			i = len(c.Rows)
-			index[id] = i
-			c.Rows = append(c.Rows, Row{Group: vals})
-		}
-		c.Rows[i].Runs = append(c.Rows[i].Runs, r.ID)
-	}
-	for i := range c.Rows {
-		slices.Sort(c.Rows[i].Runs)
-	}
-	return sel, c, nil
-}
-
 // newCell aggregates metric m over the runs ids.
 func newCell(sel *selection, ids []int64, m string) Cell {
-	cell := Cell{Values: make([]float64, len(ids)), P: math.NaN()}
+	nan := math.NaN()
+	cell := Cell{Values: make([]float64, len(ids)), Diff: nan, Low: nan, High: nan, P: nan, PAdj: nan}
 	for i, id := range ids {
 		v, ok := sel.sums[id][m]
 		switch {
@@ -250,47 +294,7 @@ func newCell(sel *selection, ids []int64, m string) Cell {
 	return cell
 }
 
-// mark sets the Best flags and the p-values against the baseline row.
-func (c *Comparison) mark() {
-	for j, m := range c.Metrics {
-		dir := Direction(m)
-		best, n := math.NaN(), 0
-		for i := range c.Rows {
-			cell := &c.Rows[i].Cells[j]
-			cell.Best = false
-			if math.IsNaN(cell.Mean) {
-				continue
-			}
-			n++
-			if math.IsNaN(best) || float64(dir)*(cell.Mean-best) > 0 {
-				best = cell.Mean
-			}
-		}
-		if dir != 0 && n >= 2 {
-			for i := range c.Rows {
-				if cell := &c.Rows[i].Cells[j]; cell.Mean == best {
-					cell.Best = true
-				}
-			}
-		}
-		for i := range c.Rows {
-			cell := &c.Rows[i].Cells[j]
-			cell.P = math.NaN()
-			if c.Baseline >= 0 && i != c.Baseline {
-				_, cell.P = metrics.WelchTTest(cell.Values, c.Rows[c.Baseline].Cells[j].Values)
-			}
-		}
-	}
-}
-
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-
-// Direction returns +1 if larger values of the summary metric are better,
-// −1 if smaller ones are, and 0 if neither (no best is marked, and Sort
-// orders ascending), as metrics.Describe says.
-func Direction(metric string) int {
-	return int(metrics.Describe(metric).Direction)
-}
 
 // findBaseline returns the index of the one row that matches spec.
 func (c *Comparison) findBaseline(spec string) (int, error) {
@@ -370,48 +374,6 @@ func matchKey(keys []string, k string) (int, error) {
 	return -1, fmt.Errorf("%q is not a group key (group keys: %s)", k, strings.Join(keys, ", "))
 }
 
-// selection is the runs a query selected, with their params and summaries.
-type selection struct {
-	runs   []store.Run
-	params map[int64]map[string]store.Value
-	sums   map[int64]map[string]float64
-}
-
-// selectRuns reads the runs of the experiments (all if empty) with the
-// status (done if empty) that match where, with their params and
-// summaries.
-func selectRuns(ctx context.Context, st *store.Store, exps []string, ids []int64, status store.Status, where *store.Cond) (*selection, error) {
-	if status == "" {
-		status = store.StatusDone
-	}
-	all, err := st.Experiments(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	if err := checkExperiments(all, exps); err != nil {
-		return nil, err
-	}
-	runs, err := st.Runs(ctx, store.RunFilter{Experiments: exps, IDs: ids, Status: status, Where: where})
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	if len(runs) == 0 {
-		return nil, noRunsError(all, exps, status, where)
-	}
-	ids = make([]int64, len(runs))
-	for i, r := range runs {
-		ids[i] = r.ID
-	}
-	sel := &selection{runs: runs}
-	if sel.params, err = st.Params(ctx, ids); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	if sel.sums, err = st.Summaries(ctx, ids); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	return sel, nil
-}
-
 func checkExperiments(all []store.Experiment, names []string) error {
 	known := make([]string, len(all))
 	for i, e := range all {
@@ -454,28 +416,6 @@ func noRunsError(all []store.Experiment, names []string, status store.Status, wh
 		return fmt.Errorf("report: %s: the database has no experiments: %w", what, ErrNoRuns)
 	}
 	return fmt.Errorf("report: %s (%s): %w", what, strings.Join(parts, "; "), ErrNoRuns)
-}
-
-// value returns the formatted value of group key k for run r, and a string
-// that identifies it exactly (with its kind).
-func (s *selection) value(r store.Run, k string) (display, id string) {
-	switch k {
-	case KeyExperiment:
-		return r.Experiment, "e" + r.Experiment
-	case KeySeed:
-		v := strconv.FormatInt(r.Seed, 10)
-		return v, "s" + v
-	}
-	v, ok := s.params[r.ID][k]
-	if !ok && k == KeyVariant {
-		if name, _ := pointOf(r)[KeyVariant].(string); name != "" {
-			return name, "v" + name
-		}
-	}
-	if !ok {
-		return "", "-"
-	}
-	return formatValue(v), string(v.Kind) + ":" + v.String()
 }
 
 // formatValue formats a param value for a group: see Row.Group.
@@ -525,197 +465,6 @@ func pointOf(r store.Run) map[string]any {
 		_ = json.Unmarshal([]byte(r.Point), &p)
 	}
 	return p
-}
-
-// sweepKeys returns the default group keys: the keys of the runs' sweep
-// points whose values differ (with "experiment" first when the runs span
-// several experiments). A named variant stands for the keys it sets: keys
-// whose value follows from the variant are left out. Runs recorded without
-// sweep points fall back to every varying param.
-func (s *selection) sweepKeys() []string {
-	set := map[string]bool{}
-	for _, r := range s.runs {
-		for k := range pointOf(r) {
-			set[k] = true
-		}
-	}
-	if len(set) == 0 {
-		return s.varyingKeys()
-	}
-	var out []string
-	exps := map[string]bool{}
-	for _, r := range s.runs {
-		exps[r.Experiment] = true
-	}
-	if len(exps) > 1 {
-		out = append(out, KeyExperiment)
-	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	if set[KeyVariant] {
-		keys = slices.DeleteFunc(keys, func(k string) bool { return k == KeyVariant })
-		keys = append([]string{KeyVariant}, keys...)
-	}
-	for _, k := range keys {
-		if k == "seed" || !s.varies(k) {
-			continue
-		}
-		if k != KeyVariant && set[KeyVariant] && s.follows(k, KeyVariant) {
-			continue
-		}
-		out = append(out, k)
-	}
-	if len(out) == 0 {
-		return s.varyingKeys()
-	}
-	return out
-}
-
-// varies reports whether key k takes more than one value over the runs.
-func (s *selection) varies(k string) bool {
-	first, seen := "", false
-	for _, r := range s.runs {
-		_, id := s.value(r, k)
-		if !seen {
-			first, seen = id, true
-		} else if id != first {
-			return true
-		}
-	}
-	return false
-}
-
-// follows reports whether the value of k is determined by the value of by
-// over the runs.
-func (s *selection) follows(k, by string) bool {
-	seen := map[string]string{}
-	for _, r := range s.runs {
-		_, b := s.value(r, by)
-		_, v := s.value(r, k)
-		if old, ok := seen[b]; ok && old != v {
-			return false
-		}
-		seen[b] = v
-	}
-	return true
-}
-
-// varyingKeys returns the param keys whose values differ between the runs
-// (a key some runs lack varies), without seed and the experiment's name,
-// with "experiment" first when the runs span several experiments.
-func (s *selection) varyingKeys() []string {
-	var out []string
-	exps := map[string]bool{}
-	for _, r := range s.runs {
-		exps[r.Experiment] = true
-	}
-	if len(exps) > 1 {
-		out = append(out, KeyExperiment)
-	}
-	for _, k := range s.paramKeys() {
-		if k == "seed" || k == "name" {
-			continue
-		}
-		first, seen := "", false
-		for _, r := range s.runs {
-			_, id := s.value(r, k)
-			if !seen {
-				first, seen = id, true
-			} else if id != first {
-				out = append(out, k)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// groupKeys resolves Query.By against the selected runs.
-func groupKeys(sel *selection, by []string) ([]string, error) {
-	if len(by) == 0 {
-		keys := sel.sweepKeys()
-		if len(keys) == 0 {
-			keys = []string{KeyExperiment}
-		}
-		return keys, nil
-	}
-	known := sel.paramKeys()
-	var keys []string
-	for _, k := range by {
-		k = strings.TrimSpace(k)
-		var full string
-		switch {
-		case k == KeyExperiment || k == KeySeed || k == KeyVariant:
-			full = k
-		case slices.Contains(known, k):
-			full = k
-		default:
-			var hits []string
-			for _, key := range known {
-				if strings.HasSuffix(key, "."+k) {
-					hits = append(hits, key)
-				}
-			}
-			switch len(hits) {
-			case 1:
-				full = hits[0]
-			case 0:
-				return nil, fmt.Errorf("report: --by %q: no selected run has this param%s", k, suggest(k, known, sel.varyingKeys()))
-			default:
-				return nil, fmt.Errorf("report: --by %q is ambiguous: %s", k, strings.Join(hits, ", "))
-			}
-		}
-		if slices.Contains(keys, full) {
-			return nil, fmt.Errorf("report: --by %q given twice", full)
-		}
-		keys = append(keys, full)
-	}
-	return keys, nil
-}
-
-// suggest returns " (did you mean X?; keys that vary: ...)" for an unknown
-// key.
-func suggest(k string, known, varying []string) string {
-	var b strings.Builder
-	best, bestD := "", 4
-	for _, key := range known {
-		if d := editDistance(k, key); d < bestD {
-			best, bestD = key, d
-		}
-	}
-	b.WriteString(" (")
-	if best != "" {
-		fmt.Fprintf(&b, "did you mean %s? ", best)
-	}
-	if len(varying) > 0 {
-		fmt.Fprintf(&b, "keys that vary: %s; ", strings.Join(varying, ", "))
-	}
-	fmt.Fprintf(&b, "%d param keys in all, plus experiment and seed)", len(known))
-	return b.String()
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // chooseMetrics resolves Query.Metrics (or the defaults) against the

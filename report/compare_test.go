@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -50,13 +51,18 @@ func TestCompareGroupsByVaryingKeys(t *testing.T) {
 	st, ids := buildStore(t, scanExperiment())
 	c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}})
 
-	if want := []string{"model.attention.dim", "model.attention.name"}; !slices.Equal(c.Keys, want) {
-		t.Errorf("Keys = %q, want %q (the varying keys, seed and name left out)", c.Keys, want)
+	// dim (only additive has it) follows from the attention's name, so the
+	// name alone heads the rows; seed and the experiment's name are left out.
+	if want := []string{"model.attention.name"}; !slices.Equal(c.Keys, want) {
+		t.Errorf("Keys = %q, want %q", c.Keys, want)
+	}
+	if want := []string{"model.attention.dim"}; !slices.Equal(c.Derived, want) || len(c.Pooled) != 0 {
+		t.Errorf("Derived = %q, Pooled = %q; want %q and none", c.Derived, c.Pooled, want)
 	}
 	if want := []string{"test/exact_match", "test/bleu", "test/loss", "perf/tokens_per_s", "model/params"}; !slices.Equal(c.Metrics, want) {
 		t.Errorf("Metrics = %q, want the defaults present %q", c.Metrics, want)
 	}
-	if want := []string{"attention.name=none", "attention.name=dot", "attention.dim=128 attention.name=additive"}; !slices.Equal(rowLabels(c), want) {
+	if want := []string{"attention.name=none", "attention.name=dot", "attention.name=additive"}; !slices.Equal(rowLabels(c), want) {
 		t.Errorf("rows = %q, want plan order %q", rowLabels(c), want)
 	}
 	if c.Baseline != -1 {
@@ -70,11 +76,13 @@ func TestCompareGroupsByVaryingKeys(t *testing.T) {
 			t.Errorf("row %d Runs = %v, want %v", i, row.Runs, wantRuns[i])
 		}
 	}
-	if got := c.Rows[0].Group; !slices.Equal(got, []string{"", "none"}) {
-		t.Errorf("none's Group = %q, want [\"\" none] (no dim param)", got)
+	if got := c.Rows[2].Group; !slices.Equal(got, []string{"additive"}) {
+		t.Errorf("additive's Group = %q, want [additive]", got)
 	}
-	if got := c.Rows[2].Group; !slices.Equal(got, []string{"128", "additive"}) {
-		t.Errorf("additive's Group = %q, want [128 additive]", got)
+	for i, row := range c.Rows {
+		if row.Task != 0 || row.Pooled != nil {
+			t.Errorf("row %d: Task %d, Pooled %q; want task 0, nothing pooled", i, row.Task, row.Pooled)
+		}
 	}
 	for i, em := range [][]float64{emNone, emDot, emAdditive} {
 		cell := c.Rows[i].Cells[0]
@@ -101,11 +109,11 @@ func TestCompareBy(t *testing.T) {
 	}{
 		{"full key", Query{Experiments: []string{"scan-attn"}, By: []string{"model.attention.name"}}, []string{"model.attention.name"}, []int{3, 3, 3}},
 		{"dotted suffix", Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, []string{"model.attention.name"}, []int{3, 3, 3}},
-		{"constant key", Query{Experiments: []string{"scan-attn"}, By: []string{"hidden"}}, []string{"model.encoder.hidden"}, []int{9}},
-		{"seed", Query{Experiments: []string{"scan-attn"}, By: []string{"seed"}}, []string{"seed"}, []int{3, 3, 3}},
+		{"constant key, pooled", Query{Experiments: []string{"scan-attn"}, By: []string{"hidden"}, Pool: []string{"attention.name", "dim"}}, []string{"model.encoder.hidden"}, []int{9}},
+		{"seed, pooled", Query{Experiments: []string{"scan-attn"}, By: []string{"seed"}, Pool: []string{"attention.name", "attention.dim"}}, []string{"seed"}, []int{3, 3, 3}},
 		{"two keys", Query{Experiments: []string{"scan-attn"}, By: []string{"seed", "attention.name"}}, []string{"seed", "model.attention.name"}, []int{1, 1, 1, 1, 1, 1, 1, 1, 1}},
-		{"experiment", Query{By: []string{"experiment"}}, []string{"experiment"}, []int{4, 9}},
-		{"varying across experiments", Query{}, []string{"experiment", "model.attention.dim", "model.attention.name", "task.name"}, []int{2, 2, 3, 3, 3}},
+		{"experiment, pooled", Query{By: []string{"experiment"}, Pool: []string{"attention.name", "attention.dim"}}, []string{"experiment"}, []int{4, 9}},
+		{"varying across experiments", Query{}, []string{"experiment", "model.attention.name"}, []int{2, 2, 3, 3, 3}},
 		{"status failed", Query{Experiments: []string{"scan-attn"}, Status: store.StatusFailed}, []string{"experiment"}, []int{1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,7 +157,7 @@ func TestCompareWelchPValues(t *testing.T) {
 	}
 	// The NaN of the diverged run is left out: 2 values against 3.
 	_, want := metrics.WelchTTest([]float64{0.3, 0.32}, lossNone)
-	if p := cellOf(t, c, "attention.dim=128 attention.name=additive", "test/loss").P; !closeTo(p, want, 1e-12) {
+	if p := cellOf(t, c, "attention.name=additive", "test/loss").P; !closeTo(p, want, 1e-12) {
 		t.Errorf("p(additive loss vs none) = %v, want %v", p, want)
 	}
 	// Fewer than 2 values: p is NaN.
@@ -176,7 +184,7 @@ func TestCompareNaN(t *testing.T) {
 	st, _ := buildStore(t, scanExperiment(), divergeExperiment())
 
 	c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}})
-	loss := cellOf(t, c, "attention.dim=128 attention.name=additive", "test/loss")
+	loss := cellOf(t, c, "attention.name=additive", "test/loss")
 	if loss.N != 2 || loss.NaN != 1 || !closeTo(loss.Mean, 0.31, 1e-12) || !closeTo(loss.Std, math.Sqrt(0.0002), 1e-12) {
 		t.Errorf("additive test/loss = %v ± %v (n=%d, NaN=%d), want 0.31 ± 0.0141 (n=2, NaN=1)", loss.Mean, loss.Std, loss.N, loss.NaN)
 	}
@@ -204,28 +212,56 @@ func TestCompareNaN(t *testing.T) {
 	}
 }
 
+// TestCompareBest: the best mean of each quality metric is marked (ties
+// all marked); cost metrics only with TestCost; constants of the
+// configuration never, nor a column with one row.
 func TestCompareBest(t *testing.T) {
 	st, _ := buildStore(t, scanExperiment())
-	c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"},
-		Metrics: []string{"test/exact_match", "test/loss", "perf/tokens_per_s", "model/params", "test/attn_entropy"}})
-	want := map[string][]bool{ // none, dot, additive
-		"test/exact_match":  {false, false, true},
-		"test/loss":         {false, false, true},
-		"perf/tokens_per_s": {true, false, false},
-		"model/params":      {true, true, false}, // a tie: both marked
-		"test/attn_entropy": {false, false, false},
+	mets := []string{"test/exact_match", "test/loss", "perf/tokens_per_s", "model/params", "test/attn_entropy", "valid/exact_match"}
+	for _, tc := range []struct {
+		testCost bool
+		want     map[string][]bool // none, dot, additive
+	}{
+		{false, map[string][]bool{
+			"test/exact_match":  {false, false, true},
+			"test/loss":         {false, false, true},
+			"perf/tokens_per_s": {false, false, false}, // a cost: not by default
+			"model/params":      {false, false, false}, // a constant: never
+			"test/attn_entropy": {false, false, false}, // no direction
+			"valid/exact_match": {false, false, true},
+		}},
+		{true, map[string][]bool{
+			"test/exact_match":  {false, false, true},
+			"test/loss":         {false, false, true},
+			"perf/tokens_per_s": {true, false, false},
+			"model/params":      {false, false, false},
+			"test/attn_entropy": {false, false, false},
+			"valid/exact_match": {false, false, true},
+		}},
+	} {
+		c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}, Metrics: mets, TestCost: tc.testCost})
+		for j, m := range c.Metrics {
+			var got []bool
+			for _, row := range c.Rows {
+				got = append(got, row.Cells[j].Best)
+			}
+			if !slices.Equal(got, tc.want[m]) {
+				t.Errorf("TestCost %v: %s Best = %v, want %v", tc.testCost, m, got, tc.want[m])
+			}
+		}
 	}
-	for j, m := range c.Metrics {
-		var got []bool
-		for _, row := range c.Rows {
-			got = append(got, row.Cells[j].Best)
-		}
-		if !slices.Equal(got, want[m]) {
-			t.Errorf("%s Best = %v, want %v", m, got, want[m])
-		}
+	// A tie: both marked.
+	x := fakeExperiment{name: "tie"}
+	for i, v := range []float64{0.5, 0.9, 0.9} {
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"k": i}, seed: 1, sums: map[string]float64{"test/acc": v}})
+	}
+	st2, _ := buildStore(t, x)
+	c := mustCompare(t, st2, Query{})
+	if got := []bool{c.Rows[0].Cells[0].Best, c.Rows[1].Cells[0].Best, c.Rows[2].Cells[0].Best}; !slices.Equal(got, []bool{false, true, true}) {
+		t.Errorf("tie: Best = %v, want [false true true]", got)
 	}
 	// One row: nothing to be best against.
-	c = mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, By: []string{"hidden"}})
+	c = mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, By: []string{"hidden"}, Pool: []string{"attention.name", "attention.dim"}})
 	for j, cell := range c.Rows[0].Cells {
 		if cell.Best {
 			t.Errorf("single row: %s marked best", c.Metrics[j])
@@ -244,8 +280,8 @@ func TestDirection(t *testing.T) {
 		{"perf/train_seconds", -1},
 		{"test/attn_entropy", 0}, {"best/step", 0}, {"train/steps", 0}, {"custom", 0},
 	} {
-		if got := Direction(tc.metric); got != tc.want {
-			t.Errorf("Direction(%q) = %d, want %d", tc.metric, got, tc.want)
+		if got := int(metrics.Describe(tc.metric).Direction); got != tc.want {
+			t.Errorf("metrics.Describe(%q).Direction = %d, want %d (report orders and stars by it)", tc.metric, got, tc.want)
 		}
 	}
 }
@@ -258,7 +294,7 @@ func TestCompareWhere(t *testing.T) {
 	for _, r := range c.Rows {
 		sizes = append(sizes, len(r.Runs))
 	}
-	if want := []string{"attention.name=dot", "attention.dim=128 attention.name=additive"}; !slices.Equal(rowLabels(c), want) || !slices.Equal(sizes, []int{2, 3}) {
+	if want := []string{"attention.name=dot", "attention.name=additive"}; !slices.Equal(rowLabels(c), want) || !slices.Equal(sizes, []int{2, 3}) {
 		t.Errorf("rows = %q with %v runs, want %q with [2 3]", rowLabels(c), sizes, want)
 	}
 }
@@ -276,13 +312,18 @@ func TestCompareHostileInputs(t *testing.T) {
 	before := count()
 	hostile := `a'; DROP TABLE runs; --`
 
-	where := mustWhere(t, `x = "a'; DROP TABLE runs; --"`)
+	where := mustWhere(t, `task.name = "a'; DROP TABLE runs; --"`)
 	if _, err := Compare(ctx, st, Query{Where: where}); !errors.Is(err, ErrNoRuns) {
 		t.Errorf("hostile where: err = %v, want ErrNoRuns", err)
 	}
-	where = mustWhere(t, `model.attention.name != "a'; DROP TABLE runs; --" or 'a"); DELETE FROM params; --' = 1`)
+	where = mustWhere(t, `model.attention.name != "a'; DROP TABLE runs; --" or hidden = 'a"); DELETE FROM params; --'`)
 	if c, err := Compare(ctx, st, Query{Where: where}); err != nil || len(c.Rows) != 3 {
 		t.Errorf("hostile where (matching): err = %v", err)
+	}
+	// A hostile key is an unknown key: an error before any SQL.
+	where = mustWhere(t, `'a"); DELETE FROM params; --' = 1`)
+	if _, err := Compare(ctx, st, Query{Where: where}); err == nil || !strings.Contains(err.Error(), "unknown key") {
+		t.Errorf("hostile where key: err = %v, want an unknown key", err)
 	}
 	for _, q := range []Query{
 		{Experiments: []string{hostile}},
@@ -313,7 +354,7 @@ func TestCompareHostileInputs(t *testing.T) {
 
 func TestCompareSort(t *testing.T) {
 	st, _ := buildStore(t, scanExperiment())
-	none, dot, add := "attention.name=none", "attention.name=dot", "attention.dim=128 attention.name=additive"
+	none, dot, add := "attention.name=none", "attention.name=dot", "attention.name=additive"
 	for _, tc := range []struct {
 		sort string
 		want []string
@@ -383,7 +424,18 @@ func TestCompareErrors(t *testing.T) {
 			[]string{`metric "tokens" is ambiguous (perf/tokens, x/tokens)`}},
 		{"unknown sort", Query{Sort: "-bleu2"}, nil, []string{`unknown sort metric "bleu2"`}},
 		{"bad by", Query{By: []string{"model.atention.name"}}, nil,
-			[]string{`--by "model.atention.name"`, "did you mean model.attention.name?", "keys that vary: experiment"}},
+			[]string{`--by: unknown key "model.atention.name" (closest: model.attention.name,`, "keys that vary: experiment"}},
+		{"short typo by", Query{Experiments: []string{"scan-attn"}, By: []string{"atention.name"}}, nil,
+			[]string{`unknown key "atention.name" (closest: model.attention.name,`}},
+		{"unknown where key", Query{Where: mustWhere(t, "atention.name = dot")}, nil,
+			[]string{`--where: unknown key "atention.name" (closest: model.attention.name,`}},
+		{"unknown where metric", Query{Where: mustWhere(t, "test/blue > 0.5")}, nil,
+			[]string{`--where: unknown key "test/blue" (closest: test/bleu,`}},
+		{"unknown pool key", Query{By: []string{"attention.name"}, Pool: []string{"nope"}}, nil,
+			[]string{`--pool: unknown key "nope"`}},
+		{"by pools", Query{Experiments: []string{"scan-attn"}, By: []string{"seed"}}, nil,
+			[]string{"--by seed would put runs with different model.attention.dim (—, 128) and model.attention.name (none, dot, additive) in one row",
+				"add them to --by, or to --pool"}},
 		{"by twice", Query{By: []string{"attention.name", "model.attention.name"}}, nil, []string{"given twice"}},
 		{"baseline no row", Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=gru"}, nil,
 			[]string{`baseline "attention.name=gru" matches no row`, "attention.name=dot"}},
@@ -522,12 +574,153 @@ func TestGroupsBySweepPoint(t *testing.T) {
 	if len(c.Rows) != 4 || c.Rows[0].Group[0] != "luong" || len(c.Rows[0].Runs) != 2 {
 		t.Fatalf("rows = %+v", c.Rows)
 	}
-	// --by still reaches any param, and the variant pseudo key works there.
-	c, err = Compare(context.Background(), st, Query{Experiments: []string{"sweep"}, By: []string{"variant"}, Baseline: "variant=luong"})
+	// --by still reaches any param, and the variant pseudo key works there;
+	// grouping by the variant alone pools the learning rates, so it must
+	// be asked for.
+	if _, err := Compare(context.Background(), st, Query{Experiments: []string{"sweep"}, By: []string{"variant"}}); err == nil ||
+		!strings.Contains(err.Error(), "train.optimizer.lr (0.001, 0.003)") {
+		t.Fatalf("by variant, lr not pooled: err = %v", err)
+	}
+	c, err = Compare(context.Background(), st, Query{Experiments: []string{"sweep"}, By: []string{"variant"}, Pool: []string{"lr"}, Baseline: "variant=luong"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Rows) != 2 || c.Baseline != 0 {
 		t.Fatalf("by variant: %d rows, baseline %d", len(c.Rows), c.Baseline)
+	}
+}
+
+// stepsExperiment is one experiment run twice, the second time with
+// --set train.steps=30: attention none and additive × seeds 1, 2 × steps
+// 20, 30. The sweep points hold only the attention.
+func stepsExperiment() fakeExperiment {
+	x := fakeExperiment{name: "steps"}
+	for _, steps := range []int{20, 30} {
+		for seed := int64(1); seed <= 2; seed++ {
+			for _, att := range []string{"none", "additive"} {
+				em := 0.1 + float64(seed)/100
+				if att == "additive" {
+					em += float64(steps) / 40
+				}
+				x.runs = append(x.runs, fakeRun{
+					params: map[string]any{"model.attention.name": att, "train.steps": steps, "task.name": "reverse"},
+					point:  map[string]any{"model.attention.name": att},
+					seed:   seed, sums: map[string]float64{"test/exact_match": em, "model/params": 100},
+				})
+			}
+		}
+	}
+	return x
+}
+
+// TestCompareNeverPools is issue 10's acceptance case: one experiment run
+// twice with different train.steps gives one row per setting, never two
+// training lengths pooled as seeds; --by that would pool them is an error
+// naming the key and its values, unless --pool names it; then every format
+// says so.
+func TestCompareNeverPools(t *testing.T) {
+	st, _ := buildStore(t, stepsExperiment())
+	ctx := context.Background()
+	c := mustCompare(t, st, Query{Experiments: []string{"steps"}, Baseline: "attention.name=none,steps=20"})
+	if want := []string{"model.attention.name", "train.steps"}; !slices.Equal(c.Keys, want) {
+		t.Errorf("Keys = %q, want %q", c.Keys, want)
+	}
+	want := []string{"attention.name=none train.steps=20", "attention.name=additive train.steps=20",
+		"attention.name=none train.steps=30", "attention.name=additive train.steps=30"}
+	if !slices.Equal(rowLabels(c), want) {
+		t.Fatalf("rows %q, want %q", rowLabels(c), want)
+	}
+	for i, row := range c.Rows {
+		if len(row.Runs) != 2 {
+			t.Errorf("row %s has %d runs, want 2 (its two seeds)", c.Label(i), len(row.Runs))
+		}
+	}
+
+	_, err := Compare(ctx, st, Query{Experiments: []string{"steps"}, By: []string{"attention.name"}})
+	if err == nil || !strings.Contains(err.Error(), "--by attention.name would put runs with different train.steps (20, 30) in one row") ||
+		!strings.Contains(err.Error(), "--pool") {
+		t.Errorf("--by hiding train.steps: err = %v", err)
+	}
+
+	c = mustCompare(t, st, Query{Experiments: []string{"steps"}, By: []string{"attention.name"}, Pool: []string{"steps"}, Baseline: "attention.name=none"})
+	if !slices.Equal(c.Pooled, []string{"train.steps"}) || len(c.Rows) != 2 || len(c.Rows[0].Runs) != 4 {
+		t.Fatalf("pooled: Pooled %q, %d rows", c.Pooled, len(c.Rows))
+	}
+	for i, row := range c.Rows {
+		if !slices.Equal(row.Pooled[0], []string{"20", "30"}) {
+			t.Errorf("row %d Pooled = %q, want [20 30]", i, row.Pooled)
+		}
+	}
+	for _, f := range Formats {
+		var b strings.Builder
+		if err := c.Write(&b, f); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if !strings.Contains(out, "train.steps (pooled)") && !(f == "json" && strings.Contains(out, `"pooled": [`)) {
+			t.Errorf("%s does not show the pooled key:\n%s", f, out)
+		}
+		if f != "csv" && !strings.Contains(out, "rows average runs whose train.steps differ") {
+			t.Errorf("%s does not say what was pooled:\n%s", f, out)
+		}
+	}
+}
+
+// TestCompareStarsWithinATask: rows of different tasks (task.* params)
+// are never compared — no best across them, no test against a baseline of
+// another task — while rows of one task are.
+func TestCompareStarsWithinATask(t *testing.T) {
+	x := fakeExperiment{name: "tasks"}
+	for _, task := range []string{"copy", "reverse"} {
+		for _, att := range []string{"none", "dot"} {
+			for seed := int64(1); seed <= 3; seed++ {
+				em := 0.5 + float64(seed)/100
+				if task == "copy" {
+					em += 0.4 // copy is easier: its none beats reverse's dot
+				}
+				if att == "dot" {
+					em += 0.1
+				}
+				x.runs = append(x.runs, fakeRun{params: map[string]any{"task.name": task, "model.attention.name": att}, seed: seed,
+					sums: map[string]float64{"test/exact_match": em}})
+			}
+		}
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Baseline: "task.name=reverse,attention.name=none"})
+	if c.Tasks != 2 {
+		t.Errorf("Tasks = %d, want 2", c.Tasks)
+	}
+	best := map[string]bool{}
+	tested := map[string]bool{}
+	for i, row := range c.Rows {
+		best[c.Label(i)] = row.Cells[0].Best
+		tested[c.Label(i)] = row.Cells[0].Tested
+	}
+	wantBest := map[string]bool{"attention.name=dot task.name=copy": true, "attention.name=dot task.name=reverse": true,
+		"attention.name=none task.name=copy": false, "attention.name=none task.name=reverse": false}
+	if !maps.Equal(best, wantBest) {
+		t.Errorf("Best = %v, want %v (one per task)", best, wantBest)
+	}
+	wantTested := map[string]bool{"attention.name=dot task.name=reverse": true, "attention.name=dot task.name=copy": false,
+		"attention.name=none task.name=copy": false, "attention.name=none task.name=reverse": false}
+	if !maps.Equal(tested, wantTested) {
+		t.Errorf("Tested = %v, want %v (only the baseline's task)", tested, wantTested)
+	}
+	var b strings.Builder
+	if err := c.Write(&b, "table"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"within each of the 2 tasks", "Not compared with the baseline: 2 rows of another task"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	// Pooling the task makes rows of no single task: no star.
+	c = mustCompare(t, st, Query{By: []string{"attention.name"}, Pool: []string{"task.name"}})
+	for i, row := range c.Rows {
+		if row.Task != -1 || row.Cells[0].Best {
+			t.Errorf("pooled row %s: Task %d, Best %v; want -1, false", c.Label(i), row.Task, row.Cells[0].Best)
+		}
 	}
 }

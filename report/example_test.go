@@ -67,16 +67,21 @@ func ExampleCompare() {
 		log.Fatal(err)
 	}
 	// Output:
-	// ┌────────────────┬───┬────────────────┐
-	// │ attention.name │ n │     test/      │
-	// │                │   │  exact_match   │
-	// ├────────────────┼───┼────────────────┤
-	// │ none           │ 2 │ 0.110 ± 0.014  │
-	// │ (baseline)     │   │                │
-	// ├────────────────┼───┼────────────────┤
-	// │ additive       │ 2 │ 0.930 ± 0.028* │
-	// │                │   │       p=0.004  │
-	// └────────────────┴───┴────────────────┘
+	//                              test/
+	// attention.name   n     exact_match
+	// ───────────────  ─  ──────────────
+	// none (baseline)  2  0.110 ± 0.014
+	// additive         2  0.930 ± 0.028*
+	//
+	// Against attention.name=none: difference of means [95 % CI], p (Holm)
+	//                                 test/
+	// attention.name            exact_match
+	// ──────────────  ─────────────────────
+	// additive        +0.820 [0.682, 0.958]
+	//                               p=0.004
+	//
 	// mean ± std over each row's n runs; * best (higher is better for test/exact_match).
-	// p: Welch's two-sided t-test against the baseline attention.name=none (— with fewer than 2 values).
+	// Against the baseline attention.name=none: Δ = row mean − baseline mean with its 95 % confidence
+	// interval (Welch–Satterthwaite df); p = Welch's two-sided t-test, Holm–Bonferroni-adjusted over the 1
+	// row compared in each column; — with fewer than 2 values.
 }

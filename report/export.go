@@ -9,24 +9,82 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/attnlab/attnlab/store"
 )
 
-// ExportFormats lists the formats Export accepts.
+// ExportFormats lists the formats Export and ExportCurves accept.
 var ExportFormats = []string{"csv", "json"}
+
+// exportSelection reads every run of the experiment, whatever its status,
+// with params and summaries, and the keys that tell its settings apart
+// (see groupQuery: the same keys as Compare's default grouping, over these
+// runs).
+func exportSelection(ctx context.Context, st *store.Store, experiment, format string) (*selection, []string, error) {
+	if !slices.Contains(ExportFormats, format) {
+		return nil, nil, fmt.Errorf("report: unknown export format %q (known: csv, json)", format)
+	}
+	all, err := st.Experiments(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report: export: %w", err)
+	}
+	if err := checkExperiments(all, []string{experiment}); err != nil {
+		return nil, nil, err
+	}
+	runs, err := st.Runs(ctx, store.RunFilter{Experiments: []string{experiment}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("report: export: %w", err)
+	}
+	sel := &selection{runs: runs, params: map[int64]map[string]store.Value{}, sums: map[int64]map[string]float64{}}
+	if len(runs) == 0 {
+		return sel, nil, nil
+	}
+	ids := sel.ids()
+	if sel.params, err = st.Params(ctx, ids); err != nil {
+		return nil, nil, fmt.Errorf("report: export: %w", err)
+	}
+	if sel.sums, err = st.Summaries(ctx, ids); err != nil {
+		return nil, nil, fmt.Errorf("report: export: %w", err)
+	}
+	return sel, sel.displayKeys(sel.varyingKeys()), nil
+}
+
+// ids returns the ids of the selected runs, in order.
+func (s *selection) ids() []int64 {
+	ids := make([]int64, len(s.runs))
+	for i, r := range s.runs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// groupLabel names the group of run r as Comparison.Label does: "key=value"
+// for each of keys, shortened, keys the run lacks left out.
+func (s *selection) groupLabel(r store.Run, keys []string) string {
+	var parts []string
+	for i, k := range ShortKeys(keys) {
+		if v, _ := s.value(r, keys[i]); v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
 
 // Export writes every run of the experiment, whatever its status, one row
 // per run in id order, for pandas, R or a spreadsheet.
 //
-// "csv": the columns id, hash, seed, status, then every param key of the
-// experiment's runs (sorted; the param seed is the seed column), then every
-// summary key (sorted). Params print as in Row.Group, summaries in the
-// shortest form that reads back exactly; NaN is "NaN", and a key the run
-// lacks is an empty field.
+// "csv": the columns id, hash, seed, status, group, then every param key of
+// the experiment's runs (sorted; the param seed is the seed column), then
+// every summary key (sorted). group names the run's setting as compare's
+// rows do ("attention.name=dot train.steps=3000"): the runs of one group
+// differ in nothing but the seed, so grouping by it never pools different
+// settings. Params print as in Row.Group, summaries in the shortest form
+// that reads back exactly (infinities as inf, -inf); a value that does not
+// exist — a key the run lacks, a NaN — is an empty field.
 //
 // "json": an array of objects {"id", "experiment", "hash", "seed",
-// "status", "error" (only when not empty), "params": {key: value},
+// "status", "group", "error" (only when not empty), "params": {key: value},
 // "summaries": {key: value}} with params typed (number, string, bool or
 // null), NaN as null and infinities as "+Inf"/"-Inf"; keys a run lacks are
 // absent.
@@ -34,49 +92,26 @@ var ExportFormats = []string{"csv", "json"}
 // An unknown experiment is an error wrapping store.ErrNotFound that lists
 // the known ones.
 func Export(ctx context.Context, st *store.Store, experiment string, format string, w io.Writer) error {
-	if !slices.Contains(ExportFormats, format) {
-		return fmt.Errorf("report: unknown export format %q (known: csv, json)", format)
-	}
-	all, err := st.Experiments(ctx)
+	sel, keys, err := exportSelection(ctx, st, experiment, format)
 	if err != nil {
-		return fmt.Errorf("report: export: %w", err)
-	}
-	if err := checkExperiments(all, []string{experiment}); err != nil {
 		return err
 	}
-	runs, err := st.Runs(ctx, store.RunFilter{Experiments: []string{experiment}})
-	if err != nil {
-		return fmt.Errorf("report: export: %w", err)
-	}
-	sel := &selection{runs: runs, params: map[int64]map[string]store.Value{}, sums: map[int64]map[string]float64{}}
-	if len(runs) > 0 {
-		ids := make([]int64, len(runs))
-		for i, r := range runs {
-			ids[i] = r.ID
-		}
-		if sel.params, err = st.Params(ctx, ids); err != nil {
-			return fmt.Errorf("report: export: %w", err)
-		}
-		if sel.sums, err = st.Summaries(ctx, ids); err != nil {
-			return fmt.Errorf("report: export: %w", err)
-		}
-	}
 	if format == "json" {
-		return exportJSON(w, sel)
+		return exportJSON(w, sel, keys)
 	}
-	return exportCSV(w, sel)
+	return exportCSV(w, sel, keys)
 }
 
-func exportCSV(w io.Writer, sel *selection) error {
+func exportCSV(w io.Writer, sel *selection, keys []string) error {
 	params := slices.DeleteFunc(sel.paramKeys(), func(k string) bool { return k == "seed" })
 	sums := sel.summaryKeys()
 	cw := csv.NewWriter(w)
-	header := append([]string{"id", "hash", "seed", "status"}, params...)
+	header := append([]string{"id", "hash", "seed", "status", "group"}, params...)
 	if err := cw.Write(append(header, sums...)); err != nil {
 		return err
 	}
 	for _, r := range sel.runs {
-		rec := []string{strconv.FormatInt(r.ID, 10), r.Hash, strconv.FormatInt(r.Seed, 10), string(r.Status)}
+		rec := []string{strconv.FormatInt(r.ID, 10), r.Hash, strconv.FormatInt(r.Seed, 10), string(r.Status), sel.groupLabel(r, keys)}
 		for _, k := range params {
 			v, ok := sel.params[r.ID][k]
 			if !ok {
@@ -107,22 +142,28 @@ type exportRun struct {
 	Hash       string               `json:"hash"`
 	Seed       int64                `json:"seed"`
 	Status     store.Status         `json:"status"`
+	Group      string               `json:"group"`
 	Error      string               `json:"error,omitempty"`
 	Params     map[string]any       `json:"params"`
 	Summaries  map[string]jsonFloat `json:"summaries"`
 }
 
-func exportJSON(w io.Writer, sel *selection) error {
+// jsonValue is a param's value for JSON: non-finite numbers as jsonFloat.
+func jsonValue(v store.Value) any {
+	x := v.Any()
+	if f, ok := x.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		x = jsonFloat(f)
+	}
+	return x
+}
+
+func exportJSON(w io.Writer, sel *selection, keys []string) error {
 	out := make([]exportRun, 0, len(sel.runs))
 	for _, r := range sel.runs {
-		e := exportRun{ID: r.ID, Experiment: r.Experiment, Hash: r.Hash, Seed: r.Seed, Status: r.Status, Error: r.Error,
-			Params: map[string]any{}, Summaries: map[string]jsonFloat{}}
+		e := exportRun{ID: r.ID, Experiment: r.Experiment, Hash: r.Hash, Seed: r.Seed, Status: r.Status, Group: sel.groupLabel(r, keys),
+			Error: r.Error, Params: map[string]any{}, Summaries: map[string]jsonFloat{}}
 		for k, v := range sel.params[r.ID] {
-			x := v.Any()
-			if f, ok := x.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
-				x = jsonFloat(f)
-			}
-			e.Params[k] = x
+			e.Params[k] = jsonValue(v)
 		}
 		for k, v := range sel.sums[r.ID] {
 			e.Summaries[k] = jsonFloat(v)
@@ -132,4 +173,147 @@ func exportJSON(w io.Writer, sel *selection) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// ExportCurves writes the metric histories of every run of the experiment
+// in a tidy long format, one record per run, metric and step, as pandas
+// reads it directly (pd.read_csv, or pd.read_json with orient="records"):
+//
+//	run, experiment, seed, status, group, <each key of group>, key, step, value
+//
+// run is the run's id, group names its setting as in Export, the group
+// keys are the params that tell the experiment's settings apart (full
+// keys, the values typed in JSON), key is the metric (valid/loss), value
+// its value at that step. Records come by run, then metric, then step.
+// metrics restricts the keys (full keys or a name after a '/', as in
+// Query.Metrics); none means every logged key. In CSV a NaN value is an
+// empty field and infinities are inf and -inf; in JSON NaN is null and
+// infinities "+Inf"/"-Inf". An unknown metric is an error listing the
+// logged keys.
+func ExportCurves(ctx context.Context, st *store.Store, experiment string, metrics []string, format string, w io.Writer) error {
+	sel, keys, err := exportSelection(ctx, st, experiment, format)
+	if err != nil {
+		return err
+	}
+	ids := sel.ids()
+	known, err := st.MetricKeys(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("report: export curves: %w", err)
+	}
+	want := known
+	if len(metrics) > 0 {
+		want = nil
+		for _, m := range metrics {
+			full, err := (keySet{metrics: known}).resolve(m)
+			if err != nil {
+				return fmt.Errorf("report: export curves: metric: %w", err)
+			}
+			if !slices.Contains(want, full) {
+				want = append(want, full)
+			}
+		}
+	}
+	hist := make(map[string]map[int64][]store.MetricPoint, len(want))
+	for _, k := range want {
+		if hist[k], err = st.MetricHistory(ctx, ids, k); err != nil {
+			return fmt.Errorf("report: export curves: %w", err)
+		}
+	}
+	if format == "json" {
+		return curvesJSON(w, sel, keys, want, hist)
+	}
+	return curvesCSV(w, sel, keys, want, hist)
+}
+
+func curvesCSV(w io.Writer, sel *selection, keys, metrics []string, hist map[string]map[int64][]store.MetricPoint) error {
+	cw := csv.NewWriter(w)
+	header := append(append([]string{"run", "experiment", "seed", "status", "group"}, keys...), "key", "step", "value")
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	for _, r := range sel.runs {
+		head := []string{strconv.FormatInt(r.ID, 10), r.Experiment, strconv.FormatInt(r.Seed, 10), string(r.Status), sel.groupLabel(r, keys)}
+		for _, k := range keys {
+			v, _ := sel.value(r, k)
+			head = append(head, v)
+		}
+		for _, m := range metrics {
+			for _, p := range hist[m][r.ID] {
+				rec := append(slices.Clone(head), m, strconv.Itoa(p.Step), csvFloat(p.Value))
+				if err := cw.Write(rec); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func curvesJSON(w io.Writer, sel *selection, keys, metrics []string, hist map[string]map[int64][]store.MetricPoint) error {
+	bw := &errWriter{w: w}
+	bw.write("[")
+	first := true
+	for _, r := range sel.runs {
+		head := []struct {
+			k string
+			v any
+		}{{"run", r.ID}, {"experiment", r.Experiment}, {"seed", r.Seed}, {"status", r.Status}, {"group", sel.groupLabel(r, keys)}}
+		for _, k := range keys {
+			var v any
+			switch k {
+			case KeyExperiment:
+				v = r.Experiment
+			case KeySeed:
+				v = r.Seed
+			default:
+				if pv, ok := sel.params[r.ID][k]; ok {
+					v = jsonValue(pv)
+				} else if k == KeyVariant {
+					v, _ = sel.value(r, k)
+				}
+			}
+			head = append(head, struct {
+				k string
+				v any
+			}{k, v})
+		}
+		var prefix strings.Builder
+		for _, f := range head {
+			kb, _ := json.Marshal(f.k)
+			vb, err := json.Marshal(f.v)
+			if err != nil {
+				return err
+			}
+			prefix.Write(kb)
+			prefix.WriteByte(':')
+			prefix.Write(vb)
+			prefix.WriteByte(',')
+		}
+		for _, m := range metrics {
+			mb, _ := json.Marshal(m)
+			for _, p := range hist[m][r.ID] {
+				vb, _ := jsonFloat(p.Value).MarshalJSON()
+				if !first {
+					bw.write(",")
+				}
+				first = false
+				bw.write("\n{" + prefix.String() + `"key":` + string(mb) + `,"step":` + strconv.Itoa(p.Step) + `,"value":` + string(vb) + "}")
+			}
+		}
+	}
+	bw.write("\n]\n")
+	return bw.err
+}
+
+// errWriter remembers the first error of a sequence of writes.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) write(s string) {
+	if e.err == nil {
+		_, e.err = io.WriteString(e.w, s)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,7 +26,7 @@ func TestExportCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	header := recs[0]
-	wantStart := []string{"id", "hash", "seed", "status", "model.attention.dim", "model.attention.name", "model.encoder.hidden", "name", "task.name", "train.optimizer.lr"}
+	wantStart := []string{"id", "hash", "seed", "status", "group", "model.attention.dim", "model.attention.name", "model.encoder.hidden", "name", "task.name", "train.optimizer.lr"}
 	if !slices.Equal(header[:len(wantStart)], wantStart) {
 		t.Errorf("header starts %q, want %q (params sorted, seed only once)", header[:len(wantStart)], wantStart)
 	}
@@ -44,14 +45,15 @@ func TestExportCSV(t *testing.T) {
 		}
 	}
 	// Run 2 (additive seed 1), run 5 (additive seed 2, diverged), run 10 (failed), run 11 (queued).
-	if r := recs[3]; r[col("model.attention.dim")] != "128" || r[col("model.attention.name")] != "additive" || r[col("test/loss")] != "0.3" || r[col("status")] != "done" {
+	if r := recs[3]; r[col("model.attention.dim")] != "128" || r[col("model.attention.name")] != "additive" || r[col("test/loss")] != "0.3" ||
+		r[col("status")] != "done" || r[col("group")] != "attention.name=additive" {
 		t.Errorf("additive seed 1 row %q", r)
 	}
 	if r := recs[1]; r[col("model.attention.dim")] != "" || r[col("test/exact_match/len_161_inf")] != "" {
 		t.Errorf("none row: missing param and summary should be empty fields: %q", r)
 	}
-	if r := recs[6]; r[col("test/loss")] != "NaN" || r[col("seed")] != "2" {
-		t.Errorf("diverged run: test/loss %q seed %q, want NaN, 2", r[col("test/loss")], r[col("seed")])
+	if r := recs[6]; r[col("test/loss")] != "" || r[col("seed")] != "2" {
+		t.Errorf("diverged run: test/loss %q seed %q, want an empty field (NaN), 2", r[col("test/loss")], r[col("seed")])
 	}
 	if r := recs[10]; r[col("status")] != "failed" || r[col("test/exact_match")] != "0" {
 		t.Errorf("failed run row %q", r)
@@ -73,6 +75,7 @@ func TestExportJSON(t *testing.T) {
 		Hash       string         `json:"hash"`
 		Seed       int64          `json:"seed"`
 		Status     string         `json:"status"`
+		Group      string         `json:"group"`
 		Params     map[string]any `json:"params"`
 		Summaries  map[string]any `json:"summaries"`
 	}
@@ -83,7 +86,7 @@ func TestExportJSON(t *testing.T) {
 		t.Fatalf("%d runs, want 11", len(runs))
 	}
 	r := runs[2]
-	if r.Experiment != "scan-attn" || r.Seed != 1 || r.Status != "done" || r.Hash == "" {
+	if r.Experiment != "scan-attn" || r.Seed != 1 || r.Status != "done" || r.Hash == "" || r.Group != "attention.name=additive" {
 		t.Errorf("run 3 = %+v", r)
 	}
 	if r.Params["model.encoder.hidden"] != 64.0 || r.Params["model.attention.name"] != "additive" || r.Params["train.optimizer.lr"] != 0.001 {
@@ -114,10 +117,91 @@ func TestExportErrors(t *testing.T) {
 	if _, err := st.PutExperiment(ctx, "empty", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	for format, want := range map[string]string{"csv": "id,hash,seed,status\n", "json": "[]\n"} {
+	for format, want := range map[string]string{"csv": "id,hash,seed,status,group\n", "json": "[]\n"} {
 		var b bytes.Buffer
 		if err := Export(ctx, st, "empty", format, &b); err != nil || b.String() != want {
 			t.Errorf("empty %s: %q, %v; want %q", format, b.String(), err, want)
 		}
+	}
+}
+
+// TestExportGroupsNeverPool: runs of one setting share a group, runs of
+// different settings (here train.steps, set from the command line) never
+// do, so grouping an export by it is safe.
+func TestExportGroupsNeverPool(t *testing.T) {
+	st, _ := buildStore(t, stepsExperiment())
+	var b bytes.Buffer
+	if err := Export(context.Background(), st, "steps", "csv", &b); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := slices.Index(recs[0], "group")
+	groups := map[string]int{}
+	for _, r := range recs[1:] {
+		groups[r[g]]++
+	}
+	want := map[string]int{"attention.name=none train.steps=20": 2, "attention.name=additive train.steps=20": 2,
+		"attention.name=none train.steps=30": 2, "attention.name=additive train.steps=30": 2}
+	if !maps.Equal(groups, want) {
+		t.Errorf("groups %v, want %v", groups, want)
+	}
+}
+
+func TestExportCurves(t *testing.T) {
+	st, ids := buildStore(t, scanExperiment())
+	ctx := context.Background()
+	var b bytes.Buffer
+	if err := ExportCurves(ctx, st, "scan-attn", []string{"loss"}, "csv", &b); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"run", "experiment", "seed", "status", "group", "model.attention.name", "key", "step", "value"}; !slices.Equal(recs[0], want) {
+		t.Fatalf("header %q, want %q", recs[0], want)
+	}
+	// 9 done runs × 9 points of valid/loss; the failed and queued runs
+	// logged nothing.
+	if len(recs) != 1+9*9 {
+		t.Fatalf("%d records, want 81", len(recs)-1)
+	}
+	run := ids["scan-attn"]
+	for i, r := range recs[1:] {
+		id, step := run[i/9], 250*(i%9)
+		if r[0] != strconv.FormatInt(id, 10) || r[6] != "valid/loss" || r[7] != strconv.Itoa(step) {
+			t.Fatalf("record %d = %q, want run %d, valid/loss, step %d", i, r, id, step)
+		}
+	}
+	// Additive seed 2 (the sixth run) diverged from its 7th point: empty values.
+	if r := recs[1+5*9+6]; r[5] != "additive" || r[8] != "" || r[2] != "2" || r[4] != "attention.name=additive" {
+		t.Errorf("diverged point: %q", r)
+	}
+	if r := recs[1]; r[8] == "" || r[5] != "none" {
+		t.Errorf("first point: %q", r)
+	}
+	// JSON: the same records, typed, NaN as null.
+	b.Reset()
+	if err := ExportCurves(ctx, st, "scan-attn", nil, "json", &b); err != nil {
+		t.Fatal(err)
+	}
+	var pts []map[string]any
+	if err := json.Unmarshal(b.Bytes(), &pts); err != nil {
+		t.Fatalf("%v\n%s", err, b.String()[:min(400, b.Len())])
+	}
+	if len(pts) != 81 {
+		t.Fatalf("%d JSON records, want 81 (every logged key: valid/loss only)", len(pts))
+	}
+	p := pts[5*9+6]
+	if p["run"] != float64(run[5]) || p["key"] != "valid/loss" || p["step"] != 1500.0 || p["value"] != nil ||
+		p["model.attention.name"] != "additive" || p["seed"] != 2.0 {
+		t.Errorf("diverged point in JSON: %v", p)
+	}
+	if err := ExportCurves(ctx, st, "scan-attn", []string{"valid/blue"}, "csv", &b); err == nil ||
+		!strings.Contains(err.Error(), `unknown key "valid/blue" (closest: valid/loss`) {
+		t.Errorf("unknown metric: %v", err)
 	}
 }

@@ -1,69 +1,85 @@
 package report
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/attnlab/attnlab/internal/term"
+	"github.com/attnlab/attnlab/metrics"
 )
 
 // Formats lists the formats Write accepts.
 var Formats = []string{"table", "markdown", "csv", "json"}
 
-// Write renders the comparison in one of Formats:
+// Write renders the comparison in one of Formats, tables laid out for
+// term.DefaultWidth columns: see WriteWidth.
+func (c *Comparison) Write(w io.Writer, format string) error {
+	return c.WriteWidth(w, format, 0)
+}
+
+// WriteWidth renders the comparison in one of Formats. Every format
+// carries the same rows and numbers, and states the same things (the
+// notes: what the marks mean, what was tested and how, what was pooled):
 //
-//   - "table": a box-drawn table for the terminal (tablewriter). One column
-//     per group key (headed by ShortKeys), "n" (runs in the row), and one
-//     column per metric holding "mean ± std" over the row's runs, with
-//     decimals chosen per column from its magnitude (0 decimals and
-//     thousands separators from 1000 up). The best row of a metric is
-//     marked with a trailing *. A cell where fewer runs than n have a value
-//     ends with "(n=2)", or "(n=2, 1 NaN)" when some runs recorded NaN; a
-//     cell with only NaN values reads "NaN", one without any value "—".
-//     "± std" is left out when a cell has one value, and for a whole
-//     column whose value never varies within a row (model/params). With a
-//     baseline every metric cell gets a second line, "p=0.031" (or
-//     "p<0.001"; "p=—" when undefined), which also takes the "(k/n)" of
-//     the cell ("(2/3) p=0.004"), and the baseline row is labelled
-//     "(baseline)" under its last key. Metric headers are split over two
-//     lines at their last '/'; when the table is still wider than 120
-//     columns, the key headers are split at their last '.' too, and then
-//     the spaces around ± are dropped ("0.390±0.056"). Notes under
-//     the table, wrapped at 100 columns, explain the marks in use, list the
-//     NaN values, and name the baseline and the sort order.
-//   - "markdown": the same rows as a GitHub table (tablewriter's markdown
-//     renderer): full keys in the header, best values in bold, the
-//     p-values in a "<metric> p" column after each metric when there is a
-//     baseline, '|' escaped; then the notes.
-//   - "csv": one header line, then one line per row: the keys' values, then
-//     for each metric <m>_mean, <m>_std, <m>_n and <m>_p, numbers in the
-//     shortest form that reads back exactly, NaN as "NaN".
+//   - "table", for the terminal, fitted to width columns (0 means
+//     term.DefaultWidth) by term.Table: first the means, one column per
+//     group key (headed by ShortKeys; a pooled key's column lists the
+//     row's values), "n" (runs in the row), and one column per metric
+//     holding "mean ± std" over the row's runs, with decimals chosen per
+//     column from its magnitude (0 decimals and thousands separators from
+//     1000 up). The best row of a metric within its task is marked with a
+//     trailing *. A cell where fewer runs than n have a value ends with
+//     "(2/3)"; a cell with only NaN values reads "NaN", one without any
+//     value "—". "± std" is left out when a cell has one value, and for a
+//     whole column whose value never varies within a row (model/params).
+//     The baseline row's last key ends with "(baseline)". With a baseline,
+//     a second table follows with, for each tested metric, the difference
+//     of means to the baseline with its confidence interval,
+//     "+0.598 [0.430, 0.766]", and under it the p-value, "p=0.002" (or
+//     "p<0.001", "p=—" when undefined), Holm-adjusted unless
+//     Comparison.Adjusted is false. Metric heads are split over two lines
+//     at their last '/'. When the columns do not fit, they continue in a
+//     block below, the key columns repeated. Notes under the tables,
+//     wrapped to width, explain the marks, the tests and their adjustment,
+//     the metrics not tested and why, the NaN values, the pooled keys and
+//     the sort order.
+//   - "markdown": the same two tables as GitHub tables (tablewriter's
+//     markdown renderer), full keys in the heads, best values in bold, the
+//     differences and p-values in columns of their own, '|' escaped; then
+//     the notes.
+//   - "csv": one header line, then one line per row: the keys' values,
+//     each pooled key's values joined by "; ", n, baseline (true/false),
+//     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan and <m>_best,
+//     and with a baseline, for each metric that is tested, <m>_diff,
+//     <m>_ci_low, <m>_ci_high, <m>_p and <m>_p_adj. Numbers are in the
+//     shortest form that reads back exactly (infinities as inf and -inf);
+//     a value that does not exist (NaN) is an empty field, as pandas
+//     reads a missing value. The notes are not part of the CSV.
 //   - "json": one object (see MarshalJSON) with every field, per-run values
-//     included.
+//     and the notes included.
 //
 // Write returns the writer's error, or an error naming the known formats.
-func (c *Comparison) Write(w io.Writer, format string) error {
+func (c *Comparison) WriteWidth(w io.Writer, format string, width int) error {
+	if width <= 0 {
+		width = term.DefaultWidth
+	}
 	switch format {
 	case "table", "":
-		return c.writeTable(w)
+		return c.writeTable(w, width)
 	case "markdown", "md":
 		return c.writeMarkdown(w)
 	case "csv":
 		return c.writeCSV(w)
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(c)
+		return c.writeJSON(w)
 	}
 	return fmt.Errorf("report: unknown format %q (known: %s)", format, strings.Join(Formats, ", "))
 }
@@ -107,7 +123,6 @@ func displayGroup(v string) string {
 type colFormat struct {
 	decimals int  // digits after the point; -1: three significant digits
 	hideStd  bool // the value never varies within a row
-	tight    bool // no spaces around ±
 }
 
 func newColFormat(c *Comparison, j int) colFormat {
@@ -156,6 +171,15 @@ func (f colFormat) num(x float64) string {
 	return strconv.FormatFloat(x, 'f', f.decimals, 64)
 }
 
+// signed formats x with its sign, "+0.598" or "-0.031".
+func (f colFormat) signed(x float64) string {
+	s := f.num(x)
+	if isFinite(x) && !strings.HasPrefix(s, "-") {
+		s = "+" + s
+	}
+	return s
+}
+
 // thousands inserts commas in the integer s ("-84226" → "-84,226").
 func thousands(s string) string {
 	sign := ""
@@ -185,11 +209,21 @@ func (f colFormat) value(cell Cell) string {
 	}
 	s := f.num(cell.Mean)
 	if cell.N >= 2 && !f.hideStd && isFinite(cell.Mean) {
-		sep := " ± "
-		if f.tight {
-			sep = "±"
-		}
-		s += sep + f.num(cell.Std)
+		s += " ± " + f.num(cell.Std)
+	}
+	return s
+}
+
+// diff returns the cell's difference to the baseline with its interval,
+// "+0.598 [0.430, 0.766]"; "—" when there is no difference, and the
+// difference alone when there is no interval.
+func (f colFormat) diff(cell Cell) string {
+	if math.IsNaN(cell.Diff) {
+		return "—"
+	}
+	s := f.signed(cell.Diff)
+	if !math.IsNaN(cell.Low) {
+		s += " [" + f.num(cell.Low) + ", " + f.num(cell.High) + "]"
 	}
 	return s
 }
@@ -226,110 +260,82 @@ func pText(p float64) string {
 // splitMetric heads a metric column on two lines, split at the last '/'.
 func splitMetric(m string) string {
 	if i := strings.LastIndexByte(m, '/'); i > 0 && i < len(m)-1 {
-		return m[:i] + "/\n" + m[i+1:]
+		return m[:i+1] + "\n" + m[i+1:]
 	}
 	return m
 }
 
-// tableWidth is the width the table tries to stay within.
-const tableWidth = 120
-
-// tableLayout is one way to draw the table, from the most to the least
-// roomy: writeTable takes the first that fits in tableWidth.
-type tableLayout struct {
-	splitKeys bool // head the group keys on two lines, split at the last '.'
-	tight     bool // "0.390±0.056" instead of "0.390 ± 0.056"
-}
-
-var tableLayouts = []tableLayout{{}, {splitKeys: true}, {splitKeys: true, tight: true}}
-
-func (c *Comparison) writeTable(w io.Writer) error {
-	var best []byte
-	for _, l := range tableLayouts {
-		var b bytes.Buffer
-		if err := c.renderTable(&b, l); err != nil {
-			return err
-		}
-		if best == nil || maxWidth(b.String()) < maxWidth(string(best)) {
-			best = b.Bytes()
-		}
-		if maxWidth(b.String()) <= tableWidth {
-			break
+// testedMetrics returns the indexes of the metrics compared with the
+// baseline: none without a baseline.
+func (c *Comparison) testedMetrics() []int {
+	if c.Baseline < 0 {
+		return nil
+	}
+	var out []int
+	for j, m := range c.Metrics {
+		if c.tests(metrics.Describe(m).Kind) && c.Rows[c.Baseline].Cells[j].N > 0 {
+			out = append(out, j)
 		}
 	}
-	if _, err := w.Write(best); err != nil {
-		return err
+	return out
+}
+
+// testedRows returns the indexes of the rows compared with the baseline.
+func (c *Comparison) testedRows() []int {
+	if c.Baseline < 0 {
+		return nil
 	}
-	for _, note := range c.notes(false) {
-		if _, err := fmt.Fprintln(w, wrap(note, noteWidth)); err != nil {
-			return err
+	var out []int
+	for i, row := range c.Rows {
+		if i != c.Baseline && row.Task >= 0 && row.Task == c.Rows[c.Baseline].Task {
+			out = append(out, i)
 		}
 	}
-	return nil
+	return out
 }
 
-// maxWidth returns the width of the longest line of s, in runes.
-func maxWidth(s string) int {
-	n := 0
-	for _, line := range strings.Split(s, "\n") {
-		n = max(n, utf8.RuneCountInString(line))
+// groupCells returns the key columns' cells of row i: the keys' values,
+// the pooled keys' values, and with mark, "(baseline)" after the last key
+// of the baseline row.
+func (c *Comparison) groupCells(i int, mark bool) []string {
+	row := c.Rows[i]
+	var cells []string
+	for k := range c.Keys {
+		cells = append(cells, displayGroup(row.Group[k]))
 	}
-	return n
-}
-
-// splitKey heads a group key column on two lines, split after the last '.'.
-func splitKey(k string) string {
-	if i := strings.LastIndexByte(k, '.'); i > 0 && i < len(k)-1 {
-		return k[:i+1] + "\n" + k[i+1:]
+	if mark && i == c.Baseline && len(cells) > 0 {
+		cells[len(cells)-1] += " (baseline)"
 	}
-	return k
+	for _, vals := range row.Pooled {
+		cells = append(cells, strings.Join(vals, ", "))
+	}
+	return cells
 }
 
-// renderTable draws the table itself (without the notes) in layout l.
-func (c *Comparison) renderTable(w io.Writer, l tableLayout) error {
+// pooledHead heads the column of a pooled key.
+func pooledHead(k string) string { return k + " (pooled)" }
+
+func (c *Comparison) writeTable(w io.Writer, width int) error {
 	fmts := make([]colFormat, len(c.Metrics))
 	for j := range c.Metrics {
 		fmts[j] = newColFormat(c, j)
-		fmts[j].tight = l.tight
 	}
-	nk := len(c.Keys)
-	align := make([]tw.Align, 0, nk+1+len(c.Metrics))
-	header := make([]string, 0, cap(align))
-	for _, k := range ShortKeys(c.Keys) {
-		if l.splitKeys {
-			k = splitKey(k)
+	keyCols := func() []term.Column {
+		var cols []term.Column
+		for _, k := range ShortKeys(c.Keys) {
+			cols = append(cols, term.Column{Head: k, Key: true})
 		}
-		header = append(header, k)
-		align = append(align, tw.AlignLeft)
+		for _, k := range ShortKeys(c.Pooled) {
+			cols = append(cols, term.Column{Head: pooledHead(k), Key: true})
+		}
+		return cols
 	}
-	header = append(header, "n")
-	align = append(align, tw.AlignRight)
+	means := &term.Table{Columns: append(keyCols(), term.Column{Head: "n", Right: true, Key: true}), Rule: true}
 	for _, m := range c.Metrics {
-		header = append(header, splitMetric(m))
-		align = append(align, tw.AlignRight)
+		means.Columns = append(means.Columns, term.Column{Head: splitMetric(m), Right: true})
 	}
-	rendition := tw.Rendition{}
-	if c.Baseline >= 0 {
-		rendition.Settings.Separators.BetweenRows = tw.On // two-line rows
-	}
-	t := tablewriter.NewTable(w,
-		tablewriter.WithRenderer(renderer.NewBlueprint(rendition)),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithTrimSpace(tw.Off),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
-	)
-	t.Header(header)
 	for i, row := range c.Rows {
-		cells := make([]string, 0, len(header))
-		for k := range c.Keys {
-			cells = append(cells, displayGroup(row.Group[k]))
-		}
-		if i == c.Baseline && nk > 0 {
-			cells[nk-1] += "\n(baseline)"
-		}
-		cells = append(cells, strconv.Itoa(len(row.Runs)))
+		cells := append(c.groupCells(i, true), strconv.Itoa(len(row.Runs)))
 		for j, cell := range row.Cells {
 			s := fmts[j].value(cell)
 			if cell.Best {
@@ -337,43 +343,54 @@ func (c *Comparison) renderTable(w io.Writer, l tableLayout) error {
 			} else {
 				s += " " // keeps the digits aligned with starred cells
 			}
-			switch {
-			case c.Baseline < 0:
-				s += count(cell, len(row.Runs))
-			case i == c.Baseline:
-				if n := count(cell, len(row.Runs)); n != "" {
-					s += "\n" + strings.TrimSpace(n) + " "
-				}
-			default:
-				// Two-line rows: the count goes under the value, with p;
-				// the space after p aligns it with the digits above, unless
-				// the layout is tight.
-				s += "\n" + strings.TrimPrefix(count(cell, len(row.Runs))+" ", " ") + pText(cell.P)
-				if !l.tight {
-					s += " "
-				}
-			}
-			cells = append(cells, s)
+			cells = append(cells, s+count(cell, len(row.Runs)))
 		}
-		if err := t.Append(cells); err != nil {
-			return fmt.Errorf("report: table: %w", err)
+		means.Rows = append(means.Rows, cells)
+	}
+	if _, err := means.Render(w, width); err != nil {
+		return err
+	}
+	if cols, rows := c.testedMetrics(), c.testedRows(); len(cols) > 0 && len(rows) > 0 {
+		diffs := &term.Table{Columns: keyCols(), Rule: true, Spaced: true}
+		for _, j := range cols {
+			diffs.Columns = append(diffs.Columns, term.Column{Head: splitMetric(c.Metrics[j]), Right: true})
+		}
+		for _, i := range rows {
+			cells := c.groupCells(i, false)
+			for _, j := range cols {
+				cell := c.Rows[i].Cells[j]
+				cells = append(cells, fmts[j].diff(cell)+"\n"+pText(cell.PAdj))
+			}
+			diffs.Rows = append(diffs.Rows, cells)
+		}
+		caption := fmt.Sprintf("Against %s: difference of means [95 %% CI], p", c.Label(c.Baseline))
+		if c.Adjusted {
+			caption += " (Holm)"
+		}
+		if _, err := fmt.Fprintf(w, "\n%s\n", wrap(caption, width)); err != nil {
+			return err
+		}
+		if _, err := diffs.Render(w, width); err != nil {
+			return err
 		}
 	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("report: table: %w", err)
+	if _, err := fmt.Fprintln(w); err != nil {
+		return err
+	}
+	for _, note := range c.notes(false) {
+		if _, err := fmt.Fprintln(w, wrap(note, width)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
-
-// noteWidth is the width at which the notes under a table wrap.
-const noteWidth = 100
 
 // wrap breaks s into lines of at most width characters at spaces.
 func wrap(s string, width int) string {
 	var b strings.Builder
 	n := 0
 	for i, word := range strings.Fields(s) {
-		l := len([]rune(word))
+		l := term.StringWidth(word)
 		if i > 0 {
 			if n+1+l > width {
 				b.WriteByte('\n')
@@ -389,7 +406,9 @@ func wrap(s string, width int) string {
 	return b.String()
 }
 
-// notes explains the marks that the table uses.
+// notes explains what the tables show: the marks in use, the tests and
+// their adjustment, what was not tested and why, NaN values, pooled keys,
+// the sort order. Every format carries them.
 func (c *Comparison) notes(markdown bool) []string {
 	parts := []string{"mean ± std over each row's n runs"}
 	var maxM, minM, nans []string
@@ -412,7 +431,7 @@ func (c *Comparison) notes(markdown bool) []string {
 			continue
 		}
 		anyBest = true
-		if Direction(m) > 0 {
+		if metrics.Describe(m).Direction > 0 {
 			maxM = append(maxM, m)
 		} else {
 			minM = append(minM, m)
@@ -430,7 +449,11 @@ func (c *Comparison) notes(markdown bool) []string {
 		if markdown {
 			mark = "bold:"
 		}
-		parts = append(parts, fmt.Sprintf("%s best (%s)", mark, strings.Join(dirs, "; ")))
+		within := ""
+		if c.Tasks > 1 {
+			within = fmt.Sprintf(" within each of the %d tasks (rows whose task.* params agree)", c.Tasks)
+		}
+		parts = append(parts, fmt.Sprintf("%s best%s (%s)", mark, within, strings.Join(dirs, "; ")))
 	}
 	if partial {
 		parts = append(parts, "(k/n) only k runs have a value")
@@ -450,6 +473,10 @@ func (c *Comparison) notes(markdown bool) []string {
 		parts = append(parts, fmt.Sprintf("rows sorted by %s, %s", c.SortedBy, order))
 	}
 	out := []string{strings.Join(parts, "; ") + "."}
+	if len(c.Pooled) > 0 {
+		out = append(out, fmt.Sprintf("Pooled (--pool): rows average runs whose %s differ; the pooled columns list their values.",
+			strings.Join(c.Pooled, ", ")))
+	}
 	if len(nans) > 0 {
 		if len(nans) > 4 {
 			nans = append(nans[:4], fmt.Sprintf("and %d more", len(nans)-4))
@@ -457,7 +484,9 @@ func (c *Comparison) notes(markdown bool) []string {
 		out = append(out, "NaN values (diverged runs), left out of mean and std: "+strings.Join(nans, ", ")+".")
 	}
 	if c.Baseline >= 0 {
-		out = append(out, fmt.Sprintf("p: Welch's two-sided t-test against the baseline %s (— with fewer than 2 values).", c.Label(c.Baseline)))
+		out = append(out, c.testNotes()...)
+	} else if cols := c.untested(); len(cols) > 0 {
+		out = append(out, "No * for "+strings.Join(cols, ", ")+".")
 	}
 	if markdown {
 		for i, s := range out {
@@ -465,6 +494,67 @@ func (c *Comparison) notes(markdown bool) []string {
 		}
 	}
 	return out
+}
+
+// untested lists the metrics that are never tested nor starred, with why.
+func (c *Comparison) untested() []string {
+	var out []string
+	for j, m := range c.Metrics {
+		switch kind := metrics.Describe(m).Kind; {
+		case c.tests(kind) && c.Baseline >= 0 && c.Rows[c.Baseline].Cells[j].N == 0:
+			out = append(out, m+" (the baseline has no value)")
+		case c.tests(kind):
+		case kind == metrics.Cost:
+			out = append(out, m+" (a cost: --test-cost tests it)")
+		case kind == metrics.Constant:
+			out = append(out, m+" (a constant of the configuration)")
+		}
+	}
+	return out
+}
+
+// testNotes says how the rows were compared with the baseline.
+func (c *Comparison) testNotes() []string {
+	var out []string
+	rows := c.testedRows()
+	lo, hi := len(c.Rows), 0
+	for _, j := range c.testedMetrics() {
+		k := 0
+		for _, i := range rows {
+			if !math.IsNaN(c.Rows[i].Cells[j].P) {
+				k++
+			}
+		}
+		lo, hi = min(lo, k), max(hi, k)
+	}
+	if len(c.testedMetrics()) > 0 && len(rows) > 0 {
+		s := fmt.Sprintf("Against the baseline %s: Δ = row mean − baseline mean with its 95 %% confidence interval "+
+			"(Welch–Satterthwaite df); p = Welch's two-sided t-test", c.Label(c.Baseline))
+		kk := plural(hi, "row")
+		if lo != hi {
+			kk = fmt.Sprintf("%d–%d rows", lo, hi)
+		}
+		if c.Adjusted {
+			s += fmt.Sprintf(", Holm–Bonferroni-adjusted over the %s compared in each column", kk)
+		} else {
+			s += " without adjustment for the " + kk + " comparisons per column (--no-adjust)"
+		}
+		out = append(out, s+"; — with fewer than 2 values.")
+	}
+	if n := len(c.Rows) - 1 - len(rows); n > 0 {
+		out = append(out, fmt.Sprintf("Not compared with the baseline: %s of another task than the baseline's.", plural(n, "row")))
+	}
+	if cols := c.untested(); len(cols) > 0 {
+		out = append(out, "Not tested: "+strings.Join(cols, ", ")+".")
+	}
+	return out
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func escapeMarkdown(s string) string {
@@ -477,38 +567,50 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 		fmts[j] = newColFormat(c, j)
 	}
 	cell := func(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) }
-	var header []string
-	var align []tw.Align
-	for _, k := range c.Keys {
-		header = append(header, cell(k))
-		align = append(align, tw.AlignLeft)
+	heads := func() ([]string, []tw.Align) {
+		var header []string
+		var align []tw.Align
+		for _, k := range c.Keys {
+			header = append(header, cell(k))
+			align = append(align, tw.AlignLeft)
+		}
+		for _, k := range c.Pooled {
+			header = append(header, cell(pooledHead(k)))
+			align = append(align, tw.AlignLeft)
+		}
+		return header, align
 	}
+	render := func(header []string, align []tw.Align, rows [][]string) error {
+		t := tablewriter.NewTable(w,
+			tablewriter.WithRenderer(renderer.NewMarkdown()),
+			tablewriter.WithHeaderAutoFormat(tw.Off),
+			tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+			tablewriter.WithRowAutoWrap(tw.WrapNone),
+			tablewriter.WithAlignment(align),
+		)
+		t.Header(header)
+		for _, r := range rows {
+			if err := t.Append(r); err != nil {
+				return fmt.Errorf("report: markdown: %w", err)
+			}
+		}
+		if err := t.Render(); err != nil {
+			return fmt.Errorf("report: markdown: %w", err)
+		}
+		return nil
+	}
+	header, align := heads()
 	header = append(header, "n")
 	align = append(align, tw.AlignRight)
 	for _, m := range c.Metrics {
 		header = append(header, cell(m))
 		align = append(align, tw.AlignRight)
-		if c.Baseline >= 0 {
-			header = append(header, cell(m)+" p")
-			align = append(align, tw.AlignRight)
-		}
 	}
-	t := tablewriter.NewTable(w,
-		tablewriter.WithRenderer(renderer.NewMarkdown()),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithAlignment(align),
-	)
-	t.Header(header)
+	var rows [][]string
 	for i, row := range c.Rows {
-		var cells []string
-		for k := range c.Keys {
-			g := displayGroup(row.Group[k])
-			if i == c.Baseline && k == len(c.Keys)-1 {
-				g += " (baseline)"
-			}
-			cells = append(cells, cell(g))
+		cells := c.groupCells(i, true)
+		for k := range cells {
+			cells[k] = cell(cells[k])
 		}
 		cells = append(cells, strconv.Itoa(len(row.Runs)))
 		for j, x := range row.Cells {
@@ -517,189 +619,37 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 				s = "**" + s + "**"
 			}
 			cells = append(cells, cell(s+count(x, len(row.Runs))))
-			if c.Baseline >= 0 {
-				p := formatP(x.P)
-				if i == c.Baseline {
-					p = "base"
-				}
-				cells = append(cells, p)
-			}
 		}
-		if err := t.Append(cells); err != nil {
-			return fmt.Errorf("report: markdown: %w", err)
-		}
+		rows = append(rows, cells)
 	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("report: markdown: %w", err)
-	}
-	_, err := fmt.Fprintf(w, "\n%s\n", strings.Join(c.notes(true), " "))
-	return err
-}
-
-// csvFloat formats a number for CSV and JSON text: the shortest form that
-// reads back exactly; NaN, +Inf, -Inf.
-func csvFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-
-func (c *Comparison) writeCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
-	header := append([]string(nil), c.Keys...)
-	for _, m := range c.Metrics {
-		header = append(header, m+"_mean", m+"_std", m+"_n", m+"_p")
-	}
-	if err := cw.Write(header); err != nil {
+	if err := render(header, align, rows); err != nil {
 		return err
 	}
-	for _, row := range c.Rows {
-		rec := append([]string(nil), row.Group...)
-		for _, cell := range row.Cells {
-			rec = append(rec, csvFloat(cell.Mean), csvFloat(cell.Std), strconv.Itoa(cell.N), csvFloat(cell.P))
+	if cols, trows := c.testedMetrics(), c.testedRows(); len(cols) > 0 && len(trows) > 0 {
+		header, align := heads()
+		for _, j := range cols {
+			header = append(header, cell(c.Metrics[j]+" Δ [95% CI]"), cell(c.Metrics[j]+" p"))
+			align = append(align, tw.AlignRight, tw.AlignRight)
 		}
-		if err := cw.Write(rec); err != nil {
+		var rows [][]string
+		for _, i := range trows {
+			cells := c.groupCells(i, false)
+			for k := range cells {
+				cells[k] = cell(cells[k])
+			}
+			for _, j := range cols {
+				x := c.Rows[i].Cells[j]
+				cells = append(cells, cell(fmts[j].diff(x)), escapeMarkdown(formatP(x.PAdj)))
+			}
+			rows = append(rows, cells)
+		}
+		if _, err := fmt.Fprintf(w, "\nAgainst %s: difference of means [95%% CI] and p:\n\n", escapeMarkdown(c.Label(c.Baseline))); err != nil {
+			return err
+		}
+		if err := render(header, align, rows); err != nil {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// jsonFloat is a float64 in JSON: a number, null for NaN, or the strings
-// "+Inf" and "-Inf".
-type jsonFloat float64
-
-func (f jsonFloat) MarshalJSON() ([]byte, error) {
-	x := float64(f)
-	switch {
-	case math.IsNaN(x):
-		return []byte("null"), nil
-	case math.IsInf(x, 1):
-		return []byte(`"+Inf"`), nil
-	case math.IsInf(x, -1):
-		return []byte(`"-Inf"`), nil
-	}
-	return strconv.AppendFloat(nil, x, 'g', -1, 64), nil
-}
-
-func (f *jsonFloat) UnmarshalJSON(b []byte) error {
-	switch s := string(b); s {
-	case "null":
-		*f = jsonFloat(math.NaN())
-		return nil
-	case `"+Inf"`, `"Inf"`:
-		*f = jsonFloat(math.Inf(1))
-		return nil
-	case `"-Inf"`:
-		*f = jsonFloat(math.Inf(-1))
-		return nil
-	case `"NaN"`:
-		*f = jsonFloat(math.NaN())
-		return nil
-	}
-	x, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("report: bad number %s", b)
-	}
-	*f = jsonFloat(x)
-	return nil
-}
-
-func jsonFloats(xs []float64) []jsonFloat {
-	out := make([]jsonFloat, len(xs))
-	for i, x := range xs {
-		out[i] = jsonFloat(x)
-	}
-	return out
-}
-
-type jsonCell struct {
-	Mean   jsonFloat   `json:"mean"`
-	Std    jsonFloat   `json:"std"`
-	N      int         `json:"n"`
-	NaN    int         `json:"nan"`
-	Best   bool        `json:"best"`
-	P      jsonFloat   `json:"p"`
-	Values []jsonFloat `json:"values"`
-}
-
-type jsonRow struct {
-	Group map[string]string   `json:"group"`
-	Label string              `json:"label"`
-	Runs  []int64             `json:"runs"`
-	Cells map[string]jsonCell `json:"cells"`
-}
-
-type jsonComparison struct {
-	Keys       []string       `json:"keys"`
-	Metrics    []string       `json:"metrics"`
-	Directions map[string]int `json:"directions"`
-	Baseline   int            `json:"baseline"`
-	SortedBy   string         `json:"sorted_by"`
-	Rows       []jsonRow      `json:"rows"`
-}
-
-// MarshalJSON encodes the comparison as
-//
-//	{"keys": [...], "metrics": [...], "directions": {"test/loss": -1, ...},
-//	 "baseline": -1, "sorted_by": "",
-//	 "rows": [{"group": {"model.attention.name": "dot"}, "label": "attention.name=dot",
-//	           "runs": [1, 4, 7],
-//	           "cells": {"test/loss": {"mean": 0.31, "std": 0.02, "n": 3, "nan": 0,
-//	                                   "best": true, "p": null, "values": [0.3, 0.33, 0.3]}}}]}
-//
-// with NaN as null and infinities as "+Inf"/"-Inf"; directions are those of
-// Direction. UnmarshalJSON reads it back.
-func (c *Comparison) MarshalJSON() ([]byte, error) {
-	out := jsonComparison{Keys: c.Keys, Metrics: c.Metrics, Directions: map[string]int{}, Baseline: c.Baseline,
-		SortedBy: c.SortedBy, Rows: []jsonRow{}}
-	if out.Keys == nil {
-		out.Keys = []string{}
-	}
-	if out.Metrics == nil {
-		out.Metrics = []string{}
-	}
-	for _, m := range c.Metrics {
-		out.Directions[m] = Direction(m)
-	}
-	for i, row := range c.Rows {
-		jr := jsonRow{Group: map[string]string{}, Label: c.Label(i), Runs: row.Runs, Cells: map[string]jsonCell{}}
-		if jr.Runs == nil {
-			jr.Runs = []int64{}
-		}
-		for k, key := range c.Keys {
-			jr.Group[key] = row.Group[k]
-		}
-		for j, cell := range row.Cells {
-			jr.Cells[c.Metrics[j]] = jsonCell{Mean: jsonFloat(cell.Mean), Std: jsonFloat(cell.Std), N: cell.N, NaN: cell.NaN,
-				Best: cell.Best, P: jsonFloat(cell.P), Values: jsonFloats(cell.Values)}
-		}
-		out.Rows = append(out.Rows, jr)
-	}
-	return json.Marshal(out)
-}
-
-// UnmarshalJSON decodes what MarshalJSON writes.
-func (c *Comparison) UnmarshalJSON(b []byte) error {
-	var in jsonComparison
-	if err := json.Unmarshal(b, &in); err != nil {
-		return err
-	}
-	*c = Comparison{Keys: in.Keys, Metrics: in.Metrics, Baseline: in.Baseline, SortedBy: in.SortedBy}
-	for _, jr := range in.Rows {
-		row := Row{Runs: jr.Runs}
-		for _, k := range in.Keys {
-			row.Group = append(row.Group, jr.Group[k])
-		}
-		for _, m := range in.Metrics {
-			jc, ok := jr.Cells[m]
-			if !ok {
-				return fmt.Errorf("report: comparison JSON: a row has no cell for %s", m)
-			}
-			cell := Cell{Mean: float64(jc.Mean), Std: float64(jc.Std), N: jc.N, NaN: jc.NaN, Best: jc.Best, P: float64(jc.P)}
-			for _, v := range jc.Values {
-				cell.Values = append(cell.Values, float64(v))
-			}
-			row.Cells = append(row.Cells, cell)
-		}
-		c.Rows = append(c.Rows, row)
-	}
-	return nil
+	_, err := fmt.Fprintf(w, "\n%s\n", strings.Join(c.notes(true), " "))
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,22 +38,47 @@ func render(t *testing.T, c *Comparison, format string) string {
 	return b.String()
 }
 
+// TestWriteGolden pins every format; the tables at the default width, and
+// the two widest at 80 and 120 columns, as a terminal would show them.
 func TestWriteGolden(t *testing.T) {
 	cs := comparisons(t)
-	for _, name := range []string{"scan", "scan_baseline", "scan_wide", "scan_sorted", "diverge", "welch"} {
+	for _, name := range []string{"scan", "scan_sorted", "diverge", "welch"} {
 		golden(t, "compare_"+name+".golden", []byte(render(t, cs[name], "table")))
+	}
+	for _, name := range []string{"scan_baseline", "scan_wide"} {
+		for _, width := range []int{80, 120} {
+			var b bytes.Buffer
+			if err := cs[name].WriteWidth(&b, "table", width); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, fmt.Sprintf("compare_%s.%d.golden", name, width), b.Bytes())
+		}
 	}
 	golden(t, "compare_scan_baseline.md.golden", []byte(render(t, cs["scan_baseline"], "markdown")))
 	golden(t, "compare_scan_baseline.csv.golden", []byte(render(t, cs["scan_baseline"], "csv")))
 	golden(t, "compare_scan_baseline.json.golden", []byte(render(t, cs["scan_baseline"], "json")))
 }
 
+// TestWriteTableWidth: the table fits the width it is given, splitting
+// its columns into blocks, down to 80 columns (and 60 for the narrow
+// fixtures), and every row still shows all its metrics.
 func TestWriteTableWidth(t *testing.T) {
 	cs := comparisons(t)
-	for _, name := range []string{"scan", "scan_baseline", "scan_wide"} {
-		for _, line := range strings.Split(render(t, cs[name], "table"), "\n") {
-			if n := utf8.RuneCountInString(line); n > 120 {
-				t.Errorf("%s: line of %d columns (> 120):\n%s", name, n, line)
+	for _, name := range []string{"scan", "scan_baseline", "scan_wide", "scan_sorted", "diverge", "welch"} {
+		for _, width := range []int{60, 80, 100, 120} {
+			var b bytes.Buffer
+			if err := cs[name].WriteWidth(&b, "table", width); err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(b.String(), "\n") {
+				if n := utf8.RuneCountInString(line); n > width {
+					t.Errorf("%s at %d: line of %d columns:\n%s", name, width, n, line)
+				}
+			}
+			for _, m := range cs[name].Metrics {
+				if !strings.Contains(b.String(), m[strings.LastIndexByte(m, '/')+1:]) {
+					t.Errorf("%s at %d: metric %s not shown", name, width, m)
+				}
 			}
 		}
 	}
@@ -61,15 +87,41 @@ func TestWriteTableWidth(t *testing.T) {
 // sameFloat compares exactly, NaN equal to NaN.
 func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
 
+// csvNum reads a CSV number back: "" is NaN (a value that does not exist).
+func csvNum(t *testing.T, s string) float64 {
+	t.Helper()
+	if s == "" {
+		return math.NaN()
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("csv number %q: %v", s, err)
+	}
+	return v
+}
+
 func TestWriteCSVRoundTrip(t *testing.T) {
 	for name, c := range comparisons(t) {
-		recs, err := csv.NewReader(strings.NewReader(render(t, c, "csv"))).ReadAll()
+		out := render(t, c, "csv")
+		if strings.Contains(out, "NaN") {
+			t.Errorf("%s: CSV holds NaN; a value that does not exist is an empty field:\n%s", name, out)
+		}
+		recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		want := slices.Clone(c.Keys)
+		for _, k := range c.Pooled {
+			want = append(want, k+" (pooled)")
+		}
+		want = append(want, "n", "baseline")
 		for _, m := range c.Metrics {
-			want = append(want, m+"_mean", m+"_std", m+"_n", m+"_p")
+			want = append(want, m+"_mean", m+"_std", m+"_n", m+"_nan", m+"_best")
+		}
+		tested := c.testedMetrics()
+		for _, j := range tested {
+			m := c.Metrics[j]
+			want = append(want, m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj")
 		}
 		if !slices.Equal(recs[0], want) {
 			t.Errorf("%s: header %q, want %q", name, recs[0], want)
@@ -77,22 +129,34 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 		if len(recs) != len(c.Rows)+1 {
 			t.Fatalf("%s: %d records, want %d", name, len(recs), len(c.Rows)+1)
 		}
+		nk := len(c.Keys) + len(c.Pooled)
 		for i, row := range c.Rows {
 			rec := recs[i+1]
 			if !slices.Equal(rec[:len(c.Keys)], row.Group) {
 				t.Errorf("%s row %d: group %q, want %q", name, i, rec[:len(c.Keys)], row.Group)
 			}
+			if rec[nk] != strconv.Itoa(len(row.Runs)) || rec[nk+1] != strconv.FormatBool(i == c.Baseline) {
+				t.Errorf("%s row %d: n, baseline = %q, %q", name, i, rec[nk], rec[nk+1])
+			}
 			for j, cell := range row.Cells {
-				f := rec[len(c.Keys)+4*j:]
-				mean, err1 := strconv.ParseFloat(f[0], 64)
-				std, err2 := strconv.ParseFloat(f[1], 64)
-				n, err3 := strconv.Atoi(f[2])
-				p, err4 := strconv.ParseFloat(f[3], 64)
-				if err := errorsJoin(err1, err2, err3, err4); err != nil {
+				f := rec[nk+2+5*j:]
+				n, err1 := strconv.Atoi(f[2])
+				nan, err2 := strconv.Atoi(f[3])
+				best, err3 := strconv.ParseBool(f[4])
+				if err := errorsJoin(err1, err2, err3); err != nil {
 					t.Fatalf("%s row %d %s: %v", name, i, c.Metrics[j], err)
 				}
-				if !sameFloat(mean, cell.Mean) || !sameFloat(std, cell.Std) || n != cell.N || !sameFloat(p, cell.P) {
-					t.Errorf("%s row %d %s: csv %v %v %v %v, want %v %v %v %v", name, i, c.Metrics[j], mean, std, n, p, cell.Mean, cell.Std, cell.N, cell.P)
+				if !sameFloat(csvNum(t, f[0]), cell.Mean) || !sameFloat(csvNum(t, f[1]), cell.Std) || n != cell.N || nan != cell.NaN || best != cell.Best {
+					t.Errorf("%s row %d %s: csv %q, want %v %v %v %v %v", name, i, c.Metrics[j], f[:5], cell.Mean, cell.Std, cell.N, cell.NaN, cell.Best)
+				}
+			}
+			for k, j := range tested {
+				cell := row.Cells[j]
+				f := rec[nk+2+5*len(c.Metrics)+5*k:]
+				for x, want := range []float64{cell.Diff, cell.Low, cell.High, cell.P, cell.PAdj} {
+					if !sameFloat(csvNum(t, f[x]), want) {
+						t.Errorf("%s row %d %s: test field %d = %q, want %v", name, i, c.Metrics[j], x, f[x], want)
+					}
 				}
 			}
 		}
@@ -115,17 +179,20 @@ func TestWriteJSONRoundTrip(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &back); err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, out)
 		}
-		if !slices.Equal(back.Keys, c.Keys) || !slices.Equal(back.Metrics, c.Metrics) || back.Baseline != c.Baseline || back.SortedBy != c.SortedBy || len(back.Rows) != len(c.Rows) {
+		if !slices.Equal(back.Keys, c.Keys) || !slices.Equal(back.Metrics, c.Metrics) || back.Baseline != c.Baseline || back.SortedBy != c.SortedBy ||
+			len(back.Rows) != len(c.Rows) || back.Adjusted != c.Adjusted || back.Tasks != c.Tasks || !slices.Equal(back.Derived, c.Derived) {
 			t.Fatalf("%s: read back %+v, want %+v", name, back, c)
 		}
 		for i, row := range c.Rows {
 			got := back.Rows[i]
-			if !slices.Equal(got.Group, row.Group) || !slices.Equal(got.Runs, row.Runs) {
+			if !slices.Equal(got.Group, row.Group) || !slices.Equal(got.Runs, row.Runs) || got.Task != row.Task {
 				t.Errorf("%s row %d: %q %v, want %q %v", name, i, got.Group, got.Runs, row.Group, row.Runs)
 			}
 			for j, cell := range row.Cells {
 				g := got.Cells[j]
 				if !sameFloat(g.Mean, cell.Mean) || !sameFloat(g.Std, cell.Std) || !sameFloat(g.P, cell.P) ||
+					!sameFloat(g.PAdj, cell.PAdj) || !sameFloat(g.Diff, cell.Diff) || !sameFloat(g.Low, cell.Low) ||
+					!sameFloat(g.High, cell.High) || g.Tested != cell.Tested ||
 					g.N != cell.N || g.NaN != cell.NaN || g.Best != cell.Best ||
 					!slices.EqualFunc(g.Values, cell.Values, sameFloat) {
 					t.Errorf("%s row %d %s: read back %+v, want %+v", name, i, c.Metrics[j], g, cell)
@@ -224,44 +291,66 @@ func checkCell(t *testing.T, where string, got parsedCell, cell Cell, runs int) 
 	}
 }
 
-// tableRows reads the data rows of a rendered table: for each row its
-// cells, and with two lines per row (a baseline), the cells of its second
-// line.
-func tableRows(out string, two bool) (rows, second [][]string) {
-	body, odd := false, false
-	for _, line := range strings.Split(out, "\n") {
+// isRule reports whether line is a table's rule under its heads.
+func isRule(line string) bool {
+	return strings.Contains(line, "─") && strings.Trim(line, "─ ") == ""
+}
+
+// fields splits a table line at runs of two or more spaces.
+func fields(line string) []string {
+	return regexp.MustCompile(`\s{2,}`).Split(strings.TrimSpace(line), -1)
+}
+
+// tableRows reads a table rendered in one block: the cells of the means
+// table's rows and, after the second rule, of the difference table's rows
+// (two lines each, an empty line between rows).
+func tableRows(t *testing.T, out string, diffRows int) (means [][]string, diffs [][2][]string) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	rule, ended := 0, false
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
 		switch {
-		case strings.HasPrefix(line, "├"):
-			body = true
-			continue
-		case !strings.HasPrefix(line, "│") || !body:
-			continue
+		case isRule(line):
+			rule++
+		case rule == 1 && line == "":
+			ended = true // the means table ends at its first empty line
+		case rule == 1 && !ended:
+			means = append(means, fields(line))
+		case rule == 2 && line != "" && len(diffs) < diffRows:
+			if i+1 >= len(lines) {
+				t.Fatalf("difference row without its p line:\n%s", out)
+			}
+			diffs = append(diffs, [2][]string{fields(line), fields(lines[i+1])})
+			i++
 		}
-		cells := strings.Split(strings.Trim(line, "│"), "│")
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-		}
-		if two && odd {
-			second = append(second, cells)
-		} else {
-			rows = append(rows, cells)
-		}
-		odd = !odd
 	}
-	return rows, second
+	return means, diffs
 }
 
 func TestWriteTableCarriesTheNumbers(t *testing.T) {
 	for name, c := range comparisons(t) {
-		out := render(t, c, "table")
-		rows, second := tableRows(out, c.Baseline >= 0)
-		if len(rows) != len(c.Rows) {
-			t.Fatalf("%s: %d table rows, want %d:\n%s", name, len(rows), len(c.Rows), out)
+		var b bytes.Buffer
+		if err := c.WriteWidth(&b, "table", 1000); err != nil { // one block
+			t.Fatal(err)
 		}
-		nk := len(c.Keys)
+		out := b.String()
+		tested, trows := c.testedMetrics(), c.testedRows()
+		if len(tested) == 0 {
+			trows = nil
+		}
+		rows, diffs := tableRows(t, out, len(trows))
+		if len(rows) != len(c.Rows) || len(diffs) != len(trows) {
+			t.Fatalf("%s: %d and %d table rows, want %d and %d:\n%s", name, len(rows), len(diffs), len(c.Rows), len(trows), out)
+		}
+		nk := len(c.Keys) + len(c.Pooled)
 		for i, row := range c.Rows {
 			for k, g := range row.Group {
-				if want := displayGroup(g); rows[i][k] != want {
+				want := displayGroup(g)
+				if i == c.Baseline && k == len(c.Keys)-1 {
+					want += " (baseline)"
+				}
+				if rows[i][k] != want {
 					t.Errorf("%s row %d key %s: %q, want %q", name, i, c.Keys[k], rows[i][k], want)
 				}
 			}
@@ -270,39 +359,70 @@ func TestWriteTableCarriesTheNumbers(t *testing.T) {
 			}
 			for j, cell := range row.Cells {
 				where := name + " row " + strconv.Itoa(i) + " " + c.Metrics[j]
-				got := parseCell(t, rows[i][nk+1+j])
-				if c.Baseline >= 0 { // the count is on the second line
-					got.k, got.n = cell.N, len(row.Runs)
-				}
-				checkCell(t, where, got, cell, len(row.Runs))
-				if c.Baseline < 0 {
-					continue
-				}
-				if i == c.Baseline {
-					if second[i][nk-1] != "(baseline)" {
-						t.Errorf("%s: baseline row not labelled: %q", name, second[i])
-					}
-					if want := strings.TrimSpace(count(cell, len(row.Runs))); second[i][nk+1+j] != want {
-						t.Errorf("%s: baseline second line %q, want %q", where, second[i][nk+1+j], want)
-					}
-					continue
-				}
-				p := second[i][nk+1+j]
-				if want := strings.TrimSpace(count(cell, len(row.Runs))); want != "" {
-					var ok bool
-					if p, ok = strings.CutPrefix(p, want+" "); !ok {
-						t.Errorf("%s: second line %q, want it to start with %q", where, second[i][nk+1+j], want)
-					}
-				}
-				if want := pText(cell.P); p != want {
-					t.Errorf("%s: p = %q, want %q", where, p, want)
-				}
-				checkP(t, where, p, cell.P)
+				checkCell(t, where, parseCell(t, rows[i][nk+1+j]), cell, len(row.Runs))
 			}
 		}
-		if c.Baseline < 0 && len(second) > 0 {
-			t.Errorf("%s: second lines without a baseline: %q", name, second)
+		for r, i := range trows {
+			row := c.Rows[i]
+			if got := diffs[r][0][:len(c.Keys)]; !slices.Equal(got, row.Group) && !(len(c.Keys) == 1 && got[0] == displayGroup(row.Group[0])) {
+				t.Errorf("%s difference row %d: keys %q, want %q", name, r, got, row.Group)
+			}
+			if len(diffs[r][0]) != nk+len(tested) || len(diffs[r][1]) != len(tested) {
+				t.Fatalf("%s difference row %d: %q / %q", name, r, diffs[r][0], diffs[r][1])
+			}
+			for k, j := range tested {
+				where := name + " difference row " + strconv.Itoa(r) + " " + c.Metrics[j]
+				cell := row.Cells[j]
+				checkDiff(t, where, diffs[r][0][nk+k], cell)
+				checkP(t, where, diffs[r][1][k], cell.PAdj)
+			}
 		}
+	}
+}
+
+// checkDiff reads "+0.598 [0.430, 0.766]" (or "+0.598", "—") back and
+// compares it with the cell's difference and interval.
+func checkDiff(t *testing.T, where, s string, cell Cell) {
+	t.Helper()
+	if s == "—" {
+		if !math.IsNaN(cell.Diff) {
+			t.Errorf("%s: difference shown as —, want %v", where, cell.Diff)
+		}
+		return
+	}
+	d, ci, hasCI := strings.Cut(s, " [")
+	num := func(x string) (float64, int) {
+		v, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimPrefix(x, "+"), ",", ""), 64)
+		if err != nil {
+			t.Fatalf("%s: %q: %v", where, s, err)
+		}
+		dec := 0
+		if i := strings.IndexByte(x, '.'); i >= 0 {
+			dec = len(x) - i - 1
+		}
+		return v, dec
+	}
+	close := func(got float64, dec int, want float64) bool {
+		return got == want || math.Abs(got-want) <= 0.5*math.Pow10(-dec)+1e-9
+	}
+	if !strings.HasPrefix(d, "+") && !strings.HasPrefix(d, "-") {
+		t.Errorf("%s: difference %q without a sign", where, d)
+	}
+	if v, dec := num(d); !close(v, dec, cell.Diff) {
+		t.Errorf("%s: difference %q, want %v", where, d, cell.Diff)
+	}
+	if !hasCI {
+		if !math.IsNaN(cell.Low) {
+			t.Errorf("%s: no interval shown, want [%v, %v]", where, cell.Low, cell.High)
+		}
+		return
+	}
+	lo, hi, _ := strings.Cut(strings.TrimSuffix(ci, "]"), ", ")
+	if v, dec := num(lo); !close(v, dec, cell.Low) {
+		t.Errorf("%s: interval low %q, want %v", where, lo, cell.Low)
+	}
+	if v, dec := num(hi); !close(v, dec, cell.High) {
+		t.Errorf("%s: interval high %q, want %v", where, hi, cell.High)
 	}
 }
 
@@ -331,32 +451,41 @@ func checkP(t *testing.T, where, s string, p float64) {
 func TestWriteMarkdownCarriesTheNumbers(t *testing.T) {
 	for name, c := range comparisons(t) {
 		out := render(t, c, "markdown")
-		var rows [][]string
-		for i, line := range strings.Split(out, "\n") {
-			if !strings.HasPrefix(line, "|") || i < 2 {
+		// The tables: lines starting with '|', a table ends at a line
+		// that does not.
+		var tables [][][]string
+		in := false
+		for _, line := range strings.Split(out, "\n") {
+			if !strings.HasPrefix(line, "|") {
+				in = false
 				continue
+			}
+			if !in {
+				tables = append(tables, nil)
+				in = true
 			}
 			line = strings.ReplaceAll(line, `\|`, "\x00")
 			cells := strings.Split(strings.Trim(line, "|"), "|")
 			for k := range cells {
 				cells[k] = strings.TrimSpace(strings.ReplaceAll(cells[k], "\x00", "|"))
 			}
-			rows = append(rows, cells)
+			tables[len(tables)-1] = append(tables[len(tables)-1], cells)
 		}
-		if len(rows) != len(c.Rows) {
-			t.Fatalf("%s: %d markdown rows, want %d:\n%s", name, len(rows), len(c.Rows), out)
+		tested, trows := c.testedMetrics(), c.testedRows()
+		wantTables := 1
+		if len(tested) > 0 && len(trows) > 0 {
+			wantTables = 2
 		}
-		header := strings.Split(strings.Trim(strings.SplitN(out, "\n", 2)[0], "|"), "|")
+		if len(tables) != wantTables || len(tables[0]) != len(c.Rows)+2 {
+			t.Fatalf("%s: %d markdown tables, want %d with %d rows:\n%s", name, len(tables), wantTables, len(c.Rows), out)
+		}
+		header, rows := tables[0][0], tables[0][2:]
 		for k, key := range c.Keys {
-			if strings.TrimSpace(header[k]) != key {
+			if header[k] != key {
 				t.Errorf("%s: header %q, want the full key %q", name, header[k], key)
 			}
 		}
-		nk := len(c.Keys)
-		per := 1
-		if c.Baseline >= 0 {
-			per = 2
-		}
+		nk := len(c.Keys) + len(c.Pooled)
 		for i, row := range c.Rows {
 			for k, g := range row.Group {
 				want := displayGroup(g)
@@ -369,16 +498,22 @@ func TestWriteMarkdownCarriesTheNumbers(t *testing.T) {
 			}
 			for j, cell := range row.Cells {
 				where := name + " markdown row " + strconv.Itoa(i) + " " + c.Metrics[j]
-				checkCell(t, where, parseCell(t, rows[i][nk+1+per*j]), cell, len(row.Runs))
-				if per == 2 {
-					if p := rows[i][nk+2+per*j]; i == c.Baseline {
-						if p != "base" {
-							t.Errorf("%s: baseline p %q, want base", where, p)
-						}
-					} else {
-						checkP(t, where, p, cell.P)
-					}
-				}
+				checkCell(t, where, parseCell(t, rows[i][nk+1+j]), cell, len(row.Runs))
+			}
+		}
+		if wantTables == 1 {
+			continue
+		}
+		diffs := tables[1][2:]
+		if len(diffs) != len(trows) {
+			t.Fatalf("%s: %d difference rows, want %d", name, len(diffs), len(trows))
+		}
+		for r, i := range trows {
+			for k, j := range tested {
+				where := name + " markdown difference row " + strconv.Itoa(r) + " " + c.Metrics[j]
+				cell := c.Rows[i].Cells[j]
+				checkDiff(t, where, diffs[r][nk+2*k], cell)
+				checkP(t, where, strings.ReplaceAll(diffs[r][nk+2*k+1], "&lt;", "<"), cell.PAdj)
 			}
 		}
 	}

@@ -12,13 +12,15 @@ import (
 // queryFlags are the run-selection flags shared by compare and plot.
 type queryFlags struct {
 	by     []string
+	pool   []string
 	where  string
 	status string
 }
 
 func (q *queryFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringSliceVar(&q.by, "by", nil, "group runs by these keys (default: the keys that vary), e.g. attention.name,train.optimizer.lr")
+	f.StringSliceVar(&q.by, "by", nil, "group runs by these keys (default: every key that varies), e.g. attention.name,optimizer.lr")
+	f.StringSliceVar(&q.pool, "pool", nil, "keys whose different values --by may average over in one row, e.g. train.steps")
 	f.StringVar(&q.where, "where", "", "only runs matching a filter: 'model.attention.name in (dot, additive) and seed != 3'")
 	f.StringVar(&q.status, "status", "", "runs with this status (default done): "+statusNames())
 }
@@ -29,7 +31,10 @@ func (q *queryFlags) query(exps []string) (report.Query, error) {
 	if err != nil {
 		return report.Query{}, err
 	}
-	return report.Query{Experiments: exps, By: q.by, Where: f.Where, Status: f.Status}, nil
+	if len(q.pool) > 0 && len(q.by) == 0 {
+		return report.Query{}, usagef("--pool needs --by: without it no row pools different settings")
+	}
+	return report.Query{Experiments: exps, By: q.by, Pool: q.pool, Where: f.Where, Status: f.Status}, nil
 }
 
 func newCompareCmd() *cobra.Command {
@@ -40,22 +45,36 @@ func newCompareCmd() *cobra.Command {
 		sortBy   string
 		baseline string
 		format   string
+		testCost bool
+		noAdjust bool
 	)
 	cmd := &cobra.Command{
 		Use:   "compare [EXPERIMENT...]",
 		Short: "Compare runs: one row per sweep point, mean ± std over seeds per metric",
-		Long: `Compare the done runs of the experiments (all experiments without arguments):
-runs are grouped by the parameters that vary (or --by), and each metric is shown
-as mean ± std over the runs of a group, the best of each column starred. With
---baseline, every other row is tested against the baseline row (Welch's t-test)
-and gets p-values.
+		Long: `Compare the done runs of the experiments (all experiments without arguments).
+Runs are grouped by every setting that differs among them (the seed aside), so
+that a row never mixes runs of different settings; each metric is shown as
+mean ± std over the runs of a row, the best of each quality metric starred
+(within one task). --by groups more coarsely only when the settings it would
+mix are named in --pool; otherwise it is an error naming them.
 
---where filters runs with bound parameters, never SQL: keys are config params
-(model.attention.name), summary metrics (test/bleu) or the run's own columns
-(id, seed, status, experiment); values are numbers, true/false or text.`,
+With --baseline, every other row of the baseline's task is compared with the
+baseline row on each quality metric: the difference of means with its 95 %
+confidence interval (Welch–Satterthwaite), and Welch's two-sided p-value,
+Holm–Bonferroni-adjusted over the rows of each column (--no-adjust: raw).
+Cost metrics (perf/*) are shown but not tested unless --test-cost; constants of
+the configuration (model/params) are never tested.
+
+Keys take one form everywhere (--where, --by, --pool, --baseline): a config
+param (model.attention.name) or a unique dotted suffix of one (attention.name),
+a metric (test/bleu, or bleu), or the run's own columns (id, seed, status,
+experiment). An unknown key is an error listing the closest known ones.
+--where filters runs with bound parameters, never SQL; values are numbers,
+true/false or text. Tables fit the terminal (--width, $COLUMNS).`,
 		Example: `  attnlab compare quickstart
   attnlab compare quickstart --metrics exact_match,bleu --sort exact_match --baseline attention.name=none
-  attnlab compare --where 'task.name = reverse and model.attention.name != none' --format markdown`,
+  attnlab compare --where 'task.name = reverse and attention.name != none' --format markdown
+  attnlab compare tiny --by attention.name --pool train.steps`,
 		Args: args(0, "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(report.Formats, format) {
@@ -66,6 +85,7 @@ and gets p-values.
 				return err
 			}
 			q.Metrics, q.Sort, q.Baseline = metrics, sortBy, baseline
+			q.TestCost, q.NoAdjust = testCost, noAdjust
 			st, err := openStore(*db)
 			if err != nil {
 				return err
@@ -75,7 +95,7 @@ and gets p-values.
 			if err != nil {
 				return err
 			}
-			return c.Write(cmd.OutOrStdout(), format)
+			return c.WriteWidth(cmd.OutOrStdout(), format, outputWidth(cmd))
 		},
 	}
 	db = addDBFlag(cmd)
@@ -83,7 +103,9 @@ and gets p-values.
 	f := cmd.Flags()
 	f.StringSliceVar(&metrics, "metrics", nil, "summary metrics to show, in order (a unique suffix will do: exact_match)")
 	f.StringVar(&sortBy, "sort", "", "order rows by this metric, best first ('-m' descending, '+m' ascending)")
-	f.StringVar(&baseline, "baseline", "", "row to test the others against: key=value[,key=value]")
+	f.StringVar(&baseline, "baseline", "", "row to compare the others with: key=value[,key=value]")
+	f.BoolVar(&testCost, "test-cost", false, "test cost metrics (perf/*) against the baseline too")
+	f.BoolVar(&noAdjust, "no-adjust", false, "do not adjust p-values for multiple comparisons (Holm)")
 	f.StringVarP(&format, "format", "f", "table", "output format: "+strings.Join(report.Formats, ", "))
 	return cmd
 }

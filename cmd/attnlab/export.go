@@ -14,23 +14,39 @@ var exportFormats = []string{"csv", "json"}
 
 func newExportCmd() *cobra.Command {
 	var (
-		db     *string
-		format string
-		out    outputFlags
+		db      *string
+		format  string
+		out     outputFlags
+		curves  bool
+		metrics []string
 	)
 	cmd := &cobra.Command{
 		Use:   "export EXPERIMENT",
-		Short: "Export every run of an experiment with its params and summaries (CSV or JSON)",
+		Short: "Export an experiment's runs, or their metric curves, as CSV or JSON",
 		Long: `Export the runs of an experiment, one record per run with its id, hash, seed,
-status, params and summary metrics, as CSV or JSON, to stdout or to a file
+status, group, params and summary metrics, as CSV or JSON, to stdout or to a file
 (-o: written through a temporary file, so an interrupted export leaves no
 partial file; an existing file is replaced only with --force, and never the
-run database or anything that is not a regular file).`,
-		Example: "  attnlab export quickstart --format csv -o quickstart.csv\n  attnlab export quickstart --format json | jq '.[0]'",
-		Args:    args(1, "EXPERIMENT"),
+run database or anything that is not a regular file). group names the run's
+setting as compare's rows do: runs of one group differ only in their seed, so
+grouping by it never pools different settings.
+
+--curves writes the metric histories instead, in a tidy long format that pandas
+reads directly: one record per run, metric and step (run, experiment, seed,
+status, group, the params that tell the settings apart, key, step, value).
+--metric restricts the metrics (a name after '/' will do: loss). In CSV a value
+that does not exist (NaN) is an empty field.`,
+		Example: `  attnlab export quickstart --format csv -o quickstart.csv
+  attnlab export quickstart --format json | jq '.[0]'
+  attnlab export quickstart --curves --metric valid/loss -o curves.csv
+      # pandas: pd.read_csv("curves.csv").groupby(["group", "step"]).value.mean()`,
+		Args: args(1, "EXPERIMENT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(exportFormats, format) {
 				return usagef("--format %q: unknown format (known: csv, json)", format)
+			}
+			if len(metrics) > 0 && !curves {
+				return usagef("--metric selects curves: add --curves")
 			}
 			dst := out.target(cmd, *db)
 			if err := dst.Check(); err != nil {
@@ -41,11 +57,18 @@ run database or anything that is not a regular file).`,
 				return err
 			}
 			defer st.Close()
-			return dst.Write(func(w io.Writer) error { return report.Export(cmd.Context(), st, args[0], format, w) })
+			return dst.Write(func(w io.Writer) error {
+				if curves {
+					return report.ExportCurves(cmd.Context(), st, args[0], metrics, format, w)
+				}
+				return report.Export(cmd.Context(), st, args[0], format, w)
+			})
 		},
 	}
 	db = addDBFlag(cmd)
 	cmd.Flags().StringVarP(&format, "format", "f", "csv", "csv or json")
 	out.add(cmd, "-", "write to this file")
+	cmd.Flags().BoolVar(&curves, "curves", false, "export the metric histories (run, step, key, value, ...) instead of one record per run")
+	cmd.Flags().StringArrayVar(&metrics, "metric", nil, "with --curves: only this metric (repeatable)")
 	return cmd
 }

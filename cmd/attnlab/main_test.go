@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -180,3 +183,36 @@ func runOf(t testing.TB, db, exp, point string) store.Run {
 }
 
 func id(r store.Run) string { return fmt.Sprint(r.ID) }
+
+// rowSizes reads the means table of a comparison printed by run or
+// compare (in one block: give --width wide enough) and returns each row's
+// n, the number of runs it aggregates, in order.
+func rowSizes(t testing.TB, out string) []int {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	split := regexp.MustCompile(`\s{2,}`)
+	for i, l := range lines {
+		if !strings.Contains(l, "─") || strings.Trim(l, "─ ") != "" || i == 0 {
+			continue
+		}
+		col := slices.Index(split.Split(strings.TrimSpace(lines[i-1]), -1), "n")
+		if col < 0 {
+			t.Fatalf("no n column in the table:\n%s", out)
+		}
+		var sizes []int
+		for _, row := range lines[i+1:] {
+			if row == "" {
+				break
+			}
+			f := split.Split(strings.TrimSpace(row), -1)
+			n, err := strconv.Atoi(f[col])
+			if err != nil {
+				t.Fatalf("row %q: n %q: %v", row, f[col], err)
+			}
+			sizes = append(sizes, n)
+		}
+		return sizes
+	}
+	t.Fatalf("no table:\n%s", out)
+	return nil
+}

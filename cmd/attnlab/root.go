@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -49,6 +50,7 @@ The run database is --db, default $ATTNLAB_DB or ./attnlab.db.`,
 		SuggestionsMinimumDistance: 2,
 	}
 	root.SetVersionTemplate("attnlab {{.Version}}\n")
+	root.PersistentFlags().Int("width", 0, "lay tables out for this many columns (default: $COLUMNS, the terminal's width, or 100)")
 	root.AddGroup(
 		&cobra.Group{ID: "exp", Title: "Experiments:"},
 		&cobra.Group{ID: "results", Title: "Results:"},
@@ -94,6 +96,15 @@ func groupRunE(cmd *cobra.Command, args []string) error {
 		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(sugg, ", "))
 	}
 	return &usageError{fmt.Errorf("%s (see '%s --help')", msg, cmd.CommandPath())}
+}
+
+// outputWidth returns the number of columns the command's tables fit in:
+// --width, else $COLUMNS, else the width of the terminal that stdout is,
+// else term.DefaultWidth (see term.Width).
+func outputWidth(cmd *cobra.Command) int {
+	n, _ := cmd.Flags().GetInt("width")
+	f, _ := rawWriter(cmd.OutOrStdout()).(*os.File)
+	return term.Width(f, n)
 }
 
 // addDBFlag adds --db to cmd and returns where its value goes.

@@ -87,7 +87,7 @@ experiment, 130 when interrupted.`,
 			if err != nil {
 				return err
 			}
-			if err := writeRunTable(ctx, cmd.OutOrStdout(), errw, st, x, plan, rep, quiet); err != nil {
+			if err := writeRunTable(ctx, cmd.OutOrStdout(), errw, outputWidth(cmd), st, x, plan, rep, quiet); err != nil {
 				return err
 			}
 			return runOutcomes(errw, rep)
@@ -156,7 +156,7 @@ func requeueFailed(ctx context.Context, st *store.Store, name string, plan []exp
 
 // writeRunTable prints the comparison of the plan's done runs (also those
 // that another process trained).
-func writeRunTable(ctx context.Context, out, errw io.Writer, st *store.Store, x *experiments.Experiment,
+func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *store.Store, x *experiments.Experiment,
 	plan []experiments.Run, rep *runs.Report, quiet bool) error {
 	all, err := st.Runs(ctx, store.RunFilter{Experiments: []string{x.Name}, Status: store.StatusDone})
 	if err != nil {
@@ -198,7 +198,7 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, st *store.Store, x 
 	if err != nil {
 		return err
 	}
-	if err := cmp.Write(out, "table"); err != nil {
+	if err := cmp.WriteWidth(out, "table", width); err != nil {
 		return err
 	}
 	writeRunNames(out, rep)

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -167,28 +170,66 @@ func TestRunInterrupted(t *testing.T) {
 	if !strings.Contains(again.stderr, "run 1 seed 1: resume at step 2") {
 		t.Errorf("the rerun did not resume run 1 from its checkpoint:\n%s", again.stderr)
 	}
-	if !strings.Contains(again.stdout, "long") || !strings.Contains(again.stdout, "│ 2 │") {
-		t.Errorf("the table after resuming:\n%s", again.stdout)
+	if !strings.Contains(again.stdout, "long") || !slices.Equal(rowSizes(t, again.stdout), []int{2}) {
+		t.Errorf("the table after resuming: want one row of 2 runs\n%s", again.stdout)
 	}
 }
 
 // TestRunEarlierVersions: runs of an earlier version of the experiment
 // file stay in the database under its name, but run's table shows only
-// the runs of the file as it is now.
+// the runs of the file as it is now. compare shows both versions, each
+// setting in its own row: one experiment run twice with different
+// train.steps is never pooled as if the runs were seeds of one setting
+// (issue 10), and --by that would pool them is an error unless --pool
+// names the key.
 func TestRunEarlierVersions(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "versions.db")
 	wantOK(t, attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-q", "--set", "train.steps=20"))
-	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=30")
+	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=30", "--width", "200")
 	wantOK(t, r)
 	if !strings.Contains(r.stderr, "(4 done runs of earlier versions of tiny not shown: attnlab compare tiny shows them)") {
 		t.Errorf("no note on the earlier runs:\n%s", r.stderr)
 	}
-	if strings.Count(r.stdout, "│ 2 │") != 2 {
-		t.Errorf("the table does not show 2 rows of 2 runs:\n%s", r.stdout)
+	if got := rowSizes(t, r.stdout); !slices.Equal(got, []int{2, 2}) {
+		t.Errorf("the run table has rows of %v runs, want 2 rows of 2:\n%s", got, r.stdout)
 	}
-	all := attnlab(t, "compare", "tiny", "--db", db, "--by", "attention.name,train.steps")
-	wantOK(t, all)
-	if strings.Count(all.stdout, "│ 2 │") != 4 {
-		t.Errorf("compare does not show both versions:\n%s", all.stdout)
+	for _, format := range []string{"table", "csv", "json", "markdown"} {
+		all := attnlab(t, "compare", "tiny", "--db", db, "--width", "200", "-f", format)
+		wantOK(t, all)
+		switch format {
+		case "table":
+			if got := rowSizes(t, all.stdout); !slices.Equal(got, []int{2, 2, 2, 2}) {
+				t.Errorf("compare shows rows of %v runs, want 4 rows of 2 (the two versions apart):\n%s", got, all.stdout)
+			}
+			if !strings.Contains(all.stdout, "train.steps") {
+				t.Errorf("compare does not head the rows with train.steps:\n%s", all.stdout)
+			}
+		case "csv":
+			recs, err := csv.NewReader(strings.NewReader(all.stdout)).ReadAll()
+			if err != nil || len(recs) != 5 || !slices.Contains(recs[0], "train.steps") {
+				t.Errorf("compare csv: %v\n%s", err, all.stdout)
+			}
+		case "json":
+			var v struct {
+				Keys []string `json:"keys"`
+				Rows []any    `json:"rows"`
+			}
+			if err := json.Unmarshal([]byte(all.stdout), &v); err != nil || len(v.Rows) != 4 || !slices.Contains(v.Keys, "train.steps") {
+				t.Errorf("compare json: %v\n%s", err, all.stdout)
+			}
+		case "markdown":
+			if n := strings.Count("\n"+all.stdout, "\n| ") - 1; n != 4 { // the head, then 4 rows
+				t.Errorf("compare markdown: %d rows, want 4\n%s", n, all.stdout)
+			}
+		}
+		by := attnlab(t, "compare", "tiny", "--db", db, "--by", "attention.name", "-f", format)
+		wantError(t, by, exitFailure, "--by attention.name would put runs with different train.steps (20, 30) in one row", "--pool")
 	}
+	pooled := attnlab(t, "compare", "tiny", "--db", db, "--by", "attention.name", "--pool", "steps", "--width", "200")
+	wantOK(t, pooled)
+	if got := rowSizes(t, pooled.stdout); !slices.Equal(got, []int{4, 4}) ||
+		!strings.Contains(pooled.stdout, "train.steps (pooled)") || !strings.Contains(pooled.stdout, "20, 30") {
+		t.Errorf("compare --by attention.name --pool steps:\n%s", pooled.stdout)
+	}
+	wantError(t, attnlab(t, "compare", "tiny", "--db", db, "--pool", "steps"), exitUsage, "--pool needs --by")
 }

@@ -1,0 +1,251 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/attnlab/attnlab/metrics"
+)
+
+// csvFloat formats a number for CSV: the shortest form that reads back
+// exactly, inf and -inf for infinities, and "" for NaN (a value that does
+// not exist), so that pandas and R read a missing value.
+func csvFloat(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return ""
+	case math.IsInf(x, 1):
+		return "inf"
+	case math.IsInf(x, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+func (c *Comparison) writeCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	header := append([]string(nil), c.Keys...)
+	for _, k := range c.Pooled {
+		header = append(header, pooledHead(k))
+	}
+	header = append(header, "n", "baseline")
+	for _, m := range c.Metrics {
+		header = append(header, m+"_mean", m+"_std", m+"_n", m+"_nan", m+"_best")
+	}
+	tested := c.testedMetrics()
+	for _, j := range tested {
+		m := c.Metrics[j]
+		header = append(header, m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj")
+	}
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	for i, row := range c.Rows {
+		rec := append([]string(nil), row.Group...)
+		for _, vals := range row.Pooled {
+			rec = append(rec, strings.Join(vals, "; "))
+		}
+		rec = append(rec, strconv.Itoa(len(row.Runs)), strconv.FormatBool(i == c.Baseline))
+		for _, cell := range row.Cells {
+			rec = append(rec, csvFloat(cell.Mean), csvFloat(cell.Std), strconv.Itoa(cell.N), strconv.Itoa(cell.NaN), strconv.FormatBool(cell.Best))
+		}
+		for _, j := range tested {
+			cell := row.Cells[j]
+			rec = append(rec, csvFloat(cell.Diff), csvFloat(cell.Low), csvFloat(cell.High), csvFloat(cell.P), csvFloat(cell.PAdj))
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// jsonFloat is a float64 in JSON: a number, null for NaN, or the strings
+// "+Inf" and "-Inf".
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	x := float64(f)
+	switch {
+	case math.IsNaN(x):
+		return []byte("null"), nil
+	case math.IsInf(x, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(x, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return strconv.AppendFloat(nil, x, 'g', -1, 64), nil
+}
+
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	switch s := string(b); s {
+	case "null":
+		*f = jsonFloat(math.NaN())
+		return nil
+	case `"+Inf"`, `"Inf"`:
+		*f = jsonFloat(math.Inf(1))
+		return nil
+	case `"-Inf"`:
+		*f = jsonFloat(math.Inf(-1))
+		return nil
+	case `"NaN"`:
+		*f = jsonFloat(math.NaN())
+		return nil
+	}
+	x, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("report: bad number %s", b)
+	}
+	*f = jsonFloat(x)
+	return nil
+}
+
+func jsonFloats(xs []float64) []jsonFloat {
+	out := make([]jsonFloat, len(xs))
+	for i, x := range xs {
+		out[i] = jsonFloat(x)
+	}
+	return out
+}
+
+type jsonCell struct {
+	Mean   jsonFloat   `json:"mean"`
+	Std    jsonFloat   `json:"std"`
+	N      int         `json:"n"`
+	NaN    int         `json:"nan"`
+	Best   bool        `json:"best"`
+	Tested bool        `json:"tested"`
+	Diff   jsonFloat   `json:"diff"`
+	Low    jsonFloat   `json:"ci_low"`
+	High   jsonFloat   `json:"ci_high"`
+	P      jsonFloat   `json:"p"`
+	PAdj   jsonFloat   `json:"p_adj"`
+	Values []jsonFloat `json:"values"`
+}
+
+type jsonRow struct {
+	Group  map[string]string   `json:"group"`
+	Label  string              `json:"label"`
+	Pooled map[string][]string `json:"pooled"`
+	Task   int                 `json:"task"`
+	Runs   []int64             `json:"runs"`
+	Cells  map[string]jsonCell `json:"cells"`
+}
+
+type jsonComparison struct {
+	Keys       []string          `json:"keys"`
+	Derived    []string          `json:"derived"`
+	Pooled     []string          `json:"pooled"`
+	Metrics    []string          `json:"metrics"`
+	Kinds      map[string]string `json:"kinds"`
+	Directions map[string]int    `json:"directions"`
+	Baseline   int               `json:"baseline"`
+	SortedBy   string            `json:"sorted_by"`
+	Level      float64           `json:"level"`
+	Adjustment string            `json:"adjustment"`
+	TestCost   bool              `json:"test_cost"`
+	Tasks      int               `json:"tasks"`
+	Rows       []jsonRow         `json:"rows"`
+	Notes      []string          `json:"notes"`
+}
+
+func (c *Comparison) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// MarshalJSON encodes the comparison as
+//
+//	{"keys": ["model.attention.name"], "derived": [...], "pooled": [],
+//	 "metrics": ["test/exact_match", ...],
+//	 "kinds": {"test/exact_match": "quality", "model/params": "constant", ...},
+//	 "directions": {"test/exact_match": 1, "test/loss": -1, ...},
+//	 "baseline": 0, "sorted_by": "", "level": 0.95, "adjustment": "holm",
+//	 "test_cost": false, "tasks": 1,
+//	 "rows": [{"group": {"model.attention.name": "dot"}, "label": "attention.name=dot",
+//	           "pooled": {}, "task": 0, "runs": [1, 4, 7],
+//	           "cells": {"test/exact_match": {"mean": 0.91, "std": 0.02, "n": 3, "nan": 0,
+//	                     "best": true, "tested": true, "diff": 0.05, "ci_low": 0.01, "ci_high": 0.09,
+//	                     "p": 0.03, "p_adj": 0.06, "values": [0.9, 0.93, 0.9]}}}],
+//	 "notes": ["mean ± std over each row's n runs; ...", ...]}
+//
+// with NaN as null and infinities as "+Inf"/"-Inf"; "adjustment" is "holm"
+// or "none", kinds and directions are those of metrics.Describe, notes are
+// the sentences printed under the table. UnmarshalJSON reads it back.
+func (c *Comparison) MarshalJSON() ([]byte, error) {
+	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Metrics: nonNil(c.Metrics),
+		Kinds: map[string]string{}, Directions: map[string]int{}, Baseline: c.Baseline, SortedBy: c.SortedBy,
+		Level: Level, Adjustment: "none", TestCost: c.TestCost, Tasks: c.Tasks, Rows: []jsonRow{}, Notes: c.notes(false)}
+	if c.Adjusted {
+		out.Adjustment = "holm"
+	}
+	for _, m := range c.Metrics {
+		d := metrics.Describe(m)
+		out.Kinds[m] = d.Kind.String()
+		out.Directions[m] = int(d.Direction)
+	}
+	for i, row := range c.Rows {
+		jr := jsonRow{Group: map[string]string{}, Label: c.Label(i), Pooled: map[string][]string{}, Task: row.Task,
+			Runs: nonNil(row.Runs), Cells: map[string]jsonCell{}}
+		for k, key := range c.Keys {
+			jr.Group[key] = row.Group[k]
+		}
+		for k, key := range c.Pooled {
+			jr.Pooled[key] = row.Pooled[k]
+		}
+		for j, cell := range row.Cells {
+			jr.Cells[c.Metrics[j]] = jsonCell{Mean: jsonFloat(cell.Mean), Std: jsonFloat(cell.Std), N: cell.N, NaN: cell.NaN,
+				Best: cell.Best, Tested: cell.Tested, Diff: jsonFloat(cell.Diff), Low: jsonFloat(cell.Low), High: jsonFloat(cell.High),
+				P: jsonFloat(cell.P), PAdj: jsonFloat(cell.PAdj), Values: jsonFloats(cell.Values)}
+		}
+		out.Rows = append(out.Rows, jr)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON decodes what MarshalJSON writes.
+func (c *Comparison) UnmarshalJSON(b []byte) error {
+	var in jsonComparison
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*c = Comparison{Keys: in.Keys, Derived: in.Derived, Pooled: in.Pooled, Metrics: in.Metrics, Baseline: in.Baseline,
+		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Tasks: in.Tasks}
+	for _, jr := range in.Rows {
+		row := Row{Runs: jr.Runs, Task: jr.Task}
+		for _, k := range in.Keys {
+			row.Group = append(row.Group, jr.Group[k])
+		}
+		for _, k := range in.Pooled {
+			row.Pooled = append(row.Pooled, jr.Pooled[k])
+		}
+		for _, m := range in.Metrics {
+			jc, ok := jr.Cells[m]
+			if !ok {
+				return fmt.Errorf("report: comparison JSON: a row has no cell for %s", m)
+			}
+			cell := Cell{Mean: float64(jc.Mean), Std: float64(jc.Std), N: jc.N, NaN: jc.NaN, Best: jc.Best, Tested: jc.Tested,
+				Diff: float64(jc.Diff), Low: float64(jc.Low), High: float64(jc.High), P: float64(jc.P), PAdj: float64(jc.PAdj)}
+			for _, v := range jc.Values {
+				cell.Values = append(cell.Values, float64(v))
+			}
+			row.Cells = append(row.Cells, cell)
+		}
+		c.Rows = append(c.Rows, row)
+	}
+	return nil
+}

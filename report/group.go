@@ -1,0 +1,377 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+// selection is the runs a query selected, with their params and summaries.
+type selection struct {
+	runs   []store.Run
+	params map[int64]map[string]store.Value
+	sums   map[int64]map[string]float64
+}
+
+// selectRuns reads the runs of q's experiments (all if none) with q's
+// status (done if none) that match q.Where (its keys resolved, see
+// ResolveWhere) and are among q.IDs (when given), with their params and
+// summaries.
+func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, error) {
+	status := q.Status
+	if status == "" {
+		status = store.StatusDone
+	}
+	all, err := st.Experiments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	if err := checkExperiments(all, q.Experiments); err != nil {
+		return nil, err
+	}
+	where, err := ResolveWhere(ctx, st, q.Experiments, q.Where)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := st.Runs(ctx, store.RunFilter{Experiments: q.Experiments, IDs: q.IDs, Status: status, Where: where})
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	if len(runs) == 0 {
+		return nil, noRunsError(all, q.Experiments, status, where)
+	}
+	ids := make([]int64, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	sel := &selection{runs: runs}
+	if sel.params, err = st.Params(ctx, ids); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	if sel.sums, err = st.Summaries(ctx, ids); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	return sel, nil
+}
+
+// groupQuery selects the runs of q and groups them (see Query.By): it
+// returns a Comparison with keys and rows but no metrics.
+//
+// Runs are never pooled across settings unless asked: without q.By the
+// rows are the classes of runs that agree on every varying key
+// (varyingKeys), and the keys shown are a smallest readable set that
+// tells those rows apart (displayKeys). With q.By, a key that then varies
+// inside a row must be in q.Pool, or it is an error naming it.
+func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Comparison, error) {
+	sel, err := selectRuns(ctx, st, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	varying := sel.varyingKeys()
+	c := &Comparison{Baseline: -1}
+	if len(q.By) == 0 {
+		c.Keys = sel.displayKeys(varying)
+	} else {
+		if c.Keys, err = sel.resolveKeys(q.By, "--by", varying); err != nil {
+			return nil, nil, err
+		}
+		var pool []string
+		if pool, err = sel.resolveKeys(q.Pool, "--pool", varying); err != nil {
+			return nil, nil, err
+		}
+		var missing []string
+		for _, k := range varying {
+			if slices.Contains(c.Keys, k) || sel.determined(k, c.Keys) {
+				continue
+			}
+			c.Pooled = append(c.Pooled, k)
+			if !slices.Contains(pool, k) {
+				missing = append(missing, fmt.Sprintf("%s (%s)", k, strings.Join(sel.values(k, sel.runs), ", ")))
+			}
+		}
+		if len(missing) > 0 {
+			return nil, nil, fmt.Errorf("report: --by %s would put runs with different %s in one row: add %s to --by, or to --pool to average over %s",
+				strings.Join(q.By, ","), strings.Join(missing, " and "), them(len(missing)), them(len(missing)))
+		}
+	}
+	if len(c.Keys) == 0 {
+		c.Keys = []string{KeyExperiment}
+	}
+	for _, k := range varying {
+		if !slices.Contains(c.Keys, k) && !slices.Contains(c.Pooled, k) {
+			c.Derived = append(c.Derived, k)
+		}
+	}
+	index := map[string]int{}
+	var members [][]store.Run
+	for _, r := range sel.runs {
+		vals := make([]string, len(c.Keys))
+		ids := make([]string, len(c.Keys))
+		for i, k := range c.Keys {
+			vals[i], ids[i] = sel.value(r, k)
+		}
+		id := strings.Join(ids, "\x00")
+		i, ok := index[id]
+		if !ok {
+			i = len(c.Rows)
+			index[id] = i
+			c.Rows = append(c.Rows, Row{Group: vals})
+			members = append(members, nil)
+		}
+		c.Rows[i].Runs = append(c.Rows[i].Runs, r.ID)
+		members[i] = append(members[i], r)
+	}
+	tasks := map[string]int{}
+	for i := range c.Rows {
+		row := &c.Rows[i]
+		slices.Sort(row.Runs)
+		for _, k := range c.Pooled {
+			row.Pooled = append(row.Pooled, sel.values(k, members[i]))
+		}
+		row.Task = -1
+		if t, ok := sel.task(members[i]); ok {
+			if _, seen := tasks[t]; !seen {
+				tasks[t] = len(tasks)
+			}
+			row.Task = tasks[t]
+		}
+	}
+	return sel, c, nil
+}
+
+func them(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+// value returns the formatted value of group key k for run r, and a string
+// that identifies it exactly (with its kind).
+func (s *selection) value(r store.Run, k string) (display, id string) {
+	switch k {
+	case KeyExperiment:
+		return r.Experiment, "e" + r.Experiment
+	case KeySeed:
+		v := fmt.Sprint(r.Seed)
+		return v, "s" + v
+	}
+	v, ok := s.params[r.ID][k]
+	if !ok && k == KeyVariant {
+		if name, _ := pointOf(r)[KeyVariant].(string); name != "" {
+			return name, "v" + name
+		}
+	}
+	if !ok {
+		return "", "-"
+	}
+	return formatValue(v), string(v.Kind) + ":" + v.String()
+}
+
+// values returns the distinct formatted values of k over runs, in the order
+// they first appear ("—" for runs that lack k).
+func (s *selection) values(k string, runs []store.Run) []string {
+	var out, ids []string
+	for _, r := range runs {
+		v, id := s.value(r, k)
+		if slices.Contains(ids, id) {
+			continue
+		}
+		ids = append(ids, id)
+		out = append(out, displayGroup(v))
+	}
+	return out
+}
+
+// isTaskKey reports whether param key k describes the task (its data):
+// rows whose task keys differ are not compared (no best across them, no
+// test against a baseline of another task).
+func isTaskKey(k string) bool { return strings.HasPrefix(k, "task.") }
+
+// task returns the identity of the task the runs share (the values of
+// every task key, see isTaskKey), and false when they do not share one.
+func (s *selection) task(runs []store.Run) (string, bool) {
+	id := func(r store.Run) string {
+		var b strings.Builder
+		keys := make([]string, 0, len(s.params[r.ID]))
+		for k := range s.params[r.ID] {
+			if isTaskKey(k) {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			_, v := s.value(r, k)
+			fmt.Fprintf(&b, "%s=%s\x00", k, v)
+		}
+		return b.String()
+	}
+	if len(runs) == 0 {
+		return "", false
+	}
+	first := id(runs[0])
+	for _, r := range runs[1:] {
+		if id(r) != first {
+			return "", false
+		}
+	}
+	return first, true
+}
+
+// varyingKeys returns the keys whose values differ between the selected
+// runs (a key some runs lack varies): "experiment" first when the runs span
+// several experiments, then every such param key, sorted, without seed
+// and the experiment's name. These are the settings no row may pool
+// unasked.
+func (s *selection) varyingKeys() []string {
+	var out []string
+	if s.varies(KeyExperiment) {
+		out = append(out, KeyExperiment)
+	}
+	for _, k := range s.paramKeys() {
+		if k != "seed" && k != "name" && s.varies(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// varies reports whether key k takes more than one value over the runs.
+func (s *selection) varies(k string) bool {
+	first, seen := "", false
+	for _, r := range s.runs {
+		_, id := s.value(r, k)
+		if !seen {
+			first, seen = id, true
+		} else if id != first {
+			return true
+		}
+	}
+	return false
+}
+
+// determined reports whether the values of the keys by determine the value
+// of k over the runs: grouping by by alone then never puts two values of k
+// in one row.
+func (s *selection) determined(k string, by []string) bool {
+	seen := map[string]string{}
+	for _, r := range s.runs {
+		var b strings.Builder
+		for _, key := range by {
+			_, id := s.value(r, key)
+			b.WriteString(id)
+			b.WriteByte(0)
+		}
+		_, v := s.value(r, k)
+		if old, ok := seen[b.String()]; ok && old != v {
+			return false
+		}
+		seen[b.String()] = v
+	}
+	return true
+}
+
+// distinct returns the number of distinct values of k over the runs.
+func (s *selection) distinct(k string) int {
+	set := map[string]bool{}
+	for _, r := range s.runs {
+		_, id := s.value(r, k)
+		set[id] = true
+	}
+	return len(set)
+}
+
+// everywhere reports whether every selected run has param k.
+func (s *selection) everywhere(k string) bool {
+	for _, r := range s.runs {
+		if _, ok := s.params[r.ID][k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// displayKeys chooses the keys that head the rows of a default grouping:
+// keys that together determine every varying key, so that the rows they
+// make are exactly the classes of varyingKeys. "experiment" comes first
+// when it varies, then the sweep's variant; then, among the sweep's keys
+// and after them among the other varying keys, the key with the most
+// distinct values (preferring keys every run has) is taken while some key
+// is not yet determined by those taken. So a named variant stands for the keys it sets, and a plugin's
+// parameters (multi-head's heads) stand behind the plugin's name. The keys
+// are returned in that order, the keys of each phase sorted.
+func (s *selection) displayKeys(varying []string) []string {
+	var chosen []string
+	if slices.Contains(varying, KeyExperiment) {
+		chosen = append(chosen, KeyExperiment)
+	}
+	sweep := map[string]bool{}
+	for _, r := range s.runs {
+		for k := range pointOf(r) {
+			sweep[k] = true
+		}
+	}
+	if sweep[KeyVariant] && s.varies(KeyVariant) {
+		chosen = append(chosen, KeyVariant)
+	}
+	phase := func(cands []string) {
+		start := len(chosen)
+		for {
+			best, bestScore := "", 0
+			for _, k := range cands {
+				if slices.Contains(chosen, k) || s.determined(k, chosen) {
+					continue
+				}
+				// A key every run has beats one some runs lack; then more
+				// distinct values win; then the first in sorted order.
+				score := s.distinct(k)
+				if s.everywhere(k) {
+					score += len(s.runs) + 1
+				}
+				if score > bestScore {
+					best, bestScore = k, score
+				}
+			}
+			if best == "" {
+				break
+			}
+			chosen = append(chosen, best)
+		}
+		slices.Sort(chosen[start:])
+	}
+	var first, rest []string
+	for _, k := range varying {
+		if k == KeyExperiment {
+			continue
+		}
+		if sweep[k] {
+			first = append(first, k)
+		} else {
+			rest = append(rest, k)
+		}
+	}
+	phase(first)
+	phase(rest)
+	return chosen
+}
+
+// resolveKeys resolves the keys of --by or --pool (flag) against the
+// selected runs' params and the pseudo keys.
+func (s *selection) resolveKeys(keys []string, flag string, varying []string) ([]string, error) {
+	ks := keySet{params: s.paramKeys(), metrics: nil, pseudo: []string{KeyExperiment, KeySeed, KeyVariant}}
+	var out []string
+	for _, k := range keys {
+		full, err := ks.resolve(k)
+		if err != nil {
+			return nil, fmt.Errorf("report: %s: %w; keys that vary: %s", flag, err, strings.Join(varying, ", "))
+		}
+		if slices.Contains(out, full) {
+			return nil, fmt.Errorf("report: %s %q given twice", flag, full)
+		}
+		out = append(out, full)
+	}
+	return out, nil
+}

@@ -1,0 +1,133 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+// keySet is what a key given on the command line (--where, --by,
+// --baseline, --pool) can name: param keys, summary metric keys and some
+// pseudo keys (run columns). Every such key goes through resolve, so the
+// same short forms work everywhere.
+type keySet struct {
+	params  []string // sorted
+	metrics []string // sorted
+	pseudo  []string // the pseudo keys this use accepts
+}
+
+// resolve returns the full key that k names:
+//
+//   - a pseudo key, a param key or a metric key, as is;
+//   - a param key by a unique dotted suffix: attention.name for
+//     model.attention.name, lr for train.optimizer.lr;
+//   - a metric key by what follows a '/', bleu for test/bleu, or
+//     exact_match/len_21_40; when several keys end so, test/ is preferred,
+//     then valid/, then train/ (see suffixMatches).
+//
+// A param suffix is tried before a metric name. An ambiguous key is an error
+// listing its matches, an unknown one an error listing the closest known
+// keys (by edit distance, comparing with every dotted suffix too).
+func (ks keySet) resolve(k string) (string, error) {
+	k = strings.TrimSpace(k)
+	if k == "" {
+		return "", fmt.Errorf("empty key")
+	}
+	if slices.Contains(ks.pseudo, k) || slices.Contains(ks.params, k) || slices.Contains(ks.metrics, k) {
+		return k, nil
+	}
+	var hits []string
+	for _, p := range ks.params {
+		if strings.HasSuffix(p, "."+k) {
+			hits = append(hits, p)
+		}
+	}
+	if len(hits) == 0 {
+		hits = suffixMatches(ks.metrics, k)
+	}
+	switch len(hits) {
+	case 1:
+		return hits[0], nil
+	case 0:
+		return "", fmt.Errorf("unknown key %q (%s)", k, ks.closest(k))
+	}
+	return "", fmt.Errorf("key %q is ambiguous (%s): give more of it", k, strings.Join(hits, ", "))
+}
+
+// closest describes the known keys nearest to k: "closest: a, b, c; N
+// keys in all".
+func (ks keySet) closest(k string) string {
+	all := slices.Concat(ks.pseudo, ks.params, ks.metrics)
+	if len(all) == 0 {
+		return "the selected runs have no keys"
+	}
+	type cand struct {
+		key  string
+		dist int
+	}
+	cands := make([]cand, 0, len(all))
+	for _, key := range all {
+		d := editDistance(k, key)
+		// Compare with the key's dotted and slashed suffixes, so that a typo
+		// in a short form is near its full key.
+		for i, r := range key {
+			if r == '.' || r == '/' {
+				d = min(d, editDistance(k, key[i+1:]))
+			}
+		}
+		cands = append(cands, cand{key, d})
+	}
+	sort.SliceStable(cands, func(a, b int) bool { return cands[a].dist < cands[b].dist })
+	var near []string
+	for _, c := range cands[:min(3, len(cands))] {
+		near = append(near, c.key)
+	}
+	return fmt.Sprintf("closest: %s; %d keys in all", strings.Join(near, ", "), len(all))
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// ResolveWhere returns the filter with each key replaced by the full key
+// it names among the runs of the experiments (all experiments when exps
+// is empty): short forms such as attention.name or bleu are resolved as
+// for --by and --baseline, and an unknown or ambiguous key is an error
+// ("report: --where: unknown key ..."), where the store would silently
+// match nothing. A nil filter is returned as is.
+func ResolveWhere(ctx context.Context, st *store.Store, exps []string, where *store.Cond) (*store.Cond, error) {
+	if where == nil {
+		return nil, nil
+	}
+	params, sums, err := st.Keys(ctx, exps)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	ks := keySet{params: params, metrics: sums, pseudo: store.FilterColumns}
+	out, err := where.MapKeys(ks.resolve)
+	if err != nil {
+		return nil, fmt.Errorf("report: --where: %w", err)
+	}
+	return out, nil
+}
