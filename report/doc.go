@@ -1,54 +1,90 @@
 // Package report turns the run database into comparisons people can trust:
-// tables of mean ± std over seeds with the best row marked and Welch
-// p-values against a baseline, exports for pandas or a spreadsheet, and
-// plots (training curves, attention heat maps, exact match by length). It
-// only reads the store: every function here takes a *store.Store and never
+// tables of mean ± std over seeds that never pool different settings,
+// differences to a baseline with confidence intervals and multiplicity-
+// adjusted p-values, exports for pandas or a spreadsheet, and plots
+// (training curves, attention heat maps, exact match by length). It only
+// reads the store: every function here takes a *store.Store and never
 // writes to it.
 //
 // # Comparisons
 //
-// Compare selects runs (Query: experiments, status, a --where filter),
-// groups them by the param keys that vary between them (or the keys given
-// in Query.By), and aggregates each summary metric per group into a Cell:
-// mean, sample standard deviation, the number of runs with a value, the
-// number of NaN values (diverged runs, left out of mean and std but never
-// hidden), the per-run values, whether the row is the best of its column
-// (by Direction), and the two-sided Welch t-test p-value against the
-// baseline row (metrics.WelchTTest). Rows come in plan order — the order in
-// which each group first appears among the runs — unless Query.Sort names a
-// metric.
+// Compare selects runs (Query: experiments, status, a --where filter) and
+// groups them. Without Query.By a row holds the runs that agree on every
+// param whose value differs among the selected runs, the seed aside — two
+// runs of one experiment with different train.steps are two rows, never
+// two seeds of one — and the rows are headed by a smallest set of those
+// keys that determines the others (Comparison.Keys; the rest are
+// Comparison.Derived, such as an attention's own parameters behind its
+// name). Query.By may group more coarsely only over keys named in
+// Query.Pool, which every format then shows; otherwise it is an error
+// naming the keys and their values.
+//
+// Each summary metric is aggregated per row into a Cell: mean, sample
+// standard deviation, the number of runs with a value, the number of NaN
+// values (diverged runs, left out of mean and std but never hidden) and the
+// per-run values. How a metric is treated follows its kind in
+// metrics.Describe: quality metrics (test/ and valid/) get the best row of
+// each task starred (rows whose task.* params agree; never across tasks)
+// and, against Query.Baseline, the difference of means with its 95 %
+// Welch–Satterthwaite confidence interval and Welch's two-sided p-value
+// (metrics.WelchCompare), the p-values of a column adjusted by Holm's
+// method (metrics.Holm) unless Query.NoAdjust; cost metrics (perf/*) are
+// shown as mean ± std and tested only with Query.TestCost; constants of the
+// configuration (model/params) are never tested or starred. Rows come in
+// plan order — the order in which each group first appears among the runs
+// — unless Query.Sort names a metric.
+//
+// Keys given in By, Pool, Baseline and Where take one form: a full param
+// key, a unique dotted suffix of one (attention.name), a metric or its name
+// after a '/' (bleu), or a pseudo key; an unknown key is an error listing
+// the closest known ones (ResolveWhere does it for a bare filter).
 //
 //	c, err := report.Compare(ctx, st, report.Query{
 //		Experiments: []string{"scan-attn"},
 //		Baseline:    "attention.name=none",
 //	})
 //	if err != nil { ... }
-//	err = c.Write(os.Stdout, "table") // or "markdown", "csv", "json"
+//	err = c.WriteWidth(os.Stdout, "table", 80) // or "markdown", "csv", "json"
 //
-// renders (the baseline row first; p under each value):
+// renders, at 80 columns (the metric columns that do not fit continue in a
+// block below, the keys repeated; the differences follow in a second
+// table):
 //
-//	┌────────────┬────────────┬───┬────────────────┬────────────────┬──────────────────────┬─...
-//	│ attention. │ attention. │ n │     test/      │     test/      │        test/         │ ...
-//	│    dim     │    name    │   │  exact_match   │      bleu      │         loss         │ ...
-//	├────────────┼────────────┼───┼────────────────┼────────────────┼──────────────────────┼─...
-//	│ —          │ none       │ 3 │ 0.896 ± 0.007  │ 0.420 ± 0.010  │       1.100 ± 0.100  │ ...
-//	│            │ (baseline) │   │                │                │                      │ ...
-//	├────────────┼────────────┼───┼────────────────┼────────────────┼──────────────────────┼─...
-//	│ —          │ dot        │ 3 │ 0.913 ± 0.008  │ 0.810 ± 0.010  │       0.550 ± 0.050  │ ...
-//	│            │            │   │       p=0.058  │       p<0.001  │             p=0.004  │ ...
-//	├────────────┼────────────┼───┼────────────────┼────────────────┼──────────────────────┼─...
-//	│ 128        │ additive   │ 3 │ 0.952 ± 0.009* │ 0.900 ± 0.010* │ 0.310 ± 0.014* (2/3) │ ...
-//	│            │            │   │       p=0.001  │       p<0.001  │             p=0.004  │ ...
-//	└────────────┴────────────┴───┴────────────────┴────────────────┴──────────────────────┴─...
+//	                             test/           test/                 test/
+//	attention.name   n     exact_match            bleu                  loss
+//	───────────────  ─  ──────────────  ──────────────  ────────────────────
+//	none (baseline)  3  0.896 ± 0.007   0.420 ± 0.010         1.100 ± 0.100
+//	dot              3  0.913 ± 0.008   0.810 ± 0.010         0.550 ± 0.050
+//	additive         3  0.952 ± 0.009*  0.900 ± 0.010*  0.310 ± 0.014* (2/3)
 //
-// (testdata/compare_scan_baseline.golden has it whole, with its notes).
-// Every format carries the same numbers: CSV and JSON at full precision
-// (JSON with each run's value), the table and Markdown rounded per column.
+//	(perf/tokens_per_s and model/params in a second block)
+//
+//	Against attention.name=none: difference of means [95 % CI], p (Holm)
+//	                                 test/                  test/
+//	attention.name             exact_match                   bleu
+//	──────────────  ──────────────────────  ─────────────────────
+//	dot             +0.016 [-0.001, 0.034]  +0.390 [0.367, 0.413]
+//	                               p=0.058                p<0.001
+//
+//	additive         +0.056 [0.037, 0.075]  +0.480 [0.457, 0.503]
+//	                               p=0.003                p<0.001
+//
+//	(test/loss in a second block, then the notes)
+//
+// (testdata/compare_scan_baseline.80.golden has it whole, with its notes,
+// and .120.golden the same at 120 columns). Every format carries the same
+// rows, numbers and notes: CSV and JSON at full precision (CSV with an
+// empty field where a value does not exist; JSON with each run's value and
+// the notes), the table and Markdown rounded per column. A Comparison is a
+// plain value; the dashboard renders the same one.
 //
 // # Exports
 //
 // Export writes one row per run of an experiment — id, hash, seed, status,
-// every param, every summary — as CSV or JSON.
+// group (the run's setting, named as compare's rows are), every param,
+// every summary — as CSV or JSON. ExportCurves writes the metric histories
+// in a tidy long format (run, step, key, value and the keys that tell the
+// settings apart) that pandas reads directly.
 //
 // # Plots
 //
@@ -64,8 +100,9 @@
 // Errors are one line, prefixed "report:", and say what is known: an
 // unknown experiment lists the experiments (and wraps store.ErrNotFound),
 // an unknown metric lists the selected runs' keys, an empty selection
-// (ErrNoRuns) gives the experiments' run counts by status, a --by typo
-// gets a suggestion.
+// (ErrNoRuns) gives the experiments' run counts by status, an unknown key
+// lists the closest known keys, a --by that would pool settings names
+// them.
 //
 // The functions are safe for concurrent use; a Comparison is a plain value
 // and may be read by many goroutines.
