@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/attnlab/attnlab/internal/printable"
 )
 
 // Column is one column of a Table.
@@ -32,7 +34,9 @@ type Column struct {
 type Table struct {
 	Columns []Column
 	// Rows hold one cell per column (missing cells are empty); a cell may
-	// hold several lines.
+	// hold several lines. Every line is shown through printable.Line, so
+	// control characters in a stored string are escaped, never acted on,
+	// and the layout counts their escapes.
 	Rows [][]string
 	// Gap is the number of spaces between columns; 0 means 2.
 	Gap int
@@ -67,6 +71,17 @@ func Pad(s string, n int, right bool) string {
 	return s + strings.Repeat(" ", n-w)
 }
 
+// safeLines splits s into lines, each made safe to show (printable.Line:
+// control characters escaped), so that widths are measured on what the
+// terminal shows.
+func safeLines(s string) []string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = printable.Line(l)
+	}
+	return lines
+}
+
 // Layout is how Render fitted a table.
 type Layout struct {
 	Dropped []string // heads of the columns left out (lines joined by a space)
@@ -93,13 +108,13 @@ func (t *Table) Render(w io.Writer, width int) (Layout, error) {
 			if j < len(row) {
 				s = row[j]
 			}
-			cells[i][j] = strings.Split(s, "\n")
+			cells[i][j] = safeLines(s)
 		}
 	}
 	heads := make([][]string, n)
 	natural := make([]int, n)
 	for j, c := range t.Columns {
-		heads[j] = strings.Split(c.Head, "\n")
+		heads[j] = safeLines(c.Head)
 		for _, l := range heads[j] {
 			natural[j] = max(natural[j], StringWidth(l))
 		}

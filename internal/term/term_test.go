@@ -181,3 +181,16 @@ func TestTruncatePad(t *testing.T) {
 		t.Errorf("Pad = %q", got)
 	}
 }
+
+// TestTableEscapes: a stored string with control characters is escaped
+// before the layout, so columns stay aligned and the terminal never acts on
+// it.
+func TestTableEscapes(t *testing.T) {
+	tb := &Table{Columns: []Column{{Head: "name"}, {Head: "n", Right: true}},
+		Rows: [][]string{{"a\x1b[31mred", "1"}, {"plain", "22"}}}
+	got, _ := render(t, tb, 80)
+	want := "name           n\na\\x1b[31mred   1\nplain         22\n"
+	if got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
