@@ -37,76 +37,77 @@ type Model struct {
 	Attention *registry.Plugin
 }
 
-// Train holds the training settings (the train block).
+// Train holds the training settings (the train block). Each field's tags
+// are the one source of its key (json), its documentation (doc, shown by
+// `attnlab list train` and the README's reference), and its allowed values
+// (range, enum: checked by Load).
 type Train struct {
-	Optimizer registry.Plugin `json:"optimizer"` // optim.Registry
-	Schedule  registry.Plugin `json:"schedule"`  // optim.Schedules
-	BatchSize int             `json:"batch_size"`
+	Optimizer registry.Plugin `json:"optimizer" doc:"the optimizer and its parameters"`         // optim.Registry
+	Schedule  registry.Plugin `json:"schedule" doc:"the learning-rate schedule over the steps"` // optim.Schedules
+	BatchSize int             `json:"batch_size" doc:"examples per optimizer step" range:"[1,]"`
 	// Steps is the number of optimizer steps; 0 means train for Epochs.
 	// Exactly one of Steps and Epochs is positive.
-	Steps  int `json:"steps"`
-	Epochs int `json:"epochs"`
+	Steps  int `json:"steps" doc:"optimizer steps; 0: train for epochs (exactly one of steps and epochs is positive)" range:"[0,]"`
+	Epochs int `json:"epochs" doc:"passes over the training split; 0: train for steps" range:"[0,]"`
 	// Clip is the maximum global gradient norm; 0 turns clipping off.
-	Clip float64 `json:"clip"`
+	Clip float64 `json:"clip" doc:"maximum global gradient norm (clipping); 0: off" range:"[0,]"`
 	// EvalEvery is the number of steps between evaluations on the
 	// validation split (and checkpoints); 0 evaluates only at the end.
-	EvalEvery int `json:"eval_every"`
+	EvalEvery int `json:"eval_every" doc:"steps between evaluations on the validation split (and checkpoints); 0: at the end only" range:"[0,]"`
 	// LogEvery is the number of steps between train/loss records.
-	LogEvery int `json:"log_every"`
+	LogEvery int `json:"log_every" doc:"steps between train/loss records" range:"[1,]"`
 	// TeacherForcing is the probability of feeding the gold previous token
 	// to an RNN decoder, in [0, 1].
-	TeacherForcing float64       `json:"teacher_forcing"`
-	LabelSmoothing float64       `json:"label_smoothing"` // in [0, 1)
-	EarlyStopping  EarlyStopping `json:"early_stopping"`
-	Threads        int           `json:"threads"` // intra-op threads of one run
+	TeacherForcing float64       `json:"teacher_forcing" doc:"probability of feeding the gold previous token to the decoder; below 1 needs a model with a recurrent decoder" range:"[0,1]"`
+	LabelSmoothing float64       `json:"label_smoothing" doc:"label smoothing of the cross-entropy loss" range:"[0,1)"`
+	EarlyStopping  EarlyStopping `json:"early_stopping" doc:"stop training when a metric stops improving"`
+	Threads        int           `json:"threads" doc:"intra-op threads of one run" range:"[1,]"`
 }
 
 // EarlyStopping stops training when Metric has not improved for Patience
 // evaluations. Patience 0 turns it off. Mode is "min" or "max" in a resolved
-// Config: the YAML's "auto" resolves to max for metrics whose
-// metrics.Describe direction is higher-is-better, and to min otherwise.
+// Config: the YAML's "auto" resolves to max for metrics named acc,
+// token_acc, exact_match or bleu (the last part of the metric name) and to
+// min otherwise.
 type EarlyStopping struct {
-	Metric   string `json:"metric"`
-	Patience int    `json:"patience"`
-	Mode     string `json:"mode"`
+	Metric   string `json:"metric" doc:"the train/ or valid/ metric watched"`
+	Patience int    `json:"patience" doc:"evaluations without improvement before training stops; 0: off (needs train.eval_every)" range:"[0,]"`
+	Mode     string `json:"mode" doc:"the direction of improvement; auto: max for accuracies, exact match and BLEU, min otherwise" enum:"min,max,auto"`
 }
 
 // Eval holds the evaluation settings (the eval block).
 type Eval struct {
-	Decode Decode `json:"decode"`
+	Decode Decode `json:"decode" doc:"how outputs are decoded for evaluation and samples"`
 	// MaxExamples caps the test examples decoded; 0 means the whole split.
-	MaxExamples     int  `json:"max_examples"`
-	Samples         int  `json:"samples"`        // decoded test examples stored with the run
-	AttentionMaps   int  `json:"attention_maps"` // attention maps stored with the run
-	ValidExactMatch bool `json:"valid_exact_match"`
+	MaxExamples     int  `json:"max_examples" doc:"test examples decoded; 0: the whole test split" range:"[0,]"`
+	Samples         int  `json:"samples" doc:"decoded test examples stored with the run" range:"[0,]"`
+	AttentionMaps   int  `json:"attention_maps" doc:"attention maps of test examples stored with the run" range:"[0,]"`
+	ValidExactMatch bool `json:"valid_exact_match" doc:"decode the validation split at each evaluation (valid/exact_match)"`
 	// LengthBuckets are the upper bounds (inclusive, strictly increasing)
 	// of the source-length buckets of per-length metrics.
-	LengthBuckets []int `json:"length_buckets"`
+	LengthBuckets []int `json:"length_buckets" doc:"upper bounds (inclusive, increasing) of the source-length buckets of per-length test metrics" range:"[1,]"`
 	// BLEU holds the settings of test/bleu and valid/bleu.
-	BLEU BLEU `json:"bleu"`
+	BLEU BLEU `json:"bleu" doc:"the settings of test/bleu and valid/bleu (sacreBLEU's, on detokenized outputs against the raw references)"`
 }
 
 // BLEU holds the BLEU settings (eval.bleu): BLEU is sacreBLEU's, computed
 // on detokenized outputs against the raw reference text (see package
 // metrics).
 type BLEU struct {
-	Tokenize  string `json:"tokenize"`  // sacreBLEU tokenizer: 13a, intl, char or none (metrics.BLEUTokenizers)
-	Lowercase bool   `json:"lowercase"` // lowercase outputs and references first (case-insensitive BLEU)
+	Tokenize  string `json:"tokenize" doc:"sacreBLEU's tokenizer: 13a, intl, char or none"` // metrics.BLEUTokenizers
+	Lowercase bool   `json:"lowercase" doc:"lowercase outputs and references first (case-insensitive BLEU)"`
 }
 
 // Decode holds the decoding settings used for evaluation and samples.
 type Decode struct {
-	Strategy      string  `json:"strategy"`       // greedy, beam or sample
-	Beam          int     `json:"beam"`           // beam width (strategy beam), at least 1
-	LengthPenalty float64 `json:"length_penalty"` // GNMT length penalty α of beam search; 0: none
-	Temperature   float64 `json:"temperature"`    // sampling temperature, > 0
-	TopK          int     `json:"top_k"`          // sample among the k most likely tokens; 0: all
-	TopP          float64 `json:"top_p"`          // nucleus sampling mass in (0, 1]; 1: all
-	MaxLen        int     `json:"max_len"`        // longest output; 0: chosen by the runner from the task
+	Strategy      string  `json:"strategy" doc:"how each output token is chosen: the most likely, by beam search, or sampled" enum:"greedy,beam,sample"`
+	Beam          int     `json:"beam" doc:"beam width of strategy beam" range:"[1,]"`
+	LengthPenalty float64 `json:"length_penalty" doc:"GNMT length penalty α of beam search; 0: none" range:"[0,]"`
+	Temperature   float64 `json:"temperature" doc:"sampling temperature" range:"(0,]"`
+	TopK          int     `json:"top_k" doc:"sample among the k most likely tokens; 0: all" range:"[0,]"`
+	TopP          float64 `json:"top_p" doc:"nucleus sampling: the smallest set of tokens with this much probability; 1: all" range:"(0,1]"`
+	MaxLen        int     `json:"max_len" doc:"longest output in tokens; 0: chosen from the task's longest target" range:"[0,]"`
 }
-
-// Strategies are the decoding strategies eval.decode.strategy accepts.
-var Strategies = []string{"greedy", "beam", "sample"}
 
 // Defaults returns the configuration every experiment starts from. It is
 // the one place where defaults live (doc.go lists them): a plugin block

@@ -228,3 +228,44 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// checkTags checks every field of the struct s against its range and enum
+// tags (nested structs too, list items one by one), reporting through bad
+// with the dotted path under prefix.
+func checkTags(prefix string, s any, bad func(key, msg string)) {
+	v := reflect.ValueOf(s)
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := jsonKey(f)
+		if key == "" {
+			continue
+		}
+		path := prefix + "." + key
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Struct && f.Type != pluginType {
+			checkTags(path, fv.Interface(), bad)
+			continue
+		}
+		if tag, ok := f.Tag.Lookup("range"); ok {
+			rng, err := registry.ParseRange(tag)
+			if err != nil {
+				panic(fmt.Sprintf("experiments: %s: %v", path, err))
+			}
+			if fv.Kind() == reflect.Slice {
+				for j := range fv.Len() {
+					if msg := registry.CheckRange(rng, fv.Index(j)); msg != "" {
+						bad(path+"["+strconv.Itoa(j)+"]", msg)
+					}
+				}
+			} else if msg := registry.CheckRange(rng, fv); msg != "" {
+				bad(path, msg)
+			}
+		}
+		if tag, ok := f.Tag.Lookup("enum"); ok {
+			if choices := strings.Split(tag, ","); !slices.Contains(choices, fv.String()) {
+				bad(path, fmt.Sprintf("unknown %s %q (known: %s)", key, fv.String(), strings.Join(choices, ", ")))
+			}
+		}
+	}
+}

@@ -49,6 +49,15 @@
 // site nested in another (model.attention inside model) is read by the
 // entries whose registry.Info.Uses names it.
 //
+// [Reference] documents every key of this format but the plugins' own
+// parameters, generated from what Load validates against: the tables of
+// top-level and sweep keys, the Train and Eval structs with their doc,
+// range and enum tags (a range such as `range:"[1,]"` or an enum is checked
+// by Load, and shown by the reference), the site table, and [Defaults].
+// `attnlab list` prints it (`attnlab list train`), and README.md's
+// configuration reference is `attnlab list --markdown`, kept current by a
+// test.
+//
 // # Defaults
 //
 // Defaults are complete and live in one place, [Defaults] (and

@@ -128,9 +128,6 @@ func (r *resolver) bad(key, format string, args ...any) {
 // a sweep may set.
 var configBlocks = []string{"task", "model", "train", "eval"}
 
-// topKeys are every top-level key of an experiment file.
-var topKeys = []string{"name", "description", "extends", "task", "model", "train", "eval", "seeds", "sweep"}
-
 // config resolves the task, model, train and eval blocks of t.
 func (r *resolver) config(t map[string]any) Config {
 	for _, b := range configBlocks {
@@ -360,32 +357,19 @@ func (r *resolver) train(v any) Train {
 	opt, _ := r.plugin("train.optimizer", m["optimizer"])
 	sched, _ := r.plugin("train.schedule", m["schedule"])
 	t.Optimizer, t.Schedule = opt.Plugin, sched.Plugin
-	r.atLeast("train.batch_size", t.BatchSize, 1)
-	r.atLeast("train.steps", t.Steps, 0)
-	r.atLeast("train.epochs", t.Epochs, 0)
+	checkTags("train", t, r.badMsg)
 	switch {
 	case t.Steps == 0 && t.Epochs == 0:
 		r.bad("train.steps", "one of train.steps and train.epochs must be positive")
 	case t.Steps > 0 && t.Epochs > 0:
 		r.bad("train.epochs", "train.steps and train.epochs are exclusive: set train.steps: 0 to train for %d epochs", t.Epochs)
 	}
-	r.inRange("train.clip", t.Clip, 0, math.Inf(1), true)
-	r.atLeast("train.eval_every", t.EvalEvery, 0)
-	r.atLeast("train.log_every", t.LogEvery, 1)
-	r.inRange("train.teacher_forcing", t.TeacherForcing, 0, 1, true)
-	r.inRange("train.label_smoothing", t.LabelSmoothing, 0, 1, false)
-	r.atLeast("train.threads", t.Threads, 1)
 	es := &t.EarlyStopping
 	if !metricRE.MatchString(es.Metric) {
 		r.bad("train.early_stopping.metric", "want a train/ or valid/ metric such as valid/loss or valid/exact_match, got %q", es.Metric)
 	}
-	r.atLeast("train.early_stopping.patience", es.Patience, 0)
-	switch es.Mode {
-	case "min", "max":
-	case "auto":
+	if es.Mode == "auto" {
 		es.Mode = autoMode(es.Metric)
-	default:
-		r.bad("train.early_stopping.mode", "want min, max or auto, got %q", es.Mode)
 	}
 	if es.Patience > 0 && t.EvalEvery == 0 {
 		r.bad("train.early_stopping.patience", "early stopping needs periodic evaluations: set train.eval_every")
@@ -410,62 +394,17 @@ func (r *resolver) eval(v any) Eval {
 		return e
 	}
 	decodeStruct("eval", &e, m, r.badMsg)
-	d := e.Decode
-	if !slices.Contains(Strategies, d.Strategy) {
-		r.bad("eval.decode.strategy", "unknown strategy %q (known: %s)", d.Strategy, strings.Join(Strategies, ", "))
-	}
-	r.atLeast("eval.decode.beam", d.Beam, 1)
-	r.inRange("eval.decode.length_penalty", d.LengthPenalty, 0, math.Inf(1), true)
-	if !(d.Temperature > 0) {
-		r.bad("eval.decode.temperature", "must be positive, got %v", d.Temperature)
-	}
-	r.atLeast("eval.decode.top_k", d.TopK, 0)
-	if !(d.TopP > 0 && d.TopP <= 1) {
-		r.bad("eval.decode.top_p", "must be in (0, 1], got %v", d.TopP)
-	}
-	r.atLeast("eval.decode.max_len", d.MaxLen, 0)
-	r.atLeast("eval.max_examples", e.MaxExamples, 0)
-	r.atLeast("eval.samples", e.Samples, 0)
-	r.atLeast("eval.attention_maps", e.AttentionMaps, 0)
+	checkTags("eval", e, r.badMsg)
 	if !slices.Contains(metrics.BLEUTokenizers, e.BLEU.Tokenize) {
 		r.bad("eval.bleu.tokenize", "unknown tokenizer %q (known: %s)", e.BLEU.Tokenize, strings.Join(metrics.BLEUTokenizers, ", "))
 	}
 	for i, b := range e.LengthBuckets {
 		key := "eval.length_buckets[" + strconv.Itoa(i) + "]"
-		switch {
-		case b < 1:
-			r.bad(key, "must be at least 1, got %d", b)
-		case i > 0 && b <= e.LengthBuckets[i-1]:
+		if i > 0 && b <= e.LengthBuckets[i-1] {
 			r.bad(key, "bucket bounds must increase, got %d after %d", b, e.LengthBuckets[i-1])
 		}
 	}
 	return e
-}
-
-func (r *resolver) atLeast(key string, v, lo int) {
-	if v < lo {
-		if lo == 0 {
-			r.bad(key, "must not be negative, got %d", v)
-		} else {
-			r.bad(key, "must be at least %d, got %d", lo, v)
-		}
-	}
-}
-
-// inRange checks lo <= v and v < hi (v <= hi when closed).
-func (r *resolver) inRange(key string, v, lo, hi float64, closed bool) {
-	ok := v >= lo && (v < hi || closed && v <= hi)
-	if ok {
-		return
-	}
-	switch {
-	case math.IsInf(hi, 1):
-		r.bad(key, "must not be negative, got %v", v)
-	case closed:
-		r.bad(key, "must be in [%v, %v], got %v", lo, hi, v)
-	default:
-		r.bad(key, "must be in [%v, %v), got %v", lo, hi, v)
-	}
 }
 
 func (r *resolver) badMsg(key, msg string) { r.bad(key, "%s", msg) }

@@ -80,8 +80,8 @@ func (r *resolver) parseSweep(v any) (*sweep, bool) {
 	}
 	n := len(r.errs)
 	for _, k := range sortedKeys(m) {
-		if !slices.Contains([]string{"grid", "zip", "variants", "random", "exclude"}, k) {
-			r.bad("sweep."+k, "unknown key (known: grid, zip, variants, random, exclude)")
+		if !slices.Contains(sweepKinds, k) {
+			r.bad("sweep."+k, "unknown key (known: %s)", strings.Join(sweepKinds, ", "))
 		}
 	}
 	sw.grid = r.axes("sweep.grid", m["grid"], m["grid"] != nil)
@@ -226,8 +226,8 @@ func (r *resolver) random(v any) *random {
 	}
 	rs := &random{}
 	for _, k := range sortedKeys(m) {
-		if !slices.Contains([]string{"samples", "seed", "params"}, k) {
-			r.bad("sweep.random."+k, "unknown key (known: samples, seed, params)")
+		if !slices.Contains(randomKeys, k) {
+			r.bad("sweep.random."+k, "unknown key (known: %s)", strings.Join(randomKeys, ", "))
 		}
 	}
 	samples, ok := asInt(m["samples"])

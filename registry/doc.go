@@ -17,7 +17,8 @@
 // runs only when there are none (and not at all with
 // DecodeOptions.NoValidate). Parameter structs describe themselves through
 // struct tags (`yaml:"key" doc:"one line"`), so `attnlab list` can print the
-// YAML vocabulary. A field of type Plugin is a nested plugin block, such as
+// YAML vocabulary; a `range:"[1,65536]"` tag ([Range]) bounds a number,
+// checked with the types, and `attnlab list` shows it. A field of type Plugin is a nested plugin block, such as
 // the attention of each head of a multi-head attention; [Values] turns a
 // decoded struct back into plain values.
 //

@@ -12,9 +12,10 @@ import (
 // ParamInfo describes one parameter of a plugin, for `attnlab list`.
 type ParamInfo struct {
 	Name    string // the YAML key
-	Type    string // int, float, bool, string, list of int, ...
+	Type    string // int, float, bool, string, list of int, ..., plugin (a nested block)
 	Default string // the default value, formatted
 	Doc     string // one line
+	Range   string // the allowed values of a number from its range tag ("≥ 1", "[0, 1)"), or ""
 }
 
 // Validator is implemented by parameter structs that check their own ranges
@@ -34,10 +35,12 @@ type field struct {
 	doc   string
 	index int
 	typ   reflect.Type
+	rng   *Range // from the range tag, for numbers and lists of numbers
 }
 
 // fieldsOf lists the settable fields of a parameter struct type. Every
-// exported field must carry a yaml tag.
+// exported field must carry a yaml tag; a range tag must parse and belong
+// to a number or a list of numbers.
 func fieldsOf(t reflect.Type) ([]field, error) {
 	var out []field
 	for i := 0; i < t.NumField(); i++ {
@@ -52,9 +55,55 @@ func fieldsOf(t reflect.Type) ([]field, error) {
 		if typeName(f.Type) == "" {
 			return nil, fmt.Errorf("field %s has unsupported type %s", f.Name, f.Type)
 		}
-		out = append(out, field{key: key, doc: f.Tag.Get("doc"), index: i, typ: f.Type})
+		fd := field{key: key, doc: f.Tag.Get("doc"), index: i, typ: f.Type}
+		if tag, ok := f.Tag.Lookup("range"); ok {
+			r, err := ParseRange(tag)
+			if err != nil {
+				return nil, fmt.Errorf("field %s: %v", f.Name, err)
+			}
+			if !isNumber(f.Type) && !(f.Type.Kind() == reflect.Slice && isNumber(f.Type.Elem())) {
+				return nil, fmt.Errorf("field %s: a range tag on a %s", f.Name, typeName(f.Type))
+			}
+			fd.rng = &r
+		}
+		out = append(out, fd)
 	}
 	return out, nil
+}
+
+func isNumber(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// CheckRange checks a decoded number (or each number of a list) against
+// r and returns what is wrong with the first one out of range, or "".
+func CheckRange(r Range, v reflect.Value) string {
+	if v.Kind() == reflect.Slice {
+		for i := range v.Len() {
+			if msg := CheckRange(r, v.Index(i)); msg != "" {
+				return "item " + strconv.Itoa(i) + ": " + msg
+			}
+		}
+		return ""
+	}
+	var x float64
+	var shown any
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		x, shown = float64(v.Int()), v.Int()
+	case reflect.Float32, reflect.Float64:
+		x, shown = v.Float(), v.Float()
+	default:
+		return ""
+	}
+	if r.Contains(x) {
+		return ""
+	}
+	return r.Explain(shown)
 }
 
 var pluginType = reflect.TypeFor[Plugin]()
@@ -93,7 +142,11 @@ func Describe(params any) []ParamInfo {
 	}
 	out := make([]ParamInfo, 0, len(fields))
 	for _, f := range fields {
-		out = append(out, ParamInfo{Name: f.key, Type: typeName(f.typ), Default: formatValue(v.Field(f.index)), Doc: f.doc})
+		pi := ParamInfo{Name: f.key, Type: typeName(f.typ), Default: formatValue(v.Field(f.index)), Doc: f.doc}
+		if f.rng != nil {
+			pi.Range = f.rng.String()
+		}
+		out = append(out, pi)
 	}
 	return out
 }
@@ -152,6 +205,12 @@ func decodeInto(kind, plugin string, dst reflect.Value, m map[string]any) ParamE
 		}
 		if err := setValue(dst.Field(f.index), m[k]); err != nil {
 			errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: err.Error()})
+			continue
+		}
+		if f.rng != nil {
+			if msg := CheckRange(*f.rng, dst.Field(f.index)); msg != "" {
+				errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: msg})
+			}
 		}
 	}
 	return errs

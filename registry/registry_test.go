@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -297,6 +298,92 @@ func TestSites(t *testing.T) {
 	} {
 		if err := bad.Check(); err == nil {
 			t.Errorf("Check(%v) = nil, want an error", bad)
+		}
+	}
+}
+
+type rangedParams struct {
+	Size  int     `yaml:"size" doc:"size" range:"[1,64]"`
+	Prob  float64 `yaml:"prob" doc:"probability" range:"[0,1)"`
+	Temp  float64 `yaml:"temp" doc:"temperature" range:"(0,]"`
+	Sizes []int   `yaml:"sizes" doc:"sizes" range:"[1,]"`
+}
+
+func TestRanges(t *testing.T) {
+	r := New[factory]("attention")
+	r.Register(Entry[factory]{Name: "r", Params: &rangedParams{Size: 8, Temp: 1, Sizes: []int{1}}, New: func(any) string { return "" }})
+	info, _ := r.Info("r")
+	var got []string
+	for _, p := range info.Params {
+		got = append(got, p.Range)
+	}
+	if want := []string{"[1, 64]", "[0, 1)", "> 0", "≥ 1"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ranges = %q, want %q", got, want)
+	}
+	_, err := info.Decode(map[string]any{"size": 1000000000, "prob": 1, "temp": 0, "sizes": []any{3, 0}}, DecodeOptions{NoValidate: true})
+	want := `prob: must be in [0, 1), got 1 for attention "r"; size: must be in [1, 64], got 1000000000 for attention "r"; ` +
+		`sizes: item 1: must be at least 1, got 0 for attention "r"; temp: must be positive, got 0 for attention "r"`
+	if err == nil || err.Error() != want {
+		t.Errorf("Decode = %v\nwant %s", err, want)
+	}
+	if _, err := info.Decode(map[string]any{"size": 64, "prob": 0.99, "temp": 1e-9}, DecodeOptions{}); err != nil {
+		t.Errorf("Decode of values in range: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		params any
+	}{
+		{"default out of range", &rangedParams{Size: 0, Temp: 1}},
+		{"bad tag", &struct {
+			A int `yaml:"a" range:"1,2"`
+		}{}},
+		{"range on a string", &struct {
+			A string `yaml:"a" range:"[1,2]"`
+		}{}},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Register(%s) did not panic", tc.name)
+				}
+			}()
+			r.Register(Entry[factory]{Name: tc.name, Params: tc.params, New: func(any) string { return "" }})
+		}()
+	}
+}
+
+func TestParseRange(t *testing.T) {
+	for _, tc := range []struct {
+		tag      string
+		in, out  []float64
+		str, bad string
+	}{
+		{tag: "[1,]", in: []float64{1, 1e9}, out: []float64{0, -1}, str: "≥ 1"},
+		{tag: "(0, 1]", in: []float64{1e-9, 1}, out: []float64{0, 1.0000001}, str: "(0, 1]"},
+		{tag: "[,10)", in: []float64{-5, 9.9}, out: []float64{10}, str: "< 10"},
+		{tag: "[2,1]", bad: "above"},
+		{tag: "[x,1]", bad: "lower bound"},
+		{tag: "1,2", bad: "want"},
+	} {
+		r, err := ParseRange(tc.tag)
+		if tc.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("ParseRange(%q) error = %v, want %q", tc.tag, err, tc.bad)
+			}
+			continue
+		}
+		if err != nil || r.String() != tc.str {
+			t.Errorf("ParseRange(%q) = %v (%v), want %s", tc.tag, r, err, tc.str)
+		}
+		for _, v := range tc.in {
+			if !r.Contains(v) {
+				t.Errorf("%s does not contain %v", tc.tag, v)
+			}
+		}
+		for _, v := range append(tc.out, math.NaN()) {
+			if r.Contains(v) {
+				t.Errorf("%s contains %v", tc.tag, v)
+			}
 		}
 	}
 }

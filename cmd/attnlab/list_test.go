@@ -1,52 +1,173 @@
 package main
 
 import (
+	"bytes"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/models"
 )
 
+// TestList checks that `attnlab list` documents everything, whatever is
+// registered: every key of the format reference and every entry of every
+// registry with all its parameters, in lines that fit 80 columns.
 func TestList(t *testing.T) {
+	t.Setenv("COLUMNS", "")
 	r := attnlab(t, "list")
 	wantOK(t, r)
-	golden(t, "list.golden", r.stdout)
 	for i, line := range strings.Split(r.stdout, "\n") {
-		if w := width(line); w > pageWidth {
-			t.Errorf("line %d is %d columns wide (max %d): %q", i+1, w, pageWidth, line)
+		if w := width(line); w > 80 {
+			t.Errorf("line %d is %d columns wide (max 80): %q", i+1, w, line)
 		}
 	}
-	for _, h := range []string{"TASKS: task:", "MODELS: model:", "ENCODERS: model.encoder:", "ATTENTION: model.attention:", "OPTIMIZERS: train.optimizer:", "SCHEDULES: train.schedule:"} {
-		if !strings.Contains(r.stdout, h) {
-			t.Errorf("list lacks the section %q", h)
+	for _, s := range experiments.Reference() {
+		if !strings.Contains(r.stdout, strings.ToUpper(s.Name)+": ") {
+			t.Errorf("list lacks the section %s", s.Name)
+		}
+		for _, k := range s.Keys {
+			name := strings.TrimPrefix(k.Key, s.Name+".")
+			if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + `\s`).MatchString(r.stdout) {
+				t.Errorf("list lacks the key %s", k.Key)
+			}
+		}
+	}
+	for _, st := range experiments.Sites {
+		if !strings.Contains(r.stdout, strings.ToUpper(st.List)+": "+st.Path+": ") {
+			t.Errorf("list lacks the site %s", st.Path)
+		}
+		for _, e := range st.Catalog.Infos() {
+			if !strings.Contains(r.stdout, "\n"+e.Name+"  ") {
+				t.Errorf("list lacks %s %s", st.Path, e.Name)
+			}
+			for _, p := range e.Params {
+				if !strings.Contains(r.stdout, "\n  "+p.Name+" ") {
+					t.Errorf("list lacks the parameter %s of %s %s", p.Name, st.Path, e.Name)
+				}
+			}
+		}
+	}
+}
+
+// TestListGolden pins the layout of the format's sections and of one
+// registry entry, at 80 columns.
+func TestListGolden(t *testing.T) {
+	t.Setenv("COLUMNS", "")
+	for _, tc := range []struct {
+		file string
+		args []string
+	}{
+		{"list_experiment.golden", []string{"list", "experiment"}},
+		{"list_train.golden", []string{"list", "train"}},
+		{"list_eval.golden", []string{"list", "eval"}},
+		{"list_sweep.golden", []string{"list", "sweep"}},
+		{"list_task_copy.golden", []string{"list", "task", "copy"}},
+		{"list_key.golden", []string{"list", "train.early_stopping.mode"}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			r := attnlab(t, tc.args...)
+			wantOK(t, r)
+			golden(t, tc.file, r.stdout)
+		})
+	}
+}
+
+// TestListWidths lays everything out at several widths: no line is wider,
+// and narrow widths switch to one line per key with the doc under it.
+func TestListWidths(t *testing.T) {
+	for _, cols := range []int{40, 60, 80, 100} {
+		var b bytes.Buffer
+		if err := writeList(&b, cols, nil); err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(b.String(), "\n") {
+			// A single word longer than the line may overflow it.
+			if w := width(line); w > cols && strings.Contains(strings.TrimSpace(line), " ") {
+				t.Errorf("%d columns: line %d is %d wide: %q", cols, i+1, w, line)
+			}
+		}
+		stacked := strings.Contains(b.String(), "\n  batch_size (int, default 64)\n")
+		if want := cols < 60; stacked != want && cols != 60 {
+			t.Errorf("%d columns: stacked layout %v, want %v", cols, stacked, want)
 		}
 	}
 }
 
 func TestListKind(t *testing.T) {
+	t.Setenv("COLUMNS", "")
 	r := attnlab(t, "list", "attention")
 	wantOK(t, r)
-	for _, name := range attention.Registry.Names() {
+	for _, name := range experiments.Sites[3].Catalog.Names() {
 		if !strings.Contains(r.stdout, "\n"+name+"  ") {
 			t.Errorf("list attention lacks %s", name)
 		}
 	}
-	if strings.Contains(r.stdout, "seq2seq-rnn") {
-		t.Errorf("list attention lists models")
+	if strings.Contains(r.stdout, "seq2seq-rnn") || strings.Contains(r.stdout, "TRAIN:") {
+		t.Errorf("list attention lists more than attention")
 	}
-	// Singular names work too, and NAME picks one entry.
-	one := attnlab(t, "list", "model", "seq2seq-rnn")
-	wantOK(t, one)
-	if !strings.Contains(one.stdout, "(rnn-decoder; reads model.encoder and model.attention)") ||
-		!strings.Contains(one.stdout, "  wiring ") || strings.Contains(one.stdout, "lm-rnn") {
-		t.Errorf("list model seq2seq-rnn:\n%s", one.stdout)
+	// Singular names and paths work too, and NAME picks one entry.
+	for _, what := range []string{"model", "models", "MODEL"} {
+		one := attnlab(t, "list", what, "seq2seq-rnn")
+		wantOK(t, one)
+		if !strings.Contains(one.stdout, "(rnn-decoder; reads model.encoder and model.attention)") ||
+			!strings.Contains(one.stdout, "  wiring ") || strings.Contains(one.stdout, "lm-rnn") {
+			t.Errorf("list %s seq2seq-rnn:\n%s", what, one.stdout)
+		}
 	}
 	for _, e := range models.Registry.Entries() {
 		for _, p := range e.Describe() {
-			if e.Name == "seq2seq-rnn" && !strings.Contains(one.stdout, "  "+p.Name+" ") {
+			if e.Name == "seq2seq-rnn" && !strings.Contains(attnlab(t, "list", "models").stdout, "  "+p.Name+" ") {
 				t.Errorf("list model seq2seq-rnn lacks the parameter %s", p.Name)
 			}
 		}
 	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list", "atention"}, `attnlab: list: unknown kind "atention" (known: experiment, train, eval, sweep, tasks, models, encoders, attention, optimizers, schedules, or a key such as train.batch_size)`},
+		{[]string{"list", "models", "rnn"}, `attnlab: list: model: unknown name "rnn" (known: lm-rnn, lm-transformer, seq2seq-rnn, seq2seq-transformer)`},
+		{[]string{"list", "train", "x"}, `attnlab: list: train is a part of the format, not a registry: give no NAME`},
+		{[]string{"list", "--markdown", "train"}, `attnlab: list: --markdown writes the whole reference: give no WHAT`},
+	} {
+		r := attnlab(t, tc.args...)
+		if r.code != exitUsage || strings.TrimSpace(r.stderr) != tc.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d, %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
+		}
+	}
+}
+
+// The README's configuration reference is `attnlab list --markdown`; -update
+// rewrites it.
+const (
+	refBegin = "<!-- BEGIN configuration reference: generated by `attnlab list --markdown`; `go test ./cmd/attnlab -run TestReadmeReference -update` rewrites it -->\n"
+	refEnd   = "<!-- END configuration reference -->\n"
+)
+
+func TestReadmeReference(t *testing.T) {
+	const path = "../../README.md"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i, j := strings.Index(readme, refBegin), strings.Index(readme, refEnd)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the markers of the configuration reference:\n%s%s", refBegin, refEnd)
+	}
+	r := attnlab(t, "list", "--markdown")
+	wantOK(t, r)
+	got := readme[:i+len(refBegin)] + r.stdout + readme[j:]
+	if got == readme {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md's configuration reference is out of date: go test ./cmd/attnlab -run TestReadmeReference -update rewrites it\n--- want\n%s", r.stdout)
 }
