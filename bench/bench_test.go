@@ -138,6 +138,41 @@ func BenchmarkW2(b *testing.B) { benchTrain(b, "W2") }
 func BenchmarkW3(b *testing.B) { benchTrain(b, "W3") }
 func BenchmarkW4(b *testing.B) { benchTrain(b, "W4") }
 
+// BenchmarkStep times one training step of each workload (steady state:
+// the model is built once), for profiles and benchstat:
+//
+//	go test ./bench -run XX -bench Step/W4 -count 10 -cpuprofile w4.prof
+func BenchmarkStep(b *testing.B) {
+	for _, w := range Workloads {
+		b.Run(w.Name, func(b *testing.B) {
+			wl, err := Lookup(w.Name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, batches, err := prepare(wl, 8)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tokens := 0
+			cpu0 := cpuSeconds()
+			for i := 0; b.Loop(); i++ {
+				bt := batches[i%len(batches)]
+				if _, err := s.Step(bt, i+1); err != nil {
+					b.Fatal(err)
+				}
+				for _, n := range bt.TgtLen {
+					tokens += n
+				}
+			}
+			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+			// The process's CPU time (all threads, the garbage collector's
+			// too): steadier than wall time on a machine shared with other
+			// jobs.
+			b.ReportMetric(1000*(cpuSeconds()-cpu0)/float64(b.N), "cpu-ms/step")
+		})
+	}
+}
+
 func BenchmarkW5(b *testing.B) {
 	for _, v := range AttentionVariants {
 		for _, n := range []int{256, 1024} {

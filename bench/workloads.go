@@ -246,17 +246,10 @@ func Train(name string, opt Options) (*Result, error) {
 		opt.Warmup = 3
 	}
 	defer withThreads(opt.Threads)()
-	rng := tensor.NewRNG(1)
-	s, err := runs.NewStepper(w.Config(), w.Spec, rng.Split(), opt.Warmup+opt.Steps)
+	s, batches, err := prepare(w, opt.Warmup+opt.Steps)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %s: %w", w.Name, err)
+		return nil, err
 	}
-	s.RNG = rng.Split()
-	batches := make([]*seq.Batch, opt.Warmup+opt.Steps)
-	for i := range batches {
-		batches[i] = w.Batch(rng)
-	}
-	layers.SetTraining(true, s.Model)
 	res := &Result{Kind: "train", Workload: w.Name, Threads: tensor.Threads(), Params: layers.CountParams(s.Params),
 		Steps: opt.Steps, Warmup: opt.Warmup}
 	for i, b := range batches[:opt.Warmup] {
@@ -295,6 +288,23 @@ func Train(name string, opt Options) (*Result, error) {
 	res.AllocsPerStep = float64(ms1.Mallocs-ms0.Mallocs) / float64(opt.Steps)
 	res.BytesPerStep = float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(opt.Steps)
 	return res, nil
+}
+
+// prepare builds w's model, optimizer and schedule as runs.Stepper and
+// makes n batches.
+func prepare(w *Workload, n int) (*runs.Stepper, []*seq.Batch, error) {
+	rng := tensor.NewRNG(1)
+	s, err := runs.NewStepper(w.Config(), w.Spec, rng.Split(), n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: %s: %w", w.Name, err)
+	}
+	s.RNG = rng.Split()
+	batches := make([]*seq.Batch, n)
+	for i := range batches {
+		batches[i] = w.Batch(rng)
+	}
+	layers.SetTraining(true, s.Model)
+	return s, batches, nil
 }
 
 // withThreads sets tensor's thread count to n (0: leave it) and returns a
