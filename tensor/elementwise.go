@@ -33,7 +33,7 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 	} else {
 		shape = broadcastShape(name, a.shape, b.shape)
 	}
-	out := result(name, shape, a, b)
+	out := resultFull(name, shape, a, b)
 	od, ad, bd := out.Data, a.Data, b.Data
 	if len(ad) == len(od) && len(bd) == len(od) {
 		binRow(op, od, ad, 1, bd, 1)
@@ -223,7 +223,7 @@ func accRow(dst, g []float32, inc int, s float32) {
 // unary applies f elementwise; df computes the derivative from the input x
 // and the output y.
 func unary(name string, x *Tensor, f func(float32) float32, df func(x, y float32) float32) *Tensor {
-	out := result(name, append([]int(nil), x.shape...), x)
+	out := resultFull(name, append([]int(nil), x.shape...), x)
 	for i, v := range x.Data {
 		out.Data[i] = f(v)
 	}
@@ -243,7 +243,7 @@ func Neg(x *Tensor) *Tensor { return Scale(x, -1) }
 
 // Scale returns s·x.
 func Scale(x *Tensor, s float32) *Tensor {
-	out := result("Scale", append([]int(nil), x.shape...), x)
+	out := resultFull("Scale", append([]int(nil), x.shape...), x)
 	for i, v := range x.Data {
 		out.Data[i] = s * v
 	}
@@ -260,7 +260,7 @@ func Scale(x *Tensor, s float32) *Tensor {
 
 // AddScalar returns x + s.
 func AddScalar(x *Tensor, s float32) *Tensor {
-	out := result("AddScalar", append([]int(nil), x.shape...), x)
+	out := resultFull("AddScalar", append([]int(nil), x.shape...), x)
 	for i, v := range x.Data {
 		out.Data[i] = v + s
 	}
@@ -279,7 +279,7 @@ func AddScalar(x *Tensor, s float32) *Tensor {
 // output from the input, bwd accumulates into gx from the upstream gradient
 // g, the input x and the output y.
 func unarySlice(name string, x *Tensor, fwd func(dst, x []float32), bwd func(gx, g, x, y []float32)) *Tensor {
-	out := result(name, append([]int(nil), x.shape...), x)
+	out := resultFull(name, append([]int(nil), x.shape...), x)
 	fwd(out.Data, x.Data)
 	if out.requiresGrad {
 		out.backward = func() { bwd(x.grad(), out.Grad, x.Data, out.Data) }
@@ -369,10 +369,11 @@ const geluC = 0.7978845608028654 // √(2/π)
 // gelu(approximate="tanh"). The tanh of each element is kept for the
 // backward pass instead of being computed again.
 func GELU(x *Tensor) *Tensor {
-	out := result("GELU", append([]int(nil), x.shape...), x)
+	out := resultFull("GELU", append([]int(nil), x.shape...), x)
 	var th []float32
 	if out.requiresGrad {
-		th = make([]float32, len(x.Data))
+		th = allocDirty(len(x.Data))
+		out.Keep(th)
 	}
 	GELUSlice(out.Data, th, x.Data)
 	if out.requiresGrad {

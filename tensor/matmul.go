@@ -40,7 +40,7 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	}
 	nb := shapeSize(batch)
 	shape := append(append([]int(nil), batch...), m, n)
-	out := result("MatMul", shape, a, b)
+	out := resultFull("MatMul", shape, a, b)
 
 	sa, sb := m*k, k*n // per-batch strides (0 for a shared 2-D operand)
 	if len(abatch) == 0 {

@@ -14,14 +14,21 @@ func Dropout(x *Tensor, p float32, rng *RNG, training bool) *Tensor {
 	if p >= 1 {
 		return Scale(x, 0)
 	}
-	keep := make([]float32, len(x.Data))
+	out := resultFull("Dropout", append([]int(nil), x.shape...), x)
+	var keep []float32
+	if out.requiresGrad {
+		keep = allocDirty(len(x.Data))
+		out.Keep(keep)
+	} else {
+		keep = make([]float32, len(x.Data))
+	}
 	scale := 1 / (1 - p)
 	for i := range keep {
+		keep[i] = 0
 		if rng.Float32() >= p {
 			keep[i] = scale
 		}
 	}
-	out := result("Dropout", append([]int(nil), x.shape...), x)
 	for i, v := range x.Data {
 		out.Data[i] = v * keep[i]
 	}
@@ -48,7 +55,7 @@ func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 		panic(errorf("tensor.LayerNorm: x %v with gamma %v, beta %v", x.shape, shapeOf(gamma), shapeOf(beta)))
 	}
 	rows := len(x.Data) / max(d, 1)
-	out := result("LayerNorm", append([]int(nil), x.shape...), x, gamma, beta)
+	out := resultFull("LayerNorm", append([]int(nil), x.shape...), x, gamma, beta)
 	mean := make([]float32, rows)
 	rstd := make([]float32, rows)
 	for r := 0; r < rows; r++ {
@@ -151,7 +158,13 @@ func CrossEntropy(logits *Tensor, targets []int, ignoreIndex int, smoothing floa
 		panic(errorf("tensor.CrossEntropy: %d targets for logits %v", len(targets), logits.shape))
 	}
 	out := result("CrossEntropy", []int{}, logits)
-	logp := make([]float32, len(logits.Data))
+	var logp []float32
+	if out.requiresGrad {
+		logp = alloc(len(logits.Data))
+		out.Keep(logp)
+	} else {
+		logp = make([]float32, len(logits.Data))
+	}
 	count := 0
 	var total float64
 	eps := float64(smoothing)

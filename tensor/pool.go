@@ -6,48 +6,105 @@ import (
 )
 
 // Buffers of a training step are recycled: the results and gradients of
-// ops on tensors that require gradients come from size-class pools, and
-// Release returns those of a finished step's graph, so a run's steps reuse
-// the same memory instead of making the garbage collector and the kernel
-// (page faults) clear it again at every step.
+// ops on tensors that require gradients come from size-class free lists,
+// and Release returns those of a finished step's graph, so a run's steps
+// reuse the same memory instead of making the garbage collector and the
+// kernel (page faults) clear it again at every step.
+//
+// The free lists are not sync.Pools: a sync.Pool empties at every garbage
+// collection, and a training step that allocates megabytes triggers one
+// every few steps, so its buffers would keep coming from fresh memory. The
+// lists keep what was given back, up to poolLimit bytes; TrimPools empties
+// them.
 
 const (
 	minPooled  = 64 // smaller buffers are left to the allocator
 	numClasses = 48
 )
 
-// pools[c] holds *[]float32 with capacity of at least 1<<c.
-var pools [numClasses]sync.Pool
+// poolLimit is the most bytes the free lists keep; beyond it free lets
+// buffers go to the garbage collector.
+var poolLimit int64 = 4 << 30
 
-// alloc returns a zeroed buffer of length n, from the pools when possible;
-// its capacity is rounded up to a power of two so that it can go back.
+var pool struct {
+	mu    sync.Mutex
+	bytes int64
+	// free[c] holds buffers of capacity exactly 1<<c.
+	free [numClasses][][]float32
+}
+
+// sizeClass returns the class of a buffer of n > 0 elements: the smallest
+// c with 1<<c ≥ n.
+func sizeClass(n int) int { return bits.Len(uint(n - 1)) }
+
+// alloc returns a zeroed buffer of length n, from the free lists when
+// possible; its capacity is rounded up to a power of two so that it can go
+// back.
 func alloc(n int) []float32 {
+	s := allocDirty(n)
+	clear(s)
+	return s
+}
+
+// allocDirty is alloc without the clearing: for a result every element of
+// which the op writes.
+func allocDirty(n int) []float32 {
 	if n < minPooled {
 		return make([]float32, n)
 	}
-	c := bits.Len(uint(n - 1))
-	if p, ok := pools[c].Get().(*[]float32); ok {
-		s := (*p)[:n]
-		clear(s)
-		return s
+	c := sizeClass(n)
+	pool.mu.Lock()
+	if l := pool.free[c]; len(l) > 0 {
+		s := l[len(l)-1]
+		l[len(l)-1] = nil
+		pool.free[c] = l[:len(l)-1]
+		pool.bytes -= 4 << c
+		pool.mu.Unlock()
+		return s[:n]
 	}
+	pool.mu.Unlock()
 	return make([]float32, n, 1<<c)
 }
 
-// free gives a buffer back to the pools.
+// free gives a buffer back to the free lists. Buffers whose capacity is not
+// a power of two (not made by alloc) are left to the garbage collector.
 func free(s []float32) {
 	c := cap(s)
-	if c < minPooled {
+	if c < minPooled || c&(c-1) != 0 {
 		return
 	}
-	s = s[:0]
-	pools[bits.Len(uint(c))-1].Put(&s)
+	cl := bits.Len(uint(c)) - 1
+	pool.mu.Lock()
+	if pool.bytes+4*int64(c) <= poolLimit {
+		pool.free[cl] = append(pool.free[cl], s[:0])
+		pool.bytes += 4 * int64(c)
+	}
+	pool.mu.Unlock()
 }
 
-// Scratch returns a zeroed buffer of length n from the pools, for the saved
-// state of a fused op defined outside this package; give it to the result
-// with Keep so that Release recycles it with the result.
+// TrimPools empties the free lists, leaving their memory to the garbage
+// collector (for a long-lived process between runs). It is safe for
+// concurrent use.
+func TrimPools() {
+	pool.mu.Lock()
+	for c := range pool.free {
+		clear(pool.free[c])
+		pool.free[c] = nil
+	}
+	pool.bytes = 0
+	pool.mu.Unlock()
+}
+
+// Scratch returns a zeroed buffer of length n from the free lists, for the
+// saved state of a fused op defined outside this package: give it to the
+// result with Keep (or as Custom's data) so that Release recycles it with
+// the result, or back with Recycle once nothing uses it.
 func Scratch(n int) []float32 { return alloc(n) }
+
+// Recycle gives a buffer from Scratch back at once (a temporary of a
+// kernel). The caller must not use it afterwards, nor give it back twice,
+// nor Recycle a buffer that a result owns.
+func Recycle(buf []float32) { free(buf) }
 
 // Keep hands buffers of a Custom op's saved state to its result t: Release
 // recycles them with t. The caller must not use them after that.

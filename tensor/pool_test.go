@@ -59,3 +59,43 @@ func TestReleaseRecyclesAndKeepsResults(t *testing.T) {
 		t.Errorf("a step allocates %d bytes with Release, %d without: buffers are not recycled", with, without)
 	}
 }
+
+// TestPoolsSurviveGC: buffers given back stay in the free lists across
+// garbage collections (a sync.Pool would drop them), up to the limit, and
+// TrimPools empties the lists.
+func TestPoolsSurviveGC(t *testing.T) {
+	TrimPools()
+	a := alloc(1000)
+	a[3] = 7
+	p := unsafe.SliceData(a)
+	free(a)
+	runtime.GC()
+	runtime.GC()
+	b := alloc(900) // same size class (1024)
+	if unsafe.SliceData(b) != p {
+		t.Fatal("a freed buffer did not survive garbage collection")
+	}
+	if b[3] != 0 {
+		t.Fatal("alloc returned a recycled buffer without clearing it")
+	}
+	free(b)
+	TrimPools()
+	if c := alloc(1000); unsafe.SliceData(c) == p {
+		t.Fatal("TrimPools kept a buffer")
+	}
+	// Beyond the limit, freed buffers go to the garbage collector.
+	defer func(l int64) { poolLimit = l }(poolLimit)
+	poolLimit = 4 * 1024
+	d, e := alloc(1024), alloc(1024)
+	free(d)
+	free(e)
+	if pool.bytes != 4*1024 {
+		t.Fatalf("free lists hold %d bytes, limit %d", pool.bytes, poolLimit)
+	}
+	TrimPools()
+	// A buffer not made by alloc (capacity not a power of two) is not kept.
+	free(make([]float32, 100))
+	if pool.bytes != 0 {
+		t.Fatalf("free kept a buffer of capacity 100")
+	}
+}

@@ -113,7 +113,7 @@ func Max(x *Tensor, axis int, keepdim bool) *Tensor {
 	if size == 0 {
 		panic(errorf("tensor.Max: empty axis in shape %v", x.shape))
 	}
-	out := result("Max", reducedShape(x.shape, axis, keepdim), x)
+	out := resultFull("Max", reducedShape(x.shape, axis, keepdim), x)
 	arg := make([]int32, outer*inner)
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {

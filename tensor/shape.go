@@ -87,7 +87,7 @@ func Permute(x *Tensor, perm ...int) *Tensor {
 	for i, p := range perm {
 		src[i] = xs[p]
 	}
-	out := result("Permute", shape, x)
+	out := resultFull("Permute", shape, x)
 	permuteCopy(out.Data, x.Data, shape, src, false)
 	if out.requiresGrad {
 		out.backward = func() { permuteCopy(out.Grad, x.grad(), shape, src, true) }
@@ -167,7 +167,7 @@ func Concat(axis int, xs ...*Tensor) *Tensor {
 	}
 	outer := shapeSize(first[:axis])
 	inner := shapeSize(first[axis+1:])
-	out := result("Concat", shape, xs...)
+	out := resultFull("Concat", shape, xs...)
 	row := shape[axis] * inner
 	off := 0
 	for _, x := range xs {
@@ -212,7 +212,7 @@ func Narrow(x *Tensor, axis, start, length int) *Tensor {
 	outer := shapeSize(x.shape[:axis])
 	inner := shapeSize(x.shape[axis+1:])
 	row, w, off := x.shape[axis]*inner, length*inner, start*inner
-	out := result("Narrow", shape, x)
+	out := resultFull("Narrow", shape, x)
 	if outer == 1 {
 		copy(out.Data, x.Data[off:off+w])
 	} else {
@@ -331,7 +331,7 @@ func Where(mask, a, b *Tensor) *Tensor {
 	if bs := broadcastShape("Where", shape, mask.shape); !sameShape(bs, shape) {
 		panic(errorf("tensor.Where: mask %v does not broadcast to %v", mask.shape, shape))
 	}
-	out := result("Where", shape, a, b)
+	out := resultFull("Where", shape, a, b)
 	it := newIter(shape, mask.shape, nil)
 	it.each(func(o, im, _, n, incm, _ int) {
 		for j := 0; j < n; j++ {

@@ -19,7 +19,7 @@ func MaskedSoftmax(x, mask *Tensor) *Tensor {
 	}
 	n := x.shape[len(x.shape)-1]
 	rows := len(x.Data) / max(n, 1)
-	out := result("Softmax", append([]int(nil), x.shape...), x)
+	out := resultFull("Softmax", append([]int(nil), x.shape...), x)
 	var moff []int
 	minc := 0
 	if mask != nil {
@@ -121,7 +121,7 @@ func LogSoftmax(x *Tensor) *Tensor {
 	}
 	n := x.shape[len(x.shape)-1]
 	rows := len(x.Data) / max(n, 1)
-	out := result("LogSoftmax", append([]int(nil), x.shape...), x)
+	out := resultFull("LogSoftmax", append([]int(nil), x.shape...), x)
 	for r := 0; r < rows; r++ {
 		logSoftmaxRow(out.Data[r*n:(r+1)*n], x.Data[r*n:(r+1)*n])
 	}

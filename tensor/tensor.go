@@ -190,10 +190,20 @@ func NoGrad(ts ...*Tensor) (restore func()) {
 	}
 }
 
-// result makes the output tensor of an op. If any input requires gradients,
-// the output records the inputs that do, and the caller sets its backward
-// function with setBackward.
+// result makes the output tensor of an op, zeroed. If any input requires
+// gradients, the output records the inputs that do, and the caller sets its
+// backward function with setBackward.
 func result(op string, shape []int, inputs ...*Tensor) *Tensor {
+	return newResult(op, shape, true, inputs)
+}
+
+// resultFull is result for an op that writes every element of its output:
+// a recycled buffer is not cleared first.
+func resultFull(op string, shape []int, inputs ...*Tensor) *Tensor {
+	return newResult(op, shape, false, inputs)
+}
+
+func newResult(op string, shape []int, zero bool, inputs []*Tensor) *Tensor {
 	out := &Tensor{shape: shape, op: op}
 	for _, in := range inputs {
 		if in != nil && in.requiresGrad {
@@ -204,10 +214,13 @@ func result(op string, shape []int, inputs ...*Tensor) *Tensor {
 			out.requiresGrad = true
 		}
 	}
-	if out.requiresGrad {
-		out.Data = alloc(shapeSize(shape)) // recycled by Release
-	} else {
+	switch {
+	case !out.requiresGrad:
 		out.Data = make([]float32, shapeSize(shape))
+	case zero:
+		out.Data = alloc(shapeSize(shape)) // recycled by Release
+	default:
+		out.Data = allocDirty(shapeSize(shape))
 	}
 	return out
 }
