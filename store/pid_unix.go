@@ -3,16 +3,54 @@
 package store
 
 import (
+	"bytes"
 	"errors"
+	"io/fs"
+	"os"
+	"strconv"
 	"syscall"
 )
 
-// pidAlive reports whether a process with this id exists on this machine.
-// Only ESRCH counts as dead: EPERM means it exists under another user.
+// pidAlive reports whether a process with this id is running on this
+// machine. Only ESRCH counts as dead for kill(pid, 0) — EPERM means it
+// exists under another user — except that a zombie (a process that has
+// exited but that its parent has not reaped yet, such as a `run` killed with
+// SIGKILL a moment ago) is dead: it holds no run any more. Zombies are
+// recognised where /proc is mounted (Linux).
 func pidAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
-	err := syscall.Kill(pid, 0)
-	return !errors.Is(err, syscall.ESRCH)
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return false
+	}
+	switch state, err := procState(pid); {
+	case err == nil:
+		return state != 'Z' && state != 'X' && state != 'x'
+	case errors.Is(err, fs.ErrNotExist) && procMounted():
+		return false // it exited between the two checks
+	}
+	return true
+}
+
+// procState returns the state letter of process pid from /proc/PID/stat
+// ("R", "S", "D", "T", "Z", "X", ...).
+func procState(pid int) (byte, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so the
+	// state follows the last ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return 0, errors.New("malformed /proc stat")
+	}
+	return data[i+2], nil
+}
+
+// procMounted reports whether /proc describes this process.
+func procMounted() bool {
+	_, err := os.Stat("/proc/self/stat")
+	return err == nil
 }
