@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -19,17 +20,35 @@ type DecodeOptions struct {
 	TopK          int     // sample: keep the k most likely tokens (0: all)
 	TopP          float64 // sample: keep the smallest set with mass ≥ p (0 or 1: all)
 	RNG           *tensor.RNG
+	// Context, when not nil, is checked once per decoding step: when it is
+	// done, Decode stops and returns its error (Ctrl-C during a long beam
+	// search or evaluation).
+	Context context.Context
 }
+
+// stopped reports whether the options' context is done.
+func (o *DecodeOptions) stopped() bool { return o.Context != nil && o.Context.Err() != nil }
+
+// Decoding limits. A beam search keeps 2·Beam candidates of each of Beam
+// hypotheses per step, each with its attention row, so its memory grows
+// with Beam²·MaxLen·source length: Validate refuses wider beams and longer
+// outputs than these, which no experiment needs.
+const (
+	MaxBeam      = 256
+	MaxDecodeLen = 10000
+)
 
 // Validate checks the options.
 func (o DecodeOptions) Validate() error {
 	switch {
 	case o.MaxLen < 1:
 		return fmt.Errorf("decode: max length must be at least 1, got %d", o.MaxLen)
+	case o.MaxLen > MaxDecodeLen:
+		return fmt.Errorf("decode: max length must be at most %d, got %d", MaxDecodeLen, o.MaxLen)
 	case o.Strategy == "" || o.Strategy == "greedy":
 	case o.Strategy == "beam":
-		if o.Beam < 1 {
-			return fmt.Errorf("decode: beam width must be at least 1, got %d", o.Beam)
+		if o.Beam < 1 || o.Beam > MaxBeam {
+			return fmt.Errorf("decode: beam width must be in [1, %d], got %d", MaxBeam, o.Beam)
 		}
 		if o.LengthPenalty < 0 {
 			return fmt.Errorf("decode: length penalty must not be negative, got %v", o.LengthPenalty)
@@ -68,13 +87,21 @@ func Decode(m Model, b *seq.Batch, opt DecodeOptions) ([]Hypothesis, error) {
 	if l, ok := m.(interface{ MaxDecodeLen() int }); ok && l.MaxDecodeLen() > 0 {
 		opt.MaxLen = min(opt.MaxLen, l.MaxDecodeLen())
 	}
+	if opt.stopped() {
+		return nil, opt.Context.Err()
+	}
 	st := m.Start(b)
+	var hs []Hypothesis
 	switch opt.Strategy {
 	case "beam":
-		return beamSearch(st, b.Size, opt), nil
+		hs = beamSearch(st, b.Size, opt)
 	default:
-		return stepwise(st, b.Size, opt), nil
+		hs = stepwise(st, b.Size, opt)
 	}
+	if opt.stopped() {
+		return nil, opt.Context.Err() // hs may be incomplete
+	}
+	return hs, nil
 }
 
 // node is one step of a hypothesis, linked to its parent so beams share
@@ -133,7 +160,7 @@ func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
 		tokens[i] = seq.BOSID
 	}
 	probs := []float64{}
-	for t := 0; len(live) > 0; t++ {
+	for t := 0; len(live) > 0 && !opt.stopped(); t++ {
 		lp, attn := st.Step(tokens)
 		v := lp.Dim(-1)
 		var keep []int
@@ -303,7 +330,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 		logp   float64
 	}
 	for t := 0; ; t++ {
-		if len(tokens) == 0 {
+		if len(tokens) == 0 || opt.stopped() {
 			break
 		}
 		lp, attn := st.Step(tokens)
@@ -361,6 +388,9 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 		}
 		st = st.Select(sel)
 		tokens = next
+	}
+	if opt.stopped() {
+		return nil // Decode returns the context's error
 	}
 	out := make([]Hypothesis, n)
 	for ex := 0; ex < n; ex++ {

@@ -1,6 +1,8 @@
 package models
 
 import (
+	"context"
+	"errors"
 	"math"
 	"testing"
 
@@ -301,5 +303,63 @@ func TestDecodeOptionsValidate(t *testing.T) {
 		if err := o.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil, want an error", o)
 		}
+	}
+}
+
+// cancelAfter is a markov state that cancels a context at its n-th step.
+type cancelAfter struct {
+	*markov
+	n      int
+	cancel func()
+}
+
+func (c *cancelAfter) Step(tokens []int) (*tensor.Tensor, [][]float32) {
+	if *c.calls+1 >= c.n {
+		c.cancel()
+	}
+	return c.markov.Step(tokens)
+}
+
+func (c *cancelAfter) Select(idx []int) State {
+	return &cancelAfter{markov: c.markov.Select(idx).(*markov), n: c.n, cancel: c.cancel}
+}
+
+// TestDecodeStopsWhenCancelled: greedy, sampling and beam search stop at the
+// step after their context is cancelled (a chain that never ends would
+// otherwise run to MaxLen) and return no hypotheses.
+func TestDecodeStopsWhenCancelled(t *testing.T) {
+	loop := [][]float64{
+		{0.25, 0.25, 0.25, 0.25},
+		{1e-9, 1e-9, 0.1, 0.9},
+		{0.25, 0.25, 0.25, 0.25},
+		{1e-9, 1e-9, 0.1, 0.9},
+	}
+	for _, opt := range []DecodeOptions{
+		{Strategy: "greedy"},
+		{Strategy: "sample", RNG: tensor.NewRNG(1)},
+		{Strategy: "beam", Beam: 3},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		calls := 0
+		st := &cancelAfter{markov: newMarkov(loop, 2, &calls), n: 5, cancel: cancel}
+		opt.MaxLen, opt.Context = 100000, ctx
+		var hs []Hypothesis
+		if opt.Strategy == "beam" {
+			hs = beamSearch(st, 2, opt)
+		} else {
+			hs = stepwise(st, 2, opt)
+		}
+		if calls != 5 {
+			t.Errorf("%s: %d steps after cancelling at step 5", opt.Strategy, calls)
+		}
+		if opt.Strategy == "beam" && hs != nil {
+			t.Errorf("beam: cancelled search returned %d hypotheses", len(hs))
+		}
+		cancel()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Decode(nil, &seq.Batch{Size: 1}, DecodeOptions{MaxLen: 5, Context: ctx}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Decode with a cancelled context: %v, want context.Canceled", err)
 	}
 }

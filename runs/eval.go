@@ -26,12 +26,24 @@ func (r *run) evalMode() func() {
 	}
 }
 
+// stopped returns the error of the run's context once it is done.
+func (r *run) stopped() error {
+	if r.ctx == nil {
+		return nil
+	}
+	return r.ctx.Err()
+}
+
 // teacherForced returns the mean loss (no label smoothing) and the token
-// accuracy over ex, under teacher forcing.
+// accuracy over ex, under teacher forcing; NaN when the run's context is
+// done before the end (callers check r.stopped).
 func (r *run) teacherForced(ex []tasks.Example) (loss, acc float64) {
 	var lossSum float64
 	var correct, total int
 	for b := range tasks.InOrder(ex, r.data.LM, r.evalBatch()) {
+		if r.stopped() != nil {
+			return math.NaN(), math.NaN()
+		}
 		out := r.model.Forward(&b, models.ForwardOptions{})
 		l := tensor.CrossEntropy(out.Logits, b.Out, seq.PadID, 0)
 		lossSum += float64(l.Item()) * float64(b.Tokens)
@@ -66,6 +78,9 @@ func argmax(row []float32) int {
 func (r *run) decode(ex []tasks.Example, opt models.DecodeOptions) ([]models.Hypothesis, error) {
 	var out []models.Hypothesis
 	for b := range tasks.InOrder(ex, r.data.LM, r.evalBatch()) {
+		if err := r.stopped(); err != nil {
+			return nil, err
+		}
 		hs, err := models.Decode(r.model, &b, opt)
 		if err != nil {
 			return nil, err
@@ -80,7 +95,8 @@ func (r *run) decode(ex []tasks.Example, opt models.DecodeOptions) ([]models.Hyp
 func (r *run) decodeOptions(greedy bool) models.DecodeOptions {
 	d := r.cfg.Eval.Decode
 	o := models.DecodeOptions{Strategy: d.Strategy, MaxLen: r.maxOut, Beam: d.Beam, LengthPenalty: d.LengthPenalty,
-		Temperature: d.Temperature, TopK: d.TopK, TopP: d.TopP, RNG: tensor.NewRNG(uint64(r.cfg.Seed) ^ 0x5eed)}
+		Temperature: d.Temperature, TopK: d.TopK, TopP: d.TopP, RNG: tensor.NewRNG(uint64(r.cfg.Seed) ^ 0x5eed),
+		Context: r.ctx}
 	if greedy {
 		o.Strategy = "greedy"
 	}
@@ -103,6 +119,10 @@ func (r *run) evaluate(step int) error {
 	back := r.evalMode()
 	m := map[string]float64{}
 	loss, acc := r.teacherForced(r.data.Valid)
+	if err := r.stopped(); err != nil {
+		back()
+		return err
+	}
 	if math.IsInf(loss, 0) || (math.IsNaN(loss) && len(r.data.Valid) > 0) {
 		back()
 		return &FailedError{Step: step, Reason: fmt.Sprintf("validation loss is %v", loss)}
@@ -178,6 +198,9 @@ func (r *run) finish() (*Result, error) {
 		sum["best/step"] = float64(r.st.BestStep)
 	}
 	loss, acc := r.teacherForced(r.data.Test)
+	if err := r.stopped(); err != nil {
+		return nil, err
+	}
 	sum["test/loss"], sum["test/ppl"], sum["test/token_acc"] = loss, metrics.Perplexity(loss), acc
 	sum["model/params"] = float64(layers.CountParams(r.params))
 	sum["train/steps"] = float64(r.st.Step)

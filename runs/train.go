@@ -81,6 +81,9 @@ type run struct {
 	spec    models.Spec
 	total   int
 	maxOut  int // decoding length limit (eos included)
+	// ctx is Train's context: evaluations and decoding check it per batch
+	// and per decoding step (nil: never cancelled).
+	ctx context.Context
 
 	st       trainState
 	best     [][]float32        // parameters at the best evaluation (early stopping)
@@ -110,11 +113,20 @@ type trainState struct {
 // trains with masked cross-entropy, evaluates every eval_every steps
 // (recording metrics and a checkpoint), evaluates on the test split at the
 // end and returns the summaries. Cancelling ctx stops training at the next
-// step boundary after saving a checkpoint, and returns ctx's error.
+// step boundary after saving a checkpoint, and returns ctx's error; during
+// an evaluation (validation or test) it stops within one batch or decoding
+// step and returns ctx's error without a checkpoint, so a resumed run starts
+// again from its last checkpoint and ends exactly as if never stopped. A
+// run whose test evaluation completed returns its result even if ctx was
+// cancelled meanwhile.
 func Train(ctx context.Context, cfg experiments.Config, rec Recorder, opt Options) (*Result, error) {
 	r, err := build(cfg, rec, opt)
 	if err != nil {
 		return nil, err
+	}
+	r.ctx = ctx
+	if err := ctx.Err(); err != nil {
+		return nil, err // building the data may take a while
 	}
 	if opt.Resume != nil {
 		if err := r.restore(opt.Resume); err != nil {

@@ -86,6 +86,7 @@ attention of each output token over the source tokens as a text heatmap.`,
 				return err
 			}
 			gen := newGenerator(t, &g, cmd.Flags().Changed)
+			gen.opt.Context = ctx // Ctrl-C stops a long decoding within a step
 			if g.stdin {
 				return gen.stream(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
@@ -129,6 +130,8 @@ func (g *generateFlags) check(cmd *cobra.Command) error {
 	switch {
 	case changed("beam") && g.beam < 1:
 		return usagef("--beam %d: the beam width must be at least 1", g.beam)
+	case g.beam > models.MaxBeam:
+		return usagef("--beam %d: the beam width must be at most %d", g.beam, models.MaxBeam)
 	case changed("length-penalty") && g.lengthPenalty < 0:
 		return usagef("--length-penalty %v: must not be negative", g.lengthPenalty)
 	case changed("temperature") && !(g.temperature > 0):
@@ -139,6 +142,8 @@ func (g *generateFlags) check(cmd *cobra.Command) error {
 		return usagef("--top-p %v: must be in (0, 1]", g.topP)
 	case changed("max-len") && g.maxLen < 1:
 		return usagef("--max-len %d: must be at least 1", g.maxLen)
+	case g.maxLen > models.MaxDecodeLen:
+		return usagef("--max-len %d: must be at most %d", g.maxLen, models.MaxDecodeLen)
 	}
 	return nil
 }
@@ -346,15 +351,40 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 		inputs = inputs[:0]
 		return w.Flush()
 	}
+	// Lines are read by a goroutine of their own, so that an interrupt stops
+	// the command even while stdin (a terminal, a slow pipe) has nothing to
+	// read.
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	texts := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(texts)
+		for sc.Scan() {
+			select {
+			case texts <- sc.Text():
+			case <-readCtx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
 	line := 0
-	for sc.Scan() {
-		if err := ctx.Err(); err != nil {
-			return err
+	for {
+		var text string
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case text, ok = <-texts:
+		}
+		if !ok {
+			break
 		}
 		line++
-		in, err := gen.encode(strings.TrimSuffix(sc.Text(), "\r"), fmt.Sprintf("stdin line %d", line))
+		in, err := gen.encode(strings.TrimSuffix(text, "\r"), fmt.Sprintf("stdin line %d", line))
 		if err != nil {
 			if ferr := flush(); ferr != nil {
 				return ferr
@@ -368,7 +398,10 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := <-readErr; err != nil {
 		return fmt.Errorf("read stdin line %d: %w", line+1, err)
 	}
 	return flush()
