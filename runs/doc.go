@@ -9,7 +9,19 @@
 // A run that panics with a tensor.Error (a misuse of a tensor op that a
 // configuration can cause, such as a sequence longer than a Transformer's
 // max_len) is recorded as failed with the error's one-line message, and the
-// other runs go on. Any other panic is a bug: the executor re-raises it as a
-// *Bug holding the original value and the stack where it happened, in one
-// place (onBug), and does not record it as the run's error.
+// other runs go on. Any other panic is a bug: the run is recorded as failed
+// with the one-line message "internal error: VALUE" (never the stack), and
+// its Outcome carries a *Bug holding the original value and the stack where
+// it happened, for the caller to report (the CLI writes it to a crash log
+// and exits 3); the other runs go on.
+//
+// # Interruption and liveness
+//
+// Cancelling Execute's context stops training at the next step (with a
+// checkpoint) and an evaluation or decoding within one batch or decoding
+// step (without one: the run resumes from its last checkpoint). A run whose
+// test evaluation completed is done even if the context was cancelled
+// meanwhile. Runs that another live process holds are waited for, and taken
+// over when their owner dies — a zombie counts as dead — or its heartbeat
+// goes stale.
 package runs

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,10 @@ type ExecOptions struct {
 	Heartbeat, StaleAfter time.Duration
 	// Reporter shows progress (nil: none).
 	Reporter Reporter
+	// Waiting, when not nil, is called once for each run that another live
+	// process holds when this execution has nothing else to do; Execute
+	// then waits for those runs (see Execute). why says who holds the run.
+	Waiting func(run store.Run, label, why string)
 	// NoMetrics turns off per-step metric recording (overhead measurements).
 	NoMetrics bool
 }
@@ -82,9 +87,19 @@ func (r *Report) Count(s store.Status) int {
 // (queued), then trains them with a pool of workers: runs already done or
 // failed are skipped; interrupted runs, and runs left running by a process
 // that died, resume from their last checkpoint; queued runs start fresh.
-// A run that fails or panics is recorded as failed with its error and the
-// others go on. Cancelling ctx checkpoints the running runs, records them as
-// interrupted and returns ctx's error after every worker stopped.
+// A run that fails, or panics with a tensor.Error, is recorded as failed
+// with its error and the others go on; a run that panics otherwise (a bug) is
+// recorded as failed with the one-line message of a *Bug, which its Outcome
+// carries with the stack. Cancelling ctx checkpoints the running runs,
+// records them as interrupted and returns ctx's error after every worker
+// stopped.
+//
+// A run of the plan that another live process holds (running, with a fresh
+// heartbeat) is waited for once every other run is finished: Execute polls it
+// about once a second until it is done or failed, or until its owner dies or
+// goes stale, when this process takes it over and resumes it. Cancelling ctx
+// stops the waiting; such a run's Outcome then has status running and a
+// Note saying who holds it.
 func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, opt ExecOptions) (*Report, error) {
 	plan, err := x.Plan()
 	if err != nil {
@@ -169,7 +184,47 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 	}
 	close(jobs)
 	wg.Wait()
+	waitForHeld(ctx, st, owner, plan, recs, rep, opt)
 	return rep, ctx.Err()
+}
+
+// held reports whether an outcome is a run that another process holds.
+func held(o Outcome) bool { return o.Status == store.StatusRunning && o.Err == nil && o.Note != "" }
+
+// waitForHeld waits for the runs that other processes hold (see Execute),
+// taking over those whose owner dies or goes stale.
+func waitForHeld(ctx context.Context, st *store.Store, owner store.Owner, plan []experiments.Run, recs []store.Run, rep *Report, opt ExecOptions) {
+	var waiting []int
+	for i, o := range rep.Outcomes {
+		if held(o) {
+			waiting = append(waiting, i)
+			if opt.Waiting != nil {
+				opt.Waiting(o.Run, o.Label, o.Note)
+			}
+		}
+	}
+	poll := min(time.Second, opt.Heartbeat)
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for len(waiting) > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		still := waiting[:0]
+		for _, i := range waiting {
+			if ctx.Err() != nil {
+				return // the runs not polled keep their outcome
+			}
+			o := executeOne(ctx, st, owner, plan[i], recs[i], opt)
+			if held(o) {
+				still = append(still, i)
+			}
+			rep.Outcomes[i] = o
+		}
+		waiting = still
+	}
 }
 
 // executeOne claims and trains one run.
@@ -188,7 +243,7 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 	}
 	out.Run = claim.Run
 	if !claim.Claimed {
-		out.Note = claim.Reason
+		out.Status, out.Note = claim.Run.Status, claim.Reason
 		return out
 	}
 	var resume []byte
@@ -258,8 +313,10 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 // trainSafely runs Train. A panic with a tensor.Error is a misuse of a
 // tensor op that a configuration can cause (a sequence longer than a
 // Transformer's max_len): it becomes the run's one-line error, and the other
-// runs go on. Any other panic is a bug in attnlab and is not swallowed:
-// trainSafely hands it to onBug as a *Bug with the stack where it happened.
+// runs go on. Any other panic is a bug in attnlab: trainSafely returns it as
+// a *Bug with the stack where it happened, which the run records by its
+// one-line message only; the caller reports the stack (the CLI writes it to
+// a crash log and exits 3).
 func trainSafely(ctx context.Context, cfg experiments.Config, rec Recorder, opt Options) (res *Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -267,34 +324,36 @@ func trainSafely(ctx context.Context, cfg experiments.Config, rec Recorder, opt 
 				err = te
 				return
 			}
-			onBug(&Bug{Value: p, Stack: debug.Stack()})
+			res, err = nil, &Bug{Value: p, Stack: debug.Stack()}
 		}
 	}()
 	return Train(ctx, cfg, rec, opt)
 }
 
-// Bug is the panic value with which a run's panic that is not a
-// tensor.Error leaves the executor: a bug in attnlab, not a problem of the
-// run's configuration. Value is the original panic value and Stack the
-// panicking goroutine's stack, taken where it panicked.
+// Bug is the error of a run that panicked with anything but a tensor.Error:
+// a bug in attnlab, not a problem of the run's configuration. Value is the
+// original panic value and Stack the panicking goroutine's stack, taken
+// where it panicked.
 type Bug struct {
 	Value any
 	Stack []byte
 }
 
-// Error returns the original panic value followed by its stack.
-func (b *Bug) Error() string { return fmt.Sprintf("internal error: %v\n\n%s", b.Value, b.Stack) }
+// Error returns one line, "internal error: VALUE", without the stack (it
+// is what the run database records).
+func (b *Bug) Error() string {
+	msg := fmt.Sprint(b.Value)
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return "internal error: " + msg
+}
 
 // Unwrap returns the original panic value if it is an error, else nil.
 func (b *Bug) Unwrap() error {
 	err, _ := b.Value.(error)
 	return err
 }
-
-// onBug is the one place a bug leaves a run: it panics with b, which ends the
-// process with the original value and stack on stderr. (Issue 16 routes bugs
-// to a log file and exit code 3 by replacing this function's body.)
-func onBug(b *Bug) { panic(b) }
 
 func firstLines(s string, n int) string {
 	lines := 0

@@ -274,8 +274,8 @@ type panicRecorder struct {
 func (p panicRecorder) Metric(int, string, float64) error { panic(p.value) }
 
 // TestTrainSafely checks what leaves a panicking run: a tensor.Error becomes
-// the run's one-line error; any other panic goes on as a *Bug carrying the
-// original value and the stack where it was raised.
+// the run's one-line error; any other panic becomes a *Bug carrying the
+// original value and the stack where it was raised, with a one-line message.
 func TestTrainSafely(t *testing.T) {
 	t.Parallel()
 	cfg := loadConfig(t, "testdata/reverse_small.yaml", "train.steps=2")
@@ -286,20 +286,20 @@ func TestTrainSafely(t *testing.T) {
 		t.Fatalf("tensor.Error panic: err = %#v, want the tensor.Error %q", err, misuse.Msg)
 	}
 
-	defer func() {
-		b, ok := recover().(*Bug)
-		if !ok {
-			t.Fatalf("a bug's panic was not re-raised as a *Bug")
-		}
-		if b.Value != "boom" {
-			t.Errorf("Bug.Value = %#v, want \"boom\"", b.Value)
-		}
-		if !strings.Contains(string(b.Stack), "panicRecorder.Metric") {
-			t.Errorf("Bug.Stack does not show where the panic happened:\n%s", b.Stack)
-		}
-	}()
-	trainSafely(context.Background(), cfg, panicRecorder{newMemRecorder(), "boom"}, Options{})
-	t.Fatal("trainSafely returned after a panic that is a bug")
+	_, err = trainSafely(context.Background(), cfg, panicRecorder{newMemRecorder(), "boom\nsecond line"}, Options{})
+	var b *Bug
+	if !errors.As(err, &b) {
+		t.Fatalf("a bug's panic gave %#v, want a *Bug", err)
+	}
+	if b.Value != "boom\nsecond line" {
+		t.Errorf("Bug.Value = %#v, want the panic value", b.Value)
+	}
+	if got := b.Error(); got != "internal error: boom" {
+		t.Errorf("Bug.Error() = %q, want one line without the stack", got)
+	}
+	if !strings.Contains(string(b.Stack), "panicRecorder.Metric") {
+		t.Errorf("Bug.Stack does not show where the panic happened:\n%s", b.Stack)
+	}
 }
 
 // TestFinishRunKeepsErrors: when the run cannot be finished or read back,

@@ -10,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/crash"
 	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/internal/safeout"
+	"github.com/attnlab/attnlab/tensor"
 )
 
 // Exit codes.
@@ -19,8 +21,40 @@ const (
 	exitOK          = 0   // success
 	exitFailure     = 1   // a run failed; a database, data or runtime error
 	exitUsage       = 2   // bad flags or arguments; an invalid experiment; a refused output file
+	exitInternal    = 3   // a bug in attnlab; its report is in a crash log
 	exitInterrupted = 130 // 128 + SIGINT: interrupted, runs checkpointed
 )
+
+// internalError is a bug in attnlab whose report (the stack) went to a
+// crash log that the message names: exit code 3.
+type internalError struct{ err error }
+
+func (e *internalError) Error() string { return e.err.Error() }
+func (e *internalError) Unwrap() error { return e.err }
+
+// crashNote writes the report of a bug (a panic value and its stack) to a
+// crash log and returns the note that tells the user where it is.
+func crashNote(value any, stack []byte) string {
+	path, err := crash.Write(version, value, stack)
+	if err != nil {
+		return fmt.Sprintf("its report could not be written: %v", err)
+	}
+	return "report written to " + path
+}
+
+// recovered turns a panic that reached execute into an exit code and one
+// line on w: a tensor.Error is a misuse of a tensor op that the input can
+// cause (exit 1); anything else is a bug (exit 3) whose stack goes to a crash
+// log, never to the terminal.
+func recovered(w io.Writer, cmd *cobra.Command, p any, stack []byte) int {
+	if te, ok := p.(tensor.Error); ok {
+		printError(w, cmd, te, true)
+		return exitFailure
+	}
+	err := &internalError{fmt.Errorf("internal error: %s (a bug in attnlab; %s)", firstLine(fmt.Sprint(p)), crashNote(p, stack))}
+	printError(w, cmd, err, true)
+	return exitInternal
+}
 
 // usageError is a mistake in the command line: exit code 2.
 type usageError struct{ err error }
@@ -47,6 +81,8 @@ func exitCode(err error, ran bool) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, new(*internalError)):
+		return exitInternal
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce), errors.Is(err, safeout.ErrRefused):

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -31,6 +32,9 @@ func TestExitCode(t *testing.T) {
 		{"interrupted", errInterrupted, true, exitInterrupted},
 		{"canceled", fmt.Errorf("train: %w", context.Canceled), true, exitInterrupted},
 		{"not found", fmt.Errorf("run: %w", store.ErrNotFound), true, exitFailure},
+		{"internal", &internalError{errors.New("internal error: boom")}, true, exitInternal},
+		{"internal and interrupted", &internalError{fmt.Errorf("x: %w", context.Canceled)}, true, exitInternal},
+		{"refused output", fmt.Errorf("export: %w", safeout.ErrRefused), true, exitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := exitCode(tc.err, tc.ran); got != tc.want {

@@ -3,11 +3,20 @@
 // SQLite run database, compares them, plots them and generates text from
 // stored models. Run "attnlab --help" for the commands.
 //
-// Exit codes: 0 success; 1 failure (a run failed, a database or runtime
-// error, an unknown run or experiment); 2 usage or configuration error (bad
-// flags or arguments, an invalid experiment file, an output file that -o
-// must not replace); 130 interrupted (Ctrl-C or SIGTERM: running runs were
-// checkpointed and marked interrupted, and the same command resumes them).
+// Exit codes: 0 success (run: every run is done); 1 failure (a run failed,
+// a database or runtime error, an unknown run or experiment); 2 usage or
+// configuration error (bad flags or arguments, an invalid experiment file,
+// an output file that -o must not replace); 3 internal error (a bug in
+// attnlab: one line names the crash report that holds the stack, which never
+// goes to the terminal or the run database); 130 interrupted (Ctrl-C or
+// SIGTERM before the work was done: running runs were checkpointed and marked
+// interrupted, and the same command resumes them).
+//
+// Go's fatal runtime errors (out of memory, stack overflow) cannot be
+// caught: Go prints them and exits 2. attnlab prevents them by checking sizes
+// before allocating (package experiments); the only limit the process sets
+// itself is a smaller maximum goroutine stack, so that a runaway recursion
+// ends sooner and smaller.
 package main
 
 import (
@@ -15,10 +24,23 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
+// testCommands are hidden commands that tests add to the tree (the
+// attnlab_crashtest build tag adds one that panics).
+var testCommands []func() *cobra.Command
+
+// maxStack bounds a goroutine's stack (Go's default is 1 GB on 64-bit
+// systems); attnlab's deepest recursion (YAML nesting, which the parser
+// caps) needs a tiny fraction of it.
+const maxStack = 256 << 20
+
 func main() {
+	debug.SetMaxStack(maxStack)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal, a second one kills the process at once.
@@ -34,22 +56,32 @@ func main() {
 // returns the exit code. It prints any error once to stderr: every line of
 // an experiment's configuration errors, or one line "attnlab: message".
 // main and the tests both go through it.
-func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	var s session
 	out, errw := newSafeWriter(stdout), newSafeWriter(stderr)
 	defer out.Flush()
 	defer errw.Flush()
+	var cmd *cobra.Command
+	defer func() {
+		if p := recover(); p != nil {
+			out.Flush()
+			code = recovered(errw, cmd, p, debug.Stack())
+		}
+	}()
 	root := newRootCmd(&s)
+	for _, f := range testCommands {
+		root.AddCommand(f())
+	}
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(out)
 	root.SetErr(errw)
-	cmd, err := root.ExecuteContextC(ctx)
+	cmd, _, _ = root.Find(args) // for the error line, should a panic come before cobra returns it
+	c, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	code := exitCode(err, s.ran)
 	out.Flush()
-	printError(errw, cmd, err, s.ran)
-	return code
+	printError(errw, c, err, s.ran)
+	return exitCode(err, s.ran)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
@@ -40,8 +41,14 @@ checkpoint. Failed runs stay failed unless --retry-failed.
 
 Progress goes to stderr: bars on a terminal, one line per evaluation
 otherwise, nothing with --quiet. The table goes to stdout.
-Exit status: 0 when every run is done, 1 when a run failed, 2 for an invalid
-experiment, 130 when interrupted.`,
+A run that another attnlab process is training is waited for (a line says
+which, and Ctrl-C stops waiting); if that process dies or stops sending
+heartbeats, this one takes the run over and resumes it.
+
+Exit status: 0 when every run is done (also when an interrupt came after the
+last run finished), 1 when a run failed, 2 for an invalid experiment, 3 for an
+internal error (a bug: its report is written to a file that the error line
+names), 130 when interrupted before every run was done.`,
 		Example: "  attnlab run examples/quickstart.yaml\n  attnlab run exp.yaml --db lab.db --workers 4 --set train.steps=500",
 		Args:    args(1, "EXPERIMENT.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -80,17 +87,32 @@ experiment, 130 when interrupted.`,
 				Workers:  workers,
 				Version:  version,
 				Reporter: progressReporter(rawWriter(cmd.ErrOrStderr()), errw, quiet),
+				Waiting: func(r store.Run, label, why string) {
+					fmt.Fprintf(errw, "%s is running in another process (%s): waiting for it (Ctrl-C stops waiting)\n",
+						runName(r, label), why)
+				},
 			})
-			if ctx.Err() != nil {
-				return errInterrupted
-			}
-			if err != nil {
+			if rep == nil { // nothing was run
+				if ctx.Err() != nil {
+					return errInterrupted
+				}
 				return err
 			}
-			if err := writeRunTable(ctx, cmd.OutOrStdout(), errw, outputWidth(cmd), st, x, plan, rep, quiet); err != nil {
+			if err != nil && ctx.Err() == nil {
 				return err
 			}
-			return runOutcomes(errw, rep)
+			// Failures first, then the table of what is done, then the
+			// verdict: the exit code says what happened to every run.
+			verdict := runOutcomes(errw, rep, ctx.Err() != nil)
+			if errors.Is(verdict, errInterrupted) {
+				return verdict
+			}
+			// The table is printed even if an interrupt came after the last
+			// run ended: every run is done.
+			if err := writeRunTable(context.WithoutCancel(ctx), cmd.OutOrStdout(), errw, outputWidth(cmd), st, x, plan, rep, quiet, verdict != nil); err != nil {
+				return err
+			}
+			return verdict
 		},
 	}
 	db = addDBFlag(cmd)
@@ -122,9 +144,17 @@ func progressReporter(stderr io.Writer, locked io.Writer, quiet bool) runs.Repor
 		return nil
 	}
 	if f, ok := stderr.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		return runs.NewBarReporter(f)
+		return safeLabels{runs.NewBarReporter(f)}
 	}
 	return runs.NewLogReporter(locked)
+}
+
+// safeLabels escapes the run labels (sweep values from the experiment
+// file) of a Reporter that writes to the terminal directly.
+type safeLabels struct{ runs.Reporter }
+
+func (s safeLabels) Begin(r store.Run, label string, from, total int) runs.RunReporter {
+	return s.Reporter.Begin(r, printable.Line(label), from, total)
 }
 
 // requeueFailed puts the failed runs of the plan back in the queue and
@@ -156,8 +186,9 @@ func requeueFailed(ctx context.Context, st *store.Store, name string, plan []exp
 
 // writeRunTable prints the comparison of the plan's done runs (also those
 // that another process trained).
+// failed says that a line already explained why runs are not done.
 func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *store.Store, x *experiments.Experiment,
-	plan []experiments.Run, rep *runs.Report, quiet bool) error {
+	plan []experiments.Run, rep *runs.Report, quiet, failed bool) error {
 	all, err := st.Runs(ctx, store.RunFilter{Experiments: []string{x.Name}, Status: store.StatusDone})
 	if err != nil {
 		return err
@@ -173,7 +204,9 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 		}
 	}
 	if done == 0 {
-		fmt.Fprintln(errw, "no run is done: nothing to compare")
+		if !failed {
+			fmt.Fprintln(errw, "no run is done: nothing to compare")
+		}
 		return nil
 	}
 	q := report.Query{Experiments: []string{x.Name}}
@@ -263,13 +296,31 @@ func autoBaseline(plan []experiments.Run) string {
 	return key + "=none"
 }
 
-// runOutcomes writes a note per run that failed or did not run, and
-// returns an error when a run failed.
-func runOutcomes(w io.Writer, rep *runs.Report) error {
-	failed := 0
+// runName names a run for a note: "run 3 (seed 1 model.attention.name=dot)".
+func runName(r store.Run, label string) string {
+	return fmt.Sprintf("run %d (%s)", r.ID, joinNonEmpty(" ", fmt.Sprintf("seed %d", r.Seed), label))
+}
+
+// runOutcomes writes a line per run that failed or is not done, and returns
+// what the exit code must say: an *internalError when a run hit a bug (its
+// stack goes to a crash report, never to the terminal or the database),
+// errInterrupted when runs are not done because of an interrupt, an error
+// when runs failed or are not done for another reason, nil when every run
+// is done.
+func runOutcomes(w io.Writer, rep *runs.Report, interrupted bool) error {
+	var failed, bugs, notDone int
+	var bugNote string
 	for _, o := range rep.Outcomes {
-		name := fmt.Sprintf("run %d (%s)", o.Run.ID, joinNonEmpty(" ", fmt.Sprintf("seed %d", o.Run.Seed), o.Label))
+		name := runName(o.Run, o.Label)
+		var bug *runs.Bug
 		switch {
+		case errors.As(o.Err, &bug):
+			bugs++
+			note := crashNote(bug.Value, bug.Stack)
+			if bugNote == "" {
+				bugNote = note
+			}
+			fmt.Fprintf(w, "%s failed: %s (%s)\n", name, bug.Error(), note)
 		case o.Status == store.StatusFailed:
 			failed++
 			msg := o.Run.Error
@@ -277,18 +328,38 @@ func runOutcomes(w io.Writer, rep *runs.Report) error {
 				msg = o.Err.Error()
 			}
 			when := ""
-			if o.Note != "" {
+			switch {
+			case strings.HasPrefix(o.Note, "skipped"):
 				when = " (in an earlier attempt)"
+			case o.Note != "":
+				when = " (in another process)"
 			}
 			fmt.Fprintf(w, "%s failed%s: %s\n", name, when, firstLine(msg))
+		case o.Status == store.StatusDone:
+		case interrupted && (o.Status == store.StatusInterrupted || o.Note == ""):
+			notDone++ // the interrupt line says it
 		case o.Err != nil:
+			notDone++
 			fmt.Fprintf(w, "%s: %s: %s\n", name, o.Status, firstLine(o.Err.Error()))
-		case o.Status != store.StatusDone && o.Note != "":
-			fmt.Fprintf(w, "%s not run: %s\n", name, o.Note)
+		default:
+			notDone++
+			why := o.Note
+			if why == "" {
+				why = "status " + string(o.Status)
+			}
+			fmt.Fprintf(w, "%s not done: %s\n", name, why)
 		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %s failed (attnlab show RUN says why; --retry-failed runs them again)", failed, plural(len(rep.Outcomes), "run"))
+	all := plural(len(rep.Outcomes), "run")
+	switch {
+	case bugs > 0:
+		return &internalError{fmt.Errorf("internal error in %d of %s (a bug in attnlab: %s)", bugs, all, bugNote)}
+	case notDone > 0 && interrupted:
+		return errInterrupted
+	case failed > 0:
+		return fmt.Errorf("%d of %s failed (attnlab show RUN says why; --retry-failed runs them again)", failed, all)
+	case notDone > 0:
+		return fmt.Errorf("%d of %s not done", notDone, all)
 	}
 	return nil
 }

@@ -1,0 +1,52 @@
+package crash
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWrite(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "crashes")
+	t.Setenv("ATTNLAB_CRASH_DIR", dir)
+	p1, err := Write("1.2.3", "boom", []byte("goroutine 1 [running]:\nmain.main()\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := Write("1.2.3", "boom", nil)
+	if err != nil || p1 == p2 {
+		t.Fatalf("second report: %s, %v (first %s)", p2, err, p1)
+	}
+	if filepath.Dir(p1) != dir {
+		t.Errorf("report in %s, want %s", filepath.Dir(p1), dir)
+	}
+	data, err := os.ReadFile(p1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"panic: boom", "version: 1.2.3", "goroutine 1 [running]", "command: "} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("report lacks %q:\n%s", want, data)
+		}
+	}
+	if fi, _ := os.Stat(p1); fi.Mode().Perm() != 0o600 {
+		t.Errorf("report mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+func TestWriteFallsBack(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ATTNLAB_CRASH_DIR", filepath.Join(f, "sub")) // under a regular file: cannot exist
+	p, err := Write("v", "boom", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(p)
+	if filepath.Dir(p) != filepath.Clean(os.TempDir()) {
+		t.Errorf("fallback report at %s, want it in %s", p, os.TempDir())
+	}
+}
