@@ -217,7 +217,11 @@ func waitForHeld(ctx context.Context, st *store.Store, owner store.Owner, plan [
 			if ctx.Err() != nil {
 				return // the runs not polled keep their outcome
 			}
+			prev := rep.Outcomes[i]
 			o := executeOne(ctx, st, owner, plan[i], recs[i], opt)
+			if ctx.Err() != nil && o.Err == nil && o.Note == "" && o.Status == prev.Status {
+				o = prev // cancelled before executeOne looked at the run
+			}
 			if held(o) {
 				still = append(still, i)
 			}
