@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
 )
@@ -26,10 +29,16 @@ func newLsCmd() *cobra.Command {
 		Use:   "ls [experiments|runs]",
 		Short: "List the experiments (with run counts per status) or the runs of the database",
 		Long: `List what the run database holds: the experiments with their runs counted by
-status, or the runs with their id, experiment, hash, seed, status, sweep point,
-attempts, start and finish times and error. Runs are listed when asked for, or
-when --experiment, --status or --where is given.`,
-		Example: "  attnlab ls\n  attnlab ls runs --experiment quickstart --status failed\n  attnlab ls runs --where 'test/exact_match > 0.9'",
+status, or the runs with their id, name (EXPERIMENT/POINT/seed=N, which every
+command taking a RUN accepts), status, attempts, hash, start and finish times
+and error. Runs are listed when asked for, or when --experiment, --status or
+--where is given.
+
+--where takes the keys compare takes (attention.name, bleu, seed, status, ...);
+an unknown key is an error listing the closest known keys. The listing fits the
+terminal (--width, $COLUMNS): the least needed columns (hash, start time,
+attempts) go first, long names and errors are cut with "…".`,
+		Example: "  attnlab ls\n  attnlab ls runs --experiment quickstart --status failed\n  attnlab ls runs --where 'exact_match > 0.9 and attention.name != none'",
 		Args:    args(0, "experiments|runs"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			what := "experiments"
@@ -65,9 +74,12 @@ when --experiment, --status or --where is given.`,
 				return err
 			}
 			if what == "runs" {
-				return lsRuns(ctx, cmd.OutOrStdout(), st, filter)
+				if filter.Where, err = report.ResolveWhere(ctx, st, exps, filter.Where); err != nil {
+					return err
+				}
+				return lsRuns(ctx, cmd.OutOrStdout(), outputWidth(cmd), st, filter)
 			}
-			return lsExperiments(ctx, cmd.OutOrStdout(), st, exps)
+			return lsExperiments(ctx, cmd.OutOrStdout(), outputWidth(cmd), st, exps)
 		},
 	}
 	db = addDBFlag(cmd)
@@ -102,7 +114,7 @@ func runFilter(exps []string, status, where string) (store.RunFilter, error) {
 	return f, nil
 }
 
-func lsExperiments(ctx context.Context, w io.Writer, st *store.Store, only []string) error {
+func lsExperiments(ctx context.Context, w io.Writer, width int, st *store.Store, only []string) error {
 	all, err := st.Experiments(ctx)
 	if err != nil {
 		return err
@@ -115,27 +127,42 @@ func lsExperiments(ctx context.Context, w io.Writer, st *store.Store, only []str
 	for _, n := range only {
 		keep[n] = true
 	}
-	tw := newTable(w)
-	fmt.Fprint(tw, "experiment\truns")
-	for _, s := range store.Statuses {
-		fmt.Fprintf(tw, "\t%s", s)
-	}
-	fmt.Fprint(tw, "\tupdated\tdescription\n")
+	var shown []store.Experiment
 	for _, x := range all {
-		if len(keep) > 0 && !keep[x.Name] {
-			continue
+		if len(keep) == 0 || keep[x.Name] {
+			shown = append(shown, x)
 		}
+	}
+	_, err = experimentsTable(shown).Render(w, width)
+	return err
+}
+
+// experimentsTable lays out ls's experiments: the name, the run count and
+// the count per status, the last update and the description. When the
+// table is too wide, a status no experiment has a run in goes first, then
+// the description is cut, then the update time goes.
+func experimentsTable(exps []store.Experiment) *term.Table {
+	t := &term.Table{Columns: []term.Column{{Head: "experiment", Key: true}, {Head: "runs", Right: true}}}
+	for _, s := range store.Statuses {
+		col := term.Column{Head: string(s), Right: true}
+		if !slices.ContainsFunc(exps, func(x store.Experiment) bool { return x.Counts[s] > 0 }) {
+			col.Drop = 3
+		}
+		t.Columns = append(t.Columns, col)
+	}
+	t.Columns = append(t.Columns, term.Column{Head: "updated", Drop: 1}, term.Column{Head: "description", Cut: 2, Min: 12})
+	for _, x := range exps {
 		total := 0
 		for _, n := range x.Counts {
 			total += n
 		}
-		fmt.Fprintf(tw, "%s\t%d", x.Name, total)
+		row := []string{x.Name, strconv.Itoa(total)}
 		for _, s := range store.Statuses {
-			fmt.Fprintf(tw, "\t%s", countOrDash(x.Counts[s]))
+			row = append(row, countOrDash(x.Counts[s]))
 		}
-		fmt.Fprintf(tw, "\t%s\t%s\n", formatTime(x.Updated), truncate(x.Description, 40))
+		t.Rows = append(t.Rows, append(row, formatTime(x.Updated), firstLine(x.Description)))
 	}
-	return tw.Flush()
+	return t
 }
 
 func countOrDash(n int) string {
@@ -145,7 +172,7 @@ func countOrDash(n int) string {
 	return fmt.Sprint(n)
 }
 
-func lsRuns(ctx context.Context, w io.Writer, st *store.Store, f store.RunFilter) error {
+func lsRuns(ctx context.Context, w io.Writer, width int, st *store.Store, f store.RunFilter) error {
 	runs, err := st.Runs(ctx, f)
 	if err != nil {
 		return err
@@ -154,14 +181,30 @@ func lsRuns(ctx context.Context, w io.Writer, st *store.Store, f store.RunFilter
 		fmt.Fprintln(w, "no runs match")
 		return nil
 	}
-	short := shortPointKeys(runs)
-	tw := newTable(w)
-	fmt.Fprint(tw, "id\texperiment\thash\tseed\tstatus\tpoint\tattempt\tstarted\tfinished\terror\n")
+	_, err = runsTable(runs).Render(w, width)
+	return err
+}
+
+// runsTable lays out ls's runs: id, name, status, attempts, hash, start and
+// finish, error. When the table is too wide the error is cut first, then
+// the hash, the start time and the attempts go, then the name is cut, and
+// the finish goes last.
+func runsTable(runs []store.Run) *term.Table {
+	t := &term.Table{Columns: []term.Column{
+		{Head: "id", Right: true, Key: true},
+		{Head: "name", Cut: 1, Min: 24},
+		{Head: "status"},
+		{Head: "attempt", Right: true, Drop: 2},
+		{Head: "hash", Drop: 4},
+		{Head: "started", Drop: 3},
+		{Head: "finished", Drop: 1},
+		{Head: "error", Cut: 5, Min: 16},
+	}}
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Experiment, shortHash(r.Hash), r.Seed,
-			r.Status, orDash(pointLabel(r.Point, short)), r.Attempt, formatTime(r.Started), finished(r), orDash(truncate(firstLine(r.Error), 40)))
+		t.Rows = append(t.Rows, []string{strconv.FormatInt(r.ID, 10), r.Name(), string(r.Status), strconv.Itoa(r.Attempt),
+			shortHash(r.Hash), formatTime(r.Started), finished(r), orDash(firstLine(r.Error))})
 	}
-	return tw.Flush()
+	return t
 }
 
 // pointLabel shows a stored sweep point (JSON) as "key=value" pairs, the
@@ -198,26 +241,6 @@ func parsePoint(point string) map[string]any {
 		return nil
 	}
 	return m
-}
-
-// shortPointKeys maps every key of the runs' points to the shortest dotted
-// suffix that is unique among them, as comparison tables head them.
-func shortPointKeys(runs []store.Run) map[string]string {
-	seen := map[string]bool{}
-	var keys []string
-	for _, r := range runs {
-		for k := range parsePoint(r.Point) {
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
-		}
-	}
-	short := make(map[string]string, len(keys))
-	for i, s := range report.ShortKeys(keys) {
-		short[keys[i]] = s
-	}
-	return short
 }
 
 // formatTime shows a time in the local zone to the second, "-" for zero.

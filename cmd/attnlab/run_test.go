@@ -109,7 +109,8 @@ func TestRunFailed(t *testing.T) {
 
 	ls := attnlab(t, "ls", "runs", "--status", "failed", "--db", db)
 	wantOK(t, ls)
-	if lines := strings.Split(ls.stdout, "\n"); len(lines) != 3 || !strings.Contains(lines[1], "diverge") || strings.Fields(lines[1])[6] != "2" {
+	if lines := strings.Split(ls.stdout, "\n"); len(lines) != 3 || !strings.Contains(lines[1], "diverge") ||
+		strings.Fields(lines[1])[slices.Index(strings.Fields(lines[0]), "attempt")] != "2" {
 		t.Errorf("ls runs --status failed:\n%s", ls.stdout)
 	}
 	show := attnlab(t, "show", "1", "--db", db)

@@ -21,12 +21,14 @@ type Column struct {
 	// first.
 	Key bool
 	// Drop > 0 lets the table leave the column out when it is too wide,
-	// the highest Drop first (ties: the rightmost first).
+	// and Cut > 0 lets it cut the column's lines to fit, down to Min
+	// columns (at least 4), each cut line ending with "…". Both are
+	// priorities: the table gives up room at priority Cut or Drop from the
+	// highest priority down, at each one first cutting, then dropping
+	// (ties: the rightmost column first), until it fits.
 	Drop int
-	// Shrink lets the table cut the column's lines to fit, down to Min
-	// columns (at least 4), each cut line ending with "…".
-	Shrink bool
-	Min    int
+	Cut  int
+	Min  int
 }
 
 // Table is a plain text table: heads, an optional rule, rows; columns
@@ -140,34 +142,40 @@ func (t *Table) Render(w io.Writer, width int) (Layout, error) {
 		return s + gap*max(k-1, 0)
 	}
 	var lay Layout
-	// 1. Drop columns, highest Drop first, rightmost first among equals.
-	for total() > width {
-		best := -1
-		for j := n - 1; j >= 0; j-- {
-			if keep[j] && t.Columns[j].Drop > 0 && (best < 0 || t.Columns[j].Drop > t.Columns[best].Drop) {
-				best = j
+	top := 0
+	for _, c := range t.Columns {
+		top = max(top, c.Drop, c.Cut)
+	}
+	for p := top; p >= 1 && total() > width; p-- {
+		for j := n - 1; j >= 0 && total() > width; j-- {
+			c := t.Columns[j]
+			if !keep[j] || c.Cut != p {
+				continue
+			}
+			minW := max(c.Min, 4)
+			for _, l := range heads[j] {
+				minW = max(minW, min(StringWidth(l), widths[j]))
+			}
+			if cut := min(total()-width, widths[j]-minW); cut > 0 {
+				widths[j] -= cut
 			}
 		}
-		if best < 0 {
-			break
+		for j := n - 1; j >= 0 && total() > width; j-- {
+			if keep[j] && t.Columns[j].Drop == p {
+				keep[j] = false
+				lay.Dropped = append(lay.Dropped, strings.Join(heads[j], " "))
+			}
 		}
-		keep[best] = false
-		lay.Dropped = append(lay.Dropped, strings.Join(heads[best], " "))
 	}
-	// 2. Shrink columns, rightmost first.
-	for j := n - 1; j >= 0 && total() > width; j-- {
-		c := t.Columns[j]
-		if !keep[j] || !c.Shrink {
-			continue
+	// Give cut columns back the room that dropping freed.
+	for j := range n {
+		if room := width - total(); keep[j] && widths[j] < natural[j] && room > 0 {
+			widths[j] = min(natural[j], widths[j]+room)
 		}
-		minW := max(c.Min, 4)
-		for _, l := range heads[j] {
-			minW = max(minW, min(StringWidth(l), widths[j]))
-		}
-		if cut := min(total()-width, widths[j]-minW); cut > 0 {
-			widths[j] -= cut
-			lay.Cut = true
-		}
+	}
+	lay.Cut = false
+	for j := range n {
+		lay.Cut = lay.Cut || (keep[j] && widths[j] < natural[j])
 	}
 	// 3. Split the other columns into blocks behind the key columns.
 	var keys, rest []int

@@ -62,7 +62,7 @@ func sample() *Table {
 			{Head: "n", Right: true, Key: true},
 			{Head: "test/\nexact_match", Right: true},
 			{Head: "test/\nbleu", Right: true},
-			{Head: "note", Shrink: true, Min: 6},
+			{Head: "note", Cut: 1, Min: 6},
 		},
 		Rows: [][]string{
 			{"none", "3", "0.053 ± 0.023", "0.223 ± 0.035", "the baseline"},
@@ -192,5 +192,31 @@ func TestTableEscapes(t *testing.T) {
 	want := "name           n\na\\x1b[31mred   1\nplain         22\n"
 	if got != want {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestTableDropOrder: room is given up by priority, cutting before
+// dropping at the same priority, and a cut column gets back the room a later
+// drop freed.
+func TestTableDropOrder(t *testing.T) {
+	tb := &Table{Columns: []Column{
+		{Head: "name", Key: true},
+		{Head: "empty", Drop: 2},
+		{Head: "updated", Drop: 1},
+		{Head: "description", Cut: 1, Min: 12},
+	}, Rows: [][]string{{"quickstart", "-", "2026-12-02 07:12", "reverse strings with each attention variant"}}}
+	// Natural: 10+5+16+43 + 6 = 80. At 70 the empty column goes (73), then
+	// the description is cut to 40.
+	got, lay := render(t, tb, 70)
+	want := "name        updated           description\nquickstart  2026-12-02 07:12  reverse strings with each attention var…\n"
+	if got != want || strings.Join(lay.Dropped, ",") != "empty" || !lay.Cut {
+		t.Errorf("at 70 (%+v):\n%s\nwant\n%s", lay, got, want)
+	}
+	// At 40 the description is cut to its minimum 12 (44), then updated
+	// goes, and the description gets the room back (28).
+	got, lay = render(t, tb, 40)
+	want = "name        description\nquickstart  reverse strings with each a…\n"
+	if got != want || strings.Join(lay.Dropped, ",") != "empty,updated" {
+		t.Errorf("at 40 (%+v):\n%s\nwant\n%s", lay, got, want)
 	}
 }
