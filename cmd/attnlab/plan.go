@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/term"
+	"github.com/attnlab/attnlab/report"
 )
 
 func newPlanCmd() *cobra.Command {
@@ -55,20 +57,22 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 			variants = true
 		}
 	}
-	tw := newTable(w)
-	fmt.Fprint(tw, "\n#\tseed")
+	// The table fits the terminal: keys are headed by their short names as in
+	// compare; the hash goes first when it is too wide, then the columns
+	// continue in a block below, # and seed repeated.
+	t := &term.Table{Columns: []term.Column{{Head: "#", Right: true, Key: true}, {Head: "seed", Right: true, Key: true}}}
 	if variants {
-		fmt.Fprint(tw, "\tvariant")
+		t.Columns = append(t.Columns, term.Column{Head: "variant"})
 	}
-	for _, k := range keys {
-		fmt.Fprintf(tw, "\t%s", k)
+	for _, k := range report.ShortKeys(keys) {
+		t.Columns = append(t.Columns, term.Column{Head: k})
 	}
-	fmt.Fprint(tw, "\thash\n")
+	t.Columns = append(t.Columns, term.Column{Head: "hash", Drop: 1})
 	for _, r := range plan {
-		fmt.Fprintf(tw, "%d\t%d", r.Index+1, r.Seed)
+		row := []string{strconv.Itoa(r.Index + 1), strconv.Itoa(r.Seed)}
 		if variants {
 			v, _ := r.Point["variant"].(string)
-			fmt.Fprintf(tw, "\t%s", orDash(v))
+			row = append(row, orDash(v))
 		}
 		for _, k := range keys {
 			v, ok := r.Point[k]
@@ -76,11 +80,12 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 			if ok {
 				s = formatValue(v)
 			}
-			fmt.Fprintf(tw, "\t%s", s)
+			row = append(row, s)
 		}
-		fmt.Fprintf(tw, "\t%s\n", shortHash(r.Hash))
+		t.Rows = append(t.Rows, append(row, shortHash(r.Hash)))
 	}
-	tw.Flush()
+	fmt.Fprintln(w)
+	t.Render(w, outputWidth(cmd))
 	if len(keys) == 0 && !variants {
 		fmt.Fprintln(w, "\n(no sweep: every run has the same configuration but its seed)")
 	}

@@ -11,7 +11,9 @@ func TestPlan(t *testing.T) {
 		args   []string
 	}{
 		{"plan_tiny.golden", []string{"plan", "testdata/tiny.yaml"}},
-		{"plan_sweep.golden", []string{"plan", "testdata/sweep.yaml"}},
+		{"plan_sweep.golden", []string{"plan", "testdata/sweep.yaml", "--width", "120"}},
+		{"plan_sweep.80.golden", []string{"plan", "testdata/sweep.yaml", "--width", "80"}},
+		{"plan_sweep.60.golden", []string{"plan", "testdata/sweep.yaml", "--width", "60"}},
 		{"plan_lm.golden", []string{"plan", "testdata/lm.yaml"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
