@@ -2,7 +2,10 @@
 // end to end (data, model, masked-loss training with checkpoints, validation,
 // early stopping, test evaluation with decoding, samples and attention maps),
 // and Execute runs every run of an experiment with a pool of workers over the
-// run store, with resume after interruption or a crash.
+// run store, with resume after interruption or a crash. Execute reports
+// progress to a Reporter and prints nothing itself; package progress has
+// the bars and log lines the CLI shows, and package bench the benchmark
+// harness.
 //
 // # Panics
 //

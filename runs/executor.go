@@ -41,12 +41,23 @@ type ExecOptions struct {
 	NoMetrics bool
 }
 
-// Reporter shows the progress of an execution.
+// Reporter shows the progress of an execution (package progress has the
+// reporters the CLI uses). Its methods may be called from several
+// goroutines at once.
 type Reporter interface {
-	// Start announces the plan: how many runs, and how many are already done.
-	Start(total, done int)
-	// Begin announces that a run starts (or resumes at step from).
-	Begin(run store.Run, label string, from, total int) RunReporter
+	// Start announces the plan: how many runs, how many are already done,
+	// and how many training steps the others take (a run that resumes
+	// announces the steps already trained in Begin).
+	Start(total, done, steps int)
+	// Begin announces that a run of total steps starts (or resumes at step
+	// from).
+	Begin(run store.Run, from, total int) RunReporter
+	// Skip announces that a run of the plan that is neither done nor
+	// failed will not be trained by this execution, and why (the execution
+	// was interrupted, or the run could not be claimed or prepared). A run
+	// another process holds is not skipped: Execute waits for it
+	// (ExecOptions.Waiting).
+	Skip(run store.Run, steps int, why string)
 	// Wait flushes the display after the last run ended.
 	Wait()
 }
@@ -146,15 +157,19 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		return nil, err
 	}
 	rep := &Report{ExperimentID: expID, Outcomes: make([]Outcome, len(plan))}
-	done := 0
+	done, steps := 0, 0
 	for i, r := range recs {
 		rep.Outcomes[i] = Outcome{Run: r, Label: plan[i].Label, Status: r.Status}
-		if r.Status == store.StatusDone {
+		switch r.Status {
+		case store.StatusDone:
 			done++
+		case store.StatusFailed:
+		default:
+			steps += plan[i].Config.Train.Steps
 		}
 	}
 	if opt.Reporter != nil {
-		opt.Reporter.Start(len(plan), done)
+		opt.Reporter.Start(len(plan), done, steps)
 		defer opt.Reporter.Wait()
 	}
 	owner := store.CurrentOwner(opt.Version)
@@ -235,6 +250,7 @@ func waitForHeld(ctx context.Context, st *store.Store, owner store.Owner, plan [
 func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan experiments.Run, rec store.Run, opt ExecOptions) (out Outcome) {
 	out = Outcome{Run: rec, Label: plan.Label, Status: rec.Status}
 	if ctx.Err() != nil {
+		skip(opt.Reporter, rec, plan, "interrupted")
 		return out
 	}
 	// Claim with a context that outlives cancellation, so bookkeeping
@@ -243,6 +259,7 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 	claim, err := st.Claim(bg, rec.ID, owner, opt.StaleAfter)
 	if err != nil {
 		out.Err = err
+		skip(opt.Reporter, rec, plan, err.Error())
 		return out
 	}
 	out.Run = claim.Run
@@ -257,7 +274,7 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 			resume = data
 			from = checkpointStep(data)
 		} else if !errors.Is(err, store.ErrNotFound) {
-			out.Err = err
+			skip(opt.Reporter, claim.Run, plan, err.Error())
 			return finishRun(bg, st, owner, out, store.StatusFailed, err)
 		}
 	}
@@ -268,11 +285,12 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 		keep = -1
 	}
 	if err := st.TruncateMetrics(bg, rec.ID, keep); err != nil {
+		skip(opt.Reporter, claim.Run, plan, err.Error())
 		return finishRun(bg, st, owner, out, store.StatusFailed, err)
 	}
 	var rr RunReporter
 	if opt.Reporter != nil {
-		rr = opt.Reporter.Begin(claim.Run, plan.Label, from, plan.Config.Train.Steps)
+		rr = opt.Reporter.Begin(claim.Run, from, plan.Config.Train.Steps)
 	}
 	sr := newStoreRecorder(bg, st, rec.ID, rr)
 	hbCtx, stopHB := context.WithCancel(bg)
@@ -312,6 +330,13 @@ func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan ex
 		rr.End(status, err)
 	}
 	return out
+}
+
+// skip tells rep (if any) that the run will not be trained.
+func skip(rep Reporter, r store.Run, plan experiments.Run, why string) {
+	if rep != nil {
+		rep.Skip(r, plan.Config.Train.Steps, why)
+	}
 }
 
 // trainSafely runs Train. A panic with a tensor.Error is a misuse of a
@@ -357,19 +382,6 @@ func (b *Bug) Error() string {
 func (b *Bug) Unwrap() error {
 	err, _ := b.Value.(error)
 	return err
-}
-
-func firstLines(s string, n int) string {
-	lines := 0
-	for i, c := range s {
-		if c == '\n' {
-			lines++
-			if lines == n {
-				return s[:i]
-			}
-		}
-	}
-	return s
 }
 
 func finishRun(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, status store.Status, err error) Outcome {

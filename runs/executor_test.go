@@ -104,9 +104,10 @@ type cancelAt struct {
 	seen   atomic.Int64
 }
 
-func (c *cancelAt) Start(int, int) {}
-func (c *cancelAt) Wait()          {}
-func (c *cancelAt) Begin(store.Run, string, int, int) RunReporter {
+func (c *cancelAt) Start(int, int, int)         {}
+func (c *cancelAt) Skip(store.Run, int, string) {}
+func (c *cancelAt) Wait()                       {}
+func (c *cancelAt) Begin(store.Run, int, int) RunReporter {
 	return c
 }
 func (c *cancelAt) Update(p Progress) {
@@ -194,9 +195,10 @@ type resumes struct {
 	from []int
 }
 
-func (r *resumes) Start(int, int) {}
-func (r *resumes) Wait()          {}
-func (r *resumes) Begin(_ store.Run, _ string, from, _ int) RunReporter {
+func (r *resumes) Start(int, int, int)         {}
+func (r *resumes) Skip(store.Run, int, string) {}
+func (r *resumes) Wait()                       {}
+func (r *resumes) Begin(_ store.Run, from, _ int) RunReporter {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.from = append(r.from, from)

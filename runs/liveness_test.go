@@ -17,13 +17,14 @@ import (
 )
 
 // panicOn is a Reporter whose runs panic (a bug) at their first progress
-// update when their label contains label.
+// update when their name contains label.
 type panicOn struct{ label string }
 
-func (p panicOn) Start(int, int) {}
-func (p panicOn) Wait()          {}
-func (p panicOn) Begin(_ store.Run, label string, _, _ int) RunReporter {
-	if strings.Contains(label, p.label) {
+func (p panicOn) Start(int, int, int)         {}
+func (p panicOn) Skip(store.Run, int, string) {}
+func (p panicOn) Wait()                       {}
+func (p panicOn) Begin(r store.Run, _, _ int) RunReporter {
+	if strings.Contains(r.Name(), p.label) {
 		return panicRun{}
 	}
 	return nopRun{}

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
-	"github.com/attnlab/attnlab/internal/printable"
+	"github.com/attnlab/attnlab/progress"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
@@ -144,17 +144,9 @@ func progressReporter(stderr io.Writer, locked io.Writer, quiet bool) runs.Repor
 		return nil
 	}
 	if f, ok := stderr.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		return safeLabels{runs.NewBarReporter(f)}
+		return progress.Bars(f)
 	}
-	return runs.NewLogReporter(locked)
-}
-
-// safeLabels escapes the run labels (sweep values from the experiment
-// file) of a Reporter that writes to the terminal directly.
-type safeLabels struct{ runs.Reporter }
-
-func (s safeLabels) Begin(r store.Run, label string, from, total int) runs.RunReporter {
-	return s.Reporter.Begin(r, printable.Line(label), from, total)
+	return progress.Log(locked)
 }
 
 // requeueFailed puts the failed runs of the plan back in the queue and

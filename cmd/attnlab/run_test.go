@@ -23,7 +23,7 @@ func TestRun(t *testing.T) {
 		}
 	}
 	// Not a terminal: one log line per evaluation on stderr, none on stdout.
-	for _, want := range []string{"runs: 4 planned, 0 already done", "model.attention.name=additive: step 30/60", ": done"} {
+	for _, want := range []string{"runs: 4 planned, 0 already done", "tiny/additive/seed=1: step 30/60", ": done"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("the progress log lacks %q\n%s", want, r.stderr)
 		}
@@ -103,7 +103,7 @@ func TestRunFailed(t *testing.T) {
 		t.Errorf("rerun: %v", again)
 	}
 	retry := attnlab(t, "run", "testdata/fail.yaml", "--db", db, "--retry-failed")
-	if retry.code != exitFailure || !strings.Contains(retry.stderr, "requeued 1 failed run") || !strings.Contains(retry.stderr, "run 1 seed 1: start") {
+	if retry.code != exitFailure || !strings.Contains(retry.stderr, "requeued 1 failed run") || !strings.Contains(retry.stderr, "diverge/seed=1: start") {
 		t.Errorf("--retry-failed: %v", retry)
 	}
 
@@ -168,7 +168,7 @@ func TestRunInterrupted(t *testing.T) {
 
 	again := attnlab(t, "run", "testdata/long.yaml", "--db", db, "--workers", "1")
 	wantOK(t, again)
-	if !strings.Contains(again.stderr, "run 1 seed 1: resume at step 2") {
+	if !strings.Contains(again.stderr, "long/seed=1: resume at step 2") {
 		t.Errorf("the rerun did not resume run 1 from its checkpoint:\n%s", again.stderr)
 	}
 	if !strings.Contains(again.stdout, "long") || !slices.Equal(rowSizes(t, again.stdout), []int{2}) {

@@ -1,0 +1,164 @@
+package progress
+
+import (
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/attnlab/attnlab/internal/printable"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+)
+
+// Bars returns a reporter that draws a bar per running run and an overall
+// bar on w, a terminal whose width it reads at every refresh.
+func Bars(w io.Writer) runs.Reporter {
+	return newBars(mpb.WithOutput(w), mpb.WithRefreshRate(200*time.Millisecond))
+}
+
+func newBars(opts ...mpb.ContainerOption) *bars {
+	return &bars{p: mpb.New(opts...), eta: newETA(time.Now), longest: len("runs")}
+}
+
+type bars struct {
+	p   *mpb.Progress
+	eta *eta
+
+	mu       sync.Mutex
+	overall  *mpb.Bar
+	total    int // runs in the plan
+	longest  int // the longest name begun so far
+	counters int // the widest counters
+}
+
+// columns returns the layout for a terminal of width columns.
+func (b *bars) columns(width int) columns {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return layout(width, b.longest, b.counters)
+}
+
+func (b *bars) Start(total, done, steps int) {
+	b.eta.start(total, done, steps)
+	b.mu.Lock()
+	b.total = total
+	b.counters = max(b.counters, countersCols(total))
+	b.mu.Unlock()
+	line := func(c columns) (string, string) {
+		done, elapsed, eta := b.eta.overall()
+		return overallLine{done: done, total: total, elapsed: elapsed, eta: eta}.fit(c)
+	}
+	left, right := b.pair(line)
+	b.overall = b.p.AddBar(int64(max(total, 1)),
+		mpb.PrependDecorators(left), mpb.AppendDecorators(right),
+		mpb.BarWidth(MaxBar), mpb.BarPriority(math.MaxInt))
+	b.overall.SetCurrent(int64(done))
+}
+
+// pair returns the left and right decorators of a line: the left one lays
+// the line out with the terminal's whole width (what mpb gives the first
+// decorator), the right one reuses that layout.
+func (b *bars) pair(line func(columns) (string, string)) (left, right decor.Decorator) {
+	var mu sync.Mutex
+	var c columns
+	left = decor.Any(func(s decor.Statistics) string {
+		mu.Lock()
+		c = b.columns(s.AvailableWidth)
+		cc := c
+		mu.Unlock()
+		l, _ := line(cc)
+		return l
+	})
+	right = decor.Any(func(decor.Statistics) string {
+		mu.Lock()
+		cc := c
+		mu.Unlock()
+		_, r := line(cc)
+		return r
+	})
+	return left, right
+}
+
+func (b *bars) Begin(run store.Run, from, total int) runs.RunReporter {
+	name := printable.Line(run.Name())
+	b.mu.Lock()
+	b.longest = max(b.longest, cols(name))
+	b.counters = max(b.counters, countersCols(total))
+	b.mu.Unlock()
+	r := &barRun{name: name, from: from, began: time.Now(), step: from, total: total, eta: b.eta.begin(from, total), overall: b.overall}
+	left, right := b.pair(func(c columns) (string, string) { return r.line().fit(c) })
+	r.bar = b.p.AddBar(int64(max(total, 1)),
+		mpb.PrependDecorators(left), mpb.AppendDecorators(right),
+		mpb.BarWidth(MaxBar), mpb.BarRemoveOnComplete())
+	r.bar.SetCurrent(int64(from))
+	return r
+}
+
+func (b *bars) Skip(_ store.Run, steps int, _ string) { b.eta.skip(steps) }
+
+func (b *bars) Wait() {
+	if b.overall != nil && !b.overall.Completed() {
+		b.overall.Abort(false)
+	}
+	b.p.Wait()
+}
+
+type barRun struct {
+	bar     *mpb.Bar
+	overall *mpb.Bar
+	name    string
+	from    int
+	began   time.Time
+	eta     *runETA
+
+	mu          sync.Mutex
+	step, total int
+	loss, tps   float64
+}
+
+// line returns what the run's line shows now; its ETA is
+// (total − step)·t/(step − from), t the time since the run began.
+func (r *barRun) line() runLine {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := runLine{name: r.name, step: r.step, total: r.total, loss: r.loss, tps: r.tps, eta: -1}
+	if r.step > r.from {
+		l.eta = time.Duration(float64(time.Since(r.began)) * float64(r.total-r.step) / float64(r.step-r.from))
+	}
+	return l
+}
+
+func (r *barRun) Update(p runs.Progress) {
+	r.mu.Lock()
+	if p.Loss != 0 {
+		r.loss = p.Loss
+	}
+	if p.TokensPerSec != 0 {
+		r.tps = p.TokensPerSec
+	}
+	if p.Total > 0 {
+		r.total = p.Total
+	}
+	r.step = p.Step
+	total := r.total
+	r.mu.Unlock()
+	r.eta.update(p.Step)
+	r.bar.SetTotal(int64(max(total, 1)), false)
+	r.bar.SetCurrent(int64(p.Step))
+}
+
+func (r *barRun) End(status store.Status, _ error) {
+	r.eta.end(status)
+	if status == store.StatusDone {
+		r.bar.SetTotal(-1, true)
+		if r.overall != nil {
+			r.overall.Increment()
+		}
+	} else {
+		r.bar.Abort(true)
+	}
+}

@@ -1,0 +1,37 @@
+// Package progress shows the progress of an execution (runs.Execute) to a
+// person: Bars on a terminal, Log lines elsewhere. Both implement
+// runs.Reporter; package runs itself prints nothing.
+//
+// # Bars
+//
+// One bar per running run and an overall bar below them, at 80 columns:
+//
+//	quickstart/additive/seed=1    700/1500 [==============] loss 0.0412   ETA 9s
+//	quickstart/multi-head/seed=3    0/1500 [==============]
+//	runs                              3/18 [==============] 48s  ETA 3m54s
+//
+// A run's line is its name (store.Run.Name), step/total, the bar, the last
+// training loss, the throughput (tok/s) and the run's ETA,
+// (total − step)·t/(step − from), where t is the time since the run began
+// at step from. Every line shares one layout, so the bars line up, and no
+// line is wider than the terminal: the bar keeps at least MinBar columns
+// (at most MaxBar), and what does not fit is given up in this order — the
+// throughput, the names' width down to 16 columns (a name keeps its end,
+// after "…"), the loss, the names' width down to 8, the ETA. The overall
+// line shows the time elapsed and the overall ETA, or the ETA alone.
+//
+// The overall ETA is remaining · t/trained: remaining is the training steps
+// the plan's runs still need (Start's steps, less the steps each run
+// resumed from, trained since, or will not train because it stopped early,
+// failed or was skipped), trained the steps trained since Start, t the time
+// since Start. It is unknown ("ETA ?") until a step has been trained. Early
+// stopping can make a run end before its total, so the ETA is an upper
+// bound when runs stop early.
+//
+// # Log
+//
+// One line per run start, evaluation, end and skip, each stamped with the
+// time; a run's end also says how many runs are done and the overall ETA.
+// Names and errors go through internal/printable: stored text never drives
+// the terminal.
+package progress

@@ -1,0 +1,86 @@
+package progress
+
+import (
+	"sync"
+	"time"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+// eta estimates when an execution ends from the training steps it still
+// needs and the rate at which steps were trained since it started (see the
+// package documentation). It is safe for concurrent use.
+type eta struct {
+	now func() time.Time
+
+	mu        sync.Mutex
+	started   time.Time
+	done      int   // runs done
+	remaining int64 // steps still to train
+	trained   int64 // steps trained since start
+}
+
+func newETA(now func() time.Time) *eta { return &eta{now: now} }
+
+func (e *eta) start(total, done, steps int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.started, e.done, e.remaining, e.trained = e.now(), done, int64(steps), 0
+}
+
+// overall returns the runs done, the time since start and the estimated
+// time left (−1 while unknown).
+func (e *eta) overall() (done int, elapsed, left time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	elapsed = e.now().Sub(e.started)
+	left = -1
+	if e.trained > 0 && elapsed > 0 {
+		left = time.Duration(float64(elapsed) * float64(max(e.remaining, 0)) / float64(e.trained))
+	}
+	return e.done, elapsed, left
+}
+
+// skip takes a run that will not be trained out of the remaining steps.
+func (e *eta) skip(steps int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.remaining -= int64(steps)
+}
+
+// begin follows a run that resumes at step from of total.
+func (e *eta) begin(from, total int) *runETA {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.remaining -= int64(from)
+	return &runETA{e: e, last: from, total: total}
+}
+
+// runETA is one run's share of an eta.
+type runETA struct {
+	e           *eta
+	last, total int // guarded by e.mu
+}
+
+// update records that the run reached step.
+func (r *runETA) update(step int) {
+	r.e.mu.Lock()
+	defer r.e.mu.Unlock()
+	if d := step - r.last; d > 0 {
+		r.e.trained += int64(d)
+		r.e.remaining -= int64(d)
+		r.last = step
+	}
+}
+
+// end records how the run ended: its steps not trained leave the
+// remaining ones, whatever the status.
+func (r *runETA) end(status store.Status) {
+	r.e.mu.Lock()
+	defer r.e.mu.Unlock()
+	r.e.remaining -= int64(max(r.total-r.last, 0))
+	r.last = r.total
+	if status == store.StatusDone {
+		r.e.done++
+	}
+}

@@ -1,0 +1,179 @@
+package progress
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MinBar and MaxBar bound the width of a bar in columns.
+const (
+	MinBar = 16
+	MaxBar = 40
+)
+
+// The widths the right column reserves for each part of a run's line.
+const (
+	lossCols = len("loss 12.3456")
+	tpsCols  = len("999.9k tok/s")
+	etaCols  = len("ETA 59m59s")
+	gapCols  = 2 // between parts
+)
+
+// columns is the layout every line of a display shares, so that the bars
+// line up: name and counters on the left, the bar, then the right column.
+type columns struct {
+	name, counters int  // widths of the name and the step/total counters
+	right          int  // width of the right column
+	loss, tps, eta bool // which parts the runs' right column shows
+}
+
+// layout chooses the columns for a terminal of width columns, names of up
+// to longest columns and counters of up to counters columns. It keeps the
+// bar at least MinBar wide and gives up, in this order, the throughput,
+// the names' width down to 16 columns (names keep their end), the loss, the
+// names' width down to 8, and the ETA.
+func layout(width, longest, counters int) columns {
+	room := func(right int) int { return width - MinBar - 2 - 1 - counters - right }
+	for _, c := range []struct {
+		minName        int
+		loss, tps, eta bool
+	}{
+		{longest, true, true, true},
+		{min(longest, 16), true, false, true},
+		{min(longest, 8), false, false, true},
+		{1, false, false, false},
+	} {
+		right := 0
+		for _, p := range []struct {
+			on   bool
+			cols int
+		}{{c.loss, lossCols}, {c.tps, tpsCols}, {c.eta, etaCols}} {
+			if p.on {
+				right += p.cols + gapCols
+			}
+		}
+		right = max(right-gapCols, 0)
+		if n := room(right); n >= c.minName || c.minName == 1 {
+			return columns{name: max(1, min(longest, n)), counters: counters, right: right, loss: c.loss, tps: c.tps, eta: c.eta}
+		}
+	}
+	panic("unreachable")
+}
+
+// runLine is what a run's bar line shows.
+type runLine struct {
+	name        string
+	step, total int
+	loss        float64       // 0: no loss logged yet
+	tps         float64       // tokens per second; 0: not known yet
+	eta         time.Duration // < 0: not known yet
+}
+
+// fit returns the text left and right of a run's bar in columns c.
+func (l runLine) fit(c columns) (left, right string) {
+	var parts []string
+	if c.loss {
+		parts = append(parts, pad(ifKnown(l.loss != 0, fmt.Sprintf("loss %.4f", l.loss)), lossCols))
+	}
+	if c.tps {
+		parts = append(parts, pad(ifKnown(l.tps != 0, compact(l.tps)+" tok/s"), tpsCols))
+	}
+	if c.eta {
+		parts = append(parts, ifKnown(l.eta >= 0, "ETA "+duration(l.eta)))
+	}
+	return c.left(l.name, fmt.Sprintf("%d/%d", l.step, l.total)), c.fitRight(strings.Join(parts, "  "))
+}
+
+// overallLine is what the overall bar's line shows.
+type overallLine struct {
+	done, total int
+	elapsed     time.Duration
+	eta         time.Duration // < 0: not known yet
+}
+
+// fit returns the text left and right of the overall bar in columns c:
+// the time elapsed and the ETA, or the ETA alone when both do not fit.
+func (o overallLine) fit(c columns) (left, right string) {
+	eta := "ETA ?"
+	if o.eta >= 0 {
+		eta = "ETA " + duration(o.eta)
+	}
+	right = duration(o.elapsed) + "  " + eta
+	if cols(right) > c.right {
+		right = eta
+	}
+	return c.left("runs", fmt.Sprintf("%d/%d", o.done, o.total)), c.fitRight(right)
+}
+
+// left returns the name cut or padded to its column and the counters
+// aligned right in theirs.
+func (c columns) left(name, counters string) string {
+	return pad(tail(name, c.name), c.name) + " " + strings.Repeat(" ", max(c.counters-cols(counters), 0)) + counters
+}
+
+// fitRight pads s to the right column, or cuts it to it.
+func (c columns) fitRight(s string) string {
+	if cols(s) > c.right {
+		return string([]rune(s)[:c.right])
+	}
+	return pad(s, c.right)
+}
+
+func ifKnown(known bool, s string) string {
+	if known {
+		return s
+	}
+	return ""
+}
+
+// cols is the number of columns s takes, one per rune (names with wide
+// characters may take more; the terminal then wraps less than a column).
+func cols(s string) int { return utf8.RuneCountInString(s) }
+
+// tail returns s cut to n columns, keeping its end after "…".
+func tail(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n <= 1 {
+		return string(r[len(r)-n:])
+	}
+	return "…" + string(r[len(r)-n+1:])
+}
+
+// pad returns s padded with spaces to n columns.
+func pad(s string, n int) string {
+	if c := cols(s); c < n {
+		return s + strings.Repeat(" ", n-c)
+	}
+	return s
+}
+
+// countersCols is the width of "step/total" counters up to total.
+func countersCols(total int) int { return 2*len(fmt.Sprint(total)) + 1 }
+
+// duration formats d briefly: 45s, 3m05s, 2h03m.
+func duration(d time.Duration) string {
+	s := int64(d.Round(time.Second) / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	}
+	return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+}
+
+// compact formats a rate with a k or M suffix.
+func compact(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.1fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}

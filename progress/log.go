@@ -1,0 +1,121 @@
+package progress
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/attnlab/attnlab/internal/printable"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+)
+
+// Log returns a reporter that writes one plain line per run start,
+// evaluation, end and skip to w, for logs and terminals without bars.
+func Log(w io.Writer) runs.Reporter { return newLog(w, time.Now) }
+
+func newLog(w io.Writer, now func() time.Time) *logger {
+	return &logger{w: w, now: now, eta: newETA(now)}
+}
+
+type logger struct {
+	mu    sync.Mutex
+	w     io.Writer
+	now   func() time.Time
+	eta   *eta
+	total int
+}
+
+func (l *logger) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "%s "+format+"\n", append([]any{l.now().Format("15:04:05")}, args...)...)
+}
+
+func (l *logger) Start(total, done, steps int) {
+	l.mu.Lock()
+	l.total = total
+	l.mu.Unlock()
+	l.eta.start(total, done, steps)
+	l.printf("runs: %d planned, %d already done", total, done)
+}
+
+func (l *logger) Begin(run store.Run, from, total int) runs.RunReporter {
+	verb := "start"
+	if from > 0 {
+		verb = fmt.Sprintf("resume at step %d", from)
+	}
+	name := printable.Line(run.Name())
+	l.printf("%s: %s", name, verb)
+	return &logRun{l: l, name: name, eta: l.eta.begin(from, total)}
+}
+
+func (l *logger) Skip(run store.Run, steps int, why string) {
+	l.eta.skip(steps)
+	l.printf("%s: not run: %s", printable.Line(run.Name()), printable.Line(firstLine(why)))
+}
+
+func (l *logger) Wait() {}
+
+type logRun struct {
+	l    *logger
+	name string
+	eta  *runETA
+
+	mu  sync.Mutex
+	tps float64
+}
+
+func (r *logRun) Update(p runs.Progress) {
+	r.eta.update(p.Step)
+	r.mu.Lock()
+	if p.TokensPerSec != 0 {
+		r.tps = p.TokensPerSec
+	}
+	tps := r.tps
+	r.mu.Unlock()
+	if p.Eval == nil {
+		return
+	}
+	var b strings.Builder
+	if p.Loss != 0 {
+		fmt.Fprintf(&b, " train/loss %.4g", p.Loss)
+	}
+	keys := make([]string, 0, len(p.Eval))
+	for k := range p.Eval {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s %.4g", k, p.Eval[k])
+	}
+	if tps != 0 {
+		fmt.Fprintf(&b, " (%s tok/s)", compact(tps))
+	}
+	r.l.printf("%s: step %d/%d%s", r.name, p.Step, p.Total, b.String())
+}
+
+func (r *logRun) End(status store.Status, err error) {
+	r.eta.end(status)
+	done, _, left := r.l.eta.overall()
+	r.l.mu.Lock()
+	runsLine := fmt.Sprintf("%d/%d runs done", done, r.l.total)
+	r.l.mu.Unlock()
+	if left >= 0 {
+		runsLine += ", ETA " + duration(left)
+	}
+	if err != nil {
+		r.l.printf("%s: %s: %s (%s)", r.name, status, printable.Line(firstLine(err.Error())), runsLine)
+		return
+	}
+	r.l.printf("%s: %s (%s)", r.name, status, runsLine)
+}
+
+// firstLine returns s up to its first newline.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

@@ -1,0 +1,224 @@
+package progress
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+// render lays a line out as the bars draw it: left, the bar in the
+// columns left (at most MaxBar), right.
+func render(width int, left, right string) string {
+	bar := min(MaxBar, width-cols(left)-cols(right)-2)
+	return strings.TrimRight(left+" ["+strings.Repeat("=", max(bar-2, 0))+"] "+right, " ")
+}
+
+// TestLines renders a display of four runs and the overall line at 120, 80
+// and 40 columns (the golden file shows them) and checks that no line is
+// wider than the terminal, that every bar keeps MinBar columns and that
+// the bars line up.
+func TestLines(t *testing.T) {
+	t.Parallel()
+	lines := []runLine{
+		{name: "quickstart/additive/seed=1", step: 700, total: 1500, loss: 0.04123, tps: 11300, eta: 9 * time.Second},
+		{name: "quickstart/multi-head/seed=3", step: 0, total: 1500, eta: -1},
+		{name: "quickstart/small,dot,16,32,0.001/seed=2", step: 1200, total: 1500, loss: 1.5, tps: 2.5e6, eta: 2*time.Hour + 3*time.Minute},
+		{name: "quickstart/none/seed=12", step: 1499, total: 1500, loss: 12.3456, tps: 999, eta: 59 * time.Second},
+	}
+	overall := []overallLine{{done: 3, total: 18, elapsed: 48 * time.Second, eta: 234 * time.Second}, {done: 0, total: 18, elapsed: 2 * time.Second, eta: -1}}
+	longest, counters := 0, countersCols(18)
+	for _, l := range lines {
+		longest, counters = max(longest, cols(l.name)), max(counters, countersCols(l.total))
+	}
+	var b strings.Builder
+	for _, width := range []int{120, 80, 60, 40} {
+		c := layout(width, longest, counters)
+		fmt.Fprintf(&b, "%d columns:\n", width)
+		barAt := -1
+		check := func(left, right string) {
+			line := render(width, left, right)
+			if cols(left)+cols(right)+2+MinBar > width || cols(line) > width {
+				t.Errorf("width %d: %q does not fit with a bar of %d", width, line, MinBar)
+			}
+			if barAt >= 0 && cols(left) != barAt {
+				t.Errorf("width %d: bar at column %d, want %d: %q", width, cols(left), barAt, line)
+			}
+			barAt = cols(left)
+			b.WriteString(line + "\n")
+		}
+		for _, l := range lines {
+			check(l.fit(c))
+		}
+		for _, o := range overall {
+			check(o.fit(c))
+		}
+	}
+	golden(t, "lines.golden", b.String())
+}
+
+// TestLayout checks the order in which a narrowing terminal gives things up.
+func TestLayout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		width          int
+		name           int
+		loss, tps, eta bool
+	}{
+		{200, 40, true, true, true},
+		{40 + 1 + 9 + MinBar + 2 + 38, 40, true, true, true},
+		{40 + 1 + 9 + MinBar + 2 + 38 - 1, 40, true, false, true},
+		{16 + 1 + 9 + MinBar + 2 + 24, 16, true, false, true},
+		{16 + 1 + 9 + MinBar + 2 + 24 - 1, 15 + 14, false, false, true}, // the loss and its gap free 14 columns
+		{8 + 1 + 9 + MinBar + 2 + 10, 8, false, false, true},
+		{8 + 1 + 9 + MinBar + 2 + 10 - 1, 8 + 10 - 1, false, false, false},
+		{10, 1, false, false, false},
+	} {
+		c := layout(tc.width, 40, 9)
+		if c.name != tc.name || c.loss != tc.loss || c.tps != tc.tps || c.eta != tc.eta {
+			t.Errorf("layout(%d) = %+v, want name %d, loss %v, tps %v, eta %v", tc.width, c, tc.name, tc.loss, tc.tps, tc.eta)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{0: "0s", 1499 * time.Millisecond: "1s", 59 * time.Second: "59s",
+		65 * time.Second: "1m05s", 3599 * time.Second: "59m59s", 3600 * time.Second: "1h00m", 26*time.Hour + 7*time.Minute: "26h07m"} {
+		if got := duration(d); got != want {
+			t.Errorf("duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// clock is a fake time source.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time            { return c.t }
+func (c *clock) advance(d time.Duration)   { c.t = c.t.Add(d) }
+func newClock() *clock                     { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+func (c *clock) since(t time.Time) float64 { return c.t.Sub(t).Seconds() }
+
+// TestETA follows an execution of 4 runs of 100 steps, one done before,
+// one resumed at step 40, one stopping early and one held elsewhere: the
+// ETA is the steps left over the rate of the steps trained so far.
+func TestETA(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	e := newETA(c.now)
+	e.start(4, 1, 300)
+	if _, _, left := e.overall(); left != -1 {
+		t.Fatalf("ETA before any step = %v, want unknown", left)
+	}
+	a := e.begin(40, 100) // resumes: 240 steps left
+	b := e.begin(0, 100)
+	c.advance(10 * time.Second)
+	a.update(60) // 20 trained
+	b.update(20) // 20 trained: 220 left (40 + 80 + the 100 of the fourth run), 40 in 10 s
+	if done, elapsed, left := e.overall(); done != 1 || elapsed != 10*time.Second || left != 55*time.Second {
+		t.Fatalf("overall = %d, %v, %v; want 1 done, 10s elapsed, ETA 55s (220 steps at 4/s)", done, elapsed, left)
+	}
+	b.end(store.StatusDone) // stopped early at 20: 80 steps leave
+	e.skip(100)             // the fourth run is held by another process
+	if _, _, left := e.overall(); left != 10*time.Second {
+		t.Fatalf("ETA after an early stop and a skip = %v, want 10s (40 steps at 4/s)", left)
+	}
+	c.advance(10 * time.Second)
+	a.update(100)
+	a.update(90) // a step backwards changes nothing
+	a.end(store.StatusDone)
+	if done, _, left := e.overall(); done != 3 || left != 0 {
+		t.Fatalf("overall at the end = %d, %v; want 3 done, ETA 0s", done, left)
+	}
+}
+
+// TestLog checks the log reporter's lines with a fake clock.
+func TestLog(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	var buf bytes.Buffer
+	l := newLog(&buf, func() time.Time { return c.now() })
+	run := func(id int64, point string, seed int64) store.Run {
+		return store.Run{ID: id, Experiment: "quick", Point: point, Seed: seed}
+	}
+	l.Start(3, 0, 300)
+	a := l.Begin(run(1, `{"model.attention.name":"dot"}`, 1), 0, 100)
+	b := l.Begin(run(2, `{"model.attention.name":"dot\u001b[31m"}`, 2), 50, 100)
+	l.Skip(run(3, `{}`, 3), 100, "running on there:12 (heartbeat 5s ago)\nsecond line")
+	c.advance(5 * time.Second)
+	a.Update(runs.Progress{Step: 50, Total: 100, Loss: 1.25, TokensPerSec: 12345})
+	a.Update(runs.Progress{Step: 50, Total: 100, Loss: 1.25, Eval: map[string]float64{"valid/loss": 1.5, "valid/exact_match": 0.25}})
+	c.advance(5 * time.Second)
+	a.Update(runs.Progress{Step: 100, Total: 100, Loss: 1})
+	a.End(store.StatusDone, nil)
+	b.Update(runs.Progress{Step: 60, Total: 100})
+	b.End(store.StatusFailed, errors.New("step 60: training loss is NaN\nmore"))
+	golden(t, "log.golden", buf.String())
+}
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[a-zA-Z]`)
+
+// TestBarsFit draws real bars at 80 columns and checks that no line is
+// wider and that the overall line shows an ETA.
+func TestBarsFit(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	refresh := make(chan any)
+	b := newBars(mpb.WithOutput(&buf), mpb.WithWidth(80), mpb.WithManualRefresh(refresh), mpb.ForceAutoRefresh())
+	b.Start(3, 0, 3000)
+	r1 := b.Begin(store.Run{ID: 1, Experiment: "attention-vs-length", Point: `{"variant":"small","model.attention.name":"multi-head","train.optimizer.lr":0.0003}`, Seed: 12}, 0, 1000)
+	r2 := b.Begin(store.Run{ID: 2, Experiment: "q", Seed: 1}, 0, 1000)
+	time.Sleep(20 * time.Millisecond)
+	r1.Update(runs.Progress{Step: 100, Total: 1000, Loss: 2.3456, TokensPerSec: 123456})
+	r2.Update(runs.Progress{Step: 300, Total: 1000, Loss: 0.5})
+	refresh <- time.Now()
+	refresh <- time.Now()
+	r1.End(store.StatusDone, nil)
+	r2.End(store.StatusInterrupted, nil)
+	b.Skip(store.Run{ID: 3}, 1000, "interrupted")
+	b.Wait()
+	out := ansi.ReplaceAllString(buf.String(), "")
+	var sawETA, sawRun bool
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if cols(line) > 80 {
+			t.Errorf("line of %d columns:\n%s", cols(line), line)
+		}
+		sawETA = sawETA || (strings.HasPrefix(line, "runs ") && strings.Contains(line, "ETA "))
+		sawRun = sawRun || strings.Contains(line, "/seed=12 ")
+	}
+	if !sawETA || !sawRun {
+		t.Errorf("want a run's line and an overall line with an ETA:\n%s", out)
+	}
+}
