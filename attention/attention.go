@@ -56,10 +56,37 @@ func (p plain) Attend(q *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
 }
 
 // Dims describes the site an attention is built for.
+//
+// Query, Key and Value are the feature sizes of one head's queries, keys
+// and values; the context has Value features per head. With Heads H > 1
+// the attention serves H heads at once, as multi-head's per-head attention:
+// q, k and v hold the heads side by side ([B,T,H·Query], head h in columns
+// h·Query … (h+1)·Query−1, read in place through strides, never copied), the
+// context is [B,Tq,H·Value] and the weights [B,H,Tq,Tk]; every parameter
+// of the attention then has a leading head axis.
+//
+// At a Causal site the attention itself lets query i see only keys j ≤ i
+// (callers need not build a [T,T] causal mask, and variants for long inputs
+// skip the hidden half without reading a mask); a causal mask passed to
+// Attend as well changes nothing.
+//
+// Directions is set by a model whose keys and values are the outputs of a
+// recurrent encoder (seq2seq-rnn): 1 or 2 directions, the forward
+// direction's features first, as layers.LSTM and GRU concatenate them. The
+// baseline none reads the encoder's final state from them.
 type Dims struct {
-	Query, Key, Value int  // feature sizes of q, k and v; the context has size Value
-	Causal            bool // the site applies causal masks (decoder self-attention)
+	Query, Key, Value int  // feature sizes per head of q, k and v
+	Heads             int  // heads served at once; 0 means 1
+	Causal            bool // the attention applies the causal rule j ≤ i itself
+	Directions        int  // keys and values are a recurrent encoder's outputs with this many directions; 0: not
+	// Positions is the relative position scheme the attention applies to
+	// its queries and keys or scores (rope, alibi, t5), shared by the
+	// self-attention sites of a stack; nil: none. A variant that cannot
+	// apply it fails to build (see Positions).
+	Positions *Positions
 }
+
+func (d Dims) heads() int { return max(1, d.Heads) }
 
 // Factory builds a variant from its decoded parameters (a pointer to the
 // entry's parameter struct, or nil) for the given site. It returns an error,

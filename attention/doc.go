@@ -8,32 +8,60 @@
 // exists, gradient-checked, and tested for padding invariance, fully masked
 // rows and causality.
 //
-// # Variants
+// # Scores and variants
 //
-//	none        no attention: zero context and weights (baseline)
+// A score compares a query with a key. Scores are registry entries of their
+// own (Scores), one file each, registered with RegisterScore, which also
+// registers the single-head attention taking a softmax of the score over
+// all keys (Dense) under the same name. So a new score is one file, and it
+// is at once a variant, a per-head attention of multi-head and a score of
+// local (and, if it is a dot product, of chunked).
+//
 //	dot         q·k                                   Luong et al. 2015
 //	general     qᵀ W k                                Luong et al. 2015
 //	additive    vᵀ tanh(q W_q + k W_k + b)            Bahdanau et al. 2015
 //	scaled-dot  q·k/√d                                Vaswani et al. 2017
-//	location    softmax(q W) over source positions    Luong et al. 2015
-//	multi-head  projections, H heads of any score above, output projection   Vaswani et al. 2017
-//	local       a window of 2D+1 keys around a monotonic or predicted centre  Luong et al. 2015
+//	location    (q W)[j] over source positions        Luong et al. 2015
+//
+// The other variants:
+//
+//	none        a context that ignores the query: the encoder's final state (default), mean or zero
+//	                                                  Cho et al. 2014 / Bahdanau et al. 2015 (RNNencdec); Sutskever et al. 2014
+//	multi-head  projections, H heads of any per-head attention, output projection   Vaswani et al. 2017
+//	local       a window of 2D+1 keys around a monotonic or predicted centre, any score  Luong et al. 2015
 //	linear      φ(q)ᵀ Σ φ(k) vᵀ / φ(q)ᵀ Σ φ(k), φ = elu+1, O(n)              Katharopoulos et al. 2020
-//	chunked     exact scaled-dot over key blocks with a running max (flash style)
+//	chunked     exact softmax of a dot-product score over key blocks with a running max (flash style)
+//	                                                  Milakov & Gimelshein 2018; Dao et al. 2022
+//
+// # Heads
+//
+// multi-head takes any variant but multi-head and none as its per-head
+// attention (`head: {name: chunked}`, `head: {name: local, window: 8}`; default
+// scaled-dot), built once for all heads (Dims.Heads). A per-head attention
+// reads the heads in place from the projections [B,T,H·d] through GEMM
+// strides — no per-head copies — and every parameter it has gets a leading
+// head axis. Nested blocks (multi-head's head; the score of local, chunked
+// and sliding-window) are registry.Plugin parameters, written
+// `head: {name: chunked, block: 32}`; the experiment format validates them
+// at their own sites (model.attention.head against Heads, …score against
+// Scores) and the factories decode them strictly again when they build.
 //
 // # Masks
 //
 // A mask is a keep-mask broadcastable to [B,Tq,Tk], read in place (never
-// expanded). Masked pairs get weight exactly 0 and no gradient; a query
-// with nothing to attend gets zero weights and a zero context (multi-head
-// included: its output bias is not added to such rows). Every variant
-// honours key-padding and causal masks, so none refuses a causal site.
-// Linear attention honours only masks of the form row × key (× causal),
-// which covers padding and causal masks and their products; it panics on
-// any other mask rather than return a wrong answer. Construction errors
-// (returned by New) are sizes a variant cannot serve: dot, scaled-dot,
-// chunked and linear need equal query and key sizes, multi-head needs dim
-// divisible by heads.
+// expanded). At a causal site (Dims.Causal) the attention applies the
+// causal rule j ≤ i itself, so a decoder needs no [T,T] mask tensor.
+// Masked pairs get weight exactly 0 and no gradient; a query with nothing
+// to attend gets zero weights and a zero context (multi-head included: its
+// output bias is not added to such rows). Every variant honours key-padding
+// and causal masks. Linear attention honours only masks of the form row ×
+// key (× causal), which covers padding and causal masks and their products;
+// it panics on any other mask rather than return a wrong answer.
+// Construction errors (returned by New) are sizes or sites a variant cannot
+// serve: dot and scaled-dot scores, chunked and linear need equal query and
+// key sizes, multi-head needs dim divisible by heads, chunked needs a
+// dot-product score, and none's context final needs the outputs of a
+// recurrent encoder (Dims.Directions, set by seq2seq-rnn).
 //
 // # Long inputs
 //
@@ -45,9 +73,9 @@
 // # Kernels
 //
 // The hot paths are fused ops built with tensor.Custom (forward and
-// backward side by side): score + masked softmax per head, the weighted sum
-// of values, per-head linear maps, additive scores (recomputing tanh in the
-// backward pass instead of storing [B,Tq,Tk,A]), band scores for local, the
-// linear-attention recurrences and the chunked (online-softmax) attention.
-// Heads are read in place from [B,T,H·d] through GEMM strides.
+// backward side by side): dot-product scores + masked softmax per head, the
+// weighted sum of values, per-head linear maps, pair scores over a window
+// (all keys, or a band: additive recomputes its tanh in the backward pass
+// instead of storing [B,H,Tq,W,A]), the linear-attention recurrences and
+// the chunked (online-softmax) attention.
 package attention

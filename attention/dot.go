@@ -4,31 +4,28 @@ import (
 	"github.com/attnlab/attnlab/registry"
 )
 
-// Dot is Luong's dot-product attention (Luong, Pham & Manning 2015,
-// "Effective Approaches to Attention-based Neural Machine Translation"):
+// dotScore is Luong's dot score (Luong, Pham & Manning 2015, "Effective
+// Approaches to Attention-based Neural Machine Translation"):
 //
 //	score(q_i, k_j) = q_i · k_j
-//	weights[i,:] = softmax_j(score, masked),  context_i = Σ_j weights[i,j] v_j
 //
-// It has no parameters and needs equal query and key sizes (construction
-// error otherwise).
-type Dot struct{ single }
-
-var _ Attention = (*Dot)(nil)
-
-func init() {
-	Registry.Register(registry.Entry[Factory]{
-		Name: "dot",
-		Doc:  "Luong dot score q·k (needs query size = key size)",
-		New:  func(_ any, d Dims) (Attention, error) { return NewDot(d) },
-	})
+// As a single-head attention (`dot`): weights[i,:] = softmax_j(score,
+// masked), context_i = Σ_j weights[i,j] v_j. No parameters; needs equal
+// query and key sizes (construction error otherwise).
+type dotScore struct {
+	identity
+	dotForm
 }
 
-// NewDot returns dot attention for site d.
-func NewDot(d Dims) (*Dot, error) {
-	s, err := newSingle("dot", scoreDot, d, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	return &Dot{s}, nil
+func init() {
+	RegisterScore(registry.Entry[ScoreFactory]{
+		Name: "dot",
+		Doc:  "Luong dot score q·k (needs query size = key size)",
+		New: func(_ any, d ScoreDims) (Score, error) {
+			if err := sameSizes("dot", d); err != nil {
+				return nil, err
+			}
+			return dotScore{dotForm: dotForm{scale: 1}}, nil
+		},
+	})
 }

@@ -3,37 +3,38 @@ package attention
 import (
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/tensor"
 )
 
-// General is Luong's bilinear ("general") attention (Luong, Pham & Manning
+// generalScore is Luong's bilinear ("general") score (Luong, Pham & Manning
 // 2015, "Effective Approaches to Attention-based Neural Machine
 // Translation"):
 //
-//	score(q_i, k_j) = q_iᵀ W k_j,   W [Dq,Dk]
-//	weights[i,:] = softmax_j(score, masked),  context_i = Σ_j weights[i,j] v_j
+//	score(q_i, k_j) = q_iᵀ W k_j = (q_i W) · k_j,   W [Dq,Dk] (per head: [H,dq,dk])
 //
-// Parameter: W, initialised as PyTorch's nn.Linear(Dq, Dk, bias=False).
-type General struct{ single }
-
-var (
-	_ Attention          = (*General)(nil)
-	_ layers.Initializer = (*General)(nil)
-)
+// As a single-head attention (`general`): weights[i,:] = softmax_j(score,
+// masked), context_i = Σ_j weights[i,j] v_j. Parameter W, initialised as
+// PyTorch's nn.Linear(Dq, Dk, bias=False).
+type generalScore struct {
+	dotForm
+	dq int
+	w  *layers.Param
+}
 
 func init() {
-	Registry.Register(registry.Entry[Factory]{
+	RegisterScore(registry.Entry[ScoreFactory]{
 		Name: "general",
 		Doc:  "Luong general (bilinear) score qᵀ W k",
-		New:  func(_ any, d Dims) (Attention, error) { return NewGeneral(d) },
+		New: func(_ any, d ScoreDims) (Score, error) {
+			return &generalScore{dotForm: dotForm{scale: 1}, dq: d.Query, w: layers.NewParam("W", d.shape(d.Query, d.Key)...)}, nil
+		},
 	})
 }
 
-// NewGeneral returns general attention for site d (W allocated, not
-// initialised).
-func NewGeneral(d Dims) (*General, error) {
-	s, err := newSingle("general", scoreGeneral, d, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	return &General{s}, nil
-}
+func (s *generalScore) Params() []*layers.Param { return []*layers.Param{s.w} }
+
+func (s *generalScore) Init(rng *tensor.RNG) { layers.InitUniform(rng, s.w, layers.FanInBound(s.dq)) }
+
+func (s *generalScore) Queries(q *tensor.Tensor) *tensor.Tensor { return headLinear(q, s.w.Tensor) }
+
+func (s *generalScore) Keys(k *tensor.Tensor) *tensor.Tensor { return k }

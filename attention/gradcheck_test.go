@@ -62,7 +62,7 @@ func gradCheck(t *testing.T, a attention.Attention, q, k, v, mask *tensor.Tensor
 // from the three uses must add up (fused kernels get the same buffer
 // several times).
 func TestGradCheckSelfAttention(t *testing.T) {
-	d := attention.Dims{Query: 4, Key: 4, Value: 4, Causal: true}
+	d := attention.Dims{Query: 4, Key: 4, Value: 4, Causal: true, Directions: 1}
 	for _, vr := range allVariants() {
 		t.Run(vr.String(), func(t *testing.T) {
 			a := build(t, vr, d)

@@ -17,13 +17,14 @@ func requestWeights(a attention.Attention) {
 }
 
 // Sizes of the property and gradient tests: query and key size 4, value
-// size 3 (so the context's size differs from the query's).
-var testDims = attention.Dims{Query: 4, Key: 4, Value: 3}
+// size 3 (so the context's size differs from the query's); the values are
+// a one-direction recurrent encoder's outputs (none's context final).
+var testDims = attention.Dims{Query: 4, Key: 4, Value: 3, Directions: 1}
 
 // configs lists, for every registered variant, the parameter sets the
 // property tests run; a variant without an entry fails TestEveryVariantIsTested.
 var configs = map[string][]map[string]any{
-	"none":       {nil},
+	"none":       {nil, {"context": "mean"}, {"context": "zero"}},
 	"dot":        {nil},
 	"general":    {nil},
 	"scaled-dot": {nil},
@@ -31,21 +32,27 @@ var configs = map[string][]map[string]any{
 	"location":   {{"max_len": 9}},
 	"multi-head": {
 		{"heads": 2, "dim": 4},
-		{"heads": 2, "dim": 4, "score": "dot"},
-		{"heads": 2, "dim": 4, "score": "general"},
-		{"heads": 2, "dim": 4, "score": "additive", "score_dim": 3},
-		{"heads": 2, "dim": 4, "score": "location", "max_len": 9},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "dot"}},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "general"}},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "additive", "dim": 3}},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "location", "max_len": 9}},
 		{"heads": 1, "dim": 4, "bias": false},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "chunked", "block": 2}},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "chunked", "block": 3, "score": map[string]any{"name": "general"}}},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "linear"}},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "local", "mode": "monotonic", "window": 1, "score": map[string]any{"name": "scaled-dot"}}},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "local", "window": 2, "score": map[string]any{"name": "additive", "dim": 3}}},
 	},
 	"local": {
 		{"mode": "monotonic", "window": 2},
-		{"mode": "monotonic", "window": 1, "score": "scaled-dot"},
+		{"mode": "monotonic", "window": 1, "score": map[string]any{"name": "scaled-dot"}},
 		{"mode": "predictive", "window": 2},
-		{"mode": "predictive", "window": 3, "score": "additive", "score_dim": 3},
-		{"mode": "predictive", "window": 2, "score": "dot", "dim": 3},
+		{"mode": "predictive", "window": 3, "score": map[string]any{"name": "additive", "dim": 3}},
+		{"mode": "predictive", "window": 2, "score": map[string]any{"name": "dot"}, "dim": 3},
+		{"mode": "monotonic", "window": 2, "score": map[string]any{"name": "location", "max_len": 6}},
 	},
 	"linear":  {nil},
-	"chunked": {{"block": 1}, {"block": 2}, {"block": 3}, {"block": 64}},
+	"chunked": {{"block": 1}, {"block": 2}, {"block": 3}, {"block": 64}, {"block": 2, "score": map[string]any{"name": "general"}}, {"block": 3, "score": map[string]any{"name": "dot"}}},
 }
 
 // variant is one configured attention under test.
@@ -95,11 +102,34 @@ func randn(rng *tensor.RNG, grad bool, shape ...int) *tensor.Tensor {
 func isSoftmax(v variant) bool {
 	switch v.name {
 	case "none":
-		return false
+		return v.params["context"] == "mean"
 	case "local":
 		return v.params["mode"] == "monotonic"
+	case "multi-head":
+		return isSoftmax(headOf(v))
 	}
 	return true
+}
+
+// headOf returns multi-head's per-head attention as a variant (scaled-dot
+// when not given); other variants are returned as they are.
+func headOf(v variant) variant {
+	if v.name != "multi-head" {
+		return v
+	}
+	switch h := v.params["head"].(type) {
+	case map[string]any:
+		params := map[string]any{}
+		for k, x := range h {
+			if k != "name" {
+				params[k] = x
+			}
+		}
+		return variant{h["name"].(string), params}
+	case string:
+		return variant{h, nil}
+	}
+	return variant{"scaled-dot", nil}
 }
 
 // maxAbsDiff returns max |a−b|, +Inf on a length mismatch or NaN.

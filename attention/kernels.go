@@ -12,10 +12,11 @@ import (
 // GEMM row strides, so no variant copies per-head slices.
 
 // dotSoftmax returns the attention weights P [B,H,Tq,Tk] with
-// P[b,h,i,:] = softmax_j(scale · q_h[b,i]·k_h[b,j]) over the keys the mask
-// keeps, for q [B,Tq,H·d] and k [B,Tk,H·d]. A fully masked row is all zeros.
-// Scores and softmax are fused: the scores are never stored.
-func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m maskView) *tensor.Tensor {
+// P[b,h,i,:] = softmax_j(scale · q_h[b,i]·k_h[b,j] + bias_h(j − p_i)) over
+// the keys the mask (and the site's rules) keeps, for q [B,Tq,H·d] and
+// k [B,Tk,H·d]; bias may be nil. A fully masked row is all zeros. Scores
+// and softmax are fused: the scores are never stored.
+func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias *biasCall) *tensor.Tensor {
 	b, tq, tk, ld := q.Dim(0), q.Dim(1), k.Dim(1), q.Dim(2)
 	d := ld / heads
 	p := make([]float32, b*heads*tq*tk)
@@ -24,17 +25,28 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m maskView) *tens
 			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
 			tensor.Gemm(false, true, tq, tk, d, scale, q.Data[bb*tq*ld+h*d:], ld, k.Data[bb*tk*ld+h*d:], ld, 0, ph, tk)
 			for i := 0; i < tq; i++ {
-				mrow, ms := m.row(bb, i)
-				softmaxInPlace(ph[i*tk:(i+1)*tk], mrow, ms)
+				x := ph[i*tk : (i+1)*tk]
+				if bias != nil {
+					axpy(x, 1, bias.row(m, bb, h, i, 0))
+				}
+				m.maskRow(x, bb, i, 0)
+				softmaxRow(x)
 			}
 		}
 	}
-	return tensor.Custom("DotSoftmax", p, []int{b, heads, tq, tk}, []*tensor.Tensor{q, k}, func(out *tensor.Tensor, g [][]float32) {
+	return tensor.Custom("DotSoftmax", p, []int{b, heads, tq, tk}, []*tensor.Tensor{q, k, bias.input()}, func(out *tensor.Tensor, g [][]float32) {
 		ds := make([]float32, tq*tk)
+		dtab := bias.grads(g[2])
 		for bb := 0; bb < b; bb++ {
 			for h := 0; h < heads; h++ {
 				off := (bb*heads + h) * tq * tk
 				softmaxBackward(ds, out.Grad[off:off+tq*tk], out.Data[off:off+tq*tk], tk)
+				if dtab != nil {
+					for i := 0; i < tq; i++ {
+						r := h*bias.n - m.pos(bb, i) - bias.lo
+						axpy(dtab[r:r+tk], 1, ds[i*tk:(i+1)*tk])
+					}
+				}
 				if g[0] != nil {
 					tensor.Gemm(false, false, tq, d, tk, scale, ds, tk, k.Data[bb*tk*ld+h*d:], ld, 1, g[0][bb*tq*ld+h*d:], ld)
 				}
@@ -43,24 +55,15 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m maskView) *tens
 				}
 			}
 		}
+		bias.backward(dtab, g[2])
 	})
 }
 
-// softmaxInPlace replaces x by its softmax over the positions whose mask
-// value (mrow[j*ms]; nil mrow keeps all) is non-zero; masked positions and
-// fully masked rows become 0.
-func softmaxInPlace(x, mrow []float32, ms int) {
-	if mrow != nil {
-		// Masked positions become −Inf, whose exponential is exactly 0.
-		for j := range x {
-			if mrow[j*ms] == 0 {
-				x[j] = float32(math.Inf(-1))
-			}
-		}
-	}
+// softmaxRow replaces x by its softmax; −Inf entries (masked) become 0,
+// and a row with no finite entry becomes all zeros, never NaN.
+func softmaxRow(x []float32) {
 	mx := tensor.MaxSlice(x) // NaNs ignored
 	if math.IsInf(float64(mx), -1) {
-		// Every key masked (or every score −Inf): a zero row, never NaN.
 		clear(x)
 		return
 	}
@@ -134,76 +137,4 @@ func headLinear(x, w *tensor.Tensor) *tensor.Tensor {
 			}
 		}
 	})
-}
-
-// additiveScores returns S [B,H,Tq,Tk] with
-// S[b,h,i,j] = Σ_a v[h,a] · tanh(qa_h[b,i,a] + ka_h[b,j,a]) for qa
-// [B,Tq,H·A], ka [B,Tk,H·A] (any bias already added to ka) and v [H,A] (or
-// [A] for one head). Masked pairs are skipped (score 0, no gradient), and
-// the backward pass recomputes the tanh instead of storing [B,H,Tq,Tk,A].
-func additiveScores(qa, ka, v *tensor.Tensor, heads int, m maskView) *tensor.Tensor {
-	b, tq, tk, ld := qa.Dim(0), qa.Dim(1), ka.Dim(1), qa.Dim(2)
-	a := ld / heads
-	s := make([]float32, b*heads*tq*tk)
-	for bb := 0; bb < b; bb++ {
-		for h := 0; h < heads; h++ {
-			vh := v.Data[h*a : (h+1)*a]
-			for i := 0; i < tq; i++ {
-				qi := qa.Data[(bb*tq+i)*ld+h*a:][:a]
-				row := s[((bb*heads+h)*tq+i)*tk:][:tk]
-				for j := range row {
-					if !m.keep(bb, i, j) {
-						continue
-					}
-					row[j] = additivePair(qi, ka.Data[(bb*tk+j)*ld+h*a:], vh)
-				}
-			}
-		}
-	}
-	return tensor.Custom("AdditiveScores", s, []int{b, heads, tq, tk}, []*tensor.Tensor{qa, ka, v}, func(out *tensor.Tensor, g [][]float32) {
-		gq, gk, gv := g[0], g[1], g[2]
-		dq := make([]float32, a)
-		dvh := make([]float32, a)
-		for bb := 0; bb < b; bb++ {
-			for h := 0; h < heads; h++ {
-				vh := v.Data[h*a : (h+1)*a]
-				clear(dvh)
-				for i := 0; i < tq; i++ {
-					qi := qa.Data[(bb*tq+i)*ld+h*a:][:a]
-					grow := out.Grad[((bb*heads+h)*tq+i)*tk:][:tk]
-					clear(dq)
-					for j, gs := range grow {
-						if gs == 0 || !m.keep(bb, i, j) {
-							continue
-						}
-						var gkj []float32
-						if gk != nil {
-							gkj = gk[(bb*tk+j)*ld+h*a:]
-						}
-						additivePairBackward(qi, ka.Data[(bb*tk+j)*ld+h*a:], vh, gs, dq, gkj, dvh)
-					}
-					if gq != nil {
-						gqi := gq[(bb*tq+i)*ld+h*a:][:a]
-						for x, d := range dq {
-							gqi[x] += d
-						}
-					}
-				}
-				if gv != nil {
-					for x, d := range dvh {
-						gv[h*a+x] += d
-					}
-				}
-			}
-		}
-	})
-}
-
-// additivePair returns Σ_x v[x]·tanh(q[x] + k[x]) over len(q) terms.
-func additivePair(q, k, v []float32) float32 { return tensor.AddTanhDot(q, k, v) }
-
-// additivePairBackward adds the gradients of g·Σ_x v[x]·tanh(q[x] + k[x]):
-// to dq and dk (dk may be nil) g·v[x]·(1 − t²), to dv g·t.
-func additivePairBackward(q, k, v []float32, g float32, dq, dk, dv []float32) {
-	tensor.AddTanhDotGrad(q, k, v, g, dq, dk, dv)
 }

@@ -3,6 +3,8 @@ package attention
 import (
 	"math"
 	"testing"
+
+	"github.com/attnlab/attnlab/tensor"
 )
 
 // The additive kernels compute tanh in float32 (tensor.AddTanhDot): within
@@ -17,16 +19,16 @@ func TestAdditivePair(t *testing.T) {
 		want += float64(v[i]) * th
 		scale += math.Abs(float64(v[i]) * th)
 	}
-	if got := additivePair(q, k, v); math.Abs(float64(got)-want) > 1e-6*scale {
-		t.Fatalf("additivePair = %v, want %v", got, want)
+	if got := tensor.AddTanhDot(q, k, v); math.Abs(float64(got)-want) > 1e-6*scale {
+		t.Fatalf("AddTanhDot = %v, want %v", got, want)
 	}
 	dq, dk, dv := make([]float32, len(q)), make([]float32, len(q)), make([]float32, len(q))
-	additivePairBackward(q, k, v, 0.5, dq, dk, dv)
+	tensor.AddTanhDotGrad(q, k, v, 0.5, dq, dk, dv)
 	for i := range q {
 		th := math.Tanh(float64(q[i] + k[i]))
 		wq := 0.5 * float64(v[i]) * (1 - th*th)
 		if math.Abs(float64(dv[i])-0.5*th) > 1e-7 || math.Abs(float64(dq[i])-wq) > 1e-6*math.Abs(float64(v[i])) || dk[i] != dq[i] {
-			t.Fatalf("additivePairBackward at %d: dq %v dk %v dv %v, want dq %v dv %v", i, dq[i], dk[i], dv[i], wq, 0.5*th)
+			t.Fatalf("AddTanhDotGrad at %d: dq %v dk %v dv %v, want dq %v dv %v", i, dq[i], dk[i], dv[i], wq, 0.5*th)
 		}
 	}
 }

@@ -19,28 +19,26 @@ type LinearParams struct {
 //
 //	context_i = φ(q_i)ᵀ S / φ(q_i)ᵀ z,   S = Σ_j φ(k_j) v_jᵀ [Dk,Dv],  z = Σ_j φ(k_j)
 //
-// in O(n·Dk·Dv) time and O(Dk·Dv) working memory per sequence. Causal form:
-// S_i and z_i are prefix sums over j ≤ i, accumulated step by step in the
-// forward pass and, for the gradients of k and v, as suffix sums of
-// φ(q_i) dnum_iᵀ in a reverse pass (as the paper's causal kernel); no
-// [Tq,Tk] matrix and no per-step [Dk,Dv] state is stored.
+// in O(n·Dk·Dv) time and O(Dk·Dv) working memory per sequence and head.
+// Causal form (a causal site): S_i and z_i are prefix sums over j ≤ i,
+// accumulated step by step in the forward pass and, for the gradients of k
+// and v, as suffix sums of φ(q_i) dnum_iᵀ in a reverse pass (as the paper's
+// causal kernel); no [Tq,Tk] matrix and no per-step [Dk,Dv] state is
+// stored. As a per-head attention every head has its own sums.
 //
 // Masks: linear attention cannot apply an arbitrary mask. It honours key
 // padding (φ(k_j) = 0 at masked keys), fully masked query rows (zero
-// context) and, when Tq = Tk, the causal mask j ≤ i, in any product: masks
-// of the form keep[b,i,j] = row[b,i] · key[b,j] (· [j ≤ i]). Attend reads the
-// mask once to recognise that form and panics with a clear message on any
-// other mask (a model that builds other masks must use another variant).
-// A query row with no kept key gets a zero context.
+// context) and the causal rule, in any product: masks of the form
+// keep[b,i,j] = row[b,i] · key[b,j] (· [j ≤ i]). Attend reads the mask once
+// to recognise that form and panics with a clear message on any other mask
+// (a model that builds other masks must use another variant). A query row
+// with no kept key gets a zero context.
 //
 // Weights (φ(q_i)·φ(k_j) / φ(q_i)ᵀz, masked) are computed only on request
 // (the `weights` parameter or RequestWeights), without gradient; otherwise
 // Attend returns nil weights. Needs equal query and key sizes; no
 // parameters.
-type Linear struct {
-	dims    Dims
-	weights bool
-}
+type Linear struct{ base }
 
 var (
 	_ Attention        = (*Linear)(nil)
@@ -60,39 +58,92 @@ func init() {
 
 // NewLinear returns linear attention for site d (causal sites included).
 func NewLinear(p LinearParams, d Dims) (*Linear, error) {
-	if err := checkDims(d); err != nil {
+	b, err := newBase("linear", d)
+	if err != nil {
 		return nil, err
 	}
 	if d.Query != d.Key {
 		return nil, errorf("linear needs equal query and key sizes, got %d and %d", d.Query, d.Key)
 	}
-	return &Linear{dims: d, weights: p.Weights}, nil
+	l := &Linear{b}
+	l.weights = p.Weights
+	if err := l.usePositions(true, false); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
-
-// RequestWeights turns the computation of weights on or off.
-func (l *Linear) RequestWeights(on bool) { l.weights = on }
 
 // Params returns nil: linear attention has no parameters.
 func (l *Linear) Params() []*layers.Param { return nil }
+
+// Attend returns the context [B,Tq,H·Dv] and, on request, the implied
+// weights ([B,Tq,Tk], or [B,H,Tq,Tk] for H heads; nil otherwise). It panics
+// on a mask linear attention cannot honour (see Linear).
+func (l *Linear) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	c := l.newCall(q, k, v, mask, nil)
+	return attendFeatures(c, eluPlusOne(c.queries(q)), eluPlusOne(c.keys(k)), l.weights)
+}
+
+// attendFeatures runs linear attention on feature maps fq [B,Tq,H·m] and
+// fk [B,Tk,H·m] of a call's queries and keys.
+func attendFeatures(c *call, fq, fk *tensor.Tensor, weights bool) (ctx, w *tensor.Tensor) {
+	lm, err := classifyLinearMask(&c.m, c.b, c.tq, c.tk)
+	if err != nil {
+		var shape []int
+		if c.m.t != nil {
+			shape = c.m.t.Shape()
+		}
+		panic(fmt.Sprintf("attention linear: %v (mask %v); linear attention honours only key-padding and causal masks", err, shape))
+	}
+	la := &linearAttn{fq: fq, fk: fk, v: c.v, lm: lm, m: &c.m, b: c.b, tq: c.tq, tk: c.tk, h: c.h,
+		f: fq.Dim(2) / c.h, dv: c.dv}
+	ctx = la.forward()
+	if weights {
+		w = c.weightsOut(la.weightsMatrix())
+	}
+	return ctx, w
+}
+
+// eluPlusOne returns φ(x) = elu(x) + 1: x+1 for x > 0, eˣ otherwise.
+func eluPlusOne(x *tensor.Tensor) *tensor.Tensor {
+	y := make([]float32, x.Len())
+	tensor.ExpSlice(y, x.Data)
+	for i, v := range x.Data {
+		if v > 0 {
+			y[i] = v + 1
+		}
+	}
+	return tensor.Custom("EluPlusOne", y, x.Shape(), []*tensor.Tensor{x}, func(out *tensor.Tensor, g [][]float32) {
+		for i, v := range x.Data {
+			d := out.Data[i] // φ'(x) = eˣ = φ(x) for x ≤ 0
+			if v > 0 {
+				d = 1
+			}
+			g[0][i] += out.Grad[i] * d
+		}
+	})
+}
 
 // linearMask is a mask in the form linear attention can honour.
 type linearMask struct {
 	keys   []bool // [B·Tk] kept keys; nil: all
 	rows   []bool // [B·Tq] live query rows; nil: all
-	causal bool
+	causal bool   // the causal rule: query i sees the keys before m.hi(b,i)
 }
 
-// classifyLinearMask recognises keep[b,i,j] = row[b,i]·key[b,j]·([j≤i]).
-func classifyLinearMask(m maskView, b, tq, tk int) (linearMask, error) {
-	var lm linearMask
+// classifyLinearMask recognises keep[b,i,j] = row[b,i]·key[b,j]·([j < hi]),
+// the causal rule coming from the site or from the mask itself.
+func classifyLinearMask(m *maskView, b, tq, tk int) (linearMask, error) {
+	lm := linearMask{causal: m.causal}
 	if m.data == nil {
 		return lm, nil
 	}
 	lm.keys = make([]bool, b*tk)
 	if m.si == 0 { // the same for every query: key padding
 		for bb := 0; bb < b; bb++ {
+			row, sj := m.row(bb, 0)
 			for j := 0; j < tk; j++ {
-				lm.keys[bb*tk+j] = m.keep(bb, 0, j)
+				lm.keys[bb*tk+j] = row[j*sj] != 0
 			}
 		}
 		return lm, nil
@@ -111,8 +162,12 @@ func classifyLinearMask(m maskView, b, tq, tk int) (linearMask, error) {
 	fits := func(causal bool) bool {
 		for bb := 0; bb < b; bb++ {
 			for i := 0; i < tq; i++ {
+				hi := i + 1
+				if m.causal {
+					hi = m.hi(bb, i)
+				}
 				for j := 0; j < tk; j++ {
-					want := lm.rows[bb*tq+i] && lm.keys[bb*tk+j] && (!causal || j <= i)
+					want := lm.rows[bb*tq+i] && lm.keys[bb*tk+j] && (!causal || j < hi)
 					if m.keep(bb, i, j) != want {
 						return false
 					}
@@ -121,158 +176,139 @@ func classifyLinearMask(m maskView, b, tq, tk int) (linearMask, error) {
 		}
 		return true
 	}
-	if fits(false) {
+	if fits(m.causal) {
 		return lm, nil
 	}
-	if tq == tk && fits(true) {
+	if !m.causal && tq == tk && fits(true) {
 		lm.causal = true
 		return lm, nil
 	}
 	return lm, fmt.Errorf("mask is not a product of key padding, query rows and a causal mask")
 }
 
-// Attend returns the context [B,Tq,Dv] and, on request, the implied
-// weights [B,Tq,Tk] (nil otherwise). It panics on a mask linear attention
-// cannot honour (see Linear).
-func (l *Linear) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
-	b, tq, tk := checkInputs("linear", q, k, v, l.dims)
-	m := newMaskView("linear", mask, b, tq, tk)
-	lm, err := classifyLinearMask(m, b, tq, tk)
-	if err != nil {
-		panic(fmt.Sprintf("attention linear: %v (mask %v); linear attention honours only key-padding and causal masks", err, mask.Shape()))
-	}
-	la := &linearAttn{q: q, k: k, v: v, lm: lm, b: b, tq: tq, tk: tk, d: q.Dim(2), dv: v.Dim(2)}
-	ctx = la.forward()
-	if l.weights {
-		weights = la.weightsMatrix()
-	}
-	return ctx, weights
-}
-
-// linearAttn holds one call's inputs and saved values.
+// linearAttn holds one call's inputs and saved values. Features and values
+// hold H heads side by side: fq [B,Tq,H·f], fk [B,Tk,H·f], v [B,Tk,H·dv].
 type linearAttn struct {
-	q, k, v   *tensor.Tensor
+	fq, fk, v *tensor.Tensor
 	lm        linearMask
+	m         *maskView
 	b, tq, tk int
-	d, dv     int
-	fq, fk    []float32 // φ(q), φ(k) (0 at masked keys)
-	den       []float32 // [B,Tq]: φ(q_i)ᵀz_i, 0 for a row with nothing to attend
-	s, z      []float32 // non-causal: S [B,d,dv] and z [B,d]
-}
-
-// phiSlice sets dst[i] = φ(x[i]) = elu(x[i]) + 1: x+1 for x > 0, eˣ
-// otherwise.
-func phiSlice(dst, x []float32) {
-	tensor.ExpSlice(dst, x)
-	for i, v := range x[:len(dst)] {
-		if v > 0 {
-			dst[i] = v + 1
-		}
-	}
-}
-
-// dphi is φ'(x) given x and φ(x).
-func dphi(x, fx float32) float32 {
-	if x > 0 {
-		return 1
-	}
-	return fx
+	h, f, dv  int
+	fkm       []float32 // φ(k) with masked keys zeroed (aliases fk.Data without key padding)
+	den       []float32 // [B,H,Tq]: φ(q_i)ᵀz_i, 0 for a row with nothing to attend
+	s, z      []float32 // non-causal: S [B,H,f,dv] and z [B,H,f]
 }
 
 func (a *linearAttn) keyKept(bb, j int) bool  { return a.lm.keys == nil || a.lm.keys[bb*a.tk+j] }
 func (a *linearAttn) rowAlive(bb, i int) bool { return a.lm.rows == nil || a.lm.rows[bb*a.tq+i] }
 
+// hi is the end of the keys query i of batch row bb sees (causal: its
+// prefix).
+func (a *linearAttn) hi(bb, i int) int {
+	if !a.lm.causal {
+		return a.tk
+	}
+	if a.m.causal {
+		return a.m.hi(bb, i)
+	}
+	return min(a.tk, i+1)
+}
+
 func (a *linearAttn) forward() *tensor.Tensor {
-	b, tq, tk, d, dv := a.b, a.tq, a.tk, a.d, a.dv
-	a.fq = make([]float32, len(a.q.Data))
-	phiSlice(a.fq, a.q.Data)
-	a.fk = make([]float32, len(a.k.Data))
-	for bb := 0; bb < b; bb++ {
-		for j := 0; j < tk; j++ {
-			if !a.keyKept(bb, j) {
-				continue
+	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
+	ldf, ldv := h*f, h*dv
+	a.fkm = a.fk.Data
+	if a.lm.keys != nil {
+		a.fkm = make([]float32, len(a.fk.Data))
+		for bb := 0; bb < b; bb++ {
+			for j := 0; j < tk; j++ {
+				if a.keyKept(bb, j) {
+					copy(a.fkm[(bb*tk+j)*ldf:][:ldf], a.fk.Data[(bb*tk+j)*ldf:])
+				}
 			}
-			off := (bb*tk + j) * d
-			phiSlice(a.fk[off:off+d], a.k.Data[off:off+d])
 		}
 	}
-	out := make([]float32, b*tq*dv)
-	a.den = make([]float32, b*tq)
+	out := make([]float32, b*tq*ldv)
+	a.den = make([]float32, b*h*tq)
 	if a.lm.causal {
-		s := make([]float32, d*dv)
-		z := make([]float32, d)
+		s := make([]float32, f*dv)
+		z := make([]float32, f)
 		for bb := 0; bb < b; bb++ {
-			clear(s)
-			clear(z)
-			for i := 0; i < tq; i++ {
-				a.addKey(s, z, bb, i)
-				if !a.rowAlive(bb, i) {
-					continue
+			for hh := 0; hh < h; hh++ {
+				clear(s)
+				clear(z)
+				j := 0
+				for i := 0; i < tq; i++ {
+					for ; j < a.hi(bb, i); j++ {
+						a.addKey(s, z, bb, hh, j)
+					}
+					if !a.rowAlive(bb, i) {
+						continue
+					}
+					fqi := a.fq.Data[(bb*tq+i)*ldf+hh*f:][:f]
+					oi := out[(bb*tq+i)*ldv+hh*dv:][:dv]
+					var den float64
+					for x, fv := range fqi {
+						den += float64(fv * z[x])
+						axpy(oi, fv, s[x*dv:(x+1)*dv])
+					}
+					a.finishRow(oi, (bb*h+hh)*tq+i, den)
 				}
-				fqi := a.fq[(bb*tq+i)*d:][:d]
-				oi := out[(bb*tq+i)*dv:][:dv]
-				var den float64
-				for x, f := range fqi {
-					den += float64(f * z[x])
-					axpy(oi, f, s[x*dv:(x+1)*dv])
-				}
-				a.finishRow(oi, bb, i, den)
 			}
 		}
 	} else {
-		a.s = make([]float32, b*d*dv)
-		a.z = make([]float32, b*d)
+		a.s = make([]float32, b*h*f*dv)
+		a.z = make([]float32, b*h*f)
 		for bb := 0; bb < b; bb++ {
-			s, z := a.s[bb*d*dv:][:d*dv], a.z[bb*d:][:d]
-			fk := a.fk[bb*tk*d:][:tk*d]
-			tensor.Gemm(true, false, d, dv, tk, 1, fk, d, a.v.Data[bb*tk*dv:], dv, 0, s, dv)
-			for j := 0; j < tk; j++ {
-				axpy(z, 1, fk[j*d:(j+1)*d])
-			}
-			tensor.Gemm(false, false, tq, dv, d, 1, a.fq[bb*tq*d:], d, s, dv, 0, out[bb*tq*dv:], dv)
-			for i := 0; i < tq; i++ {
-				oi := out[(bb*tq+i)*dv:][:dv]
-				if !a.rowAlive(bb, i) {
-					clear(oi)
-					continue
+			for hh := 0; hh < h; hh++ {
+				s, z := a.s[(bb*h+hh)*f*dv:][:f*dv], a.z[(bb*h+hh)*f:][:f]
+				fk := a.fkm[bb*tk*ldf+hh*f:]
+				tensor.Gemm(true, false, f, dv, tk, 1, fk, ldf, a.v.Data[bb*tk*ldv+hh*dv:], ldv, 0, s, dv)
+				for j := 0; j < tk; j++ {
+					axpy(z, 1, fk[j*ldf:j*ldf+f])
 				}
-				var den float64
-				for x, f := range a.fq[(bb*tq+i)*d:][:d] {
-					den += float64(f * z[x])
+				tensor.Gemm(false, false, tq, dv, f, 1, a.fq.Data[bb*tq*ldf+hh*f:], ldf, s, dv, 0, out[bb*tq*ldv+hh*dv:], ldv)
+				for i := 0; i < tq; i++ {
+					oi := out[(bb*tq+i)*ldv+hh*dv:][:dv]
+					if !a.rowAlive(bb, i) {
+						clear(oi)
+						continue
+					}
+					var den float64
+					for x, fv := range a.fq.Data[(bb*tq+i)*ldf+hh*f:][:f] {
+						den += float64(fv * z[x])
+					}
+					a.finishRow(oi, (bb*h+hh)*tq+i, den)
 				}
-				a.finishRow(oi, bb, i, den)
 			}
 		}
 	}
-	return tensor.Custom("LinearAttention", out, []int{b, tq, dv}, []*tensor.Tensor{a.q, a.k, a.v}, a.backward)
+	return tensor.Custom("LinearAttention", out, []int{b, tq, ldv}, []*tensor.Tensor{a.fq, a.fk, a.v}, a.backward)
 }
 
-// addKey adds key j of batch row bb to the running sums S and z.
-func (a *linearAttn) addKey(s, z []float32, bb, j int) {
+// addKey adds key j of batch row bb, head hh to the running sums S and z.
+func (a *linearAttn) addKey(s, z []float32, bb, hh, j int) {
 	if !a.keyKept(bb, j) {
 		return
 	}
-	d, dv := a.d, a.dv
-	fkj := a.fk[(bb*a.tk+j)*d:][:d]
-	vj := a.v.Data[(bb*a.tk+j)*dv:][:dv]
-	for x, f := range fkj {
-		z[x] += f
-		axpy(s[x*dv:(x+1)*dv], f, vj)
+	f, dv := a.f, a.dv
+	fkj := a.fk.Data[(bb*a.tk+j)*a.h*f+hh*f:][:f]
+	vj := a.v.Data[(bb*a.tk+j)*a.h*dv+hh*dv:][:dv]
+	for x, fv := range fkj {
+		z[x] += fv
+		axpy(s[x*dv:(x+1)*dv], fv, vj)
 	}
 }
 
 // finishRow divides a row's numerator by its denominator, or zeroes a row
-// with nothing to attend.
-func (a *linearAttn) finishRow(oi []float32, bb, i int, den float64) {
+// with nothing to attend; r indexes den.
+func (a *linearAttn) finishRow(oi []float32, r int, den float64) {
 	if den <= 0 {
 		clear(oi)
 		return
 	}
-	a.den[bb*a.tq+i] = float32(den)
-	inv := float32(1 / den)
-	for x := range oi {
-		oi[x] *= inv
-	}
+	a.den[r] = float32(den)
+	tensor.ScaleSlice(oi, float32(1/den))
 }
 
 // axpy computes y += alpha·x.
@@ -284,83 +320,78 @@ func axpy(y []float32, alpha float32, x []float32) {
 }
 
 func (a *linearAttn) backward(out *tensor.Tensor, g [][]float32) {
-	b, tq, tk, d, dv := a.b, a.tq, a.tk, a.d, a.dv
+	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
+	ldf, ldv := h*f, h*dv
 	gq, gk, gv := g[0], g[1], g[2]
 	// dnum_i = G_i/den_i, dden_i = −G_i·out_i/den_i (0 for dead rows).
 	dnum := make([]float32, tq*dv)
 	dden := make([]float32, tq)
-	dfq := make([]float32, d)
-	dfk := make([]float32, d)
+	dfq := make([]float32, tq*f)
+	ds := make([]float32, f*dv)
+	dz := make([]float32, f)
 	for bb := 0; bb < b; bb++ {
-		for i := 0; i < tq; i++ {
-			den := a.den[bb*tq+i]
-			gi := out.Grad[(bb*tq+i)*dv:][:dv]
-			ni := dnum[i*dv : (i+1)*dv]
-			if den == 0 {
-				clear(ni)
-				dden[i] = 0
-				continue
-			}
-			oi := out.Data[(bb*tq+i)*dv:][:dv]
-			var dot float64
-			for x, gx := range gi {
-				ni[x] = gx / den
-				dot += float64(gx * oi[x])
-			}
-			dden[i] = -float32(dot) / den
-		}
-		if a.lm.causal {
-			a.backwardCausal(bb, dnum, dden, dfq, dfk, gq, gk, gv)
-			continue
-		}
-		s, z := a.s[bb*d*dv:][:d*dv], a.z[bb*d:][:d]
-		fq := a.fq[bb*tq*d:][:tq*d]
-		if gq != nil {
+		for hh := 0; hh < h; hh++ {
 			for i := 0; i < tq; i++ {
-				// dφq_i = S dnum_i + dden_i z
-				for x := 0; x < d; x++ {
-					var acc float32
-					sx := s[x*dv : (x+1)*dv]
-					for y, nv := range dnum[i*dv : (i+1)*dv] {
-						acc += sx[y] * nv
-					}
-					dfq[x] = acc + dden[i]*z[x]
+				den := a.den[(bb*h+hh)*tq+i]
+				ni := dnum[i*dv : (i+1)*dv]
+				if den == 0 {
+					clear(ni)
+					dden[i] = 0
+					continue
 				}
-				a.addPhiGrad(gq, a.q.Data, a.fq, (bb*tq+i)*d, dfq)
+				gi := out.Grad[(bb*tq+i)*ldv+hh*dv:][:dv]
+				oi := out.Data[(bb*tq+i)*ldv+hh*dv:][:dv]
+				var dot float64
+				for x, gx := range gi {
+					ni[x] = gx / den
+					dot += float64(gx * oi[x])
+				}
+				dden[i] = -float32(dot) / den
 			}
-		}
-		if gk == nil && gv == nil {
-			continue
-		}
-		// dS = φ(Q)ᵀ dnum, dz = φ(Q)ᵀ dden.
-		ds := make([]float32, d*dv)
-		tensor.Gemm(true, false, d, dv, tq, 1, fq, d, dnum, dv, 0, ds, dv)
-		dz := make([]float32, d)
-		for i := 0; i < tq; i++ {
-			axpy(dz, dden[i], fq[i*d:(i+1)*d])
-		}
-		for j := 0; j < tk; j++ {
-			if !a.keyKept(bb, j) {
+			if a.lm.causal {
+				a.backwardCausal(bb, hh, dnum, dden, gq, gk, gv)
 				continue
 			}
-			off := (bb*tk + j) * d
-			if gk != nil {
-				// dφk_j = dS v_j + dz
-				vj := a.v.Data[(bb*tk+j)*dv:][:dv]
-				for x := 0; x < d; x++ {
-					var acc float32
-					for y, w := range ds[x*dv : (x+1)*dv] {
-						acc += w * vj[y]
-					}
-					dfk[x] = acc + dz[x]
+			s, z := a.s[(bb*h+hh)*f*dv:][:f*dv], a.z[(bb*h+hh)*f:][:f]
+			fq := a.fq.Data[bb*tq*ldf+hh*f:]
+			if gq != nil {
+				// dφq = dnum Sᵀ + dden zᵀ
+				tensor.Gemm(false, true, tq, f, dv, 1, dnum, dv, s, dv, 0, dfq, f)
+				for i := 0; i < tq; i++ {
+					axpy(dfq[i*f:(i+1)*f], dden[i], z)
 				}
-				a.addPhiGrad(gk, a.k.Data, a.fk, off, dfk)
+				for i := 0; i < tq; i++ {
+					axpy(gq[(bb*tq+i)*ldf+hh*f:][:f], 1, dfq[i*f:])
+				}
+			}
+			if gk == nil && gv == nil {
+				continue
+			}
+			// dS = φ(Q)ᵀ dnum, dz = φ(Q)ᵀ dden.
+			tensor.Gemm(true, false, f, dv, tq, 1, fq, ldf, dnum, dv, 0, ds, dv)
+			clear(dz)
+			for i := 0; i < tq; i++ {
+				axpy(dz, dden[i], fq[i*ldf:i*ldf+f])
 			}
 			if gv != nil {
-				// dv_j = dSᵀ φ(k_j)
-				gvj := gv[(bb*tk+j)*dv:][:dv]
-				for x, f := range a.fk[off : off+d] {
-					axpy(gvj, f, ds[x*dv:(x+1)*dv])
+				// dV = φ(K)ᵀ-masked · dS
+				tensor.Gemm(false, false, tk, dv, f, 1, a.fkm[bb*tk*ldf+hh*f:], ldf, ds, dv, 1, gv[bb*tk*ldv+hh*dv:], ldv)
+			}
+			if gk != nil {
+				// dφk_j = dS v_j + dz at kept keys
+				for j := 0; j < tk; j++ {
+					if !a.keyKept(bb, j) {
+						continue
+					}
+					gkj := gk[(bb*tk+j)*ldf+hh*f:][:f]
+					vj := a.v.Data[(bb*tk+j)*ldv+hh*dv:][:dv]
+					for x := 0; x < f; x++ {
+						var acc float32
+						for y, w := range ds[x*dv : (x+1)*dv] {
+							acc += w * vj[y]
+						}
+						gkj[x] += acc + dz[x]
+					}
 				}
 			}
 		}
@@ -368,87 +399,90 @@ func (a *linearAttn) backward(out *tensor.Tensor, g [][]float32) {
 }
 
 // backwardCausal runs the two passes of the causal backward for batch row
-// bb: forward again for dφq (prefix sums S_i, z_i), then in reverse for dφk
-// and dv (suffix sums R = Σ_{i≥j} φq_i dnum_iᵀ, r = Σ_{i≥j} φq_i dden_i).
-func (a *linearAttn) backwardCausal(bb int, dnum, dden, dfq, dfk, gq, gk, gv []float32) {
-	tq, d, dv := a.tq, a.d, a.dv
-	s := make([]float32, d*dv)
-	z := make([]float32, d)
+// bb and head hh: forward again for dφq (prefix sums S_i, z_i), then in
+// reverse for dφk and dv (suffix sums R = Σ_{i sees j} φq_i dnum_iᵀ,
+// r = Σ_{i sees j} φq_i dden_i).
+func (a *linearAttn) backwardCausal(bb, hh int, dnum, dden, gq, gk, gv []float32) {
+	tq, tk, f, dv := a.tq, a.tk, a.f, a.dv
+	ldf, ldv := a.h*f, a.h*dv
+	s := make([]float32, f*dv)
+	z := make([]float32, f)
 	if gq != nil {
+		j := 0
 		for i := 0; i < tq; i++ {
-			a.addKey(s, z, bb, i)
+			for ; j < a.hi(bb, i); j++ {
+				a.addKey(s, z, bb, hh, j)
+			}
 			ni := dnum[i*dv : (i+1)*dv]
-			for x := 0; x < d; x++ {
+			gqi := gq[(bb*tq+i)*ldf+hh*f:][:f]
+			for x := 0; x < f; x++ {
 				var acc float32
 				sx := s[x*dv : (x+1)*dv]
 				for y, nv := range ni {
 					acc += sx[y] * nv
 				}
-				dfq[x] = acc + dden[i]*z[x]
+				gqi[x] += acc + dden[i]*z[x]
 			}
-			a.addPhiGrad(gq, a.q.Data, a.fq, (bb*tq+i)*d, dfq)
 		}
 	}
 	if gk == nil && gv == nil {
 		return
 	}
-	r := z
-	rr := s
+	r, rr := z, s
 	clear(r)
 	clear(rr)
-	for j := tq - 1; j >= 0; j-- {
-		fqj := a.fq[(bb*tq+j)*d:][:d]
-		nj := dnum[j*dv : (j+1)*dv]
-		for x, f := range fqj {
-			axpy(rr[x*dv:(x+1)*dv], f, nj)
-			r[x] += f * dden[j]
+	i := tq - 1
+	for j := tk - 1; j >= 0; j-- {
+		for ; i >= 0 && a.hi(bb, i) > j; i-- {
+			fqi := a.fq.Data[(bb*tq+i)*ldf+hh*f:][:f]
+			ni := dnum[i*dv : (i+1)*dv]
+			for x, fv := range fqi {
+				axpy(rr[x*dv:(x+1)*dv], fv, ni)
+				r[x] += fv * dden[i]
+			}
 		}
 		if !a.keyKept(bb, j) {
 			continue
 		}
-		off := (bb*a.tk + j) * d
-		vj := a.v.Data[(bb*a.tk+j)*dv:][:dv]
+		vj := a.v.Data[(bb*tk+j)*ldv+hh*dv:][:dv]
 		if gk != nil {
-			for x := 0; x < d; x++ {
+			gkj := gk[(bb*tk+j)*ldf+hh*f:][:f]
+			for x := 0; x < f; x++ {
 				var acc float32
 				for y, w := range rr[x*dv : (x+1)*dv] {
 					acc += w * vj[y]
 				}
-				dfk[x] = acc + r[x]
+				gkj[x] += acc + r[x]
 			}
-			a.addPhiGrad(gk, a.k.Data, a.fk, off, dfk)
 		}
 		if gv != nil {
-			gvj := gv[(bb*a.tk+j)*dv:][:dv]
-			for x, f := range a.fk[off : off+d] {
-				axpy(gvj, f, rr[x*dv:(x+1)*dv])
+			gvj := gv[(bb*tk+j)*ldv+hh*dv:][:dv]
+			for x, fv := range a.fk.Data[(bb*tk+j)*ldf+hh*f:][:f] {
+				axpy(gvj, fv, rr[x*dv:(x+1)*dv])
 			}
 		}
-	}
-}
-
-// addPhiGrad adds dφ ⊙ φ'(x) to the gradient of the d inputs at off.
-func (a *linearAttn) addPhiGrad(g, x, fx []float32, off int, dfx []float32) {
-	for i, dv := range dfx {
-		g[off+i] += dv * dphi(x[off+i], fx[off+i])
 	}
 }
 
 // weightsMatrix returns the implied weights φ(q_i)·φ(k_j)/den_i over the
-// kept pairs, as a leaf without gradient.
+// kept pairs [B,H,Tq,Tk], as a leaf without gradient.
 func (a *linearAttn) weightsMatrix() *tensor.Tensor {
-	w := tensor.New(a.b, a.tq, a.tk)
+	ldf := a.h * a.f
+	w := tensor.New(a.b, a.h, a.tq, a.tk)
 	for bb := 0; bb < a.b; bb++ {
-		wb := w.Data[bb*a.tq*a.tk:]
-		tensor.Gemm(false, true, a.tq, a.tk, a.d, 1, a.fq[bb*a.tq*a.d:], a.d, a.fk[bb*a.tk*a.d:], a.d, 0, wb, a.tk)
-		for i := 0; i < a.tq; i++ {
-			den := a.den[bb*a.tq+i]
-			row := wb[i*a.tk : (i+1)*a.tk]
-			for j := range row {
-				if den == 0 || (a.lm.causal && j > i) || !a.keyKept(bb, j) {
-					row[j] = 0
-				} else {
-					row[j] /= den
+		for hh := 0; hh < a.h; hh++ {
+			wb := w.Data[(bb*a.h+hh)*a.tq*a.tk:]
+			tensor.Gemm(false, true, a.tq, a.tk, a.f, 1, a.fq.Data[bb*a.tq*ldf+hh*a.f:], ldf, a.fk.Data[bb*a.tk*ldf+hh*a.f:], ldf, 0, wb, a.tk)
+			for i := 0; i < a.tq; i++ {
+				den := a.den[(bb*a.h+hh)*a.tq+i]
+				row := wb[i*a.tk : (i+1)*a.tk]
+				hi := a.hi(bb, i)
+				for j := range row {
+					if den == 0 || j >= hi || !a.keyKept(bb, j) {
+						row[j] = 0
+					} else {
+						row[j] /= den
+					}
 				}
 			}
 		}

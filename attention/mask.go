@@ -2,24 +2,38 @@ package attention
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/attnlab/attnlab/tensor"
 )
 
+// negInf is the score of a pair that may not be attended: its exponential
+// is exactly 0.
+var negInf = float32(math.Inf(-1))
+
 // maskView reads a keep-mask broadcast to [B,Tq,Tk] without materialising
 // it: element (b,i,j) is data[b*sb + i*si + j*sj] (a stride is 0 along a
-// broadcast dimension). The zero value (nil data) keeps everything.
+// broadcast dimension); nil data keeps everything. It also applies the
+// rules of the site, by position: query i of batch row b is at position
+// p = i + off[b] (off nil: 0; a decoder step over a key/value cache that
+// starts at position 0), key j at position j. The causal rule keeps j ≤ p;
+// a band (sliding-window attention) keeps p − left ≤ j ≤ p + right.
 type maskView struct {
-	t          *tensor.Tensor // the mask seen as 3-D [mb,mq,mk], or nil
-	data       []float32
-	sb, si, sj int
+	t           *tensor.Tensor // the mask seen as 3-D [mb,mq,mk], or nil
+	data        []float32
+	sb, si, sj  int
+	tk          int
+	causal      bool
+	band        bool
+	left, right int
+	off         []int // [B] query positions of query 0; nil: 0
 }
 
 // newMaskView checks that mask (nil, or rank ≤ 3) broadcasts to [B,Tq,Tk]
 // and returns a view of it; it panics otherwise (a programmer error).
 func newMaskView(variant string, mask *tensor.Tensor, b, tq, tk int) maskView {
 	if mask == nil {
-		return maskView{}
+		return maskView{tk: tk}
 	}
 	s := mask.Shape()
 	if len(s) > 3 {
@@ -37,7 +51,7 @@ func newMaskView(variant string, mask *tensor.Tensor, b, tq, tk int) maskView {
 	if len(s) != 3 {
 		t = tensor.Reshape(mask.Detach(), dims[0], dims[1], dims[2])
 	}
-	v := maskView{t: t, data: mask.Data}
+	v := maskView{t: t, data: mask.Data, tk: tk}
 	if dims[2] != 1 {
 		v.sj = 1
 	}
@@ -50,54 +64,126 @@ func newMaskView(variant string, mask *tensor.Tensor, b, tq, tk int) maskView {
 	return v
 }
 
+// pos returns the position of query (b,i).
+func (m *maskView) pos(b, i int) int {
+	if m.off == nil {
+		return i
+	}
+	return i + m.off[b]
+}
+
+// hi returns the end (exclusive) of the keys query (b,i) may see under the
+// causal rule and the band: Tk when neither applies.
+func (m *maskView) hi(b, i int) int {
+	h := m.tk
+	if m.causal {
+		h = min(h, m.pos(b, i)+1)
+	}
+	if m.band {
+		h = min(h, m.pos(b, i)+m.right+1)
+	}
+	return max(0, h)
+}
+
+// lo returns the first key query (b,i) may see under the band: 0 without
+// one.
+func (m *maskView) lo(b, i int) int {
+	if !m.band {
+		return 0
+	}
+	return min(m.tk, max(0, m.pos(b, i)-m.left))
+}
+
 // keep reports whether query (b,i) may attend to key j.
-func (m maskView) keep(b, i, j int) bool {
+func (m *maskView) keep(b, i, j int) bool {
+	if j >= m.hi(b, i) || j < m.lo(b, i) {
+		return false
+	}
 	return m.data == nil || m.data[b*m.sb+i*m.si+j*m.sj] != 0
 }
 
 // row returns the mask row of query (b,i) and its stride along the keys;
-// nil when there is no mask.
-func (m maskView) row(b, i int) ([]float32, int) {
+// nil when there is no mask tensor (the causal rule is hi's).
+func (m *maskView) row(b, i int) ([]float32, int) {
 	if m.data == nil {
 		return nil, 0
 	}
 	return m.data[b*m.sb+i*m.si:], m.sj
 }
 
-// heads returns the mask as [mb,1,mq,mk], to broadcast over scores
-// [B,H,Tq,Tk]; nil without a mask.
-func (m maskView) heads() *tensor.Tensor {
-	if m.t == nil {
-		return nil
+// rowKeepsAll reports whether the same keys are kept for every query of a
+// batch row (no causal rule or band, a mask constant along the queries).
+func (m *maskView) rowKeepsAll() bool { return !m.causal && !m.band && m.si == 0 }
+
+// live reports whether any pair of queries i0…i1−1 and keys j0…j1−1 of
+// batch row b is kept.
+func (m *maskView) live(b, i0, i1, j0, j1 int) bool {
+	if m.si == 0 {
+		// One mask row for every query: the keys seen lie between the
+		// first query's lo and the last query's hi (both grow with i).
+		lo, hi := max(j0, m.lo(b, i0)), min(j1, m.hi(b, i1-1))
+		if m.data == nil {
+			return hi > lo
+		}
+		row, sj := m.row(b, i0)
+		for j := lo; j < hi; j++ {
+			if row[j*sj] != 0 {
+				return true
+			}
+		}
+		return false
 	}
-	s := m.t.Shape()
-	return tensor.Reshape(m.t.Detach(), s[0], 1, s[1], s[2])
+	for i := i0; i < i1; i++ {
+		row, sj := m.row(b, i)
+		for j := max(j0, m.lo(b, i)); j < min(j1, m.hi(b, i)); j++ {
+			if row[j*sj] != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
+
+// maskRow sets the scores of a row of keys j0…j0+len(x)−1 that query (b,i)
+// may not see to −Inf, whose exponential is exactly 0.
+func (m *maskView) maskRow(x []float32, b, i, j0 int) {
+	lo, hi := m.lo(b, i)-j0, m.hi(b, i)-j0
+	for j := range x[:max(0, min(len(x), lo))] {
+		x[j] = negInf
+	}
+	for j := max(0, hi); j < len(x); j++ {
+		x[j] = negInf
+	}
+	if m.data == nil {
+		return
+	}
+	row, sj := m.row(b, i)
+	for j := max(0, lo); j < min(len(x), hi); j++ {
+		if row[(j0+j)*sj] == 0 {
+			x[j] = negInf
+		}
+	}
+}
+
+// alive reports whether query (b,i) may attend to any key.
+func (m *maskView) alive(b, i int) bool { return m.live(b, i, i+1, 0, m.tk) }
 
 // deadRows returns a [B,Tq,1] tensor holding 0 for query rows whose every
 // key is masked and 1 elsewhere, or nil when no row is fully masked.
-func (m maskView) deadRows(b, tq, tk int) *tensor.Tensor {
-	if m.data == nil {
+func (m *maskView) deadRows(b, tq int) *tensor.Tensor {
+	if m.data == nil && !m.causal {
 		return nil
 	}
 	var keep *tensor.Tensor
 	for bb := 0; bb < b; bb++ {
 		for i := 0; i < tq; i++ {
-			if i > 0 && m.si == 0 { // the same row for every query
+			if i > 0 && m.rowKeepsAll() { // the same row for every query
 				if keep != nil {
 					keep.Data[bb*tq+i] = keep.Data[bb*tq]
 				}
 				continue
 			}
-			row, sj := m.row(bb, i)
-			alive := false
-			for j := 0; j < tk; j++ {
-				if row[j*sj] != 0 {
-					alive = true
-					break
-				}
-			}
-			if !alive {
+			if !m.alive(bb, i) {
 				if keep == nil {
 					keep = tensor.Full(1, b, tq, 1)
 				}
@@ -108,25 +194,26 @@ func (m maskView) deadRows(b, tq, tk int) *tensor.Tensor {
 	return keep
 }
 
-// checkInputs panics unless q [B,Tq,dq], k [B,Tk,dk] and v [B,Tk,dv] fit
-// together and the sizes of d.
+// checkInputs panics unless q [B,Tq,H·dq], k [B,Tk,H·dk] and v [B,Tk,H·dv]
+// fit together and the sizes of d.
 func checkInputs(variant string, q, k, v *tensor.Tensor, d Dims) (b, tq, tk int) {
 	if q.Dims() != 3 || k.Dims() != 3 || v.Dims() != 3 {
 		panic(fmt.Sprintf("attention %s: need q, k, v of rank 3, got %v, %v, %v", variant, q.Shape(), k.Shape(), v.Shape()))
 	}
 	b, tq, tk = q.Dim(0), q.Dim(1), k.Dim(1)
+	h := d.heads()
 	if k.Dim(0) != b || v.Dim(0) != b || v.Dim(1) != tk ||
-		q.Dim(2) != d.Query || k.Dim(2) != d.Key || v.Dim(2) != d.Value {
-		panic(fmt.Sprintf("attention %s: q %v, k %v, v %v do not fit sizes query %d, key %d, value %d",
-			variant, q.Shape(), k.Shape(), v.Shape(), d.Query, d.Key, d.Value))
+		q.Dim(2) != h*d.Query || k.Dim(2) != h*d.Key || v.Dim(2) != h*d.Value {
+		panic(fmt.Sprintf("attention %s: q %v, k %v, v %v do not fit sizes query %d, key %d, value %d (%d heads)",
+			variant, q.Shape(), k.Shape(), v.Shape(), d.Query, d.Key, d.Value, h))
 	}
 	return b, tq, tk
 }
 
 // checkDims rejects non-positive sizes.
 func checkDims(d Dims) error {
-	if d.Query <= 0 || d.Key <= 0 || d.Value <= 0 {
-		return fmt.Errorf("sizes must be positive, got query %d, key %d, value %d", d.Query, d.Key, d.Value)
+	if d.Query <= 0 || d.Key <= 0 || d.Value <= 0 || d.Heads < 0 {
+		return fmt.Errorf("sizes must be positive, got query %d, key %d, value %d, heads %d", d.Query, d.Key, d.Value, d.Heads)
 	}
 	return nil
 }

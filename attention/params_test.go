@@ -18,18 +18,26 @@ func TestStrictParams(t *testing.T) {
 		param   bool     // a *registry.ParamError
 	}{
 		{"additive", map[string]any{"dimm": 3}, []string{"dimm", `"additive"`, "unknown key", "known: dim"}, true},
-		{"multi-head", map[string]any{"head": 2}, []string{"head", `"multi-head"`, "known: heads, dim, score"}, true},
+		{"multi-head", map[string]any{"heds": 2}, []string{"heds", `"multi-head"`, "known: heads, dim, head, bias"}, true},
+		{"multi-head", map[string]any{"head": 2}, []string{"head", `"multi-head"`, "want a map with a name key"}, true},
+		{"multi-head", map[string]any{"head": map[string]any{"block": 2}}, []string{"head", "without one"}, true},
+		// Nested blocks are decoded strictly when the attention is built.
+		{"multi-head", map[string]any{"head": map[string]any{"name": "bogus"}}, []string{`attention "multi-head": head:`, `unknown name "bogus"`}, false},
+		{"multi-head", map[string]any{"head": map[string]any{"name": "multi-head"}}, []string{"head:", "cannot be its own per-head attention"}, false},
+		{"multi-head", map[string]any{"head": map[string]any{"name": "none"}}, []string{"head:", "none has no per-head form"}, false},
+		{"multi-head", map[string]any{"head": map[string]any{"name": "chunked", "block": 0}}, []string{"head:", "block", "at least 1", `"chunked"`}, true},
+		{"multi-head", map[string]any{"head": map[string]any{"name": "chunked", "blok": 2}}, []string{"head:", "blok", "unknown key", "known: block, score, weights"}, true},
 		{"chunked", map[string]any{"block_size": 2}, []string{"block_size", `"chunked"`}, true},
 		{"dot", map[string]any{"scale": 2}, []string{"scale", `"dot"`, "takes no parameters"}, true},
 		{"additive", map[string]any{"dim": -1}, []string{"dim", "must be 0", `"additive"`}, true},
 		{"additive", map[string]any{"dim": "big"}, []string{"dim", "want int"}, true},
 		{"location", map[string]any{"max_len": 0}, []string{"max_len", "at least 1"}, true},
 		{"multi-head", map[string]any{"heads": 0}, []string{"heads", "at least 1"}, true},
-		{"multi-head", map[string]any{"score": "cosine"}, []string{"score", `unknown score "cosine"`}, true},
-		{"multi-head", map[string]any{"score_dim": -2}, []string{"score_dim"}, true},
+		{"local", map[string]any{"score": map[string]any{"name": "additive", "dim": -2}}, []string{"score:", "dim", "must be 0", `score "additive"`}, true},
 		{"local", map[string]any{"mode": "lazy"}, []string{"mode", "monotonic or predictive"}, true},
 		{"local", map[string]any{"window": 0}, []string{"window", "at least 1"}, true},
-		{"local", map[string]any{"score": "location"}, []string{"score", `unknown score "location"`}, true},
+		{"local", map[string]any{"score": map[string]any{"name": "bogus"}}, []string{"score:", `unknown name "bogus"`, "known: additive, "}, false},
+		{"none", map[string]any{"context": "last"}, []string{"context", "final, mean or zero"}, true},
 		{"chunked", map[string]any{"block": 0}, []string{"block", "at least 1"}, true},
 		{"linear", map[string]any{"weights": 1}, []string{"weights", "want bool"}, true},
 		// Construction errors: the variant cannot serve the site.
@@ -59,7 +67,7 @@ func TestUnknownVariantListsKnownOnes(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("New(adittive) error = %v, want *registry.UnknownError", err)
 	}
-	want := `attention: unknown name "adittive" (known: additive, chunked, dot, general, linear, local, location, multi-head, none, scaled-dot)`
+	want := `attention: unknown name "adittive" (known: ` + strings.Join(attention.Registry.Names(), ", ") + `)`
 	if err.Error() != want {
 		t.Fatalf("error = %q\nwant    %q", err, want)
 	}
@@ -78,8 +86,12 @@ func TestConstructionErrors(t *testing.T) {
 		{"scaled-dot", nil, attention.Dims{Query: 4, Key: 6, Value: 4}, "equal query and key sizes"},
 		{"chunked", nil, attention.Dims{Query: 4, Key: 6, Value: 4}, "equal query and key sizes"},
 		{"linear", nil, attention.Dims{Query: 4, Key: 6, Value: 4, Causal: true}, "equal query and key sizes"},
-		{"local", map[string]any{"score": "dot"}, attention.Dims{Query: 4, Key: 6, Value: 4}, "equal query and key sizes"},
+		{"local", map[string]any{"score": map[string]any{"name": "dot"}}, attention.Dims{Query: 4, Key: 6, Value: 4}, "equal query and key sizes"},
 		{"multi-head", map[string]any{"heads": 4}, attention.Dims{Query: 4, Key: 6, Value: 6}, "dim 6 is not a multiple of heads 4"},
+		{"multi-head", map[string]any{"heads": 2, "head": map[string]any{"name": "chunked", "score": map[string]any{"name": "additive"}}}, attention.Dims{Query: 4, Key: 4, Value: 4}, "chunked needs a dot-product score"},
+		{"chunked", map[string]any{"score": map[string]any{"name": "location"}}, attention.Dims{Query: 4, Key: 4, Value: 4}, "chunked needs a dot-product score"},
+		{"none", nil, attention.Dims{Query: 4, Key: 4, Value: 4}, "context final needs the outputs of a recurrent encoder"},
+		{"none", nil, attention.Dims{Query: 4, Key: 4, Value: 5, Directions: 2}, "value size 5 does not split into 2 directions"},
 		{"general", nil, attention.Dims{Query: 0, Key: 6, Value: 4}, "sizes must be positive"},
 	} {
 		t.Run(tc.variant, func(t *testing.T) {
@@ -91,7 +103,7 @@ func TestConstructionErrors(t *testing.T) {
 	}
 	// Sizes that differ are fine where the score allows them, at causal sites too.
 	for _, name := range []string{"general", "additive", "location", "multi-head", "local", "none"} {
-		if _, err := attention.New(name, nil, attention.Dims{Query: 4, Key: 6, Value: 8, Causal: true}); err != nil {
+		if _, err := attention.New(name, nil, attention.Dims{Query: 4, Key: 6, Value: 8, Causal: true, Directions: 2}); err != nil {
 			t.Errorf("New(%s) with query 4, key 6, value 8: %v", name, err)
 		}
 	}
@@ -110,7 +122,7 @@ func TestParamsDocumentThemselves(t *testing.T) {
 			}
 		}
 		// Defaults must pass their own validation and build at a plain site.
-		if _, err := attention.New(e.Name, nil, attention.Dims{Query: 8, Key: 8, Value: 8}); err != nil {
+		if _, err := attention.New(e.Name, nil, attention.Dims{Query: 8, Key: 8, Value: 8, Directions: 2}); err != nil {
 			t.Errorf("%s with default parameters: %v", e.Name, err)
 		}
 	}

@@ -57,7 +57,7 @@ func compareGrads(t *testing.T, tol float64, leaves map[string]*tensor.Tensor, g
 // and do not divide them, with key padding, with and without a causal mask.
 func TestChunkedMatchesScaledDot(t *testing.T) {
 	d := attention.Dims{Query: 8, Key: 8, Value: 5}
-	ref, err := attention.NewScaledDot(d)
+	ref, err := attention.New("scaled-dot", nil, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,24 +109,14 @@ func TestChunkedMatchesScaledDot(t *testing.T) {
 func TestLocalMonotonicIsBandedGeneral(t *testing.T) {
 	d := testDims
 	const b, tq, tk, win = 2, 6, 7, 2
-	for _, score := range []string{"general", "dot", "scaled-dot", "additive"} {
+	for _, score := range attention.Scores.Names() {
 		t.Run(score, func(t *testing.T) {
-			loc, err := attention.NewLocal(attention.LocalParams{Mode: "monotonic", Window: win, Score: score}, d)
+			loc, err := attention.New("local", map[string]any{"mode": "monotonic", "window": win, "score": map[string]any{"name": score}}, d)
 			if err != nil {
 				t.Fatal(err)
 			}
 			attention.Init(loc, tensor.NewRNG(4))
-			var dense attention.Attention
-			switch score {
-			case "general":
-				dense, err = attention.NewGeneral(d)
-			case "dot":
-				dense, err = attention.NewDot(d)
-			case "scaled-dot":
-				dense, err = attention.NewScaledDot(d)
-			case "additive":
-				dense, err = attention.NewAdditive(attention.AdditiveParams{}, d)
-			}
+			dense, err := attention.New(score, nil, d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +170,7 @@ func shareParams(t *testing.T, src, dst attention.Attention) map[string]*tensor.
 func TestLocalPredictiveFormula(t *testing.T) {
 	d := testDims
 	const b, tq, tk, win = 2, 4, 9, 2
-	loc, err := attention.NewLocal(attention.LocalParams{Mode: "predictive", Window: win, Score: "general", Dim: 3, Weights: true}, d)
+	loc, err := attention.New("local", map[string]any{"mode": "predictive", "window": win, "score": map[string]any{"name": "general"}, "dim": 3, "weights": true}, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +315,7 @@ func TestLinearRejectsArbitraryMasks(t *testing.T) {
 // the result equals attending over the first max_len keys only.
 func TestLocationBeyondMaxLen(t *testing.T) {
 	d := testDims
-	loc, err := attention.NewLocation(attention.LocationParams{MaxLen: 4}, d)
+	loc, err := attention.New("location", map[string]any{"max_len": 4}, d)
 	if err != nil {
 		t.Fatal(err)
 	}

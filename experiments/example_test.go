@@ -30,7 +30,7 @@ func ExampleLoad() {
 	// 2 1 model.attention.name=dot train.optimizer.lr=0.0003
 	// 3 1 model.attention.name=additive train.optimizer.lr=0.001
 	// 4 1 model.attention.name=additive train.optimizer.lr=0.0003
-	// [model.attention.dim model.attention.name train.optimizer.lr]
+	// [model.attention.context model.attention.dim model.attention.name train.optimizer.lr]
 }
 
 func ExampleErrors() {

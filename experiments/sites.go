@@ -22,6 +22,9 @@ var Sites = registry.Sites{
 	{Path: "model", Catalog: models.Registry, List: "models"},
 	{Path: "model.encoder", Catalog: models.Encoders, List: "encoders"},
 	{Path: "model.attention", Catalog: attention.Registry, List: "attention"},
+	{Path: "model.attention.score", Catalog: attention.Scores, List: "scores"},
+	{Path: "model.attention.head", Catalog: attention.Heads, List: "heads"},
+	{Path: "model.attention.head.score", Catalog: attention.Scores, List: "head-scores"},
 	{Path: "train.optimizer", Catalog: optim.Registry, List: "optimizers"},
 	{Path: "train.schedule", Catalog: optim.Schedules, List: "schedules"},
 }

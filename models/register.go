@@ -20,7 +20,7 @@ func init() {
 		New:    func(p any, in int) (Encoder, error) { return newRNNEncoder("gru", p.(*RNNEncoderParams), in), nil },
 	})
 	Registry.Register(registry.Entry[Factory]{
-		Name: "seq2seq-rnn", Doc: "embedding → RNN encoder → RNN decoder with any attention (Bahdanau or Luong wiring); with attention none, the Sutskever et al. 2014 baseline",
+		Name: "seq2seq-rnn", Doc: "embedding → RNN encoder → RNN decoder with any attention (Bahdanau or Luong wiring); with attention none, the RNNencdec baseline (Cho et al. 2014) or Sutskever et al. 2014's",
 		Params: &Seq2SeqRNNParams{Embed: 64, Cell: "lstm", Wiring: "bahdanau", Attentional: true, Bridge: true},
 		New:    newSeq2SeqRNN, Uses: []string{"encoder", "attention"}, Caps: []registry.Capability{RNNDecoder},
 	})

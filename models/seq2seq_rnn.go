@@ -28,8 +28,13 @@ import (
 //
 //	s_t = RNN([emb(y_{t−1}); h̃_{t−1}], s_{t−1});  c_t = Attend(s_t, h, h);  logits = W_o h̃_t + b_o
 //
-// With attention none the context is zero and this is the Sutskever et al.
-// (2014) encoder-decoder.
+// With attention none the context does not depend on the decoder state:
+// with context final (the default) it is the encoder's final state of each
+// direction, fed at every step where attention's context goes — the RNN
+// encoder–decoder of Cho et al. (2014), Bahdanau et al.'s RNNencdec
+// baseline; with context zero it is nothing and this is the Sutskever et
+// al. (2014) encoder-decoder, whose decoder sees the source only through
+// its initial state (bridge).
 type Seq2SeqRNN struct {
 	P       Seq2SeqRNNParams
 	SrcEmb  *layers.Embedding
@@ -74,7 +79,7 @@ func newSeq2SeqRNN(params any, spec Spec) (Model, error) {
 	if m.hidden == 0 {
 		m.hidden = m.encOut
 	}
-	m.Attn, err = attention.New(spec.Attention.Name, spec.Attention.Params, attention.Dims{Query: m.hidden, Key: m.encOut, Value: m.encOut})
+	m.Attn, err = attention.New(spec.Attention.Name, spec.Attention.Params, attention.Dims{Query: m.hidden, Key: m.encOut, Value: m.encOut, Directions: m.Enc.Recurrent().Dirs()})
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "testdata/tiny.yaml", "--workers", "many"}, []string{`invalid argument "many"`, "--workers"}},
 		{[]string{"plan"}, []string{"plan: missing EXPERIMENT.yaml"}},
 		{[]string{"plan", "testdata/tiny.yaml", "--db", "x.db"}, []string{"plan: unknown flag: --db"}},
-		{[]string{"list", "widgets"}, []string{`list: unknown kind "widgets"`, "known: experiment, train, eval, sweep, tasks, models, encoders, attention, optimizers, schedules"}},
+		{[]string{"list", "widgets"}, []string{`list: unknown kind "widgets"`, "known: experiment, train, eval, sweep, tasks, models, encoders, attention, scores, heads, head-scores, optimizers, schedules"}},
 		{[]string{"list", "attention", "adittive"}, []string{`unknown`, `"adittive"`, "additive"}},
 		{[]string{"ls", "things"}, []string{`ls: unknown listing "things" (known: experiments, runs)`}},
 		{[]string{"ls", "runs", "--status", "weird"}, []string{`--status "weird": unknown status`, "queued, running, done, failed, interrupted"}},

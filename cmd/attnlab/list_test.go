@@ -127,7 +127,7 @@ func TestListKind(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"list", "atention"}, `attnlab: list: unknown kind "atention" (known: experiment, train, eval, sweep, tasks, models, encoders, attention, optimizers, schedules, or a key such as train.batch_size)`},
+		{[]string{"list", "atention"}, `attnlab: list: unknown kind "atention" (known: experiment, train, eval, sweep, tasks, models, encoders, attention, scores, heads, head-scores, optimizers, schedules, or a key such as train.batch_size)`},
 		{[]string{"list", "models", "rnn"}, `attnlab: list: model: unknown name "rnn" (known: lm-rnn, lm-transformer, seq2seq-rnn, seq2seq-transformer)`},
 		{[]string{"list", "train", "x"}, `attnlab: list: train is a part of the format, not a registry: give no NAME`},
 		{[]string{"list", "--markdown", "train"}, `attnlab: list: --markdown writes the whole reference: give no WHAT`},

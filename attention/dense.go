@@ -1,0 +1,105 @@
+package attention
+
+import (
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// Dense is softmax attention over every key with a registered score: the
+// single-head variants dot, scaled-dot, general, additive and location
+// (one per score, see RegisterScore):
+//
+//	weights[i,:] = softmax_j(score(q_i, k_j), masked),  context_i = Σ_j weights[i,j] v_j
+//
+// Scores of the dot-product form (DotScore) are computed and normalised by
+// one fused op per call (one GEMM per head, the scores never stored); other
+// scores by their own pair kernel and a masked softmax. The weights are
+// returned with their gradient: [B,Tq,Tk], or [B,H,Tq,Tk] for H heads. The
+// parameters are the score's.
+type Dense struct {
+	base
+	score Score
+	dot   DotScore // the score as a DotScore, or nil
+}
+
+var (
+	_ Attention          = (*Dense)(nil)
+	_ layers.Initializer = (*Dense)(nil)
+	_ Preparer           = (*Dense)(nil)
+)
+
+func newDense(name string, p any, d Dims) (*Dense, error) {
+	b, err := newBase(name, d)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newScoreFor(name, p, d)
+	if err != nil {
+		return nil, err
+	}
+	a := &Dense{base: b, score: s}
+	a.dot, _ = s.(DotScore)
+	if err := a.usePositions(a.dot != nil, true); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// newScoreFor builds the score registered as name for the heads of site d,
+// without the "score" prefix in errors (the variant is the score).
+func newScoreFor(name string, p any, d Dims) (Score, error) {
+	e, err := Scores.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return e.New(p, ScoreDims{Heads: d.heads(), Query: d.Query, Key: d.Key})
+}
+
+// Score returns the attention's score.
+func (a *Dense) Score() Score { return a.score }
+
+// Params lists the score's parameters.
+func (a *Dense) Params() []*layers.Param { return a.score.Params() }
+
+// Init draws the score's parameters.
+func (a *Dense) Init(rng *tensor.RNG) { a.score.Init(rng) }
+
+// Attend returns the context [B,Tq,H·Dv] and the weights ([B,Tq,Tk] for one
+// head, [B,H,Tq,Tk] for H).
+func (a *Dense) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	c := a.newCall(q, k, v, mask, nil)
+	ctx, w := a.attend(c, c.keys(a.score.Keys(k)))
+	return ctx, c.weightsOut(w)
+}
+
+// attend computes a call's context and weights from the mapped (and
+// rotated) keys ks.
+func (a *Dense) attend(c *call, ks *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	qs := c.queries(a.score.Queries(c.q))
+	var p *tensor.Tensor
+	if a.dot != nil {
+		p = dotSoftmax(qs, ks, c.h, a.dot.Scale(), &c.m, c.bias())
+	} else {
+		w := fullWindow(c)
+		p = windowSoftmax(a.score.pairs(qs, ks, w), w, c.bias())
+	}
+	return weightedSum(p, c.v), p
+}
+
+// Prepare maps the keys once (additive: k·W_k + b) for many Attend calls
+// over the same keys and values, as a recurrent decoder makes.
+func (a *Dense) Prepare(k, v, mask *tensor.Tensor) Prepared {
+	return &preparedDense{a: a, k: k, ks: a.score.Keys(k), v: v, mask: mask}
+}
+
+type preparedDense struct {
+	a        *Dense
+	k, ks, v *tensor.Tensor
+	mask     *tensor.Tensor
+}
+
+func (p *preparedDense) Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	c := p.a.newCall(q, p.k, p.v, p.mask, nil)
+	ctx, w := p.a.attend(c, p.ks)
+	return ctx, c.weightsOut(w)
+}
