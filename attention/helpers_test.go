@@ -42,6 +42,8 @@ var configs = map[string][]map[string]any{
 		{"heads": 2, "dim": 4, "head": map[string]any{"name": "linear"}},
 		{"heads": 2, "dim": 4, "head": map[string]any{"name": "local", "mode": "monotonic", "window": 1, "score": map[string]any{"name": "scaled-dot"}}},
 		{"heads": 2, "dim": 4, "head": map[string]any{"name": "local", "window": 2, "score": map[string]any{"name": "additive", "dim": 3}}},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "sliding-window", "window": 2, "block": 2}},
+		{"heads": 2, "dim": 4, "head": map[string]any{"name": "performer", "features": 5}},
 	},
 	"local": {
 		{"mode": "monotonic", "window": 2},
@@ -51,8 +53,16 @@ var configs = map[string][]map[string]any{
 		{"mode": "predictive", "window": 2, "score": map[string]any{"name": "dot"}, "dim": 3},
 		{"mode": "monotonic", "window": 2, "score": map[string]any{"name": "location", "max_len": 6}},
 	},
-	"linear":  {nil},
-	"chunked": {{"block": 1}, {"block": 2}, {"block": 3}, {"block": 64}, {"block": 2, "score": map[string]any{"name": "general"}}, {"block": 3, "score": map[string]any{"name": "dot"}}},
+	"linear": {nil},
+	"sliding-window": {
+		{"window": 2, "block": 2},
+		{"window": 3, "block": 64},
+		{"window": 1},
+		{"window": 3, "score": map[string]any{"name": "additive", "dim": 3}},
+		{"window": 4, "score": map[string]any{"name": "general"}, "block": 3},
+	},
+	"performer": {{"features": 8}, {"features": 3}},
+	"chunked":   {{"block": 1}, {"block": 2}, {"block": 3}, {"block": 64}, {"block": 2, "score": map[string]any{"name": "general"}}, {"block": 3, "score": map[string]any{"name": "dot"}}},
 }
 
 // variant is one configured attention under test.

@@ -22,6 +22,9 @@ var positioned = []variant{
 	{"local", map[string]any{"mode": "monotonic", "window": 1, "score": map[string]any{"name": "scaled-dot"}}},
 	{"local", map[string]any{"mode": "predictive", "window": 2, "score": map[string]any{"name": "additive"}}},
 	{"linear", nil},
+	{"performer", map[string]any{"features": 6}},
+	{"sliding-window", map[string]any{"window": 2, "block": 2}},
+	{"sliding-window", map[string]any{"window": 3, "score": map[string]any{"name": "additive"}}},
 	{"multi-head", map[string]any{"heads": 2, "dim": 4}},
 	{"multi-head", map[string]any{"heads": 2, "dim": 4, "head": map[string]any{"name": "chunked", "block": 2}}},
 	{"multi-head", map[string]any{"heads": 2, "dim": 4, "head": map[string]any{"name": "linear"}}},
@@ -40,7 +43,7 @@ func refusal(v variant, scheme string) string {
 	switch {
 	case scheme == attention.PositionsRoPE && (name == "additive" || name == "location" || score == "additive"):
 		return "need a dot-product score"
-	case scheme != attention.PositionsRoPE && name == "linear":
+	case scheme != attention.PositionsRoPE && (name == "linear" || name == "performer"):
 		return "never computes"
 	}
 	return ""

@@ -113,7 +113,7 @@ func TestFullyMaskedRow(t *testing.T) {
 				mask.Set(0, 0, 1, j) // batch 0, query 1: nothing to attend
 			}
 			mask.Set(0, 1, 2, 0) // batch 1, query 2: only keys 1, 2 (not for linear, see below)
-			if headOf(vr).name == "linear" {
+			if n := headOf(vr).name; n == "linear" || n == "performer" {
 				mask.Set(1, 1, 2, 0) // linear honours only row×key masks
 			}
 			r := rng.Uniform(tensor.New(b, tq, d.Value), -1, 1).Data
@@ -253,7 +253,9 @@ func TestWeightsSumToOne(t *testing.T) {
 							}
 							s += float64(x)
 						}
-						if math.Abs(s-1) > 1e-6 {
+						// A band can hold only padded keys (sliding-window's
+						// query 2 of the short sequence): then the row is 0.
+						if math.Abs(s-1) > 1e-6 && !(headOf(vr).name == "sliding-window" && s == 0) {
 							t.Fatalf("weights of (b %d, head %d, query %d) sum to %v, want 1", bb, h, i, s)
 						}
 					}
