@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -17,7 +16,8 @@ func newBenchCmd() *cobra.Command {
 	var (
 		threads, steps, repeats int
 		lengths                 []int
-		compare, jsonOut        string
+		compare                 string
+		jsonOut                 outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [W1 W2 W3 W4 W5 W6]",
@@ -63,6 +63,13 @@ file to --compare: bench then prints PyTorch's figures and the ratios.`,
 					return usagef("--lengths: %d is not a sequence length", n)
 				}
 			}
+			// Refuse a bad --json destination before minutes of measuring.
+			dst := jsonOut.target(cmd, "")
+			if jsonOut.path != "" {
+				if err := dst.Check(); err != nil {
+					return err
+				}
+			}
 			var ref *bench.Reference
 			if compare != "" {
 				var err error
@@ -87,8 +94,8 @@ file to --compare: bench then prints PyTorch's figures and the ratios.`,
 				}
 				rows = append(rows, res...)
 			}
-			if jsonOut != "" {
-				return writeJSONRows(jsonOut, rows)
+			if jsonOut.path != "" {
+				return dst.Write(func(w io.Writer) error { return writeJSONRows(w, rows) })
 			}
 			return nil
 		},
@@ -98,7 +105,8 @@ file to --compare: bench then prints PyTorch's figures and the ratios.`,
 	cmd.Flags().IntVar(&repeats, "repeats", 5, "W5: measurements per point (the median is reported)")
 	cmd.Flags().IntSliceVar(&lengths, "lengths", bench.AttentionLengths, "W5: sequence lengths")
 	cmd.Flags().StringVar(&compare, "compare", "", "JSON written by torch_ref.py --json in the same sitting: print PyTorch's figures and the ratios")
-	cmd.Flags().StringVar(&jsonOut, "json", "", "also write the measurements as JSON rows to this file")
+	cmd.Flags().StringVar(&jsonOut.path, "json", "", `also write the measurements as JSON rows to this file ("-": stdout)`)
+	cmd.Flags().BoolVar(&jsonOut.force, "force", false, "replace the --json file if it exists (never a non-regular file)")
 	return cmd
 }
 
@@ -182,22 +190,14 @@ func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Refere
 	return rows, nil
 }
 
-// writeJSONRows writes rows as an indented JSON list to path, through a
-// temporary file renamed into place.
-func writeJSONRows(path string, rows []any) error {
+// writeJSONRows writes rows as an indented JSON list to w.
+func writeJSONRows(w io.Writer, rows []any) error {
 	data, err := json.MarshalIndent(rows, "", " ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("bench: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("bench: write %s: %w", path, err)
-	}
-	return nil
+	_, err = w.Write(append(data, '\n'))
+	return err
 }
 
 // streamTable prints right-aligned rows of fixed-width columns as they are
