@@ -62,6 +62,15 @@ type Train struct {
 	LabelSmoothing float64       `json:"label_smoothing" doc:"label smoothing of the cross-entropy loss" range:"[0,1)"`
 	EarlyStopping  EarlyStopping `json:"early_stopping" doc:"stop training when a metric stops improving"`
 	Threads        int           `json:"threads" doc:"intra-op threads of one run" range:"[1,]"`
+	// KeepCheckpoints keeps a run's intermediate checkpoints when it is
+	// done; by default they are dropped then (its final weights stay).
+	// MaxAttempts is how many attempts of a run may be lost to dead
+	// workers (killed, out of memory, a node gone) before it is failed.
+	// Both are queue settings: they do not change what a run computes, so
+	// they are left out of its canonical JSON and identity (identity:"-")
+	// and travel in the store's runs table instead.
+	KeepCheckpoints bool `json:"keep_checkpoints" doc:"keep the run's intermediate checkpoints once it is done (its final weights are always kept); not part of the run's identity" identity:"-"`
+	MaxAttempts     int  `json:"max_attempts" doc:"attempts of a run that may be lost to dead workers before it is failed; not part of the run's identity" range:"[1,]" identity:"-"`
 }
 
 // EarlyStopping stops training when Metric has not improved for Patience
@@ -130,6 +139,7 @@ func Defaults() Config {
 			LabelSmoothing: 0,
 			EarlyStopping:  EarlyStopping{Metric: "valid/loss", Patience: 0, Mode: "auto"},
 			Threads:        1,
+			MaxAttempts:    3,
 		},
 		Eval: Eval{
 			Decode:          Decode{Strategy: "greedy", Beam: 5, LengthPenalty: 0.6, Temperature: 1.0, TopK: 0, TopP: 1.0, MaxLen: 0},

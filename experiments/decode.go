@@ -22,7 +22,7 @@ func structTree(s any) map[string]any {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		key := jsonKey(f)
-		if key == "" {
+		if key == "" || f.Tag.Get("identity") == "-" {
 			continue
 		}
 		fv := v.Field(i)

@@ -28,6 +28,8 @@
 //	  label_smoothing: 0.0            # [0, 1)
 //	  early_stopping: {metric: valid/loss, patience: 0, mode: auto}
 //	  threads: 1                      # intra-op threads of one run
+//	  keep_checkpoints: false         # keep intermediate checkpoints of done runs
+//	  max_attempts: 3                 # attempts lost to dead workers before a run fails
 //	eval:
 //	  decode: {strategy: greedy, beam: 5, length_penalty: 0.6, temperature: 1.0, top_k: 0, top_p: 1.0, max_len: 0}
 //	  max_examples: 0                 # test examples decoded; 0: all
@@ -72,7 +74,9 @@
 // adam, the schedule to constant, the seeds to [1]. Train: batch_size 64,
 // steps 2000, epochs 0, clip 1.0, eval_every 250, log_every 25,
 // teacher_forcing 1.0, label_smoothing 0, early stopping off (metric
-// valid/loss, patience 0, mode auto), threads 1. Eval: greedy decoding
+// valid/loss, patience 0, mode auto), threads 1, keep_checkpoints false,
+// max_attempts 3 (these two are queue settings, outside the run's identity:
+// changing them does not make new runs). Eval: greedy decoding
 // (beam 5, length_penalty 0.6, temperature 1, top_k 0, top_p 1, max_len 0
 // meaning "chosen by the runner from the task"), max_examples 0 (the whole
 // test split), samples 8, attention_maps 4, valid_exact_match true,

@@ -318,3 +318,30 @@ func TestModelSwitchDropsUnusedBlocks(t *testing.T) {
 		t.Fatalf("attention written for lm-rnn: %v", err)
 	}
 }
+
+// TestQueueSettingsOutsideIdentity: train.keep_checkpoints and
+// train.max_attempts reach the Config but not the canonical JSON, the
+// params or the hash, so changing them does not make new runs.
+func TestQueueSettingsOutsideIdentity(t *testing.T) {
+	_, plain := mustLoad(t, minimal)
+	_, set := mustLoad(t, minimal, "train.keep_checkpoints=true", "train.max_attempts=7")
+	if plain[0].Hash != set[0].Hash || string(plain[0].Canonical) != string(set[0].Canonical) {
+		t.Fatalf("queue settings changed the run's identity: %s vs %s", plain[0].Hash, set[0].Hash)
+	}
+	if c := plain[0].Config.Train; c.KeepCheckpoints || c.MaxAttempts != 3 {
+		t.Fatalf("defaults: keep_checkpoints %v, max_attempts %d; want false, 3", c.KeepCheckpoints, c.MaxAttempts)
+	}
+	if c := set[0].Config.Train; !c.KeepCheckpoints || c.MaxAttempts != 7 {
+		t.Fatalf("--set: keep_checkpoints %v, max_attempts %d; want true, 7", c.KeepCheckpoints, c.MaxAttempts)
+	}
+	for _, p := range set[0].Params {
+		if strings.Contains(p.Key, "keep_checkpoints") || strings.Contains(p.Key, "max_attempts") {
+			t.Fatalf("param %s is part of the run's params", p.Key)
+		}
+	}
+	got := loadErr(t, minimal, "train.max_attempts=0", "train.keep_checkpoints=1")
+	want := []string{"--set: train.keep_checkpoints: want bool, got int 1", "--set: train.max_attempts: must be at least 1, got 0"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("errors = %q, want %q", got, want)
+	}
+}
