@@ -86,3 +86,22 @@ func (s *Store) Artifacts(ctx context.Context, runID int64) ([]ArtifactInfo, err
 	}
 	return out, nil
 }
+
+// DeleteArtifacts deletes the run's artifacts of one kind and returns how
+// many there were: the executor drops a done run's intermediate checkpoints
+// this way.
+func (s *Store) DeleteArtifacts(ctx context.Context, runID int64, kind string) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM artifacts WHERE run_id = ? AND kind = ?`, runID, kind)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete %s artifacts of run %d: %w", kind, runID, err)
+	}
+	return n, nil
+}

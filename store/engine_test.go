@@ -45,6 +45,10 @@ var engineTests = []struct {
 	{"CondKeysAndMapKeys", testCondKeysAndMapKeys},
 	{"Keys", testKeys},
 	{"ConcurrentWorkers", testConcurrentWorkers},
+	{"Submit", testSubmit},
+	{"ClaimNext", testClaimNext},
+	{"ClaimNextMaxAttempts", testClaimNextMaxAttempts},
+	{"ClaimNextConcurrent", testClaimNextConcurrent},
 }
 
 // TestSQLite runs the store's suite on SQLite.

@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func testSubmit(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	specs := []RunSpec{
+		{Hash: "aaaa0001", Seed: 1, Config: `{"seed":1}`},
+		{Hash: "aaaa0002", Seed: 2, Config: `{"seed":2}`, MaxAttempts: 5, KeepCheckpoints: true},
+	}
+	id, runs, err := s.Submit(ctx, ExperimentSpec{Name: "q", Description: "d", YAML: "name: q\n", Dir: "/lab/exp"}, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || runs[0].ExperimentID != id || runs[0].Dir != "/lab/exp" || runs[0].MaxAttempts != DefaultMaxAttempts ||
+		runs[0].KeepCheckpoints || runs[1].MaxAttempts != 5 || !runs[1].KeepCheckpoints || runs[1].Status != StatusQueued {
+		t.Fatalf("Submit = %d, %+v", id, runs)
+	}
+	x, err := s.ExperimentByName(ctx, "q")
+	if err != nil || x.Dir != "/lab/exp" || x.YAML != "name: q\n" || x.Counts[StatusQueued] != 2 {
+		t.Fatalf("experiment = %+v, %v", x, err)
+	}
+	// Submitting again keeps the runs and updates their queue settings
+	// (not of done runs) and the experiment's directory.
+	o := Owner{Host: "h", PID: 1}
+	claimAs(o)(t, s, runs[1].ID)
+	if err := s.Finish(ctx, runs[1].ID, o, StatusDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	specs[0].MaxAttempts, specs[0].KeepCheckpoints = 9, true
+	specs[1].MaxAttempts, specs[1].KeepCheckpoints = 9, false
+	id2, again, err := s.Submit(ctx, ExperimentSpec{Name: "q", Dir: "/elsewhere"}, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id2 != id || again[0].ID != runs[0].ID || again[0].MaxAttempts != 9 || !again[0].KeepCheckpoints ||
+		again[1].MaxAttempts != 5 || !again[1].KeepCheckpoints || again[1].Status != StatusDone || again[0].Dir != "/elsewhere" {
+		t.Fatalf("second Submit = %d, %+v", id2, again)
+	}
+	if _, _, err := s.Submit(ctx, ExperimentSpec{}, specs); err == nil {
+		t.Fatal("Submit with an empty name succeeded")
+	}
+	if _, _, err := s.Submit(ctx, ExperimentSpec{Name: "bad"}, []RunSpec{{Hash: "x", Config: "{"}}); err == nil {
+		t.Fatal("Submit of an invalid config succeeded")
+	} else if _, err := s.ExperimentByName(ctx, "bad"); err == nil {
+		t.Fatal("a failed Submit left its experiment behind")
+	}
+}
+
+func testClaimNext(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return t0 }
+	me := Owner{Host: "here", PID: os.Getpid(), Version: "v"}
+	dead := deadPID(t)
+	a := addExperiment(t, s, "a", 6)
+	b := addExperiment(t, s, "b", 2)
+	claimAndFinish(StatusDone)(t, s, a[0].ID)
+	claimAndFinish(StatusFailed)(t, s, a[1].ID)
+	claimAndFinish(StatusInterrupted)(t, s, a[2].ID)
+	claimAs(Owner{Host: "here", PID: os.Getpid()})(t, s, a[3].ID) // live, this host
+	claimAs(Owner{Host: "here", PID: dead})(t, s, a[4].ID)        // dead pid, this host
+	claimAs(Owner{Host: "there", PID: 42})(t, s, a[5].ID)         // other host, heartbeat at t0
+
+	next := func(f QueueFilter, staleAfter time.Duration) ClaimResult {
+		t.Helper()
+		res, err := s.ClaimNext(ctx, me, f, staleAfter)
+		if err != nil {
+			t.Fatalf("ClaimNext: %v", err)
+		}
+		return res
+	}
+	s.now = func() time.Time { return t0.Add(10 * time.Second) }
+	// Only b's queued runs with a filter on b, lowest id first.
+	if r := next(QueueFilter{Experiments: []string{"b"}}, time.Minute); !r.Claimed || r.Run.ID != b[0].ID || r.Prev != StatusQueued {
+		t.Fatalf("ClaimNext(b) = %+v, want b's first run", r)
+	}
+	if r := next(QueueFilter{RunIDs: []int64{b[1].ID, a[0].ID}}, time.Minute); !r.Claimed || r.Run.ID != b[1].ID {
+		t.Fatalf("ClaimNext(ids) = %+v, want b's second run", r)
+	}
+	if r := next(QueueFilter{RunIDs: []int64{}}, time.Minute); r.Claimed {
+		t.Fatalf("ClaimNext(no ids) claimed run %d", r.Run.ID)
+	}
+	// a: the interrupted run, then the dead owner's, then nothing (a[3]
+	// is alive here, a[5]'s heartbeat is fresh).
+	r := next(QueueFilter{Experiments: []string{"a"}}, time.Minute)
+	if !r.Claimed || r.Run.ID != a[2].ID || r.Prev != StatusInterrupted || r.Run.Attempt != 2 {
+		t.Fatalf("ClaimNext(a) #1 = %+v, want the interrupted run", r)
+	}
+	r = next(QueueFilter{Experiments: []string{"a"}}, time.Minute)
+	if !r.Claimed || r.Run.ID != a[4].ID || r.Prev != StatusRunning || r.Run.Lost != 1 || r.Run.PID != me.PID {
+		t.Fatalf("ClaimNext(a) #2 = %+v, want the dead owner's run, one attempt lost", r)
+	}
+	if r := next(QueueFilter{Experiments: []string{"a"}}, time.Minute); r.Claimed {
+		t.Fatalf("ClaimNext(a) #3 claimed run %d, want none", r.Run.ID)
+	}
+	counts, err := s.Queue(ctx, QueueFilter{Experiments: []string{"a"}})
+	if err != nil || counts[StatusRunning] != 4 || counts[StatusDone] != 1 || counts[StatusFailed] != 1 || counts.Waiting() != 4 {
+		t.Fatalf("Queue(a) = %v, %v", counts, err)
+	}
+	// Once a heartbeat is older than staleAfter by the database's
+	// clock, its run is taken; so is ours (a[3]): a heartbeat is a
+	// heartbeat, whoever holds it.
+	s.now = func() time.Time { return t0.Add(2 * time.Minute) }
+	for _, id := range []int64{a[2].ID, a[4].ID} { // ours keep beating
+		if err := s.Heartbeat(ctx, id, me); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = next(QueueFilter{Experiments: []string{"a"}}, time.Minute)
+	if !r.Claimed || r.Run.ID != a[3].ID || r.Run.Lost != 1 {
+		t.Fatalf("ClaimNext after a minute = %+v, want run %d", r, a[3].ID)
+	}
+	r = next(QueueFilter{Experiments: []string{"a"}}, time.Minute)
+	if !r.Claimed || r.Run.ID != a[5].ID || r.Run.Lost != 1 || r.Run.Host != "here" {
+		t.Fatalf("ClaimNext after a minute = %+v, want there's run %d", r, a[5].ID)
+	}
+	// With the heartbeat rule off, an old heartbeat on another host stays.
+	c := addExperiment(t, s, "c", 1)
+	claimAs(Owner{Host: "there", PID: 42})(t, s, c[0].ID)
+	s.now = func() time.Time { return t0.Add(time.Hour) }
+	if r := next(QueueFilter{Experiments: []string{"c"}}, 0); r.Claimed {
+		t.Fatalf("ClaimNext with staleAfter 0 took run %d", r.Run.ID)
+	}
+}
+
+// testClaimNextMaxAttempts: a run whose workers keep dying is failed when
+// its lost attempts reach max_attempts, and the queue moves on.
+func testClaimNextMaxAttempts(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return t0 }
+	id, runs, err := s.Submit(ctx, ExperimentSpec{Name: "m"}, []RunSpec{
+		{Hash: "mmm1", Config: `{}`, MaxAttempts: 2},
+		{Hash: "mmm2", Config: `{}`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = id
+	f := QueueFilter{Experiments: []string{"m"}}
+	for attempt := 1; attempt <= 2; attempt++ {
+		w := Owner{Host: fmt.Sprintf("node%d", attempt), PID: 100 + attempt}
+		s.now = func() time.Time { return t0.Add(time.Duration(attempt) * time.Hour) }
+		res, err := s.ClaimNext(ctx, w, f, time.Minute)
+		if err != nil || !res.Claimed || res.Run.ID != runs[0].ID || res.Run.Attempt != attempt || res.Run.Lost != attempt-1 {
+			t.Fatalf("attempt %d: ClaimNext = %+v, %v", attempt, res, err)
+		}
+	}
+	// node2 dies too: the next claim fails m1 and takes m2.
+	s.now = func() time.Time { return t0.Add(3 * time.Hour) }
+	res, err := s.ClaimNext(ctx, Owner{Host: "node3", PID: 7}, f, time.Minute)
+	if err != nil || !res.Claimed || res.Run.ID != runs[1].ID {
+		t.Fatalf("ClaimNext after two lost attempts = %+v, %v; want m2", res, err)
+	}
+	r, err := s.Run(ctx, "mmm1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "gave up after 2 lost attempts (max_attempts 2); the last: its worker node2:102 stopped heartbeating (last heartbeat 1h0m0s before the claim)"
+	if r.Status != StatusFailed || r.Lost != 2 || r.Error != want || !r.Finished.Equal(t0.Add(3*time.Hour)) {
+		t.Fatalf("m1 = %s, lost %d, error %q, finished %v; want failed, 2, %q", r.Status, r.Lost, r.Error, r.Finished, want)
+	}
+	// Claim of the one run follows the same rule.
+	c := addExperiment(t, s, "c", 1)[0]
+	for i := range DefaultMaxAttempts {
+		res, err := s.Claim(ctx, c.ID, Owner{Host: "n", PID: 10 + i}, time.Minute)
+		if err != nil || !res.Claimed {
+			t.Fatalf("Claim %d = %+v, %v", i, res, err)
+		}
+		s.now = func() time.Time { return t0.Add(time.Duration(4+i) * time.Hour) }
+	}
+	res, err = s.Claim(ctx, c.ID, Owner{Host: "n", PID: 99}, time.Minute)
+	if err != nil || res.Claimed || res.Run.Status != StatusFailed || !strings.HasPrefix(res.Reason, "gave up after 3 lost attempts") {
+		t.Fatalf("Claim after 3 lost attempts = %+v, %v; want failed", res, err)
+	}
+	// Requeue clears the count.
+	if err := s.Requeue(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.Run(ctx, fmt.Sprint(c.ID)); r.Lost != 0 || r.Status != StatusQueued {
+		t.Fatalf("after Requeue: %s, lost %d", r.Status, r.Lost)
+	}
+}
+
+// testClaimNextConcurrent: 6 handles (as 6 processes) take 40 runs from
+// one queue at once; every run is taken exactly once and nobody fails.
+func testClaimNextConcurrent(t *testing.T) {
+	const workers, nRuns = 6, 40
+	target := newTarget(t)
+	s, err := Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	specs := make([]RunSpec, nRuns)
+	for i := range specs {
+		specs[i] = RunSpec{Hash: fmt.Sprintf("r%03d", i), Seed: int64(i), Config: `{}`}
+	}
+	if _, _, err := s.Submit(context.Background(), ExperimentSpec{Name: "race"}, specs); err != nil {
+		t.Fatal(err)
+	}
+	taken := make([]atomic.Int32, nRuns)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			h, err := Open(target)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer h.Close()
+			o := Owner{Host: fmt.Sprintf("w%d", w), PID: os.Getpid()}
+			for {
+				res, err := h.ClaimNext(context.Background(), o, QueueFilter{}, time.Minute)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !res.Claimed {
+					return
+				}
+				taken[res.Run.Seed].Add(1)
+				if err := h.Finish(context.Background(), res.Run.ID, o, StatusDone, ""); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for i := range taken {
+		if n := taken[i].Load(); n != 1 {
+			t.Errorf("run %d taken %d times, want 1", i, n)
+		}
+	}
+}
