@@ -34,7 +34,7 @@ func BenchmarkMetricOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rec := newStoreRecorder(context.Background(), st, runs[0].ID, nil)
+		rec := newStoreRecorder(context.Background(), st, runs[0].ID, nil, 5*time.Second)
 		for _, noMetrics := range []bool{i%2 == 0, i%2 != 0} {
 			res, err := Train(context.Background(), cfg, rec, Options{NoMetrics: noMetrics})
 			if err != nil {

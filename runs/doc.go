@@ -7,6 +7,33 @@
 // the bars and log lines the CLI shows, and package bench the benchmark
 // harness.
 //
+// # The queue
+//
+// The run store is the queue; there is no scheduler of attnlab's own.
+// Submit records an experiment and queues its runs without training them.
+// Work is a worker: it takes runs one at a time (store.ClaimNext: queued
+// runs, runs handed back, and runs whose worker died — judged by the
+// database's clock, or at once on the same host when the pid is gone),
+// trains each with checkpoints, resuming from the last one when the run was
+// started before, and goes on until nothing is left for it. Any number of
+// workers, in any number of processes on any number of machines, may share
+// one store (PostgreSQL for many machines). Execute, behind `attnlab run`,
+// is Submit plus in-process workers restricted to the plan's runs, which
+// also wait for runs of the plan that other processes hold.
+//
+// While a run trains, its worker heartbeats every 5 s (ExecOptions and
+// WorkOptions.Heartbeat); a heartbeat that finds the run taken over by
+// another worker (this one was judged stale) stops the training without
+// recording anything more. Metric rows reach the store at least every
+// MetricsEvery (5 s) and at every checkpoint, so other processes see a run's
+// progress live. Cancelling the context (SIGTERM, Ctrl-C) checkpoints the
+// running runs and hands them back (status interrupted, error HandedBack):
+// any worker resumes them. A done run's intermediate checkpoint is deleted
+// unless train.keep_checkpoints; its final weights stay. If the store
+// reports store.ErrDatabaseGone (the SQLite file was deleted or replaced),
+// every run stops and the error is returned: nothing is reported as stored
+// that is not.
+//
 // # Panics
 //
 // A run that panics with a tensor.Error (a misuse of a tensor op that a

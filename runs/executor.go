@@ -2,13 +2,13 @@ package runs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/attnlab/attnlab/artifact"
@@ -31,6 +31,9 @@ type ExecOptions struct {
 	// take the run over (default 12 heartbeats). A run whose process died
 	// on this host is taken over at once.
 	Heartbeat, StaleAfter time.Duration
+	// MetricsEvery is the longest a metric row waits in memory before it is
+	// written (default 5 s): other processes see a run's progress live.
+	MetricsEvery time.Duration
 	// Reporter shows progress (nil: none).
 	Reporter Reporter
 	// Waiting, when not nil, is called once for each run that another live
@@ -95,27 +98,29 @@ func (r *Report) Count(s store.Status) int {
 }
 
 // Execute records the experiment and every run of its plan in the store
-// (queued), then trains them with a pool of workers: runs already done or
-// failed are skipped; interrupted runs, and runs left running by a process
-// that died, resume from their last checkpoint; queued runs start fresh.
-// A run that fails, or panics with a tensor.Error, is recorded as failed
-// with its error and the others go on; a run that panics otherwise (a bug) is
-// recorded as failed with the one-line message of a *Bug, which its Outcome
-// carries with the stack. Cancelling ctx checkpoints the running runs,
-// records them as interrupted and returns ctx's error after every worker
-// stopped.
+// (Submit), then trains them with a pool of in-process workers (Work,
+// restricted to the plan's runs): runs already done or failed are skipped;
+// interrupted runs, and runs left running by a process that died, resume
+// from their last checkpoint; queued runs start fresh. A run that fails, or
+// panics with a tensor.Error, is recorded as failed with its error and the
+// others go on; a run that panics otherwise (a bug) is recorded as failed
+// with the one-line message of a *Bug, which its Outcome carries with the
+// stack. Cancelling ctx checkpoints the running runs, records them as
+// interrupted and returns ctx's error after every worker stopped.
 //
 // A run of the plan that another live process holds (running, with a fresh
-// heartbeat) is waited for once every other run is finished: Execute polls it
-// about once a second until it is done or failed, or until its owner dies or
-// goes stale, when this process takes it over and resumes it. Cancelling ctx
-// stops the waiting; such a run's Outcome then has status running and a
+// heartbeat) is waited for once there is nothing else to do: the workers
+// poll the queue about once a second until it is done or failed, or until
+// its owner dies, becomes a zombie or goes stale, when this process takes it
+// over and resumes it. Waiting is called once for each such run. Cancelling
+// ctx stops the waiting; such a run's Outcome then has status running and a
 // Note saying who holds it.
 func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, opt ExecOptions) (*Report, error) {
-	plan, err := x.Plan()
+	sub, err := Submit(ctx, st, x)
 	if err != nil {
 		return nil, err
 	}
+	plan := sub.Plan
 	// train.threads is intra-op parallelism for large matrix products; it is
 	// process-wide, so the workers share the cores with it.
 	threads := 1
@@ -133,37 +138,20 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 	if opt.Heartbeat <= 0 {
 		opt.Heartbeat = 5 * time.Second
 	}
-	if opt.StaleAfter <= 0 {
-		opt.StaleAfter = 12 * opt.Heartbeat
-	}
-	expID, err := st.PutExperiment(ctx, x.Name, x.Description, x.YAML)
-	if err != nil {
-		return nil, err
-	}
-	specs := make([]store.RunSpec, len(plan))
-	for i, r := range plan {
-		point, err := json.Marshal(r.Point)
-		if err != nil {
-			return nil, fmt.Errorf("run %d: %w", i, err)
-		}
-		ps := make([]store.Param, len(r.Params))
-		for j, p := range r.Params {
-			ps[j] = store.Param{Key: p.Key, Value: p.Value}
-		}
-		specs[i] = store.RunSpec{Hash: r.Hash, Seed: int64(r.Seed), Config: string(r.Canonical), Point: string(point), Params: ps}
-	}
-	recs, err := st.EnsureRuns(ctx, expID, specs)
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{ExperimentID: expID, Outcomes: make([]Outcome, len(plan))}
+	rep := &Report{ExperimentID: sub.ExperimentID, Outcomes: make([]Outcome, len(plan))}
+	index := make(map[int64]int, len(plan))
+	labels := make(map[int64]string, len(plan))
+	ids := make([]int64, len(plan))
 	done, steps := 0, 0
-	for i, r := range recs {
+	for i, r := range sub.Runs {
 		rep.Outcomes[i] = Outcome{Run: r, Label: plan[i].Label, Status: r.Status}
+		index[r.ID], labels[r.ID], ids[i] = i, plan[i].Label, r.ID
 		switch r.Status {
 		case store.StatusDone:
 			done++
+			rep.Outcomes[i].Note = "skipped: done"
 		case store.StatusFailed:
+			rep.Outcomes[i].Note = "skipped: failed"
 		default:
 			steps += plan[i].Config.Train.Steps
 		}
@@ -172,164 +160,82 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		opt.Reporter.Start(len(plan), done, steps)
 		defer opt.Reporter.Wait()
 	}
-	owner := store.CurrentOwner(opt.Version)
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < opt.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				rep.Outcomes[i] = executeOne(ctx, st, owner, plan[i], recs[i], opt)
+	bg := context.WithoutCancel(ctx)
+	var mu sync.Mutex
+	announced := map[int64]bool{}
+	var onWait func([]store.Run)
+	if opt.Waiting != nil {
+		onWait = func(held []store.Run) {
+			mu.Lock()
+			defer mu.Unlock()
+			now, err := st.Now(bg)
+			if err != nil {
+				now = time.Now()
 			}
-		}()
+			for _, r := range held {
+				if !announced[r.ID] {
+					announced[r.ID] = true
+					opt.Waiting(r, labels[r.ID], heldBy(r, now))
+				}
+			}
+		}
 	}
-	for i, r := range recs {
-		if r.Status == store.StatusDone || r.Status == store.StatusFailed {
-			rep.Outcomes[i].Note = "skipped: " + string(r.Status)
+	wr, werr := Work(ctx, st, WorkOptions{
+		Filter:       store.QueueFilter{RunIDs: ids},
+		Workers:      opt.Workers,
+		Poll:         min(time.Second, opt.Heartbeat),
+		Version:      opt.Version,
+		Heartbeat:    opt.Heartbeat,
+		StaleAfter:   opt.StaleAfter,
+		MetricsEvery: opt.MetricsEvery,
+		Reporter:     opt.Reporter,
+		Labels:       labels,
+		OnWait:       onWait,
+		NoMetrics:    opt.NoMetrics,
+	})
+	ours := map[int64]bool{}
+	for _, o := range wr.Outcomes {
+		i := index[o.Run.ID]
+		if ours[o.Run.ID] && o.Status != store.StatusDone && rep.Outcomes[i].Status == store.StatusDone {
+			continue // an earlier attempt of ours finished it
+		}
+		ours[o.Run.ID] = true
+		rep.Outcomes[i] = o
+	}
+	// Runs that other processes trained meanwhile, or still hold: their
+	// state now.
+	now, err := st.Now(bg)
+	if err != nil {
+		now = time.Now()
+	}
+	for i, o := range rep.Outcomes {
+		if ours[o.Run.ID] || o.Note != "" {
 			continue
 		}
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
+		r, err := st.RunByID(bg, o.Run.ID)
+		if err != nil {
+			continue
 		}
-		if ctx.Err() != nil {
-			break
+		rep.Outcomes[i].Run, rep.Outcomes[i].Status = r, r.Status
+		switch r.Status {
+		case store.StatusDone, store.StatusFailed:
+			rep.Outcomes[i].Note = fmt.Sprintf("%s by %s:%d", r.Status, r.Host, r.PID)
+		case store.StatusRunning:
+			rep.Outcomes[i].Note = heldBy(r, now)
+		default: // queued or interrupted: left undone by an interrupt
+			skip(opt.Reporter, r, plan[i], "interrupted")
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	waitForHeld(ctx, st, owner, plan, recs, rep, opt)
+	if werr != nil && ctx.Err() == nil {
+		return rep, werr
+	}
 	return rep, ctx.Err()
 }
 
-// held reports whether an outcome is a run that another process holds.
-func held(o Outcome) bool { return o.Status == store.StatusRunning && o.Err == nil && o.Note != "" }
-
-// waitForHeld waits for the runs that other processes hold (see Execute),
-// taking over those whose owner dies or goes stale.
-func waitForHeld(ctx context.Context, st *store.Store, owner store.Owner, plan []experiments.Run, recs []store.Run, rep *Report, opt ExecOptions) {
-	var waiting []int
-	for i, o := range rep.Outcomes {
-		if held(o) {
-			waiting = append(waiting, i)
-			if opt.Waiting != nil {
-				opt.Waiting(o.Run, o.Label, o.Note)
-			}
-		}
-	}
-	poll := min(time.Second, opt.Heartbeat)
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for len(waiting) > 0 {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		still := waiting[:0]
-		for _, i := range waiting {
-			if ctx.Err() != nil {
-				return // the runs not polled keep their outcome
-			}
-			prev := rep.Outcomes[i]
-			o := executeOne(ctx, st, owner, plan[i], recs[i], opt)
-			if ctx.Err() != nil && o.Err == nil && o.Note == "" && o.Status == prev.Status {
-				o = prev // cancelled before executeOne looked at the run
-			}
-			if held(o) {
-				still = append(still, i)
-			}
-			rep.Outcomes[i] = o
-		}
-		waiting = still
-	}
-}
-
-// executeOne claims and trains one run.
-func executeOne(ctx context.Context, st *store.Store, owner store.Owner, plan experiments.Run, rec store.Run, opt ExecOptions) (out Outcome) {
-	out = Outcome{Run: rec, Label: plan.Label, Status: rec.Status}
-	if ctx.Err() != nil {
-		skip(opt.Reporter, rec, plan, "interrupted")
-		return out
-	}
-	// Claim with a context that outlives cancellation, so bookkeeping
-	// after Ctrl-C still reaches the store.
-	bg := context.WithoutCancel(ctx)
-	claim, err := st.Claim(bg, rec.ID, owner, opt.StaleAfter)
-	if err != nil {
-		out.Err = err
-		skip(opt.Reporter, rec, plan, err.Error())
-		return out
-	}
-	out.Run = claim.Run
-	if !claim.Claimed {
-		out.Status, out.Note = claim.Run.Status, claim.Reason
-		return out
-	}
-	var resume []byte
-	from := 0
-	if claim.Prev != store.StatusQueued {
-		if data, err := st.Artifact(bg, rec.ID, artifact.KindCheckpoint, artifact.NameCheckpoint); err == nil {
-			resume = data
-			from = checkpointStep(data)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			skip(opt.Reporter, claim.Run, plan, err.Error())
-			return finishRun(bg, st, owner, out, store.StatusFailed, err)
-		}
-	}
-	// Metrics after the checkpoint belong to steps that will run again; a
-	// fresh start drops any history of an earlier attempt.
-	keep := from
-	if resume == nil {
-		keep = -1
-	}
-	if err := st.TruncateMetrics(bg, rec.ID, keep); err != nil {
-		skip(opt.Reporter, claim.Run, plan, err.Error())
-		return finishRun(bg, st, owner, out, store.StatusFailed, err)
-	}
-	var rr RunReporter
-	if opt.Reporter != nil {
-		rr = opt.Reporter.Begin(claim.Run, from, plan.Config.Train.Steps)
-	}
-	sr := newStoreRecorder(bg, st, rec.ID, rr)
-	hbCtx, stopHB := context.WithCancel(bg)
-	hbDone := make(chan struct{})
-	go func() {
-		defer close(hbDone)
-		t := time.NewTicker(opt.Heartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-hbCtx.Done():
-				return
-			case <-t.C:
-				_ = st.Heartbeat(hbCtx, rec.ID, owner) // a missed beat is retried at the next tick
-			}
-		}
-	}()
-	res, err := trainSafely(ctx, plan.Config, sr, Options{Resume: resume, NoMetrics: opt.NoMetrics})
-	stopHB()
-	<-hbDone
-	if ferr := sr.close(); ferr != nil && err == nil {
-		err = ferr
-	}
-	status := store.StatusDone
-	switch {
-	case err == nil:
-		if perr := st.PutSummaries(bg, rec.ID, res.Summaries); perr != nil {
-			status, err = store.StatusFailed, perr
-		}
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		status = store.StatusInterrupted
-	default:
-		status = store.StatusFailed
-	}
-	out = finishRun(bg, st, owner, out, status, err)
-	if rr != nil {
-		rr.End(status, err)
-	}
-	return out
+// heldBy says who holds a running run: "running on host:pid (heartbeat 3s
+// ago)", the heartbeat's age by the database's clock now.
+func heldBy(r store.Run, now time.Time) string {
+	return fmt.Sprintf("running on %s:%d (heartbeat %s ago)", r.Host, r.PID, now.Sub(r.Heartbeat).Round(time.Second))
 }
 
 // skip tells rep (if any) that the run will not be trained.
@@ -403,20 +309,29 @@ func finishRun(ctx context.Context, st *store.Store, owner store.Owner, out Outc
 }
 
 // storeRecorder records a run into the store. Metric rows are handed in
-// batches to a writer goroutine, so a training step never waits for SQLite;
-// Checkpoint and close wait until every row logged before them is written,
-// so a checkpoint never runs ahead of the history it belongs to.
+// batches to a writer goroutine, so a training step never waits for the
+// database: a batch goes when it has recorderBatch rows or its oldest row is
+// as old as the recorder's interval, so other processes see the run's
+// progress live. Checkpoint and close wait until every row logged before
+// them is written, so a checkpoint never runs ahead of the history it
+// belongs to. The first write error is returned by the next Metric call,
+// which stops the training.
 type storeRecorder struct {
 	ctx     context.Context
 	st      *store.Store
 	run     int64
 	w       *store.MetricWriter
 	rep     RunReporter
+	every   time.Duration
 	pending []metricRow
+	since   time.Time // when the oldest pending row was logged
 	batches chan []metricRow
-	done    chan error // the writer's result, after batches is closed
-	err     error      // the first write error seen
+	done    chan error               // the writer's result, after batches is closed
+	werr    atomic.Pointer[errorBox] // the writer's first error, as soon as it happens
+	err     error                    // the first write error seen
 }
+
+type errorBox struct{ err error }
 
 type metricRow struct {
 	step  int
@@ -428,8 +343,11 @@ type metricRow struct {
 // handing them to the writer.
 const recorderBatch = 512
 
-func newStoreRecorder(ctx context.Context, st *store.Store, run int64, rep RunReporter) *storeRecorder {
-	s := &storeRecorder{ctx: ctx, st: st, run: run, w: st.NewMetricWriter(run, store.DefaultBatch), rep: rep}
+func newStoreRecorder(ctx context.Context, st *store.Store, run int64, rep RunReporter, every time.Duration) *storeRecorder {
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	s := &storeRecorder{ctx: ctx, st: st, run: run, w: st.NewMetricWriter(run, store.DefaultBatch), rep: rep, every: every}
 	s.start()
 	return s
 }
@@ -444,6 +362,13 @@ func (s *storeRecorder) start() {
 				if err == nil {
 					err = s.w.Log(r.step, r.key, r.value)
 				}
+			}
+			// Each batch is written when it arrives: live progress.
+			if err == nil {
+				err = s.w.Flush(s.ctx)
+			}
+			if err != nil {
+				s.werr.CompareAndSwap(nil, &errorBox{err})
 			}
 		}
 		if err == nil {
@@ -474,10 +399,19 @@ func (s *storeRecorder) close() error {
 }
 
 func (s *storeRecorder) Metric(step int, key string, v float64) error {
+	now := time.Now()
+	if len(s.pending) == 0 {
+		s.since = now
+	}
 	s.pending = append(s.pending, metricRow{step, key, v})
-	if len(s.pending) >= recorderBatch {
+	if len(s.pending) >= recorderBatch || now.Sub(s.since) >= s.every {
 		s.batches <- s.pending
 		s.pending = make([]metricRow, 0, recorderBatch)
+	}
+	if s.err == nil {
+		if b := s.werr.Load(); b != nil {
+			s.err = b.err
+		}
 	}
 	return s.err
 }

@@ -1,0 +1,422 @@
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/store"
+)
+
+// Submission is what Submit recorded: the experiment's id and its plan
+// with each run as stored (Runs[i] is Plan[i]).
+type Submission struct {
+	ExperimentID int64
+	Plan         []experiments.Run
+	Runs         []store.Run
+}
+
+// Submit records the experiment and every run of its plan in the store, in
+// one transaction, without training anything: runs it does not have yet
+// are queued; runs it has keep their state (done runs stay done). The
+// experiment's directory is recorded (absolute), so that a worker anywhere
+// resolves the task's relative paths as this machine does.
+func Submit(ctx context.Context, st *store.Store, x *experiments.Experiment) (*Submission, error) {
+	plan, err := x.Plan()
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]store.RunSpec, len(plan))
+	for i, r := range plan {
+		point, err := json.Marshal(r.Point)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", i, err)
+		}
+		ps := make([]store.Param, len(r.Params))
+		for j, p := range r.Params {
+			ps[j] = store.Param{Key: p.Key, Value: p.Value}
+		}
+		specs[i] = store.RunSpec{Hash: r.Hash, Seed: int64(r.Seed), Config: string(r.Canonical), Point: string(point), Params: ps,
+			MaxAttempts: r.Config.Train.MaxAttempts, KeepCheckpoints: r.Config.Train.KeepCheckpoints}
+	}
+	dir := x.BaseDir
+	if dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+	}
+	id, recs, err := st.Submit(ctx, store.ExperimentSpec{Name: x.Name, Description: x.Description, YAML: x.YAML, Dir: dir}, specs)
+	if err != nil {
+		return nil, err
+	}
+	return &Submission{ExperimentID: id, Plan: plan, Runs: recs}, nil
+}
+
+// WorkOptions control Work.
+type WorkOptions struct {
+	// Filter selects the runs this worker takes (zero: any run of the
+	// store).
+	Filter store.QueueFilter
+	// Workers is the number of runs trained at once in this process
+	// (default 1).
+	Workers int
+	// MaxRuns stops the worker after it has taken this many runs (0: no
+	// limit).
+	MaxRuns int
+	// IdleExit: when the worker finds nothing to take, it waits for new
+	// runs (or for runs others hold to go stale) and stops once it has been
+	// idle this long. Zero waits as long as any run of the filter is queued,
+	// interrupted or running anywhere — a running one may still come back
+	// if its worker dies — and stops as soon as none is.
+	IdleExit time.Duration
+	// Poll is how often an idle worker looks at the queue (default 1 s).
+	Poll time.Duration
+	// Version is attnlab's version, recorded with each run.
+	Version string
+	// Owner identifies this process in the runs it holds (zero:
+	// store.CurrentOwner(Version)).
+	Owner store.Owner
+	// Heartbeat is how often a running run proves it is alive (default
+	// 5 s); StaleAfter is how old a heartbeat must be, by the database's
+	// clock, before another worker takes the run over (default 12
+	// heartbeats). A run whose process died on this host is taken over at
+	// once.
+	Heartbeat, StaleAfter time.Duration
+	// MetricsEvery is the longest a metric row waits in memory before it is
+	// written (default 5 s), so that other processes see a run's progress
+	// while it trains.
+	MetricsEvery time.Duration
+	// Reporter follows each run (Begin, and Skip for a run taken but not
+	// trained after all); nil: none.
+	Reporter Reporter
+	// Labels gives the Outcome's Label by run id; runs not in it are
+	// labelled by their sweep point.
+	Labels map[int64]string
+	// OnRun is called when a run this worker took has ended (from the
+	// goroutine that trained it).
+	OnRun func(Outcome)
+	// OnWait is called when the worker starts waiting for runs that other
+	// processes hold, with those runs, and again when that set changes.
+	OnWait func(held []store.Run)
+	// NoMetrics turns off per-step metric recording (overhead measurements).
+	NoMetrics bool
+}
+
+func (o *WorkOptions) defaults() {
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 5 * time.Second
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 12 * o.Heartbeat
+	}
+	if o.MetricsEvery <= 0 {
+		o.MetricsEvery = 5 * time.Second
+	}
+	if o.Owner.Host == "" {
+		o.Owner = store.CurrentOwner(o.Version)
+	}
+}
+
+// WorkReport is what Work did: one Outcome per run it took, in the order
+// they ended.
+type WorkReport struct {
+	Outcomes []Outcome
+}
+
+// Work takes runs from the store's queue one at a time per worker (see
+// store.ClaimNext: queued runs, runs handed back, runs of workers that
+// died), trains each with checkpoints — resuming from the last one when the
+// run was started before — and goes on until the queue holds nothing more
+// for it (see WorkOptions.IdleExit) or MaxRuns were taken.
+//
+// Cancelling ctx (SIGTERM, Ctrl-C) makes every running run checkpoint and go
+// back to the queue (status interrupted: any worker resumes it), and Work
+// returns ctx's error once they have. A run that another worker took over
+// (this one was judged stale) is left alone. A store error that means the
+// results cannot be kept (store.ErrDatabaseGone) stops every run and is
+// returned; other errors of one run fail that run and the worker goes on.
+func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, error) {
+	opt.defaults()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var (
+		mu       sync.Mutex
+		rep      = &WorkReport{}
+		taken    int
+		fatal    error
+		lastHeld string
+	)
+	// reserve books one of MaxRuns before a claim; release returns it when
+	// the claim found nothing.
+	reserve := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if opt.MaxRuns > 0 && taken >= opt.MaxRuns {
+			return false
+		}
+		taken++
+		return true
+	}
+	release := func() {
+		mu.Lock()
+		taken--
+		mu.Unlock()
+	}
+	fail := func(err error) {
+		mu.Lock()
+		if fatal == nil {
+			fatal = err
+		}
+		mu.Unlock()
+		stop(err)
+	}
+	bg := context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	for range opt.Workers {
+		wg.Go(func() {
+			idleSince := time.Now()
+			for ctx.Err() == nil {
+				if !reserve() {
+					return
+				}
+				// Claims outlive cancellation only as far as the store
+				// call itself: a claim made as ctx ends is handed back below.
+				res, err := st.ClaimNext(bg, opt.Owner, opt.Filter, opt.StaleAfter)
+				if err != nil {
+					release()
+					fail(err)
+					return
+				}
+				if res.Claimed {
+					out := trainClaimed(ctx, st, res, opt)
+					mu.Lock()
+					rep.Outcomes = append(rep.Outcomes, out)
+					mu.Unlock()
+					if opt.OnRun != nil {
+						opt.OnRun(out)
+					}
+					if errors.Is(out.Err, store.ErrDatabaseGone) {
+						fail(out.Err)
+						return
+					}
+					idleSince = time.Now()
+					continue
+				}
+				release()
+				counts, err := st.Queue(bg, opt.Filter)
+				if err != nil {
+					fail(err)
+					return
+				}
+				idle := time.Since(idleSince)
+				switch {
+				case counts.Waiting() == 0 && (opt.IdleExit <= 0 || idle >= opt.IdleExit):
+					return
+				case opt.IdleExit > 0 && idle >= opt.IdleExit:
+					return
+				}
+				if opt.OnWait != nil && counts[store.StatusRunning] > 0 {
+					held, err := st.Held(bg, opt.Filter, opt.Owner)
+					if err == nil && len(held) > 0 {
+						key := heldKey(held)
+						mu.Lock()
+						changed := key != lastHeld
+						lastHeld = key
+						mu.Unlock()
+						if changed {
+							opt.OnWait(held)
+						}
+					}
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(opt.Poll):
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if fatal != nil {
+		return rep, fatal
+	}
+	return rep, context.Cause(ctx)
+}
+
+func heldKey(runs []store.Run) string {
+	var b strings.Builder
+	for _, r := range runs {
+		fmt.Fprintf(&b, "%d@%s:%d ", r.ID, r.Host, r.PID)
+	}
+	return b.String()
+}
+
+// errLost cancels a run whose heartbeat found that another worker took it.
+var errLost = errors.New("another worker took the run over")
+
+// HandedBack is the error message of a run that its worker checkpointed
+// and handed back to the queue because it was asked to stop.
+const HandedBack = "interrupted: checkpointed and handed back to the queue"
+
+// trainClaimed trains a run this process has just claimed and records how
+// it ended.
+func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult, opt WorkOptions) (out Outcome) {
+	rec := claim.Run
+	owner := opt.Owner
+	label, ok := opt.Labels[rec.ID]
+	if !ok {
+		label = pointLabel(rec.Point)
+	}
+	out = Outcome{Run: rec, Label: label, Status: rec.Status}
+	// Bookkeeping after Ctrl-C must still reach the store.
+	bg := context.WithoutCancel(ctx)
+	var cfg experiments.Config
+	cfgErr := json.Unmarshal([]byte(rec.Config), &cfg)
+	cfg.BaseDir = rec.Dir
+	// notRun ends a run that will not train after all.
+	notRun := func(status store.Status, err error) Outcome {
+		if opt.Reporter != nil {
+			opt.Reporter.Skip(rec, cfg.Train.Steps, err.Error())
+		}
+		return finishRun(bg, st, owner, out, status, err)
+	}
+	if ctx.Err() != nil {
+		// Claimed as the worker was stopping: hand it straight back.
+		return notRun(store.StatusInterrupted, errors.New(HandedBack))
+	}
+	if cfgErr != nil {
+		return notRun(store.StatusFailed, fmt.Errorf("run %d: stored config: %w", rec.ID, cfgErr))
+	}
+	var resume []byte
+	from := 0
+	if claim.Prev != store.StatusQueued {
+		if data, err := st.Artifact(bg, rec.ID, artifact.KindCheckpoint, artifact.NameCheckpoint); err == nil {
+			resume = data
+			from = checkpointStep(data)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return notRun(store.StatusFailed, err)
+		}
+	}
+	// Metrics after the checkpoint belong to steps that will run again; a
+	// fresh start drops any history of an earlier attempt.
+	keep := from
+	if resume == nil {
+		keep = -1
+	}
+	if err := st.TruncateMetrics(bg, rec.ID, keep); err != nil {
+		return notRun(store.StatusFailed, err)
+	}
+	var rr RunReporter
+	if opt.Reporter != nil {
+		rr = opt.Reporter.Begin(rec, from, cfg.Train.Steps)
+	}
+	runCtx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
+	sr := newStoreRecorder(bg, st, rec.ID, rr, opt.MetricsEvery)
+	hbCtx, stopHB := context.WithCancel(bg)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		t := time.NewTicker(opt.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+				// A missed beat is retried at the next tick; a lost run or
+				// a lost database stops the training.
+				err := st.Heartbeat(hbCtx, rec.ID, owner)
+				if errors.Is(err, store.ErrNotOwner) {
+					cancelRun(errLost)
+					return
+				}
+				if errors.Is(err, store.ErrDatabaseGone) {
+					cancelRun(err)
+					return
+				}
+			}
+		}
+	}()
+	res, err := trainSafely(runCtx, cfg, sr, Options{Resume: resume, NoMetrics: opt.NoMetrics})
+	stopHB()
+	<-hbDone
+	if ferr := sr.close(); ferr != nil && err == nil {
+		err = ferr
+	}
+	cause := context.Cause(runCtx)
+	if errors.Is(cause, errLost) {
+		out.Err = errLost
+		out.Note = "taken over by another worker (this one missed its heartbeats)"
+		if r, gerr := st.RunByID(bg, rec.ID); gerr == nil {
+			out.Run, out.Status = r, r.Status
+		}
+		if rr != nil {
+			rr.End(store.StatusInterrupted, errLost)
+		}
+		return out
+	}
+	if errors.Is(cause, store.ErrDatabaseGone) {
+		err = cause
+	}
+	status := store.StatusDone
+	switch {
+	case errors.Is(err, store.ErrDatabaseGone):
+		out.Status, out.Err = store.StatusFailed, err
+		if rr != nil {
+			rr.End(store.StatusFailed, err)
+		}
+		return out // nothing more can be stored
+	case err == nil:
+		if perr := st.PutSummaries(bg, rec.ID, res.Summaries); perr != nil {
+			status, err = store.StatusFailed, perr
+		}
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		status, err = store.StatusInterrupted, errors.New(HandedBack)
+	default:
+		status = store.StatusFailed
+	}
+	out = finishRun(bg, st, owner, out, status, err)
+	if out.Status == store.StatusDone && out.Err == nil && !rec.KeepCheckpoints {
+		// The final weights stay; the intermediate checkpoint is no longer
+		// needed (train.keep_checkpoints keeps it).
+		if _, derr := st.DeleteArtifacts(bg, rec.ID, artifact.KindCheckpoint); derr != nil && errors.Is(derr, store.ErrDatabaseGone) {
+			out.Err = derr
+		}
+	}
+	if rr != nil {
+		rr.End(status, err)
+	}
+	return out
+}
+
+// pointLabel names a run by its sweep point, "k=v k=v" in key order.
+func pointLabel(point string) string {
+	var m map[string]any
+	if json.Unmarshal([]byte(point), &m) != nil || len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%v", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
