@@ -165,7 +165,7 @@ func testClaimNextMaxAttempts(t *testing.T) {
 	if err != nil || !res.Claimed || res.Run.ID != runs[1].ID {
 		t.Fatalf("ClaimNext after two lost attempts = %+v, %v; want m2", res, err)
 	}
-	r, err := s.Run(ctx, "mmm1")
+	r, err := s.ResolveRun(ctx, "mmm1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func testClaimNextMaxAttempts(t *testing.T) {
 	if err := s.Requeue(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := s.Run(ctx, fmt.Sprint(c.ID)); r.Lost != 0 || r.Status != StatusQueued {
+	if r, _ := s.RunByID(ctx, c.ID); r.Lost != 0 || r.Status != StatusQueued {
 		t.Fatalf("after Requeue: %s, lost %d", r.Status, r.Lost)
 	}
 }

@@ -26,6 +26,9 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var tmpDir string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(cliMainEnv) == "1" {
+		main() // the test binary as attnlab itself, for tests of processes
+	}
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "attnlab-cli-")
 	if err != nil {

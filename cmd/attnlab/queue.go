@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+)
+
+func newSubmitCmd() *cobra.Command {
+	var (
+		db   *string
+		sets []string
+	)
+	cmd := &cobra.Command{
+		Use:   "submit EXPERIMENT.yaml",
+		Short: "Record an experiment's runs in the queue, for workers to train",
+		Long: `Validate an experiment and record it and its runs (every sweep point × seed) in
+the run database as queued, without training anything. Workers anywhere that
+reach the same database take them: attnlab worker, attnlab slurm, or a
+Kubernetes Job (see deploy/). Runs the database already has keep their state:
+submitting again after editing the file queues only the new runs.
+
+With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`,
+		Example: "  attnlab submit exp.yaml --db postgres://lab@db.example/attnlab\n  attnlab worker --db postgres://lab@db.example/attnlab --experiment NAME",
+		Args:    args(1, "EXPERIMENT.yaml"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			x, err := experiments.Load(args[0], sets)
+			if err != nil {
+				return err
+			}
+			st, err := store.Open(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			before := map[string]store.Status{}
+			if old, err := st.Runs(cmd.Context(), store.RunFilter{Experiments: []string{x.Name}}); err == nil {
+				for _, r := range old {
+					before[r.Hash] = r.Status
+				}
+			}
+			sub, err := runs.Submit(cmd.Context(), st, x)
+			if err != nil {
+				return err
+			}
+			added := 0
+			counts := map[store.Status]int{}
+			for _, r := range sub.Runs {
+				if _, ok := before[r.Hash]; !ok {
+					added++
+				}
+				counts[r.Status]++
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "submitted %s to %s: %d new", plural(len(sub.Runs), "run")+" of "+x.Name, st.Path(), added)
+			for _, s := range store.Statuses {
+				if n := counts[s]; n > 0 && s != store.StatusQueued {
+					fmt.Fprintf(w, ", %d %s", n, s)
+				}
+			}
+			fmt.Fprintf(w, ", %d queued\n", counts[store.StatusQueued])
+			fmt.Fprintf(w, "train them:    attnlab worker --db %s --experiment %s\n", shellQuote(st.Path()), x.Name)
+			fmt.Fprintf(w, "watch them:    attnlab ls runs --db %s --experiment %s\n", shellQuote(st.Path()), x.Name)
+			return nil
+		},
+	}
+	db = addDBFlag(cmd)
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set train.steps=500 (YAML value; repeatable)")
+	return cmd
+}
+
+// workerOptions are the flags of attnlab worker that attnlab slurm passes on.
+type workerOptions struct {
+	experiments []string
+	maxRuns     int
+	idleExit    time.Duration
+	workers     int
+}
+
+func (o *workerOptions) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&o.experiments, "experiment", nil, "take only runs of this experiment (repeatable; default: any)")
+	f.IntVar(&o.maxRuns, "max-runs", 0, "stop after taking this many runs (0: no limit)")
+	f.DurationVar(&o.idleExit, "idle-exit", 0, "stop after finding nothing to take for this long (0: stop when no run is left queued or running)")
+	f.IntVarP(&o.workers, "workers", "j", 1, "runs trained at once in this process")
+}
+
+func (o *workerOptions) check() error {
+	switch {
+	case o.maxRuns < 0:
+		return usagef("--max-runs %d: want 0 (no limit) or more", o.maxRuns)
+	case o.idleExit < 0:
+		return usagef("--idle-exit %s: want 0 or more", o.idleExit)
+	case o.workers < 1:
+		return usagef("--workers %d: want 1 or more", o.workers)
+	}
+	return nil
+}
+
+func newWorkerCmd() *cobra.Command {
+	var (
+		db    *string
+		wo    workerOptions
+		quiet bool
+	)
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Train queued runs from the run database until none is left",
+		Long: `Take queued runs from the run database one at a time (the lowest id first),
+train and evaluate each with checkpoints, and go on until no run is left
+queued, interrupted or running (a running run comes back to the queue if its
+worker dies), or --max-runs were taken, or nothing was found for --idle-exit.
+
+Any number of workers on any number of machines may share one database
+(PostgreSQL: --db postgres://…; a SQLite file only on one machine). A run whose
+worker died is taken over: at once on the same machine, after its heartbeat
+is a minute old (by the database's clock) elsewhere; it resumes from its last
+checkpoint. After train.max_attempts such losses a run is failed.
+
+SIGTERM or Ctrl-C (Slurm's time limit, preemption): the worker checkpoints
+its runs, hands them back to the queue and exits 0 within seconds; another
+worker resumes them. Exit status: 0 when the worker stopped as asked, 1 when
+the database failed (a failed run is recorded, not an exit status).`,
+		Example: "  attnlab worker --db postgres://lab@db.example/attnlab --experiment attention-on-scan\n  attnlab worker --db lab.db --max-runs 10 --idle-exit 60s",
+		Args:    args(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := wo.check(); err != nil {
+				return err
+			}
+			st, err := openStore(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if st.ReadOnly() {
+				return fmt.Errorf("%s is read-only here: a worker must write its results", st.Path())
+			}
+			ctx := cmd.Context()
+			if len(wo.experiments) > 0 {
+				if err := checkExperiments(ctx, st, wo.experiments...); err != nil {
+					return err
+				}
+			}
+			errw := &lockedWriter{w: cmd.ErrOrStderr()}
+			var rep runs.Reporter
+			if !quiet {
+				rep = runs.NewLogReporter(errw)
+			}
+			owner := store.CurrentOwner(version)
+			if !quiet {
+				fmt.Fprintf(errw, "%s worker %s on %s\n", time.Now().Format("15:04:05"), owner, st.Path())
+			}
+			stopNotice := context.AfterFunc(ctx, func() {
+				fmt.Fprintln(errw, "attnlab worker: stopping: checkpointing and handing back the running runs")
+			})
+			defer stopNotice()
+			wr, err := runs.Work(ctx, st, runs.WorkOptions{
+				Filter:   store.QueueFilter{Experiments: wo.experiments},
+				Workers:  wo.workers,
+				MaxRuns:  wo.maxRuns,
+				IdleExit: wo.idleExit,
+				Version:  version,
+				Owner:    owner,
+				Reporter: rep,
+			})
+			if !quiet {
+				writeWorkSummary(errw, wr)
+			}
+			if err != nil && ctx.Err() == nil {
+				return err
+			}
+			return nil // stopped as asked (signals included): the runs are handed back
+		},
+	}
+	db = addDBFlag(cmd)
+	wo.add(cmd)
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	return cmd
+}
+
+// writeWorkSummary writes one line: what the worker did.
+func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
+	if wr == nil {
+		return
+	}
+	counts := map[store.Status]int{}
+	for _, o := range wr.Outcomes {
+		counts[o.Status]++
+	}
+	var parts []string
+	for _, s := range store.Statuses {
+		if n := counts[s]; n > 0 {
+			what := string(s)
+			if s == store.StatusInterrupted {
+				what = "handed back"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	if len(parts) == 0 {
+		parts = []string{"no run taken"}
+	}
+	fmt.Fprintf(w, "%s worker done: %s\n", time.Now().Format("15:04:05"), strings.Join(parts, ", "))
+	for _, o := range wr.Outcomes {
+		if o.Status == store.StatusFailed && o.Err != nil && !errors.Is(o.Err, store.ErrDatabaseGone) {
+			fmt.Fprintf(w, "run %d failed: %s\n", o.Run.ID, firstLine(o.Err.Error()))
+		}
+	}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@%+=,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

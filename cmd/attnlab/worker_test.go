@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/attnlab/attnlab/internal/testenv"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+)
+
+// cliMainEnv makes the test binary run as attnlab itself (TestMain calls
+// main), so that tests can start, signal and kill real attnlab processes.
+const cliMainEnv = "ATTNLAB_CLI_MAIN"
+
+// process is an attnlab process a test started.
+type process struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	done chan error
+}
+
+// startAttnlab starts `attnlab args...` as a child process.
+func startAttnlab(t *testing.T, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(os.Args[0], args...), done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), cliMainEnv+"=1")
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// wait waits for the process to exit, at most d, and returns its exit code.
+func (p *process) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		t.Fatalf("attnlab %s did not exit within %s; output:\n%s", strings.Join(p.cmd.Args[1:], " "), d, p.out.String())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// pollStore calls cond on the store until it holds, at most d.
+func pollStore(t *testing.T, st *store.Store, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// runsOf lists an experiment's runs, by id.
+func runsOf(t *testing.T, st *store.Store, exp string) []store.Run {
+	t.Helper()
+	rs, err := st.Runs(context.Background(), store.RunFilter{Experiments: []string{exp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// checkpointed returns a run that is running under one of pids with a
+// checkpoint (two or more evaluations), or nil.
+func checkpointed(t *testing.T, st *store.Store, exp string, pids []int) *store.Run {
+	for _, r := range runsOf(t, st, exp) {
+		if r.Status != store.StatusRunning || !slices.Contains(pids, r.PID) {
+			continue
+		}
+		h, err := st.MetricHistory(context.Background(), []int64{r.ID}, "valid/loss")
+		if err == nil && len(h[r.ID]) >= 2 {
+			return &r
+		}
+	}
+	return nil
+}
+
+// record is what a run left in the store: its summaries and metric
+// histories, without the timing figures (perf/*), which differ between
+// any two runs.
+type record struct {
+	summaries map[string]float64
+	history   map[string][]store.MetricPoint
+}
+
+func recordOf(t *testing.T, st *store.Store, id int64) record {
+	t.Helper()
+	ctx := context.Background()
+	sums, err := st.Summaries(ctx, []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := record{summaries: map[string]float64{}, history: map[string][]store.MetricPoint{}}
+	for k, v := range sums[id] {
+		if !strings.HasPrefix(k, "perf/") {
+			rec.summaries[k] = v
+		}
+	}
+	keys, err := st.MetricKeys(ctx, []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.HasPrefix(k, "perf/") {
+			continue
+		}
+		h, err := st.MetricHistory(ctx, []int64{id}, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.history[k] = h[id]
+	}
+	return rec
+}
+
+// sameRecord fails unless got and want hold the same values at the same
+// steps (NaN equal to NaN).
+func sameRecord(t *testing.T, what string, got, want record) {
+	t.Helper()
+	same := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+	if len(got.summaries) != len(want.summaries) || len(got.history) != len(want.history) {
+		t.Fatalf("%s: %d summaries and %d metrics, want %d and %d", what, len(got.summaries), len(got.history), len(want.summaries), len(want.history))
+	}
+	for k, v := range want.summaries {
+		if g, ok := got.summaries[k]; !ok || !same(g, v) {
+			t.Errorf("%s: summary %s = %v, want %v (uninterrupted run)", what, k, g, v)
+		}
+	}
+	for k, w := range want.history {
+		g := got.history[k]
+		if len(g) != len(w) {
+			t.Errorf("%s: metric %s has %d rows, want %d", what, k, len(g), len(w))
+			continue
+		}
+		for i := range w {
+			if g[i].Step != w[i].Step || !same(g[i].Value, w[i].Value) {
+				t.Errorf("%s: metric %s row %d = (step %d, %v), want (step %d, %v)", what, k, i, g[i].Step, g[i].Value, w[i].Step, w[i].Value)
+				break
+			}
+		}
+	}
+}
+
+// uninterrupted trains one run of src again, alone and without
+// interruption, in a fresh SQLite store, and returns what it recorded.
+func uninterrupted(t *testing.T, src store.Run) record {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), fmt.Sprintf("ref%d.db", src.ID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	_, rs, err := st.Submit(ctx, store.ExperimentSpec{Name: src.Experiment, Dir: src.Dir},
+		[]store.RunSpec{{Hash: src.Hash, Seed: src.Seed, Config: src.Config, Point: src.Point}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr, err := runs.Work(ctx, st, runs.WorkOptions{Filter: store.QueueFilter{RunIDs: []int64{rs[0].ID}}})
+	if err != nil || len(wr.Outcomes) != 1 || wr.Outcomes[0].Status != store.StatusDone {
+		t.Fatalf("reference run of %s: %+v, %v", src.Hash, wr, err)
+	}
+	return recordOf(t, st, rs[0].ID)
+}
+
+// TestWorkersShareAQueue starts three worker processes on twelve queued
+// runs in PostgreSQL and kills one (kill -9) in the middle of a run: every
+// run must end done exactly once, the killed worker's run taken over by
+// another worker and resumed from its checkpoint with the final metrics of
+// an uninterrupted run and no duplicate metric steps.
+func TestWorkersShareAQueue(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	ctx := context.Background()
+	r := attnlab(t, "submit", "testdata/queue.yaml", "--db", url)
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "submitted 12 runs of queue to") || !strings.Contains(r.stdout, "12 new, 12 queued") {
+		t.Fatalf("submit said:\n%s", r.stdout)
+	}
+	st, err := store.OpenExisting(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	var workers []*process
+	var pids []int
+	for range 3 {
+		p := startAttnlab(t, "worker", "--db", url, "--experiment", "queue")
+		workers = append(workers, p)
+		pids = append(pids, p.cmd.Process.Pid)
+	}
+	var victim *store.Run
+	pollStore(t, st, 2*time.Minute, "a run with a checkpoint", func() bool {
+		victim = checkpointed(t, st, "queue", pids)
+		return victim != nil
+	})
+	var killed *process
+	for _, p := range workers {
+		if p.cmd.Process.Pid == victim.PID {
+			killed = p
+		}
+	}
+	if err := killed.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := time.Now()
+	killed.wait(t, 10*time.Second) // reaped: no zombie
+	var pickedUp time.Duration
+	pollStore(t, st, time.Minute, "the killed worker's run to be taken over", func() bool {
+		r, err := st.RunByID(ctx, victim.ID)
+		if err == nil && r.Attempt >= 2 {
+			pickedUp = time.Since(killedAt)
+			return true
+		}
+		return false
+	})
+	t.Logf("run %d: worker %d killed at a checkpoint; taken over %s later (same host: the dead pid is seen at once)", victim.ID, victim.PID, pickedUp.Round(time.Millisecond))
+	for _, p := range workers {
+		if p != killed {
+			if code := p.wait(t, 3*time.Minute); code != 0 {
+				t.Fatalf("worker exited %d:\n%s", code, p.out.String())
+			}
+		}
+	}
+
+	all := runsOf(t, st, "queue")
+	if len(all) != 12 {
+		t.Fatalf("%d runs, want 12", len(all))
+	}
+	for _, r := range all {
+		wantAttempts := 1
+		if r.ID == victim.ID {
+			wantAttempts = 2
+		}
+		if r.Status != store.StatusDone || r.Attempt != wantAttempts || r.Lost != wantAttempts-1 {
+			t.Errorf("run %d: %s after %d attempts (%d lost), want done after %d", r.ID, r.Status, r.Attempt, r.Lost, wantAttempts)
+		}
+		if r.ID == victim.ID && r.PID == victim.PID {
+			t.Errorf("run %d was finished by the killed worker", r.ID)
+		}
+		arts, err := st.Artifacts(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range arts {
+			if a.Kind == "checkpoint" {
+				t.Errorf("run %d kept its checkpoint after done", r.ID)
+			}
+		}
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var dups, rows int
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (SELECT run_id, key, step FROM metrics
+		GROUP BY run_id, key, step HAVING count(*) > 1) d), (SELECT count(*) FROM metrics)`).Scan(&dups, &rows); err != nil || dups != 0 || rows == 0 {
+		t.Fatalf("%d duplicate metric steps among %d rows (%v)", dups, rows, err)
+	}
+	resumed := false
+	for _, p := range workers {
+		resumed = resumed || p != killed && strings.Contains(p.out.String(), fmt.Sprintf("run %d seed %d", victim.ID, victim.Seed)) &&
+			strings.Contains(p.out.String(), ": resume at step")
+	}
+	if !resumed {
+		t.Errorf("no worker says it resumed run %d from its checkpoint", victim.ID)
+	}
+	final, _ := st.RunByID(ctx, victim.ID)
+	sameRecord(t, fmt.Sprintf("run %d (resumed after kill -9)", victim.ID), recordOf(t, st, victim.ID), uninterrupted(t, final))
+	t.Logf("killed worker's output:\n%s", killed.out.String())
+}
+
+// TestWorkerSIGTERM: SIGTERM in the middle of a run makes the worker
+// checkpoint, hand the run back to the queue and exit 0 within 10 s; a
+// later worker resumes it, with the results of an uninterrupted run.
+func TestWorkerSIGTERM(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	ctx := context.Background()
+	wantOK(t, attnlab(t, "submit", "testdata/queue.yaml", "--db", url, "--set", "seeds=[1]", "--set", "sweep={}", "--set", "train.steps=1500"))
+	st, err := store.OpenExisting(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w := startAttnlab(t, "worker", "--db", url)
+	var held *store.Run
+	pollStore(t, st, 2*time.Minute, "a run with a checkpoint", func() bool {
+		held = checkpointed(t, st, "queue", []int{w.cmd.Process.Pid})
+		return held != nil
+	})
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	if code := w.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("worker exited %d after SIGTERM, want 0:\n%s", code, w.out.String())
+	}
+	t.Logf("worker exited 0 %s after SIGTERM", time.Since(sent).Round(time.Millisecond))
+	r, err := st.RunByID(ctx, held.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != store.StatusInterrupted || r.Error != runs.HandedBack {
+		t.Fatalf("after SIGTERM the run is %s (%q), want interrupted: %q", r.Status, r.Error, runs.HandedBack)
+	}
+	if _, err := st.Artifact(ctx, r.ID, "checkpoint", "checkpoint.safetensors"); err != nil {
+		t.Fatalf("no checkpoint after SIGTERM: %v", err)
+	}
+	if !strings.Contains(w.out.String(), "1 handed back") {
+		t.Errorf("the worker did not say it handed the run back:\n%s", w.out.String())
+	}
+
+	again := startAttnlab(t, "worker", "--db", url)
+	if code := again.wait(t, 3*time.Minute); code != 0 {
+		t.Fatalf("second worker exited %d:\n%s", code, again.out.String())
+	}
+	if !strings.Contains(again.out.String(), "resume at step") {
+		t.Errorf("the second worker did not resume from the checkpoint:\n%s", again.out.String())
+	}
+	r, _ = st.RunByID(ctx, held.ID)
+	if r.Status != store.StatusDone || r.Attempt != 2 || r.Lost != 0 {
+		t.Fatalf("run after the second worker: %s, attempt %d, lost %d; want done, 2, 0", r.Status, r.Attempt, r.Lost)
+	}
+	sameRecord(t, "run resumed after SIGTERM", recordOf(t, st, r.ID), uninterrupted(t, r))
+}
+
+// TestRunWaitsForHeldRuns: a run of the plan that another live process
+// holds makes `run` wait (saying so) until it ends, then exit 0 with every
+// run done.
+func TestRunWaitsForHeldRuns(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "held.db")
+	ctx := context.Background()
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	other := store.Owner{Host: "elsewhere", PID: 4242}
+	res, err := st.ClaimNext(ctx, other, store.QueueFilter{}, time.Minute)
+	if err != nil || !res.Claimed {
+		t.Fatalf("claim as another process: %+v, %v", res, err)
+	}
+	var errb syncBuffer
+	done := make(chan result, 1)
+	go func() {
+		var b bytes.Buffer
+		r := attnlabWith(ctx, "", &errb, &b, "run", "testdata/tiny.yaml", "--db", db)
+		r.stderr = errb.String()
+		done <- r
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(errb.String(), "is running in another process (running on elsewhere:4242 (heartbeat ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("run did not say it waits:\n%s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("run exited while another process held a run: %v", r)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	// The other process finishes its run (it had trained it elsewhere).
+	if err := st.Finish(ctx, res.Run.ID, other, store.StatusFailed, "it failed over there"); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.code != exitFailure || !strings.Contains(r.stderr, "run 1 (seed 1 model.attention.name=none) failed") ||
+		!strings.Contains(r.stderr, ": it failed over there") || !strings.Contains(r.stderr, "1 of 4 runs failed") {
+		t.Fatalf("run after the other process ended: %v", r)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
