@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/progress"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
@@ -152,12 +153,17 @@ the database failed (a failed run is recorded, not an exit status).`,
 			}
 			errw := &lockedWriter{w: cmd.ErrOrStderr()}
 			var rep runs.Reporter
-			if !quiet {
-				rep = runs.NewLogReporter(errw)
-			}
 			owner := store.CurrentOwner(version)
 			if !quiet {
 				fmt.Fprintf(errw, "%s worker %s on %s\n", time.Now().Format("15:04:05"), owner, st.Path())
+				// One line per run start, evaluation and end; "n/N runs
+				// done" counts this worker's runs among those waiting now.
+				counts, err := st.Queue(ctx, store.QueueFilter{Experiments: wo.experiments})
+				if err != nil {
+					return err
+				}
+				rep = progress.Log(errw)
+				rep.Start(counts.Waiting(), 0, 0)
 			}
 			stopNotice := context.AfterFunc(ctx, func() {
 				fmt.Fprintln(errw, "attnlab worker: stopping: checkpointing and handing back the running runs")

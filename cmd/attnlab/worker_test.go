@@ -284,8 +284,7 @@ func TestWorkersShareAQueue(t *testing.T) {
 	}
 	resumed := false
 	for _, p := range workers {
-		resumed = resumed || p != killed && strings.Contains(p.out.String(), fmt.Sprintf("run %d seed %d", victim.ID, victim.Seed)) &&
-			strings.Contains(p.out.String(), ": resume at step")
+		resumed = resumed || p != killed && strings.Contains(p.out.String(), victim.Name()+": resume at step")
 	}
 	if !resumed {
 		t.Errorf("no worker says it resumed run %d from its checkpoint", victim.ID)
