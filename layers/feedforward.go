@@ -41,6 +41,18 @@ func (a Activation) Apply(x *tensor.Tensor) *tensor.Tensor {
 	panic(fmt.Sprintf("layers: unknown activation %q", string(a)))
 }
 
+// tensorAct returns the fused activation of tensor.LinearAct. It panics
+// on an unknown activation.
+func (a Activation) tensorAct() tensor.Act {
+	switch a {
+	case ReLU, "":
+		return tensor.ActReLU
+	case GELU:
+		return tensor.ActGELU
+	}
+	panic(fmt.Sprintf("layers: unknown activation %q", string(a)))
+}
+
 // FeedForward is the Transformer's position-wise feed-forward network:
 // y = Lin2(Drop(act(Lin1(x)))), Lin1 [Dim, Hidden], Lin2 [Hidden, Dim],
 // both with bias and PyTorch's Linear initialisation.
@@ -89,7 +101,19 @@ func (f *FeedForward) Params() []*Param {
 // SetTraining switches the dropout.
 func (f *FeedForward) SetTraining(on bool) { f.Drop.SetTraining(on) }
 
-// Forward maps x [..., Dim] to [..., Dim].
+// Forward maps x [..., Dim] to [..., Dim]. The activation is fused into
+// the first linear map (tensor.LinearAct).
 func (f *FeedForward) Forward(x *tensor.Tensor) *tensor.Tensor {
-	return f.Lin2.Forward(f.Drop.Forward(f.Act.Apply(f.Lin1.Forward(x))))
+	return f.Lin2.Forward(f.hidden(x))
+}
+
+// AddForward returns res + FF(x) with the residual add fused into the
+// second linear map (tensor.AddLinear), for a residual sub-layer without
+// dropout after the network.
+func (f *FeedForward) AddForward(res, x *tensor.Tensor) *tensor.Tensor {
+	return f.Lin2.AddForward(res, f.hidden(x))
+}
+
+func (f *FeedForward) hidden(x *tensor.Tensor) *tensor.Tensor {
+	return f.Drop.Forward(f.Lin1.ForwardAct(x, f.Act.tensorAct()))
 }

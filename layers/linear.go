@@ -40,11 +40,26 @@ func (l *Linear) Params() []*Param {
 	return []*Param{l.W, l.B}
 }
 
-// Forward maps x [..., in] to [..., out].
+// Forward maps x [..., in] to [..., out] (one fused op: tensor.Linear).
 func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
-	y := tensor.MatMul(x, l.W.Tensor)
-	if l.B != nil {
-		y = tensor.Add(y, l.B.Tensor)
+	return tensor.Linear(x, l.W.Tensor, l.bias())
+}
+
+// ForwardAct returns act(x·W + b), the activation fused into the same op
+// (tensor.LinearAct).
+func (l *Linear) ForwardAct(x *tensor.Tensor, act tensor.Act) *tensor.Tensor {
+	return tensor.LinearAct(x, l.W.Tensor, l.bias(), act)
+}
+
+// AddForward returns res + x·W + b in one op (tensor.AddLinear): a
+// residual connection around the layer.
+func (l *Linear) AddForward(res, x *tensor.Tensor) *tensor.Tensor {
+	return tensor.AddLinear(res, x, l.W.Tensor, l.bias())
+}
+
+func (l *Linear) bias() *tensor.Tensor {
+	if l.B == nil {
+		return nil
 	}
-	return y
+	return l.B.Tensor
 }

@@ -2,6 +2,7 @@ package optim
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/registry"
@@ -61,20 +62,52 @@ func init() {
 //
 // with weight decay either added to g (Adam) or applied as p ← p(1−lr·wd)
 // before the update (AdamW).
+//
+// The parameters, their gradients and the moments live in four flat
+// slabs: NewAdam moves every parameter's values into the first (its Data
+// becomes a window of it), and a gradient the backward pass allocated is
+// moved into the second on the first Step (its Grad becomes a window too),
+// so that once every parameter has a gradient an update is one pass over
+// flat memory (tensor.AdamUpdate). A parameter that never had a gradient is
+// skipped, as PyTorch skips a parameter whose grad is None.
 type Adam struct {
 	params    []*layers.Param
-	m, v      [][]float32
+	m, v      [][]float32 // windows of the moment slabs
 	p         AdamParams
 	decoupled bool
 	t         int
+
+	flat         bool // the parameters are distinct tensors living in data
+	data, grad   []float32
+	mslab, vslab []float32
+	offs         []int
 }
 
 // NewAdam returns an Adam (decoupled: AdamW) optimizer over ps.
 func NewAdam(ps []*layers.Param, p AdamParams, decoupled bool) *Adam {
-	a := &Adam{params: ps, p: p, decoupled: decoupled}
-	for _, q := range ps {
-		a.m = append(a.m, make([]float32, q.Len()))
-		a.v = append(a.v, make([]float32, q.Len()))
+	a := &Adam{params: ps, p: p, decoupled: decoupled, offs: make([]int, len(ps)+1)}
+	seen := make(map[*tensor.Tensor]bool, len(ps))
+	a.flat = true
+	for i, q := range ps {
+		if seen[q.Tensor] {
+			a.flat = false // the same tensor twice: keep it where it is
+		}
+		seen[q.Tensor] = true
+		a.offs[i+1] = a.offs[i] + q.Len()
+	}
+	total := a.offs[len(ps)]
+	a.mslab, a.vslab = make([]float32, total), make([]float32, total)
+	for i := range ps {
+		a.m = append(a.m, a.mslab[a.offs[i]:a.offs[i+1]:a.offs[i+1]])
+		a.v = append(a.v, a.vslab[a.offs[i]:a.offs[i+1]:a.offs[i+1]])
+	}
+	if a.flat {
+		a.data, a.grad = make([]float32, total), make([]float32, total)
+		for i, q := range ps {
+			w := a.data[a.offs[i]:a.offs[i+1]:a.offs[i+1]]
+			copy(w, q.Data)
+			q.Data = w
+		}
 	}
 	return a
 }
@@ -83,31 +116,47 @@ func NewAdam(ps []*layers.Param, p AdamParams, decoupled bool) *Adam {
 func (a *Adam) Step(lr float64) {
 	a.t++
 	b1, b2 := a.p.Betas[0], a.p.Betas[1]
-	bc1 := 1 - math.Pow(b1, float64(a.t))
-	bc2 := math.Sqrt(1 - math.Pow(b2, float64(a.t)))
-	stepSize := float32(lr / bc1)
-	invBC2 := float32(1 / bc2)
-	eps := float32(a.p.Eps)
-	fb1, fb2 := float32(b1), float32(b2)
-	wd := float32(a.p.WeightDecay)
-	decay := float32(1 - lr*a.p.WeightDecay)
+	h := tensor.AdamHyper{
+		Beta1:    float32(b1),
+		Beta2:    float32(b2),
+		StepSize: float32(lr / (1 - math.Pow(b1, float64(a.t)))),
+		InvBC2:   float32(1 / math.Sqrt(1-math.Pow(b2, float64(a.t)))),
+		Eps:      float32(a.p.Eps),
+		Decay:    1,
+	}
+	if a.decoupled {
+		h.Decay = float32(1 - lr*a.p.WeightDecay)
+	} else {
+		h.L2 = float32(a.p.WeightDecay)
+	}
+	all := a.flat
 	for i, q := range a.params {
 		if q.Grad == nil {
+			all = false
 			continue
 		}
-		m, v, d := a.m[i], a.v[i], q.Data
-		for j, g := range q.Grad {
-			if wd != 0 {
-				if a.decoupled {
-					d[j] *= decay
-				} else {
-					g += wd * d[j]
-				}
-			}
-			mj := fb1*m[j] + (1-fb1)*g
-			vj := fb2*v[j] + (1-fb2)*g*g
-			m[j], v[j] = mj, vj
-			d[j] -= stepSize * mj / (sqrt32(vj)*invBC2 + eps)
+		if !a.flat {
+			tensor.AdamUpdate(q.Data, q.Grad, a.m[i], a.v[i], h)
+			continue
+		}
+		w := a.grad[a.offs[i]:a.offs[i+1]:a.offs[i+1]]
+		if len(w) > 0 && unsafe.SliceData(q.Grad) != unsafe.SliceData(w) {
+			// A gradient the backward pass (or a caller) allocated: move it
+			// into the slab, where the next steps accumulate.
+			copy(w, q.Grad)
+			q.Grad = w
+		}
+	}
+	if !a.flat {
+		return
+	}
+	if all {
+		tensor.AdamUpdate(a.data, a.grad, a.mslab, a.vslab, h)
+		return
+	}
+	for i, q := range a.params {
+		if q.Grad != nil {
+			tensor.AdamUpdate(q.Data, q.Grad, a.m[i], a.v[i], h)
 		}
 	}
 }
@@ -141,5 +190,3 @@ func (a *Adam) LoadState(state map[string]*tensor.Tensor, steps int) error {
 	a.t = steps
 	return nil
 }
-
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

@@ -51,17 +51,13 @@ func New(name string, params map[string]any, ps []*layers.Param) (Optimizer, err
 func ClipGradNorm(ps []*layers.Param, maxNorm float64) float64 {
 	var ss float64
 	for _, p := range ps {
-		for _, g := range p.Grad {
-			ss += float64(g) * float64(g)
-		}
+		ss += tensor.SumSquares(p.Grad)
 	}
 	norm := math.Sqrt(ss)
 	if maxNorm > 0 && norm > maxNorm {
 		scale := float32(maxNorm / (norm + 1e-6))
 		for _, p := range ps {
-			for i := range p.Grad {
-				p.Grad[i] *= scale
-			}
+			tensor.ScaleSlice(p.Grad, scale)
 		}
 	}
 	return norm

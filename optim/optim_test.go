@@ -189,3 +189,49 @@ func TestParamValidation(t *testing.T) {
 		t.Error("noam with warmup 0 accepted")
 	}
 }
+
+// TestAdamFlat: the optimizer moves parameters and gradients into flat
+// slabs without changing their values, skips a parameter that never had a
+// gradient, and gives the same updates as over separate slices (a list
+// holding one tensor twice stays unflattened).
+func TestAdamFlat(t *testing.T) {
+	mk := func() []*layers.Param {
+		return []*layers.Param{newParam(1, -2, 3), newParam(0.5), newParam(4, 5)}
+	}
+	flat := mk()
+	unused := flat[1]
+	opt := optim.NewAdam(flat, optim.AdamParams{LR: 0.1, Betas: []float64{0.9, 0.99}, Eps: 1e-8}, false)
+	if flat[0].Data[1] != -2 || flat[2].Data[1] != 5 || unused.Data[0] != 0.5 {
+		t.Fatal("NewAdam changed parameter values")
+	}
+	// The same parameters listed with a duplicate: no slabs.
+	dup := mk()
+	optDup := optim.NewAdam(append(dup, dup[0]), optim.AdamParams{LR: 0.1, Betas: []float64{0.9, 0.99}, Eps: 1e-8}, false)
+	for step := 0; step < 3; step++ {
+		for _, ps := range [][]*layers.Param{flat, dup} {
+			for _, i := range []int{0, 2} {
+				if ps[i].Grad == nil {
+					ps[i].Grad = make([]float32, ps[i].Len())
+				}
+				for j := range ps[i].Grad {
+					ps[i].Grad[j] = float32(step+1) * float32(j-1) // accumulated in place, as backward does
+				}
+			}
+		}
+		opt.Step(0.1)
+		// The duplicate entry gets the gradient once more (twice the update
+		// of dup[0]); compare only the others.
+		optDup.Step(0.1)
+	}
+	if unused.Data[0] != 0.5 || unused.Grad != nil {
+		t.Fatalf("a parameter without a gradient moved: %v", unused.Data)
+	}
+	for j := range flat[2].Data {
+		if flat[2].Data[j] != dup[2].Data[j] {
+			t.Fatalf("flat %v, separate %v", flat[2].Data, dup[2].Data)
+		}
+	}
+	if flat[2].Data[0] == 4 {
+		t.Fatal("no update")
+	}
+}

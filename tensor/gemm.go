@@ -34,6 +34,23 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	gemmRun(gemmDefault, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// gemmWithEpilogue is Gemm calling epi(r0, r1, c0, c1) on each block of C
+// (rows [r0, r1), columns [c0, c1)) once it holds its final value, while it
+// is still in cache; every element is in exactly one block. Blocks may be
+// passed concurrently when the product is split across goroutines.
+func gemmWithEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, epi func(r0, r1, c0, c1 int)) {
+	gemmCheck(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		gemmScaleC(m, n, beta, c, ldc)
+		epi(0, m, 0, n)
+		return
+	}
+	gemmRunEpi(gemmDefault, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi)
+}
+
 // gemmCheck panics with an Error carrying gonum's messages on arguments
 // Sgemm would reject.
 func gemmCheck(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

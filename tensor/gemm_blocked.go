@@ -110,6 +110,20 @@ var gemmPlanForce int
 // gemm runs the blocked algorithm on one goroutine. Arguments are checked
 // by Gemm; m, n, k > 0 and alpha != 0.
 func (kr *gemmKernel) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	kr.gemmEpi(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, gemmEpilogue{})
+}
+
+// gemmEpilogue is work done on blocks of C as soon as they are final
+// (while they are still in cache): fn(r0, r1, c0, c1) for rows [r0, r1)
+// and columns [c0, c1) of the whole product, whose block of this call
+// starts at row roff and column coff.
+type gemmEpilogue struct {
+	fn         func(r0, r1, c0, c1 int)
+	roff, coff int
+}
+
+// gemmEpi is gemm with an epilogue (epi.fn may be nil).
+func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, epi gemmEpilogue) {
 	packA, packB := kr.gemmPlan(transA, transB, m, n, k)
 	var buf *gemmBuf
 	if packA || packB {
@@ -196,6 +210,9 @@ func (kr *gemmKernel) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 						f = row[nv-1][masked]
 					}
 					f(kc, ap, 4*as, &bp[boff], 4*bs, &cr[jr], 4*ldc, alpha, bt, w)
+				}
+				if epi.fn != nil && pc+kc == k {
+					epi.fn(epi.roff+ir, epi.roff+ir+rows, epi.coff+jc, epi.coff+jc+nc)
 				}
 			}
 		}

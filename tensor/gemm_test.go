@@ -313,3 +313,44 @@ func TestGemmZeroSizes(t *testing.T) {
 	Gemm(false, false, 0, 2, 1, 1, nil, 1, a, 2, 2, nil, 2)
 	Gemm(false, false, 2, 0, 1, 1, a, 1, nil, 1, 2, nil, 1)
 }
+
+// TestGemmEpilogue: the epilogue sees every element of C exactly once, and
+// only once it holds its final value, on one goroutine and split across
+// two, with k blocked (k > gemmKC) and edge tiles.
+func TestGemmEpilogue(t *testing.T) {
+	defer SetThreads(Threads())
+	for _, threads := range []int{1, 2} {
+		SetThreads(threads)
+		for _, sz := range [][3]int{{5, 7, 3}, {37, 45, 300}, {420, 400, 350}} {
+			m, n, k := sz[0], sz[1], sz[2]
+			rng := NewRNG(uint64(m))
+			a, b := rng.Uniform(New(m, k), -1, 1).Data, rng.Uniform(New(k, n), -1, 1).Data
+			want := make([]float32, m*n)
+			gemmGonum(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+			c := make([]float32, m*n)
+			seen := make([]int32, m*n)
+			var mu sync.Mutex
+			gemmWithEpilogue(false, false, m, n, k, 1, a, k, b, n, 0, c, n, func(r0, r1, c0, c1 int) {
+				mu.Lock()
+				defer mu.Unlock()
+				for r := r0; r < r1; r++ {
+					for j := c0; j < c1; j++ {
+						seen[r*n+j]++
+						if d := c[r*n+j] - want[r*n+j]; d > 1e-3 || d < -1e-3 {
+							t.Errorf("threads %d %v: C[%d,%d] = %v in the epilogue, final %v", threads, sz, r, j, c[r*n+j], want[r*n+j])
+						}
+						c[r*n+j] = -c[r*n+j] // the epilogue may change C
+					}
+				}
+			})
+			for i, s := range seen {
+				if s != 1 {
+					t.Fatalf("threads %d %v: element %d seen %d times", threads, sz, i, s)
+				}
+				if d := c[i] + want[i]; d > 1e-3 || d < -1e-3 {
+					t.Fatalf("threads %d %v: the epilogue's write to %d was lost", threads, sz, i)
+				}
+			}
+		}
+	}
+}

@@ -46,6 +46,7 @@ type gemmJob struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
+	epi            gemmEpilogue
 	wg             *sync.WaitGroup
 }
 
@@ -69,7 +70,7 @@ func gemmStartWorkers(n int) {
 	for ; w.started < n; w.started++ {
 		go func(jobs <-chan gemmJob) {
 			for j := range jobs {
-				j.kr.gemm(j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
+				j.kr.gemmEpi(j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc, j.epi)
 				j.wg.Done()
 			}
 		}(w.jobs)
@@ -80,13 +81,23 @@ func gemmStartWorkers(n int) {
 // goroutines when SetThreads allows and it is large enough: by column
 // blocks of C when n is wide enough, else by row blocks, in whole tiles.
 func gemmRun(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmRunEpi(kr, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+}
+
+// gemmRunEpi is gemmRun calling epi on blocks of C as they become final
+// (see gemmEpilogue); blocks done by different goroutines may be passed to
+// epi concurrently, never the same element twice.
+func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, epi func(r0, r1, c0, c1 int)) {
 	if kr.fn != nil {
 		kr.fn(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		if epi != nil {
+			epi(0, m, 0, n)
+		}
 		return
 	}
 	t := int(gemmThreads.Load())
 	if t <= 1 || 2*float64(m)*float64(n)*float64(k) < gemmParMinFlops {
-		kr.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		kr.gemmEpi(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, gemmEpilogue{fn: epi})
 		return
 	}
 	// Chunk size in whole tiles; splitting along n keeps A panels shared
@@ -99,7 +110,7 @@ func gemmRun(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a 
 	tiles := (size + tile - 1) / tile
 	t = min(t, tiles)
 	if t <= 1 {
-		kr.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		kr.gemmEpi(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, gemmEpilogue{fn: epi})
 		return
 	}
 	gemmStartWorkers(t - 1)
@@ -110,8 +121,9 @@ func gemmRun(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a 
 		lo := (tiles * w / t) * tile
 		hi := min(size, (tiles*(w+1)/t)*tile)
 		j := gemmJob{kr: kr, transA: transA, transB: transB, m: m, n: n, k: k,
-			alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, wg: wg}
+			alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, epi: gemmEpilogue{fn: epi}, wg: wg}
 		if byN {
+			j.epi.coff = lo
 			j.n = hi - lo
 			j.c = c[lo:]
 			if transB {
@@ -120,6 +132,7 @@ func gemmRun(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a 
 				j.b = b[lo:]
 			}
 		} else {
+			j.epi.roff = lo
 			j.m = hi - lo
 			j.c = c[lo*ldc:]
 			if transA {
@@ -134,7 +147,7 @@ func gemmRun(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a 
 		}
 		gemmWorkers.jobs <- j
 	}
-	kr.gemm(first.transA, first.transB, first.m, first.n, first.k, alpha, first.a, lda, first.b, ldb, beta, first.c, ldc)
+	kr.gemmEpi(first.transA, first.transB, first.m, first.n, first.k, alpha, first.a, lda, first.b, ldb, beta, first.c, ldc, first.epi)
 	wg.Wait()
 	gemmWaitPool.Put(wg)
 }

@@ -45,7 +45,10 @@ func Dropout(x *Tensor, p float32, rng *RNG, training bool) *Tensor {
 
 // LayerNorm normalises x over its last axis with the biased variance:
 // y = (x − mean)/√(var + eps) ⊙ gamma + beta. gamma and beta (shape [D])
-// may be nil for no affine transform.
+// may be nil for no affine transform. Forward and backward each take one
+// kernel call per row (AVX-512 where the CPU has it): the forward pass
+// keeps the normalised values for the backward pass, which accumulates the
+// gradients of x, gamma and beta together.
 func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 	if x.Dims() == 0 {
 		panic(Error{"tensor.LayerNorm: scalar input"})
@@ -56,80 +59,125 @@ func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 	}
 	rows := len(x.Data) / max(d, 1)
 	out := resultFull("LayerNorm", append([]int(nil), x.shape...), x, gamma, beta)
-	mean := make([]float32, rows)
-	rstd := make([]float32, rows)
-	for r := 0; r < rows; r++ {
-		xs, ys := x.Data[r*d:(r+1)*d], out.Data[r*d:(r+1)*d]
-		var s float64
-		for _, v := range xs {
-			s += float64(v)
-		}
-		mu := s / float64(d)
-		var ss float64
-		for _, v := range xs {
-			dv := float64(v) - mu
-			ss += dv * dv
-		}
-		rs := 1 / math.Sqrt(ss/float64(d)+float64(eps))
-		mean[r], rstd[r] = float32(mu), float32(rs)
-		m, q := float32(mu), float32(rs)
-		for i, v := range xs {
-			h := (v - m) * q
-			if gamma != nil {
-				h *= gamma.Data[i]
-			}
-			if beta != nil {
-				h += beta.Data[i]
-			}
-			ys[i] = h
-		}
+	if rows == 0 || d == 0 {
+		return out
 	}
+	// h holds the normalised rows (x − mean)·rstd, stats each row's mean
+	// and rstd; both are kept for the backward pass.
+	var h, stats []float32
 	if out.requiresGrad {
-		out.backward = func() {
-			var gx, gg, gb []float32
-			if x.requiresGrad {
-				gx = x.grad()
+		h, stats = allocDirty(rows*d), allocDirty(2*rows)
+		out.Keep(h, stats)
+	} else {
+		h, stats = make([]float32, d), make([]float32, 2)
+	}
+	ones, zeros := lnAffine(gamma, beta, d)
+	for r := 0; r < rows; r++ {
+		hr, st := h, stats
+		if out.requiresGrad {
+			hr, st = h[r*d:(r+1)*d], stats[2*r:2*r+2]
+		}
+		lnForwardRow(out.Data[r*d:(r+1)*d], hr, x.Data[r*d:(r+1)*d], ones, zeros, eps, st)
+	}
+	if !out.requiresGrad {
+		return out
+	}
+	out.backward = func() {
+		// Gradients nobody needs go to scratch rows.
+		var gx, gg, gb []float32
+		var scratch []float32
+		if x.requiresGrad {
+			gx = x.grad()
+		} else {
+			scratch = alloc(d)
+		}
+		if gamma != nil && gamma.requiresGrad {
+			gg = gamma.grad()
+		} else {
+			gg = alloc(d)
+			defer free(gg)
+		}
+		if beta != nil && beta.requiresGrad {
+			gb = beta.grad()
+		} else {
+			gb = alloc(d)
+			defer free(gb)
+		}
+		for r := 0; r < rows; r++ {
+			gxr := scratch
+			if gx != nil {
+				gxr = gx[r*d : (r+1)*d]
 			}
-			if gamma != nil && gamma.requiresGrad {
-				gg = gamma.grad()
-			}
-			if beta != nil && beta.requiresGrad {
-				gb = beta.grad()
-			}
-			dxhat := make([]float32, d)
-			for r := 0; r < rows; r++ {
-				xs, gy := x.Data[r*d:(r+1)*d], out.Grad[r*d:(r+1)*d]
-				m, q := mean[r], rstd[r]
-				var s1, s2 float64
-				for i, g := range gy {
-					h := (xs[i] - m) * q
-					if gg != nil {
-						gg[i] += g * h
-					}
-					if gb != nil {
-						gb[i] += g
-					}
-					dh := g
-					if gamma != nil {
-						dh *= gamma.Data[i]
-					}
-					dxhat[i] = dh
-					s1 += float64(dh)
-					s2 += float64(dh * h)
-				}
-				if gx == nil {
-					continue
-				}
-				m1, m2 := float32(s1/float64(d)), float32(s2/float64(d))
-				g := gx[r*d : (r+1)*d]
-				for i := range g {
-					h := (xs[i] - m) * q
-					g[i] += q * (dxhat[i] - m1 - h*m2)
-				}
-			}
+			lnBackwardRow(gxr, gg, gb, out.Grad[r*d:(r+1)*d], h[r*d:(r+1)*d], ones, stats[2*r+1])
+		}
+		if scratch != nil {
+			free(scratch)
 		}
 	}
 	return out
+}
+
+// lnAffine returns gamma's and beta's values, or ones and zeros for a nil
+// one.
+func lnAffine(gamma, beta *Tensor, d int) (g, b []float32) {
+	if gamma != nil {
+		g = gamma.Data
+	} else {
+		g = make([]float32, d)
+		for i := range g {
+			g[i] = 1
+		}
+	}
+	if beta != nil {
+		b = beta.Data
+	} else {
+		b = make([]float32, d)
+	}
+	return g, b
+}
+
+// lnForwardRowGo is the forward row kernel in Go: h = (x − mean)·rstd,
+// y = h·gamma + beta, st = {mean, rstd}, the sums in float32 as the
+// assembly's.
+func lnForwardRowGo(y, h, x, gamma, beta []float32, eps float32, st []float32) {
+	n := float32(len(x))
+	var s float32
+	for _, v := range x {
+		s += v
+	}
+	mean := s / n
+	var ss float32
+	for _, v := range x {
+		dv := v - mean
+		ss += dv * dv
+	}
+	rstd := 1 / float32(math.Sqrt(float64(ss/n+eps)))
+	h, y, gamma, beta = h[:len(x)], y[:len(x)], gamma[:len(x)], beta[:len(x)]
+	for i, v := range x {
+		hv := (v - mean) * rstd
+		h[i] = hv
+		y[i] = hv*gamma[i] + beta[i]
+	}
+	st[0], st[1] = mean, rstd
+}
+
+// lnBackwardRowGo is the backward row kernel in Go: with dh = gy·gamma,
+// gg += gy·h, gb += gy, gx += rstd·(dh − mean(dh) − h·mean(dh·h)).
+func lnBackwardRowGo(gx, gg, gb, gy, h, gamma []float32, rstd float32) {
+	n := float32(len(gy))
+	var s1, s2 float32
+	h, gamma, gg, gb, gx = h[:len(gy)], gamma[:len(gy)], gg[:len(gy)], gb[:len(gy)], gx[:len(gy)]
+	for i, g := range gy {
+		dh := g * gamma[i]
+		s1 += dh
+		s2 += dh * h[i]
+		gg[i] += g * h[i]
+		gb[i] += g
+	}
+	m1, m2 := s1/n, s2/n
+	for i, g := range gy {
+		gx[i] += rstd * (g*gamma[i] - m1 - h[i]*m2)
+	}
 }
 
 func shapeOf(t *Tensor) []int {

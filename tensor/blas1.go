@@ -1,0 +1,156 @@
+package tensor
+
+import "math"
+
+//go:generate go run blas1_asmgen.go
+
+// The memory-bound passes of a training step — adds, gradient
+// accumulation, ReLU, sums of squares, the Adam update — as slice kernels:
+// AVX-512 assembly where the CPU has it (blas1_amd64.s, from
+// blas1_asmgen.go), Go loops otherwise. Dispatchers take checked slices.
+
+// AddSlice sets dst[i] = a[i] + b[i] for i < len(dst); dst may alias a or
+// b. It panics if a or b is shorter than dst.
+func AddSlice(dst, a, b []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_, _ = a[len(dst)-1], b[len(dst)-1]
+	vadd(dst, a, b)
+}
+
+// AccSlice adds x into dst: dst[i] += x[i] for i < len(x). It panics if
+// dst is shorter than x.
+func AccSlice(dst, x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	_ = dst[len(x)-1]
+	vacc(dst, x)
+}
+
+// AxpySlice adds s·x into dst: dst[i] += s·x[i] for i < len(x). It panics
+// if dst is shorter than x.
+func AxpySlice(dst, x []float32, s float32) {
+	if len(x) == 0 {
+		return
+	}
+	_ = dst[len(x)-1]
+	vaxpy(dst, x, s)
+}
+
+// SumSquares returns Σ x[i]², accumulated in float64.
+func SumSquares(x []float32) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	return vsumsq(x)
+}
+
+// AdamHyper are the per-step constants of an Adam or AdamW update (see
+// AdamUpdate).
+type AdamHyper struct {
+	Beta1, Beta2 float32
+	StepSize     float32 // lr / (1 − β₁ᵗ)
+	InvBC2       float32 // 1 / √(1 − β₂ᵗ)
+	Eps          float32
+	Decay        float32 // AdamW: 1 − lr·wd; 1 otherwise
+	L2           float32 // Adam: wd added to the gradient as wd·p; 0 otherwise
+}
+
+// AdamUpdate applies one Adam step to the parameters p with gradients g
+// and moments m, v (all of the same length), in one pass:
+//
+//	g' = g + L2·p,  p ← Decay·p
+//	m ← β₁m + (1−β₁)g',  v ← β₂v + (1−β₂)g'²
+//	p ← p − StepSize·m / (√v·InvBC2 + Eps)
+//
+// g is not modified. It panics on slices of different lengths.
+func AdamUpdate(p, g, m, v []float32, h AdamHyper) {
+	n := len(p)
+	if len(g) != n || len(m) != n || len(v) != n {
+		panic(errorf("tensor.AdamUpdate: lengths %d, %d, %d, %d differ", n, len(g), len(m), len(v)))
+	}
+	if n == 0 {
+		return
+	}
+	vadam(p, g, m, v, &[9]float32{h.Beta1, 1 - h.Beta1, h.Beta2, 1 - h.Beta2, h.StepSize, h.InvBC2, h.Eps, h.Decay, h.L2})
+}
+
+// reluSlice sets dst[i] = max(x[i], 0) (NaN stays NaN).
+func reluSlice(dst, x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	_ = dst[len(x)-1]
+	vrelu(dst, x)
+}
+
+// reluGradAcc adds g[i] into gx[i] where y[i] > 0.
+func reluGradAcc(gx, g, y []float32) {
+	if len(g) == 0 {
+		return
+	}
+	_, _ = gx[len(g)-1], y[len(g)-1]
+	vreluGrad(gx, g, y)
+}
+
+func vaddGo(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+func vaccGo(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] += v
+	}
+}
+
+func vaxpyGo(dst, x []float32, s float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] += s * v
+	}
+}
+
+func vsumsqGo(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
+func vreluGo(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = max(v, 0)
+	}
+}
+
+func vreluGradGo(gx, g, y []float32) {
+	gx, y = gx[:len(g)], y[:len(g)]
+	for i, v := range g {
+		if y[i] > 0 {
+			gx[i] += v
+		}
+	}
+}
+
+// vadamGo is the update of AdamUpdate; c holds β₁, 1−β₁, β₂, 1−β₂, step
+// size, 1/√(1−β₂ᵗ), eps, decay and L2, as the assembly reads them.
+func vadamGo(p, g, m, v []float32, c *[9]float32) {
+	b1, nb1, b2, nb2, step, inv, eps, decay, l2 := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i, pi := range p {
+		gi := g[i] + l2*pi
+		pi *= decay
+		mi := b1*m[i] + nb1*gi
+		vi := b2*v[i] + nb2*gi*gi
+		m[i], v[i] = mi, vi
+		p[i] = pi - step*mi/(float32(math.Sqrt(float64(vi)))*inv+eps)
+	}
+}

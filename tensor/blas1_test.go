@@ -1,0 +1,114 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestBlas1Kernels runs every blas1 kernel on every length from 0 to 140
+// at several offsets (so that the unrolled loop, the single-vector loop and
+// the masked tail all run, aligned and not) against the plain float64
+// formula, and checks that elements outside [0, n) are never touched.
+func TestBlas1Kernels(t *testing.T) {
+	forEachVMath(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		const pad = 20
+		fill := func(n int) []float32 {
+			s := make([]float32, n+2*pad)
+			for i := range s {
+				s[i] = float32(rng.NormFloat64())
+			}
+			return s
+		}
+		for n := 0; n <= 140; n++ {
+			for _, off := range []int{0, 1, 5} {
+				a, b, d := fill(n), fill(n), fill(n)
+				orig := append([]float32(nil), d...)
+				sl := func(s []float32) []float32 { return s[pad+off : pad+off+n] }
+				check := func(name string, want func(i int) float64, tol float64) {
+					t.Helper()
+					for i := range d {
+						j := i - pad - off
+						if j < 0 || j >= n {
+							if d[i] != orig[i] {
+								t.Fatalf("%s n=%d off=%d: element %d outside the slice changed", name, n, off, j)
+							}
+							continue
+						}
+						if w := want(i); math.Abs(float64(d[i])-w) > tol*(1+math.Abs(w)) {
+							t.Fatalf("%s n=%d off=%d: [%d] = %v, want %v", name, n, off, j, d[i], w)
+						}
+					}
+					copy(d, orig)
+				}
+				AddSlice(sl(d), sl(a), sl(b))
+				check("AddSlice", func(i int) float64 { return float64(a[i]) + float64(b[i]) }, 1e-7)
+				AccSlice(sl(d), sl(a))
+				check("AccSlice", func(i int) float64 { return float64(orig[i]) + float64(a[i]) }, 1e-7)
+				AxpySlice(sl(d), sl(a), -0.75)
+				check("AxpySlice", func(i int) float64 { return float64(orig[i]) - 0.75*float64(a[i]) }, 1e-6)
+				reluSlice(sl(d), sl(a))
+				check("relu", func(i int) float64 { return math.Max(float64(a[i]), 0) }, 0)
+				reluGradAcc(sl(d), sl(a), sl(b))
+				check("reluGrad", func(i int) float64 {
+					if b[i] > 0 {
+						return float64(orig[i]) + float64(a[i])
+					}
+					return float64(orig[i])
+				}, 1e-7)
+				var ss float64
+				for _, v := range sl(a) {
+					ss += float64(v) * float64(v)
+				}
+				if got := SumSquares(sl(a)); math.Abs(got-ss) > 1e-12*(1+ss) {
+					t.Fatalf("SumSquares n=%d = %v, want %v", n, got, ss)
+				}
+			}
+		}
+		// ReLU keeps NaN and gives 0 for −0 and −Inf.
+		x := []float32{float32(math.NaN()), float32(math.Copysign(0, -1)), float32(math.Inf(-1)), 2}
+		y := make([]float32, 4)
+		reluSlice(y, x)
+		if !math.IsNaN(float64(y[0])) || y[1] != 0 || y[2] != 0 || y[3] != 2 {
+			t.Fatalf("relu(%v) = %v", x, y)
+		}
+	})
+}
+
+// TestAdamUpdate compares the one-pass update with the formula in float64,
+// for Adam with an L2 term and for AdamW's decoupled decay.
+func TestAdamUpdate(t *testing.T) {
+	forEachVMath(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, n := range []int{1, 15, 16, 17, 64, 100, 1000} {
+			for _, h := range []AdamHyper{
+				{Beta1: 0.9, Beta2: 0.999, StepSize: 1e-3 / (1 - 0.9), InvBC2: float32(1 / math.Sqrt(1-0.999)), Eps: 1e-8, Decay: 1, L2: 0.01},
+				{Beta1: 0.8, Beta2: 0.99, StepSize: 3e-3, InvBC2: 2, Eps: 1e-6, Decay: 1 - 3e-3*0.1, L2: 0},
+			} {
+				p, g, m, v := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+				for i := range p {
+					p[i], g[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+					m[i], v[i] = float32(0.1*rng.NormFloat64()), float32(rng.Float64())
+				}
+				p0, g0, m0, v0 := append([]float32(nil), p...), append([]float32(nil), g...), append([]float32(nil), m...), append([]float32(nil), v...)
+				AdamUpdate(p, g, m, v, h)
+				for i := range p {
+					gi := float64(g0[i]) + float64(h.L2)*float64(p0[i])
+					pi := float64(p0[i]) * float64(h.Decay)
+					mi := float64(h.Beta1)*float64(m0[i]) + (1-float64(h.Beta1))*gi
+					vi := float64(h.Beta2)*float64(v0[i]) + (1-float64(h.Beta2))*gi*gi
+					pi -= float64(h.StepSize) * mi / (math.Sqrt(vi)*float64(h.InvBC2) + float64(h.Eps))
+					for _, c := range [][3]float64{{float64(p[i]), pi, 0}, {float64(m[i]), mi, 1}, {float64(v[i]), vi, 2}} {
+						if math.Abs(c[0]-c[1]) > 1e-5*(1+math.Abs(c[1])) {
+							t.Fatalf("n=%d %+v: element %d (p/m/v %v) = %v, want %v", n, h, i, c[2], c[0], c[1])
+						}
+					}
+					if g[i] != g0[i] {
+						t.Fatal("AdamUpdate changed the gradient")
+					}
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,204 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// LayerNorm rows with AVX-512F: a row of n floats is walked a vector (16
+// floats) at a time and its last n mod 16 elements with the opmask K1
+// (masked loads read zeros and fault on nothing, masked stores leave the
+// other lanes alone), so the result does not depend on alignment.
+
+// hsum16 reduces Z0 into X0 (the low lane): the sum of its 16 floats.
+#define HSUM16 \
+	VEXTRACTF64X4 $1, Z0, Y1; \
+	VADDPS Y1, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VPERMILPS $0x4e, X0, X1; \
+	VADDPS X1, X0, X0; \
+	VPERMILPS $0xb1, X0, X1; \
+	VADDPS X1, X0, X0
+
+// func lnFwd512(y, h, x, gamma, beta *float32, n int, eps float32, stats *float32)
+// h = (x − mean)·rstd, y = h·gamma + beta; stats[0], stats[1] = mean, rstd.
+TEXT ·lnFwd512(SB), NOSPLIT, $0-64
+	MOVQ y+0(FP), DI
+	MOVQ h+8(FP), R9
+	MOVQ x+16(FP), SI
+	MOVQ gamma+24(FP), DX
+	MOVQ beta+32(FP), R8
+	MOVQ n+40(FP), R10
+	// K1: the tail's lanes; R12: whole vectors.
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	MOVQ R10, R12
+	SHRQ $4, R12
+	// Pass 1: the mean.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z2, Z2, Z2
+	XORQ R11, R11
+	MOVQ R12, R13
+lnf_sum:
+	TESTQ R13, R13
+	JZ lnf_sumtail
+	VADDPS (SI)(R11*1), Z0, Z0
+	ADDQ $64, R11
+	DECQ R13
+	JMP lnf_sum
+lnf_sumtail:
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VADDPS Z1, Z0, Z0
+	HSUM16
+	VCVTSI2SSQ R10, X5, X5
+	VDIVSS X5, X0, X6 // mean
+	VBROADCASTSS X6, Z6
+	// Pass 2: Σ (x − mean)².
+	VXORPS Z0, Z0, Z0
+	XORQ R11, R11
+	MOVQ R12, R13
+lnf_var:
+	TESTQ R13, R13
+	JZ lnf_vartail
+	VMOVUPS (SI)(R11*1), Z1
+	VSUBPS Z6, Z1, Z1
+	VFMADD231PS Z1, Z1, Z0
+	ADDQ $64, R11
+	DECQ R13
+	JMP lnf_var
+lnf_vartail:
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VSUBPS.Z Z6, Z1, K1, Z1
+	VFMADD231PS Z1, Z1, Z0
+	HSUM16
+	VDIVSS X5, X0, X0   // variance
+	VADDSS eps+48(FP), X0, X0
+	VSQRTSS X0, X0, X0
+	MOVL $0x3f800000, AX
+	VMOVD AX, X1
+	VDIVSS X0, X1, X7   // rstd
+	VBROADCASTSS X7, Z7
+	// Pass 3: h and y.
+	XORQ R11, R11
+	MOVQ R12, R13
+lnf_out:
+	TESTQ R13, R13
+	JZ lnf_outtail
+	VMOVUPS (SI)(R11*1), Z1
+	VSUBPS Z6, Z1, Z1
+	VMULPS Z7, Z1, Z1
+	VMOVUPS Z1, (R9)(R11*1)
+	VMOVUPS (R8)(R11*1), Z2
+	VFMADD231PS (DX)(R11*1), Z1, Z2
+	VMOVUPS Z2, (DI)(R11*1)
+	ADDQ $64, R11
+	DECQ R13
+	JMP lnf_out
+lnf_outtail:
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VSUBPS Z6, Z1, Z1
+	VMULPS Z7, Z1, Z1
+	VMOVUPS Z1, K1, (R9)(R11*1)
+	VMOVUPS.Z (R8)(R11*1), K1, Z2
+	VMOVUPS.Z (DX)(R11*1), K1, Z3
+	VFMADD231PS Z3, Z1, Z2
+	VMOVUPS Z2, K1, (DI)(R11*1)
+	MOVQ stats+56(FP), AX
+	VMOVSS X6, (AX)
+	VMOVSS X7, 4(AX)
+	VZEROUPPER
+	RET
+
+// func lnBwd512(gx, gg, gb, gy, h, gamma *float32, n int, rstd float32)
+// With dh = gy·gamma: gg += gy·h, gb += gy and
+// gx += rstd·(dh − mean(dh) − h·mean(dh·h)).
+TEXT ·lnBwd512(SB), NOSPLIT, $0-60
+	MOVQ gx+0(FP), DI
+	MOVQ gg+8(FP), R9
+	MOVQ gb+16(FP), R10
+	MOVQ gy+24(FP), SI
+	MOVQ h+32(FP), R8
+	MOVQ gamma+40(FP), DX
+	MOVQ n+48(FP), BX
+	MOVQ BX, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	MOVQ BX, R12
+	SHRQ $4, R12
+	// Pass 1: Σ dh into Z0, Σ dh·h into Z4; gg and gb.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z4, Z4, Z4
+	XORQ R11, R11
+	MOVQ R12, R13
+lnb_p1:
+	TESTQ R13, R13
+	JZ lnb_p1tail
+	VMOVUPS (SI)(R11*1), Z1     // gy
+	VMOVUPS (R8)(R11*1), Z2     // h
+	VMULPS (DX)(R11*1), Z1, Z3  // dh
+	VADDPS Z3, Z0, Z0
+	VFMADD231PS Z3, Z2, Z4
+	VMOVUPS (R9)(R11*1), Z5
+	VFMADD231PS Z1, Z2, Z5
+	VMOVUPS Z5, (R9)(R11*1)
+	VADDPS (R10)(R11*1), Z1, Z5
+	VMOVUPS Z5, (R10)(R11*1)
+	ADDQ $64, R11
+	DECQ R13
+	JMP lnb_p1
+lnb_p1tail:
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMOVUPS.Z (R8)(R11*1), K1, Z2
+	VMOVUPS.Z (DX)(R11*1), K1, Z3
+	VMULPS Z3, Z1, Z3
+	VADDPS Z3, Z0, Z0
+	VFMADD231PS Z3, Z2, Z4
+	VMOVUPS.Z (R9)(R11*1), K1, Z5
+	VFMADD231PS Z1, Z2, Z5
+	VMOVUPS Z5, K1, (R9)(R11*1)
+	VMOVUPS.Z (R10)(R11*1), K1, Z5
+	VADDPS Z1, Z5, Z5
+	VMOVUPS Z5, K1, (R10)(R11*1)
+	HSUM16
+	VMOVAPS X0, X8
+	VMOVAPS Z4, Z0
+	HSUM16
+	VCVTSI2SSQ BX, X5, X5
+	VDIVSS X5, X8, X8  // mean(dh)
+	VDIVSS X5, X0, X9  // mean(dh·h)
+	VBROADCASTSS X8, Z8
+	VBROADCASTSS X9, Z9
+	VBROADCASTSS rstd+56(FP), Z7
+	// Pass 2: gx += rstd·(dh − m1 − h·m2).
+	XORQ R11, R11
+	MOVQ R12, R13
+lnb_p2:
+	TESTQ R13, R13
+	JZ lnb_p2tail
+	VMOVUPS (SI)(R11*1), Z1
+	VMULPS (DX)(R11*1), Z1, Z3
+	VSUBPS Z8, Z3, Z3
+	VFNMADD231PS (R8)(R11*1), Z9, Z3
+	VMOVUPS (DI)(R11*1), Z5
+	VFMADD231PS Z3, Z7, Z5
+	VMOVUPS Z5, (DI)(R11*1)
+	ADDQ $64, R11
+	DECQ R13
+	JMP lnb_p2
+lnb_p2tail:
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMOVUPS.Z (DX)(R11*1), K1, Z2
+	VMULPS Z2, Z1, Z3
+	VSUBPS Z8, Z3, Z3
+	VMOVUPS.Z (R8)(R11*1), K1, Z2
+	VFNMADD231PS Z2, Z9, Z3
+	VMOVUPS.Z (DI)(R11*1), K1, Z5
+	VFMADD231PS Z3, Z7, Z5
+	VMOVUPS Z5, K1, (DI)(R11*1)
+	VZEROUPPER
+	RET

@@ -1,0 +1,93 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// TestLayerNormKernels checks LayerNorm's forward and backward row
+// kernels, every implementation, against the formulas in float64, for row
+// lengths around the vector width (tails), with and without gamma and
+// beta, and with only some inputs requiring gradients.
+func TestLayerNormKernels(t *testing.T) {
+	forEachVMath(t, func(t *testing.T) {
+		for _, d := range []int{1, 3, 15, 16, 17, 40, 128, 130} {
+			for _, affine := range []bool{true, false} {
+				t.Run(fmt.Sprintf("d%d/affine=%v", d, affine), func(t *testing.T) {
+					rng := NewRNG(uint64(d))
+					const rows = 3
+					x := rng.Uniform(New(rows, d), -2, 3).SetRequiresGrad(true)
+					var gamma, beta *Tensor
+					if affine {
+						gamma = rng.Uniform(New(d), 0.5, 1.5).SetRequiresGrad(true)
+						beta = rng.Uniform(New(d), -1, 1).SetRequiresGrad(true)
+					}
+					const eps = 1e-5
+					y := LayerNorm(x, gamma, beta, eps)
+					gy := rng.Uniform(New(rows, d), -1, 1).Data
+					BackwardFrom([]*Tensor{y}, [][]float32{gy})
+					gg, gb := make([]float64, d), make([]float64, d)
+					for r := 0; r < rows; r++ {
+						xs := x.Data[r*d : (r+1)*d]
+						var mu, v float64
+						for _, a := range xs {
+							mu += float64(a)
+						}
+						mu /= float64(d)
+						for _, a := range xs {
+							v += (float64(a) - mu) * (float64(a) - mu)
+						}
+						rs := 1 / math.Sqrt(v/float64(d)+eps)
+						h := make([]float64, d)
+						dh := make([]float64, d)
+						var s1, s2 float64
+						for i, a := range xs {
+							h[i] = (float64(a) - mu) * rs
+							g, b := 1.0, 0.0
+							if affine {
+								g, b = float64(gamma.Data[i]), float64(beta.Data[i])
+							}
+							if w := h[i]*g + b; math.Abs(float64(y.Data[r*d+i])-w) > 1e-5*(1+math.Abs(w)) {
+								t.Fatalf("y[%d,%d] = %v, want %v", r, i, y.Data[r*d+i], w)
+							}
+							dh[i] = float64(gy[r*d+i]) * g
+							s1 += dh[i]
+							s2 += dh[i] * h[i]
+							gg[i] += float64(gy[r*d+i]) * h[i]
+							gb[i] += float64(gy[r*d+i])
+						}
+						for i := range xs {
+							w := rs * (dh[i] - s1/float64(d) - h[i]*s2/float64(d))
+							if got := float64(x.Grad[r*d+i]); math.Abs(got-w) > 1e-4*(1+math.Abs(w)) {
+								t.Fatalf("dx[%d,%d] = %v, want %v", r, i, got, w)
+							}
+						}
+					}
+					if affine {
+						for i := 0; i < d; i++ {
+							if math.Abs(float64(gamma.Grad[i])-gg[i]) > 1e-4*(1+math.Abs(gg[i])) || math.Abs(float64(beta.Grad[i])-gb[i]) > 1e-4*(1+math.Abs(gb[i])) {
+								t.Fatalf("dgamma, dbeta[%d] = %v, %v, want %v, %v", i, gamma.Grad[i], beta.Grad[i], gg[i], gb[i])
+							}
+						}
+					}
+					Release(y)
+					// Only gamma requires gradients: x's go nowhere, gamma's are the same.
+					if affine {
+						x.SetRequiresGrad(false)
+						beta.SetRequiresGrad(false)
+						want := append([]float32(nil), gamma.Grad...)
+						gamma.ZeroGrad()
+						y2 := LayerNorm(x, gamma, beta, eps)
+						BackwardFrom([]*Tensor{y2}, [][]float32{gy})
+						for i := range want {
+							if gamma.Grad[i] != want[i] {
+								t.Fatalf("dgamma[%d] alone = %v, with the others %v", i, gamma.Grad[i], want[i])
+							}
+						}
+					}
+				})
+			}
+		}
+	})
+}
