@@ -10,7 +10,8 @@
 // attnlab: one line names the crash report that holds the stack, which never
 // goes to the terminal or the run database); 130 interrupted (Ctrl-C or
 // SIGTERM before the work was done: running runs were checkpointed and marked
-// interrupted, and the same command resumes them).
+// interrupted, and the same command resumes them; a command still running 5 s
+// after the signal, blocked in a system call, is ended with 130 too).
 //
 // Go's fatal runtime errors (out of memory, stack overflow) cannot be
 // caught: Go prints them and exits 2. attnlab prevents them by checking sizes
@@ -21,11 +22,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -33,6 +36,10 @@ import (
 // testCommands are hidden commands that tests add to the tree (the
 // attnlab_crashtest build tag adds one that panics).
 var testCommands []func() *cobra.Command
+
+// signalGrace is how long a command may take to stop after Ctrl-C or
+// SIGTERM before the process ends anyway.
+const signalGrace = 5 * time.Second
 
 // maxStack bounds a goroutine's stack (Go's default is 1 GB on 64-bit
 // systems); attnlab's deepest recursion (YAML nesting, which the parser
@@ -43,9 +50,17 @@ func main() {
 	debug.SetMaxStack(maxStack)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// After the first signal, a second one kills the process at once.
+		// After the first signal, a second one kills the process at once,
+		// and a command that has not stopped after a grace period (one
+		// blocked in a system call: a read from a FIFO or a hung file
+		// system) is ended. The run database stays consistent either way:
+		// every write is a transaction, and a run whose process is gone is
+		// resumed from its last checkpoint.
 		<-ctx.Done()
 		stop()
+		time.Sleep(signalGrace)
+		fmt.Fprintf(os.Stderr, "attnlab: interrupted: the command did not stop within %v of the signal\n", signalGrace)
+		os.Exit(exitInterrupted)
 	}()
 	code := execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -451,6 +451,7 @@ func corpus() []tcase {
 		tcase{name: "sigterm-during-training", bullet: signals, owner: "H7", code: 130, multi: true, want: []string{"interrupted"}, drive: signalDuringTraining},
 		tcase{name: "sigint-during-test-evaluation", bullet: signals, owner: "H7", code: 130, multi: true, want: []string{"interrupted"}, drive: signalDuringTestEvaluation},
 		tcase{name: "sigterm-generate-blocked-stdin", bullet: signals, owner: "H7", code: 130, want: []string{"interrupted"}, drive: signalGenerateBlockedStdin},
+		tcase{name: "sigterm-blocked-read", bullet: signals, owner: "H7", code: anyCode, drive: signalBlockedRead},
 		tcase{name: "sigint-generate-long-decoding", bullet: signals, owner: "H7", code: 130, want: []string{"interrupted"}, drive: signalGenerateDecoding},
 		tcase{name: "crash-test", bullet: exitCodes, owner: "H7", setup: args("crash-test"),
 			code: 3, want: []string{"internal error: crash-test: deliberate bug", "report written to"}, check: crashReport},

@@ -391,3 +391,27 @@ func deletedDuringRun(replace bool) func(e *env) (result, error) {
 		return r, nil
 	}
 }
+
+// signalBlockedRead: a command blocked in a read that never returns (a
+// FIFO nobody writes) ends soon after SIGTERM — unless it refused the FIFO
+// before reading it, which is better still.
+func signalBlockedRead(e *env) (result, error) {
+	e.fifo("exp.yaml")
+	p := e.startProc(time.Minute, nil, "plan", "exp.yaml")
+	time.Sleep(time.Second)
+	if p.cmd.ProcessState == nil && procState(p.cmd.Process.Pid) == "Z" || strings.Contains(p.err.String(), "exp.yaml") {
+		r := p.wait() // it ended by itself
+		if r.code != 2 {
+			return r, fmt.Errorf("plan on a FIFO ended with %d, want 2 (refused) or 130 (interrupted)", r.code)
+		}
+		return r, nil
+	}
+	r, took := p.signalAndWait(syscall.SIGTERM)
+	if took > 5*time.Second+quickExit {
+		return r, fmt.Errorf("plan blocked on a FIFO took %v to end after SIGTERM", took)
+	}
+	if r.code != 130 && r.code != 2 {
+		return r, fmt.Errorf("exit %d after SIGTERM, want 130", r.code)
+	}
+	return r, nil
+}
