@@ -16,6 +16,12 @@ import (
 type Example struct {
 	Src []int
 	Tgt []int
+	// Ref is the target as text, what the decoded output is scored against
+	// (BLEU, chrF, exact match): for a file-backed task the target exactly
+	// as the file has it, words outside the vocabulary included; for a
+	// generated task the target tokens joined by the target tokenizer.
+	// Empty in a language-modelling dataset.
+	Ref string
 }
 
 // Alignment names which source position is ideal for target step t, for the

@@ -26,9 +26,12 @@
 // its own file, with its own parameter struct whose defaults are complete;
 // [Build] decodes a YAML map strictly into it and runs the factory. A factory
 // returns a [Dataset]: vocabularies, tokenizers, and the Train, Valid and
-// Test splits of [Example] values holding token ids without BOS or EOS. A
-// language-modelling dataset (LM true) has empty sources and the sequence as
-// the target. Every task is deterministic: the same parameters and
+// Test splits of [Example] values holding token ids without BOS or EOS, and
+// the target as text (Example.Ref) that decoded outputs are scored against:
+// the line as the file has it for pairs (words outside the vocabulary kept,
+// so an <unk> output never matches them), the target tokens joined by the
+// target tokenizer for generated tasks. A language-modelling dataset (LM
+// true) has empty sources and the sequence as the target. Every task is deterministic: the same parameters and
 // [Options].Seed give the same dataset; all randomness comes from
 // math/rand/v2's PCG.
 //

@@ -127,6 +127,9 @@ func TestPairsTSV(t *testing.T) {
 			if tgt[i] != strings.ToUpper(src[i]) && tgt[i] != "DUPLICATE SOURCE" && s == "train" {
 				t.Fatalf("train pair %q → %q", src[i], tgt[i])
 			}
+			if ref := ex[i].Ref; ref != strings.ToUpper(src[i]) && ref != "DUPLICATE SOURCE" {
+				t.Fatalf("%s pair %q: Ref %q, want the target as written (no \\r)", s, src[i], ref)
+			}
 		}
 	}
 	if n := len(d.Test); n < 40 || n > 44 {
@@ -160,6 +163,10 @@ func TestPairsAlignedAndSplitFiles(t *testing.T) {
 	ts, _ := texts(d, d.Test)
 	if !slices.Equal(vs, []string{"a c"}) || !slices.Equal(vt, []string{"<unk> <unk>"}) || !slices.Equal(ts, []string{"e g"}) {
 		t.Fatalf("valid %q → %q, test %q", vs, vt, ts)
+	}
+	// The references keep the words the vocabulary lacks.
+	if d.Valid[0].Ref != "x y" || d.Test[0].Ref != "z" || d.Train[3].Ref != "7 8" {
+		t.Fatalf("Refs %q, %q, %q; want the target lines as written", d.Valid[0].Ref, d.Test[0].Ref, d.Train[3].Ref)
 	}
 }
 

@@ -80,12 +80,15 @@ func TestGeneratedTasksCommon(t *testing.T) {
 				if len(ex) == 0 {
 					t.Fatalf("split %s is empty", s)
 				}
-				src, _ := texts(d, ex)
-				for _, x := range src {
+				src, tgt := texts(d, ex)
+				for i, x := range src {
 					if o, ok := owner[x]; ok && (o != s || s != "train") {
 						t.Fatalf("source %q is in %s and %s", x, o, s)
 					}
 					owner[x] = s
+					if ex[i].Ref != tgt[i] {
+						t.Fatalf("%s example %d: Ref %q, but its target joined is %q", s, i, ex[i].Ref, tgt[i])
+					}
 				}
 			}
 			for _, e := range d.Train {

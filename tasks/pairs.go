@@ -19,7 +19,8 @@ import (
 // replace the drawn valid or test split (then all pairs of the main file not
 // used by the other drawn split are train, and the user is responsible for
 // overlap). Each side is tokenized by its tokenizer; the vocabularies are
-// built from train only.
+// built from train only. Each example keeps its target line as written
+// (Example.Ref), the reference that outputs are scored against.
 type PairsParams struct {
 	Path          string  `yaml:"path" doc:"TSV file of source<TAB>target lines (or give src_path and tgt_path)"`
 	SrcPath       string  `yaml:"src_path" doc:"file of source lines, aligned line by line with tgt_path"`
@@ -81,6 +82,7 @@ func init() {
 // textPair is one pair of a file, with where it came from.
 type textPair struct {
 	src, tgt []string
+	ref      string // the target text as written, the reference of scores
 	key      string // the source tokens, for grouping
 }
 
@@ -162,7 +164,7 @@ func newPairs(params any, opt Options) (*Dataset, error) {
 	d := &Dataset{Name: "pairs", SrcVocab: sv, TgtVocab: tv, SrcTok: srcTok, TgtTok: tgtTok}
 	for s, dst := range [3]*[]Example{&d.Train, &d.Valid, &d.Test} {
 		for _, tp := range splits[s] {
-			*dst = append(*dst, Example{Src: sv.Encode(tp.src), Tgt: tv.Encode(tp.tgt)})
+			*dst = append(*dst, Example{Src: sv.Encode(tp.src), Tgt: tv.Encode(tp.tgt), Ref: tp.ref})
 		}
 	}
 	return d, nil
@@ -246,7 +248,7 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 }
 
 func makePair(src, tgt string, srcTok, tgtTok Tokenizer) (textPair, error) {
-	tp := textPair{src: srcTok.Split(src), tgt: tgtTok.Split(tgt)}
+	tp := textPair{src: srcTok.Split(src), tgt: tgtTok.Split(tgt), ref: tgt}
 	tp.key = strings.Join(tp.src, "\x00")
 	if len(tp.src) == 0 {
 		return tp, fmt.Errorf("empty source")

@@ -56,11 +56,12 @@ func drawSplits(task string, sizes [3]int, draw func(split int) (pair, error)) (
 	return out, nil
 }
 
-// encodePairs turns token pairs into examples with the given vocabularies.
-func encodePairs(ps []pair, src, tgt *Vocab) []Example {
+// encodePairs turns token pairs into examples with the given vocabularies;
+// each example's Ref is its target tokens joined by tgtTok.
+func encodePairs(ps []pair, src, tgt *Vocab, tgtTok Tokenizer) []Example {
 	ex := make([]Example, len(ps))
 	for i, p := range ps {
-		ex[i] = Example{Src: src.Encode(p.src), Tgt: tgt.Encode(p.tgt)}
+		ex[i] = Example{Src: src.Encode(p.src), Tgt: tgt.Encode(p.tgt), Ref: tgtTok.Join(p.tgt)}
 	}
 	return ex
 }
@@ -69,9 +70,9 @@ func encodePairs(ps []pair, src, tgt *Vocab) []Example {
 func dataset(name string, splits [3][]pair, src, tgt *Vocab, srcTok, tgtTok Tokenizer, align string) *Dataset {
 	return &Dataset{
 		Name: name, SrcVocab: src, TgtVocab: tgt, SrcTok: srcTok, TgtTok: tgtTok, Alignment: align,
-		Train: encodePairs(splits[splitTrain], src, tgt),
-		Valid: encodePairs(splits[splitValid], src, tgt),
-		Test:  encodePairs(splits[splitTest], src, tgt),
+		Train: encodePairs(splits[splitTrain], src, tgt, tgtTok),
+		Valid: encodePairs(splits[splitValid], src, tgt, tgtTok),
+		Test:  encodePairs(splits[splitTest], src, tgt, tgtTok),
 	}
 }
 
