@@ -17,6 +17,8 @@
 //	                                                          (see runs' checkpoint format); replaced each time
 //	samples     test.json               after test decoding   []Sample: decoded test examples (LM: generations)
 //	attention   test.json               after test decoding   []AttentionMap (models with attention only)
+//	scores      test.json               after test decoding   []Score: test BLEU, chrF2, chrF++ with their
+//	                                                          sacreBLEU signatures (seq2seq only)
 //
 // # Older stores
 //
@@ -26,12 +28,15 @@
 // the current names only.
 package artifact
 
+import "strconv"
+
 // Artifact kinds.
 const (
 	KindModel      = "model"      // what a finished run's model needs to decode
 	KindCheckpoint = "checkpoint" // the resumable training state
 	KindSamples    = "samples"    // decoded test examples
 	KindAttention  = "attention"  // attention maps of decoded test examples
+	KindScores     = "scores"     // corpus scores with their sacreBLEU signatures
 )
 
 // Artifact names, each under the kind given in the package documentation.
@@ -42,6 +47,7 @@ const (
 	NameCheckpoint = "checkpoint.safetensors" // KindCheckpoint
 	NameSamples    = "test.json"              // KindSamples
 	NameAttention  = "test.json"              // KindAttention
+	NameScores     = "test.json"              // KindScores
 )
 
 // Sample is one decoded test example, stored as JSON with the run. For a
@@ -63,4 +69,24 @@ type AttentionMap struct {
 	Source  []string    `json:"source"`
 	Output  []string    `json:"output"` // output tokens, then "<eos>" when the output ended
 	Weights [][]float32 `json:"weights"`
+}
+
+// Score is one corpus score of the decoded test split with the signature of
+// its settings, as sacreBLEU's JSON output has it (name, score, signature,
+// verbose_score). The value is also the run's summary Key.
+type Score struct {
+	Key       string  `json:"key"`                     // the summary: test/bleu, test/chrf, test/chrf++
+	Name      string  `json:"name"`                    // BLEU, chrF2, chrF2++
+	Score     float64 `json:"score"`                   // 0–100
+	Signature string  `json:"signature"`               // nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1
+	Verbose   string  `json:"verbose_score,omitempty"` // BLEU: precisions, BP, ratio and lengths
+}
+
+// Line returns the score as sacreBLEU prints it: "BLEU|nrefs:1|…|version:2.5.1 = 47.69 76.0/59.1/36.8/31.2 (BP = …)".
+func (s Score) Line() string {
+	line := s.Name + "|" + s.Signature + " = " + strconv.FormatFloat(s.Score, 'f', 2, 64)
+	if s.Verbose != "" {
+		line += " " + s.Verbose
+	}
+	return line
 }

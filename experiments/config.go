@@ -103,9 +103,20 @@ type Eval struct {
 // on detokenized outputs against the raw reference text (see package
 // metrics).
 type BLEU struct {
-	Tokenize  string `json:"tokenize" doc:"sacreBLEU's tokenizer: 13a, intl, char or none"` // metrics.BLEUTokenizers
+	// Tokenize is sacreBLEU's tokenizer (13a, intl, char or none:
+	// metrics.BLEUTokenizers), or BLEUAuto; checked against BLEUTokenizers.
+	Tokenize  string `json:"tokenize" doc:"sacreBLEU's tokenizer: auto (13a for word targets, char for character targets), 13a, intl, char or none"`
 	Lowercase bool   `json:"lowercase" doc:"lowercase outputs and references first (case-insensitive BLEU)"`
 }
+
+// BLEUAuto is the default eval.bleu.tokenize: sacreBLEU's default, 13a,
+// when the task's targets are words (word tokenizer), and char when they
+// are characters — where 13a would see each whole output as one word, and
+// BLEU would be 0 for lack of 4-grams.
+const BLEUAuto = "auto"
+
+// BLEUTokenizers are the values eval.bleu.tokenize accepts.
+var BLEUTokenizers = append([]string{BLEUAuto}, metrics.BLEUTokenizers...)
 
 // Decode holds the decoding settings used for evaluation and samples.
 type Decode struct {
@@ -148,7 +159,7 @@ func Defaults() Config {
 			AttentionMaps:   4,
 			ValidExactMatch: true,
 			LengthBuckets:   []int{10, 20, 40, 80, 160},
-			BLEU:            BLEU{Tokenize: metrics.DefaultBLEUTokenizer, Lowercase: false},
+			BLEU:            BLEU{Tokenize: BLEUAuto, Lowercase: false},
 		},
 	}
 }

@@ -37,7 +37,7 @@
 //	  attention_maps: 4               # attention maps stored with the run
 //	  valid_exact_match: true         # decode the validation split at each evaluation
 //	  length_buckets: [10, 20, 40, 80, 160]
-//	  bleu: {tokenize: 13a, lowercase: false}  # sacreBLEU's tokenizer (13a, intl, char, none) and case
+//	  bleu: {tokenize: auto, lowercase: false}  # sacreBLEU's tokenizer (auto, 13a, intl, char, none) and case
 //	seeds: [1, 2, 3]                  # every sweep point runs once per seed
 //	sweep: {...}                      # see Sweeps
 //
@@ -80,8 +80,9 @@
 // (beam 5, length_penalty 0.6, temperature 1, top_k 0, top_p 1, max_len 0
 // meaning "chosen by the runner from the task"), max_examples 0 (the whole
 // test split), samples 8, attention_maps 4, valid_exact_match true,
-// length_buckets [10, 20, 40, 80, 160], bleu tokenize 13a (sacreBLEU's
-// default) and lowercase false. Every plugin's parameters default
+// length_buckets [10, 20, 40, 80, 160], bleu tokenize auto (sacreBLEU's
+// default 13a for word targets, char for character targets: see
+// [BLEUAuto]) and lowercase false. Every plugin's parameters default
 // to its registry entry's.
 //
 // In a resolved [Config], early_stopping.mode auto becomes max for metrics

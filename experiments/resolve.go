@@ -395,8 +395,8 @@ func (r *resolver) eval(v any) Eval {
 	}
 	decodeStruct("eval", &e, m, r.badMsg)
 	checkTags("eval", e, r.badMsg)
-	if !slices.Contains(metrics.BLEUTokenizers, e.BLEU.Tokenize) {
-		r.bad("eval.bleu.tokenize", "unknown tokenizer %q (known: %s)", e.BLEU.Tokenize, strings.Join(metrics.BLEUTokenizers, ", "))
+	if !slices.Contains(BLEUTokenizers, e.BLEU.Tokenize) {
+		r.bad("eval.bleu.tokenize", "unknown tokenizer %q (known: %s)", e.BLEU.Tokenize, strings.Join(BLEUTokenizers, ", "))
 	}
 	for i, b := range e.LengthBuckets {
 		key := "eval.length_buckets[" + strconv.Itoa(i) + "]"

@@ -119,6 +119,12 @@ type BLEUScore struct {
 //
 //	BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1 = 47.69 76.0/59.1/36.8/31.2 (BP = 1.000 ratio = 1.000 hyp_len = 25 ref_len = 25)
 func (s BLEUScore) String() string {
+	return fmt.Sprintf("BLEU|%s = %.2f %s", s.Signature, s.Score, s.Verbose())
+}
+
+// Verbose returns the statistics part of sacreBLEU's line (its JSON's
+// verbose_score): "76.0/59.1/36.8/31.2 (BP = 1.000 ratio = 1.000 hyp_len = 25 ref_len = 25)".
+func (s BLEUScore) Verbose() string {
 	prec := make([]string, len(s.Precisions))
 	for i, p := range s.Precisions {
 		prec[i] = strconv.FormatFloat(p, 'f', 1, 64)
@@ -127,8 +133,7 @@ func (s BLEUScore) String() string {
 	if s.RefLen > 0 {
 		ratio = float64(s.SysLen) / float64(s.RefLen)
 	}
-	return fmt.Sprintf("BLEU|%s = %.2f %s (BP = %.3f ratio = %.3f hyp_len = %d ref_len = %d)",
-		s.Signature, s.Score, strings.Join(prec, "/"), s.BP, ratio, s.SysLen, s.RefLen)
+	return fmt.Sprintf("%s (BP = %.3f ratio = %.3f hyp_len = %d ref_len = %d)", strings.Join(prec, "/"), s.BP, ratio, s.SysLen, s.RefLen)
 }
 
 // bleuStats are one segment's (or a corpus's summed) sufficient statistics.

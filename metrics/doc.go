@@ -12,14 +12,21 @@
 //     floor and add-k too; the effective order for sentence BLEU) and
 //     [ChrF] (chrF2 and chrF++: character and word n-gram F-β), each with
 //     sacreBLEU's signature string, such as
-//     nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1. Python's
-//     text semantics are reproduced where they matter: str.split's
-//     whitespace (Unicode's plus U+001C–U+001F), str.lower (İ → i̇, final
-//     ς). testdata/sacrebleu.json (the shared fixture) and
-//     testdata/sacrebleu_edge.json (make_sacrebleu_edge.py) hold
-//     sacreBLEU's own scores; the port matches them to 1e-13.
-//     [CorpusBLEU] (NLTK 3.8's corpus_bleu on token lists, 0–1) is the
-//     legacy metric runs used before.
+//     nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1 (the
+//     version is that of the sacreBLEU whose algorithm is reproduced).
+//     Python's text semantics are reproduced where they matter: str.split's
+//     whitespace (Unicode's plus U+001C–U+001F), str.rstrip, str.lower (İ →
+//     i̇, final ς), code points rather than bytes. The 13a rules are
+//     sacreBLEU's regular expressions, run by Go's regexp with Python's
+//     re.sub semantics (left to right, no overlap); intl's use Go's Unicode
+//     categories \p{P}, \p{S}, \P{N} (Unicode 15, as the regex module that
+//     made the fixtures). testdata/sacrebleu.json (the shared fixture: every
+//     tokenizer, lowercase, sentence BLEU, chrF2, chrF++) and
+//     testdata/sacrebleu_edge.json (make_sacrebleu_edge.py: tokenizer
+//     outputs, casing, smoothing, several and empty references, chrF
+//     variants, random corpora) hold sacreBLEU's own scores; the port
+//     matches every one within 1.5e-14. Runs store test/bleu, valid/bleu,
+//     test/chrf and test/chrf++ from these (package runs).
 //   - Length generalisation: [LengthBucket] names buckets such as len_21_40
 //     (default edges 1–10, 11–20, 21–40, 41–80, 81–160, 161+), and
 //     [BucketedExactMatch] produces metrics such as

@@ -34,6 +34,23 @@
 // every run stops and the error is returned: nothing is reported as stored
 // that is not.
 //
+// # Scores of decoded outputs
+//
+// Decoded outputs are scored as text: a hypothesis's tokens joined by the
+// target tokenizer, against the example's reference text (tasks.Example.Ref:
+// for a file the target as written, so a word outside the vocabulary is
+// never matched by an <unk> output). A [Scorer] computes sacreBLEU's BLEU
+// (eval.bleu: tokenizer, auto meaning 13a for word targets and char for
+// character targets; case), chrF2, chrF++ and exact match (the same tokens
+// when the target tokenizer splits output and reference). Each evaluation
+// that decodes the validation split (eval.valid_exact_match) records
+// valid/exact_match and valid/bleu; the test evaluation records
+// test/exact_match (and per length bucket), test/bleu, test/chrf and
+// test/chrf++, all but exact match on sacreBLEU's 0–100 scale, and stores
+// the three corpus scores with their sacreBLEU signatures
+// (artifact.KindScores). `attnlab eval` scores a stored model on any file
+// with the same Scorer.
+//
 // # Panics
 //
 // A run that panics with a tensor.Error (a misuse of a tensor op that a

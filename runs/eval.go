@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/models"
@@ -93,24 +94,55 @@ func (r *run) decode(ex []tasks.Example, opt models.DecodeOptions) ([]models.Hyp
 // decodeOptions returns the evaluation's decoding settings; greedy forces
 // greedy decoding (for validation exact match).
 func (r *run) decodeOptions(greedy bool) models.DecodeOptions {
-	d := r.cfg.Eval.Decode
-	o := models.DecodeOptions{Strategy: d.Strategy, MaxLen: r.maxOut, Beam: d.Beam, LengthPenalty: d.LengthPenalty,
-		Temperature: d.Temperature, TopK: d.TopK, TopP: d.TopP, RNG: tensor.NewRNG(uint64(r.cfg.Seed) ^ 0x5eed),
-		Context: r.ctx}
+	o := evalDecodeOptions(r.cfg, r.maxOut)
+	o.Context = r.ctx
 	if greedy {
 		o.Strategy = "greedy"
 	}
 	return o
 }
 
-func exactMatches(hyps []models.Hypothesis, ex []tasks.Example) int {
-	n := 0
-	for i, h := range hyps {
-		if metrics.ExactMatch(h.Tokens, ex[i].Tgt) {
-			n++
+// evalDecodeOptions returns the decoding settings of a run's evaluation:
+// eval.decode, the length limit maxOut, and sampling seeded by the run's
+// seed.
+func evalDecodeOptions(cfg experiments.Config, maxOut int) models.DecodeOptions {
+	d := cfg.Eval.Decode
+	return models.DecodeOptions{Strategy: d.Strategy, MaxLen: maxOut, Beam: d.Beam, LengthPenalty: d.LengthPenalty,
+		Temperature: d.Temperature, TopK: d.TopK, TopP: d.TopP, RNG: tensor.NewRNG(uint64(cfg.Seed) ^ 0x5eed)}
+}
+
+// output returns a hypothesis as text: its tokens joined by the target
+// tokenizer (for word tokens, one space apart), what BLEU, chrF and exact
+// match compare with the reference text.
+func (r *run) output(h models.Hypothesis) string {
+	return r.data.TgtTok.Join(r.data.TgtVocab.Decode(h.Tokens))
+}
+
+// scorer returns the run's scorer (eval.bleu settings, target tokenizer).
+func (r *run) scorer() (*Scorer, error) {
+	if r.scores == nil {
+		s, err := NewScorer(r.cfg.Eval.BLEU, r.data.TgtTok)
+		if err != nil {
+			return nil, err
 		}
+		r.scores = s
 	}
-	return n
+	return r.scores, nil
+}
+
+// scoreOutputs scores decoded hypotheses of ex against their reference
+// texts, and returns the outputs as text.
+func (r *run) scoreOutputs(hyps []models.Hypothesis, ex []tasks.Example) (TextScores, []string, error) {
+	sc, err := r.scorer()
+	if err != nil {
+		return TextScores{}, nil, err
+	}
+	outs := make([]string, len(hyps))
+	refs := make([]string, len(hyps))
+	for i, h := range hyps {
+		outs[i], refs[i] = r.output(h), ex[i].Ref
+	}
+	return sc.Score(outs, refs), outs, nil
 }
 
 // evaluate records the validation metrics at step, updates early stopping
@@ -134,7 +166,12 @@ func (r *run) evaluate(step int) error {
 			back()
 			return err
 		}
-		m["valid/exact_match"] = metrics.Ratio(exactMatches(hyps, r.data.Valid), len(hyps))
+		ts, _, err := r.scoreOutputs(hyps, r.data.Valid)
+		if err != nil {
+			back()
+			return err
+		}
+		m["valid/exact_match"], m["valid/bleu"] = ts.ExactMatch(), ts.BLEU.Score
 	}
 	back()
 	for _, k := range sortedKeys(m) {
@@ -231,19 +268,15 @@ func (r *run) testDecode(sum map[string]float64) error {
 	if err != nil {
 		return err
 	}
+	ts, outs, err := r.scoreOutputs(hyps, test)
+	if err != nil {
+		return err
+	}
 	buckets := metrics.NewBucketedExactMatch(r.cfg.Eval.LengthBuckets)
-	var hypToks [][]string
-	var refToks [][][]string
 	var entropySum float64
-	var entropyN, hits, alignN, correct int
+	var entropyN, hits, alignN int
 	for i, h := range hyps {
-		ok := metrics.ExactMatch(h.Tokens, test[i].Tgt)
-		if ok {
-			correct++
-		}
-		buckets.Add(len(test[i].Src), ok)
-		hypToks = append(hypToks, r.data.TgtVocab.Decode(h.Tokens))
-		refToks = append(refToks, [][]string{r.data.TgtVocab.Decode(test[i].Tgt)})
+		buckets.Add(len(test[i].Src), r.scores.Match(outs[i], test[i].Ref))
 		if hasWeights(h.Attention) {
 			if e, n := metrics.MeanEntropy(h.Attention); n > 0 {
 				entropySum += e * float64(n)
@@ -256,8 +289,8 @@ func (r *run) testDecode(sum map[string]float64) error {
 			}
 		}
 	}
-	sum["test/exact_match"] = metrics.Ratio(correct, len(hyps))
-	sum["test/bleu"] = metrics.CorpusBLEU(hypToks, refToks)
+	sum["test/exact_match"] = ts.ExactMatch()
+	sum["test/bleu"], sum["test/chrf"], sum["test/chrf++"] = ts.BLEU.Score, ts.ChrF.Score, ts.ChrFPP.Score
 	for k, v := range buckets.Metrics("test") {
 		sum[k] = v
 	}
@@ -272,8 +305,7 @@ func (r *run) testDecode(sum map[string]float64) error {
 	for i, h := range hyps {
 		if i < r.cfg.Eval.Samples {
 			samples = append(samples, artifact.Sample{Index: i, Source: r.data.SrcTok.Join(r.data.SrcVocab.Decode(test[i].Src)),
-				Reference: r.data.TgtTok.Join(r.data.TgtVocab.Decode(test[i].Tgt)),
-				Output:    r.data.TgtTok.Join(r.data.TgtVocab.Decode(h.Tokens)), Correct: metrics.ExactMatch(h.Tokens, test[i].Tgt)})
+				Reference: test[i].Ref, Output: outs[i], Correct: r.scores.Match(outs[i], test[i].Ref)})
 		}
 		if i < r.cfg.Eval.AttentionMaps && hasWeights(h.Attention) {
 			out := r.data.TgtVocab.Decode(h.Tokens)
@@ -284,6 +316,9 @@ func (r *run) testDecode(sum map[string]float64) error {
 		}
 	}
 	if err := r.putJSON(artifact.KindSamples, artifact.NameSamples, samples); err != nil {
+		return err
+	}
+	if err := r.putJSON(artifact.KindScores, artifact.NameScores, ts.Artifacts("test")); err != nil {
 		return err
 	}
 	if maps != nil {

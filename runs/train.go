@@ -80,7 +80,8 @@ type run struct {
 	stepper *Stepper // the training step (shares model, params, optim, sched, tfRNG)
 	spec    models.Spec
 	total   int
-	maxOut  int // decoding length limit (eos included)
+	maxOut  int     // decoding length limit (eos included)
+	scores  *Scorer // BLEU, chrF and exact match of decoded outputs (made by scorer)
 	// ctx is Train's context: evaluations and decoding check it per batch
 	// and per decoding step (nil: never cancelled).
 	ctx context.Context

@@ -14,7 +14,7 @@
 // anything and is what read-only commands use; OpenReadOnly never writes.
 // An older schema is migrated forward on open, in one transaction; a newer
 // one is refused ("store x.db: schema version 7 is newer than this attnlab
-// supports (4); upgrade attnlab"); a file that is not a SQLite database, or
+// supports (5); upgrade attnlab"); a file that is not a SQLite database, or
 // a database another program made, gives a one-line error naming it
 // (ErrNotStore).
 //
@@ -132,6 +132,11 @@
 // (the store itself never interprets artifacts; it only renames them once),
 // 4 splits params.value into value and text_value and adds the queue's
 // columns (experiments.dir, runs.max_attempts, lost, keep_checkpoints).
+// 5 renames the BLEU of older runs (every summary and metric key ending in
+// /bleu: test/bleu, best/valid/bleu) to KEY_legacy and multiplies it by 100:
+// BLEU is now sacreBLEU's, 0–100, against raw references, and the old value
+// (NLTK's corpus_bleu, 0–1, against vocabulary-mapped references) is another
+// metric, which must share neither a column nor a scale with it.
 // Deleting a run or an experiment deletes its rows in the other tables
 // (ON DELETE CASCADE, with foreign_keys=on on SQLite).
 //

@@ -199,10 +199,22 @@ ALTER TABLE runs ADD COLUMN keep_checkpoints BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE runs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX runs_status ON runs(status, id);
 `},
+	// Version 5: BLEU became sacreBLEU's, 0–100, against raw references.
+	// The BLEU of older runs (NLTK's corpus_bleu, 0–1, against references
+	// mapped through the target vocabulary) is another metric: it is renamed
+	// so that no table puts the two in one column, and scaled to 0–100 so
+	// that no table shows BLEU on two scales.
+	{name: "bleu legacy", sqlite: `
+UPDATE summaries SET key = key || '_legacy', value = value * 100 WHERE key GLOB '*/bleu';
+UPDATE metrics SET key = key || '_legacy', value = value * 100 WHERE key GLOB '*/bleu';
+`, postgres: `
+UPDATE summaries SET key = key || '_legacy', value = value * 100 WHERE key LIKE '%/bleu';
+UPDATE metrics SET key = key || '_legacy', value = value * 100 WHERE key LIKE '%/bleu';
+`},
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version on SQLite, the
 // attnlab_schema table on PostgreSQL) this build writes and understands: the
 // number of migrations. Open migrates older stores forward to it and
 // refuses newer ones.
-const SchemaVersion = 4
+const SchemaVersion = 5

@@ -281,12 +281,20 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				INSERT INTO experiments (id, name, description, yaml, created, updated) VALUES (1, 'copy', 'd', 'y: 1', ?, ?);
 				INSERT INTO runs (id, experiment_id, hash, seed, config, point, status, attempt, created, finished)
 					VALUES (1, 1, 'abcdef01', 3, '{"seed":3,"lr":0.001}', '{"lr":0.001}', 'done', 1, ?, ?);
-				INSERT INTO params (run_id, key, type, value) VALUES (1, 'lr', 'number', 0.001), (1, 'seed', 'number', 3), (1, 'task', 'text', 'scan'), (1, 'bi', 'bool', 1);
+				INSERT INTO params (run_id, key, type, value) VALUES (1, 'lr', 'number', 0.001), (1, 'seed', 'number', 3), (1, 'bi', 'bool', 1);
 				INSERT INTO metrics (run_id, key, step, value, wall) VALUES (1, 'train/loss', 0, 2.5, 1.5e9), (1, 'train/loss', 1, NULL, 1.5e9);
 				INSERT INTO summaries (run_id, key, value) VALUES (1, 'test/bleu', 0.25), (1, 'test/ppl', 9e999);
 				INSERT INTO artifacts (run_id, kind, name, size, data, created) VALUES (1, 'checkpoint', 'last', 3, x'010203', ?);`,
 				ts, ts, ts, ts, ts)
 			if err != nil {
+				t.Fatalf("fill version %d: %v", v, err)
+			}
+			// Text params are in value before version 4, in text_value since.
+			textParam := `INSERT INTO params (run_id, key, type, value) VALUES (1, 'task', 'text', 'scan')`
+			if v >= 4 {
+				textParam = `INSERT INTO params (run_id, key, type, text_value) VALUES (1, 'task', 'text', 'scan')`
+			}
+			if _, err := db.Exec(textParam); err != nil {
 				t.Fatalf("fill version %d: %v", v, err)
 			}
 			db.Close()
@@ -327,8 +335,10 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				t.Fatalf("MetricHistory = %v, %v; want [2.5 NaN]", hist, err)
 			}
 			sums, err := s.Summaries(ctx, []int64{1})
-			if err != nil || sums[1]["test/bleu"] != 0.25 || !math.IsInf(sums[1]["test/ppl"], 1) {
-				t.Fatalf("Summaries = %v, %v; want bleu 0.25, ppl +Inf", sums, err)
+			// Migration 5 renames the 0–1 BLEU of older runs and puts it on 0–100.
+			_, stillBLEU := sums[1]["test/bleu"]
+			if err != nil || sums[1]["test/bleu_legacy"] != 25 || stillBLEU || !math.IsInf(sums[1]["test/ppl"], 1) {
+				t.Fatalf("Summaries = %v, %v; want bleu_legacy 25 (no bleu), ppl +Inf", sums, err)
 			}
 			data, err := s.Artifact(ctx, 1, "checkpoint", "last")
 			if err != nil || string(data) != "\x01\x02\x03" {

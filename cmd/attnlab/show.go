@@ -70,6 +70,7 @@ type runView struct {
 	run       store.Run
 	summaries map[string]float64
 	samples   []artifact.Sample
+	scores    []artifact.Score // test scores with their sacreBLEU signatures
 	artifacts []store.ArtifactInfo
 }
 
@@ -85,6 +86,15 @@ func loadRunView(ctx context.Context, st *store.Store, r store.Run) (*runView, e
 	case err == nil:
 		if err := json.Unmarshal(data, &v.samples); err != nil {
 			return nil, fmt.Errorf("run %d: samples artifact: %w", r.ID, err)
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	data, err = st.Artifact(ctx, r.ID, artifact.KindScores, artifact.NameScores)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &v.scores); err != nil {
+			return nil, fmt.Errorf("run %d: scores artifact: %w", r.ID, err)
 		}
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
@@ -135,6 +145,13 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+	}
+
+	if len(v.scores) > 0 {
+		fmt.Fprintln(w, "\ntest scores as sacreBLEU prints them (with their signatures)")
+		for _, s := range v.scores {
+			fmt.Fprintln(w, "  "+s.Line())
 		}
 	}
 
@@ -215,7 +232,7 @@ func (v *runView) json() any {
 		"status": r.Status, "attempt": r.Attempt, "error": r.Error,
 		"created": r.Created, "started": r.Started, "finished": r.Finished,
 		"host": r.Host, "pid": r.PID, "attnlab_version": r.Version, "go_version": r.GoVersion,
-		"config": cfg, "summaries": sums, "samples": v.samples,
+		"config": cfg, "summaries": sums, "samples": v.samples, "scores": v.scores,
 	}
 }
 
