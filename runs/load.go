@@ -83,3 +83,8 @@ func Load(ctx context.Context, st *store.Store, id int64) (*Trained, error) {
 	tensor.NoGrad(layers.Tensors(ps)...)
 	return &Trained{Run: r, Config: cfg, Model: m, Spec: &spec, MaxOut: info.MaxOut}, nil
 }
+
+// DecodeOptions returns the decoding settings the run's evaluation used
+// for its test split: eval.decode, the run's length limit, and sampling
+// seeded as the run seeded it.
+func (t *Trained) DecodeOptions() models.DecodeOptions { return evalDecodeOptions(t.Config, t.MaxOut) }

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/safeout"
+	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/seq"
+)
+
+// evalFlags are the flags of eval.
+type evalFlags struct {
+	src, ref  string
+	beam      int
+	tokenize  string
+	lowercase bool
+	out       outputFlags
+	asJSON    bool
+}
+
+// evalBatch is the number of lines decoded at once.
+const evalBatch = 32
+
+func newEvalCmd() *cobra.Command {
+	var (
+		db *string
+		f  evalFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "eval RUN (FILE.tsv | --src FILE --ref FILE)",
+		Short: "Score the model of a finished run on any file: BLEU, chrF, exact match",
+		Long: `Decode every source line of a file with the model of a finished run (RUN: its id,
+a hash prefix or EXPERIMENT/POINT/seed=N) and score the outputs against the
+references, as the run's evaluation scores its test split:
+
+  BLEU     sacreBLEU's corpus BLEU, 0–100, on the detokenized outputs against the
+           references as written (the run's eval.bleu tokenizer — auto: 13a
+           for word targets, char for character targets — and case;
+           --tokenize and --lowercase override them)
+  chrF2    sacreBLEU's chrF (character 6-grams, β = 2), and chrF++ (plus word
+           1- and 2-grams)
+  exact    the fraction of outputs equal to their reference, token by token as
+           the run's target tokenizer splits both
+
+Each score is printed as sacreBLEU prints it, with its signature, so that it can
+be compared with a paper's. FILE.tsv holds source<TAB>reference lines (empty lines
+are skipped); --src and --ref are two files aligned line by line, every line
+scored (an empty source gives an empty output). Source tokens the model's
+vocabulary lacks are fed as <unk> (a note on stderr counts them).
+
+Decoding is the run's own (eval.decode; greedy unless the run says otherwise);
+--beam K searches with a beam of K. --out writes the outputs, one line each,
+aligned with the scored lines (a newline or tab inside an output is written
+as \n or \t); it never replaces the run database or a file that is not a
+regular file, and an existing file only with --force.`,
+		Example: `  attnlab eval 3 newstest.tsv
+  attnlab eval 3 --src test.de --ref test.en --beam 5 --out hyps.en
+  attnlab eval my-exp/additive/seed=1 test.tsv --tokenize intl --json`,
+		Args: args(1, "RUN", "FILE.tsv"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file := ""
+			if len(args) > 1 {
+				file = args[1]
+			}
+			if err := f.check(cmd, file); err != nil {
+				return err
+			}
+			var dst safeout.Target
+			if f.out.path != "" {
+				dst = f.out.target(cmd, *db)
+				if err := dst.Check(); err != nil {
+					return err
+				}
+			}
+			lines, err := f.read(file)
+			if err != nil {
+				return &usageError{err}
+			}
+			st, err := openStore(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := cmd.Context()
+			r, err := findRun(ctx, st, args[0])
+			if err != nil {
+				return err
+			}
+			t, err := runs.Load(ctx, st, r.ID)
+			if err != nil {
+				return err
+			}
+			if t.Spec.LM {
+				return usagef("run %d is a language model (%s): eval scores the outputs of source lines; give a sequence-to-sequence run", r.ID, t.Config.Model.Name)
+			}
+			bleu := t.Config.Eval.BLEU
+			if cmd.Flags().Changed("tokenize") {
+				bleu.Tokenize = f.tokenize
+			}
+			if cmd.Flags().Changed("lowercase") {
+				bleu.Lowercase = f.lowercase
+			}
+			sc, err := runs.NewScorer(bleu, t.Spec.TgtTok)
+			if err != nil {
+				return err
+			}
+			opt := t.DecodeOptions()
+			if f.beam > 0 {
+				opt.Strategy, opt.Beam = "beam", f.beam
+			}
+			outs, unk, err := decodeLines(t, opt, lines)
+			if err != nil {
+				return err
+			}
+			refs := make([]string, len(lines))
+			for i, l := range lines {
+				refs[i] = l.ref
+			}
+			scores := sc.Score(outs, refs)
+			if unk.tokens > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "attnlab: note: %d of %d source tokens are not in run %d's vocabulary and were fed as <unk> (%s)\n",
+					unk.tokens, unk.total, r.ID, unk.examples())
+			}
+			if f.out.path != "" {
+				escape := strings.NewReplacer("\\", `\\`, "\n", `\n`, "\t", `\t`)
+				err := dst.Write(func(w io.Writer) error {
+					for _, o := range outs {
+						if _, err := io.WriteString(w, escape.Replace(o)+"\n"); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			what := f.src
+			if file != "" {
+				what = file
+			}
+			return writeEval(cmd.OutOrStdout(), f.asJSON, evalReport{Run: r.ID, File: what, Lines: len(lines), Decoding: decoding(opt), scores: scores})
+		},
+	}
+	db = addDBFlag(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.src, "src", "", "file of source lines (with --ref, instead of FILE.tsv)")
+	fl.StringVar(&f.ref, "ref", "", "file of reference lines, aligned line by line with --src")
+	fl.IntVarP(&f.beam, "beam", "b", 0, "beam search with this beam width (default: the run's eval.decode)")
+	fl.StringVar(&f.tokenize, "tokenize", "", "BLEU tokenizer: "+strings.Join(experiments.BLEUTokenizers, ", ")+" (default: the run's eval.bleu.tokenize)")
+	fl.BoolVar(&f.lowercase, "lowercase", false, "case-insensitive BLEU (default: the run's eval.bleu.lowercase)")
+	fl.StringVar(&f.out.path, "out", "", "write the outputs to this file, one line each (\"-\": stdout)")
+	fl.BoolVar(&f.out.force, "force", false, "replace the --out file if it exists (never the run database or a non-regular file)")
+	fl.BoolVar(&f.asJSON, "json", false, "print the scores as JSON")
+	cmd.MarkFlagsRequiredTogether("src", "ref")
+	return cmd
+}
+
+// check rejects flag combinations and values that make no sense, before
+// anything is read.
+func (f *evalFlags) check(cmd *cobra.Command, file string) error {
+	changed := cmd.Flags().Changed
+	switch {
+	case file != "" && f.src != "":
+		return usagef("give FILE.tsv or --src and --ref, not both")
+	case file == "" && f.src == "":
+		return usagef("missing FILE.tsv (source<TAB>reference lines), or --src and --ref files")
+	case changed("beam") && f.beam < 1:
+		return usagef("--beam %d: the beam width must be at least 1", f.beam)
+	case changed("tokenize") && !slices.Contains(experiments.BLEUTokenizers, f.tokenize):
+		return usagef("--tokenize %q: unknown BLEU tokenizer (known: %s)", f.tokenize, strings.Join(experiments.BLEUTokenizers, ", "))
+	case changed("force") && f.out.path == "":
+		return usagef("--force applies to --out: add --out FILE")
+	case f.out.path == "-" && f.asJSON:
+		return usagef("--out - and --json both write to stdout: give --out a file")
+	}
+	return nil
+}
+
+// evalLine is one scored line: its source and reference text, and where it
+// is (FILE:LINE) for errors.
+type evalLine struct {
+	src, ref, where string
+}
+
+// read reads the lines to score: FILE.tsv, or --src and --ref.
+func (f *evalFlags) read(file string) ([]evalLine, error) {
+	if file != "" {
+		text, err := readLines(file)
+		if err != nil {
+			return nil, err
+		}
+		var out []evalLine
+		for i, l := range text {
+			if l == "" {
+				continue
+			}
+			src, ref, ok := strings.Cut(l, "\t")
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("%s:%d: no tab between source and reference", file, i+1)
+			case strings.Contains(ref, "\t"):
+				return nil, fmt.Errorf("%s:%d: more than one tab (want source<TAB>reference)", file, i+1)
+			}
+			out = append(out, evalLine{src: src, ref: ref, where: fmt.Sprintf("%s:%d", file, i+1)})
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("%s: no lines to score, only empty ones", file)
+		}
+		return out, nil
+	}
+	srcs, err := readLines(f.src)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := readLines(f.ref)
+	if err != nil {
+		return nil, err
+	}
+	if len(srcs) != len(refs) {
+		return nil, fmt.Errorf("%s has %d lines but %s has %d: the files must be aligned line by line", f.src, len(srcs), f.ref, len(refs))
+	}
+	out := make([]evalLine, len(srcs))
+	for i := range srcs {
+		out[i] = evalLine{src: srcs[i], ref: refs[i], where: fmt.Sprintf("%s:%d", f.src, i+1)}
+	}
+	return out, nil
+}
+
+// readLines returns the lines of a UTF-8 text file, without their "\n" or
+// "\r\n" (a final newline ends the last line; a leading byte-order mark is
+// dropped), or a one-line error naming the file.
+func readLines(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%s: empty file", path)
+	}
+	if !utf8.Valid(b) {
+		lines := bytes.Split(b, []byte("\n"))
+		for i, l := range lines {
+			if !utf8.Valid(l) {
+				return nil, fmt.Errorf("%s:%d: invalid UTF-8", path, i+1)
+			}
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines, nil
+}
+
+// unknownTokens counts the source tokens fed as <unk>.
+type unknownTokens struct {
+	tokens, total int
+	distinct      []string
+}
+
+// examples lists the first distinct unknown tokens.
+func (u unknownTokens) examples() string {
+	const show = 8
+	var parts []string
+	for i, t := range u.distinct {
+		if i == show {
+			parts = append(parts, fmt.Sprintf("… %d distinct", len(u.distinct)))
+			break
+		}
+		parts = append(parts, strconv.Quote(t))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// decodeLines decodes the source of every line with the run's model, in
+// batches, and returns the outputs as text.
+func decodeLines(t *runs.Trained, opt models.DecodeOptions, lines []evalLine) ([]string, unknownTokens, error) {
+	gen := &generator{t: t, flags: &generateFlags{unk: true}, vocab: t.Spec.SrcVocab, tok: t.Spec.SrcTok, opt: opt}
+	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok {
+		gen.maxSrc = m.MaxDecodeLen()
+	}
+	var unk unknownTokens
+	seen := map[string]bool{}
+	outs := make([]string, 0, len(lines))
+	for start := 0; start < len(lines); start += evalBatch {
+		batch := lines[start:min(start+evalBatch, len(lines))]
+		inputs := make([]input, len(batch))
+		for i, l := range batch {
+			in, err := gen.encode(l.src, l.where)
+			if err != nil {
+				return nil, unk, &usageError{err}
+			}
+			for j, id := range in.ids {
+				if id == seq.UnkID {
+					unk.tokens++
+					if tok := in.toks[j]; !seen[tok] {
+						seen[tok] = true
+						unk.distinct = append(unk.distinct, tok)
+					}
+				}
+			}
+			unk.total += len(in.ids)
+			inputs[i] = in
+		}
+		hyps, err := gen.decode(inputs)
+		if err != nil {
+			return nil, unk, err
+		}
+		for _, h := range hyps {
+			outs = append(outs, t.Spec.DecodeOutput(h.Tokens))
+		}
+	}
+	return outs, unk, nil
+}
+
+// decoding describes decoding options: "greedy", "beam search, beam 5,
+// length penalty 0.6", "sampling, temperature 1, top-k 0, top-p 1".
+func decoding(o models.DecodeOptions) string {
+	switch o.Strategy {
+	case "beam":
+		return fmt.Sprintf("beam search, beam %d, length penalty %g", o.Beam, o.LengthPenalty)
+	case "sample":
+		return fmt.Sprintf("sampling, temperature %g, top-k %d, top-p %g", o.Temperature, o.TopK, o.TopP)
+	}
+	return o.Strategy
+}
+
+// evalReport is what eval prints.
+type evalReport struct {
+	Run        int64            `json:"run"`
+	File       string           `json:"file"`
+	Lines      int              `json:"lines"`
+	Decoding   string           `json:"decoding"`
+	Scores     []artifact.Score `json:"scores"`
+	ExactMatch float64          `json:"exact_match"`
+	Exact      int              `json:"exact"`
+	scores     runs.TextScores
+}
+
+func writeEval(w io.Writer, asJSON bool, r evalReport) error {
+	r.Scores = r.scores.Artifacts("eval")
+	for i := range r.Scores {
+		r.Scores[i].Key = strings.TrimPrefix(r.Scores[i].Key, "eval/")
+	}
+	r.Exact, r.ExactMatch = r.scores.Exact, r.scores.ExactMatch()
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	fmt.Fprintf(w, "run %d on %s: %d lines, decoding: %s\n", r.Run, r.File, r.Lines, r.Decoding)
+	for _, s := range r.Scores {
+		fmt.Fprintln(w, s.Line())
+	}
+	_, err := fmt.Fprintf(w, "exact match = %.4f (%d of %d)\n", r.ExactMatch, r.Exact, r.Lines)
+	return err
+}

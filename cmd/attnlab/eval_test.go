@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tasks"
+)
+
+// writeIn writes a file under dir and returns its path.
+func writeIn(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestEvalScoresAFile scores the stored test samples of a tiny trained
+// run with eval: greedy decoding gives the outputs the run's evaluation
+// stored, and the scores are those of runs.Scorer on them, printed as
+// sacreBLEU prints them; a TSV and aligned --src/--ref files give the same.
+func TestEvalScoresAFile(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	samples := samplesOf(t, db, run)
+	dir := t.TempDir()
+	var tsv, src, ref strings.Builder
+	var outs, refs []string
+	correct := 0
+	for _, s := range samples {
+		tsv.WriteString(s.Source + "\t" + s.Reference + "\r\n\n") // CRLF and empty lines are fine
+		src.WriteString(s.Source + "\n")
+		ref.WriteString(s.Reference + "\n")
+		outs, refs = append(outs, s.Output), append(refs, s.Reference)
+		if s.Correct {
+			correct++
+		}
+	}
+	tsvPath := writeIn(t, dir, "test.tsv", tsv.String())
+	hyps := filepath.Join(dir, "hyps.txt")
+	r := attnlab(t, "eval", id(run), tsvPath, "--out", hyps, "--db", db)
+	wantOK(t, r)
+	got, err := os.ReadFile(hyps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Join(outs, "\n") + "\n"; string(got) != want {
+		t.Errorf("--out wrote\n%s\nwant the run's own greedy outputs\n%s", got, want)
+	}
+	sc, err := runs.NewScorer(experiments.BLEU{Tokenize: "auto"}, tasks.Char{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := sc.Score(outs, refs)
+	if ts.Exact != correct {
+		t.Fatalf("scorer: %d exact, the samples say %d", ts.Exact, correct)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	want := []string{
+		"run " + id(run) + " on " + tsvPath + ": 8 lines, decoding: greedy",
+		ts.BLEU.String(), ts.ChrF.String(), ts.ChrFPP.String(),
+	}
+	if len(lines) != 5 || !strings.HasPrefix(lines[4], "exact match = ") || strings.Join(lines[:4], "\n") != strings.Join(want, "\n") {
+		t.Fatalf("eval printed\n%s\nwant\n%s\nexact match = ...", r.stdout, strings.Join(want, "\n"))
+	}
+	if !strings.Contains(lines[1], "tok:char") || r.stderr != "" {
+		t.Errorf("a character task's BLEU is over characters (tokenize auto), no note expected: %v", r)
+	}
+
+	// The same lines as two aligned files.
+	srcPath, refPath := writeIn(t, dir, "src.txt", src.String()), writeIn(t, dir, "ref.txt", ref.String())
+	r2 := attnlab(t, "eval", id(run), "--src", srcPath, "--ref", refPath, "--db", db)
+	wantOK(t, r2)
+	if strings.SplitN(r2.stdout, "\n", 2)[1] != strings.SplitN(r.stdout, "\n", 2)[1] {
+		t.Errorf("--src/--ref scores\n%s\ndiffer from the TSV's\n%s", r2.stdout, r.stdout)
+	}
+
+	// JSON carries the same numbers, and tokenize and case can be overridden.
+	r3 := attnlab(t, "eval", id(run), tsvPath, "--json", "--tokenize", "none", "--lowercase", "--db", db)
+	wantOK(t, r3)
+	var rep evalReport
+	if err := json.Unmarshal([]byte(r3.stdout), &rep); err != nil {
+		t.Fatalf("--json: %v\n%s", err, r3.stdout)
+	}
+	if rep.Lines != 8 || rep.Exact != correct || len(rep.Scores) != 3 || rep.Scores[0].Key != "bleu" ||
+		rep.Scores[0].Signature != "nrefs:1|case:lc|eff:no|tok:none|smooth:exp|version:2.5.1" || rep.Scores[1].Score != ts.ChrF.Score {
+		t.Errorf("--json report %+v", rep)
+	}
+
+	// Beam search: a beam of one is greedy search.
+	r4 := attnlab(t, "eval", id(run), tsvPath, "--beam", "1", "--db", db)
+	wantOK(t, r4)
+	if !strings.Contains(r4.stdout, "decoding: beam search, beam 1") || strings.SplitN(r4.stdout, "\n", 2)[1] != strings.SplitN(r.stdout, "\n", 2)[1] {
+		t.Errorf("--beam 1:\n%s\ngreedy:\n%s", r4.stdout, r.stdout)
+	}
+}
+
+// TestEvalUnknownSource: source symbols the model never saw are fed as
+// <unk>, with a note that counts them.
+func TestEvalUnknownSource(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	p := writeIn(t, t.TempDir(), "x.tsv", "abc\tcba\nxyzab\tbazyx\n")
+	r := attnlab(t, "eval", id(run), p, "--db", db)
+	wantOK(t, r)
+	if r.stderr != "attnlab: note: 3 of 8 source tokens are not in run "+id(run)+"'s vocabulary and were fed as <unk> (\"x\", \"y\", \"z\")\n" {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "2 lines") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+}
+
+func TestEvalOutRefusals(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	dir := t.TempDir()
+	p := writeIn(t, dir, "x.tsv", "abc\tcba\n")
+	existing := writeIn(t, dir, "hyps.txt", "keep me\n")
+	r := attnlab(t, "eval", id(run), p, "--out", existing, "--db", db)
+	wantError(t, r, exitUsage, existing, "--force")
+	if b, _ := os.ReadFile(existing); string(b) != "keep me\n" {
+		t.Fatalf("refused --out changed the file: %q", b)
+	}
+	r = attnlab(t, "eval", id(run), p, "--out", existing, "--force", "--db", db)
+	wantOK(t, r)
+	if b, _ := os.ReadFile(existing); string(b) == "keep me\n" || strings.Count(string(b), "\n") != 1 {
+		t.Fatalf("--force did not replace the file with one output line: %q", b)
+	}
+	r = attnlab(t, "eval", id(run), p, "--out", db, "--force", "--db", db)
+	wantError(t, r, exitUsage, "run database")
+	r = attnlab(t, "eval", id(run), p, "--out", dir, "--db", db)
+	wantError(t, r, exitUsage, dir)
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatalf("the run database after --out attempts: %v", err)
+	}
+	st.Close()
+}
+
+func TestEvalErrors(t *testing.T) {
+	db := sharedDB(t)
+	run := id(runOf(t, db, "tiny", `"additive"`))
+	lm := id(runOf(t, db, "tinylm", ""))
+	dir := t.TempDir()
+	good := writeIn(t, dir, "good.tsv", "abc\tcba\n")
+	noTab := writeIn(t, dir, "notab.tsv", "abc\tcba\n\nabc cba\n")
+	twoTabs := writeIn(t, dir, "tabs.tsv", "abc\tcba\tx\n")
+	blank := writeIn(t, dir, "blank.tsv", "\n\n")
+	src3 := writeIn(t, dir, "src.txt", "a\nb\nc\n")
+	ref2 := writeIn(t, dir, "ref.txt", "a\nb\n")
+	badUTF8 := writeIn(t, dir, "bad.tsv", "abc\tcba\nab\xff\tx\n")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		code  int
+		parts []string
+	}{
+		{"no file", []string{"eval", run}, exitUsage, []string{"FILE.tsv", "--src"}},
+		{"file and src", []string{"eval", run, good, "--src", src3, "--ref", ref2}, exitUsage, []string{"not both"}},
+		{"src without ref", []string{"eval", run, "--src", src3}, exitUsage, []string{"ref"}},
+		{"missing file", []string{"eval", run, filepath.Join(dir, "nope.tsv")}, exitUsage, []string{"nope.tsv", "no such file"}},
+		{"no tab", []string{"eval", run, noTab}, exitUsage, []string{noTab + ":3", "no tab"}},
+		{"two tabs", []string{"eval", run, twoTabs}, exitUsage, []string{twoTabs + ":1", "more than one tab"}},
+		{"only empty lines", []string{"eval", run, blank}, exitUsage, []string{blank, "no lines"}},
+		{"invalid UTF-8", []string{"eval", run, badUTF8}, exitUsage, []string{badUTF8 + ":2", "UTF-8"}},
+		{"unaligned", []string{"eval", run, "--src", src3, "--ref", ref2}, exitUsage, []string{"3 lines", "2", "aligned"}},
+		{"beam 0", []string{"eval", run, good, "--beam", "0"}, exitUsage, []string{"--beam 0"}},
+		{"bad tokenizer", []string{"eval", run, good, "--tokenize", "13b"}, exitUsage, []string{"13b", "13a, intl, char, none"}},
+		{"force without out", []string{"eval", run, good, "--force"}, exitUsage, []string{"--force", "--out"}},
+		{"language model", []string{"eval", lm, good}, exitUsage, []string{"run " + lm, "language model"}},
+		{"unknown run", []string{"eval", "999", good}, exitFailure, []string{`no run "999"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := attnlab(t, append(tc.args, "--db", db)...)
+			wantError(t, r, tc.code, tc.parts...)
+		})
+	}
+}
+
+// TestBLEUScaleInFilters: BLEU is stored on sacreBLEU's 0–100 scale, so the
+// filter of ls's help (test/bleu > 50) means what it says.
+func TestBLEUScaleInFilters(t *testing.T) {
+	db := sharedDB(t)
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := st.Runs(context.Background(), store.RunFilter{Experiments: []string{"tiny"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int64, len(all))
+	for i, r := range all {
+		ids[i] = r.ID
+	}
+	sums, err := st.Summaries(context.Background(), ids)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var above []string
+	for _, r := range all {
+		if b := sums[r.ID]["test/bleu"]; b > 10 {
+			above = append(above, id(r))
+		} else if !(b >= 0) {
+			t.Fatalf("run %d: test/bleu %v", r.ID, b)
+		}
+	}
+	if len(above) == 0 {
+		t.Fatalf("no tiny run has test/bleu above 10: %v", sums)
+	}
+	r := attnlab(t, "ls", "runs", "--where", "test/bleu > 10", "--db", db)
+	wantOK(t, r)
+	var listed []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] { // after the header
+		listed = append(listed, strings.Fields(l)[0])
+	}
+	if strings.Join(listed, " ") != strings.Join(above, " ") {
+		t.Errorf("ls --where 'test/bleu > 10' lists runs %v, want %v:\n%s", listed, above, r.stdout)
+	}
+}
