@@ -292,6 +292,14 @@ func TestWorkersShareAQueue(t *testing.T) {
 	final, _ := st.RunByID(ctx, victim.ID)
 	sameRecord(t, fmt.Sprintf("run %d (resumed after kill -9)", victim.ID), recordOf(t, st, victim.ID), uninterrupted(t, final))
 	t.Logf("killed worker's output:\n%s", killed.out.String())
+
+	// The model lives in the database: generate works from it anywhere,
+	// here for the run another worker resumed and finished.
+	g := attnlab(t, "generate", fmt.Sprint(victim.ID), "--input", "abcd", "--db", url)
+	wantOK(t, g)
+	if strings.TrimSpace(g.stdout) == "" {
+		t.Fatalf("generate printed nothing: %v", g)
+	}
 }
 
 // TestWorkerSIGTERM: SIGTERM in the middle of a run makes the worker

@@ -1,0 +1,150 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/store"
+)
+
+// TestCheckpointsDroppedWhenDone: a done run keeps its final weights and
+// loses its intermediate checkpoint, unless train.keep_checkpoints.
+func TestCheckpointsDroppedWhenDone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, keep := range []bool{false, true} {
+		sets := []string{"seeds=[1]", "sweep={}", "train.steps=40", "train.eval_every=20"}
+		if keep {
+			sets = append(sets, "train.keep_checkpoints=true")
+		}
+		st := openStore(t, filepath.Join(t.TempDir(), "ckpt.db"))
+		rep, err := Execute(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", sets...), ExecOptions{Workers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := rep.Outcomes[0]
+		if o.Status != store.StatusDone || o.Run.KeepCheckpoints != keep {
+			t.Fatalf("keep %v: run %s, keep_checkpoints %v", keep, o.Status, o.Run.KeepCheckpoints)
+		}
+		if _, err := st.Artifact(ctx, o.Run.ID, artifact.KindModel, artifact.NameParams); err != nil {
+			t.Fatalf("keep %v: final weights: %v", keep, err)
+		}
+		_, err = st.Artifact(ctx, o.Run.ID, artifact.KindCheckpoint, artifact.NameCheckpoint)
+		switch {
+		case keep && err != nil:
+			t.Fatalf("train.keep_checkpoints: the checkpoint is gone: %v", err)
+		case !keep && !errors.Is(err, store.ErrNotFound):
+			t.Fatalf("the checkpoint of a done run is still there (%v)", err)
+		}
+	}
+}
+
+// TestLiveMetrics: while a run trains, its metric rows reach the store
+// within MetricsEvery, not only at evaluations (this run has none until
+// the end).
+func TestLiveMetrics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "live.db")
+	st := openStore(t, db)
+	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}",
+		"train.steps=600", "train.eval_every=0", "train.log_every=5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sub.Runs[0].ID
+	done := make(chan error, 1)
+	go func() {
+		_, err := Work(ctx, st, WorkOptions{MetricsEvery: 50 * time.Millisecond})
+		done <- err
+	}()
+	reader := openStore(t, db) // another handle, as another process would read
+	seen, polls := 0, 0
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen < 2 {
+				t.Fatalf("metric rows were seen growing %d times while the run trained (%d polls), want at least 2", seen, polls)
+			}
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		r, err := reader.RunByID(ctx, id)
+		if err != nil || r.Status != store.StatusRunning {
+			continue
+		}
+		polls++
+		h, err := reader.MetricHistory(ctx, []int64{id}, "train/loss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(h[id]); n > 0 && n < 120 && n > seen {
+			seen = n
+		}
+	}
+}
+
+// TestLostRunStops: when another worker takes a run over (this one was
+// judged stale), the next heartbeat stops the training and nothing of the
+// outcome is recorded over the new owner's.
+func TestLostRunStops(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "lost.db"))
+	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=100000", "train.eval_every=0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sub.Runs[0].ID
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	thief := store.Owner{Host: "elsewhere", PID: 99}
+	var rep *WorkReport
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		rep, err = Work(ctx, st, WorkOptions{Owner: me, MaxRuns: 1, Heartbeat: 50 * time.Millisecond, StaleAfter: time.Hour})
+		done <- err
+	}()
+	for {
+		r, err := st.RunByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == store.StatusRunning {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The thief takes the run as a worker elsewhere would after a missed
+	// heartbeat: a claim with a tiny staleness bound.
+	time.Sleep(100 * time.Millisecond)
+	var res store.ClaimResult
+	for !res.Claimed {
+		if res, err = st.Claim(ctx, id, thief, time.Nanosecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not stop after losing its run")
+	}
+	if len(rep.Outcomes) != 1 || !errors.Is(rep.Outcomes[0].Err, errLost) {
+		t.Fatalf("outcomes %+v, want the run lost", rep.Outcomes)
+	}
+	r, _ := st.RunByID(ctx, id)
+	if r.Status != store.StatusRunning || r.Host != "elsewhere" || r.Error != "" {
+		t.Fatalf("after the loss: %s on %s (%q), want still running under the thief", r.Status, r.Host, r.Error)
+	}
+}
