@@ -76,7 +76,7 @@ func VaryingKeys(runs []Run) []string {
 			if values[p.Key] == nil {
 				values[p.Key] = map[string]bool{}
 			}
-			values[p.Key][fmt.Sprintf("%T %s", p.Value, formatValue(p.Value))] = true
+			values[p.Key][fmt.Sprintf("%T %s", p.Value, FormatValue(p.Value))] = true
 			count[p.Key]++
 		}
 	}

@@ -115,7 +115,7 @@ func reference(sites registry.Sites) []Section {
 			d = siteDoc(d, st, defaults)
 		}
 		if d.Key == "seeds" {
-			d.Default = formatValue(defaults["seeds"])
+			d.Default = FormatValue(defaults["seeds"])
 		}
 		top.Keys = append(top.Keys, d)
 		if isSite {
@@ -188,7 +188,7 @@ func structDocs(prefix string, v reflect.Value, sites registry.Sites, defaults m
 			continue
 		}
 		d.Type = valueType(f.Type)
-		d.Default = formatValue(plainValue(fv))
+		d.Default = FormatValue(plainValue(fv))
 		if fv.Kind() == reflect.String && fv.String() == "" {
 			d.Default = `""`
 		}

@@ -168,7 +168,7 @@ func (r *resolver) axes(path string, v any, present bool) []axis {
 			continue
 		}
 		if i, j, dup := duplicate(vals); dup {
-			r.bad(p+"["+strconv.Itoa(j)+"]", "value %s repeats item %d", formatValue(vals[j]), i)
+			r.bad(p+"["+strconv.Itoa(j)+"]", "value %s repeats item %d", FormatValue(vals[j]), i)
 			continue
 		}
 		out = append(out, axis{key: k, values: vals, path: p})
@@ -278,7 +278,7 @@ func (r *resolver) dist(path, key string, v any) (dist, bool) {
 			return d, false
 		}
 		if i, j, dup := duplicate(args); dup {
-			r.bad(path+".choice["+strconv.Itoa(j)+"]", "value %s repeats item %d", formatValue(args[j]), i)
+			r.bad(path+".choice["+strconv.Itoa(j)+"]", "value %s repeats item %d", FormatValue(args[j]), i)
 			return d, false
 		}
 		d.values = args
@@ -468,7 +468,7 @@ func (r *resolver) draw(rs *random) [][]any {
 				s[j] = d.values[rng.IntN(len(d.values))]
 			}
 		}
-		key := formatValue(s)
+		key := FormatValue(s)
 		if !seen[key] {
 			seen[key] = true
 			out = append(out, s)
@@ -530,7 +530,7 @@ func (p *point) labelText() string {
 		if k == "variant" {
 			parts = append(parts, "variant="+p.variant)
 		} else {
-			parts = append(parts, k+"="+formatValue(p.values[k]))
+			parts = append(parts, k+"="+FormatValue(p.values[k]))
 		}
 	}
 	return strings.Join(parts, " ")
@@ -558,9 +558,10 @@ func (p *point) tree() map[string]any {
 	return t
 }
 
-// formatValue shows a value in a label: numbers in their shortest form,
-// strings bare, anything else as JSON.
-func formatValue(v any) string {
+// FormatValue shows a configuration value as labels, plans and error
+// messages write it: numbers in their shortest form, strings bare, null as
+// "null", anything else (lists, maps) as compact JSON.
+func FormatValue(v any) string {
 	switch x := v.(type) {
 	case string:
 		return x
@@ -568,6 +569,8 @@ func formatValue(v any) string {
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	case int:
 		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
 	case bool:
 		return strconv.FormatBool(x)
 	case nil:
@@ -587,7 +590,7 @@ func sameValue(a, b any) bool {
 	if oka && okb {
 		return fa == fb
 	}
-	return formatValue(a) == formatValue(b) && fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b)
+	return FormatValue(a) == FormatValue(b) && fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b)
 }
 
 // duplicate returns the indexes of the first value that repeats an earlier one.

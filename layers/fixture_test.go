@@ -8,31 +8,6 @@ import (
 	"github.com/attnlab/attnlab/tensor"
 )
 
-// tol is the agreement required with the float64 PyTorch references.
-const tol = 1e-4
-
-func load(t *testing.T, name string) *fixture.Case {
-	t.Helper()
-	c, err := fixture.Load("testdata/" + name + ".json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// expectClose compares got with want and logs the largest difference.
-func expectClose(t *testing.T, what string, got []float32, want *fixture.Array) {
-	t.Helper()
-	if want == nil {
-		t.Fatalf("%s: no reference in the fixture", what)
-	}
-	d, i := fixture.MaxDiff(got, want.Data)
-	if d > tol {
-		t.Errorf("%s differs from PyTorch by %.3g at %d", what, d, i)
-	}
-	t.Logf("%-6s max |diff| %.2g", what, d)
-}
-
 // fuse copies the per-gate fixture matrices [rows, H] side by side into dst
 // [rows, len(parts)·H].
 func fuse(dst []float32, parts ...*fixture.Array) {
@@ -80,56 +55,56 @@ func checkLSTMGrads(t *testing.T, c *layers.LSTMCell, grads map[string]*fixture.
 	t.Helper()
 	h := c.Hidden
 	for k, g := range lstmGates {
-		expectClose(t, "dW_i"+g, unfuse(c.WIH.Grad, c.In, 4, h, k), grads["W_i"+g])
-		expectClose(t, "dW_h"+g, unfuse(c.WHH.Grad, h, 4, h, k), grads["W_h"+g])
+		fixture.ExpectClose(t, "dW_i"+g, unfuse(c.WIH.Grad, c.In, 4, h, k), grads["W_i"+g])
+		fixture.ExpectClose(t, "dW_h"+g, unfuse(c.WHH.Grad, h, 4, h, k), grads["W_h"+g])
 		// b = b_iG + b_hG, so both receive db.
-		expectClose(t, "db_i"+g, c.B.Grad[k*h:(k+1)*h], grads["b_i"+g])
-		expectClose(t, "db_h"+g, c.B.Grad[k*h:(k+1)*h], grads["b_h"+g])
+		fixture.ExpectClose(t, "db_i"+g, c.B.Grad[k*h:(k+1)*h], grads["b_i"+g])
+		fixture.ExpectClose(t, "db_h"+g, c.B.Grad[k*h:(k+1)*h], grads["b_h"+g])
 	}
 }
 
 func TestLSTMCellFixture(t *testing.T) {
-	c := load(t, "lstm_cell")
+	c := fixture.MustLoad(t, "lstm_cell")
 	cell := layers.NewLSTMCell(int(c.ConfigFloat("input_size")), int(c.ConfigFloat("hidden_size")))
 	setLSTM(cell, c.Params)
 	x := c.Inputs["x"].Tensor().SetRequiresGrad(true)
 	h0 := c.Inputs["h0"].Tensor().SetRequiresGrad(true)
 	c0 := c.Inputs["c0"].Tensor().SetRequiresGrad(true)
 	s := cell.Step(x, layers.State{H: h0, C: c0})
-	expectClose(t, "h1", s.H.Data, c.Output("h1"))
-	expectClose(t, "c1", s.C.Data, c.Output("c1"))
+	fixture.ExpectClose(t, "h1", s.H.Data, c.Output("h1"))
+	fixture.ExpectClose(t, "c1", s.C.Data, c.Output("c1"))
 	tensor.BackwardFrom([]*tensor.Tensor{s.H, s.C}, [][]float32{c.Loss.R["h1"].Tensor().Data, c.Loss.R["c1"].Tensor().Data})
-	expectClose(t, "dx", x.Grad, c.Grads["x"])
-	expectClose(t, "dh0", h0.Grad, c.Grads["h0"])
-	expectClose(t, "dc0", c0.Grad, c.Grads["c0"])
+	fixture.ExpectClose(t, "dx", x.Grad, c.Grads["x"])
+	fixture.ExpectClose(t, "dh0", h0.Grad, c.Grads["h0"])
+	fixture.ExpectClose(t, "dc0", c0.Grad, c.Grads["c0"])
 	checkLSTMGrads(t, cell, c.Grads)
 }
 
 func TestLSTMSequenceFixtures(t *testing.T) {
 	for _, name := range []string{"lstm_seq", "lstm_seq_packed"} {
 		t.Run(name, func(t *testing.T) {
-			c := load(t, name)
+			c := fixture.MustLoad(t, name)
 			lstm := layers.NewLSTM(int(c.ConfigFloat("input_size")), int(c.ConfigFloat("hidden_size")), 1, false, 0)
 			setLSTM(lstm.Cells[0], c.Params)
 			x := c.Inputs["x"].Tensor().SetRequiresGrad(true)
 			h0 := c.Inputs["h0"].Tensor().SetRequiresGrad(true)
 			c0 := c.Inputs["c0"].Tensor().SetRequiresGrad(true)
 			out, final := lstm.Forward(x, c.Inputs["lengths"].Ints(), []layers.State{{H: h0, C: c0}})
-			expectClose(t, "out", out.Data, c.Output("outputs"))
-			expectClose(t, "h_T", final[0].H.Data, c.Output("h_T"))
-			expectClose(t, "c_T", final[0].C.Data, c.Output("c_T"))
+			fixture.ExpectClose(t, "out", out.Data, c.Output("outputs"))
+			fixture.ExpectClose(t, "h_T", final[0].H.Data, c.Output("h_T"))
+			fixture.ExpectClose(t, "c_T", final[0].C.Data, c.Output("c_T"))
 			tensor.BackwardFrom([]*tensor.Tensor{out, final[0].C},
 				[][]float32{c.Loss.R["outputs"].Tensor().Data, c.Loss.R["c_T"].Tensor().Data})
-			expectClose(t, "dx", x.Grad, c.Grads["x"])
-			expectClose(t, "dh0", h0.Grad, c.Grads["h0"])
-			expectClose(t, "dc0", c0.Grad, c.Grads["c0"])
+			fixture.ExpectClose(t, "dx", x.Grad, c.Grads["x"])
+			fixture.ExpectClose(t, "dh0", h0.Grad, c.Grads["h0"])
+			fixture.ExpectClose(t, "dc0", c0.Grad, c.Grads["c0"])
 			checkLSTMGrads(t, lstm.Cells[0], c.Grads)
 		})
 	}
 }
 
 func TestGRUCellFixture(t *testing.T) {
-	c := load(t, "gru_cell")
+	c := fixture.MustLoad(t, "gru_cell")
 	p := c.Params
 	cell := layers.NewGRUCell(int(c.ConfigFloat("input_size")), int(c.ConfigFloat("hidden_size")))
 	fuse(cell.WIH.Data, p["W_ir"], p["W_iz"], p["W_in"])
@@ -144,31 +119,31 @@ func TestGRUCellFixture(t *testing.T) {
 	x := c.Inputs["x"].Tensor().SetRequiresGrad(true)
 	h0 := c.Inputs["h0"].Tensor().SetRequiresGrad(true)
 	s := cell.Step(x, layers.State{H: h0})
-	expectClose(t, "h1", s.H.Data, c.Output("h1"))
+	fixture.ExpectClose(t, "h1", s.H.Data, c.Output("h1"))
 	tensor.BackwardFrom([]*tensor.Tensor{s.H}, [][]float32{c.Loss.R["h1"].Tensor().Data})
-	expectClose(t, "dx", x.Grad, c.Grads["x"])
-	expectClose(t, "dh0", h0.Grad, c.Grads["h0"])
+	fixture.ExpectClose(t, "dx", x.Grad, c.Grads["x"])
+	fixture.ExpectClose(t, "dh0", h0.Grad, c.Grads["h0"])
 	for k, g := range []string{"r", "z", "n"} {
-		expectClose(t, "dW_i"+g, unfuse(cell.WIH.Grad, cell.In, 3, h, k), c.Grads["W_i"+g])
-		expectClose(t, "dW_h"+g, unfuse(cell.WHH.Grad, h, 3, h, k), c.Grads["W_h"+g])
-		expectClose(t, "db_i"+g, cell.B.Grad[k*h:(k+1)*h], c.Grads["b_i"+g])
+		fixture.ExpectClose(t, "dW_i"+g, unfuse(cell.WIH.Grad, cell.In, 3, h, k), c.Grads["W_i"+g])
+		fixture.ExpectClose(t, "dW_h"+g, unfuse(cell.WHH.Grad, h, 3, h, k), c.Grads["W_h"+g])
+		fixture.ExpectClose(t, "db_i"+g, cell.B.Grad[k*h:(k+1)*h], c.Grads["b_i"+g])
 		if g != "n" {
-			expectClose(t, "db_h"+g, cell.B.Grad[k*h:(k+1)*h], c.Grads["b_h"+g])
+			fixture.ExpectClose(t, "db_h"+g, cell.B.Grad[k*h:(k+1)*h], c.Grads["b_h"+g])
 		}
 	}
-	expectClose(t, "db_hn", cell.BHN.Grad, c.Grads["b_hn"])
+	fixture.ExpectClose(t, "db_hn", cell.BHN.Grad, c.Grads["b_hn"])
 }
 
 func TestLayerNormFixture(t *testing.T) {
-	c := load(t, "layernorm")
+	c := fixture.MustLoad(t, "layernorm")
 	x := c.Inputs["x"].Tensor().SetRequiresGrad(true)
 	ln := layers.NewLayerNorm(x.Dim(-1), float32(c.ConfigFloat("eps")))
 	copy(ln.Gamma.Data, c.Params["gamma"].Tensor().Data)
 	copy(ln.Beta.Data, c.Params["beta"].Tensor().Data)
 	y := ln.Forward(x)
-	expectClose(t, "y", y.Data, c.Output("y"))
+	fixture.ExpectClose(t, "y", y.Data, c.Output("y"))
 	tensor.BackwardFrom([]*tensor.Tensor{y}, [][]float32{c.Loss.R["y"].Tensor().Data})
-	expectClose(t, "dx", x.Grad, c.Grads["x"])
-	expectClose(t, "dgamma", ln.Gamma.Grad, c.Grads["gamma"])
-	expectClose(t, "dbeta", ln.Beta.Grad, c.Grads["beta"])
+	fixture.ExpectClose(t, "dx", x.Grad, c.Grads["x"])
+	fixture.ExpectClose(t, "dgamma", ln.Gamma.Grad, c.Grads["gamma"])
+	fixture.ExpectClose(t, "dbeta", ln.Beta.Grad, c.Grads["beta"])
 }

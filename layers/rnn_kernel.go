@@ -82,23 +82,90 @@ func (b *bufs) get(n int) []float32 {
 	return s
 }
 
+// seqRun is what both kernels share: the sizes, each row's length, the
+// number of steps run (the longest row), whether gradients are tracked, and
+// the buffers.
+type seqRun struct {
+	seqArgs
+	g       int // width of the fused gates, G·H
+	lens    []int
+	steps   int
+	track   bool
+	buf     *bufs
+	bth, bh int  // B·T·H and B·H
+	hasC    bool // the state has a cell part (LSTM)
+}
+
+// newSeqRun prepares a kernel with the given number of gate blocks; lstm
+// says whether the state has a cell part.
+func newSeqRun(a seqArgs, gates int, lstm bool) *seqRun {
+	lens, steps := a.lens()
+	track := a.tracked()
+	return &seqRun{seqArgs: a, g: gates * a.h, lens: lens, steps: steps, track: track, buf: newBufs(track),
+		bth: a.b * a.t * a.h, bh: a.b * a.h, hasC: lstm}
+}
+
+// result returns the kernel's result buffer y (outputs [B,T,H], then the
+// final h and, for an LSTM, the final c) and its parts, with h and c
+// starting from h0 and c0.
+func (r *seqRun) result() (y, out, h, c []float32) {
+	n := r.bth + r.bh
+	if r.hasC {
+		n += r.bh
+	}
+	y = r.buf.get(n)
+	out, h = y[:r.bth], y[r.bth:r.bth+r.bh]
+	if r.h0 != nil {
+		copy(h, r.h0.Data)
+	}
+	if r.hasC {
+		c = y[r.bth+r.bh:]
+		if r.c0 != nil {
+			copy(c, r.c0.Data)
+		}
+	}
+	return y, out, h, c
+}
+
+// timeOf returns the time step of the s-th step run: s forwards, counted
+// back from the last step of the longest row in reverse.
+func (r *seqRun) timeOf(s int) int {
+	if r.reverse {
+		return r.steps - 1 - s
+	}
+	return s
+}
+
+// gradOut splits the gradient of a kernel's result: the outputs' part, and
+// copies of the final state's parts (h, and c for an LSTM) that the
+// backward pass turns into the initial state's gradients.
+func (r *seqRun) gradOut(yt *tensor.Tensor) (gout, dh, dc []float32) {
+	gy := yt.Grad
+	gout = gy[:r.bth]
+	dh = append([]float32(nil), gy[r.bth:r.bth+r.bh]...)
+	if r.hasC {
+		dc = append([]float32(nil), gy[r.bth+r.bh:]...)
+	}
+	return gout, dh, dc
+}
+
+// op makes y the kernel's autodiff op, with backward when gradients are
+// tracked, and splits it into the outputs and the final state.
+func (r *seqRun) op(name string, y []float32, inputs []*tensor.Tensor, backward func(*tensor.Tensor, [][]float32)) (*tensor.Tensor, State) {
+	if !r.track {
+		backward = nil
+	}
+	yt := tensor.Custom(name, y, []int{len(y)}, inputs, backward)
+	yt.Keep(r.buf.saved...)
+	return kernelResult(yt, &r.seqArgs, r.hasC)
+}
+
 // lstmSequence runs the LSTM kernel and returns the outputs [B,T,H] and
 // the final state.
 func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
-	bs, ts, hs := a.b, a.t, a.h
-	g := 4 * hs
-	lens, steps := a.lens()
-	track := a.tracked()
-	bth, bh := bs*ts*hs, bs*hs
-	buf := newBufs(track)
-	y := buf.get(bth + 2*bh)
-	out, h, c := y[:bth], y[bth:bth+bh], y[bth+bh:]
-	if a.h0 != nil {
-		copy(h, a.h0.Data)
-	}
-	if a.c0 != nil {
-		copy(c, a.c0.Data)
-	}
+	r := newSeqRun(a, 4, true)
+	bs, ts, hs, g, steps, lens, track, buf, bh := r.b, r.t, r.h, r.g, r.steps, r.lens, r.track, r.buf, r.bh
+	y, out, h, c := r.result()
 	// Saved per step when gradients are needed: the state before the step,
 	// the activated gates, and tanh of the new cell state.
 	var hprev, cprev, acts, tcs []float32
@@ -112,14 +179,8 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 		acts, tcs = acts[:bs*g], acts[bs*g:] // tcs: one row's tanh(c)
 	}
 	xw, whh := a.xw.Data, a.whh.Data
-	timeOf := func(s int) int {
-		if a.reverse {
-			return steps - 1 - s
-		}
-		return s
-	}
 	for s := 0; s < steps; s++ {
-		t := timeOf(s)
+		t := r.timeOf(s)
 		act, tc := acts, tcs
 		if track {
 			act = acts[s*bs*g : (s+1)*bs*g]
@@ -158,62 +219,52 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 			}
 		}
 	}
-	inputs := []*tensor.Tensor{a.xw, a.whh, a.h0, a.c0}
-	var backward func(*tensor.Tensor, [][]float32)
-	if track {
-		backward = func(yt *tensor.Tensor, grads [][]float32) {
-			gy := yt.Grad
-			gout := gy[:bth]
-			dh := append([]float32(nil), gy[bth:bth+bh]...)
-			dc := append([]float32(nil), gy[bth+bh:]...)
-			dg := tensor.Scratch(steps * bs * g)
-			yt.Keep(dg)
-			for s := steps - 1; s >= 0; s-- {
-				t := timeOf(s)
-				act := acts[s*bs*g : (s+1)*bs*g]
-				d := dg[s*bs*g : (s+1)*bs*g]
-				for b := 0; b < bs; b++ {
-					if t >= lens[b] {
-						continue // the state gradient passes through
-					}
-					row, drow := act[b*g:(b+1)*g], d[b*g:(b+1)*g]
-					cp := cprev[s*bh+b*hs : s*bh+(b+1)*hs]
-					tc := tcs[s*bh+b*hs : s*bh+(b+1)*hs]
-					dhb, dcb := dh[b*hs:(b+1)*hs], dc[b*hs:(b+1)*hs]
-					gob := gout[(b*ts+t)*hs : (b*ts+t+1)*hs]
-					for j := 0; j < hs; j++ {
-						i, f, gv, o := row[j], row[hs+j], row[2*hs+j], row[3*hs+j]
-						th := tc[j]
-						dht := dhb[j] + gob[j]
-						dct := dcb[j] + dht*o*(1-th*th)
-						drow[j] = dct * gv * i * (1 - i)
-						drow[hs+j] = dct * cp[j] * f * (1 - f)
-						drow[2*hs+j] = dct * i * (1 - gv*gv)
-						drow[3*hs+j] = dht * th * o * (1 - o)
-						dcb[j] = dct * f
-						dhb[j] = 0
-					}
+	return r.op("LSTMSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.c0}, func(yt *tensor.Tensor, grads [][]float32) {
+		gout, dh, dc := r.gradOut(yt)
+		dg := tensor.Scratch(steps * bs * g)
+		yt.Keep(dg)
+		for s := steps - 1; s >= 0; s-- {
+			t := r.timeOf(s)
+			act := acts[s*bs*g : (s+1)*bs*g]
+			d := dg[s*bs*g : (s+1)*bs*g]
+			for b := 0; b < bs; b++ {
+				if t >= lens[b] {
+					continue // the state gradient passes through
 				}
-				// dh_prev = dG·W_hhᵀ for running rows (finished rows have dG = 0).
-				tensor.Gemm(false, true, bs, hs, g, 1, d, g, whh, g, 1, dh, hs)
+				row, drow := act[b*g:(b+1)*g], d[b*g:(b+1)*g]
+				cp := cprev[s*bh+b*hs : s*bh+(b+1)*hs]
+				tc := tcs[s*bh+b*hs : s*bh+(b+1)*hs]
+				dhb, dcb := dh[b*hs:(b+1)*hs], dc[b*hs:(b+1)*hs]
+				gob := gout[(b*ts+t)*hs : (b*ts+t+1)*hs]
+				for j := 0; j < hs; j++ {
+					i, f, gv, o := row[j], row[hs+j], row[2*hs+j], row[3*hs+j]
+					th := tc[j]
+					dht := dhb[j] + gob[j]
+					dct := dcb[j] + dht*o*(1-th*th)
+					drow[j] = dct * gv * i * (1 - i)
+					drow[hs+j] = dct * cp[j] * f * (1 - f)
+					drow[2*hs+j] = dct * i * (1 - gv*gv)
+					drow[3*hs+j] = dht * th * o * (1 - o)
+					dcb[j] = dct * f
+					dhb[j] = 0
+				}
 			}
-			finishBackward(grads, dg, hprev, steps, lens, timeOf, a, g, dg)
-			addTo(grads[2], dh)
-			addTo(grads[3], dc)
+			// dh_prev = dG·W_hhᵀ for running rows (finished rows have dG = 0).
+			tensor.Gemm(false, true, bs, hs, g, 1, d, g, whh, g, 1, dh, hs)
 		}
-	}
-	yt := tensor.Custom("LSTMSeq", y, []int{len(y)}, inputs, backward)
-	yt.Keep(buf.saved...)
-	return kernelResult(yt, &a, true)
+		r.finishBackward(grads, dg, hprev, dg)
+		addTo(grads[2], dh)
+		addTo(grads[3], dc)
+	})
 }
 
 // finishBackward adds the gradients gathered over all steps: dxw from dx
 // (per step [B,G·H]) and dW_hh = Σ_s h_prev(s)ᵀ·dhw(s) in one GEMM.
-func finishBackward(grads [][]float32, dx, hprev []float32, steps int, lens []int, timeOf func(int) int, a seqArgs, g int, dhw []float32) {
-	bs, ts, hs := a.b, a.t, a.h
+func (r *seqRun) finishBackward(grads [][]float32, dx, hprev, dhw []float32) {
+	bs, ts, hs, g, steps, lens := r.b, r.t, r.h, r.g, r.steps, r.lens
 	if gx := grads[0]; gx != nil {
 		for s := 0; s < steps; s++ {
-			t := timeOf(s)
+			t := r.timeOf(s)
 			for b := 0; b < bs; b++ {
 				if t >= lens[b] {
 					continue
@@ -243,17 +294,9 @@ func addTo(dst, src []float32) {
 // gruSequence runs the GRU kernel and returns the outputs [B,T,H] and the
 // final state.
 func gruSequence(a seqArgs) (*tensor.Tensor, State) {
-	bs, ts, hs := a.b, a.t, a.h
-	g := 3 * hs
-	lens, steps := a.lens()
-	track := a.tracked()
-	bth, bh := bs*ts*hs, bs*hs
-	buf := newBufs(track)
-	y := buf.get(bth + bh)
-	out, h := y[:bth], y[bth:]
-	if a.h0 != nil {
-		copy(h, a.h0.Data)
-	}
+	r := newSeqRun(a, 3, false)
+	bs, ts, hs, g, steps, lens, track, buf, bh := r.b, r.t, r.h, r.g, r.steps, r.lens, r.track, r.buf, r.bh
+	y, out, h, _ := r.result()
 	// Saved per step: the state before the step and r, z, n and
 	// hn = h·W_hn + b_hn (4H per row).
 	var hprev, acts []float32
@@ -265,14 +308,8 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 	}
 	hw := make([]float32, bs*g)
 	xw, whh, bhn := a.xw.Data, a.whh.Data, a.bhn.Data
-	timeOf := func(s int) int {
-		if a.reverse {
-			return steps - 1 - s
-		}
-		return s
-	}
 	for s := 0; s < steps; s++ {
-		t := timeOf(s)
+		t := r.timeOf(s)
 		act := acts
 		if track {
 			act = acts[s*bs*4*hs : (s+1)*bs*4*hs]
@@ -308,54 +345,45 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 			}
 		}
 	}
-	inputs := []*tensor.Tensor{a.xw, a.whh, a.h0, a.bhn}
-	var backward func(*tensor.Tensor, [][]float32)
-	if track {
-		backward = func(yt *tensor.Tensor, grads [][]float32) {
-			gy := yt.Grad
-			gout := gy[:bth]
-			dh := append([]float32(nil), gy[bth:]...)
-			dx := tensor.Scratch(steps * bs * g)  // d(x·W_ih + b)
-			dhw := tensor.Scratch(steps * bs * g) // d(h·W_hh)
-			yt.Keep(dx, dhw)
-			gb := grads[3]
-			for s := steps - 1; s >= 0; s-- {
-				t := timeOf(s)
-				act := acts[s*bs*4*hs : (s+1)*bs*4*hs]
-				for b := 0; b < bs; b++ {
-					if t >= lens[b] {
-						continue
-					}
-					row := act[b*4*hs : (b+1)*4*hs]
-					dxr := dx[(s*bs+b)*g : (s*bs+b+1)*g]
-					dhr := dhw[(s*bs+b)*g : (s*bs+b+1)*g]
-					hp := hprev[s*bh+b*hs : s*bh+(b+1)*hs]
-					dhb := dh[b*hs : (b+1)*hs]
-					gob := gout[(b*ts+t)*hs : (b*ts+t+1)*hs]
-					for j := 0; j < hs; j++ {
-						r, z, n, hn := row[j], row[hs+j], row[2*hs+j], row[3*hs+j]
-						dht := dhb[j] + gob[j]
-						dn := dht * (1 - z)
-						dz := dht * (hp[j] - n)
-						dpn := dn * (1 - n*n)
-						dpr := dpn * hn * r * (1 - r)
-						dpz := dz * z * (1 - z)
-						dhn := dpn * r
-						dxr[j], dxr[hs+j], dxr[2*hs+j] = dpr, dpz, dpn
-						dhr[j], dhr[hs+j], dhr[2*hs+j] = dpr, dpz, dhn
-						if gb != nil {
-							gb[j] += dhn
-						}
-						dhb[j] = dht * z
-					}
+	return r.op("GRUSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.bhn}, func(yt *tensor.Tensor, grads [][]float32) {
+		gout, dh, _ := r.gradOut(yt)
+		dx := tensor.Scratch(steps * bs * g)  // d(x·W_ih + b)
+		dhw := tensor.Scratch(steps * bs * g) // d(h·W_hh)
+		yt.Keep(dx, dhw)
+		gb := grads[3]
+		for s := steps - 1; s >= 0; s-- {
+			t := r.timeOf(s)
+			act := acts[s*bs*4*hs : (s+1)*bs*4*hs]
+			for b := 0; b < bs; b++ {
+				if t >= lens[b] {
+					continue
 				}
-				tensor.Gemm(false, true, bs, hs, g, 1, dhw[s*bs*g:(s+1)*bs*g], g, whh, g, 1, dh, hs)
+				row := act[b*4*hs : (b+1)*4*hs]
+				dxr := dx[(s*bs+b)*g : (s*bs+b+1)*g]
+				dhr := dhw[(s*bs+b)*g : (s*bs+b+1)*g]
+				hp := hprev[s*bh+b*hs : s*bh+(b+1)*hs]
+				dhb := dh[b*hs : (b+1)*hs]
+				gob := gout[(b*ts+t)*hs : (b*ts+t+1)*hs]
+				for j := 0; j < hs; j++ {
+					r, z, n, hn := row[j], row[hs+j], row[2*hs+j], row[3*hs+j]
+					dht := dhb[j] + gob[j]
+					dn := dht * (1 - z)
+					dz := dht * (hp[j] - n)
+					dpn := dn * (1 - n*n)
+					dpr := dpn * hn * r * (1 - r)
+					dpz := dz * z * (1 - z)
+					dhn := dpn * r
+					dxr[j], dxr[hs+j], dxr[2*hs+j] = dpr, dpz, dpn
+					dhr[j], dhr[hs+j], dhr[2*hs+j] = dpr, dpz, dhn
+					if gb != nil {
+						gb[j] += dhn
+					}
+					dhb[j] = dht * z
+				}
 			}
-			finishBackward(grads, dx, hprev, steps, lens, timeOf, a, g, dhw)
-			addTo(grads[2], dh)
+			tensor.Gemm(false, true, bs, hs, g, 1, dhw[s*bs*g:(s+1)*bs*g], g, whh, g, 1, dh, hs)
 		}
-	}
-	yt := tensor.Custom("GRUSeq", y, []int{len(y)}, inputs, backward)
-	yt.Keep(buf.saved...)
-	return kernelResult(yt, &a, false)
+		r.finishBackward(grads, dx, hprev, dhw)
+		addTo(grads[2], dh)
+	})
 }

@@ -3,10 +3,7 @@ package progress
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,29 +11,10 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 
+	"github.com/attnlab/attnlab/internal/golden"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
-}
 
 // render lays a line out as the bars draw it: left, the bar in the
 // columns left (at most MaxBar), right.
@@ -85,7 +63,7 @@ func TestLines(t *testing.T) {
 			check(o.fit(c))
 		}
 	}
-	golden(t, "lines.golden", b.String())
+	golden.Check(t, "lines.golden", b.String())
 }
 
 // TestLayout checks the order in which a narrowing terminal gives things up.
@@ -184,7 +162,7 @@ func TestLog(t *testing.T) {
 	a.End(store.StatusDone, nil)
 	b.Update(runs.Progress{Step: 60, Total: 100})
 	b.End(store.StatusFailed, errors.New("step 60: training loss is NaN\nmore"))
-	golden(t, "log.golden", buf.String())
+	golden.Check(t, "log.golden", buf.String())
 }
 
 var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[a-zA-Z]`)

@@ -154,15 +154,42 @@ func newColFormat(c *Comparison, j int) colFormat {
 	return f
 }
 
-// num formats x for a table cell.
-func (f colFormat) num(x float64) string {
+// nonFinite returns how tables and show write NaN and the infinities
+// ("NaN", "+Inf", "-Inf"); ok is false for a finite x.
+func nonFinite(x float64) (s string, ok bool) {
 	switch {
 	case math.IsNaN(x):
-		return "NaN"
+		return "NaN", true
 	case math.IsInf(x, 1):
-		return "+Inf"
+		return "+Inf", true
 	case math.IsInf(x, -1):
-		return "-Inf"
+		return "-Inf", true
+	}
+	return "", false
+}
+
+// FormatNumber formats one metric value outside a table (attnlab show's
+// summaries): whole numbers without decimals, values of 1000 or more with
+// one decimal, others with four; NaN and infinities as tables write them.
+func FormatNumber(x float64) string {
+	if s, ok := nonFinite(x); ok {
+		return s
+	}
+	switch {
+	case x == math.Trunc(x) && math.Abs(x) < 1e15:
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	case math.Abs(x) >= 1000:
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 4, 64)
+}
+
+// num formats x for a table cell.
+func (f colFormat) num(x float64) string {
+	if s, ok := nonFinite(x); ok {
+		return s
+	}
+	switch {
 	case f.decimals < 0:
 		return strconv.FormatFloat(x, 'g', 3, 64)
 	case f.decimals == 0:

@@ -101,19 +101,28 @@ func interruptedRun(t *testing.T, st *store.Store, sets ...string) store.Run {
 	return rep.Outcomes[0].Run
 }
 
+// heldRun makes the first run of the plan an interrupted run that another
+// live process on this host (a sleeper) has claimed again; kill ends that
+// process.
+func heldRun(t *testing.T, st *store.Store, sets ...string) (other *exec.Cmd, kill func()) {
+	t.Helper()
+	r := interruptedRun(t, st, sets...)
+	other, kill = sleeper(t)
+	owner := store.CurrentOwner("test")
+	owner.PID = other.Process.Pid
+	if c, err := st.Claim(context.Background(), r.ID, owner, time.Hour); err != nil || !c.Claimed {
+		t.Fatalf("claim for the other process: %+v, %v", c, err)
+	}
+	return other, kill
+}
+
 // TestExecuteWaitsForHeldRun: a run that a live process on this host holds
 // is waited for, and taken over and finished once that process dies.
 func TestExecuteWaitsForHeldRun(t *testing.T) {
 	t.Parallel()
 	sets := []string{"seeds=[1]", "train.steps=20"}
 	st := openStore(t, filepath.Join(t.TempDir(), "held.db"))
-	r := interruptedRun(t, st, sets...)
-	other, kill := sleeper(t)
-	owner := store.CurrentOwner("test")
-	owner.PID = other.Process.Pid
-	if c, err := st.Claim(context.Background(), r.ID, owner, time.Hour); err != nil || !c.Claimed {
-		t.Fatalf("claim for the other process: %+v, %v", c, err)
-	}
+	_, kill := heldRun(t, st, sets...)
 
 	var waited []string
 	var mu sync.Mutex
@@ -146,13 +155,7 @@ func TestExecuteStopsWaiting(t *testing.T) {
 	t.Parallel()
 	sets := []string{"seeds=[1]", "train.steps=20"}
 	st := openStore(t, filepath.Join(t.TempDir(), "stop.db"))
-	r := interruptedRun(t, st, sets...)
-	other, _ := sleeper(t)
-	owner := store.CurrentOwner("test")
-	owner.PID = other.Process.Pid
-	if c, err := st.Claim(context.Background(), r.ID, owner, time.Hour); err != nil || !c.Claimed {
-		t.Fatalf("claim for the other process: %+v, %v", c, err)
-	}
+	other, _ := heldRun(t, st, sets...)
 	ctx, cancel := context.WithCancel(context.Background())
 	opt := ExecOptions{Workers: 1, Heartbeat: 100 * time.Millisecond, StaleAfter: time.Hour,
 		Waiting: func(store.Run, string, string) { time.AfterFunc(200*time.Millisecond, cancel) }}
@@ -179,13 +182,7 @@ func TestExecuteZombieOwner(t *testing.T) {
 	}
 	sets := []string{"seeds=[1]", "train.steps=20"}
 	st := openStore(t, filepath.Join(t.TempDir(), "zombie.db"))
-	r := interruptedRun(t, st, sets...)
-	other, kill := sleeper(t)
-	owner := store.CurrentOwner("test")
-	owner.PID = other.Process.Pid
-	if c, err := st.Claim(context.Background(), r.ID, owner, time.Hour); err != nil || !c.Claimed {
-		t.Fatalf("claim for the other process: %+v, %v", c, err)
-	}
+	other, kill := heldRun(t, st, sets...)
 	if err := other.Process.Signal(syscall.SIGKILL); err != nil { // killed, not reaped: a zombie
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 package tensor
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 type binOp int
 
@@ -28,7 +31,7 @@ func Div(a, b *Tensor) *Tensor { return binary(opDiv, a, b) }
 func binary(op binOp, a, b *Tensor) *Tensor {
 	name := binNames[op]
 	var shape []int
-	if sameShape(a.shape, b.shape) {
+	if slices.Equal(a.shape, b.shape) {
 		shape = append([]int(nil), a.shape...)
 	} else {
 		shape = broadcastShape(name, a.shape, b.shape)

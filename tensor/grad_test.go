@@ -2,6 +2,7 @@ package tensor_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/attnlab/attnlab/tensor"
@@ -71,11 +72,11 @@ func TestBroadcastValues(t *testing.T) {
 	b := tensor.FromData([]float32{10, 20}, 2, 1)
 	got := tensor.Add(a, b)
 	want := []float32{11, 12, 13, 24, 25, 26}
-	if !equal(got.Data, want) || !equal32(got.Shape(), []int{2, 3}) {
+	if !slices.Equal(got.Data, want) || !slices.Equal(got.Shape(), []int{2, 3}) {
 		t.Fatalf("Add = %v %v, want %v", got.Shape(), got.Data, want)
 	}
 	c := tensor.Sub(tensor.FromData([]float32{1, 2, 3}, 3), a)
-	if want := []float32{0, 0, 0, -3, -3, -3}; !equal(c.Data, want) {
+	if want := []float32{0, 0, 0, -3, -3, -3}; !slices.Equal(c.Data, want) {
 		t.Fatalf("Sub = %v, want %v", c.Data, want)
 	}
 }
@@ -263,19 +264,19 @@ func TestGradReductions(t *testing.T) {
 
 func TestReductionValues(t *testing.T) {
 	x := tensor.FromData([]float32{1, 5, 3, 4, 2, 6}, 2, 3)
-	if got := tensor.Sum(x, 1, false); !equal(got.Data, []float32{9, 12}) || !equal32(got.Shape(), []int{2}) {
+	if got := tensor.Sum(x, 1, false); !slices.Equal(got.Data, []float32{9, 12}) || !slices.Equal(got.Shape(), []int{2}) {
 		t.Errorf("Sum(axis 1) = %v %v", got.Shape(), got.Data)
 	}
-	if got := tensor.Mean(x, 0, true); !equal(got.Data, []float32{2.5, 3.5, 4.5}) || !equal32(got.Shape(), []int{1, 3}) {
+	if got := tensor.Mean(x, 0, true); !slices.Equal(got.Data, []float32{2.5, 3.5, 4.5}) || !slices.Equal(got.Shape(), []int{1, 3}) {
 		t.Errorf("Mean(axis 0, keepdim) = %v %v", got.Shape(), got.Data)
 	}
-	if got := tensor.Max(x, -1, false); !equal(got.Data, []float32{5, 6}) {
+	if got := tensor.Max(x, -1, false); !slices.Equal(got.Data, []float32{5, 6}) {
 		t.Errorf("Max = %v", got.Data)
 	}
 	// The gradient of Max goes to the first maximum only.
 	y := tensor.FromData([]float32{2, 7, 7}, 3).SetRequiresGrad(true)
 	tensor.SumAll(tensor.Max(y, 0, false)).Backward()
-	if !equal(y.Grad, []float32{0, 1, 0}) {
+	if !slices.Equal(y.Grad, []float32{0, 1, 0}) {
 		t.Errorf("Max gradient = %v, want [0 1 0]", y.Grad)
 	}
 }
@@ -299,22 +300,22 @@ func TestGradShapeOps(t *testing.T) {
 
 func TestShapeOpValues(t *testing.T) {
 	x := tensor.FromData([]float32{0, 1, 2, 3, 4, 5}, 2, 3)
-	if got := tensor.Transpose(x, 0, 1); !equal(got.Data, []float32{0, 3, 1, 4, 2, 5}) || !equal32(got.Shape(), []int{3, 2}) {
+	if got := tensor.Transpose(x, 0, 1); !slices.Equal(got.Data, []float32{0, 3, 1, 4, 2, 5}) || !slices.Equal(got.Shape(), []int{3, 2}) {
 		t.Errorf("Transpose = %v %v", got.Shape(), got.Data)
 	}
-	if got := tensor.Concat(0, x, x); !equal32(got.Shape(), []int{4, 3}) || got.Data[9] != 3 {
+	if got := tensor.Concat(0, x, x); !slices.Equal(got.Shape(), []int{4, 3}) || got.Data[9] != 3 {
 		t.Errorf("Concat(0) = %v %v", got.Shape(), got.Data)
 	}
-	if got := tensor.Concat(1, x, x); !equal(got.Data, []float32{0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5}) {
+	if got := tensor.Concat(1, x, x); !slices.Equal(got.Data, []float32{0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5}) {
 		t.Errorf("Concat(1) = %v", got.Data)
 	}
-	if got := tensor.Narrow(x, 1, 1, 2); !equal(got.Data, []float32{1, 2, 4, 5}) {
+	if got := tensor.Narrow(x, 1, 1, 2); !slices.Equal(got.Data, []float32{1, 2, 4, 5}) {
 		t.Errorf("Narrow = %v", got.Data)
 	}
-	if got := tensor.Stack(1, x, x); !equal32(got.Shape(), []int{2, 2, 3}) || !equal(got.Data, []float32{0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5}) {
+	if got := tensor.Stack(1, x, x); !slices.Equal(got.Shape(), []int{2, 2, 3}) || !slices.Equal(got.Data, []float32{0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5}) {
 		t.Errorf("Stack(1) = %v %v", got.Shape(), got.Data)
 	}
-	if got := tensor.Reshape(x, -1); !equal32(got.Shape(), []int{6}) {
+	if got := tensor.Reshape(x, -1); !slices.Equal(got.Shape(), []int{6}) {
 		t.Errorf("Reshape(-1) shape = %v", got.Shape())
 	}
 }
@@ -493,7 +494,7 @@ func TestSharedInputGradientsAddUp(t *testing.T) {
 	// L = Σ x·x + Σ 3x → dL/dx = 2x + 3.
 	l := tensor.Add(tensor.SumAll(tensor.Mul(x, x)), tensor.SumAll(tensor.Scale(x, 3)))
 	l.Backward()
-	if want := []float32{5, 7, 9}; !equal(x.Grad, want) {
+	if want := []float32{5, 7, 9}; !slices.Equal(x.Grad, want) {
 		t.Fatalf("grad = %v, want %v", x.Grad, want)
 	}
 	// Diamond: y = tanh(x); L = Σ y·y·y uses y three times.
@@ -519,7 +520,7 @@ func TestBackwardTwiceAfterZeroGrad(t *testing.T) {
 	w.ZeroGrad()
 	x.ZeroGrad()
 	l.Backward()
-	if !equal(w.Grad, first) {
+	if !slices.Equal(w.Grad, first) {
 		t.Fatalf("second Backward gave %v, first %v", w.Grad, first)
 	}
 	// Without ZeroGrad, leaf gradients accumulate.
@@ -568,30 +569,6 @@ func TestRNGReproducibleAndRestorable(t *testing.T) {
 	}
 }
 
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equal32(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func maxAbsDiff(a, b []float32) float64 {
 	d := 0.0
 	for i := range a {
@@ -603,7 +580,7 @@ func maxAbsDiff(a, b []float32) float64 {
 func TestEmptyTensors(t *testing.T) {
 	// Broadcasting over a zero-size dimension gives an empty result, not a panic.
 	got := tensor.Add(tensor.New(2, 0, 16), tensor.New(16))
-	if !equal32(got.Shape(), []int{2, 0, 16}) || got.Len() != 0 {
+	if !slices.Equal(got.Shape(), []int{2, 0, 16}) || got.Len() != 0 {
 		t.Fatalf("Add on an empty tensor = %v", got.Shape())
 	}
 	x := tensor.New(0, 4).SetRequiresGrad(true)

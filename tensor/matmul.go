@@ -1,5 +1,7 @@
 package tensor
 
+import "slices"
+
 // MatMul returns the matrix product a·b. Shapes: [M,K]·[K,N] → [M,N];
 // batched [...,M,K]·[...,K,N] → [...,M,N] with equal batch dimensions; and
 // [...,M,K]·[K,N] or [M,K]·[...,K,N], where the 2-D side is shared by every
@@ -33,7 +35,7 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 		batch = abatch
 	case len(abatch) == 0:
 		batch = bbatch
-	case sameShape(abatch, bbatch):
+	case slices.Equal(abatch, bbatch):
 		batch = abatch
 	default:
 		panic(errorf("tensor.MatMul: batch dimensions differ: %v·%v", a.shape, b.shape))

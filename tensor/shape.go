@@ -1,5 +1,7 @@
 package tensor
 
+import "slices"
+
 // Reshape returns x with a new shape holding the same number of elements;
 // one dimension may be -1 and is inferred. The result shares x's data.
 func Reshape(x *Tensor, shape ...int) *Tensor {
@@ -270,7 +272,7 @@ func Stack(axis int, xs ...*Tensor) *Tensor {
 	}
 	ys := make([]*Tensor, len(xs))
 	for i, x := range xs {
-		if !sameShape(x.shape, xs[0].shape) {
+		if !slices.Equal(x.shape, xs[0].shape) {
 			panic(errorf("tensor.Stack: shapes %v and %v differ", xs[0].shape, x.shape))
 		}
 		shape := make([]int, 0, r+1)
@@ -324,11 +326,11 @@ func Gather(table *Tensor, ids []int, padID int) *Tensor {
 // broadcasts to the common shape of a and b, which must be equal. mask
 // receives no gradient.
 func Where(mask, a, b *Tensor) *Tensor {
-	if !sameShape(a.shape, b.shape) {
+	if !slices.Equal(a.shape, b.shape) {
 		panic(errorf("tensor.Where: shapes %v and %v differ", a.shape, b.shape))
 	}
 	shape := append([]int(nil), a.shape...)
-	if bs := broadcastShape("Where", shape, mask.shape); !sameShape(bs, shape) {
+	if bs := broadcastShape("Where", shape, mask.shape); !slices.Equal(bs, shape) {
 		panic(errorf("tensor.Where: mask %v does not broadcast to %v", mask.shape, shape))
 	}
 	out := resultFull("Where", shape, a, b)

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"math"
+	"slices"
 )
 
 // Softmax returns the softmax over the last axis.
@@ -90,7 +91,7 @@ func softmaxBackRow(gx, gy, y []float32) {
 // of shape xs, the offset of the matching mask row, and the mask's stride
 // along the row (0 when the mask is constant across it).
 func maskRows(op string, xs, ms []int) ([]int, int) {
-	if bs := broadcastShape(op, xs, ms); !sameShape(bs, xs) {
+	if bs := broadcastShape(op, xs, ms); !slices.Equal(bs, xs) {
 		panic(errorf("tensor.%s: mask %v does not broadcast to %v", op, ms, xs))
 	}
 	st := bstrides(xs, ms)

@@ -325,15 +325,3 @@ func (t *Tensor) HasNaN() bool {
 	}
 	return false
 }
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

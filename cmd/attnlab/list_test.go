@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/experiments"
+	goldenfile "github.com/attnlab/attnlab/internal/golden"
 	"github.com/attnlab/attnlab/models"
 )
 
@@ -163,7 +164,7 @@ func TestReadmeReference(t *testing.T) {
 	if got == readme {
 		return
 	}
-	if *update {
+	if *goldenfile.Update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}

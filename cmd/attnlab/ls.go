@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
@@ -221,14 +222,14 @@ func pointLabel(point string, short map[string]string) string {
 	sort.Strings(keys)
 	var parts []string
 	if v, ok := m["variant"]; ok {
-		parts = append(parts, "variant="+formatValue(v))
+		parts = append(parts, "variant="+experiments.FormatValue(v))
 	}
 	for _, k := range keys {
 		name := k
 		if s, ok := short[k]; ok {
 			name = s
 		}
-		parts = append(parts, name+"="+formatValue(m[k]))
+		parts = append(parts, name+"="+experiments.FormatValue(m[k]))
 	}
 	return strings.Join(parts, " ")
 }

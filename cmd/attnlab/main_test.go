@@ -15,10 +15,9 @@ import (
 	"sync"
 	"testing"
 
+	goldenfile "github.com/attnlab/attnlab/internal/golden"
 	"github.com/attnlab/attnlab/store"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // tmpDir holds what the tests of this binary share: the run database that
 // sharedDB builds once, and the default database of commands run without
@@ -113,23 +112,7 @@ func noTrace(t testing.TB, r result) {
 }
 
 // golden compares got with testdata/name, or rewrites the file with -update.
-func golden(t testing.TB, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
+func golden(t testing.TB, name, got string) { goldenfile.Check(t, name, got) }
 
 // shared is the run database of the tests that read one: the tiny
 // experiment (reverse; attention none and additive × 2 seeds: runs 1-4)

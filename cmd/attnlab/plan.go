@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -78,7 +77,7 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 			v, ok := r.Point[k]
 			s := "-"
 			if ok {
-				s = formatValue(v)
+				s = experiments.FormatValue(v)
 			}
 			row = append(row, s)
 		}
@@ -109,7 +108,7 @@ func sweepKeys(plan []experiments.Run) []string {
 			v, ok := r.Point[k]
 			s := "\x00missing"
 			if ok {
-				s = formatValue(v)
+				s = experiments.FormatValue(v)
 			}
 			seen[k][s] = true
 		}
@@ -122,30 +121,6 @@ func sweepKeys(plan []experiments.Run) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// formatValue shows a parameter value: numbers in their shortest form,
-// strings bare, lists as compact JSON.
-func formatValue(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case bool:
-		return strconv.FormatBool(x)
-	case nil:
-		return "null"
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }
 
 // shortHash is the first 8 characters of a run hash: enough to name a run

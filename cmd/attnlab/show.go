@@ -16,6 +16,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -141,7 +142,7 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 		sort.Strings(keys)
 		tw := newTable(w)
 		for _, k := range keys {
-			fmt.Fprintf(tw, "  %s\t%s\n", k, formatNumber(v.summaries[k]))
+			fmt.Fprintf(tw, "  %s\t%s\n", k, report.FormatNumber(v.summaries[k]))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -283,24 +284,6 @@ func blockStyle(n *yaml.Node) {
 	default:
 		n.Style = 0
 	}
-}
-
-// formatNumber shows a metric: whole numbers without decimals, others with
-// four significant decimals.
-func formatNumber(x float64) string {
-	switch {
-	case math.IsNaN(x):
-		return "NaN"
-	case math.IsInf(x, 1):
-		return "+Inf"
-	case math.IsInf(x, -1):
-		return "-Inf"
-	case x == math.Trunc(x) && math.Abs(x) < 1e15:
-		return strconv.FormatFloat(x, 'f', 0, 64)
-	case math.Abs(x) >= 1000:
-		return strconv.FormatFloat(x, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(x, 'f', 4, 64)
 }
 
 func formatBytes(n int64) string {
