@@ -16,13 +16,32 @@ import (
 // scores by their own pair kernel and a masked softmax. The weights are
 // returned with their gradient: [B,Tq,Tk], or [B,H,Tq,Tk] for H heads. The
 // parameters are the score's.
+//
+// For long inputs a dot-product score takes the chunked (flash) kernel
+// instead — the same attention, equal up to float32 rounding, in O(n)
+// memory — when the weights have not been requested (WeightsOnRequest; a
+// model asks for them only for heatmaps) and the keys number at least
+// flashKeys (flashKeysCausal at a causal site, whose hidden half the flash
+// kernel skips). Attend then returns nil weights.
 type Dense struct {
 	base
 	score Score
 	dot   DotScore // the score as a DotScore, or nil
 }
 
+// Key counts from which a dense dot-product attention takes the flash
+// kernel. Measured on this machine (4 heads of 32, batch 4, forward and
+// backward, thread CPU time): bidirectional 6.4 ms dense vs 6.1 ms flash at
+// 256 keys, 93 vs 22 ms at 512; causal 1.5 vs 1.3 ms at 128, 7.0 vs 4.1 ms
+// at 256. Below these the dense kernel is as fast or faster.
+const (
+	flashKeys       = 256
+	flashKeysCausal = 128
+	flashBlock      = 64
+)
+
 var (
+	_ WeightsOnRequest   = (*Dense)(nil)
 	_ Attention          = (*Dense)(nil)
 	_ layers.Initializer = (*Dense)(nil)
 	_ Preparer           = (*Dense)(nil)
@@ -68,8 +87,20 @@ func (a *Dense) Init(rng *tensor.RNG) { a.score.Init(rng) }
 // head, [B,H,Tq,Tk] for H).
 func (a *Dense) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
 	c := a.newCall(q, k, v, mask, nil)
-	ctx, w := a.attend(c, c.keys(a.score.Keys(k)))
+	ks := c.keys(a.score.Keys(k))
+	if a.flashPays(c) {
+		return newFlash(c, c.queries(a.score.Queries(q)), ks, a.dot.Scale(), flashBlock).forward(), nil
+	}
+	ctx, w := a.attend(c, ks)
 	return ctx, c.weightsOut(w)
+}
+
+// flashPays reports whether the call takes the flash kernel (see Dense).
+func (a *Dense) flashPays(c *call) bool {
+	if a.dot == nil || a.weights {
+		return false
+	}
+	return c.tk >= flashKeys || (a.dims.Causal && c.tk >= flashKeysCausal)
 }
 
 // attend computes a call's context and weights from the mapped (and

@@ -61,6 +61,7 @@ func TestChunkedMatchesScaledDot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	requestWeights(ref) // the dense kernel, whatever the length
 	for _, n := range []int{1, 7, 64, 300} {
 		for _, blk := range []int{1, 3, 7, 16, 64, 100} {
 			if n == 300 && blk < 3 {
@@ -349,5 +350,53 @@ func TestLocationBeyondMaxLen(t *testing.T) {
 	ctx, w = loc.Attend(q, k, v, only)
 	if hasNaN(ctx.Data) || maxAbsDiff(ctx.Data, make([]float32, ctx.Len())) != 0 || maxAbsDiff(w.Data, make([]float32, w.Len())) != 0 {
 		t.Fatalf("only keys beyond max_len: context %v, want zeros", ctx.Data)
+	}
+}
+
+// TestDenseTakesFlashWhenItPays: a dense dot-product attention on long
+// inputs without a request for weights takes the flash kernel — nil
+// weights, and the context and gradients of the dense kernel within 1e-5
+// (at a causal site from 128 keys, elsewhere from 256) — and the dense
+// kernel below those lengths.
+func TestDenseTakesFlashWhenItPays(t *testing.T) {
+	for _, tc := range []struct {
+		score  string
+		n      int
+		causal bool
+		flash  bool
+	}{
+		{"scaled-dot", 300, false, true},
+		{"general", 260, false, true},
+		{"dot", 130, true, true},
+		{"scaled-dot", 200, false, false},
+		{"scaled-dot", 100, true, false},
+	} {
+		t.Run(fmt.Sprintf("%s/%d/causal=%v", tc.score, tc.n, tc.causal), func(t *testing.T) {
+			d := attention.Dims{Query: 8, Key: 8, Value: 5, Heads: 2, Causal: tc.causal}
+			auto, err := attention.New(tc.score, nil, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			attention.Init(auto, tensor.NewRNG(3))
+			dense, _ := attention.New(tc.score, nil, d)
+			requestWeights(dense)
+			leaves := shareParams(t, auto, dense)
+			rng := tensor.NewRNG(uint64(tc.n))
+			q, k, v := randn(rng, true, 2, tc.n, 16), randn(rng, true, 2, tc.n, 16), randn(rng, true, 2, tc.n, 10)
+			leaves["q"], leaves["k"], leaves["v"] = q, k, v
+			mask := attention.KeyPaddingMask([]int{tc.n, tc.n - 17}, tc.n)
+			var w *tensor.Tensor
+			compareGrads(t, 1e-5, leaves, func() []*tensor.Tensor {
+				c, ww := auto.Attend(q, k, v, mask)
+				w = ww
+				return []*tensor.Tensor{c}
+			}, func() []*tensor.Tensor {
+				c, _ := dense.Attend(q, k, v, mask)
+				return []*tensor.Tensor{c}
+			})
+			if (w == nil) != tc.flash {
+				t.Fatalf("weights nil = %v, want %v (flash kernel %v)", w == nil, tc.flash, tc.flash)
+			}
+		})
 	}
 }

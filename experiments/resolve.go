@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/registry"
@@ -143,7 +144,30 @@ func (r *resolver) config(t map[string]any) Config {
 	if model.info.Name != "" && taskOK {
 		r.compatible(model.info, task.info, c.Train)
 	}
+	if model.info.Name != "" && c.Model.Attention != nil {
+		r.attentionFits(model.info, c.Model)
+	}
 	return c
+}
+
+// attentionFits asks a model whose parameters can tell (a
+// models.AttentionChecker) whether the attention block suits every
+// attention site the model would build, with its position scheme. The
+// check builds real attentions, so it runs only when the site table's
+// attention catalog is the real registry (tests use stand-ins).
+func (r *resolver) attentionFits(info registry.Info, m Model) {
+	if st, _ := r.sites.At("model.attention"); st.Catalog != registry.Catalog(attention.Registry) {
+		return
+	}
+	p, err := info.Decode(m.Params, registry.DecodeOptions{})
+	if err != nil {
+		return // reported where the parameters were resolved
+	}
+	if c, ok := p.(models.AttentionChecker); ok {
+		if err := c.CheckAttention(*m.Attention); err != nil {
+			r.bad("model.attention", "does not suit model %q: %v", m.Name, err)
+		}
+	}
 }
 
 // finite reports every NaN or infinite number under path.

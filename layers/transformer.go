@@ -214,10 +214,11 @@ func (d *DecoderBlock) SetTraining(on bool) {
 }
 
 // Forward maps the target y [B,Ty,Dim] attending over the memory mem
-// [B,Tm,Dim] to [B,Ty,Dim]. selfMask is the target's keep-mask (the caller
-// passes the causal mask [1,Ty,Ty], or its product with the target's key
-// padding); memMask masks the memory's padding ([B,1,Tm]); either may be
-// nil. It returns the self-attention weights [B,Ty,Ty] and the
+// [B,Tm,Dim] to [B,Ty,Dim]. selfMask is the target's keep-mask: its key
+// padding [B,1,Ty] when the self-attention applies the causal rule itself
+// (an attention built for a causal site, as models build them), otherwise
+// also the causal mask [1,Ty,Ty]; memMask masks the memory's padding
+// ([B,1,Tm]); either may be nil. It returns the self-attention weights [B,Ty,Ty] and the
 // cross-attention weights [B,Ty,Tm] (multi-head: [B,H,·,·]), the latter
 // for attention heatmaps, as the attentions return them (nil from variants
 // that never materialise their weights). It panics on mismatched shapes.

@@ -141,6 +141,10 @@ func TestTransformerAndLMGradients(t *testing.T) {
 		{"s2s-pre-learned-tied", "seq2seq-transformer", map[string]any{"d_model": 4, "ff": 5, "encoder_layers": 1, "decoder_layers": 2, "dropout": 0.0, "norm": "pre", "positions": "learned", "tie_embeddings": true, "activation": "gelu"}, "scaled-dot", map[string]any{}, registry.Plugin{}},
 		{"lm-transformer", "lm-transformer", map[string]any{"d_model": 4, "ff": 6, "decoder_layers": 2}, "multi-head", map[string]any{"heads": 2}, registry.Plugin{}},
 		{"lm-transformer-linear", "lm-transformer", map[string]any{"d_model": 4, "ff": 6, "decoder_layers": 1}, "linear", map[string]any{}, registry.Plugin{}},
+		{"s2s-rope", "seq2seq-transformer", map[string]any{"d_model": 4, "ff": 6, "encoder_layers": 1, "decoder_layers": 1, "dropout": 0.0, "positions": "rope"}, "multi-head", map[string]any{"heads": 2}, registry.Plugin{}},
+		{"s2s-t5", "seq2seq-transformer", map[string]any{"d_model": 4, "ff": 6, "encoder_layers": 1, "decoder_layers": 1, "dropout": 0.0, "positions": "t5"}, "multi-head", map[string]any{"heads": 2, "head": map[string]any{"name": "chunked", "block": 2}}, registry.Plugin{}},
+		{"lm-alibi-sliding", "lm-transformer", map[string]any{"d_model": 4, "ff": 6, "decoder_layers": 2, "positions": "alibi"}, "multi-head", map[string]any{"heads": 2, "head": map[string]any{"name": "sliding-window", "window": 2}}, registry.Plugin{}},
+		{"lm-nope-performer", "lm-transformer", map[string]any{"d_model": 4, "ff": 6, "decoder_layers": 1, "positions": "none"}, "multi-head", map[string]any{"heads": 2, "head": map[string]any{"name": "performer", "features": 16}}, registry.Plugin{}},
 		{"lm-rnn", "lm-rnn", map[string]any{"embed": 3}, "", nil, registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 4, "layers": 2}}},
 		{"lm-rnn-tied", "lm-rnn", map[string]any{"embed": 3, "tie_embeddings": true}, "", nil, registry.Plugin{Name: "gru", Params: map[string]any{"hidden": 4}}},
 	} {
@@ -161,20 +165,31 @@ func TestTransformerAndLMGradients(t *testing.T) {
 }
 
 func TestTransformerStepwiseMatchesForward(t *testing.T) {
+	mh := func(head map[string]any) registry.Plugin {
+		return registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2, "head": head}}
+	}
 	for _, tc := range []struct {
-		model string
-		spec  Spec
+		model     string
+		positions string
+		spec      Spec
 	}{
-		{"seq2seq-transformer", Spec{SrcVocab: 7, TgtVocab: 7, MaxLen: 8, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}}},
-		{"lm-transformer", Spec{TgtVocab: 7, MaxLen: 8, Attention: registry.Plugin{Name: "scaled-dot", Params: map[string]any{}}}},
-		{"lm-rnn", Spec{TgtVocab: 7, Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 5, "layers": 2}}}},
+		{"seq2seq-transformer", "", Spec{SrcVocab: 7, TgtVocab: 7, MaxLen: 8, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}}},
+		{"lm-transformer", "", Spec{TgtVocab: 7, MaxLen: 8, Attention: registry.Plugin{Name: "scaled-dot", Params: map[string]any{}}}},
+		{"lm-rnn", "", Spec{TgtVocab: 7, Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 5, "layers": 2}}}},
+		{"seq2seq-transformer", "rope", Spec{SrcVocab: 7, TgtVocab: 7, MaxLen: 8, Attention: mh(map[string]any{"name": "scaled-dot"})}},
+		{"seq2seq-transformer", "t5", Spec{SrcVocab: 7, TgtVocab: 7, MaxLen: 8, Attention: mh(map[string]any{"name": "chunked", "block": 3})}},
+		{"lm-transformer", "alibi", Spec{TgtVocab: 7, MaxLen: 8, Attention: mh(map[string]any{"name": "sliding-window", "window": 3})}},
+		{"lm-transformer", "none", Spec{TgtVocab: 7, MaxLen: 8, Attention: mh(map[string]any{"name": "performer", "features": 8})}},
 	} {
-		t.Run(tc.model, func(t *testing.T) {
+		t.Run(tc.model+"/"+tc.positions, func(t *testing.T) {
 			params := map[string]any{}
 			if tc.model != "lm-rnn" {
 				params = map[string]any{"d_model": 8, "ff": 8, "decoder_layers": 2}
 				if tc.model == "seq2seq-transformer" {
 					params["encoder_layers"] = 1
+				}
+				if tc.positions != "" {
+					params["positions"] = tc.positions
 				}
 			}
 			m := buildTiny(t, tc.model, params, tc.spec)

@@ -1,6 +1,9 @@
 package models
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/attnlab/attnlab/registry"
 )
 
@@ -67,12 +70,15 @@ type TransformerParams struct {
 	DecoderLayers int     `yaml:"decoder_layers" doc:"decoder blocks"`
 	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings, attention outputs and feed-forward layers"`
 	Norm          string  `yaml:"norm" doc:"post (LayerNorm after each residual, as Vaswani et al.) or pre (before each sublayer)"`
-	Positions     string  `yaml:"positions" doc:"sinusoidal or learned positional encodings"`
+	Positions     string  `yaml:"positions" doc:"sinusoidal or learned (added to the embeddings), rope, alibi or t5 (inside self-attention), or none (NoPE, causal models only)"`
 	Activation    string  `yaml:"activation" doc:"feed-forward activation: relu or gelu"`
 	TieEmbeddings bool    `yaml:"tie_embeddings" doc:"share the target embedding with the output projection (no output bias)"`
 	ScaleEmbed    bool    `yaml:"scale_embeddings" doc:"multiply embeddings by √d_model before adding positions (Vaswani et al.)"`
 	MaxLen        int     `yaml:"max_len" doc:"longest sequence for learned positions and the LM context (0: from the task)"`
 }
+
+// positionSchemes are the values of TransformerParams.Positions.
+var positionSchemes = []string{"sinusoidal", "learned", "rope", "alibi", "t5", "none"}
 
 // Validate checks the ranges.
 func (p *TransformerParams) Validate() error {
@@ -89,8 +95,10 @@ func (p *TransformerParams) Validate() error {
 		return registry.Invalid("dropout", "must be in [0, 1), got %v", p.Dropout)
 	case p.Norm != "post" && p.Norm != "pre":
 		return registry.Invalid("norm", "must be post or pre, got %q", p.Norm)
-	case p.Positions != "sinusoidal" && p.Positions != "learned":
-		return registry.Invalid("positions", "must be sinusoidal or learned, got %q", p.Positions)
+	case !slices.Contains(positionSchemes, p.Positions):
+		return registry.Invalid("positions", "must be one of %s, got %q", strings.Join(positionSchemes, ", "), p.Positions)
+	case p.Positions == "none" && p.EncoderLayers > 0:
+		return registry.Invalid("positions", "none (NoPE) needs a causal model: an encoder without positions sees a bag of tokens")
 	case p.Activation != "relu" && p.Activation != "gelu":
 		return registry.Invalid("activation", "must be relu or gelu, got %q", p.Activation)
 	case p.MaxLen < 0:

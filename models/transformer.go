@@ -6,6 +6,7 @@ import (
 
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -16,18 +17,32 @@ import (
 // (lm-transformer, GPT-style: self-attention blocks under a causal mask).
 //
 // Tokens are embedded (× √d_model when scale_embeddings; embeddings and
-// learned positions are initialised from N(0, 1/d_model)), positions added
-// (sinusoidal or learned), dropout applied; the blocks are post-LN or pre-LN;
-// the encoder and decoder stacks end with a LayerNorm, as PyTorch's
-// nn.Transformer and GPT-2 do; a Linear maps to the vocabulary, or the target
-// embedding does when tie_embeddings.
+// learned positions are initialised from N(0, 1/d_model)), dropout applied;
+// the blocks are post-LN or pre-LN; the encoder and decoder stacks end with
+// a LayerNorm, as PyTorch's nn.Transformer and GPT-2 do; a Linear maps to
+// the vocabulary, or the target embedding does when tie_embeddings.
+//
+// Positions (the positions parameter): sinusoidal (Vaswani et al. 2017) or
+// learned vectors are added to the embeddings; rope, alibi and t5 act
+// inside every self-attention site instead (attention.Positions: one
+// scheme for the encoder's sites, one for the decoder's; cross-attention
+// gets none, as in T5), and none adds nothing (NoPE: a causal model can
+// still tell positions apart; refused for seq2seq-transformer, whose
+// encoder would see a bag of tokens). Only learned positions limit the
+// length of a sequence (max_len); the others extrapolate.
+//
+// Decoder self-attention is built as a causal site (attention.Dims), so the
+// masks passed are key padding only: nothing [T,T]-sized is built outside
+// the attention.
 type Transformer struct {
 	P         TransformerParams
 	LM        bool
 	SrcEmb    *layers.Embedding // nil for a language model
 	TgtEmb    *layers.Embedding
-	SrcPos    layers.Positional
+	SrcPos    layers.Positional // added positions (sinusoidal, learned), or nil
 	TgtPos    layers.Positional
+	SrcRel    *attention.Positions // positions inside attention (rope, alibi, t5), or nil
+	TgtRel    *attention.Positions
 	Enc       []*layers.EncoderBlock
 	Dec       []*layers.DecoderBlock // seq2seq
 	LMBlocks  []*layers.EncoderBlock // language model: causal self-attention blocks
@@ -71,21 +86,33 @@ func newTransformer(p TransformerParams, spec Spec, lm bool) (*Transformer, erro
 	if p.ScaleEmbed {
 		m.embScale = float32(math.Sqrt(float64(d)))
 	}
-	newPos := func() layers.Positional {
-		if p.Positions == "learned" {
-			return layers.NewLearnedPositions(m.maxLen, d)
-		}
-		return layers.NewSinusoidal(d, m.maxLen)
+	if !lm && p.Positions == "none" {
+		return nil, fmt.Errorf("positions none: an encoder without positions sees a bag of tokens; NoPE needs a causal model (lm-transformer)")
 	}
+	newPos := func(causal bool) (layers.Positional, *attention.Positions, error) {
+		switch p.Positions {
+		case "learned":
+			return layers.NewLearnedPositions(m.maxLen, d), nil, nil
+		case "sinusoidal":
+			return layers.NewSinusoidal(d, m.maxLen), nil, nil
+		case "none":
+			return nil, nil, nil
+		}
+		rel, err := attention.NewPositions(p.Positions, causal)
+		return nil, rel, err
+	}
+	var err error
 	m.TgtEmb = layers.NewEmbedding(spec.TgtVocab, d)
-	m.TgtPos = newPos()
+	if m.TgtPos, m.TgtRel, err = newPos(true); err != nil {
+		return nil, err
+	}
 	act, err := layers.ParseActivation(p.Activation)
 	if err != nil {
 		return nil, err
 	}
 	cfg := layers.BlockConfig{Dim: d, FFDim: p.FF, Activation: act, Dropout: float32(p.Dropout), PreLN: p.Norm == "pre"}
-	newAttn := func(causal bool) (attention.Attention, error) {
-		a, err := attention.New(spec.Attention.Name, spec.Attention.Params, attention.Dims{Query: d, Key: d, Value: d, Causal: causal})
+	newAttn := func(causal bool, rel *attention.Positions) (attention.Attention, error) {
+		a, err := attention.New(spec.Attention.Name, spec.Attention.Params, attention.Dims{Query: d, Key: d, Value: d, Causal: causal, Positions: rel})
 		if err == nil {
 			m.attns = append(m.attns, a)
 		}
@@ -93,7 +120,7 @@ func newTransformer(p TransformerParams, spec Spec, lm bool) (*Transformer, erro
 	}
 	if lm {
 		for i := 0; i < p.DecoderLayers; i++ {
-			a, err := newAttn(true)
+			a, err := newAttn(true, m.TgtRel)
 			if err != nil {
 				return nil, err
 			}
@@ -101,9 +128,11 @@ func newTransformer(p TransformerParams, spec Spec, lm bool) (*Transformer, erro
 		}
 	} else {
 		m.SrcEmb = layers.NewEmbedding(spec.SrcVocab, d)
-		m.SrcPos = newPos()
+		if m.SrcPos, m.SrcRel, err = newPos(false); err != nil {
+			return nil, err
+		}
 		for i := 0; i < p.EncoderLayers; i++ {
-			a, err := newAttn(false)
+			a, err := newAttn(false, m.SrcRel)
 			if err != nil {
 				return nil, err
 			}
@@ -111,11 +140,11 @@ func newTransformer(p TransformerParams, spec Spec, lm bool) (*Transformer, erro
 		}
 		m.EncNorm = layers.NewLayerNorm(d, 0)
 		for i := 0; i < p.DecoderLayers; i++ {
-			self, err := newAttn(true)
+			self, err := newAttn(true, m.TgtRel)
 			if err != nil {
 				return nil, err
 			}
-			cross, err := newAttn(false)
+			cross, err := newAttn(false, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -130,12 +159,23 @@ func newTransformer(p TransformerParams, spec Spec, lm bool) (*Transformer, erro
 	return m, nil
 }
 
-// Params lists the parameters under src_emb, tgt_emb, src_pos, tgt_pos,
-// encoder.N, decoder.N (or blocks.N), enc_norm, dec_norm and out.
+// Params lists the parameters under src_emb, tgt_emb, src_pos, tgt_pos
+// (learned positions, or t5's bias table), encoder.N, decoder.N (or
+// blocks.N), enc_norm, dec_norm and out.
 func (m *Transformer) Params() []*layers.Param {
-	parts := []layers.Named{{Prefix: "tgt_emb", Module: m.TgtEmb}, {Prefix: "tgt_pos", Module: m.TgtPos}}
+	parts := []layers.Named{{Prefix: "tgt_emb", Module: m.TgtEmb}}
+	pos := func(prefix string, add layers.Positional, rel *attention.Positions) {
+		switch {
+		case add != nil:
+			parts = append(parts, layers.Named{Prefix: prefix, Module: add})
+		case rel != nil:
+			parts = append(parts, layers.Named{Prefix: prefix, Module: rel})
+		}
+	}
+	pos("tgt_pos", m.TgtPos, m.TgtRel)
 	if m.SrcEmb != nil {
-		parts = append(parts, layers.Named{Prefix: "src_emb", Module: m.SrcEmb}, layers.Named{Prefix: "src_pos", Module: m.SrcPos})
+		parts = append(parts, layers.Named{Prefix: "src_emb", Module: m.SrcEmb})
+		pos("src_pos", m.SrcPos, m.SrcRel)
 	}
 	for i, b := range m.Enc {
 		parts = append(parts, layers.Named{Prefix: fmt.Sprintf("encoder.%d", i), Module: b})
@@ -164,6 +204,11 @@ func (m *Transformer) Init(rng *tensor.RNG) {
 	}
 	m.initEmbedding(m.TgtEmb, rng)
 	initPositions(m.TgtPos, rng)
+	for _, rel := range []*attention.Positions{m.SrcRel, m.TgtRel} {
+		if rel != nil {
+			rel.Init(rng)
+		}
+	}
 	for _, b := range m.Enc {
 		b.Init(rng)
 	}
@@ -223,17 +268,20 @@ func (m *Transformer) SetTraining(on bool) {
 }
 
 func (m *Transformer) embed(emb *layers.Embedding, pos layers.Positional, ids []int, b, t int) *tensor.Tensor {
-	if t > m.maxLen {
+	if _, learned := pos.(*layers.LearnedPositions); learned && t > m.maxLen {
 		// A configuration can cause this (issue 10: validation will catch it
 		// where the task's lengths are known): a tensor.Error makes it a
 		// one-line run error rather than a bug.
-		panic(tensor.Error{Msg: fmt.Sprintf("models: sequence of length %d exceeds the Transformer's max_len %d", t, m.maxLen)})
+		panic(tensor.Error{Msg: fmt.Sprintf("models: sequence of length %d exceeds max_len %d, the Transformer's table of learned positions", t, m.maxLen)})
 	}
 	x := emb.Forward(ids, b, t)
 	if m.embScale != 1 {
 		x = tensor.Scale(x, m.embScale)
 	}
-	return m.Drop.Forward(pos.Forward(x))
+	if pos != nil {
+		x = pos.Forward(x)
+	}
+	return m.Drop.Forward(x)
 }
 
 // encode runs the encoder stack and returns the memory and its mask.
@@ -251,7 +299,8 @@ func (m *Transformer) encode(src, srcLen []int, b, s int) (*tensor.Tensor, *tens
 // weights (seq2seq).
 func (m *Transformer) decode(in, tgtLen []int, b, t int, mem, memMask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
 	y := m.embed(m.TgtEmb, m.TgtPos, in, b, t)
-	self := attention.CombineMasks(attention.CausalMask(t), attention.KeyPaddingMask(tgtLen, t))
+	self := attention.KeyPaddingMask(tgtLen, t) // the causal rule is the sites'
+
 	var cross *tensor.Tensor
 	for _, blk := range m.Dec {
 		y, _, cross = blk.Forward(y, mem, self, memMask)
@@ -381,4 +430,49 @@ func (s *transformerState) Select(idx []int) State {
 		out.first = selectInts(s.first, idx)
 	}
 	return out
+}
+
+// AttentionChecker is implemented by the parameter structs of models that
+// can check, without building the model, that an attention block suits
+// every attention site the model would build, with its position scheme:
+// the experiment format's validation calls it, so that an impossible
+// combination (positions alibi with linear attention, a chunked per-head
+// attention with an additive score, none's final context in a Transformer)
+// is a validation error that names the attention block.
+type AttentionChecker interface {
+	CheckAttention(attention registry.Plugin) error
+}
+
+var _ AttentionChecker = (*TransformerParams)(nil)
+
+// CheckAttention builds the attention of each kind of site the Transformer
+// has — encoder self-attention, decoder (causal) self-attention and
+// cross-attention — with the position scheme each gets, and returns the
+// first construction error.
+func (p *TransformerParams) CheckAttention(a registry.Plugin) error {
+	lm := p.EncoderLayers == 0
+	d := p.DModel
+	type site struct {
+		causal, pos bool
+	}
+	sites := []site{{causal: true, pos: true}}
+	if !lm {
+		sites = append(sites, site{causal: false, pos: true}, site{causal: false, pos: false})
+	}
+	for _, s := range sites {
+		var rel *attention.Positions
+		switch p.Positions {
+		case "rope", "alibi", "t5":
+			if s.pos {
+				var err error
+				if rel, err = attention.NewPositions(p.Positions, s.causal); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := attention.New(a.Name, a.Params, attention.Dims{Query: d, Key: d, Value: d, Causal: s.causal, Positions: rel}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
