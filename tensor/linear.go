@@ -1,5 +1,7 @@
 package tensor
 
+import "slices"
+
 // Act is an activation applied by LinearAct in the epilogue of its matrix
 // product.
 type Act uint8
@@ -59,7 +61,7 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 		panic(errorf("tensor.%s: bias %v for W %v", op, b.shape, w.shape))
 	}
 	shape := append(append([]int(nil), x.shape[:len(x.shape)-1]...), n)
-	if res != nil && !sameShape(res.shape, shape) {
+	if res != nil && !slices.Equal(res.shape, shape) {
 		panic(errorf("tensor.%s: residual %v for a result %v", op, res.shape, shape))
 	}
 	rows := shapeSize(shape[:len(shape)-1])
