@@ -119,6 +119,23 @@ func binRow(op binOp, out, a []float32, inca int, b []float32, incb int) {
 
 func binaryBackward(op binOp, out, a, b *Tensor) {
 	g := out.Grad
+	ad, bd := a.Data, b.Data
+	same := len(ad) == len(g) && len(bd) == len(g)
+	if same && (op == opAdd || op == opSub) {
+		// A residual connection: pass the gradient on (negated for b of a
+		// subtraction), assigning into new buffers.
+		if a.requiresGrad {
+			a.accGrad(g)
+		}
+		if b.requiresGrad {
+			if op == opAdd {
+				b.accGrad(g)
+			} else {
+				AxpySlice(b.grad(), g, -1)
+			}
+		}
+		return
+	}
 	var ga, gb []float32
 	if a.requiresGrad {
 		ga = a.grad()
@@ -126,8 +143,7 @@ func binaryBackward(op binOp, out, a, b *Tensor) {
 	if b.requiresGrad {
 		gb = b.grad()
 	}
-	ad, bd := a.Data, b.Data
-	if len(ad) == len(g) && len(bd) == len(g) {
+	if same {
 		binGradRow(op, g, ga, ad, 1, gb, bd, 1)
 		return
 	}
@@ -202,9 +218,7 @@ func accRow(dst, g []float32, inc int, s float32) {
 	case inc == 1:
 		dst = dst[:len(g)]
 		if s == 1 {
-			for i, v := range g {
-				dst[i] += v
-			}
+			AccSlice(dst, g)
 		} else {
 			for i, v := range g {
 				dst[i] -= v

@@ -122,7 +122,7 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 			geluGradAcc(gz, g, z, t)
 		}
 		if res != nil && res.requiresGrad {
-			AccSlice(res.grad(), g)
+			res.accGrad(g)
 		}
 		if b != nil && b.requiresGrad {
 			gb := b.grad()
@@ -131,7 +131,8 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 			}
 		}
 		if x.requiresGrad {
-			Gemm(false, true, rows, k, n, 1, gz, n, w.Data, n, 1, x.grad(), k)
+			gx, beta := x.gradDst()
+			Gemm(false, true, rows, k, n, 1, gz, n, w.Data, n, beta, gx, k)
 		}
 		if w.requiresGrad {
 			Gemm(true, false, k, n, rows, 1, x.Data, k, gz, n, 1, w.grad(), n)

@@ -71,39 +71,47 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 		out.backward = func() {
 			g := out.Grad
 			if a.requiresGrad {
-				ga := a.grad()
 				// dA = dC·op(B)ᵀ, stored as A is (transposed when transA).
+				// A new gradient buffer is assigned (beta 0), not cleared
+				// first; a shared A (sa = 0) adds every batch after the first.
+				ga, beta := a.gradDst()
 				if flat {
-					Gemm(false, !transB, nb*m, k, n, 1, g, n, b.Data, ldb, 1, ga, k)
+					Gemm(false, !transB, nb*m, k, n, 1, g, n, b.Data, ldb, beta, ga, k)
 				} else {
 					for i := 0; i < nb; i++ {
 						gi, bi, ai := g[i*m*n:], b.Data[i*sb:], ga[i*sa:]
 						if !transA {
-							Gemm(false, !transB, m, k, n, 1, gi, n, bi, ldb, 1, ai, k)
+							Gemm(false, !transB, m, k, n, 1, gi, n, bi, ldb, beta, ai, k)
 						} else {
 							// A stored [K,M]: dA = op(B)·dCᵀ.
-							Gemm(transB, true, k, m, n, 1, bi, ldb, gi, n, 1, ai, m)
+							Gemm(transB, true, k, m, n, 1, bi, ldb, gi, n, beta, ai, m)
+						}
+						if sa == 0 {
+							beta = 1
 						}
 					}
 				}
 			}
 			if b.requiresGrad {
-				gb := b.grad()
+				gb, beta := b.gradDst()
 				if flat {
 					if !transB {
-						Gemm(true, false, k, n, nb*m, 1, a.Data, lda, g, n, 1, gb, n)
+						Gemm(true, false, k, n, nb*m, 1, a.Data, lda, g, n, beta, gb, n)
 					} else {
-						Gemm(true, false, n, k, nb*m, 1, g, n, a.Data, lda, 1, gb, k)
+						Gemm(true, false, n, k, nb*m, 1, g, n, a.Data, lda, beta, gb, k)
 					}
 				} else {
 					for i := 0; i < nb; i++ {
 						gi, ai, bi := g[i*m*n:], a.Data[i*sa:], gb[i*sb:]
 						if !transB {
 							// dB = op(A)ᵀ·dC.
-							Gemm(!transA, false, k, n, m, 1, ai, lda, gi, n, 1, bi, n)
+							Gemm(!transA, false, k, n, m, 1, ai, lda, gi, n, beta, bi, n)
 						} else {
 							// B stored [N,K]: dB = dCᵀ·op(A).
-							Gemm(true, transA, n, k, m, 1, gi, n, ai, lda, 1, bi, k)
+							Gemm(true, transA, n, k, m, 1, gi, n, ai, lda, beta, bi, k)
+						}
+						if sb == 0 {
+							beta = 1
 						}
 					}
 				}

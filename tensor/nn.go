@@ -86,8 +86,11 @@ func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 		// Gradients nobody needs go to scratch rows.
 		var gx, gg, gb []float32
 		var scratch []float32
+		fresh := false
 		if x.requiresGrad {
-			gx = x.grad()
+			var beta float32
+			gx, beta = x.gradDst()
+			fresh = beta == 0 // a new buffer: clear each row just before adding into it
 		} else {
 			scratch = alloc(d)
 		}
@@ -107,6 +110,9 @@ func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 			gxr := scratch
 			if gx != nil {
 				gxr = gx[r*d : (r+1)*d]
+				if fresh {
+					clear(gxr)
+				}
 			}
 			lnBackwardRow(gxr, gg, gb, out.Grad[r*d:(r+1)*d], h[r*d:(r+1)*d], ones, stats[2*r+1])
 		}

@@ -31,12 +31,7 @@ func Reshape(x *Tensor, shape ...int) *Tensor {
 	if x.requiresGrad {
 		out.requiresGrad = true
 		out.inputs = []*Tensor{x}
-		out.backward = func() {
-			gx := x.grad()
-			for i, g := range out.Grad {
-				gx[i] += g
-			}
-		}
+		out.backward = func() { x.accGrad(out.Grad) }
 	}
 	return out
 }
@@ -92,7 +87,13 @@ func Permute(x *Tensor, perm ...int) *Tensor {
 	out := resultFull("Permute", shape, x)
 	permuteCopy(out.Data, x.Data, shape, src, false)
 	if out.requiresGrad {
-		out.backward = func() { permuteCopy(out.Grad, x.grad(), shape, src, true) }
+		out.backward = func() {
+			gx, beta := x.gradDst()
+			if beta == 0 {
+				clear(gx) // permuteCopy adds; the walk covers every element once
+			}
+			permuteCopy(out.Grad, gx, shape, src, true)
+		}
 	}
 	return out
 }

@@ -168,6 +168,33 @@ func (t *Tensor) grad() []float32 {
 	return t.Grad
 }
 
+// gradDst returns t's gradient buffer for a backward pass that will write
+// every element of it, and the beta to write with: 0 when the buffer is
+// new — its contents are garbage and the caller must assign, not add
+// (GEMM with beta 0, a copy) — and 1 when it already holds gradients to add
+// to. It saves clearing a new buffer that would be overwritten at once.
+func (t *Tensor) gradDst() ([]float32, float32) {
+	if t.Grad != nil {
+		return t.Grad, 1
+	}
+	if t.backward == nil && len(t.inputs) == 0 {
+		t.Grad = make([]float32, len(t.Data)) // a leaf keeps its (zeroed) gradient
+		return t.Grad, 1
+	}
+	t.Grad = allocDirty(len(t.Data))
+	return t.Grad, 0
+}
+
+// accGrad adds g into t's gradient (copying it when the buffer is new).
+func (t *Tensor) accGrad(g []float32) {
+	dst, beta := t.gradDst()
+	if beta == 0 {
+		copy(dst, g)
+		return
+	}
+	AccSlice(dst, g)
+}
+
 // NoGrad turns off gradient tracking on the given leaf tensors (usually a
 // model's parameters) and returns a function that restores it. Ops on inputs
 // that do not require gradients build no graph, so evaluation and decoding
