@@ -120,6 +120,7 @@ regular file, and an existing file only with --force.`,
 				return err
 			}
 			opt := t.DecodeOptions()
+			opt.Context = ctx // Ctrl-C stops the decoding within a step
 			if f.beam > 0 {
 				opt.Strategy, opt.Beam = "beam", f.beam
 			}
@@ -182,6 +183,8 @@ func (f *evalFlags) check(cmd *cobra.Command, file string) error {
 		return usagef("missing FILE.tsv (source<TAB>reference lines), or --src and --ref files")
 	case changed("beam") && f.beam < 1:
 		return usagef("--beam %d: the beam width must be at least 1", f.beam)
+	case f.beam > models.MaxBeam:
+		return usagef("--beam %d: the beam width must be at most %d", f.beam, models.MaxBeam)
 	case changed("tokenize") && !slices.Contains(experiments.BLEUTokenizers, f.tokenize):
 		return usagef("--tokenize %q: unknown BLEU tokenizer (known: %s)", f.tokenize, strings.Join(experiments.BLEUTokenizers, ", "))
 	case changed("force") && f.out.path == "":

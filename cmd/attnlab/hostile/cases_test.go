@@ -170,6 +170,15 @@ func corpus() []tcase {
 		tcase{name: "bench-compare-dev-zero", bullet: files, owner: "H1/H6", timeout: 10 * time.Second, rss: 256 << 20,
 			setup: args("bench", "W4", "--steps", "1", "--compare", "/dev/zero"),
 			code:  2, want: []string{"/dev/zero"}},
+		tcase{name: "eval-out-over-db", bullet: clobber, owner: "H7",
+			setup: withDB(map[string]string{"t.tsv": evalTSV(4)}, "eval", "1", "t.tsv", "--out", "lab.db", "--force"),
+			code:  2, want: []string{"is the run database"}, keep: []string{"lab.db"}},
+		tcase{name: "eval-out-fifo", bullet: clobber, owner: "H7", timeout: 10 * time.Second,
+			setup: func(e *env) []string {
+				e.fifo("hyps.txt")
+				return withDB(map[string]string{"t.tsv": evalTSV(4)}, "eval", "1", "t.tsv", "--out", "hyps.txt", "--force")(e)
+			},
+			code: 2, want: []string{"hyps.txt", "FIFO"}, keep: []string{"hyps.txt"}},
 		tcase{name: "plot-curves-to-stdout", bullet: clobber, owner: "H7",
 			setup: withDB(nil, "plot", "curves", "tiny", "-o", "-"),
 			code:  0, out: []string{"\x89PNG"}, keep: []string{"lab.db"}},
@@ -311,6 +320,9 @@ func corpus() []tcase {
 			code: 2, want: []string{"hidden"}},
 		tcase{name: "infinite-size", bullet: limits, owner: "H1", setup: setTiny("plan", "model.embed=1e999"),
 			code: 2, want: []string{"embed"}},
+		tcase{name: "eval-huge-beam", bullet: limits, owner: "H7",
+			setup: withDB(map[string]string{"t.tsv": evalTSV(4)}, "eval", "1", "t.tsv", "--beam", "1000000"),
+			code:  2, want: []string{"--beam 1000000", "at most"}},
 		tcase{name: "generate-huge-beam", bullet: limits, owner: "H7", setup: withDB(nil, "generate", "1", "--input", "abc", "--beam", "1000000"),
 			code: 2, want: []string{"--beam 1000000", "at most"}},
 		tcase{name: "generate-huge-max-len", bullet: limits, owner: "H7", setup: withDB(nil, "generate", "2", "--input", "the", "--max-len", big),
@@ -408,6 +420,15 @@ func corpus() []tcase {
 		tcase{name: "pairs-long-line", bullet: files, owner: "H1", timeout: 15 * time.Second, rss: 256 << 20,
 			setup: pairsWith(pairsTSV(2)+strings.Repeat("tok ", 200000)+"\tz\n"+pairsTSV(20), "", "plan"),
 			code:  2, want: []string{"pairs.tsv:3"}},
+		tcase{name: "eval-src-dev-zero", bullet: files, owner: "H1/H5", timeout: 10 * time.Second, rss: 256 << 20,
+			setup: withDB(map[string]string{"ref.txt": "cba\n"}, "eval", "1", "--src", "/dev/zero", "--ref", "ref.txt"),
+			code:  2, want: []string{"/dev/zero"}},
+		tcase{name: "eval-tsv-fifo", bullet: files, owner: "H1/H5", timeout: 10 * time.Second,
+			setup: func(e *env) []string {
+				e.fifo("t.tsv")
+				return withDB(nil, "eval", "1", "t.tsv")(e)
+			},
+			code: 2, want: []string{"t.tsv"}, keep: []string{"t.tsv"}},
 		tcase{name: "text-task-directory", bullet: files, owner: "H1",
 			setup: func(e *env) []string {
 				e.mkdir("lm.txt", 0o755)
@@ -452,6 +473,7 @@ func corpus() []tcase {
 		tcase{name: "sigint-during-test-evaluation", bullet: signals, owner: "H7", code: 130, multi: true, want: []string{"interrupted"}, drive: signalDuringTestEvaluation},
 		tcase{name: "sigterm-generate-blocked-stdin", bullet: signals, owner: "H7", code: 130, want: []string{"interrupted"}, drive: signalGenerateBlockedStdin},
 		tcase{name: "sigterm-blocked-read", bullet: signals, owner: "H7", code: anyCode, drive: signalBlockedRead},
+		tcase{name: "sigint-during-eval", bullet: signals, owner: "H7", code: 130, want: []string{"interrupted"}, drive: signalDuringEval},
 		tcase{name: "sigint-generate-long-decoding", bullet: signals, owner: "H7", code: 130, want: []string{"interrupted"}, drive: signalGenerateDecoding},
 		tcase{name: "crash-test", bullet: exitCodes, owner: "H7", setup: args("crash-test"),
 			code: 3, want: []string{"internal error: crash-test: deliberate bug", "report written to"}, check: crashReport},
@@ -500,6 +522,9 @@ func corpus() []tcase {
 			code: 2, check: controlFreeOutput},
 		tcase{name: "generate-input-escape", bullet: terminal, owner: "H7", setup: withDB(nil, "generate", "1", "--input", "ab\x1b[31mc"),
 			code: 2, want: []string{`\x1b`}, check: controlFreeOutput},
+		tcase{name: "eval-escapes", bullet: terminal, owner: "H7",
+			setup: withDB(map[string]string{"t.tsv": "ab\x1b[31mc\tc\x1b]0;x\x07ba\n" + evalTSV(3)}, "eval", "1", "t.tsv", "--out", "-"),
+			code:  0, check: controlFreeOutput},
 		tcase{name: "data-with-escapes", bullet: terminal, owner: "H7", drive: evilData},
 	)
 	return cs
@@ -517,5 +542,17 @@ func yamlBomb() string {
 		fmt.Fprintf(&b, "a%d: &a%d [%s]\n", i, i, strings.Join(refs, ", "))
 	}
 	b.WriteString("description: *a9\n")
+	return b.String()
+}
+
+// evalTSV returns n source<TAB>reference lines of the tiny reversal task.
+func evalTSV(n int) string {
+	var b strings.Builder
+	syms := "abcde"
+	for i := 0; i < n; i++ {
+		src := []byte{syms[i%5], syms[(i/5)%5], syms[(i/25)%5]}
+		ref := []byte{src[2], src[1], src[0]}
+		fmt.Fprintf(&b, "%s\t%s\n", src, ref)
+	}
 	return b.String()
 }

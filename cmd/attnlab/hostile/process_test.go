@@ -415,3 +415,20 @@ func signalBlockedRead(e *env) (result, error) {
 	}
 	return r, nil
 }
+
+// signalDuringEval: Ctrl-C while eval decodes a large file with a wide beam
+// ends it at once.
+func signalDuringEval(e *env) (result, error) {
+	e.labDB("lab.db")
+	e.write("big.tsv", evalTSV(125)+strings.Repeat(evalTSV(125), 40))
+	p := e.startProc(3*time.Minute, nil, "eval", "1", "big.tsv", "--beam", "64", "--db", "lab.db")
+	time.Sleep(1500 * time.Millisecond) // loaded and decoding
+	if p.cmd.ProcessState != nil || procState(p.cmd.Process.Pid) == "Z" {
+		return p.wait(), fmt.Errorf("eval ended before the signal: the test needs a longer decoding")
+	}
+	r, took := p.signalAndWait(syscall.SIGINT)
+	if took > quickExit {
+		return r, fmt.Errorf("eval took %v to stop after SIGINT", took)
+	}
+	return r, nil
+}
