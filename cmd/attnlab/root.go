@@ -62,7 +62,7 @@ The run database is --db, default $ATTNLAB_DB or ./attnlab.db.`,
 			root.AddCommand(c)
 		}
 	}
-	add("exp", newRunCmd(), newPlanCmd(), newSubmitCmd(), newWorkerCmd(), newBenchCmd())
+	add("exp", newRunCmd(), newPlanCmd(), newSubmitCmd(), newWorkerCmd(), newSlurmCmd(), newBenchCmd())
 	add("results", newLsCmd(), newShowCmd(), newCompareCmd(), newExportCmd(), newPlotCmd(), newGenerateCmd(), newEvalCmd())
 	add("other", newListCmd(), newVersionCmd())
 	root.SetHelpCommandGroupID("other")

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+)
+
+// slurmOptions are the flags of attnlab slurm.
+type slurmOptions struct {
+	workers    int
+	time       string
+	partition  string
+	cpus       int
+	sbatchArgs []string
+	dryRun     bool
+	attnlab    string
+	sets       []string
+	idleExit   time.Duration
+	maxRuns    int
+	outputDir  string
+	sbatchPath string
+}
+
+var slurmTimeRE = regexp.MustCompile(`^([0-9]+-)?[0-9]+(:[0-9]+){0,2}$`)
+
+func newSlurmCmd() *cobra.Command {
+	var (
+		db *string
+		o  slurmOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "slurm EXPERIMENT.yaml --workers N",
+		Short: "Queue an experiment's runs and start workers for them as a Slurm job array",
+		Long: `Validate an experiment and queue its runs in the run database (as attnlab submit
+does), write an sbatch script that starts one attnlab worker per array task
+against the same database, and submit it with sbatch --array. The workers
+take the runs from the queue; each stops when no run is left. At Slurm's time
+limit or on preemption (SIGTERM) a worker checkpoints and hands its run back
+to the queue, and the next worker resumes it.
+
+The database must be one every node reaches: a PostgreSQL URL
+(postgres://user@host/db). A SQLite file only works when all tasks run on one
+node. The script holds no password: when the URL has one, the workers get the
+URL from ATTNLAB_DB in the job's environment (sbatch exports the
+submitter's environment by default); PGPASSWORD or a pgpass file work too.
+
+--dry-run prints the script and submits nothing (it does not even open the
+database).`,
+		Example: "  attnlab slurm exp.yaml --db postgres://lab@db.example/attnlab --workers 8 --time 4:00:00 --partition cpu\n" +
+			"  attnlab slurm exp.yaml --workers 8 --dry-run",
+		Args: args(1, "EXPERIMENT.yaml"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			x, err := experiments.Load(args[0], o.sets)
+			if err != nil {
+				return err
+			}
+			if o.attnlab == "" {
+				if o.attnlab, err = os.Executable(); err != nil {
+					return fmt.Errorf("cannot tell where this attnlab is (%v): give --attnlab PATH", err)
+				}
+			}
+			target := *db
+			if store.EngineOf(target) == store.SQLite {
+				if abs, err := filepath.Abs(target); err == nil {
+					target = abs
+				}
+				if o.workers > 1 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "attnlab slurm: note: %s is a SQLite file: its workers must all run on one node that has it on a local disk; use a PostgreSQL --db for many nodes\n", target)
+				}
+			}
+			script, err := slurmScript(x.Name, target, o)
+			if err != nil {
+				return err
+			}
+			if o.dryRun {
+				_, err := io.WriteString(cmd.OutOrStdout(), script)
+				return err
+			}
+			st, err := store.Open(target)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			sub, err := runs.Submit(cmd.Context(), st, x)
+			if err != nil {
+				return err
+			}
+			queued := 0
+			for _, r := range sub.Runs {
+				if r.Status != store.StatusDone && r.Status != store.StatusFailed {
+					queued++
+				}
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "queued %s of %s in %s (%d of them not done)\n", plural(len(sub.Runs), "run"), x.Name, st.Path(), queued)
+			job, err := sbatch(cmd.Context(), o, script, *db, st)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "submitted Slurm job %s: %s (array 0-%d)\n", job, plural(o.workers, "worker"), o.workers-1)
+			fmt.Fprintf(w, "watch:  attnlab ls runs --db %s --experiment %s\n", shellQuote(st.Path()), x.Name)
+			fmt.Fprintf(w, "        squeue -j %s\n", job)
+			fmt.Fprintf(w, "stop:   scancel %s   (workers hand their runs back to the queue)\n", job)
+			return nil
+		},
+	}
+	db = addDBFlag(cmd)
+	f := cmd.Flags()
+	f.IntVar(&o.workers, "workers", 0, "number of workers: array tasks, one worker each (required)")
+	f.StringVar(&o.time, "time", "", "time limit of each task, as sbatch --time takes it (4:00:00, 1-00:00:00); default: the partition's")
+	f.StringVar(&o.partition, "partition", "", "Slurm partition (default: the cluster's default)")
+	f.IntVar(&o.cpus, "cpus-per-task", 1, "CPUs of each task (set train.threads to use more than one per run)")
+	f.StringArrayVar(&o.sbatchArgs, "sbatch-arg", nil, "one more sbatch option, as an #SBATCH line: --sbatch-arg=--mem=4G (repeatable)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the sbatch script; submit nothing")
+	f.StringVar(&o.attnlab, "attnlab", "", "path of the attnlab binary on the nodes (default: this one's)")
+	f.StringArrayVar(&o.sets, "set", nil, "override a key: --set train.steps=500 (YAML value; repeatable)")
+	f.DurationVar(&o.idleExit, "idle-exit", 0, "passed to each worker: stop after finding nothing to take for this long")
+	f.IntVar(&o.maxRuns, "max-runs", 0, "passed to each worker: stop after taking this many runs")
+	f.StringVar(&o.outputDir, "output-dir", "", "directory of the tasks' log files (default: the submission directory)")
+	f.StringVar(&o.sbatchPath, "sbatch", "sbatch", "the sbatch command")
+	_ = f.MarkHidden("sbatch")
+	return cmd
+}
+
+func (o *slurmOptions) check() error {
+	switch {
+	case o.workers < 1:
+		return usagef("--workers %d: want 1 or more array tasks", o.workers)
+	case o.workers > 100000:
+		return usagef("--workers %d: at most 100000", o.workers)
+	case o.cpus < 1:
+		return usagef("--cpus-per-task %d: want 1 or more", o.cpus)
+	case o.time != "" && !slurmTimeRE.MatchString(o.time):
+		return usagef("--time %q: want minutes, H:MM:SS or D-HH:MM:SS as sbatch takes it", o.time)
+	case o.idleExit < 0:
+		return usagef("--idle-exit %s: want 0 or more", o.idleExit)
+	case o.maxRuns < 0:
+		return usagef("--max-runs %d: want 0 or more", o.maxRuns)
+	case strings.ContainsAny(o.partition, " \t\n'\"\\$`"):
+		return usagef("--partition %q: not a partition name", o.partition)
+	case strings.ContainsAny(o.outputDir, " \t\n\r%"):
+		return usagef("--output-dir %q: sbatch cannot take blanks or %% in it", o.outputDir)
+	}
+	for _, a := range o.sbatchArgs {
+		if !strings.HasPrefix(a, "-") || strings.ContainsAny(a, "\n\r") {
+			return usagef("--sbatch-arg %q: want one sbatch option such as --mem=4G", a)
+		}
+	}
+	return nil
+}
+
+var scriptTemplate = template.Must(template.New("sbatch").Parse(`#!/bin/bash
+# attnlab workers for experiment {{.Experiment}}, written by attnlab slurm.
+# Each array task runs one worker; workers take runs from the queue in the
+# database until none is left. SIGTERM (time limit, preemption, scancel)
+# makes a worker checkpoint and hand its run back to the queue.
+#SBATCH --job-name=attnlab-{{.Experiment}}
+#SBATCH --array=0-{{.Last}}
+#SBATCH --cpus-per-task={{.CPUs}}
+{{- if .Time}}
+#SBATCH --time={{.Time}}
+{{- end}}
+{{- if .Partition}}
+#SBATCH --partition={{.Partition}}
+{{- end}}
+#SBATCH --output={{.Output}}
+{{- range .Extra}}
+#SBATCH {{.}}
+{{- end}}
+
+# database: {{.Shown}}
+{{- if .FromEnv}}
+# (its URL has a password: the workers read it from ATTNLAB_DB, which
+# attnlab slurm exported to sbatch, or the password from PGPASSWORD or a
+# pgpass file)
+if [ -z "${ATTNLAB_DB:-}" ]; then
+  echo "attnlab worker: ATTNLAB_DB is not set in the job's environment" >&2
+  exit 2
+fi
+{{- end}}
+exec {{.Attnlab}} worker{{if not .FromEnv}} --db {{.DB}}{{end}} --experiment {{.Experiment}}{{.WorkerFlags}}
+`))
+
+// slurmScript writes the sbatch script.
+func slurmScript(experiment, db string, o slurmOptions) (string, error) {
+	fromEnv := len(store.Secrets(db)) > 0
+	out := "%x-%A_%a.out"
+	if o.outputDir != "" {
+		abs, err := filepath.Abs(o.outputDir)
+		if err != nil {
+			return "", err
+		}
+		out = filepath.Join(abs, out)
+	}
+	var wf strings.Builder
+	if o.idleExit > 0 {
+		fmt.Fprintf(&wf, " --idle-exit %s", o.idleExit)
+	}
+	if o.maxRuns > 0 {
+		fmt.Fprintf(&wf, " --max-runs %d", o.maxRuns)
+	}
+	var b bytes.Buffer
+	err := scriptTemplate.Execute(&b, map[string]any{
+		"Experiment":  experiment,
+		"Last":        o.workers - 1,
+		"CPUs":        o.cpus,
+		"Time":        o.time,
+		"Partition":   o.partition,
+		"Output":      out,
+		"Extra":       o.sbatchArgs,
+		"Shown":       store.Redact(db),
+		"FromEnv":     fromEnv,
+		"DB":          shellQuote(db),
+		"Attnlab":     shellQuote(o.attnlab),
+		"WorkerFlags": wf.String(),
+	})
+	return b.String(), err
+}
+
+var jobIDRE = regexp.MustCompile(`^([0-9]+)(;\S+)?\s*$`)
+
+// sbatch submits script and returns the job id. The full database target
+// goes to the job in ATTNLAB_DB; nothing it prints is shown unmasked.
+func sbatch(ctx context.Context, o slurmOptions, script, db string, st *store.Store) (string, error) {
+	cmd := exec.CommandContext(ctx, o.sbatchPath, "--parsable")
+	cmd.Stdin = strings.NewReader(script)
+	cmd.Env = append(os.Environ(), "ATTNLAB_DB="+db)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return "", fmt.Errorf("sbatch failed: %s (the runs stay queued: attnlab worker --db %s takes them)", st.Redact(firstLine(msg)), shellQuote(st.Path()))
+	}
+	m := jobIDRE.FindStringSubmatch(stdout.String())
+	if m == nil {
+		return "", fmt.Errorf("sbatch printed %q, not a job id", st.Redact(firstLine(stdout.String())))
+	}
+	return m[1], nil
+}

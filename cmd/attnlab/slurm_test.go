@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/attnlab/attnlab/internal/testenv"
+	"github.com/attnlab/attnlab/store"
+)
+
+// TestSlurmDryRunGolden pins the sbatch script: #SBATCH lines from the
+// flags, the worker command line, and no password anywhere.
+func TestSlurmDryRunGolden(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		args   []string
+	}{
+		{"slurm_dry_run.golden", []string{"--workers", "4", "--time", "4:00:00", "--partition", "cpu", "--cpus-per-task", "2",
+			"--sbatch-arg=--mem=4G", "--sbatch-arg=--account=lab", "--idle-exit", "2m", "--max-runs", "10",
+			"--db", "postgres://lab:Sup3rSecret@db.example:5432/attnlab?sslmode=verify-full"}},
+		{"slurm_dry_run_nopassword.golden", []string{"--workers", "1", "--db", "postgres://lab@db.example/attnlab"}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			args := append([]string{"slurm", "testdata/queue.yaml", "--attnlab", "/opt/attnlab/bin/attnlab", "--dry-run"}, tc.args...)
+			r := attnlab(t, args...)
+			wantOK(t, r)
+			if strings.Contains(r.stdout+r.stderr, "Sup3rSecret") {
+				t.Fatalf("the password is in the output:\n%s", r.stdout)
+			}
+			golden(t, tc.golden, r.stdout)
+		})
+	}
+}
+
+func TestSlurmUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "--workers 0: want 1 or more array tasks"},
+		{[]string{"--workers", "2", "--time", "four hours"}, `--time "four hours": want minutes, H:MM:SS or D-HH:MM:SS`},
+		{[]string{"--workers", "2", "--cpus-per-task", "0"}, "--cpus-per-task 0: want 1 or more"},
+		{[]string{"--workers", "2", "--sbatch-arg", "mem=4G"}, `--sbatch-arg "mem=4G": want one sbatch option`},
+		{[]string{"--workers", "2", "--partition", "a b"}, `--partition "a b": not a partition name`},
+	} {
+		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
+		wantError(t, r, exitUsage, tc.want)
+	}
+}
+
+// TestSlurm runs `attnlab slurm --workers 2` on a one-node Slurm cluster
+// against PostgreSQL: the array's two workers finish the experiment's four
+// runs and exit.
+func TestSlurm(t *testing.T) {
+	testenv.Slurm(t)
+	url := testenv.PostgresURL(t)
+	dir := t.TempDir()
+	r := attnlab(t, "slurm", "testdata/queue.yaml", "--db", url, "--workers", "2",
+		"--set", "seeds=[1, 2]", "--set", "sweep.grid.model.attention.name=[none, dot]", "--set", "train.steps=200",
+		"--time", "10:00", "--output-dir", dir,
+		// The test binary is attnlab when ATTNLAB_CLI_MAIN=1 (see TestMain).
+		"--attnlab", os.Args[0], "--sbatch-arg=--export=ALL,"+cliMainEnv+"=1", "--sbatch-arg=--chdir="+dir)
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "queued 4 runs of queue") || !strings.Contains(r.stdout, "submitted Slurm job ") {
+		t.Fatalf("attnlab slurm said:\n%s", r.stdout)
+	}
+	job := strings.Fields(r.stdout[strings.Index(r.stdout, "submitted Slurm job ")+len("submitted Slurm job "):])[0]
+	t.Cleanup(func() { exec.Command("scancel", job).Run() })
+
+	st, err := store.OpenExisting(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		rs, err := st.Runs(ctx, store.RunFilter{Experiments: []string{"queue"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, r := range rs {
+			if r.Status == store.StatusDone {
+				done++
+			}
+		}
+		if done == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			out, _ := exec.Command("squeue", "-j", job).CombinedOutput()
+			t.Fatalf("after 5 minutes %d of 4 runs are done; squeue:\n%s\nlogs:\n%s", done, out, slurmLogs(dir))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// Both workers stop once the queue is empty.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		out, err := exec.Command("squeue", "-h", "-j", job).Output()
+		if err == nil && strings.TrimSpace(string(out)) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job's tasks did not end:\n%s", out)
+		}
+	}
+	logs := slurmLogs(dir)
+	if n := strings.Count(logs, "worker done: "); n != 2 {
+		t.Fatalf("%d workers reported their end, want 2:\n%s", n, logs)
+	}
+	t.Logf("task logs:\n%s", logs)
+}
+
+// slurmLogs returns the text of the task log files in dir.
+func slurmLogs(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "attnlab-*.out"))
+	var b strings.Builder
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		b.WriteString("== " + filepath.Base(f) + "\n" + string(data))
+	}
+	return b.String()
+}
