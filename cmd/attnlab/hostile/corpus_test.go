@@ -160,6 +160,18 @@ func TestCorpus(t *testing.T) {
 		}
 	}
 	t.Logf("%d cases; %d pending", len(cases), len(pending))
+	for _, b := range bullets {
+		n, p := 0, 0
+		for _, c := range cases {
+			if c.bullet == b {
+				n++
+				if _, ok := pending[c.name]; ok {
+					p++
+				}
+			}
+		}
+		t.Logf("  %-58s %3d cases, %2d pending", b, n, p)
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
