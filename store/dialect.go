@@ -141,6 +141,9 @@ type dialect interface {
 	skipLocked() string
 	// check runs the engine's integrity check and returns its problems.
 	check(ctx context.Context, q querier) ([]string, error)
+	// compact returns the statements that give the space of removed rows
+	// back to the file system, run outside a transaction.
+	compact() []string
 }
 
 // dbState is what probe found.

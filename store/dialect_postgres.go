@@ -195,3 +195,7 @@ func pgMessage(err error) string {
 	}
 	return oneLine(err.Error())
 }
+
+// compact marks the space of dead rows reusable (plain VACUUM: no
+// exclusive lock, so running workers go on).
+func (postgresDialect) compact() []string { return []string{"VACUUM"} }

@@ -295,3 +295,9 @@ func (w *fileWatch) check() error {
 	}
 	return w.gone
 }
+
+// compact rewrites the file without its free pages, then checkpoints the
+// write-ahead log and truncates it.
+func (sqliteDialect) compact() []string {
+	return []string{"VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"}
+}

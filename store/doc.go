@@ -168,6 +168,16 @@
 // versions of an experiment, or a prefix shared by several hashes, is
 // ambiguous (ErrAmbiguous, listing the runs).
 //
+// # Removal
+//
+// RemoveExperiments and RemoveRuns delete experiments or runs with every
+// row they own (the cascade of the foreign keys), RemoveCheckpoints the
+// checkpoint artifacts of done runs that do not keep them, each in one
+// transaction and each reporting what it removed as a Removal (a dry run
+// counts and writes nothing). A running run is never removed (ErrRunning):
+// its owner would go on writing to it. Compact gives the freed space back
+// (SQLite: VACUUM and a truncating WAL checkpoint; PostgreSQL: VACUUM).
+//
 // # Filters
 //
 // ParseWhere parses the CLI's --where language (see its doc) into a *Cond,

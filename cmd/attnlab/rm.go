@@ -1,0 +1,144 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+func newRmCmd() *cobra.Command {
+	var (
+		db  *string
+		dry bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rm EXPERIMENT|RUN...",
+		Short: "Remove experiments or runs from the run database, with everything they hold",
+		Long: `Remove experiments (all their runs) or single runs from the run database, with
+their params, metric histories, summaries and artifacts. An argument that names
+an experiment removes it; any other is a run (a name as ls runs shows it,
+quickstart/additive/seed=1, an id, or a hash prefix). Running runs are refused:
+stop them first. Everything is removed in one transaction per kind, so an error
+leaves the database as it was.
+
+--dry-run lists what would be removed and touches nothing. attnlab gc gives the
+space back to the file system.`,
+		Example: "  attnlab rm quickstart --dry-run\n  attnlab rm quickstart/none/seed=3 17",
+		Args:    args(1, "EXPERIMENT|RUN..."),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := cmd.Context()
+			all, err := st.Experiments(ctx)
+			if err != nil {
+				return err
+			}
+			var exps []store.Experiment
+			var runs []store.Run
+			for _, a := range args {
+				if i := slices.IndexFunc(all, func(x store.Experiment) bool { return x.Name == a }); i >= 0 {
+					if !slices.ContainsFunc(exps, func(x store.Experiment) bool { return x.Name == a }) {
+						exps = append(exps, all[i])
+					}
+					continue
+				}
+				r, err := st.ResolveRun(ctx, a)
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("%q is neither an experiment nor a run in %s (attnlab ls and attnlab ls runs list them)", a, st.Path())
+				}
+				if err != nil {
+					return err
+				}
+				if !slices.ContainsFunc(runs, func(x store.Run) bool { return x.ID == r.ID }) {
+					runs = append(runs, r)
+				}
+			}
+			// A run of an experiment that goes too is counted with it.
+			runs = slices.DeleteFunc(runs, func(r store.Run) bool {
+				return slices.ContainsFunc(exps, func(x store.Experiment) bool { return x.ID == r.ExperimentID })
+			})
+			names := make([]string, len(exps))
+			for i, x := range exps {
+				names[i] = x.Name
+			}
+			ids := make([]int64, len(runs))
+			for i, r := range runs {
+				ids[i] = r.ID
+			}
+			// Check both removals first, so that a refusal leaves everything.
+			var total store.Removal
+			for _, pass := range []bool{true, false} {
+				if !pass && dry {
+					break
+				}
+				total = store.Removal{}
+				if len(names) > 0 {
+					r, err := st.RemoveExperiments(ctx, names, pass)
+					if err != nil {
+						return err
+					}
+					total.Add(r)
+				}
+				if len(ids) > 0 {
+					r, err := st.RemoveRuns(ctx, ids, pass)
+					if err != nil {
+						return err
+					}
+					total.Add(r)
+				}
+			}
+			w := cmd.OutOrStdout()
+			verb := "removed"
+			if dry {
+				verb = "would remove"
+			}
+			for _, x := range exps {
+				n := 0
+				for _, c := range x.Counts {
+					n += c
+				}
+				fmt.Fprintf(w, "%s experiment %s (%s)\n", verb, x.Name, plural(n, "run"))
+			}
+			for _, r := range runs {
+				fmt.Fprintf(w, "%s run %s (id %d, %s)\n", verb, r.Name(), r.ID, r.Status)
+			}
+			fmt.Fprintf(w, "in all: %s\n", describeRemoval(total))
+			return nil
+		},
+	}
+	db = addDBFlag(cmd)
+	cmd.Flags().BoolVarP(&dry, "dry-run", "n", false, "list what would be removed; remove nothing")
+	return cmd
+}
+
+// describeRemoval says what a removal counts: "1 experiment, 18 runs,
+// 1,234 metric rows, 54 artifacts (4.2 MB)".
+func describeRemoval(r store.Removal) string {
+	var parts []string
+	if r.Experiments > 0 {
+		parts = append(parts, plural(r.Experiments, "experiment"))
+	}
+	parts = append(parts, plural(r.Runs, "run"), plural(r.Metrics, "metric row"), plural(r.Artifacts, "artifact")+" ("+byteSize(r.ArtifactBytes)+")")
+	return strings.Join(parts, ", ")
+}
+
+// byteSize shows n bytes as "512 B", "4.2 kB", "12.3 MB", "1.1 GB".
+func byteSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+// contents lists every run of db with its summaries and artifacts, one
+// line per fact, to compare a database before and after a removal.
+func contents(t *testing.T, db string) []string {
+	t.Helper()
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	runs, err := st.Runs(ctx, store.RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	sums, err := st.Summaries(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range runs {
+		out = append(out, fmt.Sprintf("%s run %s %s", r.Name(), r.Hash, r.Status))
+		for k, v := range sums[r.ID] {
+			out = append(out, fmt.Sprintf("%s summary %s=%v", r.Name(), k, v))
+		}
+		keys, err := st.MetricKeys(ctx, []int64{r.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			h, err := st.MetricHistory(ctx, []int64{r.ID}, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s metric %s: %d points", r.Name(), k, len(h[r.ID])))
+		}
+		arts, err := st.Artifacts(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range arts {
+			out = append(out, fmt.Sprintf("%s artifact %s/%s %d", r.Name(), a.Kind, a.Name, a.Size))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestRmAndGc: rm removes exactly the runs and experiments named (with
+// --dry-run nothing), gc exactly the checkpoints of done runs; everything
+// else stays, and a done run still decodes after gc.
+func TestRmAndGc(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "rm.db")
+	wantOK(t, attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-q"))
+	wantOK(t, attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q"))
+	before := contents(t, db)
+
+	dry := attnlab(t, "rm", "tiny/additive/seed=1", "tinylm", "--dry-run", "--db", db)
+	wantOK(t, dry)
+	for _, want := range []string{"would remove experiment tinylm (1 run)", "would remove run tiny/additive/seed=1 (id ", "in all: 1 experiment, 2 runs, "} {
+		if !strings.Contains(dry.stdout, want) {
+			t.Errorf("rm --dry-run lacks %q:\n%s", want, dry.stdout)
+		}
+	}
+	if got := contents(t, db); !slices.Equal(got, before) {
+		t.Fatalf("rm --dry-run changed the database")
+	}
+
+	rm := attnlab(t, "rm", "tiny/additive/seed=1", "tinylm", "--db", db)
+	wantOK(t, rm)
+	if strings.Replace(rm.stdout, "removed", "would remove", -1) != dry.stdout {
+		t.Errorf("rm did not do what --dry-run said:\n%s\nvs\n%s", rm.stdout, dry.stdout)
+	}
+	var want []string
+	for _, l := range before {
+		if !strings.HasPrefix(l, "tiny/additive/seed=1 ") && !strings.HasPrefix(l, "tinylm/") {
+			want = append(want, l)
+		}
+	}
+	after := contents(t, db)
+	if !slices.Equal(after, want) {
+		t.Errorf("rm touched something else:\ngot  %q\nwant %q", after, want)
+	}
+	ls := attnlab(t, "ls", "--db", db, "--width", "200")
+	if !strings.Contains(ls.stdout, "tiny ") || strings.Contains(ls.stdout, "tinylm") {
+		t.Errorf("ls after rm:\n%s", ls.stdout)
+	}
+	wantError(t, attnlab(t, "rm", "nope", "--db", db), exitFailure, `"nope" is neither an experiment nor a run`)
+
+	// gc: only the checkpoints of done runs go.
+	var ckpts int
+	want = nil
+	for _, l := range after {
+		if strings.Contains(l, " artifact checkpoint/") {
+			ckpts++
+			continue
+		}
+		want = append(want, l)
+	}
+	if ckpts == 0 {
+		t.Fatalf("the fixture has no checkpoint to collect:\n%q", after)
+	}
+	gdry := attnlab(t, "gc", "--dry-run", "--db", db)
+	wantOK(t, gdry)
+	if !strings.Contains(gdry.stdout, fmt.Sprintf("would remove %s of done runs", plural(ckpts, "checkpoint"))) {
+		t.Errorf("gc --dry-run:\n%s", gdry.stdout)
+	}
+	if !slices.Equal(contents(t, db), after) {
+		t.Fatalf("gc --dry-run changed the database")
+	}
+	gc := attnlab(t, "gc", "--db", db)
+	wantOK(t, gc)
+	if !strings.Contains(gc.stdout, fmt.Sprintf("removed %s of done runs", plural(ckpts, "checkpoint"))) || !strings.Contains(gc.stdout, "compacted "+db) {
+		t.Errorf("gc:\n%s", gc.stdout)
+	}
+	if got := contents(t, db); !slices.Equal(got, want) {
+		t.Errorf("gc touched something else:\ngot  %q\nwant %q", got, want)
+	}
+	// A done run still decodes, and compare still compares.
+	wantOK(t, attnlab(t, "generate", "tiny/additive/seed=2", "--input", "abc", "--db", db))
+	wantOK(t, attnlab(t, "compare", "tiny", "--db", db))
+	if again := attnlab(t, "gc", "--db", db); !strings.Contains(again.stdout, "removed 0 checkpoints") {
+		t.Errorf("second gc:\n%s", again.stdout)
+	}
+}

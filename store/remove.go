@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrRunning is wrapped by the errors of RemoveRuns and RemoveExperiments
+// when a run to remove is running: its owner would keep writing to it.
+var ErrRunning = errors.New("run is running")
+
+// Removal counts what a removal took out of the store (or, dry, would
+// take): rows of each table and the bytes of the artifacts.
+type Removal struct {
+	Experiments, Runs, Params, Metrics, Summaries, Artifacts int
+	ArtifactBytes                                            int64
+}
+
+// Add adds the counts of o to r.
+func (r *Removal) Add(o Removal) {
+	r.Experiments += o.Experiments
+	r.Runs += o.Runs
+	r.Params += o.Params
+	r.Metrics += o.Metrics
+	r.Summaries += o.Summaries
+	r.Artifacts += o.Artifacts
+	r.ArtifactBytes += o.ArtifactBytes
+}
+
+// countRuns counts the rows of the runs ids and their params, metrics,
+// summaries and artifacts.
+func (s *Store) countRuns(ctx context.Context, q querier, ids string) (Removal, error) {
+	var r Removal
+	for _, c := range []struct {
+		table string
+		n     *int
+	}{{"params", &r.Params}, {"metrics", &r.Metrics}, {"summaries", &r.Summaries}} {
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+c.table+` WHERE run_id IN (`+s.d.int64s()+`)`, ids).Scan(c.n); err != nil {
+			return r, err
+		}
+	}
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id IN (`+s.d.int64s()+`)`, ids).Scan(&r.Runs); err != nil {
+		return r, err
+	}
+	err := q.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(size), 0) FROM artifacts WHERE run_id IN (`+s.d.int64s()+`)`, ids).
+		Scan(&r.Artifacts, &r.ArtifactBytes)
+	return r, err
+}
+
+// checkNotRunning returns an error wrapping ErrRunning naming the runs of
+// ids that are running.
+func (s *Store) checkNotRunning(ctx context.Context, q querier, ids string) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, host, pid FROM runs WHERE status = 'running' AND id IN (`+s.d.int64s()+`) ORDER BY id`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var busy []string
+	for rows.Next() {
+		var id, pid int64
+		var host string
+		if err := rows.Scan(&id, &host, &pid); err != nil {
+			return err
+		}
+		busy = append(busy, fmt.Sprintf("run %d on %s:%d", id, host, pid))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(busy) > 0 {
+		return fmt.Errorf("%s: stop it first: %w", strings.Join(busy, ", "), ErrRunning)
+	}
+	return nil
+}
+
+// RemoveRuns deletes the runs ids with everything they hold (params,
+// metrics, summaries, artifacts), in one transaction, and returns what it
+// removed; their experiments stay. With dry it only counts what it would
+// remove. A running run is an error wrapping ErrRunning and nothing is
+// removed; unknown ids are left out of the counts.
+func (s *Store) RemoveRuns(ctx context.Context, ids []int64, dry bool) (Removal, error) {
+	var out Removal
+	list := idList(ids)
+	do := func(q querier, exec func(string, ...any) error) error {
+		if err := s.checkNotRunning(ctx, q, list); err != nil {
+			return err
+		}
+		r, err := s.countRuns(ctx, q, list)
+		if err != nil {
+			return err
+		}
+		out = r
+		if dry {
+			return nil
+		}
+		return exec(`DELETE FROM runs WHERE id IN (`+s.d.int64s()+`)`, list)
+	}
+	if err := s.removal(ctx, dry, do); err != nil {
+		return Removal{}, fmt.Errorf("store: remove runs: %w", err)
+	}
+	return out, nil
+}
+
+// RemoveExperiments deletes the named experiments with all their runs and
+// everything those hold, in one transaction, and returns what it removed
+// (with dry, what it would remove). An unknown name is an error wrapping
+// ErrNotFound, a running run one wrapping ErrRunning; then nothing is
+// removed.
+func (s *Store) RemoveExperiments(ctx context.Context, names []string, dry bool) (Removal, error) {
+	var out Removal
+	do := func(q querier, exec func(string, ...any) error) error {
+		for _, name := range names {
+			var expID int64
+			if err := q.QueryRowContext(ctx, `SELECT id FROM experiments WHERE name = ?`, name).Scan(&expID); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("experiment %q: %w", name, ErrNotFound)
+				}
+				return err
+			}
+			var ids []int64
+			rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE experiment_id = ? ORDER BY id`, expID)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			list := idList(ids)
+			if err := s.checkNotRunning(ctx, q, list); err != nil {
+				return fmt.Errorf("experiment %q: %w", name, err)
+			}
+			r, err := s.countRuns(ctx, q, list)
+			if err != nil {
+				return err
+			}
+			r.Experiments = 1
+			out.Add(r)
+			if !dry {
+				if err := exec(`DELETE FROM experiments WHERE id = ?`, expID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := s.removal(ctx, dry, do); err != nil {
+		return Removal{}, fmt.Errorf("store: remove experiments: %w", err)
+	}
+	return out, nil
+}
+
+// RemoveCheckpoints deletes the checkpoint artifacts (kind) of the runs
+// that are done and do not keep their checkpoints (Run.KeepCheckpoints),
+// and returns what it removed (with dry, what it would remove). Nothing
+// else is touched: a done run's model stays, and so do the checkpoints of
+// runs that may still resume (queued, running, failed, interrupted).
+func (s *Store) RemoveCheckpoints(ctx context.Context, kind string, dry bool) (Removal, error) {
+	var out Removal
+	const sel = ` FROM artifacts WHERE kind = ? AND run_id IN
+		(SELECT id FROM runs WHERE status = 'done' AND keep_checkpoints = ?)`
+	do := func(q querier, exec func(string, ...any) error) error {
+		if err := q.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(size), 0)`+sel, kind, false).
+			Scan(&out.Artifacts, &out.ArtifactBytes); err != nil {
+			return err
+		}
+		if dry {
+			return nil
+		}
+		return exec(`DELETE`+sel, kind, false)
+	}
+	if err := s.removal(ctx, dry, do); err != nil {
+		return Removal{}, fmt.Errorf("store: remove checkpoints: %w", err)
+	}
+	return out, nil
+}
+
+// removal runs do in a write transaction, or for a dry run on plain reads
+// with an exec that must not be called.
+func (s *Store) removal(ctx context.Context, dry bool, do func(q querier, exec func(string, ...any) error) error) error {
+	if dry {
+		return do(s.db, func(string, ...any) error { return errors.New("store: a dry run writes nothing") })
+	}
+	return s.write(ctx, func(tx *Tx) error {
+		return do(tx, func(query string, args ...any) error {
+			_, err := tx.ExecContext(ctx, query, args...)
+			return err
+		})
+	})
+}
+
+// Compact gives the space of removed rows back to the file system (SQLite:
+// VACUUM, then a WAL checkpoint that truncates the log; PostgreSQL:
+// VACUUM). It must not run inside a transaction, and it waits for other
+// writers.
+func (s *Store) Compact(ctx context.Context) error {
+	if s.readOnly {
+		return fmt.Errorf("store %s is open read-only", s.name)
+	}
+	for _, stmt := range s.d.compact() {
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("store: compact: %w", s.redactErr(err))
+		}
+	}
+	return nil
+}
