@@ -167,8 +167,9 @@ type Cell struct {
 	// Best marks the best mean of the column among the rows of the same
 	// task, by the metric's direction: only for quality metrics (and cost
 	// metrics with Query.TestCost) that have a direction, never for
-	// constants, never with fewer than 2 rows of the task with a mean.
-	// Ties are all marked; ±Inf compare as values.
+	// constants, never when the rows of the task with a mean all have the
+	// same one (fewer than 2 rows, or all tied). Ties for the best are all
+	// marked; ±Inf compare as values.
 	Best bool
 	// Tested says the cell was compared with the baseline's: the row is not
 	// the baseline, is of the baseline's task, and the metric is a quality

@@ -260,6 +260,18 @@ func TestCompareBest(t *testing.T) {
 	if got := []bool{c.Rows[0].Cells[0].Best, c.Rows[1].Cells[0].Best, c.Rows[2].Cells[0].Best}; !slices.Equal(got, []bool{false, true, true}) {
 		t.Errorf("tie: Best = %v, want [false true true]", got)
 	}
+	// All tied: nothing is best.
+	x = fakeExperiment{name: "alltie"}
+	for i := range 3 {
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"k": i}, seed: 1, sums: map[string]float64{"test/acc": 0}})
+	}
+	st3, _ := buildStore(t, x)
+	c = mustCompare(t, st3, Query{})
+	for i, row := range c.Rows {
+		if row.Cells[0].Best {
+			t.Errorf("all tied: row %d marked best", i)
+		}
+	}
 	// One row: nothing to be best against.
 	c = mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, By: []string{"hidden"}, Pool: []string{"attention.name", "attention.dim"}})
 	for j, cell := range c.Rows[0].Cells {

@@ -33,9 +33,8 @@ func (c *Comparison) mark() {
 	for j, m := range c.Metrics {
 		d := metrics.Describe(m)
 		tested := c.tests(d.Kind)
-		// Best within each task.
-		best := map[int]float64{}
-		count := map[int]int{}
+		// Best within each task, when the rows of the task differ at all.
+		best, worst := map[int]float64{}, map[int]float64{}
 		for i := range c.Rows {
 			row := &c.Rows[i]
 			cell := &row.Cells[j]
@@ -43,15 +42,18 @@ func (c *Comparison) mark() {
 			if math.IsNaN(cell.Mean) || row.Task < 0 {
 				continue
 			}
-			count[row.Task]++
-			if b, ok := best[row.Task]; !ok || float64(d.Direction)*(cell.Mean-b) > 0 {
+			b, ok := best[row.Task]
+			if !ok || float64(d.Direction)*(cell.Mean-b) > 0 {
 				best[row.Task] = cell.Mean
+			}
+			if w, ok := worst[row.Task]; !ok || float64(d.Direction)*(cell.Mean-w) < 0 {
+				worst[row.Task] = cell.Mean
 			}
 		}
 		if tested && d.Direction != metrics.NoDirection {
 			for i := range c.Rows {
 				row := &c.Rows[i]
-				if cell := &row.Cells[j]; row.Task >= 0 && count[row.Task] >= 2 && cell.Mean == best[row.Task] {
+				if cell := &row.Cells[j]; row.Task >= 0 && best[row.Task] != worst[row.Task] && cell.Mean == best[row.Task] {
 					cell.Best = true
 				}
 			}

@@ -226,14 +226,14 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 	if err := cmp.WriteWidth(out, "table", width); err != nil {
 		return err
 	}
-	writeRunNames(out, rep)
+	writeRunNames(out, width, rep)
 	return nil
 }
 
 // writeRunNames lists the names of the plan's done runs (store.Run.Name),
-// one line per sweep point, so that they can be given wherever a RUN is
-// asked for.
-func writeRunNames(w io.Writer, rep *runs.Report) {
+// the runs of one sweep point on one line (wrapped to cols), so that they
+// can be given wherever a RUN is asked for.
+func writeRunNames(w io.Writer, cols int, rep *runs.Report) {
 	const maxPoints = 10
 	var points []string
 	names := map[string][]string{}
@@ -251,13 +251,24 @@ func writeRunNames(w io.Writer, rep *runs.Report) {
 	if len(points) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "runs by name (attnlab show, generate and plot attention take them):")
+	fmt.Fprintln(w, "\nruns by name (attnlab show, generate and plot attention take them):")
 	for i, p := range points {
 		if i == maxPoints {
 			fmt.Fprintf(w, "  … and %d more sweep points\n", len(points)-maxPoints)
 			break
 		}
-		fmt.Fprintf(w, "  %s\n", strings.Join(names[p], "  "))
+		line := ""
+		for _, n := range names[p] {
+			if line != "" && width(line)+2+width(n)+2 > cols {
+				fmt.Fprintf(w, "  %s\n", line)
+				line = ""
+			}
+			if line != "" {
+				line += "  "
+			}
+			line += n
+		}
+		fmt.Fprintf(w, "  %s\n", line)
 	}
 }
 
