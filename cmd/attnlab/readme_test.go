@@ -13,11 +13,13 @@ import (
 	"github.com/attnlab/attnlab/metrics"
 )
 
-// readmeCommands returns the attnlab command lines of README.md, in order:
-// the indented lines and `inline code` spans of the sections from "Set up
-// on a fresh machine" up to "Attention variants" that start with
-// "attnlab " or "go run ./cmd/attnlab ", as argument lists (shell quoting
-// with '...' and "..." understood, "# comments" dropped).
+// readmeCommands returns the attnlab command lines of README.md, in order,
+// from the sections "Set up on a fresh machine" up to "Attention
+// variants": the indented lines that start with "attnlab " or "go run
+// ./cmd/attnlab ", and the `inline code` spans that start with "go run
+// ./cmd/attnlab " (prose names commands as `attnlab show`, which are not
+// steps), as argument lists (shell quoting with '...' and "..."
+// understood, "# comments" dropped).
 func readmeCommands(t *testing.T, readme string) [][]string {
 	t.Helper()
 	start := strings.Index(readme, "## Set up on a fresh machine")
@@ -40,7 +42,9 @@ func readmeCommands(t *testing.T, readme string) [][]string {
 			if j < 0 {
 				break
 			}
-			cands = append(cands, rest[i+1:i+1+j])
+			if span := rest[i+1 : i+1+j]; strings.HasPrefix(span, "go run ./cmd/attnlab ") {
+				cands = append(cands, span)
+			}
 			rest = rest[i+1+j+1:]
 		}
 		for _, c := range cands {
@@ -144,6 +148,10 @@ func TestReadmeTour(t *testing.T) {
 	if err := os.Symlink(examples, "examples"); err != nil { // a clone has them
 		t.Fatal(err)
 	}
+	// The file the tour's eval scores, as the README describes it.
+	if err := os.WriteFile("test.tsv", []byte("abcdef\tfedcba\nponmlk\tklmnop\nabcabcabca\tacbacbacba\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, args := range cmds {
 		if args[0] == "run" {
@@ -177,7 +185,7 @@ func TestReadmeTour(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"attnlab.db", "curves.png", "length.png", "attn.png", "runs.csv", "curves.csv"} {
+	for _, f := range []string{"attnlab.db", "curves.png", "length.png", "attn.png", "runs.csv", "curves.csv", "hyps.txt"} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("the tour did not make %s: %v", f, err)
 		}
