@@ -150,7 +150,8 @@ type Row struct {
 	// of the row's runs, formatted as Group ("—" when a run lacks the key).
 	Pooled [][]string
 	// Task numbers the task of the row's runs (0, 1, ... in order of
-	// appearance): rows with equal Task agree on every task.* param. It is
+	// appearance): rows with equal Task agree on every task.* param and
+	// every data.* fingerprint of the files the task reads. It is
 	// -1 when the runs of the row do not share one task (pooled). Only rows
 	// of one task are compared: Best marks the best within a task, and
 	// only rows of the baseline's task are tested against it.

@@ -728,6 +728,22 @@ func TestCompareStarsWithinATask(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
 	}
+	// The fingerprint of a data file is part of the task: the same pairs
+	// task on two versions of its file is two tasks.
+	y := fakeExperiment{name: "files"}
+	for _, sha := range []string{"ec89e2acc3b8d092", "0c1d2e3f40516273"} {
+		for _, att := range []string{"none", "dot"} {
+			for seed := int64(1); seed <= 2; seed++ {
+				y.runs = append(y.runs, fakeRun{params: map[string]any{"task.name": "pairs", "data.path.sha256": sha, "model.attention.name": att},
+					seed: seed, sums: map[string]float64{"test/exact_match": float64(seed) / 10}})
+			}
+		}
+	}
+	sty, _ := buildStore(t, y)
+	cy := mustCompare(t, sty, Query{})
+	if cy.Tasks != 2 || !slices.Equal(cy.Keys, []string{"data.path.sha256", "model.attention.name"}) {
+		t.Errorf("two data files: Tasks %d, Keys %q; want 2 tasks, keyed by the fingerprint", cy.Tasks, cy.Keys)
+	}
 	// Pooling the task makes rows of no single task: no star.
 	c = mustCompare(t, st, Query{By: []string{"attention.name"}, Pool: []string{"task.name"}})
 	for i, row := range c.Rows {

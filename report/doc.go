@@ -24,9 +24,10 @@
 // values (diverged runs, left out of mean and std but never hidden) and the
 // per-run values. How a metric is treated follows its kind in
 // metrics.Describe: quality metrics (test/ and valid/) get the best row of
-// each task starred (rows whose task.* params agree; never across tasks)
-// and, against Query.Baseline, the difference of means with its 95 %
-// Welch–Satterthwaite confidence interval and Welch's two-sided p-value
+// each task starred (rows whose task.* params and data.* fingerprints
+// agree; never across tasks) and, against Query.Baseline, the difference
+// of means with its 95 % Welch–Satterthwaite confidence interval and
+// Welch's two-sided p-value
 // (metrics.WelchCompare), the p-values of a column adjusted by Holm's
 // method (metrics.Holm) unless Query.NoAdjust; cost metrics (perf/*) are
 // shown as mean ± std and tested only with Query.TestCost; constants of the

@@ -478,7 +478,7 @@ func (c *Comparison) notes(markdown bool) []string {
 		}
 		within := ""
 		if c.Tasks > 1 {
-			within = fmt.Sprintf(" within each of the %d tasks (rows whose task.* params agree)", c.Tasks)
+			within = fmt.Sprintf(" within each of the %d tasks (rows whose task.* params and data files agree)", c.Tasks)
 		}
 		parts = append(parts, fmt.Sprintf("%s best%s (%s)", mark, within, strings.Join(dirs, "; ")))
 	}

@@ -186,10 +186,12 @@ func (s *selection) values(k string, runs []store.Run) []string {
 	return out
 }
 
-// isTaskKey reports whether param key k describes the task (its data):
-// rows whose task keys differ are not compared (no best across them, no
-// test against a baseline of another task).
-func isTaskKey(k string) bool { return strings.HasPrefix(k, "task.") }
+// isTaskKey reports whether param key k describes the task or its data:
+// the task's parameters (task.*) and the fingerprints of the files a
+// file-backed task reads (data.*: sha256, size, lines). Rows whose task
+// keys differ are not compared (no best across them, no test against a
+// baseline of another task).
+func isTaskKey(k string) bool { return strings.HasPrefix(k, "task.") || strings.HasPrefix(k, "data.") }
 
 // task returns the identity of the task the runs share (the values of
 // every task key, see isTaskKey), and false when they do not share one.
