@@ -69,7 +69,24 @@ func TestRmAndGc(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "rm.db")
 	wantOK(t, attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-q"))
 	wantOK(t, attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q"))
+	// A run that keeps its checkpoints (train.keep_checkpoints), and a done
+	// run with a checkpoint left over, as a store written before done runs
+	// dropped theirs holds.
+	wantOK(t, attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q", "--set", "name=keeplm", "--set", "train.keep_checkpoints=true"))
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := runOf(t, db, "tiny", `"none"`)
+	if err := st.PutArtifact(context.Background(), left.ID, "checkpoint", "checkpoint.safetensors", make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	before := contents(t, db)
+	if !slices.Contains(before, left.Name()+" artifact checkpoint/checkpoint.safetensors 4096") ||
+		!slices.ContainsFunc(before, func(l string) bool { return strings.HasPrefix(l, "keeplm/seed=1 artifact checkpoint/") }) {
+		t.Fatalf("the fixture lacks its checkpoints:\n%q", before)
+	}
 
 	dry := attnlab(t, "rm", "tiny/additive/seed=1", "tinylm", "--dry-run", "--db", db)
 	wantOK(t, dry)
@@ -103,19 +120,11 @@ func TestRmAndGc(t *testing.T) {
 	}
 	wantError(t, attnlab(t, "rm", "nope", "--db", db), exitFailure, `"nope" is neither an experiment nor a run`)
 
-	// gc: only the checkpoints of done runs go.
-	var ckpts int
-	want = nil
-	for _, l := range after {
-		if strings.Contains(l, " artifact checkpoint/") {
-			ckpts++
-			continue
-		}
-		want = append(want, l)
-	}
-	if ckpts == 0 {
-		t.Fatalf("the fixture has no checkpoint to collect:\n%q", after)
-	}
+	// gc: only the checkpoint of the done run that does not keep it goes.
+	const ckpts = 1
+	want = slices.DeleteFunc(slices.Clone(after), func(l string) bool {
+		return l == left.Name()+" artifact checkpoint/checkpoint.safetensors 4096"
+	})
 	gdry := attnlab(t, "gc", "--dry-run", "--db", db)
 	wantOK(t, gdry)
 	if !strings.Contains(gdry.stdout, fmt.Sprintf("would remove %s of done runs", plural(ckpts, "checkpoint"))) {
