@@ -77,8 +77,13 @@
 //
 // # Run lifecycle
 //
-// EnsureRuns inserts the missing runs of an experiment as queued. Claim
-// moves a queued or interrupted run — or a stale running one — to running under an Owner
+// EnsureRuns (or Submit, which also records the experiment, in the same
+// transaction) inserts the missing runs of an experiment as queued. Claim
+// takes one given run; ClaimNext takes the next run of the queue (the
+// lowest id that a QueueFilter selects; on PostgreSQL with FOR UPDATE SKIP
+// LOCKED, so that concurrent claimers take different runs without waiting;
+// on SQLite the IMMEDIATE transactions take turns). Both move a queued or
+// interrupted run — or a stale running one — to running under an Owner
 // (host, pid). A running run is stale when its owner is on the claimer's
 // host and its pid no longer exists, or when its heartbeat is older than
 // the staleAfter given to the claim. Taking a stale run counts a lost
@@ -177,6 +182,19 @@
 // counts and writes nothing). A running run is never removed (ErrRunning):
 // its owner would go on writing to it. Compact gives the freed space back
 // (SQLite: VACUUM and a truncating WAL checkpoint; PostgreSQL: VACUUM).
+//
+// # Copying between databases
+//
+// Copy copies experiments and runs with all their rows from one store into
+// another, of either engine, by identity: an experiment is its name, a run
+// its experiment and hash; ids are the target's own. A run the target lacks
+// is copied whole; a run it has is replaced only by one that got further
+// (done > failed > interrupted > queued) and only if the target is not
+// running it; runs running in the source are left out. Each run is one
+// transaction of the target, so Copy is idempotent and resumable. Values,
+// timestamps (to the millisecond on SQLite, microsecond on PostgreSQL) and
+// artifact bytes are copied exactly: a SQLite → PostgreSQL → SQLite round
+// trip gives the same store but for its ids.
 //
 // # Filters
 //

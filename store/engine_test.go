@@ -52,6 +52,7 @@ var engineTests = []struct {
 	{"ClaimNext", testClaimNext},
 	{"ClaimNextMaxAttempts", testClaimNextMaxAttempts},
 	{"ClaimNextConcurrent", testClaimNextConcurrent},
+	{"Copy", testCopy},
 }
 
 // TestSQLite runs the store's suite on SQLite.

@@ -63,7 +63,7 @@ The run database is --db, default $ATTNLAB_DB or ./attnlab.db.`,
 		}
 	}
 	add("exp", newRunCmd(), newPlanCmd(), newSubmitCmd(), newWorkerCmd(), newSlurmCmd(), newBenchCmd())
-	add("results", newLsCmd(), newShowCmd(), newCompareCmd(), newExportCmd(), newPlotCmd(), newGenerateCmd(), newEvalCmd())
+	add("results", newSyncCmd(), newLsCmd(), newShowCmd(), newCompareCmd(), newExportCmd(), newPlotCmd(), newGenerateCmd(), newEvalCmd())
 	add("other", newListCmd(), newRmCmd(), newGcCmd(), newVersionCmd())
 	root.SetHelpCommandGroupID("other")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })

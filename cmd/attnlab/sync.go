@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/store"
+)
+
+func newSyncCmd() *cobra.Command {
+	var (
+		from, to string
+		exps     []string
+		quiet    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sync --from DB --to DB",
+		Short: "Copy experiments and runs from one run database to another",
+		Long: `Copy experiments and their runs — params, metric histories, summaries and
+artifacts (checkpoints, final weights, samples, attention maps) — from one run
+database to another, either a SQLite file or a postgres:// URL, so that results
+made on a laptop join the lab's server or the other way round.
+
+Runs are matched by identity (experiment name and run hash), not by id, so
+syncing again copies only what is new: a run the target lacks is copied; a run
+it has is replaced only when the source's got further (done beats failed
+beats interrupted beats queued) and the target is not running it. Runs still
+running in the source are not copied: sync them once they end. The source is
+only read. Each run is copied in one transaction, so an interrupted sync
+leaves whole runs, and running it again finishes the job.`,
+		Example: "  attnlab sync --from laptop.db --to postgres://lab@db.example/attnlab\n" +
+			"  attnlab sync --from postgres://lab@db.example/attnlab --to mine.db --experiment attention-on-scan",
+		Args: args(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if from == "" || to == "" {
+				return usagef("give both --from DB and --to DB")
+			}
+			src, err := openStore(from)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			dst, err := store.Open(to)
+			if err != nil {
+				return err
+			}
+			defer dst.Close()
+			if src.Engine() == dst.Engine() && src.Path() == dst.Path() {
+				return usagef("--from and --to name the same database (%s)", src.Path())
+			}
+			ctx := cmd.Context()
+			if err := checkExperiments(ctx, src, exps...); err != nil {
+				return err
+			}
+			rep, err := src.Copy(ctx, dst, store.CopyOptions{Experiments: exps})
+			if err != nil {
+				return err
+			}
+			if !quiet {
+				fmt.Fprintf(cmd.OutOrStdout(), "synced %s → %s: %s (%d new); runs: %d copied, %d updated, %d already there",
+					src.Path(), dst.Path(), plural(rep.Experiments, "experiment"), rep.NewExperiments,
+					rep.Runs[store.CopyNew], rep.Runs[store.CopyUpdated], rep.Runs[store.CopySame])
+				if n := rep.Runs[store.CopyRunning]; n > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), ", %d still running in the source (not copied)", n)
+				}
+				if n := rep.Runs[store.CopyTargetOn]; n > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), ", %d running in the target (left alone)", n)
+				}
+				fmt.Fprintln(cmd.OutOrStdout())
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&from, "from", "", "the run database to copy from: a SQLite file or a postgres:// URL")
+	f.StringVar(&to, "to", "", "the run database to copy into (created if needed)")
+	f.StringArrayVarP(&exps, "experiment", "e", nil, "copy only this experiment (repeatable)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing")
+	return cmd
+}

@@ -1,0 +1,357 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CopyOptions select what Copy copies.
+type CopyOptions struct {
+	// Experiments names the experiments to copy (empty: all). An unknown
+	// name is an error wrapping ErrNotFound.
+	Experiments []string
+	// Progress, if not nil, is called after each run is looked at.
+	Progress func(r Run, action CopyAction)
+}
+
+// CopyAction is what Copy did with one run.
+type CopyAction string
+
+// The things Copy does with a run.
+const (
+	CopyNew      CopyAction = "copied"  // the target did not have it
+	CopyUpdated  CopyAction = "updated" // the target had it, less finished
+	CopySame     CopyAction = "kept"    // the target has it as finished or more
+	CopyRunning  CopyAction = "running" // running in the source: not copied
+	CopyTargetOn CopyAction = "busy"    // running in the target: left alone
+)
+
+// CopyReport counts what Copy did.
+type CopyReport struct {
+	Experiments, NewExperiments int
+	Runs                        map[CopyAction]int
+}
+
+// finishedness orders statuses by how far a run got: Copy replaces a
+// target run only with a source run that got further.
+var finishedness = map[Status]int{StatusQueued: 0, StatusInterrupted: 1, StatusFailed: 2, StatusDone: 3}
+
+// Copy copies experiments and their runs — params, metric histories,
+// summaries and artifacts — from this store into dst, idempotently by run
+// identity: an experiment is its name, a run its experiment and hash (ids
+// differ between databases). A run dst lacks is copied with its state
+// (status, attempts, owner, times); a run dst has is replaced only if the
+// source's got further (done beats failed beats interrupted beats queued)
+// and dst is not running it; otherwise it is kept. Runs running in the
+// source are not copied (copy them once they end). Each run is copied in
+// one transaction of dst, so an interrupted Copy leaves whole runs, and
+// running it again finishes the job. Copy works between any two engines.
+func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyReport, error) {
+	rep := CopyReport{Runs: map[CopyAction]int{}}
+	exps, err := s.Experiments(ctx)
+	if err != nil {
+		return rep, err
+	}
+	if len(opt.Experiments) > 0 {
+		byName := map[string]Experiment{}
+		for _, x := range exps {
+			byName[x.Name] = x
+		}
+		exps = exps[:0]
+		for _, n := range opt.Experiments {
+			x, ok := byName[n]
+			if !ok {
+				return rep, fmt.Errorf("store: copy: experiment %q is not in %s: %w", n, s.name, ErrNotFound)
+			}
+			exps = append(exps, x)
+		}
+	}
+	for _, x := range exps {
+		rep.Experiments++
+		expID, created, err := dst.copyExperiment(ctx, x)
+		if err != nil {
+			return rep, fmt.Errorf("store: copy experiment %q to %s: %w", x.Name, dst.name, err)
+		}
+		if created {
+			rep.NewExperiments++
+		}
+		runs, err := s.Runs(ctx, RunFilter{Experiments: []string{x.Name}})
+		if err != nil {
+			return rep, err
+		}
+		for _, r := range runs {
+			action, err := s.copyRun(ctx, dst, expID, r)
+			if err != nil {
+				return rep, fmt.Errorf("store: copy run %s of %s to %s: %w", r.Hash, x.Name, dst.name, err)
+			}
+			rep.Runs[action]++
+			if opt.Progress != nil {
+				opt.Progress(r, action)
+			}
+		}
+	}
+	return rep, nil
+}
+
+// copyExperiment makes sure dst has the experiment and returns its id there.
+func (s *Store) copyExperiment(ctx context.Context, x Experiment) (id int64, created bool, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		created = false
+		err := tx.QueryRowContext(ctx, `SELECT id FROM experiments WHERE name = ?`, x.Name).Scan(&id)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		created = true
+		return tx.QueryRowContext(ctx, `INSERT INTO experiments (name, description, yaml, dir, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			x.Name, x.Description, x.YAML, x.Dir, s.d.timeArg(x.Created), s.d.timeArg(x.Updated)).Scan(&id)
+	})
+	return id, created, err
+}
+
+// runRows is everything of a run besides its runs row.
+type runRows struct {
+	params    []paramRow
+	metrics   []metricRowRaw
+	summaries []summaryRow
+	artifacts []artifactRow
+}
+
+type paramRow struct {
+	key, kind string
+	num       sql.NullFloat64
+	text      sql.NullString
+}
+
+type metricRowRaw struct {
+	key   string
+	step  int64
+	value sql.NullFloat64
+	wall  float64
+}
+
+type summaryRow struct {
+	key   string
+	value sql.NullFloat64
+}
+
+type artifactRow struct {
+	kind, name string
+	size       int64
+	data       []byte
+	created    dbTime
+}
+
+// readRows reads a run's rows from s.
+func (s *Store) readRows(ctx context.Context, id int64) (runRows, error) {
+	var out runRows
+	rows, err := s.db.QueryContext(ctx, `SELECT key, type, value, text_value FROM params WHERE run_id = ? ORDER BY key`, id)
+	if err != nil {
+		return out, err
+	}
+	for rows.Next() {
+		var p paramRow
+		if err := rows.Scan(&p.key, &p.kind, &p.num, &p.text); err != nil {
+			rows.Close()
+			return out, err
+		}
+		out.params = append(out.params, p)
+	}
+	if err := closeRows(rows); err != nil {
+		return out, err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT key, step, value, wall FROM metrics WHERE run_id = ? ORDER BY key, step`, id)
+	if err != nil {
+		return out, err
+	}
+	for rows.Next() {
+		var m metricRowRaw
+		if err := rows.Scan(&m.key, &m.step, &m.value, &m.wall); err != nil {
+			rows.Close()
+			return out, err
+		}
+		out.metrics = append(out.metrics, m)
+	}
+	if err := closeRows(rows); err != nil {
+		return out, err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT key, value FROM summaries WHERE run_id = ? ORDER BY key`, id)
+	if err != nil {
+		return out, err
+	}
+	for rows.Next() {
+		var m summaryRow
+		if err := rows.Scan(&m.key, &m.value); err != nil {
+			rows.Close()
+			return out, err
+		}
+		out.summaries = append(out.summaries, m)
+	}
+	if err := closeRows(rows); err != nil {
+		return out, err
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT kind, name, size, data, created FROM artifacts WHERE run_id = ? ORDER BY kind, name`, id)
+	if err != nil {
+		return out, err
+	}
+	for rows.Next() {
+		var a artifactRow
+		if err := rows.Scan(&a.kind, &a.name, &a.size, &a.data, &a.created); err != nil {
+			rows.Close()
+			return out, err
+		}
+		if a.data == nil {
+			a.data = []byte{}
+		}
+		out.artifacts = append(out.artifacts, a)
+	}
+	return out, closeRows(rows)
+}
+
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// copyRun copies one run into dst (experiment expID there).
+func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run) (CopyAction, error) {
+	if r.Status == StatusRunning {
+		return CopyRunning, nil
+	}
+	// A cheap look first, so that a repeated sync reads no rows.
+	existing, err := scanRun(dst.db.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash = ?`, expID, r.Hash))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return "", err
+	case existing.Status == StatusRunning:
+		return CopyTargetOn, nil
+	case finishedness[existing.Status] >= finishedness[r.Status]:
+		return CopySame, nil
+	}
+	rows, err := s.readRows(ctx, r.ID)
+	if err != nil {
+		return "", err
+	}
+	var action CopyAction
+	err = dst.write(ctx, func(tx *Tx) error {
+		d := dst.d
+		ex, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash = ?`, expID, r.Hash))
+		var id int64
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			action = CopyNew
+			err = tx.QueryRowContext(ctx, `INSERT INTO runs (experiment_id, hash, seed, config, point, status, attempt, error,
+				host, pid, heartbeat, started, finished, attnlab_version, go_version, created, max_attempts, lost, keep_checkpoints)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (experiment_id, hash) DO NOTHING RETURNING id`,
+				expID, r.Hash, r.Seed, r.Config, r.Point, string(r.Status), r.Attempt, r.Error,
+				r.Host, r.PID, nullTime(d, r.Heartbeat), nullTime(d, r.Started), nullTime(d, r.Finished),
+				r.Version, r.GoVersion, d.timeArg(r.Created), r.MaxAttempts, r.Lost, r.KeepCheckpoints).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) { // another process inserted it meanwhile
+				action = CopySame
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case ex.Status == StatusRunning:
+			action = CopyTargetOn
+			return nil
+		case finishedness[ex.Status] >= finishedness[r.Status]:
+			action = CopySame
+			return nil
+		default:
+			action, id = CopyUpdated, ex.ID
+			// Guarded by the status read above: a run a worker claimed
+			// meanwhile is left alone.
+			res, err := tx.ExecContext(ctx, `UPDATE runs SET seed = ?, config = ?, point = ?, status = ?, attempt = ?, error = ?,
+				host = ?, pid = ?, heartbeat = ?, started = ?, finished = ?, attnlab_version = ?, go_version = ?,
+				max_attempts = ?, lost = ?, keep_checkpoints = ? WHERE id = ? AND status = ?`,
+				r.Seed, r.Config, r.Point, string(r.Status), r.Attempt, r.Error,
+				r.Host, r.PID, nullTime(d, r.Heartbeat), nullTime(d, r.Started), nullTime(d, r.Finished),
+				r.Version, r.GoVersion, r.MaxAttempts, r.Lost, r.KeepCheckpoints, id, string(ex.Status))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				action = CopyTargetOn
+				return err
+			}
+			for _, table := range []string{"params", "metrics", "summaries", "artifacts"} {
+				// The table names are this package's constants.
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id = ?`, id); err != nil {
+					return err
+				}
+			}
+		}
+		return dst.insertRows(ctx, tx, id, rows)
+	})
+	return action, err
+}
+
+// insertRows writes a run's rows into dst inside tx.
+func (s *Store) insertRows(ctx context.Context, tx *Tx, id int64, rows runRows) error {
+	for _, p := range rows.params {
+		var num any
+		if p.num.Valid {
+			num = numberArg(p.num.Float64)
+		}
+		var text any
+		if p.text.Valid {
+			text = p.text.String
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO params (run_id, key, type, value, text_value) VALUES (?, ?, ?, ?, ?)`,
+			id, p.key, p.kind, num, text); err != nil {
+			return fmt.Errorf("param %s: %w", p.key, err)
+		}
+	}
+	args := make([]any, 0, 5*rowsPerInsert)
+	for ms := rows.metrics; len(ms) > 0; {
+		n := min(len(ms), rowsPerInsert)
+		args = args[:0]
+		for _, m := range ms[:n] {
+			var v any
+			if m.value.Valid {
+				v = m.value.Float64
+			}
+			args = append(args, id, m.key, m.step, v, m.wall)
+		}
+		if _, err := tx.ExecContext(ctx, metricInsert(n), args...); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		ms = ms[n:]
+	}
+	for _, m := range rows.summaries {
+		var v any
+		if m.value.Valid {
+			v = m.value.Float64
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO summaries (run_id, key, value) VALUES (?, ?, ?)`, id, m.key, v); err != nil {
+			return fmt.Errorf("summary %s: %w", m.key, err)
+		}
+	}
+	for _, a := range rows.artifacts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO artifacts (run_id, kind, name, size, data, created) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, a.kind, a.name, a.size, a.data, s.d.timeArg(a.created.Time)); err != nil {
+			return fmt.Errorf("artifact %s/%s: %w", a.kind, a.name, err)
+		}
+	}
+	return nil
+}
+
+// nullTime binds a time, the zero time as NULL.
+func nullTime(d dialect, t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.timeArg(t)
+}

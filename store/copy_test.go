@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dumpStore writes everything a store holds about its experiments' runs, by
+// identity (experiment, hash), without database ids: two stores that hold
+// the same results dump the same text.
+func dumpStore(t *testing.T, s *Store) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	exps, err := s.Experiments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range exps {
+		fmt.Fprintf(&b, "experiment %s %q %q %q %s %s\n", x.Name, x.Description, x.YAML, x.Dir, x.Created.Format(time.RFC3339Nano), x.Updated.Format(time.RFC3339Nano))
+		runs, err := s.Runs(ctx, RunFilter{Experiments: []string{x.Name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runs {
+			fmt.Fprintf(&b, "run %s seed %d %s %s %s attempt %d lost %d/%d keep %v err %q owner %s:%d %s/%s hb %s st %s fin %s cr %s\n",
+				r.Hash, r.Seed, r.Config, r.Point, r.Status, r.Attempt, r.Lost, r.MaxAttempts, r.KeepCheckpoints, r.Error,
+				r.Host, r.PID, r.Version, r.GoVersion, r.Heartbeat.Format(time.RFC3339Nano), r.Started.Format(time.RFC3339Nano),
+				r.Finished.Format(time.RFC3339Nano), r.Created.Format(time.RFC3339Nano))
+			params, err := s.Params(ctx, []int64{r.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for k := range params[r.ID] {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				v := params[r.ID][k]
+				fmt.Fprintf(&b, "  param %s %s %s\n", k, v.kind(), v.String())
+			}
+			mkeys, err := s.MetricKeys(ctx, []int64{r.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range mkeys {
+				h, err := s.MetricHistory(ctx, []int64{r.ID}, k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range h[r.ID] {
+					fmt.Fprintf(&b, "  metric %s %d %v %d\n", k, p.Step, p.Value, p.Wall.UnixNano())
+				}
+			}
+			sums, err := s.Summaries(ctx, []int64{r.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = keys[:0]
+			for k := range sums[r.ID] {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(&b, "  summary %s %v\n", k, sums[r.ID][k])
+			}
+			arts, err := s.Artifacts(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range arts {
+				data, err := s.Artifact(ctx, r.ID, a.Kind, a.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&b, "  artifact %s/%s %d %x %s\n", a.Kind, a.Name, a.Size, data, a.Created.Format(time.RFC3339Nano))
+			}
+		}
+	}
+	return b.String()
+}
+
+// fillForCopy makes an experiment whose runs are in every state, with
+// params of every kind, special metric values and artifacts.
+func fillForCopy(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return t0 }
+	specs := []RunSpec{
+		{Hash: "done0001", Seed: 1, Config: `{"a":1}`, Point: `{"a":1}`, KeepCheckpoints: true,
+			Params: []Param{{"a", 1}, {"lr", 3e-4}, {"name", "dot"}, {"bi", true}, {"nan", math.NaN()}, {"none", nil}, {"inf", math.Inf(-1)}}},
+		{Hash: "fail0002", Seed: 2, Config: `{"a":2}`, MaxAttempts: 5},
+		{Hash: "intr0003", Seed: 3, Config: `{"a":3}`},
+		{Hash: "queu0004", Seed: 4, Config: `{"a":4}`},
+		{Hash: "runn0005", Seed: 5, Config: `{"a":5}`},
+	}
+	_, runs, err := s.Submit(ctx, ExperimentSpec{Name: "copyme", Description: "all states", YAML: "name: copyme\n", Dir: "/lab"}, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Owner{Host: "node", PID: 17, Version: "v", GoVersion: "go"}
+	for i, st := range []Status{StatusDone, StatusFailed, StatusInterrupted} {
+		s.now = func() time.Time { return t0.Add(time.Duration(i+1) * time.Minute) }
+		claimAs(o)(t, s, runs[i].ID)
+		w := s.NewMetricWriter(runs[i].ID, 0)
+		for step, v := range []float64{2.5, math.NaN(), math.Inf(1), 1.0 / 3} {
+			w.Log(step*10, "train/loss", v)
+			w.Log(step*10, "valid/loss", -v)
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutSummaries(ctx, runs[i].ID, map[string]float64{"test/bleu": float64(i) / 7, "test/ppl": math.Inf(1), "test/x": math.NaN()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutArtifact(ctx, runs[i].ID, "checkpoint", "checkpoint.safetensors", []byte{1, 2, byte(i), 0}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutArtifact(ctx, runs[i].ID, "samples", "empty.json", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Finish(ctx, runs[i].ID, o, st, fmt.Sprintf("because %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimAs(o)(t, s, runs[4].ID)
+	s.now = nil
+}
+
+func testCopy(t *testing.T) {
+	ctx := context.Background()
+	src := newStore(t)
+	fillForCopy(t, src)
+	want := dumpStore(t, src)
+	// Into a store of the same engine and into a SQLite file, and back.
+	sqlite, err := Open(filepath.Join(t.TempDir(), "copy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlite.Close()
+	for _, dst := range []*Store{newStore(t), sqlite} {
+		rep, err := src.Copy(ctx, dst, CopyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Experiments != 1 || rep.NewExperiments != 1 || rep.Runs[CopyNew] != 4 || rep.Runs[CopyRunning] != 1 {
+			t.Fatalf("%s → %s: %+v, want 4 runs copied and the running one skipped", src.Engine(), dst.Engine(), rep)
+		}
+		got := dumpStore(t, dst)
+		wantCopied := strings.Replace(want, want[strings.Index(want, "run runn0005"):], "", 1)
+		if got != wantCopied {
+			t.Fatalf("%s → %s copy differs:\n--- got\n%s\n--- want\n%s", src.Engine(), dst.Engine(), got, wantCopied)
+		}
+		// Idempotent: a second copy changes nothing.
+		rep, err = src.Copy(ctx, dst, CopyOptions{})
+		if err != nil || rep.Runs[CopySame] != 4 || rep.Runs[CopyNew] != 0 || rep.NewExperiments != 0 {
+			t.Fatalf("second copy: %+v, %v; want every run kept", rep, err)
+		}
+		if again := dumpStore(t, dst); again != got {
+			t.Fatalf("a second copy changed the target:\n%s", again)
+		}
+		// And back into a fresh store of the source's engine: the same.
+		back := newStore(t)
+		if _, err := dst.Copy(ctx, back, CopyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if b := dumpStore(t, back); b != wantCopied {
+			t.Fatalf("%s → %s → %s differs:\n--- got\n%s\n--- want\n%s", src.Engine(), dst.Engine(), back.Engine(), b, wantCopied)
+		}
+	}
+
+	// A run that got further in the source replaces the target's; a run
+	// the target is running is left alone.
+	dst := newStore(t)
+	_, druns, err := dst.Submit(ctx, ExperimentSpec{Name: "copyme"}, []RunSpec{
+		{Hash: "done0001", Config: `{"a":1}`}, {Hash: "fail0002", Config: `{"a":2}`}, {Hash: "intr0003", Config: `{"a":3}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimAs(Owner{Host: "busy", PID: 1})(t, dst, druns[2].ID)
+	w := dst.NewMetricWriter(druns[0].ID, 0)
+	w.Log(999, "stale/metric", 1)
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := src.Copy(ctx, dst, CopyOptions{Experiments: []string{"copyme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Runs[CopyUpdated] != 2 || rep.Runs[CopyTargetOn] != 1 || rep.Runs[CopyNew] != 1 || rep.NewExperiments != 0 {
+		t.Fatalf("copy onto older runs: %+v, want 2 updated, 1 busy, 1 new", rep)
+	}
+	r, err := dst.RunByID(ctx, druns[0].ID)
+	if err != nil || r.Status != StatusDone || r.Error != "because 0" {
+		t.Fatalf("updated run = %+v, %v", r, err)
+	}
+	if keys, _ := dst.MetricKeys(ctx, []int64{r.ID}); strings.Join(keys, " ") != "train/loss valid/loss" {
+		t.Fatalf("updated run's metrics = %v, want the source's only", keys)
+	}
+	if r, _ := dst.RunByID(ctx, druns[2].ID); r.Status != StatusRunning || r.Host != "busy" {
+		t.Fatalf("the target's running run was touched: %+v", r)
+	}
+	if _, err := src.Copy(ctx, dst, CopyOptions{Experiments: []string{"nope"}}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("copy of an unknown experiment: %v", err)
+	}
+}
