@@ -53,6 +53,7 @@ func (l *lockedBuffer) String() string {
 
 // proc is an attnlab process running in the background.
 type proc struct {
+	t        *testing.T
 	cmd      *exec.Cmd
 	out, err lockedBuffer
 	start    time.Time
@@ -64,7 +65,7 @@ type proc struct {
 func (e *env) startProc(timeout time.Duration, stdin io.Reader, args ...string) *proc {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	p := &proc{ctx: ctx, cancel: cancel}
+	p := &proc{t: e.t, ctx: ctx, cancel: cancel}
 	p.cmd = e.command(ctx, stdin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.err
 	p.start = time.Now()
@@ -114,7 +115,9 @@ func (p *proc) signalAndWait(sig syscall.Signal) (result, time.Duration) {
 	sent := time.Now()
 	p.cmd.Process.Signal(sig)
 	r := p.wait()
-	return r, time.Since(sent)
+	took := time.Since(sent)
+	p.t.Logf("%v → exit %d %v after the signal", sig, r.code, took.Round(time.Millisecond))
+	return r, took
 }
 
 // quickExit is how soon after a signal a process must end: "within a
@@ -247,7 +250,9 @@ func killAndRestart(e *env) (result, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	zombie := procState(a.cmd.Process.Pid) == "Z"
+	restart := time.Now()
 	b := e.run(2*time.Minute, "", "run", "long.yaml", "--db", "lab.db")
+	e.t.Logf("killed at step ≥ 200 (zombie: %v); the restart exited %d after %v", zombie, b.code, time.Since(restart).Round(time.Millisecond))
 	a.wait()
 	if !zombie {
 		return b, fmt.Errorf("the killed process never became a zombie (no /proc?)")
