@@ -14,7 +14,7 @@ import (
 func openStore(path string) (*store.Store, error) {
 	st, err := store.OpenExisting(path)
 	if errors.Is(err, store.ErrNoDatabase) {
-		return nil, fmt.Errorf("%w (attnlab run EXP.yaml --db %s creates it; --db names another)", err, path)
+		return nil, fmt.Errorf("%w (attnlab run EXP.yaml --db %s creates it; --db names another)", err, shellQuote(store.Redact(path)))
 	}
 	return st, err
 }

@@ -73,6 +73,9 @@ func main() {
 // main and the tests both go through it.
 func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	var s session
+	if secrets := commandSecrets(args); len(secrets) > 0 {
+		stdout, stderr = scrubWriter{stdout, secrets}, scrubWriter{stderr, secrets}
+	}
 	out, errw := newSafeWriter(stdout), newSafeWriter(stderr)
 	defer out.Flush()
 	defer errw.Flush()

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/attnlab/attnlab/store"
 )
 
 // Dir returns the directory reports are written to (it may not exist yet).
@@ -46,7 +48,7 @@ func Write(version string, value any, stack []byte) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "attnlab internal error\n\ntime:    %s\nversion: %s\ngo:      %s %s/%s\npid:     %d\ncommand: %q\n\npanic: %v\n\n%s",
 		time.Now().Format(time.RFC3339), version, runtime.Version(), runtime.GOOS, runtime.GOARCH,
-		os.Getpid(), os.Args, value, stack)
+		os.Getpid(), redactArgs(os.Args), value, stack)
 	name := fmt.Sprintf("crash-%s-%d-%d.log", time.Now().Format("20060102-150405"), os.Getpid(), seq.Add(1))
 	var err error
 	for _, dir := range []string{Dir(), os.TempDir()} {
@@ -70,4 +72,23 @@ func Write(version string, value any, stack []byte) (string, error) {
 		return path, nil
 	}
 	return "", err
+}
+
+// redactArgs masks the passwords of PostgreSQL URLs in the command line
+// (--db postgres://user:PASSWORD@host/db): a report is a file people send
+// around.
+func redactArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		l := strings.ToLower(a)
+		if j := strings.Index(l, "postgres"); j >= 0 {
+			for _, secret := range store.Secrets(a[j:]) {
+				if secret != "" {
+					a = strings.ReplaceAll(a, secret, "xxxxx")
+				}
+			}
+		}
+		out[i] = a
+	}
+	return out
 }

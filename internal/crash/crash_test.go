@@ -50,3 +50,20 @@ func TestWriteFallsBack(t *testing.T) {
 		t.Errorf("fallback report at %s, want it in %s", p, os.TempDir())
 	}
 }
+
+// TestWriteMasksPasswords: a database URL's password on the command line
+// never reaches a report.
+func TestWriteMasksPasswords(t *testing.T) {
+	t.Setenv("ATTNLAB_CRASH_DIR", t.TempDir())
+	saved := os.Args
+	defer func() { os.Args = saved }()
+	os.Args = []string{"attnlab", "worker", "--db", "postgres://lab:Hunter2-pw@db/x", "--db=postgresql://u:0ther-pw@h/d?sslmode=require"}
+	p, err := Write("1", "boom", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(p)
+	if strings.Contains(string(data), "Hunter2-pw") || strings.Contains(string(data), "0ther-pw") || !strings.Contains(string(data), "postgres://lab:xxxxx@db/x") {
+		t.Fatalf("report shows a password or no masked URL:\n%s", data)
+	}
+}

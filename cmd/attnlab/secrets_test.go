@@ -1,0 +1,124 @@
+package main
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/internal/testenv"
+)
+
+// leafCommands returns the command paths of every runnable command.
+func leafCommands() [][]string {
+	var out [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			return
+		}
+		if c.Runnable() && len(path) > 0 {
+			out = append(out, path)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub, append(append([]string(nil), path...), sub.Name()))
+		}
+	}
+	walk(newRootCmd(&session{}), nil)
+	return out
+}
+
+// TestPasswordNeverPrinted runs every command with database URLs that
+// carry a password — one whose server is not there, one whose server is
+// (it trusts any password), one that is not a URL at all — through its
+// error paths (missing and bad arguments, unknown flags, missing
+// databases, the URL as a positional argument, as $ATTNLAB_DB) and a few
+// that succeed: the password must never appear in any output.
+func TestPasswordNeverPrinted(t *testing.T) {
+	const secret = "Pw-0f-Th3-Lab"
+	live, err := url.Parse(testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.User = url.UserPassword(live.User.Username(), secret)
+	urls := map[string]string{
+		"live":   live.String(),
+		"closed": "postgres://lab:" + secret + "@127.0.0.1:1/attnlab?sslmode=disable",
+		"param":  "postgresql://127.0.0.1:1/attnlab?user=lab&password=" + secret,
+		"broken": "postgres://lab:" + secret + "@[::1/attnlab",
+		"nodb":   func() string { u := *live; u.Path = "/attnlab_no_such_db"; return u.String() }(),
+	}
+	check := func(t *testing.T, args []string, r result) {
+		t.Helper()
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Fatalf("attnlab %s printed the password:\n%v", strings.Join(args, " "), r)
+		}
+		noTrace(t, r)
+	}
+	cmds := leafCommands()
+	if len(cmds) < 15 {
+		t.Fatalf("only %d commands found: %v", len(cmds), cmds)
+	}
+	seen := map[string]bool{}
+	for _, path := range cmds {
+		name := strings.Join(path, " ")
+		seen[name] = true
+		t.Run(name, func(t *testing.T) {
+			for _, u := range urls {
+				var variants [][]string
+				dbArgs := [][]string{{"--db", u}, {"--db=" + u}}
+				if path[0] == "sync" {
+					dbArgs = [][]string{{"--from", u, "--to", urls["closed"]}, {"--from=" + u, "--to=" + u}}
+				}
+				for _, db := range dbArgs {
+					variants = append(variants,
+						db,                                     // missing arguments, or the database opened
+						append([]string{"no-such-run"}, db...), // an unknown run or experiment
+						append([]string{"testdata/bad.yaml"}, db...),
+						append([]string{"--no-such-flag"}, db...),
+					)
+				}
+				variants = append(variants, []string{u}, []string{"--workers", u}, []string{"--no-such-flag=" + u})
+				for _, v := range variants {
+					args := append(append([]string(nil), path...), v...)
+					check(t, args, attnlab(t, args...))
+				}
+				t.Setenv("ATTNLAB_DB", u)
+				for _, v := range [][]string{nil, {"--help"}, {"no-such-run"}} {
+					if v == nil && path[0] == "bench" {
+						continue // bench without arguments runs every workload
+					}
+					args := append(append([]string(nil), path...), v...)
+					check(t, args, attnlab(t, args...))
+				}
+			}
+		})
+	}
+	for _, must := range []string{"run", "submit", "worker", "slurm", "sync", "ls", "show", "compare", "export", "generate"} {
+		if !seen[must] {
+			t.Errorf("command %s was not checked", must)
+		}
+	}
+
+	// Paths that succeed, on the live database: submit, ls, show, the
+	// sbatch script, sync.
+	u := urls["live"]
+	for _, args := range [][]string{
+		{"submit", "testdata/tiny.yaml", "--db", u},
+		{"ls", "--db", u},
+		{"ls", "runs", "--db", u},
+		{"show", "1", "--db", u},
+		{"slurm", "testdata/tiny.yaml", "--workers", "2", "--dry-run", "--db", u},
+		{"sync", "--from", u, "--to", t.TempDir() + "/copy.db"},
+		{"worker", "--db", u, "--max-runs", "1", "--idle-exit", "1s"},
+		{"show", "1", "--db", u},
+	} {
+		r := attnlab(t, args...)
+		wantOK(t, r)
+		check(t, args, r)
+		if strings.Contains(r.stdout+r.stderr, "postgres") && !strings.Contains(r.stdout+r.stderr, "xxxxx") {
+			t.Errorf("attnlab %s shows the URL without a masked password:\n%v", strings.Join(args, " "), r)
+		}
+	}
+}
