@@ -22,6 +22,9 @@ const (
 	KeyVariant    = "variant"    // the name of the run's sweep variant
 )
 
+// StatusAny, as Query.Status, selects runs whatever their status.
+const StatusAny store.Status = "any"
+
 // ErrNoRuns is wrapped by the errors of Compare and the plots when the query
 // selects no run.
 var ErrNoRuns = errors.New("no runs")
@@ -80,7 +83,8 @@ type Query struct {
 	// matches a run that lacks the key). It must match exactly one row.
 	// Empty means no tests.
 	Baseline string
-	// Status selects runs by status; empty means store.StatusDone.
+	// Status selects runs by status; empty means store.StatusDone, and
+	// StatusAny runs of every status (the curves of runs still training).
 	Status store.Status
 	// TestCost tests cost metrics (timings, memory: see metrics.Describe)
 	// against the baseline as well, and marks their best; by default they
@@ -411,6 +415,9 @@ func noRunsError(all []store.Experiment, names []string, status store.Status, wh
 		parts = append(parts, e.Name+": "+strings.Join(counts, ", "))
 	}
 	what := fmt.Sprintf("no %s runs", status)
+	if status == "" {
+		what = "no runs"
+	}
 	if where != nil {
 		what += " match --where " + where.String()
 	}

@@ -77,7 +77,10 @@
 // rows, numbers and notes: CSV and JSON at full precision (CSV with an
 // empty field where a value does not exist; JSON with each run's value and
 // the notes), the table and Markdown rounded per column. A Comparison is a
-// plain value; the dashboard renders the same one.
+// plain value; the dashboard (attnlab serve) renders the same one, its
+// cells as Comparison.Text gives them: the table's text, cell by cell.
+// Query.Status selects done runs by default; StatusAny selects every
+// status (the curves of runs still training).
 //
 // # Exports
 //

@@ -390,11 +390,7 @@ func (c *Comparison) writeTable(w io.Writer, width int) error {
 			}
 			diffs.Rows = append(diffs.Rows, cells)
 		}
-		caption := fmt.Sprintf("Against %s: difference of means [95 %% CI], p", c.Label(c.Baseline))
-		if c.Adjusted {
-			caption += " (Holm)"
-		}
-		if _, err := fmt.Fprintf(w, "\n%s\n", wrap(caption, width)); err != nil {
+		if _, err := fmt.Fprintf(w, "\n%s\n", wrap(c.caption(), width)); err != nil {
 			return err
 		}
 		if _, err := diffs.Render(w, width); err != nil {
@@ -410,6 +406,15 @@ func (c *Comparison) writeTable(w io.Writer, width int) error {
 		}
 	}
 	return nil
+}
+
+// caption heads the table of differences to the baseline.
+func (c *Comparison) caption() string {
+	s := fmt.Sprintf("Against %s: difference of means [95 %% CI], p", c.Label(c.Baseline))
+	if c.Adjusted {
+		s += " (Holm)"
+	}
+	return s
 }
 
 // wrap breaks s into lines of at most width characters at spaces.

@@ -22,8 +22,11 @@ type selection struct {
 // summaries.
 func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, error) {
 	status := q.Status
-	if status == "" {
+	switch status {
+	case "":
 		status = store.StatusDone
+	case StatusAny:
+		status = "" // store.RunFilter: any status
 	}
 	all, err := st.Experiments(ctx)
 	if err != nil {
