@@ -428,8 +428,8 @@ func TestCompareErrors(t *testing.T) {
 			[]string{`unknown experiment "scan-atn"`, "known: copy-len, scan-attn"}},
 		{"no runs", Query{Experiments: []string{"scan-attn"}, Status: store.StatusInterrupted}, ErrNoRuns,
 			[]string{"no interrupted runs", "scan-attn: 1 queued, 9 done, 1 failed"}},
-		{"no runs where", Query{Where: mustWhere(t, "test/bleu > 2")}, ErrNoRuns,
-			[]string{"no done runs match --where test/bleu > 2"}},
+		{"no runs where", Query{Where: mustWhere(t, "test/bleu > 200")}, ErrNoRuns,
+			[]string{"no done runs match --where test/bleu > 200"}},
 		{"unknown metric", Query{Metrics: []string{"test/exact"}}, nil,
 			[]string{`unknown metric "test/exact"`, "test/exact_match", "perf/tokens_per_s"}},
 		{"ambiguous metric", Query{Experiments: []string{"scan-attn"}, Metrics: []string{"tokens"}}, nil,
@@ -723,8 +723,9 @@ func TestCompareStarsWithinATask(t *testing.T) {
 	if err := c.Write(&b, "table"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"within each of the 2 tasks", "Not compared with the baseline: 2 rows of another task"} {
-		if !strings.Contains(b.String(), want) {
+	for _, want := range []string{"* best (within each of the 2 tasks, rows whose task.* params and data files agree; higher is better",
+		"Not compared with the baseline: 2 rows of another task"} {
+		if !strings.Contains(strings.Join(strings.Fields(b.String()), " "), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
 	}

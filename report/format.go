@@ -35,7 +35,7 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     row's values), "n" (runs in the row), and one column per metric
 //     holding "mean ± std" over the row's runs, with decimals chosen per
 //     column from its magnitude (0 decimals and thousands separators from
-//     1000 up). The best row of a metric within its task is marked with a
+//     1000 up; 1 decimal for a 0–100 score such as BLEU). The best row of a metric within its task is marked with a
 //     trailing *. A cell where fewer runs than n have a value ends with
 //     "(2/3)"; a cell with only NaN values reads "NaN", one without any
 //     value "—". "± std" is left out when a cell has one value, and for a
@@ -141,7 +141,10 @@ func newColFormat(c *Comparison, j int) colFormat {
 		}
 	}
 	f := colFormat{hideStd: hide && anyStd}
+	scale := metrics.Describe(c.Metrics[j]).Scale
 	switch {
+	case scale.Max == 100 && maxAbs < 1000:
+		f.decimals = 1 // a 0–100 score (BLEU, chrF): 69.1 ± 2.8
 	case maxAbs >= 1000:
 		f.decimals = 0
 	case maxAbs >= 100:
@@ -481,11 +484,10 @@ func (c *Comparison) notes(markdown bool) []string {
 		if markdown {
 			mark = "bold:"
 		}
-		within := ""
 		if c.Tasks > 1 {
-			within = fmt.Sprintf(" within each of the %d tasks (rows whose task.* params and data files agree)", c.Tasks)
+			dirs = append([]string{fmt.Sprintf("within each of the %d tasks, rows whose task.* params and data files agree", c.Tasks)}, dirs...)
 		}
-		parts = append(parts, fmt.Sprintf("%s best%s (%s)", mark, within, strings.Join(dirs, "; ")))
+		parts = append(parts, fmt.Sprintf("%s best (%s)", mark, strings.Join(dirs, "; ")))
 	}
 	if partial {
 		parts = append(parts, "(k/n) only k runs have a value")
