@@ -191,3 +191,42 @@ func BenchmarkW5(b *testing.B) {
 		}
 	}
 }
+
+func TestDecodeVariants(t *testing.T) {
+	for _, v := range DecodeVariants {
+		t.Run(v, func(t *testing.T) {
+			res, err := Decode(v, DecodeOptions{Sentences: 70, Steps: 4, Prompt: 5, New: 6})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 4
+			if v == "lm-nocache" {
+				want = 6
+			}
+			if len(res.Tokens) != want || !(res.PerSec > 0) {
+				t.Fatalf("%s: first output %v, %v %s", v, res.Tokens, res.PerSec, res.Unit)
+			}
+		})
+	}
+	if _, err := Decode("lm-cached", DecodeOptions{}); err == nil {
+		t.Fatal("unknown variant accepted")
+	}
+}
+
+// BenchmarkDecode times W6's variants on a tenth of their work.
+func BenchmarkDecode(b *testing.B) {
+	for _, v := range DecodeVariants {
+		b.Run(v, func(b *testing.B) {
+			var rate float64
+			var unit string
+			for b.Loop() {
+				res, err := Decode(v, DecodeOptions{Sentences: 128, New: 64})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rate, unit = res.PerSec, res.Unit
+			}
+			b.ReportMetric(rate, unit)
+		})
+	}
+}

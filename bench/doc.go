@@ -8,7 +8,9 @@
 // gradient clipping, the schedule's learning rate, the optimizer's update —
 // so a figure measured here is what a run of that shape gets. W5
 // (Attention) times one multi-head self-attention layer against sequence
-// length for softmax, chunked and linear attention.
+// length for softmax, chunked and linear attention. W6 (Decode) decodes
+// with models.Decode: a GRU translation model, greedy and beam 5, and a GPT
+// generating text.
 //
 // Every figure is measured: nothing here holds PyTorch's numbers.
 // ReadReference reads the JSON rows torch_ref.py writes with --json, and

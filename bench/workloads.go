@@ -64,7 +64,7 @@ func spec(cfg experiments.Config, src, tgt, maxLen int) models.Spec {
 	return s
 }
 
-// Workloads lists W1–W4 (W5 is measured by Attention).
+// Workloads lists W1–W4 (W5 is measured by Attention, W6 by Decode).
 var Workloads = []Workload{
 	{
 		Name:  "W1",
@@ -128,13 +128,13 @@ func Lookup(name string) (*Workload, error) {
 	return nil, fmt.Errorf("bench: unknown workload %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
-// Names returns the names of every workload, W1–W5.
+// Names returns the names of every workload, W1–W6.
 func Names() []string {
 	var names []string
 	for _, w := range Workloads {
 		names = append(names, w.Name)
 	}
-	return append(names, "W5")
+	return append(names, "W5", "W6")
 }
 
 // reverseBatch makes a batch of the reverse data of W1–W3: 64 examples,

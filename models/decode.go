@@ -14,6 +14,7 @@ import (
 type DecodeOptions struct {
 	Strategy      string  // greedy (default), beam or sample
 	MaxLen        int     // most decoder steps per example, the eos step included (must be > 0)
+	MinLen        int     // fewest output tokens before eos may be chosen (0: no minimum; MaxLen: exactly MaxLen tokens)
 	Beam          int     // beam width (beam)
 	LengthPenalty float64 // GNMT length penalty α (beam); 0: none
 	Temperature   float64 // sample: softmax temperature (0 means 1)
@@ -45,6 +46,8 @@ func (o DecodeOptions) Validate() error {
 		return fmt.Errorf("decode: max length must be at least 1, got %d", o.MaxLen)
 	case o.MaxLen > MaxDecodeLen:
 		return fmt.Errorf("decode: max length must be at most %d, got %d", MaxDecodeLen, o.MaxLen)
+	case o.MinLen < 0 || o.MinLen > o.MaxLen:
+		return fmt.Errorf("decode: min length must be in [0, max length %d], got %d", o.MaxLen, o.MinLen)
 	case o.Strategy == "" || o.Strategy == "greedy":
 	case o.Strategy == "beam":
 		if o.Beam < 1 || o.Beam > MaxBeam {
@@ -167,10 +170,14 @@ func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
 		for r, ex := range live {
 			row := lp.Data[r*v : (r+1)*v]
 			var tok int
-			if opt.Strategy == "sample" {
-				probs = sampleDist(probs[:0], row, opt)
+			noEOS := t < opt.MinLen
+			switch {
+			case opt.Strategy == "sample":
+				probs = sampleDist(probs[:0], row, opt, noEOS)
 				tok = drawIndex(probs, opt.RNG)
-			} else {
+			case noEOS:
+				tok = argmaxFrom(row, seq.EOSID+1)
+			default:
 				tok = argmax(row)
 			}
 			logps[ex] += float64(row[tok])
@@ -206,9 +213,13 @@ func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
 }
 
 // argmax returns the most likely token, never pad or bos.
-func argmax(row []float32) int {
-	bi := seq.EOSID
-	for i := seq.EOSID + 1; i < len(row); i++ {
+func argmax(row []float32) int { return argmaxFrom(row, seq.EOSID) }
+
+// argmaxFrom returns the index of the largest value of row[start:] (the
+// first of equal ones).
+func argmaxFrom(row []float32, start int) int {
+	bi := start
+	for i := start + 1; i < len(row); i++ {
 		if row[i] > row[bi] {
 			bi = i
 		}
@@ -217,22 +228,24 @@ func argmax(row []float32) int {
 }
 
 // sampleDist turns a row of log-probabilities into the sampling
-// distribution after temperature, top-k and top-p (pad and bos excluded).
-func sampleDist(dst []float64, row []float32, opt DecodeOptions) []float64 {
+// distribution after temperature, top-k and top-p (pad and bos excluded,
+// and eos when noEOS).
+func sampleDist(dst []float64, row []float32, opt DecodeOptions, noEOS bool) []float64 {
 	temp := opt.Temperature
 	if temp == 0 {
 		temp = 1
 	}
+	allowed := func(i int) bool { return i != seq.PadID && i != seq.BOSID && (!noEOS || i != seq.EOSID) }
 	m := math.Inf(-1)
 	for i, x := range row {
-		if i != seq.PadID && i != seq.BOSID {
+		if allowed(i) {
 			m = math.Max(m, float64(x))
 		}
 	}
 	var s float64
 	for i, x := range row {
 		p := 0.0
-		if i != seq.PadID && i != seq.BOSID {
+		if allowed(i) {
 			p = math.Exp((float64(x) - m) / temp)
 		}
 		dst = append(dst, p)
@@ -344,7 +357,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 			var cands []cand
 			for hi, h := range live[ex] {
 				row := lp.Data[h.row*v : (h.row+1)*v]
-				for _, tok := range topIndices(row, 2*k) {
+				for _, tok := range topIndices(row, 2*k, t < opt.MinLen) {
 					cands = append(cands, cand{hi, tok, h.logp + float64(row[tok])})
 				}
 			}
@@ -403,17 +416,31 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 }
 
 // topIndices returns the indices of the k largest values of row (all if
-// k ≥ len(row)), largest first, skipping pad and bos.
-func topIndices(row []float32, k int) []int {
-	idx := make([]int, 0, len(row))
-	for i := range row {
-		if i != seq.PadID && i != seq.BOSID {
-			idx = append(idx, i)
+// k ≥ len(row)), largest first and, among equal values, lowest index
+// first, skipping pad and bos (and eos when noEOS). It keeps a sorted list
+// of the best k seen so far, so a row costs O(len(row)) comparisons unless
+// its values keep improving.
+func topIndices(row []float32, k int, noEOS bool) []int {
+	idx := make([]int, 0, min(k, len(row)))
+	for i, x := range row {
+		if i == seq.PadID || i == seq.BOSID || (noEOS && i == seq.EOSID) {
+			continue
 		}
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
-	if k < len(idx) {
-		idx = idx[:k]
+		if len(idx) == k {
+			if k == 0 || !(x > row[idx[k-1]]) {
+				continue
+			}
+			idx = idx[:k-1]
+		}
+		// Insert after every kept index whose value is at least x (earlier
+		// indices win ties).
+		j := len(idx)
+		for j > 0 && !(row[idx[j-1]] >= x) {
+			j--
+		}
+		idx = append(idx, 0)
+		copy(idx[j+1:], idx[j:])
+		idx[j] = i
 	}
 	return idx
 }

@@ -218,7 +218,7 @@ func beamNoEarlyStop(st *markov, opt DecodeOptions) float64 {
 		var fin []float64
 		for _, h := range live {
 			row := st.table[h.last]
-			for _, tok := range topIndices(row, 2*opt.Beam) {
+			for _, tok := range topIndices(row, 2*opt.Beam, false) {
 				c := hyp{tok, h.logp + float64(row[tok]), h.length + 1}
 				cands = append(cands, c)
 			}

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/attnlab/attnlab/layers"
@@ -61,6 +62,7 @@ func TestSeq2SeqRNNGradients(t *testing.T) {
 		{"general", map[string]any{"wiring": "luong", "attentional": false, "hidden": 5}, registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 3, "layers": 2}}},
 		{"multi-head", map[string]any{"cell": "gru", "hidden": 6}, registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 2, "bidirectional": true}}},
 		{"additive", map[string]any{"bridge": false}, enc},
+		{"additive", map[string]any{"cell": "gru", "deep_output": true}, registry.Plugin{Name: "gru", Params: map[string]any{"hidden": 3, "bidirectional": true}}},
 	} {
 		t.Run(fmt.Sprintf("%s/%v", tc.attn, tc.params), func(t *testing.T) {
 			params := map[string]any{"embed": 3}
@@ -91,6 +93,7 @@ func TestStepwiseMatchesForward(t *testing.T) {
 		attn   string
 	}{
 		{"bahdanau", "seq2seq-rnn", map[string]any{}, "additive"},
+		{"bahdanau-deep", "seq2seq-rnn", map[string]any{"deep_output": true}, "additive"},
 		{"luong", "seq2seq-rnn", map[string]any{"wiring": "luong"}, "general"},
 		{"luong-feed", "seq2seq-rnn", map[string]any{"wiring": "luong", "input_feeding": true}, "dot"},
 	} {
@@ -264,4 +267,12 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func TestDeepOutputNeedsBahdanau(t *testing.T) {
+	_, err := New("seq2seq-rnn", map[string]any{"embed": 4, "wiring": "luong", "deep_output": true},
+		Spec{SrcVocab: 7, TgtVocab: 7, Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 4}}, Attention: registry.Plugin{Name: "dot", Params: map[string]any{}}})
+	if err == nil || !strings.Contains(err.Error(), "deep_output") {
+		t.Fatalf("deep_output with luong: error %v", err)
+	}
 }

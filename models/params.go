@@ -38,6 +38,7 @@ type Seq2SeqRNNParams struct {
 	Attentional  bool    `yaml:"attentional" doc:"luong: predict from the attentional state tanh(W_c[c;h]) (false: from [h;c] directly)"`
 	Bridge       bool    `yaml:"bridge" doc:"initialise the decoder from the encoder's final state (false: zeros)"`
 	Dropout      float64 `yaml:"dropout" doc:"dropout on embeddings and decoder outputs"`
+	DeepOutput   bool    `yaml:"deep_output" doc:"bahdanau: predict from [s; c; emb(y_{t-1})], the previous token's embedding too (Bahdanau et al.'s deep output, without the maxout)"`
 }
 
 // Validate checks the ranges.
@@ -53,6 +54,8 @@ func (p *Seq2SeqRNNParams) Validate() error {
 		return registry.Invalid("wiring", "must be bahdanau or luong, got %q", p.Wiring)
 	case p.InputFeeding && p.Wiring != "luong":
 		return registry.Invalid("input_feeding", "only applies to wiring luong")
+	case p.DeepOutput && p.Wiring != "bahdanau":
+		return registry.Invalid("deep_output", "only applies to wiring bahdanau")
 	case p.InputFeeding && !p.Attentional:
 		return registry.Invalid("input_feeding", "feeds the attentional state, so it needs attentional: true")
 	case p.Dropout < 0 || p.Dropout >= 1:

@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/layers"
@@ -20,6 +21,8 @@ import (
 // context into the RNN input, predict from the new state and the context:
 //
 //	c_t = Attend(s_{t−1}, h, h);  s_t = RNN([emb(y_{t−1}); c_t], s_{t−1});  logits = W_o[s_t; c_t] + b_o
+//
+// (with deep_output, logits = W_o[s_t; c_t; emb(y_{t−1})] + b_o)
 //
 // Luong et al. (2015): step the RNN first, attend from the new state, and
 // predict from the attentional state h̃_t = tanh(W_c[c_t; s_t]) (or from
@@ -107,7 +110,11 @@ func newSeq2SeqRNN(params any, spec Spec) (Model, error) {
 		m.Combine = layers.NewLinear(m.encOut+m.hidden, m.hidden, false)
 		m.Out = layers.NewLinear(m.hidden, spec.TgtVocab, true)
 	default:
-		m.Out = layers.NewLinear(m.hidden+m.encOut, spec.TgtVocab, true)
+		out := m.hidden + m.encOut
+		if p.DeepOutput {
+			out += p.Embed
+		}
+		m.Out = layers.NewLinear(out, spec.TgtVocab, true)
 	}
 	m.Drop = layers.NewDropout(float32(p.Dropout))
 	return m, nil
@@ -190,7 +197,7 @@ func (m *Seq2SeqRNN) step(emb *tensor.Tensor, att attention.Prepared, st layers.
 		q := m.stateQuery(st, n)
 		ctx, w := att.Attend(q)
 		out, fin := m.Dec.Forward(tensor.Concat(-1, emb, ctx), nil, []layers.State{st})
-		feat := m.Drop.Forward(tensor.Concat(-1, out, ctx))
+		feat := m.Drop.Forward(m.outputFeatures(out, ctx, emb))
 		return m.Out.Forward(feat), fin[0], nil, w
 	}
 	x := emb
@@ -203,6 +210,15 @@ func (m *Seq2SeqRNN) step(emb *tensor.Tensor, att attention.Prepared, st layers.
 	out, fin := m.Dec.Forward(x, nil, []layers.State{st})
 	logits, ht, w := m.luongOutput(out, att)
 	return logits, fin[0], ht, w
+}
+
+// outputFeatures returns what the Bahdanau wiring predicts from: [s; c],
+// or [s; c; emb] with deep_output.
+func (m *Seq2SeqRNN) outputFeatures(s, ctx, emb *tensor.Tensor) *tensor.Tensor {
+	if m.P.DeepOutput {
+		return tensor.Concat(-1, s, ctx, emb)
+	}
+	return tensor.Concat(-1, s, ctx)
 }
 
 // stateQuery returns the decoder's hidden state [N,H] as a query [N,1,H]
@@ -260,7 +276,7 @@ func (m *Seq2SeqRNN) Forward(b *seq.Batch, opt ForwardOptions) Output {
 			ctx, aw := att.Attend(q)
 			out, fin := m.Dec.Forward(tensor.Concat(-1, x, ctx), nil, []layers.State{st})
 			st, w = fin[0], aw
-			feats = append(feats, tensor.Concat(-1, out, ctx))
+			feats = append(feats, m.outputFeatures(out, ctx, x))
 		} else {
 			var lg *tensor.Tensor
 			lg, st, prevHt, w = m.step(x, att, st, prevHt)
@@ -318,7 +334,11 @@ func greedyTokens(logits *tensor.Tensor) []int {
 func (m *Seq2SeqRNN) Start(b *seq.Batch) State {
 	requestWeights(true, m.Attn)
 	enc, mask, st := m.encode(b.Src, b.SrcLen, b.Size, b.S)
-	return &rnnState{m: m, enc: enc, mask: mask, att: attention.Prepare(m.Attn, enc, enc, mask), st: st, srcLen: append([]int(nil), b.SrcLen...)}
+	src := make([]int, b.Size)
+	for i := range src {
+		src[i] = i
+	}
+	return &rnnState{m: m, enc: enc, mask: mask, att: attention.Prepare(m.Attn, enc, enc, mask), st: st, srcLen: append([]int(nil), b.SrcLen...), src: src}
 }
 
 type rnnState struct {
@@ -329,9 +349,12 @@ type rnnState struct {
 	st     layers.State
 	ht     *tensor.Tensor // luong: previous attentional state [N,1,H]
 	srcLen []int
+	// src is each row's source example: rows of the same source share
+	// enc, mask and the prepared keys.
+	src []int
 }
 
-func (s *rnnState) Len() int { return s.enc.Dim(0) }
+func (s *rnnState) Len() int { return len(s.src) }
 
 func (s *rnnState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
 	emb := s.m.TgtEmb.Forward(tokens, len(tokens), 1)
@@ -341,14 +364,21 @@ func (s *rnnState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
 }
 
 func (s *rnnState) Select(idx []int) State {
-	enc, mask := selectRows(s.enc, idx), selectRows(s.mask, idx)
-	return &rnnState{
-		m:      s.m,
-		enc:    enc,
-		mask:   mask,
-		att:    attention.Prepare(s.m.Attn, enc, enc, mask),
-		st:     layers.State{H: selectRows(s.st.H, idx), C: selectRows(s.st.C, idx)},
-		ht:     selectRows(s.ht, idx),
-		srcLen: selectInts(s.srcLen, idx),
+	out := &rnnState{
+		m:   s.m,
+		st:  layers.State{H: selectRows(s.st.H, idx), C: selectRows(s.st.C, idx)},
+		ht:  selectRows(s.ht, idx),
+		src: selectInts(s.src, idx),
 	}
+	if slices.Equal(out.src, s.src) {
+		// Every row keeps its source — a beam search reordering the
+		// hypotheses of each sentence among its rows: the encoder's
+		// outputs, the mask and the prepared keys are the same.
+		out.enc, out.mask, out.att, out.srcLen = s.enc, s.mask, s.att, s.srcLen
+		return out
+	}
+	out.enc, out.mask = selectRows(s.enc, idx), selectRows(s.mask, idx)
+	out.att = attention.Prepare(s.m.Attn, out.enc, out.enc, out.mask)
+	out.srcLen = selectInts(s.srcLen, idx)
+	return out
 }

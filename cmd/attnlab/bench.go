@@ -31,7 +31,7 @@ func newBenchCmd() *cobra.Command {
   W5  one multi-head self-attention layer against sequence length:
       softmax (scaled dot-product), chunked (exact, key blocks) and linear
   W6  decoding: a GRU translation model (greedy, beam 5) and a GPT
-      generating with and without a key/value cache
+      generating 448 tokens (re-running the prefix at every step)
 
 W1–W4 train with the step every run takes (forward, loss, finiteness
 checks, backward, clipping, schedule, optimizer); throughput counts non-pad
@@ -186,6 +186,35 @@ func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Refere
 		if len(lengths) > 1 {
 			tw.row(v, "growth", fmt.Sprintf("n^%.2f", bench.GrowthExponent(lengths, ms)), fmt.Sprintf("n^%.2f", bench.GrowthExponent(lengths, mib)))
 		}
+	}
+	return rows, nil
+}
+
+func benchW6(w io.Writer, threads int, ref *bench.Reference) ([]any, error) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "W6: decoding (GRU translation model: 1,000 sentences × 30 tokens; GPT: 448 tokens after 64)")
+	tw := newStreamTable(w, 10, 12, 12, 8, 12, 6)
+	head := []string{"variant", "rate", "unit", "seconds"}
+	if ref != nil {
+		head = append(head, "PyTorch", "ratio")
+	}
+	tw.row(head...)
+	var rows []any
+	for _, v := range bench.DecodeVariants {
+		res, err := bench.Decode(v, bench.DecodeOptions{Threads: threads})
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, res)
+		cells := []string{v, fmt.Sprintf("%.1f", res.PerSec), res.Unit, fmt.Sprintf("%.2f", res.Seconds)}
+		if ref != nil {
+			if pt, ok := ref.Decode(v, threads); ok {
+				cells = append(cells, fmt.Sprintf("%.1f", pt), fmt.Sprintf("%.2f×", res.PerSec/pt))
+			} else {
+				cells = append(cells, "—", "")
+			}
+		}
+		tw.row(cells...)
 	}
 	return rows, nil
 }

@@ -1,0 +1,205 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"testing"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/seq"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// TestTopIndicesMatchesSort: the partial selection gives what a stable
+// sort of the whole row gives, ties (lowest index first) and eos skipping
+// included.
+func TestTopIndicesMatchesSort(t *testing.T) {
+	rng := tensor.NewRNG(4)
+	for trial := 0; trial < 300; trial++ {
+		n := 1 + rng.IntN(40)
+		row := make([]float32, n)
+		for i := range row {
+			row[i] = float32(rng.IntN(6)) // many ties
+		}
+		for _, noEOS := range []bool{false, true} {
+			var ref []int
+			for i := range row {
+				if i != seq.PadID && i != seq.BOSID && (!noEOS || i != seq.EOSID) {
+					ref = append(ref, i)
+				}
+			}
+			sort.SliceStable(ref, func(a, b int) bool { return row[ref[a]] > row[ref[b]] })
+			for _, k := range []int{0, 1, 2, 5, 10, 100} {
+				want := ref
+				if k < len(want) {
+					want = want[:k]
+				}
+				got := topIndices(row, k, noEOS)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("topIndices(%v, %d, %v) = %v, want %v", row, k, noEOS, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestMinLen: with a minimum length no strategy picks eos earlier, and
+// MinLen = MaxLen gives exactly MaxLen tokens, even from a model that
+// prefers eos at once.
+func TestMinLen(t *testing.T) {
+	table := [][]float64{
+		{0.01, 0.01, 0.9, 0.04, 0.04},
+		{0.01, 0.01, 0.9, 0.04, 0.04},
+		{0.01, 0.01, 0.9, 0.04, 0.04},
+		{0.01, 0.01, 0.9, 0.02, 0.06},
+		{0.01, 0.01, 0.9, 0.06, 0.02},
+	}
+	for _, opt := range []DecodeOptions{
+		{Strategy: "greedy", MaxLen: 6, MinLen: 6},
+		{Strategy: "beam", Beam: 3, MaxLen: 6, MinLen: 6},
+		{Strategy: "sample", MaxLen: 6, MinLen: 6, RNG: tensor.NewRNG(3)},
+		{Strategy: "greedy", MaxLen: 6, MinLen: 3},
+		{Strategy: "beam", Beam: 2, MaxLen: 6, MinLen: 3},
+	} {
+		calls := 0
+		st := newMarkov(table, 2, &calls)
+		var hs []Hypothesis
+		if opt.Strategy == "beam" {
+			hs = beamSearch(st, 2, opt)
+		} else {
+			hs = stepwise(st, 2, opt)
+		}
+		for _, h := range hs {
+			switch {
+			case opt.MinLen == opt.MaxLen && (h.Finished || len(h.Tokens) != opt.MaxLen):
+				t.Fatalf("%+v: %d tokens (finished %v), want exactly %d", opt, len(h.Tokens), h.Finished, opt.MaxLen)
+			case len(h.Tokens) < opt.MinLen:
+				t.Fatalf("%+v: eos after %d tokens", opt, len(h.Tokens))
+			}
+			for _, tok := range h.Tokens {
+				if tok == seq.EOSID {
+					t.Fatalf("%+v: eos inside %v", opt, h.Tokens)
+				}
+			}
+		}
+	}
+	if err := (DecodeOptions{MaxLen: 3, MinLen: 4}).Validate(); err == nil {
+		t.Fatal("MinLen > MaxLen validated")
+	}
+}
+
+// subBatch returns example i of b alone, unpadded.
+func subBatch(b *seq.Batch, i int) *seq.Batch {
+	out := &seq.Batch{Size: 1, S: b.SrcLen[i], T: 1, Src: append([]int(nil), b.Src[i*b.S:i*b.S+b.SrcLen[i]]...),
+		SrcLen: []int{b.SrcLen[i]}, In: []int{seq.BOSID}, Out: []int{0}, TgtLen: []int{1}}
+	return out
+}
+
+// TestBatchedDecodingMatchesOneAtATime: decoding a padded batch at once
+// (greedy: every sentence a row; beam: sentences × beams as rows, finished
+// hypotheses retired) gives each sentence the output it gets alone.
+func TestBatchedDecodingMatchesOneAtATime(t *testing.T) {
+	rng := tensor.NewRNG(9)
+	const size, vocab = 6, 11
+	b := &seq.Batch{Size: size}
+	for i := 0; i < size; i++ {
+		b.SrcLen = append(b.SrcLen, 2+rng.IntN(6))
+		b.S = max(b.S, b.SrcLen[i])
+	}
+	b.Src = make([]int, size*b.S)
+	for i, l := range b.SrcLen {
+		for j := 0; j < l; j++ {
+			b.Src[i*b.S+j] = 3 + rng.IntN(vocab-3)
+		}
+	}
+	b.T, b.In, b.Out, b.TgtLen = 1, make([]int, size), make([]int, size), make([]int, size)
+	for _, tc := range []struct {
+		name   string
+		model  string
+		params map[string]any
+		spec   Spec
+	}{
+		{"gru-additive-deep", "seq2seq-rnn", map[string]any{"embed": 6, "cell": "gru", "deep_output": true},
+			Spec{Encoder: registry.Plugin{Name: "gru", Params: map[string]any{"hidden": 5, "bidirectional": true}}, Attention: registry.Plugin{Name: "additive", Params: map[string]any{}}}},
+		{"lstm-luong", "seq2seq-rnn", map[string]any{"embed": 6, "wiring": "luong", "input_feeding": true},
+			Spec{Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 7}}, Attention: registry.Plugin{Name: "general", Params: map[string]any{}}}},
+		{"transformer", "seq2seq-transformer", map[string]any{"d_model": 8, "ff": 16, "encoder_layers": 1, "decoder_layers": 1},
+			Spec{MaxLen: 32, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}}},
+	} {
+		spec := tc.spec
+		spec.SrcVocab, spec.TgtVocab = vocab, vocab
+		m := buildTiny(t, tc.model, tc.params, spec)
+		layers.SetTraining(false, m)
+		restore := tensor.NoGrad(layers.Tensors(m.Params())...)
+		// An untrained model emits eos always or never: raise its eos bias
+		// until sentences of the batch finish at different steps, so that
+		// finished ones must be retired while others go on.
+		var outB *layers.Param
+		for _, p := range m.Params() {
+			if p.Name == "out.b" {
+				outB = p
+			}
+		}
+		if outB == nil {
+			t.Fatalf("%s has no out.b", tc.name)
+		}
+		base := outB.Data[seq.EOSID]
+		// tune sets the eos bias where opt's outputs have the most distinct
+		// lengths.
+		tune := func(opt DecodeOptions) {
+			bestC, bestN := float32(0), 0
+			for c := float32(-3); c <= 6 && bestN < 4; c += 0.02 {
+				outB.Data[seq.EOSID] = base + c
+				hs, err := Decode(m, b, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lengths := map[int]bool{}
+				for _, h := range hs {
+					lengths[len(h.Tokens)] = true
+				}
+				if len(lengths) > bestN {
+					bestC, bestN = c, len(lengths)
+				}
+			}
+			outB.Data[seq.EOSID] = base + bestC
+		}
+		for _, opt := range []DecodeOptions{
+			{Strategy: "greedy", MaxLen: 9},
+			{Strategy: "beam", Beam: 3, MaxLen: 9, LengthPenalty: 0.6},
+			{Strategy: "beam", Beam: 4, MaxLen: 7, MinLen: 7},
+		} {
+			t.Run(fmt.Sprintf("%s/%s%d", tc.name, opt.Strategy, opt.Beam), func(t *testing.T) {
+				if opt.MinLen == 0 {
+					tune(opt)
+				}
+				all, err := Decode(m, b, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lengths := map[int]bool{}
+				for _, h := range all {
+					lengths[len(h.Tokens)] = true
+				}
+				if opt.MinLen == 0 && len(lengths) < 2 {
+					t.Fatalf("every hypothesis has the same length %v: no sentence finished before another", lengths)
+				}
+				for i := 0; i < size; i++ {
+					one, err := Decode(m, subBatch(b, i), opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, want := all[i], one[0]
+					if fmt.Sprint(got.Tokens) != fmt.Sprint(want.Tokens) || got.Finished != want.Finished ||
+						math.Abs(got.LogProb-want.LogProb) > 1e-4*(1+math.Abs(want.LogProb)) {
+						t.Fatalf("example %d: batched %v (%v, finished %v), alone %v (%v, finished %v)",
+							i, got.Tokens, got.LogProb, got.Finished, want.Tokens, want.LogProb, want.Finished)
+					}
+				}
+			})
+		}
+		restore()
+	}
+}
