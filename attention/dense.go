@@ -17,12 +17,14 @@ import (
 // returned with their gradient: [B,Tq,Tk], or [B,H,Tq,Tk] for H heads. The
 // parameters are the score's.
 //
-// For long inputs a dot-product score takes the chunked (flash) kernel
-// instead — the same attention, equal up to float32 rounding, in O(n)
-// memory — when the weights have not been requested (WeightsOnRequest; a
-// model asks for them only for heatmaps) and the keys number at least
-// flashKeys (flashKeysCausal at a causal site, whose hidden half the flash
-// kernel skips). Attend then returns nil weights.
+// Unless its weights are requested (WeightsOnRequest: a model asks for
+// them for heatmaps and alignment metrics), a dot-product score computes
+// scores, softmax and the weighted sum as one op that keeps the weights to
+// itself, and Attend returns nil weights; for long inputs it takes the
+// chunked (flash) kernel instead — the same attention, equal up to float32
+// rounding, in O(n) memory — from flashKeys keys (flashKeysCausal at a
+// causal site, whose hidden half the flash kernel skips). Requested
+// weights come with their gradient.
 type Dense struct {
 	base
 	score Score
@@ -90,6 +92,9 @@ func (a *Dense) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tenso
 	ks := c.keys(a.score.Keys(k))
 	if a.flashPays(c) {
 		return newFlash(c, c.queries(a.score.Queries(q)), ks, a.dot.Scale(), flashBlock).forward(), nil
+	}
+	if a.dot != nil && !a.weights {
+		return dotAttention(c.queries(a.score.Queries(q)), ks, v, c.h, a.dot.Scale(), &c.m, c.bias()), nil
 	}
 	ctx, w := a.attend(c, ks)
 	return ctx, c.weightsOut(w)

@@ -138,3 +138,74 @@ func headLinear(x, w *tensor.Tensor) *tensor.Tensor {
 		}
 	})
 }
+
+// dotAttention returns the context C [B,Tq,H·dv] of softmax attention with
+// a dot-product score, C_h[b,i] = Σ_j P[b,h,i,j] v_h[b,j] with
+// P[b,h,i,:] = softmax_j(scale · q_h[b,i]·k_h[b,j] + bias_h(j − p_i)) over
+// the kept keys, as one op: the weights P live in the op's own buffer (from
+// the tensor free lists, recycled with the result), not as a tensor of the
+// graph, so no gradient buffer of P's size is allocated and cleared, and
+// the backward pass goes from dC to dq, dk, dv (and the bias table) in one
+// sweep per head: dP = dC vᵀ, dv = Pᵀ dC, dS = P ⊙ (dP − rowsum(dP ⊙ P)),
+// dq = scale·dS k, dk = scale·dSᵀ q. Dense uses it when the weights are not
+// requested.
+func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView, bias *biasCall) *tensor.Tensor {
+	b, tq, tk, ld, ldv := q.Dim(0), q.Dim(1), k.Dim(1), q.Dim(2), v.Dim(2)
+	d, dv := ld/heads, ldv/heads
+	p := tensor.Scratch(b * heads * tq * tk)
+	c := tensor.Scratch(b * tq * ldv)
+	for bb := 0; bb < b; bb++ {
+		for h := 0; h < heads; h++ {
+			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
+			tensor.Gemm(false, true, tq, tk, d, scale, q.Data[bb*tq*ld+h*d:], ld, k.Data[bb*tk*ld+h*d:], ld, 0, ph, tk)
+			for i := 0; i < tq; i++ {
+				x := ph[i*tk : (i+1)*tk]
+				if bias != nil {
+					axpy(x, 1, bias.row(m, bb, h, i, 0))
+				}
+				m.maskRow(x, bb, i, 0)
+				softmaxRow(x)
+			}
+			tensor.Gemm(false, false, tq, dv, tk, 1, ph, tk, v.Data[bb*tk*ldv+h*dv:], ldv, 0, c[bb*tq*ldv+h*dv:], ldv)
+		}
+	}
+	out := tensor.Custom("DotAttention", c, []int{b, tq, ldv}, []*tensor.Tensor{q, k, v, bias.input()}, func(out *tensor.Tensor, g [][]float32) {
+		gq, gk, gv := g[0], g[1], g[2]
+		dtab := bias.grads(g[3])
+		dp := tensor.Scratch(tq * tk)
+		defer tensor.Recycle(dp)
+		for bb := 0; bb < b; bb++ {
+			for h := 0; h < heads; h++ {
+				ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
+				gc := out.Grad[bb*tq*ldv+h*dv:]
+				if gv != nil {
+					tensor.Gemm(true, false, tk, dv, tq, 1, ph, tk, gc, ldv, 1, gv[bb*tk*ldv+h*dv:], ldv)
+				}
+				if gq == nil && gk == nil && dtab == nil {
+					continue
+				}
+				tensor.Gemm(false, true, tq, tk, dv, 1, gc, ldv, v.Data[bb*tk*ldv+h*dv:], ldv, 0, dp, tk)
+				softmaxBackward(dp, dp, ph, tk)
+				if dtab != nil {
+					for i := 0; i < tq; i++ {
+						r := h*bias.n - m.pos(bb, i) - bias.lo
+						axpy(dtab[r:r+tk], 1, dp[i*tk:(i+1)*tk])
+					}
+				}
+				if gq != nil {
+					tensor.Gemm(false, false, tq, d, tk, scale, dp, tk, k.Data[bb*tk*ld+h*d:], ld, 1, gq[bb*tq*ld+h*d:], ld)
+				}
+				if gk != nil {
+					tensor.Gemm(true, false, tk, d, tq, scale, dp, tk, q.Data[bb*tq*ld+h*d:], ld, 1, gk[bb*tk*ld+h*d:], ld)
+				}
+			}
+		}
+		bias.backward(dtab, g[3])
+	})
+	if out.RequiresGrad() {
+		out.Keep(p)
+	} else {
+		tensor.Recycle(p)
+	}
+	return out
+}

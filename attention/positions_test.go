@@ -227,6 +227,7 @@ func alibiFromWeights(t *testing.T, heads int) []float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	requestWeights(a)
 	z := tensor.New(1, 2, 2*heads)
 	_, w := a.Attend(z, z, tensor.New(1, 2, heads), nil)
 	out := make([]float64, heads)

@@ -353,11 +353,11 @@ func TestLocationBeyondMaxLen(t *testing.T) {
 	}
 }
 
-// TestDenseTakesFlashWhenItPays: a dense dot-product attention on long
-// inputs without a request for weights takes the flash kernel — nil
-// weights, and the context and gradients of the dense kernel within 1e-5
-// (at a causal site from 128 keys, elsewhere from 256) — and the dense
-// kernel below those lengths.
+// TestDenseTakesFlashWhenItPays: a dense dot-product attention whose
+// weights are not requested returns nil weights and the context and
+// gradients of the requested dense kernel within 1e-5, through the flash
+// kernel on long inputs (at a causal site from 128 keys, elsewhere from
+// 256) and through the fused dense op below those lengths.
 func TestDenseTakesFlashWhenItPays(t *testing.T) {
 	for _, tc := range []struct {
 		score  string
@@ -386,16 +386,18 @@ func TestDenseTakesFlashWhenItPays(t *testing.T) {
 			leaves["q"], leaves["k"], leaves["v"] = q, k, v
 			mask := attention.KeyPaddingMask([]int{tc.n, tc.n - 17}, tc.n)
 			var w *tensor.Tensor
+			op := ""
 			compareGrads(t, 1e-5, leaves, func() []*tensor.Tensor {
 				c, ww := auto.Attend(q, k, v, mask)
-				w = ww
+				w, op = ww, c.Op()
 				return []*tensor.Tensor{c}
 			}, func() []*tensor.Tensor {
 				c, _ := dense.Attend(q, k, v, mask)
 				return []*tensor.Tensor{c}
 			})
-			if (w == nil) != tc.flash {
-				t.Fatalf("weights nil = %v, want %v (flash kernel %v)", w == nil, tc.flash, tc.flash)
+			want := map[bool]string{true: "ChunkedAttention", false: "DotAttention"}[tc.flash]
+			if w != nil || op != want {
+				t.Fatalf("weights nil = %v, context from op %s; want nil weights from %s", w == nil, op, want)
 			}
 		})
 	}
