@@ -78,6 +78,29 @@ type Outcome struct {
 	Status store.Status
 	Err    error // why the run failed or was interrupted
 	Note   string
+	Cost   QueueCost // time this process spent in the run database for the run
+}
+
+// QueueCost is the time a run spent in the run database, apart from its
+// training: what the queue and the store cost it. Claim, Prepare and Finish
+// come before and after the training; heartbeats and metric writes run
+// beside it (goroutines of their own); artifact writes (checkpoints, the
+// final model, samples) stop it while they last.
+type QueueCost struct {
+	Claim          time.Duration // taking it from the queue
+	Prepare        time.Duration // reading its checkpoint, truncating its metrics
+	Heartbeats     time.Duration
+	HeartbeatCount int
+	Metrics        time.Duration // metric rows written
+	MetricWrites   int           // transactions that wrote them
+	Artifacts      time.Duration // checkpoints and final artifacts written
+	ArtifactWrites int
+	Finish         time.Duration // summaries, finish, dropping the checkpoint
+}
+
+// Total is the sum of the durations.
+func (c QueueCost) Total() time.Duration {
+	return c.Claim + c.Prepare + c.Heartbeats + c.Metrics + c.Artifacts + c.Finish
 }
 
 // Report summarises an execution.
@@ -329,6 +352,13 @@ type storeRecorder struct {
 	done    chan error               // the writer's result, after batches is closed
 	werr    atomic.Pointer[errorBox] // the writer's first error, as soon as it happens
 	err     error                    // the first write error seen
+
+	// What the writes cost: metrics written by the writer goroutine (read
+	// after close), artifacts by the training goroutine.
+	metricTime     time.Duration
+	metricWrites   int
+	artifactTime   time.Duration
+	artifactWrites int
 }
 
 type errorBox struct{ err error }
@@ -347,7 +377,9 @@ func newStoreRecorder(ctx context.Context, st *store.Store, run int64, rep RunRe
 	if every <= 0 {
 		every = 5 * time.Second
 	}
-	s := &storeRecorder{ctx: ctx, st: st, run: run, w: st.NewMetricWriter(run, store.DefaultBatch), rep: rep, every: every}
+	// The writer flushes after each batch itself; the MetricWriter's own
+	// batch is larger than any, so it never writes on its own.
+	s := &storeRecorder{ctx: ctx, st: st, run: run, w: st.NewMetricWriter(run, 2*recorderBatch), rep: rep, every: every}
 	s.start()
 	return s
 }
@@ -357,23 +389,31 @@ func (s *storeRecorder) start() {
 	s.done = make(chan error, 1)
 	go func(batches <-chan []metricRow, done chan<- error) {
 		var err error
+		write := func(f func() error) {
+			if err != nil {
+				return
+			}
+			t0 := time.Now()
+			err = f()
+			s.metricTime += time.Since(t0)
+		}
 		for b := range batches {
 			for _, r := range b {
-				if err == nil {
-					err = s.w.Log(r.step, r.key, r.value)
-				}
+				write(func() error { return s.w.Log(r.step, r.key, r.value) })
 			}
 			// Each batch is written when it arrives: live progress.
-			if err == nil {
-				err = s.w.Flush(s.ctx)
+			if s.w.Pending() > 0 {
+				s.metricWrites++
 			}
+			write(func() error { return s.w.Flush(s.ctx) })
 			if err != nil {
 				s.werr.CompareAndSwap(nil, &errorBox{err})
 			}
 		}
-		if err == nil {
-			err = s.w.Flush(s.ctx)
+		if s.w.Pending() > 0 {
+			s.metricWrites++
 		}
+		write(func() error { return s.w.Flush(s.ctx) })
 		done <- err
 	}(s.batches, s.done)
 }
@@ -420,11 +460,15 @@ func (s *storeRecorder) Checkpoint(step int, data []byte) error {
 	if err := s.sync(); err != nil {
 		return err
 	}
-	return s.st.PutArtifact(s.ctx, s.run, artifact.KindCheckpoint, artifact.NameCheckpoint, data)
+	return s.Artifact(artifact.KindCheckpoint, artifact.NameCheckpoint, data)
 }
 
 func (s *storeRecorder) Artifact(kind, name string, data []byte) error {
-	return s.st.PutArtifact(s.ctx, s.run, kind, name, data)
+	t0 := time.Now()
+	err := s.st.PutArtifact(s.ctx, s.run, kind, name, data)
+	s.artifactTime += time.Since(t0)
+	s.artifactWrites++
+	return err
 }
 
 func (s *storeRecorder) Progress(p Progress) {

@@ -195,7 +195,9 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 				}
 				// Claims outlive cancellation only as far as the store
 				// call itself: a claim made as ctx ends is handed back below.
+				t0 := time.Now()
 				res, err := st.ClaimNext(bg, opt.Owner, opt.Filter, opt.StaleAfter)
+				claimTime := time.Since(t0)
 				if err != nil {
 					release()
 					fail(err)
@@ -203,6 +205,7 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 				}
 				if res.Claimed {
 					out := trainClaimed(ctx, st, res, opt)
+					out.Cost.Claim = claimTime
 					mu.Lock()
 					rep.Outcomes = append(rep.Outcomes, out)
 					mu.Unlock()
@@ -300,6 +303,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	if cfgErr != nil {
 		return notRun(store.StatusFailed, fmt.Errorf("run %d: stored config: %w", rec.ID, cfgErr))
 	}
+	prepStart := time.Now()
 	var resume []byte
 	from := 0
 	if claim.Prev != store.StatusQueued {
@@ -319,6 +323,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	if err := st.TruncateMetrics(bg, rec.ID, keep); err != nil {
 		return notRun(store.StatusFailed, err)
 	}
+	out.Cost.Prepare = time.Since(prepStart)
 	var rr RunReporter
 	if opt.Reporter != nil {
 		rr = opt.Reporter.Begin(rec, from, cfg.Train.Steps)
@@ -328,6 +333,8 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	sr := newStoreRecorder(bg, st, rec.ID, rr, opt.MetricsEvery)
 	hbCtx, stopHB := context.WithCancel(bg)
 	hbDone := make(chan struct{})
+	var hbTime time.Duration // written by the heartbeat goroutine, read after hbDone
+	var hbCount int
 	go func() {
 		defer close(hbDone)
 		t := time.NewTicker(opt.Heartbeat)
@@ -339,7 +346,10 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 			case <-t.C:
 				// A missed beat is retried at the next tick; a lost run or
 				// a lost database stops the training.
+				t0 := time.Now()
 				err := st.Heartbeat(hbCtx, rec.ID, owner)
+				hbTime += time.Since(t0)
+				hbCount++
 				if errors.Is(err, store.ErrNotOwner) {
 					cancelRun(errLost)
 					return
@@ -357,6 +367,10 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	if ferr := sr.close(); ferr != nil && err == nil {
 		err = ferr
 	}
+	out.Cost.Heartbeats, out.Cost.HeartbeatCount = hbTime, hbCount
+	out.Cost.Metrics, out.Cost.MetricWrites = sr.metricTime, sr.metricWrites
+	out.Cost.Artifacts, out.Cost.ArtifactWrites = sr.artifactTime, sr.artifactWrites
+	finishStart := time.Now()
 	cause := context.Cause(runCtx)
 	if errors.Is(cause, errLost) {
 		out.Err = errLost
@@ -397,6 +411,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 			out.Err = derr
 		}
 	}
+	out.Cost.Finish = time.Since(finishStart)
 	if rr != nil {
 		rr.End(status, err)
 	}

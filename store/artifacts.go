@@ -26,16 +26,13 @@ func (s *Store) PutArtifact(ctx context.Context, runID int64, kind, name string,
 	if data == nil {
 		data = []byte{} // the column is NOT NULL; an empty artifact is allowed
 	}
+	now, nowArgs := s.nowSQL()
 	err := s.write(ctx, func(tx *Tx) error {
-		now, err := s.clock(ctx, tx)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO artifacts (run_id, kind, name, size, data, created)
-			VALUES (?, ?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO artifacts (run_id, kind, name, size, data, created)
+			VALUES (?, ?, ?, ?, ?, `+now+`)
 			ON CONFLICT (run_id, kind, name) DO UPDATE SET
 				size = excluded.size, data = excluded.data, created = excluded.created`,
-			runID, kind, name, len(data), data, s.d.timeArg(now))
+			append([]any{runID, kind, name, len(data), data}, nowArgs...)...)
 		return err
 	})
 	if err != nil {

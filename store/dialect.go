@@ -120,6 +120,9 @@ type dialect interface {
 	stamp(ctx context.Context, tx *Tx, version int) error
 	// now reads the database's clock (the local clock for SQLite).
 	now(ctx context.Context, q querier) (time.Time, error)
+	// nowSQL is the clock now as SQL: an expression, or a placeholder and
+	// its argument.
+	nowSQL() (string, []any)
 	// timeArg is how a timestamp is bound.
 	timeArg(t time.Time) any
 	// int64s and texts are subqueries that select the elements of a JSON

@@ -114,6 +114,7 @@ func (postgresDialect) now(ctx context.Context, q querier) (time.Time, error) {
 }
 
 func (postgresDialect) timeArg(t time.Time) any { return t.UTC() }
+func (postgresDialect) nowSQL() (string, []any) { return "now()", nil }
 func (postgresDialect) int64s() string {
 	return `SELECT CAST(j.value AS BIGINT) FROM json_array_elements_text(CAST(? AS json)) AS j(value)`
 }

@@ -80,6 +80,7 @@ func (sqliteDialect) stamp(ctx context.Context, tx *Tx, version int) error {
 func (sqliteDialect) now(context.Context, querier) (time.Time, error) { return time.Now(), nil }
 
 func (sqliteDialect) timeArg(t time.Time) any { return formatTime(t) }
+func (sqliteDialect) nowSQL() (string, []any) { return "?", []any{formatTime(time.Now())} }
 func (sqliteDialect) int64s() string          { return `SELECT value FROM json_each(?)` }
 func (sqliteDialect) texts() string           { return `SELECT value FROM json_each(?)` }
 

@@ -434,14 +434,11 @@ func (s *Store) stale(r Run, owner Owner, now time.Time, staleAfter time.Duratio
 // owner's host and pid (it was reclaimed as stale, or never claimed): the
 // caller should stop the run.
 func (s *Store) Heartbeat(ctx context.Context, runID int64, owner Owner) error {
+	now, nowArgs := s.nowSQL()
 	err := s.write(ctx, func(tx *Tx) error {
-		now, err := s.clock(ctx, tx)
-		if err != nil {
-			return err
-		}
-		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET heartbeat = ?
+		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET heartbeat = `+now+`
 			WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`,
-			s.d.timeArg(now), runID, owner.Host, owner.PID)
+			append(nowArgs, runID, owner.Host, owner.PID)...)
 	})
 	if err != nil {
 		return fmt.Errorf("store: heartbeat run %d: %w", runID, err)
@@ -463,14 +460,13 @@ func (s *Store) Finish(ctx context.Context, runID int64, owner Owner, status Sta
 	default:
 		return fmt.Errorf("store: finish run %d: status %q is not done, failed or interrupted", runID, status)
 	}
+	now, nowArgs := s.nowSQL()
 	err := s.write(ctx, func(tx *Tx) error {
-		now, err := s.clock(ctx, tx)
-		if err != nil {
-			return err
-		}
-		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET status = ?, error = ?, finished = ?, heartbeat = ?
+		args := append([]any{string(status), errMsg}, nowArgs...)
+		args = append(args, nowArgs...)
+		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET status = ?, error = ?, finished = `+now+`, heartbeat = `+now+`
 			WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`,
-			string(status), errMsg, s.d.timeArg(now), s.d.timeArg(now), runID, owner.Host, owner.PID)
+			append(args, runID, owner.Host, owner.PID)...)
 	})
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: %w", runID, err)

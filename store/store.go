@@ -273,6 +273,17 @@ func (s *Store) clock(ctx context.Context, q querier) (time.Time, error) {
 	return s.d.now(ctx, q)
 }
 
+// nowSQL returns the database's clock as SQL for a statement that writes a
+// timestamp: PostgreSQL's now() (no round trip to read it first), or a
+// placeholder and its argument (SQLite, whose clock is this machine's, and
+// the test clock).
+func (s *Store) nowSQL() (string, []any) {
+	if s.now != nil {
+		return "?", []any{s.d.timeArg(s.now())}
+	}
+	return s.d.nowSQL()
+}
+
 // wall returns this machine's time (or the test clock): the wall time of
 // metric rows.
 func (s *Store) wall() time.Time {
