@@ -8,6 +8,7 @@ import (
 
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 // Config is the resolved configuration of one run: every default filled,
@@ -22,6 +23,11 @@ type Config struct {
 	Train       Train           `json:"train"`
 	Eval        Eval            `json:"eval"`
 	Seed        int             `json:"seed"`
+	// Data holds the fingerprint of every file the task reads, by the task
+	// parameter that names the file ("path"), taken when the experiment is
+	// loaded: part of the run's identity, so that a changed file makes a
+	// new run. Empty for tasks that read no files.
+	Data map[string]tasks.Fingerprint `json:"data,omitempty"`
 	// BaseDir is the directory of the experiment file, against which a task
 	// resolves relative paths (tasks.Options.BaseDir).
 	BaseDir string `json:"-"`
@@ -185,7 +191,7 @@ func defaultTree() map[string]any {
 // tree returns c as nested maps with the YAML keys and Go-typed leaves
 // (the shape of the canonical JSON).
 func (c Config) tree() map[string]any {
-	return map[string]any{
+	t := map[string]any{
 		"name":  c.Name,
 		"task":  c.Task.Tree(),
 		"model": c.Model.tree(),
@@ -193,6 +199,14 @@ func (c Config) tree() map[string]any {
 		"eval":  structTree(c.Eval),
 		"seed":  c.Seed,
 	}
+	if len(c.Data) > 0 {
+		data := make(map[string]any, len(c.Data))
+		for k, f := range c.Data {
+			data[k] = map[string]any{"sha256": f.SHA256, "size": int(f.Size), "lines": f.Lines}
+		}
+		t["data"] = data
+	}
+	return t
 }
 
 func (m Model) tree() map[string]any {
@@ -262,6 +276,7 @@ func (c Config) Clone() Config {
 	out.Train.Optimizer = c.Train.Optimizer.Clone()
 	out.Train.Schedule = c.Train.Schedule.Clone()
 	out.Eval.LengthBuckets = slices.Clone(c.Eval.LengthBuckets)
+	out.Data = maps.Clone(c.Data)
 	return out
 }
 

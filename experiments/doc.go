@@ -211,4 +211,18 @@
 // number spelling (1e-3 or 0.001, 64 or 64.0) and comments do not change it;
 // any resolved value does. Run.Params lists every leaf of it, and
 // [VaryingKeys] the keys that differ between runs.
+//
+// The data are part of that identity. Load reads every file a task reads
+// (tasks.FileParams: text's path, pairs' path, src_path, tgt_path,
+// valid_path, test_path) and records its tasks.Fingerprint in Config.Data,
+// so the canonical JSON of such a run holds a data block
+// ("data": {"path": {"sha256": ..., "size": ..., "lines": ...}}) and a
+// changed file makes a new run; a file that cannot be read is an error on
+// its key. Tasks without files have no data block (their identity is
+// unchanged).
+//
+// A model whose length is bounded by a parameter (models.LengthLimited,
+// max_len) is checked against the task's batches when the task's lengths
+// follow from its parameters (tasks.Lengths): `model.max_len: 4 is shorter
+// than task "copy"'s sequences ...`.
 package experiments

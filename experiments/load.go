@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 // Experiment is a loaded, fully validated experiment: what the store keeps
@@ -57,6 +58,7 @@ func Load(path string, sets []string) (*Experiment, error) {
 
 type loader struct {
 	sites   registry.Sites
+	data    *dataFiles
 	sources []*source // the extends chain (experiment file first), then --set
 	errs    Errors
 }
@@ -105,6 +107,7 @@ func load(sites registry.Sites, path string, sets []string) (*Experiment, error)
 	} else {
 		x.BaseDir = filepath.Dir(path)
 	}
+	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir}, seen: map[string]dataFile{}}
 	l.plan(x, full)
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()

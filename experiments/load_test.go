@@ -246,6 +246,9 @@ func TestParams(t *testing.T) {
 func TestGlobalRegistries(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "lm.yaml")
+	if err := os.WriteFile(filepath.Join(dir, "corpus.txt"), []byte("some text\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	text := "name: lm\ntask: {name: text, path: corpus.txt}\nmodel: {name: lm-rnn, encoder: {name: gru}}\nmodel.bad: 1\n"
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -304,6 +307,7 @@ func TestModelSwitchDropsUnusedBlocks(t *testing.T) {
 		}
 		return p
 	}
+	write("t.txt", "some text\n")
 	write("base.yaml", "name: base\ntask: {name: reverse}\nmodel:\n  name: seq2seq-rnn\n  attention: {name: dot}\n")
 	x, err := Load(write("lm.yaml", "name: lm\nextends: base.yaml\ntask: {name: text, path: t.txt}\nmodel:\n  name: lm-rnn\n"), nil)
 	if err != nil {

@@ -102,7 +102,7 @@ func (l *loader) searchOrder() []*source {
 func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	tree := full.Raw()
 	sources := l.searchOrder()
-	r := &resolver{sites: l.sites, loc: &locator{sources: sources}}
+	r := &resolver{sites: l.sites, data: l.data, loc: &locator{sources: sources}}
 	defer func() { l.errs = append(l.errs, r.errs...) }()
 
 	for _, k := range sortedKeys(tree) {
@@ -157,7 +157,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 		// others (directly: a koanf copy per point is slow for big sweeps).
 		t := cloneMap(tree)
 		l.merge(p.tree(), t, "", false)
-		pr := &resolver{sites: l.sites, loc: &locator{sources: sources, point: p}}
+		pr := &resolver{sites: l.sites, data: l.data, loc: &locator{sources: sources, point: p}}
 		configs[i] = pr.config(t)
 		for _, e := range pr.errs.sorted() {
 			key := e.Error()

@@ -102,6 +102,7 @@ func parentPath(p string) string {
 // every problem.
 type resolver struct {
 	sites    registry.Sites
+	data     *dataFiles // reads the task's files; nil reads none
 	loc      *locator
 	errs     Errors
 	reported map[string]bool
@@ -147,6 +148,12 @@ func (r *resolver) config(t map[string]any) Config {
 	if model.info.Name != "" && c.Model.Attention != nil {
 		r.attentionFits(model.info, c.Model)
 	}
+	if taskOK && r.data != nil {
+		c.Data = r.data.fingerprints(r, task)
+	}
+	if taskOK && model.info.Name != "" && model.Params != nil {
+		r.lengths(model, task)
+	}
 	return c
 }
 
@@ -167,6 +174,38 @@ func (r *resolver) attentionFits(info registry.Info, m Model) {
 		if err := c.CheckAttention(*m.Attention); err != nil {
 			r.bad("model.attention", "does not suit model %q: %v", m.Name, err)
 		}
+	}
+}
+
+// lengths refuses a model whose length limit (models.LengthLimited) is
+// shorter than the batches of a task whose lengths its parameters give
+// (tasks.Lengths).
+func (r *resolver) lengths(model, task resolved) {
+	mp, err := model.info.Decode(model.Params, registry.DecodeOptions{NoValidate: true})
+	if err != nil {
+		return
+	}
+	ll, ok := mp.(models.LengthLimited)
+	if !ok || ll.LengthLimit() == 0 {
+		return
+	}
+	tp, err := task.info.Decode(task.Params, registry.DecodeOptions{NoValidate: true})
+	if err != nil {
+		return
+	}
+	tl, ok := tp.(tasks.Lengths)
+	if !ok {
+		return
+	}
+	src, tgt := tl.MaxLengths()
+	s, t := tasks.BatchLengths(src, tgt, task.info.Has(tasks.LanguageModel))
+	if need, limit := max(s, t), ll.LengthLimit(); need > limit {
+		what := "sources of up to " + strconv.Itoa(s) + " tokens and decoder inputs of up to " + strconv.Itoa(t)
+		if s == 0 {
+			what = "inputs of up to " + strconv.Itoa(t) + " tokens"
+		}
+		r.bad("model.max_len", "%d is shorter than task %q's sequences: it makes %s (set model.max_len to at least %d, or to 0 to size the model from the task)",
+			limit, task.Name, what, need)
 	}
 }
 

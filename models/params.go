@@ -110,6 +110,17 @@ func (p *TransformerParams) Validate() error {
 	return nil
 }
 
+// LengthLimited is implemented by the parameters of models whose longest
+// sequence is set by a parameter: LengthLimit returns it, or 0 when the
+// runner sizes the model from the task. A batch longer than the limit is
+// an error; validation refuses it where the task's lengths are known.
+type LengthLimited interface {
+	LengthLimit() int
+}
+
+// LengthLimit returns max_len (0: sized from the task).
+func (p *TransformerParams) LengthLimit() int { return p.MaxLen }
+
 // LMRNNParams are the parameters of lm-rnn (its recurrent body is the
 // model.encoder block).
 type LMRNNParams struct {

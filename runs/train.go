@@ -10,6 +10,7 @@ import (
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/optim"
+	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/tasks"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -143,7 +144,7 @@ func Train(ctx context.Context, cfg experiments.Config, rec Recorder, opt Option
 // build prepares the data, the model and the optimizer.
 func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	seed := uint64(cfg.Seed)
-	data, err := tasks.Build(cfg.Task.Name, cfg.Task.Params, tasks.Options{Seed: seed, BaseDir: cfg.BaseDir})
+	data, err := tasks.Build(cfg.Task.Name, cfg.Task.Params, tasks.Options{Seed: seed, BaseDir: cfg.BaseDir, Data: cfg.Data})
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +157,9 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 			return nil, fmt.Errorf("model %q is a sequence-to-sequence model but task %q is language modelling (use a language model)", cfg.Model.Name, cfg.Task.Name)
 		}
 		return nil, fmt.Errorf("model %q is a language model but task %q is sequence-to-sequence", cfg.Model.Name, cfg.Task.Name)
+	}
+	if err := checkLengthLimit(model, cfg.Model.Params, data); err != nil {
+		return nil, err
 	}
 	if !model.Has(models.RNNDecoder) && cfg.Train.TeacherForcing < 1 {
 		return nil, fmt.Errorf("train.teacher_forcing %v: feeding back predictions needs a model with a recurrent decoder", cfg.Train.TeacherForcing)
@@ -199,6 +203,33 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	r.st.Stopped = stopped
 	r.maxOut = maxOut
 	return r, nil
+}
+
+// checkLengthLimit returns a one-line error when the model's own length
+// limit (models.LengthLimited, such as a Transformer's max_len) is shorter
+// than the batches of data. Validation catches this where the task's
+// lengths follow from its parameters; this catches the others (files).
+func checkLengthLimit(model registry.Info, params map[string]any, data *tasks.Dataset) error {
+	p, err := model.Decode(params, registry.DecodeOptions{NoValidate: true})
+	if err != nil {
+		return err
+	}
+	ll, ok := p.(models.LengthLimited)
+	if !ok || ll.LengthLimit() == 0 {
+		return nil
+	}
+	var src, tgt int
+	for _, split := range [][]tasks.Example{data.Train, data.Valid, data.Test} {
+		for _, ex := range split {
+			src, tgt = max(src, len(ex.Src)), max(tgt, len(ex.Tgt))
+		}
+	}
+	s, t := tasks.BatchLengths(src, tgt, data.LM)
+	if need := max(s, t); need > ll.LengthLimit() {
+		return fmt.Errorf("model.max_len %d is shorter than the task's sequences (up to %d positions): set it to at least %d, or to 0 to size the model from the task",
+			ll.LengthLimit(), need, need)
+	}
+	return nil
 }
 
 // longest returns the longest source or target sequence of any split.

@@ -34,6 +34,13 @@ func (p *AdditionParams) Validate() error {
 	return validateSizes(p.TrainSize, p.ValidSize, p.TestSize)
 }
 
+// MaxLengths returns the longest source ("a+b", two operands of up to the
+// most digits) and target (the sum, one digit longer).
+func (p *AdditionParams) MaxLengths() (src, tgt int) {
+	d := max(p.Digits, p.TestDigits)
+	return 2*d + 1, d + 1
+}
+
 func init() {
 	Registry.Register(Entry{
 		Name:   "addition",

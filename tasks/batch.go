@@ -225,3 +225,14 @@ func (b *Batcher) Restore(s BatcherState) error {
 	b.pos = s.Pos
 	return nil
 }
+
+// BatchLengths returns the longest source S and decoder sequence T of a
+// batch (MakeBatch) whose longest example has a source of src tokens and a
+// target of tgt tokens: T is tgt+1 for sequence to sequence (BOS y1..yn, and
+// y1..yn EOS), tgt−1 for language modelling (w[0..n−2]), where S is 0.
+func BatchLengths(src, tgt int, lm bool) (s, t int) {
+	if lm {
+		return 0, max(tgt-1, 0)
+	}
+	return src, tgt + 1
+}

@@ -155,6 +155,12 @@ type Options struct {
 	// BaseDir is the directory that relative file paths resolve against
 	// (the experiment file's directory); "" means the working directory.
 	BaseDir string
+	// Data holds the fingerprints a run's configuration recorded for the
+	// files the task reads, by parameter key (see FileParams): a file whose
+	// contents no longer match is an error. nil checks nothing.
+	Data map[string]Fingerprint
+
+	expect map[string]Fingerprint // Data by path as written, set by Build
 }
 
 // Path resolves p against BaseDir unless p is absolute.
@@ -163,6 +169,15 @@ func (o Options) Path(p string) string {
 		return p
 	}
 	return filepath.Join(o.BaseDir, p)
+}
+
+// Lengths is implemented by the parameters of tasks whose longest
+// sequences follow from the parameters alone, so that a model too short for
+// them is refused when the experiment is validated: MaxLengths returns the
+// longest source and target of any split, in tokens, without BOS or EOS (a
+// language-modelling task: 0 and its longest sequence). See BatchLengths.
+type Lengths interface {
+	MaxLengths() (src, tgt int)
 }
 
 // Factory builds a dataset from the task's decoded parameters (the pointer
@@ -195,6 +210,14 @@ func buildIn(r *registry.Registry[Factory], name string, params map[string]any, 
 	p, err := e.Decode(r.Kind(), params)
 	if err != nil {
 		return nil, err
+	}
+	if fp, ok := p.(FileParams); ok && len(opt.Data) > 0 {
+		opt.expect = map[string]Fingerprint{}
+		for key, path := range fp.Files() {
+			if f, ok := opt.Data[key]; ok {
+				opt.expect[path] = f
+			}
+		}
 	}
 	d, err := e.New(p, opt)
 	if err != nil {

@@ -61,7 +61,21 @@
 // File tasks resolve relative paths against Options.BaseDir, the directory
 // of the experiment file. Their errors are one line naming the task, the
 // file as written and, where it applies, the line:
-// `pairs: data/train.tsv:17: no tab between source and target`.
+// `pairs: data/train.tsv:17: no tab between source and target`. A data file
+// must be a regular file of at most [MaxFileSize] bytes (a FIFO or a device
+// is refused at once, without blocking). The parameters of a file task
+// implement [FileParams], listing the files it reads; [FingerprintFile]
+// gives each one's [Fingerprint] (SHA-256, size, lines), which experiments
+// record in a run's configuration, and a factory given those fingerprints
+// (Options.Data) refuses a file that changed since.
+//
+// # Capabilities and lengths
+//
+// A language-modelling task registers with the [LanguageModel] capability,
+// and [Build] checks that its datasets agree. The parameters of a task whose
+// longest sequences follow from them implement [Lengths]; [BatchLengths]
+// turns those into the shapes of its batches, so that a model too short for
+// them is refused when an experiment is validated.
 //
 // # Batches
 //
@@ -74,5 +88,6 @@
 // batches as an uninterrupted one. [InOrder] yields a split's batches in
 // order for evaluation.
 //
-// The package imports no attnlab package but registry and seq.
+// The package imports no attnlab package but registry, seq and
+// internal/safein.
 package tasks

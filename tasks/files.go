@@ -2,38 +2,95 @@ package tasks
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/attnlab/attnlab/internal/safein"
 	"github.com/attnlab/attnlab/registry"
 )
 
-// readText returns the contents of the UTF-8 text file at path (resolved
-// with opt.Path), without a leading byte-order mark. Every error is one line
-// that starts with the task and names the file as the user wrote it (and the
-// line, for invalid UTF-8).
-func readText(task, path string, opt Options) (string, error) {
+// MaxFileSize bounds the size of a data file a task reads (1 GiB).
+const MaxFileSize = 1 << 30
+
+// Fingerprint identifies the contents of a data file: the first 16 hex
+// digits of the SHA-256 of its bytes, its size in bytes and its number of
+// lines (a final newline does not start another line). Experiments record
+// the fingerprint of every file a task reads in the run's configuration
+// (its data block), so a changed file makes a new run.
+type Fingerprint struct {
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	Lines  int    `json:"lines"`
+}
+
+// FileParams is implemented by the parameters of tasks that read files:
+// Files returns the paths they read, as written (relative to the experiment
+// file), by parameter key, leaving out the keys that are not set.
+type FileParams interface {
+	Files() map[string]string
+}
+
+// FingerprintFile reads the file at path (resolved with opt.Path) as the
+// task named task would, and returns its fingerprint. Errors are those of
+// the task's own reading, one line naming the file as written.
+func FingerprintFile(task, path string, opt Options) (Fingerprint, error) {
+	b, err := readFile(task, path, opt)
+	if err != nil {
+		return Fingerprint{}, err
+	}
+	return fingerprintOf(b), nil
+}
+
+func fingerprintOf(b []byte) Fingerprint {
+	sum := sha256.Sum256(b)
+	lines := bytes.Count(b, []byte("\n"))
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		lines++
+	}
+	return Fingerprint{SHA256: hex.EncodeToString(sum[:])[:16], Size: int64(len(b)), Lines: lines}
+}
+
+// readFile returns the bytes of the data file at path (resolved with
+// opt.Path): a regular file of at most MaxFileSize bytes (a FIFO or a
+// device is refused without blocking). When opt carries the file's
+// recorded fingerprint, contents that differ are an error.
+func readFile(task, path string, opt Options) ([]byte, error) {
 	full := opt.Path(path)
-	b, err := os.ReadFile(full)
+	b, err := safein.ReadFile(full, MaxFileSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			abs, aerr := filepath.Abs(full)
 			if aerr != nil {
 				abs = full
 			}
-			return "", fmt.Errorf("%s: %s: no such file (looked for %s)", task, path, abs)
+			return nil, fmt.Errorf("%s: %s: no such file (looked for %s)", task, path, abs)
 		}
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
+		return nil, fmt.Errorf("%s: %s: %v", task, path, err)
+	}
+	if want, ok := opt.expect[path]; ok {
+		if got := fingerprintOf(b); got != want {
+			return nil, fmt.Errorf("%s: %s: changed since the experiment was loaded (sha256 %s, %d lines; now %s, %d lines): run it again to make a new run",
+				task, path, want.SHA256, want.Lines, got.SHA256, got.Lines)
 		}
-		return "", fmt.Errorf("%s: %s: %v", task, path, err)
+	}
+	return b, nil
+}
+
+// readText returns the contents of the UTF-8 text file at path (resolved
+// with opt.Path), without a leading byte-order mark. Every error is one line
+// that starts with the task and names the file as the user wrote it (and the
+// line, for invalid UTF-8).
+func readText(task, path string, opt Options) (string, error) {
+	b, err := readFile(task, path, opt)
+	if err != nil {
+		return "", err
 	}
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	if len(b) == 0 {

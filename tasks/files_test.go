@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/attnlab/attnlab/registry"
@@ -183,6 +184,9 @@ func TestFileErrors(t *testing.T) {
 		"tgt3.txt":    "1\n\n3\n",
 		"one.txt":     "a",
 	})
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		task   string
 		params map[string]any
@@ -191,7 +195,9 @@ func TestFileErrors(t *testing.T) {
 		{"text", map[string]any{"path": "missing.txt"}, "text: missing.txt: no such file (looked for " + filepath.Join(dir, "missing.txt") + ")"},
 		{"text", map[string]any{"path": "empty.txt"}, "text: empty.txt: empty file"},
 		{"text", map[string]any{"path": "bad.txt"}, "text: bad.txt:3: invalid UTF-8"},
-		{"text", map[string]any{"path": "."}, "text: .: is a directory"},
+		{"text", map[string]any{"path": "."}, "text: .: is a directory, not a regular file"},
+		{"text", map[string]any{"path": "/dev/zero"}, "text: /dev/zero: is a character device, not a regular file"},
+		{"pairs", map[string]any{"path": "fifo"}, "pairs: fifo: is a named pipe (FIFO), not a regular file"},
 		{"text", map[string]any{"path": "one.txt"}, "text: one.txt: 1 train tokens of 1, need at least 2: use a longer file or a larger train fraction"},
 		{"pairs", map[string]any{"path": "missing.tsv"}, "pairs: missing.tsv: no such file (looked for " + filepath.Join(dir, "missing.tsv") + ")"},
 		{"pairs", map[string]any{"path": "empty.txt"}, "pairs: empty.txt: empty file"},
@@ -246,5 +252,45 @@ func TestPairsTooFewSources(t *testing.T) {
 	_, err := Build("pairs", map[string]any{"path": "p.tsv", "valid_fraction": 0.5, "test_fraction": 0.4}, Options{BaseDir: dir})
 	if want := "pairs: p.tsv: only 1 distinct sources, too few to hold out 0 for test and 1 for validation"; err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)
+	}
+}
+
+// TestFingerprints: a file task's files are fingerprinted by key, and a
+// file that changed after its fingerprint was recorded is an error when
+// the task reads it.
+func TestFingerprints(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"p.tsv": "a\tb\nc\td\ne\tf\ng\th\n", "v.tsv": "x\ty"})
+	params := map[string]any{"path": "p.tsv", "valid_path": "v.tsv", "valid_fraction": 0.0, "test_fraction": 0.25}
+	info, _ := Registry.Info("pairs")
+	p, err := info.Decode(params, registry.DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := p.(FileParams).Files()
+	if want := map[string]string{"path": "p.tsv", "valid_path": "v.tsv"}; !reflect.DeepEqual(files, want) {
+		t.Fatalf("Files() = %v, want %v", files, want)
+	}
+	opt := Options{BaseDir: dir, Data: map[string]Fingerprint{}}
+	for key, path := range files {
+		if opt.Data[key], err = FingerprintFile("pairs", path, opt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// sha256 of "a\tb\nc\td\ne\tf\ng\th\n" (sha256sum), 16 hex digits.
+	if want := (Fingerprint{SHA256: "ec89e2acc3b8d092", Size: 16, Lines: 4}); opt.Data["path"] != want {
+		t.Errorf("fingerprint of p.tsv = %+v, want %+v", opt.Data["path"], want)
+	}
+	if got := opt.Data["valid_path"]; got.Lines != 1 || got.Size != 3 {
+		t.Errorf("fingerprint of v.tsv (no final newline) = %+v, want 1 line of 3 bytes", got)
+	}
+	if _, err := Build("pairs", params, opt); err != nil {
+		t.Fatalf("Build with the recorded fingerprints: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "p.tsv"), []byte("a\tb\nc\td\ne\tf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build("pairs", params, opt)
+	if err == nil || !strings.Contains(err.Error(), "pairs: p.tsv: changed since the experiment was loaded (sha256 ec89e2acc3b8d092, 4 lines; now ") {
+		t.Fatalf("Build after the file changed: %v", err)
 	}
 }

@@ -275,3 +275,46 @@ func TestSplitsTooSmall(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxLengths: the lengths a task's parameters declare (Lengths) bound
+// every example it builds, and are reached.
+func TestMaxLengths(t *testing.T) {
+	for _, tc := range []struct {
+		task   string
+		params map[string]any
+	}{
+		{"copy", map[string]any{"min_len": 2, "max_len": 5, "test_max_len": 9, "train_size": 200, "valid_size": 20, "test_size": 50}},
+		{"reverse", map[string]any{"max_len": 7, "train_size": 200, "valid_size": 20, "test_size": 20}},
+		{"sort", map[string]any{"max_len": 6, "train_size": 200, "valid_size": 20, "test_size": 20}},
+		{"addition", map[string]any{"digits": 3, "test_digits": 4, "train_size": 300, "valid_size": 20, "test_size": 50}},
+		{"listops", map[string]any{"max_len": 30, "train_size": 300, "valid_size": 20, "test_size": 20}},
+	} {
+		t.Run(tc.task, func(t *testing.T) {
+			info, _ := Registry.Info(tc.task)
+			p, err := info.Decode(tc.params, registry.DecodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, tgt := p.(Lengths).MaxLengths()
+			d := build(t, tc.task, tc.params, 3)
+			var gotSrc, gotTgt int
+			for _, split := range [][]Example{d.Train, d.Valid, d.Test} {
+				for _, ex := range split {
+					gotSrc, gotTgt = max(gotSrc, len(ex.Src)), max(gotTgt, len(ex.Tgt))
+				}
+			}
+			if gotSrc > src || gotTgt > tgt {
+				t.Fatalf("examples up to %d/%d tokens, declared %d/%d", gotSrc, gotTgt, src, tgt)
+			}
+			if tc.task != "listops" && tc.task != "addition" && (gotSrc != src || gotTgt != tgt) {
+				t.Errorf("examples up to %d/%d tokens, declared %d/%d: the bound is not reached", gotSrc, gotTgt, src, tgt)
+			}
+		})
+	}
+	if s, tt := BatchLengths(5, 7, false); s != 5 || tt != 8 {
+		t.Errorf("BatchLengths seq2seq = %d, %d", s, tt)
+	}
+	if s, tt := BatchLengths(0, 65, true); s != 0 || tt != 64 {
+		t.Errorf("BatchLengths LM = %d, %d", s, tt)
+	}
+}

@@ -65,6 +65,10 @@ const (
 
 var listOpsOperators = []string{ListOpsMin, ListOpsMax, ListOpsMed, ListOpsSum}
 
+// MaxLengths returns the longest expression in tokens and the one-digit
+// value.
+func (p *ListOpsParams) MaxLengths() (src, tgt int) { return max(p.MaxLen, p.TestMaxLen), 1 }
+
 func init() {
 	Registry.Register(Entry{
 		Name:   "listops",

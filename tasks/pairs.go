@@ -70,6 +70,22 @@ func (p *PairsParams) Validate() error {
 	return validateVocab(p.MinCount, p.MaxVocab)
 }
 
+// Files returns the files the task reads, by parameter key.
+func (p *PairsParams) Files() map[string]string {
+	return nonEmpty(map[string]string{"path": p.Path, "src_path": p.SrcPath, "tgt_path": p.TgtPath,
+		"valid_path": p.ValidPath, "test_path": p.TestPath})
+}
+
+// nonEmpty drops the keys whose path is "".
+func nonEmpty(m map[string]string) map[string]string {
+	for k, v := range m {
+		if v == "" {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
 func init() {
 	Registry.Register(Entry{
 		Name:   "pairs",

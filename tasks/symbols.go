@@ -41,6 +41,13 @@ func (p *SymbolParams) Validate() error {
 	return validateSizes(p.TrainSize, p.ValidSize, p.TestSize)
 }
 
+// MaxLengths returns the longest source and target: copy, reverse and
+// sort keep the length.
+func (p *SymbolParams) MaxLengths() (src, tgt int) {
+	n := max(p.MaxLen, p.TestMaxLen)
+	return n, n
+}
+
 const (
 	maxSymbols  = 100_000
 	maxSeqLen   = 10_000

@@ -44,6 +44,12 @@ func (p *TextParams) Validate() error {
 	return validateVocab(p.MinCount, p.MaxVocab)
 }
 
+// MaxLengths returns the longest window: context+1 tokens.
+func (p *TextParams) MaxLengths() (src, tgt int) { return 0, p.Context + 1 }
+
+// Files returns the text file the task reads.
+func (p *TextParams) Files() map[string]string { return nonEmpty(map[string]string{"path": p.Path}) }
+
 func init() {
 	Registry.Register(Entry{
 		Name:   "text",

@@ -115,6 +115,9 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 	row("hash", r.Hash)
 	row("seed", fmt.Sprint(r.Seed))
 	row("point", orDash(pointLabel(r.Point, nil)))
+	for _, d := range dataRows(r.Config) {
+		row("data", d)
+	}
 	row("status", fmt.Sprintf("%s (attempt %d)", r.Status, r.Attempt))
 	row("created", formatTime(r.Created))
 	row("started", formatTime(r.Started))

@@ -1,0 +1,102 @@
+// Package safein reads the files a user names — experiment files, the
+// bases they extend, the data files of tasks — without surprises: only
+// regular files, never blocking on a FIFO or a device, and never more than a
+// size limit, so that `plan /dev/zero` or a FIFO as a data path is one clear
+// error instead of a hang or an unbounded allocation.
+package safein
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// ErrNotRegular is wrapped by the error of ReadFile for a path that is not
+// a regular file; ErrTooLarge for a file over the limit.
+var (
+	ErrNotRegular = errors.New("not a regular file")
+	ErrTooLarge   = errors.New("file too large")
+)
+
+// ReadFile returns the contents of the regular file at path, at most limit
+// bytes. The file is opened without blocking (O_NONBLOCK), so a FIFO with
+// no writer is refused at once rather than waited for. The error says what
+// is wrong without repeating the path: "does not exist", "is a named pipe,
+// not a regular file", "is larger than 4 MiB (the limit)"; errors.Is
+// finds fs.ErrNotExist, ErrNotRegular and ErrTooLarge in it.
+func ReadFile(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, describe(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, describe(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("is %s, %w", kind(fi.Mode()), ErrNotRegular)
+	}
+	if fi.Size() > limit {
+		return nil, tooLarge(limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, describe(err)
+	}
+	if int64(len(b)) > limit { // the file grew while we read it
+		return nil, tooLarge(limit)
+	}
+	return b, nil
+}
+
+func tooLarge(limit int64) error {
+	return fmt.Errorf("is larger than %s (the limit), %w", Size(limit), ErrTooLarge)
+}
+
+// describe turns an error of the os package into its message without the
+// path: "does not exist", "permission denied", "is a directory".
+func describe(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("does not exist: %w", fs.ErrNotExist)
+	case errors.Is(err, syscall.EISDIR):
+		return fmt.Errorf("is a directory, %w", ErrNotRegular)
+	}
+	return err
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
+}
+
+// Size writes a byte count for people: 512 B, 4 MiB, 1 GiB.
+func Size(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for n >= 1024 && n%1024 == 0 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	return strconv.FormatInt(n, 10) + " " + units[i]
+}
