@@ -89,7 +89,10 @@ func decodeTranslation(res *DecodeResult, variant string, opt DecodeOptions) (*D
 	rng := tensor.NewRNG(6)
 	m.Init(rng.Split())
 	layers.SetTraining(false, m)
-	defer tensor.NoGrad(layers.Tensors(m.Params())...)()
+	// Frozen for the whole measurement (as an evaluation can freeze its
+	// model once): each Decode call then reuses the packed weights instead
+	// of packing them for its batch.
+	defer tensor.Freeze(layers.Tensors(m.Params())...)()
 	srcs := make([][]int, n)
 	for i := range srcs {
 		srcs[i] = make([]int, 5+rng.IntN(36))
@@ -148,7 +151,7 @@ func decodeLM(res *DecodeResult, opt DecodeOptions) (*DecodeResult, error) {
 	rng := tensor.NewRNG(6)
 	m.Init(rng.Split())
 	layers.SetTraining(false, m)
-	defer tensor.NoGrad(layers.Tensors(m.Params())...)()
+	defer tensor.Freeze(layers.Tensors(m.Params())...)()
 	b := &seq.Batch{Size: 1, T: prompt, In: make([]int, prompt), Out: make([]int, prompt), TgtLen: []int{prompt}}
 	for i := range b.In {
 		b.In[i] = 3 + rng.IntN(vocab-3)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -93,6 +94,9 @@ func Decode(m Model, b *seq.Batch, opt DecodeOptions) ([]Hypothesis, error) {
 	if opt.stopped() {
 		return nil, opt.Context.Err()
 	}
+	// The weights do not change while decoding: products pack each once
+	// instead of at every step.
+	defer tensor.Freeze(layers.Tensors(m.Params())...)()
 	st := m.Start(b)
 	var hs []Hypothesis
 	switch opt.Strategy {

@@ -54,6 +54,10 @@
 // fresh pages. An op that writes every element of its result skips
 // clearing it.
 //
+// Freeze marks weights that will not change for a while (a decoder's, for
+// the length of a decoding): products that read a frozen tensor as their
+// right operand pack it into the kernel's panel layout once and reuse it.
+//
 // # Randomness
 //
 // RNG is the seeded generator for everything random in a run, with a state

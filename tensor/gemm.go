@@ -31,7 +31,8 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		gemmScaleC(m, n, beta, c, ldc)
 		return
 	}
-	gemmRun(gemmDefault, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmRunEpi(gemmDefault, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil,
+		frozenPack(gemmDefault, transB, k, n, b, ldb))
 }
 
 // gemmWithEpilogue is Gemm calling epi(r0, r1, c0, c1) on each block of C
@@ -48,7 +49,8 @@ func gemmWithEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float
 		epi(0, m, 0, n)
 		return
 	}
-	gemmRunEpi(gemmDefault, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi)
+	gemmRunEpi(gemmDefault, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epi,
+		frozenPack(gemmDefault, transB, k, n, b, ldb))
 }
 
 // gemmCheck panics with an Error carrying gonum's messages on arguments

@@ -116,15 +116,24 @@ func (kr *gemmKernel) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 // gemmEpilogue is work done on blocks of C as soon as they are final
 // (while they are still in cache): fn(r0, r1, c0, c1) for rows [r0, r1)
 // and columns [c0, c1) of the whole product, whose block of this call
-// starts at row roff and column coff.
+// starts at row roff and column coff. pre, when set, is B already packed
+// for this kernel (a frozen weight), used instead of packing or reading B.
 type gemmEpilogue struct {
 	fn         func(r0, r1, c0, c1 int)
 	roff, coff int
+	pre        *gemmPacked
 }
 
 // gemmEpi is gemm with an epilogue (epi.fn may be nil).
 func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, epi gemmEpilogue) {
 	packA, packB := kr.gemmPlan(transA, transB, m, n, k)
+	pre := epi.pre
+	if pre != nil && !pre.fits(kr, transB, n, k) {
+		pre = nil
+	}
+	if pre != nil {
+		packB = false
+	}
 	var buf *gemmBuf
 	if packA || packB {
 		buf = gemmBufPool.Get().(*gemmBuf)
@@ -141,9 +150,9 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 	base, extra := m/tiles, m%tiles
 	kcMax := gemmSplit(k, gemmKC, 8)
 	ncMax := gemmSplit(n, gemmNC, nr)
-	for jc := 0; jc < n; jc += ncMax {
+	for jc, jb := 0, 0; jc < n; jc, jb = jc+ncMax, jb+1 {
 		nc := min(ncMax, n-jc)
-		for pc := 0; pc < k; pc += kcMax {
+		for pc, pb := 0, 0; pc < k; pc, pb = pc+kcMax, pb+1 {
 			kc := min(kcMax, k-pc)
 			bt := beta
 			if pc > 0 {
@@ -151,20 +160,17 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 			}
 			var bp []float32
 			var bs, bpanel int // row stride and panel offset of B, in floats
-			if packB {
+			switch {
+			case pre != nil:
+				bp = pre.block(jb, pb)
+				bs, bpanel = nr, kc*nr
+			case packB:
 				npan := (nc + nr - 1) / nr
 				buf.b = growF32(buf.b, npan*kc*nr)
 				bp = buf.b
-				for q := 0; q < npan; q++ {
-					w := min(nr, nc-q*nr)
-					if transB {
-						packT(bp[q*kc*nr:], nr, b[(jc+q*nr)*ldb+pc:], ldb, w, kc)
-					} else {
-						gemmPackCopy(bp[q*kc*nr:], nr, b[pc*ldb+jc+q*nr:], ldb, kc, w)
-					}
-				}
+				kr.packB(bp, packT, transB, b, ldb, jc, nc, pc, kc)
 				bs, bpanel = nr, kc*nr
-			} else {
+			default:
 				bp = b[pc*ldb+jc:]
 				bs, bpanel = ldb, nr
 			}
@@ -215,6 +221,21 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 					epi.fn(epi.roff+ir, epi.roff+ir+rows, epi.coff+jc, epi.coff+jc+nc)
 				}
 			}
+		}
+	}
+}
+
+// packB packs the block B[pc:pc+kc, jc:jc+nc] of op(B) into dst as
+// nr-wide panels of kc rows each (the last panel narrower).
+func (kr *gemmKernel) packB(dst []float32, packT func(dst []float32, ds int, src []float32, ld, rows, cols int), transB bool, b []float32, ldb, jc, nc, pc, kc int) {
+	nr := kr.nr
+	npan := (nc + nr - 1) / nr
+	for q := 0; q < npan; q++ {
+		w := min(nr, nc-q*nr)
+		if transB {
+			packT(dst[q*kc*nr:], nr, b[(jc+q*nr)*ldb+pc:], ldb, w, kc)
+		} else {
+			gemmPackCopy(dst[q*kc*nr:], nr, b[pc*ldb+jc+q*nr:], ldb, kc, w)
 		}
 	}
 }

@@ -81,13 +81,14 @@ func gemmStartWorkers(n int) {
 // goroutines when SetThreads allows and it is large enough: by column
 // blocks of C when n is wide enough, else by row blocks, in whole tiles.
 func gemmRun(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmRunEpi(kr, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+	gemmRunEpi(kr, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
 }
 
 // gemmRunEpi is gemmRun calling epi on blocks of C as they become final
 // (see gemmEpilogue); blocks done by different goroutines may be passed to
-// epi concurrently, never the same element twice.
-func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, epi func(r0, r1, c0, c1 int)) {
+// epi concurrently, never the same element twice. pre, when not nil, is B
+// packed already (a frozen weight).
+func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, epi func(r0, r1, c0, c1 int), pre *gemmPacked) {
 	if kr.fn != nil {
 		kr.fn(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		if epi != nil {
@@ -97,12 +98,13 @@ func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 	}
 	t := int(gemmThreads.Load())
 	if t <= 1 || 2*float64(m)*float64(n)*float64(k) < gemmParMinFlops {
-		kr.gemmEpi(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, gemmEpilogue{fn: epi})
+		kr.gemmEpi(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, gemmEpilogue{fn: epi, pre: pre})
 		return
 	}
 	// Chunk size in whole tiles; splitting along n keeps A panels shared
-	// in cache, along m needs each goroutine to pack all of B.
-	byN := n >= 2*kr.nr && n >= m/2
+	// in cache, along m needs each goroutine to pack all of B (unless it is
+	// packed already, for all of n).
+	byN := n >= 2*kr.nr && n >= m/2 && pre == nil
 	size, tile := m, kr.mr
 	if byN {
 		size, tile = n, kr.nr
@@ -110,7 +112,7 @@ func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 	tiles := (size + tile - 1) / tile
 	t = min(t, tiles)
 	if t <= 1 {
-		kr.gemmEpi(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, gemmEpilogue{fn: epi})
+		kr.gemmEpi(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, gemmEpilogue{fn: epi, pre: pre})
 		return
 	}
 	gemmStartWorkers(t - 1)
@@ -121,7 +123,7 @@ func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 		lo := (tiles * w / t) * tile
 		hi := min(size, (tiles*(w+1)/t)*tile)
 		j := gemmJob{kr: kr, transA: transA, transB: transB, m: m, n: n, k: k,
-			alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, epi: gemmEpilogue{fn: epi}, wg: wg}
+			alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, epi: gemmEpilogue{fn: epi, pre: pre}, wg: wg}
 		if byN {
 			j.epi.coff = lo
 			j.n = hi - lo

@@ -1,0 +1,165 @@
+package tensor
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Freeze promises that the values of ts do not change until the returned
+// function is called, and turns their gradient tracking off meanwhile (as
+// NoGrad does). While they are frozen, a matrix product that reads one of
+// them as its right operand packs it into the kernel's panel layout once
+// and reuses that copy: a decoder reads the same weights at every step, and
+// packing a vocabulary projection again at every step costs as much as a
+// third of the product. restore drops the packed copies and gives the
+// tensors their gradient tracking back. Freezes nest.
+//
+// Changing a frozen tensor's values is a bug: products would keep using
+// the old ones. Freeze and restore are safe for concurrent use; products
+// on frozen tensors may run concurrently.
+func Freeze(ts ...*Tensor) (restore func()) {
+	saved := make([]bool, len(ts))
+	frozen.mu.Lock()
+	for i, t := range ts {
+		saved[i] = t.requiresGrad
+		t.requiresGrad = false
+		if len(t.Data) == 0 {
+			continue
+		}
+		key := unsafe.SliceData(t.Data)
+		if r := frozen.ranges[key]; r != nil && len(r.data) == len(t.Data) {
+			r.refs++
+			continue
+		}
+		if frozen.ranges == nil {
+			frozen.ranges = map[*float32]*frozenRange{}
+		}
+		frozen.ranges[key] = &frozenRange{data: t.Data, refs: 1}
+	}
+	frozen.count.Store(int32(len(frozen.ranges)))
+	frozen.mu.Unlock()
+	return func() {
+		frozen.mu.Lock()
+		for i, t := range ts {
+			t.requiresGrad = saved[i]
+			if len(t.Data) == 0 {
+				continue
+			}
+			key := unsafe.SliceData(t.Data)
+			if r := frozen.ranges[key]; r != nil {
+				if r.refs--; r.refs == 0 {
+					delete(frozen.ranges, key)
+				}
+			}
+		}
+		frozen.count.Store(int32(len(frozen.ranges)))
+		frozen.mu.Unlock()
+	}
+}
+
+var frozen struct {
+	mu     sync.RWMutex
+	count  atomic.Int32 // len(ranges), read without the lock
+	ranges map[*float32]*frozenRange
+}
+
+// frozenRange is one frozen tensor's data with the packed copies made of
+// it.
+type frozenRange struct {
+	data  []float32
+	refs  int
+	mu    sync.Mutex
+	packs map[packKey]*gemmPacked
+}
+
+type packKey struct {
+	kr          *gemmKernel
+	off, ld     int
+	k, n        int
+	transB      bool
+	kcMax, ncMx int
+}
+
+// frozenPack returns kr's packed copy of the right operand op(B) (k × n,
+// stored at b with row stride ldb) when b lies in a frozen tensor, making
+// it on first use; nil otherwise.
+func frozenPack(kr *gemmKernel, transB bool, k, n int, b []float32, ldb int) *gemmPacked {
+	if frozen.count.Load() == 0 || kr.fn != nil || len(b) == 0 {
+		return nil
+	}
+	rows, cols := k, n // B as stored
+	if transB {
+		rows, cols = n, k
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	end := start + 4*uintptr((rows-1)*ldb+cols)
+	frozen.mu.RLock()
+	var r *frozenRange
+	for _, fr := range frozen.ranges {
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(fr.data)))
+		if start >= lo && end <= lo+4*uintptr(len(fr.data)) {
+			r = fr
+			break
+		}
+	}
+	frozen.mu.RUnlock()
+	if r == nil {
+		return nil
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.data)))
+	key := packKey{kr: kr, off: int(start-lo) / 4, ld: ldb, k: k, n: n, transB: transB,
+		kcMax: gemmSplit(k, gemmKC, 8), ncMx: gemmSplit(n, gemmNC, kr.nr)}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p := r.packs[key]; p != nil {
+		return p
+	}
+	p := newGemmPacked(kr, transB, k, n, b, ldb)
+	if r.packs == nil {
+		r.packs = map[packKey]*gemmPacked{}
+	}
+	r.packs[key] = p
+	return p
+}
+
+// gemmPacked is a right operand op(B) packed once for a kernel: every
+// (column block, depth block) of the blocked loop laid out as packB lays
+// it out.
+type gemmPacked struct {
+	kr           *gemmKernel
+	transB       bool
+	k, n         int
+	kcMax, ncMax int
+	npc          int // depth blocks per column block
+	blocks       [][]float32
+}
+
+func newGemmPacked(kr *gemmKernel, transB bool, k, n int, b []float32, ldb int) *gemmPacked {
+	p := &gemmPacked{kr: kr, transB: transB, k: k, n: n, kcMax: gemmSplit(k, gemmKC, 8), ncMax: gemmSplit(n, gemmNC, kr.nr)}
+	p.npc = (k + p.kcMax - 1) / p.kcMax
+	packT := kr.packT
+	if packT == nil {
+		packT = gemmPackTrans
+	}
+	nr := kr.nr
+	for jc := 0; jc < n; jc += p.ncMax {
+		nc := min(p.ncMax, n-jc)
+		for pc := 0; pc < k; pc += p.kcMax {
+			kc := min(p.kcMax, k-pc)
+			blk := make([]float32, (nc+nr-1)/nr*kc*nr)
+			kr.packB(blk, packT, transB, b, ldb, jc, nc, pc, kc)
+			p.blocks = append(p.blocks, blk)
+		}
+	}
+	return p
+}
+
+// fits reports whether p was packed for this kernel, layout and blocking.
+func (p *gemmPacked) fits(kr *gemmKernel, transB bool, n, k int) bool {
+	return p.kr == kr && p.transB == transB && p.n == n && p.k == k &&
+		p.kcMax == gemmSplit(k, gemmKC, 8) && p.ncMax == gemmSplit(n, gemmNC, kr.nr)
+}
+
+// block returns column block jb's depth block pb.
+func (p *gemmPacked) block(jb, pb int) []float32 { return p.blocks[jb*p.npc+pb] }
