@@ -91,6 +91,7 @@ func NewChunked(p ChunkedParams, d Dims) (*Chunked, error) {
 		return nil, fmt.Errorf("chunked needs a dot-product score (dot, scaled-dot, general), not %s", p.Score.Name)
 	}
 	c := &Chunked{base: b, block: p.Block, score: ds}
+	c.self = c
 	c.weights = p.Weights
 	if err := c.usePositions(true, true); err != nil {
 		return nil, err
@@ -107,7 +108,13 @@ func (c *Chunked) Init(rng *tensor.RNG) { c.score.Init(rng) }
 // Attend returns the context [B,Tq,H·Dv] and, on request, the weights
 // ([B,Tq,Tk], or [B,H,Tq,Tk] for H heads; nil otherwise).
 func (c *Chunked) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
-	cl := c.newCall(q, k, v, mask, nil)
+	return c.attendAt(q, k, v, mask, nil)
+}
+
+// attendAt is Attend with query 0 of batch row b at position off[b]
+// (decoding over a key/value cache; nil: 0).
+func (c *Chunked) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights *tensor.Tensor) {
+	cl := c.newCall(q, k, v, mask, off)
 	f := newFlash(cl, cl.queries(c.score.Queries(q)), cl.keys(c.score.Keys(k)), c.score.Scale(), c.block)
 	ctx = f.forward()
 	if c.weights {

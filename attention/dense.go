@@ -59,6 +59,7 @@ func newDense(name string, p any, d Dims) (*Dense, error) {
 		return nil, err
 	}
 	a := &Dense{base: b, score: s}
+	a.self = a
 	a.dot, _ = s.(DotScore)
 	if err := a.usePositions(a.dot != nil, true); err != nil {
 		return nil, err
@@ -88,7 +89,13 @@ func (a *Dense) Init(rng *tensor.RNG) { a.score.Init(rng) }
 // Attend returns the context [B,Tq,H·Dv] and the weights ([B,Tq,Tk] for one
 // head, [B,H,Tq,Tk] for H).
 func (a *Dense) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
-	c := a.newCall(q, k, v, mask, nil)
+	return a.attendAt(q, k, v, mask, nil)
+}
+
+// attendAt is Attend with query 0 of batch row b at position off[b]
+// (decoding over a key/value cache; nil: 0).
+func (a *Dense) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights *tensor.Tensor) {
+	c := a.newCall(q, k, v, mask, off)
 	ks := c.keys(a.score.Keys(k))
 	if a.flashPays(c) {
 		return newFlash(c, c.queries(a.score.Queries(q)), ks, a.dot.Scale(), flashBlock).forward(), nil

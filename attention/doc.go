@@ -102,6 +102,16 @@
 // to pay — with the same result up to float32 rounding: a Transformer
 // trained 200 steps either way gives the same losses within 1e-4.
 //
+// # Decoding
+//
+// Every variant but multi-head embeds the same call set-up and so decodes
+// step by step over a key/value cache (layers.Incremental): AttendNext
+// appends the new tokens' keys and values to each sequence's cache and
+// attends from their positions, under the site's rules, so a Transformer
+// decoder runs only the new token at each step; multi-head caches the
+// projected keys and values. Cached and re-run decoding give the same
+// tokens and log-probabilities (models' tests, every position scheme).
+//
 // # Kernels
 //
 // The hot paths are fused ops built with tensor.Custom (forward and

@@ -66,6 +66,7 @@ func NewLinear(p LinearParams, d Dims) (*Linear, error) {
 		return nil, errorf("linear needs equal query and key sizes, got %d and %d", d.Query, d.Key)
 	}
 	l := &Linear{b}
+	l.self = l
 	l.weights = p.Weights
 	if err := l.usePositions(true, false); err != nil {
 		return nil, err
@@ -80,7 +81,13 @@ func (l *Linear) Params() []*layers.Param { return nil }
 // weights ([B,Tq,Tk], or [B,H,Tq,Tk] for H heads; nil otherwise). It panics
 // on a mask linear attention cannot honour (see Linear).
 func (l *Linear) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
-	c := l.newCall(q, k, v, mask, nil)
+	return l.attendAt(q, k, v, mask, nil)
+}
+
+// attendAt is Attend with query 0 of batch row b at position off[b]
+// (decoding over a key/value cache; nil: 0).
+func (l *Linear) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights *tensor.Tensor) {
+	c := l.newCall(q, k, v, mask, off)
 	return attendFeatures(c, eluPlusOne(c.queries(q)), eluPlusOne(c.keys(k)), l.weights)
 }
 

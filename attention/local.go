@@ -107,6 +107,7 @@ func NewLocal(p LocalParams, d Dims) (*Local, error) {
 		return nil, err
 	}
 	l := &Local{base: b, predictive: p.Mode == localPredictive, window: p.Window, score: s}
+	l.self = l
 	if err := l.usePositions(isDot(s), true); err != nil {
 		return nil, err
 	}
@@ -140,7 +141,13 @@ func (l *Local) Init(rng *tensor.RNG) {
 // Attend returns the context [B,Tq,H·Dv] and, on request, the weights
 // ([B,Tq,Tk], or [B,H,Tq,Tk] for H heads; nil otherwise).
 func (l *Local) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
-	c := l.newCall(q, k, v, mask, nil)
+	return l.attendAt(q, k, v, mask, nil)
+}
+
+// attendAt is Attend with query 0 of batch row b at position off[b]
+// (decoding over a key/value cache; nil: 0).
+func (l *Local) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights *tensor.Tensor) {
+	c := l.newCall(q, k, v, mask, off)
 	b, tq, h, dd := c.b, c.tq, c.h, l.window
 	start := make([]int, b*h*tq)
 	var p *tensor.Tensor // predicted positions [B,Tq,H]
@@ -169,8 +176,8 @@ func (l *Local) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tenso
 			start[(bb*h+hh)*tq+i] = int(math.Floor(float64(x)+0.5)) - dd
 		}
 	} else {
-		for r := range start {
-			start[r] = r%tq - dd
+		for r := range start { // r = (b·H+hh)·Tq+i
+			start[r] = c.m.pos(r/(h*tq), r%tq) - dd
 		}
 	}
 	w := bandWindow(c, 2*dd+1, start, true)

@@ -59,6 +59,7 @@ type MultiHead struct {
 }
 
 var (
+	_ layers.Incremental = (*MultiHead)(nil)
 	_ Attention          = (*MultiHead)(nil)
 	_ layers.Initializer = (*MultiHead)(nil)
 	_ WeightsOnRequest   = (*MultiHead)(nil)
@@ -195,4 +196,25 @@ func (m *MultiHead) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.T
 		w = tensor.Reshape(w, b, 1, tq, tk)
 	}
 	return ctx, w
+}
+
+// NewCache returns an empty cache of the projected keys and values of n
+// sequences (layers.Incremental).
+func (m *MultiHead) NewCache(n int) layers.KVCache { return m.incremental().NewCache(n) }
+
+// AttendNext decodes step by step (layers.Incremental): the new queries,
+// keys and values are projected, the per-head attention extends its cache
+// of projected keys and values and attends, and the heads are projected
+// out. Past tokens are never projected again.
+func (m *MultiHead) AttendNext(q, k, v *tensor.Tensor, lens []int, c layers.KVCache) (ctx, weights *tensor.Tensor) {
+	heads, _ := m.incremental().AttendNext(affine(q, m.wq, m.bq), affine(k, m.wk, m.bk), affine(v, m.wv, m.bv), lens, c)
+	return affine(heads, m.wo, m.bo), nil
+}
+
+func (m *MultiHead) incremental() layers.Incremental {
+	inc, ok := m.head.(layers.Incremental)
+	if !ok {
+		panic(fmt.Sprintf("attention multi-head: per-head attention %T cannot decode step by step", m.head))
+	}
+	return inc
 }

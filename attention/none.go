@@ -91,7 +91,9 @@ func NewNone(p NoneParams, d Dims) (*None, error) {
 			return nil, fmt.Errorf("context final: value size %d does not split into %d directions", d.Value, d.Directions)
 		}
 	}
-	return &None{base: b, context: p.Context}, nil
+	n := &None{base: b, context: p.Context}
+	n.self = n
+	return n, nil
 }
 
 // Context returns final, mean or zero.
@@ -102,7 +104,13 @@ func (n *None) Params() []*layers.Param { return nil }
 
 // Attend returns the context [B,Tq,H·Dv] and the weights ([B,Tq,Tk]).
 func (n *None) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
-	c := n.newCall(q, k, v, mask, nil)
+	return n.attendAt(q, k, v, mask, nil)
+}
+
+// attendAt is Attend with query 0 of batch row b at position off[b]
+// (decoding over a key/value cache; nil: 0).
+func (n *None) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights *tensor.Tensor) {
+	c := n.newCall(q, k, v, mask, off)
 	w := tensor.New(c.b, c.h, c.tq, c.tk)
 	if n.context == ContextZero {
 		return tensor.New(c.b, c.tq, c.h*c.dv), c.weightsOut(w)

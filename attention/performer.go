@@ -90,6 +90,7 @@ func NewPerformer(p PerformerParams, d Dims) (*Performer, error) {
 		return nil, errorf("performer needs equal query and key sizes, got %d and %d", d.Query, d.Key)
 	}
 	a := &Performer{base: b, m: p.Features, redraw: p.Redraw, proj: tensor.New(p.Features, d.Key)}
+	a.self = a
 	a.weights = p.Weights
 	if err := a.usePositions(true, false); err != nil {
 		return nil, err
@@ -170,13 +171,19 @@ func drawFeatures(w *tensor.Tensor, rng *tensor.RNG) {
 // weights ([B,Tq,Tk], or [B,H,Tq,Tk] for H heads; nil otherwise). It panics
 // on a mask it cannot honour (see Linear).
 func (a *Performer) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	return a.attendAt(q, k, v, mask, nil)
+}
+
+// attendAt is Attend with query 0 of batch row b at position off[b]
+// (decoding over a key/value cache; nil: 0).
+func (a *Performer) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights *tensor.Tensor) {
 	if a.training && a.redraw > 0 && a.rng != nil {
 		if a.calls > 0 && a.calls%a.redraw == 0 {
 			drawFeatures(a.proj, a.rng)
 		}
 		a.calls++
 	}
-	c := a.newCall(q, k, v, mask, nil)
+	c := a.newCall(q, k, v, mask, off)
 	return attendFeatures(c, favor(c.queries(q), a.proj, c.h, true), favor(c.keys(k), a.proj, c.h, false), a.weights)
 }
 

@@ -84,6 +84,7 @@ func NewSlidingWindow(p SlidingWindowParams, d Dims) (*SlidingWindow, error) {
 		return nil, err
 	}
 	a := &SlidingWindow{base: b, window: p.Window, block: p.Block, score: s}
+	a.self = a
 	a.dot, _ = s.(DotScore)
 	a.weights = p.Weights
 	if err := a.usePositions(a.dot != nil, true); err != nil {
@@ -101,7 +102,13 @@ func (a *SlidingWindow) Init(rng *tensor.RNG) { a.score.Init(rng) }
 // Attend returns the context [B,Tq,H·Dv] and, on request, the weights
 // ([B,Tq,Tk], or [B,H,Tq,Tk] for H heads; nil otherwise).
 func (a *SlidingWindow) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
-	c := a.newCall(q, k, v, mask, nil)
+	return a.attendAt(q, k, v, mask, nil)
+}
+
+// attendAt is Attend with query 0 of batch row b at position off[b]
+// (decoding over a key/value cache; nil: 0).
+func (a *SlidingWindow) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights *tensor.Tensor) {
+	c := a.newCall(q, k, v, mask, off)
 	c.m.band = true
 	if a.dims.Causal {
 		c.m.left, c.m.right = a.window-1, 0

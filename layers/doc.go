@@ -40,7 +40,10 @@
 // EncoderBlock and DecoderBlock take their attentions through Attender, the
 // method set of attention.Attention, and keep-masks built by the caller.
 // BlockConfig.PreLN selects pre- or post-LayerNorm residual sub-layers.
-// The decoder returns its cross-attention weights for heatmaps.
+// The decoder returns its cross-attention weights for heatmaps. For
+// decoding, ForwardNext runs only the next tokens of each sequence, the
+// self-attention (an Incremental attention) reading the earlier tokens'
+// keys and values from a KVCache it extends.
 //
 // # Checkpoints
 //

@@ -17,6 +17,29 @@ type Attender interface {
 	Params() []*Param
 }
 
+// KVCache is what an incremental attention keeps, per sequence, of the keys
+// and values it has seen (see Incremental).
+type KVCache interface {
+	// Len returns the number of tokens cached for sequence i.
+	Len(i int) int
+	// Select returns the cache of the sequences idx (with repeats), for beam
+	// search; the receiver stays valid.
+	Select(idx []int) KVCache
+}
+
+// Incremental is implemented by attentions that can decode step by step
+// over a key/value cache (every attention variant of attnlab does):
+// AttendNext appends the first lens[i] rows of k and v [N,T,·] to sequence
+// i's cache and lets the first lens[i] queries of q [N,T,·], at the
+// positions that follow the cached ones, attend over everything cached,
+// under the attention's own rules (a causal site stays causal). The context
+// [N,T,·] equals Attend's over the whole prefix in those rows; it carries
+// no gradient (decoding).
+type Incremental interface {
+	NewCache(n int) KVCache
+	AttendNext(q, k, v *tensor.Tensor, lens []int, c KVCache) (ctx, weights *tensor.Tensor)
+}
+
 // BlockConfig sizes a Transformer block.
 type BlockConfig struct {
 	Dim        int        // model width d; the attention's context must have it too
@@ -240,4 +263,69 @@ func (d *DecoderBlock) Forward(y, mem, selfMask, memMask *tensor.Tensor) (out, s
 	})
 	out = sublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF.Forward)
 	return out, selfWeights, crossWeights
+}
+
+// incremental returns a block's self-attention as an Incremental, or
+// panics (a programmer error: check with CanStep).
+func incremental(block string, a Attender) Incremental {
+	inc, ok := a.(Incremental)
+	if !ok {
+		panic(fmt.Sprintf("layers.%s: the self-attention %T cannot decode step by step", block, a))
+	}
+	return inc
+}
+
+// CanStep reports whether the block's self-attention can decode step by
+// step (ForwardNext).
+func (e *EncoderBlock) CanStep() bool { _, ok := e.SelfAttn.(Incremental); return ok }
+
+// NewCache returns an empty key/value cache of the self-attention for n
+// sequences.
+func (e *EncoderBlock) NewCache(n int) KVCache {
+	return incremental("EncoderBlock", e.SelfAttn).NewCache(n)
+}
+
+// ForwardNext is Forward for the next tokens of each sequence, decoding
+// step by step: x [N,T,Dim] holds them (the first lens[i] rows of sequence
+// i are real), the self-attention sees them and every earlier token through
+// cache, which it extends. The real rows equal Forward's over the whole
+// prefix; the others are to be ignored.
+func (e *EncoderBlock) ForwardNext(x *tensor.Tensor, lens []int, cache KVCache) *tensor.Tensor {
+	checkWidth("EncoderBlock", x, e.Cfg.Dim)
+	inc := incremental("EncoderBlock", e.SelfAttn)
+	h := sublayer(e.Cfg.PreLN, e.Norm1, e.Drop, x, func(z *tensor.Tensor) *tensor.Tensor {
+		ctx, _ := inc.AttendNext(z, z, z, lens, cache)
+		return ctx
+	})
+	return sublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF.Forward)
+}
+
+// CanStep reports whether the block's self-attention can decode step by
+// step (ForwardNext).
+func (d *DecoderBlock) CanStep() bool { _, ok := d.SelfAttn.(Incremental); return ok }
+
+// NewCache returns an empty key/value cache of the self-attention for n
+// sequences.
+func (d *DecoderBlock) NewCache(n int) KVCache {
+	return incremental("DecoderBlock", d.SelfAttn).NewCache(n)
+}
+
+// ForwardNext is Forward for the next target tokens y [N,T,Dim] of each
+// sequence (the first lens[i] rows real), their self-attention extending
+// cache (see EncoderBlock.ForwardNext), their cross-attention over the
+// whole memory. It returns the output and the cross-attention weights.
+func (d *DecoderBlock) ForwardNext(y, mem, memMask *tensor.Tensor, lens []int, cache KVCache) (out, crossWeights *tensor.Tensor) {
+	checkWidth("DecoderBlock", y, d.Cfg.Dim)
+	checkWidth("DecoderBlock", mem, d.Cfg.Dim)
+	inc := incremental("DecoderBlock", d.SelfAttn)
+	h := sublayer(d.Cfg.PreLN, d.Norm1, d.Drop, y, func(z *tensor.Tensor) *tensor.Tensor {
+		ctx, _ := inc.AttendNext(z, z, z, lens, cache)
+		return ctx
+	})
+	h = sublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, func(z *tensor.Tensor) *tensor.Tensor {
+		var ctx *tensor.Tensor
+		ctx, crossWeights = d.CrossAttn.Attend(z, mem, mem, memMask)
+		return ctx
+	})
+	return sublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF.Forward), crossWeights
 }

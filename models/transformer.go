@@ -51,6 +51,7 @@ type Transformer struct {
 	Out       *layers.Linear // nil when tied
 	Drop      *layers.Dropout
 	attns     []attention.Attention
+	noCache   bool // decode by re-running the prefix (tests compare the two)
 	maxLen    int
 	embScale  float32
 	vocabSize int
@@ -343,31 +344,57 @@ func (m *Transformer) MaxDecodeLen() int {
 }
 
 // Start encodes the sources (seq2seq) or takes the prompts in b.In with
-// lengths b.TgtLen (language model) for decoding. The decoder is re-run
-// over the whole prefix at every step.
+// lengths b.TgtLen (language model) for decoding. When every
+// self-attention can decode step by step (layers.Incremental: every
+// attnlab variant), each Step runs the new token only, its self-attention
+// reading the keys and values of the earlier tokens from a cache per layer
+// (a language model's prompt fills the caches at Start); otherwise the
+// decoder is re-run over the whole prefix at every step. Both give the
+// same tokens and log-probabilities (up to float32 rounding).
 func (m *Transformer) Start(b *seq.Batch) State {
 	requestWeights(true, m.attns...)
 	st := &transformerState{m: m, prefix: make([][]int, b.Size)}
 	if !m.LM {
 		st.mem, st.memMask = m.encode(b.Src, b.SrcLen, b.Size, b.S)
 		st.srcLen = append([]int(nil), b.SrcLen...)
-		return st
+	} else {
+		st.first = make([]int, b.Size)
+		for i := range st.prefix {
+			n := 0
+			if b.TgtLen != nil {
+				n = b.TgtLen[i]
+			}
+			if n == 0 {
+				st.first[i] = seq.BOSID
+				continue
+			}
+			row := b.In[i*b.T : i*b.T+n]
+			st.prefix[i] = append([]int(nil), row[:n-1]...)
+			st.first[i] = row[n-1]
+		}
 	}
-	st.first = make([]int, b.Size)
-	for i := range st.prefix {
-		n := 0
-		if b.TgtLen != nil {
-			n = b.TgtLen[i]
-		}
-		if n == 0 {
-			st.first[i] = seq.BOSID
-			continue
-		}
-		row := b.In[i*b.T : i*b.T+n]
-		st.prefix[i] = append([]int(nil), row[:n-1]...)
-		st.first[i] = row[n-1]
+	if m.canCache() {
+		st.fill()
 	}
 	return st
+}
+
+// canCache reports whether decoding can use key/value caches.
+func (m *Transformer) canCache() bool {
+	if m.noCache {
+		return false
+	}
+	for _, blk := range m.LMBlocks {
+		if !blk.CanStep() {
+			return false
+		}
+	}
+	for _, blk := range m.Dec {
+		if !blk.CanStep() {
+			return false
+		}
+	}
+	return true
 }
 
 type transformerState struct {
@@ -375,15 +402,60 @@ type transformerState struct {
 	mem     *tensor.Tensor // seq2seq memory [N,S,d]
 	memMask *tensor.Tensor
 	srcLen  []int
-	prefix  [][]int // tokens fed so far, per hypothesis
-	first   []int   // LM: the prompts' last tokens, fed by the first Step
+	prefix  [][]int          // tokens fed so far, per hypothesis
+	first   []int            // LM: the prompts' last tokens, fed by the first Step
+	caches  []layers.KVCache // per decoder layer, when cached: the keys and values of prefix
 }
 
 func (s *transformerState) Len() int { return len(s.prefix) }
 
+// fill makes new caches holding the prefix of every hypothesis: one pass of
+// the decoder over the prefixes (right-padded), positions from 0.
+func (s *transformerState) fill() {
+	m, n := s.m, len(s.prefix)
+	s.caches = make([]layers.KVCache, 0, len(m.LMBlocks)+len(m.Dec))
+	for _, blk := range m.LMBlocks {
+		s.caches = append(s.caches, blk.NewCache(n))
+	}
+	for _, blk := range m.Dec {
+		s.caches = append(s.caches, blk.NewCache(n))
+	}
+	t, lens := 0, make([]int, n)
+	for i, p := range s.prefix {
+		lens[i] = len(p)
+		t = max(t, len(p))
+	}
+	if t == 0 {
+		return
+	}
+	in := make([]int, n*t)
+	for i, p := range s.prefix {
+		copy(in[i*t:], p)
+	}
+	y := m.embed(m.TgtEmb, m.TgtPos, in, n, t)
+	s.layers(y, lens)
+}
+
+// layers runs the decoder layers over y [N,T,d] (the first lens[i] rows of
+// hypothesis i new), extending the caches, and returns the output and the
+// last layer's cross-attention weights.
+func (s *transformerState) layers(y *tensor.Tensor, lens []int) (*tensor.Tensor, *tensor.Tensor) {
+	var cross *tensor.Tensor
+	for l, blk := range s.m.LMBlocks {
+		y = blk.ForwardNext(y, lens, s.caches[l])
+	}
+	for l, blk := range s.m.Dec {
+		y, cross = blk.ForwardNext(y, s.mem, s.memMask, lens, s.caches[l])
+	}
+	return y, cross
+}
+
 func (s *transformerState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
 	if s.first != nil {
 		tokens, s.first = s.first, nil
+	}
+	if s.caches != nil {
+		return s.stepCached(tokens)
 	}
 	n := len(tokens)
 	t := 0
@@ -406,16 +478,67 @@ func (s *transformerState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
 	for i := range lens {
 		copy(last.Data[i*v:(i+1)*v], logits.Data[(i*t+lens[i]-1)*v:(i*t+lens[i])*v])
 	}
-	var rows [][]float32
-	if cross = headMean(cross); cross != nil {
-		sLen := cross.Dim(-1)
-		rows = make([][]float32, n)
-		for i := range rows {
-			off := (i*t + lens[i] - 1) * sLen
-			rows[i] = append([]float32(nil), cross.Data[off:off+s.srcLen[i]]...)
+	return tensor.LogSoftmax(last), s.crossRows(cross, t, lens)
+}
+
+// stepCached feeds one token per hypothesis at the position after its
+// prefix. A language model whose context window is full slides it as the
+// uncached decoder does: the window restarts at position 0, so the caches
+// are filled again from the kept tokens.
+func (s *transformerState) stepCached(tokens []int) (*tensor.Tensor, [][]float32) {
+	m, n := s.m, len(tokens)
+	refill := false
+	for i := range tokens {
+		if m.LM && len(s.prefix[i])+1 > m.maxLen {
+			s.prefix[i] = s.prefix[i][len(s.prefix[i])+1-m.maxLen:]
+			refill = true
 		}
 	}
-	return tensor.LogSoftmax(last), rows
+	if refill {
+		s.fill()
+	}
+	x := m.TgtEmb.Forward(tokens, n, 1)
+	if m.embScale != 1 {
+		x = tensor.Scale(x, m.embScale)
+	}
+	if m.TgtPos != nil {
+		rows := make([]*tensor.Tensor, n)
+		for i := range rows {
+			rows[i] = m.TgtPos.ForwardAt(tensor.Narrow(x, 0, i, 1), len(s.prefix[i]))
+		}
+		x = tensor.Concat(0, rows...)
+	}
+	x = m.Drop.Forward(x)
+	ones := make([]int, n)
+	for i := range ones {
+		ones[i] = 1
+		s.prefix[i] = append(s.prefix[i], tokens[i])
+	}
+	y, cross := s.layers(x, ones)
+	y = m.DecNorm.Forward(y)
+	var logits *tensor.Tensor
+	if m.Out != nil {
+		logits = m.Out.Forward(y)
+	} else {
+		logits = tensor.MatMulT(y, m.TgtEmb.W.Tensor, false, true)
+	}
+	return tensor.LogSoftmax(tensor.Reshape(logits, n, -1)), s.crossRows(cross, 1, ones)
+}
+
+// crossRows splits the last layer's cross-attention weights of a step's
+// decoder pass over t target positions into the row of each hypothesis's
+// last real position, cut to its source length (nil for a language model).
+func (s *transformerState) crossRows(cross *tensor.Tensor, t int, lens []int) [][]float32 {
+	if cross = headMean(cross); cross == nil {
+		return nil
+	}
+	sLen := cross.Dim(-1)
+	rows := make([][]float32, len(lens))
+	for i := range rows {
+		off := (i*t + lens[i] - 1) * sLen
+		rows[i] = append([]float32(nil), cross.Data[off:off+s.srcLen[i]]...)
+	}
+	return rows
 }
 
 func (s *transformerState) Select(idx []int) State {
@@ -428,6 +551,12 @@ func (s *transformerState) Select(idx []int) State {
 	}
 	if s.first != nil {
 		out.first = selectInts(s.first, idx)
+	}
+	if s.caches != nil {
+		out.caches = make([]layers.KVCache, len(s.caches))
+		for l, c := range s.caches {
+			out.caches[l] = c.Select(idx)
+		}
 	}
 	return out
 }
