@@ -64,6 +64,7 @@ func checkLSTMGrads(t *testing.T, c *layers.LSTMCell, grads map[string]*fixture.
 }
 
 func TestLSTMCellFixture(t *testing.T) {
+	t.Parallel()
 	c := fixture.MustLoad(t, "lstm_cell")
 	cell := layers.NewLSTMCell(int(c.ConfigFloat("input_size")), int(c.ConfigFloat("hidden_size")))
 	setLSTM(cell, c.Params)
@@ -81,6 +82,7 @@ func TestLSTMCellFixture(t *testing.T) {
 }
 
 func TestLSTMSequenceFixtures(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"lstm_seq", "lstm_seq_packed"} {
 		t.Run(name, func(t *testing.T) {
 			c := fixture.MustLoad(t, name)
@@ -104,6 +106,7 @@ func TestLSTMSequenceFixtures(t *testing.T) {
 }
 
 func TestGRUCellFixture(t *testing.T) {
+	t.Parallel()
 	c := fixture.MustLoad(t, "gru_cell")
 	p := c.Params
 	cell := layers.NewGRUCell(int(c.ConfigFloat("input_size")), int(c.ConfigFloat("hidden_size")))
@@ -135,6 +138,7 @@ func TestGRUCellFixture(t *testing.T) {
 }
 
 func TestLayerNormFixture(t *testing.T) {
+	t.Parallel()
 	c := fixture.MustLoad(t, "layernorm")
 	x := c.Inputs["x"].Tensor().SetRequiresGrad(true)
 	ln := layers.NewLayerNorm(x.Dim(-1), float32(c.ConfigFloat("eps")))

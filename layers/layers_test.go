@@ -13,6 +13,7 @@ import (
 func one(t *tensor.Tensor) []*tensor.Tensor { return []*tensor.Tensor{t} }
 
 func TestGradLinear(t *testing.T) {
+	t.Parallel()
 	for _, bias := range []bool{true, false} {
 		rng := tensor.NewRNG(1)
 		l := layers.NewLinear(4, 3, bias)
@@ -23,6 +24,7 @@ func TestGradLinear(t *testing.T) {
 }
 
 func TestEmbedding(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(2)
 	e := layers.NewEmbedding(6, 3)
 	e.Init(rng)
@@ -62,6 +64,7 @@ func TestEmbedding(t *testing.T) {
 }
 
 func TestDropoutModule(t *testing.T) {
+	t.Parallel()
 	d := layers.NewDropout(0.5)
 	d.Init(tensor.NewRNG(1))
 	x := tensor.Full(1, 1000).SetRequiresGrad(true)
@@ -103,6 +106,7 @@ func TestDropoutModule(t *testing.T) {
 }
 
 func TestLayerNormModule(t *testing.T) {
+	t.Parallel()
 	ln := layers.NewLayerNorm(5, 0)
 	if ln.Eps != layers.DefaultEps || ln.Gamma.Data[2] != 1 || ln.Beta.Data[2] != 0 {
 		t.Fatalf("NewLayerNorm = eps %g, gamma %v, beta %v; want 1e-5, ones, zeros", ln.Eps, ln.Gamma.Data, ln.Beta.Data)
@@ -115,6 +119,7 @@ func TestLayerNormModule(t *testing.T) {
 }
 
 func TestGradFeedForward(t *testing.T) {
+	t.Parallel()
 	for _, act := range []layers.Activation{layers.ReLU, layers.GELU} {
 		t.Run(string(act), func(t *testing.T) {
 			rng := tensor.NewRNG(4)
@@ -139,6 +144,7 @@ func TestGradFeedForward(t *testing.T) {
 }
 
 func TestParseActivation(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want layers.Activation
@@ -155,6 +161,7 @@ func TestParseActivation(t *testing.T) {
 }
 
 func TestSinusoidal(t *testing.T) {
+	t.Parallel()
 	for _, d := range []int{6, 7} {
 		s := layers.NewSinusoidal(d, 4)
 		tab := s.Table(0, 9) // rows past MaxLen are computed on demand
@@ -183,6 +190,7 @@ func TestSinusoidal(t *testing.T) {
 }
 
 func TestLearnedPositions(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(5)
 	p := layers.NewLearnedPositions(6, 3)
 	p.Init(rng)
@@ -201,6 +209,7 @@ func TestLearnedPositions(t *testing.T) {
 }
 
 func TestInitIsSeeded(t *testing.T) {
+	t.Parallel()
 	build := func(seed uint64) []*layers.Param {
 		emb, lin := layers.NewEmbedding(5, 4), layers.NewLinear(4, 4, true)
 		pos, ff := layers.NewLearnedPositions(3, 4), layers.NewFeedForward(4, 8, layers.GELU, 0.1)

@@ -52,6 +52,7 @@ func flatten(out *tensor.Tensor, final []layers.State) []*tensor.Tensor {
 }
 
 func TestGradCells(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"lstm", "gru"} {
 		for _, zero := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/zeroState=%v", kind, zero), func(t *testing.T) {
@@ -87,6 +88,7 @@ func TestGradCells(t *testing.T) {
 }
 
 func TestGradRecurrentSequence(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"lstm", "gru"} {
 		for _, tc := range []struct {
 			name    string
@@ -138,6 +140,7 @@ func TestGradRecurrentSequence(t *testing.T) {
 // outputs at padded steps are 0, the input gradient there is 0, and the
 // final state is the state after the last real step.
 func TestPackedPaddingIsInert(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"lstm", "gru"} {
 		t.Run(kind, func(t *testing.T) {
 			rng := tensor.NewRNG(8)
@@ -206,6 +209,7 @@ func sub(x *tensor.Tensor, b, start, n int, rev bool) *tensor.Tensor {
 // unpadded, and with extra padding steps appended: the real outputs and
 // the final states of every layer and direction are the same.
 func TestPaddingInvariance(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"lstm", "gru"} {
 		t.Run(kind, func(t *testing.T) {
 			rng := tensor.NewRNG(21)
@@ -259,6 +263,7 @@ func TestPaddingInvariance(t *testing.T) {
 // equals a forward-only layer with the reverse cell's weights run on the
 // reversed sequence, with the outputs reversed back.
 func TestReverseDirection(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"lstm", "gru"} {
 		t.Run(kind, func(t *testing.T) {
 			rng := tensor.NewRNG(31)
@@ -299,6 +304,7 @@ func TestReverseDirection(t *testing.T) {
 // TestSequenceMatchesCellSteps checks the sequence layer against calling
 // its cell once per step, as a decoder does.
 func TestSequenceMatchesCellSteps(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"lstm", "gru"} {
 		t.Run(kind, func(t *testing.T) {
 			rng := tensor.NewRNG(41)
@@ -338,6 +344,7 @@ func TestSequenceMatchesCellSteps(t *testing.T) {
 }
 
 func TestRecurrentNoGradMatches(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"lstm", "gru"} {
 		rng := tensor.NewRNG(2)
 		r := newRecurrent(kind, 3, 4, 2, true, 0, 1)
@@ -360,6 +367,7 @@ func TestRecurrentNoGradMatches(t *testing.T) {
 }
 
 func TestRecurrentParamsAndInit(t *testing.T) {
+	t.Parallel()
 	lstm := layers.NewLSTM(3, 4, 2, true, 0)
 	var names []string
 	for _, p := range layers.Prefix("encoder.lstm", lstm.Params()) {
@@ -421,6 +429,7 @@ func minMax(xs []float32) (float64, float64) {
 }
 
 func TestRecurrentPanics(t *testing.T) {
+	t.Parallel()
 	lstm := newRecurrent("lstm", 3, 4, 2, false, 0, 1)
 	x := tensor.New(2, 5, 3)
 	for _, tc := range []struct {
@@ -450,6 +459,7 @@ func TestRecurrentPanics(t *testing.T) {
 }
 
 func TestRecurrentEmptyInput(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"lstm", "gru"} {
 		rng := tensor.NewRNG(1)
 		r := newRecurrent(kind, 3, 4, 2, true, 0, 1)

@@ -36,6 +36,7 @@ func save(t testing.TB, ps []*layers.Param, meta map[string]string) []byte {
 }
 
 func TestSafetensorsRoundTrip(t *testing.T) {
+	t.Parallel()
 	src := model(1)
 	// Values that must survive bit for bit.
 	special := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1)), math.SmallestNonzeroFloat32, math.MaxFloat32}
@@ -74,6 +75,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 // format: header length, an 8-byte-aligned JSON header with offsets that
 // tile the data, then little-endian float32s.
 func TestSafetensorsLayout(t *testing.T) {
+	t.Parallel()
 	a := tensor.FromData([]float32{1, -2, 0.5}, 3)
 	b := tensor.FromData([]float32{3, 4}, 1, 2)
 	var buf bytes.Buffer
@@ -104,6 +106,7 @@ func TestSafetensorsLayout(t *testing.T) {
 }
 
 func TestLoadSafetensorsMismatch(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	w := tensor.New(4, 8)
 	if err := layers.WriteTensors(&buf, []string{"decoder.W", "decoder.b", "extra"}, []*tensor.Tensor{w, tensor.New(6), tensor.New(1)}, nil); err != nil {
@@ -122,6 +125,7 @@ func TestLoadSafetensorsMismatch(t *testing.T) {
 }
 
 func TestWriteTensorsErrors(t *testing.T) {
+	t.Parallel()
 	x := tensor.New(1)
 	for _, tc := range []struct {
 		names []string
@@ -158,6 +162,7 @@ func file(header string, data []byte) []byte {
 }
 
 func TestReadTensorsCorrupt(t *testing.T) {
+	t.Parallel()
 	good := save(t, model(1), map[string]string{"v": "1"})
 	n := binary.LittleEndian.Uint64(good)
 	data8 := make([]byte, 8)

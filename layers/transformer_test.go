@@ -26,6 +26,7 @@ func reseed(ds ...*layers.Dropout) {
 }
 
 func TestGradEncoderBlock(t *testing.T) {
+	t.Parallel()
 	for _, pre := range []bool{false, true} {
 		for _, attn := range []string{"multi-head", "scaled-dot"} {
 			t.Run(lnName(pre)+"/"+attn, func(t *testing.T) {
@@ -49,6 +50,7 @@ func TestGradEncoderBlock(t *testing.T) {
 }
 
 func TestGradDecoderBlock(t *testing.T) {
+	t.Parallel()
 	for _, pre := range []bool{false, true} {
 		t.Run(lnName(pre), func(t *testing.T) {
 			rng := tensor.NewRNG(13)
@@ -68,6 +70,7 @@ func TestGradDecoderBlock(t *testing.T) {
 }
 
 func TestBlockParamsAndWeights(t *testing.T) {
+	t.Parallel()
 	enc := layers.NewEncoderBlock(layers.BlockConfig{Dim: 8}, newMultiHead(8, 2))
 	dec := layers.NewDecoderBlock(layers.BlockConfig{Dim: 8, FFDim: 16}, newMultiHead(8, 2), newMultiHead(8, 2))
 	if enc.FF.Lin1.Out != 32 || enc.FF.Act != layers.ReLU {
@@ -119,6 +122,7 @@ func TestBlockParamsAndWeights(t *testing.T) {
 // TestEncoderBlockPaddingInvariance appends padding steps (garbage values,
 // masked out) to a batch: the real positions' outputs do not change.
 func TestEncoderBlockPaddingInvariance(t *testing.T) {
+	t.Parallel()
 	for _, pre := range []bool{false, true} {
 		t.Run(lnName(pre), func(t *testing.T) {
 			rng := tensor.NewRNG(14)
@@ -149,6 +153,7 @@ func TestEncoderBlockPaddingInvariance(t *testing.T) {
 // TestDecoderBlockCausal changes the last target step: earlier outputs do
 // not move.
 func TestDecoderBlockCausal(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(15)
 	blk := layers.NewDecoderBlock(layers.BlockConfig{Dim: 8, PreLN: true}, newMultiHead(8, 2), newMultiHead(8, 4))
 	blk.Init(rng)
@@ -177,6 +182,7 @@ type trainable struct {
 func (a trainable) SetTraining(on bool) { *a.training = on }
 
 func TestBlockSetTraining(t *testing.T) {
+	t.Parallel()
 	var sa, ca bool = true, true
 	dec := layers.NewDecoderBlock(layers.BlockConfig{Dim: 4, Dropout: 0.5}, trainable{training: &sa}, trainable{training: &ca})
 	dec.Init(tensor.NewRNG(1))
@@ -205,6 +211,7 @@ func TestBlockSetTraining(t *testing.T) {
 // (x + 0 + 0), and a post-LN block's rows are normalised (mean 0, variance
 // 1 with gamma 1, beta 0).
 func TestBlockLayerNormOrder(t *testing.T) {
+	t.Parallel()
 	for _, pre := range []bool{false, true} {
 		t.Run(lnName(pre), func(t *testing.T) {
 			rng := tensor.NewRNG(16)

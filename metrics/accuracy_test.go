@@ -7,6 +7,7 @@ import (
 )
 
 func TestExactMatchAndTokenAccuracy(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		hyp, ref       []int
 		exact          bool
@@ -32,6 +33,7 @@ func TestExactMatchAndTokenAccuracy(t *testing.T) {
 }
 
 func TestMaskedTokenAccuracy(t *testing.T) {
+	t.Parallel()
 	c, n := MaskedTokenAccuracy([]int{4, 5, 9, 3, 3}, []int{4, 5, 6, 0, 0}, 0)
 	if c != 2 || n != 3 {
 		t.Fatalf("MaskedTokenAccuracy = %d, %d; want 2, 3", c, n)
@@ -45,6 +47,7 @@ func TestMaskedTokenAccuracy(t *testing.T) {
 }
 
 func TestPerplexityAndRatio(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ loss, want float64 }{
 		{0, 1}, {math.Log(16), 16}, {1000, math.Inf(1)},
 	} {
@@ -58,6 +61,7 @@ func TestPerplexityAndRatio(t *testing.T) {
 }
 
 func TestLengthBucket(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		n     int
 		edges []int
@@ -89,6 +93,7 @@ func TestLengthBucket(t *testing.T) {
 }
 
 func TestBucketedExactMatch(t *testing.T) {
+	t.Parallel()
 	b := NewBucketedExactMatch(nil)
 	for _, tc := range []struct {
 		n  int

@@ -7,6 +7,7 @@ import (
 )
 
 func TestEntropy(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		row  []float32
@@ -37,6 +38,7 @@ func TestEntropy(t *testing.T) {
 }
 
 func TestRows(t *testing.T) {
+	t.Parallel()
 	// [2, 3, 4]: item 0 has 2 query steps over 3 keys, item 1 has 3 over 4.
 	w := make([]float32, 24)
 	for i := range w {
@@ -56,6 +58,7 @@ func TestRows(t *testing.T) {
 }
 
 func TestAlignment(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		align         string
 		steps, srcLen int

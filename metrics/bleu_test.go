@@ -137,6 +137,7 @@ func (m maxDiff) checkBLEU(t *testing.T, group, what string, got BLEUScore, want
 // (copied from shared/fixtures/sacrebleu, made by sacreBLEU 2.5.1): corpus
 // BLEU with each tokenizer and lowercased, sentence BLEU, chrF2 and chrF++.
 func TestSacreBLEUFixture(t *testing.T) {
+	t.Parallel()
 	var fx struct {
 		Version string        `json:"sacrebleu_version"`
 		Cases   []fixtureCase `json:"cases"`
@@ -201,6 +202,7 @@ func TestSacreBLEUFixture(t *testing.T) {
 // lowercasing, every smoothing, several and empty references, chrF's
 // variants and sentence chrF++, and two random corpora.
 func TestSacreBLEUEdge(t *testing.T) {
+	t.Parallel()
 	var fx struct {
 		Version  string              `json:"sacrebleu_version"`
 		Tokenize []map[string]any    `json:"tokenize"`
@@ -296,6 +298,7 @@ func TestSacreBLEUEdge(t *testing.T) {
 // (empty_hypothesis_in_corpus: there sacreBLEU's value, from
 // sacrebleu_edge.json, is expected and must differ from NLTK's).
 func TestNLTKFixtureOnNewScale(t *testing.T) {
+	t.Parallel()
 	var fx struct {
 		Cases []struct {
 			Name       string     `json:"name"`
@@ -347,6 +350,7 @@ func TestNLTKFixtureOnNewScale(t *testing.T) {
 }
 
 func TestBLEUEdges(t *testing.T) {
+	t.Parallel()
 	b := newBLEU(t, BLEUOptions{})
 	for _, tc := range []struct {
 		name       string
@@ -400,6 +404,7 @@ func TestBLEUEdges(t *testing.T) {
 }
 
 func TestBLEUScoreString(t *testing.T) {
+	t.Parallel()
 	s := newBLEU(t, BLEUOptions{}).Corpus([]string{"The cat sat on the mat."}, [][]string{{"The cat sat on a mat."}})
 	const want = "BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1 = 48.89 85.7/66.7/40.0/25.0 (BP = 1.000 ratio = 1.000 hyp_len = 7 ref_len = 7)"
 	if s.String() != want {

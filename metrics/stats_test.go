@@ -24,6 +24,7 @@ func closeRel(got, want, tol float64) bool {
 }
 
 func TestMeanStd(t *testing.T) {
+	t.Parallel()
 	nan := math.NaN()
 	for _, tc := range []struct {
 		name      string
@@ -51,6 +52,7 @@ func TestMeanStd(t *testing.T) {
 }
 
 func TestWelchTTest(t *testing.T) {
+	t.Parallel()
 	nan, inf := math.NaN(), math.Inf(1)
 	for _, tc := range []struct {
 		name string
@@ -93,6 +95,7 @@ func TestWelchTTest(t *testing.T) {
 // equal variances) it is 0.95/√(2·0.975·0.025) = 4.3026…; the others are
 // from the t table of any statistics textbook (3 decimals).
 func TestWelchCompareQuantiles(t *testing.T) {
+	t.Parallel()
 	// df = 1: a = {0, 2} (s² = 2), b constant: Diff 0, SE 1.
 	w := WelchCompare([]float64{0, 2}, []float64{1, 1, 1}, 0.95)
 	q1 := math.Tan(0.475 * math.Pi)
@@ -135,6 +138,7 @@ func TestWelchCompareQuantiles(t *testing.T) {
 // TestWelchCompareCases: the interval agrees with the test (it excludes
 // 0 exactly when p < 1 − level), and the edge cases are defined.
 func TestWelchCompareCases(t *testing.T) {
+	t.Parallel()
 	nan := math.NaN()
 	em1 := []float64{0.912, 0.905, 0.921}
 	em0 := []float64{0.897, 0.903, 0.889}
@@ -173,6 +177,7 @@ func TestWelchCompareCases(t *testing.T) {
 }
 
 func TestHolm(t *testing.T) {
+	t.Parallel()
 	nan := math.NaN()
 	for _, tc := range []struct {
 		name    string

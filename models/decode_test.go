@@ -100,6 +100,7 @@ func exhaustive(table [][]float32, maxLen int, alpha float64) float64 {
 }
 
 func TestGreedyPicksArgmaxAndStops(t *testing.T) {
+	t.Parallel()
 	// bos → 3 (0.6) → eos (0.9).
 	table := [][]float64{
 		{0.2, 0.2, 0.2, 0.2, 0.2},
@@ -135,6 +136,7 @@ func TestGreedyPicksArgmaxAndStops(t *testing.T) {
 }
 
 func TestBeamBeatsGreedy(t *testing.T) {
+	t.Parallel()
 	// Greedy takes 3 (0.5) then is stuck with 0.3 at best; 4 (0.4) leads to
 	// eos with 0.95: beam finds 4 eos (0.38 > 0.15).
 	table := [][]float64{
@@ -159,6 +161,7 @@ func TestBeamBeatsGreedy(t *testing.T) {
 }
 
 func TestBeamMatchesExhaustiveSearch(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(3)
 	for trial := 0; trial < 40; trial++ {
 		table := randomTable(rng, 5)
@@ -178,6 +181,7 @@ func TestBeamMatchesExhaustiveSearch(t *testing.T) {
 }
 
 func TestBeamEarlyStopIsSafe(t *testing.T) {
+	t.Parallel()
 	// With width 2, the early stopping rule must give exactly what running
 	// to the maximum length gives, and it must actually stop early when the
 	// finished hypotheses cannot be beaten.
@@ -252,6 +256,7 @@ func beamNoEarlyStop(st *markov, opt DecodeOptions) float64 {
 }
 
 func TestSamplingRespectsTopK(t *testing.T) {
+	t.Parallel()
 	table := [][]float64{
 		{0.2, 0.2, 0.2, 0.2, 0.2},
 		{1e-9, 1e-9, 0.1, 0.5, 0.4},
@@ -293,6 +298,7 @@ func TestSamplingRespectsTopK(t *testing.T) {
 }
 
 func TestDecodeOptionsValidate(t *testing.T) {
+	t.Parallel()
 	for _, o := range []DecodeOptions{
 		{MaxLen: 0},
 		{MaxLen: 5, Strategy: "beam"},
@@ -328,6 +334,7 @@ func (c *cancelAfter) Select(idx []int) State {
 // step after their context is cancelled (a chain that never ends would
 // otherwise run to MaxLen) and return no hypotheses.
 func TestDecodeStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
 	loop := [][]float64{
 		{0.25, 0.25, 0.25, 0.25},
 		{1e-9, 1e-9, 0.1, 0.9},

@@ -44,6 +44,7 @@ func patternBatch(rng *tensor.RNG, t, vocab int) *seq.Batch {
 // attention in tiles (blocks of 16 over sequences of 40: several tiles per
 // row, the causal ones skipped), so only float32 rounding differs.
 func TestChunkedTrainsAsScaledDot(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("trains two models for 200 steps")
 	}

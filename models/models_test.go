@@ -49,6 +49,7 @@ func lossOf(m Model, b *seq.Batch, opt ForwardOptions) *tensor.Tensor {
 }
 
 func TestSeq2SeqRNNGradients(t *testing.T) {
+	t.Parallel()
 	enc := registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 4}}
 	for _, tc := range []struct {
 		attn   string
@@ -86,6 +87,7 @@ func TestSeq2SeqRNNGradients(t *testing.T) {
 // TestStepwiseMatchesForward checks that decoding step by step with the
 // gold tokens gives the teacher-forced log-probabilities.
 func TestStepwiseMatchesForward(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		model  string
@@ -132,6 +134,7 @@ func TestStepwiseMatchesForward(t *testing.T) {
 }
 
 func TestTransformerAndLMGradients(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		model  string
@@ -168,6 +171,7 @@ func TestTransformerAndLMGradients(t *testing.T) {
 }
 
 func TestTransformerStepwiseMatchesForward(t *testing.T) {
+	t.Parallel()
 	mh := func(head map[string]any) registry.Plugin {
 		return registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2, "head": head}}
 	}
@@ -232,6 +236,7 @@ func TestTransformerStepwiseMatchesForward(t *testing.T) {
 }
 
 func TestDecodeAllStrategies(t *testing.T) {
+	t.Parallel()
 	m := buildTiny(t, "seq2seq-rnn", map[string]any{}, Spec{SrcVocab: 7, TgtVocab: 7,
 		Encoder: registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 8}}, Attention: registry.Plugin{Name: "additive", Params: map[string]any{}}})
 	layers.SetTraining(false, m)

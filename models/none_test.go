@@ -15,6 +15,7 @@ import (
 // c = [→h_n; ←h_n] is fed into the decoder input and the output layer at
 // every step.
 func TestNoneFinalHandComputed(t *testing.T) {
+	t.Parallel()
 	const hid = 3
 	m := buildTiny(t, "seq2seq-rnn", map[string]any{"embed": 2, "bridge": false}, Spec{SrcVocab: 7, TgtVocab: 7,
 		Encoder:   registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": hid, "bidirectional": true}},

@@ -81,6 +81,7 @@ func waitFor(t *testing.T, db string, timeout time.Duration, cond func(*store.St
 }
 
 func TestCrashAndResume(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("trains in child processes")
 	}
@@ -169,6 +170,7 @@ func TestCrashAndResume(t *testing.T) {
 }
 
 func TestTwoProcessesOneDatabase(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("trains in child processes")
 	}

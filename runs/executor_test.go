@@ -119,6 +119,7 @@ func (c *cancelAt) Update(p Progress) {
 func (c *cancelAt) End(store.Status, error) {}
 
 func TestExecuteInterruptAndResume(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	x := loadExperiment(t, "testdata/sweep4.yaml")
 	ref := openStore(t, filepath.Join(dir, "ref.db"))
@@ -211,6 +212,7 @@ func (nopRun) Update(Progress)         {}
 func (nopRun) End(store.Status, error) {}
 
 func TestExecuteRecordsFailures(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// A learning rate this large makes the loss overflow.
 	x := loadExperiment(t, "testdata/sweep4.yaml", "train.optimizer.lr=1.0e+38", "train.clip=0", "seeds=[1]")
@@ -227,6 +229,7 @@ func TestExecuteRecordsFailures(t *testing.T) {
 }
 
 func TestLoadDecodesLikeTheRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", `sweep={}`)
 	st := openStore(t, filepath.Join(dir, "l.db"))

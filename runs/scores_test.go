@@ -20,6 +20,7 @@ import (
 )
 
 func TestScorer(t *testing.T) {
+	t.Parallel()
 	sc, err := NewScorer(experiments.BLEU{Tokenize: "13a"}, tasks.Word{})
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +127,7 @@ func writeCopyPairs(t testing.TB, dir string) {
 // neither for BLEU nor for exact match — while against references mapped
 // through the vocabulary (the old way) it matched.
 func TestUnkOutputEarnsNoMatch(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeCopyPairs(t, dir)
 	exp := filepath.Join(dir, "copy.yaml")

@@ -14,6 +14,7 @@ import (
 )
 
 func TestReverseLearnsWithAttention(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t, "testdata/reverse_small.yaml")
 	rec := newMemRecorder()
 	start := time.Now()
@@ -28,6 +29,7 @@ func TestReverseLearnsWithAttention(t *testing.T) {
 }
 
 func TestTransformerSolvesCopy(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t, "testdata/copy_transformer.yaml")
 	start := time.Now()
 	res, err := Train(context.Background(), cfg, newMemRecorder(), Options{})
@@ -41,10 +43,12 @@ func TestTransformerSolvesCopy(t *testing.T) {
 }
 
 func TestLMLearnsRepeatedText(t *testing.T) {
+	t.Parallel()
 	// "hello world. " repeated: from the third character of a window on,
 	// every character is determined, so the loss can get close to zero.
 	for _, file := range []string{"lm_text.yaml", "lm_rnn.yaml"} {
 		t.Run(file, func(t *testing.T) {
+			t.Parallel()
 			cfg := loadConfig(t, "testdata/"+file)
 			rec := newMemRecorder()
 			res, err := Train(context.Background(), cfg, rec, Options{})
@@ -65,8 +69,10 @@ func TestLMLearnsRepeatedText(t *testing.T) {
 // TestEveryAttentionLearns trains a tiny reverse model with each registered
 // variant and checks that the training loss falls.
 func TestEveryAttentionLearns(t *testing.T) {
+	t.Parallel()
 	for _, name := range attention.Registry.Names() {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			cfg := loadConfig(t, "testdata/reverse_small.yaml", "model.attention={name: "+name+"}", "train.steps=80",
 				"train.eval_every=0", "train.log_every=10", "eval.valid_exact_match=false", "task.test_size=20")
 			rec := newMemRecorder()
@@ -84,6 +90,7 @@ func TestEveryAttentionLearns(t *testing.T) {
 // TestReproducible: the same config and seed give the same metrics, bit
 // for bit; another seed gives others.
 func TestReproducible(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=40", "model.dropout=0.2", "train.teacher_forcing=0.8")
 	var results []map[string]float64
 	for i := 0; i < 2; i++ {
@@ -116,6 +123,7 @@ func TestReproducible(t *testing.T) {
 // TestEarlyStopping: with a tiny patience training stops before the step
 // budget, and the test metrics come from the best evaluation's parameters.
 func TestEarlyStopping(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=2000", "train.eval_every=10",
 		"train.early_stopping={metric: valid/exact_match, patience: 2}", "train.optimizer.lr=0.02")
 	rec := newMemRecorder()

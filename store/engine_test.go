@@ -58,7 +58,7 @@ var engineTests = []struct {
 // TestSQLite runs the store's suite on SQLite.
 func TestSQLite(t *testing.T) {
 	for _, tc := range engineTests {
-		t.Run(tc.name, tc.f)
+		t.Run(tc.name, func(t *testing.T) { t.Parallel(); tc.f(t) })
 	}
 }
 
@@ -75,7 +75,7 @@ func TestPostgres(t *testing.T) {
 	pgBase.url = u
 	pgBase.Unlock()
 	for _, tc := range engineTests {
-		t.Run(tc.name, tc.f)
+		t.Run(tc.name, func(t *testing.T) { t.Parallel(); tc.f(t) })
 	}
 	for _, tc := range postgresOnlyTests {
 		t.Run(tc.name, tc.f)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestMakeBatchSeq2Seq(t *testing.T) {
+	t.Parallel()
 	ex := []Example{
 		{Src: []int{4, 5, 6}, Tgt: []int{7}},
 		{Src: []int{8}, Tgt: []int{9, 10, 11}},
@@ -29,6 +30,7 @@ func TestMakeBatchSeq2Seq(t *testing.T) {
 }
 
 func TestMakeBatchLM(t *testing.T) {
+	t.Parallel()
 	ex := []Example{{Tgt: []int{4, 5, 6, 7}}, {Tgt: []int{8, 9}}}
 	b := MakeBatch(ex, []int{0, 1}, true)
 	want := seq.Batch{
@@ -64,6 +66,7 @@ func epoch(tb testing.TB, b *Batcher) [][]int {
 }
 
 func TestBatcherEpochs(t *testing.T) {
+	t.Parallel()
 	ex := lengthExamples(103, 40)
 	b, err := NewBatcher(ex, false, BatcherConfig{Size: 10, Pool: 4, Seed: 1})
 	if err != nil {
@@ -116,6 +119,7 @@ func TestBatcherEpochs(t *testing.T) {
 }
 
 func TestBatcherBucketingLimitsPadding(t *testing.T) {
+	t.Parallel()
 	ex := lengthExamples(2000, 60)
 	padding := func(pool int) int {
 		b, err := NewBatcher(ex, false, BatcherConfig{Size: 20, Pool: pool, Seed: 3})
@@ -138,6 +142,7 @@ func TestBatcherBucketingLimitsPadding(t *testing.T) {
 }
 
 func TestBatcherRestore(t *testing.T) {
+	t.Parallel()
 	ex := lengthExamples(57, 30)
 	cfg := BatcherConfig{Size: 8, Seed: 42}
 	ref, _ := NewBatcher(ex, false, cfg)
@@ -194,6 +199,7 @@ func TestBatcherRestore(t *testing.T) {
 }
 
 func TestNewBatcherErrors(t *testing.T) {
+	t.Parallel()
 	ex := lengthExamples(3, 3)
 	for _, tc := range []struct {
 		name string
@@ -212,6 +218,7 @@ func TestNewBatcherErrors(t *testing.T) {
 }
 
 func TestInOrder(t *testing.T) {
+	t.Parallel()
 	ex := lengthExamples(7, 5)
 	var got [][]int
 	for b := range InOrder(ex, false, 3) {

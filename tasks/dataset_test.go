@@ -12,6 +12,7 @@ import (
 )
 
 func TestSpecJSON(t *testing.T) {
+	t.Parallel()
 	src := NewVocab(Char{}.Split("abc"))
 	tgt := NewVocab([]string{"I_WALK", "I_RUN"})
 	for _, tc := range []struct {
@@ -63,6 +64,7 @@ func TestSpecJSON(t *testing.T) {
 }
 
 func TestDatasetSplit(t *testing.T) {
+	t.Parallel()
 	d := &Dataset{Train: make([]Example, 3), Valid: make([]Example, 2), Test: make([]Example, 1)}
 	for name, want := range map[string]int{"train": 3, "valid": 2, "test": 1} {
 		if got, err := d.Split(name); err != nil || len(got) != want {
@@ -75,6 +77,7 @@ func TestDatasetSplit(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
+	t.Parallel()
 	_, err := Build("copyy", nil, Options{})
 	var ue *registry.UnknownError
 	if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), `task: unknown name "copyy" (known: `) {
@@ -83,6 +86,7 @@ func TestBuildErrors(t *testing.T) {
 }
 
 func TestOptionsPath(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ base, p, want string }{
 		{"", "data/x.txt", "data/x.txt"},
 		{"exp", "data/x.txt", "exp/data/x.txt"},
@@ -98,6 +102,7 @@ func TestOptionsPath(t *testing.T) {
 // with the datasets it builds, so that validation, which reads the
 // capability, and training, which reads the dataset, never disagree.
 func TestBuildChecksCapability(t *testing.T) {
+	t.Parallel()
 	r := registry.New[Factory]("task")
 	lm := func(any, Options) (*Dataset, error) { return &Dataset{Name: "x", LM: true}, nil }
 	s2s := func(any, Options) (*Dataset, error) { return &Dataset{Name: "x"}, nil }

@@ -7,6 +7,7 @@ import (
 )
 
 func TestDateFormats(t *testing.T) {
+	t.Parallel()
 	// 9 October 1993 was a Saturday.
 	want := []string{
 		"saturday 9 october 1993", "9/10/93", "oct 9, 1993", "09.10.1993", "october 9th 1993",
@@ -29,6 +30,7 @@ func TestDateFormats(t *testing.T) {
 }
 
 func TestOrdinal(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[int]string{1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 11: "11th", 12: "12th", 13: "13th", 21: "21st", 22: "22nd", 23: "23rd", 30: "30th", 31: "31st"} {
 		if got := ordinal(n); got != want {
 			t.Errorf("ordinal(%d) = %q, want %q", n, got, want)
@@ -48,6 +50,7 @@ func zeller(y, m, d int) int {
 }
 
 func TestDatesTask(t *testing.T) {
+	t.Parallel()
 	d := build(t, "dates", map[string]any{"train_size": 3000, "valid_size": 300, "test_size": 300,
 		"formats": []any{"{weekday} {d} {month} {yyyy}", "{wkd}, {dd}/{mm}/{yy}"}}, 11)
 	days := []string{"saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "friday"}

@@ -32,6 +32,7 @@ func writeFiles(tb testing.TB, files map[string]string) string {
 }
 
 func TestText(t *testing.T) {
+	t.Parallel()
 	// 100 characters: 80 train, 10 valid, 10 test.
 	text := strings.Repeat("abcdefghi\n", 10)
 	dir := writeFiles(t, map[string]string{"data/corpus.txt": text})
@@ -88,6 +89,7 @@ func TestText(t *testing.T) {
 }
 
 func TestTextWords(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{"c.txt": "the cat sat on the mat . the dog sat on the log .\n"})
 	d, err := Build("text", map[string]any{"path": "c.txt", "tokenizer": "word", "context": 3, "valid_fraction": 0.0, "test_fraction": 0.0}, Options{BaseDir: dir})
 	if err != nil {
@@ -99,6 +101,7 @@ func TestTextWords(t *testing.T) {
 }
 
 func TestPairsTSV(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for i := range 200 {
 		src := fmt.Sprintf("x%d y%d z%d", i%5, i/5%5, i/25)
@@ -146,6 +149,7 @@ func TestPairsTSV(t *testing.T) {
 }
 
 func TestPairsAlignedAndSplitFiles(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"src.txt":   "a b\nc d\n\ne f\ng h\n",
 		"tgt.txt":   "1 2\n3 4\n\n5 6\n7 8\n",
@@ -172,6 +176,7 @@ func TestPairsAlignedAndSplitFiles(t *testing.T) {
 }
 
 func TestFileErrors(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"empty.txt":   "",
 		"bad.txt":     "fine\nstill fine\nbad \xff byte\n",
@@ -223,6 +228,7 @@ func TestFileErrors(t *testing.T) {
 }
 
 func TestFileParamErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		task   string
 		params map[string]any
@@ -248,6 +254,7 @@ func TestFileParamErrors(t *testing.T) {
 }
 
 func TestPairsTooFewSources(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{"p.tsv": "a\tb\na\tc\n"})
 	_, err := Build("pairs", map[string]any{"path": "p.tsv", "valid_fraction": 0.5, "test_fraction": 0.4}, Options{BaseDir: dir})
 	if want := "pairs: p.tsv: only 1 distinct sources, too few to hold out 0 for test and 1 for validation"; err == nil || err.Error() != want {

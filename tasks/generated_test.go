@@ -34,6 +34,7 @@ func texts(d *Dataset, ex []Example) (src, tgt []string) {
 }
 
 func TestRegisteredTasks(t *testing.T) {
+	t.Parallel()
 	// Every task registers itself: these are here (and maybe others).
 	for _, name := range []string{"addition", "copy", "dates", "listops", "pairs", "reverse", "scan", "sort", "text"} {
 		if !Registry.Has(name) {
@@ -55,6 +56,7 @@ func TestRegisteredTasks(t *testing.T) {
 // TestGeneratedTasksCommon checks every generated task with its defaults:
 // sizes, determinism, disjoint splits, and that training data needs no <unk>.
 func TestGeneratedTasksCommon(t *testing.T) {
+	t.Parallel()
 	for _, name := range generated {
 		t.Run(name, func(t *testing.T) {
 			d := build(t, name, nil, 7)
@@ -101,6 +103,7 @@ func TestGeneratedTasksCommon(t *testing.T) {
 }
 
 func TestSymbolTasks(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		align string
@@ -150,6 +153,7 @@ func TestSymbolTasks(t *testing.T) {
 }
 
 func TestSymbolTasksWordTokens(t *testing.T) {
+	t.Parallel()
 	d := build(t, "reverse", map[string]any{"symbols": 100, "train_size": 50, "valid_size": 5, "test_size": 5}, 1)
 	if d.SrcTok.Name() != "word" || d.SrcVocab.Len() != 104 || d.SrcVocab.Token(4) != "s0" || d.SrcVocab.Token(103) != "s99" {
 		t.Fatalf("symbols 100: tokenizer %s, vocab %d, ids 4, 103 = %q, %q", d.SrcTok.Name(), d.SrcVocab.Len(), d.SrcVocab.Token(4), d.SrcVocab.Token(103))
@@ -163,6 +167,7 @@ func TestSymbolTasksWordTokens(t *testing.T) {
 }
 
 func TestAddition(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		params map[string]any
@@ -212,6 +217,7 @@ func TestAddition(t *testing.T) {
 }
 
 func TestAddDecimal(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ a, b, want string }{
 		{"123", "45", "168"}, {"0", "0", "0"}, {"999", "1", "1000"}, {"5", "95", "100"},
 	} {
@@ -222,6 +228,7 @@ func TestAddDecimal(t *testing.T) {
 }
 
 func TestParamErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		task   string
 		params map[string]any
@@ -259,6 +266,7 @@ func TestParamErrors(t *testing.T) {
 }
 
 func TestSplitsTooSmall(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		task   string
 		params map[string]any

@@ -7,6 +7,7 @@ import (
 )
 
 func TestListOpsValue(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		op   string
 		args []int
@@ -27,6 +28,7 @@ func TestListOpsValue(t *testing.T) {
 }
 
 func TestEvalListOps(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		expr string
 		want int
@@ -54,6 +56,7 @@ func TestEvalListOps(t *testing.T) {
 }
 
 func TestListOpsTask(t *testing.T) {
+	t.Parallel()
 	d := build(t, "listops", map[string]any{"max_depth": 4, "max_args": 4, "min_len": 5, "max_len": 30,
 		"test_min_len": 31, "test_max_len": 60, "train_size": 2000, "valid_size": 100, "test_size": 100}, 2)
 	for _, s := range []string{"train", "valid", "test"} {

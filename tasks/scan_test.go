@@ -7,6 +7,7 @@ import (
 )
 
 func TestScanGrammar(t *testing.T) {
+	t.Parallel()
 	all := ScanCommands()
 	meaning := make(map[string]string, len(all))
 	for _, c := range all {
@@ -37,6 +38,7 @@ func TestScanGrammar(t *testing.T) {
 }
 
 func TestScanSplits(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		split       string
 		train, test int

@@ -9,6 +9,7 @@ import (
 )
 
 func TestTokenizers(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, in string
 		want     []string

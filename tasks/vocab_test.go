@@ -10,6 +10,7 @@ import (
 )
 
 func TestBuildVocabOrder(t *testing.T) {
+	t.Parallel()
 	seqs := [][]string{{"b", "a", "c", "a"}, {"c", "a", "d", "<pad>", "<unk>"}}
 	for _, tc := range []struct {
 		name              string
@@ -30,6 +31,7 @@ func TestBuildVocabOrder(t *testing.T) {
 }
 
 func TestVocabLookup(t *testing.T) {
+	t.Parallel()
 	v := NewVocab([]string{"x", "y", "x", "<eos>"})
 	if got, want := v.Len(), 6; got != want {
 		t.Fatalf("Len() = %d, want %d", got, want)
@@ -59,6 +61,7 @@ func TestVocabLookup(t *testing.T) {
 }
 
 func TestStrip(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want []int }{
 		{nil, []int{}},
 		{[]int{seq.BOSID, 5, 6, seq.EOSID, 7, seq.PadID}, []int{5, 6}},
@@ -72,6 +75,7 @@ func TestStrip(t *testing.T) {
 }
 
 func TestVocabJSON(t *testing.T) {
+	t.Parallel()
 	v := BuildVocab([][]string{{"b", "a", "a", "é", "\t"}}, 1, 0)
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -103,6 +107,7 @@ func TestVocabJSON(t *testing.T) {
 }
 
 func TestVocabMarshalInvalidUTF8(t *testing.T) {
+	t.Parallel()
 	if _, err := json.Marshal(NewVocab([]string{"ok", "\xff"})); err == nil || !strings.Contains(err.Error(), "token 5") {
 		t.Fatalf("Marshal of a vocab with an invalid UTF-8 token: error = %v, want one naming token 5", err)
 	}

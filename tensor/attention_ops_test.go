@@ -33,6 +33,7 @@ func customMulAdd(a, b, c *tensor.Tensor) *tensor.Tensor {
 }
 
 func TestCustomGradCheck(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(3)
 	a := param(rng, -1, 1, 2, 3)
 	b := param(rng, -1, 1, 2, 3)
@@ -47,6 +48,7 @@ func TestCustomGradCheck(t *testing.T) {
 }
 
 func TestCustomNoGradBuildsNoGraph(t *testing.T) {
+	t.Parallel()
 	a := tensor.Full(2, 3)
 	out := tensor.Custom("Id", []float32{2, 2, 2}, []int{3}, []*tensor.Tensor{a}, nil)
 	if out.RequiresGrad() || out.Op() != "Id" || out.Dim(0) != 3 {
@@ -55,6 +57,7 @@ func TestCustomNoGradBuildsNoGraph(t *testing.T) {
 }
 
 func TestCustomPanics(t *testing.T) {
+	t.Parallel()
 	a := tensor.Full(1, 3).SetRequiresGrad(true)
 	for _, tc := range []struct {
 		name string

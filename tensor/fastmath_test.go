@@ -18,6 +18,7 @@ func ulpDiff(a, b float32) float64 {
 }
 
 func TestFastMathAccuracy(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		f      func(float32) float32
@@ -45,12 +46,22 @@ func TestFastMathAccuracy(t *testing.T) {
 			t.Errorf("%s: %v ulp off at x = %v", tc.name, worst, at)
 		}
 	}
-	for _, x := range []float32{float32(math.Inf(1)), float32(math.Inf(-1)), 0, -0.0, 1000, -1000} {
-		if got, want := expf(x), float32(math.Exp(float64(x))); got != want {
+	// A Go constant -0.0 is +0: the negative zero must be made at run time.
+	negZero := float32(math.Copysign(0, -1))
+	if !math.Signbit(float64(negZero)) {
+		t.Fatal("negZero has no sign bit")
+	}
+	// == cannot tell −0 from +0: compare the sign bits too (tanh is odd,
+	// so tanh(−0) = −0).
+	same := func(got, want float32) bool {
+		return got == want && math.Signbit(float64(got)) == math.Signbit(float64(want))
+	}
+	for _, x := range []float32{float32(math.Inf(1)), float32(math.Inf(-1)), 0, negZero, 1000, -1000} {
+		if got, want := expf(x), float32(math.Exp(float64(x))); !same(got, want) {
 			t.Errorf("expf(%v) = %v, want %v", x, got, want)
 		}
-		if got, want := tanhf(x), float32(math.Tanh(float64(x))); got != want {
-			t.Errorf("tanhf(%v) = %v, want %v", x, got, want)
+		if got, want := tanhf(x), float32(math.Tanh(float64(x))); !same(got, want) {
+			t.Errorf("tanhf(%v) = %v (sign bit %v), want %v (sign bit %v)", x, got, math.Signbit(float64(got)), want, math.Signbit(float64(want)))
 		}
 	}
 	if nan := float32(math.NaN()); expf(nan) == expf(nan) || tanhf(nan) == tanhf(nan) {

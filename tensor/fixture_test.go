@@ -8,6 +8,7 @@ import (
 )
 
 func TestCrossEntropyFixtures(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"cross_entropy_masked", "cross_entropy_masked_smooth"} {
 		t.Run(name, func(t *testing.T) {
 			c := fixture.MustLoad(t, name)
@@ -22,6 +23,7 @@ func TestCrossEntropyFixtures(t *testing.T) {
 }
 
 func TestLayerNormFixture(t *testing.T) {
+	t.Parallel()
 	c := fixture.MustLoad(t, "layernorm")
 	x := c.Inputs["x"].Tensor().SetRequiresGrad(true)
 	gamma := c.Params["gamma"].Tensor().SetRequiresGrad(true)

@@ -9,6 +9,7 @@ import (
 // TestGemmPackTrans checks every transposing pack routine against the
 // definition dst[c·ds+r] = src[r·ld+c], and that it writes nothing else.
 func TestGemmPackTrans(t *testing.T) {
+	t.Parallel()
 	packs := map[string]func(dst []float32, ds int, src []float32, ld, rows, cols int){"go": gemmPackTrans}
 	for _, kr := range gemmKernelList {
 		if kr.packT != nil {

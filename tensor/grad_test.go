@@ -37,6 +37,7 @@ func check(t *testing.T, f func() []*tensor.Tensor, in map[string]*tensor.Tensor
 }
 
 func TestGradElementwiseBroadcast(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		sa, sb []int
@@ -68,6 +69,7 @@ func TestGradElementwiseBroadcast(t *testing.T) {
 }
 
 func TestBroadcastValues(t *testing.T) {
+	t.Parallel()
 	a := tensor.FromData([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
 	b := tensor.FromData([]float32{10, 20}, 2, 1)
 	got := tensor.Add(a, b)
@@ -82,6 +84,7 @@ func TestBroadcastValues(t *testing.T) {
 }
 
 func TestBroadcastPanics(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		r := recover()
 		if r == nil {
@@ -95,6 +98,7 @@ func TestBroadcastPanics(t *testing.T) {
 }
 
 func TestGradUnary(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		f    func(*tensor.Tensor) *tensor.Tensor
@@ -130,6 +134,7 @@ func TestGradUnary(t *testing.T) {
 }
 
 func TestUnaryValues(t *testing.T) {
+	t.Parallel()
 	x := tensor.FromData([]float32{-1, 0, 2}, 3)
 	for _, tc := range []struct {
 		name string
@@ -150,6 +155,7 @@ func TestUnaryValues(t *testing.T) {
 }
 
 func TestGradMatMul(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		sa, sb []int
@@ -240,6 +246,7 @@ func naiveMatMul(a, b *tensor.Tensor, ta, tb bool) []float32 {
 }
 
 func TestMatMulPanics(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		if r := recover(); r == nil {
 			t.Fatal("MatMul of [2,3] and [4,5] did not panic")
@@ -249,6 +256,7 @@ func TestMatMulPanics(t *testing.T) {
 }
 
 func TestGradReductions(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(5)
 	x := param(rng, -1, 1, 2, 3, 4)
 	for _, axis := range []int{0, 1, 2, -1} {
@@ -263,6 +271,7 @@ func TestGradReductions(t *testing.T) {
 }
 
 func TestReductionValues(t *testing.T) {
+	t.Parallel()
 	x := tensor.FromData([]float32{1, 5, 3, 4, 2, 6}, 2, 3)
 	if got := tensor.Sum(x, 1, false); !slices.Equal(got.Data, []float32{9, 12}) || !slices.Equal(got.Shape(), []int{2}) {
 		t.Errorf("Sum(axis 1) = %v %v", got.Shape(), got.Data)
@@ -282,6 +291,7 @@ func TestReductionValues(t *testing.T) {
 }
 
 func TestGradShapeOps(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(9)
 	x := param(rng, -1, 1, 2, 3, 4)
 	y := param(rng, -1, 1, 2, 5, 4)
@@ -299,6 +309,7 @@ func TestGradShapeOps(t *testing.T) {
 }
 
 func TestShapeOpValues(t *testing.T) {
+	t.Parallel()
 	x := tensor.FromData([]float32{0, 1, 2, 3, 4, 5}, 2, 3)
 	if got := tensor.Transpose(x, 0, 1); !slices.Equal(got.Data, []float32{0, 3, 1, 4, 2, 5}) || !slices.Equal(got.Shape(), []int{3, 2}) {
 		t.Errorf("Transpose = %v %v", got.Shape(), got.Data)
@@ -321,6 +332,7 @@ func TestShapeOpValues(t *testing.T) {
 }
 
 func TestGather(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(2)
 	table := param(rng, -1, 1, 5, 3)
 	ids := []int{1, 4, 1, 0, 1, 2}
@@ -357,6 +369,7 @@ func TestGather(t *testing.T) {
 }
 
 func TestWhere(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(4)
 	a := param(rng, -1, 1, 2, 3, 4)
 	b := param(rng, -1, 1, 2, 3, 4)
@@ -369,6 +382,7 @@ func TestWhere(t *testing.T) {
 }
 
 func TestGradSoftmax(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(6)
 	x := param(rng, -2, 2, 2, 3, 5)
 	in := map[string]*tensor.Tensor{"x": x}
@@ -383,6 +397,7 @@ func TestGradSoftmax(t *testing.T) {
 }
 
 func TestMaskedSoftmaxProperties(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(8)
 	x := param(rng, -3, 3, 2, 2, 4)
 	mask := tensor.FromData([]float32{
@@ -428,6 +443,7 @@ func TestMaskedSoftmaxProperties(t *testing.T) {
 }
 
 func TestGradLayerNorm(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(12)
 	x := param(rng, -2, 2, 2, 3, 6)
 	gamma := param(rng, 0.5, 1.5, 6)
@@ -439,6 +455,7 @@ func TestGradLayerNorm(t *testing.T) {
 }
 
 func TestGradDropout(t *testing.T) {
+	t.Parallel()
 	x := param(tensor.NewRNG(1), -1, 1, 4, 8)
 	// The same seed gives the same mask on every call of f.
 	f := func() []*tensor.Tensor { return one(tensor.Dropout(x, 0.3, tensor.NewRNG(42), true)) }
@@ -462,6 +479,7 @@ func TestGradDropout(t *testing.T) {
 }
 
 func TestGradCrossEntropy(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(13)
 	logits := param(rng, -2, 2, 2, 4, 6)
 	targets := []int{1, 5, 0, 2, 3, 0, 0, 4} // pad id 0 ignored
@@ -490,6 +508,7 @@ func TestGradCrossEntropy(t *testing.T) {
 }
 
 func TestSharedInputGradientsAddUp(t *testing.T) {
+	t.Parallel()
 	x := tensor.FromData([]float32{1, 2, 3}, 3).SetRequiresGrad(true)
 	// L = Σ x·x + Σ 3x → dL/dx = 2x + 3.
 	l := tensor.Add(tensor.SumAll(tensor.Mul(x, x)), tensor.SumAll(tensor.Scale(x, 3)))
@@ -511,6 +530,7 @@ func TestSharedInputGradientsAddUp(t *testing.T) {
 }
 
 func TestBackwardTwiceAfterZeroGrad(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(21)
 	w := param(rng, -1, 1, 4, 3)
 	x := param(rng, -1, 1, 2, 4)
@@ -533,6 +553,7 @@ func TestBackwardTwiceAfterZeroGrad(t *testing.T) {
 }
 
 func TestNoGradBuildsNoGraph(t *testing.T) {
+	t.Parallel()
 	w := tensor.FromData([]float32{1, 2}, 2).SetRequiresGrad(true)
 	restore := tensor.NoGrad(w)
 	y := tensor.Mul(w, w)
@@ -549,6 +570,7 @@ func TestNoGradBuildsNoGraph(t *testing.T) {
 }
 
 func TestRNGReproducibleAndRestorable(t *testing.T) {
+	t.Parallel()
 	a, b := tensor.NewRNG(99), tensor.NewRNG(99)
 	for i := 0; i < 10; i++ {
 		if a.Uint64() != b.Uint64() {
@@ -578,6 +600,7 @@ func maxAbsDiff(a, b []float32) float64 {
 }
 
 func TestEmptyTensors(t *testing.T) {
+	t.Parallel()
 	// Broadcasting over a zero-size dimension gives an empty result, not a panic.
 	got := tensor.Add(tensor.New(2, 0, 16), tensor.New(16))
 	if !slices.Equal(got.Shape(), []int{2, 0, 16}) || got.Len() != 0 {

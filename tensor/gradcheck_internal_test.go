@@ -24,6 +24,7 @@ func wrongSquare(x *Tensor) *Tensor {
 }
 
 func TestGradCheckCatchesWrongGradient(t *testing.T) {
+	t.Parallel()
 	x := NewRNG(1).Uniform(New(2, 3), 0.5, 1.5).SetRequiresGrad(true)
 	err := GradCheck(func() []*Tensor { return []*Tensor{wrongSquare(x)} }, map[string]*Tensor{"x": x}, GradCheckOptions{})
 	if err == nil {

@@ -42,6 +42,7 @@ func fusedLinear(res, x, w, b *tensor.Tensor, act tensor.Act) *tensor.Tensor {
 // values and gradients against the composition of separate ops, for shapes
 // that exercise the GEMM's edge tiles and its blocking in k (k > 256).
 func TestLinearFused(t *testing.T) {
+	t.Parallel()
 	for _, sz := range [][3]int{{3, 5, 7}, {2, 13, 40}, {37, 300, 33}} {
 		rows, k, n := sz[0], sz[1], sz[2]
 		for _, tc := range []struct {
@@ -117,6 +118,7 @@ func TestLinearFused(t *testing.T) {
 }
 
 func TestLinearPanics(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		f    func()
@@ -140,6 +142,7 @@ func TestLinearPanics(t *testing.T) {
 // TestLinearNoGrad: without gradients the fused ops give the same values
 // (GELU then works in place).
 func TestLinearNoGrad(t *testing.T) {
+	t.Parallel()
 	rng := tensor.NewRNG(2)
 	x := rng.Uniform(tensor.New(4, 9), -1, 1)
 	w := rng.Uniform(tensor.New(9, 6), -1, 1)
