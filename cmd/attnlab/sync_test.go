@@ -33,6 +33,11 @@ func TestSyncRoundTrip(t *testing.T) {
 		{"compare", "tiny", "--format", "csv"},
 		{"compare", "tinylm", "--width", "200"},
 		{"ls", "runs", "--width", "200"},
+		{"export", "tiny", "--format", "csv", "-o", "-"},
+		{"export", "tinylm", "--format", "json", "-o", "-"},
+		{"show", "tiny/additive/seed=2"},
+		{"plot", "curves", "tiny", "-o", "-"},
+		{"plot", "attention", "tiny/additive/seed=1", "-o", "-"},
 	} {
 		want := attnlab(t, append(args, "--db", db)...)
 		wantOK(t, want)
