@@ -18,9 +18,9 @@ import (
 // have, and reports what the queue and the store cost a run on average
 // (QueueCost): claiming it, preparing it, its heartbeats, its metric
 // writes, its artifact writes and finishing it, in ms per run, and the
-// training time per run for scale. Run it once: go test ./runs -run '^$'
-// -bench Queue100 -benchtime 1x.
-func benchQueue(b *testing.B, target string) {
+// training time per run for scale (heartbeat 0: the default 5 s). Run it
+// once: go test ./runs -run '^$' -bench Queue100 -benchtime 1x.
+func benchQueue(b *testing.B, target string, heartbeat time.Duration) {
 	ctx := context.Background()
 	sets := []string{"seeds=[" + seedList(50) + "]", "train.steps=100", "train.eval_every=50", "train.log_every=10",
 		"task.train_size=200", "task.valid_size=20", "task.test_size=20"}
@@ -48,7 +48,7 @@ func benchQueue(b *testing.B, target string) {
 				}
 				defer h.Close()
 				rep, err := Work(ctx, h, WorkOptions{Filter: store.QueueFilter{Experiments: []string{x.Name}},
-					Owner: store.Owner{Host: fmt.Sprintf("worker%d", w), PID: os.Getpid()}})
+					Owner: store.Owner{Host: fmt.Sprintf("worker%d", w), PID: os.Getpid()}, Heartbeat: heartbeat})
 				if err != nil {
 					b.Error(err)
 				}
@@ -86,6 +86,9 @@ func benchQueue(b *testing.B, target string) {
 		b.ReportMetric(per(sum.Prepare), "ms-prepare/run")
 		b.ReportMetric(per(sum.Heartbeats), "ms-heartbeats/run")
 		b.ReportMetric(float64(sum.HeartbeatCount)/100, "heartbeats/run")
+		if sum.HeartbeatCount > 0 {
+			b.ReportMetric(float64(sum.Heartbeats)/1e6/float64(sum.HeartbeatCount), "ms/heartbeat")
+		}
 		b.ReportMetric(per(sum.Metrics), "ms-metrics/run")
 		b.ReportMetric(float64(sum.MetricWrites)/100, "metric-writes/run")
 		b.ReportMetric(per(sum.Artifacts), "ms-artifacts/run")
@@ -105,10 +108,17 @@ func seedList(n int) string {
 	return s
 }
 
-func BenchmarkQueue100Postgres(b *testing.B) { benchQueue(b, testenv.PostgresURL(b)) }
+func BenchmarkQueue100Postgres(b *testing.B) { benchQueue(b, testenv.PostgresURL(b), 0) }
 
 func BenchmarkQueue100SQLite(b *testing.B) {
-	benchQueue(b, filepath.Join(b.TempDir(), "q.db"))
+	benchQueue(b, filepath.Join(b.TempDir(), "q.db"), 0)
+}
+
+// BenchmarkQueue100PostgresBeat is BenchmarkQueue100Postgres with a
+// heartbeat every 100 ms instead of 5 s, so that tiny runs heartbeat and a
+// heartbeat's cost shows (ms/heartbeat).
+func BenchmarkQueue100PostgresBeat(b *testing.B) {
+	benchQueue(b, testenv.PostgresURL(b), 100*time.Millisecond)
 }
 
 // BenchmarkTakeover measures how long a run whose worker stopped
