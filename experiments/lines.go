@@ -1,7 +1,9 @@
 package experiments
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"regexp"
 	"strconv"
 	"time"
@@ -37,7 +39,15 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // keys that are not scalars and duplicate keys.
 func parseSource(s *source) Errors {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(s.text, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(s.text))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return Errors{yamlError(s, err)}
+	}
+	// One document per file: a second one (after ---) would be ignored.
+	var second yaml.Node
+	if err := dec.Decode(&second); err == nil && len(second.Content) > 0 && second.Content[0].ShortTag() != "!!null" {
+		return Errors{s.errorf(second.Line, "", "a second YAML document: an experiment file holds one (extends: combines files)")}
+	} else if err != nil && !errors.Is(err, io.EOF) {
 		return Errors{yamlError(s, err)}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].ShortTag() == "!!null") {

@@ -1,10 +1,7 @@
 package experiments
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/attnlab/attnlab/internal/safein"
 	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/tasks"
 )
@@ -45,6 +43,11 @@ type Source struct {
 
 // maxExtends bounds an extends chain.
 const maxExtends = 32
+
+// MaxFileSize bounds the size of an experiment file and of each base it
+// extends (1 MiB); each must be a regular file (a FIFO or a device is
+// refused at once, without blocking).
+const MaxFileSize = 1 << 20
 
 // Load reads the experiment file at path and the bases it extends, applies
 // the --set overrides (each "key.path=value", the value parsed as YAML),
@@ -144,20 +147,12 @@ func (l *loader) readChain(path string) []*source {
 			l.errs = append(l.errs, child.errorf(child.extendsLine, "extends", "extends chain longer than %d files", maxExtends))
 			return nil
 		}
-		text, err := os.ReadFile(file)
+		text, err := safein.ReadFile(file, MaxFileSize)
 		if err != nil {
-			msg := err.Error()
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				msg = pe.Err.Error()
-			}
-			if errors.Is(err, fs.ErrNotExist) {
-				msg = "does not exist"
-			}
 			if child == nil {
-				l.errs = append(l.errs, &ConfigError{File: file, Msg: "read experiment file: " + msg})
+				l.errs = append(l.errs, &ConfigError{File: file, Msg: "read experiment file: " + err.Error()})
 			} else {
-				l.errs = append(l.errs, child.errorf(child.extendsLine, "extends", "base file %s: %s", file, msg))
+				l.errs = append(l.errs, child.errorf(child.extendsLine, "extends", "base file %s: %s", file, err.Error()))
 			}
 			return nil
 		}

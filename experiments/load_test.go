@@ -105,10 +105,32 @@ func TestDefaultsOnly(t *testing.T) {
 
 func TestEarlyStoppingAutoMode(t *testing.T) {
 	for metric, want := range map[string]string{"valid/loss": "min", "valid/exact_match": "max", "valid/bleu": "max",
-		"valid/token_acc": "max", "valid/ppl": "min", "train/loss": "min"} {
+		"valid/token_acc": "max", "valid/ppl": "min"} {
 		_, runs := mustLoad(t, minimal+"train: {early_stopping: {metric: "+metric+"}}\n")
 		if got := runs[0].Config.Train.EarlyStopping.Mode; got != want {
 			t.Errorf("mode for %s = %s, want %s", metric, got, want)
+		}
+	}
+}
+
+// TestEarlyStoppingMetric: the metric must be one each evaluation records
+// (early stopping on any other would never fire), with a suggestion.
+func TestEarlyStoppingMetric(t *testing.T) {
+	for _, tc := range []struct {
+		text, want string
+	}{
+		{"train: {early_stopping: {metric: valid/los, patience: 2}}\n",
+			`exp.yaml:4: train.early_stopping.metric: "valid/los" is not a metric each evaluation records (known: valid/loss, valid/ppl, valid/token_acc, valid/bleu, valid/exact_match): did you mean valid/loss?`},
+		{"train: {early_stopping: {metric: train/loss}}\n",
+			`exp.yaml:4: train.early_stopping.metric: "train/loss" is not a metric each evaluation records (known: valid/loss, valid/ppl, valid/token_acc, valid/bleu, valid/exact_match): did you mean valid/loss?`},
+		{"train: {early_stopping: {metric: exact_match}}\n",
+			`exp.yaml:4: train.early_stopping.metric: "exact_match" is not a metric each evaluation records (known: valid/loss, valid/ppl, valid/token_acc, valid/bleu, valid/exact_match): did you mean valid/exact_match?`},
+		{"train: {early_stopping: {metric: valid/bleu}}\neval: {valid_exact_match: false}\n",
+			`exp.yaml:4: train.early_stopping.metric: "valid/bleu" is not recorded by this run's evaluations (eval.valid_exact_match, or a language-modelling task) (known: valid/loss, valid/ppl, valid/token_acc)`},
+	} {
+		got := loadErr(t, minimal+tc.text)
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%s: errors %q\nwant %q", tc.text, got, tc.want)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package experiments
 import (
 	"errors"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,6 +147,9 @@ func (r *resolver) config(t map[string]any) Config {
 	if model.info.Name != "" && c.Model.Attention != nil {
 		r.attentionFits(model.info, c.Model)
 	}
+	if taskOK {
+		r.stoppingMetric(c, task.info.Has(tasks.LanguageModel))
+	}
 	if taskOK && r.data != nil {
 		c.Data = r.data.fingerprints(r, task)
 	}
@@ -207,6 +209,79 @@ func (r *resolver) lengths(model, task resolved) {
 		r.bad("model.max_len", "%d is shorter than task %q's sequences: it makes %s (set model.max_len to at least %d, or to 0 to size the model from the task)",
 			limit, task.Name, what, need)
 	}
+}
+
+// EvalMetrics returns the metrics each evaluation of a run records, in the
+// order runs records them: valid/loss, valid/ppl and valid/token_acc, and,
+// for a task that is not language modelling with eval.valid_exact_match,
+// valid/bleu and valid/exact_match. These are the metrics
+// train.early_stopping.metric may name. (A test of package runs checks
+// that an evaluation records exactly these.)
+func EvalMetrics(lm bool, e Eval) []string {
+	out := []string{"valid/loss", "valid/ppl", "valid/token_acc"}
+	if !lm && e.ValidExactMatch {
+		out = append(out, "valid/bleu", "valid/exact_match")
+	}
+	return out
+}
+
+// stoppingMetric checks that the early-stopping metric is one each
+// evaluation records, suggesting the closest when it is not.
+func (r *resolver) stoppingMetric(c Config, lm bool) {
+	m := c.Train.EarlyStopping.Metric
+	known := EvalMetrics(lm, c.Eval)
+	if slices.Contains(known, m) {
+		return
+	}
+	why := "not a metric each evaluation records"
+	if slices.Contains(EvalMetrics(false, Eval{ValidExactMatch: true}), m) {
+		why = "not recorded by this run's evaluations (eval.valid_exact_match, or a language-modelling task)"
+	}
+	hint := ""
+	if best := closest(m, known); best != "" {
+		hint = ": did you mean " + best + "?"
+	}
+	r.bad("train.early_stopping.metric", "%q is %s (known: %s)%s", m, why, strings.Join(known, ", "), hint)
+}
+
+// closest returns the string of known nearest to s: one that ends with
+// "/"+s's last part, else the nearest by edit distance if it is at most a
+// third of s's length away.
+func closest(s string, known []string) string {
+	last := s[strings.LastIndex(s, "/")+1:]
+	for _, k := range known {
+		if strings.HasSuffix(k, "/"+last) {
+			return k
+		}
+	}
+	best, bestD := "", len(s)/3+1
+	for _, k := range known {
+		if d := editDistance(s, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // finite reports every NaN or infinite number under path.
@@ -407,8 +482,6 @@ func (r *resolver) model(v any) (Model, resolved) {
 	return out, p
 }
 
-var metricRE = regexp.MustCompile(`^(train|valid)/[a-z0-9_]+(/[a-z0-9_]+)*$`)
-
 func (r *resolver) train(v any) Train {
 	t := Defaults().Train
 	m, ok := asMap(v)
@@ -428,9 +501,6 @@ func (r *resolver) train(v any) Train {
 		r.bad("train.epochs", "train.steps and train.epochs are exclusive: set train.steps: 0 to train for %d epochs", t.Epochs)
 	}
 	es := &t.EarlyStopping
-	if !metricRE.MatchString(es.Metric) {
-		r.bad("train.early_stopping.metric", "want a train/ or valid/ metric such as valid/loss or valid/exact_match, got %q", es.Metric)
-	}
 	if es.Mode == "auto" {
 		es.Mode = autoMode(es.Metric)
 	}

@@ -7,7 +7,6 @@ package safein
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -39,7 +38,7 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, describe(err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("is %s, %w", kind(fi.Mode()), ErrNotRegular)
+		return nil, &Error{Msg: "is " + kind(fi.Mode()) + ", not a regular file", Err: ErrNotRegular}
 	}
 	if fi.Size() > limit {
 		return nil, tooLarge(limit)
@@ -55,8 +54,21 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 }
 
 func tooLarge(limit int64) error {
-	return fmt.Errorf("is larger than %s (the limit), %w", Size(limit), ErrTooLarge)
+	return &Error{Msg: "is larger than " + Size(limit) + " (the limit)", Err: ErrTooLarge}
 }
+
+// Error is what ReadFile returns: Msg says what is wrong with the file
+// without naming it; Err is fs.ErrNotExist, ErrNotRegular, ErrTooLarge or
+// the system's error.
+type Error struct {
+	Msg string
+	Err error
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
 
 // describe turns an error of the os package into its message without the
 // path: "does not exist", "permission denied", "is a directory".
@@ -67,11 +79,11 @@ func describe(err error) error {
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("does not exist: %w", fs.ErrNotExist)
+		return &Error{Msg: "does not exist", Err: fs.ErrNotExist}
 	case errors.Is(err, syscall.EISDIR):
-		return fmt.Errorf("is a directory, %w", ErrNotRegular)
+		return &Error{Msg: "is a directory, not a regular file", Err: ErrNotRegular}
 	}
-	return err
+	return &Error{Msg: err.Error(), Err: err}
 }
 
 func kind(m fs.FileMode) string {
