@@ -8,7 +8,7 @@ import (
 
 // AdditiveParams are the parameters of the additive score.
 type AdditiveParams struct {
-	Dim int `yaml:"dim" doc:"attention (hidden) size of the score MLP; 0: the key size"`
+	Dim int `yaml:"dim" doc:"attention (hidden) size of the score MLP; 0: the key size" range:"[0,65536]"`
 }
 
 // Validate rejects a negative size.

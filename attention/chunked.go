@@ -11,7 +11,7 @@ import (
 
 // ChunkedParams are the parameters of chunked attention.
 type ChunkedParams struct {
-	Block   int             `yaml:"block" doc:"queries and keys per block; working memory per step is block×block scores"`
+	Block   int             `yaml:"block" doc:"queries and keys per block; working memory per step is block×block scores" range:"[1,65536]"`
 	Score   registry.Plugin `yaml:"score" doc:"a block {name: ..., parameters} naming a dot-product score: scaled-dot, dot or general"`
 	Weights bool            `yaml:"weights" doc:"also return the [B,Tq,Tk] weights (no gradient, O(Tq·Tk) memory), for heatmaps"`
 }

@@ -17,9 +17,9 @@ const (
 // LocalParams are the parameters of local attention.
 type LocalParams struct {
 	Mode    string          `yaml:"mode" doc:"monotonic (local-m: the window is centred on the query's index) or predictive (local-p: a learned centre and a Gaussian)"`
-	Window  int             `yaml:"window" doc:"half-width D: a query attends to the 2D+1 keys around its centre; the Gaussian of predictive mode has σ = D/2"`
+	Window  int             `yaml:"window" doc:"half-width D: a query attends to the 2D+1 keys around its centre; the Gaussian of predictive mode has σ = D/2" range:"[1,65536]"`
 	Score   registry.Plugin `yaml:"score" doc:"score inside the window: a block {name: ..., parameters} naming any score"`
-	Dim     int             `yaml:"dim" doc:"predictive mode: hidden size of the position predictor W_p; 0: the query size"`
+	Dim     int             `yaml:"dim" doc:"predictive mode: hidden size of the position predictor W_p; 0: the query size" range:"[0,65536]"`
 	Weights bool            `yaml:"weights" doc:"also return the [B,Tq,Tk] weights (no gradient, O(Tq·Tk) memory), for heatmaps"`
 }
 

@@ -8,7 +8,7 @@ import (
 
 // LocationParams are the parameters of the location score.
 type LocationParams struct {
-	MaxLen int `yaml:"max_len" doc:"number of source positions the query is mapped to; keys at positions ≥ max_len are never attended"`
+	MaxLen int `yaml:"max_len" doc:"number of source positions the query is mapped to; keys at positions ≥ max_len are never attended" range:"[1,65536]"`
 }
 
 // Validate requires a positive max_len.

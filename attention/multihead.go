@@ -11,8 +11,8 @@ import (
 
 // MultiHeadParams are the parameters of multi-head attention.
 type MultiHeadParams struct {
-	Heads int             `yaml:"heads" doc:"number of heads; must divide dim"`
-	Dim   int             `yaml:"dim" doc:"model size of the projections, all heads together; 0: the value size"`
+	Heads int             `yaml:"heads" doc:"number of heads; must divide dim" range:"[1,1024]"`
+	Dim   int             `yaml:"dim" doc:"model size of the projections, all heads together; 0: the value size" range:"[0,65536]"`
 	Head  registry.Plugin `yaml:"head" doc:"per-head attention: a block {name: ..., parameters} naming any variant but multi-head and none"`
 	Bias  bool            `yaml:"bias" doc:"biases on the in- and output projections (PyTorch's default)"`
 }

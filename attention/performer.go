@@ -10,8 +10,8 @@ import (
 
 // PerformerParams are the parameters of Performer attention.
 type PerformerParams struct {
-	Features int  `yaml:"features" doc:"number m of random features per head (the approximation improves with m)"`
-	Redraw   int  `yaml:"redraw" doc:"draw new random features every this many training calls; 0: keep the features drawn at initialisation"`
+	Features int  `yaml:"features" doc:"number m of random features per head (the approximation improves with m)" range:"[1,65536]"`
+	Redraw   int  `yaml:"redraw" doc:"draw new random features every this many training calls; 0: keep the features drawn at initialisation" range:"[0,1000000000]"`
 	Weights  bool `yaml:"weights" doc:"also return the implied [B,Tq,Tk] weights (no gradient, O(Tq·Tk) memory), for heatmaps"`
 }
 

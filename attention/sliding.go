@@ -8,9 +8,9 @@ import (
 
 // SlidingWindowParams are the parameters of sliding-window attention.
 type SlidingWindowParams struct {
-	Window  int             `yaml:"window" doc:"keys per query w: the w most recent at a causal site, w around the query elsewhere"`
+	Window  int             `yaml:"window" doc:"keys per query w: the w most recent at a causal site, w around the query elsewhere" range:"[1,65536]"`
 	Score   registry.Plugin `yaml:"score" doc:"score inside the band: a block {name: ..., parameters} naming any score"`
-	Block   int             `yaml:"block" doc:"dot-product scores: queries and keys per tile of the flash kernel"`
+	Block   int             `yaml:"block" doc:"dot-product scores: queries and keys per tile of the flash kernel" range:"[1,65536]"`
 	Weights bool            `yaml:"weights" doc:"also return the [B,Tq,Tk] weights (no gradient, O(Tq·Tk) memory), for heatmaps"`
 }
 

@@ -50,24 +50,24 @@ type Model struct {
 type Train struct {
 	Optimizer registry.Plugin `json:"optimizer" doc:"the optimizer and its parameters"`         // optim.Registry
 	Schedule  registry.Plugin `json:"schedule" doc:"the learning-rate schedule over the steps"` // optim.Schedules
-	BatchSize int             `json:"batch_size" doc:"examples per optimizer step" range:"[1,]"`
+	BatchSize int             `json:"batch_size" doc:"examples per optimizer step" range:"[1,65536]"`
 	// Steps is the number of optimizer steps; 0 means train for Epochs.
 	// Exactly one of Steps and Epochs is positive.
-	Steps  int `json:"steps" doc:"optimizer steps; 0: train for epochs (exactly one of steps and epochs is positive)" range:"[0,]"`
-	Epochs int `json:"epochs" doc:"passes over the training split; 0: train for steps" range:"[0,]"`
+	Steps  int `json:"steps" doc:"optimizer steps; 0: train for epochs (exactly one of steps and epochs is positive)" range:"[0,1000000000]"`
+	Epochs int `json:"epochs" doc:"passes over the training split; 0: train for steps" range:"[0,1000000]"`
 	// Clip is the maximum global gradient norm; 0 turns clipping off.
 	Clip float64 `json:"clip" doc:"maximum global gradient norm (clipping); 0: off" range:"[0,]"`
 	// EvalEvery is the number of steps between evaluations on the
 	// validation split (and checkpoints); 0 evaluates only at the end.
-	EvalEvery int `json:"eval_every" doc:"steps between evaluations on the validation split (and checkpoints); 0: at the end only" range:"[0,]"`
+	EvalEvery int `json:"eval_every" doc:"steps between evaluations on the validation split (and checkpoints); 0: at the end only" range:"[0,1000000000]"`
 	// LogEvery is the number of steps between train/loss records.
-	LogEvery int `json:"log_every" doc:"steps between train/loss records" range:"[1,]"`
+	LogEvery int `json:"log_every" doc:"steps between train/loss records" range:"[1,1000000000]"`
 	// TeacherForcing is the probability of feeding the gold previous token
 	// to an RNN decoder, in [0, 1].
 	TeacherForcing float64       `json:"teacher_forcing" doc:"probability of feeding the gold previous token to the decoder; below 1 needs a model with a recurrent decoder" range:"[0,1]"`
 	LabelSmoothing float64       `json:"label_smoothing" doc:"label smoothing of the cross-entropy loss" range:"[0,1)"`
 	EarlyStopping  EarlyStopping `json:"early_stopping" doc:"stop training when a metric stops improving"`
-	Threads        int           `json:"threads" doc:"intra-op threads of one run" range:"[1,]"`
+	Threads        int           `json:"threads" doc:"intra-op threads of one run" range:"[1,1024]"`
 	// KeepCheckpoints keeps a run's intermediate checkpoints when it is
 	// done; by default they are dropped then (its final weights stay).
 	// MaxAttempts is how many attempts of a run may be lost to dead
@@ -76,7 +76,7 @@ type Train struct {
 	// they are left out of its canonical JSON and identity (identity:"-")
 	// and travel in the store's runs table instead.
 	KeepCheckpoints bool `json:"keep_checkpoints" doc:"keep the run's intermediate checkpoints once it is done (its final weights are always kept); not part of the run's identity" identity:"-"`
-	MaxAttempts     int  `json:"max_attempts" doc:"attempts of a run that may be lost to dead workers before it is failed; not part of the run's identity" range:"[1,]" identity:"-"`
+	MaxAttempts     int  `json:"max_attempts" doc:"attempts of a run that may be lost to dead workers before it is failed; not part of the run's identity" range:"[1,1000]" identity:"-"`
 }
 
 // EarlyStopping stops training when Metric has not improved for Patience
@@ -86,7 +86,7 @@ type Train struct {
 // min otherwise.
 type EarlyStopping struct {
 	Metric   string `json:"metric" doc:"the train/ or valid/ metric watched"`
-	Patience int    `json:"patience" doc:"evaluations without improvement before training stops; 0: off (needs train.eval_every)" range:"[0,]"`
+	Patience int    `json:"patience" doc:"evaluations without improvement before training stops; 0: off (needs train.eval_every)" range:"[0,1000000]"`
 	Mode     string `json:"mode" doc:"the direction of improvement; auto: max for accuracies, exact match and BLEU, min otherwise" enum:"min,max,auto"`
 }
 
@@ -94,13 +94,13 @@ type EarlyStopping struct {
 type Eval struct {
 	Decode Decode `json:"decode" doc:"how outputs are decoded for evaluation and samples"`
 	// MaxExamples caps the test examples decoded; 0 means the whole split.
-	MaxExamples     int  `json:"max_examples" doc:"test examples decoded; 0: the whole test split" range:"[0,]"`
-	Samples         int  `json:"samples" doc:"decoded test examples stored with the run" range:"[0,]"`
-	AttentionMaps   int  `json:"attention_maps" doc:"attention maps of test examples stored with the run" range:"[0,]"`
+	MaxExamples     int  `json:"max_examples" doc:"test examples decoded; 0: the whole test split" range:"[0,1000000000]"`
+	Samples         int  `json:"samples" doc:"decoded test examples stored with the run" range:"[0,100000]"`
+	AttentionMaps   int  `json:"attention_maps" doc:"attention maps of test examples stored with the run" range:"[0,10000]"`
 	ValidExactMatch bool `json:"valid_exact_match" doc:"decode the validation split at each evaluation (valid/exact_match)"`
 	// LengthBuckets are the upper bounds (inclusive, strictly increasing)
 	// of the source-length buckets of per-length metrics.
-	LengthBuckets []int `json:"length_buckets" doc:"upper bounds (inclusive, increasing) of the source-length buckets of per-length test metrics" range:"[1,]"`
+	LengthBuckets []int `json:"length_buckets" doc:"upper bounds (inclusive, increasing) of the source-length buckets of per-length test metrics" range:"[1,1000000]"`
 	// BLEU holds the settings of test/bleu and valid/bleu.
 	BLEU BLEU `json:"bleu" doc:"the settings of test/bleu and valid/bleu (sacreBLEU's, on detokenized outputs against the raw references)"`
 }
@@ -127,12 +127,12 @@ var BLEUTokenizers = append([]string{BLEUAuto}, metrics.BLEUTokenizers...)
 // Decode holds the decoding settings used for evaluation and samples.
 type Decode struct {
 	Strategy      string  `json:"strategy" doc:"how each output token is chosen: the most likely, by beam search, or sampled" enum:"greedy,beam,sample"`
-	Beam          int     `json:"beam" doc:"beam width of strategy beam" range:"[1,]"`
+	Beam          int     `json:"beam" doc:"beam width of strategy beam" range:"[1,256]"`
 	LengthPenalty float64 `json:"length_penalty" doc:"GNMT length penalty α of beam search; 0: none" range:"[0,]"`
 	Temperature   float64 `json:"temperature" doc:"sampling temperature" range:"(0,]"`
-	TopK          int     `json:"top_k" doc:"sample among the k most likely tokens; 0: all" range:"[0,]"`
+	TopK          int     `json:"top_k" doc:"sample among the k most likely tokens; 0: all" range:"[0,1000000]"`
 	TopP          float64 `json:"top_p" doc:"nucleus sampling: the smallest set of tokens with this much probability; 1: all" range:"(0,1]"`
-	MaxLen        int     `json:"max_len" doc:"longest output in tokens; 0: chosen from the task's longest target" range:"[0,]"`
+	MaxLen        int     `json:"max_len" doc:"longest output in tokens; 0: chosen from the task's longest target" range:"[0,10000]"`
 }
 
 // Defaults returns the configuration every experiment starts from. It is

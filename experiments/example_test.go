@@ -45,6 +45,6 @@ func ExampleErrors() {
 	// testdata/bad/bad_seeds.yaml:3: seeds[2]: seed 1 is listed twice
 	// testdata/bad/bad_seeds.yaml:3: seeds[3]: want int, got string "x"
 	// testdata/bad/bad_seeds.yaml:3: seeds[4]: want int, got float 2.5
-	// --set: train.batch_size: must be at least 1, got 0
+	// --set: train.batch_size: must be in [1, 65536], got 0
 	// first: file testdata/bad/bad_seeds.yaml, line 3, key seeds[1]
 }

@@ -206,7 +206,7 @@ func TestErrorsAreTyped(t *testing.T) {
 	if !errors.As(err, &es) || !errors.As(err, &ce) || len(es) != 2 {
 		t.Fatalf("error %v: want Errors of 2 and a *ConfigError", err)
 	}
-	if ce.Line != 3 || ce.Key != "train.batch_size" || !strings.HasSuffix(ce.File, "exp.yaml") || ce.Msg != "must be at least 1, got 0" {
+	if ce.Line != 3 || ce.Key != "train.batch_size" || !strings.HasSuffix(ce.File, "exp.yaml") || ce.Msg != "must be in [1, 65536], got 0" {
 		t.Errorf("first error = %+v", ce)
 	}
 	if err.Error() != es[0].Error()+"\n"+es[1].Error() {
@@ -366,7 +366,7 @@ func TestQueueSettingsOutsideIdentity(t *testing.T) {
 		}
 	}
 	got := loadErr(t, minimal, "train.max_attempts=0", "train.keep_checkpoints=1")
-	want := []string{"--set: train.keep_checkpoints: want bool, got int 1", "--set: train.max_attempts: must be at least 1, got 0"}
+	want := []string{"--set: train.keep_checkpoints: want bool, got int 1", "--set: train.max_attempts: must be in [1, 1000], got 0"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("errors = %q, want %q", got, want)
 	}

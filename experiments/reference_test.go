@@ -77,11 +77,11 @@ func TestReferenceRanges(t *testing.T) {
 	for _, tc := range []struct {
 		set, want string
 	}{
-		{"train.batch_size=0", "train.batch_size: must be at least 1, got 0"},
+		{"train.batch_size=0", "train.batch_size: must be in [1, 65536], got 0"},
 		{"train.label_smoothing=1", "train.label_smoothing: must be in [0, 1), got 1"},
 		{"eval.decode.top_p=0", "eval.decode.top_p: must be in (0, 1], got 0"},
 		{"eval.decode.strategy=beams", `eval.decode.strategy: unknown strategy "beams" (known: greedy, beam, sample)`},
-		{"eval.length_buckets=[0, 5]", "eval.length_buckets[0]: must be at least 1, got 0"},
+		{"eval.length_buckets=[0, 5]", "eval.length_buckets[0]: must be in [1, 1000000], got 0"},
 	} {
 		got := loadErr(t, "name: x\ntask: {name: copy}\n", tc.set)
 		if len(got) != 1 || got[0] != "--set: "+tc.want {
@@ -92,7 +92,7 @@ func TestReferenceRanges(t *testing.T) {
 		for _, k := range s.Keys {
 			switch k.Key {
 			case "train.batch_size":
-				if k.Range != "≥ 1" {
+				if k.Range != "[1, 65536]" {
 					t.Errorf("batch_size range %q", k.Range)
 				}
 			case "eval.bleu.tokenize":

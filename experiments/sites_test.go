@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/tasks"
 )
@@ -246,5 +248,56 @@ func TestNestedSite(t *testing.T) {
 				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestEveryNumberIsBounded: every integer parameter of every entry of
+// every site, and every integer setting of train and eval, has a range tag
+// with a finite upper bound (issue 16: a size of 10⁹ must be refused at
+// validation, not found by the allocator).
+func TestEveryNumberIsBounded(t *testing.T) {
+	for _, st := range Sites {
+		for _, e := range st.Catalog.Infos() {
+			for _, p := range e.Params {
+				if p.Type != "int" && p.Type != "list of int" {
+					continue
+				}
+				if p.Range == "" || strings.HasPrefix(p.Range, "≥") || strings.HasPrefix(p.Range, ">") {
+					t.Errorf("%s %s: int parameter %s has no upper bound (range %q)", st.Path, e.Name, p.Name, p.Range)
+				}
+			}
+		}
+	}
+	for _, s := range Reference() {
+		for _, k := range s.Keys {
+			if (k.Type == "int" || k.Type == "list of int") && !strings.HasPrefix(k.Key, "sweep.") && k.Key != "seeds" &&
+				(k.Range == "" || strings.HasPrefix(k.Range, "≥") || strings.HasPrefix(k.Range, ">")) {
+				t.Errorf("%s has no upper bound (range %q)", k.Key, k.Range)
+			}
+		}
+	}
+}
+
+// TestDecodeBoundsAreTheModels: eval.decode.beam and eval.decode.max_len
+// are bounded by what models' decoding accepts (models.MaxBeam,
+// models.MaxDecodeLen), so a configuration that validates never fails at
+// decoding time for its size.
+func TestDecodeBoundsAreTheModels(t *testing.T) {
+	want := map[string]string{
+		"eval.decode.beam":    fmt.Sprintf("[1, %d]", models.MaxBeam),
+		"eval.decode.max_len": fmt.Sprintf("[0, %d]", models.MaxDecodeLen),
+	}
+	for _, s := range Reference() {
+		for _, k := range s.Keys {
+			if w, ok := want[k.Key]; ok {
+				if k.Range != w {
+					t.Errorf("%s range %q, want %q", k.Key, k.Range, w)
+				}
+				delete(want, k.Key)
+			}
+		}
+	}
+	for k := range want {
+		t.Errorf("%s is not in the reference", k)
 	}
 }

@@ -206,7 +206,7 @@ sweep:
 	}
 	// An error of every point is reported once, without a point.
 	got = loadErr(t, "name: p\ntask: {name: reverse}\ntrain: {batch_size: 0}\nsweep: {grid: {model.embed: [8, 16]}}\n")
-	if want := []string{"exp.yaml:3: train.batch_size: must be at least 1, got 0"}; !slices.Equal(got, want) {
+	if want := []string{"exp.yaml:3: train.batch_size: must be in [1, 65536], got 0"}; !slices.Equal(got, want) {
 		t.Errorf("errors = %q\nwant %q", got, want)
 	}
 	got = loadErr(t, "name: p\ntask: {name: reverse}\nsweep: {grid: {model.atention.name: [dot, none]}}\n")

@@ -9,8 +9,8 @@ import (
 
 // RNNEncoderParams are the parameters of the lstm and gru encoders.
 type RNNEncoderParams struct {
-	Hidden        int     `yaml:"hidden" doc:"hidden size per direction"`
-	Layers        int     `yaml:"layers" doc:"number of stacked layers"`
+	Hidden        int     `yaml:"hidden" doc:"hidden size per direction" range:"[1,65536]"`
+	Layers        int     `yaml:"layers" doc:"number of stacked layers" range:"[1,64]"`
 	Bidirectional bool    `yaml:"bidirectional" doc:"read the source in both directions (outputs are 2×hidden)"`
 	Dropout       float64 `yaml:"dropout" doc:"dropout between layers"`
 }
@@ -30,8 +30,8 @@ func (p *RNNEncoderParams) Validate() error {
 
 // Seq2SeqRNNParams are the parameters of seq2seq-rnn.
 type Seq2SeqRNNParams struct {
-	Embed        int     `yaml:"embed" doc:"embedding size of source and target tokens"`
-	Hidden       int     `yaml:"hidden" doc:"decoder hidden size (0: the encoder's output size)"`
+	Embed        int     `yaml:"embed" doc:"embedding size of source and target tokens" range:"[1,65536]"`
+	Hidden       int     `yaml:"hidden" doc:"decoder hidden size (0: the encoder's output size)" range:"[0,65536]"`
 	Cell         string  `yaml:"cell" doc:"decoder cell: lstm or gru"`
 	Wiring       string  `yaml:"wiring" doc:"bahdanau (attend from the previous state, context into the RNN input) or luong (attend after the RNN step, attentional state tanh(W[c;h]))"`
 	InputFeeding bool    `yaml:"input_feeding" doc:"luong: feed the previous attentional state into the RNN input"`
@@ -67,17 +67,17 @@ func (p *Seq2SeqRNNParams) Validate() error {
 // TransformerParams are the parameters of seq2seq-transformer and
 // lm-transformer.
 type TransformerParams struct {
-	DModel        int     `yaml:"d_model" doc:"model width"`
-	FF            int     `yaml:"ff" doc:"inner size of the position-wise feed-forward layers"`
-	EncoderLayers int     `yaml:"encoder_layers" doc:"encoder blocks (seq2seq only)"`
-	DecoderLayers int     `yaml:"decoder_layers" doc:"decoder blocks"`
+	DModel        int     `yaml:"d_model" doc:"model width" range:"[1,65536]"`
+	FF            int     `yaml:"ff" doc:"inner size of the position-wise feed-forward layers" range:"[1,65536]"`
+	EncoderLayers int     `yaml:"encoder_layers" doc:"encoder blocks (seq2seq only)" range:"[0,64]"`
+	DecoderLayers int     `yaml:"decoder_layers" doc:"decoder blocks" range:"[1,64]"`
 	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings, attention outputs and feed-forward layers"`
 	Norm          string  `yaml:"norm" doc:"post (LayerNorm after each residual, as Vaswani et al.) or pre (before each sublayer)"`
 	Positions     string  `yaml:"positions" doc:"sinusoidal or learned (added to the embeddings), rope, alibi or t5 (inside self-attention), or none (NoPE, causal models only)"`
 	Activation    string  `yaml:"activation" doc:"feed-forward activation: relu or gelu"`
 	TieEmbeddings bool    `yaml:"tie_embeddings" doc:"share the target embedding with the output projection (no output bias)"`
 	ScaleEmbed    bool    `yaml:"scale_embeddings" doc:"multiply embeddings by √d_model before adding positions (Vaswani et al.)"`
-	MaxLen        int     `yaml:"max_len" doc:"longest sequence for learned positions and the LM context (0: from the task)"`
+	MaxLen        int     `yaml:"max_len" doc:"longest sequence for learned positions and the LM context (0: from the task)" range:"[0,65536]"`
 }
 
 // positionSchemes are the values of TransformerParams.Positions.
@@ -124,7 +124,7 @@ func (p *TransformerParams) LengthLimit() int { return p.MaxLen }
 // LMRNNParams are the parameters of lm-rnn (its recurrent body is the
 // model.encoder block).
 type LMRNNParams struct {
-	Embed         int     `yaml:"embed" doc:"embedding size"`
+	Embed         int     `yaml:"embed" doc:"embedding size" range:"[1,65536]"`
 	TieEmbeddings bool    `yaml:"tie_embeddings" doc:"share the embedding with the output projection (adds a projection when sizes differ)"`
 	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings and outputs"`
 }

@@ -37,7 +37,7 @@ func (constant) Factor(int) float64 { return 1 }
 
 // WarmupParams are the parameters of noam.
 type WarmupParams struct {
-	Warmup int `yaml:"warmup" doc:"steps of linear warmup"`
+	Warmup int `yaml:"warmup" doc:"steps of linear warmup" range:"[0,1000000000]"`
 }
 
 // Validate checks the ranges.
@@ -60,7 +60,7 @@ func (s noam) Factor(step int) float64 {
 
 // CosineParams are the parameters of cosine.
 type CosineParams struct {
-	Warmup    int     `yaml:"warmup" doc:"steps of linear warmup (0: none)"`
+	Warmup    int     `yaml:"warmup" doc:"steps of linear warmup (0: none)" range:"[0,1000000000]"`
 	MinFactor float64 `yaml:"min_factor" doc:"factor reached at the last step"`
 }
 

@@ -10,15 +10,15 @@ import (
 // [min_digits, digits] (test: [test_min_digits, test_digits]); a number of
 // d > 1 digits has no leading zero.
 type AdditionParams struct {
-	Digits        int  `yaml:"digits" doc:"most digits of an operand in train and valid"`
-	MinDigits     int  `yaml:"min_digits" doc:"fewest digits of an operand in train and valid"`
-	TestDigits    int  `yaml:"test_digits" doc:"most digits of a test operand (0: digits)"`
-	TestMinDigits int  `yaml:"test_min_digits" doc:"fewest digits of a test operand (0: min_digits)"`
+	Digits        int  `yaml:"digits" doc:"most digits of an operand in train and valid" range:"[1,1000]"`
+	MinDigits     int  `yaml:"min_digits" doc:"fewest digits of an operand in train and valid" range:"[1,1000]"`
+	TestDigits    int  `yaml:"test_digits" doc:"most digits of a test operand (0: digits)" range:"[0,1000]"`
+	TestMinDigits int  `yaml:"test_min_digits" doc:"fewest digits of a test operand (0: min_digits)" range:"[0,1000]"`
 	ReverseInput  bool `yaml:"reverse_input" doc:"write the operands least significant digit first"`
 	ReverseOutput bool `yaml:"reverse_output" doc:"write the sum least significant digit first"`
-	TrainSize     int  `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)"`
-	ValidSize     int  `yaml:"valid_size" doc:"validation examples (distinct, none in train)"`
-	TestSize      int  `yaml:"test_size" doc:"test examples (distinct, none in train or valid)"`
+	TrainSize     int  `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)" range:"[1,10000000]"`
+	ValidSize     int  `yaml:"valid_size" doc:"validation examples (distinct, none in train)" range:"[0,10000000]"`
+	TestSize      int  `yaml:"test_size" doc:"test examples (distinct, none in train or valid)" range:"[0,10000000]"`
 }
 
 const maxDigits = 1000

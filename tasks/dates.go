@@ -24,9 +24,9 @@ type DatesParams struct {
 	From      string   `yaml:"from" doc:"first date, YYYY-MM-DD"`
 	To        string   `yaml:"to" doc:"last date, YYYY-MM-DD"`
 	Formats   []string `yaml:"formats" doc:"input templates with {weekday} {wkd} {d} {dd} {dth} {m} {mm} {month} {mon} {yy} {yyyy}"`
-	TrainSize int      `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)"`
-	ValidSize int      `yaml:"valid_size" doc:"validation examples (distinct dates, none in train)"`
-	TestSize  int      `yaml:"test_size" doc:"test examples (distinct dates, none in train or valid)"`
+	TrainSize int      `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)" range:"[1,10000000]"`
+	ValidSize int      `yaml:"valid_size" doc:"validation examples (distinct dates, none in train)" range:"[0,10000000]"`
+	TestSize  int      `yaml:"test_size" doc:"test examples (distinct dates, none in train or valid)" range:"[0,10000000]"`
 }
 
 // DateFormats are the default templates of the dates task.

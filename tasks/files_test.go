@@ -236,13 +236,13 @@ func TestFileParamErrors(t *testing.T) {
 	}{
 		{"text", nil, `path: required: the text file to model for task "text"`},
 		{"text", map[string]any{"path": "x", "tokenizer": "bpe"}, `tokenizer: unknown tokenizer "bpe" (known: char, word) for task "text"`},
-		{"text", map[string]any{"path": "x", "context": 0}, `context: must be in [1, 1000000], got 0 for task "text"`},
+		{"text", map[string]any{"path": "x", "context": 0}, `context: must be in [1, 65536], got 0 for task "text"`},
 		{"text", map[string]any{"path": "x", "valid_fraction": 0.5, "test_fraction": 0.5}, `test_fraction: valid_fraction + test_fraction must be below 1, got 1 for task "text"`},
 		{"text", map[string]any{"path": "x", "max_vocab": 3}, `max_vocab: must be 0 (no limit) or above the 4 reserved ids, got 3 for task "text"`},
 		{"pairs", nil, `path: required: a TSV file of source<TAB>target lines (or src_path and tgt_path) for task "pairs"`},
 		{"pairs", map[string]any{"path": "x", "src_path": "y"}, `path: give either path or src_path and tgt_path, not both for task "pairs"`},
 		{"pairs", map[string]any{"src_path": "y"}, `tgt_path: required with src_path for task "pairs"`},
-		{"pairs", map[string]any{"path": "x", "min_count": 0}, `min_count: must be at least 1, got 0 for task "pairs"`},
+		{"pairs", map[string]any{"path": "x", "min_count": 0}, `min_count: must be in [1, 1000000000], got 0 for task "pairs"`},
 		{"pairs", map[string]any{"path": "x", "test_fraction": -0.1}, `test_fraction: must be in [0, 1), got -0.1 for task "pairs"`},
 	} {
 		_, err := Build(tc.task, tc.params, Options{})

@@ -245,7 +245,7 @@ func TestParamErrors(t *testing.T) {
 		{"copy", map[string]any{"train_size": 0}, `train_size: must be in [1, 10000000], got 0 for task "copy"`},
 		{"copy", map[string]any{"valid_size": -1}, `valid_size: must be in [0, 10000000], got -1 for task "copy"`},
 		{"addition", map[string]any{"digits": 0}, `digits: must be in [1, 1000], got 0 for task "addition"`},
-		{"addition", map[string]any{"test_digits": 2000}, `test_digits: must be in [1, 1000], got 2000 for task "addition"`},
+		{"addition", map[string]any{"test_digits": 2000}, `test_digits: must be in [0, 1000], got 2000 for task "addition"`},
 		{"dates", map[string]any{"from": "1993-13-01"}, `from: want a date YYYY-MM-DD from 0001-01-01, got "1993-13-01" for task "dates"`},
 		{"dates", map[string]any{"to": "1900-01-01"}, `to: 1900-01-01 is before from = 1950-01-01 for task "dates"`},
 		{"dates", map[string]any{"formats": []any{"{d} {month}"}}, `formats: item 0 "{d} {month}": needs a day, a month and a year placeholder for task "dates"`},

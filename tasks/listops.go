@@ -22,15 +22,15 @@ import (
 // lies outside [min_len, max_len] (test: [test_min_len, test_max_len]) are
 // rejected.
 type ListOpsParams struct {
-	MaxDepth   int `yaml:"max_depth" doc:"deepest nesting; the root is at depth 1"`
-	MaxArgs    int `yaml:"max_args" doc:"most arguments of an operator (at least 2)"`
-	MinLen     int `yaml:"min_len" doc:"fewest tokens of a train or valid expression"`
-	MaxLen     int `yaml:"max_len" doc:"most tokens of a train or valid expression"`
-	TestMinLen int `yaml:"test_min_len" doc:"fewest tokens of a test expression (0: min_len)"`
-	TestMaxLen int `yaml:"test_max_len" doc:"most tokens of a test expression (0: max_len)"`
-	TrainSize  int `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)"`
-	ValidSize  int `yaml:"valid_size" doc:"validation examples (distinct, none in train)"`
-	TestSize   int `yaml:"test_size" doc:"test examples (distinct, none in train or valid)"`
+	MaxDepth   int `yaml:"max_depth" doc:"deepest nesting; the root is at depth 1" range:"[1,100]"`
+	MaxArgs    int `yaml:"max_args" doc:"most arguments of an operator (at least 2)" range:"[2,100]"`
+	MinLen     int `yaml:"min_len" doc:"fewest tokens of a train or valid expression" range:"[1,10000]"`
+	MaxLen     int `yaml:"max_len" doc:"most tokens of a train or valid expression" range:"[1,10000]"`
+	TestMinLen int `yaml:"test_min_len" doc:"fewest tokens of a test expression (0: min_len)" range:"[0,10000]"`
+	TestMaxLen int `yaml:"test_max_len" doc:"most tokens of a test expression (0: max_len)" range:"[0,10000]"`
+	TrainSize  int `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)" range:"[1,10000000]"`
+	ValidSize  int `yaml:"valid_size" doc:"validation examples (distinct, none in train)" range:"[0,10000000]"`
+	TestSize   int `yaml:"test_size" doc:"test examples (distinct, none in train or valid)" range:"[0,10000000]"`
 }
 
 func defaultListOpsParams() *ListOpsParams {

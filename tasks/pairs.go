@@ -31,8 +31,8 @@ type PairsParams struct {
 	TgtTokenizer  string  `yaml:"tgt_tokenizer" doc:"char or word"`
 	ValidFraction float64 `yaml:"valid_fraction" doc:"fraction of the distinct sources held out for validation (unless valid_path)"`
 	TestFraction  float64 `yaml:"test_fraction" doc:"fraction of the distinct sources held out for test (unless test_path)"`
-	MinCount      int     `yaml:"min_count" doc:"training tokens seen fewer times become <unk>"`
-	MaxVocab      int     `yaml:"max_vocab" doc:"largest vocabulary of each side, reserved ids included (0: no limit)"`
+	MinCount      int     `yaml:"min_count" doc:"training tokens seen fewer times become <unk>" range:"[1,1000000000]"`
+	MaxVocab      int     `yaml:"max_vocab" doc:"largest vocabulary of each side, reserved ids included (0: no limit)" range:"[0,10000000]"`
 }
 
 func defaultPairsParams() *PairsParams {

@@ -16,7 +16,7 @@ import (
 type ScanParams struct {
 	Split            string  `yaml:"split" doc:"simple (random 80/20), length (train: ≤ 22 actions, test: ≥ 24), addprim_jump or addprim_turn_left"`
 	ValidFraction    float64 `yaml:"valid_fraction" doc:"fraction of the training commands held out as the valid split"`
-	PrimitiveRepeats int     `yaml:"primitive_repeats" doc:"addprim splits: copies of the bare primitive command in train"`
+	PrimitiveRepeats int     `yaml:"primitive_repeats" doc:"addprim splits: copies of the bare primitive command in train" range:"[1,100000]"`
 }
 
 // ScanSplits are the values of ScanParams.Split.

@@ -13,14 +13,14 @@ import (
 // [min_len, max_len] (test: [test_min_len, test_max_len]), each symbol drawn
 // uniformly.
 type SymbolParams struct {
-	Symbols    int `yaml:"symbols" doc:"alphabet size: up to 62 the characters a-z, A-Z, 0-9 (char tokens); above, the words s0..sN-1 (word tokens)"`
-	MinLen     int `yaml:"min_len" doc:"shortest sequence in train and valid"`
-	MaxLen     int `yaml:"max_len" doc:"longest sequence in train and valid"`
-	TestMinLen int `yaml:"test_min_len" doc:"shortest test sequence (0: min_len)"`
-	TestMaxLen int `yaml:"test_max_len" doc:"longest test sequence (0: max_len)"`
-	TrainSize  int `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)"`
-	ValidSize  int `yaml:"valid_size" doc:"validation examples (distinct, none in train)"`
-	TestSize   int `yaml:"test_size" doc:"test examples (distinct, none in train or valid)"`
+	Symbols    int `yaml:"symbols" doc:"alphabet size: up to 62 the characters a-z, A-Z, 0-9 (char tokens); above, the words s0..sN-1 (word tokens)" range:"[1,100000]"`
+	MinLen     int `yaml:"min_len" doc:"shortest sequence in train and valid" range:"[1,10000]"`
+	MaxLen     int `yaml:"max_len" doc:"longest sequence in train and valid" range:"[1,10000]"`
+	TestMinLen int `yaml:"test_min_len" doc:"shortest test sequence (0: min_len)" range:"[0,10000]"`
+	TestMaxLen int `yaml:"test_max_len" doc:"longest test sequence (0: max_len)" range:"[0,10000]"`
+	TrainSize  int `yaml:"train_size" doc:"training examples (drawn i.i.d., may repeat)" range:"[1,10000000]"`
+	ValidSize  int `yaml:"valid_size" doc:"validation examples (distinct, none in train)" range:"[0,10000000]"`
+	TestSize   int `yaml:"test_size" doc:"test examples (distinct, none in train or valid)" range:"[0,10000000]"`
 }
 
 func defaultSymbolParams() *SymbolParams {

@@ -16,11 +16,11 @@ import (
 type TextParams struct {
 	Path          string  `yaml:"path" doc:"UTF-8 text file (relative to the experiment file)"`
 	Tokenizer     string  `yaml:"tokenizer" doc:"char (every character, newlines included) or word (whitespace-separated)"`
-	Context       int     `yaml:"context" doc:"tokens of context: examples are windows of context+1 tokens"`
+	Context       int     `yaml:"context" doc:"tokens of context: examples are windows of context+1 tokens" range:"[1,65536]"`
 	ValidFraction float64 `yaml:"valid_fraction" doc:"fraction of the text after train used for validation"`
 	TestFraction  float64 `yaml:"test_fraction" doc:"fraction at the end of the text used for test"`
-	MinCount      int     `yaml:"min_count" doc:"training tokens seen fewer times become <unk>"`
-	MaxVocab      int     `yaml:"max_vocab" doc:"largest vocabulary, reserved ids included (0: no limit)"`
+	MinCount      int     `yaml:"min_count" doc:"training tokens seen fewer times become <unk>" range:"[1,1000000000]"`
+	MaxVocab      int     `yaml:"max_vocab" doc:"largest vocabulary, reserved ids included (0: no limit)" range:"[0,10000000]"`
 }
 
 func defaultTextParams() *TextParams {
@@ -35,8 +35,8 @@ func (p *TextParams) Validate() error {
 	if err := validateTokenizer("tokenizer", p.Tokenizer); err != nil {
 		return err
 	}
-	if p.Context < 1 || p.Context > 1_000_000 {
-		return registry.Invalid("context", "must be in [1, 1000000], got %d", p.Context)
+	if p.Context < 1 || p.Context > 65536 {
+		return registry.Invalid("context", "must be in [1, 65536], got %d", p.Context)
 	}
 	if err := validateFractions(p.ValidFraction, p.TestFraction); err != nil {
 		return err
