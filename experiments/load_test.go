@@ -105,7 +105,7 @@ func TestDefaultsOnly(t *testing.T) {
 
 func TestEarlyStoppingAutoMode(t *testing.T) {
 	for metric, want := range map[string]string{"valid/loss": "min", "valid/exact_match": "max", "valid/bleu": "max",
-		"valid/token_acc": "max", "valid/ppl": "min"} {
+		"valid/token_acc": "max", "valid/ppl": "min", "valid/chrf": "max", "valid/chrf++": "max"} {
 		_, runs := mustLoad(t, minimal+"train: {early_stopping: {metric: "+metric+"}}\n")
 		if got := runs[0].Config.Train.EarlyStopping.Mode; got != want {
 			t.Errorf("mode for %s = %s, want %s", metric, got, want)
@@ -120,11 +120,11 @@ func TestEarlyStoppingMetric(t *testing.T) {
 		text, want string
 	}{
 		{"train: {early_stopping: {metric: valid/los, patience: 2}}\n",
-			`exp.yaml:4: train.early_stopping.metric: "valid/los" is not a metric each evaluation records (known: valid/loss, valid/ppl, valid/token_acc, valid/bleu, valid/exact_match): did you mean valid/loss?`},
+			`exp.yaml:4: train.early_stopping.metric: "valid/los" is not a metric each evaluation records (known: valid/loss, valid/ppl, valid/token_acc, valid/bleu, valid/chrf, valid/chrf++, valid/exact_match): did you mean valid/loss?`},
 		{"train: {early_stopping: {metric: train/loss}}\n",
-			`exp.yaml:4: train.early_stopping.metric: "train/loss" is not a metric each evaluation records (known: valid/loss, valid/ppl, valid/token_acc, valid/bleu, valid/exact_match): did you mean valid/loss?`},
+			`exp.yaml:4: train.early_stopping.metric: "train/loss" is not a metric each evaluation records (known: valid/loss, valid/ppl, valid/token_acc, valid/bleu, valid/chrf, valid/chrf++, valid/exact_match): did you mean valid/loss?`},
 		{"train: {early_stopping: {metric: exact_match}}\n",
-			`exp.yaml:4: train.early_stopping.metric: "exact_match" is not a metric each evaluation records (known: valid/loss, valid/ppl, valid/token_acc, valid/bleu, valid/exact_match): did you mean valid/exact_match?`},
+			`exp.yaml:4: train.early_stopping.metric: "exact_match" is not a metric each evaluation records (known: valid/loss, valid/ppl, valid/token_acc, valid/bleu, valid/chrf, valid/chrf++, valid/exact_match): did you mean valid/exact_match?`},
 		{"train: {early_stopping: {metric: valid/bleu}}\neval: {valid_exact_match: false}\n",
 			`exp.yaml:4: train.early_stopping.metric: "valid/bleu" is not recorded by this run's evaluations (eval.valid_exact_match, or a language-modelling task) (known: valid/loss, valid/ppl, valid/token_acc)`},
 	} {

@@ -214,13 +214,13 @@ func (r *resolver) lengths(model, task resolved) {
 // EvalMetrics returns the metrics each evaluation of a run records, in the
 // order runs records them: valid/loss, valid/ppl and valid/token_acc, and,
 // for a task that is not language modelling with eval.valid_exact_match,
-// valid/bleu and valid/exact_match. These are the metrics
+// valid/bleu, valid/chrf, valid/chrf++ and valid/exact_match. These are the metrics
 // train.early_stopping.metric may name. (A test of package runs checks
 // that an evaluation records exactly these.)
 func EvalMetrics(lm bool, e Eval) []string {
 	out := []string{"valid/loss", "valid/ppl", "valid/token_acc"}
 	if !lm && e.ValidExactMatch {
-		out = append(out, "valid/bleu", "valid/exact_match")
+		out = append(out, "valid/bleu", "valid/chrf", "valid/chrf++", "valid/exact_match")
 	}
 	return out
 }

@@ -172,6 +172,7 @@ func (r *run) evaluate(step int) error {
 			return err
 		}
 		m["valid/exact_match"], m["valid/bleu"] = ts.ExactMatch(), ts.BLEU.Score
+		m["valid/chrf"], m["valid/chrf++"] = ts.ChrF.Score, ts.ChrFPP.Score
 	}
 	back()
 	for _, k := range sortedKeys(m) {
