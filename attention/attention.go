@@ -17,7 +17,9 @@ import (
 // causal mask [1,Tq,Tk], or their product. A masked position gets weight
 // exactly 0; a query row whose every key is masked yields zero weights and a
 // zero context, never NaN. The variants for long inputs (chunked, linear,
-// local) return nil weights unless asked for them (see WeightsOnRequest).
+// performer, local, sliding-window) and the dense dot-product ones
+// (scaled-dot, dot, general, and multi-head over them) return nil weights
+// unless asked for them (see WeightsOnRequest).
 type Attention interface {
 	Attend(q, k, v *tensor.Tensor, mask *tensor.Tensor) (ctx, weights *tensor.Tensor)
 	Params() []*layers.Param

@@ -58,9 +58,10 @@
 // Masked pairs get weight exactly 0 and no gradient; a query with nothing
 // to attend gets zero weights and a zero context (multi-head included: its
 // output bias is not added to such rows). Every variant honours key-padding
-// and causal masks. Linear attention honours only masks of the form row ×
-// key (× causal), which covers padding and causal masks and their products;
-// it panics on any other mask rather than return a wrong answer.
+// and causal masks. Linear and performer attention honour only masks of the
+// form row × key (× causal), which covers padding and causal masks and
+// their products; they panic on any other mask rather than return a wrong
+// answer.
 // Construction errors (returned by New) are sizes or sites a variant cannot
 // serve: dot and scaled-dot scores, chunked and linear need equal query and
 // key sizes, multi-head needs dim divisible by heads, chunked needs a
@@ -90,17 +91,20 @@
 // T5), and seq2seq-transformer refuses positions none (an encoder without
 // positions sees a bag of tokens).
 //
-// # Long inputs
+// # Weights and long inputs
 //
 // chunked, linear, performer, local and sliding-window never build a
 // [Tq,Tk] matrix on their training path, so their Attend returns nil
 // weights unless asked (WeightsOnRequest, or the `weights: true`
 // parameter); requested weights are computed without gradient, for
-// heatmaps. A dense dot-product attention (scaled-dot, dot, general) takes
-// the chunked kernel by itself for long inputs whose weights were not
-// requested — from 256 keys, 128 at a causal site, where it was measured
-// to pay — with the same result up to float32 rounding: a Transformer
-// trained 200 steps either way gives the same losses within 1e-4.
+// heatmaps. A dense attention with a dot-product score (scaled-dot, dot,
+// general) also returns nil weights unless asked: it then computes scores,
+// softmax and weighted sum as one op that keeps the weights to itself, and
+// for long inputs takes the chunked kernel by itself — from 256 keys, 128
+// at a causal site, where it was measured to pay — with the same result up
+// to float32 rounding (a Transformer trained 200 steps either way gives the
+// same losses within 1e-4). Requested, its weights come with their
+// gradient; the other dense scores (additive, location) always return them.
 //
 // # Decoding
 //
@@ -115,9 +119,12 @@
 // # Kernels
 //
 // The hot paths are fused ops built with tensor.Custom (forward and
-// backward side by side): dot-product scores + masked softmax per head, the
-// weighted sum of values, per-head linear maps, pair scores over a window
-// (all keys, or a band: additive recomputes its tanh in the backward pass
-// instead of storing [B,H,Tq,W,A]), the linear-attention recurrences and
-// the chunked (online-softmax) attention.
+// backward side by side): dot-product attention (scores, masked softmax
+// and weighted sum, all heads by strides), or its scores + softmax when
+// the weights are wanted, the weighted sum of values, per-head linear
+// maps, rotary positions, pair scores over a window (all keys, or a band:
+// additive recomputes its tanh in the backward pass instead of storing
+// [B,H,Tq,W,A]), the linear-attention recurrences (elu+1 or FAVOR+
+// features), and the chunked (online-softmax) attention with position
+// biases.
 package attention

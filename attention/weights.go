@@ -1,13 +1,18 @@
 package attention
 
-// WeightsOnRequest is implemented by the variants built for long inputs
-// (chunked, linear, local), whose training path never builds a [Tq,Tk]
-// matrix. By default their Attend returns nil weights. After
-// RequestWeights(true) — or with the `weights: true` parameter — Attend also
-// returns the weights [B,Tq,Tk] the context was computed with, for heatmaps
-// and diagnostics; they are computed without gradient (a leaf tensor) and
-// cost O(B·Tq·Tk) memory. Callers that want weights from any variant call
-// RequestWeights when the attention implements it.
+// WeightsOnRequest is implemented by every variant (multi-head passes it on
+// to its per-head attention). The variants built for long inputs (chunked,
+// linear, performer, local, sliding-window), whose training path never
+// builds a [Tq,Tk] matrix, and the dense ones with a dot-product score
+// (scaled-dot, dot, general), which then fuse their kernel, return nil
+// weights by default. After RequestWeights(true) — or with the
+// `weights: true` parameter of the long-input variants — Attend also
+// returns the weights [B,Tq,Tk] ([B,H,Tq,Tk] for H heads) the context was
+// computed with, for heatmaps and diagnostics: without gradient for the
+// long-input variants (a leaf tensor, O(B·Tq·Tk) memory), with it for the
+// dense ones. The other variants return their weights either way. Callers
+// that want weights call RequestWeights when the attention implements it;
+// models do so when ForwardOptions.WantAttention is set and for decoding.
 type WeightsOnRequest interface {
 	RequestWeights(on bool)
 }
