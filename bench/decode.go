@@ -150,6 +150,7 @@ func decodeLM(res *DecodeResult, opt DecodeOptions) (*DecodeResult, error) {
 	}
 	rng := tensor.NewRNG(6)
 	m.Init(rng.Split())
+	m.(*models.Transformer).UseKVCache(false) // lm-nocache: the prefix is re-run at every step
 	layers.SetTraining(false, m)
 	defer tensor.Freeze(layers.Tensors(m.Params())...)()
 	b := &seq.Batch{Size: 1, T: prompt, In: make([]int, prompt), Out: make([]int, prompt), TgtLen: []int{prompt}}

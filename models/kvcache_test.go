@@ -53,7 +53,7 @@ func TestKVCacheMatchesRerun(t *testing.T) {
 				}
 				cached := buildTiny(t, md.name, params, spec).(*Transformer)
 				rerun := buildTiny(t, md.name, params, spec).(*Transformer)
-				rerun.noCache = true
+				rerun.UseKVCache(false)
 				layers.SetTraining(false, cached)
 				layers.SetTraining(false, rerun)
 				defer tensor.NoGrad(layers.Tensors(cached.Params())...)()
@@ -117,4 +117,92 @@ func maxDiff(a, b []float32) float64 {
 		worst = max(worst, math.Abs(float64(a[i])-float64(b[i])))
 	}
 	return worst
+}
+
+// countingAttn wraps a decoder self-attention and counts the query rows it
+// is given, padded rows included: the work of its block.
+type countingAttn struct {
+	layers.Attender
+	rows *int
+}
+
+func (c countingAttn) Attend(q, k, v, mask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	*c.rows += q.Dim(0) * q.Dim(1)
+	return c.Attender.Attend(q, k, v, mask)
+}
+
+func (c countingAttn) NewCache(n int) layers.KVCache {
+	return c.Attender.(layers.Incremental).NewCache(n)
+}
+
+func (c countingAttn) AttendNext(q, k, v *tensor.Tensor, lens []int, kv layers.KVCache) (*tensor.Tensor, *tensor.Tensor) {
+	*c.rows += q.Dim(0) * q.Dim(1)
+	return c.Attender.(layers.Incremental).AttendNext(q, k, v, lens, kv)
+}
+
+// TestKVCacheRunsEachTokenOnce is the cache's acceptance test: with the
+// cache, generating n tokens runs every token through every decoder layer
+// exactly once (a language model's prompt of p tokens: p−1 rows when the
+// caches are filled, then one row per step; a seq2seq decoder: one row per
+// step), where the re-running decoder runs the whole prefix at every step
+// (p−1+s rows at step s), and UseKVCache switches between the two. Both
+// produce the same tokens.
+func TestKVCacheRunsEachTokenOnce(t *testing.T) {
+	const prompt, gen = 7, 20
+	for _, tc := range []struct {
+		name       string
+		lm         bool
+		wantCached int // query rows per layer, cached
+		wantRerun  int
+	}{
+		{"lm-transformer", true, prompt - 1 + gen, gen*(prompt-1) + gen*(gen+1)/2},
+		{"seq2seq-transformer", false, gen, gen * (gen + 1) / 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			params := map[string]any{"d_model": 8, "ff": 12, "decoder_layers": 2, "positions": "alibi", "dropout": 0.0}
+			spec := Spec{TgtVocab: 9, MaxLen: 64, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}}
+			b := &seq.Batch{Size: 1, T: prompt, In: []int{1, 5, 6, 7, 4, 3, 8}, TgtLen: []int{prompt}}
+			if !tc.lm {
+				params["encoder_layers"] = 1
+				spec.SrcVocab = 9
+				b = &seq.Batch{Size: 1, S: 4, T: 1, Src: []int{3, 4, 5, 6}, SrcLen: []int{4}, In: []int{1}, TgtLen: []int{1}}
+			}
+			m := buildTiny(t, tc.name, params, spec).(*Transformer)
+			layers.SetTraining(false, m)
+			defer tensor.NoGrad(layers.Tensors(m.Params())...)()
+			rows := make([]int, 2)
+			for l := range rows {
+				if tc.lm {
+					m.LMBlocks[l].SelfAttn = countingAttn{m.LMBlocks[l].SelfAttn, &rows[l]}
+				} else {
+					m.Dec[l].SelfAttn = countingAttn{m.Dec[l].SelfAttn, &rows[l]}
+				}
+			}
+			decode := func(cache bool) []int {
+				m.UseKVCache(cache)
+				rows[0], rows[1] = 0, 0
+				h, err := Decode(m, b, DecodeOptions{MaxLen: gen, MinLen: gen})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(h[0].Tokens) != gen {
+					t.Fatalf("%d tokens generated, want %d", len(h[0].Tokens), gen)
+				}
+				return h[0].Tokens
+			}
+			cached := decode(true)
+			cachedRows := rows[0]
+			if rows[0] != tc.wantCached || rows[1] != tc.wantCached {
+				t.Errorf("cached: the layers ran %v query rows, want %d each", rows, tc.wantCached)
+			}
+			rerun := decode(false)
+			if rows[0] != tc.wantRerun || rows[1] != tc.wantRerun {
+				t.Errorf("re-run: the layers ran %v query rows, want %d each", rows, tc.wantRerun)
+			}
+			if !slices.Equal(cached, rerun) {
+				t.Errorf("cached decoding gave %v, re-running %v", cached, rerun)
+			}
+			t.Logf("%d tokens: %d query rows per layer with the cache, %d re-running the prefix", gen, cachedRows, rows[0])
+		})
+	}
 }

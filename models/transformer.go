@@ -51,7 +51,7 @@ type Transformer struct {
 	Out       *layers.Linear // nil when tied
 	Drop      *layers.Dropout
 	attns     []attention.Attention
-	noCache   bool // decode by re-running the prefix (tests compare the two)
+	noCache   bool // decode by re-running the prefix (UseKVCache)
 	maxLen    int
 	embScale  float32
 	vocabSize int
@@ -378,6 +378,14 @@ func (m *Transformer) Start(b *seq.Batch) State {
 	}
 	return st
 }
+
+// UseKVCache switches decoding over key/value caches on (the default) or
+// off. Off, every Step re-runs the decoder over the whole prefix, as a
+// decoder that cannot cache does: the same tokens and log-probabilities,
+// at a cost that grows with the square of the output's length (the
+// benchmark's lm-nocache). It affects the States that Start returns from
+// then on.
+func (m *Transformer) UseKVCache(on bool) { m.noCache = !on }
 
 // canCache reports whether decoding can use key/value caches.
 func (m *Transformer) canCache() bool {
