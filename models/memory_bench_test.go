@@ -83,3 +83,43 @@ func BenchmarkLMMemory(b *testing.B) {
 		})
 	}
 }
+
+// TestLMMemoryGrowth is BenchmarkLMMemory's claim at lengths a test can
+// afford (256 … 1024, the same model): the memory of a training step with
+// chunked and sliding-window per-head attention grows as n^(≤ 1.1), while
+// the dense kernel with its weights kept grows faster than n^1.2 (the
+// control: the fit can see a quadratic term at these lengths).
+func TestLMMemoryGrowth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures training steps at lengths up to 1024")
+	}
+	ns := []int{256, 512, 1024}
+	for _, tc := range []struct {
+		name     string
+		head     map[string]any
+		dense    bool
+		min, max float64
+	}{
+		{"scaled-dot", map[string]any{"name": "scaled-dot"}, true, 1.2, 2.1},
+		{"chunked", map[string]any{"name": "chunked", "block": 64}, false, 0.5, 1.1},
+		{"sliding-window", map[string]any{"name": "sliding-window", "window": 64}, false, 0.5, 1.1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := Spec{TgtVocab: 65, MaxLen: ns[len(ns)-1], Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4, "head": tc.head}}}
+			m, err := New("lm-transformer", map[string]any{"d_model": 128, "ff": 512, "decoder_layers": 2, "positions": "alibi"}, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Init(tensor.NewRNG(1))
+			mib := make([]float64, len(ns))
+			for i, n := range ns {
+				mib[i] = lmStepMiB(m, n, tc.dense)
+			}
+			e := growth(ns, mib)
+			t.Logf("MiB at %v: %.1f; exponent %.3f", ns, mib, e)
+			if e < tc.min || e > tc.max {
+				t.Errorf("memory grows as n^%.3f, want an exponent in [%g, %g]", e, tc.min, tc.max)
+			}
+		})
+	}
+}
