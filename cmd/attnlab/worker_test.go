@@ -187,13 +187,24 @@ func uninterrupted(t *testing.T, src store.Run) record {
 	return recordOf(t, st, rs[0].ID)
 }
 
+// engines runs test on each engine: on a PostgreSQL database of its own
+// (subtest postgres; skipped outside CI when no server is set up, failed in
+// CI) and on a SQLite file (subtest sqlite), with the --db target and the
+// database/sql driver name that opens it directly.
+func engines(t *testing.T, test func(t *testing.T, db, driver string)) {
+	t.Run("postgres", func(t *testing.T) { test(t, testenv.PostgresURL(t), "pgx") })
+	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "queue.db"), "sqlite3") })
+}
+
 // TestWorkersShareAQueue starts three worker processes on twelve queued
-// runs in PostgreSQL and kills one (kill -9) in the middle of a run: every
-// run must end done exactly once, the killed worker's run taken over by
-// another worker and resumed from its checkpoint with the final metrics of
-// an uninterrupted run and no duplicate metric steps.
-func TestWorkersShareAQueue(t *testing.T) {
-	url := testenv.PostgresURL(t)
+// runs, in PostgreSQL and in a SQLite file, and kills one (kill -9) in the
+// middle of a run: every run must end done exactly once, the killed
+// worker's run taken over by another worker and resumed from its
+// checkpoint with the final metrics of an uninterrupted run and no
+// duplicate metric steps.
+func TestWorkersShareAQueue(t *testing.T) { engines(t, testWorkersShareAQueue) }
+
+func testWorkersShareAQueue(t *testing.T, url, driver string) {
 	ctx := context.Background()
 	r := attnlab(t, "submit", "testdata/queue.yaml", "--db", url)
 	wantOK(t, r)
@@ -272,7 +283,7 @@ func TestWorkersShareAQueue(t *testing.T) {
 			}
 		}
 	}
-	db, err := sql.Open("pgx", url)
+	db, err := sql.Open(driver, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,9 +315,11 @@ func TestWorkersShareAQueue(t *testing.T) {
 
 // TestWorkerSIGTERM: SIGTERM in the middle of a run makes the worker
 // checkpoint, hand the run back to the queue and exit 0 within 10 s; a
-// later worker resumes it, with the results of an uninterrupted run.
-func TestWorkerSIGTERM(t *testing.T) {
-	url := testenv.PostgresURL(t)
+// later worker resumes it, with the results of an uninterrupted run. On
+// PostgreSQL and on SQLite.
+func TestWorkerSIGTERM(t *testing.T) { engines(t, testWorkerSIGTERM) }
+
+func testWorkerSIGTERM(t *testing.T, url, _ string) {
 	ctx := context.Background()
 	wantOK(t, attnlab(t, "submit", "testdata/queue.yaml", "--db", url, "--set", "seeds=[1]", "--set", "sweep={}", "--set", "train.steps=1500"))
 	st, err := store.OpenExisting(url)
