@@ -33,14 +33,17 @@ func newRootCmd(s *session) *cobra.Command {
 		Short: "A laboratory for attention mechanisms in text generation",
 		Long: `attnlab trains and evaluates the runs of YAML experiments (a task, a model, an
 attention variant, training settings, a sweep × seeds), stores everything in a
-SQLite run database, and compares, plots and samples from the stored runs.
+run database (a SQLite file, or PostgreSQL that many machines share), and
+compares, plots and samples from the stored runs.
 
   attnlab plan exp.yaml            the runs a sweep would make
   attnlab run exp.yaml             train and evaluate them (rerun to resume)
   attnlab compare EXPERIMENT       mean ± std over seeds, per sweep point
   attnlab generate RUN --input ..  decode with a stored model
+  attnlab submit / worker / slurm  queue runs, train them on many machines
 
-The run database is --db, default $ATTNLAB_DB or ./attnlab.db.`,
+The run database is --db, a file or a postgres:// URL; default $ATTNLAB_DB
+or ./attnlab.db.`,
 		Version:                    version,
 		SilenceUsage:               true,
 		SilenceErrors:              true,
