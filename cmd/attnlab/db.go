@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/attnlab/attnlab/store"
@@ -14,9 +15,21 @@ import (
 func openStore(path string) (*store.Store, error) {
 	st, err := store.OpenExisting(path)
 	if errors.Is(err, store.ErrNoDatabase) {
-		return nil, fmt.Errorf("%w (attnlab run EXP.yaml --db %s creates it; --db names another)", err, shellQuote(store.Redact(path)))
+		return nil, fmt.Errorf("%w (attnlab run EXP.yaml%s creates it; --db names another)", err, dbArg(store.Redact(path)))
 	}
 	return st, err
+}
+
+// dbArg returns the --db option of a command line that a message suggests,
+// for the database shown as shown (store.Path: a password masked): none when
+// the database is $ATTNLAB_DB, which the suggested command then takes by
+// itself — so that a suggestion works as pasted even when the URL holds a
+// password, which is never shown.
+func dbArg(shown string) string {
+	if env := os.Getenv("ATTNLAB_DB"); env != "" && store.Redact(env) == shown {
+		return ""
+	}
+	return " --db " + shellQuote(shown)
 }
 
 // findRun resolves a RUN argument (a run name, id or hash prefix: see
@@ -25,7 +38,7 @@ func openStore(path string) (*store.Store, error) {
 func findRun(ctx context.Context, st *store.Store, ref string) (store.Run, error) {
 	r, err := st.ResolveRun(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return r, fmt.Errorf("no run %q in %s (attnlab ls runs --db %s lists them)", ref, st.Path(), st.Path())
+		return r, fmt.Errorf("no run %q in %s (attnlab ls runs%s lists them)", ref, st.Path(), dbArg(st.Path()))
 	}
 	return r, err
 }

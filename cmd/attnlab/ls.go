@@ -121,7 +121,7 @@ func lsExperiments(ctx context.Context, w io.Writer, width int, st *store.Store,
 		return err
 	}
 	if len(all) == 0 {
-		fmt.Fprintf(w, "no experiments in %s yet: attnlab run EXP.yaml --db %s adds one\n", st.Path(), st.Path())
+		fmt.Fprintf(w, "no experiments in %s yet: attnlab run EXP.yaml%s adds one\n", st.Path(), dbArg(st.Path()))
 		return nil
 	}
 	keep := map[string]bool{}

@@ -69,8 +69,8 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 				}
 			}
 			fmt.Fprintf(w, ", %d queued\n", counts[store.StatusQueued])
-			fmt.Fprintf(w, "train them:    attnlab worker --db %s --experiment %s\n", shellQuote(st.Path()), x.Name)
-			fmt.Fprintf(w, "watch them:    attnlab ls runs --db %s --experiment %s\n", shellQuote(st.Path()), x.Name)
+			fmt.Fprintf(w, "train them:    attnlab worker%s --experiment %s\n", dbArg(st.Path()), x.Name)
+			fmt.Fprintf(w, "watch them:    attnlab ls runs%s --experiment %s\n", dbArg(st.Path()), x.Name)
 			return nil
 		},
 	}

@@ -122,3 +122,43 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestSuggestedCommandsWorkAsPasted: the command lines that submit, show
+// and the other commands suggest name the database with --db only when it
+// is not $ATTNLAB_DB, so that with a password in the URL (masked wherever
+// it is shown) a suggestion still works as pasted.
+func TestSuggestedCommandsWorkAsPasted(t *testing.T) {
+	const secret = "Pw-0f-Th3-Lab"
+	live, err := url.Parse(testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.User = url.UserPassword(live.User.Username(), secret)
+	u := live.String()
+
+	t.Setenv("ATTNLAB_DB", u)
+	r := attnlab(t, "submit", "testdata/tiny.yaml")
+	wantOK(t, r)
+	for _, want := range []string{"train them:    attnlab worker --experiment tiny\n", "watch them:    attnlab ls runs --experiment tiny\n"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("submit with $ATTNLAB_DB does not suggest %q:\n%s", want, r.stdout)
+		}
+	}
+	line := r.stdout[strings.Index(r.stdout, "watch them:"):]
+	args := strings.Fields(line[:strings.IndexByte(line, '\n')])[3:] // after "watch them: attnlab"
+	wantOK(t, attnlab(t, args...))
+	r = attnlab(t, "show", "no-such-run")
+	wantError(t, r, exitFailure, "(attnlab ls runs lists them)")
+
+	// Given with --db, the URL is shown masked: the user typed the password.
+	t.Setenv("ATTNLAB_DB", "")
+	r = attnlab(t, "submit", "testdata/tiny.yaml", "--db", u)
+	wantOK(t, r)
+	masked := strings.Replace(u, secret, "xxxxx", 1)
+	if want := "train them:    attnlab worker --db '" + masked + "' --experiment tiny\n"; !strings.Contains(r.stdout, want) {
+		t.Fatalf("submit --db URL does not suggest %q:\n%s", want, r.stdout)
+	}
+	if strings.Contains(r.stdout+r.stderr, secret) {
+		t.Fatalf("the password is in the output:\n%v", r)
+	}
+}

@@ -116,7 +116,7 @@ database).`,
 				return err
 			}
 			fmt.Fprintf(w, "submitted Slurm job %s: %s (array 0-%d)\n", job, plural(o.workers, "worker"), o.workers-1)
-			fmt.Fprintf(w, "watch:  attnlab ls runs --db %s --experiment %s\n", shellQuote(st.Path()), x.Name)
+			fmt.Fprintf(w, "watch:  attnlab ls runs%s --experiment %s\n", dbArg(st.Path()), x.Name)
 			fmt.Fprintf(w, "        squeue -j %s\n", job)
 			fmt.Fprintf(w, "stop:   scancel %s   (workers hand their runs back to the queue)\n", job)
 			return nil
@@ -250,7 +250,7 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, st *store.St
 		if msg == "" {
 			msg = err.Error()
 		}
-		return "", fmt.Errorf("sbatch failed: %s (the runs stay queued: attnlab worker --db %s takes them)", st.Redact(firstLine(msg)), shellQuote(st.Path()))
+		return "", fmt.Errorf("sbatch failed: %s (the runs stay queued: attnlab worker%s takes them)", st.Redact(firstLine(msg)), dbArg(st.Path()))
 	}
 	m := jobIDRE.FindStringSubmatch(stdout.String())
 	if m == nil {
