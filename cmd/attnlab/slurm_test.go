@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/store"
 )
@@ -125,4 +127,52 @@ func slurmLogs(dir string) string {
 		b.WriteString("== " + filepath.Base(f) + "\n" + string(data))
 	}
 	return b.String()
+}
+
+// TestKubernetesExample checks deploy/kubernetes/workers.yaml as far as it
+// can be without a cluster: it is one Indexed Job whose container runs an
+// attnlab worker with flags attnlab accepts, reading its database from the
+// secret through ATTNLAB_DB, with time to hand its run back on SIGTERM.
+func TestKubernetesExample(t *testing.T) {
+	data, err := os.ReadFile("../../deploy/kubernetes/workers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job struct {
+		Kind string
+		Spec struct {
+			CompletionMode string `yaml:"completionMode"`
+			Template       struct {
+				Spec struct {
+					Grace      int `yaml:"terminationGracePeriodSeconds"`
+					Containers []struct {
+						Command []string
+						Env     []struct {
+							Name      string
+							ValueFrom map[string]any `yaml:"valueFrom"`
+						}
+					}
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal(data, &job); err != nil {
+		t.Fatal(err)
+	}
+	if job.Kind != "Job" || job.Spec.CompletionMode != "Indexed" || len(job.Spec.Template.Spec.Containers) != 1 {
+		t.Fatalf("workers.yaml: kind %q, completionMode %q, %d containers; want one Indexed Job container",
+			job.Kind, job.Spec.CompletionMode, len(job.Spec.Template.Spec.Containers))
+	}
+	if job.Spec.Template.Spec.Grace < 15 {
+		t.Errorf("terminationGracePeriodSeconds %d: a worker needs seconds to hand its run back", job.Spec.Template.Spec.Grace)
+	}
+	c := job.Spec.Template.Spec.Containers[0]
+	if len(c.Command) < 2 || filepath.Base(c.Command[0]) != "attnlab" || c.Command[1] != "worker" {
+		t.Fatalf("the container runs %q, not attnlab worker", c.Command)
+	}
+	if len(c.Env) != 1 || c.Env[0].Name != "ATTNLAB_DB" || c.Env[0].ValueFrom["secretKeyRef"] == nil {
+		t.Fatalf("the container's env %+v: want ATTNLAB_DB from a secret", c.Env)
+	}
+	// attnlab takes the worker's flags (--help stops after parsing them).
+	wantOK(t, attnlab(t, append(c.Command[1:], "--help")...))
 }
