@@ -527,6 +527,23 @@ func resolveMetric(sel *selection, m, what string) (string, error) {
 	return "", fmt.Errorf("report: unknown %s %q (the selected runs have: %s)", what, m, strings.Join(known, ", "))
 }
 
+// MatchMetric finds metric m among known keys (a run's summaries or logged
+// metrics) as Query.Metrics and PlotCurves read a metric a user typed: a
+// key equal to m, or else the key that ends in "/"+m, preferring test/,
+// then valid/, then train/ when several do ("loss" is valid/loss beside
+// train/loss). It returns that key, or "" and the keys that end in "/"+m
+// when there is none or no single one.
+func MatchMetric(known []string, m string) (key string, candidates []string) {
+	if slices.Contains(known, m) {
+		return m, nil
+	}
+	hits := suffixMatches(known, m)
+	if len(hits) == 1 {
+		return hits[0], nil
+	}
+	return "", hits
+}
+
 // splitPreference orders the splits a bare metric name prefers when several
 // keys end with it: exact_match means test/exact_match, loss in a history
 // means valid/loss.

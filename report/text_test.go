@@ -100,3 +100,23 @@ func TestStatusAny(t *testing.T) {
 		t.Errorf("running: %v, want \"no running runs\"", err)
 	}
 }
+
+func TestMatchMetric(t *testing.T) {
+	known := []string{"test/exact_match", "train/loss", "valid/exact_match", "valid/loss", "x/a/b", "y/a/b"}
+	for _, tc := range []struct {
+		m, want    string
+		candidates []string
+	}{
+		{"train/loss", "train/loss", nil},
+		{"loss", "valid/loss", nil},
+		{"exact_match", "test/exact_match", nil},
+		{"a/b", "", []string{"x/a/b", "y/a/b"}},
+		{"bleu", "", nil},
+		{"oss", "", nil},
+	} {
+		got, cands := MatchMetric(known, tc.m)
+		if got != tc.want || !slices.Equal(cands, tc.candidates) {
+			t.Errorf("MatchMetric(%q) = %q, %q; want %q, %q", tc.m, got, cands, tc.want, tc.candidates)
+		}
+	}
+}

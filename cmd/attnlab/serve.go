@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/web"
+)
+
+// shutdownGrace is how long serve lets requests in flight finish after
+// Ctrl-C (within main's signalGrace).
+const shutdownGrace = 3 * time.Second
+
+func newServeCmd() *cobra.Command {
+	var (
+		db       *string
+		addr     string
+		readOnly bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Look at the run database in a browser, live while runs train",
+		Long: `Serve a dashboard of the run database: the experiments, each experiment's
+comparison (the very table attnlab compare prints, with its filter, grouping,
+baseline and statistics chosen in the page), metric curves of any runs, each
+run's status, config, summaries, decoded samples, attention heatmaps and
+artifacts. Pages of running experiments update by themselves. Every page has
+its own URL to share.
+
+The server listens on loopback (127.0.0.1:8080) unless --addr says otherwise,
+and answers only to localhost names there. It never writes the database; it is
+read-only by default: --read-only=false also lets a page decode inputs with a
+finished run's model (attnlab generate in the browser). Ctrl-C stops it.`,
+		Example: `  attnlab serve
+  attnlab serve --db runs.db --addr 127.0.0.1:9000
+  attnlab serve --db postgres://lab@db.example/attnlab --read-only=false`,
+		Args: args(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return usagef("--addr %q: want host:port, e.g. 127.0.0.1:8080", addr)
+			}
+			st, err := openStore(*db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			errw := cmd.ErrOrStderr()
+			loopback := isLoopback(host)
+			srv, err := web.New(st, web.Options{
+				ReadOnly:     readOnly,
+				LoopbackOnly: loopback,
+				Version:      version,
+				Log:          log.New(errw, "attnlab serve: ", 0),
+			})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("serve: listen on %s: %w", addr, err)
+			}
+			hs := &http.Server{
+				Handler:           srv,
+				ReadHeaderTimeout: 10 * time.Second,
+				IdleTimeout:       2 * time.Minute,
+				ErrorLog:          log.New(errw, "attnlab serve: ", 0),
+			}
+			mode := "read-only"
+			if !readOnly {
+				mode = "generate enabled"
+			}
+			url := "http://" + ln.Addr().String() + "/"
+			if !loopback {
+				fmt.Fprintf(errw, "attnlab serve: listening on %s: any machine that reaches this address can read the run database\n", ln.Addr())
+				if h := host; h == "" || h == "0.0.0.0" || h == "::" {
+					url = "http://localhost:" + portOf(ln.Addr()) + "/"
+				}
+			}
+			fmt.Fprintf(errw, "attnlab serve: %s (database %s, %s; Ctrl-C stops)\n", url, st.Path(), mode)
+			ctx := cmd.Context()
+			done := make(chan error, 1)
+			go func() { done <- hs.Serve(ln) }()
+			select {
+			case err := <-done:
+				return fmt.Errorf("serve: %w", err)
+			case <-ctx.Done():
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			defer cancel()
+			err = hs.Shutdown(sctx)
+			if errors.Is(err, context.DeadlineExceeded) {
+				hs.Close()
+				err = nil
+			}
+			if serr := <-done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+				return fmt.Errorf("serve: %w", serr)
+			}
+			if err != nil {
+				return fmt.Errorf("serve: shut down: %w", err)
+			}
+			fmt.Fprintln(errw, "attnlab serve: stopped")
+			return nil
+		},
+	}
+	db = addDBFlag(cmd)
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on, host:port (port 0 picks a free one)")
+	f.BoolVar(&readOnly, "read-only", true, "only show the database; --read-only=false also lets pages generate with a run's model")
+	return cmd
+}
+
+// isLoopback reports whether a listen host is this machine's loopback
+// interface only.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+func portOf(a net.Addr) string {
+	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}

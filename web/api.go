@@ -1,0 +1,209 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
+)
+
+// urlPath escapes a path segment; urlQuery a query value.
+func urlPath(s string) string  { return url.PathEscape(s) }
+func urlQuery(s string) string { return url.QueryEscape(s) }
+
+// liveVersion sums up what a live page shows of runs: each run's status
+// and attempt, and how far the running ones got (steps), and the number of
+// experiments (the experiments page). Pages poll it and refresh their
+// live parts when it changes.
+func liveVersion(runs []store.Run, steps map[int64]progress, experiments int) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "x%d;", experiments)
+	for _, r := range runs {
+		fmt.Fprintf(h, "%d:%s:%d:%d;", r.ID, r.Status, r.Attempt, r.Finished.UnixNano())
+		if p, ok := steps[r.ID]; ok {
+			fmt.Fprintf(h, "@%d;", p.step)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// liveState is the answer of /api/live.
+type liveState struct {
+	V      string         `json:"v"`      // see liveVersion
+	Active bool           `json:"active"` // some run is queued or running: poll at full pace
+	Runs   []liveRun      `json:"runs,omitempty"`
+	Counts map[string]int `json:"counts"`
+}
+
+type liveRun struct {
+	ID     int64        `json:"id"`
+	Status store.Status `json:"status"`
+	Step   int          `json:"step,omitempty"`
+	Total  int          `json:"total,omitempty"`
+}
+
+// apiLive answers what a live page polls: ?x=NAME (an experiment's runs),
+// ?run=ID (one run), or nothing (every experiment).
+func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	var runs []store.Run
+	var err error
+	nx := 0
+	switch {
+	case q.Has("run"):
+		id, perr := strconv.ParseInt(q.Get("run"), 10, 64)
+		if perr != nil {
+			s.failJSON(w, r, http.StatusBadRequest, fmt.Errorf("run %q: not a run id", q.Get("run")))
+			return
+		}
+		var run store.Run
+		if run, err = s.st.RunByID(ctx, id); err == nil {
+			runs = []store.Run{run}
+		}
+	case q.Has("x"):
+		runs, err = s.st.Runs(ctx, store.RunFilter{Experiments: []string{q.Get("x")}})
+	default:
+		var xs []store.Experiment
+		if xs, err = s.st.Experiments(ctx); err == nil {
+			nx = len(xs)
+			runs, err = s.st.Runs(ctx, store.RunFilter{})
+		}
+	}
+	if err != nil {
+		s.failJSON(w, r, statusOf(err, false), err)
+		return
+	}
+	steps := map[int64]progress{}
+	if nx == 0 { // the experiments page shows no progress
+		if steps, err = s.progress(ctx, runs); err != nil {
+			s.failJSON(w, r, statusOf(err, false), err)
+			return
+		}
+	}
+	st := liveState{V: liveVersion(runs, steps, nx), Counts: map[string]int{}}
+	for _, run := range runs {
+		st.Counts[string(run.Status)]++
+		if run.Status == store.StatusRunning || run.Status == store.StatusQueued {
+			st.Active = true
+		}
+		if p, ok := steps[run.ID]; ok {
+			st.Runs = append(st.Runs, liveRun{ID: run.ID, Status: run.Status, Step: p.step, Total: p.total})
+		}
+	}
+	s.sendJSON(w, r, st)
+}
+
+// apiExperiments lists the experiments with their run counts by status.
+func (s *Server) apiExperiments(w http.ResponseWriter, r *http.Request) {
+	xs, err := s.st.Experiments(r.Context())
+	if err != nil {
+		s.failJSON(w, r, statusOf(err, false), err)
+		return
+	}
+	type exp struct {
+		Name        string         `json:"name"`
+		Description string         `json:"description"`
+		Runs        map[string]int `json:"runs"`
+		URL         string         `json:"url"`
+	}
+	out := []exp{}
+	for _, x := range xs {
+		e := exp{Name: x.Name, Description: x.Description, Runs: map[string]int{}, URL: experimentURL(x.Name)}
+		for st, n := range x.Counts {
+			e.Runs[string(st)] = n
+		}
+		out = append(out, e)
+	}
+	s.sendJSON(w, r, out)
+}
+
+// apiCompare answers the experiment's comparison for the page's query, as
+// attnlab compare --format json writes it (the same function, the same
+// value).
+func (s *Server) apiCompare(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	f, err := readForm(r)
+	if err != nil {
+		s.failJSON(w, r, http.StatusBadRequest, err)
+		return
+	}
+	q, err := f.query(name)
+	if err != nil {
+		s.failJSON(w, r, http.StatusBadRequest, err)
+		return
+	}
+	c, err := report.Compare(r.Context(), s.st, q)
+	if err != nil {
+		s.failJSON(w, r, statusOf(err, f.has()), err)
+		return
+	}
+	s.sendJSON(w, r, c)
+}
+
+// apiCurves answers the lines of the curves page.
+func (s *Server) apiCurves(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	f, err := readForm(r)
+	if err != nil {
+		s.failJSON(w, r, http.StatusBadRequest, err)
+		return
+	}
+	q, err := f.query(name)
+	if err != nil {
+		s.failJSON(w, r, http.StatusBadRequest, err)
+		return
+	}
+	d, err := s.curves(r.Context(), curvesRequest{query: q, metric: strings.TrimSpace(f.Metric), view: f.View, band: f.Band})
+	if err != nil {
+		s.failJSON(w, r, statusOf(err, true), err)
+		return
+	}
+	s.sendJSON(w, r, d)
+}
+
+// apiLength answers the exact match by source length; {"buckets": []}
+// when the runs have none.
+func (s *Server) apiLength(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	f, err := readForm(r)
+	if err != nil {
+		s.failJSON(w, r, http.StatusBadRequest, err)
+		return
+	}
+	q, err := f.query(name)
+	if err != nil {
+		s.failJSON(w, r, http.StatusBadRequest, err)
+		return
+	}
+	d, err := s.length(r.Context(), q)
+	if err != nil {
+		s.failJSON(w, r, statusOf(err, true), err)
+		return
+	}
+	if d == nil {
+		d = &lengthData{Buckets: []string{}, Series: []series{}}
+	}
+	s.sendJSON(w, r, d)
+}
+
+// apiAttention answers a run's stored attention maps (artifact.AttentionMap).
+func (s *Server) apiAttention(w http.ResponseWriter, r *http.Request) {
+	run, err := s.runOf(r)
+	if err != nil {
+		s.failJSON(w, r, statusOf(err, false), err)
+		return
+	}
+	maps, err := s.attentionMaps(r.Context(), run.ID)
+	if err != nil {
+		s.failJSON(w, r, statusOf(err, false), err)
+		return
+	}
+	s.sendJSON(w, r, maps)
+}

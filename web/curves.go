@@ -1,0 +1,468 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/attnlab/attnlab/metrics"
+	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
+)
+
+// Views of the curves page.
+const (
+	viewRuns = "runs" // one line per run
+	viewMean = "mean" // one line per group: the mean over its runs, with a band
+)
+
+// Bands around a group's mean.
+const (
+	bandMinMax = "minmax" // from the runs' minimum to their maximum at each step
+	bandStd    = "std"    // mean ± the runs' sample standard deviation at each step
+)
+
+// pointBudget bounds the values (x and every channel of every line) one
+// curves answer carries, so that the page stays under 2 MB however many
+// runs it shows; maxLinePoints and minLinePoints bound each line.
+const (
+	pointBudget   = 300_000
+	maxLinePoints = 1000
+	minLinePoints = 100
+)
+
+// curvesRequest is what the curves page asks for.
+type curvesRequest struct {
+	query  report.Query // runs and grouping; Status defaults to every status
+	metric string       // "" picks one (see defaultMetric)
+	view   string       // viewRuns, viewMean, or "" (mean when a group has several runs)
+	band   string       // bandMinMax (default) or bandStd
+}
+
+// curvesData is the answer of /api/x/NAME/curves, which the page's script
+// hands to uPlot: one x axis shared by every line.
+type curvesData struct {
+	Metric    string   `json:"metric"`
+	Metrics   []string `json:"metrics"` // every metric the selected runs logged
+	View      string   `json:"view"`
+	Band      string   `json:"band,omitempty"`
+	Direction string   `json:"direction"` // higher, lower or none (metrics.Describe)
+	Doc       string   `json:"doc,omitempty"`
+	X         floats   `json:"x"`
+	Series    []series `json:"series"`
+	Missing   []string `json:"missing,omitempty"` // groups or runs without a finite value of the metric
+	// Width is the number of steps per bucket when the histories were
+	// downsampled (each line keeps its minimum and maximum in each
+	// bucket); 0 when every point is there.
+	Width int `json:"width"`
+	// Positive says every value is > 0, so a log scale can show them all;
+	// Log suggests it (they span more than two decades).
+	Positive bool `json:"positive"`
+	Log      bool `json:"log"`
+}
+
+// series is one line of curvesData: Y (a run's values or a group's mean)
+// and, for a group, its band Lo–Hi.
+type series struct {
+	Label string  `json:"label"`
+	Runs  []int64 `json:"runs"`
+	Group int     `json:"group"` // index of the comparison row
+	Y     floats  `json:"y"`
+	Lo    floats  `json:"lo,omitempty"`
+	Hi    floats  `json:"hi,omitempty"`
+}
+
+// floats is a JSON array of numbers with six significant digits, null for
+// NaN and the infinities.
+type floats []float64
+
+func (f floats) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+8*len(f))
+	b = append(b, '[')
+	for i, x := range f {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if !finite(x) {
+			b = append(b, "null"...)
+			continue
+		}
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			b = strconv.AppendInt(b, int64(x), 10)
+			continue
+		}
+		b = strconv.AppendFloat(b, x, 'g', 6, 64)
+	}
+	return append(b, ']'), nil
+}
+
+// defaultMetrics is the order in which the curves page picks a metric
+// when none is asked for.
+var defaultMetrics = []string{"train/loss", "valid/loss", "valid/exact_match", "valid/bleu"}
+
+// resolveMetric finds a metric among the logged keys as attnlab plot does
+// (report.MatchMetric); "" picks the first of defaultMetrics logged.
+func resolveMetric(known []string, m string) (string, error) {
+	if m == "" {
+		for _, d := range defaultMetrics {
+			if slices.Contains(known, d) {
+				return d, nil
+			}
+		}
+		if len(known) == 0 {
+			return "", errors.New("the selected runs logged no metrics yet")
+		}
+		return known[0], nil
+	}
+	key, hits := report.MatchMetric(known, m)
+	switch {
+	case key != "":
+		return key, nil
+	case len(hits) > 1:
+		return "", fmt.Errorf("metric %q is ambiguous (%s)", m, strings.Join(hits, ", "))
+	case len(known) == 0:
+		return "", fmt.Errorf("unknown metric %q: the selected runs logged no metrics", m)
+	}
+	return "", fmt.Errorf("unknown metric %q (the selected runs logged: %s)", m, strings.Join(known, ", "))
+}
+
+// curves computes the lines of a curves page: the runs and groups of
+// report.Compare for the request's query (the same rows as the comparison
+// table), and the metric's histories.
+func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, error) {
+	q := req.query
+	if q.Status == "" {
+		q.Status = report.StatusAny
+	}
+	q.Metrics, q.Sort, q.Baseline = nil, "", ""
+	c, err := report.Compare(ctx, s.st, q)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := s.runsOf(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]store.Run, 0, len(runs))
+	for _, row := range c.Rows {
+		for _, id := range row.Runs {
+			list = append(list, runs[id])
+		}
+	}
+	known, err := s.cache.metricKeys(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	metric, err := resolveMetric(known, req.metric)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := s.cache.history(ctx, list, metric)
+	if err != nil {
+		return nil, err
+	}
+	d := metrics.Describe(metric)
+	out := &curvesData{Metric: metric, Metrics: known, View: req.view, Direction: d.Direction.String()}
+	if d.Known {
+		out.Doc = d.Doc
+	}
+	if out.View == "" {
+		out.View = viewRuns
+		for _, row := range c.Rows {
+			if len(row.Runs) > 1 {
+				out.View = viewMean
+			}
+		}
+	}
+	var lines []line
+	var meta []series
+	if out.View == viewMean {
+		out.Band = req.band
+		if out.Band == "" {
+			out.Band = bandMinMax
+		}
+		for i, row := range c.Rows {
+			l, n := groupLine(row.Runs, hist, out.Band)
+			label := rowLabel(c, i)
+			if n == 0 {
+				out.Missing = append(out.Missing, label)
+				continue
+			}
+			if n > 1 || len(row.Runs) > 1 {
+				label += fmt.Sprintf(" (%d/%d runs)", n, len(row.Runs))
+				if n == len(row.Runs) {
+					label = rowLabel(c, i) + fmt.Sprintf(" (%d runs)", n)
+				}
+			}
+			lines = append(lines, l)
+			meta = append(meta, series{Label: label, Runs: row.Runs, Group: i})
+		}
+	} else {
+		for i, row := range c.Rows {
+			for _, id := range row.Runs {
+				r := runs[id]
+				label := rowLabel(c, i)
+				if len(c.Keys) == 1 && c.Keys[0] == report.KeyExperiment {
+					label = ""
+				}
+				if label != "" {
+					label += " "
+				}
+				label += "seed=" + strconv.FormatInt(r.Seed, 10) + " #" + strconv.FormatInt(r.ID, 10)
+				l, ok := runLine(hist[id])
+				if !ok {
+					out.Missing = append(out.Missing, label)
+					continue
+				}
+				lines = append(lines, l)
+				meta = append(meta, series{Label: label, Runs: []int64{id}, Group: i})
+			}
+		}
+	}
+	chans := 1
+	if out.View == viewMean {
+		chans = 3
+	}
+	per := pointBudget / max(1, 1+chans*len(lines))
+	per = max(minLinePoints, min(maxLinePoints, per))
+	al := align(lines, per)
+	out.X, out.Width = al.x, al.width
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, chs := range al.lines {
+		sr := meta[i]
+		sr.Y = chs[0]
+		if len(chs) == 3 {
+			sr.Lo, sr.Hi = chs[1], chs[2]
+		}
+		for _, ch := range chs {
+			for _, v := range ch {
+				if finite(v) {
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
+			}
+		}
+		out.Series = append(out.Series, sr)
+	}
+	out.Positive = lo > 0 && !math.IsInf(lo, 1)
+	out.Log = out.Positive && hi/lo > 100
+	return out, nil
+}
+
+// rowLabel names a comparison row: its keys ("attention.name=dot"), or
+// "all runs" for a comparison without keys.
+func rowLabel(c *report.Comparison, i int) string {
+	if l := c.Label(i); l != "" {
+		return l
+	}
+	return "all runs"
+}
+
+// runLine is one run's history as a line; ok is false without a finite
+// value.
+func runLine(cv curve) (line, bool) {
+	l := line{steps: make([]int, len(cv.steps)), ch: [][]float64{make([]float64, len(cv.steps))}}
+	ok := false
+	for i := range cv.steps {
+		l.steps[i] = int(cv.steps[i])
+		v := float64(cv.values[i])
+		l.ch[0][i] = v
+		ok = ok || finite(v)
+	}
+	return l, ok
+}
+
+// groupLine aggregates the histories of a group's runs step by step: the
+// mean of the finite values at each step and the band (their minimum and
+// maximum, or mean ± sample standard deviation; at a step with one value
+// the band is that value). It returns how many runs contributed a finite
+// value. The mean is report.PlotCurves's: over the runs with a finite value
+// at that step.
+func groupLine(ids []int64, hist map[int64]curve, band string) (line, int) {
+	type acc struct {
+		sum, sq, lo, hi float64
+		n               int
+	}
+	steps := map[int32]*acc{}
+	runs := 0
+	for _, id := range ids {
+		cv := hist[id]
+		contributed := false
+		for i, s := range cv.steps {
+			v := float64(cv.values[i])
+			if !finite(v) {
+				continue
+			}
+			a := steps[s]
+			if a == nil {
+				a = &acc{lo: v, hi: v}
+				steps[s] = a
+			}
+			a.sum += v
+			a.sq += v * v
+			a.n++
+			a.lo, a.hi = math.Min(a.lo, v), math.Max(a.hi, v)
+			contributed = true
+		}
+		if contributed {
+			runs++
+		}
+	}
+	keys := make([]int32, 0, len(steps))
+	for s := range steps {
+		keys = append(keys, s)
+	}
+	slices.Sort(keys)
+	l := line{steps: make([]int, len(keys)), ch: [][]float64{make([]float64, len(keys)), make([]float64, len(keys)), make([]float64, len(keys))}}
+	for i, s := range keys {
+		a := steps[s]
+		mean := a.sum / float64(a.n)
+		lo, hi := a.lo, a.hi
+		if band == bandStd {
+			sd := 0.0
+			if a.n > 1 {
+				sd = math.Sqrt(math.Max(0, (a.sq-float64(a.n)*mean*mean)/float64(a.n-1)))
+			}
+			lo, hi = mean-sd, mean+sd
+		}
+		l.steps[i] = int(s)
+		l.ch[0][i], l.ch[1][i], l.ch[2][i] = mean, lo, hi
+	}
+	return l, runs
+}
+
+// runsOf returns the runs of a comparison's rows by id.
+func (s *Server) runsOf(ctx context.Context, c *report.Comparison) (map[int64]store.Run, error) {
+	var ids []int64
+	for _, row := range c.Rows {
+		ids = append(ids, row.Runs...)
+	}
+	list, err := s.st.Runs(ctx, store.RunFilter{IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]store.Run, len(list))
+	for _, r := range list {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
+// lengthData is the answer of /api/x/NAME/length: test exact match per
+// source-length bucket, one line per group, as report.PlotLength draws it.
+type lengthData struct {
+	Buckets []string `json:"buckets"` // "1–10", …, "161+"
+	Series  []series `json:"series"`
+	Missing []string `json:"missing,omitempty"`
+}
+
+// bucket is one length bucket, parsed from its summary key.
+type bucket struct {
+	key    string
+	lo, hi int // hi < 0: no upper bound
+}
+
+func parseBucket(key string) (bucket, bool) {
+	rest, ok := strings.CutPrefix(key, report.LengthPrefix)
+	if !ok {
+		return bucket{}, false
+	}
+	a, b, ok := strings.Cut(rest, "_")
+	if !ok {
+		return bucket{}, false
+	}
+	lo, err := strconv.Atoi(a)
+	if err != nil {
+		return bucket{}, false
+	}
+	hi := -1
+	if b != "inf" {
+		if hi, err = strconv.Atoi(b); err != nil || hi < lo {
+			return bucket{}, false
+		}
+	}
+	return bucket{key: key, lo: lo, hi: hi}, true
+}
+
+func (b bucket) label() string {
+	switch {
+	case b.hi < 0:
+		return strconv.Itoa(b.lo) + "+"
+	case b.lo == b.hi:
+		return strconv.Itoa(b.lo)
+	}
+	return strconv.Itoa(b.lo) + "–" + strconv.Itoa(b.hi)
+}
+
+// length computes the length plot's lines: per group and bucket, the mean
+// of the runs' finite values with their minimum and maximum. It returns
+// nil when the runs have no length-bucket summaries.
+func (s *Server) length(ctx context.Context, q report.Query) (*lengthData, error) {
+	q.Metrics, q.Sort, q.Baseline = nil, "", ""
+	c, err := report.Compare(ctx, s.st, q)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, row := range c.Rows {
+		ids = append(ids, row.Runs...)
+	}
+	sums, err := s.st.Summaries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var buckets []bucket
+	for _, m := range sums {
+		for k := range m {
+			if b, ok := parseBucket(k); ok && !seen[k] {
+				seen[k] = true
+				buckets = append(buckets, b)
+			}
+		}
+	}
+	if len(buckets) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(buckets, func(a, b bucket) int { return a.lo - b.lo })
+	out := &lengthData{}
+	for _, b := range buckets {
+		out.Buckets = append(out.Buckets, b.label())
+	}
+	for i, row := range c.Rows {
+		sr := series{Label: rowLabel(c, i), Runs: row.Runs, Group: i}
+		contributed := map[int64]bool{}
+		for _, b := range buckets {
+			mean, lo, hi, n := 0.0, math.Inf(1), math.Inf(-1), 0
+			for _, id := range row.Runs {
+				if v, ok := sums[id][b.key]; ok && finite(v) {
+					mean += v
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+					n++
+					contributed[id] = true
+				}
+			}
+			if n == 0 {
+				mean, lo, hi = math.NaN(), math.NaN(), math.NaN()
+			} else {
+				mean /= float64(n)
+			}
+			sr.Y, sr.Lo, sr.Hi = append(sr.Y, mean), append(sr.Lo, lo), append(sr.Hi, hi)
+		}
+		if len(contributed) == 0 {
+			out.Missing = append(out.Missing, sr.Label)
+			continue
+		}
+		if len(row.Runs) > 1 {
+			sr.Label += fmt.Sprintf(" (%d/%d runs)", len(contributed), len(row.Runs))
+			if len(contributed) == len(row.Runs) {
+				sr.Label = rowLabel(c, i) + fmt.Sprintf(" (%d runs)", len(row.Runs))
+			}
+		}
+		out.Series = append(out.Series, sr)
+	}
+	return out, nil
+}

@@ -1,0 +1,2 @@
+// Package web is attnlab's dashboard.
+package web

@@ -1,0 +1,143 @@
+package web
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestAlignExact(t *testing.T) {
+	a := line{steps: []int{0, 10, 20}, ch: [][]float64{{3, 2, 1}}}
+	b := line{steps: []int{10, 30}, ch: [][]float64{{5, math.NaN()}}}
+	al := align([]line{a, b}, 100)
+	if want := []float64{0, 10, 20, 30}; !slices.Equal(al.x, want) || al.width != 0 {
+		t.Fatalf("x = %v width %d, want %v and 0", al.x, al.width, want)
+	}
+	same := func(got, want []float64) bool {
+		return slices.EqualFunc(got, want, func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) })
+	}
+	nan := math.NaN()
+	if got := al.lines[0][0]; !same(got, []float64{3, 2, 1, nan}) {
+		t.Errorf("line a = %v", got)
+	}
+	if got := al.lines[1][0]; !same(got, []float64{nan, 5, nan, nan}) {
+		t.Errorf("line b = %v (NaN is a gap)", got)
+	}
+}
+
+// TestAlignKeepsExtremes checks the downsampling on random histories of
+// different lengths and steps: at most maxPoints x values, in increasing
+// order; each line's minimum and maximum kept; each value one of the
+// line's own; band edges that still cover every point.
+func TestAlignKeepsExtremes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 50 {
+		var lines []line
+		nl := 1 + rng.IntN(6)
+		for range nl {
+			n := 1 + rng.IntN(20000)
+			every := 1 + rng.IntN(5)
+			start := rng.IntN(100)
+			l := line{ch: [][]float64{make([]float64, n), make([]float64, n), make([]float64, n)}}
+			for i := range n {
+				l.steps = append(l.steps, start+i*every)
+				v := rng.NormFloat64()
+				if rng.IntN(500) == 0 {
+					v = 100 * rng.NormFloat64() // a spike
+				}
+				if rng.IntN(1000) == 0 {
+					v = math.NaN()
+				}
+				l.ch[0][i], l.ch[1][i], l.ch[2][i] = v, v-1-rng.Float64(), v+1+rng.Float64()
+			}
+			lines = append(lines, l)
+		}
+		maxPoints := 2 * (50 + rng.IntN(500))
+		al := align(lines, maxPoints)
+		if len(al.x) > maxPoints {
+			t.Fatalf("trial %d: %d x values, want at most %d", trial, len(al.x), maxPoints)
+		}
+		for i := 1; i < len(al.x); i++ {
+			if al.x[i] <= al.x[i-1] {
+				t.Fatalf("trial %d: x not increasing at %d: %v then %v", trial, i, al.x[i-1], al.x[i])
+			}
+		}
+		for li, l := range lines {
+			lo, hi := extremes(l.ch[0])
+			glo, ghi := extremes(al.lines[li][0])
+			if lo != glo || hi != ghi {
+				t.Errorf("trial %d line %d: range [%v, %v] after, [%v, %v] before", trial, li, glo, ghi, lo, hi)
+			}
+			blo, _ := extremes(l.ch[1])
+			_, bhi := extremes(l.ch[2])
+			gblo, _ := extremes(al.lines[li][1])
+			_, gbhi := extremes(al.lines[li][2])
+			if blo != gblo || bhi != gbhi {
+				t.Errorf("trial %d line %d: band [%v, %v] after, [%v, %v] before", trial, li, gblo, gbhi, blo, bhi)
+			}
+			own := map[float64]bool{}
+			for _, v := range l.ch[0] {
+				own[v] = true
+			}
+			for _, v := range al.lines[li][0] {
+				if !math.IsNaN(v) && !own[v] {
+					t.Fatalf("trial %d line %d: value %v is not one of the line's", trial, li, v)
+				}
+			}
+			if al.width == 0 && len(al.x) != countSteps(lines) {
+				t.Errorf("trial %d: exact alignment with %d x for %d steps", trial, len(al.x), countSteps(lines))
+			}
+		}
+	}
+}
+
+func extremes(vals []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, v := range vals {
+		if finite(v) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	return lo, hi
+}
+
+func countSteps(lines []line) int {
+	set := map[int]bool{}
+	for _, l := range lines {
+		for _, s := range l.steps {
+			set[s] = true
+		}
+	}
+	return len(set)
+}
+
+func TestFloatsJSON(t *testing.T) {
+	b, err := floats{0, 1, -2.5, 1.23456789, 1e-7, math.NaN(), math.Inf(1), 123456789, 0.1 + 0.2}.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[0,1,-2.5,1.23457,1e-07,null,null,123456789,0.3]`; string(b) != want {
+		t.Errorf("floats = %s, want %s", b, want)
+	}
+}
+
+func TestGroupLine(t *testing.T) {
+	hist := map[int64]curve{
+		1: {steps: []int32{0, 10, 20}, values: []float32{1, 2, float32(math.NaN())}},
+		2: {steps: []int32{0, 10}, values: []float32{3, 4}},
+		3: {steps: []int32{0}, values: []float32{float32(math.Inf(1))}},
+	}
+	l, n := groupLine([]int64{1, 2, 3, 4}, hist, bandMinMax)
+	if n != 2 || !slices.Equal(l.steps, []int{0, 10}) {
+		t.Fatalf("groupLine: %d runs, steps %v; want 2 runs (NaN, Inf and missing left out), steps [0 10]", n, l.steps)
+	}
+	if !slices.Equal(l.ch[0], []float64{2, 3}) || !slices.Equal(l.ch[1], []float64{1, 2}) || !slices.Equal(l.ch[2], []float64{3, 4}) {
+		t.Errorf("min–max: mean %v lo %v hi %v", l.ch[0], l.ch[1], l.ch[2])
+	}
+	l, _ = groupLine([]int64{1, 2}, hist, bandStd)
+	sd := math.Sqrt(2) // sample std of {1, 3} and of {2, 4}
+	if !slices.Equal(l.ch[0], []float64{2, 3}) || math.Abs(l.ch[1][0]-(2-sd)) > 1e-12 || math.Abs(l.ch[2][1]-(3+sd)) > 1e-12 {
+		t.Errorf("± std: mean %v lo %v hi %v", l.ch[0], l.ch[1], l.ch[2])
+	}
+}

@@ -1,0 +1,216 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
+)
+
+// form is the state of a page's query controls, as the URL carries it:
+// every page is a shareable link. The fields mirror attnlab compare's
+// flags.
+type form struct {
+	Where    string // --where, parsed by store.ParseWhere: values reach SQL only as bound parameters
+	By       string // --by, comma-separated
+	Pool     string // --pool
+	Baseline string // --baseline
+	Metrics  string // --metrics
+	Sort     string // --sort
+	Status   string // --status; "" is the page's default (done for a comparison, any for curves)
+	NoAdjust bool   // --no-adjust
+	TestCost bool   // --test-cost
+	Runs     []int64
+
+	// Curves only.
+	Metric string
+	View   string
+	Band   string
+	Log    bool
+}
+
+// maxField bounds each text field of a query: a filter longer than this is
+// not a filter anyone typed.
+const maxField = 4000
+
+// readForm reads the query controls of a request. It fails with a message
+// naming the field on a value the page could not have sent.
+func readForm(r *http.Request) (form, error) {
+	v := r.URL.Query()
+	f := form{
+		Where: v.Get("where"), By: v.Get("by"), Pool: v.Get("pool"), Baseline: v.Get("baseline"),
+		Metrics: v.Get("metrics"), Sort: v.Get("sort"), Status: v.Get("status"),
+		NoAdjust: v.Get("noadjust") == "1", TestCost: v.Get("testcost") == "1",
+		Metric: v.Get("metric"), View: v.Get("view"), Band: v.Get("band"), Log: v.Get("log") == "1",
+	}
+	for _, kv := range [][2]string{{"where", f.Where}, {"by", f.By}, {"pool", f.Pool}, {"baseline", f.Baseline},
+		{"metrics", f.Metrics}, {"sort", f.Sort}, {"metric", f.Metric}} {
+		if len(kv[1]) > maxField {
+			return f, fmt.Errorf("%s: longer than %d bytes", kv[0], maxField)
+		}
+	}
+	if f.Status != "" && f.Status != string(report.StatusAny) && !store.Status(f.Status).Valid() {
+		return f, fmt.Errorf("status %q: unknown status (known: any, %s)", f.Status, joinStatuses())
+	}
+	switch f.View {
+	case "", viewRuns, viewMean:
+	default:
+		return f, fmt.Errorf("view %q: want runs or mean", f.View)
+	}
+	switch f.Band {
+	case "", bandMinMax, bandStd:
+	default:
+		return f, fmt.Errorf("band %q: want minmax or std", f.Band)
+	}
+	for _, s := range v["run"] {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return f, fmt.Errorf("run %q: not a run id", s)
+		}
+		if !slices.Contains(f.Runs, id) {
+			f.Runs = append(f.Runs, id)
+		}
+	}
+	return f, nil
+}
+
+func joinStatuses() string {
+	var s []string
+	for _, st := range store.Statuses {
+		s = append(s, string(st))
+	}
+	return strings.Join(s, ", ")
+}
+
+// has reports whether the form carries anything a user chose.
+func (f form) has() bool {
+	return f.Where != "" || f.By != "" || f.Pool != "" || f.Baseline != "" || f.Metrics != "" || f.Sort != "" ||
+		f.Status != "" || f.NoAdjust || f.TestCost || len(f.Runs) > 0 || f.Metric != "" || f.View != "" || f.Band != ""
+}
+
+// query turns the form into a report query for one experiment: the same
+// query attnlab compare builds from its flags.
+func (f form) query(experiment string) (report.Query, error) {
+	q := report.Query{
+		Experiments: []string{experiment},
+		By:          splitList(f.By),
+		Pool:        splitList(f.Pool),
+		Metrics:     splitList(f.Metrics),
+		Sort:        strings.TrimSpace(f.Sort),
+		Baseline:    strings.TrimSpace(f.Baseline),
+		Status:      store.Status(f.Status),
+		TestCost:    f.TestCost,
+		NoAdjust:    f.NoAdjust,
+		IDs:         f.Runs,
+	}
+	if len(q.Pool) > 0 && len(q.By) == 0 {
+		return q, fmt.Errorf("pool needs group by: without it no row pools different settings")
+	}
+	if w := strings.TrimSpace(f.Where); w != "" {
+		cond, err := store.ParseWhere(w)
+		if err != nil {
+			return q, err
+		}
+		q.Where = cond
+	}
+	return q, nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// values returns the form as URL parameters, without empty ones.
+func (f form) values() url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("where", f.Where)
+	set("by", f.By)
+	set("pool", f.Pool)
+	set("baseline", f.Baseline)
+	set("metrics", f.Metrics)
+	set("sort", f.Sort)
+	set("status", f.Status)
+	if f.NoAdjust {
+		v.Set("noadjust", "1")
+	}
+	if f.TestCost {
+		v.Set("testcost", "1")
+	}
+	for _, id := range f.Runs {
+		v.Add("run", strconv.FormatInt(id, 10))
+	}
+	set("metric", f.Metric)
+	set("view", f.View)
+	set("band", f.Band)
+	if f.Log {
+		v.Set("log", "1")
+	}
+	return v
+}
+
+// link returns path with the form's parameters.
+func (f form) link(path string) string {
+	if q := f.values().Encode(); q != "" {
+		return path + "?" + q
+	}
+	return path
+}
+
+// cli returns the attnlab compare command line that prints the same
+// table, quoted for a POSIX shell.
+func (f form) cli(experiment string) string {
+	args := []string{"attnlab", "compare", shellQuote(experiment)}
+	add := func(flag, v string) {
+		if v = strings.TrimSpace(v); v != "" {
+			args = append(args, flag, shellQuote(v))
+		}
+	}
+	add("--where", f.Where)
+	add("--by", f.By)
+	add("--pool", f.Pool)
+	add("--metrics", f.Metrics)
+	add("--sort", f.Sort)
+	add("--baseline", f.Baseline)
+	if f.Status != "" {
+		add("--status", f.Status)
+	}
+	if f.NoAdjust {
+		args = append(args, "--no-adjust")
+	}
+	if f.TestCost {
+		args = append(args, "--test-cost")
+	}
+	return strings.Join(args, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./,=:+@%", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,257 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/attnlab/attnlab/models"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/seq"
+	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tasks"
+)
+
+// Limits of the generate page: the input's length, the decoding's time,
+// the beam widths offered, and how many loaded models stay in memory.
+const (
+	maxInput       = 2000 // bytes
+	generateTime   = 30 * time.Second
+	lmGenerateLen  = 100 // tokens a language model generates
+	modelCacheSize = 4
+)
+
+var beamWidths = []int{2, 4, 8}
+
+// generator loads the models of finished runs (a few, most recently used)
+// and decodes one input at a time, so that the dashboard never takes more
+// than one core for it.
+type generator struct {
+	st *store.Store
+
+	mu     sync.Mutex
+	models []*runs.Trained // most recently used first
+	decode sync.Mutex      // one decoding at a time
+}
+
+func newGenerator(st *store.Store) *generator { return &generator{st: st} }
+
+// load returns the run's trained model, from memory when it was loaded
+// before and the run is still the same (not retrained since).
+func (g *generator) load(ctx context.Context, run store.Run) (*runs.Trained, error) {
+	g.mu.Lock()
+	for i, t := range g.models {
+		if t.Run.ID == run.ID && t.Run.Attempt == run.Attempt && t.Run.Finished.Equal(run.Finished) {
+			g.models = append(append([]*runs.Trained{t}, g.models[:i]...), g.models[i+1:]...)
+			g.mu.Unlock()
+			return t, nil
+		}
+	}
+	g.mu.Unlock()
+	t, err := runs.Load(ctx, g.st, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.models = slices.DeleteFunc(g.models, func(o *runs.Trained) bool { return o.Run.ID == run.ID })
+	g.models = append([]*runs.Trained{t}, g.models...)
+	if len(g.models) > modelCacheSize {
+		g.models = g.models[:modelCacheSize]
+	}
+	return t, nil
+}
+
+// generation is what decoding one input gave.
+type generation struct {
+	Output    string
+	Source    []string // the source tokens as the model saw them (<unk> for unknown ones)
+	Tokens    []string // the output tokens, then <eos> when the output ended
+	Attention [][]float32
+}
+
+// errInput marks an input the model cannot take; its message says why.
+var errInput = errors.New("bad input")
+
+// generate decodes text with the run's model: greedy, or beam search of
+// width beam. Unknown symbols are an error naming them and the first
+// symbols the model knows.
+func (g *generator) generate(ctx context.Context, t *runs.Trained, text string, beam int) (*generation, error) {
+	vocab, tok := t.Spec.SrcVocab, t.Spec.SrcTok
+	if t.Spec.LM {
+		vocab, tok = t.Spec.TgtVocab, t.Spec.TgtTok
+	}
+	toks := tok.Split(text)
+	ids := vocab.Encode(toks)
+	var unknown []string
+	for i, id := range ids {
+		if id == seq.UnkID && !slices.Contains(unknown, strconv.Quote(toks[i])) {
+			unknown = append(unknown, strconv.Quote(toks[i]))
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("%w: unknown symbols %s", errInput, strings.Join(unknown, ", "))
+	}
+	if len(ids) == 0 && !t.Spec.LM {
+		return nil, fmt.Errorf("%w: the input is empty", errInput)
+	}
+	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok && !t.Spec.LM && len(ids) > m.MaxDecodeLen() {
+		return nil, fmt.Errorf("%w: the input has %d tokens; this model takes at most %d", errInput, len(ids), m.MaxDecodeLen())
+	}
+	opt := models.DecodeOptions{Strategy: "greedy", MaxLen: t.MaxOut}
+	if t.Spec.LM || opt.MaxLen < 1 {
+		opt.MaxLen = lmGenerateLen
+	}
+	if beam > 0 {
+		opt.Strategy, opt.Beam, opt.LengthPenalty = "beam", beam, t.Config.Eval.Decode.LengthPenalty
+	}
+	ctx, cancel := context.WithTimeout(ctx, generateTime)
+	defer cancel()
+	opt.Context = ctx
+	b := &seq.Batch{Size: 1}
+	if t.Spec.LM {
+		b.T, b.In, b.TgtLen = len(ids), ids, []int{len(ids)}
+	} else {
+		b.S, b.Src, b.SrcLen = len(ids), ids, []int{len(ids)}
+	}
+	g.decode.Lock()
+	hyps, err := models.Decode(t.Model, b, opt)
+	g.decode.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	h := hyps[0]
+	out := &generation{Source: vocab.Decode(ids), Tokens: t.Spec.TgtVocab.Decode(h.Tokens), Attention: h.Attention}
+	if h.Finished {
+		out.Tokens = append(out.Tokens, tasks.EOSToken)
+	}
+	if t.Spec.LM {
+		out.Output = t.Spec.TgtTok.Join(append(slices.Clip(toks), t.Spec.TgtVocab.Decode(tasks.Strip(h.Tokens))...))
+		out.Attention = nil
+	} else {
+		out.Output = t.Spec.DecodeOutput(h.Tokens)
+	}
+	return out, nil
+}
+
+// generateView is the data of the generate page.
+type generateView struct {
+	Run         store.Run
+	Name        string
+	Action      string
+	LM          bool
+	Input       string
+	Beam        int
+	Beams       []int
+	MaxInput    int
+	Known       string
+	Done        bool
+	Output      string
+	Heatmap     *heatmap
+	NoAttention string
+}
+
+func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
+	if s.opt.ReadOnly {
+		s.fail(w, r, http.StatusForbidden, errors.New("generate is off: attnlab serve runs read-only by default (--read-only=false turns generate on)"))
+		return
+	}
+	run, err := s.runOf(r)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	ctx := r.Context()
+	p := &page{Title: fmt.Sprintf("generate with run %d", run.ID),
+		Crumbs: []crumb{{Name: "experiments", URL: "/"}, {Name: run.Experiment, URL: experimentURL(run.Experiment)},
+			{Name: fmt.Sprintf("run %d", run.ID), URL: runURL(run.ID)}, {Name: "generate"}}}
+	if run.Status != store.StatusDone {
+		s.fail(w, r, http.StatusConflict, fmt.Errorf("run %d is %s: only a done run has a trained model to generate with", run.ID, run.Status))
+		return
+	}
+	t, err := s.gen.load(ctx, run)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	v := &generateView{Run: run, Name: run.Name(), Action: runURL(run.ID) + "/generate", LM: t.Spec.LM, Beams: beamWidths, MaxInput: maxInput}
+	vocab := t.Spec.SrcVocab
+	if t.Spec.LM {
+		vocab = t.Spec.TgtVocab
+	}
+	var known []string
+	for i, tok := range vocab.Tokens()[seq.UnkID+1:] {
+		if i == 60 {
+			known = append(known, "…")
+			break
+		}
+		known = append(known, tokenLabel(tok))
+	}
+	v.Known = strings.Join(known, " ")
+	p.Data = v
+	if r.Method != http.MethodPost {
+		s.render(w, r, http.StatusOK, "generate", p)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4*maxInput+1024)
+	if err := r.ParseForm(); err != nil {
+		p.Error = "the form could not be read: " + err.Error()
+		s.render(w, r, http.StatusBadRequest, "generate", p)
+		return
+	}
+	v.Input = strings.TrimRight(r.PostForm.Get("input"), "\r\n")
+	if b := r.PostForm.Get("beam"); b != "" && b != "0" {
+		n, err := strconv.Atoi(b)
+		if err != nil || !slices.Contains(beamWidths, n) {
+			p.Error = fmt.Sprintf("beam %q: choose greedy or a beam of %v", b, beamWidths)
+			s.render(w, r, http.StatusBadRequest, "generate", p)
+			return
+		}
+		v.Beam = n
+	}
+	if len(v.Input) > maxInput || !utf8.ValidString(v.Input) {
+		p.Error = fmt.Sprintf("the input must be UTF-8 text of at most %d bytes", maxInput)
+		s.render(w, r, http.StatusBadRequest, "generate", p)
+		return
+	}
+	gen, err := s.gen.generate(ctx, t, v.Input, v.Beam)
+	if err != nil {
+		p.Error = s.st.Redact(err.Error())
+		status := http.StatusBadRequest
+		if !errors.Is(err, errInput) {
+			status = statusOf(err, false)
+			if status == http.StatusInternalServerError {
+				status = http.StatusUnprocessableEntity // the model could not decode it
+			}
+		}
+		s.render(w, r, status, "generate", p)
+		return
+	}
+	v.Done, v.Output = true, gen.Output
+	switch {
+	case t.Spec.LM:
+		v.NoAttention = "A language model has no source to attend over."
+	case gen.Attention == nil:
+		v.NoAttention = "This model has no attention weights to show."
+	default:
+		zero := true
+		for _, row := range gen.Attention {
+			for _, x := range row {
+				zero = zero && x == 0
+			}
+		}
+		if zero {
+			v.NoAttention = "The attention weights are all 0 (attention none: the decoder sees only the encoder's final state)."
+		} else {
+			v.Heatmap = newHeatmap(gen.Source, gen.Tokens, gen.Attention, "Attention of each output token over the input")
+		}
+	}
+	s.render(w, r, http.StatusOK, "generate", p)
+}

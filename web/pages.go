@@ -1,0 +1,632 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/metrics"
+	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
+)
+
+// statusCount is how many runs have a status.
+type statusCount struct {
+	Status store.Status
+	N      int
+}
+
+func counts(m map[store.Status]int) []statusCount {
+	var out []statusCount
+	for _, s := range store.Statuses {
+		if n := m[s]; n > 0 {
+			out = append(out, statusCount{s, n})
+		}
+	}
+	return out
+}
+
+// lastActivity is the latest thing that happened to any of the runs (or to
+// the experiment's record).
+func lastActivity(x store.Experiment, runs []store.Run) time.Time {
+	t := x.Updated
+	for _, r := range runs {
+		for _, u := range []time.Time{r.Created, r.Started, r.Heartbeat, r.Finished} {
+			if u.After(t) {
+				t = u
+			}
+		}
+	}
+	return t
+}
+
+// experimentsView is the data of the experiments page.
+type experimentsView struct {
+	DB   string
+	Rows []experimentRow
+}
+
+type experimentRow struct {
+	Name, Description string
+	Counts            []statusCount
+	Last              time.Time
+	Best              *best
+}
+
+// best is the best row of an experiment's comparison on its main metric.
+type best struct {
+	Metric, Value, Row string
+}
+
+func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	xs, err := s.st.Experiments(ctx)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	runs, err := s.st.Runs(ctx, store.RunFilter{})
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	byExp := map[string][]store.Run{}
+	for _, run := range runs {
+		byExp[run.Experiment] = append(byExp[run.Experiment], run)
+	}
+	v := &experimentsView{DB: s.st.Path()}
+	for _, x := range xs {
+		row := experimentRow{Name: x.Name, Description: x.Description, Counts: counts(x.Counts), Last: lastActivity(x, byExp[x.Name])}
+		if x.Counts[store.StatusDone] > 0 {
+			b, err := s.best(ctx, x.Name)
+			if err != nil && ctx.Err() != nil {
+				s.fail(w, r, statusOf(err, false), err)
+				return
+			}
+			row.Best = b
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	s.render(w, r, http.StatusOK, "experiments", &page{
+		Title: "Experiments", Crumbs: []crumb{{Name: "experiments"}},
+		Live: "/api/live", LiveV: liveVersion(runs, nil, len(xs)), Data: v,
+	})
+}
+
+// best returns the best row of the experiment's default comparison (the
+// one attnlab compare NAME prints) on its first metric, by the metric's
+// direction; nil when there is none.
+func (s *Server) best(ctx context.Context, name string) (*best, error) {
+	c, err := report.Compare(ctx, s.st, report.Query{Experiments: []string{name}})
+	if err != nil || len(c.Metrics) == 0 {
+		return nil, err
+	}
+	m := c.Metrics[0]
+	dir := metrics.Describe(m).Direction
+	bi := -1
+	for i, row := range c.Rows {
+		x := row.Cells[0].Mean
+		if math.IsNaN(x) {
+			continue
+		}
+		if bi < 0 || (dir == metrics.LowerIsBetter && x < c.Rows[bi].Cells[0].Mean) || (dir != metrics.LowerIsBetter && x > c.Rows[bi].Cells[0].Mean) {
+			bi = i
+		}
+	}
+	if bi < 0 {
+		return nil, nil
+	}
+	t := c.Text()
+	b := &best{Metric: m, Value: t.Values[bi][0]}
+	if len(c.Rows) > 1 {
+		b.Row = c.Label(bi)
+	}
+	return b, nil
+}
+
+// experimentView is the data of an experiment's page.
+type experimentView struct {
+	X          store.Experiment
+	Form       form
+	Statuses   []string
+	CLI        string
+	CurvesURL  string
+	JSONURL    string
+	CompareErr string
+	T          *report.Text
+	Heads      []metricHead
+	Rows       []cmpRow
+	DiffHeads  []metricHead
+	DiffRows   []cmpRow
+	Counts     []statusCount
+	Runs       []runRow
+	OpenRuns   bool
+}
+
+type metricHead struct {
+	Key, Split1, Split2, Doc string
+	SortURL                  string
+	Sorted                   string // "↓" or "↑" for the column the rows are sorted by
+}
+
+type cmpRow struct {
+	Index       int
+	Groups      []string
+	N           int
+	Cells       []cmpCell
+	Runs        []runLink
+	IsBaseline  bool
+	BaselineURL string
+}
+
+type cmpCell struct {
+	Text, Count string
+	Best        bool
+	Mean        string // full precision, as compare --format json has it
+	Title       string // the runs' values
+	Diff, P     string
+}
+
+type runLink struct {
+	ID     int64
+	Seed   int64
+	Status store.Status
+	URL    string
+}
+
+// runRow is one line of an experiment's runs table.
+type runRow struct {
+	ID                int64
+	URL, Name         string
+	Status            store.Status
+	Error             string
+	Step, Total       int
+	Started, Finished time.Time
+	Host              string
+}
+
+func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := r.PathValue("name")
+	x, err := s.st.ExperimentByName(ctx, name)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	f, ferr := readForm(r)
+	v := &experimentView{X: x, Form: f, CLI: f.cli(name), Counts: counts(x.Counts),
+		Statuses: []string{""}, JSONURL: f.link("/api/x/" + urlPath(name) + "/compare")}
+	for _, st := range store.Statuses {
+		v.Statuses = append(v.Statuses, string(st))
+	}
+	cf := form{Where: f.Where, By: f.By, Runs: f.Runs}
+	v.CurvesURL = cf.link(experimentURL(name) + "/curves")
+	status := http.StatusOK
+	var c *report.Comparison
+	if ferr == nil {
+		var q report.Query
+		if q, ferr = f.query(name); ferr == nil {
+			c, ferr = report.Compare(ctx, s.st, q)
+		}
+	}
+	if ferr != nil {
+		if ctx.Err() != nil {
+			s.fail(w, r, statusOf(ferr, false), ferr)
+			return
+		}
+		v.CompareErr = s.st.Redact(ferr.Error())
+		if !errors.Is(ferr, report.ErrNoRuns) || f.has() {
+			status = statusOf(ferr, f.has())
+		}
+	}
+	runs, err := s.st.Runs(ctx, store.RunFilter{Experiments: []string{name}})
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	if c != nil && ferr == nil {
+		byID := make(map[int64]store.Run, len(runs))
+		for _, run := range runs {
+			byID[run.ID] = run
+		}
+		s.fillComparison(v, c, f, name, byID)
+	}
+	steps, err := s.progress(ctx, runs)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	v.Runs = runRows(runs, steps, s.st.Redact)
+	v.OpenRuns = len(runs) <= 50 || x.Counts[store.StatusRunning] > 0
+	s.render(w, r, status, "experiment", &page{
+		Title:  name,
+		Crumbs: []crumb{{Name: "experiments", URL: "/"}, {Name: name}},
+		Live:   "/api/live?x=" + urlQuery(name), LiveV: liveVersion(runs, steps, 0), Data: v,
+	})
+}
+
+// fillComparison lays out a comparison for the experiment page.
+func (s *Server) fillComparison(v *experimentView, c *report.Comparison, f form, name string, runs map[int64]store.Run) {
+	t := c.Text()
+	v.T = &t
+	base := experimentURL(name)
+	for _, m := range c.Metrics {
+		a, b := splitMetric(m)
+		h := metricHead{Key: m, Split1: a, Split2: b, Doc: metrics.Describe(m).Doc}
+		sf := f
+		sf.Sort = m
+		if c.SortedBy == m {
+			// A second click reverses the order.
+			if strings.HasPrefix(f.Sort, "-") {
+				sf.Sort = "+" + m
+			} else if strings.HasPrefix(f.Sort, "+") {
+				sf.Sort = "-" + m
+			} else if metrics.Describe(m).Direction > 0 {
+				sf.Sort = "+" + m
+			} else {
+				sf.Sort = "-" + m
+			}
+			h.Sorted = "↑"
+			if j := slices.Index(c.Metrics, m); j >= 0 && len(c.Rows) > 1 {
+				first, last := c.Rows[0].Cells[j].Mean, c.Rows[len(c.Rows)-1].Cells[j].Mean
+				if first > last {
+					h.Sorted = "↓"
+				}
+			}
+		}
+		h.SortURL = sf.link(base)
+		v.Heads = append(v.Heads, h)
+	}
+	for i, row := range c.Rows {
+		cr := cmpRow{Index: i, Groups: t.Groups[i], N: len(row.Runs), IsBaseline: i == c.Baseline}
+		for j, cell := range row.Cells {
+			vals := make([]string, len(cell.Values))
+			for k, x := range cell.Values {
+				vals[k] = "run " + strconv.FormatInt(row.Runs[k], 10) + ": " + report.FormatNumber(x)
+			}
+			cr.Cells = append(cr.Cells, cmpCell{Text: t.Values[i][j], Count: t.Counts[i][j], Best: cell.Best,
+				Mean: fullFloat(cell.Mean), Title: strings.Join(vals, "\n")})
+		}
+		for _, id := range row.Runs {
+			cr.Runs = append(cr.Runs, runLink{ID: id, URL: runURL(id), Seed: runs[id].Seed, Status: runs[id].Status})
+		}
+		bf := f
+		bf.Baseline = baselineOf(c, i)
+		cr.BaselineURL = bf.link(base)
+		v.Rows = append(v.Rows, cr)
+	}
+	for _, j := range t.TestedMetrics {
+		a, b := splitMetric(c.Metrics[j])
+		v.DiffHeads = append(v.DiffHeads, metricHead{Key: c.Metrics[j], Split1: a, Split2: b})
+	}
+	for _, i := range t.TestedRows {
+		cr := cmpRow{Index: i, Groups: t.Groups[i]}
+		for _, j := range t.TestedMetrics {
+			cr.Cells = append(cr.Cells, cmpCell{Diff: t.Diffs[i][j], P: t.P[i][j]})
+		}
+		v.DiffRows = append(v.DiffRows, cr)
+	}
+}
+
+// baselineOf is the --baseline value that picks row i: every group key
+// with the row's value.
+func baselineOf(c *report.Comparison, i int) string {
+	var parts []string
+	for k, key := range c.Keys {
+		parts = append(parts, key+"="+c.Rows[i].Group[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+// runRows lays out the runs table, with the progress of running runs.
+func runRows(runs []store.Run, steps map[int64]progress, redact func(string) string) []runRow {
+	out := make([]runRow, 0, len(runs))
+	for _, r := range runs {
+		row := runRow{ID: r.ID, URL: runURL(r.ID), Name: r.Name(), Status: r.Status, Error: redact(r.Error),
+			Started: r.Started, Finished: r.Finished, Host: redact(r.Host)}
+		if p, ok := steps[r.ID]; ok {
+			row.Step, row.Total = p.step, p.total
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// progress is how far a running run got: the last step it logged
+// train/loss at, of train.steps.
+type progress struct {
+	step, total int
+}
+
+// progress returns the progress of the running runs among runs.
+func (s *Server) progress(ctx context.Context, runs []store.Run) (map[int64]progress, error) {
+	var ids []int64
+	for _, r := range runs {
+		if r.Status == store.StatusRunning {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	hist, err := s.st.MetricHistory(ctx, ids, "train/loss")
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]progress{}
+	for _, r := range runs {
+		if r.Status != store.StatusRunning {
+			continue
+		}
+		p := progress{total: trainSteps(r.Config)}
+		if h := hist[r.ID]; len(h) > 0 {
+			p.step = h[len(h)-1].Step
+		}
+		if p.total > 0 {
+			p.step = min(p.step, p.total)
+		}
+		out[r.ID] = p
+	}
+	return out, nil
+}
+
+// trainSteps reads train.steps from a run's resolved config (0 if absent).
+func trainSteps(config string) int {
+	var c struct {
+		Train struct {
+			Steps int `json:"steps"`
+		} `json:"train"`
+	}
+	if json.Unmarshal([]byte(config), &c) != nil {
+		return 0
+	}
+	return c.Train.Steps
+}
+
+// curvesView is the data of the curves page.
+type curvesView struct {
+	X         store.Experiment
+	Form      form
+	Action    string
+	Metrics   []string
+	Statuses  []string
+	DataURL   string
+	LengthURL string
+}
+
+func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := r.PathValue("name")
+	x, err := s.st.ExperimentByName(ctx, name)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	f, err := readForm(r)
+	v := &curvesView{X: x, Form: f, Action: experimentURL(name) + "/curves", Statuses: []string{""}}
+	for _, st := range store.Statuses {
+		v.Statuses = append(v.Statuses, string(st))
+	}
+	p := &page{Title: name + ": curves", Crumbs: []crumb{{Name: "experiments", URL: "/"}, {Name: name, URL: experimentURL(name)}, {Name: "curves"}}, Data: v}
+	var runs []store.Run
+	if err == nil {
+		var q report.Query
+		if q, err = f.query(name); err == nil {
+			if q.Status == "" {
+				q.Status = report.StatusAny
+			}
+			var c *report.Comparison
+			if c, err = report.Compare(ctx, s.st, q); err == nil {
+				var byID map[int64]store.Run
+				if byID, err = s.runsOf(ctx, c); err == nil {
+					for _, row := range c.Rows {
+						for _, id := range row.Runs {
+							runs = append(runs, byID[id])
+						}
+					}
+					v.Metrics, err = s.cache.metricKeys(ctx, runs)
+				}
+			}
+		}
+	}
+	if err != nil {
+		p.Error = s.st.Redact(err.Error())
+		s.render(w, r, statusOf(err, true), "curves", p)
+		return
+	}
+	if v.Form.Metric == "" || !slices.Contains(v.Metrics, v.Form.Metric) {
+		if m, err := resolveMetric(v.Metrics, v.Form.Metric); err == nil {
+			v.Form.Metric = m
+		} else {
+			p.Error = err.Error()
+		}
+	}
+	api := "/api/x/" + urlPath(name)
+	v.DataURL = f.link(api + "/curves")
+	lf := form{Where: f.Where, By: f.By, Runs: f.Runs}
+	v.LengthURL = lf.link(api + "/length")
+	all, err := s.st.Runs(ctx, store.RunFilter{Experiments: []string{name}})
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	steps, err := s.progress(ctx, all)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	p.Live, p.LiveV = "/api/live?x="+urlQuery(name), liveVersion(all, steps, 0)
+	s.render(w, r, http.StatusOK, "curves", p)
+}
+
+// runView is the data of a run's page.
+type runView struct {
+	Run         store.Run
+	Name, Host  string
+	Duration    string
+	Step, Total int
+	Summaries   []summaryRow
+	ConfigYAML  string
+	Samples     []sampleRow
+	MoreSamples int
+	Heatmap     *heatmap
+	Examples    []exampleLink
+	Artifacts   []artifactRow
+	CurvesURL   string
+	CanGenerate bool
+	GenerateURL string
+}
+
+type summaryRow struct {
+	Key, Value, Raw, Doc, Direction string
+}
+
+type sampleRow struct {
+	Index                     int
+	Source, Reference, Output string
+	Correct                   bool
+}
+
+type exampleLink struct {
+	Index   int
+	URL     string
+	Current bool
+}
+
+type artifactRow struct {
+	Kind, Name, URL string
+	Size            int64
+	Created         time.Time
+}
+
+// maxSamples is how many decoded examples a run page lists.
+const maxSamples = 50
+
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	run, err := s.runOf(r)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	v := &runView{Run: run, Name: run.Name(), Host: s.st.Redact(run.Host), CurvesURL: form{Runs: []int64{run.ID}}.link(experimentURL(run.Experiment) + "/curves")}
+	v.Run.Error = s.st.Redact(run.Error)
+	if run.PID > 0 && run.Host != "" {
+		v.Host += ":" + strconv.Itoa(run.PID)
+	}
+	if !run.Started.IsZero() && !run.Finished.IsZero() {
+		v.Duration = formatDuration(run.Finished.Sub(run.Started))
+	}
+	steps, err := s.progress(ctx, []store.Run{run})
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	if p, ok := steps[run.ID]; ok {
+		v.Step, v.Total = p.step, p.total
+	}
+	sums, err := s.st.Summaries(ctx, []int64{run.ID})
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	keys := make([]string, 0, len(sums[run.ID]))
+	for k := range sums[run.ID] {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		x := sums[run.ID][k]
+		d := metrics.Describe(k)
+		row := summaryRow{Key: k, Value: report.FormatNumber(x), Raw: fullFloat(x), Doc: d.Doc}
+		if d.Direction != metrics.NoDirection {
+			row.Direction = d.Direction.String()
+		}
+		v.Summaries = append(v.Summaries, row)
+	}
+	v.ConfigYAML = s.st.Redact(configYAML(run.Config))
+	arts, err := s.st.Artifacts(ctx, run.ID)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	has := map[[2]string]bool{}
+	for _, a := range arts {
+		has[[2]string{a.Kind, a.Name}] = true
+		v.Artifacts = append(v.Artifacts, artifactRow{Kind: a.Kind, Name: a.Name, Size: a.Size, Created: a.Created,
+			URL: runURL(run.ID) + "/artifacts/" + urlPath(a.Kind) + "/" + urlPath(a.Name)})
+	}
+	if err := s.fillSamples(ctx, v, has); err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	example := 0
+	if e := r.URL.Query().Get("example"); e != "" {
+		if example, err = strconv.Atoi(e); err != nil || example < 0 {
+			s.fail(w, r, http.StatusBadRequest, fmt.Errorf("example %q: not an example number", e))
+			return
+		}
+	}
+	if err := s.fillAttention(ctx, v, has, example); err != nil {
+		s.fail(w, r, statusOf(err, true), err)
+		return
+	}
+	v.CanGenerate = !s.opt.ReadOnly && run.Status == store.StatusDone && has[[2]string{artifact.KindModel, artifact.NameParams}]
+	v.GenerateURL = runURL(run.ID) + "/generate"
+	s.render(w, r, http.StatusOK, "run", &page{
+		Title:  fmt.Sprintf("run %d", run.ID),
+		Crumbs: []crumb{{Name: "experiments", URL: "/"}, {Name: run.Experiment, URL: experimentURL(run.Experiment)}, {Name: fmt.Sprintf("run %d", run.ID)}},
+		Live:   "/api/live?run=" + strconv.FormatInt(run.ID, 10), LiveV: liveVersion([]store.Run{run}, steps, 0), Data: v,
+	})
+}
+
+// runOf reads the run named by the request's {id}.
+func (s *Server) runOf(r *http.Request) (store.Run, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.Run{}, fmt.Errorf("run %q: not a run id: %w", r.PathValue("id"), store.ErrNotFound)
+	}
+	return s.st.RunByID(r.Context(), id)
+}
+
+func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) {
+	run, err := s.runOf(r)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	kind, file := r.PathValue("kind"), r.PathValue("file")
+	data, err := s.st.Artifact(r.Context(), run.ID, kind, file)
+	if err != nil {
+		s.fail(w, r, statusOf(err, false), err)
+		return
+	}
+	name := fmt.Sprintf("run%d-%s-%s", run.ID, kind, file)
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", `attachment; filename="`+safeFilename(name)+`"`)
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(data)
+	}
+}
+
+// safeFilename keeps letters, digits and . _ - of a download's name.
+func safeFilename(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s)
+}

@@ -1,0 +1,224 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/attnlab/attnlab/artifact"
+)
+
+// configYAML shows a run's resolved config (JSON) as block-style YAML, in
+// the config's own key order; the JSON itself if it cannot be read.
+func configYAML(config string) string {
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(config), &n); err != nil {
+		return config
+	}
+	var unflow func(*yaml.Node)
+	unflow = func(n *yaml.Node) {
+		n.Style &^= yaml.FlowStyle
+		if n.Kind == yaml.ScalarNode && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 && n.Tag == "!!str" {
+			n.Style &^= yaml.DoubleQuotedStyle | yaml.SingleQuotedStyle // the encoder quotes what needs it
+		}
+		for _, c := range n.Content {
+			unflow(c)
+		}
+	}
+	unflow(&n)
+	b, err := yaml.Marshal(&n)
+	if err != nil {
+		return config
+	}
+	return string(b)
+}
+
+// fillSamples reads the decoded test examples the run stored, if any.
+func (s *Server) fillSamples(ctx context.Context, v *runView, has map[[2]string]bool) error {
+	if !has[[2]string{artifact.KindSamples, artifact.NameSamples}] {
+		return nil
+	}
+	b, err := s.st.Artifact(ctx, v.Run.ID, artifact.KindSamples, artifact.NameSamples)
+	if err != nil {
+		return err
+	}
+	var samples []artifact.Sample
+	if err := json.Unmarshal(b, &samples); err != nil {
+		return fmt.Errorf("run %d's samples: %w", v.Run.ID, err)
+	}
+	for i, sm := range samples {
+		if i == maxSamples {
+			v.MoreSamples = len(samples) - maxSamples
+			break
+		}
+		v.Samples = append(v.Samples, sampleRow{Index: sm.Index, Source: sm.Source, Reference: sm.Reference, Output: sm.Output, Correct: sm.Correct})
+	}
+	return nil
+}
+
+// maxExampleLinks is how many examples a run page links to.
+const maxExampleLinks = 40
+
+// fillAttention reads the run's attention maps and draws the one of test
+// example index (the first one when the run has no such example and index
+// is 0).
+func (s *Server) fillAttention(ctx context.Context, v *runView, has map[[2]string]bool, index int) error {
+	if !has[[2]string{artifact.KindAttention, artifact.NameAttention}] {
+		return nil
+	}
+	maps, err := s.attentionMaps(ctx, v.Run.ID)
+	if err != nil || len(maps) == 0 {
+		return err
+	}
+	cur := -1
+	for i, m := range maps {
+		if m.Index == index {
+			cur = i
+		}
+	}
+	if cur < 0 {
+		if index != 0 {
+			return fmt.Errorf("run %d has no attention map of test example %d", v.Run.ID, index)
+		}
+		cur = 0
+	}
+	for i, m := range maps {
+		if i == maxExampleLinks {
+			break
+		}
+		v.Examples = append(v.Examples, exampleLink{Index: m.Index, URL: runURL(v.Run.ID) + "?example=" + strconv.Itoa(m.Index), Current: i == cur})
+	}
+	m := maps[cur]
+	v.Heatmap = newHeatmap(m.Source, m.Output, m.Weights, fmt.Sprintf("Test example %d: attention of each output token over the source", m.Index))
+	return nil
+}
+
+func (s *Server) attentionMaps(ctx context.Context, run int64) ([]artifact.AttentionMap, error) {
+	b, err := s.st.Artifact(ctx, run, artifact.KindAttention, artifact.NameAttention)
+	if err != nil {
+		return nil, err
+	}
+	var maps []artifact.AttentionMap
+	if err := json.Unmarshal(b, &maps); err != nil {
+		return nil, fmt.Errorf("run %d's attention maps: %w", run, err)
+	}
+	return maps, nil
+}
+
+// heatmap is an attention map laid out as SVG: one square per (output
+// token, source token), its colour the weight on a fixed 0–1 scale.
+type heatmap struct {
+	Caption       string
+	Width, Height int
+	Cell          int
+	Cols, Rows    []hmLabel
+	Cells         []hmCell
+}
+
+type hmLabel struct {
+	X, Y int
+	Tok  string
+}
+
+type hmCell struct {
+	X, Y        int
+	Fill        string
+	Src, Out, W string
+}
+
+// maxLabel is the most runes of a token a heatmap label shows.
+const maxLabel = 14
+
+// newHeatmap lays out weights (one row per output token, one column per
+// source token). Rows or columns beyond the tokens given are labelled by
+// their position.
+func newHeatmap(src, out []string, weights [][]float32, caption string) *heatmap {
+	cols := 0
+	for _, row := range weights {
+		cols = max(cols, len(row))
+	}
+	rows := len(weights)
+	cell := 24
+	if n := max(rows, cols); n > 30 {
+		cell = max(8, 720/n)
+	}
+	label := func(toks []string, i int) string {
+		if i < len(toks) {
+			return tokenLabel(toks[i])
+		}
+		return "#" + strconv.Itoa(i)
+	}
+	longest := func(toks []string, n int) int {
+		w := 1
+		for i := range n {
+			w = max(w, utf8.RuneCountInString(label(toks, i)))
+		}
+		return w
+	}
+	left := 12 + 8*longest(out, rows)
+	top := 14 + int(6.2*float64(longest(src, cols)))
+	h := &heatmap{Caption: caption, Cell: cell, Width: left + cols*cell + 70, Height: top + rows*cell + 8}
+	for j := range cols {
+		x, y := left+j*cell+cell/2+4, top-6
+		h.Cols = append(h.Cols, hmLabel{X: x, Y: y, Tok: label(src, j)})
+	}
+	for i := range rows {
+		h.Rows = append(h.Rows, hmLabel{X: left - 6, Y: top + i*cell + cell*2/3, Tok: label(out, i)})
+	}
+	for i, row := range weights {
+		for j, w := range row {
+			h.Cells = append(h.Cells, hmCell{X: left + j*cell, Y: top + i*cell, Fill: weightColor(float64(w)),
+				Src: label(src, j), Out: label(out, i), W: strconv.FormatFloat(float64(w), 'f', 3, 64)})
+		}
+	}
+	return h
+}
+
+// tokenLabel shows a token: a space as ␣, a newline as ↵, a tab as ⇥,
+// other control characters as \uXXXX, cut to maxLabel runes.
+func tokenLabel(t string) string {
+	switch t {
+	case " ":
+		return "␣"
+	case "\n":
+		return "↵"
+	case "\t":
+		return "⇥"
+	case "":
+		return `""`
+	}
+	var b strings.Builder
+	for _, r := range t {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			fmt.Fprintf(&b, `\u%04x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return shorten(b.String(), maxLabel)
+}
+
+// weightColor maps a weight in [0, 1] to a colour from near-white to dark
+// blue (ColorBrewer's Blues); NaN is grey.
+func weightColor(w float64) string {
+	if math.IsNaN(w) {
+		return "rgb(200,200,200)"
+	}
+	stops := [][3]float64{{247, 251, 255}, {198, 219, 239}, {107, 174, 214}, {33, 113, 181}, {8, 48, 107}}
+	w = math.Max(0, math.Min(1, w))
+	f := w * float64(len(stops)-1)
+	i := min(int(f), len(stops)-2)
+	t := f - float64(i)
+	var c [3]int
+	for k := range c {
+		c[k] = int(math.Round(stops[i][k] + t*(stops[i+1][k]-stops[i][k])))
+	}
+	return fmt.Sprintf("rgb(%d,%d,%d)", c[0], c[1], c[2])
+}

@@ -1,0 +1,290 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// DefaultPoll is how often a live page asks whether anything changed.
+const DefaultPoll = 3 * time.Second
+
+// CSP is the Content-Security-Policy of every response: scripts, styles,
+// data and images from this server only, no inline script or style, no
+// framing, no form posting elsewhere.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// Options configure a Server.
+type Options struct {
+	// ReadOnly turns off every action beyond reading the store: the
+	// generate page answers 403. (The server never writes the store.)
+	ReadOnly bool
+	// Poll is how often live pages ask for changes; 0 means DefaultPoll.
+	Poll time.Duration
+	// LoopbackOnly accepts only requests whose Host header names a
+	// loopback address or localhost: a page on another site cannot reach
+	// a server bound to loopback through DNS rebinding. Serve sets it when
+	// it listens on a loopback address.
+	LoopbackOnly bool
+	// Version is attnlab's version, shown in the footer.
+	Version string
+	// Log receives one line per server-side error (never a stack); nil
+	// discards them.
+	Log *log.Logger
+}
+
+// Server is the dashboard: an http.Handler over one run database. It only
+// reads the store. It is safe for concurrent use.
+type Server struct {
+	st      *store.Store
+	opt     Options
+	handler http.Handler
+	pages   map[string]*template.Template
+	assets  *assets
+	cache   *histCache
+	gen     *generator
+}
+
+// New returns a dashboard over st. It fails only if the embedded templates
+// or assets are broken (a bug).
+func New(st *store.Store, opt Options) (*Server, error) {
+	if opt.Poll <= 0 {
+		opt.Poll = DefaultPoll
+	}
+	s := &Server{st: st, opt: opt, cache: newHistCache(st, defaultCachePoints)}
+	var err error
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if s.pages, err = s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.gen = newGenerator(st)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.handleExperiments)
+	mux.HandleFunc("GET /x/{name}", s.handleExperiment)
+	mux.HandleFunc("GET /x/{name}/curves", s.handleCurves)
+	mux.HandleFunc("GET /r/{id}", s.handleRun)
+	mux.HandleFunc("GET /r/{id}/artifacts/{kind}/{file}", s.handleArtifact)
+	mux.HandleFunc("GET /r/{id}/generate", s.handleGenerate)
+	mux.HandleFunc("POST /r/{id}/generate", s.handleGenerate)
+	mux.HandleFunc("GET /api/experiments", s.apiExperiments)
+	mux.HandleFunc("GET /api/x/{name}/compare", s.apiCompare)
+	mux.HandleFunc("GET /api/x/{name}/curves", s.apiCurves)
+	mux.HandleFunc("GET /api/x/{name}/length", s.apiLength)
+	mux.HandleFunc("GET /api/r/{id}/attention", s.apiAttention)
+	mux.HandleFunc("GET /api/live", s.apiLive)
+	mux.HandleFunc("GET /static/{file...}", s.assets.serve)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, http.StatusNotFound, fmt.Errorf("no page %s", r.URL.Path))
+	})
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, http.StatusForbidden, errors.New("cross-origin request refused"))
+	}))
+	s.handler = s.secure(csrf.Handler(mux))
+	return s, nil
+}
+
+// ServeHTTP serves the dashboard.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// secure sets the security headers of every response, refuses a Host
+// header that is not loopback when LoopbackOnly, and turns a panic into a
+// 500 with one line in the log.
+func (s *Server) secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", CSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.logf("internal error serving %s: %v", r.URL.Path, p)
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		if s.opt.LoopbackOnly && !loopbackHost(r.Host) {
+			http.Error(w, "attnlab serve: this server answers only to localhost (Host "+strconv.Quote(r.Host)+" refused)", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHost reports whether a Host header names this machine's loopback
+// interface: localhost, 127.0.0.0/8 or ::1, with any port.
+func loopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") || strings.HasSuffix(strings.ToLower(h), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opt.Log != nil {
+		s.opt.Log.Print(s.st.Redact(fmt.Sprintf(format, args...)))
+	}
+}
+
+// send writes body with its content type, gzip-compressed when the client
+// accepts it and it is worth it. Pages are never cached: they show live
+// data.
+func send(w http.ResponseWriter, r *http.Request, status int, ctype string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Add("Vary", "Accept-Encoding")
+	if len(body) > 1024 && acceptsGzip(r) {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		zw.Write(body)
+		zw.Close()
+		body = b.Bytes()
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(enc) == "gzip" && !strings.Contains(strings.ReplaceAll(q, " ", ""), "q=0") {
+			return true
+		}
+	}
+	return false
+}
+
+// sendJSON writes v as JSON.
+func (s *Server) sendJSON(w http.ResponseWriter, r *http.Request, v any) {
+	var b []byte
+	var err error
+	if m, ok := v.(json.Marshaler); ok {
+		b, err = m.MarshalJSON()
+	} else {
+		b, err = json.Marshal(v)
+	}
+	if err != nil {
+		s.failJSON(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	send(w, r, http.StatusOK, "application/json", b)
+}
+
+// failJSON answers an API request with {"error": message}.
+func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if status >= 500 {
+		s.logf("%s: %v", r.URL.Path, err)
+	}
+	b, _ := json.Marshal(map[string]string{"error": s.st.Redact(err.Error())})
+	send(w, r, status, "application/json", b)
+}
+
+// statusOf maps an error to an HTTP status: 404 for what does not exist,
+// 400 for what the request got wrong (given when the caller knows the
+// request carried user input), 503 when the request was cancelled, 500
+// otherwise.
+func statusOf(err error, userInput bool) int {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, report.ErrNoRuns), userInput:
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// render executes a page's template into a buffer (so that an error never
+// sends half a page) and sends it. With ?fragment=NAME only the named part
+// of the page is rendered: live pages swap it in.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	t := s.pages[name]
+	if t == nil {
+		panic("web: no template " + name)
+	}
+	p.ReadOnly, p.Version, p.PollMS = s.opt.ReadOnly, s.opt.Version, int(s.opt.Poll/time.Millisecond)
+	p.Engine = string(s.st.Engine())
+	var b bytes.Buffer
+	tmpl := "layout"
+	if f := r.URL.Query().Get("fragment"); f != "" && name != "error" {
+		if t.Lookup("frag-"+f) == nil {
+			s.fail(w, r, http.StatusNotFound, fmt.Errorf("no fragment %q", f))
+			return
+		}
+		tmpl = "frag-" + f
+	}
+	if err := t.ExecuteTemplate(&b, tmpl, p); err != nil {
+		s.logf("render %s: %v", name, err)
+		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
+		return
+	}
+	send(w, r, status, "text/html; charset=utf-8", b.Bytes())
+}
+
+// fail renders the error page.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if status >= 500 {
+		s.logf("%s: %v", r.URL.Path, err)
+	}
+	p := &page{Title: http.StatusText(status), Error: s.st.Redact(err.Error()), Status: status}
+	s.render(w, r, status, "error", p)
+}
+
+// page is what every template gets.
+type page struct {
+	Title    string
+	Crumbs   []crumb
+	Live     string // URL of the live version to poll; "" on pages that never change
+	LiveV    string // the live version the page shows
+	Error    string // a message shown in an error box
+	Status   int    // the error page's HTTP status
+	ReadOnly bool
+	Version  string
+	Engine   string
+	PollMS   int
+	Data     any // the page's own data
+}
+
+// crumb is one step of the breadcrumb trail.
+type crumb struct {
+	Name, URL string
+}

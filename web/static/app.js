@@ -1,0 +1,95 @@
+// attnlab serve: the script of every page. Live pages poll the server's
+// live version and swap in fresh copies of their [data-fragment] parts
+// when it changes; heatmaps show the weight under the pointer.
+(function () {
+  "use strict";
+
+  function initHeatmaps(root) {
+    root.querySelectorAll("figure.heatmap-box").forEach(function (fig) {
+      if (fig.dataset.ready) return;
+      fig.dataset.ready = "1";
+      var tip = fig.querySelector(".tip");
+      var svg = fig.querySelector("svg.heatmap");
+      if (!tip || !svg) return;
+      // The script's tip replaces the browser's slow title tooltips.
+      svg.querySelectorAll("rect > title").forEach(function (t) { t.remove(); });
+      svg.addEventListener("mousemove", function (e) {
+        var t = e.target;
+        if (!t || t.tagName !== "rect") { tip.hidden = true; return; }
+        tip.textContent = "output: " + t.dataset.output + "\nsource: " + t.dataset.source + "\nweight: " + t.dataset.weight;
+        var box = fig.getBoundingClientRect();
+        var x = e.clientX - box.left + 14, y = e.clientY - box.top + 14;
+        if (x + 200 > box.width) x = Math.max(0, x - 230);
+        tip.style.left = x + "px";
+        tip.style.top = y + "px";
+        tip.hidden = false;
+      });
+      svg.addEventListener("mouseleave", function () { tip.hidden = true; });
+    });
+  }
+
+  // Selects of a query form apply at once; text fields on Enter or the button.
+  function initForms() {
+    document.querySelectorAll("form.query select").forEach(function (s) {
+      s.addEventListener("change", function () { s.form.submit(); });
+    });
+  }
+
+  function initLive() {
+    var body = document.body;
+    var live = body.dataset.live;
+    if (!live) return;
+    var version = body.dataset.liveV;
+    var poll = Number(body.dataset.poll) || 3000;
+    var slow = false;
+    var dot = document.getElementById("live");
+
+    function refresh(state) {
+      var jobs = [];
+      document.querySelectorAll("[data-fragment]").forEach(function (el) {
+        var u = new URL(location.href);
+        u.hash = "";
+        u.searchParams.set("fragment", el.dataset.fragment);
+        jobs.push(fetch(u, { cache: "no-store" }).then(function (r) {
+          return r.ok ? r.text() : null;
+        }).then(function (html) {
+          if (html === null) return;
+          var open = [];
+          el.querySelectorAll("details").forEach(function (d) { open.push(d.open); });
+          el.innerHTML = html;
+          el.querySelectorAll("details").forEach(function (d, i) { if (i < open.length) d.open = open[i]; });
+          initHeatmaps(el);
+        }));
+      });
+      document.dispatchEvent(new CustomEvent("attnlab:changed", { detail: state }));
+      return Promise.all(jobs);
+    }
+
+    function tick() {
+      if (document.hidden) { schedule(); return; }
+      fetch(live, { cache: "no-store", headers: { Accept: "application/json" } }).then(function (r) {
+        return r.ok ? r.json() : null;
+      }).then(function (state) {
+        if (!state) return;
+        slow = !state.active;
+        if (dot) dot.hidden = !state.active;
+        if (state.v !== version) {
+          version = state.v;
+          body.dataset.liveV = version;
+          return refresh(state);
+        }
+      }).catch(function () { slow = true; }).then(schedule);
+    }
+
+    function schedule() { setTimeout(tick, slow ? poll * 5 : poll); }
+    schedule();
+  }
+
+  function init() {
+    initHeatmaps(document);
+    initForms();
+    initLive();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
