@@ -73,8 +73,8 @@ func buildBig(tb testing.TB, st *store.Store, sh bigShape) {
 			for _, a := range atts {
 				lr := 1e-4 * float64(l+1)
 				cfg, _ := json.Marshal(map[string]any{"seed": s + 1, "task": map[string]any{"name": "reverse"},
-					"model":   map[string]any{"attention": map[string]any{"name": a}},
-					"train":   map[string]any{"optimizer": map[string]any{"lr": lr}, "steps": sh.trainRows * 10}})
+					"model": map[string]any{"attention": map[string]any{"name": a}},
+					"train": map[string]any{"optimizer": map[string]any{"lr": lr}, "steps": sh.trainRows * 10}})
 				p, _ := json.Marshal(map[string]any{"model.attention.name": a, "train.optimizer.lr": lr})
 				specs = append(specs, store.RunSpec{Hash: fmt.Sprintf("%s-%d-%d", a, l, s), Seed: int64(s + 1), Config: string(cfg), Point: string(p)})
 			}

@@ -140,6 +140,11 @@ func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, er
 	}
 	q.Metrics, q.Sort, q.Baseline = nil, "", ""
 	c, err := report.Compare(ctx, s.st, q)
+	if errors.Is(err, report.ErrNoRuns) {
+		// No run to compare yet (say, the only run still trains): no
+		// buckets, which the page explains, rather than an error.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -403,6 +408,11 @@ func (b bucket) label() string {
 func (s *Server) length(ctx context.Context, q report.Query) (*lengthData, error) {
 	q.Metrics, q.Sort, q.Baseline = nil, "", ""
 	c, err := report.Compare(ctx, s.st, q)
+	if errors.Is(err, report.ErrNoRuns) {
+		// No run to compare yet (say, the only run still trains): no
+		// buckets, which the page explains, rather than an error.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,2 +1,57 @@
-// Package web is attnlab's dashboard.
+// Package web is attnlab's dashboard, `attnlab serve`: the run database in a
+// browser, live while runs train. A Server is an http.Handler over one
+// store.Store (SQLite or PostgreSQL alike); it only reads the store.
+//
+// # Pages
+//
+// Every page has its own URL, so it can be shared:
+//
+//	/                        experiments: description, runs by status, last activity, best main metric
+//	/x/NAME                  one experiment: the comparison table of attnlab compare (report.Compare,
+//	                         the same code and numbers), with where/by/pool/baseline/metrics/sort/status
+//	                         chosen in a form whose fields are the CLI's flags; its runs with progress
+//	/x/NAME/curves           any metric of the selected runs, one line per run or the mean per group with
+//	                         a min–max or ± std band; log scale, zoom, hover values; accuracy by length
+//	/r/ID                    a run: status, timing, host, config as YAML, summaries, samples, attention
+//	                         heatmaps (SVG; hover shows source token, output token, weight), artifacts
+//	/r/ID/artifacts/KIND/F   an artifact to download (the weights as safetensors)
+//	/r/ID/generate           decode an input with a finished run's model (403 with Options.ReadOnly)
+//
+// The pages are server-rendered html/template; the JSON behind them is under
+// /api/ (compare, curves, length, attention, experiments, live).
+//
+// # Live
+//
+// A page that shows something that can still change names a live URL
+// (/api/live?...) in its body; app.js polls it every Options.Poll and, when
+// the version it answers changes (status, attempt, finish time or last
+// metric step of any run shown), fetches the page again with
+// ?fragment=NAME and swaps in each [data-fragment] part; curves.js redraws
+// its chart. Polling backs off while nothing runs.
+//
+// # Safety
+//
+// Every value from the database goes through html/template escaping; form
+// values reach SQL only through report.Query (bound parameters). Every
+// response carries a Content-Security-Policy without inline script or
+// style (CSP); scripts and styles are embedded files under static/ served
+// with a content hash in their URL. With Options.LoopbackOnly a request
+// whose Host is not a loopback name is refused (DNS rebinding), and
+// cross-origin POSTs are refused. Database URLs in messages go through
+// store.Redact, so a password is never shown.
+//
+// # Assets
+//
+// static/vendor holds third-party front-end code (uPlot), unmodified from
+// the npm registry at a pinned version with its licence; its README says
+// how to update it and TestVendoredAssets pins each file's SHA-256.
+//
+// # Speed
+//
+// The histories of runs that are no longer running are cached (histCache);
+// a curves answer is bounded by pointBudget values: long histories are
+// downsampled to at most maxLinePoints buckets per line, each keeping its
+// minimum and maximum (align). BenchmarkExperimentPage500 and
+// BenchmarkCurvesPage500 measure a 500-run experiment with 10,000 metric
+// rows per run.
 package web

@@ -195,6 +195,13 @@ func TestAPIs(t *testing.T) {
 		if sr := ld.Series[2]; sr.Label != "attention.name=additive (3 runs)" || !near(sr.Y[0], 0.93) || !near(sr.Lo[0], 0.92) || !near(sr.Hi[0], 0.94) {
 			t.Errorf("length additive: %+v, want mean 0.93 in [0.92, 0.94]", sr)
 		}
+		// Only the running run: nothing done to plot yet, not an error
+		// (the curves page of a first run asks for it while it trains).
+		ld = lengthData{}
+		getJSON("/api/x/scan/length?where=status%3Drunning", 200, &ld)
+		if ld.Buckets == nil || len(ld.Buckets) != 0 || len(ld.Series) != 0 {
+			t.Errorf("length of a running run: %+v, want no buckets", ld)
+		}
 
 		var maps []map[string]any
 		getJSON("/api/r/"+add1+"/attention", 200, &maps)

@@ -137,7 +137,7 @@
         scales: { x: { time: false }, y: { distr: log ? 3 : 1 } },
         axes: [
           { label: opts.xlabel, labelSize: 20, size: 40, values: opts.xticks },
-          { label: opts.ylabel(d), labelSize: 20, size: 56, values: function (u, ticks) { return ticks.map(fmt); } }
+          { label: opts.ylabel(d), labelSize: 20, size: 56, values: function (u, ticks) { return ticks.map(function (t) { return t === null || t === undefined ? "" : fmt(t); }); } }
         ],
         cursor: { focus: { prox: 16 }, drag: { x: true, y: false } },
         focus: { alpha: 0.35 },
@@ -186,6 +186,9 @@
     function load(keep) {
       return getJSON(el.dataset.src).then(function (d) {
         data = d;
+        // What the chart shows, for tests and for anyone reading the DOM.
+        el.dataset.points = d.x.length;
+        el.dataset.lastStep = d.x.length ? d.x[d.x.length - 1] : "";
         describe(d);
         c.draw(d, keep);
       }).catch(function (e) {

@@ -1,0 +1,539 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/attnlab/attnlab/internal/testenv"
+	"github.com/attnlab/attnlab/store"
+)
+
+// startServe runs attnlab serve on a free loopback port in this process,
+// as a user would from a terminal, and returns its base URL (no trailing
+// slash). Cleanup stops it as Ctrl-C does and checks that it stopped
+// cleanly.
+func startServe(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb syncBuffer
+	done := make(chan result, 1)
+	go func() {
+		var b bytes.Buffer
+		r := attnlabWith(ctx, "", &errb, &b, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+		r.stderr = errb.String()
+		done <- r
+	}()
+	re := regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+/`)
+	deadline := time.Now().Add(30 * time.Second)
+	var url string
+	for url == "" {
+		url = re.FindString(errb.String())
+		select {
+		case r := <-done:
+			cancel()
+			t.Fatalf("serve exited before it listened: %v", r)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not say where it listens:\n%s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case r := <-done:
+			if r.code != exitOK || !strings.HasSuffix(r.stderr, "attnlab serve: stopped\n") {
+				t.Errorf("serve after Ctrl-C: %v", r)
+			}
+			noTrace(t, r)
+		case <-time.After(15 * time.Second):
+			t.Errorf("serve did not stop within 15 s of Ctrl-C")
+		}
+	})
+	return strings.TrimSuffix(url, "/")
+}
+
+// browser is a headless Chromium tab that records every console error,
+// uncaught exception and error log entry (CSP violations, failed loads) of
+// the pages it shows.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	dir  string // where screenshots go: the test's artifact directory
+	mu   sync.Mutex
+	errs []string
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := testenv.Chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 800))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	b := &browser{t: t, dir: t.ArtifactDir()}
+	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithListener(b.event))
+	t.Cleanup(func() { cancelB(); cancelA() })
+	// The first Run starts the browser and lives as long as ctx: no timeout
+	// on it (each step below has its own).
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	b.ctx = ctx
+	return b
+}
+
+func (b *browser) event(ev any) {
+	var msg string
+	switch e := ev.(type) {
+	case *cdpruntime.EventConsoleAPICalled:
+		if e.Type == cdpruntime.ConsoleAPICalledTypeError {
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, string(a.Value)+a.Description)
+			}
+			msg = "console.error: " + strings.Join(parts, " ")
+		}
+	case *cdpruntime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg = "exception: " + d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+	case *cdplog.EventEntryAdded:
+		if e.Entry.Level == cdplog.EntryLevelError {
+			msg = fmt.Sprintf("log %s: %s %s", e.Entry.Source, e.Entry.Text, e.Entry.URL)
+		}
+	}
+	if msg != "" {
+		b.mu.Lock()
+		b.errs = append(b.errs, msg)
+		b.mu.Unlock()
+	}
+}
+
+// noErrors fails the test if any page logged an error so far.
+func (b *browser) noErrors(where string) {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.errs {
+		b.t.Errorf("%s: the browser logged %s", where, e)
+	}
+	b.errs = nil
+}
+
+// do runs steps with a timeout.
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression and decodes its value into v.
+func (b *browser) eval(expr string, v any) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[json.RawMessage]("JSON.stringify("+expr+")"))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		b.t.Fatalf("evaluate %s: %s: %v", expr, raw, err)
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		b.t.Fatalf("evaluate %s: %s: %v", expr, s, err)
+	}
+}
+
+// shoot saves a PNG of the whole page as NAME.png at 1280 px and as
+// NAME-390.png at a phone's width, and checks at the phone's width that
+// the page itself does not scroll sideways (wide tables scroll inside
+// their own box).
+func (b *browser) shoot(name string) {
+	b.t.Helper()
+	b.save(name + ".png")
+	b.do("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)), chromedp.Sleep(300*time.Millisecond))
+	var widths struct{ Page, View int }
+	b.eval(`({Page: document.documentElement.scrollWidth, View: window.innerWidth})`, &widths)
+	if widths.Page > widths.View {
+		b.t.Errorf("%s at 390 px: the page is %d px wide, the window %d: something does not wrap or scroll in its box", name, widths.Page, widths.View)
+	}
+	b.save(name + "-390.png")
+	b.do("desktop width", chromedp.EmulateViewport(1280, 800), chromedp.Sleep(300*time.Millisecond))
+}
+
+func (b *browser) save(file string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", file, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, file), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// hover moves the mouse to the centre of the first element sel matches.
+func (b *browser) hover(sel string) {
+	b.t.Helper()
+	var c struct{ X, Y float64 }
+	b.eval(`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); e.scrollIntoView({block: "center", inline: "center"}); const r = e.getBoundingClientRect(); return {X: r.left + r.width/2, Y: r.top + r.height/2}; })()`, &c)
+	b.do("hover "+sel, chromedp.MouseEvent(chromedp.MouseMoved, c.X, c.Y))
+}
+
+// shown is a number as a page or the CLI prints it: digits with thousands
+// separators, an optional sign.
+var shown = regexp.MustCompile(`[-+−]?[0-9][0-9,]*(\.[0-9]+)?`)
+
+// agrees reports whether text, a number printed with some decimals, is
+// want rounded to those decimals.
+func agrees(text string, want float64) bool {
+	text = strings.ReplaceAll(strings.ReplaceAll(text, ",", ""), "−", "-")
+	x, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return false
+	}
+	dec := 0
+	if i := strings.IndexByte(text, '.'); i >= 0 {
+		dec = len(text) - i - 1
+	}
+	return math.Abs(x-want) <= 0.5*math.Pow(10, -float64(dec))+1e-9*math.Abs(want)
+}
+
+// compareJSON is the part of attnlab compare --format json the browser test
+// checks the page against.
+type compareJSON struct {
+	Metrics []string `json:"metrics"`
+	Rows    []struct {
+		Label string `json:"label"`
+		Runs  []int64
+		Cells map[string]struct {
+			Mean   *float64 `json:"mean"`
+			Std    *float64 `json:"std"`
+			N      int      `json:"n"`
+			Tested bool     `json:"tested"`
+			Diff   *float64 `json:"diff"`
+			Low    *float64 `json:"ci_low"`
+			High   *float64 `json:"ci_high"`
+			PAdj   *float64 `json:"p_adj"`
+		} `json:"cells"`
+	} `json:"rows"`
+}
+
+func compareAsJSON(t *testing.T, db string, args ...string) compareJSON {
+	t.Helper()
+	r := attnlab(t, append([]string{"compare", "tiny", "--db", db, "--format", "json"}, args...)...)
+	wantOK(t, r)
+	var c compareJSON
+	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
+		t.Fatalf("compare --format json: %v\n%s", err, r.stdout)
+	}
+	return c
+}
+
+// pageTable is a comparison table as the browser shows it.
+type pageTable struct {
+	Heads []string   // the metric columns' titles
+	Rows  [][]string // each row's cells: the metric columns only
+	N     []string   // each row's n
+}
+
+const readTable = `(sel => { const t = document.querySelector(sel); if (!t) return null;
+  return {
+    Heads: [...t.querySelectorAll("thead th.metric")].map(th => th.textContent.trim()),
+    Rows: [...t.querySelectorAll("tbody tr")].map(tr => [...tr.querySelectorAll("td.num")].map(td => td.innerText.trim())),
+    N: [...t.querySelectorAll("tbody tr td.n")].map(td => td.innerText.trim()),
+  }; })`
+
+// checkMeans checks that the visible table of means shows compare's numbers.
+func checkMeans(t *testing.T, page pageTable, c compareJSON) {
+	t.Helper()
+	if len(page.Rows) != len(c.Rows) || len(page.Heads) != len(c.Metrics) {
+		t.Fatalf("page shows %d rows × %v, compare has %d rows × %v", len(page.Rows), page.Heads, len(c.Rows), c.Metrics)
+	}
+	for j, m := range c.Metrics {
+		if page.Heads[j] != m {
+			t.Errorf("column %d is %q on the page, %q in compare", j, page.Heads[j], m)
+		}
+	}
+	checked := 0
+	for i, row := range c.Rows {
+		if page.N[i] != strconv.Itoa(len(row.Runs)) {
+			t.Errorf("row %s: n %s on the page, %d runs in compare", row.Label, page.N[i], len(row.Runs))
+		}
+		for j, m := range c.Metrics {
+			cell, text := row.Cells[m], page.Rows[i][j]
+			nums := shown.FindAllString(text, -1)
+			if cell.Mean == nil {
+				if len(nums) != 0 {
+					t.Errorf("row %s %s: page %q, compare has no value", row.Label, m, text)
+				}
+				continue
+			}
+			if len(nums) == 0 || !agrees(nums[0], *cell.Mean) {
+				t.Errorf("row %s %s: page %q, compare's mean %v", row.Label, m, text, *cell.Mean)
+			}
+			if cell.Std != nil && strings.Contains(text, "±") && (len(nums) < 2 || !agrees(nums[1], *cell.Std)) {
+				t.Errorf("row %s %s: page %q, compare's std %v", row.Label, m, text, *cell.Std)
+			}
+			checked++
+		}
+	}
+	if checked < len(c.Rows)*3 {
+		t.Errorf("only %d numbers checked", checked)
+	}
+}
+
+// TestServeInBrowser trains the tiny experiment, starts attnlab serve, and
+// clicks through every page in headless Chromium as a user would: the
+// experiments, the experiment's comparison (its numbers must be compare
+// --format json's), a baseline chosen in the page, the curves, a run with
+// its attention heatmap. No page may log an error; each is saved as a
+// screenshot at 1280 and 390 px in the test's artifact directory
+// (go test -artifacts keeps them).
+func TestServeInBrowser(t *testing.T) {
+	b := newBrowser(t)
+	db := sharedDB(t)
+	base := startServe(t, "--db", db)
+	t.Logf("screenshots in %s", b.dir)
+
+	// Experiments.
+	b.do("experiments page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#experiments")))
+	var names []string
+	b.eval(`[...document.querySelectorAll("#experiments td.name a")].map(a => a.textContent)`, &names)
+	if strings.Join(names, ",") != "tiny,tinylm" && strings.Join(names, ",") != "tinylm,tiny" {
+		t.Errorf("experiments page lists %q, want tiny and tinylm", names)
+	}
+	b.shoot("experiments")
+	b.noErrors("experiments page")
+
+	// An experiment: click through to it.
+	b.do("click tiny", chromedp.Click(chromedp.CSS(`#experiments a[href="/x/tiny"]`)), chromedp.WaitVisible(chromedp.CSS("#means")))
+	var page pageTable
+	b.eval(readTable+`("#means")`, &page)
+	checkMeans(t, page, compareAsJSON(t, db))
+	b.shoot("experiment")
+	b.noErrors("experiment page")
+
+	// The comparison with a baseline typed into the page's form.
+	b.do("baseline", chromedp.SetValue(chromedp.CSS(`input[name="baseline"]`), "attention.name=none"),
+		chromedp.Click(chromedp.CSS(`form.query button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("#diffs")))
+	c := compareAsJSON(t, db, "--baseline", "attention.name=none")
+	b.eval(readTable+`("#means")`, &page)
+	checkMeans(t, page, c)
+	var diffs pageTable
+	b.eval(readTable+`("#diffs")`, &diffs)
+	tested := 0
+	for i, row := range c.Rows {
+		for _, m := range c.Metrics {
+			cell := row.Cells[m]
+			if !cell.Tested || cell.Diff == nil {
+				continue
+			}
+			j := slicesIndex(diffs.Heads, m)
+			if j < 0 || len(diffs.Rows) == 0 {
+				t.Fatalf("diff table lacks %s: %+v", m, diffs)
+			}
+			// The diff table has one row per compared row (the baseline's is left out).
+			text := diffs.Rows[i-1][j]
+			nums := shown.FindAllString(text, -1)
+			if len(nums) < 4 || !agrees(nums[0], *cell.Diff) || !agrees(nums[1], *cell.Low) || !agrees(nums[2], *cell.High) ||
+				(!strings.Contains(text, "p<") && !agrees(nums[3], *cell.PAdj)) {
+				t.Errorf("row %s %s: page %q, compare Δ %v [%v, %v] p %v", row.Label, m, text, *cell.Diff, *cell.Low, *cell.High, *cell.PAdj)
+			}
+			tested++
+		}
+	}
+	if tested == 0 {
+		t.Errorf("no difference checked: %+v", diffs)
+	}
+	b.shoot("compare-baseline")
+	b.noErrors("comparison with a baseline")
+
+	// Curves, from the experiment page's link.
+	b.do("curves", chromedp.Click(chromedp.CSS(`p.links a[href^="/x/tiny/curves"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")), chromedp.WaitVisible(chromedp.CSS("#legend li")),
+		chromedp.WaitVisible(chromedp.CSS("#length .uplot canvas")))
+	var legend []string
+	b.eval(`[...document.querySelectorAll("#legend li")].map(li => li.textContent)`, &legend)
+	if len(legend) != 2 || !strings.Contains(strings.Join(legend, " "), "none") || !strings.Contains(strings.Join(legend, " "), "additive") {
+		t.Errorf("curves legend %q, want the two groups", legend)
+	}
+	b.hover("#chart .u-over")
+	var tip string
+	b.eval(`document.getElementById("tip").hidden ? "" : document.getElementById("tip").textContent`, &tip)
+	if !strings.HasPrefix(tip, "step ") || !strings.Contains(tip, ": ") {
+		t.Errorf("hovering the chart shows %q, want the step and the values", tip)
+	}
+	b.do("log scale", chromedp.Click(chromedp.CSS("#log")), chromedp.Sleep(300*time.Millisecond))
+	var logURL string
+	b.eval(`location.search`, &logURL)
+	if !strings.Contains(logURL, "log=1") {
+		t.Errorf("log scale toggle: URL query %q lacks log=1", logURL)
+	}
+	b.shoot("curves")
+	b.noErrors("curves page")
+
+	// A run with its heatmap: back to the comparison, a run of the additive row.
+	b.do("run", chromedp.Navigate(base+"/x/tiny"), chromedp.WaitVisible(chromedp.CSS("#means")),
+		chromedp.Click(chromedp.CSS(`#means tr[data-row="1"] td.runs a`)),
+		chromedp.WaitVisible(chromedp.CSS("svg.heatmap rect")))
+	var rect struct{ Source, Output, Weight string }
+	b.eval(`(() => { const r = document.querySelectorAll("svg.heatmap rect")[1]; r.id = "probe"; return {Source: r.dataset.source, Output: r.dataset.output, Weight: r.dataset.weight}; })()`, &rect)
+	b.hover("#probe")
+	b.eval(`(() => { const t = document.querySelector("figure.heatmap-box .tip"); return t.hidden ? "" : t.textContent; })()`, &tip)
+	if want := "output: " + rect.Output + "\nsource: " + rect.Source + "\nweight: " + rect.Weight; tip != want || rect.Weight == "" {
+		t.Errorf("hovering a heatmap cell shows %q, want %q", tip, want)
+	}
+	var links []string
+	b.eval(`[...document.querySelectorAll("a[href*='/artifacts/']")].map(a => a.getAttribute("href"))`, &links)
+	weights := ""
+	for _, l := range links {
+		if strings.HasSuffix(l, ".safetensors") {
+			weights = l
+		}
+	}
+	if weights == "" {
+		t.Errorf("run page links no safetensors weights: %q", links)
+	} else if resp, err := http.Get(base + weights); err != nil || resp.StatusCode != 200 {
+		t.Errorf("download %s: %v %v", weights, resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	b.shoot("run")
+	b.noErrors("run page")
+}
+
+func slicesIndex(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestServeLive starts a run that trains for a while, opens its curves
+// page, and watches new points arrive without a reload.
+func TestServeLive(t *testing.T) {
+	b := newBrowser(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "live.db")
+	cfg := filepath.Join(dir, "slow.yaml")
+	writeFile(t, cfg, `name: slow
+description: a run long enough to watch
+task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 200, valid_size: 20, test_size: 20}
+model:
+  name: seq2seq-rnn
+  embed: 16
+  encoder: {name: lstm, hidden: 32}
+  attention: {name: additive}
+train:
+  optimizer: {name: adam, lr: 1.0e-2}
+  batch_size: 16
+  steps: 100000
+  eval_every: 100000
+  log_every: 5
+seeds: [1]
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb syncBuffer
+	done := make(chan result, 1)
+	go func() {
+		var out bytes.Buffer
+		done <- attnlabWith(ctx, "", &errb, &out, "run", cfg, "--db", db)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	// Wait until the run has written a first batch of points.
+	base := ""
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if st, err := store.OpenExisting(db); err == nil {
+			st.Close()
+			if base == "" {
+				base = startServe(t, "--db", db)
+			}
+			resp, err := http.Get(base + "/api/x/slow/curves?metric=train/loss&status=running")
+			if err == nil {
+				var d struct{ X []float64 }
+				json.NewDecoder(resp.Body).Decode(&d)
+				resp.Body.Close()
+				if len(d.X) > 0 {
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run wrote no metric points in 2 minutes:\n%s", errb.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.do("curves", chromedp.Navigate(base+"/x/slow/curves?metric=train/loss"), chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")))
+	var marker string
+	b.eval(`(() => { window.notReloaded = "yes"; return window.notReloaded; })()`, &marker)
+	steps := func() (n int, last float64) {
+		var s struct {
+			N    int
+			Last float64
+		}
+		b.eval(`(d => ({N: Number(d.points || 0), Last: Number(d.lastStep || 0)}))(document.getElementById("chart").dataset)`, &s)
+		return s.N, s.Last
+	}
+	n0, first := steps()
+	if n0 == 0 {
+		t.Fatalf("the curves page drew no points")
+	}
+	b.save("live-before.png")
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		n, last := steps()
+		if last > first {
+			t.Logf("without a reload the chart went from %d points (last step %v) to %d (last step %v)", n0, first, n, last)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new point in 60 s: still %d points, last step %v", n, last)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	b.eval(`window.notReloaded || "reloaded"`, &marker)
+	if marker != "yes" {
+		t.Errorf("the page was reloaded")
+	}
+	var status string
+	b.eval(`document.getElementById("live").hidden ? "hidden" : "shown"`, &status)
+	if status != "shown" {
+		t.Errorf("the live marker is %s while the run trains", status)
+	}
+	b.save("live-after.png")
+	b.noErrors("live curves page")
+}
