@@ -502,10 +502,13 @@ seeds: [1]
 	b.eval(`(() => { window.notReloaded = "yes"; return window.notReloaded; })()`, &marker)
 	steps := func() (n int, last float64) {
 		var s struct {
-			N    int
-			Last float64
+			N           int
+			Last, Shown float64
 		}
-		b.eval(`(d => ({N: Number(d.points || 0), Last: Number(d.lastStep || 0)}))(document.getElementById("chart").dataset)`, &s)
+		b.eval(`(d => ({N: Number(d.points || 0), Last: Number(d.lastStep || 0), Shown: Number(d.xMax || 0)}))(document.getElementById("chart").dataset)`, &s)
+		if s.Shown < s.Last {
+			t.Errorf("the chart has points up to step %v but shows the x axis only up to %v", s.Last, s.Shown)
+		}
 		return s.N, s.Last
 	}
 	n0, first := steps()

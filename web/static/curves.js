@@ -124,7 +124,10 @@
     function draw(d, keep) {
       var b = build(d);
       if (plot && keep && plot.series.length === b.series.length) {
-        plot.setData(b.cols, false);
+        // New points of a live run: follow them, unless the user zoomed in.
+        var x = plot.data[0], xs = plot.scales.x;
+        var whole = !x.length || (xs.min <= x[0] && xs.max >= x[x.length - 1]);
+        plot.setData(b.cols, whole);
         return;
       }
       if (plot) plot.destroy();
@@ -143,7 +146,9 @@
         focus: { alpha: 0.35 },
         hooks: {
           setCursor: [showTip],
-          setSeries: [function (u, i) { opts.focused = i; }]
+          setSeries: [function (u, i) { opts.focused = i; }],
+          // The x range shown, for tests and for anyone reading the DOM.
+          setScale: [function (u, key) { if (key === "x") el.dataset.xMax = u.scales.x.max; }]
         }
       };
       if (opts.xrange) cfg.scales.x.range = opts.xrange;
