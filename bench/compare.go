@@ -3,7 +3,8 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+
+	"github.com/attnlab/attnlab/internal/safein"
 )
 
 // TorchRow is one row of the JSON that ../shared/bench/torch_ref.py writes
@@ -32,12 +33,15 @@ type Reference struct {
 	Rows []TorchRow
 }
 
+// maxReference bounds the size of a file of PyTorch figures (16 MiB).
+const maxReference = 16 << 20
+
 // ReadReference reads the rows torch_ref.py wrote with --json. It fails on
 // a file that is not such a list of rows.
 func ReadReference(path string) (*Reference, error) {
-	data, err := os.ReadFile(path)
+	data, err := safein.ReadFile(path, maxReference)
 	if err != nil {
-		return nil, fmt.Errorf("bench: read PyTorch figures: %w", err)
+		return nil, fmt.Errorf("bench: read PyTorch figures: %s: %w", path, err)
 	}
 	var rows []TorchRow
 	if err := json.Unmarshal(data, &rows); err != nil {

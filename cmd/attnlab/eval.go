@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/safein"
 	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/runs"
@@ -245,16 +243,17 @@ func (f *evalFlags) read(file string) ([]evalLine, error) {
 	return out, nil
 }
 
+// maxEvalFile bounds the size of a file eval scores (256 MiB).
+const maxEvalFile = 256 << 20
+
 // readLines returns the lines of a UTF-8 text file, without their "\n" or
 // "\r\n" (a final newline ends the last line; a leading byte-order mark is
-// dropped), or a one-line error naming the file.
+// dropped), or a one-line error naming the file. Only a regular file of at
+// most maxEvalFile bytes is read (internal/safein): a FIFO or a device is
+// refused at once, without blocking.
 func readLines(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := safein.ReadFile(path, maxEvalFile)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))

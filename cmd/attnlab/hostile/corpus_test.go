@@ -67,9 +67,6 @@ type tcase struct {
 // with whose work it is. They run; a pending case that fails is skipped with
 // "PENDING", one that passes fails the test (remove it from this table).
 var pending = map[string]string{
-	"eval-src-dev-zero":         "H1/H5: eval reads --src/--ref/FILE.tsv as regular files with a size limit",
-	"eval-tsv-fifo":             "H1/H5: eval reads its files as regular files",
-	"bench-compare-dev-zero":    "H1/H6: bench --compare read as a regular file with a size limit",
 	"memory-estimate":           "H1: memory estimate at plan time (--max-memory)",
 	"pairs-long-line":           "H1: lines longer than a limit are an error naming the line",
 	"pairs-three-bad-lines":     "H1: plan validates the data files, every problem with file:line",
