@@ -50,10 +50,19 @@ func (p Plugin) Clone() Plugin {
 func (p Plugin) MarshalJSON() ([]byte, error) { return json.Marshal(p.Tree()) }
 
 // UnmarshalJSON reads what MarshalJSON wrote. Numbers become float64.
+//
+// It also reads the shape that runs stored before the flat form were
+// written in, {"Name": ..., "Params": {...}} (the struct's default JSON),
+// so that their model specs still load: no parameter key is capitalised,
+// so the two cannot be confused.
 func (p *Plugin) UnmarshalJSON(b []byte) error {
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
+	}
+	if old, ok := legacyPlugin(m); ok {
+		*p = old
+		return nil
 	}
 	name, ok := m["name"].(string)
 	if !ok {
@@ -120,4 +129,41 @@ func CloneValue(v any) any {
 		return x.Clone()
 	}
 	return v
+}
+
+// legacyPlugin reads the old JSON shape of a Plugin, {"Name": ...,
+// "Params": {...}} with no other key; nested plugin blocks in Params stay
+// maps in that shape's own form, as PluginOf reads them.
+func legacyPlugin(m map[string]any) (Plugin, bool) {
+	name, ok := m["Name"].(string)
+	if !ok || len(m) > 2 {
+		return Plugin{}, false
+	}
+	params := map[string]any{}
+	switch x := m["Params"].(type) {
+	case nil:
+		if _, has := m["Params"]; !has && len(m) > 1 {
+			return Plugin{}, false
+		}
+	case map[string]any:
+		for k, v := range x {
+			params[k] = legacyValue(v)
+		}
+	default:
+		return Plugin{}, false
+	}
+	return Plugin{Name: name, Params: params}, true
+}
+
+// legacyValue turns a nested plugin block of the old shape into the flat
+// map PluginOf reads; other values are returned as they are.
+func legacyValue(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	if old, ok := legacyPlugin(m); ok {
+		return old.Tree()
+	}
+	return m
 }

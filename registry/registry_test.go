@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -384,6 +385,33 @@ func TestParseRange(t *testing.T) {
 			if r.Contains(v) {
 				t.Errorf("%s contains %v", tc.tag, v)
 			}
+		}
+	}
+}
+
+// TestPluginLegacyJSON: the shape runs stored before the flat form hold,
+// {"Name": ..., "Params": {...}}, nested blocks included, reads as the same
+// Plugin; something that is neither shape is still an error.
+func TestPluginLegacyJSON(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Plugin
+	}{
+		{`{"Name":"lstm","Params":{"hidden":8,"layers":1}}`, Plugin{Name: "lstm", Params: map[string]any{"hidden": 8.0, "layers": 1.0}}},
+		{`{"Name":"dot","Params":null}`, Plugin{Name: "dot", Params: map[string]any{}}},
+		{`{"Name":"dot"}`, Plugin{Name: "dot", Params: map[string]any{}}},
+		{`{"Name":"multi-head","Params":{"heads":2,"head":{"Name":"additive","Params":{"dim":4}}}}`,
+			Plugin{Name: "multi-head", Params: map[string]any{"heads": 2.0, "head": map[string]any{"name": "additive", "dim": 4.0}}}},
+	} {
+		var got Plugin
+		if err := json.Unmarshal([]byte(tc.in), &got); err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Unmarshal(%s) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{`{"Name":"x","Params":3}`, `{"Name":"x","Params":{},"extra":1}`, `{"Params":{}}`} {
+		var got Plugin
+		if err := json.Unmarshal([]byte(bad), &got); err == nil {
+			t.Errorf("Unmarshal(%s) = %+v, want an error", bad, got)
 		}
 	}
 }
