@@ -106,6 +106,7 @@ const Level = 0.95
 var DefaultMetrics = []string{
 	"test/exact_match",
 	"test/bleu",
+	"test/chrf",
 	"test/loss",
 	"test/align_acc",
 	"perf/tokens_per_s",
@@ -140,6 +141,11 @@ type Comparison struct {
 	TestCost bool
 	// Tasks is the number of distinct tasks among the rows (see Row.Task).
 	Tasks int
+	// Signatures are the sacreBLEU signatures stored with the runs' scores
+	// (artifact.Score) of the metric columns they sign (test/bleu,
+	// test/chrf, test/chrf++), in column order; every format states them
+	// under the table.
+	Signatures []Signature
 }
 
 // Row is one group of runs: the runs that share the values of the group
@@ -276,6 +282,9 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 		c.Baseline = b
 	}
 	c.mark()
+	if err := c.loadSignatures(ctx, st); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -2,13 +2,16 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/store"
 )
@@ -59,7 +62,7 @@ func TestCompareGroupsByVaryingKeys(t *testing.T) {
 	if want := []string{"model.attention.dim"}; !slices.Equal(c.Derived, want) || len(c.Pooled) != 0 {
 		t.Errorf("Derived = %q, Pooled = %q; want %q and none", c.Derived, c.Pooled, want)
 	}
-	if want := []string{"test/exact_match", "test/bleu", "test/loss", "perf/tokens_per_s", "model/params"}; !slices.Equal(c.Metrics, want) {
+	if want := []string{"test/exact_match", "test/bleu", "test/chrf", "test/loss", "perf/tokens_per_s", "model/params"}; !slices.Equal(c.Metrics, want) {
 		t.Errorf("Metrics = %q, want the defaults present %q", c.Metrics, want)
 	}
 	if want := []string{"attention.name=none", "attention.name=dot", "attention.name=additive"}; !slices.Equal(rowLabels(c), want) {
@@ -67,6 +70,11 @@ func TestCompareGroupsByVaryingKeys(t *testing.T) {
 	}
 	if c.Baseline != -1 {
 		t.Errorf("Baseline = %d, want -1", c.Baseline)
+	}
+	// test/chrf++ is stored but not a column: its signature is not shown.
+	wantSigs := []Signature{{Metric: "test/bleu", Line: "BLEU|" + sigBLEU13a}, {Metric: "test/chrf", Line: "chrF2|" + sigChrF}}
+	if !reflect.DeepEqual(c.Signatures, wantSigs) {
+		t.Errorf("Signatures = %+v, want %+v", c.Signatures, wantSigs)
 	}
 	// Rows hold the done runs only (not the failed and the queued one), one per seed.
 	run := ids["scan-attn"]
@@ -751,5 +759,70 @@ func TestCompareStarsWithinATask(t *testing.T) {
 		if row.Task != -1 || row.Cells[0].Best {
 			t.Errorf("pooled row %s: Task %d, Best %v; want -1, false", c.Label(i), row.Task, row.Cells[0].Best)
 		}
+	}
+}
+
+// TestCompareSignatures: the sacreBLEU signatures stored with the runs'
+// scores are stated under the table, per column shown; rows scored with
+// other settings are named, and runs stored without scores counted.
+func TestCompareSignatures(t *testing.T) {
+	x := fakeExperiment{name: "sigs"}
+	for s := range 2 {
+		for _, tok := range []string{"13a", "intl", "old"} {
+			r := fakeRun{params: map[string]any{"eval.bleu.tokenize": tok}, seed: int64(s + 1),
+				sums: map[string]float64{"test/bleu": 30 + float64(s), "test/exact_match": 0.5}}
+			switch tok {
+			case "13a":
+				r.scores = []artifact.Score{{Key: "test/bleu", Name: "BLEU", Score: 30, Signature: sigBLEU13a}}
+			case "intl":
+				r.scores = []artifact.Score{{Key: "test/bleu", Name: "BLEU", Score: 31, Signature: sigBLEUIntl}}
+			}
+			x.runs = append(x.runs, r)
+		}
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{})
+	want := []Signature{
+		{Metric: "test/bleu", Line: "BLEU|" + sigBLEU13a, Rows: []int{0}},
+		{Metric: "test/bleu", Line: "BLEU|" + sigBLEUIntl, Rows: []int{1}},
+	}
+	if !reflect.DeepEqual(c.Signatures, want) {
+		t.Fatalf("Signatures = %+v, want %+v", c.Signatures, want)
+	}
+	note := "test/bleu: BLEU|" + sigBLEU13a + " (bleu.tokenize=13a), BLEU|" + sigBLEUIntl +
+		" (bleu.tokenize=intl); 2 runs stored without one"
+	if notes := c.notes(false); !slices.Contains(notes, note) {
+		t.Errorf("notes = %q\nwant among them %q", notes, note)
+	}
+	for _, format := range []string{"table", "markdown", "json"} {
+		var b strings.Builder
+		if err := c.WriteWidth(&b, format, 80); err != nil {
+			t.Fatal(err)
+		}
+		for _, sig := range []string{sigBLEU13a, sigBLEUIntl} {
+			if format == "markdown" {
+				sig = escapeMarkdown(sig)
+			}
+			if !strings.Contains(b.String(), sig) {
+				t.Errorf("%s output lacks the signature %s:\n%s", format, sig, b.String())
+			}
+		}
+	}
+	var back Comparison
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Signatures, want) {
+		t.Errorf("signatures read back from JSON = %+v, want %+v", back.Signatures, want)
+	}
+
+	// Without a BLEU column, no signature.
+	c = mustCompare(t, st, Query{Metrics: []string{"exact_match"}})
+	if len(c.Signatures) != 0 || slices.ContainsFunc(c.notes(false), func(s string) bool { return strings.Contains(s, "signature") }) {
+		t.Errorf("no BLEU column: Signatures = %+v, notes %q; want none", c.Signatures, c.notes(false))
 	}
 }

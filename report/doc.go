@@ -33,7 +33,13 @@
 // shown as mean ± std and tested only with Query.TestCost; constants of the
 // configuration (model/params) are never tested or starred. Rows come in
 // plan order — the order in which each group first appears among the runs
-// — unless Query.Sort names a metric.
+// — unless Query.Sort names a metric. The default columns
+// (DefaultMetrics) are exact match, BLEU, chrF, loss, throughput and
+// parameter count, those the runs have. Under a BLEU or chrF column every
+// format states the sacreBLEU signature stored with the runs' scores
+// (artifact.Score; Comparison.Signatures), naming the rows when their
+// settings differ, so that a score can be compared with one from
+// elsewhere.
 //
 // Keys given in By, Pool, Baseline and Where take one form: a full param
 // key, a unique dotted suffix of one (attention.name), a metric or its name
@@ -51,26 +57,29 @@
 // block below, the keys repeated; the differences follow in a second
 // table):
 //
-//	                             test/        test/                 test/
-//	attention.name   n     exact_match         bleu                  loss
-//	───────────────  ─  ──────────────  ───────────  ────────────────────
-//	none (baseline)  3  0.896 ± 0.007   42.2 ± 1.2         1.100 ± 0.100
-//	dot              3  0.913 ± 0.008   81.2 ± 1.2         0.550 ± 0.050
-//	additive         3  0.952 ± 0.009*  90.2 ± 1.1*  0.310 ± 0.014* (2/3)
+//	                             test/        test/        test/
+//	attention.name   n     exact_match         bleu         chrf
+//	───────────────  ─  ──────────────  ───────────  ───────────
+//	none (baseline)  3  0.896 ± 0.007   42.2 ± 1.2   60.8 ± 0.9
+//	dot              3  0.913 ± 0.008   81.2 ± 1.2   88.6 ± 0.4
+//	additive         3  0.952 ± 0.009*  90.2 ± 1.1*  94.4 ± 0.7*
 //
-//	(perf/tokens_per_s and model/params in a second block)
+//	(test/loss, perf/tokens_per_s and model/params in a second block)
 //
 //	Against attention.name=none: difference of means [95 % CI], p (Holm)
-//	                                 test/               test/
-//	attention.name             exact_match                bleu
-//	──────────────  ──────────────────────  ──────────────────
-//	dot             +0.016 [-0.001, 0.034]  +38.9 [36.3, 41.6]
-//	                               p=0.058             p<0.001
+//	                                 test/               test/               test/
+//	attention.name             exact_match                bleu                chrf
+//	──────────────  ──────────────────────  ──────────────────  ──────────────────
+//	dot             +0.016 [-0.001, 0.034]  +38.9 [36.3, 41.6]  +27.8 [25.8, 29.8]
+//	                               p=0.058             p<0.001             p<0.001
 //
-//	additive         +0.056 [0.037, 0.075]  +48.0 [45.4, 50.5]
-//	                               p=0.003             p<0.001
+//	additive         +0.056 [0.037, 0.075]  +48.0 [45.4, 50.5]  +33.6 [31.7, 35.5]
+//	                               p=0.003             p<0.001             p<0.001
 //
-//	(test/loss in a second block, then the notes)
+//	(test/loss in a second block, then the notes, ending with
+//	sacreBLEU signatures of the scores:
+//	test/bleu: BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1
+//	test/chrf: chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.5.1)
 //
 // (testdata/compare_scan_baseline.80.golden has it whole, with its notes,
 // and .120.golden the same at 120 columns). Every format carries the same

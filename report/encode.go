@@ -152,7 +152,14 @@ type jsonComparison struct {
 	TestCost   bool              `json:"test_cost"`
 	Tasks      int               `json:"tasks"`
 	Rows       []jsonRow         `json:"rows"`
+	Signatures []jsonSignature   `json:"signatures"`
 	Notes      []string          `json:"notes"`
+}
+
+type jsonSignature struct {
+	Metric string `json:"metric"`
+	Line   string `json:"signature"`
+	Rows   []int  `json:"rows"` // null: every row
 }
 
 func (c *Comparison) writeJSON(w io.Writer) error {
@@ -181,10 +188,13 @@ func nonNil[T any](s []T) []T {
 //	           "cells": {"test/exact_match": {"mean": 0.91, "std": 0.02, "n": 3, "nan": 0,
 //	                     "best": true, "tested": true, "diff": 0.05, "ci_low": 0.01, "ci_high": 0.09,
 //	                     "p": 0.03, "p_adj": 0.06, "values": [0.9, 0.93, 0.9]}}}],
+//	 "signatures": [{"metric": "test/bleu", "signature": "BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1",
+//	                 "rows": null}],
 //	 "notes": ["mean ± std over each row's n runs; ...", ...]}
 //
 // with NaN as null and infinities as "+Inf"/"-Inf"; "adjustment" is "holm"
-// or "none", kinds and directions are those of metrics.Describe, notes are
+// or "none", kinds and directions are those of metrics.Describe, a
+// signature's rows are null when it signs every row (see Signature), notes are
 // the sentences printed under the table. UnmarshalJSON reads it back.
 func (c *Comparison) MarshalJSON() ([]byte, error) {
 	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Metrics: nonNil(c.Metrics),
@@ -214,6 +224,10 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 		}
 		out.Rows = append(out.Rows, jr)
 	}
+	out.Signatures = []jsonSignature{}
+	for _, s := range c.Signatures {
+		out.Signatures = append(out.Signatures, jsonSignature{Metric: s.Metric, Line: s.Line, Rows: s.Rows})
+	}
 	return json.Marshal(out)
 }
 
@@ -225,6 +239,9 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 	}
 	*c = Comparison{Keys: in.Keys, Derived: in.Derived, Pooled: in.Pooled, Metrics: in.Metrics, Baseline: in.Baseline,
 		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Tasks: in.Tasks}
+	for _, s := range in.Signatures {
+		c.Signatures = append(c.Signatures, Signature{Metric: s.Metric, Line: s.Line, Rows: s.Rows})
+	}
 	for _, jr := range in.Rows {
 		row := Row{Runs: jr.Runs, Task: jr.Task}
 		for _, k := range in.Keys {

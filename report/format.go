@@ -49,8 +49,9 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     at their last '/'. When the columns do not fit, they continue in a
 //     block below, the key columns repeated. Notes under the tables,
 //     wrapped to width, explain the marks, the tests and their adjustment,
-//     the metrics not tested and why, the NaN values, the pooled keys and
-//     the sort order.
+//     the metrics not tested and why, the NaN values, the pooled keys,
+//     the sort order and the sacreBLEU signatures of the BLEU and chrF
+//     columns (Comparison.Signatures).
 //   - "markdown": the same two tables as GitHub tables (tablewriter's
 //     markdown renderer), full keys in the heads, best values in bold, the
 //     differences and p-values in columns of their own, '|' escaped; then
@@ -420,26 +421,8 @@ func (c *Comparison) caption() string {
 	return s
 }
 
-// wrap breaks s into lines of at most width characters at spaces.
-func wrap(s string, width int) string {
-	var b strings.Builder
-	n := 0
-	for i, word := range strings.Fields(s) {
-		l := term.StringWidth(word)
-		if i > 0 {
-			if n+1+l > width {
-				b.WriteByte('\n')
-				n = 0
-			} else {
-				b.WriteByte(' ')
-				n++
-			}
-		}
-		b.WriteString(word)
-		n += l
-	}
-	return b.String()
-}
+// wrap breaks s into lines of at most width columns (term.Wrap).
+func wrap(s string, width int) string { return strings.Join(term.Wrap(s, width), "\n") }
 
 // notes explains what the tables show: the marks in use, the tests and
 // their adjustment, what was not tested and why, NaN values, pooled keys,
@@ -522,6 +505,7 @@ func (c *Comparison) notes(markdown bool) []string {
 	} else if cols := c.untested(); len(cols) > 0 {
 		out = append(out, "No * for "+strings.Join(cols, ", ")+".")
 	}
+	out = append(out, c.signatureNotes()...)
 	if markdown {
 		for i, s := range out {
 			out[i] = escapeMarkdown(s)

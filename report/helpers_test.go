@@ -25,6 +25,7 @@ type fakeRun struct {
 	sums    map[string]float64
 	history map[string][]float64 // key → value at steps 0, 250, 500, ...
 	attn    []artifact.AttentionMap
+	scores  []artifact.Score // stored as artifact.KindScores
 }
 
 // fakeExperiment is an experiment with its runs, in plan order.
@@ -103,6 +104,15 @@ func buildStore(tb testing.TB, exps ...fakeExperiment) (*store.Store, map[string
 					tb.Fatal(err)
 				}
 			}
+			if r.scores != nil {
+				b, err := json.Marshal(r.scores)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				if err := st.PutArtifact(ctx, id, artifact.KindScores, artifact.NameScores, b); err != nil {
+					tb.Fatal(err)
+				}
+			}
 			status := r.status
 			if status == "" {
 				status = store.StatusDone
@@ -136,6 +146,14 @@ var (
 	lossAdd    = []float64{0.3, math.NaN(), 0.32} // seed 2 diverged
 )
 
+// sacreBLEU signatures as runs store them (runs.TextScores.Artifacts).
+const (
+	sigBLEU13a  = "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1"
+	sigBLEUIntl = "nrefs:1|case:mixed|eff:no|tok:intl|smooth:exp|version:2.5.1"
+	sigChrF     = "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.5.1"
+	sigChrFPP   = "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.5.1"
+)
+
 // scanExperiment is the main fixture: attention none, dot, additive (with
 // its own dim param) × seeds 1, 2, 3, in plan order (seeds outermost), plus
 // a failed and a queued run.
@@ -145,6 +163,7 @@ func scanExperiment() fakeExperiment {
 	em := [][]float64{emNone, emDot, emAdditive}
 	loss := [][]float64{lossNone, lossDot, lossAdd}
 	bleu := [][]float64{{41.2, 43.5, 42.0}, {80.1, 82.4, 81.0}, {90.3, 91.2, 89.1}} // sacreBLEU, 0–100
+	chrf := [][]float64{{60.5, 61.9, 60.1}, {88.2, 89.0, 88.7}, {94.4, 95.1, 93.8}}
 	tps := [][]float64{{15200, 15500, 15100}, {12100, 12400, 11900}, {9100, 9300, 9000}}
 	params := []float64{52000, 52000, 68500}
 	lens := [][]float64{{0.9, 0.5, 0.1}, {0.95, 0.7, 0.3}, {0.99, 0.9, 0.6}}
@@ -163,6 +182,7 @@ func scanExperiment() fakeExperiment {
 			r := fakeRun{params: p, seed: int64(s + 1), sums: map[string]float64{
 				"test/exact_match":             em[a][s],
 				"test/bleu":                    bleu[a][s],
+				"test/chrf":                    chrf[a][s],
 				"test/loss":                    loss[a][s],
 				"valid/loss":                   loss[a][s] + 0.05,
 				"valid/exact_match":            em[a][s] - 0.01,
@@ -178,6 +198,11 @@ func scanExperiment() fakeExperiment {
 			}}
 			if name == "none" {
 				delete(r.sums, "test/exact_match/len_161_inf")
+			}
+			r.scores = []artifact.Score{
+				{Key: "test/bleu", Name: "BLEU", Score: bleu[a][s], Signature: sigBLEU13a},
+				{Key: "test/chrf", Name: "chrF2", Score: chrf[a][s], Signature: sigChrF},
+				{Key: "test/chrf++", Name: "chrF2++", Score: chrf[a][s] - 2, Signature: sigChrFPP},
 			}
 			end := loss[a][s] + 0.05
 			if math.IsNaN(end) {

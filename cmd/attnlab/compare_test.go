@@ -11,7 +11,11 @@ func TestCompare(t *testing.T) {
 	db := sharedDB(t)
 	r := attnlab(t, "compare", "tiny", "--db", db)
 	wantOK(t, r)
-	for _, want := range []string{"attention.", "none", "additive", "test/", "exact_match", "mean ± std"} {
+	// The BLEU and chrF columns are shown by default, and under the table
+	// the signatures stored with the runs' scores.
+	for _, want := range []string{"attention.", "none", "additive", "test/", "exact_match", "bleu", "chrf", "mean ± std",
+		"\nsacreBLEU signatures of the scores:\ntest/bleu: BLEU|nrefs:1|case:mixed|eff:no|tok:char|smooth:exp|version:", // tiny is char-tokenized
+		"\ntest/chrf: chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("compare lacks %q\n%s", want, r.stdout)
 		}

@@ -3,6 +3,7 @@ package term
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -218,5 +219,33 @@ func TestTableDropOrder(t *testing.T) {
 	want = "name        description\nquickstart  reverse strings with each a…\n"
 	if got != want || strings.Join(lay.Dropped, ",") != "empty,updated" {
 		t.Errorf("at 40 (%+v):\n%s\nwant\n%s", lay, got, want)
+	}
+}
+
+func TestWrap(t *testing.T) {
+	sig := "BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1."
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want []string
+	}{
+		{"", 10, []string{""}},
+		{"aaa bbb ccc", 7, []string{"aaa bbb", "ccc"}},
+		{"  aaa \n bbb  ", 20, []string{"aaa bbb"}},
+		{"a longwordwithoutbars b", 5, []string{"a", "longwordwithoutbars", "b"}},
+		{"signature: " + sig, 80, []string{"signature: " + sig}},
+		{"signature: " + sig, 40, []string{"signature: BLEU|nrefs:1|case:mixed|", "eff:no|tok:13a|smooth:exp|version:2.5.1."}},
+		{"x " + sig, 20, []string{"x BLEU|nrefs:1|", "case:mixed|eff:no|", "tok:13a|smooth:exp|", "version:2.5.1."}},
+		{"a|b|c", 2, []string{"a|", "b|", "c"}},
+	} {
+		got := Wrap(tc.s, tc.n)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Wrap(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+		for _, l := range got {
+			if StringWidth(l) > tc.n && !strings.Contains(tc.s, l) {
+				t.Errorf("Wrap(%q, %d): line %q is wider than %d", tc.s, tc.n, l, tc.n)
+			}
+		}
 	}
 }
