@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -231,44 +232,80 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 }
 
 // writeRunNames lists the names of the plan's done runs (store.Run.Name),
-// the runs of one sweep point on one line (wrapped to cols), so that they
-// can be given wherever a RUN is asked for.
+// so that they can be given wherever a RUN is asked for, within cols
+// columns: the runs of one sweep point on one line when every point's
+// line fits; otherwise, when every point has the same seeds, one line per
+// point with the first seed's name and a heading that says how to name the
+// others; otherwise one name per line. A name is never split.
 func writeRunNames(w io.Writer, cols int, rep *runs.Report) {
 	const maxPoints = 10
-	var points []string
-	names := map[string][]string{}
+	type point struct {
+		names []string
+		seeds []int64
+	}
+	var points []*point
+	byPrefix := map[string]*point{}
 	for _, o := range rep.Outcomes {
 		if o.Run.Status != store.StatusDone {
 			continue
 		}
 		n := o.Run.Name()
-		p := n[:strings.LastIndex(n, "/")]
-		if names[p] == nil {
+		prefix := n[:strings.LastIndex(n, "/")]
+		p := byPrefix[prefix]
+		if p == nil {
+			p = &point{}
+			byPrefix[prefix] = p
 			points = append(points, p)
 		}
-		names[p] = append(names[p], n)
+		p.names = append(p.names, n)
+		p.seeds = append(p.seeds, o.Run.Seed)
 	}
 	if len(points) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\nruns by name (attnlab show, generate and plot attention take them):")
-	for i, p := range points {
-		if i == maxPoints {
-			fmt.Fprintf(w, "  … and %d more sweep points\n", len(points)-maxPoints)
-			break
+	more := len(points) - maxPoints
+	points = points[:min(len(points), maxPoints)]
+	fits, sameSeeds := true, true
+	for _, p := range points {
+		fits = fits && width("  "+strings.Join(p.names, "  ")) <= cols
+		sameSeeds = sameSeeds && slices.Equal(p.seeds, points[0].seeds)
+	}
+	head := "runs by name (attnlab show, generate and plot attention take them)"
+	var lines []string
+	switch {
+	case fits:
+		for _, p := range points {
+			lines = append(lines, strings.Join(p.names, "  "))
 		}
-		line := ""
-		for _, n := range names[p] {
-			if line != "" && width(line)+2+width(n)+2 > cols {
-				fmt.Fprintf(w, "  %s\n", line)
-				line = ""
-			}
-			if line != "" {
-				line += "  "
-			}
-			line += n
+	case sameSeeds && len(points[0].seeds) > 1:
+		seeds := points[0].seeds
+		others := make([]string, len(seeds)-1)
+		for i, s := range seeds[1:] {
+			others[i] = fmt.Sprintf("seed=%d", s)
 		}
-		fmt.Fprintf(w, "  %s\n", line)
+		or := others[len(others)-1]
+		if len(others) > 1 {
+			or = strings.Join(others[:len(others)-1], ", ") + " or " + or
+		}
+		head = fmt.Sprintf("runs by name (attnlab show, generate and plot attention take them; for the other seeds write %s in place of seed=%d)",
+			or, seeds[0])
+		for _, p := range points {
+			lines = append(lines, p.names[0])
+		}
+	default:
+		for _, p := range points {
+			lines = append(lines, p.names...)
+		}
+	}
+	fmt.Fprintln(w)
+	for _, l := range wrap(head+":", cols) {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+	if more > 0 {
+		fmt.Fprintf(w, "  … and %d more sweep points\n", more)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tasks"
 )
 
@@ -237,4 +239,66 @@ func TestRunEarlierVersions(t *testing.T) {
 		t.Errorf("compare --by attention.name --pool steps:\n%s", pooled.stdout)
 	}
 	wantError(t, attnlab(t, "compare", "tiny", "--db", db, "--pool", "steps"), exitUsage, "--pool needs --by")
+}
+
+// TestWriteRunNames: run's list of names stays within the width, never
+// splits a name, and never leaves a point's last seed alone on a line.
+func TestWriteRunNames(t *testing.T) {
+	report := func(exp string, points []string, seeds ...int64) *runs.Report {
+		rep := &runs.Report{}
+		for _, p := range points {
+			for _, s := range seeds {
+				r := store.Run{Experiment: exp, Seed: s, Status: store.StatusDone, Point: `{"model.attention.name":"` + p + `"}`}
+				rep.Outcomes = append(rep.Outcomes, runs.Outcome{Run: r, Status: store.StatusDone})
+			}
+		}
+		return rep
+	}
+	quick := report("quickstart", []string{"none", "scaled-dot"}, 1, 2, 3)
+	uneven := report("quickstart", []string{"none", "scaled-dot"}, 1, 2, 3)
+	uneven.Outcomes[1].Run.Status = store.StatusFailed // none, seed 2
+	for _, tc := range []struct {
+		name string
+		rep  *runs.Report
+		cols int
+		want string
+	}{
+		{"fits", report("tiny", []string{"none", "additive"}, 1, 2), 80, `
+runs by name (attnlab show, generate and plot attention take them):
+  tiny/none/seed=1  tiny/none/seed=2
+  tiny/additive/seed=1  tiny/additive/seed=2
+`},
+		{"wide", quick, 120, `
+runs by name (attnlab show, generate and plot attention take them):
+  quickstart/none/seed=1  quickstart/none/seed=2  quickstart/none/seed=3
+  quickstart/scaled-dot/seed=1  quickstart/scaled-dot/seed=2  quickstart/scaled-dot/seed=3
+`},
+		{"80 columns: one line per point", quick, 80, `
+runs by name (attnlab show, generate and plot attention take them; for the other
+seeds write seed=2 or seed=3 in place of seed=1):
+  quickstart/none/seed=1
+  quickstart/scaled-dot/seed=1
+`},
+		{"80 columns, seeds differ: one name per line", uneven, 80, `
+runs by name (attnlab show, generate and plot attention take them):
+  quickstart/none/seed=1
+  quickstart/none/seed=3
+  quickstart/scaled-dot/seed=1
+  quickstart/scaled-dot/seed=2
+  quickstart/scaled-dot/seed=3
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			writeRunNames(&b, tc.cols, tc.rep)
+			if b.String() != tc.want {
+				t.Errorf("at %d columns got\n%s\nwant\n%s", tc.cols, b.String(), tc.want)
+			}
+			for _, l := range strings.Split(b.String(), "\n") {
+				if width(l) > tc.cols {
+					t.Errorf("line wider than %d: %q", tc.cols, l)
+				}
+			}
+		})
+	}
 }
