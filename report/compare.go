@@ -365,7 +365,8 @@ func (c *Comparison) findBaseline(spec string) (int, error) {
 		spec, len(hits), strings.Join(rows, "; "))
 }
 
-// matchKey finds k among keys: equal, or a unique dotted suffix.
+// matchKey finds k among keys: equal, or a unique dotted suffix; an
+// unknown or ambiguous k is an error matching ErrKey.
 func matchKey(keys []string, k string) (int, error) {
 	if i := slices.Index(keys, k); i >= 0 {
 		return i, nil
@@ -384,9 +385,9 @@ func matchKey(keys []string, k string) (int, error) {
 		for _, i := range hits {
 			names = append(names, keys[i])
 		}
-		return -1, fmt.Errorf("key %q is ambiguous (%s)", k, strings.Join(names, ", "))
+		return -1, keyErrorf("key %q is ambiguous (%s)", k, strings.Join(names, ", "))
 	}
-	return -1, fmt.Errorf("%q is not a group key (group keys: %s)", k, strings.Join(keys, ", "))
+	return -1, keyErrorf("%q is not a group key (group keys: %s)", k, strings.Join(keys, ", "))
 }
 
 func checkExperiments(all []store.Experiment, names []string) error {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -9,6 +10,23 @@ import (
 
 	"github.com/attnlab/attnlab/store"
 )
+
+// ErrKey is matched (errors.Is) by the errors about a key given in a
+// query — Where, By, Pool, Baseline — that names no key of the selected
+// runs, several of them, or nothing: a mistake in the command line, which
+// the CLI reports as a usage error (exit 2).
+var ErrKey = errors.New("report: unknown or ambiguous key")
+
+// keyError is an error about a key: its message as is, matching ErrKey.
+type keyError struct{ msg string }
+
+func (e *keyError) Error() string        { return e.msg }
+func (e *keyError) Is(target error) bool { return target == ErrKey }
+
+// keyErrorf returns a keyError with a formatted message.
+func keyErrorf(format string, args ...any) error {
+	return &keyError{fmt.Sprintf(format, args...)}
+}
 
 // keySet is what a key given on the command line (--where, --by,
 // --baseline, --pool) can name: param keys, summary metric keys and some
@@ -35,7 +53,7 @@ type keySet struct {
 func (ks keySet) resolve(k string) (string, error) {
 	k = strings.TrimSpace(k)
 	if k == "" {
-		return "", fmt.Errorf("empty key")
+		return "", keyErrorf("empty key")
 	}
 	if slices.Contains(ks.pseudo, k) || slices.Contains(ks.params, k) || slices.Contains(ks.metrics, k) {
 		return k, nil
@@ -53,9 +71,9 @@ func (ks keySet) resolve(k string) (string, error) {
 	case 1:
 		return hits[0], nil
 	case 0:
-		return "", fmt.Errorf("unknown key %q (%s)", k, ks.closest(k))
+		return "", keyErrorf("unknown key %q (%s)", k, ks.closest(k))
 	}
-	return "", fmt.Errorf("key %q is ambiguous (%s): give more of it", k, strings.Join(hits, ", "))
+	return "", keyErrorf("key %q is ambiguous (%s): give more of it", k, strings.Join(hits, ", "))
 }
 
 // closest describes the known keys nearest to k: "closest: a, b, c; N

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -62,5 +63,13 @@ func TestCompareErrors(t *testing.T) {
 	wantError(t, attnlab(t, "compare", "nope", "--db", db), exitFailure, `compare: `, `"nope"`, "tiny, tinylm")
 	wantError(t, attnlab(t, "compare", "tiny", "--metrics", "nope", "--db", db), exitFailure, `"nope"`)
 	wantError(t, attnlab(t, "compare", "tiny", "--baseline", "attention.name=dot", "--db", db), exitFailure, "baseline")
+	// A key that names nothing is a mistake in the command line: exit 2,
+	// whichever flag gives it.
+	wantError(t, attnlab(t, "compare", "tiny", "--where", "atention.name = dot", "--db", db), exitUsage,
+		`--where: unknown key "atention.name" (closest: model.attention.name`)
+	wantError(t, attnlab(t, "compare", "tiny", "--by", "atention.name", "--db", db), exitUsage, `--by: unknown key "atention.name"`)
+	wantError(t, attnlab(t, "compare", "tiny", "--baseline", "atention.name=none", "--db", db), exitUsage, `"atention.name" is not a group key`)
+	wantError(t, attnlab(t, "plot", "curves", "tiny", "--where", "sed = 1", "-o", filepath.Join(t.TempDir(), "c.png"), "--db", db), exitUsage,
+		`--where: unknown key "sed"`)
 	wantError(t, attnlab(t, "compare", "tiny", "--status", "failed", "--db", db), exitFailure, "no failed runs")
 }

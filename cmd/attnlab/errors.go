@@ -13,6 +13,7 @@ import (
 	"github.com/attnlab/attnlab/internal/crash"
 	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/internal/safeout"
+	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -85,7 +86,8 @@ func exitCode(err error, ran bool) int {
 		return exitInternal
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce), errors.Is(err, safeout.ErrRefused):
+	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce), errors.Is(err, safeout.ErrRefused),
+		errors.Is(err, report.ErrKey): // --where, --by, --pool, --baseline naming no key
 		return exitUsage
 	}
 	return exitFailure

@@ -95,10 +95,11 @@ func TestLsRuns(t *testing.T) {
 	}
 	wantError(t, attnlab(t, "ls", "runs", "-e", "nope", "--db", db), exitFailure,
 		`ls: no experiment "nope" in `+db+" (known: tiny, tinylm)")
-	// An unknown key is an error naming the closest keys, not "no runs match".
-	wantError(t, attnlab(t, "ls", "runs", "--where", "atention.name = dot", "--db", db), exitFailure,
+	// An unknown key is an error naming the closest keys, not "no runs
+	// match"; a mistake in the command line: exit 2.
+	wantError(t, attnlab(t, "ls", "runs", "--where", "atention.name = dot", "--db", db), exitUsage,
 		`--where: unknown key "atention.name" (closest: model.attention.name`)
-	wantError(t, attnlab(t, "ls", "runs", "--where", "test/blue > 0", "--db", db), exitFailure,
+	wantError(t, attnlab(t, "ls", "runs", "--where", "test/blue > 0", "--db", db), exitUsage,
 		`--where: unknown key "test/blue" (closest: test/bleu`)
 }
 
