@@ -70,5 +70,8 @@
 // test evaluation completed is done even if the context was cancelled
 // meanwhile. Runs that another live process holds are waited for, and taken
 // over when their owner dies — a zombie counts as dead — or its heartbeat
-// goes stale.
+// goes stale. An owner on this host is seen dead by its pid, at once; but
+// if the system has already given that pid to another process, the pid
+// looks alive and the run is taken over only when its heartbeat goes stale
+// (ExecOptions.StaleAfter, a minute by default).
 package runs

@@ -29,7 +29,8 @@ type ExecOptions struct {
 	// Heartbeat is how often a running run proves it is alive (default 5 s);
 	// StaleAfter is how old a heartbeat must be before another process may
 	// take the run over (default 12 heartbeats). A run whose process died
-	// on this host is taken over at once.
+	// on this host is taken over at once, unless its pid was given to a new
+	// process meanwhile (it then looks alive: StaleAfter decides).
 	Heartbeat, StaleAfter time.Duration
 	// MetricsEvery is the longest a metric row waits in memory before it is
 	// written (default 5 s): other processes see a run's progress live.

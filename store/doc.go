@@ -86,7 +86,9 @@
 // interrupted run — or a stale running one — to running under an Owner
 // (host, pid). A running run is stale when its owner is on the claimer's
 // host and its pid no longer exists, or when its heartbeat is older than
-// the staleAfter given to the claim. Taking a stale run counts a lost
+// the staleAfter given to the claim. A pid that the system has given to a
+// new process since the owner died looks alive: such a run falls back to
+// the heartbeat rule (with staleAfter 0, it is never taken over). Taking a stale run counts a lost
 // attempt (runs.lost); when a run's lost attempts reach its max_attempts it
 // is failed with an error that says so instead. The owner calls Heartbeat
 // periodically and Finish at the end; both fail with ErrNotOwner if the run

@@ -17,6 +17,12 @@ import (
 // exited but that its parent has not reaped yet, such as a `run` killed with
 // SIGKILL a moment ago) is dead: it holds no run any more. Zombies are
 // recognised where /proc is mounted (Linux).
+//
+// A pid tells a process apart only while it lives: once the owner has died
+// and been reaped, the system may give its pid to another process, which
+// then looks alive. Such a run is not taken over at once; the heartbeat
+// rule (Claim's staleAfter) takes it over when its heartbeat goes stale,
+// as for an owner on another host.
 func pidAlive(pid int) bool {
 	if pid <= 0 {
 		return false

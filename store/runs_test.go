@@ -225,6 +225,8 @@ func testClaim(t *testing.T) {
 			wantClaimed: true, wantPrev: StatusRunning, wantAttempt: 2,
 		},
 		{
+			// Also the case of a dead owner whose pid the system gave to
+			// another process: the pid looks alive, the heartbeat decides.
 			name:  "stale heartbeat of a live owner on this host is reclaimed",
 			setup: claimAs(Owner{Host: "here", PID: os.Getpid()}),
 			at:    2 * time.Minute, staleAfter: staleAfter,
