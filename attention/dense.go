@@ -130,8 +130,14 @@ func (a *Dense) attend(c *call, ks *tensor.Tensor) (ctx, weights *tensor.Tensor)
 }
 
 // Prepare maps the keys once (additive: k·W_k + b) for many Attend calls
-// over the same keys and values, as a recurrent decoder makes.
+// over the same keys and values, as a recurrent decoder makes. The
+// prepared form always takes the dense kernel and returns the weights,
+// requested or not (a decoder's queries are one step long). At a site with
+// a position scheme there is nothing to prepare (rope moves the keys).
 func (a *Dense) Prepare(k, v, mask *tensor.Tensor) Prepared {
+	if a.dims.Positions != nil { // keys move with the queries' positions: nothing to prepare
+		return plain{a, k, v, mask}
+	}
 	return &preparedDense{a: a, k: k, ks: a.score.Keys(k), v: v, mask: mask}
 }
 

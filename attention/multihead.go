@@ -64,6 +64,7 @@ var (
 	_ layers.Initializer = (*MultiHead)(nil)
 	_ WeightsOnRequest   = (*MultiHead)(nil)
 	_ layers.Trainable   = (*MultiHead)(nil)
+	_ Preparer           = (*MultiHead)(nil)
 )
 
 func init() {
@@ -186,6 +187,12 @@ func (m *MultiHead) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.T
 	mv := newMaskView("multi-head", mask, b, tq, tk)
 	mv.causal = m.dims.Causal
 	heads, w := m.head.Attend(affine(q, m.wq, m.bq), affine(k, m.wk, m.bk), affine(v, m.wv, m.bv), mask)
+	return m.output(heads, w, &mv, b, tq, tk)
+}
+
+// output projects the heads [B,Tq,D] out, zeroes the rows of queries with
+// nothing to attend, and shapes the weights of one head as [B,1,Tq,Tk].
+func (m *MultiHead) output(heads, w *tensor.Tensor, mv *maskView, b, tq, tk int) (ctx, weights *tensor.Tensor) {
 	ctx = affine(heads, m.wo, m.bo)
 	if m.bo != nil {
 		if keep := mv.deadRows(b, tq); keep != nil {
@@ -196,6 +203,34 @@ func (m *MultiHead) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.T
 		w = tensor.Reshape(w, b, 1, tq, tk)
 	}
 	return ctx, w
+}
+
+// Prepare projects the keys and values once, and lets the per-head
+// attention prepare them in turn (attention.Prepare), for many Attend calls
+// over the same keys: a recurrent decoder's steps, or a Transformer
+// decoder's cross-attention over the encoder's memory while it decodes.
+// Prepared.Attend(q) equals Attend(q, k, v, mask).
+func (m *MultiHead) Prepare(k, v, mask *tensor.Tensor) Prepared {
+	if m.dims.Positions != nil { // keys move with the queries' positions: nothing to prepare
+		return plain{m, k, v, mask}
+	}
+	return &preparedMultiHead{m: m, k: k, v: v, mask: mask,
+		heads: Prepare(m.head, affine(k, m.wk, m.bk), affine(v, m.wv, m.bv), mask)}
+}
+
+type preparedMultiHead struct {
+	m          *MultiHead
+	k, v, mask *tensor.Tensor
+	heads      Prepared
+}
+
+func (p *preparedMultiHead) Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	m := p.m
+	b, tq, tk := checkInputs("multi-head", q, p.k, p.v, m.dims)
+	mv := newMaskView("multi-head", p.mask, b, tq, tk)
+	mv.causal = m.dims.Causal
+	heads, w := p.heads.Attend(affine(q, m.wq, m.bq))
+	return m.output(heads, w, &mv, b, tq, tk)
 }
 
 // NewCache returns an empty cache of the projected keys and values of n

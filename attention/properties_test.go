@@ -1,6 +1,7 @@
 package attention_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -383,5 +384,47 @@ func TestPreparedMatchesAttend(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMultiHeadPreparedMatchesAttend: multi-head's prepared form (keys and
+// values projected once, the per-head attention prepared over them) gives
+// Attend's context, weights and gradients (parameters included) with every
+// per-head attention of the property tests, weights requested or not (a
+// prepared dense attention returns its weights even when not requested:
+// then only the contexts are compared).
+func TestMultiHeadPreparedMatchesAttend(t *testing.T) {
+	for _, params := range configs["multi-head"] {
+		for _, weights := range []bool{false, true} {
+			vr := variant{"multi-head", params}
+			t.Run(fmt.Sprintf("%s/weights=%v", vr, weights), func(t *testing.T) {
+				a := build(t, vr, testDims)
+				if r, ok := a.(attention.WeightsOnRequest); ok {
+					r.RequestWeights(weights)
+				}
+				if _, ok := a.(attention.Preparer); !ok {
+					t.Fatal("multi-head does not prepare")
+				}
+				leaves := map[string]*tensor.Tensor{}
+				for _, p := range a.Params() {
+					leaves["param "+p.Name] = p.Tensor
+				}
+				rng := tensor.NewRNG(5)
+				q, k, v := randn(rng, true, 2, 3, 4), randn(rng, true, 2, 5, 4), randn(rng, true, 2, 5, 3)
+				leaves["q"], leaves["k"], leaves["v"] = q, k, v
+				mask := attention.KeyPaddingMask([]int{5, 2}, 5)
+				outs := func(c, w *tensor.Tensor) []*tensor.Tensor {
+					if w == nil || !weights {
+						return []*tensor.Tensor{c}
+					}
+					return []*tensor.Tensor{c, w}
+				}
+				compareGrads(t, 1e-5, leaves, func() []*tensor.Tensor {
+					return outs(attention.Prepare(a, k, v, mask).Attend(q))
+				}, func() []*tensor.Tensor {
+					return outs(a.Attend(q, k, v, mask))
+				})
+			})
+		}
 	}
 }

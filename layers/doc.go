@@ -43,7 +43,8 @@
 // The decoder returns its cross-attention weights for heatmaps. For
 // decoding, ForwardNext runs only the next tokens of each sequence, the
 // self-attention (an Incremental attention) reading the earlier tokens'
-// keys and values from a KVCache it extends.
+// keys and values from a KVCache it extends, the decoder's cross-attention
+// Prepared over the memory once for the whole decoding.
 //
 // # Checkpoints
 //

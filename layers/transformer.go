@@ -310,13 +310,22 @@ func (d *DecoderBlock) NewCache(n int) KVCache {
 	return incremental("DecoderBlock", d.SelfAttn).NewCache(n)
 }
 
+// Prepared is an attention over keys and values fixed in advance
+// (attention.Prepared's method set): a decoder's cross-attention over the
+// encoder's memory, its per-key work (multi-head's key and value
+// projections) done once for all the steps of a decoding.
+type Prepared interface {
+	Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor)
+}
+
 // ForwardNext is Forward for the next target tokens y [N,T,Dim] of each
 // sequence (the first lens[i] rows real), their self-attention extending
 // cache (see EncoderBlock.ForwardNext), their cross-attention over the
-// whole memory. It returns the output and the cross-attention weights.
-func (d *DecoderBlock) ForwardNext(y, mem, memMask *tensor.Tensor, lens []int, cache KVCache) (out, crossWeights *tensor.Tensor) {
+// whole memory through cross, the block's CrossAttn prepared over the
+// memory [N,S,Dim] and its mask. It returns the output and the
+// cross-attention weights.
+func (d *DecoderBlock) ForwardNext(y *tensor.Tensor, cross Prepared, lens []int, cache KVCache) (out, crossWeights *tensor.Tensor) {
 	checkWidth("DecoderBlock", y, d.Cfg.Dim)
-	checkWidth("DecoderBlock", mem, d.Cfg.Dim)
 	inc := incremental("DecoderBlock", d.SelfAttn)
 	h := sublayer(d.Cfg.PreLN, d.Norm1, d.Drop, y, func(z *tensor.Tensor) *tensor.Tensor {
 		ctx, _ := inc.AttendNext(z, z, z, lens, cache)
@@ -324,7 +333,7 @@ func (d *DecoderBlock) ForwardNext(y, mem, memMask *tensor.Tensor, lens []int, c
 	})
 	h = sublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, func(z *tensor.Tensor) *tensor.Tensor {
 		var ctx *tensor.Tensor
-		ctx, crossWeights = d.CrossAttn.Attend(z, mem, mem, memMask)
+		ctx, crossWeights = cross.Attend(z)
 		return ctx
 	})
 	return sublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF.Forward), crossWeights

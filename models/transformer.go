@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/layers"
@@ -357,6 +358,10 @@ func (m *Transformer) Start(b *seq.Batch) State {
 	if !m.LM {
 		st.mem, st.memMask = m.encode(b.Src, b.SrcLen, b.Size, b.S)
 		st.srcLen = append([]int(nil), b.SrcLen...)
+		st.src = make([]int, b.Size)
+		for i := range st.src {
+			st.src[i] = i
+		}
 	} else {
 		st.first = make([]int, b.Size)
 		for i := range st.prefix {
@@ -375,6 +380,7 @@ func (m *Transformer) Start(b *seq.Batch) State {
 	}
 	if m.canCache() {
 		st.fill()
+		st.prepareCross()
 	}
 	return st
 }
@@ -413,6 +419,22 @@ type transformerState struct {
 	prefix  [][]int          // tokens fed so far, per hypothesis
 	first   []int            // LM: the prompts' last tokens, fed by the first Step
 	caches  []layers.KVCache // per decoder layer, when cached: the keys and values of prefix
+	// cross holds, when cached, each decoder layer's cross-attention
+	// prepared over mem (multi-head: the memory's keys and values
+	// projected once for the whole decoding).
+	cross []layers.Prepared
+	// src is each row's source example (seq2seq): rows of the same source
+	// share mem, memMask and cross.
+	src []int
+}
+
+// prepareCross prepares every decoder layer's cross-attention over the
+// memory.
+func (s *transformerState) prepareCross() {
+	s.cross = make([]layers.Prepared, len(s.m.Dec))
+	for l, blk := range s.m.Dec {
+		s.cross[l] = attention.Prepare(blk.CrossAttn, s.mem, s.mem, s.memMask)
+	}
 }
 
 func (s *transformerState) Len() int { return len(s.prefix) }
@@ -453,7 +475,7 @@ func (s *transformerState) layers(y *tensor.Tensor, lens []int) (*tensor.Tensor,
 		y = blk.ForwardNext(y, lens, s.caches[l])
 	}
 	for l, blk := range s.m.Dec {
-		y, cross = blk.ForwardNext(y, s.mem, s.memMask, lens, s.caches[l])
+		y, cross = blk.ForwardNext(y, s.cross[l], lens, s.caches[l])
 	}
 	return y, cross
 }
@@ -550,9 +572,20 @@ func (s *transformerState) crossRows(cross *tensor.Tensor, t int, lens []int) []
 }
 
 func (s *transformerState) Select(idx []int) State {
-	out := &transformerState{m: s.m, mem: selectRows(s.mem, idx), memMask: selectRows(s.memMask, idx), prefix: make([][]int, len(idx))}
-	if s.srcLen != nil {
-		out.srcLen = selectInts(s.srcLen, idx)
+	out := &transformerState{m: s.m, prefix: make([][]int, len(idx))}
+	if s.src != nil {
+		out.src = selectInts(s.src, idx)
+		if slices.Equal(out.src, s.src) {
+			// Every row keeps its source (a beam search reordering the
+			// hypotheses of each sentence among its rows): the memory and
+			// the prepared cross-attentions are the same.
+			out.mem, out.memMask, out.srcLen, out.cross = s.mem, s.memMask, s.srcLen, s.cross
+		} else {
+			out.mem, out.memMask, out.srcLen = selectRows(s.mem, idx), selectRows(s.memMask, idx), selectInts(s.srcLen, idx)
+			if s.cross != nil {
+				out.prepareCross()
+			}
+		}
 	}
 	for i, j := range idx {
 		out.prefix[i] = append([]int(nil), s.prefix[j]...)
