@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -56,6 +59,17 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		}
 		noTrace(t, r)
 	}
+	// serve serves until interrupted: run it on a free port and stop it
+	// after a moment, as Ctrl-C would.
+	run := func(args ...string) result {
+		if args[0] != "serve" {
+			return attnlab(t, args...)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var errb bytes.Buffer
+		return attnlabWith(ctx, "", &errb, &errb, append(args, "--addr", "127.0.0.1:0")...)
+	}
 	cmds := leafCommands()
 	if len(cmds) < 15 {
 		t.Fatalf("only %d commands found: %v", len(cmds), cmds)
@@ -82,7 +96,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 				variants = append(variants, []string{u}, []string{"--workers", u}, []string{"--no-such-flag=" + u})
 				for _, v := range variants {
 					args := append(append([]string(nil), path...), v...)
-					check(t, args, attnlab(t, args...))
+					check(t, args, run(args...))
 				}
 				t.Setenv("ATTNLAB_DB", u)
 				for _, v := range [][]string{nil, {"--help"}, {"no-such-run"}} {
@@ -90,12 +104,12 @@ func TestPasswordNeverPrinted(t *testing.T) {
 						continue // bench without arguments runs every workload
 					}
 					args := append(append([]string(nil), path...), v...)
-					check(t, args, attnlab(t, args...))
+					check(t, args, run(args...))
 				}
 			}
 		})
 	}
-	for _, must := range []string{"run", "submit", "worker", "slurm", "sync", "ls", "show", "compare", "export", "generate"} {
+	for _, must := range []string{"run", "submit", "worker", "slurm", "sync", "ls", "show", "compare", "export", "generate", "serve"} {
 		if !seen[must] {
 			t.Errorf("command %s was not checked", must)
 		}
@@ -113,8 +127,9 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		{"sync", "--from", u, "--to", t.TempDir() + "/copy.db"},
 		{"worker", "--db", u, "--max-runs", "1", "--idle-exit", "1s"},
 		{"show", "1", "--db", u},
+		{"serve", "--db", u},
 	} {
-		r := attnlab(t, args...)
+		r := run(args...)
 		wantOK(t, r)
 		check(t, args, r)
 		if strings.Contains(r.stdout+r.stderr, "postgres") && !strings.Contains(r.stdout+r.stderr, "xxxxx") {
