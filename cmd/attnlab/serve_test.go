@@ -428,6 +428,33 @@ func TestServeInBrowser(t *testing.T) {
 	}
 	b.shoot("run")
 	b.noErrors("run page")
+
+	// The same server has no generate page: it is read-only by default.
+	var hasGenerate bool
+	b.eval(`!!document.querySelector("a[href$='/generate']")`, &hasGenerate)
+	if hasGenerate {
+		t.Errorf("a read-only server's run page links to generate")
+	}
+	// Generate, on a server told --read-only=false: type an input, get the
+	// model's output and its attention.
+	rw := startServe(t, "--db", db, "--read-only=false")
+	b.do("run page, generate enabled", chromedp.Navigate(rw+"/x/tiny"), chromedp.WaitVisible(chromedp.CSS("#means")),
+		chromedp.Click(chromedp.CSS(`#means tr[data-row="1"] td.runs a`)), chromedp.WaitVisible(chromedp.CSS("svg.heatmap")),
+		chromedp.Click(chromedp.CSS(`p.links a[href$="/generate"]`)), chromedp.WaitVisible(chromedp.CSS("textarea#input")),
+		chromedp.SetValue(chromedp.CSS("textarea#input"), "abcd"),
+		chromedp.Click(chromedp.CSS(`form.generate button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#output")), chromedp.WaitVisible(chromedp.CSS("svg.heatmap rect")))
+	var gen struct {
+		Output string
+		Cols   []string
+	}
+	b.eval(`({Output: document.getElementById("output").textContent,
+		Cols: [...document.querySelectorAll("svg.heatmap text.src")].map(t => t.textContent)})`, &gen)
+	if gen.Output == "" || strings.Join(gen.Cols, "") != "abcd<eos>" && strings.Join(gen.Cols, "") != "abcd" {
+		t.Errorf("generate shows output %q over source tokens %q, want an output and the tokens of abcd", gen.Output, gen.Cols)
+	}
+	b.shoot("generate")
+	b.noErrors("generate page")
 }
 
 func slicesIndex(s []string, v string) int {
