@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -287,56 +288,114 @@ func runLine(cv curve) (line, bool) {
 // value. The mean is report.PlotCurves's: over the runs with a finite value
 // at that step.
 func groupLine(ids []int64, hist map[int64]curve, band string) (line, int) {
-	type acc struct {
-		sum, sq, lo, hi float64
-		n               int
+	// The union of the runs' steps, merged (histories are in step order),
+	// then one pass per run with a cursor into it: no hashing, no
+	// allocation per step (500 runs of 8,000 points: issue 12's figure).
+	var keys []int32
+	for _, id := range ids {
+		keys = unionSorted(keys, sortedSteps(hist[id]).steps)
 	}
-	steps := map[int32]*acc{}
+	n := len(keys)
+	sum, sq, lo, hi := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	cnt := make([]int32, n)
 	runs := 0
 	for _, id := range ids {
-		cv := hist[id]
+		cv := sortedSteps(hist[id])
 		contributed := false
+		j := 0
 		for i, s := range cv.steps {
+			for keys[j] < s {
+				j++
+			}
 			v := float64(cv.values[i])
 			if !finite(v) {
 				continue
 			}
-			a := steps[s]
-			if a == nil {
-				a = &acc{lo: v, hi: v}
-				steps[s] = a
+			if cnt[j] == 0 {
+				lo[j], hi[j] = v, v
+			} else {
+				lo[j], hi[j] = math.Min(lo[j], v), math.Max(hi[j], v)
 			}
-			a.sum += v
-			a.sq += v * v
-			a.n++
-			a.lo, a.hi = math.Min(a.lo, v), math.Max(a.hi, v)
+			sum[j] += v
+			sq[j] += v * v
+			cnt[j]++
 			contributed = true
 		}
 		if contributed {
 			runs++
 		}
 	}
-	keys := make([]int32, 0, len(steps))
-	for s := range steps {
-		keys = append(keys, s)
+	k := 0
+	for j := range keys {
+		if cnt[j] > 0 {
+			k++
+		}
 	}
-	slices.Sort(keys)
-	l := line{steps: make([]int, len(keys)), ch: [][]float64{make([]float64, len(keys)), make([]float64, len(keys)), make([]float64, len(keys))}}
-	for i, s := range keys {
-		a := steps[s]
-		mean := a.sum / float64(a.n)
-		lo, hi := a.lo, a.hi
+	l := line{steps: make([]int, 0, k), ch: [][]float64{make([]float64, 0, k), make([]float64, 0, k), make([]float64, 0, k)}}
+	for j, s := range keys {
+		if cnt[j] == 0 {
+			continue // no finite value at this step
+		}
+		c := float64(cnt[j])
+		mean := sum[j] / c
+		a, b := lo[j], hi[j]
 		if band == bandStd {
 			sd := 0.0
-			if a.n > 1 {
-				sd = math.Sqrt(math.Max(0, (a.sq-float64(a.n)*mean*mean)/float64(a.n-1)))
+			if cnt[j] > 1 {
+				sd = math.Sqrt(math.Max(0, (sq[j]-c*mean*mean)/(c-1)))
 			}
-			lo, hi = mean-sd, mean+sd
+			a, b = mean-sd, mean+sd
 		}
-		l.steps[i] = int(s)
-		l.ch[0][i], l.ch[1][i], l.ch[2][i] = mean, lo, hi
+		l.steps = append(l.steps, int(s))
+		l.ch[0], l.ch[1], l.ch[2] = append(l.ch[0], mean), append(l.ch[1], a), append(l.ch[2], b)
 	}
 	return l, runs
+}
+
+// sortedSteps returns cv with its points in step order (a copy when they
+// are not: histories come sorted, so this is a check).
+func sortedSteps(cv curve) curve {
+	if slices.IsSorted(cv.steps) {
+		return cv
+	}
+	idx := make([]int, len(cv.steps))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(cv.steps[a], cv.steps[b]) })
+	out := curve{steps: make([]int32, len(idx)), values: make([]float32, len(idx))}
+	for i, k := range idx {
+		out.steps[i], out.values[i] = cv.steps[k], cv.values[k]
+	}
+	return out
+}
+
+// unionSorted returns the sorted distinct values of a and b, both sorted;
+// a itself when b adds nothing.
+func unionSorted(a, b []int32) []int32 {
+	if slices.Equal(a, b) || len(b) == 0 {
+		return a
+	}
+	out := make([]int32, 0, max(len(a), len(b)))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+		if n := len(out); n > 1 && out[n-1] == out[n-2] {
+			out = out[:n-1] // a repeated step within one history
+		}
+	}
+	return out
 }
 
 // runsOf returns the runs of a comparison's rows by id.

@@ -141,3 +141,57 @@ func TestGroupLine(t *testing.T) {
 		t.Errorf("± std: mean %v lo %v hi %v", l.ch[0], l.ch[1], l.ch[2])
 	}
 }
+
+// TestGroupLineRandom checks groupLine against a plain map-based mean,
+// minimum and maximum per step on random histories whose steps interleave,
+// repeat across runs, hold NaN, and (one of them) are not in order.
+func TestGroupLineRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		hist := map[int64]curve{}
+		var ids []int64
+		for id := range int64(1 + rng.IntN(6)) {
+			ids = append(ids, id)
+			var cv curve
+			for s := int32(rng.IntN(5)); s < 60; s += int32(1 + rng.IntN(7)) {
+				v := float32(rng.NormFloat64())
+				if rng.IntN(10) == 0 {
+					v = float32(math.NaN())
+				}
+				cv.steps, cv.values = append(cv.steps, s), append(cv.values, v)
+			}
+			if id == 2 && len(cv.steps) > 1 {
+				cv.steps[0], cv.steps[len(cv.steps)-1] = cv.steps[len(cv.steps)-1], cv.steps[0]
+				cv.values[0], cv.values[len(cv.values)-1] = cv.values[len(cv.values)-1], cv.values[0]
+			}
+			hist[id] = cv
+		}
+		type acc struct{ sum, lo, hi, n float64 }
+		want := map[int]*acc{}
+		for _, id := range ids {
+			cv := hist[id]
+			for i, s := range cv.steps {
+				v := float64(cv.values[i])
+				if math.IsNaN(v) {
+					continue
+				}
+				a := want[int(s)]
+				if a == nil {
+					a = &acc{lo: v, hi: v}
+					want[int(s)] = a
+				}
+				a.sum, a.n, a.lo, a.hi = a.sum+v, a.n+1, math.Min(a.lo, v), math.Max(a.hi, v)
+			}
+		}
+		l, _ := groupLine(ids, hist, bandMinMax)
+		if len(l.steps) != len(want) || !slices.IsSorted(l.steps) {
+			t.Fatalf("trial %d: steps %v, want the %d steps with a value, sorted", trial, l.steps, len(want))
+		}
+		for i, s := range l.steps {
+			a := want[s]
+			if a == nil || math.Abs(l.ch[0][i]-a.sum/a.n) > 1e-9 || l.ch[1][i] != a.lo || l.ch[2][i] != a.hi {
+				t.Fatalf("trial %d step %d: mean %v [%v, %v], want %+v", trial, s, l.ch[0][i], l.ch[1][i], l.ch[2][i], a)
+			}
+		}
+	}
+}
