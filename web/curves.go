@@ -372,11 +372,11 @@ func sortedSteps(cv curve) curve {
 
 // unionSorted returns the sorted distinct values of a and b, both sorted;
 // a itself when b adds nothing.
-func unionSorted(a, b []int32) []int32 {
+func unionSorted[T cmp.Ordered](a, b []T) []T {
 	if slices.Equal(a, b) || len(b) == 0 {
 		return a
 	}
-	out := make([]int32, 0, max(len(a), len(b)))
+	out := make([]T, 0, max(len(a), len(b)))
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {

@@ -41,12 +41,24 @@ type aligned struct {
 // gap).
 func align(lines []line, maxPoints int) aligned {
 	maxPoints = max(2, maxPoints&^1)
+	// Every step of any line: merged from the lines' sorted steps (most
+	// often equal: one pass each), or sorted when one is out of order.
 	var all []int
+	merge := true
 	for _, l := range lines {
-		all = append(all, l.steps...)
+		merge = merge && slices.IsSorted(l.steps)
 	}
-	slices.Sort(all)
-	all = slices.Compact(all)
+	for _, l := range lines {
+		if merge {
+			all = unionSorted(all, l.steps)
+		} else {
+			all = append(all, l.steps...)
+		}
+	}
+	if !merge {
+		slices.Sort(all)
+		all = slices.Compact(all)
+	}
 	out := aligned{lines: make([][][]float64, len(lines))}
 	if len(all) <= maxPoints {
 		out.x = make([]float64, len(all))
