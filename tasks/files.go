@@ -83,6 +83,92 @@ func readFile(task, path string, opt Options) ([]byte, error) {
 	return b, nil
 }
 
+// MaxLineBytes bounds a line of a line-based data file (a pairs TSV or
+// one of its aligned files): 64 KiB, far above any sentence, far below a
+// line that would need gigabytes as a sequence.
+const MaxLineBytes = 64 << 10
+
+// MaxLineProblems bounds the problems a DataError lists.
+const MaxLineProblems = 20
+
+// DataError is every problem found in a task's data files, each one line
+// that names the file as written and, where there is one, the line
+// ("pairs.tsv:4: no tab between source and target"), in file and line
+// order, at most MaxLineProblems of them (More counts the others). A
+// task's dataset is built only from files without problems.
+type DataError struct {
+	Task     string
+	Problems []string
+	More     int
+}
+
+// Error is the first problem, prefixed by the task, with a count of the
+// others: one line.
+func (e *DataError) Error() string {
+	s := e.Task + ": " + e.Problems[0]
+	if n := len(e.Problems) - 1 + e.More; n > 0 {
+		s += fmt.Sprintf(" (and %d more: attnlab plan lists them)", n)
+	}
+	return s
+}
+
+// problems collects the line problems of data files for a DataError.
+type problems struct {
+	task string
+	list []string
+	more int
+}
+
+func (p *problems) addf(format string, args ...any) {
+	if len(p.list) >= MaxLineProblems {
+		p.more++
+		return
+	}
+	p.list = append(p.list, fmt.Sprintf(format, args...))
+}
+
+// err returns the DataError of the problems, or nil if there is none.
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &DataError{Task: p.task, Problems: p.list, More: p.more}
+}
+
+// readLines returns the lines of the UTF-8 text file at path (as
+// splitLines cuts them, without a leading byte-order mark) and, by line
+// index, what is wrong with each line that is not valid UTF-8 or is longer
+// than MaxLineBytes (those lines are returned empty). A file that cannot be
+// read or is empty is an error.
+func readLines(task, path string, opt Options) (lines []string, bad map[int]string, err error) {
+	b, err := readFile(task, path, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	if len(b) == 0 {
+		return nil, nil, fmt.Errorf("%s: %s: empty file", task, path)
+	}
+	lines = splitLines(string(b))
+	for i, l := range lines {
+		var msg string
+		switch {
+		case len(l) > MaxLineBytes:
+			msg = fmt.Sprintf("line of %d bytes, longer than %s (the limit)", len(l), safein.Size(MaxLineBytes))
+		case !utf8.ValidString(l):
+			msg = "invalid UTF-8"
+		default:
+			continue
+		}
+		if bad == nil {
+			bad = map[int]string{}
+		}
+		bad[i] = msg
+		lines[i] = ""
+	}
+	return lines, bad, nil
+}
+
 // readText returns the contents of the UTF-8 text file at path (resolved
 // with opt.Path), without a leading byte-order mark. Every error is one line
 // that starts with the task and names the file as the user wrote it (and the

@@ -206,7 +206,7 @@ func TestFileErrors(t *testing.T) {
 		{"text", map[string]any{"path": "one.txt"}, "text: one.txt: 1 train tokens of 1, need at least 2: use a longer file or a larger train fraction"},
 		{"pairs", map[string]any{"path": "missing.tsv"}, "pairs: missing.tsv: no such file (looked for " + filepath.Join(dir, "missing.tsv") + ")"},
 		{"pairs", map[string]any{"path": "empty.txt"}, "pairs: empty.txt: empty file"},
-		{"pairs", map[string]any{"path": "bad.txt"}, "pairs: bad.txt:3: invalid UTF-8"},
+		{"pairs", map[string]any{"path": "bad.txt"}, "pairs: bad.txt:1: no tab between source and target (and 2 more: attnlab plan lists them)"},
 		{"pairs", map[string]any{"path": "tabless.tsv"}, "pairs: tabless.tsv:4: no tab between source and target"},
 		{"pairs", map[string]any{"path": "tabs.tsv"}, "pairs: tabs.tsv:1: more than one tab (want source<TAB>target)"},
 		{"pairs", map[string]any{"path": "emptytgt"}, "pairs: emptytgt:2: empty target"},
@@ -214,7 +214,7 @@ func TestFileErrors(t *testing.T) {
 		{"pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt2.txt"}, "pairs: src.txt has 3 lines but tgt2.txt has 2: the files must be aligned line by line"},
 		{"pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt3.txt"}, "pairs: tgt3.txt:2: empty line, but src.txt:2 is not: the files must be aligned line by line"},
 		{"pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt3.txt"}, "pairs: tgt3.txt:2: empty line, but src.txt:2 is not: the files must be aligned line by line"},
-		{"pairs", map[string]any{"path": "src.txt", "test_fraction": 0.5, "valid_fraction": 0.4}, "pairs: src.txt:1: no tab between source and target"},
+		{"pairs", map[string]any{"path": "src.txt", "test_fraction": 0.5, "valid_fraction": 0.4}, "pairs: src.txt:1: no tab between source and target (and 2 more: attnlab plan lists them)"},
 		{"pairs", map[string]any{"path": "tabs.tsv", "valid_path": "missing.tsv"}, "pairs: tabs.tsv:1: more than one tab (want source<TAB>target)"},
 	} {
 		_, err := Build(tc.task, tc.params, Options{BaseDir: dir})
@@ -299,5 +299,57 @@ func TestFingerprints(t *testing.T) {
 	_, err = Build("pairs", params, opt)
 	if err == nil || !strings.Contains(err.Error(), "pairs: p.tsv: changed since the experiment was loaded (sha256 ec89e2acc3b8d092, 4 lines; now ") {
 		t.Fatalf("Build after the file changed: %v", err)
+	}
+}
+
+// TestDataErrorListsEveryLine: a pairs file's problems are all reported,
+// in line order (a *DataError), long lines and invalid UTF-8 included, at
+// most MaxLineProblems of them with a count of the rest.
+func TestDataErrorListsEveryLine(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("w ", MaxLineBytes/2+1) + "\tx"
+	many := strings.Repeat("no tab\n", MaxLineProblems+5)
+	dir := writeFiles(t, map[string]string{
+		"three.tsv": "a b\tc\nno tab here\nd e\tf\nstill none\ng h\ti\nnor here\nj\tk\n",
+		"mixed.tsv": "a\tb\n" + long + "\nbad \xff\tx\na\tb\tc\nx\t \n",
+		"many.tsv":  many,
+		"src.txt":   "a\n\xff\nc\nd\n",
+		"tgt.txt":   "1\n2\n\n4\n",
+	})
+	for _, tc := range []struct {
+		params map[string]any
+		want   []string
+		more   int
+	}{
+		{map[string]any{"path": "three.tsv"}, []string{
+			"three.tsv:2: no tab between source and target",
+			"three.tsv:4: no tab between source and target",
+			"three.tsv:6: no tab between source and target"}, 0},
+		{map[string]any{"path": "mixed.tsv"}, []string{
+			"mixed.tsv:2: line of 65540 bytes, longer than 64 KiB (the limit)",
+			"mixed.tsv:3: invalid UTF-8",
+			"mixed.tsv:4: more than one tab (want source<TAB>target)",
+			"mixed.tsv:5: empty target"}, 0},
+		{map[string]any{"src_path": "src.txt", "tgt_path": "tgt.txt"}, []string{
+			"src.txt:2: invalid UTF-8",
+			"tgt.txt:3: empty line, but src.txt:3 is not: the files must be aligned line by line"}, 0},
+	} {
+		_, err := Build("pairs", tc.params, Options{BaseDir: dir})
+		var de *DataError
+		if !errors.As(err, &de) {
+			t.Errorf("Build(pairs, %v) error = %v, want a *DataError", tc.params, err)
+			continue
+		}
+		if !slices.Equal(de.Problems, tc.want) || de.More != tc.more {
+			t.Errorf("Build(pairs, %v) problems\n%q (+%d)\nwant\n%q (+%d)", tc.params, de.Problems, de.More, tc.want, tc.more)
+		}
+	}
+	_, err := Build("pairs", map[string]any{"path": "many.tsv"}, Options{BaseDir: dir})
+	var de *DataError
+	if !errors.As(err, &de) || len(de.Problems) != MaxLineProblems || de.More != 5 {
+		t.Fatalf("Build(pairs, many.tsv) error = %#v, want %d problems and 5 more", err, MaxLineProblems)
+	}
+	if want := "pairs: many.tsv:1: no tab between source and target (and 24 more: attnlab plan lists them)"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
 	}
 }

@@ -193,59 +193,84 @@ func (p *PairsParams) mainPath() string {
 	return p.SrcPath
 }
 
-// readTSV reads source<TAB>target lines.
+// readTSV reads source<TAB>target lines. Every problem with a line is
+// reported (a *DataError), not only the first.
 func readTSV(path string, opt Options, srcTok, tgtTok Tokenizer) ([]textPair, error) {
-	s, err := readText("pairs", path, opt)
+	pr := &problems{task: "pairs"}
+	lines, bad, err := readLines("pairs", path, opt)
 	if err != nil {
 		return nil, err
 	}
 	var out []textPair
-	for i, line := range splitLines(s) {
+	for i, line := range lines {
+		if msg, ok := bad[i]; ok {
+			pr.addf("%s:%d: %s", path, i+1, msg)
+			continue
+		}
 		if line == "" {
 			continue
 		}
 		src, tgt, ok := strings.Cut(line, "\t")
 		if !ok {
-			return nil, fmt.Errorf("pairs: %s:%d: no tab between source and target", path, i+1)
+			pr.addf("%s:%d: no tab between source and target", path, i+1)
+			continue
 		}
 		if strings.Contains(tgt, "\t") {
-			return nil, fmt.Errorf("pairs: %s:%d: more than one tab (want source<TAB>target)", path, i+1)
+			pr.addf("%s:%d: more than one tab (want source<TAB>target)", path, i+1)
+			continue
 		}
 		tp, err := makePair(src, tgt, srcTok, tgtTok)
 		if err != nil {
-			return nil, fmt.Errorf("pairs: %s:%d: %v", path, i+1, err)
+			pr.addf("%s:%d: %v", path, i+1, err)
+			continue
 		}
 		out = append(out, tp)
 	}
-	if len(out) == 0 {
+	if err := pr.err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 && len(bad) == 0 {
 		return nil, fmt.Errorf("pairs: %s: no pairs, only empty lines", path)
 	}
 	return out, nil
 }
 
-// readAligned reads two files aligned line by line.
+// readAligned reads two files aligned line by line. Every problem with a
+// line is reported (a *DataError), not only the first.
 func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer) ([]textPair, error) {
-	s, err := readText("pairs", srcPath, opt)
+	pr := &problems{task: "pairs"}
+	sl, sbad, err := readLines("pairs", srcPath, opt)
 	if err != nil {
 		return nil, err
 	}
-	t, err := readText("pairs", tgtPath, opt)
+	tl, tbad, err := readLines("pairs", tgtPath, opt)
 	if err != nil {
 		return nil, err
 	}
-	sl, tl := splitLines(s), splitLines(t)
 	if len(sl) != len(tl) {
 		return nil, fmt.Errorf("pairs: %s has %d lines but %s has %d: the files must be aligned line by line", srcPath, len(sl), tgtPath, len(tl))
 	}
 	var out []textPair
 	for i := range sl {
+		msg, sb := sbad[i]
+		if sb {
+			pr.addf("%s:%d: %s", srcPath, i+1, msg)
+		}
+		if msg, tb := tbad[i]; tb {
+			pr.addf("%s:%d: %s", tgtPath, i+1, msg)
+			continue
+		}
 		switch {
+		case sb:
+			continue
 		case sl[i] == "" && tl[i] == "":
 			continue
 		case sl[i] == "":
-			return nil, fmt.Errorf("pairs: %s:%d: empty line, but %s:%d is not: the files must be aligned line by line", srcPath, i+1, tgtPath, i+1)
+			pr.addf("%s:%d: empty line, but %s:%d is not: the files must be aligned line by line", srcPath, i+1, tgtPath, i+1)
+			continue
 		case tl[i] == "":
-			return nil, fmt.Errorf("pairs: %s:%d: empty line, but %s:%d is not: the files must be aligned line by line", tgtPath, i+1, srcPath, i+1)
+			pr.addf("%s:%d: empty line, but %s:%d is not: the files must be aligned line by line", tgtPath, i+1, srcPath, i+1)
+			continue
 		}
 		tp, err := makePair(sl[i], tl[i], srcTok, tgtTok)
 		if err != nil {
@@ -253,9 +278,13 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 			if len(tp.src) > 0 {
 				path = tgtPath
 			}
-			return nil, fmt.Errorf("pairs: %s:%d: %v", path, i+1, err)
+			pr.addf("%s:%d: %v", path, i+1, err)
+			continue
 		}
 		out = append(out, tp)
+	}
+	if err := pr.err(); err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("pairs: %s: no pairs, only empty lines", srcPath)
