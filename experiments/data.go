@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/attnlab/attnlab/registry"
@@ -12,6 +13,9 @@ import (
 type dataFiles struct {
 	opt  tasks.Options // BaseDir: the experiment file's directory
 	seen map[string]dataFile
+	// checked holds the problems tasks.CheckData found, by task name and
+	// parameters (JSON), so that a sweep builds each dataset once.
+	checked map[string][]string
 }
 
 type dataFile struct {
@@ -48,5 +52,32 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) map[string]tasks.Fi
 		}
 		out[key] = f.fp
 	}
+	if len(out) == len(fp.Files()) {
+		d.check(r, task)
+	}
 	return out
+}
+
+// check builds the dataset of a task whose files could all be read, as a
+// run would (tasks.CheckData), and reports every problem with the data on
+// the task's key: every bad line of a file, too few distinct sources for
+// the splits, an empty split. Plan thus finds what would otherwise fail
+// every run of a sweep, each at its start.
+func (d *dataFiles) check(r *resolver, task resolved) {
+	b, err := json.Marshal(task.Params)
+	if err != nil {
+		return
+	}
+	id := task.Name + " " + string(b)
+	problems, ok := d.checked[id]
+	if !ok {
+		problems = tasks.CheckData(task.Name, task.Params, d.opt)
+		if d.checked == nil {
+			d.checked = map[string][]string{}
+		}
+		d.checked[id] = problems
+	}
+	for _, p := range problems {
+		r.badEach("task", "%s", p)
+	}
 }

@@ -329,7 +329,7 @@ func TestModelSwitchDropsUnusedBlocks(t *testing.T) {
 		}
 		return p
 	}
-	write("t.txt", "some text\n")
+	write("t.txt", strings.Repeat("some text\n", 20)) // long enough for every split: Load builds the data
 	write("base.yaml", "name: base\ntask: {name: reverse}\nmodel:\n  name: seq2seq-rnn\n  attention: {name: dot}\n")
 	x, err := Load(write("lm.yaml", "name: lm\nextends: base.yaml\ntask: {name: text, path: t.txt}\nmodel:\n  name: lm-rnn\n"), nil)
 	if err != nil {

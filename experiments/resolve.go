@@ -125,6 +125,13 @@ func (r *resolver) bad(key, format string, args ...any) {
 	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: msg, rank: at.rank})
 }
 
+// badEach reports a problem with key even if key already has one: for
+// lists of problems of the same key, such as the bad lines of a data file.
+func (r *resolver) badEach(key, format string, args ...any) {
+	at := r.loc.at(key)
+	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: sprintf(format, args...), rank: at.rank})
+}
+
 // configBlocks are the top-level keys of a run's configuration: the keys
 // a sweep may set.
 var configBlocks = []string{"task", "model", "train", "eval"}

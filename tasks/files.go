@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -55,6 +56,40 @@ func fingerprintOf(b []byte) Fingerprint {
 		lines++
 	}
 	return Fingerprint{SHA256: hex.EncodeToString(sum[:])[:16], Size: int64(len(b)), Lines: lines}
+}
+
+// CheckData builds the dataset of a task that reads files (its parameters
+// are FileParams) as a run would, to find every problem with its data
+// before any run: it returns them, each one line that names the data file
+// (and the line, where there is one), without the task's name; nil when
+// there is none. A task that reads no files returns nil at once (its
+// parameters' Validate checks what can be checked without generating
+// data).
+func CheckData(name string, params map[string]any, opt Options) []string {
+	e, err := Registry.Lookup(name)
+	if err != nil {
+		return nil // reported where the task was resolved
+	}
+	p, err := e.Decode(Registry.Kind(), params)
+	if err != nil {
+		return nil
+	}
+	if _, ok := p.(FileParams); !ok {
+		return nil
+	}
+	_, err = e.New(p, opt)
+	var de *DataError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &de):
+		out := slices.Clone(de.Problems)
+		if de.More > 0 {
+			out = append(out, fmt.Sprintf("and %d more problems like these", de.More))
+		}
+		return out
+	}
+	return []string{strings.TrimPrefix(err.Error(), name+": ")}
 }
 
 // readFile returns the bytes of the data file at path (resolved with

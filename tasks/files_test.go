@@ -255,9 +255,17 @@ func TestFileParamErrors(t *testing.T) {
 
 func TestPairsTooFewSources(t *testing.T) {
 	t.Parallel()
-	dir := writeFiles(t, map[string]string{"p.tsv": "a\tb\na\tc\n"})
+	dir := writeFiles(t, map[string]string{"p.tsv": "a\tb\na\tc\n", "q.tsv": "a\tb\nb\tc\nc\td\n"})
 	_, err := Build("pairs", map[string]any{"path": "p.tsv", "valid_fraction": 0.5, "test_fraction": 0.4}, Options{BaseDir: dir})
-	if want := "pairs: p.tsv: only 1 distinct sources, too few to hold out 0 for test and 1 for validation"; err == nil || err.Error() != want {
+	if want := "pairs: p.tsv: only 1 distinct sources, too few for valid_fraction 0.5 (less than one source): use at least 2, or set valid_fraction to 0"; err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+	_, err = Build("pairs", map[string]any{"path": "q.tsv", "valid_fraction": 0.5, "test_fraction": 0.34}, Options{BaseDir: dir})
+	if want := "pairs: q.tsv: only 3 distinct sources, too few to hold out 1 for test and 2 for validation"; err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+	_, err = Build("pairs", map[string]any{"path": "q.tsv", "valid_fraction": 0.2, "test_fraction": 0.2}, Options{BaseDir: dir})
+	if want := "pairs: q.tsv: only 3 distinct sources, too few for valid_fraction 0.2 (less than one source): use at least 5, or set valid_fraction to 0"; err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)
 	}
 }

@@ -272,8 +272,16 @@ func TestSplitsTooSmall(t *testing.T) {
 		params map[string]any
 		want   string
 	}{
-		{"copy", map[string]any{"symbols": 2, "min_len": 1, "max_len": 2, "train_size": 10, "valid_size": 500},
+		// 6 strings exist, but the training draws take some of them.
+		{"copy", map[string]any{"symbols": 2, "min_len": 1, "max_len": 2, "train_size": 10, "valid_size": 6, "test_size": 0},
 			"copy: could draw only "},
+		// Sizes no draw can fill are refused by Validate.
+		{"copy", map[string]any{"symbols": 2, "min_len": 1, "max_len": 2, "train_size": 10, "valid_size": 500},
+			`valid_size: 500 distinct sources wanted, but 2 symbols make only 6 strings of lengths 1 to 2: widen the lengths or the alphabet, or lower valid_size for task "copy"`},
+		{"reverse", map[string]any{"symbols": 3, "min_len": 2, "max_len": 2, "test_min_len": 3, "test_max_len": 3, "valid_size": 5, "test_size": 28},
+			`test_size: 28 distinct sources wanted, but 3 symbols make only 27 strings of lengths 3 to 3: widen the lengths or the alphabet, or lower test_size for task "reverse"`},
+		{"sort", map[string]any{"symbols": 3, "min_len": 1, "max_len": 2, "valid_size": 7, "test_size": 6},
+			`valid_size: valid_size + test_size = 13 distinct sources wanted, but 3 symbols make only 12 strings of lengths 1 to 2: widen the lengths or the alphabet, or use smaller splits for task "sort"`},
 		{"listops", map[string]any{"max_depth": 2, "max_args": 2, "min_len": 5, "max_len": 10, "train_size": 1},
 			"listops: no expression of 5–10 tokens in 200000 draws with max_depth 2 and max_args 2: widen the train length range or allow deeper trees"},
 	} {

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/attnlab/attnlab/registry"
@@ -139,6 +140,19 @@ func newPairs(params any, opt Options) (*Dataset, error) {
 	}
 	r := newRand(opt.Seed, "pairs")
 	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	// A held-out fraction must hold out at least one source as asked, not
+	// by rounding up: with too few sources the splits are not the
+	// fractions asked for.
+	for _, h := range []struct {
+		key  string
+		f    float64
+		path string
+	}{{"valid_fraction", p.ValidFraction, p.ValidPath}, {"test_fraction", p.TestFraction, p.TestPath}} {
+		if h.path == "" && h.f > 0 && h.f*float64(len(keys)) < 1 {
+			return nil, fmt.Errorf("pairs: %s: only %d distinct sources, too few for %s %g (less than one source): use at least %d, or set %s to 0",
+				p.mainPath(), len(keys), h.key, h.f, int(math.Ceil(1/h.f-1e-9)), h.key)
+		}
+	}
 	var nValid, nTest int
 	if p.TestPath == "" {
 		nTest = fractionCount(p.TestFraction, len(keys))

@@ -38,7 +38,52 @@ func (p *SymbolParams) Validate() error {
 	if err := validateTestRange("test_min_len", "test_max_len", p.TestMinLen, p.TestMaxLen, p.MinLen, p.MaxLen, 1, maxSeqLen); err != nil {
 		return err
 	}
-	return validateSizes(p.TrainSize, p.ValidSize, p.TestSize)
+	if err := validateSizes(p.TrainSize, p.ValidSize, p.TestSize); err != nil {
+		return err
+	}
+	return p.distinctFits()
+}
+
+// distinctFits refuses valid and test sizes that no draw can fill: each
+// holds distinct sources, none shared, so a split cannot be larger than the
+// number of strings of its lengths, and the two together not larger than
+// those of both ranges. (The check is necessary, not sufficient: training
+// examples take sources too, and the draws have a budget.)
+func (p *SymbolParams) distinctFits() error {
+	tlo, thi := orDefault(p.TestMinLen, p.MinLen), orDefault(p.TestMaxLen, p.MaxLen)
+	strs := func(lo, hi int) int { return distinctStrings(p.Symbols, lo, hi, maxSplitSize+1) }
+	switch {
+	case p.ValidSize > strs(p.MinLen, p.MaxLen):
+		return registry.Invalid("valid_size", "%d distinct sources wanted, but %d symbols make only %d strings of lengths %d to %d: widen the lengths or the alphabet, or lower valid_size",
+			p.ValidSize, p.Symbols, strs(p.MinLen, p.MaxLen), p.MinLen, p.MaxLen)
+	case p.TestSize > strs(tlo, thi):
+		return registry.Invalid("test_size", "%d distinct sources wanted, but %d symbols make only %d strings of lengths %d to %d: widen the lengths or the alphabet, or lower test_size",
+			p.TestSize, p.Symbols, strs(tlo, thi), tlo, thi)
+	case p.ValidSize+p.TestSize > strs(min(p.MinLen, tlo), max(p.MaxLen, thi)):
+		n := strs(min(p.MinLen, tlo), max(p.MaxLen, thi))
+		return registry.Invalid("valid_size", "valid_size + test_size = %d distinct sources wanted, but %d symbols make only %d strings of lengths %d to %d: widen the lengths or the alphabet, or use smaller splits",
+			p.ValidSize+p.TestSize, p.Symbols, n, min(p.MinLen, tlo), max(p.MaxLen, thi))
+	}
+	return nil
+}
+
+// distinctStrings returns the number of strings of lengths lo to hi over n
+// symbols, or limit if there are at least that many.
+func distinctStrings(n, lo, hi, limit int) int {
+	total, pow := 0, 1
+	for l := 1; l <= hi; l++ {
+		if pow > limit/n {
+			return limit
+		}
+		pow *= n
+		if l >= lo {
+			total += pow
+			if total >= limit {
+				return limit
+			}
+		}
+	}
+	return total
 }
 
 // MaxLengths returns the longest source and target: copy, reverse and

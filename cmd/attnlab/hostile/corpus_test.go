@@ -67,13 +67,7 @@ type tcase struct {
 // with whose work it is. They run; a pending case that fails is skipped with
 // "PENDING", one that passes fails the test (remove it from this table).
 var pending = map[string]string{
-	"memory-estimate":           "H1: memory estimate at plan time (--max-memory)",
-	"pairs-long-line":           "H1: lines longer than a limit are an error naming the line",
-	"pairs-three-bad-lines":     "H1: plan validates the data files, every problem with file:line",
-	"pairs-invalid-utf8":        "H1: plan validates the data files",
-	"pairs-empty-file":          "H1: plan validates the data files",
-	"pairs-too-few-sources":     "H1: plan checks the splits",
-	"impossible-distinct-split": "H1: plan checks that distinct splits are possible",
+	"memory-estimate": "H1: memory estimate at plan time (--max-memory)",
 }
 
 func args(a ...string) func(*env) []string { return func(*env) []string { return a } }
