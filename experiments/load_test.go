@@ -268,7 +268,7 @@ func TestParams(t *testing.T) {
 func TestGlobalRegistries(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "lm.yaml")
-	if err := os.WriteFile(filepath.Join(dir, "corpus.txt"), []byte("some text\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "corpus.txt"), []byte(strings.Repeat("some text\n", 20)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	text := "name: lm\ntask: {name: text, path: corpus.txt}\nmodel: {name: lm-rnn, encoder: {name: gru}}\nmodel.bad: 1\n"
