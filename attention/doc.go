@@ -114,7 +114,11 @@
 // attends from their positions, under the site's rules, so a Transformer
 // decoder runs only the new token at each step; multi-head caches the
 // projected keys and values. Cached and re-run decoding give the same
-// tokens and log-probabilities (models' tests, every position scheme).
+// tokens and log-probabilities (models' tests, every position scheme), and
+// with the cache each token passes through each decoder layer once.
+// Attention over fixed keys — a recurrent decoder's, a Transformer
+// decoder's cross-attention — is prepared once (Preparer: additive's
+// k·W_k + b, multi-head's key and value projections) for all the steps.
 //
 // # Kernels
 //
