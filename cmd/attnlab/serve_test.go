@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -249,6 +251,7 @@ type compareJSON struct {
 func compareAsJSON(t *testing.T, db string, args ...string) compareJSON {
 	t.Helper()
 	r := attnlab(t, append([]string{"compare", "tiny", "--db", db, "--format", "json"}, args...)...)
+	noTrace(t, r)
 	wantOK(t, r)
 	var c compareJSON
 	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
@@ -457,6 +460,39 @@ func TestServeInBrowser(t *testing.T) {
 	b.noErrors("generate page")
 }
 
+// TestServeInBrowserPostgres serves the same experiments from a
+// PostgreSQL database (copied there with attnlab sync) and checks in the
+// browser that the experiment page shows compare's numbers on that engine
+// too, and that the page never shows the URL's password.
+func TestServeInBrowserPostgres(t *testing.T) {
+	b := newBrowser(t)
+	const secret = "Pw-0f-Th3-Lab"
+	u, err := url.Parse(testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), secret) // the test server trusts any password
+	pg := u.String()
+	wantOK(t, attnlab(t, "sync", "--from", sharedDB(t), "--to", pg))
+	base := startServe(t, "--db", pg)
+	b.do("experiment page", chromedp.Navigate(base+"/x/tiny"), chromedp.WaitVisible(chromedp.CSS("#means")))
+	var page pageTable
+	b.eval(readTable+`("#means")`, &page)
+	checkMeans(t, page, compareAsJSON(t, pg))
+	var text string
+	b.eval(`document.documentElement.outerHTML`, &text)
+	if strings.Contains(text, secret) {
+		t.Errorf("the page shows the database password")
+	}
+	if !strings.Contains(text, "postgres store") {
+		t.Errorf("the footer does not say the store is PostgreSQL")
+	}
+	b.do("curves", chromedp.Navigate(base+"/x/tiny/curves"), chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")),
+		chromedp.WaitVisible(chromedp.CSS("#legend li")))
+	b.shoot("postgres-curves")
+	b.noErrors("pages on PostgreSQL")
+}
+
 func slicesIndex(s []string, v string) int {
 	for i, x := range s {
 		if x == v {
@@ -566,4 +602,27 @@ seeds: [1]
 	}
 	b.save("live-after.png")
 	b.noErrors("live curves page")
+}
+
+// TestReadmeServeScreenshot checks that the README's screenshot of serve
+// is in the repository (a clean clone has it) and is a small PNG.
+func TestReadmeServeScreenshot(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`!\[[^\]]*\]\((docs/[^)]+\.png)\)`).FindSubmatch(readme)
+	if m == nil || !bytes.Contains(readme, []byte("attnlab serve")) {
+		t.Fatalf("README.md has no screenshot of attnlab serve")
+	}
+	png, err := os.ReadFile(filepath.Join("../..", string(m[1])))
+	if err != nil {
+		t.Fatalf("the README's screenshot: %v", err)
+	}
+	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) > 200<<10 {
+		t.Errorf("%s: want a PNG under 200 KiB, have %d bytes starting %q", m[1], len(png), png[:min(8, len(png))])
+	}
+	if out, err := exec.Command("git", "-C", "../..", "check-ignore", "-q", string(m[1])).CombinedOutput(); err == nil {
+		t.Errorf("%s is ignored by git: a clean clone would not have it %s", m[1], out)
+	}
 }
