@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -193,6 +194,7 @@ func BenchmarkW5(b *testing.B) {
 }
 
 func TestDecodeVariants(t *testing.T) {
+	tokens := map[string][]int{}
 	for _, v := range DecodeVariants {
 		t.Run(v, func(t *testing.T) {
 			res, err := Decode(v, DecodeOptions{Sentences: 70, Steps: 4, Prompt: 5, New: 6})
@@ -200,13 +202,18 @@ func TestDecodeVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := 4
-			if v == "lm-nocache" {
+			if strings.HasPrefix(v, "lm-") {
 				want = 6
 			}
 			if len(res.Tokens) != want || !(res.PerSec > 0) {
 				t.Fatalf("%s: first output %v, %v %s", v, res.Tokens, res.PerSec, res.Unit)
 			}
+			tokens[v] = res.Tokens
 		})
+	}
+	// The same GPT generates the same text with and without its caches.
+	if fmt.Sprint(tokens["lm-cache"]) != fmt.Sprint(tokens["lm-nocache"]) {
+		t.Fatalf("lm-cache generated %v, lm-nocache %v", tokens["lm-cache"], tokens["lm-nocache"])
 	}
 	if _, err := Decode("lm-cached", DecodeOptions{}); err == nil {
 		t.Fatal("unknown variant accepted")

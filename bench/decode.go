@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/attnlab/attnlab/layers"
@@ -14,10 +15,9 @@ import (
 
 // DecodeVariants are W6's variants, as torch_ref.py's run_w6 names them:
 // greedy and beam5 decode 1,000 sources with a GRU translation model,
-// lm-nocache generates with the W4 GPT re-running the whole prefix at
-// every step (lm-cache, with a key/value cache, needs the Transformer
-// decoder's cache).
-var DecodeVariants = []string{"greedy", "beam5", "lm-nocache"}
+// lm-cache generates with the W4 GPT and its key/value caches, lm-nocache
+// with the same GPT re-running the whole prefix at every step.
+var DecodeVariants = []string{"greedy", "beam5", "lm-cache", "lm-nocache"}
 
 // DecodeOptions size a W6 measurement; zero values mean run_w6's sizes.
 type DecodeOptions struct {
@@ -52,8 +52,9 @@ type DecodeResult struct {
 // the same work as in PyTorch, which ignores eos); beam5 keeps 5 beams per
 // sentence, all sentences' beams stepping together as rows of one batch.
 //
-// lm-nocache: the W4 GPT with a 512-token context generates 448 tokens
-// greedily after a 64-token prompt, batch 1, re-running the prefix at every
+// lm-cache, lm-nocache: the W4 GPT with a 512-token context generates 448
+// tokens greedily after a 64-token prompt, batch 1, with key/value caches
+// (each step runs the new token only) or re-running the prefix at every
 // step.
 //
 // The timed part is what run_w6 times: making the batches, encoding and
@@ -64,8 +65,8 @@ func Decode(variant string, opt DecodeOptions) (*DecodeResult, error) {
 	}
 	defer withThreads(opt.Threads)()
 	res := &DecodeResult{Kind: "w6", Variant: variant, Threads: tensor.Threads()}
-	if variant == "lm-nocache" {
-		return decodeLM(res, opt)
+	if strings.HasPrefix(variant, "lm-") {
+		return decodeLM(res, variant == "lm-cache", opt)
 	}
 	return decodeTranslation(res, variant, opt)
 }
@@ -133,7 +134,7 @@ func decodeTranslation(res *DecodeResult, variant string, opt DecodeOptions) (*D
 	return res, nil
 }
 
-func decodeLM(res *DecodeResult, opt DecodeOptions) (*DecodeResult, error) {
+func decodeLM(res *DecodeResult, cache bool, opt DecodeOptions) (*DecodeResult, error) {
 	const vocab, ctx = 65, 512
 	prompt, gen := opt.Prompt, opt.New
 	if prompt <= 0 {
@@ -147,6 +148,9 @@ func decodeLM(res *DecodeResult, opt DecodeOptions) (*DecodeResult, error) {
 		models.Spec{TgtVocab: vocab, MaxLen: ctx, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4}}})
 	if err != nil {
 		return nil, fmt.Errorf("bench: W6 model: %w", err)
+	}
+	if !models.SetDecodeCache(m, cache) {
+		return nil, fmt.Errorf("bench: W6: lm-transformer has no key/value cache to switch")
 	}
 	rng := tensor.NewRNG(6)
 	m.Init(rng.Split())

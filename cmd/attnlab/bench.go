@@ -15,6 +15,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	var (
 		threads, steps, repeats int
+		sentences, generate     int
 		lengths                 []int
 		compare                 string
 		jsonOut                 outputFlags
@@ -31,7 +32,8 @@ func newBenchCmd() *cobra.Command {
   W5  one multi-head self-attention layer against sequence length:
       softmax (scaled dot-product), chunked (exact, key blocks) and linear
   W6  decoding: a GRU translation model (greedy, beam 5) and a GPT
-      generating 448 tokens (re-running the prefix at every step)
+      generating 448 tokens, with its key/value caches (lm-cache) and
+      re-running the prefix at every step (lm-nocache)
 
 W1–W4 train with the step every run takes (forward, loss, finiteness
 checks, backward, clipping, schedule, optimizer); throughput counts non-pad
@@ -55,8 +57,8 @@ file to --compare: bench then prints PyTorch's figures and the ratios.`,
 				}
 				names[i] = strings.ToUpper(n)
 			}
-			if threads < 1 || steps < 1 || repeats < 1 {
-				return usagef("--threads, --steps and --repeats must be at least 1")
+			if threads < 1 || steps < 1 || repeats < 1 || sentences < 1 || generate < 1 {
+				return usagef("--threads, --steps, --repeats, --sentences and --generate must be at least 1")
 			}
 			for _, n := range lengths {
 				if n < 1 {
@@ -94,6 +96,13 @@ file to --compare: bench then prints PyTorch's figures and the ratios.`,
 				}
 				rows = append(rows, res...)
 			}
+			if slices.Contains(names, "W6") {
+				res, err := benchW6(w, bench.DecodeOptions{Sentences: sentences, New: generate, Threads: threads}, ref)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, res...)
+			}
 			if jsonOut.path != "" {
 				return dst.Write(func(w io.Writer) error { return writeJSONRows(w, rows) })
 			}
@@ -103,6 +112,8 @@ file to --compare: bench then prints PyTorch's figures and the ratios.`,
 	cmd.Flags().IntVar(&threads, "threads", 1, "intra-op threads (matrix products and elementwise work)")
 	cmd.Flags().IntVar(&steps, "steps", 20, "timed training steps per workload (after 3 warm-up steps)")
 	cmd.Flags().IntVar(&repeats, "repeats", 5, "W5: measurements per point (the median is reported)")
+	cmd.Flags().IntVar(&sentences, "sentences", 1000, "W6: sentences the translation model decodes (the reference: 1000)")
+	cmd.Flags().IntVar(&generate, "generate", 448, "W6: tokens the GPT generates after its 64-token prompt (the reference: 448)")
 	cmd.Flags().IntSliceVar(&lengths, "lengths", bench.AttentionLengths, "W5: sequence lengths")
 	cmd.Flags().StringVar(&compare, "compare", "", "JSON written by torch_ref.py --json in the same sitting: print PyTorch's figures and the ratios")
 	cmd.Flags().StringVar(&jsonOut.path, "json", "", `also write the measurements as JSON rows to this file ("-": stdout)`)
@@ -190,9 +201,10 @@ func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Refere
 	return rows, nil
 }
 
-func benchW6(w io.Writer, threads int, ref *bench.Reference) ([]any, error) {
+func benchW6(w io.Writer, opt bench.DecodeOptions, ref *bench.Reference) ([]any, error) {
+	threads := opt.Threads
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "W6: decoding (GRU translation model: 1,000 sentences × 30 tokens; GPT: 448 tokens after 64)")
+	fmt.Fprintf(w, "W6: decoding (GRU translation model: %d sentences × 30 tokens; GPT: %d tokens after 64)\n", opt.Sentences, opt.New)
 	tw := newStreamTable(w, 10, 12, 12, 8, 12, 6)
 	head := []string{"variant", "rate", "unit", "seconds"}
 	if ref != nil {
@@ -201,7 +213,7 @@ func benchW6(w io.Writer, threads int, ref *bench.Reference) ([]any, error) {
 	tw.row(head...)
 	var rows []any
 	for _, v := range bench.DecodeVariants {
-		res, err := bench.Decode(v, bench.DecodeOptions{Threads: threads})
+		res, err := bench.Decode(v, opt)
 		if err != nil {
 			return nil, err
 		}

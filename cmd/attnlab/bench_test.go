@@ -26,6 +26,17 @@ func TestBench(t *testing.T) {
 	wantError(t, attnlab(t, "bench", "W4", "--compare", filepath.Join(t.TempDir(), "none.json")), exitUsage, "--compare", "none.json")
 }
 
+func TestBenchW6(t *testing.T) {
+	r := attnlab(t, "bench", "W6", "--sentences", "64", "--generate", "4", "--compare", "testdata/torch.json")
+	wantOK(t, r)
+	for _, want := range []string{"W6", "greedy", "beam5", "lm-cache", "lm-nocache", "sentences/s", "tokens/s", "57.0"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	wantError(t, attnlab(t, "bench", "W6", "--sentences", "0"), exitUsage, "--sentences")
+}
+
 func TestBenchCompareAndJSON(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "attnlab.json")
 	r := attnlab(t, "bench", "W4", "--steps", "1", "--compare", "testdata/torch.json", "--json", out)
