@@ -172,12 +172,14 @@ func (m *MultiHead) Init(rng *tensor.RNG) {
 	Init(m.head, rng)
 }
 
+// affine returns x·W + b (b may be nil) as one op: the bias is added in
+// the product's epilogue and its gradient summed in the same backward.
 func affine(x *tensor.Tensor, w, b *layers.Param) *tensor.Tensor {
-	y := tensor.MatMul(x, w.Tensor)
+	var bt *tensor.Tensor
 	if b != nil {
-		y = tensor.Add(y, b.Tensor)
+		bt = b.Tensor
 	}
-	return y
+	return tensor.Linear(x, w.Tensor, bt)
 }
 
 // Attend returns the context [B,Tq,Dv] and the weights [B,H,Tq,Tk] (nil

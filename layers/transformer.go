@@ -72,6 +72,19 @@ func sublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, f func
 	return ln.Forward(tensor.Add(x, drop.Forward(f(x))))
 }
 
+// ffSublayer is sublayer around the feed-forward network ff: without
+// active dropout its residual add is fused into the second linear map
+// (FeedForward.AddForward), the same values in one op fewer.
+func ffSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, ff *FeedForward) *tensor.Tensor {
+	if drop != nil && drop.Training && drop.P > 0 {
+		return sublayer(preLN, ln, drop, x, ff.Forward)
+	}
+	if preLN {
+		return ff.AddForward(x, ln.Forward(x))
+	}
+	return ln.Forward(ff.AddForward(x, x))
+}
+
 // EncoderBlock is a Transformer encoder layer (Vaswani et al., 2017):
 // self-attention and a position-wise feed-forward network, each wrapped in
 // a residual connection with dropout and LayerNorm. Post-LN (the paper's
@@ -154,7 +167,7 @@ func (e *EncoderBlock) Forward(x, mask *tensor.Tensor) (y, weights *tensor.Tenso
 		ctx, weights = e.SelfAttn.Attend(z, z, z, mask)
 		return ctx
 	})
-	y = sublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF.Forward)
+	y = ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF)
 	return y, weights
 }
 
@@ -261,7 +274,7 @@ func (d *DecoderBlock) Forward(y, mem, selfMask, memMask *tensor.Tensor) (out, s
 		ctx, crossWeights = d.CrossAttn.Attend(z, mem, mem, memMask)
 		return ctx
 	})
-	out = sublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF.Forward)
+	out = ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF)
 	return out, selfWeights, crossWeights
 }
 
@@ -297,7 +310,7 @@ func (e *EncoderBlock) ForwardNext(x *tensor.Tensor, lens []int, cache KVCache) 
 		ctx, _ := inc.AttendNext(z, z, z, lens, cache)
 		return ctx
 	})
-	return sublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF.Forward)
+	return ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF)
 }
 
 // CanStep reports whether the block's self-attention can decode step by
@@ -336,5 +349,5 @@ func (d *DecoderBlock) ForwardNext(y *tensor.Tensor, cross Prepared, lens []int,
 		ctx, crossWeights = cross.Attend(z)
 		return ctx
 	})
-	return sublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF.Forward), crossWeights
+	return ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF), crossWeights
 }
