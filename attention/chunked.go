@@ -168,7 +168,7 @@ func (f *flash) probs(s []float32, bb, h, i0, qb, j0, kb int) {
 
 func (f *flash) forward() *tensor.Tensor {
 	b, tq, tk, dv, blk, ldv := f.b, f.tq, f.tk, f.dv, f.blk, f.ldv
-	o := make([]float32, b*tq*ldv)
+	o := tensor.Scratch(b * tq * ldv) // recycled with the result
 	f.lse = make([]float32, b*f.h*tq)
 	f.scores = make([]float32, blk*blk)
 	f.tmp = make([]float32, blk*blk)

@@ -19,7 +19,7 @@ import (
 func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias *biasCall) *tensor.Tensor {
 	b, tq, tk, ld := q.Dim(0), q.Dim(1), k.Dim(1), q.Dim(2)
 	d := ld / heads
-	p := make([]float32, b*heads*tq*tk)
+	p := tensor.Scratch(b * heads * tq * tk) // recycled with the result
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < heads; h++ {
 			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
@@ -35,7 +35,8 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 		}
 	}
 	return tensor.Custom("DotSoftmax", p, []int{b, heads, tq, tk}, []*tensor.Tensor{q, k, bias.input()}, func(out *tensor.Tensor, g [][]float32) {
-		ds := make([]float32, tq*tk)
+		ds := tensor.Scratch(tq * tk)
+		defer tensor.Recycle(ds)
 		dtab := bias.grads(g[2])
 		for bb := 0; bb < b; bb++ {
 			for h := 0; h < heads; h++ {
@@ -92,7 +93,7 @@ func softmaxBackward(ds, gp, p []float32, n int) {
 func weightedSum(p, v *tensor.Tensor) *tensor.Tensor {
 	b, heads, tq, tk, ld := p.Dim(0), p.Dim(1), p.Dim(2), p.Dim(3), v.Dim(2)
 	dv := ld / heads
-	c := make([]float32, b*tq*ld)
+	c := tensor.Scratch(b * tq * ld) // recycled with the result
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < heads; h++ {
 			tensor.Gemm(false, false, tq, dv, tk, 1, p.Data[(bb*heads+h)*tq*tk:], tk, v.Data[bb*tk*ld+h*dv:], ld, 0, c[bb*tq*ld+h*dv:], ld)

@@ -113,7 +113,7 @@ func attendFeatures(c *call, fq, fk *tensor.Tensor, weights bool) (ctx, w *tenso
 
 // eluPlusOne returns φ(x) = elu(x) + 1: x+1 for x > 0, eˣ otherwise.
 func eluPlusOne(x *tensor.Tensor) *tensor.Tensor {
-	y := make([]float32, x.Len())
+	y := tensor.Scratch(x.Len()) // recycled with the result
 	tensor.ExpSlice(y, x.Data)
 	for i, v := range x.Data {
 		if v > 0 {
@@ -235,7 +235,7 @@ func (a *linearAttn) forward() *tensor.Tensor {
 			}
 		}
 	}
-	out := make([]float32, b*tq*ldv)
+	out := tensor.Scratch(b * tq * ldv) // recycled with the result
 	a.den = make([]float32, b*h*tq)
 	if a.lm.causal {
 		s := make([]float32, f*dv)
@@ -384,7 +384,13 @@ func (a *linearAttn) backward(out *tensor.Tensor, g [][]float32) {
 				// dV = φ(K)ᵀ-masked · dS
 				tensor.Gemm(false, false, tk, dv, f, 1, a.fkm[bb*tk*ldf+hh*f:], ldf, ds, dv, 1, gv[bb*tk*ldv+hh*dv:], ldv)
 			}
-			if gk != nil {
+			if gk != nil && a.lm.keys == nil {
+				// dφk = V dSᵀ + 1 dzᵀ: every key is kept, one product.
+				tensor.Gemm(false, true, tk, f, dv, 1, a.v.Data[bb*tk*ldv+hh*dv:], ldv, ds, dv, 1, gk[bb*tk*ldf+hh*f:], ldf)
+				for j := 0; j < tk; j++ {
+					axpy(gk[(bb*tk+j)*ldf+hh*f:][:f], 1, dz)
+				}
+			} else if gk != nil {
 				// dφk_j = dS v_j + dz at kept keys
 				for j := 0; j < tk; j++ {
 					if !a.keyKept(bb, j) {

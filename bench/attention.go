@@ -31,13 +31,16 @@ type AttentionPoint struct {
 	Reps    int     `json:"reps"`
 	Ms      float64 `json:"ms"`       // median wall ms per forward+backward
 	MsMin   float64 `json:"ms_min"`   // fastest repeat
-	PeakMiB float64 `json:"peak_mib"` // memory one forward+backward allocates (nothing is freed during it)
+	CPUMs   float64 `json:"cpu_ms"`   // least CPU ms of the process over a repeat (steadier than wall time on a busy machine)
+	PeakMiB float64 `json:"peak_mib"` // memory the first forward+backward allocates from fresh memory (nothing is freed during it)
 	// Context holds the first outputs of the last repeat (variants agree).
 	Context []float32 `json:"-"`
 }
 
-// Attention measures W5 for the variant at length n: forward and backward
-// repeated `repeats` times (the median and the fastest are kept).
+// Attention measures W5 for the variant at length n as torch_ref.py does:
+// a first forward and backward measures the memory, then `repeats` timed
+// ones (the median and the fastest are kept), each graph released after it
+// (tensor.Release), as PyTorch frees its graph and reuses the memory.
 func Attention(variant string, n, repeats, threads int) (*AttentionPoint, error) {
 	const d, heads = 128, 4
 	inner := map[string]string{"softmax": "scaled-dot", "chunked": "chunked", "linear": "linear"}[variant]
@@ -74,20 +77,34 @@ func Attention(variant string, n, repeats, threads int) (*AttentionPoint, error)
 	pt := &AttentionPoint{Kind: "w5", Variant: variant, N: n, Threads: tensor.Threads(), Reps: max(repeats, 1)}
 	ps := append(qkv.Params(), out.Params()...)
 	var times []float64
-	for r := 0; r < pt.Reps; r++ {
+	pt.CPUMs = math.Inf(1)
+	// As torch_ref.py: a first, untimed forward+backward from fresh memory
+	// (the free lists emptied) measures the memory; the timed repeats
+	// follow, each graph released after it as PyTorch frees its graph, so
+	// they reuse the memory as PyTorch's caching allocator does.
+	tensor.TrimPools()
+	for r := -1; r < pt.Reps; r++ {
 		layers.ZeroGrad(ps)
 		x.ZeroGrad()
 		runtime.GC()
 		old := debug.SetGCPercent(-1)
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
+		cpu0 := cpuSeconds()
 		start := time.Now()
 		y := run()
-		times = append(times, float64(time.Since(start).Nanoseconds())/1e6)
+		wall := float64(time.Since(start).Nanoseconds()) / 1e6
+		cpu := 1000 * (cpuSeconds() - cpu0)
 		runtime.ReadMemStats(&m1)
 		debug.SetGCPercent(old)
-		pt.PeakMiB = float64(m1.TotalAlloc-m0.TotalAlloc) / (1 << 20)
 		pt.Context = append(pt.Context[:0], y.Data[:min(8, len(y.Data))]...)
+		tensor.Release(y)
+		if r < 0 {
+			pt.PeakMiB = float64(m1.TotalAlloc-m0.TotalAlloc) / (1 << 20)
+			continue
+		}
+		times = append(times, wall)
+		pt.CPUMs = min(pt.CPUMs, cpu)
 	}
 	slices.Sort(times)
 	pt.Ms, pt.MsMin = times[len(times)/2], times[0]
