@@ -40,8 +40,9 @@ checks, backward, clipping, schedule, optimizer); throughput counts non-pad
 target tokens of the timed steps over their wall time, after warm-up
 steps. "busy" is the process's CPU time over that wall time: well under
 100% × threads means the machine was busy with other work. W5 reports the
-median ms per forward+backward, the memory one forward+backward allocates,
-and the growth exponent of each over the lengths.
+median ms per forward+backward, the least CPU ms of a repeat, the memory a
+first forward+backward allocates, and the growth exponent of the time and
+the memory over the lengths.
 
 bench prints only what it measures. To compare with PyTorch, run
 ../shared/bench/torch_ref.py with --json in the same sitting and pass that
@@ -155,8 +156,8 @@ func benchTrain(w io.Writer, names []string, steps, threads int, ref *bench.Refe
 func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Reference) ([]any, error) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "W5: one multi-head self-attention layer (batch 1, 4 heads × 32), forward + backward")
-	tw := newStreamTable(w, 7, 6, 8, 7, 10, 11, 8, 22)
-	head := []string{"variant", "n", "ms", "MiB"}
+	tw := newStreamTable(w, 7, 6, 8, 8, 7, 10, 11, 8, 22)
+	head := []string{"variant", "n", "ms", "cpu ms", "MiB"}
 	if ref != nil {
 		head = append(head, "PyTorch ms", "PyTorch MiB", "speed-up")
 	}
@@ -172,7 +173,7 @@ func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Refere
 			}
 			rows = append(rows, pt)
 			ms, mib = append(ms, pt.Ms), append(mib, pt.PeakMiB)
-			cells := []string{v, fmt.Sprint(n), fmt.Sprintf("%.2f", pt.Ms), fmt.Sprintf("%.1f", pt.PeakMiB)}
+			cells := []string{v, fmt.Sprint(n), fmt.Sprintf("%.2f", pt.Ms), fmt.Sprintf("%.2f", pt.CPUMs), fmt.Sprintf("%.1f", pt.PeakMiB)}
 			if v == "softmax" {
 				softMs[n] = pt.Ms
 			}
@@ -195,7 +196,7 @@ func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Refere
 			tw.row(cells...)
 		}
 		if len(lengths) > 1 {
-			tw.row(v, "growth", fmt.Sprintf("n^%.2f", bench.GrowthExponent(lengths, ms)), fmt.Sprintf("n^%.2f", bench.GrowthExponent(lengths, mib)))
+			tw.row(v, "growth", fmt.Sprintf("n^%.2f", bench.GrowthExponent(lengths, ms)), "", fmt.Sprintf("n^%.2f", bench.GrowthExponent(lengths, mib)))
 		}
 	}
 	return rows, nil
