@@ -27,7 +27,7 @@ func (s *Store) PutArtifact(ctx context.Context, runID int64, kind, name string,
 		data = []byte{} // the column is NOT NULL; an empty artifact is allowed
 	}
 	now, nowArgs := s.nowSQL()
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.writeOne(ctx, func(tx execer) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO artifacts (run_id, kind, name, size, data, created)
 			VALUES (?, ?, ?, ?, ?, `+now+`)
 			ON CONFLICT (run_id, kind, name) DO UPDATE SET

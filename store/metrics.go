@@ -82,7 +82,30 @@ func (w *MetricWriter) flushLocked(ctx context.Context) error {
 		return nil
 	}
 	args := make([]any, 0, 5*rowsPerInsert)
-	err := w.s.write(ctx, func(tx *Tx) error {
+	var err error
+	if len(w.pending) <= rowsPerInsert {
+		// One INSERT: one round trip on PostgreSQL.
+		for _, r := range w.pending {
+			args = append(args, w.runID, r.key, r.step, floatArg(r.value), r.wall)
+		}
+		err = w.s.writeOne(ctx, func(tx execer) error {
+			_, err := tx.ExecContext(ctx, metricInsert(len(w.pending)), args...)
+			return err
+		})
+	} else {
+		err = w.flushMany(ctx, args)
+	}
+	if err != nil {
+		return fmt.Errorf("store: write metrics of run %d: %w", w.runID, w.s.fkNotFound(err, w.runID))
+	}
+	w.pending = w.pending[:0]
+	return nil
+}
+
+// flushMany writes the pending rows, more than one INSERT holds, in one
+// transaction.
+func (w *MetricWriter) flushMany(ctx context.Context, args []any) error {
+	return w.s.write(ctx, func(tx *Tx) error {
 		var full *sql.Stmt
 		for rows := w.pending; len(rows) > 0; {
 			n := min(len(rows), rowsPerInsert)
@@ -109,11 +132,6 @@ func (w *MetricWriter) flushLocked(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("store: write metrics of run %d: %w", w.runID, w.s.fkNotFound(err, w.runID))
-	}
-	w.pending = w.pending[:0]
-	return nil
 }
 
 var metricInserts sync.Map // int → string

@@ -435,7 +435,7 @@ func (s *Store) stale(r Run, owner Owner, now time.Time, staleAfter time.Duratio
 // caller should stop the run.
 func (s *Store) Heartbeat(ctx context.Context, runID int64, owner Owner) error {
 	now, nowArgs := s.nowSQL()
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.writeOne(ctx, func(tx execer) error {
 		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET heartbeat = `+now+`
 			WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`,
 			append(nowArgs, runID, owner.Host, owner.PID)...)
@@ -475,7 +475,7 @@ func (s *Store) Finish(ctx context.Context, runID int64, owner Owner, status Sta
 }
 
 // updateOwned runs an UPDATE guarded by the owner and explains a miss.
-func (s *Store) updateOwned(ctx context.Context, tx *Tx, runID int64, owner Owner, query string, args ...any) error {
+func (s *Store) updateOwned(ctx context.Context, tx execer, runID int64, owner Owner, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -322,6 +323,29 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 		return s.redactErr(err)
 	}
 	return s.watch.check()
+}
+
+// execer is what writeOne's function writes through: a transaction on
+// SQLite, the store's handle (autocommit) on PostgreSQL.
+type execer interface {
+	querier
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// writeOne is write for a function that changes the database with one
+// statement (any others only read): on SQLite it is write; on PostgreSQL
+// the statement runs in autocommit mode, its own transaction, so that it
+// takes one round trip instead of three (BEGIN, the statement, COMMIT).
+// Heartbeats, artifacts and the usual metric flush, a worker's most
+// frequent writes, go this way.
+func (s *Store) writeOne(ctx context.Context, fn func(q execer) error) error {
+	if s.d.engine() != Postgres {
+		return s.write(ctx, func(tx *Tx) error { return fn(tx) })
+	}
+	if s.readOnly {
+		return fmt.Errorf("store %s is open read-only", s.name)
+	}
+	return s.redactErr(retry(ctx, s.d, func() error { return fn(s.db) }))
 }
 
 // redactErr masks the store's secrets in err's text, keeping what it wraps.
