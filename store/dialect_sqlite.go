@@ -132,6 +132,9 @@ func openSQLite(ctx context.Context, path string, mode openMode) (*Store, error)
 	}
 	s := &Store{d: sqliteDialect{}, target: path, name: path, alive: pidAlive}
 	exists := err == nil && fi.Size() > 0
+	if !exists && mode == modeCreate && !accessW(filepath.Dir(path)) {
+		return nil, openErr(path, nil, nil, "cannot be created: this user may not write its directory %s", filepath.Dir(path))
+	}
 	if exists {
 		st, roDSN, err := s.probeReadOnly(ctx, path)
 		if err != nil {
@@ -139,6 +142,9 @@ func openSQLite(ctx context.Context, path string, mode openMode) (*Store, error)
 		}
 		if err := s.identify(st, mode); err != nil {
 			return nil, err
+		}
+		if mode == modeCreate && !writable(path) {
+			return nil, openErr(path, nil, nil, "is read-only to this user (the file or its directory cannot be written): commands that only read it work (ls, show, compare, export)")
 		}
 		readOnly := mode == modeReadOnly || (mode == modeExisting && !writable(path))
 		if readOnly {

@@ -211,6 +211,23 @@ func corpus() []tcase {
 				return []string{"ls", "runs", "--db", "ro/lab.db"}
 			},
 			code: 0, out: []string{"tiny"}, keep: []string{"ro/lab.db"}},
+		tcase{name: "run-db-in-read-only-directory", bullet: watched, owner: "H8", nobody: true,
+			setup: func(e *env) []string {
+				e.mkdir("ro", 0o755)
+				e.labDB("ro/lab.db")
+				e.write("tiny.yaml", tiny["tiny.yaml"])
+				os.Chmod(e.path("ro"), 0o555)
+				return []string{"run", "tiny.yaml", "-q", "--db", "ro/lab.db"}
+			},
+			code: 1, want: []string{"ro/lab.db", "read-only to this user", "commands that only read it work"}, keep: []string{"ro/lab.db"}},
+		tcase{name: "run-new-db-in-read-only-directory", bullet: watched, owner: "H8", nobody: true,
+			setup: func(e *env) []string {
+				e.mkdir("ro", 0o555)
+				e.write("tiny.yaml", tiny["tiny.yaml"])
+				return []string{"run", "tiny.yaml", "-q", "--db", "ro/new.db"}
+			},
+			code: 1, want: []string{"ro/new.db", "cannot be created: this user may not write its directory ro"},
+			check: noFile("ro/new.db")},
 		tcase{name: "show-read-only-db-file", bullet: watched, owner: "H8", nobody: true,
 			setup: func(e *env) []string {
 				e.labDB("lab.db")
