@@ -394,6 +394,27 @@ func TestServeInBrowser(t *testing.T) {
 	if !strings.HasPrefix(tip, "step ") || !strings.Contains(tip, ": ") {
 		t.Errorf("hovering the chart shows %q, want the step and the values", tip)
 	}
+	// Zoom: drag across the middle third of the chart; double-click zooms out.
+	var box struct{ L, T, W, H, Max float64 }
+	b.eval(`(() => { const r = document.querySelector("#chart .u-over").getBoundingClientRect();
+		return {L: r.left, T: r.top, W: r.width, H: r.height, Max: Number(document.getElementById("chart").dataset.xMax)}; })()`, &box)
+	y := box.T + box.H/2
+	b.do("zoom", chromedp.MouseEvent(chromedp.MouseMoved, box.L+box.W/3, y),
+		chromedp.MouseEvent(chromedp.MousePressed, box.L+box.W/3, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.MouseEvent(chromedp.MouseMoved, box.L+box.W/2, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, box.L+2*box.W/3, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseReleased, box.L+2*box.W/3, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.Sleep(200*time.Millisecond))
+	var zoomed float64
+	b.eval(`Number(document.getElementById("chart").dataset.xMax)`, &zoomed)
+	if !(zoomed < box.Max) {
+		t.Errorf("dragging across the chart did not zoom: x axis up to %v, before %v", zoomed, box.Max)
+	}
+	b.do("zoom out", chromedp.MouseClickXY(box.L+box.W/2, y, chromedp.ClickCount(2)), chromedp.Sleep(200*time.Millisecond))
+	b.eval(`Number(document.getElementById("chart").dataset.xMax)`, &zoomed)
+	if zoomed != box.Max {
+		t.Errorf("double-click did not zoom out: x axis up to %v, want %v", zoomed, box.Max)
+	}
 	b.do("log scale", chromedp.Click(chromedp.CSS("#log")), chromedp.Sleep(300*time.Millisecond))
 	var logURL string
 	b.eval(`location.search`, &logURL)
