@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/internal/editdist"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/registry"
@@ -263,32 +264,11 @@ func closest(s string, known []string) string {
 	}
 	best, bestD := "", len(s)/3+1
 	for _, k := range known {
-		if d := editDistance(s, k); d < bestD {
+		if d := editdist.Distance(s, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // finite reports every NaN or infinite number under path.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -446,35 +447,20 @@ func formatValue(v store.Value) string {
 }
 
 // paramKeys returns every param key of the selected runs, sorted.
-func (s *selection) paramKeys() []string {
-	set := map[string]bool{}
-	for _, ps := range s.params {
-		for k := range ps {
-			set[k] = true
-		}
-	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func (s *selection) paramKeys() []string { return unionKeys(s.params) }
 
 // summaryKeys returns every summary key of the selected runs, sorted.
-func (s *selection) summaryKeys() []string {
+func (s *selection) summaryKeys() []string { return unionKeys(s.sums) }
+
+// unionKeys returns the keys of the maps of m, each once, sorted.
+func unionKeys[V any](m map[int64]map[string]V) []string {
 	set := map[string]bool{}
-	for _, m := range s.sums {
-		for k := range m {
+	for _, inner := range m {
+		for k := range inner {
 			set[k] = true
 		}
 	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return slices.Sorted(maps.Keys(set))
 }
 
 // pointOf decodes a run's sweep point (nil when it has none).

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/attnlab/attnlab/internal/editdist"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -89,12 +90,12 @@ func (ks keySet) closest(k string) string {
 	}
 	cands := make([]cand, 0, len(all))
 	for _, key := range all {
-		d := editDistance(k, key)
+		d := editdist.Distance(k, key)
 		// Compare with the key's dotted and slashed suffixes, so that a typo
 		// in a short form is near its full key.
 		for i, r := range key {
 			if r == '.' || r == '/' {
-				d = min(d, editDistance(k, key[i+1:]))
+				d = min(d, editdist.Distance(k, key[i+1:]))
 			}
 		}
 		cands = append(cands, cand{key, d})
@@ -105,27 +106,6 @@ func (ks keySet) closest(k string) string {
 		near = append(near, c.key)
 	}
 	return fmt.Sprintf("closest: %s; %d keys in all", strings.Join(near, ", "), len(all))
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // ResolveWhere returns the filter with each key replaced by the full key

@@ -43,6 +43,21 @@ func findRun(ctx context.Context, st *store.Store, ref string) (store.Run, error
 	return r, err
 }
 
+// openRun opens the run database at db and finds the run that ref names
+// (findRun). On success the caller closes the store; on error it is closed.
+func openRun(ctx context.Context, db, ref string) (*store.Store, store.Run, error) {
+	st, err := openStore(db)
+	if err != nil {
+		return nil, store.Run{}, err
+	}
+	r, err := findRun(ctx, st, ref)
+	if err != nil {
+		st.Close()
+		return nil, store.Run{}, err
+	}
+	return st, r, nil
+}
+
 // checkExperiments returns an error naming the first of names that the
 // database does not hold, with the names it does hold.
 func checkExperiments(ctx context.Context, st *store.Store, names ...string) error {

@@ -91,16 +91,12 @@ regular file, and an existing file only with --force.`,
 			if err != nil {
 				return &usageError{err}
 			}
-			st, err := openStore(*db)
+			ctx := cmd.Context()
+			st, r, err := openRun(ctx, *db, args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			ctx := cmd.Context()
-			r, err := findRun(ctx, st, args[0])
-			if err != nil {
-				return err
-			}
 			t, err := runs.Load(ctx, st, r.ID)
 			if err != nil {
 				return err

@@ -71,16 +71,12 @@ attention of each output token over the source tokens as a text heatmap.`,
 			if err := g.check(cmd); err != nil {
 				return err
 			}
-			st, err := openStore(*db)
+			ctx := cmd.Context()
+			st, r, err := openRun(ctx, *db, args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			ctx := cmd.Context()
-			r, err := findRun(ctx, st, args[0])
-			if err != nil {
-				return err
-			}
 			t, err := runs.Load(ctx, st, r.ID)
 			if err != nil {
 				return err

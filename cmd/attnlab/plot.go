@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
 )
 
 func newPlotCmd() *cobra.Command {
@@ -40,23 +42,9 @@ func newPlotCurvesCmd() *cobra.Command {
 		Example: "  attnlab plot curves quickstart --metric valid/exact_match -o em.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q, err := qf.query(args)
-			if err != nil {
-				return err
-			}
-			dst := out.target(cmd, *db)
-			if err := dst.Check(); err != nil {
-				return err
-			}
-			st, err := openStore(*db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := report.PlotCurves(cmd.Context(), st, q, metric, dst); err != nil {
-				return err
-			}
-			return wrote(cmd, dst)
+			return plotQuery(cmd, *db, qf, out, args, func(ctx context.Context, st *store.Store, q report.Query, dst safeout.Target) error {
+				return report.PlotCurves(ctx, st, q, metric, dst)
+			})
 		},
 	}
 	db = addDBFlag(cmd)
@@ -88,15 +76,11 @@ counts from 0). RUN is a run's name (EXPERIMENT/POINT/seed=N), id or hash prefix
 			if err := dst.Check(); err != nil {
 				return err
 			}
-			st, err := openStore(*db)
+			st, r, err := openRun(cmd.Context(), *db, args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			r, err := findRun(cmd.Context(), st, args[0])
-			if err != nil {
-				return err
-			}
 			if err := report.PlotAttention(cmd.Context(), st, r.ID, example, dst); err != nil {
 				return err
 			}
@@ -121,29 +105,37 @@ func newPlotLengthCmd() *cobra.Command {
 		Example: "  attnlab plot length quickstart --by attention.name -o length.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q, err := qf.query(args)
-			if err != nil {
-				return err
-			}
-			dst := out.target(cmd, *db)
-			if err := dst.Check(); err != nil {
-				return err
-			}
-			st, err := openStore(*db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := report.PlotLength(cmd.Context(), st, q, dst); err != nil {
-				return err
-			}
-			return wrote(cmd, dst)
+			return plotQuery(cmd, *db, qf, out, args, report.PlotLength)
 		},
 	}
 	db = addDBFlag(cmd)
 	qf.add(cmd)
 	out.add(cmd, "length.png", "image file to write")
 	return cmd
+}
+
+// plotQuery runs a plot of the runs that the query flags select in the
+// experiments args: it checks the output file before opening the store,
+// plots, and says where the plot went.
+func plotQuery(cmd *cobra.Command, db string, qf queryFlags, out outputFlags, args []string,
+	plot func(context.Context, *store.Store, report.Query, safeout.Target) error) error {
+	q, err := qf.query(args)
+	if err != nil {
+		return err
+	}
+	dst := out.target(cmd, db)
+	if err := dst.Check(); err != nil {
+		return err
+	}
+	st, err := openStore(db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := plot(cmd.Context(), st, q, dst); err != nil {
+		return err
+	}
+	return wrote(cmd, dst)
 }
 
 // wrote reports the file a plot went to (nothing when it went to stdout).

@@ -38,16 +38,12 @@ at least 4 characters of its hash (attnlab ls runs lists ids and hashes).`,
 		Example: "  attnlab show quickstart/additive/seed=1\n  attnlab show 3\n  attnlab show 1a2b3c4d --samples 20",
 		Args:    args(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(*db)
+			ctx := cmd.Context()
+			st, r, err := openRun(ctx, *db, args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			ctx := cmd.Context()
-			r, err := findRun(ctx, st, args[0])
-			if err != nil {
-				return err
-			}
 			v, err := loadRunView(ctx, st, r)
 			if err != nil {
 				return err
