@@ -116,7 +116,8 @@ var (
 // table is the one place that says what each metric key means. A metric
 // key is SPLIT/NAME, SPLIT/NAME/len_LO_HI for a per-length-bucket value
 // (see LengthBucket), or best/KEY for the best value of KEY over a run's
-// evaluations. Adding a metric is one entry here (and a case in its test).
+// evaluations. Adding a metric is one entry here (and a case in its test);
+// a TextMetric describes itself when it registers.
 var table = []metric{
 	{name: "loss", splits: []string{"train", "valid", "test"}, dir: LowerIsBetter, kind: Quality, scale: nonNeg("nats"),
 		doc: "mean cross-entropy per non-pad target token (train: the last logged steps)"},
@@ -156,8 +157,12 @@ var table = []metric{
 		doc: "number of trainable parameters"},
 }
 
-// bucketRE matches a length bucket's name (LengthBucket).
-var bucketRE = regexp.MustCompile(`^len_[0-9]+_([0-9]+|inf)$`)
+// bucketRE matches a length bucket's name (LengthBucket), metricName a
+// metric's name.
+var (
+	bucketRE   = regexp.MustCompile(`^len_[0-9]+_([0-9]+|inf)$`)
+	metricName = regexp.MustCompile(`^[a-z][a-z0-9_+]*$`)
+)
 
 // Describe returns the descriptor of a metric key. A key the table does not
 // describe gives Known false, NoDirection and kind Quality. Describe is
@@ -173,7 +178,7 @@ func Describe(key string) Descriptor {
 	}
 	split, rest, _ := strings.Cut(key, "/")
 	name, bucket, hasBucket := strings.Cut(rest, "/")
-	for _, m := range table {
+	for _, m := range slices.Concat(table, textEntries()) {
 		if m.name != name || !slices.Contains(m.splits, split) {
 			continue
 		}
@@ -190,7 +195,7 @@ func Describe(key string) Descriptor {
 // for metrics recorded per length bucket. best/KEY is described as KEY.
 func All() []Descriptor {
 	var out []Descriptor
-	for _, m := range table {
+	for _, m := range slices.Concat(table, textEntries()) {
 		for _, s := range m.splits {
 			d := Descriptor{Key: s + "/" + m.name, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}
 			out = append(out, d)

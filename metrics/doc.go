@@ -52,7 +52,10 @@
 // cost: time and throughput, mean ± std only; constant: the same for every
 // seed, never tested) and its [Scale]. Comparison tables, early stopping's
 // mode auto and the CLI's help all read it; [All] lists every key pattern.
-// A new metric is one entry in the table of descriptor.go.
+// A new metric is one entry in the table of descriptor.go; a new metric of
+// decoded text against references is one file that registers a
+// [TextMetric] — its descriptor comes with it, and every
+// sequence-to-sequence run records it as test/NAME.
 //
 // Counting functions return (numerator, denominator) pairs so that callers
 // can sum over batches before dividing; [Ratio] divides. Every function is

@@ -48,8 +48,9 @@
 // test/exact_match (and per length bucket), test/bleu, test/chrf and
 // test/chrf++, all but exact match on sacreBLEU's 0–100 scale, and stores
 // the three corpus scores with their sacreBLEU signatures
-// (artifact.KindScores). `attnlab eval` scores a stored model on any file
-// with the same Scorer.
+// (artifact.KindScores). Every registered metrics.TextMetric is computed
+// on the same outputs and references and recorded as test/NAME.
+// `attnlab eval` scores a stored model on any file with the same Scorer.
 //
 // # Panics
 //

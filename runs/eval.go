@@ -292,6 +292,15 @@ func (r *run) testDecode(sum map[string]float64) error {
 	}
 	sum["test/exact_match"] = ts.ExactMatch()
 	sum["test/bleu"], sum["test/chrf"], sum["test/chrf++"] = ts.BLEU.Score, ts.ChrF.Score, ts.ChrFPP.Score
+	if tms := metrics.TextMetrics(); len(tms) > 0 {
+		refs := make([]string, len(test))
+		for i, ex := range test {
+			refs[i] = ex.Ref
+		}
+		for _, m := range tms {
+			sum["test/"+m.Name] = m.Score(outs, refs)
+		}
+	}
 	for k, v := range buckets.Metrics("test") {
 		sum[k] = v
 	}
