@@ -21,7 +21,7 @@ func (q *queryFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringSliceVar(&q.by, "by", nil, "group runs by these keys (default: every key that varies), e.g. attention.name,optimizer.lr")
 	f.StringSliceVar(&q.pool, "pool", nil, "keys whose different values --by may average over in one row, e.g. train.steps")
-	f.StringVar(&q.where, "where", "", "only runs matching a filter: 'model.attention.name in (dot, additive) and seed != 3'")
+	f.StringVar(&q.where, "where", "", "only runs matching a filter: 'model.attention.name in (dot, additive) and seed != 3' (metric keys: attnlab help metrics)")
 	f.StringVar(&q.status, "status", "", "runs with this status (default done): "+statusNames())
 }
 

@@ -86,7 +86,7 @@ attempts) go first, long names and errors are cut with "…".`,
 	db = addDBFlag(cmd)
 	cmd.Flags().StringArrayVarP(&exps, "experiment", "e", nil, "only this experiment (repeatable)")
 	cmd.Flags().StringVar(&status, "status", "", "only runs with this status: "+statusNames())
-	cmd.Flags().StringVar(&where, "where", "", "only runs matching a filter: 'model.attention.name = dot and test/bleu > 50'")
+	cmd.Flags().StringVar(&where, "where", "", "only runs matching a filter: 'model.attention.name = dot and test/bleu > 50' (metric keys: attnlab help metrics)")
 	return cmd
 }
 

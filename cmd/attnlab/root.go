@@ -68,6 +68,7 @@ or ./attnlab.db.`,
 	add("exp", newRunCmd(), newPlanCmd(), newSubmitCmd(), newWorkerCmd(), newSlurmCmd(), newBenchCmd())
 	add("results", newSyncCmd(), newLsCmd(), newShowCmd(), newCompareCmd(), newExportCmd(), newPlotCmd(), newGenerateCmd(), newEvalCmd(), newServeCmd())
 	add("other", newListCmd(), newRmCmd(), newGcCmd(), newVersionCmd())
+	root.AddCommand(newMetricsHelp()) // a help topic: attnlab help metrics
 	root.SetHelpCommandGroupID("other")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	markRun(root, s)

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/metrics"
+)
+
+// newMetricsHelp is the help topic "attnlab help metrics": every metric
+// key a run records, generated from metrics.All, the table that compare,
+// early stopping and the dashboard read.
+func newMetricsHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "metrics",
+		Short: "The metric keys runs record: which way is better, kind, scale",
+		Long:  metricsHelp(),
+	}
+}
+
+// metricsHelp lists the metrics of metrics.All, one entry per metric name:
+// its keys, then its direction, kind, scale and doc, wrapped to pageWidth.
+func metricsHelp() string {
+	var b strings.Builder
+	b.WriteString(`Metric keys, as --where, --metrics, --sort and train.early_stopping.metric take
+them (a name after its '/' will do where it is unique: bleu for test/bleu).
+best/KEY is KEY's best value over a run's evaluations. Kinds: quality metrics
+are starred and tested against a baseline; costs (timings) are shown as
+mean ± std only, unless compare --test-cost; constants of the configuration
+are never tested.
+
+`)
+	type entry struct {
+		keys []string
+		d    metrics.Descriptor
+	}
+	var entries []*entry
+	byName := map[string]*entry{}
+	for _, d := range metrics.All() {
+		e := byName[d.Name]
+		if e == nil {
+			e = &entry{d: d}
+			byName[d.Name] = e
+			entries = append(entries, e)
+		}
+		e.keys = append(e.keys, d.Key)
+	}
+	slices.SortStableFunc(entries, func(a, b *entry) int { return strings.Compare(a.d.Name, b.d.Name) })
+	for _, e := range entries {
+		for i, l := range wrap(strings.Join(e.keys, ", "), pageWidth) {
+			if i > 0 {
+				l = "  " + l
+			}
+			b.WriteString(l + "\n")
+		}
+		better := "no direction"
+		switch e.d.Direction {
+		case metrics.HigherIsBetter:
+			better = "higher is better"
+		case metrics.LowerIsBetter:
+			better = "lower is better"
+		}
+		text := fmt.Sprintf("%s; %s; %s. %s.", better, e.d.Kind, e.d.Scale, e.d.Doc)
+		for _, l := range wrap(text, pageWidth-4) {
+			b.WriteString("    " + l + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
