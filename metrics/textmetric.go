@@ -64,6 +64,20 @@ func RegisterTextMetric(m TextMetric) {
 	slices.SortFunc(textMetrics, func(a, b TextMetric) int { return strings.Compare(a.Name, b.Name) })
 }
 
+// UnregisterTextMetric removes the text metric of that name, which a
+// test registered for itself, so that later tests (and the processes they
+// start, which do not register it) see the same metrics. It panics if no
+// text metric has the name.
+func UnregisterTextMetric(name string) {
+	textMu.Lock()
+	defer textMu.Unlock()
+	i := slices.IndexFunc(textMetrics, func(t TextMetric) bool { return t.Name == name })
+	if i < 0 {
+		panic(fmt.Sprintf("metrics: UnregisterTextMetric: no text metric %q", name))
+	}
+	textMetrics = slices.Delete(textMetrics, i, i+1)
+}
+
 // TextMetrics returns the registered text metrics, sorted by name. It is
 // safe for concurrent use.
 func TextMetrics() []TextMetric {

@@ -13,9 +13,10 @@ import (
 func TestRegisterTextMetric(t *testing.T) {
 	saved := TextMetrics()
 	t.Cleanup(func() {
-		textMu.Lock()
-		textMetrics = saved
-		textMu.Unlock()
+		UnregisterTextMetric("out_chars")
+		if got := TextMetrics(); len(got) != len(saved) {
+			t.Errorf("after UnregisterTextMetric: %d text metrics, want %d", len(got), len(saved))
+		}
 	})
 	chars := func(outs, refs []string) float64 { return float64(len(strings.Join(outs, ""))) }
 	RegisterTextMetric(TextMetric{Name: "out_chars", Doc: "characters output", Direction: LowerIsBetter,
@@ -50,6 +51,7 @@ func TestRegisterTextMetric(t *testing.T) {
 		{"built-in", TextMetric{Name: "bleu", Score: chars}, `"bleu" is already a metric`},
 		{"twice", TextMetric{Name: "out_chars", Score: chars}, `"out_chars" is already a metric`},
 		{"nil score", TextMetric{Name: "nothing"}, "nil Score"},
+		{"unregister unknown", TextMetric{}, `no text metric "nothing"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
@@ -57,6 +59,9 @@ func TestRegisterTextMetric(t *testing.T) {
 					t.Errorf("RegisterTextMetric panicked with %q, want %q", r, tc.want)
 				}
 			}()
+			if tc.name == "unregister unknown" {
+				UnregisterTextMetric("nothing")
+			}
 			RegisterTextMetric(tc.m)
 		})
 	}

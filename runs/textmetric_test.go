@@ -26,11 +26,13 @@ func charRatio(outs, refs []string) float64 {
 // what a new metric's own file does in its init — is computed on every
 // sequence-to-sequence run's decoded test split and recorded as test/NAME,
 // on the outputs and references the samples show, and described. The
-// metric stays registered for the package's later tests (they only see one
-// more described summary), so the test does not run in parallel.
+// registration is global and undone at the end; the test does not run in
+// parallel, so the package's parallel tests never see it (their child
+// processes, which do not register it, must record what they do).
 func TestTextMetricIsOneFile(t *testing.T) {
 	metrics.RegisterTextMetric(metrics.TextMetric{Name: "char_ratio_test", Doc: "output characters over reference characters",
 		Direction: metrics.NoDirection, Scale: metrics.Scale{Min: 0, Max: math.Inf(1)}, Score: charRatio})
+	t.Cleanup(func() { metrics.UnregisterTextMetric("char_ratio_test") })
 	cfg := loadConfig(t, "testdata/reverse_small.yaml", "train.steps=20", "train.eval_every=10",
 		"task.train_size=64", "task.valid_size=8", "task.test_size=16", "eval.samples=16")
 	rec := newMemRecorder()
