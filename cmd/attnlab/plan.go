@@ -15,13 +15,19 @@ import (
 
 func newPlanCmd() *cobra.Command {
 	var sets []string
+	var mem memoryFlag
 	cmd := &cobra.Command{
 		Use:   "plan EXPERIMENT.yaml",
 		Short: "Validate an experiment and list the runs its sweep makes, without training",
 		Long: `Validate an experiment file (and the bases it extends, and the --set overrides)
 and list the runs it would make: one per sweep point and seed, with the
 parameters that vary between runs as columns and each run's hash (its
-identity in the run database). Nothing is trained and no database is touched.`,
+identity in the run database). Nothing is trained and no database is touched.
+
+The data files of file tasks are read and checked (every bad line is
+listed), and each run's training memory is estimated from its configuration
+(weights, gradients, optimizer state and one step's activations; a rough
+order of magnitude): a run estimated above --max-memory is refused.`,
 		Example: "  attnlab plan examples/quickstart.yaml\n  attnlab plan exp.yaml --set seeds=[1,2,3] --set sweep.grid.model.embed=[32,64]",
 		Args:    args(1, "EXPERIMENT.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -33,19 +39,25 @@ identity in the run database). Nothing is trained and no database is touched.`,
 			if err != nil {
 				return err
 			}
-			writePlan(cmd, x, plan)
+			est, err := mem.check(args[0], plan)
+			if err != nil {
+				return err
+			}
+			writePlan(cmd, x, plan, est)
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set model.embed=64 (YAML value; repeatable)")
+	mem.register(cmd)
 	return cmd
 }
 
 // writePlan prints the plan: a summary line, then one row per run.
-func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments.Run) {
+func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments.Run, est experiments.MemoryEstimate) {
 	w := cmd.OutOrStdout()
 	points := len(plan) / max(len(x.Seeds), 1)
 	fmt.Fprintf(w, "experiment %s: %s = %s × %s\n", x.Name, plural(len(plan), "run"), plural(points, "point"), plural(len(x.Seeds), "seed"))
+	fmt.Fprintf(w, "estimated training memory: at most %s per run\n", est)
 	if x.Description != "" {
 		writeHanging(w, "  ", x.Description)
 	}

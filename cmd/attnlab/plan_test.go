@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,5 +39,32 @@ func TestPlanSet(t *testing.T) {
 		if strings.Count(r.stdout, want) != 3 {
 			t.Errorf("%q is not in 3 runs:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// TestPlanMaxMemory: plan and run refuse a run estimated above
+// --max-memory with one line that states the estimate and the limit, exit
+// 2, before any database is opened; a bad size is a usage error.
+func TestPlanMaxMemory(t *testing.T) {
+	want := "testdata/tiny.yaml: model: run 1 (model.attention.name=none): estimated training memory 224 KiB (6.6 thousand parameters) exceeds --max-memory 100 KiB (and 3 more runs): use smaller sizes or batch_size, or raise --max-memory\n"
+	db := filepath.Join(t.TempDir(), "lab.db")
+	for _, args := range [][]string{
+		{"plan", "testdata/tiny.yaml", "--max-memory", "100KiB"},
+		{"run", "testdata/tiny.yaml", "--max-memory", "100KiB", "--db", db},
+	} {
+		r := attnlab(t, args...)
+		if r.code != exitUsage || r.stderr != want || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d and %q", args, r.code, r.stdout, r.stderr, exitUsage, want)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("run created %s although it refused the plan", db)
+	}
+	r := attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "lots")
+	wantError(t, r, exitUsage, "--max-memory: \"lots\" is not a size")
+	r = attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1GiB")
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "estimated training memory: at most 229 KiB (6.6 thousand parameters) per run") {
+		t.Errorf("plan printed %q, want the estimate", r.stdout)
 	}
 }

@@ -27,6 +27,7 @@ func newRunCmd() *cobra.Command {
 		sets        []string
 		quiet       bool
 		retryFailed bool
+		mem         memoryFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "run EXPERIMENT.yaml",
@@ -62,6 +63,9 @@ names), 130 when interrupted before every run was done.`,
 			}
 			plan, err := x.Plan()
 			if err != nil {
+				return err
+			}
+			if _, err := mem.check(args[0], plan); err != nil {
 				return err
 			}
 			st, err := store.Open(*db)
@@ -122,6 +126,7 @@ names), 130 when interrupted before every run was done.`,
 	f.StringArrayVar(&sets, "set", nil, "override a key: --set train.steps=500 (YAML value; repeatable)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output; only the table and errors")
 	f.BoolVar(&retryFailed, "retry-failed", false, "run the experiment's failed runs again")
+	mem.register(cmd)
 	return cmd
 }
 

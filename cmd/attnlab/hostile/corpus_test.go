@@ -66,9 +66,7 @@ type tcase struct {
 // pending lists the cases whose fix belongs to work that has not landed,
 // with whose work it is. They run; a pending case that fails is skipped with
 // "PENDING", one that passes fails the test (remove it from this table).
-var pending = map[string]string{
-	"memory-estimate": "H1: memory estimate at plan time (--max-memory)",
-}
+var pending = map[string]string{}
 
 func args(a ...string) func(*env) []string { return func(*env) []string { return a } }
 

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/attnlab/attnlab/experiments"
+)
+
+// defaultMemoryShare is the share of physical memory one run may be
+// estimated to need without --max-memory.
+const defaultMemoryShare = 0.8
+
+// memoryFlag is --max-memory of plan and run.
+type memoryFlag struct{ value string }
+
+func (m *memoryFlag) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse a run whose estimated training memory is above this size, such as 8GiB (default: 80% of physical memory)")
+}
+
+// limit returns the limit in bytes and how to name it in an error.
+func (m *memoryFlag) limit() (int64, string, error) {
+	if m.value != "" {
+		n, err := experiments.ParseBytes(m.value)
+		if err != nil {
+			return 0, "", usagef("--max-memory: %v", err)
+		}
+		return n, "--max-memory " + experiments.FormatBytes(n), nil
+	}
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil || si.Totalram == 0 {
+		return 0, "", nil // unknown: no limit
+	}
+	total := float64(si.Totalram) * float64(si.Unit)
+	n := int64(total * defaultMemoryShare)
+	return n, fmt.Sprintf("--max-memory %s (%.0f%% of this machine's memory)", experiments.FormatBytes(n), defaultMemoryShare*100), nil
+}
+
+// check refuses a plan one of whose runs is estimated to need more memory
+// than the limit: one line naming the experiment file, the run, the
+// estimate and the limit (exit 2). It returns the largest estimate.
+func (m *memoryFlag) check(file string, plan []experiments.Run) (experiments.MemoryEstimate, error) {
+	limit, what, err := m.limit()
+	if err != nil {
+		return experiments.MemoryEstimate{}, err
+	}
+	var largest experiments.MemoryEstimate
+	var over []int
+	for i, r := range plan {
+		e := experiments.EstimateMemory(r.Config)
+		if e.Bytes > largest.Bytes {
+			largest = e
+		}
+		if limit > 0 && e.Bytes > limit {
+			over = append(over, i)
+		}
+	}
+	if len(over) == 0 {
+		return largest, nil
+	}
+	r := plan[over[0]]
+	which := fmt.Sprintf("run %d", r.Index+1)
+	if r.Label != "" {
+		which += " (" + r.Label + ")"
+	}
+	more := ""
+	if len(over) > 1 {
+		more = fmt.Sprintf(" (and %d more runs)", len(over)-1)
+	}
+	return largest, experiments.Errors{{File: file, Key: "model", Msg: fmt.Sprintf("%s: estimated training memory %s exceeds %s%s: use smaller sizes or batch_size, or raise --max-memory",
+		which, experiments.EstimateMemory(r.Config), what, more)}}
+}
