@@ -160,7 +160,7 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 		if s.d.code(err) == codeNoDatabase {
 			return nil, &openError{text: scrub("no attnlab database at "+name+" ("+pgMessage(err)+"; createdb makes it)", secrets), kind: ErrNoDatabase}
 		}
-		return nil, &openError{text: scrub("store "+name+": cannot connect: "+oneLine(err.Error()), secrets)}
+		return nil, &openError{text: scrub("store "+name+": cannot connect: "+connectMessage(err), secrets)}
 	}
 	st, err := s.d.probe(ctx, s.db)
 	if err != nil {
@@ -200,3 +200,19 @@ func pgMessage(err error) string {
 // compact marks the space of dead rows reusable (plain VACUUM: no
 // exclusive lock, so running workers go on).
 func (postgresDialect) compact() []string { return []string{"VACUUM"} }
+
+// connectMessage is a connection error on one line. pgx reports each
+// attempt on a line of its own, and sslmode=prefer (the default) makes two
+// attempts that fail alike: a line said already is left out.
+func connectMessage(err error) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range strings.Split(err.Error(), "\n") {
+		l = oneLine(l)
+		if l != "" && !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, " ")
+}

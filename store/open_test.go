@@ -414,3 +414,21 @@ func testPostgresPasswordNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectErrorSaysItOnce: with sslmode=prefer (the default) pgx tries
+// twice and reports both failures; the error says each thing once, on one
+// line, with the password masked.
+func TestConnectErrorSaysItOnce(t *testing.T) {
+	_, err := Open("postgres://lab:Pw-0f-Th3-Lab@127.0.0.1:1/attnlab")
+	if err == nil {
+		t.Fatal("Open of a closed port succeeded")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "Pw-0f-Th3-Lab") || strings.Contains(msg, "\n") ||
+		!strings.HasPrefix(msg, "store postgres://lab:xxxxx@127.0.0.1:1/attnlab: cannot connect: ") {
+		t.Fatalf("error %q: want one line naming the masked URL", msg)
+	}
+	if n := strings.Count(msg, "connection refused"); n != 1 {
+		t.Fatalf("error says %q %d times, want once: %q", "connection refused", n, msg)
+	}
+}
