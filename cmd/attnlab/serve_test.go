@@ -19,6 +19,7 @@ import (
 	"time"
 
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -120,6 +121,8 @@ func (b *browser) event(ev any) {
 		if d.Exception != nil {
 			msg += " " + d.Exception.Description
 		}
+	case *page.EventJavascriptDialogOpening:
+		msg = "a script opened a dialog: " + e.Message
 	case *cdplog.EventEntryAdded:
 		if e.Entry.Level == cdplog.EntryLevelError {
 			msg = fmt.Sprintf("log %s: %s %s", e.Entry.Source, e.Entry.Text, e.Entry.URL)
@@ -512,6 +515,39 @@ func TestServeInBrowserPostgres(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#legend li")))
 	b.shoot("postgres-curves")
 	b.noErrors("pages on PostgreSQL")
+}
+
+// TestServeXSSInBrowser submits an experiment whose description and sweep
+// values are HTML with scripts and opens its pages in the browser: the text
+// must show as text, and no script may run (no dialog, no CSP violation).
+func TestServeXSSInBrowser(t *testing.T) {
+	b := newBrowser(t)
+	dir := t.TempDir()
+	db, cfg := filepath.Join(dir, "xss.db"), filepath.Join(dir, "xss.yaml")
+	const desc = `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	yaml, err := os.ReadFile("testdata/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := regexp.MustCompile(`(?m)^name: .*$`).ReplaceAllString(string(yaml), "name: xss")
+	text = regexp.MustCompile(`(?m)^description: .*$`).ReplaceAllString(text, "description: '"+desc+"'")
+	writeFile(t, cfg, text)
+	wantOK(t, attnlab(t, "submit", cfg, "--db", db))
+	base := startServe(t, "--db", db)
+	b.do("experiments page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#experiments")))
+	var shown []string
+	b.eval(`[...document.querySelectorAll("#experiments td.desc")].map(td => td.textContent)`, &shown)
+	if len(shown) != 1 || shown[0] != desc {
+		t.Errorf("the description shows as %q, want the text %q", shown, desc)
+	}
+	b.do("experiment page", chromedp.Navigate(base+"/x/xss?status=queued"), chromedp.WaitVisible(chromedp.CSS("p.desc")),
+		chromedp.Sleep(500*time.Millisecond))
+	var n int
+	b.eval(`document.querySelectorAll("main script, main img").length`, &n)
+	if n != 0 {
+		t.Errorf("the experiment page has %d script or img elements from the description", n)
+	}
+	b.noErrors("pages of a hostile experiment")
 }
 
 func slicesIndex(s []string, v string) int {
