@@ -197,7 +197,10 @@ func (f *flash) forward() *tensor.Tensor {
 							continue
 						}
 						mnew := max(mx[r], tileMax)
-						corr := float32(math.Exp(float64(mx[r] - mnew)))
+						corr := float32(1) // exp(0): the running max rarely moves after the first tiles
+						if mnew != mx[r] {
+							corr = float32(math.Exp(float64(mx[r] - mnew)))
+						}
 						ts := tensor.ExpShiftSum(sr, sr, mnew)
 						sum[r] = sum[r]*float64(corr) + ts
 						if corr != 1 {

@@ -50,7 +50,9 @@ func Attention(variant string, n, repeats, threads int) (*AttentionPoint, error)
 	if n < 1 {
 		return nil, fmt.Errorf("bench: W5 length %d: must be at least 1", n)
 	}
-	att, err := attention.New(inner, nil, attention.Dims{Query: d / heads, Key: d / heads, Value: d / heads})
+	// All four heads in one call: the attention reads head h from columns
+	// h·32 … h·32+31 of q, k and v [1,n,128] (a strided split, no copies).
+	att, err := attention.New(inner, nil, attention.Dims{Query: d / heads, Key: d / heads, Value: d / heads, Heads: heads})
 	if err != nil {
 		return nil, err
 	}
@@ -62,15 +64,10 @@ func Attention(variant string, n, repeats, threads int) (*AttentionPoint, error)
 	out.Init(rng)
 	x := rng.Normal(tensor.New(1, n, d), 0, 1).SetRequiresGrad(true)
 	upstream := rng.Normal(tensor.New(1, n, d), 0, 1).Data
-	// heads4 folds [1,n,d] into [heads,n,d/heads].
-	heads4 := func(t *tensor.Tensor) *tensor.Tensor {
-		return tensor.Permute(tensor.Reshape(t, n, heads, d/heads), 1, 0, 2)
-	}
 	run := func() *tensor.Tensor {
 		p := tensor.Split(qkv.Forward(x), 2, d, d, d)
-		ctx, _ := att.Attend(heads4(p[0]), heads4(p[1]), heads4(p[2]), nil)
-		merged := tensor.Reshape(tensor.Permute(ctx, 1, 0, 2), 1, n, d)
-		y := out.Forward(merged)
+		ctx, _ := att.Attend(p[0], p[1], p[2], nil)
+		y := out.Forward(ctx)
 		tensor.BackwardFrom([]*tensor.Tensor{y}, [][]float32{upstream})
 		return y
 	}
