@@ -70,19 +70,6 @@ func (o DecodeOptions) Validate() error {
 	return nil
 }
 
-// SetDecodeCache switches a Transformer's key/value caches for decoding on
-// (the default) or off: off, every step re-runs the whole prefix, which is
-// what the caches save (benchmarks measure both). It reports whether m has
-// such caches; for other models it does nothing.
-func SetDecodeCache(m Model, on bool) bool {
-	t, ok := m.(*Transformer)
-	if !ok {
-		return false
-	}
-	t.noCache = !on
-	return true
-}
-
 // Hypothesis is one decoded output.
 type Hypothesis struct {
 	Tokens    []int       // output ids, without bos and eos

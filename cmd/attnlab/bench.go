@@ -206,8 +206,8 @@ func benchW6(w io.Writer, opt bench.DecodeOptions, ref *bench.Reference) ([]any,
 	threads := opt.Threads
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "W6: decoding (GRU translation model: %d sentences × 30 tokens; GPT: %d tokens after 64)\n", opt.Sentences, opt.New)
-	tw := newStreamTable(w, 10, 12, 12, 8, 12, 6)
-	head := []string{"variant", "rate", "unit", "seconds"}
+	tw := newStreamTable(w, 10, 12, 12, 8, 5, 12, 6)
+	head := []string{"variant", "rate", "unit", "seconds", "busy"}
 	if ref != nil {
 		head = append(head, "PyTorch", "ratio")
 	}
@@ -219,7 +219,8 @@ func benchW6(w io.Writer, opt bench.DecodeOptions, ref *bench.Reference) ([]any,
 			return nil, err
 		}
 		rows = append(rows, res)
-		cells := []string{v, fmt.Sprintf("%.1f", res.PerSec), res.Unit, fmt.Sprintf("%.2f", res.Seconds)}
+		cells := []string{v, fmt.Sprintf("%.1f", res.PerSec), res.Unit, fmt.Sprintf("%.2f", res.Seconds),
+			fmt.Sprintf("%.0f%%", 100*res.CPUSeconds/res.Seconds)}
 		if ref != nil {
 			if pt, ok := ref.Decode(v, threads); ok {
 				cells = append(cells, fmt.Sprintf("%.1f", pt), fmt.Sprintf("%.2f×", res.PerSec/pt))
