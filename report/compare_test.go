@@ -826,3 +826,23 @@ func TestCompareSignatures(t *testing.T) {
 		t.Errorf("no BLEU column: Signatures = %+v, notes %q; want none", c.Signatures, c.notes(false))
 	}
 }
+
+// TestCompareNoBestAcrossTasks: when every row is alone in its task, no
+// row is starred, and the notes say why rather than leaving the reader to
+// wonder.
+func TestCompareNoBestAcrossTasks(t *testing.T) {
+	x := fakeExperiment{name: "two-files"}
+	for i, lines := range []float64{300, 203} {
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"task.name": "pairs", "data.path.lines": lines},
+			seed: 1, sums: map[string]float64{"test/bleu": 0.6 - 0.4*float64(i)}})
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{})
+	if c.Tasks != 2 || c.Rows[0].Cells[0].Best || c.Rows[1].Cells[0].Best {
+		t.Fatalf("Tasks = %d, best %v %v; want 2 tasks and no best", c.Tasks, c.Rows[0].Cells[0].Best, c.Rows[1].Cells[0].Best)
+	}
+	want := "no best marked: the rows belong to 2 tasks (their task.* params or data files differ) and no task has two rows that differ"
+	if notes := c.notes(false); !strings.Contains(notes[0], want) {
+		t.Errorf("notes[0] = %q, want it to say %q", notes[0], want)
+	}
+}

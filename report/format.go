@@ -471,6 +471,9 @@ func (c *Comparison) notes(markdown bool) []string {
 			dirs = append([]string{fmt.Sprintf("within each of the %d tasks, rows whose task.* params and data files agree", c.Tasks)}, dirs...)
 		}
 		parts = append(parts, fmt.Sprintf("%s best (%s)", mark, strings.Join(dirs, "; ")))
+	} else if c.Tasks > 1 {
+		parts = append(parts, fmt.Sprintf("no best marked: the rows belong to %d tasks (their task.* params or data files differ) "+
+			"and no task has two rows that differ", c.Tasks))
 	}
 	if partial {
 		parts = append(parts, "(k/n) only k runs have a value")
