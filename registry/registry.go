@@ -94,6 +94,15 @@ func (r *Registry[F]) Register(e Entry[F]) {
 	r.m[e.Name] = e
 }
 
+// Unregister removes the entry registered under name, if any. It is for
+// tests that register a throwaway entry (to show that a new plugin is one
+// file) and must leave the registry as they found it.
+func (r *Registry[F]) Unregister(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, name)
+}
+
 // Lookup returns the entry registered under name, or an *UnknownError that
 // lists the known names.
 func (r *Registry[F]) Lookup(name string) (Entry[F], error) {
