@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/tasks"
 )
@@ -50,8 +51,15 @@ type estimator struct {
 	acts     float64 // float32 values kept for the backward pass
 }
 
+// model counts the model's layers. The formulas follow the structure of
+// the models package's entries by name; a model it does not know counts
+// nothing (and is never refused).
 func (e *estimator) model(m Model) {
 	p := m.Params
+	lm := false
+	if info, err := models.Registry.Info(m.Name); err == nil {
+		lm = info.Has(models.LanguageModel)
+	}
 	switch m.Name {
 	case "seq2seq-rnn":
 		embed := num(p, "embed")
@@ -68,7 +76,7 @@ func (e *estimator) model(m Model) {
 	case "seq2seq-transformer", "lm-transformer":
 		d, ff := num(p, "d_model"), num(p, "ff")
 		enc, dec := num(p, "encoder_layers"), num(p, "decoder_layers")
-		if m.Name == "lm-transformer" {
+		if lm {
 			enc = 0
 		}
 		if maxLen := num(p, "max_len"); maxLen > 0 {
@@ -86,7 +94,7 @@ func (e *estimator) model(m Model) {
 			layer(e.src, 1)
 		}
 		t, n := e.tgt, 2.0
-		if m.Name == "lm-transformer" {
+		if lm {
 			t, n = max(e.src, e.tgt), 1
 		}
 		for range int(min(dec, 64)) {
