@@ -219,7 +219,18 @@
 // ("data": {"path": {"sha256": ..., "size": ..., "lines": ...}}) and a
 // changed file makes a new run; a file that cannot be read is an error on
 // its key. Tasks without files have no data block (their identity is
-// unchanged).
+// unchanged). Load also builds the dataset of each distinct file task
+// (tasks.CheckData) and reports every problem with the data on the task
+// key, one line each: every bad line of a file with its number, an empty
+// file, too few distinct sources for the splits.
+//
+// Experiment files and the bases they extend are read through
+// internal/safein: regular files of at most [MaxFileSize] bytes, one YAML
+// document each. Every integer setting and plugin parameter has a range
+// tag with a finite upper bound. [EstimateMemory] estimates a run's
+// training memory from its configuration alone; plan and run refuse a run
+// above --max-memory with it. train.early_stopping.metric must be one of
+// [EvalMetrics].
 //
 // A model whose length is bounded by a parameter (models.LengthLimited,
 // max_len) is checked against the task's batches when the task's lengths

@@ -67,7 +67,10 @@
 // implement [FileParams], listing the files it reads; [FingerprintFile]
 // gives each one's [Fingerprint] (SHA-256, size, lines), which experiments
 // record in a run's configuration, and a factory given those fingerprints
-// (Options.Data) refuses a file that changed since.
+// (Options.Data) refuses a file that changed since. A pairs file reports
+// every bad line, not only the first (a [DataError]; lines longer than
+// [MaxLineBytes] included), and [CheckData] builds a file task's data to
+// list them before any run (plan does).
 //
 // # Capabilities and lengths
 //
