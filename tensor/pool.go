@@ -136,3 +136,26 @@ func Release(roots ...*Tensor) {
 		n.Data, n.Grad, n.kept, n.inputs, n.backward = nil, nil, nil, nil, nil
 	}
 }
+
+// GraphBytes returns the bytes of tensor memory that the graph producing
+// the given tensors holds: the data (views aside), gradients and kept
+// buffers of every tensor reachable from roots that requires a gradient,
+// leaves (parameters) included, counted by capacity. Nothing is released
+// during a backward pass, so called after it and before Release, this is
+// the step's tensor memory at its peak — but for a kernel's temporaries
+// given back within the op (Recycle) and tensors that require no
+// gradient. It is safe to call concurrently with other graphs' work, not
+// with work on this graph.
+func GraphBytes(roots ...*Tensor) int64 {
+	var n int64
+	for _, t := range topoOrder(roots) {
+		if !t.view {
+			n += int64(cap(t.Data))
+		}
+		n += int64(cap(t.Grad))
+		for _, b := range t.kept {
+			n += int64(cap(b))
+		}
+	}
+	return 4 * n
+}

@@ -99,3 +99,31 @@ func TestPoolsSurviveGC(t *testing.T) {
 		t.Fatalf("free kept a buffer of capacity 100")
 	}
 }
+
+// TestGraphBytes: GraphBytes counts the data and gradients of every tensor
+// of the graph that requires a gradient — leaves included, a view's shared
+// data once, inputs without gradient not at all — and grows with the
+// gradients the backward pass allocates.
+func TestGraphBytes(t *testing.T) {
+	rng := NewRNG(2)
+	w := rng.Uniform(New(64, 32), -1, 1).SetRequiresGrad(true)
+	x := rng.Uniform(New(16, 64), -1, 1)
+	y := MatMul(x, w)
+	flat := Reshape(y, -1)
+	loss := MeanAll(flat)
+	if !flat.view {
+		t.Fatal("Reshape did not make a view: the test needs one")
+	}
+	data := 4 * int64(cap(w.Data)+cap(y.Data)+cap(loss.Data))
+	if got := GraphBytes(loss); got != data {
+		t.Fatalf("GraphBytes before backward = %d, want %d (w, y and loss data)", got, data)
+	}
+	loss.Backward()
+	want := data + 4*int64(cap(w.Grad)+cap(y.Grad)+cap(flat.Grad)+cap(loss.Grad))
+	if got := GraphBytes(loss); got != want || cap(flat.Grad) == 0 {
+		t.Fatalf("GraphBytes after backward = %d, want %d (data and every gradient)", got, want)
+	}
+	if got := GraphBytes(x); got != 0 {
+		t.Fatalf("GraphBytes of an input without gradient = %d, want 0", got)
+	}
+}
