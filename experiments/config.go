@@ -101,6 +101,12 @@ type Eval struct {
 	// LengthBuckets are the upper bounds (inclusive, strictly increasing)
 	// of the source-length buckets of per-length metrics.
 	LengthBuckets []int `json:"length_buckets" doc:"upper bounds (inclusive, increasing) of the source-length buckets of per-length test metrics" range:"[1,1000000]"`
+	// Context lists the context lengths at which a language model's test
+	// loss is also measured (test/loss@N), beyond or below the task's
+	// training context; empty means none. An empty list is left out of
+	// the run's identity (identity:"omitempty"), so that adding the key
+	// did not change the runs stored before it.
+	Context []int `json:"context" doc:"context lengths (increasing) at which a language model's test loss is also measured, as test/loss@N (learned positions refuse any beyond what they were trained on)" range:"[1,65536]" identity:"omitempty"`
 	// BLEU holds the settings of test/bleu and valid/bleu.
 	BLEU BLEU `json:"bleu" doc:"the settings of test/bleu and valid/bleu (sacreBLEU's, on detokenized outputs against the raw references)"`
 }
@@ -277,6 +283,7 @@ func (c Config) Clone() Config {
 	out.Train.Schedule = c.Train.Schedule.Clone()
 	out.Eval.LengthBuckets = slices.Clone(c.Eval.LengthBuckets)
 	out.Data = maps.Clone(c.Data)
+	out.Eval.Context = slices.Clone(c.Eval.Context)
 	return out
 }
 

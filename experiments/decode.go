@@ -14,7 +14,10 @@ import (
 var pluginType = reflect.TypeFor[registry.Plugin]()
 
 // structTree returns the exported json-tagged fields of a struct as a map
-// with Go-typed leaves; Plugin fields become their flat blocks.
+// with Go-typed leaves; Plugin fields become their flat blocks. Fields
+// tagged identity:"-" are left out, and so are fields tagged
+// identity:"omitempty" while zero or empty (a key added later leaves the
+// identity of the runs that do not use it unchanged).
 func structTree(s any) map[string]any {
 	v := reflect.ValueOf(s)
 	t := v.Type()
@@ -26,6 +29,9 @@ func structTree(s any) map[string]any {
 			continue
 		}
 		fv := v.Field(i)
+		if f.Tag.Get("identity") == "omitempty" && (fv.IsZero() || fv.Kind() == reflect.Slice && fv.Len() == 0) {
+			continue
+		}
 		switch {
 		case f.Type == pluginType:
 			out[key] = fv.Interface().(registry.Plugin).Tree()

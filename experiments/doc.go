@@ -37,6 +37,7 @@
 //	  attention_maps: 4               # attention maps stored with the run
 //	  valid_exact_match: true         # decode the validation split at each evaluation
 //	  length_buckets: [10, 20, 40, 80, 160]
+//	  context: [64, 128, 256, 512]    # language models: also test/loss@N at these context lengths
 //	  bleu: {tokenize: auto, lowercase: false}  # sacreBLEU's tokenizer (auto, 13a, intl, char, none) and case
 //	seeds: [1, 2, 3]                  # every sweep point runs once per seed
 //	sweep: {...}                      # see Sweeps
@@ -82,8 +83,14 @@
 // test split), samples 8, attention_maps 4, valid_exact_match true,
 // length_buckets [10, 20, 40, 80, 160], bleu tokenize auto (sacreBLEU's
 // default 13a for word targets, char for character targets: see
-// [BLEUAuto]) and lowercase false. Every plugin's parameters default
-// to its registry entry's.
+// [BLEUAuto]) and lowercase false, context [] (none; an empty list stays
+// out of the run's identity, so runs stored before the key existed keep
+// theirs). Every plugin's parameters default to its registry entry's.
+//
+// eval.context needs a language-modelling task, and its lengths must
+// increase; a model whose parameters bound its inputs
+// (models.LengthChecker: learned positions) refuses any beyond what it was
+// trained on (task.context, tasks.Windowed) or its max_len.
 //
 // In a resolved [Config], early_stopping.mode auto becomes max for metrics
 // that metrics.Describe says improve upwards (accuracies, exact match, BLEU),

@@ -164,7 +164,42 @@ func (r *resolver) config(t map[string]any) Config {
 	if taskOK && model.info.Name != "" && model.Params != nil {
 		r.lengths(model, task)
 	}
+	if len(c.Eval.Context) > 0 && model.info.Name != "" && taskOK {
+		r.evalContext(model.info, task.info, c)
+	}
 	return c
+}
+
+// evalContext checks eval.context: it needs a language-modelling task,
+// and a model whose parameters bound the length of its inputs (learned
+// positions: a models.LengthChecker) must accept every context length
+// beside the task's training context (tasks.Windowed).
+func (r *resolver) evalContext(model, task registry.Info, c Config) {
+	if !task.Has(tasks.LanguageModel) {
+		r.bad("eval.context", "measures a language model's loss at other context lengths: it needs a language-modelling task (%s), not task %q",
+			strings.Join(r.withCap("task", tasks.LanguageModel), ", "), task.Name)
+		return
+	}
+	trained := 0
+	if tp, err := task.Decode(c.Task.Params, registry.DecodeOptions{}); err == nil {
+		if w, ok := tp.(tasks.Windowed); ok {
+			trained = w.Window()
+		}
+	}
+	mp, err := model.Decode(c.Model.Params, registry.DecodeOptions{})
+	if err != nil {
+		return // reported where the parameters were resolved
+	}
+	lc, ok := mp.(models.LengthChecker)
+	if !ok {
+		return
+	}
+	for i, n := range c.Eval.Context {
+		if err := lc.CheckLength(n, trained); err != nil {
+			r.bad("eval.context["+strconv.Itoa(i)+"]", "%d: %v", n, err)
+			return
+		}
+	}
 }
 
 // attentionFits asks a model whose parameters can tell (a
@@ -522,6 +557,11 @@ func (r *resolver) eval(v any) Eval {
 		key := "eval.length_buckets[" + strconv.Itoa(i) + "]"
 		if i > 0 && b <= e.LengthBuckets[i-1] {
 			r.bad(key, "bucket bounds must increase, got %d after %d", b, e.LengthBuckets[i-1])
+		}
+	}
+	for i, n := range e.Context {
+		if i > 0 && n <= e.Context[i-1] {
+			r.bad("eval.context["+strconv.Itoa(i)+"]", "context lengths must increase, got %d after %d", n, e.Context[i-1])
 		}
 	}
 	return e

@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -101,6 +102,7 @@ type metric struct {
 	name    string
 	splits  []string // train, valid, test, perf, model, best
 	buckets bool     // also recorded per length bucket: SPLIT/NAME/len_LO_HI
+	context bool     // also recorded at evaluation context lengths: test/NAME@N
 	doc     string
 	dir     Direction
 	kind    Kind
@@ -119,8 +121,8 @@ var (
 // evaluations. Adding a metric is one entry here (and a case in its test);
 // a TextMetric describes itself when it registers.
 var table = []metric{
-	{name: "loss", splits: []string{"train", "valid", "test"}, dir: LowerIsBetter, kind: Quality, scale: nonNeg("nats"),
-		doc: "mean cross-entropy per non-pad target token (train: the last logged steps)"},
+	{name: "loss", splits: []string{"train", "valid", "test"}, context: true, dir: LowerIsBetter, kind: Quality, scale: nonNeg("nats"),
+		doc: "mean cross-entropy per non-pad target token (train: the last logged steps; @N: of a language model given windows of N tokens of context, eval.context)"},
 	{name: "ppl", splits: evalSets, dir: LowerIsBetter, kind: Quality, scale: Scale{1, math.Inf(1), ""},
 		doc: "perplexity, exp(loss)"},
 	{name: "token_acc", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: unit,
@@ -129,6 +131,8 @@ var table = []metric{
 		doc: "accuracy of a classification"},
 	{name: "exact_match", splits: evalSets, buckets: true, dir: HigherIsBetter, kind: Quality, scale: unit,
 		doc: "fraction of decoded outputs equal to the reference (per bucket: by source length)"},
+	{name: "majority_exact_match", splits: []string{"test"}, dir: NoDirection, kind: Constant, scale: unit,
+		doc: "exact match of always answering the training split's most frequent target: the floor a model must beat (a property of the data)"},
 	{name: "bleu", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: Scale{0, 100, ""},
 		doc: "sacreBLEU corpus BLEU of the detokenized outputs against the raw references (eval.bleu: tokenizer, case)"},
 	{name: "chrf", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: Scale{0, 100, ""},
@@ -149,6 +153,10 @@ var table = []metric{
 		doc: "step of the best evaluation of the early-stopping metric"},
 	{name: "tokens_per_s", splits: []string{"perf"}, dir: HigherIsBetter, kind: Cost, scale: nonNeg("tokens/s"),
 		doc: "training throughput: non-pad target tokens per second of training"},
+	{name: "src_tokens_per_s", splits: []string{"perf"}, dir: HigherIsBetter, kind: Cost, scale: nonNeg("tokens/s"),
+		doc: "training throughput in non-pad source tokens (what the encoder reads) per second of training"},
+	{name: "peak_mib", splits: []string{"perf"}, dir: LowerIsBetter, kind: Cost, scale: nonNeg("MiB"),
+		doc: "tensor memory of the largest training step: its graph's activations, saved state and gradients at the end of the backward pass, with the parameters and their gradients (not the optimizer's state)"},
 	{name: "train_seconds", splits: []string{"perf"}, dir: LowerIsBetter, kind: Cost, scale: nonNeg("s"),
 		doc: "seconds spent in training steps"},
 	{name: "loop_seconds", splits: []string{"perf"}, dir: LowerIsBetter, kind: Cost, scale: nonNeg("s"),
@@ -178,11 +186,17 @@ func Describe(key string) Descriptor {
 	}
 	split, rest, _ := strings.Cut(key, "/")
 	name, bucket, hasBucket := strings.Cut(rest, "/")
+	name, _, hasContext := strings.Cut(name, "@")
+	if hasContext {
+		if _, n, ok := SplitContext(key); !ok || n < 1 || split != "test" || hasBucket {
+			return Descriptor{Key: key, Name: key}
+		}
+	}
 	for _, m := range slices.Concat(table, textEntries()) {
 		if m.name != name || !slices.Contains(m.splits, split) {
 			continue
 		}
-		if hasBucket && (!m.buckets || !bucketRE.MatchString(bucket)) {
+		if hasBucket && (!m.buckets || !bucketRE.MatchString(bucket)) || hasContext && !m.context {
 			break
 		}
 		return Descriptor{Key: key, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}
@@ -190,9 +204,28 @@ func Describe(key string) Descriptor {
 	return Descriptor{Key: key, Name: key}
 }
 
+// AtContext returns the key of metric key (test/loss) measured at an
+// evaluation context length of n tokens: test/loss@n.
+func AtContext(key string, n int) string { return key + "@" + strconv.Itoa(n) }
+
+// SplitContext splits a key made by AtContext into the metric's key and
+// the context length; ok is false for any other key.
+func SplitContext(key string) (base string, n int, ok bool) {
+	base, num, found := strings.Cut(key, "@")
+	if !found || num == "" || num[0] < '1' || num[0] > '9' {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return "", 0, false
+	}
+	return base, n, true
+}
+
 // All returns a descriptor for every key pattern of the table, sorted by
-// key: one per split (valid/loss, test/loss, …), and SPLIT/NAME/len_LO_HI
-// for metrics recorded per length bucket. best/KEY is described as KEY.
+// key: one per split (valid/loss, test/loss, …), SPLIT/NAME/len_LO_HI for
+// metrics recorded per length bucket, and test/NAME@N for those recorded
+// at evaluation context lengths. best/KEY is described as KEY.
 func All() []Descriptor {
 	var out []Descriptor
 	for _, m := range slices.Concat(table, textEntries()) {
@@ -201,6 +234,10 @@ func All() []Descriptor {
 			out = append(out, d)
 			if m.buckets {
 				d.Key += "/len_LO_HI"
+				out = append(out, d)
+			}
+			if m.context && s == "test" {
+				d.Key = s + "/" + m.name + "@N"
 				out = append(out, d)
 			}
 		}

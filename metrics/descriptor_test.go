@@ -19,6 +19,11 @@ func TestDescribe(t *testing.T) {
 		{"train/loss", LowerIsBetter, Quality, Scale{0, inf, "nats"}},
 		{"valid/loss", LowerIsBetter, Quality, Scale{0, inf, "nats"}},
 		{"test/loss", LowerIsBetter, Quality, Scale{0, inf, "nats"}},
+		{"test/loss@256", LowerIsBetter, Quality, Scale{0, inf, "nats"}},
+		{"best/test/loss@64", LowerIsBetter, Quality, Scale{0, inf, "nats"}},
+		{"test/majority_exact_match", NoDirection, Constant, Scale{0, 1, ""}},
+		{"perf/src_tokens_per_s", HigherIsBetter, Cost, Scale{0, inf, "tokens/s"}},
+		{"perf/peak_mib", LowerIsBetter, Cost, Scale{0, inf, "MiB"}},
 		{"valid/ppl", LowerIsBetter, Quality, Scale{1, inf, ""}},
 		{"test/ppl", LowerIsBetter, Quality, Scale{1, inf, ""}},
 		{"valid/token_acc", HigherIsBetter, Quality, Scale{0, 1, ""}},
@@ -61,6 +66,13 @@ func TestDescribeUnknown(t *testing.T) {
 		"test/exact_match/len_x",      // not a bucket name
 		"test/exact_match/len_1_10/x", // too deep
 		"best/step/x", "best/", "perf/loss",
+		"valid/loss@64",         // only the test split is measured at other contexts
+		"test/loss@",            // no length
+		"test/loss@0",           // not a length
+		"test/loss@064",         // not as AtContext writes it
+		"test/loss@x",           // not a number
+		"test/bleu@64",          // not measured at other contexts
+		"test/loss@64/len_1_10", // not bucketed
 	} {
 		d := Describe(key)
 		if d.Known || d.Direction != NoDirection || d.Kind != Quality || d.Key != key {
@@ -83,12 +95,12 @@ func TestAll(t *testing.T) {
 			t.Errorf("All lists %s twice", d.Key)
 		}
 		seen[d.Key] = true
-		key := strings.Replace(d.Key, "len_LO_HI", "len_1_10", 1)
+		key := strings.Replace(strings.Replace(d.Key, "len_LO_HI", "len_1_10", 1), "@N", "@256", 1)
 		if got := Describe(key); !got.Known || got.Direction != d.Direction || got.Kind != d.Kind || got.Scale != d.Scale {
 			t.Errorf("All lists %+v, Describe(%q) = %+v", d, key, got)
 		}
 	}
-	for _, key := range []string{"test/exact_match/len_LO_HI", "valid/loss", "model/params", "perf/tokens_per_s"} {
+	for _, key := range []string{"test/exact_match/len_LO_HI", "test/loss@N", "valid/loss", "model/params", "perf/tokens_per_s"} {
 		if !seen[key] {
 			t.Errorf("All does not list %s", key)
 		}
@@ -105,6 +117,33 @@ func TestStrings(t *testing.T) {
 	} {
 		if tc.got != tc.want {
 			t.Errorf("String() = %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+func TestContextKeys(t *testing.T) {
+	t.Parallel()
+	if got := AtContext("test/loss", 256); got != "test/loss@256" {
+		t.Fatalf("AtContext = %q, want test/loss@256", got)
+	}
+	for _, tc := range []struct {
+		key  string
+		base string
+		n    int
+		ok   bool
+	}{
+		{"test/loss@256", "test/loss", 256, true},
+		{"test/loss@1", "test/loss", 1, true},
+		{"test/loss", "", 0, false},
+		{"test/loss@", "", 0, false},
+		{"test/loss@0", "", 0, false},
+		{"test/loss@012", "", 0, false},
+		{"test/loss@-3", "", 0, false},
+		{"test/loss@1e3", "", 0, false},
+	} {
+		base, n, ok := SplitContext(tc.key)
+		if base != tc.base || n != tc.n || ok != tc.ok {
+			t.Errorf("SplitContext(%q) = %q, %d, %v, want %q, %d, %v", tc.key, base, n, ok, tc.base, tc.n, tc.ok)
 		}
 	}
 }

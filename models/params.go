@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -78,6 +79,35 @@ type TransformerParams struct {
 	TieEmbeddings bool    `yaml:"tie_embeddings" doc:"share the target embedding with the output projection (no output bias)"`
 	ScaleEmbed    bool    `yaml:"scale_embeddings" doc:"multiply embeddings by √d_model before adding positions (Vaswani et al.)"`
 	MaxLen        int     `yaml:"max_len" doc:"longest sequence for learned positions and the LM context (0: from the task)" range:"[0,65536]"`
+}
+
+// LengthChecker is implemented by the parameters of models that bound the
+// length of their inputs. The experiment format's validation asks it about
+// each evaluation context length (eval.context), so that a length the
+// model cannot take is refused before anything trains.
+type LengthChecker interface {
+	// CheckLength returns an error if the model cannot be evaluated on
+	// inputs of n tokens when trained on inputs of trained tokens (0:
+	// unknown).
+	CheckLength(n, trained int) error
+}
+
+var _ LengthChecker = (*TransformerParams)(nil)
+
+// CheckLength refuses, for learned positions, a length beyond max_len (its
+// table of positions), or when max_len is 0 beyond the training length:
+// learned positions cannot extrapolate. The other schemes take any length.
+func (p *TransformerParams) CheckLength(n, trained int) error {
+	if p.Positions != "learned" {
+		return nil
+	}
+	switch {
+	case p.MaxLen > 0 && n > p.MaxLen:
+		return fmt.Errorf("learned positions cannot extrapolate beyond max_len %d, their table; use positions sinusoidal, rope, alibi, t5 or none", p.MaxLen)
+	case p.MaxLen == 0 && trained > 0 && n > trained:
+		return fmt.Errorf("learned positions cannot extrapolate beyond the %d positions they were trained on; use positions sinusoidal, rope, alibi, t5 or none", trained)
+	}
+	return nil
 }
 
 // positionSchemes are the values of TransformerParams.Positions.

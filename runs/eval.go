@@ -39,9 +39,14 @@ func (r *run) stopped() error {
 // accuracy over ex, under teacher forcing; NaN when the run's context is
 // done before the end (callers check r.stopped).
 func (r *run) teacherForced(ex []tasks.Example) (loss, acc float64) {
+	return r.teacherForcedBy(ex, r.evalBatch())
+}
+
+// teacherForcedBy is teacherForced in batches of size examples.
+func (r *run) teacherForcedBy(ex []tasks.Example, size int) (loss, acc float64) {
 	var lossSum float64
 	var correct, total int
-	for b := range tasks.InOrder(ex, r.data.LM, r.evalBatch()) {
+	for b := range tasks.InOrder(ex, r.data.LM, size) {
 		if r.stopped() != nil {
 			return math.NaN(), math.NaN()
 		}
@@ -241,13 +246,22 @@ func (r *run) finish() (*Result, error) {
 	}
 	sum["test/loss"], sum["test/ppl"], sum["test/token_acc"] = loss, metrics.Perplexity(loss), acc
 	sum["model/params"] = float64(layers.CountParams(r.params))
+	if r.st.PeakBytes > 0 {
+		sum["perf/peak_mib"] = float64(r.st.PeakBytes) / (1 << 20)
+	}
 	sum["train/steps"] = float64(r.st.Step)
 	if r.st.TrainSecs > 0 {
 		sum["perf/tokens_per_s"] = float64(r.st.Tokens) / r.st.TrainSecs
+		if r.st.SrcTokens > 0 {
+			sum["perf/src_tokens_per_s"] = float64(r.st.SrcTokens) / r.st.TrainSecs
+		}
 		sum["perf/train_seconds"] = r.st.TrainSecs
 		sum["perf/loop_seconds"] = r.st.LoopSecs
 	}
 	if r.data.LM {
+		if err := r.contextLosses(sum); err != nil {
+			return nil, err
+		}
 		if err := r.lmSamples(); err != nil {
 			return nil, err
 		}
@@ -291,6 +305,15 @@ func (r *run) testDecode(sum map[string]float64) error {
 		}
 	}
 	sum["test/exact_match"] = ts.ExactMatch()
+	if maj, ok := majorityRef(r.data.Train); ok {
+		hits := 0
+		for i := range test {
+			if r.scores.Match(maj, test[i].Ref) {
+				hits++
+			}
+		}
+		sum["test/majority_exact_match"] = metrics.Ratio(hits, len(test))
+	}
 	sum["test/bleu"], sum["test/chrf"], sum["test/chrf++"] = ts.BLEU.Score, ts.ChrF.Score, ts.ChrFPP.Score
 	if tms := metrics.TextMetrics(); len(tms) > 0 {
 		refs := make([]string, len(test))
@@ -333,6 +356,43 @@ func (r *run) testDecode(sum map[string]float64) error {
 	}
 	if maps != nil {
 		return r.putJSON(artifact.KindAttention, artifact.NameAttention, maps)
+	}
+	return nil
+}
+
+// majorityRef returns the most frequent reference text of ex (of the
+// smallest, among ties), the answer of the majority-class baseline; ok is
+// false when ex is empty.
+func majorityRef(ex []tasks.Example) (ref string, ok bool) {
+	counts := map[string]int{}
+	for _, e := range ex {
+		counts[e.Ref]++
+	}
+	best := -1
+	for r, n := range counts {
+		if n > best || n == best && r < ref {
+			ref, best = r, n
+		}
+	}
+	return ref, best > 0
+}
+
+// evalTokens bounds the tokens of one evaluation batch at a long context
+// (eval.context): batches of contexts beyond evalTokens/evalBatch hold
+// fewer windows. The loss does not depend on the batching.
+const evalTokens = 1 << 14
+
+// contextLosses records test/loss@N for each context length N of
+// eval.context: the test split's token stream cut into windows of N+1
+// tokens (tasks.Windows), so that every context predicts the same tokens
+// and the losses differ only by how much context the model is given.
+func (r *run) contextLosses(sum map[string]float64) error {
+	for _, n := range r.cfg.Eval.Context {
+		loss, _ := r.teacherForcedBy(tasks.Windows(r.data.TestTokens, n), max(1, min(r.evalBatch(), evalTokens/n)))
+		if err := r.stopped(); err != nil {
+			return err
+		}
+		sum[metrics.AtContext("test/loss", n)] = loss
 	}
 	return nil
 }

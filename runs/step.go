@@ -29,6 +29,11 @@ type Stepper struct {
 	LabelSmoothing float32
 	TeacherForcing float64     // probability of feeding the gold token (RNN decoders)
 	RNG            *tensor.RNG // teacher-forcing draws; set by the caller
+	// LastBytes is the tensor memory the last successful step held at its
+	// peak, after the backward pass (tensor.GraphBytes: activations, saved
+	// state and gradients, parameters and their gradients; not the
+	// optimizer's state).
+	LastBytes int64
 }
 
 // NewStepper builds cfg's model for spec, initialises its parameters from
@@ -72,6 +77,7 @@ func (s *Stepper) Step(b *seq.Batch, step int) (float64, error) {
 	}
 	layers.ZeroGrad(s.Params)
 	loss.Backward()
+	s.LastBytes = tensor.GraphBytes(loss)
 	norm := optim.ClipGradNorm(s.Params, s.Clip)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return v, fmt.Errorf("gradient norm is %v", norm)

@@ -107,6 +107,8 @@ type trainState struct {
 	TrainSecs  float64            `json:"train_secs"` // in training steps
 	LoopSecs   float64            `json:"loop_secs"`  // in the training loop: steps, logging, evaluations, checkpoints
 	Tokens     int64              `json:"tokens"`
+	SrcTokens  int64              `json:"src_tokens,omitempty"` // non-pad source tokens of the training steps
+	PeakBytes  int64              `json:"peak_bytes,omitempty"` // the largest step's tensor memory (Stepper.PeakBytes)
 	HasBest    bool               `json:"has_best"`
 	Stopped    string             `json:"stopped"`
 }
@@ -280,6 +282,10 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		r.st.Step = step
 		r.st.Tokens += int64(b.Tokens)
+		for _, n := range b.SrcLen {
+			r.st.SrcTokens += int64(n)
+		}
+		r.st.PeakBytes = max(r.st.PeakBytes, r.stepper.LastBytes)
 		r.st.LossSum += loss * float64(b.Tokens)
 		r.st.LossTokens += b.Tokens
 		if step%cfg.LogEvery == 0 || step == r.total {

@@ -3,6 +3,7 @@ package runs
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -120,6 +121,34 @@ func TestReproducible(t *testing.T) {
 	}
 }
 
+// TestContextLosses: eval.context measures the test loss of a language
+// model at each context length over the same test tokens: at the training
+// context it is test/loss itself, and every position scheme that
+// extrapolates takes contexts beyond the training one.
+func TestContextLosses(t *testing.T) {
+	t.Parallel()
+	for _, pos := range []string{"sinusoidal", "rope", "alibi", "t5", "none"} {
+		t.Run(pos, func(t *testing.T) {
+			t.Parallel()
+			cfg := loadConfig(t, "testdata/lm_text.yaml", "train.steps=30", "train.eval_every=0", "eval.samples=0",
+				"model.positions="+pos, "eval.context=[4, 32, 96]")
+			res, err := Train(context.Background(), cfg, newMemRecorder(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := res.Summaries
+			if got, want := s["test/loss@32"], s["test/loss"]; got != want {
+				t.Errorf("test/loss@32 = %v, test/loss (context 32) = %v: the same windows must give the same loss", got, want)
+			}
+			for _, n := range []int{4, 96} {
+				if l, ok := s[metrics.AtContext("test/loss", n)]; !ok || !(l > 0) || math.IsInf(l, 0) {
+					t.Errorf("test/loss@%d = %v (recorded %v), want a finite positive loss", n, l, ok)
+				}
+			}
+		})
+	}
+}
+
 // TestEarlyStopping: with a tiny patience training stops before the step
 // budget, and the test metrics come from the best evaluation's parameters.
 func TestEarlyStopping(t *testing.T) {
@@ -159,6 +188,7 @@ func TestEveryMetricIsDescribed(t *testing.T) {
 		{"reverse_small.yaml", []string{"train.steps=20", "train.eval_every=10", "train.log_every=5",
 			"train.early_stopping={metric: valid/exact_match, patience: 5}", "task.test_size=20", "task.valid_size=20"}},
 		{"lm_rnn.yaml", []string{"train.steps=10", "train.eval_every=5", "train.log_every=5"}},
+		{"lm_text.yaml", []string{"train.steps=10", "train.eval_every=5", "train.log_every=5", "model.positions=alibi", "eval.context=[8, 64]"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()

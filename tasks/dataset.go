@@ -44,6 +44,11 @@ type Dataset struct {
 
 	Train, Valid, Test []Example
 
+	// TestTokens holds a language-modelling dataset's test split as one
+	// stream of ids, from which Windows cuts the test examples at any
+	// context length (eval.context); nil for other datasets.
+	TestTokens []int
+
 	// Alignment is AlignCopy, AlignReverse or "" (no ideal alignment).
 	Alignment string
 }

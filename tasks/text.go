@@ -27,6 +27,20 @@ func defaultTextParams() *TextParams {
 	return &TextParams{Tokenizer: "char", Context: 64, ValidFraction: 0.05, TestFraction: 0.05, MinCount: 1}
 }
 
+// Windowed is implemented by the parameters of language-modelling tasks
+// whose examples are windows of a fixed number of tokens of context: the
+// length a model trains at, which evaluation at other context lengths
+// (eval.context) may exceed.
+type Windowed interface {
+	// Window returns the training context in tokens.
+	Window() int
+}
+
+var _ Windowed = (*TextParams)(nil)
+
+// Window returns the context.
+func (p *TextParams) Window() int { return p.Context }
+
 // Validate checks the keys; the file itself is read by the factory.
 func (p *TextParams) Validate() error {
 	if p.Path == "" {
@@ -82,12 +96,27 @@ func newText(params any, opt Options) (*Dataset, error) {
 		}
 	}
 	v := BuildVocab([][]string{segs[splitTrain]}, p.MinCount, p.MaxVocab)
-	var ex [3][]Example
+	var ids [3][]int
 	for i, seg := range segs {
-		for start := 0; start+1 < len(seg); start += p.Context {
-			ex[i] = append(ex[i], Example{Tgt: v.Encode(seg[start:min(start+p.Context+1, len(seg))])})
-		}
+		ids[i] = v.Encode(seg)
 	}
 	return &Dataset{Name: "text", LM: true, SrcVocab: v, TgtVocab: v, SrcTok: tok, TgtTok: tok,
-		Train: ex[splitTrain], Valid: ex[splitValid], Test: ex[splitTest]}, nil
+		Train: Windows(ids[splitTrain], p.Context), Valid: Windows(ids[splitValid], p.Context), Test: Windows(ids[splitTest], p.Context),
+		TestTokens: ids[splitTest]}, nil
+}
+
+// Windows cuts a stream of token ids into language-modelling examples of
+// context+1 tokens with stride context: consecutive windows share one
+// token, so every token but the first is predicted exactly once whatever
+// the context, and the last window may be shorter (at least 2 tokens).
+// The windows share ids' memory. It panics if context < 1.
+func Windows(ids []int, context int) []Example {
+	if context < 1 {
+		panic(fmt.Sprintf("tasks.Windows: context %d", context))
+	}
+	var ex []Example
+	for start := 0; start+1 < len(ids); start += context {
+		ex = append(ex, Example{Tgt: ids[start:min(start+context+1, len(ids)):min(start+context+1, len(ids))]})
+	}
+	return ex
 }
