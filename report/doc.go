@@ -2,7 +2,7 @@
 // tables of mean ± std over seeds that never pool different settings,
 // differences to a baseline with confidence intervals and multiplicity-
 // adjusted p-values, exports for pandas or a spreadsheet, and plots
-// (training curves, attention heat maps, exact match by length). It only
+// (training curves, attention heat maps, exact match or loss by length). It only
 // reads the store: every function here takes a *store.Store and never
 // writes to it.
 //
@@ -104,7 +104,9 @@
 // PlotCurves draws a metric's history (mean over each group's runs with a
 // min–max band), PlotAttention a stored attention map (artifact.AttentionMap,
 // under artifact.KindAttention/NameAttention) on a fixed 0–1 colour scale, and
-// PlotLength the exact match per source-length bucket. The file extension
+// PlotLength the exact match per source-length bucket (seq2seq test
+// decoding) or a language model's test loss per evaluation context length
+// (test/loss@N, eval.context) on a log₂ axis. The file extension
 // picks the format: PNG (at PlotDPI), SVG, PDF, EPS, JPEG or TIFF. Legends
 // sit beside the plot area, so they never hide data.
 //

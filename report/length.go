@@ -3,12 +3,14 @@ package report
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/attnlab/attnlab/internal/safeout"
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -61,102 +63,145 @@ func parseBucket(key string) (lengthBucket, bool) {
 	return lengthBucket{key: key, lo: lo, hi: hi}, true
 }
 
-// PlotLength plots test exact match per length bucket (the summaries
-// test/exact_match/len_A_B) for the runs that q selects: one line per
-// group (q.By or the varying keys, as in Compare) through the mean over
-// the group's runs in each bucket, with whiskers from their minimum to
-// their maximum; x is the buckets in order ("1–10", "11–20", ..., "161+"),
-// y the exact match on a fixed 0–1 scale; the legend is beside the plot.
-// A bucket where a group has no finite value leaves a gap in its line.
-// q.Metrics, q.Sort and q.Baseline are not used. The format follows the
-// extension of out.Path (PlotFormats; "-", standard output, is PNG); the
-// file is written with safeout's rules.
+// lengthPoint is one position on the x axis of a length plot: a summary
+// key, where it goes and its tick label.
+type lengthPoint struct {
+	key   string
+	x     float64
+	label string
+}
+
+// lengthAxes reads which of the two kinds of length summaries the selected
+// runs have: the per-length-bucket exact match of seq2seq test decoding
+// (x: the buckets in order) or the test loss of a language model at
+// evaluation context lengths, test/loss@N (x: log₂ N); lm says which.
+func lengthAxes(sel *selection) (pts []lengthPoint, lm bool, err error) {
+	var buckets []lengthBucket
+	var contexts []int
+	for _, k := range sel.summaryKeys() {
+		if b, ok := parseBucket(k); ok {
+			buckets = append(buckets, b)
+		}
+		if base, n, ok := metrics.SplitContext(k); ok && base == contextBase {
+			contexts = append(contexts, n)
+		}
+	}
+	switch {
+	case len(buckets) > 0 && len(contexts) > 0:
+		return nil, false, fmt.Errorf("report: the selected runs mix sequence-to-sequence runs (%s*) and language models (%s@N): plot one kind at a time", LengthPrefix, contextBase)
+	case len(contexts) > 0:
+		slices.Sort(contexts)
+		for _, n := range contexts {
+			pts = append(pts, lengthPoint{key: metrics.AtContext(contextBase, n), x: math.Log2(float64(n)), label: strconv.Itoa(n)})
+		}
+		return pts, true, nil
+	case len(buckets) > 0:
+		slices.SortFunc(buckets, func(a, b lengthBucket) int { return a.lo - b.lo })
+		for i, b := range buckets {
+			pts = append(pts, lengthPoint{key: b.key, x: float64(i), label: b.label()})
+		}
+		return pts, false, nil
+	}
+	return nil, false, fmt.Errorf("report: the selected runs have no length-bucket summaries (%s*) nor test losses at other context lengths (%s@N); they come from seq2seq tasks' test decoding and from eval.context", LengthPrefix, contextBase)
+}
+
+// contextBase is the metric language models record at each evaluation
+// context length (eval.context).
+const contextBase = "test/loss"
+
+// PlotLength plots a metric against the length of the evaluation inputs
+// for the runs that q selects, one line per group (q.By or the varying
+// keys, as in Compare):
 //
-// Runs without length-bucket summaries are an error.
+//   - for sequence-to-sequence runs, test exact match per source-length
+//     bucket (the summaries test/exact_match/len_A_B): x is the buckets in
+//     order ("1–10", "11–20", ..., "161+"), y the exact match on a fixed
+//     0–1 scale;
+//   - for language models evaluated at several context lengths
+//     (eval.context: the summaries test/loss@N), the test loss against the
+//     context length N on a log₂ axis.
+//
+// Each line goes through the mean over the group's runs at each length,
+// in a shaded band from their minimum to their maximum when the group has
+// several runs (seeds); a length where a group has no finite value leaves
+// a gap in its line. The legend is beside the plot. Runs of both kinds
+// together are an error, and so are runs with neither. q.Metrics, q.Sort
+// and q.Baseline are not used. The format follows the extension of
+// out.Path (PlotFormats; "-", standard output, is PNG); the file is
+// written with safeout's rules.
 func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Target) error {
 	sel, c, err := groupQuery(ctx, st, q)
 	if err != nil {
 		return err
 	}
-	var buckets []lengthBucket
-	for _, k := range sel.summaryKeys() {
-		if b, ok := parseBucket(k); ok {
-			buckets = append(buckets, b)
-		}
+	pts, lm, err := lengthAxes(sel)
+	if err != nil {
+		return err
 	}
-	if len(buckets) == 0 {
-		return fmt.Errorf("report: the selected runs have no length-bucket summaries (%s*); they come from seq2seq tasks' test decoding", LengthPrefix)
-	}
-	slices.SortFunc(buckets, func(a, b lengthBucket) int { return a.lo - b.lo })
 
 	p := plot.New()
 	styleAxes(p)
-	p.Title.Text = plotTitle(sel, "test exact match by source length")
 	seeds := 0
 	for _, row := range c.Rows {
 		seeds = max(seeds, len(row.Runs))
 	}
-	if seeds > 1 {
-		p.Title.Text += " · mean over runs, bars min–max"
-	}
-	p.X.Label.Text = "source length"
-	p.Y.Label.Text = "exact match"
-	p.Y.Min, p.Y.Max = 0, 1
-	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 0.2, Label: "0.2"}, {Value: 0.4, Label: "0.4"},
-		{Value: 0.6, Label: "0.6"}, {Value: 0.8, Label: "0.8"}, {Value: 1, Label: "1"}}
 	var ticks plot.ConstantTicks
-	for i, b := range buckets {
-		ticks = append(ticks, plot.Tick{Value: float64(i), Label: b.label()})
+	for _, pt := range pts {
+		ticks = append(ticks, plot.Tick{Value: pt.x, Label: pt.label})
 	}
 	p.X.Tick.Marker = ticks
-	p.X.Min, p.X.Max = -0.4, float64(len(buckets)-1)+0.4
+	pad := 0.4
+	if lm {
+		p.Title.Text = plotTitle(sel, "test loss by evaluation context")
+		p.X.Label.Text = "context length (tokens, log scale)"
+		p.Y.Label.Text = "test loss (nats per token)"
+		pad = 0.25
+	} else {
+		p.Title.Text = plotTitle(sel, "test exact match by source length")
+		p.X.Label.Text = "source length"
+		p.Y.Label.Text = "exact match"
+		p.Y.Min, p.Y.Max = 0, 1
+		p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 0.2, Label: "0.2"}, {Value: 0.4, Label: "0.4"},
+			{Value: 0.6, Label: "0.6"}, {Value: 0.8, Label: "0.8"}, {Value: 1, Label: "1"}}
+	}
+	if seeds > 1 {
+		p.Title.Text += " · mean over runs, band min–max"
+	}
+	p.X.Min, p.X.Max = pts[0].x-pad, pts[len(pts)-1].x+pad
 	p.Add(plotter.NewGrid())
 
-	// One series per group: points, whiskers, and line segments split at
-	// the buckets without a value.
-	type series struct {
-		pts      plotter.XYs
-		errs     plotter.YErrors
-		segments []plotter.XYs
-	}
-	all := make([]series, len(c.Rows))
+	// One band per group, split into segments at the lengths without a
+	// value.
+	all := make([][]band, len(c.Rows))
 	var drawn, missing []int
 	runs := map[int]int{}
 	for i, row := range c.Rows {
-		var sr series
-		var seg plotter.XYs
+		var segs []band
+		var seg band
 		contributed := map[int64]bool{}
-		for bi, b := range buckets {
-			vals := make([]float64, 0, len(row.Runs))
+		for _, pt := range pts {
+			sum, lo, hi, n := 0.0, math.Inf(1), math.Inf(-1), 0
 			for _, id := range row.Runs {
-				if v, ok := sel.sums[id][b.key]; ok && isFinite(v) {
-					vals = append(vals, v)
+				if v, ok := sel.sums[id][pt.key]; ok && isFinite(v) {
+					sum, lo, hi, n = sum+v, math.Min(lo, v), math.Max(hi, v), n+1
 					contributed[id] = true
 				}
 			}
-			if len(vals) == 0 {
-				if len(seg) > 0 {
-					sr.segments = append(sr.segments, seg)
-					seg = nil
+			if n == 0 {
+				if len(seg.x) > 0 {
+					segs = append(segs, seg)
+					seg = band{}
 				}
 				continue
 			}
-			mean, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
-			for _, v := range vals {
-				mean += v
-				lo, hi = math.Min(lo, v), math.Max(hi, v)
-			}
-			mean /= float64(len(vals))
-			xy := plotter.XY{X: float64(bi), Y: mean}
-			sr.pts = append(sr.pts, xy)
-			sr.errs = append(sr.errs, struct{ Low, High float64 }{mean - lo, hi - mean})
-			seg = append(seg, xy)
+			seg.x, seg.mean = append(seg.x, pt.x), append(seg.mean, sum/float64(n))
+			seg.lo, seg.hi = append(seg.lo, lo), append(seg.hi, hi)
 		}
-		if len(seg) > 0 {
-			sr.segments = append(sr.segments, seg)
+		if len(seg.x) > 0 {
+			segs = append(segs, seg)
 		}
-		all[i] = sr
-		if len(sr.pts) == 0 {
+		all[i] = segs
+		if len(segs) == 0 {
 			missing = append(missing, i)
 		} else {
 			drawn = append(drawn, i)
@@ -165,54 +210,58 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 	}
 	labels := legendLabels(c, drawn, runs)
 	legend := newLegend()
-	n := len(drawn)
 	for s, i := range drawn {
-		sr, col := all[i], seriesColor(s)
-		// Spread the groups a little along x so their whiskers do not overlap.
-		dx := 0.0
-		if n > 1 {
-			dx = (float64(s) - float64(n-1)/2) * math.Min(0.08, 0.5/float64(n))
-		}
-		shift := func(xy plotter.XYs) plotter.XYs {
-			out := make(plotter.XYs, len(xy))
-			for j, p := range xy {
-				out[j] = plotter.XY{X: p.X + dx, Y: p.Y}
-			}
-			return out
-		}
+		col := seriesColor(s)
 		var first *plotter.Line
-		for _, seg := range sr.segments {
-			line, err := plotter.NewLine(shift(seg))
+		var sc *plotter.Scatter
+		for _, seg := range all[i] {
+			if runs[i] > 1 {
+				if len(seg.x) > 1 {
+					poly, err := plotter.NewPolygon(bandPolygon(seg))
+					if err != nil {
+						return fmt.Errorf("report: plot length: %w", err)
+					}
+					poly.Color = color.NRGBA{col.R, col.G, col.B, 56}
+					poly.LineStyle.Width = 0
+					p.Add(poly)
+				} else { // a band one length wide: a bar
+					eb, err := plotter.NewYErrorBars(struct {
+						plotter.XYs
+						plotter.YErrors
+					}{plotter.XYs{{X: seg.x[0], Y: seg.mean[0]}}, plotter.YErrors{{Low: seg.mean[0] - seg.lo[0], High: seg.hi[0] - seg.mean[0]}}})
+					if err != nil {
+						return fmt.Errorf("report: plot length: %w", err)
+					}
+					eb.Color, eb.Width, eb.CapWidth = col, vg.Points(1), vg.Points(5)
+					p.Add(eb)
+				}
+			}
+			xy := make(plotter.XYs, len(seg.x))
+			for j := range seg.x {
+				xy[j] = plotter.XY{X: seg.x[j], Y: seg.mean[j]}
+			}
+			line, err := plotter.NewLine(xy)
 			if err != nil {
 				return fmt.Errorf("report: plot length: %w", err)
 			}
 			line.Color, line.Width, line.Dashes = col, vg.Points(1.6), dashes(s)
 			p.Add(line)
+			if sc, err = plotter.NewScatter(xy); err != nil {
+				return fmt.Errorf("report: plot length: %w", err)
+			}
+			sc.Color, sc.Shape, sc.Radius = col, draw.CircleGlyph{}, vg.Points(2.5)
+			p.Add(sc)
 			if first == nil {
 				first = line
 			}
 		}
-		pts := shift(sr.pts)
-		sc, err := plotter.NewScatter(pts)
-		if err != nil {
-			return fmt.Errorf("report: plot length: %w", err)
-		}
-		sc.Color, sc.Shape, sc.Radius = col, draw.CircleGlyph{}, vg.Points(2.5)
-		p.Add(sc)
-		if seeds > 1 {
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYs
-				plotter.YErrors
-			}{pts, sr.errs})
-			if err != nil {
-				return fmt.Errorf("report: plot length: %w", err)
-			}
-			eb.Color, eb.Width, eb.CapWidth = col, vg.Points(1), vg.Points(5)
-			p.Add(eb)
-		}
 		legend.Add(labels[i], first, sc)
 	}
-	addMissing(&legend, c, missing, "length buckets")
+	what := "length buckets"
+	if lm {
+		what = "losses at other context lengths"
+	}
+	addMissing(&legend, c, missing, what)
 	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
 	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(c.Rows)) })
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/internal/safeout"
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot/vg"
 )
@@ -417,6 +418,47 @@ func TestPlotLength(t *testing.T) {
 	err := PlotLength(ctx, st, Query{Experiments: []string{"welch"}}, file(path))
 	if err == nil || !strings.Contains(err.Error(), "no length-bucket summaries (test/exact_match/len_*)") {
 		t.Errorf("no buckets: %v", err)
+	}
+}
+
+// contextExperiment has language models evaluated at context lengths
+// 64–512 (test/loss@N), three position schemes × two seeds; t5 lacks
+// test/loss@512 (a gap at the end of its line).
+func contextExperiment() fakeExperiment {
+	x := fakeExperiment{name: "lm-context"}
+	rise := map[string]float64{"sinusoidal": 0.6, "alibi": -0.02, "t5": 0.08}
+	for s := range 2 {
+		for _, pos := range []string{"sinusoidal", "alibi", "t5"} {
+			sums := map[string]float64{"test/loss": 1.5}
+			for i, n := range []int{64, 128, 256, 512} {
+				if pos == "t5" && n == 512 {
+					continue
+				}
+				sums[metrics.AtContext("test/loss", n)] = 1.5 + rise[pos]*float64(i) + 0.03*float64(s)
+			}
+			x.runs = append(x.runs, fakeRun{params: map[string]any{"model.positions": pos, "task.name": "text"}, seed: int64(s + 1), sums: sums})
+		}
+	}
+	return x
+}
+
+// TestPlotLengthContexts: language models' losses at evaluation context
+// lengths are plotted against the length, one band per group; runs of
+// both kinds at once are refused.
+func TestPlotLengthContexts(t *testing.T) {
+	st, _ := buildStore(t, contextExperiment(), scanExperiment())
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "context.png")
+	if err := PlotLength(ctx, st, Query{Experiments: []string{"lm-context"}}, file(path)); err != nil {
+		t.Fatal(err)
+	}
+	img := readPNG(t, path)
+	checkSeries(t, img, 3)
+	goldenPNG(t, path, "length_context_golden.png")
+
+	err := PlotLength(ctx, st, Query{Experiments: []string{"lm-context", "scan-attn"}}, file(path))
+	if err == nil || !strings.Contains(err.Error(), "plot one kind at a time") {
+		t.Errorf("both kinds: %v", err)
 	}
 }
 

@@ -14,14 +14,16 @@ import (
 func newPlotCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plot (curves|attention|length)",
-		Short: "Plot metric curves, attention heatmaps or accuracy by length (PNG)",
+		Short: "Plot metric curves, attention heatmaps or accuracy/loss by length (PNG)",
 		Long: `Plot stored results to an image file (PNG; the extension of -o chooses the
 format where the plotting library supports it):
 
   curves     a metric's history over training steps, one line per group of runs
              (mean over seeds)
   attention  the attention heatmap of one decoded test example of a run
-  length     exact match by source length, one line per group of runs`,
+  length     exact match by source length (seq2seq tasks), or a language model's
+             test loss by evaluation context length (eval.context), one line per
+             group of runs`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRunE,
 	}
@@ -101,8 +103,8 @@ func newPlotLengthCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:     "length EXPERIMENT...",
-		Short:   "Plot exact match by source length, one line per group of runs",
-		Example: "  attnlab plot length quickstart --by attention.name -o length.png",
+		Short:   "Plot exact match by source length, or test loss by context length, one line per group of runs",
+		Example: "  attnlab plot length quickstart --by attention.name -o length.png\n  attnlab plot length length-generalisation-lm --by model.positions -o context.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return plotQuery(cmd, *db, qf, out, args, report.PlotLength)
