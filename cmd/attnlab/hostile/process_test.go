@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -180,7 +181,15 @@ func signalGenerateBlockedStdin(e *env) (result, error) {
 	defer pw.Close() // never written: generate waits for a line
 	p := e.startProc(time.Minute, pr, "generate", "1", "--stdin", "--db", "lab.db")
 	pr.Close()
-	time.Sleep(time.Second) // loaded and reading
+	// Signal only once generate is blocked reading stdin: it is then past
+	// main's signal.NotifyContext, so SIGTERM must interrupt it (exit 130).
+	// A fixed sleep raced with a slow start under load, and SigCgt in
+	// /proc/PID/status cannot tell: Go's runtime catches SIGTERM from its
+	// first instruction, and without a Notify it dies of the signal.
+	if err := waitReading(p.cmd.Process.Pid, 0, time.Minute); err != nil {
+		p.cmd.Process.Kill()
+		return p.wait(), err
+	}
 	r, took := p.signalAndWait(syscall.SIGTERM)
 	if took > quickExit {
 		return r, fmt.Errorf("generate took %v to stop after SIGTERM", took)
@@ -233,6 +242,37 @@ func procState(pid int) string {
 		return s[i+2 : i+3]
 	}
 	return ""
+}
+
+// readSyscall is the number of read(2) on the architectures whose
+// /proc/PID/task/TID/syscall waitReading understands.
+var readSyscall = map[string]string{"amd64": "0", "arm64": "63", "386": "3", "riscv64": "63", "loong64": "63"}
+
+// waitReading waits until a thread of pid is blocked in read(2) on file
+// descriptor fd, as /proc/PID/task/TID/syscall shows it ("0 0x0 ..." on
+// amd64: the system call's number, then its arguments).
+func waitReading(pid, fd int, timeout time.Duration) error {
+	nr, ok := readSyscall[runtime.GOARCH]
+	if !ok {
+		return fmt.Errorf("waitReading: no read(2) number for %s", runtime.GOARCH)
+	}
+	arg := fmt.Sprintf("0x%x", fd)
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if s := procState(pid); s == "" || s == "Z" {
+			return fmt.Errorf("process %d ended before it read fd %d", pid, fd)
+		}
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+		for _, task := range tasks {
+			data, err := os.ReadFile(task)
+			if err != nil {
+				continue
+			}
+			if f := strings.Fields(string(data)); len(f) > 1 && f[0] == nr && f[1] == arg {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("process %d did not block reading fd %d within %v (no /proc/PID/task/TID/syscall?)", pid, fd, timeout)
 }
 
 // killAndRestart is the acceptance test of issue 16: kill -9 a run and
