@@ -29,142 +29,26 @@ type MemoryEstimate struct {
 // bytesPerParam: float32 weights, their gradients and Adam's two moments.
 const bytesPerParam = 16
 
-// EstimateMemory returns the estimate for a resolved configuration.
+// EstimateMemory returns the estimate for a resolved configuration. The
+// formulas live with the models: a model's decoded parameters implement
+// models.MemoryEstimator, and ask its attention and encoder of their own
+// entries (attention.EstimateMemory, models.EstimateEncoderMemory). A
+// model whose parameters do not implement it is estimated at 0 (and is
+// never refused).
 func EstimateMemory(c Config) MemoryEstimate {
-	e := estimator{vocab: taskVocab(c.Task), batch: float64(max(c.Train.BatchSize, 1))}
-	e.src, e.tgt = taskLengths(c.Task)
-	e.model(c.Model)
-	bytes := e.params*bytesPerParam + e.acts*4
-	return MemoryEstimate{Params: clampInt64(e.params), Bytes: clampInt64(bytes)}
+	env := models.MemoryEnv{
+		Vocab: taskVocab(c.Task), Batch: float64(max(c.Train.BatchSize, 1)),
+		Encoder: c.Model.Encoder, Attention: c.Model.Attention,
+	}
+	env.Src, env.Tgt = taskLengths(c.Task)
+	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
+	bytes := params*bytesPerParam + acts*4
+	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes)}
 }
 
 // String writes the estimate for people: "12 MiB (1.2 million parameters)".
 func (m MemoryEstimate) String() string {
 	return FormatBytes(m.Bytes) + " (" + formatCount(m.Params) + " parameters)"
-}
-
-type estimator struct {
-	vocab    float64 // 0 when unknown
-	batch    float64
-	src, tgt float64 // longest sequences, 0 when unknown
-	params   float64
-	acts     float64 // float32 values kept for the backward pass
-}
-
-// model counts the model's layers. The formulas follow the structure of
-// the models package's entries by name; a model it does not know counts
-// nothing (and is never refused).
-func (e *estimator) model(m Model) {
-	p := m.Params
-	lm := false
-	if info, err := models.Registry.Info(m.Name); err == nil {
-		lm = info.Has(models.LanguageModel)
-	}
-	switch m.Name {
-	case "seq2seq-rnn":
-		embed := num(p, "embed")
-		e.params += 2 * e.vocab * embed // source and target embeddings
-		encOut := e.rnn(m.Encoder, embed, e.src)
-		hidden := num(p, "hidden")
-		if hidden == 0 {
-			hidden = encOut
-		}
-		// Decoder cell over [embedding; context], attention, output layer.
-		e.params += 4*hidden*(embed+encOut+hidden) + 2*hidden*(encOut+hidden) + e.vocab*hidden
-		e.acts += e.batch * e.tgt * (10*hidden + 2*e.vocab + 2*e.src)
-		e.attention(m.Attention, hidden, encOut, e.tgt, e.src)
-	case "seq2seq-transformer", "lm-transformer":
-		d, ff := num(p, "d_model"), num(p, "ff")
-		enc, dec := num(p, "encoder_layers"), num(p, "decoder_layers")
-		if lm {
-			enc = 0
-		}
-		if maxLen := num(p, "max_len"); maxLen > 0 {
-			e.params += maxLen * d // learned positions, at most
-		}
-		e.params += 2 * e.vocab * d
-		layer := func(t float64, attentions float64) {
-			e.params += 2 * d * ff // the attentions count their own projections
-			e.acts += e.batch * t * (attentions*6*d + 2*ff)
-			for range int(attentions) {
-				e.attention(m.Attention, d, d, t, t)
-			}
-		}
-		for range int(min(enc, 64)) {
-			layer(e.src, 1)
-		}
-		t, n := e.tgt, 2.0
-		if lm {
-			t, n = max(e.src, e.tgt), 1
-		}
-		for range int(min(dec, 64)) {
-			layer(t, n)
-		}
-		e.acts += e.batch * t * 2 * e.vocab
-	case "lm-rnn":
-		embed := num(p, "embed")
-		t := max(e.src, e.tgt)
-		e.params += 2 * e.vocab * embed
-		out := e.rnn(m.Encoder, embed, t)
-		e.params += e.vocab * out
-		e.acts += e.batch * t * 2 * e.vocab
-	}
-}
-
-// rnn counts an lstm or gru encoder block over inputs of size in and
-// sequences of t steps, and returns its output size.
-func (e *estimator) rnn(block *registry.Plugin, in, t float64) float64 {
-	if block == nil {
-		return 0
-	}
-	h, layers := num(block.Params, "hidden"), min(num(block.Params, "layers"), 64)
-	gates := 4.0
-	if block.Name == "gru" {
-		gates = 3
-	}
-	dirs := 1.0
-	if b, _ := block.Params["bidirectional"].(bool); b {
-		dirs = 2
-	}
-	for range int(layers) {
-		e.params += dirs * gates * h * (in + h)
-		e.acts += e.batch * t * dirs * (gates + 2) * h
-		in = dirs * h
-	}
-	return dirs * h
-}
-
-// attention counts an attention block between queries of size q and keys
-// of size k: its projections (dim, heads) and its [B, Tq, Tk] scores.
-func (e *estimator) attention(block *registry.Plugin, q, k, tq, tk float64) {
-	if block == nil || block.Name == "none" {
-		return
-	}
-	dim := num(block.Params, "dim")
-	heads := max(num(block.Params, "heads"), 1)
-	switch block.Name {
-	case "multi-head":
-		if dim == 0 {
-			dim = k
-		}
-		e.params += 2*dim*q + 2*dim*k
-		if head, err := registry.PluginOf(block.Params["head"]); err == nil {
-			e.attention(&head, dim/heads, dim/heads, tq, tk)
-			e.acts += (heads - 1) * e.batch * tq * tk * 2
-		}
-	default:
-		e.params += dim * (q + k)
-		if w := num(block.Params, "window"); w > 0 {
-			tk = min(tk, 2*w+1)
-		}
-		if b := num(block.Params, "block"); b > 0 {
-			tk = min(tk, b)
-		}
-		if dim > 0 {
-			e.acts += e.batch * tq * tk * dim
-		}
-	}
-	e.acts += e.batch * tq * tk * 2
 }
 
 // taskVocab returns the vocabulary size a task's parameters give, or 0.

@@ -22,7 +22,7 @@ type Spec struct {
 // by [registry.Entry.Decode]) and the spec.
 type Factory func(params any, spec Spec) (Model, error)
 
-// The capabilities of model entries (registry.Entry.Caps).
+// The capabilities of model and encoder entries (registry.Entry.Caps).
 const (
 	// LanguageModel marks a language model: it trains on a task whose
 	// entry has tasks.LanguageModel, and every other model on a task
@@ -32,6 +32,10 @@ const (
 	// step: train.teacher_forcing below 1 (feeding back its own
 	// predictions) applies to it.
 	RNNDecoder registry.Capability = "rnn-decoder"
+	// GRUCell marks an encoder entry (of [Encoders]) whose recurrent cell
+	// is a GRU: three gate blocks per step, not the LSTM's four (the
+	// memory estimate reads it).
+	GRUCell registry.Capability = "gru-cell"
 )
 
 // Registry holds the model assemblies. An entry's Uses names the nested

@@ -18,6 +18,7 @@ func init() {
 		Name: "gru", Doc: "GRU encoder (Cho et al. 2014), multi-layer, optionally bidirectional, over padded batches",
 		Params: &RNNEncoderParams{Hidden: 128, Layers: 1},
 		New:    func(p any, in int) (Encoder, error) { return newRNNEncoder("gru", p.(*RNNEncoderParams), in), nil },
+		Caps:   []registry.Capability{GRUCell},
 	})
 	Registry.Register(registry.Entry[Factory]{
 		Name: "seq2seq-rnn", Doc: "embedding → RNN encoder → RNN decoder with any attention (Bahdanau or Luong wiring); with attention none, the RNNencdec baseline (Cho et al. 2014) or Sutskever et al. 2014's",

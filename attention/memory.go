@@ -1,0 +1,85 @@
+package attention
+
+import "github.com/attnlab/attnlab/registry"
+
+// MemoryShape is where an attention block sits, for a memory estimate:
+// queries of size Q over keys of size K, TQ queries and TK keys per
+// sequence (0 when unknown), Batch sequences per training step.
+type MemoryShape struct {
+	Q, K, TQ, TK, Batch float64
+}
+
+// MemoryEstimator is implemented by the decoded parameters of an attention
+// that the generic estimate of [EstimateMemory] does not describe (none,
+// multi-head). EstimateMemory returns its parameters (weights) and the
+// float32 activations it keeps for the backward pass.
+type MemoryEstimator interface {
+	EstimateMemory(s MemoryShape) (params, activations float64)
+}
+
+// EstimateMemory estimates the attention block at s, nothing when block is
+// nil. When the entry's decoded parameters implement [MemoryEstimator] it
+// answers; otherwise the estimate reads the parameters every scoring
+// attention shares: dim projections of the queries and keys (dim×(Q+K)),
+// dim values per score when dim > 0, and the [Batch, TQ, TK] scores and
+// weights, with TK bounded by window (2·window+1 keys) or block.
+func EstimateMemory(block *registry.Plugin, s MemoryShape) (params, activations float64) {
+	if block == nil {
+		return 0, 0
+	}
+	if info, err := Registry.Info(block.Name); err == nil {
+		if p, err := info.Decode(block.Params, registry.DecodeOptions{NoValidate: true}); err == nil {
+			if m, ok := p.(MemoryEstimator); ok {
+				return m.EstimateMemory(s)
+			}
+		}
+	}
+	dim, tk := paramNum(block.Params, "dim"), s.TK
+	params = dim * (s.Q + s.K)
+	if w := paramNum(block.Params, "window"); w > 0 {
+		tk = min(tk, 2*w+1)
+	}
+	if b := paramNum(block.Params, "block"); b > 0 {
+		tk = min(tk, b)
+	}
+	if dim > 0 {
+		activations += s.Batch * s.TQ * tk * dim
+	}
+	activations += s.Batch * s.TQ * tk * 2
+	return params, activations
+}
+
+// EstimateMemory of none: no weights, no scores.
+func (p *NoneParams) EstimateMemory(MemoryShape) (params, activations float64) { return 0, 0 }
+
+// EstimateMemory of multi-head: the query, key, value and output
+// projections (dim, the key size when 0), the per-head attention between
+// dim/heads-sized queries and keys, and every head's scores and weights.
+func (p *MultiHeadParams) EstimateMemory(s MemoryShape) (params, activations float64) {
+	dim, heads := float64(p.Dim), max(float64(p.Heads), 1)
+	if dim == 0 {
+		dim = s.K
+	}
+	params = 2*dim*s.Q + 2*dim*s.K
+	if p.Head.Name != "" {
+		hp, ha := EstimateMemory(&p.Head, MemoryShape{Q: dim / heads, K: dim / heads, TQ: s.TQ, TK: s.TK, Batch: s.Batch})
+		params += hp
+		activations += ha + (heads-1)*s.Batch*s.TQ*s.TK*2
+	}
+	activations += s.Batch * s.TQ * s.TK * 2
+	return params, activations
+}
+
+// paramNum returns the number under key of a block's parameters (an int or
+// a float64, as YAML and JSON decode them), or 0.
+func paramNum(m map[string]any, key string) float64 {
+	switch x := m[key].(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}

@@ -1,0 +1,149 @@
+package models
+
+import (
+	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/registry"
+)
+
+// MemoryEnv is what a model's memory estimate knows beside its own
+// parameters: the run's vocabulary, batch and longest sequences, and the
+// model's nested blocks.
+type MemoryEnv struct {
+	Vocab    float64 // vocabulary size, 0 when unknown
+	Batch    float64 // sequences per training step
+	Src, Tgt float64 // longest source and decoder input, 0 when unknown
+	LM       bool    // the model's entry has LanguageModel
+
+	Encoder, Attention *registry.Plugin // model.encoder, model.attention; nil when absent
+}
+
+// MemoryEstimator is implemented by the decoded parameters of a model that
+// can estimate its training memory from its configuration alone: its
+// parameters (weights, embeddings included) and the float32 activations
+// one training step keeps for the backward pass. The attention and the
+// encoder are asked of their own entries ([attention.EstimateMemory],
+// [EstimateEncoderMemory]).
+type MemoryEstimator interface {
+	EstimateMemory(env MemoryEnv) (params, activations float64)
+}
+
+// EstimateMemory estimates the model named name with the given parameters;
+// it fills env.LM from the entry. A model that is unknown, whose
+// parameters do not decode, or whose decoded parameters do not implement
+// [MemoryEstimator] is estimated at 0.
+func EstimateMemory(name string, params map[string]any, env MemoryEnv) (float64, float64) {
+	info, err := Registry.Info(name)
+	if err != nil {
+		return 0, 0
+	}
+	env.LM = info.Has(LanguageModel)
+	p, err := info.Decode(params, registry.DecodeOptions{NoValidate: true})
+	if err != nil {
+		return 0, 0
+	}
+	if m, ok := p.(MemoryEstimator); ok {
+		return m.EstimateMemory(env)
+	}
+	return 0, 0
+}
+
+// EstimateEncoderMemory estimates env.Encoder over inputs of size in and
+// sequences of t steps, and returns its output size too: a recurrent
+// encoder (RNNEncoderParams) has gate blocks of 4 hidden rows per layer and
+// direction (3 when its entry has GRUCell). Any other encoder, or none,
+// counts 0.
+func EstimateEncoderMemory(env MemoryEnv, in, t float64) (params, activations, out float64) {
+	if env.Encoder == nil {
+		return 0, 0, 0
+	}
+	info, err := Encoders.Info(env.Encoder.Name)
+	if err != nil {
+		return 0, 0, 0
+	}
+	v, err := info.Decode(env.Encoder.Params, registry.DecodeOptions{NoValidate: true})
+	p, ok := v.(*RNNEncoderParams)
+	if err != nil || !ok {
+		return 0, 0, 0
+	}
+	gates := 4.0
+	if info.Has(GRUCell) {
+		gates = 3
+	}
+	h, dirs := float64(p.Hidden), 1.0
+	if p.Bidirectional {
+		dirs = 2
+	}
+	for range min(p.Layers, 64) {
+		params += dirs * gates * h * (in + h)
+		activations += env.Batch * t * dirs * (gates + 2) * h
+		in = dirs * h
+	}
+	return params, activations, dirs * h
+}
+
+// EstimateMemory of seq2seq-rnn: source and target embeddings, the
+// encoder, the decoder cell over [embedding; context], the attention and
+// the output layer, and their activations over the target steps.
+func (p *Seq2SeqRNNParams) EstimateMemory(env MemoryEnv) (params, activations float64) {
+	embed := float64(p.Embed)
+	params += 2 * env.Vocab * embed
+	ep, ea, encOut := EstimateEncoderMemory(env, embed, env.Src)
+	params, activations = params+ep, activations+ea
+	hidden := float64(p.Hidden)
+	if hidden == 0 {
+		hidden = encOut
+	}
+	params += 4*hidden*(embed+encOut+hidden) + 2*hidden*(encOut+hidden) + env.Vocab*hidden
+	activations += env.Batch * env.Tgt * (10*hidden + 2*env.Vocab + 2*env.Src)
+	ap, aa := attention.EstimateMemory(env.Attention, attention.MemoryShape{Q: hidden, K: encOut, TQ: env.Tgt, TK: env.Src, Batch: env.Batch})
+	return params + ap, activations + aa
+}
+
+// EstimateMemory of seq2seq-transformer and lm-transformer (no encoder,
+// one attention per block over the longer of the task's sequences):
+// embeddings, learned positions at most max_len, per block the
+// feed-forward layers and its attentions, and the output logits.
+func (p *TransformerParams) EstimateMemory(env MemoryEnv) (params, activations float64) {
+	d, ff := float64(p.DModel), float64(p.FF)
+	enc, dec := min(p.EncoderLayers, 64), min(p.DecoderLayers, 64)
+	if env.LM {
+		enc = 0
+	}
+	if p.MaxLen > 0 {
+		params += float64(p.MaxLen) * d // learned positions, at most
+	}
+	params += 2 * env.Vocab * d
+	layer := func(t float64, attentions int) {
+		params += 2 * d * ff // the attentions count their own projections
+		activations += env.Batch * t * (float64(attentions)*6*d + 2*ff)
+		for range attentions {
+			ap, aa := attention.EstimateMemory(env.Attention, attention.MemoryShape{Q: d, K: d, TQ: t, TK: t, Batch: env.Batch})
+			params, activations = params+ap, activations+aa
+		}
+	}
+	for range enc {
+		layer(env.Src, 1)
+	}
+	t, n := env.Tgt, 2
+	if env.LM {
+		t, n = max(env.Src, env.Tgt), 1
+	}
+	for range dec {
+		layer(t, n)
+	}
+	activations += env.Batch * t * 2 * env.Vocab
+	return params, activations
+}
+
+// EstimateMemory of lm-rnn: the embedding, the encoder as its recurrent
+// body over the longer of the task's sequences, the output projection and
+// the logits.
+func (p *LMRNNParams) EstimateMemory(env MemoryEnv) (params, activations float64) {
+	embed := float64(p.Embed)
+	t := max(env.Src, env.Tgt)
+	params += 2 * env.Vocab * embed
+	ep, ea, out := EstimateEncoderMemory(env, embed, t)
+	params += ep + env.Vocab*out
+	activations += ea + env.Batch*t*2*env.Vocab
+	return params, activations
+}
