@@ -120,6 +120,17 @@
 // decoder's cross-attention — is prepared once (Preparer: additive's
 // k·W_k + b, multi-head's key and value projections) for all the steps.
 //
+// # Memory estimates
+//
+// [EstimateMemory] estimates an attention block's weights and the
+// activations it keeps for the backward pass from its configuration alone
+// (experiments.EstimateMemory, plan's --max-memory). Parameters that
+// implement [MemoryEstimator] answer for themselves (none: nothing;
+// multi-head: its projections and its per-head attention, asked the same
+// way); every other variant gets the generic estimate from the parameters
+// the scoring attentions share (dim, window, block), so a new variant
+// needs no change here unless its memory differs from that.
+//
 // # Kernels
 //
 // The hot paths are fused ops built with tensor.Custom (forward and

@@ -236,7 +236,11 @@
 // document each. Every integer setting and plugin parameter has a range
 // tag with a finite upper bound. [EstimateMemory] estimates a run's
 // training memory from its configuration alone; plan and run refuse a run
-// above --max-memory with it. train.early_stopping.metric must be one of
+// above --max-memory with it. The formulas are the models' own: each
+// model's decoded parameters implement models.MemoryEstimator (asking the
+// attention of attention.EstimateMemory and the encoder of
+// models.EstimateEncoderMemory); a model whose parameters do not is
+// estimated at 0 and never refused. train.early_stopping.metric must be one of
 // [EvalMetrics].
 //
 // A model whose length is bounded by a parameter (models.LengthLimited,
