@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -244,6 +245,29 @@ func procState(pid int) string {
 	return ""
 }
 
+// waitCPU waits until process pid has used cpu of CPU time (user + system,
+// from /proc/PID/stat), for at most timeout.
+func waitCPU(pid int, cpu, timeout time.Duration) error {
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return fmt.Errorf("process %d ended before it used %v of CPU", pid, cpu)
+		}
+		s := string(data)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 || f[0] == "Z" {
+			return fmt.Errorf("process %d ended before it used %v of CPU", pid, cpu)
+		}
+		utime, _ := strconv.ParseInt(f[11], 10, 64) // fields 14 and 15 of stat
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		if time.Duration(utime+stime)*tick >= cpu {
+			return nil
+		}
+	}
+	return fmt.Errorf("process %d did not use %v of CPU within %v", pid, cpu, timeout)
+}
+
 // readSyscall is the number of read(2) on the architectures whose
 // /proc/PID/task/TID/syscall waitReading understands.
 var readSyscall = map[string]string{"amd64": "0", "arm64": "63", "386": "3", "riscv64": "63", "loong64": "63"}
@@ -443,7 +467,14 @@ func deletedDuringRun(replace bool) func(e *env) (result, error) {
 func signalBlockedRead(e *env) (result, error) {
 	e.fifo("exp.yaml")
 	p := e.startProc(time.Minute, nil, "plan", "exp.yaml")
-	time.Sleep(time.Second)
+	// plan refuses a FIFO at once; give it time to, even on a loaded
+	// machine, before taking it for blocked. (A fixed second raced with a
+	// slow start: the signal came before main's handler and killed it.)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if procState(p.cmd.Process.Pid) == "Z" {
+			break
+		}
+	}
 	if p.cmd.ProcessState == nil && procState(p.cmd.Process.Pid) == "Z" || strings.Contains(p.err.String(), "exp.yaml") {
 		r := p.wait() // it ended by itself
 		if r.code != 2 {
@@ -467,7 +498,13 @@ func signalDuringEval(e *env) (result, error) {
 	e.labDB("lab.db")
 	e.write("big.tsv", evalTSV(125)+strings.Repeat(evalTSV(125), 40))
 	p := e.startProc(3*time.Minute, nil, "eval", "1", "big.tsv", "--beam", "64", "--db", "lab.db")
-	time.Sleep(1500 * time.Millisecond) // loaded and decoding
+	// Loaded and decoding: half a second of its own CPU time is far past
+	// main's signal handler whatever the machine's load (a fixed sleep
+	// raced with a slow start).
+	if err := waitCPU(p.cmd.Process.Pid, 500*time.Millisecond, 2*time.Minute); err != nil {
+		p.cmd.Process.Kill()
+		return p.wait(), err
+	}
 	if p.cmd.ProcessState != nil || procState(p.cmd.Process.Pid) == "Z" {
 		return p.wait(), fmt.Errorf("eval ended before the signal: the test needs a longer decoding")
 	}
