@@ -104,19 +104,13 @@ var Registry = registry.New[Factory]("attention")
 // (decoded strictly into the variant's parameter struct) for site d. The
 // attention's parameters are allocated but not initialised: call Init.
 func New(name string, params map[string]any, d Dims) (Attention, error) {
-	e, err := Registry.Lookup(name)
-	if err != nil {
-		return nil, err
-	}
-	p, err := e.Decode(Registry.Kind(), params)
-	if err != nil {
-		return nil, err
-	}
-	a, err := e.New(p, d)
-	if err != nil {
-		return nil, fmt.Errorf("attention %q: %w", name, err)
-	}
-	return a, nil
+	return registry.Build(Registry, name, params, func(f Factory, p any) (Attention, error) {
+		a, err := f(p, d)
+		if err != nil {
+			return nil, fmt.Errorf("attention %q: %w", name, err)
+		}
+		return a, nil
+	})
 }
 
 // Init initialises a's parameters if it has any (see layers.Initializer).

@@ -93,17 +93,11 @@ type State interface {
 // New builds the model registered as name; its parameters are allocated but
 // not initialised (call Init).
 func New(name string, params map[string]any, spec Spec) (Model, error) {
-	e, err := Registry.Lookup(name)
-	if err != nil {
-		return nil, err
-	}
-	p, err := e.Decode(Registry.Kind(), params)
-	if err != nil {
-		return nil, err
-	}
-	m, err := e.New(p, spec)
-	if err != nil {
-		return nil, fmt.Errorf("model %q: %w", name, err)
-	}
-	return m, nil
+	return registry.Build(Registry, name, params, func(f Factory, p any) (Model, error) {
+		m, err := f(p, spec)
+		if err != nil {
+			return nil, fmt.Errorf("model %q: %w", name, err)
+		}
+		return m, nil
+	})
 }

@@ -34,15 +34,9 @@ var Registry = registry.New[Factory]("optimizer")
 
 // New builds the optimizer registered as name.
 func New(name string, params map[string]any, ps []*layers.Param) (Optimizer, error) {
-	e, err := Registry.Lookup(name)
-	if err != nil {
-		return nil, err
-	}
-	p, err := e.Decode(Registry.Kind(), params)
-	if err != nil {
-		return nil, err
-	}
-	return e.New(p, ps)
+	return registry.Build(Registry, name, params, func(f Factory, p any) (Optimizer, error) {
+		return f(p, ps)
+	})
 }
 
 // ClipGradNorm scales the gradients of ps so that their global L2 norm is at

@@ -115,6 +115,23 @@ func (r *Registry[F]) Lookup(name string) (Entry[F], error) {
 	return e, nil
 }
 
+// Build looks name up in r, decodes params strictly into the entry's
+// parameter struct (see [Entry.Decode]) and hands the entry's factory and
+// the decoded parameters to build, which calls the factory with the rest of
+// its arguments. Lookup and decoding errors are returned as they are.
+func Build[F, T any](r *Registry[F], name string, params map[string]any, build func(f F, p any) (T, error)) (T, error) {
+	var zero T
+	e, err := r.Lookup(name)
+	if err != nil {
+		return zero, err
+	}
+	p, err := e.Decode(r.Kind(), params)
+	if err != nil {
+		return zero, err
+	}
+	return build(e.New, p)
+}
+
 // Has reports whether name is registered.
 func (r *Registry[F]) Has(name string) bool {
 	r.mu.RLock()

@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -412,6 +413,40 @@ func TestPluginLegacyJSON(t *testing.T) {
 		var got Plugin
 		if err := json.Unmarshal([]byte(bad), &got); err == nil {
 			t.Errorf("Unmarshal(%s) = %+v, want an error", bad, got)
+		}
+	}
+}
+
+func TestBuild(t *testing.T) {
+	r := newTestRegistry()
+	call := func(f factory, p any) (string, error) {
+		if hp, ok := p.(*headParams); ok {
+			return fmt.Sprintf("%s/%d", f(p), hp.Heads), nil
+		}
+		return f(p), nil
+	}
+	tests := []struct {
+		name    string
+		params  map[string]any
+		want    string
+		wantErr string
+	}{
+		{"dot", nil, "dot", ""},
+		{"multi-head", map[string]any{"heads": 2}, "mh/2", ""},
+		{"dott", nil, "", `unknown name "dott"`},
+		{"multi-head", map[string]any{"heads": 0}, "", "heads"},
+		{"dot", map[string]any{"x": 1}, "", "takes no parameters"},
+	}
+	for _, tc := range tests {
+		got, err := Build(r, tc.name, tc.params, call)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Build(%s, %v) error = %v, want one containing %q", tc.name, tc.params, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Build(%s, %v) = %q, %v, want %q", tc.name, tc.params, got, err, tc.want)
 		}
 	}
 }
