@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -56,6 +57,18 @@ func openRun(ctx context.Context, db, ref string) (*store.Store, store.Run, erro
 		return nil, store.Run{}, err
 	}
 	return st, r, nil
+}
+
+// loadRun opens the database db, finds the run ref names and rebuilds its
+// trained model (see [runs.Load]); the database is closed again before it
+// returns.
+func loadRun(ctx context.Context, db, ref string) (*runs.Trained, error) {
+	st, r, err := openRun(ctx, db, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return runs.Load(ctx, st, r.ID)
 }
 
 // checkExperiments returns an error naming the first of names that the

@@ -92,17 +92,12 @@ regular file, and an existing file only with --force.`,
 				return &usageError{err}
 			}
 			ctx := cmd.Context()
-			st, r, err := openRun(ctx, *db, args[0])
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			t, err := runs.Load(ctx, st, r.ID)
+			t, err := loadRun(ctx, *db, args[0])
 			if err != nil {
 				return err
 			}
 			if t.Spec.LM {
-				return usagef("run %d is a language model (%s): eval scores the outputs of source lines; give a sequence-to-sequence run", r.ID, t.Config.Model.Name)
+				return usagef("run %d is a language model (%s): eval scores the outputs of source lines; give a sequence-to-sequence run", t.Run.ID, t.Config.Model.Name)
 			}
 			bleu := t.Config.Eval.BLEU
 			if cmd.Flags().Changed("tokenize") {
@@ -131,7 +126,7 @@ regular file, and an existing file only with --force.`,
 			scores := sc.Score(outs, refs)
 			if unk.tokens > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "attnlab: note: %d of %d source tokens are not in run %d's vocabulary and were fed as <unk> (%s)\n",
-					unk.tokens, unk.total, r.ID, unk.examples())
+					unk.tokens, unk.total, t.Run.ID, unk.examples())
 			}
 			if f.out.path != "" {
 				escape := strings.NewReplacer("\\", `\\`, "\n", `\n`, "\t", `\t`)
@@ -151,7 +146,7 @@ regular file, and an existing file only with --force.`,
 			if file != "" {
 				what = file
 			}
-			return writeEval(cmd.OutOrStdout(), f.asJSON, evalReport{Run: r.ID, File: what, Lines: len(lines), Decoding: decoding(opt), scores: scores})
+			return writeEval(cmd.OutOrStdout(), f.asJSON, evalReport{Run: t.Run.ID, File: what, Lines: len(lines), Decoding: decoding(opt), scores: scores})
 		},
 	}
 	db = addDBFlag(cmd)
