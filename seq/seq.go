@@ -17,6 +17,12 @@
 // the decoder input In is BOS y₁…yₙ and the target Out is y₁…yₙ EOS
 // (TgtLen[i] = n+1). For a language-modelling sequence w₀…wₙ₋₁, Src and
 // SrcLen are nil, S is 0, In is w₀…wₙ₋₂ and Out is w₁…wₙ₋₁ (TgtLen[i] = n−1).
+//
+// # Showing tokens
+//
+// Symbol gives the sign that the command line and the web pages both show
+// for a token that would print as nothing visible (a space, a newline, a
+// tab, the empty token).
 package seq
 
 // Reserved ids, the same in every vocabulary.

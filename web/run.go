@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/seq"
 )
 
 // configYAML shows a run's resolved config (JSON) as block-style YAML, in
@@ -184,15 +185,8 @@ func newHeatmap(src, out []string, weights [][]float32, caption string) *heatmap
 // tokenLabel shows a token: a space as ␣, a newline as ↵, a tab as ⇥,
 // other control characters as \uXXXX, cut to maxLabel runes.
 func tokenLabel(t string) string {
-	switch t {
-	case " ":
-		return "␣"
-	case "\n":
-		return "↵"
-	case "\t":
-		return "⇥"
-	case "":
-		return `""`
+	if sign, ok := seq.Symbol(t); ok {
+		return sign
 	}
 	var b strings.Builder
 	for _, r := range t {

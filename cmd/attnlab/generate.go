@@ -72,12 +72,7 @@ attention of each output token over the source tokens as a text heatmap.`,
 				return err
 			}
 			ctx := cmd.Context()
-			st, r, err := openRun(ctx, *db, args[0])
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			t, err := runs.Load(ctx, st, r.ID)
+			t, err := loadRun(ctx, *db, args[0])
 			if err != nil {
 				return err
 			}
@@ -240,15 +235,8 @@ func (gen *generator) known() string {
 
 // symbol shows a token in a list of tokens: a space as ␣, a newline as ↵.
 func symbol(t string) string {
-	switch t {
-	case " ":
-		return "␣"
-	case "\n":
-		return "↵"
-	case "\t":
-		return "⇥"
-	case "":
-		return `""`
+	if sign, ok := seq.Symbol(t); ok {
+		return sign
 	}
 	return visible(t)
 }
