@@ -124,19 +124,29 @@ func (s *Server) apiExperiments(w http.ResponseWriter, r *http.Request) {
 	s.sendJSON(w, r, out)
 }
 
+// apiQuery reads the request's form and the query it asks of the experiment
+// named in the path. On a form the page could not have sent it answers 400
+// with the error and ok is false.
+func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) (f form, q report.Query, ok bool) {
+	f, err := readForm(r)
+	if err != nil {
+		s.failJSON(w, r, http.StatusBadRequest, err)
+		return f, q, false
+	}
+	q, err = f.query(r.PathValue("name"))
+	if err != nil {
+		s.failJSON(w, r, http.StatusBadRequest, err)
+		return f, q, false
+	}
+	return f, q, true
+}
+
 // apiCompare answers the experiment's comparison for the page's query, as
 // attnlab compare --format json writes it (the same function, the same
 // value).
 func (s *Server) apiCompare(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	f, err := readForm(r)
-	if err != nil {
-		s.failJSON(w, r, http.StatusBadRequest, err)
-		return
-	}
-	q, err := f.query(name)
-	if err != nil {
-		s.failJSON(w, r, http.StatusBadRequest, err)
+	f, q, ok := s.apiQuery(w, r)
+	if !ok {
 		return
 	}
 	c, err := report.Compare(r.Context(), s.st, q)
@@ -149,15 +159,8 @@ func (s *Server) apiCompare(w http.ResponseWriter, r *http.Request) {
 
 // apiCurves answers the lines of the curves page.
 func (s *Server) apiCurves(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	f, err := readForm(r)
-	if err != nil {
-		s.failJSON(w, r, http.StatusBadRequest, err)
-		return
-	}
-	q, err := f.query(name)
-	if err != nil {
-		s.failJSON(w, r, http.StatusBadRequest, err)
+	f, q, ok := s.apiQuery(w, r)
+	if !ok {
 		return
 	}
 	d, err := s.curves(r.Context(), curvesRequest{query: q, metric: strings.TrimSpace(f.Metric), view: f.View, band: f.Band})
@@ -171,15 +174,8 @@ func (s *Server) apiCurves(w http.ResponseWriter, r *http.Request) {
 // apiLength answers the exact match by source length; {"buckets": []}
 // when the runs have none.
 func (s *Server) apiLength(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	f, err := readForm(r)
-	if err != nil {
-		s.failJSON(w, r, http.StatusBadRequest, err)
-		return
-	}
-	q, err := f.query(name)
-	if err != nil {
-		s.failJSON(w, r, http.StatusBadRequest, err)
+	_, q, ok := s.apiQuery(w, r)
+	if !ok {
 		return
 	}
 	d, err := s.length(r.Context(), q)

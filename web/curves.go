@@ -139,14 +139,8 @@ func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, er
 	if q.Status == "" {
 		q.Status = report.StatusAny
 	}
-	q.Metrics, q.Sort, q.Baseline = nil, "", ""
-	c, err := report.Compare(ctx, s.st, q)
-	if errors.Is(err, report.ErrNoRuns) {
-		// No run to compare yet (say, the only run still trains): no
-		// buckets, which the page explains, rather than an error.
-		return nil, nil
-	}
-	if err != nil {
+	c, err := s.groups(ctx, q)
+	if err != nil || c == nil {
 		return nil, err
 	}
 	runs, err := s.runsOf(ctx, c)
@@ -461,18 +455,25 @@ func (b bucket) label() string {
 	return strconv.Itoa(b.lo) + "–" + strconv.Itoa(b.hi)
 }
 
+// groups compares the runs q selects, without metric columns, sort or
+// baseline: the plots only need its groups and their runs. It returns nil
+// and no error when there is no run to compare yet (say, the only run still
+// trains): no buckets, which the page explains, rather than an error.
+func (s *Server) groups(ctx context.Context, q report.Query) (*report.Comparison, error) {
+	q.Metrics, q.Sort, q.Baseline = nil, "", ""
+	c, err := report.Compare(ctx, s.st, q)
+	if errors.Is(err, report.ErrNoRuns) {
+		return nil, nil
+	}
+	return c, err
+}
+
 // length computes the length plot's lines: per group and bucket, the mean
 // of the runs' finite values with their minimum and maximum. It returns
 // nil when the runs have no length-bucket summaries.
 func (s *Server) length(ctx context.Context, q report.Query) (*lengthData, error) {
-	q.Metrics, q.Sort, q.Baseline = nil, "", ""
-	c, err := report.Compare(ctx, s.st, q)
-	if errors.Is(err, report.ErrNoRuns) {
-		// No run to compare yet (say, the only run still trains): no
-		// buckets, which the page explains, rather than an error.
-		return nil, nil
-	}
-	if err != nil {
+	c, err := s.groups(ctx, q)
+	if err != nil || c == nil {
 		return nil, err
 	}
 	var ids []int64

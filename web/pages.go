@@ -193,14 +193,25 @@ type runRow struct {
 	Host              string
 }
 
-func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	name := r.PathValue("name")
-	x, err := s.st.ExperimentByName(ctx, name)
+// experimentOf returns the experiment named in the request's path. When the
+// store has none of that name, or fails, it answers with the error page and
+// ok is false.
+func (s *Server) experimentOf(w http.ResponseWriter, r *http.Request) (name string, x store.Experiment, ok bool) {
+	name = r.PathValue("name")
+	x, err := s.st.ExperimentByName(r.Context(), name)
 	if err != nil {
 		s.fail(w, r, statusOf(err, false), err)
+		return name, x, false
+	}
+	return name, x, true
+}
+
+func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
+	name, x, ok := s.experimentOf(w, r)
+	if !ok {
 		return
 	}
+	ctx := r.Context()
 	f, ferr := readForm(r)
 	v := &experimentView{X: x, Form: f, CLI: f.cli(name), Counts: counts(x.Counts),
 		Statuses: []string{""}, JSONURL: f.link("/api/x/" + urlPath(name) + "/compare")}
@@ -403,13 +414,11 @@ type curvesView struct {
 }
 
 func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	name := r.PathValue("name")
-	x, err := s.st.ExperimentByName(ctx, name)
-	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+	name, x, ok := s.experimentOf(w, r)
+	if !ok {
 		return
 	}
+	ctx := r.Context()
 	f, err := readForm(r)
 	v := &curvesView{X: x, Form: f, Action: experimentURL(name) + "/curves", Statuses: []string{""}}
 	for _, st := range store.Statuses {
