@@ -31,15 +31,7 @@ order of magnitude): a run estimated above --max-memory is refused.`,
 		Example: "  attnlab plan examples/quickstart.yaml\n  attnlab plan exp.yaml --set seeds=[1,2,3] --set sweep.grid.model.embed=[32,64]",
 		Args:    args(1, "EXPERIMENT.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			x, err := experiments.Load(args[0], sets)
-			if err != nil {
-				return err
-			}
-			plan, err := x.Plan()
-			if err != nil {
-				return err
-			}
-			est, err := mem.check(args[0], plan)
+			x, plan, est, err := loadPlan(args[0], sets, &mem)
 			if err != nil {
 				return err
 			}
@@ -163,4 +155,24 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// loadPlan loads the experiment file path with the --set overrides, plans
+// its runs and refuses the plan when one of its runs is estimated to need
+// more memory than mem allows (see [memoryFlag.check]). It returns the
+// largest estimate.
+func loadPlan(path string, sets []string, mem *memoryFlag) (*experiments.Experiment, []experiments.Run, experiments.MemoryEstimate, error) {
+	x, err := experiments.Load(path, sets)
+	if err != nil {
+		return nil, nil, experiments.MemoryEstimate{}, err
+	}
+	plan, err := x.Plan()
+	if err != nil {
+		return nil, nil, experiments.MemoryEstimate{}, err
+	}
+	est, err := mem.check(path, plan)
+	if err != nil {
+		return nil, nil, experiments.MemoryEstimate{}, err
+	}
+	return x, plan, est, nil
 }

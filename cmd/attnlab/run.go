@@ -57,15 +57,8 @@ names), 130 when interrupted before every run was done.`,
 			if workers < 0 {
 				return usagef("--workers %d: want 0 (one per CPU) or more", workers)
 			}
-			x, err := experiments.Load(args[0], sets)
+			x, plan, _, err := loadPlan(args[0], sets, &mem)
 			if err != nil {
-				return err
-			}
-			plan, err := x.Plan()
-			if err != nil {
-				return err
-			}
-			if _, err := mem.check(args[0], plan); err != nil {
 				return err
 			}
 			st, err := store.Open(*db)
