@@ -11,6 +11,23 @@ import (
 // interleaved layout [B,T,H·d] (head h owns columns h·d … h·d+d−1) through
 // GEMM row strides, so no variant copies per-head slices.
 
+// headWeights writes to ph [Tq,Tk] the attention weights of head h of batch
+// row bb: the scaled dot scores of its queries and keys, plus the bias, masked
+// and softmaxed row by row (see dotSoftmax).
+func headWeights(ph []float32, q, k *tensor.Tensor, bb, h, heads int, scale float32, m *maskView, bias *biasCall) {
+	tq, tk, ld := q.Dim(1), k.Dim(1), q.Dim(2)
+	d := ld / heads
+	tensor.Gemm(false, true, tq, tk, d, scale, q.Data[bb*tq*ld+h*d:], ld, k.Data[bb*tk*ld+h*d:], ld, 0, ph, tk)
+	for i := 0; i < tq; i++ {
+		x := ph[i*tk : (i+1)*tk]
+		if bias != nil {
+			axpy(x, 1, bias.row(m, bb, h, i, 0))
+		}
+		m.maskRow(x, bb, i, 0)
+		softmaxRow(x)
+	}
+}
+
 // dotSoftmax returns the attention weights P [B,H,Tq,Tk] with
 // P[b,h,i,:] = softmax_j(scale · q_h[b,i]·k_h[b,j] + bias_h(j − p_i)) over
 // the keys the mask (and the site's rules) keeps, for q [B,Tq,H·d] and
@@ -23,15 +40,7 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < heads; h++ {
 			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
-			tensor.Gemm(false, true, tq, tk, d, scale, q.Data[bb*tq*ld+h*d:], ld, k.Data[bb*tk*ld+h*d:], ld, 0, ph, tk)
-			for i := 0; i < tq; i++ {
-				x := ph[i*tk : (i+1)*tk]
-				if bias != nil {
-					axpy(x, 1, bias.row(m, bb, h, i, 0))
-				}
-				m.maskRow(x, bb, i, 0)
-				softmaxRow(x)
-			}
+			headWeights(ph, q, k, bb, h, heads, scale, m, bias)
 		}
 	}
 	return tensor.Custom("DotSoftmax", p, []int{b, heads, tq, tk}, []*tensor.Tensor{q, k, bias.input()}, func(out *tensor.Tensor, g [][]float32) {
@@ -158,15 +167,7 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < heads; h++ {
 			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
-			tensor.Gemm(false, true, tq, tk, d, scale, q.Data[bb*tq*ld+h*d:], ld, k.Data[bb*tk*ld+h*d:], ld, 0, ph, tk)
-			for i := 0; i < tq; i++ {
-				x := ph[i*tk : (i+1)*tk]
-				if bias != nil {
-					axpy(x, 1, bias.row(m, bb, h, i, 0))
-				}
-				m.maskRow(x, bb, i, 0)
-				softmaxRow(x)
-			}
+			headWeights(ph, q, k, bb, h, heads, scale, m, bias)
 			tensor.Gemm(false, false, tq, dv, tk, 1, ph, tk, v.Data[bb*tk*ldv+h*dv:], ldv, 0, c[bb*tq*ldv+h*dv:], ldv)
 		}
 	}
