@@ -53,12 +53,8 @@ func newLMRNN(params any, spec Spec) (Model, error) {
 // Params lists emb, rnn, proj and out.
 func (m *LMRNN) Params() []*layers.Param {
 	parts := []layers.Named{{Prefix: "emb", Module: m.Emb}, {Prefix: "rnn", Module: m.RNN}}
-	if m.Proj != nil {
-		parts = append(parts, layers.Named{Prefix: "proj", Module: m.Proj})
-	}
-	if m.Out != nil {
-		parts = append(parts, layers.Named{Prefix: "out", Module: m.Out})
-	}
+	parts = appendLinear(parts, "proj", m.Proj)
+	parts = appendLinear(parts, "out", m.Out)
 	return layers.Collect(parts...)
 }
 
@@ -96,6 +92,16 @@ func (m *LMRNN) Forward(b *seq.Batch, _ ForwardOptions) Output {
 	return Output{Logits: m.logits(out)}
 }
 
+// promptLen returns the length of prompt i of a language model's batch b:
+// b.TgtLen[i], or 0 when b has no lengths (no prompts: decoding starts from
+// BOS).
+func promptLen(b *seq.Batch, i int) int {
+	if b.TgtLen == nil {
+		return 0
+	}
+	return b.TgtLen[i]
+}
+
 // Start runs the prompts in b.In (lengths b.TgtLen) but their last tokens,
 // which the first Step feeds.
 func (m *LMRNN) Start(b *seq.Batch) State {
@@ -103,10 +109,7 @@ func (m *LMRNN) Start(b *seq.Batch) State {
 	lens := make([]int, b.Size)
 	run := false
 	for i := range lens {
-		n := 0
-		if b.TgtLen != nil {
-			n = b.TgtLen[i]
-		}
+		n := promptLen(b, i)
 		if n == 0 {
 			st.first[i] = seq.BOSID
 			continue

@@ -131,16 +131,19 @@ func (m *Seq2SeqRNN) Params() []*layers.Param {
 		{Prefix: "attention", Module: m.Attn},
 		{Prefix: "out", Module: m.Out},
 	}
-	if m.BridgeH != nil {
-		parts = append(parts, layers.Named{Prefix: "bridge_h", Module: m.BridgeH})
-	}
-	if m.BridgeC != nil {
-		parts = append(parts, layers.Named{Prefix: "bridge_c", Module: m.BridgeC})
-	}
-	if m.Combine != nil {
-		parts = append(parts, layers.Named{Prefix: "combine", Module: m.Combine})
-	}
+	parts = appendLinear(parts, "bridge_h", m.BridgeH)
+	parts = appendLinear(parts, "bridge_c", m.BridgeC)
+	parts = appendLinear(parts, "combine", m.Combine)
 	return layers.Collect(parts...)
+}
+
+// appendLinear appends l to parts under prefix, unless l is nil: an optional
+// layer the model was built without.
+func appendLinear(parts []layers.Named, prefix string, l *layers.Linear) []layers.Named {
+	if l == nil {
+		return parts
+	}
+	return append(parts, layers.Named{Prefix: prefix, Module: l})
 }
 
 // Init draws every parameter from rng (PyTorch's defaults); dropout draws

@@ -365,10 +365,7 @@ func (m *Transformer) Start(b *seq.Batch) State {
 	} else {
 		st.first = make([]int, b.Size)
 		for i := range st.prefix {
-			n := 0
-			if b.TgtLen != nil {
-				n = b.TgtLen[i]
-			}
+			n := promptLen(b, i)
 			if n == 0 {
 				st.first[i] = seq.BOSID
 				continue
