@@ -38,7 +38,7 @@ func structTree(s any) map[string]any {
 		case f.Type.Kind() == reflect.Struct:
 			out[key] = structTree(fv.Interface())
 		default:
-			out[key] = plainValue(fv)
+			out[key] = registry.PlainValue(fv)
 		}
 	}
 	return out
@@ -53,6 +53,30 @@ func jsonKey(f reflect.StructField) string {
 		return ""
 	}
 	return key
+}
+
+// taggedField is a json-tagged field of a settings struct: its key, its
+// dotted path, its declaration and its value.
+type taggedField struct {
+	key, path string
+	field     reflect.StructField
+	value     reflect.Value
+}
+
+// taggedFields lists the json-tagged fields of the struct v in field order,
+// each with its dotted path under prefix (see jsonKey).
+func taggedFields(prefix string, v reflect.Value) []taggedField {
+	var out []taggedField
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := jsonKey(f)
+		if key == "" {
+			continue
+		}
+		out = append(out, taggedField{key: key, path: prefix + "." + key, field: f, value: v.Field(i)})
+	}
+	return out
 }
 
 // structKeys lists the json keys of a struct type in field order.
@@ -239,16 +263,8 @@ func sortedKeys[V any](m map[string]V) []string {
 // tags (nested structs too, list items one by one), reporting through bad
 // with the dotted path under prefix.
 func checkTags(prefix string, s any, bad func(key, msg string)) {
-	v := reflect.ValueOf(s)
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		key := jsonKey(f)
-		if key == "" {
-			continue
-		}
-		path := prefix + "." + key
-		fv := v.Field(i)
+	for _, tf := range taggedFields(prefix, reflect.ValueOf(s)) {
+		key, path, f, fv := tf.key, tf.path, tf.field, tf.value
 		if fv.Kind() == reflect.Struct && f.Type != pluginType {
 			checkTags(path, fv.Interface(), bad)
 			continue

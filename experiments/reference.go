@@ -164,16 +164,9 @@ func lookup(t map[string]any, path string) any {
 // structs flattened), with the defaults v holds.
 func structDocs(prefix string, v reflect.Value, sites registry.Sites, defaults map[string]any) []KeyDoc {
 	var out []KeyDoc
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		key := jsonKey(f)
-		if key == "" {
-			continue
-		}
-		path := prefix + "." + key
+	for _, tf := range taggedFields(prefix, v) {
+		path, f, fv := tf.path, tf.field, tf.value
 		d := KeyDoc{Key: path, Doc: f.Tag.Get("doc")}
-		fv := v.Field(i)
 		switch {
 		case f.Type == pluginType:
 			if st, ok := sites.At(path); ok {
@@ -188,7 +181,7 @@ func structDocs(prefix string, v reflect.Value, sites registry.Sites, defaults m
 			continue
 		}
 		d.Type = valueType(f.Type)
-		d.Default = FormatValue(plainValue(fv))
+		d.Default = FormatValue(registry.PlainValue(fv))
 		if fv.Kind() == reflect.String && fv.String() == "" {
 			d.Default = `""`
 		}
