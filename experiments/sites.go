@@ -1,7 +1,6 @@
 package experiments
 
 import (
-	"reflect"
 	"slices"
 
 	"github.com/attnlab/attnlab/attention"
@@ -44,22 +43,4 @@ func pluginParams(info registry.Info) []string {
 		}
 	}
 	return out
-}
-
-func plainValue(v reflect.Value) any {
-	switch v.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return int(v.Int())
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return int(v.Uint())
-	case reflect.Float32, reflect.Float64:
-		return v.Float()
-	case reflect.Slice:
-		out := make([]any, v.Len())
-		for i := range out {
-			out[i] = plainValue(v.Index(i))
-		}
-		return out
-	}
-	return v.Interface()
 }

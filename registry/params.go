@@ -412,12 +412,15 @@ func Values(params any) map[string]any {
 		panic(err) // Register already rejected such structs
 	}
 	for _, f := range fields {
-		out[f.key] = plainValue(v.Field(f.index))
+		out[f.key] = PlainValue(v.Field(f.index))
 	}
 	return out
 }
 
-func plainValue(v reflect.Value) any {
+// PlainValue returns the value v holds as a plain value, as YAML or JSON
+// would give it: an int, a float64, a bool, a string, a []any of those, a
+// [Plugin] as its block (see [Plugin.Tree]); any other kind as it is.
+func PlainValue(v reflect.Value) any {
 	if v.Type() == pluginType {
 		return v.Interface().(Plugin).Tree()
 	}
@@ -433,7 +436,7 @@ func plainValue(v reflect.Value) any {
 	case reflect.Slice:
 		out := make([]any, v.Len())
 		for i := range out {
-			out[i] = plainValue(v.Index(i))
+			out[i] = PlainValue(v.Index(i))
 		}
 		return out
 	}
