@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -26,20 +27,16 @@ var _ Model = (*LMRNN)(nil)
 func newLMRNN(params any, spec Spec) (Model, error) {
 	p := *params.(*LMRNNParams)
 	m := &LMRNN{P: p, Emb: layers.NewEmbedding(spec.TgtVocab, p.Embed), Drop: layers.NewDropout(float32(p.Dropout))}
-	ee, err := Encoders.Lookup(spec.Encoder.Name)
+	rnn, err := registry.Build(Encoders, spec.Encoder.Name, spec.Encoder.Params, func(f EncoderFactory, ep any) (Encoder, error) {
+		if ep.(*RNNEncoderParams).Bidirectional {
+			return nil, fmt.Errorf("encoder.bidirectional: a language model reads left to right only")
+		}
+		return f(ep, p.Embed)
+	})
 	if err != nil {
 		return nil, err
 	}
-	ep, err := ee.Decode(Encoders.Kind(), spec.Encoder.Params)
-	if err != nil {
-		return nil, err
-	}
-	if ep.(*RNNEncoderParams).Bidirectional {
-		return nil, fmt.Errorf("encoder.bidirectional: a language model reads left to right only")
-	}
-	if m.RNN, err = ee.New(ep, p.Embed); err != nil {
-		return nil, err
-	}
+	m.RNN = rnn
 	h := m.RNN.OutSize()
 	switch {
 	case !p.TieEmbeddings:

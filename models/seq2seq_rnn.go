@@ -6,6 +6,7 @@ import (
 
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -66,17 +67,13 @@ func newSeq2SeqRNN(params any, spec Spec) (Model, error) {
 	m := &Seq2SeqRNN{P: p}
 	m.SrcEmb = layers.NewEmbedding(spec.SrcVocab, p.Embed)
 	m.TgtEmb = layers.NewEmbedding(spec.TgtVocab, p.Embed)
-	ee, err := Encoders.Lookup(spec.Encoder.Name)
+	enc, err := registry.Build(Encoders, spec.Encoder.Name, spec.Encoder.Params, func(f EncoderFactory, ep any) (Encoder, error) {
+		return f(ep, p.Embed)
+	})
 	if err != nil {
 		return nil, err
 	}
-	ep, err := ee.Decode(Encoders.Kind(), spec.Encoder.Params)
-	if err != nil {
-		return nil, err
-	}
-	if m.Enc, err = ee.New(ep, p.Embed); err != nil {
-		return nil, err
-	}
+	m.Enc = enc
 	m.encOut = m.Enc.OutSize()
 	m.hidden = p.Hidden
 	if m.hidden == 0 {
