@@ -6,7 +6,9 @@
 // A package that provides plugins keeps one *Registry per kind (attention
 // variants, tasks, encoders, ...) and registers each plugin from the init
 // function of the file that implements it. Lookups of an unknown name return
-// an *UnknownError listing the known names.
+// an *UnknownError listing the known names. [Build] is the one way a package
+// turns a name and its YAML parameters into a plugin: look the name up,
+// decode the parameters, call the factory.
 //
 // # Parameters
 //
@@ -20,7 +22,7 @@
 // YAML vocabulary; a `range:"[1,65536]"` tag ([Range]) bounds a number,
 // checked with the types, and `attnlab list` shows it. A field of type Plugin is a nested plugin block, such as
 // the attention of each head of a multi-head attention; [Values] turns a
-// decoded struct back into plain values.
+// decoded struct back into plain values ([PlainValue] one value).
 //
 // # Catalog
 //
