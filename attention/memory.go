@@ -34,12 +34,12 @@ func EstimateMemory(block *registry.Plugin, s MemoryShape) (params, activations 
 			}
 		}
 	}
-	dim, tk := paramNum(block.Params, "dim"), s.TK
+	dim, tk := registry.Number(block.Params, "dim"), s.TK
 	params = dim * (s.Q + s.K)
-	if w := paramNum(block.Params, "window"); w > 0 {
+	if w := registry.Number(block.Params, "window"); w > 0 {
 		tk = min(tk, 2*w+1)
 	}
-	if b := paramNum(block.Params, "block"); b > 0 {
+	if b := registry.Number(block.Params, "block"); b > 0 {
 		tk = min(tk, b)
 	}
 	if dim > 0 {
@@ -68,18 +68,4 @@ func (p *MultiHeadParams) EstimateMemory(s MemoryShape) (params, activations flo
 	}
 	activations += s.Batch * s.TQ * s.TK * 2
 	return params, activations
-}
-
-// paramNum returns the number under key of a block's parameters (an int or
-// a float64, as YAML and JSON decode them), or 0.
-func paramNum(m map[string]any, key string) float64 {
-	switch x := m[key].(type) {
-	case int:
-		return float64(x)
-	case int64:
-		return float64(x)
-	case float64:
-		return x
-	}
-	return 0
 }

@@ -53,10 +53,10 @@ func (m MemoryEstimate) String() string {
 
 // taskVocab returns the vocabulary size a task's parameters give, or 0.
 func taskVocab(p registry.Plugin) float64 {
-	if v := num(p.Params, "symbols"); v > 0 {
+	if v := registry.Number(p.Params, "symbols"); v > 0 {
 		return v + 4 // the reserved ids
 	}
-	return num(p.Params, "max_vocab")
+	return registry.Number(p.Params, "max_vocab")
 }
 
 // taskLengths returns the longest source and decoder input of the task's
@@ -77,20 +77,6 @@ func taskLengths(p registry.Plugin) (src, tgt float64) {
 	s, t := l.MaxLengths()
 	bs, bt := tasks.BatchLengths(s, t, info.Has(tasks.LanguageModel))
 	return float64(bs), float64(bt)
-}
-
-// num returns the number under key of a plugin's parameters (an int or a
-// float64, as YAML and JSON decode them), or 0.
-func num(m map[string]any, key string) float64 {
-	switch x := m[key].(type) {
-	case int:
-		return float64(x)
-	case int64:
-		return float64(x)
-	case float64:
-		return x
-	}
-	return 0
 }
 
 func clampInt64(x float64) int64 {

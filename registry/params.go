@@ -442,3 +442,19 @@ func PlainValue(v reflect.Value) any {
 	}
 	return v.Interface()
 }
+
+// Number returns the number under key of a block's parameters (an int, an
+// int64 or a float64, as YAML and JSON decode them), or 0 when the key is
+// absent or holds something else. It is for rough arithmetic on raw
+// parameters (memory estimates), not for validation.
+func Number(m map[string]any, key string) float64 {
+	switch x := m[key].(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}
