@@ -80,32 +80,20 @@ func TestLongFixtures(t *testing.T) {
 			km := c.Inputs["key_mask"].Tensor()
 			mask := tensor.Reshape(km, km.Dim(0), 1, km.Dim(1))
 			ctx, w := a.Attend(leaves["q"], leaves["k"], leaves["v"], mask)
-			var worstOut, worstGrad float64
-			report := func(what string, got []float32, want *fixture.Array) {
-				t.Helper()
-				dd, i := fixture.MaxDiff(got, want.Data)
-				if what[0] == 'd' {
-					worstGrad = max(worstGrad, dd)
-				} else {
-					worstOut = max(worstOut, dd)
-				}
-				if dd > fixtureTol {
-					t.Errorf("%s differs from PyTorch by %.3g at %d", what, dd, i)
-				}
-			}
-			defer func() { t.Logf("max |Δ| outputs %.2g, gradients %.2g", worstOut, worstGrad) }()
-			report("context", ctx.Data, c.Output("context"))
+			report := newFixtureReport(t)
+			defer report.log()
+			report.check("context", ctx.Data, c.Output("context"))
 			if w == nil {
 				t.Fatal("no weights after RequestWeights")
 			}
-			report("weights", w.Data, c.Output("weights"))
+			report.check("weights", w.Data, c.Output("weights"))
 			tensor.BackwardFrom([]*tensor.Tensor{ctx}, [][]float32{c.Loss.R["context"].Tensor().Data})
 			for _, name := range slices.Sorted(maps.Keys(leaves)) {
 				g := leaves[name].Grad
 				if g == nil {
 					g = make([]float32, leaves[name].Len())
 				}
-				report("d"+name, g, c.Grads[name])
+				report.check("d"+name, g, c.Grads[name])
 			}
 		})
 	}

@@ -85,22 +85,10 @@ func TestTorchFixtures(t *testing.T) {
 				t.Fatal("the mask differs from the fixture's allowed pairs")
 			}
 			ctx, w := a.Attend(q, k, v, mask)
-			var worstOut, worstGrad float64
-			report := func(what string, got []float32, want *fixture.Array) {
-				t.Helper()
-				d, i := fixture.MaxDiff(got, want.Data)
-				if what[0] == 'd' {
-					worstGrad = max(worstGrad, d)
-				} else {
-					worstOut = max(worstOut, d)
-				}
-				if d > fixtureTol {
-					t.Errorf("%s differs from PyTorch by %.3g at %d", what, d, i)
-				}
-			}
-			defer func() { t.Logf("max |Δ| outputs %.2g, gradients %.2g", worstOut, worstGrad) }()
-			report("context", ctx.Data, c.Output("context"))
-			report("weights", w.Data, c.Output("weights"))
+			report := newFixtureReport(t)
+			defer report.log()
+			report.check("context", ctx.Data, c.Output("context"))
+			report.check("weights", w.Data, c.Output("weights"))
 			tensor.BackwardFrom([]*tensor.Tensor{ctx}, [][]float32{c.Loss.R["context"].Tensor().Data})
 			for _, name := range slices.Sorted(maps.Keys(inputs)) {
 				in := inputs[name]
@@ -108,8 +96,36 @@ func TestTorchFixtures(t *testing.T) {
 				if got == nil {
 					got = make([]float32, in.Len())
 				}
-				report("d"+name, got, c.Grads[name])
+				report.check("d"+name, got, c.Grads[name])
 			}
 		})
 	}
+}
+
+// fixtureReport compares outputs and gradients with a PyTorch fixture
+// within fixtureTol and keeps the worst difference of each, for the log.
+type fixtureReport struct {
+	t                   *testing.T
+	worstOut, worstGrad float64
+}
+
+func newFixtureReport(t *testing.T) *fixtureReport { return &fixtureReport{t: t} }
+
+// check compares got with want; a name starting with 'd' is a gradient.
+func (r *fixtureReport) check(what string, got []float32, want *fixture.Array) {
+	r.t.Helper()
+	d, i := fixture.MaxDiff(got, want.Data)
+	if what[0] == 'd' {
+		r.worstGrad = max(r.worstGrad, d)
+	} else {
+		r.worstOut = max(r.worstOut, d)
+	}
+	if d > fixtureTol {
+		r.t.Errorf("%s differs from PyTorch by %.3g at %d", what, d, i)
+	}
+}
+
+func (r *fixtureReport) log() {
+	r.t.Helper()
+	r.t.Logf("max |Δ| outputs %.2g, gradients %.2g", r.worstOut, r.worstGrad)
 }
