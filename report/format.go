@@ -172,6 +172,16 @@ func nonFinite(x float64) (s string, ok bool) {
 	return "", false
 }
 
+// FullFloat writes x in the shortest form that reads back exactly, and NaN
+// and the infinities as nonFinite does: the raw value the dashboard shows
+// beside a rounded one, as compare --format json holds it.
+func FullFloat(x float64) string {
+	if s, ok := nonFinite(x); ok {
+		return s
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
 // FormatNumber formats one metric value outside a table (attnlab show's
 // summaries): whole numbers without decimals, values of 1000 or more with
 // one decimal, others with four; NaN and infinities as tables write them.

@@ -304,7 +304,7 @@ func (s *Server) fillComparison(v *experimentView, c *report.Comparison, f form,
 				vals[k] = "run " + strconv.FormatInt(row.Runs[k], 10) + ": " + report.FormatNumber(x)
 			}
 			cr.Cells = append(cr.Cells, cmpCell{Text: t.Values[i][j], Count: t.Counts[i][j], Best: cell.Best,
-				Mean: fullFloat(cell.Mean), Title: strings.Join(vals, "\n")})
+				Mean: report.FullFloat(cell.Mean), Title: strings.Join(vals, "\n")})
 		}
 		for _, id := range row.Runs {
 			cr.Runs = append(cr.Runs, runLink{ID: id, URL: runURL(id), Seed: runs[id].Seed, Status: runs[id].Status})
@@ -555,7 +555,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	for _, k := range keys {
 		x := sums[run.ID][k]
 		d := metrics.Describe(k)
-		row := summaryRow{Key: k, Value: report.FormatNumber(x), Raw: fullFloat(x), Doc: d.Doc}
+		row := summaryRow{Key: k, Value: report.FormatNumber(x), Raw: report.FullFloat(x), Doc: d.Doc}
 		if d.Direction != metrics.NoDirection {
 			row.Direction = d.Direction.String()
 		}

@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"html/template"
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -107,20 +106,6 @@ func shorten(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
-}
-
-// fullFloat is a number in the shortest form that reads back exactly, as
-// compare --format json writes it ("NaN", "+Inf", "-Inf" otherwise).
-func fullFloat(x float64) string {
-	switch {
-	case math.IsNaN(x):
-		return "NaN"
-	case math.IsInf(x, 1):
-		return "+Inf"
-	case math.IsInf(x, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(x, 'g', -1, 64)
 }
 
 // splitMetric splits a metric head at its last '/' so that a narrow

@@ -254,8 +254,8 @@ func TestExperimentPageIsCompare(t *testing.T) {
 		for i, row := range c.Rows {
 			for j, cell := range row.Cells {
 				got := cells[i*len(c.Metrics)+j]
-				if got[1] != fullFloat(cell.Mean) || got[2] != text.Values[i][j] {
-					t.Errorf("row %d %s: page %q %q, want %q %q", i, c.Metrics[j], got[1], got[2], fullFloat(cell.Mean), text.Values[i][j])
+				if got[1] != report.FullFloat(cell.Mean) || got[2] != text.Values[i][j] {
+					t.Errorf("row %d %s: page %q %q, want %q %q", i, c.Metrics[j], got[1], got[2], report.FullFloat(cell.Mean), text.Values[i][j])
 				}
 			}
 		}
