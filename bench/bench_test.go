@@ -115,6 +115,43 @@ func TestReadReference(t *testing.T) {
 	if _, err := ReadReference(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Error("ReadReference(missing) succeeded")
 	}
+	if _, err := ReadReference(); err == nil {
+		t.Error("ReadReference() with no file succeeded")
+	}
+}
+
+// With several files (PyTorch measured with different allocators in one
+// sitting), every comparison is against PyTorch's best row: the faster
+// tokens/s and decoding rate, the smaller time.
+func TestReadReferenceTakesPyTorchsBest(t *testing.T) {
+	tuned := filepath.Join(t.TempDir(), "tuned.json")
+	rows := `[
+ {"kind": "train", "workload": "W4", "dtype": "float32", "threads": 1, "tok_per_s": 25000, "omp_wait": "default"},
+ {"kind": "train", "workload": "W1-loop", "dtype": "float32", "threads": 1, "tok_per_s": 9000, "omp_wait": "default"},
+ {"kind": "w5", "variant": "linear", "n": 4096, "dtype": "float32", "threads": 1, "ms": 30, "peak_mib": 40, "omp_wait": "default"},
+ {"kind": "w6", "variant": "beam5", "dtype": "float32", "threads": 1, "per_s": 50, "omp_wait": "default"}
+]`
+	if err := os.WriteFile(tuned, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range [][]string{{"testdata/torch.json", tuned}, {tuned, "testdata/torch.json"}} {
+		ref, err := ReadReference(order...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := ref.Train("W4", 1); got != 25000 {
+			t.Errorf("%v: Train(W4) = %v, want the tuned file's 25000", order, got)
+		}
+		if got, _ := ref.Train("W1-loop", 1); got != 12200 {
+			t.Errorf("%v: Train(W1-loop) = %v, want the first file's 12200", order, got)
+		}
+		if r, _ := ref.Attention("linear", 4096, 1); r.Ms != 30 {
+			t.Errorf("%v: Attention(linear, 4096) = %v ms, want 30", order, r.Ms)
+		}
+		if got, _ := ref.Decode("beam5", 1); got != 57 {
+			t.Errorf("%v: Decode(beam5) = %v, want 57", order, got)
+		}
+	}
 }
 
 func benchTrain(b *testing.B, name string) {

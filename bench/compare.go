@@ -27,38 +27,51 @@ type TorchRow struct {
 	Error    string  `json:"error"`
 }
 
-// Reference holds PyTorch's figures read from torch_ref.py's JSON.
+// Reference holds PyTorch's figures read from one or more JSON files of
+// torch_ref.py. With several files (the same sitting, PyTorch configured
+// differently, e.g. with another memory allocator) every comparison takes
+// PyTorch's best figure, so a ratio never flatters attnlab because one
+// configuration of PyTorch was slow.
 type Reference struct {
-	Path string
-	Rows []TorchRow
+	Paths []string
+	Rows  []TorchRow
 }
 
 // maxReference bounds the size of a file of PyTorch figures (16 MiB).
 const maxReference = 16 << 20
 
-// ReadReference reads the rows torch_ref.py wrote with --json. It fails on
-// a file that is not such a list of rows.
-func ReadReference(path string) (*Reference, error) {
-	data, err := safein.ReadFile(path, maxReference)
-	if err != nil {
-		return nil, fmt.Errorf("bench: read PyTorch figures: %s: %w", path, err)
+// ReadReference reads the rows torch_ref.py wrote with --json, from one
+// file or several (see Reference). It fails on a file that is not such a
+// list of rows.
+func ReadReference(paths ...string) (*Reference, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("bench: no file of PyTorch figures given")
 	}
-	var rows []TorchRow
-	if err := json.Unmarshal(data, &rows); err != nil {
-		return nil, fmt.Errorf("bench: %s: not the JSON rows of torch_ref.py --json: %w", path, err)
-	}
-	for i, r := range rows {
-		if r.Kind == "" {
-			return nil, fmt.Errorf("bench: %s: row %d has no kind: not the JSON rows of torch_ref.py --json", path, i+1)
+	ref := &Reference{Paths: paths}
+	for _, path := range paths {
+		data, err := safein.ReadFile(path, maxReference)
+		if err != nil {
+			return nil, fmt.Errorf("bench: read PyTorch figures: %s: %w", path, err)
 		}
+		var rows []TorchRow
+		if err := json.Unmarshal(data, &rows); err != nil {
+			return nil, fmt.Errorf("bench: %s: not the JSON rows of torch_ref.py --json: %w", path, err)
+		}
+		for i, r := range rows {
+			if r.Kind == "" {
+				return nil, fmt.Errorf("bench: %s: row %d has no kind: not the JSON rows of torch_ref.py --json", path, i+1)
+			}
+		}
+		ref.Rows = append(ref.Rows, rows...)
 	}
-	return &Reference{Path: path, Rows: rows}, nil
+	return ref, nil
 }
 
 // pick returns the float32 row of kind with the given thread count that
 // match accepts: with one thread the default OpenMP wait policy, with more
 // the fastest of the rows (torch_ref.py measures "2" and "2 passive", and
-// the passive one is the better on these machines), by better.
+// the passive one is the better on these machines), by better. Among the
+// rows of several files it takes the best.
 func (r *Reference) pick(kind string, threads int, match func(TorchRow) bool, better func(a, b TorchRow) bool) (TorchRow, bool) {
 	var best TorchRow
 	found := false

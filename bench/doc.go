@@ -14,7 +14,11 @@
 //
 // Every figure is measured: nothing here holds PyTorch's numbers.
 // ReadReference reads the JSON rows torch_ref.py writes with --json, and
-// `attnlab bench --compare` prints the ratios. Timings on a shared machine
+// `attnlab bench --compare` prints the ratios. Given several files (PyTorch
+// measured with different memory allocators in one sitting) every ratio is
+// against PyTorch's best figure: on a VM that returns freed memory to its
+// host, glibc's default allocator makes PyTorch fault its tensors in afresh
+// every step, and a ratio against that would flatter attnlab. Timings on a shared machine
 // are noisy; Result.CPUSeconds next to Result.Seconds shows how much of the
 // wall time the process actually ran.
 package bench
