@@ -161,6 +161,8 @@ var table = []metric{
 		doc: "seconds spent in training steps"},
 	{name: "loop_seconds", splits: []string{"perf"}, dir: LowerIsBetter, kind: Cost, scale: nonNeg("s"),
 		doc: "seconds of the training loop, evaluations included"},
+	{name: "loop_tokens_per_s", splits: []string{"perf"}, dir: HigherIsBetter, kind: Cost, scale: nonNeg("tokens/s"),
+		doc: "training throughput of the whole training loop (steps, batching, logging, progress): non-pad target tokens per second of the loop without its evaluations and the checkpoints they save"},
 	{name: "params", splits: []string{"model"}, dir: LowerIsBetter, kind: Constant, scale: nonNeg(""),
 		doc: "number of trainable parameters"},
 }

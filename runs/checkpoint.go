@@ -73,7 +73,7 @@ func (r *run) encodeCheckpoint() ([]byte, error) {
 		}
 		r.st.Dropout = append(r.st.Dropout, b)
 	}
-	state, err := encodeState(savedState{Train: r.st, BestEval: r.bestEval})
+	state, err := encodeState(savedState{Train: r.timesNow(), BestEval: r.bestEval})
 	if err != nil {
 		return nil, err
 	}

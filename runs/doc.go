@@ -34,6 +34,26 @@
 // every run stops and the error is returned: nothing is reported as stored
 // that is not.
 //
+// # What a step costs
+//
+// The loop takes every training step through [Stepper.Step], the function
+// `attnlab bench` times, and adds nothing to its arithmetic (a test steps a
+// Stepper by hand and gets the run's parameters bit for bit). Metric rows
+// cost the loop an append: the storeRecorder stamps each row with the time
+// it was logged and hands full batches (512 rows, or the rows of the last
+// MetricsEvery) to a writer goroutine through a channel of 4 batches — a
+// bounded buffer, so a database slower than the training holds the steps
+// back instead of growing memory — and only a checkpoint and the run's end
+// wait for the writer, so that no row is lost or written twice (a test
+// checks that no row reaches the store from the training goroutine). The
+// summaries say where the time went: perf/tokens_per_s and
+// perf/train_seconds count the steps alone (as bench does),
+// perf/loop_tokens_per_s the whole loop without its evaluations and the
+// checkpoints they save (batches, steps, logging, progress), and
+// perf/loop_seconds the loop with them; a resumed run's times include its
+// earlier attempts up to the checkpoint. BenchmarkLoopW4 compares the loop
+// with the bare step at bench W4's shape (examples/w4_run.yaml).
+//
 // # Scores of decoded outputs
 //
 // Decoded outputs are scored as text: a hypothesis's tokens joined by the

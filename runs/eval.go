@@ -257,6 +257,9 @@ func (r *run) finish() (*Result, error) {
 		}
 		sum["perf/train_seconds"] = r.st.TrainSecs
 		sum["perf/loop_seconds"] = r.st.LoopSecs
+		if secs := r.st.LoopSecs - r.st.EvalSecs; secs > 0 {
+			sum["perf/loop_tokens_per_s"] = float64(r.st.Tokens) / secs
+		}
 	}
 	if r.data.LM {
 		if err := r.contextLosses(sum); err != nil {

@@ -353,6 +353,9 @@ type storeRecorder struct {
 	done    chan error               // the writer's result, after batches is closed
 	werr    atomic.Pointer[errorBox] // the writer's first error, as soon as it happens
 	err     error                    // the first write error seen
+	// onWrite, when set before the writer starts (tests), is called by the
+	// writer goroutine before each row it buffers and each flush.
+	onWrite func()
 
 	// What the writes cost: metrics written by the writer goroutine (read
 	// after close), artifacts by the training goroutine.
@@ -368,6 +371,7 @@ type metricRow struct {
 	step  int
 	key   string
 	value float64
+	wall  time.Time // when it was logged
 }
 
 // recorderBatch is how many rows the training goroutine gathers before
@@ -375,14 +379,19 @@ type metricRow struct {
 const recorderBatch = 512
 
 func newStoreRecorder(ctx context.Context, st *store.Store, run int64, rep RunReporter, every time.Duration) *storeRecorder {
+	s := makeStoreRecorder(ctx, st, run, rep, every)
+	s.start()
+	return s
+}
+
+// makeStoreRecorder returns a storeRecorder whose writer is not started.
+func makeStoreRecorder(ctx context.Context, st *store.Store, run int64, rep RunReporter, every time.Duration) *storeRecorder {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
 	// The writer flushes after each batch itself; the MetricWriter's own
 	// batch is larger than any, so it never writes on its own.
-	s := &storeRecorder{ctx: ctx, st: st, run: run, w: st.NewMetricWriter(run, 2*recorderBatch), rep: rep, every: every}
-	s.start()
-	return s
+	return &storeRecorder{ctx: ctx, st: st, run: run, w: st.NewMetricWriter(run, 2*recorderBatch), rep: rep, every: every}
 }
 
 func (s *storeRecorder) start() {
@@ -394,13 +403,16 @@ func (s *storeRecorder) start() {
 			if err != nil {
 				return
 			}
+			if s.onWrite != nil {
+				s.onWrite()
+			}
 			t0 := time.Now()
 			err = f()
 			s.metricTime += time.Since(t0)
 		}
 		for b := range batches {
 			for _, r := range b {
-				write(func() error { return s.w.Log(r.step, r.key, r.value) })
+				write(func() error { return s.w.LogAt(r.step, r.key, r.value, r.wall) })
 			}
 			// Each batch is written when it arrives: live progress.
 			if s.w.Pending() > 0 {
@@ -444,7 +456,7 @@ func (s *storeRecorder) Metric(step int, key string, v float64) error {
 	if len(s.pending) == 0 {
 		s.since = now
 	}
-	s.pending = append(s.pending, metricRow{step, key, v})
+	s.pending = append(s.pending, metricRow{step, key, v, now})
 	if len(s.pending) >= recorderBatch || now.Sub(s.since) >= s.every {
 		s.batches <- s.pending
 		s.pending = make([]metricRow, 0, recorderBatch)

@@ -163,6 +163,18 @@ func TestExecuteInterruptAndResume(t *testing.T) {
 		if d := sameFloats(quality(t, st, o.Run.ID), quality(t, ref, want)); d != "" {
 			t.Errorf("run %d: resumed summaries differ from the uninterrupted run at %q:\n%v\n%v", i, d, quality(t, st, o.Run.ID), quality(t, ref, want))
 		}
+		// The times of the attempt before the checkpoint count: the loop
+		// holds the steps, and the loop without its evaluations too.
+		all, err := st.Summaries(context.Background(), []int64{o.Run.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perf := all[o.Run.ID]
+		if perf["perf/loop_seconds"] < perf["perf/train_seconds"] || !(perf["perf/loop_tokens_per_s"] > 0) ||
+			perf["perf/loop_tokens_per_s"] > perf["perf/tokens_per_s"] {
+			t.Errorf("run %d: loop %.3fs (%.0f tokens/s without evaluations), steps %.3fs (%.0f tokens/s): the loop holds the steps",
+				i, perf["perf/loop_seconds"], perf["perf/loop_tokens_per_s"], perf["perf/train_seconds"], perf["perf/tokens_per_s"])
+		}
 		got, wantH := history(t, st, o.Run.ID), history(t, ref, want)
 		for k := range wantH {
 			if d := sameFloats(toStr(got[k]), toStr(wantH[k])); d != "" {

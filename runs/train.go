@@ -87,9 +87,15 @@ type run struct {
 	// and per decoding step (nil: never cancelled).
 	ctx context.Context
 
-	st       trainState
-	best     [][]float32        // parameters at the best evaluation (early stopping)
-	bestEval map[string]float64 // validation metrics at the best evaluation
+	st trainState
+	// loopStart and loopBase time the training loop (st.LoopSecs is
+	// loopBase plus the time since loopStart); evalStart is when the
+	// running evaluation began (zero between evaluations). A checkpoint
+	// taken in the loop saves the times up to its own moment.
+	loopStart, evalStart time.Time
+	loopBase             float64
+	best                 [][]float32        // parameters at the best evaluation (early stopping)
+	bestEval             map[string]float64 // validation metrics at the best evaluation
 }
 
 // trainState is the part of a run saved in checkpoints besides tensors.
@@ -106,6 +112,7 @@ type trainState struct {
 	BadEvals   int                `json:"bad_evals"`  // evaluations since the best
 	TrainSecs  float64            `json:"train_secs"` // in training steps
 	LoopSecs   float64            `json:"loop_secs"`  // in the training loop: steps, logging, evaluations, checkpoints
+	EvalSecs   float64            `json:"eval_secs"`  // in the loop's evaluations, with the checkpoints they save
 	Tokens     int64              `json:"tokens"`
 	SrcTokens  int64              `json:"src_tokens,omitempty"` // non-pad source tokens of the training steps
 	PeakBytes  int64              `json:"peak_bytes,omitempty"` // the largest step's tensor memory (Stepper.PeakBytes)
@@ -260,8 +267,11 @@ func (r *run) loop(ctx context.Context) error {
 	cfg := r.cfg.Train
 	base := r.optim.BaseLR()
 	layers.SetTraining(true, r.model)
-	loopStart, loopBase := time.Now(), r.st.LoopSecs
-	defer func() { r.st.LoopSecs = loopBase + time.Since(loopStart).Seconds() }()
+	r.loopStart, r.loopBase = time.Now(), r.st.LoopSecs
+	defer func() {
+		r.st.LoopSecs = r.loopSecs()
+		r.loopStart = time.Time{}
+	}()
 	for r.st.Step < r.total && r.st.Stopped != "early stopping" {
 		if err := ctx.Err(); err != nil {
 			if cerr := r.checkpoint(); cerr != nil {
@@ -294,12 +304,36 @@ func (r *run) loop(ctx context.Context) error {
 			}
 		}
 		if (cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) || step == r.total {
-			if err := r.evaluate(step); err != nil {
+			r.evalStart = time.Now()
+			err := r.evaluate(step)
+			r.st.EvalSecs += time.Since(r.evalStart).Seconds()
+			r.evalStart = time.Time{}
+			if err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// loopSecs returns the seconds of the training loop so far, over every
+// attempt of the run.
+func (r *run) loopSecs() float64 {
+	if r.loopStart.IsZero() {
+		return r.st.LoopSecs
+	}
+	return r.loopBase + time.Since(r.loopStart).Seconds()
+}
+
+// timesNow returns the training state with the loop's and the running
+// evaluation's times up to now, for a checkpoint.
+func (r *run) timesNow() trainState {
+	st := r.st
+	st.LoopSecs = r.loopSecs()
+	if !r.evalStart.IsZero() {
+		st.EvalSecs += time.Since(r.evalStart).Seconds()
+	}
+	return st
 }
 
 func (r *run) logTrain(step int, lr float64) error {

@@ -49,9 +49,15 @@ func (s *Store) NewMetricWriter(runID int64, batch int) *MetricWriter {
 // background context, so a cancelled run still records its last rows); the
 // error of that write is returned and the rows stay buffered for the next try.
 func (w *MetricWriter) Log(step int, key string, value float64) error {
+	return w.LogAt(step, key, value, w.s.wall())
+}
+
+// LogAt is Log with the wall time given: when the value was logged, for a
+// caller that hands rows to the writer later.
+func (w *MetricWriter) LogAt(step int, key string, value float64, wall time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.pending = append(w.pending, metricRow{step: int64(step), key: key, value: value, wall: unixSeconds(w.s.wall())})
+	w.pending = append(w.pending, metricRow{step: int64(step), key: key, value: value, wall: unixSeconds(wall)})
 	if len(w.pending) < w.batch {
 		return nil
 	}
