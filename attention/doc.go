@@ -140,6 +140,14 @@
 // maps, rotary positions, pair scores over a window (all keys, or a band:
 // additive recomputes its tanh in the backward pass instead of storing
 // [B,H,Tq,W,A]), the linear-attention recurrences (elu+1 or FAVOR+
-// features), and the chunked (online-softmax) attention with position
-// biases.
+// features; for elu+1 the feature map and its derivative are computed
+// inside the op, branch-free, in the passes that lay the heads out, so the
+// features have no graph node or gradient buffer of their own), and the
+// chunked (online-softmax) attention with position biases.
+//
+// Self-attention whose queries, keys and values come from one stacked
+// projection [B,T,q+k+v] can attend with AttendPacked: linear attention
+// reads the three in place through strides and adds their gradients
+// straight into the projection's (the others get them split, one copy
+// each way).
 package attention

@@ -2,6 +2,7 @@ package attention
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/registry"
@@ -88,12 +89,74 @@ func (l *Linear) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tens
 // (decoding over a key/value cache; nil: 0).
 func (l *Linear) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights *tensor.Tensor) {
 	c := l.newCall(q, k, v, mask, off)
-	return attendFeatures(c, eluPlusOne(c.queries(q)), eluPlusOne(c.keys(k)), l.weights)
+	qf, kf := c.queries(q), c.keys(k)
+	ops := linearOperands{
+		q: strided{qf.Data, qf.Dim(2), 0}, k: strided{kf.Data, kf.Dim(2), 0}, v: strided{v.Data, v.Dim(2), 0},
+		inputs: []*tensor.Tensor{qf, kf, v}, qi: 0, ki: 1, vi: 2,
+	}
+	return linearAttend(c, ops, c.dq, true, l.weights)
+}
+
+// attendPacked is Attend for self-attention with the queries, keys and
+// values read in place from qkv [B,T,q+k+v] (see AttendPacked): no copies
+// of them and, in the backward pass, their gradients added straight into
+// qkv's. Rotary positions rotate the queries and keys into tensors of their
+// own, so a site with a position scheme (and sizes that do not fit, for
+// Attend's message) gets them split.
+func (l *Linear) attendPacked(qkv *tensor.Tensor, q, k, v int, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	d, h := l.dims, l.heads
+	if d.Positions != nil || qkv.Dims() != 3 || q != h*d.Query || k != h*d.Key || v != h*d.Value || qkv.Dim(2) != q+k+v {
+		return attendSplit(l, qkv, q, k, v, mask)
+	}
+	b, t := qkv.Dim(0), qkv.Dim(1)
+	c := &call{b: b, tq: t, tk: t, h: h, dq: d.Query, dk: d.Key, dv: d.Value, m: newMaskView(l.name, mask, b, t, t)}
+	c.m.causal = d.Causal
+	ld := qkv.Dim(2)
+	ops := linearOperands{
+		q: strided{qkv.Data, ld, 0}, k: strided{qkv.Data, ld, q}, v: strided{qkv.Data, ld, q + k},
+		inputs: []*tensor.Tensor{qkv},
+	}
+	return linearAttend(c, ops, d.Query, true, l.weights)
+}
+
+// strided is a matrix read in place: row r (batch row bb, position i:
+// r = bb·T + i) starts at data[r·ld + off].
+type strided struct {
+	data    []float32
+	ld, off int
+}
+
+func (s strided) row(r, n int) []float32 { return s.data[r*s.ld+s.off:][:n] }
+
+// at returns the matrix from row r on (a GEMM operand with leading
+// dimension s.ld), shifted right by col columns.
+func (s strided) at(r, col int) []float32 { return s.data[r*s.ld+s.off+col:] }
+
+// linearOperands are the inputs of one linear-attention op: queries and
+// keys (raw, or already features), values, read in place, and the tensors
+// they come from (inputs[qi], inputs[ki] and inputs[vi]; one packed tensor
+// is all three).
+type linearOperands struct {
+	q, k, v    strided
+	inputs     []*tensor.Tensor
+	qi, ki, vi int
 }
 
 // attendFeatures runs linear attention on feature maps fq [B,Tq,H·m] and
-// fk [B,Tk,H·m] of a call's queries and keys.
+// fk [B,Tk,H·m] of a call's queries and keys (performer's FAVOR+).
 func attendFeatures(c *call, fq, fk *tensor.Tensor, weights bool) (ctx, w *tensor.Tensor) {
+	ops := linearOperands{
+		q: strided{fq.Data, fq.Dim(2), 0}, k: strided{fk.Data, fk.Dim(2), 0}, v: strided{c.v.Data, c.v.Dim(2), 0},
+		inputs: []*tensor.Tensor{fq, fk, c.v}, qi: 0, ki: 1, vi: 2,
+	}
+	return linearAttend(c, ops, fq.Dim(2)/c.h, false, weights)
+}
+
+// linearAttend runs linear attention on a call's operands: with elu, the
+// queries and keys are raw and φ = elu + 1 is applied inside the op (its
+// derivative too, in the same passes); otherwise they are features of f
+// values per head.
+func linearAttend(c *call, ops linearOperands, f int, elu, weights bool) (ctx, w *tensor.Tensor) {
 	lm, err := classifyLinearMask(&c.m, c.b, c.tq, c.tk)
 	if err != nil {
 		var shape []int
@@ -102,33 +165,63 @@ func attendFeatures(c *call, fq, fk *tensor.Tensor, weights bool) (ctx, w *tenso
 		}
 		panic(fmt.Sprintf("attention linear: %v (mask %v); linear attention honours only key-padding and causal masks", err, shape))
 	}
-	la := &linearAttn{fq: fq, fk: fk, v: c.v, lm: lm, m: &c.m, b: c.b, tq: c.tq, tk: c.tk, h: c.h,
-		f: fq.Dim(2) / c.h, dv: c.dv}
+	la := &linearAttn{linearOperands: ops, elu: elu, lm: lm, m: &c.m, b: c.b, tq: c.tq, tk: c.tk, h: c.h, f: f, dv: c.dv}
 	ctx = la.forward()
 	if weights {
 		w = c.weightsOut(la.weightsMatrix())
 	}
+	if !ctx.RequiresGrad() {
+		for _, buf := range la.saved {
+			tensor.Recycle(buf)
+		}
+	}
 	return ctx, w
 }
 
-// eluPlusOne returns φ(x) = elu(x) + 1: x+1 for x > 0, eˣ otherwise.
-func eluPlusOne(x *tensor.Tensor) *tensor.Tensor {
-	y := tensor.Scratch(x.Len()) // recycled with the result
-	tensor.ExpSlice(y, x.Data)
-	for i, v := range x.Data {
-		if v > 0 {
-			y[i] = v + 1
+// eluRow writes φ(x) = elu(x) + 1 (x + 1 for x > 0, eˣ otherwise) to y
+// and, if d is not nil, φ'(x) (1 for x > 0, eˣ = φ(x) otherwise) to d.
+// The choice is made on the sign bit with integer masks, not a branch
+// (random signs defeat branch prediction): at x = ±0 both sides give 1.
+func eluRow(y, d, x []float32) {
+	tensor.ExpSlice(y, x)
+	y = y[:len(x)]
+	if d == nil {
+		for i, v := range x {
+			neg := uint32(int32(math.Float32bits(v)) >> 31)
+			y[i] = math.Float32frombits(math.Float32bits(y[i])&neg | math.Float32bits(v+1)&^neg)
 		}
+		return
 	}
-	return tensor.Custom("EluPlusOne", y, x.Shape(), []*tensor.Tensor{x}, func(out *tensor.Tensor, g [][]float32) {
-		for i, v := range x.Data {
-			d := out.Data[i] // φ'(x) = eˣ = φ(x) for x ≤ 0
-			if v > 0 {
-				d = 1
-			}
-			g[0][i] += out.Grad[i] * d
+	d = d[:len(x)]
+	for i, v := range x {
+		neg := uint32(int32(math.Float32bits(v)) >> 31)
+		e := math.Float32bits(y[i]) & neg
+		y[i] = math.Float32frombits(e | math.Float32bits(v+1)&^neg)
+		d[i] = math.Float32frombits(e | one&^neg)
+	}
+}
+
+// one is the bits of float32 1.
+const one = 0x3f800000
+
+// eluGradRow adds g ⊙ φ'(x) to dst, with φ'(x) = 1 for x > 0 and φ(x)
+// otherwise (fx holds φ(x)); g += add first (add may be nil).
+func eluGradRow(dst, g, add, fx, x []float32) {
+	dst, g, fx = dst[:len(x)], g[:len(x)], fx[:len(x)]
+	if add != nil {
+		add = add[:len(x)]
+		for i, v := range x {
+			neg := uint32(int32(math.Float32bits(v)) >> 31)
+			d := math.Float32frombits(math.Float32bits(fx[i])&neg | one&^neg)
+			dst[i] += (g[i] + add[i]) * d
 		}
-	})
+		return
+	}
+	for i, v := range x {
+		neg := uint32(int32(math.Float32bits(v)) >> 31)
+		d := math.Float32frombits(math.Float32bits(fx[i])&neg | one&^neg)
+		dst[i] += g[i] * d
+	}
 }
 
 // linearMask is a mask in the form linear attention can honour.
@@ -193,17 +286,32 @@ func classifyLinearMask(m *maskView, b, tq, tk int) (linearMask, error) {
 	return lm, fmt.Errorf("mask is not a product of key padding, query rows and a causal mask")
 }
 
-// linearAttn holds one call's inputs and saved values. Features and values
-// hold H heads side by side: fq [B,Tq,H·f], fk [B,Tk,H·f], v [B,Tk,H·dv].
+// linearAttn holds one call's operands and saved values. Features hold H
+// heads side by side in rows of H·f, the context rows of H·dv.
+//
+// Non-causal, the forward pass saves the normalised query features
+// φ̂(q_i) = φ(q_i)/den_i (den_i = φ(q_i)ᵀz), so that the context is one
+// product per head, C = φ̂(Q) S, and the backward pass needs neither a
+// scaled copy of dC nor a division per element:
+//
+//	dS = φ̂(Q)ᵀ dC,  dz = −Σ_i c_i φ̂(q_i),  dφ(q_i) = (dC_i Sᵀ − c_i z)/den_i,  c_i = dC_i·C_i
+//	dV = φ(K) dS,   dφ(k_j) = dS v_j + dz
+//
+// (per head; dead rows have φ̂ = 0 and den 0, and get no gradient).
+// Causal, it saves φ(q) itself (the prefix sums change with i).
 type linearAttn struct {
-	fq, fk, v *tensor.Tensor
+	linearOperands
+	elu       bool // q and k are raw, φ = elu + 1 applied here; else they are features
 	lm        linearMask
 	m         *maskView
 	b, tq, tk int
 	h, f, dv  int
-	fkm       []float32 // φ(k) with masked keys zeroed (aliases fk.Data without key padding)
+	fq        []float32 // [B·Tq, H·f]: φ̂(q) (non-causal) or φ(q) (causal)
+	dq        []float32 // [B·Tq, H·f]: φ'(q) (elu only)
+	fk        []float32 // [B·Tk, H·f]: φ(k), 0 at masked keys
 	den       []float32 // [B,H,Tq]: φ(q_i)ᵀz_i, 0 for a row with nothing to attend
-	s, z      []float32 // non-causal: S [B,H,f,dv] and z [B,H,f]
+	s, z      []float32 // non-causal: S [B,H,f,dv] and z [B,H·f]
+	saved     [][]float32
 }
 
 func (a *linearAttn) keyKept(bb, j int) bool  { return a.lm.keys == nil || a.lm.keys[bb*a.tk+j] }
@@ -221,76 +329,130 @@ func (a *linearAttn) hi(bb, i int) int {
 	return min(a.tk, i+1)
 }
 
+// scratch returns a zeroed buffer saved with the result.
+func (a *linearAttn) scratch(n int) []float32 {
+	s := tensor.Scratch(n)
+	a.saved = append(a.saved, s)
+	return s
+}
+
+// features writes the feature row of input row x to dst (and φ' to d
+// with elu; d may be nil).
+func (a *linearAttn) features(dst, d, x []float32) {
+	if a.elu {
+		eluRow(dst, d, x)
+	} else {
+		copy(dst, x)
+	}
+}
+
 func (a *linearAttn) forward() *tensor.Tensor {
 	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
-	ldf, ldv := h*f, h*dv
-	a.fkm = a.fk.Data
-	if a.lm.keys != nil {
-		a.fkm = make([]float32, len(a.fk.Data))
-		for bb := 0; bb < b; bb++ {
-			for j := 0; j < tk; j++ {
-				if a.keyKept(bb, j) {
-					copy(a.fkm[(bb*tk+j)*ldf:][:ldf], a.fk.Data[(bb*tk+j)*ldf:])
-				}
-			}
+	ldf, ldo := h*f, h*dv
+	a.fk = a.scratch(b * tk * ldf)
+	a.fq = a.scratch(b * tq * ldf)
+	if a.elu {
+		a.dq = a.scratch(b * tq * ldf)
+	}
+	a.den = a.scratch(b * h * tq)
+	for r := 0; r < b*tk; r++ {
+		if a.keyKept(r/tk, r%tk) {
+			a.features(a.fk[r*ldf:][:ldf], nil, a.k.row(r, ldf))
 		}
 	}
-	out := tensor.Scratch(b * tq * ldv) // recycled with the result
-	a.den = make([]float32, b*h*tq)
+	for r := 0; r < b*tq; r++ {
+		var d []float32
+		if a.dq != nil {
+			d = a.dq[r*ldf:][:ldf]
+		}
+		a.features(a.fq[r*ldf:][:ldf], d, a.q.row(r, ldf))
+	}
+	out := tensor.Scratch(b * tq * ldo) // recycled with the result
 	if a.lm.causal {
-		s := make([]float32, f*dv)
-		z := make([]float32, f)
-		for bb := 0; bb < b; bb++ {
+		a.forwardCausal(out)
+	} else {
+		a.forwardAll(out)
+	}
+	res := tensor.Custom("LinearAttention", out, []int{b, tq, ldo}, a.inputs, a.backward)
+	if res.RequiresGrad() {
+		res.Keep(a.saved...)
+	}
+	return res
+}
+
+// forwardAll is the non-causal forward pass: S and z per head, φ̂(q) and
+// the context C = φ̂(Q) S.
+func (a *linearAttn) forwardAll(out []float32) {
+	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
+	ldf, ldo := h*f, h*dv
+	a.s = a.scratch(b * h * f * dv)
+	a.z = a.scratch(b * ldf)
+	for bb := 0; bb < b; bb++ {
+		z := a.z[bb*ldf:][:ldf]
+		for j := 0; j < tk; j++ {
+			tensor.AccSlice(z, a.fk[(bb*tk+j)*ldf:][:ldf])
+		}
+		for hh := 0; hh < h; hh++ {
+			tensor.Gemm(true, false, f, dv, tk, 1, a.fk[bb*tk*ldf+hh*f:], ldf, a.v.at(bb*tk, hh*dv), a.v.ld, 0, a.s[(bb*h+hh)*f*dv:], dv)
+		}
+		for i := 0; i < tq; i++ {
+			fqi := a.fq[(bb*tq+i)*ldf:][:ldf]
+			alive := a.rowAlive(bb, i)
 			for hh := 0; hh < h; hh++ {
-				clear(s)
-				clear(z)
-				j := 0
-				for i := 0; i < tq; i++ {
-					for ; j < a.hi(bb, i); j++ {
-						a.addKey(s, z, bb, hh, j)
+				x, zh := fqi[hh*f:][:f], z[hh*f:][:f]
+				var den float64
+				if alive {
+					for c, fv := range x {
+						den += float64(fv * zh[c])
 					}
-					if !a.rowAlive(bb, i) {
-						continue
-					}
-					fqi := a.fq.Data[(bb*tq+i)*ldf+hh*f:][:f]
-					oi := out[(bb*tq+i)*ldv+hh*dv:][:dv]
-					var den float64
-					for x, fv := range fqi {
-						den += float64(fv * z[x])
-						axpy(oi, fv, s[x*dv:(x+1)*dv])
-					}
-					a.finishRow(oi, (bb*h+hh)*tq+i, den)
+				}
+				if den <= 0 {
+					clear(x)
+					continue
+				}
+				a.den[(bb*h+hh)*tq+i] = float32(den)
+				inv := float32(1 / den)
+				for c := range x {
+					x[c] *= inv
 				}
 			}
 		}
-	} else {
-		a.s = make([]float32, b*h*f*dv)
-		a.z = make([]float32, b*h*f)
-		for bb := 0; bb < b; bb++ {
-			for hh := 0; hh < h; hh++ {
-				s, z := a.s[(bb*h+hh)*f*dv:][:f*dv], a.z[(bb*h+hh)*f:][:f]
-				fk := a.fkm[bb*tk*ldf+hh*f:]
-				tensor.Gemm(true, false, f, dv, tk, 1, fk, ldf, a.v.Data[bb*tk*ldv+hh*dv:], ldv, 0, s, dv)
-				for j := 0; j < tk; j++ {
-					axpy(z, 1, fk[j*ldf:j*ldf+f])
+		for hh := 0; hh < h; hh++ {
+			tensor.Gemm(false, false, tq, dv, f, 1, a.fq[bb*tq*ldf+hh*f:], ldf, a.s[(bb*h+hh)*f*dv:], dv, 0, out[bb*tq*ldo+hh*dv:], ldo)
+		}
+	}
+}
+
+// forwardCausal is the causal forward pass: running sums S_i and z_i per
+// head, key by key.
+func (a *linearAttn) forwardCausal(out []float32) {
+	b, tq, h, f, dv := a.b, a.tq, a.h, a.f, a.dv
+	ldf, ldo := h*f, h*dv
+	s := make([]float32, f*dv)
+	z := make([]float32, f)
+	for bb := 0; bb < b; bb++ {
+		for hh := 0; hh < h; hh++ {
+			clear(s)
+			clear(z)
+			j := 0
+			for i := 0; i < tq; i++ {
+				for ; j < a.hi(bb, i); j++ {
+					a.addKey(s, z, bb, hh, j)
 				}
-				tensor.Gemm(false, false, tq, dv, f, 1, a.fq.Data[bb*tq*ldf+hh*f:], ldf, s, dv, 0, out[bb*tq*ldv+hh*dv:], ldv)
-				for i := 0; i < tq; i++ {
-					oi := out[(bb*tq+i)*ldv+hh*dv:][:dv]
-					if !a.rowAlive(bb, i) {
-						clear(oi)
-						continue
-					}
-					var den float64
-					for x, fv := range a.fq.Data[(bb*tq+i)*ldf+hh*f:][:f] {
-						den += float64(fv * z[x])
-					}
-					a.finishRow(oi, (bb*h+hh)*tq+i, den)
+				if !a.rowAlive(bb, i) {
+					continue
 				}
+				fqi := a.fq[(bb*tq+i)*ldf+hh*f:][:f]
+				oi := out[(bb*tq+i)*ldo+hh*dv:][:dv]
+				var den float64
+				for x, fv := range fqi {
+					den += float64(fv * z[x])
+					axpy(oi, fv, s[x*dv:(x+1)*dv])
+				}
+				a.finishRow(oi, (bb*h+hh)*tq+i, den)
 			}
 		}
 	}
-	return tensor.Custom("LinearAttention", out, []int{b, tq, ldv}, []*tensor.Tensor{a.fq, a.fk, a.v}, a.backward)
 }
 
 // addKey adds key j of batch row bb, head hh to the running sums S and z.
@@ -299,8 +461,9 @@ func (a *linearAttn) addKey(s, z []float32, bb, hh, j int) {
 		return
 	}
 	f, dv := a.f, a.dv
-	fkj := a.fk.Data[(bb*a.tk+j)*a.h*f+hh*f:][:f]
-	vj := a.v.Data[(bb*a.tk+j)*a.h*dv+hh*dv:][:dv]
+	r := bb*a.tk + j
+	fkj := a.fk[r*a.h*f+hh*f:][:f]
+	vj := a.v.row(r, a.h*dv)[hh*dv:][:dv]
 	for x, fv := range fkj {
 		z[x] += fv
 		axpy(s[x*dv:(x+1)*dv], fv, vj)
@@ -326,16 +489,135 @@ func axpy(y []float32, alpha float32, x []float32) {
 	}
 }
 
+// grads returns the gradient destinations of q, k and v (data nil: not
+// wanted), laid out as the operands.
+func (a *linearAttn) grads(g [][]float32) (gq, gk, gv strided) {
+	return strided{g[a.qi], a.q.ld, a.q.off}, strided{g[a.ki], a.k.ld, a.k.off}, strided{g[a.vi], a.v.ld, a.v.off}
+}
+
 func (a *linearAttn) backward(out *tensor.Tensor, g [][]float32) {
+	if a.lm.causal {
+		a.backwardCausal(out, g)
+	} else {
+		a.backwardAll(out, g)
+	}
+}
+
+// backwardAll is the non-causal backward pass (see linearAttn).
+func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
+	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
+	ldf, ldo := h*f, h*dv
+	gq, gk, gv := a.grads(g)
+	wantK := gk.data != nil || gv.data != nil
+	df := tensor.Scratch(max(tq, tk) * ldf) // dφ(Q) Sᵀ part, then dφ(K)
+	ds := tensor.Scratch(h * f * dv)
+	dz := tensor.Scratch(ldf)
+	defer func() {
+		tensor.Recycle(df)
+		tensor.Recycle(ds)
+		tensor.Recycle(dz)
+	}()
+	for bb := 0; bb < b; bb++ {
+		gc := out.Grad[bb*tq*ldo:]
+		for hh := 0; hh < h; hh++ {
+			sh := a.s[(bb*h+hh)*f*dv:][:f*dv]
+			if gq.data != nil {
+				tensor.Gemm(false, true, tq, f, dv, 1, gc[hh*dv:], ldo, sh, dv, 0, df[hh*f:], ldf)
+			}
+			if wantK {
+				tensor.Gemm(true, false, f, dv, tq, 1, a.fq[bb*tq*ldf+hh*f:], ldf, gc[hh*dv:], ldo, 0, ds[hh*f*dv:], dv)
+			}
+		}
+		clear(dz)
+		z := a.z[bb*ldf:][:ldf]
+		for i := 0; i < tq; i++ {
+			r := bb*tq + i
+			for hh := 0; hh < h; hh++ {
+				den := a.den[(bb*h+hh)*tq+i]
+				if den == 0 {
+					continue
+				}
+				gi := out.Grad[r*ldo+hh*dv:][:dv]
+				oi := out.Data[r*ldo+hh*dv:][:dv]
+				var dot float64
+				for x, gx := range gi {
+					dot += float64(gx * oi[x])
+				}
+				c := float32(dot)
+				fqi := a.fq[r*ldf+hh*f:][:f]
+				if wantK {
+					axpy(dz[hh*f:][:f], -c, fqi)
+				}
+				if gq.data == nil {
+					continue
+				}
+				gqi := gq.row(r, ldf)[hh*f:][:f]
+				dfi := df[i*ldf+hh*f:][:f]
+				zh := z[hh*f:][:f]
+				inv := 1 / den
+				if a.dq == nil {
+					for x := range gqi {
+						gqi[x] += (dfi[x] - c*zh[x]) * inv
+					}
+					continue
+				}
+				dqi := a.dq[r*ldf+hh*f:][:f]
+				for x := range gqi {
+					gqi[x] += (dfi[x] - c*zh[x]) * inv * dqi[x]
+				}
+			}
+		}
+		if !wantK {
+			continue
+		}
+		for hh := 0; hh < h; hh++ {
+			dsh := ds[hh*f*dv:]
+			if gv.data != nil {
+				tensor.Gemm(false, false, tk, dv, f, 1, a.fk[bb*tk*ldf+hh*f:], ldf, dsh, dv, 1, gv.at(bb*tk, hh*dv), gv.ld)
+			}
+			if gk.data != nil {
+				tensor.Gemm(false, true, tk, f, dv, 1, a.v.at(bb*tk, hh*dv), a.v.ld, dsh, dv, 0, df[hh*f:], ldf)
+			}
+		}
+		if gk.data == nil {
+			continue
+		}
+		for j := 0; j < tk; j++ {
+			if !a.keyKept(bb, j) {
+				continue
+			}
+			r := bb*tk + j
+			gkj, dfj := gk.row(r, ldf), df[j*ldf:][:ldf]
+			if a.elu {
+				eluGradRow(gkj, dfj, dz, a.fk[r*ldf:], a.k.row(r, ldf))
+				continue
+			}
+			for x := range gkj {
+				gkj[x] += dfj[x] + dz[x]
+			}
+		}
+	}
+}
+
+// backwardCausal is the causal backward pass: dnum_i = G_i/den_i and
+// dden_i = −G_i·out_i/den_i per head, then two passes over the positions
+// (see causalHead) that add dφ(q), dφ(k) to feature gradients and dv to
+// v's gradient; last, φ' takes the feature gradients to q's and k's.
+func (a *linearAttn) backwardCausal(out *tensor.Tensor, g [][]float32) {
 	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
 	ldf, ldv := h*f, h*dv
-	gq, gk, gv := g[0], g[1], g[2]
-	// dnum_i = G_i/den_i, dden_i = −G_i·out_i/den_i (0 for dead rows).
+	gq, gk, gv := a.grads(g)
+	var dfq, dfk []float32
+	if gq.data != nil {
+		dfq = tensor.Scratch(b * tq * ldf)
+		defer tensor.Recycle(dfq)
+	}
+	if gk.data != nil {
+		dfk = tensor.Scratch(b * tk * ldf)
+		defer tensor.Recycle(dfk)
+	}
 	dnum := make([]float32, tq*dv)
 	dden := make([]float32, tq)
-	dfq := make([]float32, tq*f)
-	ds := make([]float32, f*dv)
-	dz := make([]float32, f)
 	for bb := 0; bb < b; bb++ {
 		for hh := 0; hh < h; hh++ {
 			for i := 0; i < tq; i++ {
@@ -355,79 +637,50 @@ func (a *linearAttn) backward(out *tensor.Tensor, g [][]float32) {
 				}
 				dden[i] = -float32(dot) / den
 			}
-			if a.lm.causal {
-				a.backwardCausal(bb, hh, dnum, dden, gq, gk, gv)
-				continue
-			}
-			s, z := a.s[(bb*h+hh)*f*dv:][:f*dv], a.z[(bb*h+hh)*f:][:f]
-			fq := a.fq.Data[bb*tq*ldf+hh*f:]
-			if gq != nil {
-				// dφq = dnum Sᵀ + dden zᵀ
-				tensor.Gemm(false, true, tq, f, dv, 1, dnum, dv, s, dv, 0, dfq, f)
-				for i := 0; i < tq; i++ {
-					axpy(dfq[i*f:(i+1)*f], dden[i], z)
-				}
-				for i := 0; i < tq; i++ {
-					axpy(gq[(bb*tq+i)*ldf+hh*f:][:f], 1, dfq[i*f:])
-				}
-			}
-			if gk == nil && gv == nil {
-				continue
-			}
-			// dS = φ(Q)ᵀ dnum, dz = φ(Q)ᵀ dden.
-			tensor.Gemm(true, false, f, dv, tq, 1, fq, ldf, dnum, dv, 0, ds, dv)
-			clear(dz)
-			for i := 0; i < tq; i++ {
-				axpy(dz, dden[i], fq[i*ldf:i*ldf+f])
-			}
-			if gv != nil {
-				// dV = φ(K)ᵀ-masked · dS
-				tensor.Gemm(false, false, tk, dv, f, 1, a.fkm[bb*tk*ldf+hh*f:], ldf, ds, dv, 1, gv[bb*tk*ldv+hh*dv:], ldv)
-			}
-			if gk != nil && a.lm.keys == nil {
-				// dφk = V dSᵀ + 1 dzᵀ: every key is kept, one product.
-				tensor.Gemm(false, true, tk, f, dv, 1, a.v.Data[bb*tk*ldv+hh*dv:], ldv, ds, dv, 1, gk[bb*tk*ldf+hh*f:], ldf)
-				for j := 0; j < tk; j++ {
-					axpy(gk[(bb*tk+j)*ldf+hh*f:][:f], 1, dz)
-				}
-			} else if gk != nil {
-				// dφk_j = dS v_j + dz at kept keys
-				for j := 0; j < tk; j++ {
-					if !a.keyKept(bb, j) {
-						continue
-					}
-					gkj := gk[(bb*tk+j)*ldf+hh*f:][:f]
-					vj := a.v.Data[(bb*tk+j)*ldv+hh*dv:][:dv]
-					for x := 0; x < f; x++ {
-						var acc float32
-						for y, w := range ds[x*dv : (x+1)*dv] {
-							acc += w * vj[y]
-						}
-						gkj[x] += acc + dz[x]
-					}
-				}
-			}
+			a.causalHead(bb, hh, dnum, dden, dfq, dfk, gv)
+		}
+	}
+	for r := 0; dfq != nil && r < b*tq; r++ {
+		gqr, dfr := gq.row(r, ldf), dfq[r*ldf:][:ldf]
+		if a.dq == nil {
+			tensor.AccSlice(gqr, dfr)
+			continue
+		}
+		dqr := a.dq[r*ldf:][:ldf]
+		for x := range gqr {
+			gqr[x] += dfr[x] * dqr[x]
+		}
+	}
+	for r := 0; dfk != nil && r < b*tk; r++ {
+		if !a.keyKept(r/tk, r%tk) {
+			continue
+		}
+		if a.elu {
+			eluGradRow(gk.row(r, ldf), dfk[r*ldf:], nil, a.fk[r*ldf:], a.k.row(r, ldf))
+		} else {
+			tensor.AccSlice(gk.row(r, ldf), dfk[r*ldf:][:ldf])
 		}
 	}
 }
 
-// backwardCausal runs the two passes of the causal backward for batch row
+// causalHead runs the two passes of the causal backward for batch row
 // bb and head hh: forward again for dφq (prefix sums S_i, z_i), then in
 // reverse for dφk and dv (suffix sums R = Σ_{i sees j} φq_i dnum_iᵀ,
-// r = Σ_{i sees j} φq_i dden_i).
-func (a *linearAttn) backwardCausal(bb, hh int, dnum, dden, gq, gk, gv []float32) {
+// r = Σ_{i sees j} φq_i dden_i). dfq and dfk ([B·T, H·f]) get the
+// feature gradients (nil: not wanted), gv the values'.
+func (a *linearAttn) causalHead(bb, hh int, dnum, dden, dfq, dfk []float32, gv strided) {
 	tq, tk, f, dv := a.tq, a.tk, a.f, a.dv
 	ldf, ldv := a.h*f, a.h*dv
 	s := make([]float32, f*dv)
 	z := make([]float32, f)
-	if gq != nil {
+	if dfq != nil {
 		j := 0
 		for i := 0; i < tq; i++ {
 			for ; j < a.hi(bb, i); j++ {
 				a.addKey(s, z, bb, hh, j)
 			}
 			ni := dnum[i*dv : (i+1)*dv]
-			gqi := gq[(bb*tq+i)*ldf+hh*f:][:f]
+			gqi := dfq[(bb*tq+i)*ldf+hh*f:][:f]
 			for x := 0; x < f; x++ {
 				var acc float32
 				sx := s[x*dv : (x+1)*dv]
@@ -438,7 +691,7 @@ func (a *linearAttn) backwardCausal(bb, hh int, dnum, dden, gq, gk, gv []float32
 			}
 		}
 	}
-	if gk == nil && gv == nil {
+	if dfk == nil && gv.data == nil {
 		return
 	}
 	r, rr := z, s
@@ -447,7 +700,7 @@ func (a *linearAttn) backwardCausal(bb, hh int, dnum, dden, gq, gk, gv []float32
 	i := tq - 1
 	for j := tk - 1; j >= 0; j-- {
 		for ; i >= 0 && a.hi(bb, i) > j; i-- {
-			fqi := a.fq.Data[(bb*tq+i)*ldf+hh*f:][:f]
+			fqi := a.fq[(bb*tq+i)*ldf+hh*f:][:f]
 			ni := dnum[i*dv : (i+1)*dv]
 			for x, fv := range fqi {
 				axpy(rr[x*dv:(x+1)*dv], fv, ni)
@@ -457,9 +710,9 @@ func (a *linearAttn) backwardCausal(bb, hh int, dnum, dden, gq, gk, gv []float32
 		if !a.keyKept(bb, j) {
 			continue
 		}
-		vj := a.v.Data[(bb*tk+j)*ldv+hh*dv:][:dv]
-		if gk != nil {
-			gkj := gk[(bb*tk+j)*ldf+hh*f:][:f]
+		vj := a.v.row(bb*tk+j, ldv)[hh*dv:][:dv]
+		if dfk != nil {
+			gkj := dfk[(bb*tk+j)*ldf+hh*f:][:f]
 			for x := 0; x < f; x++ {
 				var acc float32
 				for y, w := range rr[x*dv : (x+1)*dv] {
@@ -468,9 +721,9 @@ func (a *linearAttn) backwardCausal(bb, hh int, dnum, dden, gq, gk, gv []float32
 				gkj[x] += acc + r[x]
 			}
 		}
-		if gv != nil {
-			gvj := gv[(bb*tk+j)*ldv+hh*dv:][:dv]
-			for x, fv := range a.fk.Data[(bb*tk+j)*ldf+hh*f:][:f] {
+		if gv.data != nil {
+			gvj := gv.row(bb*tk+j, ldv)[hh*dv:][:dv]
+			for x, fv := range a.fk[(bb*tk+j)*ldf+hh*f:][:f] {
 				axpy(gvj, fv, rr[x*dv:(x+1)*dv])
 			}
 		}
@@ -478,22 +731,24 @@ func (a *linearAttn) backwardCausal(bb, hh int, dnum, dden, gq, gk, gv []float32
 }
 
 // weightsMatrix returns the implied weights φ(q_i)·φ(k_j)/den_i over the
-// kept pairs [B,H,Tq,Tk], as a leaf without gradient.
+// kept pairs [B,H,Tq,Tk], as a leaf without gradient (non-causal, the
+// saved φ̂(q_i) is already divided by den_i).
 func (a *linearAttn) weightsMatrix() *tensor.Tensor {
 	ldf := a.h * a.f
 	w := tensor.New(a.b, a.h, a.tq, a.tk)
 	for bb := 0; bb < a.b; bb++ {
 		for hh := 0; hh < a.h; hh++ {
 			wb := w.Data[(bb*a.h+hh)*a.tq*a.tk:]
-			tensor.Gemm(false, true, a.tq, a.tk, a.f, 1, a.fq.Data[bb*a.tq*ldf+hh*a.f:], ldf, a.fk.Data[bb*a.tk*ldf+hh*a.f:], ldf, 0, wb, a.tk)
+			tensor.Gemm(false, true, a.tq, a.tk, a.f, 1, a.fq[bb*a.tq*ldf+hh*a.f:], ldf, a.fk[bb*a.tk*ldf+hh*a.f:], ldf, 0, wb, a.tk)
 			for i := 0; i < a.tq; i++ {
 				den := a.den[(bb*a.h+hh)*a.tq+i]
 				row := wb[i*a.tk : (i+1)*a.tk]
 				hi := a.hi(bb, i)
 				for j := range row {
-					if den == 0 || j >= hi || !a.keyKept(bb, j) {
+					switch {
+					case den == 0 || j >= hi || !a.keyKept(bb, j):
 						row[j] = 0
-					} else {
+					case a.lm.causal:
 						row[j] /= den
 					}
 				}

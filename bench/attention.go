@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"time"
 
@@ -37,10 +36,18 @@ type AttentionPoint struct {
 	Context []float32 `json:"-"`
 }
 
-// Attention measures W5 for the variant at length n as torch_ref.py does:
-// a first forward and backward measures the memory, then `repeats` timed
-// ones (the median and the fastest are kept), each graph released after it
-// (tensor.Release), as PyTorch frees its graph and reuses the memory.
+// Attention measures W5 for the variant at length n with torch_ref.py's
+// protocol (run_w5): one first, untimed forward and backward from fresh
+// memory (the free lists emptied) measures the memory; then `repeats`
+// timed ones — with repeats 0, as torch_ref.py, max(3, min(50,
+// ⌊1.5 s / the first one's time⌋)) — of which the median and the fastest
+// are kept. A timed repeat is what run_w5's fwd_bwd does: the q, k, v
+// projection, read in place by the attention as PyTorch's split gives
+// views (attention.AttendPacked), the attention, the output projection,
+// the backward pass from the fixed upstream gradient to every parameter
+// and to the input, and the reset of the gradients; it also gives the
+// graph's memory back (tensor.Release), as PyTorch frees its graph when
+// fwd_bwd returns. The garbage collector runs as it would in a run.
 func Attention(variant string, n, repeats, threads int) (*AttentionPoint, error) {
 	const d, heads = 128, 4
 	inner := map[string]string{"softmax": "scaled-dot", "chunked": "chunked", "linear": "linear"}[variant]
@@ -50,8 +57,11 @@ func Attention(variant string, n, repeats, threads int) (*AttentionPoint, error)
 	if n < 1 {
 		return nil, fmt.Errorf("bench: W5 length %d: must be at least 1", n)
 	}
+	if repeats < 0 {
+		return nil, fmt.Errorf("bench: W5 repeats %d: must be 0 (as torch_ref.py) or more", repeats)
+	}
 	// All four heads in one call: the attention reads head h from columns
-	// h·32 … h·32+31 of q, k and v [1,n,128] (a strided split, no copies).
+	// h·32 … h·32+31 of q, k and v (a strided split, no per-head copies).
 	att, err := attention.New(inner, nil, attention.Dims{Query: d / heads, Key: d / heads, Value: d / heads, Heads: heads})
 	if err != nil {
 		return nil, err
@@ -64,44 +74,40 @@ func Attention(variant string, n, repeats, threads int) (*AttentionPoint, error)
 	out.Init(rng)
 	x := rng.Normal(tensor.New(1, n, d), 0, 1).SetRequiresGrad(true)
 	upstream := rng.Normal(tensor.New(1, n, d), 0, 1).Data
-	run := func() *tensor.Tensor {
-		p := tensor.Split(qkv.Forward(x), 2, d, d, d)
-		ctx, _ := att.Attend(p[0], p[1], p[2], nil)
+	ps := append(qkv.Params(), out.Params()...)
+	pt := &AttentionPoint{Kind: "w5", Variant: variant, N: n, Threads: tensor.Threads()}
+	fwdBwd := func() {
+		ctx, _ := attention.AttendPacked(att, qkv.Forward(x), d, d, d, nil)
 		y := out.Forward(ctx)
 		tensor.BackwardFrom([]*tensor.Tensor{y}, [][]float32{upstream})
-		return y
-	}
-	pt := &AttentionPoint{Kind: "w5", Variant: variant, N: n, Threads: tensor.Threads(), Reps: max(repeats, 1)}
-	ps := append(qkv.Params(), out.Params()...)
-	var times []float64
-	pt.CPUMs = math.Inf(1)
-	// As torch_ref.py: a first, untimed forward+backward from fresh memory
-	// (the free lists emptied) measures the memory; the timed repeats
-	// follow, each graph released after it as PyTorch frees its graph, so
-	// they reuse the memory as PyTorch's caching allocator does.
-	tensor.TrimPools()
-	for r := -1; r < pt.Reps; r++ {
-		layers.ZeroGrad(ps)
-		x.ZeroGrad()
-		runtime.GC()
-		old := debug.SetGCPercent(-1)
-		var m0, m1 runtime.MemStats
-		runtime.ReadMemStats(&m0)
-		cpu0 := cpuSeconds()
-		start := time.Now()
-		y := run()
-		wall := float64(time.Since(start).Nanoseconds()) / 1e6
-		cpu := 1000 * (cpuSeconds() - cpu0)
-		runtime.ReadMemStats(&m1)
-		debug.SetGCPercent(old)
 		pt.Context = append(pt.Context[:0], y.Data[:min(8, len(y.Data))]...)
 		tensor.Release(y)
-		if r < 0 {
-			pt.PeakMiB = float64(m1.TotalAlloc-m0.TotalAlloc) / (1 << 20)
-			continue
-		}
-		times = append(times, wall)
-		pt.CPUMs = min(pt.CPUMs, cpu)
+		layers.ZeroGrad(ps)
+		x.ZeroGrad()
+	}
+	// The first forward+backward, from fresh memory, measures the memory
+	// (nothing is released before its end) and sets the number of repeats.
+	tensor.TrimPools()
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	fwdBwd()
+	first := time.Since(start).Seconds()
+	runtime.ReadMemStats(&m1)
+	pt.PeakMiB = float64(m1.TotalAlloc-m0.TotalAlloc) / (1 << 20)
+	pt.Reps = repeats
+	if repeats == 0 {
+		pt.Reps = max(3, min(50, int(1.5/max(first, 1e-4))))
+	}
+	times := make([]float64, pt.Reps)
+	pt.CPUMs = math.Inf(1)
+	for r := range times {
+		cpu0 := cpuSeconds()
+		start := time.Now()
+		fwdBwd()
+		times[r] = float64(time.Since(start).Nanoseconds()) / 1e6
+		pt.CPUMs = min(pt.CPUMs, 1000*(cpuSeconds()-cpu0))
 	}
 	slices.Sort(times)
 	pt.Ms, pt.MsMin = times[len(times)/2], times[0]

@@ -8,8 +8,9 @@
 // gradient clipping, the schedule's learning rate, the optimizer's update —
 // so a figure measured here is what a run of that shape gets. W5
 // (Attention) times one multi-head self-attention layer against sequence
-// length for softmax, chunked and linear attention. W6 (Decode) decodes
-// with models.Decode: a GRU translation model, greedy and beam 5, and a GPT
+// length for softmax, chunked and linear attention, with torch_ref.py's
+// run_w5 protocol (what a timed repeat contains, how many, the median). W6
+// (Decode) decodes with models.Decode: a GRU translation model, greedy and beam 5, and a GPT
 // generating text.
 //
 // Every figure is measured: nothing here holds PyTorch's numbers.

@@ -39,10 +39,12 @@ W1–W4 train with the step every run takes (forward, loss, finiteness
 checks, backward, clipping, schedule, optimizer); throughput counts non-pad
 target tokens of the timed steps over their wall time, after warm-up
 steps. "busy" is the process's CPU time over that wall time: well under
-100% × threads means the machine was busy with other work. W5 reports the
-median ms per forward+backward, the least CPU ms of a repeat, the memory a
-first forward+backward allocates, and the growth exponent of the time and
-the memory over the lengths.
+100% × threads means the machine was busy with other work. W5 times what
+torch_ref.py's run_w5 times, as it does (a first forward+backward, then
+repeats of it with the gradients reset), and reports the median ms per
+forward+backward, the least CPU ms of a repeat, the memory the first one
+allocates, and the growth exponent of the time and the memory over the
+lengths.
 
 bench prints only what it measures. To compare with PyTorch, run
 ../shared/bench/torch_ref.py with --json in the same sitting and pass that
@@ -66,8 +68,11 @@ each ratio is then against PyTorch's best figure.`,
 				}
 				names[i] = strings.ToUpper(n)
 			}
-			if threads < 1 || steps < 1 || repeats < 1 || sentences < 1 || generate < 1 {
-				return usagef("--threads, --steps, --repeats, --sentences and --generate must be at least 1")
+			if threads < 1 || steps < 1 || sentences < 1 || generate < 1 {
+				return usagef("--threads, --steps, --sentences and --generate must be at least 1")
+			}
+			if repeats < 0 {
+				return usagef("--repeats: %d: must be 0 (as torch_ref.py) or more", repeats)
 			}
 			for _, n := range lengths {
 				if n < 1 {
@@ -120,7 +125,7 @@ each ratio is then against PyTorch's best figure.`,
 	}
 	cmd.Flags().IntVar(&threads, "threads", 1, "intra-op threads (matrix products and elementwise work)")
 	cmd.Flags().IntVar(&steps, "steps", 20, "timed training steps per workload (after 3 warm-up steps)")
-	cmd.Flags().IntVar(&repeats, "repeats", 5, "W5: measurements per point (the median is reported)")
+	cmd.Flags().IntVar(&repeats, "repeats", 5, "W5: timed repeats per point, the median reported (0: as torch_ref.py, max(3, min(50, 1.5 s / the first one's time)))")
 	cmd.Flags().IntVar(&sentences, "sentences", 1000, "W6: sentences the translation model decodes (the reference: 1000)")
 	cmd.Flags().IntVar(&generate, "generate", 448, "W6: tokens the GPT generates after its 64-token prompt (the reference: 448)")
 	cmd.Flags().IntSliceVar(&lengths, "lengths", bench.AttentionLengths, "W5: sequence lengths")
