@@ -69,6 +69,31 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 	})
 }
 
+// forPairs calls fn(scratch, bb, h) for every batch row bb < b and head
+// h < heads, spread over threads (tensor.ParallelFor), with a scratch
+// buffer of n floats per goroutine. With shared (the pairs of a head add
+// into one bias table) each head's batch rows run in order on one thread,
+// so that the sums come out as with one thread.
+func forPairs(b, heads int, shared bool, n int, fn func(scratch []float32, bb, h int)) {
+	items, inner := b*heads, 1
+	if shared {
+		items, inner = heads, b
+	}
+	tensor.ParallelFor(items, 1, func(lo, hi int) {
+		scratch := tensor.Scratch(n)
+		defer tensor.Recycle(scratch)
+		for i := lo; i < hi; i++ {
+			for j := 0; j < inner; j++ {
+				if shared {
+					fn(scratch, j, i)
+				} else {
+					fn(scratch, i/heads, i%heads)
+				}
+			}
+		}
+	})
+}
+
 // softmaxRow replaces x by its softmax; −Inf entries (masked) become 0,
 // and a row with no finite entry becomes all zeros, never NaN.
 func softmaxRow(x []float32) {
@@ -164,44 +189,44 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 	d, dv := ld/heads, ldv/heads
 	p := tensor.Scratch(b * heads * tq * tk)
 	c := tensor.Scratch(b * tq * ldv)
-	for bb := 0; bb < b; bb++ {
-		for h := 0; h < heads; h++ {
-			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
+	// The (batch row, head) pairs are independent: they go to several
+	// threads (tensor.ParallelFor), each computed as it would be alone.
+	tensor.ParallelFor(b*heads, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			bb, h := i/heads, i%heads
+			ph := p[i*tq*tk:][:tq*tk]
 			headWeights(ph, q, k, bb, h, heads, scale, m, bias)
 			tensor.Gemm(false, false, tq, dv, tk, 1, ph, tk, v.Data[bb*tk*ldv+h*dv:], ldv, 0, c[bb*tq*ldv+h*dv:], ldv)
 		}
-	}
+	})
 	out := tensor.Custom("DotAttention", c, []int{b, tq, ldv}, []*tensor.Tensor{q, k, v, bias.input()}, func(out *tensor.Tensor, g [][]float32) {
 		gq, gk, gv := g[0], g[1], g[2]
 		dtab := bias.grads(g[3])
-		dp := tensor.Scratch(tq * tk)
-		defer tensor.Recycle(dp)
-		for bb := 0; bb < b; bb++ {
-			for h := 0; h < heads; h++ {
-				ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
-				gc := out.Grad[bb*tq*ldv+h*dv:]
-				if gv != nil {
-					tensor.Gemm(true, false, tk, dv, tq, 1, ph, tk, gc, ldv, 1, gv[bb*tk*ldv+h*dv:], ldv)
-				}
-				if gq == nil && gk == nil && dtab == nil {
-					continue
-				}
-				tensor.Gemm(false, true, tq, tk, dv, 1, gc, ldv, v.Data[bb*tk*ldv+h*dv:], ldv, 0, dp, tk)
-				softmaxBackward(dp, dp, ph, tk)
-				if dtab != nil {
-					for i := 0; i < tq; i++ {
-						r := h*bias.n - m.pos(bb, i) - bias.lo
-						axpy(dtab[r:r+tk], 1, dp[i*tk:(i+1)*tk])
-					}
-				}
-				if gq != nil {
-					tensor.Gemm(false, false, tq, d, tk, scale, dp, tk, k.Data[bb*tk*ld+h*d:], ld, 1, gq[bb*tq*ld+h*d:], ld)
-				}
-				if gk != nil {
-					tensor.Gemm(true, false, tk, d, tq, scale, dp, tk, q.Data[bb*tq*ld+h*d:], ld, 1, gk[bb*tk*ld+h*d:], ld)
+		pair := func(dp []float32, bb, h int) {
+			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
+			gc := out.Grad[bb*tq*ldv+h*dv:]
+			if gv != nil {
+				tensor.Gemm(true, false, tk, dv, tq, 1, ph, tk, gc, ldv, 1, gv[bb*tk*ldv+h*dv:], ldv)
+			}
+			if gq == nil && gk == nil && dtab == nil {
+				return
+			}
+			tensor.Gemm(false, true, tq, tk, dv, 1, gc, ldv, v.Data[bb*tk*ldv+h*dv:], ldv, 0, dp, tk)
+			softmaxBackward(dp, dp, ph, tk)
+			if dtab != nil {
+				for i := 0; i < tq; i++ {
+					r := h*bias.n - m.pos(bb, i) - bias.lo
+					axpy(dtab[r:r+tk], 1, dp[i*tk:(i+1)*tk])
 				}
 			}
+			if gq != nil {
+				tensor.Gemm(false, false, tq, d, tk, scale, dp, tk, k.Data[bb*tk*ld+h*d:], ld, 1, gq[bb*tq*ld+h*d:], ld)
+			}
+			if gk != nil {
+				tensor.Gemm(true, false, tk, d, tq, scale, dp, tk, q.Data[bb*tq*ld+h*d:], ld, 1, gk[bb*tk*ld+h*d:], ld)
+			}
 		}
+		forPairs(b, heads, dtab != nil, tq*tk, pair)
 		bias.backward(dtab, g[3])
 	})
 	if out.RequiresGrad() {

@@ -188,8 +188,28 @@ func (m *MultiHead) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.T
 	b, tq, tk := checkInputs("multi-head", q, k, v, m.dims)
 	mv := newMaskView("multi-head", mask, b, tq, tk)
 	mv.causal = m.dims.Causal
-	heads, w := m.head.Attend(affine(q, m.wq, m.bq), affine(k, m.wk, m.bk), affine(v, m.wv, m.bv), mask)
+	pq, pk, pv := m.project(q, k, v)
+	heads, w := m.head.Attend(pq, pk, pv, mask)
 	return m.output(heads, w, &mv, b, tq, tk)
+}
+
+// project returns the projected queries, keys and values: three
+// independent products, side by side on several threads
+// (tensor.ParallelFor), each computed as it would be alone.
+func (m *MultiHead) project(q, k, v *tensor.Tensor) (pq, pk, pv *tensor.Tensor) {
+	tensor.ParallelFor(3, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			switch i {
+			case 0:
+				pq = affine(q, m.wq, m.bq)
+			case 1:
+				pk = affine(k, m.wk, m.bk)
+			case 2:
+				pv = affine(v, m.wv, m.bv)
+			}
+		}
+	})
+	return pq, pk, pv
 }
 
 // output projects the heads [B,Tq,D] out, zeroes the rows of queries with

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -176,11 +177,16 @@ func BenchmarkW2(b *testing.B) { benchTrain(b, "W2") }
 func BenchmarkW3(b *testing.B) { benchTrain(b, "W3") }
 func BenchmarkW4(b *testing.B) { benchTrain(b, "W4") }
 
+var stepThreads = flag.Int("threads", 1, "intra-op threads of BenchmarkStep")
+
 // BenchmarkStep times one training step of each workload (steady state:
 // the model is built once), for profiles and benchstat:
 //
 //	go test ./bench -run XX -bench Step/W4 -count 10 -cpuprofile w4.prof
+//
+// -threads sets tensor's thread count (train.threads) for it.
 func BenchmarkStep(b *testing.B) {
+	defer withThreads(*stepThreads)()
 	for _, w := range Workloads {
 		b.Run(w.Name, func(b *testing.B) {
 			wl, err := Lookup(w.Name)

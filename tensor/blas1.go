@@ -74,7 +74,8 @@ func AdamUpdate(p, g, m, v []float32, h AdamHyper) {
 	if n == 0 {
 		return
 	}
-	vadam(p, g, m, v, &[9]float32{h.Beta1, 1 - h.Beta1, h.Beta2, 1 - h.Beta2, h.StepSize, h.InvBC2, h.Eps, h.Decay, h.L2})
+	c := [9]float32{h.Beta1, 1 - h.Beta1, h.Beta2, 1 - h.Beta2, h.StepSize, h.InvBC2, h.Eps, h.Decay, h.L2}
+	parallelElems(n, func(lo, hi int) { vadam(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &c) })
 }
 
 // reluSlice sets dst[i] = max(x[i], 0) (NaN stays NaN).

@@ -58,6 +58,20 @@
 // the length of a decoding): products that read a frozen tensor as their
 // right operand pack it into the kernel's panel layout once and reuse it.
 //
+// # Threads
+//
+// SetThreads (a run's train.threads) sets how many goroutines one
+// training step may use. Large products split across them (Gemm); the
+// other passes — elementwise ops, LayerNorm, softmax and cross-entropy
+// rows, the Adam update, attention's (batch row, head) pairs, a linear
+// map's two backward products — go through ParallelFor: workers started
+// once, which spin briefly after a job before they park, so a hand-off
+// costs well under a microsecond while a step runs. Work is split only
+// where every output element is computed exactly as with one thread;
+// gradients summed over rows (a bias's, LayerNorm's gamma and beta) are
+// summed by fixed blocks of rows, then the blocks in order. So results do
+// not depend on the number of threads, bit for bit.
+//
 // # Randomness
 //
 // RNG is the seeded generator for everything random in a run, with a state

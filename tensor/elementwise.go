@@ -39,7 +39,7 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 	out := resultFull(name, shape, a, b)
 	od, ad, bd := out.Data, a.Data, b.Data
 	if len(ad) == len(od) && len(bd) == len(od) {
-		binRow(op, od, ad, 1, bd, 1)
+		parallelElems(len(od), func(lo, hi int) { binRow(op, od[lo:hi], ad[lo:], 1, bd[lo:], 1) })
 	} else {
 		newIter(shape, a.shape, b.shape).each(func(o, ia, ib, n, inca, incb int) {
 			binRow(op, od[o:o+n], ad[ia:], inca, bd[ib:], incb)
@@ -131,7 +131,8 @@ func binaryBackward(op binOp, out, a, b *Tensor) {
 			if op == opAdd {
 				b.accGrad(g)
 			} else {
-				AxpySlice(b.grad(), g, -1)
+				gb := b.grad()
+				parallelElems(len(g), func(lo, hi int) { AxpySlice(gb[lo:hi], g[lo:hi], -1) })
 			}
 		}
 		return
@@ -144,7 +145,16 @@ func binaryBackward(op binOp, out, a, b *Tensor) {
 		gb = b.grad()
 	}
 	if same {
-		binGradRow(op, g, ga, ad, 1, gb, bd, 1)
+		parallelElems(len(g), func(lo, hi int) {
+			var gaa, gbb []float32
+			if ga != nil {
+				gaa = ga[lo:hi]
+			}
+			if gb != nil {
+				gbb = gb[lo:hi]
+			}
+			binGradRow(op, g[lo:hi], gaa, ad[lo:], 1, gbb, bd[lo:], 1)
+		})
 		return
 	}
 	newIter(out.shape, a.shape, b.shape).each(func(o, ia, ib, n, inca, incb int) {

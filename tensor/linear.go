@@ -113,29 +113,51 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 	out.backward = func() {
 		g := out.Grad
 		gz := g
-		switch act {
-		case ActReLU:
-			gz = alloc(rows * n)
-			reluGradAcc(gz, g, y)
-		case ActGELU:
-			gz = alloc(rows * n)
-			geluGradAcc(gz, g, z, t)
+		if act != ActNone {
+			gz = allocDirty(rows * n)
 		}
 		if res != nil && res.requiresGrad {
 			res.accGrad(g)
 		}
+		var gb []float32
 		if b != nil && b.requiresGrad {
-			gb := b.grad()
-			for r := 0; r < rows; r++ {
-				AccSlice(gb, gz[r*n:(r+1)*n])
+			gb = b.grad()
+		}
+		if act != ActNone || gb != nil {
+			// One pass over the rows: the activation's gradient and the
+			// bias's, summed by fixed blocks of rows (see sumRowBlocks).
+			sumRowBlocks(gb, rows, n, func(r0, r1 int) []float32 {
+				seg := gz[r0*n : r1*n]
+				switch act {
+				case ActReLU:
+					clear(seg)
+					reluGradAcc(seg, g[r0*n:r1*n], y[r0*n:r1*n])
+				case ActGELU:
+					clear(seg)
+					geluGradAcc(seg, g[r0*n:r1*n], z[r0*n:r1*n], t[r0*n:r1*n])
+				}
+				return seg
+			})
+		}
+		// The two products are independent: with two threads or more they
+		// run side by side (each computed as it would be alone).
+		dx := x.requiresGrad
+		dw := w.requiresGrad
+		both := func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if i == 0 && dx {
+					gx, beta := x.gradDst()
+					Gemm(false, true, rows, k, n, 1, gz, n, w.Data, n, beta, gx, k)
+				}
+				if i == 1 && dw {
+					Gemm(true, false, k, n, rows, 1, x.Data, k, gz, n, 1, w.grad(), n)
+				}
 			}
 		}
-		if x.requiresGrad {
-			gx, beta := x.gradDst()
-			Gemm(false, true, rows, k, n, 1, gz, n, w.Data, n, beta, gx, k)
-		}
-		if w.requiresGrad {
-			Gemm(true, false, k, n, rows, 1, x.Data, k, gz, n, 1, w.grad(), n)
+		if dx && dw {
+			ParallelFor(2, 1, both)
+		} else {
+			both(0, 2)
 		}
 		if act != ActNone {
 			free(gz)

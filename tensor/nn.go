@@ -68,57 +68,75 @@ func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 	if out.requiresGrad {
 		h, stats = allocDirty(rows*d), allocDirty(2*rows)
 		out.Keep(h, stats)
-	} else {
-		h, stats = make([]float32, d), make([]float32, 2)
 	}
 	ones, zeros := lnAffine(gamma, beta, d)
-	for r := 0; r < rows; r++ {
+	grain := max(1, parGrain/2/d) // rows
+	ParallelFor(rows, grain, func(lo, hi int) {
 		hr, st := h, stats
-		if out.requiresGrad {
-			hr, st = h[r*d:(r+1)*d], stats[2*r:2*r+2]
+		if h == nil { // no gradient: one scratch row per chunk
+			hr, st = allocDirty(d), make([]float32, 2)
+			defer free(hr)
 		}
-		lnForwardRow(out.Data[r*d:(r+1)*d], hr, x.Data[r*d:(r+1)*d], ones, zeros, eps, st)
-	}
+		for r := lo; r < hi; r++ {
+			if h != nil {
+				hr, st = h[r*d:(r+1)*d], stats[2*r:2*r+2]
+			}
+			lnForwardRow(out.Data[r*d:(r+1)*d], hr, x.Data[r*d:(r+1)*d], ones, zeros, eps, st)
+		}
+	})
 	if !out.requiresGrad {
 		return out
 	}
 	out.backward = func() {
-		// Gradients nobody needs go to scratch rows.
-		var gx, gg, gb []float32
-		var scratch []float32
+		// Rows go to several threads; gamma's and beta's gradients are
+		// summed by blocks of rows (rowBlock), then the blocks in order, so
+		// the result does not depend on the number of threads.
+		var gx []float32
 		fresh := false
 		if x.requiresGrad {
 			var beta float32
 			gx, beta = x.gradDst()
 			fresh = beta == 0 // a new buffer: clear each row just before adding into it
-		} else {
-			scratch = alloc(d)
 		}
+		var gg, gb []float32
 		if gamma != nil && gamma.requiresGrad {
 			gg = gamma.grad()
-		} else {
-			gg = alloc(d)
-			defer free(gg)
 		}
 		if beta != nil && beta.requiresGrad {
 			gb = beta.grad()
-		} else {
-			gb = alloc(d)
-			defer free(gb)
 		}
-		for r := 0; r < rows; r++ {
-			gxr := scratch
-			if gx != nil {
-				gxr = gx[r*d : (r+1)*d]
-				if fresh {
-					clear(gxr)
+		nb := (rows + rowBlock - 1) / rowBlock
+		part := allocDirty(2 * nb * d) // per block: gamma's sum, beta's
+		ParallelFor(rows, rowBlock, func(lo, hi int) {
+			var scratch []float32
+			if gx == nil {
+				scratch = allocDirty(d)
+				defer free(scratch)
+			}
+			for r0 := lo; r0 < hi; r0 += rowBlock {
+				pg := part[2*(r0/rowBlock)*d:][:2*d]
+				clear(pg)
+				for r := r0; r < min(r0+rowBlock, hi); r++ {
+					gxr := scratch
+					if gx != nil {
+						gxr = gx[r*d : (r+1)*d]
+					}
+					if fresh || gx == nil {
+						clear(gxr)
+					}
+					lnBackwardRow(gxr, pg[:d], pg[d:], out.Grad[r*d:(r+1)*d], h[r*d:(r+1)*d], ones, stats[2*r+1])
 				}
 			}
-			lnBackwardRow(gxr, gg, gb, out.Grad[r*d:(r+1)*d], h[r*d:(r+1)*d], ones, stats[2*r+1])
+		})
+		for i := 0; i < nb; i++ {
+			if gg != nil {
+				AccSlice(gg, part[2*i*d:(2*i+1)*d])
+			}
+			if gb != nil {
+				AccSlice(gb, part[(2*i+1)*d:(2*i+2)*d])
+			}
 		}
-		if scratch != nil {
-			free(scratch)
-		}
+		free(part)
 	}
 	return out
 }
@@ -220,27 +238,42 @@ func CrossEntropy(logits *Tensor, targets []int, ignoreIndex int, smoothing floa
 		logp = make([]float32, len(logits.Data))
 	}
 	count := 0
-	var total float64
-	eps := float64(smoothing)
-	for r, t := range targets {
+	for _, t := range targets {
 		if t == ignoreIndex {
 			continue
 		}
 		if t < 0 || t >= v {
 			panic(errorf("tensor.CrossEntropy: target %d out of range for %d classes", t, v))
 		}
-		lp := logp[r*v : (r+1)*v]
-		logSoftmaxRow(lp, logits.Data[r*v:(r+1)*v])
-		nll := -float64(lp[t])
-		if eps != 0 {
-			var s float64
-			for _, x := range lp {
-				s -= float64(x)
-			}
-			nll = (1-eps)*nll + eps*s/float64(v)
-		}
-		total += nll
 		count++
+	}
+	// Rows go to several threads; their losses are summed in row order.
+	nll := make([]float64, rows)
+	eps := float64(smoothing)
+	ParallelFor(rows, max(1, parGrain/4/max(v, 1)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			t := targets[r]
+			if t == ignoreIndex {
+				continue
+			}
+			lp := logp[r*v : (r+1)*v]
+			logSoftmaxRow(lp, logits.Data[r*v:(r+1)*v])
+			l := -float64(lp[t])
+			if eps != 0 {
+				var s float64
+				for _, x := range lp {
+					s -= float64(x)
+				}
+				l = (1-eps)*l + eps*s/float64(v)
+			}
+			nll[r] = l
+		}
+	})
+	var total float64
+	for r, t := range targets {
+		if t != ignoreIndex {
+			total += nll[r]
+		}
 	}
 	if count > 0 {
 		out.Data[0] = float32(total / float64(count))
@@ -250,21 +283,25 @@ func CrossEntropy(logits *Tensor, targets []int, ignoreIndex int, smoothing floa
 			g := logits.grad()
 			scale := out.Grad[0] / float32(count)
 			off := smoothing / float32(v)
-			p := make([]float32, v) // softmax of the row
-			for r, t := range targets {
-				if t == ignoreIndex {
-					continue
-				}
-				lp, gr := logp[r*v:(r+1)*v], g[r*v:(r+1)*v]
-				ExpSlice(p, lp)
-				for c, pc := range p {
-					q := off
-					if c == t {
-						q += 1 - smoothing
+			ParallelFor(rows, max(1, parGrain/4/max(v, 1)), func(lo, hi int) {
+				p := allocDirty(v) // softmax of the row
+				defer free(p)
+				for r := lo; r < hi; r++ {
+					t := targets[r]
+					if t == ignoreIndex {
+						continue
 					}
-					gr[c] += scale * (pc - q)
+					lp, gr := logp[r*v:(r+1)*v], g[r*v:(r+1)*v]
+					ExpSlice(p, lp)
+					for c, pc := range p {
+						q := off
+						if c == t {
+							q += 1 - smoothing
+						}
+						gr[c] += scale * (pc - q)
+					}
 				}
-			}
+			})
 		}
 	}
 	return out

@@ -26,21 +26,26 @@ func MaskedSoftmax(x, mask *Tensor) *Tensor {
 	if mask != nil {
 		moff, minc = maskRows("MaskedSoftmax", x.shape, mask.shape)
 	}
-	for r := 0; r < rows; r++ {
-		xs := x.Data[r*n : (r+1)*n]
-		ys := out.Data[r*n : (r+1)*n]
-		if mask == nil {
-			softmaxRow(ys, xs)
-			continue
+	grain := max(1, parGrain/4/max(n, 1)) // rows
+	ParallelFor(rows, grain, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xs := x.Data[r*n : (r+1)*n]
+			ys := out.Data[r*n : (r+1)*n]
+			if mask == nil {
+				softmaxRow(ys, xs)
+				continue
+			}
+			softmaxRowMasked(ys, xs, mask.Data[moff[r]:], minc)
 		}
-		softmaxRowMasked(ys, xs, mask.Data[moff[r]:], minc)
-	}
+	})
 	if out.requiresGrad {
 		out.backward = func() {
 			gx := x.grad()
-			for r := 0; r < rows; r++ {
-				softmaxBackRow(gx[r*n:(r+1)*n], out.Grad[r*n:(r+1)*n], out.Data[r*n:(r+1)*n])
-			}
+			ParallelFor(rows, grain, func(lo, hi int) {
+				for r := lo; r < hi; r++ {
+					softmaxBackRow(gx[r*n:(r+1)*n], out.Grad[r*n:(r+1)*n], out.Data[r*n:(r+1)*n])
+				}
+			})
 		}
 	}
 	return out
@@ -123,28 +128,40 @@ func LogSoftmax(x *Tensor) *Tensor {
 	n := x.shape[len(x.shape)-1]
 	rows := len(x.Data) / max(n, 1)
 	out := resultFull("LogSoftmax", append([]int(nil), x.shape...), x)
-	for r := 0; r < rows; r++ {
-		logSoftmaxRow(out.Data[r*n:(r+1)*n], x.Data[r*n:(r+1)*n])
-	}
+	grain := max(1, parGrain/4/max(n, 1)) // rows
+	ParallelFor(rows, grain, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			logSoftmaxRow(out.Data[r*n:(r+1)*n], x.Data[r*n:(r+1)*n])
+		}
+	})
 	if out.requiresGrad {
 		out.backward = func() {
 			gx := x.grad()
-			p := make([]float32, n) // softmax of the row
-			for r := 0; r < rows; r++ {
-				y, gy, g := out.Data[r*n:(r+1)*n], out.Grad[r*n:(r+1)*n], gx[r*n:(r+1)*n]
-				var s float64
-				for _, v := range gy {
-					s += float64(v)
-				}
-				sf := float32(s)
-				ExpSlice(p, y)
-				for i, v := range gy {
-					g[i] += v - p[i]*sf
-				}
-			}
+			ParallelFor(rows, grain, func(lo, hi int) {
+				logSoftmaxBackRows(gx, out.Grad, out.Data, n, lo, hi)
+			})
 		}
 	}
 	return out
+}
+
+// logSoftmaxBackRows adds LogSoftmax's input gradient of rows lo … hi−1
+// (of n) into gx, from the output y and its gradient gy.
+func logSoftmaxBackRows(gx, gy, y []float32, n, lo, hi int) {
+	p := allocDirty(n) // softmax of the row
+	defer free(p)
+	for r := lo; r < hi; r++ {
+		yr, gr, g := y[r*n:(r+1)*n], gy[r*n:(r+1)*n], gx[r*n:(r+1)*n]
+		var s float64
+		for _, v := range gr {
+			s += float64(v)
+		}
+		sf := float32(s)
+		ExpSlice(p, yr)
+		for i, v := range gr {
+			g[i] += v - p[i]*sf
+		}
+	}
 }
 
 // logSoftmaxRow writes x − max − log Σ exp(x − max) into y (which holds

@@ -188,11 +188,13 @@ func (t *Tensor) gradDst() ([]float32, float32) {
 // accGrad adds g into t's gradient (copying it when the buffer is new).
 func (t *Tensor) accGrad(g []float32) {
 	dst, beta := t.gradDst()
-	if beta == 0 {
-		copy(dst, g)
-		return
-	}
-	AccSlice(dst, g)
+	parallelElems(len(g), func(lo, hi int) {
+		if beta == 0 {
+			copy(dst[lo:hi], g[lo:hi])
+		} else {
+			AccSlice(dst[lo:hi], g[lo:hi])
+		}
+	})
 }
 
 // NoGrad turns off gradient tracking on the given leaf tensors (usually a
