@@ -189,16 +189,16 @@ func (m *Seq2SeqRNN) encode(src []int, srcLen []int, b, s int) (*tensor.Tensor, 
 
 // step runs one decoder step for every row: the embedded input token
 // [N,1,E], the state and (luong feeding) the previous attentional state.
-// It returns the logits [N,1,V], the new state, the attentional state and
+// It returns what the output layer reads (the parts of its input, to be
+// concatenated: see outLogits), the new state, the attentional state and
 // the attention weights.
-func (m *Seq2SeqRNN) step(emb *tensor.Tensor, att attention.Prepared, st layers.State, prevHt *tensor.Tensor) (*tensor.Tensor, layers.State, *tensor.Tensor, *tensor.Tensor) {
+func (m *Seq2SeqRNN) step(emb *tensor.Tensor, att attention.Prepared, st layers.State, prevHt *tensor.Tensor) ([]*tensor.Tensor, layers.State, *tensor.Tensor, *tensor.Tensor) {
 	n := emb.Dim(0)
 	if m.P.Wiring == "bahdanau" {
 		q := m.stateQuery(st, n)
 		ctx, w := att.Attend(q)
 		out, fin := m.Dec.Forward(tensor.Concat(-1, emb, ctx), nil, []layers.State{st})
-		feat := m.Drop.Forward(m.outputFeatures(out, ctx, emb))
-		return m.Out.Forward(feat), fin[0], nil, w
+		return m.outputParts(out, ctx, emb), fin[0], nil, w
 	}
 	x := emb
 	if m.P.InputFeeding {
@@ -208,17 +208,31 @@ func (m *Seq2SeqRNN) step(emb *tensor.Tensor, att attention.Prepared, st layers.
 		x = tensor.Concat(-1, emb, prevHt)
 	}
 	out, fin := m.Dec.Forward(x, nil, []layers.State{st})
-	logits, ht, w := m.luongOutput(out, att)
-	return logits, fin[0], ht, w
+	feat, ht, w := m.luongFeatures(out, att)
+	return feat, fin[0], ht, w
 }
 
-// outputFeatures returns what the Bahdanau wiring predicts from: [s; c],
-// or [s; c; emb] with deep_output.
-func (m *Seq2SeqRNN) outputFeatures(s, ctx, emb *tensor.Tensor) *tensor.Tensor {
-	if m.P.DeepOutput {
-		return tensor.Concat(-1, s, ctx, emb)
+// outLogits returns the logits W_o·Dropout([feat...]) + b_o.
+func (m *Seq2SeqRNN) outLogits(feat []*tensor.Tensor) *tensor.Tensor {
+	x := feat[0]
+	if len(feat) > 1 {
+		x = tensor.Concat(-1, feat...)
 	}
-	return tensor.Concat(-1, s, ctx)
+	return m.Out.Forward(m.Drop.Forward(x))
+}
+
+// outputParts returns what the Bahdanau wiring predicts from: [s; c],
+// or [s; c; emb] with deep_output.
+func (m *Seq2SeqRNN) outputParts(s, ctx, emb *tensor.Tensor) []*tensor.Tensor {
+	if m.P.DeepOutput {
+		return []*tensor.Tensor{s, ctx, emb}
+	}
+	return []*tensor.Tensor{s, ctx}
+}
+
+// outputFeatures returns outputParts concatenated.
+func (m *Seq2SeqRNN) outputFeatures(s, ctx, emb *tensor.Tensor) *tensor.Tensor {
+	return tensor.Concat(-1, m.outputParts(s, ctx, emb)...)
 }
 
 // stateQuery returns the decoder's hidden state [N,H] as a query [N,1,H]
@@ -233,12 +247,20 @@ func (m *Seq2SeqRNN) stateQuery(st layers.State, n int) *tensor.Tensor {
 // luongOutput attends from the decoder outputs s [N,T,H] and returns the
 // logits, the attentional states (nil when not attentional) and the weights.
 func (m *Seq2SeqRNN) luongOutput(s *tensor.Tensor, att attention.Prepared) (*tensor.Tensor, *tensor.Tensor, *tensor.Tensor) {
+	feat, ht, w := m.luongFeatures(s, att)
+	return m.outLogits(feat), ht, w
+}
+
+// luongFeatures attends from the decoder outputs s [N,T,H] and returns
+// what the output layer reads ([h̃], or [s, c] when not attentional), the
+// attentional states (nil when not attentional) and the weights.
+func (m *Seq2SeqRNN) luongFeatures(s *tensor.Tensor, att attention.Prepared) ([]*tensor.Tensor, *tensor.Tensor, *tensor.Tensor) {
 	ctx, w := att.Attend(s)
 	if m.Combine == nil {
-		return m.Out.Forward(m.Drop.Forward(tensor.Concat(-1, s, ctx))), nil, w
+		return []*tensor.Tensor{s, ctx}, nil, w
 	}
 	ht := tensor.Tanh(m.Combine.Forward(tensor.Concat(-1, ctx, s)))
-	return m.Out.Forward(m.Drop.Forward(ht)), ht, w
+	return []*tensor.Tensor{ht}, ht, w
 }
 
 // Forward computes the logits [B,T,V] of a teacher-forced batch (with
@@ -278,8 +300,9 @@ func (m *Seq2SeqRNN) Forward(b *seq.Batch, opt ForwardOptions) Output {
 			st, w = fin[0], aw
 			feats = append(feats, m.outputFeatures(out, ctx, x))
 		} else {
-			var lg *tensor.Tensor
-			lg, st, prevHt, w = m.step(x, att, st, prevHt)
+			var feat []*tensor.Tensor
+			feat, st, prevHt, w = m.step(x, att, st, prevHt)
+			lg := m.outLogits(feat)
 			logits = append(logits, lg)
 			if tf < 1 {
 				prevPred = greedyTokens(lg)
@@ -338,7 +361,8 @@ func (m *Seq2SeqRNN) Start(b *seq.Batch) State {
 	for i := range src {
 		src[i] = i
 	}
-	return &rnnState{m: m, enc: enc, mask: mask, att: attention.Prepare(m.Attn, enc, enc, mask), st: st, srcLen: append([]int(nil), b.SrcLen...), src: src}
+	return &rnnState{m: m, enc: enc, mask: mask, att: attention.Prepare(m.Attn, enc, enc, mask), st: st, srcLen: append([]int(nil), b.SrcLen...), src: src,
+		out: new(stepOutput)}
 }
 
 type rnnState struct {
@@ -352,15 +376,18 @@ type rnnState struct {
 	// src is each row's source example: rows of the same source share
 	// enc, mask and the prepared keys.
 	src []int
+	// out holds the output layer's buffers, shared with the states
+	// Selected from this one (Step's result lives until the next Step).
+	out *stepOutput
 }
 
 func (s *rnnState) Len() int { return len(s.src) }
 
 func (s *rnnState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
 	emb := s.m.TgtEmb.Forward(tokens, len(tokens), 1)
-	logits, st, ht, w := s.m.step(emb, s.att, s.st, s.ht)
+	feat, st, ht, w := s.m.step(emb, s.att, s.st, s.ht)
 	s.st, s.ht = st, ht
-	return logProbs(logits), stepRows(w, s.srcLen)
+	return s.out.logProbs(s.m.Out, s.m.Drop, feat), stepRows(w, s.srcLen)
 }
 
 func (s *rnnState) Select(idx []int) State {
@@ -369,6 +396,7 @@ func (s *rnnState) Select(idx []int) State {
 		st:  layers.State{H: selectRows(s.st.H, idx), C: selectRows(s.st.C, idx)},
 		ht:  selectRows(s.ht, idx),
 		src: selectInts(s.src, idx),
+		out: s.out,
 	}
 	if slices.Equal(out.src, s.src) {
 		// Every row keeps its source — a beam search reordering the
