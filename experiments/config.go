@@ -67,7 +67,12 @@ type Train struct {
 	TeacherForcing float64       `json:"teacher_forcing" doc:"probability of feeding the gold previous token to the decoder; below 1 needs a model with a recurrent decoder" range:"[0,1]"`
 	LabelSmoothing float64       `json:"label_smoothing" doc:"label smoothing of the cross-entropy loss" range:"[0,1)"`
 	EarlyStopping  EarlyStopping `json:"early_stopping" doc:"stop training when a metric stops improving"`
-	Threads        int           `json:"threads" doc:"intra-op threads of one run" range:"[1,1024]"`
+	// Threads is the number of intra-op threads of one run; 0 (the
+	// default) takes as many as the executor leaves free (see
+	// runs.ExecOptions). Results do not depend on it, bit for bit, so it
+	// is not part of the run's identity: the canonical JSON records 1, the
+	// value every run had before it stopped mattering (identity:"fixed=1").
+	Threads int `json:"threads" doc:"intra-op threads of one run; 0: as many as the executor leaves free (a single run uses every core, a sweep runs one run per core); results do not depend on it, so it is not part of the run's identity" range:"[0,1024]" identity:"fixed=1"`
 	// KeepCheckpoints keeps a run's intermediate checkpoints when it is
 	// done; by default they are dropped then (its final weights stay).
 	// MaxAttempts is how many attempts of a run may be lost to dead
@@ -161,7 +166,7 @@ func Defaults() Config {
 			TeacherForcing: 1.0,
 			LabelSmoothing: 0,
 			EarlyStopping:  EarlyStopping{Metric: "valid/loss", Patience: 0, Mode: "auto"},
-			Threads:        1,
+			Threads:        0,
 			MaxAttempts:    3,
 		},
 		Eval: Eval{
@@ -182,7 +187,7 @@ var DefaultSeeds = []int{1}
 // defaultTree returns the defaults as the bottom configuration layer: the
 // typed defaults in YAML shape, without the task and the per-run seed.
 func defaultTree() map[string]any {
-	t := Defaults().tree()
+	t := Defaults().treeOf(false)
 	delete(t, "name")
 	delete(t, "task")
 	delete(t, "seed")
@@ -194,15 +199,19 @@ func defaultTree() map[string]any {
 	return t
 }
 
-// tree returns c as nested maps with the YAML keys and Go-typed leaves
-// (the shape of the canonical JSON).
-func (c Config) tree() map[string]any {
+// tree returns c as nested maps with the YAML keys and Go-typed leaves:
+// the canonical JSON, the run's identity (see structTree).
+func (c Config) tree() map[string]any { return c.treeOf(true) }
+
+// treeOf is tree; with canonical false, settings that are recorded with a
+// fixed value in the identity (identity:"fixed=V") hold their own value.
+func (c Config) treeOf(canonical bool) map[string]any {
 	t := map[string]any{
 		"name":  c.Name,
 		"task":  c.Task.Tree(),
 		"model": c.Model.tree(),
-		"train": structTree(c.Train),
-		"eval":  structTree(c.Eval),
+		"train": structTree(c.Train, canonical),
+		"eval":  structTree(c.Eval, canonical),
 		"seed":  c.Seed,
 	}
 	if len(c.Data) > 0 {

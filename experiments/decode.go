@@ -17,8 +17,12 @@ var pluginType = reflect.TypeFor[registry.Plugin]()
 // with Go-typed leaves; Plugin fields become their flat blocks. Fields
 // tagged identity:"-" are left out, and so are fields tagged
 // identity:"omitempty" while zero or empty (a key added later leaves the
-// identity of the runs that do not use it unchanged).
-func structTree(s any) map[string]any {
+// identity of the runs that do not use it unchanged). A field tagged
+// identity:"fixed=V" (an integer) is recorded as V whatever its value
+// when canonical is true (the run's identity): a setting that stopped
+// changing what a run computes keeps the identity of the runs stored with
+// V; otherwise (the defaults layer) it holds its value.
+func structTree(s any, canonical bool) map[string]any {
 	v := reflect.ValueOf(s)
 	t := v.Type()
 	out := make(map[string]any, t.NumField())
@@ -32,11 +36,21 @@ func structTree(s any) map[string]any {
 		if f.Tag.Get("identity") == "omitempty" && (fv.IsZero() || fv.Kind() == reflect.Slice && fv.Len() == 0) {
 			continue
 		}
+		if v, ok := strings.CutPrefix(f.Tag.Get("identity"), "fixed="); ok && canonical {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || !fv.CanInt() {
+				panic(fmt.Sprintf("experiments: field %s: bad identity tag %q", f.Name, f.Tag.Get("identity")))
+			}
+			fixed := reflect.New(f.Type).Elem()
+			fixed.SetInt(n)
+			out[key] = registry.PlainValue(fixed)
+			continue
+		}
 		switch {
 		case f.Type == pluginType:
 			out[key] = fv.Interface().(registry.Plugin).Tree()
 		case f.Type.Kind() == reflect.Struct:
-			out[key] = structTree(fv.Interface())
+			out[key] = structTree(fv.Interface(), canonical)
 		default:
 			out[key] = registry.PlainValue(fv)
 		}

@@ -27,7 +27,7 @@
 //	  teacher_forcing: 1.0            # probability of feeding the gold token, [0, 1]
 //	  label_smoothing: 0.0            # [0, 1)
 //	  early_stopping: {metric: valid/loss, patience: 0, mode: auto}
-//	  threads: 1                      # intra-op threads of one run
+//	  threads: 0                      # intra-op threads of one run; 0: what the executor leaves free
 //	  keep_checkpoints: false         # keep intermediate checkpoints of done runs
 //	  max_attempts: 3                 # attempts lost to dead workers before a run fails
 //	eval:
@@ -75,9 +75,14 @@
 // adam, the schedule to constant, the seeds to [1]. Train: batch_size 64,
 // steps 2000, epochs 0, clip 1.0, eval_every 250, log_every 25,
 // teacher_forcing 1.0, label_smoothing 0, early stopping off (metric
-// valid/loss, patience 0, mode auto), threads 1, keep_checkpoints false,
+// valid/loss, patience 0, mode auto), threads 0, keep_checkpoints false,
 // max_attempts 3 (these two are queue settings, outside the run's identity:
-// changing them does not make new runs). Eval: greedy decoding
+// changing them does not make new runs). threads 0 gives each run the
+// cores the executor leaves free: one run alone uses every core, a sweep
+// runs one run per core (runs.ExecOptions); results do not depend on the
+// number of threads, bit for bit, so it never changes a run's identity
+// either (its canonical JSON records threads 1 whatever the setting: the
+// identity runs had when it still counted). Eval: greedy decoding
 // (beam 5, length_penalty 0.6, temperature 1, top_k 0, top_p 1, max_len 0
 // meaning "chosen by the runner from the task"), max_examples 0 (the whole
 // test split), samples 8, attention_maps 4, valid_exact_match true,

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -367,6 +368,34 @@ func TestQueueSettingsOutsideIdentity(t *testing.T) {
 	}
 	got := loadErr(t, minimal, "train.max_attempts=0", "train.keep_checkpoints=1")
 	want := []string{"--set: train.keep_checkpoints: want bool, got int 1", "--set: train.max_attempts: must be in [1, 1000], got 0"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("errors = %q, want %q", got, want)
+	}
+}
+
+func TestThreadsOutsideIdentity(t *testing.T) {
+	// train.threads changes how fast a run goes, not what it computes
+	// (bit for bit: bench's TestThreadsBitwise), so the identity records
+	// threads 1 — what runs stored before the default became 0 have —
+	// whatever the setting, while the run's Config keeps the setting.
+	_, plain := mustLoad(t, minimal)
+	if got := plain[0].Config.Train.Threads; got != 0 {
+		t.Fatalf("default train.threads = %d, want 0", got)
+	}
+	if !strings.Contains(string(plain[0].Canonical), `"threads":1`) {
+		t.Fatalf("canonical JSON %s does not record threads 1", plain[0].Canonical)
+	}
+	for _, n := range []string{"1", "2", "64"} {
+		_, set := mustLoad(t, minimal, "train.threads="+n)
+		if set[0].Hash != plain[0].Hash || string(set[0].Canonical) != string(plain[0].Canonical) {
+			t.Errorf("train.threads=%s changed the run's identity: %s vs %s", n, set[0].Hash, plain[0].Hash)
+		}
+		if got := strconv.Itoa(set[0].Config.Train.Threads); got != n {
+			t.Errorf("train.threads=%s: Config has %s", n, got)
+		}
+	}
+	got := loadErr(t, minimal, "train.threads=-1")
+	want := []string{"--set: train.threads: must be in [0, 1024], got -1"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("errors = %q, want %q", got, want)
 	}

@@ -50,7 +50,7 @@ func TestReferenceIsTheFormat(t *testing.T) {
 	}
 	// Every leaf of train and eval, and every top-level key, is documented.
 	var params []Param
-	flatten("", map[string]any{"train": structTree(Defaults().Train), "eval": structTree(Defaults().Eval)}, &params)
+	flatten("", map[string]any{"train": structTree(Defaults().Train, false), "eval": structTree(Defaults().Eval, false)}, &params)
 	for _, p := range params {
 		key := p.Key
 		for _, site := range []string{"train.optimizer", "train.schedule"} {

@@ -7,6 +7,14 @@
 // the bars and log lines the CLI shows, and package bench the benchmark
 // harness.
 //
+// Execute shares the machine's cores between runs and threads: with
+// train.threads 0 (the default) it trains one run per core, no more runs
+// at once than there are to train, and gives the cores left over to each
+// run as intra-op threads (tensor.SetThreads) — a single run uses them
+// all; an explicit train.threads sets the threads, and the runs at once
+// are the cores divided by it (ExecOptions.Workers overrides either). The
+// number of threads never changes a run's results.
+//
 // # The queue
 //
 // The run store is the queue; there is no scheduler of attnlab's own.

@@ -19,10 +19,13 @@ import (
 
 // ExecOptions control Execute.
 type ExecOptions struct {
-	// Workers is the number of runs trained at once (default: the number of
-	// CPUs divided by the largest train.threads of the plan). Each run is
-	// single-threaded unless its train.threads asks for intra-op threads,
-	// which apply to the whole process.
+	// Workers is the number of runs trained at once. By default: with
+	// train.threads 0 (every run of the plan; the default), one per CPU but
+	// no more than there are runs to train, and the CPUs left over go to
+	// each run as intra-op threads — a single run uses the whole machine, a
+	// sweep runs one run per core; with explicit train.threads, the number
+	// of CPUs divided by the largest. Threads apply to the whole process
+	// (tensor.SetThreads) and never change what a run computes.
 	Workers int
 	// Version is attnlab's version, recorded with each run.
 	Version string
@@ -145,15 +148,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		return nil, err
 	}
 	plan := sub.Plan
-	// train.threads is intra-op parallelism for large matrix products; it is
-	// process-wide, so the workers share the cores with it.
-	threads := 1
-	for _, r := range plan {
-		threads = max(threads, r.Config.Train.Threads)
-	}
-	if opt.Workers <= 0 {
-		opt.Workers = max(1, runtime.NumCPU()/threads)
-	}
+	threads := execThreads(plan, sub.Runs, &opt, runtime.NumCPU())
 	if threads > 1 {
 		old := tensor.Threads()
 		tensor.SetThreads(threads)
@@ -488,4 +483,31 @@ func (s *storeRecorder) Progress(p Progress) {
 	if s.rep != nil {
 		s.rep.Update(p)
 	}
+}
+
+// execThreads returns the intra-op threads of an execution of plan (see
+// ExecOptions.Workers) and sets opt.Workers when it is not set: the largest
+// explicit train.threads, or, when every run asks for 0, the cpus divided
+// among the runs trained at once.
+func execThreads(plan []experiments.Run, recs []store.Run, opt *ExecOptions, cpus int) int {
+	explicit := 0
+	for _, r := range plan {
+		explicit = max(explicit, r.Config.Train.Threads)
+	}
+	if explicit > 0 {
+		if opt.Workers <= 0 {
+			opt.Workers = max(1, cpus/explicit)
+		}
+		return explicit
+	}
+	if opt.Workers <= 0 {
+		todo := 0
+		for _, r := range recs {
+			if r.Status != store.StatusDone && r.Status != store.StatusFailed {
+				todo++
+			}
+		}
+		opt.Workers = max(1, min(cpus, todo))
+	}
+	return max(1, cpus/opt.Workers)
 }

@@ -329,3 +329,46 @@ func TestFinishRunKeepsErrors(t *testing.T) {
 		t.Fatalf("finishRun of a missing run: err = %v, want one saying run 999 is not found", out.Err)
 	}
 }
+
+func TestExecThreads(t *testing.T) {
+	plan := func(threads ...int) []experiments.Run {
+		var p []experiments.Run
+		for _, n := range threads {
+			var r experiments.Run
+			r.Config.Train.Threads = n
+			p = append(p, r)
+		}
+		return p
+	}
+	recs := func(statuses ...store.Status) []store.Run {
+		var rs []store.Run
+		for _, s := range statuses {
+			rs = append(rs, store.Run{Status: s})
+		}
+		return rs
+	}
+	q, d, f := store.StatusQueued, store.StatusDone, store.StatusFailed
+	for _, tc := range []struct {
+		name                 string
+		plan                 []experiments.Run
+		recs                 []store.Run
+		workers, cpus        int
+		wantThreads, wantWks int
+	}{
+		{"one run uses the machine", plan(0), recs(q), 0, 8, 8, 1},
+		{"a sweep runs one run per core", plan(0, 0, 0, 0), recs(q, q, q, q), 0, 2, 1, 2},
+		{"few runs share the cores", plan(0, 0, 0), recs(q, q, q), 0, 8, 2, 3},
+		{"done and failed runs do not count", plan(0, 0, 0), recs(d, q, f), 0, 4, 4, 1},
+		{"nothing to train", plan(0), recs(d), 0, 4, 4, 1},
+		{"--workers leaves the rest", plan(0, 0), recs(q, q), 2, 8, 4, 2},
+		{"explicit threads", plan(2, 1), recs(q, q), 0, 8, 2, 4},
+		{"explicit beats auto", plan(0, 3), recs(q, q), 0, 2, 3, 1},
+		{"explicit with --workers", plan(1), recs(q), 3, 2, 1, 3},
+	} {
+		opt := ExecOptions{Workers: tc.workers}
+		got := execThreads(tc.plan, tc.recs, &opt, tc.cpus)
+		if got != tc.wantThreads || opt.Workers != tc.wantWks {
+			t.Errorf("%s: %d threads, %d workers; want %d, %d", tc.name, got, opt.Workers, tc.wantThreads, tc.wantWks)
+		}
+	}
+}
