@@ -140,7 +140,6 @@ func decodeTranslation(res *DecodeResult, variant string, opt DecodeOptions) (*D
 }
 
 func decodeLM(res *DecodeResult, cache bool, opt DecodeOptions) (*DecodeResult, error) {
-	const vocab, ctx = 65, 512
 	prompt, gen := opt.Prompt, opt.New
 	if prompt <= 0 {
 		prompt = 64
@@ -148,23 +147,18 @@ func decodeLM(res *DecodeResult, cache bool, opt DecodeOptions) (*DecodeResult, 
 	if gen <= 0 {
 		gen = 448
 	}
-	m, err := models.New("lm-transformer", map[string]any{"d_model": 128, "ff": 512, "decoder_layers": 4, "dropout": 0.0,
-		"norm": "pre", "positions": "learned", "activation": "gelu", "tie_embeddings": true, "max_len": ctx},
-		models.Spec{TgtVocab: vocab, MaxLen: ctx, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4}}})
+	m, b, err := newW6GPT(prompt)
 	if err != nil {
-		return nil, fmt.Errorf("bench: W6 model: %w", err)
+		return nil, err
 	}
-	rng := tensor.NewRNG(6)
-	m.Init(rng.Split())
 	// lm-cache: each step runs the new token over the key/value caches;
 	// lm-nocache: the whole prefix is re-run at every step.
-	m.(*models.Transformer).UseKVCache(cache)
+	m.UseKVCache(cache)
+	if testHookLM != nil {
+		testHookLM(m)
+	}
 	layers.SetTraining(false, m)
 	defer tensor.Freeze(layers.Tensors(m.Params())...)()
-	b := &seq.Batch{Size: 1, T: prompt, In: make([]int, prompt), Out: make([]int, prompt), TgtLen: []int{prompt}}
-	for i := range b.In {
-		b.In[i] = 3 + rng.IntN(vocab-3)
-	}
 	cpu0 := cpuSeconds()
 	start := time.Now()
 	hs, err := models.Decode(m, b, models.DecodeOptions{Strategy: "greedy", MaxLen: gen, MinLen: gen})
@@ -177,4 +171,27 @@ func decodeLM(res *DecodeResult, cache bool, opt DecodeOptions) (*DecodeResult, 
 	res.Count, res.Unit = len(hs[0].Tokens), "tokens/s"
 	res.PerSec = float64(res.Count) / res.Seconds
 	return res, nil
+}
+
+// testHookLM, when set (by tests), sees the lm-* GPT just before it
+// decodes: TestW6LMCacheIsUsed counts the rows its layers run.
+var testHookLM func(*models.Transformer)
+
+// newW6GPT returns W6's GPT (the W4 GPT with a 512-token context),
+// initialised from seed 6, and a random prompt of the given length.
+func newW6GPT(prompt int) (*models.Transformer, *seq.Batch, error) {
+	const vocab, ctx = 65, 512
+	m, err := models.New("lm-transformer", map[string]any{"d_model": 128, "ff": 512, "decoder_layers": 4, "dropout": 0.0,
+		"norm": "pre", "positions": "learned", "activation": "gelu", "tie_embeddings": true, "max_len": ctx},
+		models.Spec{TgtVocab: vocab, MaxLen: ctx, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 4}}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: W6 model: %w", err)
+	}
+	rng := tensor.NewRNG(6)
+	m.Init(rng.Split())
+	b := &seq.Batch{Size: 1, T: prompt, In: make([]int, prompt), Out: make([]int, prompt), TgtLen: []int{prompt}}
+	for i := range b.In {
+		b.In[i] = 3 + rng.IntN(vocab-3)
+	}
+	return m.(*models.Transformer), b, nil
 }

@@ -73,7 +73,7 @@ func (g *Gates) HiddenSize() int { return g.Hidden }
 
 // project returns x·W_ih + b.
 func (g *Gates) project(x *tensor.Tensor) *tensor.Tensor {
-	return tensor.Add(tensor.MatMul(x, g.WIH.Tensor), g.B.Tensor)
+	return tensor.Linear(x, g.WIH.Tensor, g.B.Tensor) // the bias added in the product's epilogue
 }
 
 // step is Cell.Step of a fused cell: the cell's sequence kernel over one

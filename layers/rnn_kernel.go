@@ -304,9 +304,13 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 		hprev = buf.get(steps * bh)
 		acts = buf.get(steps * bs * 4 * hs)
 	} else {
-		acts = make([]float32, bs*4*hs)
+		// Without gradients (decoding: one step per call) the step's
+		// temporaries come from tensor's free lists, not fresh memory.
+		acts = tensor.Scratch(bs * 4 * hs)
+		defer tensor.Recycle(acts)
 	}
-	hw := make([]float32, bs*g)
+	hw := tensor.Scratch(bs * g)
+	defer tensor.Recycle(hw)
 	xw, whh, bhn := a.xw.Data, a.whh.Data, a.bhn.Data
 	for s := 0; s < steps; s++ {
 		t := r.timeOf(s)
@@ -328,9 +332,7 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 			// r, z = σ(x + h·W) over both blocks at once; then
 			// n = tanh(x_n + r⊙(h·W_n + b_hn)).
 			rz := row[:2*hs]
-			for j := range rz {
-				rz[j] = x[j] + hr[j]
-			}
+			tensor.AddSlice(rz, x[:2*hs], hr[:2*hs])
 			tensor.SigmoidSlice(rz, rz)
 			for j := range hb {
 				hn := hr[2*hs+j] + bhn[j]
