@@ -184,16 +184,19 @@ func linearAttend(c *call, ops linearOperands, f int, elu, weights bool) (ctx, w
 // (random signs defeat branch prediction): at x = ±0 both sides give 1.
 func eluRow(y, d, x []float32) {
 	tensor.ExpSlice(y, x)
+	k := eluSelect(y, d, x)
 	y = y[:len(x)]
 	if d == nil {
-		for i, v := range x {
+		for i := k; i < len(x); i++ {
+			v := x[i]
 			neg := uint32(int32(math.Float32bits(v)) >> 31)
 			y[i] = math.Float32frombits(math.Float32bits(y[i])&neg | math.Float32bits(v+1)&^neg)
 		}
 		return
 	}
 	d = d[:len(x)]
-	for i, v := range x {
+	for i := k; i < len(x); i++ {
+		v := x[i]
 		neg := uint32(int32(math.Float32bits(v)) >> 31)
 		e := math.Float32bits(y[i]) & neg
 		y[i] = math.Float32frombits(e | math.Float32bits(v+1)&^neg)
@@ -210,7 +213,8 @@ func eluGradRow(dst, g, add, fx, x []float32) {
 	dst, g, fx = dst[:len(x)], g[:len(x)], fx[:len(x)]
 	if add != nil {
 		add = add[:len(x)]
-		for i, v := range x {
+		for i := eluGradSIMD(dst, g, add, fx, x); i < len(x); i++ {
+			v := x[i]
 			neg := uint32(int32(math.Float32bits(v)) >> 31)
 			d := math.Float32frombits(math.Float32bits(fx[i])&neg | one&^neg)
 			dst[i] += (g[i] + add[i]) * d
@@ -539,12 +543,16 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 				}
 				gi := out.Grad[r*ldo+hh*dv:][:dv]
 				oi := out.Data[r*ldo+hh*dv:][:dv]
+				fqi := a.fq[r*ldf+hh*f:][:f]
+				if wantK && gq.data != nil && a.dq != nil &&
+					qGradSIMD(gi, oi, fqi, dz[hh*f:][:f], df[i*ldf+hh*f:][:f], z[hh*f:][:f], a.dq[r*ldf+hh*f:][:f], gq.row(r, ldf)[hh*f:][:f], 1/den) {
+					continue
+				}
 				var dot float64
 				for x, gx := range gi {
 					dot += float64(gx * oi[x])
 				}
 				c := float32(dot)
-				fqi := a.fq[r*ldf+hh*f:][:f]
 				if wantK {
 					axpy(dz[hh*f:][:f], -c, fqi)
 				}

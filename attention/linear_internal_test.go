@@ -3,6 +3,8 @@ package attention
 import (
 	"math"
 	"testing"
+
+	"github.com/attnlab/attnlab/tensor"
 )
 
 // TestEluRow: φ = elu + 1 and φ' from the branch-free kernel equal the
@@ -39,4 +41,63 @@ func TestEluRow(t *testing.T) {
 
 func close32(a, b float32) bool {
 	return a == b || math.Abs(float64(a-b)) <= 1e-6*math.Abs(float64(b))
+}
+
+// TestLinearKernelsSIMD: the AVX-512 kernels of the elementwise passes
+// give the Go loops' results (φ and φ' exactly; the fused multiply-adds
+// within float32 rounding), on lengths with and without a tail.
+func TestLinearKernelsSIMD(t *testing.T) {
+	if !linearAVX512 {
+		t.Skip("no AVX-512 on this CPU: the Go loops are the only kernels")
+	}
+	defer func(on bool) { linearAVX512 = on }(linearAVX512)
+	rng := tensor.NewRNG(3)
+	for _, n := range []int{16, 35, 64, 128} {
+		x := rng.Normal(tensor.New(n), 0, 2).Data
+		x[0], x[1], x[n-1] = 0, float32(math.Copysign(0, -1)), 100
+		g, add, o := rng.Normal(tensor.New(n), 0, 1).Data, rng.Normal(tensor.New(n), 0, 1).Data, rng.Normal(tensor.New(n), 0, 1).Data
+		run := func(simd bool) (y, d, y2, dst []float32) {
+			linearAVX512 = simd
+			y, d, y2, dst = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+			eluRow(y, d, x)
+			eluRow(y2, nil, x)
+			copy(dst, o)
+			eluGradRow(dst, g, add, y, x)
+			return
+		}
+		y, d, y2, dst := run(true)
+		wy, wd, _, wdst := run(false)
+		for i := range x {
+			if y[i] != wy[i] || d[i] != wd[i] || y2[i] != wy[i] || !close32(dst[i], wdst[i]) {
+				t.Fatalf("n=%d, x=%g: SIMD φ %g (%g) φ' %g grad %g; Go %g, %g, %g", n, x[i], y[i], y2[i], d[i], dst[i], wy[i], wd[i], wdst[i])
+			}
+		}
+	}
+	// One head of the non-causal q gradient: SIMD against the formula.
+	linearAVX512 = true
+	for _, n := range []int{16, 32} {
+		v := func() []float32 { return rng.Normal(tensor.New(n), 0, 1).Data }
+		gi, oi, fq, dz, df, z, dq, gq := v(), v(), v(), v(), v(), v(), v(), v()
+		wantDz, wantGq := append([]float32(nil), dz...), append([]float32(nil), gq...)
+		const inv = 0.37
+		var c float32
+		for i := range gi {
+			c += gi[i] * oi[i]
+		}
+		for i := range fq {
+			wantDz[i] -= c * fq[i]
+			wantGq[i] += (df[i] - c*z[i]) * inv * dq[i]
+		}
+		if !qGradSIMD(gi, oi, fq, dz, df, z, dq, gq, inv) {
+			t.Fatalf("n=%d: qGradSIMD declined", n)
+		}
+		for i := range dz {
+			if math.Abs(float64(dz[i]-wantDz[i])) > 1e-5 || math.Abs(float64(gq[i]-wantGq[i])) > 1e-5 {
+				t.Fatalf("n=%d, %d: dz %g gq %g, want %g %g", n, i, dz[i], gq[i], wantDz[i], wantGq[i])
+			}
+		}
+	}
+	if qGradSIMD(make([]float32, 8), nil, make([]float32, 16), nil, nil, nil, nil, nil, 1) {
+		t.Fatal("qGradSIMD took value and feature sizes that differ")
+	}
 }

@@ -1,6 +1,7 @@
 package attention_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/attnlab/attnlab/attention"
@@ -13,19 +14,22 @@ import (
 // variant that gets it split; and the in-place path passes the gradient
 // check, causal and not, with key padding and several heads.
 func TestAttendPacked(t *testing.T) {
-	const b, n, heads, hd = 2, 6, 2, 3
+	const b, n, heads = 2, 6, 2
 	for _, tc := range []struct {
 		variant string
 		params  map[string]any
 		causal  bool
 		rope    bool
+		hd      int
 	}{
-		{"linear", nil, false, false},
-		{"linear", nil, true, false},
-		{"linear", nil, false, true},
-		{"scaled-dot", nil, false, false},
+		{"linear", nil, false, false, 3},
+		{"linear", nil, false, false, 16}, // the AVX-512 kernels' sizes
+		{"linear", nil, true, false, 3},
+		{"linear", nil, true, false, 16},
+		{"linear", nil, false, true, 3},
+		{"scaled-dot", nil, false, false, 3},
 	} {
-		name := tc.variant
+		name := fmt.Sprintf("%s/d=%d", tc.variant, tc.hd)
 		if tc.causal {
 			name += "/causal"
 		}
@@ -33,7 +37,7 @@ func TestAttendPacked(t *testing.T) {
 			name += "/rope"
 		}
 		t.Run(name, func(t *testing.T) {
-			d := attention.Dims{Query: hd, Key: hd, Value: hd, Heads: heads, Causal: tc.causal}
+			d := attention.Dims{Query: tc.hd, Key: tc.hd, Value: tc.hd, Heads: heads, Causal: tc.causal}
 			if tc.rope {
 				d.Positions, _ = attention.NewPositions(attention.PositionsRoPE, tc.causal)
 				d.Query, d.Key = 4, 4

@@ -1,0 +1,152 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX-512 kernels of linear attention's elementwise passes (see
+// linear_amd64.go). n is a multiple of 16.
+
+DATA linOne<>+0(SB)/4, $0x3f800000
+GLOBL linOne<>(SB), RODATA|NOPTR, $4
+
+// func eluSel512(y, d, x *float32, n int)
+// y holds eˣ on entry: y = x > 0 ? x+1 : eˣ, d = x > 0 ? 1 : eˣ.
+TEXT ·eluSel512(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ d+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	VBROADCASTSS linOne<>(SB), Z30
+	VPXORD Z31, Z31, Z31
+eluSel512_loop:
+	CMPQ CX, $16
+	JL eluSel512_done
+	VMOVUPS (SI), Z0
+	VMOVUPS (DI), Z1
+	VCMPPS $0x1e, Z31, Z0, K1
+	VADDPS Z30, Z0, Z2
+	VMOVAPS Z1, Z3
+	VMOVAPS Z30, K1, Z3
+	VMOVAPS Z2, K1, Z1
+	VMOVUPS Z1, (DI)
+	VMOVUPS Z3, (DX)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP eluSel512_loop
+eluSel512_done:
+	VZEROUPPER
+	RET
+
+// func eluSelY512(y, x *float32, n int)
+// y holds eˣ on entry: y = x > 0 ? x+1 : eˣ.
+TEXT ·eluSelY512(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS linOne<>(SB), Z30
+	VPXORD Z31, Z31, Z31
+eluSelY512_loop:
+	CMPQ CX, $16
+	JL eluSelY512_done
+	VMOVUPS (SI), Z0
+	VMOVUPS (DI), Z1
+	VCMPPS $0x1e, Z31, Z0, K1
+	VADDPS Z30, Z0, Z2
+	VMOVAPS Z2, K1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP eluSelY512_loop
+eluSelY512_done:
+	VZEROUPPER
+	RET
+
+// func eluGrad512(dst, gr, add, fx, x *float32, n int)
+// dst += (g + add) ⊙ (x > 0 ? 1 : fx).
+TEXT ·eluGrad512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ gr+8(FP), AX
+	MOVQ add+16(FP), BX
+	MOVQ fx+24(FP), DX
+	MOVQ x+32(FP), SI
+	MOVQ n+40(FP), CX
+	VBROADCASTSS linOne<>(SB), Z30
+	VPXORD Z31, Z31, Z31
+eluGrad512_loop:
+	CMPQ CX, $16
+	JL eluGrad512_done
+	VMOVUPS (SI), Z0
+	VCMPPS $0x1e, Z31, Z0, K1
+	VMOVUPS (DX), Z1
+	VMOVAPS Z30, K1, Z1
+	VMOVUPS (AX), Z2
+	VADDPS (BX), Z2, Z2
+	VMOVUPS (DI), Z3
+	VFMADD231PS Z2, Z1, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, AX
+	ADDQ $64, BX
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP eluGrad512_loop
+eluGrad512_done:
+	VZEROUPPER
+	RET
+
+// func qGrad512(gr, o, fq, dz, df, z, dq, gq *float32, n int, inv float32)
+// c = g·o; dz -= c·fq; gq += (df − c·z)·inv ⊙ dq.
+TEXT ·qGrad512(SB), NOSPLIT, $0-76
+	MOVQ gr+0(FP), AX
+	MOVQ o+8(FP), BX
+	MOVQ fq+16(FP), SI
+	MOVQ dz+24(FP), DI
+	MOVQ df+32(FP), R8
+	MOVQ z+40(FP), R9
+	MOVQ dq+48(FP), R10
+	MOVQ gq+56(FP), R11
+	MOVQ n+64(FP), CX
+	VBROADCASTSS inv+72(FP), Z29
+	VPXORD Z0, Z0, Z0
+	MOVQ CX, DX
+	XORQ R12, R12
+qGrad512_dot:
+	CMPQ DX, $16
+	JL qGrad512_sum
+	VMOVUPS (AX)(R12*1), Z1
+	VFMADD231PS (BX)(R12*1), Z1, Z0
+	ADDQ $64, R12
+	SUBQ $16, DX
+	JMP qGrad512_dot
+qGrad512_sum:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VBROADCASTSS X0, Z28
+	XORQ R12, R12
+qGrad512_loop:
+	CMPQ CX, $16
+	JL qGrad512_done
+	VMOVUPS (DI)(R12*1), Z1
+	VFNMADD231PS (SI)(R12*1), Z28, Z1
+	VMOVUPS Z1, (DI)(R12*1)
+	VMOVUPS (R8)(R12*1), Z2
+	VFNMADD231PS (R9)(R12*1), Z28, Z2
+	VMULPS Z29, Z2, Z2
+	VMOVUPS (R11)(R12*1), Z3
+	VFMADD231PS (R10)(R12*1), Z2, Z3
+	VMOVUPS Z3, (R11)(R12*1)
+	ADDQ $64, R12
+	SUBQ $16, CX
+	JMP qGrad512_loop
+qGrad512_done:
+	VZEROUPPER
+	RET

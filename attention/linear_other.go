@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package attention
+
+// linearAVX512 is false off amd64: the Go loops run.
+var linearAVX512 = false
+
+func eluSelect(y, d, x []float32) int                                   { return 0 }
+func eluGradSIMD(dst, g, add, fx, x []float32) int                      { return 0 }
+func qGradSIMD(g, o, fq, dz, df, z, dq, gq []float32, inv float32) bool { return false }
