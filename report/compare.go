@@ -505,7 +505,8 @@ func chooseMetrics(sel *selection, want []string) ([]string, error) {
 }
 
 // resolveMetric finds metric m among the selected runs' summary keys:
-// equal, or a unique suffix after a '/'.
+// equal, or a unique suffix after a '/'. An unknown or ambiguous m is an
+// error matching ErrKey.
 func resolveMetric(sel *selection, m, what string) (string, error) {
 	known := sel.summaryKeys()
 	if slices.Contains(known, m) {
@@ -516,11 +517,11 @@ func resolveMetric(sel *selection, m, what string) (string, error) {
 	case len(hits) == 1:
 		return hits[0], nil
 	case len(hits) > 1:
-		return "", fmt.Errorf("report: %s %q is ambiguous (%s)", what, m, strings.Join(hits, ", "))
+		return "", keyErrorf("report: %s %q is ambiguous (%s)", what, m, strings.Join(hits, ", "))
 	case len(known) == 0:
-		return "", fmt.Errorf("report: unknown %s %q: the selected runs have no summaries", what, m)
+		return "", keyErrorf("report: unknown %s %q: the selected runs have no summaries", what, m)
 	}
-	return "", fmt.Errorf("report: unknown %s %q (the selected runs have: %s)", what, m, strings.Join(known, ", "))
+	return "", keyErrorf("report: unknown %s %q (the selected runs have: %s)", what, m, strings.Join(known, ", "))
 }
 
 // MatchMetric finds metric m among known keys (a run's summaries or logged

@@ -96,7 +96,7 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 			}
 		}
 		if len(missing) > 0 {
-			return nil, nil, fmt.Errorf("report: --by %s would put runs with different %s in one row: add %s to --by, or to --pool to average over %s",
+			return nil, nil, keyErrorf("report: --by %s would put runs with different %s in one row: add %s to --by, or to --pool to average over %s",
 				strings.Join(q.By, ","), strings.Join(missing, " and "), them(len(missing)), them(len(missing)))
 		}
 	}

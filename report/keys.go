@@ -13,9 +13,10 @@ import (
 )
 
 // ErrKey is matched (errors.Is) by the errors about a key given in a
-// query — Where, By, Pool, Baseline — that names no key of the selected
-// runs, several of them, or nothing: a mistake in the command line, which
-// the CLI reports as a usage error (exit 2).
+// query — Where, By, Pool, Baseline, Metrics, Sort — that names no key of
+// the selected runs, several of them, or nothing, and by a By that would
+// put runs of different settings in one row: mistakes in the command line,
+// which the CLI reports as usage errors (exit 2).
 var ErrKey = errors.New("report: unknown or ambiguous key")
 
 // keyError is an error about a key: its message as is, matching ErrKey.

@@ -87,7 +87,7 @@ func exitCode(err error, ran bool) int {
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce), errors.Is(err, safeout.ErrRefused),
-		errors.Is(err, report.ErrKey): // --where, --by, --pool, --baseline naming no key
+		errors.Is(err, report.ErrKey): // --where, --by, --pool, --baseline, --metrics, --sort naming no key; --by pooling settings
 		return exitUsage
 	}
 	return exitFailure

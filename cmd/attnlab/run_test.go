@@ -230,7 +230,7 @@ func TestRunEarlierVersions(t *testing.T) {
 			}
 		}
 		by := attnlab(t, "compare", "tiny", "--db", db, "--by", "attention.name", "-f", format)
-		wantError(t, by, exitFailure, "--by attention.name would put runs with different train.steps (20, 30) in one row", "--pool")
+		wantError(t, by, exitUsage, "--by attention.name would put runs with different train.steps (20, 30) in one row", "--pool")
 	}
 	pooled := attnlab(t, "compare", "tiny", "--db", db, "--by", "attention.name", "--pool", "steps", "--width", "200")
 	wantOK(t, pooled)
