@@ -309,15 +309,33 @@ func (b *Bug) Unwrap() error {
 	return err
 }
 
+// finishRun ends the run with status and err (its message) and returns
+// the outcome with the run as recorded.
 func finishRun(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, status store.Status, err error) Outcome {
-	msg := ""
+	return finishRunWith(ctx, st, owner, out, status, err, store.Ending{})
+}
+
+// finishRunWith is finishRun that also writes end's summaries and drops
+// end's artifact kinds, in the one transaction of store.FinishRun. When
+// that fails for another reason than a lost run or database, the run is
+// recorded as failed with the error (its summaries could not be kept).
+func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, status store.Status, err error, end store.Ending) Outcome {
+	end.Status, end.Error = status, ""
 	if err != nil {
-		msg = err.Error()
+		end.Error = err.Error()
+	}
+	r, ferr := st.FinishRun(ctx, out.Run.ID, owner, end)
+	if ferr != nil && (len(end.Summaries) > 0 || len(end.DropKinds) > 0) &&
+		!errors.Is(ferr, store.ErrNotOwner) && !errors.Is(ferr, store.ErrDatabaseGone) && !errors.Is(ferr, store.ErrNotFound) {
+		status, err = store.StatusFailed, ferr
+		r, ferr = st.FinishRun(ctx, out.Run.ID, owner, store.Ending{Status: status, Error: err.Error()})
 	}
 	out.Status, out.Err = status, err
-	if ferr := st.Finish(ctx, out.Run.ID, owner, status, msg); ferr != nil {
-		out.Err = errors.Join(err, ferr)
+	if ferr == nil {
+		out.Run = r
+		return out
 	}
+	out.Err = errors.Join(err, ferr)
 	r, gerr := st.RunByID(ctx, out.Run.ID)
 	if gerr != nil {
 		out.Err = errors.Join(out.Err, gerr)

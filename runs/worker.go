@@ -387,6 +387,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		err = cause
 	}
 	status := store.StatusDone
+	var end store.Ending
 	switch {
 	case errors.Is(err, store.ErrDatabaseGone):
 		out.Status, out.Err = store.StatusFailed, err
@@ -395,25 +396,21 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		}
 		return out // nothing more can be stored
 	case err == nil:
-		if perr := st.PutSummaries(bg, rec.ID, res.Summaries); perr != nil {
-			status, err = store.StatusFailed, perr
+		end.Summaries = res.Summaries
+		if !rec.KeepCheckpoints {
+			// The final weights stay; the intermediate checkpoint is no
+			// longer needed (train.keep_checkpoints keeps it).
+			end.DropKinds = []string{artifact.KindCheckpoint}
 		}
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		status, err = store.StatusInterrupted, errors.New(HandedBack)
 	default:
 		status = store.StatusFailed
 	}
-	out = finishRun(bg, st, owner, out, status, err)
-	if out.Status == store.StatusDone && out.Err == nil && !rec.KeepCheckpoints {
-		// The final weights stay; the intermediate checkpoint is no longer
-		// needed (train.keep_checkpoints keeps it).
-		if _, derr := st.DeleteArtifacts(bg, rec.ID, artifact.KindCheckpoint); derr != nil && errors.Is(derr, store.ErrDatabaseGone) {
-			out.Err = derr
-		}
-	}
+	out = finishRunWith(bg, st, owner, out, status, err, end)
 	out.Cost.Finish = time.Since(finishStart)
 	if rr != nil {
-		rr.End(status, err)
+		rr.End(out.Status, out.Err)
 	}
 	return out
 }

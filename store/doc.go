@@ -92,8 +92,9 @@
 // the heartbeat rule (with staleAfter 0, it is never taken over). Taking a stale run counts a lost
 // attempt (runs.lost); when a run's lost attempts reach its max_attempts it
 // is failed with an error that says so instead. The owner calls Heartbeat
-// periodically and Finish at the end; both fail with ErrNotOwner if the run
-// was reclaimed meanwhile. Finish with status interrupted hands the run
+// periodically and Finish at the end — FinishRun writes the run's summaries
+// and drops its checkpoint in the same transaction, all or nothing — and
+// both fail with ErrNotOwner if the run was reclaimed meanwhile. Finish with status interrupted hands the run
 // back to the queue: the next claim resumes it from its checkpoint. The
 // claim reports the previous status, so the executor knows to resume from a
 // checkpoint (and to call TruncateMetrics with the checkpoint's step).

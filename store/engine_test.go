@@ -28,6 +28,7 @@ var engineTests = []struct {
 	{"EnsureRuns", testEnsureRuns},
 	{"Claim", testClaim},
 	{"HeartbeatAndFinishNeedTheOwner", testHeartbeatAndFinishNeedTheOwner},
+	{"FinishRunIsOneTransaction", testFinishRunIsOneTransaction},
 	{"RunRef", testRunRef},
 	{"RunByIDBeatsHashPrefix", testRunByIDBeatsHashPrefix},
 	{"RunNames", testRunNames},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -453,25 +454,100 @@ func (s *Store) Heartbeat(ctx context.Context, runID int64, owner Owner) error {
 // the outcome of the attempt that replaced it. To record an interruption
 // after the context was cancelled, pass context.WithoutCancel(ctx).
 // An interrupted run is back in the queue: Claim and ClaimNext take it and
-// it resumes from its last checkpoint.
+// it resumes from its last checkpoint. FinishRun also writes the run's
+// summaries and drops artifacts, in the same transaction.
 func (s *Store) Finish(ctx context.Context, runID int64, owner Owner, status Status, errMsg string) error {
-	switch status {
+	_, err := s.finish(ctx, runID, owner, Ending{Status: status, Error: errMsg}, false)
+	return err
+}
+
+// Ending is how a run ends, for FinishRun.
+type Ending struct {
+	Status Status // done, failed or interrupted
+	Error  string // why it failed or was interrupted
+	// Summaries are written with the ending (a key the run has is
+	// replaced), as PutSummaries writes them.
+	Summaries map[string]float64
+	// DropKinds are the kinds of artifacts deleted with the ending (a done
+	// run's checkpoint).
+	DropKinds []string
+}
+
+// FinishRun is Finish that also writes e's summaries and deletes the run's
+// artifacts of e.DropKinds, all in one transaction — on PostgreSQL one
+// transaction where the three steps took three — and returns the run as
+// recorded. It writes nothing at all when it fails: when the run is not
+// running under owner (ErrNotOwner), a stale worker's summaries never reach
+// the run that another worker took over.
+func (s *Store) FinishRun(ctx context.Context, runID int64, owner Owner, e Ending) (Run, error) {
+	return s.finish(ctx, runID, owner, e, true)
+}
+
+// summariesPerInsert is how many summary rows one INSERT carries (3 bound
+// values each).
+const summariesPerInsert = 256
+
+func (s *Store) finish(ctx context.Context, runID int64, owner Owner, e Ending, readBack bool) (Run, error) {
+	switch e.Status {
 	case StatusDone, StatusFailed, StatusInterrupted:
 	default:
-		return fmt.Errorf("store: finish run %d: status %q is not done, failed or interrupted", runID, status)
+		return Run{}, fmt.Errorf("store: finish run %d: status %q is not done, failed or interrupted", runID, e.Status)
 	}
+	keys := make([]string, 0, len(e.Summaries))
+	for k := range e.Summaries {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	now, nowArgs := s.nowSQL()
+	var r Run
 	err := s.write(ctx, func(tx *Tx) error {
-		args := append([]any{string(status), errMsg}, nowArgs...)
+		args := append([]any{string(e.Status), e.Error}, nowArgs...)
 		args = append(args, nowArgs...)
-		return s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET status = ?, error = ?, finished = `+now+`, heartbeat = `+now+`
+		err := s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET status = ?, error = ?, finished = `+now+`, heartbeat = `+now+`
 			WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`,
 			append(args, runID, owner.Host, owner.PID)...)
+		if err != nil {
+			return err
+		}
+		for rest := keys; len(rest) > 0; {
+			n := min(len(rest), summariesPerInsert)
+			args := make([]any, 0, 3*n)
+			for _, k := range rest[:n] {
+				args = append(args, runID, k, floatArg(e.Summaries[k]))
+			}
+			if _, err := tx.ExecContext(ctx, summaryInsert(n), args...); err != nil {
+				return fmt.Errorf("put summaries: %w", err)
+			}
+			rest = rest[n:]
+		}
+		for _, kind := range e.DropKinds {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM artifacts WHERE run_id = ? AND kind = ?`, runID, kind); err != nil {
+				return fmt.Errorf("delete %s artifacts: %w", kind, err)
+			}
+		}
+		if readBack {
+			r, err = runByID(ctx, tx, runID)
+		}
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: finish run %d: %w", runID, err)
+		return Run{}, fmt.Errorf("store: finish run %d: %w", runID, err)
 	}
-	return nil
+	return r, nil
+}
+
+// summaryInsert returns the upsert of n summary rows.
+func summaryInsert(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO summaries (run_id, key, value) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?)")
+	}
+	b.WriteString(" ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value")
+	return b.String()
 }
 
 // updateOwned runs an UPDATE guarded by the owner and explains a miss.

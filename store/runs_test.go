@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -584,4 +586,91 @@ func testInvalidArguments(t *testing.T) {
 	if _, err := s.Claim(ctx, 1, CurrentOwner("test"), 0); err != nil {
 		t.Errorf("Claim with CurrentOwner: %v", err)
 	}
+}
+
+// testFinishRunIsOneTransaction: FinishRun writes the ending, the summaries
+// and the dropped artifacts together, or nothing: a stale owner's ending
+// leaves the run, its summaries and its checkpoint as the new owner has
+// them.
+func testFinishRunIsOneTransaction(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return t0 }
+	id := addExperiment(t, s, "e", 1)[0].ID
+	a, b := Owner{Host: "a", PID: 1}, Owner{Host: "b", PID: 2}
+	claimAs(a)(t, s, id)
+	for _, kind := range []string{"checkpoint", "model"} {
+		if err := s.PutArtifact(ctx, id, kind, kind+".bin", []byte(kind)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutSummaries(ctx, id, map[string]float64{"test/loss": 9}); err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return t0.Add(5 * time.Minute) }
+	if res, err := s.Claim(ctx, id, b, time.Minute); err != nil || !res.Claimed {
+		t.Fatalf("Claim by b = %+v, %v; want claimed", res, err)
+	}
+	check := func(when string, status Status, sums map[string]float64, kinds ...string) {
+		t.Helper()
+		r, err := s.RunByID(ctx, id)
+		if err != nil || r.Status != status {
+			t.Fatalf("%s: run %+v, %v; want %s", when, r, err, status)
+		}
+		all, err := s.Summaries(ctx, []int64{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := sameSummaries(all[id], sums); d != "" {
+			t.Errorf("%s: summaries %v, want %v", when, all[id], sums)
+		}
+		infos, err := s.Artifacts(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, i := range infos {
+			got = append(got, i.Kind)
+		}
+		if !slices.Equal(got, kinds) {
+			t.Errorf("%s: artifact kinds %v, want %v", when, got, kinds)
+		}
+	}
+	end := Ending{Status: StatusDone, Summaries: map[string]float64{"test/loss": 1, "test/bleu": 50}, DropKinds: []string{"checkpoint"}}
+	if _, err := s.FinishRun(ctx, id, a, end); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("FinishRun by the stale owner = %v, want ErrNotOwner", err)
+	}
+	check("after the stale owner's FinishRun", StatusRunning, map[string]float64{"test/loss": 9}, "checkpoint", "model")
+
+	many := map[string]float64{"test/loss": 2, "test/ppl": math.NaN(), "test/x": math.Inf(1)}
+	for i := range 300 { // more than one INSERT carries
+		many[fmt.Sprintf("test/k%03d", i)] = float64(i)
+	}
+	r, err := s.FinishRun(ctx, id, b, Ending{Status: StatusDone, Summaries: many, DropKinds: []string{"checkpoint"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != id || r.Status != StatusDone || r.Host != "b" || !r.Finished.Equal(t0.Add(5*time.Minute)) {
+		t.Errorf("FinishRun returned %+v, want run %d done by b at t0+5m", r, id)
+	}
+	check("after FinishRun", StatusDone, many, "model")
+	if _, err := s.FinishRun(ctx, id, b, Ending{Status: StatusRunning}); err == nil {
+		t.Error("FinishRun with status running succeeded")
+	}
+}
+
+// sameSummaries returns "" when got and want hold the same keys and values
+// (NaN equal to NaN), else a key that differs.
+func sameSummaries(got, want map[string]float64) string {
+	if len(got) != len(want) {
+		return "(count)"
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok || (g != w && !(math.IsNaN(g) && math.IsNaN(w))) {
+			return k
+		}
+	}
+	return ""
 }
