@@ -314,8 +314,12 @@ func (s *Store) insertRows(ctx context.Context, tx *Tx, id int64, rows runRows) 
 			return fmt.Errorf("param %s: %w", p.key, err)
 		}
 	}
+	bulk, err := s.d.bulkMetrics(ctx, tx, id, rows.metrics)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	args := make([]any, 0, 5*rowsPerInsert)
-	for ms := rows.metrics; len(ms) > 0; {
+	for ms := rows.metrics; len(ms) > 0 && !bulk; {
 		n := min(len(ms), rowsPerInsert)
 		args = args[:0]
 		for _, m := range ms[:n] {

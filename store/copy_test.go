@@ -213,3 +213,31 @@ func testCopy(t *testing.T) {
 		t.Fatalf("copy of an unknown experiment: %v", err)
 	}
 }
+
+// testPostgresCopyUsesCOPY: copied into PostgreSQL, metric rows go by COPY
+// (every row, once), and the copy is the source's and idempotent. It runs
+// alone (not parallel), so the package's COPY counter is its own.
+func testPostgresCopyUsesCOPY(t *testing.T) {
+	ctx := context.Background()
+	src, err := Open(filepath.Join(t.TempDir(), "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	fillForCopy(t, src)
+	want := dumpStore(t, src)
+	want = strings.Replace(want, want[strings.Index(want, "run runn0005"):], "", 1) // running: not copied
+	dst := newStore(t)
+	for i, rows := range []int64{24, 0} { // 3 finished runs × 8 rows, then nothing new
+		before := copiedRows.Load()
+		if _, err := src.Copy(ctx, dst, CopyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if n := copiedRows.Load() - before; n != rows {
+			t.Errorf("copy %d: %d metric rows went by COPY, want %d", i+1, n, rows)
+		}
+		if got := dumpStore(t, dst); got != want {
+			t.Fatalf("copy %d differs:\n--- got\n%s\n--- want\n%s", i+1, got, want)
+		}
+	}
+}

@@ -147,6 +147,10 @@ type dialect interface {
 	// compact returns the statements that give the space of removed rows
 	// back to the file system, run outside a transaction.
 	compact() []string
+	// bulkMetrics writes a new run's metric rows (none of which it has)
+	// inside tx by the engine's bulk path, and reports false when the
+	// engine has none (the caller then INSERTs them).
+	bulkMetrics(ctx context.Context, tx *Tx, runID int64, rows []metricRowRaw) (bool, error)
 }
 
 // dbState is what probe found.
@@ -197,20 +201,55 @@ func (h handle) QueryRow(q string, args ...any) *sql.Row {
 }
 
 // begin starts a transaction: IMMEDIATE on SQLite (the DSN's _txlock),
-// READ COMMITTED on PostgreSQL.
+// READ COMMITTED on PostgreSQL. On PostgreSQL the transaction holds its
+// connection as a *sql.Conn, for the driver's own calls (COPY) inside it.
 func (h handle) begin(ctx context.Context) (*Tx, error) {
-	tx, err := h.DB.BeginTx(ctx, nil)
+	if h.d.engine() != Postgres {
+		tx, err := h.DB.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &Tx{Tx: tx, d: h.d}, nil
+	}
+	conn, err := h.DB.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{Tx: tx, d: h.d}, nil
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &Tx{Tx: tx, d: h.d, conn: conn}, nil
 }
 
 // Tx is a transaction of the store: sql.Tx's methods with the package's
 // '?' placeholders rebound for the engine.
 type Tx struct {
 	*sql.Tx
-	d dialect
+	d    dialect
+	conn *sql.Conn // the transaction's connection (PostgreSQL), released at its end
+}
+
+// Commit is sql.Tx's; it releases the transaction's connection.
+func (t *Tx) Commit() error {
+	err := t.Tx.Commit()
+	t.release()
+	return err
+}
+
+// Rollback is sql.Tx's; it releases the transaction's connection.
+func (t *Tx) Rollback() error {
+	err := t.Tx.Rollback()
+	t.release()
+	return err
+}
+
+func (t *Tx) release() {
+	if t.conn != nil {
+		t.conn.Close()
+		t.conn = nil
+	}
 }
 
 // ExecContext is sql.Tx's, with the query rebound.

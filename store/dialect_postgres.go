@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/stdlib" // also the database/sql driver "pgx"
 )
 
 // postgresDialect is PostgreSQL through pgx's database/sql driver: $n
@@ -126,6 +128,48 @@ func (postgresDialect) prefixArgs(p string) []any   { return []any{p} }
 func (postgresDialect) number() string              { return "CAST(? AS DOUBLE PRECISION)" }
 func (postgresDialect) skipLocked() string          { return " FOR UPDATE OF r SKIP LOCKED" }
 func (postgresDialect) storable(s string) bool      { return !strings.ContainsRune(s, 0) }
+
+// copiedRows counts the metric rows bulkMetrics has sent (for tests).
+var copiedRows atomic.Int64
+
+// bulkMetrics sends the rows with COPY (pgx's CopyFrom) on the
+// transaction's connection: one stream instead of an INSERT of 64 rows per
+// round trip. COPY has no ON CONFLICT: the run must have none of the rows
+// (Copy writes the rows of a run it has just created or emptied).
+func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, rows []metricRowRaw) (bool, error) {
+	if tx.conn == nil {
+		return false, nil
+	}
+	if len(rows) == 0 {
+		return true, nil
+	}
+	err := tx.conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: PostgreSQL connection is a %T, not pgx's", driverConn)
+		}
+		i := 0
+		src := pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(rows) {
+				return nil, nil
+			}
+			m := rows[i]
+			i++
+			var v any // NULL: NaN
+			if m.value.Valid {
+				v = m.value.Float64
+			}
+			return []any{runID, m.key, m.step, v, m.wall}, nil
+		})
+		n, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"metrics"}, []string{"run_id", "key", "step", "value", "wall"}, src)
+		if err == nil && n != int64(len(rows)) {
+			err = fmt.Errorf("store: COPY wrote %d metric rows of %d", n, len(rows))
+		}
+		copiedRows.Add(n)
+		return err
+	})
+	return true, err
+}
 
 // check: the server guards its own storage; there is no cheap whole-database
 // check to run from a client.

@@ -92,6 +92,11 @@ func (sqliteDialect) number() string              { return "?" }
 func (sqliteDialect) skipLocked() string          { return "" }
 func (sqliteDialect) storable(string) bool        { return true }
 
+// bulkMetrics: SQLite has no bulk path faster than its multi-row INSERTs.
+func (sqliteDialect) bulkMetrics(context.Context, *Tx, int64, []metricRowRaw) (bool, error) {
+	return false, nil
+}
+
 func (sqliteDialect) check(ctx context.Context, q querier) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `PRAGMA quick_check`)
 	if err != nil {

@@ -195,7 +195,11 @@
 // is copied whole; a run it has is replaced only by one that got further
 // (done > failed > interrupted > queued) and only if the target is not
 // running it; runs running in the source are left out. Each run is one
-// transaction of the target, so Copy is idempotent and resumable. Values,
+// transaction of the target, so Copy is idempotent and resumable. Into
+// PostgreSQL, a run's metric rows go by COPY (pgx's CopyFrom, on the
+// transaction's connection), not by INSERTs of 64 rows per round trip: the
+// run's rows are written only into a run just created or emptied, so COPY
+// needs no ON CONFLICT. Values,
 // timestamps (to the millisecond on SQLite, microsecond on PostgreSQL) and
 // artifact bytes are copied exactly: a SQLite → PostgreSQL → SQLite round
 // trip gives the same store but for its ids.

@@ -292,6 +292,7 @@ var postgresOnlyTests = []struct {
 	{"OpenExistingEmpty", testPostgresOpenExistingEmpty},
 	{"ConcurrentCreation", testPostgresConcurrentCreation},
 	{"PasswordNeverPrinted", testPostgresPasswordNeverPrinted},
+	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
 }
 
 func testPostgresForeign(t *testing.T) {
