@@ -53,7 +53,7 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) map[string]tasks.Fi
 		out[key] = f.fp
 	}
 	if len(out) == len(fp.Files()) {
-		d.check(r, task)
+		d.check(r, task, out)
 	}
 	return out
 }
@@ -62,8 +62,11 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) map[string]tasks.Fi
 // run would (tasks.CheckData), and reports every problem with the data on
 // the task's key: every bad line of a file, too few distinct sources for
 // the splits, an empty split. Plan thus finds what would otherwise fail
-// every run of a sweep, each at its start.
-func (d *dataFiles) check(r *resolver, task resolved) {
+// every run of a sweep, each at its start. Given the fingerprints and the
+// first run's seed (opt.Seed), CheckData reuses the bytes the fingerprints
+// were read from and keeps the dataset for that run (tasks' memo): a run
+// in this process reads and tokenizes its files once.
+func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Fingerprint) {
 	b, err := json.Marshal(task.Params)
 	if err != nil {
 		return
@@ -71,7 +74,9 @@ func (d *dataFiles) check(r *resolver, task resolved) {
 	id := task.Name + " " + string(b)
 	problems, ok := d.checked[id]
 	if !ok {
-		problems = tasks.CheckData(task.Name, task.Params, d.opt)
+		opt := d.opt
+		opt.Data = fps
+		problems = tasks.CheckData(task.Name, task.Params, opt)
 		if d.checked == nil {
 			d.checked = map[string][]string{}
 		}

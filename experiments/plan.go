@@ -129,6 +129,15 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 		}
 	}
 	x.Seeds = r.seeds(tree["seeds"])
+	if l.data != nil {
+		// The data check builds each file task's dataset as the first
+		// run will, so that run can take it (tasks' memo).
+		seeds := x.Seeds
+		if len(seeds) == 0 {
+			seeds = DefaultSeeds
+		}
+		l.data.opt.Seed = uint64(seeds[0])
+	}
 	sw, ok := r.parseSweep(tree["sweep"])
 	if !ok {
 		// Still check the configuration without the sweep.

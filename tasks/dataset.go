@@ -202,8 +202,15 @@ const LanguageModel registry.Capability = "language-model"
 // Build looks up the task called name, decodes params strictly into its
 // parameter struct, and runs its factory. A dataset whose LM flag disagrees
 // with the entry's LanguageModel capability is an error (a task registered
-// wrongly).
+// wrongly). The dataset CheckData built with the same parameters, seed,
+// base directory and file fingerprints (opt.Data) is taken instead of
+// building it again (see memo.go).
 func Build(name string, params map[string]any, opt Options) (*Dataset, error) {
+	if key := datasetKey(name, params, opt); key != "" {
+		if d, ok := memoData.take(key); ok {
+			return d, nil
+		}
+	}
 	return buildIn(Registry, name, params, opt)
 }
 

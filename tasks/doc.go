@@ -70,7 +70,11 @@
 // (Options.Data) refuses a file that changed since. A pairs file reports
 // every bad line, not only the first (a [DataError]; lines longer than
 // [MaxLineBytes] included), and [CheckData] builds a file task's data to
-// list them before any run (plan does).
+// list them before any run (plan does). In one process each file is read
+// and tokenized once: FingerprintFile keeps the bytes it read for the
+// CheckData that follows, and CheckData, given the fingerprints and the
+// first run's seed, keeps the dataset for that run's Build (memo.go; each
+// entry is taken once, and a few at most are kept).
 //
 // # Capabilities and lengths
 //

@@ -46,7 +46,9 @@ func FingerprintFile(task, path string, opt Options) (Fingerprint, error) {
 	if err != nil {
 		return Fingerprint{}, err
 	}
-	return fingerprintOf(b), nil
+	fp := fingerprintOf(b)
+	memoBytes.put(bytesKey(opt.Path(path), fp), b) // for the CheckData that follows
+	return fp, nil
 }
 
 func fingerprintOf(b []byte) Fingerprint {
@@ -64,7 +66,10 @@ func fingerprintOf(b []byte) Fingerprint {
 // (and the line, where there is one), without the task's name; nil when
 // there is none. A task that reads no files returns nil at once (its
 // parameters' Validate checks what can be checked without generating
-// data).
+// data). Given the files' fingerprints (opt.Data) and the seed of a run, it
+// reads the bytes FingerprintFile just read instead of the files, and keeps
+// the dataset for the Build of that run (see memo.go): in one process, each
+// file is read and tokenized once.
 func CheckData(name string, params map[string]any, opt Options) []string {
 	e, err := Registry.Lookup(name)
 	if err != nil {
@@ -77,10 +82,13 @@ func CheckData(name string, params map[string]any, opt Options) []string {
 	if _, ok := p.(FileParams); !ok {
 		return nil
 	}
-	_, err = e.New(p, opt)
+	d, err := buildIn(Registry, name, params, opt)
 	var de *DataError
 	switch {
 	case err == nil:
+		if key := datasetKey(name, params, opt); key != "" {
+			memoData.put(key, d)
+		}
 		return nil
 	case errors.As(err, &de):
 		out := slices.Clone(de.Problems)
@@ -95,9 +103,17 @@ func CheckData(name string, params map[string]any, opt Options) []string {
 // readFile returns the bytes of the data file at path (resolved with
 // opt.Path): a regular file of at most MaxFileSize bytes (a FIFO or a
 // device is refused without blocking). When opt carries the file's
-// recorded fingerprint, contents that differ are an error.
+// recorded fingerprint, contents that differ are an error; the bytes
+// FingerprintFile read with that fingerprint are taken instead of reading
+// the file again.
 func readFile(task, path string, opt Options) ([]byte, error) {
 	full := opt.Path(path)
+	if want, ok := opt.expect[path]; ok {
+		if b, ok := memoBytes.take(bytesKey(full, want)); ok {
+			return b, nil // what FingerprintFile read, with that fingerprint
+		}
+	}
+	fileReads.Add(1)
 	b, err := safein.ReadFile(full, MaxFileSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
