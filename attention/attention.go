@@ -57,6 +57,33 @@ func (p plain) Attend(q *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
 	return p.a.Attend(q, p.k, p.v, p.mask)
 }
 
+// Select returns p for the rows idx of the batch (see RowSelector).
+func (p plain) Select(idx []int) Prepared {
+	out := plain{a: p.a, k: gatherRows(p.k, idx), mask: gatherRows(p.mask, idx)}
+	out.v = out.k
+	if p.v != p.k {
+		out.v = gatherRows(p.v, idx)
+	}
+	return out
+}
+
+// RowSelector is implemented by prepared forms that can give the prepared
+// form of some rows of their batch without preparing again: Select(idx)
+// attends, for row i, over row idx[i]'s keys, values and mask (idx may
+// repeat rows). A beam search that gives each source several rows gathers
+// the prepared keys instead of mapping them again.
+type RowSelector interface {
+	Select(idx []int) Prepared
+}
+
+// gatherRows returns the rows idx of t along its first axis (nil for nil).
+func gatherRows(t *tensor.Tensor, idx []int) *tensor.Tensor {
+	if t == nil {
+		return nil
+	}
+	return tensor.Gather(t, idx, -1)
+}
+
 // Dims describes the site an attention is built for.
 //
 // Query, Key and Value are the feature sizes of one head's queries, keys

@@ -152,3 +152,14 @@ func (p *preparedDense) Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor) {
 	ctx, w := p.a.attend(c, p.ks)
 	return ctx, c.weightsOut(w)
 }
+
+// Select returns the prepared form for the rows idx of the batch (see
+// RowSelector): the mapped keys are gathered, not mapped again.
+func (p *preparedDense) Select(idx []int) Prepared {
+	out := &preparedDense{a: p.a, k: gatherRows(p.k, idx), ks: gatherRows(p.ks, idx), mask: gatherRows(p.mask, idx)}
+	out.v = out.k
+	if p.v != p.k {
+		out.v = gatherRows(p.v, idx)
+	}
+	return out
+}

@@ -367,8 +367,8 @@ func (m *Seq2SeqRNN) Start(b *seq.Batch) State {
 
 type rnnState struct {
 	m      *Seq2SeqRNN
-	enc    *tensor.Tensor // [N,S,D]
-	mask   *tensor.Tensor // [N,1,S]
+	enc    *tensor.Tensor // [N,S,D]; nil after a Select by att (RowSelector)
+	mask   *tensor.Tensor // [N,1,S]; likewise
 	att    attention.Prepared
 	st     layers.State
 	ht     *tensor.Tensor // luong: previous attentional state [N,1,H]
@@ -405,8 +405,16 @@ func (s *rnnState) Select(idx []int) State {
 		out.enc, out.mask, out.att, out.srcLen = s.enc, s.mask, s.att, s.srcLen
 		return out
 	}
+	out.srcLen = selectInts(s.srcLen, idx)
+	if sel, ok := s.att.(attention.RowSelector); ok {
+		// The prepared keys of the rows' sources are gathered, not
+		// mapped again (a beam search's first step: each source's row
+		// becomes Beam rows); so are the values. enc and mask are only
+		// kept for attentions that cannot select rows.
+		out.att = sel.Select(idx)
+		return out
+	}
 	out.enc, out.mask = selectRows(s.enc, idx), selectRows(s.mask, idx)
 	out.att = attention.Prepare(s.m.Attn, out.enc, out.enc, out.mask)
-	out.srcLen = selectInts(s.srcLen, idx)
 	return out
 }
