@@ -11,7 +11,9 @@
 // length for softmax, chunked and linear attention, with torch_ref.py's
 // run_w5 protocol (what a timed repeat contains, how many, the median). W6
 // (Decode) decodes with models.Decode: a GRU translation model, greedy and beam 5, and a GPT
-// generating text.
+// generating text with its key/value caches (lm-cache) and re-running the
+// prefix (lm-nocache); TestW6LMCacheIsUsed counts the rows each GPT layer
+// runs in both, so that lm-cache cannot silently lose its cache.
 //
 // Every figure is measured: nothing here holds PyTorch's numbers.
 // ReadReference reads the JSON rows torch_ref.py writes with --json, and

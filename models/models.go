@@ -81,7 +81,10 @@ type Model interface {
 type State interface {
 	// Step feeds one token per hypothesis and returns log-probabilities of
 	// the next token [N, V] and the attention of each hypothesis over its
-	// source ([N][S_i], nil without attention).
+	// source ([N][S_i], nil without attention). logp may live in a buffer
+	// the state reuses: it is valid until the next Step of this state or
+	// of a state Selected from it (the decoders read it before stepping
+	// again).
 	Step(tokens []int) (logp *tensor.Tensor, attn [][]float32)
 	// Select returns the state of the hypotheses idx (with repeats), for beam
 	// search; the receiver stays valid.

@@ -1,0 +1,47 @@
+// Package models holds attnlab's sequence models — the recurrent
+// encoder-decoder (seq2seq-rnn: Bahdanau or Luong wiring, any registered
+// attention), the Transformer (seq2seq-transformer, lm-transformer) and the
+// recurrent language model — registered by name in Registry with their
+// parameters, and the decoders that generate from them.
+//
+// # Training and decoding
+//
+// Model.Forward computes the logits of a teacher-forced batch (the graph
+// the training step differentiates). Model.Start encodes a batch for
+// step-by-step decoding and returns a State: Step feeds one token per
+// hypothesis and returns the next token's log-probabilities, Select keeps
+// (and repeats, reorders) hypotheses. Decode runs greedy decoding,
+// sampling or beam search over a State.
+//
+// # Batched decoding
+//
+// Decode decodes every example of a batch at once: greedy and sampling step
+// all live examples as the rows of one State and retire finished ones by
+// Select; beam search steps all examples × live hypotheses as rows of one
+// State, keeps per example its Beam best live and finished hypotheses, and
+// retires an example once no live hypothesis can beat its worst kept
+// finished one. Batched outputs are the one-at-a-time outputs
+// (TestBatchedDecodingMatchesOneAtATime: padded sources of different
+// lengths, sentences finishing at different steps).
+//
+// Decoding is evaluation only and builds no graph. Its costs, by W6
+// (../bench, BENCHMARKS.md), and what keeps them down:
+//
+//   - The output layer (rows × [s; c; emb] × vocabulary) is most of a step.
+//     Decode freezes the parameters (tensor.Freeze): every product packs
+//     its weight once for the whole decoding, and a packed block is pulled
+//     into cache before the kernels read it. The recurrent decoder's output
+//     layer and log-softmax run in buffers reused from step to step
+//     (stepOutput; Step's result is valid until the next Step), with the
+//     same values as Linear then LogSoftmax.
+//   - Rows of the same source share the encoder's outputs, mask and
+//     prepared attention keys; a beam search's first step, which gives each
+//     source Beam rows, gathers the prepared keys (attention.RowSelector)
+//     instead of mapping them again.
+//   - The Transformer decoders keep key/value caches (layers.Incremental):
+//     each step runs only the new token through each layer
+//     (TestKVCacheRunsEachTokenOnce, and bench's TestW6LMCacheIsUsed for
+//     W6's lm-cache). Transformer.UseKVCache(false) re-runs the prefix
+//     instead; the log-probabilities agree within 1e-5
+//     (TestKVCacheMatchesRerun).
+package models
