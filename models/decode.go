@@ -369,18 +369,17 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 			var nl []beamHyp
 			for _, c := range cands {
 				h := live[ex][c.parent]
-				nd := extend(h.node, c.tok, attn, h.row)
-				length := nd.length
 				if c.tok == seq.EOSID || t+1 >= opt.MaxLen {
-					fin := beamHyp{node: nd, logp: c.logp, score: c.logp / lengthPenalty(length, alpha)}
+					nd := extend(h.node, c.tok, attn, h.row)
+					fin := beamHyp{node: nd, logp: c.logp, score: c.logp / lengthPenalty(nd.length, alpha)}
 					if c.tok != seq.EOSID {
 						fin.row = -1 // unfinished at max length
 					}
 					done[ex] = append(done[ex], fin)
 					continue
 				}
-				if len(nl) < k {
-					nl = append(nl, beamHyp{node: nd, logp: c.logp, row: h.row})
+				if len(nl) < k { // a candidate beyond the Beam best is dropped unbuilt
+					nl = append(nl, beamHyp{node: extend(h.node, c.tok, attn, h.row), logp: c.logp, row: h.row})
 				}
 			}
 			sort.SliceStable(done[ex], func(a, b int) bool { return done[ex][a].score > done[ex][b].score })
@@ -423,17 +422,24 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 // k ≥ len(row)), largest first and, among equal values, lowest index
 // first, skipping pad and bos (and eos when noEOS). It keeps a sorted list
 // of the best k seen so far, so a row costs O(len(row)) comparisons unless
-// its values keep improving.
+// its values keep improving; once the list is full, a value that does not
+// beat its last one costs one comparison (a beam step scans Beam rows of
+// the vocabulary per sentence).
 func topIndices(row []float32, k int, noEOS bool) []int {
 	idx := make([]int, 0, min(k, len(row)))
+	if k <= 0 {
+		return idx
+	}
+	full := false
+	var last float32 // row[idx[k-1]] once the list is full
 	for i, x := range row {
+		if full && !(x > last) {
+			continue
+		}
 		if i == seq.PadID || i == seq.BOSID || (noEOS && i == seq.EOSID) {
 			continue
 		}
-		if len(idx) == k {
-			if k == 0 || !(x > row[idx[k-1]]) {
-				continue
-			}
+		if full {
 			idx = idx[:k-1]
 		}
 		// Insert after every kept index whose value is at least x (earlier
@@ -445,6 +451,9 @@ func topIndices(row []float32, k int, noEOS bool) []int {
 		idx = append(idx, 0)
 		copy(idx[j+1:], idx[j:])
 		idx[j] = i
+		if len(idx) == k {
+			full, last = true, row[idx[k-1]]
+		}
 	}
 	return idx
 }
