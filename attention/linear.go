@@ -204,6 +204,18 @@ func eluRow(y, d, x []float32) {
 	}
 }
 
+// eluRowSum writes φ(x) to y (see eluRow) and adds it to z.
+func eluRowSum(y, z, x []float32) {
+	tensor.ExpSlice(y, x)
+	y, z = y[:len(x)], z[:len(x)]
+	for i := eluSelectSum(y, z, x); i < len(x); i++ {
+		v := x[i]
+		neg := uint32(int32(math.Float32bits(v)) >> 31)
+		y[i] = math.Float32frombits(math.Float32bits(y[i])&neg | math.Float32bits(v+1)&^neg)
+		z[i] += y[i]
+	}
+}
+
 // one is the bits of float32 1.
 const one = 0x3f800000
 
@@ -359,9 +371,22 @@ func (a *linearAttn) forward() *tensor.Tensor {
 		a.dq = a.scratch(b * tq * ldf)
 	}
 	a.den = a.scratch(b * h * tq)
+	if !a.lm.causal {
+		a.z = a.scratch(b * ldf) // z = Σ_j φ(k_j), summed as the features are made
+	}
 	for r := 0; r < b*tk; r++ {
-		if a.keyKept(r/tk, r%tk) {
-			a.features(a.fk[r*ldf:][:ldf], nil, a.k.row(r, ldf))
+		if !a.keyKept(r/tk, r%tk) {
+			continue
+		}
+		fk, k := a.fk[r*ldf:][:ldf], a.k.row(r, ldf)
+		switch {
+		case a.z == nil:
+			a.features(fk, nil, k)
+		case a.elu:
+			eluRowSum(fk, a.z[r/tk*ldf:][:ldf], k)
+		default:
+			copy(fk, k)
+			tensor.AccSlice(a.z[r/tk*ldf:][:ldf], fk)
 		}
 	}
 	for r := 0; r < b*tq; r++ {
@@ -390,12 +415,8 @@ func (a *linearAttn) forwardAll(out []float32) {
 	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
 	ldf, ldo := h*f, h*dv
 	a.s = a.scratch(b * h * f * dv)
-	a.z = a.scratch(b * ldf)
 	for bb := 0; bb < b; bb++ {
 		z := a.z[bb*ldf:][:ldf]
-		for j := 0; j < tk; j++ {
-			tensor.AccSlice(z, a.fk[(bb*tk+j)*ldf:][:ldf])
-		}
 		for hh := 0; hh < h; hh++ {
 			tensor.Gemm(true, false, f, dv, tk, 1, a.fk[bb*tk*ldf+hh*f:], ldf, a.v.at(bb*tk, hh*dv), a.v.ld, 0, a.s[(bb*h+hh)*f*dv:], dv)
 		}

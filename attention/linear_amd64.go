@@ -15,6 +15,9 @@ func eluSel512(y, d, x *float32, n int)
 func eluSelY512(y, x *float32, n int)
 
 //go:noescape
+func eluSelZ512(y, z, x *float32, n int)
+
+//go:noescape
 func eluGrad512(dst, gr, add, fx, x *float32, n int)
 
 //go:noescape
@@ -32,6 +35,17 @@ func eluSelect(y, d, x []float32) int {
 	} else {
 		eluSel512(&y[0], &d[0], &x[0], n)
 	}
+	return n
+}
+
+// eluSelectSum is eluSelect without φ' and with z += φ.
+func eluSelectSum(y, z, x []float32) int {
+	n := len(x) &^ 15
+	if !linearAVX512 || n == 0 {
+		return 0
+	}
+	_, _ = y[n-1], z[n-1]
+	eluSelZ512(&y[0], &z[0], &x[0], n)
 	return n
 }
 

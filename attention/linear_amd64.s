@@ -63,6 +63,35 @@ eluSelY512_done:
 	VZEROUPPER
 	RET
 
+// func eluSelZ512(y, z, x *float32, n int)
+// y holds eˣ on entry: y = x > 0 ? x+1 : eˣ, z += y.
+TEXT ·eluSelZ512(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ z+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	VBROADCASTSS linOne<>(SB), Z30
+	VPXORD Z31, Z31, Z31
+eluSelZ512_loop:
+	CMPQ CX, $16
+	JL eluSelZ512_done
+	VMOVUPS (SI), Z0
+	VMOVUPS (DI), Z1
+	VCMPPS $0x1e, Z31, Z0, K1
+	VADDPS Z30, Z0, Z2
+	VMOVAPS Z2, K1, Z1
+	VMOVUPS Z1, (DI)
+	VADDPS (DX), Z1, Z3
+	VMOVUPS Z3, (DX)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP eluSelZ512_loop
+eluSelZ512_done:
+	VZEROUPPER
+	RET
+
 // func eluGrad512(dst, gr, add, fx, x *float32, n int)
 // dst += (g + add) ⊙ (x > 0 ? 1 : fx).
 TEXT ·eluGrad512(SB), NOSPLIT, $0-48

@@ -61,6 +61,13 @@ func TestLinearKernelsSIMD(t *testing.T) {
 			y, d, y2, dst = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
 			eluRow(y, d, x)
 			eluRow(y2, nil, x)
+			y3, z := make([]float32, n), append([]float32(nil), o...)
+			eluRowSum(y3, z, x)
+			for i := range z {
+				if y3[i] != y[i] || z[i] != o[i]+y[i] {
+					t.Fatalf("simd %v, n=%d, x=%g: eluRowSum φ %g, z %g; want %g, %g", simd, n, x[i], y3[i], z[i], y[i], o[i]+y[i])
+				}
+			}
 			copy(dst, o)
 			eluGradRow(dst, g, add, y, x)
 			return
