@@ -32,6 +32,7 @@ type AttentionPoint struct {
 	MsMin   float64 `json:"ms_min"`   // fastest repeat
 	CPUMs   float64 `json:"cpu_ms"`   // least CPU ms of the process over a repeat (steadier than wall time on a busy machine)
 	PeakMiB float64 `json:"peak_mib"` // memory the first forward+backward allocates from fresh memory (nothing is freed during it)
+	FirstMs float64 `json:"first_ms"` // wall ms of that first, untimed forward+backward (sets Reps as torch_ref.py does)
 	// Context holds the first outputs of the last repeat (variants agree).
 	Context []float32 `json:"-"`
 }
@@ -93,12 +94,13 @@ func Attention(variant string, n, repeats, threads int) (*AttentionPoint, error)
 	runtime.ReadMemStats(&m0)
 	start := time.Now()
 	fwdBwd()
-	first := time.Since(start).Seconds()
+	first := time.Since(start)
 	runtime.ReadMemStats(&m1)
 	pt.PeakMiB = float64(m1.TotalAlloc-m0.TotalAlloc) / (1 << 20)
+	pt.FirstMs = float64(first.Nanoseconds()) / 1e6
 	pt.Reps = repeats
 	if repeats == 0 {
-		pt.Reps = max(3, min(50, int(1.5/max(first, 1e-4))))
+		pt.Reps = TorchRepeats(first.Seconds())
 	}
 	times := make([]float64, pt.Reps)
 	pt.CPUMs = math.Inf(1)
@@ -112,6 +114,13 @@ func Attention(variant string, n, repeats, threads int) (*AttentionPoint, error)
 	slices.Sort(times)
 	pt.Ms, pt.MsMin = times[len(times)/2], times[0]
 	return pt, nil
+}
+
+// TorchRepeats is the number of timed repeats torch_ref.py's run_w5 makes
+// after a first forward+backward that took first seconds:
+// max(3, min(50, ⌊1.5 / max(first, 1e-4)⌋)).
+func TorchRepeats(first float64) int {
+	return max(3, min(50, int(1.5/max(first, 1e-4))))
 }
 
 // GrowthExponent fits y ∝ nᵉ by least squares on log y against log n.

@@ -71,6 +71,29 @@ func TestW5VariantsAgree(t *testing.T) {
 	}
 }
 
+// TestW5Repeats: with repeats 0, W5 makes as many timed repeats as
+// torch_ref.py's run_w5 would after the same first forward+backward.
+func TestW5Repeats(t *testing.T) {
+	for _, tc := range []struct {
+		first float64
+		want  int
+	}{{0, 50}, {0.01, 50}, {0.1, 15}, {0.4, 3}, {2, 3}} {
+		if got := TorchRepeats(tc.first); got != tc.want {
+			t.Errorf("TorchRepeats(%v) = %d, want %d", tc.first, got, tc.want)
+		}
+	}
+	pt, err := Attention("linear", 32, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := TorchRepeats(pt.FirstMs / 1000); pt.Reps != want || pt.FirstMs <= 0 {
+		t.Fatalf("first %.3f ms: %d repeats, want %d", pt.FirstMs, pt.Reps, want)
+	}
+	if pt, err := Attention("linear", 32, 4, 1); err != nil || pt.Reps != 4 {
+		t.Fatalf("--repeats 4 gave %v repeats (%v)", pt.Reps, err)
+	}
+}
+
 func TestGrowthExponent(t *testing.T) {
 	if e := GrowthExponent([]int{1, 2, 4, 8}, []float64{3, 12, 48, 192}); math.Abs(e-2) > 1e-9 {
 		t.Fatalf("exponent = %v, want 2", e)
