@@ -141,8 +141,9 @@
 // additive recomputes its tanh in the backward pass instead of storing
 // [B,H,Tq,W,A]), the linear-attention recurrences (elu+1 or FAVOR+
 // features; for elu+1 the feature map and its derivative are computed
-// inside the op, branch-free, in the passes that lay the heads out, so the
-// features have no graph node or gradient buffer of their own), and the
+// inside the op, branch-free (AVX-512 kernels where the CPU has them), in
+// the passes that lay the heads out, so the features have no graph node
+// or gradient buffer of their own), and the
 // chunked (online-softmax) attention with position biases.
 //
 // Self-attention whose queries, keys and values come from one stacked
