@@ -19,12 +19,22 @@ func headWeights(ph []float32, q, k *tensor.Tensor, bb, h, heads int, scale floa
 	d := ld / heads
 	tensor.Gemm(false, true, tq, tk, d, scale, q.Data[bb*tq*ld+h*d:], ld, k.Data[bb*tk*ld+h*d:], ld, 0, ph, tk)
 	for i := 0; i < tq; i++ {
-		x := ph[i*tk : (i+1)*tk]
-		if bias != nil {
-			axpy(x, 1, bias.row(m, bb, h, i, 0))
+		// Only the keys the causal rule and the band leave are scored and
+		// normalised; the others are set to 0 (as the softmax of −Inf).
+		row := ph[i*tk : (i+1)*tk]
+		lo, hi := m.lo(bb, i), m.hi(bb, i)
+		if hi <= lo {
+			clear(row)
+			continue
 		}
-		m.maskRow(x, bb, i, 0)
+		x := row[lo:hi]
+		if bias != nil {
+			axpy(x, 1, bias.row(m, bb, h, i, lo))
+		}
+		m.maskRow(x, bb, i, lo)
 		softmaxRow(x)
+		clear(row[:lo])
+		clear(row[hi:])
 	}
 }
 
@@ -71,7 +81,8 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 
 // forPairs calls fn(scratch, bb, h) for every batch row bb < b and head
 // h < heads, spread over threads (tensor.ParallelFor), with a scratch
-// buffer of n floats per goroutine. With shared (the pairs of a head add
+// buffer of n floats per goroutine (not cleared: fn writes before it
+// reads). With shared (the pairs of a head add
 // into one bias table) each head's batch rows run in order on one thread,
 // so that the sums come out as with one thread.
 func forPairs(b, heads int, shared bool, n int, fn func(scratch []float32, bb, h int)) {
@@ -80,7 +91,7 @@ func forPairs(b, heads int, shared bool, n int, fn func(scratch []float32, bb, h
 		items, inner = heads, b
 	}
 	tensor.ParallelFor(items, 1, func(lo, hi int) {
-		scratch := tensor.Scratch(n)
+		scratch := tensor.ScratchDirty(n)
 		defer tensor.Recycle(scratch)
 		for i := lo; i < hi; i++ {
 			for j := 0; j < inner; j++ {
@@ -187,8 +198,8 @@ func headLinear(x, w *tensor.Tensor) *tensor.Tensor {
 func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView, bias *biasCall) *tensor.Tensor {
 	b, tq, tk, ld, ldv := q.Dim(0), q.Dim(1), k.Dim(1), q.Dim(2), v.Dim(2)
 	d, dv := ld/heads, ldv/heads
-	p := tensor.Scratch(b * heads * tq * tk)
-	c := tensor.Scratch(b * tq * ldv)
+	p := tensor.ScratchDirty(b * heads * tq * tk) // every element written
+	c := tensor.ScratchDirty(b * tq * ldv)
 	// The (batch row, head) pairs are independent: they go to several
 	// threads (tensor.ParallelFor), each computed as it would be alone.
 	tensor.ParallelFor(b*heads, 1, func(lo, hi int) {

@@ -133,8 +133,7 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 					clear(seg)
 					reluGradAcc(seg, g[r0*n:r1*n], y[r0*n:r1*n])
 				case ActGELU:
-					clear(seg)
-					geluGradAcc(seg, g[r0*n:r1*n], z[r0*n:r1*n], t[r0*n:r1*n])
+					geluGradSet(seg, g[r0*n:r1*n], z[r0*n:r1*n], t[r0*n:r1*n])
 				}
 				return seg
 			})

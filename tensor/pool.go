@@ -101,6 +101,10 @@ func TrimPools() {
 // the result, or back with Recycle once nothing uses it.
 func Scratch(n int) []float32 { return alloc(n) }
 
+// ScratchDirty is Scratch without the clearing, for a buffer every element
+// of which the caller writes before it reads any.
+func ScratchDirty(n int) []float32 { return allocDirty(n) }
+
 // Recycle gives a buffer from Scratch back at once (a temporary of a
 // kernel). The caller must not use it afterwards, nor give it back twice,
 // nor Recycle a buffer that a result owns.

@@ -146,6 +146,15 @@ func geluGradAcc(gx, gy, x, t []float32) {
 	vgeluGrad(gx[:len(x)], gy[:len(x)], x, t[:len(x)])
 }
 
+// geluGradSet is geluGradAcc writing gx = gy·GELU'(x) (no clearing of gx
+// needed first): the same value as adding into zeros, bit for bit.
+func geluGradSet(gx, gy, x, t []float32) {
+	if len(x) == 0 {
+		return
+	}
+	vgeluGradSet(gx[:len(x)], gy[:len(x)], x, t[:len(x)])
+}
+
 func checkDst(op string, dst, x []float32) {
 	if len(dst) < len(x) {
 		panic(errorf("tensor.%s: slice of %d elements for %d", op, len(dst), len(x)))
@@ -193,6 +202,15 @@ func vgeluGradGo(gx, gy, x, t []float32) {
 		th := t[i]
 		du := geluC * (1 + 3*0.044715*v*v)
 		gx[i] += gy[i] * (0.5*(1+th) + 0.5*v*(1-th*th)*du)
+	}
+}
+
+func vgeluGradSetGo(gx, gy, x, t []float32) {
+	gx, gy, t = gx[:len(x)], gy[:len(x)], t[:len(x)]
+	for i, v := range x {
+		th := t[i]
+		du := geluC * (1 + 3*0.044715*v*v)
+		gx[i] = gy[i] * (0.5*(1+th) + 0.5*v*(1-th*th)*du)
 	}
 }
 

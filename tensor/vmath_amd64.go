@@ -101,6 +101,17 @@ func vgeluGrad(gx, gy, x, t []float32) {
 	}
 }
 
+func vgeluGradSet(gx, gy, x, t []float32) {
+	switch vmathUse {
+	case vmathAVX512:
+		vgeluGradSet512(&gx[0], &gy[0], &x[0], &t[0], len(x))
+	case vmathAVX2:
+		vgeluGradSet256(&gx[0], &gy[0], &x[0], &t[0], len(x))
+	default:
+		vgeluGradSetGo(gx, gy, x, t)
+	}
+}
+
 func vexpShift(dst, x []float32, shift float32) float64 {
 	switch vmathUse {
 	case vmathAVX512:

@@ -1186,6 +1186,106 @@ vgeluGrad512_done:
 	VZEROUPPER
 	RET
 
+// func vgeluGradSet512(gx, gy, x, t *float32, n int)
+TEXT ·vgeluGradSet512(SB), NOSPLIT, $0-40
+	MOVQ gx+0(FP), DI
+	MOVQ gy+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ t+24(FP), R8
+	MOVQ n+32(FP), CX
+vgeluGradSet512_loopU:
+	CMPQ CX, $32
+	JL vgeluGradSet512_loop1
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z4
+	VMOVUPS (R8), Z1
+	VMOVUPS 64(R8), Z5
+	VMULPS Z0, Z0, Z2
+	VMULPS Z4, Z4, Z6
+	VBROADCASTSS vmathConst<>+832(SB), Z3
+	VBROADCASTSS vmathConst<>+832(SB), Z7
+	VFMADD231PS.BCST vmathConst<>+864(SB), Z2, Z3
+	VFMADD231PS.BCST vmathConst<>+864(SB), Z6, Z7
+	VBROADCASTSS vmathConst<>+0(SB), Z2
+	VBROADCASTSS vmathConst<>+0(SB), Z6
+	VFNMADD231PS Z1, Z1, Z2
+	VFNMADD231PS Z5, Z5, Z6
+	VMULPS Z2, Z3, Z3
+	VMULPS Z6, Z7, Z7
+	VMULPS.BCST vmathConst<>+64(SB), Z0, Z0
+	VMULPS.BCST vmathConst<>+64(SB), Z4, Z4
+	VMULPS Z0, Z3, Z3
+	VMULPS Z4, Z7, Z7
+	VBROADCASTSS vmathConst<>+64(SB), Z2
+	VBROADCASTSS vmathConst<>+64(SB), Z6
+	VFMADD231PS.BCST vmathConst<>+64(SB), Z1, Z2
+	VFMADD231PS.BCST vmathConst<>+64(SB), Z5, Z6
+	VADDPS Z2, Z3, Z3
+	VADDPS Z6, Z7, Z7
+	VMOVUPS (DX), Z1
+	VMOVUPS 64(DX), Z5
+	VMULPS Z1, Z3, Z2
+	VMULPS Z5, Z7, Z6
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z6, 64(DI)
+	ADDQ $128, DI
+	ADDQ $128, DX
+	ADDQ $128, SI
+	ADDQ $128, R8
+	SUBQ $32, CX
+	JMP vgeluGradSet512_loopU
+vgeluGradSet512_loop1:
+	CMPQ CX, $16
+	JL vgeluGradSet512_tail
+	VMOVUPS (SI), Z0
+	VMOVUPS (R8), Z1
+	VMULPS Z0, Z0, Z2
+	VBROADCASTSS vmathConst<>+832(SB), Z3
+	VFMADD231PS.BCST vmathConst<>+864(SB), Z2, Z3
+	VBROADCASTSS vmathConst<>+0(SB), Z2
+	VFNMADD231PS Z1, Z1, Z2
+	VMULPS Z2, Z3, Z3
+	VMULPS.BCST vmathConst<>+64(SB), Z0, Z0
+	VMULPS Z0, Z3, Z3
+	VBROADCASTSS vmathConst<>+64(SB), Z2
+	VFMADD231PS.BCST vmathConst<>+64(SB), Z1, Z2
+	VADDPS Z2, Z3, Z3
+	VMOVUPS (DX), Z1
+	VMULPS Z1, Z3, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, SI
+	ADDQ $64, R8
+	SUBQ $16, CX
+	JMP vgeluGradSet512_loop1
+vgeluGradSet512_tail:
+	TESTQ CX, CX
+	JZ vgeluGradSet512_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (R8), K1, Z1
+	VMULPS Z0, Z0, Z2
+	VBROADCASTSS vmathConst<>+832(SB), Z3
+	VFMADD231PS.BCST vmathConst<>+864(SB), Z2, Z3
+	VBROADCASTSS vmathConst<>+0(SB), Z2
+	VFNMADD231PS Z1, Z1, Z2
+	VMULPS Z2, Z3, Z3
+	VMULPS.BCST vmathConst<>+64(SB), Z0, Z0
+	VMULPS Z0, Z3, Z3
+	VBROADCASTSS vmathConst<>+64(SB), Z2
+	VFMADD231PS.BCST vmathConst<>+64(SB), Z1, Z2
+	VADDPS Z2, Z3, Z3
+	VMOVUPS.Z (DX), K1, Z1
+	VMULPS Z1, Z3, Z2
+	VMOVUPS Z2, K1, (DI)
+vgeluGradSet512_done:
+	VZEROUPPER
+	RET
+
 // func vexpShift512(dst, x *float32, n int, shift float32) float64
 TEXT ·vexpShift512(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
@@ -2859,6 +2959,106 @@ vgeluGrad256_tail:
 	VFMADD231PS Y1, Y3, Y2
 	VMASKMOVPS Y2, Y4, (DI)
 vgeluGrad256_done:
+	VZEROUPPER
+	RET
+
+// func vgeluGradSet256(gx, gy, x, t *float32, n int)
+TEXT ·vgeluGradSet256(SB), NOSPLIT, $0-40
+	MOVQ gx+0(FP), DI
+	MOVQ gy+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ t+24(FP), R8
+	MOVQ n+32(FP), CX
+vgeluGradSet256_loopU:
+	CMPQ CX, $16
+	JL vgeluGradSet256_loop1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y4
+	VMOVUPS (R8), Y1
+	VMOVUPS 32(R8), Y5
+	VMULPS Y0, Y0, Y2
+	VMULPS Y4, Y4, Y6
+	VMOVUPS vmathConst<>+832(SB), Y3
+	VMOVUPS vmathConst<>+832(SB), Y7
+	VFMADD231PS vmathConst<>+864(SB), Y2, Y3
+	VFMADD231PS vmathConst<>+864(SB), Y6, Y7
+	VMOVUPS vmathConst<>+0(SB), Y2
+	VMOVUPS vmathConst<>+0(SB), Y6
+	VFNMADD231PS Y1, Y1, Y2
+	VFNMADD231PS Y5, Y5, Y6
+	VMULPS Y2, Y3, Y3
+	VMULPS Y6, Y7, Y7
+	VMULPS vmathConst<>+64(SB), Y0, Y0
+	VMULPS vmathConst<>+64(SB), Y4, Y4
+	VMULPS Y0, Y3, Y3
+	VMULPS Y4, Y7, Y7
+	VMOVUPS vmathConst<>+64(SB), Y2
+	VMOVUPS vmathConst<>+64(SB), Y6
+	VFMADD231PS vmathConst<>+64(SB), Y1, Y2
+	VFMADD231PS vmathConst<>+64(SB), Y5, Y6
+	VADDPS Y2, Y3, Y3
+	VADDPS Y6, Y7, Y7
+	VMOVUPS (DX), Y1
+	VMOVUPS 32(DX), Y5
+	VMULPS Y1, Y3, Y2
+	VMULPS Y5, Y7, Y6
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y6, 32(DI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, SI
+	ADDQ $64, R8
+	SUBQ $16, CX
+	JMP vgeluGradSet256_loopU
+vgeluGradSet256_loop1:
+	CMPQ CX, $8
+	JL vgeluGradSet256_tail
+	VMOVUPS (SI), Y0
+	VMOVUPS (R8), Y1
+	VMULPS Y0, Y0, Y2
+	VMOVUPS vmathConst<>+832(SB), Y3
+	VFMADD231PS vmathConst<>+864(SB), Y2, Y3
+	VMOVUPS vmathConst<>+0(SB), Y2
+	VFNMADD231PS Y1, Y1, Y2
+	VMULPS Y2, Y3, Y3
+	VMULPS vmathConst<>+64(SB), Y0, Y0
+	VMULPS Y0, Y3, Y3
+	VMOVUPS vmathConst<>+64(SB), Y2
+	VFMADD231PS vmathConst<>+64(SB), Y1, Y2
+	VADDPS Y2, Y3, Y3
+	VMOVUPS (DX), Y1
+	VMULPS Y1, Y3, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, SI
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JMP vgeluGradSet256_loop1
+vgeluGradSet256_tail:
+	TESTQ CX, CX
+	JZ vgeluGradSet256_done
+	LEAQ vmathMaskTab<>(SB), AX
+	MOVQ $8, BX
+	SUBQ CX, BX
+	VMOVDQU (AX)(BX*4), Y4
+	VMASKMOVPS (SI), Y4, Y0
+	VMASKMOVPS (R8), Y4, Y1
+	VMULPS Y0, Y0, Y2
+	VMOVUPS vmathConst<>+832(SB), Y3
+	VFMADD231PS vmathConst<>+864(SB), Y2, Y3
+	VMOVUPS vmathConst<>+0(SB), Y2
+	VFNMADD231PS Y1, Y1, Y2
+	VMULPS Y2, Y3, Y3
+	VMULPS vmathConst<>+64(SB), Y0, Y0
+	VMULPS Y0, Y3, Y3
+	VMOVUPS vmathConst<>+64(SB), Y2
+	VFMADD231PS vmathConst<>+64(SB), Y1, Y2
+	VADDPS Y2, Y3, Y3
+	VMASKMOVPS (DX), Y4, Y1
+	VMULPS Y1, Y3, Y2
+	VMASKMOVPS Y2, Y4, (DI)
+vgeluGradSet256_done:
 	VZEROUPPER
 	RET
 

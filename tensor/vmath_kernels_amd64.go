@@ -20,6 +20,9 @@ func vgelu512(y, t, x *float32, n int)
 func vgeluGrad512(gx, gy, x, t *float32, n int)
 
 //go:noescape
+func vgeluGradSet512(gx, gy, x, t *float32, n int)
+
+//go:noescape
 func vexpShift512(dst, x *float32, n int, shift float32) float64
 
 //go:noescape
@@ -48,6 +51,9 @@ func vgelu256(y, t, x *float32, n int)
 
 //go:noescape
 func vgeluGrad256(gx, gy, x, t *float32, n int)
+
+//go:noescape
+func vgeluGradSet256(gx, gy, x, t *float32, n int)
 
 //go:noescape
 func vexpShift256(dst, x *float32, n int, shift float32) float64

@@ -17,6 +17,7 @@ func vtanh(dst, x []float32)                        { vtanhGo(dst, x) }
 func vsigmoid(dst, x []float32)                     { vsigmoidGo(dst, x) }
 func vgelu(y, t, x []float32)                       { vgeluGo(y, t, x) }
 func vgeluGrad(gx, gy, x, t []float32)              { vgeluGradGo(gx, gy, x, t) }
+func vgeluGradSet(gx, gy, x, t []float32)           { vgeluGradSetGo(gx, gy, x, t) }
 func vexpShift(dst, x []float32, s float32) float64 { return vexpShiftGo(dst, x, s) }
 func vmax(x []float32) float32                      { return vmaxGo(x) }
 func vscale(x []float32, s float32)                 { vscaleGo(x, s) }

@@ -228,6 +228,20 @@ func TestVMathGELUGrad(t *testing.T) {
 		for _, ln := range []int{1, 7, 16, 33, n} {
 			got := slices.Clone(gx)
 			geluGradAcc(got[:ln], gy, x[:ln], th)
+			// The writing kernel gives what adding into zeros gives (but
+			// for the sign of a zero: 0 + −0 is +0).
+			set, zeroAcc := slices.Clone(gx), make([]float32, ln)
+			geluGradSet(set[:ln], gy, x[:ln], th)
+			geluGradAcc(zeroAcc, gy, x[:ln], th)
+			for i := range set {
+				want := gx[i]
+				if i < ln {
+					want = zeroAcc[i]
+				}
+				if set[i] != want && !(set[i] != set[i] && want != want) {
+					t.Fatalf("len %d: geluGradSet gx[%d] = %v, want %v", ln, i, set[i], want)
+				}
+			}
 			for i := range got {
 				want := float64(gx[i])
 				if i < ln {
