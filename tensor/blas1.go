@@ -39,12 +39,28 @@ func AxpySlice(dst, x []float32, s float32) {
 	vaxpy(dst, x, s)
 }
 
-// SumSquares returns Σ x[i]², accumulated in float64.
+// SumSquares returns Σ x[i]², accumulated in float64: by blocks of
+// parGrain elements (on several threads when SetThreads allows), then the
+// blocks in order, so the sum does not depend on the number of threads.
 func SumSquares(x []float32) float64 {
-	if len(x) == 0 {
+	n := len(x)
+	if n == 0 {
 		return 0
 	}
-	return vsumsq(x)
+	if n <= parGrain {
+		return vsumsq(x)
+	}
+	part := make([]float64, (n+parGrain-1)/parGrain)
+	parallelElems(n, func(lo, hi int) {
+		for b := lo; b < hi; b += parGrain {
+			part[b/parGrain] = vsumsq(x[b:min(b+parGrain, hi)])
+		}
+	})
+	var s float64
+	for _, v := range part {
+		s += v
+	}
+	return s
 }
 
 // AdamHyper are the per-step constants of an Adam or AdamW update (see

@@ -137,3 +137,24 @@ func TestGradCheckBlockedRows(t *testing.T) {
 		}
 	}
 }
+
+func TestSumSquaresBlocked(t *testing.T) {
+	rng := NewRNG(3)
+	x := make([]float32, 3*parGrain+5)
+	var want float64
+	for i := range x {
+		x[i] = 2*rng.Float32() - 1
+		want += float64(x[i]) * float64(x[i])
+	}
+	got := map[int]float64{}
+	for _, threads := range []int{1, 2, 3} {
+		withTestThreads(t, threads)
+		got[threads] = SumSquares(x)
+		if d := got[threads] - want; d > 1e-9*want || d < -1e-9*want {
+			t.Fatalf("%d threads: SumSquares = %v, want %v", threads, got[threads], want)
+		}
+	}
+	if got[1] != got[2] || got[1] != got[3] {
+		t.Fatalf("SumSquares differs with the number of threads: %v", got)
+	}
+}

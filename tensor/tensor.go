@@ -133,9 +133,8 @@ func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 
 // ZeroGrad clears t's gradient (keeping its buffer).
 func (t *Tensor) ZeroGrad() {
-	for i := range t.Grad {
-		t.Grad[i] = 0
-	}
+	g := t.Grad
+	parallelElems(len(g), func(lo, hi int) { clear(g[lo:hi]) })
 }
 
 // Detach returns a leaf tensor sharing t's data, outside any graph.
