@@ -194,19 +194,17 @@ func (m *MultiHead) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.T
 }
 
 // project returns the projected queries, keys and values: three
-// independent products, side by side on several threads
-// (tensor.ParallelFor), each computed as it would be alone.
+// independent products (tensor.Independent: side by side with three
+// threads; with two, each product splits across them).
 func (m *MultiHead) project(q, k, v *tensor.Tensor) (pq, pk, pv *tensor.Tensor) {
-	tensor.ParallelFor(3, 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			switch i {
-			case 0:
-				pq = affine(q, m.wq, m.bq)
-			case 1:
-				pk = affine(k, m.wk, m.bk)
-			case 2:
-				pv = affine(v, m.wv, m.bv)
-			}
+	tensor.Independent(3, func(i int) {
+		switch i {
+		case 0:
+			pq = affine(q, m.wq, m.bq)
+		case 1:
+			pk = affine(k, m.wk, m.bk)
+		case 2:
+			pv = affine(v, m.wv, m.bv)
 		}
 	})
 	return pq, pk, pv

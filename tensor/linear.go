@@ -138,25 +138,23 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 				return seg
 			})
 		}
-		// The two products are independent: with two threads or more they
-		// run side by side (each computed as it would be alone).
-		dx := x.requiresGrad
-		dw := w.requiresGrad
-		both := func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				if i == 0 && dx {
-					gx, beta := x.gradDst()
-					Gemm(false, true, rows, k, n, 1, gz, n, w.Data, n, beta, gx, k)
-				}
-				if i == 1 && dw {
-					Gemm(true, false, k, n, rows, 1, x.Data, k, gz, n, 1, w.grad(), n)
-				}
+		// The two products are independent: with two threads they run
+		// side by side (Independent).
+		dx, dw := x.requiresGrad, w.requiresGrad
+		product := func(i int) {
+			if i == 0 && dx {
+				gx, beta := x.gradDst()
+				Gemm(false, true, rows, k, n, 1, gz, n, w.Data, n, beta, gx, k)
+			}
+			if i == 1 && dw {
+				Gemm(true, false, k, n, rows, 1, x.Data, k, gz, n, 1, w.grad(), n)
 			}
 		}
 		if dx && dw {
-			ParallelFor(2, 1, both)
+			Independent(2, product)
 		} else {
-			both(0, 2)
+			product(0)
+			product(1)
 		}
 		if act != ActNone {
 			free(gz)

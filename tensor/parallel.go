@@ -156,6 +156,27 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	par.busy.Store(false)
 }
 
+// Independent calls fn(0), …, fn(n−1), n independent pieces of work of
+// about the same size (the products of a linear map's backward pass, the
+// query, key and value projections): side by side, one per thread, when
+// SetThreads allows exactly n threads, else one after the other, so that
+// each piece can spread over all the threads itself (a large product splits
+// across them, and with fewer threads than pieces some thread would idle
+// at the end). Either way each piece is computed as it would be alone.
+func Independent(n int, fn func(i int)) {
+	if n > 1 && Threads() == n {
+		ParallelFor(n, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				fn(i)
+			}
+		})
+		return
+	}
+	for i := range n {
+		fn(i)
+	}
+}
+
 // rowBlock is the number of rows whose contributions to a shared gradient
 // (a bias's, LayerNorm's gamma and beta) are summed together before they
 // are added to it, block after block in order: a split fixed by the data,

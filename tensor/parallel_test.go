@@ -158,3 +158,16 @@ func TestSumSquaresBlocked(t *testing.T) {
 		t.Fatalf("SumSquares differs with the number of threads: %v", got)
 	}
 }
+
+func TestIndependent(t *testing.T) {
+	for _, threads := range []int{1, 2, 3} {
+		withTestThreads(t, threads)
+		var seen [3]atomic.Int32
+		Independent(3, func(i int) { seen[i].Add(1) })
+		for i := range seen {
+			if seen[i].Load() != 1 {
+				t.Fatalf("%d threads: piece %d ran %d times", threads, i, seen[i].Load())
+			}
+		}
+	}
+}
