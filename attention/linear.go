@@ -352,6 +352,14 @@ func (a *linearAttn) scratch(n int) []float32 {
 	return s
 }
 
+// dirty is scratch without the clearing, for a buffer written in full
+// before it is read.
+func (a *linearAttn) dirty(n int) []float32 {
+	s := tensor.ScratchDirty(n)
+	a.saved = append(a.saved, s)
+	return s
+}
+
 // features writes the feature row of input row x to dst (and φ' to d
 // with elu; d may be nil).
 func (a *linearAttn) features(dst, d, x []float32) {
@@ -365,20 +373,21 @@ func (a *linearAttn) features(dst, d, x []float32) {
 func (a *linearAttn) forward() *tensor.Tensor {
 	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
 	ldf, ldo := h*f, h*dv
-	a.fk = a.scratch(b * tk * ldf)
-	a.fq = a.scratch(b * tq * ldf)
+	a.fk = a.dirty(b * tk * ldf)
+	a.fq = a.dirty(b * tq * ldf)
 	if a.elu {
-		a.dq = a.scratch(b * tq * ldf)
+		a.dq = a.dirty(b * tq * ldf)
 	}
 	a.den = a.scratch(b * h * tq)
 	if !a.lm.causal {
 		a.z = a.scratch(b * ldf) // z = Σ_j φ(k_j), summed as the features are made
 	}
 	for r := 0; r < b*tk; r++ {
+		fk, k := a.fk[r*ldf:][:ldf], a.k.row(r, ldf)
 		if !a.keyKept(r/tk, r%tk) {
+			clear(fk)
 			continue
 		}
-		fk, k := a.fk[r*ldf:][:ldf], a.k.row(r, ldf)
 		switch {
 		case a.z == nil:
 			a.features(fk, nil, k)
@@ -396,7 +405,12 @@ func (a *linearAttn) forward() *tensor.Tensor {
 		}
 		a.features(a.fq[r*ldf:][:ldf], d, a.q.row(r, ldf))
 	}
-	out := tensor.Scratch(b * tq * ldo) // recycled with the result
+	var out []float32 // recycled with the result
+	if a.lm.causal {
+		out = tensor.Scratch(b * tq * ldo) // rows are summed into, dead rows stay 0
+	} else {
+		out = tensor.ScratchDirty(b * tq * ldo) // written in full by the products
+	}
 	if a.lm.causal {
 		a.forwardCausal(out)
 	} else {
@@ -414,7 +428,7 @@ func (a *linearAttn) forward() *tensor.Tensor {
 func (a *linearAttn) forwardAll(out []float32) {
 	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
 	ldf, ldo := h*f, h*dv
-	a.s = a.scratch(b * h * f * dv)
+	a.s = a.dirty(b * h * f * dv)
 	for bb := 0; bb < b; bb++ {
 		z := a.z[bb*ldf:][:ldf]
 		for hh := 0; hh < h; hh++ {
@@ -534,8 +548,8 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 	ldf, ldo := h*f, h*dv
 	gq, gk, gv := a.grads(g)
 	wantK := gk.data != nil || gv.data != nil
-	df := tensor.Scratch(max(tq, tk) * ldf) // dφ(Q) Sᵀ part, then dφ(K)
-	ds := tensor.Scratch(h * f * dv)
+	df := tensor.ScratchDirty(max(tq, tk) * ldf) // dφ(Q) Sᵀ part, then dφ(K): written by the products
+	ds := tensor.ScratchDirty(h * f * dv)
 	dz := tensor.Scratch(ldf)
 	defer func() {
 		tensor.Recycle(df)
