@@ -138,17 +138,13 @@ type gemmPacked struct {
 func newGemmPacked(kr *gemmKernel, transB bool, k, n int, b []float32, ldb int) *gemmPacked {
 	p := &gemmPacked{kr: kr, transB: transB, k: k, n: n, kcMax: gemmSplit(k, gemmKC, 8), ncMax: gemmSplit(n, gemmNC, kr.nr)}
 	p.npc = (k + p.kcMax - 1) / p.kcMax
-	packT := kr.packT
-	if packT == nil {
-		packT = gemmPackTrans
-	}
 	nr := kr.nr
 	for jc := 0; jc < n; jc += p.ncMax {
 		nc := min(p.ncMax, n-jc)
 		for pc := 0; pc < k; pc += p.kcMax {
 			kc := min(p.kcMax, k-pc)
 			blk := make([]float32, (nc+nr-1)/nr*kc*nr)
-			kr.packB(blk, packT, transB, b, ldb, jc, nc, pc, kc)
+			kr.packB(blk, transB, b, ldb, jc, nc, pc, kc)
 			p.blocks = append(p.blocks, blk)
 		}
 	}

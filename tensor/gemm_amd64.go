@@ -11,7 +11,7 @@ import "golang.org/x/sys/cpu"
 // cpu.X86.HasAVX512F already checks.
 var gemmAVX512 = &gemmKernel{
 	name: "avx512", mr: 12, nr: 32, vlen: 16,
-	micro: gemmKernels512, packT: gemmPackTrans512,
+	micro: gemmKernels512, packT: gemmPackTrans512, packN: gemmPackCopy512,
 }
 
 // gemmAVX2 is the 6×16 AVX2+FMA micro-kernel family (12 ymm accumulators).
@@ -50,4 +50,16 @@ func gemmPackTrans256(dst []float32, ds int, src []float32, ld, rows, cols int) 
 	for r := 0; r < rows; r += 8 {
 		gemmPackT8(&dst[r], 4*ds, &src[r*ld], 4*ld, min(8, rows-r), cols)
 	}
+}
+
+// gemmPackCopy512 is gemmPackCopy with opmasked AVX-512 row copies for
+// blocks up to 32 columns wide (panels of a transposed A, of a plain B).
+func gemmPackCopy512(dst []float32, ds int, src []float32, ld, rows, cols int) {
+	if cols > 32 {
+		gemmPackCopy(dst, ds, src, ld, rows, cols)
+		return
+	}
+	_ = src[(rows-1)*ld+cols-1]
+	_ = dst[(rows-1)*ds+cols-1]
+	gemmPackN32(&dst[0], 4*ds, &src[0], 4*ld, rows, cols)
 }

@@ -61,6 +61,8 @@ type gemmKernel struct {
 	micro [2][][][2]gemmMicro
 	// packT transposes a block into a packed panel (gemmPackTrans when nil).
 	packT func(dst []float32, ds int, src []float32, ld, rows, cols int)
+	// packN copies a block into a packed panel (gemmPackCopy when nil).
+	packN func(dst []float32, ds int, src []float32, ld, rows, cols int)
 }
 
 var (
@@ -140,10 +142,6 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 		defer gemmBufPool.Put(buf)
 	}
 	mr, nr, vlen := kr.mr, kr.nr, kr.vlen
-	packT := kr.packT
-	if packT == nil {
-		packT = gemmPackTrans
-	}
 	// Row tiles of nearly equal height: m = 16 runs as 8+8, not 12+4,
 	// whose short tile would wait on FMA latency.
 	tiles := (m + mr - 1) / mr
@@ -168,7 +166,7 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 				npan := (nc + nr - 1) / nr
 				buf.b = growF32(buf.b, npan*kc*nr)
 				bp = buf.b
-				kr.packB(bp, packT, transB, b, ldb, jc, nc, pc, kc)
+				kr.packB(bp, transB, b, ldb, jc, nc, pc, kc)
 				bs, bpanel = nr, kc*nr
 			default:
 				bp = b[pc*ldb+jc:]
@@ -188,9 +186,9 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 				switch {
 				case packA:
 					if transA {
-						gemmPackCopy(buf.a, mr, a[pc*lda+ir:], lda, kc, rows)
+						kr.packCopy(buf.a, mr, a[pc*lda+ir:], lda, kc, rows)
 					} else {
-						packT(buf.a, mr, a[ir*lda+pc:], lda, rows, kc)
+						kr.packTrans(buf.a, mr, a[ir*lda+pc:], lda, rows, kc)
 					}
 					ap, as, mode = &buf.a[0], mr, 0
 				case transA:
@@ -227,17 +225,35 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 
 // packB packs the block B[pc:pc+kc, jc:jc+nc] of op(B) into dst as
 // nr-wide panels of kc rows each (the last panel narrower).
-func (kr *gemmKernel) packB(dst []float32, packT func(dst []float32, ds int, src []float32, ld, rows, cols int), transB bool, b []float32, ldb, jc, nc, pc, kc int) {
+func (kr *gemmKernel) packB(dst []float32, transB bool, b []float32, ldb, jc, nc, pc, kc int) {
 	nr := kr.nr
 	npan := (nc + nr - 1) / nr
 	for q := 0; q < npan; q++ {
 		w := min(nr, nc-q*nr)
 		if transB {
-			packT(dst[q*kc*nr:], nr, b[(jc+q*nr)*ldb+pc:], ldb, w, kc)
+			kr.packTrans(dst[q*kc*nr:], nr, b[(jc+q*nr)*ldb+pc:], ldb, w, kc)
 		} else {
-			gemmPackCopy(dst[q*kc*nr:], nr, b[pc*ldb+jc+q*nr:], ldb, kc, w)
+			kr.packCopy(dst[q*kc*nr:], nr, b[pc*ldb+jc+q*nr:], ldb, kc, w)
 		}
 	}
+}
+
+// packTrans is kr's packT, or gemmPackTrans.
+func (kr *gemmKernel) packTrans(dst []float32, ds int, src []float32, ld, rows, cols int) {
+	if kr.packT != nil {
+		kr.packT(dst, ds, src, ld, rows, cols)
+		return
+	}
+	gemmPackTrans(dst, ds, src, ld, rows, cols)
+}
+
+// packCopy is kr's packN, or gemmPackCopy.
+func (kr *gemmKernel) packCopy(dst []float32, ds int, src []float32, ld, rows, cols int) {
+	if kr.packN != nil {
+		kr.packN(dst, ds, src, ld, rows, cols)
+		return
+	}
+	gemmPackCopy(dst, ds, src, ld, rows, cols)
 }
 
 // gemmPackCopy copies a rows×cols block of src (row stride ld) into dst

@@ -394,6 +394,89 @@ gemmPackT8_done:
 	VZEROUPPER
 	RET
 
+// func gemmPackN32(dst *float32, ds int, src *float32, ld int, rows, cols int)
+TEXT ·gemmPackN32(SB), NOSPLIT, $0-48
+	MOVQ cols+40(FP), CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	MOVQ dst+0(FP), DI
+	MOVQ ds+8(FP), R9
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	MOVQ rows+32(FP), BX
+	CMPQ CX, $16
+	JG gemmPackN32_wide
+gemmPackN32_n4:
+	CMPQ BX, $4
+	JLT gemmPackN32_n1
+	LEAQ (SI)(R8*2), R10
+	LEAQ (DI)(R9*2), R11
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (SI)(R8*1), K1, Z1
+	VMOVUPS.Z (R10), K1, Z2
+	VMOVUPS.Z (R10)(R8*1), K1, Z3
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K1, (DI)(R9*1)
+	VMOVUPS Z2, K1, (R11)
+	VMOVUPS Z3, K1, (R11)(R9*1)
+	LEAQ (SI)(R8*4), SI
+	LEAQ (DI)(R9*4), DI
+	SUBQ $4, BX
+	JMP gemmPackN32_n4
+gemmPackN32_n1:
+	TESTQ BX, BX
+	JLE gemmPackN32_done
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ BX
+	JMP gemmPackN32_n1
+gemmPackN32_wide:
+gemmPackN32_w4:
+	CMPQ BX, $4
+	JLT gemmPackN32_w1
+	LEAQ (SI)(R8*2), R10
+	LEAQ (DI)(R9*2), R11
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z4
+	VMOVUPS.Z (SI)(R8*1), K1, Z1
+	VMOVUPS.Z 64(SI)(R8*1), K2, Z5
+	VMOVUPS.Z (R10), K1, Z2
+	VMOVUPS.Z 64(R10), K2, Z6
+	VMOVUPS.Z (R10)(R8*1), K1, Z3
+	VMOVUPS.Z 64(R10)(R8*1), K2, Z7
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z4, K2, 64(DI)
+	VMOVUPS Z1, K1, (DI)(R9*1)
+	VMOVUPS Z5, K2, 64(DI)(R9*1)
+	VMOVUPS Z2, K1, (R11)
+	VMOVUPS Z6, K2, 64(R11)
+	VMOVUPS Z3, K1, (R11)(R9*1)
+	VMOVUPS Z7, K2, 64(R11)(R9*1)
+	LEAQ (SI)(R8*4), SI
+	LEAQ (DI)(R9*4), DI
+	SUBQ $4, BX
+	JMP gemmPackN32_w4
+gemmPackN32_w1:
+	TESTQ BX, BX
+	JLE gemmPackN32_done
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z4
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z4, K2, 64(DI)
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ BX
+	JMP gemmPackN32_w1
+gemmPackN32_done:
+	VZEROUPPER
+	RET
+
 // func gemmK512c1x1(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int)
 TEXT ·gemmK512c1x1(SB), NOSPLIT, $0-72
 	MOVQ nr+64(FP), CX
