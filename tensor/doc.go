@@ -31,8 +31,17 @@
 // Every matrix product goes through Gemm, one entry point: a packed,
 // cache-blocked SGEMM with AVX-512 and AVX2+FMA micro-kernels in Go assembly,
 // chosen at run time (gonum's pure-Go Sgemm on other CPUs, OpenBLAS with
-// -tags openblas). SetThreads lets large products use several goroutines.
-// MatMulT reads transposed operands in place, never copying them.
+// -tags openblas). MatMulT reads transposed operands in place, never
+// copying them.
+//
+// SetThreads lets a product of at least about 64×128×128 multiply-adds use
+// several goroutines: it is cut with ParallelFor (the one pool of workers
+// of this package) into a few blocks of C — of whole nr-wide column panels
+// when B is to be packed, so that each goroutine packs only its own panels
+// once, and of rows otherwise — each an ordinary blocked product. The cut
+// never changes a result: every element is computed by the same kernel
+// arithmetic in the same order whatever the number of threads, bit for bit
+// (TestGemmThreadsBitwise).
 //
 // # Fused ops and memory
 //

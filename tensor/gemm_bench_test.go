@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -50,6 +51,16 @@ var gemmBenchShapes = []gemmBenchShape{
 	{name: "W4_768x512x128_dX", transB: true, m: 768, k: 128, n: 512, beta: 1},
 	{name: "W4_768x512x128_dW", transA: true, m: 512, k: 768, n: 128, beta: 1},
 	{name: "W4_768x128x65_head", transB: true, m: 768, k: 128, n: 65},
+	{name: "W4_768x128x128", m: 768, k: 128, n: 128},
+	{name: "W4_768x128x128_dX", transB: true, m: 768, k: 128, n: 128},
+	{name: "W4_768x128x128_dW", transA: true, m: 128, k: 768, n: 128, beta: 1},
+	{name: "W4_768x128x512_dW", transA: true, m: 128, k: 768, n: 512, beta: 1},
+	// W3 (Transformer 2+2 layers, about 1,984 tokens a step).
+	{name: "W3_1984x128x128", m: 1984, k: 128, n: 128},
+	{name: "W3_1984x128x128_dX", transB: true, m: 1984, k: 128, n: 128, beta: 1},
+	{name: "W3_1984x128x128_dW", transA: true, m: 128, k: 1984, n: 128, beta: 1},
+	{name: "W3_1984x512x128", m: 1984, k: 512, n: 128},
+	{name: "W3_1984x128x512_dW", transA: true, m: 128, k: 1984, n: 512, beta: 1},
 }
 
 func benchGemmShape(b *testing.B, kr *gemmKernel, s gemmBenchShape) {
@@ -102,11 +113,19 @@ func contains(ks []*gemmKernel, k *gemmKernel) bool {
 	return false
 }
 
-// BenchmarkGemmThreads times the default kernel with 1 and 2 goroutines.
+// BenchmarkGemmThreads times the default kernel with 1 and 2 goroutines on
+// NN_512 and W3's and W4's products (compare t1 and t2 with benchstat; only
+// on a quiet machine: the second goroutine needs a free core).
 func BenchmarkGemmThreads(b *testing.B) {
 	defer SetThreads(Threads())
+	var shapes []gemmBenchShape
+	for _, s := range gemmBenchShapes {
+		if s.name == "NN_512" || strings.HasPrefix(s.name, "W4_") || strings.HasPrefix(s.name, "W3_") {
+			shapes = append(shapes, s)
+		}
+	}
 	for _, t := range []int{1, 2} {
-		for _, s := range []gemmBenchShape{gemmBenchShapes[2], gemmBenchShapes[3], gemmBenchShapes[4], gemmBenchShapes[13]} {
+		for _, s := range shapes {
 			b.Run(fmt.Sprintf("t%d/%s", t, s.name), func(b *testing.B) {
 				SetThreads(t)
 				benchGemmShape(b, gemmDefault, s)

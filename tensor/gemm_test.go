@@ -231,6 +231,55 @@ func TestGemmThreads(t *testing.T) {
 	}
 }
 
+// TestGemmThreadsBitwise checks that a split product equals the product on
+// one goroutine bit for bit, on every kernel, transpose and packing plan,
+// for shapes cut by rows (B in place, or frozen and packed once) and by
+// columns (B packed per block), among them W3's and W4's.
+func TestGemmThreadsBitwise(t *testing.T) {
+	defer SetThreads(Threads())
+	defer func(f float64) { gemmParMinFlops = f }(gemmParMinFlops)
+	defer func() { gemmPlanForce = 0 }()
+	gemmParMinFlops = 1
+	shapes := [][3]int{{768, 128, 128}, {128, 512, 131}, {20, 300, 257}, {97, 65, 130}, {300, 20, 33}, {13, 5, 7}}
+	if !testing.Short() {
+		shapes = append(shapes, [3]int{40, 1100, 270})
+	}
+	for _, kr := range gemmKernelList {
+		for _, plan := range []int{0, 7} {
+			for _, frozenB := range []bool{false, true} {
+				gemmPlanForce = plan
+				rng := rand.New(rand.NewPCG(11, uint64(plan)))
+				for _, sh := range shapes {
+					for tr := range 4 {
+						tc := gemmCase{transA: tr&1 != 0, transB: tr&2 != 0, m: sh[0], n: sh[1], k: sh[2],
+							padA: tr, padB: 1 - tr%2, padC: tr % 3, alpha: 0.7, beta: float32(tr/2) * 0.3}
+						a, lda, b, ldb, c, ldc := gemmOperands(rng, tc)
+						var want []float32
+						for _, threads := range []int{1, 2, 3} {
+							SetThreads(threads)
+							got := slices.Clone(c)
+							var pre *gemmPacked
+							if frozenB {
+								pre = newGemmPacked(kr, tc.transB, tc.k, tc.n, b, ldb)
+							}
+							gemmRunEpi(kr, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc, nil, pre)
+							if threads == 1 {
+								want = got
+								continue
+							}
+							for i := range got {
+								if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+									t.Fatalf("%s plan %d frozen %v threads %d %v: C[%d] = %g, one thread %g", kr.name, plan, frozenB, threads, tc, i, got[i], want[i])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestGemmConcurrent runs products and SetThreads from several goroutines
 // at once (meant for -race).
 func TestGemmConcurrent(t *testing.T) {
