@@ -280,6 +280,49 @@ func TestGemmThreadsBitwise(t *testing.T) {
 	}
 }
 
+// TestLinearThreadsBitwise: the fused linear ops, whose epilogues run on
+// the blocks a split product hands them, give the same outputs and
+// gradients with one, two and three threads, bit for bit.
+func TestLinearThreadsBitwise(t *testing.T) {
+	defer SetThreads(Threads())
+	for _, act := range []Act{ActNone, ActReLU, ActGELU} {
+		for _, res := range []bool{false, true} {
+			if res && act != ActNone {
+				continue
+			}
+			var want [][]float32
+			for _, threads := range []int{1, 2, 3} {
+				SetThreads(threads)
+				rng := NewRNG(5)
+				x := rng.Uniform(New(300, 130), -1, 1).SetRequiresGrad(true)
+				w := rng.Uniform(New(130, 520), -1, 1).SetRequiresGrad(true)
+				b := rng.Uniform(New(520), -1, 1).SetRequiresGrad(true)
+				var y *Tensor
+				if res {
+					r := rng.Uniform(New(300, 520), -1, 1).SetRequiresGrad(true)
+					y = AddLinear(r, x, w, b)
+				} else {
+					y = LinearAct(x, w, b, act)
+				}
+				g := rng.Uniform(New(300, 520), -1, 1)
+				SumAll(Mul(y, g)).Backward()
+				got := [][]float32{y.Data, x.Grad, w.Grad, b.Grad}
+				if threads == 1 {
+					want = got
+					continue
+				}
+				for i, name := range []string{"y", "dx", "dW", "db"} {
+					for j := range got[i] {
+						if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+							t.Fatalf("%v residual %v threads %d: %s[%d] = %g, one thread %g", act, res, threads, name, j, got[i][j], want[i][j])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestGemmConcurrent runs products and SetThreads from several goroutines
 // at once (meant for -race).
 func TestGemmConcurrent(t *testing.T) {
