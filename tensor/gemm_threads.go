@@ -52,10 +52,13 @@ func gemmRun(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a 
 //
 // A split product is cut with ParallelFor into a few blocks of whole
 // columns or rows of C, each an ordinary blocked product on one goroutine:
-//   - when B is to be packed (a transposed B, or a large one), by columns
-//     in whole nr-wide panels, so that each goroutine packs only its own
-//     panels of B, once, and keeps them in its own cache;
-//   - otherwise (B read in place, or packed already), by rows.
+//   - when B is to be packed (a transposed B, or a large one) and has a
+//     panel for each block, by columns in whole nr-wide panels, so that
+//     each goroutine packs only its own panels of B, once, and keeps them
+//     in its own cache;
+//   - otherwise by rows (B read in place, packed already, or so narrow —
+//     W4's 65-column LM head — that packing it again for each block of rows
+//     costs less than blocks of unequal width).
 //
 // Every element of C is computed by the same micro-kernel arithmetic in the
 // same order of k whatever the cut (k is blocked the same way, and tile
@@ -82,8 +85,8 @@ func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 	// share to the others, few enough that each block packs or reads its
 	// operands once.
 	parts := 2 * t
-	if packB && pre == nil && n > kr.nr {
-		panels := (n + kr.nr - 1) / kr.nr
+	panels := (n + kr.nr - 1) / kr.nr
+	if packB && pre == nil && panels >= parts {
 		grain := kr.nr * ((panels + parts - 1) / parts)
 		ParallelFor(n, grain, func(lo, hi int) {
 			var bb []float32
@@ -97,9 +100,8 @@ func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 		})
 		return
 	}
-	if m < 2*kr.mr && n > kr.nr && pre == nil {
-		// A short, wide product (B read in place): columns.
-		panels := (n + kr.nr - 1) / kr.nr
+	if m < 2*kr.mr && panels > 1 && pre == nil {
+		// A short, wide product: columns.
 		grain := kr.nr * ((panels + parts - 1) / parts)
 		ParallelFor(n, grain, func(lo, hi int) {
 			kr.gemmEpi(transA, transB, m, hi-lo, k, alpha, a, lda, b[lo:], ldb, beta, c[lo:], ldc,
