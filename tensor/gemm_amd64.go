@@ -12,12 +12,14 @@ import "golang.org/x/sys/cpu"
 var gemmAVX512 = &gemmKernel{
 	name: "avx512", mr: 12, nr: 32, vlen: 16,
 	micro: gemmKernels512, packT: gemmPackTrans512, packN: gemmPackCopy512,
+	prefetch: gemmPrefetchRows,
 }
 
 // gemmAVX2 is the 6×16 AVX2+FMA micro-kernel family (12 ymm accumulators).
 var gemmAVX2 = &gemmKernel{
 	name: "avx2", mr: 6, nr: 16, vlen: 8, maskedEdge: true,
 	micro: gemmKernels256, packT: gemmPackTrans256,
+	prefetch: gemmPrefetchRows,
 }
 
 func init() {

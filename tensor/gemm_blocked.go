@@ -63,7 +63,20 @@ type gemmKernel struct {
 	packT func(dst []float32, ds int, src []float32, ld, rows, cols int)
 	// packN copies a block into a packed panel (gemmPackCopy when nil).
 	packN func(dst []float32, ds int, src []float32, ld, rows, cols int)
+	// prefetch, when set, asks for rows rows of width bytes, ld bytes
+	// apart, to be brought into cache (see gemmPrefetchMax).
+	prefetch func(p *float32, ld, rows, width int)
 }
+
+// gemmPrefetchMax is the largest m·k + k·n (floats) of a product whose A
+// and B are prefetched whole before its first micro-kernel runs. In a
+// training step the small per-head attention products read operands a
+// previous pass left in L2 or further, and the hardware prefetchers learn a
+// stream only after a few misses, which is most of such a short product:
+// prefetching both operands first made W4's per-head products 16 % faster
+// and W3's 24 % (sums of per-call minima over 30 steps, 2.02 → 1.70 and
+// 5.5 → 4.2 ms a step). 32 KiB stays within L1.
+const gemmPrefetchMax = 8192
 
 var (
 	// gemmGonumKernel is gonum's blas32 Sgemm, the reference and the
@@ -129,6 +142,18 @@ type gemmEpilogue struct {
 // gemmEpi is gemm with an epilogue (epi.fn may be nil).
 func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, epi gemmEpilogue) {
 	packA, packB := kr.gemmPlan(transA, transB, m, n, k)
+	if kr.prefetch != nil && m*k+k*n <= gemmPrefetchMax {
+		ar, ac := m, k // A and B as stored
+		if transA {
+			ar, ac = k, m
+		}
+		br, bc := k, n
+		if transB {
+			br, bc = n, k
+		}
+		kr.prefetch(&a[0], 4*lda, ar, 4*ac)
+		kr.prefetch(&b[0], 4*ldb, br, 4*bc)
+	}
 	pre := epi.pre
 	if pre != nil && !pre.fits(kr, transB, n, k) {
 		pre = nil

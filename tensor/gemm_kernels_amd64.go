@@ -14,6 +14,9 @@ func gemmPackT8(dst *float32, ds int, src *float32, ld int, rows, cols int)
 func gemmPackN32(dst *float32, ds int, src *float32, ld int, rows, cols int)
 
 //go:noescape
+func gemmPrefetchRows(p *float32, ld, rows, width int)
+
+//go:noescape
 func gemmK512c1x1(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int)
 
 //go:noescape
