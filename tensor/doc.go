@@ -32,7 +32,11 @@
 // cache-blocked SGEMM with AVX-512 and AVX2+FMA micro-kernels in Go assembly,
 // chosen at run time (gonum's pure-Go Sgemm on other CPUs, OpenBLAS with
 // -tags openblas). MatMulT reads transposed operands in place, never
-// copying them.
+// copying them. In a training step the operands of a product are mostly
+// cold (a fresh result buffer, a gradient untouched for a pass), so the
+// micro-kernels prefetch their tile of C before their loop, and small
+// products (the per-head attention products) prefetch A and B whole
+// before their first kernel.
 //
 // SetThreads lets a product of at least about 64×128×128 multiply-adds use
 // several goroutines: it is cut with ParallelFor (the one pool of workers
