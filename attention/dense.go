@@ -1,6 +1,7 @@
 package attention
 
 import (
+	"fmt"
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -154,12 +155,110 @@ func (p *preparedDense) Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor) {
 }
 
 // Select returns the prepared form for the rows idx of the batch (see
-// RowSelector): the mapped keys are gathered, not mapped again.
+// RowSelector). Nothing is gathered: the rows' queries are laid out as
+// queries of their sources (groupedDense). At a causal or multi-head site,
+// where a query's index or the weights' layout would differ, the mapped
+// keys, values and mask are gathered instead, not mapped again.
 func (p *preparedDense) Select(idx []int) Prepared {
-	out := &preparedDense{a: p.a, k: gatherRows(p.k, idx), ks: gatherRows(p.ks, idx), mask: gatherRows(p.mask, idx)}
-	out.v = out.k
-	if p.v != p.k {
-		out.v = gatherRows(p.v, idx)
+	if p.a.dims.Causal || p.a.heads > 1 {
+		out := &preparedDense{a: p.a, k: gatherRows(p.k, idx), ks: gatherRows(p.ks, idx), mask: gatherRows(p.mask, idx)}
+		out.v = out.k
+		if p.v != p.k {
+			out.v = gatherRows(p.v, idx)
+		}
+		return out
+	}
+	return newGroupedDense(p, idx)
+}
+
+// groupedDense is a preparedDense's attention for rows that each belong to
+// one of its batch's rows (their source): row i's source is src[i], and
+// sources may have several rows (a beam search's hypotheses) or none. A
+// query step [N,1,D] is laid out as [B,c,D], c the most rows of a source,
+// row i at (src[i], its rank among its source's rows), so the keys are
+// read where they are, never gathered; empty slots repeat some row and are
+// dropped. Each query's context and weights are those of the query alone
+// (the dense kernel treats the queries of a row independently; a causal
+// site is not grouped), so the results are the gathered keys' exactly.
+type groupedDense struct {
+	p          *preparedDense
+	src        []int
+	c          int
+	slot, fill []int // row → slot of [B·c]; slot → row (nil: the identity)
+}
+
+func newGroupedDense(p *preparedDense, src []int) *groupedDense {
+	b := p.k.Dim(0)
+	count := make([]int, b)
+	c := 0
+	for _, s := range src {
+		if s < 0 || s >= b {
+			panic(fmt.Sprintf("attention: row of source %d selected from a batch of %d", s, b))
+		}
+		count[s]++
+		c = max(c, count[s])
+	}
+	g := &groupedDense{p: p, src: append([]int(nil), src...), c: max(c, 1)}
+	identity := len(src) == b*g.c
+	slot := make([]int, len(src))
+	clear(count)
+	for i, s := range src {
+		slot[i] = s*g.c + count[s]
+		count[s]++
+		identity = identity && slot[i] == i
+	}
+	if !identity {
+		g.slot = slot
+		g.fill = make([]int, b*g.c)
+		for i, sl := range slot {
+			g.fill[sl] = i
+		}
+	}
+	return g
+}
+
+func (g *groupedDense) Select(idx []int) Prepared {
+	return newGroupedDense(g.p, selectSources(g.src, idx))
+}
+
+func selectSources(src, idx []int) []int {
+	out := make([]int, len(idx))
+	for i, j := range idx {
+		out[i] = src[j]
 	}
 	return out
+}
+
+func (g *groupedDense) Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	n := len(g.src)
+	if n == 0 || q.Dims() != 3 || q.Dim(0) != n || q.Dim(1) != 1 {
+		// Not one query step per row: attend over gathered keys.
+		k := gatherRows(g.p.k, g.src)
+		v := k
+		if g.p.v != g.p.k {
+			v = gatherRows(g.p.v, g.src)
+		}
+		pd := &preparedDense{a: g.p.a, k: k, ks: gatherRows(g.p.ks, g.src), v: v, mask: gatherRows(g.p.mask, g.src)}
+		return pd.Attend(q)
+	}
+	b, d := g.p.k.Dim(0), q.Dim(2)
+	qs := tensor.Reshape(q, n, d)
+	if g.fill != nil {
+		qs = tensor.Gather(qs, g.fill, -1)
+	}
+	ctx, weights = g.p.Attend(tensor.Reshape(qs, b, g.c, d))
+	return g.rows(ctx), g.rows(weights)
+}
+
+// rows turns a result [B,c,X] back into the rows' [N,1,X].
+func (g *groupedDense) rows(t *tensor.Tensor) *tensor.Tensor {
+	if t == nil {
+		return nil
+	}
+	x := t.Dim(-1)
+	t = tensor.Reshape(t, -1, x)
+	if g.slot != nil {
+		t = tensor.Gather(t, g.slot, -1)
+	}
+	return tensor.Reshape(t, len(g.src), 1, x)
 }
