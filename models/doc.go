@@ -35,9 +35,11 @@
 //     (stepOutput; Step's result is valid until the next Step), with the
 //     same values as Linear then LogSoftmax.
 //   - Rows of the same source share the encoder's outputs, mask and
-//     prepared attention keys; a beam search's first step, which gives each
-//     source Beam rows, gathers the prepared keys (attention.RowSelector)
-//     instead of mapping them again.
+//     prepared attention keys: when a beam search's first step gives each
+//     source Beam rows, the prepared attention selects rows
+//     (attention.RowSelector) instead of preparing again — a dense
+//     attention lays the rows' queries out as queries of their sources and
+//     gathers nothing.
 //   - The Transformer decoders keep key/value caches (layers.Incremental):
 //     each step runs only the new token through each layer
 //     (TestKVCacheRunsEachTokenOnce, and bench's TestW6LMCacheIsUsed for
