@@ -112,6 +112,26 @@ func reluGradAcc(gx, g, y []float32) {
 	vreluGrad(gx, g, y)
 }
 
+// reluGradSet writes gx = g where y > 0 and 0 elsewhere: reluGradAcc
+// into zeros without clearing gx first.
+func reluGradSet(gx, g, y []float32) {
+	if len(g) == 0 {
+		return
+	}
+	_, _ = gx[len(g)-1], y[len(g)-1]
+	vreluGradSet(gx, g, y)
+}
+
+func vreluGradSetGo(gx, g, y []float32) {
+	gx, y = gx[:len(g)], y[:len(g)]
+	for i, v := range g {
+		gx[i] = 0
+		if y[i] > 0 {
+			gx[i] += v
+		}
+	}
+}
+
 func vaddGo(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
 	for i := range dst {

@@ -52,6 +52,14 @@ func vreluGrad(gx, g, y []float32) {
 	vreluGradGo(gx, g, y)
 }
 
+func vreluGradSet(gx, g, y []float32) {
+	if vmathUse == vmathAVX512 {
+		vreluGradSet512(&gx[0], &g[0], &y[0], len(g))
+		return
+	}
+	vreluGradSetGo(gx, g, y)
+}
+
 func vadam(p, g, m, v []float32, c *[9]float32) {
 	if vmathUse == vmathAVX512 {
 		vadam512(&p[0], &g[0], &m[0], &v[0], len(p), &c[0])

@@ -277,6 +277,70 @@ vreluGrad512_done:
 	VZEROUPPER
 	RET
 
+// func vreluGradSet512(gx, gy, y *float32, n int)
+TEXT ·vreluGradSet512(SB), NOSPLIT, $0-32
+	MOVQ gx+0(FP), DI
+	MOVQ gy+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS Z31, Z31, Z31
+vreluGradSet512_loop4:
+	CMPQ CX, $64
+	JL vreluGradSet512_loop1
+	VMOVUPS (DX), Z1
+	VMOVUPS 64(DX), Z5
+	VMOVUPS 128(DX), Z9
+	VMOVUPS 192(DX), Z13
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z6
+	VMOVUPS 128(SI), Z10
+	VMOVUPS 192(SI), Z14
+	VCMPPS $0x1e, Z31, Z1, K2
+	VCMPPS $0x1e, Z31, Z5, K3
+	VCMPPS $0x1e, Z31, Z9, K4
+	VCMPPS $0x1e, Z31, Z13, K5
+	VADDPS.Z Z2, Z31, K2, Z0
+	VADDPS.Z Z6, Z31, K3, Z4
+	VADDPS.Z Z10, Z31, K4, Z8
+	VADDPS.Z Z14, Z31, K5, Z12
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z4, 64(DI)
+	VMOVUPS Z8, 128(DI)
+	VMOVUPS Z12, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	SUBQ $64, CX
+	JMP vreluGradSet512_loop4
+vreluGradSet512_loop1:
+	CMPQ CX, $16
+	JL vreluGradSet512_tail
+	VMOVUPS (DX), Z1
+	VMOVUPS (SI), Z2
+	VCMPPS $0x1e, Z31, Z1, K2
+	VADDPS.Z Z2, Z31, K2, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP vreluGradSet512_loop1
+vreluGradSet512_tail:
+	TESTQ CX, CX
+	JZ vreluGradSet512_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DX), K1, Z1
+	VMOVUPS.Z (SI), K1, Z2
+	VCMPPS $0x1e, Z31, Z1, K2
+	VADDPS.Z Z2, Z31, K2, Z0
+	VMOVUPS Z0, K1, (DI)
+vreluGradSet512_done:
+	VZEROUPPER
+	RET
+
 // func vsumsq512(x *float32, n int) float64
 TEXT ·vsumsq512(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI

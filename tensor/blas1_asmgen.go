@@ -251,6 +251,23 @@ var kernels = []kernel{
 		},
 	},
 	{
+		// gx = g where y > 0, else 0 (no load of gx).
+		name: "vreluGradSet512", doc: "vreluGradSet512(gx, gy, y *float32, n int)",
+		args: []arg{ptr("gx", "DI"), ptr("gy", "SI"), ptr("y", "DX"), count},
+		pre:  []string{"VXORPS Z31, Z31, Z31"},
+		body: func(v int) []string {
+			r, y, g := z(4*v), z(4*v+1), z(4*v+2)
+			k := fmt.Sprintf("K%d", 2+v)
+			return []string{
+				"VMOVUPS%z %o(DX), " + y,
+				"VMOVUPS%z %o(SI), " + g,
+				"VCMPPS $0x1e, Z31, " + y + ", " + k,       // y > 0 (GT_OQ)
+				"VADDPS.Z " + g + ", Z31, " + k + ", " + r, // 0 + g where kept: as gx += g into zeros
+				"VMOVUPS " + r + ", %o(DI)",
+			}
+		},
+	},
+	{
 		// Σ x² in float64.
 		name: "vsumsq512", doc: "vsumsq512(x *float32, n int) float64",
 		args:   []arg{ptr("x", "SI"), count},

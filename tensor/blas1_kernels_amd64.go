@@ -20,6 +20,9 @@ func vrelu512(dst, x *float32, n int)
 func vreluGrad512(gx, gy, y *float32, n int)
 
 //go:noescape
+func vreluGradSet512(gx, gy, y *float32, n int)
+
+//go:noescape
 func vsumsq512(x *float32, n int) float64
 
 //go:noescape

@@ -58,6 +58,13 @@ func TestBlas1Kernels(t *testing.T) {
 					}
 					return float64(orig[i])
 				}, 1e-7)
+				reluGradSet(sl(d), sl(a), sl(b))
+				check("reluGradSet", func(i int) float64 {
+					if b[i] > 0 {
+						return float64(a[i])
+					}
+					return 0
+				}, 0)
 				var ss float64
 				for _, v := range sl(a) {
 					ss += float64(v) * float64(v)

@@ -130,8 +130,7 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 				seg := gz[r0*n : r1*n]
 				switch act {
 				case ActReLU:
-					clear(seg)
-					reluGradAcc(seg, g[r0*n:r1*n], y[r0*n:r1*n])
+					reluGradSet(seg, g[r0*n:r1*n], y[r0*n:r1*n])
 				case ActGELU:
 					geluGradSet(seg, g[r0*n:r1*n], z[r0*n:r1*n], t[r0*n:r1*n])
 				}
