@@ -270,9 +270,7 @@ func (f *flash) backward(out *tensor.Tensor, g [][]float32) {
 					for r := 0; r < qb; r++ {
 						dr := dd[(bb*f.h+h)*tq+i0+r]
 						pr, sr := p[r*kb:(r+1)*kb], ds[r*kb:(r+1)*kb]
-						for j, x := range pr {
-							sr[j] = x * (sr[j] - dr)
-						}
+						dsRow(sr, pr, dr)
 						if dtab != nil {
 							o := h*f.bias.n + j0 - f.m.pos(bb, i0+r) - f.bias.lo
 							axpy(dtab[o:o+kb], 1, sr)
@@ -289,6 +287,15 @@ func (f *flash) backward(out *tensor.Tensor, g [][]float32) {
 		}
 	}
 	f.bias.backward(dtab, g[3])
+}
+
+// dsRow writes the softmax backward's s = p ⊙ (s − d) for one row (s
+// holds dP on entry, d the row's dO·O).
+func dsRow(s, p []float32, d float32) {
+	s = s[:len(p)]
+	for j := dsRowSIMD(s, p, d); j < len(p); j++ {
+		s[j] = p[j] * (s[j] - d)
+	}
 }
 
 // weightsMatrix materialises the weights [B,H,Tq,Tk] from the saved

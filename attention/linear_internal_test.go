@@ -108,3 +108,33 @@ func TestLinearKernelsSIMD(t *testing.T) {
 		t.Fatal("qGradSIMD took value and feature sizes that differ")
 	}
 }
+
+// TestDsRowSIMD: chunked attention's softmax-backward row kernel gives the
+// Go loop's values exactly (the same subtract then multiply), with and
+// without a tail.
+func TestDsRowSIMD(t *testing.T) {
+	if !linearAVX512 {
+		t.Skip("no AVX-512 on this CPU: the Go loop is the only kernel")
+	}
+	defer func(on bool) { linearAVX512 = on }(linearAVX512)
+	rng := tensor.NewRNG(4)
+	for _, n := range []int{16, 37, 64, 200} {
+		p, s0 := rng.Uniform(tensor.New(n), 0, 1).Data, rng.Normal(tensor.New(n), 0, 1).Data
+		var got, want []float32
+		for _, simd := range []bool{true, false} {
+			linearAVX512 = simd
+			s := append([]float32(nil), s0...)
+			dsRow(s, p, 0.3)
+			if simd {
+				got = s
+			} else {
+				want = s
+			}
+		}
+		for i := range got {
+			if got[i] != want[i] || want[i] != p[i]*(s0[i]-0.3) {
+				t.Fatalf("n=%d, %d: SIMD %g, Go %g", n, i, got[i], want[i])
+			}
+		}
+	}
+}
