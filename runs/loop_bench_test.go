@@ -24,9 +24,9 @@ import (
 // each (the whole process, every goroutine: the writer's work counts) and
 // the loop's overhead over the bare steps, in CPU (median of the
 // iterations, robust when others use the machine) and in wall time (fastest
-// of each, min of N). The loop's final validation and its checkpoint are
-// taken out: the same evaluation is timed again right after and
-// subtracted. Run it as
+// of each, min of N). The loop ends with a validation and its checkpoint,
+// so the bare steps are followed by the same evaluation into the store, and
+// both CPU figures include it (the walls do not). Run it as
 //
 //	go test ./runs -run '^$' -bench LoopW4 -benchtime 5x
 func BenchmarkLoopW4(b *testing.B) {
@@ -54,7 +54,7 @@ func BenchmarkLoopW4(b *testing.B) {
 			if loopFirst {
 				lc, lw = loopOnce(b, ctx, cfg, st, rs[len(rs)-1].ID)
 			} else {
-				sc, sw = stepsOnce(b, cfg, steps)
+				sc, sw = stepsOnce(b, ctx, cfg, st, rs[len(rs)-1].ID, steps)
 			}
 		}
 		loopCPU, stepCPU = append(loopCPU, lc/steps), append(stepCPU, sc/steps)
@@ -71,14 +71,10 @@ func BenchmarkLoopW4(b *testing.B) {
 }
 
 // loopOnce runs the training loop of cfg into the store's run id and
-// returns its CPU and wall seconds without the final evaluation.
+// returns its CPU seconds (its final evaluation and checkpoint included)
+// and its wall seconds without them.
 func loopOnce(b *testing.B, ctx context.Context, cfg experiments.Config, st *store.Store, id int64) (cpu, wall float64) {
 	rec := newStoreRecorder(ctx, st, id, nil, 0)
-	defer func() {
-		if err := rec.close(); err != nil {
-			b.Fatal(err)
-		}
-	}()
 	r, err := build(cfg, rec, Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -88,21 +84,23 @@ func loopOnce(b *testing.B, ctx context.Context, cfg experiments.Config, st *sto
 	if err := r.loop(ctx); err != nil {
 		b.Fatal(err)
 	}
-	c1 := processCPU()
-	if err := r.evaluate(r.st.Step); err != nil {
+	if err := rec.close(); err != nil {
 		b.Fatal(err)
 	}
-	evalCPU := processCPU() - c1
-	return (c1 - c0 - evalCPU).Seconds(), r.st.LoopSecs - r.st.EvalSecs
+	return (processCPU() - c0).Seconds(), r.st.LoopSecs - r.st.EvalSecs
 }
 
 // stepsOnce builds cfg's run and times Stepper.Step alone over n batches
-// of its batcher made beforehand, as bench does.
-func stepsOnce(b *testing.B, cfg experiments.Config, n int) (cpu, wall float64) {
-	r, err := build(cfg, newMemRecorder(), Options{})
+// of its batcher made beforehand, as bench does, then the evaluation the
+// loop ends with (into the store's run id). It returns the CPU seconds of
+// both and the wall seconds of the steps.
+func stepsOnce(b *testing.B, ctx context.Context, cfg experiments.Config, st *store.Store, id int64, n int) (cpu, wall float64) {
+	rec := newStoreRecorder(ctx, st, id, nil, 0)
+	r, err := build(cfg, rec, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	r.ctx = ctx
 	batches := make([]seq.Batch, n)
 	for i := range batches {
 		bt, ok := r.batcher.Next()
@@ -118,5 +116,13 @@ func stepsOnce(b *testing.B, cfg experiments.Config, n int) (cpu, wall float64) 
 			b.Fatal(err)
 		}
 	}
-	return (processCPU() - c0).Seconds(), time.Since(t0).Seconds()
+	wall = time.Since(t0).Seconds()
+	r.st.Step = n
+	if err := r.evaluate(n); err != nil {
+		b.Fatal(err)
+	}
+	if err := rec.close(); err != nil {
+		b.Fatal(err)
+	}
+	return (processCPU() - c0).Seconds(), wall
 }
