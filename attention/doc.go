@@ -144,7 +144,8 @@
 // inside the op, branch-free (AVX-512 kernels where the CPU has them), in
 // the passes that lay the heads out, so the features have no graph node
 // or gradient buffer of their own), and the
-// chunked (online-softmax) attention with position biases.
+// chunked (online-softmax) attention with position biases (its softmax
+// backward rows in an AVX-512 kernel).
 //
 // Self-attention whose queries, keys and values come from one stacked
 // projection [B,T,q+k+v] can attend with AttendPacked: linear attention
