@@ -157,16 +157,21 @@ func (p *gemmPacked) fits(kr *gemmKernel, transB bool, n, k int) bool {
 		p.kcMax == gemmSplit(k, gemmKC, 8) && p.ncMax == gemmSplit(n, gemmNC, kr.nr)
 }
 
-// block returns column block jb's depth block pb, pulled into cache: one
-// load per cache line, in order, which the hardware prefetchers stream at
-// memory bandwidth. A packed vocabulary projection (24 MiB for 1,024 ×
-// 6,000) does not stay in cache between the steps of a decoder; without
-// this the micro-kernels of the block's first row tile wait on each of its
-// lines in turn, and a 64 × 1,024 × 6,000 product ran 1.3× slower frozen
-// than packing B again at every call (on Zen 5).
-func (p *gemmPacked) block(jb, pb int) []float32 {
+// block returns column block jb's depth block pb; with touch, pulled into
+// cache first: one load per cache line, in order, which the hardware
+// prefetchers stream at memory bandwidth. A packed vocabulary projection
+// (24 MiB for 1,024 × 6,000) does not stay in cache between the steps of a
+// decoder; without this the micro-kernels of the block's first row tile
+// wait on each of its lines in turn, and a 64 × 1,024 × 6,000 product ran
+// 1.3× slower frozen than packing B again at every call (on Zen 5). With
+// a single row tile (a language model generating one token) nothing reads
+// the block again: the touch only doubles the loads (W6's lm-cache ran
+// ~15% slower with it), so the caller asks for it only with several tiles.
+func (p *gemmPacked) block(jb, pb int, touch bool) []float32 {
 	b := p.blocks[jb*p.npc+pb]
-	touchLines(b)
+	if touch {
+		touchLines(b)
+	}
 	return b
 }
 

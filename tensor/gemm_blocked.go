@@ -185,7 +185,7 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 			var bs, bpanel int // row stride and panel offset of B, in floats
 			switch {
 			case pre != nil:
-				bp = pre.block(jb, pb)
+				bp = pre.block(jb, pb, tiles > 1)
 				bs, bpanel = nr, kc*nr
 			case packB:
 				npan := (nc + nr - 1) / nr
