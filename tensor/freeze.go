@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -181,8 +182,10 @@ func touchLines(b []float32) {
 	for i := 0; i < len(b); i += 16 {
 		s += b[i]
 	}
-	touchSink = s
+	touchSink.Store(math.Float32bits(s))
 }
 
-// touchSink keeps touchLines' loads from being optimised away.
-var touchSink float32
+// touchSink keeps touchLines' loads from being optimised away. It is
+// atomic: the row blocks of a product split across threads read the same
+// frozen block at once.
+var touchSink atomic.Uint32
