@@ -12,8 +12,11 @@
 // at once than there are to train, and gives the cores left over to each
 // run as intra-op threads (tensor.SetThreads) — a single run uses them
 // all; an explicit train.threads sets the threads, and the runs at once
-// are the cores divided by it (ExecOptions.Workers overrides either). The
-// number of threads never changes a run's results.
+// are the cores divided by it (ExecOptions.Workers overrides either). A
+// queue worker (Work: attnlab worker, a Slurm array task) gives each of its
+// WorkOptions.Workers runs its share of the CPUs the process may use
+// (runtime.NumCPU follows Slurm's CPU mask) unless WorkOptions.Threads is
+// set. The number of threads never changes a run's results.
 //
 // # The queue
 //

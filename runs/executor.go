@@ -202,6 +202,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 	wr, werr := Work(ctx, st, WorkOptions{
 		Filter:       store.QueueFilter{RunIDs: ids},
 		Workers:      opt.Workers,
+		Threads:      threads,
 		Poll:         min(time.Second, opt.Heartbeat),
 		Version:      opt.Version,
 		Heartbeat:    opt.Heartbeat,

@@ -372,3 +372,23 @@ func TestExecThreads(t *testing.T) {
 		}
 	}
 }
+
+// A queue worker (attnlab worker, a Slurm array task) gives each of its
+// runs its share of the CPUs it may use unless --threads says otherwise.
+func TestWorkThreads(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		threads, workers, cpus int
+		want                   int
+	}{
+		{"one worker uses its CPUs", 0, 1, 4, 4},
+		{"workers share the CPUs", 0, 2, 4, 2},
+		{"more workers than CPUs", 0, 3, 2, 1},
+		{"--threads wins", 3, 2, 4, 3},
+		{"no workers count as one", 0, 0, 2, 2},
+	} {
+		if got := workThreads(tc.threads, tc.workers, tc.cpus); got != tc.want {
+			t.Errorf("%s: workThreads(%d, %d, %d) = %d, want %d", tc.name, tc.threads, tc.workers, tc.cpus, got, tc.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tensor"
 )
 
 // Submission is what Submit recorded: the experiment's id and its plan
@@ -68,6 +70,11 @@ type WorkOptions struct {
 	// Workers is the number of runs trained at once in this process
 	// (default 1).
 	Workers int
+	// Threads is the intra-op threads (tensor.SetThreads) of the runs this
+	// process trains; 0 gives each worker its share of the CPUs this
+	// process may use (runtime.NumCPU, which follows Slurm's and taskset's
+	// CPU mask). What a run computes does not depend on it.
+	Threads int
 	// MaxRuns stops the worker after it has taken this many runs (0: no
 	// limit).
 	MaxRuns int
@@ -131,6 +138,15 @@ func (o *WorkOptions) defaults() {
 	}
 }
 
+// workThreads is the intra-op threads of a Work with the given workers:
+// threads when set, else each worker's share of cpus.
+func workThreads(threads, workers, cpus int) int {
+	if threads > 0 {
+		return threads
+	}
+	return max(1, cpus/max(1, workers))
+}
+
 // WorkReport is what Work did: one Outcome per run it took, in the order
 // they ended.
 type WorkReport struct {
@@ -151,6 +167,11 @@ type WorkReport struct {
 // returned; other errors of one run fail that run and the worker goes on.
 func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, error) {
 	opt.defaults()
+	if t := workThreads(opt.Threads, opt.Workers, runtime.NumCPU()); t != tensor.Threads() {
+		old := tensor.Threads()
+		tensor.SetThreads(t)
+		defer tensor.SetThreads(old)
+	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var (

@@ -85,6 +85,7 @@ type workerOptions struct {
 	maxRuns     int
 	idleExit    time.Duration
 	workers     int
+	threads     int
 }
 
 func (o *workerOptions) add(cmd *cobra.Command) {
@@ -93,6 +94,7 @@ func (o *workerOptions) add(cmd *cobra.Command) {
 	f.IntVar(&o.maxRuns, "max-runs", 0, "stop after taking this many runs (0: no limit)")
 	f.DurationVar(&o.idleExit, "idle-exit", 0, "stop after finding nothing to take for this long (0: stop when no run is left queued or running)")
 	f.IntVarP(&o.workers, "workers", "j", 1, "runs trained at once in this process")
+	f.IntVar(&o.threads, "threads", 0, "intra-op threads of each run (0: this process's CPUs divided among --workers; results do not depend on it)")
 }
 
 func (o *workerOptions) check() error {
@@ -103,6 +105,8 @@ func (o *workerOptions) check() error {
 		return usagef("--idle-exit %s: want 0 or more", o.idleExit)
 	case o.workers < 1:
 		return usagef("--workers %d: want 1 or more", o.workers)
+	case o.threads < 0 || o.threads > 1024:
+		return usagef("--threads %d: want 0 (the CPUs divided among --workers) to 1024", o.threads)
 	}
 	return nil
 }
@@ -172,6 +176,7 @@ the database failed (a failed run is recorded, not an exit status).`,
 			wr, err := runs.Work(ctx, st, runs.WorkOptions{
 				Filter:   store.QueueFilter{Experiments: wo.experiments},
 				Workers:  wo.workers,
+				Threads:  wo.threads,
 				MaxRuns:  wo.maxRuns,
 				IdleExit: wo.idleExit,
 				Version:  version,
