@@ -573,50 +573,13 @@ var kernels = []kernel{
 		name: "vgeluGrad", args: "gx, gy, x, t *float32, n int", frame: 40,
 		ptrs:  []argReg{{"gx", 0, "DI"}, {"gy", 8, "DX"}, {"x", 16, "SI"}, {"t", 24, "R8"}},
 		count: "n+32", unroll: unrollBy(2, 2), nregs: 4,
-		body: func(l *lane, _ []string, _ map[string]string, _ bool) {
-			x, t, a, b := l.r(0), l.r(1), l.r(2), l.r(3)
-			l.load("SI", x)
-			l.load("R8", t)
-			l.p("VMULPS %s, %s, %s", x, x, a)
-			l.bcast("geluC", b)
-			l.c("VFMADD231PS", "geluC3", a, b) // du = c + 3·0.044715·c·x²
-			l.bcast("one", a)
-			l.p("VFNMADD231PS %s, %s, %s", t, t, a) // 1 − t²
-			l.p("VMULPS %s, %s, %s", a, b, b)
-			l.c("VMULPS", "half", x, x)
-			l.p("VMULPS %s, %s, %s", x, b, b)
-			l.bcast("half", a)
-			l.c("VFMADD231PS", "half", t, a) // ½(1 + t)
-			l.p("VADDPS %s, %s, %s", a, b, b)
-			l.load("DX", t)
-			l.load("DI", a)
-			l.p("VFMADD231PS %s, %s, %s", t, b, a)
-			l.store(a, "DI")
-		},
+		body: geluGradBody(false),
 	},
 	{
 		name: "vgeluGradSet", args: "gx, gy, x, t *float32, n int", frame: 40,
 		ptrs:  []argReg{{"gx", 0, "DI"}, {"gy", 8, "DX"}, {"x", 16, "SI"}, {"t", 24, "R8"}},
 		count: "n+32", unroll: unrollBy(2, 2), nregs: 4,
-		body: func(l *lane, _ []string, _ map[string]string, _ bool) {
-			x, t, a, b := l.r(0), l.r(1), l.r(2), l.r(3)
-			l.load("SI", x)
-			l.load("R8", t)
-			l.p("VMULPS %s, %s, %s", x, x, a)
-			l.bcast("geluC", b)
-			l.c("VFMADD231PS", "geluC3", a, b) // du = c + 3·0.044715·c·x²
-			l.bcast("one", a)
-			l.p("VFNMADD231PS %s, %s, %s", t, t, a) // 1 − t²
-			l.p("VMULPS %s, %s, %s", a, b, b)
-			l.c("VMULPS", "half", x, x)
-			l.p("VMULPS %s, %s, %s", x, b, b)
-			l.bcast("half", a)
-			l.c("VFMADD231PS", "half", t, a) // ½(1 + t)
-			l.p("VADDPS %s, %s, %s", a, b, b)
-			l.load("DX", t)
-			l.p("VMULPS %s, %s, %s", t, b, a) // gx = gy·GELU'(x), no load of gx
-			l.store(a, "DI")
-		},
+		body: geluGradBody(true),
 	},
 	{
 		name: "vexpShift", args: "dst, x *float32, n int, shift float32", results: " float64", frame: 40,
@@ -786,5 +749,35 @@ func main() {
 	}
 	if err := os.WriteFile("vmath_amd64.s", s.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// geluGradBody is the lane body of vgeluGrad (gx += gy·GELU'(x)) and, with
+// set, of vgeluGradSet (gx = gy·GELU'(x), gx never read); t holds tanh of
+// GELU's inner argument.
+func geluGradBody(set bool) func(l *lane, _ []string, _ map[string]string, _ bool) {
+	return func(l *lane, _ []string, _ map[string]string, _ bool) {
+		x, t, a, b := l.r(0), l.r(1), l.r(2), l.r(3)
+		l.load("SI", x)
+		l.load("R8", t)
+		l.p("VMULPS %s, %s, %s", x, x, a)
+		l.bcast("geluC", b)
+		l.c("VFMADD231PS", "geluC3", a, b) // du = c + 3·0.044715·c·x²
+		l.bcast("one", a)
+		l.p("VFNMADD231PS %s, %s, %s", t, t, a) // 1 − t²
+		l.p("VMULPS %s, %s, %s", a, b, b)
+		l.c("VMULPS", "half", x, x)
+		l.p("VMULPS %s, %s, %s", x, b, b)
+		l.bcast("half", a)
+		l.c("VFMADD231PS", "half", t, a) // ½(1 + t)
+		l.p("VADDPS %s, %s, %s", a, b, b)
+		l.load("DX", t)
+		if set {
+			l.p("VMULPS %s, %s, %s", t, b, a) // gx = gy·GELU'(x), no load of gx
+		} else {
+			l.load("DI", a)
+			l.p("VFMADD231PS %s, %s, %s", t, b, a)
+		}
+		l.store(a, "DI")
 	}
 }
