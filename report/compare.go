@@ -323,7 +323,7 @@ func (c *Comparison) findBaseline(spec string) (int, error) {
 		k, v, ok := strings.Cut(part, "=")
 		if !ok {
 			if len(pairs) == 0 {
-				return -1, fmt.Errorf("report: baseline %q: want key=value", spec)
+				return -1, keyErrorf("report: baseline %q: want key=value", spec)
 			}
 			pairs[len(pairs)-1].val += "," + part // a comma inside a value ([1,2])
 			continue
@@ -356,13 +356,13 @@ func (c *Comparison) findBaseline(spec string) (int, error) {
 		for r := range c.Rows {
 			rows = append(rows, c.Label(r))
 		}
-		return -1, fmt.Errorf("report: baseline %q matches no row (rows: %s)", spec, strings.Join(rows, "; "))
+		return -1, keyErrorf("report: baseline %q matches no row (rows: %s)", spec, strings.Join(rows, "; "))
 	}
 	var rows []string
 	for _, r := range hits {
 		rows = append(rows, c.Label(r))
 	}
-	return -1, fmt.Errorf("report: baseline %q matches %d rows (%s); give a value for more keys, comma-separated",
+	return -1, keyErrorf("report: baseline %q matches %d rows (%s); give a value for more keys, comma-separated",
 		spec, len(hits), strings.Join(rows, "; "))
 }
 

@@ -457,13 +457,13 @@ func TestCompareErrors(t *testing.T) {
 			[]string{"--by seed would put runs with different model.attention.dim (—, 128) and model.attention.name (none, dot, additive) in one row",
 				"add them to --by, or to --pool"}},
 		{"by twice", Query{By: []string{"attention.name", "model.attention.name"}}, nil, []string{"given twice"}},
-		{"baseline no row", Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=gru"}, nil,
+		{"baseline no row", Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=gru"}, ErrKey,
 			[]string{`baseline "attention.name=gru" matches no row`, "attention.name=dot"}},
-		{"baseline not a key", Query{Experiments: []string{"scan-attn"}, Baseline: "hidden=64"}, nil,
+		{"baseline not a key", Query{Experiments: []string{"scan-attn"}, Baseline: "hidden=64"}, ErrKey,
 			[]string{`"hidden" is not a group key`}},
-		{"baseline many rows", Query{By: []string{"experiment", "attention.name"}, Baseline: "attention.name=dot"}, nil,
+		{"baseline many rows", Query{By: []string{"experiment", "attention.name"}, Baseline: "attention.name=dot"}, ErrKey,
 			[]string{"matches 2 rows", "give a value for more keys"}},
-		{"baseline syntax", Query{Baseline: "dot"}, nil, []string{"want key=value"}},
+		{"baseline syntax", Query{Baseline: "dot"}, ErrKey, []string{"want key=value"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Compare(ctx, st, tc.q)

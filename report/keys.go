@@ -14,8 +14,9 @@ import (
 
 // ErrKey is matched (errors.Is) by the errors about a key given in a
 // query — Where, By, Pool, Baseline, Metrics, Sort — that names no key of
-// the selected runs, several of them, or nothing, and by a By that would
-// put runs of different settings in one row: mistakes in the command line,
+// the selected runs, several of them, or nothing, by a By that would put
+// runs of different settings in one row, and by a Baseline that is not
+// key=value or matches no row or several: mistakes in the command line,
 // which the CLI reports as usage errors (exit 2).
 var ErrKey = errors.New("report: unknown or ambiguous key")
 

@@ -63,7 +63,7 @@ func TestCompareErrors(t *testing.T) {
 	wantError(t, attnlab(t, "compare", "nope", "--db", db), exitFailure, `compare: `, `"nope"`, "tiny, tinylm")
 	wantError(t, attnlab(t, "compare", "tiny", "--metrics", "nope", "--db", db), exitUsage, `unknown metric "nope"`)
 	wantError(t, attnlab(t, "compare", "tiny", "--sort", "nope", "--db", db), exitUsage, `unknown sort metric "nope"`)
-	wantError(t, attnlab(t, "compare", "tiny", "--baseline", "attention.name=dot", "--db", db), exitFailure, "baseline")
+	wantError(t, attnlab(t, "compare", "tiny", "--baseline", "attention.name=dot", "--db", db), exitUsage, "baseline", "matches no row")
 	// A key that names nothing is a mistake in the command line: exit 2,
 	// whichever flag gives it.
 	wantError(t, attnlab(t, "compare", "tiny", "--where", "atention.name = dot", "--db", db), exitUsage,
