@@ -33,7 +33,9 @@
 // pack_padded_sequence semantics: past its length a sequence's state stops
 // updating, its outputs are 0 and pass no gradient, and the reverse
 // direction starts at the sequence's own last real step. The cells
-// (LSTMCell, GRUCell) take one step, for decoders.
+// (LSTMCell, GRUCell) take one step, for decoders. The kernels' saved state
+// and temporaries come from tensor's free lists (Scratch, ScratchDirty,
+// Recycle), cleared only where a kernel does not write every element.
 //
 // # Transformer blocks
 //

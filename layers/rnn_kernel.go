@@ -149,14 +149,17 @@ func (r *seqRun) timeOf(s int) int {
 }
 
 // gradOut splits the gradient of a kernel's result: the outputs' part, and
-// copies of the final state's parts (h, and c for an LSTM) that the
-// backward pass turns into the initial state's gradients.
+// copies of the final state's parts (h, and c for an LSTM; nil for a GRU)
+// that the backward pass turns into the initial state's gradients. The
+// copies come from tensor's free lists: give them back with tensor.Recycle.
 func (r *seqRun) gradOut(yt *tensor.Tensor) (gout, dh, dc []float32) {
 	gy := yt.Grad
 	gout = gy[:r.bth]
-	dh = append([]float32(nil), gy[r.bth:r.bth+r.bh]...)
+	dh = tensor.ScratchDirty(r.bh)
+	copy(dh, gy[r.bth:r.bth+r.bh])
 	if r.hasC {
-		dc = append([]float32(nil), gy[r.bth+r.bh:]...)
+		dc = tensor.ScratchDirty(r.bh)
+		copy(dc, gy[r.bth+r.bh:])
 	}
 	return gout, dh, dc
 }
@@ -235,7 +238,11 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 	}
 	return r.op("LSTMSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.c0}, func(yt *tensor.Tensor, grads [][]float32) {
 		gout, dh, dc := r.gradOut(yt)
-		dg := tensor.Scratch(steps * bs * g)
+		defer tensor.Recycle(dh)
+		defer tensor.Recycle(dc)
+		// Every row of dg is written below (a finished row's with zeros):
+		// no clearing first.
+		dg := tensor.ScratchDirty(steps * bs * g)
 		yt.Keep(dg)
 		for s := steps - 1; s >= 0; s-- {
 			t := r.timeOf(s)
@@ -243,7 +250,8 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 			d := dg[s*bs*g : (s+1)*bs*g]
 			for b := 0; b < bs; b++ {
 				if t >= lens[b] {
-					continue // the state gradient passes through
+					clear(d[b*g : (b+1)*g]) // the state gradient passes through
+					continue
 				}
 				row, drow := act[b*g:(b+1)*g], d[b*g:(b+1)*g]
 				cp := cprev[s*bh+b*hs : s*bh+(b+1)*hs]
@@ -283,11 +291,7 @@ func (r *seqRun) finishBackward(grads [][]float32, dx, hprev, dhw []float32) {
 				if t >= lens[b] {
 					continue
 				}
-				src := dx[(s*bs+b)*g : (s*bs+b+1)*g]
-				dst := gx[(b*ts+t)*g : (b*ts+t+1)*g]
-				for j, v := range src {
-					dst[j] += v
-				}
+				tensor.AccSlice(gx[(b*ts+t)*g:(b*ts+t+1)*g], dx[(s*bs+b)*g:(s*bs+b+1)*g])
 			}
 		}
 	}
@@ -363,6 +367,7 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 	}
 	return r.op("GRUSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.bhn}, func(yt *tensor.Tensor, grads [][]float32) {
 		gout, dh, _ := r.gradOut(yt)
+		defer tensor.Recycle(dh)
 		dx := tensor.Scratch(steps * bs * g)  // d(x·W_ih + b)
 		dhw := tensor.Scratch(steps * bs * g) // d(h·W_hh)
 		yt.Keep(dx, dhw)
