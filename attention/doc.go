@@ -145,7 +145,11 @@
 // the passes that lay the heads out, so the features have no graph node
 // or gradient buffer of their own), and the
 // chunked (online-softmax) attention with position biases (its softmax
-// backward rows in an AVX-512 kernel).
+// backward rows in an AVX-512 kernel). The dense softmax backward
+// dS = P ⊙ (dP − Σ dP⊙P) runs one AVX-512 kernel per row (the row's dot
+// product summed in float32 lanes; the Go loop sums in float64) over only
+// the keys the causal rule and band leave; a key-padding mask (each row
+// keeps a prefix of its keys) is applied by range, not read key by key.
 //
 // Self-attention whose queries, keys and values come from one stacked
 // projection [B,T,q+k+v] can attend with AttendPacked: linear attention

@@ -60,7 +60,7 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 		for bb := 0; bb < b; bb++ {
 			for h := 0; h < heads; h++ {
 				off := (bb*heads + h) * tq * tk
-				softmaxBackward(ds, out.Grad[off:off+tq*tk], out.Data[off:off+tq*tk], tk)
+				softmaxBackwardLive(ds, out.Grad[off:off+tq*tk], out.Data[off:off+tq*tk], tk, m, bb)
 				if dtab != nil {
 					for i := 0; i < tq; i++ {
 						r := h*bias.n - m.pos(bb, i) - bias.lo
@@ -120,15 +120,43 @@ func softmaxRow(x []float32) {
 // softmaxBackward writes dS = P ⊙ (dP − Σ_j dP⊙P) row by row (rows of n).
 func softmaxBackward(ds, gp, p []float32, n int) {
 	for r := 0; r+n <= len(p); r += n {
-		pr, gr, dr := p[r:r+n], gp[r:r+n], ds[r:r+n]
-		var dot float64
-		for j, v := range pr {
-			dot += float64(v * gr[j])
+		softmaxBwdRow(ds[r:r+n], gp[r:r+n], p[r:r+n])
+	}
+}
+
+// softmaxBwdRow writes ds = p ⊙ (g − Σ_j g⊙p) for one row (ds may be g):
+// with AVX-512 the dot product is summed in float32 lanes, otherwise in
+// float64.
+func softmaxBwdRow(ds, g, p []float32) {
+	if softmaxBwdSIMD(ds, g, p) {
+		return
+	}
+	g, ds = g[:len(p)], ds[:len(p)]
+	var dot float64
+	for j, v := range p {
+		dot += float64(v * g[j])
+	}
+	dd := float32(dot)
+	for j, v := range p {
+		ds[j] = v * (g[j] - dd)
+	}
+}
+
+// softmaxBackwardLive is softmaxBackward over the rows of one head of
+// batch row bb (rows of tk keys) that reads and writes only the keys each
+// query may see under the causal rule and the band (mv.lo … mv.hi−1, where
+// headWeights left the weights); the others get dS = 0, as P = 0 there.
+func softmaxBackwardLive(ds, gp, p []float32, tk int, mv *maskView, bb int) {
+	for i, r := 0, 0; r+tk <= len(p); i, r = i+1, r+tk {
+		lo, hi := mv.lo(bb, i), mv.hi(bb, i)
+		dr := ds[r : r+tk]
+		if hi <= lo {
+			clear(dr)
+			continue
 		}
-		dd := float32(dot)
-		for j, v := range pr {
-			dr[j] = v * (gr[j] - dd)
-		}
+		softmaxBwdRow(dr[lo:hi], gp[r+lo:r+hi], p[r+lo:r+hi])
+		clear(dr[:lo])
+		clear(dr[hi:])
 	}
 }
 
@@ -223,7 +251,7 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 				return
 			}
 			tensor.Gemm(false, true, tq, tk, dv, 1, gc, ldv, v.Data[bb*tk*ldv+h*dv:], ldv, 0, dp, tk)
-			softmaxBackward(dp, dp, ph, tk)
+			softmaxBackwardLive(dp, dp, ph, tk, m, bb)
 			if dtab != nil {
 				for i := 0; i < tq; i++ {
 					r := h*bias.n - m.pos(bb, i) - bias.lo

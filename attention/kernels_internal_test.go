@@ -32,3 +32,92 @@ func TestAdditivePair(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxBwdRow: the softmax-backward row (AVX-512 kernel and Go loop)
+// is ds = p ⊙ (g − g·p) within float32 rounding of the float64 sums, at
+// lengths with and without a tail, in place (ds = g) and not.
+func TestSoftmaxBwdRow(t *testing.T) {
+	defer func(on bool) { linearAVX512 = on }(linearAVX512)
+	rng := tensor.NewRNG(5)
+	have := linearAVX512
+	for _, simd := range []bool{false, true} {
+		if simd && !have {
+			t.Log("no AVX-512 on this CPU: only the Go loop is tested")
+			continue
+		}
+		linearAVX512 = simd
+		for _, n := range []int{1, 7, 16, 17, 31, 32, 33, 48, 64, 100} {
+			p := rng.Uniform(tensor.New(n), 0, 1).Data
+			g := rng.Normal(tensor.New(n), 0, 1).Data
+			var dot, scale float64
+			for j := range p {
+				dot += float64(p[j]) * float64(g[j])
+				scale += math.Abs(float64(p[j]) * float64(g[j]))
+			}
+			for _, inPlace := range []bool{false, true} {
+				gg := append([]float32(nil), g...)
+				ds := make([]float32, n+1) // one more: must stay untouched
+				ds[n] = 42
+				if inPlace {
+					ds = gg
+				}
+				softmaxBwdRow(ds, gg, p)
+				for j := 0; j < n; j++ {
+					want := float64(p[j]) * (float64(g[j]) - dot)
+					if math.Abs(float64(ds[j])-want) > 1e-6*(1+scale)*float64(p[j])+1e-7 {
+						t.Fatalf("simd %v n=%d in place %v, %d: %g, want %g", simd, n, inPlace, j, ds[j], want)
+					}
+				}
+				if !inPlace && ds[n] != 42 {
+					t.Fatalf("simd %v n=%d: wrote past the row", simd, n)
+				}
+			}
+		}
+	}
+}
+
+// TestKeyPaddingMaskRow: maskRow's shortcut for key-padding masks (kept
+// prefix, then dropped keys) masks exactly what the element-by-element
+// reading masks, at every query, offset and band; masks of other forms
+// take the element-by-element path.
+func TestKeyPaddingMaskRow(t *testing.T) {
+	const b, tq, tk = 3, 5, 9
+	m := tensor.New(b, 1, tk)
+	for j := 0; j < tk; j++ {
+		m.Set(1, 0, 0, j)                      // keeps everything
+		m.Set(float32(b2f(j < 4)), 1, 0, j)    // keeps 4
+		m.Set(float32(b2f(j%2 == 0)), 2, 0, j) // not a prefix
+	}
+	for _, causal := range []bool{false, true} {
+		for _, band := range []bool{false, true} {
+			mv := newMaskView("test", m, b, tq, tk)
+			if mv.prefix == nil || mv.prefix[0] != tk || mv.prefix[1] != 4 || mv.prefix[2] != -1 {
+				t.Fatalf("prefix %v", mv.prefix)
+			}
+			mv.causal, mv.band, mv.left, mv.right = causal, band, 2, 1
+			slow := mv
+			slow.prefix = nil
+			for bb := 0; bb < b; bb++ {
+				for i := 0; i < tq; i++ {
+					for j0 := 0; j0 < tk; j0 += 3 {
+						x, y := make([]float32, tk-j0), make([]float32, tk-j0)
+						mv.maskRow(x, bb, i, j0)
+						slow.maskRow(y, bb, i, j0)
+						for j := range x {
+							if x[j] != y[j] {
+								t.Fatalf("causal %v band %v b=%d i=%d j0=%d: %v, want %v", causal, band, bb, i, j0, x, y)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -27,6 +27,12 @@ type maskView struct {
 	band        bool
 	left, right int
 	off         []int // [B] query positions of query 0; nil: 0
+	// prefix[r] (a mask constant along the queries, contiguous along the
+	// keys: a key-padding mask) is how many leading keys row r of the mask
+	// keeps when it drops every key after them, or −1 when the row is not
+	// of that form; nil for other masks. maskRow uses it to mask a row
+	// without reading the mask element by element.
+	prefix []int
 }
 
 // newMaskView checks that mask (nil, or rank ≤ 3) broadcasts to [B,Tq,Tk]
@@ -61,7 +67,28 @@ func newMaskView(variant string, mask *tensor.Tensor, b, tq, tk int) maskView {
 	if dims[0] != 1 {
 		v.sb = dims[1] * dims[2]
 	}
+	if v.si == 0 && v.sj == 1 {
+		v.prefix = make([]int, dims[0])
+		for r := range v.prefix {
+			v.prefix[r] = keptPrefix(v.data[r*v.sb : r*v.sb+tk])
+		}
+	}
 	return v
+}
+
+// keptPrefix returns n when row keeps exactly its first n keys (nonzero)
+// and drops the rest (zero), or −1 otherwise.
+func keptPrefix(row []float32) int {
+	n := 0
+	for n < len(row) && row[n] != 0 {
+		n++
+	}
+	for _, x := range row[n:] {
+		if x != 0 {
+			return -1
+		}
+	}
+	return n
 }
 
 // pos returns the position of query (b,i).
@@ -156,6 +183,15 @@ func (m *maskView) maskRow(x []float32, b, i, j0 int) {
 	}
 	if m.data == nil {
 		return
+	}
+	if m.prefix != nil {
+		if n := m.prefix[min(b, len(m.prefix)-1)]; n >= 0 {
+			// A key-padding row: the keys from n on are dropped.
+			for j := max(0, lo, n-j0); j < min(len(x), hi); j++ {
+				x[j] = negInf
+			}
+			return
+		}
 	}
 	row, sj := m.row(b, i)
 	for j := max(0, lo); j < min(len(x), hi); j++ {

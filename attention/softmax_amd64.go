@@ -1,0 +1,18 @@
+//go:build amd64 && !purego
+
+package attention
+
+//go:noescape
+func softmaxBwd512(ds, gr, p *float32, n int)
+
+// softmaxBwdSIMD does softmaxBwdRow with AVX-512 (when linearAVX512
+// selects the AVX-512 kernels) and reports whether it did.
+func softmaxBwdSIMD(ds, g, p []float32) bool {
+	n := len(p)
+	if !linearAVX512 || n == 0 {
+		return false
+	}
+	_, _ = ds[n-1], g[n-1]
+	softmaxBwd512(&ds[0], &g[0], &p[0], n)
+	return true
+}
