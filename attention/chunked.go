@@ -167,6 +167,9 @@ func (f *flash) probs(s []float32, bb, h, i0, qb, j0, kb int) {
 }
 
 func (f *flash) forward() *tensor.Tensor {
+	if f.fused32() {
+		return f.forward32()
+	}
 	b, tq, tk, dv, blk, ldv := f.b, f.tq, f.tk, f.dv, f.blk, f.ldv
 	o := tensor.Scratch(b * tq * ldv) // recycled with the result
 	f.lse = make([]float32, b*f.h*tq)
@@ -301,6 +304,9 @@ func dsRow(s, p []float32, d float32) {
 // weightsMatrix materialises the weights [B,H,Tq,Tk] from the saved
 // log-sum-exp, tile by tile, as a leaf without gradient.
 func (f *flash) weightsMatrix() *tensor.Tensor {
+	if f.scores == nil { // the fused kernel has no tile buffer
+		f.scores = make([]float32, f.blk*f.blk)
+	}
 	w := tensor.New(f.b, f.h, f.tq, f.tk)
 	for bb := 0; bb < f.b; bb++ {
 		for h := 0; h < f.h; h++ {

@@ -1,0 +1,325 @@
+//go:build ignore
+
+// flash_asmgen writes flash_amd64.s: the AVX-512 tile kernels of the fused
+// flash attention for heads of 32 (flash32.go). Run it with `go generate`
+// in attention/ after changing it.
+//
+// Both kernels work on a tile of 8 keys × 32 queries held transposed: one
+// key per pair of zmm registers, the 32 queries in their lanes, so that the
+// online softmax's maximum and sum over keys are vertical (no horizontal
+// reductions) and a query's shift (its running maximum, or its
+// log-sum-exp) is a vector. Every operand is packed by the caller into
+// contiguous 128-byte rows (32 floats), so every address is a constant
+// displacement from one base register:
+//
+//	qt   [32 dims][32 queries]  the queries' block, transposed, times the scale
+//	k, v [keys][32]             a head's keys and values, row by row
+//	ot   [32 dims][32 queries]  the forward's unnormalised context, transposed
+//
+// exp is vmath's (tensor/vmath_asmgen.go): x clamped below at −104 (so
+// e^(−Inf) and e^(−Inf−m) are exactly 0), n = round(x·log2e), Cody–Waite
+// reduction, Cephes' degree-5 polynomial, VSCALEFPS.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"log"
+	"math"
+	"os"
+	"strings"
+)
+
+var out bytes.Buffer
+
+func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
+func label(l string)                { fmt.Fprintf(&out, "%s:\n", l) }
+
+type konst struct {
+	name string
+	v    float64
+}
+
+var consts = []konst{
+	{"one", 1},
+	{"expLo", -104},
+	{"log2e", 1.44269504088896341},
+	{"ln2Hi", 0.693359375},
+	{"ln2Lo", -2.12194440e-4},
+	{"expP0", 1.9875691500e-4},
+	{"expP1", 1.3981999507e-3},
+	{"expP2", 8.3334519073e-3},
+	{"expP3", 4.1665795894e-2},
+	{"expP4", 1.6666665459e-1},
+	{"expP5", 5.0000001201e-1},
+}
+
+func c(name string) string {
+	for i, k := range consts {
+		if k.name == name {
+			return fmt.Sprintf("flashConst<>+%d(SB)", 4*i)
+		}
+	}
+	log.Fatalf("no constant %s", name)
+	return ""
+}
+
+func z(i int) string { return fmt.Sprintf("Z%d", i) }
+
+// exp replaces x by eˣ; n, q, t are scratch; Z31 holds −104.
+func exp(x, n, q, t string) {
+	p("VMAXPS %s, Z31, %s", x, x)
+	p("VMULPS.BCST %s, %s, %s", c("log2e"), x, n)
+	p("VRNDSCALEPS $0, %s, %s", n, n)
+	p("VFNMADD231PS.BCST %s, %s, %s", c("ln2Hi"), n, x)
+	p("VFNMADD231PS.BCST %s, %s, %s", c("ln2Lo"), n, x)
+	p("VBROADCASTSS %s, %s", c("expP0"), q)
+	for _, k := range []string{"expP1", "expP2", "expP3", "expP4", "expP5"} {
+		p("VFMADD213PS.BCST %s, %s, %s", c(k), x, q)
+	}
+	p("VMULPS %s, %s, %s", x, x, t)
+	p("VFMADD213PS %s, %s, %s", x, t, q)
+	p("VADDPS.BCST %s, %s, %s", c("one"), q, q)
+	p("VSCALEFPS %s, %s, %s", n, q, x)
+}
+
+// tileProduct writes to Z0…Z15 the 8×32 tile Σ_c rows[r][c] · cols[c][:]
+// (rows: 8 rows of 32 at base rb; cols: 32 rows of 32 at base cb), key r
+// in Z(2r) (queries 0–15) and Z(2r+1) (16–31). Z16–Z19 are scratch.
+func tileProduct(rb, cb string) {
+	for cc := 0; cc < 32; cc++ {
+		p("VMOVUPS %d(%s), Z16", cc*128, cb)
+		p("VMOVUPS %d(%s), Z17", cc*128+64, cb)
+		for r := 0; r < 8; r++ {
+			b := z(18 + r%2)
+			p("VBROADCASTSS %d(%s), %s", r*128+4*cc, rb, b)
+			if cc == 0 {
+				p("VMULPS %s, Z16, %s", b, z(2*r))
+				p("VMULPS %s, Z17, %s", b, z(2*r+1))
+			} else {
+				p("VFMADD231PS %s, Z16, %s", b, z(2*r))
+				p("VFMADD231PS %s, Z17, %s", b, z(2*r+1))
+			}
+		}
+	}
+}
+
+// keyBias adds bias[r] (8 floats at base bb) to key r of the tile in
+// Z0…Z15.
+func keyBias(bb string) {
+	for r := 0; r < 8; r++ {
+		p("VADDPS.BCST %d(%s), %s, %s", 4*r, bb, z(2*r), z(2*r))
+		p("VADDPS.BCST %d(%s), %s, %s", 4*r, bb, z(2*r+1), z(2*r+1))
+	}
+}
+
+// colsUpdate does acc[c][:] += Σ_r rows[r][c] · tile_r for c = 0…31 (acc:
+// 32 rows of 32 at base ab; rows: 8 rows of 32 at base rb), the tile in
+// Z0…Z15 as tileProduct leaves it. Z18, Z19, Z24–Z27 are scratch.
+func colsUpdate(ab, rb string) {
+	for cc := 0; cc < 32; cc += 2 {
+		for u := 0; u < 2; u++ {
+			p("VMOVUPS %d(%s), %s", (cc+u)*128, ab, z(24+2*u))
+			p("VMOVUPS %d(%s), %s", (cc+u)*128+64, ab, z(25+2*u))
+		}
+		for r := 0; r < 8; r++ {
+			for u := 0; u < 2; u++ {
+				b := z(18 + u)
+				p("VBROADCASTSS %d(%s), %s", r*128+4*(cc+u), rb, b)
+				p("VFMADD231PS %s, %s, %s", b, z(2*r), z(24+2*u))
+				p("VFMADD231PS %s, %s, %s", b, z(2*r+1), z(25+2*u))
+			}
+		}
+		for u := 0; u < 2; u++ {
+			p("VMOVUPS %s, %d(%s)", z(24+2*u), (cc+u)*128, ab)
+			p("VMOVUPS %s, %d(%s)", z(25+2*u), (cc+u)*128+64, ab)
+		}
+	}
+}
+
+// rowsUpdate does acc[r][:] += Σ_i tile[r][i] · rows[i][:] for the 8 keys
+// r (acc: 8 rows of 32 at base ab; the tile as 8 rows of 32 queries at
+// base tb; rows: 32 rows of 32 at base xb). Z0…Z19 are used.
+func rowsUpdate(ab, tb, xb string) {
+	for i := 0; i < 16; i++ {
+		p("VMOVUPS %d(%s), %s", 64*i, ab, z(i))
+	}
+	for i := 0; i < 32; i++ {
+		p("VMOVUPS %d(%s), Z16", i*128, xb)
+		p("VMOVUPS %d(%s), Z17", i*128+64, xb)
+		for r := 0; r < 8; r++ {
+			b := z(18 + r%2)
+			p("VBROADCASTSS %d(%s), %s", r*128+4*i, tb, b)
+			p("VFMADD231PS %s, Z16, %s", b, z(2*r))
+			p("VFMADD231PS %s, Z17, %s", b, z(2*r+1))
+		}
+	}
+	for i := 0; i < 16; i++ {
+		p("VMOVUPS %s, %d(%s)", z(i), 64*i, ab)
+	}
+}
+
+func forward() {
+	fmt.Fprintf(&out, `
+// func flashFwd32(qt, k, v *float32, nk int, ot, ml, kbias *float32)
+// For the 32 queries of qt, over keys 0…nk−1 (nk a multiple of 8) of k
+// and v: the online softmax. ml holds the running maximum m[32] and sum
+// l[32] (in and out); ot the unnormalised context, transposed; kbias, if
+// not nil, nk floats added to the keys' scores (0 or −Inf: a key mask).
+TEXT ·flashFwd32(SB), NOSPLIT, $0-56
+`)
+	p("MOVQ qt+0(FP), AX")
+	p("MOVQ k+8(FP), SI")
+	p("MOVQ v+16(FP), DI")
+	p("MOVQ nk+24(FP), CX")
+	p("MOVQ ot+32(FP), DX")
+	p("MOVQ ml+40(FP), R8")
+	p("MOVQ kbias+48(FP), R9")
+	p("VBROADCASTSS %s, Z31", c("expLo"))
+	p("VMOVUPS (R8), Z20")
+	p("VMOVUPS 64(R8), Z21")
+	p("VMOVUPS 128(R8), Z22")
+	p("VMOVUPS 192(R8), Z23")
+	label("flashFwd32_loop")
+	p("CMPQ CX, $8")
+	p("JL flashFwd32_done")
+	tileProduct("SI", "AX")
+	p("TESTQ R9, R9")
+	p("JZ flashFwd32_nobias")
+	keyBias("R9")
+	p("ADDQ $32, R9")
+	label("flashFwd32_nobias")
+	// Tile maximum per query, then the new running maximum.
+	p("VMAXPS Z2, Z0, Z18")
+	p("VMAXPS Z3, Z1, Z19")
+	for r := 2; r < 8; r++ {
+		p("VMAXPS %s, Z18, Z18", z(2*r))
+		p("VMAXPS %s, Z19, Z19", z(2*r+1))
+	}
+	p("VMAXPS Z20, Z18, Z18")
+	p("VMAXPS Z21, Z19, Z19")
+	p("VCMPPS $0x0e, Z20, Z18, K1")
+	p("VCMPPS $0x0e, Z21, Z19, K2")
+	p("KORW K1, K2, K3")
+	p("KORTESTW K3, K3")
+	p("JEQ flashFwd32_keep")
+	// Some maximum moved: rescale l and the context by e^(m_old − m_new).
+	p("VSUBPS Z18, Z20, Z24")
+	p("VSUBPS Z19, Z21, Z25")
+	exp("Z24", "Z26", "Z27", "Z28")
+	exp("Z25", "Z26", "Z27", "Z28")
+	p("VMULPS Z24, Z22, Z22")
+	p("VMULPS Z25, Z23, Z23")
+	for cc := 0; cc < 32; cc++ {
+		p("VMULPS %d(DX), Z24, Z26", cc*128)
+		p("VMULPS %d(DX), Z25, Z27", cc*128+64)
+		p("VMOVUPS Z26, %d(DX)", cc*128)
+		p("VMOVUPS Z27, %d(DX)", cc*128+64)
+	}
+	p("VMOVAPS Z18, Z20")
+	p("VMOVAPS Z19, Z21")
+	label("flashFwd32_keep")
+	for i := 0; i < 16; i++ {
+		p("VSUBPS %s, %s, %s", z(20+i%2), z(i), z(i))
+		exp(z(i), "Z24", "Z25", "Z26")
+	}
+	for r := 0; r < 8; r++ {
+		p("VADDPS %s, Z22, Z22", z(2*r))
+		p("VADDPS %s, Z23, Z23", z(2*r+1))
+	}
+	colsUpdate("DX", "DI")
+	p("ADDQ $1024, SI")
+	p("ADDQ $1024, DI")
+	p("SUBQ $8, CX")
+	p("JMP flashFwd32_loop")
+	label("flashFwd32_done")
+	p("VMOVUPS Z20, (R8)")
+	p("VMOVUPS Z21, 64(R8)")
+	p("VMOVUPS Z22, 128(R8)")
+	p("VMOVUPS Z23, 192(R8)")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func backward() {
+	fmt.Fprintf(&out, `
+// func flashBwd32(qt, dot, q, do, lsed, k, v, dk, dv, dqt, scr, kbias *float32, nsub int)
+// For the 32 queries of a block and nsub tiles of 8 keys (k, v, dk, dv
+// advance by one tile each), with the tile's weights recomputed as
+// P = e^(S − lse): dv += Pᵀ·do, dS = P ⊙ (dP − D) with dP = do·vᵀ,
+// dk += dSᵀ·q, dqt += (dS·k)ᵀ (dk, dqt without the scale). qt and dot are
+// the block's scaled queries and upstream gradients transposed, q and do
+// the same by rows; lsed holds lse[32] then D[32]; scr is 1 KiB of
+// scratch; kbias as flashFwd32's (nil: none).
+TEXT ·flashBwd32(SB), NOSPLIT, $0-104
+`)
+	p("MOVQ qt+0(FP), AX")
+	p("MOVQ dot+8(FP), BX")
+	p("MOVQ q+16(FP), CX")
+	p("MOVQ do+24(FP), DX")
+	p("MOVQ lsed+32(FP), R13")
+	p("MOVQ k+40(FP), SI")
+	p("MOVQ v+48(FP), DI")
+	p("MOVQ dk+56(FP), R8")
+	p("MOVQ dv+64(FP), R9")
+	p("MOVQ dqt+72(FP), R10")
+	p("MOVQ scr+80(FP), R11")
+		p("MOVQ nsub+96(FP), R12")
+	p("VBROADCASTSS %s, Z31", c("expLo"))
+	p("VMOVUPS (R13), Z20")
+	p("VMOVUPS 64(R13), Z21")
+	p("VMOVUPS 128(R13), Z22")
+	p("VMOVUPS 192(R13), Z23")
+	p("MOVQ kbias+88(FP), R13")
+	label("flashBwd32_loop")
+	p("TESTQ R12, R12")
+	p("JEQ flashBwd32_done")
+	// P = e^(S − lse), kept in the scratch tile.
+	tileProduct("SI", "AX")
+	p("TESTQ R13, R13")
+	p("JZ flashBwd32_nobias")
+	keyBias("R13")
+	p("ADDQ $32, R13")
+	label("flashBwd32_nobias")
+	for i := 0; i < 16; i++ {
+		p("VSUBPS %s, %s, %s", z(20+i%2), z(i), z(i))
+		exp(z(i), "Z24", "Z25", "Z26")
+		p("VMOVUPS %s, %d(R11)", z(i), 64*i)
+	}
+	// dv += Pᵀ·do
+	rowsUpdate("R9", "R11", "DX")
+	// dS = P ⊙ (do·vᵀ − D), into the scratch tile.
+	tileProduct("DI", "BX")
+	for i := 0; i < 16; i++ {
+		p("VSUBPS %s, %s, %s", z(22+i%2), z(i), z(i))
+		p("VMULPS %d(R11), %s, %s", 64*i, z(i), z(i))
+		p("VMOVUPS %s, %d(R11)", z(i), 64*i)
+	}
+	// dqt += (dS·k)ᵀ, with dS in Z0…Z15.
+	colsUpdate("R10", "SI")
+	// dk += dSᵀ·q
+	rowsUpdate("R8", "R11", "CX")
+	p("ADDQ $1024, SI")
+	p("ADDQ $1024, DI")
+	p("ADDQ $1024, R8")
+	p("ADDQ $1024, R9")
+	p("DECQ R12")
+	p("JMP flashBwd32_loop")
+	label("flashBwd32_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func main() {
+	fmt.Fprintf(&out, "// Code generated by flash_asmgen.go; DO NOT EDIT.\n\n//go:build amd64 && !purego\n\n#include \"textflag.h\"\n\n")
+	for i, k := range consts {
+		fmt.Fprintf(&out, "DATA flashConst<>+%d(SB)/4, $0x%08x\n", 4*i, math.Float32bits(float32(k.v)))
+	}
+	fmt.Fprintf(&out, "GLOBL flashConst<>(SB), RODATA|NOPTR, $%d\n", 4*len(consts))
+	forward()
+	backward()
+	s := strings.ReplaceAll(out.String(), "\n\n\n", "\n\n")
+	if err := os.WriteFile("flash_amd64.s", []byte(s), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
