@@ -33,7 +33,7 @@ import (
 var out bytes.Buffer
 
 func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
-func label(l string)                { fmt.Fprintf(&out, "%s:\n", l) }
+func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
 
 type konst struct {
 	name string
@@ -83,25 +83,54 @@ func exp(x, n, q, t string) {
 	p("VSCALEFPS %s, %s, %s", n, q, x)
 }
 
+// roll is how many steps (of the inner dimension, 32) one iteration of
+// the product loops does; the loops are not unrolled completely so that
+// the kernels stay within the op cache.
+var roll = atoi(os.Getenv("FLASH_ROLL"), 4)
+
+var nlabel int
+
+// loop emits a loop of 32/roll iterations around body(u) for u < roll,
+// with counter register n; step advances the loop's pointers.
+func loop(n string, body func(u int), step func()) {
+	nlabel++
+	l := fmt.Sprintf("%s_l%d", fn, nlabel)
+	p("MOVQ $%d, %s", 32/roll, n)
+	label(l)
+	for u := 0; u < roll; u++ {
+		body(u)
+	}
+	step()
+	p("DECQ %s", n)
+	p("JNZ %s", l)
+}
+
+// fn is the kernel being emitted (for labels).
+var fn string
+
 // tileProduct writes to Z0…Z15 the 8×32 tile Σ_c rows[r][c] · cols[c][:]
 // (rows: 8 rows of 32 at base rb; cols: 32 rows of 32 at base cb), key r
-// in Z(2r) (queries 0–15) and Z(2r+1) (16–31). Z16–Z19 are scratch.
-func tileProduct(rb, cb string) {
-	for cc := 0; cc < 32; cc++ {
-		p("VMOVUPS %d(%s), Z16", cc*128, cb)
-		p("VMOVUPS %d(%s), Z17", cc*128+64, cb)
+// in Z(2r) (queries 0–15) and Z(2r+1) (16–31). Z16–Z19 are scratch, and
+// t1, t2, n (general registers).
+func tileProduct(rb, cb, t1, t2, n string) {
+	for i := 0; i < 16; i++ {
+		p("VPXORD %s, %s, %s", z(i), z(i), z(i))
+	}
+	p("MOVQ %s, %s", rb, t1)
+	p("MOVQ %s, %s", cb, t2)
+	loop(n, func(u int) {
+		p("VMOVUPS %d(%s), Z16", u*128, t2)
+		p("VMOVUPS %d(%s), Z17", u*128+64, t2)
 		for r := 0; r < 8; r++ {
 			b := z(18 + r%2)
-			p("VBROADCASTSS %d(%s), %s", r*128+4*cc, rb, b)
-			if cc == 0 {
-				p("VMULPS %s, Z16, %s", b, z(2*r))
-				p("VMULPS %s, Z17, %s", b, z(2*r+1))
-			} else {
-				p("VFMADD231PS %s, Z16, %s", b, z(2*r))
-				p("VFMADD231PS %s, Z17, %s", b, z(2*r+1))
-			}
+			p("VBROADCASTSS %d(%s), %s", r*128+4*u, t1, b)
+			p("VFMADD231PS %s, Z16, %s", b, z(2*r))
+			p("VFMADD231PS %s, Z17, %s", b, z(2*r+1))
 		}
-	}
+	}, func() {
+		p("ADDQ $%d, %s", 4*roll, t1)
+		p("ADDQ $%d, %s", 128*roll, t2)
+	})
 }
 
 // keyBias adds bias[r] (8 floats at base bb) to key r of the tile in
@@ -115,51 +144,67 @@ func keyBias(bb string) {
 
 // colsUpdate does acc[c][:] += Σ_r rows[r][c] · tile_r for c = 0…31 (acc:
 // 32 rows of 32 at base ab; rows: 8 rows of 32 at base rb), the tile in
-// Z0…Z15 as tileProduct leaves it. Z18, Z19, Z24–Z27 are scratch.
-func colsUpdate(ab, rb string) {
-	for cc := 0; cc < 32; cc += 2 {
+// Z0…Z15 as tileProduct leaves it. Z18, Z19, Z24–Z27 are scratch, and
+// t1, t2, n.
+func colsUpdate(ab, rb, t1, t2, n string) {
+	p("MOVQ %s, %s", ab, t1)
+	p("MOVQ %s, %s", rb, t2)
+	loop(n, func(cc int) {
+		if cc%2 == 1 {
+			return
+		}
 		for u := 0; u < 2; u++ {
-			p("VMOVUPS %d(%s), %s", (cc+u)*128, ab, z(24+2*u))
-			p("VMOVUPS %d(%s), %s", (cc+u)*128+64, ab, z(25+2*u))
+			p("VMOVUPS %d(%s), %s", (cc+u)*128, t1, z(24+2*u))
+			p("VMOVUPS %d(%s), %s", (cc+u)*128+64, t1, z(25+2*u))
 		}
 		for r := 0; r < 8; r++ {
 			for u := 0; u < 2; u++ {
 				b := z(18 + u)
-				p("VBROADCASTSS %d(%s), %s", r*128+4*(cc+u), rb, b)
+				p("VBROADCASTSS %d(%s), %s", r*128+4*(cc+u), t2, b)
 				p("VFMADD231PS %s, %s, %s", b, z(2*r), z(24+2*u))
 				p("VFMADD231PS %s, %s, %s", b, z(2*r+1), z(25+2*u))
 			}
 		}
 		for u := 0; u < 2; u++ {
-			p("VMOVUPS %s, %d(%s)", z(24+2*u), (cc+u)*128, ab)
-			p("VMOVUPS %s, %d(%s)", z(25+2*u), (cc+u)*128+64, ab)
+			p("VMOVUPS %s, %d(%s)", z(24+2*u), (cc+u)*128, t1)
+			p("VMOVUPS %s, %d(%s)", z(25+2*u), (cc+u)*128+64, t1)
 		}
-	}
+	}, func() {
+		p("ADDQ $%d, %s", 128*roll, t1)
+		p("ADDQ $%d, %s", 4*roll, t2)
+	})
 }
 
 // rowsUpdate does acc[r][:] += Σ_i tile[r][i] · rows[i][:] for the 8 keys
 // r (acc: 8 rows of 32 at base ab; the tile as 8 rows of 32 queries at
-// base tb; rows: 32 rows of 32 at base xb). Z0…Z19 are used.
-func rowsUpdate(ab, tb, xb string) {
+// base tb; rows: 32 rows of 32 at base xb). Z0…Z19 are used, and t1, t2,
+// n.
+func rowsUpdate(ab, tb, xb, t1, t2, n string) {
 	for i := 0; i < 16; i++ {
 		p("VMOVUPS %d(%s), %s", 64*i, ab, z(i))
 	}
-	for i := 0; i < 32; i++ {
-		p("VMOVUPS %d(%s), Z16", i*128, xb)
-		p("VMOVUPS %d(%s), Z17", i*128+64, xb)
+	p("MOVQ %s, %s", tb, t1)
+	p("MOVQ %s, %s", xb, t2)
+	loop(n, func(u int) {
+		p("VMOVUPS %d(%s), Z16", u*128, t2)
+		p("VMOVUPS %d(%s), Z17", u*128+64, t2)
 		for r := 0; r < 8; r++ {
 			b := z(18 + r%2)
-			p("VBROADCASTSS %d(%s), %s", r*128+4*i, tb, b)
+			p("VBROADCASTSS %d(%s), %s", r*128+4*u, t1, b)
 			p("VFMADD231PS %s, Z16, %s", b, z(2*r))
 			p("VFMADD231PS %s, Z17, %s", b, z(2*r+1))
 		}
-	}
+	}, func() {
+		p("ADDQ $%d, %s", 4*roll, t1)
+		p("ADDQ $%d, %s", 128*roll, t2)
+	})
 	for i := 0; i < 16; i++ {
 		p("VMOVUPS %s, %d(%s)", z(i), 64*i, ab)
 	}
 }
 
 func forward() {
+	fn = "flashFwd32"
 	fmt.Fprintf(&out, `
 // func flashFwd32(qt, k, v *float32, nk int, ot, ml, kbias *float32)
 // For the 32 queries of qt, over keys 0…nk−1 (nk a multiple of 8) of k
@@ -183,7 +228,7 @@ TEXT ·flashFwd32(SB), NOSPLIT, $0-56
 	label("flashFwd32_loop")
 	p("CMPQ CX, $8")
 	p("JL flashFwd32_done")
-	tileProduct("SI", "AX")
+	tileProduct("SI", "AX", "BX", "R10", "R11")
 	p("TESTQ R9, R9")
 	p("JZ flashFwd32_nobias")
 	keyBias("R9")
@@ -227,7 +272,7 @@ TEXT ·flashFwd32(SB), NOSPLIT, $0-56
 		p("VADDPS %s, Z22, Z22", z(2*r))
 		p("VADDPS %s, Z23, Z23", z(2*r+1))
 	}
-	colsUpdate("DX", "DI")
+	colsUpdate("DX", "DI", "BX", "R10", "R11")
 	p("ADDQ $1024, SI")
 	p("ADDQ $1024, DI")
 	p("SUBQ $8, CX")
@@ -242,6 +287,7 @@ TEXT ·flashFwd32(SB), NOSPLIT, $0-56
 }
 
 func backward() {
+	fn = "flashBwd32"
 	fmt.Fprintf(&out, `
 // func flashBwd32(qt, dot, q, do, lsed, k, v, dk, dv, dqt, scr, kbias *float32, nsub int)
 // For the 32 queries of a block and nsub tiles of 8 keys (k, v, dk, dv
@@ -264,22 +310,22 @@ TEXT ·flashBwd32(SB), NOSPLIT, $0-104
 	p("MOVQ dv+64(FP), R9")
 	p("MOVQ dqt+72(FP), R10")
 	p("MOVQ scr+80(FP), R11")
-		p("MOVQ nsub+96(FP), R12")
 	p("VBROADCASTSS %s, Z31", c("expLo"))
 	p("VMOVUPS (R13), Z20")
 	p("VMOVUPS 64(R13), Z21")
 	p("VMOVUPS 128(R13), Z22")
 	p("VMOVUPS 192(R13), Z23")
-	p("MOVQ kbias+88(FP), R13")
 	label("flashBwd32_loop")
-	p("TESTQ R12, R12")
+	p("CMPQ nsub+96(FP), $0")
 	p("JEQ flashBwd32_done")
 	// P = e^(S − lse), kept in the scratch tile.
-	tileProduct("SI", "AX")
-	p("TESTQ R13, R13")
+	tileProduct("SI", "AX", "R12", "R13", "R14")
+	p("MOVQ kbias+88(FP), R12")
+	p("TESTQ R12, R12")
 	p("JZ flashBwd32_nobias")
-	keyBias("R13")
-	p("ADDQ $32, R13")
+	keyBias("R12")
+	p("ADDQ $32, R12")
+	p("MOVQ R12, kbias+88(FP)")
 	label("flashBwd32_nobias")
 	for i := 0; i < 16; i++ {
 		p("VSUBPS %s, %s, %s", z(20+i%2), z(i), z(i))
@@ -287,23 +333,23 @@ TEXT ·flashBwd32(SB), NOSPLIT, $0-104
 		p("VMOVUPS %s, %d(R11)", z(i), 64*i)
 	}
 	// dv += Pᵀ·do
-	rowsUpdate("R9", "R11", "DX")
+	rowsUpdate("R9", "R11", "DX", "R12", "R13", "R14")
 	// dS = P ⊙ (do·vᵀ − D), into the scratch tile.
-	tileProduct("DI", "BX")
+	tileProduct("DI", "BX", "R12", "R13", "R14")
 	for i := 0; i < 16; i++ {
 		p("VSUBPS %s, %s, %s", z(22+i%2), z(i), z(i))
 		p("VMULPS %d(R11), %s, %s", 64*i, z(i), z(i))
 		p("VMOVUPS %s, %d(R11)", z(i), 64*i)
 	}
 	// dqt += (dS·k)ᵀ, with dS in Z0…Z15.
-	colsUpdate("R10", "SI")
+	colsUpdate("R10", "SI", "R12", "R13", "R14")
 	// dk += dSᵀ·q
-	rowsUpdate("R8", "R11", "CX")
+	rowsUpdate("R8", "R11", "CX", "R12", "R13", "R14")
 	p("ADDQ $1024, SI")
 	p("ADDQ $1024, DI")
 	p("ADDQ $1024, R8")
 	p("ADDQ $1024, R9")
-	p("DECQ R12")
+	p("DECQ nsub+96(FP)")
 	p("JMP flashBwd32_loop")
 	label("flashBwd32_done")
 	p("VZEROUPPER")
@@ -322,4 +368,12 @@ func main() {
 	if err := os.WriteFile("flash_amd64.s", []byte(s), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+func atoi(s string, def int) int {
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		return def
+	}
+	return n
 }
