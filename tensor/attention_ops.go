@@ -1,5 +1,7 @@
 package tensor
 
+import "sync/atomic"
+
 // Custom returns the result of an op defined outside this package: a tensor
 // of the given shape holding data (used, not copied), made from inputs. data
 // must belong to the result alone (no input's or other result's memory):
@@ -27,6 +29,7 @@ func Custom(op string, data []float32, shape []int, inputs []*Tensor, backward f
 		if in != nil && in.requiresGrad {
 			out.inputs = append(out.inputs, in)
 			out.requiresGrad = true
+			atomic.AddInt32(&in.uses, 1)
 		}
 	}
 	if !out.requiresGrad {

@@ -1,6 +1,9 @@
 package tensor
 
-import "slices"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // Act is an activation applied by LinearAct in the epilogue of its matrix
 // product.
@@ -110,10 +113,29 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 	if !out.requiresGrad {
 		return out
 	}
+	// The activation's gradient, in place on blocks of the gradient: the
+	// consumer's GEMM may run it as its epilogue (see gradEpi).
+	switch act {
+	case ActReLU:
+		out.gradEpi = func(r0, r1, c0, c1 int) {
+			for r := r0; r < r1; r++ {
+				seg := out.Grad[r*n+c0 : r*n+c1]
+				reluGradSet(seg, seg, y[r*n+c0:r*n+c1])
+			}
+		}
+	case ActGELU:
+		out.gradEpi = func(r0, r1, c0, c1 int) {
+			for r := r0; r < r1; r++ {
+				seg := out.Grad[r*n+c0 : r*n+c1]
+				geluGradSet(seg, seg, z[r*n+c0:r*n+c1], t[r*n+c0:r*n+c1])
+			}
+		}
+	}
 	out.backward = func() {
 		g := out.Grad
 		gz := g
-		if act != ActNone {
+		fused := out.gradFused // g already holds the activation's gradient
+		if act != ActNone && !fused {
 			gz = allocDirty(rows * n)
 		}
 		if res != nil && res.requiresGrad {
@@ -123,11 +145,14 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 		if b != nil && b.requiresGrad {
 			gb = b.grad()
 		}
-		if act != ActNone || gb != nil {
+		if (act != ActNone && !fused) || gb != nil {
 			// One pass over the rows: the activation's gradient and the
 			// bias's, summed by fixed blocks of rows (see sumRowBlocks).
 			sumRowBlocks(gb, rows, n, func(r0, r1 int) []float32 {
 				seg := gz[r0*n : r1*n]
+				if fused {
+					return seg
+				}
 				switch act {
 				case ActReLU:
 					reluGradSet(seg, g[r0*n:r1*n], y[r0*n:r1*n])
@@ -143,7 +168,15 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 		product := func(i int) {
 			if i == 0 && dx {
 				gx, beta := x.gradDst()
-				Gemm(false, true, rows, k, n, 1, gz, n, w.Data, n, beta, gx, k)
+				if epi := x.gradEpi; epi != nil && beta == 0 && atomic.LoadInt32(&x.uses) == 1 {
+					// x's whole gradient, fresh, from its only consumer:
+					// its producer's first backward step runs on the
+					// blocks as they are made.
+					gemmWithEpilogue(false, true, rows, k, n, 1, gz, n, w.Data, n, 0, gx, k, epi)
+					x.gradFused = true
+				} else {
+					Gemm(false, true, rows, k, n, 1, gz, n, w.Data, n, beta, gx, k)
+				}
 			}
 			if i == 1 && dw {
 				Gemm(true, false, k, n, rows, 1, x.Data, k, gz, n, 1, w.grad(), n)
@@ -155,7 +188,7 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 			product(0)
 			product(1)
 		}
-		if act != ActNone {
+		if act != ActNone && !fused {
 			free(gz)
 		}
 	}

@@ -138,6 +138,7 @@ func Release(roots ...*Tensor) {
 			free(b)
 		}
 		n.Data, n.Grad, n.kept, n.inputs, n.backward = nil, nil, nil, nil, nil
+		n.gradEpi = nil
 	}
 }
 

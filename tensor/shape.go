@@ -1,6 +1,9 @@
 package tensor
 
-import "slices"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // Reshape returns x with a new shape holding the same number of elements;
 // one dimension may be -1 and is inferred. The result shares x's data.
@@ -31,6 +34,7 @@ func Reshape(x *Tensor, shape ...int) *Tensor {
 	if x.requiresGrad {
 		out.requiresGrad = true
 		out.inputs = []*Tensor{x}
+		atomic.AddInt32(&x.uses, 1)
 		out.backward = func() { x.accGrad(out.Grad) }
 	}
 	return out

@@ -28,6 +28,17 @@ type Tensor struct {
 	mark         uint64      // visit mark of the last Backward walk
 	view         bool        // Data belongs to another tensor (Reshape)
 	kept         [][]float32 // saved state released with this tensor (Keep)
+
+	// uses counts the ops that took t as an input needing its gradient
+	// (atomically: ops on one input may be built side by side).
+	uses int32
+	// gradEpi, set by the op that made t, turns t's gradient into that
+	// op's first backward step in place, block by block: a consumer that
+	// is t's only one and writes t's whole gradient with a GEMM into a
+	// fresh buffer may run it as the GEMM's epilogue while the blocks are
+	// in cache, and sets gradFused; t's backward then skips that step.
+	gradEpi   func(r0, r1, c0, c1 int)
+	gradFused bool
 }
 
 // New returns a zero tensor of the given shape. A shape with no dimensions
@@ -240,6 +251,7 @@ func newResult(op string, shape []int, zero bool, inputs []*Tensor) *Tensor {
 			}
 			out.inputs = append(out.inputs, in)
 			out.requiresGrad = true
+			atomic.AddInt32(&in.uses, 1)
 		}
 	}
 	switch {
@@ -289,6 +301,7 @@ func BackwardFrom(outs []*Tensor, grads [][]float32) {
 		if n.backward != nil && n.Grad != nil {
 			n.ZeroGrad()
 		}
+		n.gradFused = false
 	}
 	for i, o := range outs {
 		if len(grads[i]) != len(o.Data) {

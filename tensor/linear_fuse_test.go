@@ -1,0 +1,65 @@
+package tensor
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestLinearActGradFused: when a LinearAct's output feeds one linear map
+// only, that map's dX product applies the activation's gradient as its
+// epilogue (gradFused), and every gradient is bitwise what the unfused
+// path gives (the same output consumed through a Reshape, whose backward
+// copies the gradient, so the activation's backward runs as its own pass).
+// An output with two consumers is never fused.
+func TestLinearActGradFused(t *testing.T) {
+	for _, act := range []Act{ActReLU, ActGELU} {
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%v/threads=%d", act, threads), func(t *testing.T) {
+				defer func(n int) { SetThreads(n) }(Threads())
+				SetThreads(threads)
+				const rows, d, hid = 37, 24, 80
+				rng := NewRNG(7)
+				mk := func(shape ...int) *Tensor { return rng.Normal(New(shape...), 0, 1).SetRequiresGrad(true) }
+				x, res := mk(rows, d), mk(rows, d)
+				w1, b1, w2, b2 := mk(d, hid), mk(hid), mk(hid, d), mk(d)
+				ps := []*Tensor{x, res, w1, b1, w2, b2}
+				run := func(mode int) ([][]float32, bool) {
+					for _, p := range ps {
+						p.Grad = nil
+					}
+					h := LinearAct(x, w1, b1, act)
+					in := h
+					switch mode {
+					case 1: // through a view: the copy path
+						in = Reshape(h, rows, hid)
+					case 2: // a second consumer
+						_ = Mul(h, h)
+					}
+					y := AddLinear(res, in, w2, b2)
+					loss := SumAll(Mul(y, y))
+					loss.Backward()
+					var gs [][]float32
+					for _, p := range ps {
+						gs = append(gs, append([]float32(nil), p.Grad...))
+					}
+					fused := h.gradFused
+					Release(loss)
+					return gs, fused
+				}
+				want, fusedRef := run(1)
+				got, fused := run(0)
+				_, fusedTwo := run(2)
+				if fusedRef || !fused || fusedTwo {
+					t.Fatalf("fused: via Reshape %v (want false), direct %v (want true), two consumers %v (want false)", fusedRef, fused, fusedTwo)
+				}
+				for i := range want {
+					for j := range want[i] {
+						if got[i][j] != want[i][j] {
+							t.Fatalf("parameter %d, element %d: fused %g, unfused %g", i, j, got[i][j], want[i][j])
+						}
+					}
+				}
+			})
+		}
+	}
+}
