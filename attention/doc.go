@@ -150,6 +150,8 @@
 // product summed in float32 lanes; the Go loop sums in float64) over only
 // the keys the causal rule and band leave; a key-padding mask (each row
 // keeps a prefix of its keys) is applied by range, not read key by key.
+// Its dq, dk and dv are written whole by the heads' products, into fresh
+// buffers without clearing them first (tensor.CustomDst).
 //
 // For heads of 32 under no mask or a key mask (key padding), with no
 // position bias and not at a causal or banded site, the flash op — chunked,

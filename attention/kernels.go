@@ -238,14 +238,21 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 			tensor.Gemm(false, false, tq, dv, tk, 1, ph, tk, v.Data[bb*tk*ldv+h*dv:], ldv, 0, c[bb*tq*ldv+h*dv:], ldv)
 		}
 	})
-	out := tensor.Custom("DotAttention", c, []int{b, tq, ldv}, []*tensor.Tensor{q, k, v, bias.input()}, func(out *tensor.Tensor, g [][]float32) {
+	// The pairs write every element of dq, dk and dv (the heads cover the
+	// columns, the batch rows the rows): fresh gradient buffers are
+	// assigned (beta 0), not cleared first (tensor.CustomDst).
+	out := tensor.CustomDst("DotAttention", c, []int{b, tq, ldv}, []*tensor.Tensor{q, k, v, bias.input()}, func(out *tensor.Tensor, g [][]float32, beta []float32) {
 		gq, gk, gv := g[0], g[1], g[2]
+		bq, bk, bv := beta[0], beta[1], beta[2]
+		if g[3] != nil && beta[3] == 0 {
+			clear(g[3]) // the bias table's gradient is added to, below
+		}
 		dtab := bias.grads(g[3])
 		pair := func(dp []float32, bb, h int) {
 			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
 			gc := out.Grad[bb*tq*ldv+h*dv:]
 			if gv != nil {
-				tensor.Gemm(true, false, tk, dv, tq, 1, ph, tk, gc, ldv, 1, gv[bb*tk*ldv+h*dv:], ldv)
+				tensor.Gemm(true, false, tk, dv, tq, 1, ph, tk, gc, ldv, bv, gv[bb*tk*ldv+h*dv:], ldv)
 			}
 			if gq == nil && gk == nil && dtab == nil {
 				return
@@ -259,10 +266,10 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 				}
 			}
 			if gq != nil {
-				tensor.Gemm(false, false, tq, d, tk, scale, dp, tk, k.Data[bb*tk*ld+h*d:], ld, 1, gq[bb*tq*ld+h*d:], ld)
+				tensor.Gemm(false, false, tq, d, tk, scale, dp, tk, k.Data[bb*tk*ld+h*d:], ld, bq, gq[bb*tq*ld+h*d:], ld)
 			}
 			if gk != nil {
-				tensor.Gemm(true, false, tk, d, tq, scale, dp, tk, q.Data[bb*tq*ld+h*d:], ld, 1, gk[bb*tk*ld+h*d:], ld)
+				tensor.Gemm(true, false, tk, d, tq, scale, dp, tk, q.Data[bb*tq*ld+h*d:], ld, bk, gk[bb*tk*ld+h*d:], ld)
 			}
 		}
 		forPairs(b, heads, dtab != nil, tq*tk, pair)

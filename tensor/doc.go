@@ -69,7 +69,9 @@
 // buffers back (Scratch and Recycle for the temporaries of kernels defined
 // outside this package), so steps reuse warm memory instead of faulting in
 // fresh pages. An op that writes every element of its result skips
-// clearing it.
+// clearing it, and a backward pass that writes an input's whole gradient
+// into a fresh buffer assigns instead of clearing and adding (GEMM's beta
+// 0; CustomDst for ops defined outside this package, as attention's).
 //
 // Freeze marks weights that will not change for a while (a decoder's, for
 // the length of a decoding): products that read a frozen tensor as their

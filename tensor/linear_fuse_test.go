@@ -63,3 +63,66 @@ func TestLinearActGradFused(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomDst: CustomDst hands a fresh gradient buffer with beta 0 (the
+// op assigns), an existing one with beta 1 (it adds), and an input listed
+// twice one cleared buffer with beta 1; the gradients come out right in
+// each case, garbage in a recycled buffer notwithstanding.
+func TestCustomDst(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		twice     bool
+		otherUse  bool
+		wantBetas []float32
+	}{
+		{"fresh", false, false, []float32{0}},
+		{"existing", false, true, []float32{1}},
+		{"twice", true, false, []float32{1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Leave garbage in the free lists, so a fresh buffer is dirty.
+			for range 4 {
+				g := allocDirty(256)
+				for i := range g {
+					g[i] = 1e9
+				}
+				free(g)
+			}
+			a := Full(1, 200).SetRequiresGrad(true)
+			x := Add(a, a) // not a leaf: its gradient buffer comes from the free lists
+			ins := []*Tensor{x}
+			if tc.twice {
+				ins = append(ins, x)
+			}
+			var betas []float32
+			out := CustomDst("test", append([]float32(nil), x.Data...), []int{200}, ins, func(out *Tensor, g [][]float32, beta []float32) {
+				betas = append([]float32(nil), beta...)
+				for i := range g {
+					for j := range g[i] {
+						g[i][j] = beta[i]*g[i][j] + 3*out.Grad[j]
+					}
+				}
+			})
+			loss := SumAll(out)
+			if tc.otherUse {
+				// The other use's backward runs first (reverse order of
+				// creation), so the op finds the buffer in use.
+				loss = Add(loss, SumAll(x))
+			}
+			loss.Backward()
+			want := float32(2 * 3 * len(ins))
+			if tc.otherUse {
+				want += 2
+			}
+			for j, v := range a.Grad {
+				if v != want {
+					t.Fatalf("a.Grad[%d] = %g, want %g", j, v, want)
+				}
+			}
+			if len(betas) != len(tc.wantBetas) || betas[0] != tc.wantBetas[0] || betas[len(betas)-1] != tc.wantBetas[len(betas)-1] {
+				t.Fatalf("betas %v, want %v", betas, tc.wantBetas)
+			}
+			Release(loss)
+		})
+	}
+}
