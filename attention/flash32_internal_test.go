@@ -17,8 +17,9 @@ import (
 // lengths that are and are not multiples of its tiles (8 keys, 32
 // queries), with and without key padding, a batch row whose keys are all
 // masked, queries and keys of different lengths, scores peaked enough
-// that the running maximum moves, for chunked and for a long dense
-// attention; and the fused kernel really ran.
+// that the running maximum moves again and again, for chunked and for a
+// long dense attention; its context is no further from float64 arithmetic
+// than the dense kernel's; and the fused kernel really ran.
 func TestFlash32MatchesDense(t *testing.T) {
 	if !flashAVX512 {
 		t.Skip("no AVX-512: the fused kernel does not run on this CPU")
@@ -26,23 +27,30 @@ func TestFlash32MatchesDense(t *testing.T) {
 	for _, tc := range []struct {
 		variant string
 		tq, tk  int
-		mask    string // "", "pad" (row 1 keeps 2/3 of its keys), "dead" (row 1 keeps none)
+		mask    string  // "", "pad" (row 1 keeps 2/3 of its keys), "dead" (row 1 keeps none)
+		peak    float32 // queries' standard deviation (default 1.5: scores of a few units)
 	}{
-		{"scaled-dot", 256, 256, ""},
-		{"scaled-dot", 300, 300, "pad"},
-		{"scaled-dot", 257, 263, "dead"},
-		{"chunked", 1, 1, ""},
-		{"chunked", 7, 7, "pad"},
-		{"chunked", 33, 40, ""},
-		{"chunked", 64, 64, "dead"},
-		{"chunked", 100, 37, "pad"},
-		{"chunked", 31, 129, ""},
+		{"scaled-dot", 256, 256, "", 0},
+		{"scaled-dot", 300, 300, "pad", 0},
+		{"scaled-dot", 257, 263, "dead", 0},
+		{"chunked", 1, 1, "", 0},
+		{"chunked", 7, 7, "pad", 0},
+		{"chunked", 33, 40, "", 0},
+		{"chunked", 64, 64, "dead", 0},
+		{"chunked", 100, 37, "pad", 0},
+		{"chunked", 31, 129, "", 0},
+		{"chunked", 70, 300, "pad", 8},   // the running maximum passes the lazy shift again and again
+		{"scaled-dot", 260, 256, "", 40}, // weights near one-hot
 	} {
-		t.Run(fmt.Sprintf("%s/%dx%d/%s", tc.variant, tc.tq, tc.tk, tc.mask), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%dx%d/%s/%v", tc.variant, tc.tq, tc.tk, tc.mask, tc.peak), func(t *testing.T) {
 			const heads, hd, b = 3, 32, 2
 			d := Dims{Query: hd, Key: hd, Value: hd, Heads: heads}
 			rng := tensor.NewRNG(uint64(tc.tq*1000 + tc.tk))
-			q := rng.Normal(tensor.New(b, tc.tq, heads*hd), 0, 1.5).SetRequiresGrad(true)
+			sd := tc.peak
+			if sd == 0 {
+				sd = 1.5
+			}
+			q := rng.Normal(tensor.New(b, tc.tq, heads*hd), 0, sd).SetRequiresGrad(true)
 			k := rng.Normal(tensor.New(b, tc.tk, heads*hd), 0, 1.5).SetRequiresGrad(true)
 			v := rng.Normal(tensor.New(b, tc.tk, heads*hd), 0, 1).SetRequiresGrad(true)
 			up := rng.Uniform(tensor.New(b, tc.tq, heads*hd), -1, 1).Data
@@ -53,11 +61,16 @@ func TestFlash32MatchesDense(t *testing.T) {
 			case "dead":
 				mask = KeyPaddingMask([]int{tc.tk, 0}, tc.tk)
 			}
-			run := func(fused, weights bool) (ctx []float32, grads [3][]float32, op string) {
+			type result struct {
+				ctx   []float32
+				grads [3][]float32
+				op    string
+			}
+			run := func(variant string, fused, weights bool) result {
 				old := flashFusedOn
 				flashFusedOn = fused
 				defer func() { flashFusedOn = old }()
-				a, err := New(tc.variant, nil, d)
+				a, err := New(variant, nil, d)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -69,35 +82,46 @@ func TestFlash32MatchesDense(t *testing.T) {
 				}
 				c, _ := a.Attend(q, k, v, mask)
 				tensor.BackwardFrom([]*tensor.Tensor{c}, [][]float32{up})
+				r := result{ctx: append([]float32(nil), c.Data...), op: c.Op()}
 				for i, x := range []*tensor.Tensor{q, k, v} {
-					grads[i] = append([]float32(nil), x.Grad...)
+					r.grads[i] = append([]float32(nil), x.Grad...)
 				}
-				return append([]float32(nil), c.Data...), grads, c.Op()
+				return r
 			}
-			ctx, grads, op := run(true, false)
-			if op != "ChunkedAttention" {
-				t.Fatalf("context from %s, want the flash op", op)
+			got := run(tc.variant, true, false)
+			if got.op != "ChunkedAttention" {
+				t.Fatalf("context from %s, want the flash op", got.op)
 			}
-			refs := map[string]func() ([]float32, [3][]float32, string){
-				"the flash tile loop": func() ([]float32, [3][]float32, string) { return run(false, false) },
+			dense := run("scaled-dot", false, true)
+			// Peaked scores (|s| up to ~100) round differently (the fused
+			// kernel scales q first, then takes the dot product): their
+			// weights agree only to ~1e-5 relative, so the context is held
+			// to float64 arithmetic below instead.
+			ctxTol := 2e-5
+			if tc.peak > 0 {
+				ctxTol = 2e-4
 			}
-			if tc.variant == "scaled-dot" {
-				refs["the dense kernel"] = func() ([]float32, [3][]float32, string) { return run(false, true) }
-			}
-			for name, ref := range refs {
-				wctx, wgrads, _ := ref()
-				if dd := maxAbsDiff32(ctx, wctx); dd > 2e-5 {
+			for name, want := range map[string]result{"the flash tile loop": run(tc.variant, false, false), "the dense kernel": dense} {
+				if dd := maxAbsDiff32(got.ctx, want.ctx); dd > ctxTol {
 					t.Errorf("context differs from %s by %.3g", name, dd)
 				}
 				for i, n := range []string{"q", "k", "v"} {
-					if dd := maxAbsDiff32(grads[i], wgrads[i]); dd > 2e-5 {
-						t.Errorf("gradient of %s differs from %s by %.3g", n, name, dd)
+					// Gradients as large as |q| agree to float32 rounding of
+					// their size.
+					tol := 2e-5 * max(1, maxAbs32(want.grads[i]))
+					if dd := maxAbsDiff32(got.grads[i], want.grads[i]); dd > tol {
+						t.Errorf("gradient of %s differs from %s by %.3g (max %.3g)", n, name, dd, tol)
 					}
 				}
 			}
+			ref := refContext(q, k, v, mask, heads, hd)
+			// (Its sums are float32, the dense softmax's float64: a few
+			// roundings over a few hundred keys apart.)
+			if ef, ed := maxAbsDiff32(got.ctx, ref), maxAbsDiff32(dense.ctx, ref); ef > 1.25*ed+5e-6 {
+				t.Errorf("context is %.3g from float64 arithmetic, the dense kernel's %.3g", ef, ed)
+			}
 			if tc.mask == "dead" {
-				row := ctx[tc.tq*heads*hd:]
-				for i, x := range row {
+				for i, x := range got.ctx[tc.tq*heads*hd:] {
 					if x != 0 {
 						t.Fatalf("fully masked batch row: context[%d] = %v, want 0", i, x)
 					}
@@ -105,6 +129,59 @@ func TestFlash32MatchesDense(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refContext is scaled dot-product attention in float64 for heads of hd
+// under a key mask [B,1,Tk] or [B,Tk] (nil: none); a query with no kept
+// key gets 0.
+func refContext(q, k, v, mask *tensor.Tensor, heads, hd int) []float32 {
+	b, tq, tk := q.Dim(0), q.Dim(1), k.Dim(1)
+	ld := heads * hd
+	out := make([]float32, b*tq*ld)
+	s := make([]float64, tk)
+	for bb := 0; bb < b; bb++ {
+		for h := 0; h < heads; h++ {
+			for i := 0; i < tq; i++ {
+				m := math.Inf(-1)
+				for j := range s {
+					s[j] = math.Inf(-1)
+					if mask != nil && mask.Data[bb*tk+j] == 0 {
+						continue
+					}
+					var x float64
+					for c := 0; c < hd; c++ {
+						x += float64(q.Data[(bb*tq+i)*ld+h*hd+c]) * float64(k.Data[(bb*tk+j)*ld+h*hd+c])
+					}
+					s[j] = x / math.Sqrt(float64(hd))
+					m = max(m, s[j])
+				}
+				if math.IsInf(m, -1) {
+					continue
+				}
+				var l float64
+				for j := range s {
+					s[j] = math.Exp(s[j] - m)
+					l += s[j]
+				}
+				for c := 0; c < hd; c++ {
+					var o float64
+					for j := range s {
+						o += s[j] * float64(v.Data[(bb*tk+j)*ld+h*hd+c])
+					}
+					out[(bb*tq+i)*ld+h*hd+c] = float32(o / l)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func maxAbs32(x []float32) float64 {
+	m := 0.0
+	for _, v := range x {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
 }
 
 func maxAbsDiff32(a, b []float32) float64 {
@@ -166,8 +243,8 @@ func BenchmarkFlash32Kernels(b *testing.B) {
 }
 
 // threadCPULoop runs f b.N times (b.Loop) on a locked thread and returns
-// the thread's CPU seconds per call (steadier than wall time on a shared
-// machine).
+// the least CPU seconds of the thread over a call (on a shared machine
+// the least is the call that nothing disturbed).
 func threadCPULoop(b *testing.B, f func()) float64 {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -178,51 +255,11 @@ func threadCPULoop(b *testing.B, f func()) float64 {
 		}
 		return float64(ts.Nano()) / 1e9
 	}
-	t0, n := cpu(), 0
+	least := math.Inf(1)
 	for b.Loop() {
+		t0 := cpu()
 		f()
-		n++
+		least = min(least, cpu()-t0)
 	}
-	return (cpu() - t0) / float64(n)
-}
-
-// TestFlash32GradCheck: the fused kernel's gradients against central
-// differences, under key padding, with separate q, k, v and with one
-// tensor as all three (the gradients of the three uses add up).
-func TestFlash32GradCheck(t *testing.T) {
-	if !flashAVX512 {
-		t.Skip("no AVX-512: the fused kernel does not run on this CPU")
-	}
-	const heads, hd = 2, 32
-	a, err := New("chunked", nil, Dims{Query: hd, Key: hd, Value: hd, Heads: heads})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := tensor.NewRNG(23)
-	q := rng.Normal(tensor.New(2, 5, heads*hd), 0, 1).SetRequiresGrad(true)
-	k := rng.Normal(tensor.New(2, 11, heads*hd), 0, 1).SetRequiresGrad(true)
-	v := rng.Normal(tensor.New(2, 11, heads*hd), 0, 1).SetRequiresGrad(true)
-	x := rng.Normal(tensor.New(2, 9, heads*hd), 0, 1).SetRequiresGrad(true)
-	for name, tc := range map[string]struct {
-		q, k, v, mask *tensor.Tensor
-		inputs        map[string]*tensor.Tensor
-	}{
-		"qkv":  {q, k, v, KeyPaddingMask([]int{11, 6}, 11), map[string]*tensor.Tensor{"q": q, "k": k, "v": v}},
-		"self": {x, x, x, KeyPaddingMask([]int{9, 4}, 9), map[string]*tensor.Tensor{"x": x}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			var op string
-			f := func() []*tensor.Tensor {
-				c, _ := a.Attend(tc.q, tc.k, tc.v, tc.mask)
-				op = c.Op()
-				return []*tensor.Tensor{c}
-			}
-			if err := tensor.GradCheck(f, tc.inputs, tensor.GradCheckOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			if op != "ChunkedAttention" {
-				t.Fatalf("context from %s, want the flash op", op)
-			}
-		})
-	}
+	return least
 }

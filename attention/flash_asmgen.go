@@ -42,6 +42,7 @@ type konst struct {
 
 var consts = []konst{
 	{"one", 1},
+	{"lazyShift", 8},
 	{"expLo", -104},
 	{"log2e", 1.44269504088896341},
 	{"ln2Hi", 0.693359375},
@@ -241,14 +242,18 @@ TEXT ·flashFwd32(SB), NOSPLIT, $0-56
 		p("VMAXPS %s, Z18, Z18", z(2*r))
 		p("VMAXPS %s, Z19, Z19", z(2*r+1))
 	}
+	// The shift moves only when a score passes it by more than lazyShift
+	// (then to the running maximum): the weights e^(s − m) stay below
+	// e^lazyShift, and most tiles skip the rescaling and its branch.
+	p("VADDPS.BCST %s, Z20, Z24", c("lazyShift"))
+	p("VADDPS.BCST %s, Z21, Z25", c("lazyShift"))
+	p("VCMPPS $0x0e, Z24, Z18, K1")
+	p("VCMPPS $0x0e, Z25, Z19, K2")
+	p("KORTESTW K1, K2")
+	p("JEQ flashFwd32_keep")
 	p("VMAXPS Z20, Z18, Z18")
 	p("VMAXPS Z21, Z19, Z19")
-	p("VCMPPS $0x0e, Z20, Z18, K1")
-	p("VCMPPS $0x0e, Z21, Z19, K2")
-	p("KORW K1, K2, K3")
-	p("KORTESTW K3, K3")
-	p("JEQ flashFwd32_keep")
-	// Some maximum moved: rescale l and the context by e^(m_old − m_new).
+	// Some shift moved: rescale l and the context by e^(m_old − m_new).
 	p("VSUBPS Z18, Z20, Z24")
 	p("VSUBPS Z19, Z21, Z25")
 	exp("Z24", "Z26", "Z27", "Z28")
