@@ -108,6 +108,9 @@ func forPairs(b, heads int, shared bool, n int, fn func(scratch []float32, bb, h
 // softmaxRow replaces x by its softmax; −Inf entries (masked) become 0,
 // and a row with no finite entry becomes all zeros, never NaN.
 func softmaxRow(x []float32) {
+	if softmaxFwdSIMD(x) { // the same arithmetic in one kernel call
+		return
+	}
 	mx := tensor.MaxSlice(x) // NaNs ignored
 	if math.IsInf(float64(mx), -1) {
 		clear(x)

@@ -121,3 +121,36 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// TestSoftmaxRowKernel: the one-call AVX-512 softmax row gives bitwise the
+// values of tensor.MaxSlice, ExpShiftSum and ScaleSlice in turn (the Go
+// path), at lengths with and without a tail, with masked (−Inf) entries,
+// and zeros for a row with nothing kept.
+func TestSoftmaxRowKernel(t *testing.T) {
+	if !linearAVX512 {
+		t.Skip("no AVX-512 on this CPU: the Go path is the only one")
+	}
+	defer func(on bool) { linearAVX512 = on }(linearAVX512)
+	rng := tensor.NewRNG(6)
+	ninf := float32(math.Inf(-1))
+	for _, n := range []int{1, 5, 16, 17, 31, 32, 33, 47, 64, 65, 100, 257} {
+		for _, masked := range []string{"none", "some", "all"} {
+			x := rng.Normal(tensor.New(n), 0, 4).Data
+			for j := range x {
+				if masked == "all" || (masked == "some" && j%3 == 1) {
+					x[j] = ninf
+				}
+			}
+			got, want := append([]float32(nil), x...), append([]float32(nil), x...)
+			linearAVX512 = true
+			softmaxRow(got)
+			linearAVX512 = false
+			softmaxRow(want)
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("n=%d masked %s, %d: kernel %g, Go %g", n, masked, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}

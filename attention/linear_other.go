@@ -11,3 +11,4 @@ func eluGradSIMD(dst, g, add, fx, x []float32) int                      { return
 func qGradSIMD(g, o, fq, dz, df, z, dq, gq []float32, inv float32) bool { return false }
 func dsRowSIMD(s, p []float32, d float32) int                           { return 0 }
 func softmaxBwdSIMD(ds, g, p []float32) bool                            { return false }
+func softmaxFwdSIMD(x []float32) bool                                   { return false }

@@ -16,3 +16,16 @@ func softmaxBwdSIMD(ds, g, p []float32) bool {
 	softmaxBwd512(&ds[0], &g[0], &p[0], n)
 	return true
 }
+
+//go:noescape
+func softmaxFwd512(x *float32, n int)
+
+// softmaxFwdSIMD does softmaxRow in one AVX-512 kernel (when linearAVX512
+// selects the AVX-512 kernels) and reports whether it did.
+func softmaxFwdSIMD(x []float32) bool {
+	if !linearAVX512 || len(x) == 0 {
+		return false
+	}
+	softmaxFwd512(&x[0], len(x))
+	return true
+}
