@@ -145,7 +145,9 @@
 // the passes that lay the heads out, so the features have no graph node
 // or gradient buffer of their own), and the
 // chunked (online-softmax) attention with position biases (its softmax
-// backward rows in an AVX-512 kernel). The dense softmax backward
+// backward rows in an AVX-512 kernel). A dense softmax row (max, exp and
+// sum, scale) is one AVX-512 kernel call, bitwise the arithmetic of the
+// tensor kernels it replaces. The dense softmax backward
 // dS = P ⊙ (dP − Σ dP⊙P) runs one AVX-512 kernel per row (the row's dot
 // product summed in float32 lanes; the Go loop sums in float64) over only
 // the keys the causal rule and band leave; a key-padding mask (each row
