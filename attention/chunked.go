@@ -133,8 +133,9 @@ type flash struct {
 	ldq, ldv    int // H·d, H·dv
 	blk         int
 	scale       float32
-	lse         []float32 // [B,H,Tq]; +Inf for a query with no kept key
-	scores, tmp []float32 // one block×block tile each
+	lse         []float32  // [B,H,Tq]; +Inf for a query with no kept key
+	scores, tmp []float32  // one block×block tile each
+	packed      *packedQKV // q, k and v read in place from one projection (the fused kernel only), or nil
 }
 
 func newFlash(c *call, q, k *tensor.Tensor, scale float32, blk int) *flash {

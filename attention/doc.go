@@ -170,8 +170,10 @@
 // of CPU (see BenchmarkFlash32Kernels for the kernels' GFLOP/s).
 //
 // Self-attention whose queries, keys and values come from one stacked
-// projection [B,T,q+k+v] can attend with AttendPacked: linear attention
-// reads the three in place through strides and adds their gradients
+// projection [B,T,q+k+v] can attend with AttendPacked: linear attention,
+// and dense and chunked attention where they take the fused flash kernel,
+// read the three in place through strides and add their gradients
 // straight into the projection's (the others get them split, one copy
-// each way).
+// each way). The fused kernel's backward pass writes its gradients
+// (tensor.CustomDst) instead of adding them to cleared buffers.
 package attention

@@ -98,8 +98,35 @@ func ptr(x []float32) *float32 {
 	return &x[0]
 }
 
+// packedQKV is self-attention's queries, keys and values read in place
+// from one projection [B,T,q+k+v] (AttendPacked): the keys from column k
+// on, the values from column v on.
+type packedQKV struct {
+	t    *tensor.Tensor
+	k, v int
+}
+
+// views returns where the flash op reads its queries, keys and values, and
+// their row strides.
+func (f *flash) views() (qd, kd, vd []float32, lq, lk, lv int) {
+	if p := f.packed; p != nil {
+		ld := p.t.Dim(2)
+		return p.t.Data, p.t.Data[p.k:], p.t.Data[p.v:], ld, ld, ld
+	}
+	return f.q.Data, f.k.Data, f.v.Data, f.ldq, f.ldq, f.ldv
+}
+
+// inputs32 returns the fused op's inputs (one packed tensor, or q, k, v).
+func (f *flash) inputs32() []*tensor.Tensor {
+	if p := f.packed; p != nil {
+		return []*tensor.Tensor{p.t}
+	}
+	return []*tensor.Tensor{f.q, f.k, f.v}
+}
+
 func (f *flash) forward32() *tensor.Tensor {
-	b, tq, tk, ldq, ldv := f.b, f.tq, f.tk, f.ldq, f.ldv
+	b, tq, tk, ldv := f.b, f.tq, f.tk, f.ldv
+	qd, kd, vd, lq, lk, lv := f.views()
 	o := tensor.ScratchDirty(b * tq * ldv) // every element written
 	f.lse = make([]float32, b*f.h*tq)
 	tkp := roundUp(tk, fk)
@@ -123,11 +150,11 @@ func (f *flash) forward32() *tensor.Tensor {
 			if needed {
 				kbias = kb
 			}
-			packRows(ks, f.k.Data[bb*tk*ldq+h*fq:], ldq, tk)
-			packRows(vs, f.v.Data[bb*tk*ldv+h*fq:], ldv, tk)
-			q := f.q.Data[bb*tq*ldq+h*fq:]
+			packRows(ks, kd[bb*tk*lk+h*fq:], lk, tk)
+			packRows(vs, vd[bb*tk*lv+h*fq:], lv, tk)
+			q := qd[bb*tq*lq+h*fq:]
 			for i0 := 0; i0 < tq; i0 += fq {
-				packCols(qt, q, ldq, i0, tq, f.scale)
+				packCols(qt, q, lq, i0, tq, f.scale)
 				clear(ot)
 				for i := 0; i < fq; i++ {
 					ml[i], ml[fq+i] = -math.MaxFloat32, 0
@@ -150,12 +177,26 @@ func (f *flash) forward32() *tensor.Tensor {
 			}
 		}
 	})
-	return tensor.Custom("ChunkedAttention", o, []int{b, tq, ldv}, []*tensor.Tensor{f.q, f.k, f.v, f.bias.input()}, f.backward32)
+	return tensor.CustomDst("ChunkedAttention", o, []int{b, tq, ldv}, f.inputs32(), f.backward32)
 }
 
-func (f *flash) backward32(out *tensor.Tensor, g [][]float32) {
-	b, tq, tk, ldq, ldv := f.b, f.tq, f.tk, f.ldq, f.ldv
-	gq, gk, gv := g[0], g[1], g[2]
+// backward32 writes (beta 0) or adds (beta 1) the gradients of every
+// query, key and value: each (batch row, head) covers its own columns.
+func (f *flash) backward32(out *tensor.Tensor, g [][]float32, betas []float32) {
+	b, tq, tk, ldv := f.b, f.tq, f.tk, f.ldv
+	qd, kd, vd, lq, lk, lv := f.views()
+	var gq, gk, gv []float32
+	var bq, bk, bv float32
+	if p := f.packed; p != nil {
+		if g[0] == nil {
+			return
+		}
+		gq, gk, gv = g[0], g[0][p.k:], g[0][p.v:]
+		bq, bk, bv = betas[0], betas[0], betas[0]
+	} else {
+		gq, gk, gv = g[0], g[1], g[2]
+		bq, bk, bv = betas[0], betas[1], betas[2]
+	}
 	if gq == nil && gk == nil && gv == nil {
 		return
 	}
@@ -173,27 +214,36 @@ func (f *flash) backward32(out *tensor.Tensor, g [][]float32) {
 		for p := lo; p < hi; p++ {
 			bb, h := p/f.h, p%f.h
 			alive, needed := f.keyBias(kb, bb)
-			if !alive {
-				continue // no kept key: zero context, no gradient
+			if !alive { // no kept key: zero context, no gradient
+				if gq != nil {
+					accRows(gq[bb*tq*lq+h*fq:], lq, nil, tq, 0, bq)
+				}
+				if gk != nil {
+					accRows(gk[bb*tk*lk+h*fq:], lk, nil, tk, 0, bk)
+				}
+				if gv != nil {
+					accRows(gv[bb*tk*lv+h*fq:], lv, nil, tk, 0, bv)
+				}
+				continue
 			}
 			var kbias []float32
 			if needed {
 				kbias = kb
 			}
-			packRows(ks, f.k.Data[bb*tk*ldq+h*fq:], ldq, tk)
-			packRows(vs, f.v.Data[bb*tk*ldv+h*fq:], ldv, tk)
+			packRows(ks, kd[bb*tk*lk+h*fq:], lk, tk)
+			packRows(vs, vd[bb*tk*lv+h*fq:], lv, tk)
 			clear(dks)
 			clear(dvs)
 			clear(dqt)
-			q := f.q.Data[bb*tq*ldq+h*fq:]
+			q := qd[bb*tq*lq+h*fq:]
 			dob := do[bb*tq*ldv+h*fq:]
 			ob := out.Data[bb*tq*ldv+h*fq:]
 			lse := f.lse[p*tq : (p+1)*tq]
 			for qb := 0; qb < nqb; qb++ {
 				i0 := qb * fq
-				packCols(qt[qb*blk:(qb+1)*blk], q, ldq, i0, tq, f.scale)
+				packCols(qt[qb*blk:(qb+1)*blk], q, lq, i0, tq, f.scale)
 				packCols(dot[qb*blk:(qb+1)*blk], dob, ldv, i0, tq, 1)
-				packRows(qr[qb*blk:(qb+1)*blk], q[i0*ldq:], ldq, tq-i0)
+				packRows(qr[qb*blk:(qb+1)*blk], q[i0*lq:], lq, tq-i0)
 				packRows(dor[qb*blk:(qb+1)*blk], dob[i0*ldv:], ldv, tq-i0)
 				ld := lsed[qb*2*fq : (qb+1)*2*fq]
 				for i := 0; i < fq; i++ {
@@ -222,16 +272,22 @@ func (f *flash) backward32(out *tensor.Tensor, g [][]float32) {
 				}
 			}
 			if gk != nil {
-				accRows(gk[bb*tk*ldq+h*fq:], ldq, dks, tk, f.scale)
+				accRows(gk[bb*tk*lk+h*fq:], lk, dks, tk, f.scale, bk)
 			}
 			if gv != nil {
-				accRows(gv[bb*tk*ldv+h*fq:], ldv, dvs, tk, 1)
+				accRows(gv[bb*tk*lv+h*fq:], lv, dvs, tk, 1, bv)
 			}
 			if gq != nil {
-				g := gq[bb*tq*ldq+h*fq:]
+				g := gq[bb*tq*lq+h*fq:]
 				for i := 0; i < tq; i++ {
 					t := dqt[(i/fq)*blk+i%fq:]
-					gr := g[i*ldq : i*ldq+fq]
+					gr := g[i*lq : i*lq+fq]
+					if bq == 0 {
+						for c := range gr {
+							gr[c] = f.scale * t[c*fq]
+						}
+						continue
+					}
 					for c := range gr {
 						gr[c] += f.scale * t[c*fq]
 					}
@@ -241,13 +297,79 @@ func (f *flash) backward32(out *tensor.Tensor, g [][]float32) {
 	})
 }
 
-// accRows adds s times the first n packed rows of src (32 floats each) to
-// the rows of dst (row r at dst[r*ld:]).
-func accRows(dst []float32, ld int, src []float32, n int, s float32) {
+// accRows writes s times the first n packed rows of src (32 floats each;
+// nil: zeros) into the rows of dst (row r at dst[r*ld:]), adding them to
+// what is there with beta 1.
+func accRows(dst []float32, ld int, src []float32, n int, s, beta float32) {
 	for r := 0; r < n; r++ {
 		d := dst[r*ld : r*ld+fq]
-		for c, x := range src[r*fq : (r+1)*fq] {
-			d[c] += s * x
+		switch {
+		case src == nil && beta == 0:
+			clear(d)
+		case src == nil:
+		case beta == 0:
+			for c, x := range src[r*fq : (r+1)*fq] {
+				d[c] = s * x
+			}
+		default:
+			for c, x := range src[r*fq : (r+1)*fq] {
+				d[c] += s * x
+			}
 		}
 	}
+}
+
+// plainQK marks scores whose Queries and Keys are their inputs (dot,
+// scaled-dot): a packed projection's columns can be read as they are.
+type plainQK interface{ plainQK() }
+
+func (identity) plainQK() {}
+
+var (
+	_ packedAttender = (*Dense)(nil)
+	_ packedAttender = (*Chunked)(nil)
+)
+
+// packedFlash returns the fused flash op for self-attention over qkv
+// [B,T,q+k+v] read in place, or nil where the fused kernel does not apply
+// (then the caller splits qkv).
+func packedFlash(s *base, score DotScore, qkv *tensor.Tensor, q, k, v int, mask *tensor.Tensor, blk int) *flash {
+	d, h := s.dims, s.heads
+	if _, ok := score.(plainQK); !ok || d.Positions != nil || qkv.Dims() != 3 ||
+		q != h*d.Query || k != h*d.Key || v != h*d.Value || qkv.Dim(2) != q+k+v {
+		return nil
+	}
+	b, t := qkv.Dim(0), qkv.Dim(1)
+	c := &call{b: b, tq: t, tk: t, h: h, dq: d.Query, dk: d.Key, dv: d.Value, m: newMaskView(s.name, mask, b, t, t)}
+	c.m.causal = d.Causal
+	f := &flash{m: &c.m, b: b, tq: t, tk: t, h: h, d: d.Query, dv: d.Value, ldq: q, ldv: v, blk: blk,
+		scale: score.Scale(), packed: &packedQKV{t: qkv, k: q, v: q + k}}
+	if !f.fused32() {
+		return nil
+	}
+	return f
+}
+
+// attendPacked reads q, k and v in place when the call takes the fused
+// flash kernel (long inputs, weights not requested); otherwise it splits
+// them (see AttendPacked).
+func (a *Dense) attendPacked(qkv *tensor.Tensor, q, k, v int, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	if qkv.Dims() == 3 && a.flashPays(&call{tk: qkv.Dim(1)}) {
+		if f := packedFlash(&a.base, a.dot, qkv, q, k, v, mask, flashBlock); f != nil {
+			return f.forward32(), nil
+		}
+	}
+	return attendSplit(a, qkv, q, k, v, mask)
+}
+
+// attendPacked reads q, k and v in place when the call takes the fused
+// flash kernel and no weights are requested; otherwise it splits them (see
+// AttendPacked).
+func (c *Chunked) attendPacked(qkv *tensor.Tensor, q, k, v int, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	if !c.weights {
+		if f := packedFlash(&c.base, c.score, qkv, q, k, v, mask, c.block); f != nil {
+			return f.forward32(), nil
+		}
+	}
+	return attendSplit(c, qkv, q, k, v, mask)
 }

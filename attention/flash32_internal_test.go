@@ -263,3 +263,59 @@ func threadCPULoop(b *testing.B, f func()) float64 {
 	}
 	return least
 }
+
+// TestFlash32Packed: self-attention over a packed projection through the
+// fused kernel, reading q, k and v in place (AttendPacked), gives the
+// context and the projection's gradient of attending over its split
+// parts, bit for bit, for chunked and for a long scaled-dot attention,
+// with key padding and a fully masked batch row; and it did not split.
+func TestFlash32Packed(t *testing.T) {
+	if !flashAVX512 {
+		t.Skip("no AVX-512: the fused kernel does not run on this CPU")
+	}
+	const heads, hd = 4, 32
+	for _, tc := range []struct {
+		variant string
+		n       int
+	}{{"chunked", 45}, {"scaled-dot", 300}} {
+		t.Run(tc.variant, func(t *testing.T) {
+			a, err := New(tc.variant, nil, Dims{Query: hd, Key: hd, Value: hd, Heads: heads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := tensor.NewRNG(31)
+			x := rng.Normal(tensor.New(3, tc.n, 3*heads*hd), 0, 1).SetRequiresGrad(true)
+			up := rng.Uniform(tensor.New(3, tc.n, heads*hd), -1, 1).Data
+			mask := KeyPaddingMask([]int{tc.n, tc.n - 7, 0}, tc.n)
+			run := func(packed bool) ([]float32, []float32, string) {
+				x.ZeroGrad()
+				var c *tensor.Tensor
+				if packed {
+					c, _ = AttendPacked(a, x, heads*hd, heads*hd, heads*hd, mask)
+				} else {
+					c, _ = attendSplit(a, x, heads*hd, heads*hd, heads*hd, mask)
+				}
+				tensor.BackwardFrom([]*tensor.Tensor{c}, [][]float32{up})
+				return append([]float32(nil), c.Data...), append([]float32(nil), x.Grad...), c.Op()
+			}
+			pc, pg, op := run(true)
+			sc, sg, _ := run(false)
+			var f *flash
+			switch a := a.(type) {
+			case *Dense:
+				f = packedFlash(&a.base, a.dot, x, heads*hd, heads*hd, heads*hd, mask, flashBlock)
+			case *Chunked:
+				f = packedFlash(&a.base, a.score, x, heads*hd, heads*hd, heads*hd, mask, a.block)
+			}
+			if op != "ChunkedAttention" || f == nil {
+				t.Fatalf("packed attention ran %s, or would not read qkv in place", op)
+			}
+			if d := maxAbsDiff32(pc, sc); d != 0 {
+				t.Errorf("context differs from the split one by %.3g", d)
+			}
+			if d := maxAbsDiff32(pg, sg); d != 0 {
+				t.Errorf("gradient of qkv differs from the split one by %.3g", d)
+			}
+		})
+	}
+}

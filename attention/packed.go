@@ -14,9 +14,11 @@ var _ packedAttender = (*Linear)(nil)
 // by side in qkv [B,T,q+k+v]: the q columns of the queries (all heads), then
 // k of the keys, then v of the values, as one stacked input projection makes
 // them (PyTorch's `qkv(x).split(d, dim=2)`, which gives views). It returns
-// a.Attend(q, k, v, mask). Variants that can read the three in place
-// (linear) do so and add their gradients straight into qkv's; the others
-// get them split apart (tensor.Split: a copy each way).
+// a.Attend(q, k, v, mask). Variants that can read the three in place do
+// so and add their gradients straight into qkv's — linear, and the calls
+// of dense dot-product and chunked attention that take the fused flash
+// kernel (flash32.go); the others get them split apart (tensor.Split: a
+// copy each way).
 func AttendPacked(a Attention, qkv *tensor.Tensor, q, k, v int, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
 	if p, ok := a.(packedAttender); ok {
 		return p.attendPacked(qkv, q, k, v, mask)
