@@ -230,6 +230,7 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 				th = tc[b*hs : (b+1)*hs]
 			}
 			tensor.TanhSlice(th, cb)
+			og, hb, ob = og[:len(th)], hb[:len(th)], ob[:len(th)]
 			for j, v := range th {
 				hn := og[j] * v
 				hb[j], ob[j] = hn, hn
@@ -258,15 +259,20 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 				tc := tcs[s*bh+b*hs : s*bh+(b+1)*hs]
 				dhb, dcb := dh[b*hs:(b+1)*hs], dc[b*hs:(b+1)*hs]
 				gob := gout[(b*ts+t)*hs : (b*ts+t+1)*hs]
-				for j := 0; j < hs; j++ {
-					i, f, gv, o := row[j], row[hs+j], row[2*hs+j], row[3*hs+j]
-					th := tc[j]
+				// Every slice cut to the length of tc, so that the loop runs
+				// without bounds checks.
+				n := len(tc)
+				ig, fg, gg, og := row[:n], row[hs:][:n], row[2*hs:][:n], row[3*hs:][:n]
+				di, df, dgg, do := drow[:n], drow[hs:][:n], drow[2*hs:][:n], drow[3*hs:][:n]
+				cp, dhb, dcb, gob = cp[:n], dhb[:n], dcb[:n], gob[:n]
+				for j, th := range tc {
+					i, f, gv, o := ig[j], fg[j], gg[j], og[j]
 					dht := dhb[j] + gob[j]
 					dct := dcb[j] + dht*o*(1-th*th)
-					drow[j] = dct * gv * i * (1 - i)
-					drow[hs+j] = dct * cp[j] * f * (1 - f)
-					drow[2*hs+j] = dct * i * (1 - gv*gv)
-					drow[3*hs+j] = dht * th * o * (1 - o)
+					di[j] = dct * gv * i * (1 - i)
+					df[j] = dct * cp[j] * f * (1 - f)
+					dgg[j] = dct * i * (1 - gv*gv)
+					do[j] = dht * th * o * (1 - o)
 					dcb[j] = dct * f
 					dhb[j] = 0
 				}
