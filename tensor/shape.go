@@ -190,12 +190,15 @@ func Concat(axis int, xs ...*Tensor) *Tensor {
 			for _, x := range xs {
 				w := x.shape[axis] * inner
 				if x.requiresGrad {
-					gx := x.grad()
+					// A new gradient buffer is written, not cleared and added to.
+					gx, beta := x.gradDst()
 					for o := 0; o < outer; o++ {
 						g := out.Grad[o*row+off : o*row+off+w]
 						dst := gx[o*w : (o+1)*w]
-						for i, v := range g {
-							dst[i] += v
+						if beta == 0 {
+							copy(dst, g)
+						} else {
+							AccSlice(dst, g)
 						}
 					}
 				}
@@ -229,11 +232,18 @@ func Narrow(x *Tensor, axis, start, length int) *Tensor {
 	}
 	if out.requiresGrad {
 		out.backward = func() {
-			gx := x.grad()
+			// A new gradient buffer is written: the slice's part copied,
+			// the rest cleared.
+			gx, beta := x.gradDst()
 			for o := 0; o < outer; o++ {
-				dst := gx[o*row+off : o*row+off+w]
-				for i, v := range out.Grad[o*w : (o+1)*w] {
-					dst[i] += v
+				r := gx[o*row : (o+1)*row]
+				g := out.Grad[o*w : (o+1)*w]
+				if beta == 0 {
+					clear(r[:off])
+					copy(r[off:off+w], g)
+					clear(r[off+w:])
+				} else {
+					AccSlice(r[off:off+w], g)
 				}
 			}
 		}
