@@ -72,55 +72,160 @@ func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 		}
 		return
 	}
-	t := int(gemmThreads.Load())
-	if t <= 1 || 2*float64(m)*float64(n)*float64(k) < gemmParMinFlops {
-		kr.gemmEpi(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, gemmEpilogue{fn: epi, pre: pre})
+	p := gemmProduct{kr: kr, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+		a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, epi: epi, pre: pre}
+	p.plan(int(gemmThreads.Load()))
+	if p.cut == gemmWhole {
+		p.part(0, m)
 		return
 	}
-	if pre != nil && !pre.fits(kr, transB, n, k) {
-		pre = nil
+	ParallelFor(p.size, p.grain, p.part)
+}
+
+// gemmCut says how a product is split across goroutines.
+type gemmCut int
+
+const (
+	gemmWhole   gemmCut = iota // on one goroutine
+	gemmColsOwn                // whole nr-wide panels of columns, each block packing its own B
+	gemmCols                   // columns of a short, wide product, B read in place
+	gemmRows                   // whole row tiles, B in place or packed already
+)
+
+// gemmProduct is one product with its arguments and, after plan, its cut:
+// blocks of grain columns or rows of the size of that dimension (the last
+// block shorter).
+type gemmProduct struct {
+	kr             *gemmKernel
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	epi            func(r0, r1, c0, c1 int)
+	pre            *gemmPacked
+	cut            gemmCut
+	size, grain    int
+}
+
+// plan chooses p's cut for t goroutines (see gemmRunEpi).
+func (p *gemmProduct) plan(t int) {
+	kr := p.kr
+	p.cut, p.size, p.grain = gemmWhole, p.m, p.m
+	if t <= 1 || 2*float64(p.m)*float64(p.n)*float64(p.k) < gemmParMinFlops {
+		return
 	}
-	_, packB := kr.gemmPlan(transA, transB, m, n, k)
+	if p.pre != nil && !p.pre.fits(kr, p.transB, p.n, p.k) {
+		p.pre = nil
+	}
+	_, packB := kr.gemmPlan(p.transA, p.transB, p.m, p.n, p.k)
 	// Two blocks a goroutine: enough for one that starts late to leave its
 	// share to the others, few enough that each block packs or reads its
 	// operands once.
 	parts := 2 * t
-	panels := (n + kr.nr - 1) / kr.nr
-	if packB && pre == nil && panels >= parts {
-		grain := kr.nr * ((panels + parts - 1) / parts)
-		ParallelFor(n, grain, func(lo, hi int) {
-			var bb []float32
-			if transB {
-				bb = b[lo*ldb:]
-			} else {
-				bb = b[lo:]
-			}
-			kr.gemmEpi(transA, transB, m, hi-lo, k, alpha, a, lda, bb, ldb, beta, c[lo:], ldc,
-				gemmEpilogue{fn: epi, coff: lo})
-		})
-		return
-	}
-	if m < 2*kr.mr && panels > 1 && pre == nil {
+	panels := (p.n + kr.nr - 1) / kr.nr
+	switch {
+	case packB && p.pre == nil && panels >= parts:
+		p.cut, p.size, p.grain = gemmColsOwn, p.n, kr.nr*((panels+parts-1)/parts)
+	case p.m < 2*kr.mr && panels > 1 && p.pre == nil:
 		// A short, wide product: columns.
-		grain := kr.nr * ((panels + parts - 1) / parts)
-		ParallelFor(n, grain, func(lo, hi int) {
-			kr.gemmEpi(transA, transB, m, hi-lo, k, alpha, a, lda, b[lo:], ldb, beta, c[lo:], ldc,
-				gemmEpilogue{fn: epi, coff: lo})
-		})
-		return
+		p.cut, p.size, p.grain = gemmCols, p.n, kr.nr*((panels+parts-1)/parts)
+	default:
+		grain := (p.m + parts - 1) / parts
+		if grain >= kr.mr {
+			grain = (grain + kr.mr - 1) / kr.mr * kr.mr
+		}
+		p.cut, p.size, p.grain = gemmRows, p.m, grain
 	}
-	grain := (m + parts - 1) / parts
-	if grain >= kr.mr {
-		grain = (grain + kr.mr - 1) / kr.mr * kr.mr
-	}
-	ParallelFor(m, grain, func(lo, hi int) {
+}
+
+// blocks returns how many blocks p's cut makes.
+func (p *gemmProduct) blocks() int { return (p.size + p.grain - 1) / p.grain }
+
+// part runs the block [lo, hi) of p's cut (columns or rows; all of p when
+// it is not cut) as an ordinary blocked product.
+func (p *gemmProduct) part(lo, hi int) {
+	kr, transA, transB, m, n, k := p.kr, p.transA, p.transB, p.m, p.n, p.k
+	a, b, c, lda, ldb, ldc := p.a, p.b, p.c, p.lda, p.ldb, p.ldc
+	switch p.cut {
+	case gemmWhole:
+		kr.gemmEpi(transA, transB, m, n, k, p.alpha, a, lda, b, ldb, p.beta, c, ldc, gemmEpilogue{fn: p.epi, pre: p.pre})
+	case gemmColsOwn:
+		var bb []float32
+		if transB {
+			bb = b[lo*ldb:]
+		} else {
+			bb = b[lo:]
+		}
+		kr.gemmEpi(transA, transB, m, hi-lo, k, p.alpha, a, lda, bb, ldb, p.beta, c[lo:], ldc,
+			gemmEpilogue{fn: p.epi, coff: lo})
+	case gemmCols:
+		kr.gemmEpi(transA, transB, m, hi-lo, k, p.alpha, a, lda, b[lo:], ldb, p.beta, c[lo:], ldc,
+			gemmEpilogue{fn: p.epi, coff: lo})
+	case gemmRows:
 		var aa []float32
 		if transA {
 			aa = a[lo:]
 		} else {
 			aa = a[lo*lda:]
 		}
-		kr.gemmEpi(transA, transB, hi-lo, n, k, alpha, aa, lda, b, ldb, beta, c[lo*ldc:], ldc,
-			gemmEpilogue{fn: epi, roff: lo, pre: pre})
+		kr.gemmEpi(transA, transB, hi-lo, n, k, p.alpha, aa, lda, b, ldb, p.beta, c[lo*ldc:], ldc,
+			gemmEpilogue{fn: p.epi, roff: lo, pre: p.pre})
+	}
+}
+
+// gemmPair computes two independent products (either may be nil), each
+// exactly as Gemm (gemmWithEpilogue, when its epi is set) would: with one
+// thread one after the other; with more, each cut into blocks as Gemm
+// would cut it alone and all blocks of both handed out by a single
+// ParallelFor, so that the goroutines stay busy until both are done
+// instead of each waiting at the end of its own product (a linear map's
+// backward pass: dX = dY·Wᵀ and dW += Xᵀ·dY). Neither C may be read or
+// written by the other product.
+func gemmPair(p, q *gemmProduct) {
+	kr := gemmDefault
+	t := int(gemmThreads.Load())
+	var ps []*gemmProduct
+	for _, x := range [2]*gemmProduct{p, q} {
+		if x == nil {
+			continue
+		}
+		gemmCheck(x.transA, x.transB, x.m, x.n, x.k, x.a, x.lda, x.b, x.ldb, x.c, x.ldc)
+		if x.m == 0 || x.n == 0 || x.k == 0 || x.alpha == 0 || kr.fn != nil || t <= 1 {
+			// One thread, a trivial product or an external kernel: as Gemm.
+			if x.epi != nil {
+				gemmWithEpilogue(x.transA, x.transB, x.m, x.n, x.k, x.alpha, x.a, x.lda, x.b, x.ldb, x.beta, x.c, x.ldc, x.epi)
+			} else {
+				Gemm(x.transA, x.transB, x.m, x.n, x.k, x.alpha, x.a, x.lda, x.b, x.ldb, x.beta, x.c, x.ldc)
+			}
+			continue
+		}
+		x.kr = kr
+		x.pre = frozenPack(kr, x.transB, x.k, x.n, x.b, x.ldb)
+		x.plan(t)
+		ps = append(ps, x)
+	}
+	switch len(ps) {
+	case 0:
+		return
+	case 1:
+		x := ps[0]
+		if x.cut == gemmWhole {
+			x.part(0, x.m)
+		} else {
+			ParallelFor(x.size, x.grain, x.part)
+		}
+		return
+	}
+	p, q = ps[0], ps[1]
+	np := p.blocks()
+	ParallelFor(np+q.blocks(), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x, j := p, i
+			if i >= np {
+				x, j = q, i-np
+			}
+			x.part(j*x.grain, min(x.size, (j+1)*x.grain))
+		}
 	})
 }

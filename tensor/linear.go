@@ -162,32 +162,26 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 				return seg
 			})
 		}
-		// The two products are independent: with two threads they run
-		// side by side (Independent).
+		// The two products are independent: with several threads the
+		// blocks of both are handed out together (gemmPair).
 		dx, dw := x.requiresGrad, w.requiresGrad
-		product := func(i int) {
-			if i == 0 && dx {
-				gx, beta := x.gradDst()
-				if epi := x.gradEpi; epi != nil && beta == 0 && atomic.LoadInt32(&x.uses) == 1 {
-					// x's whole gradient, fresh, from its only consumer:
-					// its producer's first backward step runs on the
-					// blocks as they are made.
-					gemmWithEpilogue(false, true, rows, k, n, 1, gz, n, w.Data, n, 0, gx, k, epi)
-					x.gradFused = true
-				} else {
-					Gemm(false, true, rows, k, n, 1, gz, n, w.Data, n, beta, gx, k)
-				}
-			}
-			if i == 1 && dw {
-				Gemm(true, false, k, n, rows, 1, x.Data, k, gz, n, 1, w.grad(), n)
+		var pdx, pdw *gemmProduct
+		if dx {
+			gx, beta := x.gradDst()
+			pdx = &gemmProduct{transB: true, m: rows, n: k, k: n, alpha: 1, a: gz, lda: n, b: w.Data, ldb: n, beta: beta, c: gx, ldc: k}
+			if epi := x.gradEpi; epi != nil && beta == 0 && atomic.LoadInt32(&x.uses) == 1 {
+				// x's whole gradient, fresh, from its only consumer: its
+				// producer's first backward step runs on the blocks as
+				// they are made (it writes x's gradient only and reads
+				// x's values, which dW's product only reads too).
+				pdx.epi = epi
+				x.gradFused = true
 			}
 		}
-		if dx && dw {
-			Independent(2, product)
-		} else {
-			product(0)
-			product(1)
+		if dw {
+			pdw = &gemmProduct{transA: true, m: k, n: n, k: rows, alpha: 1, a: x.Data, lda: k, b: gz, ldb: n, beta: 1, c: w.grad(), ldc: n}
 		}
+		gemmPair(pdx, pdw)
 		if act != ActNone && !fused {
 			free(gz)
 		}
