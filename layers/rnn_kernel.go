@@ -167,10 +167,22 @@ func (r *seqRun) gradOut(yt *tensor.Tensor) (gout, dh, dc []float32) {
 // op makes y the kernel's autodiff op, with backward when gradients are
 // tracked, and splits it into the outputs and the final state.
 func (r *seqRun) op(name string, y []float32, inputs []*tensor.Tensor, backward func(*tensor.Tensor, [][]float32)) (*tensor.Tensor, State) {
-	if !r.track {
-		backward = nil
+	return r.opDst(name, y, inputs, func(yt *tensor.Tensor, grads [][]float32, _ []float32) { backward(yt, grads) }, false)
+}
+
+// opDst is op for a backward pass that writes its gradients with betas
+// (tensor.CustomDst) when dst is set, and adds them (tensor.Custom)
+// otherwise, betas then nil.
+func (r *seqRun) opDst(name string, y []float32, inputs []*tensor.Tensor, backward func(*tensor.Tensor, [][]float32, []float32), dst bool) (*tensor.Tensor, State) {
+	var yt *tensor.Tensor
+	switch {
+	case !r.track:
+		yt = tensor.Custom(name, y, []int{len(y)}, inputs, nil)
+	case dst:
+		yt = tensor.CustomDst(name, y, []int{len(y)}, inputs, backward)
+	default:
+		yt = tensor.Custom(name, y, []int{len(y)}, inputs, func(yt *tensor.Tensor, grads [][]float32) { backward(yt, grads, nil) })
 	}
-	yt := tensor.Custom(name, y, []int{len(y)}, inputs, backward)
 	yt.Keep(r.buf.saved...)
 	return kernelResult(yt, &r.seqArgs, r.hasC)
 }
@@ -237,7 +249,7 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 			}
 		}
 	}
-	return r.op("LSTMSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.c0}, func(yt *tensor.Tensor, grads [][]float32) {
+	return r.opDst("LSTMSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.c0}, func(yt *tensor.Tensor, grads [][]float32, betas []float32) {
 		gout, dh, dc := r.gradOut(yt)
 		defer tensor.Recycle(dh)
 		defer tensor.Recycle(dc)
@@ -280,38 +292,62 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 			// dh_prev = dG·W_hhᵀ for running rows (finished rows have dG = 0).
 			tensor.Gemm(false, true, bs, hs, g, 1, d, g, whh, g, 1, dh, hs)
 		}
-		r.finishBackward(grads, dg, hprev, dg)
-		addTo(grads[2], dh)
-		addTo(grads[3], dc)
-	})
+		r.finishBackward(grads, betas, dg, hprev, dg)
+		writeTo(grads[2], dh, betas[2])
+		writeTo(grads[3], dc, betas[3])
+	}, true)
 }
 
-// finishBackward adds the gradients gathered over all steps: dxw from dx
-// (per step [B,G·H]) and dW_hh = Σ_s h_prev(s)ᵀ·dhw(s) in one GEMM.
-func (r *seqRun) finishBackward(grads [][]float32, dx, hprev, dhw []float32) {
-	bs, ts, hs, g, steps, lens := r.b, r.t, r.h, r.g, r.steps, r.lens
+// finishBackward adds (or writes, see tensor.CustomDst) the gradients
+// gathered over all steps: dxw from dx (per step [B,G·H]) and dW_hh =
+// Σ_s h_prev(s)ᵀ·dhw(s) in one GEMM. betas nil means add everywhere.
+func (r *seqRun) finishBackward(grads [][]float32, betas []float32, dx, hprev, dhw []float32) {
+	bs, ts, g, steps, lens := r.b, r.t, r.g, r.steps, r.lens
+	beta := func(i int) float32 {
+		if betas == nil {
+			return 1
+		}
+		return betas[i]
+	}
 	if gx := grads[0]; gx != nil {
-		for s := 0; s < steps; s++ {
-			t := r.timeOf(s)
-			for b := 0; b < bs; b++ {
+		for b := 0; b < bs; b++ {
+			for t := 0; t < ts; t++ {
+				dst := gx[(b*ts+t)*g : (b*ts+t+1)*g]
 				if t >= lens[b] {
+					// No step ran at t: no gradient, and a new buffer is
+					// cleared.
+					if beta(0) == 0 {
+						clear(dst)
+					}
 					continue
 				}
-				tensor.AccSlice(gx[(b*ts+t)*g:(b*ts+t+1)*g], dx[(s*bs+b)*g:(s*bs+b+1)*g])
+				s := r.timeOf(t) // the step that ran at t (timeOf is its own inverse)
+				src := dx[(s*bs+b)*g : (s*bs+b+1)*g]
+				if beta(0) == 0 {
+					copy(dst, src)
+				} else {
+					tensor.AccSlice(dst, src)
+				}
 			}
 		}
 	}
-	if gw := grads[1]; gw != nil && steps > 0 {
-		tensor.Gemm(true, false, hs, g, steps*bs, 1, hprev, hs, dhw, g, 1, gw, g)
+	if gw := grads[1]; gw != nil {
+		if steps > 0 {
+			tensor.Gemm(true, false, r.h, g, steps*bs, 1, hprev, r.h, dhw, g, beta(1), gw, g)
+		} else if beta(1) == 0 {
+			clear(gw)
+		}
 	}
 }
 
-func addTo(dst, src []float32) {
-	if dst == nil {
-		return
-	}
-	for i, v := range src {
-		dst[i] += v
+// writeTo adds src into dst (beta 1) or copies it (beta 0); dst nil: nothing.
+func writeTo(dst, src []float32, beta float32) {
+	switch {
+	case dst == nil:
+	case beta == 0:
+		copy(dst, src)
+	default:
+		tensor.AccSlice(dst, src)
 	}
 }
 
@@ -410,7 +446,7 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 			}
 			tensor.Gemm(false, true, bs, hs, g, 1, dhw[s*bs*g:(s+1)*bs*g], g, whh, g, 1, dh, hs)
 		}
-		r.finishBackward(grads, dx, hprev, dhw)
-		addTo(grads[2], dh)
+		r.finishBackward(grads, nil, dx, hprev, dhw)
+		writeTo(grads[2], dh, 1)
 	})
 }
