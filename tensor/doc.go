@@ -76,6 +76,11 @@
 // Freeze marks weights that will not change for a while (a decoder's, for
 // the length of a decoding): products that read a frozen tensor as their
 // right operand pack it into the kernel's panel layout once and reuse it.
+// A packed weight too large for the caches (a vocabulary projection) is
+// streamed from memory at every product; products of several row tiles on
+// it run every tile on one panel before the next and prefetch the panels
+// ahead from inside the micro-kernels (gemmPre, freeze_asmgen.go), so the
+// stream overlaps the arithmetic.
 //
 // # Threads
 //

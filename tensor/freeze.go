@@ -189,3 +189,125 @@ func touchLines(b []float32) {
 // atomic: the row blocks of a product split across threads read the same
 // frozen block at once.
 var touchSink atomic.Uint32
+
+// gemmMicroPF is a row-mode micro-kernel (see gemmMicro) that also
+// prefetches pfn 64-byte lines from pf on while it runs, one every few
+// steps of its k loop (the rest after the loop).
+type gemmMicroPF func(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+// preLoop reports whether products on pre-packed B with several row tiles
+// run gemmPre.
+func (kr *gemmKernel) preLoop() bool { return !gemmPreOff && frozenMicro(kr, 1, 1, 0) != nil }
+
+// gemmPreOff turns gemmPre off (tests and benchmarks comparing it with the
+// blocked loop). It must not change while products run.
+var gemmPreOff bool
+
+// gemmPreAhead is how many panels ahead of the one it computes gemmPre
+// prefetches.
+const gemmPreAhead = 2
+
+// gemmPre is the blocked loop for a product with several row tiles whose
+// B was packed ahead (a frozen weight, see Freeze), read in place by rows
+// (A plain) on a kernel with prefetching micro-kernels (frozenMicro). A
+// decoder's vocabulary projection (1,024 × 6,000: 24 MiB packed) does not
+// stay in cache from one step to the next, so the product streams it from
+// memory at every step; gemmPre overlaps that stream with the arithmetic:
+//
+//   - it runs every row tile on one B panel (kc × nr, ≤ 32 KiB) before
+//     moving to the next panel, so each panel comes from memory once and is
+//     read again from L1 (the blocked loop runs one row tile over a whole
+//     block of panels, and reads the block again for every tile);
+//   - each micro-kernel call prefetches its share of the panel
+//     gemmPreAhead panels ahead (in this block or the next), a line every
+//     few steps of its k loop, so the memory stream runs at the pace of the
+//     arithmetic and within the core's outstanding-miss limits.
+//
+// W6's 64 × 1,024 × 6,000 product, min CPU time per call in a loop (Zen 5,
+// machine shared): 160 GFLOP/s when each block was first touched into
+// cache (touchLines), 179-187 with this order and one prefetch per k step,
+// 196-198 with one every three; the 320-row beam product 181-188 → 190-194.
+// The arithmetic is the blocked loop's (the same kernels' instructions in
+// the same order over the same kc blocks), so results are bitwise equal.
+func (kr *gemmKernel) gemmPre(m, n, k int, alpha float32, a []float32, lda int, pre *gemmPacked, beta float32, c []float32, ldc int, epi gemmEpilogue) {
+	mr, nr, vlen := kr.mr, kr.nr, kr.vlen
+	tiles := (m + mr - 1) / mr
+	base, extra := m/tiles, m%tiles
+	tile := func(t int) (ir, rows int) {
+		ir = t*base + min(t, extra)
+		rows = base
+		if t < extra {
+			rows++
+		}
+		return ir, rows
+	}
+	// edge returns the plain kernel for a panel narrower than nr.
+	edge := func(rows, w int) gemmMicro {
+		row := kr.micro[1][rows]
+		nv := (w + vlen - 1) / vlen
+		masked := 0
+		if kr.maskedEdge && w != nv*vlen {
+			masked = 1
+		}
+		return row[nv-1][masked]
+	}
+	kcMax, ncMax := pre.kcMax, pre.ncMax
+	for jc, jb := 0, 0; jc < n; jc, jb = jc+ncMax, jb+1 {
+		nc := min(ncMax, n-jc)
+		npan := (nc + nr - 1) / nr
+		for pc, pb := 0, 0; pc < k; pc, pb = pc+kcMax, pb+1 {
+			kc := min(kcMax, k-pc)
+			bt := beta
+			if pc > 0 {
+				bt = 1
+			}
+			bi := jb*pre.npc + pb
+			bp := pre.blocks[bi]
+			if bi == 0 {
+				// Nothing prefetched these panels.
+				touchLines(bp[:min(len(bp), gemmPreAhead*kc*nr)])
+			}
+			for q := 0; q < npan; q++ {
+				jr := q * nr
+				w := min(nr, nc-jr)
+				// The panel gemmPreAhead ahead, in this block or the next
+				// (whose panels have about as many rows).
+				var ahead []float32
+				if o := (q + gemmPreAhead) * kc * nr; o < len(bp) {
+					ahead = bp[o:min(len(bp), o+kc*nr)]
+				} else if bi+1 < len(pre.blocks) {
+					nb := pre.blocks[bi+1]
+					if o -= len(bp); o < len(nb) {
+						ahead = nb[o:min(len(nb), o+kc*nr)]
+					}
+				}
+				lines := (len(ahead) + 15) / 16
+				per := (lines + tiles - 1) / tiles
+				for t := range tiles {
+					ir, rows := tile(t)
+					lo := min(lines, t*per)
+					hi := min(lines, lo+per)
+					var pf *float32
+					if hi > lo {
+						pf = &ahead[lo*16]
+					}
+					ap, cp := &a[ir*lda+pc], &c[ir*ldc+jc+jr]
+					if w == nr {
+						frozenMicro(kr, rows, kc, hi-lo)(kc, ap, 4*lda, &bp[q*kc*nr], 4*nr, cp, 4*ldc, alpha, bt, w, pf, hi-lo)
+						continue
+					}
+					if pf != nil {
+						kr.prefetch(pf, 0, 1, 64*(hi-lo))
+					}
+					edge(rows, w)(kc, ap, 4*lda, &bp[q*kc*nr], 4*nr, cp, 4*ldc, alpha, bt, w)
+				}
+			}
+		}
+		if epi.fn != nil {
+			for t := range tiles {
+				ir, rows := tile(t)
+				epi.fn(epi.roff+ir, epi.roff+ir+rows, epi.coff+jc, epi.coff+jc+nc)
+			}
+		}
+	}
+}

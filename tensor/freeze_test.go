@@ -1,6 +1,9 @@
 package tensor
 
 import (
+	"fmt"
+	"math"
+	"runtime"
 	"testing"
 )
 
@@ -67,5 +70,78 @@ func TestFreezeUsesPackedWeights(t *testing.T) {
 	Gemm(false, false, 64, 520, 300, 1, a, 300, w.Data, 520, 0, c2, 520)
 	if d := c2[0] - c1[0] - a[0]; d > 1e-4 || d < -1e-4 {
 		t.Fatalf("after restore the product used stale values: %v vs %v", c2[0], c1[0])
+	}
+}
+
+// TestFrozenPanelOrderBitwise: gemmPre (products on a frozen weight with
+// several row tiles) gives the blocked loop's results bit for bit: full and
+// partial panels and blocks, beta 0 and 1, an epilogue (Linear's bias),
+// rows 1,040 floats apart as the decoders lay them out.
+func TestFrozenPanelOrderBitwise(t *testing.T) {
+	defer func(off bool) { gemmPreOff = off }(gemmPreOff)
+	rng := NewRNG(8)
+	w := rng.Uniform(New(600, 1100), -1, 1)
+	bias := rng.Uniform(New(1100), -1, 1)
+	defer Freeze(w, bias)()
+	for _, tc := range []struct{ m, n, k, lda int }{
+		{13, 1100, 600, 600}, {64, 1100, 600, 616}, {40, 530, 257, 300}, {25, 48, 31, 31}, {100, 1, 600, 600},
+	} {
+		a := rng.Uniform(New(tc.m, tc.lda), -1, 1).Data
+		for _, beta := range []float32{0, 1} {
+			c0 := rng.Uniform(New(tc.m, tc.n), -1, 1).Data
+			var out [2][]float32
+			for i, off := range []bool{true, false} {
+				gemmPreOff = off
+				out[i] = append([]float32(nil), c0...)
+				Gemm(false, false, tc.m, tc.n, tc.k, 0.5, a, tc.lda, w.Data, 1100, beta, out[i], tc.n)
+			}
+			for i := range out[0] {
+				if math.Float32bits(out[0][i]) != math.Float32bits(out[1][i]) {
+					t.Fatalf("%v beta %v: C[%d] = %v in panel order, %v in the blocked loop", tc, beta, i, out[1][i], out[0][i])
+				}
+			}
+		}
+	}
+	x := rng.Uniform(New(70, 600), -1, 1)
+	var ys [2]*Tensor
+	for i, off := range []bool{true, false} {
+		gemmPreOff = off
+		ys[i] = Linear(x, w, bias)
+	}
+	for i := range ys[0].Data {
+		if math.Float32bits(ys[0].Data[i]) != math.Float32bits(ys[1].Data[i]) {
+			t.Fatalf("Linear: y[%d] = %v in panel order, %v in the blocked loop", i, ys[1].Data[i], ys[0].Data[i])
+		}
+	}
+}
+
+// BenchmarkFrozenVocab times W6's vocabulary products, [m, 1,024] features
+// (rows 1,040 floats apart, as models lays them out) times a frozen
+// 1,024 × 6,000 weight too large for the caches, in panel order (gemmPre)
+// and in the blocked loop, alternating: least CPU time per call of each.
+func BenchmarkFrozenVocab(b *testing.B) {
+	defer func(off bool) { gemmPreOff = off }(gemmPreOff)
+	rng := NewRNG(5)
+	w := rng.Uniform(New(1024, 6000), -1, 1)
+	defer Freeze(w)()
+	for _, m := range []int{64, 320} {
+		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
+			a := rng.Uniform(New(m, 1040), -1, 1).Data
+			c := make([]float32, m*6000)
+			best := []float64{math.Inf(1), math.Inf(1)}
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for b.Loop() {
+				for i, off := range []bool{false, true} {
+					gemmPreOff = off
+					t0 := threadCPU()
+					Gemm(false, false, m, 6000, 1024, 1, a, 1040, w.Data, 6000, 0, c, 6000)
+					best[i] = min(best[i], threadCPU()-t0)
+				}
+			}
+			flop := 2 * float64(m) * 1024 * 6000
+			b.ReportMetric(flop/best[0]/1e9, "GFLOP/s-cpu-panel")
+			b.ReportMetric(flop/best[1]/1e9, "GFLOP/s-cpu-blocked")
+		})
 	}
 }

@@ -160,6 +160,10 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 	}
 	if pre != nil {
 		packB = false
+		if !packA && !transA && m > kr.mr && kr.preLoop() {
+			kr.gemmPre(m, n, k, alpha, a, lda, pre, beta, c, ldc, epi) // freeze.go
+			return
+		}
 	}
 	var buf *gemmBuf
 	if packA || packB {
