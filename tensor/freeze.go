@@ -203,6 +203,13 @@ func (kr *gemmKernel) preLoop() bool { return !gemmPreOff && frozenMicro(kr, 1, 
 // blocked loop). It must not change while products run.
 var gemmPreOff bool
 
+// gemmPreRows is the most rows of A gemmPre runs over one panel of B
+// before the next panel: 384 rows of a 256-deep block are 384 KiB, which
+// stay in L2 with the panels streaming by. (W6's products have 64 or 320
+// rows: one chunk; an encoder's input projection over a whole batch of
+// sources has thousands.)
+const gemmPreRows = 384
+
 // gemmPreAhead is how many panels ahead of the one it computes gemmPre
 // prefetches.
 const gemmPreAhead = 2
@@ -214,10 +221,11 @@ const gemmPreAhead = 2
 // stay in cache from one step to the next, so the product streams it from
 // memory at every step; gemmPre overlaps that stream with the arithmetic:
 //
-//   - it runs every row tile on one B panel (kc × nr, ≤ 32 KiB) before
-//     moving to the next panel, so each panel comes from memory once and is
-//     read again from L1 (the blocked loop runs one row tile over a whole
-//     block of panels, and reads the block again for every tile);
+//   - it runs every row tile (of a chunk of up to gemmPreRows rows) on one
+//     B panel (kc × nr, ≤ 32 KiB) before moving to the next panel, so each
+//     panel comes from memory once and is read again from L1 (the blocked
+//     loop runs one row tile over a whole block of panels, and reads the
+//     block again for every tile);
 //   - each micro-kernel call prefetches its share of the panel
 //     gemmPreAhead panels ahead (in this block or the next), a line every
 //     few steps of its k loop, so the memory stream runs at the pace of the
@@ -226,7 +234,9 @@ const gemmPreAhead = 2
 // W6's 64 × 1,024 × 6,000 product, min CPU time per call in a loop (Zen 5,
 // machine shared): 160 GFLOP/s when each block was first touched into
 // cache (touchLines), 179-187 with this order and one prefetch per k step,
-// 196-198 with one every three; the 320-row beam product 181-188 → 190-194.
+// 196-198 with one every three; the 320-row beam product 181-188 → 190-194
+// (BenchmarkFrozenPanels, which also has the decoder's GRU input projection
+// and an encoder's: 198 → 211 and 190-196 → 196-199 GFLOP/s-cpu).
 // The arithmetic is the blocked loop's (the same kernels' instructions in
 // the same order over the same kc blocks), so results are bitwise equal.
 func (kr *gemmKernel) gemmPre(m, n, k int, alpha float32, a []float32, lda int, pre *gemmPacked, beta float32, c []float32, ldc int, epi gemmEpilogue) {
@@ -252,61 +262,67 @@ func (kr *gemmKernel) gemmPre(m, n, k int, alpha float32, a []float32, lda int, 
 		return row[nv-1][masked]
 	}
 	kcMax, ncMax := pre.kcMax, pre.ncMax
-	for jc, jb := 0, 0; jc < n; jc, jb = jc+ncMax, jb+1 {
-		nc := min(ncMax, n-jc)
-		npan := (nc + nr - 1) / nr
-		for pc, pb := 0, 0; pc < k; pc, pb = pc+kcMax, pb+1 {
-			kc := min(kcMax, k-pc)
-			bt := beta
-			if pc > 0 {
-				bt = 1
-			}
-			bi := jb*pre.npc + pb
-			bp := pre.blocks[bi]
-			if bi == 0 {
-				// Nothing prefetched these panels.
-				touchLines(bp[:min(len(bp), gemmPreAhead*kc*nr)])
-			}
-			for q := 0; q < npan; q++ {
-				jr := q * nr
-				w := min(nr, nc-jr)
-				// The panel gemmPreAhead ahead, in this block or the next
-				// (whose panels have about as many rows).
-				var ahead []float32
-				if o := (q + gemmPreAhead) * kc * nr; o < len(bp) {
-					ahead = bp[o:min(len(bp), o+kc*nr)]
-				} else if bi+1 < len(pre.blocks) {
-					nb := pre.blocks[bi+1]
-					if o -= len(bp); o < len(nb) {
-						ahead = nb[o:min(len(nb), o+kc*nr)]
+	// Row chunks of at most gemmPreRows rows (whole tiles): a chunk's rows
+	// of A (kc wide) stay in L2 while the panels of B go by.
+	chunk := max(1, gemmPreRows/mr)
+	for t0 := 0; t0 < tiles; t0 += chunk {
+		t1 := min(tiles, t0+chunk)
+		for jc, jb := 0, 0; jc < n; jc, jb = jc+ncMax, jb+1 {
+			nc := min(ncMax, n-jc)
+			npan := (nc + nr - 1) / nr
+			for pc, pb := 0, 0; pc < k; pc, pb = pc+kcMax, pb+1 {
+				kc := min(kcMax, k-pc)
+				bt := beta
+				if pc > 0 {
+					bt = 1
+				}
+				bi := jb*pre.npc + pb
+				bp := pre.blocks[bi]
+				if bi == 0 && t0 == 0 {
+					// Nothing prefetched these panels.
+					touchLines(bp[:min(len(bp), gemmPreAhead*kc*nr)])
+				}
+				for q := 0; q < npan; q++ {
+					jr := q * nr
+					w := min(nr, nc-jr)
+					// The panel gemmPreAhead ahead, in this block or the
+					// next (whose panels have about as many rows).
+					var ahead []float32
+					if o := (q + gemmPreAhead) * kc * nr; o < len(bp) {
+						ahead = bp[o:min(len(bp), o+kc*nr)]
+					} else if bi+1 < len(pre.blocks) {
+						nb := pre.blocks[bi+1]
+						if o -= len(bp); o < len(nb) {
+							ahead = nb[o:min(len(nb), o+kc*nr)]
+						}
+					}
+					lines := (len(ahead) + 15) / 16
+					per := (lines + t1 - t0 - 1) / (t1 - t0)
+					for t := t0; t < t1; t++ {
+						ir, rows := tile(t)
+						lo := min(lines, (t-t0)*per)
+						hi := min(lines, lo+per)
+						var pf *float32
+						if hi > lo {
+							pf = &ahead[lo*16]
+						}
+						ap, cp := &a[ir*lda+pc], &c[ir*ldc+jc+jr]
+						if w == nr {
+							frozenMicro(kr, rows, kc, hi-lo)(kc, ap, 4*lda, &bp[q*kc*nr], 4*nr, cp, 4*ldc, alpha, bt, w, pf, hi-lo)
+							continue
+						}
+						if pf != nil {
+							kr.prefetch(pf, 0, 1, 64*(hi-lo))
+						}
+						edge(rows, w)(kc, ap, 4*lda, &bp[q*kc*nr], 4*nr, cp, 4*ldc, alpha, bt, w)
 					}
 				}
-				lines := (len(ahead) + 15) / 16
-				per := (lines + tiles - 1) / tiles
-				for t := range tiles {
+			}
+			if epi.fn != nil {
+				for t := t0; t < t1; t++ {
 					ir, rows := tile(t)
-					lo := min(lines, t*per)
-					hi := min(lines, lo+per)
-					var pf *float32
-					if hi > lo {
-						pf = &ahead[lo*16]
-					}
-					ap, cp := &a[ir*lda+pc], &c[ir*ldc+jc+jr]
-					if w == nr {
-						frozenMicro(kr, rows, kc, hi-lo)(kc, ap, 4*lda, &bp[q*kc*nr], 4*nr, cp, 4*ldc, alpha, bt, w, pf, hi-lo)
-						continue
-					}
-					if pf != nil {
-						kr.prefetch(pf, 0, 1, 64*(hi-lo))
-					}
-					edge(rows, w)(kc, ap, 4*lda, &bp[q*kc*nr], 4*nr, cp, 4*ldc, alpha, bt, w)
+					epi.fn(epi.roff+ir, epi.roff+ir+rows, epi.coff+jc, epi.coff+jc+nc)
 				}
-			}
-		}
-		if epi.fn != nil {
-			for t := range tiles {
-				ir, rows := tile(t)
-				epi.fn(epi.roff+ir, epi.roff+ir+rows, epi.coff+jc, epi.coff+jc+nc)
 			}
 		}
 	}

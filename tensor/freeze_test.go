@@ -84,7 +84,7 @@ func TestFrozenPanelOrderBitwise(t *testing.T) {
 	bias := rng.Uniform(New(1100), -1, 1)
 	defer Freeze(w, bias)()
 	for _, tc := range []struct{ m, n, k, lda int }{
-		{13, 1100, 600, 600}, {64, 1100, 600, 616}, {40, 530, 257, 300}, {25, 48, 31, 31}, {100, 1, 600, 600},
+		{13, 1100, 600, 600}, {64, 1100, 600, 616}, {40, 530, 257, 300}, {25, 48, 31, 31}, {100, 1, 600, 600}, {1000, 70, 300, 300},
 	} {
 		a := rng.Uniform(New(tc.m, tc.lda), -1, 1).Data
 		for _, beta := range []float32{0, 1} {
@@ -115,19 +115,24 @@ func TestFrozenPanelOrderBitwise(t *testing.T) {
 	}
 }
 
-// BenchmarkFrozenVocab times W6's vocabulary products, [m, 1,024] features
-// (rows 1,040 floats apart, as models lays them out) times a frozen
-// 1,024 × 6,000 weight too large for the caches, in panel order (gemmPre)
-// and in the blocked loop, alternating: least CPU time per call of each.
-func BenchmarkFrozenVocab(b *testing.B) {
+// BenchmarkFrozenPanels times products on a frozen weight in panel order
+// (gemmPre) and in the blocked loop, alternating (least CPU time per call
+// of each): W6's vocabulary products, [64 or 320, 1,024] features (rows
+// 1,040 floats apart, as models lays them out) times a 1,024 × 6,000
+// weight too large for the caches; its decoder GRU's input projection; its
+// encoder's over a batch of sources.
+func BenchmarkFrozenPanels(b *testing.B) {
 	defer func(off bool) { gemmPreOff = off }(gemmPreOff)
 	rng := NewRNG(5)
-	w := rng.Uniform(New(1024, 6000), -1, 1)
-	defer Freeze(w)()
-	for _, m := range []int{64, 320} {
-		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
-			a := rng.Uniform(New(m, 1040), -1, 1).Data
-			c := make([]float32, m*6000)
+	for _, tc := range []struct {
+		name       string
+		m, n, k, l int
+	}{{"vocab", 64, 6000, 1024, 1040}, {"vocab", 320, 6000, 1024, 1040}, {"gru-in", 64, 768, 768, 768}, {"enc-in", 1408, 768, 256, 256}} {
+		b.Run(fmt.Sprintf("%s/m=%d", tc.name, tc.m), func(b *testing.B) {
+			w := rng.Uniform(New(tc.k, tc.n), -1, 1)
+			defer Freeze(w)()
+			a := rng.Uniform(New(tc.m, tc.l), -1, 1).Data
+			c := make([]float32, tc.m*tc.n)
 			best := []float64{math.Inf(1), math.Inf(1)}
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
@@ -135,11 +140,11 @@ func BenchmarkFrozenVocab(b *testing.B) {
 				for i, off := range []bool{false, true} {
 					gemmPreOff = off
 					t0 := threadCPU()
-					Gemm(false, false, m, 6000, 1024, 1, a, 1040, w.Data, 6000, 0, c, 6000)
+					Gemm(false, false, tc.m, tc.n, tc.k, 1, a, tc.l, w.Data, tc.n, 0, c, tc.n)
 					best[i] = min(best[i], threadCPU()-t0)
 				}
 			}
-			flop := 2 * float64(m) * 1024 * 6000
+			flop := 2 * float64(tc.m*tc.n*tc.k)
 			b.ReportMetric(flop/best[0]/1e9, "GFLOP/s-cpu-panel")
 			b.ReportMetric(flop/best[1]/1e9, "GFLOP/s-cpu-blocked")
 		})
