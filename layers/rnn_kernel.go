@@ -174,10 +174,19 @@ func (r *seqRun) op(name string, y []float32, inputs []*tensor.Tensor, backward 
 // (tensor.CustomDst) when dst is set, and adds them (tensor.Custom)
 // otherwise, betas then nil.
 func (r *seqRun) opDst(name string, y []float32, inputs []*tensor.Tensor, backward func(*tensor.Tensor, [][]float32, []float32), dst bool) (*tensor.Tensor, State) {
+	if !r.track {
+		// No graph (decoding, evaluation): the outputs and the final
+		// state are views of y, not copies (a decoder steps once per
+		// token).
+		bth, bh := r.bth, r.bh
+		s := State{H: tensor.FromData(y[bth:bth+bh], r.b, r.h)}
+		if r.hasC {
+			s.C = tensor.FromData(y[bth+bh:bth+2*bh], r.b, r.h)
+		}
+		return tensor.FromData(y[:bth], r.b, r.t, r.h), s
+	}
 	var yt *tensor.Tensor
 	switch {
-	case !r.track:
-		yt = tensor.Custom(name, y, []int{len(y)}, inputs, nil)
 	case dst:
 		yt = tensor.CustomDst(name, y, []int{len(y)}, inputs, backward)
 	default:
