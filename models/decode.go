@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/attnlab/attnlab/layers"
@@ -167,22 +168,31 @@ func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
 		tokens[i] = seq.BOSID
 	}
 	probs := []float64{}
+	picked := make([]int, n)
 	for t := 0; len(live) > 0 && !opt.stopped(); t++ {
-		lp, attn := st.Step(tokens)
+		noEOS := t < opt.MinLen
+		var lp *tensor.Tensor
+		var attn [][]float32
+		if opt.Strategy == "sample" {
+			lp, attn = st.Step(tokens)
+		} else {
+			// The argmax of each row while the row is in cache.
+			lp, attn = stepRowsOf(st, tokens, func(r int, row []float32) {
+				if noEOS {
+					picked[r] = argmaxFrom(row, seq.EOSID+1)
+				} else {
+					picked[r] = argmax(row)
+				}
+			})
+		}
 		v := lp.Dim(-1)
 		var keep []int
 		for r, ex := range live {
 			row := lp.Data[r*v : (r+1)*v]
-			var tok int
-			noEOS := t < opt.MinLen
-			switch {
-			case opt.Strategy == "sample":
+			tok := picked[r]
+			if opt.Strategy == "sample" {
 				probs = sampleDist(probs[:0], row, opt, noEOS)
 				tok = drawIndex(probs, opt.RNG)
-			case noEOS:
-				tok = argmaxFrom(row, seq.EOSID+1)
-			default:
-				tok = argmax(row)
 			}
 			logps[ex] += float64(row[tok])
 			heads[ex] = extend(heads[ex], tok, attn, r)
@@ -346,11 +356,17 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 		tok    int
 		logp   float64
 	}
+	var tops [][]int // per row of the step: its best 2·Beam tokens
 	for t := 0; ; t++ {
 		if len(tokens) == 0 || opt.stopped() {
 			break
 		}
-		lp, attn := st.Step(tokens)
+		// Each row's best 2·Beam tokens while the row is in cache.
+		noEOS := t < opt.MinLen
+		tops = slices.Grow(tops[:0], len(tokens))[:len(tokens)]
+		lp, attn := stepRowsOf(st, tokens, func(r int, row []float32) {
+			tops[r] = topIndicesInto(tops[r][:0], row, 2*k, noEOS)
+		})
 		v := lp.Dim(-1)
 		var sel []int
 		var next []int
@@ -361,7 +377,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 			var cands []cand
 			for hi, h := range live[ex] {
 				row := lp.Data[h.row*v : (h.row+1)*v]
-				for _, tok := range topIndices(row, 2*k, t < opt.MinLen) {
+				for _, tok := range tops[h.row] {
 					cands = append(cands, cand{hi, tok, h.logp + float64(row[tok])})
 				}
 			}
@@ -426,7 +442,12 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 // beat its last one costs one comparison (a beam step scans Beam rows of
 // the vocabulary per sentence).
 func topIndices(row []float32, k int, noEOS bool) []int {
-	idx := make([]int, 0, min(k, len(row)))
+	return topIndicesInto(make([]int, 0, min(k, len(row))), row, k, noEOS)
+}
+
+// topIndicesInto is topIndices appending to idx[:0] (reusing its memory).
+func topIndicesInto(idx []int, row []float32, k int, noEOS bool) []int {
+	idx = idx[:0]
 	if k <= 0 {
 		return idx
 	}

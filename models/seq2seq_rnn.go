@@ -383,11 +383,15 @@ type rnnState struct {
 
 func (s *rnnState) Len() int { return len(s.src) }
 
-func (s *rnnState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
+func (s *rnnState) Step(tokens []int) (*tensor.Tensor, [][]float32) { return s.StepRows(tokens, nil) }
+
+// StepRows is Step calling each with every row of the log-probabilities
+// as soon as it is final (see stepOutput.logProbsRows).
+func (s *rnnState) StepRows(tokens []int, each func(r int, row []float32)) (*tensor.Tensor, [][]float32) {
 	emb := s.m.TgtEmb.Forward(tokens, len(tokens), 1)
 	feat, st, ht, w := s.m.step(emb, s.att, s.st, s.ht)
 	s.st, s.ht = st, ht
-	return s.out.logProbs(s.m.Out, s.m.Drop, feat), stepRows(w, s.srcLen)
+	return s.out.logProbsRows(s.m.Out, s.m.Drop, feat, each), stepRows(w, s.srcLen)
 }
 
 func (s *rnnState) Select(idx []int) State {
