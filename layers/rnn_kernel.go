@@ -374,11 +374,12 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 		acts = buf.get(steps * bs * 4 * hs)
 	} else {
 		// Without gradients (decoding: one step per call) the step's
-		// temporaries come from tensor's free lists, not fresh memory.
-		acts = tensor.Scratch(bs * 4 * hs)
+		// temporaries come from tensor's free lists, not fresh memory,
+		// uncleared: a row's gates are written before they are read.
+		acts = tensor.ScratchDirty(bs * 4 * hs)
 		defer tensor.Recycle(acts)
 	}
-	hw := tensor.Scratch(bs * g)
+	hw := tensor.ScratchDirty(bs * g) // written by the product (beta 0)
 	defer tensor.Recycle(hw)
 	xw, whh, bhn := a.xw.Data, a.whh.Data, a.bhn.Data
 	for s := 0; s < steps; s++ {

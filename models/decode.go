@@ -232,6 +232,18 @@ func argmax(row []float32) int { return argmaxFrom(row, seq.EOSID) }
 // argmaxFrom returns the index of the largest value of row[start:] (the
 // first of equal ones).
 func argmaxFrom(row []float32, start int) int {
+	if start+1 < len(row) && row[start] == row[start] {
+		// The largest value (found with vector instructions), then its
+		// first index: the same index as the scan below, which never
+		// moves to a NaN and so finds the first of the largest non-NaN
+		// values (when row[start] is not NaN). The second pass stops there.
+		m := tensor.MaxSlice(row[start:])
+		for i := start; i < len(row); i++ {
+			if row[i] == m {
+				return i
+			}
+		}
+	}
 	bi := start
 	for i := start + 1; i < len(row); i++ {
 		if row[i] > row[bi] {
@@ -453,7 +465,28 @@ func topIndicesInto(idx []int, row []float32, k int, noEOS bool) []int {
 	}
 	full := false
 	var last float32 // row[idx[k-1]] once the list is full
-	for i, x := range row {
+	for c0 := 0; c0 < len(row); c0 += topChunk {
+		c1 := min(len(row), c0+topChunk)
+		chunk := row[c0:c1]
+		// Once the list is full, a chunk whose largest value (NaNs
+		// ignored, as below) does not beat the last kept one is skipped
+		// whole, with vector instructions: most of a row once its best
+		// values have been met.
+		if full && !(tensor.MaxSlice(chunk) > last) {
+			continue
+		}
+		idx, full, last = topScan(idx, row, c0, c1, k, noEOS, full, last)
+	}
+	return idx
+}
+
+// topChunk is the length of the chunks topIndicesInto skips whole.
+const topChunk = 64
+
+// topScan is topIndicesInto's scan of row[c0:c1].
+func topScan(idx []int, row []float32, c0, c1, k int, noEOS, full bool, last float32) ([]int, bool, float32) {
+	for i := c0; i < c1; i++ {
+		x := row[i]
 		if full && !(x > last) {
 			continue
 		}
@@ -476,5 +509,5 @@ func topIndicesInto(idx []int, row []float32, k int, noEOS bool) []int {
 			full, last = true, row[idx[k-1]]
 		}
 	}
-	return idx
+	return idx, full, last
 }

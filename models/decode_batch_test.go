@@ -17,8 +17,11 @@ import (
 // included.
 func TestTopIndicesMatchesSort(t *testing.T) {
 	rng := tensor.NewRNG(4)
-	for trial := 0; trial < 300; trial++ {
+	for trial := 0; trial < 400; trial++ {
 		n := 1 + rng.IntN(40)
+		if trial >= 300 {
+			n = 60 + rng.IntN(400) // several chunks of topChunk
+		}
 		row := make([]float32, n)
 		for i := range row {
 			row[i] = float32(rng.IntN(6)) // many ties
@@ -40,6 +43,34 @@ func TestTopIndicesMatchesSort(t *testing.T) {
 				if fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Fatalf("topIndices(%v, %d, %v) = %v, want %v", row, k, noEOS, got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestArgmaxMatchesScan: argmaxFrom (a vector max, then its first index)
+// gives the index of a plain scan that moves only to larger values, with
+// ties, signed zeros, infinities and NaNs in the row.
+func TestArgmaxMatchesScan(t *testing.T) {
+	rng := tensor.NewRNG(6)
+	special := []float32{float32(math.NaN()), float32(math.Inf(-1)), float32(math.Inf(1)), 0, float32(math.Copysign(0, -1))}
+	for trial := 0; trial < 2000; trial++ {
+		row := make([]float32, 1+rng.IntN(300))
+		for i := range row {
+			row[i] = float32(rng.IntN(5)) - 4
+			if rng.IntN(8) == 0 {
+				row[i] = special[rng.IntN(len(special))]
+			}
+		}
+		for start := 0; start < min(4, len(row)); start++ {
+			want := start
+			for i := start + 1; i < len(row); i++ {
+				if row[i] > row[want] {
+					want = i
+				}
+			}
+			if got := argmaxFrom(row, start); got != want {
+				t.Fatalf("argmaxFrom(%v, %d) = %d, want %d", row, start, got, want)
 			}
 		}
 	}
