@@ -169,7 +169,7 @@ func softmaxBackwardLive(ds, gp, p []float32, tk int, mv *maskView, bb int) {
 func weightedSum(p, v *tensor.Tensor) *tensor.Tensor {
 	b, heads, tq, tk, ld := p.Dim(0), p.Dim(1), p.Dim(2), p.Dim(3), v.Dim(2)
 	dv := ld / heads
-	c := tensor.Scratch(b * tq * ld) // recycled with the result
+	c := tensor.ScratchDirty(b * tq * ld) // recycled with the result; the products write all of it (beta 0)
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < heads; h++ {
 			tensor.Gemm(false, false, tq, dv, tk, 1, p.Data[(bb*heads+h)*tq*tk:], tk, v.Data[bb*tk*ld+h*dv:], ld, 0, c[bb*tq*ld+h*dv:], ld)
