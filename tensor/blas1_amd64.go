@@ -76,10 +76,14 @@ func lnForwardRow(y, h, x, gamma, beta []float32, eps float32, st []float32) {
 	lnForwardRowGo(y, h, x, gamma, beta, eps, st)
 }
 
-func lnBackwardRow(gx, gg, gb, gy, h, gamma []float32, rstd float32) {
+func lnBackwardRow(gx, gg, gb, gy, h, gamma []float32, rstd float32, set bool) {
 	if vmathUse == vmathAVX512 {
-		lnBwd512(&gx[0], &gg[0], &gb[0], &gy[0], &h[0], &gamma[0], len(gy), rstd)
+		s := 0
+		if set {
+			s = 1
+		}
+		lnBwd512(&gx[0], &gg[0], &gb[0], &gy[0], &h[0], &gamma[0], len(gy), rstd, s)
 		return
 	}
-	lnBackwardRowGo(gx, gg, gb, gy, h, gamma, rstd)
+	lnBackwardRowGo(gx, gg, gb, gy, h, gamma, rstd, set)
 }

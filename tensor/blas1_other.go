@@ -15,6 +15,6 @@ func lnForwardRow(y, h, x, gamma, beta []float32, eps float32, st []float32) {
 	lnForwardRowGo(y, h, x, gamma, beta, eps, st)
 }
 
-func lnBackwardRow(gx, gg, gb, gy, h, gamma []float32, rstd float32) {
-	lnBackwardRowGo(gx, gg, gb, gy, h, gamma, rstd)
+func lnBackwardRow(gx, gg, gb, gy, h, gamma []float32, rstd float32, set bool) {
+	lnBackwardRowGo(gx, gg, gb, gy, h, gamma, rstd, set)
 }

@@ -111,10 +111,10 @@ lnf_outtail:
 	VZEROUPPER
 	RET
 
-// func lnBwd512(gx, gg, gb, gy, h, gamma *float32, n int, rstd float32)
+// func lnBwd512(gx, gg, gb, gy, h, gamma *float32, n int, rstd float32, set int)
 // With dh = gy·gamma: gg += gy·h, gb += gy and
 // gx += rstd·(dh − mean(dh) − h·mean(dh·h)).
-TEXT ·lnBwd512(SB), NOSPLIT, $0-60
+TEXT ·lnBwd512(SB), NOSPLIT, $0-72
 	MOVQ gx+0(FP), DI
 	MOVQ gg+8(FP), R9
 	MOVQ gb+16(FP), R10
@@ -174,9 +174,13 @@ lnb_p1tail:
 	VBROADCASTSS X8, Z8
 	VBROADCASTSS X9, Z9
 	VBROADCASTSS rstd+56(FP), Z7
-	// Pass 2: gx += rstd·(dh − m1 − h·m2).
+	// Pass 2: gx += rstd·(dh − m1 − h·m2), or gx = … with set ≠ 0 (gx
+	// not read: a new buffer).
 	XORQ R11, R11
 	MOVQ R12, R13
+	MOVQ set+64(FP), R14
+	TESTQ R14, R14
+	JNZ lnb_s2
 lnb_p2:
 	TESTQ R13, R13
 	JZ lnb_p2tail
@@ -199,6 +203,29 @@ lnb_p2tail:
 	VFNMADD231PS Z2, Z9, Z3
 	VMOVUPS.Z (DI)(R11*1), K1, Z5
 	VFMADD231PS Z3, Z7, Z5
+	VMOVUPS Z5, K1, (DI)(R11*1)
+	VZEROUPPER
+	RET
+lnb_s2:
+	TESTQ R13, R13
+	JZ lnb_s2tail
+	VMOVUPS (SI)(R11*1), Z1
+	VMULPS (DX)(R11*1), Z1, Z3
+	VSUBPS Z8, Z3, Z3
+	VFNMADD231PS (R8)(R11*1), Z9, Z3
+	VMULPS Z3, Z7, Z5
+	VMOVUPS Z5, (DI)(R11*1)
+	ADDQ $64, R11
+	DECQ R13
+	JMP lnb_s2
+lnb_s2tail:
+	VMOVUPS.Z (SI)(R11*1), K1, Z1
+	VMOVUPS.Z (DX)(R11*1), K1, Z2
+	VMULPS Z2, Z1, Z3
+	VSUBPS Z8, Z3, Z3
+	VMOVUPS.Z (R8)(R11*1), K1, Z2
+	VFNMADD231PS Z2, Z9, Z3
+	VMULPS Z3, Z7, Z5
 	VMOVUPS Z5, K1, (DI)(R11*1)
 	VZEROUPPER
 	RET

@@ -6,4 +6,4 @@ package tensor
 func lnFwd512(y, h, x, gamma, beta *float32, n int, eps float32, stats *float32)
 
 //go:noescape
-func lnBwd512(gx, gg, gb, gy, h, gamma *float32, n int, rstd float32)
+func lnBwd512(gx, gg, gb, gy, h, gamma *float32, n int, rstd float32, set int)

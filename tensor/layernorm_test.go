@@ -92,3 +92,31 @@ func TestLayerNormKernels(t *testing.T) {
 		}
 	})
 }
+
+// TestLayerNormBackwardRowSet: the backward row kernel's set form (a new
+// gradient buffer, written without being read) gives the values its add
+// form gives into zeros, every implementation, with and without a tail,
+// and leaves what lies past the row alone.
+func TestLayerNormBackwardRowSet(t *testing.T) {
+	forEachVMath(t, func(t *testing.T) {
+		for _, d := range []int{1, 15, 16, 17, 40, 128, 130} {
+			rng := NewRNG(uint64(d) + 100)
+			gy, h, gamma := rng.Normal(New(d), 0, 1).Data, rng.Normal(New(d), 0, 1).Data, rng.Normal(New(d), 0, 1).Data
+			add, set := make([]float32, d+1), make([]float32, d+1)
+			for i := range set {
+				set[i] = 7 // garbage the set form must overwrite (and keep past the row)
+			}
+			ggA, gbA, ggS, gbS := make([]float32, d), make([]float32, d), make([]float32, d), make([]float32, d)
+			lnBackwardRow(add[:d], ggA, gbA, gy, h, gamma, 0.7, false)
+			lnBackwardRow(set[:d], ggS, gbS, gy, h, gamma, 0.7, true)
+			for i := 0; i < d; i++ {
+				if set[i] != add[i] || ggS[i] != ggA[i] || gbS[i] != gbA[i] {
+					t.Fatalf("d=%d, %d: set gx %g gg %g gb %g, add %g %g %g", d, i, set[i], ggS[i], gbS[i], add[i], ggA[i], gbA[i])
+				}
+			}
+			if set[d] != 7 {
+				t.Fatalf("d=%d: the set form wrote past the row", d)
+			}
+		}
+	})
+}

@@ -96,7 +96,7 @@ func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 		if x.requiresGrad {
 			var beta float32
 			gx, beta = x.gradDst()
-			fresh = beta == 0 // a new buffer: clear each row just before adding into it
+			fresh = beta == 0 // a new buffer: each row is written, not added to
 		}
 		var gg, gb []float32
 		if gamma != nil && gamma.requiresGrad {
@@ -121,10 +121,9 @@ func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 					if gx != nil {
 						gxr = gx[r*d : (r+1)*d]
 					}
-					if fresh || gx == nil {
-						clear(gxr)
-					}
-					lnBackwardRow(gxr, pg[:d], pg[d:], out.Grad[r*d:(r+1)*d], h[r*d:(r+1)*d], ones, stats[2*r+1])
+					// A new buffer (or the scratch row) is written, not
+					// added to: no clearing first.
+					lnBackwardRow(gxr, pg[:d], pg[d:], out.Grad[r*d:(r+1)*d], h[r*d:(r+1)*d], ones, stats[2*r+1], fresh || gx == nil)
 				}
 			}
 		})
@@ -187,7 +186,7 @@ func lnForwardRowGo(y, h, x, gamma, beta []float32, eps float32, st []float32) {
 
 // lnBackwardRowGo is the backward row kernel in Go: with dh = gy·gamma,
 // gg += gy·h, gb += gy, gx += rstd·(dh − mean(dh) − h·mean(dh·h)).
-func lnBackwardRowGo(gx, gg, gb, gy, h, gamma []float32, rstd float32) {
+func lnBackwardRowGo(gx, gg, gb, gy, h, gamma []float32, rstd float32, set bool) {
 	n := float32(len(gy))
 	var s1, s2 float32
 	h, gamma, gg, gb, gx = h[:len(gy)], gamma[:len(gy)], gg[:len(gy)], gb[:len(gy)], gx[:len(gy)]
@@ -199,6 +198,12 @@ func lnBackwardRowGo(gx, gg, gb, gy, h, gamma []float32, rstd float32) {
 		gb[i] += g
 	}
 	m1, m2 := s1/n, s2/n
+	if set {
+		for i, g := range gy {
+			gx[i] = rstd * (g*gamma[i] - m1 - h[i]*m2)
+		}
+		return
+	}
 	for i, g := range gy {
 		gx[i] += rstd * (g*gamma[i] - m1 - h[i]*m2)
 	}
