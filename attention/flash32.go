@@ -75,16 +75,17 @@ func packRows(dst, src []float32, ld, n int) {
 // packCols writes block [32 dims][32 queries] from rows i0…i0+31 of src
 // (row r at src[r*ld:]), times s; rows from n on are zero.
 func packCols(dst, src []float32, ld, i0, n int, s float32) {
+	d := (*[fq * fq]float32)(dst)
 	for i := 0; i < fq; i++ {
 		if i0+i >= n {
 			for c := 0; c < fq; c++ {
-				dst[c*fq+i] = 0
+				d[c*fq+i] = 0
 			}
 			continue
 		}
-		x := src[(i0+i)*ld : (i0+i)*ld+fq]
-		for c, v := range x {
-			dst[c*fq+i] = v * s
+		x := (*[fq]float32)(src[(i0+i)*ld:])
+		for c := 0; c < fq; c++ {
+			d[c*fq+i] = x[c] * s
 		}
 	}
 }
@@ -160,17 +161,18 @@ func (f *flash) forward32() *tensor.Tensor {
 					ml[i], ml[fq+i] = -math.MaxFloat32, 0
 				}
 				flashFwd32(&qt[0], &ks[0], &vs[0], tkp, &ot[0], &ml[0], ptr(kbias))
+				ob := (*[fq * fq]float32)(ot)
 				for i := 0; i < min(fq, tq-i0); i++ {
-					or := o[(bb*tq+i0+i)*ldv+h*fq:][:fq]
+					or := (*[fq]float32)(o[(bb*tq+i0+i)*ldv+h*fq:])
 					l := ml[fq+i]
 					if !(l > 0) {
-						clear(or)
+						clear(or[:])
 						lse[i0+i] = float32(math.Inf(1))
 						continue
 					}
 					r := 1 / l
-					for c := range or {
-						or[c] = ot[c*fq+i] * r
+					for c := 0; c < fq; c++ {
+						or[c] = ob[c*fq+i] * r
 					}
 					lse[i0+i] = ml[i] + float32(math.Log(float64(l)))
 				}
@@ -253,8 +255,9 @@ func (f *flash) backward32(out *tensor.Tensor, g [][]float32, betas []float32) {
 					}
 					// D_i = dO_i · O_i, the row term of the softmax backward.
 					var s float64
-					for c, x := range dob[(i0+i)*ldv : (i0+i)*ldv+fq] {
-						s += float64(x * ob[(i0+i)*ldv+c])
+					dr, or := (*[fq]float32)(dob[(i0+i)*ldv:]), (*[fq]float32)(ob[(i0+i)*ldv:])
+					for c := 0; c < fq; c++ {
+						s += float64(dr[c] * or[c])
 					}
 					ld[i], ld[fq+i] = lse[i0+i], float32(s)
 				}
@@ -280,15 +283,15 @@ func (f *flash) backward32(out *tensor.Tensor, g [][]float32, betas []float32) {
 			if gq != nil {
 				g := gq[bb*tq*lq+h*fq:]
 				for i := 0; i < tq; i++ {
-					t := dqt[(i/fq)*blk+i%fq:]
-					gr := g[i*lq : i*lq+fq]
+					t := (*[(fq-1)*fq + 1]float32)(dqt[(i/fq)*blk+i%fq:])
+					gr := (*[fq]float32)(g[i*lq:])
 					if bq == 0 {
-						for c := range gr {
+						for c := 0; c < fq; c++ {
 							gr[c] = f.scale * t[c*fq]
 						}
 						continue
 					}
-					for c := range gr {
+					for c := 0; c < fq; c++ {
 						gr[c] += f.scale * t[c*fq]
 					}
 				}
@@ -302,18 +305,20 @@ func (f *flash) backward32(out *tensor.Tensor, g [][]float32, betas []float32) {
 // what is there with beta 1.
 func accRows(dst []float32, ld int, src []float32, n int, s, beta float32) {
 	for r := 0; r < n; r++ {
-		d := dst[r*ld : r*ld+fq]
+		d := (*[fq]float32)(dst[r*ld:])
 		switch {
 		case src == nil && beta == 0:
-			clear(d)
+			clear(d[:])
 		case src == nil:
 		case beta == 0:
-			for c, x := range src[r*fq : (r+1)*fq] {
-				d[c] = s * x
+			x := (*[fq]float32)(src[r*fq:])
+			for c := 0; c < fq; c++ {
+				d[c] = s * x[c]
 			}
 		default:
-			for c, x := range src[r*fq : (r+1)*fq] {
-				d[c] += s * x
+			x := (*[fq]float32)(src[r*fq:])
+			for c := 0; c < fq; c++ {
+				d[c] += s * x[c]
 			}
 		}
 	}
