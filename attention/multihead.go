@@ -59,12 +59,13 @@ type MultiHead struct {
 }
 
 var (
-	_ layers.Incremental = (*MultiHead)(nil)
-	_ Attention          = (*MultiHead)(nil)
-	_ layers.Initializer = (*MultiHead)(nil)
-	_ WeightsOnRequest   = (*MultiHead)(nil)
-	_ layers.Trainable   = (*MultiHead)(nil)
-	_ Preparer           = (*MultiHead)(nil)
+	_ layers.Incremental      = (*MultiHead)(nil)
+	_ layers.ResidualAttender = (*MultiHead)(nil)
+	_ Attention               = (*MultiHead)(nil)
+	_ layers.Initializer      = (*MultiHead)(nil)
+	_ WeightsOnRequest        = (*MultiHead)(nil)
+	_ layers.Trainable        = (*MultiHead)(nil)
+	_ Preparer                = (*MultiHead)(nil)
 )
 
 func init() {
@@ -185,12 +186,50 @@ func affine(x *tensor.Tensor, w, b *layers.Param) *tensor.Tensor {
 // Attend returns the context [B,Tq,Dv] and the weights [B,H,Tq,Tk] (nil
 // when the per-head attention builds them only on request).
 func (m *MultiHead) Attend(q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
+	return m.attend(nil, q, k, v, mask)
+}
+
+// AttendAdd returns res + the context of Attend(q, k, v, mask) and the
+// weights (layers.ResidualAttender): the residual is added in the output
+// projection's epilogue (tensor.AddLinear), bitwise the values of
+// tensor.Add(res, ctx) with one op and one pass over memory fewer. res has
+// the context's shape.
+func (m *MultiHead) AttendAdd(res, q, k, v, mask *tensor.Tensor) (out, weights *tensor.Tensor) {
+	if res == nil {
+		panic("attention multi-head: AttendAdd with a nil residual")
+	}
+	return m.attend(res, q, k, v, mask)
+}
+
+func (m *MultiHead) attend(res, q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
 	b, tq, tk := checkInputs("multi-head", q, k, v, m.dims)
 	mv := newMaskView("multi-head", mask, b, tq, tk)
 	mv.causal = m.dims.Causal
 	pq, pk, pv := m.project(q, k, v)
 	heads, w := m.head.Attend(pq, pk, pv, mask)
+	if res != nil {
+		return m.outputAdd(res, heads, w, &mv, b, tq, tk)
+	}
 	return m.output(heads, w, &mv, b, tq, tk)
+}
+
+// outputAdd is output with the residual res added: in the projection's
+// epilogue, unless rows with nothing to attend must have their context
+// zeroed first.
+func (m *MultiHead) outputAdd(res, heads, w *tensor.Tensor, mv *maskView, b, tq, tk int) (out, weights *tensor.Tensor) {
+	if m.bo != nil && mv.deadRows(b, tq) != nil {
+		ctx, w := m.output(heads, w, mv, b, tq, tk)
+		return tensor.Add(res, ctx), w
+	}
+	var bo *tensor.Tensor
+	if m.bo != nil {
+		bo = m.bo.Tensor
+	}
+	out = tensor.AddLinear(res, heads, m.wo.Tensor, bo)
+	if w != nil && m.heads == 1 {
+		w = tensor.Reshape(w, b, 1, tq, tk)
+	}
+	return out, w
 }
 
 // project returns the projected queries, keys and values: three

@@ -42,6 +42,10 @@
 // EncoderBlock and DecoderBlock take their attentions through Attender, the
 // method set of attention.Attention, and keep-masks built by the caller.
 // BlockConfig.PreLN selects pre- or post-LayerNorm residual sub-layers.
+// Without active dropout a sub-layer's residual add is fused into its last
+// linear map: the feed-forward network's second one (AddForward), and the
+// attention's output projection when the attention is a ResidualAttender
+// (multi-head) — the same values, one op and one pass over memory fewer.
 // The decoder returns its cross-attention weights for heatmaps. For
 // decoding, ForwardNext runs only the next tokens of each sequence, the
 // self-attention (an Incremental attention) reading the earlier tokens'

@@ -107,7 +107,21 @@ func (m *multiHead) split(x *tensor.Tensor) *tensor.Tensor {
 	return tensor.Permute(tensor.Reshape(x, b, t, m.heads, d/m.heads), 0, 2, 1, 3) // [B,H,T,dh]
 }
 
+// AttendAdd is res + Attend's context, the add fused into the output
+// projection (layers.ResidualAttender), as attention.MultiHead does it.
+func (m *multiHead) AttendAdd(res, q, k, v, mask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	ctx, w := m.context(q, k, v, mask)
+	return m.wo.AddForward(res, ctx), w
+}
+
 func (m *multiHead) Attend(q, k, v, mask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	ctx, w := m.context(q, k, v, mask)
+	return m.wo.Forward(ctx), w
+}
+
+// context returns the heads' context [B,Tq,D] before the output projection,
+// and the weights.
+func (m *multiHead) context(q, k, v, mask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
 	b, tq, d := q.Dim(0), q.Dim(1), q.Dim(2)
 	qh, kh, vh := m.split(m.wq.Forward(q)), m.split(m.wk.Forward(k)), m.split(m.wv.Forward(v))
 	s := tensor.Scale(tensor.MatMulT(qh, kh, false, true), float32(1/math.Sqrt(float64(d/m.heads))))
@@ -118,5 +132,5 @@ func (m *multiHead) Attend(q, k, v, mask *tensor.Tensor) (*tensor.Tensor, *tenso
 	}
 	w := tensor.MaskedSoftmax(s, mk)
 	ctx := tensor.Reshape(tensor.Permute(tensor.MatMul(w, vh), 0, 2, 1, 3), b, tq, d)
-	return m.wo.Forward(ctx), w
+	return ctx, w
 }

@@ -17,6 +17,15 @@ type Attender interface {
 	Params() []*Param
 }
 
+// ResidualAttender is an Attender that adds a residual to its context in
+// the same op as its output projection (multi-head attention):
+// AttendAdd(res, q, k, v, mask) returns res + Attend(q, k, v, mask)'s
+// context, bitwise, and the weights. The blocks use it for their attention
+// sub-layers when no dropout is active.
+type ResidualAttender interface {
+	AttendAdd(res, q, k, v, mask *tensor.Tensor) (out, weights *tensor.Tensor)
+}
+
 // KVCache is what an incremental attention keeps, per sequence, of the keys
 // and values it has seen (see Incremental).
 type KVCache interface {
@@ -70,6 +79,40 @@ func sublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, f func
 		return tensor.Add(x, drop.Forward(f(ln.Forward(x))))
 	}
 	return ln.Forward(tensor.Add(x, drop.Forward(f(x))))
+}
+
+// attnSublayer is sublayer around the attention a over the keys and values
+// kv (nil: self-attention, over the sub-layer's own input) under mask; it
+// stores the weights in *weights. Without active dropout the residual add
+// is fused into the attention's output projection when a is a
+// ResidualAttender: the same values in one op fewer.
+func attnSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, a Attender, kv, mask *tensor.Tensor, weights **tensor.Tensor) *tensor.Tensor {
+	ra, ok := a.(ResidualAttender)
+	if !ok || (drop != nil && drop.Training && drop.P > 0) {
+		return sublayer(preLN, ln, drop, x, func(z *tensor.Tensor) *tensor.Tensor {
+			m := kv
+			if m == nil {
+				m = z
+			}
+			ctx, w := a.Attend(z, m, m, mask)
+			*weights = w
+			return ctx
+		})
+	}
+	z := x
+	if preLN {
+		z = ln.Forward(x)
+	}
+	m := kv
+	if m == nil {
+		m = z
+	}
+	out, w := ra.AttendAdd(x, z, m, m, mask)
+	*weights = w
+	if preLN {
+		return out
+	}
+	return ln.Forward(out)
 }
 
 // ffSublayer is sublayer around the feed-forward network ff: without
@@ -162,11 +205,7 @@ func (e *EncoderBlock) SetTraining(on bool) {
 // callers ignore them. It panics on mismatched shapes.
 func (e *EncoderBlock) Forward(x, mask *tensor.Tensor) (y, weights *tensor.Tensor) {
 	checkWidth("EncoderBlock", x, e.Cfg.Dim)
-	h := sublayer(e.Cfg.PreLN, e.Norm1, e.Drop, x, func(z *tensor.Tensor) *tensor.Tensor {
-		var ctx *tensor.Tensor
-		ctx, weights = e.SelfAttn.Attend(z, z, z, mask)
-		return ctx
-	})
+	h := attnSublayer(e.Cfg.PreLN, e.Norm1, e.Drop, x, e.SelfAttn, nil, mask, &weights)
 	y = ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF)
 	return y, weights
 }
@@ -264,16 +303,8 @@ func (d *DecoderBlock) Forward(y, mem, selfMask, memMask *tensor.Tensor) (out, s
 	if y.Dim(0) != mem.Dim(0) {
 		panic(fmt.Sprintf("layers.DecoderBlock: target %v and memory %v differ in batch", y.Shape(), mem.Shape()))
 	}
-	h := sublayer(d.Cfg.PreLN, d.Norm1, d.Drop, y, func(z *tensor.Tensor) *tensor.Tensor {
-		var ctx *tensor.Tensor
-		ctx, selfWeights = d.SelfAttn.Attend(z, z, z, selfMask)
-		return ctx
-	})
-	h = sublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, func(z *tensor.Tensor) *tensor.Tensor {
-		var ctx *tensor.Tensor
-		ctx, crossWeights = d.CrossAttn.Attend(z, mem, mem, memMask)
-		return ctx
-	})
+	h := attnSublayer(d.Cfg.PreLN, d.Norm1, d.Drop, y, d.SelfAttn, nil, selfMask, &selfWeights)
+	h = attnSublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, d.CrossAttn, mem, memMask, &crossWeights)
 	out = ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF)
 	return out, selfWeights, crossWeights
 }

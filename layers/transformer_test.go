@@ -28,14 +28,20 @@ func reseed(ds ...*layers.Dropout) {
 func TestGradEncoderBlock(t *testing.T) {
 	t.Parallel()
 	for _, pre := range []bool{false, true} {
-		for _, attn := range []string{"multi-head", "scaled-dot"} {
+		// Dropout 0: the attention sub-layer's residual add fused into
+		// multi-head's output projection (ResidualAttender).
+		for _, attn := range []string{"multi-head", "scaled-dot", "multi-head/no-dropout"} {
 			t.Run(lnName(pre)+"/"+attn, func(t *testing.T) {
 				rng := tensor.NewRNG(12)
 				var a layers.Attender = scaledDot{}
-				if attn == "multi-head" {
+				if strings.HasPrefix(attn, "multi-head") {
 					a = newMultiHead(4, 2)
 				}
-				blk := layers.NewEncoderBlock(layers.BlockConfig{Dim: 4, FFDim: 6, Activation: layers.GELU, Dropout: 0.1, PreLN: pre}, a)
+				var p float32 = 0.1
+				if strings.HasSuffix(attn, "no-dropout") {
+					p = 0
+				}
+				blk := layers.NewEncoderBlock(layers.BlockConfig{Dim: 4, FFDim: 6, Activation: layers.GELU, Dropout: p, PreLN: pre}, a)
 				blk.Init(rng)
 				x := leaf(rng, 2, 3, 4)
 				mask := keyPadding([]int{3, 2}, 3)
@@ -52,20 +58,22 @@ func TestGradEncoderBlock(t *testing.T) {
 func TestGradDecoderBlock(t *testing.T) {
 	t.Parallel()
 	for _, pre := range []bool{false, true} {
-		t.Run(lnName(pre), func(t *testing.T) {
-			rng := tensor.NewRNG(13)
-			blk := layers.NewDecoderBlock(layers.BlockConfig{Dim: 4, FFDim: 6, Dropout: 0.1, PreLN: pre}, newMultiHead(4, 2), newMultiHead(4, 2))
-			blk.Init(rng)
-			y := leaf(rng, 2, 3, 4)
-			mem := leaf(rng, 2, 5, 4)
-			selfMask := tensor.Mul(causal(3), keyPadding([]int{3, 2}, 3))
-			memMask := keyPadding([]int{5, 3}, 5)
-			check(t, func() []*tensor.Tensor {
-				reseed(blk.Drop, blk.FF.Drop)
-				out, _, _ := blk.Forward(y, mem, selfMask, memMask)
-				return one(out)
-			}, paramInputs(blk.Params(), map[string]*tensor.Tensor{"y": y, "mem": mem}))
-		})
+		for _, p := range []float32{0.1, 0} { // 0: fused residual adds
+			t.Run(fmt.Sprintf("%s/dropout=%v", lnName(pre), p), func(t *testing.T) {
+				rng := tensor.NewRNG(13)
+				blk := layers.NewDecoderBlock(layers.BlockConfig{Dim: 4, FFDim: 6, Dropout: p, PreLN: pre}, newMultiHead(4, 2), newMultiHead(4, 2))
+				blk.Init(rng)
+				y := leaf(rng, 2, 3, 4)
+				mem := leaf(rng, 2, 5, 4)
+				selfMask := tensor.Mul(causal(3), keyPadding([]int{3, 2}, 3))
+				memMask := keyPadding([]int{5, 3}, 5)
+				check(t, func() []*tensor.Tensor {
+					reseed(blk.Drop, blk.FF.Drop)
+					out, _, _ := blk.Forward(y, mem, selfMask, memMask)
+					return one(out)
+				}, paramInputs(blk.Params(), map[string]*tensor.Tensor{"y": y, "mem": mem}))
+			})
+		}
 	}
 }
 
