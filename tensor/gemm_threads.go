@@ -79,7 +79,12 @@ func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 		p.part(0, m)
 		return
 	}
-	ParallelFor(p.size, p.grain, p.part)
+	// Only a split product moves to the heap (ParallelFor keeps p.part):
+	// p itself stays on the stack, so a product on one goroutine — every
+	// product with one thread — allocates nothing.
+	h := new(gemmProduct)
+	*h = p
+	ParallelFor(h.size, h.grain, h.part)
 }
 
 // gemmCut says how a product is split across goroutines.
