@@ -17,7 +17,8 @@ import (
 // bidirectional, with key padding and several heads: the context, the
 // weights and every gradient (t5's table included) within 1e-4. The flash
 // kernel (chunked, and sliding-window with a dot-product score) is checked
-// on the same references as the dense one.
+// on the same references as the dense one, and so is the fused flash kernel
+// for heads of 32 (chunked on the heads32 files).
 func TestLongFixtures(t *testing.T) {
 	for _, tc := range []struct {
 		file    string
@@ -43,6 +44,11 @@ func TestLongFixtures(t *testing.T) {
 		{"sliding_window_bidir", "sliding-window", map[string]any{"window": 4, "block": 4}, ""},
 		{"performer_causal", "performer", map[string]any{"features": 6}, ""},
 		{"performer_bidir", "performer", map[string]any{"features": 6}, ""},
+		// Heads of 32: chunked takes the fused flash kernel (flash32.go).
+		{"heads32_bidir", "scaled-dot", nil, ""},
+		{"heads32_bidir", "chunked", nil, ""},
+		{"heads32_rope_bidir", "scaled-dot", nil, attention.PositionsRoPE},
+		{"heads32_rope_bidir", "chunked", nil, attention.PositionsRoPE},
 	} {
 		t.Run(tc.file+"/"+tc.variant+"/"+fmtAny(tc.params), func(t *testing.T) {
 			c, err := fixture.Load("testdata/long/" + tc.file + ".json")

@@ -301,6 +301,26 @@ def main():
              {"q": q, "k": k, "v": v, "key_mask": km, "allowed": allowed, "features": w}, {},
              lambda q, k, v, allowed=allowed: performer_attention(q, k, v, h, w, allowed))
 
+    # heads of 32 (attnlab's fused flash kernel): 2 heads, 37 positions (not a
+    # multiple of its tiles of 8 keys and 32 queries), batch 1 padded to 26
+    h, d, t = 2, 32, 37
+    km = key_mask([t, 26], t)
+    q, k, v = rnd(B, t, h * d, scale=1.5), rnd(B, t, h * d, scale=1.5), rnd(B, t, h * d)
+    allowed = allowed_of(km, t, False)
+    case("heads32_bidir",
+         "scaled-dot attention, 2 heads of 32, bidirectional, key padding",
+         ["weights = softmax(q_h k_h^T / sqrt(d), allowed); context_h = weights v_h"],
+         {"batch": B, "heads": h, "head_dim": d, "length": t, "causal": False},
+         {"q": q, "k": k, "v": v, "key_mask": km, "allowed": allowed}, {},
+         lambda q, k, v: softmax_attention(q, k, v, h, allowed))
+    case("heads32_rope_bidir",
+         "scaled-dot attention with rotary positions (Su et al. 2021), 2 heads of 32, bidirectional, key padding",
+         ["q' = rope(q), k' = rope(k): pairs (2m, 2m+1) of each head at position p rotated by p*10000^(-2m/d)",
+          "weights = softmax(q'_h k'_h^T / sqrt(d), allowed); context_h = weights v_h"],
+         {"batch": B, "heads": h, "head_dim": d, "length": t, "causal": False},
+         {"q": q, "k": k, "v": v, "key_mask": km, "allowed": allowed}, {},
+         lambda q, k, v: softmax_attention(rope(q, h), rope(k, h), v, h, allowed))
+
 
 if __name__ == "__main__":
     main()
