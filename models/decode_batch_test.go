@@ -48,6 +48,33 @@ func TestTopIndicesMatchesSort(t *testing.T) {
 	}
 }
 
+// TestTopIndicesMatchesScan: topIndices, which skips chunks of long rows,
+// keeps what the plain scan over the whole row keeps, with ties, signed
+// zeros, infinities and NaNs in the row.
+func TestTopIndicesMatchesScan(t *testing.T) {
+	rng := tensor.NewRNG(7)
+	special := []float32{float32(math.NaN()), float32(math.Inf(-1)), float32(math.Inf(1)), 0, float32(math.Copysign(0, -1))}
+	for trial := 0; trial < 1500; trial++ {
+		row := make([]float32, 1+rng.IntN(3000))
+		spread := 1 + rng.IntN(200) // few distinct values: many ties
+		odd := rng.IntN(3)          // 0: no special values
+		for i := range row {
+			row[i] = float32(rng.IntN(spread))
+			if odd > 0 && rng.IntN(50*odd) == 0 {
+				row[i] = special[rng.IntN(len(special))]
+			}
+		}
+		for _, k := range []int{1, 2, 5, 10, 40} {
+			for _, noEOS := range []bool{false, true} {
+				want, _, _ := topScan(nil, row, 0, len(row), k, noEOS, false, 0)
+				if got := topIndices(row, k, noEOS); fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("trial %d: topIndices(row of %d, %d, %v) = %v, the plain scan %v", trial, len(row), k, noEOS, got, want)
+				}
+			}
+		}
+	}
+}
+
 // TestArgmaxMatchesScan: argmaxFrom (a vector max, then its first index)
 // gives the index of a plain scan that moves only to larger values, with
 // ties, signed zeros, infinities and NaNs in the row.
