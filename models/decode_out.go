@@ -18,6 +18,7 @@ import (
 // operations in the same order.
 type stepOutput struct {
 	x, logp, exp []float32
+	in           []float32 // the decoder RNN's input (see Seq2SeqRNN.step)
 }
 
 // logProbs returns log softmax(drop([parts…])·W + b) [N, V] for parts

@@ -192,12 +192,29 @@ func (m *Seq2SeqRNN) encode(src []int, srcLen []int, b, s int) (*tensor.Tensor, 
 // It returns what the output layer reads (the parts of its input, to be
 // concatenated: see outLogits), the new state, the attentional state and
 // the attention weights.
-func (m *Seq2SeqRNN) step(emb *tensor.Tensor, att attention.Prepared, st layers.State, prevHt *tensor.Tensor) ([]*tensor.Tensor, layers.State, *tensor.Tensor, *tensor.Tensor) {
+//
+// in, when not nil (decoding, no gradients), is a buffer the Bahdanau
+// RNN input [emb; c] is written into, reused from step to step instead of
+// a new concatenation (320 rows × 768 in W6's beam).
+func (m *Seq2SeqRNN) step(emb *tensor.Tensor, att attention.Prepared, st layers.State, prevHt *tensor.Tensor, in *[]float32) ([]*tensor.Tensor, layers.State, *tensor.Tensor, *tensor.Tensor) {
 	n := emb.Dim(0)
 	if m.P.Wiring == "bahdanau" {
 		q := m.stateQuery(st, n)
 		ctx, w := att.Attend(q)
-		out, fin := m.Dec.Forward(tensor.Concat(-1, emb, ctx), nil, []layers.State{st})
+		var x *tensor.Tensor
+		if in != nil && !emb.RequiresGrad() && !ctx.RequiresGrad() {
+			de, dc := emb.Dim(-1), ctx.Dim(-1)
+			*in = grow(*in, n*(de+dc))
+			buf := *in
+			for r := 0; r < n; r++ {
+				copy(buf[r*(de+dc):], emb.Data[r*de:(r+1)*de])
+				copy(buf[r*(de+dc)+de:], ctx.Data[r*dc:(r+1)*dc])
+			}
+			x = tensor.FromData(buf, n, 1, de+dc)
+		} else {
+			x = tensor.Concat(-1, emb, ctx)
+		}
+		out, fin := m.Dec.Forward(x, nil, []layers.State{st})
 		return m.outputParts(out, ctx, emb), fin[0], nil, w
 	}
 	x := emb
@@ -301,7 +318,7 @@ func (m *Seq2SeqRNN) Forward(b *seq.Batch, opt ForwardOptions) Output {
 			feats = append(feats, m.outputFeatures(out, ctx, x))
 		} else {
 			var feat []*tensor.Tensor
-			feat, st, prevHt, w = m.step(x, att, st, prevHt)
+			feat, st, prevHt, w = m.step(x, att, st, prevHt, nil)
 			lg := m.outLogits(feat)
 			logits = append(logits, lg)
 			if tf < 1 {
@@ -389,7 +406,7 @@ func (s *rnnState) Step(tokens []int) (*tensor.Tensor, [][]float32) { return s.S
 // as soon as it is final (see stepOutput.logProbsRows).
 func (s *rnnState) StepRows(tokens []int, each func(r int, row []float32)) (*tensor.Tensor, [][]float32) {
 	emb := s.m.TgtEmb.Forward(tokens, len(tokens), 1)
-	feat, st, ht, w := s.m.step(emb, s.att, s.st, s.ht)
+	feat, st, ht, w := s.m.step(emb, s.att, s.st, s.ht, &s.out.in)
 	s.st, s.ht = st, ht
 	return s.out.logProbsRows(s.m.Out, s.m.Drop, feat, each), stepRows(w, s.srcLen)
 }
