@@ -45,7 +45,10 @@
 // once, and of rows otherwise — each an ordinary blocked product. The cut
 // never changes a result: every element is computed by the same kernel
 // arithmetic in the same order whatever the number of threads, bit for bit
-// (TestGemmThreadsBitwise).
+// (TestGemmThreadsBitwise). A linear map's two backward products (dX and
+// dW) are cut the same way and all their blocks handed out by a single
+// ParallelFor, so that no goroutine waits at the end of one product while
+// the other still has work.
 //
 // # Fused ops and memory
 //
@@ -87,10 +90,10 @@
 // SetThreads (a run's train.threads) sets how many goroutines one
 // training step may use. Large products split across them (Gemm); the
 // other passes — elementwise ops, LayerNorm, softmax and cross-entropy
-// rows, the Adam update, attention's (batch row, head) pairs, a linear
-// map's two backward products — go through ParallelFor: workers started
-// once, which spin briefly after a job before they park, so a hand-off
-// costs well under a microsecond while a step runs. Work is split only
+// rows, the Adam update, attention's (batch row, head) pairs, the blocks
+// of a linear map's two backward products — go through ParallelFor:
+// workers started once, which spin briefly after a job before they park,
+// so a hand-off costs well under a microsecond while a step runs. Work is split only
 // where every output element is computed exactly as with one thread;
 // gradients summed over rows (a bias's, LayerNorm's gamma and beta) are
 // summed by fixed blocks of rows, then the blocks in order. So results do
