@@ -11,7 +11,6 @@ import (
 // the masked tail all run, aligned and not) against the plain float64
 // formula, and checks that elements outside [0, n) are never touched.
 func TestBlas1Kernels(t *testing.T) {
-	t.Parallel()
 	forEachVMath(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		const pad = 20
@@ -87,7 +86,6 @@ func TestBlas1Kernels(t *testing.T) {
 // TestAdamUpdate compares the one-pass update with the formula in float64,
 // for Adam with an L2 term and for AdamW's decoupled decay.
 func TestAdamUpdate(t *testing.T) {
-	t.Parallel()
 	forEachVMath(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
 		for _, n := range []int{1, 15, 16, 17, 64, 100, 1000} {

@@ -11,7 +11,6 @@ import (
 // lengths around the vector width (tails), with and without gamma and
 // beta, and with only some inputs requiring gradients.
 func TestLayerNormKernels(t *testing.T) {
-	t.Parallel()
 	forEachVMath(t, func(t *testing.T) {
 		for _, d := range []int{1, 3, 15, 16, 17, 40, 128, 130} {
 			for _, affine := range []bool{true, false} {

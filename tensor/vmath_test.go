@@ -9,7 +9,11 @@ import (
 )
 
 // forEachVMath runs f once per slice-kernel implementation this machine
-// runs (pure Go always, then AVX2 and AVX-512 where available).
+// runs (pure Go always, then AVX2 and AVX-512 where available). It swaps
+// the package-wide choice (vmathUse), so a test calling it must not call
+// t.Parallel: Go runs sequential tests before the parallel ones resume,
+// and a parallel test would race with every other parallel test reading
+// the choice (go test -race reported it).
 func forEachVMath(t *testing.T, f func(t *testing.T)) {
 	saved := vmathUse
 	defer func() { vmathUse = saved }()
