@@ -82,8 +82,9 @@
 // A packed weight too large for the caches (a vocabulary projection) is
 // streamed from memory at every product; products of several row tiles on
 // it run every tile on one panel before the next and prefetch the panels
-// ahead from inside the micro-kernels (gemmPre, freeze_asmgen.go), so the
-// stream overlaps the arithmetic.
+// ahead from inside the micro-kernels (gemmPre; gemm_asmgen.go's kernelPF
+// writes them as twins of the row-mode kernels), so the stream overlaps
+// the arithmetic.
 //
 // # Threads
 //

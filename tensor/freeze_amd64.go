@@ -2,8 +2,6 @@
 
 package tensor
 
-//go:generate go run freeze_asmgen.go
-
 // frozenMicro returns kr's prefetching row-mode kernel for a full-width
 // tile of rows rows (1 ≤ rows ≤ kr.mr) that prefetches lines lines over kc
 // steps, or nil when kr has none. The kernel prefetches a line every 1, 2

@@ -1,7 +1,9 @@
 //go:build ignore
 
 // gemm_asmgen writes the amd64 SGEMM micro-kernels: gemm_kernels_amd64.s
-// and their Go declarations in gemm_kernels_amd64.go. Run it with
+// and their Go declarations in gemm_kernels_amd64.go, and the prefetching
+// row-mode kernels for frozen weights in freeze_kernels_amd64.{s,go}
+// (kernelPF). Run it with
 // `go generate` in tensor/ (see gemm_amd64.go) after changing it.
 //
 // Every kernel computes one register tile of
@@ -64,7 +66,34 @@ func kname(s isa, mode byte, mr, nv int, masked bool) string {
 // (AVX-512) or V3 (AVX2); AVX2's column mask lives in Y15. The epilogue reuses
 // V0..V2 for alpha, beta and the old C.
 func (g *gen) kernel(s isa, mode byte, mr, nv int, masked bool) {
+	g.kernelPF(s, mode, mr, nv, masked, 0)
+}
+
+// fname names the prefetching row-mode kernels written to
+// freeze_kernels_amd64.s.
+func fname(mr, every int) string { return fmt.Sprintf("gemmK512f%dx2e%d", mr, every) }
+
+// kernelPF emits kernel(s, mode, mr, nv, masked) or, with every > 0 (row
+// mode, AVX-512, nv 2 only), its prefetching twin for products whose B was
+// packed ahead (frozen weights):
+//
+//	gemmK512f<mr>x2e<every>(k int, a *float32, as int, b *float32, bs int,
+//	        c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+//
+// which also prefetches (PREFETCHT0) the pfn cache lines from pf on — the
+// part of the packed weight the product reads next — one line every
+// `every` k steps while lines are left, the rest after the loop. The
+// arithmetic is the same instructions in the same order as the plain
+// kernel's, so results are bitwise the same.
+func (g *gen) kernelPF(s isa, mode byte, mr, nv int, masked bool, every int) {
 	name := kname(s, mode, mr, nv, masked)
+	args, frame := "", 72
+	if every > 0 {
+		if mode != 'r' || !s.k512 || nv != 2 || masked {
+			log.Fatalf("kernelPF: prefetching kernels are row mode, AVX-512, nv 2 only")
+		}
+		name, args, frame = fname(mr, every), ", pf *float32, pfn int", 88
+	}
 	r := func(i int) string { return fmt.Sprintf("%s%d", s.reg, i) }
 	accBase := 4
 	if !s.k512 {
@@ -73,8 +102,8 @@ func (g *gen) kernel(s isa, mode byte, mr, nv int, masked bool) {
 	acc := func(i, v int) string { return r(accBase + i*nv + v) }
 	vbytes := s.vlen * 4
 
-	fmt.Fprintf(&g.Buffer, "\n// func %s(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int)\n", name)
-	fmt.Fprintf(&g.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	fmt.Fprintf(&g.Buffer, "\n// func %s(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int%s)\n", name, args)
+	fmt.Fprintf(&g.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, frame)
 	// Column masks.
 	if s.k512 {
 		g.p("MOVQ nr+64(FP), CX")
@@ -116,6 +145,10 @@ func (g *gen) kernel(s isa, mode byte, mr, nv int, masked bool) {
 	g.p("MOVQ as+16(FP), R8")
 	g.p("MOVQ b+24(FP), DI")
 	g.p("MOVQ bs+32(FP), R9")
+	if every > 0 {
+		g.p("MOVQ pf+72(FP), R14")
+		g.p("MOVQ pfn+80(FP), R15")
+	}
 	for i := 0; i < mr; i++ {
 		for v := 0; v < nv; v++ {
 			if s.k512 {
@@ -150,43 +183,80 @@ func (g *gen) kernel(s isa, mode byte, mr, nv int, masked bool) {
 		}
 		return fmt.Sprintf("(%s)(R8*2)", b)
 	}
-	g.p("TESTQ CX, CX")
-	g.p("JZ %s_store", name)
-	g.label(name + "_loop")
-	for v := 0; v < nv; v++ {
-		off := ""
-		if v > 0 {
-			off = fmt.Sprint(v * vbytes)
-		}
-		switch {
-		case s.k512:
-			g.p("VMOVUPS.Z %s(DI), K%d, %s", off, v+1, r(v))
-		case masked && v == nv-1:
-			g.p("VMASKMOVPS %s(DI), Y15, %s", off, r(v))
-		default:
-			g.p("VMOVUPS %s(DI), %s", off, r(v))
-		}
-	}
-	for i := 0; i < mr; i++ {
-		bc := r(2)
-		if s.k512 && i%2 == 1 {
-			bc = r(3)
-		}
-		g.p("VBROADCASTSS %s, %s", aAddr(i), bc)
+	// body emits one k step.
+	body := func() {
 		for v := 0; v < nv; v++ {
-			g.p("VFMADD231PS %s, %s, %s", r(v), bc, acc(i, v))
+			off := ""
+			if v > 0 {
+				off = fmt.Sprint(v * vbytes)
+			}
+			switch {
+			case s.k512:
+				g.p("VMOVUPS.Z %s(DI), K%d, %s", off, v+1, r(v))
+			case masked && v == nv-1:
+				g.p("VMASKMOVPS %s(DI), Y15, %s", off, r(v))
+			default:
+				g.p("VMOVUPS %s(DI), %s", off, r(v))
+			}
+		}
+		for i := 0; i < mr; i++ {
+			bc := r(2)
+			if s.k512 && i%2 == 1 {
+				bc = r(3)
+			}
+			g.p("VBROADCASTSS %s, %s", aAddr(i), bc)
+			for v := 0; v < nv; v++ {
+				g.p("VFMADD231PS %s, %s, %s", r(v), bc, acc(i, v))
+			}
+		}
+		g.p("ADDQ R9, DI")
+		if mode == 'c' {
+			g.p("ADDQ R8, SI")
+		} else {
+			for j := 0; j < nb; j++ {
+				g.p("ADDQ $4, %s", bases[j])
+			}
 		}
 	}
-	g.p("ADDQ R9, DI")
-	if mode == 'c' {
-		g.p("ADDQ R8, SI")
+	if every == 0 {
+		g.p("TESTQ CX, CX")
+		g.p("JZ %s_store", name)
+		g.label(name + "_loop")
+		body()
+		g.p("DECQ CX")
+		g.p("JNZ %s_loop", name)
 	} else {
-		for j := 0; j < nb; j++ {
-			g.p("ADDQ $4, %s", bases[j])
+		g.p("TESTQ CX, CX")
+		g.p("JZ %s_rest", name)
+		// Steps with a prefetch (one every `every` steps) while lines
+		// are left, then plain steps.
+		g.p("TESTQ R15, R15")
+		g.p("JLE %s_loop", name)
+		g.label(name + "_pfloop")
+		g.p("PREFETCHT0 (R14)")
+		g.p("ADDQ $64, R14")
+		g.p("DECQ R15")
+		for e := 0; e < every; e++ {
+			body()
+			g.p("DECQ CX")
+			g.p("JZ %s_rest", name)
 		}
+		g.p("TESTQ R15, R15")
+		g.p("JNZ %s_pfloop", name)
+		g.label(name + "_loop")
+		body()
+		g.p("DECQ CX")
+		g.p("JNZ %s_loop", name)
+		// Lines the loop did not reach.
+		g.label(name + "_rest")
+		g.p("TESTQ R15, R15")
+		g.p("JLE %s_store", name)
+		g.label(name + "_restloop")
+		g.p("PREFETCHT0 (R14)")
+		g.p("ADDQ $64, R14")
+		g.p("DECQ R15")
+		g.p("JNZ %s_restloop", name)
 	}
-	g.p("DECQ CX")
-	g.p("JNZ %s_loop", name)
 
 	// Epilogue: C = alpha·acc + beta·C, or alpha·acc when beta == 0.
 	g.label(name + "_store")
@@ -587,6 +657,44 @@ func main() {
 		log.Fatal(err)
 	}
 	if err := os.WriteFile("gemm_kernels_amd64.s", s.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	frozenKernels()
+}
+
+// frozenKernels writes freeze_kernels_amd64.s and freeze_kernels_amd64.go:
+// the prefetching twins (kernelPF) of the AVX-512 row-mode kernels with
+// two vectors per row, for every tile height and a line every 1, 2 or 3
+// k steps.
+func frozenKernels() {
+	var g gen
+	g.WriteString("// Code generated by gemm_asmgen.go; DO NOT EDIT.\n\n//go:build amd64 && !purego\n\n#include \"textflag.h\"\n")
+	var d bytes.Buffer
+	d.WriteString("// Code generated by gemm_asmgen.go; DO NOT EDIT.\n\n//go:build amd64 && !purego\n\npackage tensor\n\n")
+	k512 := isas[0]
+	for _, every := range []int{1, 2, 3} {
+		for mr := 1; mr <= 12; mr++ {
+			g.kernelPF(k512, 'r', mr, 2, false, every)
+			fmt.Fprintf(&d, "//go:noescape\nfunc %s(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)\n\n", fname(mr, every))
+		}
+	}
+	d.WriteString("// gemmFrozenKernels512[e-1][mr] is gemmK512f<mr>x2e<e>.\nvar gemmFrozenKernels512 = [3][13]gemmMicroPF{")
+	for _, every := range []int{1, 2, 3} {
+		d.WriteString("{nil")
+		for mr := 1; mr <= 12; mr++ {
+			fmt.Fprintf(&d, ", %s", fname(mr, every))
+		}
+		d.WriteString("},\n")
+	}
+	d.WriteString("}\n")
+	src, err := format.Source(d.Bytes())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("freeze_kernels_amd64.s", g.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile("freeze_kernels_amd64.go", src, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
