@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -97,14 +98,14 @@ each ratio is then against PyTorch's best figure.`,
 			fmt.Fprintf(w, "attnlab %s, %d thread(s)\n", version, threads)
 			var rows []any
 			if tr := slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == "W5" || s == "W6" }); len(tr) > 0 {
-				res, err := benchTrain(w, tr, steps, threads, ref)
+				res, err := benchTrain(w, outputWidth(cmd), tr, steps, threads, ref)
 				if err != nil {
 					return err
 				}
 				rows = append(rows, res...)
 			}
 			if slices.Contains(names, "W5") {
-				res, err := benchW5(w, lengths, repeats, threads, ref)
+				res, err := benchW5(w, outputWidth(cmd), lengths, repeats, threads, ref)
 				if err != nil {
 					return err
 				}
@@ -135,9 +136,10 @@ each ratio is then against PyTorch's best figure.`,
 	return cmd
 }
 
-func benchTrain(w io.Writer, names []string, steps, threads int, ref *bench.Reference) ([]any, error) {
+func benchTrain(w io.Writer, width int, names []string, steps, threads int, ref *bench.Reference) ([]any, error) {
 	fmt.Fprintln(w)
 	tw := newStreamTable(w, 8, 9, 8, 5, 7, 11, 8, 16, 16, 6)
+	tw.fit(width, []int{8, 8, 8, 5, 0, 0, 0, 15, 16, 6}, 4, 5, 6) // without params, allocs/step, MiB/step
 	head := []string{"workload", "tokens/s", "ms/step", "busy", "params", "allocs/step", "MiB/step", "loss first→last"}
 	if ref != nil {
 		head = append(head, "PyTorch tokens/s", "ratio")
@@ -166,10 +168,13 @@ func benchTrain(w io.Writer, names []string, steps, threads int, ref *bench.Refe
 	return rows, nil
 }
 
-func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Reference) ([]any, error) {
+func benchW5(w io.Writer, width int, lengths []int, repeats, threads int, ref *bench.Reference) ([]any, error) {
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "W5: one multi-head self-attention layer (batch 1, 4 heads × 32), forward + backward")
+	fmt.Fprintln(w, "W5: one self-attention layer (batch 1, 4 heads × 32), forward + backward")
 	tw := newStreamTable(w, 7, 6, 8, 8, 7, 10, 11, 8, 22)
+	if ref != nil {
+		tw.fit(width, []int{7, 6, 7, 7, 6, 10, 0, 8, 13}, 6) // without PyTorch MiB
+	}
 	head := []string{"variant", "n", "ms", "cpu ms", "MiB"}
 	if ref != nil {
 		head = append(head, "PyTorch ms", "PyTorch MiB", "speed-up")
@@ -204,7 +209,11 @@ func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Refere
 				}
 			}
 			if v == "chunked" && softMs[n] > 0 {
-				cells = append(cells, fmt.Sprintf("%.2f× softmax's time", pt.Ms/softMs[n]))
+				note := "× softmax's time"
+				if tw.narrow {
+					note = "× softmax"
+				}
+				cells = append(cells, fmt.Sprintf("%.2f%s", pt.Ms/softMs[n], note))
 			}
 			tw.row(cells...)
 		}
@@ -218,7 +227,7 @@ func benchW5(w io.Writer, lengths []int, repeats, threads int, ref *bench.Refere
 func benchW6(w io.Writer, opt bench.DecodeOptions, ref *bench.Reference) ([]any, error) {
 	threads := opt.Threads
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "W6: decoding (GRU translation model: %d sentences × 30 tokens; GPT: %d tokens after 64)\n", opt.Sentences, opt.New)
+	fmt.Fprintf(w, "W6: decoding (GRU translator: %d sentences × 30 tokens; GPT: %d after 64)\n", opt.Sentences, opt.New)
 	tw := newStreamTable(w, 10, 12, 12, 8, 5, 12, 6)
 	head := []string{"variant", "rate", "unit", "seconds", "busy"}
 	if ref != nil {
@@ -261,20 +270,39 @@ func writeJSONRows(w io.Writer, rows []any) error {
 type streamTable struct {
 	w      io.Writer
 	widths []int
+	drop   []int // columns left out (fit)
+	narrow bool  // fit chose the narrow layout
 }
 
 func newStreamTable(w io.Writer, widths ...int) *streamTable {
 	return &streamTable{w: w, widths: widths}
 }
 
+// fit switches to the narrow layout — widths, with the columns drop left
+// out (their figures stay in --json) — when the full one would not fit in
+// max columns.
+func (t *streamTable) fit(max int, widths []int, drop ...int) {
+	full := 0
+	for _, w := range t.widths {
+		full += 2 + w
+	}
+	if full > max {
+		t.widths, t.drop, t.narrow = widths, drop, true
+	}
+}
+
 func (t *streamTable) row(cells ...string) {
 	var b strings.Builder
 	for i, c := range cells {
+		if slices.Contains(t.drop, i) {
+			continue
+		}
 		width := 0
 		if i < len(t.widths) {
 			width = t.widths[i]
 		}
-		fmt.Fprintf(&b, "  %*s", width, c)
+		// Pad by characters, not bytes: "→" and "×" are one column each.
+		b.WriteString("  " + strings.Repeat(" ", max(0, width-utf8.RuneCountInString(c))) + c)
 	}
 	fmt.Fprintln(t.w, b.String())
 }

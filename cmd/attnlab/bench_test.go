@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestBench(t *testing.T) {
@@ -56,5 +57,32 @@ func TestBenchCompareAndJSON(t *testing.T) {
 	}
 	if len(rows) != 1 || rows[0]["kind"] != "train" || rows[0]["workload"] != "W4" || !(rows[0]["tok_per_s"].(float64) > 0) {
 		t.Fatalf("--json wrote %s", data)
+	}
+}
+
+// TestBenchFitsWidth: at 80 columns bench leaves out the columns that are
+// also in --json (params, allocs/step, MiB/step; PyTorch's MiB) so that no
+// line is wider than the terminal; at 200 it shows them.
+func TestBenchFitsWidth(t *testing.T) {
+	args := []string{"bench", "W4", "W5", "W6", "--steps", "1", "--lengths", "64", "--repeats", "1",
+		"--sentences", "64", "--generate", "4", "--compare", "testdata/torch.json"}
+	narrow := attnlab(t, append(args, "--width", "80")...)
+	wantOK(t, narrow)
+	for _, line := range strings.Split(narrow.stdout, "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("line of %d columns at --width 80: %q", n, line)
+		}
+	}
+	for _, gone := range []string{"allocs/step", "PyTorch MiB"} {
+		if strings.Contains(narrow.stdout, gone) {
+			t.Errorf("--width 80 shows %q:\n%s", gone, narrow.stdout)
+		}
+	}
+	wide := attnlab(t, append(args, "--width", "200")...)
+	wantOK(t, wide)
+	for _, want := range []string{"allocs/step", "MiB/step", "PyTorch MiB", "PyTorch tokens/s"} {
+		if !strings.Contains(wide.stdout, want) {
+			t.Errorf("--width 200 lacks %q:\n%s", want, wide.stdout)
+		}
 	}
 }
