@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/attnlab/attnlab/metrics"
+	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/tasks"
 )
@@ -28,6 +29,13 @@ type Config struct {
 	// loaded: part of the run's identity, so that a changed file makes a
 	// new run. Empty for tasks that read no files.
 	Data map[string]tasks.Fingerprint `json:"data,omitempty"`
+	// DataLengths holds the longest source and target of the task's data
+	// files in tokens (tasks.CheckData), found when the experiment is
+	// loaded; zero for tasks that read no files (their parameters declare
+	// their lengths: tasks.Lengths) or whose data could not be checked.
+	// The validation of the model's length limit and the memory estimate
+	// use it; it is not part of the run's identity.
+	DataLengths [2]int `json:"-"`
 	// BaseDir is the directory of the experiment file, against which a task
 	// resolves relative paths (tasks.Options.BaseDir).
 	BaseDir string `json:"-"`
@@ -144,6 +152,30 @@ type Decode struct {
 	TopK          int     `json:"top_k" doc:"sample among the k most likely tokens; 0: all" range:"[0,1000000]"`
 	TopP          float64 `json:"top_p" doc:"nucleus sampling: the smallest set of tokens with this much probability; 1: all" range:"(0,1]"`
 	MaxLen        int     `json:"max_len" doc:"longest output in tokens; 0: chosen from the task's longest target" range:"[0,10000]"`
+}
+
+// DecodeSlack is how many tokens beyond the task's longest target an
+// evaluation may decode when eval.decode.max_len is 0.
+const DecodeSlack = 10
+
+// OutputLimit returns the longest output an evaluation decodes: max_len,
+// or, when it is 0, the task's longest target plus DecodeSlack.
+func (d Decode) OutputLimit(longestTarget int) int {
+	if d.MaxLen > 0 {
+		return d.MaxLen
+	}
+	return longestTarget + DecodeSlack
+}
+
+// CheckOutputLimit returns a one-line error when max_len 0 would choose a
+// limit above models.MaxDecodeLen for a task whose longest target has
+// longestTarget tokens.
+func (d Decode) CheckOutputLimit(longestTarget int) error {
+	if n := d.OutputLimit(longestTarget); d.MaxLen == 0 && n > models.MaxDecodeLen {
+		return fmt.Errorf("0 decodes up to the longest target + %d = %d tokens, above the limit of %d: set eval.decode.max_len (at most %d)",
+			DecodeSlack, n, models.MaxDecodeLen, models.MaxDecodeLen)
+	}
+	return nil
 }
 
 // Defaults returns the configuration every experiment starts from. It is

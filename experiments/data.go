@@ -13,9 +13,16 @@ import (
 type dataFiles struct {
 	opt  tasks.Options // BaseDir: the experiment file's directory
 	seen map[string]dataFile
-	// checked holds the problems tasks.CheckData found, by task name and
+	// checked holds what tasks.CheckData found, by task name and
 	// parameters (JSON), so that a sweep builds each dataset once.
-	checked map[string][]string
+	checked map[string]checkedData
+}
+
+// checkedData is what tasks.CheckData found of a task's data: its problems,
+// or the longest source and target.
+type checkedData struct {
+	problems []string
+	lengths  [2]int
 }
 
 type dataFile struct {
@@ -24,16 +31,17 @@ type dataFile struct {
 }
 
 // fingerprints returns the fingerprint of every file the resolved task
-// reads (tasks.FileParams), by parameter key; a file that cannot be read is
-// reported on its key.
-func (d *dataFiles) fingerprints(r *resolver, task resolved) map[string]tasks.Fingerprint {
+// reads (tasks.FileParams), by parameter key, and, when every file could be
+// read and its data has no problem, the data's longest source and target
+// (see check); a file that cannot be read is reported on its key.
+func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tasks.Fingerprint, lengths [2]int) {
 	p, err := task.info.Decode(task.Params, registry.DecodeOptions{NoValidate: true})
 	if err != nil {
-		return nil
+		return nil, lengths
 	}
 	fp, ok := p.(tasks.FileParams)
 	if !ok {
-		return nil
+		return nil, lengths
 	}
 	var out map[string]tasks.Fingerprint
 	for _, key := range sortedKeys(fp.Files()) {
@@ -53,9 +61,9 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) map[string]tasks.Fi
 		out[key] = f.fp
 	}
 	if len(out) == len(fp.Files()) {
-		d.check(r, task, out)
+		lengths = d.check(r, task, out)
 	}
-	return out
+	return out, lengths
 }
 
 // check builds the dataset of a task whose files could all be read, as a
@@ -65,24 +73,26 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) map[string]tasks.Fi
 // every run of a sweep, each at its start. Given the fingerprints and the
 // first run's seed (opt.Seed), CheckData reuses the bytes the fingerprints
 // were read from and keeps the dataset for that run (tasks' memo): a run
-// in this process reads and tokenizes its files once.
-func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Fingerprint) {
+// in this process reads and tokenizes its files once. It returns the
+// data's longest source and target, zero when it has problems.
+func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Fingerprint) [2]int {
 	b, err := json.Marshal(task.Params)
 	if err != nil {
-		return
+		return [2]int{}
 	}
 	id := task.Name + " " + string(b)
-	problems, ok := d.checked[id]
+	c, ok := d.checked[id]
 	if !ok {
 		opt := d.opt
 		opt.Data = fps
-		problems = tasks.CheckData(task.Name, task.Params, opt)
+		c.problems, c.lengths[0], c.lengths[1] = tasks.CheckData(task.Name, task.Params, opt)
 		if d.checked == nil {
-			d.checked = map[string][]string{}
+			d.checked = map[string]checkedData{}
 		}
-		d.checked[id] = problems
+		d.checked[id] = c
 	}
-	for _, p := range problems {
+	for _, p := range c.problems {
 		r.badEach("task", "%s", p)
 	}
+	return c.lengths
 }

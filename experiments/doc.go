@@ -234,13 +234,18 @@
 // unchanged). Load also builds the dataset of each distinct file task
 // (tasks.CheckData) and reports every problem with the data on the task
 // key, one line each: every bad line of a file with its number, an empty
-// file, too few distinct sources for the splits.
+// file, too few distinct sources for the splits. Data without problems
+// gives its longest source and target (Config.DataLengths, not part of
+// the identity), which the length checks and the memory estimate below use
+// where the task's parameters cannot declare its lengths.
 //
 // Experiment files and the bases they extend are read through
 // internal/safein: regular files of at most [MaxFileSize] bytes, one YAML
 // document each. Every integer setting and plugin parameter has a range
 // tag with a finite upper bound. [EstimateMemory] estimates a run's
-// training memory from its configuration alone; plan and run refuse a run
+// training memory from its configuration and its data's lengths (one
+// 30,000-character line of a pairs file asks hundreds of GiB of a
+// Transformer, and is refused at plan time); plan and run refuse a run
 // above --max-memory with it. The formulas are the models' own: each
 // model's decoded parameters implement models.MemoryEstimator (asking the
 // attention of attention.EstimateMemory and the encoder of
@@ -250,6 +255,10 @@
 //
 // A model whose length is bounded by a parameter (models.LengthLimited,
 // max_len) is checked against the task's batches when the task's lengths
-// follow from its parameters (tasks.Lengths): `model.max_len: 4 is shorter
-// than task "copy"'s sequences ...`.
+// follow from its parameters (tasks.Lengths) or from its data files:
+// `model.max_len: 4 is shorter than task "copy"'s sequences ...`. For a
+// sequence-to-sequence task, eval.decode.max_len 0 decodes up to the
+// longest target + [DecodeSlack] tokens, which must stay within
+// models.MaxDecodeLen: `eval.decode.max_len: 0 decodes up to the longest
+// target + 10 = 20010 tokens, above the limit of 10000 ...`.
 package experiments

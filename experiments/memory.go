@@ -24,6 +24,10 @@ import (
 type MemoryEstimate struct {
 	Params int64 // parameters
 	Bytes  int64 // peak training memory, bytes
+	// Length is the longest sequence of a batch the estimate assumed (the
+	// source or the decoder input), 0 when the task's lengths are unknown
+	// and its activations were left out.
+	Length int64
 }
 
 // bytesPerParam: float32 weights, their gradients and Adam's two moments.
@@ -40,15 +44,20 @@ func EstimateMemory(c Config) MemoryEstimate {
 		Vocab: taskVocab(c.Task), Batch: float64(max(c.Train.BatchSize, 1)),
 		Encoder: c.Model.Encoder, Attention: c.Model.Attention,
 	}
-	env.Src, env.Tgt = taskLengths(c.Task)
+	env.Src, env.Tgt = taskLengths(c.Task, c.DataLengths)
 	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
 	bytes := params*bytesPerParam + acts*4
-	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes)}
+	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Length: clampInt64(max(env.Src, env.Tgt))}
 }
 
-// String writes the estimate for people: "12 MiB (1.2 million parameters)".
+// String writes the estimate for people: "12 MiB (1.2 million parameters,
+// sequences of up to 31 tokens)".
 func (m MemoryEstimate) String() string {
-	return FormatBytes(m.Bytes) + " (" + formatCount(m.Params) + " parameters)"
+	s := FormatBytes(m.Bytes) + " (" + formatCount(m.Params) + " parameters"
+	if m.Length > 0 {
+		s += ", sequences of up to " + strconv.FormatInt(m.Length, 10) + " tokens"
+	}
+	return s + ")"
 }
 
 // taskVocab returns the vocabulary size a task's parameters give, or 0.
@@ -60,21 +69,17 @@ func taskVocab(p registry.Plugin) float64 {
 }
 
 // taskLengths returns the longest source and decoder input of the task's
-// batches when its parameters declare them (tasks.Lengths), else 0, 0.
-func taskLengths(p registry.Plugin) (src, tgt float64) {
+// batches when its parameters declare them (tasks.Lengths) or its data
+// files were checked (data: Config.DataLengths), else 0, 0.
+func taskLengths(p registry.Plugin, data [2]int) (src, tgt float64) {
 	info, err := tasks.Registry.Info(p.Name)
 	if err != nil {
 		return 0, 0
 	}
-	v, err := info.Decode(p.Params, registry.DecodeOptions{NoValidate: true})
-	if err != nil {
-		return 0, 0
-	}
-	l, ok := v.(tasks.Lengths)
+	s, t, ok := longestSequences(info, p.Params, data)
 	if !ok {
 		return 0, 0
 	}
-	s, t := l.MaxLengths()
 	bs, bt := tasks.BatchLengths(s, t, info.Has(tasks.LanguageModel))
 	return float64(bs), float64(bt)
 }

@@ -159,10 +159,17 @@ func (r *resolver) config(t map[string]any) Config {
 		r.stoppingMetric(c, task.info.Has(tasks.LanguageModel))
 	}
 	if taskOK && r.data != nil {
-		c.Data = r.data.fingerprints(r, task)
+		c.Data, c.DataLengths = r.data.fingerprints(r, task)
 	}
 	if taskOK && model.info.Name != "" && model.Params != nil {
-		r.lengths(model, task)
+		r.lengths(model, task, c.DataLengths)
+	}
+	if taskOK && !task.info.Has(tasks.LanguageModel) {
+		if _, tgt, ok := longestSequences(task.info, task.Params, c.DataLengths); ok {
+			if err := c.Eval.Decode.CheckOutputLimit(tgt); err != nil {
+				r.bad("eval.decode.max_len", "%v", err)
+			}
+		}
 	}
 	if len(c.Eval.Context) > 0 && model.info.Name != "" && taskOK {
 		r.evalContext(model.info, task.info, c)
@@ -223,9 +230,10 @@ func (r *resolver) attentionFits(info registry.Info, m Model) {
 }
 
 // lengths refuses a model whose length limit (models.LengthLimited) is
-// shorter than the batches of a task whose lengths its parameters give
-// (tasks.Lengths).
-func (r *resolver) lengths(model, task resolved) {
+// shorter than the batches of the task: their lengths follow from the
+// task's parameters (tasks.Lengths) or from its data files (data, see
+// Config.DataLengths).
+func (r *resolver) lengths(model, task resolved, data [2]int) {
 	mp, err := model.info.Decode(model.Params, registry.DecodeOptions{NoValidate: true})
 	if err != nil {
 		return
@@ -234,15 +242,10 @@ func (r *resolver) lengths(model, task resolved) {
 	if !ok || ll.LengthLimit() == 0 {
 		return
 	}
-	tp, err := task.info.Decode(task.Params, registry.DecodeOptions{NoValidate: true})
-	if err != nil {
-		return
-	}
-	tl, ok := tp.(tasks.Lengths)
+	src, tgt, ok := longestSequences(task.info, task.Params, data)
 	if !ok {
 		return
 	}
-	src, tgt := tl.MaxLengths()
 	s, t := tasks.BatchLengths(src, tgt, task.info.Has(tasks.LanguageModel))
 	if need, limit := max(s, t), ll.LengthLimit(); need > limit {
 		what := "sources of up to " + strconv.Itoa(s) + " tokens and decoder inputs of up to " + strconv.Itoa(t)
@@ -252,6 +255,20 @@ func (r *resolver) lengths(model, task resolved) {
 		r.bad("model.max_len", "%d is shorter than task %q's sequences: it makes %s (set model.max_len to at least %d, or to 0 to size the model from the task)",
 			limit, task.Name, what, need)
 	}
+}
+
+// longestSequences returns the longest source and target of a task, in
+// tokens without BOS or EOS: what its parameters declare (tasks.Lengths),
+// else what its data files hold (data: Config.DataLengths); ok is false
+// when neither tells.
+func longestSequences(info registry.Info, params map[string]any, data [2]int) (src, tgt int, ok bool) {
+	if p, err := info.Decode(params, registry.DecodeOptions{NoValidate: true}); err == nil {
+		if l, ok := p.(tasks.Lengths); ok {
+			src, tgt = l.MaxLengths()
+			return src, tgt, true
+		}
+	}
+	return data[0], data[1], data != [2]int{}
 }
 
 // EvalMetrics returns the metrics each evaluation of a run records, in the

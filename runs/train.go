@@ -173,12 +173,15 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	if !model.Has(models.RNNDecoder) && cfg.Train.TeacherForcing < 1 {
 		return nil, fmt.Errorf("train.teacher_forcing %v: feeding back predictions needs a model with a recurrent decoder", cfg.Train.TeacherForcing)
 	}
-	maxOut := cfg.Eval.Decode.MaxLen
-	if maxOut == 0 {
-		maxOut = longestTarget(data) + 10
+	longestSrc, longestTgt := data.Longest()
+	if !data.LM {
+		if err := cfg.Eval.Decode.CheckOutputLimit(longestTgt); err != nil {
+			return nil, fmt.Errorf("eval.decode.max_len %w", err)
+		}
 	}
+	maxOut := cfg.Eval.Decode.OutputLimit(longestTgt)
 	// Positions must cover the longest sequence and the longest decoding.
-	spec := models.Spec{TgtVocab: data.TgtVocab.Len(), MaxLen: max(longest(data)+2, maxOut+1)}
+	spec := models.Spec{TgtVocab: data.TgtVocab.Len(), MaxLen: max(longestSrc+2, longestTgt+2, maxOut+1)}
 	if !data.LM {
 		spec.SrcVocab = data.SrcVocab.Len()
 	}
@@ -216,8 +219,10 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 
 // checkLengthLimit returns a one-line error when the model's own length
 // limit (models.LengthLimited, such as a Transformer's max_len) is shorter
-// than the batches of data. Validation catches this where the task's
-// lengths follow from its parameters; this catches the others (files).
+// than the batches of data. Loading an experiment catches this from the
+// task's parameters or the data it checked (experiments'
+// Config.DataLengths); this catches a run whose data were not checked in
+// its process (a configuration read back from a store, by a worker).
 func checkLengthLimit(model registry.Info, params map[string]any, data *tasks.Dataset) error {
 	p, err := model.Decode(params, registry.DecodeOptions{NoValidate: true})
 	if err != nil {
@@ -227,39 +232,13 @@ func checkLengthLimit(model registry.Info, params map[string]any, data *tasks.Da
 	if !ok || ll.LengthLimit() == 0 {
 		return nil
 	}
-	var src, tgt int
-	for _, split := range [][]tasks.Example{data.Train, data.Valid, data.Test} {
-		for _, ex := range split {
-			src, tgt = max(src, len(ex.Src)), max(tgt, len(ex.Tgt))
-		}
-	}
+	src, tgt := data.Longest()
 	s, t := tasks.BatchLengths(src, tgt, data.LM)
 	if need := max(s, t); need > ll.LengthLimit() {
 		return fmt.Errorf("model.max_len %d is shorter than the task's sequences (up to %d positions): set it to at least %d, or to 0 to size the model from the task",
 			ll.LengthLimit(), need, need)
 	}
 	return nil
-}
-
-// longest returns the longest source or target sequence of any split.
-func longest(d *tasks.Dataset) int {
-	n := 0
-	for _, split := range [][]tasks.Example{d.Train, d.Valid, d.Test} {
-		for _, ex := range split {
-			n = max(n, len(ex.Src), len(ex.Tgt))
-		}
-	}
-	return n
-}
-
-func longestTarget(d *tasks.Dataset) int {
-	n := 0
-	for _, split := range [][]tasks.Example{d.Train, d.Valid, d.Test} {
-		for _, ex := range split {
-			n = max(n, len(ex.Tgt))
-		}
-	}
-	return n
 }
 
 // loop trains until the step budget, early stopping or cancellation.

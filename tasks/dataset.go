@@ -53,6 +53,19 @@ type Dataset struct {
 	Alignment string
 }
 
+// Longest returns the longest source and target of the dataset's
+// examples over all its splits, in tokens without BOS or EOS: what
+// Lengths.MaxLengths declares for a task whose parameters bound them, and
+// what a file task's data shows (CheckData).
+func (d *Dataset) Longest() (src, tgt int) {
+	for _, split := range [][]Example{d.Train, d.Valid, d.Test} {
+		for _, ex := range split {
+			src, tgt = max(src, len(ex.Src)), max(tgt, len(ex.Tgt))
+		}
+	}
+	return src, tgt
+}
+
 // Split returns the examples of the split called name ("train", "valid" or
 // "test"), or an error for any other name.
 func (d *Dataset) Split(name string) ([]Example, error) {

@@ -82,7 +82,9 @@
 // and [Build] checks that its datasets agree. The parameters of a task whose
 // longest sequences follow from them implement [Lengths]; [BatchLengths]
 // turns those into the shapes of its batches, so that a model too short for
-// them is refused when an experiment is validated.
+// them is refused when an experiment is validated. A file task's lengths
+// come from its data instead: [CheckData] returns them
+// ([Dataset.Longest]).
 //
 // # Batches
 //

@@ -64,23 +64,27 @@ func fingerprintOf(b []byte) Fingerprint {
 // are FileParams) as a run would, to find every problem with its data
 // before any run: it returns them, each one line that names the data file
 // (and the line, where there is one), without the task's name; nil when
-// there is none. A task that reads no files returns nil at once (its
-// parameters' Validate checks what can be checked without generating
-// data). Given the files' fingerprints (opt.Data) and the seed of a run, it
-// reads the bytes FingerprintFile just read instead of the files, and keeps
-// the dataset for the Build of that run (see memo.go): in one process, each
-// file is read and tokenized once.
-func CheckData(name string, params map[string]any, opt Options) []string {
+// there is none. Without problems it also returns the longest source and
+// target of the data (Dataset.Longest), which the task's parameters cannot
+// declare, so that a model too short for them, or a run that would need
+// too much memory for them, is refused before it starts. A task that reads
+// no files returns nil, 0, 0 at once (its parameters' Validate checks what
+// can be checked without generating data). Given the files' fingerprints
+// (opt.Data) and the seed of a run, it reads the bytes FingerprintFile
+// just read instead of the files, and keeps the dataset for the Build of
+// that run (see memo.go): in one process, each file is read and tokenized
+// once.
+func CheckData(name string, params map[string]any, opt Options) (problems []string, src, tgt int) {
 	e, err := Registry.Lookup(name)
 	if err != nil {
-		return nil // reported where the task was resolved
+		return nil, 0, 0 // reported where the task was resolved
 	}
 	p, err := e.Decode(Registry.Kind(), params)
 	if err != nil {
-		return nil
+		return nil, 0, 0
 	}
 	if _, ok := p.(FileParams); !ok {
-		return nil
+		return nil, 0, 0
 	}
 	d, err := buildIn(Registry, name, params, opt)
 	var de *DataError
@@ -89,15 +93,16 @@ func CheckData(name string, params map[string]any, opt Options) []string {
 		if key := datasetKey(name, params, opt); key != "" {
 			memoData.put(key, d)
 		}
-		return nil
+		src, tgt = d.Longest()
+		return nil, src, tgt
 	case errors.As(err, &de):
 		out := slices.Clone(de.Problems)
 		if de.More > 0 {
 			out = append(out, fmt.Sprintf("and %d more problems like these", de.More))
 		}
-		return out
+		return out, 0, 0
 	}
-	return []string{strings.TrimPrefix(err.Error(), name+": ")}
+	return []string{strings.TrimPrefix(err.Error(), name+": ")}, 0, 0
 }
 
 // readFile returns the bytes of the data file at path (resolved with

@@ -27,7 +27,7 @@ func TestFileReadAndTokenizedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt.Data = map[string]Fingerprint{"path": fp}
-	if problems := CheckData("text", params, opt); problems != nil {
+	if problems, _, _ := CheckData("text", params, opt); problems != nil {
 		t.Fatal(problems)
 	}
 	d, err := Build("text", params, opt)
@@ -50,7 +50,7 @@ func TestFileReadAndTokenizedOnce(t *testing.T) {
 	if !reflect.DeepEqual(d.Train, fresh.Train) || !reflect.DeepEqual(d.Test, fresh.Test) || d.TgtVocab.Len() != fresh.TgtVocab.Len() {
 		t.Error("the dataset the check kept differs from a fresh Build's")
 	}
-	if problems := CheckData("text", params, opt); problems != nil {
+	if problems, _, _ := CheckData("text", params, opt); problems != nil {
 		t.Fatal(problems)
 	}
 	other := opt
@@ -62,4 +62,23 @@ func TestFileReadAndTokenizedOnce(t *testing.T) {
 		t.Errorf("check and a Build with another seed read the file %d times in all, want 4", n)
 	}
 	memoData.take(datasetKey("text", params, opt)) // leave the memo empty
+}
+
+// TestCheckDataLengths: CheckData returns the longest source and target
+// of a file task's data (Dataset.Longest), and nothing for a task that
+// reads no files.
+func TestCheckDataLengths(t *testing.T) {
+	dir := t.TempDir()
+	lines := "ab\tabc\nabcdefg\tx\nxy\tabcd\n"
+	if err := os.WriteFile(filepath.Join(dir, "p.tsv"), []byte(strings.Repeat(lines, 10)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]any{"path": "p.tsv", "src_tokenizer": "char", "tgt_tokenizer": "char", "valid_fraction": 0.0, "test_fraction": 0.0}
+	problems, src, tgt := CheckData("pairs", params, Options{BaseDir: dir, Seed: 1})
+	if problems != nil || src != 7 || tgt != 4 {
+		t.Errorf("CheckData = %v, %d, %d; want no problems, 7, 4", problems, src, tgt)
+	}
+	if problems, src, tgt := CheckData("reverse", nil, Options{Seed: 1}); problems != nil || src != 0 || tgt != 0 {
+		t.Errorf("CheckData(reverse) = %v, %d, %d; want nil, 0, 0", problems, src, tgt)
+	}
 }

@@ -1,0 +1,73 @@
+package experiments
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writePairs writes a pairs experiment over a TSV of short lines and one
+// line of long characters, and returns the experiment's path.
+func writePairs(t *testing.T, long int) string {
+	t.Helper()
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 40 {
+		s := strings.Repeat(string(rune('a'+i%6)), 5+i%7)
+		if i == 17 {
+			s = strings.Repeat("ab", long/2)
+		}
+		b.WriteString(s + "\t" + s + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d.tsv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "x.yaml")
+	text := "name: x\ntask: {name: pairs, path: d.tsv, src_tokenizer: char, tgt_tokenizer: char, test_fraction: 0.2}\n" +
+		"model: {name: seq2seq-transformer}\ntrain: {steps: 1, batch_size: 4}\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestDataLengths: the lengths of a file task follow from its data, not its
+// parameters. Load finds them (Config.DataLengths), refuses a model too
+// short for them and a decoding limit above models.MaxDecodeLen, and the
+// memory estimate counts the activations of the longest batch.
+func TestDataLengths(t *testing.T) {
+	path := writePairs(t, 3000)
+	x, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := x.Plan()
+	c := runs[0].Config
+	if c.DataLengths != [2]int{3000, 3000} {
+		t.Fatalf("DataLengths = %v, want [3000 3000]", c.DataLengths)
+	}
+	long := EstimateMemory(c)
+	if long.Length != 3001 {
+		t.Errorf("the estimate assumed sequences of %d tokens, want 3001 (the decoder input of the longest target)", long.Length)
+	}
+	short := c
+	short.DataLengths = [2]int{12, 12}
+	if s := EstimateMemory(short); long.Bytes < 100*s.Bytes {
+		t.Errorf("a 3,000-token line is estimated at %v, sequences of 12 at %v: attention's scores grow as the square", long, s)
+	}
+
+	_, err = Load(path, []string{"model.max_len=100"})
+	if err == nil || !strings.Contains(err.Error(), `--set: model.max_len: 100 is shorter than task "pairs"'s sequences: it makes sources of up to 3000 tokens and decoder inputs of up to 3001 (set model.max_len to at least 3001`) {
+		t.Errorf("model.max_len 100 for a 3,000-token line: Load error = %v", err)
+	}
+
+	path = writePairs(t, 20000)
+	_, err = Load(path, nil)
+	if err == nil || !strings.Contains(err.Error(), "x.yaml: eval.decode.max_len: 0 decodes up to the longest target + 10 = 20010 tokens, above the limit of 10000") {
+		t.Errorf("a 20,000-token target with eval.decode.max_len 0: Load error = %v", err)
+	}
+	if _, err := Load(path, []string{"eval.decode.max_len=50", "train.batch_size=1"}); err != nil && strings.Contains(err.Error(), "eval.decode.max_len") {
+		t.Errorf("eval.decode.max_len 50 is within the limit: Load error = %v", err)
+	}
+}
