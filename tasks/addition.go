@@ -3,6 +3,8 @@ package tasks
 import (
 	"math/rand/v2"
 	"slices"
+
+	"github.com/attnlab/attnlab/registry"
 )
 
 // AdditionParams are the parameters of the addition task: "123+45" → "168".
@@ -31,7 +33,61 @@ func (p *AdditionParams) Validate() error {
 	if err := validateTestRange("test_min_digits", "test_digits", p.TestMinDigits, p.TestDigits, p.MinDigits, p.Digits, 1, maxDigits); err != nil {
 		return err
 	}
-	return validateSizes(p.TrainSize, p.ValidSize, p.TestSize)
+	if err := validateSizes(p.TrainSize, p.ValidSize, p.TestSize); err != nil {
+		return err
+	}
+	return p.distinctFits()
+}
+
+// distinctFits refuses valid and test sizes that no draw can fill, as
+// SymbolParams.distinctFits does: a source is a pair of operands, so
+// operands of lo to hi digits make N² sources, N the numbers of those
+// digits.
+func (p *AdditionParams) distinctFits() error {
+	tlo, thi := orDefault(p.TestMinDigits, p.MinDigits), orDefault(p.TestDigits, p.Digits)
+	srcs := func(lo, hi int) int {
+		n := distinctNumbers(lo, hi, maxSplitSize+1)
+		if n > (maxSplitSize+1)/n {
+			return maxSplitSize + 1
+		}
+		return n * n
+	}
+	switch {
+	case p.ValidSize > srcs(p.MinDigits, p.Digits):
+		return registry.Invalid("valid_size", "%d distinct sources wanted, but operands of %d to %d digits make only %d sums a+b: widen the digits, or lower valid_size",
+			p.ValidSize, p.MinDigits, p.Digits, srcs(p.MinDigits, p.Digits))
+	case p.TestSize > srcs(tlo, thi):
+		return registry.Invalid("test_size", "%d distinct sources wanted, but operands of %d to %d digits make only %d sums a+b: widen the digits, or lower test_size",
+			p.TestSize, tlo, thi, srcs(tlo, thi))
+	case p.ValidSize+p.TestSize > srcs(min(p.MinDigits, tlo), max(p.Digits, thi)):
+		lo, hi := min(p.MinDigits, tlo), max(p.Digits, thi)
+		return registry.Invalid("valid_size", "valid_size + test_size = %d distinct sources wanted, but operands of %d to %d digits make only %d sums a+b: widen the digits, or use smaller splits",
+			p.ValidSize+p.TestSize, lo, hi, srcs(lo, hi))
+	}
+	return nil
+}
+
+// distinctNumbers returns how many decimal numbers have lo to hi digits
+// (one digit: 0–9; more: no leading zero), or limit if at least that many.
+func distinctNumbers(lo, hi, limit int) int {
+	total := 0
+	for d, pow := 1, 1; d <= hi; d++ {
+		if pow > limit/10 {
+			return limit
+		}
+		n := 9 * pow // d digits, no leading zero
+		if d == 1 {
+			n = 10
+		}
+		pow *= 10
+		if d >= lo {
+			total += n
+			if total >= limit {
+				return limit
+			}
+		}
+	}
+	return total
 }
 
 // MaxLengths returns the longest source ("a+b", two operands of up to the

@@ -42,7 +42,9 @@
 // set). Where it makes sense, test_min_len/test_max_len (addition:
 // test_min_digits/test_digits) give the test split other lengths than
 // training, to measure length generalisation. Default sizes: train 10000,
-// valid 500, test 1000.
+// valid 500, test 1000. Validate refuses valid and test sizes larger than
+// the distinct sources their lengths allow (copy, reverse, sort, addition,
+// dates), so that plan says so instead of a run failing its draws.
 //
 //   - copy, reverse, sort: random strings over `symbols` symbols (a-z, A-Z,
 //     0-9 as characters; beyond 62, the words s0..sN-1) to themselves,

@@ -282,6 +282,12 @@ func TestSplitsTooSmall(t *testing.T) {
 			`test_size: 28 distinct sources wanted, but 3 symbols make only 27 strings of lengths 3 to 3: widen the lengths or the alphabet, or lower test_size for task "reverse"`},
 		{"sort", map[string]any{"symbols": 3, "min_len": 1, "max_len": 2, "valid_size": 7, "test_size": 6},
 			`valid_size: valid_size + test_size = 13 distinct sources wanted, but 3 symbols make only 12 strings of lengths 1 to 2: widen the lengths or the alphabet, or use smaller splits for task "sort"`},
+		{"addition", map[string]any{"digits": 1, "valid_size": 101, "test_size": 0},
+			`valid_size: 101 distinct sources wanted, but operands of 1 to 1 digits make only 100 sums a+b: widen the digits, or lower valid_size for task "addition"`},
+		{"addition", map[string]any{"digits": 2, "min_digits": 2, "test_digits": 3, "test_min_digits": 3, "valid_size": 10, "test_size": 810001},
+			`test_size: 810001 distinct sources wanted, but operands of 3 to 3 digits make only 810000 sums a+b: widen the digits, or lower test_size for task "addition"`},
+		{"addition", map[string]any{"digits": 1, "valid_size": 60, "test_size": 50},
+			`valid_size: valid_size + test_size = 110 distinct sources wanted, but operands of 1 to 1 digits make only 100 sums a+b: widen the digits, or use smaller splits for task "addition"`},
 		{"listops", map[string]any{"max_depth": 2, "max_args": 2, "min_len": 5, "max_len": 10, "train_size": 1},
 			"listops: no expression of 5–10 tokens in 200000 draws with max_depth 2 and max_args 2: widen the train length range or allow deeper trees"},
 	} {
@@ -332,5 +338,18 @@ func TestMaxLengths(t *testing.T) {
 	}
 	if s, tt := BatchLengths(0, 65, true); s != 0 || tt != 64 {
 		t.Errorf("BatchLengths LM = %d, %d", s, tt)
+	}
+}
+
+// TestDistinctNumbers counts decimal numbers by digits as randomNumber
+// draws them (one digit: 0–9; more: no leading zero).
+func TestDistinctNumbers(t *testing.T) {
+	for _, tc := range []struct{ lo, hi, limit, want int }{
+		{1, 1, 1e9, 10}, {1, 2, 1e9, 100}, {2, 2, 1e9, 90}, {3, 3, 1e9, 900}, {1, 3, 1e9, 1000}, {2, 3, 1e9, 990},
+		{1, 1000, 1e9, 1e9}, {5, 6, 1000, 1000},
+	} {
+		if got := distinctNumbers(tc.lo, tc.hi, tc.limit); got != tc.want {
+			t.Errorf("distinctNumbers(%d, %d, %d) = %d, want %d", tc.lo, tc.hi, tc.limit, got, tc.want)
+		}
 	}
 }
