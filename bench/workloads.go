@@ -25,6 +25,10 @@ type Workload struct {
 	Doc  string
 	// Torch is the name of the row of torch_ref.py measuring the same model.
 	Torch string
+	// Steps is how many steps Train times by default: as many as
+	// torch_ref.py times for its row, so that both sides average the noise
+	// of this machine over the same number of steps.
+	Steps int
 	// Config is the run configuration: model, optimizer (Adam, lr 1e-3, no
 	// clipping, constant schedule), as a run of this shape would have it.
 	Config func() experiments.Config
@@ -70,6 +74,7 @@ var Workloads = []Workload{
 		Name:  "W1",
 		Doc:   "seq2seq: LSTM 128 encoder, LSTM cell decoder with additive attention (Bahdanau order), reverse 10–30",
 		Torch: "W1-loop",
+		Steps: 40,
 		Config: func() experiments.Config {
 			return trainConfig(experiments.Model{Name: "seq2seq-rnn", Params: map[string]any{"embed": 64, "wiring": "bahdanau"},
 				Encoder: plugin("lstm", map[string]any{"hidden": 128}), Attention: plugin("additive", map[string]any{"dim": 128})})
@@ -80,6 +85,7 @@ var Workloads = []Workload{
 		Name:  "W2",
 		Doc:   "seq2seq: LSTM 128 encoder, LSTM decoder over the whole target, scaled dot-product attention (Luong order, logits from [s; c]), reverse 10–30",
 		Torch: "W2",
+		Steps: 100,
 		Config: func() experiments.Config {
 			return trainConfig(experiments.Model{Name: "seq2seq-rnn", Params: map[string]any{"embed": 64, "wiring": "luong", "attentional": false},
 				Encoder: plugin("lstm", map[string]any{"hidden": 128}), Attention: plugin("scaled-dot", map[string]any{})})
@@ -90,6 +96,7 @@ var Workloads = []Workload{
 		Name:  "W3",
 		Doc:   "Transformer encoder-decoder d 128, 4 heads, 2+2 layers, FFN 512 ReLU, post-LN, reverse 10–30",
 		Torch: "W3",
+		Steps: 50,
 		Config: func() experiments.Config {
 			return trainConfig(experiments.Model{Name: "seq2seq-transformer", Params: map[string]any{"d_model": 128, "ff": 512,
 				"encoder_layers": 2, "decoder_layers": 2, "dropout": 0.0, "norm": "post", "positions": "sinusoidal",
@@ -102,6 +109,7 @@ var Workloads = []Workload{
 		Name:  "W4",
 		Doc:   "decoder-only char LM (baby GPT): vocabulary 65, d 128, 4 heads, 4 layers, FFN 512 GELU, pre-LN, learned positions, tied embedding, context 64, batch 12",
 		Torch: "W4",
+		Steps: 150,
 		Config: func() experiments.Config {
 			return trainConfig(experiments.Model{Name: "lm-transformer", Params: map[string]any{"d_model": 128, "ff": 512,
 				"decoder_layers": 4, "dropout": 0.0, "norm": "pre", "positions": "learned", "activation": "gelu",
@@ -200,7 +208,7 @@ func textIDs() []int {
 
 // Options control a training measurement.
 type Options struct {
-	Steps   int // timed steps (default 20)
+	Steps   int // timed steps (0: the workload's Steps, as torch_ref.py)
 	Warmup  int // untimed steps first (0: 3; negative: none)
 	Threads int // intra-op threads (0 or 1: one)
 }
@@ -237,7 +245,7 @@ func Train(name string, opt Options) (*Result, error) {
 		return nil, err
 	}
 	if opt.Steps <= 0 {
-		opt.Steps = 20
+		opt.Steps = w.Steps
 	}
 	switch {
 	case opt.Warmup < 0:

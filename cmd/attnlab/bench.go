@@ -69,8 +69,8 @@ each ratio is then against PyTorch's best figure.`,
 				}
 				names[i] = strings.ToUpper(n)
 			}
-			if threads < 1 || steps < 1 || sentences < 1 || generate < 1 {
-				return usagef("--threads, --steps, --sentences and --generate must be at least 1")
+			if threads < 1 || steps < 0 || sentences < 1 || generate < 1 {
+				return usagef("--threads, --sentences and --generate must be at least 1, --steps at least 0")
 			}
 			if repeats < 0 {
 				return usagef("--repeats: %d: must be 0 (as torch_ref.py) or more", repeats)
@@ -125,7 +125,7 @@ each ratio is then against PyTorch's best figure.`,
 		},
 	}
 	cmd.Flags().IntVar(&threads, "threads", 1, "intra-op threads (matrix products and elementwise work)")
-	cmd.Flags().IntVar(&steps, "steps", 20, "timed training steps per workload (after 3 warm-up steps)")
+	cmd.Flags().IntVar(&steps, "steps", 0, "timed training steps per workload, after 3 warm-up steps (0: as torch_ref.py: W1 40, W2 100, W3 50, W4 150)")
 	cmd.Flags().IntVar(&repeats, "repeats", 5, "W5: timed repeats per point, the median reported (0: as torch_ref.py, max(3, min(50, 1.5 s / the first one's time)))")
 	cmd.Flags().IntVar(&sentences, "sentences", 1000, "W6: sentences the translation model decodes (the reference: 1000)")
 	cmd.Flags().IntVar(&generate, "generate", 448, "W6: tokens the GPT generates after its 64-token prompt (the reference: 448)")

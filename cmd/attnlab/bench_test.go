@@ -23,7 +23,7 @@ func TestBench(t *testing.T) {
 		t.Errorf("output without --compare shows PyTorch figures:\n%s", r.stdout)
 	}
 	wantError(t, attnlab(t, "bench", "W9"), exitUsage, `unknown workload "W9"`)
-	wantError(t, attnlab(t, "bench", "--steps", "0"), exitUsage, "--steps")
+	wantError(t, attnlab(t, "bench", "--steps", "-1"), exitUsage, "--steps")
 	wantError(t, attnlab(t, "bench", "W4", "--compare", filepath.Join(t.TempDir(), "none.json")), exitUsage, "--compare", "none.json")
 }
 
