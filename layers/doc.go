@@ -46,7 +46,11 @@
 // linear map: the feed-forward network's second one (AddForward), and the
 // attention's output projection when the attention is a ResidualAttender
 // (multi-head) — the same values, one op and one pass over memory fewer.
-// The decoder returns its cross-attention weights for heatmaps. For
+// ForwardRows runs the feed-forward sub-layer on the real rows of a padded
+// batch only (Rows, from PaddedRows): gathered into one matrix, then
+// scattered back with padded rows 0; real rows are bitwise Forward's
+// (TestForwardRows). The decoder returns its cross-attention weights for
+// heatmaps. For
 // decoding, ForwardNext runs only the next tokens of each sequence, the
 // self-attention (an Incremental attention) reading the earlier tokens'
 // keys and values from a KVCache it extends, the decoder's cross-attention

@@ -115,10 +115,56 @@ func attnSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, a 
 	return ln.Forward(out)
 }
 
+// Rows lists the real rows of a right-padded batch [B,T,·] seen as B·T
+// rows, so that the position-wise feed-forward sub-layers skip the padding:
+// Real holds the indices of the real rows in order, Slot maps each of the
+// B·T rows to its index in Real, or -1 for a padded row. A nil *Rows means
+// that every row is real.
+type Rows struct {
+	Real, Slot []int
+}
+
+// PaddedRows returns the Rows of a batch of sequences of the given lengths
+// right-padded to t, or nil when no sequence is padded.
+func PaddedRows(lens []int, t int) *Rows {
+	real := 0
+	for _, n := range lens {
+		real += min(max(n, 0), t)
+	}
+	if real == len(lens)*t {
+		return nil
+	}
+	r := &Rows{Real: make([]int, 0, real), Slot: make([]int, len(lens)*t)}
+	for b, n := range lens {
+		for i := range t {
+			if i < n {
+				r.Slot[b*t+i] = len(r.Real)
+				r.Real = append(r.Real, b*t+i)
+			} else {
+				r.Slot[b*t+i] = -1
+			}
+		}
+	}
+	return r
+}
+
 // ffSublayer is sublayer around the feed-forward network ff: without
 // active dropout its residual add is fused into the second linear map
-// (FeedForward.AddForward), the same values in one op fewer.
-func ffSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, ff *FeedForward) *tensor.Tensor {
+// (FeedForward.AddForward), the same values in one op fewer. Given rows,
+// it runs on the real rows only, gathered into one matrix, and scatters
+// the results back: a padded row's output is 0. (Every op of the sub-layer
+// works row by row, so a real row's forward values are those of the whole
+// padded batch; the weights' gradients sum the same rows in other blocks.)
+func ffSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, ff *FeedForward, rows *Rows) *tensor.Tensor {
+	if rows != nil {
+		b, t, d := x.Dim(0), x.Dim(1), x.Dim(2)
+		if len(rows.Slot) != b*t {
+			panic(fmt.Sprintf("layers: rows of a batch of %d positions for an input %v", len(rows.Slot), x.Shape()))
+		}
+		xp := tensor.Gather(tensor.Reshape(x, b*t, d), rows.Real, -1)
+		yp := ffSublayer(preLN, ln, drop, xp, ff, nil)
+		return tensor.Reshape(tensor.Gather(yp, rows.Slot, -1), b, t, d)
+	}
 	if drop != nil && drop.Training && drop.P > 0 {
 		return sublayer(preLN, ln, drop, x, ff.Forward)
 	}
@@ -204,9 +250,17 @@ func (e *EncoderBlock) SetTraining(on bool) {
 // produce values that real positions never see (their keys are masked);
 // callers ignore them. It panics on mismatched shapes.
 func (e *EncoderBlock) Forward(x, mask *tensor.Tensor) (y, weights *tensor.Tensor) {
+	return e.ForwardRows(x, mask, nil)
+}
+
+// ForwardRows is Forward with the feed-forward sub-layer run on the real
+// rows of x only (rows: PaddedRows of the batch; nil: every row); the
+// outputs of padded rows are then 0 where Forward leaves other values that
+// real positions never see.
+func (e *EncoderBlock) ForwardRows(x, mask *tensor.Tensor, rows *Rows) (y, weights *tensor.Tensor) {
 	checkWidth("EncoderBlock", x, e.Cfg.Dim)
 	h := attnSublayer(e.Cfg.PreLN, e.Norm1, e.Drop, x, e.SelfAttn, nil, mask, &weights)
-	y = ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF)
+	y = ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF, rows)
 	return y, weights
 }
 
@@ -298,6 +352,13 @@ func (d *DecoderBlock) SetTraining(on bool) {
 // for attention heatmaps, as the attentions return them (nil from variants
 // that never materialise their weights). It panics on mismatched shapes.
 func (d *DecoderBlock) Forward(y, mem, selfMask, memMask *tensor.Tensor) (out, selfWeights, crossWeights *tensor.Tensor) {
+	return d.ForwardRows(y, mem, selfMask, memMask, nil)
+}
+
+// ForwardRows is Forward with the feed-forward sub-layer run on the real
+// rows of y only (rows: PaddedRows of the target batch; nil: every row),
+// as EncoderBlock.ForwardRows.
+func (d *DecoderBlock) ForwardRows(y, mem, selfMask, memMask *tensor.Tensor, rows *Rows) (out, selfWeights, crossWeights *tensor.Tensor) {
 	checkWidth("DecoderBlock", y, d.Cfg.Dim)
 	checkWidth("DecoderBlock", mem, d.Cfg.Dim)
 	if y.Dim(0) != mem.Dim(0) {
@@ -305,7 +366,7 @@ func (d *DecoderBlock) Forward(y, mem, selfMask, memMask *tensor.Tensor) (out, s
 	}
 	h := attnSublayer(d.Cfg.PreLN, d.Norm1, d.Drop, y, d.SelfAttn, nil, selfMask, &selfWeights)
 	h = attnSublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, d.CrossAttn, mem, memMask, &crossWeights)
-	out = ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF)
+	out = ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF, rows)
 	return out, selfWeights, crossWeights
 }
 
@@ -341,7 +402,7 @@ func (e *EncoderBlock) ForwardNext(x *tensor.Tensor, lens []int, cache KVCache) 
 		ctx, _ := inc.AttendNext(z, z, z, lens, cache)
 		return ctx
 	})
-	return ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF)
+	return ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF, nil)
 }
 
 // CanStep reports whether the block's self-attention can decode step by
@@ -380,5 +441,5 @@ func (d *DecoderBlock) ForwardNext(y *tensor.Tensor, cross Prepared, lens []int,
 		ctx, crossWeights = cross.Attend(z)
 		return ctx
 	})
-	return ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF), crossWeights
+	return ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF, nil), crossWeights
 }

@@ -255,3 +255,76 @@ func TestBlockLayerNormOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestPaddedRows lists the real rows of a padded batch and maps every row
+// to its place among them; nothing padded gives nil.
+func TestPaddedRows(t *testing.T) {
+	r := layers.PaddedRows([]int{2, 3, 0}, 3)
+	if fmt.Sprint(r.Real) != "[0 1 3 4 5]" || fmt.Sprint(r.Slot) != "[0 1 -1 2 3 4 -1 -1 -1]" {
+		t.Errorf("PaddedRows([2 3 0], 3) = %v, %v", r.Real, r.Slot)
+	}
+	if r := layers.PaddedRows([]int{3, 3}, 3); r != nil {
+		t.Errorf("PaddedRows of unpadded sequences = %+v, want nil", r)
+	}
+}
+
+// TestForwardRows: with the rows of a padded batch, the blocks' real rows
+// are bitwise those of Forward, their padded rows 0 (the feed-forward
+// sub-layer never ran on them), and their gradients flow to the input as
+// Forward's do.
+func TestForwardRows(t *testing.T) {
+	t.Parallel()
+	lengths := []int{4, 2, 3}
+	rows := layers.PaddedRows(lengths, 4)
+	for _, pre := range []bool{false, true} {
+		t.Run(lnName(pre), func(t *testing.T) {
+			rng := tensor.NewRNG(16)
+			enc := layers.NewEncoderBlock(layers.BlockConfig{Dim: 8, FFDim: 12, Activation: layers.GELU, PreLN: pre}, newMultiHead(8, 2))
+			dec := layers.NewDecoderBlock(layers.BlockConfig{Dim: 8, FFDim: 12, PreLN: pre}, newMultiHead(8, 2), newMultiHead(8, 2))
+			enc.Init(rng)
+			dec.Init(rng)
+			x := rng.Uniform(tensor.New(3, 4, 8), -1, 1)
+			mem := rng.Uniform(tensor.New(3, 5, 8), -1, 1)
+			mask := keyPadding(lengths, 4)
+			run := func(packed bool) (*tensor.Tensor, []float32) {
+				xi := x.Clone().SetRequiresGrad(true)
+				var r *layers.Rows
+				if packed {
+					r = rows
+				}
+				h, _ := enc.ForwardRows(xi, mask, r)
+				y, _, _ := dec.ForwardRows(h, mem, mask, nil, r)
+				// The loss reads the real rows only, as a masked loss does.
+				w := tensor.New(3, 4, 8)
+				for b, n := range lengths {
+					for s := range n {
+						for j := range 8 {
+							w.Set(float32(j+1), b, s, j)
+						}
+					}
+				}
+				tensor.SumAll(tensor.Mul(y, w)).Backward()
+				return y, xi.Grad
+			}
+			y0, g0 := run(false)
+			y1, g1 := run(true)
+			for b := range 3 {
+				for s := range 4 {
+					for j := range 8 {
+						switch got, want := y1.At(b, s, j), y0.At(b, s, j); {
+						case s < lengths[b] && got != want:
+							t.Fatalf("real row [%d,%d] element %d: %v from ForwardRows, %v from Forward", b, s, j, got, want)
+						case s >= lengths[b] && got != 0:
+							t.Fatalf("padded row [%d,%d] element %d: %v, want 0", b, s, j, got)
+						}
+					}
+				}
+			}
+			for i := range g0 {
+				if d := math.Abs(float64(g1[i] - g0[i])); d > 1e-6 {
+					t.Fatalf("input gradient %d: %v from ForwardRows, %v from Forward", i, g1[i], g0[i])
+				}
+			}
+		})
+	}
+}

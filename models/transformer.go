@@ -53,6 +53,7 @@ type Transformer struct {
 	Drop      *layers.Dropout
 	attns     []attention.Attention
 	noCache   bool // decode by re-running the prefix (UseKVCache)
+	allRows   bool // run the feed-forward sub-layers on padded rows too (tests)
 	maxLen    int
 	embScale  float32
 	vocabSize int
@@ -290,10 +291,23 @@ func (m *Transformer) embed(emb *layers.Embedding, pos layers.Positional, ids []
 func (m *Transformer) encode(src, srcLen []int, b, s int) (*tensor.Tensor, *tensor.Tensor) {
 	x := m.embed(m.SrcEmb, m.SrcPos, src, b, s)
 	mask := attention.KeyPaddingMask(srcLen, s)
+	rows := m.paddedRows(srcLen, s)
 	for _, blk := range m.Enc {
-		x, _ = blk.Forward(x, mask)
+		x, _ = blk.ForwardRows(x, mask, rows)
 	}
 	return m.EncNorm.Forward(x), mask
+}
+
+// paddedRows returns the real rows of a batch of sequences of the given
+// lengths padded to t (layers.PaddedRows), over which the blocks run their
+// feed-forward sub-layers: the padding's share of those products (a third
+// of W3's rows) is skipped. nil when nothing is padded, or when the
+// comparison tests ask for every row (allRows).
+func (m *Transformer) paddedRows(lens []int, t int) *layers.Rows {
+	if m.allRows {
+		return nil
+	}
+	return layers.PaddedRows(lens, t)
 }
 
 // decode runs the decoder stack (or the LM blocks) over the target inputs
@@ -302,13 +316,14 @@ func (m *Transformer) encode(src, srcLen []int, b, s int) (*tensor.Tensor, *tens
 func (m *Transformer) decode(in, tgtLen []int, b, t int, mem, memMask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
 	y := m.embed(m.TgtEmb, m.TgtPos, in, b, t)
 	self := attention.KeyPaddingMask(tgtLen, t) // the causal rule is the sites'
+	rows := m.paddedRows(tgtLen, t)
 
 	var cross *tensor.Tensor
 	for _, blk := range m.Dec {
-		y, _, cross = blk.Forward(y, mem, self, memMask)
+		y, _, cross = blk.ForwardRows(y, mem, self, memMask, rows)
 	}
 	for _, blk := range m.LMBlocks {
-		y, _ = blk.Forward(y, self)
+		y, _ = blk.ForwardRows(y, self, rows)
 	}
 	y = m.DecNorm.Forward(y)
 	if m.Out != nil {
