@@ -99,6 +99,12 @@ func Decode(m Model, b *seq.Batch, opt DecodeOptions) ([]Hypothesis, error) {
 	// instead of at every step.
 	defer tensor.Freeze(layers.Tensors(m.Params())...)()
 	st := m.Start(b)
+	if r, ok := st.(interface{ release() }); ok {
+		defer r.release() // after the hypotheses are made, before the Freeze ends
+	}
+	if u, ok := st.(interface{ useTokenTable() }); ok && opt.Strategy == "beam" && !noTokTable {
+		u.useTokenTable()
+	}
 	var hs []Hypothesis
 	switch opt.Strategy {
 	case "beam":
@@ -111,6 +117,9 @@ func Decode(m Model, b *seq.Batch, opt DecodeOptions) ([]Hypothesis, error) {
 	}
 	return hs, nil
 }
+
+// noTokTable turns tokTable off (tests compare with and without it).
+var noTokTable bool
 
 // node is one step of a hypothesis, linked to its parent so beams share
 // prefixes.

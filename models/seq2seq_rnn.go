@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/layers"
@@ -55,6 +56,8 @@ type Seq2SeqRNN struct {
 	hidden, encOut int
 	lstmDec        bool
 	rng            *tensor.RNG
+	tokMu          sync.Mutex // guards tokTab
+	tokTab         *tokTable  // a decoding's table, kept for the next (takeTokTable)
 }
 
 var _ Model = (*Seq2SeqRNN)(nil)
@@ -379,7 +382,34 @@ func (m *Seq2SeqRNN) Start(b *seq.Batch) State {
 		src[i] = i
 	}
 	return &rnnState{m: m, enc: enc, mask: mask, att: attention.Prepare(m.Attn, enc, enc, mask), st: st, srcLen: append([]int(nil), b.SrcLen...), src: src,
-		out: new(stepOutput)}
+		out: &stepOutput{tok: m.takeTokTable()}}
+}
+
+// takeTokTable takes the model's table of the output layer's products
+// with token embeddings (see tokTable), nil if there is none or another
+// decoding has it; release gives it back. A decoding of a test set in
+// batches, under one Freeze, so computes each token's row once.
+func (m *Seq2SeqRNN) takeTokTable() *tokTable {
+	m.tokMu.Lock()
+	defer m.tokMu.Unlock()
+	t := m.tokTab
+	m.tokTab = nil
+	return t
+}
+
+// useTokenTable turns tokTable on for the state and those Selected from
+// it (Decode does for beam search).
+func (s *rnnState) useTokenTable() { s.out.useTok = true }
+
+// release gives the state's table back to its model (Decode calls it when
+// it is done with the state and those Selected from it).
+func (s *rnnState) release() {
+	if t := s.out.tok; t != nil {
+		s.out.tok = nil
+		s.m.tokMu.Lock()
+		s.m.tokTab = t
+		s.m.tokMu.Unlock()
+	}
 }
 
 type rnnState struct {
@@ -408,7 +438,11 @@ func (s *rnnState) StepRows(tokens []int, each func(r int, row []float32)) (*ten
 	emb := s.m.TgtEmb.Forward(tokens, len(tokens), 1)
 	feat, st, ht, w := s.m.step(emb, s.att, s.st, s.ht, &s.out.in)
 	s.st, s.ht = st, ht
-	return s.out.logProbsRows(s.m.Out, s.m.Drop, feat, each), stepRows(w, s.srcLen)
+	var tok []int
+	if s.out.useTok && s.m.P.Wiring == "bahdanau" && s.m.P.DeepOutput {
+		tok = tokens // the last output part is emb(tokens)
+	}
+	return s.out.logProbsRows(s.m.Out, s.m.Drop, feat, tok, s.m.TgtEmb.W.Tensor, each), stepRows(w, s.srcLen)
 }
 
 func (s *rnnState) Select(idx []int) State {

@@ -84,7 +84,9 @@
 // it run every tile on one panel before the next and prefetch the panels
 // ahead from inside the micro-kernels (gemmPre; gemm_asmgen.go's kernelPF
 // writes them as twins of the row-mode kernels), so the stream overlaps
-// the arithmetic.
+// the arithmetic. FrozenToken tells a cache built from frozen tensors
+// whether they are still frozen by the same Freeze (models' table of a
+// deep output's embedding products).
 //
 // # Threads
 //

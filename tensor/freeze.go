@@ -59,6 +59,24 @@ func Freeze(ts ...*Tensor) (restore func()) {
 	}
 }
 
+// FrozenToken returns a value that stays the same while t's values stay
+// frozen by the same Freeze (nested Freezes included), and nil when they
+// are not frozen: a cache of values computed from frozen tensors is valid
+// while their tokens are those it was made with. Tokens of two Freezes of
+// the same tensor differ, even at the same address (a token keeps its
+// freeze's record alive).
+func FrozenToken(t *Tensor) any {
+	if frozen.count.Load() == 0 || len(t.Data) == 0 {
+		return nil
+	}
+	frozen.mu.RLock()
+	defer frozen.mu.RUnlock()
+	if r := frozen.ranges[unsafe.SliceData(t.Data)]; r != nil && len(r.data) == len(t.Data) {
+		return r
+	}
+	return nil
+}
+
 var frozen struct {
 	mu     sync.RWMutex
 	count  atomic.Int32 // len(ranges), read without the lock

@@ -150,3 +150,30 @@ func BenchmarkFrozenPanels(b *testing.B) {
 		})
 	}
 }
+
+// TestFrozenToken: a tensor's token is nil unfrozen, the same through
+// nested Freezes, and new after it is unfrozen and frozen again.
+func TestFrozenToken(t *testing.T) {
+	w := New(4, 4)
+	if FrozenToken(w) != nil {
+		t.Fatal("an unfrozen tensor has a token")
+	}
+	restore := Freeze(w)
+	a := FrozenToken(w)
+	inner := Freeze(w)
+	if a == nil || FrozenToken(w) != a {
+		t.Fatal("nested Freeze changed the token")
+	}
+	inner()
+	if FrozenToken(w) != a {
+		t.Fatal("the inner restore changed the token")
+	}
+	restore()
+	if FrozenToken(w) != nil {
+		t.Fatal("a restored tensor has a token")
+	}
+	defer Freeze(w)()
+	if b := FrozenToken(w); b == nil || b == a {
+		t.Fatalf("a second Freeze gave token %p, the first %p", b, a)
+	}
+}

@@ -1,0 +1,121 @@
+package models
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
+	"github.com/attnlab/attnlab/seq"
+	"github.com/attnlab/attnlab/tensor"
+)
+
+// deepModel is a Bahdanau deep-output model whose output features fall on
+// the product's depth blocks as W6's do: [s 256; c 512; emb 256].
+func deepModel(t *testing.T, vocab int) (Model, *seq.Batch) {
+	t.Helper()
+	m := buildTiny(t, "seq2seq-rnn", map[string]any{"embed": 256, "cell": "gru", "deep_output": true},
+		Spec{SrcVocab: vocab, TgtVocab: vocab, Encoder: registry.Plugin{Name: "gru", Params: map[string]any{"hidden": 256, "bidirectional": true}},
+			Attention: registry.Plugin{Name: "additive", Params: map[string]any{"dim": 64}}})
+	layers.SetTraining(false, m)
+	rng := tensor.NewRNG(3)
+	const size = 5
+	b := &seq.Batch{Size: size, T: 1, In: make([]int, size), Out: make([]int, size), TgtLen: make([]int, size)}
+	for i := range size {
+		b.SrcLen = append(b.SrcLen, 3+rng.IntN(5))
+		b.S = max(b.S, b.SrcLen[i])
+	}
+	b.Src = make([]int, size*b.S)
+	for i, l := range b.SrcLen {
+		for j := range l {
+			b.Src[i*b.S+j] = 3 + rng.IntN(vocab-3)
+		}
+	}
+	return m, b
+}
+
+func decodeAll(t *testing.T, m Model, b *seq.Batch, opt DecodeOptions) string {
+	t.Helper()
+	hs, err := Decode(m, b, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := ""
+	for _, h := range hs {
+		out += fmt.Sprintf("%v %v %v|", h.Tokens, h.LogProb, h.Score)
+	}
+	return out
+}
+
+// TestTokenTableBitwise: beam search with the table of embedding products
+// (tokTable) gives the hypotheses and log-probabilities of the full
+// product bit for bit, across batches under one Freeze and after the
+// weights change between two decodings.
+func TestTokenTableBitwise(t *testing.T) {
+	m, b := deepModel(t, 40)
+	opt := DecodeOptions{Strategy: "beam", Beam: 4, MaxLen: 8, MinLen: 8}
+	run := func(table bool) string {
+		noTokTable = !table
+		defer func() { noTokTable = false }()
+		return decodeAll(t, m, b, opt)
+	}
+	want := run(false)
+	if got := run(true); got != want {
+		t.Fatalf("with the table:\n%s\nwithout:\n%s", got, want)
+	}
+	// Two decodings under one outer Freeze share the table.
+	restore := tensor.Freeze(layers.Tensors(m.Params())...)
+	first, second := run(true), run(true)
+	restore()
+	if first != want || second != want {
+		t.Fatalf("under one Freeze: %s / %s, want %s", first, second, want)
+	}
+	// The weights change: the table made from the old ones must not be used.
+	w := m.(*Seq2SeqRNN).Out.W.Data
+	e := m.(*Seq2SeqRNN).TgtEmb.W.Data
+	for i := range w {
+		w[i] *= -1.5
+	}
+	for i := range e {
+		e[i] *= 0.5
+	}
+	want2 := run(false)
+	if want2 == want {
+		t.Fatal("changing the weights changed no hypothesis: the test cannot tell a stale table")
+	}
+	if got := run(true); got != want2 {
+		t.Fatalf("after the weights changed, with the table:\n%s\nwithout:\n%s", got, want2)
+	}
+}
+
+// TestTokenTableConcurrent: two beam searches on one model at once (one
+// takes the model's table, the other makes its own) give the hypotheses
+// of one alone. Run with -race.
+func TestTokenTableConcurrent(t *testing.T) {
+	m, b := deepModel(t, 30)
+	opt := DecodeOptions{Strategy: "beam", Beam: 3, MaxLen: 6, MinLen: 6}
+	want := decodeAll(t, m, b, opt)
+	var wg sync.WaitGroup
+	got := make([]string, 3)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hs, err := Decode(m, b, opt)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, h := range hs {
+				got[i] += fmt.Sprintf("%v %v %v|", h.Tokens, h.LogProb, h.Score)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, g := range got {
+		if g != want {
+			t.Errorf("decoding %d of 3 at once: %s, want %s", i, g, want)
+		}
+	}
+}
