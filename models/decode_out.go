@@ -41,8 +41,9 @@ type tokTable struct {
 }
 
 // tokTableBytes bounds a tokTable: 256 MiB (11,184 tokens of a
-// 6,000-word vocabulary). A decoding that feeds more distinct tokens
-// starts the table again.
+// 6,000-word vocabulary; W6's 6,000 target words take 144 MB). A table
+// never holds more rows than the embedding has tokens; one that would
+// outgrow the bound starts again.
 const tokTableBytes = 256 << 20
 
 // logProbs returns log softmax(drop([parts…])·W + b) [N, V] for parts
@@ -144,12 +145,13 @@ func (o *stepOutput) logProbsRows(l *layers.Linear, drop *layers.Dropout, parts 
 // W_emb is the last d rows of l's weight — computing the new tokens' rows
 // in one product, and sets o.rows. It returns the table, or nil when the
 // weight or the embedding table emb is not frozen (it could change) or
-// one step's tokens alone would not fit in tokTableBytes.
+// one step's new tokens alone could not fit in tokTableBytes.
 func (o *stepOutput) tokenRows(l *layers.Linear, x *tensor.Tensor, tok []int, emb *tensor.Tensor) []float32 {
 	k, v, d := l.In, l.Out, x.Dim(-1)
 	wt, et := tensor.FrozenToken(l.W.Tensor), tensor.FrozenToken(emb)
-	most := tokTableBytes / (4 * v)
-	if wt == nil || et == nil || len(tok) > most {
+	vocab := emb.Dim(0)                     // no more distinct tokens than this
+	most := min(tokTableBytes/(4*v), vocab) // rows the table may hold
+	if wt == nil || et == nil || min(len(tok), vocab) > most {
 		return nil
 	}
 	t := o.tok
@@ -157,7 +159,8 @@ func (o *stepOutput) tokenRows(l *layers.Linear, x *tensor.Tensor, tok []int, em
 		t = &tokTable{}
 		o.tok = t
 	}
-	if t.w != wt || t.e != et || t.row == nil || len(t.row)+len(tok) > most {
+	// At most min(len(tok), vocab − len(t.row)) of this step's tokens are new.
+	if t.w != wt || t.e != et || t.row == nil || len(t.row)+min(len(tok), vocab-len(t.row)) > most {
 		t.w, t.e, t.row, t.tab = wt, et, map[int]int{}, t.tab[:0]
 	}
 	first := len(t.row)

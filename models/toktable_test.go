@@ -64,6 +64,10 @@ func TestTokenTableBitwise(t *testing.T) {
 	if got := run(true); got != want {
 		t.Fatalf("with the table:\n%s\nwithout:\n%s", got, want)
 	}
+	// The table holds at most one row per token of the embedding.
+	if tt := m.(*Seq2SeqRNN).tokTab; tt == nil || len(tt.row) == 0 || cap(tt.tab) > 40*40 {
+		t.Fatalf("the model kept table %v: want one of at most 40 rows of 40", tt)
+	}
 	// Two decodings under one outer Freeze share the table.
 	restore := tensor.Freeze(layers.Tensors(m.Params())...)
 	first, second := run(true), run(true)
