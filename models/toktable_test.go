@@ -2,7 +2,6 @@ package models
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/attnlab/attnlab/layers"
@@ -90,36 +89,5 @@ func TestTokenTableBitwise(t *testing.T) {
 	}
 	if got := run(true); got != want2 {
 		t.Fatalf("after the weights changed, with the table:\n%s\nwithout:\n%s", got, want2)
-	}
-}
-
-// TestTokenTableConcurrent: two beam searches on one model at once (one
-// takes the model's table, the other makes its own) give the hypotheses
-// of one alone. Run with -race.
-func TestTokenTableConcurrent(t *testing.T) {
-	m, b := deepModel(t, 30)
-	opt := DecodeOptions{Strategy: "beam", Beam: 3, MaxLen: 6, MinLen: 6}
-	want := decodeAll(t, m, b, opt)
-	var wg sync.WaitGroup
-	got := make([]string, 3)
-	for i := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			hs, err := Decode(m, b, opt)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			for _, h := range hs {
-				got[i] += fmt.Sprintf("%v %v %v|", h.Tokens, h.LogProb, h.Score)
-			}
-		}()
-	}
-	wg.Wait()
-	for i, g := range got {
-		if g != want {
-			t.Errorf("decoding %d of 3 at once: %s, want %s", i, g, want)
-		}
 	}
 }
