@@ -153,7 +153,14 @@
 // the keys the causal rule and band leave; a key-padding mask (each row
 // keeps a prefix of its keys) is applied by range, not read key by key.
 // Its dq, dk and dv are written whole by the heads' products, into fresh
-// buffers without clearing them first (tensor.CustomDst).
+// buffers without clearing them first (tensor.CustomDst). At a causal or
+// banded site the products go by blocks of 24 queries (rowBlocks), each
+// against only the keys its last query may see, and dk and dv by the same
+// blocks of keys against only the queries that see them: the skipped
+// terms are products with zero weights, so the results equal those of
+// the whole products (TestCausalRowBlocks), at 2/3 of the work for 64
+// queries and 0.6 for 127 (from 128 keys a causal site takes the flash
+// op, above).
 //
 // For heads of 32 under no mask or a key mask (key padding), with no
 // position bias and not at a causal or banded site, the flash op — chunked,

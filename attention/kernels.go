@@ -14,10 +14,20 @@ import (
 // headWeights writes to ph [Tq,Tk] the attention weights of head h of batch
 // row bb: the scaled dot scores of its queries and keys, plus the bias, masked
 // and softmaxed row by row (see dotSoftmax).
-func headWeights(ph []float32, q, k *tensor.Tensor, bb, h, heads int, scale float32, m *maskView, bias *biasCall) {
+func headWeights(ph []float32, q, k *tensor.Tensor, bb, h, heads int, scale float32, m *maskView, bias *biasCall, blocks []rowBlock) {
 	tq, tk, ld := q.Dim(1), k.Dim(1), q.Dim(2)
 	d := ld / heads
-	tensor.Gemm(false, true, tq, tk, d, scale, q.Data[bb*tq*ld+h*d:], ld, k.Data[bb*tk*ld+h*d:], ld, 0, ph, tk)
+	qh, kh := q.Data[bb*tq*ld+h*d:], k.Data[bb*tk*ld+h*d:]
+	if blocks != nil {
+		// Causal or banded: each block of queries is scored against the
+		// keys it may see, up to its last query's hi; the loop below
+		// zeroes the rest of each row.
+		for _, rb := range blocks {
+			tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, d, scale, qh[rb.i0*ld:], ld, kh, ld, 0, ph[rb.i0*tk:], tk)
+		}
+	} else {
+		tensor.Gemm(false, true, tq, tk, d, scale, qh, ld, kh, ld, 0, ph, tk)
+	}
 	for i := 0; i < tq; i++ {
 		// Only the keys the causal rule and the band leave are scored and
 		// normalised; the others are set to 0 (as the softmax of −Inf).
@@ -38,6 +48,83 @@ func headWeights(ph []float32, q, k *tensor.Tensor, bb, h, heads int, scale floa
 	}
 }
 
+// rowBlock is a block of queries [i0, i1) of a causal or banded attention
+// and kh, the end of the keys any of them may see.
+type rowBlock struct{ i0, i1, kh int }
+
+// causalRows is the height of the blocks of rowBlocks: a multiple of the
+// GEMM kernels' tile height (12 rows), small enough that the keys a block
+// may not see are a good share of the product at short lengths (at 64
+// queries, blocks of 24 compute 67 % of the scores), large enough that
+// each product keeps whole tiles.
+var causalRows = 24
+
+// rowBlocks appends to dst the blocks of causalRows queries of batch row
+// b of a causal or banded site, each with the keys it needs — hi (mask.go)
+// does not decrease along the queries (pos(b, i) grows with i), so a
+// block's last query has the largest — and returns the blocks it appended.
+// It appends nothing and returns nil where blocks save nothing: no such
+// rule, fewer than two blocks, or every block sees every key.
+func (m *maskView) rowBlocks(dst []rowBlock, b, tq int) (grown, blocks []rowBlock) {
+	if !m.causal && !m.band || tq < 2*causalRows {
+		return dst, nil
+	}
+	start, short := len(dst), false
+	for i0 := 0; i0 < tq; i0 += causalRows {
+		i1 := min(tq, i0+causalRows)
+		kh := m.hi(b, i1-1)
+		short = short || kh < m.tk
+		dst = append(dst, rowBlock{i0, i1, kh})
+	}
+	if !short {
+		return dst[:start], nil
+	}
+	return dst, dst[start:]
+}
+
+// allRowBlocks returns the rowBlocks of every batch row (nil where a row
+// has none) from one allocation.
+func (m *maskView) allRowBlocks(b, tq int) [][]rowBlock {
+	all := make([][]rowBlock, b)
+	if !m.causal && !m.band || tq < 2*causalRows {
+		return all
+	}
+	buf := make([]rowBlock, 0, b*((tq+causalRows-1)/causalRows))
+	for bb := range all {
+		buf, all[bb] = m.rowBlocks(buf, bb, tq)
+	}
+	return all
+}
+
+// keyBlockProducts computes C = alpha·Aᵀ·B + beta·C (C [tk, n], A [tq, tk]
+// with rows lda apart, B [tq, n]), the sum over queries of dv and dk, by
+// blocks of keys cut as the query blocks are: keys j0…j1 take only the
+// queries of the blocks from the first that sees key j0 (kh > j0); the
+// rows of A before them are zero there (masked weights), so the sums are
+// those of the whole product. Keys no query sees get alpha·0 (with beta
+// 0, C is written, not read).
+func keyBlockProducts(blocks []rowBlock, tk, n int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	tq := blocks[len(blocks)-1].i1
+	s := 0
+	for j0 := 0; j0 < tk; j0 += causalRows {
+		j1 := min(tk, j0+causalRows)
+		for s < len(blocks) && blocks[s].kh <= j0 {
+			s++
+		}
+		if s == len(blocks) {
+			for j := j0; j < j1; j++ {
+				row := c[j*ldc : j*ldc+n]
+				if beta == 0 {
+					clear(row)
+				}
+			}
+			continue
+		}
+		r0 := blocks[s].i0
+		tensor.Gemm(true, false, j1-j0, n, tq-r0, alpha, a[r0*lda+j0:], lda, b[r0*ldb:], ldb, beta, c[j0*ldc:], ldc)
+	}
+}
+
 // dotSoftmax returns the attention weights P [B,H,Tq,Tk] with
 // P[b,h,i,:] = softmax_j(scale · q_h[b,i]·k_h[b,j] + bias_h(j − p_i)) over
 // the keys the mask (and the site's rules) keeps, for q [B,Tq,H·d] and
@@ -47,10 +134,12 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 	b, tq, tk, ld := q.Dim(0), q.Dim(1), k.Dim(1), q.Dim(2)
 	d := ld / heads
 	p := tensor.Scratch(b * heads * tq * tk) // recycled with the result
+	all := m.allRowBlocks(b, tq)
 	for bb := 0; bb < b; bb++ {
+		blocks := all[bb]
 		for h := 0; h < heads; h++ {
 			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
-			headWeights(ph, q, k, bb, h, heads, scale, m, bias)
+			headWeights(ph, q, k, bb, h, heads, scale, m, bias, blocks)
 		}
 	}
 	return tensor.Custom("DotSoftmax", p, []int{b, heads, tq, tk}, []*tensor.Tensor{q, k, bias.input()}, func(out *tensor.Tensor, g [][]float32) {
@@ -231,14 +320,22 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 	d, dv := ld/heads, ldv/heads
 	p := tensor.ScratchDirty(b * heads * tq * tk) // every element written
 	c := tensor.ScratchDirty(b * tq * ldv)
+	blocks := m.allRowBlocks(b, tq)
 	// The (batch row, head) pairs are independent: they go to several
 	// threads (tensor.ParallelFor), each computed as it would be alone.
 	tensor.ParallelFor(b*heads, 1, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			bb, h := i/heads, i%heads
 			ph := p[i*tq*tk:][:tq*tk]
-			headWeights(ph, q, k, bb, h, heads, scale, m, bias)
-			tensor.Gemm(false, false, tq, dv, tk, 1, ph, tk, v.Data[bb*tk*ldv+h*dv:], ldv, 0, c[bb*tq*ldv+h*dv:], ldv)
+			headWeights(ph, q, k, bb, h, heads, scale, m, bias, blocks[bb])
+			vh, ch := v.Data[bb*tk*ldv+h*dv:], c[bb*tq*ldv+h*dv:]
+			if blocks[bb] != nil {
+				for _, rb := range blocks[bb] {
+					tensor.Gemm(false, false, rb.i1-rb.i0, dv, rb.kh, 1, ph[rb.i0*tk:], tk, vh, ldv, 0, ch[rb.i0*ldv:], ldv)
+				}
+				continue
+			}
+			tensor.Gemm(false, false, tq, dv, tk, 1, ph, tk, vh, ldv, 0, ch, ldv)
 		}
 	})
 	// The pairs write every element of dq, dk and dv (the heads cover the
@@ -254,13 +351,27 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 		pair := func(dp []float32, bb, h int) {
 			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
 			gc := out.Grad[bb*tq*ldv+h*dv:]
+			qh, kh, vh := q.Data[bb*tq*ld+h*d:], k.Data[bb*tk*ld+h*d:], v.Data[bb*tk*ldv+h*dv:]
+			blocks := blocks[bb]
 			if gv != nil {
-				tensor.Gemm(true, false, tk, dv, tq, 1, ph, tk, gc, ldv, bv, gv[bb*tk*ldv+h*dv:], ldv)
+				if blocks != nil {
+					keyBlockProducts(blocks, tk, dv, 1, ph, tk, gc, ldv, bv, gv[bb*tk*ldv+h*dv:], ldv)
+				} else {
+					tensor.Gemm(true, false, tk, dv, tq, 1, ph, tk, gc, ldv, bv, gv[bb*tk*ldv+h*dv:], ldv)
+				}
 			}
 			if gq == nil && gk == nil && dtab == nil {
 				return
 			}
-			tensor.Gemm(false, true, tq, tk, dv, 1, gc, ldv, v.Data[bb*tk*ldv+h*dv:], ldv, 0, dp, tk)
+			if blocks != nil {
+				// dP only where the weights are live: softmaxBackwardLive
+				// reads each row up to its hi and writes all of it.
+				for _, rb := range blocks {
+					tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, dv, 1, gc[rb.i0*ldv:], ldv, vh, ldv, 0, dp[rb.i0*tk:], tk)
+				}
+			} else {
+				tensor.Gemm(false, true, tq, tk, dv, 1, gc, ldv, vh, ldv, 0, dp, tk)
+			}
 			softmaxBackwardLive(dp, dp, ph, tk, m, bb)
 			if dtab != nil {
 				for i := 0; i < tq; i++ {
@@ -269,10 +380,20 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 				}
 			}
 			if gq != nil {
-				tensor.Gemm(false, false, tq, d, tk, scale, dp, tk, k.Data[bb*tk*ld+h*d:], ld, bq, gq[bb*tq*ld+h*d:], ld)
+				if blocks != nil {
+					for _, rb := range blocks {
+						tensor.Gemm(false, false, rb.i1-rb.i0, d, rb.kh, scale, dp[rb.i0*tk:], tk, kh, ld, bq, gq[(bb*tq+rb.i0)*ld+h*d:], ld)
+					}
+				} else {
+					tensor.Gemm(false, false, tq, d, tk, scale, dp, tk, kh, ld, bq, gq[bb*tq*ld+h*d:], ld)
+				}
 			}
 			if gk != nil {
-				tensor.Gemm(true, false, tk, d, tq, scale, dp, tk, q.Data[bb*tq*ld+h*d:], ld, bk, gk[bb*tk*ld+h*d:], ld)
+				if blocks != nil {
+					keyBlockProducts(blocks, tk, d, scale, dp, tk, qh, ld, bk, gk[bb*tk*ld+h*d:], ld)
+				} else {
+					tensor.Gemm(true, false, tk, d, tq, scale, dp, tk, qh, ld, bk, gk[bb*tk*ld+h*d:], ld)
+				}
 			}
 		}
 		forPairs(b, heads, dtab != nil, tq*tk, pair)
