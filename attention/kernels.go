@@ -18,15 +18,11 @@ func headWeights(ph []float32, q, k *tensor.Tensor, bb, h, heads int, scale floa
 	tq, tk, ld := q.Dim(1), k.Dim(1), q.Dim(2)
 	d := ld / heads
 	qh, kh := q.Data[bb*tq*ld+h*d:], k.Data[bb*tk*ld+h*d:]
-	if blocks != nil {
-		// Causal or banded: each block of queries is scored against the
-		// keys it may see, up to its last query's hi; the loop below
-		// zeroes the rest of each row.
-		for _, rb := range blocks {
-			tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, d, scale, qh[rb.i0*ld:], ld, kh, ld, 0, ph[rb.i0*tk:], tk)
-		}
-	} else {
-		tensor.Gemm(false, true, tq, tk, d, scale, qh, ld, kh, ld, 0, ph, tk)
+	// Each block of queries is scored against the keys it may see, up to
+	// its last query's hi (one block of all keys without a causal rule or
+	// band); the loop below zeroes the rest of each row.
+	for _, rb := range blocks {
+		tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, d, scale, qh[rb.i0*ld:], ld, kh, ld, 0, ph[rb.i0*tk:], tk)
 	}
 	for i := 0; i < tq; i++ {
 		// Only the keys the causal rule and the band leave are scored and
@@ -82,16 +78,21 @@ func (m *maskView) rowBlocks(dst []rowBlock, b, tq int) (grown, blocks []rowBloc
 	return dst, dst[start:]
 }
 
-// allRowBlocks returns the rowBlocks of every batch row (nil where a row
-// has none) from one allocation.
+// allRowBlocks returns the query blocks of every batch row: its rowBlocks,
+// or one block of all queries and all keys where it has none, so that the
+// products go block by block either way.
 func (m *maskView) allRowBlocks(b, tq int) [][]rowBlock {
 	all := make([][]rowBlock, b)
-	if !m.causal && !m.band || tq < 2*causalRows {
-		return all
+	whole := []rowBlock{{0, tq, m.tk}}
+	var buf []rowBlock
+	if (m.causal || m.band) && tq >= 2*causalRows {
+		buf = make([]rowBlock, 0, b*((tq+causalRows-1)/causalRows))
 	}
-	buf := make([]rowBlock, 0, b*((tq+causalRows-1)/causalRows))
 	for bb := range all {
 		buf, all[bb] = m.rowBlocks(buf, bb, tq)
+		if all[bb] == nil {
+			all[bb] = whole
+		}
 	}
 	return all
 }
@@ -102,9 +103,13 @@ func (m *maskView) allRowBlocks(b, tq int) [][]rowBlock {
 // queries of the blocks from the first that sees key j0 (kh > j0); the
 // rows of A before them are zero there (masked weights), so the sums are
 // those of the whole product. Keys no query sees get alpha·0 (with beta
-// 0, C is written, not read).
+// 0, C is written, not read). One block is the whole product.
 func keyBlockProducts(blocks []rowBlock, tk, n int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	tq := blocks[len(blocks)-1].i1
+	if len(blocks) == 1 {
+		tensor.Gemm(true, false, tk, n, tq, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	s := 0
 	for j0 := 0; j0 < tk; j0 += causalRows {
 		j1 := min(tk, j0+causalRows)
@@ -112,11 +117,8 @@ func keyBlockProducts(blocks []rowBlock, tk, n int, alpha float32, a []float32, 
 			s++
 		}
 		if s == len(blocks) {
-			for j := j0; j < j1; j++ {
-				row := c[j*ldc : j*ldc+n]
-				if beta == 0 {
-					clear(row)
-				}
+			for j := j0; j < j1 && beta == 0; j++ {
+				clear(c[j*ldc : j*ldc+n])
 			}
 			continue
 		}
@@ -329,13 +331,9 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 			ph := p[i*tq*tk:][:tq*tk]
 			headWeights(ph, q, k, bb, h, heads, scale, m, bias, blocks[bb])
 			vh, ch := v.Data[bb*tk*ldv+h*dv:], c[bb*tq*ldv+h*dv:]
-			if blocks[bb] != nil {
-				for _, rb := range blocks[bb] {
-					tensor.Gemm(false, false, rb.i1-rb.i0, dv, rb.kh, 1, ph[rb.i0*tk:], tk, vh, ldv, 0, ch[rb.i0*ldv:], ldv)
-				}
-				continue
+			for _, rb := range blocks[bb] {
+				tensor.Gemm(false, false, rb.i1-rb.i0, dv, rb.kh, 1, ph[rb.i0*tk:], tk, vh, ldv, 0, ch[rb.i0*ldv:], ldv)
 			}
-			tensor.Gemm(false, false, tq, dv, tk, 1, ph, tk, vh, ldv, 0, ch, ldv)
 		}
 	})
 	// The pairs write every element of dq, dk and dv (the heads cover the
@@ -354,23 +352,15 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 			qh, kh, vh := q.Data[bb*tq*ld+h*d:], k.Data[bb*tk*ld+h*d:], v.Data[bb*tk*ldv+h*dv:]
 			blocks := blocks[bb]
 			if gv != nil {
-				if blocks != nil {
-					keyBlockProducts(blocks, tk, dv, 1, ph, tk, gc, ldv, bv, gv[bb*tk*ldv+h*dv:], ldv)
-				} else {
-					tensor.Gemm(true, false, tk, dv, tq, 1, ph, tk, gc, ldv, bv, gv[bb*tk*ldv+h*dv:], ldv)
-				}
+				keyBlockProducts(blocks, tk, dv, 1, ph, tk, gc, ldv, bv, gv[bb*tk*ldv+h*dv:], ldv)
 			}
 			if gq == nil && gk == nil && dtab == nil {
 				return
 			}
-			if blocks != nil {
-				// dP only where the weights are live: softmaxBackwardLive
-				// reads each row up to its hi and writes all of it.
-				for _, rb := range blocks {
-					tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, dv, 1, gc[rb.i0*ldv:], ldv, vh, ldv, 0, dp[rb.i0*tk:], tk)
-				}
-			} else {
-				tensor.Gemm(false, true, tq, tk, dv, 1, gc, ldv, vh, ldv, 0, dp, tk)
+			// dP only where the weights are live: softmaxBackwardLive reads
+			// each row up to its hi and writes all of it.
+			for _, rb := range blocks {
+				tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, dv, 1, gc[rb.i0*ldv:], ldv, vh, ldv, 0, dp[rb.i0*tk:], tk)
 			}
 			softmaxBackwardLive(dp, dp, ph, tk, m, bb)
 			if dtab != nil {
@@ -380,20 +370,12 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 				}
 			}
 			if gq != nil {
-				if blocks != nil {
-					for _, rb := range blocks {
-						tensor.Gemm(false, false, rb.i1-rb.i0, d, rb.kh, scale, dp[rb.i0*tk:], tk, kh, ld, bq, gq[(bb*tq+rb.i0)*ld+h*d:], ld)
-					}
-				} else {
-					tensor.Gemm(false, false, tq, d, tk, scale, dp, tk, kh, ld, bq, gq[bb*tq*ld+h*d:], ld)
+				for _, rb := range blocks {
+					tensor.Gemm(false, false, rb.i1-rb.i0, d, rb.kh, scale, dp[rb.i0*tk:], tk, kh, ld, bq, gq[(bb*tq+rb.i0)*ld+h*d:], ld)
 				}
 			}
 			if gk != nil {
-				if blocks != nil {
-					keyBlockProducts(blocks, tk, d, scale, dp, tk, qh, ld, bk, gk[bb*tk*ld+h*d:], ld)
-				} else {
-					tensor.Gemm(true, false, tk, d, tq, scale, dp, tk, qh, ld, bk, gk[bb*tk*ld+h*d:], ld)
-				}
+				keyBlockProducts(blocks, tk, d, scale, dp, tk, qh, ld, bk, gk[bb*tk*ld+h*d:], ld)
 			}
 		}
 		forPairs(b, heads, dtab != nil, tq*tk, pair)
