@@ -29,7 +29,10 @@
 // side by side in PyTorch's order. A sequence layer projects the whole input
 // with one matrix product and then runs each layer and direction as one
 // fused autodiff op: one GEMM per step forward, back-propagation through
-// time with a single GEMM for dW_hh. Padded batches follow PyTorch's
+// time with a single GEMM for dW_hh. An LSTM row's gate activations and
+// cell update are one call of tensor.LSTMCell, and its backward one call of
+// tensor.LSTMCellGrad (AVX-512 or AVX2 kernels, the scalar code's
+// arithmetic operation for operation). Padded batches follow PyTorch's
 // pack_padded_sequence semantics: past its length a sequence's state stops
 // updating, its outputs are 0 and pass no gradient, and the reverse
 // direction starts at the sequence's own last real step. The cells

@@ -234,28 +234,12 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 			if t >= lens[b] {
 				continue // finished: state kept, output stays 0
 			}
-			row := act[b*g : (b+1)*g]
-			// Gate activations in place, a block at a time: σ(i, f), tanh(g), σ(o).
-			tensor.SigmoidSlice(row[:2*hs], row[:2*hs])
-			tensor.TanhSlice(row[2*hs:3*hs], row[2*hs:3*hs])
-			tensor.SigmoidSlice(row[3*hs:], row[3*hs:])
-			ig, fg, gg, og := row[:hs], row[hs:2*hs], row[2*hs:3*hs], row[3*hs:]
-			hb, cb := h[b*hs:(b+1)*hs], c[b*hs:(b+1)*hs]
-			ob := out[(b*ts+t)*hs : (b*ts+t+1)*hs]
-			ig, fg, gg, og = ig[:len(cb)], fg[:len(cb)], gg[:len(cb)], og[:len(cb)]
-			for j := range cb {
-				cb[j] = fg[j]*cb[j] + ig[j]*gg[j]
-			}
 			th := tc[:hs]
 			if track {
 				th = tc[b*hs : (b+1)*hs]
 			}
-			tensor.TanhSlice(th, cb)
-			og, hb, ob = og[:len(th)], hb[:len(th)], ob[:len(th)]
-			for j, v := range th {
-				hn := og[j] * v
-				hb[j], ob[j] = hn, hn
-			}
+			// The gates activated in place, then the cell's step.
+			tensor.LSTMCell(act[b*g:(b+1)*g], c[b*hs:(b+1)*hs], th, h[b*hs:(b+1)*hs], out[(b*ts+t)*hs:(b*ts+t+1)*hs])
 		}
 	}
 	return r.opDst("LSTMSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.c0}, func(yt *tensor.Tensor, grads [][]float32, betas []float32) {
@@ -275,28 +259,8 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 					clear(d[b*g : (b+1)*g]) // the state gradient passes through
 					continue
 				}
-				row, drow := act[b*g:(b+1)*g], d[b*g:(b+1)*g]
-				cp := cprev[s*bh+b*hs : s*bh+(b+1)*hs]
-				tc := tcs[s*bh+b*hs : s*bh+(b+1)*hs]
-				dhb, dcb := dh[b*hs:(b+1)*hs], dc[b*hs:(b+1)*hs]
-				gob := gout[(b*ts+t)*hs : (b*ts+t+1)*hs]
-				// Every slice cut to the length of tc, so that the loop runs
-				// without bounds checks.
-				n := len(tc)
-				ig, fg, gg, og := row[:n], row[hs:][:n], row[2*hs:][:n], row[3*hs:][:n]
-				di, df, dgg, do := drow[:n], drow[hs:][:n], drow[2*hs:][:n], drow[3*hs:][:n]
-				cp, dhb, dcb, gob = cp[:n], dhb[:n], dcb[:n], gob[:n]
-				for j, th := range tc {
-					i, f, gv, o := ig[j], fg[j], gg[j], og[j]
-					dht := dhb[j] + gob[j]
-					dct := dcb[j] + dht*o*(1-th*th)
-					di[j] = dct * gv * i * (1 - i)
-					df[j] = dct * cp[j] * f * (1 - f)
-					dgg[j] = dct * i * (1 - gv*gv)
-					do[j] = dht * th * o * (1 - o)
-					dcb[j] = dct * f
-					dhb[j] = 0
-				}
+				tensor.LSTMCellGrad(act[b*g:(b+1)*g], d[b*g:(b+1)*g], tcs[s*bh+b*hs:s*bh+(b+1)*hs],
+					cprev[s*bh+b*hs:s*bh+(b+1)*hs], gout[(b*ts+t)*hs:(b*ts+t+1)*hs], dh[b*hs:(b+1)*hs], dc[b*hs:(b+1)*hs])
 			}
 			// dh_prev = dG·W_hhᵀ for running rows (finished rows have dG = 0).
 			tensor.Gemm(false, true, bs, hs, g, 1, d, g, whh, g, 1, dh, hs)

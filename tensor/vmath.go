@@ -155,9 +155,49 @@ func geluGradSet(gx, gy, x, t []float32) {
 	vgeluGradSet(gx[:len(x)], gy[:len(x)], x, t[:len(x)])
 }
 
-func checkDst(op string, dst, x []float32) {
-	if len(dst) < len(x) {
-		panic(errorf("tensor.%s: slice of %d elements for %d", op, len(dst), len(x)))
+// LSTMCell is an LSTM cell's elementwise step for one row of n = len(c)
+// units: row holds the gates' pre-activations, blocks i, f, g, o of n
+// values each, and is overwritten with σ(i), σ(f), tanh(g), σ(o); then
+// c = f·c + i·g, th = tanh(c) and h = out = o·th. It panics if row is
+// shorter than 4n or th, h or out shorter than n.
+func LSTMCell(row, c, th, h, out []float32) {
+	n := len(c)
+	if n == 0 {
+		return
+	}
+	checkLen("LSTMCell", row, 4*n)
+	for _, s := range [][]float32{th, h, out} {
+		checkLen("LSTMCell", s, n)
+	}
+	vlstmCell(row, c, th, h, out)
+}
+
+// LSTMCellGrad is LSTMCell's backward pass for one row of n = len(th)
+// units. From the activated gates in row, th = tanh(c) of the new cell
+// state, the previous cell state cp and the gradient reaching the new h
+// (dh + gout), it writes the gradients of the gates' pre-activations to
+// drow (blocks i, f, g, o), replaces dc, the new cell state's gradient,
+// by the previous one's and sets dh to 0. It panics if row or drow is
+// shorter than 4n or another slice shorter than n.
+func LSTMCellGrad(row, drow, th, cp, gout, dh, dc []float32) {
+	n := len(th)
+	if n == 0 {
+		return
+	}
+	checkLen("LSTMCellGrad", row, 4*n)
+	checkLen("LSTMCellGrad", drow, 4*n)
+	for _, s := range [][]float32{cp, gout, dh, dc} {
+		checkLen("LSTMCellGrad", s, n)
+	}
+	vlstmCellGrad(row, drow, th, cp, gout, dh, dc)
+}
+
+func checkDst(op string, dst, x []float32) { checkLen(op, dst, len(x)) }
+
+// checkLen panics if s is shorter than n.
+func checkLen(op string, s []float32, n int) {
+	if len(s) < n {
+		panic(errorf("tensor.%s: slice of %d elements for %d", op, len(s), n))
 	}
 }
 
@@ -264,5 +304,41 @@ func vaddTanhDotGradGo(q, k, v []float32, g float32, dq, dk, dv []float32) {
 		if dk != nil {
 			dk[i] += d
 		}
+	}
+}
+
+func vlstmCellGo(row, c, th, h, out []float32) {
+	n := len(c)
+	vsigmoidGo(row[:2*n], row[:2*n])
+	vtanhGo(row[2*n:3*n], row[2*n:3*n])
+	vsigmoidGo(row[3*n:4*n], row[3*n:4*n])
+	ig, fg, gg, og := row[:n], row[n:2*n], row[2*n:3*n], row[3*n:4*n]
+	th, h, out = th[:n], h[:n], out[:n]
+	for j := range c {
+		c[j] = fg[j]*c[j] + ig[j]*gg[j]
+	}
+	vtanhGo(th, c)
+	for j, v := range th {
+		hn := og[j] * v
+		h[j], out[j] = hn, hn
+	}
+}
+
+func vlstmCellGradGo(row, drow, th, cp, gout, dh, dc []float32) {
+	n := len(th)
+	// Every slice cut to n, so that the loop runs without bounds checks.
+	ig, fg, gg, og := row[:n], row[n:][:n], row[2*n:][:n], row[3*n:][:n]
+	di, df, dgg, do := drow[:n], drow[n:][:n], drow[2*n:][:n], drow[3*n:][:n]
+	cp, gout, dh, dc = cp[:n], gout[:n], dh[:n], dc[:n]
+	for j, t := range th {
+		i, f, gv, o := ig[j], fg[j], gg[j], og[j]
+		dht := dh[j] + gout[j]
+		dct := dc[j] + dht*o*(1-t*t)
+		di[j] = dct * gv * i * (1 - i)
+		df[j] = dct * cp[j] * f * (1 - f)
+		dgg[j] = dct * i * (1 - gv*gv)
+		do[j] = dht * t * o * (1 - o)
+		dc[j] = dct * f
+		dh[j] = 0
 	}
 }

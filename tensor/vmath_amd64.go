@@ -167,3 +167,25 @@ func vaddTanhDotGrad(q, k, v []float32, g float32, dq, dk, dv []float32) {
 		vaddTanhDotGradGo(q, k, v, g, dq, dk, dv)
 	}
 }
+
+func vlstmCell(row, c, th, h, out []float32) {
+	switch vmathUse {
+	case vmathAVX512:
+		vlstmCell512(&row[0], &c[0], &th[0], &h[0], &out[0], len(c))
+	case vmathAVX2:
+		vlstmCell256(&row[0], &c[0], &th[0], &h[0], &out[0], len(c))
+	default:
+		vlstmCellGo(row, c, th, h, out)
+	}
+}
+
+func vlstmCellGrad(row, drow, th, cp, gout, dh, dc []float32) {
+	switch vmathUse {
+	case vmathAVX512:
+		vlstmCellGrad512(&row[0], &drow[0], &th[0], &cp[0], &gout[0], &dh[0], &dc[0], len(th))
+	case vmathAVX2:
+		vlstmCellGrad256(&row[0], &drow[0], &th[0], &cp[0], &gout[0], &dh[0], &dc[0], len(th))
+	default:
+		vlstmCellGradGo(row, drow, th, cp, gout, dh, dc)
+	}
+}

@@ -148,11 +148,23 @@ func (l *lane) h(k string) string {
 	return r
 }
 
+// addr returns the address of this lane's vector at ptr: a register, or
+// "BASE+IDX" for BASE plus the byte offset held in IDX, or "BASE+2IDX" for
+// twice that (the LSTM kernels reach their four gate blocks this way).
 func (l *lane) addr(ptr string) string {
-	if off := l.idx * l.s.vlen * 4; off != 0 {
-		return fmt.Sprintf("%d(%s)", off, ptr)
+	var off string
+	if o := l.idx * l.s.vlen * 4; o != 0 {
+		off = fmt.Sprint(o)
 	}
-	return fmt.Sprintf("(%s)", ptr)
+	base, idx, ok := strings.Cut(ptr, "+")
+	if !ok {
+		return fmt.Sprintf("%s(%s)", off, ptr)
+	}
+	scale := 1
+	if strings.HasPrefix(idx, "2") {
+		scale, idx = 2, idx[1:]
+	}
+	return fmt.Sprintf("%s(%s)(%s*%d)", off, base, idx, scale)
 }
 
 // load reads a vector (masked lanes read as 0 in the tail).
@@ -299,6 +311,9 @@ type kernel struct {
 	// optional: a pointer argument that may be nil; when it is, body runs
 	// with skip = true.
 	optional string
+	// setup emits instructions run once before the loop (after the
+	// pointers and count are loaded).
+	setup    func(g *gen)
 	body     func(l *lane, accs []string, scalars map[string]string, skip bool)
 	epilogue func(g *gen, s isa, accs []string)
 }
@@ -327,6 +342,9 @@ func (g *gen) emit(s isa, k kernel) {
 		g.p("MOVQ %s+%d(FP), %s", a.arg, a.off, a.reg)
 	}
 	g.p("MOVQ %s(FP), CX", k.count)
+	if k.setup != nil {
+		k.setup(g)
+	}
 	// Registers from the top: hoisted constants, scalars, accumulators.
 	top := 31
 	if !s.k512 {
@@ -707,6 +725,123 @@ var kernels = []kernel{
 			}
 		},
 	},
+}
+
+func init() {
+	kernels = append(kernels, lstmKernels...)
+}
+
+// The LSTM cell's elementwise work, one row of n units at a time. A row of
+// gates holds the blocks i, f, g, o of n values each; R12 holds n·4 bytes
+// and R13 3n·4, so the blocks are at +0, +R12, +2R12 and +R13. The
+// arithmetic is the scalar code's, operation for operation, with no fused
+// multiply-adds: the results are those of the pure-Go kernels (and of the
+// layers' loops before these kernels), bit for bit.
+var lstmKernels = []kernel{
+	{
+		// lstmCell activates a row of gates in place (σ(i), σ(f),
+		// tanh(g), σ(o)) and steps the cell: c = f·c + i·g, th = tanh(c),
+		// h = out = o·th.
+		name: "vlstmCell", args: "row, c, th, h, out *float32, n int", frame: 48,
+		ptrs:  []argReg{{"row", 0, "SI"}, {"c", 8, "DX"}, {"th", 16, "R8"}, {"h", 24, "R9"}, {"out", 32, "R10"}},
+		count: "n+40", hoist: []string{"expLo", "tanhClamp"},
+		setup: lstmStrides, unroll: unrollBy(2, 1), nregs: 6,
+		body: func(l *lane, _ []string, _ map[string]string, _ bool) {
+			x, a, b := l.r(0), l.r(1), l.r(2)
+			for _, gate := range []string{"SI", "SI+R12", "SI+R13"} {
+				l.load(gate, x)
+				l.sigmoid(x, l.r(1), l.r(2), l.r(3), l.r(4))
+				l.store(x, gate)
+			}
+			l.load("SI+2R12", x)
+			l.tanh(x, l.r(1), l.r(2), l.r(3), l.r(4), l.r(5))
+			l.store(x, "SI+2R12")
+			// c = f·c + i·g (x holds g).
+			l.load("SI", a)
+			l.p("VMULPS %s, %s, %s", x, a, a)
+			l.load("SI+R12", b)
+			l.load("DX", x)
+			l.p("VMULPS %s, %s, %s", x, b, b)
+			l.p("VADDPS %s, %s, %s", a, b, x)
+			l.store(x, "DX")
+			l.tanh(x, l.r(1), l.r(2), l.r(3), l.r(4), l.r(5))
+			l.store(x, "R8")
+			l.load("SI+R13", a)
+			l.p("VMULPS %s, %s, %s", x, a, a)
+			l.store(a, "R9")
+			l.store(a, "R10")
+		},
+	},
+	{
+		// lstmCellGrad is the cell's backward pass for one row: from the
+		// activated gates, th = tanh(c), the previous cell state cp, the
+		// output's gradient gout and the state's gradients dh and dc, it
+		// writes the gates' pre-activation gradients to drow, sets
+		// dc to the previous cell state's gradient and dh to 0.
+		name: "vlstmCellGrad", args: "row, drow, th, cp, gout, dh, dc *float32, n int", frame: 64,
+		ptrs: []argReg{{"row", 0, "SI"}, {"drow", 8, "DI"}, {"th", 16, "DX"}, {"cp", 24, "R8"},
+			{"gout", 32, "R9"}, {"dh", 40, "R10"}, {"dc", 48, "R11"}},
+		count: "n+56", hoist: []string{"one"},
+		setup: lstmStrides, unroll: unrollBy(2, 1), nregs: 7,
+		body: func(l *lane, _ []string, _ map[string]string, _ bool) {
+			one := l.h("one")
+			dht, dct, th, o, a, b, c := l.r(0), l.r(1), l.r(2), l.r(3), l.r(4), l.r(5), l.r(6)
+			mul := func(x, y, dst string) { l.p("VMULPS %s, %s, %s", y, x, dst) } // dst = x·y
+			sub := func(x, y, dst string) { l.p("VSUBPS %s, %s, %s", y, x, dst) } // dst = x − y
+			add := func(x, y, dst string) { l.p("VADDPS %s, %s, %s", y, x, dst) } // dst = x + y
+			l.load("R10", dht)
+			l.load("R9", a)
+			add(dht, a, dht) // dht = dh + gout
+			l.load("DX", th)
+			l.load("SI+R13", o)
+			// dct = dc + dht·o·(1 − th·th)
+			mul(th, th, a)
+			sub(one, a, a)
+			mul(dht, o, b)
+			mul(b, a, b)
+			l.load("R11", dct)
+			add(dct, b, dct)
+			// do = dht·th·o·(1 − o)
+			mul(dht, th, a)
+			mul(a, o, a)
+			sub(one, o, b)
+			mul(a, b, a)
+			l.store(a, "DI+R13")
+			// di = dct·g·i·(1 − i); dg = dct·i·(1 − g·g)
+			l.load("SI", a)      // i
+			l.load("SI+2R12", b) // g
+			mul(dct, b, c)
+			mul(c, a, c)
+			sub(one, a, th)
+			mul(c, th, c)
+			l.store(c, "DI")
+			mul(dct, a, a)
+			mul(b, b, b)
+			sub(one, b, b)
+			mul(a, b, a)
+			l.store(a, "DI+2R12")
+			// df = dct·cp·f·(1 − f); dc = dct·f; dh = 0
+			l.load("SI+R12", a) // f
+			l.load("R8", b)
+			mul(dct, b, b)
+			mul(b, a, b)
+			sub(one, a, c)
+			mul(b, c, b)
+			l.store(b, "DI+R12")
+			mul(dct, a, dct)
+			l.store(dct, "R11")
+			l.logic("VPXORD", "VXORPS", a, a, a)
+			l.store(a, "R10")
+		},
+	},
+}
+
+// lstmStrides loads the LSTM kernels' block offsets: R12 = n·4 bytes,
+// R13 = 3n·4.
+func lstmStrides(g *gen) {
+	g.p("MOVQ CX, R12")
+	g.p("SHLQ $2, R12")
+	g.p("LEAQ (R12)(R12*2), R13")
 }
 
 func main() {

@@ -38,6 +38,12 @@ func vaddTanhDot512(q, k, v *float32, n int) float32
 func vaddTanhDotGrad512(q, k, v *float32, n int, gs float32, dq, dk, dv *float32)
 
 //go:noescape
+func vlstmCell512(row, c, th, h, out *float32, n int)
+
+//go:noescape
+func vlstmCellGrad512(row, drow, th, cp, gout, dh, dc *float32, n int)
+
+//go:noescape
 func vexp256(dst, x *float32, n int)
 
 //go:noescape
@@ -69,3 +75,9 @@ func vaddTanhDot256(q, k, v *float32, n int) float32
 
 //go:noescape
 func vaddTanhDotGrad256(q, k, v *float32, n int, gs float32, dq, dk, dv *float32)
+
+//go:noescape
+func vlstmCell256(row, c, th, h, out *float32, n int)
+
+//go:noescape
+func vlstmCellGrad256(row, drow, th, cp, gout, dh, dc *float32, n int)

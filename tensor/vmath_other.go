@@ -26,3 +26,9 @@ func vaddTanhDot(q, k, v []float32) float32         { return vaddTanhDotGo(q, k,
 func vaddTanhDotGrad(q, k, v []float32, g float32, dq, dk, dv []float32) {
 	vaddTanhDotGradGo(q, k, v, g, dq, dk, dv)
 }
+
+func vlstmCell(row, c, th, h, out []float32) { vlstmCellGo(row, c, th, h, out) }
+
+func vlstmCellGrad(row, drow, th, cp, gout, dh, dc []float32) {
+	vlstmCellGradGo(row, drow, th, cp, gout, dh, dc)
+}
