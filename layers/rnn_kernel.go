@@ -206,9 +206,14 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 	// the activated gates, and tanh of the new cell state.
 	var hprev, cprev, acts, tcs []float32
 	// hprev, cprev and acts are written in full at every step; tcs only for
-	// running rows, and the backward pass reads it only for those.
+	// running rows, and the backward pass reads it only for those. hprev is
+	// kept by row and time ([B,T,H], as the gates' gradient will be, so
+	// that dW_hh is one product over both); its rows past the longest
+	// sequence are cleared (they meet zero gradients in that product, and
+	// must not be NaN).
 	if track {
-		hprev = buf.getDirty(steps * bh)
+		hprev = buf.getDirty(bs * ts * hs)
+		clearPast(hprev, bs, ts, steps, hs)
 		cprev = buf.getDirty(steps * bh)
 		acts = buf.getDirty(steps * bs * g)
 		tcs = buf.getDirty(steps * bh)
@@ -223,13 +228,13 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 		if track {
 			act = acts[s*bs*g : (s+1)*bs*g]
 			tc = tcs[s*bh : (s+1)*bh]
-			copy(hprev[s*bh:], h)
+			for b := 0; b < bs; b++ {
+				copy(hprev[(b*ts+t)*hs:(b*ts+t+1)*hs], h[b*hs:(b+1)*hs])
+			}
 			copy(cprev[s*bh:], c)
 		}
-		for b := 0; b < bs; b++ {
-			copy(act[b*g:(b+1)*g], xw[(b*ts+t)*g:])
-		}
-		tensor.Gemm(false, false, bs, g, hs, 1, h, hs, whh, g, 1, act, g)
+		// act = h·W_hh; LSTMCell adds x·W_ih + b.
+		tensor.Gemm(false, false, bs, g, hs, 1, h, hs, whh, g, 0, act, g)
 		for b := 0; b < bs; b++ {
 			if t >= lens[b] {
 				continue // finished: state kept, output stays 0
@@ -239,36 +244,68 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 				th = tc[b*hs : (b+1)*hs]
 			}
 			// The gates activated in place, then the cell's step.
-			tensor.LSTMCell(act[b*g:(b+1)*g], c[b*hs:(b+1)*hs], th, h[b*hs:(b+1)*hs], out[(b*ts+t)*hs:(b*ts+t+1)*hs])
+			tensor.LSTMCell(act[b*g:(b+1)*g], xw[(b*ts+t)*g:(b*ts+t+1)*g], c[b*hs:(b+1)*hs], th, h[b*hs:(b+1)*hs], out[(b*ts+t)*hs:(b*ts+t+1)*hs])
 		}
 	}
 	return r.opDst("LSTMSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.c0}, func(yt *tensor.Tensor, grads [][]float32, betas []float32) {
 		gout, dh, dc := r.gradOut(yt)
 		defer tensor.Recycle(dh)
 		defer tensor.Recycle(dc)
-		// Every row of dg is written below (a finished row's with zeros):
-		// no clearing first.
-		dg := tensor.ScratchDirty(steps * bs * g)
-		yt.Keep(dg)
+		// The gates' gradient dG, by row and time ([B,T,G·H]) as the
+		// input's: written straight into the input's gradient when that is
+		// a new buffer (beta 0), else into a scratch buffer added to it
+		// last. Every row is written (finished rows and rows past the
+		// longest sequence with zeros), so neither is cleared first.
+		gx := grads[0]
+		direct := gx != nil && betas[0] == 0
+		dg := gx
+		if !direct {
+			dg = tensor.ScratchDirty(bs * ts * g)
+			defer tensor.Recycle(dg)
+		}
+		clearPast(dg, bs, ts, steps, g)
 		for s := steps - 1; s >= 0; s-- {
 			t := r.timeOf(s)
 			act := acts[s*bs*g : (s+1)*bs*g]
-			d := dg[s*bs*g : (s+1)*bs*g]
 			for b := 0; b < bs; b++ {
+				d := dg[(b*ts+t)*g : (b*ts+t+1)*g]
 				if t >= lens[b] {
-					clear(d[b*g : (b+1)*g]) // the state gradient passes through
+					clear(d) // the state gradient passes through
 					continue
 				}
-				tensor.LSTMCellGrad(act[b*g:(b+1)*g], d[b*g:(b+1)*g], tcs[s*bh+b*hs:s*bh+(b+1)*hs],
+				tensor.LSTMCellGrad(act[b*g:(b+1)*g], d, tcs[s*bh+b*hs:s*bh+(b+1)*hs],
 					cprev[s*bh+b*hs:s*bh+(b+1)*hs], gout[(b*ts+t)*hs:(b*ts+t+1)*hs], dh[b*hs:(b+1)*hs], dc[b*hs:(b+1)*hs])
 			}
-			// dh_prev = dG·W_hhᵀ for running rows (finished rows have dG = 0).
-			tensor.Gemm(false, true, bs, hs, g, 1, d, g, whh, g, 1, dh, hs)
+			// dh_prev = dG(t)·W_hhᵀ for running rows (finished rows have
+			// dG = 0); dG(t)'s rows are T·G·H apart.
+			tensor.Gemm(false, true, bs, hs, g, 1, dg[t*g:], ts*g, whh, g, 1, dh, hs)
 		}
-		r.finishBackward(grads, betas, dg, hprev, dg)
+		if gx != nil && !direct {
+			tensor.AccSlice(gx, dg)
+		}
+		// dW_hh = Σ h_prevᵀ·dG over every row and time (zeros where no
+		// step ran).
+		if gw := grads[1]; gw != nil {
+			if bs*ts > 0 {
+				tensor.Gemm(true, false, hs, g, bs*ts, 1, hprev, hs, dg, g, betas[1], gw, g)
+			} else if betas[1] == 0 {
+				clear(gw)
+			}
+		}
 		writeTo(grads[2], dh, betas[2])
 		writeTo(grads[3], dc, betas[3])
 	}, true)
+}
+
+// clearPast clears the rows of times steps..T−1 of x, [B,T,W] by row and
+// time.
+func clearPast(x []float32, bs, ts, steps, w int) {
+	if steps == ts {
+		return
+	}
+	for b := 0; b < bs; b++ {
+		clear(x[(b*ts+steps)*w : (b+1)*ts*w])
+	}
 }
 
 // finishBackward adds (or writes, see tensor.CustomDst) the gradients

@@ -1,8 +1,10 @@
 package tensor
 
 import (
+	"math"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 // Buffers of a training step are recycled: the results and gradients of
@@ -49,6 +51,27 @@ func alloc(n int) []float32 {
 // allocDirty is alloc without the clearing: for a result every element of
 // which the op writes.
 func allocDirty(n int) []float32 {
+	s := allocDirtyPooled(n)
+	if poison.Load() {
+		nan := float32(math.NaN())
+		for i := range s {
+			s[i] = nan
+		}
+	}
+	return s
+}
+
+// poison is PoisonDirty's switch.
+var poison atomic.Bool
+
+// PoisonDirty fills every buffer handed out uncleared with NaN while on:
+// ScratchDirty's, and the results and gradients that an op writes in full
+// without clearing them first. Tests switch it on to show that no kernel
+// reads an element it has not written (recycled memory is often zeros, so
+// such a read passes unnoticed otherwise). It returns the previous setting.
+func PoisonDirty(on bool) (was bool) { return poison.Swap(on) }
+
+func allocDirtyPooled(n int) []float32 {
 	if n < minPooled {
 		return make([]float32, n)
 	}

@@ -127,3 +127,20 @@ func TestGraphBytes(t *testing.T) {
 		t.Fatalf("GraphBytes of an input without gradient = %d, want 0", got)
 	}
 }
+
+func TestPoisonDirty(t *testing.T) {
+	was := PoisonDirty(true)
+	defer PoisonDirty(was)
+	for _, n := range []int{3, minPooled, 1000} {
+		s := ScratchDirty(n)
+		for i, v := range s {
+			if v == v {
+				t.Fatalf("ScratchDirty(%d)[%d] = %v while poisoned, want NaN", n, i, v)
+			}
+		}
+		Recycle(s)
+		if c := Scratch(n); c[0] != 0 || c[n-1] != 0 {
+			t.Fatalf("Scratch(%d) not cleared while poisoned", n)
+		}
+	}
+}

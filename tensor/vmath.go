@@ -156,20 +156,22 @@ func geluGradSet(gx, gy, x, t []float32) {
 }
 
 // LSTMCell is an LSTM cell's elementwise step for one row of n = len(c)
-// units: row holds the gates' pre-activations, blocks i, f, g, o of n
-// values each, and is overwritten with σ(i), σ(f), tanh(g), σ(o); then
-// c = f·c + i·g, th = tanh(c) and h = out = o·th. It panics if row is
-// shorter than 4n or th, h or out shorter than n.
-func LSTMCell(row, c, th, h, out []float32) {
+// units. row holds h·W_hh, x holds x·W_ih + b, both in gate blocks i, f,
+// g, o of n values each; row is overwritten with the activated gates
+// σ(i), σ(f), tanh(g), σ(o) of row + x. Then c = f·c + i·g, th = tanh(c)
+// and h = out = o·th. It panics if row or x is shorter than 4n or th, h
+// or out shorter than n.
+func LSTMCell(row, x, c, th, h, out []float32) {
 	n := len(c)
 	if n == 0 {
 		return
 	}
 	checkLen("LSTMCell", row, 4*n)
+	checkLen("LSTMCell", x, 4*n)
 	for _, s := range [][]float32{th, h, out} {
 		checkLen("LSTMCell", s, n)
 	}
-	vlstmCell(row, c, th, h, out)
+	vlstmCell(row, x, c, th, h, out)
 }
 
 // LSTMCellGrad is LSTMCell's backward pass for one row of n = len(th)
@@ -307,8 +309,9 @@ func vaddTanhDotGradGo(q, k, v []float32, g float32, dq, dk, dv []float32) {
 	}
 }
 
-func vlstmCellGo(row, c, th, h, out []float32) {
+func vlstmCellGo(row, x, c, th, h, out []float32) {
 	n := len(c)
+	vaddGo(row[:4*n], row[:4*n], x[:4*n])
 	vsigmoidGo(row[:2*n], row[:2*n])
 	vtanhGo(row[2*n:3*n], row[2*n:3*n])
 	vsigmoidGo(row[3*n:4*n], row[3*n:4*n])

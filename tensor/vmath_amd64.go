@@ -168,14 +168,14 @@ func vaddTanhDotGrad(q, k, v []float32, g float32, dq, dk, dv []float32) {
 	}
 }
 
-func vlstmCell(row, c, th, h, out []float32) {
+func vlstmCell(row, x, c, th, h, out []float32) {
 	switch vmathUse {
 	case vmathAVX512:
-		vlstmCell512(&row[0], &c[0], &th[0], &h[0], &out[0], len(c))
+		vlstmCell512(&row[0], &x[0], &c[0], &th[0], &h[0], &out[0], len(c))
 	case vmathAVX2:
-		vlstmCell256(&row[0], &c[0], &th[0], &h[0], &out[0], len(c))
+		vlstmCell256(&row[0], &x[0], &c[0], &th[0], &h[0], &out[0], len(c))
 	default:
-		vlstmCellGo(row, c, th, h, out)
+		vlstmCellGo(row, x, c, th, h, out)
 	}
 }
 

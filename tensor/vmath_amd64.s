@@ -2211,14 +2211,15 @@ vaddTanhDotGrad512_skip_done:
 	VZEROUPPER
 	RET
 
-// func vlstmCell512(row, c, th, h, out *float32, n int)
-TEXT ·vlstmCell512(SB), NOSPLIT, $0-48
+// func vlstmCell512(row, x, c, th, h, out *float32, n int)
+TEXT ·vlstmCell512(SB), NOSPLIT, $0-56
 	MOVQ row+0(FP), SI
-	MOVQ c+8(FP), DX
-	MOVQ th+16(FP), R8
-	MOVQ h+24(FP), R9
-	MOVQ out+32(FP), R10
-	MOVQ n+40(FP), CX
+	MOVQ x+8(FP), R11
+	MOVQ c+16(FP), DX
+	MOVQ th+24(FP), R8
+	MOVQ h+32(FP), R9
+	MOVQ out+40(FP), R10
+	MOVQ n+48(FP), CX
 	MOVQ CX, R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
@@ -2229,6 +2230,10 @@ vlstmCell512_loopU:
 	JL vlstmCell512_loop1
 	VMOVUPS (SI), Z0
 	VMOVUPS 64(SI), Z6
+	VMOVUPS (R11), Z1
+	VMOVUPS 64(R11), Z7
+	VADDPS Z1, Z0, Z0
+	VADDPS Z7, Z6, Z6
 	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
 	VPORD.BCST vmathConst<>+544(SB), Z6, Z7
 	VMAXPS Z1, Z31, Z1
@@ -2275,6 +2280,10 @@ vlstmCell512_loopU:
 	VMOVUPS Z6, 64(SI)
 	VMOVUPS (SI)(R12*1), Z0
 	VMOVUPS 64(SI)(R12*1), Z6
+	VMOVUPS (R11)(R12*1), Z1
+	VMOVUPS 64(R11)(R12*1), Z7
+	VADDPS Z1, Z0, Z0
+	VADDPS Z7, Z6, Z6
 	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
 	VPORD.BCST vmathConst<>+544(SB), Z6, Z7
 	VMAXPS Z1, Z31, Z1
@@ -2321,6 +2330,10 @@ vlstmCell512_loopU:
 	VMOVUPS Z6, 64(SI)(R12*1)
 	VMOVUPS (SI)(R13*1), Z0
 	VMOVUPS 64(SI)(R13*1), Z6
+	VMOVUPS (R11)(R13*1), Z1
+	VMOVUPS 64(R11)(R13*1), Z7
+	VADDPS Z1, Z0, Z0
+	VADDPS Z7, Z6, Z6
 	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
 	VPORD.BCST vmathConst<>+544(SB), Z6, Z7
 	VMAXPS Z1, Z31, Z1
@@ -2367,6 +2380,10 @@ vlstmCell512_loopU:
 	VMOVUPS Z6, 64(SI)(R13*1)
 	VMOVUPS (SI)(R12*2), Z0
 	VMOVUPS 64(SI)(R12*2), Z6
+	VMOVUPS (R11)(R12*2), Z1
+	VMOVUPS 64(R11)(R12*2), Z7
+	VADDPS Z1, Z0, Z0
+	VADDPS Z7, Z6, Z6
 	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
 	VPANDD.BCST vmathConst<>+544(SB), Z6, Z7
 	VPXORD Z1, Z0, Z0
@@ -2530,6 +2547,7 @@ vlstmCell512_loopU:
 	VMOVUPS Z1, (R10)
 	VMOVUPS Z7, 64(R10)
 	ADDQ $128, SI
+	ADDQ $128, R11
 	ADDQ $128, DX
 	ADDQ $128, R8
 	ADDQ $128, R9
@@ -2540,6 +2558,8 @@ vlstmCell512_loop1:
 	CMPQ CX, $16
 	JL vlstmCell512_tail
 	VMOVUPS (SI), Z0
+	VMOVUPS (R11), Z1
+	VADDPS Z1, Z0, Z0
 	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
 	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
@@ -2563,6 +2583,8 @@ vlstmCell512_loop1:
 	VDIVPS Z4, Z2, Z0
 	VMOVUPS Z0, (SI)
 	VMOVUPS (SI)(R12*1), Z0
+	VMOVUPS (R11)(R12*1), Z1
+	VADDPS Z1, Z0, Z0
 	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
 	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
@@ -2586,6 +2608,8 @@ vlstmCell512_loop1:
 	VDIVPS Z4, Z2, Z0
 	VMOVUPS Z0, (SI)(R12*1)
 	VMOVUPS (SI)(R13*1), Z0
+	VMOVUPS (R11)(R13*1), Z1
+	VADDPS Z1, Z0, Z0
 	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
 	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
@@ -2609,6 +2633,8 @@ vlstmCell512_loop1:
 	VDIVPS Z4, Z2, Z0
 	VMOVUPS Z0, (SI)(R13*1)
 	VMOVUPS (SI)(R12*2), Z0
+	VMOVUPS (R11)(R12*2), Z1
+	VADDPS Z1, Z0, Z0
 	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z30, Z2
@@ -2691,6 +2717,7 @@ vlstmCell512_loop1:
 	VMOVUPS Z1, (R9)
 	VMOVUPS Z1, (R10)
 	ADDQ $64, SI
+	ADDQ $64, R11
 	ADDQ $64, DX
 	ADDQ $64, R8
 	ADDQ $64, R9
@@ -2705,6 +2732,8 @@ vlstmCell512_tail:
 	DECQ AX
 	KMOVW AX, K1
 	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (R11), K1, Z1
+	VADDPS Z1, Z0, Z0
 	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
 	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
@@ -2728,6 +2757,8 @@ vlstmCell512_tail:
 	VDIVPS Z4, Z2, Z0
 	VMOVUPS Z0, K1, (SI)
 	VMOVUPS.Z (SI)(R12*1), K1, Z0
+	VMOVUPS.Z (R11)(R12*1), K1, Z1
+	VADDPS Z1, Z0, Z0
 	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
 	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
@@ -2751,6 +2782,8 @@ vlstmCell512_tail:
 	VDIVPS Z4, Z2, Z0
 	VMOVUPS Z0, K1, (SI)(R12*1)
 	VMOVUPS.Z (SI)(R13*1), K1, Z0
+	VMOVUPS.Z (R11)(R13*1), K1, Z1
+	VADDPS Z1, Z0, Z0
 	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
 	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
@@ -2774,6 +2807,8 @@ vlstmCell512_tail:
 	VDIVPS Z4, Z2, Z0
 	VMOVUPS Z0, K1, (SI)(R13*1)
 	VMOVUPS.Z (SI)(R12*2), K1, Z0
+	VMOVUPS.Z (R11)(R12*2), K1, Z1
+	VADDPS Z1, Z0, Z0
 	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z30, Z2
@@ -4532,14 +4567,15 @@ vaddTanhDotGrad256_skip_done:
 	VZEROUPPER
 	RET
 
-// func vlstmCell256(row, c, th, h, out *float32, n int)
-TEXT ·vlstmCell256(SB), NOSPLIT, $0-48
+// func vlstmCell256(row, x, c, th, h, out *float32, n int)
+TEXT ·vlstmCell256(SB), NOSPLIT, $0-56
 	MOVQ row+0(FP), SI
-	MOVQ c+8(FP), DX
-	MOVQ th+16(FP), R8
-	MOVQ h+24(FP), R9
-	MOVQ out+32(FP), R10
-	MOVQ n+40(FP), CX
+	MOVQ x+8(FP), R11
+	MOVQ c+16(FP), DX
+	MOVQ th+24(FP), R8
+	MOVQ h+32(FP), R9
+	MOVQ out+40(FP), R10
+	MOVQ n+48(FP), CX
 	MOVQ CX, R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
@@ -4549,6 +4585,8 @@ vlstmCell256_loop1:
 	CMPQ CX, $8
 	JL vlstmCell256_tail
 	VMOVUPS (SI), Y0
+	VMOVUPS (R11), Y1
+	VADDPS Y1, Y0, Y0
 	VORPS vmathConst<>+544(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
 	VMULPS vmathConst<>+224(SB), Y1, Y2
@@ -4579,6 +4617,8 @@ vlstmCell256_loop1:
 	VDIVPS Y4, Y3, Y0
 	VMOVUPS Y0, (SI)
 	VMOVUPS (SI)(R12*1), Y0
+	VMOVUPS (R11)(R12*1), Y1
+	VADDPS Y1, Y0, Y0
 	VORPS vmathConst<>+544(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
 	VMULPS vmathConst<>+224(SB), Y1, Y2
@@ -4609,6 +4649,8 @@ vlstmCell256_loop1:
 	VDIVPS Y4, Y3, Y0
 	VMOVUPS Y0, (SI)(R12*1)
 	VMOVUPS (SI)(R13*1), Y0
+	VMOVUPS (R11)(R13*1), Y1
+	VADDPS Y1, Y0, Y0
 	VORPS vmathConst<>+544(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
 	VMULPS vmathConst<>+224(SB), Y1, Y2
@@ -4639,6 +4681,8 @@ vlstmCell256_loop1:
 	VDIVPS Y4, Y3, Y0
 	VMOVUPS Y0, (SI)(R13*1)
 	VMOVUPS (SI)(R12*2), Y0
+	VMOVUPS (R11)(R12*2), Y1
+	VADDPS Y1, Y0, Y0
 	VANDPS vmathConst<>+544(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y14, Y2
@@ -4737,6 +4781,7 @@ vlstmCell256_loop1:
 	VMOVUPS Y1, (R9)
 	VMOVUPS Y1, (R10)
 	ADDQ $32, SI
+	ADDQ $32, R11
 	ADDQ $32, DX
 	ADDQ $32, R8
 	ADDQ $32, R9
@@ -4751,6 +4796,8 @@ vlstmCell256_tail:
 	SUBQ CX, BX
 	VMOVDQU (AX)(BX*4), Y6
 	VMASKMOVPS (SI), Y6, Y0
+	VMASKMOVPS (R11), Y6, Y1
+	VADDPS Y1, Y0, Y0
 	VORPS vmathConst<>+544(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
 	VMULPS vmathConst<>+224(SB), Y1, Y2
@@ -4781,6 +4828,8 @@ vlstmCell256_tail:
 	VDIVPS Y4, Y3, Y0
 	VMASKMOVPS Y0, Y6, (SI)
 	VMASKMOVPS (SI)(R12*1), Y6, Y0
+	VMASKMOVPS (R11)(R12*1), Y6, Y1
+	VADDPS Y1, Y0, Y0
 	VORPS vmathConst<>+544(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
 	VMULPS vmathConst<>+224(SB), Y1, Y2
@@ -4811,6 +4860,8 @@ vlstmCell256_tail:
 	VDIVPS Y4, Y3, Y0
 	VMASKMOVPS Y0, Y6, (SI)(R12*1)
 	VMASKMOVPS (SI)(R13*1), Y6, Y0
+	VMASKMOVPS (R11)(R13*1), Y6, Y1
+	VADDPS Y1, Y0, Y0
 	VORPS vmathConst<>+544(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
 	VMULPS vmathConst<>+224(SB), Y1, Y2
@@ -4841,6 +4892,8 @@ vlstmCell256_tail:
 	VDIVPS Y4, Y3, Y0
 	VMASKMOVPS Y0, Y6, (SI)(R13*1)
 	VMASKMOVPS (SI)(R12*2), Y6, Y0
+	VMASKMOVPS (R11)(R12*2), Y6, Y1
+	VADDPS Y1, Y0, Y0
 	VANDPS vmathConst<>+544(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y14, Y2

@@ -739,21 +739,26 @@ func init() {
 // layers' loops before these kernels), bit for bit.
 var lstmKernels = []kernel{
 	{
-		// lstmCell activates a row of gates in place (σ(i), σ(f),
-		// tanh(g), σ(o)) and steps the cell: c = f·c + i·g, th = tanh(c),
-		// h = out = o·th.
-		name: "vlstmCell", args: "row, c, th, h, out *float32, n int", frame: 48,
-		ptrs:  []argReg{{"row", 0, "SI"}, {"c", 8, "DX"}, {"th", 16, "R8"}, {"h", 24, "R9"}, {"out", 32, "R10"}},
-		count: "n+40", hoist: []string{"expLo", "tanhClamp"},
+		// lstmCell adds x to a row of gates, activates them in place
+		// (σ(i), σ(f), tanh(g), σ(o)) and steps the cell: c = f·c + i·g,
+		// th = tanh(c), h = out = o·th.
+		name: "vlstmCell", args: "row, x, c, th, h, out *float32, n int", frame: 56,
+		ptrs: []argReg{{"row", 0, "SI"}, {"x", 8, "R11"}, {"c", 16, "DX"}, {"th", 24, "R8"},
+			{"h", 32, "R9"}, {"out", 40, "R10"}},
+		count: "n+48", hoist: []string{"expLo", "tanhClamp"},
 		setup: lstmStrides, unroll: unrollBy(2, 1), nregs: 6,
 		body: func(l *lane, _ []string, _ map[string]string, _ bool) {
 			x, a, b := l.r(0), l.r(1), l.r(2)
-			for _, gate := range []string{"SI", "SI+R12", "SI+R13"} {
-				l.load(gate, x)
+			for _, gate := range []string{"", "+R12", "+R13"} {
+				l.load("SI"+gate, x)
+				l.load("R11"+gate, a)
+				l.p("VADDPS %s, %s, %s", a, x, x)
 				l.sigmoid(x, l.r(1), l.r(2), l.r(3), l.r(4))
-				l.store(x, gate)
+				l.store(x, "SI"+gate)
 			}
 			l.load("SI+2R12", x)
+			l.load("R11+2R12", a)
+			l.p("VADDPS %s, %s, %s", a, x, x)
 			l.tanh(x, l.r(1), l.r(2), l.r(3), l.r(4), l.r(5))
 			l.store(x, "SI+2R12")
 			// c = f·c + i·g (x holds g).

@@ -38,7 +38,7 @@ func vaddTanhDot512(q, k, v *float32, n int) float32
 func vaddTanhDotGrad512(q, k, v *float32, n int, gs float32, dq, dk, dv *float32)
 
 //go:noescape
-func vlstmCell512(row, c, th, h, out *float32, n int)
+func vlstmCell512(row, x, c, th, h, out *float32, n int)
 
 //go:noescape
 func vlstmCellGrad512(row, drow, th, cp, gout, dh, dc *float32, n int)
@@ -77,7 +77,7 @@ func vaddTanhDot256(q, k, v *float32, n int) float32
 func vaddTanhDotGrad256(q, k, v *float32, n int, gs float32, dq, dk, dv *float32)
 
 //go:noescape
-func vlstmCell256(row, c, th, h, out *float32, n int)
+func vlstmCell256(row, x, c, th, h, out *float32, n int)
 
 //go:noescape
 func vlstmCellGrad256(row, drow, th, cp, gout, dh, dc *float32, n int)

@@ -7,13 +7,13 @@ import (
 	"testing"
 )
 
-// lstmCellRef is the cell's step in float64: the activated gates, the new
-// c, tanh(c) and h.
-func lstmCellRef(row, c []float32) (gates []float64, cn, th, h []float64) {
+// lstmCellRef is the cell's step in float64: the activated gates of
+// row + x, the new c, tanh(c) and h.
+func lstmCellRef(row, x, c []float32) (gates []float64, cn, th, h []float64) {
 	n := len(c)
 	gates = make([]float64, 4*n)
 	for j := range gates {
-		v := float64(row[j])
+		v := float64(row[j] + x[j])
 		if j >= 2*n && j < 3*n {
 			gates[j] = math.Tanh(v)
 		} else {
@@ -60,17 +60,18 @@ func TestVMathLSTMCell(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	forEachVMath(t, func(t *testing.T) {
 		for n := 1; n <= 70; n++ {
-			row := sentinels(rng, 4*n, 5, 3)
+			row := sentinels(rng, 4*n, 5, 2)
+			x := sentinels(rng, 4*n, 5, 2)
 			c := sentinels(rng, n, 5, 2)
 			th, h, out := sentinels(rng, 0, n+5, 0), sentinels(rng, 0, n+5, 0), sentinels(rng, 0, n+5, 0)
 			row0, c0 := slices.Clone(row[:4*n]), slices.Clone(c[:n])
-			gates, cn, th64, h64 := lstmCellRef(row0, c0)
-			LSTMCell(row[:4*n], c[:n], th[:n], h[:n], out[:n])
+			gates, cn, th64, h64 := lstmCellRef(row0, x, c0)
+			LSTMCell(row[:4*n], x[:4*n], c[:n], th[:n], h[:n], out[:n])
 			for _, s := range []struct {
 				name string
 				s    []float32
 				n    int
-			}{{"row", row, 4 * n}, {"c", c, n}, {"th", th, n}, {"h", h, n}, {"out", out, n}} {
+			}{{"row", row, 4 * n}, {"x", x, 4 * n}, {"c", c, n}, {"th", th, n}, {"h", h, n}, {"out", out, n}} {
 				checkSentinel(t, s.name, s.s, s.n)
 			}
 			const tol = 4.0 / (1 << 24)
@@ -94,6 +95,7 @@ func TestVMathLSTMCell(t *testing.T) {
 			}
 			// The kernels it fuses, as the LSTM layer ran them before.
 			r, cc := slices.Clone(row0), slices.Clone(c0)
+			AddSlice(r, r, x[:4*n])
 			SigmoidSlice(r[:2*n], r[:2*n])
 			TanhSlice(r[2*n:3*n], r[2*n:3*n])
 			SigmoidSlice(r[3*n:], r[3*n:])
@@ -121,8 +123,8 @@ func TestVMathLSTMCellGrad(t *testing.T) {
 		for n := 1; n <= 70; n++ {
 			pre := sentinels(rng, 4*n, 0, 2)
 			cp := sentinels(rng, n, 5, 1.5)
-			row, c, th, h := slices.Clone(pre), slices.Clone(cp[:n]), make([]float32, n), make([]float32, n)
-			LSTMCell(row, c, th, h, make([]float32, n))
+			row, c, th, h := make([]float32, 4*n), slices.Clone(cp[:n]), make([]float32, n), make([]float32, n)
+			LSTMCell(row, pre, c, th, h, make([]float32, n))
 			gout, dh, dc := sentinels(rng, n, 5, 1), sentinels(rng, n, 5, 1), sentinels(rng, n, 5, 1)
 			drow := sentinels(rng, 0, 4*n+5, 0)
 			dh0, dc0 := slices.Clone(dh[:n]), slices.Clone(dc[:n])
@@ -160,8 +162,8 @@ func TestVMathLSTMCellGrad(t *testing.T) {
 				continue
 			}
 			loss := func(p []float32, cprev []float32) float64 {
-				r, cc, tt, hh := slices.Clone(p), slices.Clone(cprev), make([]float32, n), make([]float32, n)
-				LSTMCell(r, cc, tt, hh, make([]float32, n))
+				r, cc, tt, hh := make([]float32, 4*n), slices.Clone(cprev), make([]float32, n), make([]float32, n)
+				LSTMCell(r, p, cc, tt, hh, make([]float32, n))
 				var l float64
 				for j := range n {
 					l += (float64(dh0[j])+float64(gout[j]))*float64(hh[j]) + float64(dc0[j])*float64(cc[j])
@@ -198,8 +200,9 @@ func TestVMathLSTMCellGrad(t *testing.T) {
 func TestVMathLSTMPanics(t *testing.T) {
 	s := func(n int) []float32 { return make([]float32, n) }
 	for name, f := range map[string]func(){
-		"LSTMCell short row":      func() { LSTMCell(s(7), s(2), s(2), s(2), s(2)) },
-		"LSTMCell short out":      func() { LSTMCell(s(8), s(2), s(2), s(2), s(1)) },
+		"LSTMCell short row":      func() { LSTMCell(s(7), s(8), s(2), s(2), s(2), s(2)) },
+		"LSTMCell short x":        func() { LSTMCell(s(8), s(7), s(2), s(2), s(2), s(2)) },
+		"LSTMCell short out":      func() { LSTMCell(s(8), s(8), s(2), s(2), s(2), s(1)) },
 		"LSTMCellGrad short drow": func() { LSTMCellGrad(s(8), s(7), s(2), s(2), s(2), s(2), s(2)) },
 		"LSTMCellGrad short dc":   func() { LSTMCellGrad(s(8), s(8), s(2), s(2), s(2), s(2), s(1)) },
 	} {

@@ -27,7 +27,7 @@ func vaddTanhDotGrad(q, k, v []float32, g float32, dq, dk, dv []float32) {
 	vaddTanhDotGradGo(q, k, v, g, dq, dk, dv)
 }
 
-func vlstmCell(row, c, th, h, out []float32) { vlstmCellGo(row, c, th, h, out) }
+func vlstmCell(row, x, c, th, h, out []float32) { vlstmCellGo(row, x, c, th, h, out) }
 
 func vlstmCellGrad(row, drow, th, cp, gout, dh, dc []float32) {
 	vlstmCellGradGo(row, drow, th, cp, gout, dh, dc)
