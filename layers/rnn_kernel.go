@@ -1,6 +1,10 @@
 package layers
 
-import "github.com/attnlab/attnlab/tensor"
+import (
+	"slices"
+
+	"github.com/attnlab/attnlab/tensor"
+)
 
 // The recurrent kernels run one layer and one direction over a whole padded
 // sequence as a single autodiff op (tensor.Custom): the forward loop does
@@ -196,116 +200,173 @@ func (r *seqRun) opDst(name string, y []float32, inputs []*tensor.Tensor, backwa
 	return kernelResult(yt, &r.seqArgs, r.hasC)
 }
 
+// packing orders a kernel's batch rows for packed steps, as PyTorch's
+// pack_padded_sequence does: rows by length, longest first, so that the
+// rows running at any step are a prefix of that order, and each step's
+// products and saved state cover only them. The state of a row that is not
+// running (finished, or in reverse not yet started) is kept as it is.
+type packing struct {
+	perm  []int // batch rows by length, longest first (stable)
+	ident bool  // perm is the identity
+	n     []int // n[s]: rows running at step s
+	off   []int // off[s]: rows run before step s; off[steps] is the total
+}
+
+func newPacking(r *seqRun) packing {
+	p := packing{perm: make([]int, r.b), ident: true, n: make([]int, r.steps), off: make([]int, r.steps+1)}
+	for i := range p.perm {
+		p.perm[i] = i
+	}
+	lens := r.lens
+	if !slices.IsSortedFunc(p.perm, func(x, y int) int { return lens[y] - lens[x] }) {
+		slices.SortStableFunc(p.perm, func(x, y int) int { return lens[y] - lens[x] })
+		p.ident = false
+	}
+	for s := range p.n {
+		t := r.timeOf(s)
+		for _, b := range p.perm {
+			if lens[b] <= t {
+				break
+			}
+			p.n[s]++
+		}
+		p.off[s+1] = p.off[s] + p.n[s]
+	}
+	return p
+}
+
+// gather copies rows of w values from src, in batch order, to dst in
+// packing order; scatter copies them back.
+func (p *packing) gather(dst, src []float32, w int) {
+	for i, b := range p.perm {
+		copy(dst[i*w:(i+1)*w], src[b*w:(b+1)*w])
+	}
+}
+
+func (p *packing) scatter(dst, src []float32, w int) {
+	for i, b := range p.perm {
+		copy(dst[b*w:(b+1)*w], src[i*w:(i+1)*w])
+	}
+}
+
+// state returns a copy of a [B,W] state in packing order, from tensor's
+// free lists (give it back with tensor.Recycle), or x itself when the
+// order is the batch's.
+func (p *packing) state(x []float32, w int) []float32 {
+	if p.ident {
+		return x
+	}
+	y := tensor.ScratchDirty(len(x))
+	p.gather(y, x, w)
+	return y
+}
+
+// unstate writes a state from state back to x and recycles it.
+func (p *packing) unstate(x, y []float32, w int) {
+	if p.ident {
+		return
+	}
+	p.scatter(x, y, w)
+	tensor.Recycle(y)
+}
+
 // lstmSequence runs the LSTM kernel and returns the outputs [B,T,H] and
-// the final state.
+// the final state. Steps are packed (see packing): step s runs the n[s]
+// longest rows, and what it saves for the backward pass is kept row after
+// row, step after step, n[s] rows each.
 func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 	r := newSeqRun(a, 4, true)
-	bs, ts, hs, g, steps, lens, track, buf, bh := r.b, r.t, r.h, r.g, r.steps, r.lens, r.track, r.buf, r.bh
-	y, out, h, c := r.result()
-	// Saved per step when gradients are needed: the state before the step,
-	// the activated gates, and tanh of the new cell state.
+	bs, ts, hs, g, steps, lens, track, buf := r.b, r.t, r.h, r.g, r.steps, r.lens, r.track, r.buf
+	y, out, hy, cy := r.result()
+	p := newPacking(r)
+	total := p.off[steps]
+	// Saved when gradients are needed, per row run: the state before the
+	// step, the activated gates, and tanh of the new cell state. Each is
+	// written in full.
 	var hprev, cprev, acts, tcs []float32
-	// hprev, cprev and acts are written in full at every step; tcs only for
-	// running rows, and the backward pass reads it only for those. hprev is
-	// kept by row and time ([B,T,H], as the gates' gradient will be, so
-	// that dW_hh is one product over both); its rows past the longest
-	// sequence are cleared (they meet zero gradients in that product, and
-	// must not be NaN).
 	if track {
-		hprev = buf.getDirty(bs * ts * hs)
-		clearPast(hprev, bs, ts, steps, hs)
-		cprev = buf.getDirty(steps * bh)
-		acts = buf.getDirty(steps * bs * g)
-		tcs = buf.getDirty(steps * bh)
+		hprev = buf.getDirty(total * hs)
+		cprev = buf.getDirty(total * hs)
+		acts = buf.getDirty(total * g)
+		tcs = buf.getDirty(total * hs)
 	} else {
 		acts = make([]float32, bs*g+hs)
 		acts, tcs = acts[:bs*g], acts[bs*g:] // tcs: one row's tanh(c)
 	}
+	h, c := p.state(hy, hs), p.state(cy, hs)
 	xw, whh := a.xw.Data, a.whh.Data
 	for s := 0; s < steps; s++ {
-		t := r.timeOf(s)
-		act, tc := acts, tcs
+		t, n, o := r.timeOf(s), p.n[s], p.off[s]
+		act := acts
 		if track {
-			act = acts[s*bs*g : (s+1)*bs*g]
-			tc = tcs[s*bh : (s+1)*bh]
-			for b := 0; b < bs; b++ {
-				copy(hprev[(b*ts+t)*hs:(b*ts+t+1)*hs], h[b*hs:(b+1)*hs])
-			}
-			copy(cprev[s*bh:], c)
+			act = acts[o*g : (o+n)*g]
+			copy(hprev[o*hs:(o+n)*hs], h)
+			copy(cprev[o*hs:(o+n)*hs], c)
 		}
-		// act = h·W_hh; LSTMCell adds x·W_ih + b.
-		tensor.Gemm(false, false, bs, g, hs, 1, h, hs, whh, g, 0, act, g)
-		for b := 0; b < bs; b++ {
-			if t >= lens[b] {
-				continue // finished: state kept, output stays 0
-			}
-			th := tc[:hs]
+		// act = h·W_hh for the running rows; LSTMCell adds x·W_ih + b.
+		tensor.Gemm(false, false, n, g, hs, 1, h, hs, whh, g, 0, act, g)
+		for i, b := range p.perm[:n] {
+			th := tcs[:hs]
 			if track {
-				th = tc[b*hs : (b+1)*hs]
+				th = tcs[(o+i)*hs : (o+i+1)*hs]
 			}
-			// The gates activated in place, then the cell's step.
-			tensor.LSTMCell(act[b*g:(b+1)*g], xw[(b*ts+t)*g:(b*ts+t+1)*g], c[b*hs:(b+1)*hs], th, h[b*hs:(b+1)*hs], out[(b*ts+t)*hs:(b*ts+t+1)*hs])
+			tensor.LSTMCell(act[i*g:(i+1)*g], xw[(b*ts+t)*g:(b*ts+t+1)*g], c[i*hs:(i+1)*hs], th, h[i*hs:(i+1)*hs], out[(b*ts+t)*hs:(b*ts+t+1)*hs])
 		}
 	}
+	p.unstate(hy, h, hs)
+	p.unstate(cy, c, hs)
 	return r.opDst("LSTMSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.c0}, func(yt *tensor.Tensor, grads [][]float32, betas []float32) {
-		gout, dh, dc := r.gradOut(yt)
-		defer tensor.Recycle(dh)
-		defer tensor.Recycle(dc)
-		// The gates' gradient dG, by row and time ([B,T,G·H]) as the
-		// input's: written straight into the input's gradient when that is
-		// a new buffer (beta 0), else into a scratch buffer added to it
-		// last. Every row is written (finished rows and rows past the
-		// longest sequence with zeros), so neither is cleared first.
-		gx := grads[0]
-		direct := gx != nil && betas[0] == 0
-		dg := gx
-		if !direct {
-			dg = tensor.ScratchDirty(bs * ts * g)
-			defer tensor.Recycle(dg)
-		}
-		clearPast(dg, bs, ts, steps, g)
+		gout, dhy, dcy := r.gradOut(yt)
+		defer tensor.Recycle(dhy)
+		defer tensor.Recycle(dcy)
+		dh, dc := p.state(dhy, hs), p.state(dcy, hs)
+		// The gates' gradient dG, per row run as acts (written in full).
+		dg := tensor.ScratchDirty(total * g)
+		defer tensor.Recycle(dg)
 		for s := steps - 1; s >= 0; s-- {
-			t := r.timeOf(s)
-			act := acts[s*bs*g : (s+1)*bs*g]
-			for b := 0; b < bs; b++ {
-				d := dg[(b*ts+t)*g : (b*ts+t+1)*g]
-				if t >= lens[b] {
-					clear(d) // the state gradient passes through
-					continue
-				}
-				tensor.LSTMCellGrad(act[b*g:(b+1)*g], d, tcs[s*bh+b*hs:s*bh+(b+1)*hs],
-					cprev[s*bh+b*hs:s*bh+(b+1)*hs], gout[(b*ts+t)*hs:(b*ts+t+1)*hs], dh[b*hs:(b+1)*hs], dc[b*hs:(b+1)*hs])
+			t, n, o := r.timeOf(s), p.n[s], p.off[s]
+			for i, b := range p.perm[:n] {
+				k := o + i
+				tensor.LSTMCellGrad(acts[k*g:(k+1)*g], dg[k*g:(k+1)*g], tcs[k*hs:(k+1)*hs],
+					cprev[k*hs:(k+1)*hs], gout[(b*ts+t)*hs:(b*ts+t+1)*hs], dh[i*hs:(i+1)*hs], dc[i*hs:(i+1)*hs])
 			}
-			// dh_prev = dG(t)·W_hhᵀ for running rows (finished rows have
-			// dG = 0); dG(t)'s rows are T·G·H apart.
-			tensor.Gemm(false, true, bs, hs, g, 1, dg[t*g:], ts*g, whh, g, 1, dh, hs)
+			// dh_prev = dG·W_hhᵀ for the running rows; the others' state
+			// gradient passes through.
+			tensor.Gemm(false, true, n, hs, g, 1, dg[o*g:(o+n)*g], g, whh, g, 1, dh, hs)
 		}
-		if gx != nil && !direct {
-			tensor.AccSlice(gx, dg)
+		p.unstate(dhy, dh, hs)
+		p.unstate(dcy, dc, hs)
+		// d(x·W_ih + b): dG where a step ran, 0 elsewhere.
+		if gx := grads[0]; gx != nil {
+			write := betas[0] == 0
+			for s := 0; s < steps; s++ {
+				t, o := r.timeOf(s), p.off[s]
+				for i, b := range p.perm[:p.n[s]] {
+					dst, src := gx[(b*ts+t)*g:(b*ts+t+1)*g], dg[(o+i)*g:(o+i+1)*g]
+					if write {
+						copy(dst, src)
+					} else {
+						tensor.AccSlice(dst, src)
+					}
+				}
+			}
+			if write {
+				for b, n := range lens {
+					clear(gx[(b*ts+n)*g : (b+1)*ts*g])
+				}
+			}
 		}
-		// dW_hh = Σ h_prevᵀ·dG over every row and time (zeros where no
-		// step ran).
+		// dW_hh = Σ h_prevᵀ·dG over the rows run.
 		if gw := grads[1]; gw != nil {
-			if bs*ts > 0 {
-				tensor.Gemm(true, false, hs, g, bs*ts, 1, hprev, hs, dg, g, betas[1], gw, g)
+			if total > 0 {
+				tensor.Gemm(true, false, hs, g, total, 1, hprev, hs, dg, g, betas[1], gw, g)
 			} else if betas[1] == 0 {
 				clear(gw)
 			}
 		}
-		writeTo(grads[2], dh, betas[2])
-		writeTo(grads[3], dc, betas[3])
+		writeTo(grads[2], dhy, betas[2])
+		writeTo(grads[3], dcy, betas[3])
 	}, true)
-}
-
-// clearPast clears the rows of times steps..T−1 of x, [B,T,W] by row and
-// time.
-func clearPast(x []float32, bs, ts, steps, w int) {
-	if steps == ts {
-		return
-	}
-	for b := 0; b < bs; b++ {
-		clear(x[(b*ts+steps)*w : (b+1)*ts*w])
-	}
 }
 
 // finishBackward adds (or writes, see tensor.CustomDst) the gradients
