@@ -201,6 +201,65 @@ func (m *MultiHead) AttendAdd(res, q, k, v, mask *tensor.Tensor) (out, weights *
 	return m.attend(res, q, k, v, mask)
 }
 
+// AttendAddRows is AttendAdd with the projections computed on real rows
+// only (layers.RowsAttender): the queries' and the residual's qrows, the
+// keys' and values' krows (nil: every row). Each projected operand is
+// scattered back to its padded layout, zeros in padded rows, for the
+// per-head attention; the heads' real rows are gathered for the output
+// projection, and padded rows of the result are 0. Real rows get
+// AttendAdd's values: every op but the per-head attention works row by
+// row, and the per-head attention never reads a padded key (masked) and
+// gives real queries' rows their own values.
+func (m *MultiHead) AttendAddRows(res, q, k, v, mask *tensor.Tensor, qrows, krows *layers.Rows) (out, weights *tensor.Tensor) {
+	if res == nil {
+		panic("attention multi-head: AttendAddRows with a nil residual")
+	}
+	b, tq, tk := checkInputs("multi-head", q, k, v, m.dims)
+	mv := newMaskView("multi-head", mask, b, tq, tk)
+	mv.causal = m.dims.Causal
+	if (qrows == nil && krows == nil) || (m.bo != nil && mv.deadRows(b, tq) != nil) {
+		return m.attend(res, q, k, v, mask)
+	}
+	// gather returns x's real rows [N,D] (x itself when rows is nil); the
+	// gathers of one tensor are shared.
+	type key struct {
+		x    *tensor.Tensor
+		rows *layers.Rows
+	}
+	gathered := map[key]*tensor.Tensor{}
+	gather := func(x *tensor.Tensor, rows *layers.Rows) *tensor.Tensor {
+		if rows == nil {
+			return x
+		}
+		if g, ok := gathered[key{x, rows}]; ok {
+			return g
+		}
+		g := tensor.Gather(tensor.Reshape(x, x.Dim(0)*x.Dim(1), x.Dim(2)), rows.Real, -1)
+		gathered[key{x, rows}] = g
+		return g
+	}
+	// scatter puts real rows [N,D] back into a batch of t positions.
+	scatter := func(x *tensor.Tensor, rows *layers.Rows, t int) *tensor.Tensor {
+		if rows == nil {
+			return x
+		}
+		return tensor.Reshape(tensor.Gather(x, rows.Slot, -1), b, t, x.Dim(1))
+	}
+	pq := scatter(affine(gather(q, qrows), m.wq, m.bq), qrows, tq)
+	pk := scatter(affine(gather(k, krows), m.wk, m.bk), krows, tk)
+	pv := scatter(affine(gather(v, krows), m.wv, m.bv), krows, tk)
+	heads, w := m.head.Attend(pq, pk, pv, mask)
+	var bo *tensor.Tensor
+	if m.bo != nil {
+		bo = m.bo.Tensor
+	}
+	out = scatter(tensor.AddLinear(gather(res, qrows), gather(heads, qrows), m.wo.Tensor, bo), qrows, tq)
+	if w != nil && m.heads == 1 {
+		w = tensor.Reshape(w, b, 1, tq, tk)
+	}
+	return out, w
+}
+
 func (m *MultiHead) attend(res, q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {
 	b, tq, tk := checkInputs("multi-head", q, k, v, m.dims)
 	mv := newMaskView("multi-head", mask, b, tq, tk)

@@ -81,3 +81,127 @@ func TestAttendAddInBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestAttendAddRowsInBlocks: Transformer blocks run with their projections
+// and feed-forward networks on the real rows only (ForwardRows, through
+// MultiHead.AttendAddRows) give the real rows of the whole padded batch's
+// outputs bitwise, zeros in padded rows, and the same gradients up to the
+// order of summation (the weights' gradients skip the padded rows' zeros),
+// pre- and post-LN, encoder and decoder; and a row with nothing to attend
+// takes the unfused path.
+func TestAttendAddRowsInBlocks(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		for _, dead := range []bool{false, true} {
+			t.Run(fmt.Sprintf("preLN=%v/deadRow=%v", pre, dead), func(t *testing.T) {
+				const b, ty, tm, d = 3, 5, 6, 8
+				mk := func(causal bool) *MultiHead {
+					m, err := NewMultiHead(MultiHeadParams{Heads: 2, Bias: true}, Dims{Query: d, Key: d, Value: d, Causal: causal})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return m
+				}
+				cfg := layers.BlockConfig{Dim: d, FFDim: 12, Activation: layers.GELU, PreLN: pre}
+				enc := layers.NewEncoderBlock(cfg, mk(false))
+				dec := layers.NewDecoderBlock(cfg, mk(true), mk(false))
+				rng := tensor.NewRNG(22)
+				enc.Init(rng)
+				dec.Init(rng)
+				x := rng.Normal(tensor.New(b, tm, d), 0, 1).SetRequiresGrad(true)
+				y := rng.Normal(tensor.New(b, ty, d), 0, 1).SetRequiresGrad(true)
+				srcLens, tgtLens := []int{6, 4, 2}, []int{3, 5, 1}
+				if dead {
+					srcLens[2] = 0
+				}
+				srcMask, tgtMask := KeyPaddingMask(srcLens, tm), KeyPaddingMask(tgtLens, ty)
+				srcRows, tgtRows := layers.PaddedRows(srcLens, tm), layers.PaddedRows(tgtLens, ty)
+				params := append(enc.Params(), dec.Params()...)
+				// keep zeroes the padded target rows, which the loss ignores.
+				keep := tensor.New(b, ty, 1)
+				for i, n := range tgtLens {
+					for j := 0; j < n; j++ {
+						keep.Set(1, i, j, 0)
+					}
+				}
+				run := func(rows bool) [][]float32 {
+					for _, p := range params {
+						p.Grad = nil
+					}
+					x.Grad, y.Grad = nil, nil
+					var sr, tr *layers.Rows
+					if rows {
+						sr, tr = srcRows, tgtRows
+					}
+					mem, _ := enc.ForwardRows(x, srcMask, sr)
+					out, _, _ := dec.ForwardRows(y, mem, tgtMask, srcMask, tr)
+					out = tensor.Mul(out, keep)
+					loss := tensor.SumAll(tensor.Mul(out, out))
+					loss.Backward()
+					res := [][]float32{append([]float32(nil), out.Data...), append([]float32(nil), x.Grad...), append([]float32(nil), y.Grad...)}
+					for _, p := range params {
+						res = append(res, append([]float32(nil), p.Grad...))
+					}
+					tensor.Release(loss)
+					return res
+				}
+				want, got := run(false), run(true)
+				for j := range want[0] {
+					if got[0][j] != want[0][j] {
+						t.Fatalf("output element %d: real rows %g, every row %g", j, got[0][j], want[0][j])
+					}
+				}
+				for i := 1; i < len(want); i++ {
+					for j := range want[i] {
+						if diff := got[i][j] - want[i][j]; diff > 1e-5 || diff < -1e-5 {
+							t.Fatalf("gradient %d (1 dx, 2 dy, then parameters), element %d: real rows %g, every row %g", i, j, got[i][j], want[i][j])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestGradCheckAttendAddRows checks AttendAddRows' gradients by finite
+// differences, self-attention (the same rows for queries and keys) and
+// cross-attention (keys on every row), on the real rows of the result.
+func TestGradCheckAttendAddRows(t *testing.T) {
+	const b, tq, tk, d = 2, 4, 3, 4
+	for _, cross := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cross=%v", cross), func(t *testing.T) {
+			m, err := NewMultiHead(MultiHeadParams{Heads: 2, Bias: true}, Dims{Query: d, Key: d, Value: d, Causal: !cross})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := tensor.NewRNG(5)
+			m.Init(rng)
+			x := rng.Normal(tensor.New(b, tq, d), 0, 1).SetRequiresGrad(true)
+			kv := x
+			qLens, kLens := []int{4, 2}, []int{4, 2}
+			if cross {
+				kv = rng.Normal(tensor.New(b, tk, d), 0, 1).SetRequiresGrad(true)
+				kLens = []int{3, 1}
+			}
+			qrows := layers.PaddedRows(qLens, tq)
+			var krows *layers.Rows
+			if !cross {
+				krows = qrows
+			}
+			mask := KeyPaddingMask(kLens, kv.Dim(1))
+			in := map[string]*tensor.Tensor{"x": x}
+			if cross {
+				in["kv"] = kv
+			}
+			for _, p := range m.Params() {
+				in[p.Name] = p.Tensor
+			}
+			f := func() []*tensor.Tensor {
+				out, _ := m.AttendAddRows(x, x, kv, kv, mask, qrows, krows)
+				return []*tensor.Tensor{tensor.Gather(tensor.Reshape(out, b*tq, d), qrows.Real, -1)}
+			}
+			if err := tensor.GradCheck(f, in, tensor.GradCheckOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -52,10 +52,12 @@
 // linear map: the feed-forward network's second one (AddForward), and the
 // attention's output projection when the attention is a ResidualAttender
 // (multi-head) — the same values, one op and one pass over memory fewer.
-// ForwardRows runs the feed-forward sub-layer on the real rows of a padded
-// batch only (Rows, from PaddedRows): gathered into one matrix, then
-// scattered back with padded rows 0; real rows are bitwise Forward's
-// (TestForwardRows). The decoder returns its cross-attention weights for
+// ForwardRows runs the position-wise products on the real rows of a padded
+// batch only (Rows, from PaddedRows): the feed-forward sub-layer on rows
+// gathered into one matrix, then scattered back with padded rows 0, and a
+// RowsAttender's (multi-head) projections the same way (the per-head
+// attention between them keeps the padded layout); real rows are bitwise
+// Forward's (TestForwardRows, attention's TestAttendAddRowsInBlocks). The decoder returns its cross-attention weights for
 // heatmaps. For
 // decoding, ForwardNext runs only the next tokens of each sequence, the
 // self-attention (an Incremental attention) reading the earlier tokens'

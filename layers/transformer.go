@@ -26,6 +26,16 @@ type ResidualAttender interface {
 	AttendAdd(res, q, k, v, mask *tensor.Tensor) (out, weights *tensor.Tensor)
 }
 
+// RowsAttender is a ResidualAttender that can run its position-wise
+// products on the real rows of right-padded batches only:
+// AttendAddRows(res, q, k, v, mask, qrows, krows) is AttendAdd(res, q, k, v,
+// mask) in the real rows of the queries (qrows: PaddedRows of q's batch,
+// nil: every row) with the keys' and values' projections computed on krows
+// only; padded query rows of the result are 0.
+type RowsAttender interface {
+	AttendAddRows(res, q, k, v, mask *tensor.Tensor, qrows, krows *Rows) (out, weights *tensor.Tensor)
+}
+
 // KVCache is what an incremental attention keeps, per sequence, of the keys
 // and values it has seen (see Incremental).
 type KVCache interface {
@@ -86,7 +96,7 @@ func sublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, f func
 // stores the weights in *weights. Without active dropout the residual add
 // is fused into the attention's output projection when a is a
 // ResidualAttender: the same values in one op fewer.
-func attnSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, a Attender, kv, mask *tensor.Tensor, weights **tensor.Tensor) *tensor.Tensor {
+func attnSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, a Attender, kv, mask *tensor.Tensor, weights **tensor.Tensor, qrows, krows *Rows) *tensor.Tensor {
 	ra, ok := a.(ResidualAttender)
 	if !ok || (drop != nil && drop.Training && drop.P > 0) {
 		return sublayer(preLN, ln, drop, x, func(z *tensor.Tensor) *tensor.Tensor {
@@ -107,7 +117,12 @@ func attnSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, a 
 	if m == nil {
 		m = z
 	}
-	out, w := ra.AttendAdd(x, z, m, m, mask)
+	var out, w *tensor.Tensor
+	if rr, ok := a.(RowsAttender); ok && (qrows != nil || krows != nil) {
+		out, w = rr.AttendAddRows(x, z, m, m, mask, qrows, krows)
+	} else {
+		out, w = ra.AttendAdd(x, z, m, m, mask)
+	}
 	*weights = w
 	if preLN {
 		return out
@@ -253,13 +268,14 @@ func (e *EncoderBlock) Forward(x, mask *tensor.Tensor) (y, weights *tensor.Tenso
 	return e.ForwardRows(x, mask, nil)
 }
 
-// ForwardRows is Forward with the feed-forward sub-layer run on the real
-// rows of x only (rows: PaddedRows of the batch; nil: every row); the
+// ForwardRows is Forward with the feed-forward sub-layer and a
+// RowsAttender's projections run on the real rows of x only (rows:
+// PaddedRows of the batch; nil: every row); the
 // outputs of padded rows are then 0 where Forward leaves other values that
 // real positions never see.
 func (e *EncoderBlock) ForwardRows(x, mask *tensor.Tensor, rows *Rows) (y, weights *tensor.Tensor) {
 	checkWidth("EncoderBlock", x, e.Cfg.Dim)
-	h := attnSublayer(e.Cfg.PreLN, e.Norm1, e.Drop, x, e.SelfAttn, nil, mask, &weights)
+	h := attnSublayer(e.Cfg.PreLN, e.Norm1, e.Drop, x, e.SelfAttn, nil, mask, &weights, rows, rows)
 	y = ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF, rows)
 	return y, weights
 }
@@ -355,8 +371,10 @@ func (d *DecoderBlock) Forward(y, mem, selfMask, memMask *tensor.Tensor) (out, s
 	return d.ForwardRows(y, mem, selfMask, memMask, nil)
 }
 
-// ForwardRows is Forward with the feed-forward sub-layer run on the real
-// rows of y only (rows: PaddedRows of the target batch; nil: every row),
+// ForwardRows is Forward with the feed-forward sub-layer and the
+// attentions' query-side projections (and the self-attention's key and
+// value projections) run on the real rows of y only (rows: PaddedRows of
+// the target batch; nil: every row),
 // as EncoderBlock.ForwardRows.
 func (d *DecoderBlock) ForwardRows(y, mem, selfMask, memMask *tensor.Tensor, rows *Rows) (out, selfWeights, crossWeights *tensor.Tensor) {
 	checkWidth("DecoderBlock", y, d.Cfg.Dim)
@@ -364,8 +382,8 @@ func (d *DecoderBlock) ForwardRows(y, mem, selfMask, memMask *tensor.Tensor, row
 	if y.Dim(0) != mem.Dim(0) {
 		panic(fmt.Sprintf("layers.DecoderBlock: target %v and memory %v differ in batch", y.Shape(), mem.Shape()))
 	}
-	h := attnSublayer(d.Cfg.PreLN, d.Norm1, d.Drop, y, d.SelfAttn, nil, selfMask, &selfWeights)
-	h = attnSublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, d.CrossAttn, mem, memMask, &crossWeights)
+	h := attnSublayer(d.Cfg.PreLN, d.Norm1, d.Drop, y, d.SelfAttn, nil, selfMask, &selfWeights, rows, rows)
+	h = attnSublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, d.CrossAttn, mem, memMask, &crossWeights, rows, nil)
 	out = ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF, rows)
 	return out, selfWeights, crossWeights
 }

@@ -13,10 +13,11 @@
 // (and repeats, reorders) hypotheses. Decode runs greedy decoding,
 // sampling or beam search over a State.
 //
-// A Transformer's blocks run their feed-forward sub-layers on the real
-// positions of a padded batch only (layers.PaddedRows): on the reverse
-// task of W3 a third of the rows are padding, and skipping them made its
-// training step 15 % faster. The loss and the logits of real positions are
+// A Transformer's blocks run their feed-forward sub-layers and their
+// attentions' projections on the real positions of a padded batch only
+// (layers.PaddedRows): on the reverse task of W3 a third of the rows are
+// padding, and skipping them made its training step 15 % faster (the
+// feed-forward networks) and then 4.6 % (the projections). The loss and the logits of real positions are
 // bitwise those of running every row; the weights' gradients agree to
 // float32 rounding (TestPaddedRowsMatchAllRows).
 //

@@ -300,8 +300,8 @@ func (m *Transformer) encode(src, srcLen []int, b, s int) (*tensor.Tensor, *tens
 
 // paddedRows returns the real rows of a batch of sequences of the given
 // lengths padded to t (layers.PaddedRows), over which the blocks run their
-// feed-forward sub-layers: the padding's share of those products (a third
-// of W3's rows) is skipped. nil when nothing is padded, or when the
+// feed-forward sub-layers and attention projections: the padding's share
+// of those products (a third of W3's rows) is skipped. nil when nothing is padded, or when the
 // comparison tests ask for every row (allRows).
 func (m *Transformer) paddedRows(lens []int, t int) *layers.Rows {
 	if m.allRows {
