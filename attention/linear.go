@@ -128,6 +128,21 @@ type strided struct {
 
 func (s strided) row(r, n int) []float32 { return s.data[r*s.ld+s.off:][:n] }
 
+// prefetch asks for rows r … r+rows−1, n values each (tensor.PrefetchRows).
+func (s strided) prefetch(r, rows, n int) {
+	if rows > 0 && s.ld > n && s.data != nil {
+		tensor.PrefetchRows(s.data[r*s.ld+s.off:], s.ld, rows, n)
+	}
+}
+
+// linearAhead is how many rows ahead the row loops over strided operands
+// ask for (strided.prefetch), in blocks of that many. At n = 4096 (W5) the
+// rows of q, k and their gradients are 128 bytes out of every 1,536; asking
+// for them ahead took the feature maps' and the gradient rows' loops from
+// 4.9 to 3.0 ms of a forward+backward (CPU profiles, 4 alternating runs of
+// 100).
+const linearAhead = 8
+
 // at returns the matrix from row r on (a GEMM operand with leading
 // dimension s.ld), shifted right by col columns.
 func (s strided) at(r, col int) []float32 { return s.data[r*s.ld+s.off+col:] }
@@ -383,6 +398,9 @@ func (a *linearAttn) forward() *tensor.Tensor {
 		a.z = a.scratch(b * ldf) // z = Σ_j φ(k_j), summed as the features are made
 	}
 	for r := 0; r < b*tk; r++ {
+		if r%linearAhead == 0 {
+			a.k.prefetch(r+linearAhead, min(linearAhead, b*tk-r-linearAhead), ldf)
+		}
 		fk, k := a.fk[r*ldf:][:ldf], a.k.row(r, ldf)
 		if !a.keyKept(r/tk, r%tk) {
 			clear(fk)
@@ -399,6 +417,9 @@ func (a *linearAttn) forward() *tensor.Tensor {
 		}
 	}
 	for r := 0; r < b*tq; r++ {
+		if r%linearAhead == 0 {
+			a.q.prefetch(r+linearAhead, min(linearAhead, b*tq-r-linearAhead), ldf)
+		}
 		var d []float32
 		if a.dq != nil {
 			d = a.dq[r*ldf:][:ldf]
@@ -571,6 +592,9 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 		z := a.z[bb*ldf:][:ldf]
 		for i := 0; i < tq; i++ {
 			r := bb*tq + i
+			if i%linearAhead == 0 && gq.data != nil {
+				gq.prefetch(r+linearAhead, min(linearAhead, tq-i-linearAhead), ldf)
+			}
 			for hh := 0; hh < h; hh++ {
 				den := a.den[(bb*h+hh)*tq+i]
 				if den == 0 {
@@ -626,6 +650,11 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 			continue
 		}
 		for j := 0; j < tk; j++ {
+			if j%linearAhead == 0 {
+				r, n := bb*tk+j+linearAhead, min(linearAhead, tk-j-linearAhead)
+				gk.prefetch(r, n, ldf)
+				a.k.prefetch(r, n, ldf)
+			}
 			if !a.keyKept(bb, j) {
 				continue
 			}

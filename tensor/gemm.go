@@ -122,3 +122,23 @@ func gemmGonum(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	}
 	blasImpl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
+
+// PrefetchRows asks the CPU to bring rows rows of width values, ld values
+// apart, from x on into its caches (a hint: it changes no value, and does
+// nothing where the assembly kernels do not run). Loops that read rows of a
+// wider matrix (a head's columns) use it a few rows ahead: the hardware
+// prefetchers follow such rows poorly. Rows past the end of x are not
+// asked for.
+func PrefetchRows(x []float32, ld, rows, width int) {
+	if rows <= 0 || width <= 0 || len(x) == 0 {
+		return
+	}
+	if ld <= 0 {
+		ld = width
+	}
+	rows = min(rows, (len(x)-width)/ld+1)
+	if rows <= 0 {
+		return
+	}
+	prefetchRows(x, ld, rows, width)
+}

@@ -65,3 +65,9 @@ func gemmPackCopy512(dst []float32, ds int, src []float32, ld, rows, cols int) {
 	_ = dst[(rows-1)*ds+cols-1]
 	gemmPackN32(&dst[0], 4*ds, &src[0], 4*ld, rows, cols)
 }
+
+// prefetchRows asks for rows rows of width floats, ld floats apart, from x
+// on (PREFETCHT0 on every cache line).
+func prefetchRows(x []float32, ld, rows, width int) {
+	gemmPrefetchRows(&x[0], 4*ld, rows, 4*width)
+}

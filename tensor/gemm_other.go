@@ -8,3 +8,6 @@ package tensor
 func init() {
 	gemmKernelList = []*gemmKernel{gemmPureGo}
 }
+
+// prefetchRows does nothing without the assembly kernels.
+func prefetchRows(x []float32, ld, rows, width int) {}

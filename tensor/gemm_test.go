@@ -446,3 +446,20 @@ func TestGemmEpilogue(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefetchRows: a hint that changes nothing, whatever its bounds.
+func TestPrefetchRows(t *testing.T) {
+	x := make([]float32, 100)
+	for i := range x {
+		x[i] = float32(i)
+	}
+	for _, c := range [][3]int{{0, 10, 10}, {10, 10, 10}, {3, 40, 8}, {1000, 7, 3}, {5, 0, 5}, {5, 10, 0}, {2, 100, 100}, {2, 200, 100}} {
+		PrefetchRows(x, c[0], c[1], c[2])
+	}
+	PrefetchRows(nil, 1, 1, 1)
+	for i, v := range x {
+		if v != float32(i) {
+			t.Fatalf("x[%d] = %v after PrefetchRows", i, v)
+		}
+	}
+}
