@@ -234,7 +234,7 @@ func (m *MultiHead) AttendAddRows(res, q, k, v, mask *tensor.Tensor, qrows, krow
 		if g, ok := gathered[key{x, rows}]; ok {
 			return g
 		}
-		g := tensor.Gather(tensor.Reshape(x, x.Dim(0)*x.Dim(1), x.Dim(2)), rows.Real, -1)
+		g := tensor.TakeRows(x, rows.Real, len(rows.Real), x.Dim(2))
 		gathered[key{x, rows}] = g
 		return g
 	}
@@ -243,7 +243,7 @@ func (m *MultiHead) AttendAddRows(res, q, k, v, mask *tensor.Tensor, qrows, krow
 		if rows == nil {
 			return x
 		}
-		return tensor.Reshape(tensor.Gather(x, rows.Slot, -1), b, t, x.Dim(1))
+		return tensor.TakeRows(x, rows.Slot, b, t, x.Dim(1))
 	}
 	pq := scatter(affine(gather(q, qrows), m.wq, m.bq), qrows, tq)
 	pk := scatter(affine(gather(k, krows), m.wk, m.bk), krows, tk)

@@ -176,9 +176,9 @@ func ffSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, ff *
 		if len(rows.Slot) != b*t {
 			panic(fmt.Sprintf("layers: rows of a batch of %d positions for an input %v", len(rows.Slot), x.Shape()))
 		}
-		xp := tensor.Gather(tensor.Reshape(x, b*t, d), rows.Real, -1)
+		xp := tensor.TakeRows(x, rows.Real, len(rows.Real), d)
 		yp := ffSublayer(preLN, ln, drop, xp, ff, nil)
-		return tensor.Reshape(tensor.Gather(yp, rows.Slot, -1), b, t, d)
+		return tensor.TakeRows(yp, rows.Slot, b, t, d)
 	}
 	if drop != nil && drop.Training && drop.P > 0 {
 		return sublayer(preLN, ln, drop, x, ff.Forward)

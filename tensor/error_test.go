@@ -24,6 +24,8 @@ func TestMisusePanicsWithError(t *testing.T) {
 		{"Add", func() { tensor.Add(tensor.New(2, 3), tensor.New(4)) }, "do not broadcast"},
 		{"MatMul", func() { tensor.MatMul(tensor.New(2, 3), tensor.New(2, 3)) }, "tensor.MatMul: inner dimensions differ"},
 		{"Gather", func() { tensor.Gather(tensor.New(3, 2), []int{5}, 0) }, "tensor.Gather: id 5"},
+		{"TakeRows", func() { tensor.TakeRows(tensor.New(2, 3, 2), []int{6}, 1, 2) }, "tensor.TakeRows: row 6"},
+		{"TakeRowsShape", func() { tensor.TakeRows(tensor.New(3, 2), []int{0, 1}, 3, 2) }, "tensor.TakeRows: 2 rows"},
 		{"Sum", func() { tensor.Sum(tensor.New(2), 1, false) }, "axis out of range"},
 		{"CrossEntropy", func() { tensor.CrossEntropy(tensor.New(1, 3), []int{7}, -1, 0) }, "target 7 out of range"},
 		{"LayerNorm", func() { tensor.LayerNorm(tensor.New(2, 3), tensor.New(2), nil, 1e-5) }, "tensor.LayerNorm"},

@@ -331,6 +331,36 @@ func TestShapeOpValues(t *testing.T) {
 	}
 }
 
+// TestTakeRows checks TakeRows' gradients (rows picked twice, zero rows,
+// rows never picked), its values, and that the gradient buffer it writes
+// first is written in full (a poisoned new buffer would leave NaN).
+func TestTakeRows(t *testing.T) {
+	t.Parallel()
+	rng := tensor.NewRNG(3)
+	x := param(rng, -1, 1, 2, 3, 4) // rows of 4: six of them
+	rows := []int{5, -1, 0, 5, 2, -1}
+	check(t, func() []*tensor.Tensor { return one(tensor.TakeRows(x, rows, 3, 2, 4)) }, map[string]*tensor.Tensor{"x": x})
+	// Through a non-leaf, whose gradient buffer TakeRows writes first.
+	check(t, func() []*tensor.Tensor {
+		return one(tensor.TakeRows(tensor.Scale(x, 2), rows, 6, 4))
+	}, map[string]*tensor.Tensor{"x": x})
+	out := tensor.TakeRows(x, rows, 6, 4)
+	if !slices.Equal(out.Shape(), []int{6, 4}) {
+		t.Fatalf("shape %v", out.Shape())
+	}
+	for i, r := range rows {
+		for j := 0; j < 4; j++ {
+			want := float32(0)
+			if r >= 0 {
+				want = x.Data[r*4+j]
+			}
+			if out.At(i, j) != want {
+				t.Fatalf("row %d = %v, want x's row %d", i, out.Data[i*4:(i+1)*4], r)
+			}
+		}
+	}
+}
+
 func TestGather(t *testing.T) {
 	t.Parallel()
 	rng := tensor.NewRNG(2)

@@ -337,6 +337,51 @@ func Gather(table *Tensor, ids []int, padID int) *Tensor {
 	return out
 }
 
+// TakeRows returns the rows of x picked by rows, shaped as shape: x is seen
+// as rows of its last dimension D, whatever its other dimensions, and row
+// i of the result is x's row rows[i], or zeros where rows[i] is −1. shape
+// must hold len(rows) rows of D. It is one op, without Reshape's copies of
+// gradients: the Transformer blocks use it to gather the real rows of a
+// padded batch [B,T,D] into [N,D] and to scatter them back (rows: the
+// slots of the B·T positions, −1 for padding). The gradient of a row
+// picked several times adds up. It panics on a row outside x.
+func TakeRows(x *Tensor, rows []int, shape ...int) *Tensor {
+	if x.Dims() < 1 || len(shape) < 1 || shape[len(shape)-1] != x.shape[len(x.shape)-1] || shapeSize(shape) != len(rows)*shape[len(shape)-1] {
+		panic(errorf("tensor.TakeRows: %d rows of %v as %v", len(rows), x.shape, shape))
+	}
+	d := x.shape[len(x.shape)-1]
+	n := 0
+	if d > 0 {
+		n = len(x.Data) / d
+	}
+	out := resultFull("TakeRows", append([]int(nil), shape...), x)
+	for i, r := range rows {
+		dst := out.Data[i*d : (i+1)*d]
+		switch {
+		case r == -1:
+			clear(dst)
+		case r < 0 || r >= n:
+			panic(errorf("tensor.TakeRows: row %d of %v (%d rows)", r, x.shape, n))
+		default:
+			copy(dst, x.Data[r*d:(r+1)*d])
+		}
+	}
+	if out.requiresGrad {
+		out.backward = func() {
+			gx, beta := x.gradDst()
+			if beta == 0 {
+				clear(gx)
+			}
+			for i, r := range rows {
+				if r >= 0 {
+					AccSlice(gx[r*d:(r+1)*d], out.Grad[i*d:(i+1)*d])
+				}
+			}
+		}
+	}
+	return out
+}
+
 // Where returns mask ? a : b elementwise, where mask holds 0 or 1 and
 // broadcasts to the common shape of a and b, which must be equal. mask
 // receives no gradient.
