@@ -35,10 +35,10 @@
 // arithmetic operation for operation). Padded batches follow PyTorch's
 // pack_padded_sequence semantics: past its length a sequence's state stops
 // updating, its outputs are 0 and pass no gradient, and the reverse
-// direction starts at the sequence's own last real step. The LSTM kernel
-// also computes as packed sequences do: it orders the rows by length, so
-// that each step's products and saved state cover only the rows running
-// (in W2, about two thirds of the padded batch). The cells
+// direction starts at the sequence's own last real step. Both kernels also
+// compute as packed sequences do: they order the rows by length, so that
+// each step's products and saved state cover only the rows running (in W2,
+// about two thirds of the padded batch). The cells
 // (LSTMCell, GRUCell) take one step, for decoders. The kernels' saved state
 // and temporaries come from tensor's free lists (Scratch, ScratchDirty,
 // Recycle), cleared only where a kernel does not write every element.

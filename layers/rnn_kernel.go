@@ -369,48 +369,6 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 	}, true)
 }
 
-// finishBackward adds (or writes, see tensor.CustomDst) the gradients
-// gathered over all steps: dxw from dx (per step [B,G·H]) and dW_hh =
-// Σ_s h_prev(s)ᵀ·dhw(s) in one GEMM. betas nil means add everywhere.
-func (r *seqRun) finishBackward(grads [][]float32, betas []float32, dx, hprev, dhw []float32) {
-	bs, ts, g, steps, lens := r.b, r.t, r.g, r.steps, r.lens
-	beta := func(i int) float32 {
-		if betas == nil {
-			return 1
-		}
-		return betas[i]
-	}
-	if gx := grads[0]; gx != nil {
-		for b := 0; b < bs; b++ {
-			for t := 0; t < ts; t++ {
-				dst := gx[(b*ts+t)*g : (b*ts+t+1)*g]
-				if t >= lens[b] {
-					// No step ran at t: no gradient, and a new buffer is
-					// cleared.
-					if beta(0) == 0 {
-						clear(dst)
-					}
-					continue
-				}
-				s := r.timeOf(t) // the step that ran at t (timeOf is its own inverse)
-				src := dx[(s*bs+b)*g : (s*bs+b+1)*g]
-				if beta(0) == 0 {
-					copy(dst, src)
-				} else {
-					tensor.AccSlice(dst, src)
-				}
-			}
-		}
-	}
-	if gw := grads[1]; gw != nil {
-		if steps > 0 {
-			tensor.Gemm(true, false, r.h, g, steps*bs, 1, hprev, r.h, dhw, g, beta(1), gw, g)
-		} else if beta(1) == 0 {
-			clear(gw)
-		}
-	}
-}
-
 // writeTo adds src into dst (beta 1) or copies it (beta 0); dst nil: nothing.
 func writeTo(dst, src []float32, beta float32) {
 	switch {
@@ -423,17 +381,19 @@ func writeTo(dst, src []float32, beta float32) {
 }
 
 // gruSequence runs the GRU kernel and returns the outputs [B,T,H] and the
-// final state.
+// final state, with packed steps as lstmSequence.
 func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 	r := newSeqRun(a, 3, false)
-	bs, ts, hs, g, steps, lens, track, buf, bh := r.b, r.t, r.h, r.g, r.steps, r.lens, r.track, r.buf, r.bh
-	y, out, h, _ := r.result()
-	// Saved per step: the state before the step and r, z, n and
-	// hn = h·W_hn + b_hn (4H per row).
+	bs, ts, hs, g, steps, track, buf := r.b, r.t, r.h, r.g, r.steps, r.track, r.buf
+	y, out, hy, _ := r.result()
+	p := newPacking(r)
+	total := p.off[steps]
+	// Saved per row run: the state before the step and r, z, n and
+	// hn = h·W_hn + b_hn (4H per row), each written in full.
 	var hprev, acts []float32
 	if track {
-		hprev = buf.get(steps * bh)
-		acts = buf.get(steps * bs * 4 * hs)
+		hprev = buf.getDirty(total * hs)
+		acts = buf.getDirty(total * 4 * hs)
 	} else {
 		// Without gradients (decoding: one step per call) the step's
 		// temporaries come from tensor's free lists, not fresh memory,
@@ -443,23 +403,21 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 	}
 	hw := tensor.ScratchDirty(bs * g) // written by the product (beta 0)
 	defer tensor.Recycle(hw)
+	h := p.state(hy, hs)
 	xw, whh, bhn := a.xw.Data, a.whh.Data, a.bhn.Data
 	for s := 0; s < steps; s++ {
-		t := r.timeOf(s)
+		t, n, o := r.timeOf(s), p.n[s], p.off[s]
 		act := acts
 		if track {
-			act = acts[s*bs*4*hs : (s+1)*bs*4*hs]
-			copy(hprev[s*bh:], h)
+			act = acts[o*4*hs : (o+n)*4*hs]
+			copy(hprev[o*hs:(o+n)*hs], h)
 		}
-		tensor.Gemm(false, false, bs, g, hs, 1, h, hs, whh, g, 0, hw, g)
-		for b := 0; b < bs; b++ {
-			if t >= lens[b] {
-				continue
-			}
+		tensor.Gemm(false, false, n, g, hs, 1, h, hs, whh, g, 0, hw, g)
+		for i, b := range p.perm[:n] {
 			x := xw[(b*ts+t)*g : (b*ts+t+1)*g]
-			hr := hw[b*g : (b+1)*g]
-			row := act[b*4*hs : (b+1)*4*hs]
-			hb := h[b*hs : (b+1)*hs]
+			hr := hw[i*g : (i+1)*g]
+			row := act[i*4*hs : (i+1)*4*hs]
+			hb := h[i*hs : (i+1)*hs]
 			ob := out[(b*ts+t)*hs : (b*ts+t+1)*hs]
 			// r, z = σ(x + h·W) over both blocks at once; then
 			// n = tanh(x_n + r⊙(h·W_n + b_hn)).
@@ -479,25 +437,27 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 			}
 		}
 	}
+	p.unstate(hy, h, hs)
 	return r.op("GRUSeq", y, []*tensor.Tensor{a.xw, a.whh, a.h0, a.bhn}, func(yt *tensor.Tensor, grads [][]float32) {
-		gout, dh, _ := r.gradOut(yt)
-		defer tensor.Recycle(dh)
-		dx := tensor.Scratch(steps * bs * g)  // d(x·W_ih + b)
-		dhw := tensor.Scratch(steps * bs * g) // d(h·W_hh)
-		yt.Keep(dx, dhw)
+		gout, dhy, _ := r.gradOut(yt)
+		defer tensor.Recycle(dhy)
+		dh := p.state(dhy, hs)
+		// Per row run, as acts, written in full: d(x·W_ih + b) and
+		// d(h·W_hh).
+		dx := tensor.ScratchDirty(total * g)
+		dhw := tensor.ScratchDirty(total * g)
+		defer tensor.Recycle(dx)
+		defer tensor.Recycle(dhw)
 		gb := grads[3]
 		for s := steps - 1; s >= 0; s-- {
-			t := r.timeOf(s)
-			act := acts[s*bs*4*hs : (s+1)*bs*4*hs]
-			for b := 0; b < bs; b++ {
-				if t >= lens[b] {
-					continue
-				}
-				row := act[b*4*hs : (b+1)*4*hs]
-				dxr := dx[(s*bs+b)*g : (s*bs+b+1)*g]
-				dhr := dhw[(s*bs+b)*g : (s*bs+b+1)*g]
-				hp := hprev[s*bh+b*hs : s*bh+(b+1)*hs]
-				dhb := dh[b*hs : (b+1)*hs]
+			t, n, o := r.timeOf(s), p.n[s], p.off[s]
+			for i, b := range p.perm[:n] {
+				k := o + i
+				row := acts[k*4*hs : (k+1)*4*hs]
+				dxr := dx[k*g : (k+1)*g]
+				dhr := dhw[k*g : (k+1)*g]
+				hp := hprev[k*hs : (k+1)*hs]
+				dhb := dh[i*hs : (i+1)*hs]
 				gob := gout[(b*ts+t)*hs : (b*ts+t+1)*hs]
 				for j := 0; j < hs; j++ {
 					r, z, n, hn := row[j], row[hs+j], row[2*hs+j], row[3*hs+j]
@@ -516,9 +476,21 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 					dhb[j] = dht * z
 				}
 			}
-			tensor.Gemm(false, true, bs, hs, g, 1, dhw[s*bs*g:(s+1)*bs*g], g, whh, g, 1, dh, hs)
+			// dh_prev += d(h·W_hh)·W_hhᵀ for the running rows.
+			tensor.Gemm(false, true, n, hs, g, 1, dhw[o*g:(o+n)*g], g, whh, g, 1, dh, hs)
 		}
-		r.finishBackward(grads, nil, dx, hprev, dhw)
-		writeTo(grads[2], dh, 1)
+		p.unstate(dhy, dh, hs)
+		if gx := grads[0]; gx != nil {
+			for s := 0; s < steps; s++ {
+				t, o := r.timeOf(s), p.off[s]
+				for i, b := range p.perm[:p.n[s]] {
+					tensor.AccSlice(gx[(b*ts+t)*g:(b*ts+t+1)*g], dx[(o+i)*g:(o+i+1)*g])
+				}
+			}
+		}
+		if gw := grads[1]; gw != nil && total > 0 {
+			tensor.Gemm(true, false, hs, g, total, 1, hprev, hs, dhw, g, 1, gw, g)
+		}
+		writeTo(grads[2], dhy, 1)
 	})
 }
