@@ -8,12 +8,14 @@ import (
 
 // The recurrent kernels run one layer and one direction over a whole padded
 // sequence as a single autodiff op (tensor.Custom): the forward loop does
-// one GEMM per step (h·W_hh added onto the precomputed x·W_ih + b) and the
-// gate arithmetic in place; the backward pass is back-propagation through
-// time over the saved activations, with one GEMM per step for dh and a
-// single GEMM over all steps for dW_hh. Packed-sequence semantics are
-// applied per row: a row past its length keeps its state, outputs 0 and
-// passes its state gradient through unchanged.
+// one GEMM per step (h·W_hh, to which the gate arithmetic adds the
+// precomputed x·W_ih + b) and the gate arithmetic in place; the backward
+// pass is back-propagation through time over the saved activations, with
+// one GEMM per step for dh and a single GEMM over all steps for dW_hh.
+// Packed-sequence semantics are applied per row: a row past its length
+// keeps its state, outputs 0 and passes its state gradient through
+// unchanged. Steps are packed as PyTorch's packed sequences are (see
+// packing): each step's products run over the rows still running only.
 
 // seqArgs are the operands of a kernel.
 type seqArgs struct {
@@ -261,7 +263,8 @@ func (p *packing) state(x []float32, w int) []float32 {
 	return y
 }
 
-// unstate writes a state from state back to x and recycles it.
+// unstate copies y, a state from state, back to x in batch order and
+// recycles it (nothing to do when state returned x itself).
 func (p *packing) unstate(x, y []float32, w int) {
 	if p.ident {
 		return
