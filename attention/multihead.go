@@ -220,22 +220,25 @@ func (m *MultiHead) AttendAddRows(res, q, k, v, mask *tensor.Tensor, qrows, krow
 	if (qrows == nil && krows == nil) || (m.bo != nil && mv.deadRows(b, tq) != nil) {
 		return m.attend(res, q, k, v, mask)
 	}
-	// gather returns x's real rows [N,D] (x itself when rows is nil); the
-	// gathers of one tensor are shared.
-	type key struct {
-		x    *tensor.Tensor
+	// gather returns x's real rows [N,D] (x itself when rows is nil). A
+	// tensor gathered twice with the same rows (self-attention's q, k, v
+	// and, post-LN, the residual) is gathered once.
+	type gatheredRows struct {
+		x, g *tensor.Tensor
 		rows *layers.Rows
 	}
-	gathered := map[key]*tensor.Tensor{}
+	var done []gatheredRows
 	gather := func(x *tensor.Tensor, rows *layers.Rows) *tensor.Tensor {
 		if rows == nil {
 			return x
 		}
-		if g, ok := gathered[key{x, rows}]; ok {
-			return g
+		for _, d := range done {
+			if d.x == x && d.rows == rows {
+				return d.g
+			}
 		}
 		g := tensor.TakeRows(x, rows.Real, len(rows.Real), x.Dim(2))
-		gathered[key{x, rows}] = g
+		done = append(done, gatheredRows{x, g, rows})
 		return g
 	}
 	// scatter puts real rows [N,D] back into a batch of t positions.

@@ -12,6 +12,34 @@ import (
 // unfused sub-layer (an Add after the attention).
 type plainAttender struct{ layers.Attender }
 
+// The blocks of the tests below: batch 3, targets of 5, sources of 6,
+// width 8.
+const blockB, blockTy, blockTm, blockD = 3, 5, 6, 8
+
+// testBlocks returns an encoder and a decoder block over multi-head
+// attention with biases (pre- or post-LN), drawn from seed, and inputs x
+// [3,6,8] and y [3,5,8] that require gradients.
+func testBlocks(t *testing.T, pre bool, seed uint64) (enc *layers.EncoderBlock, dec *layers.DecoderBlock, x, y *tensor.Tensor) {
+	t.Helper()
+	const d = blockD
+	mk := func(causal bool) *MultiHead {
+		m, err := NewMultiHead(MultiHeadParams{Heads: 2, Bias: true}, Dims{Query: d, Key: d, Value: d, Causal: causal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	cfg := layers.BlockConfig{Dim: d, FFDim: 12, Activation: layers.GELU, PreLN: pre}
+	enc = layers.NewEncoderBlock(cfg, mk(false))
+	dec = layers.NewDecoderBlock(cfg, mk(true), mk(false))
+	rng := tensor.NewRNG(seed)
+	enc.Init(rng)
+	dec.Init(rng)
+	x = rng.Normal(tensor.New(blockB, blockTm, d), 0, 1).SetRequiresGrad(true)
+	y = rng.Normal(tensor.New(blockB, blockTy, d), 0, 1).SetRequiresGrad(true)
+	return enc, dec, x, y
+}
+
 // TestAttendAddInBlocks: Transformer blocks over multi-head attention give
 // bitwise the same outputs and gradients whether the residual add is fused
 // into the output projection (MultiHead.AttendAdd, dropout off) or not,
@@ -22,22 +50,8 @@ func TestAttendAddInBlocks(t *testing.T) {
 	for _, pre := range []bool{false, true} {
 		for _, dead := range []bool{false, true} {
 			t.Run(fmt.Sprintf("preLN=%v/deadRow=%v", pre, dead), func(t *testing.T) {
-				const b, ty, tm, d = 3, 5, 6, 8
-				mk := func(causal bool) *MultiHead {
-					m, err := NewMultiHead(MultiHeadParams{Heads: 2, Bias: true}, Dims{Query: d, Key: d, Value: d, Causal: causal})
-					if err != nil {
-						t.Fatal(err)
-					}
-					return m
-				}
-				cfg := layers.BlockConfig{Dim: d, FFDim: 12, Activation: layers.GELU, PreLN: pre}
-				enc := layers.NewEncoderBlock(cfg, mk(false))
-				dec := layers.NewDecoderBlock(cfg, mk(true), mk(false))
-				rng := tensor.NewRNG(21)
-				enc.Init(rng)
-				dec.Init(rng)
-				x := rng.Normal(tensor.New(b, tm, d), 0, 1).SetRequiresGrad(true)
-				y := rng.Normal(tensor.New(b, ty, d), 0, 1).SetRequiresGrad(true)
+				const b, ty, tm = blockB, blockTy, blockTm
+				enc, dec, x, y := testBlocks(t, pre, 21)
 				srcMask := tensor.New(b, 1, tm)
 				for i, n := range []int{6, 4, 2} {
 					if dead && i == 2 {
@@ -93,22 +107,8 @@ func TestAttendAddRowsInBlocks(t *testing.T) {
 	for _, pre := range []bool{false, true} {
 		for _, dead := range []bool{false, true} {
 			t.Run(fmt.Sprintf("preLN=%v/deadRow=%v", pre, dead), func(t *testing.T) {
-				const b, ty, tm, d = 3, 5, 6, 8
-				mk := func(causal bool) *MultiHead {
-					m, err := NewMultiHead(MultiHeadParams{Heads: 2, Bias: true}, Dims{Query: d, Key: d, Value: d, Causal: causal})
-					if err != nil {
-						t.Fatal(err)
-					}
-					return m
-				}
-				cfg := layers.BlockConfig{Dim: d, FFDim: 12, Activation: layers.GELU, PreLN: pre}
-				enc := layers.NewEncoderBlock(cfg, mk(false))
-				dec := layers.NewDecoderBlock(cfg, mk(true), mk(false))
-				rng := tensor.NewRNG(22)
-				enc.Init(rng)
-				dec.Init(rng)
-				x := rng.Normal(tensor.New(b, tm, d), 0, 1).SetRequiresGrad(true)
-				y := rng.Normal(tensor.New(b, ty, d), 0, 1).SetRequiresGrad(true)
+				const b, ty, tm = blockB, blockTy, blockTm
+				enc, dec, x, y := testBlocks(t, pre, 22)
 				srcLens, tgtLens := []int{6, 4, 2}, []int{3, 5, 1}
 				if dead {
 					srcLens[2] = 0
