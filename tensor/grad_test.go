@@ -361,6 +361,65 @@ func TestTakeRows(t *testing.T) {
 	}
 }
 
+// TestTakeRowsDistinct: rows each picked at most once (the Transformer
+// blocks' gathers and scatters) take the path that splits across threads
+// and writes a fresh gradient instead of clearing and adding: gradients
+// checked, then exact values and gradients with one and two threads on
+// enough rows to split, into a leaf (added to) and a non-leaf (written).
+func TestTakeRowsDistinct(t *testing.T) {
+	rng := tensor.NewRNG(4)
+	x := param(rng, -1, 1, 2, 3, 4)
+	rows := []int{5, -1, 0, 3, 2, -1} // rows 1 and 4 never picked
+	check(t, func() []*tensor.Tensor { return one(tensor.TakeRows(x, rows, 6, 4)) }, map[string]*tensor.Tensor{"x": x})
+	check(t, func() []*tensor.Tensor {
+		return one(tensor.TakeRows(tensor.Scale(x, 2), rows, 3, 2, 4))
+	}, map[string]*tensor.Tensor{"x": x})
+
+	defer tensor.SetThreads(tensor.Threads())
+	const n, d = 3000, 8
+	big := make([]int, 0, 4000)
+	for i, r := range rng.Perm(n)[:2500] {
+		big = append(big, r)
+		if i%5 == 0 {
+			big = append(big, -1)
+		}
+	}
+	for _, threads := range []int{1, 2} {
+		tensor.SetThreads(threads)
+		for _, leaf := range []bool{true, false} {
+			xb := tensor.NewRNG(6).Uniform(tensor.New(n, d), -1, 1).SetRequiresGrad(true)
+			in := xb
+			if !leaf {
+				in = tensor.Scale(xb, 2)
+			}
+			y := tensor.TakeRows(in, big, len(big), d)
+			g := tensor.NewRNG(7).Uniform(tensor.New(len(big), d), -1, 1)
+			tensor.SumAll(tensor.Mul(y, g)).Backward()
+			want := make([]float32, n*d)
+			for i, r := range big {
+				for j := range d {
+					wy := float32(0)
+					if r >= 0 {
+						wy = in.Data[r*d+j]
+						want[r*d+j] = g.Data[i*d+j]
+						if !leaf {
+							want[r*d+j] *= 2
+						}
+					}
+					if y.Data[i*d+j] != wy {
+						t.Fatalf("threads %d leaf %v: y[%d][%d] = %g, want %g", threads, leaf, i, j, y.Data[i*d+j], wy)
+					}
+				}
+			}
+			for i := range want {
+				if xb.Grad[i] != want[i] {
+					t.Fatalf("threads %d leaf %v: dx[%d] = %g, want %g", threads, leaf, i, xb.Grad[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestGather(t *testing.T) {
 	t.Parallel()
 	rng := tensor.NewRNG(2)

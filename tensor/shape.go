@@ -354,32 +354,83 @@ func TakeRows(x *Tensor, rows []int, shape ...int) *Tensor {
 	if d > 0 {
 		n = len(x.Data) / d
 	}
-	out := resultFull("TakeRows", append([]int(nil), shape...), x)
-	for i, r := range rows {
-		dst := out.Data[i*d : (i+1)*d]
-		switch {
-		case r == -1:
-			clear(dst)
-		case r < 0 || r >= n:
+	for _, r := range rows {
+		if r < -1 || r >= n {
 			panic(errorf("tensor.TakeRows: row %d of %v (%d rows)", r, x.shape, n))
-		default:
-			copy(dst, x.Data[r*d:(r+1)*d])
 		}
 	}
+	out := resultFull("TakeRows", append([]int(nil), shape...), x)
+	grain := max(1, parGrain/max(d, 1)) // rows per hand-off
+	ParallelFor(len(rows), grain, func(lo, hi int) {
+		for i, r := range rows[lo:hi] {
+			dst := out.Data[(lo+i)*d:][:d]
+			if r < 0 {
+				clear(dst)
+			} else {
+				copy(dst, x.Data[r*d:(r+1)*d])
+			}
+		}
+	})
 	if out.requiresGrad {
 		out.backward = func() {
 			gx, beta := x.gradDst()
-			if beta == 0 {
-				clear(gx)
-			}
-			for i, r := range rows {
-				if r >= 0 {
-					AccSlice(gx[r*d:(r+1)*d], out.Grad[i*d:(i+1)*d])
+			covered := distinctRows(rows, n)
+			if covered == nil {
+				// A row picked twice: its gradients add up, in order.
+				if beta == 0 {
+					clear(gx)
 				}
+				for i, r := range rows {
+					if r >= 0 {
+						AccSlice(gx[r*d:(r+1)*d], out.Grad[i*d:(i+1)*d])
+					}
+				}
+				return
 			}
+			// Each row of x receives at most one row of the gradient: the
+			// rows split across threads, and a fresh gradient is written
+			// (its rows not picked cleared), not cleared and added to.
+			if beta == 0 {
+				ParallelFor(n, grain, func(lo, hi int) {
+					for r := lo; r < hi; r++ {
+						if !covered[r] {
+							clear(gx[r*d : (r+1)*d])
+						}
+					}
+				})
+			}
+			ParallelFor(len(rows), grain, func(lo, hi int) {
+				for i, r := range rows[lo:hi] {
+					if r < 0 {
+						continue
+					}
+					g := out.Grad[(lo+i)*d:][:d]
+					if beta == 0 {
+						copy(gx[r*d:(r+1)*d], g)
+					} else {
+						AccSlice(gx[r*d:(r+1)*d], g)
+					}
+				}
+			})
 		}
 	}
 	return out
+}
+
+// distinctRows returns which of n rows rows picks, or nil if it picks one
+// twice (−1 picks none).
+func distinctRows(rows []int, n int) []bool {
+	covered := make([]bool, n)
+	for _, r := range rows {
+		if r < 0 {
+			continue
+		}
+		if covered[r] {
+			return nil
+		}
+		covered[r] = true
+	}
+	return covered
 }
 
 // Where returns mask ? a : b elementwise, where mask holds 0 or 1 and
