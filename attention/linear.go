@@ -460,21 +460,16 @@ func (a *linearAttn) forwardAll(out []float32) {
 			alive := a.rowAlive(bb, i)
 			for hh := 0; hh < h; hh++ {
 				x, zh := fqi[hh*f:][:f], z[hh*f:][:f]
-				var den float64
+				var den float32
 				if alive {
-					for c, fv := range x {
-						den += float64(fv * zh[c])
-					}
+					den = dotPositive(x, zh)
 				}
 				if den <= 0 {
 					clear(x)
 					continue
 				}
-				a.den[(bb*h+hh)*tq+i] = float32(den)
-				inv := float32(1 / den)
-				for c := range x {
-					x[c] *= inv
-				}
+				a.den[(bb*h+hh)*tq+i] = den
+				tensor.ScaleSlice(x, 1/den)
 			}
 		}
 		for hh := 0; hh < h; hh++ {
@@ -539,6 +534,26 @@ func (a *linearAttn) finishRow(oi []float32, r int, den float64) {
 	}
 	a.den[r] = float32(den)
 	tensor.ScaleSlice(oi, float32(1/den))
+}
+
+// dotPositive returns x·y for vectors of non-negative terms (features and
+// their sums), in four float32 partial sums: with no cancellation its
+// relative error stays within a few float32 roundings, and the four chains
+// do not wait on one another's additions as one float64 sum did.
+func dotPositive(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // axpy computes y += alpha·x.
