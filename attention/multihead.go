@@ -201,66 +201,60 @@ func (m *MultiHead) AttendAdd(res, q, k, v, mask *tensor.Tensor) (out, weights *
 	return m.attend(res, q, k, v, mask)
 }
 
-// AttendAddRows is AttendAdd with the projections computed on real rows
-// only (layers.RowsAttender): the queries' and the residual's qrows, the
-// keys' and values' krows (nil: every row). Each projected operand is
-// scattered back to its padded layout, zeros in padded rows, for the
-// per-head attention; the heads' real rows are gathered for the output
-// projection, and padded rows of the result are 0. Real rows get
-// AttendAdd's values: every op but the per-head attention works row by
-// row, and the per-head attention never reads a padded key (masked) and
-// gives real queries' rows their own values.
+// AttendAddRows is AttendAdd on real rows only (layers.RowsAttender): res
+// and q are the real rows [N,D] of the queries' batch (qrows; nil: the
+// whole batch), k and v those of the keys' (krows), and the result is the
+// real rows of AttendAdd's. The projections run on real rows; the
+// projected operands are scattered to their padded layout, zeros in padded
+// rows, for the per-head attention, whose real rows are gathered for the
+// output projection. Real rows get AttendAdd's values: every op but the
+// per-head attention works row by row, and the per-head attention never
+// reads a padded key (masked) and gives real queries' rows their own
+// values.
 func (m *MultiHead) AttendAddRows(res, q, k, v, mask *tensor.Tensor, qrows, krows *layers.Rows) (out, weights *tensor.Tensor) {
 	if res == nil {
 		panic("attention multi-head: AttendAddRows with a nil residual")
 	}
-	b, tq, tk := checkInputs("multi-head", q, k, v, m.dims)
+	b, tq, tk := rowsShape(q, k, qrows, krows)
 	mv := newMaskView("multi-head", mask, b, tq, tk)
 	mv.causal = m.dims.Causal
 	if (qrows == nil && krows == nil) || (m.bo != nil && mv.deadRows(b, tq) != nil) {
-		return m.attend(res, q, k, v, mask)
+		out, weights = m.attend(qrows.Scatter(res), qrows.Scatter(q), krows.Scatter(k), krows.Scatter(v), mask)
+		return qrows.Gather(out), weights
 	}
-	// gather returns x's real rows [N,D] (x itself when rows is nil). A
-	// tensor gathered twice with the same rows (self-attention's q, k, v
-	// and, post-LN, the residual) is gathered once.
-	type gatheredRows struct {
-		x, g *tensor.Tensor
-		rows *layers.Rows
-	}
-	var done []gatheredRows
-	gather := func(x *tensor.Tensor, rows *layers.Rows) *tensor.Tensor {
-		if rows == nil {
-			return x
-		}
-		for _, d := range done {
-			if d.x == x && d.rows == rows {
-				return d.g
-			}
-		}
-		g := tensor.TakeRows(x, rows.Real, len(rows.Real), x.Dim(2))
-		done = append(done, gatheredRows{x, g, rows})
-		return g
-	}
-	// scatter puts real rows [N,D] back into a batch of t positions.
-	scatter := func(x *tensor.Tensor, rows *layers.Rows, t int) *tensor.Tensor {
-		if rows == nil {
-			return x
-		}
-		return tensor.TakeRows(x, rows.Slot, b, t, x.Dim(1))
-	}
-	pq := scatter(affine(gather(q, qrows), m.wq, m.bq), qrows, tq)
-	pk := scatter(affine(gather(k, krows), m.wk, m.bk), krows, tk)
-	pv := scatter(affine(gather(v, krows), m.wv, m.bv), krows, tk)
+	pq := qrows.Scatter(affine(q, m.wq, m.bq))
+	pk := krows.Scatter(affine(k, m.wk, m.bk))
+	pv := krows.Scatter(affine(v, m.wv, m.bv))
 	heads, w := m.head.Attend(pq, pk, pv, mask)
 	var bo *tensor.Tensor
 	if m.bo != nil {
 		bo = m.bo.Tensor
 	}
-	out = scatter(tensor.AddLinear(gather(res, qrows), gather(heads, qrows), m.wo.Tensor, bo), qrows, tq)
+	out = tensor.AddLinear(res, qrows.Gather(heads), m.wo.Tensor, bo)
 	if w != nil && m.heads == 1 {
 		w = tensor.Reshape(w, b, 1, tq, tk)
 	}
 	return out, w
+}
+
+// rowsShape returns the batch size and the query and key lengths of
+// AttendAddRows' operands: from their rows, or from q and k themselves.
+func rowsShape(q, k *tensor.Tensor, qrows, krows *layers.Rows) (b, tq, tk int) {
+	dims := func(x *tensor.Tensor, rows *layers.Rows) (int, int) {
+		if rows != nil {
+			return rows.B, rows.T
+		}
+		if x.Dims() != 3 {
+			panic(fmt.Sprintf("attention multi-head: need a batch [B,T,D] without rows, got %v", x.Shape()))
+		}
+		return x.Dim(0), x.Dim(1)
+	}
+	b, tq = dims(q, qrows)
+	kb, tk := dims(k, krows)
+	if kb != b {
+		panic(fmt.Sprintf("attention multi-head: queries of %d sequences, keys of %d", b, kb))
+	}
+	return b, tq, tk
 }
 
 func (m *MultiHead) attend(res, q, k, v, mask *tensor.Tensor) (ctx, weights *tensor.Tensor) {

@@ -96,8 +96,9 @@ func TestAttendAddInBlocks(t *testing.T) {
 	}
 }
 
-// TestAttendAddRowsInBlocks: Transformer blocks run with their projections
-// and feed-forward networks on the real rows only (ForwardRows, through
+// TestAttendAddRowsInBlocks: Transformer blocks run on the real rows only
+// (ForwardRows, and ForwardPacked passing real rows from block to block
+// and the memory's real rows to the cross-attention, through
 // MultiHead.AttendAddRows) give the real rows of the whole padded batch's
 // outputs bitwise, zeros in padded rows, and the same gradients up to the
 // order of summation (the weights' gradients skip the padded rows' zeros),
@@ -123,17 +124,32 @@ func TestAttendAddRowsInBlocks(t *testing.T) {
 						keep.Set(1, i, j, 0)
 					}
 				}
-				run := func(rows bool) [][]float32 {
+				run := func(mode string) [][]float32 {
 					for _, p := range params {
 						p.Grad = nil
 					}
 					x.Grad, y.Grad = nil, nil
-					var sr, tr *layers.Rows
-					if rows {
-						sr, tr = srcRows, tgtRows
+					var out *tensor.Tensor
+					switch mode {
+					case "all", "rows":
+						var sr, tr *layers.Rows
+						if mode == "rows" {
+							sr, tr = srcRows, tgtRows
+						}
+						mem, _ := enc.ForwardRows(x, srcMask, sr)
+						out, _, _ = dec.ForwardRows(y, mem, tgtMask, srcMask, tr)
+					case "packed":
+						mem, _ := enc.ForwardPacked(srcRows.Gather(x), srcMask, srcRows)
+						mem, _ = enc.ForwardPacked(mem, srcMask, srcRows) // a second block on real rows
+						h, _, _ := dec.ForwardPacked(tgtRows.Gather(y), mem, tgtMask, srcMask, tgtRows, srcRows)
+						h, _, _ = dec.ForwardPacked(h, mem, tgtMask, srcMask, tgtRows, srcRows)
+						out = tgtRows.Scatter(h)
+					case "all2":
+						mem, _ := enc.Forward(x, srcMask)
+						mem, _ = enc.Forward(mem, srcMask)
+						h, _, _ := dec.Forward(y, mem, tgtMask, srcMask)
+						out, _, _ = dec.Forward(h, mem, tgtMask, srcMask)
 					}
-					mem, _ := enc.ForwardRows(x, srcMask, sr)
-					out, _, _ := dec.ForwardRows(y, mem, tgtMask, srcMask, tr)
 					out = tensor.Mul(out, keep)
 					loss := tensor.SumAll(tensor.Mul(out, out))
 					loss.Backward()
@@ -144,16 +160,18 @@ func TestAttendAddRowsInBlocks(t *testing.T) {
 					tensor.Release(loss)
 					return res
 				}
-				want, got := run(false), run(true)
-				for j := range want[0] {
-					if got[0][j] != want[0][j] {
-						t.Fatalf("output element %d: real rows %g, every row %g", j, got[0][j], want[0][j])
+				for _, pair := range [][2]string{{"all", "rows"}, {"all2", "packed"}} {
+					want, got := run(pair[0]), run(pair[1])
+					for j := range want[0] {
+						if got[0][j] != want[0][j] {
+							t.Fatalf("%s: output element %d: real rows %g, every row %g", pair[1], j, got[0][j], want[0][j])
+						}
 					}
-				}
-				for i := 1; i < len(want); i++ {
-					for j := range want[i] {
-						if diff := got[i][j] - want[i][j]; diff > 1e-5 || diff < -1e-5 {
-							t.Fatalf("gradient %d (1 dx, 2 dy, then parameters), element %d: real rows %g, every row %g", i, j, got[i][j], want[i][j])
+					for i := 1; i < len(want); i++ {
+						for j := range want[i] {
+							if diff := got[i][j] - want[i][j]; diff > 1e-5 || diff < -1e-5 {
+								t.Fatalf("%s: gradient %d (1 dx, 2 dy, then parameters), element %d: real rows %g, every row %g", pair[1], i, j, got[i][j], want[i][j])
+							}
 						}
 					}
 				}
@@ -163,44 +181,63 @@ func TestAttendAddRowsInBlocks(t *testing.T) {
 }
 
 // TestGradCheckAttendAddRows checks AttendAddRows' gradients by finite
-// differences, self-attention (the same rows for queries and keys) and
-// cross-attention (keys on every row), on the real rows of the result.
+// differences on real rows: self-attention (the same rows for queries and
+// keys), and cross-attention over a whole memory and over its real rows.
 func TestGradCheckAttendAddRows(t *testing.T) {
 	const b, tq, tk, d = 2, 4, 3, 4
-	for _, cross := range []bool{false, true} {
-		t.Run(fmt.Sprintf("cross=%v", cross), func(t *testing.T) {
+	for _, kind := range []string{"self", "cross", "cross-rows"} {
+		t.Run(kind, func(t *testing.T) {
+			cross := kind != "self"
 			m, err := NewMultiHead(MultiHeadParams{Heads: 2, Bias: true}, Dims{Query: d, Key: d, Value: d, Causal: !cross})
 			if err != nil {
 				t.Fatal(err)
 			}
 			rng := tensor.NewRNG(5)
 			m.Init(rng)
-			x := rng.Normal(tensor.New(b, tq, d), 0, 1).SetRequiresGrad(true)
+			qrows := layers.PaddedRows([]int{4, 2}, tq)
+			krows, kLens := qrows, []int{4, 2}
+			x := rng.Normal(tensor.New(len(qrows.Real), d), 0, 1).SetRequiresGrad(true)
 			kv := x
-			qLens, kLens := []int{4, 2}, []int{4, 2}
-			if cross {
-				kv = rng.Normal(tensor.New(b, tk, d), 0, 1).SetRequiresGrad(true)
-				kLens = []int{3, 1}
-			}
-			qrows := layers.PaddedRows(qLens, tq)
-			var krows *layers.Rows
-			if !cross {
-				krows = qrows
-			}
-			mask := KeyPaddingMask(kLens, kv.Dim(1))
 			in := map[string]*tensor.Tensor{"x": x}
 			if cross {
+				kLens = []int{3, 1}
+				krows = nil
+				kv = rng.Normal(tensor.New(b, tk, d), 0, 1).SetRequiresGrad(true)
+				if kind == "cross-rows" {
+					krows = layers.PaddedRows(kLens, tk)
+					kv = rng.Normal(tensor.New(len(krows.Real), d), 0, 1).SetRequiresGrad(true)
+				}
 				in["kv"] = kv
+			}
+			mask := KeyPaddingMask(kLens, tk)
+			if !cross {
+				mask = KeyPaddingMask(kLens, tq)
 			}
 			for _, p := range m.Params() {
 				in[p.Name] = p.Tensor
 			}
 			f := func() []*tensor.Tensor {
 				out, _ := m.AttendAddRows(x, x, kv, kv, mask, qrows, krows)
-				return []*tensor.Tensor{tensor.Gather(tensor.Reshape(out, b*tq, d), qrows.Real, -1)}
+				return []*tensor.Tensor{out}
 			}
 			if err := tensor.GradCheck(f, in, tensor.GradCheckOptions{}); err != nil {
 				t.Fatal(err)
+			}
+			// The real rows of AttendAdd on the scattered batches.
+			got, _ := m.AttendAddRows(x, x, kv, kv, mask, qrows, krows)
+			pad := func(v *tensor.Tensor, rows *layers.Rows) *tensor.Tensor {
+				if rows == nil {
+					return v
+				}
+				return rows.Scatter(v)
+			}
+			xs := qrows.Scatter(x)
+			want, _ := m.AttendAdd(xs, xs, pad(kv, krows), pad(kv, krows), mask)
+			want = qrows.Gather(want)
+			for i := range want.Data {
+				if diff := got.Data[i] - want.Data[i]; diff > 1e-6 || diff < -1e-6 {
+					t.Fatalf("element %d: %g, AttendAdd's %g", i, got.Data[i], want.Data[i])
+				}
 			}
 		})
 	}

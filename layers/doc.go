@@ -52,13 +52,16 @@
 // linear map: the feed-forward network's second one (AddForward), and the
 // attention's output projection when the attention is a ResidualAttender
 // (multi-head) — the same values, one op and one pass over memory fewer.
-// ForwardRows runs the position-wise products on the real rows of a padded
-// batch only (Rows, from PaddedRows): the feed-forward sub-layer on rows
-// gathered into one matrix, then scattered back with padded rows 0, and a
-// RowsAttender's (multi-head) projections the same way (the per-head
-// attention between them keeps the padded layout); real rows are bitwise
-// Forward's (TestForwardRows, attention's TestAttendAddRowsInBlocks). The decoder returns its cross-attention weights for
-// heatmaps. For
+// ForwardPacked runs a block on the real rows [N,D] of a padded batch only
+// (Rows, from PaddedRows), so that a stack passes them from block to block:
+// LayerNorms, residual adds and the feed-forward network work row by row,
+// and a RowsAttender (multi-head) projects real rows, scattering them to
+// the padded layout only for the per-head attention and gathering its
+// result (the decoder's cross-attention can take the memory's real rows
+// too). ForwardRows is the same on a padded batch, gathered on entry and
+// scattered on exit with padded rows 0. Real rows are bitwise Forward's
+// (TestForwardRows, attention's TestAttendAddRowsInBlocks). The decoder
+// returns its cross-attention weights for heatmaps. For
 // decoding, ForwardNext runs only the next tokens of each sequence, the
 // self-attention (an Incremental attention) reading the earlier tokens'
 // keys and values from a KVCache it extends, the decoder's cross-attention

@@ -26,12 +26,13 @@ type ResidualAttender interface {
 	AttendAdd(res, q, k, v, mask *tensor.Tensor) (out, weights *tensor.Tensor)
 }
 
-// RowsAttender is a ResidualAttender that can run its position-wise
-// products on the real rows of right-padded batches only:
-// AttendAddRows(res, q, k, v, mask, qrows, krows) is AttendAdd(res, q, k, v,
-// mask) in the real rows of the queries (qrows: PaddedRows of q's batch,
-// nil: every row) with the keys' and values' projections computed on krows
-// only; padded query rows of the result are 0.
+// RowsAttender is a ResidualAttender that works on the real rows of
+// right-padded batches only: AttendAddRows(res, q, k, v, mask, qrows, krows)
+// is AttendAdd on the batches qrows.Scatter(res), qrows.Scatter(q),
+// krows.Scatter(k) and krows.Scatter(v), returning the real rows of its
+// result, qrows.Gather(out). res and q are the real rows [N,D] of the
+// queries' batch (qrows, from PaddedRows; nil: q and res are the whole
+// batch [B,T,D]), k and v those of the keys' (krows).
 type RowsAttender interface {
 	AttendAddRows(res, q, k, v, mask *tensor.Tensor, qrows, krows *Rows) (out, weights *tensor.Tensor)
 }
@@ -93,12 +94,50 @@ func sublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, f func
 
 // attnSublayer is sublayer around the attention a over the keys and values
 // kv (nil: self-attention, over the sub-layer's own input) under mask; it
-// stores the weights in *weights. Without active dropout the residual add
-// is fused into the attention's output projection when a is a
-// ResidualAttender: the same values in one op fewer.
+// stores the weights in *weights. x holds the real rows of its batch
+// (qrows; nil: the whole batch), kv those of its own (krows), and so does
+// the result. Without active dropout the residual add is fused into the
+// attention's output projection when a is a ResidualAttender: the same
+// values in one op fewer; a RowsAttender then works on the real rows
+// directly, any other attention on the batches scattered.
 func attnSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, a Attender, kv, mask *tensor.Tensor, weights **tensor.Tensor, qrows, krows *Rows) *tensor.Tensor {
-	ra, ok := a.(ResidualAttender)
-	if !ok || (drop != nil && drop.Training && drop.P > 0) {
+	if kv == nil {
+		krows = qrows
+	}
+	ra, resOK := a.(ResidualAttender)
+	rr, rowsOK := a.(RowsAttender)
+	dropping := drop != nil && drop.Training && drop.P > 0
+	if dropping || !resOK || (!rowsOK && (qrows != nil || krows != nil)) {
+		if kv != nil {
+			kv = krows.Scatter(kv)
+		}
+		return qrows.Gather(attnSublayerBatch(preLN, ln, drop, qrows.Scatter(x), a, ra, kv, mask, weights, dropping || !resOK))
+	}
+	z := x
+	if preLN {
+		z = ln.Forward(x)
+	}
+	m := kv
+	if m == nil {
+		m = z
+	}
+	var out, w *tensor.Tensor
+	if rowsOK {
+		out, w = rr.AttendAddRows(x, z, m, m, mask, qrows, krows)
+	} else {
+		out, w = ra.AttendAdd(x, z, m, m, mask)
+	}
+	*weights = w
+	if preLN {
+		return out
+	}
+	return ln.Forward(out)
+}
+
+// attnSublayerBatch is attnSublayer on whole batches: unfused (sublayer)
+// when asked, else with the residual added by ra.
+func attnSublayerBatch(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, a Attender, ra ResidualAttender, kv, mask *tensor.Tensor, weights **tensor.Tensor, unfused bool) *tensor.Tensor {
+	if unfused {
 		return sublayer(preLN, ln, drop, x, func(z *tensor.Tensor) *tensor.Tensor {
 			m := kv
 			if m == nil {
@@ -117,12 +156,7 @@ func attnSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, a 
 	if m == nil {
 		m = z
 	}
-	var out, w *tensor.Tensor
-	if rr, ok := a.(RowsAttender); ok && (qrows != nil || krows != nil) {
-		out, w = rr.AttendAddRows(x, z, m, m, mask, qrows, krows)
-	} else {
-		out, w = ra.AttendAdd(x, z, m, m, mask)
-	}
+	out, w := ra.AttendAdd(x, z, m, m, mask)
 	*weights = w
 	if preLN {
 		return out
@@ -137,6 +171,30 @@ func attnSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, a 
 // that every row is real.
 type Rows struct {
 	Real, Slot []int
+	B, T       int // the batch's sequences and its padded length
+}
+
+// Gather returns the real rows [N,D] of a batch x [B,T,D]; with r nil, x.
+func (r *Rows) Gather(x *tensor.Tensor) *tensor.Tensor {
+	if r == nil {
+		return x
+	}
+	if x.Dims() != 3 || x.Dim(0) != r.B || x.Dim(1) != r.T {
+		panic(fmt.Sprintf("layers: rows of a batch [%d,%d,·] for an input %v", r.B, r.T, x.Shape()))
+	}
+	return tensor.TakeRows(x, r.Real, len(r.Real), x.Dim(2))
+}
+
+// Scatter puts real rows x [N,D] back into their batch [B,T,D], padded rows
+// 0; with r nil, x.
+func (r *Rows) Scatter(x *tensor.Tensor) *tensor.Tensor {
+	if r == nil {
+		return x
+	}
+	if x.Dims() != 2 || x.Dim(0) != len(r.Real) {
+		panic(fmt.Sprintf("layers: %d real rows of a batch for an input %v", len(r.Real), x.Shape()))
+	}
+	return tensor.TakeRows(x, r.Slot, r.B, r.T, x.Dim(1))
 }
 
 // PaddedRows returns the Rows of a batch of sequences of the given lengths
@@ -149,7 +207,7 @@ func PaddedRows(lens []int, t int) *Rows {
 	if real == len(lens)*t {
 		return nil
 	}
-	r := &Rows{Real: make([]int, 0, real), Slot: make([]int, len(lens)*t)}
+	r := &Rows{Real: make([]int, 0, real), Slot: make([]int, len(lens)*t), B: len(lens), T: t}
 	for b, n := range lens {
 		for i := range t {
 			if i < n {
@@ -165,21 +223,10 @@ func PaddedRows(lens []int, t int) *Rows {
 
 // ffSublayer is sublayer around the feed-forward network ff: without
 // active dropout its residual add is fused into the second linear map
-// (FeedForward.AddForward), the same values in one op fewer. Given rows,
-// it runs on the real rows only, gathered into one matrix, and scatters
-// the results back: a padded row's output is 0. (Every op of the sub-layer
-// works row by row, so a real row's forward values are those of the whole
-// padded batch; the weights' gradients sum the same rows in other blocks.)
-func ffSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, ff *FeedForward, rows *Rows) *tensor.Tensor {
-	if rows != nil {
-		b, t, d := x.Dim(0), x.Dim(1), x.Dim(2)
-		if len(rows.Slot) != b*t {
-			panic(fmt.Sprintf("layers: rows of a batch of %d positions for an input %v", len(rows.Slot), x.Shape()))
-		}
-		xp := tensor.TakeRows(x, rows.Real, len(rows.Real), d)
-		yp := ffSublayer(preLN, ln, drop, xp, ff, nil)
-		return tensor.TakeRows(yp, rows.Slot, b, t, d)
-	}
+// (FeedForward.AddForward), the same values in one op fewer. Every op of
+// the sub-layer works row by row, so x may be a whole batch [B,T,D] or
+// its real rows [N,D].
+func ffSublayer(preLN bool, ln *LayerNorm, drop *Dropout, x *tensor.Tensor, ff *FeedForward) *tensor.Tensor {
 	if drop != nil && drop.Training && drop.P > 0 {
 		return sublayer(preLN, ln, drop, x, ff.Forward)
 	}
@@ -268,16 +315,39 @@ func (e *EncoderBlock) Forward(x, mask *tensor.Tensor) (y, weights *tensor.Tenso
 	return e.ForwardRows(x, mask, nil)
 }
 
-// ForwardRows is Forward with the feed-forward sub-layer and a
-// RowsAttender's projections run on the real rows of x only (rows:
-// PaddedRows of the batch; nil: every row); the
-// outputs of padded rows are then 0 where Forward leaves other values that
-// real positions never see.
+// ForwardRows is Forward run on the real rows of x only (rows: PaddedRows
+// of the batch; nil: every row), as ForwardPacked; the outputs of padded
+// rows are then 0 where Forward leaves other values that real positions
+// never see.
 func (e *EncoderBlock) ForwardRows(x, mask *tensor.Tensor, rows *Rows) (y, weights *tensor.Tensor) {
 	checkWidth("EncoderBlock", x, e.Cfg.Dim)
+	y, weights = e.ForwardPacked(rows.Gather(x), mask, rows)
+	return rows.Scatter(y), weights
+}
+
+// ForwardPacked is Forward on the real rows x [N,Dim] of a padded batch
+// (rows; nil: x is the whole batch [B,T,Dim]), returning the real rows of
+// the result: its LayerNorms, feed-forward network and residual adds, and
+// a RowsAttender's projections, skip the padding, and a stack of blocks
+// passes its rows on without scattering and gathering them between blocks.
+// mask is the batch's, as for Forward.
+func (e *EncoderBlock) ForwardPacked(x, mask *tensor.Tensor, rows *Rows) (y, weights *tensor.Tensor) {
+	checkRows("EncoderBlock", x, rows, e.Cfg.Dim)
 	h := attnSublayer(e.Cfg.PreLN, e.Norm1, e.Drop, x, e.SelfAttn, nil, mask, &weights, rows, rows)
-	y = ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF, rows)
+	y = ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF)
 	return y, weights
+}
+
+// checkRows checks that x holds the real rows of rows' batch, d wide (the
+// whole batch [B,T,d] when rows is nil).
+func checkRows(name string, x *tensor.Tensor, rows *Rows, d int) {
+	if rows == nil {
+		checkWidth(name, x, d)
+		return
+	}
+	if x.Dims() != 2 || x.Dim(0) != len(rows.Real) || x.Dim(1) != d {
+		panic(fmt.Sprintf("layers.%s: input %v, want the %d real rows [%d, %d]", name, x.Shape(), len(rows.Real), len(rows.Real), d))
+	}
 }
 
 func checkWidth(name string, x *tensor.Tensor, d int) {
@@ -371,21 +441,41 @@ func (d *DecoderBlock) Forward(y, mem, selfMask, memMask *tensor.Tensor) (out, s
 	return d.ForwardRows(y, mem, selfMask, memMask, nil)
 }
 
-// ForwardRows is Forward with the feed-forward sub-layer and the
-// attentions' query-side projections (and the self-attention's key and
-// value projections) run on the real rows of y only (rows: PaddedRows of
-// the target batch; nil: every row),
-// as EncoderBlock.ForwardRows.
+// ForwardRows is Forward run on the real rows of y only (rows: PaddedRows
+// of the target batch; nil: every row), as ForwardPacked with the whole
+// memory; padded rows of the result are 0.
 func (d *DecoderBlock) ForwardRows(y, mem, selfMask, memMask *tensor.Tensor, rows *Rows) (out, selfWeights, crossWeights *tensor.Tensor) {
 	checkWidth("DecoderBlock", y, d.Cfg.Dim)
-	checkWidth("DecoderBlock", mem, d.Cfg.Dim)
-	if y.Dim(0) != mem.Dim(0) {
-		panic(fmt.Sprintf("layers.DecoderBlock: target %v and memory %v differ in batch", y.Shape(), mem.Shape()))
+	out, selfWeights, crossWeights = d.ForwardPacked(rows.Gather(y), mem, selfMask, memMask, rows, nil)
+	return rows.Scatter(out), selfWeights, crossWeights
+}
+
+// ForwardPacked is Forward on the real rows y [N,Dim] of the target batch
+// (rows; nil: y is the whole batch), returning the real rows of the result
+// (see EncoderBlock.ForwardPacked); mem is the memory's real rows (memRows,
+// its PaddedRows) or, with memRows nil, the whole memory [B,Tm,Dim]. With
+// a RowsAttender the cross-attention's key and value projections then
+// skip the memory's padding too.
+func (d *DecoderBlock) ForwardPacked(y, mem, selfMask, memMask *tensor.Tensor, rows, memRows *Rows) (out, selfWeights, crossWeights *tensor.Tensor) {
+	checkRows("DecoderBlock", y, rows, d.Cfg.Dim)
+	checkRows("DecoderBlock", mem, memRows, d.Cfg.Dim)
+	yb, mb := batchOf(y, rows), batchOf(mem, memRows)
+	if yb != mb {
+		panic(fmt.Sprintf("layers.DecoderBlock: target of %d sequences and memory of %d", yb, mb))
 	}
 	h := attnSublayer(d.Cfg.PreLN, d.Norm1, d.Drop, y, d.SelfAttn, nil, selfMask, &selfWeights, rows, rows)
-	h = attnSublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, d.CrossAttn, mem, memMask, &crossWeights, rows, nil)
-	out = ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF, rows)
+	h = attnSublayer(d.Cfg.PreLN, d.Norm2, d.Drop, h, d.CrossAttn, mem, memMask, &crossWeights, rows, memRows)
+	out = ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF)
 	return out, selfWeights, crossWeights
+}
+
+// batchOf returns the number of sequences of x, a batch or the real rows
+// of one.
+func batchOf(x *tensor.Tensor, rows *Rows) int {
+	if rows != nil {
+		return rows.B
+	}
+	return x.Dim(0)
 }
 
 // incremental returns a block's self-attention as an Incremental, or
@@ -420,7 +510,7 @@ func (e *EncoderBlock) ForwardNext(x *tensor.Tensor, lens []int, cache KVCache) 
 		ctx, _ := inc.AttendNext(z, z, z, lens, cache)
 		return ctx
 	})
-	return ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF, nil)
+	return ffSublayer(e.Cfg.PreLN, e.Norm2, e.Drop, h, e.FF)
 }
 
 // CanStep reports whether the block's self-attention can decode step by
@@ -459,5 +549,5 @@ func (d *DecoderBlock) ForwardNext(y *tensor.Tensor, cross Prepared, lens []int,
 		ctx, crossWeights = cross.Attend(z)
 		return ctx
 	})
-	return ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF, nil), crossWeights
+	return ffSublayer(d.Cfg.PreLN, d.Norm3, d.Drop, h, d.FF), crossWeights
 }

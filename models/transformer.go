@@ -287,21 +287,31 @@ func (m *Transformer) embed(emb *layers.Embedding, pos layers.Positional, ids []
 	return m.Drop.Forward(x)
 }
 
-// encode runs the encoder stack and returns the memory and its mask.
+// encode runs the encoder stack and returns the memory [B,S,D] (padded
+// rows 0) and its mask.
 func (m *Transformer) encode(src, srcLen []int, b, s int) (*tensor.Tensor, *tensor.Tensor) {
+	mem, mask, rows := m.encodeRows(src, srcLen, b, s)
+	return rows.Scatter(mem), mask
+}
+
+// encodeRows runs the encoder stack on the real rows of the source batch
+// and returns the memory's real rows [N,D], its mask, and its rows (nil:
+// nothing is padded, and the memory is the whole batch [B,S,D]).
+func (m *Transformer) encodeRows(src, srcLen []int, b, s int) (mem, mask *tensor.Tensor, rows *layers.Rows) {
 	x := m.embed(m.SrcEmb, m.SrcPos, src, b, s)
-	mask := attention.KeyPaddingMask(srcLen, s)
-	rows := m.paddedRows(srcLen, s)
+	mask = attention.KeyPaddingMask(srcLen, s)
+	rows = m.paddedRows(srcLen, s)
+	x = rows.Gather(x)
 	for _, blk := range m.Enc {
-		x, _ = blk.ForwardRows(x, mask, rows)
+		x, _ = blk.ForwardPacked(x, mask, rows)
 	}
-	return m.EncNorm.Forward(x), mask
+	return m.EncNorm.Forward(x), mask, rows
 }
 
 // paddedRows returns the real rows of a batch of sequences of the given
-// lengths padded to t (layers.PaddedRows), over which the blocks run their
-// feed-forward sub-layers and attention projections: the padding's share
-// of those products (a third of W3's rows) is skipped. nil when nothing is padded, or when the
+// lengths padded to t (layers.PaddedRows), the only rows the block stacks
+// carry from block to block: the padding's share of their products,
+// LayerNorms and residual adds (a third of W3's rows) is skipped. nil when nothing is padded, or when the
 // comparison tests ask for every row (allRows).
 func (m *Transformer) paddedRows(lens []int, t int) *layers.Rows {
 	if m.allRows {
@@ -311,25 +321,30 @@ func (m *Transformer) paddedRows(lens []int, t int) *layers.Rows {
 }
 
 // decode runs the decoder stack (or the LM blocks) over the target inputs
-// in [B,T] and returns the logits [B,T,V] and the last layer's cross
-// weights (seq2seq).
-func (m *Transformer) decode(in, tgtLen []int, b, t int, mem, memMask *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+// in [B,T] and returns the logits [B,T,V] (0 at padded positions) and the
+// last layer's cross weights (seq2seq). mem is the memory's real rows
+// (memRows) or, with memRows nil, the whole memory.
+func (m *Transformer) decode(in, tgtLen []int, b, t int, mem, memMask *tensor.Tensor, memRows *layers.Rows) (*tensor.Tensor, *tensor.Tensor) {
 	y := m.embed(m.TgtEmb, m.TgtPos, in, b, t)
 	self := attention.KeyPaddingMask(tgtLen, t) // the causal rule is the sites'
 	rows := m.paddedRows(tgtLen, t)
+	y = rows.Gather(y)
 
 	var cross *tensor.Tensor
 	for _, blk := range m.Dec {
-		y, _, cross = blk.ForwardRows(y, mem, self, memMask, rows)
+		y, _, cross = blk.ForwardPacked(y, mem, self, memMask, rows, memRows)
 	}
 	for _, blk := range m.LMBlocks {
-		y, _ = blk.ForwardRows(y, self, rows)
+		y, _ = blk.ForwardPacked(y, self, rows)
 	}
 	y = m.DecNorm.Forward(y)
+	var logits *tensor.Tensor
 	if m.Out != nil {
-		return m.Out.Forward(y), cross
+		logits = m.Out.Forward(y)
+	} else {
+		logits = tensor.MatMulT(y, m.TgtEmb.W.Tensor, false, true)
 	}
-	return tensor.MatMulT(y, m.TgtEmb.W.Tensor, false, true), cross
+	return rows.Scatter(logits), cross
 }
 
 // Forward computes the logits [B,T,V] of a teacher-forced batch.
@@ -338,10 +353,11 @@ func (m *Transformer) decode(in, tgtLen []int, b, t int, mem, memMask *tensor.Te
 func (m *Transformer) Forward(b *seq.Batch, opt ForwardOptions) Output {
 	requestWeights(opt.WantAttention, m.attns...)
 	var mem, memMask *tensor.Tensor
+	var memRows *layers.Rows
 	if !m.LM {
-		mem, memMask = m.encode(b.Src, b.SrcLen, b.Size, b.S)
+		mem, memMask, memRows = m.encodeRows(b.Src, b.SrcLen, b.Size, b.S)
 	}
-	logits, cross := m.decode(b.In, b.TgtLen, b.Size, b.T, mem, memMask)
+	logits, cross := m.decode(b.In, b.TgtLen, b.Size, b.T, mem, memMask, memRows)
 	out := Output{Logits: logits}
 	if opt.WantAttention {
 		out.Attention = headMean(cross)
@@ -514,7 +530,7 @@ func (s *transformerState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
 	for i, p := range s.prefix {
 		copy(in[i*t:], p)
 	}
-	logits, cross := s.m.decode(in, lens, n, t, s.mem, s.memMask)
+	logits, cross := s.m.decode(in, lens, n, t, s.mem, s.memMask, nil)
 	v := logits.Dim(-1)
 	last := tensor.New(n, v)
 	for i := range lens {
