@@ -227,7 +227,9 @@ func TestLocalPredictiveFormula(t *testing.T) {
 
 // TestLinearMatchesDenseFormula checks linear attention (values and
 // gradients) against context_i = Σ_j a_ij v_j with
-// a_ij = keep_ij φ(q_i)·φ(k_j) / Σ_j keep_ij φ(q_i)·φ(k_j), built densely.
+// a_ij = keep_ij φ(q_i)·φ(k_j) / Σ_j keep_ij φ(q_i)·φ(k_j), built densely;
+// the long cases (hundreds of rows: several of the products' depth blocks,
+// the last partial) include a batch row whose keys are all padding.
 func TestLinearMatchesDenseFormula(t *testing.T) {
 	d := testDims
 	const b, n = 2, 7
@@ -235,13 +237,16 @@ func TestLinearMatchesDenseFormula(t *testing.T) {
 		name string
 		tq   int
 		mask func() *tensor.Tensor
+		tk   int // 0: n
 	}{
-		{"no mask", 4, func() *tensor.Tensor { return nil }},
-		{"key padding", 4, func() *tensor.Tensor { return attention.KeyPaddingMask([]int{n, 3}, n) }},
-		{"causal", n, func() *tensor.Tensor { return attention.CausalMask(n) }},
+		{"long, key padding", 600, func() *tensor.Tensor { return attention.KeyPaddingMask([]int{530, 300}, 530) }, 530},
+		{"long, no keys in a row", 530, func() *tensor.Tensor { return attention.KeyPaddingMask([]int{0, 517}, 600) }, 600},
+		{"no mask", 4, func() *tensor.Tensor { return nil }, 0},
+		{"key padding", 4, func() *tensor.Tensor { return attention.KeyPaddingMask([]int{n, 3}, n) }, 0},
+		{"causal", n, func() *tensor.Tensor { return attention.CausalMask(n) }, 0},
 		{"causal and padding", n, func() *tensor.Tensor {
 			return attention.CombineMasks(attention.KeyPaddingMask([]int{n, 4}, n), attention.CausalMask(n))
-		}},
+		}, 0},
 		{"causal with left padding", n, func() *tensor.Tensor {
 			m := attention.CombineMasks(attention.KeyPaddingMask([]int{n, n}, n), attention.CausalMask(n))
 			m = tensor.Mul(m, tensor.Full(1, b, 1, n)) // [B,T,T]
@@ -250,7 +255,7 @@ func TestLinearMatchesDenseFormula(t *testing.T) {
 				m.Set(0, 1, i, 1) // batch 1: keys 0, 1 padded on the left
 			}
 			return m
-		}},
+		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lin, err := attention.NewLinear(attention.LinearParams{Weights: true}, d)
@@ -258,7 +263,11 @@ func TestLinearMatchesDenseFormula(t *testing.T) {
 				t.Fatal(err)
 			}
 			rng := tensor.NewRNG(31)
-			q, k, v := randn(rng, true, b, tc.tq, d.Query), randn(rng, true, b, n, d.Key), randn(rng, true, b, n, d.Value)
+			tk := n
+			if tc.tk > 0 {
+				tk = tc.tk
+			}
+			q, k, v := randn(rng, true, b, tc.tq, d.Query), randn(rng, true, b, tk, d.Key), randn(rng, true, b, tk, d.Value)
 			mask := tc.mask()
 			var gotW, wantW *tensor.Tensor
 			compareGrads(t, 1e-5, map[string]*tensor.Tensor{"q": q, "k": k, "v": v}, func() []*tensor.Tensor {
