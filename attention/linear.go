@@ -397,34 +397,9 @@ func (a *linearAttn) forward() *tensor.Tensor {
 	if !a.lm.causal {
 		a.z = a.scratch(b * ldf) // z = Σ_j φ(k_j), summed as the features are made
 	}
-	for r := 0; r < b*tk; r++ {
-		if r%linearAhead == 0 {
-			a.k.prefetch(r+linearAhead, min(linearAhead, b*tk-r-linearAhead), ldf)
-		}
-		fk, k := a.fk[r*ldf:][:ldf], a.k.row(r, ldf)
-		if !a.keyKept(r/tk, r%tk) {
-			clear(fk)
-			continue
-		}
-		switch {
-		case a.z == nil:
-			a.features(fk, nil, k)
-		case a.elu:
-			eluRowSum(fk, a.z[r/tk*ldf:][:ldf], k)
-		default:
-			copy(fk, k)
-			tensor.AccSlice(a.z[r/tk*ldf:][:ldf], fk)
-		}
-	}
-	for r := 0; r < b*tq; r++ {
-		if r%linearAhead == 0 {
-			a.q.prefetch(r+linearAhead, min(linearAhead, b*tq-r-linearAhead), ldf)
-		}
-		var d []float32
-		if a.dq != nil {
-			d = a.dq[r*ldf:][:ldf]
-		}
-		a.features(a.fq[r*ldf:][:ldf], d, a.q.row(r, ldf))
+	if a.lm.causal {
+		a.keyFeatures(0, b*tk)
+		a.queryFeatures(0, b*tq)
 	}
 	var out []float32 // recycled with the result
 	if a.lm.causal {
@@ -444,36 +419,106 @@ func (a *linearAttn) forward() *tensor.Tensor {
 	return res
 }
 
-// forwardAll is the non-causal forward pass: S and z per head, φ̂(q) and
-// the context C = φ̂(Q) S.
+// keyFeatures writes φ(k) for the key rows [r0, r1) of the whole batch
+// (and, non-causal, adds them to z).
+func (a *linearAttn) keyFeatures(r0, r1 int) {
+	ldf := a.h * a.f
+	for r := r0; r < r1; r++ {
+		if (r-r0)%linearAhead == 0 {
+			a.k.prefetch(r+linearAhead, min(linearAhead, r1-r-linearAhead), ldf)
+		}
+		fk, k := a.fk[r*ldf:][:ldf], a.k.row(r, ldf)
+		if !a.keyKept(r/a.tk, r%a.tk) {
+			clear(fk)
+			continue
+		}
+		switch {
+		case a.z == nil:
+			a.features(fk, nil, k)
+		case a.elu:
+			eluRowSum(fk, a.z[r/a.tk*ldf:][:ldf], k)
+		default:
+			copy(fk, k)
+			tensor.AccSlice(a.z[r/a.tk*ldf:][:ldf], fk)
+		}
+	}
+}
+
+// queryFeatures writes φ(q) (and φ'(q)) for the query rows [r0, r1) of
+// the whole batch.
+func (a *linearAttn) queryFeatures(r0, r1 int) {
+	ldf := a.h * a.f
+	for r := r0; r < r1; r++ {
+		if (r-r0)%linearAhead == 0 {
+			a.q.prefetch(r+linearAhead, min(linearAhead, r1-r-linearAhead), ldf)
+		}
+		var d []float32
+		if a.dq != nil {
+			d = a.dq[r*ldf:][:ldf]
+		}
+		a.features(a.fq[r*ldf:][:ldf], d, a.q.row(r, ldf))
+	}
+}
+
+// linearBlock is the number of rows the non-causal passes take at a time:
+// every head's products and the row loops use a block of rows while it is
+// in L2, instead of each head streaming every operand again (the heads'
+// columns of a row share its cache lines). A multiple of the GEMM's depth
+// blocks (gemmKC), so that S summed block by block is the one product's
+// sums.
+const linearBlock = 256
+
+// forwardAll is the non-causal forward pass: φ(k), z and S per head, then
+// φ̂(q) and the context C = φ̂(Q) S, each over blocks of rows.
 func (a *linearAttn) forwardAll(out []float32) {
 	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
 	ldf, ldo := h*f, h*dv
 	a.s = a.dirty(b * h * f * dv)
 	for bb := 0; bb < b; bb++ {
 		z := a.z[bb*ldf:][:ldf]
-		for hh := 0; hh < h; hh++ {
-			tensor.Gemm(true, false, f, dv, tk, 1, a.fk[bb*tk*ldf+hh*f:], ldf, a.v.at(bb*tk, hh*dv), a.v.ld, 0, a.s[(bb*h+hh)*f*dv:], dv)
-		}
-		for i := 0; i < tq; i++ {
-			fqi := a.fq[(bb*tq+i)*ldf:][:ldf]
-			alive := a.rowAlive(bb, i)
+		for j0 := 0; j0 < tk; j0 += linearBlock {
+			n := min(linearBlock, tk-j0)
+			a.keyFeatures(bb*tk+j0, bb*tk+j0+n)
+			beta := float32(1)
+			if j0 == 0 {
+				beta = 0
+			}
 			for hh := 0; hh < h; hh++ {
-				x, zh := fqi[hh*f:][:f], z[hh*f:][:f]
-				var den float32
-				if alive {
-					den = dotPositive(x, zh)
-				}
-				if den <= 0 {
-					clear(x)
-					continue
-				}
-				a.den[(bb*h+hh)*tq+i] = den
-				tensor.ScaleSlice(x, 1/den)
+				tensor.Gemm(true, false, f, dv, n, 1, a.fk[(bb*tk+j0)*ldf+hh*f:], ldf, a.v.at(bb*tk+j0, hh*dv), a.v.ld, beta, a.s[(bb*h+hh)*f*dv:], dv)
 			}
 		}
+		for i0 := 0; i0 < tq; i0 += linearBlock {
+			n := min(linearBlock, tq-i0)
+			a.queryFeatures(bb*tq+i0, bb*tq+i0+n)
+			a.normalise(bb, i0, n, z)
+			for hh := 0; hh < h; hh++ {
+				tensor.Gemm(false, false, n, dv, f, 1, a.fq[(bb*tq+i0)*ldf+hh*f:], ldf, a.s[(bb*h+hh)*f*dv:], dv, 0, out[(bb*tq+i0)*ldo+hh*dv:], ldo)
+			}
+		}
+	}
+}
+
+// normalise divides the query features of rows [i0, i0+n) of batch row bb
+// by their denominators φ(q_i)ᵀz per head, saved in den (a row with
+// nothing to attend gets φ̂ = 0 and den 0).
+func (a *linearAttn) normalise(bb, i0, n int, z []float32) {
+	tq, h, f := a.tq, a.h, a.f
+	ldf := h * f
+	for i := i0; i < i0+n; i++ {
+		fqi := a.fq[(bb*tq+i)*ldf:][:ldf]
+		alive := a.rowAlive(bb, i)
 		for hh := 0; hh < h; hh++ {
-			tensor.Gemm(false, false, tq, dv, f, 1, a.fq[bb*tq*ldf+hh*f:], ldf, a.s[(bb*h+hh)*f*dv:], dv, 0, out[bb*tq*ldo+hh*dv:], ldo)
+			x, zh := fqi[hh*f:][:f], z[hh*f:][:f]
+			var den float32
+			if alive {
+				den = dotPositive(x, zh)
+			}
+			if den <= 0 {
+				clear(x)
+				continue
+			}
+			a.den[(bb*h+hh)*tq+i] = den
+			tensor.ScaleSlice(x, 1/den)
 		}
 	}
 }
@@ -578,13 +623,15 @@ func (a *linearAttn) backward(out *tensor.Tensor, g [][]float32) {
 	}
 }
 
-// backwardAll is the non-causal backward pass (see linearAttn).
+// backwardAll is the non-causal backward pass (see linearAttn), over
+// blocks of rows (linearBlock): the queries first (dφ(q) and, summed
+// block by block, dS and dz), then the keys (dV and dφ(k)).
 func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
 	ldf, ldo := h*f, h*dv
 	gq, gk, gv := a.grads(g)
 	wantK := gk.data != nil || gv.data != nil
-	df := tensor.ScratchDirty(max(tq, tk) * ldf) // dφ(Q) Sᵀ part, then dφ(K): written by the products
+	df := tensor.ScratchDirty(min(max(tq, tk), linearBlock) * ldf) // a block's dφ(Q) Sᵀ part, then its dφ(K): written by the products
 	ds := tensor.ScratchDirty(h * f * dv)
 	dz := tensor.Scratch(ldf)
 	defer func() {
@@ -593,94 +640,113 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 		tensor.Recycle(dz)
 	}()
 	for bb := 0; bb < b; bb++ {
-		gc := out.Grad[bb*tq*ldo:]
-		for hh := 0; hh < h; hh++ {
-			sh := a.s[(bb*h+hh)*f*dv:][:f*dv]
-			if gq.data != nil {
-				tensor.Gemm(false, true, tq, f, dv, 1, gc[hh*dv:], ldo, sh, dv, 0, df[hh*f:], ldf)
-			}
-			if wantK {
-				tensor.Gemm(true, false, f, dv, tq, 1, a.fq[bb*tq*ldf+hh*f:], ldf, gc[hh*dv:], ldo, 0, ds[hh*f*dv:], dv)
-			}
-		}
 		clear(dz)
 		z := a.z[bb*ldf:][:ldf]
-		for i := 0; i < tq; i++ {
-			r := bb*tq + i
-			if i%linearAhead == 0 && gq.data != nil {
-				gq.prefetch(r+linearAhead, min(linearAhead, tq-i-linearAhead), ldf)
+		for i0 := 0; i0 < tq; i0 += linearBlock {
+			n := min(linearBlock, tq-i0)
+			gc := out.Grad[(bb*tq+i0)*ldo:]
+			beta := float32(1)
+			if i0 == 0 {
+				beta = 0
 			}
 			for hh := 0; hh < h; hh++ {
-				den := a.den[(bb*h+hh)*tq+i]
-				if den == 0 {
-					continue
+				sh := a.s[(bb*h+hh)*f*dv:][:f*dv]
+				if gq.data != nil {
+					tensor.Gemm(false, true, n, f, dv, 1, gc[hh*dv:], ldo, sh, dv, 0, df[hh*f:], ldf)
 				}
-				gi := out.Grad[r*ldo+hh*dv:][:dv]
-				oi := out.Data[r*ldo+hh*dv:][:dv]
-				fqi := a.fq[r*ldf+hh*f:][:f]
-				if wantK && gq.data != nil && a.dq != nil &&
-					qGradSIMD(gi, oi, fqi, dz[hh*f:][:f], df[i*ldf+hh*f:][:f], z[hh*f:][:f], a.dq[r*ldf+hh*f:][:f], gq.row(r, ldf)[hh*f:][:f], 1/den) {
-					continue
-				}
-				var dot float64
-				for x, gx := range gi {
-					dot += float64(gx * oi[x])
-				}
-				c := float32(dot)
 				if wantK {
-					axpy(dz[hh*f:][:f], -c, fqi)
-				}
-				if gq.data == nil {
-					continue
-				}
-				gqi := gq.row(r, ldf)[hh*f:][:f]
-				dfi := df[i*ldf+hh*f:][:f]
-				zh := z[hh*f:][:f]
-				inv := 1 / den
-				if a.dq == nil {
-					for x := range gqi {
-						gqi[x] += (dfi[x] - c*zh[x]) * inv
-					}
-					continue
-				}
-				dqi := a.dq[r*ldf+hh*f:][:f]
-				for x := range gqi {
-					gqi[x] += (dfi[x] - c*zh[x]) * inv * dqi[x]
+					tensor.Gemm(true, false, f, dv, n, 1, a.fq[(bb*tq+i0)*ldf+hh*f:], ldf, gc[hh*dv:], ldo, beta, ds[hh*f*dv:], dv)
 				}
 			}
+			a.queryGrads(out, gq, df, dz, z, bb, i0, n, wantK)
 		}
 		if !wantK {
 			continue
 		}
+		for j0 := 0; j0 < tk; j0 += linearBlock {
+			n := min(linearBlock, tk-j0)
+			for hh := 0; hh < h; hh++ {
+				dsh := ds[hh*f*dv:]
+				if gv.data != nil {
+					tensor.Gemm(false, false, n, dv, f, 1, a.fk[(bb*tk+j0)*ldf+hh*f:], ldf, dsh, dv, 1, gv.at(bb*tk+j0, hh*dv), gv.ld)
+				}
+				if gk.data != nil {
+					tensor.Gemm(false, true, n, f, dv, 1, a.v.at(bb*tk+j0, hh*dv), a.v.ld, dsh, dv, 0, df[hh*f:], ldf)
+				}
+			}
+			if gk.data == nil {
+				continue
+			}
+			for j := j0; j < j0+n; j++ {
+				if (j-j0)%linearAhead == 0 {
+					r, m := bb*tk+j+linearAhead, min(linearAhead, j0+n-j-linearAhead)
+					gk.prefetch(r, m, ldf)
+					a.k.prefetch(r, m, ldf)
+				}
+				if !a.keyKept(bb, j) {
+					continue
+				}
+				r := bb*tk + j
+				gkj, dfj := gk.row(r, ldf), df[(j-j0)*ldf:][:ldf]
+				if a.elu {
+					eluGradRow(gkj, dfj, dz, a.fk[r*ldf:], a.k.row(r, ldf))
+					continue
+				}
+				for x := range gkj {
+					gkj[x] += dfj[x] + dz[x]
+				}
+			}
+		}
+	}
+}
+
+// queryGrads adds dφ(q) (through φ', with elu) to q's gradient for the
+// query rows [i0, i0+n) of batch row bb, whose dC_i Sᵀ parts df holds,
+// and, with wantK, their −c_i φ̂(q_i) to dz.
+func (a *linearAttn) queryGrads(out *tensor.Tensor, gq strided, df, dz, z []float32, bb, i0, n int, wantK bool) {
+	tq, h, f, dv := a.tq, a.h, a.f, a.dv
+	ldf, ldo := h*f, h*dv
+	for i := i0; i < i0+n; i++ {
+		r := bb*tq + i
+		if (i-i0)%linearAhead == 0 && gq.data != nil {
+			gq.prefetch(r+linearAhead, min(linearAhead, i0+n-i-linearAhead), ldf)
+		}
 		for hh := 0; hh < h; hh++ {
-			dsh := ds[hh*f*dv:]
-			if gv.data != nil {
-				tensor.Gemm(false, false, tk, dv, f, 1, a.fk[bb*tk*ldf+hh*f:], ldf, dsh, dv, 1, gv.at(bb*tk, hh*dv), gv.ld)
-			}
-			if gk.data != nil {
-				tensor.Gemm(false, true, tk, f, dv, 1, a.v.at(bb*tk, hh*dv), a.v.ld, dsh, dv, 0, df[hh*f:], ldf)
-			}
-		}
-		if gk.data == nil {
-			continue
-		}
-		for j := 0; j < tk; j++ {
-			if j%linearAhead == 0 {
-				r, n := bb*tk+j+linearAhead, min(linearAhead, tk-j-linearAhead)
-				gk.prefetch(r, n, ldf)
-				a.k.prefetch(r, n, ldf)
-			}
-			if !a.keyKept(bb, j) {
+			den := a.den[(bb*h+hh)*tq+i]
+			if den == 0 {
 				continue
 			}
-			r := bb*tk + j
-			gkj, dfj := gk.row(r, ldf), df[j*ldf:][:ldf]
-			if a.elu {
-				eluGradRow(gkj, dfj, dz, a.fk[r*ldf:], a.k.row(r, ldf))
+			gi := out.Grad[r*ldo+hh*dv:][:dv]
+			oi := out.Data[r*ldo+hh*dv:][:dv]
+			fqi := a.fq[r*ldf+hh*f:][:f]
+			dfi := df[(i-i0)*ldf+hh*f:][:f]
+			if wantK && gq.data != nil && a.dq != nil &&
+				qGradSIMD(gi, oi, fqi, dz[hh*f:][:f], dfi, z[hh*f:][:f], a.dq[r*ldf+hh*f:][:f], gq.row(r, ldf)[hh*f:][:f], 1/den) {
 				continue
 			}
-			for x := range gkj {
-				gkj[x] += dfj[x] + dz[x]
+			var dot float64
+			for x, gx := range gi {
+				dot += float64(gx * oi[x])
+			}
+			c := float32(dot)
+			if wantK {
+				axpy(dz[hh*f:][:f], -c, fqi)
+			}
+			if gq.data == nil {
+				continue
+			}
+			gqi := gq.row(r, ldf)[hh*f:][:f]
+			zh := z[hh*f:][:f]
+			inv := 1 / den
+			if a.dq == nil {
+				for x := range gqi {
+					gqi[x] += (dfi[x] - c*zh[x]) * inv
+				}
+				continue
+			}
+			dqi := a.dq[r*ldf+hh*f:][:f]
+			for x := range gqi {
+				gqi[x] += (dfi[x] - c*zh[x]) * inv * dqi[x]
 			}
 		}
 	}
