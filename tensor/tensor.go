@@ -310,7 +310,11 @@ func BackwardFrom(outs []*Tensor, grads [][]float32) {
 		if !o.requiresGrad {
 			continue
 		}
-		g := o.grad()
+		g, beta := o.gradDst()
+		if beta == 0 {
+			copy(g, grads[i]) // a fresh buffer: no clearing first
+			continue
+		}
 		for j, v := range grads[i] {
 			g[j] += v
 		}
