@@ -412,7 +412,7 @@ func (a *linearAttn) forward() *tensor.Tensor {
 	} else {
 		a.forwardAll(out)
 	}
-	res := tensor.Custom("LinearAttention", out, []int{b, tq, ldo}, a.inputs, a.backward)
+	res := tensor.CustomDst("LinearAttention", out, []int{b, tq, ldo}, a.inputs, a.backward)
 	if res.RequiresGrad() {
 		res.Keep(a.saved...)
 	}
@@ -615,21 +615,33 @@ func (a *linearAttn) grads(g [][]float32) (gq, gk, gv strided) {
 	return strided{g[a.qi], a.q.ld, a.q.off}, strided{g[a.ki], a.k.ld, a.k.off}, strided{g[a.vi], a.v.ld, a.v.off}
 }
 
-func (a *linearAttn) backward(out *tensor.Tensor, g [][]float32) {
-	if a.lm.causal {
-		a.backwardCausal(out, g)
-	} else {
-		a.backwardAll(out, g)
+// backward writes the gradients of q, k and v. An input's buffer with
+// beta 0 is fresh (tensor.CustomDst): the non-causal pass writes its rows
+// as it reaches them; the causal pass, which adds along the way, has them
+// cleared first.
+func (a *linearAttn) backward(out *tensor.Tensor, g [][]float32, betas []float32) {
+	if !a.lm.causal {
+		a.backwardAll(out, g, betas)
+		return
 	}
+	for i, gi := range g {
+		if gi != nil && betas[i] == 0 {
+			clear(gi)
+		}
+	}
+	a.backwardCausal(out, g)
 }
 
 // backwardAll is the non-causal backward pass (see linearAttn), over
 // blocks of rows (linearBlock): the queries first (dφ(q) and, summed
 // block by block, dS and dz), then the keys (dV and dφ(k)).
-func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
+func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32, betas []float32) {
 	b, tq, tk, h, f, dv := a.b, a.tq, a.tk, a.h, a.f, a.dv
 	ldf, ldo := h*f, h*dv
 	gq, gk, gv := a.grads(g)
+	// Fresh rows of q's and k's gradients are cleared as the passes reach
+	// them (in cache), then added to; v's are written by products.
+	freshQ, freshK, betaV := betas[a.qi] == 0, betas[a.ki] == 0, betas[a.vi]
 	wantK := gk.data != nil || gv.data != nil
 	df := tensor.ScratchDirty(min(max(tq, tk), linearBlock) * ldf) // a block's dφ(Q) Sᵀ part, then its dφ(K): written by the products
 	ds := tensor.ScratchDirty(h * f * dv)
@@ -658,7 +670,7 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 					tensor.Gemm(true, false, f, dv, n, 1, a.fq[(bb*tq+i0)*ldf+hh*f:], ldf, gc[hh*dv:], ldo, beta, ds[hh*f*dv:], dv)
 				}
 			}
-			a.queryGrads(out, gq, df, dz, z, bb, i0, n, wantK)
+			a.queryGrads(out, gq, freshQ, df, dz, z, bb, i0, n, wantK)
 		}
 		if !wantK {
 			continue
@@ -668,7 +680,7 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 			for hh := 0; hh < h; hh++ {
 				dsh := ds[hh*f*dv:]
 				if gv.data != nil {
-					tensor.Gemm(false, false, n, dv, f, 1, a.fk[(bb*tk+j0)*ldf+hh*f:], ldf, dsh, dv, 1, gv.at(bb*tk+j0, hh*dv), gv.ld)
+					tensor.Gemm(false, false, n, dv, f, 1, a.fk[(bb*tk+j0)*ldf+hh*f:], ldf, dsh, dv, betaV, gv.at(bb*tk+j0, hh*dv), gv.ld)
 				}
 				if gk.data != nil {
 					tensor.Gemm(false, true, n, f, dv, 1, a.v.at(bb*tk+j0, hh*dv), a.v.ld, dsh, dv, 0, df[hh*f:], ldf)
@@ -683,11 +695,14 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 					gk.prefetch(r, m, ldf)
 					a.k.prefetch(r, m, ldf)
 				}
+				r := bb*tk + j
+				gkj, dfj := gk.row(r, ldf), df[(j-j0)*ldf:][:ldf]
+				if freshK {
+					clear(gkj)
+				}
 				if !a.keyKept(bb, j) {
 					continue
 				}
-				r := bb*tk + j
-				gkj, dfj := gk.row(r, ldf), df[(j-j0)*ldf:][:ldf]
 				if a.elu {
 					eluGradRow(gkj, dfj, dz, a.fk[r*ldf:], a.k.row(r, ldf))
 					continue
@@ -701,15 +716,19 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32) {
 }
 
 // queryGrads adds dφ(q) (through φ', with elu) to q's gradient for the
-// query rows [i0, i0+n) of batch row bb, whose dC_i Sᵀ parts df holds,
-// and, with wantK, their −c_i φ̂(q_i) to dz.
-func (a *linearAttn) queryGrads(out *tensor.Tensor, gq strided, df, dz, z []float32, bb, i0, n int, wantK bool) {
+// query rows [i0, i0+n) of batch row bb, whose dC_i Sᵀ parts df holds
+// (clearing each row first when the buffer is fresh), and, with wantK,
+// their −c_i φ̂(q_i) to dz.
+func (a *linearAttn) queryGrads(out *tensor.Tensor, gq strided, fresh bool, df, dz, z []float32, bb, i0, n int, wantK bool) {
 	tq, h, f, dv := a.tq, a.h, a.f, a.dv
 	ldf, ldo := h*f, h*dv
 	for i := i0; i < i0+n; i++ {
 		r := bb*tq + i
 		if (i-i0)%linearAhead == 0 && gq.data != nil {
 			gq.prefetch(r+linearAhead, min(linearAhead, i0+n-i-linearAhead), ldf)
+		}
+		if fresh && gq.data != nil {
+			clear(gq.row(r, ldf))
 		}
 		for hh := 0; hh < h; hh++ {
 			den := a.den[(bb*h+hh)*tq+i]
