@@ -181,6 +181,8 @@
 // and dense and chunked attention where they take the fused flash kernel,
 // read the three in place through strides and add their gradients
 // straight into the projection's (the others get them split, one copy
-// each way). The fused kernel's backward pass writes its gradients
-// (tensor.CustomDst) instead of adding them to cleared buffers.
+// each way). The fused kernel's backward pass, and linear attention's,
+// write their gradients (tensor.CustomDst) instead of adding them to
+// cleared buffers (linear attention's causal pass, which adds along the
+// way, clears a fresh buffer first).
 package attention
