@@ -42,7 +42,8 @@ target tokens of the timed steps over their wall time, after warm-up
 steps. "busy" is the process's CPU time over that wall time: well under
 100% × threads means the machine was busy with other work. W5 times what
 torch_ref.py's run_w5 times, as it does (a first forward+backward, then
-repeats of it with the gradients reset), and reports the median ms per
+as many repeats of it as run_w5 makes, with the gradients reset: --repeats
+sets another number), and reports the median ms per
 forward+backward, the least CPU ms of a repeat, the memory the first one
 allocates, and the growth exponent of the time and the memory over the
 lengths.
@@ -126,7 +127,7 @@ each ratio is then against PyTorch's best figure.`,
 	}
 	cmd.Flags().IntVar(&threads, "threads", 1, "intra-op threads (matrix products and elementwise work)")
 	cmd.Flags().IntVar(&steps, "steps", 0, "timed training steps per workload, after 3 warm-up steps (0: as torch_ref.py: W1 40, W2 100, W3 50, W4 150)")
-	cmd.Flags().IntVar(&repeats, "repeats", 5, "W5: timed repeats per point, the median reported (0: as torch_ref.py, max(3, min(50, 1.5 s / the first one's time)))")
+	cmd.Flags().IntVar(&repeats, "repeats", 0, "W5: timed repeats per point, the median reported (0: as torch_ref.py, max(3, min(50, 1.5 s / the first one's time)))")
 	cmd.Flags().IntVar(&sentences, "sentences", 1000, "W6: sentences the translation model decodes (the reference: 1000)")
 	cmd.Flags().IntVar(&generate, "generate", 448, "W6: tokens the GPT generates after its 64-token prompt (the reference: 448)")
 	cmd.Flags().IntSliceVar(&lengths, "lengths", bench.AttentionLengths, "W5: sequence lengths")
