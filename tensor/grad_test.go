@@ -698,3 +698,25 @@ func TestEmptyTensors(t *testing.T) {
 	x := tensor.New(0, 4).SetRequiresGrad(true)
 	tensor.SumAll(tensor.Mul(x, tensor.New(4))).Backward()
 }
+
+// TestBackwardFromRepeatedOutput: an output listed twice is seeded with
+// the sum of its two gradients (the first seed writes its fresh gradient
+// buffer, the second adds to it), and one listed once with its seed alone.
+func TestBackwardFromRepeatedOutput(t *testing.T) {
+	x := tensor.FromData([]float32{1, -2, 3, 0.5}, 4).SetRequiresGrad(true)
+	y := tensor.Scale(x, 3)
+	g1, g2 := []float32{1, 2, 3, 4}, []float32{-0.5, 0.25, 8, -1}
+	tensor.BackwardFrom([]*tensor.Tensor{y, y}, [][]float32{g1, g2})
+	for i, v := range x.Grad {
+		if want := 3 * (g1[i] + g2[i]); v != want {
+			t.Fatalf("x.Grad[%d] = %v after seeding y twice, want %v", i, v, want)
+		}
+	}
+	x.ZeroGrad()
+	tensor.BackwardFrom([]*tensor.Tensor{y}, [][]float32{g2})
+	for i, v := range x.Grad {
+		if want := 3 * g2[i]; v != want {
+			t.Fatalf("x.Grad[%d] = %v after seeding y once, want %v", i, v, want)
+		}
+	}
+}

@@ -313,10 +313,8 @@ func BackwardFrom(outs []*Tensor, grads [][]float32) {
 		g, beta := o.gradDst()
 		if beta == 0 {
 			copy(g, grads[i]) // a fresh buffer: no clearing first
-			continue
-		}
-		for j, v := range grads[i] {
-			g[j] += v
+		} else {
+			AccSlice(g, grads[i])
 		}
 	}
 	for i := len(order) - 1; i >= 0; i-- {
