@@ -223,7 +223,7 @@ func (r *resolver) attentionFits(info registry.Info, m Model) {
 		return // reported where the parameters were resolved
 	}
 	if c, ok := p.(models.AttentionChecker); ok {
-		if err := c.CheckAttention(*m.Attention); err != nil {
+		if err := c.CheckAttention(*m.Attention, m.Encoder); err != nil {
 			r.bad("model.attention", "does not suit model %q: %v", m.Name, err)
 		}
 	}

@@ -62,6 +62,41 @@ type Seq2SeqRNN struct {
 
 var _ Model = (*Seq2SeqRNN)(nil)
 
+// CheckAttention builds the attention of the decoder's one attention site
+// as newSeq2SeqRNN would, its sizes taken from the encoder block (an lstm
+// or gru encoder: hidden × directions), so that an attention that cannot
+// serve it (a chunked attention with an additive score) is a validation
+// error. An encoder block that does not decode is reported where it is
+// resolved; nothing is checked then.
+func (p *Seq2SeqRNNParams) CheckAttention(a registry.Plugin, encoder *registry.Plugin) error {
+	if encoder == nil {
+		return nil
+	}
+	info, err := Encoders.Info(encoder.Name)
+	if err != nil {
+		return nil
+	}
+	ep, err := info.Decode(encoder.Params, registry.DecodeOptions{})
+	if err != nil {
+		return nil
+	}
+	rp, ok := ep.(*RNNEncoderParams)
+	if !ok {
+		return nil
+	}
+	dirs := 1
+	if rp.Bidirectional {
+		dirs = 2
+	}
+	encOut := rp.Hidden * dirs
+	hidden := p.Hidden
+	if hidden == 0 {
+		hidden = encOut
+	}
+	_, err = attention.New(a.Name, a.Params, attention.Dims{Query: hidden, Key: encOut, Value: encOut, Directions: dirs})
+	return err
+}
+
 func newSeq2SeqRNN(params any, spec Spec) (Model, error) {
 	p := *params.(*Seq2SeqRNNParams)
 	if spec.SrcVocab < 1 || spec.TgtVocab < 1 {

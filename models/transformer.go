@@ -636,18 +636,22 @@ func (s *transformerState) Select(idx []int) State {
 // the experiment format's validation calls it, so that an impossible
 // combination (positions alibi with linear attention, a chunked per-head
 // attention with an additive score, none's final context in a Transformer)
-// is a validation error that names the attention block.
+// is a validation error that names the attention block. encoder is the
+// model's encoder block (nil when the model has none).
 type AttentionChecker interface {
-	CheckAttention(attention registry.Plugin) error
+	CheckAttention(attention registry.Plugin, encoder *registry.Plugin) error
 }
 
-var _ AttentionChecker = (*TransformerParams)(nil)
+var (
+	_ AttentionChecker = (*TransformerParams)(nil)
+	_ AttentionChecker = (*Seq2SeqRNNParams)(nil)
+)
 
 // CheckAttention builds the attention of each kind of site the Transformer
 // has — encoder self-attention, decoder (causal) self-attention and
 // cross-attention — with the position scheme each gets, and returns the
 // first construction error.
-func (p *TransformerParams) CheckAttention(a registry.Plugin) error {
+func (p *TransformerParams) CheckAttention(a registry.Plugin, _ *registry.Plugin) error {
 	lm := p.EncoderLayers == 0
 	d := p.DModel
 	type site struct {
