@@ -3,12 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/registry"
@@ -32,7 +29,8 @@ default, allowed values and meaning, and every entry of the plugin registries
 parameters. Without WHAT, everything is listed. WHAT is one of
 ` + strings.Join(kinds, ", ") + `,
 or a key such as train.batch_size; NAME picks one entry of a registry.
-Lines fit the terminal (80 columns when the output is not one).`,
+Lines fit --width, $COLUMNS or the terminal, up to 100 columns (100 when
+the output is not a terminal).`,
 		Example: "  attnlab list train\n  attnlab list sweep\n  attnlab list attention\n  attnlab list models seq2seq-rnn\n  attnlab list --markdown",
 		Args:    args(0, "WHAT", "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,30 +42,12 @@ Lines fit the terminal (80 columns when the output is not one).`,
 				writeReferenceMarkdown(w, experiments.Reference())
 				return nil
 			}
-			return writeList(w, termWidth(w), args)
+			// At most 100 columns: prose reads better than a full wide line.
+			return writeList(w, min(outputWidth(cmd), 100), args)
 		},
 	}
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "write the configuration reference as Markdown (README's section)")
 	return cmd
-}
-
-// termWidth returns the width to lay text out in: the terminal's when w is
-// one (at most 100 columns, which reads better than a full wide line), else
-// $COLUMNS, else 80.
-func termWidth(w io.Writer) int {
-	cols := 0
-	if f, ok := w.(*os.File); ok {
-		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil {
-			cols = int(ws.Col)
-		}
-	}
-	if cols == 0 {
-		cols, _ = strconv.Atoi(os.Getenv("COLUMNS"))
-	}
-	if cols <= 0 {
-		cols = 80
-	}
-	return min(max(cols, 40), 100)
 }
 
 // writeList writes what args ask for (see the command's help) laid out in

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -14,10 +15,10 @@ import (
 
 // TestList checks that `attnlab list` documents everything, whatever is
 // registered: every key of the format reference and every entry of every
-// registry with all its parameters, in lines that fit 80 columns.
+// registry with all its parameters, in lines that fit 80 columns (--width).
 func TestList(t *testing.T) {
 	t.Setenv("COLUMNS", "")
-	r := attnlab(t, "list")
+	r := attnlab(t, "list", "--width", "80")
 	wantOK(t, r)
 	for i, line := range strings.Split(r.stdout, "\n") {
 		if w := width(line); w > 80 {
@@ -53,19 +54,19 @@ func TestList(t *testing.T) {
 }
 
 // TestListGolden pins the layout of the format's sections and of one
-// registry entry, at 80 columns.
+// registry entry, at 80 columns (--width).
 func TestListGolden(t *testing.T) {
 	t.Setenv("COLUMNS", "")
 	for _, tc := range []struct {
 		file string
 		args []string
 	}{
-		{"list_experiment.golden", []string{"list", "experiment"}},
-		{"list_train.golden", []string{"list", "train"}},
-		{"list_eval.golden", []string{"list", "eval"}},
-		{"list_sweep.golden", []string{"list", "sweep"}},
-		{"list_task_copy.golden", []string{"list", "task", "copy"}},
-		{"list_key.golden", []string{"list", "train.early_stopping.mode"}},
+		{"list_experiment.golden", []string{"list", "experiment", "--width", "80"}},
+		{"list_train.golden", []string{"list", "train", "--width", "80"}},
+		{"list_eval.golden", []string{"list", "eval", "--width", "80"}},
+		{"list_sweep.golden", []string{"list", "sweep", "--width", "80"}},
+		{"list_task_copy.golden", []string{"list", "task", "copy", "--width", "80"}},
+		{"list_key.golden", []string{"list", "train.early_stopping.mode", "--width", "80"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := attnlab(t, tc.args...)
@@ -92,6 +93,28 @@ func TestListWidths(t *testing.T) {
 		stacked := strings.Contains(b.String(), "\n  batch_size (int, default 64)\n")
 		if want := cols < 60; stacked != want && cols != 60 {
 			t.Errorf("%d columns: stacked layout %v, want %v", cols, stacked, want)
+		}
+	}
+}
+
+// TestListWidthFlag: list honours the global --width over $COLUMNS, and
+// lays out at most 100 columns whatever it is given.
+func TestListWidthFlag(t *testing.T) {
+	t.Setenv("COLUMNS", "90")
+	for _, tc := range []struct{ flag, want int }{{50, 50}, {80, 80}, {0, 90}, {300, 100}} {
+		args := []string{"list", "train"}
+		if tc.flag > 0 {
+			args = append(args, "--width", fmt.Sprint(tc.flag))
+		}
+		r := attnlab(t, args...)
+		wantOK(t, r)
+		widest := 0
+		for _, line := range strings.Split(r.stdout, "\n") {
+			widest = max(widest, width(line))
+		}
+		// The widest line of the training section nearly fills the width.
+		if widest > tc.want || widest < tc.want-8 {
+			t.Errorf("list train --width %d with COLUMNS=90: widest line %d columns, want about %d", tc.flag, widest, tc.want)
 		}
 	}
 }
