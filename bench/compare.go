@@ -7,7 +7,7 @@ import (
 	"github.com/attnlab/attnlab/internal/safein"
 )
 
-// TorchRow is one row of the JSON that ../shared/bench/torch_ref.py writes
+// TorchRow is one row of the JSON that bench/reference/torch_ref.py writes
 // with --json: a training workload (kind "train", tok_per_s), a W5 point
 // (kind "w5", ms and peak_mib) or a W6 variant (kind "w6", per_s).
 type TorchRow struct {

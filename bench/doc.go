@@ -1,6 +1,7 @@
 // Package bench measures attnlab on the reference workloads of
-// BENCHMARKS.md, so that its speed can be compared with PyTorch's
-// (../shared/bench/torch_ref.py) measured in the same sitting.
+// reference/BENCHMARKS.md, so that its speed can be compared with
+// PyTorch's (reference/torch_ref.py, a copy of the reference script)
+// measured in the same sitting.
 //
 // W1–W4 (Train) train small sequence-to-sequence models and a character
 // GPT through the model registry with runs.Stepper, the training step every

@@ -39,7 +39,7 @@
 // lengths, sentences finishing at different steps).
 //
 // Decoding is evaluation only and builds no graph. Its costs, by W6
-// (../bench, BENCHMARKS.md), and what keeps them down:
+// (../bench, bench/reference/BENCHMARKS.md), and what keeps them down:
 //
 //   - The output layer (rows × [s; c; emb] × vocabulary) is most of a step.
 //     Decode freezes the parameters (tensor.Freeze): every product packs

@@ -24,7 +24,8 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench [W1 W2 W3 W4 W5 W6]",
 		Short: "Measure the reference workloads (tokens/s, attention time and memory, decoding speed)",
-		Long: `bench measures the reference workloads of BENCHMARKS.md on this machine:
+		Long: `bench measures the reference workloads of bench/reference/BENCHMARKS.md on
+this machine:
 
   W1  LSTM encoder-decoder, additive attention (Bahdanau), reverse 10–30
   W2  LSTM encoder-decoder, scaled dot-product attention (Luong order)
@@ -49,7 +50,7 @@ allocates, and the growth exponent of the time and the memory over the
 lengths.
 
 bench prints only what it measures. To compare with PyTorch, run
-../shared/bench/torch_ref.py with --json in the same sitting and pass that
+bench/reference/torch_ref.py with --json in the same sitting and pass that
 file to --compare: bench then prints PyTorch's figures and the ratios.
 
 On a virtual machine that hands freed memory back to its host (virtio
