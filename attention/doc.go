@@ -174,7 +174,9 @@
 // tile's weights from the log-sum-exp and does its five products in one
 // kernel call (FlashAttention-2). Chunked's block size does not apply to
 // it. W5's softmax at n = 4096 (4 heads of 32) went from ~280 to ~200 ms
-// of CPU (see BenchmarkFlash32Kernels for the kernels' GFLOP/s).
+// of CPU on the Zen 5 host of the time; a Zen 4 host, whose AVX-512 units
+// are half as wide, takes 340–360 ms (see BenchmarkFlash32Kernels for the
+// kernels' GFLOP/s).
 //
 // Self-attention whose queries, keys and values come from one stacked
 // projection [B,T,q+k+v] can attend with AttendPacked: linear attention,

@@ -99,7 +99,7 @@
 // claim reports the previous status, so the executor knows to resume from a
 // checkpoint (and to call TruncateMetrics with the checkpoint's step).
 //
-// # Schema (version 4)
+// # Schema (version 5)
 //
 // The same tables and columns on both engines. SQLite: timestamps are UTC
 // text "2006-01-02T15:04:05.000Z"; PostgreSQL: timestamptz, integer ids
