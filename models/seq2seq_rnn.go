@@ -93,8 +93,7 @@ func (p *Seq2SeqRNNParams) CheckAttention(a registry.Plugin, encoder *registry.P
 	if hidden == 0 {
 		hidden = encOut
 	}
-	_, err = attention.New(a.Name, a.Params, attention.Dims{Query: hidden, Key: encOut, Value: encOut, Directions: dirs})
-	return err
+	return checkAttentionAt(a, attention.Dims{Query: hidden, Key: encOut, Value: encOut, Directions: dirs})
 }
 
 func newSeq2SeqRNN(params any, spec Spec) (Model, error) {

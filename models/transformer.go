@@ -672,9 +672,35 @@ func (p *TransformerParams) CheckAttention(a registry.Plugin, _ *registry.Plugin
 				}
 			}
 		}
-		if _, err := attention.New(a.Name, a.Params, attention.Dims{Query: d, Key: d, Value: d, Causal: s.causal, Positions: rel}); err != nil {
+		if err := checkAttentionAt(a, attention.Dims{Query: d, Key: d, Value: d, Causal: s.causal, Positions: rel}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Bounds of the attentions an AttentionChecker builds: query and key sizes
+// of at most checkMaxSize, and at most checkMaxParams weights by the
+// block's own estimate (attention.EstimateMemory, which reads a "dim"
+// parameter and multi-head's). Within them building one costs at most some
+// tens of MiB; a larger block is left to the run's construction, which
+// reports the same errors, after the training-memory estimate has had its
+// say (building it at validation could exhaust memory the estimate exists
+// to protect: d_model 16384 would allocate gigabytes).
+const (
+	checkMaxSize   = 2048
+	checkMaxParams = 1 << 24
+)
+
+// checkAttentionAt builds the attention block a at site d, within the
+// bounds above, and returns its construction error.
+func checkAttentionAt(a registry.Plugin, d attention.Dims) error {
+	if max(d.Query, d.Key, d.Value) > checkMaxSize {
+		return nil
+	}
+	if p, _ := attention.EstimateMemory(&a, attention.MemoryShape{Q: float64(d.Query), K: float64(d.Key)}); p > checkMaxParams {
+		return nil
+	}
+	_, err := attention.New(a.Name, a.Params, d)
+	return err
 }

@@ -319,6 +319,9 @@ func corpus() []tcase {
 		tcase{name: "memory-estimate", bullet: limits, owner: "H1",
 			setup: setTiny("plan", "model.embed=4096", "model.encoder.hidden=16384", "model.encoder.layers=4"),
 			code:  2, want: []string{"memory"}},
+		tcase{name: "memory-estimate-transformer", bullet: limits, owner: "H1",
+			setup: setTransformer("plan", "model.d_model=16384"),
+			code:  2, want: []string{"memory"}},
 		tcase{name: "huge-sweep", bullet: limits, owner: "H1",
 			setup: func(e *env) []string {
 				vals := make([]string, 1000)
