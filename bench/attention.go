@@ -16,6 +16,11 @@ import (
 // chunked (the same, exact, over key blocks) and linear (φ = elu + 1).
 var AttentionVariants = []string{"softmax", "chunked", "linear"}
 
+// MaxAttentionLength bounds W5's lengths: at 16384 the softmax variant
+// keeps about 140 MiB and takes minutes per repeat; beyond, memory and
+// time grow without a use.
+const MaxAttentionLength = 16384
+
 // AttentionLengths are W5's sequence lengths.
 var AttentionLengths = []int{256, 512, 1024, 2048, 4096}
 

@@ -201,7 +201,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 	}
 	wr, werr := Work(ctx, st, WorkOptions{
 		Filter:       store.QueueFilter{RunIDs: ids},
-		Workers:      opt.Workers,
+		Workers:      max(1, min(opt.Workers, len(ids))), // a worker with no run to claim only polls the database
 		Threads:      threads,
 		Poll:         min(time.Second, opt.Heartbeat),
 		Version:      opt.Version,

@@ -74,12 +74,15 @@ each ratio is then against PyTorch's best figure.`,
 			if threads < 1 || steps < 0 || sentences < 1 || generate < 1 {
 				return usagef("--threads, --sentences and --generate must be at least 1, --steps at least 0")
 			}
-			if repeats < 0 {
-				return usagef("--repeats: %d: must be 0 (as torch_ref.py) or more", repeats)
+			if threads > 1024 || steps > 100000 || sentences > 100000 || generate > 4096 {
+				return usagef("--threads at most 1024, --steps and --sentences at most 100000, --generate at most 4096")
+			}
+			if repeats < 0 || repeats > 1000 {
+				return usagef("--repeats: %d: must be 0 (as torch_ref.py) to 1000", repeats)
 			}
 			for _, n := range lengths {
-				if n < 1 {
-					return usagef("--lengths: %d is not a sequence length", n)
+				if n < 1 || n > bench.MaxAttentionLength {
+					return usagef("--lengths: %d: a sequence length from 1 to %d", n, bench.MaxAttentionLength)
 				}
 			}
 			// Refuse a bad --json destination before minutes of measuring.

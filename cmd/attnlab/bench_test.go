@@ -86,3 +86,32 @@ func TestBenchFitsWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchBounds: sizes that would exhaust memory or run for hours are
+// refused with one line before anything is measured.
+func TestBenchBounds(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "W5", "--lengths", "100000000"},
+		{"bench", "W5", "--repeats", "1000000"},
+		{"bench", "W6", "--sentences", "100000000"},
+		{"bench", "W6", "--generate", "100000000"},
+	} {
+		r := attnlab(t, args...)
+		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestWorkersBound: --workers beyond maxWorkers is one line, exit 2.
+func TestWorkersBound(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "x.yaml", "-j", "5000"},
+		{"worker", "-j", "5000"},
+	} {
+		r := attnlab(t, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "--workers 5000") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming --workers", args, r.code, r.stderr)
+		}
+	}
+}

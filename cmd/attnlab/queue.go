@@ -103,8 +103,8 @@ func (o *workerOptions) check() error {
 		return usagef("--max-runs %d: want 0 (no limit) or more", o.maxRuns)
 	case o.idleExit < 0:
 		return usagef("--idle-exit %s: want 0 or more", o.idleExit)
-	case o.workers < 1:
-		return usagef("--workers %d: want 1 or more", o.workers)
+	case o.workers < 1 || o.workers > maxWorkers:
+		return usagef("--workers %d: want 1 to %d", o.workers, maxWorkers)
 	case o.threads < 0 || o.threads > 1024:
 		return usagef("--threads %d: want 0 (the CPUs divided among --workers) to 1024", o.threads)
 	}

@@ -54,8 +54,8 @@ names), 130 when interrupted before every run was done.`,
 		Example: "  attnlab run examples/quickstart.yaml\n  attnlab run exp.yaml --db lab.db --workers 4 --set train.steps=500",
 		Args:    args(1, "EXPERIMENT.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if workers < 0 {
-				return usagef("--workers %d: want 0 (one per CPU) or more", workers)
+			if workers < 0 || workers > maxWorkers {
+				return usagef("--workers %d: want 0 (one per CPU) to %d", workers, maxWorkers)
 			}
 			x, plan, _, err := loadPlan(args[0], sets, &mem)
 			if err != nil {
@@ -401,3 +401,8 @@ func runOutcomes(w io.Writer, rep *runs.Report, interrupted bool) error {
 	}
 	return nil
 }
+
+// maxWorkers bounds --workers: each worker holds a run's model and a
+// database connection, and thousands of them contend for the database
+// until runs fail with "database is locked".
+const maxWorkers = 1024
