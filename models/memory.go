@@ -53,32 +53,49 @@ func EstimateMemory(name string, params map[string]any, env MemoryEnv) (float64,
 // direction (3 when its entry has GRUCell). Any other encoder, or none,
 // counts 0.
 func EstimateEncoderMemory(env MemoryEnv, in, t float64) (params, activations, out float64) {
-	if env.Encoder == nil {
-		return 0, 0, 0
-	}
-	info, err := Encoders.Info(env.Encoder.Name)
-	if err != nil {
-		return 0, 0, 0
-	}
-	v, err := info.Decode(env.Encoder.Params, registry.DecodeOptions{NoValidate: true})
-	p, ok := v.(*RNNEncoderParams)
-	if err != nil || !ok {
+	p, info, ok := decodeRNNEncoder(env.Encoder, registry.DecodeOptions{NoValidate: true})
+	if !ok {
 		return 0, 0, 0
 	}
 	gates := 4.0
 	if info.Has(GRUCell) {
 		gates = 3
 	}
-	h, dirs := float64(p.Hidden), 1.0
-	if p.Bidirectional {
-		dirs = 2
-	}
+	h, dirs := float64(p.Hidden), float64(p.dirs())
 	for range min(p.Layers, 64) {
 		params += dirs * gates * h * (in + h)
 		activations += env.Batch * t * dirs * (gates + 2) * h
 		in = dirs * h
 	}
 	return params, activations, dirs * h
+}
+
+// decodeRNNEncoder decodes an encoder block into the lstm or gru
+// encoder's parameters and its entry; ok is false when block is nil or
+// does not decode (reported where it is resolved).
+func decodeRNNEncoder(block *registry.Plugin, opt registry.DecodeOptions) (p *RNNEncoderParams, info registry.Info, ok bool) {
+	if block == nil {
+		return nil, info, false
+	}
+	info, err := Encoders.Info(block.Name)
+	if err != nil {
+		return nil, info, false
+	}
+	v, err := info.Decode(block.Params, opt)
+	if err != nil {
+		return nil, info, false
+	}
+	p, ok = v.(*RNNEncoderParams)
+	return p, info, ok
+}
+
+// dirs is the encoder's number of directions: its outputs are
+// dirs × hidden wide.
+func (p *RNNEncoderParams) dirs() int {
+	if p.Bidirectional {
+		return 2
+	}
+	return 1
 }
 
 // EstimateMemory of seq2seq-rnn: source and target embeddings, the

@@ -69,25 +69,11 @@ var _ Model = (*Seq2SeqRNN)(nil)
 // error. An encoder block that does not decode is reported where it is
 // resolved; nothing is checked then.
 func (p *Seq2SeqRNNParams) CheckAttention(a registry.Plugin, encoder *registry.Plugin) error {
-	if encoder == nil {
-		return nil
-	}
-	info, err := Encoders.Info(encoder.Name)
-	if err != nil {
-		return nil
-	}
-	ep, err := info.Decode(encoder.Params, registry.DecodeOptions{})
-	if err != nil {
-		return nil
-	}
-	rp, ok := ep.(*RNNEncoderParams)
+	rp, _, ok := decodeRNNEncoder(encoder, registry.DecodeOptions{})
 	if !ok {
 		return nil
 	}
-	dirs := 1
-	if rp.Bidirectional {
-		dirs = 2
-	}
+	dirs := rp.dirs()
 	encOut := rp.Hidden * dirs
 	hidden := p.Hidden
 	if hidden == 0 {
