@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/bench"
+	"github.com/attnlab/attnlab/internal/safeout"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -86,7 +87,11 @@ each ratio is then against PyTorch's best figure.`,
 				}
 			}
 			// Refuse a bad --json destination before minutes of measuring.
-			dst := jsonOut.target(cmd, "")
+			var inputs []safeout.Keep
+			for _, c := range compare {
+				inputs = append(inputs, safeout.Keep{Path: c, What: "a --compare file"})
+			}
+			dst := jsonOut.target(cmd, "", inputs...)
 			if jsonOut.path != "" {
 				if err := dst.Check(); err != nil {
 					return err
@@ -137,7 +142,7 @@ each ratio is then against PyTorch's best figure.`,
 	cmd.Flags().IntSliceVar(&lengths, "lengths", bench.AttentionLengths, "W5: sequence lengths")
 	cmd.Flags().StringSliceVar(&compare, "compare", nil, "JSON written by torch_ref.py --json in the same sitting: print PyTorch's figures and the ratios (several files: PyTorch's best figure of each row)")
 	cmd.Flags().StringVar(&jsonOut.path, "json", "", `also write the measurements as JSON rows to this file ("-": stdout)`)
-	cmd.Flags().BoolVar(&jsonOut.force, "force", false, "replace the --json file if it exists (never a non-regular file)")
+	cmd.Flags().BoolVar(&jsonOut.force, "force", false, "replace the --json file if it exists (never a SQLite database or a non-regular file)")
 	return cmd
 }
 

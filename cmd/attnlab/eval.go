@@ -66,8 +66,9 @@ vocabulary lacks are fed as <unk> (a note on stderr counts them).
 Decoding is the run's own (eval.decode; greedy unless the run says otherwise);
 --beam K searches with a beam of K. --out writes the outputs, one line each,
 aligned with the scored lines (a newline or tab inside an output is written
-as \n or \t); it never replaces the run database or a file that is not a
-regular file, and an existing file only with --force.`,
+as \n or \t); it never replaces a SQLite database such as the run database,
+the input files or a file that is not a regular file, and an existing file
+only with --force.`,
 		Example: `  attnlab eval 3 newstest.tsv
   attnlab eval 3 --src test.de --ref test.en --beam 5 --out hyps.en
   attnlab eval my-exp/additive/seed=1 test.tsv --tokenize intl --json`,
@@ -82,7 +83,10 @@ regular file, and an existing file only with --force.`,
 			}
 			var dst safeout.Target
 			if f.out.path != "" {
-				dst = f.out.target(cmd, *db)
+				dst = f.out.target(cmd, *db,
+					safeout.Keep{Path: file, What: "the input file"},
+					safeout.Keep{Path: f.src, What: "the --src file"},
+					safeout.Keep{Path: f.ref, What: "the --ref file"})
 				if err := dst.Check(); err != nil {
 					return err
 				}
@@ -157,7 +161,7 @@ regular file, and an existing file only with --force.`,
 	fl.StringVar(&f.tokenize, "tokenize", "", "BLEU tokenizer: "+strings.Join(experiments.BLEUTokenizers, ", ")+" (default: the run's eval.bleu.tokenize)")
 	fl.BoolVar(&f.lowercase, "lowercase", false, "case-insensitive BLEU (default: the run's eval.bleu.lowercase)")
 	fl.StringVar(&f.out.path, "out", "", "write the outputs to this file, one line each (\"-\": stdout)")
-	fl.BoolVar(&f.out.force, "force", false, "replace the --out file if it exists (never the run database or a non-regular file)")
+	fl.BoolVar(&f.out.force, "force", false, "replace the --out file if it exists (never a SQLite database, an input file or a non-regular file)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the scores as JSON")
 	cmd.MarkFlagsRequiredTogether("src", "ref")
 	return cmd

@@ -26,8 +26,9 @@ func newExportCmd() *cobra.Command {
 		Long: `Export the runs of an experiment, one record per run with its id, hash, seed,
 status, group, params and summary metrics, as CSV or JSON, to stdout or to a file
 (-o: written through a temporary file, so an interrupted export leaves no
-partial file; an existing file is replaced only with --force, and never the
-run database or anything that is not a regular file). group names the run's
+partial file; an existing file is replaced only with --force, and never a
+SQLite database such as the run database, or anything that is not a regular
+file). group names the run's
 setting as compare's rows do: runs of one group differ only in their seed, so
 grouping by it never pools different settings.
 

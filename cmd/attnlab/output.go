@@ -15,13 +15,13 @@ type outputFlags struct {
 // add adds -o (default def) and --force to cmd.
 func (o *outputFlags) add(cmd *cobra.Command, def, usage string) {
 	cmd.Flags().StringVarP(&o.path, "output", "o", def, usage+` ("-": stdout)`)
-	cmd.Flags().BoolVar(&o.force, "force", false, "replace the output file if it exists (never the run database or a non-regular file)")
+	cmd.Flags().BoolVar(&o.force, "force", false, "replace the output file if it exists (never a SQLite database such as the run database, or a non-regular file)")
 }
 
 // target is the destination of -o for a command that reads the run
 // database db: db and its SQLite side files are never overwritten, by any
-// name.
-func (o *outputFlags) target(cmd *cobra.Command, db string) safeout.Target {
+// name, nor any of the files in keep (the command's own inputs).
+func (o *outputFlags) target(cmd *cobra.Command, db string, keep ...safeout.Keep) safeout.Target {
 	t := safeout.Target{Path: o.path, Force: o.force, Stdout: rawWriter(cmd.OutOrStdout())}
 	if db != "" {
 		t.Keep = []safeout.Keep{
@@ -31,5 +31,6 @@ func (o *outputFlags) target(cmd *cobra.Command, db string) safeout.Target {
 			{Path: db + "-journal", What: "the run database's journal"},
 		}
 	}
+	t.Keep = append(t.Keep, keep...)
 	return t
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/attnlab/attnlab/store"
 )
 
 func fileHash(t testing.TB, path string) [32]byte {
@@ -112,4 +114,65 @@ func TestOutputForce(t *testing.T) {
 	if !bytes.HasPrefix([]byte(png.stdout), []byte("\x89PNG")) {
 		t.Errorf("plot -o - did not write a PNG to stdout: %q", png.stdout[:min(20, len(png.stdout))])
 	}
+}
+
+// TestOutputNeverReplacesADatabase: --force replaces an existing file, but
+// never another attnlab run database than --db (nor the WAL beside it), and
+// never a command's own input: eval's FILE.tsv, --src and --ref, bench's
+// --compare file.
+func TestOutputNeverReplacesADatabase(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	dir := t.TempDir()
+	other := filepath.Join(dir, "other.db")
+	st, err := store.Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	wal := writeIn(t, dir, "other.db-wal", "\x37\x7f\x06\x83 frames")
+	tsv := writeIn(t, dir, "x.tsv", "abc\tcba\n")
+	src := writeIn(t, dir, "x.src", "abc\n")
+	ref := writeIn(t, dir, "x.ref", "cba\n")
+	torch, err := os.ReadFile("testdata/torch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare := writeIn(t, dir, "torch.json", string(torch))
+	protected := []string{other, wal, tsv, src, ref, compare}
+	hashes := map[string][32]byte{}
+	for _, p := range protected {
+		hashes[p] = fileHash(t, p)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", "tiny", "-o", other}, "is an attnlab run database (SQLite): never overwritten"},
+		{[]string{"plot", "curves", "tiny", "-o", other}, "is an attnlab run database"},
+		{[]string{"eval", id(run), tsv, "--out", other}, "is an attnlab run database"},
+		{[]string{"export", "tiny", "-o", wal}, "is a SQLite write-ahead log"},
+		{[]string{"bench", "W2", "--steps", "1", "--json", other}, "is an attnlab run database"},
+		{[]string{"bench", "W2", "--steps", "1", "--compare", compare, "--json", compare}, "is a --compare file"},
+		{[]string{"eval", id(run), tsv, "--out", tsv}, "is the input file"},
+		{[]string{"eval", id(run), "--src", src, "--ref", ref, "--out", src}, "is the --src file"},
+		{[]string{"eval", id(run), "--src", src, "--ref", ref, "--out", ref}, "is the --ref file"},
+	} {
+		args := append(tc.args, "--force")
+		if tc.args[0] != "bench" {
+			args = append(args, "--db", db)
+		}
+		r := attnlab(t, args...)
+		wantError(t, r, exitUsage, tc.want)
+	}
+	for _, p := range protected {
+		if fileHash(t, p) != hashes[p] {
+			t.Errorf("%s changed", p)
+		}
+	}
+	st, err = store.OpenExisting(other)
+	if err != nil {
+		t.Fatalf("the other run database: %v", err)
+	}
+	st.Close()
 }

@@ -12,6 +12,9 @@
 //   - a symlink whose target is missing or is not a regular file (a symlink
 //     to a regular file follows the user's intent: the target is written
 //     and the link stays a link);
+//   - a SQLite database, write-ahead log or rollback journal, recognised by
+//     its first bytes, whatever Force says: no output of attnlab is one, so
+//     replacing one (another run database given as -o) is always a mistake;
 //   - without Force, an existing file.
 //
 // The data goes to a temporary file in the destination's directory, which

@@ -2,6 +2,7 @@ package safeout
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -109,11 +110,46 @@ func (t Target) resolve() (dest, error) {
 			return dest{}, refuse(t.Path, "is %s: never overwritten", what)
 		}
 	}
+	if what := sqliteFile(path); what != "" {
+		return dest{}, refuse(t.Path, "is %s: never overwritten, --force or not", what)
+	}
 	if !t.Force {
 		return dest{}, refuse(t.Path, "file exists (--force replaces it)")
 	}
 	return dest{path: path, fi: fi}, nil
 }
+
+// sqliteFile names what the regular file at path is when its first bytes
+// say it is a SQLite database or one of its side files ("an attnlab run
+// database (SQLite)"), and returns "" otherwise or when it cannot be read.
+// No output of attnlab is a SQLite file, so replacing one is always a
+// mistake: another run database given as -o, say.
+func sqliteFile(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var h [100]byte // a database header is 100 bytes
+	n, _ := io.ReadFull(f, h[:])
+	b := h[:n]
+	switch {
+	case len(b) >= 72 && string(b[:16]) == "SQLite format 3\x00" && binary.BigEndian.Uint32(b[68:72]) == attnlabApplicationID:
+		return "an attnlab run database (SQLite)"
+	case len(b) >= 16 && string(b[:16]) == "SQLite format 3\x00":
+		return "a SQLite database"
+	case len(b) >= 4 && (binary.BigEndian.Uint32(b) == 0x377f0682 || binary.BigEndian.Uint32(b) == 0x377f0683):
+		return "a SQLite write-ahead log"
+	case len(b) >= 8 && string(b[:8]) == "\xd9\xd5\x05\xf9\x20\xa1\x63\xd7":
+		return "a SQLite rollback journal"
+	}
+	return ""
+}
+
+// attnlabApplicationID is PRAGMA application_id of an attnlab store (the
+// ASCII bytes "atnl"; store's applicationID, which this package does not
+// import).
+const attnlabApplicationID = 0x61746e6c
 
 // checkDir checks that a new file's directory exists.
 func (t Target) checkDir(path string) error {

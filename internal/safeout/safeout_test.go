@@ -2,7 +2,9 @@ package safeout
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -101,6 +103,21 @@ func TestRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep := []Keep{{Path: db, What: "the run database"}}
+	// SQLite files that are not kept: refused by their first bytes.
+	header := func(appID uint32) string {
+		h := make([]byte, 100)
+		copy(h, "SQLite format 3\x00")
+		binary.BigEndian.PutUint32(h[68:], appID)
+		return string(h) + "tables"
+	}
+	otherRunDB := filepath.Join(dir, "other.db")
+	mustWrite(t, otherRunDB, header(0x61746e6c))
+	foreignDB := filepath.Join(dir, "foreign.sqlite")
+	mustWrite(t, foreignDB, header(0))
+	wal := filepath.Join(dir, "other.db-wal")
+	mustWrite(t, wal, "\x37\x7f\x06\x82 frames")
+	journal := filepath.Join(dir, "other.db-journal")
+	mustWrite(t, journal, "\xd9\xd5\x05\xf9\x20\xa1\x63\xd7 pages")
 	for _, tc := range []struct {
 		name  string
 		path  string
@@ -111,6 +128,12 @@ func TestRefusals(t *testing.T) {
 		{"database by another name", filepath.Join(dir, ".", "x", "..", "c.db"), true, "is the run database"},
 		{"database by hard link", hard, true, "is the run database"},
 		{"database by symlink", link("dblink", "c.db"), true, "is the run database"},
+		{"another run database", otherRunDB, true, "is an attnlab run database (SQLite): never overwritten, --force or not"},
+		{"another run database without force", otherRunDB, false, "is an attnlab run database"},
+		{"another run database by symlink", link("otherlink", "other.db"), true, "is an attnlab run database"},
+		{"a SQLite database", foreignDB, true, "is a SQLite database: never overwritten"},
+		{"a write-ahead log", wal, true, "is a SQLite write-ahead log"},
+		{"a rollback journal", journal, true, "is a SQLite rollback journal"},
 		{"existing file", existing, false, "file exists (--force replaces it)"},
 		{"symlink to existing file without force", link("oldlink", existing), false, "file exists"},
 		{"directory", dir, true, "is a directory"},
@@ -152,6 +175,11 @@ func TestRefusals(t *testing.T) {
 	if got := readString(t, existing); got != "old" {
 		t.Errorf("the existing file changed: %q", got)
 	}
+	for path, want := range map[string]string{otherRunDB: header(0x61746e6c), foreignDB: header(0)} {
+		if got := readString(t, path); got != want {
+			t.Errorf("%s changed", path)
+		}
+	}
 	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
 		t.Errorf("the FIFO is no longer a FIFO: %v %v", fi, err)
 	}
@@ -173,6 +201,24 @@ func TestForceReplaces(t *testing.T) {
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("a replaced file's mode became %v, want it kept (0600)", fi.Mode().Perm())
+	}
+	noTemps(t, dir)
+}
+
+// TestForceReplacesLookalikes: only a SQLite file's real first bytes
+// protect it; a text file that merely mentions SQLite, or a short one, is
+// replaced with Force like any other.
+func TestForceReplacesLookalikes(t *testing.T) {
+	dir := t.TempDir()
+	for i, old := range []string{"SQLite format 2\x00 and more text", "SQLite", "", "\x37\x7f"} {
+		path := filepath.Join(dir, fmt.Sprintf("out%d.txt", i))
+		mustWrite(t, path, old)
+		if err := (Target{Path: path, Force: true}).Write(writeString("new")); err != nil {
+			t.Fatalf("%q: %v", old, err)
+		}
+		if got := readString(t, path); got != "new" {
+			t.Errorf("%q: got %q", old, got)
+		}
 	}
 	noTemps(t, dir)
 }
