@@ -36,6 +36,10 @@ type Config struct {
 	// The validation of the model's length limit and the memory estimate
 	// use it; it is not part of the run's identity.
 	DataLengths [2]int `json:"-"`
+	// DataBytes is the memory the task's dataset takes (tasks.DataCheck),
+	// found with DataLengths; the memory estimate adds it. Zero for tasks
+	// that read no files.
+	DataBytes int64 `json:"-"`
 	// BaseDir is the directory of the experiment file, against which a task
 	// resolves relative paths (tasks.Options.BaseDir).
 	BaseDir string `json:"-"`

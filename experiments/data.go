@@ -23,6 +23,7 @@ type dataFiles struct {
 type checkedData struct {
 	problems []string
 	lengths  [2]int
+	bytes    int64 // the memory the dataset takes
 }
 
 type dataFile struct {
@@ -34,14 +35,14 @@ type dataFile struct {
 // reads (tasks.FileParams), by parameter key, and, when every file could be
 // read and its data has no problem, the data's longest source and target
 // (see check); a file that cannot be read is reported on its key.
-func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tasks.Fingerprint, lengths [2]int) {
+func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tasks.Fingerprint, data checkedData) {
 	p, err := task.info.Decode(task.Params, registry.DecodeOptions{NoValidate: true})
 	if err != nil {
-		return nil, lengths
+		return nil, data
 	}
 	fp, ok := p.(tasks.FileParams)
 	if !ok {
-		return nil, lengths
+		return nil, data
 	}
 	var out map[string]tasks.Fingerprint
 	for _, key := range sortedKeys(fp.Files()) {
@@ -61,9 +62,9 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tas
 		out[key] = f.fp
 	}
 	if len(out) == len(fp.Files()) {
-		lengths = d.check(r, task, out)
+		data = d.check(r, task, out)
 	}
-	return out, lengths
+	return out, data
 }
 
 // check builds the dataset of a task whose files could all be read, as a
@@ -74,18 +75,20 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tas
 // first run's seed (opt.Seed), CheckData reuses the bytes the fingerprints
 // were read from and keeps the dataset for that run (tasks' memo): a run
 // in this process reads and tokenizes its files once. It returns the
-// data's longest source and target, zero when it has problems.
-func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Fingerprint) [2]int {
+// data's longest source and target and the memory its dataset takes, zero
+// when it has problems.
+func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Fingerprint) checkedData {
 	b, err := json.Marshal(task.Params)
 	if err != nil {
-		return [2]int{}
+		return checkedData{}
 	}
 	id := task.Name + " " + string(b)
 	c, ok := d.checked[id]
 	if !ok {
 		opt := d.opt
 		opt.Data = fps
-		c.problems, c.lengths[0], c.lengths[1] = tasks.CheckData(task.Name, task.Params, opt)
+		dc := tasks.CheckData(task.Name, task.Params, opt)
+		c = checkedData{problems: dc.Problems, lengths: [2]int{dc.Src, dc.Tgt}, bytes: dc.Bytes}
 		if d.checked == nil {
 			d.checked = map[string]checkedData{}
 		}
@@ -94,5 +97,5 @@ func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Finge
 	for _, p := range c.problems {
 		r.badEach("task", "%s", p)
 	}
-	return c.lengths
+	return c
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/attnlab/attnlab/tasks"
 )
 
 // writePairs writes a pairs experiment over a TSV of short lines and one
@@ -69,5 +71,34 @@ func TestDataLengths(t *testing.T) {
 	}
 	if _, err := Load(path, []string{"eval.decode.max_len=50", "train.batch_size=1"}); err != nil && strings.Contains(err.Error(), "eval.decode.max_len") {
 		t.Errorf("eval.decode.max_len 50 is within the limit: Load error = %v", err)
+	}
+}
+
+// TestDataBytes: Load records the memory a file task's dataset takes and
+// the estimate adds it; LoadWith refuses a dataset above its memory limit
+// on the task key.
+func TestDataBytes(t *testing.T) {
+	path := writePairs(t, 3000)
+	x, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := x.Plan()
+	c := runs[0].Config
+	if c.DataBytes <= 0 {
+		t.Fatalf("DataBytes = %d, want the dataset's memory", c.DataBytes)
+	}
+	without := c
+	without.DataBytes = 0
+	e, e0 := EstimateMemory(c), EstimateMemory(without)
+	if e.Data != c.DataBytes || e.Bytes != e0.Bytes+c.DataBytes || !strings.Contains(e.String(), "the dataset ") {
+		t.Errorf("estimate %v (data %d), without the dataset %v; DataBytes %d", e, e.Data, e0, c.DataBytes)
+	}
+	_, err = LoadWith(path, nil, LoadOptions{Memory: tasks.MemoryLimit{Bytes: c.DataBytes - 1, Name: "the limit"}})
+	if err == nil || !strings.Contains(err.Error(), "task: ") || !strings.Contains(err.Error(), "building its dataset takes more than the limit") {
+		t.Errorf("LoadWith below the dataset's size: %v", err)
+	}
+	if _, err := LoadWith(path, nil, LoadOptions{Memory: tasks.MemoryLimit{Bytes: c.DataBytes, Name: "the limit"}}); err != nil {
+		t.Errorf("LoadWith at the dataset's size: %v", err)
 	}
 }

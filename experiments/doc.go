@@ -237,13 +237,18 @@
 // file, too few distinct sources for the splits. Data without problems
 // gives its longest source and target (Config.DataLengths, not part of
 // the identity), which the length checks and the memory estimate below use
-// where the task's parameters cannot declare its lengths.
+// where the task's parameters cannot declare its lengths, and the memory
+// its dataset took (Config.DataBytes), which the estimate adds. LoadWith
+// bounds that memory (LoadOptions.Memory; plan and run pass --max-memory):
+// a file whose dataset would take more is reported on the task key while
+// it is being built, before the machine runs out of memory.
 //
 // Experiment files and the bases they extend are read through
 // internal/safein: regular files of at most [MaxFileSize] bytes, one YAML
 // document each. Every integer setting and plugin parameter has a range
 // tag with a finite upper bound. [EstimateMemory] estimates a run's
-// training memory from its configuration and its data's lengths (one
+// training memory from its configuration, its data's lengths and its
+// dataset (one
 // 30,000-character line of a pairs file asks hundreds of GiB of a
 // Transformer, and is refused at plan time); plan and run refuse a run
 // above --max-memory with it. The formulas are the models' own: each

@@ -38,7 +38,7 @@ func FuzzLoad(f *testing.F) {
 		if set != "" {
 			sets = []string{set}
 		}
-		x, err := load(regs, path, sets)
+		x, err := load(regs, path, sets, LoadOptions{})
 		if err != nil {
 			var es Errors
 			if !errors.As(err, &es) || len(es) == 0 {

@@ -66,7 +66,7 @@ func TestBadCorpus(t *testing.T) {
 	regs := testRegistries(t)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			x, err := load(regs, path, setsOf(t, path))
+			x, err := load(regs, path, setsOf(t, path), LoadOptions{})
 			if err == nil {
 				t.Fatalf("Load(%s) = %d runs, want an error", path, len(x.runs))
 			}
@@ -101,7 +101,7 @@ func TestGoodCorpus(t *testing.T) {
 	regs := testRegistries(t)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			x, err := load(regs, path, setsOf(t, path))
+			x, err := load(regs, path, setsOf(t, path), LoadOptions{})
 			if err != nil {
 				t.Fatalf("Load(%s):\n%v", path, err)
 			}

@@ -56,7 +56,20 @@ const MaxFileSize = 1 << 20
 // every problem found, one line each; Load never trains anything and does
 // not panic on any input. It is safe for concurrent use.
 func Load(path string, sets []string) (*Experiment, error) {
-	return load(Sites, path, sets)
+	return load(Sites, path, sets, LoadOptions{})
+}
+
+// LoadOptions are the options of LoadWith.
+type LoadOptions struct {
+	// Memory bounds the memory building a file task's dataset may take
+	// while Load checks the data (tasks.Options.Memory): a file that needs
+	// more is reported on the task's key without being built further.
+	Memory tasks.MemoryLimit
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, sets []string, opt LoadOptions) (*Experiment, error) {
+	return load(Sites, path, sets, opt)
 }
 
 type loader struct {
@@ -66,7 +79,7 @@ type loader struct {
 	errs    Errors
 }
 
-func load(sites registry.Sites, path string, sets []string) (*Experiment, error) {
+func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*Experiment, error) {
 	l := &loader{sites: sites}
 	chain := l.readChain(path)
 	if len(l.errs) > 0 {
@@ -110,7 +123,7 @@ func load(sites registry.Sites, path string, sets []string) (*Experiment, error)
 	} else {
 		x.BaseDir = filepath.Dir(path)
 	}
-	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir}, seen: map[string]dataFile{}}
+	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir, Memory: opt.Memory}, seen: map[string]dataFile{}}
 	l.plan(x, full)
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()

@@ -22,7 +22,7 @@ func loadText(tb testing.TB, text string, sets ...string) (*Experiment, []Run, e
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	x, err := load(testRegistries(tb), path, sets)
+	x, err := load(testRegistries(tb), path, sets, LoadOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -145,7 +145,7 @@ func TestPluginSwitchKeepsKnownKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	x, err := load(testRegistries(t), filepath.Join(dir, "exp.yaml"), nil)
+	x, err := load(testRegistries(t), filepath.Join(dir, "exp.yaml"), nil, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestErrorsAreTyped(t *testing.T) {
 	if err.Error() != es[0].Error()+"\n"+es[1].Error() {
 		t.Errorf("Errors.Error() = %q", err.Error())
 	}
-	_, err = load(testRegistries(t), filepath.Join(t.TempDir(), "nope.yaml"), nil)
+	_, err = load(testRegistries(t), filepath.Join(t.TempDir(), "nope.yaml"), nil, LoadOptions{})
 	if !errors.As(err, &ce) || ce.Line != 0 || !strings.Contains(ce.Msg, "does not exist") {
 		t.Errorf("missing file: %v", err)
 	}

@@ -18,12 +18,15 @@ import (
 // model's layers and embeddings (the vocabulary when the task's parameters
 // give it: the alphabet of a generated task, max_vocab of a file task),
 // and the activations of one training step at the batch size and the
-// longest sequences the task's parameters declare (tasks.Lengths). It is
-// an order of magnitude, not a measurement: biases, small layers and the
-// allocator's overhead are left out.
+// longest sequences the task's parameters declare (tasks.Lengths), plus,
+// for a task that reads files, the memory its dataset took to build when
+// the experiment was loaded (Config.DataBytes). It is an order of
+// magnitude, not a measurement: biases, small layers and the allocator's
+// overhead are left out.
 type MemoryEstimate struct {
 	Params int64 // parameters
-	Bytes  int64 // peak training memory, bytes
+	Bytes  int64 // peak training memory, bytes, the dataset's included
+	Data   int64 // of which the dataset, bytes
 	// Length is the longest sequence of a batch the estimate assumed (the
 	// source or the decoder input), 0 when the task's lengths are unknown
 	// and its activations were left out.
@@ -46,16 +49,20 @@ func EstimateMemory(c Config) MemoryEstimate {
 	}
 	env.Src, env.Tgt = taskLengths(c.Task, c.DataLengths)
 	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
-	bytes := params*bytesPerParam + acts*4
-	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Length: clampInt64(max(env.Src, env.Tgt))}
+	bytes := params*bytesPerParam + acts*4 + float64(c.DataBytes)
+	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Data: c.DataBytes, Length: clampInt64(max(env.Src, env.Tgt))}
 }
 
 // String writes the estimate for people: "12 MiB (1.2 million parameters,
-// sequences of up to 31 tokens)".
+// sequences of up to 31 tokens)", with ", the dataset 3.1 MiB" when a
+// dataset was counted.
 func (m MemoryEstimate) String() string {
 	s := FormatBytes(m.Bytes) + " (" + formatCount(m.Params) + " parameters"
 	if m.Length > 0 {
 		s += ", sequences of up to " + strconv.FormatInt(m.Length, 10) + " tokens"
+	}
+	if m.Data > 0 {
+		s += ", the dataset " + FormatBytes(m.Data)
 	}
 	return s + ")"
 }

@@ -159,7 +159,9 @@ func (r *resolver) config(t map[string]any) Config {
 		r.stoppingMetric(c, task.info.Has(tasks.LanguageModel))
 	}
 	if taskOK && r.data != nil {
-		c.Data, c.DataLengths = r.data.fingerprints(r, task)
+		var data checkedData
+		c.Data, data = r.data.fingerprints(r, task)
+		c.DataLengths, c.DataBytes = data.lengths, data.bytes
 	}
 	if taskOK && model.info.Name != "" && model.Params != nil {
 		r.lengths(model, task, c.DataLengths)

@@ -163,7 +163,7 @@ func TestNestedSite(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return load(sites, filepath.Join(dir, "exp.yaml"), sets)
+		return load(sites, filepath.Join(dir, "exp.yaml"), sets, LoadOptions{})
 	}
 	head := func(t *testing.T, x *Experiment) []any {
 		runs, err := x.Plan()

@@ -51,6 +51,10 @@ type Dataset struct {
 
 	// Alignment is AlignCopy, AlignReverse or "" (no ideal alignment).
 	Alignment string
+
+	// Bytes is about the memory a file task took to build the dataset
+	// (see Options.Memory); 0 for a generated task.
+	Bytes int64
 }
 
 // Longest returns the longest source and target of the dataset's
@@ -177,8 +181,12 @@ type Options struct {
 	// files the task reads, by parameter key (see FileParams): a file whose
 	// contents no longer match is an error. nil checks nothing.
 	Data map[string]Fingerprint
+	// Memory bounds what a file task may take to build its dataset; the
+	// zero value sets no bound.
+	Memory MemoryLimit
 
 	expect map[string]Fingerprint // Data by path as written, set by Build
+	budget *budget                // counts a file task's memory, set by Build
 }
 
 // Path resolves p against BaseDir unless p is absolute.
@@ -244,9 +252,15 @@ func buildIn(r *registry.Registry[Factory], name string, params map[string]any, 
 			}
 		}
 	}
+	if _, ok := p.(FileParams); ok {
+		opt.budget = &budget{limit: opt.Memory}
+	}
 	d, err := e.New(p, opt)
 	if err != nil {
 		return nil, err
+	}
+	if opt.budget != nil {
+		d.Bytes = opt.budget.used
 	}
 	if lm := slices.Contains(e.Caps, LanguageModel); d.LM != lm {
 		return nil, fmt.Errorf("tasks: task %q built a dataset with LM %v, but its entry says %v: register it with Caps LanguageModel exactly when it builds language-modelling data", name, d.LM, lm)

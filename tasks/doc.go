@@ -78,6 +78,14 @@
 // first run's seed, keeps the dataset for that run's Build (memo.go; each
 // entry is taken once, and a few at most are kept).
 //
+// A file task never holds its data as one string per token: it walks the
+// tokens of its text (eachToken) to count them, to build the vocabulary and
+// to encode them, so what stays is about 8 bytes a token plus the file's
+// text. While it builds, it charges what it allocates to a budget
+// (budget.go; Dataset.Bytes reports the total, which plan adds to a run's
+// memory estimate), and stops with one line naming the file when the
+// total passes Options.Memory.
+//
 // # Capabilities and lengths
 //
 // A language-modelling task registers with the [LanguageModel] capability,

@@ -60,31 +60,45 @@ func fingerprintOf(b []byte) Fingerprint {
 	return Fingerprint{SHA256: hex.EncodeToString(sum[:])[:16], Size: int64(len(b)), Lines: lines}
 }
 
+// DataCheck is what CheckData found of a task's data.
+type DataCheck struct {
+	// Problems are every problem with the data, each one line that names
+	// the data file (and the line, where there is one), without the task's
+	// name; nil when there is none.
+	Problems []string
+	// Src and Tgt are the longest source and target of the data
+	// (Dataset.Longest), when it has no problems.
+	Src, Tgt int
+	// Bytes is the memory the dataset took to build (Dataset.Bytes), when
+	// it has no problems.
+	Bytes int64
+}
+
 // CheckData builds the dataset of a task that reads files (its parameters
 // are FileParams) as a run would, to find every problem with its data
-// before any run: it returns them, each one line that names the data file
-// (and the line, where there is one), without the task's name; nil when
-// there is none. Without problems it also returns the longest source and
-// target of the data (Dataset.Longest), which the task's parameters cannot
-// declare, so that a model too short for them, or a run that would need
-// too much memory for them, is refused before it starts. A task that reads
-// no files returns nil, 0, 0 at once (its parameters' Validate checks what
-// can be checked without generating data). Given the files' fingerprints
+// before any run. Without problems it also returns the longest source and
+// target of the data, which the task's parameters cannot declare, and the
+// memory the dataset takes, so that a model too short for them, or a run
+// that would need too much memory, is refused before it starts; a dataset
+// that would take more than opt.Memory is a problem, found without
+// building more of it. A task that reads no files returns the zero
+// DataCheck at once (its parameters' Validate checks what can be checked
+// without generating data). Given the files' fingerprints
 // (opt.Data) and the seed of a run, it reads the bytes FingerprintFile
 // just read instead of the files, and keeps the dataset for the Build of
 // that run (see memo.go): in one process, each file is read and tokenized
 // once.
-func CheckData(name string, params map[string]any, opt Options) (problems []string, src, tgt int) {
+func CheckData(name string, params map[string]any, opt Options) DataCheck {
 	e, err := Registry.Lookup(name)
 	if err != nil {
-		return nil, 0, 0 // reported where the task was resolved
+		return DataCheck{} // reported where the task was resolved
 	}
 	p, err := e.Decode(Registry.Kind(), params)
 	if err != nil {
-		return nil, 0, 0
+		return DataCheck{}
 	}
 	if _, ok := p.(FileParams); !ok {
-		return nil, 0, 0
+		return DataCheck{}
 	}
 	d, err := buildIn(Registry, name, params, opt)
 	var de *DataError
@@ -93,16 +107,16 @@ func CheckData(name string, params map[string]any, opt Options) (problems []stri
 		if key := datasetKey(name, params, opt); key != "" {
 			memoData.put(key, d)
 		}
-		src, tgt = d.Longest()
-		return nil, src, tgt
+		src, tgt := d.Longest()
+		return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes}
 	case errors.As(err, &de):
 		out := slices.Clone(de.Problems)
 		if de.More > 0 {
 			out = append(out, fmt.Sprintf("and %d more problems like these", de.More))
 		}
-		return out, 0, 0
+		return DataCheck{Problems: out}
 	}
-	return []string{strings.TrimPrefix(err.Error(), name+": ")}, 0, 0
+	return DataCheck{Problems: []string{strings.TrimPrefix(err.Error(), name+": ")}}
 }
 
 // readFile returns the bytes of the data file at path (resolved with
@@ -204,6 +218,10 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	if len(b) == 0 {
 		return nil, nil, fmt.Errorf("%s: %s: empty file", task, path)
+	}
+	// The file's bytes and text, a string header per line.
+	if !opt.budget.take(2*len(b) + lineBytes*(1+bytes.Count(b, []byte("\n")))) {
+		return nil, nil, opt.budget.err(task, path)
 	}
 	lines = splitLines(string(b))
 	for i, l := range lines {

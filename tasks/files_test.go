@@ -3,6 +3,7 @@ package tasks
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -359,5 +360,43 @@ func TestDataErrorListsEveryLine(t *testing.T) {
 	}
 	if want := "pairs: many.tsv:1: no tab between source and target (and 24 more: attnlab plan lists them)"; err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
+	}
+}
+
+// TestTextAsSplit: the text task, which walks its file's tokens instead of
+// holding them, builds the dataset that Split, BuildVocab and Encode give,
+// for both tokenizers, with min_count and max_vocab at work.
+func TestTextAsSplit(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	text := randomText(r, 3000)
+	dir := writeFiles(t, map[string]string{"c.txt": text})
+	for _, tc := range []struct {
+		tok                string
+		minCount, maxVocab int
+	}{{"char", 1, 0}, {"char", 3, 12}, {"word", 1, 0}, {"word", 2, 9}} {
+		params := map[string]any{"path": "c.txt", "tokenizer": tc.tok, "context": 7, "valid_fraction": 0.1, "test_fraction": 0.15,
+			"min_count": tc.minCount, "max_vocab": tc.maxVocab}
+		d, err := Build("text", params, Options{BaseDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := TokenizerByName(tc.tok)
+		toks := tok.Split(text)
+		n := len(toks)
+		nTest, nValid := fractionCount(0.15, n), fractionCount(0.1, n)
+		v := BuildVocab([][]string{toks[:n-nValid-nTest]}, tc.minCount, tc.maxVocab)
+		if !slices.Equal(d.TgtVocab.Tokens(), v.Tokens()) {
+			t.Fatalf("%+v: vocabulary %q, want %q", tc, d.TgtVocab.Tokens(), v.Tokens())
+		}
+		for i, seg := range [][]string{toks[:n-nValid-nTest], toks[n-nValid-nTest : n-nTest], toks[n-nTest:]} {
+			got := [][]Example{d.Train, d.Valid, d.Test}[i]
+			if want := Windows(v.Encode(seg), 7); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%+v: split %d differs from Split's", tc, i)
+			}
+		}
+		if !slices.Equal(d.TestTokens, v.Encode(toks[n-nTest:])) {
+			t.Fatalf("%+v: TestTokens differ", tc)
+		}
 	}
 }

@@ -27,7 +27,7 @@ func TestFileReadAndTokenizedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt.Data = map[string]Fingerprint{"path": fp}
-	if problems, _, _ := CheckData("text", params, opt); problems != nil {
+	if problems := CheckData("text", params, opt).Problems; problems != nil {
 		t.Fatal(problems)
 	}
 	d, err := Build("text", params, opt)
@@ -50,7 +50,7 @@ func TestFileReadAndTokenizedOnce(t *testing.T) {
 	if !reflect.DeepEqual(d.Train, fresh.Train) || !reflect.DeepEqual(d.Test, fresh.Test) || d.TgtVocab.Len() != fresh.TgtVocab.Len() {
 		t.Error("the dataset the check kept differs from a fresh Build's")
 	}
-	if problems, _, _ := CheckData("text", params, opt); problems != nil {
+	if problems := CheckData("text", params, opt).Problems; problems != nil {
 		t.Fatal(problems)
 	}
 	other := opt
@@ -74,11 +74,12 @@ func TestCheckDataLengths(t *testing.T) {
 		t.Fatal(err)
 	}
 	params := map[string]any{"path": "p.tsv", "src_tokenizer": "char", "tgt_tokenizer": "char", "valid_fraction": 0.0, "test_fraction": 0.0}
-	problems, src, tgt := CheckData("pairs", params, Options{BaseDir: dir, Seed: 1})
+	c := CheckData("pairs", params, Options{BaseDir: dir, Seed: 1})
+	problems, src, tgt := c.Problems, c.Src, c.Tgt
 	if problems != nil || src != 7 || tgt != 4 {
 		t.Errorf("CheckData = %v, %d, %d; want no problems, 7, 4", problems, src, tgt)
 	}
-	if problems, src, tgt := CheckData("reverse", nil, Options{Seed: 1}); problems != nil || src != 0 || tgt != 0 {
-		t.Errorf("CheckData(reverse) = %v, %d, %d; want nil, 0, 0", problems, src, tgt)
+	if c := CheckData("reverse", nil, Options{Seed: 1}); c.Problems != nil || c.Src != 0 || c.Tgt != 0 || c.Bytes != 0 {
+		t.Errorf("CheckData(reverse) = %+v, want the zero DataCheck", c)
 	}
 }

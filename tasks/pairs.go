@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -97,10 +98,12 @@ func init() {
 }
 
 // textPair is one pair of a file, with where it came from.
+// The lines are kept as text (substrings of the file) and tokenized when
+// they are counted and encoded, never held as a []string of tokens.
 type textPair struct {
-	src, tgt []string
-	ref      string // the target text as written, the reference of scores
-	key      string // the source tokens, for grouping
+	src string // the source line
+	tgt string // the target line as written, also the reference of scores
+	key string // equal for two pairs exactly when their source tokens are (sameTokens)
 }
 
 func newPairs(params any, opt Options) (*Dataset, error) {
@@ -130,10 +133,14 @@ func newPairs(params any, opt Options) (*Dataset, error) {
 	}
 
 	// Split the distinct sources, in order of first appearance, shuffled.
+	b := opt.budget
 	var keys []string
 	seen := make(map[string]bool)
 	for _, tp := range all {
 		if !seen[tp.key] {
+			if !b.take(2 * distinctBytes) { // seen, keys, splitOf
+				return nil, b.err("pairs", p.mainPath())
+			}
 			seen[tp.key] = true
 			keys = append(keys, tp.key)
 		}
@@ -174,7 +181,17 @@ func newPairs(params any, opt Options) (*Dataset, error) {
 			splitOf[k] = splitTrain
 		}
 	}
+	if !b.take(pairBytes * len(all)) { // the splits
+		return nil, b.err("pairs", p.mainPath())
+	}
+	var sizes [3]int
+	for _, tp := range all {
+		sizes[splitOf[tp.key]]++
+	}
 	var splits [3][]textPair
+	for s, n := range sizes {
+		splits[s] = make([]textPair, 0, n)
+	}
 	for _, tp := range all {
 		s := splitOf[tp.key]
 		splits[s] = append(splits[s], tp)
@@ -185,16 +202,28 @@ func newPairs(params any, opt Options) (*Dataset, error) {
 		}
 	}
 
-	var srcSeqs, tgtSeqs [][]string
+	srcCounts, tgtCounts := newTokenCounts(b), newTokenCounts(b)
 	for _, tp := range splits[splitTrain] {
-		srcSeqs, tgtSeqs = append(srcSeqs, tp.src), append(tgtSeqs, tp.tgt)
+		eachToken(srcTok, tp.src, srcCounts.add)
+		eachToken(tgtTok, tp.tgt, tgtCounts.add)
+		if b.over() {
+			return nil, b.err("pairs", p.mainPath())
+		}
 	}
-	sv := BuildVocab(srcSeqs, p.MinCount, p.MaxVocab)
-	tv := BuildVocab(tgtSeqs, p.MinCount, p.MaxVocab)
+	sv := vocabOfCounts(srcCounts.n, p.MinCount, p.MaxVocab)
+	tv := vocabOfCounts(tgtCounts.n, p.MinCount, p.MaxVocab)
 	d := &Dataset{Name: "pairs", SrcVocab: sv, TgtVocab: tv, SrcTok: srcTok, TgtTok: tgtTok}
 	for s, dst := range [3]*[]Example{&d.Train, &d.Valid, &d.Test} {
+		if !b.take(exampleBytes * len(splits[s])) {
+			return nil, b.err("pairs", p.mainPath())
+		}
+		*dst = make([]Example, 0, len(splits[s]))
 		for _, tp := range splits[s] {
-			*dst = append(*dst, Example{Src: sv.Encode(tp.src), Tgt: tv.Encode(tp.tgt), Ref: tp.ref})
+			ex := Example{Src: sv.encodeText(srcTok, tp.src), Tgt: tv.encodeText(tgtTok, tp.tgt), Ref: tp.tgt}
+			if !b.take(idBytes * (cap(ex.Src) + cap(ex.Tgt))) {
+				return nil, b.err("pairs", p.mainPath())
+			}
+			*dst = append(*dst, ex)
 		}
 	}
 	return d, nil
@@ -215,7 +244,10 @@ func readTSV(path string, opt Options, srcTok, tgtTok Tokenizer) ([]textPair, er
 	if err != nil {
 		return nil, err
 	}
-	var out []textPair
+	out := make([]textPair, 0, nonEmptyLines(lines))
+	if !opt.budget.take(pairBytes * cap(out)) {
+		return nil, opt.budget.err("pairs", path)
+	}
 	for i, line := range lines {
 		if msg, ok := bad[i]; ok {
 			pr.addf("%s:%d: %s", path, i+1, msg)
@@ -264,7 +296,10 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 	if len(sl) != len(tl) {
 		return nil, fmt.Errorf("pairs: %s has %d lines but %s has %d: the files must be aligned line by line", srcPath, len(sl), tgtPath, len(tl))
 	}
-	var out []textPair
+	out := make([]textPair, 0, nonEmptyLines(sl))
+	if !opt.budget.take(pairBytes * cap(out)) {
+		return nil, opt.budget.err("pairs", srcPath)
+	}
 	for i := range sl {
 		msg, sb := sbad[i]
 		if sb {
@@ -289,7 +324,7 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 		tp, err := makePair(sl[i], tl[i], srcTok, tgtTok)
 		if err != nil {
 			path := srcPath
-			if len(tp.src) > 0 {
+			if errors.Is(err, errEmptyTarget) {
 				path = tgtPath
 			}
 			pr.addf("%s:%d: %v", path, i+1, err)
@@ -306,14 +341,28 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 	return out, nil
 }
 
+var (
+	errEmptySource = errors.New("empty source")
+	errEmptyTarget = errors.New("empty target")
+)
+
 func makePair(src, tgt string, srcTok, tgtTok Tokenizer) (textPair, error) {
-	tp := textPair{src: srcTok.Split(src), tgt: tgtTok.Split(tgt), ref: tgt}
-	tp.key = strings.Join(tp.src, "\x00")
-	if len(tp.src) == 0 {
-		return tp, fmt.Errorf("empty source")
+	if countTokens(srcTok, src) == 0 {
+		return textPair{}, errEmptySource
 	}
-	if len(tp.tgt) == 0 {
-		return tp, fmt.Errorf("empty target")
+	if countTokens(tgtTok, tgt) == 0 {
+		return textPair{}, errEmptyTarget
 	}
-	return tp, nil
+	return textPair{src: src, tgt: tgt, key: sameTokens(srcTok, src)}, nil
+}
+
+// nonEmptyLines returns how many of lines are not empty.
+func nonEmptyLines(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		if l != "" {
+			n++
+		}
+	}
+	return n
 }

@@ -84,21 +84,44 @@ func newText(params any, opt Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	toks := tok.Split(s)
-	n := len(toks)
+	// The file is read three times as tokens (count, vocabulary, ids) and
+	// never held as a []string: what stays is one int per token.
+	n := countTokens(tok, s)
 	nTest := fractionCount(p.TestFraction, n)
 	nValid := fractionCount(p.ValidFraction, n)
-	segs := [3][]string{toks[:n-nValid-nTest], toks[n-nValid-nTest : n-nTest], toks[n-nTest:]}
+	ends := [3]int{n - nValid - nTest, n - nTest, n} // each split's end, in tokens
 	for i, frac := range [3]float64{1, p.ValidFraction, p.TestFraction} {
-		if frac > 0 && len(segs[i]) < 2 {
+		if size := ends[i] - splitStart(ends, i); frac > 0 && size < 2 {
 			return nil, fmt.Errorf("text: %s: %d %s tokens of %d, need at least 2: use a longer file or a larger %s fraction",
-				p.Path, len(segs[i]), splitNames[i], n, splitNames[i])
+				p.Path, size, splitNames[i], n, splitNames[i])
 		}
 	}
-	v := BuildVocab([][]string{segs[splitTrain]}, p.MinCount, p.MaxVocab)
+	b := opt.budget
+	windows := 0
+	for i := range ends {
+		windows += windowCount(ends[i]-splitStart(ends, i), p.Context)
+	}
+	// The file's bytes and text, the ids, the examples (TestTokens shares
+	// the ids).
+	if !b.take(2*len(s) + idBytes*n + exampleBytes*windows) {
+		return nil, b.err("text", p.Path)
+	}
+	counts, i := newTokenCounts(b), 0
+	eachToken(tok, s, func(t string) {
+		if i < ends[splitTrain] {
+			counts.add(t)
+		}
+		i++
+	})
+	if b.over() {
+		return nil, b.err("text", p.Path)
+	}
+	v := vocabOfCounts(counts.n, p.MinCount, p.MaxVocab)
+	all := make([]int, 0, n)
+	eachToken(tok, s, func(t string) { all = append(all, v.ID(t)) })
 	var ids [3][]int
-	for i, seg := range segs {
-		ids[i] = v.Encode(seg)
+	for i := range ids {
+		ids[i] = all[splitStart(ends, i):ends[i]:ends[i]]
 	}
 	return &Dataset{Name: "text", LM: true, SrcVocab: v, TgtVocab: v, SrcTok: tok, TgtTok: tok,
 		Train: Windows(ids[splitTrain], p.Context), Valid: Windows(ids[splitValid], p.Context), Test: Windows(ids[splitTest], p.Context),
@@ -114,9 +137,25 @@ func Windows(ids []int, context int) []Example {
 	if context < 1 {
 		panic(fmt.Sprintf("tasks.Windows: context %d", context))
 	}
-	var ex []Example
+	ex := make([]Example, 0, windowCount(len(ids), context))
 	for start := 0; start+1 < len(ids); start += context {
 		ex = append(ex, Example{Tgt: ids[start:min(start+context+1, len(ids)):min(start+context+1, len(ids))]})
 	}
 	return ex
+}
+
+// splitStart returns where split i starts, given every split's end.
+func splitStart(ends [3]int, i int) int {
+	if i == 0 {
+		return 0
+	}
+	return ends[i-1]
+}
+
+// windowCount returns how many windows Windows cuts from n tokens.
+func windowCount(n, context int) int {
+	if n < 2 {
+		return 0
+	}
+	return (n - 2 + context) / context
 }

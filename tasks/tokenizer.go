@@ -3,6 +3,7 @@ package tasks
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -78,3 +79,73 @@ func TokenizerByName(name string) (Tokenizer, error) {
 }
 
 func tokenizerNames() []string { return []string{"char", "word"} }
+
+// eachToken calls fn with the tokens of s in order, as tok.Split(s) would
+// return them. For the built-in tokenizers and valid UTF-8, the tokens are
+// substrings of s and nothing is allocated: the file-backed tasks count and
+// encode their data this way instead of holding a []string per file (16
+// bytes a token, a character-level file 16 times its size).
+func eachToken(tok Tokenizer, s string, fn func(string)) {
+	switch tok.(type) {
+	case Char:
+		if utf8.ValidString(s) {
+			for i, r := range s {
+				fn(s[i : i+utf8.RuneLen(r)])
+			}
+			return
+		}
+	case Word:
+		if utf8.ValidString(s) {
+			for f := range strings.FieldsSeq(s) {
+				fn(f)
+			}
+			return
+		}
+	}
+	for _, t := range tok.Split(s) {
+		fn(t)
+	}
+}
+
+// countTokens returns len(tok.Split(s)) without building the tokens.
+func countTokens(tok Tokenizer, s string) int {
+	n := 0
+	eachToken(tok, s, func(string) { n++ })
+	return n
+}
+
+// sameTokens returns a string that equals another's exactly when
+// tok.Split gives both the same tokens: s itself when it is already in
+// that form (for Char every valid UTF-8 string is; for Word one with
+// single spaces between fields and none around them), else the tokens
+// joined by tok.Join.
+func sameTokens(tok Tokenizer, s string) string {
+	switch tok.(type) {
+	case Char:
+		if utf8.ValidString(s) {
+			return s
+		}
+	case Word:
+		if utf8.ValidString(s) && singleSpaced(s) {
+			return s
+		}
+	}
+	return tok.Join(tok.Split(s))
+}
+
+// singleSpaced reports whether the fields of s are separated by exactly
+// one ' ' with no white space before the first or after the last.
+func singleSpaced(s string) bool {
+	space := true // no leading space
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			if r != ' ' || space {
+				return false
+			}
+			space = true
+		} else {
+			space = false
+		}
+	}
+	return !space || s == ""
+}

@@ -2,8 +2,10 @@ package tasks
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -76,4 +78,48 @@ func FuzzTokenize(f *testing.F) {
 			}
 		}
 	})
+}
+
+// randomText draws text that exercises both tokenizers: ASCII and
+// multi-byte letters, runs of spaces, tabs, newlines and other Unicode
+// white space (U+00A0, U+3000), and a NUL.
+func randomText(r *rand.Rand, n int) string {
+	pieces := []string{"a", "b", "ß", "λ", "語", "😀", " ", "  ", "\t", "\n", "\u00a0", "\u3000", "\x00", "ab", "λx"}
+	var b strings.Builder
+	for range n {
+		b.WriteString(pieces[r.IntN(len(pieces))])
+	}
+	return b.String()
+}
+
+// TestEachTokenIsSplit: the allocation-free token walk of the file tasks
+// gives exactly Split's tokens, and sameTokens tells two strings apart
+// exactly when their tokens differ.
+func TestEachTokenIsSplit(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tok := range []Tokenizer{Char{}, Word{}} {
+		var texts []string
+		for range 400 {
+			texts = append(texts, randomText(r, r.IntN(8)))
+		}
+		texts = append(texts, "", " ", "a b", "a  b", " a b", "a b ", "a\tb", "a\u00a0b", "a\x00b", "\xff x", "a \xfe")
+		for _, s := range texts {
+			var got []string
+			eachToken(tok, s, func(t string) { got = append(got, t) })
+			if want := tok.Split(s); !slices.Equal(got, want) {
+				t.Fatalf("%s: eachToken(%q) = %q, Split = %q", tok.Name(), s, got, want)
+			}
+			if n := countTokens(tok, s); n != len(got) {
+				t.Fatalf("%s: countTokens(%q) = %d, want %d", tok.Name(), s, n, len(got))
+			}
+		}
+		for _, a := range texts {
+			for _, b := range slices.Concat(texts[:60], texts[400:]) {
+				same := slices.Equal(tok.Split(a), tok.Split(b))
+				if got := sameTokens(tok, a) == sameTokens(tok, b); got != same {
+					t.Fatalf("%s: sameTokens(%q) == sameTokens(%q) is %v, their tokens equal: %v", tok.Name(), a, b, got, same)
+				}
+			}
+		}
+	}
 }

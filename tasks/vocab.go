@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/attnlab/attnlab/seq"
@@ -57,6 +58,32 @@ func BuildVocab(seqs [][]string, minCount, maxSize int) *Vocab {
 			counts[t]++
 		}
 	}
+	return vocabOfCounts(counts, minCount, maxSize)
+}
+
+// tokenCounts counts tokens for a vocabulary without keeping the text
+// they were cut from alive: a token is copied when first seen, and charged
+// to the budget (with what the vocabulary will take for it); past the
+// budget's limit, new tokens are no longer kept.
+type tokenCounts struct {
+	n map[string]int
+	b *budget
+}
+
+func newTokenCounts(b *budget) *tokenCounts { return &tokenCounts{n: map[string]int{}, b: b} }
+
+func (c *tokenCounts) add(t string) {
+	if n, ok := c.n[t]; ok {
+		c.n[t] = n + 1
+		return
+	}
+	if c.b.take(2*len(t) + 2*distinctBytes) {
+		c.n[strings.Clone(t)] = 1
+	}
+}
+
+// vocabOfCounts is BuildVocab of the tokens counted in counts.
+func vocabOfCounts(counts map[string]int, minCount, maxSize int) *Vocab {
 	toks := make([]string, 0, len(counts))
 	for t, c := range counts {
 		if c >= minCount && !isSpecial(t) {
@@ -112,6 +139,14 @@ func (v *Vocab) Token(id int) string {
 
 // Tokens returns a copy of every token in id order, reserved ones first.
 func (v *Vocab) Tokens() []string { return append([]string(nil), v.tokens...) }
+
+// encodeText returns the ids of the tokens of s (tok), as
+// v.Encode(tok.Split(s)) would, without building the tokens.
+func (v *Vocab) encodeText(tok Tokenizer, s string) []int {
+	ids := make([]int, 0, countTokens(tok, s))
+	eachToken(tok, s, func(t string) { ids = append(ids, v.ID(t)) })
+	return ids
+}
 
 // Encode returns the ids of toks (see [Vocab.ID]); no BOS or EOS is added.
 func (v *Vocab) Encode(toks []string) []int {

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 // defaultMemoryShare is the share of physical memory one run may be
@@ -36,6 +37,17 @@ func (m *memoryFlag) limit() (int64, string, error) {
 	total := float64(si.Totalram) * float64(si.Unit)
 	n := int64(total * defaultMemoryShare)
 	return n, fmt.Sprintf("--max-memory %s (%.0f%% of this machine's memory)", experiments.FormatBytes(n), defaultMemoryShare*100), nil
+}
+
+// loadExperiment loads the experiment file path with the --set overrides,
+// building each file task's dataset (to check its data) only within the
+// memory mem allows.
+func loadExperiment(path string, sets []string, mem *memoryFlag) (*experiments.Experiment, error) {
+	limit, what, err := mem.limit()
+	if err != nil {
+		return nil, err
+	}
+	return experiments.LoadWith(path, sets, experiments.LoadOptions{Memory: tasks.MemoryLimit{Bytes: limit, Name: what}})
 }
 
 // check refuses a plan one of whose runs is estimated to need more memory

@@ -162,7 +162,7 @@ func joinNonEmpty(sep string, parts ...string) string {
 // more memory than mem allows (see [memoryFlag.check]). It returns the
 // largest estimate.
 func loadPlan(path string, sets []string, mem *memoryFlag) (*experiments.Experiment, []experiments.Run, experiments.MemoryEstimate, error) {
-	x, err := experiments.Load(path, sets)
+	x, err := loadExperiment(path, sets, mem)
 	if err != nil {
 		return nil, nil, experiments.MemoryEstimate{}, err
 	}

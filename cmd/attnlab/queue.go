@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/progress"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
@@ -34,7 +33,7 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 		Example: "  attnlab submit exp.yaml --db postgres://lab@db.example/attnlab\n  attnlab worker --db postgres://lab@db.example/attnlab --experiment NAME",
 		Args:    args(1, "EXPERIMENT.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			x, err := experiments.Load(args[0], sets)
+			x, err := loadExperiment(args[0], sets, &memoryFlag{}) // the dataset within this machine's memory
 			if err != nil {
 				return err
 			}

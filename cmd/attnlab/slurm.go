@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
@@ -68,7 +67,7 @@ database).`,
 			if err := o.check(); err != nil {
 				return err
 			}
-			x, err := experiments.Load(args[0], o.sets)
+			x, err := loadExperiment(args[0], o.sets, &memoryFlag{}) // the dataset within this machine's memory
 			if err != nil {
 				return err
 			}

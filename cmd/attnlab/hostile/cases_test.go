@@ -322,6 +322,12 @@ func corpus() []tcase {
 		tcase{name: "memory-estimate-transformer", bullet: limits, owner: "H1",
 			setup: setTransformer("plan", "model.d_model=16384"),
 			code:  2, want: []string{"memory"}},
+		// 64 MB of text takes about 11 bytes a character to build: refused
+		// at the limit while it is built, not by the allocator.
+		tcase{name: "text-dataset-memory", bullet: limits, owner: "H1",
+			setup: withFiles(map[string]string{"lm.yaml": lmYAML, "lm.txt": strings.Repeat("abcdefg\n", 8<<20)},
+				"plan", "lm.yaml", "--max-memory", "256MiB"),
+			code: 2, want: []string{"lm.txt", "building its dataset takes more than --max-memory 256 MiB"}},
 		tcase{name: "huge-sweep", bullet: limits, owner: "H1",
 			setup: func(e *env) []string {
 				vals := make([]string, 1000)

@@ -1,0 +1,57 @@
+package tasks
+
+import "fmt"
+
+// MemoryLimit bounds the memory a file task may take to build its dataset,
+// so that a file too large for the machine is refused with one line instead
+// of ending in the allocator (see budget).
+type MemoryLimit struct {
+	Bytes int64  // 0: no limit
+	Name  string // how the error names it: "--max-memory 8 GiB"
+}
+
+// budget counts the bytes a file task allocates while it builds its
+// dataset: the file's bytes and text, per line and per pair the slices and
+// maps that hold them, 8 bytes per token id, an Example per window or pair,
+// and each distinct token of a vocabulary. The counts are the sizes of
+// what is allocated (Go's slice and map overheads included, measured by
+// TestBudgetCoversAllocations), so the total is close to the build's
+// peak, which Dataset.Bytes reports and plan adds to a run's memory
+// estimate. Past the limit, take reports false and the task stops with
+// err.
+type budget struct {
+	limit MemoryLimit
+	used  int64
+}
+
+// Sizes of what the file tasks allocate, in bytes.
+const (
+	exampleBytes = 64 // an Example: two slice headers and a string
+	idBytes      = 8  // a token id
+	lineBytes    = 16 // a line's string header
+	pairBytes    = 48 // a textPair: three strings
+	// distinctBytes is what one distinct token or source costs in maps
+	// and slices beyond its own bytes (a map entry, with the map's growth,
+	// and a slice element).
+	distinctBytes = 128
+)
+
+// take adds n bytes and reports whether the total is within the limit.
+func (b *budget) take(n int) bool {
+	if b == nil {
+		return true
+	}
+	b.used += int64(n)
+	return !b.over()
+}
+
+// over reports whether the limit has been passed.
+func (b *budget) over() bool {
+	return b != nil && b.limit.Bytes > 0 && b.used > b.limit.Bytes
+}
+
+// err is the error of a task whose data passed the limit.
+func (b *budget) err(task, path string) error {
+	return fmt.Errorf("%s: %s: building its dataset takes more than %s, the memory one run may use",
+		task, path, b.limit.Name)
+}
