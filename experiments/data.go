@@ -94,8 +94,8 @@ func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Finge
 		}
 		d.checked[id] = c
 	}
-	for _, p := range c.problems {
-		r.badEach("task", "%s", p)
+	for i, p := range c.problems {
+		r.badEach("task", i+1, "%s", p)
 	}
 	return c
 }

@@ -1,8 +1,11 @@
 package experiments
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,5 +103,43 @@ func TestDataBytes(t *testing.T) {
 	}
 	if _, err := LoadWith(path, nil, LoadOptions{Memory: tasks.MemoryLimit{Bytes: c.DataBytes, Name: "the limit"}}); err != nil {
 		t.Errorf("LoadWith at the dataset's size: %v", err)
+	}
+}
+
+// TestDataProblemsInLineOrder: the bad lines of a data file are listed in
+// the file's order (line 2 before line 10), once each even when a sweep
+// of several runs shares the data.
+func TestDataProblemsInLineOrder(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := 1; i <= 25; i++ {
+		if i%2 == 0 {
+			fmt.Fprintf(&b, "bad line %d\n", i) // no tab
+		} else {
+			fmt.Fprintf(&b, "s%d\tt%d\n", i, i)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d.tsv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "x.yaml")
+	text := "name: x\ntask: {name: pairs, path: d.tsv}\nmodel: {name: seq2seq-rnn}\nseeds: [1, 2, 3]\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, nil)
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("Load: %v, want Errors", err)
+	}
+	var lines []int
+	for _, e := range es {
+		var n int
+		if _, err := fmt.Sscanf(e.Msg, "d.tsv:%d:", &n); err == nil {
+			lines = append(lines, n)
+		}
+	}
+	if want := []int{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24}; !slices.Equal(lines, want) {
+		t.Errorf("bad lines listed as %v, want %v:\n%v", lines, want, err)
 	}
 }

@@ -18,7 +18,8 @@ type ConfigError struct {
 	Key  string
 	Msg  string
 
-	rank int // position of File in the load order, for sorting
+	rank  int // position of File in the load order, for sorting
+	order int // position in a list of problems of one key (badEach), from 1; 0 for others
 }
 
 // Error formats the problem as one line: "file:line: key: message", leaving
@@ -88,7 +89,7 @@ func (es Errors) sorted() Errors {
 	out := slices.Clone(es)
 	slices.SortStableFunc(out, func(a, b *ConfigError) int {
 		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line),
-			cmp.Compare(a.Key, b.Key), cmp.Compare(a.Msg, b.Msg))
+			cmp.Compare(a.Key, b.Key), cmp.Compare(a.order, b.order), cmp.Compare(a.Msg, b.Msg))
 	})
 	return slices.CompactFunc(out, func(a, b *ConfigError) bool {
 		return a.File == b.File && a.Line == b.Line && a.Key == b.Key && a.Msg == b.Msg

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	kyaml "github.com/knadh/koanf/parsers/yaml"
@@ -344,5 +345,28 @@ func sprintf(format string, args ...any) string {
 	if len(args) == 0 {
 		return format
 	}
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxEcho {
+			args[i] = abbreviate(s)
+		}
+	}
 	return fmt.Sprintf(format, args...)
+}
+
+// maxEcho bounds a string that an error echoes (a value from the file):
+// a 200,000-character name is not repeated whole in a one-line error.
+const maxEcho = 256
+
+// abbreviate returns the first 64 characters of s and how long it was:
+// "xxxx… (200000 bytes)".
+func abbreviate(s string) string {
+	cut, n := 0, 0
+	for i := range s {
+		if n == 64 {
+			cut = i
+			break
+		}
+		n++
+	}
+	return s[:cut] + "… (" + strconv.Itoa(len(s)) + " bytes)"
 }

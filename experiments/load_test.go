@@ -400,3 +400,17 @@ func TestThreadsOutsideIdentity(t *testing.T) {
 		t.Fatalf("errors = %q, want %q", got, want)
 	}
 }
+
+// TestLongValueAbbreviated: an error echoes at most the start of a long
+// value from the file, with its length, not 200,000 characters.
+func TestLongValueAbbreviated(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.yaml")
+	if err := os.WriteFile(path, []byte("name: "+strings.Repeat("x", 200000)+"\ntask: {name: reverse}\nmodel: {name: seq2seq-rnn}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, nil)
+	if err == nil || len(err.Error()) > 400 || !strings.Contains(err.Error(), strings.Repeat("x", 64)+"… (200000 bytes)") {
+		t.Fatalf("Load: %.300v", err)
+	}
+}

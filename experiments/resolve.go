@@ -126,11 +126,12 @@ func (r *resolver) bad(key, format string, args ...any) {
 	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: msg, rank: at.rank})
 }
 
-// badEach reports a problem with key even if key already has one: for
-// lists of problems of the same key, such as the bad lines of a data file.
-func (r *resolver) badEach(key, format string, args ...any) {
+// badEach reports the i-th (from 1) of a list of problems with key, such
+// as the bad lines of a data file, even if key already has one; the list
+// keeps its order (ConfigError.order), not the order of its text.
+func (r *resolver) badEach(key string, i int, format string, args ...any) {
 	at := r.loc.at(key)
-	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: sprintf(format, args...), rank: at.rank})
+	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: sprintf(format, args...), rank: at.rank, order: i})
 }
 
 // configBlocks are the top-level keys of a run's configuration: the keys
