@@ -81,9 +81,12 @@ each ratio is then against PyTorch's best figure.`,
 			if repeats < 0 || repeats > 1000 {
 				return usagef("--repeats: %d: must be 0 (as torch_ref.py) to 1000", repeats)
 			}
-			for _, n := range lengths {
+			for i, n := range lengths {
 				if n < 1 || n > bench.MaxAttentionLength {
 					return usagef("--lengths: %d: a sequence length from 1 to %d", n, bench.MaxAttentionLength)
+				}
+				if slices.Contains(lengths[:i], n) {
+					return usagef("--lengths: %d given twice (each length is measured once)", n)
 				}
 			}
 			// Refuse a bad --json destination before minutes of measuring.

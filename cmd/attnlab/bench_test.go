@@ -95,6 +95,7 @@ func TestBenchBounds(t *testing.T) {
 		{"bench", "W5", "--repeats", "1000000"},
 		{"bench", "W6", "--sentences", "100000000"},
 		{"bench", "W6", "--generate", "100000000"},
+		{"bench", "W5", "--lengths", "16,16"}, // no growth exponent from one length
 	} {
 		r := attnlab(t, args...)
 		if r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -123,10 +125,10 @@ func (g *generateFlags) check(cmd *cobra.Command) error {
 		return usagef("--beam %d: the beam width must be at least 1", g.beam)
 	case g.beam > models.MaxBeam:
 		return usagef("--beam %d: the beam width must be at most %d", g.beam, models.MaxBeam)
-	case changed("length-penalty") && g.lengthPenalty < 0:
-		return usagef("--length-penalty %v: must not be negative", g.lengthPenalty)
-	case changed("temperature") && !(g.temperature > 0):
-		return usagef("--temperature %v: must be positive", g.temperature)
+	case changed("length-penalty") && !(g.lengthPenalty >= 0 && !math.IsInf(g.lengthPenalty, 1)):
+		return usagef("--length-penalty %v: must be a finite number, not negative", g.lengthPenalty)
+	case changed("temperature") && !(g.temperature > 0 && !math.IsInf(g.temperature, 1)):
+		return usagef("--temperature %v: must be a finite number above 0", g.temperature)
 	case changed("top-k") && g.topK < 0:
 		return usagef("--top-k %d: must not be negative (0: all tokens)", g.topK)
 	case changed("top-p") && !(g.topP > 0 && g.topP <= 1):
@@ -339,7 +341,7 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 	// the command even while stdin (a terminal, a slow pipe) has nothing to
 	// read.
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	sc.Buffer(make([]byte, 64*1024), maxStdinLine)
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	texts := make(chan string)
@@ -385,11 +387,16 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := <-readErr; err != nil {
+	if err := <-readErr; errors.Is(err, bufio.ErrTooLong) {
+		return fmt.Errorf("stdin line %d: longer than %d bytes, the limit of one input line", line+1, maxStdinLine)
+	} else if err != nil {
 		return fmt.Errorf("read stdin line %d: %w", line+1, err)
 	}
 	return flush()
 }
+
+// maxStdinLine bounds one line of generate --stdin (1 MiB).
+const maxStdinLine = 1 << 20
 
 // attention draws the hypothesis's attention over the source tokens (as
 // the model saw them), or says why there is none.

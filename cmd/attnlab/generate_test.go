@@ -200,3 +200,26 @@ func TestGenerateWordLM(t *testing.T) {
 	}
 	wantError(t, attnlab(t, "generate", "1", "--input", "the zebra", "--db", db), exitUsage, `unknown symbols in --input: "zebra" (the model knows: the `)
 }
+
+// TestGenerateBadNumbers: NaN and infinite decoding settings, and a
+// --stdin line over the limit, are one clear line each.
+func TestGenerateBadNumbers(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--beam", "2", "--length-penalty", "NaN"}, "--length-penalty NaN: must be a finite number"},
+		{[]string{"--beam", "2", "--length-penalty", "+Inf"}, "--length-penalty +Inf: must be a finite number"},
+		{[]string{"--sample", "--temperature", "Inf"}, "--temperature +Inf: must be a finite number above 0"},
+		{[]string{"--sample", "--temperature", "NaN"}, "--temperature NaN: must be a finite number above 0"},
+		{[]string{"--sample", "--top-p", "NaN"}, "--top-p NaN"},
+	} {
+		args := append([]string{"generate", id(run), "--input", "abc", "--db", db}, tc.args...)
+		wantError(t, attnlab(t, args...), exitUsage, tc.want)
+	}
+	long := "abc\n" + strings.Repeat("a", maxStdinLine+1) + "\n"
+	r := attnlabIn(t, long, "generate", id(run), "--stdin", "--db", db)
+	wantError(t, r, exitFailure, "stdin line 2: longer than 1048576 bytes, the limit of one input line")
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +47,7 @@ leaves whole runs, and running it again finishes the job.`,
 				return err
 			}
 			defer dst.Close()
-			if src.Engine() == dst.Engine() && src.Path() == dst.Path() {
+			if sameStore(src, dst) {
 				return usagef("--from and --to name the same database (%s)", src.Path())
 			}
 			ctx := cmd.Context()
@@ -78,4 +79,21 @@ leaves whole runs, and running it again finishes the job.`,
 	f.StringArrayVarP(&exps, "experiment", "e", nil, "copy only this experiment (repeatable)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing")
 	return cmd
+}
+
+// sameStore reports whether a and b are one database: the same PostgreSQL
+// address, or one SQLite file by any name ("./y.db" and "y.db", a link).
+func sameStore(a, b *store.Store) bool {
+	if a.Engine() != b.Engine() {
+		return false
+	}
+	if a.Path() == b.Path() {
+		return true
+	}
+	if a.Engine() != store.SQLite {
+		return false
+	}
+	fa, errA := os.Stat(a.Path())
+	fb, errB := os.Stat(b.Path())
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }

@@ -56,6 +56,8 @@ func TestSyncErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing.db")
 	wantError(t, attnlab(t, "sync", "--from", db), exitUsage, "give both --from DB and --to DB")
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", db), exitUsage, "--from and --to name the same database")
+	other := filepath.Dir(db) + "/./" + filepath.Base(db) // one file, another name
+	wantError(t, attnlab(t, "sync", "--from", db, "--to", other), exitUsage, "--from and --to name the same database")
 	wantError(t, attnlab(t, "sync", "--from", missing, "--to", db), exitFailure, "no attnlab database at "+missing)
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", filepath.Join(t.TempDir(), "x.db"), "--experiment", "nope"), exitFailure, `no experiment "nope"`)
 }
