@@ -234,24 +234,21 @@ func eluRowSum(y, z, x []float32) {
 // one is the bits of float32 1.
 const one = 0x3f800000
 
-// eluGradRow adds g ⊙ φ'(x) to dst, with φ'(x) = 1 for x > 0 and φ(x)
-// otherwise (fx holds φ(x)); g += add first (add may be nil).
-func eluGradRow(dst, g, add, fx, x []float32) {
-	dst, g, fx = dst[:len(x)], g[:len(x)], fx[:len(x)]
+// eluGradRow adds g ⊙ φ'(x) to dst, given fx = φ(x); g += add first (add
+// may be nil). φ'(x) is 1 for x > 0 and eˣ = φ(x) otherwise, which is
+// min(φ(x), 1) exactly (x + 1 > 1 for x > 0 and eˣ ≤ 1 otherwise, and
+// where x + 1 rounds to 1 both give 1), so x itself is not read again.
+func eluGradRow(dst, g, add, fx []float32) {
+	dst, g = dst[:len(fx)], g[:len(fx)]
 	if add != nil {
-		add = add[:len(x)]
-		for i := eluGradSIMD(dst, g, add, fx, x); i < len(x); i++ {
-			v := x[i]
-			neg := uint32(int32(math.Float32bits(v)) >> 31)
-			d := math.Float32frombits(math.Float32bits(fx[i])&neg | one&^neg)
-			dst[i] += (g[i] + add[i]) * d
+		add = add[:len(fx)]
+		for i := eluGradSIMD(dst, g, add, fx); i < len(fx); i++ {
+			dst[i] += (g[i] + add[i]) * min(fx[i], 1)
 		}
 		return
 	}
-	for i, v := range x {
-		neg := uint32(int32(math.Float32bits(v)) >> 31)
-		d := math.Float32frombits(math.Float32bits(fx[i])&neg | one&^neg)
-		dst[i] += g[i] * d
+	for i, f := range fx {
+		dst[i] += g[i] * min(f, 1)
 	}
 }
 
@@ -704,7 +701,7 @@ func (a *linearAttn) backwardAll(out *tensor.Tensor, g [][]float32, betas []floa
 					continue
 				}
 				if a.elu {
-					eluGradRow(gkj, dfj, dz, a.fk[r*ldf:], a.k.row(r, ldf))
+					eluGradRow(gkj, dfj, dz, a.fk[r*ldf:][:ldf])
 					continue
 				}
 				for x := range gkj {
@@ -828,7 +825,7 @@ func (a *linearAttn) backwardCausal(out *tensor.Tensor, g [][]float32) {
 			continue
 		}
 		if a.elu {
-			eluGradRow(gk.row(r, ldf), dfk[r*ldf:], nil, a.fk[r*ldf:], a.k.row(r, ldf))
+			eluGradRow(gk.row(r, ldf), dfk[r*ldf:], nil, a.fk[r*ldf:][:ldf])
 		} else {
 			tensor.AccSlice(gk.row(r, ldf), dfk[r*ldf:][:ldf])
 		}

@@ -18,7 +18,7 @@ func eluSelY512(y, x *float32, n int)
 func eluSelZ512(y, z, x *float32, n int)
 
 //go:noescape
-func eluGrad512(dst, gr, add, fx, x *float32, n int)
+func eluGrad512(dst, gr, add, fx *float32, n int)
 
 //go:noescape
 func qGrad512(gr, o, fq, dz, df, z, dq, gq *float32, n int, inv float32)
@@ -50,12 +50,12 @@ func eluSelectSum(y, z, x []float32) int {
 }
 
 // eluGradSIMD is eluGradRow's add-variant on the leading multiple of 16.
-func eluGradSIMD(dst, g, add, fx, x []float32) int {
-	n := len(x) &^ 15
+func eluGradSIMD(dst, g, add, fx []float32) int {
+	n := len(fx) &^ 15
 	if !linearAVX512 || n == 0 {
 		return 0
 	}
-	eluGrad512(&dst[0], &g[0], &add[0], &fx[0], &x[0], n)
+	eluGrad512(&dst[0], &g[0], &add[0], &fx[0], n)
 	return n
 }
 

@@ -92,30 +92,24 @@ eluSelZ512_done:
 	VZEROUPPER
 	RET
 
-// func eluGrad512(dst, gr, add, fx, x *float32, n int)
-// dst += (g + add) ⊙ (x > 0 ? 1 : fx).
-TEXT ·eluGrad512(SB), NOSPLIT, $0-48
+// func eluGrad512(dst, gr, add, fx *float32, n int)
+// dst += (g + add) ⊙ min(fx, 1), φ'(x) from φ(x) (see eluGradRow).
+TEXT ·eluGrad512(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ gr+8(FP), AX
 	MOVQ add+16(FP), BX
 	MOVQ fx+24(FP), DX
-	MOVQ x+32(FP), SI
-	MOVQ n+40(FP), CX
+	MOVQ n+32(FP), CX
 	VBROADCASTSS linOne<>(SB), Z30
-	VPXORD Z31, Z31, Z31
 eluGrad512_loop:
 	CMPQ CX, $16
 	JL eluGrad512_done
-	VMOVUPS (SI), Z0
-	VCMPPS $0x1e, Z31, Z0, K1
-	VMOVUPS (DX), Z1
-	VMOVAPS Z30, K1, Z1
+	VMINPS (DX), Z30, Z1
 	VMOVUPS (AX), Z2
 	VADDPS (BX), Z2, Z2
 	VMOVUPS (DI), Z3
 	VFMADD231PS Z2, Z1, Z3
 	VMOVUPS Z3, (DI)
-	ADDQ $64, SI
 	ADDQ $64, DI
 	ADDQ $64, AX
 	ADDQ $64, BX

@@ -31,7 +31,7 @@ func TestEluRow(t *testing.T) {
 		g[i], add[i] = float32(i+1), 0.5
 	}
 	dst := make([]float32, len(x))
-	eluGradRow(dst, g, add, y, x)
+	eluGradRow(dst, g, add, y)
 	for i := range dst {
 		if want := (g[i] + add[i]) * d[i]; !close32(dst[i], want) {
 			t.Errorf("x = %g: gradient %g, want %g", x[i], dst[i], want)
@@ -69,7 +69,7 @@ func TestLinearKernelsSIMD(t *testing.T) {
 				}
 			}
 			copy(dst, o)
-			eluGradRow(dst, g, add, y, x)
+			eluGradRow(dst, g, add, y)
 			return
 		}
 		y, d, y2, dst := run(true)
