@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -110,7 +111,11 @@ func (t Target) resolve() (dest, error) {
 			return dest{}, refuse(t.Path, "is %s: never overwritten", what)
 		}
 	}
-	if what := sqliteFile(path); what != "" {
+	what, err := sqliteFile(path)
+	if err != nil {
+		return dest{}, refuse(t.Path, "cannot be read to check that it is not a database (%v): never overwritten", unwrapPath(err))
+	}
+	if what != "" {
 		return dest{}, refuse(t.Path, "is %s: never overwritten, --force or not", what)
 	}
 	if !t.Force {
@@ -119,20 +124,43 @@ func (t Target) resolve() (dest, error) {
 	return dest{path: path, fi: fi}, nil
 }
 
-// sqliteFile names what the regular file at path is when its first bytes
-// say it is a SQLite database or one of its side files ("an attnlab run
-// database (SQLite)"), and returns "" otherwise or when it cannot be read.
-// No output of attnlab is a SQLite file, so replacing one is always a
-// mistake: another run database given as -o, say.
-func sqliteFile(path string) string {
-	f, err := os.Open(path)
+// sqliteFile names what the regular file at path is when it is a SQLite
+// database or one of its side files ("an attnlab run database (SQLite)"),
+// and returns "" otherwise: by its first bytes, or by its name: "-shm"
+// (which has no header), "-wal" or "-journal" (empty between
+// transactions) beside a database. No output of attnlab is a SQLite file, so replacing one is
+// always a mistake: another run database given as -o, say. A file that
+// cannot be read cannot be checked: its error is returned.
+func sqliteFile(path string) (string, error) {
+	f, err := openToCheck(path)
 	if err != nil {
-		return ""
+		return "", err
 	}
 	defer f.Close()
 	var h [100]byte // a database header is 100 bytes
-	n, _ := io.ReadFull(f, h[:])
-	b := h[:n]
+	n, err := io.ReadFull(f, h[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return "", err
+	}
+	if what := sqliteHeader(h[:n]); what != "" {
+		return what, nil
+	}
+	for _, side := range []string{"-shm", "-wal", "-journal"} {
+		if base, ok := strings.CutSuffix(path, side); ok {
+			if what, err := sqliteFile(base); err == nil && strings.Contains(what, "database") {
+				return "the " + side + " file of " + what + " " + base, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// openToCheck opens a file to read its header (a test makes it fail, as
+// a file of mode 0200 does for anyone but root).
+var openToCheck = os.Open
+
+// sqliteHeader names the SQLite file whose first bytes are b, or "".
+func sqliteHeader(b []byte) string {
 	switch {
 	case len(b) >= 72 && string(b[:16]) == "SQLite format 3\x00" && binary.BigEndian.Uint32(b[68:72]) == attnlabApplicationID:
 		return "an attnlab run database (SQLite)"
@@ -153,7 +181,11 @@ const attnlabApplicationID = 0x61746e6c
 
 // checkDir checks that a new file's directory exists.
 func (t Target) checkDir(path string) error {
-	dir := filepath.Dir(path)
+	// The directory as written, not cleaned: "nox/../x.csv" needs nox.
+	dir := "."
+	if i := strings.LastIndex(path, "/"); i >= 0 {
+		dir = path[:i+1]
+	}
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -315,3 +315,48 @@ func TestReadOnlyDirectory(t *testing.T) {
 		t.Fatalf("err = %v, want permission denied", err)
 	}
 }
+
+// TestRefusesWhatItCannotCheck: a file that cannot be read cannot be shown
+// not to be a database, so --force does not replace it; the -shm, -wal and
+// -journal files beside any SQLite database are refused by name (a -shm
+// has no header, the others are empty between transactions); a new file
+// through a directory that does not exist ("nox/../x") is refused before
+// anything is written.
+func TestRefusesWhatItCannotCheck(t *testing.T) {
+	dir := t.TempDir()
+	h := make([]byte, 100)
+	copy(h, "SQLite format 3\x00")
+	db := filepath.Join(dir, "theirs.db")
+	mustWrite(t, db, string(h))
+	side := map[string]string{}
+	for _, s := range []string{"-shm", "-wal", "-journal"} {
+		side[s] = filepath.Join(dir, "theirs.db"+s)
+		mustWrite(t, side[s], "")
+	}
+	for s, p := range side {
+		err := Target{Path: p, Force: true}.Check()
+		if err == nil || !strings.Contains(err.Error(), "is the "+s+" file of a SQLite database") {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	locked := filepath.Join(dir, "locked.csv")
+	mustWrite(t, locked, "x")
+	if err := os.Chmod(locked, 0o200); err != nil {
+		t.Fatal(err)
+	}
+	defer func(open func(string) (*os.File, error)) { openToCheck = open }(openToCheck)
+	openToCheck = func(p string) (*os.File, error) {
+		if p == locked && os.Geteuid() == 0 { // root could read it: fail as anyone else does
+			return nil, &fs.PathError{Op: "open", Path: p, Err: syscall.EACCES}
+		}
+		return os.Open(p)
+	}
+	err := Target{Path: locked, Force: true}.Check()
+	if err == nil || !strings.Contains(err.Error(), "cannot be read to check that it is not a database (permission denied)") {
+		t.Errorf("unreadable file: %v", err)
+	}
+	err = Target{Path: filepath.Join(dir, "nox") + "/../x.csv", Force: true}.Check()
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "nox/../") {
+		t.Errorf("through a missing directory: %v", err)
+	}
+}
