@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Engine names the database engine behind a Store.
@@ -33,8 +35,13 @@ func isPostgresURL(s string) bool {
 	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
+// secretParams are the parameters of a PostgreSQL URL that carry secrets:
+// the password and the passphrase of an encrypted client key.
+var secretParams = []string{"password", "sslpassword"}
+
 // Redact returns target fit to print: a PostgreSQL URL with its password
-// (and any password= parameter) replaced by xxxxx; a SQLite path as is.
+// (and any password= or sslpassword= parameter) replaced by xxxxx; a
+// SQLite path as is.
 func Redact(target string) string {
 	if !isPostgresURL(target) {
 		return target
@@ -49,16 +56,22 @@ func Redact(target string) string {
 		return scheme + "://" + rest
 	}
 	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
+	changed := false
+	for _, k := range secretParams {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+			changed = true
+		}
+	}
+	if changed {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
 
 // Secrets returns the secret strings target carries — the URL's password
-// and a password= parameter — so that callers can scrub them from any text
-// they print. A SQLite path has none.
+// and password= and sslpassword= parameters — so that callers can scrub
+// them from any text they print. A SQLite path has none.
 func Secrets(target string) []string {
 	if !isPostgresURL(target) {
 		return nil
@@ -73,7 +86,9 @@ func Secrets(target string) []string {
 		if p, ok := u.User.Password(); ok {
 			add(p)
 		}
-		add(u.Query().Get("password"))
+		for _, k := range secretParams {
+			add(u.Query().Get(k))
+		}
 		return out
 	}
 	// Unparseable: everything between the last ':' before '@' and '@'.
@@ -86,15 +101,54 @@ func Secrets(target string) []string {
 	return out
 }
 
-// scrub replaces every secret in s by xxxxx.
-func scrub(s string, secrets []string) string {
+// Scrub replaces every secret in s by xxxxx. A secret of 8 bytes or more
+// is replaced wherever it appears; a shorter one only where it is not part
+// of a longer word (a password "a" leaves "attnlab" and "failed" alone,
+// which replacing every "a" would garble, and would give the password
+// away by the pattern).
+func Scrub(s string, secrets []string) string {
 	for _, p := range secrets {
-		if p != "" {
+		switch {
+		case p == "":
+		case len(p) >= 8:
 			s = strings.ReplaceAll(s, p, "xxxxx")
+		default:
+			s = scrubWord(s, p)
 		}
 	}
 	return s
 }
+
+// scrubWord replaces the occurrences of p in s that no letter, digit or
+// underscore touches on a side where p itself begins or ends with one.
+func scrubWord(s, p string) string {
+	var b strings.Builder
+	first, _ := utf8.DecodeRuneInString(p)
+	last, _ := utf8.DecodeLastRuneInString(p)
+	i := 0
+	for {
+		j := strings.Index(s[i:], p)
+		if j < 0 {
+			break
+		}
+		j += i
+		before, _ := utf8.DecodeLastRuneInString(s[:j])
+		after, _ := utf8.DecodeRuneInString(s[j+len(p):])
+		if (j == 0 || !isWord(first) || !isWord(before)) && (j+len(p) == len(s) || !isWord(last) || !isWord(after)) {
+			b.WriteString(s[i:j])
+			b.WriteString("xxxxx")
+			i = j + len(p)
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[j:])
+		b.WriteString(s[i : j+size])
+		i = j + size
+	}
+	b.WriteString(s[i:])
+	return b.String()
+}
+
+func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // dialect is everything that differs between the engines. Each engine has
 // one file: dialect_sqlite.go and dialect_postgres.go. The rest of the

@@ -189,7 +189,7 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 	}
 	db, err := sql.Open("pgx", rawURL)
 	if err != nil {
-		return nil, &openError{text: scrub("store "+name+": "+oneLine(err.Error()), secrets)}
+		return nil, &openError{text: Scrub("store "+name+": "+oneLine(err.Error()), secrets)}
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(4)
@@ -202,9 +202,9 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 	if err != nil {
 		db.Close()
 		if s.d.code(err) == codeNoDatabase {
-			return nil, &openError{text: scrub("no attnlab database at "+name+" ("+pgMessage(err)+"; createdb makes it)", secrets), kind: ErrNoDatabase}
+			return nil, &openError{text: Scrub("no attnlab database at "+name+" ("+pgMessage(err)+"; createdb makes it)", secrets), kind: ErrNoDatabase}
 		}
-		return nil, &openError{text: scrub("store "+name+": cannot connect: "+connectMessage(err), secrets)}
+		return nil, &openError{text: Scrub("store "+name+": cannot connect: "+connectMessage(err), secrets)}
 	}
 	st, err := s.d.probe(ctx, s.db)
 	if err != nil {

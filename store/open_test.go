@@ -30,6 +30,7 @@ func TestRedact(t *testing.T) {
 		{"postgres://alice:p%40ss@db.lab/x", "postgres://alice:xxxxx@db.lab/x", []string{"p@ss", "p%40ss"}},
 		{"POSTGRES://u:pw@h/d", "postgres://u:xxxxx@h/d", []string{"pw"}},
 		{"postgres://u:p w%zz@h/d", "postgres://xxxxx@h/d", []string{"p w%zz"}},
+		{"postgres://u:pw1@h/d?sslpassword=TOPSECRET", "postgres://u:xxxxx@h/d?sslpassword=xxxxx", []string{"pw1", "TOPSECRET"}},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			if got := Redact(tc.in); got != tc.want {
@@ -52,6 +53,27 @@ func TestRedact(t *testing.T) {
 				t.Fatalf("Secrets(%q) = %q, want none", tc.in, secrets)
 			}
 		})
+	}
+}
+
+// TestScrub: every secret goes, whatever its length, and a short one does
+// not garble the words it is part of.
+func TestScrub(t *testing.T) {
+	for _, tc := range []struct {
+		text    string
+		secrets []string
+		want    string
+	}{
+		{"attnlab: ls: store postgres://u:a@h/db: cannot connect: failed", []string{"a"}, "attnlab: ls: store postgres://u:xxxxx@h/db: cannot connect: failed"},
+		{"password a is wrong; a", []string{"a"}, "password xxxxx is wrong; xxxxx"},
+		{"user=u password=pw1 host=h", []string{"pw1"}, "user=u password=xxxxx host=h"},
+		{"key p@s and p@ss", []string{"p@s"}, "key xxxxx and p@ss"}, // a short secret inside a longer word stays
+		{"a long secret inside: xxTOPSECRETxx", []string{"TOPSECRET"}, "a long secret inside: xx" + "xxxxx" + "xx"},
+		{"données é", []string{"é"}, "données xxxxx"},
+	} {
+		if got := Scrub(tc.text, tc.secrets); got != tc.want {
+			t.Errorf("Scrub(%q, %q) = %q, want %q", tc.text, tc.secrets, got, tc.want)
+		}
 	}
 }
 

@@ -221,7 +221,7 @@ func (s *Store) classify(err error) error {
 	case codeCantOpen:
 		return openErr(s.name, nil, err, "cannot open the database file (%v)", err)
 	}
-	return openErr(s.name, nil, err, "%v", scrub(oneLine(err.Error()), s.secrets))
+	return openErr(s.name, nil, err, "%v", Scrub(oneLine(err.Error()), s.secrets))
 }
 
 // Check runs the engine's integrity check over the whole database (SQLite's
@@ -260,7 +260,7 @@ func (s *Store) ReadOnly() bool { return s.readOnly }
 
 // Redact returns text with the store's secrets (a password in its URL)
 // masked; errors of this package are already redacted.
-func (s *Store) Redact(text string) string { return scrub(text, s.secrets) }
+func (s *Store) Redact(text string) string { return Scrub(text, s.secrets) }
 
 // Close closes the database. A MetricWriter must be flushed before.
 func (s *Store) Close() error { return s.db.Close() }
@@ -353,8 +353,8 @@ func (s *Store) redactErr(err error) error {
 	if err == nil || len(s.secrets) == 0 {
 		return err
 	}
-	if msg := err.Error(); scrub(msg, s.secrets) != msg {
-		return &redacted{text: scrub(msg, s.secrets), err: err}
+	if msg := err.Error(); Scrub(msg, s.secrets) != msg {
+		return &redacted{text: Scrub(msg, s.secrets), err: err}
 	}
 	return err
 }

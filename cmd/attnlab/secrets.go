@@ -37,12 +37,7 @@ type scrubWriter struct {
 
 func (s scrubWriter) Write(p []byte) (int, error) {
 	text := string(p)
-	clean := text
-	for _, secret := range s.secrets {
-		if secret != "" {
-			clean = strings.ReplaceAll(clean, secret, "xxxxx")
-		}
-	}
+	clean := store.Scrub(text, s.secrets)
 	if clean == text {
 		return s.w.Write(p)
 	}

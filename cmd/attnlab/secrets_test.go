@@ -49,6 +49,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		"live":   live.String(),
 		"closed": "postgres://lab:" + secret + "@127.0.0.1:1/attnlab?sslmode=disable",
 		"param":  "postgresql://127.0.0.1:1/attnlab?user=lab&password=" + secret,
+		"sslkey": "postgresql://lab@127.0.0.1:1/attnlab?sslpassword=" + secret,
 		"broken": "postgres://lab:" + secret + "@[::1/attnlab",
 		"nodb":   func() string { u := *live; u.Path = "/attnlab_no_such_db"; return u.String() }(),
 	}
@@ -175,5 +176,16 @@ func TestSuggestedCommandsWorkAsPasted(t *testing.T) {
 	}
 	if strings.Contains(r.stdout+r.stderr, secret) {
 		t.Fatalf("the password is in the output:\n%v", r)
+	}
+}
+
+// TestShortPasswordNotGarbling: a one-letter password is masked in the
+// URL, but the rest of the output keeps its letters (scrubbing every "a"
+// would garble it and give the password away).
+func TestShortPasswordNotGarbling(t *testing.T) {
+	r := attnlab(t, "ls", "--db", "postgres://u:a@127.0.0.1:1/db")
+	want := "attnlab: ls: store postgres://u:xxxxx@127.0.0.1:1/db: cannot connect"
+	if !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("stderr %q, want it to start %q", r.stderr, want)
 	}
 }
