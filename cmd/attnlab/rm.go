@@ -21,8 +21,10 @@ func newRmCmd() *cobra.Command {
 		Short: "Remove experiments or runs from the run database, with everything they hold",
 		Long: `Remove experiments (all their runs) or single runs from the run database, with
 their params, metric histories, summaries and artifacts. An argument that names
-an experiment removes it; any other is a run (a name as ls runs shows it,
-quickstart/additive/seed=1, an id, or a hash prefix). Running runs are refused:
+an experiment removes it (NAME/ says it is the experiment); any other is a run
+(a name as ls runs shows it, quickstart/additive/seed=1, an id, or a hash
+prefix). An argument that names both an experiment and a run, such as an
+experiment called 3 beside run 3, is refused. Running runs are refused:
 stop them first. Everything is removed in one transaction per kind, so an error
 leaves the database as it was.
 
@@ -44,8 +46,18 @@ space back to the file system.`,
 			var exps []store.Experiment
 			var runs []store.Run
 			for _, a := range args {
-				if i := slices.IndexFunc(all, func(x store.Experiment) bool { return x.Name == a }); i >= 0 {
-					if !slices.ContainsFunc(exps, func(x store.Experiment) bool { return x.Name == a }) {
+				// "NAME/" names the experiment only; a bare name that is
+				// also a run's id, hash prefix or name is refused, since
+				// show and generate would take it for the run.
+				name, onlyExperiment := strings.CutSuffix(a, "/")
+				if i := slices.IndexFunc(all, func(x store.Experiment) bool { return x.Name == name }); i >= 0 {
+					if !onlyExperiment {
+						if r, err := st.ResolveRun(ctx, a); err == nil {
+							return usagef("%q names experiment %s and run %d (%s): give %s/ to remove the experiment, or the run's name %s",
+								a, name, r.ID, r.Name(), name, r.Name())
+						}
+					}
+					if !slices.ContainsFunc(exps, func(x store.Experiment) bool { return x.Name == name }) {
 						exps = append(exps, all[i])
 					}
 					continue

@@ -148,3 +148,23 @@ func TestRmAndGc(t *testing.T) {
 		t.Errorf("second gc:\n%s", again.stdout)
 	}
 }
+
+// TestRmAmbiguous: an argument that names both an experiment and a run
+// (an experiment called 1 beside run 1) is refused and removes nothing;
+// NAME/ removes the experiment, the run's name the run.
+func TestRmAmbiguous(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "rm.db")
+	wantOK(t, attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q"))
+	wantOK(t, attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q", "--set", `name="1"`))
+	before := contents(t, db)
+	r := attnlab(t, "rm", "1", "--db", db)
+	wantError(t, r, exitUsage, `"1" names experiment 1 and run 1 (tinylm/seed=1)`, "give 1/ to remove the experiment")
+	if !slices.Equal(contents(t, db), before) {
+		t.Fatalf("a refused rm changed the database")
+	}
+	wantOK(t, attnlab(t, "rm", "1/", "--db", db))
+	ls := attnlab(t, "ls", "--db", db, "--width", "200")
+	if !strings.Contains(ls.stdout, "tinylm") || strings.Contains(ls.stdout, "\n1 ") {
+		t.Errorf("rm 1/ did not remove exactly experiment 1:\n%s", ls.stdout)
+	}
+}
