@@ -40,6 +40,10 @@ type Config struct {
 	// found with DataLengths; the memory estimate adds it. Zero for tasks
 	// that read no files.
 	DataBytes int64 `json:"-"`
+	// DataVocab is the size of the larger vocabulary of the task's data
+	// (tasks.DataCheck), which the memory estimate uses for the
+	// embeddings and the output layer; zero for tasks that read no files.
+	DataVocab int `json:"-"`
 	// BaseDir is the directory of the experiment file, against which a task
 	// resolves relative paths (tasks.Options.BaseDir).
 	BaseDir string `json:"-"`

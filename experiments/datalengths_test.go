@@ -91,6 +91,14 @@ func TestDataBytes(t *testing.T) {
 	if c.DataBytes <= 0 {
 		t.Fatalf("DataBytes = %d, want the dataset's memory", c.DataBytes)
 	}
+	if c.DataVocab <= 4 {
+		t.Fatalf("DataVocab = %d, want the data's vocabulary", c.DataVocab)
+	}
+	big := c
+	big.DataVocab = 100000 // a vocabulary of distinct words: embeddings and output layer
+	if eb := EstimateMemory(big); eb.Params <= EstimateMemory(c).Params+100000 {
+		t.Errorf("a 100,000-token vocabulary is estimated at %v, %d tokens at %v", eb, c.DataVocab, EstimateMemory(c))
+	}
 	without := c
 	without.DataBytes = 0
 	e, e0 := EstimateMemory(c), EstimateMemory(without)

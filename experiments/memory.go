@@ -16,7 +16,8 @@ import (
 // configuration far too large for the machine is refused at plan time
 // instead of ending in the allocator. It counts the weight matrices of the
 // model's layers and embeddings (the vocabulary when the task's parameters
-// give it: the alphabet of a generated task, max_vocab of a file task),
+// give it: the alphabet of a generated task; for a file task the size its
+// data gave when it was checked (Config.DataVocab), else max_vocab),
 // and the activations of one training step at the batch size and the
 // longest sequences the task's parameters declare (tasks.Lengths), plus,
 // for a task that reads files, the memory its dataset took to build when
@@ -46,6 +47,9 @@ func EstimateMemory(c Config) MemoryEstimate {
 	env := models.MemoryEnv{
 		Vocab: taskVocab(c.Task), Batch: float64(max(c.Train.BatchSize, 1)),
 		Encoder: c.Model.Encoder, Attention: c.Model.Attention,
+	}
+	if c.DataVocab > 0 { // the vocabulary the data gave, not its bound
+		env.Vocab = float64(c.DataVocab)
 	}
 	env.Src, env.Tgt = taskLengths(c.Task, c.DataLengths)
 	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
@@ -114,8 +118,8 @@ func FormatBytes(n int64) string {
 }
 
 // ParseBytes reads a byte count as FormatBytes writes it or as people
-// type it: "512", "64MiB", "8 GiB", "1.5G" (K, M, G, T are powers of
-// 1024, with or without "iB" or "B").
+// type it: "512", "64MiB", "8 GiB", "1.5G", "8gb" (K, M, G, T are powers
+// of 1024, with or without "iB" or "B", in any case).
 func ParseBytes(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	i := strings.IndexFunc(t, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.') })
@@ -128,7 +132,7 @@ func ParseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size such as 8GiB or 512MiB", s)
 	}
 	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-	u := strings.ToLower(strings.TrimSuffix(strings.TrimSuffix(unit, "B"), "i"))
+	u := strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(unit), "b"), "i")
 	m, ok := mult[u]
 	if !ok {
 		return 0, fmt.Errorf("%q is not a size such as 8GiB or 512MiB (units: B, KiB, MiB, GiB, TiB)", s)

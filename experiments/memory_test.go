@@ -6,7 +6,7 @@ func TestParseAndFormatBytes(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want int64
-	}{{"512", 512}, {"64MiB", 64 << 20}, {"8 GiB", 8 << 30}, {"1.5G", 3 << 29}, {"2KB", 2048}, {"1t", 1 << 40}} {
+	}{{"512", 512}, {"64MiB", 64 << 20}, {"8 GiB", 8 << 30}, {"1.5G", 3 << 29}, {"2KB", 2048}, {"1t", 1 << 40}, {"8gb", 8 << 30}, {"8gib", 8 << 30}, {"3MIB", 3 << 20}} {
 		if got, err := ParseBytes(tc.in); err != nil || got != tc.want {
 			t.Errorf("ParseBytes(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 		}

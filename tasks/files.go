@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,7 +42,15 @@ type FileParams interface {
 // FingerprintFile reads the file at path (resolved with opt.Path) as the
 // task named task would, and returns its fingerprint. Errors are those of
 // the task's own reading, one line naming the file as written.
+//
+// A file whose bytes and text alone (twice its size) exceed opt.Memory is
+// refused by its size, before it is read.
 func FingerprintFile(task, path string, opt Options) (Fingerprint, error) {
+	if lim := opt.Memory.Bytes; lim > 0 {
+		if fi, err := os.Stat(opt.Path(path)); err == nil && fi.Mode().IsRegular() && 2*fi.Size() > lim {
+			return Fingerprint{}, (&budget{limit: opt.Memory}).err(task, path)
+		}
+	}
 	b, err := readFile(task, path, opt)
 	if err != nil {
 		return Fingerprint{}, err
@@ -72,6 +81,9 @@ type DataCheck struct {
 	// Bytes is the memory the dataset took to build (Dataset.Bytes), when
 	// it has no problems.
 	Bytes int64
+	// Vocab is the size of the larger of its vocabularies, reserved ids
+	// included, when it has no problems.
+	Vocab int
 }
 
 // CheckData builds the dataset of a task that reads files (its parameters
@@ -108,7 +120,7 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 			memoData.put(key, d)
 		}
 		src, tgt := d.Longest()
-		return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes}
+		return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes, Vocab: max(d.SrcVocab.Len(), d.TgtVocab.Len())}
 	case errors.As(err, &de):
 		out := slices.Clone(de.Problems)
 		if de.More > 0 {
@@ -266,6 +278,10 @@ func readText(task, path string, opt Options) (string, error) {
 			bad += n
 		}
 		return "", fmt.Errorf("%s: %s:%d: invalid UTF-8", task, path, 1+bytes.Count(b[:bad], []byte("\n")))
+	}
+	// The file's bytes and the text copied from them.
+	if !opt.budget.take(2 * len(b)) {
+		return "", opt.budget.err(task, path)
 	}
 	return string(b), nil
 }

@@ -101,9 +101,9 @@ func newText(params any, opt Options) (*Dataset, error) {
 	for i := range ends {
 		windows += windowCount(ends[i]-splitStart(ends, i), p.Context)
 	}
-	// The file's bytes and text, the ids, the examples (TestTokens shares
-	// the ids).
-	if !b.take(2*len(s) + idBytes*n + exampleBytes*windows) {
+	// The ids and the examples (TestTokens shares the ids); readText
+	// charged the file's bytes and text.
+	if !b.take(idBytes*n + exampleBytes*windows) {
 		return nil, b.err("text", p.Path)
 	}
 	counts, i := newTokenCounts(b), 0

@@ -28,6 +28,10 @@ func (m *memoryFlag) limit() (int64, string, error) {
 		if err != nil {
 			return 0, "", usagef("--max-memory: %v", err)
 		}
+		if n < 1<<10 {
+			// 0 is not "no limit", and "1.5" is not 1.5 GiB.
+			return 0, "", usagef("--max-memory %s: %s is below 1 KiB; give a size such as 8GiB", m.value, experiments.FormatBytes(n))
+		}
 		return n, "--max-memory " + experiments.FormatBytes(n), nil
 	}
 	var si unix.Sysinfo_t

@@ -62,6 +62,9 @@ func TestPlanMaxMemory(t *testing.T) {
 	}
 	r := attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "lots")
 	wantError(t, r, exitUsage, "--max-memory: \"lots\" is not a size")
+	// 0 is not "no limit"; "1.5" is not 1.5 GiB.
+	wantError(t, attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "0"), exitUsage, "--max-memory 0: 0 B is below 1 KiB")
+	wantError(t, attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1.5"), exitUsage, "--max-memory 1.5: 1 B is below 1 KiB")
 	r = attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1GiB")
 	wantOK(t, r)
 	if !strings.Contains(r.stdout, "estimated training memory: at most 229 KiB (6.6 thousand parameters, sequences of up to 7 tokens) per run") {
