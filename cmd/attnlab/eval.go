@@ -21,6 +21,7 @@ import (
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/seq"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 // evalFlags are the flags of eval.
@@ -240,8 +241,14 @@ func (f *evalFlags) read(file string) ([]evalLine, error) {
 	return out, nil
 }
 
-// maxEvalFile bounds the size of a file eval scores (256 MiB).
-const maxEvalFile = 256 << 20
+// maxEvalFile bounds the size of a file eval scores (256 MiB), and
+// maxEvalLines its lines: eval decodes them all and keeps their outputs, so
+// a file of millions of tiny lines would take gigabytes. A line is at most
+// tasks.MaxLineBytes, as in a data file.
+const (
+	maxEvalFile  = 256 << 20
+	maxEvalLines = 1_000_000
+)
 
 // readLines returns the lines of a UTF-8 text file, without their "\n" or
 // "\r\n" (a final newline ends the last line; a leading byte-order mark is
@@ -268,9 +275,15 @@ func readLines(path string) ([]string, error) {
 			}
 		}
 	}
+	if n := bytes.Count(b, []byte("\n")); n > maxEvalLines {
+		return nil, fmt.Errorf("%s: %d lines, more than %d (the limit of one eval): split the file", path, n, maxEvalLines)
+	}
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimSuffix(l, "\r")
+		if len(lines[i]) > tasks.MaxLineBytes {
+			return nil, fmt.Errorf("%s:%d: line of %d bytes, longer than %d (the limit)", path, i+1, len(lines[i]), tasks.MaxLineBytes)
+		}
 	}
 	return lines, nil
 }

@@ -229,3 +229,16 @@ func TestBLEUScaleInFilters(t *testing.T) {
 		t.Errorf("ls --where 'test/bleu > 10' lists runs %v, want %v:\n%s", listed, above, r.stdout)
 	}
 }
+
+// TestEvalBounds: a line over tasks.MaxLineBytes, or a file of more than
+// maxEvalLines lines, is one line naming the file, before any decoding
+// (a 50 MB line took 8 GB and died in the allocator).
+func TestEvalBounds(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	dir := t.TempDir()
+	long := writeIn(t, dir, "long.tsv", "abc\tcba\n"+strings.Repeat("a", tasks.MaxLineBytes+1)+"\tb\n")
+	wantError(t, attnlab(t, "eval", id(run), long, "--db", db), exitUsage, "long.tsv:2: line of 65539 bytes, longer than 65536")
+	many := writeIn(t, dir, "many.tsv", strings.Repeat("a\tb\n", maxEvalLines+1))
+	wantError(t, attnlab(t, "eval", id(run), many, "--db", db), exitUsage, "many.tsv: 1000001 lines, more than 1000000")
+}

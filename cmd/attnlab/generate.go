@@ -395,8 +395,9 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 	return flush()
 }
 
-// maxStdinLine bounds one line of generate --stdin (1 MiB).
-const maxStdinLine = 1 << 20
+// maxStdinLine bounds one line of generate --stdin: as a line of a data
+// file (a line of megabytes would take gigabytes to encode).
+const maxStdinLine = tasks.MaxLineBytes
 
 // attention draws the hypothesis's attention over the source tokens (as
 // the model saw them), or says why there is none.

@@ -221,5 +221,5 @@ func TestGenerateBadNumbers(t *testing.T) {
 	}
 	long := "abc\n" + strings.Repeat("a", maxStdinLine+1) + "\n"
 	r := attnlabIn(t, long, "generate", id(run), "--stdin", "--db", db)
-	wantError(t, r, exitFailure, "stdin line 2: longer than 1048576 bytes, the limit of one input line")
+	wantError(t, r, exitFailure, "stdin line 2: longer than 65536 bytes, the limit of one input line")
 }
