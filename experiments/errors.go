@@ -35,7 +35,11 @@ func (e *ConfigError) Error() string {
 		b.WriteString(": ")
 	}
 	if e.Key != "" {
-		b.WriteString(e.Key)
+		key := e.Key
+		if len(key) > maxEcho { // a key from the file or --set
+			key = abbreviate(key)
+		}
+		b.WriteString(key)
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)

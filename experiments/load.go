@@ -358,8 +358,11 @@ func sprintf(format string, args ...any) string {
 const maxEcho = 256
 
 // abbreviate returns the first 64 characters of s and how long it was:
-// "xxxx… (200000 bytes)".
+// "xxxx… (200000 bytes)"; s itself when it is at most maxEcho bytes.
 func abbreviate(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
 	cut, n := 0, 0
 	for i := range s {
 		if n == 64 {

@@ -414,3 +414,29 @@ func TestLongValueAbbreviated(t *testing.T) {
 		t.Fatalf("Load: %.300v", err)
 	}
 }
+
+// TestLongKeysAbbreviated: a long key from --set or the file, a long sweep
+// value in the "(sweep point …)" note, and a long description are not
+// echoed whole either.
+func TestLongKeysAbbreviated(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.yaml")
+	long := strings.Repeat("k", 100000)
+	text := "name: x\ndescription: " + strings.Repeat("d", 5000) + "\ntask: {name: reverse}\nmodel: {name: seq2seq-rnn}\n" +
+		"sweep: {grid: {model.attention.name: [additive, " + long + "]}}\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, []string{long + "=3", "train." + long + "=3"})
+	if err == nil {
+		t.Fatal("Load accepted the file")
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if len(line) > 600 {
+			t.Errorf("a %d-byte error line: %.200s…", len(line), line)
+		}
+	}
+	if !strings.Contains(err.Error(), "description: 5000 characters, more than 4000") {
+		t.Errorf("no error on the description:\n%.2000s", err)
+	}
+}

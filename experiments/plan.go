@@ -8,9 +8,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/knadh/koanf/v2"
 )
+
+// maxDescription bounds an experiment's description, in characters.
+const maxDescription = 4000
 
 // Run is one run of an experiment's plan: one sweep point with one seed.
 type Run struct {
@@ -124,6 +128,9 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	if d, ok := tree["description"]; ok {
 		if s, ok := d.(string); ok {
 			x.Description = s
+			if n := utf8.RuneCountInString(s); n > maxDescription {
+				r.bad("description", "%d characters, more than %d: a description is a sentence or a paragraph", n, maxDescription)
+			}
 		} else {
 			r.bad("description", "want string, got %s", describe(d))
 		}
@@ -181,7 +188,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	}
 	for _, f := range failures {
 		if len(pts) > 1 && len(f.labels) < len(pts) {
-			f.err.Msg += " (sweep point " + f.labels[0]
+			f.err.Msg += " (sweep point " + abbreviate(f.labels[0])
 			if len(f.labels) > 1 {
 				f.err.Msg += " and " + strconv.Itoa(len(f.labels)-1) + " more"
 			}
