@@ -107,11 +107,22 @@ func (r *logRun) End(status store.Status, err error) {
 	if left >= 0 {
 		runsLine += ", ETA " + duration(left)
 	}
-	if err != nil {
-		r.l.printf("%s: %s: %s (%s)", r.name, status, printable.Line(firstLine(err.Error())), runsLine)
-		return
+	r.l.printf("%s: %s (%s)", r.name, printable.Line(Outcome(status, err)), runsLine)
+}
+
+// Outcome is how a run ended, for one line: its status, and the first
+// line of its error when it has one ("failed: loss is NaN at step 12"),
+// the status said once when the error starts with it ("interrupted:
+// checkpointed and handed back to the queue").
+func Outcome(status store.Status, err error) string {
+	if err == nil {
+		return string(status)
 	}
-	r.l.printf("%s: %s (%s)", r.name, status, runsLine)
+	msg := firstLine(err.Error())
+	if strings.HasPrefix(msg, string(status)+":") {
+		return msg
+	}
+	return string(status) + ": " + msg
 }
 
 // firstLine returns s up to its first newline.

@@ -138,6 +138,9 @@ func openSQLite(ctx context.Context, path string, mode openMode) (*Store, error)
 	s := &Store{d: sqliteDialect{}, target: path, name: path, alive: pidAlive}
 	exists := err == nil && fi.Size() > 0
 	if !exists && mode == modeCreate && !accessW(filepath.Dir(path)) {
+		if _, derr := os.Stat(filepath.Dir(path)); errors.Is(derr, fs.ErrNotExist) {
+			return nil, openErr(path, nil, nil, "cannot be created: its directory %s does not exist", filepath.Dir(path))
+		}
 		return nil, openErr(path, nil, nil, "cannot be created: this user may not write its directory %s", filepath.Dir(path))
 	}
 	if exists {

@@ -455,3 +455,14 @@ func TestConnectErrorSaysItOnce(t *testing.T) {
 		t.Fatalf("error says %q %d times, want once: %q", "connection refused", n, msg)
 	}
 }
+
+// TestOpenInMissingDirectory: a database that cannot be created because
+// its directory does not exist says so, not that the directory is not
+// writable.
+func TestOpenInMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nope")
+	_, err := Open(filepath.Join(dir, "n.db"))
+	if err == nil || !strings.Contains(err.Error(), "cannot be created: its directory "+dir+" does not exist") {
+		t.Fatalf("Open: %v", err)
+	}
+}

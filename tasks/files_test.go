@@ -400,3 +400,14 @@ func TestTextAsSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestTextOnlyWhiteSpace: a text file of white space has no word tokens,
+// which the error says (not "use a longer file").
+func TestTextOnlyWhiteSpace(t *testing.T) {
+	t.Parallel()
+	dir := writeFiles(t, map[string]string{"w.txt": strings.Repeat(" \n\t", 1000)})
+	_, err := Build("text", map[string]any{"path": "w.txt", "tokenizer": "word"}, Options{BaseDir: dir})
+	if err == nil || err.Error() != "text: w.txt: no tokens: the word tokenizer finds none in a file of white space only" {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -87,6 +87,9 @@ func newText(params any, opt Options) (*Dataset, error) {
 	// The file is read three times as tokens (count, vocabulary, ids) and
 	// never held as a []string: what stays is one int per token.
 	n := countTokens(tok, s)
+	if n == 0 {
+		return nil, fmt.Errorf("text: %s: no tokens: the %s tokenizer finds none in a file of white space only", p.Path, tok.Name())
+	}
 	nTest := fractionCount(p.TestFraction, n)
 	nValid := fractionCount(p.ValidFraction, n)
 	ends := [3]int{n - nValid - nTest, n - nTest, n} // each split's end, in tokens

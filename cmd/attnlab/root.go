@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -70,7 +72,7 @@ or ./attnlab.db.`,
 	add("other", newListCmd(), newRmCmd(), newGcCmd(), newVersionCmd())
 	root.AddCommand(newMetricsHelp()) // a help topic: attnlab help metrics
 	root.SetHelpCommandGroupID("other")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{plainFlagError(err)} })
 	markRun(root, s)
 	return root
 }
@@ -140,4 +142,30 @@ func args(min int, names ...string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// strconvError matches what strconv adds to pflag's "invalid argument"
+// errors: `strconv.ParseUint: parsing "-1": invalid syntax`.
+var strconvError = regexp.MustCompile(`strconv\.Parse(\w+): parsing "(?:[^"\\]|\\.)*": (invalid syntax|value out of range)`)
+
+// plainFlagError says what is wrong with a flag's value in words
+// ("invalid argument "-1" for "--seed" flag: not a number of this kind
+// (a whole number ≥ 0)") instead of Go's parser's message.
+func plainFlagError(err error) error {
+	msg := err.Error()
+	clean := strconvError.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := strconvError.FindStringSubmatch(m)
+		kind := map[string]string{"Uint": "a whole number ≥ 0", "Int": "a whole number", "Float": "a number", "Bool": "true or false"}[sub[1]]
+		if kind == "" {
+			kind = "a value of this kind"
+		}
+		if sub[2] == "value out of range" {
+			return "out of range for " + kind
+		}
+		return "not " + kind
+	})
+	if clean == msg {
+		return err
+	}
+	return errors.New(clean)
 }

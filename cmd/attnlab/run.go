@@ -378,7 +378,7 @@ func runOutcomes(w io.Writer, rep *runs.Report, interrupted bool) error {
 			notDone++ // the interrupt line says it
 		case o.Err != nil:
 			notDone++
-			fmt.Fprintf(w, "%s: %s: %s\n", name, o.Status, firstLine(o.Err.Error()))
+			fmt.Fprintf(w, "%s: %s\n", name, progress.Outcome(o.Status, o.Err))
 		default:
 			notDone++
 			why := o.Note

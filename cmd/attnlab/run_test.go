@@ -159,6 +159,9 @@ func TestRunInterrupted(t *testing.T) {
 		t.Fatalf("want exit 130: %v", r)
 	}
 	noTrace(t, r)
+	if strings.Contains(r.stderr, "interrupted: interrupted") {
+		t.Errorf("a doubled status in:\n%s", r.stderr)
+	}
 	if !strings.HasSuffix(r.stderr, "attnlab: run: interrupted: rerun the same command to resume\n") ||
 		!strings.Contains(r.stderr, "attnlab: interrupt: checkpointing the running runs") {
 		t.Errorf("stderr:\n%s", r.stderr)
