@@ -27,6 +27,9 @@ type ExecOptions struct {
 	// of CPUs divided by the largest. Threads apply to the whole process
 	// (tensor.SetThreads) and never change what a run computes.
 	Workers int
+	// MaxWorkers, when positive, caps Workers (given or chosen): the runs
+	// whose estimated memory fits at once in the process's limit.
+	MaxWorkers int
 	// Version is attnlab's version, recorded with each run.
 	Version string
 	// Heartbeat is how often a running run proves it is alive (default 5 s);
@@ -513,10 +516,16 @@ func execThreads(plan []experiments.Run, recs []store.Run, opt *ExecOptions, cpu
 	for _, r := range plan {
 		explicit = max(explicit, r.Config.Train.Threads)
 	}
+	capped := func() {
+		if opt.MaxWorkers > 0 {
+			opt.Workers = min(opt.Workers, opt.MaxWorkers)
+		}
+	}
 	if explicit > 0 {
 		if opt.Workers <= 0 {
 			opt.Workers = max(1, cpus/explicit)
 		}
+		capped()
 		return explicit
 	}
 	if opt.Workers <= 0 {
@@ -528,5 +537,6 @@ func execThreads(plan []experiments.Run, recs []store.Run, opt *ExecOptions, cpu
 		}
 		opt.Workers = max(1, min(cpus, todo))
 	}
+	capped()
 	return max(1, cpus/opt.Workers)
 }

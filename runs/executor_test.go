@@ -354,18 +354,22 @@ func TestExecThreads(t *testing.T) {
 		recs                 []store.Run
 		workers, cpus        int
 		wantThreads, wantWks int
+		maxWorkers           int
 	}{
-		{"one run uses the machine", plan(0), recs(q), 0, 8, 8, 1},
-		{"a sweep runs one run per core", plan(0, 0, 0, 0), recs(q, q, q, q), 0, 2, 1, 2},
-		{"few runs share the cores", plan(0, 0, 0), recs(q, q, q), 0, 8, 2, 3},
-		{"done and failed runs do not count", plan(0, 0, 0), recs(d, q, f), 0, 4, 4, 1},
-		{"nothing to train", plan(0), recs(d), 0, 4, 4, 1},
-		{"--workers leaves the rest", plan(0, 0), recs(q, q), 2, 8, 4, 2},
-		{"explicit threads", plan(2, 1), recs(q, q), 0, 8, 2, 4},
-		{"explicit beats auto", plan(0, 3), recs(q, q), 0, 2, 3, 1},
-		{"explicit with --workers", plan(1), recs(q), 3, 2, 1, 3},
+		{"one run uses the machine", plan(0), recs(q), 0, 8, 8, 1, 0},
+		{"a sweep runs one run per core", plan(0, 0, 0, 0), recs(q, q, q, q), 0, 2, 1, 2, 0},
+		{"few runs share the cores", plan(0, 0, 0), recs(q, q, q), 0, 8, 2, 3, 0},
+		{"done and failed runs do not count", plan(0, 0, 0), recs(d, q, f), 0, 4, 4, 1, 0},
+		{"nothing to train", plan(0), recs(d), 0, 4, 4, 1, 0},
+		{"--workers leaves the rest", plan(0, 0), recs(q, q), 2, 8, 4, 2, 0},
+		{"explicit threads", plan(2, 1), recs(q, q), 0, 8, 2, 4, 0},
+		{"explicit beats auto", plan(0, 3), recs(q, q), 0, 2, 3, 1, 0},
+		{"explicit with --workers", plan(1), recs(q), 3, 2, 1, 3, 0},
+		{"memory for one run at a time", plan(0, 0, 0, 0), recs(q, q, q, q), 0, 8, 8, 1, 1},
+		{"memory caps --workers", plan(0, 0, 0, 0), recs(q, q, q, q), 4, 8, 4, 2, 2},
+		{"memory caps explicit threads' workers", plan(2, 2), recs(q, q), 0, 8, 2, 1, 1},
 	} {
-		opt := ExecOptions{Workers: tc.workers}
+		opt := ExecOptions{Workers: tc.workers, MaxWorkers: tc.maxWorkers}
 		got := execThreads(tc.plan, tc.recs, &opt, tc.cpus)
 		if got != tc.wantThreads || opt.Workers != tc.wantWks {
 			t.Errorf("%s: %d threads, %d workers; want %d, %d", tc.name, got, opt.Workers, tc.wantThreads, tc.wantWks)

@@ -18,7 +18,7 @@ const defaultMemoryShare = 0.8
 type memoryFlag struct{ value string }
 
 func (m *memoryFlag) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse a run whose estimated training memory is above this size, such as 8GiB (default: 80% of physical memory)")
+	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse a run whose estimated training memory is above this size, such as 8GiB, and train at once only as many runs as fit in it (default: 80% of physical memory)")
 }
 
 // limit returns the limit in bytes and how to name it in an error.
@@ -52,6 +52,23 @@ func loadExperiment(path string, sets []string, mem *memoryFlag) (*experiments.E
 		return nil, err
 	}
 	return experiments.LoadWith(path, sets, experiments.LoadOptions{Memory: tasks.MemoryLimit{Bytes: limit, Name: what}})
+}
+
+// workers returns how many runs estimated at est fit at once in the limit
+// (0: no limit), so that a sweep trained by several workers in one process
+// stays within --max-memory as a whole, not only run by run.
+func (m *memoryFlag) workers(est experiments.MemoryEstimate) (int, error) {
+	limit, _, err := m.limit()
+	if err != nil || limit <= 0 || est.Bytes <= 0 {
+		return 0, err
+	}
+	return int(max(1, min(limit/est.Bytes, int64(maxWorkers)))), nil
+}
+
+// why says why workers caps the workers, for a note.
+func (m *memoryFlag) why(est experiments.MemoryEstimate) string {
+	_, what, _ := m.limit()
+	return "each run is estimated at up to " + experiments.FormatBytes(est.Bytes) + ", and " + what + " bounds this process"
 }
 
 // check refuses a plan one of whose runs is estimated to need more memory

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -57,9 +59,16 @@ names), 130 when interrupted before every run was done.`,
 			if workers < 0 || workers > maxWorkers {
 				return usagef("--workers %d: want 0 (one per CPU) to %d", workers, maxWorkers)
 			}
-			x, plan, _, err := loadPlan(args[0], sets, &mem)
+			x, plan, est, err := loadPlan(args[0], sets, &mem)
 			if err != nil {
 				return err
+			}
+			maxWorkers, err := mem.workers(est)
+			if err != nil {
+				return err
+			}
+			if want := cmp.Or(workers, min(runtime.NumCPU(), len(plan))); maxWorkers > 0 && want > maxWorkers && !quiet {
+				fmt.Fprintf(cmd.ErrOrStderr(), "attnlab: note: at most %s at once, not %d: %s\n", plural(maxWorkers, "run"), want, mem.why(est))
 			}
 			st, err := store.Open(*db)
 			if err != nil {
@@ -82,9 +91,10 @@ names), 130 when interrupted before every run was done.`,
 			})
 			defer stopNotice()
 			rep, err := runs.Execute(ctx, st, x, runs.ExecOptions{
-				Workers:  workers,
-				Version:  version,
-				Reporter: progressReporter(rawWriter(cmd.ErrOrStderr()), errw, quiet),
+				Workers:    workers,
+				MaxWorkers: maxWorkers,
+				Version:    version,
+				Reporter:   progressReporter(rawWriter(cmd.ErrOrStderr()), errw, quiet),
 				Waiting: func(r store.Run, label, why string) {
 					fmt.Fprintf(errw, "%s is running in another process (%s): waiting for it (Ctrl-C stops waiting)\n",
 						runName(r, label), why)

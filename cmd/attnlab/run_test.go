@@ -305,3 +305,21 @@ runs by name (attnlab show, generate and plot attention take them):
 		})
 	}
 }
+
+// TestRunWorkersFitMemory: --max-memory bounds the process, not only each
+// run: with room for one run's estimate, -j 2 trains one run at a time,
+// says so, and finishes.
+func TestRunWorkersFitMemory(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "mem.db")
+	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-j", "2", "--max-memory", "300KiB", "--set", "train.steps=5")
+	wantOK(t, r)
+	if !strings.Contains(r.stderr, "attnlab: note: at most 1 run at once, not 2: each run is estimated at up to ") ||
+		!strings.Contains(r.stderr, "and --max-memory 300 KiB bounds this process") {
+		t.Errorf("no note on the workers:\n%s", r.stderr)
+	}
+	r = attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-j", "2", "--max-memory", "1GiB", "--set", "train.steps=5")
+	wantOK(t, r)
+	if strings.Contains(r.stderr, "at once, not") {
+		t.Errorf("a note with room for every run:\n%s", r.stderr)
+	}
+}
