@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -45,12 +46,14 @@ func (m *memoryFlag) limit() (int64, string, error) {
 
 // loadExperiment loads the experiment file path with the --set overrides,
 // building each file task's dataset (to check its data) only within the
-// memory mem allows.
+// memory mem allows; the limit is also the process's soft memory limit
+// from then on (see softLimit).
 func loadExperiment(path string, sets []string, mem *memoryFlag) (*experiments.Experiment, error) {
 	limit, what, err := mem.limit()
 	if err != nil {
 		return nil, err
 	}
+	mem.softLimit()
 	return experiments.LoadWith(path, sets, experiments.LoadOptions{Memory: tasks.MemoryLimit{Bytes: limit, Name: what}})
 }
 
@@ -63,6 +66,15 @@ func (m *memoryFlag) workers(est experiments.MemoryEstimate) (int, error) {
 		return 0, err
 	}
 	return int(max(1, min(limit/est.Bytes, int64(maxWorkers)))), nil
+}
+
+// softLimit makes the limit the Go runtime's soft memory limit
+// (debug.SetMemoryLimit), so that the collector works harder as the heap
+// nears it instead of letting garbage double the process's memory.
+func (m *memoryFlag) softLimit() {
+	if limit, _, err := m.limit(); err == nil && limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 // why says why workers caps the workers, for a note.
