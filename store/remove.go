@@ -98,7 +98,9 @@ func (s *Store) RemoveRuns(ctx context.Context, ids []int64, dry bool) (Removal,
 		}
 		return exec(`DELETE FROM runs WHERE id IN (`+s.d.int64s()+`)`, list)
 	}
-	if err := s.removal(ctx, dry, do); err != nil {
+	if err := s.removal(ctx, dry, do); errors.Is(err, ErrRunning) {
+		return Removal{}, err // the user's to fix: said as it is
+	} else if err != nil {
 		return Removal{}, fmt.Errorf("store: remove runs: %w", err)
 	}
 	return out, nil
