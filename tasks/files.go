@@ -209,6 +209,14 @@ func (p *problems) addf(format string, args ...any) {
 	p.list = append(p.list, fmt.Sprintf(format, args...))
 }
 
+// merge adds the problems of e.
+func (p *problems) merge(e *DataError) {
+	for _, l := range e.Problems {
+		p.addf("%s", l)
+	}
+	p.more += e.More
+}
+
 // err returns the DataError of the problems, or nil if there is none.
 func (p *problems) err() error {
 	if len(p.list) == 0 {

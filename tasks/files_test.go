@@ -216,7 +216,8 @@ func TestFileErrors(t *testing.T) {
 		{"pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt3.txt"}, "pairs: tgt3.txt:2: empty line, but src.txt:2 is not: the files must be aligned line by line"},
 		{"pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt3.txt"}, "pairs: tgt3.txt:2: empty line, but src.txt:2 is not: the files must be aligned line by line"},
 		{"pairs", map[string]any{"path": "src.txt", "test_fraction": 0.5, "valid_fraction": 0.4}, "pairs: src.txt:1: no tab between source and target (and 2 more: attnlab plan lists them)"},
-		{"pairs", map[string]any{"path": "tabs.tsv", "valid_path": "missing.tsv"}, "pairs: tabs.tsv:1: more than one tab (want source<TAB>target)"},
+		// The main file's problem first, then the missing valid file's.
+		{"pairs", map[string]any{"path": "tabs.tsv", "valid_path": "missing.tsv"}, "pairs: tabs.tsv:1: more than one tab (want source<TAB>target) (and 1 more: attnlab plan lists them)"},
 	} {
 		_, err := Build(tc.task, tc.params, Options{BaseDir: dir})
 		if err == nil || err.Error() != tc.want {
@@ -409,5 +410,17 @@ func TestTextOnlyWhiteSpace(t *testing.T) {
 	_, err := Build("text", map[string]any{"path": "w.txt", "tokenizer": "word"}, Options{BaseDir: dir})
 	if err == nil || err.Error() != "text: w.txt: no tokens: the word tokenizer finds none in a file of white space only" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPairsProblemsOfEveryFile: the bad lines of valid_path and test_path
+// are listed with the main file's, not only once it is clean.
+func TestPairsProblemsOfEveryFile(t *testing.T) {
+	t.Parallel()
+	dir := writeFiles(t, map[string]string{"main.tsv": "a\tb\nno tab\n", "valid.tsv": "c\td\nno tab either\n"})
+	_, err := Build("pairs", map[string]any{"path": "main.tsv", "valid_path": "valid.tsv"}, Options{BaseDir: dir})
+	var de *DataError
+	if !errors.As(err, &de) || !slices.Equal(de.Problems, []string{"main.tsv:2: no tab between source and target", "valid.tsv:2: no tab between source and target"}) {
+		t.Fatalf("err = %v (%+v)", err, de)
 	}
 }

@@ -120,16 +120,32 @@ func newPairs(params any, opt Options) (*Dataset, error) {
 	} else {
 		all, err = readAligned(p.SrcPath, p.TgtPath, opt, srcTok, tgtTok)
 	}
-	if err != nil {
+	// Every file's bad lines are listed at once: those of valid_path and
+	// test_path too when the main file has some.
+	bad := &problems{task: "pairs"}
+	var de *DataError
+	switch {
+	case errors.As(err, &de):
+		bad.merge(de)
+	case err != nil:
 		return nil, err
 	}
 	var fixed [3][]textPair
 	for s, path := range [3]string{"", p.ValidPath, p.TestPath} {
 		if path != "" {
-			if fixed[s], err = readTSV(path, opt, srcTok, tgtTok); err != nil {
+			fixed[s], err = readTSV(path, opt, srcTok, tgtTok)
+			switch {
+			case errors.As(err, &de):
+				bad.merge(de)
+			case err != nil && len(bad.list) > 0: // listed after the main file's lines
+				bad.addf("%s", strings.TrimPrefix(err.Error(), "pairs: "))
+			case err != nil:
 				return nil, err
 			}
 		}
+	}
+	if err := bad.err(); err != nil {
+		return nil, err
 	}
 
 	// Split the distinct sources, in order of first appearance, shuffled.
