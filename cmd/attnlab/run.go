@@ -111,7 +111,11 @@ names), 130 when interrupted before every run was done.`,
 			}
 			// Failures first, then the table of what is done, then the
 			// verdict: the exit code says what happened to every run.
-			verdict := runOutcomes(errw, rep, ctx.Err() != nil)
+			gone := func(id int64) bool {
+				_, err := st.RunByID(context.WithoutCancel(ctx), id)
+				return errors.Is(err, store.ErrNotFound)
+			}
+			verdict := runOutcomes(errw, rep, ctx.Err() != nil, gone)
 			if errors.Is(verdict, errInterrupted) {
 				return verdict
 			}
@@ -354,8 +358,9 @@ func runName(r store.Run, label string) string {
 // stack goes to a crash report, never to the terminal or the database),
 // errInterrupted when runs are not done because of an interrupt, an error
 // when runs failed or are not done for another reason, nil when every run
-// is done.
-func runOutcomes(w io.Writer, rep *runs.Report, interrupted bool) error {
+// is done. gone (may be nil) tells a run that is no longer in the database
+// (removed by attnlab rm while this process waited for it).
+func runOutcomes(w io.Writer, rep *runs.Report, interrupted bool, gone func(id int64) bool) error {
 	var failed, bugs, notDone int
 	var bugNote string
 	for _, o := range rep.Outcomes {
@@ -392,7 +397,10 @@ func runOutcomes(w io.Writer, rep *runs.Report, interrupted bool) error {
 		default:
 			notDone++
 			why := o.Note
-			if why == "" {
+			switch {
+			case gone != nil && gone(o.Run.ID):
+				why = "removed from the database meanwhile (attnlab rm)"
+			case why == "":
 				why = "status " + string(o.Status)
 			}
 			fmt.Fprintf(w, "%s not done: %s\n", name, why)

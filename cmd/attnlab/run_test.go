@@ -323,3 +323,14 @@ func TestRunWorkersFitMemory(t *testing.T) {
 		t.Errorf("a note with room for every run:\n%s", r.stderr)
 	}
 }
+
+// TestRunOutcomeRemoved: a run removed from the database while another
+// process had it queued is said to be removed, not "status queued".
+func TestRunOutcomeRemoved(t *testing.T) {
+	rep := &runs.Report{Outcomes: []runs.Outcome{{Run: store.Run{ID: 3, Seed: 2}, Status: store.StatusQueued}}}
+	var b strings.Builder
+	err := runOutcomes(&b, rep, false, func(id int64) bool { return id == 3 })
+	if err == nil || b.String() != "run 3 (seed 2) not done: removed from the database meanwhile (attnlab rm)\n" {
+		t.Errorf("err %v, wrote %q", err, b.String())
+	}
+}
