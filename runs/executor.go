@@ -14,6 +14,7 @@ import (
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tasks"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -30,6 +31,9 @@ type ExecOptions struct {
 	// MaxWorkers, when positive, caps Workers (given or chosen): the runs
 	// whose estimated memory fits at once in the process's limit.
 	MaxWorkers int
+	// Memory bounds what building a run's dataset may take (see
+	// Options.Memory).
+	Memory tasks.MemoryLimit
 	// Version is attnlab's version, recorded with each run.
 	Version string
 	// Heartbeat is how often a running run proves it is alive (default 5 s);
@@ -215,6 +219,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		Labels:       labels,
 		OnWait:       onWait,
 		NoMetrics:    opt.NoMetrics,
+		Memory:       opt.Memory,
 	})
 	ours := map[int64]bool{}
 	for _, o := range wr.Outcomes {

@@ -48,6 +48,10 @@ type Options struct {
 	// NoMetrics turns off per-step metric recording (for overhead
 	// measurements); evaluations and summaries are still recorded.
 	NoMetrics bool
+	// Memory bounds what building the run's dataset may take
+	// (tasks.Options.Memory): past it the run fails with one line naming
+	// the data file instead of the process running out of memory.
+	Memory tasks.MemoryLimit
 }
 
 // Result is what a finished run reports.
@@ -153,7 +157,7 @@ func Train(ctx context.Context, cfg experiments.Config, rec Recorder, opt Option
 // build prepares the data, the model and the optimizer.
 func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	seed := uint64(cfg.Seed)
-	data, err := tasks.Build(cfg.Task.Name, cfg.Task.Params, tasks.Options{Seed: seed, BaseDir: cfg.BaseDir, Data: cfg.Data})
+	data, err := tasks.Build(cfg.Task.Name, cfg.Task.Params, tasks.Options{Seed: seed, BaseDir: cfg.BaseDir, Data: cfg.Data, Memory: opt.Memory})
 	if err != nil {
 		return nil, err
 	}

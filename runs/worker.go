@@ -15,6 +15,7 @@ import (
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tasks"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -115,6 +116,9 @@ type WorkOptions struct {
 	OnWait func(held []store.Run)
 	// NoMetrics turns off per-step metric recording (overhead measurements).
 	NoMetrics bool
+	// Memory bounds what building a run's dataset may take (see
+	// Options.Memory).
+	Memory tasks.MemoryLimit
 }
 
 func (o *WorkOptions) defaults() {
@@ -382,7 +386,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 			}
 		}
 	}()
-	res, err := trainSafely(runCtx, cfg, sr, Options{Resume: resume, NoMetrics: opt.NoMetrics})
+	res, err := trainSafely(runCtx, cfg, sr, Options{Resume: resume, NoMetrics: opt.NoMetrics, Memory: opt.Memory})
 	stopHB()
 	<-hbDone
 	if ferr := sr.close(); ferr != nil && err == nil {

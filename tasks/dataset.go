@@ -228,7 +228,9 @@ const LanguageModel registry.Capability = "language-model"
 // building it again (see memo.go).
 func Build(name string, params map[string]any, opt Options) (*Dataset, error) {
 	if key := datasetKey(name, params, opt); key != "" {
-		if d, ok := memoData.take(key); ok {
+		// A kept dataset larger than this build's limit is built again,
+		// to fail as the limit says.
+		if d, ok := memoData.take(key); ok && (opt.Memory.Bytes <= 0 || d.Bytes <= opt.Memory.Bytes) {
 			return d, nil
 		}
 	}

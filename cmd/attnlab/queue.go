@@ -13,6 +13,7 @@ import (
 	"github.com/attnlab/attnlab/progress"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 func newSubmitCmd() *cobra.Command {
@@ -85,6 +86,7 @@ type workerOptions struct {
 	idleExit    time.Duration
 	workers     int
 	threads     int
+	mem         memoryFlag
 }
 
 func (o *workerOptions) add(cmd *cobra.Command) {
@@ -94,6 +96,7 @@ func (o *workerOptions) add(cmd *cobra.Command) {
 	f.DurationVar(&o.idleExit, "idle-exit", 0, "stop after finding nothing to take for this long (0: stop when no run is left queued or running)")
 	f.IntVarP(&o.workers, "workers", "j", 1, "runs trained at once in this process")
 	f.IntVar(&o.threads, "threads", 0, "intra-op threads of each run (0: this process's CPUs divided among --workers; results do not depend on it)")
+	f.StringVar(&o.mem.value, "max-memory", "", "fail a run whose dataset would take more than this size to build, such as 8GiB; also the process's soft memory limit (default: 80% of physical memory)")
 }
 
 func (o *workerOptions) check() error {
@@ -107,7 +110,8 @@ func (o *workerOptions) check() error {
 	case o.threads < 0 || o.threads > 1024:
 		return usagef("--threads %d: want 0 (the CPUs divided among --workers) to 1024", o.threads)
 	}
-	return nil
+	_, _, err := o.mem.limit()
+	return err
 }
 
 func newWorkerCmd() *cobra.Command {
@@ -172,7 +176,13 @@ the database failed (a failed run is recorded, not an exit status).`,
 				fmt.Fprintln(errw, "attnlab worker: stopping: checkpointing and handing back the running runs")
 			})
 			defer stopNotice()
+			limit, what, err := wo.mem.limit()
+			if err != nil {
+				return err
+			}
+			wo.mem.softLimit()
 			wr, err := runs.Work(ctx, st, runs.WorkOptions{
+				Memory:   tasks.MemoryLimit{Bytes: limit, Name: what},
 				Filter:   store.QueueFilter{Experiments: wo.experiments},
 				Workers:  wo.workers,
 				Threads:  wo.threads,

@@ -20,6 +20,7 @@ import (
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 func newRunCmd() *cobra.Command {
@@ -67,6 +68,7 @@ names), 130 when interrupted before every run was done.`,
 			if err != nil {
 				return err
 			}
+			limit, what, _ := mem.limit() // checked by loadPlan
 			if want := cmp.Or(workers, min(runtime.NumCPU(), len(plan))); maxWorkers > 0 && want > maxWorkers && !quiet {
 				fmt.Fprintf(cmd.ErrOrStderr(), "attnlab: note: at most %s at once, not %d: %s\n", plural(maxWorkers, "run"), want, mem.why(est))
 			}
@@ -93,6 +95,7 @@ names), 130 when interrupted before every run was done.`,
 			rep, err := runs.Execute(ctx, st, x, runs.ExecOptions{
 				Workers:    workers,
 				MaxWorkers: maxWorkers,
+				Memory:     tasks.MemoryLimit{Bytes: limit, Name: what},
 				Version:    version,
 				Reporter:   progressReporter(rawWriter(cmd.ErrOrStderr()), errw, quiet),
 				Waiting: func(r store.Run, label, why string) {

@@ -434,3 +434,25 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestWorkerMemoryLimit: a worker whose --max-memory cannot hold a run's
+// dataset fails that run with one line naming the data file, instead of
+// running out of memory; a bad --max-memory is a usage error.
+func TestWorkerMemoryLimit(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "q.db")
+	wantOK(t, attnlab(t, "submit", "testdata/lm.yaml", "--db", db))
+	r := attnlab(t, "worker", "--db", db, "--max-memory", "2KiB")
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rs, err := st.Runs(context.Background(), store.RunFilter{})
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("runs %v, %v", rs, err)
+	}
+	if rs[0].Status != store.StatusFailed || !strings.Contains(rs[0].Error, "building its dataset takes more than --max-memory 2.00 KiB") {
+		t.Errorf("run %s: %q\n%v", rs[0].Status, rs[0].Error, r)
+	}
+	wantError(t, attnlab(t, "worker", "--db", db, "--max-memory", "0"), exitUsage, "--max-memory 0")
+}
