@@ -27,7 +27,9 @@ identity in the run database). Nothing is trained and no database is touched.
 The data files of file tasks are read and checked (every bad line is
 listed), and each run's training memory is estimated from its configuration
 (weights, gradients, optimizer state and one step's activations; a rough
-order of magnitude): a run estimated above --max-memory is refused.`,
+order of magnitude) and from its dataset (what building it took, measured):
+a run estimated above --max-memory is refused, and a data file whose dataset
+would need more is refused while it is being built.`,
 		Example: "  attnlab plan examples/quickstart.yaml\n  attnlab plan exp.yaml --set seeds=[1,2,3] --set sweep.grid.model.embed=[32,64]",
 		Args:    args(1, "EXPERIMENT.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {

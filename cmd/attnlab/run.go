@@ -44,6 +44,9 @@ Running the same command again resumes: finished runs are skipped, interrupted
 runs (Ctrl-C) and runs of a process that died continue from their last
 checkpoint. Failed runs stay failed unless --retry-failed.
 
+Each run's memory is estimated as plan does: a run above --max-memory is
+refused, and no more runs are trained at once than fit in it together.
+
 Progress goes to stderr: bars on a terminal, one line per evaluation
 otherwise, nothing with --quiet. The table goes to stdout.
 A run that another attnlab process is training is waited for (a line says
