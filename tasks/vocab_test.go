@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -110,5 +111,18 @@ func TestVocabMarshalInvalidUTF8(t *testing.T) {
 	t.Parallel()
 	if _, err := json.Marshal(NewVocab([]string{"ok", "\xff"})); err == nil || !strings.Contains(err.Error(), "token 5") {
 		t.Fatalf("Marshal of a vocab with an invalid UTF-8 token: error = %v, want one naming token 5", err)
+	}
+}
+
+// BenchmarkVocabOfCounts: the vocabulary of a million distinct words with
+// counts 1-3 (a file of distinct words, as a tokenizer sees it).
+func BenchmarkVocabOfCounts(b *testing.B) {
+	counts := map[string]int{}
+	for i := range 1_000_000 {
+		counts[fmt.Sprintf("w%x", i*2654435761%1000003)] = 1 + i%3
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		vocabOfCounts(counts, 1, 0)
 	}
 }
