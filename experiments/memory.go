@@ -131,9 +131,13 @@ func ParseBytes(s string) (int64, error) {
 	if err != nil || x < 0 {
 		return 0, fmt.Errorf("%q is not a size such as 8GiB or 512MiB", s)
 	}
-	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-	u := strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(unit), "b"), "i")
-	m, ok := mult[u]
+	mult := map[string]float64{"": 1, "b": 1}
+	for i, p := range []string{"k", "m", "g", "t"} {
+		for _, suffix := range []string{"", "b", "ib"} { // K, KB, KiB
+			mult[p+suffix] = float64(int64(1) << (10 * (i + 1)))
+		}
+	}
+	m, ok := mult[strings.ToLower(unit)]
 	if !ok {
 		return 0, fmt.Errorf("%q is not a size such as 8GiB or 512MiB (units: B, KiB, MiB, GiB, TiB)", s)
 	}

@@ -11,7 +11,7 @@ func TestParseAndFormatBytes(t *testing.T) {
 			t.Errorf("ParseBytes(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "lots", "-1G", "8 parsecs", "1.2.3M"} {
+	for _, bad := range []string{"", "lots", "-1G", "8 parsecs", "1.2.3M", "1024i", "2048bb", "3ki"} {
 		if n, err := ParseBytes(bad); err == nil {
 			t.Errorf("ParseBytes(%q) = %d, want an error", bad, n)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,7 +45,9 @@ var secretParams = []string{"password", "sslpassword"}
 // SQLite path as is.
 func Redact(target string) string {
 	if !isPostgresURL(target) {
-		return target
+		// Not a URL; a libpq "host=… password=…" string given by
+		// mistake (attnlab takes it for a file name) is still masked.
+		return pgSetting.ReplaceAllString(target, "${1}=xxxxx")
 	}
 	u, err := url.Parse(target)
 	if err != nil {
@@ -73,14 +76,18 @@ func Redact(target string) string {
 // and password= and sslpassword= parameters — so that callers can scrub
 // them from any text they print. A SQLite path has none.
 func Secrets(target string) []string {
-	if !isPostgresURL(target) {
-		return nil
-	}
 	var out []string
 	add := func(s string) {
 		if s != "" {
 			out = append(out, s, url.QueryEscape(s), url.PathEscape(s))
 		}
+	}
+	if !isPostgresURL(target) {
+		for _, m := range pgSetting.FindAllStringSubmatch(target, -1) {
+			_, v, _ := strings.Cut(m[0], "=")
+			add(strings.Trim(v, "'"))
+		}
+		return out
 	}
 	if u, err := url.Parse(target); err == nil {
 		if p, ok := u.User.Password(); ok {
@@ -102,14 +109,22 @@ func Secrets(target string) []string {
 }
 
 // Scrub replaces every secret in s by xxxxx. A secret of 8 bytes or more
-// is replaced wherever it appears; a shorter one only where it is not part
-// of a longer word (a password "a" leaves "attnlab" and "failed" alone,
-// which replacing every "a" would garble, and would give the password
-// away by the pattern).
+// is replaced wherever it appears; one of 4 to 7 only where it is not part
+// of a longer word (a password "conn" leaves "connect" alone); one of 1 to
+// 3 bytes ("1", "to", ":") is not looked for in free text at all, where
+// it would mask host names, ports and words and give itself away by the
+// pattern — the URLs that carry it are redacted by their structure
+// (Redact, which Scrub applies to every PostgreSQL URL in s, with every
+// password= or sslpassword= setting), and no driver message repeats a
+// password.
 func Scrub(s string, secrets []string) string {
+	if len(secrets) > 0 {
+		s = pgURL.ReplaceAllStringFunc(s, Redact)
+		s = pgSetting.ReplaceAllString(s, "${1}=xxxxx")
+	}
 	for _, p := range secrets {
 		switch {
-		case p == "":
+		case len(p) < 4:
 		case len(p) >= 8:
 			s = strings.ReplaceAll(s, p, "xxxxx")
 		default:
@@ -118,6 +133,15 @@ func Scrub(s string, secrets []string) string {
 	}
 	return s
 }
+
+var (
+	// pgURL matches a PostgreSQL URL in free text, up to white space or a
+	// quote or bracket.
+	pgURL = regexp.MustCompile("(?i)postgres(?:ql)?://[^\\s'\"`<>()\\[\\]]+")
+	// pgSetting matches a secret key=value setting of a libpq connection
+	// string ("password=hunter2").
+	pgSetting = regexp.MustCompile(`(?i)\b((?:ssl)?password)=(?:'(?:[^'\\]|\\.)*'|[^\s&'"]+)`)
+)
 
 // scrubWord replaces the occurrences of p in s that no letter, digit or
 // underscore touches on a side where p itself begins or ends with one.

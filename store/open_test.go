@@ -31,6 +31,7 @@ func TestRedact(t *testing.T) {
 		{"POSTGRES://u:pw@h/d", "postgres://u:xxxxx@h/d", []string{"pw"}},
 		{"postgres://u:p w%zz@h/d", "postgres://xxxxx@h/d", []string{"p w%zz"}},
 		{"postgres://u:pw1@h/d?sslpassword=TOPSECRET", "postgres://u:xxxxx@h/d?sslpassword=xxxxx", []string{"pw1", "TOPSECRET"}},
+		{"host=db.lab user=u password=hunter22 dbname=x", "host=db.lab user=u password=xxxxx dbname=x", []string{"hunter22"}},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			if got := Redact(tc.in); got != tc.want {
@@ -56,8 +57,10 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-// TestScrub: every secret goes, whatever its length, and a short one does
-// not garble the words it is part of.
+// TestScrub: a secret of 8 bytes or more goes wherever it is, one of 4-7
+// where it is a word, one of 1-3 only from URLs and password= settings
+// (by their structure): a short one never garbles the words, host names
+// and ports it is part of.
 func TestScrub(t *testing.T) {
 	for _, tc := range []struct {
 		text    string
@@ -65,11 +68,13 @@ func TestScrub(t *testing.T) {
 		want    string
 	}{
 		{"attnlab: ls: store postgres://u:a@h/db: cannot connect: failed", []string{"a"}, "attnlab: ls: store postgres://u:xxxxx@h/db: cannot connect: failed"},
-		{"password a is wrong; a", []string{"a"}, "password xxxxx is wrong; xxxxx"},
+		{"password a is wrong; a", []string{"a"}, "password a is wrong; a"},
 		{"user=u password=pw1 host=h", []string{"pw1"}, "user=u password=xxxxx host=h"},
-		{"key p@s and p@ss", []string{"p@s"}, "key xxxxx and p@ss"}, // a short secret inside a longer word stays
+		{"at 127.0.0.1:1 (postgres://bob:1@127.0.0.1:1/db)", []string{"1"}, "at 127.0.0.1:1 (postgres://bob:xxxxx@127.0.0.1:1/db)"},
+		{"failed to connect to h", []string{"to"}, "failed to connect to h"},
+		{"key pass and passes", []string{"pass"}, "key xxxxx and passes"}, // a 4-7 byte secret inside a longer word stays
 		{"a long secret inside: xxTOPSECRETxx", []string{"TOPSECRET"}, "a long secret inside: xx" + "xxxxx" + "xx"},
-		{"données é", []string{"é"}, "données xxxxx"},
+		{"données éé", []string{"é"}, "données éé"},
 	} {
 		if got := Scrub(tc.text, tc.secrets); got != tc.want {
 			t.Errorf("Scrub(%q, %q) = %q, want %q", tc.text, tc.secrets, got, tc.want)

@@ -22,6 +22,8 @@ func commandSecrets(args []string) []string {
 		}
 		if i >= 0 {
 			out = append(out, store.Secrets(a[i:])...)
+		} else {
+			out = append(out, store.Secrets(a)...) // "host=… password=…", given by mistake
 		}
 	}
 	return out

@@ -50,6 +50,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		"closed": "postgres://lab:" + secret + "@127.0.0.1:1/attnlab?sslmode=disable",
 		"param":  "postgresql://127.0.0.1:1/attnlab?user=lab&password=" + secret,
 		"sslkey": "postgresql://lab@127.0.0.1:1/attnlab?sslpassword=" + secret,
+		"libpq":  "host=127.0.0.1 port=1 user=lab password=" + secret, // not a URL: taken for a file name
 		"broken": "postgres://lab:" + secret + "@[::1/attnlab",
 		"nodb":   func() string { u := *live; u.Path = "/attnlab_no_such_db"; return u.String() }(),
 	}
@@ -187,5 +188,14 @@ func TestShortPasswordNotGarbling(t *testing.T) {
 	want := "attnlab: ls: store postgres://u:xxxxx@127.0.0.1:1/db: cannot connect"
 	if !strings.HasPrefix(r.stderr, want) {
 		t.Errorf("stderr %q, want it to start %q", r.stderr, want)
+	}
+}
+
+// TestShortPasswordNotGarbling2: a one-character password of digits
+// leaves the host and port alone.
+func TestShortDigitPassword(t *testing.T) {
+	r := attnlab(t, "ls", "--db", "postgres://bob:1@127.0.0.1:1/db")
+	if !strings.Contains(r.stderr, "store postgres://bob:xxxxx@127.0.0.1:1/db: cannot connect") || strings.Contains(r.stderr, "127.0.0.xxxxx") {
+		t.Errorf("stderr %q", r.stderr)
 	}
 }

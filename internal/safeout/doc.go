@@ -13,8 +13,11 @@
 //     to a regular file follows the user's intent: the target is written
 //     and the link stays a link);
 //   - a SQLite database, write-ahead log or rollback journal, recognised by
-//     its first bytes, whatever Force says: no output of attnlab is one, so
+//     its first bytes, or by its name (X-shm, X-wal, X-journal beside a
+//     database X, existing or new: a new X-journal is a hot journal to
+//     SQLite), whatever Force says: no output of attnlab is one, so
 //     replacing one (another run database given as -o) is always a mistake;
+//   - a file that cannot be read, since it cannot be shown not to be one;
 //   - without Force, an existing file.
 //
 // The data goes to a temporary file in the destination's directory, which

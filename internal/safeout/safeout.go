@@ -78,6 +78,12 @@ func (t Target) resolve() (dest, error) {
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		// A new "X-journal" beside database X is a hot journal to SQLite:
+		// the next open would fail or roll it back (and a new -wal or
+		// -shm would be deleted).
+		if what := sideFile(path); what != "" {
+			return dest{}, refuse(t.Path, "would be %s: never written", what)
+		}
 		return dest{path: path}, t.checkDir(path)
 	case err != nil:
 		return dest{}, fmt.Errorf("write %s: %w", path, unwrapPath(err))
@@ -145,14 +151,20 @@ func sqliteFile(path string) (string, error) {
 	if what := sqliteHeader(h[:n]); what != "" {
 		return what, nil
 	}
+	return sideFile(path), nil
+}
+
+// sideFile names the SQLite side file that path is by its name (X-shm,
+// X-wal, X-journal beside a database X), or returns "".
+func sideFile(path string) string {
 	for _, side := range []string{"-shm", "-wal", "-journal"} {
 		if base, ok := strings.CutSuffix(path, side); ok {
 			if what, err := sqliteFile(base); err == nil && strings.Contains(what, "database") {
-				return "the " + side + " file of " + what + " " + base, nil
+				return "the " + side + " file of " + what + " " + base
 			}
 		}
 	}
-	return "", nil
+	return ""
 }
 
 // openToCheck opens a file to read its header (a test makes it fail, as

@@ -355,6 +355,16 @@ func TestRefusesWhatItCannotCheck(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot be read to check that it is not a database (permission denied)") {
 		t.Errorf("unreadable file: %v", err)
 	}
+	for _, s := range []string{"-shm", "-wal", "-journal"} { // new ones: a hot journal to SQLite
+		p := filepath.Join(dir, "theirs.db"+s)
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+		err := Target{Path: p}.Check()
+		if err == nil || !strings.Contains(err.Error(), "would be the "+s+" file of a SQLite database") {
+			t.Errorf("new %s: %v", s, err)
+		}
+	}
 	err = Target{Path: filepath.Join(dir, "nox") + "/../x.csv", Force: true}.Check()
 	if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "nox/../") {
 		t.Errorf("through a missing directory: %v", err)
