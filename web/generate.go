@@ -35,27 +35,35 @@ var beamWidths = []int{2, 4, 8}
 // than one core for it.
 type generator struct {
 	st *store.Store
+	// loadRun loads a run's model (runs.Load; a test counts the calls).
+	loadRun func(ctx context.Context, st *store.Store, id int64) (*runs.Trained, error)
 
-	mu     sync.Mutex
-	models []*runs.Trained // most recently used first
-	decode sync.Mutex      // one decoding at a time
+	mu      sync.Mutex
+	models  []*runs.Trained // most recently used first
+	loading sync.Mutex      // one model loaded at a time: requests for one run share its load
+	decode  sync.Mutex      // one decoding at a time
 }
 
-func newGenerator(st *store.Store) *generator { return &generator{st: st} }
+func newGenerator(st *store.Store) *generator { return &generator{st: st, loadRun: runs.Load} }
 
 // load returns the run's trained model, from memory when it was loaded
-// before and the run is still the same (not retrained since).
+// before and the run is still the same (not retrained since). Models are
+// loaded one at a time, so that simultaneous requests (ten tabs, or a
+// page that fires requests) hold at most the cached models and one being
+// loaded, and requests for the same run wait for its one load.
 func (g *generator) load(ctx context.Context, run store.Run) (*runs.Trained, error) {
-	g.mu.Lock()
-	for i, t := range g.models {
-		if t.Run.ID == run.ID && t.Run.Attempt == run.Attempt && t.Run.Finished.Equal(run.Finished) {
-			g.models = append(append([]*runs.Trained{t}, g.models[:i]...), g.models[i+1:]...)
-			g.mu.Unlock()
-			return t, nil
-		}
+	if t := g.cached(run); t != nil {
+		return t, nil
 	}
-	g.mu.Unlock()
-	t, err := runs.Load(ctx, g.st, run.ID)
+	g.loading.Lock()
+	defer g.loading.Unlock()
+	if t := g.cached(run); t != nil { // loaded while this request waited
+		return t, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t, err := g.loadRun(ctx, g.st, run.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +75,19 @@ func (g *generator) load(ctx context.Context, run store.Run) (*runs.Trained, err
 		g.models = g.models[:modelCacheSize]
 	}
 	return t, nil
+}
+
+// cached returns the run's model if it is in memory (and moves it first).
+func (g *generator) cached(run store.Run) *runs.Trained {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, t := range g.models {
+		if t.Run.ID == run.ID && t.Run.Attempt == run.Attempt && t.Run.Finished.Equal(run.Finished) {
+			g.models = append(append([]*runs.Trained{t}, g.models[:i]...), g.models[i+1:]...)
+			return t
+		}
+	}
+	return nil
 }
 
 // generation is what decoding one input gave.

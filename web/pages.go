@@ -613,6 +613,12 @@ func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind, file := r.PathValue("kind"), r.PathValue("file")
+	select {
+	case s.downloads <- struct{}{}:
+		defer func() { <-s.downloads }()
+	case <-r.Context().Done():
+		return // the client went away while waiting its turn
+	}
 	data, err := s.st.Artifact(r.Context(), run.ID, kind, file)
 	if err != nil {
 		s.fail(w, r, statusOf(err, false), err)

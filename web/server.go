@@ -12,6 +12,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -61,7 +62,14 @@ type Server struct {
 	assets  *assets
 	cache   *histCache
 	gen     *generator
+	// downloads bounds the artifacts read into memory at once (each is
+	// read whole from the store): simultaneous downloads of a large model
+	// wait their turn instead of each holding a copy.
+	downloads chan struct{}
 }
+
+// maxDownloads is how many artifacts the dashboard serves at once.
+const maxDownloads = 2
 
 // New returns a dashboard over st. It fails only if the embedded templates
 // or assets are broken (a bug).
@@ -69,7 +77,7 @@ func New(st *store.Store, opt Options) (*Server, error) {
 	if opt.Poll <= 0 {
 		opt.Poll = DefaultPoll
 	}
-	s := &Server{st: st, opt: opt, cache: newHistCache(st, defaultCachePoints)}
+	s := &Server{st: st, opt: opt, cache: newHistCache(st, defaultCachePoints), downloads: make(chan struct{}, maxDownloads)}
 	var err error
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
@@ -130,6 +138,13 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		}()
 		if s.opt.LoopbackOnly && !loopbackHost(r.Host) {
 			http.Error(w, "attnlab serve: this server answers only to localhost (Host "+strconv.Quote(r.Host)+" refused)", http.StatusMisdirectedRequest)
+			return
+		}
+		// A query Go's parser cannot take whole (bad escapes, more than
+		// 10,000 parameters) would be read in part, its filters dropped:
+		// refused instead of answered unfiltered.
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			s.fail(w, r, http.StatusBadRequest, fmt.Errorf("bad query string: %v", err))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -42,6 +42,12 @@ leaves whole runs, and running it again finishes the job.`,
 				return err
 			}
 			defer src.Close()
+			ctx := cmd.Context()
+			// Before the target is created: a wrong -e leaves no empty
+			// database behind.
+			if err := checkExperiments(ctx, src, exps...); err != nil {
+				return err
+			}
 			dst, err := store.Open(to)
 			if err != nil {
 				return err
@@ -49,10 +55,6 @@ leaves whole runs, and running it again finishes the job.`,
 			defer dst.Close()
 			if sameStore(src, dst) {
 				return usagef("--from and --to name the same database (%s)", src.Path())
-			}
-			ctx := cmd.Context()
-			if err := checkExperiments(ctx, src, exps...); err != nil {
-				return err
 			}
 			rep, err := src.Copy(ctx, dst, store.CopyOptions{Experiments: exps})
 			if err != nil {

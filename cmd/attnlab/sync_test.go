@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,6 +59,14 @@ func TestSyncErrors(t *testing.T) {
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", db), exitUsage, "--from and --to name the same database")
 	other := filepath.Dir(db) + "/./" + filepath.Base(db) // one file, another name
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", other), exitUsage, "--from and --to name the same database")
+	fresh := filepath.Join(t.TempDir(), "fresh.db")
+	r := attnlab(t, "sync", "--from", db, "--to", fresh, "-e", "no-such-experiment")
+	if r.code == 0 {
+		t.Errorf("sync -e no-such-experiment: %v", r)
+	}
+	if _, err := os.Stat(fresh); err == nil {
+		t.Errorf("a refused sync left %s behind", fresh)
+	}
 	wantError(t, attnlab(t, "sync", "--from", missing, "--to", db), exitFailure, "no attnlab database at "+missing)
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", filepath.Join(t.TempDir(), "x.db"), "--experiment", "nope"), exitFailure, `no experiment "nope"`)
 }

@@ -1,0 +1,92 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
+)
+
+// TestGeneratorLoadsOnce: simultaneous requests for one run's model share
+// one load (ten tabs took 1.4 GB loading ten copies), and models of
+// different runs are loaded one at a time.
+func TestGeneratorLoadsOnce(t *testing.T) {
+	var loads, inFlight, most atomic.Int32
+	g := newGenerator(nil)
+	g.loadRun = func(ctx context.Context, _ *store.Store, id int64) (*runs.Trained, error) {
+		loads.Add(1)
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		inFlight.Add(-1)
+		return &runs.Trained{Run: store.Run{ID: id, Attempt: 1}}, nil
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run := store.Run{ID: int64(1 + i%2), Attempt: 1} // two runs, ten requests each
+			if _, err := g.load(context.Background(), run); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if loads.Load() != 2 || most.Load() != 1 {
+		t.Errorf("%d loads, %d at once; want 2 (one per run), 1", loads.Load(), most.Load())
+	}
+}
+
+// TestDownloadsWaitTheirTurn: at most maxDownloads artifacts are read into
+// memory at once; a download waits for a slot (and gives up when its
+// client goes away) instead of holding one more copy.
+func TestDownloadsWaitTheirTurn(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "d.db"))
+	fx := fill(t, st)
+	id := fx.scan["dot"][0]
+	putJSON(t, st, id, "samples", "x.json", map[string]int{"a": 1})
+	s := newServer(t, st, Options{})
+	target := fmt.Sprintf("http://localhost/r/%d/artifacts/samples/x.json", id)
+	if r := get(t, s, target[len("http://localhost"):]); r.status != 200 || !strings.Contains(r.body, `"a":1`) {
+		t.Fatalf("download: %d %q", r.status, shortBody(r.body))
+	}
+	for range maxDownloads { // every slot taken
+		s.downloads <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	r := do(t, s, httptest.NewRequestWithContext(ctx, http.MethodGet, target, nil))
+	if r.body != "" || ctx.Err() == nil {
+		t.Errorf("a download ran with every slot taken: %d %q", r.status, shortBody(r.body))
+	}
+	<-s.downloads // one slot free again
+	if r := get(t, s, target[len("http://localhost"):]); r.status != 200 {
+		t.Errorf("download after a slot freed: %d", r.status)
+	}
+}
+
+// TestQueryTooLarge: a query Go's parser reads only in part (more than
+// 10,000 parameters, a bad escape) is a 400, not an answer that ignores
+// the filters it dropped.
+func TestQueryTooLarge(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "q.db"))
+	fill(t, st)
+	s := newServer(t, st, Options{})
+	many := "/api/x/scan/compare?" + strings.Repeat("x=1&", 10001) + "where=seed%3D5"
+	for _, target := range []string{many, "/api/x/scan/compare?where=%zz"} {
+		if r := get(t, s, target); r.status != http.StatusBadRequest || !strings.Contains(r.body, "bad query string") {
+			t.Errorf("%.60s…: %d %q", target, r.status, shortBody(r.body))
+		}
+	}
+}
