@@ -440,3 +440,33 @@ func TestLongKeysAbbreviated(t *testing.T) {
 		t.Errorf("no error on the description:\n%.2000s", err)
 	}
 }
+
+// TestSetOfSweptKey: --set of a key the sweep sets would be overridden at
+// every point; it is an error naming both, not silently ignored.
+func TestSetOfSweptKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.yaml")
+	text := "name: x\ntask: {name: reverse}\nmodel: {name: seq2seq-rnn}\nsweep: {grid: {model.attention.name: [none, dot]}}\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, []string{"model.attention.name=additive"})
+	if err == nil || !strings.Contains(err.Error(), "--set: model.attention.name: swept by sweep.grid.model.attention.name, which sets it at every sweep point") {
+		t.Fatalf("Load: %v", err)
+	}
+	if _, err := Load(path, []string{"sweep.grid.model\\.attention\\.name=[none, additive]"}); err != nil && strings.Contains(err.Error(), "swept by") {
+		t.Errorf("changing the sweep itself: %v", err)
+	}
+}
+
+// TestNameNotAFlag: an experiment name cannot start with '-', which every
+// command would take for a flag.
+func TestNameNotAFlag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.yaml")
+	if err := os.WriteFile(path, []byte("name: -n\ntask: {name: reverse}\nmodel: {name: seq2seq-rnn}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, nil); err == nil || !strings.Contains(err.Error(), "not starting with -") {
+		t.Fatalf("Load: %v", err)
+	}
+}

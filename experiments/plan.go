@@ -118,8 +118,9 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	case nil:
 		r.bad("name", "required: the experiment's name, of [a-z0-9_.-] characters")
 	case string:
-		if !nameRE.MatchString(name) || len(name) > 100 {
-			r.bad("name", "want 1 to 100 characters among a-z, 0-9, _, . and -, got %q", name)
+		if !nameRE.MatchString(name) || len(name) > 100 || strings.HasPrefix(name, "-") {
+			// Not starting with -: "show -n/none/seed=1" would be a flag.
+			r.bad("name", "want 1 to 100 characters among a-z, 0-9, _, . and -, not starting with -, got %q", name)
 		}
 		x.Name = name
 	default:

@@ -127,6 +127,19 @@ func (r *resolver) parseSweep(v any) (*sweep, bool) {
 			take(d.key, "sweep.random", d.path)
 		}
 	}
+	// A --set of a swept key would be overridden by every sweep point:
+	// said, not silently ignored.
+	for _, s := range r.loc.sources {
+		if s.file != "--set" {
+			continue
+		}
+		for _, k := range sortedKeys(s.lines) {
+			if i := slices.IndexFunc(claims, func(c claim) bool { return k == c.key || isUnder(k, c.key) }); i >= 0 {
+				r.errs = append(r.errs, &ConfigError{File: s.file, Key: k, rank: s.rank,
+					Msg: sprintf("swept by %s, which sets it at every sweep point: change the sweep instead", claims[i].path)})
+			}
+		}
+	}
 	swept := map[string]bool{}
 	for _, c := range claims {
 		swept[c.key] = true

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
@@ -117,8 +119,13 @@ type WorkOptions struct {
 	// NoMetrics turns off per-step metric recording (overhead measurements).
 	NoMetrics bool
 	// Memory bounds what building a run's dataset may take (see
-	// Options.Memory).
+	// Options.Memory), and what the runs trained at once are estimated to
+	// need together (experiments.EstimateMemory): a run waits until the
+	// runs in training leave room for it, and a run estimated above it
+	// alone fails.
 	Memory tasks.MemoryLimit
+
+	room *semaphore.Weighted // Memory.Bytes shared by the runs in training, set by Work
 }
 
 func (o *WorkOptions) defaults() {
@@ -171,6 +178,9 @@ type WorkReport struct {
 // returned; other errors of one run fail that run and the worker goes on.
 func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, error) {
 	opt.defaults()
+	if opt.Memory.Bytes > 0 {
+		opt.room = semaphore.NewWeighted(opt.Memory.Bytes)
+	}
 	if t := workThreads(opt.Threads, opt.Workers, runtime.NumCPU()); t != tensor.Threads() {
 		old := tensor.Threads()
 		tensor.SetThreads(t)
@@ -327,6 +337,16 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	}
 	if cfgErr != nil {
 		return notRun(store.StatusFailed, fmt.Errorf("run %d: stored config: %w", rec.ID, cfgErr))
+	}
+	if opt.room != nil {
+		est := experiments.EstimateMemory(cfg)
+		if est.Bytes > opt.Memory.Bytes {
+			return notRun(store.StatusFailed, fmt.Errorf("estimated training memory %v exceeds %s", est, opt.Memory.Name))
+		}
+		if err := opt.room.Acquire(ctx, est.Bytes); err != nil { // stopped while waiting for room
+			return notRun(store.StatusInterrupted, errors.New(HandedBack))
+		}
+		defer opt.room.Release(est.Bytes)
 	}
 	prepStart := time.Now()
 	var resume []byte

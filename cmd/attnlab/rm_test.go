@@ -162,6 +162,7 @@ func TestRmAmbiguous(t *testing.T) {
 	if !slices.Equal(contents(t, db), before) {
 		t.Fatalf("a refused rm changed the database")
 	}
+	wantError(t, attnlab(t, "rm", "2/", "--db", db), exitFailure, `no experiment "2" in `)
 	wantOK(t, attnlab(t, "rm", "1/", "--db", db))
 	ls := attnlab(t, "ls", "--db", db, "--width", "200")
 	if !strings.Contains(ls.stdout, "tinylm") || strings.Contains(ls.stdout, "\n1 ") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"strconv"
 	"net/http"
 	"strings"
 	"time"
@@ -44,9 +45,12 @@ finished run's model (attnlab generate in the browser). Ctrl-C stops it.`,
   attnlab serve --db postgres://lab@db.example/attnlab --read-only=false`,
 		Args: args(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			host, _, err := net.SplitHostPort(addr)
+			host, port, err := net.SplitHostPort(addr)
 			if err != nil {
 				return usagef("--addr %q: want host:port, e.g. 127.0.0.1:8080", addr)
+			}
+			if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				return usagef("--addr %q: port %q: want a number from 0 (any free port) to 65535", addr, port)
 			}
 			st, err := openStore(*db)
 			if err != nil {
@@ -66,7 +70,7 @@ finished run's model (attnlab generate in the browser). Ctrl-C stops it.`,
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
-				return fmt.Errorf("serve: listen on %s: %w", addr, err)
+				return fmt.Errorf("listen on %s: %w", addr, err)
 			}
 			hs := &http.Server{
 				Handler:           srv,

@@ -439,9 +439,13 @@ func (s *syncBuffer) String() string {
 // dataset fails that run with one line naming the data file, instead of
 // running out of memory; a bad --max-memory is a usage error.
 func TestWorkerMemoryLimit(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "q.db")
-	wantOK(t, attnlab(t, "submit", "testdata/lm.yaml", "--db", db))
-	r := attnlab(t, "worker", "--db", db, "--max-memory", "2KiB")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "q.db")
+	// 1 MB of text: a dataset of about 11 MB, while the model alone is
+	// estimated at about 200 KiB, under the worker's 2 MiB.
+	corpus := writeIn(t, dir, "big.txt", strings.Repeat("the cat sat on the mat.\n", 1<<20/24))
+	wantOK(t, attnlab(t, "submit", "testdata/lm.yaml", "--db", db, "--set", "task.path="+corpus))
+	r := attnlab(t, "worker", "--db", db, "--max-memory", "2MiB")
 	st, err := store.OpenExisting(db)
 	if err != nil {
 		t.Fatal(err)
@@ -451,8 +455,45 @@ func TestWorkerMemoryLimit(t *testing.T) {
 	if err != nil || len(rs) != 1 {
 		t.Fatalf("runs %v, %v", rs, err)
 	}
-	if rs[0].Status != store.StatusFailed || !strings.Contains(rs[0].Error, "building its dataset takes more than --max-memory 2.00 KiB") {
+	if rs[0].Status != store.StatusFailed || !strings.Contains(rs[0].Error, "big.txt: building its dataset takes more than --max-memory 2.00 MiB") {
 		t.Errorf("run %s: %q\n%v", rs[0].Status, rs[0].Error, r)
 	}
 	wantError(t, attnlab(t, "worker", "--db", db, "--max-memory", "0"), exitUsage, "--max-memory 0")
+}
+
+// TestWorkerRunsFitMemory: a worker trains at once only runs whose
+// estimates fit together in --max-memory: with room for one, -j 3 trains
+// one run at a time (every start follows the previous run's end).
+func TestWorkerRunsFitMemory(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "q.db")
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=5"))
+	r := attnlab(t, "worker", "--db", db, "-j", "3", "--max-memory", "300KiB")
+	wantOK(t, r)
+	running := 0
+	for _, line := range strings.Split(r.stderr, "\n") {
+		switch {
+		case strings.HasSuffix(line, ": start"):
+			running++
+			if running > 1 {
+				t.Fatalf("two runs trained at once with room for one:\n%s", r.stderr)
+			}
+		case strings.Contains(line, ": done ("):
+			running--
+		}
+	}
+	if strings.Count(r.stderr, ": done (") != 4 {
+		t.Errorf("want 4 runs done:\n%s", r.stderr)
+	}
+	over := attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=6")
+	wantOK(t, over)
+	attnlab(t, "worker", "--db", db, "--max-memory", "100KiB")
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rs, err := st.Runs(context.Background(), store.RunFilter{Status: store.StatusFailed})
+	if err != nil || len(rs) == 0 || !strings.Contains(rs[0].Error, "exceeds --max-memory 100 KiB") {
+		t.Errorf("a run estimated above the limit: %v %v", rs, err)
+	}
 }
