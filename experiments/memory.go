@@ -34,8 +34,13 @@ type MemoryEstimate struct {
 	Length int64
 }
 
-// bytesPerParam: float32 weights, their gradients and Adam's two moments.
-const bytesPerParam = 16
+// bytesPerParam: float32 weights, their gradients and Adam's two moments
+// (16 bytes), and what a run holds of them besides while it trains: a
+// checkpoint serialises weights and moments (12), and evaluation decodes
+// with packed copies of the weights (4). Measured on an 8.4-million-
+// parameter Transformer: the live heap peaked at 253 MB against 32 bytes
+// a parameter's 268 MB (16 bytes gave 134).
+const bytesPerParam = 32
 
 // EstimateMemory returns the estimate for a resolved configuration. The
 // formulas live with the models: a model's decoded parameters implement

@@ -467,7 +467,7 @@ func TestWorkerMemoryLimit(t *testing.T) {
 func TestWorkerRunsFitMemory(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "q.db")
 	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=5"))
-	r := attnlab(t, "worker", "--db", db, "-j", "3", "--max-memory", "300KiB")
+	r := attnlab(t, "worker", "--db", db, "-j", "3", "--max-memory", "400KiB") // each run about 330 KiB
 	wantOK(t, r)
 	running := 0
 	for _, line := range strings.Split(r.stderr, "\n") {
@@ -494,6 +494,11 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 	defer st.Close()
 	rs, err := st.Runs(context.Background(), store.RunFilter{Status: store.StatusFailed})
 	if err != nil || len(rs) == 0 || !strings.Contains(rs[0].Error, "exceeds --max-memory 100 KiB") {
-		t.Errorf("a run estimated above the limit: %v %v", rs, err)
+		t.Errorf("a run estimated above the limit: %d failed runs (%v), the first: %.200q", len(rs), err, func() string {
+			if len(rs) == 0 {
+				return ""
+			}
+			return rs[0].Error
+		}())
 	}
 }
