@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"strconv"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
