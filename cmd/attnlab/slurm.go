@@ -158,12 +158,42 @@ func (o *slurmOptions) check() error {
 	case strings.ContainsAny(o.outputDir, " \t\n\r%"):
 		return usagef("--output-dir %q: sbatch cannot take blanks or %% in it", o.outputDir)
 	}
+	if o.outputDir != "" {
+		if fi, err := os.Stat(o.outputDir); err != nil || !fi.IsDir() {
+			return usagef("--output-dir %q: no such directory (sbatch does not create it, and the tasks' logs would be lost)", o.outputDir)
+		}
+	}
 	for _, a := range o.sbatchArgs {
 		if !strings.HasPrefix(a, "-") || strings.ContainsAny(a, "\n\r") {
 			return usagef("--sbatch-arg %q: want one sbatch option such as --mem=4G", a)
 		}
+		if flag, ours := ownSbatchOption(a); ours != "" {
+			return usagef("--sbatch-arg %q: the script sets %s itself from %s; use that instead", a, flag, ours)
+		}
 	}
 	return nil
+}
+
+// ownSbatchOption tells whether the sbatch option a (as --sbatch-arg gives
+// it: "--array=0-5", "-o /dev/null", "-a3") is one the script writes
+// itself, and from which of slurm's flags: a second line would silently
+// override it.
+func ownSbatchOption(a string) (flag, ours string) {
+	own := []struct{ long, short, ours string }{
+		{"--array", "-a", "--workers"},
+		{"--output", "-o", "--output-dir"},
+		{"--cpus-per-task", "-c", "--cpus-per-task"},
+		{"--time", "-t", "--time"},
+		{"--partition", "-p", "--partition"},
+		{"--job-name", "-J", "the experiment's name"},
+	}
+	name, _, _ := strings.Cut(strings.Fields(a)[0], "=")
+	for _, o := range own {
+		if name == o.long || name == o.short || (len(name) > 2 && !strings.HasPrefix(name, "--") && name[:2] == o.short) {
+			return o.long, o.ours
+		}
+	}
+	return "", ""
 }
 
 var scriptTemplate = template.Must(template.New("sbatch").Parse(`#!/bin/bash
