@@ -408,7 +408,7 @@ func checkExperiments(all []store.Experiment, names []string) error {
 	return nil
 }
 
-func noRunsError(all []store.Experiment, names []string, status store.Status, where *store.Cond) error {
+func noRunsErr(all []store.Experiment, names []string, status store.Status, where *store.Cond) error {
 	var parts []string
 	for _, e := range all {
 		if len(names) > 0 && !slices.Contains(names, e.Name) {
@@ -433,10 +433,17 @@ func noRunsError(all []store.Experiment, names []string, status store.Status, wh
 		what += " match --where " + where.String()
 	}
 	if len(parts) == 0 {
-		return fmt.Errorf("report: %s: the database has no experiments: %w", what, ErrNoRuns)
+		return &noRunsError{"report: " + what + ": the database has no experiments"}
 	}
-	return fmt.Errorf("report: %s (%s): %w", what, strings.Join(parts, "; "), ErrNoRuns)
+	return &noRunsError{"report: " + what + " (" + strings.Join(parts, "; ") + ")"}
 }
+
+// noRunsError is an ErrNoRuns whose text says it whole, without ErrNoRuns's
+// own "no runs" after it.
+type noRunsError struct{ msg string }
+
+func (e *noRunsError) Error() string        { return e.msg }
+func (e *noRunsError) Is(target error) bool { return target == ErrNoRuns }
 
 // formatValue formats a param value for a group: see Row.Group.
 func formatValue(v store.Value) string {

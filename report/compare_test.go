@@ -481,6 +481,9 @@ func TestCompareErrors(t *testing.T) {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q is not one line", err)
 			}
+			if strings.HasSuffix(err.Error(), ": no runs") {
+				t.Errorf("error %q says it twice", err)
+			}
 		})
 	}
 	// A baseline naming several keys picks one row.
