@@ -122,7 +122,7 @@ func displayGroup(v string) string {
 
 // colFormat is how one metric column prints its numbers.
 type colFormat struct {
-	decimals int  // digits after the point; -1: three significant digits
+	decimals int  // digits after the point; -1: three significant digits (below 0.01 or from 1e9)
 	hideStd  bool // the value never varies within a row
 }
 
@@ -146,6 +146,8 @@ func newColFormat(c *Comparison, j int) colFormat {
 	switch {
 	case scale.Max == 100 && maxAbs < 1000:
 		f.decimals = 1 // a 0–100 score (BLEU, chrF): 69.1 ± 2.8
+	case maxAbs >= 1e9:
+		f.decimals = -1 // a diverged loss: 6.85e+31, not 32 digits
 	case maxAbs >= 1000:
 		f.decimals = 0
 	case maxAbs >= 100:

@@ -565,6 +565,11 @@ func TestNumberFormats(t *testing.T) {
 			t.Errorf("num(%v, %d) = %q, want %q", tc.x, tc.f.decimals, got, tc.want)
 		}
 	}
+	// A diverged run's loss: three significant digits, not 32 of them.
+	huge := &Comparison{Metrics: []string{"test/loss"}, Rows: []Row{{Cells: []Cell{{Mean: 6.854708e31, Std: 1e30, N: 2}}}}}
+	if f := newColFormat(huge, 0); f.num(6.854708e31) != "6.85e+31" {
+		t.Errorf("a huge mean is written %q", f.num(6.854708e31))
+	}
 	for _, tc := range []struct {
 		p    float64
 		want string
