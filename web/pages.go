@@ -619,6 +619,9 @@ func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return // the client went away while waiting its turn
 	}
+	// A client that reads too slowly gives its slot up: the connection is
+	// cut after downloadTime (ResponseRecorders in tests cannot, and say so).
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(downloadTime))
 	data, err := s.st.Artifact(r.Context(), run.ID, kind, file)
 	if err != nil {
 		s.fail(w, r, statusOf(err, false), err)

@@ -68,8 +68,12 @@ type Server struct {
 	downloads chan struct{}
 }
 
-// maxDownloads is how many artifacts the dashboard serves at once.
-const maxDownloads = 2
+// maxDownloads is how many artifacts the dashboard serves at once, and
+// downloadTime the longest one may take to write.
+const (
+	maxDownloads = 2
+	downloadTime = 5 * time.Minute
+)
 
 // New returns a dashboard over st. It fails only if the embedded templates
 // or assets are broken (a bug).
