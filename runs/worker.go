@@ -343,7 +343,14 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		if est.Bytes > opt.Memory.Bytes {
 			return notRun(store.StatusFailed, fmt.Errorf("estimated training memory %v exceeds %s", est, opt.Memory.Name))
 		}
-		if err := opt.room.Acquire(ctx, est.Bytes); err != nil { // stopped while waiting for room
+		switch err := waitForRoom(ctx, st, opt, rec.ID, owner, est.Bytes); {
+		case errors.Is(err, store.ErrNotOwner):
+			out.Err, out.Note = errLost, "taken over by another worker while it waited for memory"
+			if r, gerr := st.RunByID(bg, rec.ID); gerr == nil {
+				out.Run, out.Status = r, r.Status
+			}
+			return out
+		case err != nil: // stopped while waiting, or the database is gone
 			return notRun(store.StatusInterrupted, errors.New(HandedBack))
 		}
 		defer opt.room.Release(est.Bytes)
@@ -458,6 +465,39 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		rr.End(out.Status, out.Err)
 	}
 	return out
+}
+
+// waitForRoom takes n bytes of the worker's memory room for run id,
+// heartbeating the run meanwhile, so that a run waiting for the runs in
+// training to end stays this worker's and is not taken for dead. It
+// returns ctx's error if the worker stops first, or the heartbeat's
+// (store.ErrNotOwner: another worker took the run over); the room is then
+// not held.
+func waitForRoom(ctx context.Context, st *store.Store, opt WorkOptions, id int64, owner store.Owner, n int64) error {
+	if opt.room.TryAcquire(n) {
+		return nil
+	}
+	waitCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	got := make(chan error, 1)
+	go func() { got <- opt.room.Acquire(waitCtx, n) }()
+	t := time.NewTicker(opt.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-got:
+			return err
+		case <-t.C:
+			err := st.Heartbeat(ctx, id, owner)
+			if errors.Is(err, store.ErrNotOwner) || errors.Is(err, store.ErrDatabaseGone) {
+				stop()
+				if <-got == nil { // acquired as it was stopped
+					opt.room.Release(n)
+				}
+				return err
+			}
+		}
+	}
 }
 
 // pointLabel names a run by its sweep point, "k=v k=v" in key order.

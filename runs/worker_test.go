@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 // TestCheckpointsDroppedWhenDone: a done run keeps its final weights and
@@ -146,5 +148,37 @@ func TestLostRunStops(t *testing.T) {
 	r, _ := st.RunByID(ctx, id)
 	if r.Status != store.StatusRunning || r.Host != "elsewhere" || r.Error != "" {
 		t.Fatalf("after the loss: %s on %s (%q), want still running under the thief", r.Status, r.Host, r.Error)
+	}
+}
+
+// TestWorkerWaitsForRoomAlive: a run that waits for memory room behind
+// another keeps heartbeating, so it is not taken for dead and trained
+// twice (nor failed as lost) once the first run ends; each run ends done,
+// once, at its first attempt.
+func TestWorkerWaitsForRoomAlive(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "room.db"))
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=2000", "train.eval_every=0")
+	sub, err := Submit(ctx, st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := x.Plan()
+	est := experiments.EstimateMemory(plan[0].Config).Bytes
+	rep, err := Work(ctx, st, WorkOptions{Workers: 2, Heartbeat: 50 * time.Millisecond, StaleAfter: 200 * time.Millisecond,
+		Memory: tasks.MemoryLimit{Bytes: est * 3 / 2, Name: "the limit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Outcomes) != len(sub.Runs) {
+		for _, o := range rep.Outcomes {
+			t.Logf("run %d: %s, attempt %d, %v (%s)", o.Run.ID, o.Status, o.Run.Attempt, o.Err, o.Note)
+		}
+		t.Fatalf("%d outcomes for %d runs: a run waiting for memory was taken over", len(rep.Outcomes), len(sub.Runs))
+	}
+	for _, o := range rep.Outcomes {
+		if o.Status != store.StatusDone || o.Run.Attempt != 1 || o.Err != nil {
+			t.Errorf("run %d: %s, attempt %d, %v (%s)", o.Run.ID, o.Status, o.Run.Attempt, o.Err, o.Note)
+		}
 	}
 }
