@@ -470,3 +470,25 @@ func TestNameNotAFlag(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 }
+
+// TestSetUnderSweepAllowed: a --set that some points keep is not refused:
+// a key only some variants set, a key under a swept map (merged into each
+// point's map).
+func TestSetUnderSweepAllowed(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"variants.yaml": "name: x\ntask: {name: reverse}\nmodel: {name: seq2seq-rnn}\nsweep:\n  variants:\n" +
+			"    - {name: a, model.attention.name: dot, train.optimizer.lr: 0.01}\n    - {name: b, model.attention.name: additive}\n",
+		"map.yaml": "name: x\ntask: {name: reverse}\nmodel: {name: seq2seq-rnn, attention: {name: additive, dim: 8}}\n" +
+			"sweep: {grid: {model.attention: [{name: additive}, {name: general}]}}\n",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		set := map[string]string{"variants.yaml": "train.optimizer.lr=0.005", "map.yaml": "model.attention.dim=4"}[name]
+		if _, err := Load(path, []string{set}); err != nil && strings.Contains(err.Error(), "swept by") {
+			t.Errorf("%s --set %s: %v", name, set, err)
+		}
+	}
+}

@@ -127,14 +127,18 @@ func (r *resolver) parseSweep(v any) (*sweep, bool) {
 			take(d.key, "sweep.random", d.path)
 		}
 	}
-	// A --set of a swept key would be overridden by every sweep point:
-	// said, not silently ignored.
+	// A --set of a key that the grid, a zip or a random search sets at
+	// every point would be overridden by each: said, not silently ignored.
+	// (A variant sets its keys at its own points only; a key under a swept
+	// map is merged into each point's map: both --sets take effect.)
 	for _, s := range r.loc.sources {
 		if s.file != "--set" {
 			continue
 		}
 		for _, k := range sortedKeys(s.lines) {
-			if i := slices.IndexFunc(claims, func(c claim) bool { return k == c.key || isUnder(k, c.key) }); i >= 0 {
+			if i := slices.IndexFunc(claims, func(c claim) bool {
+				return k == c.key && !strings.HasPrefix(c.owner, "sweep.variants[")
+			}); i >= 0 {
 				r.errs = append(r.errs, &ConfigError{File: s.file, Key: k, rank: s.rank,
 					Msg: sprintf("swept by %s, which sets it at every sweep point: change the sweep instead", claims[i].path)})
 			}
