@@ -100,8 +100,15 @@ func TestDataBytes(t *testing.T) {
 		t.Errorf("a 100,000-token vocabulary is estimated at %v, %d tokens at %v", eb, c.DataVocab, EstimateMemory(c))
 	}
 	without := c
-	without.DataBytes = 0
+	without.DataBytes, without.Data = 0, nil
 	e, e0 := EstimateMemory(c), EstimateMemory(without)
+	// Read back from the run database, the configuration has lost
+	// DataBytes: its files' sizes stand in for it.
+	stored := c
+	stored.DataBytes = 0
+	if es := EstimateMemory(stored); es.Data != 16*c.Data["path"].Size || es.Data <= 0 {
+		t.Errorf("a stored configuration's dataset is estimated at %d bytes, want 16 × the file's %d", es.Data, c.Data["path"].Size)
+	}
 	if e.Data != c.DataBytes || e.Bytes != e0.Bytes+c.DataBytes || !strings.Contains(e.String(), "the dataset ") {
 		t.Errorf("estimate %v (data %d), without the dataset %v; DataBytes %d", e, e.Data, e0, c.DataBytes)
 	}

@@ -42,6 +42,10 @@ type MemoryEstimate struct {
 // a parameter's 268 MB (16 bytes gave 134).
 const bytesPerParam = 32
 
+// dataBytesPerFileByte approximates a dataset's memory from its files'
+// size when it was not measured (see EstimateMemory).
+const dataBytesPerFileByte = 16
+
 // EstimateMemory returns the estimate for a resolved configuration. The
 // formulas live with the models: a model's decoded parameters implement
 // models.MemoryEstimator, and ask its attention and encoder of their own
@@ -58,8 +62,18 @@ func EstimateMemory(c Config) MemoryEstimate {
 	}
 	env.Src, env.Tgt = taskLengths(c.Task, c.DataLengths)
 	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
-	bytes := params*bytesPerParam + acts*4 + float64(c.DataBytes)
-	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Data: c.DataBytes, Length: clampInt64(max(env.Src, env.Tgt))}
+	data := c.DataBytes
+	if data == 0 {
+		// A configuration read back from the run database has lost what
+		// its dataset took (DataBytes is not stored): its files' sizes
+		// give it, at the bytes a file byte took to build in the costly
+		// common shapes (tasks' TestBudgetCoversAllocations: 6-16).
+		for _, fp := range c.Data {
+			data += dataBytesPerFileByte * fp.Size
+		}
+	}
+	bytes := params*bytesPerParam + acts*4 + float64(data)
+	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Data: data, Length: clampInt64(max(env.Src, env.Tgt))}
 }
 
 // String writes the estimate for people: "12 MiB (1.2 million parameters,

@@ -441,11 +441,13 @@ func (s *syncBuffer) String() string {
 func TestWorkerMemoryLimit(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "q.db")
-	// 1 MB of text: a dataset of about 11 MB, while the model alone is
-	// estimated at about 200 KiB, under the worker's 2 MiB.
-	corpus := writeIn(t, dir, "big.txt", strings.Repeat("the cat sat on the mat.\n", 1<<20/24))
-	wantOK(t, attnlab(t, "submit", "testdata/lm.yaml", "--db", db, "--set", "task.path="+corpus))
-	r := attnlab(t, "worker", "--db", db, "--max-memory", "2MiB")
+	// 100 KB of text at context 1: a dataset of about 7 MB (an Example a
+	// character), while the estimate from the file's size (16 bytes a
+	// byte) and the model stays under the worker's 4 MiB: the build finds
+	// it out.
+	corpus := writeIn(t, dir, "big.txt", strings.Repeat("the cat sat on the mat.\n", 100<<10/24))
+	wantOK(t, attnlab(t, "submit", "testdata/lm.yaml", "--db", db, "--set", "task.path="+corpus, "--set", "task.context=1"))
+	r := attnlab(t, "worker", "--db", db, "--max-memory", "4MiB")
 	st, err := store.OpenExisting(db)
 	if err != nil {
 		t.Fatal(err)
@@ -455,7 +457,7 @@ func TestWorkerMemoryLimit(t *testing.T) {
 	if err != nil || len(rs) != 1 {
 		t.Fatalf("runs %v, %v", rs, err)
 	}
-	if rs[0].Status != store.StatusFailed || !strings.Contains(rs[0].Error, "big.txt: building its dataset takes more than --max-memory 2.00 MiB") {
+	if rs[0].Status != store.StatusFailed || !strings.Contains(rs[0].Error, "big.txt: building its dataset takes more than --max-memory 4.00 MiB") {
 		t.Errorf("run %s: %q\n%v", rs[0].Status, rs[0].Error, r)
 	}
 	wantError(t, attnlab(t, "worker", "--db", db, "--max-memory", "0"), exitUsage, "--max-memory 0")
