@@ -60,10 +60,12 @@ func Redact(target string) string {
 	}
 	q := u.Query()
 	changed := false
-	for _, k := range secretParams {
-		if q.Has(k) {
-			q.Set(k, "xxxxx")
-			changed = true
+	for k := range q {
+		for _, secret := range secretParams {
+			if strings.EqualFold(k, secret) { // libpq's keys are case-insensitive here too
+				q.Set(k, "xxxxx")
+				changed = true
+			}
 		}
 	}
 	if changed {
@@ -85,7 +87,7 @@ func Secrets(target string) []string {
 	if !isPostgresURL(target) {
 		for _, m := range pgSetting.FindAllStringSubmatch(target, -1) {
 			_, v, _ := strings.Cut(m[0], "=")
-			add(strings.Trim(v, "'"))
+			add(strings.Trim(strings.TrimSpace(v), "'"))
 		}
 		return out
 	}
@@ -93,8 +95,14 @@ func Secrets(target string) []string {
 		if p, ok := u.User.Password(); ok {
 			add(p)
 		}
-		for _, k := range secretParams {
-			add(u.Query().Get(k))
+		for k, vs := range u.Query() {
+			for _, secret := range secretParams {
+				if strings.EqualFold(k, secret) {
+					for _, v := range vs {
+						add(v)
+					}
+				}
+			}
 		}
 		return out
 	}
@@ -125,6 +133,9 @@ func Scrub(s string, secrets []string) string {
 	for _, p := range secrets {
 		switch {
 		case len(p) < 4:
+			// Only where it is a URL's password (one the URL pattern above
+			// stopped short of, at a quote or a bracket in the password).
+			s = strings.ReplaceAll(s, ":"+p+"@", ":xxxxx@")
 		case len(p) >= 8:
 			s = strings.ReplaceAll(s, p, "xxxxx")
 		default:
@@ -140,7 +151,7 @@ var (
 	pgURL = regexp.MustCompile("(?i)postgres(?:ql)?://[^\\s'\"`<>()\\[\\]]+")
 	// pgSetting matches a secret key=value setting of a libpq connection
 	// string ("password=hunter2").
-	pgSetting = regexp.MustCompile(`(?i)\b((?:ssl)?password)=(?:'(?:[^'\\]|\\.)*'|[^\s&'"]+)`)
+	pgSetting = regexp.MustCompile(`(?i)\b((?:ssl)?password)\s*=\s*(?:'(?:[^'\\]|\\.)*'|[^\s&'"]+)`)
 )
 
 // scrubWord replaces the occurrences of p in s that no letter, digit or

@@ -32,6 +32,8 @@ func TestRedact(t *testing.T) {
 		{"postgres://u:p w%zz@h/d", "postgres://xxxxx@h/d", []string{"p w%zz"}},
 		{"postgres://u:pw1@h/d?sslpassword=TOPSECRET", "postgres://u:xxxxx@h/d?sslpassword=xxxxx", []string{"pw1", "TOPSECRET"}},
 		{"host=db.lab user=u password=hunter22 dbname=x", "host=db.lab user=u password=xxxxx dbname=x", []string{"hunter22"}},
+		{"host=db.lab password = hunter22", "host=db.lab password=xxxxx", []string{"hunter22"}},
+		{"postgres://u@h/d?PASSWORD=S3cretX", "postgres://u@h/d?PASSWORD=xxxxx", []string{"S3cretX"}},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			if got := Redact(tc.in); got != tc.want {
@@ -72,6 +74,7 @@ func TestScrub(t *testing.T) {
 		{"user=u password=pw1 host=h", []string{"pw1"}, "user=u password=xxxxx host=h"},
 		{"at 127.0.0.1:1 (postgres://bob:1@127.0.0.1:1/db)", []string{"1"}, "at 127.0.0.1:1 (postgres://bob:xxxxx@127.0.0.1:1/db)"},
 		{"failed to connect to h", []string{"to"}, "failed to connect to h"},
+		{"open postgres://u:a'b@h:1/db: no", []string{"a'b"}, "open postgres://u:xxxxx@h:1/db: no"},
 		{"key pass and passes", []string{"pass"}, "key xxxxx and passes"}, // a 4-7 byte secret inside a longer word stays
 		{"a long secret inside: xxTOPSECRETxx", []string{"TOPSECRET"}, "a long secret inside: xx" + "xxxxx" + "xx"},
 		{"données éé", []string{"é"}, "données éé"},
