@@ -70,6 +70,15 @@ func TestDownloadsWaitTheirTurn(t *testing.T) {
 	if r.body != "" || ctx.Err() == nil {
 		t.Errorf("a download ran with every slot taken: %d %q", r.status, shortBody(r.body))
 	}
+	head := do(t, s, httptest.NewRequest(http.MethodHead, target, nil))
+	if head.status != 200 || head.header.Get("Content-Length") != "7" {
+		t.Errorf("HEAD with every slot taken: %d, Content-Length %q (it needs no slot)", head.status, head.header.Get("Content-Length"))
+	}
+	defer func(d time.Duration) { downloadWait = d }(downloadWait)
+	downloadWait = 50 * time.Millisecond
+	if r := get(t, s, target[len("http://localhost"):]); r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "busy") {
+		t.Errorf("a download that waited too long: %d %q", r.status, shortBody(r.body))
+	}
 	<-s.downloads // one slot free again
 	if r := get(t, s, target[len("http://localhost"):]); r.status != 200 {
 		t.Errorf("download after a slot freed: %d", r.status)

@@ -613,9 +613,37 @@ func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind, file := r.PathValue("kind"), r.PathValue("file")
+	name := fmt.Sprintf("run%d-%s-%s", run.ID, kind, file)
+	h := w.Header()
+	header := func(size int64) {
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Disposition", `attachment; filename="`+safeFilename(name)+`"`)
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+		h.Set("Cache-Control", "no-cache")
+	}
+	if r.Method == http.MethodHead { // the size from the listing: no data read
+		infos, err := s.st.Artifacts(r.Context(), run.ID)
+		if err != nil {
+			s.fail(w, r, statusOf(err, false), err)
+			return
+		}
+		i := slices.IndexFunc(infos, func(a store.ArtifactInfo) bool { return a.Kind == kind && a.Name == file })
+		if i < 0 {
+			s.fail(w, r, http.StatusNotFound, fmt.Errorf("run %d has no artifact %s/%s", run.ID, kind, file))
+			return
+		}
+		header(infos[i].Size)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	wait := time.NewTimer(downloadWait)
+	defer wait.Stop()
 	select {
 	case s.downloads <- struct{}{}:
 		defer func() { <-s.downloads }()
+	case <-wait.C:
+		s.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("busy: %d downloads in progress; try again in a moment", maxDownloads))
+		return
 	case <-r.Context().Done():
 		return // the client went away while waiting its turn
 	}
@@ -627,16 +655,9 @@ func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, statusOf(err, false), err)
 		return
 	}
-	name := fmt.Sprintf("run%d-%s-%s", run.ID, kind, file)
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Content-Disposition", `attachment; filename="`+safeFilename(name)+`"`)
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	h.Set("Cache-Control", "no-cache")
+	header(int64(len(data)))
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(data)
-	}
+	w.Write(data)
 }
 
 // safeFilename keeps letters, digits and . _ - of a download's name.

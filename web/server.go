@@ -68,12 +68,15 @@ type Server struct {
 	downloads chan struct{}
 }
 
-// maxDownloads is how many artifacts the dashboard serves at once, and
+// maxDownloads is how many artifacts the dashboard serves at once,
+// downloadWait the longest a download waits for its turn (then 503), and
 // downloadTime the longest one may take to write.
 const (
 	maxDownloads = 2
 	downloadTime = 5 * time.Minute
 )
+
+var downloadWait = 20 * time.Second // a variable for a test
 
 // New returns a dashboard over st. It fails only if the embedded templates
 // or assets are broken (a bug).
