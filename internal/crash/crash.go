@@ -80,15 +80,14 @@ func Write(version string, value any, stack []byte) (string, error) {
 func redactArgs(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		l := strings.ToLower(a)
-		if j := strings.Index(l, "postgres"); j >= 0 {
-			for _, secret := range store.Secrets(a[j:]) {
-				if secret != "" {
-					a = strings.ReplaceAll(a, secret, "xxxxx")
-				}
-			}
+		// As the command line's output is scrubbed (a URL anywhere in the
+		// argument, or a libpq "password=" setting), with store.Scrub's
+		// rules, which leave short passwords' look-alikes alone.
+		secrets := store.Secrets(a)
+		if j := strings.Index(strings.ToLower(a), "postgres"); j >= 0 {
+			secrets = append(secrets, store.Secrets(a[j:])...)
 		}
-		out[i] = a
+		out[i] = store.Scrub(a, secrets)
 	}
 	return out
 }

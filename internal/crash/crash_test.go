@@ -3,6 +3,7 @@ package crash
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,16 @@ func TestWriteMasksPasswords(t *testing.T) {
 	data, _ := os.ReadFile(p)
 	if strings.Contains(string(data), "Hunter2-pw") || strings.Contains(string(data), "0ther-pw") || !strings.Contains(string(data), "postgres://lab:xxxxx@db/x") {
 		t.Fatalf("report shows a password or no masked URL:\n%s", data)
+	}
+}
+
+// TestRedactArgs: a crash report's command line masks the passwords of
+// URLs and libpq settings, and leaves the rest as it was (a one-letter
+// password does not garble the other arguments).
+func TestRedactArgs(t *testing.T) {
+	got := redactArgs([]string{"attnlab", "ls", "--db", "postgres://u:a@h/db", "--db=host=h password = hunter22", "--width", "80"})
+	want := []string{"attnlab", "ls", "--db", "postgres://u:xxxxx@h/db", "--db=host=h password=xxxxx", "--width", "80"}
+	if !slices.Equal(got, want) {
+		t.Errorf("redactArgs = %q, want %q", got, want)
 	}
 }
