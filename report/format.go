@@ -194,6 +194,8 @@ func FormatNumber(x float64) string {
 	switch {
 	case x == math.Trunc(x) && math.Abs(x) < 1e15:
 		return strconv.FormatFloat(x, 'f', 0, 64)
+	case math.Abs(x) >= 1e18: // a diverged loss: 6.8547e+31, not 32 digits
+		return strconv.FormatFloat(x, 'g', 5, 64)
 	case math.Abs(x) >= 1000:
 		return strconv.FormatFloat(x, 'f', 1, 64)
 	}

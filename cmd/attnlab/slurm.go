@@ -189,7 +189,9 @@ func ownSbatchOption(a string) (flag, ours string) {
 	}
 	name, _, _ := strings.Cut(strings.Fields(a)[0], "=")
 	for _, o := range own {
-		if name == o.long || name == o.short || (len(name) > 2 && !strings.HasPrefix(name, "--") && name[:2] == o.short) {
+		// sbatch takes unambiguous abbreviations of long options (--part).
+		abbrev := strings.HasPrefix(name, "--") && len(name) >= 5 && strings.HasPrefix(o.long, name)
+		if name == o.long || name == o.short || abbrev || (len(name) > 2 && !strings.HasPrefix(name, "--") && name[:2] == o.short) {
 			return o.long, o.ours
 		}
 	}

@@ -52,6 +52,7 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--sbatch-arg=--array=0-5"}, `--sbatch-arg "--array=0-5": the script sets --array itself from --workers`},
 		{[]string{"--workers", "2", "--sbatch-arg", "-o /dev/null"}, `--sbatch-arg "-o /dev/null": the script sets --output itself from --output-dir`},
 		{[]string{"--workers", "2", "--sbatch-arg", "-pdebug"}, `the script sets --partition itself from --partition`},
+		{[]string{"--workers", "2", "--sbatch-arg=--part=debug"}, `the script sets --partition itself from --partition`},
 		{[]string{"--workers", "2", "--output-dir", "/nonexistent-attnlab-dir"}, `--output-dir "/nonexistent-attnlab-dir": no such directory`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
