@@ -167,11 +167,13 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 	rep := &Report{ExperimentID: sub.ExperimentID, Outcomes: make([]Outcome, len(plan))}
 	index := make(map[int64]int, len(plan))
 	labels := make(map[int64]string, len(plan))
+	dataBytes := make(map[int64]int64, len(plan))
 	ids := make([]int64, len(plan))
 	done, steps := 0, 0
 	for i, r := range sub.Runs {
 		rep.Outcomes[i] = Outcome{Run: r, Label: plan[i].Label, Status: r.Status}
 		index[r.ID], labels[r.ID], ids[i] = i, plan[i].Label, r.ID
+		dataBytes[r.ID] = plan[i].Config.DataBytes
 		switch r.Status {
 		case store.StatusDone:
 			done++
@@ -217,6 +219,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		MetricsEvery: opt.MetricsEvery,
 		Reporter:     opt.Reporter,
 		Labels:       labels,
+		DataBytes:    dataBytes,
 		OnWait:       onWait,
 		NoMetrics:    opt.NoMetrics,
 		Memory:       opt.Memory,

@@ -110,6 +110,11 @@ type WorkOptions struct {
 	// Labels gives the Outcome's Label by run id; runs not in it are
 	// labelled by their sweep point.
 	Labels map[int64]string
+	// DataBytes gives, by run id, the memory the run's dataset took when
+	// its experiment was loaded (experiments.Config.DataBytes, which a
+	// stored configuration lacks), for the memory estimate; a run not in
+	// it is estimated from its data files' sizes.
+	DataBytes map[int64]int64
 	// OnRun is called when a run this worker took has ended (from the
 	// goroutine that trained it).
 	OnRun func(Outcome)
@@ -339,6 +344,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		return notRun(store.StatusFailed, fmt.Errorf("run %d: stored config: %w", rec.ID, cfgErr))
 	}
 	if opt.room != nil {
+		cfg.DataBytes = opt.DataBytes[rec.ID]
 		est := experiments.EstimateMemory(cfg)
 		if est.Bytes > opt.Memory.Bytes {
 			return notRun(store.StatusFailed, fmt.Errorf("estimated training memory %v exceeds %s", est, opt.Memory.Name))

@@ -334,3 +334,20 @@ func TestRunOutcomeRemoved(t *testing.T) {
 		t.Errorf("err %v, wrote %q", err, b.String())
 	}
 }
+
+// TestRunUsesMeasuredData: run's workers estimate a run with the dataset
+// memory plan measured, not the rougher estimate from the files' sizes a
+// stored configuration gets: a limit between the two trains the run.
+func TestRunUsesMeasuredData(t *testing.T) {
+	dir := t.TempDir()
+	corpus := writeIn(t, dir, "c.txt", strings.Repeat("the cat sat on the mat.\n", 1<<20/24)) // 1 MB: about 11 MB built, 16 MB by size
+	db := filepath.Join(dir, "r.db")
+	ctx64 := "task.context=64" // about 11 bytes a character built
+	plan := attnlab(t, "plan", "testdata/lm.yaml", "--set", "task.path="+corpus, "--set", ctx64)
+	wantOK(t, plan)
+	r := attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q", "--set", "task.path="+corpus, "--set", ctx64, "--set", "train.steps=2", "--max-memory", "14MiB")
+	wantOK(t, r)
+	if !strings.Contains(plan.stdout, "the dataset 1") {
+		t.Errorf("plan: %s", plan.stdout)
+	}
+}
