@@ -37,18 +37,25 @@ func writePairs(t *testing.T, long int) string {
 	return path
 }
 
-// TestDataLengths: the lengths of a file task follow from its data, not its
-// parameters. Load finds them (Config.DataLengths), refuses a model too
-// short for them and a decoding limit above models.MaxDecodeLen, and the
-// memory estimate counts the activations of the longest batch.
-func TestDataLengths(t *testing.T) {
-	path := writePairs(t, 3000)
+// loadPairs loads writePairs' experiment and returns its path and its
+// first run's configuration.
+func loadPairs(t *testing.T, long int) (string, Config) {
+	t.Helper()
+	path := writePairs(t, long)
 	x, err := Load(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs, _ := x.Plan()
-	c := runs[0].Config
+	return path, runs[0].Config
+}
+
+// TestDataLengths: the lengths of a file task follow from its data, not its
+// parameters. Load finds them (Config.DataLengths), refuses a model too
+// short for them and a decoding limit above models.MaxDecodeLen, and the
+// memory estimate counts the activations of the longest batch.
+func TestDataLengths(t *testing.T) {
+	path, c := loadPairs(t, 3000)
 	if c.DataLengths != [2]int{3000, 3000} {
 		t.Fatalf("DataLengths = %v, want [3000 3000]", c.DataLengths)
 	}
@@ -62,7 +69,7 @@ func TestDataLengths(t *testing.T) {
 		t.Errorf("a 3,000-token line is estimated at %v, sequences of 12 at %v: attention's scores grow as the square", long, s)
 	}
 
-	_, err = Load(path, []string{"model.max_len=100"})
+	_, err := Load(path, []string{"model.max_len=100"})
 	if err == nil || !strings.Contains(err.Error(), `--set: model.max_len: 100 is shorter than task "pairs"'s sequences: it makes sources of up to 3000 tokens and decoder inputs of up to 3001 (set model.max_len to at least 3001`) {
 		t.Errorf("model.max_len 100 for a 3,000-token line: Load error = %v", err)
 	}
@@ -81,13 +88,7 @@ func TestDataLengths(t *testing.T) {
 // the estimate adds it; LoadWith refuses a dataset above its memory limit
 // on the task key.
 func TestDataBytes(t *testing.T) {
-	path := writePairs(t, 3000)
-	x, err := Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs, _ := x.Plan()
-	c := runs[0].Config
+	path, c := loadPairs(t, 3000)
 	if c.DataBytes <= 0 {
 		t.Fatalf("DataBytes = %d, want the dataset's memory", c.DataBytes)
 	}
@@ -112,7 +113,7 @@ func TestDataBytes(t *testing.T) {
 	if e.Data != c.DataBytes || e.Bytes != e0.Bytes+c.DataBytes || !strings.Contains(e.String(), "the dataset ") {
 		t.Errorf("estimate %v (data %d), without the dataset %v; DataBytes %d", e, e.Data, e0, c.DataBytes)
 	}
-	_, err = LoadWith(path, nil, LoadOptions{Memory: tasks.MemoryLimit{Bytes: c.DataBytes - 1, Name: "the limit"}})
+	_, err := LoadWith(path, nil, LoadOptions{Memory: tasks.MemoryLimit{Bytes: c.DataBytes - 1, Name: "the limit"}})
 	if err == nil || !strings.Contains(err.Error(), "task: ") || !strings.Contains(err.Error(), "building its dataset takes more than the limit") {
 		t.Errorf("LoadWith below the dataset's size: %v", err)
 	}

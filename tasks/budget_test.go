@@ -7,13 +7,27 @@ import (
 	"testing"
 )
 
+// budgetCase is a task's data file and its parameters.
+type budgetCase struct {
+	name, task, content string
+	params              map[string]any
+}
+
+// write writes the case's file into a new directory and returns it with
+// the task's parameters, the file's path among them.
+func (c budgetCase) write(t *testing.T) (dir string, params map[string]any) {
+	t.Helper()
+	params = map[string]any{"path": "f"}
+	for k, v := range c.params {
+		params[k] = v
+	}
+	return writeFiles(t, map[string]string{"f": c.content}), params
+}
+
 // budgetCases are file-task data of the shapes that cost the most memory
 // per byte: one-character tokens, context 1, tiny distinct pairs, all
 // distinct words, multi-byte characters, a file of empty lines.
-func budgetCases() []struct {
-	name, task, content string
-	params              map[string]any
-} {
+func budgetCases() []budgetCase {
 	const size = 1 << 20
 	var distinct, typical strings.Builder
 	for i := 0; distinct.Len() < size; i++ {
@@ -23,10 +37,7 @@ func budgetCases() []struct {
 		fmt.Fprintf(&typical, "the quick brown fox %d jumps over\tthe lazy dog %d again and again\n", i, i%1000)
 	}
 	chars := strings.Repeat("abcdefgh\n", size/9)
-	return []struct {
-		name, task, content string
-		params              map[string]any
-	}{
+	return []budgetCase{
 		{"text char", "text", chars, map[string]any{"context": 64}},
 		{"text char context 1", "text", chars, map[string]any{"context": 1}},
 		{"text char greek", "text", strings.Repeat("αβγδεζηθ\n", size/17), map[string]any{"context": 64}},
@@ -47,11 +58,7 @@ func budgetCases() []struct {
 // the process's allocation counters.)
 func TestBudgetCoversAllocations(t *testing.T) {
 	for _, tc := range budgetCases() {
-		dir := writeFiles(t, map[string]string{"f": tc.content})
-		params := map[string]any{"path": "f"}
-		for k, v := range tc.params {
-			params[k] = v
-		}
+		dir, params := tc.write(t)
 		var before, after, held runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
@@ -79,11 +86,7 @@ func TestBudgetCoversAllocations(t *testing.T) {
 // builds.
 func TestMemoryLimit(t *testing.T) {
 	for _, tc := range budgetCases() {
-		dir := writeFiles(t, map[string]string{"f": tc.content})
-		params := map[string]any{"path": "f"}
-		for k, v := range tc.params {
-			params[k] = v
-		}
+		dir, params := tc.write(t)
 		d, err := Build(tc.task, params, Options{BaseDir: dir})
 		if err != nil {
 			t.Fatal(err)
