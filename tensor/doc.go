@@ -30,8 +30,8 @@
 //
 // Every matrix product goes through Gemm, one entry point: a packed,
 // cache-blocked SGEMM with AVX-512 and AVX2+FMA micro-kernels in Go assembly,
-// chosen at run time (gonum's pure-Go Sgemm on other CPUs, OpenBLAS with
-// -tags openblas). MatMulT reads transposed operands in place, never
+// chosen at run time (the same driver over a micro-kernel in Go on other
+// CPUs and with -tags purego; OpenBLAS with -tags openblas). MatMulT reads transposed operands in place, never
 // copying them. In a training step the operands of a product are mostly
 // cold (a fresh result buffer, a gradient untouched for a pass), so the
 // micro-kernels prefetch their tile of C before their loop, and small

@@ -17,7 +17,7 @@ var blasImpl gonum.Implementation
 //
 // On amd64 with AVX-512 or AVX2+FMA it runs a packed, cache-blocked SGEMM
 // with assembly micro-kernels (chosen at start-up from the CPU's features);
-// elsewhere it calls gonum's blas32 Sgemm. With beta = 0, C is only written,
+// elsewhere the same blocked driver over a micro-kernel written in Go. With beta = 0, C is only written,
 // never read; with alpha = 0 or k = 0, A and B are not read. Large products
 // are split across goroutines when SetThreads allows. It panics, as gonum
 // does, on negative sizes, leading dimensions smaller than a row, or slices

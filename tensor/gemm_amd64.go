@@ -31,9 +31,7 @@ func init() {
 		gemmKernelList = append(gemmKernelList, gemmAVX2)
 	}
 	gemmKernelList = append(gemmKernelList, gemmPureGo)
-	if len(gemmKernelList) > 1 {
-		gemmDefault = gemmKernelList[0]
-	}
+	gemmDefault = gemmKernelList[0]
 }
 
 // gemmPackTrans512 is gemmPackTrans with AVX-512 16×16 transposes.
