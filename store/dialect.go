@@ -289,6 +289,27 @@ func (h handle) QueryRow(q string, args ...any) *sql.Row {
 	return h.QueryRowContext(context.Background(), q, args...)
 }
 
+// boundHandle is a handle whose statements all run under ctx, whatever
+// context their caller passes: retry's context for one try, so that a
+// try's deadline holds for the statements of a function written against
+// its caller's context.
+type boundHandle struct {
+	handle
+	ctx context.Context
+}
+
+func (h boundHandle) ExecContext(_ context.Context, q string, args ...any) (sql.Result, error) {
+	return h.handle.ExecContext(h.ctx, q, args...)
+}
+
+func (h boundHandle) QueryContext(_ context.Context, q string, args ...any) (*sql.Rows, error) {
+	return h.handle.QueryContext(h.ctx, q, args...)
+}
+
+func (h boundHandle) QueryRowContext(_ context.Context, q string, args ...any) *sql.Row {
+	return h.handle.QueryRowContext(h.ctx, q, args...)
+}
+
 // begin starts a transaction: IMMEDIATE on SQLite (the DSN's _txlock),
 // READ COMMITTED on PostgreSQL. On PostgreSQL the transaction holds its
 // connection as a *sql.Conn, for the driver's own calls (COPY) inside it.
@@ -309,7 +330,7 @@ func (h handle) begin(ctx context.Context) (*Tx, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &Tx{Tx: tx, d: h.d, conn: conn}, nil
+	return &Tx{Tx: tx, d: h.d, conn: conn, ctx: ctx}, nil
 }
 
 // Tx is a transaction of the store: sql.Tx's methods with the package's
@@ -318,6 +339,18 @@ type Tx struct {
 	*sql.Tx
 	d    dialect
 	conn *sql.Conn // the transaction's connection (PostgreSQL), released at its end
+	// ctx, when set (PostgreSQL), is the context every statement of the
+	// transaction runs under, whatever its caller passes: the one of the
+	// try (see retry), whose deadline must also end a statement that hangs.
+	ctx context.Context
+}
+
+// use returns the context a statement runs under.
+func (t *Tx) use(ctx context.Context) context.Context {
+	if t.ctx != nil {
+		return t.ctx
+	}
+	return ctx
 }
 
 // Commit is sql.Tx's; it releases the transaction's connection.
@@ -343,22 +376,22 @@ func (t *Tx) release() {
 
 // ExecContext is sql.Tx's, with the query rebound.
 func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, t.d.rebind(q), args...)
+	return t.Tx.ExecContext(t.use(ctx), t.d.rebind(q), args...)
 }
 
 // QueryContext is sql.Tx's, with the query rebound.
 func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, t.d.rebind(q), args...)
+	return t.Tx.QueryContext(t.use(ctx), t.d.rebind(q), args...)
 }
 
 // QueryRowContext is sql.Tx's, with the query rebound.
 func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.Tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+	return t.Tx.QueryRowContext(t.use(ctx), t.d.rebind(q), args...)
 }
 
 // PrepareContext is sql.Tx's, with the query rebound.
 func (t *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return t.Tx.PrepareContext(ctx, t.d.rebind(q))
+	return t.Tx.PrepareContext(t.use(ctx), t.d.rebind(q))
 }
 
 // dollarCache holds queries rebound to $n placeholders.

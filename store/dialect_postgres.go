@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -38,12 +41,23 @@ func (postgresDialect) code(err error) errCode {
 			return codeNoDatabase
 		case "XX001", "XX002": // data_corrupted, index_corrupted
 			return codeCorrupt
+		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
+			return codeGone
+		}
+		if strings.HasPrefix(pe.Code, "08") { // connection_exception
+			return codeGone
 		}
 		return codeOther
 	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
 		return codeCantOpen
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || pgconn.Timeout(err) ||
+		strings.Contains(err.Error(), "conn closed") {
+		return codeGone
 	}
 	return codeOther
 }
@@ -161,7 +175,7 @@ func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, row
 			}
 			return []any{runID, m.key, m.step, v, m.wall}, nil
 		})
-		n, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"metrics"}, []string{"run_id", "key", "step", "value", "wall"}, src)
+		n, err := c.Conn().CopyFrom(tx.use(ctx), pgx.Identifier{"metrics"}, []string{"run_id", "key", "step", "value", "wall"}, src)
 		if err == nil && n != int64(len(rows)) {
 			err = fmt.Errorf("store: COPY wrote %d metric rows of %d", n, len(rows))
 		}

@@ -212,7 +212,7 @@ func (s *Store) probeReadOnly(ctx context.Context, path string) (dbState, string
 		}
 		defer db.Close()
 		var st dbState
-		err = retry(ctx, s.d, func() error {
+		err = retry(ctx, s.d, false, func(ctx context.Context) error {
 			var err error
 			st, err = s.d.probe(ctx, handle{DB: db, d: s.d})
 			return err

@@ -68,6 +68,20 @@
 // concurrent claimers never wait for each other); serialization
 // failures and deadlocks are retried.
 //
+// Outages (PostgreSQL): once a store has opened, a write whose connection
+// breaks, whose server refuses connections or is shutting down (a restart,
+// a failover) or that gets no answer within attemptTimeout (2 min; a
+// partition, on a connection the kernel would hold for a quarter of an
+// hour) is retried with backoff until the server answers again, for up to
+// outageBudget (2 min) — then it fails with ErrUnavailable. Repeating a
+// try whose commit reached the server is harmless: metric, summary,
+// parameter and artifact writes are upserts, and run transitions are
+// guarded by the owner and status. (A claim whose commit was applied but
+// whose answer was lost leaves that run running under a live owner that
+// does not know it holds it: it is taken over, as a lost attempt, once its
+// heartbeat is stale.) Opening a store is not retried: a wrong address
+// fails at once.
+//
 // # Clocks
 //
 // Heartbeats, claims and the created/started/finished times are written

@@ -322,6 +322,8 @@ var postgresOnlyTests = []struct {
 	{"OpenExistingEmpty", testPostgresOpenExistingEmpty},
 	{"ConcurrentCreation", testPostgresConcurrentCreation},
 	{"PasswordNeverPrinted", testPostgresPasswordNeverPrinted},
+	{"RidesOutRestart", testPostgresRidesOutRestart},
+	{"PartitionEndsWrites", testPostgresPartitionEndsWrites},
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
 }
 

@@ -128,16 +128,16 @@ func open(ctx context.Context, target string, mode openMode) (*Store, error) {
 
 // init checks what the database is and migrates it to SchemaVersion.
 func (s *Store) init(ctx context.Context, mode openMode) error {
-	if err := retry(ctx, s.d, func() error { return s.db.PingContext(ctx) }); err != nil {
+	if err := retry(ctx, s.d, false, func(ctx context.Context) error { return s.db.PingContext(ctx) }); err != nil {
 		return s.classify(err)
 	}
 	var st dbState
-	probe := func() error {
+	probe := func(ctx context.Context) error {
 		var err error
 		st, err = s.d.probe(ctx, s.db)
 		return err
 	}
-	if err := retry(ctx, s.d, probe); err != nil {
+	if err := retry(ctx, s.d, false, probe); err != nil {
 		return s.classify(err)
 	}
 	if err := s.identify(st, mode); err != nil {
@@ -308,7 +308,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := s.watch.check(); err != nil {
 		return err
 	}
-	err := retry(ctx, s.d, func() error {
+	err := retry(ctx, s.d, true, func(ctx context.Context) error {
 		tx, err := s.db.begin(ctx)
 		if err != nil {
 			return err
@@ -345,7 +345,7 @@ func (s *Store) writeOne(ctx context.Context, fn func(q execer) error) error {
 	if s.readOnly {
 		return fmt.Errorf("store %s is open read-only", s.name)
 	}
-	return s.redactErr(retry(ctx, s.d, func() error { return fn(s.db) }))
+	return s.redactErr(retry(ctx, s.d, true, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
 }
 
 // redactErr masks the store's secrets in err's text, keeping what it wraps.
@@ -372,14 +372,59 @@ func (e *redacted) Unwrap() error { return e.err }
 // try has already waited up to the 10 s busy timeout.
 const maxRetries = 8
 
+// ErrUnavailable: PostgreSQL stayed unreachable (refusing connections,
+// shutting down, or not answering) for longer than the store rides out.
+var ErrUnavailable = errors.New("the database server is unreachable")
+
+var (
+	// outageBudget is how long a store that opened keeps retrying a write
+	// while its PostgreSQL server is unreachable — a restart, a failover, a
+	// short network cut — before it gives up with ErrUnavailable. Writes are
+	// upserts or updates guarded by the run's owner, so a try whose commit
+	// reached the server before the connection broke is harmless to repeat.
+	outageBudget = 2 * time.Minute
+	// attemptTimeout bounds one try of a write on PostgreSQL: a server or a
+	// network that stops answering on an open connection (a partition)
+	// otherwise holds the write until the kernel gives up on the
+	// connection, a quarter of an hour later. It is generous enough for a
+	// checkpoint of a gigabyte on a slow link.
+	attemptTimeout = 2 * time.Minute
+)
+
 // retry calls fn until it succeeds, fails with an error that is not
 // contention, the context ends, or maxRetries is reached, sleeping with
-// jittered exponential backoff between tries.
-func retry(ctx context.Context, d dialect, fn func() error) error {
+// jittered exponential backoff between tries. On PostgreSQL each try gets
+// its own context, ended after attemptTimeout; once the store has opened
+// (opened), a lost or refused connection or a try that timed out is
+// retried too, for up to outageBudget, and then fails with ErrUnavailable.
+func retry(ctx context.Context, d dialect, opened bool, fn func(ctx context.Context) error) error {
 	delay := 5 * time.Millisecond
+	var down time.Time // when the server was first found unreachable
 	for attempt := 0; ; attempt++ {
-		err := fn()
-		if err == nil || d.code(err) != codeBusy || attempt == maxRetries {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if d.engine() == Postgres {
+			actx, cancel = context.WithTimeout(ctx, attemptTimeout)
+		}
+		err := fn(actx)
+		timedOut := err != nil && actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err == nil {
+			return nil
+		}
+		code := d.code(err)
+		if timedOut {
+			code, err = codeGone, fmt.Errorf("no answer within %s: %w", attemptTimeout, err)
+		}
+		switch {
+		case code == codeBusy && attempt < maxRetries:
+		case opened && (code == codeGone || code == codeCantOpen) && ctx.Err() == nil:
+			if down.IsZero() {
+				down = time.Now()
+			} else if time.Since(down) >= outageBudget {
+				return fmt.Errorf("%w for %s: %w", ErrUnavailable, outageBudget, err)
+			}
+			delay = max(delay, 100*time.Millisecond)
+		default:
 			return err
 		}
 		wait := delay/2 + rand.N(delay)
@@ -388,7 +433,11 @@ func retry(ctx context.Context, d dialect, fn func() error) error {
 			return errors.Join(err, ctx.Err())
 		case <-time.After(wait):
 		}
-		delay = min(2*delay, time.Second)
+		limit := time.Second
+		if !down.IsZero() {
+			limit = 5 * time.Second
+		}
+		delay = min(2*delay, limit)
 	}
 }
 
@@ -403,6 +452,7 @@ const (
 	codeCantOpen           // cannot open the file, cannot reach the server
 	codeForeignKey         // a child row names a missing parent
 	codeNoDatabase         // PostgreSQL: the database does not exist
+	codeGone               // PostgreSQL: the connection broke or the server is going away
 )
 
 // timeLayout is how timestamps are stored: fixed-width UTC ISO 8601 with

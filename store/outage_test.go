@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+)
+
+// faultProxy forwards TCP connections to a server and can cut them (close
+// every connection and refuse new ones, as a server restarting does) or
+// freeze them (keep them open and forward nothing, as a network partition
+// does).
+type faultProxy struct {
+	ln     net.Listener
+	target string
+
+	mu     sync.Mutex
+	mode   string // "", "cut" or "freeze"
+	conns  []net.Conn
+	frozen chan struct{} // closed when the freeze ends
+}
+
+func newFaultProxy(tb testing.TB, target string) *faultProxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &faultProxy{ln: ln, target: target, frozen: make(chan struct{})}
+	close(p.frozen)
+	go p.serve()
+	tb.Cleanup(func() { ln.Close(); p.set("cut"); p.set("") })
+	return p
+}
+
+func (p *faultProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		mode := p.mode
+		if mode == "cut" {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c)
+		p.mu.Unlock()
+		go p.forward(c)
+	}
+}
+
+func (p *faultProxy) forward(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns = append(p.conns, s)
+	p.mu.Unlock()
+	pipe := func(dst, src net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			p.mu.Lock()
+			frozen := p.frozen
+			p.mu.Unlock()
+			<-frozen // a frozen link holds what it read
+			if n > 0 {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		dst.Close()
+		src.Close()
+	}
+	go pipe(s, c)
+	pipe(c, s)
+}
+
+// set switches the proxy to mode: "cut" closes every connection and
+// refuses new ones, "freeze" forwards nothing more, "" forwards again.
+func (p *faultProxy) set(mode string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mode == "freeze" {
+		close(p.frozen)
+	}
+	p.mode = mode
+	switch mode {
+	case "cut":
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	case "freeze":
+		p.frozen = make(chan struct{})
+	}
+}
+
+// through returns target's URL with its host and port replaced by the
+// proxy's.
+func (p *faultProxy) through(tb testing.TB, target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u.Host = p.ln.Addr().String()
+	return u.String()
+}
+
+// proxiedStore opens a fresh PostgreSQL store through a faultProxy, with
+// one queued run, and returns both.
+func proxiedStore(t *testing.T) (*Store, *faultProxy, Run) {
+	t.Helper()
+	pgBase.Lock()
+	base := pgBase.url
+	pgBase.Unlock()
+	target := pgSchema(t, base)
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newFaultProxy(t, u.Host)
+	s, err := Open(p.through(t, target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	_, runs, err := s.Submit(context.Background(), ExperimentSpec{Name: "outage"}, []RunSpec{{Hash: "h1", Seed: 1, Config: `{"seed":1}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, p, runs[0]
+}
+
+// testPostgresRidesOutRestart: a server that drops every connection and
+// refuses new ones for a while (a restart) costs the writes made meanwhile
+// only time: they are retried until it answers again.
+func testPostgresRidesOutRestart(t *testing.T) {
+	s, p, r := proxiedStore(t)
+	ctx := context.Background()
+	owner := Owner{Host: "h", PID: 1}
+	s.alive = func(int) bool { return true }
+	if _, err := s.Claim(ctx, r.ID, owner, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	p.set("cut")
+	back := make(chan struct{})
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		p.set("")
+		close(back)
+	}()
+	w := s.NewMetricWriter(r.ID, 1)
+	if err := w.Log(1, "train/loss", 0.5); err != nil {
+		t.Fatalf("metric write during the restart: %v", err)
+	}
+	if err := s.Heartbeat(ctx, r.ID, owner); err != nil {
+		t.Fatalf("heartbeat during the restart: %v", err)
+	}
+	select {
+	case <-back:
+	default:
+		t.Fatal("the writes returned before the server was back: nothing was cut")
+	}
+	if _, err := s.FinishRun(ctx, r.ID, owner, Ending{Status: StatusDone}); err != nil {
+		t.Fatalf("finish after the restart: %v", err)
+	}
+	got, err := s.RunByID(ctx, r.ID)
+	if err != nil || got.Status != StatusDone {
+		t.Fatalf("run after the restart: %+v, %v", got, err)
+	}
+	hs, err := s.MetricHistory(ctx, []int64{r.ID}, "train/loss")
+	if h := hs[r.ID]; err != nil || len(h) != 1 || h[0].Value != 0.5 {
+		t.Fatalf("history after the restart: %+v, %v", h, err)
+	}
+}
+
+// testPostgresPartitionEndsWrites: a connection on which the server stops
+// answering (a partition) does not hold a write forever: each try ends
+// after attemptTimeout, and once the server has been unreachable for
+// outageBudget the write fails with ErrUnavailable; and the outage does
+// not outlive the partition.
+func testPostgresPartitionEndsWrites(t *testing.T) {
+	s, p, r := proxiedStore(t)
+	ctx := context.Background()
+	owner := Owner{Host: "h", PID: 1}
+	s.alive = func(int) bool { return true }
+	if _, err := s.Claim(ctx, r.ID, owner, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	defer func(a, b time.Duration) { attemptTimeout, outageBudget = a, b }(attemptTimeout, outageBudget)
+	attemptTimeout, outageBudget = 300*time.Millisecond, time.Second
+	p.set("freeze")
+	done := make(chan error, 1)
+	go func() { done <- s.Heartbeat(ctx, r.ID, owner) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("heartbeat over a partition: %v, want ErrUnavailable", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("a heartbeat over a partition did not return within a minute")
+	}
+	p.set("")
+	if err := s.Heartbeat(ctx, r.ID, owner); err != nil {
+		t.Fatalf("heartbeat once the partition ended: %v", err)
+	}
+}
+
