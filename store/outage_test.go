@@ -219,4 +219,3 @@ func testPostgresPartitionEndsWrites(t *testing.T) {
 		t.Fatalf("heartbeat once the partition ended: %v", err)
 	}
 }
-
