@@ -99,8 +99,9 @@
 // LOCKED, so that concurrent claimers take different runs without waiting;
 // on SQLite the IMMEDIATE transactions take turns). Both move a queued or
 // interrupted run — or a stale running one — to running under an Owner
-// (host, pid). A running run is stale when its owner is on the claimer's
-// host and its pid no longer exists, or when its heartbeat is older than
+// (host, pid; the host names its pid namespace when it is not the system's,
+// as in a container on the host's network). A running run is stale when
+// its owner is on the claimer's host and its pid no longer exists, or when its heartbeat is older than
 // the staleAfter given to the claim. A pid that the system has given to a
 // new process since the owner died looks alive: such a run falls back to
 // the heartbeat rule (with staleAfter 0, it is never taken over). Taking a stale run counts a lost

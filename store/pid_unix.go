@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -59,4 +60,24 @@ func procState(pid int) (byte, error) {
 func procMounted() bool {
 	_, err := os.Stat("/proc/self/stat")
 	return err == nil
+}
+
+// initPIDNamespace is the inode of the kernel's initial pid namespace
+// (PROC_PID_INIT_INO), the one processes outside containers share.
+const initPIDNamespace = "pid:[4026531836]"
+
+// pidNamespace names this process's pid namespace when it is not the
+// initial one ("pidns:4026532281"), else "". Two processes on one host
+// with different pid namespaces (containers on the host's network, which
+// share its host name) cannot see each other's pids: a pid that does not
+// exist here may be a live worker there.
+func pidNamespace() string {
+	link, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil || link == initPIDNamespace {
+		return ""
+	}
+	if ino, ok := strings.CutPrefix(link, "pid:["); ok {
+		return "pidns:" + strings.TrimSuffix(ino, "]")
+	}
+	return ""
 }

@@ -112,11 +112,17 @@ type Owner struct {
 }
 
 // CurrentOwner returns this process as an Owner: the host name, the process
-// id and runtime.Version().
+// id and runtime.Version(). In a pid namespace other than the system's
+// (a container), the host is "NAME/pidns:INODE": the pid rule of a claim
+// (a run whose owner's pid is gone on this host is taken at once) applies
+// only between processes that see the same pids.
 func CurrentOwner(version string) Owner {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "localhost"
+	}
+	if ns := pidNamespace(); ns != "" {
+		host += "/" + ns
 	}
 	return Owner{Host: host, PID: os.Getpid(), Version: version, GoVersion: runtime.Version()}
 }
