@@ -3,6 +3,7 @@ package attention_test
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/attnlab/attnlab/attention"
@@ -98,7 +99,11 @@ func TestPaddingInvariance(t *testing.T) {
 }
 
 // TestFullyMaskedRow masks every key of one query and checks that it gets
-// a zero context and zero weights, and that nothing is NaN.
+// a zero context, zero weights and no gradient to its own query (its
+// context is the constant 0, as attention/doc.go promises: multi-head does
+// not add its output bias to such rows), and that nothing is NaN. Every
+// bias is random, not the 0 Init gives it, so that an output bias added to
+// the row shows.
 func TestFullyMaskedRow(t *testing.T) {
 	const b, tq, tk = 2, 3, 5
 	d := testDims
@@ -106,6 +111,7 @@ func TestFullyMaskedRow(t *testing.T) {
 		t.Run(vr.String(), func(t *testing.T) {
 			a := build(t, vr, d)
 			rng := tensor.NewRNG(6)
+			randomBiases(rng, a)
 			q := randn(rng, true, b, tq, d.Query)
 			k := randn(rng, true, b, tk, d.Key)
 			v := randn(rng, true, b, tk, d.Value)
@@ -123,6 +129,13 @@ func TestFullyMaskedRow(t *testing.T) {
 				if got := ctx.At(0, 1, x); got != 0 {
 					t.Fatalf("context of a fully masked query = %v, want 0", ctx.Data[(1)*d.Value:2*d.Value])
 				}
+			}
+			zero := make([]float32, d.Query)
+			if row := gq[1*d.Query : 2*d.Query]; maxAbsDiff(row, zero) != 0 { // batch 0, query 1
+				t.Fatalf("gradient of a fully masked query = %v, want 0", row)
+			}
+			if usesQueries(vr) && maxAbsDiff(gq[:d.Query], zero) == 0 && maxAbsDiff(gq[2*d.Query:3*d.Query], zero) == 0 {
+				t.Fatal("the queries of batch 0 that attend get no gradient either")
 			}
 			for _, s := range [][]float32{ctx.Data, gq, gk, gv} {
 				if hasNaN(s) {
@@ -163,6 +176,22 @@ func TestFullyMaskedRow(t *testing.T) {
 		})
 	}
 }
+
+// randomBiases sets every bias of a (a parameter named b or b_*, the
+// per-head attention's too) to values uniform in [-1, 1): Init zeroes
+// multi-head's, which would hide a bias added where it must not be.
+func randomBiases(rng *tensor.RNG, a attention.Attention) {
+	for _, p := range a.Params() {
+		name := p.Name[strings.LastIndex(p.Name, ".")+1:]
+		if name == "b" || strings.HasPrefix(name, "b_") {
+			rng.Uniform(p.Tensor, -1, 1)
+		}
+	}
+}
+
+// usesQueries reports whether v's context depends on its queries (none's
+// does not).
+func usesQueries(v variant) bool { return v.name != "none" }
 
 func hasNaN(s []float32) bool {
 	for _, x := range s {
