@@ -170,7 +170,11 @@ func binaryBackward(op binOp, out, a, b *Tensor) {
 }
 
 // binGradRow accumulates one row of gradients into ga and gb (either may be
-// nil). With a stride of 0 the row's gradient sums into one element.
+// nil). With a stride of 0 the row's gradient sums into one element. The
+// strides are 0 or 1: rows come from newIter, whose row is the output's
+// innermost dimension of size > 1 (coalesced with outer ones), and an
+// operand's stride there is the product of its later dimensions, all 1
+// (they broadcast to the output's 1s), or 0 where it is broadcast.
 func binGradRow(op binOp, g, ga, a []float32, inca int, gb, b []float32, incb int) {
 	if op == opAdd || op == opSub {
 		// The common bias case: a row of a [.., D] input plus a broadcast [D].
@@ -185,20 +189,6 @@ func binGradRow(op binOp, g, ga, a []float32, inca int, gb, b []float32, incb in
 	ia, ib := 0, 0
 	for _, gi := range g {
 		switch op {
-		case opAdd:
-			if ga != nil {
-				ga[ia] += gi
-			}
-			if gb != nil {
-				gb[ib] += gi
-			}
-		case opSub:
-			if ga != nil {
-				ga[ia] += gi
-			}
-			if gb != nil {
-				gb[ib] -= gi
-			}
 		case opMul:
 			if ga != nil {
 				ga[ia] += gi * b[ib]
@@ -220,20 +210,11 @@ func binGradRow(op binOp, g, ga, a []float32, inca int, gb, b []float32, incb in
 	}
 }
 
-// accRow adds s·g into dst with stride inc (0: sums g into dst[0]), for s
-// = ±1; a nil dst is skipped.
+// accRow adds s·g into dst with stride inc, 0 (sums g into dst[0]) or 1
+// (see binGradRow), for s = ±1; a nil dst is skipped.
 func accRow(dst, g []float32, inc int, s float32) {
 	switch {
 	case dst == nil:
-	case inc == 1:
-		dst = dst[:len(g)]
-		if s == 1 {
-			AccSlice(dst, g)
-		} else {
-			for i, v := range g {
-				dst[i] -= v
-			}
-		}
 	case inc == 0:
 		var sum float32
 		for _, v := range g {
@@ -241,8 +222,13 @@ func accRow(dst, g []float32, inc int, s float32) {
 		}
 		dst[0] += s * sum
 	default:
-		for i, v := range g {
-			dst[i*inc] += s * v
+		dst = dst[:len(g)]
+		if s == 1 {
+			AccSlice(dst, g)
+		} else {
+			for i, v := range g {
+				dst[i] -= v
+			}
 		}
 	}
 }
