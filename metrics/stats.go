@@ -86,12 +86,23 @@ func WelchTTest(a, b []float64) (t, p float64) {
 		}
 	}
 	t = (ma - mb) / math.Sqrt(se2)
-	df := se2 * se2 / (va*va/(na-1) + vb*vb/(nb-1))
+	df := welchDF(va, vb, na, nb)
 	if math.IsNaN(t) || math.IsNaN(df) {
 		return math.NaN(), math.NaN() // an infinite value
 	}
 	p = 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Survival(math.Abs(t))
 	return t, min(p, 1)
+}
+
+// welchDF is the Welch–Satterthwaite degrees of freedom of two samples
+// of sizes na, nb whose squared standard errors are va, vb (not both 0),
+// computed on va, vb scaled by their maximum so that values near the top
+// of the float range (a diverged perplexity of 1e110) do not overflow
+// (va+vb)² to +Inf and the ratio to NaN.
+func welchDF(va, vb, na, nb float64) float64 {
+	m := max(va, vb)
+	a, b := va/m, vb/m
+	return (a + b) * (a + b) / (a*a/(na-1) + b*b/(nb-1))
 }
 
 // Welch is the comparison of two samples by Welch's unequal-variances
@@ -141,7 +152,7 @@ func WelchCompare(a, b []float64, level float64) Welch {
 		w.DF, w.Low, w.High = math.Inf(1), w.Diff, w.Diff
 		return w
 	}
-	w.DF = (va + vb) * (va + vb) / (va*va/(na-1) + vb*vb/(nb-1))
+	w.DF = welchDF(va, vb, na, nb)
 	if math.IsNaN(w.DF) || math.IsNaN(w.SE) || math.IsInf(w.SE, 0) {
 		return Welch{Diff: w.Diff, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
 	}

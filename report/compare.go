@@ -142,6 +142,15 @@ type Comparison struct {
 	TestCost bool
 	// Tasks is the number of distinct tasks among the rows (see Row.Task).
 	Tasks int
+	// FailedElsewhere are the failed runs (Query.Status empty) whose
+	// setting no done run has, so that no row holds them; Label gives
+	// their values of Keys.
+	FailedElsewhere []FailedRun
+	// Where is Query.Where as text ("" without); Unfinished counts, with Query.Status
+	// empty, the runs the query's other filters select that are neither
+	// done nor failed, by status. The notes state both.
+	Where      string
+	Unfinished map[store.Status]int
 	// Signatures are the sacreBLEU signatures stored with the runs' scores
 	// (artifact.Score) of the metric columns they sign (test/bleu,
 	// test/chrf, test/chrf++), in column order; every format states them
@@ -169,6 +178,19 @@ type Row struct {
 	Task  int
 	Runs  []int64 // ids of the runs aggregated, in id order
 	Cells []Cell  // one per metric
+	// Failed are the failed runs of the row's setting (with Query.Status
+	// empty): a diverged or crashed seed, left out of every cell. A row
+	// with failed runs is never marked best: its means are over the seeds
+	// that survived (nor is another row marked in its stead, where they
+	// score higher).
+	Failed []FailedRun
+}
+
+// FailedRun is a failed run the comparison leaves out of its statistics.
+type FailedRun struct {
+	ID    int64
+	Error string // the run's error, as stored
+	Label string // in Comparison.FailedElsewhere: its group values
 }
 
 // Cell is one metric over the runs of a row.
@@ -282,10 +304,10 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 		}
 		c.Baseline = b
 	}
-	c.mark()
 	if err := c.loadSignatures(ctx, st); err != nil {
 		return nil, err
 	}
+	c.mark()
 	return c, nil
 }
 

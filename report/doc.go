@@ -15,21 +15,39 @@
 // two seeds of one — and the rows are headed by a smallest set of those
 // keys that determines the others (Comparison.Keys; the rest are
 // Comparison.Derived, such as an attention's own parameters behind its
-// name). Query.By may group more coarsely only over keys named in
-// Query.Pool, which every format then shows; otherwise it is an error
-// naming the keys and their values.
+// name). A key that differs between rows is shown anyway unless the keys
+// shown or the experiment's sweep account for it (a parameter of a plugin
+// whose name is shown, a task key, or a key every run's sweep point sets):
+// a learning rate that differs because two files were submitted under one
+// name is a column, not a confound behind the attention's name. Query.By
+// may group more coarsely only over keys named in Query.Pool, which every
+// format then shows; otherwise it is an error naming the keys and their
+// values.
+//
+// By default only done runs are aggregated, and none is hidden: a failed
+// run (a diverged or crashed seed) is listed with the row of its setting
+// (Row.Failed; "3 (+1 failed)" in the n column) and its error in the
+// notes, or, when no run of its setting finished, in
+// Comparison.FailedElsewhere; a row with failed runs is never marked best
+// (its means are over the seeds that survived), nor is another row in its
+// stead where it scores higher. The notes also count the selected runs not
+// finished (queued, running, interrupted) and repeat the --where filter.
 //
 // Each summary metric is aggregated per row into a Cell: mean, sample
 // standard deviation, the number of runs with a value, the number of NaN
-// values (diverged runs, left out of mean and std but never hidden) and the
-// per-run values. How a metric is treated follows its kind in
-// metrics.Describe: quality metrics (test/ and valid/) get the best row of
-// each task starred (rows whose task.* params and data.* fingerprints
-// agree; never across tasks) and, against Query.Baseline, the difference
-// of means with its 95 % Welch–Satterthwaite confidence interval and
-// Welch's two-sided p-value
-// (metrics.WelchCompare), the p-values of a column adjusted by Holm's
-// method (metrics.Holm) unless Query.NoAdjust; cost metrics (perf/*) are
+// values (runs that finished with a NaN score, left out of mean and std
+// but never hidden) and the per-run values. How a metric is treated
+// follows its kind in metrics.Describe: quality metrics (test/ and valid/)
+// get the best row of each task starred (rows whose task.* params and
+// data.* fingerprints agree, and for BLEU whose sacreBLEU signatures agree:
+// BLEU over characters and over 13a tokens are two metrics; never across
+// them; means equal but for rounding are tied) and, against
+// Query.Baseline, the difference of means with its 95 %
+// Welch–Satterthwaite confidence interval and Welch's two-sided p-value
+// (metrics.WelchCompare) — no interval or p-value with fewer than 2 values
+// on a side or when neither side varies (runs that all scored the same
+// give Welch's t no spread to measure) — the p-values of a column adjusted
+// by Holm's method (metrics.Holm) unless Query.NoAdjust; cost metrics (perf/*) are
 // shown as mean ± std and tested only with Query.TestCost; constants of the
 // configuration (model/params) are never tested or starred. Rows come in
 // plan order — the order in which each group first appears among the runs

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/attnlab/attnlab/metrics"
+	"github.com/attnlab/attnlab/store"
 )
 
 // csvFloat formats a number for CSV: the shortest form that reads back
@@ -33,7 +34,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 	for _, k := range c.Pooled {
 		header = append(header, pooledHead(k))
 	}
-	header = append(header, "n", "baseline")
+	header = append(header, "n", "failed", "baseline")
 	for _, m := range c.Metrics {
 		header = append(header, m+"_mean", m+"_std", m+"_n", m+"_nan", m+"_best")
 	}
@@ -50,7 +51,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 		for _, vals := range row.Pooled {
 			rec = append(rec, strings.Join(vals, "; "))
 		}
-		rec = append(rec, strconv.Itoa(len(row.Runs)), strconv.FormatBool(i == c.Baseline))
+		rec = append(rec, strconv.Itoa(len(row.Runs)), strconv.Itoa(len(row.Failed)), strconv.FormatBool(i == c.Baseline))
 		for _, cell := range row.Cells {
 			rec = append(rec, csvFloat(cell.Mean), csvFloat(cell.Std), strconv.Itoa(cell.N), strconv.Itoa(cell.NaN), strconv.FormatBool(cell.Best))
 		}
@@ -135,7 +136,30 @@ type jsonRow struct {
 	Pooled map[string][]string `json:"pooled"`
 	Task   int                 `json:"task"`
 	Runs   []int64             `json:"runs"`
+	Failed []jsonFailed        `json:"failed"`
 	Cells  map[string]jsonCell `json:"cells"`
+}
+
+type jsonFailed struct {
+	ID    int64  `json:"id"`
+	Error string `json:"error"`
+	Label string `json:"label,omitempty"`
+}
+
+func jsonFailedRuns(fs []FailedRun) []jsonFailed {
+	out := []jsonFailed{}
+	for _, f := range fs {
+		out = append(out, jsonFailed{ID: f.ID, Error: f.Error, Label: f.Label})
+	}
+	return out
+}
+
+func failedRuns(js []jsonFailed) []FailedRun {
+	var out []FailedRun
+	for _, f := range js {
+		out = append(out, FailedRun{ID: f.ID, Error: f.Error, Label: f.Label})
+	}
+	return out
 }
 
 type jsonComparison struct {
@@ -152,8 +176,13 @@ type jsonComparison struct {
 	TestCost   bool              `json:"test_cost"`
 	Tasks      int               `json:"tasks"`
 	Rows       []jsonRow         `json:"rows"`
-	Signatures []jsonSignature   `json:"signatures"`
-	Notes      []string          `json:"notes"`
+	// Failed runs whose setting no row has; Where and Unfinished as in
+	// Comparison.
+	FailedElsewhere []jsonFailed    `json:"failed_elsewhere"`
+	Where           string          `json:"where"`
+	Unfinished      map[string]int  `json:"unfinished"`
+	Signatures      []jsonSignature `json:"signatures"`
+	Notes           []string        `json:"notes"`
 }
 
 type jsonSignature struct {
@@ -184,10 +213,11 @@ func nonNil[T any](s []T) []T {
 //	 "baseline": 0, "sorted_by": "", "level": 0.95, "adjustment": "holm",
 //	 "test_cost": false, "tasks": 1,
 //	 "rows": [{"group": {"model.attention.name": "dot"}, "label": "attention.name=dot",
-//	           "pooled": {}, "task": 0, "runs": [1, 4, 7],
+//	           "pooled": {}, "task": 0, "runs": [1, 4, 7], "failed": [{"id": 10, "error": "..."}],
 //	           "cells": {"test/exact_match": {"mean": 0.91, "std": 0.02, "n": 3, "nan": 0,
 //	                     "best": true, "tested": true, "diff": 0.05, "ci_low": 0.01, "ci_high": 0.09,
 //	                     "p": 0.03, "p_adj": 0.06, "values": [0.9, 0.93, 0.9]}}}],
+//	 "failed_elsewhere": [], "where": "seed != 3", "unfinished": {"queued": 2},
 //	 "signatures": [{"metric": "test/bleu", "signature": "BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1",
 //	                 "rows": null}],
 //	 "notes": ["mean ± std over each row's n runs; ...", ...]}
@@ -199,7 +229,11 @@ func nonNil[T any](s []T) []T {
 func (c *Comparison) MarshalJSON() ([]byte, error) {
 	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Metrics: nonNil(c.Metrics),
 		Kinds: map[string]string{}, Directions: map[string]int{}, Baseline: c.Baseline, SortedBy: c.SortedBy,
-		Level: Level, Adjustment: "none", TestCost: c.TestCost, Tasks: c.Tasks, Rows: []jsonRow{}, Notes: c.notes(false)}
+		Level: Level, Adjustment: "none", TestCost: c.TestCost, Tasks: c.Tasks, Rows: []jsonRow{}, Notes: c.notes(false),
+		FailedElsewhere: jsonFailedRuns(c.FailedElsewhere), Where: c.Where, Unfinished: map[string]int{}}
+	for st, n := range c.Unfinished {
+		out.Unfinished[string(st)] = n
+	}
 	if c.Adjusted {
 		out.Adjustment = "holm"
 	}
@@ -210,7 +244,7 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 	}
 	for i, row := range c.Rows {
 		jr := jsonRow{Group: map[string]string{}, Label: c.Label(i), Pooled: map[string][]string{}, Task: row.Task,
-			Runs: nonNil(row.Runs), Cells: map[string]jsonCell{}}
+			Runs: nonNil(row.Runs), Failed: jsonFailedRuns(row.Failed), Cells: map[string]jsonCell{}}
 		for k, key := range c.Keys {
 			jr.Group[key] = row.Group[k]
 		}
@@ -238,12 +272,19 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*c = Comparison{Keys: in.Keys, Derived: in.Derived, Pooled: in.Pooled, Metrics: in.Metrics, Baseline: in.Baseline,
-		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Tasks: in.Tasks}
+		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Tasks: in.Tasks,
+		FailedElsewhere: failedRuns(in.FailedElsewhere), Where: in.Where}
+	for st, n := range in.Unfinished {
+		if c.Unfinished == nil {
+			c.Unfinished = map[store.Status]int{}
+		}
+		c.Unfinished[store.Status(st)] = n
+	}
 	for _, s := range in.Signatures {
 		c.Signatures = append(c.Signatures, Signature{Metric: s.Metric, Line: s.Line, Rows: s.Rows})
 	}
 	for _, jr := range in.Rows {
-		row := Row{Runs: jr.Runs, Task: jr.Task}
+		row := Row{Runs: jr.Runs, Task: jr.Task, Failed: failedRuns(jr.Failed)}
 		for _, k := range in.Keys {
 			row.Group = append(row.Group, jr.Group[k])
 		}

@@ -83,5 +83,5 @@ func ExampleCompare() {
 	// mean ± std over each row's n runs; * best (higher is better for test/exact_match).
 	// Against the baseline attention.name=none: Δ = row mean − baseline mean with its 95 % confidence
 	// interval (Welch–Satterthwaite df); p = Welch's two-sided t-test, Holm–Bonferroni-adjusted over the 1
-	// row compared in each column; — with fewer than 2 values.
+	// row compared in each column; — where a side has fewer than 2 values or neither side varies.
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -380,7 +381,7 @@ func (c *Comparison) writeTable(w io.Writer, width int) error {
 		means.Columns = append(means.Columns, term.Column{Head: splitMetric(m), Right: true})
 	}
 	for i, row := range c.Rows {
-		cells := append(c.groupCells(i, true), strconv.Itoa(len(row.Runs)))
+		cells := append(c.groupCells(i, true), c.nText(i))
 		for j, cell := range row.Cells {
 			s := fmts[j].value(cell)
 			if cell.Best {
@@ -517,6 +518,11 @@ func (c *Comparison) notes(markdown bool) []string {
 		}
 		out = append(out, "NaN values (diverged runs), left out of mean and std: "+strings.Join(nans, ", ")+".")
 	}
+	out = append(out, c.selectionNotes()...)
+	if cols := c.scaleSplit(); len(cols) > 0 {
+		out = append(out, fmt.Sprintf("%s: rows scored with different sacreBLEU settings (see the signatures) measure different things: "+
+			"no best across them, no test against a baseline scored otherwise.", strings.Join(cols, ", ")))
+	}
 	if c.Baseline >= 0 {
 		out = append(out, c.testNotes()...)
 	} else if cols := c.untested(); len(cols) > 0 {
@@ -526,6 +532,104 @@ func (c *Comparison) notes(markdown bool) []string {
 	if markdown {
 		for i, s := range out {
 			out[i] = escapeMarkdown(s)
+		}
+	}
+	return out
+}
+
+// nText is row i's n column: its runs, and its failed runs if any.
+func (c *Comparison) nText(i int) string {
+	n := strconv.Itoa(len(c.Rows[i].Runs))
+	if f := len(c.Rows[i].Failed); f > 0 {
+		n += fmt.Sprintf(" (+%d failed)", f)
+	}
+	return n
+}
+
+// selectionNotes say which runs the table leaves out: failed runs (by
+// row, with their errors), runs not finished, and the --where filter.
+func (c *Comparison) selectionNotes() []string {
+	var out, items []string
+	more := 0
+	add := func(where string, fs []FailedRun) {
+		var runs []string
+		for _, f := range fs {
+			if len(items)+len(runs) >= 4 {
+				more++
+				continue
+			}
+			msg := strings.Join(strings.Fields(f.Error), " ")
+			if len(msg) > 80 {
+				msg = msg[:77] + "…"
+			}
+			if msg == "" {
+				runs = append(runs, fmt.Sprintf("run %d", f.ID))
+			} else {
+				runs = append(runs, fmt.Sprintf("run %d (%s)", f.ID, msg))
+			}
+		}
+		if len(runs) > 0 {
+			items = append(items, where+strings.Join(runs, ", "))
+		}
+	}
+	failedRows := 0
+	for i, row := range c.Rows {
+		if len(row.Failed) == 0 {
+			continue
+		}
+		failedRows++
+		where := c.Label(i)
+		if where != "" {
+			where += ": "
+		}
+		add(where, row.Failed)
+	}
+	for _, f := range c.FailedElsewhere {
+		where := "no row"
+		if f.Label != "" {
+			where = f.Label + ", no row"
+		}
+		add(where+" (its every run failed): ", []FailedRun{f})
+	}
+	if len(items) > 0 {
+		if more > 0 {
+			items = append(items, fmt.Sprintf("and %d more", more))
+		}
+		s := "Failed runs, left out of every statistic"
+		if failedRows > 0 {
+			s += " (a row with failed runs is never marked best, its means being over the runs that finished; " +
+				"nor is another row in its stead where its finished runs score higher)"
+		}
+		out = append(out, s+": "+strings.Join(items, "; ")+".")
+	}
+	if len(c.Unfinished) > 0 {
+		var parts []string
+		total := 0
+		for _, st := range slices.Sorted(maps.Keys(c.Unfinished)) {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Unfinished[st], st))
+			total += c.Unfinished[st]
+		}
+		out = append(out, fmt.Sprintf("Not finished, not in the table: %s (%s).", plural(total, "run"), strings.Join(parts, ", ")))
+	}
+	if c.Where != "" {
+		out = append(out, "Runs selected by --where "+c.Where+".")
+	}
+	return out
+}
+
+// scaleSplit lists the metric columns whose rows are split by their
+// sacreBLEU signatures (see scales).
+func (c *Comparison) scaleSplit() []string {
+	var out []string
+	for _, m := range c.Metrics {
+		n := 0
+		for _, s := range c.Signatures {
+			if s.Metric == m && s.Rows != nil {
+				n++
+			}
+		}
+		if n > 1 {
+			out = append(out, m)
 		}
 	}
 	return out
@@ -569,12 +673,15 @@ func (c *Comparison) testNotes() []string {
 		if lo != hi {
 			kk = fmt.Sprintf("%d–%d rows", lo, hi)
 		}
-		if c.Adjusted {
+		switch {
+		case hi == 0:
+			s += " (no row has a p-value)"
+		case c.Adjusted:
 			s += fmt.Sprintf(", Holm–Bonferroni-adjusted over the %s compared in each column", kk)
-		} else {
-			s += " without adjustment for the " + kk + " comparisons per column (--no-adjust)"
+		default:
+			s += " without adjustment for the comparisons of " + kk + " per column (--no-adjust)"
 		}
-		out = append(out, s+"; — with fewer than 2 values.")
+		out = append(out, s+"; — where a side has fewer than 2 values or neither side varies.")
 	}
 	if n := len(c.Rows) - 1 - len(rows); n > 0 {
 		out = append(out, fmt.Sprintf("Not compared with the baseline: %s of another task than the baseline's.", plural(n, "row")))
@@ -647,7 +754,7 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 		for k := range cells {
 			cells[k] = cell(cells[k])
 		}
-		cells = append(cells, strconv.Itoa(len(row.Runs)))
+		cells = append(cells, c.nText(i))
 		for j, x := range row.Cells {
 			s := fmts[j].value(x)
 			if x.Best {

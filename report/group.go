@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -12,8 +13,13 @@ import (
 // selection is the runs a query selected, with their params and summaries.
 type selection struct {
 	runs   []store.Run
-	params map[int64]map[string]store.Value
-	sums   map[int64]map[string]float64
+	params map[int64]map[string]store.Value // of runs and failed
+	sums   map[int64]map[string]float64     // of runs
+	where  string                           // Query.Where as text
+	// With the default status (done): the failed runs the query's other
+	// filters select, and how many runs in each other status they select.
+	failed     []store.Run
+	unfinished map[store.Status]int
 }
 
 // selectRuns reads the runs of q's experiments (all if none) with q's
@@ -51,13 +57,117 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 		ids[i] = r.ID
 	}
 	sel := &selection{runs: runs}
-	if sel.params, err = st.Params(ctx, ids); err != nil {
+	if q.Where != nil {
+		sel.where = q.Where.String()
+	}
+	paramIDs := ids
+	if q.Status == "" {
+		// The runs left out for not being done: failed runs are reported
+		// with their rows, the others counted.
+		others, err := st.Runs(ctx, store.RunFilter{Experiments: q.Experiments, IDs: q.IDs, Where: where})
+		if err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		sel.unfinished = map[store.Status]int{}
+		withFailed := slices.Clone(ids)
+		for _, r := range others {
+			switch r.Status {
+			case store.StatusDone:
+			case store.StatusFailed:
+				sel.failed = append(sel.failed, r)
+				withFailed = append(withFailed, r.ID)
+			default:
+				sel.unfinished[r.Status]++
+			}
+		}
+		paramIDs = withFailed
+	}
+	if sel.params, err = st.Params(ctx, paramIDs); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	if sel.sums, err = st.Summaries(ctx, ids); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	return sel, nil
+}
+
+// explained reports whether k differing between rows is accounted for by
+// the keys shown or the experiment's sweep: k is a parameter of a plugin
+// whose name is shown (model.attention.dim behind model.attention.name),
+// a task key (rows of different tasks are never compared), or every
+// selected run's sweep point sets it — k itself, a block above it
+// (model.attention swept whole), or the plugin it belongs to.
+func (s *selection) explained(k string, shown []string) bool {
+	under := func(k, p string) bool {
+		block := strings.TrimSuffix(p, ".name")
+		return p == k || strings.HasPrefix(k, p+".") || (block != p && strings.HasPrefix(k, block+"."))
+	}
+	if isTaskKey(k) {
+		return true
+	}
+	for _, p := range shown {
+		if strings.HasSuffix(p, ".name") && under(k, p) {
+			return true
+		}
+	}
+	for _, r := range s.runs {
+		ok := false
+		for p := range pointOf(r) {
+			if under(k, p) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// setting identifies the setting a run was trained with: its experiment
+// and every param but the seed. Two runs of one setting differ only by
+// seed.
+func (s *selection) setting(r store.Run) string {
+	keys := slices.Sorted(maps.Keys(s.params[r.ID]))
+	var b strings.Builder
+	b.WriteString(r.Experiment)
+	for _, k := range keys {
+		if k == "seed" {
+			continue
+		}
+		_, id := s.value(r, k)
+		fmt.Fprintf(&b, "\x00%s=%s", k, id)
+	}
+	return b.String()
+}
+
+// placeFailed puts each failed run of the selection with the row whose
+// runs have its setting (Row.Failed), or, when no done run has it, in
+// c.FailedElsewhere.
+func (s *selection) placeFailed(c *Comparison, members [][]store.Run) {
+	rowOf := map[string]int{}
+	for i, rs := range members {
+		for _, r := range rs {
+			rowOf[s.setting(r)] = i
+		}
+	}
+	for _, r := range s.failed {
+		f := FailedRun{ID: r.ID, Error: r.Error}
+		if i, ok := rowOf[s.setting(r)]; ok {
+			c.Rows[i].Failed = append(c.Rows[i].Failed, f)
+			continue
+		}
+		var parts []string
+		short := ShortKeys(c.Keys)
+		for i, k := range c.Keys {
+			if v, _ := s.value(r, k); v != "" {
+				parts = append(parts, short[i]+"="+v)
+			}
+		}
+		f.Label = strings.Join(parts, " ")
+		c.FailedElsewhere = append(c.FailedElsewhere, f)
+	}
 }
 
 // groupQuery selects the runs of q and groups them (see Query.By): it
@@ -77,6 +187,16 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 	c := &Comparison{Baseline: -1}
 	if len(q.By) == 0 {
 		c.Keys = sel.displayKeys(varying)
+		// A key that differs between rows without a sweep point setting it
+		// (runs of one name submitted with different files, or several
+		// experiments) is shown, not left behind the keys that happen to
+		// determine it: a learning rate behind the attention's name would
+		// pass a confound off as the attention's effect.
+		for _, k := range varying {
+			if !slices.Contains(c.Keys, k) && !sel.explained(k, c.Keys) {
+				c.Keys = append(c.Keys, k)
+			}
+		}
 	} else {
 		if c.Keys, err = sel.resolveKeys(q.By, "--by", varying); err != nil {
 			return nil, nil, err
@@ -127,6 +247,8 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 		c.Rows[i].Runs = append(c.Rows[i].Runs, r.ID)
 		members[i] = append(members[i], r)
 	}
+	sel.placeFailed(c, members)
+	c.Where, c.Unfinished = sel.where, sel.unfinished
 	tasks := map[string]int{}
 	for i := range c.Rows {
 		row := &c.Rows[i]

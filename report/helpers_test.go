@@ -22,6 +22,7 @@ type fakeRun struct {
 	point   map[string]any // the sweep point's overrides ("variant": its name)
 	seed    int64
 	status  store.Status // "" means done; queued runs are never claimed
+	err     string       // a failed run's error
 	sums    map[string]float64
 	history map[string][]float64 // key → value at steps 0, 250, 500, ...
 	attn    []artifact.AttentionMap
@@ -117,7 +118,7 @@ func buildStore(tb testing.TB, exps ...fakeExperiment) (*store.Store, map[string
 			if status == "" {
 				status = store.StatusDone
 			}
-			if err := st.Finish(ctx, id, owner, status, ""); err != nil {
+			if err := st.Finish(ctx, id, owner, status, r.err); err != nil {
 				tb.Fatal(err)
 			}
 		}

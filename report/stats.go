@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/attnlab/attnlab/metrics"
@@ -21,7 +22,11 @@ func (c *Comparison) tests(k metrics.Kind) bool {
 
 // mark sets the Best flags, compares the rows of the baseline's task with
 // the baseline (difference of means, its interval, Welch's p-value), and
-// adjusts the p-values of each column with Holm's method.
+// adjusts the p-values of each column with Holm's method. Within a column,
+// rows are comparable when they share a task and the column's sacreBLEU
+// signature (rows scored with another tokenizer hold another metric); a
+// row with failed runs is never best; a test needs 2 values on each side
+// and some variance on one of them.
 func (c *Comparison) mark() {
 	tasks := map[int]bool{}
 	for _, row := range c.Rows {
@@ -33,27 +38,30 @@ func (c *Comparison) mark() {
 	for j, m := range c.Metrics {
 		d := metrics.Describe(m)
 		tested := c.tests(d.Kind)
-		// Best within each task, when the rows of the task differ at all.
-		best, worst := map[int]float64{}, map[int]float64{}
+		scale := c.scales(j)
+		// Best within each scale, when the rows of the scale differ at all.
+		best, worst := map[string]float64{}, map[string]float64{}
 		for i := range c.Rows {
 			row := &c.Rows[i]
 			cell := &row.Cells[j]
 			cell.Best = false
-			if math.IsNaN(cell.Mean) || row.Task < 0 {
+			if math.IsNaN(cell.Mean) || scale[i] == "" {
 				continue
 			}
-			b, ok := best[row.Task]
+			b, ok := best[scale[i]]
 			if !ok || float64(d.Direction)*(cell.Mean-b) > 0 {
-				best[row.Task] = cell.Mean
+				best[scale[i]] = cell.Mean
 			}
-			if w, ok := worst[row.Task]; !ok || float64(d.Direction)*(cell.Mean-w) < 0 {
-				worst[row.Task] = cell.Mean
+			if w, ok := worst[scale[i]]; !ok || float64(d.Direction)*(cell.Mean-w) < 0 {
+				worst[scale[i]] = cell.Mean
 			}
 		}
 		if tested && d.Direction != metrics.NoDirection {
 			for i := range c.Rows {
 				row := &c.Rows[i]
-				if cell := &row.Cells[j]; row.Task >= 0 && best[row.Task] != worst[row.Task] && cell.Mean == best[row.Task] {
+				cell := &row.Cells[j]
+				k := scale[i]
+				if k != "" && len(row.Failed) == 0 && !same(best[k], worst[k]) && same(cell.Mean, best[k]) {
 					cell.Best = true
 				}
 			}
@@ -69,13 +77,19 @@ func (c *Comparison) mark() {
 				continue
 			}
 			base := c.Rows[c.Baseline]
-			if c.Rows[i].Task < 0 || c.Rows[i].Task != base.Task || base.Cells[j].N == 0 {
+			if scale[i] == "" || scale[i] != scale[c.Baseline] || base.Cells[j].N == 0 {
 				continue
 			}
 			w := metrics.WelchCompare(cell.Values, base.Cells[j].Values, Level)
 			cell.Tested = true
 			cell.Diff, cell.Low, cell.High, cell.P = w.Diff, w.Low, w.High, w.P
-			ps[i] = w.P
+			if w.SE == 0 {
+				// Both sides constant: no spread to test a difference
+				// against (Welch's t would be ±Inf, p 0, the interval a
+				// point). Not a test.
+				cell.Low, cell.High, cell.P = nan, nan, nan
+			}
+			ps[i] = cell.P
 		}
 		adj := ps
 		if c.Adjusted {
@@ -85,4 +99,40 @@ func (c *Comparison) mark() {
 			c.Rows[i].Cells[j].PAdj = adj[i]
 		}
 	}
+}
+
+// same reports whether two means are equal but for rounding: exact-match
+// rates of equal totals summed in another order differ in the last bit.
+func same(a, b float64) bool {
+	if a == b {
+		return true
+	}
+	return isFinite(a) && isFinite(b) && math.Abs(a-b) <= 1e-12*max(math.Abs(a), math.Abs(b))
+}
+
+// scales returns, for column j, the identity of what each row's values
+// measure: its task and, for a column with sacreBLEU signatures that
+// differ between rows, its signature; "" for a row that is comparable
+// with none (its runs span tasks or signatures).
+func (c *Comparison) scales(j int) []string {
+	sig := make([]string, len(c.Rows))
+	for _, s := range c.Signatures {
+		if s.Metric != c.Metrics[j] || s.Rows == nil {
+			continue
+		}
+		for _, r := range s.Rows {
+			if sig[r] != "" {
+				sig[r] = "\x00mixed"
+			} else {
+				sig[r] = s.Line
+			}
+		}
+	}
+	out := make([]string, len(c.Rows))
+	for i, row := range c.Rows {
+		if row.Task >= 0 && sig[i] != "\x00mixed" {
+			out[i] = fmt.Sprintf("%d|%s", row.Task, sig[i])
+		}
+	}
+	return out
 }

@@ -1,0 +1,179 @@
+package report
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/store"
+)
+
+// trustRun is a done run of attention name with test/exact_match em and
+// the extra params.
+func trustRun(name string, seed int64, em float64, extra map[string]any) fakeRun {
+	p := map[string]any{"model.attention.name": name, "task.name": "reverse"}
+	for k, v := range extra {
+		p[k] = v
+	}
+	return fakeRun{params: p, point: map[string]any{"model.attention.name": name}, seed: seed,
+		sums: map[string]float64{"test/exact_match": em}}
+}
+
+// TestCompareFailedRuns: a diverged seed is not silently dropped: the row
+// names its failed runs, never wears the best mark on the survivors'
+// mean, and a setting whose every run failed is reported too; the notes
+// say so, and count the runs not finished.
+func TestCompareFailedRuns(t *testing.T) {
+	failed := func(r fakeRun, msg string) fakeRun {
+		r.status, r.err, r.sums = store.StatusFailed, msg, nil
+		return r
+	}
+	queued := trustRun("dot", 9, 0, nil)
+	queued.status = store.StatusQueued
+	x := fakeExperiment{name: "div", runs: []fakeRun{
+		trustRun("none", 1, 0.40, nil), trustRun("none", 2, 0.50, nil), trustRun("none", 3, 0.45, nil),
+		trustRun("dot", 1, 0.70, nil), trustRun("dot", 2, 0.72, nil), trustRun("dot", 3, 0.71, nil),
+		trustRun("additive", 1, 0.95, nil), trustRun("additive", 2, 0.97, nil),
+		failed(trustRun("additive", 3, 0, nil), "gradient norm is NaN at step 12"),
+		failed(trustRun("additive", 4, 0, nil), "loss is +Inf at step 7"),
+		failed(trustRun("general", 1, 0, nil), "gradient norm is NaN at step 3"),
+		queued,
+	}}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"div"}, Baseline: "attention.name=none"})
+	add := slices.IndexFunc(c.Rows, func(r Row) bool { return r.Group[0] == "additive" })
+	if add < 0 || len(c.Rows[add].Failed) != 2 || c.Rows[add].Failed[0].Error != "gradient norm is NaN at step 12" {
+		t.Fatalf("additive row: %+v", c.Rows)
+	}
+	if c.Rows[add].Cells[0].Best {
+		t.Error("additive's two surviving seeds are marked best: two of its four runs diverged")
+	}
+	if dot := cellOf(t, c, "attention.name=dot", "test/exact_match"); dot.Best {
+		t.Error("dot is marked best in place of additive, whose finished runs score higher")
+	}
+	if len(c.FailedElsewhere) != 1 || c.FailedElsewhere[0].Label != "attention.name=general" {
+		t.Errorf("FailedElsewhere = %+v, want the one general run", c.FailedElsewhere)
+	}
+	if c.Unfinished[store.StatusQueued] != 1 {
+		t.Errorf("Unfinished = %v, want 1 queued", c.Unfinished)
+	}
+	out := render(t, c, "table")
+	for _, want := range []string{"2 (+2 failed)", "gradient norm is NaN at step 12", "loss is +Inf at step 7",
+		"attention.name=general, no row (its every run failed)", "never marked best", "1 run (1 queued)"} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+			t.Errorf("the table does not say %q:\n%s", want, out)
+		}
+	}
+	// --status failed still shows the failed runs themselves, as rows.
+	c = mustCompare(t, st, Query{Experiments: []string{"div"}, Status: store.StatusFailed})
+	if len(c.Rows) != 2 || len(c.FailedElsewhere) != 0 || c.Rows[0].Failed != nil {
+		t.Errorf("--status failed: rows %q, elsewhere %v", rowLabels(c), c.FailedElsewhere)
+	}
+}
+
+// TestCompareShowsUnsweptDifferences: two files submitted under one name
+// trained the attention variants with different learning rates and
+// lengths; the learning rate is not a parameter of the attention, so the
+// table shows it instead of hiding it behind the attention's name. A
+// plugin's own parameter (dim) still stands behind its name.
+func TestCompareShowsUnsweptDifferences(t *testing.T) {
+	var runs []fakeRun
+	for seed := int64(1); seed <= 2; seed++ {
+		runs = append(runs,
+			trustRun("none", seed, 0.4, map[string]any{"train.optimizer.lr": 0.01, "train.steps": 60}),
+			trustRun("additive", seed, 0.9, map[string]any{"train.optimizer.lr": 0.03, "train.steps": 120, "model.attention.dim": 64}))
+	}
+	st, _ := buildStore(t, fakeExperiment{name: "conf", runs: runs})
+	c := mustCompare(t, st, Query{Experiments: []string{"conf"}})
+	want := []string{"model.attention.name", "train.optimizer.lr", "train.steps"}
+	if !slices.Equal(c.Keys, want) || !slices.Equal(c.Derived, []string{"model.attention.dim"}) {
+		t.Errorf("Keys %q, Derived %q; want %q and [model.attention.dim]", c.Keys, c.Derived, want)
+	}
+	// Set by each run's sweep point: the grid accounts for it.
+	for i := range runs {
+		runs[i].point = map[string]any{"model.attention.name": runs[i].params["model.attention.name"],
+			"train.optimizer.lr": runs[i].params["train.optimizer.lr"], "train.steps": runs[i].params["train.steps"]}
+	}
+	st, _ = buildStore(t, fakeExperiment{name: "zip", runs: runs})
+	c = mustCompare(t, st, Query{Experiments: []string{"zip"}})
+	if len(c.Keys) != 1 {
+		t.Errorf("a zip of name, lr and steps: Keys %q, want one of them", c.Keys)
+	}
+}
+
+// TestCompareTiesAndConstants: means equal but for the last bit (112/180
+// summed in two orders) are both best; two rows whose runs all scored the
+// same are not tested against each other (no spread: Welch's t would be
+// infinite, p 0).
+func TestCompareTiesAndConstants(t *testing.T) {
+	x := fakeExperiment{name: "tie"}
+	for i, v := range []float64{27, 32, 53} {
+		x.runs = append(x.runs, trustRun("dot", int64(i+1), v/60, nil))
+	}
+	for i, v := range []float64{58, 42, 12} {
+		x.runs = append(x.runs, trustRun("additive", int64(i+1), v/60, nil))
+	}
+	for i := range 3 {
+		x.runs = append(x.runs, trustRun("none", int64(i+1), 0.5, nil), trustRun("general", int64(i+1), 0.6, nil))
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"tie"}, Baseline: "attention.name=none", Where: mustWhere(t, "model.attention.name in (dot, additive, none)")})
+	d, a := cellOf(t, c, "attention.name=dot", "test/exact_match"), cellOf(t, c, "attention.name=additive", "test/exact_match")
+	if d.Mean == a.Mean {
+		t.Fatalf("the means are equal (%v): the case no longer tests rounding", d.Mean)
+	}
+	if !d.Best || !a.Best {
+		t.Errorf("tied means %v and %v: best %v and %v, want both", d.Mean, a.Mean, d.Best, a.Best)
+	}
+	c = mustCompare(t, st, Query{Experiments: []string{"tie"}, Baseline: "attention.name=none"})
+	g := cellOf(t, c, "attention.name=general", "test/exact_match")
+	if !g.Tested || math.Abs(g.Diff-0.1) > 1e-12 || !math.IsNaN(g.P) || !math.IsNaN(g.PAdj) || !math.IsNaN(g.Low) {
+		t.Errorf("constant against constant: %+v, want Diff 0.1 and no p-value or interval", g)
+	}
+	if !strings.Contains(strings.Join(c.notes(false), " "), "neither side varies") {
+		t.Errorf("the notes do not say why there is no p-value: %q", c.notes(false))
+	}
+	if c = mustCompare(t, st, Query{Experiments: []string{"tie"}, Where: mustWhere(t, "seed != 3")}); !slices.Contains(c.notes(false), "Runs selected by --where seed != 3.") {
+		t.Errorf("the notes do not name the filter: %q", c.notes(false))
+	}
+}
+
+// TestCompareSplitsBySignature: BLEU scored with the char tokenizer and
+// with 13a are two metrics: same outputs, different numbers. The column
+// marks no best across them and tests no row against a baseline scored
+// the other way; chrF, signed alike, is compared as usual.
+func TestCompareSplitsBySignature(t *testing.T) {
+	x := fakeExperiment{name: "tok"}
+	for seed := int64(1); seed <= 3; seed++ {
+		for _, tok := range []string{"char", "13a"} {
+			bleu := 40 + float64(seed)
+			if tok == "char" {
+				bleu += 20
+			}
+			r := fakeRun{params: map[string]any{"eval.bleu.tokenize": tok, "task.name": "reverse"}, point: map[string]any{"eval.bleu.tokenize": tok},
+				seed: seed, sums: map[string]float64{"test/bleu": bleu, "test/chrf": 70 + float64(seed)},
+				scores: []artifact.Score{
+					{Key: "test/bleu", Name: "BLEU", Signature: "nrefs:1|case:mixed|eff:no|tok:" + tok + "|smooth:exp|version:2.5.1"},
+					{Key: "test/chrf", Name: "chrF2", Signature: "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.5.1"}}}
+			x.runs = append(x.runs, r)
+		}
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"tok"}, Baseline: "tokenize=13a"})
+	char := slices.IndexFunc(c.Rows, func(r Row) bool { return r.Group[0] == "char" })
+	bleu, chrf := slices.Index(c.Metrics, "test/bleu"), slices.Index(c.Metrics, "test/chrf")
+	if char < 0 || bleu < 0 || chrf < 0 {
+		t.Fatalf("rows %q, metrics %q", rowLabels(c), c.Metrics)
+	}
+	if cell := c.Rows[char].Cells[bleu]; cell.Best || cell.Tested {
+		t.Errorf("char BLEU against 13a BLEU: best %v, tested %v; want neither", cell.Best, cell.Tested)
+	}
+	if cell := c.Rows[char].Cells[chrf]; !cell.Tested {
+		t.Errorf("chrF, signed alike, was not tested")
+	}
+	if !strings.Contains(strings.Join(c.notes(false), " "), "test/bleu: rows scored with different sacreBLEU settings") {
+		t.Errorf("the notes do not explain the split: %q", c.notes(false))
+	}
+}
