@@ -138,11 +138,12 @@ func styleAxes(p *plot.Plot) {
 // legendLabels returns the legend label of each row in rows (indices into
 // c.Rows): its group with only the keys whose values differ among those
 // rows, so that keys the plotted groups share do not crowd the legend;
-// "all runs" when nothing differs. The label ends with the number of runs:
-// "attention.name=dot · 3 runs", or "· 2/3 runs" when only 2 of the
-// group's 3 runs contributed data (contributed[i]).
+// "all runs" when nothing differs. The values of the pooled keys follow,
+// as the table lists them: "train.steps=60, 150 (pooled)". The label ends
+// with the number of runs: "attention.name=dot · 3 runs", or "· 2/3 runs"
+// when only 2 of the group's 3 runs contributed data (contributed[i]).
 func legendLabels(c *Comparison, rows []int, contributed map[int]int) map[int]string {
-	short := ShortKeys(c.Keys)
+	short, pooled := ShortKeys(c.Keys), ShortKeys(c.Pooled)
 	out := map[int]string{}
 	for _, i := range rows {
 		var parts []string
@@ -159,6 +160,9 @@ func legendLabels(c *Comparison, rows []int, contributed map[int]int) map[int]st
 		label := strings.Join(parts, " ")
 		if label == "" {
 			label = "all runs"
+		}
+		for k, vals := range c.Rows[i].Pooled {
+			label += " · " + pooled[k] + "=" + strings.Join(vals, ", ") + " (pooled)"
 		}
 		n, got := len(c.Rows[i].Runs), contributed[i]
 		switch {

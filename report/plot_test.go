@@ -484,3 +484,23 @@ func TestParseBucket(t *testing.T) {
 
 // file is the plot destination path, replaced if it exists.
 func file(path string) safeout.Target { return safeout.Target{Path: path, Force: true} }
+
+// TestLegendLabelsPooled: a legend line names its row's pooled values as
+// the table's pooled column lists them, so a line that averages runs of
+// different settings says so.
+func TestLegendLabelsPooled(t *testing.T) {
+	c := &Comparison{Keys: []string{"model.attention.name"}, Pooled: []string{"train.steps"}, Rows: []Row{
+		{Group: []string{"dot"}, Pooled: [][]string{{"60", "150"}}, Runs: []int64{1, 2, 3}},
+		{Group: []string{"additive"}, Pooled: [][]string{{"150"}}, Runs: []int64{4, 5}},
+	}}
+	got := legendLabels(c, []int{0, 1}, map[int]int{0: 3, 1: 2})
+	want := map[int]string{
+		0: "attention.name=dot · train.steps=60, 150 (pooled) · 3 runs",
+		1: "attention.name=additive · train.steps=150 (pooled) · 2 runs",
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("label %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}
