@@ -23,10 +23,77 @@ const (
 )
 
 // band is one group's curve: at each step, the mean, minimum and maximum
-// over the runs that have a finite value there.
+// over the runs that have a finite value there, and how many they are.
 type band struct {
 	x, mean, lo, hi []float64
-	runs            int // runs that contributed at least one point
+	n               []int // runs with a finite value at each step
+	runs            int   // runs that contributed at least one point
+	// early counts the runs whose last value comes before the group's
+	// last step (stopped early, or a shorter run pooled); diverged those
+	// whose finite values end before it and are followed by NaN or ±Inf.
+	early, diverged int
+}
+
+// full reports whether every run of b that has data has a value at step j:
+// only there are the mean and band over all the runs the legend counts.
+func (b band) full(j int) bool { return b.n[j] == b.runs }
+
+// span is a stretch of a band's steps, from and to inclusive (indices into
+// band.x), drawn in one style: full (every run has a value at each of its
+// steps: a solid line over the min–max band) or not (a thin dashed line,
+// no band). Consecutive spans share their boundary step, so the line is
+// unbroken.
+type span struct {
+	from, to int
+	full     bool
+}
+
+// spans splits b into the stretches drawn alike: the line between two
+// consecutive steps is solid when the runs are all there at both.
+func (b band) spans() []span {
+	switch len(b.x) {
+	case 0:
+		return nil
+	case 1:
+		return []span{{0, 0, b.full(0)}}
+	}
+	var out []span
+	for j := 0; j+1 < len(b.x); j++ {
+		full := b.full(j) && b.full(j+1)
+		if k := len(out) - 1; k >= 0 && out[k].full == full {
+			out[k].to = j + 1
+		} else {
+			out = append(out, span{j, j + 1, full})
+		}
+	}
+	return out
+}
+
+// counts returns the steps (indices into b.x) where the number of runs
+// falls short of b.runs and differs from the step before (or is the first
+// step): where the dashed line's mean changes its runs, labelled "n=2"
+// with b.n there.
+func (b band) counts() []int {
+	var out []int
+	for j := range b.x {
+		if !b.full(j) && (j == 0 || b.n[j] != b.n[j-1]) {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// curves is what PlotCurves draws.
+type curves struct {
+	c       *Comparison
+	metric  string // resolved
+	title   string
+	bands   []band // one per row of c
+	drawn   []int  // rows with data, in order
+	missing []int  // rows without
+	labels  map[int]string
+	partial bool // some drawn band has a step without all its runs
+	lo, hi  float64
 }
 
 // PlotCurves plots the history of metric (a key the runs logged with the
@@ -34,12 +101,20 @@ type band struct {
 // runs that q selects, one line per group (q.By or the varying keys, as in
 // Compare): the mean over the group's runs at each step, in a shaded band
 // from their minimum to their maximum. Steps where a run logged NaN or
-// ±Inf (a diverged run) leave that run out at those steps. The legend,
-// beside the plot, names each group by the keys that differ among the
-// plotted groups, with its number of runs ("2/3 runs" when a run has no
-// finite value); groups without this metric are counted in a last line. The y axis turns
-// logarithmic when every value is positive and they span more than two
-// decades (losses). q.Metrics, q.Sort and q.Baseline are not used. The
+// ±Inf (a diverged run) leave that run out at those steps. The line is
+// solid, over its band, only at the steps where every run of the group
+// that has data has a value; where some runs have none (they stopped
+// early, a shorter run was pooled, a run diverged) the line is thin and
+// dashed, without band, the mean of the runs left, and "n=2" marks each
+// step where their number changes; a last legend line says so. The
+// legend, beside the plot, names each group by the keys that differ among
+// the plotted groups and its pooled keys' values (Query.Pool, as the
+// table lists them), with its number of runs ("2/3 runs" when a run has no
+// finite value) and how many of them end before the group's last step,
+// stopped or diverged ("4 runs (3 stop early)", "3 runs (1 diverged)");
+// groups without this metric are counted in a last line. The y axis
+// turns logarithmic when every value is positive and they span more than
+// two decades (losses). q.Metrics, q.Sort and q.Baseline are not used. The
 // format follows the extension of out.Path (PlotFormats; "-", standard
 // output, is PNG); the file is written with safeout's rules.
 //
@@ -47,9 +122,128 @@ type band struct {
 // valid/loss when train/loss is logged too). A metric no selected run
 // logged is an error that lists the logged keys.
 func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, out safeout.Target) error {
-	sel, c, err := groupQuery(ctx, st, q)
+	cv, err := buildCurves(ctx, st, q, metric)
 	if err != nil {
 		return err
+	}
+	p := plot.New()
+	styleAxes(p)
+	p.Title.Text = cv.title
+	p.X.Label.Text = "step"
+	p.Y.Label.Text = cv.metric
+	if cv.lo > 0 && cv.hi/cv.lo > 100 {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Label.Text += " (log scale)"
+	}
+	p.Add(plotter.NewGrid())
+	legend := newLegend()
+	for s, i := range cv.drawn {
+		b, col := cv.bands[i], seriesColor(s)
+		var thumb plot.Thumbnailer
+		for _, sp := range b.spans() {
+			if sp.full && b.runs > 1 && sp.to > sp.from {
+				poly, err := plotter.NewPolygon(bandPolygon(b.part(sp)))
+				if err != nil {
+					return fmt.Errorf("report: plot curves: %w", err)
+				}
+				poly.Color = color.NRGBA{col.R, col.G, col.B, 56}
+				poly.LineStyle.Width = 0
+				p.Add(poly)
+			}
+			xy := make(plotter.XYs, 0, sp.to-sp.from+1)
+			for j := sp.from; j <= sp.to; j++ {
+				xy = append(xy, plotter.XY{X: b.x[j], Y: b.mean[j]})
+			}
+			line, err := plotter.NewLine(xy)
+			if err != nil {
+				return fmt.Errorf("report: plot curves: %w", err)
+			}
+			line.Color = col
+			if sp.full {
+				line.Width, line.Dashes = vg.Points(1.6), dashes(s)
+				thumb = line
+			} else {
+				line.Width, line.Dashes = partialStyle()
+			}
+			p.Add(line)
+			if len(xy) == 1 { // a single evaluation: show it as a point
+				sc, err := plotter.NewScatter(xy)
+				if err != nil {
+					return fmt.Errorf("report: plot curves: %w", err)
+				}
+				sc.Color, sc.Shape = col, draw.CircleGlyph{}
+				p.Add(sc)
+			}
+		}
+		if steps := b.counts(); len(steps) > 0 {
+			lab := plotter.XYLabels{}
+			for _, j := range steps {
+				lab.XYs = append(lab.XYs, plotter.XY{X: b.x[j], Y: b.mean[j]})
+				lab.Labels = append(lab.Labels, fmt.Sprintf("n=%d", b.n[j]))
+			}
+			labels, err := plotter.NewLabels(lab)
+			if err != nil {
+				return fmt.Errorf("report: plot curves: %w", err)
+			}
+			for k, xy := range lab.XYs {
+				ts := &labels.TextStyle[k]
+				ts.Color, ts.Font.Size = col, vg.Points(7)
+				// Above the line, a quarter of a line's height clear
+				// of it; below when another group's count at this
+				// step sits higher, so that the two do not overlap.
+				ts.YAlign = 0.25
+				if cv.countAbove(i, xy) {
+					ts.YAlign = -1.25
+				}
+			}
+			labels.Offset.X = vg.Points(2)
+			p.Add(labels)
+		}
+		if thumb == nil { // no step has every run: show the partial style
+			w, d := partialStyle()
+			thumb = &plotter.Line{LineStyle: draw.LineStyle{Color: col, Width: w, Dashes: d}}
+		}
+		legend.Add(cv.labels[i], thumb)
+	}
+	if cv.partial {
+		w, d := partialStyle()
+		legend.Add("dashed: mean of fewer runs (n=…), no band", &plotter.Line{LineStyle: draw.LineStyle{Color: color.Gray{96}, Width: w, Dashes: d}})
+	}
+	addMissing(&legend, cv.c, cv.missing, cv.metric)
+	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
+	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(cv.bands)) })
+}
+
+// countAbove reports whether another drawn group than row i has a count
+// label ("n=2") at the step of xy, higher on the plot.
+func (cv *curves) countAbove(i int, xy plotter.XY) bool {
+	for _, k := range cv.drawn {
+		if k == i {
+			continue
+		}
+		b := cv.bands[k]
+		for _, j := range b.counts() {
+			if b.x[j] == xy.X && b.mean[j] > xy.Y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// partialStyle is the width and dashes of a line over fewer than all of a
+// group's runs.
+func partialStyle() (vg.Length, []vg.Length) {
+	return vg.Points(0.9), []vg.Length{vg.Points(3), vg.Points(2)}
+}
+
+// buildCurves selects the runs, resolves metric and aggregates the
+// histories into what PlotCurves draws.
+func buildCurves(ctx context.Context, st *store.Store, q Query, metric string) (*curves, error) {
+	sel, c, err := groupQuery(ctx, st, q)
+	if err != nil {
+		return nil, err
 	}
 	ids := make([]int64, len(sel.runs))
 	for i, r := range sel.runs {
@@ -57,7 +251,7 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, ou
 	}
 	known, err := st.MetricKeys(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("report: plot curves: %w", err)
+		return nil, fmt.Errorf("report: plot curves: %w", err)
 	}
 	if !slices.Contains(known, metric) {
 		hits := suffixMatches(known, metric)
@@ -65,95 +259,61 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, ou
 		case len(hits) == 1:
 			metric = hits[0]
 		case len(hits) > 1:
-			return fmt.Errorf("report: metric %q is ambiguous (%s)", metric, strings.Join(hits, ", "))
+			return nil, fmt.Errorf("report: metric %q is ambiguous (%s)", metric, strings.Join(hits, ", "))
 		case len(known) == 0:
-			return fmt.Errorf("report: unknown metric %q: the selected runs logged no metrics", metric)
+			return nil, fmt.Errorf("report: unknown metric %q: the selected runs logged no metrics", metric)
 		default:
-			return fmt.Errorf("report: unknown metric %q (the selected runs logged: %s)", metric, strings.Join(known, ", "))
+			return nil, fmt.Errorf("report: unknown metric %q (the selected runs logged: %s)", metric, strings.Join(known, ", "))
 		}
 	}
 	hist, err := st.MetricHistory(ctx, ids, metric)
 	if err != nil {
-		return fmt.Errorf("report: plot curves: %w", err)
+		return nil, fmt.Errorf("report: plot curves: %w", err)
 	}
-	bands := make([]band, len(c.Rows))
-	lo, hi := math.Inf(1), math.Inf(-1)
+	cv := &curves{c: c, metric: metric, bands: make([]band, len(c.Rows)), lo: math.Inf(1), hi: math.Inf(-1)}
 	for i, row := range c.Rows {
-		bands[i] = newBand(row.Runs, hist)
-		for j := range bands[i].x {
-			lo, hi = math.Min(lo, bands[i].lo[j]), math.Max(hi, bands[i].hi[j])
+		cv.bands[i] = newBand(row.Runs, hist)
+		for j := range cv.bands[i].x {
+			cv.lo, cv.hi = math.Min(cv.lo, cv.bands[i].lo[j]), math.Max(cv.hi, cv.bands[i].hi[j])
 		}
 	}
-	if math.IsInf(lo, 1) {
-		return fmt.Errorf("report: metric %s has no finite value in the selected runs", metric)
+	if math.IsInf(cv.lo, 1) {
+		return nil, fmt.Errorf("report: metric %s has no finite value in the selected runs", metric)
 	}
-
-	p := plot.New()
-	styleAxes(p)
 	seeds := 0
 	for _, row := range c.Rows {
 		seeds = max(seeds, len(row.Runs))
 	}
-	p.Title.Text = plotTitle(sel, metric)
+	cv.title = plotTitle(sel, metric)
 	if seeds > 1 {
-		p.Title.Text += " · mean over runs, band min–max"
+		cv.title += " · mean over runs, band min–max"
 	}
-	p.X.Label.Text = "step"
-	p.Y.Label.Text = metric
-	if lo > 0 && hi/lo > 100 {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-		p.Y.Label.Text += " (log scale)"
-	}
-	p.Add(plotter.NewGrid())
-	var drawn, missing []int
 	runs := map[int]int{}
-	for i, b := range bands {
+	for i, b := range cv.bands {
 		if len(b.x) == 0 {
-			missing = append(missing, i)
-		} else {
-			drawn = append(drawn, i)
-			runs[i] = b.runs
+			cv.missing = append(cv.missing, i)
+			continue
 		}
-	}
-	labels := legendLabels(c, drawn, runs)
-	legend := newLegend()
-	for s, i := range drawn {
-		b, col := bands[i], seriesColor(s)
-		if b.runs > 1 {
-			poly, err := plotter.NewPolygon(bandPolygon(b))
-			if err != nil {
-				return fmt.Errorf("report: plot curves: %w", err)
-			}
-			poly.Color = color.NRGBA{col.R, col.G, col.B, 56}
-			poly.LineStyle.Width = 0
-			p.Add(poly)
-		}
-		xy := make(plotter.XYs, len(b.x))
+		cv.drawn = append(cv.drawn, i)
+		runs[i] = b.runs
 		for j := range b.x {
-			xy[j] = plotter.XY{X: b.x[j], Y: b.mean[j]}
+			cv.partial = cv.partial || !b.full(j)
 		}
-		line, err := plotter.NewLine(xy)
-		if err != nil {
-			return fmt.Errorf("report: plot curves: %w", err)
-		}
-		line.Color = col
-		line.Width = vg.Points(1.6)
-		line.Dashes = dashes(s)
-		p.Add(line)
-		if len(xy) == 1 { // a single evaluation: show it as a point
-			sc, err := plotter.NewScatter(xy)
-			if err != nil {
-				return fmt.Errorf("report: plot curves: %w", err)
-			}
-			sc.Color, sc.Shape = col, draw.CircleGlyph{}
-			p.Add(sc)
-		}
-		legend.Add(labels[i], line)
 	}
-	addMissing(&legend, c, missing, metric)
-	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
-	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(bands)) })
+	cv.labels = legendLabels(c, cv.drawn, runs)
+	for _, i := range cv.drawn {
+		var ends []string
+		if e := cv.bands[i].early; e > 0 {
+			ends = append(ends, fmt.Sprintf("%d stop early", e))
+		}
+		if d := cv.bands[i].diverged; d > 0 {
+			ends = append(ends, fmt.Sprintf("%d diverged", d))
+		}
+		if len(ends) > 0 {
+			cv.labels[i] += " (" + strings.Join(ends, ", ") + ")"
+		}
+	}
+	return cv, nil
 }
 
 // newBand aggregates the histories of runs step by step.
@@ -164,10 +324,13 @@ func newBand(runs []int64, hist map[int64][]store.MetricPoint) band {
 	}
 	steps := map[int]*acc{}
 	var b band
+	type ends struct{ finite, bad int } // a run's last finite and non-finite steps
+	var last []ends
 	for _, id := range runs {
-		contributed := false
+		e, contributed := ends{bad: math.MinInt}, false
 		for _, pt := range hist[id] {
 			if !isFinite(pt.Value) {
+				e.bad = max(e.bad, pt.Step)
 				continue
 			}
 			a := steps[pt.Step]
@@ -178,10 +341,14 @@ func newBand(runs []int64, hist map[int64][]store.MetricPoint) band {
 			a.sum += pt.Value
 			a.n++
 			a.lo, a.hi = math.Min(a.lo, pt.Value), math.Max(a.hi, pt.Value)
+			if !contributed || pt.Step > e.finite {
+				e.finite = pt.Step
+			}
 			contributed = true
 		}
 		if contributed {
 			b.runs++
+			last = append(last, e)
 		}
 	}
 	keys := make([]int, 0, len(steps))
@@ -195,6 +362,18 @@ func newBand(runs []int64, hist map[int64][]store.MetricPoint) band {
 		b.mean = append(b.mean, a.sum/float64(a.n))
 		b.lo = append(b.lo, a.lo)
 		b.hi = append(b.hi, a.hi)
+		b.n = append(b.n, a.n)
+	}
+	if len(keys) > 0 {
+		for _, e := range last {
+			switch {
+			case e.finite == keys[len(keys)-1]:
+			case e.bad > e.finite:
+				b.diverged++
+			default:
+				b.early++
+			}
+		}
 	}
 	return b
 }
@@ -210,4 +389,9 @@ func bandPolygon(b band) plotter.XYs {
 		xy = append(xy, plotter.XY{X: b.x[j], Y: b.lo[j]})
 	}
 	return xy
+}
+
+// part is b over the steps of sp.
+func (b band) part(sp span) band {
+	return band{x: b.x[sp.from : sp.to+1], mean: b.mean[sp.from : sp.to+1], lo: b.lo[sp.from : sp.to+1], hi: b.hi[sp.from : sp.to+1]}
 }

@@ -120,7 +120,15 @@
 // # Plots
 //
 // PlotCurves draws a metric's history (mean over each group's runs with a
-// min–max band), PlotAttention a stored attention map (artifact.AttentionMap,
+// min–max band). The mean and band are never drawn over fewer runs than
+// the legend counts without saying so: the line is solid over its band
+// only at the steps where all the group's runs have a value; where some
+// have none (early stopping, a shorter run pooled with Query.Pool, a
+// diverged run) it goes on thin and dashed without band, the mean of the
+// runs left, labelled "n=2" where their number changes. The legend says
+// how many runs each group has and how many stop early or diverged
+// ("4 runs (3 stop early)"), and names the pooled keys' values as the
+// table does. PlotAttention draws a stored attention map (artifact.AttentionMap,
 // under artifact.KindAttention/NameAttention) on a fixed 0–1 colour scale, and
 // PlotLength the exact match per source-length bucket (seq2seq test
 // decoding) or a language model's test loss per evaluation context length

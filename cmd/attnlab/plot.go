@@ -39,8 +39,17 @@ func newPlotCurvesCmd() *cobra.Command {
 		out    outputFlags
 	)
 	cmd := &cobra.Command{
-		Use:     "curves EXPERIMENT...",
-		Short:   "Plot a metric's history over training steps, one line per group of runs",
+		Use:   "curves EXPERIMENT...",
+		Short: "Plot a metric's history over training steps, one line per group of runs",
+		Long: `Plot a metric's history over training steps, one line per group of runs
+(--by, or the settings that differ, as compare groups them): the mean over the
+group's runs at each step, over a shaded band from their minimum to their
+maximum. The line is solid, with its band, only at the steps where every run
+of the group has a value. Where some have none (early stopping, a shorter run
+pooled with --pool, a diverged run) it goes on thin and dashed, without band:
+the mean of the runs left, marked "n=2" where their number changes. The legend
+gives each group's runs, how many stop early or diverged, and the values of
+the pooled keys: "attention.name=dot · 4 runs (3 stop early)".`,
 		Example: "  attnlab plot curves quickstart --metric valid/exact_match -o em.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
