@@ -283,7 +283,9 @@ func count(cell Cell, runs int) string {
 	return fmt.Sprintf(" (%d/%d)", cell.N, runs)
 }
 
-// formatP formats a p-value: "0.031", "<0.001", "—" when undefined.
+// formatP formats a p-value: "0.031", "<0.001", "—" when undefined. A
+// p-value just under a usual threshold (0.01, 0.05, 0.1) keeps the digits
+// that show it is under: 0.0496 is "0.0496", not "0.050".
 func formatP(p float64) string {
 	switch {
 	case math.IsNaN(p):
@@ -291,7 +293,17 @@ func formatP(p float64) string {
 	case p < 0.001:
 		return "<0.001"
 	}
-	return strconv.FormatFloat(p, 'f', 3, 64)
+	for digits := 3; ; digits++ {
+		s := strconv.FormatFloat(p, 'f', digits, 64)
+		r, _ := strconv.ParseFloat(s, 64)
+		crossed := false
+		for _, th := range []float64{0.01, 0.05, 0.1} {
+			crossed = crossed || (p < th && r >= th)
+		}
+		if !crossed || digits == 6 {
+			return s
+		}
+	}
 }
 
 // pText is the p line of a table cell.
@@ -584,12 +596,20 @@ func (c *Comparison) selectionNotes() []string {
 		}
 		add(where, row.Failed)
 	}
+	var labels []string
+	byLabel := map[string][]FailedRun{}
 	for _, f := range c.FailedElsewhere {
-		where := "no row"
-		if f.Label != "" {
-			where = f.Label + ", no row"
+		if _, ok := byLabel[f.Label]; !ok {
+			labels = append(labels, f.Label)
 		}
-		add(where+" (its every run failed): ", []FailedRun{f})
+		byLabel[f.Label] = append(byLabel[f.Label], f)
+	}
+	for _, l := range labels {
+		where := "a setting with no row"
+		if l != "" {
+			where = l
+		}
+		add(where+" (every run failed): ", byLabel[l])
 	}
 	if len(items) > 0 {
 		if more > 0 {

@@ -577,7 +577,9 @@ func TestNumberFormats(t *testing.T) {
 	for _, tc := range []struct {
 		p    float64
 		want string
-	}{{0.0578, "0.058"}, {0.0009, "<0.001"}, {1, "1.000"}, {math.NaN(), "—"}} {
+	}{{0.0578, "0.058"}, {0.0009, "<0.001"}, {1, "1.000"}, {math.NaN(), "—"},
+		// Just under a threshold, it reads under it.
+		{0.0496, "0.0496"}, {0.04996, "0.04996"}, {0.00996, "0.00996"}, {0.0995, "0.0995"}, {0.0504, "0.050"}, {0.015, "0.015"}} {
 		if got := formatP(tc.p); got != tc.want {
 			t.Errorf("formatP(%v) = %q, want %q", tc.p, got, tc.want)
 		}

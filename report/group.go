@@ -158,16 +158,24 @@ func (s *selection) placeFailed(c *Comparison, members [][]store.Run) {
 			c.Rows[i].Failed = append(c.Rows[i].Failed, f)
 			continue
 		}
-		var parts []string
-		short := ShortKeys(c.Keys)
-		for i, k := range c.Keys {
-			if v, _ := s.value(r, k); v != "" {
-				parts = append(parts, short[i]+"="+v)
-			}
-		}
-		f.Label = strings.Join(parts, " ")
+		f.Label = s.failedLabel(r)
 		c.FailedElsewhere = append(c.FailedElsewhere, f)
 	}
+}
+
+// failedLabel names a failed run's setting by the keys whose values
+// differ among all the selected runs, failed ones included (at most 4).
+func (s *selection) failedLabel(r store.Run) string {
+	all := &selection{runs: append(slices.Clone(s.runs), s.failed...), params: s.params}
+	keys := all.varyingKeys()
+	short := ShortKeys(keys)
+	var parts []string
+	for i, k := range keys {
+		if v, _ := s.value(r, k); v != "" && len(parts) < 4 {
+			parts = append(parts, short[i]+"="+v)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // groupQuery selects the runs of q and groups them (see Query.By): it

@@ -61,7 +61,7 @@ func TestCompareFailedRuns(t *testing.T) {
 	}
 	out := render(t, c, "table")
 	for _, want := range []string{"2 (+2 failed)", "gradient norm is NaN at step 12", "loss is +Inf at step 7",
-		"attention.name=general, no row (its every run failed)", "never marked best", "1 run (1 queued)"} {
+		"attention.name=general (every run failed)", "never marked best", "1 run (1 queued)"} {
 		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 			t.Errorf("the table does not say %q:\n%s", want, out)
 		}

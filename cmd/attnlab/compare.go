@@ -65,10 +65,15 @@ Holm–Bonferroni-adjusted over the rows of each column (--no-adjust: raw).
 Cost metrics (perf/*) are shown but not tested unless --test-cost; constants of
 the configuration (model/params) are never tested.
 
-Keys take one form everywhere (--where, --by, --pool, --baseline): a config
-param (model.attention.name) or a unique dotted suffix of one (attention.name),
-a metric (test/bleu, or bleu), or the run's own columns (id, seed, status,
-experiment). An unknown key is an error listing the closest known ones.
+Keys take one form everywhere: a config param (model.attention.name) or a
+unique dotted suffix of one (attention.name); --where also takes a metric
+(test/bleu, or bleu) and the run's own columns (id, seed, status,
+experiment); --by and --baseline also take seed, experiment and variant. An
+unknown key is an error listing the closest known ones.
+
+Only done runs are aggregated (--status chooses another status); a failed run
+is never hidden: its row shows "(+k failed)", its error is in the notes, and
+a row with failed runs is never marked best.
 --where filters runs with bound parameters, never SQL; values are numbers,
 true/false or text. Tables fit the terminal (--width, $COLUMNS).`,
 		Example: `  attnlab compare quickstart

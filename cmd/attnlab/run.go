@@ -235,9 +235,18 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 	q.Baseline = autoBaseline(plan)
 	cmp, err := report.Compare(ctx, st, q)
 	if err != nil && q.Baseline != "" {
-		// The baseline's runs may all have failed: compare without it.
+		// The baseline's runs may all have failed: compare without it, and
+		// say so (the table's notes list the failed runs).
+		baseline := q.Baseline
 		q.Baseline = ""
-		cmp, err = report.Compare(ctx, st, q)
+		if cmp, err = report.Compare(ctx, st, q); err == nil {
+			for _, f := range cmp.FailedElsewhere {
+				if strings.Contains(" "+f.Label+" ", " attention.name=none ") {
+					fmt.Fprintf(errw, "(no tests against %s: none of its runs finished)\n", baseline)
+					break
+				}
+			}
+		}
 	}
 	if err != nil {
 		return err

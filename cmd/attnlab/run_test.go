@@ -85,6 +85,24 @@ func TestRunConfigErrors(t *testing.T) {
 	}
 }
 
+// TestRunBaselineFailed: when every run of the baseline diverged, run's
+// table has no tests, says why, and lists the failed runs.
+func TestRunBaselineFailed(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "fail.db")
+	r := attnlab(t, "run", "testdata/fail_baseline.yaml", "--db", db)
+	if r.code != exitFailure {
+		t.Fatalf("want exit 1: %v", r)
+	}
+	noTrace(t, r)
+	if !strings.Contains(r.stderr, "(no tests against model.attention.name=none: none of its runs finished)") {
+		t.Errorf("no word on the missing tests:\n%s", r.stderr)
+	}
+	if out := strings.Join(strings.Fields(r.stdout), " "); !strings.Contains(out, "Failed runs, left out of every statistic") ||
+		!strings.Contains(out, "attention.name=none") {
+		t.Errorf("the table does not list the baseline's failed runs:\n%s", r.stdout)
+	}
+}
+
 // TestRunFailed: a run that diverges is recorded as failed; run
 // prints a note with the reason and exits 1, again on a rerun; and
 // --retry-failed runs it once more.
