@@ -395,3 +395,51 @@ func bandPolygon(b band) plotter.XYs {
 func (b band) part(sp span) band {
 	return band{x: b.x[sp.from : sp.to+1], mean: b.mean[sp.from : sp.to+1], lo: b.lo[sp.from : sp.to+1], hi: b.hi[sp.from : sp.to+1]}
 }
+
+// GroupCurve is a group's curve of one metric exactly as PlotCurves
+// computes it, for other views of the same data (the dashboard's curves
+// page) that must not disagree with the plot: at each step, in increasing
+// order, where any of the group's runs has a finite value, the mean,
+// minimum and maximum of those values and how many runs they are.
+type GroupCurve struct {
+	Steps          []int
+	Mean, Min, Max []float64
+	N              []int // runs with a finite value at each step
+	// Runs counts the runs that have at least one finite value. Early
+	// counts those whose last value comes before the group's last step
+	// (stopped early, or a shorter run pooled); Diverged those whose
+	// finite values end before it and are followed by NaN or ±Inf.
+	Runs, Early, Diverged int
+}
+
+// GroupCurveOf aggregates the histories of runs (hist as
+// store.MetricHistory returns it; runs absent from it have no data) step
+// by step, as PlotCurves does for each of its lines.
+func GroupCurveOf(runs []int64, hist map[int64][]store.MetricPoint) GroupCurve {
+	b := newBand(runs, hist)
+	g := GroupCurve{Steps: make([]int, len(b.x)), Mean: b.mean, Min: b.lo, Max: b.hi, N: b.n,
+		Runs: b.runs, Early: b.early, Diverged: b.diverged}
+	for j, x := range b.x {
+		g.Steps[j] = int(x)
+	}
+	return g
+}
+
+// Full reports whether every run of g that has data has a value at
+// Steps[j]: only there does PlotCurves draw the mean solid, over its
+// min–max band; elsewhere it is the mean of the N[j] runs left, dashed.
+func (g GroupCurve) Full(j int) bool { return g.N[j] == g.Runs }
+
+// Ends says how many of g's runs end before its last step, as PlotCurves's
+// legend does after the number of runs: "3 stop early", "1 diverged",
+// "2 stop early, 1 diverged"; "" when none does.
+func (g GroupCurve) Ends() string {
+	var ends []string
+	if g.Early > 0 {
+		ends = append(ends, fmt.Sprintf("%d stop early", g.Early))
+	}
+	if g.Diverged > 0 {
+		ends = append(ends, fmt.Sprintf("%d diverged", g.Diverged))
+	}
+	return strings.Join(ends, ", ")
+}
