@@ -56,6 +56,9 @@ type curvesData struct {
 	X         floats   `json:"x"`
 	Series    []series `json:"series"`
 	Missing   []string `json:"missing,omitempty"` // groups or runs without a finite value of the metric
+	// Partial says some group's mean is, at some steps, over fewer than
+	// all its runs (drawn dashed, without band).
+	Partial bool `json:"partial,omitempty"`
 	// Width is the number of steps per bucket when the histories were
 	// downsampled (each line keeps its minimum and maximum in each
 	// bucket); 0 when every point is there.
@@ -67,7 +70,10 @@ type curvesData struct {
 }
 
 // series is one line of curvesData: Y (a run's values or a group's mean)
-// and, for a group, its band Lo–Hi.
+// and, for a group, its band Lo–Hi and the number of runs N behind each
+// value. The mean is over every run of the group only where N equals
+// NRuns; the band is there and nowhere else (null), and the page draws the
+// mean solid there, dashed elsewhere (report.PlotCurves's rule).
 type series struct {
 	Label string  `json:"label"`
 	Runs  []int64 `json:"runs"`
@@ -75,6 +81,12 @@ type series struct {
 	Y     floats  `json:"y"`
 	Lo    floats  `json:"lo,omitempty"`
 	Hi    floats  `json:"hi,omitempty"`
+	N     floats  `json:"n,omitempty"` // runs with a value at each x (the fewest in a downsampled bucket)
+	// NRuns is how many runs of the group have data; Early and Diverged
+	// how many of them end before the group's last step (report.GroupCurve).
+	NRuns    int `json:"nruns,omitempty"`
+	Early    int `json:"early,omitempty"`
+	Diverged int `json:"diverged,omitempty"`
 }
 
 // floats is a JSON array of numbers with six significant digits, null for
@@ -185,21 +197,29 @@ func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, er
 		if out.Band == "" {
 			out.Band = bandMinMax
 		}
+		var buf []store.MetricPoint
 		for i, row := range c.Rows {
-			l, n := groupLine(row.Runs, hist, out.Band)
+			l, g := groupLine(row.Runs, hist, out.Band, &buf)
 			label := rowLabel(c, i)
-			if n == 0 {
+			if g.Runs == 0 {
 				out.Missing = append(out.Missing, label)
 				continue
 			}
-			if n > 1 || len(row.Runs) > 1 {
-				label += fmt.Sprintf(" (%d/%d runs)", n, len(row.Runs))
-				if n == len(row.Runs) {
-					label = rowLabel(c, i) + fmt.Sprintf(" (%d runs)", n)
+			if g.Runs > 1 || len(row.Runs) > 1 {
+				count := fmt.Sprintf("%d runs", g.Runs)
+				if g.Runs < len(row.Runs) {
+					count = fmt.Sprintf("%d/%d runs", g.Runs, len(row.Runs))
 				}
+				if e := g.Ends(); e != "" {
+					count += ", " + e
+				}
+				label += " (" + count + ")"
+			}
+			for j := range g.Steps {
+				out.Partial = out.Partial || !g.Full(j)
 			}
 			lines = append(lines, l)
-			meta = append(meta, series{Label: label, Runs: row.Runs, Group: i})
+			meta = append(meta, series{Label: label, Runs: row.Runs, Group: i, NRuns: g.Runs, Early: g.Early, Diverged: g.Diverged})
 		}
 	} else {
 		for i, row := range c.Rows {
@@ -225,7 +245,7 @@ func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, er
 	}
 	chans := 1
 	if out.View == viewMean {
-		chans = 3
+		chans = 4
 	}
 	per := pointBudget / max(1, 1+chans*len(lines))
 	per = max(minLinePoints, min(maxLinePoints, per))
@@ -235,10 +255,10 @@ func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, er
 	for i, chs := range al.lines {
 		sr := meta[i]
 		sr.Y = chs[0]
-		if len(chs) == 3 {
-			sr.Lo, sr.Hi = chs[1], chs[2]
+		if len(chs) == 4 {
+			sr.Lo, sr.Hi, sr.N = chs[1], chs[2], chs[3]
 		}
-		for _, ch := range chs {
+		for _, ch := range chs[:min(3, len(chs))] {
 			for _, v := range ch {
 				if finite(v) {
 					lo, hi = math.Min(lo, v), math.Max(hi, v)
@@ -275,75 +295,74 @@ func runLine(cv curve) (line, bool) {
 	return l, ok
 }
 
-// groupLine aggregates the histories of a group's runs step by step: the
-// mean of the finite values at each step and the band (their minimum and
-// maximum, or mean ± sample standard deviation; at a step with one value
-// the band is that value). It returns how many runs contributed a finite
-// value. The mean is report.PlotCurves's: over the runs with a finite value
-// at that step.
-func groupLine(ids []int64, hist map[int64]curve, band string) (line, int) {
-	// The union of the runs' steps, merged (histories are in step order),
-	// then one pass per run with a cursor into it: no hashing, no
-	// allocation per step (500 runs of 8,000 points: issue 12's figure).
-	var keys []int32
-	for _, id := range ids {
-		keys = unionSorted(keys, sortedSteps(hist[id]).steps)
-	}
-	n := len(keys)
-	sum, sq, lo, hi := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	cnt := make([]int32, n)
-	runs := 0
-	for _, id := range ids {
-		cv := sortedSteps(hist[id])
-		contributed := false
-		j := 0
-		for i, s := range cv.steps {
-			for keys[j] < s {
-				j++
-			}
-			v := float64(cv.values[i])
-			if !finite(v) {
-				continue
-			}
-			if cnt[j] == 0 {
-				lo[j], hi[j] = v, v
-			} else {
-				lo[j], hi[j] = math.Min(lo[j], v), math.Max(hi[j], v)
-			}
-			sum[j] += v
-			sq[j] += v * v
-			cnt[j]++
-			contributed = true
+// groupLine aggregates the histories of a group's runs step by step with
+// report.GroupCurveOf, the computation of attnlab plot curves, so that the
+// page and the plot cannot disagree: channel 0 is the mean of the finite
+// values at each step, channels 1 and 2 the band (their minimum and
+// maximum, or mean ± sample standard deviation) and channel 3 how many
+// runs have a value there. The band is NaN (none) at the steps where not
+// every run of the group that has data has a value: there the mean is over
+// the runs left (stopped early, diverged, a shorter run pooled), which the
+// page draws dashed, as the plot does. buf is scratch space reused across
+// calls.
+func groupLine(ids []int64, hist map[int64]curve, band string, buf *[]store.MetricPoint) (line, report.GroupCurve) {
+	// report takes the store's points: convert the cached histories into
+	// one reused buffer, then slice it per run.
+	pts, at := (*buf)[:0], make([]int, len(ids)+1)
+	for i, id := range ids {
+		cv := hist[id]
+		for k, s := range cv.steps {
+			pts = append(pts, store.MetricPoint{Step: int(s), Value: float64(cv.values[k])})
 		}
-		if contributed {
-			runs++
+		at[i+1] = len(pts)
+	}
+	*buf = pts
+	byRun := make(map[int64][]store.MetricPoint, len(ids))
+	for i, id := range ids {
+		if at[i+1] > at[i] {
+			byRun[id] = pts[at[i]:at[i+1]:at[i+1]]
 		}
 	}
-	k := 0
-	for j := range keys {
-		if cnt[j] > 0 {
-			k++
+	g := report.GroupCurveOf(ids, byRun)
+	n := len(g.Steps)
+	var sq []float64
+	if band == bandStd {
+		// Sum of squared deviations from the mean, one pass per run with a
+		// cursor into the group's sorted steps.
+		sq = make([]float64, n)
+		for _, id := range ids {
+			cv := sortedSteps(hist[id])
+			j := 0
+			for i, s := range cv.steps {
+				v := float64(cv.values[i])
+				if !finite(v) {
+					continue
+				}
+				for g.Steps[j] < int(s) {
+					j++
+				}
+				d := v - g.Mean[j]
+				sq[j] += d * d
+			}
 		}
 	}
-	l := line{steps: make([]int, 0, k), ch: [][]float64{make([]float64, 0, k), make([]float64, 0, k), make([]float64, 0, k)}}
-	for j, s := range keys {
-		if cnt[j] == 0 {
-			continue // no finite value at this step
-		}
-		c := float64(cnt[j])
-		mean := sum[j] / c
-		a, b := lo[j], hi[j]
-		if band == bandStd {
+	l := line{steps: g.Steps, ch: [][]float64{g.Mean, make([]float64, n), make([]float64, n), make([]float64, n)}}
+	for j := range g.Steps {
+		l.ch[3][j] = float64(g.N[j])
+		a, b := g.Min[j], g.Max[j]
+		switch {
+		case !g.Full(j):
+			a, b = math.NaN(), math.NaN()
+		case band == bandStd:
 			sd := 0.0
-			if cnt[j] > 1 {
-				sd = math.Sqrt(math.Max(0, (sq[j]-c*mean*mean)/(c-1)))
+			if g.N[j] > 1 {
+				sd = math.Sqrt(sq[j] / float64(g.N[j]-1))
 			}
-			a, b = mean-sd, mean+sd
+			a, b = g.Mean[j]-sd, g.Mean[j]+sd
 		}
-		l.steps = append(l.steps, int(s))
-		l.ch[0], l.ch[1], l.ch[2] = append(l.ch[0], mean), append(l.ch[1], a), append(l.ch[2], b)
+		l.ch[1][j], l.ch[2][j] = a, b
 	}
-	return l, runs
+	return l, g
 }
 
 // sortedSteps returns cv with its points in step order (a copy when they

@@ -11,7 +11,11 @@
 //	                         the same code and numbers), with where/by/pool/baseline/metrics/sort/status
 //	                         chosen in a form whose fields are the CLI's flags; its runs with progress
 //	/x/NAME/curves           any metric of the selected runs, one line per run or the mean per group with
-//	                         a min–max or ± std band; log scale, zoom, hover values; accuracy by length
+//	                         a min–max or ± std band; log scale, zoom, hover values; accuracy by length.
+//	                         A group's mean is attnlab plot curves's (report.GroupCurveOf): solid over
+//	                         its band only where all its runs have a value, dashed without band where
+//	                         fewer do ("n=2" where their number changes; hover says it), and the legend
+//	                         counts the runs that stop early or diverged ("4 runs, 3 stop early")
 //	/r/ID                    a run: status, timing, host, config as YAML, summaries, samples, attention
 //	                         heatmaps (SVG; hover shows source token, output token, weight), artifacts
 //	/r/ID/artifacts/KIND/F   an artifact to download (the weights as safetensors)

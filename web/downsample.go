@@ -6,8 +6,9 @@ import (
 )
 
 // line is one curve to draw: steps in increasing order, and one or more
-// channels of values at those steps (a run: its values; a group: its mean
-// and the band's low and high edges). NaN marks a missing value.
+// channels of values at those steps (a run: its values; a group: its mean,
+// the band's low and high edges, and the number of runs behind the mean).
+// NaN marks a missing value.
 type line struct {
 	steps []int
 	ch    [][]float64 // ch[k][i] is channel k at steps[i]; channel 0 is the line itself
@@ -37,8 +38,9 @@ type aligned struct {
 // however long its history; its other channels (a band's edges) take their
 // minimum over the bucket when they are low edges (channel 1) and their
 // maximum when they are high edges (channel 2), at both x, so that the
-// band still covers every point of it. Non-finite values are left out (a
-// gap).
+// band still covers every point of it; channel 3 (a group's count of runs)
+// takes its minimum, so that a bucket where any step lacks runs is shown
+// as lacking them. Non-finite values are left out (a gap).
 func align(lines []line, maxPoints int) aligned {
 	maxPoints = max(2, maxPoints&^1)
 	// Every step of any line: merged from the lines' sorted steps (most
@@ -143,7 +145,7 @@ func align(lines []line, maxPoints int) aligned {
 					if !finite(v) {
 						continue
 					}
-					if math.IsNaN(agg) || (k == 1 && v < agg) || (k != 1 && v > agg) {
+					if low := k == 1 || k == 3; math.IsNaN(agg) || (low && v < agg) || (!low && v > agg) {
 						agg = v
 					}
 				}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/attnlab/attnlab/store"
 )
 
 func TestAlignExact(t *testing.T) {
@@ -128,17 +130,47 @@ func TestGroupLine(t *testing.T) {
 		2: {steps: []int32{0, 10}, values: []float32{3, 4}},
 		3: {steps: []int32{0}, values: []float32{float32(math.Inf(1))}},
 	}
-	l, n := groupLine([]int64{1, 2, 3, 4}, hist, bandMinMax)
-	if n != 2 || !slices.Equal(l.steps, []int{0, 10}) {
-		t.Fatalf("groupLine: %d runs, steps %v; want 2 runs (NaN, Inf and missing left out), steps [0 10]", n, l.steps)
+	var buf []store.MetricPoint
+	l, g := groupLine([]int64{1, 2, 3, 4}, hist, bandMinMax, &buf)
+	if g.Runs != 2 || !slices.Equal(l.steps, []int{0, 10}) {
+		t.Fatalf("groupLine: %d runs, steps %v; want 2 runs (NaN, Inf and missing left out), steps [0 10]", g.Runs, l.steps)
 	}
-	if !slices.Equal(l.ch[0], []float64{2, 3}) || !slices.Equal(l.ch[1], []float64{1, 2}) || !slices.Equal(l.ch[2], []float64{3, 4}) {
-		t.Errorf("min–max: mean %v lo %v hi %v", l.ch[0], l.ch[1], l.ch[2])
+	if !slices.Equal(l.ch[0], []float64{2, 3}) || !slices.Equal(l.ch[1], []float64{1, 2}) || !slices.Equal(l.ch[2], []float64{3, 4}) || !slices.Equal(l.ch[3], []float64{2, 2}) {
+		t.Errorf("min–max: mean %v lo %v hi %v n %v", l.ch[0], l.ch[1], l.ch[2], l.ch[3])
 	}
-	l, _ = groupLine([]int64{1, 2}, hist, bandStd)
+	l, _ = groupLine([]int64{1, 2}, hist, bandStd, &buf)
 	sd := math.Sqrt(2) // sample std of {1, 3} and of {2, 4}
 	if !slices.Equal(l.ch[0], []float64{2, 3}) || math.Abs(l.ch[1][0]-(2-sd)) > 1e-12 || math.Abs(l.ch[2][1]-(3+sd)) > 1e-12 {
 		t.Errorf("± std: mean %v lo %v hi %v", l.ch[0], l.ch[1], l.ch[2])
+	}
+}
+
+// TestGroupLineStopsEarly checks that a group's band is only where all its
+// runs have a value: beyond the step where one stops (early stopping) or
+// diverges, the mean goes on over the runs left, without band, and the
+// count says how many they are.
+func TestGroupLineStopsEarly(t *testing.T) {
+	nan := float32(math.NaN())
+	hist := map[int64]curve{
+		1: {steps: []int32{0, 10, 20, 30}, values: []float32{4, 3, 2, 1}},
+		2: {steps: []int32{0, 10, 20, 30}, values: []float32{6, 5, 4, 3}},
+		3: {steps: []int32{0, 10}, values: []float32{8, 7}},                   // stops early
+		4: {steps: []int32{0, 10, 20, 30}, values: []float32{2, 1, nan, nan}}, // diverges
+	}
+	for _, band := range []string{bandMinMax, bandStd} {
+		var buf []store.MetricPoint
+		l, g := groupLine([]int64{1, 2, 3, 4}, hist, band, &buf)
+		if g.Runs != 4 || g.Early != 1 || g.Diverged != 1 || g.Ends() != "1 stop early, 1 diverged" {
+			t.Errorf("%s: runs %d, early %d, diverged %d (%q); want 4, 1, 1", band, g.Runs, g.Early, g.Diverged, g.Ends())
+		}
+		if !slices.Equal(l.ch[0], []float64{5, 4, 3, 2}) || !slices.Equal(l.ch[3], []float64{4, 4, 2, 2}) {
+			t.Errorf("%s: mean %v over %v runs, want [5 4 3 2] over [4 4 2 2]", band, l.ch[0], l.ch[3])
+		}
+		for j := range l.steps {
+			if has := finite(l.ch[1][j]) && finite(l.ch[2][j]); has != (j < 2) {
+				t.Errorf("%s step %d: band [%v, %v], want one only at steps 0 and 10", band, l.steps[j], l.ch[1][j], l.ch[2][j])
+			}
+		}
 	}
 }
 
@@ -183,14 +215,20 @@ func TestGroupLineRandom(t *testing.T) {
 				a.sum, a.n, a.lo, a.hi = a.sum+v, a.n+1, math.Min(a.lo, v), math.Max(a.hi, v)
 			}
 		}
-		l, _ := groupLine(ids, hist, bandMinMax)
+		var buf []store.MetricPoint
+		l, g := groupLine(ids, hist, bandMinMax, &buf)
 		if len(l.steps) != len(want) || !slices.IsSorted(l.steps) {
 			t.Fatalf("trial %d: steps %v, want the %d steps with a value, sorted", trial, l.steps, len(want))
 		}
 		for i, s := range l.steps {
 			a := want[s]
-			if a == nil || math.Abs(l.ch[0][i]-a.sum/a.n) > 1e-9 || l.ch[1][i] != a.lo || l.ch[2][i] != a.hi {
-				t.Fatalf("trial %d step %d: mean %v [%v, %v], want %+v", trial, s, l.ch[0][i], l.ch[1][i], l.ch[2][i], a)
+			if a == nil || math.Abs(l.ch[0][i]-a.sum/a.n) > 1e-9 || l.ch[3][i] != a.n {
+				t.Fatalf("trial %d step %d: mean %v over %v runs, want %+v", trial, s, l.ch[0][i], l.ch[3][i], a)
+			}
+			// The band only where every run with data has a value.
+			if a.n == float64(g.Runs) && (l.ch[1][i] != a.lo || l.ch[2][i] != a.hi) ||
+				a.n < float64(g.Runs) && (!math.IsNaN(l.ch[1][i]) || !math.IsNaN(l.ch[2][i])) {
+				t.Fatalf("trial %d step %d: band [%v, %v] with %v of %d runs, want %+v", trial, s, l.ch[1][i], l.ch[2][i], a.n, g.Runs, a)
 			}
 		}
 	}

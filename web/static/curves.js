@@ -34,7 +34,36 @@
     });
   }
 
-  // chart draws one dataset: x and lines {label, y, lo?, hi?}.
+  // split divides a group's mean into the stretches drawn solid (every run
+  // of the group has a value at both ends) and dashed (fewer runs: some
+  // stopped early or diverged), as attnlab plot curves draws them. Each
+  // result has a value at the points of its stretches, null (a break) at
+  // the group's other points and undefined where the group has no point
+  // (uPlot joins across undefined, never across null). The band follows
+  // the solid stretches.
+  function split(s) {
+    var n = s.y.length, full = [], part = [], lo = [], hi = [], pts = [];
+    for (var i = 0; i < n; i++) {
+      full.push(undefined); part.push(undefined); lo.push(undefined); hi.push(undefined);
+      if (s.y[i] !== null && s.y[i] !== undefined) pts.push(i);
+    }
+    function whole(i) { return s.n[i] === s.nruns; }
+    pts.forEach(function (i, k) {
+      var left = k > 0 ? (whole(pts[k - 1]) && whole(i)) : null;
+      var right = k + 1 < pts.length ? (whole(i) && whole(pts[k + 1])) : null;
+      var alone = left === null && right === null;
+      var solid = left === true || right === true || (alone && whole(i));
+      var dashed = left === false || right === false || (alone && !whole(i));
+      full[i] = solid ? s.y[i] : null;
+      part[i] = dashed ? s.y[i] : null;
+      var band = whole(i) && s.lo[i] !== null && s.hi[i] !== null;
+      lo[i] = band ? s.lo[i] : null;
+      hi[i] = band ? s.hi[i] : null;
+    });
+    return { full: full, part: part, lo: lo, hi: hi, anyFull: pts.some(whole), anyPart: !pts.every(whole) };
+  }
+
+  // chart draws one dataset: x and lines {label, y, lo?, hi?, n?, nruns?}.
   function chart(opts) {
     var el = opts.el, tip = opts.tip, legend = opts.legend;
     var plot = null, lines = [], values = [];
@@ -47,20 +76,76 @@
       d.series.forEach(function (s, i) {
         var c = palette[i % palette.length];
         var yi = cols.length;
-        cols.push(s.y);
-        series.push({ label: s.label, stroke: c, width: d.series.length > 40 ? 1 : 1.6, spanGaps: true,
-          points: { show: opts.points || d.x.length <= 40, size: 5 } });
-        var line = { label: s.label, color: c, idx: [yi], runs: s.runs };
-        if (s.lo && s.hi) {
-          cols.push(s.lo, s.hi);
-          series.push({ label: s.label + " (low)", stroke: rgba(c, 0.25), width: 0.5, spanGaps: true, points: { show: false } });
-          series.push({ label: s.label + " (high)", stroke: rgba(c, 0.25), width: 0.5, spanGaps: true, points: { show: false } });
+        var width = d.series.length > 40 ? 1 : 1.6;
+        var points = { show: opts.points || d.x.length <= 40, size: 5 };
+        var line = { label: s.label, color: c, idx: [yi], runs: s.runs, y: s.y, lo: s.lo, hi: s.hi, n: s.n, nruns: s.nruns };
+        if (s.n && s.nruns) {
+          // A group's mean: solid over its band where all its runs are
+          // there, thin and dashed without band where fewer are.
+          var sp = split(s);
+          line.dashed = !sp.anyFull;
+          cols.push(sp.full, sp.lo, sp.hi, sp.part);
+          series.push({ label: s.label, stroke: c, width: width, spanGaps: false, points: points });
+          series.push({ label: s.label + " (low)", stroke: rgba(c, 0.25), width: 0.5, spanGaps: false, points: { show: false } });
+          series.push({ label: s.label + " (high)", stroke: rgba(c, 0.25), width: 0.5, spanGaps: false, points: { show: false } });
+          series.push({ label: s.label + " (fewer runs)", stroke: c, width: 1, dash: [5, 4], spanGaps: false, points: points });
           bands.push({ series: [yi + 2, yi + 1], fill: rgba(c, 0.15) });
-          line.idx.push(yi + 1, yi + 2);
+          line.idx.push(yi + 1, yi + 2, yi + 3);
+          line.counts = sp.anyPart;
+        } else {
+          cols.push(s.y);
+          series.push({ label: s.label, stroke: c, width: width, spanGaps: true, points: points });
+          if (s.lo && s.hi) {
+            cols.push(s.lo, s.hi);
+            series.push({ label: s.label + " (low)", stroke: rgba(c, 0.25), width: 0.5, spanGaps: true, points: { show: false } });
+            series.push({ label: s.label + " (high)", stroke: rgba(c, 0.25), width: 0.5, spanGaps: true, points: { show: false } });
+            bands.push({ series: [yi + 2, yi + 1], fill: rgba(c, 0.15) });
+            line.idx.push(yi + 1, yi + 2);
+          }
         }
         lines.push(line);
       });
       return { cols: cols, series: series, bands: bands };
+    }
+
+    // drawCounts writes "n=2" where a group's dashed mean changes its
+    // number of runs, as attnlab plot curves does: above the point, or
+    // below it when another label is there; left out when neither place
+    // is free or it is within 40 px of the group's previous label (hover
+    // tells).
+    function drawCounts(u) {
+      var ctx = u.ctx, dpr = window.devicePixelRatio || 1, boxes = [];
+      ctx.save();
+      ctx.font = Math.round(11 * dpr) + "px system-ui, sans-serif";
+      ctx.textAlign = "left";
+      ctx.textBaseline = "alphabetic";
+      var h = 11 * dpr;
+      function free(b) {
+        return boxes.every(function (o) { return b.x + b.w <= o.x || o.x + o.w <= b.x || b.y + b.h <= o.y || o.y + o.h <= b.y; });
+      }
+      lines.forEach(function (l) {
+        if (!l.counts || !u.series[l.idx[0]].show) return;
+        ctx.fillStyle = l.color;
+        var prev = null, lastX = -Infinity;
+        for (var i = 0; i < l.y.length; i++) {
+          var v = l.y[i], k = l.n[i];
+          if (v === null || v === undefined || k === null) continue;
+          var x = u.data[0][i];
+          if (k < l.nruns && k !== prev && x >= u.scales.x.min && x <= u.scales.x.max) {
+            var px = u.valToPos(x, "x", true) + 3 * dpr, py = u.valToPos(v, "y", true), t = "n=" + k;
+            var w = ctx.measureText(t).width;
+            var above = { x: px, y: py - 3 * dpr - h, w: w, h: h }, below = { x: px, y: py + 3 * dpr, w: w, h: h };
+            var b = free(above) ? above : free(below) ? below : null;
+            if (b && px - lastX >= 40 * dpr && boxes.length < 60) {
+              ctx.fillText(t, b.x, b.y + h - 2 * dpr);
+              boxes.push(b);
+              lastX = px;
+            }
+          }
+          prev = k;
+        }
+      });
+      ctx.restore();
     }
 
     function showTip(u) {
@@ -69,17 +154,19 @@
       var x = u.data[0][i];
       var rows = [];
       var focus = -1;
-      lines.forEach(function (l, k) { if (l.idx[0] === opts.focused) focus = k; });
+      lines.forEach(function (l, k) { if (l.idx.indexOf(opts.focused) >= 0) focus = k; });
       var show = focus >= 0 ? [focus] : lines.map(function (l, k) { return k; });
       var n = 0;
       show.forEach(function (k) {
         var l = lines[k];
         if (!u.series[l.idx[0]].show) return;
-        var v = u.data[l.idx[0]][i];
+        var v = l.y[i];
         if (v === null || v === undefined) return;
         if (n++ >= 8) return;
         var t = l.label + ": " + fmt(v);
-        if (l.idx.length === 3) t += " [" + fmt(u.data[l.idx[1]][i]) + ", " + fmt(u.data[l.idx[2]][i]) + "]";
+        var some = l.n && l.nruns && l.n[i] !== null && l.n[i] < l.nruns;
+        if (l.lo && l.hi && !some) t += " [" + fmt(l.lo[i]) + ", " + fmt(l.hi[i]) + "]";
+        if (some) t += " (mean of n=" + l.n[i] + " of " + l.nruns + " runs)";
         rows.push(t);
       });
       if (n > 8) rows.push("… " + (n - 8) + " more (hover a line)");
@@ -92,8 +179,7 @@
       tip.style.top = top + "px";
       tip.hidden = false;
       values.forEach(function (span, k) {
-        var v = u.data[lines[k].idx[0]][i];
-        span.textContent = fmt(v);
+        span.textContent = fmt(lines[k].y[i]);
       });
     }
 
@@ -104,7 +190,8 @@
         var li = document.createElement("li");
         var sw = document.createElement("span");
         sw.className = "swatch";
-        sw.style.background = l.color;
+        // Dashed when the group never has all its runs at once.
+        sw.style.background = l.dashed ? "repeating-linear-gradient(to right, " + l.color + " 0 5px, transparent 5px 8px)" : l.color;
         var name = document.createElement("span");
         name.textContent = l.label;
         var val = document.createElement("span");
@@ -145,6 +232,7 @@
         cursor: { focus: { prox: 16 }, drag: { x: true, y: false } },
         focus: { alpha: 0.35 },
         hooks: {
+          draw: [drawCounts],
           setCursor: [showTip],
           setSeries: [function (u, i) { opts.focused = i; }],
           // The x range shown, for tests and for anyone reading the DOM.
@@ -181,6 +269,7 @@
       var parts = [];
       if (d.view === "mean") parts.push("mean over each group's runs, band " + (d.band === "std" ? "± std" : "min–max"));
       else parts.push("one line per run");
+      if (d.view === "mean" && d.partial) parts.push("dashed, without band: the mean of fewer runs where some have no value (stopped early or diverged), n=… their number");
       if (d.width > 0) parts.push("downsampled on the server: each line keeps its min and max in every " + d.width + " steps");
       if (d.direction !== "none") parts.push(d.direction + " is better");
       if (logBox && logBox.checked && !d.positive) parts.push("log scale off: some values are ≤ 0");

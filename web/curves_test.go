@@ -1,0 +1,209 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/attnlab/attnlab/internal/safeout"
+	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
+)
+
+// stopsFixture is what fillStops puts in a store.
+type stopsFixture struct {
+	dot      []int64 // seeds 1–4; seeds 2–4 stop early
+	additive []int64 // seeds 1–3, done
+	diverged int64   // additive seed 4: NaN from step 400 on, failed
+}
+
+// fillStops writes experiment "stops": attention dot × 4 seeds whose
+// valid/loss histories end at steps 900, 300, 500 and 700 (early
+// stopping), and additive × 4 seeds, all logging to step 900 but seed 4,
+// which diverges at step 400 (NaN from there) and fails. Values are
+// multiples of 1/8, exact in float32.
+func fillStops(t testing.TB, st *store.Store) stopsFixture {
+	t.Helper()
+	ctx := context.Background()
+	type spec struct {
+		att  string
+		seed int64
+		last int // last step logged
+	}
+	specs := []spec{{"dot", 1, 900}, {"dot", 2, 300}, {"dot", 3, 500}, {"dot", 4, 700},
+		{"additive", 1, 900}, {"additive", 2, 900}, {"additive", 3, 900}, {"additive", 4, 900}}
+	var rs []store.RunSpec
+	for i, s := range specs {
+		cfg := fmt.Sprintf(`{"seed":%d,"task":{"name":"scan"},"model":{"name":"seq2seq-rnn","attention":{"name":%q}},"train":{"steps":900}}`, s.seed, s.att)
+		rs = append(rs, store.RunSpec{Hash: fmt.Sprintf("5707%08d", i), Seed: s.seed, Config: cfg, Point: fmt.Sprintf(`{"model.attention.name":%q}`, s.att)})
+	}
+	_, list, err := st.Submit(ctx, store.ExperimentSpec{Name: "stops", Description: "early stopping and a diverged seed", YAML: "name: stops\n"}, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx stopsFixture
+	for i, s := range specs {
+		id := list[i].ID
+		claim(t, st, id)
+		w := st.NewMetricWriter(id, 0)
+		base := map[string]float64{"dot": 1, "additive": 0.5}[s.att]
+		diverges := s.att == "additive" && s.seed == 4
+		for step := 0; step <= s.last; step += 100 {
+			v := base + 4*math.Exp2(-float64(step)/200) + float64(s.seed)/8
+			v = math.Round(v*8) / 8
+			if diverges && step >= 400 {
+				v = math.NaN()
+			}
+			logMetric(t, w, step, "valid/loss", v)
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		status, msg := store.StatusDone, ""
+		if diverges {
+			status, msg = store.StatusFailed, "valid/loss is NaN at step 400"
+			fx.diverged = id
+		} else if err := st.PutSummaries(ctx, id, map[string]float64{"test/exact_match": 0.5 + base/4 - float64(s.seed)/64, "test/loss": base}); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case diverges:
+		case s.att == "dot":
+			fx.dot = append(fx.dot, id)
+		default:
+			fx.additive = append(fx.additive, id)
+		}
+		if err := st.Finish(ctx, id, fixOwner, status, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fx
+}
+
+// curvesJSON is /api/x/NAME/curves as the page's script reads it.
+type curvesJSON struct {
+	X       []float64 `json:"x"`
+	Partial bool      `json:"partial"`
+	Series  []struct {
+		Label    string     `json:"label"`
+		Runs     []int64    `json:"runs"`
+		Group    int        `json:"group"`
+		Y        []*float64 `json:"y"`
+		Lo       []*float64 `json:"lo"`
+		Hi       []*float64 `json:"hi"`
+		N        []*float64 `json:"n"`
+		NRuns    int        `json:"nruns"`
+		Early    int        `json:"early"`
+		Diverged int        `json:"diverged"`
+	} `json:"series"`
+}
+
+// TestCurvesAgreeWithPlot checks that the curves page's group lines are
+// attnlab plot curves's, on runs that stop early and a run that diverges:
+// at every step the mean, the band and the number of runs are
+// report.GroupCurveOf's on the store's own histories, the band is there
+// only where every run of the group has a value, and the legend counts the
+// runs that stop early or diverged as the plot's legend does.
+func TestCurvesAgreeWithPlot(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fillStops(t, st)
+	s := newServer(t, st, Options{})
+	r := get(t, s, "/api/x/stops/curves?metric=valid/loss&view=mean")
+	if r.status != 200 {
+		t.Fatalf("curves: %d %s", r.status, r.body)
+	}
+	var d curvesJSON
+	if err := json.Unmarshal([]byte(r.body), &d); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	q := report.Query{Experiments: []string{"stops"}, Status: report.StatusAny}
+	c, err := report.Compare(ctx, st, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, row := range c.Rows {
+		ids = append(ids, row.Runs...)
+	}
+	hist, err := st.MetricHistory(ctx, ids, "valid/loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Series) != len(c.Rows) || !d.Partial {
+		t.Fatalf("%d series (partial %v), want one per row of the comparison (%d), partial", len(d.Series), d.Partial, len(c.Rows))
+	}
+	ends := map[string]string{}
+	for _, sr := range d.Series {
+		g := report.GroupCurveOf(c.Rows[sr.Group].Runs, hist)
+		ends[sr.Label] = g.Ends()
+		if sr.NRuns != g.Runs || sr.Early != g.Early || sr.Diverged != g.Diverged {
+			t.Errorf("%s: %d runs, %d early, %d diverged; report says %d, %d, %d", sr.Label, sr.NRuns, sr.Early, sr.Diverged, g.Runs, g.Early, g.Diverged)
+		}
+		lo, hi := sr.Lo, sr.Hi
+		j := 0
+		for i, x := range d.X {
+			y := sr.Y[i]
+			if j < len(g.Steps) && float64(g.Steps[j]) == x {
+				full := g.Full(j)
+				switch {
+				case y == nil || math.Abs(*y-g.Mean[j]) > 1e-5*math.Abs(g.Mean[j]):
+					t.Errorf("%s step %v: mean %v, report %v", sr.Label, x, deref(y), g.Mean[j])
+				case sr.N[i] == nil || int(*sr.N[i]) != g.N[j]:
+					t.Errorf("%s step %v: n %v, report %d", sr.Label, x, deref(sr.N[i]), g.N[j])
+				case full && (lo[i] == nil || hi[i] == nil || *lo[i] != g.Min[j] || *hi[i] != g.Max[j]):
+					t.Errorf("%s step %v: band [%v, %v], report [%v, %v]", sr.Label, x, deref(lo[i]), deref(hi[i]), g.Min[j], g.Max[j])
+				case !full && (lo[i] != nil || hi[i] != nil):
+					t.Errorf("%s step %v: a band [%v, %v] over %d of %d runs", sr.Label, x, deref(lo[i]), deref(hi[i]), g.N[j], g.Runs)
+				}
+				j++
+				continue
+			}
+			if y != nil {
+				t.Errorf("%s step %v: mean %v where report has none", sr.Label, x, *y)
+			}
+		}
+		if j != len(g.Steps) {
+			t.Errorf("%s: %d of report's %d steps on the page", sr.Label, j, len(g.Steps))
+		}
+	}
+	if len(d.Series) > 0 && (ends[d.Series[0].Label] == "" || ends[d.Series[1].Label] == "") {
+		t.Fatalf("the fixture should have runs that stop early and diverge: %v", ends)
+	}
+
+	// The legend: the plot's counts, in the page's words.
+	want := map[string]string{
+		"attention.name=dot (4 runs, 3 stop early)":    "dot · 4 runs (3 stop early)",
+		"attention.name=additive (4 runs, 1 diverged)": "additive · 4 runs (1 diverged)",
+	}
+	out := filepath.Join(t.TempDir(), "curves.svg")
+	if err := report.PlotCurves(ctx, st, q, "valid/loss", safeout.Target{Path: out}); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sr := range d.Series {
+		plot, ok := want[sr.Label]
+		if !ok {
+			t.Errorf("legend %q, want one of %q", sr.Label, want)
+			continue
+		}
+		if !strings.Contains(string(svg), plot) {
+			t.Errorf("the page's legend says %q, the plot's lacks %q", sr.Label, plot)
+		}
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
