@@ -102,30 +102,31 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 }
 
 // best returns the best row of the experiment's default comparison (the
-// one attnlab compare NAME prints) on its first metric, by the metric's
-// direction; nil when there is none.
+// one attnlab compare NAME prints) on its first metric: the row the
+// comparison marks best (Cell.Best), never one it does not, so that a row
+// whose mean is over the seeds that survived a failed one is not shown as
+// best here either; the only row when there is one and none of its runs
+// failed. nil when there is none.
 func (s *Server) best(ctx context.Context, name string) (*best, error) {
 	c, err := report.Compare(ctx, s.st, report.Query{Experiments: []string{name}})
 	if err != nil || len(c.Metrics) == 0 {
 		return nil, err
 	}
-	m := c.Metrics[0]
-	dir := metrics.Describe(m).Direction
 	bi := -1
 	for i, row := range c.Rows {
-		x := row.Cells[0].Mean
-		if math.IsNaN(x) {
-			continue
-		}
-		if bi < 0 || (dir == metrics.LowerIsBetter && x < c.Rows[bi].Cells[0].Mean) || (dir != metrics.LowerIsBetter && x > c.Rows[bi].Cells[0].Mean) {
+		if row.Cells[0].Best {
 			bi = i
+			break
 		}
+	}
+	if len(c.Rows) == 1 && len(c.Rows[0].Failed) == 0 && !math.IsNaN(c.Rows[0].Cells[0].Mean) {
+		bi = 0
 	}
 	if bi < 0 {
 		return nil, nil
 	}
 	t := c.Text()
-	b := &best{Metric: m, Value: t.Values[bi][0]}
+	b := &best{Metric: c.Metrics[0], Value: t.Values[bi][0]}
 	if len(c.Rows) > 1 {
 		b.Row = c.Label(bi)
 	}
@@ -158,9 +159,12 @@ type metricHead struct {
 }
 
 type cmpRow struct {
-	Index       int
-	Groups      []string
+	Index  int
+	Groups []string
+	// N is the number of runs aggregated; Failed the row's failed runs,
+	// left out of its statistics ("3 (+1 failed)", as attnlab compare).
 	N           int
+	Failed      []runLink
 	Cells       []cmpCell
 	Runs        []runLink
 	IsBaseline  bool
@@ -180,6 +184,7 @@ type runLink struct {
 	Seed   int64
 	Status store.Status
 	URL    string
+	Error  string // a failed run's error, redacted
 }
 
 // runRow is one line of an experiment's runs table.
@@ -308,6 +313,9 @@ func (s *Server) fillComparison(v *experimentView, c *report.Comparison, f form,
 		}
 		for _, id := range row.Runs {
 			cr.Runs = append(cr.Runs, runLink{ID: id, URL: runURL(id), Seed: runs[id].Seed, Status: runs[id].Status})
+		}
+		for _, f := range row.Failed {
+			cr.Failed = append(cr.Failed, runLink{ID: f.ID, URL: runURL(f.ID), Seed: runs[f.ID].Seed, Status: store.StatusFailed, Error: s.st.Redact(f.Error)})
 		}
 		bf := f
 		bf.Baseline = baselineOf(c, i)

@@ -575,3 +575,84 @@ func escapeHTML(s string) string {
 	}
 	return b.String()
 }
+
+// TestComparisonFailedRuns: the experiment page shows what attnlab compare
+// prints about a failed run — "3 (+1 failed)" in n, the run linked beside
+// its row's, every note — and stars what the comparison stars: not the
+// row with a failed run, however its survivors score, nor another row in
+// its stead; the experiments page names no best row either.
+func TestComparisonFailedRuns(t *testing.T) {
+	st := openStore(t, t.TempDir()+"/runs.db")
+	fx := fillStops(t, st)
+	s := newServer(t, st, Options{})
+	r := get(t, s, "/x/stops")
+	if r.status != 200 {
+		t.Fatalf("/x/stops: %d\n%s", r.status, shortBody(r.body))
+	}
+	c, err := report.Compare(context.Background(), st, report.Query{Experiments: []string{"stops"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := regexp.MustCompile(`(?s)<tr[^>]*data-row="(\d+)">(.*?)</tr>`).FindAllStringSubmatch(r.body[:strings.Index(r.body, `id="runs"`)], -1)
+	if len(rows) != len(c.Rows) || len(c.Rows) != 2 {
+		t.Fatalf("%d rows on the page, %d in the comparison, want 2", len(rows), len(c.Rows))
+	}
+	for i, m := range rows {
+		row := c.Rows[i]
+		n := regexp.MustCompile(`<td class="n">(.*?)</td>`).FindStringSubmatch(m[2])
+		text := regexp.MustCompile(`<[^>]+>`).ReplaceAllString(n[1], "")
+		stars := strings.Count(m[2], `class="star"`)
+		switch c.Rows[i].Group[0] {
+		case "additive":
+			if text != "3 (+1 failed)" || len(row.Failed) != 1 || row.Failed[0].ID != fx.diverged {
+				t.Errorf("additive row: n %q (comparison: failed %+v), want 3 (+1 failed)", text, row.Failed)
+			}
+			if !strings.Contains(m[2], fmt.Sprintf(`href="/r/%d"`, fx.diverged)) {
+				t.Errorf("additive row does not link its failed run %d:\n%s", fx.diverged, m[2])
+			}
+		case "dot":
+			if text != "4" {
+				t.Errorf("dot row: n %q, want 4", text)
+			}
+		}
+		want := 0
+		for _, cell := range row.Cells {
+			if cell.Best {
+				want++
+			}
+		}
+		if stars != want {
+			t.Errorf("row %s: %d stars on the page, %d best cells in the comparison", c.Label(i), stars, want)
+		}
+		if stars != 0 {
+			t.Errorf("row %s starred: the better row has a failed run, so no row may be", c.Label(i))
+		}
+	}
+	notes := c.Text().Notes
+	got := regexp.MustCompile(`(?s)<ul class="notes">(.*?)</ul>`).FindStringSubmatch(r.body)
+	if got == nil {
+		t.Fatalf("no notes on the page")
+	}
+	items := regexp.MustCompile(`(?s)<li>(.*?)</li>`).FindAllStringSubmatch(got[1], -1)
+	if len(items) != len(notes) {
+		t.Errorf("%d notes on the page, attnlab compare prints %d: %q", len(items), len(notes), notes)
+	}
+	failedNote := false
+	for k, note := range notes {
+		if k < len(items) && items[k][1] != template.HTMLEscapeString(note) {
+			t.Errorf("note %d on the page %q, attnlab compare's %q", k, items[k][1], note)
+		}
+		failedNote = failedNote || strings.Contains(note, "valid/loss is NaN at step 400")
+	}
+	if !failedNote {
+		t.Errorf("no note names the failed run's error: %q", notes)
+	}
+	home := get(t, s, "/")
+	row := regexp.MustCompile(`(?s)<tr[^>]*>\s*<td class="name"><a href="/x/stops">.*?</tr>`).FindString(home.body)
+	if row == "" {
+		t.Fatalf("experiments page lacks stops:\n%s", shortBody(home.body))
+	}
+	if !strings.Contains(row, `<td class="best">—</td>`) {
+		t.Errorf("experiments page names a best row of stops, which the comparison does not mark:\n%s", row)
+	}
+}
