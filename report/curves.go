@@ -316,31 +316,41 @@ func buildCurves(ctx context.Context, st *store.Store, q Query, metric string) (
 	return cv, nil
 }
 
-// newBand aggregates the histories of runs step by step.
+// newBand aggregates the histories of runs step by step: the union of
+// their steps first (merged run by run), then each point added at its
+// step's index, with no map or allocation per point (a 500-run curves
+// page reads about 10⁶ points).
 func newBand(runs []int64, hist map[int64][]store.MetricPoint) band {
-	type acc struct {
-		sum, lo, hi float64
-		n           int
+	var keys []int
+	for _, id := range runs {
+		keys = mergeSteps(keys, hist[id])
 	}
-	steps := map[int]*acc{}
-	var b band
+	b := band{x: make([]float64, len(keys)), mean: make([]float64, len(keys)), lo: make([]float64, len(keys)),
+		hi: make([]float64, len(keys)), n: make([]int, len(keys))}
+	for j := range keys {
+		b.lo[j], b.hi[j] = math.Inf(1), math.Inf(-1)
+	}
 	type ends struct{ finite, bad int } // a run's last finite and non-finite steps
 	var last []ends
 	for _, id := range runs {
-		e, contributed := ends{bad: math.MinInt}, false
+		e, contributed, j := ends{bad: math.MinInt}, false, 0
 		for _, pt := range hist[id] {
 			if !isFinite(pt.Value) {
 				e.bad = max(e.bad, pt.Step)
 				continue
 			}
-			a := steps[pt.Step]
-			if a == nil {
-				a = &acc{lo: math.Inf(1), hi: math.Inf(-1)}
-				steps[pt.Step] = a
+			// Histories come in step order, mostly on the same steps: the
+			// next step is usually the next key.
+			switch {
+			case j < len(keys) && keys[j] == pt.Step:
+			case j+1 < len(keys) && keys[j+1] == pt.Step:
+				j++
+			default:
+				j, _ = slices.BinarySearch(keys, pt.Step)
 			}
-			a.sum += pt.Value
-			a.n++
-			a.lo, a.hi = math.Min(a.lo, pt.Value), math.Max(a.hi, pt.Value)
+			b.mean[j] += pt.Value
+			b.n[j]++
+			b.lo[j], b.hi[j] = math.Min(b.lo[j], pt.Value), math.Max(b.hi[j], pt.Value)
 			if !contributed || pt.Step > e.finite {
 				e.finite = pt.Step
 			}
@@ -351,18 +361,9 @@ func newBand(runs []int64, hist map[int64][]store.MetricPoint) band {
 			last = append(last, e)
 		}
 	}
-	keys := make([]int, 0, len(steps))
-	for s := range steps {
-		keys = append(keys, s)
-	}
-	slices.Sort(keys)
-	for _, s := range keys {
-		a := steps[s]
-		b.x = append(b.x, float64(s))
-		b.mean = append(b.mean, a.sum/float64(a.n))
-		b.lo = append(b.lo, a.lo)
-		b.hi = append(b.hi, a.hi)
-		b.n = append(b.n, a.n)
+	for j, s := range keys {
+		b.x[j] = float64(s)
+		b.mean[j] /= float64(b.n[j])
 	}
 	if len(keys) > 0 {
 		for _, e := range last {
@@ -376,6 +377,53 @@ func newBand(runs []int64, hist map[int64][]store.MetricPoint) band {
 		}
 	}
 	return b
+}
+
+// mergeSteps returns the sorted union of keys (sorted, distinct) and the
+// steps of pts with a finite value, reusing keys when pts adds none.
+func mergeSteps(keys []int, pts []store.MetricPoint) []int {
+	var steps []int
+	for _, pt := range pts {
+		if isFinite(pt.Value) {
+			steps = append(steps, pt.Step)
+		}
+	}
+	if !slices.IsSorted(steps) {
+		slices.Sort(steps)
+	}
+	steps = slices.Compact(steps)
+	i, j := 0, 0
+	for i < len(keys) && j < len(steps) { // is steps a subset of keys?
+		switch {
+		case keys[i] < steps[j]:
+			i++
+		case keys[i] == steps[j]:
+			i++
+			j++
+		default:
+			i = len(keys) // a new step
+		}
+	}
+	if j == len(steps) {
+		return keys
+	}
+	out := make([]int, 0, len(keys)+len(steps))
+	i, j = 0, 0
+	for i < len(keys) || j < len(steps) {
+		switch {
+		case j == len(steps) || (i < len(keys) && keys[i] < steps[j]):
+			out = append(out, keys[i])
+			i++
+		case i == len(keys) || steps[j] < keys[i]:
+			out = append(out, steps[j])
+			j++
+		default:
+			out = append(out, keys[i])
+			i++
+			j++
+		}
+	}
+	return out
 }
 
 // bandPolygon is the outline of the min–max band: along the maxima, back
