@@ -30,8 +30,9 @@ type band struct {
 	runs            int   // runs that contributed at least one point
 	// early counts the runs whose last value comes before the group's
 	// last step (stopped early, or a shorter run pooled); diverged those
-	// whose finite values end before it and are followed by NaN or ±Inf.
-	early, diverged int
+	// whose finite values end before it and are followed by NaN or ±Inf;
+	// training those that end before it because they are still training.
+	early, diverged, training int
 }
 
 // full reports whether every run of b that has data has a value at step j:
@@ -272,7 +273,7 @@ func buildCurves(ctx context.Context, st *store.Store, q Query, metric string) (
 	}
 	cv := &curves{c: c, metric: metric, bands: make([]band, len(c.Rows)), lo: math.Inf(1), hi: math.Inf(-1)}
 	for i, row := range c.Rows {
-		cv.bands[i] = newBand(row.Runs, hist)
+		cv.bands[i] = newBand(row.Runs, hist, sel.live)
 		for j := range cv.bands[i].x {
 			cv.lo, cv.hi = math.Min(cv.lo, cv.bands[i].lo[j]), math.Max(cv.hi, cv.bands[i].hi[j])
 		}
@@ -309,6 +310,9 @@ func buildCurves(ctx context.Context, st *store.Store, q Query, metric string) (
 		if d := cv.bands[i].diverged; d > 0 {
 			ends = append(ends, fmt.Sprintf("%d diverged", d))
 		}
+		if r := cv.bands[i].training; r > 0 {
+			ends = append(ends, fmt.Sprintf("%d still training", r))
+		}
 		if len(ends) > 0 {
 			cv.labels[i] += " (" + strings.Join(ends, ", ") + ")"
 		}
@@ -320,7 +324,7 @@ func buildCurves(ctx context.Context, st *store.Store, q Query, metric string) (
 // their steps first (merged run by run), then each point added at its
 // step's index, with no map or allocation per point (a 500-run curves
 // page reads about 10⁶ points).
-func newBand(runs []int64, hist map[int64][]store.MetricPoint) band {
+func newBand(runs []int64, hist map[int64][]store.MetricPoint, live func(id int64) bool) band {
 	var keys []int
 	for _, id := range runs {
 		keys = mergeSteps(keys, hist[id])
@@ -330,10 +334,13 @@ func newBand(runs []int64, hist map[int64][]store.MetricPoint) band {
 	for j := range keys {
 		b.lo[j], b.hi[j] = math.Inf(1), math.Inf(-1)
 	}
-	type ends struct{ finite, bad int } // a run's last finite and non-finite steps
+	type ends struct { // a run's last finite and non-finite steps
+		id          int64
+		finite, bad int
+	}
 	var last []ends
 	for _, id := range runs {
-		e, contributed, j := ends{bad: math.MinInt}, false, 0
+		e, contributed, j := ends{id: id, bad: math.MinInt}, false, 0
 		for _, pt := range hist[id] {
 			if !isFinite(pt.Value) {
 				e.bad = max(e.bad, pt.Step)
@@ -371,6 +378,8 @@ func newBand(runs []int64, hist map[int64][]store.MetricPoint) band {
 			case e.finite == keys[len(keys)-1]:
 			case e.bad > e.finite:
 				b.diverged++
+			case live != nil && live(e.id):
+				b.training++
 			default:
 				b.early++
 			}
@@ -456,17 +465,20 @@ type GroupCurve struct {
 	// Runs counts the runs that have at least one finite value. Early
 	// counts those whose last value comes before the group's last step
 	// (stopped early, or a shorter run pooled); Diverged those whose
-	// finite values end before it and are followed by NaN or ±Inf.
-	Runs, Early, Diverged int
+	// finite values end before it and are followed by NaN or ±Inf;
+	// Training those that end before it while still training.
+	Runs, Early, Diverged, Training int
 }
 
 // GroupCurveOf aggregates the histories of runs (hist as
 // store.MetricHistory returns it; runs absent from it have no data) step
-// by step, as PlotCurves does for each of its lines.
-func GroupCurveOf(runs []int64, hist map[int64][]store.MetricPoint) GroupCurve {
-	b := newBand(runs, hist)
+// by step, as PlotCurves does for each of its lines. live, when not nil,
+// tells the runs still training (queued, running, interrupted), whose
+// shorter curves are counted as Training, not Early.
+func GroupCurveOf(runs []int64, hist map[int64][]store.MetricPoint, live func(id int64) bool) GroupCurve {
+	b := newBand(runs, hist, live)
 	g := GroupCurve{Steps: make([]int, len(b.x)), Mean: b.mean, Min: b.lo, Max: b.hi, N: b.n,
-		Runs: b.runs, Early: b.early, Diverged: b.diverged}
+		Runs: b.runs, Early: b.early, Diverged: b.diverged, Training: b.training}
 	for j, x := range b.x {
 		g.Steps[j] = int(x)
 	}
@@ -488,6 +500,9 @@ func (g GroupCurve) Ends() string {
 	}
 	if g.Diverged > 0 {
 		ends = append(ends, fmt.Sprintf("%d diverged", g.Diverged))
+	}
+	if g.Training > 0 {
+		ends = append(ends, fmt.Sprintf("%d still training", g.Training))
 	}
 	return strings.Join(ends, ", ")
 }

@@ -31,7 +31,7 @@ func TestBandStopsEarly(t *testing.T) {
 		3: history(7, 6),                   // stops first, after step 20
 		4: history(8, 7, 6, 5, 4, 3, 2, 1), // to step 80
 	}
-	b := newBand([]int64{1, 2, 3, 4}, hist)
+	b := newBand([]int64{1, 2, 3, 4}, hist, nil)
 	if want := []int{4, 4, 3, 2, 2, 2, 2, 2}; !slices.Equal(b.n, want) {
 		t.Errorf("runs per step %v, want %v", b.n, want)
 	}
@@ -54,6 +54,20 @@ func TestBandStopsEarly(t *testing.T) {
 	}
 	if b.mean[2] != 6 || b.mean[3] != 5 {
 		t.Errorf("means at steps 30, 40 = %g, %g; want 6, 5", b.mean[2], b.mean[3])
+	}
+}
+
+// TestBandStillTraining: a shorter curve of a run still training (listed
+// with status any) is counted as such, not as one that stopped early.
+func TestBandStillTraining(t *testing.T) {
+	hist := map[int64][]store.MetricPoint{1: history(8, 7, 6), 2: history(9, 8), 3: history(7)}
+	b := newBand([]int64{1, 2, 3}, hist, func(id int64) bool { return id == 2 })
+	if b.runs != 3 || b.early != 1 || b.training != 1 || b.diverged != 0 {
+		t.Errorf("runs %d, early %d, training %d, diverged %d; want 3, 1, 1, 0", b.runs, b.early, b.training, b.diverged)
+	}
+	g := GroupCurveOf([]int64{1, 2, 3}, hist, func(id int64) bool { return id == 2 })
+	if e := g.Ends(); e != "1 stop early, 1 still training" {
+		t.Errorf("Ends() = %q", e)
 	}
 }
 
@@ -88,7 +102,7 @@ func TestBandShapes(t *testing.T) {
 			hist[int64(i+1)] = h
 			ids = append(ids, int64(i+1))
 		}
-		b := newBand(ids, hist)
+		b := newBand(ids, hist, nil)
 		if got := b.spans(); !slices.Equal(got, tc.spans) {
 			t.Errorf("%s: spans %v, want %v", tc.name, got, tc.spans)
 		}

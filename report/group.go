@@ -125,6 +125,21 @@ func (s *selection) explained(k string, shown []string) bool {
 	return true
 }
 
+// live reports whether selected run id is still training: queued,
+// running or interrupted (a curve that ends early for now).
+func (s *selection) live(id int64) bool {
+	for _, r := range s.runs {
+		if r.ID == id {
+			switch r.Status {
+			case store.StatusQueued, store.StatusRunning, store.StatusInterrupted:
+				return true
+			}
+			return false
+		}
+	}
+	return false
+}
+
 // setting identifies the setting a run was trained with: its experiment
 // and every param but the seed. Two runs of one setting differ only by
 // seed.

@@ -165,7 +165,7 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 			{Value: 0.6, Label: "0.6"}, {Value: 0.8, Label: "0.8"}, {Value: 1, Label: "1"}}
 	}
 	if seeds > 1 {
-		p.Title.Text += " · mean over runs, band min–max"
+		p.Title.Text += " · mean over runs, min–max as band or bars"
 	}
 	p.X.Min, p.X.Max = pts[0].x-pad, pts[len(pts)-1].x+pad
 	p.Add(plotter.NewGrid())

@@ -82,11 +82,13 @@ type series struct {
 	Lo    floats  `json:"lo,omitempty"`
 	Hi    floats  `json:"hi,omitempty"`
 	N     floats  `json:"n,omitempty"` // runs with a value at each x (the fewest in a downsampled bucket)
-	// NRuns is how many runs of the group have data; Early and Diverged
-	// how many of them end before the group's last step (report.GroupCurve).
+	// NRuns is how many runs of the group have data; Early, Diverged and
+	// Training how many of them end before the group's last step
+	// (report.GroupCurve).
 	NRuns    int `json:"nruns,omitempty"`
 	Early    int `json:"early,omitempty"`
 	Diverged int `json:"diverged,omitempty"`
+	Training int `json:"training,omitempty"`
 }
 
 // floats is a JSON array of numbers with six significant digits, null for
@@ -198,8 +200,15 @@ func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, er
 			out.Band = bandMinMax
 		}
 		var buf []store.MetricPoint
+		live := func(id int64) bool {
+			switch runs[id].Status {
+			case store.StatusQueued, store.StatusRunning, store.StatusInterrupted:
+				return true
+			}
+			return false
+		}
 		for i, row := range c.Rows {
-			l, g := groupLine(row.Runs, hist, out.Band, &buf)
+			l, g := groupLine(row.Runs, hist, out.Band, &buf, live)
 			label := rowLabel(c, i)
 			if g.Runs == 0 {
 				out.Missing = append(out.Missing, label)
@@ -219,7 +228,7 @@ func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, er
 				out.Partial = out.Partial || !g.Full(j)
 			}
 			lines = append(lines, l)
-			meta = append(meta, series{Label: label, Runs: row.Runs, Group: i, NRuns: g.Runs, Early: g.Early, Diverged: g.Diverged})
+			meta = append(meta, series{Label: label, Runs: row.Runs, Group: i, NRuns: g.Runs, Early: g.Early, Diverged: g.Diverged, Training: g.Training})
 		}
 	} else {
 		for i, row := range c.Rows {
@@ -305,7 +314,7 @@ func runLine(cv curve) (line, bool) {
 // the runs left (stopped early, diverged, a shorter run pooled), which the
 // page draws dashed, as the plot does. buf is scratch space reused across
 // calls.
-func groupLine(ids []int64, hist map[int64]curve, band string, buf *[]store.MetricPoint) (line, report.GroupCurve) {
+func groupLine(ids []int64, hist map[int64]curve, band string, buf *[]store.MetricPoint, live func(int64) bool) (line, report.GroupCurve) {
 	// report takes the store's points: convert the cached histories into
 	// one reused buffer, then slice it per run.
 	pts, at := (*buf)[:0], make([]int, len(ids)+1)
@@ -323,7 +332,7 @@ func groupLine(ids []int64, hist map[int64]curve, band string, buf *[]store.Metr
 			byRun[id] = pts[at[i]:at[i+1]:at[i+1]]
 		}
 	}
-	g := report.GroupCurveOf(ids, byRun)
+	g := report.GroupCurveOf(ids, byRun, live)
 	n := len(g.Steps)
 	var sq []float64
 	if band == bandStd {

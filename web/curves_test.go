@@ -142,7 +142,7 @@ func TestCurvesAgreeWithPlot(t *testing.T) {
 	}
 	ends := map[string]string{}
 	for _, sr := range d.Series {
-		g := report.GroupCurveOf(c.Rows[sr.Group].Runs, hist)
+		g := report.GroupCurveOf(c.Rows[sr.Group].Runs, hist, nil)
 		ends[sr.Label] = g.Ends()
 		if sr.NRuns != g.Runs || sr.Early != g.Early || sr.Diverged != g.Diverged {
 			t.Errorf("%s: %d runs, %d early, %d diverged; report says %d, %d, %d", sr.Label, sr.NRuns, sr.Early, sr.Diverged, g.Runs, g.Early, g.Diverged)

@@ -131,14 +131,14 @@ func TestGroupLine(t *testing.T) {
 		3: {steps: []int32{0}, values: []float32{float32(math.Inf(1))}},
 	}
 	var buf []store.MetricPoint
-	l, g := groupLine([]int64{1, 2, 3, 4}, hist, bandMinMax, &buf)
+	l, g := groupLine([]int64{1, 2, 3, 4}, hist, bandMinMax, &buf, nil)
 	if g.Runs != 2 || !slices.Equal(l.steps, []int{0, 10}) {
 		t.Fatalf("groupLine: %d runs, steps %v; want 2 runs (NaN, Inf and missing left out), steps [0 10]", g.Runs, l.steps)
 	}
 	if !slices.Equal(l.ch[0], []float64{2, 3}) || !slices.Equal(l.ch[1], []float64{1, 2}) || !slices.Equal(l.ch[2], []float64{3, 4}) || !slices.Equal(l.ch[3], []float64{2, 2}) {
 		t.Errorf("min–max: mean %v lo %v hi %v n %v", l.ch[0], l.ch[1], l.ch[2], l.ch[3])
 	}
-	l, _ = groupLine([]int64{1, 2}, hist, bandStd, &buf)
+	l, _ = groupLine([]int64{1, 2}, hist, bandStd, &buf, nil)
 	sd := math.Sqrt(2) // sample std of {1, 3} and of {2, 4}
 	if !slices.Equal(l.ch[0], []float64{2, 3}) || math.Abs(l.ch[1][0]-(2-sd)) > 1e-12 || math.Abs(l.ch[2][1]-(3+sd)) > 1e-12 {
 		t.Errorf("± std: mean %v lo %v hi %v", l.ch[0], l.ch[1], l.ch[2])
@@ -159,7 +159,7 @@ func TestGroupLineStopsEarly(t *testing.T) {
 	}
 	for _, band := range []string{bandMinMax, bandStd} {
 		var buf []store.MetricPoint
-		l, g := groupLine([]int64{1, 2, 3, 4}, hist, band, &buf)
+		l, g := groupLine([]int64{1, 2, 3, 4}, hist, band, &buf, nil)
 		if g.Runs != 4 || g.Early != 1 || g.Diverged != 1 || g.Ends() != "1 stop early, 1 diverged" {
 			t.Errorf("%s: runs %d, early %d, diverged %d (%q); want 4, 1, 1", band, g.Runs, g.Early, g.Diverged, g.Ends())
 		}
@@ -216,7 +216,7 @@ func TestGroupLineRandom(t *testing.T) {
 			}
 		}
 		var buf []store.MetricPoint
-		l, g := groupLine(ids, hist, bandMinMax, &buf)
+		l, g := groupLine(ids, hist, bandMinMax, &buf, nil)
 		if len(l.steps) != len(want) || !slices.IsSorted(l.steps) {
 			t.Fatalf("trial %d: steps %v, want the %d steps with a value, sorted", trial, l.steps, len(want))
 		}

@@ -172,10 +172,10 @@ func TestAPIs(t *testing.T) {
 			t.Errorf("curves: metrics %v, %d x, width %d", cd.Metrics, len(cd.X), cd.Width)
 		}
 		// The additive group holds the running run too (status any); its
-		// history ends before the others', which the legend counts as
-		// attnlab plot curves does.
+		// history ends before the others' because it is still training,
+		// which the legend says, as attnlab plot curves does.
 		for _, sr := range cd.Series {
-			if strings.HasPrefix(sr.Label, "attention.name=additive") && (len(sr.Runs) != 4 || !strings.Contains(sr.Label, "(4 runs, 1 stop early)")) {
+			if strings.HasPrefix(sr.Label, "attention.name=additive") && (len(sr.Runs) != 4 || !strings.Contains(sr.Label, "(4 runs, 1 still training)")) {
 				t.Errorf("curves: additive series %q with runs %v", sr.Label, sr.Runs)
 			}
 			if len(sr.Y) != len(cd.X) || len(sr.Lo) != len(cd.X) || len(sr.Hi) != len(cd.X) || len(sr.N) != len(cd.X) {
