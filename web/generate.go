@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -219,6 +220,13 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	p.Data = v
 	if r.Method != http.MethodPost {
 		s.render(w, r, http.StatusOK, "generate", p)
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		// ParseForm reads only this type: a multipart or JSON body would
+		// be taken for an empty input.
+		p.Error = fmt.Sprintf("the form must be sent as application/x-www-form-urlencoded (as the page sends it), not %q", r.Header.Get("Content-Type"))
+		s.render(w, r, http.StatusUnsupportedMediaType, "generate", p)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4*maxInput+1024)

@@ -504,6 +504,14 @@ func TestGenerate(t *testing.T) {
 				return do(t, s, req)
 			}
 			src := sampleSource(t, st, id)
+			// A multipart body (curl -F) is not read as the empty input.
+			req, _ := http.NewRequest(http.MethodPost, "http://localhost"+path, strings.NewReader("--x\r\nContent-Disposition: form-data; name=\"input\"\r\n\r\nabc\r\n--x--\r\n"))
+			req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+			req.Header.Set("Origin", "http://localhost")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			if r := do(t, s, req); r.status != http.StatusUnsupportedMediaType || !strings.Contains(r.body, "application/x-www-form-urlencoded") {
+				t.Errorf("multipart POST: %d %s", r.status, shortBody(r.body))
+			}
 			r = post(url.Values{"input": {src}})
 			if r.status != 200 {
 				t.Fatalf("POST %s %q: %d %s", path, src, r.status, shortBody(r.body))
