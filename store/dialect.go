@@ -23,7 +23,9 @@ const (
 )
 
 // EngineOf tells which engine a --db value names: a postgres:// or
-// postgresql:// URL is PostgreSQL, anything else a SQLite file path.
+// postgresql:// URL (the scheme in any case) is PostgreSQL, anything else a
+// SQLite file path — but Open refuses a libpq key=value connection string
+// ("host=… password=…") rather than create a file of that name.
 func EngineOf(target string) Engine {
 	if isPostgresURL(target) {
 		return Postgres
@@ -36,6 +38,103 @@ func isPostgresURL(s string) bool {
 	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
+// libpqKeywords are the keywords of a libpq connection string
+// (PostgreSQL 17's "Parameter Key Words"), as libpq spells them.
+var libpqKeywords = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true,
+	"passfile": true, "require_auth": true, "channel_binding": true, "connect_timeout": true,
+	"client_encoding": true, "options": true, "application_name": true, "fallback_application_name": true,
+	"keepalives": true, "keepalives_idle": true, "keepalives_interval": true, "keepalives_count": true,
+	"tcp_user_timeout": true, "replication": true, "gssencmode": true, "sslmode": true, "requiressl": true,
+	"sslnegotiation": true, "sslcompression": true, "sslcert": true, "sslkey": true, "sslpassword": true,
+	"sslcertmode": true, "sslrootcert": true, "sslcrl": true, "sslcrldir": true, "sslsni": true,
+	"requirepeer": true, "ssl_min_protocol_version": true, "ssl_max_protocol_version": true,
+	"krbsrvname": true, "gsslib": true, "gssdelegation": true, "service": true,
+	"target_session_attrs": true, "load_balance_hosts": true,
+}
+
+// conninfoSetting is one setting of a libpq connection string at the start
+// of the text: a keyword, '=' (spaces around it allowed) and a value, single-
+// quoted (with backslash escapes) or up to the next white space.
+var conninfoSetting = regexp.MustCompile(`^([a-z_]+)[ \t\n\r\f\v]*=[ \t\n\r\f\v]*('(?:[^'\\]|\\.)*'|[^ \t\n\r\f\v']*)(?:[ \t\n\r\f\v]+|$)`)
+
+// conninfoURL reports whether target, given where a file path is expected,
+// is a libpq key=value connection string ("host=db user=lab
+// password=… dbname=lab") and not a file name, and returns the postgres://
+// URL it means, with any password masked, to suggest instead. The rule:
+// the whole of target (less surrounding white space) is a sequence of
+// settings KEYWORD=VALUE separated by white space, every KEYWORD one of
+// libpq's, and there are at least two settings — or one that is a
+// password or sslpassword. So "host=a user=b", "password=x" and
+// "dbname=lab port=5432" are refused, while "runs.db", "a=b.db",
+// "host=gpu1.db", "host=gpu1/runs.db" (a directory named the Hive way),
+// "my runs.db" and "x/host=a user=b" (its first word is not a keyword)
+// stay file names.
+func conninfoURL(target string) (string, bool) {
+	rest := strings.TrimSpace(target)
+	if rest == "" {
+		return "", false
+	}
+	settings := map[string]string{}
+	var keys []string
+	for rest != "" {
+		m := conninfoSetting.FindStringSubmatch(rest)
+		if m == nil || !libpqKeywords[m[1]] {
+			return "", false
+		}
+		v := m[2]
+		if strings.HasPrefix(v, "'") {
+			v = strings.NewReplacer(`\'`, "'", `\\`, `\`).Replace(v[1 : len(v)-1])
+		}
+		if _, dup := settings[m[1]]; !dup {
+			keys = append(keys, m[1])
+		}
+		settings[m[1]] = v
+		rest = rest[len(m[0]):]
+	}
+	_, pw := settings["password"]
+	_, sslpw := settings["sslpassword"]
+	if len(keys) < 2 && !pw && !sslpw {
+		return "", false
+	}
+	u := url.URL{Scheme: "postgres"}
+	q := url.Values{}
+	host := settings["host"]
+	switch {
+	case strings.HasPrefix(host, "/"): // a socket directory
+		q.Set("host", host)
+		host = ""
+	case strings.Contains(host, ":") && !strings.Contains(host, ","): // IPv6
+		host = "[" + host + "]"
+	}
+	if p := settings["port"]; p != "" && host != "" {
+		host += ":" + p
+	} else if p != "" {
+		q.Set("port", p)
+	}
+	u.Host = host
+	switch {
+	case pw:
+		u.User = url.UserPassword(settings["user"], "xxxxx")
+	case settings["user"] != "":
+		u.User = url.User(settings["user"])
+	}
+	if db := settings["dbname"]; db != "" {
+		u.Path = "/" + db
+	}
+	for _, k := range keys {
+		switch k {
+		case "host", "port", "user", "password", "dbname":
+		case "sslpassword":
+			q.Set(k, "xxxxx")
+		default:
+			q.Set(k, settings[k])
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), true
+}
+
 // secretParams are the parameters of a PostgreSQL URL that carry secrets:
 // the password and the passphrase of an encrypted client key.
 var secretParams = []string{"password", "sslpassword"}
@@ -46,7 +145,7 @@ var secretParams = []string{"password", "sslpassword"}
 func Redact(target string) string {
 	if !isPostgresURL(target) {
 		// Not a URL; a libpq "host=… password=…" string given by
-		// mistake (attnlab takes it for a file name) is still masked.
+		// mistake (Open refuses it: see conninfoURL) is still masked.
 		return pgSetting.ReplaceAllString(target, "${1}=xxxxx")
 	}
 	u, err := url.Parse(target)

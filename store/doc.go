@@ -8,7 +8,11 @@
 // # Opening
 //
 // The target is a file path or a postgres:// (postgresql://) URL; EngineOf
-// tells which. Open creates what is missing (the SQLite file; the tables in
+// tells which. A libpq key=value connection string ("host=db user=lab
+// password=… dbname=lab": at least two settings, every key one of libpq's,
+// or a password= alone) is refused with the URL it means, its password
+// masked: taken for a file name, it would create a SQLite file named with
+// the password. Open creates what is missing (the SQLite file; the tables in
 // an existing PostgreSQL database, in its current schema — the first of the
 // URL's search_path, public by default); OpenExisting never creates
 // anything and is what read-only commands use; OpenReadOnly never writes.

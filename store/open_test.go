@@ -476,3 +476,57 @@ func TestOpenInMissingDirectory(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 }
+
+// TestConninfoIsNotAFile: a libpq key=value connection string given as
+// the database is refused by every way of opening, with one line that
+// masks the password and suggests the URL; no file is created (it used to
+// become a SQLite file named with the password). File names that merely
+// hold an '=' stay file names.
+func TestConninfoIsNotAFile(t *testing.T) {
+	for _, tc := range []struct {
+		in, url string // url "": a file name
+	}{
+		{"host=127.0.0.1 port=55439 user=lab password=Hunter2Secret dbname=lab sslmode=disable",
+			"postgres://lab:xxxxx@127.0.0.1:55439/lab?sslmode=disable"},
+		{"  host = db.lab   dbname=x ", "postgres://db.lab/x"},
+		{"password=Hunter2Secret", "postgres://:xxxxx@"},
+		{"host=/var/run/postgresql dbname=lab", "postgres:///lab?host=%2Fvar%2Frun%2Fpostgresql"},
+		{"host=::1 port=5 user=u password='a b\\'c' application_name=x", "postgres://u:xxxxx@[::1]:5?application_name=x"},
+		{"dbname=lab port=5432", "postgres:///lab?port=5432"},
+		{"runs.db", ""},
+		{"a=b.db", ""},
+		{"host=gpu1.db", ""},
+		{"host=gpu1/runs.db", ""},
+		{"dbname=lab", ""},
+		{"my runs.db", ""},
+		{"x/host=a user=b", ""},
+		{"host=a user=b.db extra", ""},
+		{"host=a color=blue", ""},
+		{"Host=a User=b", ""}, // libpq's keywords are lower-case
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			u, ok := conninfoURL(tc.in)
+			if ok != (tc.url != "") || u != tc.url {
+				t.Fatalf("conninfoURL(%q) = %q, %v; want %q, %v", tc.in, u, ok, tc.url, tc.url != "")
+			}
+		})
+	}
+
+	t.Chdir(t.TempDir())
+	const target = "host=127.0.0.1 port=55439 user=lab password=Hunter2Secret dbname=lab sslmode=disable"
+	for name, open := range map[string]func(string) (*Store, error){"Open": Open, "OpenExisting": OpenExisting, "OpenReadOnly": OpenReadOnly} {
+		s, err := open(target)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s(%q) succeeded", name, Redact(target))
+		}
+		msg := err.Error()
+		want := "store host=127.0.0.1 port=55439 user=lab password=xxxxx dbname=lab sslmode=disable: a libpq key=value connection string, not a database file; give PostgreSQL as a URL: postgres://lab:xxxxx@127.0.0.1:55439/lab?sslmode=disable"
+		if !strings.HasPrefix(msg, want) || strings.Contains(msg, "Hunter2Secret") || strings.Contains(msg, "\n") {
+			t.Fatalf("%s: error %q, want one line starting %q", name, msg, want)
+		}
+	}
+	if ents, _ := os.ReadDir("."); len(ents) != 0 {
+		t.Fatalf("a refused open left %s behind", ents[0].Name())
+	}
+}

@@ -123,6 +123,12 @@ func open(ctx context.Context, target string, mode openMode) (*Store, error) {
 	if isPostgresURL(target) {
 		return openPostgres(ctx, target, mode)
 	}
+	if u, ok := conninfoURL(target); ok {
+		// Not a file name: a SQLite file named with the password would
+		// be created, and the output would read like PostgreSQL.
+		return nil, openErr(Redact(target), nil, nil,
+			"a libpq key=value connection string, not a database file; give PostgreSQL as a URL: %s (the password in place of xxxxx, or from PGPASSWORD or ~/.pgpass)", u)
+	}
 	return openSQLite(ctx, target, mode)
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +52,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		"closed": "postgres://lab:" + secret + "@127.0.0.1:1/attnlab?sslmode=disable",
 		"param":  "postgresql://127.0.0.1:1/attnlab?user=lab&password=" + secret,
 		"sslkey": "postgresql://lab@127.0.0.1:1/attnlab?sslpassword=" + secret,
-		"libpq":  "host=127.0.0.1 port=1 user=lab password=" + secret, // not a URL: taken for a file name
+		"libpq":  "host=127.0.0.1 port=1 user=lab password=" + secret, // not a URL: refused
 		"broken": "postgres://lab:" + secret + "@[::1/attnlab",
 		"nodb":   func() string { u := *live; u.Path = "/attnlab_no_such_db"; return u.String() }(),
 	}
@@ -197,5 +199,36 @@ func TestShortDigitPassword(t *testing.T) {
 	r := attnlab(t, "ls", "--db", "postgres://bob:1@127.0.0.1:1/db")
 	if !strings.Contains(r.stderr, "store postgres://bob:xxxxx@127.0.0.1:1/db: cannot connect") || strings.Contains(r.stderr, "127.0.0.xxxxx") {
 		t.Errorf("stderr %q", r.stderr)
+	}
+}
+
+// TestConninfoRefused: a libpq key=value string given as --db (or as
+// sync's --to) is refused in one line that masks the password and suggests
+// the postgres:// URL. It used to be taken for a file name: submit said
+// "submitted 4 runs of tiny to host=… password=xxxxx …", which read like
+// PostgreSQL, and created a SQLite file named with the password.
+func TestConninfoRefused(t *testing.T) {
+	const secret = "Hunter2Secret"
+	conninfo := "host=127.0.0.1 port=55439 user=lab password=" + secret + " dbname=lab sslmode=disable"
+	yaml, err := filepath.Abs("testdata/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sharedDB(t)
+	t.Chdir(t.TempDir())
+	for _, args := range [][]string{
+		{"submit", yaml, "--db", conninfo},
+		{"ls", "--db", conninfo},
+		{"sync", "--from", db, "--to", conninfo},
+	} {
+		r := attnlab(t, args...)
+		wantError(t, r, exitFailure, "password=xxxxx", "a libpq key=value connection string, not a database file",
+			"postgres://lab:xxxxx@127.0.0.1:55439/lab?sslmode=disable")
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Fatalf("attnlab %s printed the password:\n%v", args[0], r)
+		}
+	}
+	if ents, _ := os.ReadDir("."); len(ents) != 0 {
+		t.Fatalf("a refused command left %s behind", ents[0].Name())
 	}
 }
