@@ -201,7 +201,7 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 	if _, err := url.Parse(rawURL); err != nil {
 		return nil, &openError{text: "store " + name + ": not a valid PostgreSQL URL", kind: nil}
 	}
-	db, err := sql.Open("pgx", rawURL)
+	db, err := sql.Open("pgx", pgxURL(rawURL))
 	if err != nil {
 		return nil, &openError{text: Scrub("store "+name+": "+oneLine(err.Error()), secrets)}
 	}
@@ -244,6 +244,19 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 		}
 	}
 	return s, nil
+}
+
+// pgxURL returns the URL with its scheme in lower case: attnlab takes
+// POSTGRES:// and PostgreSQL:// as PostgreSQL (URL schemes are
+// case-insensitive), but pgx only knows the lower-case spellings and would
+// read any other as a key=value string, connecting to the local socket as
+// the login user.
+func pgxURL(rawURL string) string {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return rawURL
+	}
+	return strings.ToLower(scheme) + "://" + rest
 }
 
 // pgMessage is the server's message of a PostgreSQL error, else the error.

@@ -7,8 +7,9 @@
 //
 // # Opening
 //
-// The target is a file path or a postgres:// (postgresql://) URL; EngineOf
-// tells which. A libpq key=value connection string ("host=db user=lab
+// The target is a file path or a postgres:// (postgresql://) URL, its
+// scheme in any case (it reaches the driver in lower case); EngineOf tells
+// which. A libpq key=value connection string ("host=db user=lab
 // password=… dbname=lab": at least two settings, every key one of libpq's,
 // or a password= alone) is refused with the URL it means, its password
 // masked: taken for a file name, it would create a SQLite file named with

@@ -325,6 +325,7 @@ var postgresOnlyTests = []struct {
 	{"RidesOutRestart", testPostgresRidesOutRestart},
 	{"PartitionEndsWrites", testPostgresPartitionEndsWrites},
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
+	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
 }
 
 func testPostgresForeign(t *testing.T) {
@@ -528,5 +529,35 @@ func TestConninfoIsNotAFile(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir("."); len(ents) != 0 {
 		t.Fatalf("a refused open left %s behind", ents[0].Name())
+	}
+}
+
+// testPostgresSchemeInAnyCase: EngineOf takes POSTGRES:// and
+// PostgreSQL:// for PostgreSQL, and so does the connection. pgx knows only
+// the lower-case schemes: handed POSTGRES://… it read a key=value string,
+// tried the local socket as the login user and failed with a message about
+// neither the URL's host nor its user.
+func testPostgresSchemeInAnyCase(t *testing.T) {
+	target := newTarget(t)
+	_, rest, _ := strings.Cut(target, "://")
+	ctx := context.Background()
+	for i, scheme := range []string{"POSTGRES", "PostgreSQL", "postgresql", "postgres"} {
+		u := scheme + "://" + rest
+		if EngineOf(u) != Postgres {
+			t.Fatalf("EngineOf(%s) = %s", Redact(u), EngineOf(u))
+		}
+		s, err := Open(u)
+		if err != nil {
+			t.Fatalf("Open(%s): %v", Redact(u), err)
+		}
+		name := fmt.Sprintf("x%d", i)
+		if _, err := s.PutExperiment(ctx, name, "", "name: "+name+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		xs, err := s.Experiments(ctx)
+		s.Close()
+		if err != nil || len(xs) != i+1 {
+			t.Fatalf("Experiments via %s: %d, %v; want %d", scheme, len(xs), err, i+1)
+		}
 	}
 }
