@@ -13,6 +13,11 @@ type CopyOptions struct {
 	// Experiments names the experiments to copy (empty: all). An unknown
 	// name is an error wrapping ErrNotFound.
 	Experiments []string
+	// Unfinished copies the source's queued and interrupted runs too. They
+	// are left out by default (CopyUnfinished): in the target they are in
+	// the queue, where its workers would take them and train them while the
+	// source may be training them still — a second time.
+	Unfinished bool
 	// Progress, if not nil, is called after each run is looked at.
 	Progress func(r Run, action CopyAction)
 }
@@ -22,11 +27,12 @@ type CopyAction string
 
 // The things Copy does with a run.
 const (
-	CopyNew      CopyAction = "copied"  // the target did not have it
-	CopyUpdated  CopyAction = "updated" // the target had it, less finished
-	CopySame     CopyAction = "kept"    // the target has it as finished or more
-	CopyRunning  CopyAction = "running" // running in the source: not copied
-	CopyTargetOn CopyAction = "busy"    // running in the target: left alone
+	CopyNew        CopyAction = "copied"     // the target did not have it
+	CopyUpdated    CopyAction = "updated"    // the target had it, less finished
+	CopySame       CopyAction = "kept"       // the target has it as finished or more
+	CopyRunning    CopyAction = "running"    // running in the source: not copied
+	CopyUnfinished CopyAction = "unfinished" // queued or interrupted in the source: not copied without CopyOptions.Unfinished
+	CopyTargetOn   CopyAction = "busy"       // running in the target: left alone
 )
 
 // CopyReport counts what Copy did.
@@ -46,7 +52,10 @@ var finishedness = map[Status]int{StatusQueued: 0, StatusInterrupted: 1, StatusF
 // (status, attempts, owner, times); a run dst has is replaced only if the
 // source's got further (done beats failed beats interrupted beats queued)
 // and dst is not running it; otherwise it is kept. Runs running in the
-// source are not copied (copy them once they end). Each run is copied in
+// source are not copied (copy them once they end), nor, unless
+// opt.Unfinished, its queued and interrupted runs: in dst they would join
+// the queue that dst's workers take runs from, and be trained there as
+// well as in the source. Each run is copied in
 // one transaction of dst, so an interrupted Copy leaves whole runs, and
 // running it again finishes the job. Copy works between any two engines.
 func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyReport, error) {
@@ -83,7 +92,7 @@ func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyRepo
 			return rep, err
 		}
 		for _, r := range runs {
-			action, err := s.copyRun(ctx, dst, expID, r)
+			action, err := s.copyRun(ctx, dst, expID, r, opt.Unfinished)
 			if err != nil {
 				return rep, fmt.Errorf("store: copy run %s of %s to %s: %w", r.Hash, x.Name, dst.name, err)
 			}
@@ -220,9 +229,12 @@ func closeRows(rows *sql.Rows) error {
 }
 
 // copyRun copies one run into dst (experiment expID there).
-func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run) (CopyAction, error) {
+func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, unfinished bool) (CopyAction, error) {
 	if r.Status == StatusRunning {
 		return CopyRunning, nil
+	}
+	if !unfinished && (r.Status == StatusQueued || r.Status == StatusInterrupted) {
+		return CopyUnfinished, nil
 	}
 	// A cheap look first, so that a repeated sync reads no rows.
 	existing, err := scanRun(dst.db.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash = ?`, expID, r.Hash))

@@ -147,8 +147,9 @@ func testCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sqlite.Close()
+	all := CopyOptions{Unfinished: true}
 	for _, dst := range []*Store{newStore(t), sqlite} {
-		rep, err := src.Copy(ctx, dst, CopyOptions{})
+		rep, err := src.Copy(ctx, dst, all)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +162,7 @@ func testCopy(t *testing.T) {
 			t.Fatalf("%s → %s copy differs:\n--- got\n%s\n--- want\n%s", src.Engine(), dst.Engine(), got, wantCopied)
 		}
 		// Idempotent: a second copy changes nothing.
-		rep, err = src.Copy(ctx, dst, CopyOptions{})
+		rep, err = src.Copy(ctx, dst, all)
 		if err != nil || rep.Runs[CopySame] != 4 || rep.Runs[CopyNew] != 0 || rep.NewExperiments != 0 {
 			t.Fatalf("second copy: %+v, %v; want every run kept", rep, err)
 		}
@@ -170,7 +171,7 @@ func testCopy(t *testing.T) {
 		}
 		// And back into a fresh store of the source's engine: the same.
 		back := newStore(t)
-		if _, err := dst.Copy(ctx, back, CopyOptions{}); err != nil {
+		if _, err := dst.Copy(ctx, back, all); err != nil {
 			t.Fatal(err)
 		}
 		if b := dumpStore(t, back); b != wantCopied {
@@ -192,7 +193,7 @@ func testCopy(t *testing.T) {
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := src.Copy(ctx, dst, CopyOptions{Experiments: []string{"copyme"}})
+	rep, err := src.Copy(ctx, dst, CopyOptions{Experiments: []string{"copyme"}, Unfinished: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +231,7 @@ func testPostgresCopyUsesCOPY(t *testing.T) {
 	dst := newStore(t)
 	for i, rows := range []int64{24, 0} { // 3 finished runs × 8 rows, then nothing new
 		before := copiedRows.Load()
-		if _, err := src.Copy(ctx, dst, CopyOptions{}); err != nil {
+		if _, err := src.Copy(ctx, dst, CopyOptions{Unfinished: true}); err != nil {
 			t.Fatal(err)
 		}
 		if n := copiedRows.Load() - before; n != rows {
@@ -239,5 +240,55 @@ func testPostgresCopyUsesCOPY(t *testing.T) {
 		if got := dumpStore(t, dst); got != want {
 			t.Fatalf("copy %d differs:\n--- got\n%s\n--- want\n%s", i+1, got, want)
 		}
+	}
+}
+
+// testCopyLeavesTheQueue: by default Copy copies finished runs only. The
+// source's queued and interrupted runs (a laptop still training them) used
+// to join the target's queue, where any worker took them and trained them
+// a second time; now they are counted as CopyUnfinished and the target's
+// queue stays empty. A run the target already has queued is still replaced
+// by the source's done one.
+func testCopyLeavesTheQueue(t *testing.T) {
+	ctx := context.Background()
+	src := newStore(t)
+	fillForCopy(t, src)
+	dst := newStore(t)
+	_, druns, err := dst.Submit(ctx, ExperimentSpec{Name: "copyme"}, []RunSpec{{Hash: "done0001", Config: `{"a":1}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := src.Copy(ctx, dst, CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Runs[CopyUpdated] != 1 || rep.Runs[CopyNew] != 1 || rep.Runs[CopyUnfinished] != 2 || rep.Runs[CopyRunning] != 1 {
+		t.Fatalf("copy: %+v, want done0001 updated, fail0002 copied, 2 unfinished and 1 running left out", rep)
+	}
+	if r, err := dst.RunByID(ctx, druns[0].ID); err != nil || r.Status != StatusDone {
+		t.Fatalf("the target's queued run = %+v, %v; want the source's done one", r, err)
+	}
+	res, err := dst.ClaimNext(ctx, Owner{Host: "worker", PID: 1}, QueueFilter{}, time.Minute)
+	if err != nil || res.Claimed {
+		t.Fatalf("a worker of the target claimed %+v (%v): the source's unfinished runs reached its queue", res.Run, err)
+	}
+	hashes := map[string]Status{}
+	rs, err := dst.Runs(ctx, RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		hashes[r.Hash] = r.Status
+	}
+	if len(hashes) != 2 || hashes["done0001"] != StatusDone || hashes["fail0002"] != StatusFailed {
+		t.Fatalf("the target holds %v, want done0001 done and fail0002 failed", hashes)
+	}
+	// Asked for, they are copied, and the target's workers take them.
+	rep, err = src.Copy(ctx, dst, CopyOptions{Unfinished: true})
+	if err != nil || rep.Runs[CopyNew] != 2 || rep.Runs[CopySame] != 2 {
+		t.Fatalf("copy with Unfinished: %+v, %v; want 2 copied, 2 kept", rep, err)
+	}
+	if res, err := dst.ClaimNext(ctx, Owner{Host: "worker", PID: 1}, QueueFilter{}, time.Minute); err != nil || !res.Claimed {
+		t.Fatalf("after copying the unfinished runs nothing could be claimed: %+v, %v", res, err)
 	}
 }

@@ -214,7 +214,10 @@
 // its experiment and hash; ids are the target's own. A run the target lacks
 // is copied whole; a run it has is replaced only by one that got further
 // (done > failed > interrupted > queued) and only if the target is not
-// running it; runs running in the source are left out. Each run is one
+// running it; runs running in the source are left out, and so are its
+// queued and interrupted runs unless CopyOptions.Unfinished (the target's
+// workers would take them from its queue and train them a second time).
+// Each run is one
 // transaction of the target, so Copy is idempotent and resumable. Into
 // PostgreSQL, a run's metric rows go by COPY (pgx's CopyFrom, on the
 // transaction's connection), not by INSERTs of 64 rows per round trip: the

@@ -54,6 +54,7 @@ var engineTests = []struct {
 	{"ClaimNextMaxAttempts", testClaimNextMaxAttempts},
 	{"ClaimNextConcurrent", testClaimNextConcurrent},
 	{"Copy", testCopy},
+	{"CopyLeavesTheQueue", testCopyLeavesTheQueue},
 }
 
 // TestSQLite runs the store's suite on SQLite.

@@ -11,9 +11,10 @@ import (
 
 func newSyncCmd() *cobra.Command {
 	var (
-		from, to string
-		exps     []string
-		quiet    bool
+		from, to   string
+		exps       []string
+		unfinished bool
+		quiet      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sync --from DB --to DB",
@@ -26,8 +27,14 @@ made on a laptop join the lab's server or the other way round.
 Runs are matched by identity (experiment name and run hash), not by id, so
 syncing again copies only what is new: a run the target lacks is copied; a run
 it has is replaced only when the source's got further (done beats failed
-beats interrupted beats queued) and the target is not running it. Runs still
-running in the source are not copied: sync them once they end. The source is
+beats interrupted beats queued) and the target is not running it. Only
+finished runs (done, failed) are copied: runs still running in the source
+are not (sync them once they end), and neither are its queued and
+interrupted runs unless --unfinished is given — in the target they would
+join the queue, and any attnlab worker of the target would train them while
+the source may still be training them. Give --unfinished to hand them over
+(once the source has stopped training them): the target's workers then
+train them, resuming interrupted runs from their checkpoints. The source is
 only read. Each run is copied in one transaction, so an interrupted sync
 leaves whole runs, and running it again finishes the job.`,
 		Example: "  attnlab sync --from laptop.db --to postgres://lab@db.example/attnlab\n" +
@@ -56,7 +63,7 @@ leaves whole runs, and running it again finishes the job.`,
 			if sameStore(src, dst) {
 				return usagef("--from and --to name the same database (%s)", src.Path())
 			}
-			rep, err := src.Copy(ctx, dst, store.CopyOptions{Experiments: exps})
+			rep, err := src.Copy(ctx, dst, store.CopyOptions{Experiments: exps, Unfinished: unfinished})
 			if err != nil {
 				return err
 			}
@@ -66,6 +73,9 @@ leaves whole runs, and running it again finishes the job.`,
 					rep.Runs[store.CopyNew], rep.Runs[store.CopyUpdated], rep.Runs[store.CopySame])
 				if n := rep.Runs[store.CopyRunning]; n > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), ", %d still running in the source (not copied)", n)
+				}
+				if n := rep.Runs[store.CopyUnfinished]; n > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), ", %d queued or interrupted in the source (not copied: the target's workers would train them again; --unfinished hands them over)", n)
 				}
 				if n := rep.Runs[store.CopyTargetOn]; n > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), ", %d running in the target (left alone)", n)
@@ -79,6 +89,7 @@ leaves whole runs, and running it again finishes the job.`,
 	f.StringVar(&from, "from", "", "the run database to copy from: a SQLite file or a postgres:// URL")
 	f.StringVar(&to, "to", "", "the run database to copy into (created if needed)")
 	f.StringArrayVarP(&exps, "experiment", "e", nil, "copy only this experiment (repeatable)")
+	f.BoolVar(&unfinished, "unfinished", false, "also copy queued and interrupted runs, for the target's workers to train")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing")
 	return cmd
 }

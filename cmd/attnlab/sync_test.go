@@ -70,3 +70,28 @@ func TestSyncErrors(t *testing.T) {
 	wantError(t, attnlab(t, "sync", "--from", missing, "--to", db), exitFailure, "no attnlab database at "+missing)
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", filepath.Join(t.TempDir(), "x.db"), "--experiment", "nope"), exitFailure, `no experiment "nope"`)
 }
+
+// TestSyncLeavesQueuedRuns: the queued runs of a database still training
+// (submitted, not yet trained) are not copied into the target's queue,
+// where any worker would train them a second time; sync says how many it
+// left out and why. --unfinished hands them over.
+func TestSyncLeavesQueuedRuns(t *testing.T) {
+	laptop := filepath.Join(t.TempDir(), "laptop.db")
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", laptop))
+	shared := testenv.PostgresURL(t)
+	r := attnlab(t, "sync", "--from", laptop, "--to", shared)
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "runs: 0 copied, 0 updated, 0 already there, 4 queued or interrupted in the source (not copied: the target's workers would train them again; --unfinished hands them over)") {
+		t.Fatalf("sync of queued runs said:\n%s", r.stdout)
+	}
+	w := attnlab(t, "worker", "--db", shared, "--max-runs", "1", "--idle-exit", "0s")
+	wantOK(t, w)
+	if ls := attnlab(t, "ls", "runs", "--db", shared); strings.Contains(ls.stdout, "queued") || strings.Contains(ls.stdout, "done") {
+		t.Fatalf("the target holds runs after sync without --unfinished:\n%s", ls.stdout)
+	}
+	r = attnlab(t, "sync", "--from", laptop, "--to", shared, "--unfinished")
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "runs: 4 copied, 0 updated, 0 already there\n") {
+		t.Fatalf("sync --unfinished said:\n%s", r.stdout)
+	}
+}
