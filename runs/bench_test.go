@@ -51,7 +51,7 @@ func benchMetricOverhead(b *testing.B, target func(*testing.B) string) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rec := newStoreRecorder(context.Background(), st, runs[0].ID, nil, 5*time.Second)
+		rec := newStoreRecorder(context.Background(), st, runs[0].ID, claimed(b, st, runs[0].ID), nil, 5*time.Second)
 		for _, noMetrics := range []bool{i%2 == 0, i%2 != 0} {
 			cpu0 := processCPU()
 			res, err := Train(context.Background(), cfg, rec, Options{NoMetrics: noMetrics})

@@ -33,9 +33,10 @@
 // also wait for runs of the plan that other processes hold.
 //
 // While a run trains, its worker heartbeats every 5 s (ExecOptions and
-// WorkOptions.Heartbeat); a heartbeat that finds the run taken over by
-// another worker (this one was judged stale) stops the training without
-// recording anything more. Metric rows reach the store at least every
+// WorkOptions.Heartbeat); a heartbeat — or a checkpoint or other artifact
+// write, which is guarded by the owner too (store.PutOwnedArtifact) — that
+// finds the run taken over by another worker (this one was judged stale)
+// stops the training without recording anything more. Metric rows reach the store at least every
 // MetricsEvery (5 s) and at every checkpoint, so other processes see a run's
 // progress live. Cancelling the context (SIGTERM, Ctrl-C) checkpoints the
 // running runs and hands them back (status interrupted, error HandedBack):

@@ -364,11 +364,17 @@ func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out 
 // progress live. Checkpoint and close wait until every row logged before
 // them is written, so a checkpoint never runs ahead of the history it
 // belongs to. The first write error is returned by the next Metric call,
-// which stops the training.
+// which stops the training. Artifacts (the checkpoint, the final weights)
+// are written only while the run is running under the recorder's owner
+// (store.PutOwnedArtifact): a worker that lost its run gets
+// store.ErrNotOwner at its next checkpoint, not only at its next
+// heartbeat. Metric rows are not guarded (an owner check would cost each
+// flush); they are upserts keyed by step, which the new owner writes again.
 type storeRecorder struct {
 	ctx     context.Context
 	st      *store.Store
 	run     int64
+	owner   store.Owner // artifacts are written only while the run is its
 	w       *store.MetricWriter
 	rep     RunReporter
 	every   time.Duration
@@ -403,20 +409,20 @@ type metricRow struct {
 // handing them to the writer.
 const recorderBatch = 512
 
-func newStoreRecorder(ctx context.Context, st *store.Store, run int64, rep RunReporter, every time.Duration) *storeRecorder {
-	s := makeStoreRecorder(ctx, st, run, rep, every)
+func newStoreRecorder(ctx context.Context, st *store.Store, run int64, owner store.Owner, rep RunReporter, every time.Duration) *storeRecorder {
+	s := makeStoreRecorder(ctx, st, run, owner, rep, every)
 	s.start()
 	return s
 }
 
 // makeStoreRecorder returns a storeRecorder whose writer is not started.
-func makeStoreRecorder(ctx context.Context, st *store.Store, run int64, rep RunReporter, every time.Duration) *storeRecorder {
+func makeStoreRecorder(ctx context.Context, st *store.Store, run int64, owner store.Owner, rep RunReporter, every time.Duration) *storeRecorder {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
 	// The writer flushes after each batch itself; the MetricWriter's own
 	// batch is larger than any, so it never writes on its own.
-	return &storeRecorder{ctx: ctx, st: st, run: run, w: st.NewMetricWriter(run, 2*recorderBatch), rep: rep, every: every}
+	return &storeRecorder{ctx: ctx, st: st, run: run, owner: owner, w: st.NewMetricWriter(run, 2*recorderBatch), rep: rep, every: every}
 }
 
 func (s *storeRecorder) start() {
@@ -503,7 +509,10 @@ func (s *storeRecorder) Checkpoint(step int, data []byte) error {
 
 func (s *storeRecorder) Artifact(kind, name string, data []byte) error {
 	t0 := time.Now()
-	err := s.st.PutArtifact(s.ctx, s.run, kind, name, data)
+	// Guarded by the owner: a worker whose run was taken over as stale
+	// gets store.ErrNotOwner here instead of replacing the new owner's
+	// checkpoint until its next heartbeat notices.
+	err := s.st.PutOwnedArtifact(s.ctx, s.run, s.owner, kind, name, data)
 	s.artifactTime += time.Since(t0)
 	s.artifactWrites++
 	return err

@@ -74,7 +74,7 @@ func BenchmarkLoopW4(b *testing.B) {
 // returns its CPU seconds (its final evaluation and checkpoint included)
 // and its wall seconds without them.
 func loopOnce(b *testing.B, ctx context.Context, cfg experiments.Config, st *store.Store, id int64) (cpu, wall float64) {
-	rec := newStoreRecorder(ctx, st, id, nil, 0)
+	rec := newStoreRecorder(ctx, st, id, claimed(b, st, id), nil, 0)
 	r, err := build(cfg, rec, Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -95,7 +95,7 @@ func loopOnce(b *testing.B, ctx context.Context, cfg experiments.Config, st *sto
 // loop ends with (into the store's run id). It returns the CPU seconds of
 // both and the wall seconds of the steps.
 func stepsOnce(b *testing.B, ctx context.Context, cfg experiments.Config, st *store.Store, id int64, n int) (cpu, wall float64) {
-	rec := newStoreRecorder(ctx, st, id, nil, 0)
+	rec := newStoreRecorder(ctx, st, id, claimed(b, st, id), nil, 0)
 	r, err := build(cfg, rec, Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -50,7 +51,7 @@ func TestMetricsWrittenOffTheTrainingGoroutine(t *testing.T) {
 		"train.log_every=1", "train.eval_every=100")
 	// A short interval and batches of recorderBatch rows make the writer
 	// flush many times during the steps, not only at the checkpoints.
-	rec := makeStoreRecorder(ctx, st, rs[0].ID, nil, time.Millisecond)
+	rec := makeStoreRecorder(ctx, st, rs[0].ID, claimed(t, st, rs[0].ID), nil, time.Millisecond)
 	var mu sync.Mutex
 	writers := map[int64]int{}
 	rec.onWrite = func() {
@@ -108,7 +109,7 @@ func TestMetricWallIsWhenLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := newStoreRecorder(ctx, st, rs[0].ID, nil, time.Hour) // nothing is written before close
+	rec := newStoreRecorder(ctx, st, rs[0].ID, claimed(t, st, rs[0].ID), nil, time.Hour) // nothing is written before close
 	before := time.Now()
 	if err := rec.Metric(1, "train/loss", 2.5); err != nil {
 		t.Fatal(err)
@@ -171,4 +172,24 @@ func TestTrainTakesStepperSteps(t *testing.T) {
 			t.Errorf("%s: Train's parameters differ from Stepper.Step's", p.Name)
 		}
 	}
+}
+
+// claimed makes this process the owner of the run (running, as a worker
+// holds it) and returns the owner, for a storeRecorder: its artifact
+// writes are guarded by the owner. A run it holds already is kept.
+func claimed(tb testing.TB, st *store.Store, id int64) store.Owner {
+	tb.Helper()
+	o := store.Owner{Host: "test", PID: os.Getpid()}
+	r, err := st.RunByID(context.Background(), id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if r.Status == store.StatusRunning && r.Host == o.Host && r.PID == o.PID {
+		return o
+	}
+	res, err := st.Claim(context.Background(), id, o, 0)
+	if err != nil || !res.Claimed {
+		tb.Fatalf("claim run %d: %+v, %v", id, res, err)
+	}
+	return o
 }

@@ -388,7 +388,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	}
 	runCtx, cancelRun := context.WithCancelCause(ctx)
 	defer cancelRun(nil)
-	sr := newStoreRecorder(bg, st, rec.ID, rr, opt.MetricsEvery)
+	sr := newStoreRecorder(bg, st, rec.ID, owner, rr, opt.MetricsEvery)
 	hbCtx, stopHB := context.WithCancel(bg)
 	hbDone := make(chan struct{})
 	var hbTime time.Duration // written by the heartbeat goroutine, read after hbDone
@@ -430,7 +430,9 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	out.Cost.Artifacts, out.Cost.ArtifactWrites = sr.artifactTime, sr.artifactWrites
 	finishStart := time.Now()
 	cause := context.Cause(runCtx)
-	if errors.Is(cause, errLost) {
+	if errors.Is(cause, errLost) || errors.Is(err, store.ErrNotOwner) {
+		// Noticed by a heartbeat, or by an artifact write (a checkpoint),
+		// which is guarded by the owner too.
 		out.Err = errLost
 		out.Note = "taken over by another worker (this one missed its heartbeats)"
 		if r, gerr := st.RunByID(bg, rec.ID); gerr == nil {

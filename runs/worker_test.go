@@ -182,3 +182,70 @@ func TestWorkerWaitsForRoomAlive(t *testing.T) {
 		}
 	}
 }
+
+// TestLostRunCheckpointRefused: a worker whose run another worker took
+// over learns it at its next checkpoint, not only at its next heartbeat
+// (here an hour away): the checkpoint write is guarded by the owner, so it
+// leaves the new owner's checkpoint alone and stops the training as a lost
+// run. Unguarded, it went on replacing the new owner's checkpoint.
+func TestLostRunCheckpointRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "lostckpt.db"))
+	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}",
+		"train.steps=100000", "train.eval_every=5", "eval.valid_exact_match=false"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sub.Runs[0].ID
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	thief := store.Owner{Host: "elsewhere", PID: 99}
+	var rep *WorkReport
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		rep, err = Work(ctx, st, WorkOptions{Owner: me, MaxRuns: 1, Heartbeat: time.Hour, StaleAfter: time.Hour})
+		done <- err
+	}()
+	// Wait for the worker's first checkpoint, then take the run over and
+	// write the thief's own.
+	for {
+		if _, err := st.Artifact(ctx, id, artifact.KindCheckpoint, artifact.NameCheckpoint); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var res store.ClaimResult
+	for !res.Claimed {
+		if res, err = st.Claim(ctx, id, thief, time.Nanosecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.PutOwnedArtifact(ctx, id, thief, artifact.KindCheckpoint, artifact.NameCheckpoint, []byte("thief")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for stopped := false; !stopped; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			stopped = true
+		case <-deadline:
+			t.Fatal("the worker did not stop after losing its run (its heartbeat is an hour away)")
+		case <-time.After(20 * time.Millisecond):
+		}
+		data, err := st.Artifact(ctx, id, artifact.KindCheckpoint, artifact.NameCheckpoint)
+		if err != nil || string(data) != "thief" {
+			t.Fatalf("the new owner's checkpoint was replaced by the worker that lost the run (%d bytes, %v)", len(data), err)
+		}
+	}
+	if len(rep.Outcomes) != 1 || !errors.Is(rep.Outcomes[0].Err, errLost) {
+		t.Fatalf("outcomes %+v, want the run lost", rep.Outcomes)
+	}
+	r, _ := st.RunByID(ctx, id)
+	if r.Status != store.StatusRunning || r.Host != "elsewhere" || r.Error != "" {
+		t.Fatalf("after the loss: %s on %s (%q), want still running under the thief", r.Status, r.Host, r.Error)
+	}
+}

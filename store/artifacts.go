@@ -41,6 +41,48 @@ func (s *Store) PutArtifact(ctx context.Context, runID int64, kind, name string,
 	return nil
 }
 
+// PutOwnedArtifact is PutArtifact for the owner of a running run (its
+// checkpoint, its final weights): the artifact is written only if the run
+// is still running under owner's host and pid, checked in the same
+// statement, and otherwise the write fails with ErrNotOwner and nothing is
+// written — a worker whose run another worker took over as stale cannot
+// replace the checkpoint the new owner resumed from. On PostgreSQL the
+// statement holds the run's row (FOR SHARE) until it commits, so a claim
+// cannot slip in between the check and the write; on SQLite the write
+// transaction holds the database's one write lock. It costs the round trip
+// PutArtifact does. A missing run wraps ErrNotFound.
+func (s *Store) PutOwnedArtifact(ctx context.Context, runID int64, owner Owner, kind, name string, data []byte) error {
+	if kind == "" || name == "" {
+		return fmt.Errorf("store: put artifact of run %d: empty kind or name (%q, %q)", runID, kind, name)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	d := s.d
+	now, nowArgs := s.nowSQL()
+	query := `INSERT INTO artifacts (run_id, kind, name, size, data, created)
+		SELECT id, ` + d.typed("TEXT") + `, ` + d.typed("TEXT") + `, ` + d.typed("BIGINT") + `, ` + d.typed("BYTEA") + `, ` + now + `
+		FROM runs WHERE id = ? AND status = 'running' AND host = ? AND pid = ?` + d.rowLock("SHARE") + `
+		ON CONFLICT (run_id, kind, name) DO UPDATE SET
+			size = excluded.size, data = excluded.data, created = excluded.created`
+	args := append([]any{kind, name, int64(len(data)), data}, nowArgs...)
+	args = append(args, runID, owner.Host, owner.PID)
+	err := s.writeOne(ctx, func(tx execer) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		return notOwned(ctx, tx, runID, owner)
+	})
+	if err != nil {
+		return fmt.Errorf("store: put artifact %s/%s of run %d: %w", kind, name, runID, err)
+	}
+	return nil
+}
+
 // Artifact returns the data of the run's artifact (kind, name), or an error
 // wrapping ErrNotFound.
 func (s *Store) Artifact(ctx context.Context, runID int64, kind, name string) ([]byte, error) {

@@ -330,6 +330,15 @@ type dialect interface {
 	// skipLocked ends a SELECT that claims a queued row: rows other
 	// transactions are claiming are skipped, the one returned is locked.
 	skipLocked() string
+	// rowLock ends a SELECT whose rows must not change until the
+	// transaction (or statement) ends: " FOR "+mode (SHARE, UPDATE) on
+	// PostgreSQL, whose READ COMMITTED otherwise lets another transaction
+	// commit a change between two statements; nothing on SQLite, whose
+	// write transactions already hold the one write lock.
+	rowLock(mode string) string
+	// typed is a placeholder of SQL type t where PostgreSQL cannot infer
+	// the type (the select list of INSERT … SELECT).
+	typed(t string) string
 	// check runs the engine's integrity check and returns its problems.
 	check(ctx context.Context, q querier) ([]string, error)
 	// compact returns the statements that give the space of removed rows

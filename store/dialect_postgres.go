@@ -141,6 +141,8 @@ func (postgresDialect) hasPrefix(col string) string { return `starts_with(` + co
 func (postgresDialect) prefixArgs(p string) []any   { return []any{p} }
 func (postgresDialect) number() string              { return "CAST(? AS DOUBLE PRECISION)" }
 func (postgresDialect) skipLocked() string          { return " FOR UPDATE OF r SKIP LOCKED" }
+func (postgresDialect) rowLock(mode string) string  { return " FOR " + mode }
+func (postgresDialect) typed(t string) string       { return "CAST(? AS " + t + ")" }
 func (postgresDialect) storable(s string) bool      { return !strings.ContainsRune(s, 0) }
 
 // copiedRows counts the metric rows bulkMetrics has sent (for tests).

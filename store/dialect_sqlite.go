@@ -90,6 +90,8 @@ func (sqliteDialect) hasPrefix(col string) string { return col + ` >= ? AND ` + 
 func (sqliteDialect) prefixArgs(p string) []any   { return []any{p, p + "\xff"} }
 func (sqliteDialect) number() string              { return "?" }
 func (sqliteDialect) skipLocked() string          { return "" }
+func (sqliteDialect) rowLock(string) string       { return "" }
+func (sqliteDialect) typed(string) string         { return "?" }
 func (sqliteDialect) storable(string) bool        { return true }
 
 // bulkMetrics: SQLite has no bulk path faster than its multi-row INSERTs.

@@ -114,7 +114,12 @@
 // is failed with an error that says so instead. The owner calls Heartbeat
 // periodically and Finish at the end — FinishRun writes the run's summaries
 // and drops its checkpoint in the same transaction, all or nothing — and
-// both fail with ErrNotOwner if the run was reclaimed meanwhile. Finish with status interrupted hands the run
+// both fail with ErrNotOwner if the run was reclaimed meanwhile; so does
+// PutOwnedArtifact, the owner's artifact write (its checkpoints), which
+// checks the owner in the statement that writes (on PostgreSQL holding the
+// run's row FOR SHARE), so a worker that lost its run cannot replace the
+// checkpoint its successor resumed from. Metric rows are not guarded: they
+// are upserts keyed by step that the successor writes again. Finish with status interrupted hands the run
 // back to the queue: the next claim resumes it from its checkpoint. The
 // claim reports the previous status, so the executor knows to resume from a
 // checkpoint (and to call TruncateMetrics with the checkpoint's step).

@@ -40,6 +40,7 @@ var engineTests = []struct {
 	{"MetricWriterUnknownRun", testMetricWriterUnknownRun},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},
+	{"OwnedArtifacts", testOwnedArtifacts},
 	{"ParamsOfRuns", testParamsOfRuns},
 	{"WhereMatches", testWhereMatches},
 	{"WhereHostileInput", testWhereHostileInput},

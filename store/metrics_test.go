@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -298,5 +299,70 @@ func testParamsOfRuns(t *testing.T) {
 	}
 	if got, err := s.Params(context.Background(), nil); err != nil || len(got) != 0 {
 		t.Fatalf("Params(nil) = %v, %v; want empty", got, err)
+	}
+}
+
+// testOwnedArtifacts: PutOwnedArtifact writes only while the run is
+// running under the owner; a worker whose run was taken over as stale gets
+// ErrNotOwner and leaves the new owner's checkpoint alone (with
+// PutArtifact it overwrote it until its next heartbeat noticed).
+func testOwnedArtifacts(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 2)
+	id := runs[0].ID
+	a, b := Owner{Host: "h", PID: 11}, Owner{Host: "h", PID: 12}
+	get := func() string {
+		t.Helper()
+		data, err := s.Artifact(ctx, id, "checkpoint", "checkpoint.safetensors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	put := func(o Owner, run int64, data string) error {
+		return s.PutOwnedArtifact(ctx, run, o, "checkpoint", "checkpoint.safetensors", []byte(data))
+	}
+	if err := put(a, id, "a0"); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("write to a queued run: %v, want ErrNotOwner", err)
+	}
+	claimAs(a)(t, s, id)
+	for _, data := range []string{"a1", "a2\xff\x00"} { // written, then replaced; bytes kept exactly
+		if err := put(a, id, data); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(); got != data {
+			t.Fatalf("checkpoint = %q, want %q", got, data)
+		}
+	}
+	if err := s.PutOwnedArtifact(ctx, id, a, "samples", "empty.json", nil); err != nil {
+		t.Fatal(err)
+	}
+	if infos, err := s.Artifacts(ctx, id); err != nil || len(infos) != 2 || infos[0].Size != 4 || infos[1].Size != 0 {
+		t.Fatalf("Artifacts = %+v, %v; want the checkpoint (4 bytes) and an empty sample", infos, err)
+	}
+	if err := put(b, id, "b?"); !errors.Is(err, ErrNotOwner) || !strings.Contains(err.Error(), "held by h:11") {
+		t.Fatalf("write by another owner: %v, want ErrNotOwner naming h:11", err)
+	}
+	// a's pid is gone: b takes the run over; a, still writing, is refused.
+	s.alive = func(pid int) bool { return pid != a.PID }
+	claimAs(b)(t, s, id)
+	if err := put(b, id, "b1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(a, id, "a3"); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("write by the owner that lost the run: %v, want ErrNotOwner", err)
+	}
+	if got := get(); got != "b1" {
+		t.Fatalf("checkpoint = %q after the lost owner's write, want the new owner's %q", got, "b1")
+	}
+	if err := s.Finish(ctx, id, b, StatusDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(b, id, "b2"); !errors.Is(err, ErrNotOwner) || !strings.Contains(err.Error(), "run is done") {
+		t.Fatalf("write to a done run: %v, want ErrNotOwner", err)
+	}
+	if err := put(a, 9999, "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("write to a missing run: %v, want ErrNotFound", err)
 	}
 }

@@ -565,6 +565,12 @@ func (s *Store) updateOwned(ctx context.Context, tx execer, runID int64, owner O
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return err
 	}
+	return notOwned(ctx, tx, runID, owner)
+}
+
+// notOwned explains why a write guarded by owner changed nothing: an error
+// wrapping ErrNotOwner that says who holds the run, or ErrNotFound.
+func notOwned(ctx context.Context, tx querier, runID int64, owner Owner) error {
 	r, err := runByID(ctx, tx, runID)
 	if err != nil {
 		return err
