@@ -209,7 +209,11 @@
 // checkpoint artifacts of done runs that do not keep them, each in one
 // transaction and each reporting what it removed as a Removal (a dry run
 // counts and writes nothing). A running run is never removed (ErrRunning):
-// its owner would go on writing to it. Compact gives the freed space back
+// its owner would go on writing to it. The check holds until the removal
+// commits: on PostgreSQL the removal first locks the rows of the runs (and
+// experiments) it removes, FOR UPDATE, so a claim cannot commit between
+// the check and the DELETE (a claim skips or waits for locked rows); on
+// SQLite its IMMEDIATE transaction holds the one write lock. Compact gives the freed space back
 // (SQLite: VACUUM and a truncating WAL checkpoint; PostgreSQL: VACUUM).
 //
 // # Copying between databases

@@ -49,6 +49,7 @@ var engineTests = []struct {
 	{"RemoveRuns", testRemoveRuns},
 	{"RemoveExperiments", testRemoveExperiments},
 	{"RemoveCheckpoints", testRemoveCheckpoints},
+	{"RemoveRacesClaim", testRemoveRacesClaim},
 	{"ConcurrentWorkers", testConcurrentWorkers},
 	{"Submit", testSubmit},
 	{"ClaimNext", testClaimNext},

@@ -50,6 +50,26 @@ func (s *Store) countRuns(ctx context.Context, q querier, ids string) (Removal, 
 	return r, err
 }
 
+// lockRuns locks the rows of the runs ids (PostgreSQL: SELECT … FOR
+// UPDATE, in id order) inside a removal's transaction, before it checks
+// that none is running. Under READ COMMITTED a claim could otherwise commit
+// between that check and the DELETE, which would then remove a run its
+// new owner is training; with the rows locked a claim waits, or skips them
+// (ClaimNext's SKIP LOCKED), until the removal has committed. SQLite needs
+// nothing: the removal's IMMEDIATE transaction holds the one write lock, so
+// no claim commits until it ends.
+func (s *Store) lockRuns(ctx context.Context, q querier, ids string) error {
+	lock := s.d.rowLock("UPDATE")
+	if lock == "" {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE id IN (`+s.d.int64s()+`) ORDER BY id`+lock, ids)
+	if err != nil {
+		return err
+	}
+	return closeRows(rows)
+}
+
 // checkNotRunning returns an error wrapping ErrRunning naming the runs of
 // ids that are running.
 func (s *Store) checkNotRunning(ctx context.Context, q querier, ids string) error {
@@ -80,13 +100,23 @@ func (s *Store) checkNotRunning(ctx context.Context, q querier, ids string) erro
 // metrics, summaries, artifacts), in one transaction, and returns what it
 // removed; their experiments stay. With dry it only counts what it would
 // remove. A running run is an error wrapping ErrRunning and nothing is
-// removed; unknown ids are left out of the counts.
+// removed; unknown ids are left out of the counts. The runs are locked
+// before the check (see lockRuns), so none is claimed before the removal
+// commits.
 func (s *Store) RemoveRuns(ctx context.Context, ids []int64, dry bool) (Removal, error) {
 	var out Removal
 	list := idList(ids)
 	do := func(q querier, exec func(string, ...any) error) error {
+		if !dry {
+			if err := s.lockRuns(ctx, q, list); err != nil {
+				return err
+			}
+		}
 		if err := s.checkNotRunning(ctx, q, list); err != nil {
 			return err
+		}
+		if s.removeChecked != nil && !dry {
+			s.removeChecked()
 		}
 		r, err := s.countRuns(ctx, q, list)
 		if err != nil {
@@ -115,15 +145,21 @@ func (s *Store) RemoveExperiments(ctx context.Context, names []string, dry bool)
 	var out Removal
 	do := func(q querier, exec func(string, ...any) error) error {
 		for _, name := range names {
+			// Not dry, the experiment's row is locked too (PostgreSQL): a
+			// Submit adding runs to it waits until it is gone.
+			lock := ""
+			if !dry {
+				lock = s.d.rowLock("UPDATE")
+			}
 			var expID int64
-			if err := q.QueryRowContext(ctx, `SELECT id FROM experiments WHERE name = ?`, name).Scan(&expID); err != nil {
+			if err := q.QueryRowContext(ctx, `SELECT id FROM experiments WHERE name = ?`+lock, name).Scan(&expID); err != nil {
 				if errors.Is(err, sql.ErrNoRows) {
 					return fmt.Errorf("experiment %q: %w", name, ErrNotFound)
 				}
 				return err
 			}
 			var ids []int64
-			rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE experiment_id = ? ORDER BY id`, expID)
+			rows, err := q.QueryContext(ctx, `SELECT id FROM runs WHERE experiment_id = ? ORDER BY id`+lock, expID)
 			if err != nil {
 				return err
 			}
@@ -142,6 +178,9 @@ func (s *Store) RemoveExperiments(ctx context.Context, names []string, dry bool)
 			list := idList(ids)
 			if err := s.checkNotRunning(ctx, q, list); err != nil {
 				return fmt.Errorf("experiment %q: %w", name, err)
+			}
+			if s.removeChecked != nil && !dry {
+				s.removeChecked()
 			}
 			r, err := s.countRuns(ctx, q, list)
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // removalFixture makes two experiments, a and b, of three runs each (done,
@@ -239,5 +240,66 @@ func testRemoveCheckpoints(t *testing.T) {
 	}
 	if again, err := s.RemoveCheckpoints(ctx, "checkpoint", false); err != nil || again != (Removal{}) {
 		t.Errorf("second RemoveCheckpoints = %+v, %v; want nothing", again, err)
+	}
+}
+
+// testRemoveRacesClaim: a claim that commits while a removal is between
+// its running check and its DELETE must not end with a running run
+// removed. On PostgreSQL (READ COMMITTED) the removal used to check
+// without locking the rows, so the claim committed in between and the
+// DELETE removed a run its new owner was training; now the rows are
+// locked first and the claim skips them. On SQLite the removal's
+// IMMEDIATE transaction holds the write lock: the claim waits, then finds
+// the run gone.
+func testRemoveRacesClaim(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	other, err := Open(s.target) // another process's connections
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, tc := range []struct {
+		name   string
+		remove func(run Run) (Removal, error)
+	}{
+		{"RemoveRuns", func(run Run) (Removal, error) { return s.RemoveRuns(ctx, []int64{run.ID}, false) }},
+		{"RemoveExperiments", func(run Run) (Removal, error) { return s.RemoveExperiments(ctx, []string{run.Experiment}, false) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := addExperiment(t, s, "race-"+strings.ToLower(tc.name), 1)[0]
+			type claim struct {
+				res ClaimResult
+				err error
+			}
+			claimed := make(chan claim, 1)
+			s.removeChecked = func() {
+				go func() {
+					res, err := other.Claim(ctx, run.ID, Owner{Host: "w", PID: 7}, 0)
+					claimed <- claim{res, err}
+				}()
+				// Give the claim time to commit, as it would between the
+				// check and the DELETE when nothing holds it back.
+				time.Sleep(300 * time.Millisecond)
+			}
+			defer func() { s.removeChecked = nil }()
+			rm, rmErr := tc.remove(run)
+			c := <-claimed
+			if rmErr != nil && !errors.Is(rmErr, ErrRunning) {
+				t.Fatalf("%s: %v", tc.name, rmErr)
+			}
+			if c.err != nil && !errors.Is(c.err, ErrNotFound) {
+				t.Fatalf("Claim: %v", c.err)
+			}
+			r, err := s.RunByID(ctx, run.ID)
+			switch {
+			case c.res.Claimed && rmErr == nil:
+				t.Fatalf("%s removed run %d (%+v) that a claim took after its running check", tc.name, run.ID, rm)
+			case c.res.Claimed && (err != nil || r.Status != StatusRunning):
+				t.Fatalf("the claimed run is %+v, %v; want it running", r, err)
+			case !c.res.Claimed && rmErr == nil && !errors.Is(err, ErrNotFound):
+				t.Fatalf("%s succeeded but run %d is still there: %+v, %v", tc.name, run.ID, r, err)
+			}
+		})
 	}
 }

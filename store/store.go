@@ -77,6 +77,9 @@ type Store struct {
 	// clock of metric rows. alive tells whether a pid on this host lives.
 	now   func() time.Time
 	alive func(pid int) bool
+	// removeChecked, when set (by tests), is called inside a removal's
+	// transaction after its running check, before it counts and deletes.
+	removeChecked func()
 }
 
 // openMode is how a database is opened.
