@@ -120,19 +120,34 @@ func OpenReadOnly(target string) (*Store, error) {
 }
 
 func open(ctx context.Context, target string, mode openMode) (*Store, error) {
-	if target == "" {
-		return nil, errors.New("store: empty database path")
+	if err := CheckTarget(target); err != nil {
+		return nil, err
 	}
 	if isPostgresURL(target) {
 		return openPostgres(ctx, target, mode)
 	}
+	return openSQLite(ctx, target, mode)
+}
+
+// CheckTarget returns the error Open gives, without opening anything, for
+// a target it refuses by its text alone: an empty path, or a libpq
+// key=value connection string ("host=db user=lab password=… dbname=lab"),
+// which is not a file name — taken for one, it would create a SQLite file
+// named with the password. The error is one line, the password masked,
+// suggesting the postgres:// URL the string means. Commands that hand a
+// target to other processes (attnlab slurm) check it first.
+func CheckTarget(target string) error {
+	if target == "" {
+		return errors.New("store: empty database path")
+	}
+	if isPostgresURL(target) {
+		return nil
+	}
 	if u, ok := conninfoURL(target); ok {
-		// Not a file name: a SQLite file named with the password would
-		// be created, and the output would read like PostgreSQL.
-		return nil, openErr(Redact(target), nil, nil,
+		return openErr(Redact(target), nil, nil,
 			"a libpq key=value connection string, not a database file; give PostgreSQL as a URL: %s (the password in place of xxxxx, or from PGPASSWORD or ~/.pgpass)", u)
 	}
-	return openSQLite(ctx, target, mode)
+	return nil
 }
 
 // init checks what the database is and migrates it to SchemaVersion.

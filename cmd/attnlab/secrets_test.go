@@ -220,6 +220,7 @@ func TestConninfoRefused(t *testing.T) {
 		{"submit", yaml, "--db", conninfo},
 		{"ls", "--db", conninfo},
 		{"sync", "--from", db, "--to", conninfo},
+		{"slurm", yaml, "--workers", "2", "--dry-run", "--db", conninfo},
 	} {
 		r := attnlab(t, args...)
 		wantError(t, r, exitFailure, "password=xxxxx", "a libpq key=value connection string, not a database file",

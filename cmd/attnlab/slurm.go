@@ -77,6 +77,11 @@ database).`,
 				}
 			}
 			target := *db
+			// --dry-run opens nothing: a target Open would refuse must not
+			// reach the script (its workers would all fail).
+			if err := store.CheckTarget(target); err != nil {
+				return err
+			}
 			if store.EngineOf(target) == store.SQLite {
 				if abs, err := filepath.Abs(target); err == nil {
 					target = abs
