@@ -143,8 +143,20 @@ func newColFormat(c *Comparison, j int) colFormat {
 		}
 	}
 	f := colFormat{hideStd: hide && anyStd}
-	scale := metrics.Describe(c.Metrics[j]).Scale
+	d := metrics.Describe(c.Metrics[j])
+	scale := d.Scale
+	// A count (train/steps, model/params): integers stay integers.
+	counts := d.Kind != metrics.Quality
+	for _, row := range c.Rows {
+		m := row.Cells[j].Mean
+		counts = counts && (math.IsNaN(m) || m == math.Trunc(m))
+		for _, v := range row.Cells[j].Values {
+			counts = counts && (math.IsNaN(v) || v == math.Trunc(v))
+		}
+	}
 	switch {
+	case counts && maxAbs < 1e9:
+		f.decimals = 0 // 20 ± 0 steps, not 20.000 ± 0.000
 	case scale.Max == 100 && maxAbs < 1000:
 		f.decimals = 1 // a 0–100 score (BLEU, chrF): 69.1 ± 2.8
 	case maxAbs >= 1e9:

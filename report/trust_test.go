@@ -177,3 +177,25 @@ func TestCompareSplitsBySignature(t *testing.T) {
 		t.Errorf("the notes do not explain the split: %q", c.notes(false))
 	}
 }
+
+// TestCountColumns: a cost that counts (train/steps) is written as an
+// integer when every value and mean is one; a fractional mean keeps its
+// decimals, and a quality metric of integers (exact match 0 or 1) too.
+func TestCountColumns(t *testing.T) {
+	col := func(m string, means []float64, vals ...[]float64) colFormat {
+		c := &Comparison{Metrics: []string{m}}
+		for i, mean := range means {
+			c.Rows = append(c.Rows, Row{Cells: []Cell{{Mean: mean, N: len(vals[i]), Values: vals[i]}}})
+		}
+		return newColFormat(c, 0)
+	}
+	if f := col("train/steps", []float64{20, 60}, []float64{20, 20}, []float64{60, 60}); f.num(20) != "20" {
+		t.Errorf("train/steps 20 is written %q", f.num(20))
+	}
+	if f := col("train/steps", []float64{20.5}, []float64{20, 21}); f.num(20.5) == "21" || f.num(20.5) == "20" {
+		t.Errorf("a mean of 20.5 steps is written %q", f.num(20.5))
+	}
+	if f := col("test/exact_match", []float64{1, 0}, []float64{1, 1}, []float64{0, 0}); f.num(1) != "1.000" {
+		t.Errorf("exact match 1 is written %q", f.num(1))
+	}
+}
