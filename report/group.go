@@ -94,7 +94,8 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 // explained reports whether k differing between rows is accounted for by
 // the keys shown or the experiment's sweep: k is a parameter of a plugin
 // whose name is shown (model.attention.dim behind model.attention.name),
-// a task key (rows of different tasks are never compared), or every
+// a task key (rows of different tasks are never compared), a setting of
+// the experiment when rows of several experiments are shown, or every
 // selected run's sweep point sets it — k itself, a block above it
 // (model.attention swept whole), or the plugin it belongs to.
 func (s *selection) explained(k string, shown []string) bool {
@@ -104,6 +105,9 @@ func (s *selection) explained(k string, shown []string) bool {
 	}
 	if isTaskKey(k) {
 		return true
+	}
+	if slices.Contains(shown, KeyExperiment) && s.determined(k, []string{KeyExperiment}) {
+		return true // rows of different experiments: the experiment column says so
 	}
 	for _, p := range shown {
 		if strings.HasSuffix(p, ".name") && under(k, p) {

@@ -91,6 +91,14 @@ func TestCompareShowsUnsweptDifferences(t *testing.T) {
 	if !slices.Equal(c.Keys, want) || !slices.Equal(c.Derived, []string{"model.attention.dim"}) {
 		t.Errorf("Keys %q, Derived %q; want %q and [model.attention.dim]", c.Keys, c.Derived, want)
 	}
+	// Two experiments: their settings differ by the experiment, which the
+	// table shows; they are not listed again, column after column.
+	xa := fakeExperiment{name: "a", runs: []fakeRun{trustRun("dot", 1, 0.5, map[string]any{"train.optimizer.lr": 0.01}), trustRun("dot", 2, 0.6, map[string]any{"train.optimizer.lr": 0.01})}}
+	xb := fakeExperiment{name: "b", runs: []fakeRun{trustRun("dot", 1, 0.7, map[string]any{"train.optimizer.lr": 0.03}), trustRun("dot", 2, 0.8, map[string]any{"train.optimizer.lr": 0.03})}}
+	st2, _ := buildStore(t, xa, xb)
+	if c := mustCompare(t, st2, Query{}); !slices.Equal(c.Keys, []string{KeyExperiment}) {
+		t.Errorf("two experiments: Keys %q, want [experiment]", c.Keys)
+	}
 	// Set by each run's sweep point: the grid accounts for it.
 	for i := range runs {
 		runs[i].point = map[string]any{"model.attention.name": runs[i].params["model.attention.name"],
