@@ -195,8 +195,10 @@
 // Code that holds a run id uses RunByID; ids are never formatted and parsed
 // back. ResolveRun is the one function that interprets a reference a user
 // typed: a run's name EXPERIMENT/POINT/seed=N (Run.Name: the sweep point's
-// values joined by ","; EXPERIMENT/seed=N without a sweep), a run id, or a
-// hash prefix of at least MinPrefix characters. Digits are an id when a run
+// values joined by ","; EXPERIMENT/seed=N without a sweep), EXPERIMENT/HASH
+// (a hash prefix within one experiment: what tells apart the runs of one
+// name in two versions of an experiment), a run id, or a hash prefix of at
+// least MinPrefix characters. Digits are an id when a run
 // has that id (so run 1000 stays reachable as "1000" beside a hash that
 // starts with 1000), a hash prefix otherwise. A name shared by runs of two
 // versions of an experiment, or a prefix shared by several hashes, is

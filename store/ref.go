@@ -32,7 +32,9 @@ const MinPrefix = 4
 // place that interprets run references. A reference is
 //
 //   - a run name, EXPERIMENT/POINT/seed=N or EXPERIMENT/seed=N (any
-//     reference with a '/'; see Run.Name);
+//     reference with a '/'; see Run.Name), or EXPERIMENT/HASH: a prefix
+//     of at least MinPrefix characters of the hash of a run of that
+//     experiment (what tells apart runs of two versions of it);
 //   - a run id: digits without a leading zero ("12"), when a run has that id;
 //   - otherwise a hash prefix of at least MinPrefix characters ("3f9a",
 //     "0003", and "1000" when no run has id 1000).
@@ -87,10 +89,13 @@ func (s *Store) ResolveRun(ctx context.Context, ref string) (Run, error) {
 func (s *Store) runByName(ctx context.Context, ref string) (Run, error) {
 	exp, _, _ := strings.Cut(ref, "/")
 	last := ref[strings.LastIndex(ref, "/")+1:]
+	if exp != "" && strings.Count(ref, "/") == 1 && len(last) >= MinPrefix && isHex(last) {
+		return s.runByHash(ctx, exp, last)
+	}
 	seedText, ok := strings.CutPrefix(last, "seed=")
 	seed, err := strconv.ParseInt(seedText, 10, 64)
 	if !ok || err != nil || exp == "" {
-		return Run{}, fmt.Errorf("store: run name %q: want EXPERIMENT/POINT/seed=N or EXPERIMENT/seed=N", ref)
+		return Run{}, fmt.Errorf("store: run name %q: want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH", ref)
 	}
 	cands, err := s.queryRuns(ctx, `WHERE e.name = ? AND r.seed = ? ORDER BY r.id`, exp, seed)
 	if err != nil {
@@ -110,7 +115,7 @@ func (s *Store) runByName(ctx context.Context, ref string) (Run, error) {
 	case len(matches) == 1:
 		return matches[0], nil
 	case len(matches) > 1:
-		return Run{}, fmt.Errorf("store: run name %s is shared by runs of different versions of the experiment (%s); give the run id or a hash prefix: %w",
+		return Run{}, fmt.Errorf("store: run name %s is shared by runs of different versions of the experiment (%s); give the run id or EXPERIMENT/HASH as listed: %w",
 			ref, describe(matches), ErrAmbiguous)
 	case len(cands) == 0:
 		if _, err := s.ExperimentByName(ctx, exp); errors.Is(err, ErrNotFound) {
@@ -122,6 +127,33 @@ func (s *Store) runByName(ctx context.Context, ref string) (Run, error) {
 		names = append(names[:6], "...")
 	}
 	return Run{}, fmt.Errorf("store: no run named %s (with seed %d: %s): %w", ref, seed, strings.Join(names, ", "), ErrNotFound)
+}
+
+// runByHash resolves EXPERIMENT/HASH: a run of the experiment whose hash
+// starts with prefix.
+func (s *Store) runByHash(ctx context.Context, exp, prefix string) (Run, error) {
+	args := append([]any{exp}, s.d.prefixArgs(prefix)...)
+	matches, err := s.queryRuns(ctx, `WHERE e.name = ? AND `+s.d.hasPrefix("r.hash")+` ORDER BY r.id LIMIT 6`, args...)
+	if err != nil {
+		return Run{}, fmt.Errorf("store: run %s/%s: %w", exp, prefix, err)
+	}
+	switch len(matches) {
+	case 0:
+		return Run{}, fmt.Errorf("store: no run %s/%s: experiment %q has no run whose hash starts so: %w", exp, prefix, exp, ErrNotFound)
+	case 1:
+		return matches[0], nil
+	}
+	return Run{}, fmt.Errorf("store: %s/%s matches several runs (%s); give more characters of the hash: %w", exp, prefix, describe(matches), ErrAmbiguous)
+}
+
+// isHex reports whether s is lower-case hexadecimal, as run hashes are.
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // queryRuns returns the runs selected by the SQL text after runColumns.

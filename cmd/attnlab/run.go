@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -254,7 +255,7 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 	if err := cmp.WriteWidth(out, "table", width); err != nil {
 		return err
 	}
-	writeRunNames(out, width, rep)
+	writeRunNames(out, width, rep, func(ref string) (store.Run, error) { return st.ResolveRun(ctx, ref) })
 	return nil
 }
 
@@ -263,8 +264,11 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 // columns: the runs of one sweep point on one line when every point's
 // line fits; otherwise, when every point has the same seeds, one line per
 // point with the first seed's name and a heading that says how to name the
-// others; otherwise one name per line. A name is never split.
-func writeRunNames(w io.Writer, cols int, rep *runs.Report) {
+// others; otherwise one name per line. A name is never split. A name that
+// resolve does not take to its run (runs of an earlier version of the
+// experiment have it too) is given as EXPERIMENT/HASH instead, on a line
+// of its own.
+func writeRunNames(w io.Writer, cols int, rep *runs.Report, resolve func(string) (store.Run, error)) {
 	const maxPoints = 10
 	type point struct {
 		names []string
@@ -277,7 +281,13 @@ func writeRunNames(w io.Writer, cols int, rep *runs.Report) {
 			continue
 		}
 		n := o.Run.Name()
-		prefix := n[:strings.LastIndex(n, "/")]
+		if r, err := resolve(n); err != nil || r.ID != o.Run.ID {
+			n = uniqueRef(o.Run, resolve)
+		}
+		prefix := n // EXPERIMENT/HASH or an id: a point of its own
+		if strings.HasSuffix(n, fmt.Sprintf("/seed=%d", o.Run.Seed)) {
+			prefix = n[:strings.LastIndex(n, "/")]
+		}
 		p := byPrefix[prefix]
 		if p == nil {
 			p = &point{}
@@ -361,6 +371,18 @@ func autoBaseline(plan []experiments.Run) string {
 		return ""
 	}
 	return key + "=none"
+}
+
+// uniqueRef is the shortest EXPERIMENT/HASH (8 characters at least) that
+// resolve takes to r; its id when none does.
+func uniqueRef(r store.Run, resolve func(string) (store.Run, error)) string {
+	for n := 8; n <= len(r.Hash); n += 4 {
+		ref := r.Experiment + "/" + r.Hash[:n]
+		if got, err := resolve(ref); err == nil && got.ID == r.ID {
+			return ref
+		}
+	}
+	return strconv.FormatInt(r.ID, 10)
 }
 
 // runName names a run for a note: "run 3 (seed 1 model.attention.name=dot)".

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -269,7 +270,9 @@ func TestWriteRunNames(t *testing.T) {
 		rep := &runs.Report{}
 		for _, p := range points {
 			for _, s := range seeds {
-				r := store.Run{Experiment: exp, Seed: s, Status: store.StatusDone, Point: `{"model.attention.name":"` + p + `"}`}
+				id := int64(len(rep.Outcomes) + 1)
+				r := store.Run{ID: id, Experiment: exp, Seed: s, Status: store.StatusDone, Point: `{"model.attention.name":"` + p + `"}`,
+					Hash: strings.Repeat(strconv.FormatInt(id%10, 10), 16)}
 				rep.Outcomes = append(rep.Outcomes, runs.Outcome{Run: r, Status: store.StatusDone})
 			}
 		}
@@ -278,6 +281,22 @@ func TestWriteRunNames(t *testing.T) {
 	quick := report("quickstart", []string{"none", "scaled-dot"}, 1, 2, 3)
 	uneven := report("quickstart", []string{"none", "scaled-dot"}, 1, 2, 3)
 	uneven.Outcomes[1].Run.Status = store.StatusFailed // none, seed 2
+	// resolve takes a name to the report's run, except the names taken by
+	// an earlier version of the experiment (shared), and EXPERIMENT/HASH.
+	var shared []string
+	resolver := func(rep *runs.Report) func(string) (store.Run, error) {
+		return func(ref string) (store.Run, error) {
+			if slices.Contains(shared, ref) {
+				return store.Run{}, store.ErrAmbiguous
+			}
+			for _, o := range rep.Outcomes {
+				if o.Run.Name() == ref || o.Run.Experiment+"/"+o.Run.Hash[:8] == ref {
+					return o.Run, nil
+				}
+			}
+			return store.Run{}, store.ErrNotFound
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		rep  *runs.Report
@@ -311,7 +330,7 @@ runs by name (attnlab show, generate and plot attention take them):
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
-			writeRunNames(&b, tc.cols, tc.rep)
+			writeRunNames(&b, tc.cols, tc.rep, resolver(tc.rep))
 			if b.String() != tc.want {
 				t.Errorf("at %d columns got\n%s\nwant\n%s", tc.cols, b.String(), tc.want)
 			}
@@ -321,6 +340,15 @@ runs by name (attnlab show, generate and plot attention take them):
 				}
 			}
 		})
+	}
+	// Names an earlier version of the experiment shares are given by hash,
+	// which resolves to the run.
+	shared = []string{"quickstart/none/seed=1", "quickstart/none/seed=2"}
+	var b strings.Builder
+	writeRunNames(&b, 120, quick, resolver(quick))
+	if got := b.String(); !strings.Contains(got, "quickstart/"+quick.Outcomes[0].Run.Hash[:8]+"\n") ||
+		!strings.Contains(got, "quickstart/"+quick.Outcomes[1].Run.Hash[:8]+"\n") || strings.Contains(got, "none/seed=1") {
+		t.Errorf("shared names:\n%s", got)
 	}
 }
 
