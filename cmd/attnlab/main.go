@@ -8,8 +8,9 @@
 // configuration error (bad flags or arguments, an invalid experiment file,
 // an output file that -o must not replace); 3 internal error (a bug in
 // attnlab: one line names the crash report that holds the stack, which never
-// goes to the terminal or the run database); 130 interrupted (Ctrl-C or
-// SIGTERM before the work was done: running runs were checkpointed and marked
+// goes to the terminal or the run database); 130 interrupted (Ctrl-C,
+// SIGTERM, or the reader of stdout or stderr gone, as in run … 2>&1 | head,
+// before the work was done: running runs were checkpointed and marked
 // interrupted, and the same command resumes them; a command still running 5 s
 // after the signal, blocked in a system call, is ended with 130 too).
 //
@@ -22,6 +23,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -62,9 +64,38 @@ func main() {
 		fmt.Fprintf(os.Stderr, "attnlab: interrupted: the command did not stop within %v of the signal\n", signalGrace)
 		os.Exit(exitInterrupted)
 	}()
-	code := execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	// A reader that goes away (run … | head) ends the command as Ctrl-C
+	// does, runs checkpointed and marked interrupted, instead of Go's
+	// default for a write to a closed stdout: death by SIGPIPE, leaving a
+	// run "running" until its heartbeat went stale. Catching SIGPIPE makes
+	// such writes fail with EPIPE (and resets on exec, unlike ignoring it).
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	go func() {
+		for range pipes {
+		}
+	}()
+	ctx, closed := context.WithCancel(ctx)
+	defer closed()
+	stdout, stderr := &pipeWatch{w: os.Stdout, closed: closed}, &pipeWatch{w: os.Stderr, closed: closed}
+	code := execute(ctx, os.Args[1:], os.Stdin, stdout, stderr)
 	stop()
 	os.Exit(code)
+}
+
+// pipeWatch is a standard stream that cancels the command (closed) when a
+// write finds its reader gone (EPIPE).
+type pipeWatch struct {
+	w      io.Writer
+	closed context.CancelFunc
+}
+
+func (p *pipeWatch) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		p.closed()
+	}
+	return n, err
 }
 
 // execute runs the command line args with the given standard streams and

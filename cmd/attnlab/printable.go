@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 
 	"github.com/attnlab/attnlab/internal/printable"
 )
@@ -29,4 +30,15 @@ func rawWriter(w io.Writer) io.Writer {
 		return s.raw
 	}
 	return w
+}
+
+// fileOf returns the file under w (a safeWriter, a pipeWatch, the file
+// itself), or nil: for asking whether a stream is a terminal, and its width.
+func fileOf(w io.Writer) *os.File {
+	w = rawWriter(w)
+	if p, ok := w.(*pipeWatch); ok {
+		w = p.w
+	}
+	f, _ := w.(*os.File)
+	return f
 }

@@ -109,8 +109,7 @@ func groupRunE(cmd *cobra.Command, args []string) error {
 // else term.DefaultWidth (see term.Width).
 func outputWidth(cmd *cobra.Command) int {
 	n, _ := cmd.Flags().GetInt("width")
-	f, _ := rawWriter(cmd.OutOrStdout()).(*os.File)
-	return term.Width(f, n)
+	return term.Width(fileOf(cmd.OutOrStdout()), n)
 }
 
 // addDBFlag adds --db to cmd and returns where its value goes.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -163,7 +162,7 @@ func progressReporter(stderr io.Writer, locked io.Writer, quiet bool) runs.Repor
 	if quiet {
 		return nil
 	}
-	if f, ok := stderr.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+	if f := fileOf(stderr); f != nil && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
 		return progress.Bars(f)
 	}
 	return progress.Log(locked)

@@ -501,6 +501,7 @@ func corpus() []tcase {
 	// ── Signals everywhere ─────────────────────────────────────────────
 	add(
 		tcase{name: "sigterm-during-training", bullet: signals, owner: "H7", code: 130, multi: true, want: []string{"interrupted"}, drive: signalDuringTraining},
+		tcase{name: "stdout-closed-during-training", bullet: signals, owner: "H7", code: 130, multi: true, want: []string{"interrupted"}, drive: stdoutClosedDuringTraining},
 		tcase{name: "sigint-during-test-evaluation", bullet: signals, owner: "H7", code: 130, multi: true, want: []string{"interrupted"}, drive: signalDuringTestEvaluation},
 		tcase{name: "sigterm-generate-blocked-stdin", bullet: signals, owner: "H7", code: 130, want: []string{"interrupted"}, drive: signalGenerateBlockedStdin},
 		tcase{name: "sigterm-blocked-read", bullet: signals, owner: "H7", code: anyCode, drive: signalBlockedRead},

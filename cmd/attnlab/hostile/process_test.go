@@ -153,6 +153,55 @@ func signalDuringTraining(e *env) (result, error) {
 	return r, nil
 }
 
+// stdoutClosedDuringTraining is `attnlab run … 2>&1 | head`: the reader
+// goes away while a run trains. The run must end as on Ctrl-C (exit 130,
+// the run checkpointed and interrupted), not die of SIGPIPE and leave the
+// run "running".
+func stdoutClosedDuringTraining(e *env) (result, error) {
+	e.write("long.yaml", longTiny(1000000, 50))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := e.command(ctx, nil, "run", "long.yaml", "--db", "lab.db")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	pw.Close()
+	var seen bytes.Buffer
+	buf := make([]byte, 4096)
+	for !strings.Contains(seen.String(), "step 50/") {
+		n, err := pr.Read(buf)
+		seen.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	pr.Close() // head has printed its lines
+	closed := time.Now()
+	err = cmd.Wait()
+	took := time.Since(closed)
+	// Its stdout and stderr went to the reader; what the case checks
+	// (stderr) is what was read before it went away, then ls's listing.
+	r := finished(cmd, err, start, ctx, &bytes.Buffer{}, &seen)
+	if !strings.Contains(seen.String(), "step 50/") {
+		return r, fmt.Errorf("no step 50 before the output closed:\n%s", clip(seen.String()))
+	}
+	if took > quickExit {
+		return r, fmt.Errorf("run took %v to stop after its output closed", took)
+	}
+	ls := e.statusOf()
+	r.stderr += ls
+	if !strings.Contains(ls, "interrupted") {
+		return r, fmt.Errorf("the run is not interrupted:\n%s", ls)
+	}
+	return r, nil
+}
+
 func signalDuringTestEvaluation(e *env) (result, error) {
 	y := strings.Replace(tinyYAML, "valid_size: 16, test_size: 16", "valid_size: 8, test_size: 3000", 1)
 	y = strings.Replace(y, "steps: 4, eval_every: 2, log_every: 2", "steps: 2, eval_every: 0, log_every: 2", 1)
