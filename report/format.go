@@ -550,7 +550,7 @@ func (c *Comparison) notes(markdown bool) []string {
 	if c.Baseline >= 0 {
 		out = append(out, c.testNotes()...)
 	} else if cols := c.untested(); len(cols) > 0 {
-		out = append(out, "No * for "+strings.Join(cols, ", ")+".")
+		out = append(out, "Never marked best: "+strings.Join(cols, ", ")+".")
 	}
 	out = append(out, c.signatureNotes()...)
 	if markdown {

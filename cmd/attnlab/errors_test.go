@@ -56,6 +56,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--nope"}, []string{"unknown flag: --nope"}},
 		{[]string{"run"}, []string{"run: missing EXPERIMENT.yaml", "attnlab run --help"}},
 		{[]string{"run", "a.yaml", "b.yaml"}, []string{`run: unexpected argument "b.yaml"`}},
+		{[]string{"train", "a.yaml"}, []string{`unknown command "train"`, "did you mean run?"}},
+		{[]string{"run", "a.yaml", "model.attention.name=dot"}, []string{`unexpected argument "model.attention.name=dot": to override a key write --set model.attention.name=dot`}},
 		{[]string{"run", "testdata/tiny.yaml", "--nope"}, []string{"run: unknown flag: --nope"}},
 		{[]string{"run", "testdata/tiny.yaml", "--set"}, []string{"flag needs an argument: --set"}},
 		{[]string{"run", "testdata/tiny.yaml", "--workers", "-1"}, []string{"--workers -1"}},

@@ -51,7 +51,10 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 	w := cmd.OutOrStdout()
 	points := len(plan) / max(len(x.Seeds), 1)
 	fmt.Fprintf(w, "experiment %s: %s = %s × %s\n", x.Name, plural(len(plan), "run"), plural(points, "point"), plural(len(x.Seeds), "seed"))
-	fmt.Fprintf(w, "estimated training memory: at most %s per run\n", est)
+	// The largest run's estimate of what its model, optimizer, activations
+	// and data hold: an order of magnitude, below the process's peak (the
+	// runtime and the collector's headroom come on top).
+	fmt.Fprintf(w, "estimated training memory of the largest run: about %s\n", est)
 	if x.Description != "" {
 		writeHanging(w, "  ", x.Description)
 	}

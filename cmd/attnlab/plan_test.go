@@ -67,7 +67,7 @@ func TestPlanMaxMemory(t *testing.T) {
 	wantError(t, attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1.5"), exitUsage, "--max-memory 1.5: 1 B is below 1 KiB")
 	r = attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1GiB")
 	wantOK(t, r)
-	if !strings.Contains(r.stdout, "estimated training memory: at most 332 KiB (6.6 thousand parameters, sequences of up to 7 tokens) per run") {
+	if !strings.Contains(r.stdout, "estimated training memory of the largest run: about 332 KiB (6.6 thousand parameters, sequences of up to 7 tokens)") {
 		t.Errorf("plan printed %q, want the estimate", r.stdout)
 	}
 }

@@ -137,7 +137,11 @@ func args(min int, names ...string) cobra.PositionalArgs {
 		case len(names) == 0 && len(got) > 0:
 			return usagef("takes no arguments, got %q", got[0])
 		case len(got) > len(names) && !variadic:
-			return usagef("unexpected argument %q (usage: %s)", got[len(names)], cmd.UseLine())
+			extra := got[len(names)]
+			if k, _, ok := strings.Cut(extra, "="); ok && cmd.Flags().Lookup("set") != nil && !strings.ContainsAny(k, " /") {
+				return usagef("unexpected argument %q: to override a key write --set %s", extra, extra)
+			}
+			return usagef("unexpected argument %q (usage: %s)", extra, cmd.UseLine())
 		}
 		return nil
 	}

@@ -33,8 +33,9 @@ func newRunCmd() *cobra.Command {
 		mem         memoryFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "run EXPERIMENT.yaml",
-		Short: "Train and evaluate every run of an experiment, then compare them",
+		SuggestFor: []string{"train", "fit", "sweep", "launch"},
+		Use:        "run EXPERIMENT.yaml",
+		Short:      "Train and evaluate every run of an experiment, then compare them",
 		Long: `Validate an experiment, record it and its runs (every sweep point × seed) in the
 run database, train and evaluate each run with a pool of workers, and print the
 comparison table of the experiment (mean ± std over seeds per sweep point; when
