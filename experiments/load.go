@@ -87,7 +87,11 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 		return nil, l.errs.sorted()
 	}
 	// A malformed --set is reported with the rest; the others still apply.
-	set, setTree := l.parseSets(sets, len(chain))
+	baseDir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		baseDir = filepath.Dir(path)
+	}
+	set, setTree := l.parseSets(sets, len(chain), baseDir)
 	setErrs := len(l.errs)
 	l.sources = append(slices.Clone(chain), set)
 
@@ -119,11 +123,7 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 	for _, s := range chain {
 		x.Sources = append(x.Sources, Source{File: s.file, Text: string(s.text)})
 	}
-	if dir, err := filepath.Abs(filepath.Dir(path)); err == nil {
-		x.BaseDir = dir
-	} else {
-		x.BaseDir = filepath.Dir(path)
-	}
+	x.BaseDir = baseDir
 	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir, Memory: opt.Memory}, seen: map[string]dataFile{}}
 	l.plan(x, full)
 	if len(l.errs) > 0 {
@@ -192,8 +192,12 @@ func (l *loader) readChain(path string) []*source {
 }
 
 // parseSets turns the --set overrides into a nested tree (sweep keys keep
-// their dotted config keys whole) and the source recording their paths.
-func (l *loader) parseSets(sets []string, rank int) (*source, map[string]any) {
+// their dotted config keys whole) and the source recording their paths. A
+// relative file path given on the command line (task.path, task.src_path,
+// ...) is relative to the working directory, as a shell user means it, not
+// to the experiment file's directory (baseDir) as in the file: it is
+// rewritten relative to baseDir.
+func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, map[string]any) {
 	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}}
 	tree := map[string]any{}
 	for _, kv := range sets {
@@ -230,6 +234,16 @@ func (l *loader) parseSets(sets []string, rank int) (*source, map[string]any) {
 			s.lines[p] = 0
 		}
 		s.lines[key] = 0
+		if str, ok := val.(string); ok && len(parts) == 2 && parts[0] == "task" && strings.HasSuffix(parts[1], "path") &&
+			str != "" && !filepath.IsAbs(str) {
+			if abs, err := filepath.Abs(str); err == nil {
+				if rel, err := filepath.Rel(baseDir, abs); err == nil {
+					val = rel
+				} else {
+					val = abs
+				}
+			}
+		}
 		put(tree, parts, s.normalize(val, key))
 	}
 	return s, tree

@@ -492,3 +492,37 @@ func TestSetUnderSweepAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestSetPathFromWorkingDirectory: a file path in the experiment file is
+// relative to the file's directory, one given with --set to the directory
+// the command runs in, as a shell user means it.
+func TestSetPathFromWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"exp", "elsewhere"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := strings.Repeat("some text\n", 20)
+	for _, f := range []string{"exp/t.txt", "elsewhere/mine.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yml := filepath.Join(dir, "exp", "lm.yaml")
+	if err := os.WriteFile(yml, []byte("name: lm\ntask: {name: text, path: t.txt}\nmodel: {name: lm-rnn}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join(dir, "elsewhere"))
+	if _, err := Load("../exp/lm.yaml", nil); err != nil {
+		t.Fatalf("the file's own path: %v", err)
+	}
+	x, err := Load("../exp/lm.yaml", []string{"task.path=mine.txt"})
+	if err != nil {
+		t.Fatalf("--set task.path=mine.txt from elsewhere/: %v", err)
+	}
+	plan, _ := x.Plan()
+	if got := plan[0].Config.Task.Params["path"]; got != filepath.Join("..", "elsewhere", "mine.txt") {
+		t.Errorf("task.path = %v, want ../elsewhere/mine.txt (relative to the experiment's directory)", got)
+	}
+}
