@@ -189,7 +189,10 @@
 // with multi-head). A problem found in some points but not all names the
 // first such point: `exp.yaml:7: model.attention.heads: unknown key:
 // attention "dot" takes no parameters (sweep point
-// model.attention.heads=2 model.attention.name=dot and 1 more)`.
+// model.attention.heads=2 model.attention.name=dot and 1 more)`. A
+// parameter the file or --set wrote for a plugin that every point replaces
+// by one that does not take it (heads under a grid of dot and additive)
+// would be ignored by every run: it is an error ("set for nothing").
 //
 // # Errors
 //

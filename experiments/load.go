@@ -78,6 +78,10 @@ type loader struct {
 	data    *dataFiles
 	sources []*source // the extends chain (experiment file first), then --set
 	errs    Errors
+	// pruned, while the sweep points are merged, counts for each key how
+	// many points dropped it (prune): a key the user wrote that every point
+	// drops is set for nothing.
+	pruned map[string]int
 }
 
 func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*Experiment, error) {
@@ -351,6 +355,9 @@ func (l *loader) prune(path string, in, dest map[string]any) {
 	for k := range dest {
 		if k != "name" && !info.IsParam(k) && !slices.Contains(info.Uses, k) {
 			delete(dest, k)
+			if l.pruned != nil {
+				l.pruned[path+"."+k]++
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package experiments
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -524,5 +525,27 @@ func TestSetPathFromWorkingDirectory(t *testing.T) {
 	plan, _ := x.Plan()
 	if got := plan[0].Config.Task.Params["path"]; got != filepath.Join("..", "elsewhere", "mine.txt") {
 		t.Errorf("task.path = %v, want ../elsewhere/mine.txt (relative to the experiment's directory)", got)
+	}
+}
+
+// TestSetForNothing: a parameter the user wrote for a plugin that every
+// sweep point replaces by one that does not take it would be ignored in
+// every run: an error; kept when some point's plugin takes it.
+func TestSetForNothing(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.yaml")
+	yml := "name: x\ntask: {name: reverse}\nmodel: {name: seq2seq-rnn, attention: {name: multi-head, heads: 4}}\nsweep: {grid: {model.attention.name: %s}}\n"
+	if err := os.WriteFile(p, []byte(fmt.Sprintf(yml, "[dot, additive]")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p, nil)
+	if err == nil || !strings.Contains(err.Error(), "model.attention.heads: set for nothing: every sweep point names at model.attention a plugin that takes no heads") {
+		t.Fatalf("heads under a grid of dot and additive: %v", err)
+	}
+	if err := os.WriteFile(p, []byte(fmt.Sprintf(yml, "[dot, multi-head]")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p, nil); err != nil {
+		t.Fatalf("heads under a grid with multi-head: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -169,6 +170,8 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	var failures []*failure
 	byText := map[string]*failure{}
 	configs := make([]Config, len(pts))
+	l.pruned = map[string]int{}
+	defer func() { l.pruned = nil }()
 	for i, p := range pts {
 		// The point is the last layer, merged by the same rules as the
 		// others (directly: a koanf copy per point is slow for big sweeps).
@@ -185,6 +188,15 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 				failures = append(failures, f)
 			}
 			f.labels = append(f.labels, p.labelText())
+		}
+	}
+	// A key the file or --set wrote under a plugin that every point
+	// replaces by one that does not take it would be silently ignored.
+	bySource := &locator{sources: sources}
+	for _, k := range slices.Sorted(maps.Keys(l.pruned)) {
+		if l.pruned[k] == len(pts) && bySource.wrote(k) {
+			site, param := k[:strings.LastIndex(k, ".")], k[strings.LastIndex(k, ".")+1:]
+			r.bad(k, "set for nothing: every sweep point names at %s a plugin that takes no %s", site, param)
 		}
 	}
 	for _, f := range failures {
