@@ -73,7 +73,7 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 	case len(maps) == 0:
 		return fmt.Errorf("report: run %d (%s) has no attention maps", r.ID, r.Experiment)
 	case example < 0 || example >= len(maps):
-		return fmt.Errorf("report: run %d has %d attention maps (examples 0–%d); example %d is out of range", r.ID, len(maps), len(maps)-1, example)
+		return keyErrorf("report: run %d has %d attention maps (examples 0–%d); example %d is out of range", r.ID, len(maps), len(maps)-1, example)
 	}
 	m := maps[example]
 	g, err := newAttnGrid(m)

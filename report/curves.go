@@ -260,11 +260,11 @@ func buildCurves(ctx context.Context, st *store.Store, q Query, metric string) (
 		case len(hits) == 1:
 			metric = hits[0]
 		case len(hits) > 1:
-			return nil, fmt.Errorf("report: metric %q is ambiguous (%s)", metric, strings.Join(hits, ", "))
+			return nil, keyErrorf("report: metric %q is ambiguous (%s)", metric, strings.Join(hits, ", "))
 		case len(known) == 0:
 			return nil, fmt.Errorf("report: unknown metric %q: the selected runs logged no metrics", metric)
 		default:
-			return nil, fmt.Errorf("report: unknown metric %q (the selected runs logged: %s)", metric, strings.Join(known, ", "))
+			return nil, keyErrorf("report: unknown metric %q (the selected runs logged: %s)", metric, strings.Join(known, ", "))
 		}
 	}
 	hist, err := st.MetricHistory(ctx, ids, metric)
