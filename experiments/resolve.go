@@ -508,7 +508,7 @@ func (r *resolver) paramErrors(path, what string, info registry.Info, err error)
 		case pe.Unknown && len(info.Params) == 0 && len(info.Uses) == 0:
 			r.bad(key, "unknown key: %s takes no parameters", what)
 		case pe.Unknown:
-			known := append(pluginParams(info), info.Uses...)
+			known := append(append([]string{"name"}, pluginParams(info)...), info.Uses...)
 			r.bad(key, "unknown key for %s (known: %s)", what, strings.Join(known, ", "))
 		default:
 			r.bad(key, "%s for %s", pe.Msg, what)

@@ -223,7 +223,7 @@ func TestNestedSite(t *testing.T) {
 			[]string{
 				`exp.yaml:6: model.attention.heads: must be at least 1, got 0 for attention "heads"`,
 				`exp.yaml:7: model.attention.head.dim: want int, got string "x" for attention "additive"`,
-				`exp.yaml:7: model.attention.head.dimm: unknown key for attention "additive" (known: dim)`,
+				`exp.yaml:7: model.attention.head.dimm: unknown key for attention "additive" (known: name, dim)`,
 			}},
 		{"unknown nested name", "model: {attention: {name: heads, head: {name: dott}}}\n",
 			[]string{`exp.yaml:3: model.attention.head.name: unknown attention "dott" (known: additive, dot, heads, multi-head, none, scaled-dot)`}},
