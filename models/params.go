@@ -79,6 +79,10 @@ type TransformerParams struct {
 	TieEmbeddings bool    `yaml:"tie_embeddings" doc:"share the target embedding with the output projection (no output bias)"`
 	ScaleEmbed    bool    `yaml:"scale_embeddings" doc:"multiply embeddings by √d_model before adding positions (Vaswani et al.)"`
 	MaxLen        int     `yaml:"max_len" doc:"longest sequence for learned positions and the LM context (0: from the task)" range:"[0,65536]"`
+
+	// lm is set in lm-transformer's defaults (decoding copies them): its
+	// Validate refuses encoder_layers, which a language model has not.
+	lm bool
 }
 
 // LengthChecker is implemented by the parameters of models that bound the
@@ -122,6 +126,8 @@ func (p *TransformerParams) Validate() error {
 		return registry.Invalid("ff", "must be at least 1, got %d", p.FF)
 	case p.EncoderLayers < 0:
 		return registry.Invalid("encoder_layers", "must not be negative, got %d", p.EncoderLayers)
+	case p.lm && p.EncoderLayers != 0:
+		return registry.Invalid("encoder_layers", "a language model has no encoder (encoder_layers is for seq2seq-transformer), got %d", p.EncoderLayers)
 	case p.DecoderLayers < 1:
 		return registry.Invalid("decoder_layers", "must be at least 1, got %d", p.DecoderLayers)
 	case p.Dropout < 0 || p.Dropout >= 1:

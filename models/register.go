@@ -32,7 +32,7 @@ func init() {
 	})
 	Registry.Register(registry.Entry[Factory]{
 		Name: "lm-transformer", Doc: "decoder-only causal Transformer language model (GPT-style) with the chosen attention",
-		Params: &TransformerParams{DModel: 128, FF: 512, DecoderLayers: 4, Norm: "pre", Positions: "learned", Activation: "gelu", TieEmbeddings: true},
+		Params: &TransformerParams{DModel: 128, FF: 512, DecoderLayers: 4, Norm: "pre", Positions: "learned", Activation: "gelu", TieEmbeddings: true, lm: true},
 		New:    newLMTransformer, Uses: []string{"attention"}, Caps: []registry.Capability{LanguageModel},
 	})
 	Registry.Register(registry.Entry[Factory]{
