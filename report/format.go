@@ -281,7 +281,24 @@ func (f colFormat) diff(cell Cell) string {
 	}
 	s := f.signed(cell.Diff)
 	if !math.IsNaN(cell.Low) {
-		s += " [" + f.num(cell.Low) + ", " + f.num(cell.High) + "]"
+		s += " [" + f.bound(cell.Low) + ", " + f.bound(cell.High) + "]"
+	}
+	return s
+}
+
+// bound formats a confidence bound as num does, but a bound that num
+// would round to zero keeps digits until it shows its sign: [0.0005,
+// 0.462] excludes 0 (the test says so too), [0.000, 0.462] would seem to
+// touch it.
+func (f colFormat) bound(x float64) string {
+	s := f.num(x)
+	if f.decimals <= 0 || x == 0 || !isFinite(x) || strings.Trim(s, "-0.") != "" {
+		return s
+	}
+	for d := f.decimals + 1; d <= 12; d++ {
+		if t := strconv.FormatFloat(x, 'f', d, 64); strings.Trim(t, "-0.") != "" {
+			return t
+		}
 	}
 	return s
 }

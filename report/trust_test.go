@@ -207,3 +207,14 @@ func TestCountColumns(t *testing.T) {
 		t.Errorf("exact match 1 is written %q", f.num(1))
 	}
 }
+
+// TestBoundNeverRoundsToZero: a confidence bound just above zero keeps the
+// digits that show it (the interval then excludes 0, as p < 0.05 says).
+func TestBoundNeverRoundsToZero(t *testing.T) {
+	f := colFormat{decimals: 3}
+	for x, want := range map[float64]string{0.0004: "0.0004", -0.00042: "-0.0004", 0.462: "0.462", 0: "0.000", 0.0015: "0.002"} {
+		if got := f.bound(x); got != want {
+			t.Errorf("bound(%v) = %q, want %q", x, got, want)
+		}
+	}
+}
