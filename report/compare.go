@@ -478,8 +478,13 @@ func formatValue(v store.Value) string {
 // paramKeys returns every param key of the selected runs, sorted.
 func (s *selection) paramKeys() []string { return unionKeys(s.params) }
 
-// summaryKeys returns every summary key of the selected runs, sorted.
-func (s *selection) summaryKeys() []string { return unionKeys(s.sums) }
+// summaryKeys returns every summary key of the selected runs, sorted as
+// metrics.CompareKeys sorts them (len_1_10 before len_11_20).
+func (s *selection) summaryKeys() []string {
+	keys := unionKeys(s.sums)
+	slices.SortStableFunc(keys, metrics.CompareKeys)
+	return keys
+}
 
 // unionKeys returns the keys of the maps of m, each once, sorted.
 func unionKeys[V any](m map[int64]map[string]V) []string {

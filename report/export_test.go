@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"github.com/attnlab/attnlab/metrics"
 	"maps"
 	"slices"
 	"strconv"
@@ -31,8 +32,9 @@ func TestExportCSV(t *testing.T) {
 		t.Errorf("header starts %q, want %q (params sorted, seed only once)", header[:len(wantStart)], wantStart)
 	}
 	sums := header[len(wantStart):]
-	if !slices.IsSorted(sums) || !slices.Contains(sums, "test/exact_match/len_161_inf") || !slices.Contains(sums, "perf/tokens_per_s") {
-		t.Errorf("summary columns %q, want every summary key, sorted", sums)
+	if !slices.IsSortedFunc(sums, metrics.CompareKeys) || !slices.Contains(sums, "test/exact_match/len_161_inf") || !slices.Contains(sums, "perf/tokens_per_s") ||
+		slices.Index(sums, "test/exact_match/len_1_10") > slices.Index(sums, "test/exact_match/len_11_20") {
+		t.Errorf("summary columns %q, want every summary key, sorted with numbers by value (len_1_10 before len_11_20)", sums)
 	}
 	runs := ids["scan-attn"]
 	if len(recs) != len(runs)+1 {

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,6 +16,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
 )
@@ -138,7 +139,7 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 		for k := range v.summaries {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.SortFunc(keys, metrics.CompareKeys) // len_1_10 before len_11_20
 		tw := newTable(w)
 		for _, k := range keys {
 			fmt.Fprintf(tw, "  %s\t%s\n", k, report.FormatNumber(v.summaries[k]))
