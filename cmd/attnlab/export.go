@@ -58,12 +58,16 @@ that does not exist (NaN) is an empty field.`,
 				return err
 			}
 			defer st.Close()
-			return dst.Write(func(w io.Writer) error {
+			err = dst.Write(func(w io.Writer) error {
 				if curves {
 					return report.ExportCurves(cmd.Context(), st, args[0], metrics, format, w)
 				}
 				return report.Export(cmd.Context(), st, args[0], format, w)
 			})
+			if err != nil {
+				return err
+			}
+			return wrote(cmd, dst) // as plot does
 		},
 	}
 	db = addDBFlag(cmd)

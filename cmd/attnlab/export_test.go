@@ -27,6 +27,9 @@ func TestExport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tiny.csv")
 	o := attnlab(t, "export", "tiny", "-o", path, "--db", db)
 	wantOK(t, o)
+	if o.stdout != "wrote "+path+"\n" {
+		t.Errorf("export -o printed %q, want the file it wrote, as plot does", o.stdout)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil || string(data) != r.stdout {
 		t.Errorf("export -o wrote %q (%v), want what stdout got", data, err)

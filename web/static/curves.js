@@ -269,7 +269,7 @@
       var parts = [];
       if (d.view === "mean") parts.push("mean over each group's runs, band " + (d.band === "std" ? "± std" : "min–max"));
       else parts.push("one line per run");
-      if (d.view === "mean" && d.partial) parts.push("dashed, without band: the mean of fewer runs where some have no value (stopped early or diverged), n=… their number");
+      if (d.view === "mean" && d.partial) parts.push("dashed, without band: the mean of fewer runs where some have no value (stopped early, diverged or still training), n=… their number");
       if (d.width > 0) parts.push("downsampled on the server: each line keeps its min and max in every " + d.width + " steps");
       if (d.direction !== "none") parts.push(d.direction + " is better");
       if (logBox && logBox.checked && !d.positive) parts.push("log scale off: some values are ≤ 0");
