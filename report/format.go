@@ -125,6 +125,9 @@ func displayGroup(v string) string {
 type colFormat struct {
 	decimals int  // digits after the point; -1: three significant digits (below 0.01 or from 1e9)
 	hideStd  bool // the value never varies within a row
+	// more is the extra digits mean ± std takes (not the differences), so
+	// that a best mean never reads like one that is not best.
+	more int
 }
 
 func newColFormat(c *Comparison, j int) colFormat {
@@ -170,7 +173,31 @@ func newColFormat(c *Comparison, j int) colFormat {
 	default:
 		f.decimals = 3
 	}
+	// A best mean must not read like a mean that is not best (BLEU 99.98
+	// starred beside 100.0): mean ± std take decimals, up to 3 more, until
+	// they differ.
+	for g := f; f.decimals >= 0 && f.more < 3 && g.bestLooksTied(c, j); {
+		f.more++
+		g.decimals = f.decimals + f.more
+	}
 	return f
+}
+
+// bestLooksTied reports whether a starred mean of column j prints as a
+// mean that is neither starred nor equal to it.
+func (f colFormat) bestLooksTied(c *Comparison, j int) bool {
+	for _, a := range c.Rows {
+		if !a.Cells[j].Best {
+			continue
+		}
+		for _, b := range c.Rows {
+			x, y := a.Cells[j].Mean, b.Cells[j].Mean
+			if !b.Cells[j].Best && isFinite(y) && !same(x, y) && f.num(x) == f.num(y) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // nonFinite returns how tables and show write NaN and the infinities
@@ -264,6 +291,9 @@ func (f colFormat) value(cell Cell) string {
 			return "NaN"
 		}
 		return "—"
+	}
+	if f.decimals >= 0 {
+		f.decimals += f.more
 	}
 	s := f.num(cell.Mean)
 	if cell.N >= 2 && !f.hideStd && isFinite(cell.Mean) {

@@ -218,3 +218,24 @@ func TestBoundNeverRoundsToZero(t *testing.T) {
 		}
 	}
 }
+
+// TestBestNeverReadsTied: a starred mean that would print like a mean
+// without the star (BLEU 99.96 beside 100.0) gets the decimals that tell
+// them apart; a column without such a pair keeps its usual decimals.
+func TestBestNeverReadsTied(t *testing.T) {
+	nan := math.NaN()
+	col := func(means []float64, best int) colFormat {
+		c := &Comparison{Metrics: []string{"test/bleu"}}
+		for i, m := range means {
+			c.Rows = append(c.Rows, Row{Cells: []Cell{{Mean: m, N: 3, Best: i == best}}})
+		}
+		return newColFormat(c, 0)
+	}
+	cell := func(m float64) Cell { return Cell{Mean: m, N: 1} }
+	if f := col([]float64{99.96, 99.98, 42}, 1); f.value(cell(99.96)) == f.value(cell(99.98)) || f.diff(Cell{Diff: 31.38, Low: nan, High: nan}) != "+31.4" {
+		t.Errorf("99.98 (best) and 99.96 print %q and %q; a difference %q", f.value(cell(99.98)), f.value(cell(99.96)), f.diff(Cell{Diff: 31.38, Low: nan, High: nan}))
+	}
+	if f := col([]float64{81.2, 90.2, 42}, 1); f.value(cell(81.24)) != "81.2" {
+		t.Errorf("a column of distinct means writes 81.24 as %q, want 81.2", f.value(cell(81.24)))
+	}
+}
