@@ -1,105 +1,25 @@
 package web
 
 import (
-	"context"
-	"encoding/json"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/attnlab/attnlab/internal/testenv"
+	"github.com/attnlab/attnlab/internal/browsertest"
 )
 
-// tab is a headless Chromium tab that records the pages' console errors
-// and uncaught exceptions.
+// tab is the shared headless Chromium tab (browsertest.Tab) with the
+// dashboard's screenshot check.
 type tab struct {
-	t    *testing.T
-	ctx  context.Context
-	mu   sync.Mutex
-	errs []string
+	*browsertest.Tab
+	t *testing.T
 }
 
-func newTab(t *testing.T) *tab {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(testenv.Chromium(t)), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 800))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	b := &tab{t: t}
-	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
-		var msg string
-		switch e := ev.(type) {
-		case *cdpruntime.EventConsoleAPICalled:
-			if e.Type == cdpruntime.ConsoleAPICalledTypeError {
-				msg = "console.error"
-				for _, a := range e.Args {
-					msg += " " + string(a.Value) + a.Description
-				}
-			}
-		case *cdpruntime.EventExceptionThrown:
-			msg = "exception: " + e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-		}
-		if msg != "" {
-			b.mu.Lock()
-			b.errs = append(b.errs, msg)
-			b.mu.Unlock()
-		}
-	}))
-	t.Cleanup(func() { cancelB(); cancelA() })
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	b.ctx = ctx
-	return b
-}
-
-func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("%s: %v", what, err)
-	}
-}
-
-// eval evaluates a JavaScript expression and decodes its value into v.
-func (b *tab) eval(expr string, v any) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[json.RawMessage]("JSON.stringify("+expr+")"))
-	if err != nil {
-		b.t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		b.t.Fatalf("evaluate %s: %s: %v", expr, raw, err)
-	}
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		b.t.Fatalf("evaluate %s: %s: %v", expr, s, err)
-	}
-}
-
-// noErrors fails the test if a page logged an error so far.
-func (b *tab) noErrors(where string) {
-	b.t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, e := range b.errs {
-		b.t.Errorf("%s: the browser logged %s", where, e)
-	}
-	b.errs = nil
-}
+func newTab(t *testing.T) *tab { return &tab{browsertest.New(t), t} }
 
 // shoot saves the whole page as NAME.png at 1280 px and NAME-390.png at a
 // phone's width in the test's artifact directory (go test -artifacts
@@ -108,9 +28,9 @@ func (b *tab) noErrors(where string) {
 func (b *tab) shoot(name string) {
 	b.t.Helper()
 	for _, w := range []int64{1280, 390} {
-		b.do("viewport", chromedp.EmulateViewport(w, 800, chromedp.EmulateScale(1)), chromedp.Sleep(300*time.Millisecond))
+		b.Do("viewport", chromedp.EmulateViewport(w, 800, chromedp.EmulateScale(1)), chromedp.Sleep(300*time.Millisecond))
 		var overlaps []string
-		b.eval(`(() => { const out = [];
+		b.Eval(`(() => { const out = [];
 			for (const fig of document.querySelectorAll("figure.chart-box")) {
 				const parts = [...fig.children].filter(e => !e.hidden && !e.classList.contains("tip") && e.getBoundingClientRect().height > 0);
 				for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) {
@@ -128,17 +48,9 @@ func (b *tab) shoot(name string) {
 		if w != 1280 {
 			file = name + "-390.png"
 		}
-		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		cancel()
-		if err != nil {
-			b.t.Fatalf("screenshot %s: %v", file, err)
-		}
-		if err := os.WriteFile(filepath.Join(b.t.ArtifactDir(), file), png, 0o644); err != nil {
-			b.t.Fatal(err)
-		}
+		b.Save(file)
 	}
-	b.do("viewport", chromedp.EmulateViewport(1280, 800), chromedp.Sleep(300*time.Millisecond))
+	b.Do("viewport", chromedp.EmulateViewport(1280, 800), chromedp.Sleep(300*time.Millisecond))
 }
 
 // TestBrowserStops opens, in headless Chromium, the curves and the
@@ -156,37 +68,37 @@ func TestBrowserStops(t *testing.T) {
 	b := newTab(t)
 	t.Logf("screenshots in %s", t.ArtifactDir())
 
-	b.do("curves", chromedp.Navigate(srv.URL+"/x/stops/curves?metric=valid/loss"),
+	b.Do("curves", chromedp.Navigate(srv.URL+"/x/stops/curves?metric=valid/loss"),
 		chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")), chromedp.WaitVisible(chromedp.CSS("#legend li")))
 	var legend []string
-	b.eval(`[...document.querySelectorAll("#legend li")].map(li => li.textContent)`, &legend)
+	b.Eval(`[...document.querySelectorAll("#legend li")].map(li => li.textContent)`, &legend)
 	if all := strings.Join(legend, " | "); len(legend) != 2 || !strings.Contains(all, "(4 runs, 3 stop early)") || !strings.Contains(all, "(4 runs, 1 diverged)") {
 		t.Errorf("curves legend %q, want the dot group's 3 runs that stop early and the additive group's diverged run", legend)
 	}
 	var note string
-	b.eval(`document.getElementById("chart-note").textContent`, &note)
+	b.Eval(`document.getElementById("chart-note").textContent`, &note)
 	if !strings.Contains(note, "dashed") || strings.Contains(note, "one line per run") {
 		t.Errorf("the chart's note %q does not say what the dashed lines are, or names the wrong view", note)
 	}
 	// Hover near the last step: the dot group's mean there is one run's.
 	var box struct{ L, T, W, H float64 }
-	b.eval(`(() => { const r = document.querySelector("#chart .u-over").getBoundingClientRect(); return {L: r.left, T: r.top, W: r.width, H: r.height}; })()`, &box)
-	b.do("hover", chromedp.MouseEvent(chromedp.MouseMoved, box.L+box.W-2, box.T+box.H/2), chromedp.Sleep(100*time.Millisecond))
+	b.Eval(`(() => { const r = document.querySelector("#chart .u-over").getBoundingClientRect(); return {L: r.left, T: r.top, W: r.width, H: r.height}; })()`, &box)
+	b.Do("hover", chromedp.MouseEvent(chromedp.MouseMoved, box.L+box.W-2, box.T+box.H/2), chromedp.Sleep(100*time.Millisecond))
 	var tip string
-	b.eval(`document.getElementById("tip").hidden ? "" : document.getElementById("tip").textContent`, &tip)
+	b.Eval(`document.getElementById("tip").hidden ? "" : document.getElementById("tip").textContent`, &tip)
 	if !strings.Contains(tip, "step 900") || !strings.Contains(tip, "n=1 of 4") || !strings.Contains(tip, "n=3 of 4") {
 		t.Errorf("hovering step 900 shows %q, want each group's mean with its number of runs", tip)
 	}
-	b.do("mouse away", chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
+	b.Do("mouse away", chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
 	b.shoot("stops-curves")
-	b.noErrors("curves page")
+	b.NoErrors("curves page")
 
-	b.do("comparison", chromedp.Navigate(srv.URL+"/x/stops"), chromedp.WaitVisible(chromedp.CSS("#means")))
+	b.Do("comparison", chromedp.Navigate(srv.URL+"/x/stops"), chromedp.WaitVisible(chromedp.CSS("#means")))
 	var rows []struct {
 		Key, N string
 		Stars  int
 	}
-	b.eval(`[...document.querySelectorAll("#means tbody tr")].map(tr => ({Key: tr.querySelector("td.key").innerText.trim(),
+	b.Eval(`[...document.querySelectorAll("#means tbody tr")].map(tr => ({Key: tr.querySelector("td.key").innerText.trim(),
 		N: tr.querySelector("td.n").innerText.trim(), Stars: tr.querySelectorAll(".star").length}))`, &rows)
 	for _, r := range rows {
 		switch r.Key {
@@ -203,10 +115,10 @@ func TestBrowserStops(t *testing.T) {
 		}
 	}
 	var notes string
-	b.eval(`document.querySelector("ul.notes").innerText`, &notes)
+	b.Eval(`document.querySelector("ul.notes").innerText`, &notes)
 	if !strings.Contains(notes, "valid/loss is NaN at step 400") {
 		t.Errorf("the notes do not name the failed run's error:\n%s", notes)
 	}
 	b.shoot("stops-experiment")
-	b.noErrors("experiment page")
+	b.NoErrors("experiment page")
 }

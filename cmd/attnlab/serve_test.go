@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -14,15 +13,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/page"
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/attnlab/attnlab/internal/browsertest"
 	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/store"
 )
@@ -74,105 +70,14 @@ func startServe(t *testing.T, args ...string) string {
 	return strings.TrimSuffix(url, "/")
 }
 
-// browser is a headless Chromium tab that records every console error,
-// uncaught exception and error log entry (CSP violations, failed loads) of
-// the pages it shows.
+// browser is the shared headless Chromium tab (browsertest.Tab) with
+// serve's screenshot check.
 type browser struct {
-	t    *testing.T
-	ctx  context.Context
-	dir  string // where screenshots go: the test's artifact directory
-	mu   sync.Mutex
-	errs []string
+	*browsertest.Tab
+	t *testing.T
 }
 
-func newBrowser(t *testing.T) *browser {
-	t.Helper()
-	path := testenv.Chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 800))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	b := &browser{t: t, dir: t.ArtifactDir()}
-	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithListener(b.event))
-	t.Cleanup(func() { cancelB(); cancelA() })
-	// The first Run starts the browser and lives as long as ctx: no timeout
-	// on it (each step below has its own).
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	b.ctx = ctx
-	return b
-}
-
-func (b *browser) event(ev any) {
-	var msg string
-	switch e := ev.(type) {
-	case *cdpruntime.EventConsoleAPICalled:
-		if e.Type == cdpruntime.ConsoleAPICalledTypeError {
-			var parts []string
-			for _, a := range e.Args {
-				parts = append(parts, string(a.Value)+a.Description)
-			}
-			msg = "console.error: " + strings.Join(parts, " ")
-		}
-	case *cdpruntime.EventExceptionThrown:
-		d := e.ExceptionDetails
-		msg = "exception: " + d.Text
-		if d.Exception != nil {
-			msg += " " + d.Exception.Description
-		}
-	case *page.EventJavascriptDialogOpening:
-		msg = "a script opened a dialog: " + e.Message
-	case *cdplog.EventEntryAdded:
-		if e.Entry.Level == cdplog.EntryLevelError {
-			msg = fmt.Sprintf("log %s: %s %s", e.Entry.Source, e.Entry.Text, e.Entry.URL)
-		}
-	}
-	if msg != "" {
-		b.mu.Lock()
-		b.errs = append(b.errs, msg)
-		b.mu.Unlock()
-	}
-}
-
-// noErrors fails the test if any page logged an error so far.
-func (b *browser) noErrors(where string) {
-	b.t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, e := range b.errs {
-		b.t.Errorf("%s: the browser logged %s", where, e)
-	}
-	b.errs = nil
-}
-
-// do runs steps with a timeout.
-func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("%s: %v", what, err)
-	}
-}
-
-// eval evaluates a JavaScript expression and decodes its value into v.
-func (b *browser) eval(expr string, v any) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[json.RawMessage]("JSON.stringify("+expr+")"))
-	if err != nil {
-		b.t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		b.t.Fatalf("evaluate %s: %s: %v", expr, raw, err)
-	}
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		b.t.Fatalf("evaluate %s: %s: %v", expr, s, err)
-	}
-}
+func newBrowser(t *testing.T) *browser { return &browser{browsertest.New(t), t} }
 
 // shoot saves a PNG of the whole page as NAME.png at 1280 px and as
 // NAME-390.png at a phone's width, and checks at the phone's width that
@@ -180,36 +85,15 @@ func (b *browser) eval(expr string, v any) {
 // their own box).
 func (b *browser) shoot(name string) {
 	b.t.Helper()
-	b.save(name + ".png")
-	b.do("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)), chromedp.Sleep(300*time.Millisecond))
+	b.Save(name + ".png")
+	b.Do("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)), chromedp.Sleep(300*time.Millisecond))
 	var widths struct{ Page, View int }
-	b.eval(`({Page: document.documentElement.scrollWidth, View: window.innerWidth})`, &widths)
+	b.Eval(`({Page: document.documentElement.scrollWidth, View: window.innerWidth})`, &widths)
 	if widths.Page > widths.View {
 		b.t.Errorf("%s at 390 px: the page is %d px wide, the window %d: something does not wrap or scroll in its box", name, widths.Page, widths.View)
 	}
-	b.save(name + "-390.png")
-	b.do("desktop width", chromedp.EmulateViewport(1280, 800), chromedp.Sleep(300*time.Millisecond))
-}
-
-func (b *browser) save(file string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", file, err)
-	}
-	if err := os.WriteFile(filepath.Join(b.dir, file), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
-// hover moves the mouse to the centre of the first element sel matches.
-func (b *browser) hover(sel string) {
-	b.t.Helper()
-	var c struct{ X, Y float64 }
-	b.eval(`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); e.scrollIntoView({block: "center", inline: "center"}); const r = e.getBoundingClientRect(); return {X: r.left + r.width/2, Y: r.top + r.height/2}; })()`, &c)
-	b.do("hover "+sel, chromedp.MouseEvent(chromedp.MouseMoved, c.X, c.Y))
+	b.Save(name + "-390.png")
+	b.Do("desktop width", chromedp.EmulateViewport(1280, 800), chromedp.Sleep(300*time.Millisecond))
 }
 
 // shown is a number as a page or the CLI prints it: digits with thousands
@@ -327,34 +211,34 @@ func TestServeInBrowser(t *testing.T) {
 	b := newBrowser(t)
 	db := sharedDB(t)
 	base := startServe(t, "--db", db)
-	t.Logf("screenshots in %s", b.dir)
+	t.Logf("screenshots in %s", b.Dir)
 
 	// Experiments.
-	b.do("experiments page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#experiments")))
+	b.Do("experiments page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#experiments")))
 	var names []string
-	b.eval(`[...document.querySelectorAll("#experiments td.name a")].map(a => a.textContent)`, &names)
+	b.Eval(`[...document.querySelectorAll("#experiments td.name a")].map(a => a.textContent)`, &names)
 	if strings.Join(names, ",") != "tiny,tinylm" && strings.Join(names, ",") != "tinylm,tiny" {
 		t.Errorf("experiments page lists %q, want tiny and tinylm", names)
 	}
 	b.shoot("experiments")
-	b.noErrors("experiments page")
+	b.NoErrors("experiments page")
 
 	// An experiment: click through to it.
-	b.do("click tiny", chromedp.Click(chromedp.CSS(`#experiments a[href="/x/tiny"]`)), chromedp.WaitVisible(chromedp.CSS("#means")))
+	b.Do("click tiny", chromedp.Click(chromedp.CSS(`#experiments a[href="/x/tiny"]`)), chromedp.WaitVisible(chromedp.CSS("#means")))
 	var page pageTable
-	b.eval(readTable+`("#means")`, &page)
+	b.Eval(readTable+`("#means")`, &page)
 	checkMeans(t, page, compareAsJSON(t, db))
 	b.shoot("experiment")
-	b.noErrors("experiment page")
+	b.NoErrors("experiment page")
 
 	// The comparison with a baseline typed into the page's form.
-	b.do("baseline", chromedp.SetValue(chromedp.CSS(`input[name="baseline"]`), "attention.name=none"),
+	b.Do("baseline", chromedp.SetValue(chromedp.CSS(`input[name="baseline"]`), "attention.name=none"),
 		chromedp.Click(chromedp.CSS(`form.query button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("#diffs")))
 	c := compareAsJSON(t, db, "--baseline", "attention.name=none")
-	b.eval(readTable+`("#means")`, &page)
+	b.Eval(readTable+`("#means")`, &page)
 	checkMeans(t, page, c)
 	var diffs pageTable
-	b.eval(readTable+`("#diffs")`, &diffs)
+	b.Eval(readTable+`("#diffs")`, &diffs)
 	tested := 0
 	for i, row := range c.Rows {
 		for _, m := range c.Metrics {
@@ -380,66 +264,66 @@ func TestServeInBrowser(t *testing.T) {
 		t.Errorf("no difference checked: %+v", diffs)
 	}
 	b.shoot("compare-baseline")
-	b.noErrors("comparison with a baseline")
+	b.NoErrors("comparison with a baseline")
 
 	// Curves, from the experiment page's link.
-	b.do("curves", chromedp.Click(chromedp.CSS(`p.links a[href^="/x/tiny/curves"]`)),
+	b.Do("curves", chromedp.Click(chromedp.CSS(`p.links a[href^="/x/tiny/curves"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")), chromedp.WaitVisible(chromedp.CSS("#legend li")),
 		chromedp.WaitVisible(chromedp.CSS("#length .uplot canvas")))
 	var legend []string
-	b.eval(`[...document.querySelectorAll("#legend li")].map(li => li.textContent)`, &legend)
+	b.Eval(`[...document.querySelectorAll("#legend li")].map(li => li.textContent)`, &legend)
 	if len(legend) != 2 || !strings.Contains(strings.Join(legend, " "), "none") || !strings.Contains(strings.Join(legend, " "), "additive") {
 		t.Errorf("curves legend %q, want the two groups", legend)
 	}
-	b.hover("#chart .u-over")
+	b.Hover("#chart .u-over")
 	var tip string
-	b.eval(`document.getElementById("tip").hidden ? "" : document.getElementById("tip").textContent`, &tip)
+	b.Eval(`document.getElementById("tip").hidden ? "" : document.getElementById("tip").textContent`, &tip)
 	if !strings.HasPrefix(tip, "step ") || !strings.Contains(tip, ": ") {
 		t.Errorf("hovering the chart shows %q, want the step and the values", tip)
 	}
 	// Zoom: drag across the middle third of the chart; double-click zooms out.
 	var box struct{ L, T, W, H, Max float64 }
-	b.eval(`(() => { const r = document.querySelector("#chart .u-over").getBoundingClientRect();
+	b.Eval(`(() => { const r = document.querySelector("#chart .u-over").getBoundingClientRect();
 		return {L: r.left, T: r.top, W: r.width, H: r.height, Max: Number(document.getElementById("chart").dataset.xMax)}; })()`, &box)
 	y := box.T + box.H/2
-	b.do("zoom", chromedp.MouseEvent(chromedp.MouseMoved, box.L+box.W/3, y),
+	b.Do("zoom", chromedp.MouseEvent(chromedp.MouseMoved, box.L+box.W/3, y),
 		chromedp.MouseEvent(chromedp.MousePressed, box.L+box.W/3, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
 		chromedp.MouseEvent(chromedp.MouseMoved, box.L+box.W/2, y, chromedp.ButtonLeft),
 		chromedp.MouseEvent(chromedp.MouseMoved, box.L+2*box.W/3, y, chromedp.ButtonLeft),
 		chromedp.MouseEvent(chromedp.MouseReleased, box.L+2*box.W/3, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
 		chromedp.Sleep(200*time.Millisecond))
 	var zoomed float64
-	b.eval(`Number(document.getElementById("chart").dataset.xMax)`, &zoomed)
+	b.Eval(`Number(document.getElementById("chart").dataset.xMax)`, &zoomed)
 	if !(zoomed < box.Max) {
 		t.Errorf("dragging across the chart did not zoom: x axis up to %v, before %v", zoomed, box.Max)
 	}
-	b.do("zoom out", chromedp.MouseClickXY(box.L+box.W/2, y, chromedp.ClickCount(2)), chromedp.Sleep(200*time.Millisecond))
-	b.eval(`Number(document.getElementById("chart").dataset.xMax)`, &zoomed)
+	b.Do("zoom out", chromedp.MouseClickXY(box.L+box.W/2, y, chromedp.ClickCount(2)), chromedp.Sleep(200*time.Millisecond))
+	b.Eval(`Number(document.getElementById("chart").dataset.xMax)`, &zoomed)
 	if zoomed != box.Max {
 		t.Errorf("double-click did not zoom out: x axis up to %v, want %v", zoomed, box.Max)
 	}
-	b.do("log scale", chromedp.Click(chromedp.CSS("#log")), chromedp.Sleep(300*time.Millisecond))
+	b.Do("log scale", chromedp.Click(chromedp.CSS("#log")), chromedp.Sleep(300*time.Millisecond))
 	var logURL string
-	b.eval(`location.search`, &logURL)
+	b.Eval(`location.search`, &logURL)
 	if !strings.Contains(logURL, "log=1") {
 		t.Errorf("log scale toggle: URL query %q lacks log=1", logURL)
 	}
 	b.shoot("curves")
-	b.noErrors("curves page")
+	b.NoErrors("curves page")
 
 	// A run with its heatmap: back to the comparison, a run of the additive row.
-	b.do("run", chromedp.Navigate(base+"/x/tiny"), chromedp.WaitVisible(chromedp.CSS("#means")),
+	b.Do("run", chromedp.Navigate(base+"/x/tiny"), chromedp.WaitVisible(chromedp.CSS("#means")),
 		chromedp.Click(chromedp.CSS(`#means tr[data-row="1"] td.runs a`)),
 		chromedp.WaitVisible(chromedp.CSS("svg.heatmap rect")))
 	var rect struct{ Source, Output, Weight string }
-	b.eval(`(() => { const r = document.querySelectorAll("svg.heatmap rect")[1]; r.id = "probe"; return {Source: r.dataset.source, Output: r.dataset.output, Weight: r.dataset.weight}; })()`, &rect)
-	b.hover("#probe")
-	b.eval(`(() => { const t = document.querySelector("figure.heatmap-box .tip"); return t.hidden ? "" : t.textContent; })()`, &tip)
+	b.Eval(`(() => { const r = document.querySelectorAll("svg.heatmap rect")[1]; r.id = "probe"; return {Source: r.dataset.source, Output: r.dataset.output, Weight: r.dataset.weight}; })()`, &rect)
+	b.Hover("#probe")
+	b.Eval(`(() => { const t = document.querySelector("figure.heatmap-box .tip"); return t.hidden ? "" : t.textContent; })()`, &tip)
 	if want := "output: " + rect.Output + "\nsource: " + rect.Source + "\nweight: " + rect.Weight; tip != want || rect.Weight == "" {
 		t.Errorf("hovering a heatmap cell shows %q, want %q", tip, want)
 	}
 	var links []string
-	b.eval(`[...document.querySelectorAll("a[href*='/artifacts/']")].map(a => a.getAttribute("href"))`, &links)
+	b.Eval(`[...document.querySelectorAll("a[href*='/artifacts/']")].map(a => a.getAttribute("href"))`, &links)
 	weights := ""
 	for _, l := range links {
 		if strings.HasSuffix(l, ".safetensors") {
@@ -454,18 +338,18 @@ func TestServeInBrowser(t *testing.T) {
 		resp.Body.Close()
 	}
 	b.shoot("run")
-	b.noErrors("run page")
+	b.NoErrors("run page")
 
 	// The same server has no generate page: it is read-only by default.
 	var hasGenerate bool
-	b.eval(`!!document.querySelector("a[href$='/generate']")`, &hasGenerate)
+	b.Eval(`!!document.querySelector("a[href$='/generate']")`, &hasGenerate)
 	if hasGenerate {
 		t.Errorf("a read-only server's run page links to generate")
 	}
 	// Generate, on a server told --read-only=false: type an input, get the
 	// model's output and its attention.
 	rw := startServe(t, "--db", db, "--read-only=false")
-	b.do("run page, generate enabled", chromedp.Navigate(rw+"/x/tiny"), chromedp.WaitVisible(chromedp.CSS("#means")),
+	b.Do("run page, generate enabled", chromedp.Navigate(rw+"/x/tiny"), chromedp.WaitVisible(chromedp.CSS("#means")),
 		chromedp.Click(chromedp.CSS(`#means tr[data-row="1"] td.runs a`)), chromedp.WaitVisible(chromedp.CSS("svg.heatmap")),
 		chromedp.Click(chromedp.CSS(`p.links a[href$="/generate"]`)), chromedp.WaitVisible(chromedp.CSS("textarea#input")),
 		chromedp.SetValue(chromedp.CSS("textarea#input"), "abcd"),
@@ -475,13 +359,13 @@ func TestServeInBrowser(t *testing.T) {
 		Output string
 		Cols   []string
 	}
-	b.eval(`({Output: document.getElementById("output").textContent,
+	b.Eval(`({Output: document.getElementById("output").textContent,
 		Cols: [...document.querySelectorAll("svg.heatmap text.src")].map(t => t.textContent)})`, &gen)
 	if gen.Output == "" || strings.Join(gen.Cols, "") != "abcd<eos>" && strings.Join(gen.Cols, "") != "abcd" {
 		t.Errorf("generate shows output %q over source tokens %q, want an output and the tokens of abcd", gen.Output, gen.Cols)
 	}
 	b.shoot("generate")
-	b.noErrors("generate page")
+	b.NoErrors("generate page")
 }
 
 // TestServeInBrowserPostgres serves the same experiments from a
@@ -499,22 +383,22 @@ func TestServeInBrowserPostgres(t *testing.T) {
 	pg := u.String()
 	wantOK(t, attnlab(t, "sync", "--from", sharedDB(t), "--to", pg))
 	base := startServe(t, "--db", pg)
-	b.do("experiment page", chromedp.Navigate(base+"/x/tiny"), chromedp.WaitVisible(chromedp.CSS("#means")))
+	b.Do("experiment page", chromedp.Navigate(base+"/x/tiny"), chromedp.WaitVisible(chromedp.CSS("#means")))
 	var page pageTable
-	b.eval(readTable+`("#means")`, &page)
+	b.Eval(readTable+`("#means")`, &page)
 	checkMeans(t, page, compareAsJSON(t, pg))
 	var text string
-	b.eval(`document.documentElement.outerHTML`, &text)
+	b.Eval(`document.documentElement.outerHTML`, &text)
 	if strings.Contains(text, secret) {
 		t.Errorf("the page shows the database password")
 	}
 	if !strings.Contains(text, "postgres store") {
 		t.Errorf("the footer does not say the store is PostgreSQL")
 	}
-	b.do("curves", chromedp.Navigate(base+"/x/tiny/curves"), chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")),
+	b.Do("curves", chromedp.Navigate(base+"/x/tiny/curves"), chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")),
 		chromedp.WaitVisible(chromedp.CSS("#legend li")))
 	b.shoot("postgres-curves")
-	b.noErrors("pages on PostgreSQL")
+	b.NoErrors("pages on PostgreSQL")
 }
 
 // TestServeXSSInBrowser submits an experiment whose description and sweep
@@ -534,20 +418,20 @@ func TestServeXSSInBrowser(t *testing.T) {
 	writeFile(t, cfg, text)
 	wantOK(t, attnlab(t, "submit", cfg, "--db", db))
 	base := startServe(t, "--db", db)
-	b.do("experiments page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#experiments")))
+	b.Do("experiments page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#experiments")))
 	var shown []string
-	b.eval(`[...document.querySelectorAll("#experiments td.desc")].map(td => td.textContent)`, &shown)
+	b.Eval(`[...document.querySelectorAll("#experiments td.desc")].map(td => td.textContent)`, &shown)
 	if len(shown) != 1 || shown[0] != desc {
 		t.Errorf("the description shows as %q, want the text %q", shown, desc)
 	}
-	b.do("experiment page", chromedp.Navigate(base+"/x/xss?status=queued"), chromedp.WaitVisible(chromedp.CSS("p.desc")),
+	b.Do("experiment page", chromedp.Navigate(base+"/x/xss?status=queued"), chromedp.WaitVisible(chromedp.CSS("p.desc")),
 		chromedp.Sleep(500*time.Millisecond))
 	var n int
-	b.eval(`document.querySelectorAll("main script, main img").length`, &n)
+	b.Eval(`document.querySelectorAll("main script, main img").length`, &n)
 	if n != 0 {
 		t.Errorf("the experiment page has %d script or img elements from the description", n)
 	}
-	b.noErrors("pages of a hostile experiment")
+	b.NoErrors("pages of a hostile experiment")
 }
 
 func slicesIndex(s []string, v string) int {
@@ -617,15 +501,15 @@ seeds: [1]
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	b.do("curves", chromedp.Navigate(base+"/x/slow/curves?metric=train/loss"), chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")))
+	b.Do("curves", chromedp.Navigate(base+"/x/slow/curves?metric=train/loss"), chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")))
 	var marker string
-	b.eval(`(() => { window.notReloaded = "yes"; return window.notReloaded; })()`, &marker)
+	b.Eval(`(() => { window.notReloaded = "yes"; return window.notReloaded; })()`, &marker)
 	steps := func() (n int, last float64) {
 		var s struct {
 			N           int
 			Last, Shown float64
 		}
-		b.eval(`(d => ({N: Number(d.points || 0), Last: Number(d.lastStep || 0), Shown: Number(d.xMax || 0)}))(document.getElementById("chart").dataset)`, &s)
+		b.Eval(`(d => ({N: Number(d.points || 0), Last: Number(d.lastStep || 0), Shown: Number(d.xMax || 0)}))(document.getElementById("chart").dataset)`, &s)
 		if s.Shown < s.Last {
 			t.Errorf("the chart has points up to step %v but shows the x axis only up to %v", s.Last, s.Shown)
 		}
@@ -635,7 +519,7 @@ seeds: [1]
 	if n0 == 0 {
 		t.Fatalf("the curves page drew no points")
 	}
-	b.save("live-before.png")
+	b.Save("live-before.png")
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		n, last := steps()
@@ -648,17 +532,17 @@ seeds: [1]
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	b.eval(`window.notReloaded || "reloaded"`, &marker)
+	b.Eval(`window.notReloaded || "reloaded"`, &marker)
 	if marker != "yes" {
 		t.Errorf("the page was reloaded")
 	}
 	var status string
-	b.eval(`document.getElementById("live").hidden ? "hidden" : "shown"`, &status)
+	b.Eval(`document.getElementById("live").hidden ? "hidden" : "shown"`, &status)
 	if status != "shown" {
 		t.Errorf("the live marker is %s while the run trains", status)
 	}
-	b.save("live-after.png")
-	b.noErrors("live curves page")
+	b.Save("live-after.png")
+	b.NoErrors("live curves page")
 }
 
 // TestReadmeServeScreenshot checks that the README's screenshot of serve
