@@ -101,20 +101,8 @@ func TestLostRunStops(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := openStore(t, filepath.Join(t.TempDir(), "lost.db"))
-	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=100000", "train.eval_every=0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sub.Runs[0].ID
-	me := store.Owner{Host: "here", PID: os.Getpid()}
-	thief := store.Owner{Host: "elsewhere", PID: 99}
-	var rep *WorkReport
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		rep, err = Work(ctx, st, WorkOptions{Owner: me, MaxRuns: 1, Heartbeat: 50 * time.Millisecond, StaleAfter: time.Hour})
-		done <- err
-	}()
+	id, thief, repp, done := lostRunWorker(t, st, 50*time.Millisecond, "train.eval_every=0")
+	var err error
 	for {
 		r, err := st.RunByID(ctx, id)
 		if err != nil {
@@ -142,8 +130,8 @@ func TestLostRunStops(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the worker did not stop after losing its run")
 	}
-	if len(rep.Outcomes) != 1 || !errors.Is(rep.Outcomes[0].Err, errLost) {
-		t.Fatalf("outcomes %+v, want the run lost", rep.Outcomes)
+	if len((*repp).Outcomes) != 1 || !errors.Is((*repp).Outcomes[0].Err, errLost) {
+		t.Fatalf("outcomes %+v, want the run lost", (*repp).Outcomes)
 	}
 	r, _ := st.RunByID(ctx, id)
 	if r.Status != store.StatusRunning || r.Host != "elsewhere" || r.Error != "" {
@@ -192,21 +180,8 @@ func TestLostRunCheckpointRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := openStore(t, filepath.Join(t.TempDir(), "lostckpt.db"))
-	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}",
-		"train.steps=100000", "train.eval_every=5", "eval.valid_exact_match=false"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sub.Runs[0].ID
-	me := store.Owner{Host: "here", PID: os.Getpid()}
-	thief := store.Owner{Host: "elsewhere", PID: 99}
-	var rep *WorkReport
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		rep, err = Work(ctx, st, WorkOptions{Owner: me, MaxRuns: 1, Heartbeat: time.Hour, StaleAfter: time.Hour})
-		done <- err
-	}()
+	id, thief, repp, done := lostRunWorker(t, st, time.Hour, "train.eval_every=5", "eval.valid_exact_match=false")
+	var err error
 	// Wait for the worker's first checkpoint, then take the run over and
 	// write the thief's own.
 	for {
@@ -241,11 +216,35 @@ func TestLostRunCheckpointRefused(t *testing.T) {
 			t.Fatalf("the new owner's checkpoint was replaced by the worker that lost the run (%d bytes, %v)", len(data), err)
 		}
 	}
-	if len(rep.Outcomes) != 1 || !errors.Is(rep.Outcomes[0].Err, errLost) {
-		t.Fatalf("outcomes %+v, want the run lost", rep.Outcomes)
+	if len((*repp).Outcomes) != 1 || !errors.Is((*repp).Outcomes[0].Err, errLost) {
+		t.Fatalf("outcomes %+v, want the run lost", (*repp).Outcomes)
 	}
 	r, _ := st.RunByID(ctx, id)
 	if r.Status != store.StatusRunning || r.Host != "elsewhere" || r.Error != "" {
 		t.Fatalf("after the loss: %s on %s (%q), want still running under the thief", r.Status, r.Host, r.Error)
 	}
+}
+
+// lostRunWorker submits one long run of sweep4 (with sets), starts a
+// worker on it in the background with the given heartbeat, and returns the
+// run's id, another owner (the thief), where the worker's report goes and
+// the channel its error arrives on.
+func lostRunWorker(t *testing.T, st *store.Store, heartbeat time.Duration, sets ...string) (id int64, thief store.Owner, rep **WorkReport, done chan error) {
+	t.Helper()
+	ctx := context.Background()
+	sets = append([]string{"seeds=[1]", "sweep={}", "train.steps=100000"}, sets...)
+	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", sets...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = sub.Runs[0].ID
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	thief = store.Owner{Host: "elsewhere", PID: 99}
+	rep, done = new(*WorkReport), make(chan error, 1)
+	go func() {
+		var err error
+		*rep, err = Work(ctx, st, WorkOptions{Owner: me, MaxRuns: 1, Heartbeat: heartbeat, StaleAfter: time.Hour})
+		done <- err
+	}()
+	return id, thief, rep, done
 }
