@@ -67,16 +67,7 @@ func (s *Store) PutOwnedArtifact(ctx context.Context, runID int64, owner Owner, 
 			size = excluded.size, data = excluded.data, created = excluded.created`
 	args := append([]any{kind, name, int64(len(data)), data}, nowArgs...)
 	args = append(args, runID, owner.Host, owner.PID)
-	err := s.writeOne(ctx, func(tx execer) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
-		}
-		return notOwned(ctx, tx, runID, owner)
-	})
+	err := s.writeOne(ctx, func(tx execer) error { return s.updateOwned(ctx, tx, runID, owner, query, args...) })
 	if err != nil {
 		return fmt.Errorf("store: put artifact %s/%s of run %d: %w", kind, name, runID, err)
 	}

@@ -120,8 +120,11 @@ func (p *faultProxy) through(tb testing.TB, target string) string {
 	return u.String()
 }
 
+// outageOwner holds proxiedStore's run.
+var outageOwner = Owner{Host: "h", PID: 1}
+
 // proxiedStore opens a fresh PostgreSQL store through a faultProxy, with
-// one queued run, and returns both.
+// one run running under outageOwner, and returns both and the run.
 func proxiedStore(t *testing.T) (*Store, *faultProxy, Run) {
 	t.Helper()
 	pgBase.Lock()
@@ -142,6 +145,10 @@ func proxiedStore(t *testing.T) (*Store, *faultProxy, Run) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.alive = func(int) bool { return true }
+	if _, err := s.Claim(context.Background(), runs[0].ID, outageOwner, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	return s, p, runs[0]
 }
 
@@ -150,12 +157,7 @@ func proxiedStore(t *testing.T) (*Store, *faultProxy, Run) {
 // only time: they are retried until it answers again.
 func testPostgresRidesOutRestart(t *testing.T) {
 	s, p, r := proxiedStore(t)
-	ctx := context.Background()
-	owner := Owner{Host: "h", PID: 1}
-	s.alive = func(int) bool { return true }
-	if _, err := s.Claim(ctx, r.ID, owner, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	ctx, owner := context.Background(), outageOwner
 	p.set("cut")
 	back := make(chan struct{})
 	go func() {
@@ -195,12 +197,7 @@ func testPostgresRidesOutRestart(t *testing.T) {
 // not outlive the partition.
 func testPostgresPartitionEndsWrites(t *testing.T) {
 	s, p, r := proxiedStore(t)
-	ctx := context.Background()
-	owner := Owner{Host: "h", PID: 1}
-	s.alive = func(int) bool { return true }
-	if _, err := s.Claim(ctx, r.ID, owner, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	ctx, owner := context.Background(), outageOwner
 	defer func(a, b time.Duration) { attemptTimeout, outageBudget = a, b }(attemptTimeout, outageBudget)
 	attemptTimeout, outageBudget = 300*time.Millisecond, time.Second
 	p.set("freeze")

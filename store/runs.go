@@ -556,7 +556,8 @@ func summaryInsert(n int) string {
 	return b.String()
 }
 
-// updateOwned runs an UPDATE guarded by the owner and explains a miss.
+// updateOwned runs a write of one row guarded by the owner (an UPDATE, or
+// PutOwnedArtifact's INSERT … SELECT) and explains a miss.
 func (s *Store) updateOwned(ctx context.Context, tx execer, runID int64, owner Owner, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
