@@ -171,22 +171,27 @@ func (s *selection) placeFailed(c *Comparison, members [][]store.Run) {
 			rowOf[s.setting(r)] = i
 		}
 	}
+	var keys []string // the keys that differ among all the runs, failed ones included
+	labelled := false
 	for _, r := range s.failed {
 		f := FailedRun{ID: r.ID, Error: r.Error}
 		if i, ok := rowOf[s.setting(r)]; ok {
 			c.Rows[i].Failed = append(c.Rows[i].Failed, f)
 			continue
 		}
-		f.Label = s.failedLabel(r)
+		if !labelled {
+			all := &selection{runs: append(slices.Clone(s.runs), s.failed...), params: s.params}
+			keys, labelled = all.varyingKeys(), true
+		}
+		f.Label = s.failedLabel(r, keys)
 		c.FailedElsewhere = append(c.FailedElsewhere, f)
 	}
 }
 
-// failedLabel names a failed run's setting by the keys whose values
-// differ among all the selected runs, failed ones included (at most 4).
-func (s *selection) failedLabel(r store.Run) string {
-	all := &selection{runs: append(slices.Clone(s.runs), s.failed...), params: s.params}
-	keys := all.varyingKeys()
+// failedLabel names a failed run's setting by its values of keys (those
+// that differ among all the selected runs, failed ones included; at most
+// 4).
+func (s *selection) failedLabel(r store.Run, keys []string) string {
 	short := ShortKeys(keys)
 	var parts []string
 	for i, k := range keys {
