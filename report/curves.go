@@ -39,6 +39,26 @@ type band struct {
 // only there are the mean and band over all the runs the legend counts.
 func (b band) full(j int) bool { return b.n[j] == b.runs }
 
+// segments splits b at the points where no run has a value (b.n is 0,
+// as at a length bucket no run has): the stretches drawn as one line,
+// each with b's number of runs.
+func (b band) segments() []band {
+	var out []band
+	from := -1
+	for j := 0; j <= len(b.x); j++ {
+		switch {
+		case j < len(b.x) && b.n[j] > 0:
+			if from < 0 {
+				from = j
+			}
+		case from >= 0:
+			out = append(out, b.part(span{from: from, to: j - 1}))
+			from = -1
+		}
+	}
+	return out
+}
+
 // span is a stretch of a band's steps, from and to inclusive (indices into
 // band.x), drawn in one style: full (every run has a value at each of its
 // steps: a solid line over the min–max band) or not (a thin dashed line,
@@ -71,13 +91,13 @@ func (b band) spans() []span {
 }
 
 // counts returns the steps (indices into b.x) where the number of runs
-// falls short of b.runs and differs from the step before (or is the first
-// step): where the dashed line's mean changes its runs, labelled "n=2"
-// with b.n there.
+// falls short of b.runs, is not 0, and differs from the step before (or
+// is the first step): where the dashed line's mean changes its runs,
+// labelled "n=2" with b.n there.
 func (b band) counts() []int {
 	var out []int
 	for j := range b.x {
-		if !b.full(j) && (j == 0 || b.n[j] != b.n[j-1]) {
+		if b.n[j] > 0 && !b.full(j) && (j == 0 || b.n[j] != b.n[j-1]) {
 			out = append(out, j)
 		}
 	}
@@ -140,25 +160,81 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, ou
 	p.Add(plotter.NewGrid())
 	legend := newLegend()
 	for s, i := range cv.drawn {
-		b, col := cv.bands[i], seriesColor(s)
-		var thumb plot.Thumbnailer
-		for _, sp := range b.spans() {
-			if sp.full && b.runs > 1 && sp.to > sp.from {
-				poly, err := plotter.NewPolygon(bandPolygon(b.part(sp)))
-				if err != nil {
-					return fmt.Errorf("report: plot curves: %w", err)
-				}
-				poly.Color = color.NRGBA{col.R, col.G, col.B, 56}
-				poly.LineStyle.Width = 0
-				p.Add(poly)
+		thumb, _, err := drawBand(p, cv.bands[i], s, false, func(xy plotter.XY) bool { return countAbove(cv.bands, cv.drawn, i, xy) })
+		if err != nil {
+			return fmt.Errorf("report: plot curves: %w", err)
+		}
+		legend.Add(cv.labels[i], thumb)
+	}
+	if cv.partial {
+		addPartial(&legend)
+	}
+	addMissing(&legend, cv.c, cv.missing, cv.metric)
+	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
+	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(cv.bands)) })
+}
+
+// countAbove reports whether another drawn group than row i has a count
+// label ("n=2") at the x of xy, higher on the plot.
+func countAbove(bands []band, drawn []int, i int, xy plotter.XY) bool {
+	for _, k := range drawn {
+		if k == i {
+			continue
+		}
+		b := bands[k]
+		for _, j := range b.counts() {
+			if b.x[j] == xy.X && b.mean[j] > xy.Y {
+				return true
 			}
-			xy := make(plotter.XYs, 0, sp.to-sp.from+1)
-			for j := sp.from; j <= sp.to; j++ {
-				xy = append(xy, plotter.XY{X: b.x[j], Y: b.mean[j]})
+		}
+	}
+	return false
+}
+
+// drawBand adds group s's band b to p as PlotCurves and PlotLength draw
+// it: over each stretch where every run of the group has a value, a solid
+// line through the means over the min–max band (a bar when the stretch is
+// one point); where fewer runs have one, a thin dashed line without band,
+// labelled "n=2" where their number changes; nothing where none has one
+// (b.n is 0: the line breaks). marks puts a dot on every point; without
+// it only a lone point gets one. above says whether another group's count
+// label sits higher at a point, so that this one goes below it. It
+// returns the legend's thumbnails: the solid line (the dashed style when
+// no point is full) and the dots, nil without marks.
+func drawBand(p *plot.Plot, b band, s int, marks bool, above func(plotter.XY) bool) (plot.Thumbnailer, plot.Thumbnailer, error) {
+	col := seriesColor(s)
+	var thumb, dots plot.Thumbnailer
+	for _, seg := range b.segments() {
+		for _, sp := range seg.spans() {
+			part := seg.part(sp)
+			if sp.full && b.runs > 1 {
+				if sp.to > sp.from {
+					poly, err := plotter.NewPolygon(bandPolygon(part))
+					if err != nil {
+						return nil, nil, err
+					}
+					poly.Color = color.NRGBA{col.R, col.G, col.B, 56}
+					poly.LineStyle.Width = 0
+					p.Add(poly)
+				} else { // a band one point wide: a bar
+					eb, err := plotter.NewYErrorBars(struct {
+						plotter.XYs
+						plotter.YErrors
+					}{plotter.XYs{{X: part.x[0], Y: part.mean[0]}}, plotter.YErrors{{Low: part.mean[0] - part.lo[0], High: part.hi[0] - part.mean[0]}}})
+					if err != nil {
+						return nil, nil, err
+					}
+					eb.Color, eb.Width, eb.CapWidth = col, vg.Points(1), vg.Points(5)
+					p.Add(eb)
+				}
+			}
+			xy := make(plotter.XYs, len(part.x))
+			for j := range part.x {
+				xy[j] = plotter.XY{X: part.x[j], Y: part.mean[j]}
 			}
 			line, err := plotter.NewLine(xy)
 			if err != nil {
-				return fmt.Errorf("report: plot curves: %w", err)
+				return nil, nil, err
 			}
 			line.Color = col
 			if sp.full {
@@ -168,69 +244,55 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, ou
 				line.Width, line.Dashes = partialStyle()
 			}
 			p.Add(line)
-			if len(xy) == 1 { // a single evaluation: show it as a point
+			if marks || len(xy) == 1 {
 				sc, err := plotter.NewScatter(xy)
 				if err != nil {
-					return fmt.Errorf("report: plot curves: %w", err)
+					return nil, nil, err
 				}
 				sc.Color, sc.Shape = col, draw.CircleGlyph{}
+				if marks {
+					sc.Radius = vg.Points(2.5)
+					dots = sc
+				}
 				p.Add(sc)
 			}
 		}
-		if steps := b.counts(); len(steps) > 0 {
-			lab := plotter.XYLabels{}
-			for _, j := range steps {
-				lab.XYs = append(lab.XYs, plotter.XY{X: b.x[j], Y: b.mean[j]})
-				lab.Labels = append(lab.Labels, fmt.Sprintf("n=%d", b.n[j]))
-			}
-			labels, err := plotter.NewLabels(lab)
-			if err != nil {
-				return fmt.Errorf("report: plot curves: %w", err)
-			}
-			for k, xy := range lab.XYs {
-				ts := &labels.TextStyle[k]
-				ts.Color, ts.Font.Size = col, vg.Points(7)
-				// Above the line, a quarter of a line's height clear
-				// of it; below when another group's count at this
-				// step sits higher, so that the two do not overlap.
-				ts.YAlign = 0.25
-				if cv.countAbove(i, xy) {
-					ts.YAlign = -1.25
-				}
-			}
-			labels.Offset.X = vg.Points(2)
-			p.Add(labels)
-		}
-		if thumb == nil { // no step has every run: show the partial style
-			w, d := partialStyle()
-			thumb = &plotter.Line{LineStyle: draw.LineStyle{Color: col, Width: w, Dashes: d}}
-		}
-		legend.Add(cv.labels[i], thumb)
 	}
-	if cv.partial {
+	if steps := b.counts(); len(steps) > 0 {
+		lab := plotter.XYLabels{}
+		for _, j := range steps {
+			lab.XYs = append(lab.XYs, plotter.XY{X: b.x[j], Y: b.mean[j]})
+			lab.Labels = append(lab.Labels, fmt.Sprintf("n=%d", b.n[j]))
+		}
+		labels, err := plotter.NewLabels(lab)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, xy := range lab.XYs {
+			ts := &labels.TextStyle[k]
+			ts.Color, ts.Font.Size = col, vg.Points(7)
+			// Above the line, a quarter of a line's height clear of it;
+			// below when another group's count at this point sits
+			// higher, so that the two do not overlap.
+			ts.YAlign = 0.25
+			if above(xy) {
+				ts.YAlign = -1.25
+			}
+		}
+		labels.Offset.X = vg.Points(2)
+		p.Add(labels)
+	}
+	if thumb == nil { // no point has every run: show the partial style
 		w, d := partialStyle()
-		legend.Add("dashed: mean of fewer runs (n=…), no band", &plotter.Line{LineStyle: draw.LineStyle{Color: color.Gray{96}, Width: w, Dashes: d}})
+		thumb = &plotter.Line{LineStyle: draw.LineStyle{Color: col, Width: w, Dashes: d}}
 	}
-	addMissing(&legend, cv.c, cv.missing, cv.metric)
-	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
-	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(cv.bands)) })
+	return thumb, dots, nil
 }
 
-// countAbove reports whether another drawn group than row i has a count
-// label ("n=2") at the step of xy, higher on the plot.
-func (cv *curves) countAbove(i int, xy plotter.XY) bool {
-	for _, k := range cv.drawn {
-		if k == i {
-			continue
-		}
-		b := cv.bands[k]
-		for _, j := range b.counts() {
-			if b.x[j] == xy.X && b.mean[j] > xy.Y {
-				return true
-			}
-		}
-	}
-	return false
+// addPartial adds the legend line that explains the dashed style.
+func addPartial(legend *plot.Legend) {
+	w, d := partialStyle()
+	legend.Add("dashed: mean of fewer runs (n=…), no band", &plotter.Line{LineStyle: draw.LineStyle{Color: color.Gray{96}, Width: w, Dashes: d}})
 }
 
 // partialStyle is the width and dashes of a line over fewer than all of a
@@ -448,9 +510,11 @@ func bandPolygon(b band) plotter.XYs {
 	return xy
 }
 
-// part is b over the steps of sp.
+// part is b over the steps of sp, with b's number of runs.
 func (b band) part(sp span) band {
-	return band{x: b.x[sp.from : sp.to+1], mean: b.mean[sp.from : sp.to+1], lo: b.lo[sp.from : sp.to+1], hi: b.hi[sp.from : sp.to+1]}
+	r := sp.from
+	t := sp.to + 1
+	return band{x: b.x[r:t], mean: b.mean[r:t], lo: b.lo[r:t], hi: b.hi[r:t], n: b.n[r:t], runs: b.runs}
 }
 
 // GroupCurve is a group's curve of one metric exactly as PlotCurves

@@ -132,7 +132,11 @@
 // under artifact.KindAttention/NameAttention) on a fixed 0–1 colour scale, and
 // PlotLength the exact match per source-length bucket (seq2seq test
 // decoding) or a language model's test loss per evaluation context length
-// (test/loss@N, eval.context) on a log₂ axis. The file extension
+// (test/loss@N, eval.context) on a log₂ axis, drawn as the curves are:
+// solid over the band where all a group's runs have a value, dashed with
+// "n=2" where fewer do, broken where none does (GroupLengthOf gives the
+// dashboard the same lines). Titles too wide for the plot wrap between
+// their " · " parts. The file extension
 // picks the format: PNG (at PlotDPI), SVG, PDF, EPS, JPEG or TIFF. Legends
 // sit beside the plot area, so they never hide data.
 //

@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"fmt"
-	"image/color"
 	"math"
 	"slices"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
 
@@ -124,7 +122,10 @@ const contextBase = "test/loss"
 // Each line goes through the mean over the group's runs at each length,
 // in a shaded band from their minimum to their maximum when the group has
 // several runs (seeds); a length where a group has no finite value leaves
-// a gap in its line. The legend is beside the plot. Runs of both kinds
+// a gap in its line. Where only some of its runs have one (a bucket
+// missing from some seeds' test sets, a diverged loss), the line is thin
+// and dashed without band, the mean of those runs, marked "n=2", as
+// PlotCurves draws runs that stop early. The legend is beside the plot. Runs of both kinds
 // together are an error, and so are runs with neither. q.Metrics, q.Sort
 // and q.Baseline are not used. The format follows the extension of
 // out.Path (PlotFormats; "-", standard output, is PNG); the file is
@@ -170,92 +171,37 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 	p.X.Min, p.X.Max = pts[0].x-pad, pts[len(pts)-1].x+pad
 	p.Add(plotter.NewGrid())
 
-	// One band per group, split into segments at the lengths without a
-	// value.
-	all := make([][]band, len(c.Rows))
+	// One band per group over all the lengths; b.n is 0 where no run of
+	// the group has a value (a gap in its line), and less than b.runs
+	// where only some have (a dashed stretch, as in PlotCurves).
+	bands := make([]band, len(c.Rows))
 	var drawn, missing []int
 	runs := map[int]int{}
 	for i, row := range c.Rows {
-		var segs []band
-		var seg band
-		contributed := map[int64]bool{}
-		for _, pt := range pts {
-			sum, lo, hi, n := 0.0, math.Inf(1), math.Inf(-1), 0
-			for _, id := range row.Runs {
-				if v, ok := sel.sums[id][pt.key]; ok && isFinite(v) {
-					sum, lo, hi, n = sum+v, math.Min(lo, v), math.Max(hi, v), n+1
-					contributed[id] = true
-				}
-			}
-			if n == 0 {
-				if len(seg.x) > 0 {
-					segs = append(segs, seg)
-					seg = band{}
-				}
-				continue
-			}
-			seg.x, seg.mean = append(seg.x, pt.x), append(seg.mean, sum/float64(n))
-			seg.lo, seg.hi = append(seg.lo, lo), append(seg.hi, hi)
-		}
-		if len(seg.x) > 0 {
-			segs = append(segs, seg)
-		}
-		all[i] = segs
-		if len(segs) == 0 {
+		b := lengthBand(row.Runs, sel.sums, pts)
+		bands[i] = b
+		if b.runs == 0 {
 			missing = append(missing, i)
 		} else {
 			drawn = append(drawn, i)
-			runs[i] = len(contributed)
+			runs[i] = b.runs
 		}
 	}
 	labels := legendLabels(c, drawn, runs)
 	legend := newLegend()
+	partial := false
 	for s, i := range drawn {
-		col := seriesColor(s)
-		var first *plotter.Line
-		var sc *plotter.Scatter
-		for _, seg := range all[i] {
-			if runs[i] > 1 {
-				if len(seg.x) > 1 {
-					poly, err := plotter.NewPolygon(bandPolygon(seg))
-					if err != nil {
-						return fmt.Errorf("report: plot length: %w", err)
-					}
-					poly.Color = color.NRGBA{col.R, col.G, col.B, 56}
-					poly.LineStyle.Width = 0
-					p.Add(poly)
-				} else { // a band one length wide: a bar
-					eb, err := plotter.NewYErrorBars(struct {
-						plotter.XYs
-						plotter.YErrors
-					}{plotter.XYs{{X: seg.x[0], Y: seg.mean[0]}}, plotter.YErrors{{Low: seg.mean[0] - seg.lo[0], High: seg.hi[0] - seg.mean[0]}}})
-					if err != nil {
-						return fmt.Errorf("report: plot length: %w", err)
-					}
-					eb.Color, eb.Width, eb.CapWidth = col, vg.Points(1), vg.Points(5)
-					p.Add(eb)
-				}
-			}
-			xy := make(plotter.XYs, len(seg.x))
-			for j := range seg.x {
-				xy[j] = plotter.XY{X: seg.x[j], Y: seg.mean[j]}
-			}
-			line, err := plotter.NewLine(xy)
-			if err != nil {
-				return fmt.Errorf("report: plot length: %w", err)
-			}
-			line.Color, line.Width, line.Dashes = col, vg.Points(1.6), dashes(s)
-			p.Add(line)
-			if sc, err = plotter.NewScatter(xy); err != nil {
-				return fmt.Errorf("report: plot length: %w", err)
-			}
-			sc.Color, sc.Shape, sc.Radius = col, draw.CircleGlyph{}, vg.Points(2.5)
-			p.Add(sc)
-			if first == nil {
-				first = line
-			}
+		line, dots, err := drawBand(p, bands[i], s, true, func(xy plotter.XY) bool { return countAbove(bands, drawn, i, xy) })
+		if err != nil {
+			return fmt.Errorf("report: plot length: %w", err)
 		}
-		legend.Add(labels[i], first, sc)
+		legend.Add(labels[i], line, dots)
+		for j := range bands[i].x {
+			partial = partial || (bands[i].n[j] > 0 && !bands[i].full(j))
+		}
+	}
+	if partial {
+		addPartial(&legend)
 	}
 	what := "length buckets"
 	if lm {
@@ -264,4 +210,75 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 	addMissing(&legend, c, missing, what)
 	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
 	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(c.Rows)) })
+}
+
+// lengthBand aggregates the summaries sums of runs at each length of pts:
+// the mean, minimum and maximum of the finite values there and how many
+// runs they are (0: none has one), and how many runs have any.
+func lengthBand(runs []int64, sums map[int64]map[string]float64, pts []lengthPoint) band {
+	b := band{x: make([]float64, len(pts)), mean: make([]float64, len(pts)), lo: make([]float64, len(pts)),
+		hi: make([]float64, len(pts)), n: make([]int, len(pts))}
+	contributed := map[int64]bool{}
+	for j, pt := range pts {
+		b.x[j], b.lo[j], b.hi[j] = pt.x, math.Inf(1), math.Inf(-1)
+		for _, id := range runs {
+			if v, ok := sums[id][pt.key]; ok && isFinite(v) {
+				b.mean[j] += v
+				b.lo[j], b.hi[j] = math.Min(b.lo[j], v), math.Max(b.hi[j], v)
+				b.n[j]++
+				contributed[id] = true
+			}
+		}
+		if b.n[j] > 0 {
+			b.mean[j] /= float64(b.n[j])
+		}
+	}
+	b.runs = len(contributed)
+	return b
+}
+
+// LengthBuckets picks the length-bucket summary keys
+// (test/exact_match/len_A_B) out of keys and returns them in order of
+// length with their labels ("1–10", …, "161+"), as PlotLength's x axis.
+func LengthBuckets(keys []string) (buckets, labels []string) {
+	var bs []lengthBucket
+	for _, k := range keys {
+		if b, ok := parseBucket(k); ok && !slices.ContainsFunc(bs, func(o lengthBucket) bool { return o.key == k }) {
+			bs = append(bs, b)
+		}
+	}
+	slices.SortFunc(bs, func(a, b lengthBucket) int { return a.lo - b.lo })
+	for _, b := range bs {
+		buckets, labels = append(buckets, b.key), append(labels, b.label())
+	}
+	return buckets, labels
+}
+
+// GroupLength is a group's line of a length plot exactly as PlotLength
+// computes it, for other views (the dashboard) that must not disagree with
+// the plot: at each length, the mean, minimum and maximum of the runs'
+// finite values there (NaN where none has one) and how many runs they
+// are; Runs counts the runs with a value at any length. PlotLength draws
+// the line solid over its min–max band where N is Runs, dashed without
+// band where it is less, and breaks it where N is 0.
+type GroupLength struct {
+	Mean, Min, Max []float64
+	N              []int
+	Runs           int
+}
+
+// GroupLengthOf aggregates the summaries sums of runs at each of keys (as
+// LengthBuckets returns them) as PlotLength does for each of its lines.
+func GroupLengthOf(runs []int64, sums map[int64]map[string]float64, keys []string) GroupLength {
+	pts := make([]lengthPoint, len(keys))
+	for j, k := range keys {
+		pts[j] = lengthPoint{key: k, x: float64(j)}
+	}
+	b := lengthBand(runs, sums, pts)
+	for j := range b.x {
+		if b.n[j] == 0 {
+			b.mean[j], b.lo[j], b.hi[j] = math.NaN(), math.NaN(), math.NaN()
+		}
+	}
+	return GroupLength{Mean: b.mean, Min: b.lo, Max: b.hi, N: b.n, Runs: b.runs}
 }

@@ -103,17 +103,38 @@ func dashes(i int) []vg.Length {
 // from its entries. An empty legend (n == 0) takes no room.
 func legendBeside(dc draw.Canvas, p *plot.Plot, legend plot.Legend, n int) {
 	if n == 0 {
+		wrapTitle(p, dc.Size().X)
 		p.Draw(dc)
 		return
 	}
 	legend.Top, legend.Left = true, true
 	width := legend.Rectangle(dc).Size().X + vg.Points(16)
 	pc := draw.Crop(dc, 0, -width, 0, 0)
+	wrapTitle(p, pc.Size().X)
 	p.Draw(pc)
 	data := p.DataCanvas(pc)
 	lc := draw.Crop(dc, dc.Size().X-width+vg.Points(10), 0, 0, 0)
 	lc.Max.Y, lc.Min.Y = data.Max.Y, data.Min.Y
 	legend.Draw(lc)
+}
+
+// wrapTitle breaks p's title between its " · " parts onto as many lines
+// as it takes to fit width: a long experiment name would otherwise push
+// the centred title off both sides of the plot.
+func wrapTitle(p *plot.Plot, width vg.Length) {
+	ts := p.Title.TextStyle
+	if ts.Width(p.Title.Text) <= width {
+		return
+	}
+	var lines []string
+	for _, part := range strings.Split(p.Title.Text, " · ") {
+		if k := len(lines) - 1; k >= 0 && ts.Width(lines[k]+" · "+part) <= width {
+			lines[k] += " · " + part
+		} else {
+			lines = append(lines, part)
+		}
+	}
+	p.Title.Text = strings.Join(lines, "\n")
 }
 
 // newLegend returns a legend in the plots' text style.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/store"
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -501,6 +503,121 @@ func TestLegendLabelsPooled(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("label %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// partialLengthExperiment: attention dot and additive, three seeds; the
+// third dot run has no example in the 161+ bucket, and the second
+// additive run's 11–20 bucket is NaN.
+func partialLengthExperiment() fakeExperiment {
+	x := fakeExperiment{name: "partial-length"}
+	for s := range 3 {
+		for _, name := range []string{"dot", "additive"} {
+			sums := map[string]float64{"test/exact_match": 0.5}
+			for i, k := range []string{"1_10", "11_20", "161_inf"} {
+				sums[LengthPrefix+k] = 0.9 - 0.3*float64(i) + 0.02*float64(s)
+			}
+			switch {
+			case name == "dot" && s == 2:
+				delete(sums, LengthPrefix+"161_inf")
+			case name == "additive" && s == 1:
+				sums[LengthPrefix+"11_20"] = math.NaN()
+			}
+			x.runs = append(x.runs, fakeRun{params: map[string]any{"model.attention.name": name}, seed: int64(s + 1), sums: sums})
+		}
+	}
+	return x
+}
+
+// TestPlotLengthPartial: a length where only some of a group's runs have a
+// value is drawn as the mean of those, dashed and counted, never as the
+// group's mean (it used to be, solid, over the band of the runs left).
+func TestPlotLengthPartial(t *testing.T) {
+	st, _ := buildStore(t, partialLengthExperiment())
+	ctx := context.Background()
+	sel, c, err := groupQuery(ctx, st, Query{Experiments: []string{"partial-length"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, _, err := lengthAxes(sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		n      []int
+		spans  []span
+		counts []int
+	}{
+		"dot":      {[]int{3, 3, 2}, []span{{0, 1, true}, {1, 2, false}}, []int{2}},
+		"additive": {[]int{3, 2, 3}, []span{{0, 2, false}}, []int{1}},
+	}
+	k := slices.Index(c.Keys, "model.attention.name")
+	if k < 0 || len(c.Rows) != 2 {
+		t.Fatalf("keys %v, %d rows; want model.attention.name, 2 rows", c.Keys, len(c.Rows))
+	}
+	for _, row := range c.Rows {
+		name := row.Group[k]
+		b := lengthBand(row.Runs, sel.sums, pts)
+		w := want[name]
+		if b.runs != 3 || !slices.Equal(b.n, w.n) {
+			t.Errorf("%s: %d runs, %v per length; want 3, %v", name, b.runs, b.n, w.n)
+		}
+		if got := b.spans(); !slices.Equal(got, w.spans) {
+			t.Errorf("%s: spans %v, want %v", name, got, w.spans)
+		}
+		if got := b.counts(); !slices.Equal(got, w.counts) {
+			t.Errorf("%s: counts at %v, want %v", name, got, w.counts)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "partial.png")
+	if err := PlotLength(ctx, st, Query{Experiments: []string{"partial-length"}}, file(path)); err != nil {
+		t.Fatal(err)
+	}
+	goldenPNG(t, path, "length_partial_golden.png")
+}
+
+// TestBandSegments: a band breaks where no run has a value, and a count
+// is never placed there.
+func TestBandSegments(t *testing.T) {
+	b := band{x: []float64{0, 1, 2, 3, 4}, mean: make([]float64, 5), lo: make([]float64, 5), hi: make([]float64, 5),
+		n: []int{2, 0, 1, 1, 2}, runs: 2}
+	var got [][]float64
+	for _, seg := range b.segments() {
+		got = append(got, seg.x)
+		if seg.runs != 2 {
+			t.Errorf("segment %v has %d runs, want 2", seg.x, seg.runs)
+		}
+	}
+	if want := [][]float64{{0}, {2, 3, 4}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("segments %v, want %v", got, want)
+	}
+	if c := b.counts(); !slices.Equal(c, []int{2}) {
+		t.Errorf("counts at %v, want [2]", c)
+	}
+}
+
+// TestWrapTitle: a title wider than the plot breaks between its " · "
+// parts, each line within the width; one that fits is left alone.
+func TestWrapTitle(t *testing.T) {
+	p := plot.New()
+	styleAxes(p)
+	short := "scan · valid/loss"
+	p.Title.Text = short
+	wrapTitle(p, 16*vg.Centimeter)
+	if p.Title.Text != short {
+		t.Errorf("a short title became %q", p.Title.Text)
+	}
+	long := "length_generalisation_copy, attention_vs_length · test exact match by source length · mean over runs, min–max as band or bars"
+	p.Title.Text = long
+	wrapTitle(p, 16*vg.Centimeter)
+	lines := strings.Split(p.Title.Text, "\n")
+	if len(lines) < 2 || strings.Join(lines, " · ") != long {
+		t.Errorf("wrapped title %q: want its parts on several lines", p.Title.Text)
+	}
+	for _, l := range lines {
+		if w := p.Title.TextStyle.Width(l); w > 16*vg.Centimeter {
+			t.Errorf("line %q is %v wide, more than 16 cm", l, w)
 		}
 	}
 }

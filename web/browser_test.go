@@ -90,6 +90,25 @@ func TestBrowserStops(t *testing.T) {
 		t.Errorf("hovering step 900 shows %q, want each group's mean with its number of runs", tip)
 	}
 	b.Do("mouse away", chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
+	// The length plot: dot's 21–40 bucket is over 3 of its 4 runs, and
+	// its line breaks at 161+, where none has a value.
+	b.Do("length", chromedp.WaitVisible(chromedp.CSS("#length .uplot canvas")), chromedp.WaitVisible(chromedp.CSS("#length-legend li")))
+	b.Do("scroll to length", chromedp.ScrollIntoView("#length"), chromedp.Sleep(100*time.Millisecond))
+	b.Eval(`(() => { const r = document.querySelector("#length .u-over").getBoundingClientRect(); return {L: r.left, T: r.top, W: r.width, H: r.height}; })()`, &box)
+	// Bucket 21–40 is x = 2 on [-0.4, 3.4]; the dot group's mean there is
+	// about 0.31 on [0, 1].
+	b.Do("hover length", chromedp.MouseEvent(chromedp.MouseMoved, box.L+box.W*2.4/3.8, box.T+box.H*(1-0.31)), chromedp.Sleep(100*time.Millisecond))
+	var lengthTip string
+	b.Eval(`document.getElementById("length-tip").hidden ? "" : document.getElementById("length-tip").textContent`, &lengthTip)
+	if !strings.Contains(lengthTip, "21–40") || !strings.Contains(lengthTip, "n=3 of 4") {
+		t.Errorf("hovering bucket 21–40 shows %q, want the dot group's mean of n=3 of 4 runs", lengthTip)
+	}
+	var lengthNote string
+	b.Eval(`document.getElementById("length-note").textContent`, &lengthNote)
+	if !strings.Contains(lengthNote, "dashed") {
+		t.Errorf("the length plot's note %q does not say what its dashed line is", lengthNote)
+	}
+	b.Do("mouse away", chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
 	b.shoot("stops-curves")
 	b.NoErrors("curves page")
 

@@ -445,44 +445,6 @@ type lengthData struct {
 	Missing []string `json:"missing,omitempty"`
 }
 
-// bucket is one length bucket, parsed from its summary key.
-type bucket struct {
-	key    string
-	lo, hi int // hi < 0: no upper bound
-}
-
-func parseBucket(key string) (bucket, bool) {
-	rest, ok := strings.CutPrefix(key, report.LengthPrefix)
-	if !ok {
-		return bucket{}, false
-	}
-	a, b, ok := strings.Cut(rest, "_")
-	if !ok {
-		return bucket{}, false
-	}
-	lo, err := strconv.Atoi(a)
-	if err != nil {
-		return bucket{}, false
-	}
-	hi := -1
-	if b != "inf" {
-		if hi, err = strconv.Atoi(b); err != nil || hi < lo {
-			return bucket{}, false
-		}
-	}
-	return bucket{key: key, lo: lo, hi: hi}, true
-}
-
-func (b bucket) label() string {
-	switch {
-	case b.hi < 0:
-		return strconv.Itoa(b.lo) + "+"
-	case b.lo == b.hi:
-		return strconv.Itoa(b.lo)
-	}
-	return strconv.Itoa(b.lo) + "–" + strconv.Itoa(b.hi)
-}
-
 // groups compares the runs q selects, without metric columns, sort or
 // baseline: the plots only need its groups and their runs. It returns nil
 // and no error when there is no run to compare yet (say, the only run still
@@ -512,53 +474,33 @@ func (s *Server) length(ctx context.Context, q report.Query) (*lengthData, error
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	var buckets []bucket
+	var keys []string
 	for _, m := range sums {
 		for k := range m {
-			if b, ok := parseBucket(k); ok && !seen[k] {
-				seen[k] = true
-				buckets = append(buckets, b)
-			}
+			keys = append(keys, k)
 		}
 	}
+	buckets, labels := report.LengthBuckets(keys)
 	if len(buckets) == 0 {
 		return nil, nil
 	}
-	slices.SortFunc(buckets, func(a, b bucket) int { return a.lo - b.lo })
-	out := &lengthData{}
-	for _, b := range buckets {
-		out.Buckets = append(out.Buckets, b.label())
-	}
+	out := &lengthData{Buckets: labels}
 	for i, row := range c.Rows {
-		sr := series{Label: rowLabel(c, i), Runs: row.Runs, Group: i}
-		contributed := map[int64]bool{}
-		for _, b := range buckets {
-			mean, lo, hi, n := 0.0, math.Inf(1), math.Inf(-1), 0
-			for _, id := range row.Runs {
-				if v, ok := sums[id][b.key]; ok && finite(v) {
-					mean += v
-					lo, hi = math.Min(lo, v), math.Max(hi, v)
-					n++
-					contributed[id] = true
-				}
-			}
-			if n == 0 {
-				mean, lo, hi = math.NaN(), math.NaN(), math.NaN()
-			} else {
-				mean /= float64(n)
-			}
-			sr.Y, sr.Lo, sr.Hi = append(sr.Y, mean), append(sr.Lo, lo), append(sr.Hi, hi)
-		}
-		if len(contributed) == 0 {
-			out.Missing = append(out.Missing, sr.Label)
+		g := report.GroupLengthOf(row.Runs, sums, buckets)
+		if g.Runs == 0 {
+			out.Missing = append(out.Missing, rowLabel(c, i))
 			continue
 		}
-		if len(row.Runs) > 1 {
-			sr.Label += fmt.Sprintf(" (%d/%d runs)", len(contributed), len(row.Runs))
-			if len(contributed) == len(row.Runs) {
-				sr.Label = rowLabel(c, i) + fmt.Sprintf(" (%d runs)", len(row.Runs))
-			}
+		sr := series{Label: rowLabel(c, i), Runs: row.Runs, Group: i, Y: g.Mean, Lo: g.Min, Hi: g.Max, NRuns: g.Runs}
+		for _, n := range g.N {
+			sr.N = append(sr.N, float64(n))
+		}
+		switch {
+		case len(row.Runs) == 1:
+		case g.Runs < len(row.Runs):
+			sr.Label += fmt.Sprintf(" (%d/%d runs)", g.Runs, len(row.Runs))
+		default:
+			sr.Label += fmt.Sprintf(" (%d runs)", len(row.Runs))
 		}
 		out.Series = append(out.Series, sr)
 	}

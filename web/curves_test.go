@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,7 +71,7 @@ func fillStops(t testing.TB, st *store.Store) stopsFixture {
 		if diverges {
 			status, msg = store.StatusFailed, "valid/loss is NaN at step 400"
 			fx.diverged = id
-		} else if err := st.PutSummaries(ctx, id, map[string]float64{"test/exact_match": 1 - base/4 - float64(s.seed)/64, "test/loss": base}); err != nil {
+		} else if err := st.PutSummaries(ctx, id, stopsSummaries(s.att, s.seed, base)); err != nil {
 			t.Fatal(err)
 		}
 		switch {
@@ -85,6 +86,99 @@ func fillStops(t testing.TB, st *store.Store) stopsFixture {
 		}
 	}
 	return fx
+}
+
+// stopsSummaries are the test summaries of a done run of the stops
+// experiment, with exact match by source length: dot seed 2's test set has
+// no source of 21–40, and no dot run has one of 161+.
+func stopsSummaries(att string, seed int64, base float64) map[string]float64 {
+	sums := map[string]float64{"test/exact_match": 1 - base/4 - float64(seed)/64, "test/loss": base}
+	for i, k := range []string{"1_10", "11_20", "21_40", "161_inf"} {
+		if att == "dot" && (k == "161_inf" || (seed == 2 && k == "21_40")) {
+			continue
+		}
+		sums[report.LengthPrefix+k] = 1 - base/4 - 0.2*float64(i) - float64(seed)/64
+	}
+	return sums
+}
+
+// TestLengthAgreesWithPlot: the length plot's lines on the page are the
+// ones attnlab plot length draws (report.GroupLengthOf): a bucket only
+// some runs of a group have is the mean of those, with their count, and
+// one none has is a break.
+func TestLengthAgreesWithPlot(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fillStops(t, st)
+	s := newServer(t, st, Options{})
+	r := get(t, s, "/api/x/stops/length")
+	if r.status != 200 {
+		t.Fatalf("length: %d %s", r.status, r.body)
+	}
+	var d struct {
+		Buckets []string `json:"buckets"`
+		Series  []struct {
+			Label string     `json:"label"`
+			Group int        `json:"group"`
+			Y     []*float64 `json:"y"`
+			Lo    []*float64 `json:"lo"`
+			Hi    []*float64 `json:"hi"`
+			N     []*float64 `json:"n"`
+			NRuns int        `json:"nruns"`
+		} `json:"series"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &d); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"1–10", "11–20", "21–40", "161+"}; !slices.Equal(d.Buckets, want) {
+		t.Fatalf("buckets %q, want %q", d.Buckets, want)
+	}
+	ctx := context.Background()
+	c, err := report.Compare(ctx, st, report.Query{Experiments: []string{"stops"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, row := range c.Rows {
+		ids = append(ids, row.Runs...)
+	}
+	sums, err := st.Summaries(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{report.LengthPrefix + "1_10", report.LengthPrefix + "11_20", report.LengthPrefix + "21_40", report.LengthPrefix + "161_inf"}
+	if len(d.Series) != 2 {
+		t.Fatalf("%d series, want 2", len(d.Series))
+	}
+	var dotN []int
+	for _, sr := range d.Series {
+		g := report.GroupLengthOf(c.Rows[sr.Group].Runs, sums, keys)
+		if sr.NRuns != g.Runs {
+			t.Errorf("%s: %d runs, report %d", sr.Label, sr.NRuns, g.Runs)
+		}
+		for j := range keys {
+			y, n := sr.Y[j], sr.N[j]
+			switch {
+			case n == nil || int(*n) != g.N[j]:
+				t.Errorf("%s %s: n %v, report %d", sr.Label, d.Buckets[j], deref(n), g.N[j])
+			case g.N[j] == 0 && y != nil:
+				t.Errorf("%s %s: mean %v where no run has a value", sr.Label, d.Buckets[j], *y)
+			case g.N[j] > 0 && (!close6(y, g.Mean[j]) || !close6(sr.Lo[j], g.Min[j]) || !close6(sr.Hi[j], g.Max[j])):
+				t.Errorf("%s %s: %v in [%v, %v], report %v in [%v, %v]", sr.Label, d.Buckets[j], deref(y), deref(sr.Lo[j]), deref(sr.Hi[j]), g.Mean[j], g.Min[j], g.Max[j])
+			}
+		}
+		if strings.Contains(sr.Label, "dot") {
+			dotN = g.N
+		}
+	}
+	if !slices.Equal(dotN, []int{4, 4, 3, 0}) {
+		t.Errorf("dot's runs per bucket %v, want [4 4 3 0]", dotN)
+	}
+}
+
+// close6 reports whether the page's number v is want to the six
+// significant digits the page gets.
+func close6(v *float64, want float64) bool {
+	return v != nil && math.Abs(*v-want) <= 1e-5*math.Abs(want)
 }
 
 // curvesJSON is /api/x/NAME/curves as the page's script reads it.

@@ -39,18 +39,25 @@
   // stopped early or diverged), as attnlab plot curves draws them. Each
   // result has a value at the points of its stretches, null (a break) at
   // the group's other points and undefined where the group has no point
-  // (uPlot joins across undefined, never across null). The band follows
-  // the solid stretches.
+  // (uPlot joins across undefined, never across null); null where n is 0,
+  // no run of the group has a value (a length bucket), so the line breaks
+  // there as in attnlab plot length. The band follows the solid stretches.
   function split(s) {
-    var n = s.y.length, full = [], part = [], lo = [], hi = [], pts = [];
+    var n = s.y.length, full = [], part = [], lo = [], hi = [], pts = [], seg = [], g = 0;
     for (var i = 0; i < n; i++) {
+      seg.push(g);
+      if (s.n[i] === 0) { // no run has a value here (a length bucket): a break
+        full.push(null); part.push(null); lo.push(null); hi.push(null);
+        g++;
+        continue;
+      }
       full.push(undefined); part.push(undefined); lo.push(undefined); hi.push(undefined);
       if (s.y[i] !== null && s.y[i] !== undefined) pts.push(i);
     }
     function whole(i) { return s.n[i] === s.nruns; }
     pts.forEach(function (i, k) {
-      var left = k > 0 ? (whole(pts[k - 1]) && whole(i)) : null;
-      var right = k + 1 < pts.length ? (whole(i) && whole(pts[k + 1])) : null;
+      var left = k > 0 && seg[pts[k - 1]] === seg[i] ? (whole(pts[k - 1]) && whole(i)) : null;
+      var right = k + 1 < pts.length && seg[pts[k + 1]] === seg[i] ? (whole(i) && whole(pts[k + 1])) : null;
       var alone = left === null && right === null;
       var solid = left === true || right === true || (alone && whole(i));
       var dashed = left === false || right === false || (alone && !whole(i));
@@ -129,6 +136,7 @@
         var prev = null, lastX = -Infinity;
         for (var i = 0; i < l.y.length; i++) {
           var v = l.y[i], k = l.n[i];
+          if (k === 0) prev = 0; // a break: count again after it
           if (v === null || v === undefined || k === null) continue;
           var x = u.data[0][i];
           if (k < l.nruns && k !== prev && x >= u.scales.x.min && x <= u.scales.x.max) {
@@ -323,6 +331,8 @@
       });
       c.draw({ x: x, series: d.series }, false);
       var parts = ["test exact match per source-length bucket: mean over each group's runs, band min–max"];
+      var some = d.series.some(function (s) { return s.n && s.n.some(function (k) { return k > 0 && k < s.nruns; }); });
+      if (some) parts.push("dashed, without band: the mean of fewer runs where some have no example of that length in their test set, n=… their number");
       if (d.missing && d.missing.length) parts.push("no buckets: " + d.missing.join(", "));
       note.textContent = parts.join(" · ") + ".";
     }).catch(function (e) {
