@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -104,18 +105,38 @@ func dashes(i int) []vg.Length {
 func legendBeside(dc draw.Canvas, p *plot.Plot, legend plot.Legend, n int) {
 	if n == 0 {
 		wrapTitle(p, dc.Size().X)
-		p.Draw(dc)
+		p.Draw(logYLabel(dc, p))
 		return
 	}
 	legend.Top, legend.Left = true, true
 	width := legend.Rectangle(dc).Size().X + vg.Points(16)
 	pc := draw.Crop(dc, 0, -width, 0, 0)
 	wrapTitle(p, pc.Size().X)
+	pc = logYLabel(pc, p)
 	p.Draw(pc)
 	data := p.DataCanvas(pc)
 	lc := draw.Crop(dc, dc.Size().X-width+vg.Points(10), 0, 0, 0)
 	lc.Max.Y, lc.Min.Y = data.Max.Y, data.Min.Y
 	legend.Draw(lc)
+}
+
+// logYLabel draws the y axis's label of a log-scale plot itself, beside
+// the middle of the data area, and returns the canvas left for the plot,
+// which no longer has a label. gonum makes room for that label as if it
+// sat at the arithmetic middle of the axis's range, which on a log scale
+// is near the top: the plot shrank under a blank strip below the title.
+func logYLabel(c draw.Canvas, p *plot.Plot) draw.Canvas {
+	if _, ok := p.Y.Scale.(plot.LogScale); !ok || p.Y.Label.Text == "" {
+		return c
+	}
+	text, sty := p.Y.Label.Text, p.Y.Label.TextStyle
+	p.Y.Label.Text = ""
+	h, descent := sty.Height(text), sty.FontExtents().Descent
+	rest := draw.Crop(c, h+descent+p.Y.Label.Padding, 0, 0, 0)
+	sty.Rotation += math.Pi / 2
+	data := p.DataCanvas(rest)
+	c.FillText(sty, vg.Point{X: c.Min.X + h - descent, Y: (data.Min.Y + data.Max.Y) / 2}, text)
+	return rest
 }
 
 // wrapTitle breaks p's title between its " · " parts onto as many lines

@@ -22,6 +22,8 @@ import (
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // readPNG decodes the PNG at path.
@@ -619,5 +621,37 @@ func TestWrapTitle(t *testing.T) {
 		if w := p.Title.TextStyle.Width(l); w > 16*vg.Centimeter {
 			t.Errorf("line %q is %v wide, more than 16 cm", l, w)
 		}
+	}
+}
+
+// TestLogYLabel: a log-scale plot's data area reaches as high as a linear
+// one's. gonum reserves room for the y label as if it sat at the
+// arithmetic middle of the range, near the top of a log axis, and lowered
+// the data area under a blank strip; logYLabel draws the label itself.
+func TestLogYLabel(t *testing.T) {
+	c := draw.New(vgimg.New(plotWidth, plotHeight))
+	newPlot := func(log bool) *plot.Plot {
+		p := plot.New()
+		styleAxes(p)
+		p.Title.Text = "quickstart · valid/loss"
+		p.Y.Label.Text = "valid/loss (log scale)"
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 500, 1500, 0.0005, 0.65
+		if log {
+			p.Y.Scale = plot.LogScale{}
+			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		}
+		return p
+	}
+	top := newPlot(false).DataCanvas(c).Max.Y
+	if gonum := newPlot(true).DataCanvas(c).Max.Y; top-gonum < vg.Points(10) {
+		t.Logf("gonum no longer lowers a log plot's data area (%v against %v): logYLabel may go", gonum, top)
+	}
+	p := newPlot(true)
+	rest := logYLabel(c, p)
+	if got := p.DataCanvas(rest).Max.Y; got < top-1 {
+		t.Errorf("the log plot's data area ends at %v, below the linear one's %v", got, top)
+	}
+	if p.Y.Label.Text != "" || rest.Min.X <= c.Min.X {
+		t.Errorf("the label was not taken out of the plot and given room (%q, %v)", p.Y.Label.Text, rest.Min.X)
 	}
 }
