@@ -31,7 +31,10 @@
 // # Log
 //
 // One line per run start, evaluation, end and skip, each stamped with the
-// time; a run's end also says how many runs are done and the overall ETA.
+// time; a run's end also says how many runs are done and the overall ETA
+// (not after an interrupted run: the others stop too). Of consecutive
+// skips for one reason only the first is named; the others are counted on
+// one line ("13 more runs not run: interrupted").
 // Names and errors go through internal/printable: stored text never drives
 // the terminal.
 package progress

@@ -27,12 +27,33 @@ type logger struct {
 	now   func() time.Time
 	eta   *eta
 	total int
+	// skipped is the reason of the last line, when it was a skip, and
+	// more how many skips for the same reason came after it, not printed
+	// yet: an interrupted sweep would list every run left with the same
+	// "not run: interrupted".
+	skipped string
+	more    int
 }
 
 func (l *logger) printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.flushSkips()
+	l.skipped = ""
 	fmt.Fprintf(l.w, "%s "+format+"\n", append([]any{l.now().Format("15:04:05")}, args...)...)
+}
+
+// flushSkips prints the skips counted since the last line, with l.mu held.
+func (l *logger) flushSkips() {
+	if l.more == 0 {
+		return
+	}
+	runs := "runs"
+	if l.more == 1 {
+		runs = "run"
+	}
+	fmt.Fprintf(l.w, "%s %d more %s not run: %s\n", l.now().Format("15:04:05"), l.more, runs, l.skipped)
+	l.more = 0
 }
 
 func (l *logger) Start(total, done, steps int) {
@@ -53,12 +74,30 @@ func (l *logger) Begin(run store.Run, from, total int) runs.RunReporter {
 	return &logRun{l: l, name: name, eta: l.eta.begin(from, total)}
 }
 
+// Skip prints the first of consecutive skips for one reason with the run's
+// name, and counts the others into one line ("13 more runs not run:
+// interrupted"), printed before the next line or by Wait.
 func (l *logger) Skip(run store.Run, steps int, why string) {
 	l.eta.skip(steps)
-	l.printf("%s: not run: %s", printable.Line(run.Name()), printable.Line(firstLine(why)))
+	why = printable.Line(firstLine(why))
+	l.mu.Lock()
+	if l.skipped != "" && l.skipped == why {
+		l.more++
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	l.printf("%s: not run: %s", printable.Line(run.Name()), why)
+	l.mu.Lock()
+	l.skipped = why
+	l.mu.Unlock()
 }
 
-func (l *logger) Wait() {}
+func (l *logger) Wait() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushSkips()
+}
 
 type logRun struct {
 	l    *logger
@@ -104,7 +143,7 @@ func (r *logRun) End(status store.Status, err error) {
 	r.l.mu.Lock()
 	runsLine := fmt.Sprintf("%d/%d runs done", done, r.l.total)
 	r.l.mu.Unlock()
-	if left >= 0 {
+	if left >= 0 && status != store.StatusInterrupted { // an interrupted run stops the rest too
 		runsLine += ", ETA " + duration(left)
 	}
 	r.l.printf("%s: %s (%s)", r.name, printable.Line(Outcome(status, err)), runsLine)

@@ -165,6 +165,29 @@ func TestLog(t *testing.T) {
 	golden.Check(t, "log.golden", buf.String())
 }
 
+// TestLogInterrupted: an interrupted run's end has no ETA (the others stop
+// too), and the runs left, skipped for one reason, are counted on one line
+// after the first is named; a skip for another reason is named again.
+func TestLogInterrupted(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	var buf bytes.Buffer
+	l := newLog(&buf, func() time.Time { return c.now() })
+	l.Start(6, 0, 600)
+	a := l.Begin(store.Run{ID: 1, Experiment: "quick", Seed: 1}, 0, 100)
+	c.advance(5 * time.Second)
+	a.Update(runs.Progress{Step: 50, Total: 100, Loss: 1.25})
+	a.End(store.StatusInterrupted, errors.New("interrupted: checkpointed and handed back to the queue"))
+	l.Skip(store.Run{ID: 2, Experiment: "quick", Seed: 2}, 100, "interrupted")
+	l.Skip(store.Run{ID: 3, Experiment: "quick", Seed: 3}, 100, "interrupted")
+	l.Skip(store.Run{ID: 4, Experiment: "quick", Seed: 4}, 100, "interrupted")
+	l.Skip(store.Run{ID: 5, Experiment: "quick", Seed: 5}, 100, "running on there:12 (heartbeat 5s ago)")
+	l.Skip(store.Run{ID: 6, Experiment: "quick", Seed: 6}, 100, "interrupted")
+	l.Skip(store.Run{ID: 7, Experiment: "quick", Seed: 7}, 100, "interrupted")
+	l.Wait()
+	golden.Check(t, "log_interrupted.golden", buf.String())
+}
+
 var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[a-zA-Z]`)
 
 // TestBarsFit draws real bars at 80 columns and checks that no line is
