@@ -199,13 +199,13 @@ func (v *runView) writeSamples(w io.Writer, n int) {
 	const cell = 36
 	tw := newTable(w)
 	if lm {
-		fmt.Fprintf(w, "\nsamples (%d of %d stored: test prompts and their continuations)\n", len(shown), len(v.samples))
+		fmt.Fprintf(w, "\nsamples (%d shown of the %d stored: test prompts and their continuations)\n", len(shown), len(v.samples))
 		fmt.Fprint(tw, "  \tprompt\tcontinuation\n")
 		for _, s := range shown {
 			fmt.Fprintf(tw, "  \t%s\t%s\n", truncate(visible(s.Source), cell), truncate(visible(s.Output), cell))
 		}
 	} else {
-		fmt.Fprintf(w, "\nsamples (%d of %d stored, %d of those correct)\n", len(shown), len(v.samples), correct)
+		fmt.Fprintf(w, "\nsamples (%d shown of the %d stored; %d of the %d correct)\n", len(shown), len(v.samples), correct, len(v.samples))
 		fmt.Fprint(tw, "  \tsource\toutput\treference\n")
 		for _, s := range shown {
 			mark := "✗"

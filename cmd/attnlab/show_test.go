@@ -19,7 +19,7 @@ func TestShow(t *testing.T) {
 		"  point     model.attention.name=additive\n",
 		"  status    done (attempt 1)\n",
 		"\nsummaries\n", "  test/exact_match  ", "  model/params  ",
-		"\nsamples (5 of 8 stored, ", "source", "output", "reference",
+		"\nsamples (5 shown of the 8 stored; ", "source", "output", "reference",
 		"\nartifacts  ", "model/params.safetensors",
 		"\nconfig\n", "  model:\n", "    attention:\n      dim: 0\n      name: additive\n", "  seed: " + fmt.Sprint(run.Seed) + "\n",
 		"    length_buckets: [10, 20, 40, 80, 160]\n",
@@ -47,7 +47,7 @@ func TestShow(t *testing.T) {
 		t.Errorf("show by name differs from show by id")
 	}
 	all := attnlab(t, "show", id(run), "--db", db, "--samples", "-1")
-	if !strings.Contains(all.stdout, "samples (8 of 8 stored") {
+	if !strings.Contains(all.stdout, "samples (8 shown of the 8 stored") {
 		t.Errorf("--samples -1 does not show every sample")
 	}
 }
