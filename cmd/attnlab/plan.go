@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,12 +84,7 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 			row = append(row, orDash(v))
 		}
 		for _, k := range keys {
-			v, ok := r.Point[k]
-			s := "-"
-			if ok {
-				s = experiments.FormatValue(v)
-			}
-			row = append(row, s)
+			row = append(row, pointValue(r, k))
 		}
 		t.Rows = append(t.Rows, append(row, shortHash(r.Hash)))
 	}
@@ -99,9 +95,23 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 	}
 }
 
+// pointValue is the value of key k in run r as compare shows it: the
+// sweep point's, else the resolved configuration's (the file's or the
+// default: false where another point sets true), "-" when r's
+// configuration has no such key (its plugin has no such parameter).
+func pointValue(r experiments.Run, k string) string {
+	if v, ok := r.Point[k]; ok {
+		return experiments.FormatValue(v)
+	}
+	if i, ok := slices.BinarySearchFunc(r.Params, k, func(p experiments.Param, k string) int { return strings.Compare(p.Key, k) }); ok {
+		return experiments.FormatValue(r.Params[i].Value)
+	}
+	return "-"
+}
+
 // sweepKeys returns the keys the sweep sets (its points' keys but the
-// variant name) whose values differ across the plan, sorted: the columns of
-// the plan. Parameters that differ only because a point switched plugins
+// variant name) whose values (pointValue) differ across the plan, sorted:
+// the columns of the plan. Parameters that differ only because a point switched plugins
 // (multi-head's own defaults) are not columns.
 func sweepKeys(plan []experiments.Run) []string {
 	seen := map[string]map[string]bool{}
@@ -114,12 +124,7 @@ func sweepKeys(plan []experiments.Run) []string {
 	}
 	for _, r := range plan {
 		for k := range seen {
-			v, ok := r.Point[k]
-			s := "\x00missing"
-			if ok {
-				s = experiments.FormatValue(v)
-			}
-			seen[k][s] = true
+			seen[k][pointValue(r, k)] = true
 		}
 	}
 	var keys []string

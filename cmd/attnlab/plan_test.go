@@ -71,3 +71,31 @@ func TestPlanMaxMemory(t *testing.T) {
 		t.Errorf("plan printed %q, want the estimate", r.stdout)
 	}
 }
+
+// TestPlanResolvedValues: a key that some sweep points set and others
+// leave to the file or the default shows the value those runs get
+// (false), as compare shows it, not "-".
+func TestPlanResolvedValues(t *testing.T) {
+	r := attnlab(t, "plan", "../../examples/luong.yaml", "--width", "120")
+	wantOK(t, r)
+	lines := strings.Split(r.stdout, "\n")
+	var rows []string
+	for _, l := range lines {
+		if strings.Contains(l, "bahdanau ") || strings.Contains(l, "luong ") {
+			rows = append(rows, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	want := []string{
+		"1 1 bahdanau dot false bahdanau", "2 1 bahdanau general false bahdanau",
+		"3 1 luong dot false luong", "4 1 luong general false luong",
+		"5 1 luong-feed dot true luong", "6 1 luong-feed general true luong",
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rows %q, want %d", rows, len(want))
+	}
+	for i, row := range rows {
+		if !strings.HasPrefix(row, want[i]+" ") {
+			t.Errorf("row %q, want it to start %q", row, want[i])
+		}
+	}
+}
