@@ -80,7 +80,7 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 	if err != nil {
 		return fmt.Errorf("report: run %d: attention map %d: %w", r.ID, example, err)
 	}
-	title := fmt.Sprintf("%s · run %d (seed %d) · test example %d", r.Experiment, r.ID, r.Seed, m.Index)
+	title := fmt.Sprintf("%s (run %d) · test example %d", r.Name(), r.ID, m.Index)
 	if g.zero() {
 		title += " · every weight is 0"
 	}
