@@ -106,7 +106,7 @@ true/false or text. Tables fit the terminal (--width, $COLUMNS).`,
 	db = addDBFlag(cmd)
 	qf.add(cmd)
 	f := cmd.Flags()
-	f.StringSliceVar(&metrics, "metrics", nil, "summary metrics to show, in order (a unique suffix will do: exact_match)")
+	f.StringSliceVar(&metrics, "metrics", nil, "summary metrics to show, in order (a name after a slash will do: exact_match is test/exact_match; test/ is preferred, then valid/, then train/)")
 	f.StringVar(&sortBy, "sort", "", "order rows by this metric, best first ('-m' descending, '+m' ascending)")
 	f.StringVar(&baseline, "baseline", "", "row to compare the others with: key=value[,key=value]")
 	f.BoolVar(&testCost, "test-cost", false, "test cost metrics (perf/*) against the baseline too")

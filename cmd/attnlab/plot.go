@@ -60,7 +60,7 @@ the pooled keys: "attention.name=dot · 4 runs (3 stop early)".`,
 	}
 	db = addDBFlag(cmd)
 	qf.add(cmd)
-	cmd.Flags().StringVarP(&metric, "metric", "m", "valid/loss", "the metric to plot (train/loss, valid/exact_match, ...)")
+	cmd.Flags().StringVarP(&metric, "metric", "m", "valid/loss", "the metric to plot (train/loss, valid/exact_match, ...; a name after a slash will do: loss is valid/loss, the held-out split, when train/loss is logged too)")
 	out.add(cmd, "curves.png", "image file to write")
 	return cmd
 }
