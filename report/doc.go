@@ -17,7 +17,9 @@
 // Comparison.Derived, such as an attention's own parameters behind its
 // name). A key that differs between rows is shown anyway unless the keys
 // shown or the experiment's sweep account for it (a parameter of a plugin
-// whose name is shown, a task key, or a key every run's sweep point sets):
+// whose name is shown, a task key, a setting the experiment alone
+// determines when the experiment is a shown key, or a key every run's
+// sweep point sets):
 // a learning rate that differs because two files were submitted under one
 // name is a column, not a confound behind the attention's name. Query.By
 // may group more coarsely only over keys named in Query.Pool, which every
@@ -52,8 +54,8 @@
 // configuration (model/params) are never tested or starred. Rows come in
 // plan order — the order in which each group first appears among the runs
 // — unless Query.Sort names a metric. The default columns
-// (DefaultMetrics) are exact match, BLEU, chrF, loss, throughput and
-// parameter count, those the runs have. Under a BLEU or chrF column every
+// (DefaultMetrics) are exact match, BLEU, chrF, loss, alignment accuracy,
+// throughput and parameter count, those the runs have. Under a BLEU or chrF column every
 // format states the sacreBLEU signature stored with the runs' scores
 // (artifact.Score; Comparison.Signatures), naming the rows when their
 // settings differ, so that a score can be compared with one from
@@ -75,12 +77,12 @@
 // block below, the keys repeated; the differences follow in a second
 // table):
 //
-//	                             test/        test/        test/
-//	attention.name   n     exact_match         bleu         chrf
-//	───────────────  ─  ──────────────  ───────────  ───────────
-//	none (baseline)  3  0.896 ± 0.007   42.2 ± 1.2   60.8 ± 0.9
-//	dot              3  0.913 ± 0.008   81.2 ± 1.2   88.6 ± 0.4
-//	additive         3  0.952 ± 0.009*  90.2 ± 1.1*  94.4 ± 0.7*
+//	                                         test/        test/        test/
+//	attention.name               n     exact_match         bleu         chrf
+//	───────────────  ─────────────  ──────────────  ───────────  ───────────
+//	none (baseline)              3  0.896 ± 0.007   42.2 ± 1.2   60.8 ± 0.9
+//	dot              3 (+1 failed)  0.913 ± 0.008   81.2 ± 1.2   88.6 ± 0.4
+//	additive                     3  0.952 ± 0.009*  90.2 ± 1.1*  94.4 ± 0.7*
 //
 //	(test/loss, perf/tokens_per_s and model/params in a second block)
 //
