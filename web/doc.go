@@ -15,7 +15,8 @@
 //	                         A group's mean is attnlab plot curves's (report.GroupCurveOf): solid over
 //	                         its band only where all its runs have a value, dashed without band where
 //	                         fewer do ("n=2" where their number changes; hover says it), and the legend
-//	                         counts the runs that stop early or diverged ("4 runs, 3 stop early")
+//	                         counts the runs that stop early, diverged or are still training
+//	                         ("4 runs, 3 stop early")
 //	/r/ID                    a run: status, timing, host, config as YAML, summaries, samples, attention
 //	                         heatmaps (SVG; hover shows source token, output token, weight), artifacts
 //	/r/ID/artifacts/KIND/F   an artifact to download (the weights as safetensors)
@@ -58,4 +59,9 @@
 // minimum and maximum (align). BenchmarkExperimentPage500 and
 // BenchmarkCurvesPage500 measure a 500-run experiment with 10,000 metric
 // rows per run.
+//
+// An artifact is read whole from the store before it is sent, so at most
+// maxDownloads (2) are served at once: a download waits up to
+// downloadWait (20 s) for its turn, then gets 503, and may take at most
+// downloadTime (5 min) to write. A HEAD request reads no artifact data.
 package web
