@@ -8,6 +8,6 @@
 // testdata, made by testdata/make_fixtures.py, match PyTorch within 1e-5:
 // Adam, Adam with L2 weight decay, AdamW, SGD with momentum, Nesterov
 // momentum and weight decay; SGD has no dampening). Their state (moments and step count) can be saved
-// and restored through StateTensors/LoadState, so a resumed run continues
+// and restored through State/LoadState, so a resumed run continues
 // bit for bit.
 package optim
