@@ -13,8 +13,8 @@
 //	model:
 //	  name: seq2seq-rnn               # models.Registry, its own keys flat beside name
 //	  embed: 64
-//	  encoder: {name: lstm, hidden: 128}                  # models.Encoders, if Kind.UsesEncoder
-//	  attention: {name: additive, dim: 128}               # attention.Registry, if Kind.UsesAttention
+//	  encoder: {name: lstm, hidden: 128}                  # models.Encoders, if the model's entry Uses "encoder"
+//	  attention: {name: additive, dim: 128}               # attention.Registry, if the model's entry Uses "attention"
 //	train:
 //	  optimizer: {name: adam, lr: 1.0e-3}                 # optim.Registry
 //	  schedule: {name: constant}                          # optim.Schedules
@@ -203,7 +203,7 @@
 // extends targets and cycles, the sweep's shape and keys, seeds. Every
 // problem is a [*ConfigError] {File, Line, Key, Msg}, one line:
 //
-//	exp.yaml:12: model.attention.heds: unknown key for attention "multi-head" (known: heads, dim, dropout, score)
+//	exp.yaml:12: model.attention.heds: unknown key for attention "multi-head" (known: name, heads, dim, bias, head)
 //	exp.yaml:3: task.name: unknown task "revers" (known: addition, copy, ...)
 //	base.yaml:6: train.batch_size: must be at least 1, got -1
 //	--set: train.batch_size: want int, got string "many"
