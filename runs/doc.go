@@ -46,6 +46,13 @@
 // every run stops and the error is returned: nothing is reported as stored
 // that is not.
 //
+// A PostgreSQL outage (a restart, a failover, a network cut) is the
+// store's to ride out: it retries every write for up to its outage budget
+// of 2 minutes, and the training does not notice. A longer one fails the
+// write with store.ErrUnavailable: a heartbeat that fails so is tried again
+// at the next tick, while a metric or checkpoint write that fails so ends
+// the run with that error, as any other store error does.
+//
 // # What a step costs
 //
 // The loop takes every training step through [Stepper.Step], the function
