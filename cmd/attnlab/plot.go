@@ -48,8 +48,9 @@ maximum. The line is solid, with its band, only at the steps where every run
 of the group has a value. Where some have none (early stopping, a shorter run
 pooled with --pool, a diverged run) it goes on thin and dashed, without band:
 the mean of the runs left, marked "n=2" where their number changes. The legend
-gives each group's runs, how many stop early or diverged, and the values of
-the pooled keys: "attention.name=dot · 4 runs (3 stop early)".`,
+gives each group's runs, how many stop early, diverged or are still training
+(with --status running, queued or interrupted), and the values of the pooled
+keys: "attention.name=dot · 4 runs (3 stop early)".`,
 		Example: "  attnlab plot curves quickstart --metric valid/exact_match -o em.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -111,8 +112,19 @@ func newPlotLengthCmd() *cobra.Command {
 		out outputFlags
 	)
 	cmd := &cobra.Command{
-		Use:     "length EXPERIMENT...",
-		Short:   "Plot exact match by source length, or test loss by context length, one line per group of runs",
+		Use:   "length EXPERIMENT...",
+		Short: "Plot exact match by source length, or test loss by context length, one line per group of runs",
+		Long: `Plot a metric against the length of the evaluation inputs, one line per group
+of runs (--by, or the settings that differ, as compare groups them):
+
+  seq2seq runs  test exact match per source-length bucket (eval.length_buckets:
+                the summaries test/exact_match/len_LO_HI), on a fixed 0–1 scale
+  LM runs       test loss at each evaluation context length (eval.context: the
+                summaries test/loss@N), against N on a log₂ axis
+
+Each line is the mean over the group's runs, in a min–max band when the group
+has several; a length where a group has no finite value leaves a gap. Runs of
+both kinds together, or of neither, are an error.`,
 		Example: "  attnlab plot length quickstart --by attention.name -o length.png\n  attnlab plot length length-generalisation-lm --by model.positions -o context.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
