@@ -131,7 +131,7 @@ database).`,
 	f.IntVar(&o.workers, "workers", 0, "number of workers: array tasks, one worker each (required)")
 	f.StringVar(&o.time, "time", "", "time limit of each task, as sbatch --time takes it (4:00:00, 1-00:00:00); default: the partition's")
 	f.StringVar(&o.partition, "partition", "", "Slurm partition (default: the cluster's default)")
-	f.IntVar(&o.cpus, "cpus-per-task", 1, "CPUs of each task (set train.threads to use more than one per run)")
+	f.IntVar(&o.cpus, "cpus-per-task", 1, "CPUs of each task: its worker trains one run at a time with all of them as intra-op threads (the CPUs it may use, as Slurm binds them)")
 	f.StringArrayVar(&o.sbatchArgs, "sbatch-arg", nil, "one more sbatch option, as an #SBATCH line: --sbatch-arg=--mem=4G (repeatable)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the sbatch script; submit nothing")
 	f.StringVar(&o.attnlab, "attnlab", "", "path of the attnlab binary on the nodes (default: this one's)")
