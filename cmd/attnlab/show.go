@@ -34,8 +34,10 @@ func newShowCmd() *cobra.Command {
 status, attempts, timing and error, its summary metrics (sorted), a few decoded
 test samples next to their references (✓ marks the exact matches), its stored
 artifacts and its resolved configuration. RUN is a run's name
-(EXPERIMENT/POINT/seed=N, as attnlab run prints them), its id, or a prefix of
-at least 4 characters of its hash (attnlab ls runs lists ids and hashes).`,
+(EXPERIMENT/POINT/seed=N, as attnlab run prints them), its id, a prefix of
+at least 4 characters of its hash, or EXPERIMENT/HASH, a hash prefix within
+the experiment (what tells apart runs that two versions of an experiment give
+one name; attnlab ls runs lists ids and hashes).`,
 		Example: "  attnlab show quickstart/additive/seed=1\n  attnlab show 3\n  attnlab show 1a2b3c4d --samples 20",
 		Args:    args(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
