@@ -93,7 +93,7 @@ func (o *workerOptions) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVar(&o.experiments, "experiment", nil, "take only runs of this experiment (repeatable; default: any)")
 	f.IntVar(&o.maxRuns, "max-runs", 0, "stop after taking this many runs (0: no limit)")
-	f.DurationVar(&o.idleExit, "idle-exit", 0, "stop after finding nothing to take for this long (0: stop when no run is left queued or running)")
+	f.DurationVar(&o.idleExit, "idle-exit", 0, "stop after finding nothing to take for this long (0: stop when no run is left queued, interrupted or running)")
 	f.IntVarP(&o.workers, "workers", "j", 1, "runs trained at once in this process")
 	f.IntVar(&o.threads, "threads", 0, "intra-op threads of each run (0: this process's CPUs divided among --workers; results do not depend on it)")
 	f.StringVar(&o.mem.value, "max-memory", "", "train at once only runs whose estimated memory fits in this size together, such as 8GiB (a run above it alone fails, as one whose dataset would take more to build); also the process's soft memory limit (default: 80% of physical memory)")
