@@ -85,7 +85,8 @@
 // whose answer was lost leaves that run running under a live owner that
 // does not know it holds it: it is taken over, as a lost attempt, once its
 // heartbeat is stale.) Opening a store is not retried: a wrong address
-// fails at once.
+// fails at once. Nor are reads (the queries of ls, compare, serve): a read
+// during an outage fails with the driver's error.
 //
 // # Clocks
 //
