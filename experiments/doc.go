@@ -79,7 +79,8 @@
 // max_attempts 3 (these two are queue settings, outside the run's identity:
 // changing them does not make new runs). threads 0 gives each run the
 // cores the executor leaves free: one run alone uses every core, a sweep
-// runs one run per core (runs.ExecOptions); results do not depend on the
+// runs one run per core (runs.ExecOptions); a queue worker (attnlab
+// worker) does not read it, its own --threads decide; results do not depend on the
 // number of threads, bit for bit, so it never changes a run's identity
 // either (its canonical JSON records threads 1 whatever the setting: the
 // identity runs had when it still counted). Eval: greedy decoding
