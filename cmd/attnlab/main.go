@@ -1,7 +1,7 @@
 // Command attnlab is a laboratory for attention mechanisms in text
 // generation: it trains and evaluates the runs of YAML experiments into a
-// SQLite run database, compares them, plots them and generates text from
-// stored models. Run "attnlab --help" for the commands.
+// run database (a SQLite file, or PostgreSQL that many machines share),
+// compares them, plots them and generates text from stored models. Run "attnlab --help" for the commands.
 //
 // Exit codes: 0 success (run: every run is done); 1 failure (a run failed,
 // a database or runtime error, an unknown run or experiment); 2 usage or
