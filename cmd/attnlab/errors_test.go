@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/attnlab/attnlab/experiments"
@@ -35,12 +37,32 @@ func TestExitCode(t *testing.T) {
 		{"internal", &internalError{errors.New("internal error: boom")}, true, exitInternal},
 		{"internal and interrupted", &internalError{fmt.Errorf("x: %w", context.Canceled)}, true, exitInternal},
 		{"refused output", fmt.Errorf("export: %w", safeout.ErrRefused), true, exitUsage},
+		{"reader gone", readerGone, true, exitInterrupted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := exitCode(tc.err, tc.ran); got != tc.want {
 				t.Errorf("exitCode(%v, %v) = %d, want %d", tc.err, tc.ran, got, tc.want)
 			}
 		})
+	}
+}
+
+// readerGone is what a command's write returns when its output's reader
+// went away (show … | head).
+var readerGone = fmt.Errorf("show: %w", &fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE})
+
+// TestReaderGoneIsQuiet: a command whose reader went away exits 130 and
+// prints nothing (it used to print "write /dev/stdout: broken pipe" and
+// exit 1), as Ctrl-C in a pager would.
+func TestReaderGoneIsQuiet(t *testing.T) {
+	var buf strings.Builder
+	printError(&buf, nil, readerGone, true)
+	if buf.Len() != 0 {
+		t.Errorf("printed %q for a reader that went away", buf.String())
+	}
+	printError(&buf, nil, errors.New("disk full"), true)
+	if buf.String() != "attnlab: disk full\n" {
+		t.Errorf("printed %q for another error", buf.String())
 	}
 }
 
