@@ -743,7 +743,9 @@ func (c *Comparison) testNotes() []string {
 				k++
 			}
 		}
-		lo, hi = min(lo, k), max(hi, k)
+		if k > 0 { // a column without a p-value adjusts nothing ("—" says why)
+			lo, hi = min(lo, k), max(hi, k)
+		}
 	}
 	if len(c.testedMetrics()) > 0 && len(rows) > 0 {
 		s := fmt.Sprintf("Against the baseline %s: Δ = row mean − baseline mean with its 95 %% confidence interval "+

@@ -111,6 +111,26 @@ func TestCompareShowsUnsweptDifferences(t *testing.T) {
 	}
 }
 
+// TestHolmNoteCountsTestedColumns: a column where no row has a p-value
+// (every run scored the same) adjusts nothing, so the note counts the rows
+// of the columns that were tested: "over the 2 rows", not "the 0–2 rows".
+func TestHolmNoteCountsTestedColumns(t *testing.T) {
+	x := fakeExperiment{name: "holm"}
+	for i := range 3 {
+		for a, name := range []string{"none", "dot", "additive"} {
+			r := trustRun(name, int64(i+1), 0.2+0.3*float64(a)+0.01*float64(i*i), nil)
+			r.sums["test/token_acc"] = 1
+			x.runs = append(x.runs, r)
+		}
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"holm"}, Metrics: []string{"exact_match", "token_acc"}, Baseline: "attention.name=none"})
+	notes := strings.Join(c.notes(false), " ")
+	if !strings.Contains(notes, "Holm–Bonferroni-adjusted over the 2 rows compared in each column") {
+		t.Errorf("the notes do not count the 2 rows tested:\n%s", notes)
+	}
+}
+
 // TestCompareTiesAndConstants: means equal but for the last bit (112/180
 // summed in two orders) are both best; two rows whose runs all scored the
 // same are not tested against each other (no spread: Welch's t would be
