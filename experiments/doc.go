@@ -208,7 +208,7 @@
 //	exp.yaml:3: task.name: unknown task "revers" (known: addition, copy, ...)
 //	base.yaml:6: train.batch_size: must be at least 1, got -1
 //	--set: train.batch_size: want int, got string "many"
-//	exp.yaml: name: required: the experiment's name, of [a-z0-9_.-] characters
+//	exp.yaml: name: required: the experiment's name, 1 to 100 characters among a-z, 0-9, _, . and -, not starting with -
 //
 // Load returns all the problems of an experiment at once as [Errors],
 // sorted by file (the experiment file, its bases, then --set) and line;

@@ -117,7 +117,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	}
 	switch name := tree["name"].(type) {
 	case nil:
-		r.bad("name", "required: the experiment's name, of [a-z0-9_.-] characters")
+		r.bad("name", "required: the experiment's name, 1 to 100 characters among a-z, 0-9, _, . and -, not starting with -")
 	case string:
 		if !nameRE.MatchString(name) || len(name) > 100 || strings.HasPrefix(name, "-") {
 			// Not starting with -: "show -n/none/seed=1" would be a flag.

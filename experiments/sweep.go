@@ -210,11 +210,11 @@ func (r *resolver) variants(v any) []variant {
 		}
 		name, ok := m["name"].(string)
 		if m["name"] == nil {
-			r.bad(path+".name", "required: the variant's name, of [a-z0-9_.-] characters")
+			r.bad(path+".name", "required: the variant's name, of characters among a-z, 0-9, _, . and -")
 			continue
 		}
 		if !ok || !nameRE.MatchString(name) {
-			r.bad(path+".name", "want a name of [a-z0-9_.-] characters, got %s", describe(m["name"]))
+			r.bad(path+".name", "want a name of characters among a-z, 0-9, _, . and -, got %s", describe(m["name"]))
 			continue
 		}
 		if j, dup := seen[name]; dup {
