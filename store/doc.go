@@ -85,8 +85,10 @@
 // whose answer was lost leaves that run running under a live owner that
 // does not know it holds it: it is taken over, as a lost attempt, once its
 // heartbeat is stale.) Opening a store is not retried: a wrong address
-// fails at once. Nor are reads (the queries of ls, compare, serve): a read
-// during an outage fails with the driver's error.
+// fails at once. Nor are most reads (the queries of ls, compare, serve): a
+// read during an outage fails with the driver's error. The exceptions are
+// the polls of a worker's idle loop, Queue and Held, retried as writes
+// are, so that a worker waiting for queued runs outlives a restart.
 //
 // # Clocks
 //

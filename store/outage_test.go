@@ -188,6 +188,28 @@ func testPostgresRidesOutRestart(t *testing.T) {
 	if h := hs[r.ID]; err != nil || len(h) != 1 || h[0].Value != 0.5 {
 		t.Fatalf("history after the restart: %+v, %v", h, err)
 	}
+
+	// An idle worker's polls (Queue, Held) ride out a restart too: they
+	// used to fail at once and end the worker.
+	p.set("cut")
+	back = make(chan struct{})
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		p.set("")
+		close(back)
+	}()
+	counts, err := s.Queue(ctx, QueueFilter{})
+	if err != nil || counts[StatusDone] != 1 {
+		t.Fatalf("queue during the restart: %v, %v", counts, err)
+	}
+	if _, err := s.Held(ctx, QueueFilter{}, owner); err != nil {
+		t.Fatalf("held runs during the restart: %v", err)
+	}
+	select {
+	case <-back:
+	default:
+		t.Fatal("the reads returned before the server was back: nothing was cut")
+	}
 }
 
 // testPostgresPartitionEndsWrites: a connection on which the server stops

@@ -187,22 +187,26 @@ func (c QueueCounts) Waiting() int {
 // Queue counts the runs f selects by status.
 func (s *Store) Queue(ctx context.Context, f QueueFilter) (QueueCounts, error) {
 	filter, args := f.where(s.d)
-	rows, err := s.db.QueryContext(ctx, `SELECT r.status, count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id
+	var out QueueCounts
+	err := s.read(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT r.status, count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id
 		WHERE 1 = 1`+filter+` GROUP BY r.status`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: count the queue: %w", err)
-	}
-	defer rows.Close()
-	out := QueueCounts{}
-	for rows.Next() {
-		var st Status
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("store: count the queue: %w", err)
+		if err != nil {
+			return err
 		}
-		out[st] = n
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		out = QueueCounts{}
+		for rows.Next() {
+			var st Status
+			var n int
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			out[st] = n
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: count the queue: %w", err)
 	}
 	return out, nil
@@ -218,21 +222,25 @@ func (s *Store) Now(ctx context.Context) (time.Time, error) {
 // runs a worker waits for when the queue has nothing else for it.
 func (s *Store) Held(ctx context.Context, f QueueFilter, owner Owner) ([]Run, error) {
 	filter, args := f.where(s.d)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` WHERE r.status = 'running'
-		AND NOT (r.host = ? AND r.pid = ?)`+filter+` ORDER BY r.id`, append([]any{owner.Host, owner.PID}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list held runs: %w", err)
-	}
-	defer rows.Close()
 	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
+	err := s.read(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT `+runColumns+` WHERE r.status = 'running'
+		AND NOT (r.host = ? AND r.pid = ?)`+filter+` ORDER BY r.id`, append([]any{owner.Host, owner.PID}, args...)...)
 		if err != nil {
-			return nil, fmt.Errorf("store: list held runs: %w", err)
+			return err
 		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		out = nil
+		for rows.Next() {
+			r, err := scanRun(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: list held runs: %w", err)
 	}
 	return out, nil

@@ -372,6 +372,18 @@ func (s *Store) writeOne(ctx context.Context, fn func(q execer) error) error {
 	return s.redactErr(retry(ctx, s.d, true, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
 }
 
+// read runs fn, which only reads, and on PostgreSQL retries it through an
+// outage as writes are (retry: a restart or failover of up to
+// outageBudget), each try under its own deadline. The reads of a worker's
+// idle loop go this way, so that polling an empty queue does not end the
+// worker on a blip. fn may run more than once.
+func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
+	if s.d.engine() != Postgres {
+		return fn(s.db)
+	}
+	return s.redactErr(retry(ctx, s.d, true, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
+}
+
 // redactErr masks the store's secrets in err's text, keeping what it wraps.
 func (s *Store) redactErr(err error) error {
 	if err == nil || len(s.secrets) == 0 {
