@@ -130,7 +130,7 @@ var table = []metric{
 	{name: "acc", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: unit,
 		doc: "accuracy of a classification"},
 	{name: "exact_match", splits: evalSets, buckets: true, dir: HigherIsBetter, kind: Quality, scale: unit,
-		doc: "fraction of decoded outputs equal to the reference (per bucket: by source length)"},
+		doc: "fraction of decoded outputs equal to the reference"},
 	{name: "majority_exact_match", splits: []string{"test"}, dir: NoDirection, kind: Constant, scale: unit,
 		doc: "exact match of always answering the training split's most frequent target: the floor a model must beat (a property of the data)"},
 	{name: "bleu", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: Scale{0, 100, ""},
@@ -201,9 +201,18 @@ func Describe(key string) Descriptor {
 		if hasBucket && (!m.buckets || !bucketRE.MatchString(bucket)) || hasContext && !m.context {
 			break
 		}
-		return Descriptor{Key: key, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}
+		d := Descriptor{Key: key, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}
+		if hasBucket {
+			d.Doc = bucketDoc(m.doc)
+		}
+		return d
 	}
 	return Descriptor{Key: key, Name: key}
+}
+
+// bucketDoc is the description of a metric recorded per length bucket.
+func bucketDoc(doc string) string {
+	return doc + ", over the sources whose length (in tokens) is in the bucket: len_LO_HI from LO to HI, len_LO_inf LO or more"
 }
 
 // AtContext returns the key of metric key (test/loss) measured at an
@@ -236,7 +245,9 @@ func All() []Descriptor {
 			out = append(out, d)
 			if m.buckets {
 				d.Key += "/len_LO_HI"
+				d.Doc = bucketDoc(m.doc)
 				out = append(out, d)
+				d.Doc = m.doc
 			}
 			if m.context && s == "test" {
 				d.Key = s + "/" + m.name + "@N"

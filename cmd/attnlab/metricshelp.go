@@ -21,12 +21,14 @@ func newMetricsHelp() *cobra.Command {
 	}
 }
 
-// metricsHelp lists the metrics of metrics.All, one entry per metric name:
+// metricsHelp lists the metrics of metrics.All, one entry per metric name
+// and description (a metric's per-bucket keys have their own):
 // its keys, then its direction, kind, scale and doc, wrapped to pageWidth.
 func metricsHelp() string {
 	var b strings.Builder
 	b.WriteString(`Metric keys, as --where, --metrics, --sort and train.early_stopping.metric take
-them (a name after its '/' will do where it is unique: bleu for test/bleu).
+them (a name after its '/' will do: bleu for test/bleu; where several splits
+have it, test/ is taken, then valid/, then train/).
 best/KEY is KEY's best value over a run's evaluations. Kinds: quality metrics
 are starred and tested against a baseline; costs (timings) are shown as
 mean ± std only, unless compare --test-cost; constants of the configuration
@@ -40,10 +42,10 @@ are never tested.
 	var entries []*entry
 	byName := map[string]*entry{}
 	for _, d := range metrics.All() {
-		e := byName[d.Name]
+		e := byName[d.Name+"\x00"+d.Doc] // per-bucket keys have their own doc
 		if e == nil {
 			e = &entry{d: d}
-			byName[d.Name] = e
+			byName[d.Name+"\x00"+d.Doc] = e
 			entries = append(entries, e)
 		}
 		e.keys = append(e.keys, d.Key)
