@@ -251,7 +251,7 @@ func (f colFormat) num(x float64) string {
 	case f.decimals < 0:
 		return strconv.FormatFloat(x, 'g', 3, 64)
 	case f.decimals == 0:
-		return thousands(strconv.FormatFloat(x, 'f', 0, 64))
+		return term.Thousands(strconv.FormatFloat(x, 'f', 0, 64))
 	}
 	return strconv.FormatFloat(x, 'f', f.decimals, 64)
 }
@@ -263,25 +263,6 @@ func (f colFormat) signed(x float64) string {
 		s = "+" + s
 	}
 	return s
-}
-
-// thousands inserts commas in the integer s ("-84226" → "-84,226").
-func thousands(s string) string {
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	if len(s) <= 3 {
-		return sign + s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return sign + b.String()
 }
 
 // value returns the cell's "mean ± std" text (no best mark, no count).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/attnlab/attnlab/bench"
 	"github.com/attnlab/attnlab/internal/safeout"
+	"github.com/attnlab/attnlab/internal/term"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -151,7 +152,7 @@ each ratio is then against PyTorch's best figure.`,
 
 func benchTrain(w io.Writer, width int, names []string, steps, threads int, ref *bench.Reference) ([]any, error) {
 	fmt.Fprintln(w)
-	tw := newStreamTable(w, 8, 9, 8, 5, 7, 11, 8, 16, 16, 6)
+	tw := newStreamTable(w, 8, 9, 8, 5, 9, 11, 8, 16, 16, 6)
 	tw.fit(width, []int{8, 8, 8, 5, 0, 0, 0, 15, 16, 6}, 4, 5, 6) // without params, allocs/step, MiB/step
 	head := []string{"workload", "tokens/s", "ms/step", "busy", "params", "allocs/step", "MiB/step", "loss first→last"}
 	if ref != nil {
@@ -165,13 +166,13 @@ func benchTrain(w io.Writer, width int, names []string, steps, threads int, ref 
 			return nil, err
 		}
 		rows = append(rows, res)
-		cells := []string{n, fmt.Sprintf("%.0f", res.TokensPerSec), fmt.Sprintf("%.1f", res.MsPerStep),
-			fmt.Sprintf("%.0f%%", 100*res.CPUSeconds/res.Seconds), fmt.Sprint(res.Params), fmt.Sprintf("%.0f", res.AllocsPerStep),
+		cells := []string{n, grouped(res.TokensPerSec), fmt.Sprintf("%.1f", res.MsPerStep),
+			fmt.Sprintf("%.0f%%", 100*res.CPUSeconds/res.Seconds), grouped(float64(res.Params)), grouped(res.AllocsPerStep),
 			fmt.Sprintf("%.1f", res.BytesPerStep/(1<<20)), fmt.Sprintf("%.3f→%.3f", res.LossFirst, res.LossLast)}
 		if ref != nil {
 			wl, _ := bench.Lookup(n)
 			if pt, ok := ref.Train(wl.Torch, threads); ok {
-				cells = append(cells, fmt.Sprintf("%.0f", pt), fmt.Sprintf("%.2f×", res.TokensPerSec/pt))
+				cells = append(cells, grouped(pt), fmt.Sprintf("%.2f×", res.TokensPerSec/pt))
 			} else {
 				cells = append(cells, "—", "")
 			}
@@ -286,6 +287,9 @@ type streamTable struct {
 	drop   []int // columns left out (fit)
 	narrow bool  // fit chose the narrow layout
 }
+
+// grouped is x rounded to an integer, with thousands separated: 13,658.
+func grouped(x float64) string { return term.Thousands(fmt.Sprintf("%.0f", x)) }
 
 func newStreamTable(w io.Writer, widths ...int) *streamTable {
 	return &streamTable{w: w, widths: widths}

@@ -42,7 +42,7 @@ func TestBenchCompareAndJSON(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "attnlab.json")
 	r := attnlab(t, "bench", "W4", "--steps", "1", "--compare", "testdata/torch.json", "--json", out)
 	wantOK(t, r)
-	for _, want := range []string{"PyTorch tokens/s", "21479", "×"} {
+	for _, want := range []string{"PyTorch tokens/s", "21,479", "×"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}

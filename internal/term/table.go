@@ -269,3 +269,23 @@ func (t *Table) writeBlock(w *bufio.Writer, cols, widths []int, heads [][]string
 		}
 	}
 }
+
+// Thousands inserts commas in the integer s ("-84226" → "-84,226"), as
+// the tables print counts and rates.
+func Thousands(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	if len(s) <= 3 {
+		return sign + s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return sign + b.String()
+}

@@ -249,3 +249,11 @@ func TestWrap(t *testing.T) {
 		}
 	}
 }
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[string]string{"0": "0", "999": "999", "1000": "1,000", "-84226": "-84,226", "809856": "809,856", "1234567": "1,234,567", "-100": "-100"} {
+		if got := Thousands(in); got != want {
+			t.Errorf("Thousands(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
