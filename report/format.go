@@ -18,7 +18,7 @@ import (
 )
 
 // Formats lists the formats Write accepts.
-var Formats = []string{"table", "markdown", "csv", "json"}
+var Formats = []string{"table", "markdown", "latex", "csv", "json"}
 
 // Write renders the comparison in one of Formats, tables laid out for
 // term.DefaultWidth columns: see WriteWidth.
@@ -57,6 +57,10 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     markdown renderer), full keys in the heads, best values in bold, the
 //     differences and p-values in columns of their own, '|' escaped; then
 //     the notes.
+//   - "latex": the same two tables as booktabs tabulars for a paper
+//     (writeLatex): short keys in the heads, numbers in math mode, best
+//     values in bold, LaTeX's special characters escaped; the notes follow
+//     as comments.
 //   - "csv": one header line, then one line per row: the keys' values,
 //     each pooled key's values joined by "; ", n, baseline (true/false),
 //     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan and <m>_best,
@@ -78,6 +82,8 @@ func (c *Comparison) WriteWidth(w io.Writer, format string, width int) error {
 		return c.writeTable(w, width)
 	case "markdown", "md":
 		return c.writeMarkdown(w)
+	case "latex", "tex":
+		return c.writeLatex(w)
 	case "csv":
 		return c.writeCSV(w)
 	case "json":
@@ -493,8 +499,21 @@ func wrap(s string, width int) string { return strings.Join(term.Wrap(s, width),
 
 // notes explains what the tables show: the marks in use, the tests and
 // their adjustment, what was not tested and why, NaN values, pooled keys,
-// the sort order. Every format carries them.
+// the sort order. Every format carries them; markdown's name the best as
+// bold and are escaped for it.
 func (c *Comparison) notes(markdown bool) []string {
+	if !markdown {
+		return c.notesMarked("*")
+	}
+	out := c.notesMarked("bold:")
+	for i, s := range out {
+		out[i] = escapeMarkdown(s)
+	}
+	return out
+}
+
+// notesMarked is notes, the best values' mark named mark ("*", "bold:").
+func (c *Comparison) notesMarked(mark string) []string {
 	parts := []string{"mean ± std over each row's n runs"}
 	var maxM, minM, nans []string
 	partial, anyBest := false, false
@@ -529,10 +548,6 @@ func (c *Comparison) notes(markdown bool) []string {
 		}
 		if len(minM) > 0 {
 			dirs = append(dirs, "lower for "+strings.Join(minM, ", "))
-		}
-		mark := "*"
-		if markdown {
-			mark = "bold:"
 		}
 		if c.Tasks > 1 {
 			dirs = append([]string{fmt.Sprintf("within each of the %d tasks, rows whose task.* params and data files agree", c.Tasks)}, dirs...)
@@ -580,13 +595,7 @@ func (c *Comparison) notes(markdown bool) []string {
 	} else if cols := c.untested(); len(cols) > 0 {
 		out = append(out, "Never marked best: "+strings.Join(cols, ", ")+".")
 	}
-	out = append(out, c.signatureNotes()...)
-	if markdown {
-		for i, s := range out {
-			out[i] = escapeMarkdown(s)
-		}
-	}
-	return out
+	return append(out, c.signatureNotes()...)
 }
 
 // nText is row i's n column: its runs, and its failed runs if any.

@@ -526,7 +526,7 @@ func TestWriteMarkdownCarriesTheNumbers(t *testing.T) {
 func TestWriteUnknownFormat(t *testing.T) {
 	c := &Comparison{Baseline: -1}
 	err := c.Write(&bytes.Buffer{}, "xml")
-	if err == nil || !strings.Contains(err.Error(), "known: table, markdown, csv, json") {
+	if err == nil || !strings.Contains(err.Error(), "known: table, markdown, latex, csv, json") {
 		t.Errorf("Write xml: %v", err)
 	}
 	// An empty comparison renders in every format.
@@ -586,5 +586,76 @@ func TestNumberFormats(t *testing.T) {
 	}
 	if got := wrap("aaa bbb ccc", 7); got != "aaa bbb\nccc" {
 		t.Errorf("wrap = %q", got)
+	}
+}
+
+// TestWriteLatex: the LaTeX tables have a row per comparison row and a
+// cell per column, the best values in bold and nowhere else, every text
+// escaped (no bare _, &, %, # outside math), braces and math balanced;
+// the notes follow as comments.
+func TestWriteLatex(t *testing.T) {
+	cs := comparisons(t)
+	golden(t, "compare_scan_baseline.tex.golden", []byte(render(t, cs["scan_baseline"], "latex")))
+	bare := regexp.MustCompile(`(^|[^\\])[_&%#]`)
+	for name, c := range cs {
+		out := render(t, c, "latex")
+		var tables [][][]string
+		in := false
+		for _, line := range strings.Split(out, "\n") {
+			switch {
+			case strings.HasPrefix(line, `\begin{tabular}`):
+				tables = append(tables, nil)
+			case line == `\midrule`:
+				in = true
+			case line == `\bottomrule`:
+				in = false
+			case in:
+				row, ok := strings.CutSuffix(line, ` \\`)
+				if !ok {
+					t.Errorf("%s: row %q does not end with \\\\", name, line)
+				}
+				tables[len(tables)-1] = append(tables[len(tables)-1], strings.Split(row, " & "))
+			case strings.HasPrefix(line, "%"), line == "", line == `\toprule`, line == `\end{tabular}`:
+			default: // the head
+				if len(tables) == 0 {
+					t.Fatalf("%s: %q before any table", name, line)
+				}
+			}
+		}
+		if len(tables) == 0 || len(tables[0]) != len(c.Rows) {
+			t.Fatalf("%s: %d tables, the first with %d rows; want %d rows:\n%s", name, len(tables), len(tables[0]), len(c.Rows), out)
+		}
+		keys := len(c.Keys) + len(c.Pooled)
+		for i, cells := range tables[0] {
+			if len(cells) != keys+1+len(c.Metrics) {
+				t.Fatalf("%s row %d: %d cells, want %d: %q", name, i, len(cells), keys+1+len(c.Metrics), cells)
+			}
+			for j, cell := range cells[keys+1:] {
+				if bold := strings.Contains(cell, `\mathbf{`); bold != c.Rows[i].Cells[j].Best {
+					t.Errorf("%s row %d %s: %q, best %v", name, i, c.Metrics[j], cell, c.Rows[i].Cells[j].Best)
+				}
+			}
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "%") {
+				continue
+			}
+			text := regexp.MustCompile(`\$[^$]*\$`).ReplaceAllString(line, "")
+			if strings.Count(line, "$")%2 != 0 || strings.Count(line, "{")-strings.Count(line, `\{`) != strings.Count(line, "}")-strings.Count(line, `\}`) {
+				t.Errorf("%s: unbalanced $ or braces: %q", name, line)
+			}
+			if bare.MatchString(strings.ReplaceAll(text, " & ", " ")) {
+				t.Errorf("%s: unescaped special character in %q", name, line)
+			}
+		}
+	}
+	if got := latexEscape.Replace(`a_b&c%d#e$f{g}~^\`); got != `a\_b\&c\%d\#e\$f\{g\}\textasciitilde{}\textasciicircum{}\textbackslash{}` {
+		t.Errorf("escaped %q", got)
+	}
+	if got := latexNumber("134,854 ± 11,077", true); got != `$\mathbf{134{,}854 \pm 11{,}077}$` {
+		t.Errorf("latexNumber = %q", got)
+	}
+	if got := latexNumber("+0.497 [0.348, 0.647]", false); got != `$+0.497\ [0.348, 0.647]$` {
+		t.Errorf("latexNumber = %q", got)
 	}
 }

@@ -75,7 +75,8 @@ Only done runs are aggregated (--status chooses another status); a failed run
 is never hidden: its row shows "(+k failed)", its error is in the notes, and
 a row with failed runs is never marked best.
 --where filters runs with bound parameters, never SQL; values are numbers,
-true/false or text. Tables fit the terminal (--width, $COLUMNS).`,
+true/false or text. Tables fit the terminal (--width, $COLUMNS); --format latex
+writes booktabs tabulars for a paper, the notes as comments beside them.`,
 		Example: `  attnlab compare quickstart
   attnlab compare quickstart --metrics exact_match,bleu --sort exact_match --baseline attention.name=none
   attnlab compare --where 'task.name = reverse and attention.name != none' --format markdown

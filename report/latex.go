@@ -1,0 +1,121 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// thousandsComma is the comma of a grouped number (134,854), which math
+// mode would follow with a space unless braced; the comma between an
+// interval's bounds is followed by a space and stays as it is.
+var thousandsComma = regexp.MustCompile(`,([0-9])`)
+
+// latexEscape escapes LaTeX's special characters in text (keys, group
+// values, notes) and spells out the few Unicode signs the notes use, so
+// that the output compiles with pdflatex's default input encoding.
+var latexEscape = strings.NewReplacer(
+	`\`, `\textbackslash{}`, "{", `\{`, "}", `\}`, "$", `\$`, "&", `\&`, "#", `\#`, "_", `\_`, "%", `\%`,
+	"~", `\textasciitilde{}`, "^", `\textasciicircum{}`,
+	"±", `$\pm$`, "×", `$\times$`, "Δ", `$\Delta$`, "−", `$-$`, "—", "---", "–", "--", "·", `$\cdot$`,
+	"≥", `$\geq$`, "≤", `$\leq$`, "→", `$\to$`, "…", `\ldots{}`,
+)
+
+// latexNumber writes a formatted cell ("0.976 ± 0.006", "+0.497 [0.348,
+// 0.647]", "<0.001", "—") for a LaTeX table: numbers in math mode, a best
+// value in bold.
+func latexNumber(s string, bold bool) string {
+	switch s {
+	case "—", "":
+		return "---"
+	case "NaN":
+		return "NaN"
+	}
+	m := thousandsComma.ReplaceAllString(strings.NewReplacer(" ± ", ` \pm `, " [", `\ [`, "−", "-", "%", `\%`).Replace(s), "{,}$1")
+	if bold {
+		return `$\mathbf{` + m + `}$`
+	}
+	return "$" + m + "$"
+}
+
+// writeLatex writes the comparison as booktabs tabulars: the means table
+// (keys, n, mean ± std per metric, best in bold, "(2/3)" after a value
+// that only 2 of 3 runs have), then with a baseline the differences table
+// (each tested metric's Δ [95 % CI] and its p-value), each preceded by a
+// comment that says what it holds; the notes follow as comments, so that
+// pasting the output into a paper keeps them beside the table until they
+// go into its caption.
+func (c *Comparison) writeLatex(w io.Writer) error {
+	fmts := make([]colFormat, len(c.Metrics))
+	for j := range c.Metrics {
+		fmts[j] = newColFormat(c, j)
+	}
+	var b strings.Builder
+	heads := func() []string {
+		var h []string
+		for _, k := range ShortKeys(c.Keys) {
+			h = append(h, latexEscape.Replace(k))
+		}
+		for _, k := range ShortKeys(c.Pooled) {
+			h = append(h, latexEscape.Replace(pooledHead(k)))
+		}
+		return h
+	}
+	table := func(head []string, keys int, rows [][]string) {
+		fmt.Fprintf(&b, "\\begin{tabular}{%s%s}\n\\toprule\n", strings.Repeat("l", keys), strings.Repeat("r", len(head)-keys))
+		b.WriteString(strings.Join(head, " & ") + ` \\` + "\n\\midrule\n")
+		for _, r := range rows {
+			b.WriteString(strings.Join(r, " & ") + ` \\` + "\n")
+		}
+		b.WriteString("\\bottomrule\n\\end{tabular}\n")
+	}
+	keys := len(c.Keys) + len(c.Pooled)
+	head := append(heads(), "n")
+	for _, m := range c.Metrics {
+		head = append(head, latexEscape.Replace(m))
+	}
+	var rows [][]string
+	for i, row := range c.Rows {
+		var cells []string
+		for _, g := range c.groupCells(i, true) {
+			cells = append(cells, latexEscape.Replace(g))
+		}
+		cells = append(cells, latexEscape.Replace(c.nText(i)))
+		for j, x := range row.Cells {
+			cells = append(cells, latexNumber(fmts[j].value(x), x.Best)+latexEscape.Replace(count(x, len(row.Runs))))
+		}
+		rows = append(rows, cells)
+	}
+	b.WriteString("% needs \\usepackage{booktabs}\n% mean ± std over each row's n runs, best in bold\n")
+	table(head, keys, rows)
+	if cols, trows := c.testedMetrics(), c.testedRows(); len(cols) > 0 && len(trows) > 0 {
+		head := heads()
+		for _, j := range cols {
+			m := latexEscape.Replace(c.Metrics[j])
+			head = append(head, m+` $\Delta$ [95\,\% CI]`, m+" $p$")
+		}
+		var rows [][]string
+		for _, i := range trows {
+			var cells []string
+			for _, g := range c.groupCells(i, false) {
+				cells = append(cells, latexEscape.Replace(g))
+			}
+			for _, j := range cols {
+				x := c.Rows[i].Cells[j]
+				cells = append(cells, latexNumber(fmts[j].diff(x), false), latexNumber(formatP(x.PAdj), false))
+			}
+			rows = append(rows, cells)
+		}
+		fmt.Fprintf(&b, "\n%% against %s: difference of means [95 %% CI] and p\n", c.Label(c.Baseline))
+		table(head, keys, rows)
+	}
+	b.WriteString("\n")
+	for _, n := range c.notesMarked("bold:") {
+		for _, l := range strings.Split(wrap(n, 98), "\n") {
+			b.WriteString("% " + l + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
