@@ -101,6 +101,12 @@ stop_slurm() {
   as_root kill "$(cat /run/slurmd.pid 2>/dev/null)" "$(cat /run/slurmctld.pid 2>/dev/null)" 2>/dev/null || true
 }
 
+# ensure_latex installs pdflatex and booktabs, which the test of compare's
+# LaTeX output compiles its tables with.
+ensure_latex() {
+  ensure_packages texlive-latex-base texlive-latex-recommended
+}
+
 # ensure_chromium installs Debian's Chromium for the browser tests and
 # exports ATTNLAB_TEST_CHROMIUM, its path.
 ensure_chromium() {

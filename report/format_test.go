@@ -2,16 +2,24 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/attnlab/attnlab/internal/testenv"
 )
 
 // comparisons returns the comparisons the format tests render, by name.
@@ -657,5 +665,38 @@ func TestWriteLatex(t *testing.T) {
 	}
 	if got := latexNumber("+0.497 [0.348, 0.647]", false); got != `$+0.497\ [0.348, 0.647]$` {
 		t.Errorf("latexNumber = %q", got)
+	}
+}
+
+// TestLatexCompiles runs pdflatex on every fixture's LaTeX tables: the
+// escaping and math mode are what TeX accepts, not what the test expects.
+func TestLatexCompiles(t *testing.T) {
+	pdflatex := testenv.PDFLaTeX(t)
+	dir := t.TempDir()
+	var doc strings.Builder
+	doc.WriteString("\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n\\begin{document}\n\\tiny\n")
+	cs := comparisons(t)
+	names := slices.Sorted(maps.Keys(cs))
+	for _, name := range names {
+		file := name + ".tex"
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(render(t, cs[name], "latex")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&doc, "\\input{%s}\n\n", file)
+	}
+	doc.WriteString("\\end{document}\n")
+	if err := os.WriteFile(filepath.Join(dir, "doc.tex"), []byte(doc.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pdflatex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		lines := strings.Split(string(out), "\n")
+		t.Fatalf("pdflatex: %v\n%s", err, strings.Join(lines[max(0, len(lines)-25):], "\n"))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "doc.pdf")); err != nil {
+		t.Fatalf("no PDF: %v", err)
 	}
 }

@@ -1,10 +1,11 @@
 // Package testenv gives tests the outside services they need — a
-// PostgreSQL server, a Slurm cluster, a Chromium binary — as .ci/run
-// provides them, through environment variables:
+// PostgreSQL server, a Slurm cluster, a Chromium binary, pdflatex — as .ci/run
+// provides them, through environment variables (and PATH):
 //
 //	ATTNLAB_TEST_POSTGRES  URL of a database the tests may create databases beside
 //	ATTNLAB_TEST_SLURM     1 when sbatch/squeue reach a working cluster
 //	ATTNLAB_TEST_CHROMIUM  path of a Chromium binary
+//	(pdflatex on PATH)     TeX with booktabs, for compare --format latex
 //	ATTNLAB_CI             1 in CI: a missing service fails the test instead of skipping it
 //
 // Outside CI a test whose service is missing is skipped with a message that
@@ -103,6 +104,16 @@ func Chromium(tb testing.TB) string {
 	}
 	if _, err := os.Stat(p); err != nil {
 		missing(tb, "Chromium at "+p)
+	}
+	return p
+}
+
+// PDFLaTeX returns the path of pdflatex, or skips (fails in CI).
+func PDFLaTeX(tb testing.TB) string {
+	tb.Helper()
+	p, err := exec.LookPath("pdflatex")
+	if err != nil {
+		missing(tb, "pdflatex with booktabs (Debian: texlive-latex-base, texlive-latex-recommended)")
 	}
 	return p
 }
