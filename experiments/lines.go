@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -75,11 +77,157 @@ func yamlError(s *source, err error) *ConfigError {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = "yaml: " + te.Errors[0]
 	}
+	line, problem := 0, strings.TrimPrefix(msg, "yaml: ")
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return s.errorf(line, "", "%s", m[2])
+		line, _ = strconv.Atoi(m[1])
+		problem = m[2]
+	}
+	if te == nil {
+		if line, msg, ok := syntaxLine(s.text, line, problem); ok {
+			return s.errorf(line, "", "%s", msg)
+		}
+	}
+	if line > 0 {
+		return s.errorf(line, "", "%s", problem)
 	}
 	return s.errorf(0, "", "%s", msg)
+}
+
+// parserProblems are the problems the YAML library's parser (not its
+// scanner) reports, each with the collection whose context it gives ("" when
+// the context is the offending node itself). The library numbers the lines
+// of these from 0 (its scanner's from 1), and gives the line where the
+// enclosing collection starts, not the line of the offending token; only
+// when the collection starts on the first line does it give the token's.
+var parserProblems = map[string]string{
+	"did not find expected node content":     "",
+	"did not find expected ',' or '}'":       "flow mapping",
+	"did not find expected ',' or ']'":       "flow sequence",
+	"did not find expected key":              "block mapping",
+	"did not find expected '-' indicator":    "block sequence",
+	"did not find expected <document start>": "",
+	"found undefined tag handle":             "",
+}
+
+// syntaxLine finds the line of a YAML parser error, given the line (0 for
+// none) and problem of the library's message about text. For a problem
+// inside a collection, the library reports only where the collection
+// starts; syntaxLine parses text again from that line on, so that the
+// collection starts on the first line and the library reports the
+// offending token's line, and names the collection's line in the message
+// when it differs. When the collection's line means something else on its
+// own (it lies inside a flow collection opened above it), the lines from
+// there down to it are joined into one, as a flow collection reads them,
+// up to maxJoin lines; failing that (a comment in between), the line
+// reported is the collection's. ok is false for other errors (scanner
+// errors, whose line is right).
+func syntaxLine(text []byte, line int, problem string) (int, string, bool) {
+	coll, ok := parserProblems[problem]
+	if !ok {
+		return 0, "", false
+	}
+	if coll == "" {
+		return line + 1, problem, true
+	}
+	// The collection starts either on the line after the one reported or,
+	// when the library reports the token's line, on the first line.
+	starts := []int{1}
+	if line > 0 {
+		starts = append(starts, line+1)
+	}
+	lines, breaks := lineStarts(text)
+	for _, start := range starts {
+		if start > len(lines) {
+			continue
+		}
+		for first := start; first >= max(1, start-maxJoin); first-- {
+			cut := slices.Clone(text[lines[first-1]:])
+			for k := first; k < start; k++ {
+				for i := breaks[k-1]; i < lines[k]; i++ {
+					cut[i-lines[first-1]] = ' '
+				}
+			}
+			// The collection starts on cut's first line: with a blank
+			// line before it, the library reports it on line 1 (counted
+			// from 0).
+			if e := yamlProblem(append([]byte("\n"), cut...)); e != "yaml: line 1: "+problem {
+				continue
+			}
+			r, ok := problemLine(yamlProblem(cut), problem)
+			if !ok {
+				continue
+			}
+			// A problem at the end of the file moves down with a blank line
+			// added (the library puts the end on a line of its own): the
+			// collection is not closed, which is a mistake on its own line.
+			end1, ok1 := problemLine(yamlProblem(append(cut, '\n')), problem)
+			end2, ok2 := problemLine(yamlProblem(append(cut, '\n', '\n')), problem)
+			if ok1 && ok2 && end2 == end1+1 {
+				return start, problem + " before the end of the file: the " + coll + " is not closed", true
+			}
+			if r == 0 {
+				return start, problem, true
+			}
+			return start + r, problem + " (in the " + coll + " starting at line " + strconv.Itoa(start) + ")", true
+		}
+	}
+	return line + 1, problem, true
+}
+
+// problemLine returns the line, counted from 0, of a parser error message
+// e about problem whose context starts on line 0 (the library then gives
+// the problem's line, and none for line 0); ok is false for another error.
+func problemLine(e, problem string) (int, bool) {
+	if e == "yaml: "+problem {
+		return 0, true
+	}
+	if m := yamlLineRE.FindStringSubmatch(e); m != nil && m[2] == problem {
+		r, err := strconv.Atoi(m[1])
+		return r, err == nil
+	}
+	return 0, false
+}
+
+// maxJoin bounds the lines syntaxLine joins.
+const maxJoin = 32
+
+// yamlProblem returns the message of the first error decoding the first
+// two documents of text (as parseSource does), or "".
+func yamlProblem(text []byte) string {
+	dec := yaml.NewDecoder(bytes.NewReader(text))
+	for range 2 {
+		var n yaml.Node
+		if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+			return ""
+		} else if err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+// lineStarts returns the offset of the start of every line of text and
+// of the line break that ends it (len(text) for the last line), with the
+// YAML library's line breaks: CR LF, CR, LF, NEL, LS and PS.
+func lineStarts(text []byte) (starts, breaks []int) {
+	starts = []int{0}
+	for i := 0; i < len(text); i++ {
+		brk := i
+		switch {
+		case text[i] == '\r' && i+1 < len(text) && text[i+1] == '\n':
+			i++
+		case text[i] == '\r' || text[i] == '\n':
+		case text[i] == 0xC2 && i+1 < len(text) && text[i+1] == 0x85:
+			i++
+		case text[i] == 0xE2 && i+2 < len(text) && text[i+1] == 0x80 && (text[i+2] == 0xA8 || text[i+2] == 0xA9):
+			i += 2
+		default:
+			continue
+		}
+		breaks = append(breaks, brk)
+		starts = append(starts, i+1)
+	}
+	return starts, append(breaks, len(text))
 }
 
 func (s *source) errorf(line int, key, format string, args ...any) *ConfigError {

@@ -1,0 +1,70 @@
+package experiments
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestSyntaxErrorLine checks that a YAML syntax error is reported on the
+// line of the mistake, not on the line where the flow mapping or sequence
+// around it starts (nor the line before it: the YAML library counts the
+// lines of parser errors from 0).
+func TestSyntaxErrorLine(t *testing.T) {
+	const head = "name: a\ntask: {name: reverse}\n"
+	for _, tc := range []struct {
+		name, yaml string
+		line       int
+		msg        string
+	}{
+		{"flow map, one line, double comma", head + "model: {name: seq2seq-rnn, hidden: 64,, }\n",
+			3, "did not find expected node content"},
+		{"flow map on line 1", "model: {name: seq2seq-rnn, hidden: 64,, }\nname: a\n",
+			1, "did not find expected node content"},
+		{"flow map, two values without a comma", head + "model: {name: seq2seq-rnn,\n   hidden: 64 x: 1\n}\n",
+			4, "did not find expected ',' or '}' (in the flow mapping starting at line 3)"},
+		{"flow map deep inside a multi-line flow map", head + "model: {\n  name: seq2seq-rnn,\n  hidden: 64,\n  attention: {name: dot, x: [1, 2}\n  }\n",
+			6, "did not find expected ',' or ']'"},
+		{"multi-line flow map, error three lines down", head + "model: {\n  name: seq2seq-rnn,\n  hidden: 64,\n  embed: 8 dim: 3,\n}\n",
+			6, "did not find expected ',' or '}' (in the flow mapping starting at line 3)"},
+		{"flow map starting on line 1, error below", "model: {\n  name: seq2seq-rnn,\n  embed: 8 dim: 3,\n}\n",
+			3, "did not find expected ',' or '}' (in the flow mapping starting at line 1)"},
+		{"unterminated flow map", head + "model: {name: seq2seq-rnn,\n  hidden: 64\ntrain: {steps: 1}\n",
+			5, "did not find expected ',' or '}' (in the flow mapping starting at line 3)"},
+		{"flow sequence not closed before the end", head + "seeds: [1, 2,\n  3\n",
+			3, "did not find expected ',' or ']' before the end of the file: the flow sequence is not closed"},
+		{"flow sequence not closed, no final line break", head + "model: {name: x, h: [1,\n  2",
+			3, "did not find expected ',' or ']' before the end of the file: the flow sequence is not closed"},
+		{"flow sequence, bad item", head + "seeds: [1, 2,\n  3, : 4]\n",
+			4, "did not find expected node content"},
+		{"flow sequence, two items without a comma", head + "seeds: [1, 2,\n  3,\n  \"4\" 5]\n",
+			5, "did not find expected ',' or ']' (in the flow sequence starting at line 3)"},
+		{"flow sequence inside a block list", head + "sweep:\n  variants:\n    - {name: a, model.hidden: [1,\n        2 [3]]}\n",
+			6, "did not find expected ',' or ']' (in the flow sequence starting at line 5)"},
+		{"flow sequence on a line inside a multi-line flow map", head + "x: {\n  a: 1, b: [2,\n  3,\n  3 {y}]}\n",
+			6, "did not find expected ',' or ']' (in the flow sequence starting at line 4)"},
+		// A comment between the lines joined: only the sequence's line is known.
+		{"flow sequence below a comment inside a multi-line flow map", head + "x: { # c\n  a: 1, b: [2,\n  3,\n  3 {y}]}\n",
+			4, "did not find expected ',' or ']'"},
+		{"block mapping", head + "train:\n  steps: 10\n  - 3\n",
+			5, "did not find expected key (in the block mapping starting at line 4)"},
+		{"scanner error inside a flow map", head + "model: {name: seq2seq-rnn,\n   hidden: @x\n}\n",
+			4, "found character that cannot start any token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := load(testRegistries(t), path, nil, LoadOptions{})
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("load: %v, want a *ConfigError", err)
+			}
+			if ce.Line != tc.line || ce.Msg != tc.msg {
+				t.Errorf("error at line %d: %q, want line %d: %q\n%s", ce.Line, ce.Msg, tc.line, tc.msg, tc.yaml)
+			}
+		})
+	}
+}
