@@ -138,6 +138,10 @@ func (r *resolver) badEach(key string, i int, format string, args ...any) {
 // a sweep may set.
 var configBlocks = []string{"task", "model", "train", "eval"}
 
+// ConfigBlocks returns the top-level keys of a run's configuration, under
+// which every sweep key lies: task, model, train and eval.
+func ConfigBlocks() []string { return slices.Clone(configBlocks) }
+
 // config resolves the task, model, train and eval blocks of t.
 func (r *resolver) config(t map[string]any) Config {
 	for _, b := range configBlocks {

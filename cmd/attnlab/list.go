@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/editdist"
 	"github.com/attnlab/attnlab/registry"
 )
 
@@ -27,12 +32,19 @@ func newListCmd() *cobra.Command {
 default, allowed values and meaning, and every entry of the plugin registries
 (tasks, models, encoders, attention variants, optimizers, schedules) with its
 parameters. Without WHAT, everything is listed. WHAT is one of
-` + strings.Join(kinds, ", ") + `,
-or a key such as train.batch_size; NAME picks one entry of a registry.
+` + strings.Join(kinds, ", ") + `
+(NAME picks one entry of a registry), or any key of the format:
+  a setting             train.batch_size, eval.decode.beam, seeds, sweep.grid
+  a plugin block        model.attention (as attention), model.name (its names)
+  a plugin parameter    model.attention.heads, task.path, model.hidden: each
+                        entry that has it, and which do not (NAME: that one's)
+  a swept key           sweep.grid.model.attention.heads
+An unknown key is an error naming the keys close to it.
 Lines fit --width, $COLUMNS or the terminal, up to 100 columns (100 when
 the output is not a terminal).`,
-		Example: "  attnlab list train\n  attnlab list sweep\n  attnlab list attention\n  attnlab list models seq2seq-rnn\n  attnlab list --markdown",
-		Args:    args(0, "WHAT", "NAME"),
+		Example: "  attnlab list train\n  attnlab list sweep\n  attnlab list attention\n  attnlab list models seq2seq-rnn\n" +
+			"  attnlab list train.batch_size\n  attnlab list model.attention.heads\n  attnlab list task.path\n  attnlab list --markdown",
+		Args: args(0, "WHAT", "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
 			if markdown {
@@ -63,7 +75,7 @@ func writeList(w io.Writer, cols int, args []string) error {
 		}
 		for _, st := range experiments.Sites {
 			fmt.Fprintln(w)
-			writeSite(w, cols, st, "")
+			writeSite(w, cols, st, "", "")
 		}
 		return nil
 	}
@@ -85,16 +97,43 @@ func writeList(w io.Writer, cols int, args []string) error {
 				return &usageError{err}
 			}
 		}
-		writeSite(w, cols, st, name)
+		writeSite(w, cols, st, name, "")
 		return nil
 	}
 	for _, s := range ref {
 		for _, k := range s.Keys {
-			if k.Key == what && len(args) == 1 {
+			if k.Key == what {
+				if len(args) > 1 {
+					return usagef("%s is a key of the format, not a registry: give no NAME", what)
+				}
 				writeSection(w, cols, s, k.Key)
 				return nil
 			}
 		}
+	}
+	// A sweep kind's entries are config keys: sweep.grid.model.hidden.
+	for _, kind := range []string{"sweep.grid", "sweep.zip", "sweep.random.params"} {
+		rest, ok := strings.CutPrefix(what, kind+".")
+		if block, _, _ := strings.Cut(rest, "."); ok && slices.Contains(experiments.ConfigBlocks(), block) {
+			var b bytes.Buffer
+			if err := writeList(&b, cols, append([]string{rest}, args[1:]...)); err != nil {
+				return err
+			}
+			for _, s := range ref {
+				if s.Name == "sweep" {
+					writeSection(w, cols, s, kind)
+				}
+			}
+			fmt.Fprintln(w)
+			_, err := b.WriteTo(w)
+			return err
+		}
+	}
+	if i := strings.LastIndexByte(what, '.'); i >= 0 {
+		if st, ok := experiments.Sites.At(what[:i]); ok {
+			return writePluginKey(w, cols, st, what[i+1:], args[1:])
+		}
+		return usagef("unknown key %q (%s)", args[0], closeKeys(what))
 	}
 	var kinds []string
 	for _, s := range ref {
@@ -104,6 +143,146 @@ func writeList(w io.Writer, cols int, args []string) error {
 		kinds = append(kinds, st.List)
 	}
 	return usagef("unknown kind %q (known: %s, or a key such as train.batch_size)", args[0], strings.Join(kinds, ", "))
+}
+
+// writePluginKey writes the key of a plugin block at site: its name
+// (the site's own row and the names it takes; the entry names[0], if
+// given) or a parameter of the entries that have it (of the entry names[0]
+// only, if given).
+func writePluginKey(w io.Writer, cols int, site registry.Site, key string, names []string) error {
+	path := site.Path + "." + key
+	if len(names) > 0 {
+		info, err := site.Catalog.Info(names[0])
+		if err != nil {
+			return &usageError{err}
+		}
+		if key != "name" && !info.IsParam(key) {
+			return usagef("%s %s has no parameter %s (its parameters: %s)", site.Catalog.Kind(), info.Name, key, paramList(info))
+		}
+	}
+	if key == "name" && len(names) > 0 {
+		writeSite(w, cols, site, names[0], "")
+		return nil
+	}
+	if key == "name" {
+		for _, s := range experiments.Reference() {
+			for _, k := range s.Keys {
+				if k.Key == site.Path {
+					writeSection(w, cols, s, k.Key)
+				}
+			}
+		}
+		fmt.Fprintln(w)
+		writeHangingIn(w, cols, "  ", path+": one of "+strings.Join(site.Catalog.Names(), ", ")+
+			" (attnlab list "+site.List+" NAME documents one)")
+		return nil
+	}
+	if !slices.ContainsFunc(site.Catalog.Infos(), func(e registry.Info) bool { return e.IsParam(key) }) {
+		return usagef("unknown key %q: no %s entry has a parameter %s (%s)", path, site.Catalog.Kind(), key, closeKeys(path))
+	}
+	name := ""
+	if len(names) > 0 {
+		name = names[0]
+	}
+	writeSite(w, cols, site, name, key)
+	return nil
+}
+
+// paramNote says which entries of site have the parameter param and which
+// do not, and the other plugin keys of that name.
+func paramNote(site registry.Site, param string) string {
+	var have, lack []string
+	for _, e := range site.Catalog.Infos() {
+		if e.IsParam(param) {
+			have = append(have, e.Name)
+		} else {
+			lack = append(lack, e.Name)
+		}
+	}
+	of := "the " + site.Catalog.Kind()
+	if len(have) > 1 {
+		of = fmt.Sprintf("%d %s:", len(have), site.List)
+	}
+	note := site.Path + "." + param + " is a parameter of " + of + " " + strings.Join(have, ", ")
+	if len(lack) > 0 {
+		note += "; not of " + strings.Join(lack, ", ")
+	}
+	var also []string
+	for _, k := range documentedKeys() {
+		if strings.HasSuffix(k, "."+param) && k != site.Path+"."+param {
+			also = append(also, k)
+		}
+	}
+	if len(also) > 0 {
+		note += " (see also " + strings.Join(also, ", ") + ")"
+	}
+	return note
+}
+
+// paramList returns an entry's parameter names, or "none".
+func paramList(info registry.Info) string {
+	if len(info.Params) == 0 {
+		return "none"
+	}
+	return strings.Join(info.Keys(), ", ")
+}
+
+// documentedKeys returns every key `attnlab list KEY` resolves: the keys
+// of the format reference, and NAME and every parameter of each plugin
+// site, sorted.
+func documentedKeys() []string {
+	seen := map[string]bool{}
+	for _, s := range experiments.Reference() {
+		for _, k := range s.Keys {
+			seen[k.Key] = true
+		}
+	}
+	for _, st := range experiments.Sites {
+		seen[st.Path+".name"] = true
+		for _, e := range st.Catalog.Infos() {
+			for _, p := range e.Params {
+				seen[st.Path+"."+p.Name] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// closeKeys describes the documented keys nearest to key, nearest first:
+// "close: a, b". Near are the keys a few edits away (a third of the length
+// of key's last part, at least 2), those that key begins (train.batch is
+// near train.batch_size), and those whose last part is near key's last
+// part (sweep.seeds is near seeds and sweep.random.seed).
+func closeKeys(key string) string {
+	last := key[strings.LastIndexByte(key, '.')+1:]
+	type cand struct {
+		key  string
+		dist int
+	}
+	var cands []cand
+	for _, k := range documentedKeys() {
+		kLast := k[strings.LastIndexByte(k, '.')+1:]
+		d := editdist.Distance(key, k)
+		switch {
+		case d <= max(2, len(last)/3):
+		case strings.HasPrefix(k, key):
+			d = 2
+		case editdist.Distance(last, kLast) <= len(last)/5:
+			d = 100 + editdist.Distance(last, kLast) // after the whole keys
+		default:
+			continue
+		}
+		cands = append(cands, cand{k, d})
+	}
+	if len(cands) == 0 {
+		return "attnlab list shows every key"
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int { return cmp.Compare(a.dist, b.dist) })
+	var near []string
+	for _, c := range cands[:min(5, len(cands))] {
+		near = append(near, c.key)
+	}
+	return "close: " + strings.Join(near, ", ")
 }
 
 // row is one key or parameter in a list table.
@@ -162,14 +341,25 @@ func noteOf(site registry.Site, e registry.Info) string {
 }
 
 // writeSite writes the entries of one site's registry (or only the entry
-// name), one table layout for the whole site so that columns line up.
-func writeSite(w io.Writer, cols int, site registry.Site, name string) {
+// name), one table layout for the whole site so that columns line up. With
+// param, it writes only that parameter, of the entries that have it.
+func writeSite(w io.Writer, cols int, site registry.Site, name, param string) {
 	entries := site.Catalog.Infos()
 	writeHangingIn(w, cols, "", strings.ToUpper(site.List)+": "+site.Path+": {name: NAME, KEY: VALUE, ...}")
+	if param != "" {
+		entries = slices.DeleteFunc(entries, func(e registry.Info) bool { return !e.IsParam(param) })
+		if name == "" {
+			fmt.Fprintln(w)
+			writeHangingIn(w, cols, "", paramNote(site, param))
+		}
+	}
 	var all [][]row
 	for _, e := range entries {
 		var rows []row
 		for _, p := range e.Params {
+			if param != "" && p.Name != param {
+				continue
+			}
 			doc := p.Doc
 			if p.Range != "" {
 				doc += " (" + p.Range + ")"
@@ -293,7 +483,8 @@ func writeHangingIn(w io.Writer, cols int, prefix, s string) {
 func writeReferenceMarkdown(w io.Writer, ref []experiments.Section) {
 	fmt.Fprintln(w, "Every key of an experiment file but the plugins' own parameters, which `attnlab list tasks`,")
 	fmt.Fprintln(w, "`attnlab list models`, `attnlab list attention` (and so on) document; `attnlab list` shows all of it")
-	fmt.Fprintln(w, "in the terminal.")
+	fmt.Fprintln(w, "in the terminal, and `attnlab list KEY` one key, a plugin's parameter included:")
+	fmt.Fprintln(w, "`attnlab list model.attention.heads` shows it for every attention variant that has it.")
 	for _, s := range ref {
 		fmt.Fprintf(w, "\n### %s\n\n", s.Name)
 		fmt.Fprintf(w, "%s.\n\n", capitalize(s.Doc))

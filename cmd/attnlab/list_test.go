@@ -195,3 +195,91 @@ func TestReadmeReference(t *testing.T) {
 	}
 	t.Errorf("README.md's configuration reference is out of date: go test ./cmd/attnlab -run TestReadmeReference -update rewrites it\n--- want\n%s", r.stdout)
 }
+
+// TestListEveryKey: `attnlab list KEY` documents every key of the format,
+// the plugins' parameters and names included, each alone.
+func TestListEveryKey(t *testing.T) {
+	keys := map[string]string{} // key → what its output must hold
+	for _, s := range experiments.Reference() {
+		for _, k := range s.Keys {
+			keys[k.Key] = k.Key[strings.LastIndexByte(k.Key, '.')+1:]
+		}
+	}
+	for _, st := range experiments.Sites {
+		keys[st.Path+".name"] = st.Catalog.Names()[0]
+		for _, e := range st.Catalog.Infos() {
+			for _, p := range e.Params {
+				key := st.Path + "." + p.Name
+				if sub, ok := experiments.Sites.At(key); ok { // a nested block: its registry
+					keys[key] = strings.ToUpper(sub.List) + ": " + key
+				} else {
+					keys[key] = "\n" + e.Name + "  "
+				}
+			}
+		}
+	}
+	for key, want := range keys {
+		var b bytes.Buffer
+		if err := writeList(&b, 80, []string{key}); err != nil {
+			t.Errorf("list %s: %v", key, err)
+		} else if !strings.Contains(b.String(), want) {
+			t.Errorf("list %s lacks %q:\n%s", key, want, b.String())
+		}
+	}
+	if len(keys) < 100 {
+		t.Errorf("%d keys, want more than 100", len(keys))
+	}
+}
+
+// TestListKey pins what list prints for plugin keys, and its errors for
+// unknown keys: one line listing the keys close to the one given.
+func TestListKey(t *testing.T) {
+	t.Setenv("COLUMNS", "")
+	for _, tc := range []struct {
+		args []string
+		want []string // lines of the output, in order
+		not  []string
+	}{
+		{[]string{"list", "model.attention.heads"}, []string{"ATTENTION: model.attention: ", "model.attention.heads is a parameter of the attention multi-head; not of additive,", "\nmulti-head  ", "\n  heads  int  4 "}, []string{"\nadditive  "}},
+		{[]string{"list", "task.path"}, []string{"TASKS: task: ", "task.path is a parameter of 2 tasks: pairs, text; not of", "\npairs  ", "\n  path ", "\ntext  "}, []string{"\ncopy  "}},
+		{[]string{"list", "model.hidden"}, []string{"model.hidden is a parameter of the model seq2seq-rnn; not of lm-rnn,", "(see also model.encoder.hidden)", "\nseq2seq-rnn  ", "\n  hidden "}, []string{"\n  wiring "}},
+		{[]string{"list", "model.hidden", "seq2seq-rnn"}, []string{"\nseq2seq-rnn  ", "\n  hidden "}, []string{"is a parameter of"}},
+		{[]string{"list", "train.optimizer.lr"}, []string{"3 optimizers: adam, adamw, sgd", "\nadam  ", "\nadamw  ", "\nsgd  "}, []string{"\n  betas"}},
+		{[]string{"list", "model.attention.name"}, []string{"  model.attention  plugin  additive ", "model.attention.name: one of additive, chunked,"}, nil},
+		{[]string{"list", "sweep.grid.model.attention.heads"}, []string{"\n  grid  map ", "\nmulti-head  "}, nil},
+	} {
+		r := attnlab(t, append(tc.args, "--width", "100")...)
+		wantOK(t, r)
+		rest := r.stdout
+		for _, w := range tc.want {
+			i := strings.Index(rest, w)
+			if i < 0 {
+				t.Errorf("%v lacks %q (after what came before):\n%s", tc.args, w, r.stdout)
+				break
+			}
+			rest = rest[i+len(w):]
+		}
+		for _, n := range tc.not {
+			if strings.Contains(r.stdout, n) {
+				t.Errorf("%v holds %q:\n%s", tc.args, n, r.stdout)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list", "sweep.seeds"}, `attnlab: list: unknown key "sweep.seeds" (close: seeds, sweep.random.seed)`},
+		{[]string{"list", "model.hiden"}, `attnlab: list: unknown key "model.hiden": no model entry has a parameter hiden (close: model.hidden, model.encoder.hidden)`},
+		{[]string{"list", "train.batch"}, `attnlab: list: unknown key "train.batch" (close: train.batch_size)`},
+		{[]string{"list", "foo.bar"}, `attnlab: list: unknown key "foo.bar" (attnlab list shows every key)`},
+		{[]string{"list", "model.hidden", "seq2seq-transformer"}, `attnlab: list: model seq2seq-transformer has no parameter hidden (its parameters: d_model, ff, encoder_layers, decoder_layers, dropout, norm, positions, activation, tie_embeddings, scale_embeddings, max_len)`},
+		{[]string{"list", "model.hidden", "rnn"}, `attnlab: list: model: unknown name "rnn" (known: lm-rnn, lm-transformer, seq2seq-rnn, seq2seq-transformer)`},
+		{[]string{"list", "train.batch_size", "x"}, `attnlab: list: train.batch_size is a key of the format, not a registry: give no NAME`},
+	} {
+		r := attnlab(t, tc.args...)
+		if r.code != exitUsage || strings.TrimSpace(r.stderr) != tc.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d, %q", tc.args, r.code, r.stderr, exitUsage, tc.want)
+		}
+	}
+}
