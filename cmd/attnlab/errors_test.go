@@ -94,7 +94,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ls", "experiments", "--status", "done"}, []string{"--status and --where select runs"}},
 		{[]string{"show"}, []string{"show: missing RUN"}},
 		{[]string{"show", "1", "2"}, []string{`show: unexpected argument "2"`}},
-		{[]string{"compare", "--format", "xml"}, []string{`compare: --format "xml": unknown format (known: table, markdown, csv, json)`}},
+		{[]string{"compare", "--format", "xml"}, []string{`compare: --format "xml": unknown format (known: table, markdown, latex, csv, json)`}},
 		{[]string{"compare", "--where", "model.attention.name in (dot"}, []string{"compare: --where"}},
 		{[]string{"export"}, []string{"export: missing EXPERIMENT"}},
 		{[]string{"export", "tiny", "--format", "xml"}, []string{`--format "xml"`, "csv, json"}},
