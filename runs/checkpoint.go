@@ -29,6 +29,7 @@ const metaState = "attnlab.state"
 type savedState struct {
 	Train    trainState
 	BestEval map[string]float64
+	LastEval map[string]float64 // absent from checkpoints written before it
 }
 
 func encodeState(s savedState) (string, error) {
@@ -73,7 +74,7 @@ func (r *run) encodeCheckpoint() ([]byte, error) {
 		}
 		r.st.Dropout = append(r.st.Dropout, b)
 	}
-	state, err := encodeState(savedState{Train: r.timesNow(), BestEval: r.bestEval})
+	state, err := encodeState(savedState{Train: r.timesNow(), BestEval: r.bestEval, LastEval: r.lastEval})
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func (r *run) restore(data []byte) error {
 		return err
 	}
 	st := saved.Train
-	r.bestEval = saved.BestEval
+	r.bestEval, r.lastEval = saved.BestEval, saved.LastEval
 	for _, p := range r.params {
 		t, ok := ts["param."+p.Name]
 		if !ok {

@@ -53,6 +53,17 @@
 // at the next tick, while a metric or checkpoint write that fails so ends
 // the run with that error, as any other store error does.
 //
+// # Which weights the summaries describe
+//
+// The test split is scored with the weights training ends with: the last
+// step's, or with early stopping (patience > 0) the best evaluation's,
+// restored. The summaries' valid/* are the evaluation of those same
+// weights (the last one, or the best one), so that valid/* and test/*
+// always describe one model; best/valid/* are the best evaluation's by
+// train.early_stopping.metric, at best/step, whether or not its weights
+// were restored. (Until 2026-12 valid/* were the best evaluation's even
+// when the test split was scored with the last weights.)
+//
 // # What a step costs
 //
 // The loop takes every training step through [Stepper.Step], the function

@@ -185,6 +185,7 @@ func (r *run) evaluate(step int) error {
 			return err
 		}
 	}
+	r.lastEval = m
 	r.track(step, m)
 	r.rec.Progress(Progress{Step: step, Total: r.total, Loss: r.st.LastLoss, Eval: m})
 	return r.checkpoint()
@@ -232,9 +233,20 @@ func (r *run) finish() (*Result, error) {
 	}
 	back := r.evalMode()
 	defer back()
+	// valid/* describe the weights test/* are measured on: the last
+	// evaluation's, or the best one's when early stopping restored its
+	// weights; best/valid/* are the best evaluation's (best/step), by
+	// train.early_stopping.metric.
 	sum := map[string]float64{}
-	for k, v := range r.bestEval {
+	valid := r.lastEval
+	if r.best != nil || valid == nil { // restored, or a checkpoint from before lastEval
+		valid = r.bestEval
+	}
+	for k, v := range valid {
 		sum[k] = v
+	}
+	for k, v := range r.bestEval {
+		sum["best/"+k] = v
 	}
 	if r.st.HasBest {
 		sum["best/"+r.cfg.Train.EarlyStopping.Metric] = r.st.Best

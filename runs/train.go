@@ -100,6 +100,7 @@ type run struct {
 	loopBase             float64
 	best                 [][]float32        // parameters at the best evaluation (early stopping)
 	bestEval             map[string]float64 // validation metrics at the best evaluation
+	lastEval             map[string]float64 // validation metrics at the last evaluation
 }
 
 // trainState is the part of a run saved in checkpoints besides tensors.

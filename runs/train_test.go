@@ -176,6 +176,33 @@ func TestEarlyStopping(t *testing.T) {
 	}
 }
 
+// TestValidSummariesMatchTestWeights: without early stopping the test
+// split is scored with the last weights, and valid/* in the summaries are
+// the last evaluation's too (they were the best evaluation's, so valid/*
+// and test/* described different models); best/valid/* keep the best.
+func TestValidSummariesMatchTestWeights(t *testing.T) {
+	t.Parallel()
+	cfg := loadConfig(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=200", "train.eval_every=10",
+		"train.early_stopping={metric: valid/exact_match}", "train.optimizer.lr=0.02")
+	rec := newMemRecorder()
+	res, err := Train(context.Background(), cfg, rec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	best, last := int(res.Summaries["best/step"]), res.Steps
+	if best == last || rec.metrics["valid/loss"][best] == rec.metrics["valid/loss"][last] {
+		t.Fatalf("the best evaluation is the last (step %d of %d): the case no longer tests anything", best, last)
+	}
+	for _, k := range []string{"valid/exact_match", "valid/loss"} {
+		if got, want := res.Summaries[k], rec.metrics[k][last]; got != want {
+			t.Errorf("summary %s = %v, the last evaluation (step %d, the weights test/* are measured on) had %v", k, got, last, want)
+		}
+		if got, want := res.Summaries["best/"+k], rec.metrics[k][best]; got != want {
+			t.Errorf("summary best/%s = %v, the best evaluation (step %d) had %v", k, got, best, want)
+		}
+	}
+}
+
 // TestEveryMetricIsDescribed checks that every key a run records, as history
 // or summary, is one metrics.Describe knows, so that comparisons and early
 // stopping know its direction and kind.

@@ -29,7 +29,9 @@ func metricsHelp() string {
 	b.WriteString(`Metric keys, as --where, --metrics, --sort and train.early_stopping.metric take
 them (a name after its '/' will do: bleu for test/bleu; where several splits
 have it, test/ is taken, then valid/, then train/).
-best/KEY is KEY's best value over a run's evaluations. Kinds: quality metrics
+valid/KEY in the summaries is the evaluation of the weights test/ is measured
+on (the last, or the best when early stopping restored it); best/KEY is KEY at
+the best evaluation (best/step). Kinds: quality metrics
 are starred and tested against a baseline; costs (timings) are shown as
 mean ± std only, unless compare --test-cost; constants of the configuration
 are never tested.
