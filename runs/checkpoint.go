@@ -197,7 +197,7 @@ func (r *run) saveModel() error {
 	if err := r.rec.Artifact(artifact.KindModel, artifact.NameVocab, spec); err != nil {
 		return err
 	}
-	info, err := json.Marshal(modelInfo{Spec: r.spec, MaxOut: r.maxOut})
+	info, err := json.Marshal(modelInfo{Spec: r.spec, MaxOut: r.maxOut, LongestSrc: r.longestSrc})
 	if err != nil {
 		return err
 	}

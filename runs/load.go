@@ -21,6 +21,9 @@ import (
 type modelInfo struct {
 	Spec   models.Spec `json:"spec"`
 	MaxOut int         `json:"max_out"` // decoding length limit used in evaluation (eos included)
+	// LongestSrc is the longest source of the task's data (tokens); 0 in
+	// runs stored before it was recorded.
+	LongestSrc int `json:"longest_src,omitempty"`
 }
 
 // Trained is a finished run's model, ready to decode.
@@ -30,6 +33,9 @@ type Trained struct {
 	Model  models.Model // in evaluation mode, gradients off
 	Spec   *tasks.Spec  // vocabularies and tokenizers
 	MaxOut int          // the evaluation's decoding length limit (eos included)
+	// LongestSrc is the longest source of the run's data, in tokens (0:
+	// not recorded, a run stored before 2026-12).
+	LongestSrc int
 }
 
 // Load rebuilds the model of the finished run with the given id from its
@@ -81,7 +87,20 @@ func Load(ctx context.Context, st *store.Store, id int64) (*Trained, error) {
 	}
 	layers.SetTraining(false, m)
 	tensor.NoGrad(layers.Tensors(ps)...)
-	return &Trained{Run: r, Config: cfg, Model: m, Spec: &spec, MaxOut: info.MaxOut}, nil
+	return &Trained{Run: r, Config: cfg, Model: m, Spec: &spec, MaxOut: info.MaxOut, LongestSrc: info.LongestSrc}, nil
+}
+
+// OutputLimit is the decoding length limit (eos included) for a source of
+// n tokens: the run's own (MaxOut) for a source no longer than its data's,
+// raised by as many tokens as the source is longer, so that an input longer
+// than any the run saw is not cut at the training lengths (its copy or
+// reversal needs that many more); at most models.MaxDecodeLen. A run stored
+// without its data's longest source keeps MaxOut.
+func (t *Trained) OutputLimit(n int) int {
+	if t.LongestSrc == 0 || n <= t.LongestSrc {
+		return t.MaxOut
+	}
+	return min(t.MaxOut+n-t.LongestSrc, models.MaxDecodeLen)
 }
 
 // DecodeOptions returns the decoding settings the run's evaluation used

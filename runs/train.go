@@ -85,8 +85,11 @@ type run struct {
 	stepper *Stepper // the training step (shares model, params, optim, sched, tfRNG)
 	spec    models.Spec
 	total   int
-	maxOut  int     // decoding length limit (eos included)
-	scores  *Scorer // BLEU, chrF and exact match of decoded outputs (made by scorer)
+	maxOut  int // decoding length limit (eos included)
+	// longestSrc is the longest source of the data (tokens), stored with
+	// the model for decoding longer inputs (Trained.OutputLimit).
+	longestSrc int
+	scores     *Scorer // BLEU, chrF and exact match of decoded outputs (made by scorer)
 	// ctx is Train's context: evaluations and decoding check it per batch
 	// and per decoding step (nil: never cancelled).
 	ctx context.Context
@@ -218,7 +221,7 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	r := &run{cfg: cfg, rec: rec, opt: opt, data: data, model: stepper.Model, params: stepper.Params, optim: stepper.Optim,
 		sched: stepper.Sched, batcher: batcher, tfRNG: stepper.RNG, spec: spec, total: total, stepper: stepper}
 	r.st.Stopped = stopped
-	r.maxOut = maxOut
+	r.maxOut, r.longestSrc = maxOut, longestSrc
 	return r, nil
 }
 

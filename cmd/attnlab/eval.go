@@ -28,6 +28,7 @@ import (
 type evalFlags struct {
 	src, ref  string
 	beam      int
+	maxLen    int
 	tokenize  string
 	lowercase bool
 	out       outputFlags
@@ -65,7 +66,12 @@ scored (an empty source gives an empty output). Source tokens the model's
 vocabulary lacks are fed as <unk> (a note on stderr counts them).
 
 Decoding is the run's own (eval.decode; greedy unless the run says otherwise);
---beam K searches with a beam of K. --out writes the outputs, one line each,
+--beam K searches with a beam of K. An output stops at the run's length limit
+(its longest target plus 10, or eval.decode.max_len), raised by as many tokens
+as a source is longer than the run's longest, so that inputs longer than any in
+training are not cut at the training lengths; --max-len sets it. Outputs that
+stop at the limit without an end token are counted on stderr (and as
+"unfinished" in --json). --out writes the outputs, one line each,
 aligned with the scored lines (a newline or tab inside an output is written
 as \n or \t); it never replaces a SQLite database such as the run database,
 the input files or a file that is not a regular file, and an existing file
@@ -120,9 +126,16 @@ only with --force.`,
 			if f.beam > 0 {
 				opt.Strategy, opt.Beam = "beam", f.beam
 			}
-			outs, unk, err := decodeLines(t, opt, lines)
+			fixed := cmd.Flags().Changed("max-len")
+			if fixed {
+				opt.MaxLen = f.maxLen
+			}
+			outs, unk, gen, err := decodeLines(t, opt, fixed, lines)
 			if err != nil {
 				return err
+			}
+			if note := gen.unfinishedNote(len(lines)); note != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
 			refs := make([]string, len(lines))
 			for i, l := range lines {
@@ -151,7 +164,8 @@ only with --force.`,
 			if file != "" {
 				what = file
 			}
-			return writeEval(cmd.OutOrStdout(), f.asJSON, evalReport{Run: t.Run.ID, File: what, Lines: len(lines), Decoding: decoding(opt), scores: scores})
+			return writeEval(cmd.OutOrStdout(), f.asJSON, evalReport{Run: t.Run.ID, File: what, Lines: len(lines), Decoding: decoding(opt),
+				Unfinished: gen.unfinished, scores: scores})
 		},
 	}
 	db = addDBFlag(cmd)
@@ -159,6 +173,7 @@ only with --force.`,
 	fl.StringVar(&f.src, "src", "", "file of source lines (with --ref, instead of FILE.tsv)")
 	fl.StringVar(&f.ref, "ref", "", "file of reference lines, aligned line by line with --src")
 	fl.IntVarP(&f.beam, "beam", "b", 0, "beam search with this beam width (default: the run's eval.decode)")
+	fl.IntVar(&f.maxLen, "max-len", 0, "most output tokens, the end token included (default: the run's evaluation limit, raised by as many tokens as a source is longer than the run's longest)")
 	fl.StringVar(&f.tokenize, "tokenize", "", "BLEU tokenizer: "+strings.Join(experiments.BLEUTokenizers, ", ")+" (default: the run's eval.bleu.tokenize)")
 	fl.BoolVar(&f.lowercase, "lowercase", false, "case-insensitive BLEU (default: the run's eval.bleu.lowercase)")
 	fl.StringVar(&f.out.path, "out", "", "write the outputs to this file, one line each (\"-\": stdout)")
@@ -181,6 +196,10 @@ func (f *evalFlags) check(cmd *cobra.Command, file string) error {
 		return usagef("--beam %d: the beam width must be at least 1", f.beam)
 	case f.beam > models.MaxBeam:
 		return usagef("--beam %d: the beam width must be at most %d", f.beam, models.MaxBeam)
+	case changed("max-len") && f.maxLen < 1:
+		return usagef("--max-len %d: must be at least 1", f.maxLen)
+	case f.maxLen > models.MaxDecodeLen:
+		return usagef("--max-len %d: must be at most %d", f.maxLen, models.MaxDecodeLen)
 	case changed("tokenize") && !slices.Contains(experiments.BLEUTokenizers, f.tokenize):
 		return usagef("--tokenize %q: unknown BLEU tokenizer (known: %s)", f.tokenize, strings.Join(experiments.BLEUTokenizers, ", "))
 	case changed("force") && f.out.path == "":
@@ -309,9 +328,10 @@ func (u unknownTokens) examples() string {
 }
 
 // decodeLines decodes the source of every line with the run's model, in
-// batches, and returns the outputs as text.
-func decodeLines(t *runs.Trained, opt models.DecodeOptions, lines []evalLine) ([]string, unknownTokens, error) {
-	gen := &generator{t: t, flags: &generateFlags{unk: true}, vocab: t.Spec.SrcVocab, tok: t.Spec.SrcTok, opt: opt}
+// batches, and returns the outputs as text and the generator (its count of
+// outputs that stopped at the length limit).
+func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines []evalLine) ([]string, unknownTokens, *generator, error) {
+	gen := &generator{t: t, flags: &generateFlags{unk: true}, vocab: t.Spec.SrcVocab, tok: t.Spec.SrcTok, opt: opt, fixedLen: fixedLen}
 	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok {
 		gen.maxSrc = m.MaxDecodeLen()
 	}
@@ -324,7 +344,7 @@ func decodeLines(t *runs.Trained, opt models.DecodeOptions, lines []evalLine) ([
 		for i, l := range batch {
 			in, err := gen.encode(l.src, l.where)
 			if err != nil {
-				return nil, unk, &usageError{err}
+				return nil, unk, nil, &usageError{err}
 			}
 			for j, id := range in.ids {
 				if id == seq.UnkID {
@@ -340,13 +360,13 @@ func decodeLines(t *runs.Trained, opt models.DecodeOptions, lines []evalLine) ([
 		}
 		hyps, err := gen.decode(inputs)
 		if err != nil {
-			return nil, unk, err
+			return nil, unk, nil, err
 		}
 		for _, h := range hyps {
 			outs = append(outs, t.Spec.DecodeOutput(h.Tokens))
 		}
 	}
-	return outs, unk, nil
+	return outs, unk, gen, nil
 }
 
 // decoding describes decoding options: "greedy", "beam search, beam 5,
@@ -370,6 +390,9 @@ type evalReport struct {
 	Scores     []artifact.Score `json:"scores"`
 	ExactMatch float64          `json:"exact_match"`
 	Exact      int              `json:"exact"`
+	// Unfinished counts the outputs that stopped at the length limit
+	// without an end token.
+	Unfinished int `json:"unfinished"`
 	scores     runs.TextScores
 }
 

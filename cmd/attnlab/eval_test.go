@@ -242,3 +242,39 @@ func TestEvalBounds(t *testing.T) {
 	many := writeIn(t, dir, "many.tsv", strings.Repeat("a\tb\n", maxEvalLines+1))
 	wantError(t, attnlab(t, "eval", id(run), many, "--db", db), exitUsage, "many.tsv: 1000001 lines, more than 1000000")
 }
+
+// TestEvalLongerInputs: a run records its data's longest source, so that
+// eval and generate raise the output limit for longer inputs (it was the
+// run's own limit, which cut a long reversal at the training length
+// without a word); outputs that stop at the limit are counted and said.
+func TestEvalLongerInputs(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	tr, err := loadRun(context.Background(), db, id(run))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.LongestSrc != 6 || tr.MaxOut != 16 {
+		t.Fatalf("longest source %d, limit %d; want 6 (task.max_len) and 16 (6 + %d)", tr.LongestSrc, tr.MaxOut, experiments.DecodeSlack)
+	}
+	if got := tr.OutputLimit(30); got != 40 {
+		t.Errorf("limit for a source of 30 tokens: %d, want 16 + 24 = 40", got)
+	}
+	dir := t.TempDir()
+	file := writeIn(t, dir, "long.tsv", "abcdefabcdefabcdefabcdef\tfedcbafedcbafedcbafedcba\nabc\tcba\n")
+	r := attnlab(t, "eval", id(run), file, "--max-len", "1", "--json", "--db", db)
+	wantOK(t, r)
+	var rep struct{ Unfinished int }
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unfinished != 2 || !strings.Contains(r.stderr, "2 of 2 outputs stopped at --max-len 1 without an end token") {
+		t.Errorf("--max-len 1: %d unfinished, stderr %q; want 2 and a note", rep.Unfinished, r.stderr)
+	}
+	r = attnlab(t, "generate", id(run), "--input", "abcdefabcdef", "--max-len", "1", "--db", db)
+	wantOK(t, r)
+	if !strings.Contains(r.stderr, "the output stopped at --max-len 1 without an end token") {
+		t.Errorf("generate --max-len 1: stderr %q, want a note", r.stderr)
+	}
+	wantError(t, attnlab(t, "eval", id(run), file, "--max-len", "0", "--db", db), exitUsage, "--max-len 0")
+}

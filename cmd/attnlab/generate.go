@@ -97,7 +97,7 @@ attention of each output token over the source tokens as a text heatmap.`,
 	f.IntVar(&g.topK, "top-k", 0, "sample among the k most likely tokens (default: the run's eval.decode.top_k; 0: all)")
 	f.Float64Var(&g.topP, "top-p", 0, "nucleus sampling mass in (0, 1] (default: the run's eval.decode.top_p)")
 	f.Uint64Var(&g.seed, "seed", 1, "sampling seed: the same seed gives the same samples")
-	f.IntVar(&g.maxLen, "max-len", 0, "most output tokens, the end token included (default: the run's evaluation limit; LM: 100)")
+	f.IntVar(&g.maxLen, "max-len", 0, "most output tokens, the end token included (default: the run's evaluation limit, raised by as many tokens as the input is longer than the run's longest source; LM: 100)")
 	f.BoolVarP(&g.showAttention, "show-attention", "a", false, "draw the attention over the source as a text heatmap")
 	f.BoolVar(&g.unk, "unk", false, "feed unknown symbols as <unk> instead of failing")
 	cmd.MarkFlagsMutuallyExclusive("beam", "sample")
@@ -150,6 +150,14 @@ type generator struct {
 	opt   models.DecodeOptions
 	// maxSrc is the longest source the model takes (0: no limit).
 	maxSrc int
+	// fixedLen says that opt.MaxLen was given (--max-len): no source
+	// raises it (runs.Trained.OutputLimit).
+	fixedLen bool
+	// unfinished counts the outputs that stopped at the length limit
+	// without an end token; lo and hi are the least and the greatest of
+	// their limits.
+	unfinished int
+	lo, hi     int
 }
 
 func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) *generator {
@@ -162,7 +170,8 @@ func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) 
 	if t.Spec.LM || opt.MaxLen < 1 {
 		opt.MaxLen = lmMaxLen
 	}
-	if changed("max-len") {
+	fixed := changed("max-len")
+	if fixed {
 		opt.MaxLen = g.maxLen
 	}
 	switch {
@@ -184,7 +193,7 @@ func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) 
 			opt.TopP = g.topP
 		}
 	}
-	gen.opt = opt
+	gen.opt, gen.fixedLen = opt, fixed || t.Spec.LM
 	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok && !t.Spec.LM {
 		gen.maxSrc = m.MaxDecodeLen()
 	}
@@ -215,7 +224,7 @@ func (gen *generator) encode(text, where string) (input, error) {
 		return in, fmt.Errorf("unknown symbols in %s: %s (the model knows: %s)", where, strings.Join(unknown, ", "), gen.known())
 	}
 	if gen.maxSrc > 0 && len(in.ids) > gen.maxSrc {
-		return in, fmt.Errorf("%s has %d tokens; this model takes at most %d", where, len(in.ids), gen.maxSrc)
+		return in, fmt.Errorf("%s has %d tokens; this model takes at most %d (its positions, model.max_len, were fixed when it was trained)", where, len(in.ids), gen.maxSrc)
 	}
 	return in, nil
 }
@@ -244,42 +253,82 @@ func symbol(t string) string {
 }
 
 // decode decodes a batch of inputs (empty seq2seq inputs are not decoded
-// and give an empty output).
+// and give an empty output). Without --max-len a source longer than the
+// run's data gets a longer output limit (runs.Trained.OutputLimit); the
+// inputs are decoded in groups of one limit, so that an output never
+// depends on which other inputs share its batch.
 func (gen *generator) decode(inputs []input) ([]models.Hypothesis, error) {
 	out := make([]models.Hypothesis, len(inputs))
-	var idx []int
+	groups := map[int][]int{} // output limit → indices into inputs
+	var limits []int
 	for i, in := range inputs {
-		if len(in.ids) > 0 || gen.t.Spec.LM {
-			idx = append(idx, i)
+		if len(in.ids) == 0 && !gen.t.Spec.LM {
+			continue
+		}
+		limit := gen.opt.MaxLen
+		if !gen.fixedLen {
+			limit = gen.t.OutputLimit(len(in.ids))
+		}
+		if groups[limit] == nil {
+			limits = append(limits, limit)
+		}
+		groups[limit] = append(groups[limit], i)
+	}
+	for _, limit := range limits {
+		idx := groups[limit]
+		longest := 0
+		for _, i := range idx {
+			longest = max(longest, len(inputs[i].ids))
+		}
+		b := &seq.Batch{Size: len(idx)}
+		lens := make([]int, len(idx))
+		flat := make([]int, len(idx)*longest)
+		for j, i := range idx {
+			copy(flat[j*longest:], inputs[i].ids)
+			lens[j] = len(inputs[i].ids)
+		}
+		if gen.t.Spec.LM {
+			b.T, b.In, b.TgtLen = longest, flat, lens
+		} else {
+			b.S, b.Src, b.SrcLen = longest, flat, lens
+		}
+		opt := gen.opt
+		opt.MaxLen = limit
+		hyps, err := models.Decode(gen.t.Model, b, opt)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			out[i] = hyps[j]
+			if !gen.t.Spec.LM && !hyps[j].Finished {
+				if gen.unfinished == 0 || limit < gen.lo {
+					gen.lo = limit
+				}
+				gen.unfinished, gen.hi = gen.unfinished+1, max(gen.hi, limit)
+			}
 		}
 	}
-	if len(idx) == 0 {
-		return out, nil
-	}
-	longest := 0
-	for _, i := range idx {
-		longest = max(longest, len(inputs[i].ids))
-	}
-	b := &seq.Batch{Size: len(idx)}
-	lens := make([]int, len(idx))
-	flat := make([]int, len(idx)*longest)
-	for j, i := range idx {
-		copy(flat[j*longest:], inputs[i].ids)
-		lens[j] = len(inputs[i].ids)
-	}
-	if gen.t.Spec.LM {
-		b.T, b.In, b.TgtLen = longest, flat, lens
-	} else {
-		b.S, b.Src, b.SrcLen = longest, flat, lens
-	}
-	hyps, err := models.Decode(gen.t.Model, b, gen.opt)
-	if err != nil {
-		return nil, err
-	}
-	for j, i := range idx {
-		out[i] = hyps[j]
-	}
 	return out, nil
+}
+
+// unfinishedNote is the note for outputs that stopped at the length limit
+// without an end token, "" when none did.
+func (gen *generator) unfinishedNote(total int) string {
+	if gen.unfinished == 0 {
+		return ""
+	}
+	what := fmt.Sprintf("%d of %d outputs", gen.unfinished, total)
+	if total == 1 {
+		what = "the output"
+	}
+	limit := fmt.Sprintf("the length limit of %d tokens", gen.hi)
+	switch {
+	case gen.fixedLen:
+		limit = fmt.Sprintf("--max-len %d", gen.opt.MaxLen)
+	case gen.lo != gen.hi:
+		limit = fmt.Sprintf("their length limits (%d–%d tokens)", gen.lo, gen.hi)
+	}
+	return fmt.Sprintf("attnlab: note: %s stopped at %s without an end token (--max-len raises it)", what, limit)
 }
 
 // text returns the output of a hypothesis; for a language model, the
@@ -308,6 +357,9 @@ func (gen *generator) one(out, errw io.Writer, text string) error {
 	fmt.Fprintln(out, gen.text(in, hyps[0]))
 	if gen.flags.showAttention {
 		gen.attention(out, errw, in, hyps[0])
+	}
+	if note := gen.unfinishedNote(1); note != "" {
+		fmt.Fprintln(errw, note)
 	}
 	return nil
 }
@@ -392,7 +444,13 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 	} else if err != nil {
 		return fmt.Errorf("read stdin line %d: %w", line+1, err)
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	if note := gen.unfinishedNote(line); note != "" {
+		fmt.Fprintln(errw, note)
+	}
+	return nil
 }
 
 // maxStdinLine bounds one line of generate --stdin: as a line of a data
