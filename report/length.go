@@ -95,12 +95,28 @@ func lengthAxes(sel *selection) (pts []lengthPoint, lm bool, err error) {
 		return pts, true, nil
 	case len(buckets) > 0:
 		slices.SortFunc(buckets, func(a, b lengthBucket) int { return a.lo - b.lo })
+		if err := disjoint(buckets); err != nil {
+			return nil, false, err
+		}
 		for i, b := range buckets {
 			pts = append(pts, lengthPoint{key: b.key, x: float64(i), label: b.label()})
 		}
 		return pts, false, nil
 	}
 	return nil, false, fmt.Errorf("report: the selected runs have no length-bucket summaries (%s*) nor test losses at other context lengths (%s@N); they come from seq2seq tasks' test decoding and from eval.context", LengthPrefix, contextBase)
+}
+
+// disjoint returns an error when buckets (sorted by lo) overlap: runs
+// evaluated with different eval.length_buckets, whose buckets one axis
+// cannot order (1–6, 1–25, 7–8, …).
+func disjoint(buckets []lengthBucket) error {
+	for i := 1; i < len(buckets); i++ {
+		a, b := buckets[i-1], buckets[i]
+		if a.hi < 0 || b.lo <= a.hi {
+			return keyErrorf("report: the selected runs have overlapping length buckets (%s and %s): they were evaluated with different eval.length_buckets; plot one set at a time (--where)", a.label(), b.label())
+		}
+	}
+	return nil
 }
 
 // contextBase is the metric language models record at each evaluation
@@ -239,8 +255,9 @@ func lengthBand(runs []int64, sums map[int64]map[string]float64, pts []lengthPoi
 
 // LengthBuckets picks the length-bucket summary keys
 // (test/exact_match/len_A_B) out of keys and returns them in order of
-// length with their labels ("1–10", …, "161+"), as PlotLength's x axis.
-func LengthBuckets(keys []string) (buckets, labels []string) {
+// length with their labels ("1–10", …, "161+"), as PlotLength's x axis,
+// or PlotLength's error when they overlap (different eval.length_buckets).
+func LengthBuckets(keys []string) (buckets, labels []string, err error) {
 	var bs []lengthBucket
 	for _, k := range keys {
 		if b, ok := parseBucket(k); ok && !slices.ContainsFunc(bs, func(o lengthBucket) bool { return o.key == k }) {
@@ -248,10 +265,13 @@ func LengthBuckets(keys []string) (buckets, labels []string) {
 		}
 	}
 	slices.SortFunc(bs, func(a, b lengthBucket) int { return a.lo - b.lo })
+	if err := disjoint(bs); err != nil {
+		return nil, nil, err
+	}
 	for _, b := range bs {
 		buckets, labels = append(buckets, b.key), append(labels, b.label())
 	}
-	return buckets, labels
+	return buckets, labels, nil
 }
 
 // GroupLength is a group's line of a length plot exactly as PlotLength

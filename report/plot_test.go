@@ -655,3 +655,26 @@ func TestLogYLabel(t *testing.T) {
 		t.Errorf("the label was not taken out of the plot and given room (%q, %v)", p.Y.Label.Text, rest.Min.X)
 	}
 }
+
+// TestPlotLengthMixedBuckets: runs evaluated with different
+// eval.length_buckets have overlapping buckets, which one axis cannot
+// order; the plot is refused, naming two of them (it laid out 1–6, 1–25,
+// 7–8, … evenly).
+func TestPlotLengthMixedBuckets(t *testing.T) {
+	x := fakeExperiment{name: "mixed-buckets"}
+	for s, keys := range [][]string{{"1_6", "7_8", "9_inf"}, {"1_25", "26_30", "31_inf"}} {
+		sums := map[string]float64{"test/exact_match": 0.5}
+		for _, k := range keys {
+			sums[LengthPrefix+k] = 0.5
+		}
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"model.attention.name": "dot", "eval.length_buckets": fmt.Sprint(s)}, seed: 1, sums: sums})
+	}
+	st, _ := buildStore(t, x)
+	err := PlotLength(context.Background(), st, Query{Experiments: []string{"mixed-buckets"}}, file(filepath.Join(t.TempDir(), "x.png")))
+	if err == nil || !errors.Is(err, ErrKey) || !strings.Contains(err.Error(), "overlapping length buckets (1–6 and 1–25)") {
+		t.Errorf("mixed buckets: %v", err)
+	}
+	if _, _, err := LengthBuckets([]string{LengthPrefix + "1_6", LengthPrefix + "1_25"}); err == nil {
+		t.Error("LengthBuckets accepted overlapping buckets")
+	}
+}

@@ -480,7 +480,10 @@ func (s *Server) length(ctx context.Context, q report.Query) (*lengthData, error
 			keys = append(keys, k)
 		}
 	}
-	buckets, labels := report.LengthBuckets(keys)
+	buckets, labels, err := report.LengthBuckets(keys)
+	if err != nil {
+		return nil, err
+	}
 	if len(buckets) == 0 {
 		return nil, nil
 	}
