@@ -252,7 +252,7 @@ func (r *run) finish() (*Result, error) {
 		sum["best/"+r.cfg.Train.EarlyStopping.Metric] = r.st.Best
 		sum["best/step"] = float64(r.st.BestStep)
 	}
-	loss, acc := r.teacherForced(r.data.Test)
+	loss, acc := r.teacherForced(r.testSplit())
 	if err := r.stopped(); err != nil {
 		return nil, err
 	}
@@ -289,11 +289,19 @@ func (r *run) finish() (*Result, error) {
 	return &Result{Summaries: sum, Steps: r.st.Step, Stopped: r.st.Stopped}, nil
 }
 
-func (r *run) testDecode(sum map[string]float64) error {
+// testSplit is the test examples every test/* metric is measured on: the
+// first eval.max_examples of a sequence-to-sequence task's (0: all), the
+// whole split of a language model's, which decodes none.
+func (r *run) testSplit() []tasks.Example {
 	test := r.data.Test
-	if n := r.cfg.Eval.MaxExamples; n > 0 && n < len(test) {
+	if n := r.cfg.Eval.MaxExamples; n > 0 && n < len(test) && !r.data.LM {
 		test = test[:n]
 	}
+	return test
+}
+
+func (r *run) testDecode(sum map[string]float64) error {
+	test := r.testSplit()
 	hyps, err := r.decode(test, r.decodeOptions(false))
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -200,6 +201,30 @@ func TestValidSummariesMatchTestWeights(t *testing.T) {
 		if got, want := res.Summaries["best/"+k], rec.metrics[k][best]; got != want {
 			t.Errorf("summary best/%s = %v, the best evaluation (step %d) had %v", k, got, best, want)
 		}
+	}
+}
+
+// TestMaxExamplesAppliesToEveryTestMetric: eval.max_examples limits the
+// test examples of every test/* metric, the teacher-forced loss and
+// accuracy as well as the decoded scores (the loss was over the whole
+// split while exact match was over the first n, both labelled test/).
+func TestMaxExamplesAppliesToEveryTestMetric(t *testing.T) {
+	t.Parallel()
+	sums := map[int]map[string]float64{}
+	for _, n := range []int{0, 5} {
+		cfg := loadConfig(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=40", "train.eval_every=20",
+			fmt.Sprintf("eval.max_examples=%d", n))
+		res, err := Train(context.Background(), cfg, newMemRecorder(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums[n] = res.Summaries
+	}
+	if sums[0]["valid/loss"] != sums[5]["valid/loss"] {
+		t.Fatalf("valid/loss %v and %v: eval.max_examples changed the training", sums[0]["valid/loss"], sums[5]["valid/loss"])
+	}
+	if sums[0]["test/loss"] == sums[5]["test/loss"] {
+		t.Errorf("test/loss %v with and without eval.max_examples 5: not measured on the 5 decoded examples", sums[0]["test/loss"])
 	}
 }
 
