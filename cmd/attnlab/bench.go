@@ -34,7 +34,9 @@ this machine:
   W3  Transformer encoder-decoder, d 128, 4 heads, 2+2 layers
   W4  character GPT (baby GPT), d 128, 4 heads, 4 layers, context 64
   W5  one multi-head self-attention layer against sequence length:
-      softmax (scaled dot-product), chunked (exact, key blocks) and linear
+      softmax (scaled dot-product as a model runs it: the dense kernel below
+      256 keys, the fused flash kernel, O(n) memory, from 256), chunked
+      (exact, key blocks) and linear
   W6  decoding: a GRU translation model (greedy, beam 5) and a GPT
       generating 448 tokens, with its key/value caches (lm-cache) and
       re-running the prefix at every step (lm-nocache)
