@@ -105,6 +105,9 @@ func TestBucketedExactMatch(t *testing.T) {
 		"test/exact_match/len_1_10":    0.5,
 		"test/exact_match/len_21_40":   2.0 / 3,
 		"test/exact_match/len_161_inf": 1,
+		"test/examples/len_1_10":       2,
+		"test/examples/len_21_40":      3,
+		"test/examples/len_161_inf":    1,
 	}
 	if got := b.Metrics("test"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Metrics(test) = %v, want %v", got, want)

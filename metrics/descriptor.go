@@ -131,6 +131,8 @@ var table = []metric{
 		doc: "accuracy of a classification"},
 	{name: "exact_match", splits: evalSets, buckets: true, dir: HigherIsBetter, kind: Quality, scale: unit,
 		doc: "fraction of decoded outputs equal to the reference"},
+	{name: "examples", splits: []string{"test"}, buckets: true, dir: NoDirection, kind: Constant, scale: nonNeg(""),
+		doc: "test examples decoded and scored (per bucket: those whose source length is in it); a property of the data, which the seed draws for generated tasks"},
 	{name: "majority_exact_match", splits: []string{"test"}, dir: NoDirection, kind: Constant, scale: unit,
 		doc: "exact match of always answering the training split's most frequent target: the floor a model must beat (a property of the data)"},
 	{name: "bleu", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: Scale{0, 100, ""},

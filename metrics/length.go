@@ -98,12 +98,14 @@ func (b *BucketedExactMatch) Count(name string) (correct, total int) {
 	return b.correct[name], b.total[name]
 }
 
-// Metrics returns "split/exact_match/BUCKET" → exact-match rate for every
-// bucket that received an example; empty buckets are left out.
+// Metrics returns "split/exact_match/BUCKET" → exact-match rate and
+// "split/examples/BUCKET" → the number of examples, for every bucket that
+// received an example; empty buckets are left out.
 func (b *BucketedExactMatch) Metrics(split string) map[string]float64 {
-	out := make(map[string]float64, len(b.total))
+	out := make(map[string]float64, 2*len(b.total))
 	for name, n := range b.total {
 		out[split+"/exact_match/"+name] = float64(b.correct[name]) / float64(n)
+		out[split+"/examples/"+name] = float64(n)
 	}
 	return out
 }

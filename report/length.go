@@ -99,11 +99,35 @@ func lengthAxes(sel *selection) (pts []lengthPoint, lm bool, err error) {
 			return nil, false, err
 		}
 		for i, b := range buckets {
-			pts = append(pts, lengthPoint{key: b.key, x: float64(i), label: b.label()})
+			pts = append(pts, lengthPoint{key: b.key, x: float64(i), label: b.label() + examplesLabel(sel, b)})
 		}
 		return pts, false, nil
 	}
 	return nil, false, fmt.Errorf("report: the selected runs have no length-bucket summaries (%s*) nor test losses at other context lengths (%s@N); they come from seq2seq tasks' test decoding and from eval.context", LengthPrefix, contextBase)
+}
+
+// ExamplesPrefix is the prefix of the number of test examples per length
+// bucket, test/examples/len_A_B, recorded beside LengthPrefix's rates.
+const ExamplesPrefix = "test/examples/len_"
+
+// examplesLabel is the second line of bucket b's tick label: how many test
+// examples it holds in the selected runs, "\n12 ex." or, when their test
+// sets differ, "\n9–14 ex."; "" for runs stored before the counts were.
+func examplesLabel(sel *selection, b lengthBucket) string {
+	key := ExamplesPrefix + strings.TrimPrefix(b.key, LengthPrefix)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range sel.runs {
+		if v, ok := sel.sums[r.ID][key]; ok {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	switch {
+	case math.IsInf(lo, 1):
+		return ""
+	case lo == hi:
+		return fmt.Sprintf("\n%g ex.", lo)
+	}
+	return fmt.Sprintf("\n%g–%g ex.", lo, hi)
 }
 
 // disjoint returns an error when buckets (sorted by lo) overlap: runs
@@ -129,8 +153,10 @@ const contextBase = "test/loss"
 //
 //   - for sequence-to-sequence runs, test exact match per source-length
 //     bucket (the summaries test/exact_match/len_A_B): x is the buckets in
-//     order ("1–10", "11–20", ..., "161+"), y the exact match on a fixed
-//     0–1 scale;
+//     order ("1–10", "11–20", ..., "161+"), each labelled with the number
+//     of test examples it holds (test/examples/len_A_B: "12 ex.", a range
+//     when the runs' test sets differ), y the exact match on a fixed 0–1
+//     scale; runs evaluated with different buckets are refused;
 //   - for language models evaluated at several context lengths
 //     (eval.context: the summaries test/loss@N), the test loss against the
 //     context length N on a log₂ axis.
@@ -175,7 +201,7 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 		pad = 0.25
 	} else {
 		p.Title.Text = plotTitle(sel, "test exact match by source length")
-		p.X.Label.Text = "source length"
+		p.X.Label.Text = "source length (tokens) and the test examples of each bucket"
 		p.Y.Label.Text = "exact match"
 		p.Y.Min, p.Y.Max = 0, 1
 		p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 0.2, Label: "0.2"}, {Value: 0.4, Label: "0.4"},

@@ -519,10 +519,12 @@ func partialLengthExperiment() fakeExperiment {
 			sums := map[string]float64{"test/exact_match": 0.5}
 			for i, k := range []string{"1_10", "11_20", "161_inf"} {
 				sums[LengthPrefix+k] = 0.9 - 0.3*float64(i) + 0.02*float64(s)
+				sums[ExamplesPrefix+k] = float64(40 - 15*i + s) // the seeds' test sets differ
 			}
 			switch {
 			case name == "dot" && s == 2:
 				delete(sums, LengthPrefix+"161_inf")
+				delete(sums, ExamplesPrefix+"161_inf")
 			case name == "additive" && s == 1:
 				sums[LengthPrefix+"11_20"] = math.NaN()
 			}
@@ -545,6 +547,13 @@ func TestPlotLengthPartial(t *testing.T) {
 	pts, _, err := lengthAxes(sel)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Each bucket says how many test examples it holds: the seeds' test
+	// sets differ, so a range.
+	for i, want := range []string{"1–10\n40–42 ex.", "11–20\n25–27 ex.", "161+\n10–12 ex."} {
+		if pts[i].label != want {
+			t.Errorf("bucket %d labelled %q, want %q", i, pts[i].label, want)
+		}
 	}
 	want := map[string]struct {
 		n      []int

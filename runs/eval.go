@@ -327,7 +327,7 @@ func (r *run) testDecode(sum map[string]float64) error {
 			}
 		}
 	}
-	sum["test/exact_match"] = ts.ExactMatch()
+	sum["test/exact_match"], sum["test/examples"] = ts.ExactMatch(), float64(len(test))
 	if maj, ok := majorityRef(r.data.Train); ok {
 		hits := 0
 		for i := range test {
