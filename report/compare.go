@@ -156,6 +156,42 @@ type Comparison struct {
 	// test/chrf, test/chrf++), in column order; every format states them
 	// under the table.
 	Signatures []Signature
+	// Sharing is set when the compared runs' timings were measured under
+	// different loads: perf/concurrent_runs spanning more than 0.25 or
+	// perf/threads differing among them; the notes then warn that their
+	// perf/* columns compare unlike conditions.
+	Sharing *Sharing
+}
+
+// Sharing is the range of the runs' perf/concurrent_runs (runs of their
+// process training at once) and perf/threads.
+type Sharing struct {
+	RunsMin    float64 `json:"runs_min"`
+	RunsMax    float64 `json:"runs_max"`
+	ThreadsMin float64 `json:"threads_min"`
+	ThreadsMax float64 `json:"threads_max"`
+}
+
+// sharing returns the Sharing of runs when their loads differ, else nil.
+func sharing(sel *selection, runs []int64) *Sharing {
+	sh := Sharing{math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)}
+	for _, id := range runs {
+		if v, ok := sel.sums[id]["perf/concurrent_runs"]; ok {
+			sh.RunsMin, sh.RunsMax = math.Min(sh.RunsMin, v), math.Max(sh.RunsMax, v)
+		}
+		if v, ok := sel.sums[id]["perf/threads"]; ok {
+			sh.ThreadsMin, sh.ThreadsMax = math.Min(sh.ThreadsMin, v), math.Max(sh.ThreadsMax, v)
+		}
+	}
+	if !(sh.RunsMax-sh.RunsMin > 0.25 || sh.ThreadsMax > sh.ThreadsMin) {
+		return nil
+	}
+	for _, x := range []*float64{&sh.RunsMin, &sh.RunsMax, &sh.ThreadsMin, &sh.ThreadsMax} {
+		if math.IsInf(*x, 0) { // no run recorded it
+			*x = 0
+		}
+	}
+	return &sh
 }
 
 // Row is one group of runs: the runs that share the values of the group
@@ -307,6 +343,11 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 	if err := c.loadSignatures(ctx, st); err != nil {
 		return nil, err
 	}
+	var all []int64
+	for _, row := range c.Rows {
+		all = append(all, row.Runs...)
+	}
+	c.Sharing = sharing(sel, all)
 	c.mark()
 	return c, nil
 }

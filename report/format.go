@@ -586,6 +586,17 @@ func (c *Comparison) notesMarked(mark string) []string {
 		out = append(out, "NaN values (diverged runs), left out of mean and std: "+strings.Join(nans, ", ")+".")
 	}
 	out = append(out, c.selectionNotes()...)
+	if sh := c.Sharing; sh != nil && slices.ContainsFunc(c.Metrics, func(m string) bool { return metrics.Describe(m).Kind == metrics.Cost }) {
+		var how []string
+		if sh.RunsMax-sh.RunsMin > 0.25 {
+			how = append(how, fmt.Sprintf("%.1f–%.1f runs training at once", sh.RunsMin, sh.RunsMax))
+		}
+		if sh.ThreadsMax > sh.ThreadsMin {
+			how = append(how, fmt.Sprintf("%g–%g threads", sh.ThreadsMin, sh.ThreadsMax))
+		}
+		out = append(out, "Timings (perf/*) were measured under different loads ("+strings.Join(how, ", ")+
+			"): compare them only between runs trained alike (attnlab run -j 1 for a study of costs).")
+	}
 	if cols := c.scaleSplit(); len(cols) > 0 {
 		out = append(out, fmt.Sprintf("%s: rows scored with different sacreBLEU settings (see the signatures) measure different things: "+
 			"no best across them, no test against a baseline scored otherwise.", strings.Join(cols, ", ")))

@@ -131,6 +131,42 @@ func TestHolmNoteCountsTestedColumns(t *testing.T) {
 	}
 }
 
+// TestCompareSharingNote: timings of runs trained under different loads
+// (runs training at once, threads) get a note saying so when a cost column
+// is shown; runs trained alike get none.
+func TestCompareSharingNote(t *testing.T) {
+	x := fakeExperiment{name: "sharing"}
+	for i := range 3 {
+		for a, name := range []string{"none", "dot"} {
+			r := trustRun(name, int64(i+1), 0.5+0.1*float64(a)+0.01*float64(i), nil)
+			r.sums["perf/tokens_per_s"] = 1000 * float64(1+a+i)
+			r.sums["perf/threads"] = 1
+			r.sums["perf/concurrent_runs"] = 2
+			if name == "dot" && i == 2 {
+				r.sums["perf/concurrent_runs"] = 1 // ran alone, after the others
+			}
+			x.runs = append(x.runs, r)
+		}
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"sharing"}, Metrics: []string{"exact_match", "tokens_per_s"}})
+	notes := strings.Join(c.notes(false), " ")
+	if !strings.Contains(notes, "Timings (perf/*) were measured under different loads (1.0–2.0 runs training at once)") {
+		t.Errorf("no note on the different loads:\n%s", notes)
+	}
+	if c.Sharing == nil || c.Sharing.RunsMin != 1 || c.Sharing.RunsMax != 2 {
+		t.Errorf("Sharing %+v, want runs 1–2", c.Sharing)
+	}
+	c = mustCompare(t, st, Query{Experiments: []string{"sharing"}, Metrics: []string{"exact_match"}})
+	if strings.Contains(strings.Join(c.notes(false), " "), "Timings") {
+		t.Errorf("a note on timings without a timing column: %q", c.notes(false))
+	}
+	c = mustCompare(t, st, Query{Experiments: []string{"sharing"}, Metrics: []string{"tokens_per_s"}, Where: mustWhere(t, "seed != 3")})
+	if c.Sharing != nil {
+		t.Errorf("runs trained alike: Sharing %+v", c.Sharing)
+	}
+}
+
 // TestCompareTiesAndConstants: means equal but for the last bit (112/180
 // summed in two orders) are both best; two rows whose runs all scored the
 // same are not tested against each other (no spread: Welch's t would be

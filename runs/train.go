@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/attnlab/attnlab/experiments"
@@ -126,7 +127,14 @@ type trainState struct {
 	PeakBytes  int64              `json:"peak_bytes,omitempty"` // the largest step's tensor memory (Stepper.PeakBytes)
 	HasBest    bool               `json:"has_best"`
 	Stopped    string             `json:"stopped"`
+	// Sharing sums, over the steps trained, how many runs of this process
+	// were training at each (this one included): the runs its time shared
+	// the CPUs with (perf/concurrent_runs, their mean).
+	Sharing float64 `json:"sharing,omitempty"`
 }
+
+// training counts the runs of this process that are training now.
+var training atomic.Int32
 
 // Train runs one configuration end to end: builds the data and the model,
 // trains with masked cross-entropy, evaluates every eval_every steps
@@ -139,6 +147,8 @@ type trainState struct {
 // run whose test evaluation completed returns its result even if ctx was
 // cancelled meanwhile.
 func Train(ctx context.Context, cfg experiments.Config, rec Recorder, opt Options) (*Result, error) {
+	training.Add(1)
+	defer training.Add(-1)
 	r, err := build(cfg, rec, opt)
 	if err != nil {
 		return nil, err
@@ -278,6 +288,7 @@ func (r *run) loop(ctx context.Context) error {
 			return &FailedError{Step: step, Reason: err.Error()}
 		}
 		r.st.Step = step
+		r.st.Sharing += float64(training.Load())
 		r.st.Tokens += int64(b.Tokens)
 		for _, n := range b.SrcLen {
 			r.st.SrcTokens += int64(n)

@@ -220,6 +220,11 @@ func TestMaxExamplesAppliesToEveryTestMetric(t *testing.T) {
 		}
 		sums[n] = res.Summaries
 	}
+	for _, k := range []string{"perf/concurrent_runs", "perf/threads"} {
+		if v := sums[0][k]; !(v >= 1) {
+			t.Errorf("%s = %v, want at least 1 (this run)", k, v)
+		}
+	}
 	if sums[0]["valid/loss"] != sums[5]["valid/loss"] {
 		t.Fatalf("valid/loss %v and %v: eval.max_examples changed the training", sums[0]["valid/loss"], sums[5]["valid/loss"])
 	}
