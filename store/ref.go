@@ -189,9 +189,10 @@ func describe(runs []Run) string {
 // Name returns the run's name, which ResolveRun accepts wherever a run is
 // asked for: EXPERIMENT/POINT/seed=SEED, where POINT is the values of the
 // sweep point (Run.Point) joined by ",": the variant's name first, then the
-// other keys' values in key order, strings as they are and other values in
-// their JSON form (quickstart/additive/seed=1,
-// sweep/small,dot,16,32,0.001/seed=2). A run without a sweep point is
+// other keys' values in key order, strings as they are, a plugin block
+// that only names its plugin ({"name": "scaled-dot"}) as that name, and
+// other values in their JSON form (quickstart/additive/seed=1,
+// sweep/small,dot,16,32,0.001/seed=2, listops-long/softmax,scaled-dot/seed=1). A run without a sweep point is
 // EXPERIMENT/seed=SEED. Within one version of an experiment names are
 // unique; runs of two versions that share a point and a seed (the file was
 // edited, or run with --set) share a name, which ResolveRun then reports as
@@ -225,9 +226,17 @@ func pointLabel(point string) string {
 	for i, k := range keys {
 		raw := bytes.TrimSpace(m[k])
 		var s string
-		if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+		var only struct {
+			Name string `json:"name"`
+		}
+		var obj map[string]json.RawMessage
+		switch {
+		case len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil:
 			vals[i] = s
-		} else {
+		case len(raw) > 0 && raw[0] == '{' && json.Unmarshal(raw, &obj) == nil && len(obj) == 1 &&
+			json.Unmarshal(raw, &only) == nil && only.Name != "":
+			vals[i] = only.Name // a plugin block that only names its plugin: {"name":"scaled-dot"}
+		default:
 			vals[i] = string(raw)
 		}
 	}

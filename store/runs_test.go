@@ -483,18 +483,23 @@ func testRunNames(t *testing.T) {
 		{Hash: "h5", Seed: 3, Config: `{}`},
 		// The file edited: same point and seed as h1 under another hash.
 		{Hash: "h6", Seed: 1, Config: `{"train":{"steps":9}}`, Point: `{"model.attention.name":"additive"}`},
+		// A variant that swaps a plugin block: its name, not its JSON; a
+		// block with parameters stays JSON (two such blocks may share a name).
+		{Hash: "h7", Seed: 1, Config: `{}`, Point: `{"variant":"softmax","model.encoder.attention":{"name":"scaled-dot"}}`},
+		{Hash: "h8", Seed: 1, Config: `{}`, Point: `{"variant":"mh8","model.encoder.attention":{"name":"multi-head","heads":8}}`},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"quick/additive/seed=1", "quick/additive/seed=2", "quick/none/seed=1",
-		"quick/small,16,data/a b.tsv,0.001,[1,2],true/seed=1", "quick/seed=3", "quick/additive/seed=1"}
+		"quick/small,16,data/a b.tsv,0.001,[1,2],true/seed=1", "quick/seed=3", "quick/additive/seed=1",
+		"quick/softmax,scaled-dot/seed=1", `quick/mh8,{"name":"multi-head","heads":8}/seed=1`}
 	for i, r := range runs {
 		if got := r.Name(); got != want[i] {
 			t.Errorf("run %s: Name() = %q, want %q", r.Hash, got, want[i])
 		}
 	}
-	for _, i := range []int{1, 2, 3, 4} {
+	for _, i := range []int{1, 2, 3, 4, 6} {
 		if r, err := s.ResolveRun(ctx, " "+want[i]+" "); err != nil || r.ID != runs[i].ID {
 			t.Errorf("ResolveRun(%q) = run %d, %v; want run %d", want[i], r.ID, err, runs[i].ID)
 		}
@@ -504,7 +509,7 @@ func testRunNames(t *testing.T) {
 		is        error
 	}{
 		{"quick/additive/seed=1", "store: run name quick/additive/seed=1 is shared by runs of different versions of the experiment (run 1 quick/h1, run 6 quick/h6); give the run id or EXPERIMENT/HASH as listed: ambiguous run reference", ErrAmbiguous},
-		{"quick/addtive/seed=1", "store: no run named quick/addtive/seed=1 (with seed 1: quick/additive/seed=1, quick/none/seed=1, quick/small,16,data/a b.tsv,0.001,[1,2],true/seed=1): not found", ErrNotFound},
+		{"quick/addtive/seed=1", "store: no run named quick/addtive/seed=1 (with seed 1: quick/additive/seed=1, quick/none/seed=1, quick/small,16,data/a b.tsv,0.001,[1,2],true/seed=1, quick/softmax,scaled-dot/seed=1, quick/mh8,{\"name\":\"multi-head\",\"heads\":8}/seed=1): not found", ErrNotFound},
 		{"quick/additive/seed=7", "store: no run named quick/additive/seed=7: experiment quick has no run with seed 7: not found", ErrNotFound},
 		{"slow/additive/seed=1", `store: no run named slow/additive/seed=1: no experiment "slow": not found`, ErrNotFound},
 		{"quick/additive", `store: run name "quick/additive": want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH`, nil},
