@@ -101,7 +101,7 @@ type Descriptor struct {
 type metric struct {
 	name    string
 	splits  []string // train, valid, test, perf, model, best
-	buckets bool     // also recorded per length bucket: SPLIT/NAME/len_LO_HI
+	buckets bool     // also recorded per length bucket, on the test split: test/NAME/len_LO_HI
 	context bool     // also recorded at evaluation context lengths: test/NAME@N
 	doc     string
 	dir     Direction
@@ -204,7 +204,7 @@ func Describe(key string) Descriptor {
 		if m.name != name || !slices.Contains(m.splits, split) {
 			continue
 		}
-		if hasBucket && (!m.buckets || !bucketRE.MatchString(bucket)) || hasContext && !m.context {
+		if hasBucket && (!m.buckets || split != "test" || !bucketRE.MatchString(bucket)) || hasContext && !m.context {
 			break
 		}
 		d := Descriptor{Key: key, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}
@@ -249,7 +249,7 @@ func All() []Descriptor {
 		for _, s := range m.splits {
 			d := Descriptor{Key: s + "/" + m.name, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}
 			out = append(out, d)
-			if m.buckets {
+			if m.buckets && s == "test" {
 				d.Key += "/len_LO_HI"
 				d.Doc = bucketDoc(m.doc)
 				out = append(out, d)
