@@ -126,7 +126,7 @@ var table = []metric{
 	{name: "ppl", splits: evalSets, dir: LowerIsBetter, kind: Quality, scale: Scale{1, math.Inf(1), ""},
 		doc: "perplexity, exp(loss)"},
 	{name: "token_acc", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: unit,
-		doc: "teacher-forced next-token accuracy over non-pad target tokens"},
+		doc: "teacher-forced next-token accuracy over non-pad target tokens, the end token included"},
 	{name: "acc", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: unit,
 		doc: "accuracy of a classification"},
 	{name: "exact_match", splits: evalSets, buckets: true, dir: HigherIsBetter, kind: Quality, scale: unit,

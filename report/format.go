@@ -726,7 +726,7 @@ func (c *Comparison) untested() []string {
 		case kind == metrics.Cost:
 			out = append(out, m+" (a cost: --test-cost tests it)")
 		case kind == metrics.Constant:
-			out = append(out, m+" (a constant of the configuration)")
+			out = append(out, m+" (a constant of the configuration or its data)")
 		}
 	}
 	return out

@@ -294,7 +294,7 @@ func checkQuickstartCompare(t *testing.T) {
 	table := attnlab(t, append(base, "--width", "80")...)
 	wantOK(t, table)
 	for _, want := range []string{"Holm–Bonferroni-adjusted over the ", " rows compared in each column",
-		"95 % confidence interval", "model/params (a constant of the configuration)", "perf/tokens_per_s (a cost"} {
+		"95 % confidence interval", "model/params (a constant of the configuration or its data)", "perf/tokens_per_s (a cost"} {
 		if !strings.Contains(strings.Join(strings.Fields(table.stdout), " "), want) {
 			t.Errorf("the table does not say %q:\n%s", want, table.stdout)
 		}
