@@ -111,13 +111,28 @@ func lengthAxes(sel *selection) (pts []lengthPoint, lm bool, err error) {
 const ExamplesPrefix = "test/examples/len_"
 
 // examplesLabel is the second line of bucket b's tick label: how many test
-// examples it holds in the selected runs, "\n12 ex." or, when their test
-// sets differ, "\n9–14 ex."; "" for runs stored before the counts were.
+// examples it holds in the selected runs (ExamplesText).
 func examplesLabel(sel *selection, b lengthBucket) string {
-	key := ExamplesPrefix + strings.TrimPrefix(b.key, LengthPrefix)
+	ids := make([]int64, len(sel.runs))
+	for i, r := range sel.runs {
+		ids[i] = r.ID
+	}
+	if t := ExamplesText(sel.sums, ids, b.key); t != "" {
+		return "\n" + t
+	}
+	return ""
+}
+
+// ExamplesText says how many test examples the length bucket of summary
+// key bucket (test/exact_match/len_A_B) holds in runs (sums as
+// store.Summaries gives them): "12 ex.", or "9–14 ex." when their test
+// sets differ; "" when no run recorded it (runs stored before
+// test/examples/len_A_B).
+func ExamplesText(sums map[int64]map[string]float64, runs []int64, bucket string) string {
+	key := ExamplesPrefix + strings.TrimPrefix(bucket, LengthPrefix)
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, r := range sel.runs {
-		if v, ok := sel.sums[r.ID][key]; ok {
+	for _, id := range runs {
+		if v, ok := sums[id][key]; ok {
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 	}
@@ -125,9 +140,9 @@ func examplesLabel(sel *selection, b lengthBucket) string {
 	case math.IsInf(lo, 1):
 		return ""
 	case lo == hi:
-		return fmt.Sprintf("\n%g ex.", lo)
+		return fmt.Sprintf("%g ex.", lo)
 	}
-	return fmt.Sprintf("\n%g–%g ex.", lo, hi)
+	return fmt.Sprintf("%g–%g ex.", lo, hi)
 }
 
 // disjoint returns an error when buckets (sorted by lo) overlap: runs

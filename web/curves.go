@@ -487,6 +487,11 @@ func (s *Server) length(ctx context.Context, q report.Query) (*lengthData, error
 	if len(buckets) == 0 {
 		return nil, nil
 	}
+	for j, b := range buckets { // with how many test examples each holds
+		if t := report.ExamplesText(sums, ids, b); t != "" {
+			labels[j] += " (" + t + ")"
+		}
+	}
 	out := &lengthData{Buckets: labels}
 	for i, row := range c.Rows {
 		g := report.GroupLengthOf(row.Runs, sums, buckets)

@@ -98,6 +98,7 @@ func stopsSummaries(att string, seed int64, base float64) map[string]float64 {
 			continue
 		}
 		sums[report.LengthPrefix+k] = 1 - base/4 - 0.2*float64(i) - float64(seed)/64
+		sums[report.ExamplesPrefix+k] = float64(50 - 10*i)
 	}
 	return sums
 }
@@ -129,7 +130,7 @@ func TestLengthAgreesWithPlot(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &d); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"1–10", "11–20", "21–40", "161+"}; !slices.Equal(d.Buckets, want) {
+	if want := []string{"1–10 (50 ex.)", "11–20 (40 ex.)", "21–40 (30 ex.)", "161+ (20 ex.)"}; !slices.Equal(d.Buckets, want) {
 		t.Fatalf("buckets %q, want %q", d.Buckets, want)
 	}
 	ctx := context.Background()
