@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -85,8 +84,8 @@ func exitCode(err error, ran bool) int {
 		return exitOK
 	case errors.As(err, new(*internalError)):
 		return exitInternal
-	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled), errors.Is(err, syscall.EPIPE):
-		return exitInterrupted // EPIPE: the output's reader went away (show … | head)
+	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled), errors.Is(err, errReaderGone):
+		return exitInterrupted
 	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce), errors.Is(err, safeout.ErrRefused),
 		errors.Is(err, report.ErrKey): // --where, --by, --pool, --baseline, --metrics, --sort naming no key; --by pooling settings
 		return exitUsage
@@ -95,7 +94,7 @@ func exitCode(err error, ran bool) int {
 }
 
 // printError writes err to w once, nothing for a write to an output whose
-// reader went away (EPIPE). Configuration errors print every problem
+// reader went away (errReaderGone). Configuration errors print every problem
 // on its own line, "file:line: key: message", as compilers do; anything else
 // is one line "attnlab: command: message". Errors of the command line
 // itself (ran false) point to the command's help.
@@ -107,8 +106,8 @@ func printError(w io.Writer, cmd *cobra.Command, err error, ran bool) {
 		}
 		return
 	}
-	if errors.Is(err, syscall.EPIPE) {
-		return // the reader is gone (show … | head): nothing to tell, as with Ctrl-C in a pager
+	if errors.Is(err, errReaderGone) {
+		return // show … | head: nothing to tell, as with Ctrl-C in a pager
 	}
 	msg := printable.Line(firstLine(err.Error()))
 	if errors.Is(err, context.Canceled) && !errors.Is(err, errInterrupted) {

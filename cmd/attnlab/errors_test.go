@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,7 @@ func TestExitCode(t *testing.T) {
 		{"internal and interrupted", &internalError{fmt.Errorf("x: %w", context.Canceled)}, true, exitInternal},
 		{"refused output", fmt.Errorf("export: %w", safeout.ErrRefused), true, exitUsage},
 		{"reader gone", readerGone, true, exitInterrupted},
+		{"database connection broken", dbPipe, true, exitFailure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := exitCode(tc.err, tc.ran); got != tc.want {
@@ -49,7 +51,11 @@ func TestExitCode(t *testing.T) {
 
 // readerGone is what a command's write returns when its output's reader
 // went away (show … | head).
-var readerGone = fmt.Errorf("show: %w", &fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE})
+var readerGone = fmt.Errorf("show: %w", fmt.Errorf("%w: %w", errReaderGone, &fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE}))
+
+// dbPipe is a broken pipe of a database connection: an error like any
+// other, not a reader gone.
+var dbPipe = fmt.Errorf("store: the database server is unreachable: %w", &net.OpError{Op: "write", Err: os.NewSyscallError("write", syscall.EPIPE)})
 
 // TestReaderGoneIsQuiet: a command whose reader went away exits 130 and
 // prints nothing (it used to print "write /dev/stdout: broken pipe" and
@@ -60,9 +66,9 @@ func TestReaderGoneIsQuiet(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("printed %q for a reader that went away", buf.String())
 	}
-	printError(&buf, nil, errors.New("disk full"), true)
-	if buf.String() != "attnlab: disk full\n" {
-		t.Errorf("printed %q for another error", buf.String())
+	printError(&buf, nil, dbPipe, true)
+	if !strings.HasPrefix(buf.String(), "attnlab: store: the database server is unreachable") {
+		t.Errorf("printed %q for a database's broken pipe", buf.String())
 	}
 }
 

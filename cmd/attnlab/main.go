@@ -84,7 +84,7 @@ func main() {
 }
 
 // pipeWatch is a standard stream that cancels the command (closed) when a
-// write finds its reader gone (EPIPE).
+// write finds its reader gone (EPIPE), and returns errReaderGone then.
 type pipeWatch struct {
 	w      io.Writer
 	closed context.CancelFunc
@@ -94,9 +94,15 @@ func (p *pipeWatch) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
 	if errors.Is(err, syscall.EPIPE) {
 		p.closed()
+		err = fmt.Errorf("%w: %w", errReaderGone, err)
 	}
 	return n, err
 }
+
+// errReaderGone marks a write to stdout or stderr whose reader went away
+// (show … | head): exit 130 without a message. A broken pipe elsewhere
+// (a database connection) is an error like any other.
+var errReaderGone = errors.New("the output's reader went away")
 
 // execute runs the command line args with the given standard streams and
 // returns the exit code. It prints any error once to stderr: every line of
