@@ -261,8 +261,8 @@ func (r *run) finish() (*Result, error) {
 	if r.st.PeakBytes > 0 {
 		sum["perf/peak_mib"] = float64(r.st.PeakBytes) / (1 << 20)
 	}
-	if r.st.Sharing > 0 && r.st.Step > 0 {
-		sum["perf/concurrent_runs"] = r.st.Sharing / float64(r.st.Step)
+	if r.st.SharingSteps > 0 {
+		sum["perf/concurrent_runs"] = r.st.Sharing / float64(r.st.SharingSteps)
 	}
 	sum["perf/threads"] = float64(tensor.Threads())
 	sum["train/steps"] = float64(r.st.Step)

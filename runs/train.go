@@ -127,10 +127,12 @@ type trainState struct {
 	PeakBytes  int64              `json:"peak_bytes,omitempty"` // the largest step's tensor memory (Stepper.PeakBytes)
 	HasBest    bool               `json:"has_best"`
 	Stopped    string             `json:"stopped"`
-	// Sharing sums, over the steps trained, how many runs of this process
-	// were training at each (this one included): the runs its time shared
-	// the CPUs with (perf/concurrent_runs, their mean).
-	Sharing float64 `json:"sharing,omitempty"`
+	// Sharing sums, over the SharingSteps steps trained since it was
+	// recorded (a checkpoint of an older version has none), how many runs
+	// of this process were training at each (this one included): the runs
+	// its time shared the CPUs with (perf/concurrent_runs, their mean).
+	Sharing      float64 `json:"sharing,omitempty"`
+	SharingSteps int     `json:"sharing_steps,omitempty"`
 }
 
 // training counts the runs of this process that are training now.
@@ -288,7 +290,7 @@ func (r *run) loop(ctx context.Context) error {
 			return &FailedError{Step: step, Reason: err.Error()}
 		}
 		r.st.Step = step
-		r.st.Sharing += float64(training.Load())
+		r.st.Sharing, r.st.SharingSteps = r.st.Sharing+float64(training.Load()), r.st.SharingSteps+1
 		r.st.Tokens += int64(b.Tokens)
 		for _, n := range b.SrcLen {
 			r.st.SrcTokens += int64(n)

@@ -260,7 +260,12 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 					continue
 				}
 				release()
-				counts, err := st.Queue(bg, opt.Filter)
+				// The polls take ctx: they ride out a database outage
+				// (store.read), and Ctrl-C must end that wait.
+				counts, err := st.Queue(ctx, opt.Filter)
+				if ctx.Err() != nil {
+					return
+				}
 				if err != nil {
 					fail(err)
 					return
@@ -273,7 +278,7 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 					return
 				}
 				if opt.OnWait != nil && counts[store.StatusRunning] > 0 {
-					held, err := st.Held(bg, opt.Filter, opt.Owner)
+					held, err := st.Held(ctx, opt.Filter, opt.Owner)
 					if err == nil && len(held) > 0 {
 						key := heldKey(held)
 						mu.Lock()
