@@ -38,6 +38,12 @@ type logger struct {
 func (l *logger) printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.printfLocked(format, args...)
+}
+
+// printfLocked is printf with l.mu held: the skips counted so far, then
+// the line.
+func (l *logger) printfLocked(format string, args ...any) {
 	l.flushSkips()
 	l.skipped = ""
 	fmt.Fprintf(l.w, "%s "+format+"\n", append([]any{l.now().Format("15:04:05")}, args...)...)
@@ -81,16 +87,13 @@ func (l *logger) Skip(run store.Run, steps int, why string) {
 	l.eta.skip(steps)
 	why = printable.Line(firstLine(why))
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.skipped != "" && l.skipped == why {
 		l.more++
-		l.mu.Unlock()
 		return
 	}
-	l.mu.Unlock()
-	l.printf("%s: not run: %s", printable.Line(run.Name()), why)
-	l.mu.Lock()
+	l.printfLocked("%s: not run: %s", printable.Line(run.Name()), why)
 	l.skipped = why
-	l.mu.Unlock()
 }
 
 func (l *logger) Wait() {
