@@ -94,13 +94,28 @@ func Load(ctx context.Context, st *store.Store, id int64) (*Trained, error) {
 // n tokens: the run's own (MaxOut) for a source no longer than its data's,
 // raised by as many tokens as the source is longer, so that an input longer
 // than any the run saw is not cut at the training lengths (its copy or
-// reversal needs that many more); at most models.MaxDecodeLen. A run stored
-// without its data's longest source keeps MaxOut.
+// reversal needs that many more); at most models.MaxDecodeLen and the
+// model's PositionLimit. A run stored without its data's longest source
+// keeps MaxOut.
 func (t *Trained) OutputLimit(n int) int {
-	if t.LongestSrc == 0 || n <= t.LongestSrc {
-		return t.MaxOut
+	limit := t.MaxOut
+	if t.LongestSrc > 0 && n > t.LongestSrc {
+		limit = min(t.MaxOut+n-t.LongestSrc, models.MaxDecodeLen)
 	}
-	return min(t.MaxOut+n-t.LongestSrc, models.MaxDecodeLen)
+	if p := t.PositionLimit(); p > 0 {
+		limit = min(limit, p)
+	}
+	return limit
+}
+
+// PositionLimit is the longest output the model can decode, its positions
+// (a Transformer's model.max_len, fixed when it was trained; models.Decode
+// stops there whatever it is asked), or 0 when it has no such limit.
+func (t *Trained) PositionLimit() int {
+	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok {
+		return m.MaxDecodeLen()
+	}
+	return 0
 }
 
 // DecodeOptions returns the decoding settings the run's evaluation used

@@ -193,6 +193,9 @@ func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) 
 			opt.TopP = g.topP
 		}
 	}
+	if p := t.PositionLimit(); p > 0 && !t.Spec.LM {
+		opt.MaxLen = min(opt.MaxLen, p) // models.Decode stops there anyway
+	}
 	gen.opt, gen.fixedLen = opt, fixed || t.Spec.LM
 	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok && !t.Spec.LM {
 		gen.maxSrc = m.MaxDecodeLen()
@@ -322,13 +325,17 @@ func (gen *generator) unfinishedNote(total int) string {
 		what = "the output"
 	}
 	limit := fmt.Sprintf("the length limit of %d tokens", gen.hi)
+	raise := " (--max-len raises it)"
 	switch {
+	case gen.hi == gen.t.PositionLimit() && !gen.t.Spec.LM:
+		limit = fmt.Sprintf("the model's %d positions (its model.max_len, fixed when it was trained)", gen.hi)
+		raise = ""
 	case gen.fixedLen:
 		limit = fmt.Sprintf("--max-len %d", gen.opt.MaxLen)
 	case gen.lo != gen.hi:
 		limit = fmt.Sprintf("their length limits (%d–%d tokens)", gen.lo, gen.hi)
 	}
-	return fmt.Sprintf("attnlab: note: %s stopped at %s without an end token (--max-len raises it)", what, limit)
+	return fmt.Sprintf("attnlab: note: %s stopped at %s without an end token%s", what, limit, raise)
 }
 
 // text returns the output of a hypothesis; for a language model, the
