@@ -158,9 +158,15 @@ type Comparison struct {
 	Signatures []Signature
 	// Sharing is set when the compared runs' timings were measured under
 	// different loads: perf/concurrent_runs spanning more than 0.25 or
-	// perf/threads differing among them; the notes then warn that their
-	// perf/* columns compare unlike conditions.
+	// perf/threads differing among them, or unknown for some of them;
+	// the notes then warn that their perf/* columns compare unlike
+	// conditions.
 	Sharing *Sharing
+	// OldValid counts the compared runs stored before valid/* summaries
+	// described the weights test/* are measured on (they have best/step but
+	// no best/valid/*: their valid/* are the best evaluation's), counted
+	// when a valid/ column is shown.
+	OldValid int
 }
 
 // Sharing is the range of the runs' perf/concurrent_runs (runs of their
@@ -170,20 +176,25 @@ type Sharing struct {
 	RunsMax    float64 `json:"runs_max"`
 	ThreadsMin float64 `json:"threads_min"`
 	ThreadsMax float64 `json:"threads_max"`
+	// Unknown counts the runs stored before their load was recorded.
+	Unknown int `json:"unknown,omitempty"`
 }
 
 // sharing returns the Sharing of runs when their loads differ, else nil.
 func sharing(sel *selection, runs []int64) *Sharing {
-	sh := Sharing{math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)}
+	sh := Sharing{RunsMin: math.Inf(1), RunsMax: math.Inf(-1), ThreadsMin: math.Inf(1), ThreadsMax: math.Inf(-1)}
 	for _, id := range runs {
 		if v, ok := sel.sums[id]["perf/concurrent_runs"]; ok {
 			sh.RunsMin, sh.RunsMax = math.Min(sh.RunsMin, v), math.Max(sh.RunsMax, v)
+		} else {
+			sh.Unknown++
 		}
 		if v, ok := sel.sums[id]["perf/threads"]; ok {
 			sh.ThreadsMin, sh.ThreadsMax = math.Min(sh.ThreadsMin, v), math.Max(sh.ThreadsMax, v)
 		}
 	}
-	if !(sh.RunsMax-sh.RunsMin > 0.25 || sh.ThreadsMax > sh.ThreadsMin) {
+	known := sh.Unknown < len(runs)
+	if !(sh.RunsMax-sh.RunsMin > 0.25 || sh.ThreadsMax > sh.ThreadsMin || known && sh.Unknown > 0) {
 		return nil
 	}
 	for _, x := range []*float64{&sh.RunsMin, &sh.RunsMax, &sh.ThreadsMin, &sh.ThreadsMax} {
@@ -348,6 +359,15 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 		all = append(all, row.Runs...)
 	}
 	c.Sharing = sharing(sel, all)
+	if slices.ContainsFunc(mets, func(m string) bool { return strings.HasPrefix(m, "valid/") }) {
+		for _, id := range all {
+			sums := sel.sums[id]
+			_, best := sums["best/step"]
+			if best && !slices.ContainsFunc(slices.Collect(maps.Keys(sums)), func(k string) bool { return strings.HasPrefix(k, "best/valid/") }) {
+				c.OldValid++
+			}
+		}
+	}
 	c.mark()
 	return c, nil
 }

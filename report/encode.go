@@ -184,6 +184,7 @@ type jsonComparison struct {
 	Signatures      []jsonSignature `json:"signatures"`
 	Notes           []string        `json:"notes"`
 	Sharing         *Sharing        `json:"sharing,omitempty"`
+	OldValid        int             `json:"old_valid,omitempty"`
 }
 
 type jsonSignature struct {
@@ -221,7 +222,7 @@ func nonNil[T any](s []T) []T {
 //	 "failed_elsewhere": [], "where": "seed != 3", "unfinished": {"queued": 2},
 //	 "signatures": [{"metric": "test/bleu", "signature": "BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1",
 //	                 "rows": null}],
-//	 "sharing": {"runs_min": 1, "runs_max": 2, "threads_min": 1, "threads_max": 1},
+//	 "sharing": {"runs_min": 1, "runs_max": 2, "threads_min": 1, "threads_max": 1}, "old_valid": 0,
 //	 "notes": ["mean ± std over each row's n runs; ...", ...]}
 //
 // with NaN as null and infinities as "+Inf"/"-Inf"; "adjustment" is "holm"
@@ -232,7 +233,7 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Metrics: nonNil(c.Metrics),
 		Kinds: map[string]string{}, Directions: map[string]int{}, Baseline: c.Baseline, SortedBy: c.SortedBy,
 		Level: Level, Adjustment: "none", TestCost: c.TestCost, Tasks: c.Tasks, Rows: []jsonRow{}, Notes: c.notes(false),
-		FailedElsewhere: jsonFailedRuns(c.FailedElsewhere), Where: c.Where, Unfinished: map[string]int{}, Sharing: c.Sharing}
+		FailedElsewhere: jsonFailedRuns(c.FailedElsewhere), Where: c.Where, Unfinished: map[string]int{}, Sharing: c.Sharing, OldValid: c.OldValid}
 	for st, n := range c.Unfinished {
 		out.Unfinished[string(st)] = n
 	}
@@ -275,7 +276,7 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 	}
 	*c = Comparison{Keys: in.Keys, Derived: in.Derived, Pooled: in.Pooled, Metrics: in.Metrics, Baseline: in.Baseline,
 		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Tasks: in.Tasks,
-		FailedElsewhere: failedRuns(in.FailedElsewhere), Where: in.Where, Sharing: in.Sharing}
+		FailedElsewhere: failedRuns(in.FailedElsewhere), Where: in.Where, Sharing: in.Sharing, OldValid: in.OldValid}
 	for st, n := range in.Unfinished {
 		if c.Unfinished == nil {
 			c.Unfinished = map[store.Status]int{}

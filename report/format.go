@@ -586,6 +586,10 @@ func (c *Comparison) notesMarked(mark string) []string {
 		out = append(out, "NaN values (diverged runs), left out of mean and std: "+strings.Join(nans, ", ")+".")
 	}
 	out = append(out, c.selectionNotes()...)
+	if c.OldValid > 0 {
+		out = append(out, fmt.Sprintf("valid/* of %s stored before 2026-12-04 are of the best evaluation, not of the weights test/* "+
+			"were measured on (as in the later runs): rows mixing them mix the two.", plural(c.OldValid, "run")))
+	}
 	if sh := c.Sharing; sh != nil && slices.ContainsFunc(c.Metrics, func(m string) bool { return metrics.Describe(m).Kind == metrics.Cost }) {
 		var how []string
 		if sh.RunsMax-sh.RunsMin > 0.25 {
@@ -593,6 +597,9 @@ func (c *Comparison) notesMarked(mark string) []string {
 		}
 		if sh.ThreadsMax > sh.ThreadsMin {
 			how = append(how, fmt.Sprintf("%g–%g threads", sh.ThreadsMin, sh.ThreadsMax))
+		}
+		if sh.Unknown > 0 {
+			how = append(how, fmt.Sprintf("unknown for %s stored before it was recorded", plural(sh.Unknown, "run")))
 		}
 		out = append(out, "Timings (perf/*) were measured under different loads ("+strings.Join(how, ", ")+
 			"): compare them only between runs trained alike (attnlab run -j 1 for a study of costs).")
@@ -725,6 +732,8 @@ func (c *Comparison) untested() []string {
 		case c.tests(kind):
 		case kind == metrics.Cost:
 			out = append(out, m+" (a cost: --test-cost tests it)")
+		case kind == metrics.Constant && strings.HasPrefix(m, "perf/"):
+			out = append(out, m+" (a condition of the timings)")
 		case kind == metrics.Constant:
 			out = append(out, m+" (a constant of the configuration or its data)")
 		}

@@ -165,6 +165,46 @@ func TestCompareSharingNote(t *testing.T) {
 	if c.Sharing != nil {
 		t.Errorf("runs trained alike: Sharing %+v", c.Sharing)
 	}
+	// A run stored before the load was recorded: its load is unknown.
+	y := fakeExperiment{name: "sharing-old"}
+	for i := range 2 {
+		r := trustRun("dot", int64(i+1), 0.5, nil)
+		r.sums["perf/tokens_per_s"] = 1000
+		if i == 0 {
+			r.sums["perf/concurrent_runs"], r.sums["perf/threads"] = 2, 1
+		}
+		y.runs = append(y.runs, r)
+	}
+	st, _ = buildStore(t, y)
+	c = mustCompare(t, st, Query{Experiments: []string{"sharing-old"}, Metrics: []string{"tokens_per_s"}})
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "unknown for 1 run stored before it was recorded") {
+		t.Errorf("no note on the unknown load:\n%s", notes)
+	}
+}
+
+// TestCompareOldValidNote: runs stored before valid/* described the
+// weights test/* are measured on (best/step, no best/valid/*) are counted
+// and named in the notes when a valid/ column is shown.
+func TestCompareOldValidNote(t *testing.T) {
+	x := fakeExperiment{name: "oldvalid"}
+	for i := range 2 {
+		for _, name := range []string{"none", "dot"} {
+			r := trustRun(name, int64(i+1), 0.5+0.01*float64(i), nil)
+			r.sums["valid/loss"], r.sums["best/step"], r.sums["best/valid/loss"] = 1, 100, 0.9
+			if i == 1 {
+				delete(r.sums, "best/valid/loss") // stored before 2026-12-04
+			}
+			x.runs = append(x.runs, r)
+		}
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"oldvalid"}, Metrics: []string{"valid/loss"}})
+	if c.OldValid != 2 || !strings.Contains(strings.Join(c.notes(false), " "), "valid/* of 2 runs stored before 2026-12-04") {
+		t.Errorf("OldValid %d, notes %q; want 2 and a note", c.OldValid, c.notes(false))
+	}
+	if c = mustCompare(t, st, Query{Experiments: []string{"oldvalid"}, Metrics: []string{"exact_match"}}); c.OldValid != 0 {
+		t.Errorf("OldValid %d without a valid/ column", c.OldValid)
+	}
 }
 
 // TestCompareTiesAndConstants: means equal but for the last bit (112/180

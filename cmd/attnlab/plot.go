@@ -118,13 +118,17 @@ func newPlotLengthCmd() *cobra.Command {
 of runs (--by, or the settings that differ, as compare groups them):
 
   seq2seq runs  test exact match per source-length bucket (eval.length_buckets:
-                the summaries test/exact_match/len_LO_HI), on a fixed 0–1 scale
+                the summaries test/exact_match/len_LO_HI), on a fixed 0–1 scale;
+                each bucket says how many test examples it holds ("40 ex.", a
+                range when the runs' test sets differ)
   LM runs       test loss at each evaluation context length (eval.context: the
                 summaries test/loss@N), against N on a log₂ axis
 
 Each line is the mean over the group's runs, in a min–max band when the group
-has several; a length where a group has no finite value leaves a gap. Runs of
-both kinds together, or of neither, are an error.`,
+has several; where only some of its runs have a value the line is thin and
+dashed, without band, labelled n=2 (the runs it averages); a length where none
+has one leaves a gap. Runs of both kinds together, of neither, or evaluated
+with different eval.length_buckets are an error.`,
 		Example: "  attnlab plot length quickstart --by attention.name -o length.png\n  attnlab plot length length-generalisation-lm --by model.positions -o context.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
