@@ -278,3 +278,38 @@ func TestEvalLongerInputs(t *testing.T) {
 	}
 	wantError(t, attnlab(t, "eval", id(run), file, "--max-len", "0", "--db", db), exitUsage, "--max-len 0")
 }
+
+// TestEvalOutputsDoNotDependOnTheBatch: sources of different output limits
+// (within the run's data, and longer) decoded in one eval batch, grouped by
+// limit, give the outputs each gives alone, through generate; the longest
+// source's output runs past the run's own limit of 16 tokens.
+func TestEvalOutputsDoNotDependOnTheBatch(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	srcs := []string{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "aaa", "ffffffffffff", "fff", "eee"}
+	dir := t.TempDir()
+	var tsv strings.Builder
+	for _, s := range srcs {
+		tsv.WriteString(s + "\tx\n")
+	}
+	hyps := filepath.Join(dir, "hyps.txt")
+	wantOK(t, attnlab(t, "eval", id(run), writeIn(t, dir, "mixed.tsv", tsv.String()), "--out", hyps, "--db", db))
+	got, err := os.ReadFile(hyps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	if len(outs) != len(srcs) {
+		t.Fatalf("%d outputs for %d sources", len(outs), len(srcs))
+	}
+	if n := len(outs[0]); n <= 16 {
+		t.Errorf("the 30-symbol source's output has %d symbols: cut at the run's own limit (16 with the end token)", n)
+	}
+	for i, s := range srcs {
+		r := attnlab(t, "generate", id(run), "--input", s, "--db", db)
+		wantOK(t, r)
+		if alone := strings.TrimSuffix(r.stdout, "\n"); alone != outs[i] {
+			t.Errorf("source %q: %q in the batch, %q alone", s, outs[i], alone)
+		}
+	}
+}
