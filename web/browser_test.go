@@ -90,8 +90,9 @@ func TestBrowserStops(t *testing.T) {
 		t.Errorf("hovering step 900 shows %q, want each group's mean with its number of runs", tip)
 	}
 	b.Do("mouse away", chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
-	// The length plot: dot's 21–40 bucket is over 3 of its 4 runs, and
-	// its line breaks at 161+, where none has a value.
+	// The length plot: dot's 21–40 bucket is over 3 of its 4 runs, which
+	// the hover says (its break at 161+, where none has a value, is in the
+	// screenshot; TestLengthAgreesWithPlot checks the data).
 	b.Do("length", chromedp.WaitVisible(chromedp.CSS("#length .uplot canvas")), chromedp.WaitVisible(chromedp.CSS("#length-legend li")))
 	b.Do("scroll to length", chromedp.ScrollIntoView("#length"), chromedp.Sleep(100*time.Millisecond))
 	b.Eval(`(() => { const r = document.querySelector("#length .u-over").getBoundingClientRect(); return {L: r.left, T: r.top, W: r.width, H: r.height}; })()`, &box)
