@@ -103,38 +103,18 @@ func stopsSummaries(att string, seed int64, base float64) map[string]float64 {
 	return sums
 }
 
-// TestLengthAgreesWithPlot: the length plot's lines on the page are the
-// ones attnlab plot length draws (report.GroupLengthOf): a bucket only
-// some runs of a group have is the mean of those, with their count, and
-// one none has is a break.
-func TestLengthAgreesWithPlot(t *testing.T) {
+// stopsPage fills a store with the stops experiment, serves path from it
+// and returns the store, the answer's body, and the comparison of q with
+// the ids of its rows' runs: what the page's numbers are checked against.
+func stopsPage(t *testing.T, path string, q report.Query) (*store.Store, string, *report.Comparison, []int64) {
+	t.Helper()
 	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
 	fillStops(t, st)
-	s := newServer(t, st, Options{})
-	r := get(t, s, "/api/x/stops/length")
+	r := get(t, newServer(t, st, Options{}), path)
 	if r.status != 200 {
-		t.Fatalf("length: %d %s", r.status, r.body)
+		t.Fatalf("%s: %d %s", path, r.status, r.body)
 	}
-	var d struct {
-		Buckets []string `json:"buckets"`
-		Series  []struct {
-			Label string     `json:"label"`
-			Group int        `json:"group"`
-			Y     []*float64 `json:"y"`
-			Lo    []*float64 `json:"lo"`
-			Hi    []*float64 `json:"hi"`
-			N     []*float64 `json:"n"`
-			NRuns int        `json:"nruns"`
-		} `json:"series"`
-	}
-	if err := json.Unmarshal([]byte(r.body), &d); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"1–10 (50 ex.)", "11–20 (40 ex.)", "21–40 (30 ex.)", "161+ (20 ex.)"}; !slices.Equal(d.Buckets, want) {
-		t.Fatalf("buckets %q, want %q", d.Buckets, want)
-	}
-	ctx := context.Background()
-	c, err := report.Compare(ctx, st, report.Query{Experiments: []string{"stops"}})
+	c, err := report.Compare(context.Background(), st, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +122,26 @@ func TestLengthAgreesWithPlot(t *testing.T) {
 	for _, row := range c.Rows {
 		ids = append(ids, row.Runs...)
 	}
-	sums, err := st.Summaries(ctx, ids)
+	return st, r.body, c, ids
+}
+
+// TestLengthAgreesWithPlot: the length plot's lines on the page are the
+// ones attnlab plot length draws (report.GroupLengthOf): a bucket only
+// some runs of a group have is the mean of those, with their count, and
+// one none has is a break.
+func TestLengthAgreesWithPlot(t *testing.T) {
+	st, body, c, ids := stopsPage(t, "/api/x/stops/length", report.Query{Experiments: []string{"stops"}})
+	var d struct {
+		Buckets []string     `json:"buckets"`
+		Series  []seriesJSON `json:"series"`
+	}
+	if err := json.Unmarshal([]byte(body), &d); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"1–10 (50 ex.)", "11–20 (40 ex.)", "21–40 (30 ex.)", "161+ (20 ex.)"}; !slices.Equal(d.Buckets, want) {
+		t.Fatalf("buckets %q, want %q", d.Buckets, want)
+	}
+	sums, err := st.Summaries(context.Background(), ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,20 +183,24 @@ func close6(v *float64, want float64) bool {
 
 // curvesJSON is /api/x/NAME/curves as the page's script reads it.
 type curvesJSON struct {
-	X       []float64 `json:"x"`
-	Partial bool      `json:"partial"`
-	Series  []struct {
-		Label    string     `json:"label"`
-		Runs     []int64    `json:"runs"`
-		Group    int        `json:"group"`
-		Y        []*float64 `json:"y"`
-		Lo       []*float64 `json:"lo"`
-		Hi       []*float64 `json:"hi"`
-		N        []*float64 `json:"n"`
-		NRuns    int        `json:"nruns"`
-		Early    int        `json:"early"`
-		Diverged int        `json:"diverged"`
-	} `json:"series"`
+	X       []float64    `json:"x"`
+	Partial bool         `json:"partial"`
+	Series  []seriesJSON `json:"series"`
+}
+
+// seriesJSON is a line of the curves and length answers as the script
+// reads it (null values as nil).
+type seriesJSON struct {
+	Label    string     `json:"label"`
+	Runs     []int64    `json:"runs"`
+	Group    int        `json:"group"`
+	Y        []*float64 `json:"y"`
+	Lo       []*float64 `json:"lo"`
+	Hi       []*float64 `json:"hi"`
+	N        []*float64 `json:"n"`
+	NRuns    int        `json:"nruns"`
+	Early    int        `json:"early"`
+	Diverged int        `json:"diverged"`
 }
 
 // TestCurvesAgreeWithPlot checks that the curves page's group lines are
@@ -207,26 +210,11 @@ type curvesJSON struct {
 // only where every run of the group has a value, and the legend counts the
 // runs that stop early or diverged as the plot's legend does.
 func TestCurvesAgreeWithPlot(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
-	fillStops(t, st)
-	s := newServer(t, st, Options{})
-	r := get(t, s, "/api/x/stops/curves?metric=valid/loss&view=mean")
-	if r.status != 200 {
-		t.Fatalf("curves: %d %s", r.status, r.body)
-	}
+	ctx, q := context.Background(), report.Query{Experiments: []string{"stops"}, Status: report.StatusAny}
+	st, body, c, ids := stopsPage(t, "/api/x/stops/curves?metric=valid/loss&view=mean", q)
 	var d curvesJSON
-	if err := json.Unmarshal([]byte(r.body), &d); err != nil {
+	if err := json.Unmarshal([]byte(body), &d); err != nil {
 		t.Fatal(err)
-	}
-	ctx := context.Background()
-	q := report.Query{Experiments: []string{"stops"}, Status: report.StatusAny}
-	c, err := report.Compare(ctx, st, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for _, row := range c.Rows {
-		ids = append(ids, row.Runs...)
 	}
 	hist, err := st.MetricHistory(ctx, ids, "valid/loss")
 	if err != nil {
