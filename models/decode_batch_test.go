@@ -261,3 +261,45 @@ func TestBatchedDecodingMatchesOneAtATime(t *testing.T) {
 		restore()
 	}
 }
+
+// TestTransformerDecodesPastItsPositions: a sequence-to-sequence
+// Transformer whose positions are not a learned table (sinusoidal, rope,
+// alibi, t5) has no decoding limit, so sources and outputs longer than its
+// max_len, the training lengths, can be decoded (what a length
+// generalisation study measures); learned positions keep their table's.
+func TestTransformerDecodesPastItsPositions(t *testing.T) {
+	const vocab, maxLen, long = 9, 8, 20
+	b := &seq.Batch{Size: 1, S: long, Src: make([]int, long), SrcLen: []int{long}, T: 1, In: make([]int, 1), Out: make([]int, 1), TgtLen: []int{1}}
+	for j := range b.Src {
+		b.Src[j] = 3 + j%(vocab-3)
+	}
+	for _, pos := range []string{"learned", "sinusoidal", "rope", "alibi", "t5"} {
+		spec := Spec{SrcVocab: vocab, TgtVocab: vocab, MaxLen: maxLen, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}}
+		m := buildTiny(t, "seq2seq-transformer", map[string]any{"d_model": 8, "ff": 16, "encoder_layers": 1, "decoder_layers": 1, "positions": pos}, spec)
+		layers.SetTraining(false, m)
+		limit := m.(*Transformer).MaxDecodeLen()
+		if pos == "learned" {
+			if limit != maxLen {
+				t.Errorf("learned: MaxDecodeLen %d, want its table's %d", limit, maxLen)
+			}
+			continue
+		}
+		if limit != 0 {
+			t.Errorf("%s: MaxDecodeLen %d, want 0 (no limit)", pos, limit)
+		}
+		var outB *layers.Param
+		for _, p := range m.Params() {
+			if p.Name == "out.b" {
+				outB = p
+			}
+		}
+		outB.Data[seq.EOSID] = -100 // never ends: the output runs to MaxLen
+		hs, err := Decode(m, b, DecodeOptions{Strategy: "greedy", MaxLen: 2 * long})
+		if err != nil {
+			t.Fatalf("%s: %v", pos, err)
+		}
+		if len(hs[0].Tokens) != 2*long {
+			t.Errorf("%s: %d output tokens from a %d-token source, want %d (past max_len %d)", pos, len(hs[0].Tokens), long, 2*long, maxLen)
+		}
+	}
+}

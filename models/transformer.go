@@ -365,11 +365,14 @@ func (m *Transformer) Forward(b *seq.Batch, opt ForwardOptions) Output {
 	return out
 }
 
-// MaxDecodeLen returns the longest output a sequence-to-sequence Transformer
-// can decode (its positions); 0 (no limit) for a language model, which
-// keeps a sliding context window.
+// MaxDecodeLen returns the longest source or output a sequence-to-sequence
+// Transformer with learned positions can take (its table's max_len); 0, no
+// limit, for other positions (sinusoidal, computed beyond the table;
+// rope, alibi and t5, relative), whose behaviour on inputs longer than
+// training is what a length-generalisation study measures, and for a
+// language model, which keeps a sliding context window.
 func (m *Transformer) MaxDecodeLen() int {
-	if m.LM {
+	if m.LM || m.P.Positions != "learned" {
 		return 0
 	}
 	return m.maxLen

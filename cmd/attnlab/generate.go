@@ -227,7 +227,7 @@ func (gen *generator) encode(text, where string) (input, error) {
 		return in, fmt.Errorf("unknown symbols in %s: %s (the model knows: %s)", where, strings.Join(unknown, ", "), gen.known())
 	}
 	if gen.maxSrc > 0 && len(in.ids) > gen.maxSrc {
-		return in, fmt.Errorf("%s has %d tokens; this model takes at most %d (its positions, model.max_len, were fixed when it was trained)", where, len(in.ids), gen.maxSrc)
+		return in, fmt.Errorf("%s has %d tokens; this model takes at most %d (its learned positions, model.max_len, were fixed when it was trained)", where, len(in.ids), gen.maxSrc)
 	}
 	return in, nil
 }
@@ -328,7 +328,7 @@ func (gen *generator) unfinishedNote(total int) string {
 	raise := " (--max-len raises it)"
 	switch {
 	case gen.hi == gen.t.PositionLimit() && !gen.t.Spec.LM:
-		limit = fmt.Sprintf("the model's %d positions (its model.max_len, fixed when it was trained)", gen.hi)
+		limit = fmt.Sprintf("the model's %d learned positions (its model.max_len, fixed when it was trained)", gen.hi)
 		raise = ""
 	case gen.fixedLen:
 		limit = fmt.Sprintf("--max-len %d", gen.opt.MaxLen)
