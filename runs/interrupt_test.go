@@ -1,10 +1,16 @@
 package runs
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/tensor"
 )
 
 // cancelBeforeEval cancels its context at the last training step's log,
@@ -73,4 +79,45 @@ func withoutPerf(m map[string]float64) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TestLoadAfterResumeFromAnOlderCheckpoint: a run resumed from a
+// checkpoint written before the load was recorded (no Sharing) averages
+// perf/concurrent_runs over the steps it counted, not over every step (it
+// read 0.86 runs training at once, fewer than the run itself).
+func TestLoadAfterResumeFromAnOlderCheckpoint(t *testing.T) {
+	t.Parallel()
+	cfg := loadConfig(t, "testdata/sweep4.yaml", "train.steps=40", "train.eval_every=20")
+	rec := newMemRecorder()
+	if _, err := Train(context.Background(), cfg, rec, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ts, meta, err := layers.ReadTensors(bytes.NewReader(rec.checkpoints[20]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := decodeState(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved.Train.Sharing, saved.Train.SharingSteps = 0, 0 // as an older version wrote it
+	if meta[metaState], err = encodeState(saved); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var list []*tensor.Tensor
+	for _, name := range slices.Sorted(maps.Keys(ts)) {
+		names, list = append(names, name), append(list, ts[name])
+	}
+	var buf bytes.Buffer
+	if err := layers.WriteTensors(&buf, names, list, meta); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Train(context.Background(), cfg, newMemRecorder(), Options{Resume: buf.Bytes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := res.Summaries["perf/concurrent_runs"]; !(v >= 1) {
+		t.Errorf("perf/concurrent_runs %v after the resume, want at least 1 (the run itself)", v)
+	}
 }
