@@ -210,6 +210,17 @@ func testPostgresRidesOutRestart(t *testing.T) {
 	default:
 		t.Fatal("the reads returned before the server was back: nothing was cut")
 	}
+
+	// A poll that waits out an outage still ends with its context (Ctrl-C
+	// on an idle worker).
+	p.set("cut")
+	defer p.set("")
+	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := s.Queue(cctx, QueueFilter{}); err == nil || time.Since(start) > time.Second {
+		t.Fatalf("queue during an outage with a context ending after 200 ms: %v after %v, want an error at once", err, time.Since(start))
+	}
 }
 
 // testPostgresPartitionEndsWrites: a connection on which the server stops
