@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/attnlab/attnlab/internal/safeout"
+	"github.com/attnlab/attnlab/internal/sorted"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -451,7 +452,7 @@ func newBand(runs []int64, hist map[int64][]store.MetricPoint, live func(id int6
 }
 
 // mergeSteps returns the sorted union of keys (sorted, distinct) and the
-// steps of pts with a finite value, reusing keys when pts adds none.
+// steps of pts with a finite value, keys itself when pts adds none.
 func mergeSteps(keys []int, pts []store.MetricPoint) []int {
 	var steps []int
 	for _, pt := range pts {
@@ -462,39 +463,7 @@ func mergeSteps(keys []int, pts []store.MetricPoint) []int {
 	if !slices.IsSorted(steps) {
 		slices.Sort(steps)
 	}
-	steps = slices.Compact(steps)
-	i, j := 0, 0
-	for i < len(keys) && j < len(steps) { // is steps a subset of keys?
-		switch {
-		case keys[i] < steps[j]:
-			i++
-		case keys[i] == steps[j]:
-			i++
-			j++
-		default:
-			i = len(keys) // a new step
-		}
-	}
-	if j == len(steps) {
-		return keys
-	}
-	out := make([]int, 0, len(keys)+len(steps))
-	i, j = 0, 0
-	for i < len(keys) || j < len(steps) {
-		switch {
-		case j == len(steps) || (i < len(keys) && keys[i] < steps[j]):
-			out = append(out, keys[i])
-			i++
-		case i == len(keys) || steps[j] < keys[i]:
-			out = append(out, steps[j])
-			j++
-		default:
-			out = append(out, keys[i])
-			i++
-			j++
-		}
-	}
-	return out
+	return sorted.Union(keys, steps)
 }
 
 // bandPolygon is the outline of the min–max band: along the maxima, back

@@ -392,34 +392,6 @@ func sortedSteps(cv curve) curve {
 	return out
 }
 
-// unionSorted returns the sorted distinct values of a and b, both sorted;
-// a itself when b adds nothing.
-func unionSorted[T cmp.Ordered](a, b []T) []T {
-	if slices.Equal(a, b) || len(b) == 0 {
-		return a
-	}
-	out := make([]T, 0, max(len(a), len(b)))
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case j == len(b) || i < len(a) && a[i] < b[j]:
-			out = append(out, a[i])
-			i++
-		case i == len(a) || b[j] < a[i]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-		if n := len(out); n > 1 && out[n-1] == out[n-2] {
-			out = out[:n-1] // a repeated step within one history
-		}
-	}
-	return out
-}
-
 // runsOf returns the runs of a comparison's rows by id.
 func (s *Server) runsOf(ctx context.Context, c *report.Comparison) (map[int64]store.Run, error) {
 	var ids []int64

@@ -3,6 +3,8 @@ package web
 import (
 	"math"
 	"slices"
+
+	"github.com/attnlab/attnlab/internal/sorted"
 )
 
 // line is one curve to draw: steps in increasing order, and one or more
@@ -52,7 +54,7 @@ func align(lines []line, maxPoints int) aligned {
 	}
 	for _, l := range lines {
 		if merge {
-			all = unionSorted(all, l.steps)
+			all = sorted.Union(all, l.steps)
 		} else {
 			all = append(all, l.steps...)
 		}
