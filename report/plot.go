@@ -7,6 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -174,6 +175,7 @@ func styleAxes(p *plot.Plot) {
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Label.TextStyle.Font.Size = vg.Points(11)
 		a.Tick.Label.Font.Size = vg.Points(9)
+		a.Tick.Marker = distinctTicks{}
 	}
 }
 
@@ -247,4 +249,37 @@ func plotTitle(sel *selection, what string) string {
 		return fmt.Sprintf("%d experiments · %s", len(exps), what)
 	}
 	return strings.Join(exps, ", ") + " · " + what
+}
+
+// distinctTicks is gonum's default tick marker with labels that never
+// repeat: over a narrow range (losses 2.405–2.423) its labels are rounded
+// to too few digits ("2.41" three times), so they are then written with
+// as many decimals as it takes to tell them apart.
+type distinctTicks struct{}
+
+func (distinctTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for digits := 0; digits <= 12 && repeatsLabel(ticks); digits++ {
+		for i := range ticks {
+			if ticks[i].Label != "" {
+				ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', digits, 64)
+			}
+		}
+	}
+	return ticks
+}
+
+// repeatsLabel reports whether two of ticks have the same label.
+func repeatsLabel(ticks []plot.Tick) bool {
+	seen := map[string]bool{}
+	for _, t := range ticks {
+		if t.Label == "" {
+			continue
+		}
+		if seen[t.Label] {
+			return true
+		}
+		seen[t.Label] = true
+	}
+	return false
 }

@@ -1,0 +1,31 @@
+package report
+
+import (
+	"testing"
+
+	"gonum.org/v1/plot"
+)
+
+// TestDistinctTicks: over a narrow range gonum's default labels repeat
+// ("2.41" for 2.405, 2.41 and 2.415); distinctTicks tells them apart and
+// leaves labels that were already distinct as gonum wrote them.
+func TestDistinctTicks(t *testing.T) {
+	t.Parallel()
+	for _, r := range [][2]float64{{2.405, 2.423}, {0.10001, 0.10004}, {0, 1}, {3, 250}, {-1e-6, 1e-6}} {
+		ticks := distinctTicks{}.Ticks(r[0], r[1])
+		if repeatsLabel(ticks) {
+			t.Errorf("ticks over %v repeat a label: %v", r, ticks)
+		}
+		if def := (plot.DefaultTicks{}).Ticks(r[0], r[1]); !repeatsLabel(def) {
+			for i := range def {
+				if def[i] != ticks[i] {
+					t.Errorf("ticks over %v: %v, want gonum's distinct labels %v", r, ticks, def)
+					break
+				}
+			}
+		}
+	}
+	if !repeatsLabel((plot.DefaultTicks{}).Ticks(2.405, 2.423)) {
+		t.Log("gonum's default labels over 2.405–2.423 no longer repeat")
+	}
+}
