@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
@@ -266,6 +267,9 @@ func (r *run) finish() (*Result, error) {
 	}
 	sum["perf/threads"] = float64(tensor.Threads())
 	sum["train/steps"] = float64(r.st.Step)
+	for k, v := range trainLengths(r.data) {
+		sum[k] = v
+	}
 	if r.st.TrainSecs > 0 {
 		sum["perf/tokens_per_s"] = float64(r.st.Tokens) / r.st.TrainSecs
 		if r.st.SrcTokens > 0 {
@@ -333,13 +337,21 @@ func (r *run) testDecode(sum map[string]float64) error {
 	}
 	sum["test/exact_match"], sum["test/examples"] = ts.ExactMatch(), float64(len(test))
 	if maj, ok := majorityRef(r.data.Train); ok {
+		floor := metrics.NewBucketedExactMatch(r.cfg.Eval.LengthBuckets)
 		hits := 0
 		for i := range test {
-			if r.scores.Match(maj, test[i].Ref) {
+			m := r.scores.Match(maj, test[i].Ref)
+			floor.Add(len(test[i].Src), m)
+			if m {
 				hits++
 			}
 		}
 		sum["test/majority_exact_match"] = metrics.Ratio(hits, len(test))
+		for k, v := range floor.Metrics("test") {
+			if bucket, ok := strings.CutPrefix(k, "test/exact_match/"); ok {
+				sum["test/majority_exact_match/"+bucket] = v
+			}
+		}
 	}
 	sum["test/bleu"], sum["test/chrf"], sum["test/chrf++"] = ts.BLEU.Score, ts.ChrF.Score, ts.ChrFPP.Score
 	if tms := metrics.TextMetrics(); len(tms) > 0 {
@@ -385,6 +397,29 @@ func (r *run) testDecode(sum map[string]float64) error {
 		return r.putJSON(artifact.KindAttention, artifact.NameAttention, maps)
 	}
 	return nil
+}
+
+// trainLengths returns the lengths the model was trained on, for length
+// plots to mark: train/src_len_min and train/src_len_max of a
+// sequence-to-sequence task's training sources, or train/context, the
+// longest training window's context, of a language model's; none when the
+// training split is empty.
+func trainLengths(d *tasks.Dataset) map[string]float64 {
+	if len(d.Train) == 0 {
+		return nil
+	}
+	if d.LM {
+		n := 0
+		for _, ex := range d.Train {
+			n = max(n, len(ex.Tgt)-1)
+		}
+		return map[string]float64{"train/context": float64(n)}
+	}
+	lo, hi := len(d.Train[0].Src), 0
+	for _, ex := range d.Train {
+		lo, hi = min(lo, len(ex.Src)), max(hi, len(ex.Src))
+	}
+	return map[string]float64{"train/src_len_min": float64(lo), "train/src_len_max": float64(hi)}
 }
 
 // majorityRef returns the most frequent reference text of ex (of the

@@ -13,6 +13,7 @@ import (
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/metrics"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 func TestReverseLearnsWithAttention(t *testing.T) {
@@ -265,5 +266,62 @@ func TestEveryMetricIsDescribed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLengthReferences: a run records what a length plot marks: the
+// source lengths it was trained on (a language model: its context) and
+// the majority-answer floor per length bucket, consistent with the
+// overall floor.
+func TestLengthReferences(t *testing.T) {
+	t.Parallel()
+	cfg := loadConfig(t, "testdata/reverse_small.yaml", "task={name: listops, min_len: 5, max_len: 30, test_max_len: 80, max_depth: 4, train_size: 300, valid_size: 20, test_size: 200}",
+		"train.steps=2", "train.eval_every=0", "eval.length_buckets=[10, 20, 40]")
+	res, err := Train(context.Background(), cfg, newMemRecorder(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summaries
+	data, err := tasks.Build(cfg.Task.Name, cfg.Task.Params, tasks.Options{Seed: uint64(cfg.Seed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := math.Inf(1), 0.0
+	for _, ex := range data.Train {
+		lo, hi = min(lo, float64(len(ex.Src))), max(hi, float64(len(ex.Src)))
+	}
+	if s["train/src_len_min"] != lo || s["train/src_len_max"] != hi {
+		t.Errorf("train/src_len_min, max = %v, %v; the training sources' lengths are %v to %v", s["train/src_len_min"], s["train/src_len_max"], lo, hi)
+	}
+	var hits, n float64
+	buckets := 0
+	for k, ex := range s {
+		bucket, ok := strings.CutPrefix(k, "test/examples/len_")
+		if !ok {
+			continue
+		}
+		floor, ok := s["test/majority_exact_match/len_"+bucket]
+		if !ok {
+			t.Errorf("no test/majority_exact_match/len_%s beside %s", bucket, k)
+		}
+		hits, n, buckets = hits+floor*ex, n+ex, buckets+1
+	}
+	if buckets != 4 || n != s["test/examples"] {
+		t.Fatalf("%d buckets holding %v examples, want 4 holding test/examples %v", buckets, n, s["test/examples"])
+	}
+	if all := s["test/majority_exact_match"]; !(all > 0) || math.Abs(hits/n-all) > 1e-9 {
+		t.Errorf("test/majority_exact_match = %v, the buckets' floors average to %v: want them equal and above 0", all, hits/n)
+	}
+
+	lm := loadConfig(t, "testdata/lm_text.yaml", "train.steps=2", "train.eval_every=0", "eval.samples=0")
+	res, err = Train(context.Background(), lm, newMemRecorder(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Summaries["train/context"]; got != 32 {
+		t.Errorf("train/context = %v, want task.context 32", got)
+	}
+	if _, ok := res.Summaries["train/src_len_max"]; ok {
+		t.Error("a language model recorded train/src_len_max")
 	}
 }
