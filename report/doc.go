@@ -137,7 +137,11 @@
 // (test/loss@N, eval.context) on a log₂ axis, drawn as the curves are:
 // solid over the band where all a group's runs have a value, dashed with
 // "n=2" where fewer do, broken where none does (GroupLengthOf gives the
-// dashboard the same lines). Titles too wide for the plot wrap between
+// dashboard the same lines), with references behind the lines when all
+// the runs have one task (LengthReferences, shared with the dashboard):
+// the lengths they were trained on (train/src_len_min, train/src_len_max;
+// a language model's train/context) and the majority-answer floor of each
+// bucket (test/majority_exact_match/len_LO_HI). Titles too wide for the plot wrap between
 // their " · " parts. The file extension
 // picks the format: PNG (at PlotDPI), SVG, PDF, EPS, JPEG or TIFF. Legends
 // sit beside the plot area, so they never hide data.

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
 
@@ -176,6 +178,11 @@ const contextBase = "test/loss"
 //     (eval.context: the summaries test/loss@N), the test loss against the
 //     context length N on a log₂ axis.
 //
+// Behind the lines, LengthReferences' references when all the runs have
+// one task: the buckets holding the training lengths shaded (a language
+// model's training context as a dashed vertical line) and each bucket's
+// majority-answer floor, dotted; the legend says when one is not drawn.
+//
 // Each line goes through the mean over the group's runs at each length,
 // in a shaded band from their minimum to their maximum when the group has
 // several runs (seeds); a length where a group has no finite value leaves
@@ -226,6 +233,15 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 		p.Title.Text += " · mean over runs, min–max as band or bars"
 	}
 	p.X.Min, p.X.Max = pts[0].x-pad, pts[len(pts)-1].x+pad
+	refs := LengthReferences(c, sel.sums, pointKeys(pts), lm)
+	if refs.Hi > 0 && lm {
+		x := math.Log2(refs.Hi)
+		p.X.Min, p.X.Max = math.Min(p.X.Min, x-pad), math.Max(p.X.Max, x+pad)
+	}
+	refLegend, err := refs.draw(p, pts, lm) // behind the grid and the lines
+	if err != nil {
+		return fmt.Errorf("report: plot length: %w", err)
+	}
 	p.Add(plotter.NewGrid())
 
 	// One band per group over all the lengths; b.n is 0 where no run of
@@ -260,6 +276,9 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 	if partial {
 		addPartial(&legend)
 	}
+	for _, e := range refLegend {
+		legend.Add(e.label, e.thumbs...)
+	}
 	what := "length buckets"
 	if lm {
 		what = "losses at other context lengths"
@@ -267,6 +286,244 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 	addMissing(&legend, c, missing, what)
 	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
 	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(c.Rows)) })
+}
+
+// Summary keys of what a length plot marks behind its lines (see
+// lengthReferences).
+const (
+	trainMinKey   = "train/src_len_min"
+	trainMaxKey   = "train/src_len_max"
+	trainCtxKey   = "train/context"
+	floorPrefix   = "test/majority_exact_match/len_"
+	floorsOverall = "test/majority_exact_match"
+)
+
+// LengthRefs are the references a length plot draws behind its lines:
+// the lengths the runs were trained on, Lo to Hi (a language model's: its
+// context, Lo = Hi; Hi 0: not marked), and the majority-answer floor at
+// each length bucket (NaN where no run has one; nil: not drawn); Notes
+// say why one is not drawn.
+type LengthRefs struct {
+	Lo, Hi float64
+	Floor  []float64
+	Notes  []string
+}
+
+// LengthReferences reads the references of a length plot from the
+// summaries sums of the runs of c's rows, at keys: the length-bucket keys
+// in LengthBuckets' order, or a language model's test/loss@N (lm, no
+// floor). Both are properties of the data, so they are drawn only when
+// every row has the same task (see Row.Task; seeds may draw different
+// data, whose training lengths are then the widest range over the runs
+// and whose floors are averaged): a floor or training range of another
+// task would mislead. Runs stored before these summaries (2026-12-04) have
+// neither; a reference only some runs have is not drawn.
+func LengthReferences(c *Comparison, sums map[int64]map[string]float64, keys []string, lm bool) LengthRefs {
+	var r LengthRefs
+	var ids []int64
+	same := len(c.Rows) > 0
+	for _, row := range c.Rows {
+		ids = append(ids, row.Runs...)
+		same = same && row.Task >= 0 && row.Task == c.Rows[0].Task
+	}
+	trainKeys := []string{trainMinKey, trainMaxKey}
+	if lm {
+		trainKeys = []string{trainCtxKey}
+	}
+	count := func(key string) (have, lack int) {
+		for _, id := range ids {
+			if _, ok := sums[id][key]; ok {
+				have++
+			} else {
+				lack++
+			}
+		}
+		return have, lack
+	}
+	trainHave, trainLack := count(trainKeys[len(trainKeys)-1])
+	floorHave, floorLack := 0, 0
+	if !lm {
+		floorHave, floorLack = count(floorsOverall)
+	}
+	if trainHave == 0 && floorHave == 0 {
+		return r
+	}
+	if !same {
+		r.Notes = append(r.Notes, "training lengths and floors not marked: the runs' tasks differ")
+		return r
+	}
+	if trainHave > 0 && trainLack == 0 {
+		r.Lo, r.Hi = math.Inf(1), 0
+		for _, id := range ids {
+			r.Lo, r.Hi = math.Min(r.Lo, sums[id][trainKeys[0]]), math.Max(r.Hi, sums[id][trainKeys[len(trainKeys)-1]])
+		}
+	} else if trainHave > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("training lengths not marked: %d of %d runs were stored without them", trainLack, trainHave+trainLack))
+	}
+	if floorHave > 0 && floorLack == 0 {
+		fpts := make([]lengthPoint, len(keys))
+		for j, k := range keys {
+			fpts[j] = lengthPoint{key: floorPrefix + strings.TrimPrefix(k, LengthPrefix), x: float64(j)}
+		}
+		b := lengthBand(ids, sums, fpts)
+		r.Floor = b.mean
+		for j := range r.Floor {
+			if b.n[j] == 0 {
+				r.Floor[j] = math.NaN()
+			}
+		}
+	} else if floorHave > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("majority floor not drawn: %d of %d runs were stored without it", floorLack, floorHave+floorLack))
+	}
+	return r
+}
+
+// TrainedText says what lengths the runs were trained on ("trained on
+// sources of 4–30 tokens", "training context: 64 tokens"), or "" when
+// they are not marked.
+func (r LengthRefs) TrainedText(lm bool) string {
+	switch {
+	case r.Hi == 0:
+		return ""
+	case lm:
+		return fmt.Sprintf("training context: %g tokens", r.Hi)
+	}
+	return fmt.Sprintf("trained on sources of %g–%g tokens", r.Lo, r.Hi)
+}
+
+// TrainedBuckets returns the first and last of the length buckets keys
+// (test/exact_match/len_A_B, in order) that hold any length the runs were
+// trained on; ok is false when none does or the lengths are not marked.
+func (r LengthRefs) TrainedBuckets(keys []string) (first, last int, ok bool) {
+	first, last = -1, -1
+	for j, k := range keys {
+		b, parsed := parseBucket(k)
+		if parsed && r.Hi > 0 && float64(b.lo) <= r.Hi && (b.hi < 0 || float64(b.hi) >= r.Lo) {
+			if first < 0 {
+				first = j
+			}
+			last = j
+		}
+	}
+	return first, last, first >= 0
+}
+
+// refColor is the colour of a length plot's references.
+var refColor = color.Gray{Y: 120}
+
+// legendEntry is one line of a plot's legend.
+type legendEntry struct {
+	label  string
+	thumbs []plot.Thumbnailer
+}
+
+// draw adds the references to p, behind the lines drawn after it, and
+// returns their legend entries: the training lengths as a shaded span of
+// the buckets that hold any of them (a language model's context as a
+// vertical line), the floor as a dotted line through the buckets, broken
+// where no run has one.
+func (r LengthRefs) draw(p *plot.Plot, pts []lengthPoint, lm bool) ([]legendEntry, error) {
+	var out []legendEntry
+	switch {
+	case r.Hi > 0 && lm:
+		line := vLine{x: math.Log2(r.Hi), style: draw.LineStyle{Color: refColor, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}}
+		p.Add(line)
+		out = append(out, legendEntry{label: r.TrainedText(lm), thumbs: []plot.Thumbnailer{line}})
+	case r.Hi > 0:
+		if first, last, ok := r.TrainedBuckets(pointKeys(pts)); ok {
+			span := xSpan{x0: math.Max(pts[first].x-0.5, p.X.Min), x1: math.Min(pts[last].x+0.5, p.X.Max), color: color.Gray{Y: 232}}
+			p.Add(span)
+			out = append(out, legendEntry{label: "shaded: " + r.TrainedText(lm), thumbs: []plot.Thumbnailer{span}})
+		}
+	}
+	if r.Floor != nil {
+		var drawn plot.Thumbnailer
+		for _, seg := range finiteRuns(pts, r.Floor) {
+			line, err := plotter.NewLine(seg)
+			if err != nil {
+				return nil, err
+			}
+			line.Color, line.Width, line.Dashes = refColor, vg.Points(1.2), []vg.Length{vg.Points(1), vg.Points(2.5)}
+			p.Add(line)
+			drawn = line
+		}
+		if drawn != nil {
+			out = append(out, legendEntry{label: "dotted: majority-answer floor", thumbs: []plot.Thumbnailer{drawn}})
+		}
+	}
+	for _, n := range r.Notes {
+		out = append(out, legendEntry{label: n})
+	}
+	return out, nil
+}
+
+// pointKeys returns the summary keys of pts.
+func pointKeys(pts []lengthPoint) []string {
+	keys := make([]string, len(pts))
+	for j, pt := range pts {
+		keys[j] = pt.key
+	}
+	return keys
+}
+
+// xSpan shades the plot's whole height from x0 to x1 (data coordinates);
+// it does not widen the axes.
+type xSpan struct {
+	x0, x1 float64
+	color  color.Color
+}
+
+func (s xSpan) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	c.FillPolygon(s.color, c.ClipPolygonXY([]vg.Point{{X: trX(s.x0), Y: c.Min.Y}, {X: trX(s.x1), Y: c.Min.Y},
+		{X: trX(s.x1), Y: c.Max.Y}, {X: trX(s.x0), Y: c.Max.Y}}))
+}
+
+func (s xSpan) Thumbnail(c *draw.Canvas) {
+	c.FillPolygon(s.color, []vg.Point{c.Min, {X: c.Max.X, Y: c.Min.Y}, c.Max, {X: c.Min.X, Y: c.Max.Y}})
+}
+
+// vLine is a vertical line over the plot's whole height at x (data
+// coordinates); it does not widen the axes.
+type vLine struct {
+	x     float64
+	style draw.LineStyle
+}
+
+func (l vLine) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	c.StrokeLines(l.style, c.ClipLinesXY([]vg.Point{{X: trX(l.x), Y: c.Min.Y}, {X: trX(l.x), Y: c.Max.Y}})...)
+}
+
+func (l vLine) Thumbnail(c *draw.Canvas) {
+	y := (c.Min.Y + c.Max.Y) / 2
+	c.StrokeLine2(l.style, c.Min.X, y, c.Max.X, y)
+}
+
+// finiteRuns splits the points (pts[j].x, y[j]) at the NaNs of y into
+// stretches of at least one point; a stretch of one point is drawn as a
+// short level segment across it.
+func finiteRuns(pts []lengthPoint, y []float64) []plotter.XYs {
+	var out []plotter.XYs
+	var cur plotter.XYs
+	flush := func() {
+		if len(cur) == 1 {
+			cur = plotter.XYs{{X: cur[0].X - 0.2, Y: cur[0].Y}, {X: cur[0].X + 0.2, Y: cur[0].Y}}
+		}
+		if len(cur) > 0 {
+			out = append(out, cur)
+		}
+		cur = nil
+	}
+	for j, v := range y {
+		if math.IsNaN(v) {
+			flush()
+			continue
+		}
+		cur = append(cur, plotter.XY{X: pts[j].x, Y: v})
+	}
+	flush()
+	return out
 }
 
 // lengthBand aggregates the summaries sums of runs at each length of pts:

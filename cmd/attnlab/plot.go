@@ -127,8 +127,17 @@ of runs (--by, or the settings that differ, as compare groups them):
 Each line is the mean over the group's runs, in a min–max band when the group
 has several; where only some of its runs have a value the line is thin and
 dashed, without band, labelled n=2 (the runs it averages); a length where none
-has one leaves a gap. Runs of both kinds together, of neither, or evaluated
-with different eval.length_buckets are an error.`,
+has one leaves a gap.
+
+Behind the lines, when every run has the same task: the buckets holding the
+source lengths the runs were trained on are shaded (an LM's training context is
+a dashed vertical line), and a dotted grey line is the majority-answer floor of
+each bucket (always answering the training split's most frequent target:
+test/majority_exact_match/len_LO_HI), averaged over the runs. Runs stored
+before 2026-12-04 have neither; the legend says when one is not drawn.
+
+Runs of both kinds together, of neither, or evaluated with different
+eval.length_buckets are an error.`,
 		Example: "  attnlab plot length quickstart --by attention.name -o length.png\n  attnlab plot length length-generalisation-lm --by model.positions -o context.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {

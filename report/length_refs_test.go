@@ -1,0 +1,100 @@
+package report
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// refsExperiment: attention dot and additive, two seeds, trained on
+// sources of 5–30 (seed 1) and 4–29 tokens (seed 2), evaluated in three
+// buckets, with majority floors per bucket; name "refs-task" varies
+// task.max_len between the groups instead, and "refs-old" has one run
+// stored without the references.
+func refsExperiment(name string) fakeExperiment {
+	x := fakeExperiment{name: name}
+	for s := range 2 {
+		for g, att := range []string{"dot", "additive"} {
+			sums := map[string]float64{"test/exact_match": 0.5, trainMinKey: float64(5 - s), trainMaxKey: float64(30 - s),
+				floorsOverall: 0.1}
+			for i, k := range []string{"1_10", "11_40", "41_inf"} {
+				sums[LengthPrefix+k] = 0.9 - 0.3*float64(i) - 0.1*float64(g)
+				sums[ExamplesPrefix+k] = 20
+				sums[floorPrefix+k] = 0.1 + 0.05*float64(i) + 0.02*float64(s)
+			}
+			params := map[string]any{"model.attention.name": att, "task.name": "listops", "task.max_len": 30}
+			switch {
+			case name == "refs-task":
+				params["task.max_len"] = 30 + 10*g
+			case name == "refs-old" && s == 1 && g == 1:
+				for k := range sums {
+					if strings.HasPrefix(k, floorsOverall) || strings.HasPrefix(k, "train/") {
+						delete(sums, k)
+					}
+				}
+			}
+			x.runs = append(x.runs, fakeRun{params: params, seed: int64(s + 1), sums: sums})
+		}
+	}
+	return x
+}
+
+// TestLengthReferences: a length plot marks the lengths the runs were
+// trained on (the widest range over seeds) and the majority floor of
+// each bucket (the mean over the runs), and marks neither when the runs'
+// tasks differ or some runs lack them, saying why in the legend.
+func TestLengthReferences(t *testing.T) {
+	st, _ := buildStore(t, refsExperiment("refs"), refsExperiment("refs-task"), refsExperiment("refs-old"), contextExperiment())
+	ctx := context.Background()
+	refs := func(exp string) LengthRefs {
+		t.Helper()
+		sel, c, err := groupQuery(ctx, st, Query{Experiments: []string{exp}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pts, lm, err := lengthAxes(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return LengthReferences(c, sel.sums, pointKeys(pts), lm)
+	}
+	r := refs("refs")
+	if r.Lo != 4 || r.Hi != 30 || len(r.Notes) != 0 {
+		t.Errorf("refs: trained on %v–%v, notes %q; want 4–30, none", r.Lo, r.Hi, r.Notes)
+	}
+	want := []float64{0.11, 0.16, 0.21}
+	if len(r.Floor) != len(want) {
+		t.Fatalf("refs: floor %v, want %v", r.Floor, want)
+	}
+	for i := range want {
+		if math.Abs(r.Floor[i]-want[i]) > 1e-12 {
+			t.Errorf("refs: floor %v, want %v (the mean over the seeds)", r.Floor, want)
+			break
+		}
+	}
+	if r := refs("refs-task"); r.Hi != 0 || r.Floor != nil || !slices.Equal(r.Notes, []string{"training lengths and floors not marked: the runs' tasks differ"}) {
+		t.Errorf("refs-task: %+v, want nothing marked and why", r)
+	}
+	if r := refs("refs-old"); r.Hi != 0 || r.Floor != nil || len(r.Notes) != 2 || !strings.Contains(r.Notes[0], "1 of 4 runs were stored without them") {
+		t.Errorf("refs-old: %+v, want nothing marked and two notes", r)
+	}
+	if r := refs("lm-context"); r.Hi != 0 || r.Floor != nil || r.Notes != nil {
+		t.Errorf("lm-context (stored without train/context): %+v, want nothing", r)
+	}
+
+	if first, last, ok := r.TrainedBuckets([]string{LengthPrefix + "1_3", LengthPrefix + "4_10", LengthPrefix + "11_40", LengthPrefix + "41_inf"}); !ok || first != 1 || last != 2 {
+		t.Errorf("trained on 4–30: buckets %d to %d (%v), want 1 (4–10) to 2 (11–40)", first, last, ok)
+	}
+	if got := r.TrainedText(false); got != "trained on sources of 4–30 tokens" {
+		t.Errorf("TrainedText = %q", got)
+	}
+
+	path := filepath.Join(t.TempDir(), "refs.png")
+	if err := PlotLength(ctx, st, Query{Experiments: []string{"refs"}}, file(path)); err != nil {
+		t.Fatal(err)
+	}
+	goldenPNG(t, path, "length_refs_golden.png")
+}
