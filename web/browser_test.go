@@ -109,6 +109,16 @@ func TestBrowserStops(t *testing.T) {
 	if !strings.Contains(lengthNote, "dashed") {
 		t.Errorf("the length plot's note %q does not say what its dashed line is", lengthNote)
 	}
+	// The references: the training lengths shaded, the floor in the
+	// legend.
+	if !strings.Contains(lengthNote, "shaded: trained on sources of 3–18 tokens") || !strings.Contains(lengthNote, "majority-answer floor") {
+		t.Errorf("the length plot's note %q does not say what is shaded and what the dotted line is", lengthNote)
+	}
+	var lengthLegend string
+	b.Eval(`document.getElementById("length-legend").textContent`, &lengthLegend)
+	if !strings.Contains(lengthLegend, "majority-answer floor") {
+		t.Errorf("the length legend %q has no floor", lengthLegend)
+	}
 	b.Do("mouse away", chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
 	b.shoot("stops-curves")
 	b.NoErrors("curves page")

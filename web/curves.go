@@ -415,6 +415,21 @@ type lengthData struct {
 	Buckets []string `json:"buckets"` // "1–10", …, "161+"
 	Series  []series `json:"series"`
 	Missing []string `json:"missing,omitempty"`
+	// Floor is the majority-answer floor of each bucket, Trained the
+	// buckets holding the lengths the runs were trained on, Notes why
+	// either is left out (report.LengthReferences, as plot length draws
+	// them).
+	Floor   floats       `json:"floor,omitempty"`
+	Trained *trainedSpan `json:"trained,omitempty"`
+	Notes   []string     `json:"notes,omitempty"`
+}
+
+// trainedSpan is the buckets First to Last that hold the lengths the
+// runs were trained on, and Text says which lengths they are.
+type trainedSpan struct {
+	Text  string `json:"text"`
+	First int    `json:"first"`
+	Last  int    `json:"last"`
 }
 
 // groups compares the runs q selects, without metric columns, sort or
@@ -464,7 +479,11 @@ func (s *Server) length(ctx context.Context, q report.Query) (*lengthData, error
 			labels[j] += " (" + t + ")"
 		}
 	}
-	out := &lengthData{Buckets: labels}
+	refs := report.LengthReferences(c, sums, buckets, false)
+	out := &lengthData{Buckets: labels, Floor: refs.Floor, Notes: refs.Notes}
+	if first, last, ok := refs.TrainedBuckets(buckets); ok {
+		out.Trained = &trainedSpan{Text: refs.TrainedText(false), First: first, Last: last}
+	}
 	for i, row := range c.Rows {
 		g := report.GroupLengthOf(row.Runs, sums, buckets)
 		if g.Runs == 0 {

@@ -89,16 +89,19 @@ func fillStops(t testing.TB, st *store.Store) stopsFixture {
 }
 
 // stopsSummaries are the test summaries of a done run of the stops
-// experiment, with exact match by source length: dot seed 2's test set has
-// no source of 21–40, and no dot run has one of 161+.
+// experiment, with exact match and the majority floor by source length:
+// dot seed 2's test set has no source of 21–40, and no dot run has one of
+// 161+. Seed s was trained on sources of 3 to 14+s tokens.
 func stopsSummaries(att string, seed int64, base float64) map[string]float64 {
-	sums := map[string]float64{"test/exact_match": 1 - base/4 - float64(seed)/64, "test/loss": base}
+	sums := map[string]float64{"test/exact_match": 1 - base/4 - float64(seed)/64, "test/loss": base,
+		"test/majority_exact_match": 0.125, "train/src_len_min": 3, "train/src_len_max": float64(14 + seed)}
 	for i, k := range []string{"1_10", "11_20", "21_40", "161_inf"} {
 		if att == "dot" && (k == "161_inf" || (seed == 2 && k == "21_40")) {
 			continue
 		}
 		sums[report.LengthPrefix+k] = 1 - base/4 - 0.2*float64(i) - float64(seed)/64
 		sums[report.ExamplesPrefix+k] = float64(50 - 10*i)
+		sums["test/majority_exact_match/len_"+k] = float64(i+1)/8 + float64(seed)/64
 	}
 	return sums
 }
@@ -134,6 +137,11 @@ func TestLengthAgreesWithPlot(t *testing.T) {
 	var d struct {
 		Buckets []string     `json:"buckets"`
 		Series  []seriesJSON `json:"series"`
+		Floor   []*float64   `json:"floor"`
+		Trained *struct {
+			Text        string
+			First, Last int
+		} `json:"trained"`
 	}
 	if err := json.Unmarshal([]byte(body), &d); err != nil {
 		t.Fatal(err)
@@ -146,6 +154,20 @@ func TestLengthAgreesWithPlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := []string{report.LengthPrefix + "1_10", report.LengthPrefix + "11_20", report.LengthPrefix + "21_40", report.LengthPrefix + "161_inf"}
+	// The references: the runs were trained on 3 to 18 tokens (buckets
+	// 1–10 and 11–20), and the floor is the mean over the runs.
+	refs := report.LengthReferences(c, sums, keys, false)
+	if d.Trained == nil || d.Trained.Text != "trained on sources of 3–18 tokens" || d.Trained.First != 0 || d.Trained.Last != 1 {
+		t.Errorf("trained %+v, want 3–18 tokens in buckets 0 to 1", d.Trained)
+	}
+	if len(d.Floor) != len(keys) || refs.Floor == nil {
+		t.Fatalf("floor %v, report %v", d.Floor, refs.Floor)
+	}
+	for j := range keys {
+		if !close6(d.Floor[j], refs.Floor[j]) {
+			t.Errorf("floor of %s: %v, report %v", d.Buckets[j], deref(d.Floor[j]), refs.Floor[j])
+		}
+	}
 	if len(d.Series) != 2 {
 		t.Fatalf("%d series, want 2", len(d.Series))
 	}

@@ -16,7 +16,9 @@
 //	                         its band only where all its runs have a value, dashed without band where
 //	                         fewer do ("n=2" where their number changes; hover says it), and the legend
 //	                         counts the runs that stop early, diverged or are still training
-//	                         ("4 runs, 3 stop early")
+//	                         ("4 runs, 3 stop early"). Accuracy by length has plot length's references
+//	                         (report.LengthReferences): the training lengths shaded, the majority floor
+//	                         dotted
 //	/r/ID                    a run: status, timing, host, config as YAML, summaries, samples, attention
 //	                         heatmaps (SVG; hover shows source token, output token, weight), artifacts
 //	/r/ID/artifacts/KIND/F   an artifact to download (the weights as safetensors)

@@ -81,7 +81,7 @@
       var bands = [];
       lines = [];
       d.series.forEach(function (s, i) {
-        var c = palette[i % palette.length];
+        var c = s.color || palette[i % palette.length];
         var yi = cols.length;
         var width = d.series.length > 40 ? 1 : 1.6;
         var points = { show: opts.points || d.x.length <= 40, size: 5 };
@@ -101,7 +101,8 @@
           line.counts = sp.anyPart;
         } else {
           cols.push(s.y);
-          series.push({ label: s.label, stroke: c, width: width, spanGaps: true, points: points });
+          series.push({ label: s.label, stroke: c, width: s.dash ? 1.2 : width, dash: s.dash, spanGaps: !s.dash, points: s.dash ? { show: false } : points });
+          line.dashed = !!s.dash;
           if (s.lo && s.hi) {
             cols.push(s.lo, s.hi);
             series.push({ label: s.label + " (low)", stroke: rgba(c, 0.25), width: 0.5, spanGaps: true, points: { show: false } });
@@ -154,6 +155,18 @@
         }
       });
       ctx.restore();
+    }
+
+    // shade fills the x range opts.shade ([from, to]) behind the lines:
+    // the buckets of the lengths the runs were trained on.
+    function shade(u) {
+      if (!opts.shade) return;
+      var x0 = Math.max(u.valToPos(opts.shade[0], "x", true), u.bbox.left);
+      var x1 = Math.min(u.valToPos(opts.shade[1], "x", true), u.bbox.left + u.bbox.width);
+      u.ctx.save();
+      u.ctx.fillStyle = "rgba(0,0,0,0.07)";
+      u.ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+      u.ctx.restore();
     }
 
     function showTip(u) {
@@ -240,6 +253,7 @@
         cursor: { focus: { prox: 16 }, drag: { x: true, y: false } },
         focus: { alpha: 0.35 },
         hooks: {
+          drawClear: [shade],
           draw: [drawCounts],
           setCursor: [showTip],
           setSeries: [function (u, i) { opts.focused = i; }],
@@ -321,18 +335,25 @@
         return;
       }
       var x = d.buckets.map(function (b, i) { return i; });
+      var series = d.series.slice();
+      // The floor is drawn dotted grey, as attnlab plot length draws it.
+      if (d.floor) series.push({ label: "majority-answer floor", y: d.floor, color: "#777777", dash: [2, 4] });
       var c = chart({
         el: el, tip: document.getElementById("length-tip"), legend: document.getElementById("length-legend"),
         xlabel: "source length", points: true,
         ylabel: function () { return "exact match"; },
         xvalue: function (v) { return d.buckets[v] === undefined ? "" : d.buckets[v]; },
         xticks: function (u, ticks) { return ticks.map(function (t) { return d.buckets[t] === undefined ? "" : d.buckets[t]; }); },
-        xrange: [-0.4, d.buckets.length - 0.6], xincrs: [1], yrange: [0, 1]
+        xrange: [-0.4, d.buckets.length - 0.6], xincrs: [1], yrange: [0, 1],
+        shade: d.trained ? [d.trained.first - 0.5, d.trained.last + 0.5] : null
       });
-      c.draw({ x: x, series: d.series }, false);
+      c.draw({ x: x, series: series }, false);
       var parts = ["test exact match per source-length bucket: mean over each group's runs, band min–max"];
       var some = d.series.some(function (s) { return s.n && s.n.some(function (k) { return k > 0 && k < s.nruns; }); });
       if (some) parts.push("dashed, without band: the mean of fewer runs where some have no example of that length in their test set, n=… their number");
+      if (d.trained) parts.push("shaded: " + d.trained.text);
+      if (d.floor) parts.push("dotted grey: the majority-answer floor (always answering the training split's most frequent target)");
+      if (d.notes) parts = parts.concat(d.notes);
       if (d.missing && d.missing.length) parts.push("no buckets: " + d.missing.join(", "));
       note.textContent = parts.join(" · ") + ".";
     }).catch(function (e) {
