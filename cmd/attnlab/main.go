@@ -50,20 +50,7 @@ const maxStack = 256 << 20
 
 func main() {
 	debug.SetMaxStack(maxStack)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		// After the first signal, a second one kills the process at once,
-		// and a command that has not stopped after a grace period (one
-		// blocked in a system call: a read from a FIFO or a hung file
-		// system) is ended. The run database stays consistent either way:
-		// every write is a transaction, and a run whose process is gone is
-		// resumed from its last checkpoint.
-		<-ctx.Done()
-		stop()
-		time.Sleep(signalGrace)
-		fmt.Fprintf(os.Stderr, "attnlab: interrupted: the command did not stop within %v of the signal\n", signalGrace)
-		os.Exit(exitInterrupted)
-	}()
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// A reader that goes away (run … | head) ends the command as Ctrl-C
 	// does, runs checkpointed and marked interrupted, instead of Go's
 	// default for a write to a closed stdout: death by SIGPIPE, leaving a
@@ -75,8 +62,24 @@ func main() {
 		for range pipes {
 		}
 	}()
-	ctx, closed := context.WithCancel(ctx)
+	// ctx ends at a signal or when a write finds its reader gone; it is
+	// made before the goroutine below starts, which only reads it.
+	ctx, closed := context.WithCancel(sigCtx)
 	defer closed()
+	go func() {
+		// After the first interrupt (a signal, or the output's reader
+		// gone), a signal kills the process at once, and a command that
+		// has not stopped after a grace period (one blocked in a system
+		// call: a read from a FIFO or a hung file system) is ended. The
+		// run database stays consistent either way: every write is a
+		// transaction, and a run whose process is gone is resumed from its
+		// last checkpoint.
+		<-ctx.Done()
+		stop()
+		time.Sleep(signalGrace)
+		fmt.Fprintf(os.Stderr, "attnlab: interrupted: the command did not stop within %v of the interrupt\n", signalGrace)
+		os.Exit(exitInterrupted)
+	}()
 	stdout, stderr := &pipeWatch{w: os.Stdout, closed: closed}, &pipeWatch{w: os.Stderr, closed: closed}
 	code := execute(ctx, os.Args[1:], os.Stdin, stdout, stderr)
 	stop()

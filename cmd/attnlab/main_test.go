@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	goldenfile "github.com/attnlab/attnlab/internal/golden"
 	"github.com/attnlab/attnlab/store"
@@ -201,4 +204,52 @@ func rowSizes(t testing.TB, out string) []int {
 	}
 	t.Fatalf("no table:\n%s", out)
 	return nil
+}
+
+// TestMainProcess runs main itself — its signal handling, its watchdog and
+// the watchers of stdout and stderr — in a child process: attnlab serve,
+// stopped by SIGINT once it listens, must exit 0 after its last line.
+// (Under -race, a data race between main and the goroutines it starts
+// makes the child print a report and exit 66.)
+func TestMainProcess(t *testing.T) {
+	// A race shows only when the goroutines run in a racy order: three tries.
+	for range 3 {
+		mainProcess(t)
+	}
+}
+
+func mainProcess(t *testing.T) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "lab.db")
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--db", db)
+	cmd.Env = append(os.Environ(), cliMainEnv+"=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	var out strings.Builder
+	lines := bufio.NewScanner(stderr)
+	for lines.Scan() {
+		fmt.Fprintln(&out, lines.Text())
+		if strings.Contains(lines.Text(), "Ctrl-C stops") {
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitOK || strings.Contains(out.String(), "DATA RACE") ||
+		!strings.HasSuffix(out.String(), "attnlab serve: stopped\n") {
+		t.Fatalf("attnlab serve, then SIGINT: %v, exit %d, stderr:\n%s", err, code, out.String())
+	}
 }
