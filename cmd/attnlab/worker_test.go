@@ -28,22 +28,28 @@ const cliMainEnv = "ATTNLAB_CLI_MAIN"
 // process is an attnlab process a test started.
 type process struct {
 	cmd  *exec.Cmd
-	out  bytes.Buffer
-	done chan error
+	out  bytes.Buffer  // read it only once done is closed
+	done chan struct{} // closed once the process exited and was reaped
 }
 
-// startAttnlab starts `attnlab args...` as a child process.
+// startAttnlab starts `attnlab args...` as a child process. Cleanup kills
+// it unless it has exited.
 func startAttnlab(t *testing.T, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(os.Args[0], args...), done: make(chan error, 1)}
+	p := &process{cmd: exec.Command(os.Args[0], args...), done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), cliMainEnv+"=1")
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
+	go func() {
+		p.cmd.Wait()
+		close(p.done)
+	}()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
+		select {
+		case <-p.done:
+		default:
 			p.cmd.Process.Kill()
 			<-p.done
 		}
@@ -51,15 +57,36 @@ func startAttnlab(t *testing.T, args ...string) *process {
 	return p
 }
 
-// wait waits for the process to exit, at most d, and returns its exit code.
+// wait waits for the process to exit, at most d (then kills it and fails
+// with its output), and returns its exit code.
 func (p *process) wait(t *testing.T, d time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:
 	case <-time.After(d):
+		p.cmd.Process.Kill()
+		<-p.done
 		t.Fatalf("attnlab %s did not exit within %s; output:\n%s", strings.Join(p.cmd.Args[1:], " "), d, p.out.String())
 	}
 	return p.cmd.ProcessState.ExitCode()
+}
+
+// TestStartAttnlabNotWaited leaves a process that exits by itself to
+// startAttnlab's cleanup, as a test that fails before it waits for its
+// processes does: the cleanup must not race with the goroutine that reaped
+// the process (-race).
+func TestStartAttnlabNotWaited(t *testing.T) {
+	t.Run("version", func(t *testing.T) {
+		p := startAttnlab(t, "version")
+		deadline := time.Now().Add(time.Minute)
+		for p.cmd.Process.Signal(syscall.Signal(0)) == nil { // until reaped
+			if time.Now().After(deadline) {
+				t.Fatal("attnlab version did not exit within a minute")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // for exec.Cmd.Wait to record it
+	})
 }
 
 // pollStore calls cond on the store until it holds, at most d.
