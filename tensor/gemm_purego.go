@@ -68,10 +68,13 @@ func gemmGoFull(mode, k int, a *float32, as int, b *float32, bs int, c *float32,
 	f := func(p unsafe.Pointer, off uintptr) float32 { return *(*float32)(unsafe.Add(p, off)) }
 	for half := uintptr(0); half < 32; half += 16 {
 		var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-		pa, pb := ap, unsafe.Add(bp, half)
+		// Byte offsets, not advanced pointers: after the last step a
+		// pointer would point past A and B, which unsafe.Pointer's rules
+		// forbid (checkptr, on with -race, stops the program).
+		oa, ob := uintptr(0), half
 		for range k {
-			a0, a1, a2, a3 := f(pa, 0), f(pa, di), f(pa, 2*di), f(pa, 3*di)
-			b0, b1, b2, b3 := f(pb, 0), f(pb, 4), f(pb, 8), f(pb, 12)
+			a0, a1, a2, a3 := f(ap, oa), f(ap, oa+di), f(ap, oa+2*di), f(ap, oa+3*di)
+			b0, b1, b2, b3 := f(bp, ob), f(bp, ob+4), f(bp, ob+8), f(bp, ob+12)
 			c00 += a0 * b0
 			c01 += a0 * b1
 			c02 += a0 * b2
@@ -88,7 +91,7 @@ func gemmGoFull(mode, k int, a *float32, as int, b *float32, bs int, c *float32,
 			c31 += a3 * b1
 			c32 += a3 * b2
 			c33 += a3 * b3
-			pa, pb = unsafe.Add(pa, dp), unsafe.Add(pb, bs)
+			oa, ob = oa+dp, ob+uintptr(bs)
 		}
 		for i, r := range [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}} {
 			crow := (*[4]float32)(unsafe.Add(cp, uintptr(i*cs)+half))
