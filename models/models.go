@@ -11,9 +11,14 @@ import (
 
 // Spec is what a model factory needs besides its own parameters.
 type Spec struct {
-	SrcVocab  int             // source vocabulary size (0 for language models)
-	TgtVocab  int             // target vocabulary size
-	MaxLen    int             // longest source or target sequence the model must handle (learned positions)
+	SrcVocab int // source vocabulary size (0 for language models)
+	TgtVocab int // target vocabulary size
+	MaxLen   int // longest source or target sequence the model must handle (learned positions)
+	// Context is a language model's training context: its longest input
+	// in tokens. Decoding slides a window of this many tokens, the
+	// positions training updated (MaxLen is larger: it covers
+	// evaluation's decoding limit). 0: MaxLen (specs stored before it).
+	Context   int             `json:",omitempty"`
 	Encoder   registry.Plugin // the model.encoder block (models whose entry Uses "encoder")
 	Attention registry.Plugin // the model.attention block (models whose entry Uses "attention")
 }

@@ -55,6 +55,7 @@ type Transformer struct {
 	noCache   bool // decode by re-running the prefix (UseKVCache)
 	allRows   bool // run the feed-forward sub-layers on padded rows too (tests)
 	maxLen    int
+	window    int // a language model's decoding window: its training context (Spec.Context), at most maxLen
 	embScale  float32
 	vocabSize int
 }
@@ -83,6 +84,10 @@ func newTransformer(p TransformerParams, spec Spec, lm bool) (*Transformer, erro
 	}
 	if m.maxLen < 1 {
 		return nil, fmt.Errorf("max_len: unknown longest sequence; set max_len")
+	}
+	m.window = m.maxLen
+	if lm && spec.Context > 0 && spec.Context < m.maxLen {
+		m.window = spec.Context
 	}
 	d := p.DModel
 	m.embScale = 1
@@ -523,8 +528,8 @@ func (s *transformerState) Step(tokens []int) (*tensor.Tensor, [][]float32) {
 	lens := make([]int, n)
 	for i, tok := range tokens {
 		s.prefix[i] = append(s.prefix[i], tok)
-		if s.m.LM && len(s.prefix[i]) > s.m.maxLen {
-			s.prefix[i] = s.prefix[i][len(s.prefix[i])-s.m.maxLen:] // keep the context window
+		if s.m.LM && len(s.prefix[i]) > s.m.window {
+			s.prefix[i] = s.prefix[i][len(s.prefix[i])-s.m.window:] // keep the context window
 		}
 		lens[i] = len(s.prefix[i])
 		t = max(t, lens[i])
@@ -550,8 +555,8 @@ func (s *transformerState) stepCached(tokens []int) (*tensor.Tensor, [][]float32
 	m, n := s.m, len(tokens)
 	refill := false
 	for i := range tokens {
-		if m.LM && len(s.prefix[i])+1 > m.maxLen {
-			s.prefix[i] = s.prefix[i][len(s.prefix[i])+1-m.maxLen:]
+		if m.LM && len(s.prefix[i])+1 > m.window {
+			s.prefix[i] = s.prefix[i][len(s.prefix[i])+1-m.window:]
 			refill = true
 		}
 	}

@@ -76,6 +76,10 @@ func Load(ctx context.Context, st *store.Store, id int64) (*Trained, error) {
 	if err := json.Unmarshal(specJSON, &spec); err != nil {
 		return nil, fmt.Errorf("run %d: %s: %w", r.ID, artifact.NameVocab, err)
 	}
+	if spec.LM && info.Spec.Context == 0 {
+		// Stored before the spec recorded it: the task's own context.
+		info.Spec.Context = trainedContext(cfg)
+	}
 	m, err := models.New(cfg.Model.Name, cfg.Model.Params, info.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("run %d: %w", r.ID, err)
@@ -88,6 +92,23 @@ func Load(ctx context.Context, st *store.Store, id int64) (*Trained, error) {
 	layers.SetTraining(false, m)
 	tensor.NoGrad(layers.Tensors(ps)...)
 	return &Trained{Run: r, Config: cfg, Model: m, Spec: &spec, MaxOut: info.MaxOut, LongestSrc: info.LongestSrc}, nil
+}
+
+// trainedContext returns the training context of a language-modelling
+// task's config (tasks.Windowed), or 0 when its parameters do not say.
+func trainedContext(cfg experiments.Config) int {
+	e, err := tasks.Registry.Lookup(cfg.Task.Name)
+	if err != nil {
+		return 0
+	}
+	p, err := e.Decode(tasks.Registry.Kind(), cfg.Task.Params)
+	if err != nil {
+		return 0
+	}
+	if w, ok := p.(tasks.Windowed); ok {
+		return w.Window()
+	}
+	return 0
 }
 
 // OutputLimit is the decoding length limit (eos included) for a source of

@@ -204,6 +204,10 @@ func build(cfg experiments.Config, rec Recorder, opt Options) (*run, error) {
 	spec := models.Spec{TgtVocab: data.TgtVocab.Len(), MaxLen: max(longestSrc+2, longestTgt+2, maxOut+1)}
 	if !data.LM {
 		spec.SrcVocab = data.SrcVocab.Len()
+	} else {
+		// The inputs are windows without their last token: decoding
+		// slides a window of that many tokens, the positions trained.
+		spec.Context = max(longestTgt-1, 1)
 	}
 	if cfg.Model.Encoder != nil {
 		spec.Encoder = *cfg.Model.Encoder
