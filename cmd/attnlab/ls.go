@@ -189,14 +189,24 @@ func lsRuns(ctx context.Context, w io.Writer, width int, st *store.Store, f stor
 // runsTable lays out ls's runs: id, name, status, attempts, hash, start and
 // finish, error. When the table is too wide the error is cut first, then
 // the hash, the start time and the attempts go, then the name is cut, and
-// the finish goes last.
+// the finish goes last. When runs share a name (two versions of an
+// experiment), the hash is what tells them apart: it is never dropped.
 func runsTable(runs []store.Run) *term.Table {
+	hashDrop := 4
+	names := make(map[string]bool, len(runs))
+	for _, r := range runs {
+		if names[r.Name()] {
+			hashDrop = 0
+			break
+		}
+		names[r.Name()] = true
+	}
 	t := &term.Table{Columns: []term.Column{
 		{Head: "id", Right: true, Key: true},
 		{Head: "name", Cut: 1, Min: 24},
 		{Head: "status"},
 		{Head: "attempt", Right: true, Drop: 2},
-		{Head: "hash", Drop: 4},
+		{Head: "hash", Drop: hashDrop},
 		{Head: "started", Drop: 3},
 		{Head: "finished", Drop: 1},
 		{Head: "error", Cut: 5, Min: 16},

@@ -141,6 +141,34 @@ func TestLsRunsGolden(t *testing.T) {
 	}
 }
 
+// TestLsRunsKeepsHashOfSharedNames: when two versions of an experiment
+// give runs one name (a changed data file, another --set), the hash is
+// what tells them apart (show and generate ask for EXPERIMENT/HASH "as
+// listed"), so a narrow table gives up other columns first and keeps it.
+func TestLsRunsKeepsHashOfSharedNames(t *testing.T) {
+	runs := lsRunsFixture()[:2]
+	again := runs[0]
+	again.ID, again.Hash = 16, "aba4a4416abee151"
+	runs = append(runs, again)
+	var b strings.Builder
+	if _, err := runsTable(runs).Render(&b, 60); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{shortHash(runs[0].Hash), shortHash(again.Hash)} {
+		if !strings.Contains(b.String(), h) {
+			t.Errorf("ls runs at 60 columns, two runs named %s: hash %s not listed:\n%s", again.Name(), h, b.String())
+		}
+	}
+	// Distinct names: the hash still goes first when the table is too wide.
+	b.Reset()
+	if _, err := runsTable(runs[:2]).Render(&b, 60); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), shortHash(runs[0].Hash)) {
+		t.Errorf("ls runs at 60 columns with distinct names kept the hash:\n%s", b.String())
+	}
+}
+
 func TestLsEmptyDatabase(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "empty.db")
 	st, err := store.Open(db)
