@@ -99,8 +99,9 @@ type LengthChecker interface {
 var _ LengthChecker = (*TransformerParams)(nil)
 
 // CheckLength refuses, for learned positions, a length beyond max_len (its
-// table of positions), or when max_len is 0 beyond the training length:
-// learned positions cannot extrapolate. The other schemes take any length.
+// table of positions) or beyond the training length (a larger table's
+// further rows are never trained): learned positions cannot extrapolate.
+// The other schemes take any length.
 func (p *TransformerParams) CheckLength(n, trained int) error {
 	if p.Positions != "learned" {
 		return nil
@@ -108,7 +109,7 @@ func (p *TransformerParams) CheckLength(n, trained int) error {
 	switch {
 	case p.MaxLen > 0 && n > p.MaxLen:
 		return fmt.Errorf("learned positions cannot extrapolate beyond max_len %d, their table; use positions sinusoidal, rope, alibi, t5 or none", p.MaxLen)
-	case p.MaxLen == 0 && trained > 0 && n > trained:
+	case trained > 0 && n > trained:
 		return fmt.Errorf("learned positions cannot extrapolate beyond the %d positions they were trained on; use positions sinusoidal, rope, alibi, t5 or none", trained)
 	}
 	return nil

@@ -34,3 +34,31 @@ func TestLMTransformerRefusesEncoderLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckLengthLearnedPositions: learned positions take an evaluation
+// context up to the positions training reached, whatever the size of
+// their table (max_len): a table larger than the training context holds
+// rows training never updated, whose loss means nothing. Other schemes
+// take any length.
+func TestCheckLengthLearnedPositions(t *testing.T) {
+	for _, tc := range []struct {
+		positions       string
+		maxLen, n, trnd int
+		ok              bool
+	}{
+		{"learned", 0, 32, 32, true},
+		{"learned", 0, 64, 32, false},
+		{"learned", 64, 64, 32, false}, // rows 32..63 were never trained
+		{"learned", 64, 32, 32, true},
+		{"learned", 16, 32, 32, false}, // beyond the table
+		{"learned", 64, 64, 0, true},   // training context unknown: the table decides
+		{"learned", 64, 128, 0, false},
+		{"sinusoidal", 64, 512, 32, true},
+		{"alibi", 0, 512, 32, true},
+	} {
+		p := &TransformerParams{Positions: tc.positions, MaxLen: tc.maxLen}
+		if err := p.CheckLength(tc.n, tc.trnd); (err == nil) != tc.ok {
+			t.Errorf("positions %s, max_len %d, trained %d: CheckLength(%d) = %v, want ok %v", tc.positions, tc.maxLen, tc.trnd, tc.n, err, tc.ok)
+		}
+	}
+}
