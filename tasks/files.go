@@ -291,7 +291,27 @@ func readText(task, path string, opt Options) (string, error) {
 	if !opt.budget.take(2 * len(b)) {
 		return "", opt.budget.err(task, path)
 	}
-	return string(b), nil
+	return string(crlfToLF(b)), nil
+}
+
+// crlfToLF turns the "\r\n" line ends of a file written on Windows into
+// "\n" in place, as Python's text mode reads them, so that a corpus does
+// not train on "\r" tokens (nearly free predictions before every "\n"
+// that would lower its loss) and a prompt, whose "\r" generate strips,
+// reads as the training text does. A lone "\r" stays.
+func crlfToLF(b []byte) []byte {
+	if !bytes.Contains(b, []byte("\r\n")) {
+		return b
+	}
+	w := 0
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+			continue
+		}
+		b[w] = b[i]
+		w++
+	}
+	return b[:w]
 }
 
 // splitLines returns the lines of s without their "\n" or "\r\n"; a final

@@ -424,3 +424,31 @@ func TestPairsProblemsOfEveryFile(t *testing.T) {
 		t.Fatalf("err = %v (%+v)", err, de)
 	}
 }
+
+// TestTextReadsCRLFAsLF: a corpus written on Windows ("\r\n" line ends)
+// gives the text task the same vocabulary and tokens as the same text with
+// "\n": no "\r" token, whose nearly free predictions would lower the loss.
+// A lone "\r" stays.
+func TestTextReadsCRLFAsLF(t *testing.T) {
+	lf := strings.Repeat("the cat sat.\nthe dog ran\rfast.\n", 40)
+	build := func(content string) *Dataset {
+		t.Helper()
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "corpus.txt"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Build("text", map[string]any{"path": "corpus.txt", "context": 16}, Options{BaseDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	want, got := build(lf), build(strings.ReplaceAll(lf, "\n", "\r\n"))
+	if !slices.Equal(got.TgtVocab.Tokens(), want.TgtVocab.Tokens()) || !slices.Equal(got.TestTokens, want.TestTokens) {
+		t.Errorf("CRLF corpus: vocabulary %q, %d test tokens; with LF: %q, %d", got.TgtVocab.Tokens(), len(got.TestTokens),
+			want.TgtVocab.Tokens(), len(want.TestTokens))
+	}
+	if !slices.Contains(want.TgtVocab.Tokens(), "\r") {
+		t.Errorf("the lone \\r is gone from the vocabulary %q", want.TgtVocab.Tokens())
+	}
+}
