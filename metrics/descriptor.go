@@ -135,6 +135,8 @@ var table = []metric{
 		doc: "test examples decoded and scored (per bucket: those whose source length is in it); a property of the data, which the seed draws for generated tasks"},
 	{name: "majority_exact_match", splits: []string{"test"}, buckets: true, dir: NoDirection, kind: Constant, scale: unit,
 		doc: "exact match of always answering the training split's most frequent target: the floor a model must beat (a property of the data)"},
+	{name: "src_in_train", splits: []string{"test"}, dir: NoDirection, kind: Constant, scale: unit,
+		doc: "fraction of the test examples whose source is also a training source: 0 for a drawn split; a task.test_path may overlap the training data, and then test scores measure memory too (compare notes it)"},
 	{name: "src_len_min", splits: []string{"train"}, dir: NoDirection, kind: Constant, scale: nonNeg("tokens"),
 		doc: "length of the training split's shortest source, in tokens: with src_len_max, the lengths a sequence-to-sequence model was trained on (a property of the data)"},
 	{name: "src_len_max", splits: []string{"train"}, dir: NoDirection, kind: Constant, scale: nonNeg("tokens"),

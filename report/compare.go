@@ -167,6 +167,12 @@ type Comparison struct {
 	// no best/valid/*: their valid/* are the best evaluation's), counted
 	// when a valid/ column is shown.
 	OldValid int
+	// InTrain counts the compared runs tested on sources that are also
+	// training sources (test/src_in_train above 0: a task.test_path
+	// overlapping the training data), and InTrainMax is the largest such
+	// fraction; counted when a test/ column is shown.
+	InTrain    int
+	InTrainMax float64
 }
 
 // Sharing is the range of the runs' perf/concurrent_runs (runs of their
@@ -368,9 +374,21 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 			}
 		}
 	}
+	if slices.ContainsFunc(mets, func(m string) bool { return strings.HasPrefix(m, "test/") }) {
+		for _, id := range all {
+			if v := sel.sums[id][InTrainKey]; v > 0 {
+				c.InTrain++
+				c.InTrainMax = math.Max(c.InTrainMax, v)
+			}
+		}
+	}
 	c.mark()
 	return c, nil
 }
+
+// InTrainKey is the fraction of a run's test examples whose source is
+// also a training source.
+const InTrainKey = "test/src_in_train"
 
 // newCell aggregates metric m over the runs ids.
 func newCell(sel *selection, ids []int64, m string) Cell {

@@ -590,6 +590,11 @@ func (c *Comparison) notesMarked(mark string) []string {
 		out = append(out, fmt.Sprintf("valid/* of %s stored before 2026-12-04 are of the best evaluation, not of the weights test/* "+
 			"were measured on (as in the later runs): rows mixing them mix the two.", plural(c.OldValid, "run")))
 	}
+	if c.InTrain > 0 {
+		out = append(out, fmt.Sprintf("test/* of %s are measured on sources that are also in their training data (up to %.0f %% of "+
+			"the test examples, %s: a task.test_path overlapping the training file): they measure memory as well as generalisation.",
+			plural(c.InTrain, "run"), 100*c.InTrainMax, InTrainKey))
+	}
 	if sh := c.Sharing; sh != nil && slices.ContainsFunc(c.Metrics, func(m string) bool { return metrics.Describe(m).Kind == metrics.Cost }) {
 		var how []string
 		if sh.RunsMax-sh.RunsMin > 0.25 {

@@ -335,3 +335,30 @@ func TestBestNeverReadsTied(t *testing.T) {
 		t.Errorf("a column of distinct means writes 81.24 as %q, want 81.2", f.value(cell(81.24)))
 	}
 }
+
+// TestCompareInTrainNote: runs tested on sources that are also training
+// sources (a test_path overlapping the training file) get a note when a
+// test/ column is shown; runs with a drawn split (0) get none.
+func TestCompareInTrainNote(t *testing.T) {
+	x := fakeExperiment{name: "in-train"}
+	for i := range 2 {
+		for a, name := range []string{"none", "dot"} {
+			r := trustRun(name, int64(i+1), 0.5+0.1*float64(a)+0.01*float64(i), nil)
+			r.sums[InTrainKey] = 0
+			if name == "dot" {
+				r.sums[InTrainKey] = 0.25 + 0.5*float64(i)
+			}
+			x.runs = append(x.runs, r)
+		}
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"in-train"}, Metrics: []string{"test/exact_match"}})
+	notes := strings.Join(c.notes(false), " ")
+	if c.InTrain != 2 || !strings.Contains(notes, "test/* of 2 runs are measured on sources that are also in their training data (up to 75 %") {
+		t.Errorf("InTrain %d, notes:\n%s", c.InTrain, notes)
+	}
+	c = mustCompare(t, st, Query{Experiments: []string{"in-train"}, Metrics: []string{"test/exact_match"}, Where: mustWhere(t, "attention.name = none")})
+	if c.InTrain != 0 || strings.Contains(strings.Join(c.notes(false), " "), "training data") {
+		t.Errorf("drawn splits: InTrain %d, notes %q", c.InTrain, c.notes(false))
+	}
+}

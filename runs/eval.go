@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/attnlab/attnlab/artifact"
@@ -336,6 +337,7 @@ func (r *run) testDecode(sum map[string]float64) error {
 		}
 	}
 	sum["test/exact_match"], sum["test/examples"] = ts.ExactMatch(), float64(len(test))
+	sum["test/src_in_train"] = inTrain(r.data.Train, test)
 	if maj, ok := majorityRef(r.data.Train); ok {
 		floor := metrics.NewBucketedExactMatch(r.cfg.Eval.LengthBuckets)
 		hits := 0
@@ -420,6 +422,35 @@ func trainLengths(d *tasks.Dataset) map[string]float64 {
 		lo, hi = min(lo, len(ex.Src)), max(hi, len(ex.Src))
 	}
 	return map[string]float64{"train/src_len_min": float64(lo), "train/src_len_max": float64(hi)}
+}
+
+// inTrain returns the fraction of the examples test whose source tokens
+// are also those of a training example's source: 0 for a drawn split,
+// which never puts a source in two splits, but a test file given with the
+// task may overlap the training data.
+func inTrain(train, test []tasks.Example) float64 {
+	if len(test) == 0 {
+		return 0
+	}
+	key := func(src []int) string {
+		var b strings.Builder
+		for _, id := range src {
+			b.WriteString(strconv.Itoa(id))
+			b.WriteByte(' ')
+		}
+		return b.String()
+	}
+	seen := make(map[string]bool, len(train))
+	for _, ex := range train {
+		seen[key(ex.Src)] = true
+	}
+	hits := 0
+	for _, ex := range test {
+		if seen[key(ex.Src)] {
+			hits++
+		}
+	}
+	return metrics.Ratio(hits, len(test))
 }
 
 // majorityRef returns the most frequent reference text of ex (of the

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -323,5 +325,38 @@ func TestLengthReferences(t *testing.T) {
 	}
 	if _, ok := res.Summaries["train/src_len_max"]; ok {
 		t.Error("a language model recorded train/src_len_max")
+	}
+}
+
+// TestSourcesInTrain: test/src_in_train is 0 for a drawn split, which
+// never puts a source in two splits, and 1 when the task's test_path is
+// its training file (no validation split drawn from it).
+func TestSourcesInTrain(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 300 {
+		s := fmt.Sprintf("%d %d", i%17, i)
+		fmt.Fprintf(&b, "%s\t%s\n", s, strings.ToUpper(s))
+	}
+	path := filepath.Join(dir, "pairs.tsv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		task string
+		want float64
+	}{
+		{fmt.Sprintf("task={name: pairs, path: %s}", path), 0},
+		{fmt.Sprintf("task={name: pairs, path: %s, test_path: %s, valid_fraction: 0}", path, path), 1},
+	} {
+		cfg := loadConfig(t, "testdata/reverse_small.yaml", tc.task, "train.steps=1", "train.eval_every=0", "eval.samples=0")
+		res, err := Train(context.Background(), cfg, newMemRecorder(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := res.Summaries["test/src_in_train"]; !ok || got != tc.want {
+			t.Errorf("%s: test/src_in_train = %v (recorded %v), want %v", tc.task, got, ok, tc.want)
+		}
 	}
 }

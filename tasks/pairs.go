@@ -14,13 +14,15 @@ import (
 // files aligned line by line (src_path, tgt_path). Empty lines are skipped
 // (in two files, only when both are empty).
 //
-// The pairs are split by a seeded shuffle of their distinct sources: a
-// test_fraction of the sources goes to test, a valid_fraction to valid, the
-// rest to train, so every pair with the same source lands in the same split
-// and no source appears in two splits. valid_path or test_path, TSV files,
-// replace the drawn valid or test split (then all pairs of the main file not
-// used by the other drawn split are train, and the user is responsible for
-// overlap). Each side is tokenized by its tokenizer; the vocabularies are
+// The pairs are split by a shuffle of their distinct sources seeded by the
+// run's seed: a test_fraction of the sources goes to test, a valid_fraction
+// to valid, the rest to train, so every pair with the same source lands in
+// the same split and no source appears in two splits. Each seed draws its
+// own split, so a mean ± std over seeds includes the split's variance.
+// valid_path or test_path, TSV files, replace the drawn valid or test split
+// (a fixed split for every seed; then all pairs of the main file not used
+// by the other drawn split are train): their sources may also be training
+// sources, which runs measure as test/src_in_train and compare notes. Each side is tokenized by its tokenizer; the vocabularies are
 // built from train only. Each example keeps its target line as written
 // (Example.Ref), the reference that outputs are scored against.
 type PairsParams struct {
@@ -28,7 +30,7 @@ type PairsParams struct {
 	SrcPath       string  `yaml:"src_path" doc:"file of source lines, aligned line by line with tgt_path"`
 	TgtPath       string  `yaml:"tgt_path" doc:"file of target lines, aligned line by line with src_path"`
 	ValidPath     string  `yaml:"valid_path" doc:"TSV file of validation pairs, instead of valid_fraction"`
-	TestPath      string  `yaml:"test_path" doc:"TSV file of test pairs, instead of test_fraction"`
+	TestPath      string  `yaml:"test_path" doc:"TSV file of test pairs, instead of test_fraction (the same for every seed)"`
 	SrcTokenizer  string  `yaml:"src_tokenizer" doc:"char or word"`
 	TgtTokenizer  string  `yaml:"tgt_tokenizer" doc:"char or word"`
 	ValidFraction float64 `yaml:"valid_fraction" doc:"fraction of the distinct sources held out for validation (unless valid_path)"`
