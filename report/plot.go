@@ -28,8 +28,23 @@ const PlotDPI = 144
 // the path picks the format.
 var PlotFormats = []string{".png", ".svg", ".pdf", ".eps", ".jpg", ".jpeg", ".tif", ".tiff"}
 
+// CheckPlotPath returns the error a plot to path would end with when
+// path's extension is none of PlotFormats, before any work is done.
+func CheckPlotPath(path string) error {
+	switch ext := strings.ToLower(filepath.Ext(path)); {
+	case ext == "":
+		return fmt.Errorf("report: plot file %q has no extension (want one of %s)", path, strings.Join(PlotFormats, ", "))
+	case !slices.Contains(PlotFormats, ext):
+		return fmt.Errorf("report: plot file %q: unknown format %q (want one of %s)", path, ext, strings.Join(PlotFormats, ", "))
+	}
+	return nil
+}
+
 // newCanvas returns a canvas of size w×h for the format of path.
 func newCanvas(path string, w, h vg.Length) (vg.CanvasWriterTo, error) {
+	if err := CheckPlotPath(path); err != nil {
+		return nil, err
+	}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".png":
 		return vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(PlotDPI), vgimg.UseBackgroundColor(color.White))}, nil
@@ -43,11 +58,8 @@ func newCanvas(path string, w, h vg.Length) (vg.CanvasWriterTo, error) {
 		return vgpdf.New(w, h), nil
 	case ".eps":
 		return vgeps.New(w, h), nil
-	case "":
-		return nil, fmt.Errorf("report: plot file %q has no extension (want one of %s)", path, strings.Join(PlotFormats, ", "))
-	default:
-		return nil, fmt.Errorf("report: plot file %q: unknown format %q (want one of %s)", path, ext, strings.Join(PlotFormats, ", "))
 	}
+	return nil, fmt.Errorf("report: plot file %q: no canvas for its format", path) // a format added to PlotFormats only
 }
 
 // savePlot draws a w×h figure with fn and writes it to out in the format

@@ -687,3 +687,29 @@ func TestPlotLengthMixedBuckets(t *testing.T) {
 		t.Error("LengthBuckets accepted overlapping buckets")
 	}
 }
+
+// TestPlotFormats: every extension of PlotFormats has a canvas, in either
+// case, and CheckPlotPath refuses the others before any work is done.
+func TestPlotFormats(t *testing.T) {
+	for _, ext := range PlotFormats {
+		for _, path := range []string{"a" + ext, "dir.x/A" + strings.ToUpper(ext)} {
+			if err := CheckPlotPath(path); err != nil {
+				t.Errorf("CheckPlotPath(%q) = %v", path, err)
+			}
+			if c, err := newCanvas(path, 10, 10); err != nil || c == nil {
+				t.Errorf("newCanvas(%q) = %v, %v", path, c, err)
+			}
+		}
+	}
+	for path, want := range map[string]string{
+		"x.doc":     `report: plot file "x.doc": unknown format ".doc" (want one of .png, .svg, .pdf, .eps, .jpg, .jpeg, .tif, .tiff)`,
+		"dir.png/x": `report: plot file "dir.png/x" has no extension (want one of .png, .svg, .pdf, .eps, .jpg, .jpeg, .tif, .tiff)`,
+	} {
+		if err := CheckPlotPath(path); err == nil || err.Error() != want {
+			t.Errorf("CheckPlotPath(%q) = %v, want %s", path, err, want)
+		}
+		if _, err := newCanvas(path, 10, 10); err == nil || err.Error() != want {
+			t.Errorf("newCanvas(%q) = %v, want %s", path, err, want)
+		}
+	}
+}

@@ -205,7 +205,8 @@
 // has that id (so run 1000 stays reachable as "1000" beside a hash that
 // starts with 1000), a hash prefix otherwise. A name shared by runs of two
 // versions of an experiment, or a prefix shared by several hashes, is
-// ambiguous (ErrAmbiguous, listing the runs).
+// ambiguous (ErrAmbiguous, listing the runs); a reference of none of these
+// forms is ErrBadRef.
 //
 // # Removal
 //

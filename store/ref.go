@@ -43,12 +43,13 @@ const MinPrefix = 4
 // is "1000" even when another run's hash starts with 1000, and that run is
 // reached with more hash characters or its name. Unknown references wrap
 // ErrNotFound; a hash prefix or a name that several runs share wraps
-// ErrAmbiguous and lists them.
+// ErrAmbiguous and lists them; a reference of none of these forms is
+// ErrBadRef.
 func (s *Store) ResolveRun(ctx context.Context, ref string) (Run, error) {
 	ref = strings.TrimSpace(ref)
 	switch {
 	case ref == "":
-		return Run{}, errors.New("store: empty run reference")
+		return Run{}, badRef("store: empty run reference")
 	case strings.Contains(ref, "/"):
 		return s.runByName(ctx, ref)
 	}
@@ -65,7 +66,7 @@ func (s *Store) ResolveRun(ctx context.Context, ref string) (Run, error) {
 			return Run{}, fmt.Errorf("store: no run with id %s: %w", ref, ErrNotFound)
 		}
 	} else if len(ref) < MinPrefix {
-		return Run{}, fmt.Errorf("store: run %q: give a run id, a run name or at least %d characters of its hash", ref, MinPrefix)
+		return Run{}, badRef("store: run %q: give a run id, a run name or at least %d characters of its hash", ref, MinPrefix)
 	}
 	if !utf8.ValidString(ref) {
 		return Run{}, fmt.Errorf("store: no run with %s %q: %w", what, ref, ErrNotFound)
@@ -84,6 +85,17 @@ func (s *Store) ResolveRun(ctx context.Context, ref string) (Run, error) {
 		ref, describe(matches), ErrAmbiguous)
 }
 
+// refError is a malformed run reference: its message, and ErrBadRef for
+// errors.Is.
+type refError struct{ msg string }
+
+func (e *refError) Error() string        { return e.msg }
+func (e *refError) Is(target error) bool { return target == ErrBadRef }
+
+func badRef(format string, args ...any) error {
+	return &refError{fmt.Sprintf(format, args...)}
+}
+
 // runByName resolves EXPERIMENT/POINT/seed=N by comparing Name of the
 // experiment's runs with that seed.
 func (s *Store) runByName(ctx context.Context, ref string) (Run, error) {
@@ -95,7 +107,7 @@ func (s *Store) runByName(ctx context.Context, ref string) (Run, error) {
 	seedText, ok := strings.CutPrefix(last, "seed=")
 	seed, err := strconv.ParseInt(seedText, 10, 64)
 	if !ok || err != nil || exp == "" {
-		return Run{}, fmt.Errorf("store: run name %q: want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH", ref)
+		return Run{}, badRef("store: run name %q: want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH", ref)
 	}
 	cands, err := s.queryRuns(ctx, `WHERE e.name = ? AND r.seed = ? ORDER BY r.id`, exp, seed)
 	if err != nil {

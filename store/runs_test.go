@@ -414,15 +414,15 @@ func testRunRef(t *testing.T) {
 		{ref: "abcd", wantErr: `store: hash prefix "abcd" matches several runs (run 1 e/abcd1234, run 2 e/abcd5678); give more characters, the run id or its name: ambiguous run reference`, is: ErrAmbiguous},
 		{ref: "beef", wantErr: `store: hash prefix "beef" matches several runs (run 3 e/beef0001, run 6 f/beef0001); give more characters, the run id or its name: ambiguous run reference`, is: ErrAmbiguous},
 		{ref: "fffe", wantErr: `store: no run with hash prefix "fffe": not found`, is: ErrNotFound},
-		{ref: "ab", wantErr: `store: run "ab": give a run id, a run name or at least 4 characters of its hash`},
-		{ref: "", wantErr: "store: empty run reference"},
+		{ref: "ab", wantErr: `store: run "ab": give a run id, a run name or at least 4 characters of its hash`, is: ErrBadRef},
+		{ref: "", wantErr: "store: empty run reference", is: ErrBadRef},
 		{ref: "ab%d", wantErr: `store: no run with hash prefix "ab%d": not found`, is: ErrNotFound},
 		// EXPERIMENT/HASH: what tells apart runs of one name in two versions.
 		{ref: "f/beef", wantID: 6},
 		{ref: "e/beef0001", wantID: 3},
 		{ref: "e/abcd", wantErr: `store: e/abcd matches several runs (run 1 e/abcd1234, run 2 e/abcd5678); give more characters of the hash: ambiguous run reference`, is: ErrAmbiguous},
 		{ref: "f/abcd", wantErr: `store: no run f/abcd: experiment "f" has no run whose hash starts so: not found`, is: ErrNotFound},
-		{ref: "e/abc", wantErr: `store: run name "e/abc": want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH`},
+		{ref: "e/abc", wantErr: `store: run name "e/abc": want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH`, is: ErrBadRef},
 	} {
 		t.Run(tc.ref, func(t *testing.T) {
 			r, err := s.ResolveRun(ctx, tc.ref)
@@ -512,9 +512,9 @@ func testRunNames(t *testing.T) {
 		{"quick/addtive/seed=1", "store: no run named quick/addtive/seed=1 (with seed 1: quick/additive/seed=1, quick/none/seed=1, quick/small,16,data/a b.tsv,0.001,[1,2],true/seed=1, quick/softmax,scaled-dot/seed=1, quick/mh8,{\"name\":\"multi-head\",\"heads\":8}/seed=1): not found", ErrNotFound},
 		{"quick/additive/seed=7", "store: no run named quick/additive/seed=7: experiment quick has no run with seed 7: not found", ErrNotFound},
 		{"slow/additive/seed=1", `store: no run named slow/additive/seed=1: no experiment "slow": not found`, ErrNotFound},
-		{"quick/additive", `store: run name "quick/additive": want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH`, nil},
-		{"quick/additive/seed=x", `store: run name "quick/additive/seed=x": want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH`, nil},
-		{"/seed=1", `store: run name "/seed=1": want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH`, nil},
+		{"quick/additive", `store: run name "quick/additive": want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH`, ErrBadRef},
+		{"quick/additive/seed=x", `store: run name "quick/additive/seed=x": want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH`, ErrBadRef},
+		{"/seed=1", `store: run name "/seed=1": want EXPERIMENT/POINT/seed=N, EXPERIMENT/seed=N or EXPERIMENT/HASH`, ErrBadRef},
 	} {
 		_, err := s.ResolveRun(ctx, tc.ref)
 		if err == nil || err.Error() != tc.want || (tc.is != nil && !errors.Is(err, tc.is)) {

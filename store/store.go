@@ -27,6 +27,9 @@ var (
 	ErrNotOwner = errors.New("run not held by this owner")
 	// ErrAmbiguous: a run reference (hash prefix) matches more than one run.
 	ErrAmbiguous = errors.New("ambiguous run reference")
+	// ErrBadRef: a run reference is of no form ResolveRun reads (an empty
+	// one, a hash prefix too short, a name without seed=N).
+	ErrBadRef = errors.New("malformed run reference")
 	// ErrDatabaseGone: the SQLite file was deleted or replaced while the
 	// store was open; nothing written since is stored.
 	ErrDatabaseGone = errors.New("database file deleted or replaced")

@@ -97,6 +97,9 @@ writes booktabs tabulars for a paper, the notes as comments beside them.`,
 				return err
 			}
 			defer st.Close()
+			if err := checkExperiments(cmd.Context(), st, q.Experiments...); err != nil {
+				return err
+			}
 			c, err := report.Compare(cmd.Context(), st, q)
 			if err != nil {
 				return err

@@ -60,7 +60,7 @@ func TestCompareFormats(t *testing.T) {
 
 func TestCompareErrors(t *testing.T) {
 	db := sharedDB(t)
-	wantError(t, attnlab(t, "compare", "nope", "--db", db), exitFailure, `compare: `, `"nope"`, "tiny, tinylm")
+	wantError(t, attnlab(t, "compare", "nope", "--db", db), exitUsage, `compare: `, `"nope"`, "tiny, tinylm")
 	wantError(t, attnlab(t, "compare", "tiny", "--metrics", "nope", "--db", db), exitUsage, `unknown metric "nope"`)
 	wantError(t, attnlab(t, "compare", "tiny", "--sort", "nope", "--db", db), exitUsage, `unknown sort metric "nope"`)
 	wantError(t, attnlab(t, "compare", "tiny", "--baseline", "attention.name=dot", "--db", db), exitUsage, "baseline", "matches no row")

@@ -34,12 +34,13 @@ func dbArg(shown string) string {
 }
 
 // findRun resolves a RUN argument (a run name, id or hash prefix: see
-// store.ResolveRun), with an error that names the database and how to list
-// its runs.
+// store.ResolveRun). A reference that names no run is a usage error that
+// names the database and how to list its runs; an ambiguous or malformed
+// one is one too (exitCode).
 func findRun(ctx context.Context, st *store.Store, ref string) (store.Run, error) {
 	r, err := st.ResolveRun(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return r, fmt.Errorf("no run %q in %s (attnlab ls runs%s lists them)", ref, st.Path(), dbArg(st.Path()))
+		return r, usagef("no run %q in %s (attnlab ls runs%s lists them)", ref, st.Path(), dbArg(st.Path()))
 	}
 	return r, err
 }
@@ -71,8 +72,8 @@ func loadRun(ctx context.Context, db, ref string) (*runs.Trained, error) {
 	return runs.Load(ctx, st, r.ID)
 }
 
-// checkExperiments returns an error naming the first of names that the
-// database does not hold, with the names it does hold.
+// checkExperiments returns a usage error naming the first of names that
+// the database does not hold, with the names it does hold.
 func checkExperiments(ctx context.Context, st *store.Store, names ...string) error {
 	if len(names) == 0 {
 		return nil
@@ -90,9 +91,9 @@ func checkExperiments(ctx context.Context, st *store.Store, names ...string) err
 	for _, n := range names {
 		if !have[n] {
 			if len(known) == 0 {
-				return fmt.Errorf("no experiment %q in %s: it holds no experiments yet", n, st.Path())
+				return usagef("no experiment %q in %s: it holds no experiments yet", n, st.Path())
 			}
-			return fmt.Errorf("no experiment %q in %s (known: %s)", n, st.Path(), strings.Join(known, ", "))
+			return usagef("no experiment %q in %s (known: %s)", n, st.Path(), strings.Join(known, ", "))
 		}
 	}
 	return nil

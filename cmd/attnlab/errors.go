@@ -14,6 +14,7 @@ import (
 	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -21,7 +22,7 @@ import (
 const (
 	exitOK          = 0   // success
 	exitFailure     = 1   // a run failed; a database, data or runtime error
-	exitUsage       = 2   // bad flags or arguments; an invalid experiment; a refused output file
+	exitUsage       = 2   // bad flags or arguments (a run or experiment the database lacks); an invalid experiment; a refused output file
 	exitInternal    = 3   // a bug in attnlab; its report is in a crash log
 	exitInterrupted = 130 // 128 + SIGINT: interrupted, runs checkpointed
 )
@@ -87,7 +88,8 @@ func exitCode(err error, ran bool) int {
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled), errors.Is(err, errReaderGone):
 		return exitInterrupted
 	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce), errors.Is(err, safeout.ErrRefused),
-		errors.Is(err, report.ErrKey): // --where, --by, --pool, --baseline, --metrics, --sort naming no key; --by pooling settings
+		errors.Is(err, report.ErrKey),                                       // --where, --by, --pool, --baseline, --metrics, --sort naming no key; --by pooling settings
+		errors.Is(err, store.ErrAmbiguous), errors.Is(err, store.ErrBadRef): // a RUN argument that names several runs, or is of no form
 		return exitUsage
 	}
 	return exitFailure

@@ -34,7 +34,9 @@ func TestExitCode(t *testing.T) {
 		{"config error", &experiments.ConfigError{File: "x.yaml"}, true, exitUsage},
 		{"interrupted", errInterrupted, true, exitInterrupted},
 		{"canceled", fmt.Errorf("train: %w", context.Canceled), true, exitInterrupted},
-		{"not found", fmt.Errorf("run: %w", store.ErrNotFound), true, exitFailure},
+		{"not found", fmt.Errorf("run: %w", store.ErrNotFound), true, exitFailure}, // a run gone while a command used it: no argument of the user's
+		{"ambiguous run reference", fmt.Errorf("show: %w", store.ErrAmbiguous), true, exitUsage},
+		{"malformed run reference", fmt.Errorf("show: %w", fmt.Errorf("x: %w", store.ErrBadRef)), true, exitUsage},
 		{"internal", &internalError{errors.New("internal error: boom")}, true, exitInternal},
 		{"internal and interrupted", &internalError{fmt.Errorf("x: %w", context.Canceled)}, true, exitInternal},
 		{"refused output", fmt.Errorf("export: %w", safeout.ErrRefused), true, exitUsage},

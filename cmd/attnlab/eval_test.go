@@ -178,7 +178,7 @@ func TestEvalErrors(t *testing.T) {
 		{"bad tokenizer", []string{"eval", run, good, "--tokenize", "13b"}, exitUsage, []string{"13b", "13a, intl, char, none"}},
 		{"force without out", []string{"eval", run, good, "--force"}, exitUsage, []string{"--force", "--out"}},
 		{"language model", []string{"eval", lm, good}, exitUsage, []string{"run " + lm, "language model"}},
-		{"unknown run", []string{"eval", "999", good}, exitFailure, []string{`no run "999"`}},
+		{"unknown run", []string{"eval", "999", good}, exitUsage, []string{`no run "999"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := attnlab(t, append(tc.args, "--db", db)...)

@@ -58,6 +58,9 @@ that does not exist (NaN) is an empty field.`,
 				return err
 			}
 			defer st.Close()
+			if err := checkExperiments(cmd.Context(), st, args[0]); err != nil {
+				return err
+			}
 			err = dst.Write(func(w io.Writer) error {
 				if curves {
 					return report.ExportCurves(cmd.Context(), st, args[0], metrics, format, w)

@@ -48,7 +48,7 @@ func TestExport(t *testing.T) {
 
 func TestExportErrors(t *testing.T) {
 	db := sharedDB(t)
-	wantError(t, attnlab(t, "export", "nope", "--db", db), exitFailure, `"nope"`, "tiny, tinylm")
+	wantError(t, attnlab(t, "export", "nope", "--db", db), exitUsage, `"nope"`, "tiny, tinylm")
 	missing := filepath.Join(t.TempDir(), "no", "dir", "x.csv")
 	wantError(t, attnlab(t, "export", "tiny", "-o", missing, "--db", db), exitFailure, "no such file or directory")
 }

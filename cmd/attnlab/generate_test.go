@@ -155,7 +155,7 @@ func TestGenerateUnknownSymbols(t *testing.T) {
 		t.Errorf("--stdin wrote %q before the bad line, want the first output", s.stdout)
 	}
 	wantError(t, attnlab(t, "generate", id(run), "--input", "", "--db", db), exitUsage, "--input is empty")
-	wantError(t, attnlab(t, "generate", "99", "--input", "abc", "--db", db), exitFailure, `generate: no run "99"`)
+	wantError(t, attnlab(t, "generate", "99", "--input", "abc", "--db", db), exitUsage, `generate: no run "99"`)
 }
 
 func TestGenerateLM(t *testing.T) {

@@ -93,7 +93,7 @@ func TestLsRuns(t *testing.T) {
 			t.Errorf("%v: %d rows, want %d\n%s", tc.args, got, tc.rows, r.stdout)
 		}
 	}
-	wantError(t, attnlab(t, "ls", "runs", "-e", "nope", "--db", db), exitFailure,
+	wantError(t, attnlab(t, "ls", "runs", "-e", "nope", "--db", db), exitUsage,
 		`ls: no experiment "nope" in `+db+" (known: tiny, tinylm)")
 	// An unknown key is an error naming the closest keys, not "no runs
 	// match"; a mistake in the command line: exit 2.
@@ -181,5 +181,5 @@ func TestLsEmptyDatabase(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, "no experiments in "+db) {
 		t.Errorf("ls of an empty database: %q", r.stdout)
 	}
-	wantError(t, attnlab(t, "ls", "-e", "x", "--db", db), exitFailure, "it holds no experiments yet")
+	wantError(t, attnlab(t, "ls", "-e", "x", "--db", db), exitUsage, "it holds no experiments yet")
 }

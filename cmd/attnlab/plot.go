@@ -85,7 +85,7 @@ counts from 0). RUN is a run's name (EXPERIMENT/POINT/seed=N), id or hash prefix
 				return usagef("--example %d: must not be negative", example)
 			}
 			dst := out.target(cmd, *db)
-			if err := dst.Check(); err != nil {
+			if err := checkPlotTarget(dst); err != nil {
 				return err
 			}
 			st, r, err := openRun(cmd.Context(), *db, args[0])
@@ -160,7 +160,7 @@ func plotQuery(cmd *cobra.Command, db string, qf queryFlags, out outputFlags, ar
 		return err
 	}
 	dst := out.target(cmd, db)
-	if err := dst.Check(); err != nil {
+	if err := checkPlotTarget(dst); err != nil {
 		return err
 	}
 	st, err := openStore(db)
@@ -168,10 +168,24 @@ func plotQuery(cmd *cobra.Command, db string, qf queryFlags, out outputFlags, ar
 		return err
 	}
 	defer st.Close()
+	if err := checkExperiments(cmd.Context(), st, q.Experiments...); err != nil {
+		return err
+	}
 	if err := plot(cmd.Context(), st, q, dst); err != nil {
 		return err
 	}
 	return wrote(cmd, dst)
+}
+
+// checkPlotTarget checks a plot's -o before any work: a file whose
+// extension names no plot format is a usage error; then safeout's checks.
+func checkPlotTarget(dst safeout.Target) error {
+	if !dst.IsStdout() {
+		if err := report.CheckPlotPath(dst.Path); err != nil {
+			return &usageError{err}
+		}
+	}
+	return dst.Check()
 }
 
 // wrote reports the file a plot went to (nothing when it went to stdout).

@@ -48,11 +48,11 @@ func TestPlotErrors(t *testing.T) {
 	db := sharedDB(t)
 	out := filepath.Join(t.TempDir(), "x.png")
 	run := runOf(t, db, "tiny", `"additive"`)
-	wantError(t, attnlab(t, "plot", "attention", "99", "-o", out, "--db", db), exitFailure, `plot attention: no run "99"`)
+	wantError(t, attnlab(t, "plot", "attention", "99", "-o", out, "--db", db), exitUsage, `plot attention: no run "99"`)
 	wantError(t, attnlab(t, "plot", "attention", id(run), "--example", "50", "-o", out, "--db", db), exitUsage, "example 50")
 	wantError(t, attnlab(t, "plot", "curves", "tiny", "--metric", "nope", "-o", out, "--db", db), exitUsage, `"nope"`)
-	wantError(t, attnlab(t, "plot", "curves", "nope", "-o", out, "--db", db), exitFailure, `"nope"`)
-	wantError(t, attnlab(t, "plot", "length", "tiny", "-o", filepath.Join(t.TempDir(), "x.doc"), "--db", db), exitFailure, ".doc")
+	wantError(t, attnlab(t, "plot", "curves", "nope", "-o", out, "--db", db), exitUsage, `"nope"`)
+	wantError(t, attnlab(t, "plot", "length", "tiny", "-o", filepath.Join(t.TempDir(), "x.doc"), "--db", db), exitUsage, ".doc")
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a failed plot wrote %s", out)
 	}

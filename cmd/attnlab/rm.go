@@ -63,11 +63,11 @@ space back to the file system.`,
 					continue
 				}
 				if onlyExperiment {
-					return fmt.Errorf("no experiment %q in %s (attnlab ls lists them)", name, st.Path())
+					return usagef("no experiment %q in %s (attnlab ls lists them)", name, st.Path())
 				}
 				r, err := st.ResolveRun(ctx, a)
 				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("%q is neither an experiment nor a run in %s (attnlab ls and attnlab ls runs list them)", a, st.Path())
+					return usagef("%q is neither an experiment nor a run in %s (attnlab ls and attnlab ls runs list them)", a, st.Path())
 				}
 				if err != nil {
 					return err

@@ -118,7 +118,7 @@ func TestRmAndGc(t *testing.T) {
 	if !strings.Contains(ls.stdout, "tiny ") || strings.Contains(ls.stdout, "tinylm") {
 		t.Errorf("ls after rm:\n%s", ls.stdout)
 	}
-	wantError(t, attnlab(t, "rm", "nope", "--db", db), exitFailure, `"nope" is neither an experiment nor a run`)
+	wantError(t, attnlab(t, "rm", "nope", "--db", db), exitUsage, `"nope" is neither an experiment nor a run`)
 
 	// gc: only the checkpoint of the done run that does not keep it goes.
 	const ckpts = 1
@@ -162,7 +162,7 @@ func TestRmAmbiguous(t *testing.T) {
 	if !slices.Equal(contents(t, db), before) {
 		t.Fatalf("a refused rm changed the database")
 	}
-	wantError(t, attnlab(t, "rm", "2/", "--db", db), exitFailure, `no experiment "2" in `)
+	wantError(t, attnlab(t, "rm", "2/", "--db", db), exitUsage, `no experiment "2" in `)
 	wantOK(t, attnlab(t, "rm", "1/", "--db", db))
 	ls := attnlab(t, "ls", "--db", db, "--width", "200")
 	if !strings.Contains(ls.stdout, "tinylm") || strings.Contains(ls.stdout, "\n1 ") {

@@ -74,9 +74,9 @@ func TestShowJSON(t *testing.T) {
 
 func TestShowUnknownRun(t *testing.T) {
 	db := sharedDB(t)
-	wantError(t, attnlab(t, "show", "99", "--db", db), exitFailure, `show: no run "99" in `+db, "attnlab ls runs --db "+db)
-	wantError(t, attnlab(t, "show", "ffffffff", "--db", db), exitFailure, `no run "ffffffff"`)
-	wantError(t, attnlab(t, "show", "ab", "--db", db), exitFailure, "at least 4 characters")
+	wantError(t, attnlab(t, "show", "99", "--db", db), exitUsage, `show: no run "99" in `+db, "attnlab ls runs --db "+db)
+	wantError(t, attnlab(t, "show", "ffffffff", "--db", db), exitUsage, `no run "ffffffff"`)
+	wantError(t, attnlab(t, "show", "ab", "--db", db), exitUsage, "at least 4 characters")
 }
 
 func TestShowLM(t *testing.T) {

@@ -68,7 +68,7 @@ func TestSyncErrors(t *testing.T) {
 		t.Errorf("a refused sync left %s behind", fresh)
 	}
 	wantError(t, attnlab(t, "sync", "--from", missing, "--to", db), exitFailure, "no attnlab database at "+missing)
-	wantError(t, attnlab(t, "sync", "--from", db, "--to", filepath.Join(t.TempDir(), "x.db"), "--experiment", "nope"), exitFailure, `no experiment "nope"`)
+	wantError(t, attnlab(t, "sync", "--from", db, "--to", filepath.Join(t.TempDir(), "x.db"), "--experiment", "nope"), exitUsage, `no experiment "nope"`)
 }
 
 // TestSyncLeavesQueuedRuns: the queued runs of a database still training
