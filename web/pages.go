@@ -459,11 +459,15 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, statusOf(err, true), "curves", p)
 		return
 	}
+	status := http.StatusOK
 	if v.Form.Metric == "" || !slices.Contains(v.Metrics, v.Form.Metric) {
 		if m, err := resolveMetric(v.Metrics, v.Form.Metric); err == nil {
 			v.Form.Metric = m
 		} else {
 			p.Error = err.Error()
+			if v.Form.Metric != "" {
+				status = http.StatusBadRequest // ?metric= names no metric, as /api/.../curves answers; none logged yet is no error of the request
+			}
 		}
 	}
 	api := "/api/x/" + urlPath(name)
@@ -481,7 +485,7 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Live, p.LiveV = "/api/live?x="+urlQuery(name), liveVersion(all, steps, 0)
-	s.render(w, r, http.StatusOK, "curves", p)
+	s.render(w, r, status, "curves", p)
 }
 
 // runView is the data of a run's page.
