@@ -253,3 +253,33 @@ func mainProcess(t *testing.T) {
 		t.Fatalf("attnlab serve, then SIGINT: %v, exit %d, stderr:\n%s", err, code, out.String())
 	}
 }
+
+// TestRunReaderGoneAfterRuns: `attnlab run … | head` whose reader leaves
+// before the table, once every run is done, exits 130 quietly: it must
+// not announce a checkpoint of running runs, since none runs.
+func TestRunReaderGoneAfterRuns(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "lab.db")
+	cmd := exec.Command(os.Args[0], "run", "testdata/tiny.yaml", "--db", db, "--quiet")
+	cmd.Env = append(os.Environ(), cliMainEnv+"=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Close() // the reader is gone before the table is written
+	timer := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || stderr.Len() != 0 {
+		t.Fatalf("run with its stdout closed: %v, exit %d, want 130 and no message; stderr:\n%s", err, code, stderr.String())
+	}
+	ls := attnlab(t, "ls", "runs", "--db", db, "--status", "done")
+	wantOK(t, ls)
+	if n := strings.Count(ls.stdout, "tiny/"); n != 4 {
+		t.Errorf("%d runs done, want 4:\n%s", n, ls.stdout)
+	}
+}

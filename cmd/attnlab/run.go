@@ -107,6 +107,9 @@ names), 130 when interrupted before every run was done.`,
 						runName(r, label), why)
 				},
 			})
+			// No run is running now: an interrupt from here on (a reader of
+			// the table gone) checkpoints nothing.
+			stopNotice()
 			if rep == nil { // nothing was run
 				if ctx.Err() != nil {
 					return errInterrupted
