@@ -275,7 +275,11 @@ func readTSV(path string, opt Options, srcTok, tgtTok Tokenizer) ([]textPair, er
 			continue
 		}
 		src, tgt, ok := strings.Cut(line, "\t")
-		if !ok {
+		switch {
+		case !ok && strings.TrimSpace(line) == "":
+			pr.addf("%s:%d: a line of only spaces (want source<TAB>target; an empty line is skipped)", path, i+1)
+			continue
+		case !ok:
 			pr.addf("%s:%d: no tab between source and target", path, i+1)
 			continue
 		}
