@@ -63,7 +63,8 @@ Each score is printed as sacreBLEU prints it, with its signature, so that it can
 be compared with a paper's. FILE.tsv holds source<TAB>reference lines (empty lines
 are skipped); --src and --ref are two files aligned line by line, every line
 scored (an empty source gives an empty output). Source tokens the model's
-vocabulary lacks are fed as <unk> (a note on stderr counts them).
+vocabulary lacks are fed as <unk> (a note on stderr counts them); when it lacks
+every one, eval refuses (exit 2): the file is not the run's kind of data.
 
 Decoding is the run's own (eval.decode; greedy unless the run says otherwise);
 --beam K searches with a beam of K. An output stops at the run's length limit
@@ -328,8 +329,10 @@ func (u unknownTokens) examples() string {
 }
 
 // decodeLines decodes the source of every line with the run's model, in
-// batches, and returns the outputs as text and the generator (its count of
-// outputs that stopped at the length limit).
+// batches, and returns the outputs as text, the count of source tokens fed
+// as <unk>, and the generator (its count of outputs that stopped at the
+// length limit). Sources none of whose tokens the run knows are a usage
+// error, before any decoding.
 func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines []evalLine) ([]string, unknownTokens, *generator, error) {
 	gen := &generator{t: t, flags: &generateFlags{unk: true}, vocab: t.Spec.SrcVocab, tok: t.Spec.SrcTok, opt: opt, fixedLen: fixedLen}
 	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok {
@@ -337,28 +340,31 @@ func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines
 	}
 	var unk unknownTokens
 	seen := map[string]bool{}
-	outs := make([]string, 0, len(lines))
-	for start := 0; start < len(lines); start += evalBatch {
-		batch := lines[start:min(start+evalBatch, len(lines))]
-		inputs := make([]input, len(batch))
-		for i, l := range batch {
-			in, err := gen.encode(l.src, l.where)
-			if err != nil {
-				return nil, unk, nil, &usageError{err}
-			}
-			for j, id := range in.ids {
-				if id == seq.UnkID {
-					unk.tokens++
-					if tok := in.toks[j]; !seen[tok] {
-						seen[tok] = true
-						unk.distinct = append(unk.distinct, tok)
-					}
+	inputs := make([]input, len(lines))
+	for i, l := range lines {
+		in, err := gen.encode(l.src, l.where)
+		if err != nil {
+			return nil, unk, nil, &usageError{err}
+		}
+		for j, id := range in.ids {
+			if id == seq.UnkID {
+				unk.tokens++
+				if tok := in.toks[j]; !seen[tok] {
+					seen[tok] = true
+					unk.distinct = append(unk.distinct, tok)
 				}
 			}
-			unk.total += len(in.ids)
-			inputs[i] = in
 		}
-		hyps, err := gen.decode(inputs)
+		unk.total += len(in.ids)
+		inputs[i] = in
+	}
+	if unk.total > 0 && unk.tokens == unk.total {
+		return nil, unk, nil, usagef("none of the %d source tokens is in run %d's vocabulary (%s): its scores would measure nothing; is this the run's data, and its tokenizer (%s)?",
+			unk.total, t.Run.ID, unk.examples(), t.Spec.SrcTok.Name())
+	}
+	outs := make([]string, 0, len(lines))
+	for start := 0; start < len(inputs); start += evalBatch {
+		hyps, err := gen.decode(inputs[start:min(start+evalBatch, len(inputs))])
 		if err != nil {
 			return nil, unk, nil, err
 		}

@@ -159,6 +159,7 @@ func TestEvalErrors(t *testing.T) {
 	src3 := writeIn(t, dir, "src.txt", "a\nb\nc\n")
 	ref2 := writeIn(t, dir, "ref.txt", "a\nb\n")
 	badUTF8 := writeIn(t, dir, "bad.tsv", "abc\tcba\nab\xff\tx\n")
+	foreign := writeIn(t, dir, "foreign.tsv", "xyz\tzyx\n\nyy\tyy\n")
 	for _, tc := range []struct {
 		name  string
 		args  []string
@@ -179,6 +180,7 @@ func TestEvalErrors(t *testing.T) {
 		{"force without out", []string{"eval", run, good, "--force"}, exitUsage, []string{"--force", "--out"}},
 		{"language model", []string{"eval", lm, good}, exitUsage, []string{"run " + lm, "language model"}},
 		{"unknown run", []string{"eval", "999", good}, exitUsage, []string{`no run "999"`}},
+		{"every token unknown", []string{"eval", run, foreign}, exitUsage, []string{"none of the 5 source tokens is in run " + run + "'s vocabulary", `("x", "y", "z")`, "tokenizer (char)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := attnlab(t, append(tc.args, "--db", db)...)
