@@ -177,15 +177,17 @@ func plotQuery(cmd *cobra.Command, db string, qf queryFlags, out outputFlags, ar
 	return wrote(cmd, dst)
 }
 
-// checkPlotTarget checks a plot's -o before any work: a file whose
-// extension names no plot format is a usage error; then safeout's checks.
+// checkPlotTarget checks a plot's -o before any work: safeout's checks
+// (what must not be replaced) first, then a file whose extension names no
+// plot format is a usage error.
 func checkPlotTarget(dst safeout.Target) error {
-	if !dst.IsStdout() {
-		if err := report.CheckPlotPath(dst.Path); err != nil {
-			return &usageError{err}
-		}
+	if err := dst.Check(); err != nil || dst.IsStdout() {
+		return err
 	}
-	return dst.Check()
+	if err := report.CheckPlotPath(dst.Path); err != nil {
+		return &usageError{err}
+	}
+	return nil
 }
 
 // wrote reports the file a plot went to (nothing when it went to stdout).
