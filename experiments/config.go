@@ -44,6 +44,10 @@ type Config struct {
 	// (tasks.DataCheck), which the memory estimate uses for the
 	// embeddings and the output layer; zero for tasks that read no files.
 	DataVocab int `json:"-"`
+	// DataSizes are the splits and vocabularies of the task's dataset as
+	// the experiment's first seed draws them (tasks.DataCheck), which plan
+	// shows; zero for tasks that read no files.
+	DataSizes tasks.DataSizes `json:"-"`
 	// BaseDir is the directory of the experiment file, against which a task
 	// resolves relative paths (tasks.Options.BaseDir).
 	BaseDir string `json:"-"`

@@ -25,6 +25,7 @@ type checkedData struct {
 	lengths  [2]int
 	bytes    int64 // the memory the dataset takes
 	vocab    int   // the larger vocabulary's size
+	sizes    tasks.DataSizes
 }
 
 type dataFile struct {
@@ -89,7 +90,7 @@ func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Finge
 		opt := d.opt
 		opt.Data = fps
 		dc := tasks.CheckData(task.Name, task.Params, opt)
-		c = checkedData{problems: dc.Problems, lengths: [2]int{dc.Src, dc.Tgt}, bytes: dc.Bytes, vocab: dc.Vocab}
+		c = checkedData{problems: dc.Problems, lengths: [2]int{dc.Src, dc.Tgt}, bytes: dc.Bytes, vocab: dc.Vocab, sizes: dc.Sizes}
 		if d.checked == nil {
 			d.checked = map[string]checkedData{}
 		}

@@ -166,7 +166,7 @@ func (r *resolver) config(t map[string]any) Config {
 	if taskOK && r.data != nil {
 		var data checkedData
 		c.Data, data = r.data.fingerprints(r, task)
-		c.DataLengths, c.DataBytes, c.DataVocab = data.lengths, data.bytes, data.vocab
+		c.DataLengths, c.DataBytes, c.DataVocab, c.DataSizes = data.lengths, data.bytes, data.vocab, data.sizes
 	}
 	if taskOK && model.info.Name != "" && model.Params != nil {
 		r.lengths(model, task, c.DataLengths)

@@ -84,6 +84,19 @@ type DataCheck struct {
 	// Vocab is the size of the larger of its vocabularies, reserved ids
 	// included, when it has no problems.
 	Vocab int
+	// Sizes are the dataset's splits and vocabularies, when it has no
+	// problems: those of the seed in the Options (each seed draws its own
+	// split of a pairs file).
+	Sizes DataSizes
+}
+
+// DataSizes are the sizes of a dataset: its splits' examples and its
+// vocabularies, reserved ids included (an LM's source vocabulary is its
+// target's).
+type DataSizes struct {
+	LM                 bool // the examples are windows of a token stream
+	Train, Valid, Test int
+	SrcVocab, TgtVocab int
 }
 
 // CheckData builds the dataset of a task that reads files (its parameters
@@ -120,7 +133,8 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 			memoData.put(key, d)
 		}
 		src, tgt := d.Longest()
-		return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes, Vocab: max(d.SrcVocab.Len(), d.TgtVocab.Len())}
+		return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes, Vocab: max(d.SrcVocab.Len(), d.TgtVocab.Len()),
+			Sizes: DataSizes{LM: d.LM, Train: len(d.Train), Valid: len(d.Valid), Test: len(d.Test), SrcVocab: d.SrcVocab.Len(), TgtVocab: d.TgtVocab.Len()}}
 	case errors.As(err, &de):
 		out := slices.Clone(de.Problems)
 		if de.More > 0 {

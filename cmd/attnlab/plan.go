@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 func newPlanCmd() *cobra.Command {
@@ -26,7 +28,8 @@ parameters that vary between runs as columns and each run's hash (its
 identity in the run database). Nothing is trained and no database is touched.
 
 The data files of file tasks are read and checked (every bad line is
-listed), and each run's training memory is estimated from its configuration
+listed), their splits' and vocabularies' sizes shown (a pairs file's split as
+the first seed draws it: each seed draws its own), and each run's training memory is estimated from its configuration
 (weights, gradients, optimizer state and one step's activations; a rough
 order of magnitude) and from its dataset (what building it took, measured):
 a run estimated above --max-memory is refused, and a data file whose dataset
@@ -56,6 +59,7 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 	// and data hold: an order of magnitude, below the process's peak (the
 	// runtime and the collector's headroom come on top).
 	fmt.Fprintf(w, "estimated training memory of the largest run: about %s\n", est)
+	writeDataSizes(w, plan)
 	if x.Description != "" {
 		writeHanging(w, "  ", x.Description)
 	}
@@ -93,6 +97,44 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 	if len(keys) == 0 && !variants {
 		fmt.Fprintln(w, "\n(no sweep: every run has the same configuration but its seed)")
 	}
+}
+
+// writeDataSizes writes a line per distinct dataset of a file task in the
+// plan (a sweep over task keys may make several): its splits' sizes as the
+// first seed draws them, and its vocabularies.
+func writeDataSizes(w io.Writer, plan []experiments.Run) {
+	var seen []tasks.DataSizes
+	for _, r := range plan {
+		if d := r.Config.DataSizes; d.Train > 0 && !slices.Contains(seen, d) {
+			seen = append(seen, d)
+		}
+	}
+	for _, d := range seen {
+		label := "data"
+		if len(seen) > 1 {
+			i := slices.IndexFunc(plan, func(r experiments.Run) bool { return r.Config.DataSizes == d })
+			label = "data of run " + strconv.Itoa(i+1)
+		}
+		what, split := "examples", ""
+		if !d.LM && plan[0].Config.Task.Name == "pairs" && slices.ContainsFunc(plan, func(r experiments.Run) bool { return r.Seed != plan[0].Seed }) {
+			split = fmt.Sprintf(" (as seed %d splits it)", plan[0].Seed)
+		}
+		vocab := fmt.Sprintf("vocabularies of %s source and %s target tokens", count(d.SrcVocab), count(d.TgtVocab))
+		if d.LM {
+			what, vocab = "windows", "a vocabulary of "+count(d.TgtVocab)+" tokens"
+		}
+		fmt.Fprintf(w, "%s: %s train, %s valid and %s test %s%s; %s, reserved ids included\n",
+			label, count(d.Train), count(d.Valid), count(d.Test), what, split, vocab)
+	}
+}
+
+// count writes n with thousands separated by commas: 12,345.
+func count(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // pointValue is the value of key k in run r as compare shows it: the

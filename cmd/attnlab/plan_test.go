@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/attnlab/attnlab/tasks"
 )
 
 func TestPlan(t *testing.T) {
@@ -97,5 +100,45 @@ func TestPlanResolvedValues(t *testing.T) {
 		if !strings.HasPrefix(row, want[i]+" ") {
 			t.Errorf("row %q, want it to start %q", row, want[i])
 		}
+	}
+}
+
+// TestPlanDataSizes: plan shows a pairs file's splits as the first seed
+// draws them, and its vocabularies, as the task builds them for that seed.
+func TestPlanDataSizes(t *testing.T) {
+	dir := t.TempDir()
+	var tsv strings.Builder
+	words := []string{"ab", "cd", "ef", "gh", "ij", "kl", "mn", "op", "qr", "st"}
+	for i := range 60 {
+		fmt.Fprintf(&tsv, "%s %s\t%d\n", words[i%10], words[i/10], i)
+	}
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("pairs.tsv", tsv.String())
+	params := map[string]any{"path": "pairs.tsv", "src_tokenizer": "word", "tgt_tokenizer": "char", "valid_fraction": 0.1, "test_fraction": 0.2}
+	exp := write("pairs.yaml", `name: p
+task: {name: pairs, path: pairs.tsv, src_tokenizer: word, tgt_tokenizer: char, valid_fraction: 0.1, test_fraction: 0.2}
+model: {name: seq2seq-rnn, embed: 8, encoder: {name: gru, hidden: 8}, attention: {name: dot}}
+train: {steps: 2}
+seeds: [3, 4]
+`)
+	d, err := tasks.Build("pairs", params, tasks.Options{Seed: 3, BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Train)+len(d.Valid)+len(d.Test) != 60 {
+		t.Fatalf("splits of %d, %d, %d examples, want 60 in all", len(d.Train), len(d.Valid), len(d.Test))
+	}
+	r := attnlab(t, "plan", exp)
+	wantOK(t, r)
+	want := fmt.Sprintf("\ndata: %d train, %d valid and %d test examples (as seed 3 splits it); vocabularies of %d source and %d target tokens, reserved ids included\n",
+		len(d.Train), len(d.Valid), len(d.Test), d.SrcVocab.Len(), d.TgtVocab.Len())
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("plan:\n%s\nwant the line%s", r.stdout, want)
 	}
 }
