@@ -140,6 +140,28 @@ func TestCompareBy(t *testing.T) {
 	}
 }
 
+// TestComparePoolsAlongDeterminedKeys: --pool attention.name pools the
+// attention's parameters along (attention.dim is — for none and dot, 128
+// for additive: a function of the name), and shows them as pooled; a key
+// the pooled ones do not determine is still an error.
+func TestComparePoolsAlongDeterminedKeys(t *testing.T) {
+	st, _ := buildStore(t, scanExperiment())
+	c := mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, By: []string{"seed"}, Pool: []string{"attention.name"}})
+	if want := []string{"model.attention.dim", "model.attention.name"}; !slices.Equal(c.Pooled, want) {
+		t.Errorf("Pooled = %q, want %q", c.Pooled, want)
+	}
+	for i, r := range c.Rows {
+		if len(r.Runs) != 3 || !slices.Equal(r.Pooled[0], []string{"—", "128"}) {
+			t.Errorf("row %d: %d runs, pooled dims %q; want 3 runs over —, 128", i, len(r.Runs), r.Pooled[0])
+		}
+	}
+	// dim alone does not determine the name (none and dot share —).
+	_, err := Compare(context.Background(), st, Query{Experiments: []string{"scan-attn"}, By: []string{"seed"}, Pool: []string{"attention.dim"}})
+	if err == nil || !strings.Contains(err.Error(), "different model.attention.name (none, dot, additive)") {
+		t.Errorf("--pool attention.dim: %v, want an error naming attention.name", err)
+	}
+}
+
 func TestCompareWelchPValues(t *testing.T) {
 	st, _ := buildStore(t, scanExperiment(), welchExperiment())
 

@@ -22,9 +22,10 @@
 // sweep point sets):
 // a learning rate that differs because two files were submitted under one
 // name is a column, not a confound behind the attention's name. Query.By
-// may group more coarsely only over keys named in Query.Pool, which every
-// format then shows; otherwise it is an error naming the keys and their
-// values.
+// may group more coarsely only over keys named in Query.Pool (and keys
+// that the By and Pool keys determine, such as the parameters of a plugin
+// whose pooled name switches it), which every format then shows; otherwise
+// it is an error naming the keys and their values.
 //
 // By default only done runs are aggregated, and none is hidden: a failed
 // run (a diverged or crashed seed) is listed with the row of its setting

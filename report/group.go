@@ -243,7 +243,10 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 				continue
 			}
 			c.Pooled = append(c.Pooled, k)
-			if !slices.Contains(pool, k) {
+			// A key that the keys of --by and --pool determine (attention.dim
+			// beside a pooled attention.name) adds no setting to a row: it
+			// is pooled along, and shown as pooled.
+			if !slices.Contains(pool, k) && !sel.determined(k, slices.Concat(c.Keys, pool)) {
 				missing = append(missing, fmt.Sprintf("%s (%s)", k, strings.Join(sel.values(k, sel.runs), ", ")))
 			}
 		}

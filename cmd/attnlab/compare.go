@@ -56,7 +56,9 @@ Runs are grouped by every setting that differs among them (the seed aside), so
 that a row never mixes runs of different settings; each metric is shown as
 mean ± std over the runs of a row, the best of each quality metric starred
 (within one task). --by groups more coarsely only when the settings it would
-mix are named in --pool; otherwise it is an error naming them.
+mix are named in --pool (a plugin's parameters follow its pooled name: with
+--pool attention.name, attention.dim is pooled too); otherwise it is an error
+naming them.
 
 With --baseline, every other row of the baseline's task is compared with the
 baseline row on each quality metric: the difference of means with its 95 %
