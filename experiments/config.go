@@ -107,13 +107,12 @@ type Train struct {
 
 // EarlyStopping stops training when Metric has not improved for Patience
 // evaluations. Patience 0 turns it off. Mode is "min" or "max" in a resolved
-// Config: the YAML's "auto" resolves to max for metrics named acc,
-// token_acc, exact_match or bleu (the last part of the metric name) and to
-// min otherwise.
+// Config: the YAML's "auto" resolves to max for metrics that
+// metrics.Describe says improve upwards and to min otherwise.
 type EarlyStopping struct {
-	Metric   string `json:"metric" doc:"the train/ or valid/ metric watched"`
+	Metric   string `json:"metric" doc:"the valid/ metric watched, in full: valid/loss, valid/ppl or valid/token_acc, or (sequence-to-sequence runs with eval.valid_exact_match) valid/exact_match, valid/bleu, valid/chrf or valid/chrf++"`
 	Patience int    `json:"patience" doc:"evaluations without improvement before training stops; 0: off (needs train.eval_every)" range:"[0,1000000]"`
-	Mode     string `json:"mode" doc:"the direction of improvement; auto: max for accuracies, exact match and BLEU, min otherwise" enum:"min,max,auto"`
+	Mode     string `json:"mode" doc:"the direction of improvement; auto: max for the metrics where higher is better (accuracies, exact match, BLEU, chrF), min otherwise" enum:"min,max,auto"`
 }
 
 // Eval holds the evaluation settings (the eval block).

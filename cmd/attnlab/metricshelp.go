@@ -26,9 +26,11 @@ func newMetricsHelp() *cobra.Command {
 // its keys, then its direction, kind, scale and doc, wrapped to pageWidth.
 func metricsHelp() string {
 	var b strings.Builder
-	b.WriteString(`Metric keys, as --where, --metrics, --sort and train.early_stopping.metric take
-them (a name after its '/' will do: bleu for test/bleu; where several splits
-have it, test/ is taken, then valid/, then train/).
+	b.WriteString(`Metric keys, as --where, --metrics and --sort take them from the summaries, and
+plot curves --metric and export --curves --metric from the histories (a name
+after its '/' will do: bleu for test/bleu; where several splits have it,
+test/ is taken, then valid/, then train/). train/loss and train/lr are
+histories only. train.early_stopping.metric takes a valid/ key, in full.
 valid/KEY in the summaries is the evaluation of the weights test/ is measured
 on (the last, or the best when early stopping restored it); best/KEY is KEY at
 the best evaluation (best/step). Kinds: quality metrics
