@@ -47,8 +47,9 @@
 // and are decoded strictly by the registry (registry.Info.Decode), so
 // `attnlab list` documents every key a block accepts. [Sites] is the one
 // table of plugin sites, the YAML paths whose blocks name an entry (task,
-// model, model.encoder, model.attention, train.optimizer, train.schedule)
-// with their registries: validation, merging and `attnlab list` read it. A
+// model, model.encoder, model.attention, model.attention.score,
+// model.attention.head, model.attention.head.score, train.optimizer,
+// train.schedule) with their registries: validation, merging and `attnlab list` read it. A
 // site nested in another (model.attention inside model) is read by the
 // entries whose registry.Info.Uses names it.
 //
@@ -99,7 +100,7 @@
 // trained on (task.context, tasks.Windowed) or its max_len.
 //
 // In a resolved [Config], early_stopping.mode auto becomes max for metrics
-// that metrics.Describe says improve upwards (accuracies, exact match, BLEU),
+// that metrics.Describe says improve upwards (accuracies, exact match, BLEU, chrF),
 // and min otherwise.
 //
 // A model whose entry does not read an encoder (or attention) block
@@ -206,7 +207,7 @@
 //
 //	exp.yaml:12: model.attention.heds: unknown key for attention "multi-head" (known: name, heads, dim, bias, head)
 //	exp.yaml:3: task.name: unknown task "revers" (known: addition, copy, ...)
-//	base.yaml:6: train.batch_size: must be at least 1, got -1
+//	base.yaml:6: train.batch_size: must be in [1, 65536], got -1
 //	--set: train.batch_size: want int, got string "many"
 //	exp.yaml: name: required: the experiment's name, 1 to 100 characters among a-z, 0-9, _, . and -, not starting with -
 //
