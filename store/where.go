@@ -100,9 +100,10 @@ var pseudoKeys = map[string]keyKind{
 // A value is a number (1, -2.5, 3e-4, and nan, inf, -inf), true or false, a
 // bare word (text), or a string in double or single quotes with backslash
 // escapes (\" \' \\ \n \t). Values compare by type: a number never equals
-// text, so seed = "1" matches nothing. Metrics compare only with numbers;
-// NaN equals nan and fails every ordering. a != v means not (a = v), so it
-// also matches runs without a; likewise "not in".
+// text, so model.embed = "64" matches nothing. Metrics, seed and id compare
+// only with numbers (seed = "1" is an error); NaN equals nan and fails every
+// ordering. a != v means not (a = v), so it also matches runs without a;
+// likewise "not in".
 //
 // Errors are one line with the 1-based column:
 // "where: col 14: expected a value, got ')'".
