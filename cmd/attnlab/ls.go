@@ -37,8 +37,10 @@ and error. Runs are listed when asked for, or when --experiment, --status or
 
 --where takes the keys compare takes (attention.name, bleu, seed, status, ...);
 an unknown key is an error listing the closest known keys. The listing fits the
-terminal (--width, $COLUMNS): the least needed columns (hash, start time,
-attempts) go first, long names and errors are cut with "…".`,
+terminal (--width, $COLUMNS): errors are cut with "…" first, then the hash,
+the start time and the attempts go, long names are cut, and the finish time
+goes last. When runs share a name (two versions of an experiment), the hash
+is what tells them apart and stays.`,
 		Example: "  attnlab ls\n  attnlab ls runs --experiment quickstart --status failed\n  attnlab ls runs --where 'exact_match > 0.9 and attention.name != none'",
 		Args:    args(0, "experiments|runs"),
 		RunE: func(cmd *cobra.Command, args []string) error {
