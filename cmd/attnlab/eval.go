@@ -47,7 +47,8 @@ func newEvalCmd() *cobra.Command {
 		Use:   "eval RUN (FILE.tsv | --src FILE --ref FILE)",
 		Short: "Score the model of a finished run on any file: BLEU, chrF, exact match",
 		Long: `Decode every source line of a file with the model of a finished run (RUN: its id,
-a hash prefix or EXPERIMENT/POINT/seed=N) and score the outputs against the
+a hash prefix, EXPERIMENT/POINT/seed=N, or EXPERIMENT/HASH for runs that two
+versions of an experiment give one name) and score the outputs against the
 references, as the run's evaluation scores its test split:
 
   BLEU     sacreBLEU's corpus BLEU, 0–100, on the detokenized outputs against the

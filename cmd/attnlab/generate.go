@@ -50,7 +50,8 @@ func newGenerateCmd() *cobra.Command {
 		Use:   "generate RUN (--input TEXT | --stdin)",
 		Short: "Decode inputs with the model of a finished run",
 		Long: `Rebuild the trained model of a finished run (RUN: its name
-EXPERIMENT/POINT/seed=N, its id or a hash prefix) and decode an input with it:
+EXPERIMENT/POINT/seed=N, its id, a hash prefix, or EXPERIMENT/HASH for runs
+that two versions of an experiment give one name) and decode an input with it:
 greedy by default, beam search with --beam K, sampling with --sample. The
 input is tokenized with the run's own tokenizer and vocabulary; a symbol the
 model never saw is an error that lists the ones it knows (--unk feeds it as

@@ -77,7 +77,8 @@ func newPlotAttentionCmd() *cobra.Command {
 		Short: "Plot the attention heatmap of a decoded test example of a run",
 		Long: `Plot the attention of a run's decoder over the source tokens for one of the
 test examples stored with the run (eval.attention_maps of them; --example
-counts from 0). RUN is a run's name (EXPERIMENT/POINT/seed=N), id or hash prefix.`,
+counts from 0). RUN is a run's name (EXPERIMENT/POINT/seed=N), id, hash prefix,
+or EXPERIMENT/HASH for runs that two versions of an experiment give one name.`,
 		Example: "  attnlab plot attention 3 --example 1 -o attn.png",
 		Args:    args(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -22,8 +22,8 @@ func newRmCmd() *cobra.Command {
 		Long: `Remove experiments (all their runs) or single runs from the run database, with
 their params, metric histories, summaries and artifacts. An argument that names
 an experiment removes it (NAME/ says it is the experiment); any other is a run
-(a name as ls runs shows it, quickstart/additive/seed=1, an id, or a hash
-prefix). An argument that names both an experiment and a run, such as an
+(a name as ls runs shows it, quickstart/additive/seed=1, an id, a hash
+prefix, or EXPERIMENT/HASH). An argument that names both an experiment and a run, such as an
 experiment called 3 beside run 3, is refused. Running runs are refused:
 stop them first. Everything is removed in one transaction per kind, so an error
 leaves the database as it was.
