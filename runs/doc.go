@@ -94,11 +94,11 @@
 // character targets; case), chrF2, chrF++ and exact match (the same tokens
 // when the target tokenizer splits output and reference). Each evaluation
 // that decodes the validation split (eval.valid_exact_match) records
-// valid/exact_match and valid/bleu; the test evaluation records
-// test/exact_match (and per length bucket), test/bleu, test/chrf and
-// test/chrf++, all but exact match on sacreBLEU's 0–100 scale, and stores
-// the three corpus scores with their sacreBLEU signatures
-// (artifact.KindScores). Every registered metrics.TextMetric is computed
+// valid/exact_match, valid/bleu, valid/chrf and valid/chrf++; the test
+// evaluation records test/exact_match (and per length bucket), test/bleu,
+// test/chrf and test/chrf++, all but exact match on sacreBLEU's 0–100
+// scale, and stores the three corpus scores with their sacreBLEU
+// signatures (artifact.KindScores). Every registered metrics.TextMetric is computed
 // on the same outputs and references and recorded as test/NAME.
 // `attnlab eval` scores a stored model on any file with the same Scorer.
 //
