@@ -175,11 +175,22 @@ func formatValue(v reflect.Value) string {
 	case reflect.Slice:
 		parts := make([]string, v.Len())
 		for i := range parts {
-			parts[i] = formatValue(v.Index(i))
+			e := v.Index(i)
+			parts[i] = formatValue(e)
+			if e.Kind() == reflect.String && needsQuotes(e.String()) {
+				parts[i] = strconv.Quote(e.String())
+			}
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
 	return fmt.Sprint(v.Interface())
+}
+
+// needsQuotes reports whether s, as an element of a YAML flow list, must be
+// quoted to read back as one string: it holds a separator or an indicator
+// of YAML's flow syntax, or starts or ends with a space.
+func needsQuotes(s string) bool {
+	return s != "" && (strings.ContainsAny(s, ",[]{}:#&*!|>'\"%@`") || strings.TrimSpace(s) != s)
 }
 
 // decodeInto applies m to the struct dst, key by key in sorted order, and

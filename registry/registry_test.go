@@ -450,3 +450,22 @@ func TestBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeQuotesListStrings: a default list of strings is shown as YAML
+// would read it back: an element with a comma or a brace (the dates task's
+// formats, "{mon} {d}, {yyyy}") is quoted, so that the list's elements can
+// be told apart and the default pasted into an experiment file.
+func TestDescribeQuotesListStrings(t *testing.T) {
+	for _, tc := range []struct {
+		v    []string
+		want string
+	}{
+		{[]string{"a", "b"}, "[a, b]"},
+		{[]string{"{mon} {d}, {yyyy}", "{d}/{m}/{yy}"}, `["{mon} {d}, {yyyy}", "{d}/{m}/{yy}"]`},
+		{[]string{"x: y", "[z]", "#c", ""}, `["x: y", "[z]", "#c", ""]`},
+	} {
+		if got := formatValue(reflect.ValueOf(tc.v)); got != tc.want {
+			t.Errorf("formatValue(%q) = %s, want %s", tc.v, got, tc.want)
+		}
+	}
+}
