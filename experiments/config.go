@@ -81,7 +81,7 @@ type Train struct {
 	// validation split (and checkpoints); 0 evaluates only at the end.
 	EvalEvery int `json:"eval_every" doc:"steps between evaluations on the validation split (and checkpoints); 0: at the end only" range:"[0,1000000000]"`
 	// LogEvery is the number of steps between train/loss records.
-	LogEvery int `json:"log_every" doc:"steps between train/loss records" range:"[1,1000000000]"`
+	LogEvery int `json:"log_every" doc:"steps between records of train/loss, train/lr and perf/tokens_per_s" range:"[1,1000000000]"`
 	// TeacherForcing is the probability of feeding the gold previous token
 	// to an RNN decoder, in [0, 1].
 	TeacherForcing float64       `json:"teacher_forcing" doc:"probability of feeding the gold previous token to the decoder; below 1 needs a model with a recurrent decoder" range:"[0,1]"`

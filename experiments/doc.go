@@ -23,7 +23,7 @@
 //	  epochs: 0                       # exactly one of steps and epochs is positive
 //	  clip: 1.0                       # global gradient-norm clipping; 0: off
 //	  eval_every: 250                 # steps between evaluations and checkpoints; 0: at the end only
-//	  log_every: 25                   # steps between train/loss records
+//	  log_every: 25                   # steps between train/loss, train/lr and perf/tokens_per_s records
 //	  teacher_forcing: 1.0            # probability of feeding the gold token, [0, 1]
 //	  label_smoothing: 0.0            # [0, 1)
 //	  early_stopping: {metric: valid/loss, patience: 0, mode: auto}
