@@ -204,6 +204,13 @@ func TestParamValidation(t *testing.T) {
 	if _, err := optim.NewSchedule("noam", map[string]any{"warmup": 0}, 10); err == nil {
 		t.Error("noam with warmup 0 accepted")
 	}
+	// attnlab list shows the range tag: it must not offer the 0 refused above.
+	noam, _ := optim.Schedules.Lookup("noam")
+	for _, p := range noam.Describe() {
+		if p.Name == "warmup" && !strings.HasPrefix(p.Range, "[1,") {
+			t.Errorf("noam's warmup is documented as %s, but 0 is refused", p.Range)
+		}
+	}
 }
 
 // TestAdamFlat: the optimizer moves parameters and gradients into flat

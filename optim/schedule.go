@@ -37,7 +37,7 @@ func (constant) Factor(int) float64 { return 1 }
 
 // WarmupParams are the parameters of noam.
 type WarmupParams struct {
-	Warmup int `yaml:"warmup" doc:"steps of linear warmup" range:"[0,1000000000]"`
+	Warmup int `yaml:"warmup" doc:"steps of linear warmup" range:"[1,1000000000]"`
 }
 
 // Validate checks the ranges.
