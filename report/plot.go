@@ -29,13 +29,15 @@ const PlotDPI = 144
 var PlotFormats = []string{".png", ".svg", ".pdf", ".eps", ".jpg", ".jpeg", ".tif", ".tiff"}
 
 // CheckPlotPath returns the error a plot to path would end with when
-// path's extension is none of PlotFormats, before any work is done.
+// path's extension is none of PlotFormats, before any work is done: "no
+// extension (want one of ...)" or "unknown format ".doc" (want one of
+// ...)", for the caller to prefix with the path.
 func CheckPlotPath(path string) error {
 	switch ext := strings.ToLower(filepath.Ext(path)); {
 	case ext == "":
-		return fmt.Errorf("report: plot file %q has no extension (want one of %s)", path, strings.Join(PlotFormats, ", "))
+		return fmt.Errorf("no extension (want one of %s)", strings.Join(PlotFormats, ", "))
 	case !slices.Contains(PlotFormats, ext):
-		return fmt.Errorf("report: plot file %q: unknown format %q (want one of %s)", path, ext, strings.Join(PlotFormats, ", "))
+		return fmt.Errorf("unknown format %q (want one of %s)", ext, strings.Join(PlotFormats, ", "))
 	}
 	return nil
 }
@@ -43,7 +45,7 @@ func CheckPlotPath(path string) error {
 // newCanvas returns a canvas of size w×h for the format of path.
 func newCanvas(path string, w, h vg.Length) (vg.CanvasWriterTo, error) {
 	if err := CheckPlotPath(path); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("report: plot file %q: %w", path, err)
 	}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".png":

@@ -702,12 +702,13 @@ func TestPlotFormats(t *testing.T) {
 		}
 	}
 	for path, want := range map[string]string{
-		"x.doc":     `report: plot file "x.doc": unknown format ".doc" (want one of .png, .svg, .pdf, .eps, .jpg, .jpeg, .tif, .tiff)`,
-		"dir.png/x": `report: plot file "dir.png/x" has no extension (want one of .png, .svg, .pdf, .eps, .jpg, .jpeg, .tif, .tiff)`,
+		"x.doc":     `unknown format ".doc" (want one of .png, .svg, .pdf, .eps, .jpg, .jpeg, .tif, .tiff)`,
+		"dir.png/x": `no extension (want one of .png, .svg, .pdf, .eps, .jpg, .jpeg, .tif, .tiff)`,
 	} {
 		if err := CheckPlotPath(path); err == nil || err.Error() != want {
 			t.Errorf("CheckPlotPath(%q) = %v, want %s", path, err, want)
 		}
+		want = fmt.Sprintf("report: plot file %q: %s", path, want)
 		if _, err := newCanvas(path, 10, 10); err == nil || err.Error() != want {
 			t.Errorf("newCanvas(%q) = %v, want %s", path, err, want)
 		}

@@ -186,7 +186,7 @@ func checkPlotTarget(dst safeout.Target) error {
 		return err
 	}
 	if err := report.CheckPlotPath(dst.Path); err != nil {
-		return &usageError{err}
+		return usagef("-o %q: %w", dst.Path, err)
 	}
 	return nil
 }

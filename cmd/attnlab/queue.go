@@ -137,8 +137,8 @@ checkpoint. After train.max_attempts such losses a run is failed.
 SIGTERM or Ctrl-C (Slurm's time limit, preemption): the worker checkpoints
 its runs, hands them back to the queue and exits 0 within seconds; another
 worker resumes them. Exit status: 0 when the worker stopped as asked, 1 when
-the database failed or --experiment names an experiment it does not hold, 2
-for a bad flag (a failed run is recorded, not an exit status).`,
+the database failed, 2 for a bad flag or an --experiment the database does
+not hold (a failed run is recorded, not an exit status).`,
 		Example: "  attnlab worker --db postgres://lab@db.example/attnlab --experiment attention-on-scan\n  attnlab worker --db lab.db --max-runs 10 --idle-exit 60s",
 		Args:    args(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
