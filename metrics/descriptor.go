@@ -127,8 +127,6 @@ var table = []metric{
 		doc: "perplexity, exp(loss)"},
 	{name: "token_acc", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: unit,
 		doc: "teacher-forced next-token accuracy over non-pad target tokens, the end token included"},
-	{name: "acc", splits: evalSets, dir: HigherIsBetter, kind: Quality, scale: unit,
-		doc: "accuracy of a classification"},
 	{name: "exact_match", splits: evalSets, buckets: true, dir: HigherIsBetter, kind: Quality, scale: unit,
 		doc: "fraction of decoded outputs equal to the reference"},
 	{name: "examples", splits: []string{"test"}, buckets: true, dir: NoDirection, kind: Constant, scale: nonNeg(""),

@@ -31,7 +31,6 @@ func TestDescribe(t *testing.T) {
 		{"valid/ppl", LowerIsBetter, Quality, Scale{1, inf, ""}},
 		{"test/ppl", LowerIsBetter, Quality, Scale{1, inf, ""}},
 		{"valid/token_acc", HigherIsBetter, Quality, Scale{0, 1, ""}},
-		{"test/acc", HigherIsBetter, Quality, Scale{0, 1, ""}},
 		{"valid/exact_match", HigherIsBetter, Quality, Scale{0, 1, ""}},
 		{"test/exact_match", HigherIsBetter, Quality, Scale{0, 1, ""}},
 		{"test/exact_match/len_21_40", HigherIsBetter, Quality, Scale{0, 1, ""}},

@@ -283,7 +283,7 @@ func TestCompareBest(t *testing.T) {
 	// A tie: both marked.
 	x := fakeExperiment{name: "tie"}
 	for i, v := range []float64{0.5, 0.9, 0.9} {
-		x.runs = append(x.runs, fakeRun{params: map[string]any{"k": i}, seed: 1, sums: map[string]float64{"test/acc": v}})
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"k": i}, seed: 1, sums: map[string]float64{"valid/token_acc": v}})
 	}
 	st2, _ := buildStore(t, x)
 	c := mustCompare(t, st2, Query{})
@@ -293,7 +293,7 @@ func TestCompareBest(t *testing.T) {
 	// All tied: nothing is best.
 	x = fakeExperiment{name: "alltie"}
 	for i := range 3 {
-		x.runs = append(x.runs, fakeRun{params: map[string]any{"k": i}, seed: 1, sums: map[string]float64{"test/acc": 0}})
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"k": i}, seed: 1, sums: map[string]float64{"valid/token_acc": 0}})
 	}
 	st3, _ := buildStore(t, x)
 	c = mustCompare(t, st3, Query{})
@@ -317,7 +317,7 @@ func TestDirection(t *testing.T) {
 		want   int
 	}{
 		{"test/exact_match", 1}, {"valid/exact_match", 1}, {"test/exact_match/len_21_40", 1},
-		{"valid/token_acc", 1}, {"test/align_acc", 1}, {"test/bleu", 1}, {"perf/tokens_per_s", 1}, {"test/acc", 1},
+		{"valid/token_acc", 1}, {"test/align_acc", 1}, {"test/bleu", 1}, {"perf/tokens_per_s", 1},
 		{"test/loss", -1}, {"train/loss", -1}, {"valid/ppl", -1}, {"model/params", -1}, {"best/valid/loss", -1},
 		{"perf/train_seconds", -1},
 		{"test/attn_entropy", 0}, {"best/step", 0}, {"train/steps", 0}, {"custom", 0},
@@ -425,11 +425,11 @@ func TestCompareSort(t *testing.T) {
 	// Rows without a value come last, whatever the direction.
 	x := fakeExperiment{name: "gaps"}
 	for i, v := range []float64{0.5, math.NaN(), 0.9} {
-		x.runs = append(x.runs, fakeRun{params: map[string]any{"k": i}, seed: 1, sums: map[string]float64{"test/acc": v}})
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"k": i}, seed: 1, sums: map[string]float64{"valid/token_acc": v}})
 	}
 	x.runs = append(x.runs, fakeRun{params: map[string]any{"k": 3}, seed: 1, sums: map[string]float64{"test/bleu": 1}})
 	st, _ = buildStore(t, x)
-	for _, s := range []string{"test/acc", "+test/acc"} {
+	for _, s := range []string{"valid/token_acc", "+valid/token_acc"} {
 		c := mustCompare(t, st, Query{Sort: s})
 		var got []string
 		for _, r := range c.Rows {
@@ -544,7 +544,7 @@ func TestMetricNames(t *testing.T) {
 func TestCompareDefaults(t *testing.T) {
 	st, _ := buildStore(t, welchExperiment())
 	c := mustCompare(t, st, Query{})
-	if !slices.Equal(c.Metrics, []string{"test/acc"}) {
+	if !slices.Equal(c.Metrics, []string{"valid/token_acc"}) {
 		t.Errorf("Metrics = %q, want the summary keys when no default exists", c.Metrics)
 	}
 	if !slices.Equal(c.Keys, []string{"variant"}) {
@@ -569,9 +569,9 @@ func TestFormatGroupValues(t *testing.T) {
 	x := fakeExperiment{name: "values"}
 	vals := []any{0.001, 1e-5, 64, 3.0, true, "", "a b", nil, `[1,2]`, math.NaN()}
 	for i, v := range vals {
-		x.runs = append(x.runs, fakeRun{params: map[string]any{"v": v, "i": i}, seed: 1, sums: map[string]float64{"test/acc": 1}})
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"v": v, "i": i}, seed: 1, sums: map[string]float64{"valid/token_acc": 1}})
 	}
-	x.runs = append(x.runs, fakeRun{params: map[string]any{"i": 99}, seed: 1, sums: map[string]float64{"test/acc": 1}})
+	x.runs = append(x.runs, fakeRun{params: map[string]any{"i": 99}, seed: 1, sums: map[string]float64{"valid/token_acc": 1}})
 	st, _ := buildStore(t, x)
 	c := mustCompare(t, st, Query{By: []string{"v"}})
 	var got []string

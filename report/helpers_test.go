@@ -284,10 +284,10 @@ func welchExperiment() fakeExperiment {
 	a := []float64{0.81, 0.83, 0.79, 0.85, 0.80}
 	b := []float64{0.78, 0.74, 0.80, 0.71, 0.76, 0.77, 0.73, 0.75}
 	for i, v := range a {
-		x.runs = append(x.runs, fakeRun{params: map[string]any{"variant": "a"}, seed: int64(i + 1), sums: map[string]float64{"test/acc": v}})
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"variant": "a"}, seed: int64(i + 1), sums: map[string]float64{"valid/token_acc": v}})
 	}
 	for i, v := range b {
-		x.runs = append(x.runs, fakeRun{params: map[string]any{"variant": "b"}, seed: int64(i + 1), sums: map[string]float64{"test/acc": v}})
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"variant": "b"}, seed: int64(i + 1), sums: map[string]float64{"valid/token_acc": v}})
 	}
 	return x
 }
