@@ -11,15 +11,16 @@ import (
 	"github.com/attnlab/attnlab/tasks"
 )
 
-// defaultMemoryShare is the share of physical memory one run may be
-// estimated to need without --max-memory.
+// defaultMemoryShare is the share of physical memory (or of the cgroup's
+// memory limit, when lower: Slurm's --mem, a container's limit) that one
+// run may be estimated to need without --max-memory.
 const defaultMemoryShare = 0.8
 
 // memoryFlag is --max-memory of plan and run.
 type memoryFlag struct{ value string }
 
 func (m *memoryFlag) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse a run whose estimated training memory is above this size, such as 8GiB, and train at once only as many runs as fit in it (default: 80% of physical memory)")
+	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse a run whose estimated training memory is above this size, such as 8GiB, and train at once only as many runs as fit in it (default: 80% of physical memory, or of the cgroup memory limit when lower)")
 }
 
 // limit returns the limit in bytes and how to name it in an error.
@@ -35,13 +36,20 @@ func (m *memoryFlag) limit() (int64, string, error) {
 		}
 		return n, "--max-memory " + experiments.FormatBytes(n), nil
 	}
+	var total float64
+	of := "this machine's memory"
 	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err != nil || si.Totalram == 0 {
+	if err := unix.Sysinfo(&si); err == nil {
+		total = float64(si.Totalram) * float64(si.Unit)
+	}
+	if cg, ok := cgroupMemoryLimit(); ok && (total == 0 || float64(cg) < total) {
+		total, of = float64(cg), "this process's cgroup memory limit, "+experiments.FormatBytes(cg)
+	}
+	if total == 0 {
 		return 0, "", nil // unknown: no limit
 	}
-	total := float64(si.Totalram) * float64(si.Unit)
 	n := int64(total * defaultMemoryShare)
-	return n, fmt.Sprintf("--max-memory %s (%.0f%% of this machine's memory)", experiments.FormatBytes(n), defaultMemoryShare*100), nil
+	return n, fmt.Sprintf("--max-memory %s (%.0f%% of %s)", experiments.FormatBytes(n), defaultMemoryShare*100, of), nil
 }
 
 // loadExperiment loads the experiment file path with the --set overrides,
