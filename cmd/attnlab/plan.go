@@ -129,13 +129,7 @@ func writeDataSizes(w io.Writer, plan []experiments.Run) {
 }
 
 // count writes n with thousands separated by commas: 12,345.
-func count(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+func count(n int) string { return term.Thousands(strconv.Itoa(n)) }
 
 // pointValue is the value of key k in run r as compare shows it: the
 // sweep point's, else the resolved configuration's (the file's or the
