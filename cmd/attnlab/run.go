@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/progress"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/runs"
@@ -160,13 +161,15 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// progressReporter shows bars when stderr is a terminal, log lines when it
-// is not, and nothing when quiet.
+// progressReporter shows bars when stderr is a terminal that reports its
+// size, log lines otherwise, and nothing when quiet.
 func progressReporter(stderr io.Writer, locked io.Writer, quiet bool) runs.Reporter {
 	if quiet {
 		return nil
 	}
-	if f := fileOf(stderr); f != nil && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+	// A terminal of 0 × 0 (a pseudo-terminal no one sized, as script(1)
+	// in the background makes) would show bars of no rows: log lines there.
+	if f := fileOf(stderr); f != nil && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) && term.Sized(f) {
 		return progress.Bars(f)
 	}
 	return progress.Log(locked)

@@ -17,3 +17,11 @@ func terminalWidth(f *os.File) int {
 	}
 	return int(ws.Col)
 }
+
+// Sized reports whether the terminal f reports its size (columns and
+// rows): a pseudo-terminal that no one sized reports 0 × 0, on which
+// progress bars would draw nothing.
+func Sized(f *os.File) bool {
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	return err == nil && ws.Col > 0 && ws.Row > 0
+}
