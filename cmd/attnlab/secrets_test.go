@@ -167,7 +167,7 @@ func TestSuggestedCommandsWorkAsPasted(t *testing.T) {
 	args := strings.Fields(line[:strings.IndexByte(line, '\n')])[3:] // after "watch them: attnlab"
 	wantOK(t, attnlab(t, args...))
 	r = attnlab(t, "show", "no-such-run")
-	wantError(t, r, exitFailure, "(attnlab ls runs lists them)")
+	wantError(t, r, exitUsage, "(attnlab ls runs lists them)")
 
 	// Given with --db, the URL is shown masked: the user typed the password.
 	t.Setenv("ATTNLAB_DB", "")

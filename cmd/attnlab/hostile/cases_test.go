@@ -531,7 +531,7 @@ func corpus() []tcase {
 				return nil
 			}},
 		tcase{name: "unknown-run", bullet: exitCodes, owner: "H7", setup: withDB(nil, "show", "99"),
-			code: 1, want: []string{"99"}},
+			code: 2, want: []string{"99"}},
 		tcase{name: "unknown-flag", bullet: exitCodes, owner: "H7", setup: args("plan", "--nope"),
 			code: 2, want: []string{"--nope"}},
 		tcase{name: "done-run-exits-0", bullet: exitCodes, owner: "H7", multi: true,
