@@ -49,7 +49,9 @@
 // A PostgreSQL outage (a restart, a failover, a network cut) is the
 // store's to ride out: it retries every write for up to its outage budget
 // of 2 minutes, and the training does not notice. A longer one fails the
-// write with store.ErrUnavailable: a heartbeat that fails so is tried again
+// write with store.ErrUnavailable (and every write after it at once, while
+// the server stays unreachable: the budget is the outage's, so a worker
+// gives up about 2 minutes into an outage): a heartbeat that fails so is tried again
 // at the next tick, while a metric or checkpoint write that fails so ends
 // the run with that error, as any other store error does.
 //

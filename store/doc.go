@@ -78,7 +78,11 @@
 // a failover) or that gets no answer within attemptTimeout (2 min; a
 // partition, on a connection the kernel would hold for a quarter of an
 // hour) is retried with backoff until the server answers again, for up to
-// outageBudget (2 min) — then it fails with ErrUnavailable. Repeating a
+// outageBudget (2 min) — then it fails with ErrUnavailable. The budget is
+// the outage's, not each write's: the writes that follow one another
+// through one outage share it, so once it is spent the next fail at their
+// first refused try instead of waiting 2 minutes each (until a try reaches
+// the server, or none has been made for outageGap, 30 s). Repeating a
 // try whose commit reached the server is harmless: metric, summary,
 // parameter and artifact writes are upserts, and run transitions are
 // guarded by the owner and status. (A claim whose commit was applied but

@@ -324,6 +324,7 @@ var postgresOnlyTests = []struct {
 	{"PasswordNeverPrinted", testPostgresPasswordNeverPrinted},
 	{"RidesOutRestart", testPostgresRidesOutRestart},
 	{"PartitionEndsWrites", testPostgresPartitionEndsWrites},
+	{"OutageBudgetShared", testPostgresOutageBudgetShared},
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
 	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
 }

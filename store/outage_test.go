@@ -249,3 +249,62 @@ func testPostgresPartitionEndsWrites(t *testing.T) {
 		t.Fatalf("heartbeat once the partition ended: %v", err)
 	}
 }
+
+// testPostgresOutageBudgetShared: the writes that follow one another
+// through an outage longer than outageBudget (a worker's metric flush, then
+// the run's end, then its heartbeat) share the budget: once one has given
+// up, the next fail at their first refused try instead of each waiting a
+// whole budget of its own (a worker used to take four budgets, 8 minutes, to
+// give up). A write that reaches the server ends the outage, and so does a
+// pause of outageGap without a try: the next outage gets a whole budget.
+func testPostgresOutageBudgetShared(t *testing.T) {
+	s, p, r := proxiedStore(t)
+	ctx, owner := context.Background(), outageOwner
+	defer func(a, b, g time.Duration) { attemptTimeout, outageBudget, outageGap = a, b, g }(attemptTimeout, outageBudget, outageGap)
+	attemptTimeout, outageBudget, outageGap = 500*time.Millisecond, time.Second, 2*time.Second
+	rideOut := func(what string) {
+		t.Helper()
+		start := time.Now()
+		err := s.Heartbeat(ctx, r.ID, owner)
+		if !errors.Is(err, ErrUnavailable) || time.Since(start) < outageBudget {
+			t.Fatalf("%s: heartbeat during an outage: %v after %v, want ErrUnavailable after the budget of %v", what, err, time.Since(start), outageBudget)
+		}
+	}
+	p.set("cut")
+	rideOut("first outage")
+	writes := []struct {
+		name string
+		f    func() error
+	}{
+		{"metric flush", func() error {
+			w := s.NewMetricWriter(r.ID, 10)
+			if err := w.Log(1, "train/loss", 0.5); err != nil {
+				return err
+			}
+			return w.Flush(ctx)
+		}},
+		{"finish", func() error {
+			_, err := s.FinishRun(ctx, r.ID, owner, Ending{Status: StatusFailed, Error: "x"})
+			return err
+		}},
+		{"heartbeat", func() error { return s.Heartbeat(ctx, r.ID, owner) }},
+	}
+	for _, w := range writes {
+		start := time.Now()
+		err := w.f()
+		if !errors.Is(err, ErrUnavailable) || time.Since(start) > outageBudget/2 {
+			t.Fatalf("%s after the outage outlasted the budget: %v after %v, want ErrUnavailable at once", w.name, err, time.Since(start))
+		}
+	}
+
+	p.set("")
+	if err := s.Heartbeat(ctx, r.ID, owner); err != nil {
+		t.Fatalf("heartbeat once the server is back: %v", err)
+	}
+	p.set("cut")
+	rideOut("an outage after the server answered")
+
+	time.Sleep(outageGap + 100*time.Millisecond)
+	rideOut("an outage after a pause without writes")
+	p.set("")
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -75,6 +76,10 @@ type Store struct {
 	secrets  []string // what must never be printed
 	readOnly bool
 	watch    *fileWatch // SQLite: notices a deleted or replaced file
+	// down is the outage the store's writes are riding out (PostgreSQL),
+	// shared by all of them: a write that begins during an outage has only
+	// what is left of outageBudget.
+	down outageClock
 
 	// now, when set (by tests), is both the database's clock and the wall
 	// clock of metric rows. alive tells whether a pid on this host lives.
@@ -155,7 +160,7 @@ func CheckTarget(target string) error {
 
 // init checks what the database is and migrates it to SchemaVersion.
 func (s *Store) init(ctx context.Context, mode openMode) error {
-	if err := retry(ctx, s.d, false, func(ctx context.Context) error { return s.db.PingContext(ctx) }); err != nil {
+	if err := retry(ctx, s.d, nil, func(ctx context.Context) error { return s.db.PingContext(ctx) }); err != nil {
 		return s.classify(err)
 	}
 	var st dbState
@@ -164,7 +169,7 @@ func (s *Store) init(ctx context.Context, mode openMode) error {
 		st, err = s.d.probe(ctx, s.db)
 		return err
 	}
-	if err := retry(ctx, s.d, false, probe); err != nil {
+	if err := retry(ctx, s.d, nil, probe); err != nil {
 		return s.classify(err)
 	}
 	if err := s.identify(st, mode); err != nil {
@@ -335,7 +340,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := s.watch.check(); err != nil {
 		return err
 	}
-	err := retry(ctx, s.d, true, func(ctx context.Context) error {
+	err := retry(ctx, s.d, &s.down, func(ctx context.Context) error {
 		tx, err := s.db.begin(ctx)
 		if err != nil {
 			return err
@@ -372,7 +377,7 @@ func (s *Store) writeOne(ctx context.Context, fn func(q execer) error) error {
 	if s.readOnly {
 		return fmt.Errorf("store %s is open read-only", s.name)
 	}
-	return s.redactErr(retry(ctx, s.d, true, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
+	return s.redactErr(retry(ctx, s.d, &s.down, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
 }
 
 // read runs fn, which only reads, and on PostgreSQL retries it through an
@@ -384,7 +389,7 @@ func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
 	if s.d.engine() != Postgres {
 		return fn(s.db)
 	}
-	return s.redactErr(retry(ctx, s.d, true, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
+	return s.redactErr(retry(ctx, s.d, &s.down, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
 }
 
 // redactErr masks the store's secrets in err's text, keeping what it wraps.
@@ -430,24 +435,67 @@ var (
 	attemptTimeout = 2 * time.Minute
 )
 
+// outageGap is how long the server may go untried after a try found it
+// unreachable before the next failure counts as a new outage: longer than
+// any backoff between the tries of one write (5 s at most).
+var outageGap = 30 * time.Second
+
+// outageClock measures one outage of the server across all the writes of a
+// store, so that the writes that follow one another through a long outage
+// (a metric flush, then the run's end, then the queue's poll) give up
+// together once it has lasted outageBudget, instead of each waiting a whole
+// budget of its own. Any successful try ends the outage; so does a gap of
+// outageGap without a try. Safe for concurrent use.
+type outageClock struct {
+	mu    sync.Mutex
+	since time.Time // when the current outage was first seen; zero: none
+	last  time.Time // when a try last found the server unreachable
+}
+
+// failed records that a try begun at start found the server unreachable,
+// and returns when the outage began.
+func (c *outageClock) failed(start time.Time) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.since.IsZero() || start.Sub(c.last) > outageGap {
+		c.since = now
+	}
+	c.last = now
+	return c.since
+}
+
+// ok records that a try reached the server: the outage, if any, is over.
+func (c *outageClock) ok() {
+	c.mu.Lock()
+	c.since = time.Time{}
+	c.mu.Unlock()
+}
+
 // retry calls fn until it succeeds, fails with an error that is not
 // contention, the context ends, or maxRetries is reached, sleeping with
 // jittered exponential backoff between tries. On PostgreSQL each try gets
 // its own context, ended after attemptTimeout; once the store has opened
-// (opened), a lost or refused connection or a try that timed out is
-// retried too, for up to outageBudget, and then fails with ErrUnavailable.
-func retry(ctx context.Context, d dialect, opened bool, fn func(ctx context.Context) error) error {
+// (down is its outage clock; nil while opening), a lost or refused
+// connection or a try that timed out is retried too, until the outage —
+// measured across every write of the store, not this one alone — has
+// lasted outageBudget, and then fails with ErrUnavailable.
+func retry(ctx context.Context, d dialect, down *outageClock, fn func(ctx context.Context) error) error {
 	delay := 5 * time.Millisecond
-	var down time.Time // when the server was first found unreachable
+	outage := false // a try of this call found the server unreachable
 	for attempt := 0; ; attempt++ {
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if d.engine() == Postgres {
 			actx, cancel = context.WithTimeout(ctx, attemptTimeout)
 		}
+		start := time.Now()
 		err := fn(actx)
 		timedOut := err != nil && actx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if err == nil {
+			if down != nil {
+				down.ok()
+			}
 			return nil
 		}
 		code := d.code(err)
@@ -456,12 +504,11 @@ func retry(ctx context.Context, d dialect, opened bool, fn func(ctx context.Cont
 		}
 		switch {
 		case code == codeBusy && attempt < maxRetries:
-		case opened && (code == codeGone || code == codeCantOpen) && ctx.Err() == nil:
-			if down.IsZero() {
-				down = time.Now()
-			} else if time.Since(down) >= outageBudget {
-				return fmt.Errorf("%w for %s: %w", ErrUnavailable, outageBudget, err)
+		case down != nil && (code == codeGone || code == codeCantOpen) && ctx.Err() == nil:
+			if since := down.failed(start); time.Since(since) >= outageBudget {
+				return fmt.Errorf("%w for %s: %w", ErrUnavailable, time.Since(since).Round(time.Second), err)
 			}
+			outage = true
 			delay = max(delay, 100*time.Millisecond)
 		default:
 			return err
@@ -473,7 +520,7 @@ func retry(ctx context.Context, d dialect, opened bool, fn func(ctx context.Cont
 		case <-time.After(wait):
 		}
 		limit := time.Second
-		if !down.IsZero() {
+		if outage {
 			limit = 5 * time.Second
 		}
 		delay = min(2*delay, limit)
