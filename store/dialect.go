@@ -135,6 +135,54 @@ func conninfoURL(target string) (string, bool) {
 	return u.String(), true
 }
 
+// urlScheme matches what starts a URL: a scheme of two characters or more
+// (a Windows drive letter is one) and a colon.
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]+:`)
+
+// strayPassword returns where the password of target lies when target,
+// not a postgres:// URL, still holds one the way a URL does: between the
+// first ':' after any scheme (and its slashes) and the last '@'
+// ("postgress://lab:pw@db", "postgres:lab:pw@db", "postgres//lab:pw@db").
+func strayPassword(target string) (start, end int, ok bool) {
+	at := strings.LastIndexByte(target, '@')
+	if at < 0 {
+		return 0, 0, false
+	}
+	from := len(urlScheme.FindString(target))
+	for from < at && target[from] == '/' {
+		from++
+	}
+	i := strings.IndexByte(target[from:at], ':')
+	if i < 0 {
+		return 0, 0, false
+	}
+	return from + i + 1, at, true
+}
+
+// strayUserinfo matches a user:password@ where a URL has it and a path
+// does not: in the first element of the target ("postgres:lab:pw@db"), or
+// in the one after a leading "word//" ("postgres//lab:pw@db/lab").
+var strayUserinfo = regexp.MustCompile(`^(?:[^/]*:|[^/:]*//)[^/]*@`)
+
+// mistypedURL reports whether target, given where a file path is expected
+// and not a postgres:// URL, is a URL all the same: a scheme followed by
+// '/' (postgress://, postgres:/, pg://, sqlite:///) or a user:password@host
+// where a URL has it (postgres:lab:pw@db, postgres//lab:pw@db). Taken for a
+// file name, a mistyped PostgreSQL URL became a SQLite file named with its
+// password (or an error about a missing directory that printed it).
+// "runs.db", "C:/runs.db", "a@b.db", "x:y.db" and "/a/b:c@d.db" stay file
+// names.
+func mistypedURL(target string) bool {
+	if isPostgresURL(target) {
+		return false
+	}
+	if m := urlScheme.FindString(target); m != "" && strings.HasPrefix(target[len(m):], "/") {
+		return true
+	}
+	_, _, ok := strayPassword(target)
+	return ok && strayUserinfo.MatchString(target)
+}
+
 // secretParams are the parameters of a PostgreSQL URL that carry secrets:
 // the password and the passphrase of an encrypted client key.
 var secretParams = []string{"password", "sslpassword"}
@@ -144,8 +192,12 @@ var secretParams = []string{"password", "sslpassword"}
 // SQLite path as is.
 func Redact(target string) string {
 	if !isPostgresURL(target) {
-		// Not a URL; a libpq "host=… password=…" string given by
-		// mistake (Open refuses it: see conninfoURL) is still masked.
+		// Not a PostgreSQL URL; a libpq "host=… password=…" string or a
+		// mistyped URL given by mistake (Open refuses both: see
+		// conninfoURL and mistypedURL) is still masked.
+		if start, end, ok := strayPassword(target); ok && mistypedURL(target) {
+			target = target[:start] + "xxxxx" + target[end:]
+		}
 		return pgSetting.ReplaceAllString(target, "${1}=xxxxx")
 	}
 	u, err := url.Parse(target)
@@ -184,6 +236,9 @@ func Secrets(target string) []string {
 		}
 	}
 	if !isPostgresURL(target) {
+		if start, end, ok := strayPassword(target); ok && mistypedURL(target) {
+			add(target[start:end])
+		}
 		for _, m := range pgSetting.FindAllStringSubmatch(target, -1) {
 			_, v, _ := strings.Cut(m[0], "=")
 			add(strings.Trim(strings.TrimSpace(v), "'"))

@@ -13,7 +13,9 @@
 // password=… dbname=lab": at least two settings, every key one of libpq's,
 // or a password= alone) is refused with the URL it means, its password
 // masked: taken for a file name, it would create a SQLite file named with
-// the password. Open creates what is missing (the SQLite file; the tables in
+// the password. So is a mistyped URL: another scheme followed by '/'
+// (postgress://, postgres:/, pg://) or a user:password@ where a URL has it
+// (postgres:lab:pw@db). Open creates what is missing (the SQLite file; the tables in
 // an existing PostgreSQL database, in its current schema — the first of the
 // URL's search_path, public by default); OpenExisting never creates
 // anything and is what read-only commands use; OpenReadOnly never writes.

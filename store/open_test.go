@@ -533,6 +533,63 @@ func TestConninfoIsNotAFile(t *testing.T) {
 	}
 }
 
+// TestMistypedURLIsNotAFile: a PostgreSQL URL with a typo in its scheme
+// (postgress://, postgres:/, pg://) or without its slashes
+// (postgres:lab:pw@db) is refused by every way of opening, in one line that
+// masks the password. It used to be taken for a file name: the error about
+// its missing directory printed the password, and postgres:lab:pw@db
+// became a SQLite file named with it, which run trained into. File names
+// with a ':' or an '@' stay file names.
+func TestMistypedURLIsNotAFile(t *testing.T) {
+	for _, tc := range []struct {
+		in, redacted string // redacted "": a file name
+	}{
+		{"postgress://lab:Hunter2Secret@127.0.0.1:55439/lab", "postgress://lab:xxxxx@127.0.0.1:55439/lab"},
+		{"postgres:/lab:Hunter2Secret@127.0.0.1:55439/lab", "postgres:/lab:xxxxx@127.0.0.1:55439/lab"},
+		{"pg://lab:Hunter2Secret@db/lab", "pg://lab:xxxxx@db/lab"},
+		{"postgres:lab:Hunter2Secret@db", "postgres:lab:xxxxx@db"},
+		{"postgres//lab:Hunter2Secret@db/lab", "postgres//lab:xxxxx@db/lab"},
+		{"postgress://lab:Hunt/er2@db/lab", "postgress://lab:xxxxx@db/lab"},
+		{"sqlite:///runs.db", "sqlite:///runs.db"},
+		{"runs.db", ""},
+		{"a@b.db", ""},
+		{"x:y.db", ""},
+		{"C:/runs.db", ""},
+		{"runs/2026-12-04T10:00@gpu1/runs.db", ""},
+		{"/a/b:c@d.db", ""},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := mistypedURL(tc.in); got != (tc.redacted != "") {
+				t.Fatalf("mistypedURL(%q) = %v, want %v", tc.in, got, tc.redacted != "")
+			}
+			if tc.redacted != "" {
+				if got := Redact(tc.in); got != tc.redacted {
+					t.Fatalf("Redact(%q) = %q, want %q", tc.in, got, tc.redacted)
+				}
+			}
+		})
+	}
+
+	t.Chdir(t.TempDir())
+	for _, target := range []string{"postgress://lab:Hunter2Secret@127.0.0.1:55439/lab", "postgres:lab:Hunter2Secret@db"} {
+		for name, open := range map[string]func(string) (*Store, error){"Open": Open, "OpenExisting": OpenExisting, "OpenReadOnly": OpenReadOnly} {
+			s, err := open(target)
+			if err == nil {
+				s.Close()
+				t.Fatalf("%s(%q) succeeded", name, Redact(target))
+			}
+			msg := err.Error()
+			want := "store " + Redact(target) + ": a URL, not a database file; a PostgreSQL URL starts with postgres://"
+			if !strings.HasPrefix(msg, want) || strings.Contains(msg, "Hunter2Secret") || strings.Contains(msg, "\n") {
+				t.Fatalf("%s: error %q, want one line starting %q", name, msg, want)
+			}
+		}
+	}
+	if ents, _ := os.ReadDir("."); len(ents) != 0 {
+		t.Fatalf("a refused open left %s behind", ents[0].Name())
+	}
+}
+
 // testPostgresSchemeInAnyCase: EngineOf takes POSTGRES:// and
 // PostgreSQL:// for PostgreSQL, and so does the connection. pgx knows only
 // the lower-case schemes: handed POSTGRES://… it read a key=value string,

@@ -138,9 +138,10 @@ func open(ctx context.Context, target string, mode openMode) (*Store, error) {
 }
 
 // CheckTarget returns the error Open gives, without opening anything, for
-// a target it refuses by its text alone: an empty path, or a libpq
+// a target it refuses by its text alone: an empty path, a libpq
 // key=value connection string ("host=db user=lab password=… dbname=lab"),
-// which is not a file name — taken for one, it would create a SQLite file
+// or a mistyped URL ("postgress://lab:pw@db", "postgres:lab:pw@db"), which
+// are not file names — taken for one, either would create a SQLite file
 // named with the password. The error is one line, the password masked,
 // suggesting the postgres:// URL the string means. Commands that hand a
 // target to other processes (attnlab slurm) check it first.
@@ -154,6 +155,10 @@ func CheckTarget(target string) error {
 	if u, ok := conninfoURL(target); ok {
 		return openErr(Redact(target), nil, nil,
 			"a libpq key=value connection string, not a database file; give PostgreSQL as a URL: %s (the password in place of xxxxx, or from PGPASSWORD or ~/.pgpass)", u)
+	}
+	if mistypedURL(target) {
+		return openErr(Redact(target), nil, nil,
+			"a URL, not a database file; a PostgreSQL URL starts with postgres:// or postgresql:// (postgres://USER:PASSWORD@HOST:PORT/DB), and a file name has no scheme and no user:password@")
 	}
 	return nil
 }

@@ -233,3 +233,36 @@ func TestConninfoRefused(t *testing.T) {
 		t.Fatalf("a refused command left %s behind", ents[0].Name())
 	}
 }
+
+// TestMistypedURLRefused: a PostgreSQL URL with a typo in its scheme, or
+// without its slashes, given as --db (or as sync's --to) is refused in one
+// line that masks the password. It used to be taken for a file name: run
+// trained into a SQLite file named postgres:lab:PASSWORD@db, and the
+// others printed the password in an error about a missing directory.
+func TestMistypedURLRefused(t *testing.T) {
+	const secret = "Hunter2Secret"
+	yaml, err := filepath.Abs("testdata/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sharedDB(t)
+	t.Chdir(t.TempDir())
+	for _, target := range []string{"postgres:lab:" + secret + "@db", "postgress://lab:" + secret + "@127.0.0.1:55439/lab"} {
+		for _, args := range [][]string{
+			{"run", yaml, "--db", target},
+			{"submit", yaml, "--db", target},
+			{"ls", "--db", target},
+			{"sync", "--from", db, "--to", target},
+			{"slurm", yaml, "--workers", "2", "--dry-run", "--db", target},
+		} {
+			r := attnlab(t, args...)
+			wantError(t, r, exitFailure, "lab:xxxxx@", "a URL, not a database file")
+			if strings.Contains(r.stdout+r.stderr, secret) {
+				t.Fatalf("attnlab %s printed the password:\n%v", args[0], r)
+			}
+		}
+	}
+	if ents, _ := os.ReadDir("."); len(ents) != 0 {
+		t.Fatalf("a refused command left %s behind", ents[0].Name())
+	}
+}
