@@ -221,7 +221,9 @@
 // checkpoint artifacts of done runs that do not keep them, each in one
 // transaction and each reporting what it removed as a Removal (a dry run
 // counts and writes nothing). A running run is never removed (ErrRunning):
-// its owner would go on writing to it. The check holds until the removal
+// its owner would go on writing to it — unless its owner is gone, by
+// Claim's rule (on this host its pid no longer exists; elsewhere its
+// heartbeat is a minute old), as a killed worker's runs are. The check holds until the removal
 // commits: on PostgreSQL the removal first locks the rows of the runs (and
 // experiments) it removes, FOR UPDATE, so a claim cannot commit between
 // the check and the DELETE (a claim skips or waits for locked rows); on

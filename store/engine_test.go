@@ -50,6 +50,7 @@ var engineTests = []struct {
 	{"RemoveExperiments", testRemoveExperiments},
 	{"RemoveCheckpoints", testRemoveCheckpoints},
 	{"RemoveRacesClaim", testRemoveRacesClaim},
+	{"RemoveAbandonedRuns", testRemoveAbandonedRuns},
 	{"ConcurrentWorkers", testConcurrentWorkers},
 	{"Submit", testSubmit},
 	{"ClaimNext", testClaimNext},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ErrRunning is wrapped by the errors of RemoveRuns and RemoveExperiments
@@ -70,25 +71,49 @@ func (s *Store) lockRuns(ctx context.Context, q querier, ids string) error {
 	return closeRows(rows)
 }
 
+// removeStaleAfter is how old a running run's heartbeat must be, by the
+// database's clock, before a removal takes its worker (on another host)
+// for dead: the age after which a worker takes such a run over (attnlab
+// worker's default).
+const removeStaleAfter = time.Minute
+
 // checkNotRunning returns an error wrapping ErrRunning naming the runs of
-// ids that are running.
+// ids that are running. A run whose worker is gone — on this host its pid
+// no longer exists, elsewhere it has not heartbeated for removeStaleAfter —
+// is not running any more (a worker would take it over) and may go: else
+// a run whose worker was killed could not be removed until some worker
+// took it and trained it again.
 func (s *Store) checkNotRunning(ctx context.Context, q querier, ids string) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, host, pid FROM runs WHERE status = 'running' AND id IN (`+s.d.int64s()+`) ORDER BY id`, ids)
+	rows, err := q.QueryContext(ctx, `SELECT `+runColumns+` WHERE r.status = 'running' AND r.id IN (`+s.d.int64s()+`) ORDER BY r.id`, ids)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	var busy []string
+	var running []Run
 	for rows.Next() {
-		var id, pid int64
-		var host string
-		if err := rows.Scan(&id, &host, &pid); err != nil {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
 			return err
 		}
-		busy = append(busy, fmt.Sprintf("run %d on %s:%d", id, host, pid))
+		running = append(running, r)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	if len(running) == 0 {
+		return nil
+	}
+	now, err := s.clock(ctx, q)
+	if err != nil {
+		return err
+	}
+	here := CurrentOwner("")
+	var busy []string
+	for _, r := range running {
+		if gone, _ := s.stale(r, here, now, removeStaleAfter); !gone {
+			busy = append(busy, fmt.Sprintf("run %d on %s:%d", r.ID, r.Host, r.PID))
+		}
 	}
 	if len(busy) > 0 {
 		return fmt.Errorf("%s: stop it first: %w", strings.Join(busy, ", "), ErrRunning)

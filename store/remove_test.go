@@ -303,3 +303,54 @@ func testRemoveRacesClaim(t *testing.T) {
 		})
 	}
 }
+
+// testRemoveAbandonedRuns: a run left running by a worker that is gone —
+// on this host its pid no longer exists, elsewhere it has not heartbeated
+// for a minute — can be removed, by run and by experiment; one whose
+// worker is alive (a fresh heartbeat from another host, a live pid here)
+// still cannot. rm used to refuse a killed worker's runs ("stop it
+// first") with nothing left to stop, until some worker took them over and
+// trained them again.
+func testRemoveAbandonedRuns(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	here := CurrentOwner("").Host
+	const deadPID, livePID = 4001, 4002
+	s.alive = func(pid int) bool { return pid != deadPID }
+	mk := func(name string, o Owner, heartbeatAge time.Duration) Run {
+		t.Helper()
+		r := addExperiment(t, s, name, 1)[0]
+		if heartbeatAge > 0 {
+			then := time.Now().Add(-heartbeatAge)
+			s.now = func() time.Time { return then }
+			defer func() { s.now = nil }()
+		}
+		claimAs(o)(t, s, r.ID)
+		return r
+	}
+	deadHere := mk("dead-here", Owner{Host: here, PID: deadPID}, 0)
+	silent := mk("silent-elsewhere", Owner{Host: "node7", PID: 12}, 3*time.Minute)
+	deadHereExp := mk("dead-here-exp", Owner{Host: here, PID: deadPID}, 0)
+	liveHere := mk("live-here", Owner{Host: here, PID: livePID}, 0)
+	liveElsewhere := mk("live-elsewhere", Owner{Host: "node7", PID: 13}, 0)
+
+	if r, err := s.RemoveRuns(ctx, []int64{deadHere.ID, silent.ID}, false); err != nil || r.Runs != 2 {
+		t.Fatalf("removing runs whose workers are gone: %+v, %v; want both removed", r, err)
+	}
+	if r, err := s.RemoveExperiments(ctx, []string{deadHereExp.Experiment}, false); err != nil || r.Runs != 1 {
+		t.Fatalf("removing an experiment whose worker is gone: %+v, %v; want it removed", r, err)
+	}
+	for _, r := range []Run{liveHere, liveElsewhere} {
+		if _, err := s.RemoveRuns(ctx, []int64{r.ID}, false); !errors.Is(err, ErrRunning) {
+			t.Errorf("removing run %d running under a live worker: %v, want ErrRunning", r.ID, err)
+		}
+		if _, err := s.RemoveExperiments(ctx, []string{r.Experiment}, false); !errors.Is(err, ErrRunning) {
+			t.Errorf("removing experiment %s running under a live worker: %v, want ErrRunning", r.Experiment, err)
+		}
+	}
+	for _, r := range []Run{deadHere, silent, deadHereExp} {
+		if _, err := s.RunByID(ctx, r.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("run %d after its removal: %v, want ErrNotFound", r.ID, err)
+		}
+	}
+}

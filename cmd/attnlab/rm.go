@@ -25,7 +25,8 @@ an experiment removes it (NAME/ says it is the experiment); any other is a run
 (a name as ls runs shows it, quickstart/additive/seed=1, an id, a hash
 prefix, or EXPERIMENT/HASH). An argument that names both an experiment and a run, such as an
 experiment called 3 beside run 3, is refused. Running runs are refused:
-stop them first. Everything is removed in one transaction per kind, so an error
+stop them first (a run whose worker is gone — killed, or silent for a minute
+— is not running any more and is removed). Everything is removed in one transaction per kind, so an error
 leaves the database as it was.
 
 --dry-run lists what would be removed and touches nothing. attnlab gc gives the
