@@ -132,7 +132,9 @@ Any number of workers on any number of machines may share one database
 (PostgreSQL: --db postgres://…; a SQLite file only on one machine). A run whose
 worker died is taken over: at once on the same machine, after its heartbeat
 is a minute old (by the database's clock) elsewhere; it resumes from its last
-checkpoint. After train.max_attempts such losses a run is failed.
+checkpoint. After train.max_attempts such losses a run is failed. While it
+has nothing to take but runs that others hold, a line says which (and how old
+their heartbeats are).
 
 SIGTERM or Ctrl-C (Slurm's time limit, preemption): the worker checkpoints
 its runs, hands them back to the queue and exits 0 within seconds; another
@@ -182,6 +184,13 @@ not hold (a failed run is recorded, not an exit status).`,
 				return err
 			}
 			wo.mem.softLimit()
+			var onWait func([]store.Run)
+			if !quiet {
+				// Else a worker waiting for runs that others train (or
+				// for a dead worker's heartbeat to go stale) said nothing
+				// for a minute or more, as if it hung.
+				onWait = func(held []store.Run) { writeWaiting(errw, st, held) }
+			}
 			wr, err := runs.Work(ctx, st, runs.WorkOptions{
 				Memory:   tasks.MemoryLimit{Bytes: limit, Name: what},
 				Filter:   store.QueueFilter{Experiments: wo.experiments},
@@ -192,6 +201,7 @@ not hold (a failed run is recorded, not an exit status).`,
 				Version:  version,
 				Owner:    owner,
 				Reporter: rep,
+				OnWait:   onWait,
 			})
 			if !quiet {
 				writeWorkSummary(errw, wr)
@@ -246,4 +256,24 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeWaiting writes the line of a worker that has nothing to take but
+// runs other processes hold: which (at most three named), where, and how
+// old their heartbeats are by the database's clock.
+func writeWaiting(w io.Writer, st *store.Store, held []store.Run) {
+	now, err := st.Now(context.Background())
+	if err != nil {
+		now = time.Now()
+	}
+	var names []string
+	for i, r := range held {
+		if i == 3 {
+			names = append(names, fmt.Sprintf("and %d more", len(held)-3))
+			break
+		}
+		names = append(names, fmt.Sprintf("%s on %s:%d (heartbeat %s ago)", r.Name(), r.Host, r.PID, now.Sub(r.Heartbeat).Round(time.Second)))
+	}
+	fmt.Fprintf(w, "%s waiting: %s held by other processes: %s; a run whose worker dies is taken over\n",
+		time.Now().Format("15:04:05"), plural(len(held), "run"), strings.Join(names, ", "))
 }

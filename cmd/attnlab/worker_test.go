@@ -531,3 +531,57 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 		}())
 	}
 }
+
+// TestWorkerSaysWhatItWaitsFor: a worker that finds nothing to take but
+// runs other processes hold says which, where and how old their
+// heartbeats are, then exits once they end. It used to say nothing while
+// it waited — a minute or more for a dead worker's heartbeat to go stale —
+// as if it hung.
+func TestWorkerSaysWhatItWaitsFor(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "held.db")
+	ctx := context.Background()
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	other := store.Owner{Host: "elsewhere", PID: 4242}
+	counts, err := st.Queue(ctx, store.QueueFilter{})
+	if err != nil || counts[store.StatusQueued] < 4 {
+		t.Fatalf("queue of tiny.yaml: %v, %v; want 4 runs queued or more", counts, err)
+	}
+	var held []store.Run
+	for id := range int64(counts[store.StatusQueued]) { // by id: ClaimNext would take back the runs of a pid dead here
+		res, err := st.Claim(ctx, id+1, other, time.Minute)
+		if err != nil || !res.Claimed {
+			t.Fatalf("claim as another process: %+v, %v", res, err)
+		}
+		held = append(held, res.Run)
+	}
+	var errb syncBuffer
+	done := make(chan result, 1)
+	go func() {
+		var b bytes.Buffer
+		r := attnlabWith(ctx, "", &errb, &b, "worker", "--db", db)
+		r.stderr = errb.String()
+		done <- r
+	}()
+	want := fmt.Sprintf("waiting: %d runs held by other processes: %s on elsewhere:4242 (heartbeat ", len(held), held[0].Name())
+	more := fmt.Sprintf("and %d more; a run whose worker dies is taken over", len(held)-3)
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(errb.String(), want) || !strings.Contains(errb.String(), more) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not say what it waits for (want %q):\n%s", want, errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, r := range held {
+		if err := st.Finish(ctx, r.ID, other, store.StatusDone, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := <-done; r.code != 0 || !strings.Contains(r.stderr, "worker done: no run taken") {
+		t.Fatalf("worker after the other process ended its runs: %v", r)
+	}
+}
