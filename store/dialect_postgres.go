@@ -43,6 +43,8 @@ func (postgresDialect) code(err error) errCode {
 			return codeCorrupt
 		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
 			return codeGone
+		case "53300": // too_many_connections: the server (or the role's limit) is full for now
+			return codeGone
 		}
 		if strings.HasPrefix(pe.Code, "08") { // connection_exception
 			return codeGone

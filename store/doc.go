@@ -76,7 +76,7 @@
 // failures and deadlocks are retried.
 //
 // Outages (PostgreSQL): once a store has opened, a write whose connection
-// breaks, whose server refuses connections or is shutting down (a restart,
+// breaks, whose server refuses connections (or has too many) or is shutting down (a restart,
 // a failover) or that gets no answer within attemptTimeout (2 min; a
 // partition, on a connection the kernel would hold for a quarter of an
 // hour) is retried with backoff until the server answers again, for up to

@@ -325,6 +325,7 @@ var postgresOnlyTests = []struct {
 	{"RidesOutRestart", testPostgresRidesOutRestart},
 	{"PartitionEndsWrites", testPostgresPartitionEndsWrites},
 	{"OutageBudgetShared", testPostgresOutageBudgetShared},
+	{"RidesOutTooManyClients", testPostgresRidesOutTooManyClients},
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
 	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
 }

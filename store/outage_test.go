@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/url"
@@ -307,4 +310,66 @@ func testPostgresOutageBudgetShared(t *testing.T) {
 	time.Sleep(outageGap + 100*time.Millisecond)
 	rideOut("an outage after a pause without writes")
 	p.set("")
+}
+
+// testPostgresRidesOutTooManyClients: a server that refuses new
+// connections because it has too many ("sorry, too many clients already",
+// SQLSTATE 53300: many workers on a shared server) is ridden out as a
+// restart is: the write waits for a connection instead of failing at once.
+// Workers used to exit with that error while the others trained.
+func testPostgresRidesOutTooManyClients(t *testing.T) {
+	ctx := context.Background()
+	pgBase.Lock()
+	base := pgBase.url
+	pgBase.Unlock()
+	target := pgSchema(t, base)
+	admin, err := sql.Open("pgx", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	role := "attnlab_r_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
+		t.Skipf("cannot create a role to limit its connections: %v", err)
+	}
+	defer admin.ExecContext(ctx, "DROP OWNED BY "+role+" CASCADE; DROP ROLE "+role)
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ExecContext(ctx, "GRANT ALL ON SCHEMA "+u.Query().Get("search_path")+" TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	s, err := Open(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, runs, err := s.Submit(ctx, ExperimentSpec{Name: "busy"}, []RunSpec{{Hash: "h1", Seed: 1, Config: `{"seed":1}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.db.SetMaxIdleConns(0) // every write connects anew
+	if _, err := admin.ExecContext(ctx, "ALTER ROLE "+role+" CONNECTION LIMIT 0"); err != nil {
+		t.Fatal(err)
+	}
+	back := make(chan struct{})
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		admin.ExecContext(ctx, "ALTER ROLE "+role+" CONNECTION LIMIT -1")
+		close(back)
+	}()
+	if _, err := s.Claim(ctx, runs[0].ID, outageOwner, time.Minute); err != nil {
+		t.Fatalf("claim while the server has no connection to give: %v", err)
+	}
+	select {
+	case <-back:
+	default:
+		t.Fatal("the claim returned before the server took connections again: nothing was refused")
+	}
 }
