@@ -51,6 +51,7 @@ var engineTests = []struct {
 	{"RemoveCheckpoints", testRemoveCheckpoints},
 	{"RemoveRacesClaim", testRemoveRacesClaim},
 	{"RemoveAbandonedRuns", testRemoveAbandonedRuns},
+	{"Abandoned", testAbandoned},
 	{"ConcurrentWorkers", testConcurrentWorkers},
 	{"Submit", testSubmit},
 	{"ClaimNext", testClaimNext},

@@ -77,6 +77,41 @@ func (s *Store) lockRuns(ctx context.Context, q querier, ids string) error {
 // worker's default).
 const removeStaleAfter = time.Minute
 
+// Abandoned returns, for each run of runs that is running but whose
+// worker is gone by the rule removal and Claim go by (on this host its pid
+// no longer exists; elsewhere it has not heartbeated for a minute, by the
+// database's clock), why it seems so: what ls shows beside its status. A
+// worker takes such a run over; rm may remove it.
+func (s *Store) Abandoned(ctx context.Context, runs []Run) (map[int64]string, error) {
+	var out map[int64]string
+	var now time.Time
+	here := CurrentOwner("")
+	for _, r := range runs {
+		if r.Status != StatusRunning {
+			continue
+		}
+		if out == nil {
+			t, err := s.clock(ctx, s.db)
+			if err != nil {
+				return nil, fmt.Errorf("store: %w", err)
+			}
+			now, out = t, map[int64]string{}
+		}
+		if gone, _ := s.stale(r, here, now, removeStaleAfter); !gone {
+			continue
+		}
+		switch {
+		case r.Host == here.Host && !s.alive(r.PID):
+			out[r.ID] = fmt.Sprintf("its worker %s:%d is gone", r.Host, r.PID)
+		case r.Heartbeat.IsZero():
+			out[r.ID] = fmt.Sprintf("no heartbeat from its worker %s:%d", r.Host, r.PID)
+		default:
+			out[r.ID] = fmt.Sprintf("no heartbeat from its worker %s:%d for %s", r.Host, r.PID, now.Sub(r.Heartbeat).Round(time.Second))
+		}
+	}
+	return out, nil
+}
+
 // checkNotRunning returns an error wrapping ErrRunning naming the runs of
 // ids that are running. A run whose worker is gone — on this host its pid
 // no longer exists, elsewhere it has not heartbeated for removeStaleAfter —

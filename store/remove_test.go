@@ -354,3 +354,53 @@ func testRemoveAbandonedRuns(t *testing.T) {
 		}
 	}
 }
+
+// testAbandoned: Abandoned names the running runs whose worker is gone by
+// removal's rule (a dead pid on this host, a heartbeat three minutes old
+// elsewhere), and not those under a live worker or not running.
+func testAbandoned(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	here := CurrentOwner("").Host
+	const deadPID, livePID = 4001, 4002
+	s.alive = func(pid int) bool { return pid != deadPID }
+	mk := func(name string, o Owner, heartbeatAge time.Duration) Run {
+		t.Helper()
+		r := addExperiment(t, s, name, 1)[0]
+		if heartbeatAge > 0 {
+			then := time.Now().Add(-heartbeatAge)
+			s.now = func() time.Time { return then }
+			defer func() { s.now = nil }()
+		}
+		claimAs(o)(t, s, r.ID)
+		return r
+	}
+	deadHere := mk("dead-here", Owner{Host: here, PID: deadPID}, 0)
+	silent := mk("silent-elsewhere", Owner{Host: "node7", PID: 12}, 3*time.Minute)
+	mk("live-here", Owner{Host: here, PID: livePID}, 0)
+	mk("live-elsewhere", Owner{Host: "node7", PID: 13}, 0)
+	addExperiment(t, s, "queued", 1)
+	all, err := s.Runs(ctx, RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Abandoned(ctx, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]string{
+		deadHere.ID: fmt.Sprintf("its worker %s:%d is gone", here, deadPID),
+		silent.ID:   "no heartbeat from its worker node7:12 for 3m0s",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Abandoned = %v, want %v", got, want)
+	}
+	for id, w := range want {
+		if id == silent.ID && strings.HasPrefix(got[id], "no heartbeat from its worker node7:12 for 3m") {
+			continue // the database's clock moved on a second or two
+		}
+		if got[id] != w {
+			t.Errorf("Abandoned[%d] = %q, want %q", id, got[id], w)
+		}
+	}
+}

@@ -32,8 +32,10 @@ func newLsCmd() *cobra.Command {
 		Long: `List what the run database holds: the experiments with their runs counted by
 status, or the runs with their id, name (EXPERIMENT/POINT/seed=N, which every
 command taking a RUN accepts), status, attempts, hash, start and finish times
-and error. Runs are listed when asked for, or when --experiment, --status or
---where is given.
+and error. A running run whose worker is gone (its process exited on this
+host, or it sent no heartbeat for a minute) says so where the error goes: a
+worker resumes it from its checkpoint, and rm may remove it. Runs are listed
+when asked for, or when --experiment, --status or --where is given.
 
 --where takes the keys compare takes (attention.name, bleu, seed, status, ...);
 an unknown key is an error listing the closest known keys. The listing fits the
@@ -184,7 +186,11 @@ func lsRuns(ctx context.Context, w io.Writer, width int, st *store.Store, f stor
 		fmt.Fprintln(w, "no runs match")
 		return nil
 	}
-	_, err = runsTable(runs).Render(w, width)
+	abandoned, err := st.Abandoned(ctx, runs)
+	if err != nil {
+		return err
+	}
+	_, err = runsTable(runs, abandoned).Render(w, width)
 	return err
 }
 
@@ -192,8 +198,10 @@ func lsRuns(ctx context.Context, w io.Writer, width int, st *store.Store, f stor
 // finish, error. When the table is too wide the error is cut first, then
 // the hash, the start time and the attempts go, then the name is cut, and
 // the finish goes last. When runs share a name (two versions of an
-// experiment), the hash is what tells them apart: it is never dropped.
-func runsTable(runs []store.Run) *term.Table {
+// experiment), the hash is what tells them apart: it is never dropped. A
+// running run whose worker is gone (abandoned, by run id: store.Abandoned)
+// says so in the error column.
+func runsTable(runs []store.Run, abandoned map[int64]string) *term.Table {
 	hashDrop := 4
 	names := make(map[string]bool, len(runs))
 	for _, r := range runs {
@@ -214,8 +222,12 @@ func runsTable(runs []store.Run) *term.Table {
 		{Head: "error", Cut: 5, Min: 16},
 	}}
 	for _, r := range runs {
+		msg := firstLine(r.Error)
+		if why, ok := abandoned[r.ID]; ok {
+			msg = why + " (a worker resumes it)"
+		}
 		t.Rows = append(t.Rows, []string{strconv.FormatInt(r.ID, 10), r.Name(), string(r.Status), strconv.Itoa(r.Attempt),
-			shortHash(r.Hash), formatTime(r.Started), finished(r), orDash(firstLine(r.Error))})
+			shortHash(r.Hash), formatTime(r.Started), finished(r), orDash(msg)})
 	}
 	return t
 }

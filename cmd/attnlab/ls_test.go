@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,7 +131,7 @@ func lsRunsFixture() []store.Run {
 func TestLsRunsGolden(t *testing.T) {
 	for _, w := range []int{80, 120} {
 		var b strings.Builder
-		if _, err := runsTable(lsRunsFixture()).Render(&b, w); err != nil {
+		if _, err := runsTable(lsRunsFixture(), nil).Render(&b, w); err != nil {
 			t.Fatal(err)
 		}
 		for _, l := range strings.Split(b.String(), "\n") {
@@ -151,7 +153,7 @@ func TestLsRunsKeepsHashOfSharedNames(t *testing.T) {
 	again.ID, again.Hash = 16, "aba4a4416abee151"
 	runs = append(runs, again)
 	var b strings.Builder
-	if _, err := runsTable(runs).Render(&b, 60); err != nil {
+	if _, err := runsTable(runs, nil).Render(&b, 60); err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range []string{shortHash(runs[0].Hash), shortHash(again.Hash)} {
@@ -161,7 +163,7 @@ func TestLsRunsKeepsHashOfSharedNames(t *testing.T) {
 	}
 	// Distinct names: the hash still goes first when the table is too wide.
 	b.Reset()
-	if _, err := runsTable(runs[:2]).Render(&b, 60); err != nil {
+	if _, err := runsTable(runs[:2], nil).Render(&b, 60); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(b.String(), shortHash(runs[0].Hash)) {
@@ -182,4 +184,32 @@ func TestLsEmptyDatabase(t *testing.T) {
 		t.Errorf("ls of an empty database: %q", r.stdout)
 	}
 	wantError(t, attnlab(t, "ls", "-e", "x", "--db", db), exitUsage, "it holds no experiments yet")
+}
+
+// TestLsRunsAbandoned: a run left running by a worker that is gone (here:
+// a pid of this host that has exited) says so in ls runs, where it used to
+// read as running for ever.
+func TestLsRunsAbandoned(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "lab.db")
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := store.CurrentOwner("")
+	owner.PID = gone.ProcessState.Pid()
+	if res, err := st.Claim(context.Background(), 1, owner, 0); err != nil || !res.Claimed {
+		t.Fatalf("Claim = %+v, %v", res, err)
+	}
+	st.Close()
+	r := attnlab(t, "ls", "runs", "--db", db, "--width", "200")
+	wantOK(t, r)
+	want := fmt.Sprintf("its worker %s:%d is gone (a worker resumes it)", owner.Host, owner.PID)
+	if !strings.Contains(r.stdout, want) || strings.Count(r.stdout, "is gone") != 1 {
+		t.Errorf("ls runs:\n%s\nwant run 1 only to say %q", r.stdout, want)
+	}
 }
