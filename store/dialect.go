@@ -281,7 +281,13 @@ func Secrets(target string) []string {
 // password.
 func Scrub(s string, secrets []string) string {
 	if len(secrets) > 0 {
-		s = pgURL.ReplaceAllStringFunc(s, Redact)
+		s = pgURL.ReplaceAllStringFunc(s, func(u string) string {
+			// Punctuation that ends a sentence or an error's prefix
+			// ("store postgres://…: cannot connect") is the text's, not
+			// the URL's: Redact would encode it into the query.
+			body := strings.TrimRight(u, ":,.;")
+			return Redact(body) + u[len(body):]
+		})
 		s = pgSetting.ReplaceAllString(s, "${1}=xxxxx")
 	}
 	for _, p := range secrets {

@@ -78,6 +78,10 @@ func TestScrub(t *testing.T) {
 		{"key pass and passes", []string{"pass"}, "key xxxxx and passes"}, // a 4-7 byte secret inside a longer word stays
 		{"a long secret inside: xxTOPSECRETxx", []string{"TOPSECRET"}, "a long secret inside: xx" + "xxxxx" + "xx"},
 		{"données éé", []string{"é"}, "données éé"},
+		// The ':' after a URL with a query is the message's: not encoded into it.
+		{"store postgres://u:PW12@h:1/db?sslmode=disable&password=other: cannot connect", []string{"PW12", "other"},
+			"store postgres://u:xxxxx@h:1/db?password=xxxxx&sslmode=disable: cannot connect"},
+		{"see postgres://u:PW12@h/db?sslmode=disable.", []string{"PW12"}, "see postgres://u:xxxxx@h/db?sslmode=disable."},
 	} {
 		if got := Scrub(tc.text, tc.secrets); got != tc.want {
 			t.Errorf("Scrub(%q, %q) = %q, want %q", tc.text, tc.secrets, got, tc.want)
