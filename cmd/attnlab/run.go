@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/progress"
 	"github.com/attnlab/attnlab/report"
@@ -391,8 +392,13 @@ func uniqueRef(r store.Run, resolve func(string) (store.Run, error)) string {
 	return strconv.FormatInt(r.ID, 10)
 }
 
-// runName names a run for a note: "run 3 (seed 1 model.attention.name=dot)".
+// runName names a run for a note by the name that show and generate take,
+// and its id: "quickstart/dot/seed=1 (run 3)"; by id, seed and sweep point
+// when the run carries no experiment name.
 func runName(r store.Run, label string) string {
+	if r.Experiment != "" {
+		return fmt.Sprintf("%s (run %d)", printable.Line(r.Name()), r.ID)
+	}
 	return fmt.Sprintf("run %d (%s)", r.ID, joinNonEmpty(" ", fmt.Sprintf("seed %d", r.Seed), label))
 }
 

@@ -119,12 +119,12 @@ func TestRunFailed(t *testing.T) {
 	if last != "attnlab: run: 1 of 1 run failed (attnlab show RUN says why; --retry-failed runs them again)" {
 		t.Errorf("last stderr line %q", last)
 	}
-	if !strings.Contains(r.stderr, "\nrun 1 (seed 1) failed: ") {
+	if !strings.Contains(r.stderr, "\ndiverge/seed=1 (run 1) failed: ") {
 		t.Errorf("no note on the failed run:\n%s", r.stderr)
 	}
 
 	again := attnlab(t, "run", "testdata/fail.yaml", "--db", db, "-q")
-	if again.code != exitFailure || !strings.Contains(again.stderr, "run 1 (seed 1) failed (in an earlier attempt): ") {
+	if again.code != exitFailure || !strings.Contains(again.stderr, "diverge/seed=1 (run 1) failed (in an earlier attempt): ") {
 		t.Errorf("rerun: %v", again)
 	}
 	retry := attnlab(t, "run", "testdata/fail.yaml", "--db", db, "--retry-failed")

@@ -438,7 +438,7 @@ func TestRunWaitsForHeldRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-done
-	if r.code != exitFailure || !strings.Contains(r.stderr, "run 1 (seed 1 model.attention.name=none) failed") ||
+	if r.code != exitFailure || !strings.Contains(r.stderr, "tiny/none/seed=1 (run 1) failed") ||
 		!strings.Contains(r.stderr, ": it failed over there") || !strings.Contains(r.stderr, "1 of 4 runs failed") {
 		t.Fatalf("run after the other process ended: %v", r)
 	}

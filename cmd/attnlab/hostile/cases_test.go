@@ -522,7 +522,7 @@ func corpus() []tcase {
 	add(
 		tcase{name: "failed-run-first-line", bullet: exitCodes, owner: "H7", multi: true,
 			setup: setTiny("run", "train.optimizer.lr=1.0e+38", "train.clip=0"),
-			code:  1, want: []string{"run 1 (seed 1) failed: ", "1 of 1 run failed"},
+			code:  1, want: []string{"tiny/seed=1 (run 1) failed: ", "1 of 1 run failed"},
 			check: func(_ *env, r result) error {
 				ls := lines(r.stderr)
 				if !strings.Contains(ls[0], "failed") || strings.Contains(r.stderr, "nothing to compare") {
