@@ -311,13 +311,17 @@ func testRemoveRacesClaim(t *testing.T) {
 // still cannot. rm used to refuse a killed worker's runs ("stop it
 // first") with nothing left to stop, until some worker took them over and
 // trained them again.
-func testRemoveAbandonedRuns(t *testing.T) {
-	ctx := context.Background()
+// Owners' pids in the abandoned-runs tests: gonePID has exited (on this
+// host), runningPID runs.
+const gonePID, runningPID = 4001, 4002
+
+// newAbandonedStore returns a store whose alive says gonePID has exited,
+// and mk, which adds an experiment of one run claimed by an owner whose
+// last heartbeat is heartbeatAge old.
+func newAbandonedStore(t *testing.T) (*Store, func(name string, o Owner, heartbeatAge time.Duration) Run) {
 	s := newStore(t)
-	here := CurrentOwner("").Host
-	const deadPID, livePID = 4001, 4002
-	s.alive = func(pid int) bool { return pid != deadPID }
-	mk := func(name string, o Owner, heartbeatAge time.Duration) Run {
+	s.alive = func(pid int) bool { return pid != gonePID }
+	return s, func(name string, o Owner, heartbeatAge time.Duration) Run {
 		t.Helper()
 		r := addExperiment(t, s, name, 1)[0]
 		if heartbeatAge > 0 {
@@ -328,10 +332,16 @@ func testRemoveAbandonedRuns(t *testing.T) {
 		claimAs(o)(t, s, r.ID)
 		return r
 	}
-	deadHere := mk("dead-here", Owner{Host: here, PID: deadPID}, 0)
+}
+
+func testRemoveAbandonedRuns(t *testing.T) {
+	ctx := context.Background()
+	s, mk := newAbandonedStore(t)
+	here := CurrentOwner("").Host
+	deadHere := mk("dead-here", Owner{Host: here, PID: gonePID}, 0)
 	silent := mk("silent-elsewhere", Owner{Host: "node7", PID: 12}, 3*time.Minute)
-	deadHereExp := mk("dead-here-exp", Owner{Host: here, PID: deadPID}, 0)
-	liveHere := mk("live-here", Owner{Host: here, PID: livePID}, 0)
+	deadHereExp := mk("dead-here-exp", Owner{Host: here, PID: gonePID}, 0)
+	liveHere := mk("live-here", Owner{Host: here, PID: runningPID}, 0)
 	liveElsewhere := mk("live-elsewhere", Owner{Host: "node7", PID: 13}, 0)
 
 	if r, err := s.RemoveRuns(ctx, []int64{deadHere.ID, silent.ID}, false); err != nil || r.Runs != 2 {
@@ -360,24 +370,11 @@ func testRemoveAbandonedRuns(t *testing.T) {
 // elsewhere), and not those under a live worker or not running.
 func testAbandoned(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
+	s, mk := newAbandonedStore(t)
 	here := CurrentOwner("").Host
-	const deadPID, livePID = 4001, 4002
-	s.alive = func(pid int) bool { return pid != deadPID }
-	mk := func(name string, o Owner, heartbeatAge time.Duration) Run {
-		t.Helper()
-		r := addExperiment(t, s, name, 1)[0]
-		if heartbeatAge > 0 {
-			then := time.Now().Add(-heartbeatAge)
-			s.now = func() time.Time { return then }
-			defer func() { s.now = nil }()
-		}
-		claimAs(o)(t, s, r.ID)
-		return r
-	}
-	deadHere := mk("dead-here", Owner{Host: here, PID: deadPID}, 0)
+	deadHere := mk("dead-here", Owner{Host: here, PID: gonePID}, 0)
 	silent := mk("silent-elsewhere", Owner{Host: "node7", PID: 12}, 3*time.Minute)
-	mk("live-here", Owner{Host: here, PID: livePID}, 0)
+	mk("live-here", Owner{Host: here, PID: runningPID}, 0)
 	mk("live-elsewhere", Owner{Host: "node7", PID: 13}, 0)
 	addExperiment(t, s, "queued", 1)
 	all, err := s.Runs(ctx, RunFilter{})
@@ -389,7 +386,7 @@ func testAbandoned(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[int64]string{
-		deadHere.ID: fmt.Sprintf("its worker %s:%d is gone", here, deadPID),
+		deadHere.ID: fmt.Sprintf("its worker %s:%d is gone", here, gonePID),
 		silent.ID:   "no heartbeat from its worker node7:12 for 3m0s",
 	}
 	if len(got) != len(want) {
