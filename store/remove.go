@@ -147,7 +147,7 @@ func (s *Store) checkNotRunning(ctx context.Context, q querier, ids string) erro
 	var busy []string
 	for _, r := range running {
 		if gone, _ := s.stale(r, here, now, removeStaleAfter); !gone {
-			busy = append(busy, fmt.Sprintf("run %d on %s:%d", r.ID, r.Host, r.PID))
+			busy = append(busy, fmt.Sprintf("%s (run %d) on %s:%d", r.Name(), r.ID, r.Host, r.PID))
 		}
 	}
 	if len(busy) > 0 {

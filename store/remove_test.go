@@ -158,7 +158,7 @@ func testRemoveRuns(t *testing.T) {
 	// A running run is refused, with nothing removed.
 	before = dump(t, s)
 	if _, err := s.RemoveRuns(ctx, []int64{b[0].ID, b[2].ID}, false); !errors.Is(err, ErrRunning) ||
-		!strings.HasPrefix(err.Error(), fmt.Sprintf("run %d on h:%d", b[2].ID, 100+b[2].ID)) {
+		!strings.HasPrefix(err.Error(), fmt.Sprintf("%s (run %d) on h:%d", b[2].Name(), b[2].ID, 100+b[2].ID)) {
 		t.Errorf("removing a running run: %v", err)
 	}
 	if !slices.Equal(dump(t, s), before) {
