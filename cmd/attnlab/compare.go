@@ -75,7 +75,9 @@ unknown key is an error listing the closest known ones.
 
 Only done runs are aggregated (--status chooses another status); a failed run
 is never hidden: its row shows "(+k failed)", its error is in the notes, and
-a row with failed runs is never marked best.
+a row with failed runs is never marked best. When no run matches (no done
+run yet, or none that --where or --status selects), there is nothing to
+compare: an error, exit 1, where ls runs prints "no runs match" and exits 0.
 --where filters runs with bound parameters, never SQL; values are numbers,
 true/false or text. Tables fit the terminal (--width, $COLUMNS); --format latex
 writes booktabs tabulars for a paper, the notes as comments beside them.`,
