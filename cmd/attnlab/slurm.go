@@ -31,6 +31,7 @@ type slurmOptions struct {
 	sets       []string
 	idleExit   time.Duration
 	maxRuns    int
+	maxMemory  string
 	outputDir  string
 	sbatchPath string
 }
@@ -138,6 +139,7 @@ database).`,
 	f.StringArrayVar(&o.sets, "set", nil, "override a key: --set train.steps=500 (YAML value; repeatable)")
 	f.DurationVar(&o.idleExit, "idle-exit", 0, "passed to each worker: stop after finding nothing to take for this long")
 	f.IntVar(&o.maxRuns, "max-runs", 0, "passed to each worker: stop after taking this many runs")
+	f.StringVar(&o.maxMemory, "max-memory", "", "passed to each worker: its memory budget, such as 6GiB, within the task's --mem (default: the worker's own: 80% of the node's memory, or of the job's cgroup limit when Slurm sets one)")
 	f.StringVar(&o.outputDir, "output-dir", "", "directory of the tasks' log files (default: the submission directory)")
 	f.StringVar(&o.sbatchPath, "sbatch", "sbatch", "the sbatch command")
 	_ = f.MarkHidden("sbatch")
@@ -158,6 +160,10 @@ func (o *slurmOptions) check() error {
 		return usagef("--idle-exit %s: want 0 or more", o.idleExit)
 	case o.maxRuns < 0:
 		return usagef("--max-runs %d: want 0 or more", o.maxRuns)
+	case o.maxMemory != "":
+		if _, _, err := (&memoryFlag{value: o.maxMemory}).limit(); err != nil {
+			return err
+		}
 	case strings.ContainsAny(o.partition, " \t\n'\"\\$`"):
 		return usagef("--partition %q: not a partition name", o.partition)
 	case strings.ContainsAny(o.outputDir, " \t\n\r%"):
@@ -252,6 +258,9 @@ func slurmScript(experiment, db string, o slurmOptions) (string, error) {
 	}
 	if o.maxRuns > 0 {
 		fmt.Fprintf(&wf, " --max-runs %d", o.maxRuns)
+	}
+	if o.maxMemory != "" {
+		fmt.Fprintf(&wf, " --max-memory %s", shellQuote(o.maxMemory)) // checked by check
 	}
 	var b bytes.Buffer
 	err := scriptTemplate.Execute(&b, map[string]any{

@@ -23,7 +23,7 @@ func TestSlurmDryRunGolden(t *testing.T) {
 		args   []string
 	}{
 		{"slurm_dry_run.golden", []string{"--workers", "4", "--time", "4:00:00", "--partition", "cpu", "--cpus-per-task", "2",
-			"--sbatch-arg=--mem=4G", "--sbatch-arg=--account=lab", "--idle-exit", "2m", "--max-runs", "10",
+			"--sbatch-arg=--mem=4G", "--sbatch-arg=--account=lab", "--idle-exit", "2m", "--max-runs", "10", "--max-memory", "3.5GiB",
 			"--db", "postgres://lab:Sup3rSecret@db.example:5432/attnlab?sslmode=verify-full"}},
 		{"slurm_dry_run_nopassword.golden", []string{"--workers", "1", "--db", "postgres://lab@db.example/attnlab"}},
 	} {
@@ -53,6 +53,8 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--sbatch-arg", "-o /dev/null"}, `--sbatch-arg "-o /dev/null": the script sets --output itself from --output-dir`},
 		{[]string{"--workers", "2", "--sbatch-arg", "-pdebug"}, `the script sets --partition itself from --partition`},
 		{[]string{"--workers", "2", "--sbatch-arg=--part=debug"}, `the script sets --partition itself from --partition`},
+		{[]string{"--workers", "2", "--max-memory", "lots"}, `--max-memory: "lots" is not a size`},
+		{[]string{"--workers", "2", "--max-memory", "1"}, "below 1 KiB"},
 		{[]string{"--workers", "2", "--output-dir", "/nonexistent-attnlab-dir"}, `--output-dir "/nonexistent-attnlab-dir": no such directory`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
