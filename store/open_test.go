@@ -521,6 +521,17 @@ func TestConninfoIsNotAFile(t *testing.T) {
 
 	t.Chdir(t.TempDir())
 	const target = "host=127.0.0.1 port=55439 user=lab password=Hunter2Secret dbname=lab sslmode=disable"
+	wantRefusedTarget(t, target, "store host=127.0.0.1 port=55439 user=lab password=xxxxx dbname=lab sslmode=disable: a libpq key=value connection string, not a database file; give PostgreSQL as a URL: postgres://lab:xxxxx@127.0.0.1:55439/lab?sslmode=disable")
+	if ents, _ := os.ReadDir("."); len(ents) != 0 {
+		t.Fatalf("a refused open left %s behind", ents[0].Name())
+	}
+}
+
+// wantRefusedTarget checks that Open, OpenExisting and OpenReadOnly refuse
+// target with one line that starts with want and never holds the password
+// Hunter2Secret.
+func wantRefusedTarget(t *testing.T, target, want string) {
+	t.Helper()
 	for name, open := range map[string]func(string) (*Store, error){"Open": Open, "OpenExisting": OpenExisting, "OpenReadOnly": OpenReadOnly} {
 		s, err := open(target)
 		if err == nil {
@@ -528,13 +539,9 @@ func TestConninfoIsNotAFile(t *testing.T) {
 			t.Fatalf("%s(%q) succeeded", name, Redact(target))
 		}
 		msg := err.Error()
-		want := "store host=127.0.0.1 port=55439 user=lab password=xxxxx dbname=lab sslmode=disable: a libpq key=value connection string, not a database file; give PostgreSQL as a URL: postgres://lab:xxxxx@127.0.0.1:55439/lab?sslmode=disable"
 		if !strings.HasPrefix(msg, want) || strings.Contains(msg, "Hunter2Secret") || strings.Contains(msg, "\n") {
 			t.Fatalf("%s: error %q, want one line starting %q", name, msg, want)
 		}
-	}
-	if ents, _ := os.ReadDir("."); len(ents) != 0 {
-		t.Fatalf("a refused open left %s behind", ents[0].Name())
 	}
 }
 
@@ -577,18 +584,7 @@ func TestMistypedURLIsNotAFile(t *testing.T) {
 
 	t.Chdir(t.TempDir())
 	for _, target := range []string{"postgress://lab:Hunter2Secret@127.0.0.1:55439/lab", "postgres:lab:Hunter2Secret@db"} {
-		for name, open := range map[string]func(string) (*Store, error){"Open": Open, "OpenExisting": OpenExisting, "OpenReadOnly": OpenReadOnly} {
-			s, err := open(target)
-			if err == nil {
-				s.Close()
-				t.Fatalf("%s(%q) succeeded", name, Redact(target))
-			}
-			msg := err.Error()
-			want := "store " + Redact(target) + ": a URL, not a database file; a PostgreSQL URL starts with postgres://"
-			if !strings.HasPrefix(msg, want) || strings.Contains(msg, "Hunter2Secret") || strings.Contains(msg, "\n") {
-				t.Fatalf("%s: error %q, want one line starting %q", name, msg, want)
-			}
-		}
+		wantRefusedTarget(t, target, "store "+Redact(target)+": a URL, not a database file; a PostgreSQL URL starts with postgres://")
 	}
 	if ents, _ := os.ReadDir("."); len(ents) != 0 {
 		t.Fatalf("a refused open left %s behind", ents[0].Name())

@@ -396,18 +396,26 @@ func testWorkerSIGTERM(t *testing.T, url, _ string) {
 	sameRecord(t, "run resumed after SIGTERM", recordOf(t, st, r.ID), uninterrupted(t, r))
 }
 
-// TestRunWaitsForHeldRuns: a run of the plan that another live process
-// holds makes `run` wait (saying so) until it ends, then exit 0 with every
-// run done.
-func TestRunWaitsForHeldRuns(t *testing.T) {
+// submittedTiny submits testdata/tiny.yaml to a new database and returns
+// its path and the store open on it (closed when the test ends).
+func submittedTiny(t *testing.T) (string, *store.Store) {
+	t.Helper()
 	db := filepath.Join(t.TempDir(), "held.db")
-	ctx := context.Background()
 	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
 	st, err := store.OpenExisting(db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return db, st
+}
+
+// TestRunWaitsForHeldRuns: a run of the plan that another live process
+// holds makes `run` wait (saying so) until it ends, then exit 0 with every
+// run done.
+func TestRunWaitsForHeldRuns(t *testing.T) {
+	db, st := submittedTiny(t)
+	ctx := context.Background()
 	other := store.Owner{Host: "elsewhere", PID: 4242}
 	res, err := st.ClaimNext(ctx, other, store.QueueFilter{}, time.Minute)
 	if err != nil || !res.Claimed {
@@ -538,14 +546,8 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 // it waited — a minute or more for a dead worker's heartbeat to go stale —
 // as if it hung.
 func TestWorkerSaysWhatItWaitsFor(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "held.db")
+	db, st := submittedTiny(t)
 	ctx := context.Background()
-	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
-	st, err := store.OpenExisting(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	other := store.Owner{Host: "elsewhere", PID: 4242}
 	counts, err := st.Queue(ctx, store.QueueFilter{})
 	if err != nil || counts[store.StatusQueued] < 4 {
