@@ -373,3 +373,32 @@ func testPostgresRidesOutTooManyClients(t *testing.T) {
 		t.Fatal("the claim returned before the server took connections again: nothing was refused")
 	}
 }
+
+// TestOutageClockRetryingKeepsItsOutage: the tries of one write belong to
+// one outage however long their backoff; only another write that fails
+// after outageGap without a try starts a new one, and a success ends it.
+// A write whose jittered backoff grew past outageGap used to restart its
+// own outage at every try and retry for ever (a CI run hung 10 minutes in
+// testPostgresOutageBudgetShared, whose outageGap is 2 s).
+func TestOutageClockRetryingKeepsItsOutage(t *testing.T) {
+	defer func(g time.Duration) { outageGap = g }(outageGap)
+	outageGap = 50 * time.Millisecond
+	var c outageClock
+	first := c.failed(time.Now(), false)
+	time.Sleep(2 * outageGap)
+	if got := c.failed(time.Now(), true); !got.Equal(first) {
+		t.Fatalf("a retry after a backoff longer than outageGap started a new outage (%v, first %v)", got, first)
+	}
+	time.Sleep(2 * outageGap)
+	second := c.failed(time.Now(), false)
+	if !second.After(first) {
+		t.Fatalf("another write failing after outageGap without a try kept the old outage (%v)", second)
+	}
+	if got := c.failed(time.Now(), false); !got.Equal(second) {
+		t.Fatalf("a failure right after another started a new outage (%v, want %v)", got, second)
+	}
+	c.ok()
+	if third := c.failed(time.Now(), true); !third.After(second) {
+		t.Fatalf("the outage outlived a success (%v)", third)
+	}
+}

@@ -441,8 +441,9 @@ var (
 )
 
 // outageGap is how long the server may go untried after a try found it
-// unreachable before the next failure counts as a new outage: longer than
-// any backoff between the tries of one write (5 s at most).
+// unreachable before the next failure of another write counts as a new
+// outage. The tries of one write never start a new outage, however long
+// their backoff (up to 7.5 s with its jitter).
 var outageGap = 30 * time.Second
 
 // outageClock measures one outage of the server across all the writes of a
@@ -458,12 +459,14 @@ type outageClock struct {
 }
 
 // failed records that a try begun at start found the server unreachable,
-// and returns when the outage began.
-func (c *outageClock) failed(start time.Time) time.Time {
+// and returns when the outage began. retrying says that an earlier try of
+// the same write found it unreachable too: the same outage, whatever the
+// backoff between them.
+func (c *outageClock) failed(start time.Time, retrying bool) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
-	if c.since.IsZero() || start.Sub(c.last) > outageGap {
+	if c.since.IsZero() || (!retrying && start.Sub(c.last) > outageGap) {
 		c.since = now
 	}
 	c.last = now
@@ -510,7 +513,7 @@ func retry(ctx context.Context, d dialect, down *outageClock, fn func(ctx contex
 		switch {
 		case code == codeBusy && attempt < maxRetries:
 		case down != nil && (code == codeGone || code == codeCantOpen) && ctx.Err() == nil:
-			if since := down.failed(start); time.Since(since) >= outageBudget {
+			if since := down.failed(start, outage); time.Since(since) >= outageBudget {
 				return fmt.Errorf("%w for %s: %w", ErrUnavailable, time.Since(since).Round(time.Second), err)
 			}
 			outage = true
