@@ -6,129 +6,19 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/attnlab/attnlab/internal/faultproxy"
 )
-
-// faultProxy forwards TCP connections to a server and can cut them (close
-// every connection and refuse new ones, as a server restarting does) or
-// freeze them (keep them open and forward nothing, as a network partition
-// does).
-type faultProxy struct {
-	ln     net.Listener
-	target string
-
-	mu     sync.Mutex
-	mode   string // "", "cut" or "freeze"
-	conns  []net.Conn
-	frozen chan struct{} // closed when the freeze ends
-}
-
-func newFaultProxy(tb testing.TB, target string) *faultProxy {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &faultProxy{ln: ln, target: target, frozen: make(chan struct{})}
-	close(p.frozen)
-	go p.serve()
-	tb.Cleanup(func() { ln.Close(); p.set("cut"); p.set("") })
-	return p
-}
-
-func (p *faultProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		mode := p.mode
-		if mode == "cut" {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c)
-		p.mu.Unlock()
-		go p.forward(c)
-	}
-}
-
-func (p *faultProxy) forward(c net.Conn) {
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns = append(p.conns, s)
-	p.mu.Unlock()
-	pipe := func(dst, src net.Conn) {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := src.Read(buf)
-			p.mu.Lock()
-			frozen := p.frozen
-			p.mu.Unlock()
-			<-frozen // a frozen link holds what it read
-			if n > 0 {
-				if _, werr := dst.Write(buf[:n]); werr != nil {
-					break
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
-		dst.Close()
-		src.Close()
-	}
-	go pipe(s, c)
-	pipe(c, s)
-}
-
-// set switches the proxy to mode: "cut" closes every connection and
-// refuses new ones, "freeze" forwards nothing more, "" forwards again.
-func (p *faultProxy) set(mode string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.mode == "freeze" {
-		close(p.frozen)
-	}
-	p.mode = mode
-	switch mode {
-	case "cut":
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	case "freeze":
-		p.frozen = make(chan struct{})
-	}
-}
-
-// through returns target's URL with its host and port replaced by the
-// proxy's.
-func (p *faultProxy) through(tb testing.TB, target string) string {
-	u, err := url.Parse(target)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	u.Host = p.ln.Addr().String()
-	return u.String()
-}
 
 // outageOwner holds proxiedStore's run.
 var outageOwner = Owner{Host: "h", PID: 1}
 
-// proxiedStore opens a fresh PostgreSQL store through a faultProxy, with
+// proxiedStore opens a fresh PostgreSQL store through a faultproxy.Proxy, with
 // one run running under outageOwner, and returns both and the run.
-func proxiedStore(t *testing.T) (*Store, *faultProxy, Run) {
+func proxiedStore(t *testing.T) (*Store, *faultproxy.Proxy, Run) {
 	t.Helper()
 	pgBase.Lock()
 	base := pgBase.url
@@ -138,8 +28,8 @@ func proxiedStore(t *testing.T) (*Store, *faultProxy, Run) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newFaultProxy(t, u.Host)
-	s, err := Open(p.through(t, target))
+	p := faultproxy.New(t, u.Host)
+	s, err := Open(p.Through(t, target))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +51,11 @@ func proxiedStore(t *testing.T) (*Store, *faultProxy, Run) {
 func testPostgresRidesOutRestart(t *testing.T) {
 	s, p, r := proxiedStore(t)
 	ctx, owner := context.Background(), outageOwner
-	p.set("cut")
+	p.Cut()
 	back := make(chan struct{})
 	go func() {
 		time.Sleep(1500 * time.Millisecond)
-		p.set("")
+		p.Forward()
 		close(back)
 	}()
 	w := s.NewMetricWriter(r.ID, 1)
@@ -194,11 +84,11 @@ func testPostgresRidesOutRestart(t *testing.T) {
 
 	// An idle worker's polls (Queue, Held) ride out a restart too: they
 	// used to fail at once and end the worker.
-	p.set("cut")
+	p.Cut()
 	back = make(chan struct{})
 	go func() {
 		time.Sleep(1500 * time.Millisecond)
-		p.set("")
+		p.Forward()
 		close(back)
 	}()
 	counts, err := s.Queue(ctx, QueueFilter{})
@@ -216,8 +106,8 @@ func testPostgresRidesOutRestart(t *testing.T) {
 
 	// A poll that waits out an outage still ends with its context (Ctrl-C
 	// on an idle worker).
-	p.set("cut")
-	defer p.set("")
+	p.Cut()
+	defer p.Forward()
 	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -236,7 +126,7 @@ func testPostgresPartitionEndsWrites(t *testing.T) {
 	ctx, owner := context.Background(), outageOwner
 	defer func(a, b time.Duration) { attemptTimeout, outageBudget = a, b }(attemptTimeout, outageBudget)
 	attemptTimeout, outageBudget = 300*time.Millisecond, time.Second
-	p.set("freeze")
+	p.Freeze()
 	done := make(chan error, 1)
 	go func() { done <- s.Heartbeat(ctx, r.ID, owner) }()
 	select {
@@ -247,7 +137,7 @@ func testPostgresPartitionEndsWrites(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("a heartbeat over a partition did not return within a minute")
 	}
-	p.set("")
+	p.Forward()
 	if err := s.Heartbeat(ctx, r.ID, owner); err != nil {
 		t.Fatalf("heartbeat once the partition ended: %v", err)
 	}
@@ -273,7 +163,7 @@ func testPostgresOutageBudgetShared(t *testing.T) {
 			t.Fatalf("%s: heartbeat during an outage: %v after %v, want ErrUnavailable after the budget of %v", what, err, time.Since(start), outageBudget)
 		}
 	}
-	p.set("cut")
+	p.Cut()
 	rideOut("first outage")
 	writes := []struct {
 		name string
@@ -300,16 +190,16 @@ func testPostgresOutageBudgetShared(t *testing.T) {
 		}
 	}
 
-	p.set("")
+	p.Forward()
 	if err := s.Heartbeat(ctx, r.ID, owner); err != nil {
 		t.Fatalf("heartbeat once the server is back: %v", err)
 	}
-	p.set("cut")
+	p.Cut()
 	rideOut("an outage after the server answered")
 
 	time.Sleep(outageGap + 100*time.Millisecond)
 	rideOut("an outage after a pause without writes")
-	p.set("")
+	p.Forward()
 }
 
 // testPostgresRidesOutTooManyClients: a server that refuses new
