@@ -330,6 +330,7 @@ var postgresOnlyTests = []struct {
 	{"PartitionEndsWrites", testPostgresPartitionEndsWrites},
 	{"OutageBudgetShared", testPostgresOutageBudgetShared},
 	{"RidesOutTooManyClients", testPostgresRidesOutTooManyClients},
+	{"Unreachable", testPostgresUnreachable},
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
 	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/url"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -290,5 +291,39 @@ func TestOutageClockRetryingKeepsItsOutage(t *testing.T) {
 	c.ok()
 	if third := c.failed(time.Now(), true); !third.After(second) {
 		t.Fatalf("the outage outlived a success (%v)", third)
+	}
+}
+
+// testPostgresUnreachable: Unreachable tells an error of a server that
+// dropped the connection or refuses new ones (the dashboard answers 503
+// for it) from one of the request (a run that does not exist), on
+// PostgreSQL; it is never true on SQLite.
+func testPostgresUnreachable(t *testing.T) {
+	s, p, _ := proxiedStore(t)
+	ctx := context.Background()
+	_, err := s.ResolveRun(ctx, "no-such-run")
+	if !errors.Is(err, ErrNotFound) || s.Unreachable(err) {
+		t.Fatalf("a run that does not exist: %v, Unreachable %v", err, s.Unreachable(err))
+	}
+	p.Cut()
+	_, cut := s.Experiments(ctx)
+	if cut == nil || !s.Unreachable(cut) {
+		t.Fatalf("with every connection cut: %v, Unreachable %v", cut, s.Unreachable(cut))
+	}
+	p.Forward()
+	if _, err := s.Experiments(ctx); err != nil {
+		t.Fatalf("once the server is back: %v", err)
+	}
+	if s.Unreachable(ErrUnavailable) != true || s.Unreachable(nil) {
+		t.Errorf("Unreachable(ErrUnavailable) must be true, Unreachable(nil) false")
+	}
+
+	lite, err := Open(filepath.Join(t.TempDir(), "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	if lite.Unreachable(ErrUnavailable) || lite.Unreachable(cut) {
+		t.Errorf("Unreachable is never true on SQLite")
 	}
 }

@@ -299,6 +299,23 @@ func (s *Store) ReadOnly() bool { return s.readOnly }
 // masked; errors of this package are already redacted.
 func (s *Store) Redact(text string) string { return Scrub(text, s.secrets) }
 
+// Unreachable reports whether err says that the store's PostgreSQL server
+// could not be reached or dropped the connection: stopped, restarting,
+// full ("too many clients") or out of the network, or gone for longer than
+// a write rides out (ErrUnavailable). Such an error is the server's state,
+// not the request's: trying again later may succeed. Always false on
+// SQLite, whose file is there or not.
+func (s *Store) Unreachable(err error) bool {
+	if err == nil || s.d.engine() != Postgres {
+		return false
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return true
+	}
+	c := s.d.code(err)
+	return c == codeGone || c == codeCantOpen
+}
+
 // Close closes the database. A MetricWriter must be flushed before.
 func (s *Store) Close() error { return s.db.Close() }
 

@@ -77,13 +77,13 @@ func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.failJSON(w, r, statusOf(err, false), err)
+		s.failJSON(w, r, s.statusOf(err, false), err)
 		return
 	}
 	steps := map[int64]progress{}
 	if nx == 0 { // the experiments page shows no progress
 		if steps, err = s.progress(ctx, runs); err != nil {
-			s.failJSON(w, r, statusOf(err, false), err)
+			s.failJSON(w, r, s.statusOf(err, false), err)
 			return
 		}
 	}
@@ -104,7 +104,7 @@ func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiExperiments(w http.ResponseWriter, r *http.Request) {
 	xs, err := s.st.Experiments(r.Context())
 	if err != nil {
-		s.failJSON(w, r, statusOf(err, false), err)
+		s.failJSON(w, r, s.statusOf(err, false), err)
 		return
 	}
 	type exp struct {
@@ -151,7 +151,7 @@ func (s *Server) apiCompare(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := report.Compare(r.Context(), s.st, q)
 	if err != nil {
-		s.failJSON(w, r, statusOf(err, f.has()), err)
+		s.failJSON(w, r, s.statusOf(err, f.has()), err)
 		return
 	}
 	s.sendJSON(w, r, c)
@@ -165,7 +165,7 @@ func (s *Server) apiCurves(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.curves(r.Context(), curvesRequest{query: q, metric: strings.TrimSpace(f.Metric), view: f.View, band: f.Band})
 	if err != nil {
-		s.failJSON(w, r, statusOf(err, true), err)
+		s.failJSON(w, r, s.statusOf(err, true), err)
 		return
 	}
 	s.sendJSON(w, r, d)
@@ -180,7 +180,7 @@ func (s *Server) apiLength(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.length(r.Context(), q)
 	if err != nil {
-		s.failJSON(w, r, statusOf(err, true), err)
+		s.failJSON(w, r, s.statusOf(err, true), err)
 		return
 	}
 	if d == nil {
@@ -193,12 +193,12 @@ func (s *Server) apiLength(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiAttention(w http.ResponseWriter, r *http.Request) {
 	run, err := s.runOf(r)
 	if err != nil {
-		s.failJSON(w, r, statusOf(err, false), err)
+		s.failJSON(w, r, s.statusOf(err, false), err)
 		return
 	}
 	maps, err := s.attentionMaps(r.Context(), run.ID)
 	if err != nil {
-		s.failJSON(w, r, statusOf(err, false), err)
+		s.failJSON(w, r, s.statusOf(err, false), err)
 		return
 	}
 	s.sendJSON(w, r, maps)

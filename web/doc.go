@@ -36,6 +36,14 @@
 // ?fragment=NAME and swaps in each [data-fragment] part; curves.js redraws
 // its chart. Polling backs off while nothing runs.
 //
+// # Errors
+//
+// A page or API answer that fails says why, with a status: 404 for what
+// does not exist, 400 for what the request got wrong, 503 while the
+// PostgreSQL server cannot be reached (stopped, restarting, full: the
+// answer says so, and a live page recovers at its next poll once the
+// server is back; store.Store.Unreachable tells), 500 otherwise.
+//
 // # Safety
 //
 // Every value from the database goes through html/template escaping; form

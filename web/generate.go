@@ -187,7 +187,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	run, err := s.runOf(r)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	ctx := r.Context()
@@ -200,7 +200,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.gen.load(ctx, run)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	v := &generateView{Run: run, Name: run.Name(), Action: runURL(run.ID) + "/generate", LM: t.Spec.LM, Beams: beamWidths, MaxInput: maxInput}
@@ -255,7 +255,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		p.Error = s.st.Redact(err.Error())
 		status := http.StatusBadRequest
 		if !errors.Is(err, errInput) {
-			status = statusOf(err, false)
+			status = s.statusOf(err, false)
 			if status == http.StatusInternalServerError {
 				status = http.StatusUnprocessableEntity // the model could not decode it
 			}

@@ -70,12 +70,12 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	xs, err := s.st.Experiments(ctx)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	runs, err := s.st.Runs(ctx, store.RunFilter{})
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	byExp := map[string][]store.Run{}
@@ -88,7 +88,7 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 		if x.Counts[store.StatusDone] > 0 {
 			b, err := s.best(ctx, x.Name)
 			if err != nil && ctx.Err() != nil {
-				s.fail(w, r, statusOf(err, false), err)
+				s.fail(w, r, s.statusOf(err, false), err)
 				return
 			}
 			row.Best = b
@@ -205,7 +205,7 @@ func (s *Server) experimentOf(w http.ResponseWriter, r *http.Request) (name stri
 	name = r.PathValue("name")
 	x, err := s.st.ExperimentByName(r.Context(), name)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return name, x, false
 	}
 	return name, x, true
@@ -235,17 +235,17 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	if ferr != nil {
 		if ctx.Err() != nil {
-			s.fail(w, r, statusOf(ferr, false), ferr)
+			s.fail(w, r, s.statusOf(ferr, false), ferr)
 			return
 		}
 		v.CompareErr = s.st.Redact(ferr.Error())
 		if !errors.Is(ferr, report.ErrNoRuns) || f.has() {
-			status = statusOf(ferr, f.has())
+			status = s.statusOf(ferr, f.has())
 		}
 	}
 	runs, err := s.st.Runs(ctx, store.RunFilter{Experiments: []string{name}})
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	if c != nil && ferr == nil {
@@ -257,7 +257,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	steps, err := s.progress(ctx, runs)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	v.Runs = runRows(runs, steps, s.st.Redact)
@@ -456,7 +456,7 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		p.Error = s.st.Redact(err.Error())
-		s.render(w, r, statusOf(err, true), "curves", p)
+		s.render(w, r, s.statusOf(err, true), "curves", p)
 		return
 	}
 	status := http.StatusOK
@@ -476,12 +476,12 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 	v.LengthURL = lf.link(api + "/length")
 	all, err := s.st.Runs(ctx, store.RunFilter{Experiments: []string{name}})
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	steps, err := s.progress(ctx, all)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	p.Live, p.LiveV = "/api/live?x="+urlQuery(name), liveVersion(all, steps, 0)
@@ -535,7 +535,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	run, err := s.runOf(r)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	v := &runView{Run: run, Name: run.Name(), Host: s.st.Redact(run.Host), CurvesURL: form{Runs: []int64{run.ID}}.link(experimentURL(run.Experiment) + "/curves")}
@@ -548,7 +548,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	}
 	steps, err := s.progress(ctx, []store.Run{run})
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	if p, ok := steps[run.ID]; ok {
@@ -556,7 +556,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	}
 	sums, err := s.st.Summaries(ctx, []int64{run.ID})
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	keys := make([]string, 0, len(sums[run.ID]))
@@ -576,7 +576,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	v.ConfigYAML = s.st.Redact(configYAML(run.Config))
 	arts, err := s.st.Artifacts(ctx, run.ID)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	has := map[[2]string]bool{}
@@ -586,7 +586,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 			URL: runURL(run.ID) + "/artifacts/" + urlPath(a.Kind) + "/" + urlPath(a.Name)})
 	}
 	if err := s.fillSamples(ctx, v, has); err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	example := 0
@@ -597,7 +597,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.fillAttention(ctx, v, has, example); err != nil {
-		s.fail(w, r, statusOf(err, true), err)
+		s.fail(w, r, s.statusOf(err, true), err)
 		return
 	}
 	v.CanGenerate = !s.opt.ReadOnly && run.Status == store.StatusDone && has[[2]string{artifact.KindModel, artifact.NameParams}]
@@ -621,7 +621,7 @@ func (s *Server) runOf(r *http.Request) (store.Run, error) {
 func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) {
 	run, err := s.runOf(r)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	kind, file := r.PathValue("kind"), r.PathValue("file")
@@ -636,7 +636,7 @@ func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead { // the size from the listing: no data read
 		infos, err := s.st.Artifacts(r.Context(), run.ID)
 		if err != nil {
-			s.fail(w, r, statusOf(err, false), err)
+			s.fail(w, r, s.statusOf(err, false), err)
 			return
 		}
 		i := slices.IndexFunc(infos, func(a store.ArtifactInfo) bool { return a.Kind == kind && a.Name == file })
@@ -664,7 +664,7 @@ func (s *Server) handleArtifact(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(downloadTime))
 	data, err := s.st.Artifact(r.Context(), run.ID, kind, file)
 	if err != nil {
-		s.fail(w, r, statusOf(err, false), err)
+		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
 	header(int64(len(data)))

@@ -232,19 +232,20 @@ func (s *Server) sendJSON(w http.ResponseWriter, r *http.Request, v any) {
 
 // failJSON answers an API request with {"error": message}.
 func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if status >= 500 {
-		s.logf("%s: %v", r.URL.Path, err)
-	}
-	b, _ := json.Marshal(map[string]string{"error": s.st.Redact(err.Error())})
+	status, msg := s.failure(r, status, err)
+	b, _ := json.Marshal(map[string]string{"error": msg})
 	send(w, r, status, "application/json", b)
 }
 
-// statusOf maps an error to an HTTP status: 404 for what does not exist,
-// 400 for what the request got wrong (given when the caller knows the
-// request carried user input), 503 when the request was cancelled, 500
-// otherwise.
-func statusOf(err error, userInput bool) int {
+// statusOf maps an error to an HTTP status: 503 when the database server
+// cannot be reached (PostgreSQL stopped or restarting: the page answers
+// again once it is back) or the request was cancelled, 404 for what does
+// not exist, 400 for what the request got wrong (given when the caller
+// knows the request carried user input), 500 otherwise.
+func (s *Server) statusOf(err error, userInput bool) int {
 	switch {
+	case s.st.Unreachable(err):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -282,12 +283,25 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	send(w, r, status, "text/html; charset=utf-8", b.Bytes())
 }
 
+// failure logs a server-side failure and returns the status and the
+// redacted message to answer it with. A database server that cannot be
+// reached is 503, whatever status the caller chose, and says so.
+func (s *Server) failure(r *http.Request, status int, err error) (int, string) {
+	msg := s.st.Redact(err.Error())
+	if s.st.Unreachable(err) {
+		status = http.StatusServiceUnavailable
+		msg = "the database server cannot be reached; this page answers again once it is back (" + msg + ")"
+	}
+	if status >= 500 {
+		s.logf("%s: %s", r.URL.Path, msg)
+	}
+	return status, msg
+}
+
 // fail renders the error page.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if status >= 500 {
-		s.logf("%s: %v", r.URL.Path, err)
-	}
-	p := &page{Title: http.StatusText(status), Error: s.st.Redact(err.Error()), Status: status}
+	status, msg := s.failure(r, status, err)
+	p := &page{Title: http.StatusText(status), Error: msg, Status: status}
 	s.render(w, r, status, "error", p)
 }
 

@@ -13,7 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/attnlab/attnlab/internal/faultproxy"
+	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
 )
@@ -663,5 +666,47 @@ func TestComparisonFailedRuns(t *testing.T) {
 	}
 	if !strings.Contains(row, `<td class="best">—</td>`) {
 		t.Errorf("experiments page names a best row of stops, which the comparison does not mark:\n%s", row)
+	}
+}
+
+// TestDatabaseServerGone: while the PostgreSQL server cannot be reached (a
+// restart: every connection dropped, new ones refused), pages and the API
+// answer 503 and say so, also for a request with a query (not 400, as if
+// the request were wrong); once the server is back, they answer again.
+func TestDatabaseServerGone(t *testing.T) {
+	target, err := url.Parse(testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := faultproxy.New(t, target.Host)
+	st := openStore(t, p.Through(t, target.String()))
+	fill(t, st)
+	s := newServer(t, st, Options{})
+	paths := []string{"/", "/x/scan", "/x/scan?where=seed+%3C+3", "/api/experiments", "/api/x/scan/compare?where=seed+%3C+3"}
+	for _, path := range paths {
+		if r := get(t, s, path); r.status != 200 {
+			t.Fatalf("GET %s before the outage: %d\n%s", path, r.status, shortBody(r.body))
+		}
+	}
+	p.Cut()
+	for _, path := range paths {
+		r := get(t, s, path)
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "database server cannot be reached") {
+			t.Errorf("GET %s with the server gone: %d\n%s", path, r.status, shortBody(r.body))
+		}
+	}
+	p.Forward()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, path := range paths {
+		for {
+			r := get(t, s, path)
+			if r.status == 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET %s once the server is back: %d\n%s", path, r.status, shortBody(r.body))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
