@@ -161,6 +161,9 @@ func testRemoveRuns(t *testing.T) {
 		!strings.HasPrefix(err.Error(), fmt.Sprintf("%s (run %d) on h:%d", b[2].Name(), b[2].ID, 100+b[2].ID)) {
 		t.Errorf("removing a running run: %v", err)
 	}
+	if _, err := s.RemoveRuns(ctx, []int64{b[0].ID, b[2].ID}, true); !errors.Is(err, ErrRunning) {
+		t.Errorf("a dry run must refuse a running run as the removal would: %v", err)
+	}
 	if !slices.Equal(dump(t, s), before) {
 		t.Errorf("a refused removal changed the store")
 	}

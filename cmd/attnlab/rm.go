@@ -29,7 +29,8 @@ stop them first (a run whose worker is gone — killed, or silent for a minute
 — is not running any more and is removed). Everything is removed in one transaction per kind, so an error
 leaves the database as it was.
 
---dry-run lists what would be removed and touches nothing. attnlab gc gives the
+--dry-run lists what would be removed and touches nothing; where rm would
+refuse (a running run), it refuses the same way. attnlab gc gives the
 space back to the file system.`,
 		Example: "  attnlab rm quickstart --dry-run\n  attnlab rm quickstart/none/seed=3 17",
 		Args:    args(1, "EXPERIMENT|RUN..."),
