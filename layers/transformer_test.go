@@ -328,3 +328,130 @@ func TestForwardRows(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockPaddingInvariantGradients appends padded steps (garbage values,
+// masked out) to the encoder's input and to the decoder's memory: under a
+// loss that reads only real rows (as the masked loss does), the real rows'
+// outputs, the gradients of the real inputs and of every parameter do not
+// change, and padded memory steps get no gradient. The padding-invariance
+// test above checks the encoder's outputs only.
+func TestBlockPaddingInvariantGradients(t *testing.T) {
+	t.Parallel()
+	const d, tx, tm, pad = 8, 4, 5, 3
+	lengths, memLengths := []int{4, 2}, []int{5, 3}
+	for _, pre := range []bool{false, true} {
+		t.Run(lnName(pre), func(t *testing.T) {
+			rng := tensor.NewRNG(17)
+			enc := layers.NewEncoderBlock(layers.BlockConfig{Dim: d, FFDim: 12, Activation: layers.GELU, PreLN: pre}, newMultiHead(d, 2))
+			dec := layers.NewDecoderBlock(layers.BlockConfig{Dim: d, FFDim: 12, PreLN: pre}, newMultiHead(d, 2), newMultiHead(d, 2))
+			enc.Init(rng)
+			dec.Init(rng)
+			params := append(enc.Params(), dec.Params()...)
+			x := rng.Uniform(tensor.New(2, tx, d), -1, 1)
+			mem := rng.Uniform(tensor.New(2, tm, d), -1, 1)
+			// Padded copies: garbage after the real steps of each sequence.
+			widen := func(src *tensor.Tensor, n int, lens []int) *tensor.Tensor {
+				out := rng.Uniform(tensor.New(2, n+pad, d), -5, 5)
+				for b, l := range lens {
+					copy(out.Data[b*(n+pad)*d:], src.Data[b*n*d:(b*n+l)*d])
+				}
+				return out
+			}
+			xl, meml := widen(x, tx, lengths), widen(mem, tm, memLengths)
+			run := func(x, mem *tensor.Tensor) (outs [2]*tensor.Tensor, gx, gm []float32, gp [][]float32) {
+				x, mem = x.Clone().SetRequiresGrad(true), mem.Clone().SetRequiresGrad(true)
+				layers.ZeroGrad(params)
+				n := x.Dim(1)
+				h, _ := enc.Forward(x, keyPadding(lengths, n))
+				y, _, _ := dec.Forward(h, mem, tensor.Mul(causal(n), keyPadding(lengths, n)), keyPadding(memLengths, mem.Dim(1)))
+				r := tensor.New(2, n, d)
+				for b, l := range lengths {
+					for s := range l {
+						for j := range d {
+							r.Set(float32((b+s+j)%5)-2, b, s, j)
+						}
+					}
+				}
+				tensor.BackwardFrom([]*tensor.Tensor{h, y}, [][]float32{r.Data, r.Data})
+				for _, p := range params {
+					gp = append(gp, append([]float32(nil), p.Grad...))
+				}
+				return [2]*tensor.Tensor{h, y}, x.Grad, mem.Grad, gp
+			}
+			o0, gx0, gm0, gp0 := run(x, mem)
+			o1, gx1, gm1, gp1 := run(xl, meml)
+			const tol = 1e-5
+			for k, name := range []string{"encoder", "decoder"} {
+				for b, l := range lengths {
+					for s := range l {
+						for j := range d {
+							if dd := math.Abs(float64(o0[k].At(b, s, j) - o1[k].At(b, s, j))); dd > tol {
+								t.Fatalf("%s output [%d,%d,%d] changes by %.3g with padding", name, b, s, j, dd)
+							}
+						}
+					}
+				}
+			}
+			rowsOf := func(g []float32, n, b, from, to int) []float32 {
+				return g[(b*n+from)*d : (b*n+to)*d]
+			}
+			for b := range 2 {
+				if dd := maxAbsDiff(rowsOf(gx1, tx+pad, b, 0, lengths[b]), rowsOf(gx0, tx, b, 0, lengths[b])); dd > tol {
+					t.Errorf("gradient of the real input steps of sequence %d changes by %.3g with padding", b, dd)
+				}
+				if dd := maxAbsDiff(rowsOf(gm1, tm+pad, b, 0, memLengths[b]), rowsOf(gm0, tm, b, 0, memLengths[b])); dd > tol {
+					t.Errorf("gradient of the real memory steps of sequence %d changes by %.3g with padding", b, dd)
+				}
+				padded := rowsOf(gm1, tm+pad, b, memLengths[b], tm+pad)
+				if dd := maxAbsDiff(padded, make([]float32, len(padded))); dd != 0 {
+					t.Errorf("padded memory steps of sequence %d get gradient (max %.3g)", b, dd)
+				}
+				padded = rowsOf(gx1, tx+pad, b, lengths[b], tx+pad)
+				if dd := maxAbsDiff(padded, make([]float32, len(padded))); dd != 0 {
+					t.Errorf("padded input steps of sequence %d get gradient (max %.3g)", b, dd)
+				}
+			}
+			for i, p := range params {
+				if dd := maxAbsDiff(gp1[i], gp0[i]); dd > tol {
+					t.Errorf("gradient of %s changes by %.3g with padding", p.Name, dd)
+				}
+			}
+		})
+	}
+}
+
+// TestBlockEmptySequence: a sequence whose every step is padding (length
+// 0, as the last batch of a bucket may hold) leaves the encoder's and the
+// decoder's outputs and gradients finite, and the other sequence's real
+// rows as they are alone.
+func TestBlockEmptySequence(t *testing.T) {
+	t.Parallel()
+	const d, n = 8, 4
+	rng := tensor.NewRNG(18)
+	enc := layers.NewEncoderBlock(layers.BlockConfig{Dim: d, PreLN: true}, newMultiHead(d, 2))
+	dec := layers.NewDecoderBlock(layers.BlockConfig{Dim: d}, newMultiHead(d, 2), newMultiHead(d, 2))
+	enc.Init(rng)
+	dec.Init(rng)
+	x := rng.Uniform(tensor.New(2, n, d), -1, 1).SetRequiresGrad(true)
+	h, _ := enc.Forward(x, keyPadding([]int{n, 0}, n))
+	y, _, _ := dec.Forward(x, h, causal(n), keyPadding([]int{n, 0}, n))
+	tensor.SumAll(tensor.Add(tensor.SumAll(h), tensor.SumAll(y))).Backward()
+	for _, s := range [][]float32{h.Data, y.Data, x.Grad} {
+		for _, v := range s {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatal("NaN or Inf from a sequence of length 0")
+			}
+		}
+	}
+	for _, p := range append(enc.Params(), dec.Params()...) {
+		for _, v := range p.Grad {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatalf("NaN or Inf in the gradient of %s", p.Name)
+			}
+		}
+	}
+	h1, _ := enc.Forward(tensor.Narrow(x, 0, 0, 1), keyPadding([]int{n}, n))
+	if dd := maxAbsDiff(h1.Data, h.Data[:n*d]); dd > 1e-6 {
+		t.Fatalf("the empty sequence changes the other's encoder output by %.3g", dd)
+	}
+}
