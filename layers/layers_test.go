@@ -234,3 +234,24 @@ func TestInitIsSeeded(t *testing.T) {
 		t.Fatalf("%s spans [%g, %g], want within ±1/√4", lin.Name, lo, hi)
 	}
 }
+
+// TestGradParameterFreeLayers gradient-checks the layers without
+// parameters, which the other gradient checks do not reach as layers: the
+// sinusoidal encoding (x + a constant table, at an offset) and the dropout
+// module in training mode (its mask fixed by reseeding before each call).
+func TestGradParameterFreeLayers(t *testing.T) {
+	t.Parallel()
+	rng := tensor.NewRNG(6)
+	x := leaf(rng, 2, 3, 6)
+	s := layers.NewSinusoidal(6, 8)
+	check(t, func() []*tensor.Tensor { return one(s.ForwardAt(x, 2)) }, map[string]*tensor.Tensor{"x": x})
+	d := layers.NewDropout(0.4)
+	check(t, func() []*tensor.Tensor {
+		d.RNG = tensor.NewRNG(3)
+		return one(d.Forward(x))
+	}, map[string]*tensor.Tensor{"x": x})
+	d.RNG = tensor.NewRNG(3)
+	if y := d.Forward(x); maxAbsDiff(y.Data, x.Data) == 0 {
+		t.Fatal("dropout in training mode left its input as it is")
+	}
+}
