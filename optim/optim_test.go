@@ -258,3 +258,36 @@ func TestAdamFlat(t *testing.T) {
 		t.Fatal("no update")
 	}
 }
+
+// TestScheduleEdges: hand-computed factors where the schedules change
+// regime, which TestSchedules does not reach: cosine without warmup
+// (step 1 is already decaying: p = 1/total), past the last step (held at
+// min_factor, not rising again along the cosine), a run that is all
+// warmup, and noam's shortest warmup.
+func TestScheduleEdges(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		total  int
+		steps  []int
+		want   []float64
+	}{
+		{"cosine", nil, 100, []int{1, 25, 50, 100, 101, 150, 200},
+			[]float64{0.5 * (1 + math.Cos(math.Pi/100)), 0.5 * (1 + math.Sqrt2/2), 0.5, 0, 0, 0, 0}},
+		{"cosine", map[string]any{"warmup": 4, "min_factor": 0.2}, 104, []int{1, 4, 5, 54, 104, 150},
+			[]float64{0.25, 1, 0.2 + 0.8*0.5*(1+math.Cos(math.Pi/100)), 0.6, 0.2, 0.2}},
+		{"cosine", map[string]any{"warmup": 10}, 10, []int{1, 10, 11, 20}, []float64{0.1, 1, 0, 0}},
+		{"noam", map[string]any{"warmup": 1}, 100, []int{1, 4, 100}, []float64{1, 0.5, 0.1}},
+		{"noam", map[string]any{"warmup": 16}, 100, []int{8, 16, 64}, []float64{0.5, 1, 0.5}},
+	} {
+		s, err := optim.NewSchedule(tc.name, tc.params, tc.total)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, step := range tc.steps {
+			if got := s.Factor(step); math.Abs(got-tc.want[i]) > 1e-12 {
+				t.Errorf("%s %v (total %d).Factor(%d) = %v, want %v", tc.name, tc.params, tc.total, step, got, tc.want[i])
+			}
+		}
+	}
+}
