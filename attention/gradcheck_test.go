@@ -82,3 +82,39 @@ func TestGradCheckSelfAttention(t *testing.T) {
 		})
 	}
 }
+
+// TestGradCheckFullyMaskedRows gradient-checks every variant with queries
+// that may attend to nothing (a [B,Tq,Tk] mask over key padding: query 1
+// of batch 0, queries 2 and 3 of batch 1), the rows whose context is the
+// constant 0: the paths that zero them
+// (multi-head's output bias, linear attention's dead rows, the kernels'
+// empty rows) must pass no gradient through and leave the live rows'
+// gradients as they are. TestFullyMaskedRow checks only that the dead
+// query's own gradient is 0 and nothing is NaN.
+//
+// local-p's window centre is round(p_i), a step function of q, W_p and
+// v_p: central differences are meaningful only where no centre lies
+// within a step of a rounding boundary. Seed 24 put one there (the check
+// then fails with any mask, at steps 1e-2 and 1e-3, and passes at 1e-4);
+// seed 25 and the next five do not.
+func TestGradCheckFullyMaskedRows(t *testing.T) {
+	const b, tq, tk = 2, 4, 5
+	d := testDims
+	for _, vr := range allVariants() {
+		t.Run(vr.String(), func(t *testing.T) {
+			a := build(t, vr, d)
+			rng := tensor.NewRNG(25)
+			randomBiases(rng, a)
+			mask := tensor.Mul(attention.KeyPaddingMask([]int{tk, 3}, tk), tensor.Full(1, b, tq, 1))
+			for j := 0; j < tk; j++ {
+				mask.Set(0, 0, 1, j) // batch 0, query 1: nothing to attend
+				mask.Set(0, 1, 2, j) // batch 1, queries 2 and 3: nothing either
+				mask.Set(0, 1, 3, j)
+			}
+			q := randn(rng, true, b, tq, d.Query)
+			k := randn(rng, true, b, tk, d.Key)
+			v := randn(rng, true, b, tk, d.Value)
+			gradCheck(t, a, q, k, v, mask)
+		})
+	}
+}
