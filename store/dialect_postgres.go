@@ -205,10 +205,11 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 	if _, err := url.Parse(rawURL); err != nil {
 		return nil, &openError{text: "store " + name + ": not a valid PostgreSQL URL", kind: nil}
 	}
-	db, err := sql.Open("pgx", pgxURL(rawURL))
+	cfg, err := pgx.ParseConfig(pgxURL(rawURL))
 	if err != nil {
 		return nil, &openError{text: Scrub("store "+name+": "+oneLine(err.Error()), secrets)}
 	}
+	db := stdlib.OpenDB(*cfg, stdlib.OptionShouldPing(shouldPing))
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
@@ -261,6 +262,16 @@ func pgxURL(rawURL string) string {
 		return rawURL
 	}
 	return strings.ToLower(scheme) + "://" + rest
+}
+
+// shouldPing tells database/sql's pool to ping a connection before reusing
+// it when it has been idle for over a second (pgx's default) or when the
+// server has written to it or closed it since its last query (peerSpoke).
+// A connection that the server terminated within the last second (a
+// restart) would otherwise fail the query sent on it, and a dashboard page
+// or a worker's poll with it, instead of being replaced by a new one.
+func shouldPing(_ context.Context, p stdlib.ShouldPingParams) bool {
+	return p.IdleDuration > time.Second || peerSpoke(p.Conn.PgConn().Conn())
 }
 
 // pgMessage is the server's message of a PostgreSQL error, else the error.

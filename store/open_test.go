@@ -331,6 +331,7 @@ var postgresOnlyTests = []struct {
 	{"OutageBudgetShared", testPostgresOutageBudgetShared},
 	{"RidesOutTooManyClients", testPostgresRidesOutTooManyClients},
 	{"Unreachable", testPostgresUnreachable},
+	{"TerminatedConnectionsReplaced", testPostgresTerminatedConnectionsReplaced},
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
 	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
 }

@@ -327,3 +327,63 @@ func testPostgresUnreachable(t *testing.T) {
 		t.Errorf("Unreachable is never true on SQLite")
 	}
 }
+
+// testPostgresTerminatedConnectionsReplaced: pooled connections that the
+// server terminated while idle (a restart; here pg_terminate_backend) are
+// replaced before use, so the next read succeeds even within the second
+// of idleness in which pgx does not ping a connection. The dashboard's
+// first page after a restart used to answer 503 (500 before that) from a
+// query sent on a dead connection.
+func testPostgresTerminatedConnectionsReplaced(t *testing.T) {
+	ctx := context.Background()
+	pgBase.Lock()
+	base := pgBase.url
+	pgBase.Unlock()
+	target := pgSchema(t, base)
+	admin, err := sql.Open("pgx", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	app := "attnlab_term_" + hex.EncodeToString(b[:])
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	s, err := Open(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for round := 1; round <= 3; round++ {
+		if _, err := s.Experiments(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, app); err != nil {
+			t.Fatal(err)
+		}
+		// pg_terminate_backend only signals: wait until the backends are gone.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			var n int
+			if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d backends still there 10 s after pg_terminate_backend", n)
+			}
+		}
+		if _, err := s.Experiments(ctx); err != nil {
+			t.Fatalf("round %d: a read right after the server terminated the pooled connections: %v", round, err)
+		}
+	}
+}
