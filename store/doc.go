@@ -92,9 +92,14 @@
 // does not know it holds it: it is taken over, as a lost attempt, once its
 // heartbeat is stale.) Opening a store is not retried: a wrong address
 // fails at once. Nor are most reads (the queries of ls, compare, serve): a
-// read during an outage fails with the driver's error. The exceptions are
+// read during an outage fails with the driver's error (Unreachable tells
+// such an error: serve answers 503 for it). The exceptions are
 // the polls of a worker's idle loop, Queue and Held, retried as writes
-// are, so that a worker waiting for queued runs outlives a restart.
+// are, so that a worker waiting for queued runs outlives a restart. Once
+// the server is back, no query is sent on a connection it closed: the pool
+// pings an idle connection before reusing it when it has idled for a
+// second or when its socket shows that the server wrote to it or closed it
+// (shouldPing), and replaces it if the ping fails.
 //
 // # Clocks
 //
