@@ -8,7 +8,8 @@
 //
 //	kind        name                    written               holds
 //	model       params.safetensors      at the end (done)     the final parameters (early stopping: the best),
-//	                                                          safetensors, metadata "step"
+//	                                                          safetensors, metadata "step": the step they were
+//	                                                          taken at (early stopping: best/step)
 //	model       vocab.json              at the end            the vocabularies and tokenizers (tasks.Spec, JSON),
 //	                                                          so decoding uses the training ids
 //	model       model_spec.json         at the end            what rebuilding the model needs besides the config:

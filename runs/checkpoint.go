@@ -181,10 +181,16 @@ func cutPrefix(s, prefix string) (string, bool) {
 }
 
 // saveModel stores the final parameters and the dataset spec (vocabularies
-// and tokenizers), what `attnlab generate` needs.
+// and tokenizers), what `attnlab generate` needs. The parameters' metadata
+// "step" is the step they were taken at: the best evaluation's when early
+// stopping restored its weights (finish), the last step's otherwise.
 func (r *run) saveModel() error {
+	step := r.st.Step
+	if r.best != nil {
+		step = r.st.BestStep
+	}
 	var buf bytes.Buffer
-	if err := layers.SaveSafetensors(&buf, r.params, map[string]string{"step": fmt.Sprint(r.st.Step)}); err != nil {
+	if err := layers.SaveSafetensors(&buf, r.params, map[string]string{"step": fmt.Sprint(step)}); err != nil {
 		return err
 	}
 	if err := r.rec.Artifact(artifact.KindModel, artifact.NameParams, buf.Bytes()); err != nil {

@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/tasks"
 )
@@ -177,6 +179,41 @@ func TestEarlyStopping(t *testing.T) {
 	}
 	if got := res.Summaries["best/valid/exact_match"]; got != rec.metrics["valid/exact_match"][best] {
 		t.Fatalf("best/valid/exact_match %v", got)
+	}
+}
+
+// TestEarlyStoppedWeightsNameTheirStep: the final weights of an
+// early-stopped run are the best evaluation's, and their safetensors
+// metadata "step" says so (it said the last step, 20 or more steps after
+// the weights it labelled).
+func TestEarlyStoppedWeightsNameTheirStep(t *testing.T) {
+	t.Parallel()
+	cfg := loadConfig(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=2000", "train.eval_every=10",
+		"train.early_stopping={metric: valid/exact_match, patience: 2}", "train.optimizer.lr=0.02")
+	rec := newMemRecorder()
+	res, err := Train(context.Background(), cfg, rec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := int(res.Summaries["best/step"])
+	if best == res.Steps {
+		t.Fatalf("the best evaluation is the last (step %d): the case no longer tests anything", best)
+	}
+	final, meta, err := layers.ReadTensors(bytes.NewReader(rec.artifacts[artifact.KindModel+"/"+artifact.NameParams]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt, _, err := layers.ReadTensors(bytes.NewReader(rec.checkpoints[best]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range final {
+		if !slices.Equal(w.Data, ckpt["param."+name].Data) {
+			t.Fatalf("final weight %s is not the best evaluation's (step %d)", name, best)
+		}
+	}
+	if got, want := meta["step"], fmt.Sprint(best); got != want {
+		t.Errorf("final weights' metadata step = %s, want %s (best/step: the step they were taken at; training stopped at %d)", got, want, res.Steps)
 	}
 }
 
