@@ -21,7 +21,8 @@ import (
 // early-stopping accumulators, the validation metrics of the best
 // evaluation) as base64 gob, which keeps NaN and infinities (a diverging
 // run's losses) that JSON cannot. Restoring it gives a run that continues
-// exactly as if it had never stopped.
+// exactly as if it had never stopped, on a machine whose CPU is of the
+// kind that wrote it (tensor's kernels of another kind round differently).
 
 const metaState = "attnlab.state"
 

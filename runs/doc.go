@@ -16,7 +16,10 @@
 // queue worker (Work: attnlab worker, a Slurm array task) gives each of its
 // WorkOptions.Workers runs its share of the CPUs the process may use
 // (runtime.NumCPU follows Slurm's CPU mask) unless WorkOptions.Threads is
-// set. The number of threads never changes a run's results.
+// set. The number of threads never changes a run's results; the CPU's
+// kind does (tensor's AVX-512, AVX2+FMA and Go kernels round differently),
+// so a run is reproduced, or resumed, bit for bit only on machines of one
+// kind.
 //
 // # The queue
 //

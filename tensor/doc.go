@@ -102,7 +102,11 @@
 // where every output element is computed exactly as with one thread;
 // gradients summed over rows (a bias's, LayerNorm's gamma and beta) are
 // summed by fixed blocks of rows, then the blocks in order. So results do
-// not depend on the number of threads, bit for bit.
+// not depend on the number of threads, bit for bit. They do depend on the
+// kernels chosen at run time: the AVX-512, AVX2+FMA and Go kernels (and
+// OpenBLAS) round differently, so one computation gives other last bits on
+// a CPU of another kind, and a training run, which compounds them, other
+// results.
 //
 // # Randomness
 //
