@@ -93,7 +93,7 @@ type Train struct {
 	// WorkOptions.Threads decide. Results do not depend on it, bit for bit, so it
 	// is not part of the run's identity: the canonical JSON records 1, the
 	// value every run had before it stopped mattering (identity:"fixed=1").
-	Threads int `json:"threads" doc:"intra-op threads of one run under attnlab run; 0: as many as the executor leaves free (a single run uses every core, a sweep runs one run per core); attnlab worker ignores it (its --threads, or its CPUs shared among its --workers); results do not depend on it, so it is not part of the run's identity" range:"[0,1024]" identity:"fixed=1"`
+	Threads int `json:"threads" doc:"intra-op threads of one run under attnlab run; 0: as many as the executor leaves free (a single run uses every core, a sweep runs one run per core); attnlab worker ignores it (its --threads, or its CPUs shared among its --workers); results do not depend on it, so it is not part of the run's identity: a run's stored config and params record 1 whatever the setting, and its perf/threads the threads it had" range:"[0,1024]" identity:"fixed=1"`
 	// KeepCheckpoints keeps a run's intermediate checkpoints when it is
 	// done; by default they are dropped then (its final weights stay).
 	// MaxAttempts is how many attempts of a run may be lost to dead
