@@ -155,7 +155,7 @@ func (r *logRun) End(status store.Status, err error) {
 // Outcome is how a run ended, for one line: its status, and the first
 // line of its error when it has one ("failed: loss is NaN at step 12"),
 // the status said once when the error starts with it ("interrupted:
-// checkpointed and handed back to the queue").
+// handed back to the queue, to resume from its last checkpoint").
 func Outcome(status store.Status, err error) string {
 	if err == nil {
 		return string(status)

@@ -177,7 +177,7 @@ func TestLogInterrupted(t *testing.T) {
 	a := l.Begin(store.Run{ID: 1, Experiment: "quick", Seed: 1}, 0, 100)
 	c.advance(5 * time.Second)
 	a.Update(runs.Progress{Step: 50, Total: 100, Loss: 1.25})
-	a.End(store.StatusInterrupted, errors.New("interrupted: checkpointed and handed back to the queue"))
+	a.End(store.StatusInterrupted, errors.New("interrupted: handed back to the queue, to resume from its last checkpoint"))
 	l.Skip(store.Run{ID: 2, Experiment: "quick", Seed: 2}, 100, "interrupted")
 	l.Skip(store.Run{ID: 3, Experiment: "quick", Seed: 3}, 100, "interrupted")
 	l.Skip(store.Run{ID: 4, Experiment: "quick", Seed: 4}, 100, "interrupted")

@@ -315,9 +315,11 @@ func heldKey(runs []store.Run) string {
 // errLost cancels a run whose heartbeat found that another worker took it.
 var errLost = errors.New("another worker took the run over")
 
-// HandedBack is the error message of a run that its worker checkpointed
-// and handed back to the queue because it was asked to stop.
-const HandedBack = "interrupted: checkpointed and handed back to the queue"
+// HandedBack is the error message of a run that its worker handed back to
+// the queue because it was asked to stop: checkpointed at that step when it
+// was training, and otherwise (stopped during an evaluation, or before it
+// started) to resume from the checkpoint it had.
+const HandedBack = "interrupted: handed back to the queue, to resume from its last checkpoint"
 
 // trainClaimed trains a run this process has just claimed and records how
 // it ended.

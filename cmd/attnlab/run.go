@@ -95,7 +95,7 @@ names), 130 when interrupted before every run was done.`,
 				}
 			}
 			stopNotice := context.AfterFunc(ctx, func() {
-				fmt.Fprintln(errw, "attnlab: interrupt: checkpointing the running runs (interrupt again to quit at once)")
+				fmt.Fprintln(errw, "attnlab: interrupt: stopping the running runs, checkpointing those in training (interrupt again to quit at once)")
 			})
 			defer stopNotice()
 			rep, err := runs.Execute(ctx, st, x, runs.ExecOptions{

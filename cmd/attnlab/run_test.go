@@ -182,7 +182,7 @@ func TestRunInterrupted(t *testing.T) {
 		t.Errorf("a doubled status in:\n%s", r.stderr)
 	}
 	if !strings.HasSuffix(r.stderr, "attnlab: run: interrupted: rerun the same command to resume\n") ||
-		!strings.Contains(r.stderr, "attnlab: interrupt: checkpointing the running runs") {
+		!strings.Contains(r.stderr, "attnlab: interrupt: stopping the running runs") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 	if r.stdout != "" {
