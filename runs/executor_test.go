@@ -194,6 +194,62 @@ func TestExecuteInterruptAndResume(t *testing.T) {
 	}
 }
 
+// TestFreshStartDropsAnEarlierCheckpoint: a run put back in the queue
+// (attnlab run --retry-failed) starts afresh and its history is emptied;
+// the checkpoint of its earlier attempt must go too. It stayed until the
+// fresh attempt's first checkpoint replaced it, so an attempt killed
+// before that left it behind, the next claim resumed from it, and the
+// done run's history had no rows up to that step.
+func TestFreshStartDropsAnEarlierCheckpoint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep.grid.model.attention.name=[dot]",
+		"train.steps=40", "train.eval_every=10")
+	st := openStore(t, filepath.Join(t.TempDir(), "requeue.db"))
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rep, err := Execute(cctx, st, x, ExecOptions{Workers: 1, Reporter: &cancelAt{step: 25, cancel: cancel}})
+	if err == nil || rep.Count(store.StatusInterrupted) != 1 {
+		t.Fatalf("want the run interrupted: %v %+v", err, rep.Outcomes)
+	}
+	id := rep.Outcomes[0].Run.ID
+	if _, err := st.Artifact(ctx, id, artifact.KindCheckpoint, artifact.NameCheckpoint); err != nil {
+		t.Fatalf("the interrupted run has no checkpoint: %v", err)
+	}
+	if err := st.Requeue(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	// What a process killed right after the fresh start would leave behind.
+	seen := &checkpointAtBegin{st: st}
+	if _, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: seen}); err != nil {
+		t.Fatal(err)
+	}
+	if seen.from != 0 {
+		t.Fatalf("the requeued run resumed at step %d, want a fresh start", seen.from)
+	}
+	if seen.err == nil {
+		t.Errorf("a fresh start left the earlier attempt's checkpoint in the store, for the next claim to resume from")
+	} else if !errors.Is(seen.err, store.ErrNotFound) {
+		t.Fatal(seen.err)
+	}
+}
+
+// checkpointAtBegin looks up the run's checkpoint when the run begins.
+type checkpointAtBegin struct {
+	st   *store.Store
+	from int
+	err  error
+}
+
+func (c *checkpointAtBegin) Start(int, int, int)         {}
+func (c *checkpointAtBegin) Skip(store.Run, int, string) {}
+func (c *checkpointAtBegin) Wait()                       {}
+func (c *checkpointAtBegin) Begin(r store.Run, from, _ int) RunReporter {
+	c.from = from
+	_, c.err = c.st.Artifact(context.Background(), r.ID, artifact.KindCheckpoint, artifact.NameCheckpoint)
+	return nopRun{}
+}
+
 func toStr(m map[int]float64) map[string]float64 {
 	out := map[string]float64{}
 	for k, v := range m {

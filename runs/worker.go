@@ -380,10 +380,16 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		}
 	}
 	// Metrics after the checkpoint belong to steps that will run again; a
-	// fresh start drops any history of an earlier attempt.
+	// fresh start drops any history of an earlier attempt, and first its
+	// checkpoint (a requeued run's): left behind, it would be resumed from
+	// if this attempt died before its own first checkpoint, over a history
+	// emptied here.
 	keep := from
 	if resume == nil {
 		keep = -1
+		if _, err := st.DeleteArtifacts(bg, rec.ID, artifact.KindCheckpoint); err != nil {
+			return notRun(store.StatusFailed, err)
+		}
 	}
 	if err := st.TruncateMetrics(bg, rec.ID, keep); err != nil {
 		return notRun(store.StatusFailed, err)

@@ -585,8 +585,8 @@ func notOwned(ctx context.Context, tx querier, runID int64, owner Owner) error {
 // Requeue puts a run that is not running back in the queue (status queued,
 // error and lost attempts cleared), so Claim will take it again: used to
 // retry failed runs or rerun done ones. Its metrics, summaries and
-// artifacts are kept; the executor truncates metrics when it starts the run
-// again.
+// artifacts are kept; the executor, which starts the run again from
+// scratch, drops its checkpoint and truncates its metrics then.
 func (s *Store) Requeue(ctx context.Context, runID int64) error {
 	err := s.write(ctx, func(tx *Tx) error {
 		r, err := runByID(ctx, tx, runID)
