@@ -94,14 +94,15 @@ type Train struct {
 	// is not part of the run's identity: the canonical JSON records 1, the
 	// value every run had before it stopped mattering (identity:"fixed=1").
 	Threads int `json:"threads" doc:"intra-op threads of one run under attnlab run; 0: as many as the executor leaves free (a single run uses every core, a sweep runs one run per core); attnlab worker ignores it (its --threads, or its CPUs shared among its --workers); results do not depend on it, so it is not part of the run's identity: a run's stored config and params record 1 whatever the setting, and its perf/threads the threads it had" range:"[0,1024]" identity:"fixed=1"`
-	// KeepCheckpoints keeps a run's intermediate checkpoints when it is
-	// done; by default they are dropped then (its final weights stay).
+	// KeepCheckpoints keeps a run's checkpoint when it is done (there is
+	// one: each replaces the one before); by default it is dropped then
+	// (its final weights stay).
 	// MaxAttempts is how many attempts of a run may be lost to dead
 	// workers (killed, out of memory, a node gone) before it is failed.
 	// Both are queue settings: they do not change what a run computes, so
 	// they are left out of its canonical JSON and identity (identity:"-")
 	// and travel in the store's runs table instead.
-	KeepCheckpoints bool `json:"keep_checkpoints" doc:"keep the run's intermediate checkpoints once it is done (its final weights are always kept); not part of the run's identity" identity:"-"`
+	KeepCheckpoints bool `json:"keep_checkpoints" doc:"keep the run's checkpoint once it is done: one, the training state of its last step (each checkpoint replaces the one before), beside its final weights, which are always kept (with early stopping, the best evaluation's); not part of the run's identity" identity:"-"`
 	MaxAttempts     int  `json:"max_attempts" doc:"attempts of a run that may be lost to dead workers before it is failed; not part of the run's identity" range:"[1,1000]" identity:"-"`
 }
 

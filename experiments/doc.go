@@ -28,7 +28,7 @@
 //	  label_smoothing: 0.0            # [0, 1)
 //	  early_stopping: {metric: valid/loss, patience: 0, mode: auto}
 //	  threads: 0                      # intra-op threads of one run; 0: what the executor leaves free
-//	  keep_checkpoints: false         # keep intermediate checkpoints of done runs
+//	  keep_checkpoints: false         # keep the last checkpoint of done runs
 //	  max_attempts: 3                 # attempts lost to dead workers before a run fails
 //	eval:
 //	  decode: {strategy: greedy, beam: 5, length_penalty: 0.6, temperature: 1.0, top_k: 0, top_p: 1.0, max_len: 0}
