@@ -42,8 +42,11 @@
 // stops the training without recording anything more. Metric rows reach the store at least every
 // MetricsEvery (5 s) and at every checkpoint, so other processes see a run's
 // progress live. Cancelling the context (SIGTERM, Ctrl-C) checkpoints the
-// running runs and hands them back (status interrupted, error HandedBack):
-// any worker resumes them. A done run's intermediate checkpoint is deleted
+// running runs that are training (not those in an evaluation: see
+// Interruption) and hands them all back (status interrupted, error
+// HandedBack): any worker resumes them from their last checkpoint. A
+// fresh start (a requeued run) first drops the checkpoint and the metric
+// history of the run's earlier attempts. A done run's intermediate checkpoint is deleted
 // unless train.keep_checkpoints; its final weights stay. If the store
 // reports store.ErrDatabaseGone (the SQLite file was deleted or replaced),
 // every run stops and the error is returned: nothing is reported as stored
