@@ -19,7 +19,8 @@
 // set. The number of threads never changes a run's results; the CPU's
 // kind does (tensor's AVX-512, AVX2+FMA and Go kernels round differently),
 // so a run is reproduced, or resumed, bit for bit only on machines of one
-// kind.
+// kind; its summaries perf/steps_KIND (tensor.Kernels) count the steps
+// each kind trained.
 //
 // # The queue
 //

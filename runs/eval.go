@@ -267,6 +267,9 @@ func (r *run) finish() (*Result, error) {
 		sum["perf/concurrent_runs"] = r.st.Sharing / float64(r.st.SharingSteps)
 	}
 	sum["perf/threads"] = float64(tensor.Threads())
+	for name, n := range kernelSteps(r.st.Kernels, r.st.Step) {
+		sum["perf/steps_"+name] = float64(n)
+	}
 	sum["train/steps"] = float64(r.st.Step)
 	for k, v := range trainLengths(r.data) {
 		sum[k] = v

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -92,7 +93,23 @@ func TestLoadAfterResumeFromAnOlderCheckpoint(t *testing.T) {
 	if _, err := Train(context.Background(), cfg, rec, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	ts, meta, err := layers.ReadTensors(bytes.NewReader(rec.checkpoints[20]))
+	ckpt := rewriteState(t, rec.checkpoints[20], func(s *savedState) {
+		s.Train.Sharing, s.Train.SharingSteps = 0, 0 // as an older version wrote it
+	})
+	res, err := Train(context.Background(), cfg, newMemRecorder(), Options{Resume: ckpt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := res.Summaries["perf/concurrent_runs"]; !(v >= 1) {
+		t.Errorf("perf/concurrent_runs %v after the resume, want at least 1 (the run itself)", v)
+	}
+}
+
+// rewriteState returns the checkpoint with its training state changed by
+// edit, as another version or another machine would have written it.
+func rewriteState(t *testing.T, ckpt []byte, edit func(*savedState)) []byte {
+	t.Helper()
+	ts, meta, err := layers.ReadTensors(bytes.NewReader(ckpt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +117,7 @@ func TestLoadAfterResumeFromAnOlderCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved.Train.Sharing, saved.Train.SharingSteps = 0, 0 // as an older version wrote it
+	edit(&saved)
 	if meta[metaState], err = encodeState(saved); err != nil {
 		t.Fatal(err)
 	}
@@ -113,11 +130,61 @@ func TestLoadAfterResumeFromAnOlderCheckpoint(t *testing.T) {
 	if err := layers.WriteTensors(&buf, names, list, meta); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Train(context.Background(), cfg, newMemRecorder(), Options{Resume: buf.Bytes()})
+	return buf.Bytes()
+}
+
+// TestKernelSteps: perf/steps_KIND counts the training steps each kind of
+// tensor kernels computed: every step of a run trained on one machine;
+// the steps of each kind for a run resumed on a CPU of another kind (its
+// checkpoint rewritten as that kind writes it); only the steps after it
+// for a run resumed from a checkpoint of a version that did not record
+// them.
+func TestKernelSteps(t *testing.T) {
+	t.Parallel()
+	cfg := loadConfig(t, "testdata/sweep4.yaml", "train.steps=40", "train.eval_every=20")
+	here, other := tensor.Kernels(), "avx2"
+	if here == other {
+		other = "avx512"
+	}
+	rec := newMemRecorder()
+	res, err := Train(context.Background(), cfg, rec, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := res.Summaries["perf/concurrent_runs"]; !(v >= 1) {
-		t.Errorf("perf/concurrent_runs %v after the resume, want at least 1 (the run itself)", v)
+	if got, want := stepSummaries(res.Summaries), map[string]float64{"perf/steps_" + here: 40}; !maps.Equal(got, want) {
+		t.Errorf("one machine: %v, want %v", got, want)
 	}
+	for _, tc := range []struct {
+		name  string
+		spans []kernelSpan
+		want  map[string]float64
+	}{
+		{"resumed on another kind", []kernelSpan{{Name: other, From: 0}}, map[string]float64{"perf/steps_" + other: 20, "perf/steps_" + here: 20}},
+		{"resumed from an older checkpoint", nil, map[string]float64{"perf/steps_" + here: 20}},
+	} {
+		ckpt := rewriteState(t, rec.checkpoints[20], func(s *savedState) { s.Train.Kernels = tc.spans })
+		res, err := Train(context.Background(), cfg, newMemRecorder(), Options{Resume: ckpt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stepSummaries(res.Summaries); !maps.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+		for _, k := range slices.Collect(maps.Keys(tc.want)) {
+			if !metrics.Describe(k).Known {
+				t.Errorf("%s is not in the metric table (metrics/descriptor.go)", k)
+			}
+		}
+	}
+}
+
+// stepSummaries keeps the perf/steps_* summaries.
+func stepSummaries(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		if strings.HasPrefix(k, "perf/steps_") {
+			out[k] = v
+		}
+	}
+	return out
 }

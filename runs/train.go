@@ -133,6 +133,42 @@ type trainState struct {
 	// its time shared the CPUs with (perf/concurrent_runs, their mean).
 	Sharing      float64 `json:"sharing,omitempty"`
 	SharingSteps int     `json:"sharing_steps,omitempty"`
+	// Kernels lists the kinds of tensor kernels (tensor.Kernels) that
+	// trained the run, each from the step it took over at: one unless the
+	// run was resumed on a CPU of another kind. A checkpoint of an older
+	// version has none, and the steps before it are not counted.
+	Kernels []kernelSpan `json:"kernels,omitempty"`
+}
+
+// kernelSpan says that the kernels Name trained a run from step From on.
+type kernelSpan struct {
+	Name string
+	From int
+}
+
+// withKernels returns spans with name added from step on, unless the last
+// span is already name's.
+func withKernels(spans []kernelSpan, name string, step int) []kernelSpan {
+	if n := len(spans); n > 0 && spans[n-1].Name == name {
+		return spans
+	}
+	return append(spans, kernelSpan{Name: name, From: step})
+}
+
+// kernelSteps counts the steps up to step that each kind of kernels
+// trained, leaving out kinds that trained none.
+func kernelSteps(spans []kernelSpan, step int) map[string]int {
+	out := map[string]int{}
+	for i, s := range spans {
+		end := step
+		if i+1 < len(spans) {
+			end = spans[i+1].From
+		}
+		if end > s.From {
+			out[s.Name] += end - s.From
+		}
+	}
+	return out
 }
 
 // training counts the runs of this process that are training now.
@@ -164,6 +200,7 @@ func Train(ctx context.Context, cfg experiments.Config, rec Recorder, opt Option
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 	}
+	r.st.Kernels = withKernels(r.st.Kernels, tensor.Kernels(), r.st.Step)
 	if err := r.loop(ctx); err != nil {
 		return nil, err
 	}

@@ -35,6 +35,14 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		frozenPack(gemmDefault, transB, k, n, b, ldb))
 }
 
+// Kernels names the kind of matrix-product kernels Gemm computes with in
+// this process: "avx512", "avx2" (AVX2 and FMA), "purego" (the
+// micro-kernel written in Go: other CPUs, or -tags purego) or "openblas"
+// (-tags openblas). The elementwise kernels follow the same CPU features
+// (with OpenBLAS, the CPU's). Kinds round differently: results are the
+// same bit for bit only between processes whose kernels are of one kind.
+func Kernels() string { return gemmDefault.name }
+
 // gemmWithEpilogue is Gemm calling epi(r0, r1, c0, c1) on each block of C
 // (rows [r0, r1), columns [c0, c1)) once it holds its final value, while it
 // is still in cache; every element is in exactly one block. Blocks may be
