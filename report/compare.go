@@ -158,7 +158,8 @@ type Comparison struct {
 	Signatures []Signature
 	// Sharing is set when the compared runs' timings were measured under
 	// different loads: perf/concurrent_runs spanning more than 0.25 or
-	// perf/threads differing among them, or unknown for some of them;
+	// perf/threads differing among them, or unknown for some of them, or
+	// trained by kernels of different kinds (perf/steps_KIND);
 	// the notes then warn that their perf/* columns compare unlike
 	// conditions.
 	Sharing *Sharing
@@ -176,7 +177,8 @@ type Comparison struct {
 }
 
 // Sharing is the range of the runs' perf/concurrent_runs (runs of their
-// process training at once) and perf/threads.
+// process training at once) and perf/threads, and the kinds of kernels
+// that trained them.
 type Sharing struct {
 	RunsMin    float64 `json:"runs_min"`
 	RunsMax    float64 `json:"runs_max"`
@@ -184,6 +186,10 @@ type Sharing struct {
 	ThreadsMax float64 `json:"threads_max"`
 	// Unknown counts the runs stored before their load was recorded.
 	Unknown int `json:"unknown,omitempty"`
+	// Kernels counts the runs each kind of tensor kernels trained
+	// (perf/steps_KIND; a run resumed on another kind counts in both),
+	// when the runs were trained by more than one kind.
+	Kernels map[string]int `json:"kernels,omitempty"`
 }
 
 // sharing returns the Sharing of runs when their loads differ, else nil.
@@ -199,8 +205,19 @@ func sharing(sel *selection, runs []int64) *Sharing {
 			sh.ThreadsMin, sh.ThreadsMax = math.Min(sh.ThreadsMin, v), math.Max(sh.ThreadsMax, v)
 		}
 	}
+	kernels := map[string]int{}
+	for _, id := range runs {
+		for k := range sel.sums[id] {
+			if kind, ok := strings.CutPrefix(k, "perf/steps_"); ok {
+				kernels[kind]++
+			}
+		}
+	}
+	if len(kernels) > 1 {
+		sh.Kernels = kernels
+	}
 	known := sh.Unknown < len(runs)
-	if !(sh.RunsMax-sh.RunsMin > 0.25 || sh.ThreadsMax > sh.ThreadsMin || known && sh.Unknown > 0) {
+	if !(sh.RunsMax-sh.RunsMin > 0.25 || sh.ThreadsMax > sh.ThreadsMin || known && sh.Unknown > 0 || sh.Kernels != nil) {
 		return nil
 	}
 	for _, x := range []*float64{&sh.RunsMin, &sh.RunsMax, &sh.ThreadsMin, &sh.ThreadsMax} {

@@ -606,7 +606,14 @@ func (c *Comparison) notesMarked(mark string) []string {
 		if sh.Unknown > 0 {
 			how = append(how, fmt.Sprintf("unknown for %s stored before it was recorded", plural(sh.Unknown, "run")))
 		}
-		out = append(out, "Timings (perf/*) were measured under different loads ("+strings.Join(how, ", ")+
+		for i, kind := range slices.Sorted(maps.Keys(sh.Kernels)) {
+			unit := " kernels"
+			if i > 0 {
+				unit = ""
+			}
+			how = append(how, fmt.Sprintf("%s%s in %s", kind, unit, plural(sh.Kernels[kind], "run")))
+		}
+		out = append(out, "Timings (perf/*) were measured under different conditions ("+strings.Join(how, ", ")+
 			"): compare them only between runs trained alike (attnlab run -j 1 for a study of costs).")
 	}
 	if cols := c.scaleSplit(); len(cols) > 0 {

@@ -132,8 +132,8 @@ func TestHolmNoteCountsTestedColumns(t *testing.T) {
 }
 
 // TestCompareSharingNote: timings of runs trained under different loads
-// (runs training at once, threads) get a note saying so when a cost column
-// is shown; runs trained alike get none.
+// (runs training at once, threads) or by different kinds of kernels get a
+// note saying so when a cost column is shown; runs trained alike get none.
 func TestCompareSharingNote(t *testing.T) {
 	x := fakeExperiment{name: "sharing"}
 	for i := range 3 {
@@ -151,7 +151,7 @@ func TestCompareSharingNote(t *testing.T) {
 	st, _ := buildStore(t, x)
 	c := mustCompare(t, st, Query{Experiments: []string{"sharing"}, Metrics: []string{"exact_match", "tokens_per_s"}})
 	notes := strings.Join(c.notes(false), " ")
-	if !strings.Contains(notes, "Timings (perf/*) were measured under different loads (1.0–2.0 runs training at once)") {
+	if !strings.Contains(notes, "Timings (perf/*) were measured under different conditions (1.0–2.0 runs training at once)") {
 		t.Errorf("no note on the different loads:\n%s", notes)
 	}
 	if c.Sharing == nil || c.Sharing.RunsMin != 1 || c.Sharing.RunsMax != 2 {
@@ -179,6 +179,27 @@ func TestCompareSharingNote(t *testing.T) {
 	c = mustCompare(t, st, Query{Experiments: []string{"sharing-old"}, Metrics: []string{"tokens_per_s"}})
 	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "unknown for 1 run stored before it was recorded") {
 		t.Errorf("no note on the unknown load:\n%s", notes)
+	}
+	// Runs trained alike but by kernels of two kinds (one resumed on an
+	// AVX2 machine): their timings, and their rounding, differ.
+	z := fakeExperiment{name: "sharing-kernels"}
+	for i := range 3 {
+		r := trustRun("dot", int64(i+1), 0.5, nil)
+		r.sums["perf/tokens_per_s"], r.sums["perf/concurrent_runs"], r.sums["perf/threads"] = 1000, 1, 1
+		r.sums["perf/steps_avx512"] = 100
+		if i == 2 {
+			r.sums["perf/steps_avx512"], r.sums["perf/steps_avx2"] = 40, 60
+		}
+		z.runs = append(z.runs, r)
+	}
+	st, _ = buildStore(t, z)
+	c = mustCompare(t, st, Query{Experiments: []string{"sharing-kernels"}, Metrics: []string{"tokens_per_s"}})
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "different conditions (avx2 kernels in 1 run, avx512 in 3 runs)") {
+		t.Errorf("no note on the kernels:\n%s", notes)
+	}
+	c = mustCompare(t, st, Query{Experiments: []string{"sharing-kernels"}, Metrics: []string{"tokens_per_s"}, Where: mustWhere(t, "seed != 3")})
+	if c.Sharing != nil {
+		t.Errorf("runs trained by one kind of kernels: Sharing %+v", c.Sharing)
 	}
 }
 
