@@ -10,7 +10,8 @@
 // -o must not replace); 3 internal error (a bug in
 // attnlab: one line names the crash report that holds the stack, which never
 // goes to the terminal or the run database); 130 interrupted (Ctrl-C,
-// SIGTERM, or the reader of stdout or stderr gone, as in run … 2>&1 | head,
+// SIGTERM, SIGHUP unless nohup ignores it, or the reader of stdout or
+// stderr gone, as in run … 2>&1 | head,
 // before the work was done: running runs were checkpointed and marked
 // interrupted, and the same command resumes them; a command still running 5 s
 // after the signal, blocked in a system call, is ended with 130 too).
@@ -51,7 +52,15 @@ const maxStack = 256 << 20
 
 func main() {
 	debug.SetMaxStack(maxStack)
-	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed terminal (SIGHUP) stops a command as Ctrl-C does, its runs
+	// checkpointed, instead of killing it with them left running, a lost
+	// attempt. Under nohup, which ignores SIGHUP, it stays ignored: asking
+	// for it would install a handler in place of the ignoring.
+	stopOn := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		stopOn = append(stopOn, syscall.SIGHUP)
+	}
+	sigCtx, stop := signal.NotifyContext(context.Background(), stopOn...)
 	// A reader that goes away (run … | head) ends the command as Ctrl-C
 	// does, runs checkpointed and marked interrupted, instead of Go's
 	// default for a write to a closed stdout: death by SIGPIPE, leaving a

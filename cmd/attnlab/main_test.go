@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -281,5 +282,76 @@ func TestRunReaderGoneAfterRuns(t *testing.T) {
 	wantOK(t, ls)
 	if n := strings.Count(ls.stdout, "tiny/"); n != 4 {
 		t.Errorf("%d runs done, want 4:\n%s", n, ls.stdout)
+	}
+}
+
+// TestRunHangup: a closed terminal (SIGHUP) stops run as Ctrl-C does: the
+// running run is checkpointed and marked interrupted, exit 130; it used to
+// kill the process, leaving the run running, to be counted a lost attempt.
+// Under nohup, which ignores SIGHUP, the run goes on.
+func TestRunHangup(t *testing.T) {
+	nohup, err := exec.LookPath("nohup")
+	if err != nil {
+		t.Fatalf("nohup (coreutils) is not on PATH: %v", err)
+	}
+	for _, tc := range []struct {
+		name    string
+		nohup   bool
+		running string // what ls runs shows after the hangup
+	}{
+		{"terminal", false, "interrupted"},
+		{"nohup", true, "running"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "lab.db")
+			argv := []string{os.Args[0], "run", "testdata/long.yaml", "--db", db, "--workers", "1", "--set", "train.steps=1000000", "--set", "seeds=[1]"}
+			if tc.nohup {
+				argv = append([]string{nohup}, argv...)
+			}
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Env = append(os.Environ(), cliMainEnv+"=1")
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			timer := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+			defer timer.Stop()
+			var out strings.Builder
+			lines := bufio.NewScanner(stderr)
+			hung := false
+			for lines.Scan() {
+				fmt.Fprintln(&out, lines.Text())
+				if !hung && strings.Contains(lines.Text(), "long/seed=1: step 20/") {
+					if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+						t.Fatal(err)
+					}
+					hung = true
+					if tc.nohup {
+						time.Sleep(500 * time.Millisecond)
+						ls := attnlab(t, "ls", "runs", "--db", db)
+						if !strings.Contains(ls.stdout, tc.running) {
+							t.Errorf("after SIGHUP under nohup:\n%s", ls.stdout)
+						}
+						if err := cmd.Process.Signal(os.Interrupt); err != nil { // now stop it
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+			err = cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+				t.Fatalf("exit %d (%v), want 130; stderr:\n%s", code, err, out.String())
+			}
+			ls := attnlab(t, "ls", "runs", "--db", db)
+			if !strings.Contains(ls.stdout, "interrupted") {
+				t.Errorf("the run after the command stopped:\n%s", ls.stdout)
+			}
+			if tc.nohup && !strings.Contains(out.String(), "long/seed=1: step 30/") {
+				t.Errorf("the run did not go on after SIGHUP under nohup:\n%s", out.String())
+			}
+		})
 	}
 }
