@@ -40,9 +40,10 @@
 // WorkOptions.Heartbeat); a heartbeat — or a checkpoint or other artifact
 // write, which is guarded by the owner too (store.PutOwnedArtifact) — that
 // finds the run taken over by another worker (this one was judged stale)
-// stops the training without recording anything more. Metric rows reach the store at least every
-// MetricsEvery (5 s) and at every checkpoint, so other processes see a run's
-// progress live. Cancelling the context (SIGTERM, Ctrl-C) checkpoints the
+// stops the training without recording anything more. A metric row reaches the store within
+// MetricsEvery (5 s) of being logged, whether or not more are logged after
+// it, and at every checkpoint, so other processes see a run's progress
+// live. Cancelling the context (SIGTERM, Ctrl-C) checkpoints the
 // running runs that are training (not those in an evaluation: see
 // Interruption) and hands them all back (status interrupted, error
 // HandedBack): any worker resumes them from their last checkpoint. A
@@ -78,9 +79,10 @@
 // The loop takes every training step through [Stepper.Step], the function
 // `attnlab bench` times, and adds nothing to its arithmetic (a test steps a
 // Stepper by hand and gets the run's parameters bit for bit). Metric rows
-// cost the loop an append: the storeRecorder stamps each row with the time
-// it was logged and hands full batches (512 rows, or the rows of the last
-// MetricsEvery) to a writer goroutine through a channel of 4 batches — a
+// cost the loop an append under an uncontended lock: the storeRecorder
+// stamps each row with the time it was logged and hands full batches (512
+// rows, or the rows of the last MetricsEvery, which a ticker hands over
+// when nothing more is logged) to a writer goroutine through a channel of 4 batches — a
 // bounded buffer, so a database slower than the training holds the steps
 // back instead of growing memory — and only a checkpoint and the run's end
 // wait for the writer, so that no row is lost or written twice (a test

@@ -371,19 +371,27 @@ func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out 
 // heartbeat. Metric rows are not guarded (an owner check would cost each
 // flush); they are upserts keyed by step, which the new owner writes again.
 type storeRecorder struct {
-	ctx     context.Context
-	st      *store.Store
-	run     int64
-	owner   store.Owner // artifacts are written only while the run is its
-	w       *store.MetricWriter
-	rep     RunReporter
-	every   time.Duration
-	pending []metricRow
-	since   time.Time // when the oldest pending row was logged
-	batches chan []metricRow
-	done    chan error               // the writer's result, after batches is closed
-	werr    atomic.Pointer[errorBox] // the writer's first error, as soon as it happens
-	err     error                    // the first write error seen
+	ctx   context.Context
+	st    *store.Store
+	run   int64
+	owner store.Owner // artifacts are written only while the run is its
+	w     *store.MetricWriter
+	rep   RunReporter
+	every time.Duration
+	// pending holds the rows logged since the last batch handed over:
+	// Metric appends to it, and hands it to the writer when it is full or
+	// its oldest row (since) is every old; a ticker hands it over every
+	// every too, so that no row waits longer when nothing more is logged
+	// (sparse logging, a long evaluation).
+	mu       sync.Mutex
+	pending  []metricRow
+	since    time.Time     // when the oldest pending row was logged
+	tickStop chan struct{} // closed to stop the ticker
+	tickDone chan struct{} // closed when it has stopped
+	batches  chan []metricRow
+	done     chan error               // the writer's result, after batches is closed
+	werr     atomic.Pointer[errorBox] // the writer's first error, as soon as it happens
+	err      error                    // the first write error seen
 	// onWrite, when set before the writer starts (tests), is called by the
 	// writer goroutine before each row it buffers and each flush.
 	onWrite func()
@@ -428,6 +436,22 @@ func makeStoreRecorder(ctx context.Context, st *store.Store, run int64, owner st
 func (s *storeRecorder) start() {
 	s.batches = make(chan []metricRow, 4)
 	s.done = make(chan error, 1)
+	s.tickStop, s.tickDone = make(chan struct{}), make(chan struct{})
+	go func(stop <-chan struct{}, done chan<- struct{}) {
+		defer close(done)
+		t := time.NewTicker(s.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				s.mu.Lock()
+				s.handOverLocked()
+				s.mu.Unlock()
+			}
+		}
+	}(s.tickStop, s.tickDone)
 	go func(batches <-chan []metricRow, done chan<- error) {
 		var err error
 		write := func(f func() error) {
@@ -471,10 +495,11 @@ func (s *storeRecorder) sync() error {
 
 // close writes every row logged so far and stops the writer.
 func (s *storeRecorder) close() error {
-	if len(s.pending) > 0 {
-		s.batches <- s.pending
-		s.pending = nil
-	}
+	close(s.tickStop)
+	<-s.tickDone
+	s.mu.Lock()
+	s.handOverLocked()
+	s.mu.Unlock()
 	close(s.batches)
 	if err := <-s.done; err != nil && s.err == nil {
 		s.err = err
@@ -482,16 +507,27 @@ func (s *storeRecorder) close() error {
 	return s.err
 }
 
+// handOverLocked hands the pending rows, if any, to the writer; s.mu is
+// held. The channel's bound holds the caller back while the writer is
+// behind.
+func (s *storeRecorder) handOverLocked() {
+	if len(s.pending) > 0 {
+		s.batches <- s.pending
+		s.pending = make([]metricRow, 0, recorderBatch)
+	}
+}
+
 func (s *storeRecorder) Metric(step int, key string, v float64) error {
 	now := time.Now()
+	s.mu.Lock()
 	if len(s.pending) == 0 {
 		s.since = now
 	}
 	s.pending = append(s.pending, metricRow{step, key, v, now})
 	if len(s.pending) >= recorderBatch || now.Sub(s.since) >= s.every {
-		s.batches <- s.pending
-		s.pending = make([]metricRow, 0, recorderBatch)
+		s.handOverLocked()
 	}
+	s.mu.Unlock()
 	if s.err == nil {
 		if b := s.werr.Load(); b != nil {
 			s.err = b.err

@@ -133,6 +133,45 @@ func TestMetricWallIsWhenLogged(t *testing.T) {
 	}
 }
 
+// TestMetricRowsReachTheStoreWhileNothingIsLogged: a row waits in memory
+// at most the recorder's interval, even when nothing more is logged after
+// it (log_every far apart, a long evaluation): other processes see a run's
+// progress. A row used to wait for the next row logged after the
+// interval, 13 s in the reproducibility review with log_every 1000.
+func TestMetricRowsReachTheStoreWhileNothingIsLogged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "idle.db"))
+	exp, err := st.PutExperiment(ctx, "idle", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := st.EnsureRuns(ctx, exp, []store.RunSpec{{Hash: "h", Seed: 1, Config: "{}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const every = 50 * time.Millisecond
+	rec := newStoreRecorder(ctx, st, rs[0].ID, claimed(t, st, rs[0].ID), nil, every)
+	defer rec.close()
+	for _, key := range []string{"train/loss", "train/lr"} {
+		if err := rec.Metric(1000, key, 0.5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(every / 5) {
+		h, err := st.MetricHistory(ctx, []int64{rs[0].ID}, "train/lr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h[rs[0].ID]) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rows logged at step 1000 were not in the store 10 s later (the interval is %v)", every)
+		}
+	}
+}
+
 // TestTrainTakesStepperSteps: the training loop's steps are Stepper.Step on
 // the batcher's batches and nothing else, so `bench`, which measures
 // Stepper.Step, measures what a run does: a run trained by Train ends with
