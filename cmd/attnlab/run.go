@@ -45,7 +45,8 @@ the sweep compares attention variants including none, p-values against none).
 
 Running the same command again resumes: finished runs are skipped, interrupted
 runs (Ctrl-C) and runs of a process that died continue from their last
-checkpoint. Failed runs stay failed unless --retry-failed.
+checkpoint. Failed runs stay failed unless --retry-failed, which trains them
+again from step 0.
 
 Each run's memory is estimated as plan does: a run above --max-memory is
 refused, and no more runs are trained at once than fit in it together.
@@ -144,7 +145,7 @@ names), 130 when interrupted before every run was done.`,
 	f.IntVarP(&workers, "workers", "j", 0, "runs trained at once (0: one per CPU)")
 	f.StringArrayVar(&sets, "set", nil, "override a key: --set train.steps=500 (YAML value; repeatable)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output; only the table and errors")
-	f.BoolVar(&retryFailed, "retry-failed", false, "run the experiment's failed runs again")
+	f.BoolVar(&retryFailed, "retry-failed", false, "run the experiment's failed runs again, each from step 0")
 	mem.register(cmd)
 	return cmd
 }
