@@ -155,10 +155,10 @@ func TestContextLosses(t *testing.T) {
 	}
 }
 
-// TestEarlyStopping: with a tiny patience training stops before the step
-// budget, and the test metrics come from the best evaluation's parameters.
-func TestEarlyStopping(t *testing.T) {
-	t.Parallel()
+// trainEarlyStopped trains a run whose early stopping (patience 2) ends it
+// long before its 2,000 steps.
+func trainEarlyStopped(t *testing.T) (*Result, *memRecorder) {
+	t.Helper()
 	cfg := loadConfig(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=2000", "train.eval_every=10",
 		"train.early_stopping={metric: valid/exact_match, patience: 2}", "train.optimizer.lr=0.02")
 	rec := newMemRecorder()
@@ -166,6 +166,14 @@ func TestEarlyStopping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res, rec
+}
+
+// TestEarlyStopping: with a tiny patience training stops before the step
+// budget, and the test metrics come from the best evaluation's parameters.
+func TestEarlyStopping(t *testing.T) {
+	t.Parallel()
+	res, rec := trainEarlyStopped(t)
 	if res.Stopped != "early stopping" || res.Steps >= 2000 {
 		t.Fatalf("stopped by %q after %d steps, want early stopping", res.Stopped, res.Steps)
 	}
@@ -188,13 +196,7 @@ func TestEarlyStopping(t *testing.T) {
 // the weights it labelled).
 func TestEarlyStoppedWeightsNameTheirStep(t *testing.T) {
 	t.Parallel()
-	cfg := loadConfig(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=2000", "train.eval_every=10",
-		"train.early_stopping={metric: valid/exact_match, patience: 2}", "train.optimizer.lr=0.02")
-	rec := newMemRecorder()
-	res, err := Train(context.Background(), cfg, rec, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, rec := trainEarlyStopped(t)
 	best := int(res.Summaries["best/step"])
 	if best == res.Steps {
 		t.Fatalf("the best evaluation is the last (step %d): the case no longer tests anything", best)

@@ -203,6 +203,27 @@ func testPostgresOutageBudgetShared(t *testing.T) {
 	p.Forward()
 }
 
+// adminSchema returns the URL of a fresh schema, a connection to it of
+// the test's own (closed when the test ends), and a random suffix for the
+// names of what the test creates on the server.
+func adminSchema(t *testing.T) (target string, admin *sql.DB, unique string) {
+	t.Helper()
+	pgBase.Lock()
+	base := pgBase.url
+	pgBase.Unlock()
+	target = pgSchema(t, base)
+	admin, err := sql.Open("pgx", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return target, admin, hex.EncodeToString(b[:])
+}
+
 // testPostgresRidesOutTooManyClients: a server that refuses new
 // connections because it has too many ("sorry, too many clients already",
 // SQLSTATE 53300: many workers on a shared server) is ridden out as a
@@ -210,20 +231,8 @@ func testPostgresOutageBudgetShared(t *testing.T) {
 // Workers used to exit with that error while the others trained.
 func testPostgresRidesOutTooManyClients(t *testing.T) {
 	ctx := context.Background()
-	pgBase.Lock()
-	base := pgBase.url
-	pgBase.Unlock()
-	target := pgSchema(t, base)
-	admin, err := sql.Open("pgx", target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	role := "attnlab_r_" + hex.EncodeToString(b[:])
+	target, admin, unique := adminSchema(t)
+	role := "attnlab_r_" + unique
 	if _, err := admin.ExecContext(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
 		t.Skipf("cannot create a role to limit its connections: %v", err)
 	}
@@ -336,20 +345,8 @@ func testPostgresUnreachable(t *testing.T) {
 // query sent on a dead connection.
 func testPostgresTerminatedConnectionsReplaced(t *testing.T) {
 	ctx := context.Background()
-	pgBase.Lock()
-	base := pgBase.url
-	pgBase.Unlock()
-	target := pgSchema(t, base)
-	admin, err := sql.Open("pgx", target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	app := "attnlab_term_" + hex.EncodeToString(b[:])
+	target, admin, unique := adminSchema(t)
+	app := "attnlab_term_" + unique
 	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)
