@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -316,6 +317,13 @@ func TestRunHangup(t *testing.T) {
 			if tc.nohup {
 				argv = append([]string{nohup}, argv...)
 			}
+			// The child must start with SIGHUP at its default, as from a
+			// terminal; a test run under nohup (as CI may be) would hand
+			// down an ignored SIGHUP. A signal this process handles is
+			// reset to its default by exec, so handle it meanwhile.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			cmd, stderr := startMain(t, 2*time.Minute, argv...)
 			var out strings.Builder
 			lines := bufio.NewScanner(stderr)
