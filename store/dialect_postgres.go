@@ -270,8 +270,22 @@ func pgxURL(rawURL string) string {
 // A connection that the server terminated within the last second (a
 // restart) would otherwise fail the query sent on it, and a dashboard page
 // or a worker's poll with it, instead of being replaced by a new one.
-func shouldPing(_ context.Context, p stdlib.ShouldPingParams) bool {
-	return p.IdleDuration > time.Second || peerSpoke(p.Conn.PgConn().Conn())
+//
+// The peek reads the socket directly, which pgx allows only after SyncConn:
+// pgx's background reader (started when a write takes over 15 ms) may still
+// be waiting in a read on it, holding the socket's read lock until the
+// server next writes, and the peek would wait as long. SyncConn returns at
+// once when no such read is pending; otherwise it pings, which ends that
+// read, and a ping that fails has the connection replaced.
+func shouldPing(ctx context.Context, p stdlib.ShouldPingParams) bool {
+	if p.IdleDuration > time.Second {
+		return true
+	}
+	pc := p.Conn.PgConn()
+	if err := pc.SyncConn(ctx); err != nil {
+		return true
+	}
+	return peerSpoke(pc.Conn())
 }
 
 // pgMessage is the server's message of a PostgreSQL error, else the error.
