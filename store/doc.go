@@ -96,10 +96,11 @@
 // such an error: serve answers 503 for it). The exceptions are
 // the polls of a worker's idle loop, Queue and Held, retried as writes
 // are, so that a worker waiting for queued runs outlives a restart. Once
-// the server is back, no query is sent on a connection it closed: the pool
-// pings an idle connection before reusing it when it has idled for a
-// second or when its socket shows that the server wrote to it or closed it
-// (shouldPing), and replaces it if the ping fails.
+// the server is back, a query is not sent on a connection it closed while
+// idle: the pool pings an idle connection before reusing it when it has
+// idled for a second or (on Unix; elsewhere only the second counts) when
+// its socket shows that the server wrote to it or closed it (shouldPing),
+// and replaces it if the ping fails.
 //
 // # Clocks
 //
