@@ -98,9 +98,9 @@
 // are, so that a worker waiting for queued runs outlives a restart. Once
 // the server is back, a query is not sent on a connection it closed while
 // idle: the pool pings an idle connection before reusing it when it has
-// idled for a second or (on Unix; elsewhere only the second counts) when
-// its socket shows that the server wrote to it or closed it (shouldPing),
-// and replaces it if the ping fails.
+// idled for a second or (on Unix but AIX; elsewhere only the second
+// counts) when its socket shows that the server wrote to it or closed it
+// (shouldPing), and replaces it if the ping fails.
 //
 // # Clocks
 //
