@@ -51,9 +51,19 @@ func (postgresDialect) code(err error) errCode {
 		}
 		return codeOther
 	}
+	var na *noAnswerError
+	if errors.As(err, &na) {
+		return codeGone
+	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
 		return codeCantOpen
+	}
+	// The end of the caller's context is the caller's, though
+	// context.DeadlineExceeded passes for a net.Error and pgconn.Timeout
+	// counts it.
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return codeOther
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) ||

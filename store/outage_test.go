@@ -308,7 +308,7 @@ func TestOutageClockRetryingKeepsItsOutage(t *testing.T) {
 // for it) from one of the request (a run that does not exist), on
 // PostgreSQL; it is never true on SQLite.
 func testPostgresUnreachable(t *testing.T) {
-	s, p, _ := proxiedStore(t)
+	s, p, r := proxiedStore(t)
 	ctx := context.Background()
 	_, err := s.ResolveRun(ctx, "no-such-run")
 	if !errors.Is(err, ErrNotFound) || s.Unreachable(err) {
@@ -325,6 +325,36 @@ func testPostgresUnreachable(t *testing.T) {
 	}
 	if s.Unreachable(ErrUnavailable) != true || s.Unreachable(nil) {
 		t.Errorf("Unreachable(ErrUnavailable) must be true, Unreachable(nil) false")
+	}
+
+	// The end of the caller's own context says nothing of the server.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	expired, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancel()
+	for name, c := range map[string]context.Context{"cancelled": cancelled, "past its deadline": expired} {
+		_, err := s.Experiments(c)
+		if err == nil || s.Unreachable(err) {
+			t.Errorf("a read whose context is %s: %v, Unreachable %v", name, err, s.Unreachable(err))
+		}
+	}
+	for _, err := range []error{context.Canceled, context.DeadlineExceeded} {
+		if s.Unreachable(err) {
+			t.Errorf("Unreachable(%v) is true", err)
+		}
+	}
+	// A try of a write that the server leaves unanswered is the server's
+	// state, though it ends by a deadline; here the caller's deadline ends
+	// the write before the outage's budget does.
+	defer func(a, b time.Duration) { attemptTimeout, outageBudget = a, b }(attemptTimeout, outageBudget)
+	attemptTimeout, outageBudget = 200*time.Millisecond, time.Minute
+	p.Freeze()
+	short, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+	defer cancel()
+	err = s.Heartbeat(short, r.ID, outageOwner)
+	p.Forward()
+	if err == nil || errors.Is(err, ErrUnavailable) || !s.Unreachable(err) {
+		t.Errorf("a heartbeat the frozen server left unanswered: %v, Unreachable %v", err, s.Unreachable(err))
 	}
 
 	lite, err := Open(filepath.Join(t.TempDir(), "runs.db"))

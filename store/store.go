@@ -301,10 +301,13 @@ func (s *Store) Redact(text string) string { return Scrub(text, s.secrets) }
 
 // Unreachable reports whether err says that the store's PostgreSQL server
 // could not be reached or dropped the connection: stopped, restarting,
-// full ("too many clients") or out of the network, or gone for longer than
-// a write rides out (ErrUnavailable). Such an error is the server's state,
-// not the request's: trying again later may succeed. Always false on
-// SQLite, whose file is there or not.
+// full ("too many clients") or out of the network, silent for a whole
+// try of a write (attemptTimeout), or gone for longer than a write rides
+// out (ErrUnavailable). Such an error is the server's state, not the
+// request's: trying again later may succeed. The end of the caller's own
+// context (cancelled, or past its deadline) is not: a slow query and a
+// client that went away read the same. Always false on SQLite, whose file
+// is there or not.
 func (s *Store) Unreachable(err error) bool {
 	if err == nil || s.d.engine() != Postgres {
 		return false
@@ -457,6 +460,17 @@ var (
 	attemptTimeout = 2 * time.Minute
 )
 
+// noAnswerError is a try of a write that the server did not answer within
+// attemptTimeout: the server's state, unlike the end of the caller's own
+// context that it wraps.
+type noAnswerError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *noAnswerError) Error() string { return fmt.Sprintf("no answer within %s: %v", e.after, e.err) }
+func (e *noAnswerError) Unwrap() error { return e.err }
+
 // outageGap is how long the server may go untried after a try found it
 // unreachable before the next failure of another write counts as a new
 // outage. The tries of one write never start a new outage, however long
@@ -525,7 +539,7 @@ func retry(ctx context.Context, d dialect, down *outageClock, fn func(ctx contex
 		}
 		code := d.code(err)
 		if timedOut {
-			code, err = codeGone, fmt.Errorf("no answer within %s: %w", attemptTimeout, err)
+			code, err = codeGone, &noAnswerError{attemptTimeout, err}
 		}
 		switch {
 		case code == codeBusy && attempt < maxRetries:
