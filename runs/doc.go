@@ -136,4 +136,10 @@
 // if the system has already given that pid to another process, the pid
 // looks alive and the run is taken over only when its heartbeat goes stale
 // (ExecOptions.StaleAfter, a minute by default).
+//
+// A run resumes only under its own hash, which covers every setting: after
+// a setting changed (an evaluation setting, the steps) the run of the same
+// sweep point and seed is another run, started from step 0, and the
+// interrupted one keeps its history and checkpoint. Diverged finds such
+// pairs before training, so that `attnlab run` can say so.
 package runs

@@ -46,7 +46,9 @@ the sweep compares attention variants including none, p-values against none).
 Running the same command again resumes: finished runs are skipped, interrupted
 runs (Ctrl-C) and runs of a process that died continue from their last
 checkpoint. Failed runs stay failed unless --retry-failed, which trains them
-again from step 0.
+again from step 0. Every setting is part of a run's identity: after editing
+one (an evaluation setting, the steps), a run starts from step 0 instead of
+resuming the interrupted run of its sweep point and seed, and a note says so.
 
 Each run's memory is estimated as plan does: a run above --max-memory is
 refused, and no more runs are trained at once than fit in it together.
@@ -93,6 +95,11 @@ names), 130 when interrupted before every run was done.`,
 				}
 				if n > 0 && !quiet {
 					fmt.Fprintf(errw, "requeued %s\n", plural(n, "failed run"))
+				}
+			}
+			if !quiet {
+				if err := noteDiverged(ctx, errw, st, x, plan); err != nil {
+					return err
 				}
 			}
 			stopNotice := context.AfterFunc(ctx, func() {
@@ -148,6 +155,29 @@ names), 130 when interrupted before every run was done.`,
 	f.BoolVar(&retryFailed, "retry-failed", false, "run the experiment's failed runs again, each from step 0")
 	mem.register(cmd)
 	return cmd
+}
+
+// noteDiverged writes a note for each interrupted run that this plan
+// does not resume because a setting of its sweep point changed since (an
+// evaluation setting, the steps): its run starts from step 0 instead,
+// which nothing else would tell before the table's footnote.
+func noteDiverged(ctx context.Context, w io.Writer, st *store.Store, x *experiments.Experiment, plan []experiments.Run) error {
+	ds, err := runs.Diverged(ctx, st, x, plan)
+	if err != nil {
+		return err
+	}
+	const shown = 4
+	for _, d := range ds {
+		keys := d.Keys
+		more := ""
+		if len(keys) > shown {
+			more = fmt.Sprintf(" and %d more", len(keys)-shown)
+			keys = keys[:shown]
+		}
+		fmt.Fprintf(w, "attnlab: note: %s starts from step 0, not from interrupted run %d, whose settings differ: %s%s (restore them to resume run %d)\n",
+			printable.Line(d.Old.Name()), d.Old.ID, printable.Line(strings.Join(keys, ", ")), more, d.Old.ID)
+	}
+	return nil
 }
 
 // lockedWriter serialises writes from the progress reporter's goroutines

@@ -166,7 +166,8 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 }
 
 // TestRunInterrupted: cancelling the context (Ctrl-C) checkpoints the
-// running run, marks it interrupted and exits 130; the same command then
+// running run, marks it interrupted and exits 130; the command with
+// other settings says it does not resume it; the same command then
 // resumes it from its checkpoint and finishes.
 func TestRunInterrupted(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "int.db")
@@ -194,8 +195,19 @@ func TestRunInterrupted(t *testing.T) {
 		t.Errorf("ls runs after the interruption:\n%s", ls.stdout)
 	}
 
+	// Other settings make other runs: the note says that the interrupted
+	// run is not resumed, and what differs.
+	other := attnlab(t, "run", "testdata/long.yaml", "--db", db, "--workers", "1", "--set", "eval.samples=3")
+	wantOK(t, other)
+	if !strings.Contains(other.stderr, "attnlab: note: long/seed=1 starts from step 0, not from interrupted run 1, whose settings differ: eval.samples 8 → 3 (restore them to resume run 1)\n") {
+		t.Errorf("no note of the interrupted run under other settings:\n%s", other.stderr)
+	}
+
 	again := attnlab(t, "run", "testdata/long.yaml", "--db", db, "--workers", "1")
 	wantOK(t, again)
+	if strings.Contains(again.stderr, "note: long") {
+		t.Errorf("a note with the run's own settings:\n%s", again.stderr)
+	}
 	if !strings.Contains(again.stderr, "long/seed=1: resume at step 2") {
 		t.Errorf("the rerun did not resume run 1 from its checkpoint:\n%s", again.stderr)
 	}
