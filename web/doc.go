@@ -70,6 +70,10 @@
 // BenchmarkCurvesPage500 measure a 500-run experiment with 10,000 metric
 // rows per run.
 //
+// A heatmap draws at most maxHeatmapSide (100) output and source tokens,
+// the first ones, and says what it left out: a stored attention map can be
+// any size (1000 × 1000 tokens made a 169 MB page).
+//
 // An artifact is read whole from the store before it is sent, so at most
 // maxDownloads (2) are served at once: a download waits up to
 // downloadWait (20 s) for its turn, then gets 503, and may take at most

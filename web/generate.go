@@ -279,7 +279,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		if zero {
 			v.NoAttention = "The attention weights are all 0 (attention none: the decoder sees only the encoder's final state)."
 		} else {
-			v.Heatmap = newHeatmap(gen.Source, gen.Tokens, gen.Attention, "Attention of each output token over the input")
+			v.Heatmap = newHeatmap(gen.Source, gen.Tokens, gen.Attention, "Attention of each output token over the input", "")
 		}
 	}
 	s.render(w, r, http.StatusOK, "generate", p)

@@ -97,7 +97,8 @@ func (s *Server) fillAttention(ctx context.Context, v *runView, has map[[2]strin
 		v.Examples = append(v.Examples, exampleLink{Index: m.Index, URL: runURL(v.Run.ID) + "?example=" + strconv.Itoa(m.Index), Current: i == cur})
 	}
 	m := maps[cur]
-	v.Heatmap = newHeatmap(m.Source, m.Output, m.Weights, fmt.Sprintf("Test example %d: attention of each output token over the source", m.Index))
+	v.Heatmap = newHeatmap(m.Source, m.Output, m.Weights, fmt.Sprintf("Test example %d: attention of each output token over the source", m.Index),
+		fmt.Sprintf("; attnlab plot attention %d --example %d draws the whole map", v.Run.ID, cur))
 	return nil
 }
 
@@ -117,6 +118,7 @@ func (s *Server) attentionMaps(ctx context.Context, run int64) ([]artifact.Atten
 // token, source token), its colour the weight on a fixed 0–1 scale.
 type heatmap struct {
 	Caption       string
+	Cut           string // what was left out of a map larger than maxHeatmapSide, "" when nothing
 	Width, Height int
 	Cell          int
 	Cols, Rows    []hmLabel
@@ -134,18 +136,33 @@ type hmCell struct {
 	Src, Out, W string
 }
 
+// maxHeatmapSide is the most tokens a heatmap draws on a side.
+const maxHeatmapSide = 100
+
 // maxLabel is the most runes of a token a heatmap label shows.
 const maxLabel = 14
 
 // newHeatmap lays out weights (one row per output token, one column per
 // source token). Rows or columns beyond the tokens given are labelled by
-// their position.
-func newHeatmap(src, out []string, weights [][]float32, caption string) *heatmap {
+// their position. It draws at most maxHeatmapSide rows and columns, the
+// first ones, and says so in Cut: a stored map can be any size, and its
+// page would grow with the product of its sides.
+func newHeatmap(src, out []string, weights [][]float32, caption, whole string) *heatmap {
 	cols := 0
 	for _, row := range weights {
 		cols = max(cols, len(row))
 	}
 	rows := len(weights)
+	var cut []string
+	if rows > maxHeatmapSide {
+		cut = append(cut, fmt.Sprintf("the first %d of %d output tokens", maxHeatmapSide, rows))
+		rows = maxHeatmapSide
+		weights = weights[:rows]
+	}
+	if cols > maxHeatmapSide {
+		cut = append(cut, fmt.Sprintf("the first %d of %d source tokens", maxHeatmapSide, cols))
+		cols = maxHeatmapSide
+	}
 	cell := 24
 	if n := max(rows, cols); n > 30 {
 		cell = max(8, 720/n)
@@ -166,6 +183,9 @@ func newHeatmap(src, out []string, weights [][]float32, caption string) *heatmap
 	left := 12 + 8*longest(out, rows)
 	top := 14 + int(6.2*float64(longest(src, cols)))
 	h := &heatmap{Caption: caption, Cell: cell, Width: left + cols*cell + 70, Height: top + rows*cell + 8}
+	if cut != nil {
+		h.Cut = "Showing " + strings.Join(cut, " and ") + whole + "."
+	}
 	for j := range cols {
 		x, y := left+j*cell+cell/2+4, top-6
 		h.Cols = append(h.Cols, hmLabel{X: x, Y: y, Tok: label(src, j)})
@@ -174,7 +194,7 @@ func newHeatmap(src, out []string, weights [][]float32, caption string) *heatmap
 		h.Rows = append(h.Rows, hmLabel{X: left - 6, Y: top + i*cell + cell*2/3, Tok: label(out, i)})
 	}
 	for i, row := range weights {
-		for j, w := range row {
+		for j, w := range row[:min(len(row), cols)] {
 			h.Cells = append(h.Cells, hmCell{X: left + j*cell, Y: top + i*cell, Fill: weightColor(float64(w)),
 				Src: label(src, j), Out: label(out, i), W: strconv.FormatFloat(float64(w), 'f', 3, 64)})
 		}
