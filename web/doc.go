@@ -72,7 +72,9 @@
 //
 // A heatmap draws at most maxHeatmapSide (100) output and source tokens,
 // the first ones, and says what it left out: a stored attention map can be
-// any size (1000 × 1000 tokens made a 169 MB page).
+// any size (1000 × 1000 tokens made a 169 MB page). A run page decodes
+// the weights of the one map it draws, not of every map the run stored
+// (up to 10,000).
 //
 // An artifact is read whole from the store before it is sent, so at most
 // maxDownloads (2) are served at once: a download waits up to

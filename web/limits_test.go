@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,5 +67,37 @@ func TestHugeAttentionMap(t *testing.T) {
 		"the first "+strconv.Itoa(maxHeatmapSide)+" of 400 source tokens", "attnlab plot attention")
 	if strings.Contains(r.body, `data-source="&lt;b&gt;s`+strconv.Itoa(maxHeatmapSide)+`"`) {
 		t.Errorf("the page draws source token %d", maxHeatmapSide)
+	}
+}
+
+// TestManyAttentionMaps: a run may store up to 10,000 attention maps
+// (eval.attention_maps); its page draws one and links to the first
+// maxExampleLinks, so it decodes the weights of the one it draws only.
+// Decoding them all made the page of a run with 10,000 maps of 60 tokens
+// take 8 s and allocate 1 GB per view.
+func TestManyAttentionMaps(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	var maps []artifact.AttentionMap
+	for i := range 1500 {
+		maps = append(maps, squareMap(i, 40))
+	}
+	id := hugeRun(t, st, maps)
+	stored, err := st.Artifact(context.Background(), id, artifact.KindAttention, artifact.NameAttention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, st, Options{ReadOnly: true})
+	path := "/r/" + strconv.FormatInt(id, 10) + "?example=1234"
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := get(t, s, path)
+	runtime.ReadMemStats(&after)
+	if r.status != 200 {
+		t.Fatalf("GET %s: %d %s", path, r.status, shortBody(r.body))
+	}
+	mustContain(t, path, r.body, "Test example 1234", `data-output="&lt;i&gt;o39"`, `href="/r/`+strconv.FormatInt(id, 10)+`?example=39#attention"`)
+	if got, most := after.TotalAlloc-before.TotalAlloc, 4*uint64(len(stored)); got > most { // the store copies the artifact once or twice
+		t.Errorf("the page of a run with %d attention maps (%d bytes stored) allocated %d bytes, want at most %d", len(maps), len(stored), got, most)
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -74,15 +75,9 @@ func (s *Server) fillAttention(ctx context.Context, v *runView, has map[[2]strin
 	if !has[[2]string{artifact.KindAttention, artifact.NameAttention}] {
 		return nil
 	}
-	maps, err := s.attentionMaps(ctx, v.Run.ID)
-	if err != nil || len(maps) == 0 {
+	m, cur, indices, err := s.attentionMap(ctx, v.Run.ID, index)
+	if err != nil || len(indices) == 0 {
 		return err
-	}
-	cur := -1
-	for i, m := range maps {
-		if m.Index == index {
-			cur = i
-		}
 	}
 	if cur < 0 {
 		if index != 0 {
@@ -90,16 +85,77 @@ func (s *Server) fillAttention(ctx context.Context, v *runView, has map[[2]strin
 		}
 		cur = 0
 	}
-	for i, m := range maps {
-		if i == maxExampleLinks {
-			break
-		}
-		v.Examples = append(v.Examples, exampleLink{Index: m.Index, URL: runURL(v.Run.ID) + "?example=" + strconv.Itoa(m.Index), Current: i == cur})
+	for i, ix := range indices {
+		v.Examples = append(v.Examples, exampleLink{Index: ix, URL: runURL(v.Run.ID) + "?example=" + strconv.Itoa(ix), Current: i == cur})
 	}
-	m := maps[cur]
 	v.Heatmap = newHeatmap(m.Source, m.Output, m.Weights, fmt.Sprintf("Test example %d: attention of each output token over the source", m.Index),
 		fmt.Sprintf("; attnlab plot attention %d --example %d draws the whole map", v.Run.ID, cur))
 	return nil
+}
+
+// attentionMap reads one of a run's stored attention maps: the last of
+// test example index, at position cur of the list, or the first one (cur
+// -1) when there is none. indices are the test examples of the first
+// maxExampleLinks maps, for the page's links. Only the weights of the map
+// returned are decoded: a run may store 10,000 maps, and decoding them all
+// took seconds and a gigabyte per view of its page.
+func (s *Server) attentionMap(ctx context.Context, run int64, index int) (m artifact.AttentionMap, cur int, indices []int, err error) {
+	b, err := s.st.Artifact(ctx, run, artifact.KindAttention, artifact.NameAttention)
+	if err != nil {
+		return m, -1, nil, err
+	}
+	bad := func(err error) (artifact.AttentionMap, int, []int, error) {
+		return artifact.AttentionMap{}, -1, nil, fmt.Errorf("run %d's attention maps: %w", run, err)
+	}
+	// The weights are scanned, not decoded, until the map is chosen; then
+	// its bytes are decoded whole.
+	type lazyMap struct {
+		Index   int      `json:"index"`
+		Weights skipJSON `json:"weights"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil {
+		return bad(err)
+	} else if tok == nil {
+		return m, -1, nil, nil // null: no maps
+	} else if tok != json.Delim('[') {
+		return bad(fmt.Errorf("want a JSON array, got %v", tok))
+	}
+	var first, found [2]int64 // byte ranges
+	cur = -1
+	for i := 0; dec.More(); i++ {
+		var l lazyMap
+		start := dec.InputOffset()
+		if err := dec.Decode(&l); err != nil {
+			return bad(err)
+		}
+		end := dec.InputOffset()
+		if i < maxExampleLinks {
+			indices = append(indices, l.Index)
+		}
+		if i == 0 {
+			first = [2]int64{start, end}
+		}
+		if l.Index == index {
+			found, cur = [2]int64{start, end}, i
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return bad(err)
+	}
+	if indices == nil {
+		return m, -1, nil, nil
+	}
+	pick := found
+	if cur < 0 {
+		pick = first
+	}
+	// The offset before an element is that of the comma before it, if any.
+	raw := bytes.TrimLeft(b[pick[0]:pick[1]], ", \t\r\n")
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return bad(err)
+	}
+	return m, cur, indices, nil
 }
 
 func (s *Server) attentionMaps(ctx context.Context, run int64) ([]artifact.AttentionMap, error) {
@@ -113,6 +169,11 @@ func (s *Server) attentionMaps(ctx context.Context, run int64) ([]artifact.Atten
 	}
 	return maps, nil
 }
+
+// skipJSON takes any JSON value and keeps nothing of it.
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
 
 // heatmap is an attention map laid out as SVG: one square per (output
 // token, source token), its colour the weight on a fixed 0–1 scale.
