@@ -2,11 +2,15 @@ package web
 
 import (
 	"context"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/store"
@@ -100,4 +104,36 @@ func TestManyAttentionMaps(t *testing.T) {
 	if got, most := after.TotalAlloc-before.TotalAlloc, 4*uint64(len(stored)); got > most { // the store copies the artifact once or twice
 		t.Errorf("the page of a run with %d attention maps (%d bytes stored) allocated %d bytes, want at most %d", len(maps), len(stored), got, most)
 	}
+}
+
+// TestLogLines: what the server logs (the request's path, error messages
+// with stored text) is one line per error (Options.Log), with control
+// characters escaped as package printable does: a path such as
+// /x/%0aattnlab%20serve:… (which any web page can make a browser request,
+// with an image) must not forge log lines, nor send escape sequences to
+// the terminal of a program that embeds the dashboard without attnlab's
+// escaping stderr.
+func TestLogLines(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	var logged strings.Builder
+	s := newServer(t, st, Options{Log: log.New(&logged, "attnlab serve: ", 0)})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client went away: a 503, logged
+	req := httptest.NewRequest(http.MethodGet, "http://localhost/x/a%1b%5d0;pwned%07%1b%5b2J%0dattnlab%20serve:%20forged%0a%00%c2%9b1m", nil).WithContext(ctx)
+	if r := do(t, s, req); r.status < 500 {
+		t.Fatalf("GET with a cancelled request: %d, want a logged 5xx", r.status)
+	}
+	out := logged.String()
+	if out == "" {
+		t.Fatal("nothing logged")
+	}
+	if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+		t.Errorf("the log is not one line:\n%q", out)
+	}
+	for _, r := range strings.TrimSuffix(out, "\n") {
+		if unicode.IsControl(r) {
+			t.Errorf("the log has control character %U:\n%q", r, out)
+		}
+	}
+	mustContain(t, "log", out, `\x1b]0;pwned\x07\x1b[2J\rattnlab serve: forged\n\x00\u009b1m`)
 }

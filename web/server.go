@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
 )
@@ -47,8 +48,8 @@ type Options struct {
 	LoopbackOnly bool
 	// Version is attnlab's version, shown in the footer.
 	Version string
-	// Log receives one line per server-side error (never a stack); nil
-	// discards them.
+	// Log receives one line per server-side error (never a stack), its
+	// control characters escaped (package printable); nil discards them.
 	Log *log.Logger
 }
 
@@ -173,9 +174,12 @@ func loopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// logf logs one line, redacted, its control characters escaped: the
+// request's path and stored text in an error must not start a line of
+// their own or drive a terminal.
 func (s *Server) logf(format string, args ...any) {
 	if s.opt.Log != nil {
-		s.opt.Log.Print(s.st.Redact(fmt.Sprintf(format, args...)))
+		s.opt.Log.Print(printable.Line(s.st.Redact(fmt.Sprintf(format, args...))))
 	}
 }
 
