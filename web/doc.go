@@ -39,7 +39,9 @@
 // # Errors
 //
 // A page or API answer that fails says why, with a status: 404 for what
-// does not exist, 400 for what the request got wrong, 503 while the
+// does not exist, 400 for what the request got wrong, 405 (with Allow)
+// for a method the URL does not take (every page is GET and HEAD; only
+// generate takes POST), 503 while the
 // PostgreSQL server cannot be reached (stopped, restarting, full: the
 // answer says so, and a live page recovers at its next poll once the
 // server is back; store.Store.Unreachable tells), 500 otherwise.

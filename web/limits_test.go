@@ -137,3 +137,32 @@ func TestLogLines(t *testing.T) {
 	}
 	mustContain(t, "log", out, `\x1b]0;pwned\x07\x1b[2J\rattnlab serve: forged\n\x00\u009b1m`)
 }
+
+// TestMethods: a method a route does not take is 405 Method Not Allowed
+// with the Allow header, not 404 "no page" (the catch-all took every
+// method), and runs no handler.
+func TestMethods(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fx := fill(t, st)
+	s := newServer(t, st, Options{})
+	run := "/r/" + strconv.FormatInt(fx.scan["additive"][0], 10)
+	for _, tc := range []struct{ path, allow string }{
+		{"/", "GET, HEAD"}, {"/x/scan", "GET, HEAD"}, {"/x/scan/curves", "GET, HEAD"}, {run, "GET, HEAD"},
+		{run + "/artifacts/model/params.safetensors", "GET, HEAD"}, {run + "/generate", "GET, HEAD, POST"},
+		{"/api/live", "GET, HEAD"}, {"/api/x/scan/compare", "GET, HEAD"}, {"/static/app.js", "GET, HEAD"},
+	} {
+		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+			if m == http.MethodPost && strings.HasSuffix(tc.path, "/generate") {
+				continue
+			}
+			r := do(t, s, httptest.NewRequest(m, "http://localhost"+tc.path, strings.NewReader("input=x")))
+			if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != tc.allow {
+				t.Errorf("%s %s: %d, Allow %q; want 405, Allow %q", m, tc.path, r.status, r.header.Get("Allow"), tc.allow)
+			}
+			checkHeaders(t, m+" "+tc.path, r)
+		}
+	}
+	if r := get(t, s, "/nope"); r.status != http.StatusNotFound {
+		t.Errorf("GET /nope: %d, want 404", r.status)
+	}
+}

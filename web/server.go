@@ -109,7 +109,8 @@ func New(st *store.Store, opt Options) (*Server, error) {
 	mux.HandleFunc("GET /api/r/{id}/attention", s.apiAttention)
 	mux.HandleFunc("GET /api/live", s.apiLive)
 	mux.HandleFunc("GET /static/{file...}", s.assets.serve)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// GET only: another method on any path is 405 with Allow (the mux's).
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, fmt.Errorf("no page %s", r.URL.Path))
 	})
 	csrf := http.NewCrossOriginProtection()
