@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/attnlab/attnlab/artifact"
@@ -164,5 +166,36 @@ func TestMethods(t *testing.T) {
 	}
 	if r := get(t, s, "/nope"); r.status != http.StatusNotFound {
 		t.Errorf("GET /nope: %d, want 404", r.status)
+	}
+}
+
+// TestLongAnswerOutlivesReadTimeout: serve sets a read timeout (a client
+// stalled in a request's body is dropped), and net/http cancels a
+// request's context when that deadline passes during the handler (its
+// read watching for the client going away times out). An answer that
+// takes longer — here a download waiting its turn, elsewhere a big
+// comparison or a generation — must still be given: the server lifts the
+// deadline once a request is read whole.
+func TestLongAnswerOutlivesReadTimeout(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fx := fill(t, st)
+	s := newServer(t, st, Options{})
+	srv := httptest.NewUnstartedServer(s)
+	srv.Config.ReadTimeout = 200 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	for range maxDownloads { // every slot taken: a download waits downloadWait, then 503
+		s.downloads <- struct{}{}
+	}
+	defer func(d time.Duration) { downloadWait = d }(downloadWait)
+	downloadWait = time.Second
+	resp, err := http.Get(srv.URL + "/r/" + strconv.FormatInt(fx.scan["additive"][0], 10) + "/artifacts/model/params.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "busy") {
+		t.Errorf("a download that waited 1 s with a read timeout of 200 ms: %d %q, want 503 busy", resp.StatusCode, shortBody(string(body)))
 	}
 }

@@ -20,6 +20,12 @@ import (
 // Ctrl-C (within main's signalGrace).
 const shutdownGrace = 3 * time.Second
 
+// serveReadTimeout is the longest serve waits for a request, headers and
+// body (a generate form is at most a few kilobytes): a client that stalls
+// in its body is dropped instead of holding a connection for ever. A
+// variable for a test.
+var serveReadTimeout = 30 * time.Second
+
 func newServeCmd() *cobra.Command {
 	var (
 		db       *string
@@ -75,6 +81,7 @@ finished run's model (attnlab generate in the browser). Ctrl-C stops it.`,
 			hs := &http.Server{
 				Handler:           srv,
 				ReadHeaderTimeout: 10 * time.Second,
+				ReadTimeout:       serveReadTimeout,
 				IdleTimeout:       2 * time.Minute,
 				ErrorLog:          log.New(errw, "attnlab serve: ", 0),
 			}
