@@ -199,3 +199,24 @@ func TestLongAnswerOutlivesReadTimeout(t *testing.T) {
 		t.Errorf("a download that waited 1 s with a read timeout of 200 ms: %d %q, want 503 busy", resp.StatusCode, shortBody(string(body)))
 	}
 }
+
+// TestTokenControls: a token's bidi controls (U+202E RIGHT-TO-LEFT
+// OVERRIDE and the like) are shown escaped, as the CLI shows them
+// (package printable): raw, one reversed the labels and text after it,
+// so that a token could pass for another.
+func TestTokenControls(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	id := hugeRun(t, st, []artifact.AttentionMap{{Source: []string{"\u202eevil", "a\u2066b", "c\x1bd"}, Output: []string{"\u202dx"}, Weights: [][]float32{{0.2, 0.3, 0.5}}}})
+	s := newServer(t, st, Options{ReadOnly: true})
+	path := "/r/" + strconv.FormatInt(id, 10)
+	r := get(t, s, path)
+	if r.status != 200 {
+		t.Fatalf("GET %s: %d %s", path, r.status, shortBody(r.body))
+	}
+	mustContain(t, path, r.body, `>\u202eevil</text>`, `>a\u2066b</text>`, `>c\x1bd</text>`, `>\u202dx</text>`)
+	for _, c := range []string{"\u202e", "\u2066", "\u202d", "\x1b"} {
+		if strings.Contains(r.body, c) {
+			t.Errorf("the page has %+q raw", c)
+		}
+	}
+}

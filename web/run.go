@@ -8,12 +8,12 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/seq"
 )
 
@@ -264,20 +264,13 @@ func newHeatmap(src, out []string, weights [][]float32, caption, whole string) *
 }
 
 // tokenLabel shows a token: a space as ␣, a newline as ↵, a tab as ⇥,
-// other control characters as \uXXXX, cut to maxLabel runes.
+// control and bidi characters and invalid bytes escaped as the CLI shows
+// them (printable.Line: \x1b, \u202e), cut to maxLabel runes.
 func tokenLabel(t string) string {
 	if sign, ok := seq.Symbol(t); ok {
 		return sign
 	}
-	var b strings.Builder
-	for _, r := range t {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			fmt.Fprintf(&b, `\u%04x`, r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return shorten(b.String(), maxLabel)
+	return shorten(printable.Line(t), maxLabel)
 }
 
 // weightColor maps a weight in [0, 1] to a colour from near-white to dark
