@@ -76,7 +76,10 @@
 // the first ones, and says what it left out: a stored attention map can be
 // any size (1000 × 1000 tokens made a 169 MB page). A run page decodes
 // the weights of the one map it draws, not of every map the run stored
-// (up to 10,000).
+// (up to 10,000). A run page does not read a samples or attention artifact
+// larger than maxPageArtifact (32 MiB) at all: it says how to see it
+// (attnlab show, attnlab plot attention, the download), since every view
+// would read it whole, as many views at once as come.
 //
 // An artifact is read whole from the store before it is sent, so at most
 // maxDownloads (2) are served at once: a download waits up to

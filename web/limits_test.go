@@ -220,3 +220,45 @@ func TestTokenControls(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeArtifactsNotShown: a run page reads its samples and attention
+// maps whole from the store (which copies them once or twice more), for
+// every view, as many views at once as come. Above maxPageArtifact it
+// reads neither, says why and how to see them, and the artifacts stay
+// downloadable (one at a time, maxDownloads).
+func TestLargeArtifactsNotShown(t *testing.T) {
+	defer func(n int64) { maxPageArtifact = n }(maxPageArtifact)
+	maxPageArtifact = 1 << 20
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	var maps []artifact.AttentionMap
+	for i := range 800 {
+		maps = append(maps, squareMap(i, 30))
+	}
+	id := hugeRun(t, st, maps)
+	var samples []artifact.Sample
+	for i := range 5000 {
+		s := strings.Repeat("tok"+strconv.Itoa(i)+" ", 20)
+		samples = append(samples, artifact.Sample{Index: i, Source: s, Reference: s, Output: s})
+	}
+	putJSON(t, st, id, artifact.KindSamples, artifact.NameSamples, samples)
+	s := newServer(t, st, Options{ReadOnly: true})
+	path := "/r/" + strconv.FormatInt(id, 10)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := get(t, s, path)
+	runtime.ReadMemStats(&after)
+	if r.status != 200 {
+		t.Fatalf("GET %s: %d %s", path, r.status, shortBody(r.body))
+	}
+	checkPage(t, path, r)
+	mustContain(t, path, r.body, "The decoded test examples (", "The attention maps (", "too large to show here",
+		"attnlab show "+strconv.FormatInt(id, 10), "attnlab plot attention "+strconv.FormatInt(id, 10),
+		`href="`+path+`/artifacts/samples/test.json"`, `href="`+path+`/artifacts/attention/test.json"`)
+	if strings.Contains(r.body, "<svg") || strings.Contains(r.body, `id="samples"`) {
+		t.Errorf("the page shows the samples or a heatmap")
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > uint64(maxPageArtifact) {
+		t.Errorf("the page allocated %d bytes", got)
+	}
+}

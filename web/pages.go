@@ -501,6 +501,7 @@ type runView struct {
 	Heatmap     *heatmap
 	Examples    []exampleLink
 	Artifacts   []artifactRow
+	TooLarge    []string // why samples or attention maps are not shown
 	CurvesURL   string
 	CanGenerate bool
 	GenerateURL string
@@ -582,6 +583,17 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	has := map[[2]string]bool{}
 	for _, a := range arts {
 		has[[2]string{a.Kind, a.Name}] = true
+		if a.Size > maxPageArtifact {
+			switch [2]string{a.Kind, a.Name} {
+			case [2]string{artifact.KindSamples, artifact.NameSamples}:
+				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The decoded test examples (%s) are too large to show here: attnlab show %d lists them, and they are in the artifacts below.", formatBytes(a.Size), run.ID))
+			case [2]string{artifact.KindAttention, artifact.NameAttention}:
+				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The attention maps (%s) are too large to show here: attnlab plot attention %d draws them, and they are in the artifacts below.", formatBytes(a.Size), run.ID))
+			default:
+				continue
+			}
+			has[[2]string{a.Kind, a.Name}] = false // not read
+		}
 		v.Artifacts = append(v.Artifacts, artifactRow{Kind: a.Kind, Name: a.Name, Size: a.Size, Created: a.Created,
 			URL: runURL(run.ID) + "/artifacts/" + urlPath(a.Kind) + "/" + urlPath(a.Name)})
 	}

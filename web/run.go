@@ -200,6 +200,10 @@ type hmCell struct {
 // maxHeatmapSide is the most tokens a heatmap draws on a side.
 const maxHeatmapSide = 100
 
+// maxPageArtifact is the largest samples or attention artifact a run page
+// reads to show (a variable for a test).
+var maxPageArtifact int64 = 32 << 20
+
 // maxLabel is the most runes of a token a heatmap label shows.
 const maxLabel = 14
 
