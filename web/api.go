@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
 )
@@ -190,11 +191,25 @@ func (s *Server) apiLength(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiAttention answers a run's stored attention maps (artifact.AttentionMap).
+// Above maxPageArtifact it redirects to the artifact's download (303),
+// which sends the stored bytes as they are, a bounded number at once,
+// instead of decoding and encoding every map.
 func (s *Server) apiAttention(w http.ResponseWriter, r *http.Request) {
 	run, err := s.runOf(r)
 	if err != nil {
 		s.failJSON(w, r, s.statusOf(err, false), err)
 		return
+	}
+	infos, err := s.st.Artifacts(r.Context(), run.ID)
+	if err != nil {
+		s.failJSON(w, r, s.statusOf(err, false), err)
+		return
+	}
+	for _, a := range infos {
+		if a.Kind == artifact.KindAttention && a.Name == artifact.NameAttention && a.Size > maxPageArtifact {
+			http.Redirect(w, r, runURL(run.ID)+"/artifacts/"+urlPath(a.Kind)+"/"+urlPath(a.Name), http.StatusSeeOther)
+			return
+		}
 	}
 	maps, err := s.attentionMaps(r.Context(), run.ID)
 	if err != nil {

@@ -79,7 +79,8 @@
 // (up to 10,000). A run page does not read a samples or attention artifact
 // larger than maxPageArtifact (32 MiB) at all: it says how to see it
 // (attnlab show, attnlab plot attention, the download), since every view
-// would read it whole, as many views at once as come.
+// would read it whole, as many views at once as come; /api/r/ID/attention
+// then redirects to the artifact's download.
 //
 // An artifact is read whole from the store before it is sent, so at most
 // maxDownloads (2) are served at once: a download waits up to

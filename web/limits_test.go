@@ -261,4 +261,10 @@ func TestLargeArtifactsNotShown(t *testing.T) {
 	if got := after.TotalAlloc - before.TotalAlloc; got > uint64(maxPageArtifact) {
 		t.Errorf("the page allocated %d bytes", got)
 	}
+	// The API answer would decode and encode them all: it sends the
+	// download instead, which maxDownloads bounds.
+	api := "/api" + path + "/attention"
+	if r := get(t, s, api); r.status != http.StatusSeeOther || r.header.Get("Location") != path+"/artifacts/attention/test.json" {
+		t.Errorf("GET %s: %d, Location %q, %d bytes; want 303 to the artifact", api, r.status, r.header.Get("Location"), len(r.body))
+	}
 }
