@@ -52,9 +52,10 @@
 // values reach SQL only through report.Query (bound parameters). Every
 // response carries a Content-Security-Policy without inline script or
 // style (CSP); scripts and styles are embedded files under static/ served
-// with a content hash in their URL. With Options.LoopbackOnly a request
-// whose Host is not a loopback name is refused (DNS rebinding), and
-// cross-origin POSTs are refused. Database URLs in messages go through
+// with a content hash in their URL. Against DNS rebinding, a request's
+// Host must be localhost, a name of Options.Hosts, or — unless
+// LoopbackOnly — an IP address: any other name is refused (421), on
+// loopback and off it. Cross-origin POSTs are refused. Database URLs in messages go through
 // store.Redact, so a password is never shown.
 //
 // # Assets

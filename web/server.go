@@ -46,6 +46,13 @@ type Options struct {
 	// a server bound to loopback through DNS rebinding. Serve sets it when
 	// it listens on a loopback address.
 	LoopbackOnly bool
+	// Hosts are the names, beyond localhost, that the Host header may
+	// give (serve --host). Without LoopbackOnly, a Host that is an IP
+	// address is accepted too, and any other name refused: a page on
+	// another site that rebinds its own name to this server's address
+	// (DNS rebinding) cannot read the dashboard through a visitor's
+	// browser.
+	Hosts []string
 	// Version is attnlab's version, shown in the footer.
 	Version string
 	// Log receives one line per server-side error (never a stack), its
@@ -125,7 +132,7 @@ func New(st *store.Store, opt Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // secure sets the security headers of every response, refuses a Host
-// header that is not loopback when LoopbackOnly, and turns a panic into a
+// header that Options do not allow (hostAllowed), and turns a panic into a
 // 500 with one line in the log.
 func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -145,8 +152,12 @@ func (s *Server) secure(next http.Handler) http.Handler {
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()
-		if s.opt.LoopbackOnly && !loopbackHost(r.Host) {
-			http.Error(w, "attnlab serve: this server answers only to localhost (Host "+strconv.Quote(r.Host)+" refused)", http.StatusMisdirectedRequest)
+		if !s.hostAllowed(r.Host) {
+			msg := "attnlab serve: this server answers only to localhost"
+			if !s.opt.LoopbackOnly {
+				msg = "attnlab serve: this server answers only to its IP addresses, localhost and the names serve --host gives"
+			}
+			http.Error(w, msg+" (Host "+strconv.Quote(r.Host)+" refused)", http.StatusMisdirectedRequest)
 			return
 		}
 		// A query Go's parser cannot take whole (bad escapes, more than
@@ -160,14 +171,34 @@ func (s *Server) secure(next http.Handler) http.Handler {
 	})
 }
 
+// hostAllowed reports whether a request's Host header names this server
+// as Options allow: localhost, a name of Hosts, or (without LoopbackOnly)
+// an IP address.
+func (s *Server) hostAllowed(host string) bool {
+	if loopbackHost(host) {
+		return true
+	}
+	h := hostName(host)
+	for _, name := range s.opt.Hosts {
+		if strings.EqualFold(strings.TrimSuffix(name, "."), strings.TrimSuffix(h, ".")) {
+			return true
+		}
+	}
+	return !s.opt.LoopbackOnly && net.ParseIP(h) != nil
+}
+
+// hostName is a Host header without its port and brackets.
+func hostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}
+
 // loopbackHost reports whether a Host header names this machine's loopback
 // interface: localhost, 127.0.0.0/8 or ::1, with any port.
 func loopbackHost(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	h := hostName(host)
 	if strings.EqualFold(h, "localhost") || strings.HasSuffix(strings.ToLower(h), ".localhost") {
 		return true
 	}

@@ -443,7 +443,8 @@ func TestAssets(t *testing.T) {
 }
 
 // TestSafeByDefault checks the defences that do not depend on data: a
-// Host that is not localhost, cross-origin posts, generate when read-only.
+// Host that is not localhost (on loopback) or not an IP address or a
+// --host name (off it), cross-origin posts, generate when read-only.
 func TestSafeByDefault(t *testing.T) {
 	st := openStore(t, t.TempDir()+"/runs.db")
 	fx := fill(t, st)
@@ -457,6 +458,21 @@ func TestSafeByDefault(t *testing.T) {
 			t.Errorf("Host %s: status %d", host, r.status)
 		}
 		checkHeaders(t, "Host "+host, r)
+	}
+	// Off loopback, the Host may be an IP address or a name serve was
+	// given, never another name: DNS rebinding gives the attacker's.
+	wide := newServer(t, st, Options{ReadOnly: true, Hosts: []string{"lab.example", "gpu1."}})
+	for host, ok := range map[string]bool{"localhost:8080": true, "192.168.1.5:8080": true, "[fe80::1]:80": true, "10.0.0.7": true,
+		"lab.example:8080": true, "LAB.example.": true, "gpu1": true, "evil.example:8080": false, "lab.example.evil.example": false, "192.168.1.5.nip.io": false} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/", nil)
+		req.Host = host
+		r := do(t, wide, req)
+		if got := r.status == 200; got != ok {
+			t.Errorf("off loopback, Host %s: status %d", host, r.status)
+		}
+		if !ok && !strings.Contains(r.body, "--host") {
+			t.Errorf("off loopback, Host %s refused without naming --host: %s", host, shortBody(r.body))
+		}
 	}
 	path := "/r/" + strconv.FormatInt(fx.scan["dot"][0], 10) + "/generate"
 	req, _ := http.NewRequest(http.MethodPost, "http://localhost"+path, strings.NewReader("input=abc"))

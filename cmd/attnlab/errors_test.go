@@ -126,6 +126,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"generate", "1", "--input", "a", "--sample", "--temperature", "0"}, []string{"--temperature 0: must be a finite number above 0"}},
 		{[]string{"serve", "--addr", "127.0.0.1:99999"}, []string{`--addr "127.0.0.1:99999": port "99999": want a number from 0 (any free port) to 65535`}},
 		{[]string{"serve", "--addr", "localhost"}, []string{`--addr "localhost": want host:port`}},
+		{[]string{"serve", "--host", "lab.example:8080"}, []string{`--host "lab.example:8080": want a host name such as lab.example`}},
+		{[]string{"serve", "--host", "https://lab.example/"}, []string{`--host "https://lab.example/": want a host name`}},
 		{[]string{"generate", "1", "--input", "a", "--seed", "-1"}, []string{`invalid argument "-1" for "--seed" flag: not a whole number ≥ 0`}},
 		{[]string{"bench", "--threads", "99999999999999999999"}, []string{`for "--threads" flag: out of range for a whole number`}},
 		{[]string{"generate", "1", "--input", "a", "--max-len", "0"}, []string{"--max-len 0"}},

@@ -31,6 +31,7 @@ func newServeCmd() *cobra.Command {
 		db       *string
 		addr     string
 		readOnly bool
+		hosts    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -43,9 +44,14 @@ artifacts. Pages of running experiments update by themselves. Every page has
 its own URL to share.
 
 The server listens on loopback (127.0.0.1:8080) unless --addr says otherwise,
-and answers only to localhost names there. It never writes the database; it is
-read-only by default: --read-only=false also lets a page decode inputs with a
-finished run's model (attnlab generate in the browser). Ctrl-C stops it.`,
+and answers only to localhost names there. Listening elsewhere, it answers to
+its IP addresses and to the names --host gives (the one in the URL you open it
+by, such as --host lab.example), so that no other site's page can read it
+through a visitor's browser by pointing its own name at this address.
+
+It never writes the database; it is read-only by default: --read-only=false
+also lets a page decode inputs with a finished run's model (attnlab generate
+in the browser). Ctrl-C stops it.`,
 		Example: `  attnlab serve
   attnlab serve --db runs.db --addr 127.0.0.1:9000
   attnlab serve --db postgres://lab@db.example/attnlab --read-only=false`,
@@ -58,6 +64,11 @@ finished run's model (attnlab generate in the browser). Ctrl-C stops it.`,
 			if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 				return usagef("--addr %q: port %q: want a number from 0 (any free port) to 65535", addr, port)
 			}
+			for _, h := range hosts {
+				if !hostNameOK(h) {
+					return usagef("--host %q: want a host name such as lab.example (no scheme, port or path)", h)
+				}
+			}
 			st, err := openStore(*db)
 			if err != nil {
 				return err
@@ -68,6 +79,7 @@ finished run's model (attnlab generate in the browser). Ctrl-C stops it.`,
 			srv, err := web.New(st, web.Options{
 				ReadOnly:     readOnly,
 				LoopbackOnly: loopback,
+				Hosts:        hosts,
 				Version:      version,
 				Log:          log.New(errw, "attnlab serve: ", 0),
 			})
@@ -91,7 +103,11 @@ finished run's model (attnlab generate in the browser). Ctrl-C stops it.`,
 			}
 			url := "http://" + ln.Addr().String() + "/"
 			if !loopback {
-				fmt.Fprintf(errw, "attnlab serve: listening on %s: any machine that reaches this address can read the run database\n", ln.Addr())
+				what := "read the run database"
+				if !readOnly {
+					what += " and decode with its models"
+				}
+				fmt.Fprintf(errw, "attnlab serve: listening on %s: any machine that reaches this address can %s\n", ln.Addr(), what)
 				if h := host; h == "" || h == "0.0.0.0" || h == "::" {
 					url = "http://localhost:" + portOf(ln.Addr()) + "/"
 				}
@@ -125,6 +141,7 @@ finished run's model (attnlab generate in the browser). Ctrl-C stops it.`,
 	db = addDBFlag(cmd)
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on, host:port (port 0 picks a free one)")
+	f.StringArrayVar(&hosts, "host", nil, "also answer to this host name, as in the URL the dashboard is opened by (repeatable; localhost and IP addresses need none)")
 	f.BoolVar(&readOnly, "read-only", true, "only show the database; --read-only=false also lets pages generate with a run's model")
 	return cmd
 }
@@ -142,4 +159,24 @@ func isLoopback(host string) bool {
 func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
+}
+
+// hostNameOK reports whether a --host value is a DNS name (letters,
+// digits, hyphens and dots, as a Host header carries it).
+func hostNameOK(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
