@@ -133,11 +133,18 @@
 // PutOwnedArtifact, the owner's artifact write (its checkpoints), which
 // checks the owner in the statement that writes (on PostgreSQL holding the
 // run's row FOR SHARE), so a worker that lost its run cannot replace the
-// checkpoint its successor resumed from. Metric rows are not guarded: they
+// checkpoint its successor resumed from; and so do DeleteOwnedArtifacts and
+// TruncateOwnedMetrics, the owner's deletions at a fresh start or a resume,
+// which check the owner first in the transaction that deletes (on
+// PostgreSQL locking the run's row FOR SHARE until it commits), so a
+// worker that lost its run cannot delete its successor's checkpoint or
+// history. Metric rows are not guarded: they
 // are upserts keyed by step that the successor writes again. Finish with status interrupted hands the run
 // back to the queue: the next claim resumes it from its checkpoint. The
 // claim reports the previous status, so the executor knows to resume from a
-// checkpoint (and to call TruncateMetrics with the checkpoint's step).
+// checkpoint (and to call TruncateOwnedMetrics with the checkpoint's step).
+// PutArtifact, DeleteArtifacts and TruncateMetrics write whoever holds the
+// run: they are not for its owner.
 //
 // # Schema (version 5)
 //

@@ -41,6 +41,8 @@ var engineTests = []struct {
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},
 	{"OwnedArtifacts", testOwnedArtifacts},
+	{"OwnedDeletes", testOwnedDeletes},
+	{"OwnedDeletesRaceClaim", testOwnedDeletesRaceClaim},
 	{"ParamsOfRuns", testParamsOfRuns},
 	{"WhereMatches", testWhereMatches},
 	{"WhereHostileInput", testWhereHostileInput},

@@ -177,12 +177,34 @@ func (s *Store) fkNotFound(err error, runID int64) error {
 }
 
 // TruncateMetrics deletes the run's metric rows with step > afterStep, for
-// every key. The executor calls it when it resumes a run from the checkpoint
-// of step afterStep, so that the run's history has no rows from the lost
-// part of the previous attempt (rows at or before it are replaced on upsert).
-// afterStep < 0 deletes the whole history.
+// every key, whoever holds the run; afterStep < 0 deletes the whole
+// history. The owner of a running run uses TruncateOwnedMetrics.
 func (s *Store) TruncateMetrics(ctx context.Context, runID int64, afterStep int) error {
 	err := s.write(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM metrics WHERE run_id = ? AND step > ?`, runID, afterStep)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: truncate metrics of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// TruncateOwnedMetrics is TruncateMetrics for the owner of a running run.
+// The executor calls it when it resumes a run from the checkpoint of step
+// afterStep, so that the run's history has no rows from the lost part of
+// the previous attempt (rows at or before it are replaced on upsert), and
+// with afterStep -1 when it starts a run afresh. The rows are deleted only
+// if the run is still running under owner's host and pid, checked in the
+// same transaction (holding the run's row on PostgreSQL, as
+// PutOwnedArtifact does), and otherwise it fails with ErrNotOwner and
+// deletes nothing — a worker whose run another worker took over as stale
+// cannot delete the new owner's history. A missing run wraps ErrNotFound.
+func (s *Store) TruncateOwnedMetrics(ctx context.Context, runID int64, owner Owner, afterStep int) error {
+	err := s.write(ctx, func(tx *Tx) error {
+		if err := s.holdOwned(ctx, tx, runID, owner); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM metrics WHERE run_id = ? AND step > ?`, runID, afterStep)
 		return err
 	})

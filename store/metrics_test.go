@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +365,168 @@ func testOwnedArtifacts(t *testing.T) {
 	}
 	if err := put(a, 9999, "x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("write to a missing run: %v, want ErrNotFound", err)
+	}
+}
+
+// testOwnedDeletes: DeleteOwnedArtifacts and TruncateOwnedMetrics delete
+// only while the run is running under the owner; a worker whose run
+// another worker took over deletes nothing of the new owner's checkpoint
+// and history, and neither does a write to a run that is not running.
+func testOwnedDeletes(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 2)
+	id, other := runs[0].ID, runs[1].ID
+	a, b := Owner{Host: "h", PID: 11}, Owner{Host: "h", PID: 12}
+	put := func(o Owner, data string, steps ...int) {
+		t.Helper()
+		if err := s.PutOwnedArtifact(ctx, id, o, "checkpoint", "checkpoint.safetensors", []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		w := s.NewMetricWriter(id, 0)
+		for _, step := range steps {
+			w.Log(step, "train/loss", float64(step))
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// check says what the run has: its checkpoint's data ("" for none) and
+	// its train/loss steps.
+	check := func(when, ckpt string, steps ...int) {
+		t.Helper()
+		data, err := s.Artifact(ctx, id, "checkpoint", "checkpoint.safetensors")
+		if errors.Is(err, ErrNotFound) {
+			data, err = nil, nil
+		}
+		if err != nil || string(data) != ckpt {
+			t.Fatalf("%s: checkpoint %q, %v; want %q", when, data, err, ckpt)
+		}
+		hist, err := s.MetricHistory(ctx, []int64{id}, "train/loss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, p := range hist[id] {
+			got = append(got, p.Step)
+		}
+		if !slices.Equal(got, steps) {
+			t.Fatalf("%s: train/loss steps %v, want %v", when, got, steps)
+		}
+	}
+	refused := func(o Owner, run int64, want error, msg string) {
+		t.Helper()
+		if _, err := s.DeleteOwnedArtifacts(ctx, run, o, "checkpoint"); !errors.Is(err, want) || !strings.Contains(err.Error(), msg) {
+			t.Fatalf("DeleteOwnedArtifacts by %s: %v, want %v (%s)", o, err, want, msg)
+		}
+		if err := s.TruncateOwnedMetrics(ctx, run, o, -1); !errors.Is(err, want) || !strings.Contains(err.Error(), msg) {
+			t.Fatalf("TruncateOwnedMetrics by %s: %v, want %v (%s)", o, err, want, msg)
+		}
+	}
+	refused(a, id, ErrNotOwner, "run is queued")
+	claimAs(a)(t, s, id)
+	put(a, "a1", 1, 2, 3, 4)
+	if err := s.TruncateOwnedMetrics(ctx, id, a, 2); err != nil {
+		t.Fatal(err)
+	}
+	check("after the owner's truncation", "a1", 1, 2)
+	if n, err := s.DeleteOwnedArtifacts(ctx, id, a, "checkpoint"); err != nil || n != 1 {
+		t.Fatalf("DeleteOwnedArtifacts by the owner = %d, %v; want 1", n, err)
+	}
+	check("after the owner's deletion", "", 1, 2)
+	put(a, "a2", 3)
+	refused(b, id, ErrNotOwner, "held by h:11")
+	check("after another owner's deletes", "a2", 1, 2, 3)
+	// a's pid is gone: b takes the run over, resumes, and writes; a, still
+	// going, deletes nothing.
+	s.alive = func(pid int) bool { return pid != a.PID }
+	claimAs(b)(t, s, id)
+	if err := s.TruncateOwnedMetrics(ctx, id, b, 2); err != nil {
+		t.Fatal(err)
+	}
+	put(b, "b1", 3, 4)
+	refused(a, id, ErrNotOwner, "held by h:12")
+	check("after the lost owner's deletes", "b1", 1, 2, 3, 4)
+	if err := s.Finish(ctx, id, b, StatusDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	refused(b, id, ErrNotOwner, "run is done")
+	check("after deletes of a done run", "b1", 1, 2, 3, 4)
+	refused(a, 9999, ErrNotFound, "not found")
+	if _, err := s.DeleteOwnedArtifacts(ctx, other, a, "checkpoint"); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("DeleteOwnedArtifacts of another run: %v, want ErrNotOwner", err)
+	}
+}
+
+// testOwnedDeletesRaceClaim: the owner check of DeleteOwnedArtifacts and
+// TruncateOwnedMetrics holds until their DELETE commits. A worker elsewhere
+// that takes the run over between the check and the DELETE, and writes its
+// checkpoint and metric rows at once, keeps them: on PostgreSQL the held
+// row makes its claim skip the run, on SQLite the claim waits for the
+// write lock and comes after.
+func testOwnedDeletesRaceClaim(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	other, err := Open(s.target) // another process's connections
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	a, b := Owner{Host: "h", PID: 11}, Owner{Host: "elsewhere", PID: 12}
+	for _, tc := range []struct {
+		name   string
+		delete func(id int64) error
+	}{
+		{"DeleteOwnedArtifacts", func(id int64) error {
+			_, err := s.DeleteOwnedArtifacts(ctx, id, a, "checkpoint")
+			return err
+		}},
+		{"TruncateOwnedMetrics", func(id int64) error { return s.TruncateOwnedMetrics(ctx, id, a, -1) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := addExperiment(t, s, "race-"+strings.ToLower(tc.name), 1)[0].ID
+			claimAs(a)(t, s, id)
+			taken := make(chan error, 1)
+			s.ownerHeld = func() {
+				go func() {
+					time.Sleep(time.Millisecond) // a's heartbeat is older than b's bound
+					res, err := other.Claim(ctx, id, b, time.Nanosecond)
+					if err != nil || !res.Claimed { // PostgreSQL: the claim skips the held run
+						taken <- err
+						return
+					}
+					if err := other.PutOwnedArtifact(ctx, id, b, "checkpoint", "checkpoint.safetensors", []byte("b")); err != nil {
+						taken <- err
+						return
+					}
+					w := other.NewMetricWriter(id, 0)
+					w.Log(1, "train/loss", 1)
+					taken <- w.Flush(ctx)
+				}()
+				// Give the claim and b's writes time to commit, as they
+				// would between the check and the DELETE when nothing holds
+				// them back.
+				time.Sleep(300 * time.Millisecond)
+			}
+			defer func() { s.ownerHeld = nil }()
+			derr := tc.delete(id)
+			if err := <-taken; err != nil {
+				t.Fatalf("b's claim and writes: %v", err)
+			}
+			if derr != nil {
+				t.Fatalf("%s by the owner: %v", tc.name, derr)
+			}
+			r, err := s.RunByID(ctx, id)
+			if err != nil || r.Status != StatusRunning || r.Host != b.Host {
+				// PostgreSQL: b's claim skipped the held run.
+				return
+			}
+			if _, err := s.Artifact(ctx, id, "checkpoint", "checkpoint.safetensors"); err != nil {
+				t.Errorf("b's checkpoint, written after it took the run over: %v", err)
+			}
+			if h, err := s.MetricHistory(ctx, []int64{id}, "train/loss"); err != nil || len(h[id]) != 1 {
+				t.Errorf("b's metric rows, written after it took the run over: %v, %v", h[id], err)
+			}
+		})
 	}
 }

@@ -569,6 +569,28 @@ func (s *Store) updateOwned(ctx context.Context, tx execer, runID int64, owner O
 	return notOwned(ctx, tx, runID, owner)
 }
 
+// holdOwned checks, first in a write transaction, that the run is running
+// under owner's host and pid, and holds it so until the transaction ends,
+// so that the statements after it write to a run that owner still holds:
+// on PostgreSQL it locks the run's row FOR SHARE (a claim, which locks the
+// row FOR UPDATE, skips it or waits); on SQLite the transaction already
+// holds the database's one write lock. It fails as updateOwned does, with
+// ErrNotOwner or ErrNotFound. It is the guard of writes whose statement
+// cannot tell a miss by its count of rows (a DELETE that may find nothing
+// to delete).
+func (s *Store) holdOwned(ctx context.Context, tx *Tx, runID int64, owner Owner) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`+
+		s.d.rowLock("SHARE"), runID, owner.Host, owner.PID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notOwned(ctx, tx, runID, owner)
+	}
+	if err == nil && s.ownerHeld != nil {
+		s.ownerHeld()
+	}
+	return err
+}
+
 // notOwned explains why a write guarded by owner changed nothing: an error
 // wrapping ErrNotOwner that says who holds the run, or ErrNotFound.
 func notOwned(ctx context.Context, tx querier, runID int64, owner Owner) error {

@@ -88,6 +88,9 @@ type Store struct {
 	// removeChecked, when set (by tests), is called inside a removal's
 	// transaction after its running check, before it counts and deletes.
 	removeChecked func()
+	// ownerHeld, when set (by tests), is called inside a transaction of
+	// an owner's write after holdOwned found the run the owner's.
+	ownerHeld func()
 }
 
 // openMode is how a database is opened.
