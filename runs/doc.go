@@ -48,7 +48,11 @@
 // Interruption) and hands them all back (status interrupted, error
 // HandedBack): any worker resumes them from their last checkpoint. A
 // fresh start (a requeued run) first drops the checkpoint and the metric
-// history of the run's earlier attempts. A done run's intermediate checkpoint is deleted
+// history of the run's earlier attempts, and a resume the history after
+// its checkpoint — only while the run is still the worker's
+// (store.DeleteOwnedArtifacts, store.TruncateOwnedMetrics), so a worker
+// that stalled after its claim and lost the run meanwhile deletes nothing
+// of the new owner's and drops the run as lost. A done run's intermediate checkpoint is deleted
 // unless train.keep_checkpoints; its final weights stay. If the store
 // reports store.ErrDatabaseGone (the SQLite file was deleted or replaced),
 // every run stops and the error is returned: nothing is reported as stored

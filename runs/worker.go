@@ -343,6 +343,15 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		}
 		return finishRun(bg, st, owner, out, status, err)
 	}
+	// lost ends a run that another worker took over before it trained:
+	// nothing more is recorded, the run is the new owner's.
+	lost := func(note string) Outcome {
+		out.Err, out.Note = errLost, note
+		if r, gerr := st.RunByID(bg, rec.ID); gerr == nil {
+			out.Run, out.Status = r, r.Status
+		}
+		return out
+	}
 	if ctx.Err() != nil {
 		// Claimed as the worker was stopping: hand it straight back.
 		return notRun(store.StatusInterrupted, errors.New(HandedBack))
@@ -358,11 +367,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		}
 		switch err := waitForRoom(ctx, st, opt, rec.ID, owner, est.Bytes); {
 		case errors.Is(err, store.ErrNotOwner):
-			out.Err, out.Note = errLost, "taken over by another worker while it waited for memory"
-			if r, gerr := st.RunByID(bg, rec.ID); gerr == nil {
-				out.Run, out.Status = r, r.Status
-			}
-			return out
+			return lost("taken over by another worker while it waited for memory")
 		case err != nil: // stopped while waiting, or the database is gone
 			return notRun(store.StatusInterrupted, errors.New(HandedBack))
 		}
@@ -383,15 +388,24 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	// fresh start drops any history of an earlier attempt, and first its
 	// checkpoint (a requeued run's): left behind, it would be resumed from
 	// if this attempt died before its own first checkpoint, over a history
-	// emptied here.
+	// emptied here. Both deletions are guarded by the owner: a worker that
+	// stalled since its claim (a GC pause, SIGSTOP, a slow network) may have
+	// lost the run, and must not delete what the new owner wrote.
+	const lostBeforeStart = "taken over by another worker before it started training"
 	keep := from
 	if resume == nil {
 		keep = -1
-		if _, err := st.DeleteArtifacts(bg, rec.ID, artifact.KindCheckpoint); err != nil {
+		switch _, err := st.DeleteOwnedArtifacts(bg, rec.ID, owner, artifact.KindCheckpoint); {
+		case errors.Is(err, store.ErrNotOwner):
+			return lost(lostBeforeStart)
+		case err != nil:
 			return notRun(store.StatusFailed, err)
 		}
 	}
-	if err := st.TruncateMetrics(bg, rec.ID, keep); err != nil {
+	switch err := st.TruncateOwnedMetrics(bg, rec.ID, owner, keep); {
+	case errors.Is(err, store.ErrNotOwner):
+		return lost(lostBeforeStart)
+	case err != nil:
 		return notRun(store.StatusFailed, err)
 	}
 	out.Cost.Prepare = time.Since(prepStart)

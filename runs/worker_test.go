@@ -10,6 +10,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tasks"
 )
@@ -247,4 +248,114 @@ func lostRunWorker(t *testing.T, st *store.Store, heartbeat time.Duration, sets 
 		done <- err
 	}()
 	return id, thief, rep, done
+}
+
+// forEachEngine runs f on a fresh SQLite store and on a fresh PostgreSQL
+// database (skipped outside CI when no server is configured: see
+// internal/testenv).
+func forEachEngine(t *testing.T, f func(t *testing.T, st *store.Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		f(t, openStore(t, filepath.Join(t.TempDir(), "runs.db")))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		f(t, openStore(t, testenv.PostgresURL(t)))
+	})
+}
+
+// takeOver claims the run for thief as a worker elsewhere does after the
+// owner's missed heartbeats: with a tiny staleness bound.
+func takeOver(t *testing.T, st *store.Store, id int64, thief store.Owner) {
+	t.Helper()
+	for {
+		res, err := st.Claim(context.Background(), id, thief, time.Nanosecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Claimed {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestStalledStartKeepsNewOwnersData: a worker that stalls between its
+// claim and the start of its training (a GC pause, SIGSTOP, a slow
+// network) while another worker takes the run over must leave the new
+// owner's checkpoint and metric history alone — a fresh start drops a
+// checkpoint and the whole history, a resume the history after its
+// checkpoint — and end as a lost run without training. Unguarded, it
+// deleted them.
+func TestStalledStartKeepsNewOwnersData(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=40"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tc := range []struct {
+			name string
+			prev store.Status // what the stalled worker's claim found
+		}{
+			{"fresh start", store.StatusQueued},
+			{"resume", store.StatusInterrupted},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				id := sub.Runs[i].ID
+				me := store.Owner{Host: "here", PID: os.Getpid()}
+				thief := store.Owner{Host: "elsewhere", PID: 99}
+				claim, err := st.Claim(ctx, id, me, 0)
+				if err != nil || !claim.Claimed {
+					t.Fatalf("claim: %+v, %v", claim, err)
+				}
+				if tc.prev == store.StatusInterrupted {
+					if err := st.Finish(ctx, id, me, store.StatusInterrupted, HandedBack); err != nil {
+						t.Fatal(err)
+					}
+					if claim, err = st.Claim(ctx, id, me, 0); err != nil || !claim.Claimed {
+						t.Fatalf("claim again: %+v, %v", claim, err)
+					}
+				}
+				if claim.Prev != tc.prev {
+					t.Fatalf("claim found the run %s, want %s", claim.Prev, tc.prev)
+				}
+				// The worker stalls here; the thief takes the run over and
+				// writes its checkpoint and metric rows.
+				takeOver(t, st, id, thief)
+				if err := st.PutOwnedArtifact(ctx, id, thief, artifact.KindCheckpoint, artifact.NameCheckpoint, []byte("thief")); err != nil {
+					t.Fatal(err)
+				}
+				w := st.NewMetricWriter(id, 0)
+				for step := 1; step <= 3; step++ {
+					if err := w.Log(step, "train/loss", float64(100+step)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := w.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				// The worker wakes up and goes on with its claim.
+				opt := WorkOptions{Owner: me, Heartbeat: time.Hour}
+				opt.defaults()
+				out := trainClaimed(ctx, st, claim, opt)
+				if !errors.Is(out.Err, errLost) {
+					t.Errorf("outcome %s, %v (%s); want the run lost", out.Status, out.Err, out.Note)
+				}
+				if data, err := st.Artifact(ctx, id, artifact.KindCheckpoint, artifact.NameCheckpoint); err != nil || string(data) != "thief" {
+					t.Errorf("the new owner's checkpoint is %q, %v; want %q", data, err, "thief")
+				}
+				h, err := st.MetricHistory(ctx, []int64{id}, "train/loss")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(h[id]) != 3 || h[id][0].Value != 101 || h[id][2].Value != 103 {
+					t.Errorf("the new owner's train/loss history is %v, want its 3 rows 101..103", h[id])
+				}
+				r, err := st.RunByID(ctx, id)
+				if err != nil || r.Status != store.StatusRunning || r.Host != thief.Host || r.Error != "" {
+					t.Errorf("run %+v, %v; want still running under the thief", r, err)
+				}
+			})
+		}
+	})
 }
