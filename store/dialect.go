@@ -392,7 +392,8 @@ type dialect interface {
 	// transactions are claiming are skipped, the one returned is locked.
 	skipLocked() string
 	// rowLock ends a SELECT whose rows must not change until the
-	// transaction (or statement) ends: " FOR "+mode (SHARE, UPDATE) on
+	// transaction (or statement) ends: " FOR "+mode (SHARE, UPDATE, or
+	// SHARE OF t for the rows of table t alone in a join) on
 	// PostgreSQL, whose READ COMMITTED otherwise lets another transaction
 	// commit a change between two statements; nothing on SQLite, whose
 	// write transactions already hold the one write lock.

@@ -138,13 +138,15 @@
 // which check the owner first in the transaction that deletes (on
 // PostgreSQL locking the run's row FOR SHARE until it commits), so a
 // worker that lost its run cannot delete its successor's checkpoint or
-// history. Metric rows are not guarded: they
-// are upserts keyed by step that the successor writes again. Finish with status interrupted hands the run
+// history; and so does an owned MetricWriter (NewOwnedMetricWriter), whose
+// usual flush checks the owner in its one INSERT (FOR SHARE on
+// PostgreSQL), so a worker that lost its run adds no metric row to its
+// successor's history. Finish with status interrupted hands the run
 // back to the queue: the next claim resumes it from its checkpoint. The
 // claim reports the previous status, so the executor knows to resume from a
 // checkpoint (and to call TruncateOwnedMetrics with the checkpoint's step).
-// PutArtifact, DeleteArtifacts and TruncateMetrics write whoever holds the
-// run: they are not for its owner.
+// PutArtifact, DeleteArtifacts, TruncateMetrics and NewMetricWriter write
+// whoever holds the run: they are not for its owner.
 //
 // # Schema (version 5)
 //

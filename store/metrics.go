@@ -18,11 +18,13 @@ const DefaultBatch = 256
 // short batched transactions: when batch rows are pending (from Log) and on
 // Flush. A row for a (key, step) that already exists replaces it. A
 // MetricWriter is safe for concurrent use; rows not yet written are lost if
-// the process dies, so flush at checkpoints and before Finish.
+// the process dies, so flush at checkpoints and before Finish. One made by
+// NewOwnedMetricWriter writes only while its owner holds the run.
 type MetricWriter struct {
 	s     *Store
 	runID int64
 	batch int
+	owner *Owner // nil: the writes are not guarded
 
 	mu      sync.Mutex
 	pending []metricRow
@@ -42,6 +44,21 @@ func (s *Store) NewMetricWriter(runID int64, batch int) *MetricWriter {
 		batch = DefaultBatch
 	}
 	return &MetricWriter{s: s, runID: runID, batch: batch, pending: make([]metricRow, 0, batch)}
+}
+
+// NewOwnedMetricWriter is NewMetricWriter for the owner of a running run
+// (a worker's metric history): each write stores its rows only if the run
+// is still running under owner's host and pid, checked in the same
+// statement or transaction (holding the run's row on PostgreSQL until it
+// commits, as PutOwnedArtifact does), and otherwise fails with ErrNotOwner
+// and stores none of them — a worker whose run another worker took over
+// as stale cannot add rows to the new owner's history, nor replace those
+// it wrote. The usual flush (up to 64 rows) stays one statement, one round
+// trip on PostgreSQL. A missing run wraps ErrNotFound.
+func (s *Store) NewOwnedMetricWriter(runID int64, owner Owner, batch int) *MetricWriter {
+	w := s.NewMetricWriter(runID, batch)
+	w.owner = &owner
+	return w
 }
 
 // Log buffers the value of metric key at step, stamped with the current wall
@@ -91,13 +108,24 @@ func (w *MetricWriter) flushLocked(ctx context.Context) error {
 	var err error
 	if len(w.pending) <= rowsPerInsert {
 		// One INSERT: one round trip on PostgreSQL.
-		for _, r := range w.pending {
-			args = append(args, w.runID, r.key, r.step, floatArg(r.value), r.wall)
+		if w.owner != nil {
+			for _, r := range w.pending {
+				args = append(args, r.key, r.step, floatArg(r.value), r.wall)
+			}
+			args = append(args, w.runID, w.owner.Host, w.owner.PID)
+			query := ownedMetricInsert(w.s.d, len(w.pending))
+			err = w.s.writeOne(ctx, func(tx execer) error {
+				return w.s.updateOwned(ctx, tx, w.runID, *w.owner, query, args...)
+			})
+		} else {
+			for _, r := range w.pending {
+				args = append(args, w.runID, r.key, r.step, floatArg(r.value), r.wall)
+			}
+			err = w.s.writeOne(ctx, func(tx execer) error {
+				_, err := tx.ExecContext(ctx, metricInsert(len(w.pending)), args...)
+				return err
+			})
 		}
-		err = w.s.writeOne(ctx, func(tx execer) error {
-			_, err := tx.ExecContext(ctx, metricInsert(len(w.pending)), args...)
-			return err
-		})
 	} else {
 		err = w.flushMany(ctx, args)
 	}
@@ -109,9 +137,14 @@ func (w *MetricWriter) flushLocked(ctx context.Context) error {
 }
 
 // flushMany writes the pending rows, more than one INSERT holds, in one
-// transaction.
+// transaction (that first checks the owner, if the writer has one).
 func (w *MetricWriter) flushMany(ctx context.Context, args []any) error {
 	return w.s.write(ctx, func(tx *Tx) error {
+		if w.owner != nil {
+			if err := w.s.holdOwned(ctx, tx, w.runID, *w.owner); err != nil {
+				return err
+			}
+		}
 		var full *sql.Stmt
 		for rows := w.pending; len(rows) > 0; {
 			n := min(len(rows), rowsPerInsert)
@@ -157,6 +190,39 @@ func metricInsert(n int) string {
 	}
 	b.WriteString(" ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, wall = excluded.wall")
 	q, _ := metricInserts.LoadOrStore(n, b.String())
+	return q.(string)
+}
+
+var ownedMetricInserts sync.Map // ownedInsertKey → string
+
+type ownedInsertKey struct {
+	engine Engine
+	n      int
+}
+
+// ownedMetricInsert returns the INSERT statement for n rows of a run's
+// owner: the rows (key, step, value, wall; then the run's id, host and pid)
+// are inserted only if the run is running under that host and pid, whose
+// row it holds (FOR SHARE on PostgreSQL) until it commits. It changes no
+// row when the owner does not hold the run.
+func ownedMetricInsert(d dialect, n int) string {
+	k := ownedInsertKey{d.engine(), n}
+	if q, ok := ownedMetricInserts.Load(k); ok {
+		return q.(string)
+	}
+	row := "(" + d.typed("TEXT") + "," + d.typed("BIGINT") + "," + d.typed("DOUBLE PRECISION") + "," + d.typed("DOUBLE PRECISION") + ")"
+	var b strings.Builder
+	b.WriteString("INSERT INTO metrics (run_id, key, step, value, wall) SELECT r.id, v.column1, v.column2, v.column3, v.column4 FROM runs r, (VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(") AS v WHERE r.id = ? AND r.status = 'running' AND r.host = ? AND r.pid = ?")
+	b.WriteString(d.rowLock("SHARE OF r"))
+	b.WriteString(" ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, wall = excluded.wall")
+	q, _ := ownedMetricInserts.LoadOrStore(k, b.String())
 	return q.(string)
 }
 

@@ -458,13 +458,14 @@ func testOwnedDeletes(t *testing.T) {
 	}
 }
 
-// testOwnedDeletesRaceClaim: the owner check of DeleteOwnedArtifacts and
-// TruncateOwnedMetrics holds until their DELETE commits. A worker elsewhere
-// that takes the run over between the check and the DELETE, and writes its
-// checkpoint and metric rows at once, keeps them: on PostgreSQL the held
-// row makes its claim skip the run, on SQLite the claim waits for the
-// write lock and comes after.
-func testOwnedDeletesRaceClaim(t *testing.T) {
+// testOwnedWritesRaceClaim: the owner check of DeleteOwnedArtifacts,
+// TruncateOwnedMetrics and an owned MetricWriter's flush of many rows (a
+// transaction of several statements) holds until their write commits. A
+// worker elsewhere that takes the run over between the check and the
+// write, and writes its checkpoint and a metric row at once, keeps them:
+// on PostgreSQL the held row makes its claim skip the run, on SQLite the
+// claim waits for the write lock and comes after.
+func testOwnedWritesRaceClaim(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	other, err := Open(s.target) // another process's connections
@@ -474,20 +475,29 @@ func testOwnedDeletesRaceClaim(t *testing.T) {
 	defer other.Close()
 	a, b := Owner{Host: "h", PID: 11}, Owner{Host: "elsewhere", PID: 12}
 	for _, tc := range []struct {
-		name   string
-		delete func(id int64) error
+		name  string
+		write func(id int64) error
 	}{
 		{"DeleteOwnedArtifacts", func(id int64) error {
 			_, err := s.DeleteOwnedArtifacts(ctx, id, a, "checkpoint")
 			return err
 		}},
 		{"TruncateOwnedMetrics", func(id int64) error { return s.TruncateOwnedMetrics(ctx, id, a, -1) }},
+		{"MetricWriter", func(id int64) error {
+			w := s.NewOwnedMetricWriter(id, a, 1000)
+			for step := range 3 * rowsPerInsert {
+				w.Log(step, "train/loss", -1)
+			}
+			return w.Flush(ctx)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := addExperiment(t, s, "race-"+strings.ToLower(tc.name), 1)[0].ID
 			claimAs(a)(t, s, id)
 			taken := make(chan error, 1)
+			held := false
 			s.ownerHeld = func() {
+				held = true
 				go func() {
 					time.Sleep(time.Millisecond) // a's heartbeat is older than b's bound
 					res, err := other.Claim(ctx, id, b, time.Nanosecond)
@@ -499,34 +509,136 @@ func testOwnedDeletesRaceClaim(t *testing.T) {
 						taken <- err
 						return
 					}
-					w := other.NewMetricWriter(id, 0)
+					w := other.NewOwnedMetricWriter(id, b, 0)
 					w.Log(1, "train/loss", 1)
 					taken <- w.Flush(ctx)
 				}()
 				// Give the claim and b's writes time to commit, as they
-				// would between the check and the DELETE when nothing holds
+				// would between the check and the write when nothing holds
 				// them back.
 				time.Sleep(300 * time.Millisecond)
 			}
 			defer func() { s.ownerHeld = nil }()
-			derr := tc.delete(id)
+			werr := tc.write(id)
+			if !held {
+				t.Fatalf("%s did not check the owner first (%v)", tc.name, werr)
+			}
 			if err := <-taken; err != nil {
 				t.Fatalf("b's claim and writes: %v", err)
 			}
-			if derr != nil {
-				t.Fatalf("%s by the owner: %v", tc.name, derr)
+			if werr != nil {
+				t.Fatalf("%s by the owner: %v", tc.name, werr)
 			}
 			r, err := s.RunByID(ctx, id)
 			if err != nil || r.Status != StatusRunning || r.Host != b.Host {
-				// PostgreSQL: b's claim skipped the held run.
-				return
+				return // PostgreSQL: b's claim skipped the held run
 			}
 			if _, err := s.Artifact(ctx, id, "checkpoint", "checkpoint.safetensors"); err != nil {
 				t.Errorf("b's checkpoint, written after it took the run over: %v", err)
 			}
-			if h, err := s.MetricHistory(ctx, []int64{id}, "train/loss"); err != nil || len(h[id]) != 1 {
-				t.Errorf("b's metric rows, written after it took the run over: %v, %v", h[id], err)
+			h, err := s.MetricHistory(ctx, []int64{id}, "train/loss")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i := slices.IndexFunc(h[id], func(p MetricPoint) bool { return p.Step == 1 }); i < 0 || h[id][i].Value != 1 {
+				t.Errorf("b's metric row, written after it took the run over, is gone or replaced: %v", h[id])
 			}
 		})
+	}
+}
+
+// testOwnedMetricWriter: an owned MetricWriter stores its rows only while
+// the run is running under its owner, whether a flush is one INSERT or a
+// transaction of several; a writer whose run another owner took over
+// stores none of its rows and keeps them pending, and the new owner's rows
+// stay as it wrote them.
+func testOwnedMetricWriter(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 2)
+	id := runs[0].ID
+	a, b := Owner{Host: "h", PID: 11}, Owner{Host: "h", PID: 12}
+	// write logs rows for steps [from, to) with value v, as o, and flushes.
+	write := func(o Owner, run int64, from, to int, v float64) (pending int, err error) {
+		w := s.NewOwnedMetricWriter(run, o, 1000)
+		for step := from; step < to; step++ {
+			w.Log(step, "train/loss", v)
+			w.Log(step, "train/lr", v)
+		}
+		err = w.Flush(ctx)
+		return w.Pending(), err
+	}
+	// history returns the run's train/loss values by step.
+	history := func() map[int]float64 {
+		t.Helper()
+		h, err := s.MetricHistory(ctx, []int64{id}, "train/loss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[int]float64{}
+		for _, p := range h[id] {
+			m[p.Step] = p.Value
+		}
+		return m
+	}
+	check := func(when string, want map[int]float64) {
+		t.Helper()
+		got := history()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d rows, want %d", when, len(got), len(want))
+		}
+		for step, v := range want {
+			if g, ok := got[step]; !ok || !same(g, v) {
+				t.Fatalf("%s: step %d = %v (%v), want %v", when, step, g, ok, v)
+			}
+		}
+	}
+	want := map[int]float64{}
+	for _, rows := range []int{4, 2 * rowsPerInsert} { // one INSERT, then a transaction of several
+		refused := func(o Owner, run int64, werr error, msg string) {
+			t.Helper()
+			n, err := write(o, run, 0, rows/2, 7)
+			if !errors.Is(err, werr) || !strings.Contains(err.Error(), msg) {
+				t.Fatalf("%d rows by %s: %v, want %v (%s)", rows, o, err, werr, msg)
+			}
+			if n != rows {
+				t.Fatalf("%d rows by %s refused: %d pending, want all", rows, o, n)
+			}
+		}
+		id = runs[0].ID
+		if rows > 4 {
+			id = runs[1].ID
+		}
+		clear(want)
+		refused(a, id, ErrNotOwner, "run is queued")
+		check("after a write to a queued run", want)
+		claimAs(a)(t, s, id)
+		if n, err := write(a, id, 0, rows/2, math.NaN()); err != nil || n != 0 {
+			t.Fatalf("%d rows by the owner: %v, %d pending", rows, err, n)
+		}
+		for step := range rows / 2 {
+			want[step] = math.NaN()
+		}
+		check("after the owner's write", want)
+		refused(b, id, ErrNotOwner, "held by h:11")
+		// a's pid is gone: b takes the run over and writes; a, still
+		// going, writes nothing.
+		s.alive = func(pid int) bool { return pid != a.PID }
+		claimAs(b)(t, s, id)
+		s.alive = nil
+		if _, err := write(b, id, 1, 2, 2); err != nil {
+			t.Fatal(err)
+		}
+		want[1] = 2
+		refused(a, id, ErrNotOwner, "held by h:12")
+		check("after the lost owner's write", want)
+		if err := s.Finish(ctx, id, b, StatusDone, ""); err != nil {
+			t.Fatal(err)
+		}
+		refused(b, id, ErrNotOwner, "run is done")
+		check("after a write to a done run", want)
+	}
+	if _, err := write(a, 9999, 0, 1, 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("write to a missing run: %v, want ErrNotFound", err)
 	}
 }

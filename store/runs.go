@@ -556,14 +556,16 @@ func summaryInsert(n int) string {
 	return b.String()
 }
 
-// updateOwned runs a write of one row guarded by the owner (an UPDATE, or
-// PutOwnedArtifact's INSERT … SELECT) and explains a miss.
+// updateOwned runs a write guarded by the owner (an UPDATE of the run's
+// row, or an INSERT … SELECT of PutOwnedArtifact or an owned
+// MetricWriter), which changes at least one row when the owner holds the
+// run and none otherwise, and explains a miss.
 func (s *Store) updateOwned(ctx context.Context, tx execer, runID int64, owner Owner, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
 		return err
 	}
 	return notOwned(ctx, tx, runID, owner)
