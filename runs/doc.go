@@ -38,7 +38,8 @@
 //
 // While a run trains, its worker heartbeats every 5 s (ExecOptions and
 // WorkOptions.Heartbeat); a heartbeat — or a checkpoint or other artifact
-// write, which is guarded by the owner too (store.PutOwnedArtifact) — that
+// write, or a metric flush, which are guarded by the owner too
+// (store.PutOwnedArtifact, store.NewOwnedMetricWriter) — that
 // finds the run taken over by another worker (this one was judged stale)
 // stops the training without recording anything more. A metric row reaches the store within
 // MetricsEvery (5 s) of being logged, whether or not more are logged after

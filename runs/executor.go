@@ -368,8 +368,10 @@ func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out 
 // are written only while the run is running under the recorder's owner
 // (store.PutOwnedArtifact): a worker that lost its run gets
 // store.ErrNotOwner at its next checkpoint, not only at its next
-// heartbeat. Metric rows are not guarded (an owner check would cost each
-// flush); they are upserts keyed by step, which the new owner writes again.
+// heartbeat. So are metric rows (store.NewOwnedMetricWriter, checked in
+// the flush's one statement): a worker that lost its run adds no row to
+// the new owner's history, nor replaces one, and its next Metric call
+// returns the refused flush's ErrNotOwner, which stops the training.
 type storeRecorder struct {
 	ctx   context.Context
 	st    *store.Store
@@ -430,7 +432,7 @@ func makeStoreRecorder(ctx context.Context, st *store.Store, run int64, owner st
 	}
 	// The writer flushes after each batch itself; the MetricWriter's own
 	// batch is larger than any, so it never writes on its own.
-	return &storeRecorder{ctx: ctx, st: st, run: run, owner: owner, w: st.NewMetricWriter(run, 2*recorderBatch), rep: rep, every: every}
+	return &storeRecorder{ctx: ctx, st: st, run: run, owner: owner, w: st.NewOwnedMetricWriter(run, owner, 2*recorderBatch), rep: rep, every: every}
 }
 
 func (s *storeRecorder) start() {

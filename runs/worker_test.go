@@ -359,3 +359,54 @@ func TestStalledStartKeepsNewOwnersData(t *testing.T) {
 		}
 	})
 }
+
+// TestLostRunWritesNoMetrics: a worker whose run another worker took over
+// writes no metric row after the takeover — rows of steps the new owner
+// may never train again, or has already trained with its own values —
+// and stops at its next metric write (its heartbeat is an hour away), as a
+// lost run. Unguarded, its rows went on reaching the new owner's history.
+func TestLostRunWritesNoMetrics(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		id, thief, repp, done := lostRunWorker(t, st, time.Hour, "train.eval_every=0", "train.log_every=1")
+		rows := func() int {
+			t.Helper()
+			h, err := st.MetricHistory(ctx, []int64{id}, "train/loss")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(h[id])
+		}
+		for rows() == 0 { // the worker is training and writing its rows
+			time.Sleep(10 * time.Millisecond)
+		}
+		// The thief takes the run over and starts it afresh: no history.
+		takeOver(t, st, id, thief)
+		if err := st.TruncateOwnedMetrics(ctx, id, thief, -1); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.After(30 * time.Second)
+		for stopped := false; !stopped; {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				stopped = true
+			case <-deadline:
+				t.Fatal("the worker did not stop after losing its run (its heartbeat is an hour away)")
+			case <-time.After(20 * time.Millisecond):
+			}
+			if n := rows(); n > 0 {
+				t.Fatalf("the worker that lost the run wrote %d train/loss rows after the takeover", n)
+			}
+		}
+		if len((*repp).Outcomes) != 1 || !errors.Is((*repp).Outcomes[0].Err, errLost) {
+			t.Fatalf("outcomes %+v, want the run lost", (*repp).Outcomes)
+		}
+		r, _ := st.RunByID(ctx, id)
+		if r.Status != store.StatusRunning || r.Host != thief.Host || r.Error != "" {
+			t.Fatalf("after the loss: %s on %s (%q), want still running under the thief", r.Status, r.Host, r.Error)
+		}
+	})
+}
