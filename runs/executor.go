@@ -330,7 +330,9 @@ func finishRun(ctx context.Context, st *store.Store, owner store.Owner, out Outc
 // finishRunWith is finishRun that also writes end's summaries and drops
 // end's artifact kinds, in the one transaction of store.FinishRun. When
 // that fails for another reason than a lost run or database, the run is
-// recorded as failed with the error (its summaries could not be kept).
+// recorded as failed with the error (its summaries could not be kept). A
+// run another worker took over meanwhile ends as lost (errLost), with the
+// state the new owner gave it.
 func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, status store.Status, err error, end store.Ending) Outcome {
 	end.Status, end.Error = status, ""
 	if err != nil {
@@ -345,6 +347,15 @@ func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out 
 	out.Status, out.Err = status, err
 	if ferr == nil {
 		out.Run = r
+		return out
+	}
+	if errors.Is(ferr, store.ErrNotOwner) {
+		// Taken over before this end was recorded: the run is the new
+		// owner's, whatever this worker was about to say.
+		out.Err, out.Note = errLost, "taken over by another worker before this one recorded its end ("+string(status)+")"
+		if r, gerr := st.RunByID(ctx, out.Run.ID); gerr == nil {
+			out.Run, out.Status = r, r.Status
+		}
 		return out
 	}
 	out.Err = errors.Join(err, ferr)

@@ -410,3 +410,26 @@ func TestLostRunWritesNoMetrics(t *testing.T) {
 		}
 	})
 }
+
+// TestLostBeforeItsEnd: a worker whose run was taken over before it
+// recorded the run's end reports the run as lost, in the new owner's
+// state, not as the end it meant to record (which the store refused).
+func TestLostBeforeItsEnd(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := sub.Runs[0].ID
+		me := store.Owner{Host: "here", PID: os.Getpid()}
+		if c, err := st.Claim(ctx, id, me, 0); err != nil || !c.Claimed {
+			t.Fatalf("claim: %+v, %v", c, err)
+		}
+		takeOver(t, st, id, store.Owner{Host: "elsewhere", PID: 99})
+		out := finishRun(ctx, st, me, Outcome{Run: sub.Runs[0]}, store.StatusFailed, errors.New("no room"))
+		if !errors.Is(out.Err, errLost) || out.Status != store.StatusRunning || out.Run.Host != "elsewhere" {
+			t.Errorf("outcome: status %s, error %v, host %q; want running under elsewhere, lost", out.Status, out.Err, out.Run.Host)
+		}
+	})
+}
