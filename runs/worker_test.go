@@ -255,12 +255,7 @@ func lostRunWorker(t *testing.T, st *store.Store, heartbeat time.Duration, sets 
 // internal/testenv).
 func forEachEngine(t *testing.T, f func(t *testing.T, st *store.Store)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		f(t, openStore(t, filepath.Join(t.TempDir(), "runs.db")))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		f(t, openStore(t, testenv.PostgresURL(t)))
-	})
+	testenv.ForEachDatabase(t, func(t *testing.T, target string) { f(t, openStore(t, target)) })
 }
 
 // takeOver claims the run for thief as a worker elsewhere does after the

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,12 +23,7 @@ import (
 // CI: see internal/testenv).
 func forEachEngine(t *testing.T, f func(t *testing.T, st *store.Store)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		f(t, openStore(t, filepath.Join(t.TempDir(), "runs.db")))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		f(t, openStore(t, testenv.PostgresURL(t)))
-	})
+	testenv.ForEachDatabase(t, func(t *testing.T, target string) { f(t, openStore(t, target)) })
 }
 
 func openStore(t testing.TB, target string) *store.Store {

@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -79,6 +80,15 @@ func PostgresURL(tb testing.TB) string {
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// ForEachDatabase runs f as two subtests, "sqlite" on a new file in a
+// temporary directory and "postgres" on PostgresURL's database (skipped,
+// or failed in CI, without a server).
+func ForEachDatabase(t *testing.T, f func(t *testing.T, target string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { f(t, filepath.Join(t.TempDir(), "runs.db")) })
+	t.Run("postgres", func(t *testing.T) { f(t, PostgresURL(t)) })
 }
 
 // Slurm skips (fails in CI) unless ATTNLAB_TEST_SLURM=1 and sbatch is on PATH.
