@@ -200,30 +200,12 @@ func TestLostRunCheckpointRefused(t *testing.T) {
 	if err := st.PutOwnedArtifact(ctx, id, thief, artifact.KindCheckpoint, artifact.NameCheckpoint, []byte("thief")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(30 * time.Second)
-	for stopped := false; !stopped; {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-			stopped = true
-		case <-deadline:
-			t.Fatal("the worker did not stop after losing its run (its heartbeat is an hour away)")
-		case <-time.After(20 * time.Millisecond):
-		}
+	waitLost(t, st, id, thief, done, repp, func() {
 		data, err := st.Artifact(ctx, id, artifact.KindCheckpoint, artifact.NameCheckpoint)
 		if err != nil || string(data) != "thief" {
 			t.Fatalf("the new owner's checkpoint was replaced by the worker that lost the run (%d bytes, %v)", len(data), err)
 		}
-	}
-	if len((*repp).Outcomes) != 1 || !errors.Is((*repp).Outcomes[0].Err, errLost) {
-		t.Fatalf("outcomes %+v, want the run lost", (*repp).Outcomes)
-	}
-	r, _ := st.RunByID(ctx, id)
-	if r.Status != store.StatusRunning || r.Host != "elsewhere" || r.Error != "" {
-		t.Fatalf("after the loss: %s on %s (%q), want still running under the thief", r.Status, r.Host, r.Error)
-	}
+	})
 }
 
 // lostRunWorker submits one long run of sweep4 (with sets), starts a
@@ -380,29 +362,11 @@ func TestLostRunWritesNoMetrics(t *testing.T) {
 		if err := st.TruncateOwnedMetrics(ctx, id, thief, -1); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.After(30 * time.Second)
-		for stopped := false; !stopped; {
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-				stopped = true
-			case <-deadline:
-				t.Fatal("the worker did not stop after losing its run (its heartbeat is an hour away)")
-			case <-time.After(20 * time.Millisecond):
-			}
+		waitLost(t, st, id, thief, done, repp, func() {
 			if n := rows(); n > 0 {
 				t.Fatalf("the worker that lost the run wrote %d train/loss rows after the takeover", n)
 			}
-		}
-		if len((*repp).Outcomes) != 1 || !errors.Is((*repp).Outcomes[0].Err, errLost) {
-			t.Fatalf("outcomes %+v, want the run lost", (*repp).Outcomes)
-		}
-		r, _ := st.RunByID(ctx, id)
-		if r.Status != store.StatusRunning || r.Host != thief.Host || r.Error != "" {
-			t.Fatalf("after the loss: %s on %s (%q), want still running under the thief", r.Status, r.Host, r.Error)
-		}
+		})
 	})
 }
 
@@ -427,4 +391,34 @@ func TestLostBeforeItsEnd(t *testing.T) {
 			t.Errorf("outcome: status %s, error %v, host %q; want running under elsewhere, lost", out.Status, out.Err, out.Run.Host)
 		}
 	})
+}
+
+// waitLost waits for a worker (its error on done, its report in rep) that
+// lost run id to thief to stop, running check every 20 ms meanwhile and
+// once after, and checks that it reported the run lost and left it to
+// thief. The worker's heartbeat is an hour away: only what the test is
+// about can stop it.
+func waitLost(t *testing.T, st *store.Store, id int64, thief store.Owner, done <-chan error, rep **WorkReport, check func()) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for stopped := false; !stopped; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			stopped = true
+		case <-deadline:
+			t.Fatal("the worker did not stop after losing its run (its heartbeat is an hour away)")
+		case <-time.After(20 * time.Millisecond):
+		}
+		check()
+	}
+	if len((*rep).Outcomes) != 1 || !errors.Is((*rep).Outcomes[0].Err, errLost) {
+		t.Fatalf("outcomes %+v, want the run lost", (*rep).Outcomes)
+	}
+	r, _ := st.RunByID(context.Background(), id)
+	if r.Status != store.StatusRunning || r.Host != thief.Host || r.Error != "" {
+		t.Fatalf("after the loss: %s on %s (%q), want still running under the thief", r.Status, r.Host, r.Error)
+	}
 }

@@ -117,28 +117,10 @@ func (s *Store) Artifacts(ctx context.Context, runID int64) ([]ArtifactInfo, err
 	return out, nil
 }
 
-// DeleteArtifacts deletes the run's artifacts of one kind and returns how
-// many there were, whoever holds the run. The owner of a running run uses
-// DeleteOwnedArtifacts.
-func (s *Store) DeleteArtifacts(ctx context.Context, runID int64, kind string) (int64, error) {
-	var n int64
-	err := s.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM artifacts WHERE run_id = ? AND kind = ?`, runID, kind)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: delete %s artifacts of run %d: %w", kind, runID, err)
-	}
-	return n, nil
-}
-
-// DeleteOwnedArtifacts is DeleteArtifacts for the owner of a running run
-// (a fresh start drops the checkpoint of the run's earlier attempt): the
-// artifacts are deleted only if the run is still running under owner's
+// DeleteOwnedArtifacts deletes the run's artifacts of one kind and returns
+// how many there were, for the owner of a running run (a fresh start drops
+// the checkpoint of the run's earlier attempt): the artifacts are deleted
+// only if the run is still running under owner's
 // host and pid, checked in the same transaction (holding the run's row on
 // PostgreSQL, as PutOwnedArtifact does), and otherwise it fails with
 // ErrNotOwner and deletes nothing — a worker whose run another worker took

@@ -145,8 +145,8 @@
 // back to the queue: the next claim resumes it from its checkpoint. The
 // claim reports the previous status, so the executor knows to resume from a
 // checkpoint (and to call TruncateOwnedMetrics with the checkpoint's step).
-// PutArtifact, DeleteArtifacts, TruncateMetrics and NewMetricWriter write
-// whoever holds the run: they are not for its owner.
+// PutArtifact, TruncateMetrics and NewMetricWriter write whoever holds the
+// run: they are not for its owner.
 //
 // # Schema (version 5)
 //

@@ -246,14 +246,7 @@ func (s *Store) fkNotFound(err error, runID int64) error {
 // every key, whoever holds the run; afterStep < 0 deletes the whole
 // history. The owner of a running run uses TruncateOwnedMetrics.
 func (s *Store) TruncateMetrics(ctx context.Context, runID int64, afterStep int) error {
-	err := s.write(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM metrics WHERE run_id = ? AND step > ?`, runID, afterStep)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: truncate metrics of run %d: %w", runID, err)
-	}
-	return nil
+	return s.truncateMetrics(ctx, runID, nil, afterStep)
 }
 
 // TruncateOwnedMetrics is TruncateMetrics for the owner of a running run.
@@ -267,9 +260,16 @@ func (s *Store) TruncateMetrics(ctx context.Context, runID int64, afterStep int)
 // deletes nothing — a worker whose run another worker took over as stale
 // cannot delete the new owner's history. A missing run wraps ErrNotFound.
 func (s *Store) TruncateOwnedMetrics(ctx context.Context, runID int64, owner Owner, afterStep int) error {
+	return s.truncateMetrics(ctx, runID, &owner, afterStep)
+}
+
+// truncateMetrics is TruncateMetrics, guarded by owner unless it is nil.
+func (s *Store) truncateMetrics(ctx context.Context, runID int64, owner *Owner, afterStep int) error {
 	err := s.write(ctx, func(tx *Tx) error {
-		if err := s.holdOwned(ctx, tx, runID, owner); err != nil {
-			return err
+		if owner != nil {
+			if err := s.holdOwned(ctx, tx, runID, *owner); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM metrics WHERE run_id = ? AND step > ?`, runID, afterStep)
 		return err
