@@ -468,11 +468,7 @@ func testOwnedDeletes(t *testing.T) {
 func testOwnedWritesRaceClaim(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
-	other, err := Open(s.target) // another process's connections
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := otherProcess(t, s)
 	a, b := Owner{Host: "h", PID: 11}, Owner{Host: "elsewhere", PID: 12}
 	for _, tc := range []struct {
 		name  string

@@ -257,11 +257,7 @@ func testRemoveCheckpoints(t *testing.T) {
 func testRemoveRacesClaim(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
-	other, err := Open(s.target) // another process's connections
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := otherProcess(t, s)
 	for _, tc := range []struct {
 		name   string
 		remove func(run Run) (Removal, error)
@@ -403,4 +399,16 @@ func testAbandoned(t *testing.T) {
 			t.Errorf("Abandoned[%d] = %q, want %q", id, got[id], w)
 		}
 	}
+}
+
+// otherProcess opens s's database again, as another process would: its
+// own connections, closed when the test ends.
+func otherProcess(t *testing.T, s *Store) *Store {
+	t.Helper()
+	other, err := Open(s.target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
 }

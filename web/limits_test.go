@@ -94,16 +94,12 @@ func TestManyAttentionMaps(t *testing.T) {
 	}
 	s := newServer(t, st, Options{ReadOnly: true})
 	path := "/r/" + strconv.FormatInt(id, 10) + "?example=1234"
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	r := get(t, s, path)
-	runtime.ReadMemStats(&after)
+	r, allocated := getAllocating(t, s, path)
 	if r.status != 200 {
 		t.Fatalf("GET %s: %d %s", path, r.status, shortBody(r.body))
 	}
 	mustContain(t, path, r.body, "Test example 1234", `data-output="&lt;i&gt;o39"`, `href="/r/`+strconv.FormatInt(id, 10)+`?example=39#attention"`)
-	if got, most := after.TotalAlloc-before.TotalAlloc, 4*uint64(len(stored)); got > most { // the store copies the artifact once or twice
+	if got, most := allocated, 4*uint64(len(stored)); got > most { // the store copies the artifact once or twice
 		t.Errorf("the page of a run with %d attention maps (%d bytes stored) allocated %d bytes, want at most %d", len(maps), len(stored), got, most)
 	}
 }
@@ -243,11 +239,7 @@ func TestLargeArtifactsNotShown(t *testing.T) {
 	putJSON(t, st, id, artifact.KindSamples, artifact.NameSamples, samples)
 	s := newServer(t, st, Options{ReadOnly: true})
 	path := "/r/" + strconv.FormatInt(id, 10)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	r := get(t, s, path)
-	runtime.ReadMemStats(&after)
+	r, allocated := getAllocating(t, s, path)
 	if r.status != 200 {
 		t.Fatalf("GET %s: %d %s", path, r.status, shortBody(r.body))
 	}
@@ -258,7 +250,7 @@ func TestLargeArtifactsNotShown(t *testing.T) {
 	if strings.Contains(r.body, "<svg") || strings.Contains(r.body, `id="samples"`) {
 		t.Errorf("the page shows the samples or a heatmap")
 	}
-	if got := after.TotalAlloc - before.TotalAlloc; got > uint64(maxPageArtifact) {
+	if got := allocated; got > uint64(maxPageArtifact) {
 		t.Errorf("the page allocated %d bytes", got)
 	}
 	// The API answer would decode and encode them all: it sends the
@@ -267,4 +259,16 @@ func TestLargeArtifactsNotShown(t *testing.T) {
 	if r := get(t, s, api); r.status != http.StatusSeeOther || r.header.Get("Location") != path+"/artifacts/attention/test.json" {
 		t.Errorf("GET %s: %d, Location %q, %d bytes; want 303 to the artifact", api, r.status, r.header.Get("Location"), len(r.body))
 	}
+}
+
+// getAllocating is get that also returns the bytes the process allocated
+// meanwhile.
+func getAllocating(t *testing.T, h http.Handler, path string) (response, uint64) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := get(t, h, path)
+	runtime.ReadMemStats(&after)
+	return r, after.TotalAlloc - before.TotalAlloc
 }
