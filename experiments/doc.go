@@ -6,7 +6,7 @@
 //
 // # The format
 //
-//	name: quickstart                  # required; 1 to 100 of [a-z0-9_.-], not starting with -
+//	name: quickstart                  # required; 1 to 100 of [a-z0-9_.-], not starting with -, not . or ..
 //	description: attention vs none    # free text (not part of any run's identity)
 //	extends: base.yaml                # optional; relative to this file
 //	task: {name: reverse, max_len: 20}                    # tasks.Registry; required

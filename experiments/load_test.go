@@ -472,6 +472,34 @@ func TestNameNotAFlag(t *testing.T) {
 	}
 }
 
+// TestDotNames: "." and ".." are names of directories, which a link
+// (/x/..), a path or a run name (x/../seed=1) would read as such.
+func TestDotNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ text, want string }{
+		{"name: ..\n", `name: ".." names a directory`},
+		{"name: .\n", `name: "." names a directory`},
+		{"name: x\nsweep: {variants: [{name: ..}]}\n", `sweep.variants[0].name: ".." reads as a directory`},
+		{"name: x\nsweep: {variants: [{name: .}]}\n", `sweep.variants[0].name: "." reads as a directory`},
+	} {
+		path := filepath.Join(dir, "x.yaml")
+		if err := os.WriteFile(path, []byte(c.text+"task: {name: reverse}\nmodel: {name: seq2seq-rnn}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: Load: %v, want an error with %q", c.text, err, c.want)
+		}
+	}
+	// Names with dots that are not a directory's stay allowed.
+	path := filepath.Join(dir, "ok.yaml")
+	if err := os.WriteFile(path, []byte("name: ...\nsweep: {variants: [{name: .a, train: {steps: 5}}, {name: a..b, train: {steps: 6}}]}\ntask: {name: reverse}\nmodel: {name: seq2seq-rnn}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, nil); err != nil {
+		t.Errorf("dotted names: %v", err)
+	}
+}
+
 // TestSetUnderSweepAllowed: a --set that some points keep is not refused:
 // a key only some variants set, a key under a swept map (merged into each
 // point's map).

@@ -119,9 +119,12 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	case nil:
 		r.bad("name", "required: the experiment's name, 1 to 100 characters among a-z, 0-9, _, . and -, not starting with -")
 	case string:
-		if !nameRE.MatchString(name) || len(name) > 100 || strings.HasPrefix(name, "-") {
+		switch {
+		case !nameRE.MatchString(name) || len(name) > 100 || strings.HasPrefix(name, "-"):
 			// Not starting with -: "show -n/none/seed=1" would be a flag.
 			r.bad("name", "want 1 to 100 characters among a-z, 0-9, _, . and -, not starting with -, got %q", name)
+		case dotName(name):
+			r.bad("name", "%q names a directory in a path or a link (/x/%s): choose another name", name, name)
 		}
 		x.Name = name
 	default:

@@ -31,7 +31,7 @@ type Section struct {
 // topLevel documents the top-level keys of an experiment file, in the order
 // of the format; Load accepts exactly these keys.
 var topLevel = []KeyDoc{
-	{Key: "name", Type: "string", Doc: "required: the experiment's name, 1 to 100 characters among a-z, 0-9, _, . and -, not starting with -"},
+	{Key: "name", Type: "string", Doc: "required: the experiment's name, 1 to 100 characters among a-z, 0-9, _, . and -, not starting with -, not . or .."},
 	{Key: "description", Type: "string", Doc: "free text shown by plan and show; not part of any run's identity"},
 	{Key: "extends", Type: "string", Doc: "a base experiment file, relative to this one, whose keys this file overrides " +
 		"(maps merge key by key, lists are replaced); each file names its own base, up to " + strconv.Itoa(maxExtends) + " deep"},

@@ -65,6 +65,10 @@ type point struct {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9_.-]+$`)
 
+// dotName reports whether a name is "." or "..", which nameRE allows but
+// a path, a run name or a browser's link would take for a directory.
+func dotName(name string) bool { return name == "." || name == ".." }
+
 var distKinds = []string{"uniform", "log_uniform", "int", "choice"}
 
 // parseSweep reads the sweep section, reporting every problem through r.
@@ -215,6 +219,10 @@ func (r *resolver) variants(v any) []variant {
 		}
 		if !ok || !nameRE.MatchString(name) {
 			r.bad(path+".name", "want a name of characters among a-z, 0-9, _, . and -, got %s", describe(m["name"]))
+			continue
+		}
+		if dotName(name) {
+			r.bad(path+".name", "%q reads as a directory in a run name (%s/seed=1): choose another name", name, name)
 			continue
 		}
 		if j, dup := seen[name]; dup {
