@@ -55,8 +55,11 @@
 // with a content hash in their URL. Against DNS rebinding, a request's
 // Host must be localhost, a name of Options.Hosts, or — unless
 // LoopbackOnly — an IP address: any other name is refused (421), on
-// loopback and off it. Cross-origin POSTs are refused. Database URLs in messages go through
-// store.Redact, so a password is never shown.
+// loopback and off it. Cross-origin POSTs are refused, and so are the GETs
+// a browser says another site's page made without the visitor following a
+// link (Fetch Metadata: an image, script, fetch or frame), which could make
+// the server load models or read artifacts for nothing. Database URLs in
+// messages go through store.Redact, so a password is never shown.
 //
 // # Assets
 //

@@ -160,6 +160,10 @@ func (s *Server) secure(next http.Handler) http.Handler {
 			http.Error(w, msg+" (Host "+strconv.Quote(r.Host)+" refused)", http.StatusMisdirectedRequest)
 			return
 		}
+		if crossSiteSubresource(r) {
+			s.fail(w, r, http.StatusForbidden, errors.New("cross-site request refused: another site's page may link to this dashboard, not load its pages, models or downloads"))
+			return
+		}
 		// A query Go's parser cannot take whole (bad escapes, more than
 		// 10,000 parameters) would be read in part, its filters dropped:
 		// refused instead of answered unfiltered.
@@ -169,6 +173,21 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// crossSiteSubresource reports whether a browser says (Fetch Metadata) that
+// another site's page made it send a GET that is not the visitor following
+// a link: an image, a script, a fetch or a frame. Such a request could make
+// the server load a model (GET /r/ID/generate) or read an artifact for a
+// page that cannot read the answer anyway (Cross-Origin-Resource-Policy);
+// a link from another site still opens the page. Same-site requests (another
+// port of this host) and clients that send no Fetch Metadata (curl, scripts,
+// older browsers) are not affected; POSTs are CrossOriginProtection's.
+func crossSiteSubresource(r *http.Request) bool {
+	if r.Header.Get("Sec-Fetch-Site") != "cross-site" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	return r.Header.Get("Sec-Fetch-Mode") != "navigate" || r.Header.Get("Sec-Fetch-Dest") != "document"
 }
 
 // hostAllowed reports whether a request's Host header names this server

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -12,11 +13,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/attnlab/attnlab/internal/faultproxy"
 	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -487,6 +490,43 @@ func TestSafeByDefault(t *testing.T) {
 	req.Header.Set("Origin", "https://evil.example")
 	if r := do(t, open, req); r.status != http.StatusForbidden || !strings.Contains(r.body, "cross-origin") {
 		t.Errorf("cross-origin POST: %d %s", r.status, shortBody(r.body))
+	}
+	// Another site's page cannot make a visitor's browser load a model or
+	// an artifact (an image, a script, a frame); a link still opens the page.
+	var loads atomic.Int32
+	open.gen.loadRun = func(ctx context.Context, st *store.Store, id int64) (*runs.Trained, error) {
+		loads.Add(1)
+		return nil, errors.New("no model in this test")
+	}
+	for _, c := range []struct {
+		site, mode, dest string
+		refused          bool
+	}{
+		{"cross-site", "no-cors", "image", true},
+		{"cross-site", "no-cors", "script", true},
+		{"cross-site", "cors", "empty", true},
+		{"cross-site", "navigate", "iframe", true},
+		{"cross-site", "navigate", "document", false},
+		{"same-site", "no-cors", "image", false},
+		{"same-origin", "cors", "empty", false},
+		{"", "", "", false}, // curl
+	} {
+		for _, target := range []string{path, "/r/" + strconv.FormatInt(fx.scan["dot"][0], 10), "/api/experiments"} {
+			req, _ := http.NewRequest(http.MethodGet, "http://localhost"+target, nil)
+			for k, v := range map[string]string{"Sec-Fetch-Site": c.site, "Sec-Fetch-Mode": c.mode, "Sec-Fetch-Dest": c.dest} {
+				if v != "" {
+					req.Header.Set(k, v)
+				}
+			}
+			before := loads.Load()
+			r := do(t, open, req)
+			if refused := r.status == http.StatusForbidden && strings.Contains(r.body, "cross-site request refused"); refused != c.refused {
+				t.Errorf("GET %s, %s %s %s: %d %s; want refused %v", target, c.site, c.mode, c.dest, r.status, shortBody(r.body), c.refused)
+			}
+			if target == path && (loads.Load() > before) == c.refused {
+				t.Errorf("GET %s, %s %s %s: %d model loads", target, c.site, c.mode, c.dest, loads.Load()-before)
+			}
+		}
 	}
 	// A run that is not done has no model to generate with.
 	r := get(t, open, "/r/"+strconv.FormatInt(fx.running, 10)+"/generate")
