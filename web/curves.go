@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
@@ -282,10 +283,11 @@ func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, er
 }
 
 // rowLabel names a comparison row: its keys ("attention.name=dot"), or
-// "all runs" for a comparison without keys.
+// "all runs" for a comparison without keys. Control characters and bidi
+// overrides in its values are escaped (printable.Line), as pages show them.
 func rowLabel(c *report.Comparison, i int) string {
 	if l := c.Label(i); l != "" {
-		return l
+		return printable.Line(l)
 	}
 	return "all runs"
 }

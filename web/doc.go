@@ -48,7 +48,10 @@
 //
 // # Safety
 //
-// Every value from the database goes through html/template escaping; form
+// Every value from the database goes through html/template escaping, and
+// every page through printable.Text, so that a control character or a bidi
+// override in stored text shows as its escape (\u202e), as the CLI shows it,
+// instead of reordering or recolouring what is around it; form
 // values reach SQL only through report.Query (bound parameters). Every
 // response carries a Content-Security-Policy without inline script or
 // style (CSP); scripts and styles are embedded files under static/ served

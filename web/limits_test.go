@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -271,4 +273,73 @@ func getAllocating(t *testing.T, h http.Handler, path string) (response, uint64)
 	r := get(t, h, path)
 	runtime.ReadMemStats(&after)
 	return r, after.TotalAlloc - before.TotalAlloc
+}
+
+// TestStoredControls: stored text with control characters and bidi
+// overrides (a description, a run's error, a config value, a sample) is
+// shown escaped on every page, as the CLI shows it: raw, a U+202E
+// reversed the rest of its line (a description could read as another),
+// and an ESC reached the page.
+func TestStoredControls(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	ctx := context.Background()
+	const evil = "\u202eexe.txt \u2066x\x1b[31m"
+	quoted, _ := json.Marshal(evil)
+	cfg := fmt.Sprintf(`{"seed":1,"task":{"path":%s}}`, quoted)
+	point := fmt.Sprintf(`{"task.path":%s}`, quoted)
+	_, list, err := st.Submit(ctx, store.ExperimentSpec{Name: "bidi", Description: "about " + evil, YAML: "name: bidi\n"},
+		[]store.RunSpec{{Hash: "b1d100000001", Seed: 1, Config: cfg, Point: point}, {Hash: "b1d100000002", Seed: 2, Config: cfg, Point: point}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, failed := list[0].ID, list[1].ID
+	for _, id := range []int64{done, failed} {
+		claim(t, st, id)
+		w := st.NewMetricWriter(id, 0)
+		logMetric(t, w, 0, "train/loss", 1)
+		logMetric(t, w, 10, "train/loss", 0.5)
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.PutSummaries(ctx, done, map[string]float64{"test/exact_match": 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	putJSON(t, st, done, artifact.KindSamples, artifact.NameSamples, []artifact.Sample{{Source: evil, Reference: evil, Output: evil}})
+	if err := st.Finish(ctx, done, fixOwner, store.StatusDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Finish(ctx, failed, fixOwner, store.StatusFailed, "bad file "+evil); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, st, Options{ReadOnly: true})
+	raw := []string{"\u202e", "\u2066", "\x1b"}
+	for _, path := range []string{"/", "/x/bidi", "/x/bidi?status=failed", "/x/bidi?by=task.path", "/x/bidi/curves?by=task.path",
+		"/r/" + strconv.FormatInt(done, 10), "/r/" + strconv.FormatInt(failed, 10), "/r/" + strconv.FormatInt(failed, 10) + "?fragment=state"} {
+		r := get(t, s, path)
+		if r.status != 200 {
+			t.Errorf("GET %s: %d %s", path, r.status, shortBody(r.body))
+			continue
+		}
+		for _, c := range raw {
+			if strings.Contains(r.body, c) {
+				t.Errorf("%s has %+q raw", path, c)
+			}
+		}
+		if !strings.Contains(r.body, `\u202eexe.txt \u2066x\x1b[31m`) && !strings.Contains(path, "/curves") { // a chart's labels come from the API
+			t.Errorf("%s does not show the stored text escaped: %s", path, shortBody(r.body))
+		}
+	}
+	r := get(t, s, "/api/x/bidi/curves?by=task.path")
+	var curves struct {
+		Series []struct{ Label string } `json:"series"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &curves); err != nil || len(curves.Series) == 0 {
+		t.Fatalf("curves API: %d %v %s", r.status, err, shortBody(r.body))
+	}
+	for _, sr := range curves.Series {
+		if strings.ContainsAny(sr.Label, strings.Join(raw, "")) || !strings.Contains(sr.Label, `\u202e`) {
+			t.Errorf("curves label %+q: want its controls escaped", sr.Label)
+		}
+	}
 }

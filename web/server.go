@@ -335,7 +335,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
 		return
 	}
-	send(w, r, status, "text/html; charset=utf-8", b.Bytes())
+	// Stored text (descriptions, errors, config values, samples, host
+	// names) is shown as the CLI shows it (printable.Text): a control
+	// character or a bidi override (U+202E) appears as its escape, so
+	// that it can neither reorder the text around it nor pass for other
+	// text. The templates themselves hold none.
+	send(w, r, status, "text/html; charset=utf-8", []byte(printable.Text(b.String())))
 }
 
 // failure logs a server-side failure and returns the status and the
