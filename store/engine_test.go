@@ -37,6 +37,7 @@ var engineTests = []struct {
 	{"NonFiniteRoundTrip", testNonFiniteRoundTrip},
 	{"NegativeZero", testNegativeZero},
 	{"MetricUpsertAndTruncate", testMetricUpsertAndTruncate},
+	{"MetricDuplicatesInOneFlush", testMetricDuplicatesInOneFlush},
 	{"MetricWriterUnknownRun", testMetricWriterUnknownRun},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},

@@ -104,6 +104,7 @@ func (w *MetricWriter) flushLocked(ctx context.Context) error {
 	if len(w.pending) == 0 {
 		return nil
 	}
+	w.keepLast()
 	args := make([]any, 0, 5*rowsPerInsert)
 	var err error
 	if len(w.pending) <= rowsPerInsert {
@@ -134,6 +135,34 @@ func (w *MetricWriter) flushLocked(ctx context.Context) error {
 	}
 	w.pending = w.pending[:0]
 	return nil
+}
+
+// keepLast drops every pending row that a later pending row of the same
+// key and step replaces. One INSERT must not carry both: PostgreSQL refuses
+// an upsert that touches a row twice, and the rows would stay pending.
+func (w *MetricWriter) keepLast() {
+	if len(w.pending) < 2 {
+		return
+	}
+	type keyStep struct {
+		key  string
+		step int64
+	}
+	last := make(map[keyStep]int, len(w.pending))
+	for i, r := range w.pending {
+		last[keyStep{r.key, r.step}] = i
+	}
+	if len(last) == len(w.pending) {
+		return
+	}
+	kept := w.pending[:0]
+	for i, r := range w.pending {
+		if last[keyStep{r.key, r.step}] == i {
+			kept = append(kept, r)
+		}
+	}
+	clear(w.pending[len(kept):])
+	w.pending = kept
 }
 
 // flushMany writes the pending rows, more than one INSERT holds, in one

@@ -98,6 +98,56 @@ func testNegativeZero(t *testing.T) {
 	}
 }
 
+// testMetricDuplicatesInOneFlush: a writer given the same (key, step)
+// twice before a flush stores the last value, with or without an owner,
+// in one INSERT or several. PostgreSQL refuses an upsert that touches one
+// row twice ("ON CONFLICT DO UPDATE command cannot affect row a second
+// time"), so the writer keeps only the last of such rows.
+func testMetricDuplicatesInOneFlush(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 1)
+	run := runs[0].ID
+	o := Owner{Host: "h", PID: 1}
+	if res, err := s.Claim(ctx, run, o, 0); err != nil || !res.Claimed {
+		t.Fatalf("claim: %v %s", err, res.Reason)
+	}
+	for _, c := range []struct {
+		name  string
+		w     *MetricWriter
+		steps int
+	}{
+		{"plain, one INSERT", s.NewMetricWriter(run, 0), 10},
+		{"plain, several INSERTs", s.NewMetricWriter(run, 0), 3 * rowsPerInsert},
+		{"owned, one INSERT", s.NewOwnedMetricWriter(run, o, 0), 10},
+		{"owned, several INSERTs", s.NewOwnedMetricWriter(run, o, 0), 3 * rowsPerInsert},
+	} {
+		key := "k/" + strings.ReplaceAll(c.name, " ", "")
+		for step := range c.steps {
+			if err := c.w.Log(step, key, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.w.Log(0, key, 2); err != nil { // step 0 again, last
+			t.Fatal(err)
+		}
+		if err := c.w.Flush(ctx); err != nil {
+			t.Fatalf("%s: flush: %v", c.name, err)
+		}
+		if n := c.w.Pending(); n != 0 {
+			t.Errorf("%s: %d rows pending after the flush", c.name, n)
+		}
+		hist, err := s.MetricHistory(ctx, []int64{run}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := hist[run]
+		if len(h) != c.steps || h[0].Value != 2 || h[1].Value != 1 {
+			t.Errorf("%s: %d rows, step 0 = %v, step 1 = %v; want %d, 2, 1", c.name, len(h), h[0].Value, h[1].Value, c.steps)
+		}
+	}
+}
+
 func testMetricUpsertAndTruncate(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
