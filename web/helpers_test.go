@@ -162,15 +162,7 @@ func fill(t testing.TB, st *store.Store) fixture {
 		t.Fatal(err)
 	}
 	fx.xss, fx.xssFailed = xl[0].ID, xl[1].ID
-	for _, id := range []int64{fx.xss, fx.xssFailed} {
-		claim(t, st, id)
-		w := st.NewMetricWriter(id, 0)
-		logMetric(t, w, 0, "train/loss", 1)
-		logMetric(t, w, 10, "train/loss", 0.5)
-		if err := w.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	claimWithLoss(t, st, fx.xss, fx.xssFailed)
 	if err := st.PutSummaries(ctx, fx.xss, map[string]float64{"test/exact_match": 0.25, "test/exact_match/len_1_10": 0.25}); err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +175,20 @@ func fill(t testing.TB, st *store.Store) fixture {
 		t.Fatal(err)
 	}
 	return fx
+}
+
+// claimWithLoss claims each run and logs its train/loss at steps 0 and 10.
+func claimWithLoss(t testing.TB, st *store.Store, ids ...int64) {
+	t.Helper()
+	for _, id := range ids {
+		claim(t, st, id)
+		w := st.NewMetricWriter(id, 0)
+		logMetric(t, w, 0, "train/loss", 1)
+		logMetric(t, w, 10, "train/loss", 0.5)
+		if err := w.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func claim(t testing.TB, st *store.Store, id int64) {

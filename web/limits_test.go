@@ -293,15 +293,7 @@ func TestStoredControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	done, failed := list[0].ID, list[1].ID
-	for _, id := range []int64{done, failed} {
-		claim(t, st, id)
-		w := st.NewMetricWriter(id, 0)
-		logMetric(t, w, 0, "train/loss", 1)
-		logMetric(t, w, 10, "train/loss", 0.5)
-		if err := w.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	claimWithLoss(t, st, done, failed)
 	if err := st.PutSummaries(ctx, done, map[string]float64{"test/exact_match": 0.5}); err != nil {
 		t.Fatal(err)
 	}
