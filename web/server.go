@@ -339,8 +339,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	// names) is shown as the CLI shows it (printable.Text): a control
 	// character or a bidi override (U+202E) appears as its escape, so
 	// that it can neither reorder the text around it nor pass for other
-	// text. The templates themselves hold none.
-	send(w, r, status, "text/html; charset=utf-8", []byte(printable.Text(b.String())))
+	// text. The templates themselves hold none. Text returns a page that
+	// needs nothing escaped as it is (escaping always lengthens it), so
+	// such a page is sent from the buffer.
+	page := b.Bytes()
+	if esc := printable.Text(b.String()); len(esc) != len(page) {
+		page = []byte(esc)
+	}
+	send(w, r, status, "text/html; charset=utf-8", page)
 }
 
 // failure logs a server-side failure and returns the status and the
