@@ -16,12 +16,13 @@
 // keys that determines the others (Comparison.Keys; the rest are
 // Comparison.Derived, such as an attention's own parameters behind its
 // name). A key that differs between rows is shown anyway unless the keys
-// shown or the experiment's sweep account for it (a parameter of a plugin
-// whose name is shown, a task key, a setting the experiment alone
-// determines when the experiment is a shown key, or a key every run's
-// sweep point sets):
-// a learning rate that differs because two files were submitted under one
-// name is a column, not a confound behind the attention's name. Query.By
+// shown account for it (a parameter of a plugin whose name is shown, a
+// task key, a setting the experiment alone determines when the experiment
+// is a shown key, or a setting of the named sweep variant shown): a
+// learning rate that differs because two files were submitted under one
+// name, or because a zip or a random search set it together with the
+// attention, is a column, not a confound behind the attention's name.
+// Export's group column uses the same keys. Query.By
 // may group more coarsely only over keys named in Query.Pool (and keys
 // that the By and Pool keys determine, such as the parameters of a plugin
 // whose pooled name switches it), which every format then shows; otherwise

@@ -47,7 +47,7 @@ func exportSelection(ctx context.Context, st *store.Store, experiment, format st
 	if sel.sums, err = st.Summaries(ctx, ids); err != nil {
 		return nil, nil, fmt.Errorf("report: export: %w", err)
 	}
-	return sel, sel.displayKeys(sel.varyingKeys()), nil
+	return sel, sel.rowKeys(sel.varyingKeys()), nil
 }
 
 // ids returns the ids of the selected runs, in order.

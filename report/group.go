@@ -92,12 +92,14 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 }
 
 // explained reports whether k differing between rows is accounted for by
-// the keys shown or the experiment's sweep: k is a parameter of a plugin
-// whose name is shown (model.attention.dim behind model.attention.name),
-// a task key (rows of different tasks are never compared), a setting of
-// the experiment when rows of several experiments are shown, or every
-// selected run's sweep point sets it — k itself, a block above it
-// (model.attention swept whole), or the plugin it belongs to.
+// the keys shown: k is a parameter of a plugin whose name is shown
+// (model.attention.dim behind model.attention.name), a task key (rows of
+// different tasks are never compared), a setting of the experiment when
+// rows of several experiments are shown, or a setting of the named sweep
+// variant shown (the variant's name stands for what it sets). Being set by
+// the sweep is not enough: in a zip or a random search every point sets
+// every key, and the one key a table happened to show would take the
+// credit for the others (a learning rate zipped with the attention).
 func (s *selection) explained(k string, shown []string) bool {
 	under := func(k, p string) bool {
 		block := strings.TrimSuffix(p, ".name")
@@ -114,19 +116,22 @@ func (s *selection) explained(k string, shown []string) bool {
 			return true
 		}
 	}
-	for _, r := range s.runs {
-		ok := false
-		for p := range pointOf(r) {
-			if under(k, p) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
+	return slices.Contains(shown, KeyVariant) && s.determined(k, []string{KeyVariant})
+}
+
+// rowKeys are the keys that head the rows of a default grouping: the
+// smallest readable set that tells the rows apart (displayKeys), then
+// every key that differs between rows without being explained by those
+// (explained), so that no setting hides behind another that happens to
+// determine it.
+func (s *selection) rowKeys(varying []string) []string {
+	keys := s.displayKeys(varying)
+	for _, k := range varying {
+		if !slices.Contains(keys, k) && !s.explained(k, keys) {
+			keys = append(keys, k)
 		}
 	}
-	return true
+	return keys
 }
 
 // live reports whether selected run id is still training: queued,
@@ -218,17 +223,12 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 	varying := sel.varyingKeys()
 	c := &Comparison{Baseline: -1}
 	if len(q.By) == 0 {
-		c.Keys = sel.displayKeys(varying)
-		// A key that differs between rows without a sweep point setting it
-		// (runs of one name submitted with different files, or several
-		// experiments) is shown, not left behind the keys that happen to
-		// determine it: a learning rate behind the attention's name would
-		// pass a confound off as the attention's effect.
-		for _, k := range varying {
-			if !slices.Contains(c.Keys, k) && !sel.explained(k, c.Keys) {
-				c.Keys = append(c.Keys, k)
-			}
-		}
+		// A key that differs between rows (runs of one name submitted with
+		// different files, a zip, a random search) is shown, not left
+		// behind the keys that happen to determine it: a learning rate
+		// behind the attention's name would pass a confound off as the
+		// attention's effect.
+		c.Keys = sel.rowKeys(varying)
 	} else {
 		if c.Keys, err = sel.resolveKeys(q.By, "--by", varying); err != nil {
 			return nil, nil, err

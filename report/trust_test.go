@@ -1,6 +1,8 @@
 package report
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -99,15 +101,33 @@ func TestCompareShowsUnsweptDifferences(t *testing.T) {
 	if c := mustCompare(t, st2, Query{}); !slices.Equal(c.Keys, []string{KeyExperiment}) {
 		t.Errorf("two experiments: Keys %q, want [experiment]", c.Keys)
 	}
-	// Set by each run's sweep point: the grid accounts for it.
+	// Set together by each run's sweep point (a zip, a random search):
+	// being swept explains nothing, every key that differs is shown, in
+	// the table and in export's group.
 	for i := range runs {
 		runs[i].point = map[string]any{"model.attention.name": runs[i].params["model.attention.name"],
 			"train.optimizer.lr": runs[i].params["train.optimizer.lr"], "train.steps": runs[i].params["train.steps"]}
 	}
 	st, _ = buildStore(t, fakeExperiment{name: "zip", runs: runs})
 	c = mustCompare(t, st, Query{Experiments: []string{"zip"}})
-	if len(c.Keys) != 1 {
-		t.Errorf("a zip of name, lr and steps: Keys %q, want one of them", c.Keys)
+	if got := slices.Sorted(slices.Values(c.Keys)); !slices.Equal(got, want) || !slices.Equal(c.Derived, []string{"model.attention.dim"}) {
+		t.Errorf("a zip of name, lr and steps: Keys %q, Derived %q; want %q and [model.attention.dim]", c.Keys, c.Derived, want)
+	}
+	_, keys, err := exportSelection(context.Background(), st, "zip", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Sorted(slices.Values(keys)); !slices.Equal(got, want) {
+		t.Errorf("export of a zip groups by %q, want %q", keys, want)
+	}
+	// A named variant stands for the settings it makes: its name is shown.
+	for i := range runs {
+		runs[i].point["variant"] = fmt.Sprint("v-", runs[i].params["model.attention.name"])
+	}
+	st, _ = buildStore(t, fakeExperiment{name: "named", runs: runs})
+	c = mustCompare(t, st, Query{Experiments: []string{"named"}})
+	if !slices.Equal(c.Keys, []string{KeyVariant}) {
+		t.Errorf("named variants: Keys %q, want [variant]", c.Keys)
 	}
 }
 
