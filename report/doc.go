@@ -88,7 +88,7 @@
 //
 //	(test/loss, perf/tokens_per_s and model/params in a second block)
 //
-//	Against attention.name=none: difference of means [95 % CI], p (Holm)
+//	Against attention.name=none: difference of means [95 % CI, unadjusted], p (Holm)
 //	                                 test/               test/               test/
 //	attention.name             exact_match                bleu                chrf
 //	──────────────  ──────────────────────  ──────────────────  ──────────────────

@@ -73,7 +73,7 @@ func ExampleCompare() {
 	// none (baseline)  2  0.110 ± 0.014
 	// additive         2  0.930 ± 0.028*
 	//
-	// Against attention.name=none: difference of means [95 % CI], p (Holm)
+	// Against attention.name=none: difference of means [95 % CI, unadjusted], p (Holm)
 	//                                 test/
 	// attention.name            exact_match
 	// ──────────────  ─────────────────────
@@ -83,5 +83,6 @@ func ExampleCompare() {
 	// mean ± std over each row's n runs; * best (higher is better for test/exact_match).
 	// Against the baseline attention.name=none: Δ = row mean − baseline mean with its 95 % confidence
 	// interval (Welch–Satterthwaite df); p = Welch's two-sided t-test, Holm–Bonferroni-adjusted over the 1
-	// row compared in each column; — where a side has fewer than 2 values or neither side varies.
+	// row compared in each column; the intervals are each comparison's own, not adjusted; — where a side
+	// has fewer than 2 values or neither side varies.
 }

@@ -485,13 +485,14 @@ func (c *Comparison) writeTable(w io.Writer, width int) error {
 	return nil
 }
 
-// caption heads the table of differences to the baseline.
+// caption heads the table of differences to the baseline. With Holm's
+// adjustment it says that the intervals are not adjusted: an interval
+// that excludes 0 beside a Holm p above 0.05 is not a contradiction.
 func (c *Comparison) caption() string {
-	s := fmt.Sprintf("Against %s: difference of means [95 %% CI], p", c.Label(c.Baseline))
 	if c.Adjusted {
-		s += " (Holm)"
+		return fmt.Sprintf("Against %s: difference of means [95 %% CI, unadjusted], p (Holm)", c.Label(c.Baseline))
 	}
-	return s
+	return fmt.Sprintf("Against %s: difference of means [95 %% CI], p", c.Label(c.Baseline))
 }
 
 // wrap breaks s into lines of at most width columns (term.Wrap).
@@ -780,7 +781,8 @@ func (c *Comparison) testNotes() []string {
 		case hi == 0:
 			s += " (no row has a p-value)"
 		case c.Adjusted:
-			s += fmt.Sprintf(", Holm–Bonferroni-adjusted over the %s compared in each column", kk)
+			s += fmt.Sprintf(", Holm–Bonferroni-adjusted over the %s compared in each column; "+
+				"the intervals are each comparison's own, not adjusted", kk)
 		default:
 			s += " without adjustment for the comparisons of " + kk + " per column (--no-adjust)"
 		}
@@ -873,7 +875,11 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 	if cols, trows := c.testedMetrics(), c.testedRows(); len(cols) > 0 && len(trows) > 0 {
 		header, align := heads()
 		for _, j := range cols {
-			header = append(header, cell(c.Metrics[j]+" Δ [95% CI]"), cell(c.Metrics[j]+" p"))
+			if c.Adjusted {
+				header = append(header, cell(c.Metrics[j]+" Δ [95% CI, unadjusted]"), cell(c.Metrics[j]+" p (Holm)"))
+			} else {
+				header = append(header, cell(c.Metrics[j]+" Δ [95% CI]"), cell(c.Metrics[j]+" p"))
+			}
 			align = append(align, tw.AlignRight, tw.AlignRight)
 		}
 		var rows [][]string
@@ -888,7 +894,7 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 			}
 			rows = append(rows, cells)
 		}
-		if _, err := fmt.Fprintf(w, "\nAgainst %s: difference of means [95%% CI] and p:\n\n", escapeMarkdown(c.Label(c.Baseline))); err != nil {
+		if _, err := fmt.Fprintf(w, "\n%s:\n\n", escapeMarkdown(c.caption())); err != nil {
 			return err
 		}
 		if err := render(header, align, rows); err != nil {

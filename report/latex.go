@@ -93,7 +93,11 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 		head := heads()
 		for _, j := range cols {
 			m := latexEscape.Replace(c.Metrics[j])
-			head = append(head, m+` $\Delta$ [95\,\% CI]`, m+" $p$")
+			if c.Adjusted {
+				head = append(head, m+` $\Delta$ [95\,\% CI, unadjusted]`, m+` $p_{\mathrm{Holm}}$`)
+			} else {
+				head = append(head, m+` $\Delta$ [95\,\% CI]`, m+" $p$")
+			}
 		}
 		var rows [][]string
 		for _, i := range trows {
@@ -107,7 +111,7 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 			}
 			rows = append(rows, cells)
 		}
-		fmt.Fprintf(&b, "\n%% against %s: difference of means [95 %% CI] and p\n", c.Label(c.Baseline))
+		fmt.Fprintf(&b, "\n%% %s\n", c.caption())
 		table(head, keys, rows)
 	}
 	b.WriteString("\n")

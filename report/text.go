@@ -32,7 +32,7 @@ type Text struct {
 	// the baseline, in order; both empty without a baseline.
 	TestedMetrics, TestedRows []int
 	// Caption heads the differences: "Against attention.name=none:
-	// difference of means [95 % CI], p (Holm)"; "" when nothing was tested.
+	// difference of means [95 % CI, unadjusted], p (Holm)"; "" when nothing was tested.
 	Caption string
 	// Notes are the notes the table format writes under the tables.
 	Notes []string

@@ -75,7 +75,7 @@ func TestPages(t *testing.T) {
 				`<span class="metric">test/exact_match</span> <span class="num">0.880 ± 0.010</span> <span class="row">attention.name=additive</span>`}},
 			{"/x/scan", 200, []string{`<td class="key">none</td>`, `<td class="key">additive</td>`, "0.880 ± 0.010", "attnlab compare scan", `data-fragment="runs"`,
 				`href="/r/` + r1 + `"`, "loss is NaN at step 120", `<progress max="400" value="90">`}},
-			{"/x/scan?baseline=attention.name%3Dnone", 200, []string{"Against attention.name=none: difference of means [95 % CI], p (Holm)", `class="baseline"`,
+			{"/x/scan?baseline=attention.name%3Dnone", 200, []string{"Against attention.name=none: difference of means [95 % CI, unadjusted], p (Holm)", `class="baseline"`,
 				"--baseline attention.name=none"}},
 			{"/x/scan?where=attention.name+%21%3D+none&sort=-exact_match", 200, []string{`<td class="key">dot</td>`, "rows sorted by test/exact_match, descending"}},
 			{"/x/scan?status=failed", 200, []string{"loss is NaN"}},

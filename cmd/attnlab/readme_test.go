@@ -306,7 +306,7 @@ func checkQuickstartCompare(t *testing.T) {
 	}
 	md := attnlab(t, append(base, "--format", "markdown")...)
 	wantOK(t, md)
-	if !strings.Contains(md.stdout, "test/exact_match Δ [95% CI]") || !strings.Contains(md.stdout, "Holm–Bonferroni-adjusted") ||
+	if !strings.Contains(md.stdout, "test/exact_match Δ [95% CI, unadjusted]") || !strings.Contains(md.stdout, "Holm–Bonferroni-adjusted") ||
 		strings.Contains(md.stdout, "model/params p") {
 		t.Errorf("compare markdown:\n%s", md.stdout)
 	}
