@@ -254,6 +254,19 @@ type Row struct {
 	// that survived (nor is another row marked in its stead, where they
 	// score higher).
 	Failed []FailedRun
+	// Unfinished counts the runs of the row's setting not finished yet
+	// (queued, running, interrupted; with Query.Status empty): the row's
+	// means are over the seeds done so far.
+	Unfinished int
+}
+
+// Partial reports whether the row's mean of metric j leaves out some of
+// the runs of its setting: failed runs, runs not finished, or runs
+// without a value of the metric (NaN or missing). Such a mean is never
+// marked best, nor is another row's in its stead: the seeds left out may
+// be the ones that would have changed the order.
+func (row *Row) Partial(j int) bool {
+	return len(row.Failed) > 0 || row.Unfinished > 0 || row.Cells[j].N < len(row.Runs)
 }
 
 // FailedRun is a failed run the comparison leaves out of its statistics.

@@ -32,10 +32,13 @@
 // run (a diverged or crashed seed) is listed with the row of its setting
 // (Row.Failed; "3 (+1 failed)" in the n column) and its error in the
 // notes, or, when no run of its setting finished, in
-// Comparison.FailedElsewhere; a row with failed runs is never marked best
-// (its means are over the seeds that survived), nor is another row in its
-// stead where it scores higher. The notes also count the selected runs not
-// finished (queued, running, interrupted) and repeat the --where filter.
+// Comparison.FailedElsewhere. Runs not finished (queued, running,
+// interrupted) are counted with the row of their setting (Row.Unfinished;
+// "2 (+1 unfinished)") and in the notes. A mean that leaves out runs of
+// its row — failed, not finished, or without a value ("(2/3)") — is never
+// marked best (Row.Partial), nor is another row's in its stead where the
+// partial row scores higher: the seeds left out may be the ones that would
+// change the order. The notes repeat the --where filter.
 //
 // Each summary metric is aggregated per row into a Cell: mean, sample
 // standard deviation, the number of runs with a value, the number of NaN

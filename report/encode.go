@@ -34,7 +34,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 	for _, k := range c.Pooled {
 		header = append(header, pooledHead(k))
 	}
-	header = append(header, "n", "failed", "baseline")
+	header = append(header, "n", "failed", "unfinished", "baseline")
 	for _, m := range c.Metrics {
 		header = append(header, m+"_mean", m+"_std", m+"_n", m+"_nan", m+"_best")
 	}
@@ -51,7 +51,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 		for _, vals := range row.Pooled {
 			rec = append(rec, strings.Join(vals, "; "))
 		}
-		rec = append(rec, strconv.Itoa(len(row.Runs)), strconv.Itoa(len(row.Failed)), strconv.FormatBool(i == c.Baseline))
+		rec = append(rec, strconv.Itoa(len(row.Runs)), strconv.Itoa(len(row.Failed)), strconv.Itoa(row.Unfinished), strconv.FormatBool(i == c.Baseline))
 		for _, cell := range row.Cells {
 			rec = append(rec, csvFloat(cell.Mean), csvFloat(cell.Std), strconv.Itoa(cell.N), strconv.Itoa(cell.NaN), strconv.FormatBool(cell.Best))
 		}
@@ -137,7 +137,9 @@ type jsonRow struct {
 	Task   int                 `json:"task"`
 	Runs   []int64             `json:"runs"`
 	Failed []jsonFailed        `json:"failed"`
-	Cells  map[string]jsonCell `json:"cells"`
+	// Unfinished counts the runs of the row's setting not finished.
+	Unfinished int                 `json:"unfinished"`
+	Cells      map[string]jsonCell `json:"cells"`
 }
 
 type jsonFailed struct {
@@ -247,7 +249,7 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 	}
 	for i, row := range c.Rows {
 		jr := jsonRow{Group: map[string]string{}, Label: c.Label(i), Pooled: map[string][]string{}, Task: row.Task,
-			Runs: nonNil(row.Runs), Failed: jsonFailedRuns(row.Failed), Cells: map[string]jsonCell{}}
+			Runs: nonNil(row.Runs), Failed: jsonFailedRuns(row.Failed), Unfinished: row.Unfinished, Cells: map[string]jsonCell{}}
 		for k, key := range c.Keys {
 			jr.Group[key] = row.Group[k]
 		}
@@ -287,7 +289,7 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 		c.Signatures = append(c.Signatures, Signature{Metric: s.Metric, Line: s.Line, Rows: s.Rows})
 	}
 	for _, jr := range in.Rows {
-		row := Row{Runs: jr.Runs, Task: jr.Task, Failed: failedRuns(jr.Failed)}
+		row := Row{Runs: jr.Runs, Task: jr.Task, Failed: failedRuns(jr.Failed), Unfinished: jr.Unfinished}
 		for _, k := range in.Keys {
 			row.Group = append(row.Group, jr.Group[k])
 		}

@@ -442,12 +442,14 @@ func (c *Comparison) writeTable(w io.Writer, width int) error {
 		cells := append(c.groupCells(i, true), c.nText(i))
 		for j, cell := range row.Cells {
 			s := fmts[j].value(cell)
-			if cell.Best {
+			k := count(cell, len(row.Runs))
+			switch {
+			case cell.Best:
 				s += "*"
-			} else {
+			case k == "":
 				s += " " // keeps the digits aligned with starred cells
 			}
-			cells = append(cells, s+count(cell, len(row.Runs)))
+			cells = append(cells, s+k)
 		}
 		means.Rows = append(means.Rows, cells)
 	}
@@ -559,7 +561,7 @@ func (c *Comparison) notesMarked(mark string) []string {
 			"and no task has two rows that differ", c.Tasks))
 	}
 	if partial {
-		parts = append(parts, "(k/n) only k runs have a value")
+		parts = append(parts, "(k/n) only k runs have a value: such a mean is never marked best, nor another in its stead")
 	}
 	if c.SortedBy != "" {
 		j := slices.Index(c.Metrics, c.SortedBy)
@@ -629,11 +631,19 @@ func (c *Comparison) notesMarked(mark string) []string {
 	return append(out, c.signatureNotes()...)
 }
 
-// nText is row i's n column: its runs, and its failed runs if any.
+// nText is row i's n column: its runs, and its failed and unfinished runs
+// if any ("2 (+1 failed, +1 unfinished)").
 func (c *Comparison) nText(i int) string {
-	n := strconv.Itoa(len(c.Rows[i].Runs))
+	var more []string
 	if f := len(c.Rows[i].Failed); f > 0 {
-		n += fmt.Sprintf(" (+%d failed)", f)
+		more = append(more, fmt.Sprintf("+%d failed", f))
+	}
+	if u := c.Rows[i].Unfinished; u > 0 {
+		more = append(more, fmt.Sprintf("+%d unfinished", u))
+	}
+	n := strconv.Itoa(len(c.Rows[i].Runs))
+	if len(more) > 0 {
+		n += " (" + strings.Join(more, ", ") + ")"
 	}
 	return n
 }
@@ -709,7 +719,12 @@ func (c *Comparison) selectionNotes() []string {
 			parts = append(parts, fmt.Sprintf("%d %s", c.Unfinished[st], st))
 			total += c.Unfinished[st]
 		}
-		out = append(out, fmt.Sprintf("Not finished, not in the table: %s (%s).", plural(total, "run"), strings.Join(parts, ", ")))
+		s := fmt.Sprintf("Not finished, not in the table: %s (%s)", plural(total, "run"), strings.Join(parts, ", "))
+		if slices.ContainsFunc(c.Rows, func(r Row) bool { return r.Unfinished > 0 }) {
+			s += "; a row with unfinished runs is never marked best, its means being over the runs done so far, " +
+				"nor is another row in its stead"
+		}
+		out = append(out, s+".")
 	}
 	if c.Where != "" {
 		out = append(out, "Runs selected by --where "+c.Where+".")

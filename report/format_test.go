@@ -122,7 +122,7 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 		for _, k := range c.Pooled {
 			want = append(want, k+" (pooled)")
 		}
-		want = append(want, "n", "failed", "baseline")
+		want = append(want, "n", "failed", "unfinished", "baseline")
 		for _, m := range c.Metrics {
 			want = append(want, m+"_mean", m+"_std", m+"_n", m+"_nan", m+"_best")
 		}
@@ -143,11 +143,12 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 			if !slices.Equal(rec[:len(c.Keys)], row.Group) {
 				t.Errorf("%s row %d: group %q, want %q", name, i, rec[:len(c.Keys)], row.Group)
 			}
-			if rec[nk] != strconv.Itoa(len(row.Runs)) || rec[nk+1] != strconv.Itoa(len(row.Failed)) || rec[nk+2] != strconv.FormatBool(i == c.Baseline) {
-				t.Errorf("%s row %d: n, failed, baseline = %q, %q, %q", name, i, rec[nk], rec[nk+1], rec[nk+2])
+			if rec[nk] != strconv.Itoa(len(row.Runs)) || rec[nk+1] != strconv.Itoa(len(row.Failed)) || rec[nk+2] != strconv.Itoa(row.Unfinished) ||
+				rec[nk+3] != strconv.FormatBool(i == c.Baseline) {
+				t.Errorf("%s row %d: n, failed, unfinished, baseline = %q, %q, %q, %q", name, i, rec[nk], rec[nk+1], rec[nk+2], rec[nk+3])
 			}
 			for j, cell := range row.Cells {
-				f := rec[nk+3+5*j:]
+				f := rec[nk+4+5*j:]
 				n, err1 := strconv.Atoi(f[2])
 				nan, err2 := strconv.Atoi(f[3])
 				best, err3 := strconv.ParseBool(f[4])
@@ -160,7 +161,7 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 			}
 			for k, j := range tested {
 				cell := row.Cells[j]
-				f := rec[nk+3+5*len(c.Metrics)+5*k:]
+				f := rec[nk+4+5*len(c.Metrics)+5*k:]
 				for x, want := range []float64{cell.Diff, cell.Low, cell.High, cell.P, cell.PAdj} {
 					if !sameFloat(csvNum(t, f[x]), want) {
 						t.Errorf("%s row %d %s: test field %d = %q, want %v", name, i, c.Metrics[j], x, f[x], want)
@@ -362,9 +363,16 @@ func TestWriteTableCarriesTheNumbers(t *testing.T) {
 					t.Errorf("%s row %d key %s: %q, want %q", name, i, c.Keys[k], rows[i][k], want)
 				}
 			}
-			wantN := strconv.Itoa(len(row.Runs))
+			var more []string
 			if f := len(row.Failed); f > 0 {
-				wantN += " (+" + strconv.Itoa(f) + " failed)"
+				more = append(more, "+"+strconv.Itoa(f)+" failed")
+			}
+			if u := row.Unfinished; u > 0 {
+				more = append(more, "+"+strconv.Itoa(u)+" unfinished")
+			}
+			wantN := strconv.Itoa(len(row.Runs))
+			if len(more) > 0 {
+				wantN += " (" + strings.Join(more, ", ") + ")"
 			}
 			if rows[i][nk] != wantN {
 				t.Errorf("%s row %d: n = %q, want %q", name, i, rows[i][nk], wantN)

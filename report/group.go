@@ -13,12 +13,14 @@ import (
 // selection is the runs a query selected, with their params and summaries.
 type selection struct {
 	runs   []store.Run
-	params map[int64]map[string]store.Value // of runs and failed
+	params map[int64]map[string]store.Value // of runs, failed and pending
 	sums   map[int64]map[string]float64     // of runs
 	where  string                           // Query.Where as text
 	// With the default status (done): the failed runs the query's other
-	// filters select, and how many runs in each other status they select.
+	// filters select, the runs not finished (queued, running,
+	// interrupted) and how many of those in each status.
 	failed     []store.Run
+	pending    []store.Run
 	unfinished map[store.Status]int
 }
 
@@ -78,6 +80,8 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 				withFailed = append(withFailed, r.ID)
 			default:
 				sel.unfinished[r.Status]++
+				sel.pending = append(sel.pending, r)
+				withFailed = append(withFailed, r.ID)
 			}
 		}
 		paramIDs = withFailed
@@ -168,12 +172,18 @@ func (s *selection) setting(r store.Run) string {
 
 // placeFailed puts each failed run of the selection with the row whose
 // runs have its setting (Row.Failed), or, when no done run has it, in
-// c.FailedElsewhere.
+// c.FailedElsewhere; and counts the runs not finished of each row's
+// setting (Row.Unfinished).
 func (s *selection) placeFailed(c *Comparison, members [][]store.Run) {
 	rowOf := map[string]int{}
 	for i, rs := range members {
 		for _, r := range rs {
 			rowOf[s.setting(r)] = i
+		}
+	}
+	for _, r := range s.pending {
+		if i, ok := rowOf[s.setting(r)]; ok {
+			c.Rows[i].Unfinished++
 		}
 	}
 	var keys []string // the keys that differ among all the runs, failed ones included

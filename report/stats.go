@@ -25,8 +25,9 @@ func (c *Comparison) tests(k metrics.Kind) bool {
 // adjusts the p-values of each column with Holm's method. Within a column,
 // rows are comparable when they share a task and the column's sacreBLEU
 // signature (rows scored with another tokenizer hold another metric); a
-// row with failed runs is never best; a test needs 2 values on each side
-// and some variance on one of them.
+// row whose mean leaves runs out (Row.Partial: failed, not finished, no
+// value) is never best, nor another in its stead; a test needs 2 values on
+// each side and some variance on one of them.
 func (c *Comparison) mark() {
 	tasks := map[int]bool{}
 	for _, row := range c.Rows {
@@ -61,7 +62,7 @@ func (c *Comparison) mark() {
 				row := &c.Rows[i]
 				cell := &row.Cells[j]
 				k := scale[i]
-				if k != "" && len(row.Failed) == 0 && !same(best[k], worst[k]) && same(cell.Mean, best[k]) {
+				if k != "" && !row.Partial(j) && !same(best[k], worst[k]) && same(cell.Mean, best[k]) {
 					cell.Best = true
 				}
 			}

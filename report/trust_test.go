@@ -403,3 +403,58 @@ func TestCompareInTrainNote(t *testing.T) {
 		t.Errorf("drawn splits: InTrain %d, notes %q", c.InTrain, c.notes(false))
 	}
 }
+
+// TestComparePartialNeverBest: a row whose mean leaves out runs of its
+// setting — one not finished, one without a value — is never marked best,
+// nor is another row in its stead; a complete row that is best still is.
+// The n column and the notes say which row waits for runs.
+func TestComparePartialNeverBest(t *testing.T) {
+	build := func(name string, edit func(*fakeExperiment)) *Comparison {
+		t.Helper()
+		x := fakeExperiment{name: name}
+		for seed := int64(1); seed <= 3; seed++ {
+			x.runs = append(x.runs, trustRun("none", seed, 0.2+0.01*float64(seed), nil),
+				trustRun("dot", seed, 0.5+0.01*float64(seed), nil), trustRun("additive", seed, 0.8+0.01*float64(seed), nil))
+		}
+		edit(&x)
+		st, _ := buildStore(t, x)
+		return mustCompare(t, st, Query{Experiments: []string{name}})
+	}
+	bestOf := func(c *Comparison) []string {
+		var out []string
+		for i, row := range c.Rows {
+			if row.Cells[0].Best {
+				out = append(out, c.Label(i))
+			}
+		}
+		return out
+	}
+	if c := build("whole", func(*fakeExperiment) {}); !slices.Equal(bestOf(c), []string{"attention.name=additive"}) {
+		t.Fatalf("all seeds done: best %q, want additive", bestOf(c))
+	}
+	// additive's weakest seed is interrupted: its mean over 2 rises, but
+	// the row waits for a run.
+	c := build("waiting", func(x *fakeExperiment) { x.runs[2].status = store.StatusInterrupted })
+	if got := bestOf(c); len(got) != 0 {
+		t.Errorf("additive with a seed interrupted: best %q, want none", got)
+	}
+	out := strings.Join(strings.Fields(render(t, c, "table")), " ")
+	for _, want := range []string{"2 (+1 unfinished)", "a row with unfinished runs is never marked best"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table does not say %q:\n%s", want, out)
+		}
+	}
+	// additive's seed without a value: "(2/3)", not best, nor dot instead.
+	c = build("missing", func(x *fakeExperiment) { delete(x.runs[2].sums, "test/exact_match") })
+	if got := bestOf(c); len(got) != 0 {
+		t.Errorf("additive with a value missing: best %q, want none", got)
+	}
+	// The partial row is not the best one: the best row keeps its mark.
+	c = build("other", func(x *fakeExperiment) { x.runs[0].status = store.StatusQueued })
+	if got := bestOf(c); !slices.Equal(got, []string{"attention.name=additive"}) {
+		t.Errorf("none with a seed queued: best %q, want additive", got)
+	}
+	if n := c.nText(slices.IndexFunc(c.Rows, func(r Row) bool { return r.Group[0] == "none" })); n != "2 (+1 unfinished)" {
+		t.Errorf("none's n = %q, want 2 (+1 unfinished)", n)
+	}
+}

@@ -104,9 +104,10 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 // best returns the best row of the experiment's default comparison (the
 // one attnlab compare NAME prints) on its first metric: the row the
 // comparison marks best (Cell.Best), never one it does not, so that a row
-// whose mean is over the seeds that survived a failed one is not shown as
-// best here either; the only row when there is one and none of its runs
-// failed. nil when there is none.
+// whose mean leaves out runs of its setting (failed, not finished, without
+// a value: report.Row.Partial) is not shown as best here either; the only
+// row when there is one and its mean is over all its runs. nil when there
+// is none.
 func (s *Server) best(ctx context.Context, name string) (*best, error) {
 	c, err := report.Compare(ctx, s.st, report.Query{Experiments: []string{name}})
 	if err != nil || len(c.Metrics) == 0 {
@@ -119,7 +120,7 @@ func (s *Server) best(ctx context.Context, name string) (*best, error) {
 			break
 		}
 	}
-	if len(c.Rows) == 1 && len(c.Rows[0].Failed) == 0 && !math.IsNaN(c.Rows[0].Cells[0].Mean) {
+	if len(c.Rows) == 1 && !c.Rows[0].Partial(0) && !math.IsNaN(c.Rows[0].Cells[0].Mean) {
 		bi = 0
 	}
 	if bi < 0 {
@@ -162,9 +163,11 @@ type cmpRow struct {
 	Index  int
 	Groups []string
 	// N is the number of runs aggregated; Failed the row's failed runs,
-	// left out of its statistics ("3 (+1 failed)", as attnlab compare).
+	// left out of its statistics ("3 (+1 failed)", as attnlab compare);
+	// Unfinished its runs not finished yet.
 	N           int
 	Failed      []runLink
+	Unfinished  int
 	Cells       []cmpCell
 	Runs        []runLink
 	IsBaseline  bool
@@ -302,7 +305,7 @@ func (s *Server) fillComparison(v *experimentView, c *report.Comparison, f form,
 		v.Heads = append(v.Heads, h)
 	}
 	for i, row := range c.Rows {
-		cr := cmpRow{Index: i, Groups: t.Groups[i], N: len(row.Runs), IsBaseline: i == c.Baseline}
+		cr := cmpRow{Index: i, Groups: t.Groups[i], N: len(row.Runs), Unfinished: row.Unfinished, IsBaseline: i == c.Baseline}
 		for j, cell := range row.Cells {
 			vals := make([]string, len(cell.Values))
 			for k, x := range cell.Values {

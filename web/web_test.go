@@ -71,9 +71,9 @@ func TestPages(t *testing.T) {
 			status int
 			wants  []string
 		}{
-			{"/", 200, []string{"scan", "which attention helps SCAN", "9 done", "1 running", "1 failed", "1 queued",
-				`<span class="metric">test/exact_match</span> <span class="num">0.880 ± 0.010</span> <span class="row">attention.name=additive</span>`}},
+			{"/", 200, []string{"scan", "which attention helps SCAN", "9 done", "1 running", "1 failed", "1 queued"}},
 			{"/x/scan", 200, []string{`<td class="key">none</td>`, `<td class="key">additive</td>`, "0.880 ± 0.010", "attnlab compare scan", `data-fragment="runs"`,
+				`<span class="unfinished" title="not finished yet, left out of the means">(+1 unfinished)</span>`,
 				`href="/r/` + r1 + `"`, "loss is NaN at step 120", `<progress max="400" value="90">`}},
 			{"/x/scan?baseline=attention.name%3Dnone", 200, []string{"Against attention.name=none: difference of means [95 % CI, unadjusted], p (Holm)", `class="baseline"`,
 				"--baseline attention.name=none"}},
@@ -107,6 +107,30 @@ func TestPages(t *testing.T) {
 			}
 			checkPage(t, tc.path, r)
 			mustContain(t, "GET "+tc.path, r.body, tc.wants...)
+		}
+		// The experiments page names the best row as compare marks it:
+		// none while additive, the best so far, waits for its running
+		// seed; additive once that seed is done.
+		bestOfScan := func() string {
+			t.Helper()
+			m := regexp.MustCompile(`(?s)href="/x/scan">scan</a>.*?<td class="best">(.*?)</td>`).FindStringSubmatch(get(t, s, "/").body)
+			if m == nil {
+				t.Fatal("the experiments page has no best cell for scan")
+			}
+			return m[1]
+		}
+		if got := bestOfScan(); got != "—" {
+			t.Errorf("best of scan with additive's seed 4 running: %q, want —", got)
+		}
+		if err := st.PutSummaries(context.Background(), fx.running, map[string]float64{"test/exact_match": 0.86}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Finish(context.Background(), fx.running, fixOwner, store.StatusDone, ""); err != nil {
+			t.Fatal(err)
+		}
+		want := `<span class="metric">test/exact_match</span> <span class="num">0.875 ± 0.013</span> <span class="row">attention.name=additive</span>`
+		if got := bestOfScan(); got != want {
+			t.Errorf("best of scan with every additive seed done: %q, want %q", got, want)
 		}
 	})
 }

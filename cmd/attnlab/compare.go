@@ -74,8 +74,10 @@ experiment); --by and --baseline also take seed, experiment and variant. An
 unknown key is an error listing the closest known ones.
 
 Only done runs are aggregated (--status chooses another status); a failed run
-is never hidden: its row shows "(+k failed)", its error is in the notes, and
-a row with failed runs is never marked best. When no run matches (no done
+is never hidden: its row shows "(+k failed)" and its error is in the notes;
+runs not finished show as "(+k unfinished)". A mean that leaves out runs of
+its row (failed, unfinished, or "(k/n)": runs without a value) is never
+marked best, nor another row's in its stead. When no run matches (no done
 run yet, or none that --where or --status selects), there is nothing to
 compare: an error, exit 1, where ls runs prints "no runs match" and exits 0.
 --where filters runs with bound parameters, never SQL; values are numbers,
