@@ -586,7 +586,7 @@ func (c *Comparison) notesMarked(mark string) []string {
 		if len(nans) > 4 {
 			nans = append(nans[:4], fmt.Sprintf("and %d more", len(nans)-4))
 		}
-		out = append(out, "NaN values (diverged runs), left out of mean and std: "+strings.Join(nans, ", ")+".")
+		out = append(out, "NaN values, left out of mean and std: "+strings.Join(nans, ", ")+".")
 	}
 	out = append(out, c.selectionNotes()...)
 	if c.OldValid > 0 {
@@ -598,7 +598,9 @@ func (c *Comparison) notesMarked(mark string) []string {
 			"the test examples, %s: a task.test_path overlapping the training file): they measure memory as well as generalisation.",
 			plural(c.InTrain, "run"), 100*c.InTrainMax, InTrainKey))
 	}
-	if sh := c.Sharing; sh != nil && slices.ContainsFunc(c.Metrics, func(m string) bool { return metrics.Describe(m).Kind == metrics.Cost }) {
+	if sh := c.Sharing; sh != nil && slices.ContainsFunc(c.Metrics, func(m string) bool {
+		return strings.HasPrefix(m, "perf/") && metrics.Describe(m).Kind == metrics.Cost
+	}) {
 		var how []string
 		if sh.RunsMax-sh.RunsMin > 0.25 {
 			how = append(how, fmt.Sprintf("%.1f–%.1f runs training at once", sh.RunsMin, sh.RunsMax))

@@ -160,6 +160,7 @@ func TestCompareSharingNote(t *testing.T) {
 		for a, name := range []string{"none", "dot"} {
 			r := trustRun(name, int64(i+1), 0.5+0.1*float64(a)+0.01*float64(i), nil)
 			r.sums["perf/tokens_per_s"] = 1000 * float64(1+a+i)
+			r.sums["train/steps"] = float64(100 + 10*i)
 			r.sums["perf/threads"] = 1
 			r.sums["perf/concurrent_runs"] = 2
 			if name == "dot" && i == 2 {
@@ -177,7 +178,8 @@ func TestCompareSharingNote(t *testing.T) {
 	if c.Sharing == nil || c.Sharing.RunsMin != 1 || c.Sharing.RunsMax != 2 {
 		t.Errorf("Sharing %+v, want runs 1–2", c.Sharing)
 	}
-	c = mustCompare(t, st, Query{Experiments: []string{"sharing"}, Metrics: []string{"exact_match"}})
+	// train/steps is a cost, not a timing.
+	c = mustCompare(t, st, Query{Experiments: []string{"sharing"}, Metrics: []string{"exact_match", "train/steps"}})
 	if strings.Contains(strings.Join(c.notes(false), " "), "Timings") {
 		t.Errorf("a note on timings without a timing column: %q", c.notes(false))
 	}
