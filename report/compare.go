@@ -151,6 +151,10 @@ type Comparison struct {
 	// done nor failed, by status. The notes state both.
 	Where      string
 	Unfinished map[store.Status]int
+	// WhereResults are the metrics (test/bleu) that Where selects runs by:
+	// selecting on a result keeps the runs that scored so, and biases the
+	// means and tests of the rows; the notes say so.
+	WhereResults []string
 	// Signatures are the sacreBLEU signatures stored with the runs' scores
 	// (artifact.Score) of the metric columns they sign (test/bleu,
 	// test/chrf, test/chrf++), in column order; every format states them

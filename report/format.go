@@ -729,7 +729,12 @@ func (c *Comparison) selectionNotes() []string {
 		out = append(out, s+".")
 	}
 	if c.Where != "" {
-		out = append(out, "Runs selected by --where "+c.Where+".")
+		s := "Runs selected by --where " + c.Where
+		if len(c.WhereResults) > 0 {
+			s += fmt.Sprintf(": it selects on %s, so each row keeps only its runs that scored so, "+
+				"and its mean, std and tests are biased by the choice", strings.Join(c.WhereResults, ", "))
+		}
+		out = append(out, s+".")
 	}
 	return out
 }

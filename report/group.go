@@ -16,6 +16,8 @@ type selection struct {
 	params map[int64]map[string]store.Value // of runs, failed and pending
 	sums   map[int64]map[string]float64     // of runs
 	where  string                           // Query.Where as text
+	// whereResults are the metric keys the resolved Query.Where reads.
+	whereResults []string
 	// With the default status (done): the failed runs the query's other
 	// filters select, the runs not finished (queued, running,
 	// interrupted) and how many of those in each status.
@@ -61,6 +63,15 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 	sel := &selection{runs: runs}
 	if q.Where != nil {
 		sel.where = q.Where.String()
+		_, sums, err := st.Keys(ctx, q.Experiments)
+		if err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		for _, k := range where.Keys() {
+			if slices.Contains(sums, k) && !slices.Contains(sel.whereResults, k) {
+				sel.whereResults = append(sel.whereResults, k)
+			}
+		}
 	}
 	paramIDs := ids
 	if q.Status == "" {
@@ -293,7 +304,7 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 		members[i] = append(members[i], r)
 	}
 	sel.placeFailed(c, members)
-	c.Where, c.Unfinished = sel.where, sel.unfinished
+	c.Where, c.WhereResults, c.Unfinished = sel.where, sel.whereResults, sel.unfinished
 	tasks := map[string]int{}
 	for i := range c.Rows {
 		row := &c.Rows[i]

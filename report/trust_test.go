@@ -460,3 +460,24 @@ func TestComparePartialNeverBest(t *testing.T) {
 		t.Errorf("none's n = %q, want 2 (+1 unfinished)", n)
 	}
 }
+
+// TestCompareWhereOnResults: --where on a metric keeps each row's runs
+// that scored so; the notes say that this biases the rows, and a filter
+// on settings alone gets no such note.
+func TestCompareWhereOnResults(t *testing.T) {
+	x := fakeExperiment{name: "sel"}
+	for seed := int64(1); seed <= 3; seed++ {
+		x.runs = append(x.runs, trustRun("none", seed, 0.2*float64(seed), nil), trustRun("dot", seed, 0.25*float64(seed), nil))
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"sel"}, Where: mustWhere(t, "exact_match > 0.3 and seed != 9")})
+	notes := strings.Join(c.notes(false), " ")
+	if !slices.Equal(c.WhereResults, []string{"test/exact_match"}) ||
+		!strings.Contains(notes, "it selects on test/exact_match, so each row keeps only its runs that scored so") {
+		t.Errorf("--where on a result: WhereResults %q, notes:\n%s", c.WhereResults, notes)
+	}
+	c = mustCompare(t, st, Query{Experiments: []string{"sel"}, Where: mustWhere(t, "seed != 3")})
+	if notes := strings.Join(c.notes(false), " "); len(c.WhereResults) != 0 || strings.Contains(notes, "selects on") {
+		t.Errorf("--where on the seed: WhereResults %q, notes:\n%s", c.WhereResults, notes)
+	}
+}
