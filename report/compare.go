@@ -151,6 +151,13 @@ type Comparison struct {
 	// done nor failed, by status. The notes state both.
 	Where      string
 	Unfinished map[store.Status]int
+	// Builds counts the attnlab builds that trained the rows' runs (their
+	// attnlab_version, store.Run.Version: the version and the commit or
+	// executable); MixedBuilds are the rows whose runs come from more than
+	// one. After a change to the code, run keeps the runs done before:
+	// the notes say when results of different code stand side by side.
+	Builds      int
+	MixedBuilds []int
 	// WhereResults are the metrics (test/bleu) that Where selects runs by:
 	// selecting on a result keeps the runs that scored so, and biases the
 	// means and tests of the rows; the notes say so.

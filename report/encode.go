@@ -183,6 +183,8 @@ type jsonComparison struct {
 	FailedElsewhere []jsonFailed    `json:"failed_elsewhere"`
 	Where           string          `json:"where"`
 	WhereResults    []string        `json:"where_results,omitempty"`
+	Builds          int             `json:"builds,omitempty"`
+	MixedBuilds     []int           `json:"mixed_build_rows,omitempty"`
 	Unfinished      map[string]int  `json:"unfinished"`
 	Signatures      []jsonSignature `json:"signatures"`
 	Notes           []string        `json:"notes"`
@@ -236,8 +238,9 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Metrics: nonNil(c.Metrics),
 		Kinds: map[string]string{}, Directions: map[string]int{}, Baseline: c.Baseline, SortedBy: c.SortedBy,
 		Level: Level, Adjustment: "none", TestCost: c.TestCost, Tasks: c.Tasks, Rows: []jsonRow{}, Notes: c.notes(false),
-		FailedElsewhere: jsonFailedRuns(c.FailedElsewhere), Where: c.Where, WhereResults: c.WhereResults, Unfinished: map[string]int{},
-		Sharing: c.Sharing, OldValid: c.OldValid}
+		FailedElsewhere: jsonFailedRuns(c.FailedElsewhere), Where: c.Where, WhereResults: c.WhereResults, Builds: c.Builds, MixedBuilds: c.MixedBuilds,
+		Unfinished: map[string]int{},
+		Sharing:    c.Sharing, OldValid: c.OldValid}
 	for st, n := range c.Unfinished {
 		out.Unfinished[string(st)] = n
 	}
@@ -280,7 +283,8 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 	}
 	*c = Comparison{Keys: in.Keys, Derived: in.Derived, Pooled: in.Pooled, Metrics: in.Metrics, Baseline: in.Baseline,
 		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Tasks: in.Tasks,
-		FailedElsewhere: failedRuns(in.FailedElsewhere), Where: in.Where, WhereResults: in.WhereResults, Sharing: in.Sharing, OldValid: in.OldValid}
+		FailedElsewhere: failedRuns(in.FailedElsewhere), Where: in.Where, WhereResults: in.WhereResults, Builds: in.Builds, MixedBuilds: in.MixedBuilds,
+		Sharing: in.Sharing, OldValid: in.OldValid}
 	for st, n := range in.Unfinished {
 		if c.Unfinished == nil {
 			c.Unfinished = map[store.Status]int{}

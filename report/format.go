@@ -589,6 +589,26 @@ func (c *Comparison) notesMarked(mark string) []string {
 		out = append(out, "NaN values, left out of mean and std: "+strings.Join(nans, ", ")+".")
 	}
 	out = append(out, c.selectionNotes()...)
+	if c.Builds > 1 {
+		s := fmt.Sprintf("The runs were trained by %d attnlab builds (their attnlab_version differs): a difference between runs "+
+			"of different builds may come from the code, not the setting", c.Builds)
+		if len(c.MixedBuilds) > 0 {
+			var rows []string
+			for k, i := range c.MixedBuilds {
+				if k == 4 {
+					rows = append(rows, fmt.Sprintf("and %d more", len(c.MixedBuilds)-4))
+					break
+				}
+				l := c.Label(i)
+				if l == "" {
+					l = "the one row"
+				}
+				rows = append(rows, l)
+			}
+			s += "; rows whose runs come from several builds: " + strings.Join(rows, ", ")
+		}
+		out = append(out, s+".")
+	}
 	if c.OldValid > 0 {
 		out = append(out, fmt.Sprintf("valid/* of %s stored before 2026-12-04 are of the best evaluation, not of the weights test/* "+
 			"were measured on (as in the later runs): rows mixing them mix the two.", plural(c.OldValid, "run")))

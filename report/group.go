@@ -305,6 +305,19 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 	}
 	sel.placeFailed(c, members)
 	c.Where, c.WhereResults, c.Unfinished = sel.where, sel.whereResults, sel.unfinished
+	all := map[string]bool{}
+	for i, rs := range members {
+		row := map[string]bool{}
+		for _, r := range rs {
+			if r.Version != "" {
+				row[r.Version], all[r.Version] = true, true
+			}
+		}
+		if len(row) > 1 {
+			c.MixedBuilds = append(c.MixedBuilds, i)
+		}
+	}
+	c.Builds = len(all)
 	tasks := map[string]int{}
 	for i := range c.Rows {
 		row := &c.Rows[i]

@@ -27,6 +27,7 @@ type fakeRun struct {
 	history map[string][]float64 // key → value at steps 0, 250, 500, ...
 	attn    []artifact.AttentionMap
 	scores  []artifact.Score // stored as artifact.KindScores
+	version string           // the attnlab build that trains it (store.Owner.Version)
 }
 
 // fakeExperiment is an experiment with its runs, in plan order.
@@ -79,6 +80,7 @@ func buildStore(tb testing.TB, exps ...fakeExperiment) (*store.Store, map[string
 			if r.status == store.StatusQueued {
 				continue
 			}
+			owner.Version = r.version
 			if res, err := st.Claim(ctx, id, owner, 0); err != nil || !res.Claimed {
 				tb.Fatalf("claim run %d: %v %v", id, err, res.Reason)
 			}

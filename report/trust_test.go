@@ -481,3 +481,30 @@ func TestCompareWhereOnResults(t *testing.T) {
 		t.Errorf("--where on the seed: WhereResults %q, notes:\n%s", c.WhereResults, notes)
 	}
 }
+
+// TestCompareBuilds: runs trained by different attnlab builds (a code
+// change between two `run`s, which keeps the runs done before) are named
+// in the notes, with the rows that mix them; one build gets no note.
+func TestCompareBuilds(t *testing.T) {
+	x := fakeExperiment{name: "builds"}
+	for seed := int64(1); seed <= 3; seed++ {
+		none, dot := trustRun("none", seed, 0.2, nil), trustRun("dot", seed, 0.5+0.01*float64(seed), nil)
+		none.version, dot.version = "0.1.0-dev+aaaaaaaaaaaa", "0.1.0-dev+aaaaaaaaaaaa"
+		if seed == 3 {
+			dot.version = "0.1.0-dev+bbbbbbbbbbbb.dirty"
+		}
+		x.runs = append(x.runs, none, dot)
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"builds"}})
+	notes := strings.Join(strings.Fields(strings.Join(c.notes(false), " ")), " ")
+	if c.Builds != 2 || !slices.Equal(c.MixedBuilds, []int{1}) ||
+		!strings.Contains(notes, "The runs were trained by 2 attnlab builds") ||
+		!strings.Contains(notes, "rows whose runs come from several builds: attention.name=dot.") {
+		t.Errorf("Builds %d, MixedBuilds %v, notes:\n%s", c.Builds, c.MixedBuilds, notes)
+	}
+	c = mustCompare(t, st, Query{Experiments: []string{"builds"}, Where: mustWhere(t, "seed != 3")})
+	if c.Builds != 1 || len(c.MixedBuilds) != 0 || strings.Contains(strings.Join(c.notes(false), " "), "builds") {
+		t.Errorf("one build: Builds %d, MixedBuilds %v, notes %q", c.Builds, c.MixedBuilds, c.notes(false))
+	}
+}

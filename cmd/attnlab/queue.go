@@ -163,7 +163,7 @@ not hold (a failed run is recorded, not an exit status).`,
 			}
 			errw := &lockedWriter{w: cmd.ErrOrStderr()}
 			var rep runs.Reporter
-			owner := store.CurrentOwner(version)
+			owner := store.CurrentOwner(runVersion())
 			if !quiet {
 				fmt.Fprintf(errw, "%s worker %s on %s\n", time.Now().Format("15:04:05"), owner, st.Path())
 				// One line per run start, evaluation and end; "n/N runs
@@ -198,7 +198,7 @@ not hold (a failed run is recorded, not an exit status).`,
 				Threads:  wo.threads,
 				MaxRuns:  wo.maxRuns,
 				IdleExit: wo.idleExit,
-				Version:  version,
+				Version:  runVersion(),
 				Owner:    owner,
 				Reporter: rep,
 				OnWait:   onWait,

@@ -110,7 +110,7 @@ names), 130 when interrupted before every run was done.`,
 				Workers:    workers,
 				MaxWorkers: maxWorkers,
 				Memory:     tasks.MemoryLimit{Bytes: limit, Name: what},
-				Version:    version,
+				Version:    runVersion(),
 				Reporter:   progressReporter(rawWriter(cmd.ErrOrStderr()), errw, quiet),
 				Waiting: func(r store.Run, label, why string) {
 					fmt.Fprintf(errw, "%s is running in another process (%s): waiting for it (Ctrl-C stops waiting)\n",

@@ -12,7 +12,8 @@ import (
 func TestVersion(t *testing.T) {
 	r := attnlab(t, "version")
 	wantOK(t, r)
-	want := fmt.Sprintf("attnlab %s\ngo      %s %s/%s\nschema  %d (run database)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, store.SchemaVersion)
+	want := fmt.Sprintf("attnlab %s\nbuild   %s (recorded with the runs it trains)\ngo      %s %s/%s\nschema  %d (run database)\n",
+		version, runVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH, store.SchemaVersion)
 	if r.stdout != want {
 		t.Errorf("version:\n%s\nwant\n%s", r.stdout, want)
 	}
