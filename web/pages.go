@@ -106,18 +106,22 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 // comparison marks best (Cell.Best), never one it does not, so that a row
 // whose mean leaves out runs of its setting (failed, not finished, without
 // a value: report.Row.Partial) is not shown as best here either; the only
-// row when there is one and its mean is over all its runs. nil when there
-// is none.
+// row when there is one and its mean is over all its runs. Rows tied for
+// best are named together, the first one's value shown. nil when there is
+// none.
 func (s *Server) best(ctx context.Context, name string) (*best, error) {
 	c, err := report.Compare(ctx, s.st, report.Query{Experiments: []string{name}})
 	if err != nil || len(c.Metrics) == 0 {
 		return nil, err
 	}
 	bi := -1
+	var tied []string
 	for i, row := range c.Rows {
 		if row.Cells[0].Best {
-			bi = i
-			break
+			if bi < 0 {
+				bi = i
+			}
+			tied = append(tied, c.Label(i))
 		}
 	}
 	if len(c.Rows) == 1 && !c.Rows[0].Partial(0) && !math.IsNaN(c.Rows[0].Cells[0].Mean) {
@@ -129,7 +133,7 @@ func (s *Server) best(ctx context.Context, name string) (*best, error) {
 	t := c.Text()
 	b := &best{Metric: c.Metrics[0], Value: t.Values[bi][0]}
 	if len(c.Rows) > 1 {
-		b.Row = c.Label(bi)
+		b.Row = strings.Join(tied, " = ")
 	}
 	return b, nil
 }

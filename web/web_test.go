@@ -782,3 +782,38 @@ func TestDatabaseServerGone(t *testing.T) {
 		}
 	}
 }
+
+// TestBestTies: rows tied for best are all named on the experiments page,
+// as compare stars them all.
+func TestBestTies(t *testing.T) {
+	st := openStore(t, t.TempDir()+"/runs.db")
+	ctx := context.Background()
+	var rs []store.RunSpec
+	names := []string{"none", "dot", "additive"}
+	for seed := int64(1); seed <= 2; seed++ {
+		for _, a := range names {
+			cfg := fmt.Sprintf(`{"seed":%d,"model":{"attention":{"name":%q}}}`, seed, a)
+			rs = append(rs, store.RunSpec{Hash: fmt.Sprintf("71e%s%d", a, seed), Seed: seed, Config: cfg, Point: fmt.Sprintf(`{"model.attention.name":%q}`, a)})
+		}
+	}
+	_, list, err := st.Submit(ctx, store.ExperimentSpec{Name: "tie", YAML: "name: tie\n"}, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range list {
+		claim(t, st, r.ID)
+		em := 0.4 + 0.1*float64(i/len(names)) // dot and additive tie, none below
+		if names[i%len(names)] == "none" {
+			em -= 0.3
+		}
+		if err := st.PutSummaries(ctx, r.ID, map[string]float64{"test/exact_match": em}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Finish(ctx, r.ID, fixOwner, store.StatusDone, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newServer(t, st, Options{ReadOnly: true})
+	mustContain(t, "GET /", get(t, s, "/").body,
+		`<span class="num">0.450 ± 0.071</span> <span class="row">attention.name=dot = attention.name=additive</span>`)
+}
