@@ -38,9 +38,11 @@
 //   - Comparing runs across seeds: [MeanStd] (sample std),
 //     [WelchTTest] (two-sided, Welch–Satterthwaite df, via gonum's
 //     distuv.StudentsT), [WelchCompare] (the difference of means with its
-//     confidence interval, beside the test) and [Holm] (Holm–Bonferroni
-//     adjustment of a family of p-values). They ignore NaN values, the
-//     mark of a missing result.
+//     confidence interval, beside the test), [PairedCompare] (the same
+//     by the paired t-test, for runs that share their seeds and so their
+//     data; scipy's ttest_rel) and [Holm] (Holm–Bonferroni adjustment of
+//     a family of p-values). They ignore NaN values, the mark of a
+//     missing result.
 //
 // # Metric keys
 //

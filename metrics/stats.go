@@ -105,18 +105,19 @@ func welchDF(va, vb, na, nb float64) float64 {
 	return (a + b) * (a + b) / (a*a/(na-1) + b*b/(nb-1))
 }
 
-// Welch is the comparison of two samples by Welch's unequal-variances
-// t-test: see [WelchCompare].
-type Welch struct {
+// Difference is the comparison of two samples' means by a t-test: see
+// [WelchCompare] and [PairedCompare].
+type Difference struct {
 	Diff      float64 // mean(a) − mean(b)
-	SE        float64 // standard error of Diff: √(s²a/na + s²b/nb)
-	DF        float64 // Welch–Satterthwaite degrees of freedom; +Inf when both variances are 0
-	T, P      float64 // t statistic and two-sided p-value, as [WelchTTest]
+	SE        float64 // standard error of Diff
+	DF        float64 // degrees of freedom of the t distribution; +Inf when SE is 0
+	T, P      float64 // t statistic and two-sided p-value
 	Low, High float64 // the confidence interval for Diff at the level asked
 }
 
 // WelchCompare compares the means of a and b (NaN values ignored, as in
-// [MeanStd]): the difference mean(a) − mean(b), Welch's t-test, and the
+// [MeanStd]) as independent samples: the difference mean(a) − mean(b),
+// its standard error √(s²a/na + s²b/nb), Welch's t-test, and the
 // two-sided confidence interval Diff ± q·SE at the given level (0.95 for
 // 95 %), q being the (1+level)/2 quantile of Student's t distribution with
 // the Welch–Satterthwaite degrees of freedom
@@ -128,12 +129,12 @@ type Welch struct {
 // interval is the point [Diff, Diff] and T, P are as in [WelchTTest]. An
 // infinite value makes every field but possibly Diff NaN. It panics if
 // level is not in (0, 1).
-func WelchCompare(a, b []float64, level float64) Welch {
+func WelchCompare(a, b []float64, level float64) Difference {
 	if !(level > 0 && level < 1) {
 		panic("metrics: WelchCompare: confidence level must be in (0, 1)")
 	}
 	nan := math.NaN()
-	w := Welch{Diff: nan, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
+	w := Difference{Diff: nan, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
 	a, b = finite(a), finite(b)
 	if len(a) == 0 || len(b) == 0 {
 		return w
@@ -154,12 +155,86 @@ func WelchCompare(a, b []float64, level float64) Welch {
 	}
 	w.DF = welchDF(va, vb, na, nb)
 	if math.IsNaN(w.DF) || math.IsNaN(w.SE) || math.IsInf(w.SE, 0) {
-		return Welch{Diff: w.Diff, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
+		return Difference{Diff: w.Diff, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
 	}
 	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: w.DF}.Quantile((1 + level) / 2)
 	w.Low, w.High = w.Diff-q*w.SE, w.Diff+q*w.SE
 	return w
 }
+
+// PairedCompare compares the means of a and b whose values come in pairs
+// a[i], b[i] measured on the same unit — two settings trained with the
+// same seed, which draws the same data: the paired t-test of the
+// differences dᵢ = a[i] − b[i] (scipy.stats.ttest_rel(a, b,
+// nan_policy="omit")). Diff is mean(d) = mean(a) − mean(b) over the
+// pairs, SE = sd(d)/√n, DF = n − 1, and the interval is Diff ± q·SE, q
+// being the (1+level)/2 quantile of Student's t distribution with n − 1
+// degrees of freedom. A pair with a NaN on either side is left out.
+//
+// With fewer than 2 pairs everything but Diff is NaN (Diff too with
+// none). When the differences do not vary — sd(d) no larger than the
+// rounding of the subtractions, 4ε·max|a[i]|, |b[i]| — SE is 0, DF +Inf,
+// the interval the point [Diff, Diff], and T, P are 0, 1 for Diff = 0 and
+// ±Inf, 0 otherwise. An infinite value makes every field but possibly Diff
+// NaN. It panics if a and b differ in length or level is not in (0, 1).
+func PairedCompare(a, b []float64, level float64) Difference {
+	if len(a) != len(b) {
+		panic("metrics: PairedCompare: a and b differ in length")
+	}
+	if !(level > 0 && level < 1) {
+		panic("metrics: PairedCompare: confidence level must be in (0, 1)")
+	}
+	nan := math.NaN()
+	w := Difference{Diff: nan, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
+	var d, pa, pb []float64
+	scale, inf := 0.0, false
+	for i := range a {
+		if math.IsNaN(a[i]) || math.IsNaN(b[i]) {
+			continue
+		}
+		pa, pb = append(pa, a[i]), append(pb, b[i])
+		d = append(d, a[i]-b[i])
+		scale = max(scale, math.Abs(a[i]), math.Abs(b[i]))
+		inf = inf || math.IsInf(a[i], 0) || math.IsInf(b[i], 0) || math.IsInf(a[i]-b[i], 0)
+	}
+	if len(d) == 0 {
+		return w
+	}
+	if inf {
+		ma, _ := MeanStd(pa)
+		mb, _ := MeanStd(pb)
+		w.Diff = ma - mb
+		return w
+	}
+	mean, sd := MeanStd(d)
+	w.Diff = mean
+	n := float64(len(d))
+	if n < 2 {
+		return w
+	}
+	if sd <= 4*epsilon*scale {
+		w.SE, w.DF, w.Low, w.High = 0, math.Inf(1), mean, mean
+		switch {
+		case mean == 0:
+			w.T, w.P = 0, 1
+		case mean > 0:
+			w.T, w.P = math.Inf(1), 0
+		default:
+			w.T, w.P = math.Inf(-1), 0
+		}
+		return w
+	}
+	w.SE, w.DF = sd/math.Sqrt(n), n-1
+	w.T = mean / w.SE
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: w.DF}
+	w.P = min(2*t.Survival(math.Abs(w.T)), 1)
+	q := t.Quantile((1 + level) / 2)
+	w.Low, w.High = mean-q*w.SE, mean+q*w.SE
+	return w
+}
+
+// epsilon is the float64 machine epsilon, 2⁻⁵².
+const epsilon = 0x1p-52
 
 // Holm adjusts p-values for multiple comparisons by Holm's step-down
 // Bonferroni method (Holm 1979), as statsmodels' multipletests(method=

@@ -212,3 +212,112 @@ func TestHolm(t *testing.T) {
 		}
 	}
 }
+
+// TestPairedCompare checks the paired t-test against scipy 1.10's
+// stats.ttest_rel(a, b, nan_policy="omit") — statistic, p-value and
+// confidence_interval(0.95) and (0.90) — and its defined edge cases.
+func TestPairedCompare(t *testing.T) {
+	t.Parallel()
+	nan, inf := math.NaN(), math.Inf(1)
+	em1 := []float64{0.912, 0.905, 0.921}
+	em0 := []float64{0.897, 0.903, 0.889}
+	for _, tc := range []struct {
+		name                   string
+		a, b                   []float64
+		t, p, df               float64
+		low, high, low9, high9 float64
+	}{
+		// The "three seeds each" samples of TestWelchTTest, paired as
+		// listed: the differences 0.015, 0.002, 0.032 vary more than
+		// pairing removes, so p is larger than Welch's 0.058.
+		{"three seeds", em1, em0, 1.8804474133106739, 0.20079182575951338, 2,
+			-0.02103897538307475, 0.053705642049741445, -0.009029299769235631, 0.041695966435902315},
+		// Runs of one seed moving together: Welch's p is 0.606.
+		{"strong pairing", []float64{0.52, 0.61, 0.47, 0.58, 0.66}, []float64{0.50, 0.58, 0.46, 0.55, 0.63}, 5.9999999999999885, 0.003882537046960536, 4,
+			0.012894219579208777, 0.0351057804207912, 0.01547261287465481, 0.032527387125345156},
+		{"wikipedia, paired",
+			[]float64{27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4},
+			[]float64{27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4},
+			-2.685714574824638, 0.01774602166948074, 14, -3.896946521190461, -0.4363868121428722, -3.58758160551295, -0.7457517278203836},
+		{"NaN pair left out", []float64{0.912, nan, 0.905, 0.921}, []float64{0.897, 0.5, 0.903, 0.889}, 1.8804474133106739, 0.20079182575951338, 2,
+			-0.02103897538307475, 0.053705642049741445, -0.009029299769235631, 0.041695966435902315},
+		{"NaN on the other side", []float64{0.912, 0.5, 0.905, 0.921}, []float64{0.897, nan, 0.903, 0.889}, 1.8804474133106739, 0.20079182575951338, 2,
+			-0.02103897538307475, 0.053705642049741445, -0.009029299769235631, 0.041695966435902315},
+		// t, p and the interval scale with the unit (a diverged perplexity).
+		{"three seeds, huge", []float64{0.912e100, 0.905e100, 0.921e100}, []float64{0.897e100, 0.903e100, 0.889e100}, 1.8804474133106739, 0.20079182575951338, 2,
+			-0.02103897538307475e100, 0.053705642049741445e100, -0.009029299769235631e100, 0.041695966435902315e100},
+	} {
+		w := PairedCompare(tc.a, tc.b, 0.95)
+		w9 := PairedCompare(tc.a, tc.b, 0.90)
+		if !close(w.T, tc.t, 1e-9) || !closeRel(w.P, tc.p, 1e-9) || w.DF != tc.df {
+			t.Errorf("%s: t, p, df = %.17g, %.17g, %v; want %.17g, %.17g, %v", tc.name, w.T, w.P, w.DF, tc.t, tc.p, tc.df)
+		}
+		// 1e-8: scipy 1.10's t.ppf(0.95, 4) = 2.13184678133629 is 5e-9
+		// off the closed form checked below; gonum's is not.
+		if !closeRel(w.Low, tc.low, 1e-8) || !closeRel(w.High, tc.high, 1e-8) || !closeRel(w9.Low, tc.low9, 1e-8) || !closeRel(w9.High, tc.high9, 1e-8) {
+			t.Errorf("%s: 95 %% [%.17g, %.17g], 90 %% [%.17g, %.17g]; want [%.17g, %.17g], [%.17g, %.17g]",
+				tc.name, w.Low, w.High, w9.Low, w9.High, tc.low, tc.high, tc.low9, tc.high9)
+		}
+		// The interval agrees with the test, and Diff is the difference of
+		// the means over the pairs.
+		if (w.Low > 0 || w.High < 0) != (w.P < 0.05) {
+			t.Errorf("%s: p = %v but the 95 %% interval is [%v, %v]", tc.name, w.P, w.Low, w.High)
+		}
+		if !closeRel(w.Diff, (w.Low+w.High)/2, 1e-12) {
+			t.Errorf("%s: Diff %v is not the interval's centre", tc.name, w.Diff)
+		}
+	}
+	// The 95 % quantile of t with 4 df in closed form (ν = 4: with
+	// α = 4p(1−p), q = cos(arccos(√α)/3)/√α, t = 2√(q−1)): 2.1318467863266503.
+	w := PairedCompare([]float64{0.52, 0.61, 0.47, 0.58, 0.66}, []float64{0.50, 0.58, 0.46, 0.55, 0.63}, 0.90)
+	if q := (w.High - w.Diff) / w.SE; !close(q, 2.1318467863266503, 1e-13) {
+		t.Errorf("t quantile 0.95 with 4 df = %.17g, want 2.1318467863266503", q)
+	}
+	// Closed form: differences {0, 2} give mean 1, SE 1, t 1 with 1 df,
+	// p = 1 − 2·atan(1)/π = 0.5, and the 95 % quantile tan(0.475π).
+	w = PairedCompare([]float64{1, 5}, []float64{1, 3}, 0.95)
+	if q := math.Tan(0.475 * math.Pi); !close(w.Diff, 1, 1e-15) || !close(w.SE, 1, 1e-15) || w.DF != 1 || !close(w.T, 1, 1e-15) ||
+		!close(w.P, 0.5, 1e-12) || !close(w.Low, 1-q, 1e-9) || !close(w.High, 1+q, 1e-9) {
+		t.Errorf("closed form: %+v", w)
+	}
+	for _, tc := range []struct {
+		name            string
+		a, b            []float64
+		diff, low, high float64
+		tt, p, df       float64
+	}{
+		{"identical", []float64{0.9, 0.8, 0.7}, []float64{0.9, 0.8, 0.7}, 0, 0, 0, 0, 1, inf},
+		// A shift of 0.1 that rounding makes vary in the last bits.
+		{"constant shift", []float64{0.997, 1.003, 0.989}, []float64{0.897, 0.903, 0.889}, 0.1, 0.1, 0.1, inf, 0, inf},
+		{"constant shift down", []float64{0.897, 0.903, 0.889}, []float64{0.997, 1.003, 0.989}, -0.1, -0.1, -0.1, -inf, 0, inf},
+		{"one pair", []float64{1, nan}, []float64{0.5, 2}, 0.5, nan, nan, nan, nan, nan},
+		{"no pair", []float64{nan, 1}, []float64{1, nan}, nan, nan, nan, nan, nan, nan},
+		{"empty", nil, nil, nan, nan, nan, nan, nan, nan},
+		{"infinite value", []float64{1, inf, 2}, []float64{1, 2, 3}, inf, nan, nan, nan, nan, nan},
+		// 2e308 overflows: the difference of the means is still finite.
+		{"overflowing difference", []float64{1e308, 1, 2}, []float64{-1e308, 1, 3}, (1e308+3)/3 - (-1e308+4)/3, nan, nan, nan, nan, nan},
+	} {
+		w := PairedCompare(tc.a, tc.b, 0.95)
+		if !close(w.Diff, tc.diff, 1e-12) || !close(w.Low, tc.low, 1e-12) || !close(w.High, tc.high, 1e-12) ||
+			!close(w.T, tc.tt, 0) || !close(w.P, tc.p, 0) || !close(w.DF, tc.df, 0) {
+			t.Errorf("%s: %+v; want diff %v, [%v, %v], t %v, p %v, df %v", tc.name, w, tc.diff, tc.low, tc.high, tc.tt, tc.p, tc.df)
+		}
+	}
+}
+
+func TestPairedComparePanics(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]func(){
+		"lengths": func() { PairedCompare([]float64{1, 2}, []float64{1}, 0.95) },
+		"level":   func() { PairedCompare([]float64{1, 2}, []float64{1, 2}, 1) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
