@@ -96,6 +96,10 @@ type Query struct {
 	// adjusted for the multiple comparisons of each metric column with
 	// Holm's method (metrics.Holm).
 	NoAdjust bool
+	// Unpaired compares every row with the baseline by Welch's test, as
+	// independent samples, also where the two rows have the same seeds
+	// (see Cell.Paired).
+	Unpaired bool
 }
 
 // Level is the confidence level of the intervals of Cell.Low and
@@ -140,6 +144,8 @@ type Comparison struct {
 	Adjusted bool
 	// TestCost is Query.TestCost: cost metrics were tested too.
 	TestCost bool
+	// Unpaired is Query.Unpaired: no cell was compared by the paired test.
+	Unpaired bool
 	// Tasks is the number of distinct tasks among the rows (see Row.Task).
 	Tasks int
 	// FailedElsewhere are the failed runs (Query.Status empty) whose
@@ -256,9 +262,12 @@ type Row struct {
 	// -1 when the runs of the row do not share one task (pooled). Only rows
 	// of one task are compared: Best marks the best within a task, and
 	// only rows of the baseline's task are tested against it.
-	Task  int
-	Runs  []int64 // ids of the runs aggregated, in id order
-	Cells []Cell  // one per metric
+	Task int
+	Runs []int64 // ids of the runs aggregated, in id order
+	// Seeds are the seeds of Runs, in the same order (nil in a Comparison
+	// built by hand, which is then never paired).
+	Seeds []int64
+	Cells []Cell // one per metric
 	// Failed are the failed runs of the row's setting (with Query.Status
 	// empty): a diverged or crashed seed, left out of every cell. A row
 	// with failed runs is never marked best: its means are over the seeds
@@ -304,14 +313,21 @@ type Cell struct {
 	// metric (or a cost metric with Query.TestCost). The fields below are
 	// NaN when it was not.
 	Tested bool
+	// Paired says the cell was compared by the paired t-test over seeds
+	// (metrics.PairedCompare): the runs of the row and of the baseline
+	// that have a value have the same seeds, each once, and runs with the
+	// same seed train and test on the same data. Otherwise (other seeds,
+	// a seed twice, Query.Unpaired) the test is Welch's
+	// (metrics.WelchCompare), which treats the two sides as independent.
+	Paired bool
 	// Diff is the difference of means, row − baseline; Low and High bound
-	// its confidence interval at Level (Welch–Satterthwaite df; see
-	// metrics.WelchCompare). NaN with fewer than 2 values on either side
+	// its confidence interval at Level (n − 1 df when Paired, else
+	// Welch–Satterthwaite df). NaN with fewer than 2 values on either side
 	// (Diff only needs one).
 	Diff, Low, High float64
-	// P is the two-sided p-value of Welch's t-test against the baseline,
-	// and PAdj the same adjusted for the comparisons in the column (Holm,
-	// over the tested rows with a p-value), or equal to P when
+	// P is the two-sided p-value of the t-test against the baseline, and
+	// PAdj the same adjusted for the comparisons in the column (Holm, over
+	// the tested rows with a p-value), or equal to P when
 	// Comparison.Adjusted is false.
 	P, PAdj float64
 	// Values holds one value per run of the row, in the order of Row.Runs:
@@ -370,7 +386,7 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 		}
 	}
 	c.Metrics, c.SortedBy = mets, sortKey
-	c.Adjusted, c.TestCost = !q.NoAdjust, q.TestCost
+	c.Adjusted, c.TestCost, c.Unpaired = !q.NoAdjust, q.TestCost, q.Unpaired
 	for i := range c.Rows {
 		row := &c.Rows[i]
 		row.Cells = make([]Cell, len(mets))

@@ -162,17 +162,20 @@ func TestComparePoolsAlongDeterminedKeys(t *testing.T) {
 	}
 }
 
-func TestCompareWelchPValues(t *testing.T) {
+// TestComparePValues: rows with the baseline's seeds are compared by the
+// paired t-test, others by Welch's; reference values from scipy 1.10's
+// stats.ttest_rel(a, b) and stats.ttest_ind(a, b, equal_var=False), as in
+// metrics.TestPairedCompare and metrics.TestWelchTTest.
+func TestComparePValues(t *testing.T) {
 	st, _ := buildStore(t, scanExperiment(), welchExperiment())
 
-	// Reference values from scipy.stats.ttest_ind(a, b, equal_var=False),
-	// as in metrics.TestWelchTTest.
+	// Seeds 1–5 against 1–8: Welch.
 	c := mustCompare(t, st, Query{Experiments: []string{"welch"}, Baseline: "variant=b"})
 	if c.Baseline != 1 {
 		t.Fatalf("Baseline = %d, want 1 (variant b)", c.Baseline)
 	}
-	if p := c.Rows[0].Cells[0].P; !closeTo(p, 0.0021576893123759593, 1e-9) {
-		t.Errorf("p(a vs b) = %.17g, want 0.0021576893123759593 (unequal n: 5 and 8)", p)
+	if p := c.Rows[0].Cells[0].P; !closeTo(p, 0.0021576893123759593, 1e-9) || c.Rows[0].Cells[0].Paired {
+		t.Errorf("p(a vs b) = %.17g, paired %v; want 0.0021576893123759593 (unequal n: 5 and 8), Welch", p, c.Rows[0].Cells[0].Paired)
 	}
 	if p := c.Rows[1].Cells[0].P; !math.IsNaN(p) {
 		t.Errorf("the baseline row's p = %v, want NaN", p)
@@ -182,13 +185,24 @@ func TestCompareWelchPValues(t *testing.T) {
 	if c.Baseline != 0 {
 		t.Fatalf("Baseline = %d, want 0", c.Baseline)
 	}
-	if p := cellOf(t, c, "attention.name=dot", "test/exact_match").P; !closeTo(p, 0.057799107763105005, 1e-9) {
-		t.Errorf("p(dot vs none) = %.17g, want 0.057799107763105005", p)
+	// Seeds 1, 2, 3 on both sides: paired.
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); !cell.Paired || !closeTo(cell.P, 0.20079182575951338, 1e-9) ||
+		!closeTo(cell.Low, -0.02103897538307475, 1e-9) || !closeTo(cell.High, 0.053705642049741445, 1e-9) {
+		t.Errorf("dot vs none: paired %v, p = %.17g, [%v, %v]; want paired, 0.20079182575951338, [-0.02104, 0.05371]", cell.Paired, cell.P, cell.Low, cell.High)
 	}
-	// The NaN of the diverged run is left out: 2 values against 3.
+	// The NaN of the diverged run is left out: seeds 1, 3 against 1, 2,
+	// 3, so Welch's test of 2 values against 3.
 	_, want := metrics.WelchTTest([]float64{0.3, 0.32}, lossNone)
-	if p := cellOf(t, c, "attention.name=additive", "test/loss").P; !closeTo(p, want, 1e-12) {
-		t.Errorf("p(additive loss vs none) = %v, want %v", p, want)
+	if cell := cellOf(t, c, "attention.name=additive", "test/loss"); cell.Paired || !closeTo(cell.P, want, 1e-12) {
+		t.Errorf("p(additive loss vs none) = %v, paired %v; want %v, Welch", cell.P, cell.Paired, want)
+	}
+	// --unpaired: Welch everywhere.
+	c = mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, Baseline: "model.attention.name=none", Unpaired: true})
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); cell.Paired || !closeTo(cell.P, 0.057799107763105005, 1e-9) {
+		t.Errorf("unpaired: p(dot vs none) = %.17g, paired %v; want 0.057799107763105005, Welch", cell.P, cell.Paired)
+	}
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "seeds not paired (--unpaired)") {
+		t.Errorf("unpaired: the notes do not say so:\n%s", notes)
 	}
 	// Fewer than 2 values: p is NaN.
 	c = mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=none", Where: mustWhere(t, "seed = 1")})

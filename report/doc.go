@@ -49,12 +49,16 @@
 // data.* fingerprints agree, and for BLEU whose sacreBLEU signatures agree:
 // BLEU over characters and over 13a tokens are two metrics; never across
 // them; means equal but for rounding are tied) and, against
-// Query.Baseline, the difference of means with its 95 %
-// Welch–Satterthwaite confidence interval and Welch's two-sided p-value
-// (metrics.WelchCompare) — no interval or p-value with fewer than 2 values
-// on a side or when neither side varies (runs that all scored the same
-// give Welch's t no spread to measure) — the p-values of a column adjusted
-// by Holm's method (metrics.Holm) unless Query.NoAdjust; cost metrics (perf/*) are
+// Query.Baseline, the difference of means with its 95 % confidence
+// interval and a two-sided p-value: by the paired t-test over seeds
+// (metrics.PairedCompare) where the row's runs with a value and the
+// baseline's have the same seeds, each once — runs with the same seed
+// train and test on the same data — and otherwise, or with
+// Query.Unpaired, by Welch's (metrics.WelchCompare; Cell.Paired says
+// which) — no interval or p-value with fewer than 2 values on a side or
+// without spread to test against (neither side varies; paired, the
+// differences do not) — the p-values of a column adjusted by Holm's
+// method (metrics.Holm) unless Query.NoAdjust; cost metrics (perf/*) are
 // shown as mean ± std and tested only with Query.TestCost; constants of the
 // configuration (model/params) are never tested or starred. Rows come in
 // plan order — the order in which each group first appears among the runs

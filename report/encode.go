@@ -41,7 +41,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 	tested := c.testedMetrics()
 	for _, j := range tested {
 		m := c.Metrics[j]
-		header = append(header, m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj")
+		header = append(header, m+"_test", m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj")
 	}
 	if err := cw.Write(header); err != nil {
 		return err
@@ -57,7 +57,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 		}
 		for _, j := range tested {
 			cell := row.Cells[j]
-			rec = append(rec, csvFloat(cell.Diff), csvFloat(cell.Low), csvFloat(cell.High), csvFloat(cell.P), csvFloat(cell.PAdj))
+			rec = append(rec, cell.test(), csvFloat(cell.Diff), csvFloat(cell.Low), csvFloat(cell.High), csvFloat(cell.P), csvFloat(cell.PAdj))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -116,12 +116,14 @@ func jsonFloats(xs []float64) []jsonFloat {
 }
 
 type jsonCell struct {
-	Mean   jsonFloat   `json:"mean"`
-	Std    jsonFloat   `json:"std"`
-	N      int         `json:"n"`
-	NaN    int         `json:"nan"`
-	Best   bool        `json:"best"`
-	Tested bool        `json:"tested"`
+	Mean   jsonFloat `json:"mean"`
+	Std    jsonFloat `json:"std"`
+	N      int       `json:"n"`
+	NaN    int       `json:"nan"`
+	Best   bool      `json:"best"`
+	Tested bool      `json:"tested"`
+	// Test names the test of a tested cell: "paired" or "welch".
+	Test   string      `json:"test,omitempty"`
 	Diff   jsonFloat   `json:"diff"`
 	Low    jsonFloat   `json:"ci_low"`
 	High   jsonFloat   `json:"ci_high"`
@@ -136,6 +138,7 @@ type jsonRow struct {
 	Pooled map[string][]string `json:"pooled"`
 	Task   int                 `json:"task"`
 	Runs   []int64             `json:"runs"`
+	Seeds  []int64             `json:"seeds"`
 	Failed []jsonFailed        `json:"failed"`
 	// Unfinished counts the runs of the row's setting not finished.
 	Unfinished int                 `json:"unfinished"`
@@ -176,6 +179,7 @@ type jsonComparison struct {
 	Level      float64           `json:"level"`
 	Adjustment string            `json:"adjustment"`
 	TestCost   bool              `json:"test_cost"`
+	Unpaired   bool              `json:"unpaired,omitempty"`
 	Tasks      int               `json:"tasks"`
 	Rows       []jsonRow         `json:"rows"`
 	// Failed runs whose setting no row has; Where and Unfinished as in
@@ -220,9 +224,9 @@ func nonNil[T any](s []T) []T {
 //	 "baseline": 0, "sorted_by": "", "level": 0.95, "adjustment": "holm",
 //	 "test_cost": false, "tasks": 1,
 //	 "rows": [{"group": {"model.attention.name": "dot"}, "label": "attention.name=dot",
-//	           "pooled": {}, "task": 0, "runs": [1, 4, 7], "failed": [{"id": 10, "error": "..."}],
+//	           "pooled": {}, "task": 0, "runs": [1, 4, 7], "seeds": [1, 2, 3], "failed": [{"id": 10, "error": "..."}],
 //	           "cells": {"test/exact_match": {"mean": 0.91, "std": 0.02, "n": 3, "nan": 0,
-//	                     "best": true, "tested": true, "diff": 0.05, "ci_low": 0.01, "ci_high": 0.09,
+//	                     "best": true, "tested": true, "test": "paired", "diff": 0.05, "ci_low": 0.01, "ci_high": 0.09,
 //	                     "p": 0.03, "p_adj": 0.06, "values": [0.9, 0.93, 0.9]}}}],
 //	 "failed_elsewhere": [], "where": "seed != 3", "unfinished": {"queued": 2},
 //	 "signatures": [{"metric": "test/bleu", "signature": "BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.5.1",
@@ -231,13 +235,14 @@ func nonNil[T any](s []T) []T {
 //	 "notes": ["mean ± std over each row's n runs; ...", ...]}
 //
 // with NaN as null and infinities as "+Inf"/"-Inf"; "adjustment" is "holm"
-// or "none", kinds and directions are those of metrics.Describe, a
+// or "none"; a tested cell's "test" is "paired" or "welch" (Cell.Paired),
+// and "unpaired": true stands for Query.Unpaired; kinds and directions are those of metrics.Describe, a
 // signature's rows are null when it signs every row (see Signature), notes are
 // the sentences printed under the table. UnmarshalJSON reads it back.
 func (c *Comparison) MarshalJSON() ([]byte, error) {
 	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Metrics: nonNil(c.Metrics),
 		Kinds: map[string]string{}, Directions: map[string]int{}, Baseline: c.Baseline, SortedBy: c.SortedBy,
-		Level: Level, Adjustment: "none", TestCost: c.TestCost, Tasks: c.Tasks, Rows: []jsonRow{}, Notes: c.notes(false),
+		Level: Level, Adjustment: "none", TestCost: c.TestCost, Unpaired: c.Unpaired, Tasks: c.Tasks, Rows: []jsonRow{}, Notes: c.notes(false),
 		FailedElsewhere: jsonFailedRuns(c.FailedElsewhere), Where: c.Where, WhereResults: c.WhereResults, Builds: c.Builds, MixedBuilds: c.MixedBuilds,
 		Unfinished: map[string]int{},
 		Sharing:    c.Sharing, OldValid: c.OldValid}
@@ -254,7 +259,7 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 	}
 	for i, row := range c.Rows {
 		jr := jsonRow{Group: map[string]string{}, Label: c.Label(i), Pooled: map[string][]string{}, Task: row.Task,
-			Runs: nonNil(row.Runs), Failed: jsonFailedRuns(row.Failed), Unfinished: row.Unfinished, Cells: map[string]jsonCell{}}
+			Runs: nonNil(row.Runs), Seeds: nonNil(row.Seeds), Failed: jsonFailedRuns(row.Failed), Unfinished: row.Unfinished, Cells: map[string]jsonCell{}}
 		for k, key := range c.Keys {
 			jr.Group[key] = row.Group[k]
 		}
@@ -262,7 +267,7 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 			jr.Pooled[key] = row.Pooled[k]
 		}
 		for j, cell := range row.Cells {
-			jr.Cells[c.Metrics[j]] = jsonCell{Mean: jsonFloat(cell.Mean), Std: jsonFloat(cell.Std), N: cell.N, NaN: cell.NaN,
+			jr.Cells[c.Metrics[j]] = jsonCell{Test: cell.test(), Mean: jsonFloat(cell.Mean), Std: jsonFloat(cell.Std), N: cell.N, NaN: cell.NaN,
 				Best: cell.Best, Tested: cell.Tested, Diff: jsonFloat(cell.Diff), Low: jsonFloat(cell.Low), High: jsonFloat(cell.High),
 				P: jsonFloat(cell.P), PAdj: jsonFloat(cell.PAdj), Values: jsonFloats(cell.Values)}
 		}
@@ -282,7 +287,7 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*c = Comparison{Keys: in.Keys, Derived: in.Derived, Pooled: in.Pooled, Metrics: in.Metrics, Baseline: in.Baseline,
-		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Tasks: in.Tasks,
+		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Unpaired: in.Unpaired, Tasks: in.Tasks,
 		FailedElsewhere: failedRuns(in.FailedElsewhere), Where: in.Where, WhereResults: in.WhereResults, Builds: in.Builds, MixedBuilds: in.MixedBuilds,
 		Sharing: in.Sharing, OldValid: in.OldValid}
 	for st, n := range in.Unfinished {
@@ -295,7 +300,7 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 		c.Signatures = append(c.Signatures, Signature{Metric: s.Metric, Line: s.Line, Rows: s.Rows})
 	}
 	for _, jr := range in.Rows {
-		row := Row{Runs: jr.Runs, Task: jr.Task, Failed: failedRuns(jr.Failed), Unfinished: jr.Unfinished}
+		row := Row{Runs: jr.Runs, Seeds: jr.Seeds, Task: jr.Task, Failed: failedRuns(jr.Failed), Unfinished: jr.Unfinished}
 		for _, k := range in.Keys {
 			row.Group = append(row.Group, jr.Group[k])
 		}
@@ -307,7 +312,7 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 			if !ok {
 				return fmt.Errorf("report: comparison JSON: a row has no cell for %s", m)
 			}
-			cell := Cell{Mean: float64(jc.Mean), Std: float64(jc.Std), N: jc.N, NaN: jc.NaN, Best: jc.Best, Tested: jc.Tested,
+			cell := Cell{Mean: float64(jc.Mean), Std: float64(jc.Std), N: jc.N, NaN: jc.NaN, Best: jc.Best, Tested: jc.Tested, Paired: jc.Test == "paired",
 				Diff: float64(jc.Diff), Low: float64(jc.Low), High: float64(jc.High), P: float64(jc.P), PAdj: float64(jc.PAdj)}
 			for _, v := range jc.Values {
 				cell.Values = append(cell.Values, float64(v))
@@ -317,4 +322,16 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 		c.Rows = append(c.Rows, row)
 	}
 	return nil
+}
+
+// test names the test of a tested cell, "paired" or "welch"; "" when the
+// cell was not tested.
+func (cell Cell) test() string {
+	switch {
+	case cell.Tested && cell.Paired:
+		return "paired"
+	case cell.Tested:
+		return "welch"
+	}
+	return ""
 }

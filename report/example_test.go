@@ -77,12 +77,13 @@ func ExampleCompare() {
 	//                                 test/
 	// attention.name            exact_match
 	// ──────────────  ─────────────────────
-	// additive        +0.820 [0.682, 0.958]
-	//                               p=0.004
+	// additive        +0.820 [0.439, 1.201]
+	//                               p=0.023
 	//
 	// mean ± std over each row's n runs; * best (higher is better for test/exact_match).
 	// Against the baseline attention.name=none: Δ = row mean − baseline mean with its 95 % confidence
-	// interval (Welch–Satterthwaite df); p = Welch's two-sided t-test, Holm–Bonferroni-adjusted over the 1
-	// row compared in each column; the intervals are each comparison's own, not adjusted; — where a side
-	// has fewer than 2 values or neither side varies.
+	// interval (n − 1 df); p = the two-sided paired t-test over seeds (runs with the same seed train and
+	// test on the same data), Holm–Bonferroni-adjusted over the 1 row compared in each column; the
+	// intervals are each comparison's own, not adjusted; — where a side has fewer than 2 values or there
+	// is no spread to test against (neither side varies, or the paired differences do not).
 }

@@ -64,8 +64,9 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //   - "csv": one header line, then one line per row: the keys' values,
 //     each pooled key's values joined by "; ", n, baseline (true/false),
 //     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan and <m>_best,
-//     and with a baseline, for each metric that is tested, <m>_diff,
-//     <m>_ci_low, <m>_ci_high, <m>_p and <m>_p_adj. Numbers are in the
+//     and with a baseline, for each metric that is tested, <m>_test
+//     ("paired" or "welch": see Cell.Paired; empty where not tested),
+//     <m>_diff, <m>_ci_low, <m>_ci_high, <m>_p and <m>_p_adj. Numbers are in the
 //     shortest form that reads back exactly (infinities as inf and -inf);
 //     a value that does not exist (NaN) is an empty field, as pandas
 //     reads a missing value. The notes are not part of the CSV.
@@ -583,10 +584,7 @@ func (c *Comparison) notesMarked(mark string) []string {
 			strings.Join(c.Pooled, ", ")))
 	}
 	if len(nans) > 0 {
-		if len(nans) > 4 {
-			nans = append(nans[:4], fmt.Sprintf("and %d more", len(nans)-4))
-		}
-		out = append(out, "NaN values, left out of mean and std: "+strings.Join(nans, ", ")+".")
+		out = append(out, "NaN values, left out of mean and std: "+strings.Join(firstFew(nans, 4), ", ")+".")
 	}
 	out = append(out, c.selectionNotes()...)
 	if c.Builds > 1 {
@@ -813,22 +811,72 @@ func (c *Comparison) testNotes() []string {
 		}
 	}
 	if len(c.testedMetrics()) > 0 && len(rows) > 0 {
-		s := fmt.Sprintf("Against the baseline %s: Δ = row mean − baseline mean with its 95 %% confidence interval "+
-			"(Welch–Satterthwaite df); p = Welch's two-sided t-test", c.Label(c.Baseline))
+		// Which test gave the figures: paired where the seeds pair,
+		// Welch's elsewhere; the Welch cells named when both occur.
+		var welch []string
+		paired := false
+		for _, i := range rows {
+			var ms []string
+			all := true
+			for _, j := range c.testedMetrics() {
+				cell := c.Rows[i].Cells[j]
+				if !cell.Tested || math.IsNaN(cell.Low) {
+					continue // no figures: "—"
+				}
+				if cell.Paired {
+					paired, all = true, false
+				} else {
+					ms = append(ms, c.Metrics[j])
+				}
+			}
+			if len(ms) == 0 {
+				continue
+			}
+			w := c.Label(i)
+			if !all {
+				w += " (" + strings.Join(ms, ", ") + ")"
+			}
+			welch = append(welch, w)
+		}
+		var test string
+		switch {
+		case paired && len(welch) == 0:
+			test = "(n − 1 df); p = the two-sided paired t-test over seeds (runs with the same seed train and test on the same data)"
+		case paired:
+			test = "and p by the two-sided paired t-test over seeds (n − 1 df; runs with the same seed train and test " +
+				"on the same data) where a row has the baseline's seeds, by Welch's (Welch–Satterthwaite df) where not"
+		case c.Unpaired:
+			test = "(Welch–Satterthwaite df); p = Welch's two-sided t-test, seeds not paired (--unpaired)"
+		default:
+			test = "(Welch–Satterthwaite df); p = Welch's two-sided t-test"
+		}
+		s := fmt.Sprintf("Against the baseline %s: Δ = row mean − baseline mean with its 95 %% confidence interval %s",
+			c.Label(c.Baseline), test)
 		kk := plural(hi, "row")
 		if lo != hi {
 			kk = fmt.Sprintf("%d–%d rows", lo, hi)
+		}
+		sep := ", "
+		if paired && len(welch) > 0 {
+			sep = "; p " // the adjustment is of both tests' p-values
 		}
 		switch {
 		case hi == 0:
 			s += " (no row has a p-value)"
 		case c.Adjusted:
-			s += fmt.Sprintf(", Holm–Bonferroni-adjusted over the %s compared in each column; "+
+			s += fmt.Sprintf(sep+"Holm–Bonferroni-adjusted over the %s compared in each column; "+
 				"the intervals are each comparison's own, not adjusted", kk)
 		default:
-			s += " without adjustment for the comparisons of " + kk + " per column (--no-adjust)"
+			s += strings.TrimSuffix(sep, ", ") + " without adjustment for the comparisons of " + kk + " per column (--no-adjust)"
 		}
-		out = append(out, s+"; — where a side has fewer than 2 values or neither side varies.")
+		spread := "neither side varies"
+		if paired {
+			spread = "there is no spread to test against (neither side varies, or the paired differences do not)"
+		}
+		out = append(out, s+"; — where a side has fewer than 2 values or "+spread+".")
+		if paired && len(welch) > 0 {
+			out = append(out, "Welch's test instead, as their seeds with a value are not the baseline's: "+strings.Join(firstFew(welch, 4), ", ")+".")
+		}
 	}
 	if n := len(c.Rows) - 1 - len(rows); n > 0 {
 		out = append(out, fmt.Sprintf("Not compared with the baseline: %s of another task than the baseline's.", plural(n, "row")))
@@ -945,4 +993,12 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", strings.Join(c.notes(true), " "))
 	return err
+}
+
+// firstFew returns the first n of xs and "and k more" for the k others.
+func firstFew(xs []string, n int) []string {
+	if len(xs) <= n {
+		return xs
+	}
+	return append(slices.Clip(xs[:n]), fmt.Sprintf("and %d more", len(xs)-n))
 }

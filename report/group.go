@@ -322,6 +322,14 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 	for i := range c.Rows {
 		row := &c.Rows[i]
 		slices.Sort(row.Runs)
+		seeds := map[int64]int64{}
+		for _, r := range members[i] {
+			seeds[r.ID] = r.Seed
+		}
+		row.Seeds = make([]int64, len(row.Runs))
+		for k, id := range row.Runs {
+			row.Seeds[k] = seeds[id]
+		}
 		for _, k := range c.Pooled {
 			row.Pooled = append(row.Pooled, sel.values(k, members[i]))
 		}

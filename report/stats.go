@@ -2,7 +2,9 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	"github.com/attnlab/attnlab/metrics"
 )
@@ -21,13 +23,15 @@ func (c *Comparison) tests(k metrics.Kind) bool {
 }
 
 // mark sets the Best flags, compares the rows of the baseline's task with
-// the baseline (difference of means, its interval, Welch's p-value), and
-// adjusts the p-values of each column with Holm's method. Within a column,
-// rows are comparable when they share a task and the column's sacreBLEU
-// signature (rows scored with another tokenizer hold another metric); a
-// row whose mean leaves runs out (Row.Partial: failed, not finished, no
-// value) is never best, nor another in its stead; a test needs 2 values on
-// each side and some variance on one of them.
+// the baseline (difference of means, its interval, the p-value of the
+// paired t-test over seeds where the rows share their seeds, of Welch's
+// otherwise), and adjusts the p-values of each column with Holm's method.
+// Within a column, rows are comparable when they share a task and the
+// column's sacreBLEU signature (rows scored with another tokenizer hold
+// another metric); a row whose mean leaves runs out (Row.Partial: failed,
+// not finished, no value) is never best, nor another in its stead; a test
+// needs 2 values on each side and some spread: a variance on one side
+// (Welch), differences that vary (paired).
 func (c *Comparison) mark() {
 	tasks := map[int]bool{}
 	for _, row := range c.Rows {
@@ -81,13 +85,21 @@ func (c *Comparison) mark() {
 			if scale[i] == "" || scale[i] != scale[c.Baseline] || base.Cells[j].N == 0 {
 				continue
 			}
-			w := metrics.WelchCompare(cell.Values, base.Cells[j].Values, Level)
-			cell.Tested = true
+			var w metrics.Difference
+			a, b, paired := pairs(c.Rows[i], base, j)
+			if paired && !c.Unpaired {
+				w = metrics.PairedCompare(a, b, Level)
+			} else {
+				w = metrics.WelchCompare(cell.Values, base.Cells[j].Values, Level)
+				paired = false
+			}
+			cell.Tested, cell.Paired = true, paired
 			cell.Diff, cell.Low, cell.High, cell.P = w.Diff, w.Low, w.High, w.P
 			if w.SE == 0 {
-				// Both sides constant: no spread to test a difference
-				// against (Welch's t would be ±Inf, p 0, the interval a
-				// point). Not a test.
+				// No spread to test a difference against: both sides
+				// constant, or (paired) differences that do not vary.
+				// The t would be ±Inf, p 0, the interval a point. Not a
+				// test.
 				cell.Low, cell.High, cell.P = nan, nan, nan
 			}
 			ps[i] = cell.P
@@ -100,6 +112,44 @@ func (c *Comparison) mark() {
 			c.Rows[i].Cells[j].PAdj = adj[i]
 		}
 	}
+}
+
+// pairs returns the values of metric j of row and base in pairs by seed,
+// and whether they pair: the runs of each side with a value (not NaN, not
+// missing) have the same seeds, each once, and there are at least 2. Runs
+// with the same seed draw the same data (tasks.Options.Seed), so their
+// scores are paired observations.
+func pairs(row, base Row, j int) (a, b []float64, ok bool) {
+	valued := func(r Row) (map[int64]float64, bool) {
+		if len(r.Seeds) != len(r.Runs) {
+			return nil, false
+		}
+		m := map[int64]float64{}
+		for k, v := range r.Cells[j].Values {
+			if math.IsNaN(v) {
+				continue
+			}
+			if _, dup := m[r.Seeds[k]]; dup {
+				return nil, false
+			}
+			m[r.Seeds[k]] = v
+		}
+		return m, true
+	}
+	ra, ok1 := valued(row)
+	rb, ok2 := valued(base)
+	if !ok1 || !ok2 || len(ra) != len(rb) || len(ra) < 2 {
+		return nil, nil, false
+	}
+	seeds := slices.Sorted(maps.Keys(ra))
+	for _, s := range seeds {
+		v, ok := rb[s]
+		if !ok {
+			return nil, nil, false
+		}
+		a, b = append(a, ra[s]), append(b, v)
+	}
+	return a, b, true
 }
 
 // same reports whether two means are equal but for rounding: exact-match

@@ -1,7 +1,9 @@
 package report
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -138,7 +140,8 @@ func TestHolmNoteCountsTestedColumns(t *testing.T) {
 	x := fakeExperiment{name: "holm"}
 	for i := range 3 {
 		for a, name := range []string{"none", "dot", "additive"} {
-			r := trustRun(name, int64(i+1), 0.2+0.3*float64(a)+0.01*float64(i*i), nil)
+			// The rows' differences vary with the seed, for the paired test.
+			r := trustRun(name, int64(i+1), 0.2+0.3*float64(a)+0.01*float64(i*i*(a+1)), nil)
 			r.sums["test/token_acc"] = 1
 			x.runs = append(x.runs, r)
 		}
@@ -506,5 +509,68 @@ func TestCompareBuilds(t *testing.T) {
 	c = mustCompare(t, st, Query{Experiments: []string{"builds"}, Where: mustWhere(t, "seed != 3")})
 	if c.Builds != 1 || len(c.MixedBuilds) != 0 || strings.Contains(strings.Join(c.notes(false), " "), "builds") {
 		t.Errorf("one build: Builds %d, MixedBuilds %v, notes %q", c.Builds, c.MixedBuilds, c.notes(false))
+	}
+}
+
+// TestComparePairing: the paired test pairs runs by seed, whatever their
+// order in the store, and only where both rows' runs with a value have the
+// same seeds, each once; elsewhere the test is Welch's, and the notes name
+// those rows. Reference p-values from scipy 1.10 (ttest_rel, and
+// ttest_ind with equal_var=False).
+func TestComparePairing(t *testing.T) {
+	x := fakeExperiment{name: "pair", runs: []fakeRun{
+		// The baseline's runs stored in seed order 3, 1, 2.
+		trustRun("none", 3, 0.43, nil), trustRun("none", 1, 0.40, nil), trustRun("none", 2, 0.52, nil),
+		trustRun("dot", 1, 0.70, nil), trustRun("dot", 2, 0.80, nil), trustRun("dot", 3, 0.74, nil),
+		// Three seeds, not the baseline's three.
+		trustRun("additive", 2, 0.90, nil), trustRun("additive", 3, 0.95, nil), trustRun("additive", 4, 0.93, nil),
+	}}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"pair"}, Baseline: "attention.name=none"})
+	// Paired by seed: ttest_rel([0.70, 0.80, 0.74], [0.40, 0.52, 0.43]);
+	// paired in storage order instead it would be 0.0312.
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); !cell.Paired || !closeTo(cell.P, 0.0008825570653330331, 1e-9) {
+		t.Errorf("dot: paired %v, p = %.17g; want paired by seed, 0.0008825570653330331", cell.Paired, cell.P)
+	}
+	if cell := cellOf(t, c, "attention.name=additive", "test/exact_match"); cell.Paired || !closeTo(cell.P, 0.0021427452971502178, 1e-9) {
+		t.Errorf("additive (seeds 2–4): paired %v, p = %.17g; want Welch, 0.0021427452971502178", cell.Paired, cell.P)
+	}
+	notes := strings.Join(c.notes(false), " ")
+	for _, want := range []string{"paired t-test over seeds (n − 1 df", "by Welch's (Welch–Satterthwaite df) where not",
+		"not the baseline's: attention.name=additive."} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the notes lack %q:\n%s", want, notes)
+		}
+	}
+	var js bytes.Buffer
+	if err := c.Write(&js, "json"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"test": "paired"`, `"test": "welch"`, `"seeds": [`} {
+		if !strings.Contains(js.String(), want) {
+			t.Errorf("JSON lacks %s", want)
+		}
+	}
+	var back Comparison
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if !cellOf(t, &back, "attention.name=dot", "test/exact_match").Paired || cellOf(t, &back, "attention.name=additive", "test/exact_match").Paired {
+		t.Error("JSON does not keep which cells were paired")
+	}
+
+	// A row pooling two settings holds each seed twice: Welch,
+	// ttest_ind([0.71, 0.81, 0.75, 0.72, 0.82, 0.76], [0.41, 0.53, 0.44, 0.42, 0.54, 0.45]).
+	x = fakeExperiment{name: "pooled"}
+	for _, steps := range []int{100, 200} {
+		for s, v := range map[int64][2]float64{1: {0.40, 0.70}, 2: {0.52, 0.80}, 3: {0.43, 0.74}} {
+			x.runs = append(x.runs, trustRun("none", s, v[0]+float64(steps)/1e4, map[string]any{"train.steps": steps}),
+				trustRun("dot", s, v[1]+float64(steps)/1e4, map[string]any{"train.steps": steps}))
+		}
+	}
+	st, _ = buildStore(t, x)
+	c = mustCompare(t, st, Query{Experiments: []string{"pooled"}, By: []string{"attention.name"}, Pool: []string{"train.steps"}, Baseline: "attention.name=none"})
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); cell.Paired || !closeTo(cell.P, 2.0917031315377302e-06, 1e-9) {
+		t.Errorf("pooled seeds: paired %v, p %v; want Welch, 2.0917031315377302e-06", cell.Paired, cell.P)
 	}
 }

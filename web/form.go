@@ -25,6 +25,7 @@ type form struct {
 	Status   string // --status; "" is the page's default (done for a comparison, any for curves)
 	NoAdjust bool   // --no-adjust
 	TestCost bool   // --test-cost
+	Unpaired bool   // --unpaired
 	Runs     []int64
 
 	// Curves only.
@@ -45,7 +46,7 @@ func readForm(r *http.Request) (form, error) {
 	f := form{
 		Where: v.Get("where"), By: v.Get("by"), Pool: v.Get("pool"), Baseline: v.Get("baseline"),
 		Metrics: v.Get("metrics"), Sort: v.Get("sort"), Status: v.Get("status"),
-		NoAdjust: v.Get("noadjust") == "1", TestCost: v.Get("testcost") == "1",
+		NoAdjust: v.Get("noadjust") == "1", TestCost: v.Get("testcost") == "1", Unpaired: v.Get("unpaired") == "1",
 		Metric: v.Get("metric"), View: v.Get("view"), Band: v.Get("band"), Log: v.Get("log") == "1",
 	}
 	for _, kv := range [][2]string{{"where", f.Where}, {"by", f.By}, {"pool", f.Pool}, {"baseline", f.Baseline},
@@ -90,7 +91,7 @@ func joinStatuses() string {
 // has reports whether the form carries anything a user chose.
 func (f form) has() bool {
 	return f.Where != "" || f.By != "" || f.Pool != "" || f.Baseline != "" || f.Metrics != "" || f.Sort != "" ||
-		f.Status != "" || f.NoAdjust || f.TestCost || len(f.Runs) > 0 || f.Metric != "" || f.View != "" || f.Band != ""
+		f.Status != "" || f.NoAdjust || f.TestCost || f.Unpaired || len(f.Runs) > 0 || f.Metric != "" || f.View != "" || f.Band != ""
 }
 
 // query turns the form into a report query for one experiment: the same
@@ -106,6 +107,7 @@ func (f form) query(experiment string) (report.Query, error) {
 		Status:      store.Status(f.Status),
 		TestCost:    f.TestCost,
 		NoAdjust:    f.NoAdjust,
+		Unpaired:    f.Unpaired,
 		IDs:         f.Runs,
 	}
 	if len(q.Pool) > 0 && len(q.By) == 0 {
@@ -153,6 +155,9 @@ func (f form) values() url.Values {
 	if f.TestCost {
 		v.Set("testcost", "1")
 	}
+	if f.Unpaired {
+		v.Set("unpaired", "1")
+	}
 	for _, id := range f.Runs {
 		v.Add("run", strconv.FormatInt(id, 10))
 	}
@@ -196,6 +201,9 @@ func (f form) cli(experiment string) string {
 	}
 	if f.TestCost {
 		args = append(args, "--test-cost")
+	}
+	if f.Unpaired {
+		args = append(args, "--unpaired")
 	}
 	return strings.Join(args, " ")
 }

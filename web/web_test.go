@@ -268,11 +268,15 @@ func TestExperimentPageIsCompare(t *testing.T) {
 	st := openStore(t, t.TempDir()+"/runs.db")
 	fill(t, st)
 	s := newServer(t, st, Options{ReadOnly: true})
-	for _, q := range []string{"", "?baseline=attention.name%3Ddot&sort=loss"} {
+	for _, q := range []string{"", "?baseline=attention.name%3Ddot&sort=loss", "?baseline=attention.name%3Ddot&sort=loss&unpaired=1"} {
 		r := get(t, s, "/x/scan"+q)
 		query := report.Query{Experiments: []string{"scan"}}
 		if q != "" {
 			query.Baseline, query.Sort = "attention.name=dot", "loss"
+		}
+		if strings.Contains(q, "unpaired") {
+			query.Unpaired = true
+			mustContain(t, "page"+q, r.body, "--unpaired</code>")
 		}
 		c, err := report.Compare(context.Background(), st, query)
 		if err != nil {

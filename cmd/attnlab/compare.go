@@ -47,6 +47,7 @@ func newCompareCmd() *cobra.Command {
 		format   string
 		testCost bool
 		noAdjust bool
+		unpaired bool
 	)
 	cmd := &cobra.Command{
 		Use:   "compare [EXPERIMENT...]",
@@ -62,8 +63,12 @@ naming them.
 
 With --baseline, every other row of the baseline's task is compared with the
 baseline row on each quality metric: the difference of means with its 95 %
-confidence interval (Welch–Satterthwaite), and Welch's two-sided p-value,
-Holm–Bonferroni-adjusted over the rows of each column (--no-adjust: raw).
+confidence interval and a two-sided p-value, Holm–Bonferroni-adjusted over
+the rows of each column (--no-adjust: raw). Runs with the same seed train and
+test on the same data, so where a row's runs have the baseline's seeds the
+test is the paired t-test over seeds (n − 1 df); elsewhere, and with
+--unpaired, it is Welch's t-test (Welch–Satterthwaite df). The notes say
+which rows got which.
 Cost metrics (perf/*) are shown but not tested unless --test-cost; constants of
 the configuration (model/params) are never tested.
 
@@ -97,7 +102,7 @@ writes booktabs tabulars for a paper, the notes as comments beside them.`,
 				return err
 			}
 			q.Metrics, q.Sort, q.Baseline = metrics, sortBy, baseline
-			q.TestCost, q.NoAdjust = testCost, noAdjust
+			q.TestCost, q.NoAdjust, q.Unpaired = testCost, noAdjust, unpaired
 			st, err := openStore(*db)
 			if err != nil {
 				return err
@@ -121,6 +126,7 @@ writes booktabs tabulars for a paper, the notes as comments beside them.`,
 	f.StringVar(&baseline, "baseline", "", "row to compare the others with: key=value[,key=value]")
 	f.BoolVar(&testCost, "test-cost", false, "test cost metrics (perf/*) against the baseline too")
 	f.BoolVar(&noAdjust, "no-adjust", false, "do not adjust p-values for multiple comparisons (Holm)")
+	f.BoolVar(&unpaired, "unpaired", false, "compare with the baseline by Welch's test also where the seeds pair (default: the paired t-test there)")
 	f.StringVarP(&format, "format", "f", "table", "output format: "+strings.Join(report.Formats, ", "))
 	return cmd
 }

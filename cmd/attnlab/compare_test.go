@@ -29,6 +29,15 @@ func TestCompare(t *testing.T) {
 	if !strings.Contains(b.stdout, "(baseline)") || !strings.Contains(b.stdout, "p=") && !strings.Contains(b.stdout, "p<") {
 		t.Errorf("compare --baseline:\n%s", b.stdout)
 	}
+	// tiny's rows share their seeds: the paired test, unless --unpaired.
+	if !strings.Contains(b.stdout, "paired t-test over seeds") {
+		t.Errorf("compare --baseline does not name the paired test:\n%s", b.stdout)
+	}
+	u := attnlab(t, "compare", "tiny", "--baseline", "attention.name=none", "--unpaired", "--db", db)
+	wantOK(t, u)
+	if !strings.Contains(u.stdout, "seeds not paired (--unpaired)") || strings.Contains(u.stdout, "paired t-test") {
+		t.Errorf("compare --unpaired:\n%s", u.stdout)
+	}
 }
 
 func TestCompareFormats(t *testing.T) {
