@@ -45,7 +45,7 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 	if err := checkExperiments(all, q.Experiments); err != nil {
 		return nil, err
 	}
-	where, err := ResolveWhere(ctx, st, q.Experiments, q.Where)
+	where, whereResults, err := resolveWhere(ctx, st, q.Experiments, q.Where)
 	if err != nil {
 		return nil, err
 	}
@@ -60,18 +60,9 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 	for i, r := range runs {
 		ids[i] = r.ID
 	}
-	sel := &selection{runs: runs}
+	sel := &selection{runs: runs, whereResults: whereResults}
 	if q.Where != nil {
 		sel.where = q.Where.String()
-		_, sums, err := st.Keys(ctx, q.Experiments)
-		if err != nil {
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		for _, k := range where.Keys() {
-			if slices.Contains(sums, k) && !slices.Contains(sel.whereResults, k) {
-				sel.whereResults = append(sel.whereResults, k)
-			}
-		}
 	}
 	paramIDs := ids
 	if q.Status == "" {

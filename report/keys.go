@@ -117,17 +117,30 @@ func (ks keySet) closest(k string) string {
 // ("report: --where: unknown key ..."), where the store would silently
 // match nothing. A nil filter is returned as is.
 func ResolveWhere(ctx context.Context, st *store.Store, exps []string, where *store.Cond) (*store.Cond, error) {
+	out, _, err := resolveWhere(ctx, st, exps, where)
+	return out, err
+}
+
+// resolveWhere is ResolveWhere, also returning the metric keys the
+// resolved filter reads, in order, each once.
+func resolveWhere(ctx context.Context, st *store.Store, exps []string, where *store.Cond) (*store.Cond, []string, error) {
 	if where == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	params, sums, err := st.Keys(ctx, exps)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, nil, fmt.Errorf("report: %w", err)
 	}
 	ks := keySet{params: params, metrics: sums, pseudo: store.FilterColumns}
 	out, err := where.MapKeys(ks.resolve)
 	if err != nil {
-		return nil, fmt.Errorf("report: --where: %w", err)
+		return nil, nil, fmt.Errorf("report: --where: %w", err)
 	}
-	return out, nil
+	var results []string
+	for _, k := range out.Keys() {
+		if slices.Contains(sums, k) && !slices.Contains(results, k) {
+			results = append(results, k)
+		}
+	}
+	return out, results, nil
 }
