@@ -68,9 +68,8 @@ the rows of each column (--no-adjust: raw). Runs with the same seed train and
 test on the same data, so where a row's runs have the baseline's seeds the
 test is the paired t-test over seeds (n − 1 df); elsewhere, and with
 --unpaired, it is Welch's t-test (Welch–Satterthwaite df). The notes say
-which rows got which.
-Cost metrics (perf/*) are shown but not tested unless --test-cost; constants of
-the configuration (model/params) are never tested.
+which rows got which. Cost metrics (perf/*) are shown but not tested unless
+--test-cost; constants of the configuration (model/params) are never tested.
 
 Keys take one form everywhere: a config param (model.attention.name) or a
 unique dotted suffix of one (attention.name); --where also takes a metric
