@@ -206,7 +206,21 @@ func PairedCompare(a, b []float64, level float64) Difference {
 		w.Diff = ma - mb
 		return w
 	}
+	// On d/s, s = max|dᵢ|: squares of differences beyond 1e154 (a
+	// diverged perplexity) would overflow the variance to +Inf.
+	s := 0.0
+	for _, x := range d {
+		s = max(s, math.Abs(x))
+	}
+	if s > 0 {
+		for i := range d {
+			d[i] /= s
+		}
+	} else {
+		s = 1
+	}
 	mean, sd := MeanStd(d)
+	mean, sd = mean*s, sd*s
 	w.Diff = mean
 	n := float64(len(d))
 	if n < 2 {

@@ -41,7 +41,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 	tested := c.testedMetrics()
 	for _, j := range tested {
 		m := c.Metrics[j]
-		header = append(header, m+"_test", m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj")
+		header = append(header, m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj", m+"_test")
 	}
 	if err := cw.Write(header); err != nil {
 		return err
@@ -57,7 +57,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 		}
 		for _, j := range tested {
 			cell := row.Cells[j]
-			rec = append(rec, cell.test(), csvFloat(cell.Diff), csvFloat(cell.Low), csvFloat(cell.High), csvFloat(cell.P), csvFloat(cell.PAdj))
+			rec = append(rec, csvFloat(cell.Diff), csvFloat(cell.Low), csvFloat(cell.High), csvFloat(cell.P), csvFloat(cell.PAdj), cell.test())
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

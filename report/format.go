@@ -64,9 +64,9 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //   - "csv": one header line, then one line per row: the keys' values,
 //     each pooled key's values joined by "; ", n, baseline (true/false),
 //     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan and <m>_best,
-//     and with a baseline, for each metric that is tested, <m>_test
-//     ("paired" or "welch": see Cell.Paired; empty where not tested),
-//     <m>_diff, <m>_ci_low, <m>_ci_high, <m>_p and <m>_p_adj. Numbers are in the
+//     and with a baseline, for each metric that is tested, <m>_diff,
+//     <m>_ci_low, <m>_ci_high, <m>_p, <m>_p_adj and <m>_test ("paired" or
+//     "welch": see Cell.Paired; empty where not tested). Numbers are in the
 //     shortest form that reads back exactly (infinities as inf and -inf);
 //     a value that does not exist (NaN) is an empty field, as pandas
 //     reads a missing value. The notes are not part of the CSV.
@@ -813,30 +813,36 @@ func (c *Comparison) testNotes() []string {
 	if len(c.testedMetrics()) > 0 && len(rows) > 0 {
 		// Which test gave the figures: paired where the seeds pair,
 		// Welch's elsewhere; the Welch cells named when both occur.
-		var welch []string
+		// Welch cells with figures are named, and paired cells left
+		// blank because the differences are the same on every seed.
+		var welch, shift []string
 		paired := false
 		for _, i := range rows {
-			var ms []string
+			var ms, cs []string
 			all := true
 			for _, j := range c.testedMetrics() {
 				cell := c.Rows[i].Cells[j]
-				if !cell.Tested || math.IsNaN(cell.Low) {
-					continue // no figures: "—"
-				}
-				if cell.Paired {
+				switch {
+				case !cell.Tested:
+				case cell.Paired:
 					paired, all = true, false
-				} else {
+					if math.IsNaN(cell.Low) && !math.IsNaN(cell.Diff) && cell.N > 1 {
+						cs = append(cs, c.Metrics[j])
+					}
+				case !math.IsNaN(cell.Low):
 					ms = append(ms, c.Metrics[j])
 				}
 			}
-			if len(ms) == 0 {
-				continue
+			if len(ms) > 0 {
+				w := c.Label(i)
+				if !all {
+					w += " (" + strings.Join(ms, ", ") + ")"
+				}
+				welch = append(welch, w)
 			}
-			w := c.Label(i)
-			if !all {
-				w += " (" + strings.Join(ms, ", ") + ")"
+			if len(cs) > 0 {
+				shift = append(shift, c.Label(i)+" ("+strings.Join(cs, ", ")+")")
 			}
-			welch = append(welch, w)
 		}
 		var test string
 		switch {
@@ -874,8 +880,17 @@ func (c *Comparison) testNotes() []string {
 			spread = "there is no spread to test against (neither side varies, or the paired differences do not)"
 		}
 		out = append(out, s+"; — where a side has fewer than 2 values or "+spread+".")
-		if paired && len(welch) > 0 {
-			out = append(out, "Welch's test instead, as their seeds with a value are not the baseline's: "+strings.Join(firstFew(welch, 4), ", ")+".")
+		switch {
+		case len(welch) > 0 && paired:
+			out = append(out, "By Welch's test, as their runs with a value do not have the baseline's seeds, each once: "+
+				strings.Join(firstFew(welch, 4), ", ")+"; where seeds overlap, Welch's independent samples are an approximation.")
+		case len(welch) > 0 && !c.Unpaired:
+			out = append(out, "Not paired: no row's runs with a value have the baseline's seeds, each once (a failed, missing "+
+				"or repeated seed); where seeds overlap, Welch's independent samples are an approximation.")
+		}
+		if len(shift) > 0 {
+			out = append(out, "No test where Δ is the same on every seed (the paired differences do not vary): "+
+				strings.Join(firstFew(shift, 4), ", ")+".")
 		}
 	}
 	if n := len(c.Rows) - 1 - len(rows); n > 0 {

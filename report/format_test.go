@@ -129,7 +129,7 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 		tested := c.testedMetrics()
 		for _, j := range tested {
 			m := c.Metrics[j]
-			want = append(want, m+"_test", m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj")
+			want = append(want, m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj", m+"_test")
 		}
 		if !slices.Equal(recs[0], want) {
 			t.Errorf("%s: header %q, want %q", name, recs[0], want)
@@ -162,11 +162,11 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 			for k, j := range tested {
 				cell := row.Cells[j]
 				f := rec[nk+4+5*len(c.Metrics)+6*k:]
-				if want := map[[2]bool]string{{true, true}: "paired", {true, false}: "welch"}[[2]bool{cell.Tested, cell.Paired}]; f[0] != want {
-					t.Errorf("%s row %d %s: test %q, want %q", name, i, c.Metrics[j], f[0], want)
+				if want := map[[2]bool]string{{true, true}: "paired", {true, false}: "welch"}[[2]bool{cell.Tested, cell.Paired}]; f[5] != want {
+					t.Errorf("%s row %d %s: test %q, want %q", name, i, c.Metrics[j], f[5], want)
 				}
 				for x, want := range []float64{cell.Diff, cell.Low, cell.High, cell.P, cell.PAdj} {
-					if !sameFloat(csvNum(t, f[x+1]), want) {
+					if !sameFloat(csvNum(t, f[x]), want) {
 						t.Errorf("%s row %d %s: test field %d = %q, want %v", name, i, c.Metrics[j], x, f[x], want)
 					}
 				}

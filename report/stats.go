@@ -121,7 +121,7 @@ func (c *Comparison) mark() {
 // scores are paired observations.
 func pairs(row, base Row, j int) (a, b []float64, ok bool) {
 	valued := func(r Row) (map[int64]float64, bool) {
-		if len(r.Seeds) != len(r.Runs) {
+		if len(r.Seeds) != len(r.Runs) || len(r.Seeds) != len(r.Cells[j].Values) {
 			return nil, false
 		}
 		m := map[int64]float64{}

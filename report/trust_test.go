@@ -537,7 +537,7 @@ func TestComparePairing(t *testing.T) {
 	}
 	notes := strings.Join(c.notes(false), " ")
 	for _, want := range []string{"paired t-test over seeds (n − 1 df", "by Welch's (Welch–Satterthwaite df) where not",
-		"not the baseline's: attention.name=additive."} {
+		"do not have the baseline's seeds, each once: attention.name=additive;"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("the notes lack %q:\n%s", want, notes)
 		}
@@ -557,6 +557,33 @@ func TestComparePairing(t *testing.T) {
 	}
 	if !cellOf(t, &back, "attention.name=dot", "test/exact_match").Paired || cellOf(t, &back, "attention.name=additive", "test/exact_match").Paired {
 		t.Error("JSON does not keep which cells were paired")
+	}
+
+	// One seed each: nothing to pair (nor to test).
+	c = mustCompare(t, st, Query{Experiments: []string{"pair"}, Baseline: "attention.name=none", Where: mustWhere(t, "seed = 1")})
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); cell.Paired || !math.IsNaN(cell.P) {
+		t.Errorf("one seed: paired %v, p %v; want neither", cell.Paired, cell.P)
+	}
+
+	// The same Δ on every seed: the paired test has no spread, and the
+	// notes say the test was the paired one and name the cell.
+	x = fakeExperiment{name: "shift", runs: []fakeRun{
+		trustRun("none", 1, 0.40, nil), trustRun("none", 2, 0.52, nil), trustRun("none", 3, 0.43, nil),
+		trustRun("dot", 1, 0.65, nil), trustRun("dot", 2, 0.77, nil), trustRun("dot", 3, 0.68, nil),
+	}}
+	st, _ = buildStore(t, x)
+	c = mustCompare(t, st, Query{Experiments: []string{"shift"}, Baseline: "attention.name=none"})
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); !cell.Paired || !math.IsNaN(cell.P) || !closeTo(cell.Diff, 0.25, 1e-12) {
+		t.Errorf("constant shift: paired %v, p %v, Δ %v; want paired, no p, 0.25", cell.Paired, cell.P, cell.Diff)
+	}
+	notes = strings.Join(c.notes(false), " ")
+	for _, want := range []string{"paired t-test over seeds", "the paired differences do not vary): attention.name=dot (test/exact_match)."} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("constant shift: the notes lack %q:\n%s", want, notes)
+		}
+	}
+	if strings.Contains(notes, "Welch") {
+		t.Errorf("constant shift: the notes name Welch's test:\n%s", notes)
 	}
 
 	// A row pooling two settings holds each seed twice: Welch,

@@ -313,7 +313,7 @@ func (s *Server) fillComparison(v *experimentView, c *report.Comparison, f form,
 		for j, cell := range row.Cells {
 			vals := make([]string, len(cell.Values))
 			for k, x := range cell.Values {
-				vals[k] = "run " + strconv.FormatInt(row.Runs[k], 10) + ", seed " + strconv.FormatInt(runs[row.Runs[k]].Seed, 10) + ": " + report.FormatNumber(x)
+				vals[k] = "run " + strconv.FormatInt(row.Runs[k], 10) + ", seed " + strconv.FormatInt(row.Seeds[k], 10) + ": " + report.FormatNumber(x)
 			}
 			cr.Cells = append(cr.Cells, cmpCell{Text: t.Values[i][j], Count: t.Counts[i][j], Best: cell.Best,
 				Mean: report.FullFloat(cell.Mean), Title: strings.Join(vals, "\n")})
