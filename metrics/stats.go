@@ -187,7 +187,7 @@ func PairedCompare(a, b []float64, level float64) Difference {
 	nan := math.NaN()
 	w := Difference{Diff: nan, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
 	var d, pa, pb []float64
-	scale, inf := 0.0, false
+	scale, s, inf := 0.0, 0.0, false // max|a[i]|, |b[i]|; max|dᵢ|
 	for i := range a {
 		if math.IsNaN(a[i]) || math.IsNaN(b[i]) {
 			continue
@@ -195,6 +195,7 @@ func PairedCompare(a, b []float64, level float64) Difference {
 		pa, pb = append(pa, a[i]), append(pb, b[i])
 		d = append(d, a[i]-b[i])
 		scale = max(scale, math.Abs(a[i]), math.Abs(b[i]))
+		s = max(s, math.Abs(a[i]-b[i]))
 		inf = inf || math.IsInf(a[i], 0) || math.IsInf(b[i], 0) || math.IsInf(a[i]-b[i], 0)
 	}
 	if len(d) == 0 {
@@ -206,12 +207,8 @@ func PairedCompare(a, b []float64, level float64) Difference {
 		w.Diff = ma - mb
 		return w
 	}
-	// On d/s, s = max|dᵢ|: squares of differences beyond 1e154 (a
-	// diverged perplexity) would overflow the variance to +Inf.
-	s := 0.0
-	for _, x := range d {
-		s = max(s, math.Abs(x))
-	}
+	// On d/s: squares of differences beyond 1e154 (a diverged
+	// perplexity) would overflow the variance to +Inf.
 	if s > 0 {
 		for i := range d {
 			d[i] /= s

@@ -236,9 +236,10 @@ func nonNil[T any](s []T) []T {
 //
 // with NaN as null and infinities as "+Inf"/"-Inf"; "adjustment" is "holm"
 // or "none"; a tested cell's "test" is "paired" or "welch" (Cell.Paired),
-// and "unpaired": true stands for Query.Unpaired; kinds and directions are those of metrics.Describe, a
-// signature's rows are null when it signs every row (see Signature), notes are
-// the sentences printed under the table. UnmarshalJSON reads it back.
+// and "unpaired": true stands for Query.Unpaired; kinds and directions are
+// those of metrics.Describe, a signature's rows are null when it signs
+// every row (see Signature), notes are the sentences printed under the
+// table. UnmarshalJSON reads it back.
 func (c *Comparison) MarshalJSON() ([]byte, error) {
 	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Metrics: nonNil(c.Metrics),
 		Kinds: map[string]string{}, Directions: map[string]int{}, Baseline: c.Baseline, SortedBy: c.SortedBy,

@@ -812,9 +812,8 @@ func (c *Comparison) testNotes() []string {
 	}
 	if len(c.testedMetrics()) > 0 && len(rows) > 0 {
 		// Which test gave the figures: paired where the seeds pair,
-		// Welch's elsewhere; the Welch cells named when both occur.
-		// Welch cells with figures are named, and paired cells left
-		// blank because the differences are the same on every seed.
+		// Welch's elsewhere. Welch cells with figures are named, and
+		// paired cells left blank because Δ is the same on every seed.
 		var welch, shift []string
 		paired := false
 		for _, i := range rows {
