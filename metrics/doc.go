@@ -40,9 +40,12 @@
 //     distuv.StudentsT), [WelchCompare] (the difference of means with its
 //     confidence interval, beside the test), [PairedCompare] (the same
 //     by the paired t-test, for runs that share their seeds and so their
-//     data; scipy's ttest_rel) and [Holm] (Holm–Bonferroni adjustment of
-//     a family of p-values). They ignore NaN values, the mark of a
-//     missing result.
+//     data; scipy's ttest_rel), the exact permutation tests' p-values
+//     where a t-test has no spread to test against, [SignFlipP] (paired
+//     differences of one sign) and [SeparatedP] (two constant samples;
+//     both as scipy's permutation_test, testdata/permutation.json), and
+//     [Holm] (Holm–Bonferroni adjustment of a family of p-values). They
+//     ignore NaN values, the mark of a missing result.
 //
 // # Metric keys
 //

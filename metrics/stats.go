@@ -271,3 +271,44 @@ func Holm(ps []float64) []float64 {
 	}
 	return out
 }
+
+// SignFlipP is the exact two-sided p-value of the sign-flip test (the
+// paired permutation test of the mean difference) of n ≥ 1 paired
+// differences that all have one sign, as where a paired t-test has no
+// spread to test against (Δ the same on every seed). Under the null
+// hypothesis each difference's sign is + or − with equal chance, so the
+// 2ⁿ sign patterns are equally likely, and only the observed one reaches
+// its sum on its side: the one-sided p is 2⁻ⁿ and the two-sided p, twice
+// it as scipy.stats.permutation_test reports it, is 2¹⁻ⁿ (1 for n = 1).
+// It panics if n < 1.
+func SignFlipP(n int) float64 {
+	if n < 1 {
+		panic("metrics: SignFlipP: no difference")
+	}
+	return math.Ldexp(1, 1-n)
+}
+
+// SeparatedP is the exact two-sided p-value of the two-sample
+// permutation test of the difference in means between a sample of n ≥ 1
+// equal values and a sample of m ≥ 1 equal values of another value, as
+// where Welch's t-test has no spread to test against (neither side
+// varies). Under the null hypothesis the C(n+m, n) ways to split the n+m
+// values into samples of n and m are equally likely, and only the
+// observed split reaches its difference on its side: the one-sided p is
+// 1/C(n+m, n) and the two-sided p, twice it as
+// scipy.stats.permutation_test reports it, min(1, 2/C(n+m, n)). It panics
+// if n or m is below 1.
+func SeparatedP(n, m int) float64 {
+	if n < 1 || m < 1 {
+		panic("metrics: SeparatedP: an empty sample")
+	}
+	// 1/C(n+m, n) = ∏ᵢ i/(m+i), i = 1…min(n, m), term by term: each
+	// factor is below 1, so the product underflows to 0 rather than
+	// overflowing.
+	k, other := min(n, m), max(n, m)
+	p := 2.0
+	for i := 1; i <= k; i++ {
+		p *= float64(i) / float64(other+i)
+	}
+	return min(p, 1)
+}
