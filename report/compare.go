@@ -315,17 +315,27 @@ type Cell struct {
 	Tested bool
 	// Paired says the cell was compared by the paired t-test over seeds
 	// (metrics.PairedCompare): the runs of the row and of the baseline
-	// that have a value have the same seeds, each once, and runs with the
-	// same seed train and test on the same data. Otherwise (other seeds,
-	// a seed twice, Query.Unpaired) the test is Welch's
-	// (metrics.WelchCompare), which treats the two sides as independent.
-	Paired bool
+	// that have a value have the same seeds, at least 2, and runs with the
+	// same seed train and test on the same data. A side whose seeds have
+	// several runs each (a pooled row) pairs when every seed has as many
+	// and all have a value; each seed then stands for the mean of its
+	// runs (Averaged). Otherwise (other seeds, a failed or missing run,
+	// Query.Unpaired) the test is Welch's (metrics.WelchCompare), which
+	// treats the two sides as independent.
+	Paired, Averaged bool
+	// Exact says the t-test had no spread to test against — paired
+	// differences that do not vary (the same Δ on every seed), or, by
+	// Welch, two sides that are each constant — so P is the exact
+	// permutation test's: 1 when Δ is 0, else metrics.SignFlipP over the
+	// pairs when Paired, metrics.SeparatedP over the two samples when
+	// not; Low and High are then NaN.
+	Exact bool
 	// Diff is the difference of means, row − baseline; Low and High bound
 	// its confidence interval at Level (n − 1 df when Paired, else
 	// Welch–Satterthwaite df). NaN with fewer than 2 values on either side
 	// (Diff only needs one).
 	Diff, Low, High float64
-	// P is the two-sided p-value of the t-test against the baseline, and
+	// P is the two-sided p-value of the test against the baseline, and
 	// PAdj the same adjusted for the comparisons in the column (Holm, over
 	// the tested rows with a p-value), or equal to P when
 	// Comparison.Adjusted is false.

@@ -52,12 +52,17 @@
 // Query.Baseline, the difference of means with its 95 % confidence
 // interval and a two-sided p-value: by the paired t-test over seeds
 // (metrics.PairedCompare) where the row's runs with a value and the
-// baseline's have the same seeds, each once — runs with the same seed
-// train and test on the same data — and otherwise, or with
-// Query.Unpaired, by Welch's (metrics.WelchCompare; Cell.Paired says
-// which) — no interval or p-value with fewer than 2 values on a side or
-// without spread to test against (neither side varies; paired, the
-// differences do not) — the p-values of a column adjusted by Holm's
+// baseline's have the same seeds — runs with the same seed train and test
+// on the same data; a pooled row whose seeds each have the same number of
+// runs, all with a value, pairs the seeds' means (Cell.Averaged) — and
+// otherwise, or with Query.Unpaired, by Welch's (metrics.WelchCompare;
+// Cell.Paired says which); where the t-test has no spread to test against
+// (paired differences that do not vary, or two constant sides), by an
+// exact permutation test (metrics.SignFlipP, metrics.SeparatedP;
+// Cell.Exact), without an interval; no interval or p-value with fewer
+// than 2 values on a side or an infinite value. The tables mark a Welch
+// p-value in a comparison that pairs elsewhere with † and an exact one
+// with ‡, and the notes name both. The p-values of a column are adjusted by Holm's
 // method (metrics.Holm) unless Query.NoAdjust; cost metrics (perf/*) are
 // shown as mean ± std and tested only with Query.TestCost; constants of the
 // configuration (model/params) are never tested or starred. Rows come in

@@ -122,14 +122,16 @@ type jsonCell struct {
 	NaN    int       `json:"nan"`
 	Best   bool      `json:"best"`
 	Tested bool      `json:"tested"`
-	// Test names the test of a tested cell: "paired" or "welch".
-	Test   string      `json:"test,omitempty"`
-	Diff   jsonFloat   `json:"diff"`
-	Low    jsonFloat   `json:"ci_low"`
-	High   jsonFloat   `json:"ci_high"`
-	P      jsonFloat   `json:"p"`
-	PAdj   jsonFloat   `json:"p_adj"`
-	Values []jsonFloat `json:"values"`
+	// Test names the test of a tested cell (Cell.test), Averaged says a
+	// pooled side's seeds stood for their runs' means (Cell.Averaged).
+	Test     string      `json:"test,omitempty"`
+	Averaged bool        `json:"averaged,omitempty"`
+	Diff     jsonFloat   `json:"diff"`
+	Low      jsonFloat   `json:"ci_low"`
+	High     jsonFloat   `json:"ci_high"`
+	P        jsonFloat   `json:"p"`
+	PAdj     jsonFloat   `json:"p_adj"`
+	Values   []jsonFloat `json:"values"`
 }
 
 type jsonRow struct {
@@ -235,7 +237,9 @@ func nonNil[T any](s []T) []T {
 //	 "notes": ["mean ± std over each row's n runs; ...", ...]}
 //
 // with NaN as null and infinities as "+Inf"/"-Inf"; "adjustment" is "holm"
-// or "none"; a tested cell's "test" is "paired" or "welch" (Cell.Paired),
+// or "none"; a tested cell's "test" is "paired", "welch", "sign-flip" or
+// "permutation" (Cell.Paired, Cell.Exact), "averaged": true where a pooled
+// side's runs of one seed were averaged before pairing (Cell.Averaged),
 // and "unpaired": true stands for Query.Unpaired; kinds and directions are
 // those of metrics.Describe, a signature's rows are null when it signs
 // every row (see Signature), notes are the sentences printed under the
@@ -268,7 +272,7 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 			jr.Pooled[key] = row.Pooled[k]
 		}
 		for j, cell := range row.Cells {
-			jr.Cells[c.Metrics[j]] = jsonCell{Test: cell.test(), Mean: jsonFloat(cell.Mean), Std: jsonFloat(cell.Std), N: cell.N, NaN: cell.NaN,
+			jr.Cells[c.Metrics[j]] = jsonCell{Test: cell.test(), Averaged: cell.Averaged, Mean: jsonFloat(cell.Mean), Std: jsonFloat(cell.Std), N: cell.N, NaN: cell.NaN,
 				Best: cell.Best, Tested: cell.Tested, Diff: jsonFloat(cell.Diff), Low: jsonFloat(cell.Low), High: jsonFloat(cell.High),
 				P: jsonFloat(cell.P), PAdj: jsonFloat(cell.PAdj), Values: jsonFloats(cell.Values)}
 		}
@@ -313,7 +317,8 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 			if !ok {
 				return fmt.Errorf("report: comparison JSON: a row has no cell for %s", m)
 			}
-			cell := Cell{Mean: float64(jc.Mean), Std: float64(jc.Std), N: jc.N, NaN: jc.NaN, Best: jc.Best, Tested: jc.Tested, Paired: jc.Test == "paired",
+			cell := Cell{Mean: float64(jc.Mean), Std: float64(jc.Std), N: jc.N, NaN: jc.NaN, Best: jc.Best, Tested: jc.Tested, Paired: jc.Test == "paired" || jc.Test == "sign-flip",
+				Exact: jc.Test == "sign-flip" || jc.Test == "permutation", Averaged: jc.Averaged,
 				Diff: float64(jc.Diff), Low: float64(jc.Low), High: float64(jc.High), P: float64(jc.P), PAdj: float64(jc.PAdj)}
 			for _, v := range jc.Values {
 				cell.Values = append(cell.Values, float64(v))
@@ -325,14 +330,20 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// test names the test of a tested cell, "paired" or "welch"; "" when the
-// cell was not tested.
+// test names the test of a tested cell: "paired" (the paired t-test),
+// "welch", "sign-flip" (exact, paired) or "permutation" (exact, two
+// samples); "" when the cell was not tested. See Cell.Paired and
+// Cell.Exact.
 func (cell Cell) test() string {
 	switch {
-	case cell.Tested && cell.Paired:
+	case !cell.Tested:
+		return ""
+	case cell.Paired && cell.Exact:
+		return "sign-flip"
+	case cell.Paired:
 		return "paired"
-	case cell.Tested:
-		return "welch"
+	case cell.Exact:
+		return "permutation"
 	}
-	return ""
+	return "welch"
 }

@@ -65,8 +65,9 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     each pooled key's values joined by "; ", n, baseline (true/false),
 //     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan and <m>_best,
 //     and with a baseline, for each metric that is tested, <m>_diff,
-//     <m>_ci_low, <m>_ci_high, <m>_p, <m>_p_adj and <m>_test ("paired" or
-//     "welch": see Cell.Paired; empty where not tested). Numbers are in the
+//     <m>_ci_low, <m>_ci_high, <m>_p, <m>_p_adj and <m>_test ("paired",
+//     "welch", "sign-flip" or "permutation": see Cell.Paired and
+//     Cell.Exact; empty where not tested). Numbers are in the
 //     shortest form that reads back exactly (infinities as inf and -inf);
 //     a value that does not exist (NaN) is an empty field, as pandas
 //     reads a missing value. The notes are not part of the CSV.
@@ -362,6 +363,40 @@ func pText(p float64) string {
 	return "p=" + s
 }
 
+// Marks after a p-value whose test is not the one the table's note names
+// first: Welch's in a table that pairs elsewhere, and an exact
+// permutation test (no spread for a t-test). The notes explain each.
+const (
+	welchMark = "†"
+	exactMark = "‡"
+)
+
+// testMark returns the mark of a tested cell's p-value (welchMark,
+// exactMark) or "".
+func (c *Comparison) testMark(cell Cell) string {
+	switch {
+	case !cell.Tested || math.IsNaN(cell.P):
+		return ""
+	case cell.Exact:
+		return exactMark
+	case !cell.Paired && c.pairs():
+		return welchMark
+	}
+	return ""
+}
+
+// pairs reports whether some cell was compared by the paired t-test.
+func (c *Comparison) pairs() bool {
+	for _, row := range c.Rows {
+		for _, cell := range row.Cells {
+			if cell.Tested && cell.Paired {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // splitMetric heads a metric column on two lines, split at the last '/'.
 func splitMetric(m string) string {
 	if i := strings.LastIndexByte(m, '/'); i > 0 && i < len(m)-1 {
@@ -466,7 +501,7 @@ func (c *Comparison) writeTable(w io.Writer, width int) error {
 			cells := c.groupCells(i, false)
 			for _, j := range cols {
 				cell := c.Rows[i].Cells[j]
-				cells = append(cells, fmts[j].diff(cell)+"\n"+pText(cell.PAdj))
+				cells = append(cells, fmts[j].diff(cell)+"\n"+pText(cell.PAdj)+c.testMark(cell))
 			}
 			diffs.Rows = append(diffs.Rows, cells)
 		}
@@ -812,12 +847,13 @@ func (c *Comparison) testNotes() []string {
 	}
 	if len(c.testedMetrics()) > 0 && len(rows) > 0 {
 		// Which test gave the figures: paired where the seeds pair,
-		// Welch's elsewhere. Welch cells with figures are named, and
-		// paired cells left blank because Δ is the same on every seed.
-		var welch, shift []string
-		paired := false
+		// Welch's elsewhere, an exact permutation test where a t-test
+		// has no spread. Welch cells with figures are named in a mixed
+		// table, and exact cells always.
+		var welch, signFlip, separated []string
+		paired, averaged := false, false
 		for _, i := range rows {
-			var ms, cs []string
+			var ms, sf, sp []string
 			all := true
 			for _, j := range c.testedMetrics() {
 				cell := c.Rows[i].Cells[j]
@@ -825,9 +861,12 @@ func (c *Comparison) testNotes() []string {
 				case !cell.Tested:
 				case cell.Paired:
 					paired, all = true, false
-					if math.IsNaN(cell.Low) && !math.IsNaN(cell.Diff) && cell.N > 1 {
-						cs = append(cs, c.Metrics[j])
+					averaged = averaged || cell.Averaged
+					if cell.Exact {
+						sf = append(sf, c.Metrics[j])
 					}
+				case cell.Exact:
+					sp = append(sp, c.Metrics[j])
 				case !math.IsNaN(cell.Low):
 					ms = append(ms, c.Metrics[j])
 				}
@@ -839,17 +878,24 @@ func (c *Comparison) testNotes() []string {
 				}
 				welch = append(welch, w)
 			}
-			if len(cs) > 0 {
-				shift = append(shift, c.Label(i)+" ("+strings.Join(cs, ", ")+")")
+			if len(sf) > 0 {
+				signFlip = append(signFlip, c.Label(i)+" ("+strings.Join(sf, ", ")+")")
 			}
+			if len(sp) > 0 {
+				separated = append(separated, c.Label(i)+" ("+strings.Join(sp, ", ")+")")
+			}
+		}
+		pairedTest := "the two-sided paired t-test over seeds (runs with the same seed train and test on the same data"
+		if averaged {
+			pairedTest += "; a pooled row's runs of one seed are averaged first"
 		}
 		var test string
 		switch {
 		case paired && len(welch) == 0:
-			test = "(n − 1 df); p = the two-sided paired t-test over seeds (runs with the same seed train and test on the same data)"
+			test = "(n − 1 df); p = " + pairedTest + ")"
 		case paired:
-			test = "and p by the two-sided paired t-test over seeds (n − 1 df; runs with the same seed train and test " +
-				"on the same data) where a row has the baseline's seeds, by Welch's (Welch–Satterthwaite df) where not"
+			test = "and p by " + strings.Replace(pairedTest, "seeds (", "seeds (n − 1 df; ", 1) +
+				") where a row pairs with the baseline by seed, by Welch's (Welch–Satterthwaite df) where not"
 		case c.Unpaired:
 			test = "(Welch–Satterthwaite df); p = Welch's two-sided t-test, seeds not paired (--unpaired)"
 		default:
@@ -862,8 +908,8 @@ func (c *Comparison) testNotes() []string {
 			kk = fmt.Sprintf("%d–%d rows", lo, hi)
 		}
 		sep := ", "
-		if paired && len(welch) > 0 {
-			sep = "; p " // the adjustment is of both tests' p-values
+		if (paired && len(welch) > 0) || len(signFlip)+len(separated) > 0 {
+			sep = "; p " // the adjustment is of every test's p-values
 		}
 		switch {
 		case hi == 0:
@@ -874,22 +920,28 @@ func (c *Comparison) testNotes() []string {
 		default:
 			s += strings.TrimSuffix(sep, ", ") + " without adjustment for the comparisons of " + kk + " per column (--no-adjust)"
 		}
-		spread := "neither side varies"
-		if paired {
-			spread = "there is no spread to test against (neither side varies, or the paired differences do not)"
-		}
-		out = append(out, s+"; — where a side has fewer than 2 values or "+spread+".")
+		out = append(out, s+"; — where a side has fewer than 2 values or an infinite one.")
 		switch {
 		case len(welch) > 0 && paired:
-			out = append(out, "By Welch's test, as their runs with a value do not have the baseline's seeds, each once: "+
-				strings.Join(firstFew(welch, 4), ", ")+"; where seeds overlap, Welch's independent samples are an approximation.")
+			out = append(out, welchMark+" By Welch's test, where a row's runs with a value do not pair with the baseline's by seed (other "+
+				"seeds, or a failed or missing run): "+strings.Join(firstFew(welch, 4), ", ")+
+				"; where seeds overlap, Welch's independent samples are an approximation.")
 		case len(welch) > 0 && !c.Unpaired:
-			out = append(out, "Not paired: no row's runs with a value have the baseline's seeds, each once (a failed, missing "+
-				"or repeated seed); where seeds overlap, Welch's independent samples are an approximation.")
+			out = append(out, "Not paired: no row's runs with a value pair with the baseline's by seed (other seeds, or a failed "+
+				"or missing run); where seeds overlap, Welch's independent samples are an approximation.")
 		}
-		if len(shift) > 0 {
-			out = append(out, "No test where Δ is the same on every seed (the paired differences do not vary): "+
-				strings.Join(firstFew(shift, 4), ", ")+".")
+		var exact []string
+		if len(signFlip) > 0 {
+			exact = append(exact, "by the exact sign-flip test over the n seeds, 2/2ⁿ, where Δ is the same on every seed: "+
+				strings.Join(firstFew(signFlip, 4), ", "))
+		}
+		if len(separated) > 0 {
+			exact = append(exact, "by the exact permutation test of the two samples, 2/C(n+m, n), where each side is constant: "+
+				strings.Join(firstFew(separated, 4), ", "))
+		}
+		if len(exact) > 0 {
+			out = append(out, exactMark+" Where a t-test has no spread to test against, p is an exact permutation test's, without an interval "+
+				"(p = 1 where Δ is 0): "+strings.Join(exact, "; ")+".")
 		}
 	}
 	if n := len(c.Rows) - 1 - len(rows); n > 0 {
@@ -994,7 +1046,7 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 			}
 			for _, j := range cols {
 				x := c.Rows[i].Cells[j]
-				cells = append(cells, cell(fmts[j].diff(x)), escapeMarkdown(formatP(x.PAdj)))
+				cells = append(cells, cell(fmts[j].diff(x)), escapeMarkdown(formatP(x.PAdj))+c.testMark(x))
 			}
 			rows = append(rows, cells)
 		}

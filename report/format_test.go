@@ -162,7 +162,8 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 			for k, j := range tested {
 				cell := row.Cells[j]
 				f := rec[nk+4+5*len(c.Metrics)+6*k:]
-				if want := map[[2]bool]string{{true, true}: "paired", {true, false}: "welch"}[[2]bool{cell.Tested, cell.Paired}]; f[5] != want {
+				if want := map[[3]bool]string{{true, true, false}: "paired", {true, false, false}: "welch", {true, true, true}: "sign-flip",
+					{true, false, true}: "permutation"}[[3]bool{cell.Tested, cell.Paired, cell.Exact}]; f[5] != want {
 					t.Errorf("%s row %d %s: test %q, want %q", name, i, c.Metrics[j], f[5], want)
 				}
 				for x, want := range []float64{cell.Diff, cell.Low, cell.High, cell.P, cell.PAdj} {
@@ -204,8 +205,8 @@ func TestWriteJSONRoundTrip(t *testing.T) {
 				g := got.Cells[j]
 				if !sameFloat(g.Mean, cell.Mean) || !sameFloat(g.Std, cell.Std) || !sameFloat(g.P, cell.P) ||
 					!sameFloat(g.PAdj, cell.PAdj) || !sameFloat(g.Diff, cell.Diff) || !sameFloat(g.Low, cell.Low) ||
-					!sameFloat(g.High, cell.High) || g.Tested != cell.Tested ||
-					g.N != cell.N || g.NaN != cell.NaN || g.Best != cell.Best ||
+					!sameFloat(g.High, cell.High) || g.Tested != cell.Tested || g.Paired != cell.Paired || g.Exact != cell.Exact ||
+					g.Averaged != cell.Averaged || g.N != cell.N || g.NaN != cell.NaN || g.Best != cell.Best ||
 					!slices.EqualFunc(g.Values, cell.Values, sameFloat) {
 					t.Errorf("%s row %d %s: read back %+v, want %+v", name, i, c.Metrics[j], g, cell)
 				}
@@ -397,7 +398,7 @@ func TestWriteTableCarriesTheNumbers(t *testing.T) {
 				where := name + " difference row " + strconv.Itoa(r) + " " + c.Metrics[j]
 				cell := row.Cells[j]
 				checkDiff(t, where, diffs[r][0][nk+k], cell)
-				checkP(t, where, diffs[r][1][k], cell.PAdj)
+				checkP(t, where, diffs[r][1][k], c, cell)
 			}
 		}
 	}
@@ -451,9 +452,36 @@ func checkDiff(t *testing.T, where, s string, cell Cell) {
 
 // checkP reads a p text back ("p=0.058", "p<0.001", "0.058", "<0.001",
 // "—") and compares it with p.
-func checkP(t *testing.T, where, s string, p float64) {
+// checkP checks a shown p-value against the cell's adjusted p and its
+// mark: ‡ for an exact test, † for Welch's where the comparison paired
+// some other cell, none otherwise.
+func checkP(t *testing.T, where, s string, c *Comparison, cell Cell) {
 	t.Helper()
+	p := cell.PAdj
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "p"), "=")
+	paired := false
+	for _, row := range c.Rows {
+		for _, x := range row.Cells {
+			paired = paired || (x.Tested && x.Paired)
+		}
+	}
+	want := ""
+	switch {
+	case math.IsNaN(cell.P):
+	case cell.Exact:
+		want = "‡"
+	case !cell.Paired && paired:
+		want = "†"
+	}
+	mark := ""
+	for _, m := range []string{"†", "‡"} {
+		if strings.HasSuffix(s, m) {
+			s, mark = strings.TrimSuffix(s, m), m
+		}
+	}
+	if mark != want {
+		t.Errorf("%s: p %q marked %q, want %q", where, s, mark, want)
+	}
 	switch {
 	case s == "—":
 		if !math.IsNaN(p) {
@@ -536,7 +564,7 @@ func TestWriteMarkdownCarriesTheNumbers(t *testing.T) {
 				where := name + " markdown difference row " + strconv.Itoa(r) + " " + c.Metrics[j]
 				cell := c.Rows[i].Cells[j]
 				checkDiff(t, where, diffs[r][nk+2*k], cell)
-				checkP(t, where, strings.ReplaceAll(diffs[r][nk+2*k+1], "&lt;", "<"), cell.PAdj)
+				checkP(t, where, strings.ReplaceAll(diffs[r][nk+2*k+1], "&lt;", "<"), c, cell)
 			}
 		}
 	}

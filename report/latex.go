@@ -22,6 +22,9 @@ var latexEscape = strings.NewReplacer(
 	"≥", `$\geq$`, "≤", `$\leq$`, "→", `$\to$`, "…", `\ldots{}`,
 )
 
+// latexMark is each test mark (Comparison.testMark) in LaTeX.
+var latexMark = map[string]string{welchMark: `\textsuperscript{\dag}`, exactMark: `\textsuperscript{\ddag}`}
+
 // latexNumber writes a formatted cell ("0.976 ± 0.006", "+0.497 [0.348,
 // 0.647]", "<0.001", "—") for a LaTeX table: numbers in math mode, a best
 // value in bold.
@@ -107,7 +110,7 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 			}
 			for _, j := range cols {
 				x := c.Rows[i].Cells[j]
-				cells = append(cells, latexNumber(fmts[j].diff(x), false), latexNumber(formatP(x.PAdj), false))
+				cells = append(cells, latexNumber(fmts[j].diff(x), false), latexNumber(formatP(x.PAdj), false)+latexMark[c.testMark(x)])
 			}
 			rows = append(rows, cells)
 		}

@@ -25,13 +25,13 @@ func (c *Comparison) tests(k metrics.Kind) bool {
 // mark sets the Best flags, compares the rows of the baseline's task with
 // the baseline (difference of means, its interval, the p-value of the
 // paired t-test over seeds where the rows share their seeds, of Welch's
-// otherwise), and adjusts the p-values of each column with Holm's method.
+// otherwise, of an exact permutation test where the t-test has no spread
+// to test against), and adjusts the p-values of each column with Holm's method.
 // Within a column, rows are comparable when they share a task and the
 // column's sacreBLEU signature (rows scored with another tokenizer hold
 // another metric); a row whose mean leaves runs out (Row.Partial: failed,
 // not finished, no value) is never best, nor another in its stead; a test
-// needs 2 values on each side and some spread: a variance on one side
-// (Welch), differences that vary (paired).
+// needs 2 values on each side.
 func (c *Comparison) mark() {
 	tasks := map[int]bool{}
 	for _, row := range c.Rows {
@@ -86,21 +86,32 @@ func (c *Comparison) mark() {
 				continue
 			}
 			var w metrics.Difference
-			a, b, paired := pairs(c.Rows[i], base, j)
+			a, b, averaged, paired := pairs(c.Rows[i], base, j)
 			if paired && !c.Unpaired {
 				w = metrics.PairedCompare(a, b, Level)
 			} else {
 				w = metrics.WelchCompare(cell.Values, base.Cells[j].Values, Level)
-				paired = false
+				paired, averaged = false, false
 			}
-			cell.Tested, cell.Paired = true, paired
+			cell.Tested, cell.Paired, cell.Averaged, cell.Exact = true, paired, averaged, false
 			cell.Diff, cell.Low, cell.High, cell.P = w.Diff, w.Low, w.High, w.P
 			if w.SE == 0 {
 				// No spread to test a difference against: both sides
 				// constant, or (paired) differences that do not vary.
-				// The t would be ±Inf, p 0, the interval a point. Not a
-				// test.
-				cell.Low, cell.High, cell.P = nan, nan, nan
+				// The t would be ±Inf and its interval a point, so the
+				// p-value is the exact permutation test's, without an
+				// interval: 1 where Δ is 0, else the one pattern of
+				// signs (paired) or split of the values (both sides
+				// constant) that reaches Δ, out of all.
+				cell.Low, cell.High, cell.Exact = nan, nan, true
+				switch {
+				case w.Diff == 0 || same(cell.Mean, base.Cells[j].Mean):
+					cell.P = 1
+				case paired:
+					cell.P = metrics.SignFlipP(len(a))
+				default:
+					cell.P = metrics.SeparatedP(cell.N, base.Cells[j].N)
+				}
 			}
 			ps[i] = cell.P
 		}
@@ -115,41 +126,63 @@ func (c *Comparison) mark() {
 }
 
 // pairs returns the values of metric j of row and base in pairs by seed,
-// and whether they pair: the runs of each side with a value (not NaN, not
-// missing) have the same seeds, each once, and there are at least 2. Runs
-// with the same seed draw the same data (tasks.Options.Seed), so their
-// scores are paired observations.
-func pairs(row, base Row, j int) (a, b []float64, ok bool) {
-	valued := func(r Row) (map[int64]float64, bool) {
+// and whether they pair: each side's runs with a value (not NaN, not
+// missing) have the same seeds, at least 2, and on each side every seed
+// has as many runs as every other. Runs with the same seed draw the same
+// data (tasks.Options.Seed), so their scores are paired observations. A
+// seed with several runs (a row pooling settings, Query.Pool) stands for
+// their mean, and then every run of that side must have a value: the
+// seeds then average the same settings, and the mean of the pairs'
+// differences is the difference of the rows' means that the table shows.
+// averaged says some seed stood for several runs.
+func pairs(row, base Row, j int) (a, b []float64, averaged, ok bool) {
+	// bySeed returns the mean value of each seed of r and the number of
+	// runs each stands for.
+	bySeed := func(r Row) (map[int64]float64, int, bool) {
 		if len(r.Seeds) != len(r.Runs) || len(r.Seeds) != len(r.Cells[j].Values) {
-			return nil, false
+			return nil, 0, false
+		}
+		runs, sum, count := map[int64]int{}, map[int64]float64{}, map[int64]int{}
+		for k, v := range r.Cells[j].Values {
+			runs[r.Seeds[k]]++
+			if !math.IsNaN(v) {
+				sum[r.Seeds[k]] += v
+				count[r.Seeds[k]]++
+			}
+		}
+		pooled := slices.ContainsFunc(slices.Collect(maps.Values(runs)), func(n int) bool { return n > 1 })
+		if pooled && len(count) != len(runs) {
+			return nil, 0, false // a seed without a value
+		}
+		k := 0
+		for s, c := range count {
+			if k == 0 {
+				k = c
+			}
+			if c != k || (pooled && runs[s] != c) {
+				return nil, 0, false
+			}
 		}
 		m := map[int64]float64{}
-		for k, v := range r.Cells[j].Values {
-			if math.IsNaN(v) {
-				continue
-			}
-			if _, dup := m[r.Seeds[k]]; dup {
-				return nil, false
-			}
-			m[r.Seeds[k]] = v
+		for s, v := range sum {
+			m[s] = v / float64(count[s])
 		}
-		return m, true
+		return m, k, true
 	}
-	ra, ok1 := valued(row)
-	rb, ok2 := valued(base)
+	ra, ka, ok1 := bySeed(row)
+	rb, kb, ok2 := bySeed(base)
 	if !ok1 || !ok2 || len(ra) != len(rb) || len(ra) < 2 {
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	seeds := slices.Sorted(maps.Keys(ra))
 	for _, s := range seeds {
 		v, ok := rb[s]
 		if !ok {
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 		a, b = append(a, ra[s]), append(b, v)
 	}
-	return a, b, true
+	return a, b, ka > 1 || kb > 1, true
 }
 
 // same reports whether two means are equal but for rounding: exact-match

@@ -74,7 +74,7 @@ func (c *Comparison) Text() Text {
 		for _, j := range cols {
 			cell := c.Rows[i].Cells[j]
 			t.Diffs[i][j] = fmts[j].diff(cell)
-			t.P[i][j] = pText(cell.PAdj)
+			t.P[i][j] = pText(cell.PAdj) + c.testMark(cell)
 		}
 	}
 	if len(cols) > 0 {

@@ -255,8 +255,10 @@ func TestCompareOldValidNote(t *testing.T) {
 
 // TestCompareTiesAndConstants: means equal but for the last bit (112/180
 // summed in two orders) are both best; two rows whose runs all scored the
-// same are not tested against each other (no spread: Welch's t would be
-// infinite, p 0).
+// same have no spread to test against (a t would be infinite, p 0), so
+// the p-value is the exact permutation test's, without an interval:
+// sign-flip over the 3 paired seeds, 2/2³, or over the two constant
+// samples with --unpaired, 2/C(6, 3).
 func TestCompareTiesAndConstants(t *testing.T) {
 	x := fakeExperiment{name: "tie"}
 	for i, v := range []float64{27, 32, 53} {
@@ -279,11 +281,20 @@ func TestCompareTiesAndConstants(t *testing.T) {
 	}
 	c = mustCompare(t, st, Query{Experiments: []string{"tie"}, Baseline: "attention.name=none"})
 	g := cellOf(t, c, "attention.name=general", "test/exact_match")
-	if !g.Tested || math.Abs(g.Diff-0.1) > 1e-12 || !math.IsNaN(g.P) || !math.IsNaN(g.PAdj) || !math.IsNaN(g.Low) {
-		t.Errorf("constant against constant: %+v, want Diff 0.1 and no p-value or interval", g)
+	if !g.Tested || !g.Paired || !g.Exact || math.Abs(g.Diff-0.1) > 1e-12 || g.P != 0.25 || !math.IsNaN(g.Low) || !math.IsNaN(g.High) {
+		t.Errorf("constant against constant: %+v, want Diff 0.1, the sign-flip p 0.25 and no interval", g)
 	}
-	if !strings.Contains(strings.Join(c.notes(false), " "), "neither side varies") {
-		t.Errorf("the notes do not say why there is no p-value: %q", c.notes(false))
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "exact sign-flip test") ||
+		!strings.Contains(notes, "attention.name=general (test/exact_match)") {
+		t.Errorf("the notes do not say which p-values are exact: %q", c.notes(false))
+	}
+	c = mustCompare(t, st, Query{Experiments: []string{"tie"}, Baseline: "attention.name=none", Unpaired: true})
+	g = cellOf(t, c, "attention.name=general", "test/exact_match")
+	if !g.Tested || g.Paired || !g.Exact || math.Abs(g.P-0.1) > 1e-15 || !math.IsNaN(g.Low) {
+		t.Errorf("constant against constant, unpaired: %+v, want the permutation p 0.1 and no interval", g)
+	}
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "exact permutation test of the two samples") {
+		t.Errorf("the notes do not say which p-values are exact: %q", c.notes(false))
 	}
 	if c = mustCompare(t, st, Query{Experiments: []string{"tie"}, Where: mustWhere(t, "seed != 3")}); !slices.Contains(c.notes(false), "Runs selected by --where seed != 3.") {
 		t.Errorf("the notes do not name the filter: %q", c.notes(false))
@@ -514,8 +525,9 @@ func TestCompareBuilds(t *testing.T) {
 
 // TestComparePairing: the paired test pairs runs by seed, whatever their
 // order in the store, and only where both rows' runs with a value have the
-// same seeds, each once; elsewhere the test is Welch's, and the notes name
-// those rows. Reference p-values from scipy 1.10 (ttest_rel, and
+// same seeds, as many runs to each seed on a side (a pooled row's seeds
+// stand for their means); elsewhere the test is Welch's, and the notes
+// name those rows. Reference p-values from scipy 1.10 (ttest_rel, and
 // ttest_ind with equal_var=False).
 func TestComparePairing(t *testing.T) {
 	x := fakeExperiment{name: "pair", runs: []fakeRun{
@@ -537,7 +549,7 @@ func TestComparePairing(t *testing.T) {
 	}
 	notes := strings.Join(c.notes(false), " ")
 	for _, want := range []string{"paired t-test over seeds (n − 1 df", "by Welch's (Welch–Satterthwaite df) where not",
-		"do not have the baseline's seeds, each once: attention.name=additive;"} {
+		"do not pair with the baseline's by seed (other seeds, or a failed or missing run): attention.name=additive;"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("the notes lack %q:\n%s", want, notes)
 		}
@@ -565,19 +577,21 @@ func TestComparePairing(t *testing.T) {
 		t.Errorf("one seed: paired %v, p %v; want neither", cell.Paired, cell.P)
 	}
 
-	// The same Δ on every seed: the paired test has no spread, and the
-	// notes say the test was the paired one and name the cell.
+	// The same Δ on every seed: the paired t-test has no spread, so the
+	// p-value is the exact sign-flip test's, 2/2³, and the notes name the
+	// cell.
 	x = fakeExperiment{name: "shift", runs: []fakeRun{
 		trustRun("none", 1, 0.40, nil), trustRun("none", 2, 0.52, nil), trustRun("none", 3, 0.43, nil),
 		trustRun("dot", 1, 0.65, nil), trustRun("dot", 2, 0.77, nil), trustRun("dot", 3, 0.68, nil),
 	}}
 	st, _ = buildStore(t, x)
 	c = mustCompare(t, st, Query{Experiments: []string{"shift"}, Baseline: "attention.name=none"})
-	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); !cell.Paired || !math.IsNaN(cell.P) || !closeTo(cell.Diff, 0.25, 1e-12) {
-		t.Errorf("constant shift: paired %v, p %v, Δ %v; want paired, no p, 0.25", cell.Paired, cell.P, cell.Diff)
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); !cell.Paired || !cell.Exact || cell.P != 0.25 || !math.IsNaN(cell.Low) || !closeTo(cell.Diff, 0.25, 1e-12) {
+		t.Errorf("constant shift: paired %v, exact %v, p %v, low %v, Δ %v; want paired, exact, p 0.25, no interval, 0.25",
+			cell.Paired, cell.Exact, cell.P, cell.Low, cell.Diff)
 	}
 	notes = strings.Join(c.notes(false), " ")
-	for _, want := range []string{"paired t-test over seeds", "the paired differences do not vary): attention.name=dot (test/exact_match)."} {
+	for _, want := range []string{"paired t-test over seeds", "exact sign-flip test over the n seeds, 2/2ⁿ, where Δ is the same on every seed: attention.name=dot (test/exact_match)."} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("constant shift: the notes lack %q:\n%s", want, notes)
 		}
@@ -586,18 +600,60 @@ func TestComparePairing(t *testing.T) {
 		t.Errorf("constant shift: the notes name Welch's test:\n%s", notes)
 	}
 
-	// A row pooling two settings holds each seed twice: Welch,
-	// ttest_ind([0.71, 0.81, 0.75, 0.72, 0.82, 0.76], [0.41, 0.53, 0.44, 0.42, 0.54, 0.45]).
-	x = fakeExperiment{name: "pooled"}
-	for _, steps := range []int{100, 200} {
-		for s, v := range map[int64][2]float64{1: {0.40, 0.70}, 2: {0.52, 0.80}, 3: {0.43, 0.74}} {
-			x.runs = append(x.runs, trustRun("none", s, v[0]+float64(steps)/1e4, map[string]any{"train.steps": steps}),
-				trustRun("dot", s, v[1]+float64(steps)/1e4, map[string]any{"train.steps": steps}))
+	// Rows pooling two settings hold each seed twice: each seed stands
+	// for the mean of its two runs, ttest_rel([0.715, 0.815, 0.755],
+	// [0.415, 0.535, 0.445]). Welch's test on the 6 runs a side as if
+	// independent, ttest_ind(equal_var=False), would give 2.09e-6 (the
+	// pseudo-replication this avoids); --unpaired still does.
+	pooled := func(name string, skip func(att string, seed int64, steps int) bool) *store.Store {
+		x := fakeExperiment{name: name}
+		for _, steps := range []int{100, 200} {
+			for s, v := range map[int64][2]float64{1: {0.40, 0.70}, 2: {0.52, 0.80}, 3: {0.43, 0.74}} {
+				for k, att := range []string{"none", "dot"} {
+					if !skip(att, s, steps) {
+						x.runs = append(x.runs, trustRun(att, s, v[k]+float64(steps)/1e4, map[string]any{"train.steps": steps}))
+					}
+				}
+			}
 		}
+		st, _ := buildStore(t, x)
+		return st
 	}
-	st, _ = buildStore(t, x)
-	c = mustCompare(t, st, Query{Experiments: []string{"pooled"}, By: []string{"attention.name"}, Pool: []string{"train.steps"}, Baseline: "attention.name=none"})
-	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); cell.Paired || !closeTo(cell.P, 2.0917031315377302e-06, 1e-9) {
-		t.Errorf("pooled seeds: paired %v, p %v; want Welch, 2.0917031315377302e-06", cell.Paired, cell.P)
+	q := Query{Experiments: []string{"pooled"}, By: []string{"attention.name"}, Pool: []string{"train.steps"}, Baseline: "attention.name=none"}
+	st = pooled("pooled", func(string, int64, int) bool { return false })
+	c = mustCompare(t, st, q)
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); !cell.Paired || !cell.Averaged || !closeTo(cell.P, 0.0008825570653330407, 1e-9) {
+		t.Errorf("pooled seeds: paired %v, averaged %v, p %.17g; want paired seed means, 0.0008825570653330407", cell.Paired, cell.Averaged, cell.P)
+	} else if !closeTo(cell.Diff, cell.Mean-cellOf(t, c, "attention.name=none", "test/exact_match").Mean, 1e-12) {
+		t.Errorf("pooled seeds: Δ %v is not the difference of the rows' means", cell.Diff)
+	}
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "a pooled row's runs of one seed are averaged first") {
+		t.Errorf("pooled seeds: the notes do not say the seeds were averaged:\n%s", notes)
+	}
+	js.Reset()
+	if err := c.Write(&js, "json"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"averaged": true`) {
+		t.Error("pooled seeds: JSON does not say the seeds were averaged")
+	}
+	uq := q
+	uq.Unpaired = true
+	if cell := cellOf(t, mustCompare(t, st, uq), "attention.name=dot", "test/exact_match"); cell.Paired || cell.Averaged || !closeTo(cell.P, 2.0917031315377302e-06, 1e-9) {
+		t.Errorf("pooled seeds, --unpaired: paired %v, averaged %v, p %.17g; want Welch, 2.0917031315377302e-06", cell.Paired, cell.Averaged, cell.P)
+	}
+	// A pooled row against a baseline of one setting: seed means against
+	// single runs, ttest_rel([0.715, 0.815, 0.755], [0.41, 0.53, 0.44]).
+	c = mustCompare(t, pooled("pooled", func(att string, _ int64, steps int) bool { return att == "none" && steps == 200 }), q)
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); !cell.Paired || !closeTo(cell.P, 0.0008535806207474001, 1e-9) {
+		t.Errorf("pooled row, plain baseline: paired %v, p %.17g; want 0.0008535806207474001", cell.Paired, cell.P)
+	}
+	// One run missing from a pooled row: seed 3 would stand for one
+	// setting, the others for two, and the pairs' mean would not be the
+	// row's. Welch, ttest_ind([0.71, 0.81, 0.75, 0.72, 0.82], [0.41, 0.53,
+	// 0.44, 0.42, 0.54, 0.45], equal_var=False).
+	c = mustCompare(t, pooled("pooled", func(att string, seed int64, steps int) bool { return att == "dot" && seed == 3 && steps == 200 }), q)
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); cell.Paired || !closeTo(cell.P, 7.5539861133345364e-06, 1e-9) {
+		t.Errorf("unbalanced pooled row: paired %v, p %.17g; want Welch, 7.5539861133345364e-06", cell.Paired, cell.P)
 	}
 }

@@ -228,6 +228,7 @@ func checkQuickstartCompare(t *testing.T) {
 			Cells map[string]struct {
 				Best   bool       `json:"best"`
 				Tested bool       `json:"tested"`
+				Test   string     `json:"test"`
 				Diff   *float64   `json:"diff"`
 				Low    *float64   `json:"ci_low"`
 				High   *float64   `json:"ci_high"`
@@ -262,9 +263,15 @@ func checkQuickstartCompare(t *testing.T) {
 		for _, m := range []string{"test/exact_match", "test/loss"} {
 			cell := row.Cells[m]
 			if constant(cell.Values) && constant(c.Rows[c.Baseline].Cells[m].Values) {
-				// Runs this short may all score 0: no spread, no test.
-				if !cell.Tested || cell.Diff == nil || cell.Low != nil || cell.P != nil || cell.PAdj != nil {
-					t.Errorf("%s %s: constant against constant, tested with an interval or p: %+v", row.Label, m, cell)
+				// Runs this short may all score 0: no spread for a t-test,
+				// so the exact sign-flip test over the seeds, 2/2ⁿ (1
+				// where Δ is 0), without an interval.
+				want := 1.0
+				if *cell.Diff != 0 {
+					want = math.Ldexp(1, 1-len(cell.Values))
+				}
+				if !cell.Tested || cell.Test != "sign-flip" || cell.Diff == nil || cell.Low != nil || cell.P == nil || *cell.P != want || cell.PAdj == nil {
+					t.Errorf("%s %s: constant against constant: %+v, want the sign-flip p %v without an interval", row.Label, m, cell, want)
 				}
 				continue
 			}

@@ -127,6 +127,7 @@ type compareJSON struct {
 			Std    *float64 `json:"std"`
 			N      int      `json:"n"`
 			Tested bool     `json:"tested"`
+			Test   string   `json:"test"`
 			Diff   *float64 `json:"diff"`
 			Low    *float64 `json:"ci_low"`
 			High   *float64 `json:"ci_high"`
@@ -254,10 +255,15 @@ func TestServeInBrowser(t *testing.T) {
 			text := diffs.Rows[i-1][j]
 			nums := shown.FindAllString(text, -1)
 			if cell.Low == nil {
-				// No spread to test against (paired differences that do
-				// not vary, say): the difference alone, p "—".
-				if len(nums) != 1 || !agrees(nums[0], *cell.Diff) || !strings.Contains(text, "p=—") {
-					t.Errorf("row %s %s: page %q, compare Δ %v without an interval", row.Label, m, text, *cell.Diff)
+				// No interval: an exact test where a t-test has no spread
+				// (paired differences that do not vary, say), its p marked
+				// ‡; no p where a side has too few values.
+				ok := len(nums) == 1 && strings.Contains(text, "p=—") && cell.PAdj == nil
+				if cell.Test == "sign-flip" || cell.Test == "permutation" {
+					ok = len(nums) == 2 && strings.HasSuffix(text, "‡") && cell.PAdj != nil && (strings.Contains(text, "p<") || agrees(nums[1], *cell.PAdj))
+				}
+				if !ok || !agrees(nums[0], *cell.Diff) {
+					t.Errorf("row %s %s: page %q, compare Δ %v without an interval, test %q", row.Label, m, text, *cell.Diff, cell.Test)
 				}
 				tested++
 				continue
