@@ -313,7 +313,7 @@ func (s *Server) fillComparison(v *experimentView, c *report.Comparison, f form,
 		for j, cell := range row.Cells {
 			vals := make([]string, len(cell.Values))
 			for k, x := range cell.Values {
-				vals[k] = "run " + strconv.FormatInt(row.Runs[k], 10) + ", seed " + strconv.FormatInt(row.Seeds[k], 10) + ": " + report.FormatNumber(x)
+				vals[k] = "run " + strconv.FormatInt(row.Runs[k], 10) + ", seed " + strconv.FormatInt(row.Seeds[k], 10) + ": " + tipValue(cell, x)
 			}
 			cr.Cells = append(cr.Cells, cmpCell{Text: t.Values[i][j], Count: t.Counts[i][j], Best: cell.Best,
 				Mean: report.FullFloat(cell.Mean), Title: strings.Join(vals, "\n")})
@@ -699,4 +699,21 @@ func safeFilename(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// tipValue is one run's value in a cell's tooltip. A NaN in Cell.Values
+// is either a NaN score (a diverged run, counted in Cell.NaN) or a run
+// without the metric; the counts tell which when the cell has one kind.
+func tipValue(cell report.Cell, x float64) string {
+	if !math.IsNaN(x) {
+		return report.FormatNumber(x)
+	}
+	missing := len(cell.Values) - cell.N - cell.NaN
+	switch {
+	case missing == 0:
+		return "NaN"
+	case cell.NaN == 0:
+		return "no value"
+	}
+	return "NaN or no value"
 }

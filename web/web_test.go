@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -820,4 +821,26 @@ func TestBestTies(t *testing.T) {
 	s := newServer(t, st, Options{ReadOnly: true})
 	mustContain(t, "GET /", get(t, s, "/").body,
 		`<span class="num">0.450 ± 0.071</span> <span class="row">attention.name=dot = attention.name=additive</span>`)
+}
+
+// TestTipValue: a tooltip names a NaN score and a missing value apart
+// where the cell's counts tell which, and says "NaN or no value" where
+// they cannot.
+func TestTipValue(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		cell report.Cell
+		want string
+	}{
+		{report.Cell{Values: []float64{0.5, nan, 0.7}, N: 2, NaN: 1}, "NaN"},
+		{report.Cell{Values: []float64{0.5, nan, 0.7}, N: 2}, "no value"},
+		{report.Cell{Values: []float64{nan, nan, 0.7}, N: 1, NaN: 1}, "NaN or no value"},
+	} {
+		if got := tipValue(tc.cell, nan); got != tc.want {
+			t.Errorf("tipValue(%+v, NaN) = %q, want %q", tc.cell, got, tc.want)
+		}
+		if got := tipValue(tc.cell, 0.7); got != "0.7000" {
+			t.Errorf("tipValue(%+v, 0.7) = %q, want 0.7000", tc.cell, got)
+		}
+	}
 }
