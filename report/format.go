@@ -533,8 +533,20 @@ func (c *Comparison) caption() string {
 	return fmt.Sprintf("Against %s: difference of means [95 %% CI], p", c.Label(c.Baseline))
 }
 
-// wrap breaks s into lines of at most width columns (term.Wrap).
-func wrap(s string, width int) string { return strings.Join(term.Wrap(s, width), "\n") }
+// wrap breaks s into lines of at most width columns (term.Wrap), not
+// inside the phrases of together.
+func wrap(s string, width int) string {
+	return unbreak.Replace(strings.Join(term.Wrap(together.Replace(s), width), "\n"))
+}
+
+// together joins the words of the notes' phrases that read badly split
+// across lines with no-break spaces, which term.Wrap does not break at;
+// unbreak makes them plain spaces again.
+var (
+	together = strings.NewReplacer("n − 1 df", "n\u00a0−\u00a01\u00a0df", "95 %", "95\u00a0%",
+		"C(n+m, n)", "C(n+m,\u00a0n)", "(p = 1", "(p\u00a0=\u00a01")
+	unbreak = strings.NewReplacer("\u00a0", " ")
+)
 
 // notes explains what the tables show: the marks in use, the tests and
 // their adjustment, what was not tested and why, NaN values, pooled keys,

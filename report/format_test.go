@@ -92,6 +92,48 @@ func TestWriteTableWidth(t *testing.T) {
 	}
 }
 
+// TestWrapKeepsPhrases: at no width do the notes break inside "n − 1 df"
+// and the other phrases wrap keeps together.
+func TestWrapKeepsPhrases(t *testing.T) {
+	cs := comparisons(t)
+	phrases := []string{"n − 1 df", "95 %", "C(n+m, n)", "(p = 1"}
+	// Constant sides, for the exact tests' notes.
+	x := fakeExperiment{name: "tie"}
+	for i := range 3 {
+		x.runs = append(x.runs, trustRun("none", int64(i+1), 0.5, nil), trustRun("general", int64(i+1), 0.6, nil))
+	}
+	st, _ := buildStore(t, x)
+	cs["exact"] = mustCompare(t, st, Query{Experiments: []string{"tie"}, Baseline: "attention.name=none"})
+	cs["exact_unpaired"] = mustCompare(t, st, Query{Experiments: []string{"tie"}, Baseline: "attention.name=none", Unpaired: true})
+	seen := map[string]bool{}
+	for _, name := range []string{"scan", "scan_baseline", "scan_wide", "diverge", "welch", "exact", "exact_unpaired"} {
+		for width := 40; width <= 120; width++ {
+			var b bytes.Buffer
+			if err := cs[name].WriteWidth(&b, "table", width); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			flat := strings.Join(strings.Fields(out), " ")
+			for _, p := range phrases {
+				if strings.Contains(flat, p) {
+					seen[p] = true
+					if !strings.Contains(out, p) {
+						t.Errorf("%s at %d: %q broken across lines:\n%s", name, width, p, out)
+					}
+				}
+			}
+			if strings.Contains(out, "\u00a0") {
+				t.Errorf("%s at %d: a no-break space is printed", name, width)
+			}
+		}
+	}
+	for _, p := range phrases {
+		if !seen[p] {
+			t.Errorf("no fixture's notes say %q: the test checks nothing for it", p)
+		}
+	}
+}
+
 // sameFloat compares exactly, NaN equal to NaN.
 func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
 

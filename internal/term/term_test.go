@@ -237,6 +237,8 @@ func TestWrap(t *testing.T) {
 		{"signature: " + sig, 40, []string{"signature: BLEU|nrefs:1|case:mixed|", "eff:no|tok:13a|smooth:exp|version:2.5.1."}},
 		{"x " + sig, 20, []string{"x BLEU|nrefs:1|", "case:mixed|eff:no|", "tok:13a|smooth:exp|", "version:2.5.1."}},
 		{"a|b|c", 2, []string{"a|", "b|", "c"}},
+		{"with n\u00a0−\u00a01\u00a0df", 8, []string{"with", "n\u00a0−\u00a01\u00a0df"}},
+		{"a\u00a0b c", 3, []string{"a\u00a0b", "c"}},
 	} {
 		got := Wrap(tc.s, tc.n)
 		if !slices.Equal(got, tc.want) {

@@ -1,9 +1,13 @@
 package term
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Wrap breaks s into lines of at most n columns at spaces, runs of white
-// space folding into one. A word wider than n is broken after its '|'
+// space folding into one; a no-break space (U+00A0) joins the words on
+// its sides, and is printed as it is. A word wider than n is broken after its '|'
 // characters where it has some (a sacreBLEU signature,
 // "BLEU|nrefs:1|case:mixed|…", fits that way), each piece as wide as fits;
 // a piece still wider than n gets a line of its own. Wrap returns one
@@ -29,7 +33,7 @@ func Wrap(s string, n int) []string {
 		line.WriteString(piece)
 		w += sep + pw
 	}
-	for _, word := range strings.Fields(s) {
+	for _, word := range strings.FieldsFunc(s, breaks) {
 		if StringWidth(word) <= n || !strings.Contains(word, "|") {
 			put(word, true)
 			continue
@@ -45,3 +49,7 @@ func Wrap(s string, n int) []string {
 	}
 	return lines
 }
+
+// breaks reports whether r is white space a line may break at: any but
+// the no-break space.
+func breaks(r rune) bool { return r != '\u00a0' && unicode.IsSpace(r) }
