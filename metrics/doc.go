@@ -45,7 +45,9 @@
 //     differences of one sign) and [SeparatedP] (two constant samples;
 //     both as scipy's permutation_test, testdata/permutation.json), and
 //     [Holm] (Holm–Bonferroni adjustment of a family of p-values). They
-//     ignore NaN values, the mark of a missing result.
+//     ignore NaN values, the mark of a missing result. The t-tests take a
+//     spread within the rounding of the values (4ε·max|x|: 0.7 + 0.2 is
+//     0.8999999999999999) for none, where scipy 1.10 finds a t of 6·10¹⁵.
 //
 // # Metric keys
 //

@@ -62,28 +62,22 @@ func variance(xs []float64, mean float64) float64 {
 // in [MeanStd].
 //
 // Defined cases beyond the formula: with fewer than 2 values in either
-// sample, t and p are NaN. When both samples have zero variance, identical
-// means give t = 0 and p = 1 (e.g. two sets of runs that all scored 1.0),
-// and different means give t = ±Inf and p = 0.
+// sample, t and p are NaN. A sample whose standard deviation is no larger
+// than the rounding of its values, 4ε·max|x| (0.9 summed as 0.7 + 0.2 is
+// 0.8999999999999999), counts as constant: against three 0.5s, scipy 1.10
+// makes a t of 6·10¹⁵ of it. When both samples are constant, means within the rounding of
+// the values (4ε·max|x| over both) give t = 0 and p = 1 (e.g. two sets of
+// runs that all scored 1.0), and different means give t = ±Inf and p = 0.
 func WelchTTest(a, b []float64) (t, p float64) {
 	a, b = finite(a), finite(b)
 	na, nb := float64(len(a)), float64(len(b))
 	if na < 2 || nb < 2 {
 		return math.NaN(), math.NaN()
 	}
-	ma, sa := MeanStd(a)
-	mb, sb := MeanStd(b)
-	va, vb := sa*sa/na, sb*sb/nb
+	ma, mb, va, vb, tol := welchParts(a, b)
 	se2 := va + vb
 	if se2 == 0 {
-		switch {
-		case ma == mb:
-			return 0, 1
-		case ma > mb:
-			return math.Inf(1), 0
-		default:
-			return math.Inf(-1), 0
-		}
+		return constantT(ma-mb, tol)
 	}
 	t = (ma - mb) / math.Sqrt(se2)
 	df := welchDF(va, vb, na, nb)
@@ -92,6 +86,40 @@ func WelchTTest(a, b []float64) (t, p float64) {
 	}
 	p = 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Survival(math.Abs(t))
 	return t, min(p, 1)
+}
+
+// welchParts returns the means of a and b (NaN-free, 2 values or more
+// each), their squared standard errors s²/n, 0 for a sample whose
+// standard deviation is within the rounding of its values, and that
+// rounding over both samples, tol = 4ε·max|x| (see [WelchTTest]).
+func welchParts(a, b []float64) (ma, mb, va, vb, tol float64) {
+	part := func(xs []float64) (m, v, tol float64) {
+		m, s := MeanStd(xs)
+		for _, x := range xs {
+			tol = max(tol, math.Abs(x))
+		}
+		tol *= 4 * epsilon
+		if s <= tol {
+			s = 0
+		}
+		return m, s * s / float64(len(xs)), tol
+	}
+	ma, va, ta := part(a)
+	mb, vb, tb := part(b)
+	return ma, mb, va, vb, max(ta, tb)
+}
+
+// constantT is the t statistic and p-value of a difference d without
+// spread: 0 and 1 where d is within the rounding tol, ±Inf and 0 else.
+func constantT(d, tol float64) (t, p float64) {
+	switch {
+	case math.Abs(d) <= tol:
+		return 0, 1
+	case d > 0:
+		return math.Inf(1), 0
+	default:
+		return math.Inf(-1), 0
+	}
 }
 
 // welchDF is the Welch–Satterthwaite degrees of freedom of two samples
@@ -125,7 +153,8 @@ type Difference struct {
 //	df = (s²a/na + s²b/nb)² / ((s²a/na)²/(na−1) + (s²b/nb)²/(nb−1)).
 //
 // With fewer than 2 values on either side everything but Diff is NaN (Diff
-// too when a side has no value). When both samples have zero variance the
+// too when a side has no value). When both samples are constant (zero
+// variance, or within rounding: see [WelchTTest]) SE is 0, DF +Inf, the
 // interval is the point [Diff, Diff] and T, P are as in [WelchTTest]. An
 // infinite value makes every field but possibly Diff NaN. It panics if
 // level is not in (0, 1).
@@ -139,14 +168,14 @@ func WelchCompare(a, b []float64, level float64) Difference {
 	if len(a) == 0 || len(b) == 0 {
 		return w
 	}
-	ma, sa := MeanStd(a)
-	mb, sb := MeanStd(b)
+	ma, _ := MeanStd(a)
+	mb, _ := MeanStd(b)
 	w.Diff = ma - mb
 	na, nb := float64(len(a)), float64(len(b))
 	if na < 2 || nb < 2 || math.IsNaN(w.Diff) || math.IsInf(w.Diff, 0) {
 		return w
 	}
-	va, vb := sa*sa/na, sb*sb/nb
+	_, _, va, vb, _ := welchParts(a, b)
 	w.SE = math.Sqrt(va + vb)
 	w.T, w.P = WelchTTest(a, b)
 	if w.SE == 0 {
@@ -174,8 +203,8 @@ func WelchCompare(a, b []float64, level float64) Difference {
 // With fewer than 2 pairs everything but Diff is NaN (Diff too with
 // none). When the differences do not vary — sd(d) no larger than the
 // rounding of the subtractions, 4ε·max|a[i]|, |b[i]| — SE is 0, DF +Inf,
-// the interval the point [Diff, Diff], and T, P are 0, 1 for Diff = 0 and
-// ±Inf, 0 otherwise. An infinite value makes every field but possibly Diff
+// the interval the point [Diff, Diff], and T, P are 0, 1 for a Diff within
+// that rounding of 0 and ±Inf, 0 otherwise. An infinite value makes every field but possibly Diff
 // NaN. It panics if a and b differ in length or level is not in (0, 1).
 func PairedCompare(a, b []float64, level float64) Difference {
 	if len(a) != len(b) {
@@ -223,16 +252,9 @@ func PairedCompare(a, b []float64, level float64) Difference {
 	if n < 2 {
 		return w
 	}
-	if sd <= 4*epsilon*scale {
+	if tol := 4 * epsilon * scale; sd <= tol {
 		w.SE, w.DF, w.Low, w.High = 0, math.Inf(1), mean, mean
-		switch {
-		case mean == 0:
-			w.T, w.P = 0, 1
-		case mean > 0:
-			w.T, w.P = math.Inf(1), 0
-		default:
-			w.T, w.P = math.Inf(-1), 0
-		}
+		w.T, w.P = constantT(mean, tol)
 		return w
 	}
 	w.SE, w.DF = sd/math.Sqrt(n), n-1

@@ -54,6 +54,15 @@ func TestMeanStd(t *testing.T) {
 func TestWelchTTest(t *testing.T) {
 	t.Parallel()
 	nan, inf := math.NaN(), math.Inf(1)
+	// 0.9 computed as 0.7 + 0.2 at run time is 0.8999999999999999: a
+	// sample constant but for the last bit, where scipy 1.10's t against
+	// {0.5, 0.5, 0.5} is 6.2e15 (p 2.6e-32), and against {0.9, 0.9} from
+	// {near, near}, -Inf (p 0).
+	x7, x2 := 0.7, 0.2
+	near := x7 + x2
+	if near == 0.9 {
+		t.Fatal("0.7 + 0.2 rounds to 0.9: the cases below test nothing")
+	}
 	for _, tc := range []struct {
 		name string
 		a, b []float64
@@ -84,6 +93,13 @@ func TestWelchTTest(t *testing.T) {
 		{"n = 1 after NaN", []float64{1, 2, 3}, []float64{math.NaN(), 4}, nan, nan},
 		{"empty", nil, nil, nan, nan},
 		{"infinite value", []float64{1, inf}, []float64{1, 2}, nan, nan},
+		{"constant but for the last bit", []float64{0.9, near, 0.9}, []float64{0.5, 0.5, 0.5}, inf, 0},
+		{"equal but for the last bit", []float64{0.9, near, 0.9}, []float64{0.9, 0.9}, 0, 1},
+		{"equal means but for the last bit", []float64{near, near}, []float64{0.9, 0.9}, 0, 1},
+		// Against a sample that varies, the last bit counts as no spread:
+		// the t of "one constant sample" above, 0.9 for 1.
+		{"last bit against a varying sample", []float64{0.9, near, 0.9}, []float64{0.4, 0.6, 0.8, 0.5},
+			3.8060102844992794, 0.0318741951035571},
 	} {
 		gt, gp := WelchTTest(tc.a, tc.b)
 		if !close(gt, tc.t, 1e-12) || !closeRel(gp, tc.p, 1e-9) {
@@ -143,6 +159,8 @@ func TestWelchCompareQuantiles(t *testing.T) {
 func TestWelchCompareCases(t *testing.T) {
 	t.Parallel()
 	nan := math.NaN()
+	x7, x2 := 0.7, 0.2
+	near := x7 + x2 // 0.8999999999999999 (see TestWelchTTest)
 	em1 := []float64{0.912, 0.905, 0.921}
 	em0 := []float64{0.897, 0.903, 0.889}
 	w := WelchCompare(em1, em0, 0.95)
@@ -171,6 +189,7 @@ func TestWelchCompareCases(t *testing.T) {
 		{"NaN ignored", []float64{0, nan, 2}, []float64{1, 3}, -1, -1 - 0.95/math.Sqrt(2*0.975*0.025)*math.Sqrt2, -1 + 0.95/math.Sqrt(2*0.975*0.025)*math.Sqrt2, 1 - 1/math.Sqrt(5)},
 		{"empty", nil, []float64{1, 2}, nan, nan, nan, nan},
 		{"infinite value", []float64{1, math.Inf(1)}, []float64{1, 2}, math.Inf(1), nan, nan, nan},
+		{"constant but for the last bit", []float64{0.9, near, 0.9}, []float64{0.5, 0.5, 0.5}, 0.4, 0.4, 0.4, 0},
 	} {
 		w := WelchCompare(tc.a, tc.b, 0.95)
 		if !close(w.Diff, tc.diff, 1e-12) || !close(w.Low, tc.low, 1e-9) || !close(w.High, tc.high, 1e-9) || !close(w.P, tc.p, 1e-9) {
@@ -298,6 +317,10 @@ func TestPairedCompare(t *testing.T) {
 		{"no pair", []float64{nan, 1}, []float64{1, nan}, nan, nan, nan, nan, nan, nan},
 		{"empty", nil, nil, nan, nan, nan, nan, nan, nan},
 		{"infinite value", []float64{1, inf, 2}, []float64{1, 2, 3}, inf, nan, nan, nan, nan, nan},
+		// Differences of both signs within the rounding of values near
+		// ±1000 (4ε·1000 = 8.9e-13): no spread, and a Δ of 0.
+		{"zero but for rounding", []float64{1000 + 1.2e-13, -1000 - 1.2e-13, 0.001 + 2e-14}, []float64{1000, -1000, 0.001},
+			2e-14 / 3, 2e-14 / 3, 2e-14 / 3, 0, 1, inf},
 		// 2e308 overflows: the difference of the means is still finite.
 		{"overflowing difference", []float64{1e308, 1, 2}, []float64{-1e308, 1, 3}, (1e308+3)/3 - (-1e308+4)/3, nan, nan, nan, nan, nan},
 	} {

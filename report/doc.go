@@ -53,11 +53,12 @@
 // interval and a two-sided p-value: by the paired t-test over seeds
 // (metrics.PairedCompare) where the row's runs with a value and the
 // baseline's have the same seeds — runs with the same seed train and test
-// on the same data; a pooled row whose seeds each have the same number of
-// runs, all with a value, pairs the seeds' means (Cell.Averaged) — and
+// on the same data; a pooled row whose seeds each hold runs of the same
+// settings, all with a value, pairs the seeds' means (Cell.Averaged) — and
 // otherwise, or with Query.Unpaired, by Welch's (metrics.WelchCompare;
 // Cell.Paired says which); where the t-test has no spread to test against
-// (paired differences that do not vary, or two constant sides), by an
+// (paired differences that do not vary, or two constant sides, either
+// within the rounding of the values, 4ε·max|x|), by an
 // exact permutation test (metrics.SignFlipP, metrics.SeparatedP;
 // Cell.Exact), without an interval; no interval or p-value with fewer
 // than 2 values on a side or an infinite value. The tables mark a Welch

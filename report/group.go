@@ -313,13 +313,24 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 	for i := range c.Rows {
 		row := &c.Rows[i]
 		slices.Sort(row.Runs)
-		seeds := map[int64]int64{}
+		seeds, settings := map[int64]int64{}, map[int64]string{}
 		for _, r := range members[i] {
 			seeds[r.ID] = r.Seed
+			ids := make([]string, len(c.Pooled))
+			for k, key := range c.Pooled {
+				_, ids[k] = sel.value(r, key)
+			}
+			settings[r.ID] = strings.Join(ids, "\x00")
 		}
 		row.Seeds = make([]int64, len(row.Runs))
+		if len(c.Pooled) > 0 {
+			row.settings = make([]string, len(row.Runs))
+		}
 		for k, id := range row.Runs {
 			row.Seeds[k] = seeds[id]
+			if row.settings != nil {
+				row.settings[k] = settings[id]
+			}
 		}
 		for _, k := range c.Pooled {
 			row.Pooled = append(row.Pooled, sel.values(k, members[i]))

@@ -105,7 +105,7 @@ func (c *Comparison) mark() {
 				// constant) that reaches Δ, out of all.
 				cell.Low, cell.High, cell.Exact = nan, nan, true
 				switch {
-				case w.Diff == 0 || same(cell.Mean, base.Cells[j].Mean):
+				case w.T == 0 || same(cell.Mean, base.Cells[j].Mean): // Δ 0 but for rounding
 					cell.P = 1
 				case paired:
 					cell.P = metrics.SignFlipP(len(a))
@@ -131,7 +131,8 @@ func (c *Comparison) mark() {
 // has as many runs as every other. Runs with the same seed draw the same
 // data (tasks.Options.Seed), so their scores are paired observations. A
 // seed with several runs (a row pooling settings, Query.Pool) stands for
-// their mean, and then every run of that side must have a value: the
+// their mean, and then every run of that side must have a value and
+// every seed must hold runs of the same settings (sameSettings): the
 // seeds then average the same settings, and the mean of the pairs'
 // differences is the difference of the rows' means that the table shows.
 // averaged says some seed stood for several runs.
@@ -151,8 +152,8 @@ func pairs(row, base Row, j int) (a, b []float64, averaged, ok bool) {
 			}
 		}
 		pooled := slices.ContainsFunc(slices.Collect(maps.Values(runs)), func(n int) bool { return n > 1 })
-		if pooled && len(count) != len(runs) {
-			return nil, 0, false // a seed without a value
+		if pooled && (len(count) != len(runs) || !sameSettings(r)) {
+			return nil, 0, false // a seed without a value, or seeds averaging other settings
 		}
 		k := 0
 		for s, c := range count {
@@ -183,6 +184,31 @@ func pairs(row, base Row, j int) (a, b []float64, averaged, ok bool) {
 		a, b = append(a, ra[s]), append(b, v)
 	}
 	return a, b, ka > 1 || kb > 1, true
+}
+
+// sameSettings reports whether every seed of a pooled row holds runs of
+// the same settings (values of the pooled keys), as many of each: a
+// failed or missing run of one setting would leave its seed's mean over
+// the others, and seed means of different settings are not paired
+// observations.
+func sameSettings(r Row) bool {
+	if len(r.settings) != len(r.Runs) {
+		return false
+	}
+	bySeed := map[int64][]string{}
+	for k, s := range r.Seeds {
+		bySeed[s] = append(bySeed[s], r.settings[k])
+	}
+	var first []string
+	for _, set := range bySeed {
+		slices.Sort(set)
+		if first == nil {
+			first = set
+		} else if !slices.Equal(set, first) {
+			return false
+		}
+	}
+	return true
 }
 
 // same reports whether two means are equal but for rounding: exact-match

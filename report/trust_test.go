@@ -657,3 +657,95 @@ func TestComparePairing(t *testing.T) {
 		t.Errorf("unbalanced pooled row: paired %v, p %.17g; want Welch, 7.5539861133345364e-06", cell.Paired, cell.P)
 	}
 }
+
+// TestCompareRoundingIsNoSpread: a side constant but for the last bit
+// (0.7 + 0.2 = 0.8999999999999999 beside 0.9, as exact-match rates of
+// equal totals summed in another order) is constant, paired or not: the
+// exact tests' p, not a t of 6·10¹⁵ and p ≈ 1e-32; and differences of both
+// signs within rounding are a Δ of 0, p = 1.
+func TestCompareRoundingIsNoSpread(t *testing.T) {
+	x7, x2 := 0.7, 0.2
+	near := x7 + x2
+	if near == 0.9 {
+		t.Fatal("0.7 + 0.2 rounds to 0.9: the case tests nothing")
+	}
+	mk := func(name string, seeds []int64, vals ...float64) fakeExperiment {
+		x := fakeExperiment{name: name}
+		for _, s := range []int64{1, 2, 3} {
+			x.runs = append(x.runs, trustRun("none", s, 0.5, nil), trustRun("general", s, 0.9, nil))
+		}
+		for k, s := range seeds {
+			x.runs = append(x.runs, trustRun("dot", s, vals[k], nil))
+		}
+		return x
+	}
+	st, _ := buildStore(t, mk("paired", []int64{1, 2, 3}, 0.9, near, 0.9), mk("other-seeds", []int64{4, 5, 6}, 0.9, near, 0.9),
+		mk("equal", []int64{1, 2, 3}, near, near, 0.9))
+	for _, tc := range []struct {
+		exp      string
+		unpaired bool
+		baseline string
+		paired   bool
+		p        float64
+	}{
+		{"paired", false, "none", true, 0.25},
+		{"paired", true, "none", false, 0.1},
+		{"other-seeds", false, "none", false, 0.1},
+		{"equal", false, "general", true, 1},
+		{"equal", true, "general", false, 1},
+	} {
+		c := mustCompare(t, st, Query{Experiments: []string{tc.exp}, Baseline: "attention.name=" + tc.baseline, Unpaired: tc.unpaired,
+			Where: mustWhere(t, "model.attention.name in (dot, "+tc.baseline+")")})
+		cell := cellOf(t, c, "attention.name=dot", "test/exact_match")
+		if !cell.Tested || !cell.Exact || cell.Paired != tc.paired || cell.P != tc.p || !math.IsNaN(cell.Low) {
+			t.Errorf("%s against %s (unpaired %v): %+v; want the exact p %v, paired %v, no interval", tc.exp, tc.baseline, tc.unpaired, cell, tc.p, tc.paired)
+		}
+	}
+	// Paired differences ±1 ulp of 1000 and 2e-14: no spread, and Δ 0.
+	row := func(vals ...float64) Row {
+		return Row{Runs: []int64{1, 2, 3}, Seeds: []int64{1, 2, 3}, Cells: []Cell{{Values: vals, N: 3, Mean: (vals[0] + vals[1] + vals[2]) / 3}}}
+	}
+	c := &Comparison{Metrics: []string{"test/loss"}, Baseline: 0, Adjusted: true,
+		Rows: []Row{row(1000, -1000, 0.001), row(math.Nextafter(1000, 2000), math.Nextafter(-1000, -2000), 0.001+2e-14)}}
+	c.mark()
+	if cell := c.Rows[1].Cells[0]; !cell.Paired || !cell.Exact || cell.P != 1 {
+		t.Errorf("differences of both signs within rounding: %+v; want the exact p 1", cell)
+	}
+}
+
+// TestComparePooledSettingsPerSeed: a pooled row whose seeds hold
+// different settings (a failed run of a different setting on each seed)
+// does not pair its seed means, which would average other settings on
+// each seed: it gets Welch's test.
+func TestComparePooledSettingsPerSeed(t *testing.T) {
+	x := fakeExperiment{name: "latin"}
+	vals := map[int64]float64{1: 0.40, 2: 0.52, 3: 0.43}
+	fail := map[int]int64{100: 3, 200: 1, 300: 2}
+	for _, steps := range []int{100, 200, 300} {
+		for s := int64(1); s <= 3; s++ {
+			x.runs = append(x.runs, trustRun("none", s, vals[s]+float64(steps)/1e4, map[string]any{"train.steps": steps}))
+			r := trustRun("dot", s, vals[s]+0.3+float64(steps)/1e3, map[string]any{"train.steps": steps})
+			if fail[steps] == s {
+				r.status, r.err, r.sums = "failed", "diverged", nil
+			}
+			x.runs = append(x.runs, r)
+		}
+	}
+	st, _ := buildStore(t, x)
+	q := Query{Experiments: []string{"latin"}, By: []string{"attention.name"}, Pool: []string{"train.steps"}, Baseline: "attention.name=none"}
+	cell := cellOf(t, mustCompare(t, st, q), "attention.name=dot", "test/exact_match")
+	if !cell.Tested || cell.Paired || cell.Averaged {
+		t.Errorf("seeds of settings {100, 300}, {100, 200}, {200, 300} paired: %+v", cell)
+	}
+	// The same row without the failures pairs its seed means.
+	for i := range x.runs {
+		if x.runs[i].status == "failed" {
+			v := x.runs[i]
+			x.runs[i] = trustRun("dot", v.seed, 0.7, map[string]any{"train.steps": v.params["train.steps"]})
+		}
+	}
+	st, _ = buildStore(t, x)
+	if cell = cellOf(t, mustCompare(t, st, q), "attention.name=dot", "test/exact_match"); !cell.Paired || !cell.Averaged {
+		t.Errorf("a balanced pooled row: %+v, want paired by seed means", cell)
+	}
+}
