@@ -324,9 +324,12 @@ type Cell struct {
 	// same seed train and test on the same data. A side whose seeds have
 	// several runs each (a pooled row) pairs when every seed has as many
 	// and all have a value; each seed then stands for the mean of its
-	// runs (Averaged). Otherwise (other seeds, a failed or missing run,
+	// runs (Averaged), provided every seed holds runs of the same
+	// settings. Otherwise (other seeds, a failed or missing run,
 	// Query.Unpaired) the test is Welch's (metrics.WelchCompare), which
-	// treats the two sides as independent.
+	// treats the two sides as independent samples of one value per seed:
+	// a seed with several runs stands for their mean (Averaged), since runs
+	// of one seed share their data.
 	Paired, Averaged bool
 	// Exact says the t-test had no spread to test against — paired
 	// differences that do not vary (the same Δ on every seed), or, by

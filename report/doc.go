@@ -55,8 +55,8 @@
 // baseline's have the same seeds — runs with the same seed train and test
 // on the same data; a pooled row whose seeds each hold runs of the same
 // settings, all with a value, pairs the seeds' means (Cell.Averaged) — and
-// otherwise, or with Query.Unpaired, by Welch's (metrics.WelchCompare;
-// Cell.Paired says which); where the t-test has no spread to test against
+// otherwise, or with Query.Unpaired, by Welch's on one value per seed, the
+// mean of its runs (metrics.WelchCompare; Cell.Paired says which); where the t-test has no spread to test against
 // (paired differences that do not vary, or two constant sides, either
 // within the rounding of the values, 4ε·max|x|), by an
 // exact permutation test (metrics.SignFlipP, metrics.SeparatedP;

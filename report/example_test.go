@@ -84,6 +84,6 @@ func ExampleCompare() {
 	// Against the baseline attention.name=none: Δ = row mean − baseline mean with its 95 % confidence
 	// interval (n − 1 df); p = the two-sided paired t-test over seeds (runs with the same seed train and
 	// test on the same data), Holm–Bonferroni-adjusted over the 1 row compared in each column; the
-	// intervals are each comparison's own, not adjusted; — where a side has fewer than 2 values or an
-	// infinite one.
+	// intervals are each comparison's own, not adjusted; — where a side has fewer than 2 seeds with a
+	// value, or an infinite value.
 }

@@ -869,11 +869,11 @@ func (c *Comparison) testNotes() []string {
 			all := true
 			for _, j := range c.testedMetrics() {
 				cell := c.Rows[i].Cells[j]
+				averaged = averaged || (cell.Tested && cell.Averaged)
 				switch {
 				case !cell.Tested:
 				case cell.Paired:
 					paired, all = true, false
-					averaged = averaged || cell.Averaged
 					if cell.Exact {
 						sf = append(sf, c.Metrics[j])
 					}
@@ -898,9 +898,6 @@ func (c *Comparison) testNotes() []string {
 			}
 		}
 		pairedTest := "the two-sided paired t-test over seeds (runs with the same seed train and test on the same data"
-		if averaged {
-			pairedTest += "; a pooled row's runs of one seed are averaged first"
-		}
 		var test string
 		switch {
 		case paired && len(welch) == 0:
@@ -912,6 +909,10 @@ func (c *Comparison) testNotes() []string {
 			test = "(Welch–Satterthwaite df); p = Welch's two-sided t-test, seeds not paired (--unpaired)"
 		default:
 			test = "(Welch–Satterthwaite df); p = Welch's two-sided t-test"
+		}
+		if averaged {
+			// Runs of one seed share their data: never independent values.
+			test += "; a pooled row's runs of one seed are averaged first, each seed one value"
 		}
 		s := fmt.Sprintf("Against the baseline %s: Δ = row mean − baseline mean with its 95 %% confidence interval %s",
 			c.Label(c.Baseline), test)
@@ -932,7 +933,7 @@ func (c *Comparison) testNotes() []string {
 		default:
 			s += strings.TrimSuffix(sep, ", ") + " without adjustment for the comparisons of " + kk + " per column (--no-adjust)"
 		}
-		out = append(out, s+"; — where a side has fewer than 2 values or an infinite one.")
+		out = append(out, s+"; — where a side has fewer than 2 seeds with a value, or an infinite value.")
 		switch {
 		case len(welch) > 0 && paired:
 			out = append(out, welchMark+" By Welch's test, where a row's runs with a value do not pair with the baseline's by seed (other "+

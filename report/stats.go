@@ -90,8 +90,13 @@ func (c *Comparison) mark() {
 			if paired && !c.Unpaired {
 				w = metrics.PairedCompare(a, b, Level)
 			} else {
-				w = metrics.WelchCompare(cell.Values, base.Cells[j].Values, Level)
-				paired, averaged = false, false
+				// Runs of one seed are not independent: each seed is one
+				// observation, the mean of its runs with a value.
+				var avgA, avgB bool
+				a, avgA = seedMeans(c.Rows[i], j)
+				b, avgB = seedMeans(base, j)
+				w = metrics.WelchCompare(a, b, Level)
+				paired, averaged = false, avgA || avgB
 			}
 			cell.Tested, cell.Paired, cell.Averaged, cell.Exact = true, paired, averaged, false
 			cell.Diff, cell.Low, cell.High, cell.P = w.Diff, w.Low, w.High, w.P
@@ -110,7 +115,7 @@ func (c *Comparison) mark() {
 				case paired:
 					cell.P = metrics.SignFlipP(len(a))
 				default:
-					cell.P = metrics.SeparatedP(cell.N, base.Cells[j].N)
+					cell.P = metrics.SeparatedP(len(a), len(b))
 				}
 			}
 			ps[i] = cell.P
@@ -184,6 +189,29 @@ func pairs(row, base Row, j int) (a, b []float64, averaged, ok bool) {
 		a, b = append(a, ra[s]), append(b, v)
 	}
 	return a, b, ka > 1 || kb > 1, true
+}
+
+// seedMeans returns the values of metric j of row, one per seed: the
+// mean of the seed's runs with a value (seeds without one left out), in
+// seed order; averaged says some seed had several. A row without seeds
+// (built by hand) gives its values as they are.
+func seedMeans(row Row, j int) (means []float64, averaged bool) {
+	vals := row.Cells[j].Values
+	if len(row.Seeds) != len(vals) {
+		return vals, false
+	}
+	sum, count := map[int64]float64{}, map[int64]int{}
+	for k, v := range vals {
+		if !math.IsNaN(v) {
+			sum[row.Seeds[k]] += v
+			count[row.Seeds[k]]++
+		}
+	}
+	for _, s := range slices.Sorted(maps.Keys(count)) {
+		means = append(means, sum[s]/float64(count[s]))
+		averaged = averaged || count[s] > 1
+	}
+	return means, averaged
 }
 
 // sameSettings reports whether every seed of a pooled row holds runs of

@@ -604,7 +604,9 @@ func TestComparePairing(t *testing.T) {
 	// for the mean of its two runs, ttest_rel([0.715, 0.815, 0.755],
 	// [0.415, 0.535, 0.445]). Welch's test on the 6 runs a side as if
 	// independent, ttest_ind(equal_var=False), would give 2.09e-6 (the
-	// pseudo-replication this avoids); --unpaired still does.
+	// pseudo-replication this avoids); --unpaired takes Welch's test on
+	// the seed means, ttest_ind([0.715, 0.815, 0.755], [0.415, 0.535,
+	// 0.445], equal_var=False) = 0.0035419206808328546 (scipy 1.10).
 	pooled := func(name string, skip func(att string, seed int64, steps int) bool) *store.Store {
 		x := fakeExperiment{name: name}
 		for _, steps := range []int{100, 200} {
@@ -639,8 +641,8 @@ func TestComparePairing(t *testing.T) {
 	}
 	uq := q
 	uq.Unpaired = true
-	if cell := cellOf(t, mustCompare(t, st, uq), "attention.name=dot", "test/exact_match"); cell.Paired || cell.Averaged || !closeTo(cell.P, 2.0917031315377302e-06, 1e-9) {
-		t.Errorf("pooled seeds, --unpaired: paired %v, averaged %v, p %.17g; want Welch, 2.0917031315377302e-06", cell.Paired, cell.Averaged, cell.P)
+	if cell := cellOf(t, mustCompare(t, st, uq), "attention.name=dot", "test/exact_match"); cell.Paired || !cell.Averaged || !closeTo(cell.P, 0.0035419206808328546, 1e-9) {
+		t.Errorf("pooled seeds, --unpaired: paired %v, averaged %v, p %.17g; want Welch on seed means, 0.0035419206808328546", cell.Paired, cell.Averaged, cell.P)
 	}
 	// A pooled row against a baseline of one setting: seed means against
 	// single runs, ttest_rel([0.715, 0.815, 0.755], [0.41, 0.53, 0.44]).
@@ -650,11 +652,15 @@ func TestComparePairing(t *testing.T) {
 	}
 	// One run missing from a pooled row: seed 3 would stand for one
 	// setting, the others for two, and the pairs' mean would not be the
-	// row's. Welch, ttest_ind([0.71, 0.81, 0.75, 0.72, 0.82], [0.41, 0.53,
-	// 0.44, 0.42, 0.54, 0.45], equal_var=False).
+	// row's. Welch on seed means, ttest_ind([0.715, 0.815, 0.75], [0.415,
+	// 0.535, 0.445], equal_var=False) = 0.0036174449293561945, not on the
+	// runs as independent (7.55e-6).
 	c = mustCompare(t, pooled("pooled", func(att string, seed int64, steps int) bool { return att == "dot" && seed == 3 && steps == 200 }), q)
-	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); cell.Paired || !closeTo(cell.P, 7.5539861133345364e-06, 1e-9) {
-		t.Errorf("unbalanced pooled row: paired %v, p %.17g; want Welch, 7.5539861133345364e-06", cell.Paired, cell.P)
+	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); cell.Paired || !cell.Averaged || !closeTo(cell.P, 0.0036174449293561945, 1e-9) {
+		t.Errorf("unbalanced pooled row: paired %v, averaged %v, p %.17g; want Welch on seed means, 0.0036174449293561945", cell.Paired, cell.Averaged, cell.P)
+	}
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "a pooled row's runs of one seed are averaged first, each seed one value") {
+		t.Errorf("unbalanced pooled row: the notes do not say the seeds were averaged:\n%s", notes)
 	}
 }
 
@@ -734,8 +740,8 @@ func TestComparePooledSettingsPerSeed(t *testing.T) {
 	st, _ := buildStore(t, x)
 	q := Query{Experiments: []string{"latin"}, By: []string{"attention.name"}, Pool: []string{"train.steps"}, Baseline: "attention.name=none"}
 	cell := cellOf(t, mustCompare(t, st, q), "attention.name=dot", "test/exact_match")
-	if !cell.Tested || cell.Paired || cell.Averaged {
-		t.Errorf("seeds of settings {100, 300}, {100, 200}, {200, 300} paired: %+v", cell)
+	if !cell.Tested || cell.Paired || !cell.Averaged {
+		t.Errorf("seeds of settings {100, 300}, {100, 200}, {200, 300} paired: %+v; want Welch on seed means", cell)
 	}
 	// The same row without the failures pairs its seed means.
 	for i := range x.runs {

@@ -68,8 +68,9 @@ the rows of each column (--no-adjust: raw). Runs with the same seed train and
 test on the same data, so where a row's runs have the baseline's seeds the
 test is the paired t-test over seeds (n − 1 df; in a row pooling settings,
 each seed's runs are averaged first, when every seed holds the same settings);
-elsewhere (other seeds, a failed or missing run), and with --unpaired, it is Welch's t-test (Welch–Satterthwaite
-df). Where a t-test has no spread to test against (the same difference on
+elsewhere (other seeds, a failed or missing run), and with --unpaired, it is
+Welch's t-test (Welch–Satterthwaite df) on one value per seed, the mean of
+its runs. Where a t-test has no spread to test against (the same difference on
 every seed, or two constant sides) the p-value is an exact permutation
 test's, without an interval. The notes say which rows got which, and the
 table marks Welch's p-values among paired ones (†) and exact ones (‡). Cost metrics (perf/*) are shown but not tested unless
