@@ -921,7 +921,7 @@ func (c *Comparison) testNotes() []string {
 			kk = fmt.Sprintf("%d–%d rows", lo, hi)
 		}
 		sep := ", "
-		if (paired && len(welch) > 0) || len(signFlip)+len(separated) > 0 {
+		if (paired && len(welch) > 0) || len(signFlip)+len(separated) > 0 || averaged {
 			sep = "; p " // the adjustment is of every test's p-values
 		}
 		switch {

@@ -659,7 +659,7 @@ func TestComparePairing(t *testing.T) {
 	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); cell.Paired || !cell.Averaged || !closeTo(cell.P, 0.0036174449293561945, 1e-9) {
 		t.Errorf("unbalanced pooled row: paired %v, averaged %v, p %.17g; want Welch on seed means, 0.0036174449293561945", cell.Paired, cell.Averaged, cell.P)
 	}
-	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "a pooled row's runs of one seed are averaged first, each seed one value") {
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "a pooled row's runs of one seed are averaged first, each seed one value; p Holm–Bonferroni-adjusted") {
 		t.Errorf("unbalanced pooled row: the notes do not say the seeds were averaged:\n%s", notes)
 	}
 }
