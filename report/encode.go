@@ -332,11 +332,12 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 
 // test names the test of a tested cell: "paired" (the paired t-test),
 // "welch", "sign-flip" (exact, paired) or "permutation" (exact, two
-// samples); "" when the cell was not tested. See Cell.Paired and
-// Cell.Exact.
+// samples); "" when the cell was not tested or no test could run (P is
+// NaN: fewer than 2 seeds with a value on a side, or an infinite value).
+// See Cell.Paired and Cell.Exact.
 func (cell Cell) test() string {
 	switch {
-	case !cell.Tested:
+	case !cell.Tested || math.IsNaN(cell.P):
 		return ""
 	case cell.Paired && cell.Exact:
 		return "sign-flip"
