@@ -267,10 +267,10 @@ type Row struct {
 	// Seeds are the seeds of Runs, in the same order (nil in a Comparison
 	// built by hand, which is then never paired).
 	Seeds []int64
-	// settings identify each run's values of the pooled keys, in the order
-	// of Runs (nil when nothing is pooled, or in a Comparison built by
-	// hand or read back): a pooled row pairs by seed only when every seed
-	// holds the same settings.
+	// settings identify each run's values of the pooled keys ("" for each
+	// run when nothing is pooled), in the order of Runs; nil in a
+	// Comparison built by hand or read back. A row with several runs per
+	// seed pairs by seed only when every seed holds the same settings.
 	settings []string
 	Cells    []Cell // one per metric
 	// Failed are the failed runs of the row's setting (with Query.Status

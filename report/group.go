@@ -323,14 +323,9 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 			settings[r.ID] = strings.Join(ids, "\x00")
 		}
 		row.Seeds = make([]int64, len(row.Runs))
-		if len(c.Pooled) > 0 {
-			row.settings = make([]string, len(row.Runs))
-		}
+		row.settings = make([]string, len(row.Runs))
 		for k, id := range row.Runs {
-			row.Seeds[k] = seeds[id]
-			if row.settings != nil {
-				row.settings[k] = settings[id]
-			}
+			row.Seeds[k], row.settings[k] = seeds[id], settings[id]
 		}
 		for _, k := range c.Pooled {
 			row.Pooled = append(row.Pooled, sel.values(k, members[i]))
