@@ -74,6 +74,7 @@ func WelchTTest(a, b []float64) (t, p float64) {
 	if na < 2 || nb < 2 {
 		return math.NaN(), math.NaN()
 	}
+	a, b, _ = scaled(a, b) // t and p do not depend on the unit
 	ma, mb, va, vb, tol := welchParts(a, b)
 	se2 := va + vb
 	if se2 == 0 {
@@ -86,6 +87,34 @@ func WelchTTest(a, b []float64) (t, p float64) {
 	}
 	p = 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Survival(math.Abs(t))
 	return t, min(p, 1)
+}
+
+// scaled returns a and b (NaN-free) divided by the power of two e nearest
+// above their largest magnitude, exactly, so that their squares neither
+// underflow (a spread of 1e-170 would read as none) nor overflow (values
+// of 1e160, a diverged perplexity); multiply a difference or a standard
+// error of the results by e to restore the unit. With an infinite value
+// or only zeros, a and b are returned as they are and e is 1.
+func scaled(a, b []float64) (sa, sb []float64, e float64) {
+	m := 0.0
+	for _, x := range a {
+		m = max(m, math.Abs(x))
+	}
+	for _, x := range b {
+		m = max(m, math.Abs(x))
+	}
+	if m == 0 || math.IsInf(m, 0) {
+		return a, b, 1
+	}
+	_, exp := math.Frexp(m) // m = f·2^exp, f in [0.5, 1)
+	div := func(xs []float64) []float64 {
+		out := make([]float64, len(xs))
+		for i, x := range xs {
+			out[i] = math.Ldexp(x, -exp)
+		}
+		return out
+	}
+	return div(a), div(b), math.Ldexp(1, exp)
 }
 
 // welchParts returns the means of a and b (NaN-free, 2 values or more
@@ -156,8 +185,10 @@ type Difference struct {
 // too when a side has no value). When both samples are constant (zero
 // variance, or within rounding: see [WelchTTest]) SE is 0, DF +Inf, the
 // interval is the point [Diff, Diff] and T, P are as in [WelchTTest]. An
-// infinite value makes every field but possibly Diff NaN. It panics if
-// level is not in (0, 1).
+// infinite value makes every field but possibly Diff NaN. The values are
+// scaled by a power of two first (exactly), so that the result does not
+// depend on their unit: spreads of 1e-170 and values of 1e170 are tested
+// as spreads of 1 and values of 1 would be. It panics if level is not in (0, 1).
 func WelchCompare(a, b []float64, level float64) Difference {
 	if !(level > 0 && level < 1) {
 		panic("metrics: WelchCompare: confidence level must be in (0, 1)")
@@ -168,17 +199,20 @@ func WelchCompare(a, b []float64, level float64) Difference {
 	if len(a) == 0 || len(b) == 0 {
 		return w
 	}
+	// On a and b scaled to at most 1 in magnitude, then back by e.
+	a, b, e := scaled(a, b)
 	ma, _ := MeanStd(a)
 	mb, _ := MeanStd(b)
-	w.Diff = ma - mb
+	w.Diff = (ma - mb) * e
 	na, nb := float64(len(a)), float64(len(b))
 	if na < 2 || nb < 2 || math.IsNaN(w.Diff) || math.IsInf(w.Diff, 0) {
 		return w
 	}
 	_, _, va, vb, _ := welchParts(a, b)
-	w.SE = math.Sqrt(va + vb)
+	se := math.Sqrt(va + vb)
+	w.SE = se * e
 	w.T, w.P = WelchTTest(a, b)
-	if w.SE == 0 {
+	if se == 0 {
 		w.DF, w.Low, w.High = math.Inf(1), w.Diff, w.Diff
 		return w
 	}
