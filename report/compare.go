@@ -303,9 +303,17 @@ type FailedRun struct {
 
 // Cell is one metric over the runs of a row.
 type Cell struct {
-	Mean, Std float64 // over the runs with a value (sample std, n−1); NaN when N is 0, Std NaN when N is 1
-	N         int     // runs with a value (not NaN, not missing)
-	NaN       int     // runs whose value is NaN (a diverged run); len(Runs)−N−NaN runs lack the key
+	// Mean and Std (sample std, n − 1) are over the row's seeds with a
+	// value, each seed the mean of its runs with a value: runs of one
+	// seed (pooled settings, or a seed run again) share their data, and
+	// a seed run five times counts once, as in the tests against the
+	// baseline, so that Diff is the difference of the Means shown. Mean
+	// is NaN when N is 0 or a seed's runs are +Inf and −Inf; Std NaN with
+	// fewer than 2 seeds with a value. A row without Seeds (built by
+	// hand) takes each value as a seed.
+	Mean, Std float64
+	N         int // runs with a value (not NaN, not missing)
+	NaN       int // runs whose value is NaN (a diverged run); len(Runs)−N−NaN runs lack the key
 	// Best marks the best mean of the column among the rows of the same
 	// task, by the metric's direction: only for quality metrics (and cost
 	// metrics with Query.TestCost) that have a direction, never for
@@ -409,7 +417,7 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 		row := &c.Rows[i]
 		row.Cells = make([]Cell, len(mets))
 		for j, m := range mets {
-			row.Cells[j] = newCell(sel, row.Runs, m)
+			row.Cells[j] = newCell(sel, row.Runs, row.Seeds, m)
 		}
 	}
 	if sortKey != "" {
@@ -465,8 +473,8 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 // also a training source.
 const InTrainKey = "test/src_in_train"
 
-// newCell aggregates metric m over the runs ids.
-func newCell(sel *selection, ids []int64, m string) Cell {
+// newCell aggregates metric m over the runs ids, whose seeds are seeds.
+func newCell(sel *selection, ids, seeds []int64, m string) Cell {
 	nan := math.NaN()
 	cell := Cell{Values: make([]float64, len(ids)), Diff: nan, Low: nan, High: nan, P: nan, PAdj: nan}
 	for i, id := range ids {
@@ -482,7 +490,7 @@ func newCell(sel *selection, ids []int64, m string) Cell {
 			cell.N++
 		}
 	}
-	cell.Mean, cell.Std = metrics.MeanStd(cell.Values)
+	cell.Mean, cell.Std = seedStats(seeds, cell.Values)
 	return cell
 }
 

@@ -40,8 +40,10 @@
 // partial row scores higher: the seeds left out may be the ones that would
 // change the order. The notes repeat the --where filter.
 //
-// Each summary metric is aggregated per row into a Cell: mean, sample
-// standard deviation, the number of runs with a value, the number of NaN
+// Each summary metric is aggregated per row into a Cell: mean and sample
+// standard deviation over seeds (a seed with several runs — pooled
+// settings, or a seed run again — counts once, as their mean, as in the
+// tests), the number of runs with a value, the number of NaN
 // values (runs that finished with a NaN score, left out of mean and std
 // but never hidden) and the per-run values. How a metric is treated
 // follows its kind in metrics.Describe: quality metrics (test/ and valid/)

@@ -34,12 +34,12 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     term.DefaultWidth) by term.Table: first the means, one column per
 //     group key (headed by ShortKeys; a pooled key's column lists the
 //     row's values), "n" (runs in the row), and one column per metric
-//     holding "mean ± std" over the row's runs, with decimals chosen per
+//     holding "mean ± std" over the row's seeds (Cell.Mean), with decimals chosen per
 //     column from its magnitude (0 decimals and thousands separators from
 //     1000 up; 1 decimal for a 0–100 score such as BLEU). The best row of a metric within its task is marked with a
 //     trailing *. A cell where fewer runs than n have a value ends with
 //     "(2/3)"; a cell with only NaN values reads "NaN", one without any
-//     value "—". "± std" is left out when a cell has one value, and for a
+//     value "—". "± std" is left out when a cell has one seed with a value, and for a
 //     whole column whose value never varies within a row (model/params).
 //     The baseline row's last key ends with "(baseline)". With a baseline,
 //     a second table follows with, for each tested metric, the difference
@@ -146,7 +146,7 @@ func newColFormat(c *Comparison, j int) colFormat {
 		if isFinite(cell.Mean) {
 			maxAbs = math.Max(maxAbs, math.Abs(cell.Mean))
 		}
-		if cell.N >= 2 {
+		if !math.IsNaN(cell.Std) {
 			anyStd = true
 			if cell.Std != 0 {
 				hide = false
@@ -285,7 +285,7 @@ func (f colFormat) value(cell Cell) string {
 		f.decimals += f.more
 	}
 	s := f.num(cell.Mean)
-	if cell.N >= 2 && !f.hideStd && isFinite(cell.Mean) {
+	if !math.IsNaN(cell.Std) && !f.hideStd && isFinite(cell.Mean) {
 		s += " ± " + f.num(cell.Std)
 	}
 	return s
@@ -563,9 +563,24 @@ func (c *Comparison) notes(markdown bool) []string {
 	return out
 }
 
+// meanNote says what mean ± std is over: each row's runs, or, where a
+// row has several runs of a seed, its seeds.
+func (c *Comparison) meanNote() string {
+	for _, row := range c.Rows {
+		seen := map[int64]bool{}
+		for _, s := range row.Seeds {
+			if seen[s] {
+				return "mean ± std over each row's seeds, each seed the mean of its runs (n counts runs)"
+			}
+			seen[s] = true
+		}
+	}
+	return "mean ± std over each row's n runs"
+}
+
 // notesMarked is notes, the best values' mark named mark ("*", "bold:").
 func (c *Comparison) notesMarked(mark string) []string {
-	parts := []string{"mean ± std over each row's n runs"}
+	parts := []string{c.meanNote()}
 	var maxM, minM, nans []string
 	partial, anyBest := false, false
 	for j, m := range c.Metrics {
@@ -912,7 +927,7 @@ func (c *Comparison) testNotes() []string {
 		}
 		if averaged {
 			// Runs of one seed share their data: never independent values.
-			test += "; a pooled row's runs of one seed are averaged first, each seed one value"
+			test += "; a row's runs of one seed are averaged first, each seed one value"
 		}
 		s := fmt.Sprintf("Against the baseline %s: Δ = row mean − baseline mean with its 95 %% confidence interval %s",
 			c.Label(c.Baseline), test)

@@ -90,7 +90,7 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 		}
 		rows = append(rows, cells)
 	}
-	b.WriteString("% needs \\usepackage{booktabs}\n% mean ± std over each row's n runs, best in bold\n")
+	b.WriteString("% needs \\usepackage{booktabs}\n% " + c.meanNote() + ", best in bold\n")
 	table(head, keys, rows)
 	if cols, trows := c.testedMetrics(), c.testedRows(); len(cols) > 0 && len(trows) > 0 {
 		head := heads()

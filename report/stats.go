@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -93,10 +94,15 @@ func (c *Comparison) mark() {
 				// Runs of one seed are not independent: each seed is one
 				// observation, the mean of its runs with a value.
 				var avgA, avgB bool
-				a, avgA = seedMeans(c.Rows[i], j)
-				b, avgB = seedMeans(base, j)
-				w = metrics.WelchCompare(a, b, Level)
+				a, avgA = seedMeans(c.Rows[i].Seeds, c.Rows[i].Cells[j].Values)
+				b, avgB = seedMeans(base.Seeds, base.Cells[j].Values)
 				paired, averaged = false, avgA || avgB
+				w = metrics.WelchCompare(a, b, Level)
+			}
+			if slices.ContainsFunc(a, math.IsNaN) || slices.ContainsFunc(b, math.IsNaN) {
+				// A seed with +Inf and −Inf runs has no mean: no test,
+				// as for any infinite value, rather than one without it.
+				w = metrics.Difference{Diff: nan, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
 			}
 			cell.Tested, cell.Paired, cell.Averaged, cell.Exact = true, paired, averaged, false
 			cell.Diff, cell.Low, cell.High, cell.P = w.Diff, w.Low, w.High, w.P
@@ -138,45 +144,42 @@ func (c *Comparison) mark() {
 // seed with several runs (a row pooling settings, Query.Pool) stands for
 // their mean, and then every run of that side must have a value and
 // every seed must hold runs of the same settings (sameSettings): the
-// seeds then average the same settings, and the mean of the pairs'
-// differences is the difference of the rows' means that the table shows.
-// averaged says some seed stood for several runs.
+// seeds then average the same settings. The mean of the pairs'
+// differences is the difference of the rows' means that the table shows,
+// which are over seeds too (Cell.Mean). averaged says some seed stood
+// for several runs. A seed without a mean (+Inf and −Inf) gives a NaN.
 func pairs(row, base Row, j int) (a, b []float64, averaged, ok bool) {
-	// bySeed returns the mean value of each seed of r and the number of
-	// runs each stands for.
-	bySeed := func(r Row) (map[int64]float64, int, bool) {
+	// means returns the mean value of each seed of r with a value and the
+	// number of runs each stands for.
+	means := func(r Row) (map[int64]float64, int, bool) {
 		if len(r.Seeds) != len(r.Runs) || len(r.Seeds) != len(r.Cells[j].Values) {
 			return nil, 0, false
 		}
-		runs, sum, count := map[int64]int{}, map[int64]float64{}, map[int64]int{}
-		for k, v := range r.Cells[j].Values {
-			runs[r.Seeds[k]]++
-			if !math.IsNaN(v) {
-				sum[r.Seeds[k]] += v
-				count[r.Seeds[k]]++
+		seeds := bySeed(r.Seeds, r.Cells[j].Values)
+		pooled := slices.ContainsFunc(seeds, func(s seedMean) bool { return s.runs > 1 })
+		if pooled && !sameSettings(r) {
+			return nil, 0, false // seeds averaging other settings
+		}
+		m, k := map[int64]float64{}, 0
+		for _, s := range seeds {
+			if pooled && s.n != s.runs {
+				return nil, 0, false // a run without a value
 			}
-		}
-		pooled := slices.ContainsFunc(slices.Collect(maps.Values(runs)), func(n int) bool { return n > 1 })
-		if pooled && (len(count) != len(runs) || !sameSettings(r)) {
-			return nil, 0, false // a seed without a value, or seeds averaging other settings
-		}
-		k := 0
-		for s, c := range count {
+			if s.n == 0 {
+				continue
+			}
 			if k == 0 {
-				k = c
+				k = s.n
 			}
-			if c != k || (pooled && runs[s] != c) {
+			if s.n != k {
 				return nil, 0, false
 			}
-		}
-		m := map[int64]float64{}
-		for s, v := range sum {
-			m[s] = v / float64(count[s])
+			m[s.seed] = s.mean
 		}
 		return m, k, true
 	}
-	ra, ka, ok1 := bySeed(row)
-	rb, kb, ok2 := bySeed(base)
+	ra, ka, ok1 := means(row)
+	rb, kb, ok2 := means(base)
 	if !ok1 || !ok2 || len(ra) != len(rb) || len(ra) < 2 {
 		return nil, nil, false, false
 	}
@@ -191,27 +194,76 @@ func pairs(row, base Row, j int) (a, b []float64, averaged, ok bool) {
 	return a, b, ka > 1 || kb > 1, true
 }
 
-// seedMeans returns the values of metric j of row, one per seed: the
-// mean of the seed's runs with a value (seeds without one left out), in
-// seed order; averaged says some seed had several. A row without seeds
-// (built by hand) gives its values as they are.
-func seedMeans(row Row, j int) (means []float64, averaged bool) {
-	vals := row.Cells[j].Values
-	if len(row.Seeds) != len(vals) {
-		return vals, false
-	}
-	sum, count := map[int64]float64{}, map[int64]int{}
+// seedMean is one seed's value of a metric in a row.
+type seedMean struct {
+	seed int64
+	// mean is the mean of the seed's runs with a value: NaN when none
+	// has one, and when their values sum to NaN (+Inf and −Inf: no mean).
+	mean    float64
+	runs, n int // the seed's runs, and those with a value (not NaN)
+}
+
+// bySeed returns the values vals of runs with seeds seeds (same order and
+// length) by seed, in seed order.
+func bySeed(seeds []int64, vals []float64) []seedMean {
+	at := map[int64]int{}
+	var out []seedMean
 	for k, v := range vals {
+		i, ok := at[seeds[k]]
+		if !ok {
+			i = len(out)
+			at[seeds[k]] = i
+			out = append(out, seedMean{seed: seeds[k]})
+		}
+		s := &out[i]
+		s.runs++
 		if !math.IsNaN(v) {
-			sum[row.Seeds[k]] += v
-			count[row.Seeds[k]]++
+			s.mean += v
+			s.n++
 		}
 	}
-	for _, s := range slices.Sorted(maps.Keys(count)) {
-		means = append(means, sum[s]/float64(count[s]))
-		averaged = averaged || count[s] > 1
+	for i := range out {
+		out[i].mean /= float64(out[i].n) // 0/0 is NaN
+	}
+	slices.SortFunc(out, func(x, y seedMean) int { return cmp.Compare(x.seed, y.seed) })
+	return out
+}
+
+// seedMeans returns the values vals of runs with seeds seeds (same order),
+// one per seed with a value: the mean of the seed's runs with a value, in
+// seed order; NaN for a seed whose values have no mean (+Inf and −Inf).
+// averaged says some seed had several values. Without seeds (a row built
+// by hand: seeds nil) each value stands for itself, NaNs left out.
+func seedMeans(seeds []int64, vals []float64) (means []float64, averaged bool) {
+	if len(seeds) != len(vals) {
+		for _, v := range vals {
+			if !math.IsNaN(v) {
+				means = append(means, v)
+			}
+		}
+		return means, false
+	}
+	for _, s := range bySeed(seeds, vals) {
+		if s.n > 0 {
+			means = append(means, s.mean)
+			averaged = averaged || s.n > 1
+		}
 	}
 	return means, averaged
+}
+
+// seedStats returns the mean and sample standard deviation over seeds of
+// the values vals of runs with seeds seeds (same order): each seed one
+// value, the mean of its runs with a value (seedMeans). Runs of one seed
+// share their data, so a seed run five times counts once, not five
+// times. Both are NaN when a seed's values have no mean (+Inf and −Inf),
+// the std when fewer than 2 seeds have a value.
+func seedStats(seeds []int64, vals []float64) (mean, std float64) {
+	means, _ := seedMeans(seeds, vals)
+	if slices.ContainsFunc(means, math.IsNaN) {
+		return math.NaN(), math.NaN()
+	}
+	return metrics.MeanStd(means)
 }
 
 // sameSettings reports whether every seed of a pooled row holds runs of

@@ -629,7 +629,7 @@ func TestComparePairing(t *testing.T) {
 	} else if !closeTo(cell.Diff, cell.Mean-cellOf(t, c, "attention.name=none", "test/exact_match").Mean, 1e-12) {
 		t.Errorf("pooled seeds: Δ %v is not the difference of the rows' means", cell.Diff)
 	}
-	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "a pooled row's runs of one seed are averaged first") {
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "a row's runs of one seed are averaged first") {
 		t.Errorf("pooled seeds: the notes do not say the seeds were averaged:\n%s", notes)
 	}
 	js.Reset()
@@ -659,7 +659,7 @@ func TestComparePairing(t *testing.T) {
 	if cell := cellOf(t, c, "attention.name=dot", "test/exact_match"); cell.Paired || !cell.Averaged || !closeTo(cell.P, 0.0036174449293561945, 1e-9) {
 		t.Errorf("unbalanced pooled row: paired %v, averaged %v, p %.17g; want Welch on seed means, 0.0036174449293561945", cell.Paired, cell.Averaged, cell.P)
 	}
-	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "a pooled row's runs of one seed are averaged first, each seed one value; p Holm–Bonferroni-adjusted") {
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "a row's runs of one seed are averaged first, each seed one value; p Holm–Bonferroni-adjusted") {
 		t.Errorf("unbalanced pooled row: the notes do not say the seeds were averaged:\n%s", notes)
 	}
 }
@@ -753,5 +753,76 @@ func TestComparePooledSettingsPerSeed(t *testing.T) {
 	st, _ = buildStore(t, x)
 	if cell = cellOf(t, mustCompare(t, st, q), "attention.name=dot", "test/exact_match"); !cell.Paired || !cell.Averaged {
 		t.Errorf("a balanced pooled row: %+v, want paired by seed means", cell)
+	}
+}
+
+// TestCompareMeanOverSeeds: a row whose seeds hold different numbers of
+// runs (seed 1 run five times) shows the mean and std over seeds, each
+// seed the mean of its runs, as its test takes them: over runs the row
+// would read 0.673 and be starred above the baseline's 0.50 while its Δ
+// (of seed means) says −0.130. scipy 1.10: ttest_ind([0.9, 0.1, 0.11],
+// [0.49, 0.5, 0.51], equal_var=False) p 0.6723209257711495; std of the
+// seed means 0.4590206967011401.
+func TestCompareMeanOverSeeds(t *testing.T) {
+	x := fakeExperiment{name: "reruns"}
+	for s, v := range map[int64]float64{1: 0.49, 2: 0.50, 3: 0.51} {
+		x.runs = append(x.runs, trustRun("none", s, v, nil))
+	}
+	for range 5 {
+		x.runs = append(x.runs, trustRun("dot", 1, 0.9, nil))
+	}
+	x.runs = append(x.runs, trustRun("dot", 2, 0.1, nil), trustRun("dot", 3, 0.11, nil))
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"reruns"}, Baseline: "attention.name=none"})
+	dot, base := cellOf(t, c, "attention.name=dot", "test/exact_match"), cellOf(t, c, "attention.name=none", "test/exact_match")
+	if !closeTo(dot.Mean, 0.37, 1e-15) || !closeTo(dot.Std, 0.4590206967011401, 1e-14) || dot.N != 7 {
+		t.Errorf("dot: mean %v ± %v over %d runs; want 0.37 ± 0.45902 over seeds, 7 runs", dot.Mean, dot.Std, dot.N)
+	}
+	if dot.Best || !base.Best {
+		t.Errorf("best: dot %v, baseline %v; want the baseline's 0.50 above dot's 0.37", dot.Best, base.Best)
+	}
+	if dot.Paired || !dot.Averaged || !closeTo(dot.Diff, -0.13, 1e-14) || !closeTo(dot.P, 0.6723209257711495, 1e-9) {
+		t.Errorf("dot against none: %+v; want Welch on seed means, Δ −0.13, p 0.67232", dot)
+	}
+	var b strings.Builder
+	if err := c.WriteWidth(&b, "table", 100); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"0.370 ± 0.459", "mean ± std over each row's seeds", "a row's runs of one seed are averaged first"} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCompareInfiniteSeed: a seed whose runs score +Inf and −Inf has no
+// mean. It must give no mean and no p-value, by either test, rather than
+// a test of the other seeds: the old code dropped it and, with the other
+// seeds constant, gave the exact p 2/C(6, 3) = 0.1 over 3 seeds.
+func TestCompareInfiniteSeed(t *testing.T) {
+	inf := math.Inf(1)
+	row := func(seeds []int64, vals ...float64) Row {
+		runs := make([]int64, len(vals))
+		for k := range runs {
+			runs[k] = int64(k + 1)
+		}
+		mean, std := seedStats(seeds, vals)
+		return Row{Runs: runs, Seeds: seeds, settings: make([]string, len(vals)),
+			Cells: []Cell{{Values: vals, N: len(vals), Mean: mean, Std: std}}}
+	}
+	for _, tc := range []struct {
+		name      string
+		row, base Row
+	}{
+		{"welch", row([]int64{1, 1, 2, 3}, inf, -inf, 0.5, 0.5), row([]int64{1, 2, 3}, 0.4, 0.4, 0.4)},
+		{"paired", row([]int64{1, 1, 2, 2, 3, 3}, inf, -inf, 0.5, 0.6, 0.7, 0.6), row([]int64{1, 2, 3}, 0.4, 0.41, 0.43)},
+	} {
+		c := &Comparison{Metrics: []string{"test/exact_match"}, Baseline: 1, Adjusted: true, Rows: []Row{tc.row, tc.base}}
+		c.mark()
+		cell := c.Rows[0].Cells[0]
+		if !math.IsNaN(cell.Mean) || !cell.Tested || !math.IsNaN(cell.P) || !math.IsNaN(cell.Low) || cell.Best {
+			t.Errorf("%s: %+v; want no mean, tested without a p-value or interval, not best", tc.name, cell)
+		}
 	}
 }

@@ -55,7 +55,8 @@ func newCompareCmd() *cobra.Command {
 		Long: `Compare the done runs of the experiments (all experiments without arguments).
 Runs are grouped by every setting that differs among them (the seed aside), so
 that a row never mixes runs of different settings; each metric is shown as
-mean ± std over the runs of a row, the best of each quality metric starred
+mean ± std over the seeds of a row (a seed with several runs, pooled or run
+again, counts once, as their mean), the best of each quality metric starred
 (within one task). --by groups more coarsely only when the settings it would
 mix are named in --pool (a plugin's parameters follow its pooled name: with
 --pool attention.name, attention.dim is pooled too); otherwise it is an error
