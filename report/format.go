@@ -541,12 +541,18 @@ func wrap(s string, width int) string {
 
 // together joins the words of the notes' phrases that read badly split
 // across lines with no-break spaces, which term.Wrap does not break at;
-// unbreak makes them plain spaces again.
-var (
-	together = strings.NewReplacer("n − 1 df", "n\u00a0−\u00a01\u00a0df", "95 %", "95\u00a0%",
-		"C(n+m, n)", "C(n+m,\u00a0n)", "(p = 1", "(p\u00a0=\u00a01")
-	unbreak = strings.NewReplacer("\u00a0", " ")
-)
+// unbreak makes those phrases plain again, and leaves any other no-break
+// space (a user's value) as it was.
+var together, unbreak = phraseReplacers("n − 1 df", "95 %", "C(n+m, n)", "(p = 1")
+
+func phraseReplacers(phrases ...string) (together, unbreak *strings.Replacer) {
+	var join, split []string
+	for _, p := range phrases {
+		j := strings.ReplaceAll(p, " ", "\u00a0")
+		join, split = append(join, p, j), append(split, j, p)
+	}
+	return strings.NewReplacer(join...), strings.NewReplacer(split...)
+}
 
 // notes explains what the tables show: the marks in use, the tests and
 // their adjustment, what was not tested and why, NaN values, pooled keys,
@@ -878,13 +884,14 @@ func (c *Comparison) testNotes() []string {
 		// has no spread. Welch cells with figures are named in a mixed
 		// table, and exact cells always.
 		var welch, signFlip, separated []string
-		paired, averaged := false, false
+		paired, averaged, interval := false, false, false
 		for _, i := range rows {
 			var ms, sf, sp []string
 			all := true
 			for _, j := range c.testedMetrics() {
 				cell := c.Rows[i].Cells[j]
 				averaged = averaged || (cell.Tested && cell.Averaged)
+				interval = interval || (cell.Tested && !math.IsNaN(cell.Low))
 				switch {
 				case !cell.Tested:
 				case cell.Paired:
@@ -925,12 +932,16 @@ func (c *Comparison) testNotes() []string {
 		default:
 			test = "(Welch–Satterthwaite df); p = Welch's two-sided t-test"
 		}
+		lead := "Δ = row mean − baseline mean with its 95 % confidence interval "
+		if !interval && len(signFlip)+len(separated) > 0 {
+			// Every p is exact: no t-test, no interval to name.
+			lead, test = "Δ = row mean − baseline mean", "; p by an exact permutation test (‡)"
+		}
 		if averaged {
 			// Runs of one seed share their data: never independent values.
 			test += "; a row's runs of one seed are averaged first, each seed one value"
 		}
-		s := fmt.Sprintf("Against the baseline %s: Δ = row mean − baseline mean with its 95 %% confidence interval %s",
-			c.Label(c.Baseline), test)
+		s := fmt.Sprintf("Against the baseline %s: %s%s", c.Label(c.Baseline), lead, test)
 		kk := plural(hi, "row")
 		if lo != hi {
 			kk = fmt.Sprintf("%d–%d rows", lo, hi)
@@ -942,9 +953,11 @@ func (c *Comparison) testNotes() []string {
 		switch {
 		case hi == 0:
 			s += " (no row has a p-value)"
-		case c.Adjusted:
+		case c.Adjusted && interval:
 			s += fmt.Sprintf(sep+"Holm–Bonferroni-adjusted over the %s compared in each column; "+
 				"the intervals are each comparison's own, not adjusted", kk)
+		case c.Adjusted:
+			s += fmt.Sprintf(sep+"Holm–Bonferroni-adjusted over the %s compared in each column", kk)
 		default:
 			s += strings.TrimSuffix(sep, ", ") + " without adjustment for the comparisons of " + kk + " per column (--no-adjust)"
 		}

@@ -785,3 +785,17 @@ func TestLatexCompiles(t *testing.T) {
 		t.Fatalf("no PDF: %v", err)
 	}
 }
+
+// TestWrapKeepsUserSpaces: the no-break spaces wrap uses to keep phrases
+// together are undone, but a no-break space in a user's value is printed
+// as it is stored.
+func TestWrapKeepsUserSpaces(t *testing.T) {
+	label := "attention.name=no\u00a0attention"
+	s := wrap("Against the baseline "+label+": Δ = row mean − baseline mean with its 95 % confidence interval (n − 1 df)", 60)
+	if !strings.Contains(s, label) || strings.Count(s, "\u00a0") != 1 {
+		t.Errorf("wrap changed the user's no-break space:\n%q", s)
+	}
+	if !strings.Contains(s, "95 %") || !strings.Contains(s, "(n − 1 df)") {
+		t.Errorf("wrap did not restore its phrases:\n%q", s)
+	}
+}

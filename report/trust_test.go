@@ -591,7 +591,11 @@ func TestComparePairing(t *testing.T) {
 			cell.Paired, cell.Exact, cell.P, cell.Low, cell.Diff)
 	}
 	notes = strings.Join(c.notes(false), " ")
-	for _, want := range []string{"paired t-test over seeds", "exact sign-flip test over the n seeds, 2/2ⁿ, where Δ is the same on every seed: attention.name=dot (test/exact_match)."} {
+	// No t-test ran: the notes name the exact test, not the paired t-test.
+	if strings.Contains(notes, "t-test over seeds") {
+		t.Errorf("constant shift: the notes name the paired t-test, which gave no p:\n%s", notes)
+	}
+	for _, want := range []string{"p by an exact permutation test (‡)", "exact sign-flip test over the n seeds, 2/2ⁿ, where Δ is the same on every seed: attention.name=dot (test/exact_match)."} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("constant shift: the notes lack %q:\n%s", want, notes)
 		}
@@ -823,6 +827,28 @@ func TestCompareInfiniteSeed(t *testing.T) {
 		cell := c.Rows[0].Cells[0]
 		if !math.IsNaN(cell.Mean) || !cell.Tested || !math.IsNaN(cell.P) || !math.IsNaN(cell.Low) || cell.Best {
 			t.Errorf("%s: %+v; want no mean, tested without a p-value or interval, not best", tc.name, cell)
+		}
+	}
+}
+
+// TestCompareExactOnlyNotes: where every p-value is an exact permutation
+// test's, the notes name no t-test and no interval, which no cell has.
+func TestCompareExactOnlyNotes(t *testing.T) {
+	x := fakeExperiment{name: "tie"}
+	for s := int64(1); s <= 3; s++ {
+		x.runs = append(x.runs, trustRun("none", s, 0.5, nil), trustRun("general", s, 0.6, nil))
+	}
+	st, _ := buildStore(t, x)
+	for _, unpaired := range []bool{false, true} {
+		c := mustCompare(t, st, Query{Experiments: []string{"tie"}, Baseline: "attention.name=none", Unpaired: unpaired})
+		notes := strings.Join(c.notes(false), " ")
+		for _, bad := range []string{"t-test over seeds", "Welch's two-sided", "confidence interval", "intervals are"} {
+			if strings.Contains(notes, bad) {
+				t.Errorf("unpaired %v: the notes say %q, but every p is exact:\n%s", unpaired, bad, notes)
+			}
+		}
+		if !strings.Contains(notes, "Δ = row mean − baseline mean; p by an exact permutation test (‡); p Holm–Bonferroni-adjusted") {
+			t.Errorf("unpaired %v: the notes do not name the exact test:\n%s", unpaired, notes)
 		}
 	}
 }
