@@ -26,28 +26,48 @@ func finite(xs []float64) []float64 {
 // MeanStd returns the mean and the sample standard deviation (n−1 in the
 // denominator) of xs, ignoring NaN values (a failed run's missing metric):
 // with no value left both are NaN, with one the std is NaN. Infinities are
-// kept and make the results infinite or NaN.
+// kept and make the results infinite or NaN. It computes on xs scaled by a
+// power of two (exactly), so that the sum of values near the top of the
+// float range (a diverged perplexity of 7e307) does not overflow and the
+// squares of tiny spreads do not underflow.
 func MeanStd(xs []float64) (mean, std float64) {
 	xs = finite(xs)
 	n := len(xs)
 	if n == 0 {
 		return math.NaN(), math.NaN()
 	}
+	m := 0.0
 	for _, x := range xs {
-		mean += x
+		m = max(m, math.Abs(x))
+	}
+	k := scaleExp(m)
+	for _, x := range xs {
+		mean += math.Ldexp(x, -k)
 	}
 	mean /= float64(n)
 	if n == 1 {
-		return mean, math.NaN()
+		return math.Ldexp(mean, k), math.NaN()
 	}
-	return mean, math.Sqrt(variance(xs, mean))
+	return math.Ldexp(mean, k), math.Ldexp(math.Sqrt(variance(xs, mean, k)), k)
 }
 
-// variance is the corrected two-pass sample variance of xs around mean.
-func variance(xs []float64, mean float64) float64 {
+// scaleExp returns the k for which m·2⁻ᵏ lies in [1, 2): dividing values of
+// magnitude at most m by 2ᵏ is exact and leaves their sums and squares
+// room; 0 for m 0 or infinite.
+func scaleExp(m float64) int {
+	if m == 0 || math.IsInf(m, 0) || math.IsNaN(m) {
+		return 0
+	}
+	_, e := math.Frexp(m) // m = f·2ᵉ, f in [0.5, 1)
+	return e - 1
+}
+
+// variance is the corrected two-pass sample variance of xs·2⁻ᵏ around
+// mean (of the scaled values).
+func variance(xs []float64, mean float64, k int) float64 {
 	ss, comp := 0.0, 0.0
 	for _, x := range xs {
-		d := x - mean
+		d := math.Ldexp(x, -k) - mean
 		ss += d * d
 		comp += d
 	}
@@ -89,12 +109,12 @@ func WelchTTest(a, b []float64) (t, p float64) {
 	return t, min(p, 1)
 }
 
-// scaled returns a and b (NaN-free) divided by the power of two e nearest
-// above their largest magnitude, exactly, so that their squares neither
-// underflow (a spread of 1e-170 would read as none) nor overflow (values
-// of 1e160, a diverged perplexity); multiply a difference or a standard
-// error of the results by e to restore the unit. With an infinite value
-// or only zeros, a and b are returned as they are and e is 1.
+// scaled returns a and b (NaN-free) divided by the power of two e at or
+// below their largest magnitude (scaleExp), exactly, so that their squares
+// neither underflow (a spread of 1e-170 would read as none) nor overflow
+// (values of 1e160, a diverged perplexity); multiply a difference or a
+// standard error of the results by e to restore the unit. With an infinite
+// value or only zeros, a and b are returned as they are and e is 1.
 func scaled(a, b []float64) (sa, sb []float64, e float64) {
 	m := 0.0
 	for _, x := range a {
@@ -106,7 +126,7 @@ func scaled(a, b []float64) (sa, sb []float64, e float64) {
 	if m == 0 || math.IsInf(m, 0) {
 		return a, b, 1
 	}
-	_, exp := math.Frexp(m) // m = f·2^exp, f in [0.5, 1)
+	exp := scaleExp(m)
 	div := func(xs []float64) []float64 {
 		out := make([]float64, len(xs))
 		for i, x := range xs {
@@ -221,7 +241,7 @@ func WelchCompare(a, b []float64, level float64) Difference {
 		return Difference{Diff: w.Diff, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
 	}
 	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: w.DF}.Quantile((1 + level) / 2)
-	w.Low, w.High = w.Diff-q*w.SE, w.Diff+q*w.SE
+	w.Low, w.High = (ma-mb-q*se)*e, (ma-mb+q*se)*e
 	return w
 }
 

@@ -362,7 +362,7 @@ func TestWelchIsUnitFree(t *testing.T) {
 	if !close(base.T, -3.1819805153394642, 1e-12) || !closeRel(base.P, 0.03513545253601176, 1e-9) {
 		t.Fatalf("unscaled: t, p = %v, %v", base.T, base.P)
 	}
-	for _, s := range []float64{1e-170, 1e-300, 3e-5, 7e12, 1e170, 1e300} {
+	for _, s := range []float64{1e-170, 1e-300, 3e-5, 7e12, 1e170, 1e300, 2.5e307} { // 6 × 2.5e307 is above 2¹⁰²³
 		sa, sb := make([]float64, len(a)), make([]float64, len(b))
 		for i := range a {
 			sa[i] = a[i] * s
@@ -379,5 +379,23 @@ func TestWelchIsUnitFree(t *testing.T) {
 		if tt, p := WelchTTest(sa, sb); !closeRel(tt, base.T, 1e-12) || !closeRel(p, base.P, 1e-9) {
 			t.Errorf("WelchTTest ×%g: t, p = %v, %v; want %v, %v", s, tt, p, base.T, base.P)
 		}
+	}
+}
+
+// TestMeanStdExtremes: the mean of values near the top of the float range
+// (a diverged perplexity) is finite, not a sum that overflowed, and the
+// std of tiny spreads is not a square that underflowed: both scale with
+// the values. numpy: mean([7, 7, 7.1]) 7.033333333333334, std (ddof 1)
+// 0.05773502691896237.
+func TestMeanStdExtremes(t *testing.T) {
+	t.Parallel()
+	for _, s := range []float64{1, 1e307, 2.5e307, 1e-170, 1e-300} {
+		m, sd := MeanStd([]float64{7 * s, 7 * s, 7.1 * s})
+		if !closeRel(m, 7.033333333333334*s, 1e-14) || !closeRel(sd, 0.05773502691896237*s, 1e-12) {
+			t.Errorf("×%g: mean %v ± %v; want %v ± %v", s, m, sd, 7.033333333333334*s, 0.05773502691896237*s)
+		}
+	}
+	if m, sd := MeanStd([]float64{1e308, 1e308}); m != 1e308 || sd != 0 {
+		t.Errorf("two 1e308: %v ± %v; want 1e308 ± 0", m, sd)
 	}
 }
