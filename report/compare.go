@@ -308,9 +308,12 @@ type Cell struct {
 	// seed (pooled settings, or a seed run again) share their data, and
 	// a seed run five times counts once, as in the tests against the
 	// baseline, so that Diff is the difference of the Means shown. Mean
-	// is NaN when N is 0 or a seed's runs are +Inf and −Inf; Std NaN with
+	// is NaN when N is 0 or its values are +Inf and −Inf; Std NaN with
 	// fewer than 2 seeds with a value. A row without Seeds (built by
-	// hand) takes each value as a seed.
+	// hand) takes each value as a seed. Constants of the configuration
+	// (model/params; metrics.Constant) are over runs: they do not vary
+	// with the seed, and a pooled row's std then shows that its settings
+	// differ.
 	Mean, Std float64
 	N         int // runs with a value (not NaN, not missing)
 	NaN       int // runs whose value is NaN (a diverged run); len(Runs)−N−NaN runs lack the key
@@ -348,8 +351,8 @@ type Cell struct {
 	Exact bool
 	// Diff is the difference of means, row − baseline; Low and High bound
 	// its confidence interval at Level (n − 1 df when Paired, else
-	// Welch–Satterthwaite df). NaN with fewer than 2 values on either side
-	// (Diff only needs one).
+	// Welch–Satterthwaite df). NaN with fewer than 2 seeds with a value on
+	// either side (Diff only needs one).
 	Diff, Low, High float64
 	// P is the two-sided p-value of the test against the baseline, and
 	// PAdj the same adjusted for the comparisons in the column (Holm, over
@@ -490,7 +493,13 @@ func newCell(sel *selection, ids, seeds []int64, m string) Cell {
 			cell.N++
 		}
 	}
-	cell.Mean, cell.Std = seedStats(seeds, cell.Values)
+	if metrics.Describe(m).Kind == metrics.Constant {
+		// A constant of the configuration does not vary with the seed:
+		// over runs, a pooled row's std says its settings differ.
+		cell.Mean, cell.Std = metrics.MeanStd(cell.Values)
+	} else {
+		cell.Mean, cell.Std = seedStats(seeds, cell.Values)
+	}
 	return cell
 }
 

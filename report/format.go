@@ -63,8 +63,10 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     as comments.
 //   - "csv": one header line, then one line per row: the keys' values,
 //     each pooled key's values joined by "; ", n, baseline (true/false),
-//     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan and <m>_best,
-//     and with a baseline, for each metric that is tested, <m>_diff,
+//     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan and <m>_best
+//     (mean and std over seeds as Cell.Mean says; n counts runs, so a row
+//     with several runs of a seed has fewer seeds than n: its JSON lists
+//     the seeds), and with a baseline, for each metric that is tested, <m>_diff,
 //     <m>_ci_low, <m>_ci_high, <m>_p, <m>_p_adj and <m>_test ("paired",
 //     "welch", "sign-flip" or "permutation": see Cell.Paired and
 //     Cell.Exact; empty where not tested). Numbers are in the
@@ -146,7 +148,7 @@ func newColFormat(c *Comparison, j int) colFormat {
 		if isFinite(cell.Mean) {
 			maxAbs = math.Max(maxAbs, math.Abs(cell.Mean))
 		}
-		if !math.IsNaN(cell.Std) {
+		if cell.N >= 2 && !math.IsNaN(cell.Std) {
 			anyStd = true
 			if cell.Std != 0 {
 				hide = false
@@ -285,7 +287,7 @@ func (f colFormat) value(cell Cell) string {
 		f.decimals += f.more
 	}
 	s := f.num(cell.Mean)
-	if !math.IsNaN(cell.Std) && !f.hideStd && isFinite(cell.Mean) {
+	if cell.N >= 2 && !math.IsNaN(cell.Std) && !f.hideStd && isFinite(cell.Mean) {
 		s += " ± " + f.num(cell.Std)
 	}
 	return s
@@ -527,10 +529,29 @@ func (c *Comparison) writeTable(w io.Writer, width int) error {
 // adjustment it says that the intervals are not adjusted: an interval
 // that excludes 0 beside a Holm p above 0.05 is not a contradiction.
 func (c *Comparison) caption() string {
+	if !c.anyInterval() {
+		// Every p exact (or none): no cell has an interval.
+		if c.Adjusted {
+			return fmt.Sprintf("Against %s: difference of means, p (Holm)", c.Label(c.Baseline))
+		}
+		return fmt.Sprintf("Against %s: difference of means, p", c.Label(c.Baseline))
+	}
 	if c.Adjusted {
 		return fmt.Sprintf("Against %s: difference of means [95 %% CI, unadjusted], p (Holm)", c.Label(c.Baseline))
 	}
 	return fmt.Sprintf("Against %s: difference of means [95 %% CI], p", c.Label(c.Baseline))
+}
+
+// anyInterval reports whether some tested cell has a confidence interval.
+func (c *Comparison) anyInterval() bool {
+	for _, row := range c.Rows {
+		for _, cell := range row.Cells {
+			if cell.Tested && !math.IsNaN(cell.Low) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // wrap breaks s into lines of at most width columns (term.Wrap), not
@@ -542,7 +563,8 @@ func wrap(s string, width int) string {
 // together joins the words of the notes' phrases that read badly split
 // across lines with no-break spaces, which term.Wrap does not break at;
 // unbreak makes those phrases plain again, and leaves any other no-break
-// space (a user's value) as it was.
+// space (a user's value) as it was — but for one inside such a phrase, as
+// in a label holding "95\u00a0%", which prints with a plain space.
 var together, unbreak = phraseReplacers("n − 1 df", "95 %", "C(n+m, n)", "(p = 1")
 
 func phraseReplacers(phrases ...string) (together, unbreak *strings.Replacer) {
@@ -576,7 +598,7 @@ func (c *Comparison) meanNote() string {
 		seen := map[int64]bool{}
 		for _, s := range row.Seeds {
 			if seen[s] {
-				return "mean ± std over each row's seeds, each seed the mean of its runs (n counts runs)"
+				return "mean ± std over each row's seeds, each seed the mean of its runs (n counts runs; constants such as model/params over runs)"
 			}
 			seen[s] = true
 		}
@@ -884,14 +906,13 @@ func (c *Comparison) testNotes() []string {
 		// has no spread. Welch cells with figures are named in a mixed
 		// table, and exact cells always.
 		var welch, signFlip, separated []string
-		paired, averaged, interval := false, false, false
+		paired, averaged, interval := false, false, c.anyInterval()
 		for _, i := range rows {
 			var ms, sf, sp []string
 			all := true
 			for _, j := range c.testedMetrics() {
 				cell := c.Rows[i].Cells[j]
 				averaged = averaged || (cell.Tested && cell.Averaged)
-				interval = interval || (cell.Tested && !math.IsNaN(cell.Low))
 				switch {
 				case !cell.Tested:
 				case cell.Paired:
@@ -936,6 +957,9 @@ func (c *Comparison) testNotes() []string {
 		if !interval && len(signFlip)+len(separated) > 0 {
 			// Every p is exact: no t-test, no interval to name.
 			lead, test = "Δ = row mean − baseline mean", "; p by an exact permutation test (‡)"
+			if c.Unpaired {
+				test += ", seeds not paired (--unpaired)"
+			}
 		}
 		if averaged {
 			// Runs of one seed share their data: never independent values.

@@ -799,3 +799,22 @@ func TestWrapKeepsUserSpaces(t *testing.T) {
 		t.Errorf("wrap did not restore its phrases:\n%q", s)
 	}
 }
+
+// TestValueStdNeedsTwoValues: a cell with one value shows its mean alone,
+// even built by hand with Std left 0, and a cell of one seed's several
+// runs (Std NaN) too.
+func TestValueStdNeedsTwoValues(t *testing.T) {
+	f := colFormat{decimals: 3}
+	for _, tc := range []struct {
+		cell Cell
+		want string
+	}{
+		{Cell{Mean: 0.7, N: 1}, "0.700"},
+		{Cell{Mean: 0.7, Std: math.NaN(), N: 3}, "0.700"},
+		{Cell{Mean: 0.7, Std: 0.1, N: 3}, "0.700 ± 0.100"},
+	} {
+		if got := f.value(tc.cell); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.cell, got, tc.want)
+		}
+	}
+}

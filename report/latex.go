@@ -96,9 +96,14 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 		head := heads()
 		for _, j := range cols {
 			m := latexEscape.Replace(c.Metrics[j])
-			if c.Adjusted {
+			switch {
+			case !c.anyInterval() && c.Adjusted:
+				head = append(head, m+` $\Delta$`, m+` $p_{\mathrm{Holm}}$`)
+			case !c.anyInterval():
+				head = append(head, m+` $\Delta$`, m+" $p$")
+			case c.Adjusted:
 				head = append(head, m+` $\Delta$ [95\,\% CI, unadjusted]`, m+` $p_{\mathrm{Holm}}$`)
-			} else {
+			default:
 				head = append(head, m+` $\Delta$ [95\,\% CI]`, m+" $p$")
 			}
 		}

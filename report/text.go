@@ -15,8 +15,8 @@ type Text struct {
 	// ", ".
 	Groups [][]string
 	// Values holds, per row and metric, "mean ± std" ("0.913 ± 0.008";
-	// the mean alone with one value or in a column that never varies
-	// within a row), "NaN" when every value is NaN, "—" when there is none.
+	// the mean alone with one seed with a value or in a column that never
+	// varies within a row), "NaN" when every value is NaN, "—" when there is none.
 	// The best mark is Cell.Best.
 	Values [][]string
 	// Counts holds, per row and metric, "(k/n)" when only k of the row's n

@@ -847,8 +847,64 @@ func TestCompareExactOnlyNotes(t *testing.T) {
 				t.Errorf("unpaired %v: the notes say %q, but every p is exact:\n%s", unpaired, bad, notes)
 			}
 		}
-		if !strings.Contains(notes, "Δ = row mean − baseline mean; p by an exact permutation test (‡); p Holm–Bonferroni-adjusted") {
-			t.Errorf("unpaired %v: the notes do not name the exact test:\n%s", unpaired, notes)
+		if !strings.Contains(notes, "Δ = row mean − baseline mean; p by an exact permutation test (‡)") || !strings.Contains(notes, "; p Holm–Bonferroni-adjusted") ||
+			strings.Contains(notes, "--unpaired") != unpaired {
+			t.Errorf("unpaired %v: the notes do not name the exact test (and --unpaired where given):\n%s", unpaired, notes)
 		}
+		if cap := c.caption(); strings.Contains(cap, "CI") {
+			t.Errorf("unpaired %v: the caption names an interval no cell has: %q", unpaired, cap)
+		}
+	}
+}
+
+// TestComparePooledConstantSpread: a constant of the configuration
+// (model/params) is over runs, so a pooled row whose settings differ in
+// size shows that spread; over seeds (every seed the same mix) it would
+// read as one model of 2,560 parameters.
+func TestComparePooledConstantSpread(t *testing.T) {
+	x := fakeExperiment{name: "sizes"}
+	for _, name := range []string{"none", "dot"} {
+		for _, d := range []int{32, 64} {
+			for s := int64(1); s <= 3; s++ {
+				r := trustRun(name, s, 0.5+float64(s)/100, map[string]any{"model.dim": d})
+				r.sums["model/params"] = float64(d * d)
+				x.runs = append(x.runs, r)
+			}
+		}
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"sizes"}, By: []string{"attention.name"}, Pool: []string{"model.dim"}})
+	cell := cellOf(t, c, "attention.name=dot", "model/params")
+	// numpy: std([1024]*3 + [4096]*3, ddof=1) = 1682.6036966558704.
+	if cell.Mean != 2560 || !closeTo(cell.Std, 1682.6036966558704, 1e-12) {
+		t.Errorf("pooled params: %v ± %v; want 2560 ± 1682.60 over runs", cell.Mean, cell.Std)
+	}
+	var b strings.Builder
+	if err := c.WriteWidth(&b, "table", 120); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "2,560 ± 1,683") {
+		t.Errorf("the table hides the pooled sizes' spread:\n%s", b.String())
+	}
+}
+
+// TestCompareHugeMeans: the mean of values near the top of the float
+// range is finite (the sum does not overflow), and Δ is the difference of
+// the means shown. scipy 1.10: ttest_ind([7, 7, 7.1], [0, 0, 0],
+// equal_var=False) p 2.246055365548011e-05 (the baseline's 1, 2, 3 are 0
+// beside 7e307).
+func TestCompareHugeMeans(t *testing.T) {
+	x := fakeExperiment{name: "huge"}
+	for s, v := range map[int64]float64{4: 1, 5: 2, 6: 3} {
+		x.runs = append(x.runs, trustRun("none", s, v, nil))
+	}
+	for s, v := range map[int64]float64{1: 7e307, 2: 7e307, 3: 7.1e307} {
+		x.runs = append(x.runs, trustRun("dot", s, v, nil))
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"huge"}, Baseline: "attention.name=none"})
+	cell := cellOf(t, c, "attention.name=dot", "test/exact_match")
+	if !closeTo(cell.Mean, 7.033333333333334e307, 1e-14) || !closeTo(cell.P, 2.246055365548011e-05, 1e-6) {
+		t.Errorf("huge values: mean %v, p %v; want 7.0333e307, p 2.246e-5", cell.Mean, cell.P)
 	}
 }
