@@ -527,19 +527,32 @@ func (c *Comparison) writeTable(w io.Writer, width int) error {
 
 // caption heads the table of differences to the baseline. With Holm's
 // adjustment it says that the intervals are not adjusted: an interval
-// that excludes 0 beside a Holm p above 0.05 is not a contradiction.
+// that excludes 0 beside a Holm p above 0.05 is not a contradiction. It
+// names only what some cell shows: no interval where every p is exact,
+// no Holm where no row has a p.
 func (c *Comparison) caption() string {
-	if !c.anyInterval() {
-		// Every p exact (or none): no cell has an interval.
-		if c.Adjusted {
-			return fmt.Sprintf("Against %s: difference of means, p (Holm)", c.Label(c.Baseline))
-		}
-		return fmt.Sprintf("Against %s: difference of means, p", c.Label(c.Baseline))
+	delta, holm := c.diffHeads("95 % CI")
+	if holm {
+		return fmt.Sprintf("Against %s: difference of means%s, p (Holm)", c.Label(c.Baseline), delta)
 	}
-	if c.Adjusted {
-		return fmt.Sprintf("Against %s: difference of means [95 %% CI, unadjusted], p (Holm)", c.Label(c.Baseline))
+	return fmt.Sprintf("Against %s: difference of means%s, p", c.Label(c.Baseline), delta)
+}
+
+// diffHeads gives what follows "Δ" in the heads of the table of
+// differences, the same in every format (ci is the format's spelling of
+// "95 % CI"), and whether its p-values are Holm's: " [95 % CI,
+// unadjusted]" and true when some cell has an interval and some p was
+// adjusted.
+func (c *Comparison) diffHeads(ci string) (delta string, holm bool) {
+	holm = c.Adjusted && c.anyP()
+	switch {
+	case !c.anyInterval():
+	case holm:
+		delta = " [" + ci + ", unadjusted]"
+	default:
+		delta = " [" + ci + "]"
 	}
-	return fmt.Sprintf("Against %s: difference of means [95 %% CI], p", c.Label(c.Baseline))
+	return delta, holm
 }
 
 // anyInterval reports whether some tested cell has a confidence interval.
@@ -547,6 +560,18 @@ func (c *Comparison) anyInterval() bool {
 	for _, row := range c.Rows {
 		for _, cell := range row.Cells {
 			if cell.Tested && !math.IsNaN(cell.Low) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// anyP reports whether some tested cell has a p-value.
+func (c *Comparison) anyP() bool {
+	for _, row := range c.Rows {
+		for _, cell := range row.Cells {
+			if cell.Tested && !math.IsNaN(cell.P) {
 				return true
 			}
 		}
@@ -954,12 +979,19 @@ func (c *Comparison) testNotes() []string {
 			test = "(Welch–Satterthwaite df); p = Welch's two-sided t-test"
 		}
 		lead := "Δ = row mean − baseline mean with its 95 % confidence interval "
-		if !interval && len(signFlip)+len(separated) > 0 {
+		switch {
+		case interval:
+		case len(signFlip)+len(separated) > 0:
 			// Every p is exact: no t-test, no interval to name.
 			lead, test = "Δ = row mean − baseline mean", "; p by an exact permutation test (‡)"
 			if c.Unpaired {
 				test += ", seeds not paired (--unpaired)"
 			}
+		case hi == 0:
+			// No row has a p-value: no test ran, none to name.
+			lead, test = "Δ = row mean − baseline mean", ""
+		default:
+			lead = "Δ = row mean − baseline mean " // a t-test's p without its interval
 		}
 		if averaged {
 			// Runs of one seed share their data: never independent values.
@@ -1095,12 +1127,13 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 	}
 	if cols, trows := c.testedMetrics(), c.testedRows(); len(cols) > 0 && len(trows) > 0 {
 		header, align := heads()
+		delta, holm := c.diffHeads("95% CI")
+		p := " p"
+		if holm {
+			p = " p (Holm)"
+		}
 		for _, j := range cols {
-			if c.Adjusted {
-				header = append(header, cell(c.Metrics[j]+" Δ [95% CI, unadjusted]"), cell(c.Metrics[j]+" p (Holm)"))
-			} else {
-				header = append(header, cell(c.Metrics[j]+" Δ [95% CI]"), cell(c.Metrics[j]+" p"))
-			}
+			header = append(header, cell(c.Metrics[j]+" Δ"+delta), cell(c.Metrics[j]+p))
 			align = append(align, tw.AlignRight, tw.AlignRight)
 		}
 		var rows [][]string

@@ -94,18 +94,14 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 	table(head, keys, rows)
 	if cols, trows := c.testedMetrics(), c.testedRows(); len(cols) > 0 && len(trows) > 0 {
 		head := heads()
+		delta, holm := c.diffHeads(`95\,\% CI`)
+		p := "$p$"
+		if holm {
+			p = `$p_{\mathrm{Holm}}$`
+		}
 		for _, j := range cols {
 			m := latexEscape.Replace(c.Metrics[j])
-			switch {
-			case !c.anyInterval() && c.Adjusted:
-				head = append(head, m+` $\Delta$`, m+` $p_{\mathrm{Holm}}$`)
-			case !c.anyInterval():
-				head = append(head, m+` $\Delta$`, m+" $p$")
-			case c.Adjusted:
-				head = append(head, m+` $\Delta$ [95\,\% CI, unadjusted]`, m+` $p_{\mathrm{Holm}}$`)
-			default:
-				head = append(head, m+` $\Delta$ [95\,\% CI]`, m+" $p$")
-			}
+			head = append(head, m+` $\Delta$`+delta, m+" "+p)
 		}
 		var rows [][]string
 		for _, i := range trows {

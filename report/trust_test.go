@@ -857,6 +857,58 @@ func TestCompareExactOnlyNotes(t *testing.T) {
 	}
 }
 
+// TestCompareHeadsNameWhatCellsShow: the heads of the table of
+// differences, in every format, and the notes name an interval only where
+// some cell has one and Holm only where some p was adjusted: single-seed
+// rows have neither, rows that are constant over seeds only exact p's.
+func TestCompareHeadsNameWhatCellsShow(t *testing.T) {
+	single := fakeExperiment{name: "single"}
+	single.runs = append(single.runs, trustRun("none", 1, 0.5, nil), trustRun("general", 2, 0.6, nil))
+	exact := fakeExperiment{name: "exact"}
+	spread := fakeExperiment{name: "spread"}
+	for s := int64(1); s <= 3; s++ {
+		exact.runs = append(exact.runs, trustRun("none", s, 0.5, nil), trustRun("general", s, 0.6, nil))
+		spread.runs = append(spread.runs, trustRun("none", s, 0.5+float64(s)/100, nil), trustRun("general", s, 0.6+float64(s*s)/100, nil))
+	}
+	for _, tc := range []struct {
+		x        fakeExperiment
+		noAdjust bool
+		want     []string // in the markdown, LaTeX and table output
+		not      []string
+	}{
+		{single, false, []string{"exact_match Δ |", "exact_match p |", `$\Delta$ &`, "$p$", "difference of means, p\n",
+			"Δ = row mean − baseline mean (no row has a p-value)"},
+			[]string{"CI", "Holm", "confidence interval", "t-test"}},
+		{exact, false, []string{"exact_match Δ |", "exact_match p (Holm) |", `$\Delta$ &`, `$p_{\mathrm{Holm}}$`,
+			"difference of means, p (Holm)\n"}, []string{"CI", "confidence interval", "Welch"}},
+		{spread, false, []string{"exact_match Δ [95% CI, unadjusted] |", "exact_match p (Holm) |",
+			`$\Delta$ [95\,\% CI, unadjusted]`, `$p_{\mathrm{Holm}}$`, "difference of means [95 % CI, unadjusted], p (Holm)\n",
+			"with its 95 % confidence interval"}, nil},
+		{spread, true, []string{"exact_match Δ [95% CI] |", "exact_match p |", `$\Delta$ [95\,\% CI] &`, "$p$",
+			"difference of means [95 % CI], p\n"}, []string{"Holm", "unadjusted]"}},
+	} {
+		st, _ := buildStore(t, tc.x)
+		c := mustCompare(t, st, Query{Experiments: []string{tc.x.name}, Baseline: "attention.name=none", NoAdjust: tc.noAdjust})
+		var all strings.Builder
+		for _, f := range []string{"table", "markdown", "latex"} {
+			if err := c.WriteWidth(&all, f, 400); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := all.String()
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s (no-adjust %v): the output lacks %q:\n%s", tc.x.name, tc.noAdjust, w, out)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(out, w) {
+				t.Errorf("%s (no-adjust %v): the output says %q, which no cell shows:\n%s", tc.x.name, tc.noAdjust, w, out)
+			}
+		}
+	}
+}
+
 // TestComparePooledConstantSpread: a constant of the configuration
 // (model/params) is over runs, so a pooled row whose settings differ in
 // size shows that spread; over seeds (every seed the same mix) it would
