@@ -29,18 +29,15 @@ func finite(xs []float64) []float64 {
 // kept and make the results infinite or NaN. It computes on xs scaled by a
 // power of two (exactly), so that the sum of values near the top of the
 // float range (a diverged perplexity of 7e307) does not overflow and the
-// squares of tiny spreads do not underflow.
+// squares of tiny spreads do not underflow. The mean is a float sum's,
+// within a few ulps of the exact mean, subnormal values included.
 func MeanStd(xs []float64) (mean, std float64) {
 	xs = finite(xs)
 	n := len(xs)
 	if n == 0 {
 		return math.NaN(), math.NaN()
 	}
-	m := 0.0
-	for _, x := range xs {
-		m = max(m, math.Abs(x))
-	}
-	k := scaleExp(m)
+	k := scaleExp(maxAbs(xs))
 	for _, x := range xs {
 		mean += math.Ldexp(x, -k)
 	}
@@ -49,6 +46,18 @@ func MeanStd(xs []float64) (mean, std float64) {
 		return math.Ldexp(mean, k), math.NaN()
 	}
 	return math.Ldexp(mean, k), math.Ldexp(math.Sqrt(variance(xs, mean, k)), k)
+}
+
+// maxAbs returns the largest magnitude in xs and more (0 for none).
+func maxAbs(xs []float64, more ...float64) float64 {
+	m := 0.0
+	for _, x := range xs {
+		m = max(m, math.Abs(x))
+	}
+	for _, x := range more {
+		m = max(m, math.Abs(x))
+	}
+	return m
 }
 
 // scaleExp returns the k for which m·2⁻ᵏ lies in [1, 2): dividing values of
@@ -110,31 +119,25 @@ func WelchTTest(a, b []float64) (t, p float64) {
 }
 
 // scaled returns a and b (NaN-free) divided by the power of two e at or
-// below their largest magnitude (scaleExp), exactly, so that their squares
+// below their largest magnitude (scaleExp), exactly but for values 2¹⁰²²
+// times smaller than the largest, so that their squares
 // neither underflow (a spread of 1e-170 would read as none) nor overflow
 // (values of 1e160, a diverged perplexity); multiply a difference or a
 // standard error of the results by e to restore the unit. With an infinite
 // value or only zeros, a and b are returned as they are and e is 1.
 func scaled(a, b []float64) (sa, sb []float64, e float64) {
-	m := 0.0
-	for _, x := range a {
-		m = max(m, math.Abs(x))
-	}
-	for _, x := range b {
-		m = max(m, math.Abs(x))
-	}
-	if m == 0 || math.IsInf(m, 0) {
+	k := scaleExp(max(maxAbs(a), maxAbs(b)))
+	if k == 0 {
 		return a, b, 1
 	}
-	exp := scaleExp(m)
 	div := func(xs []float64) []float64 {
 		out := make([]float64, len(xs))
 		for i, x := range xs {
-			out[i] = math.Ldexp(x, -exp)
+			out[i] = math.Ldexp(x, -k)
 		}
 		return out
 	}
-	return div(a), div(b), math.Ldexp(1, exp)
+	return div(a), div(b), math.Ldexp(1, k)
 }
 
 // welchParts returns the means of a and b (NaN-free, 2 values or more
@@ -144,10 +147,7 @@ func scaled(a, b []float64) (sa, sb []float64, e float64) {
 func welchParts(a, b []float64) (ma, mb, va, vb, tol float64) {
 	part := func(xs []float64) (m, v, tol float64) {
 		m, s := MeanStd(xs)
-		for _, x := range xs {
-			tol = max(tol, math.Abs(x))
-		}
-		tol *= 4 * epsilon
+		tol = 4 * epsilon * maxAbs(xs)
 		if s <= tol {
 			s = 0
 		}
@@ -270,7 +270,7 @@ func PairedCompare(a, b []float64, level float64) Difference {
 	nan := math.NaN()
 	w := Difference{Diff: nan, SE: nan, DF: nan, T: nan, P: nan, Low: nan, High: nan}
 	var d, pa, pb []float64
-	scale, s, inf := 0.0, 0.0, false // max|a[i]|, |b[i]|; max|dᵢ|
+	scale, inf := 0.0, false // max|a[i]|, |b[i]|
 	for i := range a {
 		if math.IsNaN(a[i]) || math.IsNaN(b[i]) {
 			continue
@@ -278,7 +278,6 @@ func PairedCompare(a, b []float64, level float64) Difference {
 		pa, pb = append(pa, a[i]), append(pb, b[i])
 		d = append(d, a[i]-b[i])
 		scale = max(scale, math.Abs(a[i]), math.Abs(b[i]))
-		s = max(s, math.Abs(a[i]-b[i]))
 		inf = inf || math.IsInf(a[i], 0) || math.IsInf(b[i], 0) || math.IsInf(a[i]-b[i], 0)
 	}
 	if len(d) == 0 {
@@ -290,17 +289,9 @@ func PairedCompare(a, b []float64, level float64) Difference {
 		w.Diff = ma - mb
 		return w
 	}
-	// On d/s: squares of differences beyond 1e154 (a diverged
-	// perplexity) would overflow the variance to +Inf.
-	if s > 0 {
-		for i := range d {
-			d[i] /= s
-		}
-	} else {
-		s = 1
-	}
+	// MeanStd scales: squares of differences beyond 1e154 (a diverged
+	// perplexity) do not overflow the variance, nor tiny ones underflow.
 	mean, sd := MeanStd(d)
-	mean, sd = mean*s, sd*s
 	w.Diff = mean
 	n := float64(len(d))
 	if n < 2 {

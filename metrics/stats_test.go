@@ -349,18 +349,24 @@ func TestPairedComparePanics(t *testing.T) {
 	}
 }
 
-// TestWelchIsUnitFree: Welch's t, p and df do not depend on the unit of
-// the values, and its difference and interval scale with it, down to
-// spreads whose squares underflow (1e-170: scipy 1.10 says t −Inf, p 0)
-// and up to values whose squares overflow (1e170: scipy says t −0, p 1).
+// TestTestsAreUnitFree: Welch's and the paired t, p and df do not depend
+// on the unit of the values, and their difference and interval scale with
+// it, down to spreads whose squares underflow (1e-170: scipy 1.10 says
+// t −Inf, p 0) and up to values whose squares overflow (1e170: scipy says
+// t −0, p 1).
 // scipy 1.10 on the unscaled values: ttest_ind([1, 2, 3.5], [4, 5.5, 6],
 // equal_var=False) t −3.1819805153394642, p 0.03513545253601176.
-func TestWelchIsUnitFree(t *testing.T) {
+func TestTestsAreUnitFree(t *testing.T) {
 	t.Parallel()
 	a, b := []float64{1, 2, 3.5}, []float64{4, 5.5, 6}
 	base := WelchCompare(a, b, 0.95)
 	if !close(base.T, -3.1819805153394642, 1e-12) || !closeRel(base.P, 0.03513545253601176, 1e-9) {
 		t.Fatalf("unscaled: t, p = %v, %v", base.T, base.P)
+	}
+	// scipy 1.10: ttest_rel([1, 2, 3.5], [4, 5.5, 6]) t −10.392304845413264, p 0.009132611386275455.
+	paired := PairedCompare(a, b, 0.95)
+	if !close(paired.T, -10.392304845413264, 1e-12) || !closeRel(paired.P, 0.009132611386275455, 1e-9) {
+		t.Fatalf("unscaled paired: t, p = %v, %v", paired.T, paired.P)
 	}
 	for _, s := range []float64{1e-170, 1e-300, 3e-5, 7e12, 1e170, 1e300, 2.5e307} { // 6 × 2.5e307 is above 2¹⁰²³
 		sa, sb := make([]float64, len(a)), make([]float64, len(b))
@@ -378,6 +384,11 @@ func TestWelchIsUnitFree(t *testing.T) {
 		}
 		if tt, p := WelchTTest(sa, sb); !closeRel(tt, base.T, 1e-12) || !closeRel(p, base.P, 1e-9) {
 			t.Errorf("WelchTTest ×%g: t, p = %v, %v; want %v, %v", s, tt, p, base.T, base.P)
+		}
+		if w := PairedCompare(sa, sb, 0.95); !closeRel(w.T, paired.T, 1e-12) || !closeRel(w.P, paired.P, 1e-9) ||
+			!closeRel(w.Diff, paired.Diff*s, 1e-12) || !closeRel(w.SE, paired.SE*s, 1e-12) ||
+			!closeRel(w.Low, paired.Low*s, 1e-12) || !closeRel(w.High, paired.High*s, 1e-12) {
+			t.Errorf("PairedCompare ×%g: %+v; want %+v scaled", s, w, paired)
 		}
 	}
 }
