@@ -65,7 +65,9 @@
 // Cell.Exact), without an interval; no interval or p-value with fewer
 // than 2 values on a side or an infinite value. The tables mark a Welch
 // p-value in a comparison that pairs elsewhere with † and an exact one
-// with ‡, and the notes name both. The p-values of a column are adjusted by Holm's
+// with ‡, and the notes name both; the caption and column heads of the
+// differences name an interval only where some cell has one, and Holm only
+// where some p-value was adjusted. The p-values of a column are adjusted by Holm's
 // method (metrics.Holm) unless Query.NoAdjust; cost metrics (perf/*) are
 // shown as mean ± std and tested only with Query.TestCost; constants of the
 // configuration (model/params) are never tested or starred. Rows come in
