@@ -74,8 +74,9 @@ as a source is longer than the run's longest, so that inputs longer than any in
 training are not cut at the training lengths; --max-len sets it. Outputs that
 stop at the limit without an end token are counted on stderr (and as
 "unfinished" in --json). --out writes the outputs, one line each,
-aligned with the scored lines (a newline or tab inside an output is written
-as \n or \t); it never replaces a SQLite database such as the run database,
+aligned with the scored lines (a backslash, newline or tab inside an output
+is written as \\, \n or \t); with --out - they go to stdout and the scores to
+stderr. --out never replaces a SQLite database such as the run database,
 the input files or a file that is not a regular file, and an existing file
 only with --force.`,
 		Example: `  attnlab eval 3 newstest.tsv
@@ -166,7 +167,11 @@ only with --force.`,
 			if file != "" {
 				what = file
 			}
-			return writeEval(cmd.OutOrStdout(), f.asJSON, evalReport{Run: t.Run.ID, File: what, Lines: len(lines), Decoding: decoding(opt),
+			report := cmd.OutOrStdout()
+			if f.out.path == "-" {
+				report = cmd.ErrOrStderr() // stdout holds the outputs, one per line
+			}
+			return writeEval(report, f.asJSON, evalReport{Run: t.Run.ID, File: what, Lines: len(lines), Decoding: decoding(opt),
 				Unfinished: gen.unfinished, scores: scores})
 		},
 	}
@@ -178,7 +183,7 @@ only with --force.`,
 	fl.IntVar(&f.maxLen, "max-len", 0, "most output tokens, the end token included (default: the run's evaluation limit, raised by as many tokens as a source is longer than the run's longest)")
 	fl.StringVar(&f.tokenize, "tokenize", "", "BLEU tokenizer: "+strings.Join(experiments.BLEUTokenizers, ", ")+" (default: the run's eval.bleu.tokenize)")
 	fl.BoolVar(&f.lowercase, "lowercase", false, "case-insensitive BLEU (default: the run's eval.bleu.lowercase)")
-	fl.StringVar(&f.out.path, "out", "", "write the outputs to this file, one line each (\"-\": stdout)")
+	fl.StringVar(&f.out.path, "out", "", "write the outputs to this file, one line each (\"-\": stdout, the scores then to stderr)")
 	fl.BoolVar(&f.out.force, "force", false, "replace the --out file if it exists (never a SQLite database, an input file or a non-regular file)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the scores as JSON")
 	cmd.MarkFlagsRequiredTogether("src", "ref")
@@ -204,10 +209,12 @@ func (f *evalFlags) check(cmd *cobra.Command, file string) error {
 		return usagef("--max-len %d: must be at most %d", f.maxLen, models.MaxDecodeLen)
 	case changed("tokenize") && !slices.Contains(experiments.BLEUTokenizers, f.tokenize):
 		return usagef("--tokenize %q: unknown BLEU tokenizer (known: %s)", f.tokenize, strings.Join(experiments.BLEUTokenizers, ", "))
+	case changed("out") && f.out.path == "":
+		return usagef(`--out "": empty output path`)
 	case changed("force") && f.out.path == "":
 		return usagef("--force applies to --out: add --out FILE")
 	case f.out.path == "-" && f.asJSON:
-		return usagef("--out - and --json both write to stdout: give --out a file")
+		return usagef("--out - with --json: give --out a file (the outputs take stdout, and JSON on stderr would mix with eval's notes)")
 	}
 	return nil
 }

@@ -76,6 +76,13 @@ func TestEvalScoresAFile(t *testing.T) {
 		t.Errorf("a character task's BLEU is over characters (tokenize auto), no note expected: %v", r)
 	}
 
+	// --out -: the outputs alone on stdout, one per line, the scores on stderr.
+	r1 := attnlab(t, "eval", id(run), tsvPath, "--out", "-", "--db", db)
+	wantOK(t, r1)
+	if want := strings.Join(outs, "\n") + "\n"; r1.stdout != want || r1.stderr != r.stdout {
+		t.Errorf("--out -: stdout\n%s\nstderr\n%s\nwant the outputs\n%s\nand the scores\n%s", r1.stdout, r1.stderr, want, r.stdout)
+	}
+
 	// The same lines as two aligned files.
 	srcPath, refPath := writeIn(t, dir, "src.txt", src.String()), writeIn(t, dir, "ref.txt", ref.String())
 	r2 := attnlab(t, "eval", id(run), "--src", srcPath, "--ref", refPath, "--db", db)
@@ -178,6 +185,8 @@ func TestEvalErrors(t *testing.T) {
 		{"beam 0", []string{"eval", run, good, "--beam", "0"}, exitUsage, []string{"--beam 0"}},
 		{"bad tokenizer", []string{"eval", run, good, "--tokenize", "13b"}, exitUsage, []string{"13b", "13a, intl, char, none"}},
 		{"force without out", []string{"eval", run, good, "--force"}, exitUsage, []string{"--force", "--out"}},
+		{"empty out", []string{"eval", run, good, "--out", ""}, exitUsage, []string{`--out ""`, "empty output path"}},
+		{"out - and json", []string{"eval", run, good, "--out", "-", "--json"}, exitUsage, []string{"--out -", "--json"}},
 		{"language model", []string{"eval", lm, good}, exitUsage, []string{"run " + lm, "language model"}},
 		{"unknown run", []string{"eval", "999", good}, exitUsage, []string{`no run "999"`}},
 		{"every token unknown", []string{"eval", run, foreign}, exitUsage, []string{"none of the 5 source tokens is in run " + run + "'s vocabulary", `("x", "y", "z")`, "tokenizer (char)"}},
