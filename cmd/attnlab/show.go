@@ -51,16 +51,23 @@ one name; attnlab ls runs lists ids and hashes).`,
 			if err != nil {
 				return err
 			}
+			for _, p := range v.unreadable {
+				fmt.Fprintf(cmd.ErrOrStderr(), "attnlab: note: run %d: %s\n", r.ID, p)
+			}
 			if asJSON {
+				n := samples
+				if !cmd.Flags().Changed("samples") {
+					n = -1 // JSON is for programs: every sample unless asked
+				}
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(v.json())
+				return enc.Encode(v.json(n))
 			}
 			return v.write(cmd.OutOrStdout(), samples)
 		},
 	}
 	db = addDBFlag(cmd)
-	cmd.Flags().IntVarP(&samples, "samples", "n", 5, "decoded test samples to show (0: none, -1: all stored)")
+	cmd.Flags().IntVarP(&samples, "samples", "n", 5, "decoded test samples to show (0: none, -1: all stored; with --json all unless given)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run, its config, summaries and samples as JSON")
 	return cmd
 }
@@ -72,6 +79,9 @@ type runView struct {
 	samples   []artifact.Sample
 	scores    []artifact.Score // test scores with their sacreBLEU signatures
 	artifacts []store.ArtifactInfo
+	// unreadable says which stored artifacts could not be decoded: show
+	// prints everything else, and a note.
+	unreadable []string
 }
 
 func loadRunView(ctx context.Context, st *store.Store, r store.Run) (*runView, error) {
@@ -85,7 +95,8 @@ func loadRunView(ctx context.Context, st *store.Store, r store.Run) (*runView, e
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(data, &v.samples); err != nil {
-			return nil, fmt.Errorf("run %d: samples artifact: %w", r.ID, err)
+			v.samples = nil
+			v.unreadable = append(v.unreadable, fmt.Sprintf("the stored samples (%s/%s) are unreadable: %v", artifact.KindSamples, artifact.NameSamples, err))
 		}
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
@@ -94,7 +105,8 @@ func loadRunView(ctx context.Context, st *store.Store, r store.Run) (*runView, e
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(data, &v.scores); err != nil {
-			return nil, fmt.Errorf("run %d: scores artifact: %w", r.ID, err)
+			v.scores = nil
+			v.unreadable = append(v.unreadable, fmt.Sprintf("the stored scores (%s/%s) are unreadable: %v", artifact.KindScores, artifact.NameScores, err))
 		}
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
@@ -220,12 +232,20 @@ func (v *runView) writeSamples(w io.Writer, n int) {
 	tw.Flush()
 }
 
-// json returns the view as one JSON-friendly value.
-func (v *runView) json() any {
+// json returns the view as one JSON-friendly value, with up to n samples
+// (n < 0: all).
+func (v *runView) json(n int) any {
 	r := v.run
 	var cfg, point any
 	_ = json.Unmarshal([]byte(r.Config), &cfg)
 	_ = json.Unmarshal([]byte(r.Point), &point)
+	shown := v.samples
+	if n >= 0 && n < len(shown) {
+		shown = shown[:n]
+	}
+	if shown == nil {
+		shown = []artifact.Sample{}
+	}
 	sums := map[string]any{}
 	for k, x := range v.summaries {
 		sums[k] = jsonNumber(x)
@@ -235,7 +255,8 @@ func (v *runView) json() any {
 		"status": r.Status, "attempt": r.Attempt, "error": r.Error,
 		"created": r.Created, "started": r.Started, "finished": r.Finished,
 		"host": r.Host, "pid": r.PID, "attnlab_version": r.Version, "go_version": r.GoVersion,
-		"config": cfg, "summaries": sums, "samples": v.samples, "scores": v.scores,
+		"config": cfg, "summaries": sums, "samples": shown, "samples_stored": len(v.samples), "scores": v.scores,
+		"unreadable": append([]string{}, v.unreadable...),
 	}
 }
 

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/store"
 )
 
 func TestShow(t *testing.T) {
@@ -69,6 +74,46 @@ func TestShowJSON(t *testing.T) {
 	}
 	if v.ID != run.ID || v.Status != "done" || v.Config["name"] != "tiny" || v.Summaries["test/exact_match"] == nil || len(v.Samples) != 8 {
 		t.Errorf("show --json: %+v", v)
+	}
+	// --samples given applies to JSON too (by default JSON has them all).
+	for _, n := range []int{0, 2} {
+		r := attnlab(t, "show", id(run), "--json", "-n", fmt.Sprint(n), "--db", db)
+		wantOK(t, r)
+		var w struct {
+			Samples       []map[string]any
+			SamplesStored int `json:"samples_stored"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &w); err != nil {
+			t.Fatalf("show --json -n %d: %v\n%s", n, err, r.stdout)
+		}
+		if len(w.Samples) != n || w.SamplesStored != 8 || w.Samples == nil {
+			t.Errorf("show --json -n %d: %d samples of %d stored (%v); want %d of 8", n, len(w.Samples), w.SamplesStored, w.Samples, n)
+		}
+	}
+}
+
+// TestShowUnreadableArtifact: a stored samples artifact that does not
+// decode costs its section only: show prints the run's status, summaries
+// and config, and says on stderr what it could not read.
+func TestShowUnreadableArtifact(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "copy.db")
+	wantOK(t, attnlab(t, "sync", "--from", sharedDB(t), "--to", db, "-e", "tiny"))
+	run := runOf(t, db, "tiny", `"additive"`)
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutArtifact(context.Background(), run.ID, artifact.KindSamples, artifact.NameSamples, []byte("\x00\xff\x00")); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for _, args := range [][]string{{"-n", "0"}, {}, {"--json"}} {
+		r := attnlab(t, append([]string{"show", id(run), "--db", db}, args...)...)
+		wantOK(t, r)
+		if !strings.Contains(r.stdout, "test/exact_match") || !strings.Contains(r.stderr, "run "+id(run)+": the stored samples") ||
+			!strings.Contains(r.stderr, "unreadable") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("show %v of a run with an unreadable samples artifact:\nstdout %s\nstderr %s", args, r.stdout, r.stderr)
+		}
 	}
 }
 
