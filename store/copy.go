@@ -70,12 +70,16 @@ func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyRepo
 			byName[x.Name] = x
 		}
 		exps = exps[:0]
+		named := map[string]bool{}
 		for _, n := range opt.Experiments {
 			x, ok := byName[n]
 			if !ok {
 				return rep, fmt.Errorf("store: copy: experiment %q is not in %s: %w", n, s.name, ErrNotFound)
 			}
-			exps = append(exps, x)
+			if !named[n] { // named twice: copied (and counted) once
+				named[n] = true
+				exps = append(exps, x)
+			}
 		}
 	}
 	for _, x := range exps {

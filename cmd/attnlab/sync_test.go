@@ -95,3 +95,14 @@ func TestSyncLeavesQueuedRuns(t *testing.T) {
 		t.Fatalf("sync --unfinished said:\n%s", r.stdout)
 	}
 }
+
+// TestSyncNamedTwice: an experiment named twice with -e is copied and
+// counted once.
+func TestSyncNamedTwice(t *testing.T) {
+	to := filepath.Join(t.TempDir(), "twice.db")
+	r := attnlab(t, "sync", "--from", sharedDB(t), "--to", to, "-e", "tiny", "-e", "tiny")
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, ": 1 experiment (1 new); runs: 4 copied, 0 updated, 0 already there") {
+		t.Errorf("sync -e tiny -e tiny said:\n%s", r.stdout)
+	}
+}
