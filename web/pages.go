@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
@@ -593,9 +594,9 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		if a.Size > maxPageArtifact {
 			switch [2]string{a.Kind, a.Name} {
 			case [2]string{artifact.KindSamples, artifact.NameSamples}:
-				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The decoded test examples (%s) are too large to show here: attnlab show %d lists them, and they are in the artifacts below.", formatBytes(a.Size), run.ID))
+				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The decoded test examples (%s) are too large to show here: attnlab show %d lists them, and they are in the artifacts below.", experiments.FormatBytes(a.Size), run.ID))
 			case [2]string{artifact.KindAttention, artifact.NameAttention}:
-				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The attention maps (%s) are too large to show here: attnlab plot attention %d draws them, and they are in the artifacts below.", formatBytes(a.Size), run.ID))
+				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The attention maps (%s) are too large to show here: attnlab plot attention %d draws them, and they are in the artifacts below.", experiments.FormatBytes(a.Size), run.ID))
 			default:
 				continue
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/attnlab/attnlab/experiments"
 )
 
 // pageNames are the templates of templates/ that are pages: each is parsed
@@ -21,7 +23,7 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"rurl":  runURL,
 		"ts":    formatTime,
 		"ago":   ago,
-		"bytes": formatBytes,
+		"bytes": experiments.FormatBytes,
 		"short": shorten,
 	}
 	out := map[string]*template.Template{}
@@ -84,19 +86,6 @@ func formatDuration(d time.Duration) string {
 		return fmt.Sprintf("%d min %02d s", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
-}
-
-// formatBytes shows a size: "812 B", "4.2 KB", "1.3 MB".
-func formatBytes(n int64) string {
-	switch {
-	case n < 1000:
-		return strconv.FormatInt(n, 10) + " B"
-	case n < 1000*1000:
-		return strconv.FormatFloat(float64(n)/1000, 'f', 1, 64) + " KB"
-	case n < 1000*1000*1000:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " MB"
-	}
-	return strconv.FormatFloat(float64(n)/1e9, 'f', 1, 64) + " GB"
 }
 
 // shorten cuts s to at most n runes, ending it with "…" when cut.

@@ -26,7 +26,7 @@ func dataRows(configJSON string) []string {
 	for _, k := range keys {
 		f := c.Data[k]
 		path, _ := c.Task.Params[k].(string)
-		out = append(out, fmt.Sprintf("task.%s = %s: %d lines, %s, sha256 %s", k, path, f.Lines, formatBytes(f.Size), f.SHA256))
+		out = append(out, fmt.Sprintf("task.%s = %s: %d lines, %s, sha256 %s", k, path, f.Lines, experiments.FormatBytes(f.Size), f.SHA256))
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -41,16 +42,16 @@ Nothing else is touched.
 				return err
 			}
 			if dry {
-				fmt.Fprintf(w, "would remove %s of done runs (%s) and compact %s\n", plural(r.Artifacts, "checkpoint"), byteSize(r.ArtifactBytes), st.Path())
+				fmt.Fprintf(w, "would remove %s of done runs (%s) and compact %s\n", plural(r.Artifacts, "checkpoint"), experiments.FormatBytes(r.ArtifactBytes), st.Path())
 				return nil
 			}
-			fmt.Fprintf(w, "removed %s of done runs (%s)\n", plural(r.Artifacts, "checkpoint"), byteSize(r.ArtifactBytes))
+			fmt.Fprintf(w, "removed %s of done runs (%s)\n", plural(r.Artifacts, "checkpoint"), experiments.FormatBytes(r.ArtifactBytes))
 			before := fileSize(*db)
 			if err := st.Compact(ctx); err != nil {
 				return err
 			}
 			if store.EngineOf(*db) == store.SQLite {
-				fmt.Fprintf(w, "compacted %s: %s → %s\n", st.Path(), byteSize(before), byteSize(fileSize(*db)))
+				fmt.Fprintf(w, "compacted %s: %s → %s\n", st.Path(), experiments.FormatBytes(before), experiments.FormatBytes(fileSize(*db)))
 			} else {
 				fmt.Fprintf(w, "compacted %s\n", st.Path())
 			}

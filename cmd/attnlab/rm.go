@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -143,19 +144,6 @@ func describeRemoval(r store.Removal) string {
 	if r.Experiments > 0 {
 		parts = append(parts, plural(r.Experiments, "experiment"))
 	}
-	parts = append(parts, plural(r.Runs, "run"), plural(r.Metrics, "metric row"), plural(r.Artifacts, "artifact")+" ("+byteSize(r.ArtifactBytes)+")")
+	parts = append(parts, plural(r.Runs, "run"), plural(r.Metrics, "metric row"), plural(r.Artifacts, "artifact")+" ("+experiments.FormatBytes(r.ArtifactBytes)+")")
 	return strings.Join(parts, ", ")
-}
-
-// byteSize shows n bytes as "512 B", "4.2 kB", "12.3 MB", "1.1 GB".
-func byteSize(n int64) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	case n < 1000*1000*1000:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	}
-	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }

@@ -127,8 +127,12 @@ func TestRmAndGc(t *testing.T) {
 	})
 	gdry := attnlab(t, "gc", "--dry-run", "--db", db)
 	wantOK(t, gdry)
-	if !strings.Contains(gdry.stdout, fmt.Sprintf("would remove %s of done runs", plural(ckpts, "checkpoint"))) {
+	if !strings.Contains(gdry.stdout, fmt.Sprintf("would remove %s of done runs (4.00 KiB)", plural(ckpts, "checkpoint"))) {
 		t.Errorf("gc --dry-run:\n%s", gdry.stdout)
+	}
+	// show gives the same checkpoint the same size, in the same unit.
+	if sh := attnlab(t, "show", id(left), "--db", db); !strings.Contains(sh.stdout, "checkpoint/checkpoint.safetensors (4.00 KiB)") {
+		t.Errorf("show of the run whose checkpoint gc would remove:\n%s", sh.stdout)
 	}
 	if !slices.Equal(contents(t, db), after) {
 		t.Fatalf("gc --dry-run changed the database")

@@ -16,6 +16,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
@@ -37,7 +38,11 @@ artifacts and its resolved configuration. RUN is a run's name
 (EXPERIMENT/POINT/seed=N, as attnlab run prints them), its id, a prefix of
 at least 4 characters of its hash, or EXPERIMENT/HASH, a hash prefix within
 the experiment (what tells apart runs that two versions of an experiment give
-one name; attnlab ls runs lists ids and hashes).`,
+one name; attnlab ls runs lists ids and hashes). Digits are a run id when a
+run has that id, else a hash prefix: "4331", a hash prefix today, names run
+4331 once the database has that many runs, so scripts should use the name or
+EXPERIMENT/HASH.
+eval, generate and plot attention read RUN the same way.`,
 		Example: "  attnlab show quickstart/additive/seed=1\n  attnlab show 3\n  attnlab show 1a2b3c4d --samples 20",
 		Args:    args(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -177,7 +182,7 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 	if len(v.artifacts) > 0 {
 		var parts []string
 		for _, a := range v.artifacts {
-			parts = append(parts, fmt.Sprintf("%s/%s (%s)", a.Kind, a.Name, formatBytes(a.Size)))
+			parts = append(parts, fmt.Sprintf("%s/%s (%s)", a.Kind, a.Name, experiments.FormatBytes(a.Size)))
 		}
 		fmt.Fprintln(w)
 		writeHanging(w, "artifacts  ", strings.Join(parts, ", "))
@@ -307,16 +312,6 @@ func blockStyle(n *yaml.Node) {
 	default:
 		n.Style = 0
 	}
-}
-
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // visible shows whitespace inside a token sequence: newlines as ↵, tabs
