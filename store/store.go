@@ -380,7 +380,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 		return tx.Commit()
 	})
 	if err != nil {
-		return s.redactErr(err)
+		return s.redactErr(s.named(err))
 	}
 	return s.watch.check()
 }
@@ -405,7 +405,7 @@ func (s *Store) writeOne(ctx context.Context, fn func(q execer) error) error {
 	if s.readOnly {
 		return fmt.Errorf("store %s is open read-only", s.name)
 	}
-	return s.redactErr(retry(ctx, s.d, &s.down, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
+	return s.redactErr(s.named(retry(ctx, s.d, &s.down, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) })))
 }
 
 // read runs fn, which only reads, and on PostgreSQL retries it through an
@@ -443,6 +443,36 @@ func (e *redacted) Unwrap() error { return e.err }
 // maxRetries bounds how often a busy transaction is retried; on SQLite each
 // try has already waited up to the 10 s busy timeout.
 const maxRetries = 8
+
+// lockedError is a transaction that stayed busy through every retry:
+// another process held the database's write lock (SQLite) or kept
+// conflicting with it (PostgreSQL) all along. write and writeOne name the
+// database in it.
+type lockedError struct {
+	name   string
+	waited time.Duration
+	err    error
+}
+
+func (e *lockedError) Error() string {
+	db := "the database"
+	if e.name != "" {
+		db += " " + e.name
+	}
+	return fmt.Sprintf("%s stayed locked by another process for %s (%v); try again when that process's write has ended",
+		db, e.waited.Round(time.Second), e.err)
+}
+
+func (e *lockedError) Unwrap() error { return e.err }
+
+// named sets the database's name in a lockedError err wraps.
+func (s *Store) named(err error) error {
+	var le *lockedError
+	if errors.As(err, &le) && le.name == "" {
+		le.name = s.name
+	}
+	return err
+}
 
 // ErrUnavailable: PostgreSQL stayed unreachable (refusing connections,
 // shutting down, or not answering) for longer than the store rides out.
@@ -524,6 +554,7 @@ func (c *outageClock) ok() {
 // lasted outageBudget, and then fails with ErrUnavailable.
 func retry(ctx context.Context, d dialect, down *outageClock, fn func(ctx context.Context) error) error {
 	delay := 5 * time.Millisecond
+	first := time.Now()
 	outage := false // a try of this call found the server unreachable
 	for attempt := 0; ; attempt++ {
 		actx, cancel := ctx, context.CancelFunc(func() {})
@@ -546,6 +577,8 @@ func retry(ctx context.Context, d dialect, down *outageClock, fn func(ctx contex
 		}
 		switch {
 		case code == codeBusy && attempt < maxRetries:
+		case code == codeBusy:
+			return &lockedError{waited: time.Since(first), err: err}
 		case down != nil && (code == codeGone || code == codeCantOpen) && ctx.Err() == nil:
 			if since := down.failed(start, outage); time.Since(since) >= outageBudget {
 				return fmt.Errorf("%w for %s: %w", ErrUnavailable, time.Since(since).Round(time.Second), err)

@@ -1,0 +1,34 @@
+//go:build cgo
+
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// TestLockedErrorNamesTheDatabase: a write that finds the database busy
+// through every retry says which database another process kept locked,
+// and for how long, instead of the driver's bare "database is locked".
+func TestLockedErrorNamesTheDatabase(t *testing.T) {
+	tries := 0
+	busy := sqlite3.Error{Code: sqlite3.ErrBusy}
+	err := retry(context.Background(), sqliteDialect{}, nil, func(context.Context) error {
+		tries++
+		return busy
+	})
+	if tries != maxRetries+1 {
+		t.Errorf("%d tries, want %d", tries, maxRetries+1)
+	}
+	s := &Store{name: "/data/lab.db"}
+	err = s.named(err)
+	var se sqlite3.Error
+	if msg := err.Error(); !strings.HasPrefix(msg, "the database /data/lab.db stayed locked by another process for ") ||
+		!strings.Contains(msg, "try again") || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy {
+		t.Errorf("error %q (%T): want the database named, and the driver's error still inside", msg, err)
+	}
+}
