@@ -86,8 +86,10 @@ func (s *selection) groupLabel(r store.Run, keys []string) string {
 // "json": an array of objects {"id", "experiment", "hash", "seed",
 // "status", "group", "error" (only when not empty), "params": {key: value},
 // "summaries": {key: value}} with params typed (number, string, bool or
-// null), NaN as null and infinities as "+Inf"/"-Inf"; keys a run lacks are
-// absent.
+// null; a list, such as eval.length_buckets, is the string of its JSON
+// text, as the params table holds it; show --json gives the config's lists
+// as arrays), NaN as null and infinities as "+Inf"/"-Inf"; keys a run
+// lacks are absent.
 //
 // An unknown experiment is an error wrapping store.ErrNotFound that lists
 // the known ones.

@@ -30,7 +30,9 @@ partial file; an existing file is replaced only with --force, and never a
 SQLite database such as the run database, or anything that is not a regular
 file). group names the run's
 setting as compare's rows do: runs of one group differ only in their seed, so
-grouping by it never pools different settings.
+grouping by it never pools different settings. A list-valued param
+(eval.length_buckets) is its JSON text, a string in JSON, as the run database
+holds it.
 
 --curves writes the metric histories instead, in a tidy long format that pandas
 reads directly: one record per run, metric and step (run, experiment, seed,
