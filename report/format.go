@@ -387,11 +387,12 @@ func (c *Comparison) testMark(cell Cell) string {
 	return ""
 }
 
-// pairs reports whether some cell was compared by the paired t-test.
+// pairs reports whether some cell was compared by the paired t-test (not
+// by the exact sign-flip test, which the ‡ note names).
 func (c *Comparison) pairs() bool {
 	for _, row := range c.Rows {
 		for _, cell := range row.Cells {
-			if cell.Tested && cell.Paired {
+			if cell.Tested && cell.Paired && !cell.Exact {
 				return true
 			}
 		}
@@ -540,9 +541,9 @@ func (c *Comparison) caption() string {
 
 // diffHeads gives what follows "Δ" in the heads of the table of
 // differences, the same in every format (ci is the format's spelling of
-// "95 % CI"), and whether its p-values are Holm's: " [95 % CI,
-// unadjusted]" and true when some cell has an interval and some p was
-// adjusted.
+// "95 % CI"): " [95 % CI]" when some cell has an interval, ", unadjusted"
+// inside it when the p-values are Holm's; and whether they are (some p was
+// adjusted).
 func (c *Comparison) diffHeads(ci string) (delta string, holm bool) {
 	holm = c.Adjusted && c.anyP()
 	switch {
@@ -931,7 +932,9 @@ func (c *Comparison) testNotes() []string {
 		// has no spread. Welch cells with figures are named in a mixed
 		// table, and exact cells always.
 		var welch, signFlip, separated []string
-		paired, averaged, interval := false, false, c.anyInterval()
+		// paired: some cell ran the paired t-test; pairedAny: some cell
+		// paired by seed at all (the sign-flip test pairs too).
+		paired, pairedAny, averaged, interval := false, false, false, c.anyInterval()
 		for _, i := range rows {
 			var ms, sf, sp []string
 			all := true
@@ -941,9 +944,11 @@ func (c *Comparison) testNotes() []string {
 				switch {
 				case !cell.Tested:
 				case cell.Paired:
-					paired, all = true, false
+					pairedAny, all = true, false
 					if cell.Exact {
 						sf = append(sf, c.Metrics[j])
+					} else {
+						paired = true
 					}
 				case cell.Exact:
 					sp = append(sp, c.Metrics[j])
@@ -990,8 +995,6 @@ func (c *Comparison) testNotes() []string {
 		case hi == 0:
 			// No row has a p-value: no test ran, none to name.
 			lead, test = "Δ = row mean − baseline mean", ""
-		default:
-			lead = "Δ = row mean − baseline mean " // a t-test's p without its interval
 		}
 		if averaged {
 			// Runs of one seed share their data: never independent values.
@@ -1015,7 +1018,7 @@ func (c *Comparison) testNotes() []string {
 		case c.Adjusted:
 			s += fmt.Sprintf(sep+"Holm–Bonferroni-adjusted over the %s compared in each column", kk)
 		default:
-			s += strings.TrimSuffix(sep, ", ") + " without adjustment for the comparisons of " + kk + " per column (--no-adjust)"
+			s += strings.TrimSuffix(strings.TrimSuffix(sep, ", "), " ") + " without adjustment for the comparisons of " + kk + " per column (--no-adjust)"
 		}
 		out = append(out, s+"; — where a side has fewer than 2 seeds with a value, or an infinite value.")
 		switch {
@@ -1023,7 +1026,7 @@ func (c *Comparison) testNotes() []string {
 			out = append(out, welchMark+" By Welch's test, where a row's runs with a value do not pair with the baseline's by seed (other "+
 				"seeds, or a failed or missing run): "+strings.Join(firstFew(welch, 4), ", ")+
 				"; where seeds overlap, Welch's independent samples are an approximation.")
-		case len(welch) > 0 && !c.Unpaired:
+		case len(welch) > 0 && !c.Unpaired && !pairedAny:
 			out = append(out, "Not paired: no row's runs with a value pair with the baseline's by seed (other seeds, or a failed "+
 				"or missing run); where seeds overlap, Welch's independent samples are an approximation.")
 		}

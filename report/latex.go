@@ -45,7 +45,8 @@ func latexNumber(s string, bold bool) string {
 // writeLatex writes the comparison as booktabs tabulars: the means table
 // (keys, n, mean ± std per metric, best in bold, "(2/3)" after a value
 // that only 2 of 3 runs have), then with a baseline the differences table
-// (each tested metric's Δ [95 % CI] and its p-value), each preceded by a
+// (each tested metric's Δ, its 95 % CI where some cell has one, and its
+// p-value), each preceded by a
 // comment that says what it holds; the notes follow as comments, so that
 // pasting the output into a paper keeps them beside the table until they
 // go into its caption.

@@ -909,6 +909,43 @@ func TestCompareHeadsNameWhatCellsShow(t *testing.T) {
 	}
 }
 
+// TestCompareExactPairsNameNoTTest: a row that pairs with the baseline by
+// seed but whose Δ is the same on every seed gets the exact sign-flip p
+// (‡); beside a row of other seeds (Welch's), the notes name Welch's test
+// and the sign-flip test, never a paired t-test no cell ran, nor "not
+// paired"; and --no-adjust reads "p without", not "p  without".
+func TestCompareExactPairsNameNoTTest(t *testing.T) {
+	x := fakeExperiment{name: "mixed"}
+	for s := int64(1); s <= 3; s++ {
+		x.runs = append(x.runs, trustRun("none", s, 0.5+float64(s)/100, nil), trustRun("exactrow", s, 0.6+float64(s)/100, nil),
+			trustRun("welchrow", s+9, 0.7+float64(s*s)/100, nil))
+	}
+	st, _ := buildStore(t, x)
+	for _, noAdjust := range []bool{false, true} {
+		c := mustCompare(t, st, Query{Experiments: []string{"mixed"}, Baseline: "attention.name=none", NoAdjust: noAdjust})
+		if e, w := cellOf(t, c, "attention.name=exactrow", "test/exact_match"), cellOf(t, c, "attention.name=welchrow", "test/exact_match"); !e.Exact || !e.Paired || w.Paired || w.Exact {
+			t.Fatalf("fixture: exactrow %+v, welchrow %+v; want an exact paired cell and a Welch cell", e, w)
+		}
+		var b strings.Builder
+		for _, f := range []string{"table", "markdown"} {
+			if err := c.WriteWidth(&b, f, 400); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out := b.String()
+		for _, bad := range []string{"paired t-test", "Not paired", welchMark, "p  without"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("no-adjust %v: the output says %q:\n%s", noAdjust, bad, out)
+			}
+		}
+		for _, want := range []string{"p = Welch's two-sided t-test", "exact sign-flip test"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("no-adjust %v: the output lacks %q:\n%s", noAdjust, want, out)
+			}
+		}
+	}
+}
+
 // TestComparePooledConstantSpread: a constant of the configuration
 // (model/params) is over runs, so a pooled row whose settings differ in
 // size shows that spread; over seeds (every seed the same mix) it would
