@@ -48,13 +48,10 @@ func MeanStd(xs []float64) (mean, std float64) {
 	return math.Ldexp(mean, k), math.Ldexp(math.Sqrt(variance(xs, mean, k)), k)
 }
 
-// maxAbs returns the largest magnitude in xs and more (0 for none).
-func maxAbs(xs []float64, more ...float64) float64 {
+// maxAbs returns the largest magnitude in xs (0 for none).
+func maxAbs(xs []float64) float64 {
 	m := 0.0
 	for _, x := range xs {
-		m = max(m, math.Abs(x))
-	}
-	for _, x := range more {
 		m = max(m, math.Abs(x))
 	}
 	return m

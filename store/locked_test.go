@@ -12,8 +12,8 @@ import (
 )
 
 // TestLockedErrorNamesTheDatabase: a write that finds the database busy
-// through every retry says which database another process kept locked,
-// and for how long, instead of the driver's bare "database is locked".
+// through every retry says which database other writers kept busy, and
+// for how long, instead of the driver's bare "database is locked".
 func TestLockedErrorNamesTheDatabase(t *testing.T) {
 	tries := 0
 	busy := sqlite3.Error{Code: sqlite3.ErrBusy}
@@ -27,7 +27,7 @@ func TestLockedErrorNamesTheDatabase(t *testing.T) {
 	s := &Store{name: "/data/lab.db"}
 	err = s.named(err)
 	var se sqlite3.Error
-	if msg := err.Error(); !strings.HasPrefix(msg, "the database /data/lab.db stayed locked by another process for ") ||
+	if msg := err.Error(); !strings.HasPrefix(msg, "the database /data/lab.db was still busy with other writers after ") ||
 		!strings.Contains(msg, "try again") || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy {
 		t.Errorf("error %q (%T): want the database named, and the driver's error still inside", msg, err)
 	}

@@ -445,9 +445,10 @@ func (e *redacted) Unwrap() error { return e.err }
 const maxRetries = 8
 
 // lockedError is a transaction that stayed busy through every retry:
-// another process held the database's write lock (SQLite) or kept
-// conflicting with it (PostgreSQL) all along. write and writeOne name the
-// database in it.
+// other writers — other processes, or other connections of this one (a
+// run's workers) — held SQLite's write lock, or kept conflicting with it on
+// PostgreSQL (serialization failures, deadlocks). write and writeOne name
+// the database in it.
 type lockedError struct {
 	name   string
 	waited time.Duration
@@ -459,7 +460,7 @@ func (e *lockedError) Error() string {
 	if e.name != "" {
 		db += " " + e.name
 	}
-	return fmt.Sprintf("%s stayed locked by another process for %s (%v); try again when that process's write has ended",
+	return fmt.Sprintf("%s was still busy with other writers after %s of retries (%v); try again when they have finished",
 		db, e.waited.Round(time.Second), e.err)
 }
 
