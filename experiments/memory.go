@@ -133,7 +133,19 @@ func FormatBytes(n int64) string {
 	if i == 0 {
 		return strconv.FormatInt(n, 10) + " B"
 	}
-	return strconv.FormatFloat(x, 'f', max(0, 2-int(math.Floor(math.Log10(x)))), 64) + " " + units[i]
+	digits := func(x float64) int { return max(0, 2-int(math.Floor(math.Log10(x)))) }
+	for {
+		// Rounded to three significant digits first: 9.995 KiB is 10.0
+		// KiB, not "10.00", and 1023.9 KiB is 1.00 MiB, not "1024 KiB".
+		p := math.Pow(10, float64(digits(x)))
+		r := math.Round(x*p) / p
+		if r >= 1024 && i < len(units)-1 {
+			x /= 1024
+			i++
+			continue
+		}
+		return strconv.FormatFloat(r, 'f', digits(r), 64) + " " + units[i]
+	}
 }
 
 // ParseBytes reads a byte count as FormatBytes writes it or as people

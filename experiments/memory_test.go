@@ -16,7 +16,8 @@ func TestParseAndFormatBytes(t *testing.T) {
 			t.Errorf("ParseBytes(%q) = %d, want an error", bad, n)
 		}
 	}
-	for n, want := range map[int64]string{512: "512 B", 1536: "1.50 KiB", 12 << 20: "12.0 MiB", 125 << 30: "125 GiB"} {
+	for n, want := range map[int64]string{512: "512 B", 1536: "1.50 KiB", 12 << 20: "12.0 MiB", 125 << 30: "125 GiB",
+		10235: "10.0 KiB", 1<<20 - 1: "1.00 MiB", 1023: "1023 B", 1024: "1.00 KiB", 999 << 10: "999 KiB", 1000 << 10: "1000 KiB"} {
 		if got := FormatBytes(n); got != want {
 			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}

@@ -10,7 +10,7 @@ import (
 
 // dataRows describes the data files a run's stored configuration
 // fingerprinted (experiments.Config.Data), one line each:
-// "task.path = data/pairs.tsv: 4000 lines, 120.3 kB, sha256 1a2b3c4d5e6f7a8b".
+// "task.path = data/pairs.tsv: 4000 lines, 120 KiB, sha256 1a2b3c4d5e6f7a8b".
 // A config that does not parse, or has no data block, gives none.
 func dataRows(configJSON string) []string {
 	var c experiments.Config

@@ -138,7 +138,7 @@ space back to the file system.`,
 }
 
 // describeRemoval says what a removal counts: "1 experiment, 18 runs,
-// 1,234 metric rows, 54 artifacts (4.2 MB)".
+// 1,234 metric rows, 54 artifacts (4.20 MiB)".
 func describeRemoval(r store.Removal) string {
 	var parts []string
 	if r.Experiments > 0 {
