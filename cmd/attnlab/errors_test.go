@@ -97,6 +97,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"list", "widgets"}, []string{`list: unknown kind "widgets"`, "known: experiment, train, eval, sweep, tasks, models, encoders, attention, scores, heads, head-scores, optimizers, schedules"}},
 		{[]string{"list", "attention", "adittive"}, []string{`unknown`, `"adittive"`, "additive"}},
 		{[]string{"ls", "things"}, []string{`ls: unknown listing "things" (known: experiments, runs)`}},
+		{[]string{"compare", "x", "--width", "-5"}, []string{"compare: --width -5: give a number of columns"}},
 		{[]string{"ls", "runs", "--status", "weird"}, []string{`--status "weird": unknown status`, "queued, running, done, failed, interrupted"}},
 		{[]string{"ls", "runs", "--where", "seed >"}, []string{"--where", "col"}},
 		{[]string{"ls", "experiments", "--status", "done"}, []string{"--status and --where select runs"}},

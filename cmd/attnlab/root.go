@@ -56,6 +56,12 @@ or ./attnlab.db.`,
 	}
 	root.SetVersionTemplate("attnlab {{.Version}}\n")
 	root.PersistentFlags().Int("width", 0, "lay tables out for this many columns (default: $COLUMNS, the terminal's width, or 100)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if n, _ := cmd.Flags().GetInt("width"); n < 0 {
+			return usagef("--width %d: give a number of columns (0: the default)", n)
+		}
+		return nil
+	}
 	root.AddGroup(
 		&cobra.Group{ID: "exp", Title: "Experiments:"},
 		&cobra.Group{ID: "results", Title: "Results:"},
