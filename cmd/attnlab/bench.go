@@ -98,6 +98,9 @@ each ratio is then against PyTorch's best figure.`,
 				inputs = append(inputs, safeout.Keep{Path: c, What: "a --compare file"})
 			}
 			dst := jsonOut.target(cmd, "", inputs...)
+			if jsonOut.force && (jsonOut.path == "" || jsonOut.path == "-") {
+				return usagef("--force replaces the --json file: add --json FILE")
+			}
 			if jsonOut.path != "" {
 				if err := dst.Check(); err != nil {
 					return err

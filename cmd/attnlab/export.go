@@ -51,6 +51,9 @@ that does not exist (NaN) is an empty field.`,
 			if len(metrics) > 0 && !curves {
 				return usagef("--metric selects curves: add --curves")
 			}
+			if out.force && out.path == "-" {
+				return usagef("--force replaces the -o file: add -o FILE")
+			}
 			dst := out.target(cmd, *db)
 			if err := dst.Check(); err != nil {
 				return err
