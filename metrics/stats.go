@@ -117,9 +117,9 @@ func WelchTTest(a, b []float64) (t, p float64) {
 
 // scaled returns a and b (NaN-free) divided by the power of two e at or
 // below their largest magnitude (scaleExp), exactly but for values 2¹⁰²²
-// times smaller than the largest, so that their squares
-// neither underflow (a spread of 1e-170 would read as none) nor overflow
-// (values of 1e160, a diverged perplexity); multiply a difference or a
+// times smaller than the largest, so that their squares neither underflow
+// (a spread of 1e-170 would read as none) nor overflow (values of 1e160, a
+// diverged perplexity); multiply a difference or a
 // standard error of the results by e to restore the unit. With an infinite
 // value or only zeros, a and b are returned as they are and e is 1.
 func scaled(a, b []float64) (sa, sb []float64, e float64) {

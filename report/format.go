@@ -558,23 +558,19 @@ func (c *Comparison) diffHeads(ci string) (delta string, holm bool) {
 
 // anyInterval reports whether some tested cell has a confidence interval.
 func (c *Comparison) anyInterval() bool {
-	for _, row := range c.Rows {
-		for _, cell := range row.Cells {
-			if cell.Tested && !math.IsNaN(cell.Low) {
-				return true
-			}
-		}
-	}
-	return false
+	return c.anyTested(func(x Cell) bool { return !math.IsNaN(x.Low) })
 }
 
 // anyP reports whether some tested cell has a p-value.
 func (c *Comparison) anyP() bool {
+	return c.anyTested(func(x Cell) bool { return !math.IsNaN(x.P) })
+}
+
+// anyTested reports whether some tested cell satisfies f.
+func (c *Comparison) anyTested(f func(Cell) bool) bool {
 	for _, row := range c.Rows {
-		for _, cell := range row.Cells {
-			if cell.Tested && !math.IsNaN(cell.P) {
-				return true
-			}
+		if slices.ContainsFunc(row.Cells, func(x Cell) bool { return x.Tested && f(x) }) {
+			return true
 		}
 	}
 	return false
