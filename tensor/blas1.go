@@ -7,7 +7,9 @@ import "math"
 // The memory-bound passes of a training step — adds, gradient
 // accumulation, ReLU, sums of squares, the Adam update — as slice kernels:
 // AVX-512 assembly where the CPU has it (blas1_amd64.s, from
-// blas1_asmgen.go), Go loops otherwise. Dispatchers take checked slices.
+// blas1_asmgen.go; the column sums of a block of rows, sumRows, written by
+// hand in sumrows_amd64.s), Go loops otherwise. Dispatchers take checked
+// slices.
 
 // AddSlice sets dst[i] = a[i] + b[i] for i < len(dst); dst may alias a or
 // b. It panics if a or b is shorter than dst.
@@ -27,6 +29,21 @@ func AccSlice(dst, x []float32) {
 	}
 	_ = dst[len(x)-1]
 	vacc(dst, x)
+}
+
+// sumRows sets dst[j] to the sum over r < rows of src[r·ld+j], for j < n,
+// added in row order: src[j] + src[ld+j] + … (rows ≥ 1, ld ≥ n), the same
+// value, bit for bit, as copying the first row and adding the others with
+// AccSlice one by one. It panics if dst or src is too short.
+func sumRows(dst, src []float32, rows, n, ld int) {
+	if n <= 0 || rows <= 0 {
+		return
+	}
+	if ld < n {
+		panic(errorf("tensor.sumRows: row stride %d < %d columns", ld, n))
+	}
+	_, _ = dst[n-1], src[(rows-1)*ld+n-1]
+	vsumRows(dst, src, rows, n, ld)
 }
 
 // AxpySlice adds s·x into dst: dst[i] += s·x[i] for i < len(x). It panics
@@ -143,6 +160,14 @@ func vaccGo(dst, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] += v
+	}
+}
+
+func vsumRowsGo(dst, src []float32, rows, n, ld int) {
+	dst = dst[:n]
+	copy(dst, src[:n])
+	for r := 1; r < rows; r++ {
+		vaccGo(dst, src[r*ld:r*ld+n])
 	}
 }
 

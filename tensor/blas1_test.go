@@ -119,3 +119,44 @@ func TestAdamUpdate(t *testing.T) {
 		}
 	})
 }
+
+// TestSumRows checks sumRows against adding the rows one by one in order,
+// bit for bit (the blocked bias sums must not depend on the kernel), for
+// widths that run the eight-vector strips, single vectors and the masked
+// tail, with rows of a wider stride, and that nothing past the n columns
+// of dst is written.
+func TestSumRows(t *testing.T) {
+	forEachVMath(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, rows := range []int{1, 2, 3, 7, 32} {
+			for _, n := range []int{1, 5, 15, 16, 17, 127, 128, 129, 200, 257, 512} {
+				for _, ld := range []int{n, n + 3} {
+					src := make([]float32, (rows-1)*ld+n)
+					for i := range src {
+						// Magnitudes from 1e-4 to 1e4: any other order of
+						// the adds rounds differently somewhere.
+						src[i] = float32(rng.NormFloat64() * math.Pow(10, 8*rng.Float64()-4))
+					}
+					want := make([]float32, n)
+					copy(want, src[:n])
+					for r := 1; r < rows; r++ {
+						for j := range want {
+							want[j] += src[r*ld+j]
+						}
+					}
+					got := make([]float32, n+1)
+					got[n] = 42
+					sumRows(got[:n], src, rows, n, ld)
+					for j := range want {
+						if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+							t.Fatalf("rows=%d n=%d ld=%d: [%d] = %v, want %v", rows, n, ld, j, got[j], want[j])
+						}
+					}
+					if got[n] != 42 {
+						t.Fatalf("rows=%d n=%d ld=%d: wrote past n", rows, n, ld)
+					}
+				}
+			}
+		}
+	})
+}

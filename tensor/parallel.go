@@ -223,11 +223,7 @@ func sumRowBlocks(dst []float32, rows, n int, rowsFn func(r0, r1 int) []float32)
 			if dst == nil {
 				continue
 			}
-			p := part[r0/rowBlock*n:][:n]
-			copy(p, v[:n])
-			for r := 1; r < r1-r0; r++ {
-				AccSlice(p, v[r*n:(r+1)*n])
-			}
+			sumRows(part[r0/rowBlock*n:][:n], v, r1-r0, n, n)
 		}
 	})
 	for i := 0; i < nb && dst != nil; i++ {

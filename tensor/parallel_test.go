@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -169,5 +170,23 @@ func TestIndependent(t *testing.T) {
 				t.Fatalf("%d threads: piece %d ran %d times", threads, i, seen[i].Load())
 			}
 		}
+	}
+}
+
+// BenchmarkBiasGrad times a bias's gradient, summed over W4's 768 rows by
+// blocks of rowBlock rows (sumRowBlocks), at W4's widths.
+func BenchmarkBiasGrad(b *testing.B) {
+	for _, n := range []int{128, 512} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			const rows = 768
+			g, db := make([]float32, rows*n), make([]float32, n)
+			for i := range g {
+				g[i] = float32(i%7) - 3
+			}
+			for b.Loop() {
+				sumRowBlocks(db, rows, n, func(r0, r1 int) []float32 { return g[r0*n : r1*n] })
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*n), "ns/elem")
+		})
 	}
 }
