@@ -211,7 +211,8 @@ func testGemmShapes(t *testing.T, rng *rand.Rand, kr *gemmKernel, shapes [][3]in
 }
 
 // TestGemmThreads checks the split products (by rows and by columns) with
-// several thread counts.
+// several thread counts (20×70: a short product whose B, packed when
+// transposed, has fewer panels than blocks).
 func TestGemmThreads(t *testing.T) {
 	defer SetThreads(Threads())
 	defer func(f float64) { gemmParMinFlops = f }(gemmParMinFlops)
@@ -220,7 +221,7 @@ func TestGemmThreads(t *testing.T) {
 		for _, threads := range []int{2, 3, 7} {
 			SetThreads(threads)
 			rng := rand.New(rand.NewPCG(3, uint64(threads)))
-			for _, sh := range [][3]int{{200, 300, 100}, {300, 40, 120}, {100, 97, 101}, {13, 1000, 64}, {1000, 13, 64}, {5, 7, 3}, {40, 33, 10}} {
+			for _, sh := range [][3]int{{200, 300, 100}, {300, 40, 120}, {100, 97, 101}, {13, 1000, 64}, {1000, 13, 64}, {5, 7, 3}, {40, 33, 10}, {20, 70, 90}} {
 				for tr := range 4 {
 					tc := gemmCase{transA: tr&1 != 0, transB: tr&2 != 0, m: sh[0], n: sh[1], k: sh[2],
 						padA: tr, padB: 1, padC: 2, alpha: -0.5, beta: float32(tr%2) * 0.3}

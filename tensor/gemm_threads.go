@@ -160,7 +160,7 @@ func (p *gemmProduct) part(lo, hi int) {
 	switch p.cut {
 	case gemmWhole:
 		kr.gemmEpi(transA, transB, m, n, k, p.alpha, a, lda, b, ldb, p.beta, c, ldc, gemmEpilogue{fn: p.epi, pre: p.pre})
-	case gemmColsOwn:
+	case gemmColsOwn, gemmCols:
 		var bb []float32
 		if transB {
 			bb = b[lo*ldb:]
@@ -168,9 +168,6 @@ func (p *gemmProduct) part(lo, hi int) {
 			bb = b[lo:]
 		}
 		kr.gemmEpi(transA, transB, m, hi-lo, k, p.alpha, a, lda, bb, ldb, p.beta, c[lo:], ldc,
-			gemmEpilogue{fn: p.epi, coff: lo})
-	case gemmCols:
-		kr.gemmEpi(transA, transB, m, hi-lo, k, p.alpha, a, lda, b[lo:], ldb, p.beta, c[lo:], ldc,
 			gemmEpilogue{fn: p.epi, coff: lo})
 	case gemmRows:
 		var aa []float32
