@@ -257,15 +257,21 @@ func Neg(x *Tensor) *Tensor { return Scale(x, -1) }
 // Scale returns s·x.
 func Scale(x *Tensor, s float32) *Tensor {
 	out := resultFull("Scale", append([]int(nil), x.shape...), x)
-	for i, v := range x.Data {
-		out.Data[i] = s * v
-	}
+	parallelElems(len(x.Data), func(lo, hi int) {
+		copy(out.Data[lo:hi], x.Data[lo:hi])
+		ScaleSlice(out.Data[lo:hi], s)
+	})
 	if out.requiresGrad {
 		out.backward = func() {
-			gx := x.grad()
-			for i, g := range out.Grad {
-				gx[i] += s * g
-			}
+			gx, beta := x.gradDst()
+			parallelElems(len(gx), func(lo, hi int) {
+				if beta == 0 {
+					copy(gx[lo:hi], out.Grad[lo:hi])
+					ScaleSlice(gx[lo:hi], s)
+				} else {
+					AxpySlice(gx[lo:hi], out.Grad[lo:hi], s)
+				}
+			})
 		}
 	}
 	return out

@@ -327,10 +327,7 @@ func Gather(table *Tensor, ids []int, padID int) *Tensor {
 				if id == padID {
 					continue
 				}
-				dst := gt[id*d : (id+1)*d]
-				for j, g := range out.Grad[i*d : (i+1)*d] {
-					dst[j] += g
-				}
+				AccSlice(gt[id*d:(id+1)*d], out.Grad[i*d:(i+1)*d])
 			}
 		}
 	}
