@@ -108,6 +108,30 @@ func (a *Dense) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights 
 	return ctx, c.weightsOut(w)
 }
 
+// attendRows is Attend on the real rows of the queries' and the keys'
+// batches (qrows, krows; nil: a whole padded batch [B,T,·]) without
+// scattering them into their padded batches: q [Nq,H·d], k and v the same
+// for the keys, the context [Nq,H·dv] the real rows of Attend's. It
+// returns false, having done nothing, unless the call would take
+// dotAttention — a dot-product score that maps neither queries nor keys,
+// no position scheme, weights not requested, too few keys for the flash
+// kernel — and the real rows can stand for the batch (realRowsLayout).
+func (a *Dense) attendRows(q, k, v, mask *tensor.Tensor, qrows, krows *layers.Rows, b, tq, tk int) (*tensor.Tensor, bool) {
+	if _, rowWise := a.score.(interface{ rowWise() }); !rowWise || a.dot == nil || a.weights || a.dims.Positions != nil {
+		return nil, false
+	}
+	if tk >= flashKeys || (a.dims.Causal && tk >= flashKeysCausal) {
+		return nil, false
+	}
+	m := newMaskView(a.name, mask, b, tq, tk)
+	m.causal = a.dims.Causal
+	l, ok := realRowsLayout(qrows, krows, b, tq, tk, &m)
+	if !ok {
+		return nil, false
+	}
+	return dotAttentionRows(q, k, v, a.heads, a.dot.Scale(), &m, nil, l), true
+}
+
 // flashPays reports whether the call takes the flash kernel (see Dense).
 func (a *Dense) flashPays(c *call) bool {
 	if a.dot == nil || a.weights {

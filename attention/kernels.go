@@ -14,21 +14,26 @@ import (
 // headWeights writes to ph [Tq,Tk] the attention weights of head h of batch
 // row bb: the scaled dot scores of its queries and keys, plus the bias, masked
 // and softmaxed row by row (see dotSoftmax).
-func headWeights(ph []float32, q, k *tensor.Tensor, bb, h, heads int, scale float32, m *maskView, bias *biasCall, blocks []rowBlock) {
-	tq, tk, ld := q.Dim(1), k.Dim(1), q.Dim(2)
+//
+// l says where batch row bb's queries and keys are among the rows of q and
+// k and how many it has (paddedLayout: rows bb·Tq… and bb·Tk…, all of
+// them); only its queries' rows of ph are written, and keys past its count
+// are not scored (zero weight, like masked keys).
+func headWeights(ph []float32, q, k *tensor.Tensor, bb, h, heads int, scale float32, m *maskView, bias *biasCall, blocks []rowBlock, l *rowLayout) {
+	tk, ld := l.tk, q.Dim(-1)
 	d := ld / heads
-	qh, kh := q.Data[bb*tq*ld+h*d:], k.Data[bb*tk*ld+h*d:]
+	qh, kh := q.Data[l.qoff[bb]*ld+h*d:], k.Data[l.koff[bb]*ld+h*d:]
 	// Each block of queries is scored against the keys it may see, up to
 	// its last query's hi (one block of all keys without a causal rule or
 	// band); the loop below zeroes the rest of each row.
 	for _, rb := range blocks {
 		tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, d, scale, qh[rb.i0*ld:], ld, kh, ld, 0, ph[rb.i0*tk:], tk)
 	}
-	for i := 0; i < tq; i++ {
+	for i := 0; i < l.qn[bb]; i++ {
 		// Only the keys the causal rule and the band leave are scored and
 		// normalised; the others are set to 0 (as the softmax of −Inf).
 		row := ph[i*tk : (i+1)*tk]
-		lo, hi := m.lo(bb, i), m.hi(bb, i)
+		lo, hi := m.lo(bb, i), min(m.hi(bb, i), l.kn[bb])
 		if hi <= lo {
 			clear(row)
 			continue
@@ -137,11 +142,12 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 	d := ld / heads
 	p := tensor.Scratch(b * heads * tq * tk) // recycled with the result
 	all := m.allRowBlocks(b, tq)
+	l := paddedLayout(b, tq, tk)
 	for bb := 0; bb < b; bb++ {
 		blocks := all[bb]
 		for h := 0; h < heads; h++ {
 			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
-			headWeights(ph, q, k, bb, h, heads, scale, m, bias, blocks)
+			headWeights(ph, q, k, bb, h, heads, scale, m, bias, blocks, l)
 		}
 	}
 	return tensor.Custom("DotSoftmax", p, []int{b, heads, tq, tk}, []*tensor.Tensor{q, k, bias.input()}, func(out *tensor.Tensor, g [][]float32) {
@@ -151,7 +157,7 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 		for bb := 0; bb < b; bb++ {
 			for h := 0; h < heads; h++ {
 				off := (bb*heads + h) * tq * tk
-				softmaxBackwardLive(ds, out.Grad[off:off+tq*tk], out.Data[off:off+tq*tk], tk, m, bb)
+				softmaxBackwardLive(ds, out.Grad[off:off+tq*tk], out.Data[off:off+tq*tk], tk, tk, m, bb)
 				if dtab != nil {
 					for i := 0; i < tq; i++ {
 						r := h*bias.n - m.pos(bb, i) - bias.lo
@@ -238,11 +244,12 @@ func softmaxBwdRow(ds, g, p []float32) {
 
 // softmaxBackwardLive is softmaxBackward over the rows of one head of
 // batch row bb (rows of tk keys) that reads and writes only the keys each
-// query may see under the causal rule and the band (mv.lo … mv.hi−1, where
-// headWeights left the weights); the others get dS = 0, as P = 0 there.
-func softmaxBackwardLive(ds, gp, p []float32, tk int, mv *maskView, bb int) {
+// query may see under the causal rule and the band and before kn, the
+// batch row's keys (mv.lo … min(mv.hi, kn)−1, where headWeights left the
+// weights); the others get dS = 0, as P = 0 there.
+func softmaxBackwardLive(ds, gp, p []float32, tk, kn int, mv *maskView, bb int) {
 	for i, r := 0, 0; r+tk <= len(p); i, r = i+1, r+tk {
-		lo, hi := mv.lo(bb, i), mv.hi(bb, i)
+		lo, hi := mv.lo(bb, i), min(mv.hi(bb, i), kn)
 		dr := ds[r : r+tk]
 		if hi <= lo {
 			clear(dr)
@@ -318,19 +325,31 @@ func headLinear(x, w *tensor.Tensor) *tensor.Tensor {
 // dq = scale·dS k, dk = scale·dSᵀ q. Dense uses it when the weights are not
 // requested.
 func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView, bias *biasCall) *tensor.Tensor {
-	b, tq, tk, ld, ldv := q.Dim(0), q.Dim(1), k.Dim(1), q.Dim(2), v.Dim(2)
+	return dotAttentionRows(q, k, v, heads, scale, m, bias, paddedLayout(q.Dim(0), q.Dim(1), k.Dim(1)))
+}
+
+// dotAttentionRows is dotAttention with the queries, keys and values of
+// each batch row where l says (rows of q, k, v of any rank, features last):
+// the real rows of a padded batch (MultiHead.AttendAddRows), or the padded
+// batch itself (paddedLayout). The context has q's rows, and its shape.
+func dotAttentionRows(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView, bias *biasCall, l *rowLayout) *tensor.Tensor {
+	b, tq, tk, ld, ldv := l.b, l.tq, l.tk, q.Dim(-1), v.Dim(-1)
 	d, dv := ld/heads, ldv/heads
-	p := tensor.ScratchDirty(b * heads * tq * tk) // every element written
-	c := tensor.ScratchDirty(b * tq * ldv)
-	blocks := m.allRowBlocks(b, tq)
+	nq := len(q.Data) / ld
+	p := tensor.ScratchDirty(b * heads * tq * tk) // the rows of queries written
+	c := tensor.ScratchDirty(nq * ldv)
+	blocks := l.capBlocks(m.allRowBlocks(b, tq))
 	// The (batch row, head) pairs are independent: they go to several
 	// threads (tensor.ParallelFor), each computed as it would be alone.
 	tensor.ParallelFor(b*heads, 1, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			bb, h := i/heads, i%heads
+			if l.qn[bb] == 0 {
+				continue
+			}
 			ph := p[i*tq*tk:][:tq*tk]
-			headWeights(ph, q, k, bb, h, heads, scale, m, bias, blocks[bb])
-			vh, ch := v.Data[bb*tk*ldv+h*dv:], c[bb*tq*ldv+h*dv:]
+			headWeights(ph, q, k, bb, h, heads, scale, m, bias, blocks[bb], l)
+			vh, ch := v.Data[l.koff[bb]*ldv+h*dv:], c[l.qoff[bb]*ldv+h*dv:]
 			for _, rb := range blocks[bb] {
 				tensor.Gemm(false, false, rb.i1-rb.i0, dv, rb.kh, 1, ph[rb.i0*tk:], tk, vh, ldv, 0, ch[rb.i0*ldv:], ldv)
 			}
@@ -339,7 +358,9 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 	// The pairs write every element of dq, dk and dv (the heads cover the
 	// columns, the batch rows the rows): fresh gradient buffers are
 	// assigned (beta 0), not cleared first (tensor.CustomDst).
-	out := tensor.CustomDst("DotAttention", c, []int{b, tq, ldv}, []*tensor.Tensor{q, k, v, bias.input()}, func(out *tensor.Tensor, g [][]float32, beta []float32) {
+	shape := append([]int(nil), q.Shape()...)
+	shape[len(shape)-1] = ldv
+	out := tensor.CustomDst("DotAttention", c, shape, []*tensor.Tensor{q, k, v, bias.input()}, func(out *tensor.Tensor, g [][]float32, beta []float32) {
 		gq, gk, gv := g[0], g[1], g[2]
 		bq, bk, bv := beta[0], beta[1], beta[2]
 		if g[3] != nil && beta[3] == 0 {
@@ -347,12 +368,17 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 		}
 		dtab := bias.grads(g[3])
 		pair := func(dp []float32, bb, h int) {
-			ph := p[(bb*heads+h)*tq*tk:][:tq*tk]
-			gc := out.Grad[bb*tq*ldv+h*dv:]
-			qh, kh, vh := q.Data[bb*tq*ld+h*d:], k.Data[bb*tk*ld+h*d:], v.Data[bb*tk*ldv+h*dv:]
+			qn, kn := l.qn[bb], l.kn[bb]
+			if qn == 0 {
+				return
+			}
+			ph := p[(bb*heads+h)*tq*tk:][:qn*tk]
+			qo, ko := l.qoff[bb], l.koff[bb]
+			gc := out.Grad[qo*ldv+h*dv:]
+			qh, kh, vh := q.Data[qo*ld+h*d:], k.Data[ko*ld+h*d:], v.Data[ko*ldv+h*dv:]
 			blocks := blocks[bb]
 			if gv != nil {
-				keyBlockProducts(blocks, tk, dv, 1, ph, tk, gc, ldv, bv, gv[bb*tk*ldv+h*dv:], ldv)
+				keyBlockProducts(blocks, kn, dv, 1, ph, tk, gc, ldv, bv, gv[ko*ldv+h*dv:], ldv)
 			}
 			if gq == nil && gk == nil && dtab == nil {
 				return
@@ -362,20 +388,20 @@ func dotAttention(q, k, v *tensor.Tensor, heads int, scale float32, m *maskView,
 			for _, rb := range blocks {
 				tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, dv, 1, gc[rb.i0*ldv:], ldv, vh, ldv, 0, dp[rb.i0*tk:], tk)
 			}
-			softmaxBackwardLive(dp, dp, ph, tk, m, bb)
+			softmaxBackwardLive(dp, dp, ph, tk, kn, m, bb)
 			if dtab != nil {
-				for i := 0; i < tq; i++ {
+				for i := 0; i < qn; i++ {
 					r := h*bias.n - m.pos(bb, i) - bias.lo
 					axpy(dtab[r:r+tk], 1, dp[i*tk:(i+1)*tk])
 				}
 			}
 			if gq != nil {
 				for _, rb := range blocks {
-					tensor.Gemm(false, false, rb.i1-rb.i0, d, rb.kh, scale, dp[rb.i0*tk:], tk, kh, ld, bq, gq[(bb*tq+rb.i0)*ld+h*d:], ld)
+					tensor.Gemm(false, false, rb.i1-rb.i0, d, rb.kh, scale, dp[rb.i0*tk:], tk, kh, ld, bq, gq[(qo+rb.i0)*ld+h*d:], ld)
 				}
 			}
 			if gk != nil {
-				keyBlockProducts(blocks, tk, d, scale, dp, tk, qh, ld, bk, gk[bb*tk*ld+h*d:], ld)
+				keyBlockProducts(blocks, kn, d, scale, dp, tk, qh, ld, bk, gk[ko*ld+h*d:], ld)
 			}
 		}
 		forPairs(b, heads, dtab != nil, tq*tk, pair)

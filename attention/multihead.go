@@ -204,13 +204,15 @@ func (m *MultiHead) AttendAdd(res, q, k, v, mask *tensor.Tensor) (out, weights *
 // AttendAddRows is AttendAdd on real rows only (layers.RowsAttender): res
 // and q are the real rows [N,D] of the queries' batch (qrows; nil: the
 // whole batch), k and v those of the keys' (krows), and the result is the
-// real rows of AttendAdd's. The projections run on real rows; the
+// real rows of AttendAdd's. The projections run on real rows. A dense
+// dot-product per-head attention reads them in place (Dense.attendRows:
+// each sequence's queries and keys are a run of rows); otherwise the
 // projected operands are scattered to their padded layout, zeros in padded
 // rows, for the per-head attention, whose real rows are gathered for the
-// output projection. Real rows get AttendAdd's values: every op but the
-// per-head attention works row by row, and the per-head attention never
-// reads a padded key (masked) and gives real queries' rows their own
-// values.
+// output projection. Real rows get AttendAdd's values either way: every op
+// but the per-head attention works row by row, and the per-head attention
+// never reads a padded key (masked) and gives real queries' rows their own
+// values (TestAttendAddRowsLayouts).
 func (m *MultiHead) AttendAddRows(res, q, k, v, mask *tensor.Tensor, qrows, krows *layers.Rows) (out, weights *tensor.Tensor) {
 	if res == nil {
 		panic("attention multi-head: AttendAddRows with a nil residual")
@@ -222,14 +224,18 @@ func (m *MultiHead) AttendAddRows(res, q, k, v, mask *tensor.Tensor, qrows, krow
 		out, weights = m.attend(qrows.Scatter(res), qrows.Scatter(q), krows.Scatter(k), krows.Scatter(v), mask)
 		return qrows.Gather(out), weights
 	}
-	pq := qrows.Scatter(affine(q, m.wq, m.bq))
-	pk := krows.Scatter(affine(k, m.wk, m.bk))
-	pv := krows.Scatter(affine(v, m.wv, m.bv))
-	heads, w := m.head.Attend(pq, pk, pv, mask)
 	var bo *tensor.Tensor
 	if m.bo != nil {
 		bo = m.bo.Tensor
 	}
+	q, k, v = affine(q, m.wq, m.bq), affine(k, m.wk, m.bk), affine(v, m.wv, m.bv)
+	if d, ok := m.head.(*Dense); ok {
+		// The per-head attention on the real rows themselves, where it can.
+		if heads, ok := d.attendRows(q, k, v, mask, qrows, krows, b, tq, tk); ok {
+			return tensor.AddLinear(res, heads, m.wo.Tensor, bo), nil
+		}
+	}
+	heads, w := m.head.Attend(qrows.Scatter(q), krows.Scatter(k), krows.Scatter(v), mask)
 	out = tensor.AddLinear(res, qrows.Gather(heads), m.wo.Tensor, bo)
 	if w != nil && m.heads == 1 {
 		w = tensor.Reshape(w, b, 1, tq, tk)

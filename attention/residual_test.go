@@ -2,6 +2,7 @@ package attention
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/attnlab/attnlab/layers"
@@ -169,7 +170,7 @@ func TestAttendAddRowsInBlocks(t *testing.T) {
 					}
 					for i := 1; i < len(want); i++ {
 						for j := range want[i] {
-							if diff := got[i][j] - want[i][j]; diff > 1e-5 || diff < -1e-5 {
+							if diff := got[i][j] - want[i][j]; !(diff <= 1e-5 && diff >= -1e-5) { // NaN fails
 								t.Fatalf("%s: gradient %d (1 dx, 2 dy, then parameters), element %d: real rows %g, every row %g", pair[1], i, j, got[i][j], want[i][j])
 							}
 						}
@@ -235,8 +236,104 @@ func TestGradCheckAttendAddRows(t *testing.T) {
 			want, _ := m.AttendAdd(xs, xs, pad(kv, krows), pad(kv, krows), mask)
 			want = qrows.Gather(want)
 			for i := range want.Data {
-				if diff := got.Data[i] - want.Data[i]; diff > 1e-6 || diff < -1e-6 {
+				if diff := got.Data[i] - want.Data[i]; !(diff <= 1e-6 && diff >= -1e-6) { // NaN fails
 					t.Fatalf("element %d: %g, AttendAdd's %g", i, got.Data[i], want.Data[i])
+				}
+			}
+		})
+	}
+}
+
+// TestAttendAddRowsLayouts: the per-head attention on real rows
+// (dotAttentionRows, without scattering them into padded batches) gives
+// the real rows of AttendAdd on the padded batches bitwise, and the same
+// gradients up to summation order, for self-attention (causal or not, with
+// query blocks cut short by the lengths) and cross-attention (keys as real
+// rows or a whole batch), with lengths from 0 to the padded length; batches
+// with a sequence that has queries but no keys, or keys but no queries,
+// take the padded path.
+func TestAttendAddRowsLayouts(t *testing.T) {
+	const d = 8
+	for _, tc := range []struct {
+		name        string
+		causal      bool
+		cross       bool // keys from another batch
+		kAsRows     bool // cross: the keys as real rows
+		qLens, kLen []int
+		tq, tk      int
+		packed      bool
+	}{
+		{"self", false, false, false, []int{5, 0, 2, 3}, nil, 5, 5, true},
+		{"self-causal-blocks", true, false, false, []int{60, 25, 49, 1}, nil, 60, 60, true},
+		{"cross-rows", false, true, true, []int{4, 1, 3}, []int{6, 2, 1}, 4, 6, true},
+		{"cross-batch", false, true, false, []int{4, 2, 3}, []int{6, 2, 1}, 4, 6, true},
+		{"cross-no-keys", false, true, true, []int{4, 1, 3}, []int{6, 0, 1}, 4, 6, false},
+		{"cross-no-queries", false, true, true, []int{4, 0, 3}, []int{6, 2, 1}, 4, 6, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := NewMultiHead(MultiHeadParams{Heads: 2, Bias: false}, Dims{Query: d, Key: d, Value: d, Causal: tc.causal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := tensor.NewRNG(9)
+			m.Init(rng)
+			b := len(tc.qLens)
+			qrows := layers.PaddedRows(tc.qLens, tc.tq)
+			x := rng.Normal(tensor.New(len(qrows.Real), d), 0, 1).SetRequiresGrad(true)
+			kv, krows, kLens := x, qrows, tc.qLens
+			if tc.cross {
+				kLens, krows = tc.kLen, nil
+				kv = rng.Normal(tensor.New(b, tc.tk, d), 0, 1)
+				if tc.kAsRows {
+					krows = layers.PaddedRows(kLens, tc.tk)
+					kv = rng.Normal(tensor.New(len(krows.Real), d), 0, 1)
+				}
+				kv.SetRequiresGrad(true)
+			}
+			mask := KeyPaddingMask(kLens, tc.tk)
+			mv := newMaskView("multi-head", mask, b, tc.tq, tc.tk)
+			if _, ok := realRowsLayout(qrows, krows, b, tc.tq, tc.tk, &mv); ok != tc.packed {
+				t.Fatalf("real rows layout %v, want %v", ok, tc.packed)
+			}
+			g := rng.Normal(tensor.New(len(qrows.Real), d), 0, 1)
+			params := m.Params()
+			run := func(rows bool) [][]float32 {
+				for _, p := range params {
+					p.Grad = nil
+				}
+				x.Grad, kv.Grad = nil, nil
+				var out *tensor.Tensor
+				if rows {
+					out, _ = m.AttendAddRows(x, x, kv, kv, mask, qrows, krows)
+				} else {
+					pad := func(v *tensor.Tensor, r *layers.Rows) *tensor.Tensor {
+						if r == nil {
+							return v
+						}
+						return r.Scatter(v)
+					}
+					xs := qrows.Scatter(x)
+					out, _ = m.AttendAdd(xs, xs, pad(kv, krows), pad(kv, krows), mask)
+					out = qrows.Gather(out)
+				}
+				tensor.SumAll(tensor.Mul(out, g)).Backward()
+				res := [][]float32{slices.Clone(out.Data), slices.Clone(x.Grad), slices.Clone(kv.Grad)}
+				for _, p := range params {
+					res = append(res, slices.Clone(p.Grad))
+				}
+				return res
+			}
+			want, got := run(false), run(true)
+			for j := range want[0] {
+				if got[0][j] != want[0][j] {
+					t.Fatalf("output element %d: real rows %g, padded %g", j, got[0][j], want[0][j])
+				}
+			}
+			for i := 1; i < len(want); i++ {
+				for j := range want[i] {
+					if diff := got[i][j] - want[i][j]; !(diff <= 1e-5 && diff >= -1e-5) { // NaN fails
+						t.Fatalf("gradient %d (1 x, 2 keys, then parameters), element %d: real rows %g, padded %g", i, j, got[i][j], want[i][j])
+					}
 				}
 			}
 		})

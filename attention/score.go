@@ -109,6 +109,10 @@ func (identity) Init(*tensor.RNG)                        {}
 func (identity) Queries(q *tensor.Tensor) *tensor.Tensor { return q }
 func (identity) Keys(k *tensor.Tensor) *tensor.Tensor    { return k }
 
+// rowWise marks a score that maps no queries or keys: its fused kernel can
+// take any rows (dotAttentionRows).
+func (identity) rowWise() {}
+
 // dotForm is the pair score and scale of a DotScore.
 type dotForm struct{ scale float32 }
 
