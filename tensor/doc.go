@@ -41,10 +41,11 @@
 // SetThreads lets a product of at least about 64×128×128 multiply-adds use
 // several goroutines: it is cut with ParallelFor (the one pool of workers
 // of this package) into a few blocks of C — of whole nr-wide column panels
-// when B is to be packed and C is wider than tall, so that each goroutine
-// packs only its own panels once, and of rows otherwise (a tall product's
-// blocks each pack all of a small B rather than each read all of A) —
-// each an ordinary blocked product. The cut
+// when C is no taller than wide (a linear map's dW), so that each goroutine
+// packs only its own panels once, or reads its strip of B, and the blocks
+// come out even, and of rows otherwise (a tall product's blocks each pack
+// all of a small B rather than each read all of A) — each an ordinary
+// blocked product. The cut
 // never changes a result: every element is computed by the same kernel
 // arithmetic in the same order whatever the number of threads, bit for bit
 // (TestGemmThreadsBitwise). A linear map's two backward products (dX and

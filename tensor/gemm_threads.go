@@ -52,25 +52,26 @@ func gemmRun(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a 
 //
 // A split product is cut with ParallelFor into a few blocks of whole
 // columns or rows of C, each an ordinary blocked product on one goroutine:
-//   - when B is to be packed (a transposed B, or a large one), has a
-//     panel for each block and is wider than the product is tall, by
-//     columns in whole nr-wide panels, so that each goroutine packs only
-//     its own panels of B, once, and keeps them in its own cache;
-//   - when B is read in place and the product is no taller than wide (a
-//     linear map's dW = Xᵀ·dY), by columns in whole panels as well: its
-//     few row tiles rarely divide evenly (128 rows went as 36+36+36+20),
-//     its panels more often do, and a block reads as much either way (all
-//     of one operand, a strip of the other). Two threads, 3 interleaved
-//     runs, Zen 5: W3's 128×128 dW 290 → 342 GFLOP/s, W4's dW products
-//     +3 to +12 %;
-//   - otherwise by rows (B read in place, packed already, so narrow — W4's
-//     65-column LM head — that packing it again for each block of rows
-//     costs less than blocks of unequal width, or a tall product: a
-//     linear map's dX = dY·Wᵀ, whose blocks of columns each read all of dY
-//     again, in strips too narrow to keep the kernel busy; by rows each
-//     block packs all of W, a small part of its work. Two threads on W3's
-//     dX products, 5 interleaved runs, Zen 4: 126 → 139 GFLOP/s geomean;
-//     W3's two-thread training step −10 %, W4's unchanged).
+//   - a product no taller than wide (a linear map's dW = Xᵀ·dY; a short
+//     product with a transposed B) whose B is not packed already goes by
+//     columns, in whole nr-wide panels: a block that packs B packs only its
+//     own panels, once, and keeps them in its own cache; one that reads B
+//     in place reads as much as a block of rows would (all of one operand,
+//     a strip of the other), and its panels divide more evenly than a
+//     short product's row tiles (128 rows went as 36+36+36+20). Two
+//     threads, 3 interleaved runs, Zen 5: W3's 128×128 dW 290 → 342
+//     GFLOP/s, W4's dW products +3 to +12 %;
+//   - a taller product, or one with B packed already (a frozen weight; W4's
+//     65-column LM head, narrow enough that packing it again for each
+//     block of rows costs less than blocks of unequal width), goes by rows.
+//     A linear map's dX = dY·Wᵀ is tall: its blocks of columns would each
+//     read all of dY again, in strips too narrow to keep the kernel busy;
+//     by rows each block packs all of W, a small part of its work (two
+//     threads on W3's dX products, 5 interleaved runs, Zen 4: 126 → 139
+//     GFLOP/s geomean; W3's two-thread training step −10 %, W4's
+//     unchanged; packing W once for all blocks was slower still, 10–20 %
+//     on W4's dX products, Zen 5: each core then reads the panels the
+//     other packed).
 //
 // Every element of C is computed by the same micro-kernel arithmetic in the
 // same order of k whatever the cut (k is blocked the same way, and tile
@@ -103,10 +104,9 @@ func gemmRunEpi(kr *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 type gemmCut int
 
 const (
-	gemmWhole   gemmCut = iota // on one goroutine
-	gemmColsOwn                // whole nr-wide panels of columns, each block packing its own B
-	gemmCols                   // columns of a short, wide product, B read in place
-	gemmRows                   // whole row tiles, B in place or packed already
+	gemmWhole gemmCut = iota // on one goroutine
+	gemmCols                 // whole nr-wide panels of columns, each block packing (or reading) its own
+	gemmRows                 // whole row tiles, B in place or packed already
 )
 
 // gemmProduct is one product with its arguments and, after plan, its cut:
@@ -135,17 +135,13 @@ func (p *gemmProduct) plan(t int) {
 	if p.pre != nil && !p.pre.fits(kr, p.transB, p.n, p.k) {
 		p.pre = nil
 	}
-	_, packB := kr.gemmPlan(p.transA, p.transB, p.m, p.n, p.k)
 	// Two blocks a goroutine: enough for one that starts late to leave its
 	// share to the others, few enough that each block packs or reads its
 	// operands once.
 	parts := 2 * t
 	panels := (p.n + kr.nr - 1) / kr.nr
 	switch {
-	case packB && p.pre == nil && panels >= parts && p.m < p.n:
-		p.cut, p.size, p.grain = gemmColsOwn, p.n, kr.nr*((panels+parts-1)/parts)
 	case p.m <= p.n && panels > 1 && p.pre == nil:
-		// No taller than wide, B in place: columns.
 		p.cut, p.size, p.grain = gemmCols, p.n, kr.nr*((panels+parts-1)/parts)
 	default:
 		grain := (p.m + parts - 1) / parts
@@ -167,7 +163,7 @@ func (p *gemmProduct) part(lo, hi int) {
 	switch p.cut {
 	case gemmWhole:
 		kr.gemmEpi(transA, transB, m, n, k, p.alpha, a, lda, b, ldb, p.beta, c, ldc, gemmEpilogue{fn: p.epi, pre: p.pre})
-	case gemmColsOwn, gemmCols:
+	case gemmCols:
 		var bb []float32
 		if transB {
 			bb = b[lo*ldb:]
