@@ -123,6 +123,18 @@ func (a *Dense) attendRows(q, k, v, mask *tensor.Tensor, qrows, krows *layers.Ro
 	if tk >= flashKeys || (a.dims.Causal && tk >= flashKeysCausal) {
 		return nil, false
 	}
+	rows := func(x *tensor.Tensor, r *layers.Rows, t int) {
+		n := b * t
+		if r != nil {
+			n = len(r.Real)
+		}
+		if x.Dims() < 2 || len(x.Data) != n*x.Dim(-1) {
+			panic(fmt.Sprintf("attention %s: operand %v for %d rows", a.name, x.Shape(), n))
+		}
+	}
+	rows(q, qrows, tq)
+	rows(k, krows, tk)
+	rows(v, krows, tk)
 	m := newMaskView(a.name, mask, b, tq, tk)
 	m.causal = a.dims.Causal
 	l, ok := realRowsLayout(qrows, krows, b, tq, tk, &m)

@@ -369,11 +369,21 @@ func dotAttentionRows(q, k, v *tensor.Tensor, heads int, scale float32, m *maskV
 		dtab := bias.grads(g[3])
 		pair := func(dp []float32, bb, h int) {
 			qn, kn := l.qn[bb], l.kn[bb]
+			qo, ko := l.qoff[bb], l.koff[bb]
 			if qn == 0 {
+				// Keys no query reads (a padded batch of no queries): their
+				// fresh gradients are 0.
+				for j := ko; j < ko+kn; j++ {
+					if gv != nil && bv == 0 {
+						clear(gv[j*ldv+h*dv : j*ldv+h*dv+dv])
+					}
+					if gk != nil && bk == 0 {
+						clear(gk[j*ld+h*d : j*ld+h*d+d])
+					}
+				}
 				return
 			}
 			ph := p[(bb*heads+h)*tq*tk:][:qn*tk]
-			qo, ko := l.qoff[bb], l.koff[bb]
 			gc := out.Grad[qo*ldv+h*dv:]
 			qh, kh, vh := q.Data[qo*ld+h*d:], k.Data[ko*ld+h*d:], v.Data[ko*ldv+h*dv:]
 			blocks := blocks[bb]

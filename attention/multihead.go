@@ -205,8 +205,10 @@ func (m *MultiHead) AttendAdd(res, q, k, v, mask *tensor.Tensor) (out, weights *
 // and q are the real rows [N,D] of the queries' batch (qrows; nil: the
 // whole batch), k and v those of the keys' (krows), and the result is the
 // real rows of AttendAdd's. The projections run on real rows. A dense
-// dot-product per-head attention reads them in place (Dense.attendRows:
-// each sequence's queries and keys are a run of rows); otherwise the
+// per-head attention reads them in place where Dense.attendRows can (a dot
+// or scaled-dot score without positions, weights not requested, fewer keys
+// than the flash kernel takes, a key-padding mask that drops every padded
+// key, right-padded rows); otherwise the
 // projected operands are scattered to their padded layout, zeros in padded
 // rows, for the per-head attention, whose real rows are gathered for the
 // output projection. Real rows get AttendAdd's values either way: every op

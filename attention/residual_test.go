@@ -2,6 +2,7 @@ package attention
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -245,14 +246,17 @@ func TestGradCheckAttendAddRows(t *testing.T) {
 }
 
 // TestAttendAddRowsLayouts: the per-head attention on real rows
-// (dotAttentionRows, without scattering them into padded batches) gives
-// the real rows of AttendAdd on the padded batches bitwise, and the same
-// gradients up to summation order, for self-attention (causal or not, with
-// query blocks cut short by the lengths) and cross-attention (keys as real
-// rows or a whole batch), with lengths from 0 to the padded length; batches
-// with a sequence that has queries but no keys, or keys but no queries,
-// take the padded path.
+// (Dense.attendRows: dotAttentionRows without scattering them into padded
+// batches) gives the real rows of AttendAdd on the padded batches bitwise,
+// and the same gradients up to summation order, for self-attention (causal
+// or not, with query blocks cut short by the lengths) and cross-attention
+// (keys as real rows or a whole batch), with lengths from 0 to the padded
+// length, with and without biases, on 1, 2 and 3 threads (the same bits on
+// each). Batches it cannot stand for take the padded path and still agree:
+// a sequence with queries but no keys or keys but no queries, no mask, a
+// mask that is not a key-padding prefix, a mask keeping padded keys.
 func TestAttendAddRowsLayouts(t *testing.T) {
+	defer tensor.SetThreads(tensor.Threads())
 	const d = 8
 	for _, tc := range []struct {
 		name        string
@@ -261,81 +265,133 @@ func TestAttendAddRowsLayouts(t *testing.T) {
 		kAsRows     bool // cross: the keys as real rows
 		qLens, kLen []int
 		tq, tk      int
-		packed      bool
+		// mask: "" a key-padding mask of the keys' lengths; "nil" none;
+		// "hole" that mask without the first key of the second sequence
+		// (not a prefix of its keys), "hole0" without the second key of
+		// the first (whose keys are all real); "full" keeping every key.
+		mask   string
+		packed bool
 	}{
-		{"self", false, false, false, []int{5, 0, 2, 3}, nil, 5, 5, true},
-		{"self-causal-blocks", true, false, false, []int{60, 25, 49, 1}, nil, 60, 60, true},
-		{"cross-rows", false, true, true, []int{4, 1, 3}, []int{6, 2, 1}, 4, 6, true},
-		{"cross-batch", false, true, false, []int{4, 2, 3}, []int{6, 2, 1}, 4, 6, true},
-		{"cross-no-keys", false, true, true, []int{4, 1, 3}, []int{6, 0, 1}, 4, 6, false},
-		{"cross-no-queries", false, true, true, []int{4, 0, 3}, []int{6, 2, 1}, 4, 6, false},
+		{"self", false, false, false, []int{5, 0, 2, 3}, nil, 5, 5, "", true},
+		{"self-causal-blocks", true, false, false, []int{60, 25, 49, 1}, nil, 60, 60, "", true},
+		{"cross-rows", false, true, true, []int{4, 1, 3}, []int{6, 2, 1}, 4, 6, "", true},
+		{"cross-batch", false, true, false, []int{4, 2, 3}, []int{6, 2, 1}, 4, 6, "", true},
+		{"cross-no-keys", false, true, true, []int{4, 1, 3}, []int{6, 0, 1}, 4, 6, "", false},
+		{"cross-no-queries", false, true, true, []int{4, 0, 3}, []int{6, 2, 1}, 4, 6, "", false},
+		{"cross-batch-no-queries", false, true, false, []int{4, 0, 3}, []int{6, 2, 1}, 4, 6, "", false},
+		{"self-no-mask", false, false, false, []int{5, 2, 3}, nil, 5, 5, "nil", false},
+		{"self-mask-hole", false, false, false, []int{5, 2, 3}, nil, 5, 5, "hole", false},
+		{"self-mask-hole-full-length", false, false, false, []int{5, 2, 3}, nil, 5, 5, "hole0", true},
+		{"self-mask-keeps-padding", true, false, false, []int{5, 2, 3}, nil, 5, 5, "full", false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m, err := NewMultiHead(MultiHeadParams{Heads: 2, Bias: false}, Dims{Query: d, Key: d, Value: d, Causal: tc.causal})
-			if err != nil {
-				t.Fatal(err)
+		for _, bias := range []bool{false, true} {
+			if bias && tc.mask == "nil" {
+				// Real queries then attend to padded keys, whose projections
+				// are the biases in a padded batch but zeros scattered:
+				// outside AttendAddRows' contract (a mask drops padding).
+				continue
 			}
-			rng := tensor.NewRNG(9)
-			m.Init(rng)
-			b := len(tc.qLens)
-			qrows := layers.PaddedRows(tc.qLens, tc.tq)
-			x := rng.Normal(tensor.New(len(qrows.Real), d), 0, 1).SetRequiresGrad(true)
-			kv, krows, kLens := x, qrows, tc.qLens
-			if tc.cross {
-				kLens, krows = tc.kLen, nil
-				kv = rng.Normal(tensor.New(b, tc.tk, d), 0, 1)
-				if tc.kAsRows {
-					krows = layers.PaddedRows(kLens, tc.tk)
-					kv = rng.Normal(tensor.New(len(krows.Real), d), 0, 1)
+			t.Run(fmt.Sprintf("%s/bias=%v", tc.name, bias), func(t *testing.T) {
+				m, err := NewMultiHead(MultiHeadParams{Heads: 2, Bias: bias}, Dims{Query: d, Key: d, Value: d, Causal: tc.causal})
+				if err != nil {
+					t.Fatal(err)
 				}
-				kv.SetRequiresGrad(true)
-			}
-			mask := KeyPaddingMask(kLens, tc.tk)
-			mv := newMaskView("multi-head", mask, b, tc.tq, tc.tk)
-			if _, ok := realRowsLayout(qrows, krows, b, tc.tq, tc.tk, &mv); ok != tc.packed {
-				t.Fatalf("real rows layout %v, want %v", ok, tc.packed)
-			}
-			g := rng.Normal(tensor.New(len(qrows.Real), d), 0, 1)
-			params := m.Params()
-			run := func(rows bool) [][]float32 {
-				for _, p := range params {
-					p.Grad = nil
-				}
-				x.Grad, kv.Grad = nil, nil
-				var out *tensor.Tensor
-				if rows {
-					out, _ = m.AttendAddRows(x, x, kv, kv, mask, qrows, krows)
-				} else {
-					pad := func(v *tensor.Tensor, r *layers.Rows) *tensor.Tensor {
-						if r == nil {
-							return v
+				rng := tensor.NewRNG(9)
+				m.Init(rng)
+				if bias {
+					for _, p := range m.Params() {
+						if p.Dims() == 1 {
+							rng.Normal(p.Tensor, 0, 1) // not the zeros Init gives
 						}
-						return r.Scatter(v)
-					}
-					xs := qrows.Scatter(x)
-					out, _ = m.AttendAdd(xs, xs, pad(kv, krows), pad(kv, krows), mask)
-					out = qrows.Gather(out)
-				}
-				tensor.SumAll(tensor.Mul(out, g)).Backward()
-				res := [][]float32{slices.Clone(out.Data), slices.Clone(x.Grad), slices.Clone(kv.Grad)}
-				for _, p := range params {
-					res = append(res, slices.Clone(p.Grad))
-				}
-				return res
-			}
-			want, got := run(false), run(true)
-			for j := range want[0] {
-				if got[0][j] != want[0][j] {
-					t.Fatalf("output element %d: real rows %g, padded %g", j, got[0][j], want[0][j])
-				}
-			}
-			for i := 1; i < len(want); i++ {
-				for j := range want[i] {
-					if diff := got[i][j] - want[i][j]; !(diff <= 1e-5 && diff >= -1e-5) { // NaN fails
-						t.Fatalf("gradient %d (1 x, 2 keys, then parameters), element %d: real rows %g, padded %g", i, j, got[i][j], want[i][j])
 					}
 				}
-			}
-		})
+				b := len(tc.qLens)
+				qrows := layers.PaddedRows(tc.qLens, tc.tq)
+				x := rng.Normal(tensor.New(len(qrows.Real), d), 0, 1).SetRequiresGrad(true)
+				kv, krows, kLens := x, qrows, tc.qLens
+				if tc.cross {
+					kLens, krows = tc.kLen, nil
+					kv = rng.Normal(tensor.New(b, tc.tk, d), 0, 1)
+					if tc.kAsRows {
+						krows = layers.PaddedRows(kLens, tc.tk)
+						kv = rng.Normal(tensor.New(len(krows.Real), d), 0, 1)
+					}
+					kv.SetRequiresGrad(true)
+				}
+				var mask *tensor.Tensor
+				switch tc.mask {
+				case "":
+					mask = KeyPaddingMask(kLens, tc.tk)
+				case "hole":
+					mask = KeyPaddingMask(kLens, tc.tk)
+					mask.Data[tc.tk] = 0
+				case "hole0":
+					mask = KeyPaddingMask(kLens, tc.tk)
+					mask.Data[1] = 0
+				case "full":
+					full := make([]int, b)
+					for i := range full {
+						full[i] = tc.tk
+					}
+					mask = KeyPaddingMask(full, tc.tk)
+				}
+				dense := m.head.(*Dense)
+				if _, ok := dense.attendRows(x, kv, kv, mask, qrows, krows, b, tc.tq, tc.tk); ok != tc.packed {
+					t.Fatalf("attendRows took the real rows: %v, want %v", ok, tc.packed)
+				}
+				g := rng.Normal(tensor.New(len(qrows.Real), d), 0, 1)
+				params := m.Params()
+				run := func(rows bool, threads int) [][]float32 {
+					tensor.SetThreads(threads)
+					for _, p := range params {
+						p.Grad = nil
+					}
+					x.Grad, kv.Grad = nil, nil
+					var out *tensor.Tensor
+					if rows {
+						out, _ = m.AttendAddRows(x, x, kv, kv, mask, qrows, krows)
+					} else {
+						pad := func(v *tensor.Tensor, r *layers.Rows) *tensor.Tensor {
+							if r == nil {
+								return v
+							}
+							return r.Scatter(v)
+						}
+						xs := qrows.Scatter(x)
+						out, _ = m.AttendAdd(xs, xs, pad(kv, krows), pad(kv, krows), mask)
+						out = qrows.Gather(out)
+					}
+					tensor.SumAll(tensor.Mul(out, g)).Backward()
+					res := [][]float32{slices.Clone(out.Data), slices.Clone(x.Grad), slices.Clone(kv.Grad)}
+					for _, p := range params {
+						res = append(res, slices.Clone(p.Grad))
+					}
+					return res
+				}
+				want, got := run(false, 1), run(true, 1)
+				for j := range want[0] {
+					if got[0][j] != want[0][j] {
+						t.Fatalf("output element %d: real rows %g, padded %g", j, got[0][j], want[0][j])
+					}
+				}
+				for i := 1; i < len(want); i++ {
+					for j := range want[i] {
+						if diff := got[i][j] - want[i][j]; !(diff <= 1e-5 && diff >= -1e-5) { // NaN fails
+							t.Fatalf("gradient %d (1 x, 2 keys, then parameters), element %d: real rows %g, padded %g", i, j, got[i][j], want[i][j])
+						}
+					}
+				}
+				for _, threads := range []int{2, 3} {
+					more := run(true, threads)
+					for i := range got {
+						for j := range got[i] {
+							if math.Float32bits(more[i][j]) != math.Float32bits(got[i][j]) {
+								t.Fatalf("%d threads: result %d (0 output, 1 x, 2 keys, then parameters), element %d: %g, one thread %g", threads, i, j, more[i][j], got[i][j])
+							}
+						}
+					}
+				}
+			})
+		}
 	}
 }

@@ -56,10 +56,11 @@
 // (Rows, from PaddedRows), so that a stack passes them from block to block:
 // LayerNorms, residual adds and the feed-forward network work row by row,
 // and a RowsAttender (multi-head) projects real rows; its per-head
-// attention reads them where they are when it can (a scaled-dot or dot
-// score), else they are scattered to the padded layout for it and its
-// result gathered (the decoder's cross-attention can take the memory's
-// real rows too). ForwardRows is the same on a padded batch, gathered on entry and
+// attention reads them where they are when it can (attention's
+// Dense.attendRows: a dense dot-product attention under a key-padding
+// mask, below the flash kernel's lengths), else they are scattered to the
+// padded layout for it and its result gathered (the decoder's
+// cross-attention can take the memory's real rows too). ForwardRows is the same on a padded batch, gathered on entry and
 // scattered on exit with padded rows 0. Real rows are bitwise Forward's
 // (TestForwardRows, attention's TestAttendAddRowsInBlocks). The decoder
 // returns its cross-attention weights for heatmaps. For

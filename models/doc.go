@@ -23,7 +23,7 @@
 // then 8 % (rows kept packed from block to block: no gathers and scatters
 // around each sub-layer, LayerNorms and residual adds on real rows, the
 // memory's keys and values projected on real rows; one thread, 5
-// interleaved runs, 138 → 127 ms a step), then 11 % one thread and 18 %
+// interleaved runs, 138 → 127 ms a step), then 10 % one thread and 15 %
 // two (the scaled-dot attention reading the real rows where they are, not
 // scattered into padded batches: attention's dotAttentionRows; medians of
 // 4 alternating runs, 17.4k → 19.4k and 24.5k → 28.9k tokens/s). The loss
