@@ -214,7 +214,7 @@ func (s *Store) probeReadOnly(ctx context.Context, path string) (dbState, string
 		}
 		defer db.Close()
 		var st dbState
-		err = retry(ctx, s.d, nil, func(ctx context.Context) error {
+		err = retry(ctx, s.d, nil, nil, func(ctx context.Context) error {
 			var err error
 			st, err = s.d.probe(ctx, handle{DB: db, d: s.d})
 			return err

@@ -70,7 +70,8 @@
 // short transactions retried with jittered backoff on contention; reads are
 // autocommit queries. SQLite: one writer at a time (BEGIN IMMEDIATE, retried
 // on SQLITE_BUSY after the 10 s busy timeout; after 8 retries, about 90 s,
-// the error names the database and how long it waited). PostgreSQL: READ COMMITTED;
+// the error names the database and how long it waited; OnBusy lets a
+// command say, once, that it is waiting). PostgreSQL: READ COMMITTED;
 // a write of one statement (a heartbeat, an artifact, a metric flush of one
 // INSERT) runs in autocommit, one round trip instead of three; a claim locks the run's row (SELECT … FOR UPDATE SKIP LOCKED, so
 // concurrent claimers never wait for each other); serialization

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -91,6 +92,25 @@ type Store struct {
 	// ownerHeld, when set (by tests), is called inside a transaction of
 	// an owner's write after holdOwned found the run the owner's.
 	ownerHeld func()
+
+	// onBusy (OnBusy) and whether it was called.
+	onBusy     func()
+	busyCalled atomic.Bool
+}
+
+// OnBusy sets fn to be called, once for the store, when one of its writes
+// first finds the database busy with other writers and goes on retrying
+// (on SQLite after the driver's 10 s busy timeout; the write gives up
+// after about a minute and a half with a lockedError): a command with
+// nothing else on the terminal tells its user why it waits. Set it before
+// the store is used.
+func (s *Store) OnBusy(fn func()) { s.onBusy = fn }
+
+// busy calls the OnBusy function the first time.
+func (s *Store) busy() {
+	if s.onBusy != nil && s.busyCalled.CompareAndSwap(false, true) {
+		s.onBusy()
+	}
 }
 
 // openMode is how a database is opened.
@@ -168,7 +188,7 @@ func CheckTarget(target string) error {
 
 // init checks what the database is and migrates it to SchemaVersion.
 func (s *Store) init(ctx context.Context, mode openMode) error {
-	if err := retry(ctx, s.d, nil, func(ctx context.Context) error { return s.db.PingContext(ctx) }); err != nil {
+	if err := retry(ctx, s.d, nil, nil, func(ctx context.Context) error { return s.db.PingContext(ctx) }); err != nil {
 		return s.classify(err)
 	}
 	var st dbState
@@ -177,7 +197,7 @@ func (s *Store) init(ctx context.Context, mode openMode) error {
 		st, err = s.d.probe(ctx, s.db)
 		return err
 	}
-	if err := retry(ctx, s.d, nil, probe); err != nil {
+	if err := retry(ctx, s.d, nil, nil, probe); err != nil {
 		return s.classify(err)
 	}
 	if err := s.identify(st, mode); err != nil {
@@ -368,7 +388,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := s.watch.check(); err != nil {
 		return err
 	}
-	err := retry(ctx, s.d, &s.down, func(ctx context.Context) error {
+	err := retry(ctx, s.d, &s.down, s.busy, func(ctx context.Context) error {
 		tx, err := s.db.begin(ctx)
 		if err != nil {
 			return err
@@ -405,7 +425,7 @@ func (s *Store) writeOne(ctx context.Context, fn func(q execer) error) error {
 	if s.readOnly {
 		return fmt.Errorf("store %s is open read-only", s.name)
 	}
-	return s.redactErr(s.named(retry(ctx, s.d, &s.down, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) })))
+	return s.redactErr(s.named(retry(ctx, s.d, &s.down, s.busy, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) })))
 }
 
 // read runs fn, which only reads, and on PostgreSQL retries it through an
@@ -417,7 +437,7 @@ func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
 	if s.d.engine() != Postgres {
 		return fn(s.db)
 	}
-	return s.redactErr(retry(ctx, s.d, &s.down, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
+	return s.redactErr(retry(ctx, s.d, &s.down, nil, func(ctx context.Context) error { return fn(boundHandle{s.db, ctx}) }))
 }
 
 // redactErr masks the store's secrets in err's text, keeping what it wraps.
@@ -552,8 +572,9 @@ func (c *outageClock) ok() {
 // (down is its outage clock; nil while opening), a lost or refused
 // connection or a try that timed out is retried too, until the outage —
 // measured across every write of the store, not this one alone — has
-// lasted outageBudget, and then fails with ErrUnavailable.
-func retry(ctx context.Context, d dialect, down *outageClock, fn func(ctx context.Context) error) error {
+// lasted outageBudget, and then fails with ErrUnavailable. busy, when not
+// nil, is called when a try first finds the database busy.
+func retry(ctx context.Context, d dialect, down *outageClock, busy func(), fn func(ctx context.Context) error) error {
 	delay := 5 * time.Millisecond
 	first := time.Now()
 	outage := false // a try of this call found the server unreachable
@@ -578,6 +599,9 @@ func retry(ctx context.Context, d dialect, down *outageClock, fn func(ctx contex
 		}
 		switch {
 		case code == codeBusy && attempt < maxRetries:
+			if attempt == 0 && busy != nil {
+				busy()
+			}
 		case code == codeBusy:
 			return &lockedError{waited: time.Since(first), err: err}
 		case down != nil && (code == codeGone || code == codeCantOpen) && ctx.Err() == nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -19,6 +20,16 @@ func openStore(path string) (*store.Store, error) {
 		return nil, fmt.Errorf("%w (attnlab run EXP.yaml%s creates it; --db names another)", err, dbArg(store.Redact(path)))
 	}
 	return st, err
+}
+
+// noteBusy has st say on w (a command's stderr), once, when one of its
+// writes waits for other writers (store.OnBusy), so that a command with
+// nothing else on the terminal (gc, rm, sync) does not seem to hang
+// until the write succeeds or gives up.
+func noteBusy(w io.Writer, st *store.Store) {
+	st.OnBusy(func() {
+		fmt.Fprintf(w, "attnlab: the database %s is busy with another writer; waiting for it (giving up after about a minute and a half)\n", st.Path())
+	})
 }
 
 // dbArg returns the --db option of a command line that a message suggests,

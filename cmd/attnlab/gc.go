@@ -35,6 +35,7 @@ Nothing else is touched.
 				return err
 			}
 			defer st.Close()
+			noteBusy(cmd.ErrOrStderr(), st)
 			ctx := cmd.Context()
 			w := cmd.OutOrStdout()
 			r, err := st.RemoveCheckpoints(ctx, artifact.KindCheckpoint, dry)

@@ -41,6 +41,7 @@ space back to the file system.`,
 				return err
 			}
 			defer st.Close()
+			noteBusy(cmd.ErrOrStderr(), st)
 			ctx := cmd.Context()
 			all, err := st.Experiments(ctx)
 			if err != nil {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/attnlab/attnlab/store"
 )
@@ -171,5 +173,43 @@ func TestRmAmbiguous(t *testing.T) {
 	ls := attnlab(t, "ls", "--db", db, "--width", "200")
 	if !strings.Contains(ls.stdout, "tinylm") || strings.Contains(ls.stdout, "\n1 ") {
 		t.Errorf("rm 1/ did not remove exactly experiment 1:\n%s", ls.stdout)
+	}
+}
+
+// TestGcSaysWhyItWaits: gc on a database another process holds locked
+// says once on stderr that it waits for the other writer, then finishes
+// its work when the lock goes (instead of hanging silently, or failing).
+func TestGcSaysWhyItWaits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out SQLite's 10 s busy timeout")
+	}
+	db := filepath.Join(t.TempDir(), "busy.db")
+	wantOK(t, attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q"))
+	other, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(12 * time.Second) // past the first try's busy timeout
+		conn.ExecContext(ctx, "COMMIT")
+		conn.Close()
+	}()
+	r := attnlab(t, "gc", "--db", db)
+	<-released
+	wantOK(t, r)
+	note := "attnlab: the database " + db + " is busy with another writer; waiting for it"
+	if strings.Count(r.stderr, note) != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stdout, "removed 0 checkpoints") {
+		t.Fatalf("gc on a locked database: want one note on stderr, then its work done; got %v", r)
 	}
 }

@@ -60,6 +60,7 @@ leaves whole runs, and running it again finishes the job.`,
 				return err
 			}
 			defer dst.Close()
+			noteBusy(cmd.ErrOrStderr(), dst)
 			if sameStore(src, dst) {
 				return usagef("--from and --to name the same database (%s)", src.Path())
 			}
