@@ -73,7 +73,7 @@ eval, generate and plot attention read RUN the same way.`,
 	}
 	db = addDBFlag(cmd)
 	cmd.Flags().IntVarP(&samples, "samples", "n", 5, "decoded test samples to show (0: none, -1: all stored; with --json all unless given)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run, its config, summaries and samples as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run, its config, summaries and samples as JSON (samples_stored: how many samples the run stored, null when they are unreadable)")
 	return cmd
 }
 
@@ -82,8 +82,11 @@ type runView struct {
 	run       store.Run
 	summaries map[string]float64
 	samples   []artifact.Sample
-	scores    []artifact.Score // test scores with their sacreBLEU signatures
-	artifacts []store.ArtifactInfo
+	// samplesLost: a samples artifact is stored but does not decode (how
+	// many it holds is unknown).
+	samplesLost bool
+	scores      []artifact.Score // test scores with their sacreBLEU signatures
+	artifacts   []store.ArtifactInfo
 	// unreadable says which stored artifacts could not be decoded: show
 	// prints everything else, and a note.
 	unreadable []string
@@ -100,7 +103,7 @@ func loadRunView(ctx context.Context, st *store.Store, r store.Run) (*runView, e
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(data, &v.samples); err != nil {
-			v.samples = nil
+			v.samples, v.samplesLost = nil, true
 			v.unreadable = append(v.unreadable, fmt.Sprintf("the stored samples (%s/%s) are unreadable: %v", artifact.KindSamples, artifact.NameSamples, err))
 		}
 	case !errors.Is(err, store.ErrNotFound):
@@ -255,12 +258,16 @@ func (v *runView) json(n int) any {
 	for k, x := range v.summaries {
 		sums[k] = jsonNumber(x)
 	}
+	var stored any = len(v.samples)
+	if v.samplesLost {
+		stored = nil // unknown: see unreadable
+	}
 	return map[string]any{
 		"id": r.ID, "experiment": r.Experiment, "hash": r.Hash, "seed": r.Seed, "point": point,
 		"status": r.Status, "attempt": r.Attempt, "error": r.Error,
 		"created": r.Created, "started": r.Started, "finished": r.Finished,
 		"host": r.Host, "pid": r.PID, "attnlab_version": r.Version, "go_version": r.GoVersion,
-		"config": cfg, "summaries": sums, "samples": shown, "samples_stored": len(v.samples), "scores": v.scores,
+		"config": cfg, "summaries": sums, "samples": shown, "samples_stored": stored, "scores": v.scores,
 		"unreadable": append([]string{}, v.unreadable...),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,6 +114,16 @@ func TestShowUnreadableArtifact(t *testing.T) {
 		if !strings.Contains(r.stdout, "test/exact_match") || !strings.Contains(r.stderr, "run "+id(run)+": the stored samples") ||
 			!strings.Contains(r.stderr, "unreadable") || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("show %v of a run with an unreadable samples artifact:\nstdout %s\nstderr %s", args, r.stdout, r.stderr)
+		}
+		if slices.Contains(args, "--json") {
+			// How many samples it holds is unknown, not 0.
+			var got map[string]any
+			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+				t.Fatal(err)
+			}
+			if stored, ok := got["samples_stored"]; !ok || stored != nil || len(got["unreadable"].([]any)) != 1 {
+				t.Errorf("show --json of a run with an unreadable samples artifact: samples_stored %v (want null), unreadable %v", got["samples_stored"], got["unreadable"])
+			}
 		}
 	}
 }
