@@ -39,8 +39,8 @@ func realRowsLayout(qrows, krows *layers.Rows, b, tq, tk int, m *maskView) (*row
 	}
 	for bb := range b {
 		if (l.qn[bb] > 0) != (l.kn[bb] > 0) {
-			// Queries with no keys, or keys no query reads (whose
-			// gradients no pair would write).
+			// Queries with no keys, or keys no query reads: an empty
+			// sequence on one side only, rare, left to the padded path.
 			return nil, false
 		}
 		if l.kn[bb] == tk {
