@@ -50,3 +50,25 @@ type Batch struct {
 	Index  []int // [Size] the examples' indices in their split (nil if unknown)
 	Tokens int   // non-pad target tokens: the sum of TgtLen
 }
+
+// Slice returns examples [lo, hi) of b as a batch padded to b's lengths
+// (S and T stay b's). Its id slices share b's memory.
+func (b *Batch) Slice(lo, hi int) Batch {
+	if lo < 0 || hi > b.Size || lo > hi {
+		panic("seq: Batch.Slice out of range")
+	}
+	s := Batch{Size: hi - lo, S: b.S, T: b.T, In: b.In[lo*b.T : hi*b.T], Out: b.Out[lo*b.T : hi*b.T], TgtLen: b.TgtLen[lo:hi]}
+	if b.Src != nil {
+		s.Src = b.Src[lo*b.S : hi*b.S]
+	}
+	if b.SrcLen != nil {
+		s.SrcLen = b.SrcLen[lo:hi]
+	}
+	if b.Index != nil {
+		s.Index = b.Index[lo:hi]
+	}
+	for _, n := range s.TgtLen {
+		s.Tokens += n
+	}
+	return s
+}

@@ -226,15 +226,34 @@ func shapeOf(t *Tensor) []int {
 // the loss are fused, forward and backward. It panics on a target outside
 // [0, V) that is not ignoreIndex.
 func CrossEntropy(logits *Tensor, targets []int, ignoreIndex int, smoothing float32) *Tensor {
+	return crossEntropy("CrossEntropy", logits, targets, ignoreIndex, smoothing, 0)
+}
+
+// CrossEntropyShare is CrossEntropy for rows that are part of a larger
+// batch: their summed loss divided by of, the number of targets in the
+// whole batch that are not ignoreIndex (of > 0), so that the shares of a
+// batch's parts add up to the batch's mean loss, and the gradient each
+// row receives is the one CrossEntropy over the whole batch gives it, bit
+// for bit.
+func CrossEntropyShare(logits *Tensor, targets []int, ignoreIndex int, smoothing float32, of int) *Tensor {
+	if of < 1 {
+		panic(errorf("tensor.CrossEntropyShare: a share of %d targets", of))
+	}
+	return crossEntropy("CrossEntropyShare", logits, targets, ignoreIndex, smoothing, of)
+}
+
+// crossEntropy is CrossEntropy dividing by of, or (of = 0) by the number
+// of targets that are not ignored.
+func crossEntropy(op string, logits *Tensor, targets []int, ignoreIndex int, smoothing float32, of int) *Tensor {
 	if logits.Dims() == 0 {
-		panic(Error{"tensor.CrossEntropy: scalar logits"})
+		panic(errorf("tensor.%s: scalar logits", op))
 	}
 	v := logits.shape[len(logits.shape)-1]
 	rows := len(logits.Data) / max(v, 1)
 	if len(targets) != rows {
-		panic(errorf("tensor.CrossEntropy: %d targets for logits %v", len(targets), logits.shape))
+		panic(errorf("tensor.%s: %d targets for logits %v", op, len(targets), logits.shape))
 	}
-	out := result("CrossEntropy", []int{}, logits)
+	out := result(op, []int{}, logits)
 	var logp []float32
 	if out.requiresGrad {
 		logp = alloc(len(logits.Data))
@@ -248,9 +267,13 @@ func CrossEntropy(logits *Tensor, targets []int, ignoreIndex int, smoothing floa
 			continue
 		}
 		if t < 0 || t >= v {
-			panic(errorf("tensor.CrossEntropy: target %d out of range for %d classes", t, v))
+			panic(errorf("tensor.%s: target %d out of range for %d classes", op, t, v))
 		}
 		count++
+	}
+	live := count > 0 // rows with a target
+	if of > 0 {
+		count = of
 	}
 	// Rows go to several threads; their losses are summed in row order.
 	nll := make([]float64, rows)
@@ -280,10 +303,10 @@ func CrossEntropy(logits *Tensor, targets []int, ignoreIndex int, smoothing floa
 			total += nll[r]
 		}
 	}
-	if count > 0 {
+	if live {
 		out.Data[0] = float32(total / float64(count))
 	}
-	if out.requiresGrad && count > 0 {
+	if out.requiresGrad && live {
 		out.backward = func() {
 			g := logits.grad()
 			scale := out.Grad[0] / float32(count)

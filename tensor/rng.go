@@ -24,6 +24,20 @@ func NewRNG(seed uint64) *RNG {
 // (one for initialisation, one for dropout, ...).
 func (g *RNG) Split() *RNG { return NewRNG(g.r.Uint64()) }
 
+// Clone returns a generator in g's state: it draws what g would draw next,
+// without advancing g.
+func (g *RNG) Clone() *RNG {
+	b, err := g.src.MarshalBinary()
+	if err != nil {
+		panic(err) // a PCG's state always marshals
+	}
+	c := NewRNG(0)
+	if err := c.src.UnmarshalBinary(b); err != nil {
+		panic(err)
+	}
+	return c
+}
+
 // Uint64 returns a uniformly random 64-bit value.
 func (g *RNG) Uint64() uint64 { return g.r.Uint64() }
 

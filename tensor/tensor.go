@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -150,6 +151,21 @@ func (t *Tensor) ZeroGrad() {
 
 // Detach returns a leaf tensor sharing t's data, outside any graph.
 func (t *Tensor) Detach() *Tensor { return &Tensor{shape: t.shape, Data: t.Data} }
+
+// ShareData makes the leaf t use src's data (src has t's shape) from now
+// on, keeping its own gradient: a second copy of a model whose parameters
+// are the first's, run on another part of a batch beside it, accumulates
+// its gradients apart from the first's. GraphBytes counts the data once,
+// as src's. It panics if t is not a leaf or the shapes differ.
+func (t *Tensor) ShareData(src *Tensor) {
+	if t.backward != nil || len(t.inputs) != 0 {
+		panic(Error{"tensor.ShareData: not a leaf tensor (made by " + t.op + ")"})
+	}
+	if !slices.Equal(t.shape, src.shape) {
+		panic(errorf("tensor.ShareData: shape %v, source %v", t.shape, src.shape))
+	}
+	t.Data, t.view = src.Data, true
+}
 
 // Clone returns a leaf tensor with a copy of t's data.
 func (t *Tensor) Clone() *Tensor {
