@@ -2,7 +2,10 @@ package bench
 
 import (
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/attnlab/attnlab/experiments"
 
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -12,15 +15,28 @@ import (
 // and three: losses and every parameter must agree bit for bit, so
 // train.threads changes how fast a run goes, never what it computes. Clip
 // is switched on so that the global norm (a sum over every gradient) is
-// part of the step.
+// part of the step. The "+dropout" variants add dropout 0.1 and label
+// smoothing 0.1: the halves of a split batch (runs.Stepper) draw their
+// dropout masks from streams that must not depend on the threads either.
 func TestThreadsBitwise(t *testing.T) {
-	for _, name := range []string{"W3", "W4"} {
+	for _, name := range []string{"W3", "W4", "W3+dropout", "W4+dropout"} {
 		t.Run(name, func(t *testing.T) {
 			run := func(threads int) ([]float64, [][]float32) {
 				defer withThreads(threads)()
-				w, err := Lookup(name)
+				base, dropout := strings.CutSuffix(name, "+dropout")
+				w, err := Lookup(base)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if dropout {
+					wd, config := *w, w.Config
+					wd.Config = func() experiments.Config {
+						c := config()
+						c.Model.Params["dropout"] = 0.1
+						c.Train.LabelSmoothing = 0.1
+						return c
+					}
+					w = &wd
 				}
 				s, batches, err := prepare(w, 3)
 				if err != nil {

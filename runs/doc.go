@@ -83,7 +83,19 @@
 //
 // The loop takes every training step through [Stepper.Step], the function
 // `attnlab bench` times, and adds nothing to its arithmetic (a test steps a
-// Stepper by hand and gets the run's parameters bit for bit). Metric rows
+// Stepper by hand and gets the run's parameters bit for bit). A
+// Transformer's step splits its batch in two halves of about as many
+// tokens, each run forward and backward by its own copy of the model (the
+// same parameter memory, gradients apart, summed before clipping): with two
+// threads the halves run side by side, one core each, so the passes too
+// small or too memory-bound to gain from splitting each op across the
+// cores keep both busy (W3 and W4 with two threads, `attnlab bench`: about
+// 1.1× the speed of splitting every op); with one thread, or three or more,
+// one after the other, each using every thread. The split depends on the
+// batch alone, and the copy's dropout streams are split from the model's
+// at each step, so results do not depend on the threads, and a resumed run
+// matches an uninterrupted one, bit for bit (TestThreadsBitwise,
+// TestExecuteInterruptAndResume). Metric rows
 // cost the loop an append under an uncontended lock: the storeRecorder
 // stamps each row with the time it was logged and hands full batches (512
 // rows, or the rows of the last MetricsEvery, which a ticker hands over
