@@ -93,4 +93,6 @@
 // maxDownloads (2) are served at once: a download waits up to
 // downloadWait (20 s) for its turn, then gets 503, and may take at most
 // downloadTime (5 min) to write. A HEAD request reads no artifact data.
+// Every other response must be written within pageWriteTime (2 min) of its
+// request: a client that stops reading loses the connection.
 package web

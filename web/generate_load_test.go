@@ -99,3 +99,28 @@ func TestQueryTooLarge(t *testing.T) {
 		}
 	}
 }
+
+// TestPageWriteDeadline: a response must be written within pageWriteTime
+// of its request; a client that stops reading loses the connection
+// instead of holding its handler for ever.
+func TestPageWriteDeadline(t *testing.T) {
+	defer func(d time.Duration) { pageWriteTime = d }(pageWriteTime)
+	pageWriteTime = 100 * time.Millisecond
+	s := newServer(t, openStore(t, filepath.Join(t.TempDir(), "w.db")), Options{})
+	errc := make(chan error, 1)
+	srv := httptest.NewServer(s.secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond) // a page that took too long, or a client that read too slowly
+		_, err := w.Write([]byte("late"))
+		if err == nil {
+			err = http.NewResponseController(w).Flush()
+		}
+		errc <- err
+	})))
+	defer srv.Close()
+	if resp, err := http.Get(srv.URL + "/"); err == nil {
+		resp.Body.Close()
+	}
+	if err := <-errc; err == nil {
+		t.Fatal("a response was written after its deadline")
+	}
+}

@@ -86,6 +86,14 @@ const (
 
 var downloadWait = 20 * time.Second // a variable for a test
 
+// pageWriteTime is the longest any response but a download (downloadTime)
+// may take, from the request to its last byte: a client that stops
+// reading loses the connection instead of holding a handler and its
+// buffers for ever. Generous: a generate request may wait for the decoder
+// (one at a time, generateTime each) and load a model. A variable for a
+// test.
+var pageWriteTime = 2 * time.Minute
+
 // New returns a dashboard over st. It fails only if the embedded templates
 // or assets are broken (a bug).
 func New(st *store.Store, opt Options) (*Server, error) {
@@ -131,11 +139,13 @@ func New(st *store.Store, opt Options) (*Server, error) {
 // ServeHTTP serves the dashboard.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// secure sets the security headers of every response, refuses a Host
-// header that Options do not allow (hostAllowed), and turns a panic into a
-// 500 with one line in the log.
+// secure gives every response its write deadline (pageWriteTime), sets
+// the security headers, refuses a Host header that Options do not allow
+// (hostAllowed), and turns a panic into a 500 with one line in the log.
 func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// (A ResponseRecorder in tests cannot take a deadline, and says so.)
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(pageWriteTime))
 		h := w.Header()
 		h.Set("Content-Security-Policy", CSP)
 		h.Set("X-Content-Type-Options", "nosniff")
