@@ -16,10 +16,12 @@ import (
 // train.threads changes how fast a run goes, never what it computes. Clip
 // is switched on so that the global norm (a sum over every gradient) is
 // part of the step. The "+dropout" variants add dropout 0.1 and label
-// smoothing 0.1: the halves of a split batch (runs.Stepper) draw their
-// dropout masks from streams that must not depend on the threads either.
+// smoothing 0.1 (W1: also a second encoder layer, with dropout between
+// the layers, and teacher forcing 0.8): the halves of a split batch
+// (runs.Stepper) draw their dropout masks and teacher-forcing coins from
+// streams that must not depend on the threads either.
 func TestThreadsBitwise(t *testing.T) {
-	for _, name := range []string{"W3", "W4", "W3+dropout", "W4+dropout"} {
+	for _, name := range []string{"W1", "W2", "W3", "W4", "W1+dropout", "W3+dropout", "W4+dropout"} {
 		t.Run(name, func(t *testing.T) {
 			run := func(threads int) ([]float64, [][]float32) {
 				defer withThreads(threads)()
@@ -34,6 +36,10 @@ func TestThreadsBitwise(t *testing.T) {
 						c := config()
 						c.Model.Params["dropout"] = 0.1
 						c.Train.LabelSmoothing = 0.1
+						if c.Model.Encoder != nil {
+							c.Model.Encoder.Params["layers"], c.Model.Encoder.Params["dropout"] = 2, 0.1
+							c.Train.TeacherForcing = 0.8
+						}
 						return c
 					}
 					w = &wd

@@ -73,6 +73,11 @@ func EstimateMemory(c Config) MemoryEstimate {
 		}
 	}
 	bytes := params*bytesPerParam + acts*4 + float64(data)
+	if c.Train.BatchSize >= 2 {
+		// The copy of the model that trains on the second half of each
+		// batch (runs.Stepper) shares the weights, not the gradients.
+		bytes += params * 4
+	}
 	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Data: data, Length: clampInt64(max(env.Src, env.Tgt))}
 }
 

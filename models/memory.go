@@ -119,8 +119,7 @@ func (p *Seq2SeqRNNParams) EstimateMemory(env MemoryEnv) (params, activations fl
 // EstimateMemory of seq2seq-transformer and lm-transformer (no encoder,
 // one attention per block over the longer of the task's sequences):
 // embeddings, learned positions at most max_len, per block the
-// feed-forward layers and its attentions, the output logits, and a
-// second gradient (the copy that trains on half of each batch).
+// feed-forward layers and its attentions, and the output logits.
 func (p *TransformerParams) EstimateMemory(env MemoryEnv) (params, activations float64) {
 	d, ff := float64(p.DModel), float64(p.FF)
 	enc, dec := min(p.EncoderLayers, 64), min(p.DecoderLayers, 64)
@@ -150,9 +149,6 @@ func (p *TransformerParams) EstimateMemory(env MemoryEnv) (params, activations f
 		layer(t, n)
 	}
 	activations += env.Batch * t * 2 * env.Vocab
-	// The copy of the model that trains on the second half of each batch
-	// (runs.Stepper) shares the weights but keeps a gradient of its own.
-	activations += params
 	return params, activations
 }
 

@@ -214,7 +214,13 @@ func (r *run) saveModel() error {
 // dropouts finds every dropout module reachable from m through exported
 // fields, slices and interfaces, in a fixed order, each once. Their RNG
 // streams are part of a checkpoint.
-func dropouts(m any) []*layers.Dropout {
+func dropouts(m any) []*layers.Dropout { return findDropouts(m, false) }
+
+// findDropouts is dropouts; with recurrent it also looks inside what a
+// model's recurrent encoder hides behind its Recurrent method (the
+// dropout between an encoder's layers, which checkpoints have never held:
+// adding it to dropouts would make older checkpoints unreadable).
+func findDropouts(m any, recurrent bool) []*layers.Dropout {
 	var out []*layers.Dropout
 	seen := map[uintptr]bool{}
 	var walk func(v reflect.Value)
@@ -237,6 +243,9 @@ func dropouts(m any) []*layers.Dropout {
 				return
 			}
 			walk(v.Elem())
+			if r, ok := v.Interface().(interface{ Recurrent() layers.Recurrent }); ok && recurrent {
+				walk(reflect.ValueOf(r.Recurrent()))
+			}
 		case reflect.Struct:
 			for i := 0; i < v.NumField(); i++ {
 				if v.Type().Field(i).IsExported() {

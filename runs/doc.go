@@ -83,20 +83,22 @@
 //
 // The loop takes every training step through [Stepper.Step], the function
 // `attnlab bench` times, and adds nothing to its arithmetic (a test steps a
-// Stepper by hand and gets the run's parameters bit for bit). A
-// Transformer's step splits its batch in two halves of about as many
-// tokens, each run forward and backward by its own copy of the model (the
-// same parameter memory, gradients apart, summed before clipping): with two
-// threads the halves run side by side, one core each, so the passes too
-// small or too memory-bound to gain from splitting each op across the
-// cores keep both busy (`attnlab bench --threads 2`, medians of six
-// alternations with the build before: W3 32.9k → 37.2k tokens/s, W4 38.5k
-// → 42.2k; one thread within noise); with one thread, or three or more,
+// Stepper by hand and gets the run's parameters bit for bit). A step
+// splits its batch (of two examples or more) in two halves of about as
+// many tokens, each run forward and backward by its own copy of the model
+// (the same parameter memory, gradients apart, summed before clipping):
+// with two threads the halves run side by side, one core each, so the
+// passes too small or too memory-bound to gain from splitting each op
+// across the cores (a recurrent model's time steps, LayerNorm, softmax)
+// keep both busy. `attnlab bench --threads 2`, medians of six alternations
+// with the build before: W3 32.9k → 37.2k tokens/s, W4 38.5k → 42.2k;
+// BenchmarkStep, two threads ÷ one: W1 1.15 → 1.68, W2 1.09 → 1.86 (one
+// thread: within noise). With one thread, or three or more, the halves run
 // one after the other, each using every thread. The split depends on the
-// batch alone, and the copy's dropout streams are split from the model's
-// at each step, so results do not depend on the threads, and a resumed run
-// matches an uninterrupted one, bit for bit (TestThreadsBitwise,
-// TestExecuteInterruptAndResume). Metric rows
+// batch alone, and the copy's dropout streams and teacher-forcing coins are
+// split from the model's at each step, so results do not depend on the
+// threads, and a resumed run matches an uninterrupted one, bit for bit
+// (TestThreadsBitwise, TestExecuteInterruptAndResume). Metric rows
 // cost the loop an append under an uncontended lock: the storeRecorder
 // stamps each row with the time it was logged and hands full batches (512
 // rows, or the rows of the last MetricsEvery, which a ticker hands over

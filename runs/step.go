@@ -62,7 +62,7 @@ func NewStepper(cfg experiments.Config, spec models.Spec, init *tensor.RNG, tota
 	model.Init(init)
 	params := model.Params()
 	var tw *twin
-	if _, ok := model.(*models.Transformer); ok && cfg.Train.BatchSize >= 2 {
+	if cfg.Train.BatchSize >= 2 {
 		// The twin is initialised exactly as the model: buffers that are
 		// not parameters (a Performer's features) and their later draws
 		// are the model's.
@@ -71,7 +71,7 @@ func NewStepper(cfg experiments.Config, spec models.Spec, init *tensor.RNG, tota
 			return nil, err
 		}
 		m.Init(twinInit)
-		tw = &twin{model: m, params: m.Params(), drops: [2][]*layers.Dropout{dropouts(model), dropouts(m)}}
+		tw = &twin{model: m, params: m.Params(), drops: [2][]*layers.Dropout{findDropouts(model, true), findDropouts(m, true)}}
 		if err := tw.check(params); err != nil {
 			return nil, err
 		}
@@ -137,15 +137,16 @@ func (s *Stepper) LR(step int) float64 { return s.Optim.BaseLR() * s.Sched.Facto
 // untouched, when the loss or the gradient norm is not finite. The step's
 // buffers go back to tensor's pools for the next step.
 //
-// Step puts the model in training mode. A Transformer's batch of two or
-// more examples is split in two halves of about as many tokens, each run
-// forward and backward by its own copy of the model (the same parameters,
-// gradients apart, summed before clipping): with two threads
-// (tensor.Independent) the halves run side by side, one thread each, which
-// keeps both cores busy through the passes too small or too
-// memory-bound to split, where splitting each op across the cores gains
-// little; otherwise one after the other. The split depends on the batch
-// alone, so results do not depend on the number of threads, bit for bit.
+// Step puts the model in training mode. A batch of two or more examples
+// (when train.batch_size is 2 or more) is split in two halves of about as
+// many tokens, each run forward and backward by its own copy of the model
+// (the same parameters, gradients apart, summed before clipping): with two
+// threads (tensor.Independent) the halves run side by side, one thread
+// each, which keeps both cores busy through the passes too small or too
+// memory-bound to split (a recurrent model's time steps, LayerNorm,
+// softmax), where splitting each op across the cores gains little;
+// otherwise one after the other. The split depends on the batch alone, so
+// results do not depend on the number of threads, bit for bit.
 func (s *Stepper) Step(b *seq.Batch, step int) (float64, error) {
 	layers.SetTraining(true, s.Model)
 	opt := models.ForwardOptions{Training: true, TeacherForcing: s.TeacherForcing, RNG: s.RNG}
@@ -158,7 +159,7 @@ func (s *Stepper) Step(b *seq.Batch, step int) (float64, error) {
 		// state a forward pass advances besides the parameters (a
 		// Performer's feature redraws) stays the model's.
 		s.twin.bind(s.Params, false)
-		tensor.Release(s.twin.model.Forward(b, models.ForwardOptions{Training: true, TeacherForcing: s.TeacherForcing}).Logits)
+		tensor.Release(s.twin.model.Forward(b, models.ForwardOptions{Training: true}).Logits)
 	}
 	out := s.Model.Forward(b, opt)
 	loss := tensor.CrossEntropy(out.Logits, b.Out, seq.PadID, s.LabelSmoothing)
@@ -194,10 +195,13 @@ func (s *Stepper) stepHalves(b *seq.Batch, step int) (float64, error) {
 	ps := [2][]*layers.Param{s.Params, s.twin.params}
 	var losses [2]*tensor.Tensor
 	// Each half goes backward as soon as its loss is known to be finite
-	// (the parameters are untouched until the optimizer's step). Only the
-	// model may draw from s.RNG (Transformers draw nothing from it; the
-	// twin, running beside the model, must not share a generator).
+	// (the parameters are untouched until the optimizer's step). The twin,
+	// running beside the model, draws its teacher-forcing coins from a
+	// stream split from the model's (s.RNG, which checkpoints hold).
 	rngs := [2]*tensor.RNG{s.RNG, nil}
+	if s.TeacherForcing > 0 && s.TeacherForcing < 1 && s.RNG != nil {
+		rngs[1] = s.RNG.Split()
+	}
 	tensor.Independent(2, func(i int) {
 		out := ms[i].Forward(&halves[i], models.ForwardOptions{Training: true, TeacherForcing: s.TeacherForcing, RNG: rngs[i]})
 		l := tensor.CrossEntropyShare(out.Logits, halves[i].Out, seq.PadID, s.LabelSmoothing, targets)

@@ -3,6 +3,7 @@ package runs
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/attnlab/attnlab/attention"
@@ -14,25 +15,47 @@ import (
 	"github.com/attnlab/attnlab/tensor"
 )
 
-// halvesConfig returns a small Transformer's configuration (SGD, so that
-// parameters move by the gradient's differences and no more) and spec.
-func halvesConfig(lm bool, att *registry.Plugin) (experiments.Config, models.Spec) {
+// halvesConfig returns a small model's configuration (SGD, so that
+// parameters move by the gradient's differences and no more) and spec:
+// kind is a model name, att its attention (nil: the kind's usual one).
+func halvesConfig(kind string, att *registry.Plugin) (experiments.Config, models.Spec) {
 	cfg := experiments.Defaults()
-	if att == nil {
-		att = &registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}
-	}
-	if lm {
-		cfg.Model = experiments.Model{Name: "lm-transformer", Params: map[string]any{"d_model": 16, "ff": 32, "decoder_layers": 2,
-			"dropout": 0.0, "norm": "pre", "positions": "learned", "activation": "gelu", "tie_embeddings": true, "max_len": 16}, Attention: att}
-	} else {
-		cfg.Model = experiments.Model{Name: "seq2seq-transformer", Params: map[string]any{"d_model": 16, "ff": 32, "encoder_layers": 1,
-			"decoder_layers": 2, "dropout": 0.0, "positions": "sinusoidal", "max_len": 16}, Attention: att}
+	lm := strings.HasPrefix(kind, "lm-")
+	switch kind {
+	case "seq2seq-transformer", "lm-transformer":
+		if att == nil {
+			att = &registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}
+		}
+		ps := map[string]any{"d_model": 16, "ff": 32, "decoder_layers": 2, "dropout": 0.0, "max_len": 16}
+		if lm {
+			ps["norm"], ps["positions"], ps["activation"], ps["tie_embeddings"] = "pre", "learned", "gelu", true
+		} else {
+			ps["encoder_layers"], ps["positions"] = 1, "sinusoidal"
+		}
+		cfg.Model = experiments.Model{Name: kind, Params: ps, Attention: att}
+	case "seq2seq-rnn":
+		if att == nil {
+			att = &registry.Plugin{Name: "additive", Params: map[string]any{}}
+		}
+		cfg.Model = experiments.Model{Name: kind, Params: map[string]any{"embed": 8, "dropout": 0.0},
+			Encoder: &registry.Plugin{Name: "lstm", Params: map[string]any{"hidden": 12, "layers": 2, "bidirectional": true}}, Attention: att}
+	case "lm-rnn":
+		cfg.Model = experiments.Model{Name: kind, Params: map[string]any{"embed": 8, "dropout": 0.0, "tie_embeddings": true},
+			Encoder: &registry.Plugin{Name: "gru", Params: map[string]any{"hidden": 12, "layers": 2}}}
+	default:
+		panic(kind)
 	}
 	cfg.Train.Optimizer = registry.Plugin{Name: "sgd", Params: map[string]any{"lr": 0.1}}
 	cfg.Train.Schedule = registry.Plugin{Name: "constant", Params: map[string]any{}}
 	cfg.Train.Clip = 1
 	cfg.Train.LabelSmoothing = 0.1
-	spec := models.Spec{TgtVocab: 12, MaxLen: 16, Attention: *att}
+	spec := models.Spec{TgtVocab: 12, MaxLen: 16}
+	if att != nil {
+		spec.Attention = *att
+	}
+	if cfg.Model.Encoder != nil {
+		spec.Encoder = *cfg.Model.Encoder
+	}
 	if !lm {
 		spec.SrcVocab = 12
 	}
@@ -63,24 +86,27 @@ func randomBatch(rng *tensor.RNG, size int, lm bool) *seq.Batch {
 	return b
 }
 
-// TestStepHalves: a Transformer's step on a batch split in halves, each run
-// by its own copy of the model, gives the loss, gradients and parameters
-// of the step on the whole batch, up to float32 rounding; batches of one
-// example, or without targets, take the whole-batch step. A Performer
-// that draws new features at every call must draw the same in both copies.
+// TestStepHalves: a step on a batch split in halves, each run by its own
+// copy of the model, gives the loss, gradients and parameters of the step
+// on the whole batch, up to float32 rounding; batches of one example, or
+// without targets, take the whole-batch step. A Performer that draws new
+// features at every call must draw the same in both copies.
 func TestStepHalves(t *testing.T) {
 	performer := &registry.Plugin{Name: "performer", Params: map[string]any{"features": 8, "redraw": 1}}
 	for _, tc := range []struct {
-		lm  bool
-		att *registry.Plugin
-	}{{false, nil}, {true, nil}, {false, performer}, {true, performer}} {
-		name := fmt.Sprintf("lm=%v", tc.lm)
+		kind string
+		att  *registry.Plugin
+	}{
+		{"seq2seq-transformer", nil}, {"lm-transformer", nil}, {"seq2seq-transformer", performer}, {"lm-transformer", performer},
+		{"seq2seq-rnn", nil}, {"lm-rnn", nil},
+	} {
+		name := tc.kind
 		if tc.att != nil {
 			name += "/" + tc.att.Name
 		}
 		t.Run(name, func(t *testing.T) {
-			cfg, spec := halvesConfig(tc.lm, tc.att)
-			lm := tc.lm
+			cfg, spec := halvesConfig(tc.kind, tc.att)
+			lm := strings.HasPrefix(tc.kind, "lm-")
 			split, err := NewStepper(cfg, spec, tensor.NewRNG(7), 10)
 			if err != nil {
 				t.Fatal(err)
@@ -151,7 +177,7 @@ func TestStepHalves(t *testing.T) {
 // TestStepHalvesNoTargets: a batch whose targets are all padding takes the
 // whole-batch step (loss 0).
 func TestStepHalvesNoTargets(t *testing.T) {
-	cfg, spec := halvesConfig(true, nil)
+	cfg, spec := halvesConfig("lm-transformer", nil)
 	s, err := NewStepper(cfg, spec, tensor.NewRNG(7), 10)
 	if err != nil {
 		t.Fatal(err)
@@ -189,9 +215,9 @@ func TestSplitPoint(t *testing.T) {
 }
 
 // TestStepHalvesEveryVariant: with every attention variant a Transformer
-// takes, and every position scheme, the split step on two threads (the
-// halves side by side: CI runs this package under the race detector)
-// matches the whole-batch step.
+// or a recurrent translator takes, and every position scheme, the split
+// step on two threads (the halves side by side: CI runs this package under
+// the race detector) matches the whole-batch step.
 func TestStepHalvesEveryVariant(t *testing.T) {
 	defer tensor.SetThreads(tensor.Threads())
 	tensor.SetThreads(2)
@@ -206,16 +232,22 @@ func TestStepHalvesEveryVariant(t *testing.T) {
 	for _, pos := range []string{"learned", "rope", "alibi", "t5"} {
 		vs = append(vs, variant{nil, pos})
 	}
-	tested := 0
+	tested, tries := 0, 0
 	for _, v := range vs {
-		for _, lm := range []bool{false, true} {
-			cfg, spec := halvesConfig(lm, v.att)
-			cfg.Model.Params["positions"] = v.positions
-			cfg.Model.Params["dropout"] = 0.0
-			name := fmt.Sprintf("%s/%s/lm=%v", spec.Attention.Name, v.positions, lm)
+		for _, kind := range []string{"seq2seq-transformer", "lm-transformer", "seq2seq-rnn"} {
+			if kind == "seq2seq-rnn" && v.att == nil {
+				continue // positions are a Transformer's
+			}
+			tries++
+			lm := kind == "lm-transformer"
+			cfg, spec := halvesConfig(kind, v.att)
+			if kind != "seq2seq-rnn" {
+				cfg.Model.Params["positions"] = v.positions
+			}
+			name := fmt.Sprintf("%s/%s/%s", kind, spec.Attention.Name, v.positions)
 			split, err := NewStepper(cfg, spec, tensor.NewRNG(5), 10)
 			if err != nil {
-				t.Logf("%s: not a Transformer's attention: %v", name, err)
+				t.Logf("%s: not this model's attention: %v", name, err)
 				continue
 			}
 			whole, err := NewStepper(cfg, spec, tensor.NewRNG(5), 10)
@@ -238,8 +270,42 @@ func TestStepHalvesEveryVariant(t *testing.T) {
 			tested++
 		}
 	}
-	t.Logf("%d Transformers of %d variants tested", tested, 2*len(vs))
-	if tested < len(vs) {
-		t.Fatalf("only %d Transformers built of %d", tested, 2*len(vs))
+	t.Logf("%d models tested of %d tried", tested, tries)
+	if tested < tries-4 {
+		t.Fatalf("only %d models built of %d", tested, tries)
+	}
+}
+
+// TestTwinDropoutStreams: every dropout module of the twin, the one between
+// a recurrent encoder's layers included (checkpoints do not hold it), draws
+// from a stream split from the model's at each step, not from a copy of
+// the model's own (the halves would get the same masks).
+func TestTwinDropoutStreams(t *testing.T) {
+	cfg, spec := halvesConfig("seq2seq-rnn", nil)
+	cfg.Model.Params["dropout"] = 0.1
+	cfg.Model.Encoder.Params["dropout"] = 0.1
+	s, err := NewStepper(cfg, spec, tensor.NewRNG(7), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RNG = tensor.NewRNG(8)
+	if n, all := len(dropouts(s.Model)), len(s.twin.drops[0]); all != n+1 {
+		t.Fatalf("the twin pairs %d dropout modules; the model has %d besides its encoder's", all, n)
+	}
+	if _, err := s.Step(randomBatch(tensor.NewRNG(1), 4, false), 1); err != nil {
+		t.Fatal(err)
+	}
+	drawing := 0
+	for i, d := range s.twin.drops[0] {
+		if d.P == 0 {
+			continue // never draws
+		}
+		drawing++
+		if a, b := d.RNG.Clone().Uint64(), s.twin.drops[1][i].RNG.Clone().Uint64(); a == b {
+			t.Fatalf("dropout %d: the twin's stream is the model's", i)
+		}
+	}
+	if drawing != 2 {
+		t.Fatalf("%d dropout modules draw, want 2 (the model's and its encoder's)", drawing)
 	}
 }

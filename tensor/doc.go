@@ -103,10 +103,10 @@
 // where every output element is computed exactly as with one thread;
 // gradients summed over rows (a bias's, LayerNorm's gamma and beta) are
 // summed by fixed blocks of rows, then the blocks in order. So results do
-// not depend on the number of threads, bit for bit. (A Transformer's
-// training step also splits its batch in two halves run side by side, each
-// on its own copy of the model — Tensor.ShareData, CrossEntropyShare; see
-// runs.Stepper — a split fixed by the batch, not by the threads.) They do depend on the
+// not depend on the number of threads, bit for bit. (A training step also
+// splits its batch in two halves run side by side, each on its own copy of
+// the model — Tensor.ShareData, CrossEntropyShare; see runs.Stepper — a
+// split fixed by the batch, not by the threads.) They do depend on the
 // kernels chosen at run time: the AVX-512, AVX2+FMA and Go kernels (and
 // OpenBLAS) round differently, so one computation gives other last bits on
 // a CPU of another kind, and a training run, which compounds them, other
