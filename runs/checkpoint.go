@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/attnlab/attnlab/artifact"
@@ -74,6 +75,14 @@ func (r *run) encodeCheckpoint() ([]byte, error) {
 			return nil, err
 		}
 		r.st.Dropout = append(r.st.Dropout, b)
+	}
+	r.st.EncoderDropout = r.st.EncoderDropout[:0]
+	for _, d := range encoderDropouts(r.model) {
+		b, err := d.RNG.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		r.st.EncoderDropout = append(r.st.EncoderDropout, b)
 	}
 	state, err := encodeState(savedState{Train: r.timesNow(), BestEval: r.bestEval, LastEval: r.lastEval})
 	if err != nil {
@@ -156,6 +165,18 @@ func (r *run) restore(data []byte) error {
 			return err
 		}
 	}
+	// A checkpoint older than EncoderDropout leaves those streams where
+	// Init put them, as it always did.
+	if es := encoderDropouts(r.model); len(st.EncoderDropout) > 0 {
+		if len(es) != len(st.EncoderDropout) {
+			return fmt.Errorf("checkpoint has %d encoder dropout streams, model has %d", len(st.EncoderDropout), len(es))
+		}
+		for i, d := range es {
+			if err := d.RNG.UnmarshalBinary(st.EncoderDropout[i]); err != nil {
+				return err
+			}
+		}
+	}
 	r.st = st
 	return nil
 }
@@ -216,10 +237,21 @@ func (r *run) saveModel() error {
 // streams are part of a checkpoint.
 func dropouts(m any) []*layers.Dropout { return findDropouts(m, false) }
 
+// encoderDropouts lists the dropout modules findDropouts(m, true) finds
+// and dropouts does not (those between a recurrent encoder's layers), in
+// order. Checkpoints keep their streams apart (trainState.EncoderDropout),
+// so that older checkpoints, which lack them, still load.
+func encoderDropouts(m any) []*layers.Dropout {
+	seen := map[*layers.Dropout]bool{}
+	for _, d := range dropouts(m) {
+		seen[d] = true
+	}
+	return slices.DeleteFunc(findDropouts(m, true), func(d *layers.Dropout) bool { return seen[d] })
+}
+
 // findDropouts is dropouts; with recurrent it also looks inside what a
-// model's recurrent encoder hides behind its Recurrent method (the
-// dropout between an encoder's layers, which checkpoints have never held:
-// adding it to dropouts would make older checkpoints unreadable).
+// model's recurrent encoder hides behind its Recurrent method (the dropout
+// between an encoder's layers).
 func findDropouts(m any, recurrent bool) []*layers.Dropout {
 	var out []*layers.Dropout
 	seen := map[uintptr]bool{}

@@ -120,12 +120,13 @@ func (c *cancelAt) End(store.Status, error) {}
 
 // TestExecuteInterruptAndResume interrupts a sweep and resumes it: every
 // run's history and summaries must equal an uninterrupted execution's.
-// sweep_transformer.yaml's runs split their batches in halves (Stepper),
-// with dropout: the copy's dropout streams must come back from the
-// checkpoint too.
+// Every run splits its batches in halves (Stepper); with dropout
+// (sweep_transformer.yaml, sweep_rnn_dropout.yaml) the copy's dropout
+// streams must come back from the checkpoint too, and so must those of the
+// dropout between a recurrent encoder's layers.
 func TestExecuteInterruptAndResume(t *testing.T) {
 	t.Parallel()
-	for _, file := range []string{"sweep4.yaml", "sweep_transformer.yaml"} {
+	for _, file := range []string{"sweep4.yaml", "sweep_transformer.yaml", "sweep_rnn_dropout.yaml"} {
 		t.Run(file, func(t *testing.T) {
 			t.Parallel()
 			testInterruptAndResume(t, "testdata/"+file)

@@ -1,8 +1,11 @@
 package runs
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -307,5 +310,67 @@ func TestTwinDropoutStreams(t *testing.T) {
 	}
 	if drawing != 2 {
 		t.Fatalf("%d dropout modules draw, want 2 (the model's and its encoder's)", drawing)
+	}
+}
+
+// TestRestoreOlderCheckpointWithoutEncoderDropout: a checkpoint written
+// before trainState.EncoderDropout (its streams absent) still restores,
+// leaving those streams where Init put them; one that has them restores
+// them.
+func TestRestoreOlderCheckpointWithoutEncoderDropout(t *testing.T) {
+	cfg := loadConfig(t, "testdata/sweep_rnn_dropout.yaml", "seeds=[1]")
+	r, err := build(cfg, newMemRecorder(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := encoderDropouts(r.model)
+	if len(es) != 1 {
+		t.Fatalf("%d encoder dropout modules, want 1", len(es))
+	}
+	es[0].RNG.Uint64() // moved on from Init
+	moved := es[0].RNG.Clone().Uint64()
+	data, err := r.encodeCheckpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, meta, err := layers.ReadTensors(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := decodeState(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved.Train.EncoderDropout = nil // as checkpoints before it
+	if meta[metaState], err = encodeState(saved); err != nil {
+		t.Fatal(err)
+	}
+	names := slices.Sorted(maps.Keys(ts))
+	var tensors []*tensor.Tensor
+	for _, n := range names {
+		tensors = append(tensors, ts[n])
+	}
+	var old bytes.Buffer
+	if err := layers.WriteTensors(&old, names, tensors, meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want func(uint64) bool
+	}{
+		{"older", old.Bytes(), func(v uint64) bool { return v != moved }},
+		{"current", data, func(v uint64) bool { return v == moved }},
+	} {
+		r2, err := build(cfg, newMemRecorder(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r2.restore(tc.data); err != nil {
+			t.Fatalf("%s checkpoint: %v", tc.name, err)
+		}
+		if v := encoderDropouts(r2.model)[0].RNG.Clone().Uint64(); !tc.want(v) {
+			t.Errorf("%s checkpoint: the encoder's dropout stream draws %d (the saved stream: %d)", tc.name, v, moved)
+		}
 	}
 }
