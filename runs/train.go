@@ -109,28 +109,24 @@ type run struct {
 
 // trainState is the part of a run saved in checkpoints besides tensors.
 type trainState struct {
-	Step    int                `json:"step"`
-	Batcher tasks.BatcherState `json:"batcher"`
-	TFRNG   []byte             `json:"tf_rng"`
-	Dropout [][]byte           `json:"dropout_rngs"`
-	// EncoderDropout holds the streams of the dropout modules inside
-	// recurrent encoders (between their layers), which dropouts does not
-	// reach; checkpoints older than it lack them.
-	EncoderDropout [][]byte `json:"encoder_dropout_rngs,omitempty"`
-	LossSum        float64  `json:"loss_sum"` // since the last train/loss record, token-weighted
-	LossTokens     int      `json:"loss_tokens"`
-	LastLoss       float64  `json:"last_loss"`
-	Best           float64  `json:"best"` // best value of the early-stopping metric
-	BestStep       int      `json:"best_step"`
-	BadEvals       int      `json:"bad_evals"`  // evaluations since the best
-	TrainSecs      float64  `json:"train_secs"` // in training steps
-	LoopSecs       float64  `json:"loop_secs"`  // in the training loop: steps, logging, evaluations, checkpoints
-	EvalSecs       float64  `json:"eval_secs"`  // in the loop's evaluations, with the checkpoints they save
-	Tokens         int64    `json:"tokens"`
-	SrcTokens      int64    `json:"src_tokens,omitempty"` // non-pad source tokens of the training steps
-	PeakBytes      int64    `json:"peak_bytes,omitempty"` // the largest step's tensor memory (Stepper.PeakBytes)
-	HasBest        bool     `json:"has_best"`
-	Stopped        string   `json:"stopped"`
+	Step       int                `json:"step"`
+	Batcher    tasks.BatcherState `json:"batcher"`
+	TFRNG      []byte             `json:"tf_rng"`
+	Dropout    [][]byte           `json:"dropout_rngs"`
+	LossSum    float64            `json:"loss_sum"` // since the last train/loss record, token-weighted
+	LossTokens int                `json:"loss_tokens"`
+	LastLoss   float64            `json:"last_loss"`
+	Best       float64            `json:"best"` // best value of the early-stopping metric
+	BestStep   int                `json:"best_step"`
+	BadEvals   int                `json:"bad_evals"`  // evaluations since the best
+	TrainSecs  float64            `json:"train_secs"` // in training steps
+	LoopSecs   float64            `json:"loop_secs"`  // in the training loop: steps, logging, evaluations, checkpoints
+	EvalSecs   float64            `json:"eval_secs"`  // in the loop's evaluations, with the checkpoints they save
+	Tokens     int64              `json:"tokens"`
+	SrcTokens  int64              `json:"src_tokens,omitempty"` // non-pad source tokens of the training steps
+	PeakBytes  int64              `json:"peak_bytes,omitempty"` // the largest step's tensor memory (Stepper.PeakBytes)
+	HasBest    bool               `json:"has_best"`
+	Stopped    string             `json:"stopped"`
 	// Sharing sums, over the SharingSteps steps trained since it was
 	// recorded (a checkpoint of an older version has none), how many runs
 	// of this process were training at each (this one included): the runs
@@ -142,6 +138,10 @@ type trainState struct {
 	// run was resumed on a CPU of another kind. A checkpoint of an older
 	// version has none, and the steps before it are not counted.
 	Kernels []kernelSpan `json:"kernels,omitempty"`
+	// EncoderDropout holds the streams of the dropout modules inside
+	// recurrent encoders (between their layers), which dropouts does not
+	// reach; a checkpoint of an older version has none.
+	EncoderDropout [][]byte `json:"encoder_dropout_rngs,omitempty"`
 }
 
 // kernelSpan says that the kernels Name trained a run from step From on.
