@@ -68,21 +68,11 @@ func (r *run) encodeCheckpoint() ([]byte, error) {
 	if r.st.TFRNG, err = r.tfRNG.MarshalBinary(); err != nil {
 		return nil, err
 	}
-	r.st.Dropout = r.st.Dropout[:0]
-	for _, d := range dropouts(r.model) {
-		b, err := d.RNG.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
-		r.st.Dropout = append(r.st.Dropout, b)
+	if r.st.Dropout, err = saveStreams(r.st.Dropout[:0], dropouts(r.model)); err != nil {
+		return nil, err
 	}
-	r.st.EncoderDropout = r.st.EncoderDropout[:0]
-	for _, d := range encoderDropouts(r.model) {
-		b, err := d.RNG.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
-		r.st.EncoderDropout = append(r.st.EncoderDropout, b)
+	if r.st.EncoderDropout, err = saveStreams(r.st.EncoderDropout[:0], encoderDropouts(r.model)); err != nil {
+		return nil, err
 	}
 	state, err := encodeState(savedState{Train: r.timesNow(), BestEval: r.bestEval, LastEval: r.lastEval})
 	if err != nil {
@@ -156,28 +146,42 @@ func (r *run) restore(data []byte) error {
 	if err := r.tfRNG.UnmarshalBinary(st.TFRNG); err != nil {
 		return err
 	}
-	ds := dropouts(r.model)
-	if len(ds) != len(st.Dropout) {
-		return fmt.Errorf("checkpoint has %d dropout streams, model has %d", len(st.Dropout), len(ds))
-	}
-	for i, d := range ds {
-		if err := d.RNG.UnmarshalBinary(st.Dropout[i]); err != nil {
-			return err
-		}
+	if err := loadStreams("dropout", dropouts(r.model), st.Dropout); err != nil {
+		return err
 	}
 	// A checkpoint older than EncoderDropout leaves those streams where
 	// Init put them, as it always did.
-	if es := encoderDropouts(r.model); len(st.EncoderDropout) > 0 {
-		if len(es) != len(st.EncoderDropout) {
-			return fmt.Errorf("checkpoint has %d encoder dropout streams, model has %d", len(st.EncoderDropout), len(es))
-		}
-		for i, d := range es {
-			if err := d.RNG.UnmarshalBinary(st.EncoderDropout[i]); err != nil {
-				return err
-			}
+	if len(st.EncoderDropout) > 0 {
+		if err := loadStreams("encoder dropout", encoderDropouts(r.model), st.EncoderDropout); err != nil {
+			return err
 		}
 	}
 	r.st = st
+	return nil
+}
+
+// saveStreams appends the state of each dropout module's stream to dst.
+func saveStreams(dst [][]byte, ds []*layers.Dropout) ([][]byte, error) {
+	for _, d := range ds {
+		b, err := d.RNG.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, b)
+	}
+	return dst, nil
+}
+
+// loadStreams restores the dropout modules' streams from saved, one each.
+func loadStreams(what string, ds []*layers.Dropout, saved [][]byte) error {
+	if len(ds) != len(saved) {
+		return fmt.Errorf("checkpoint has %d %s streams, model has %d", len(saved), what, len(ds))
+	}
+	for i, d := range ds {
+		if err := d.RNG.UnmarshalBinary(saved[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

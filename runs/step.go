@@ -151,8 +151,14 @@ func (s *Stepper) Step(b *seq.Batch, step int) (float64, error) {
 	layers.SetTraining(true, s.Model)
 	opt := models.ForwardOptions{Training: true, TeacherForcing: s.TeacherForcing, RNG: s.RNG}
 	if s.twin != nil && !s.noTwin {
-		if b.Size >= 2 && slices.ContainsFunc(b.Out, func(t int) bool { return t != seq.PadID }) {
-			return s.stepHalves(b, step)
+		targets := 0
+		for _, t := range b.Out {
+			if t != seq.PadID {
+				targets++
+			}
+		}
+		if b.Size >= 2 && targets > 0 {
+			return s.stepHalves(b, step, targets)
 		}
 		// A batch that cannot be split (one example, no targets, both
 		// rare): the twin runs it forward too, its output dropped, so that
@@ -180,16 +186,10 @@ func (s *Stepper) Step(b *seq.Batch, step int) (float64, error) {
 }
 
 // stepHalves is Step on a batch split in two, the second half run by the
-// twin.
-func (s *Stepper) stepHalves(b *seq.Batch, step int) (float64, error) {
+// twin; targets counts the batch's targets that are not padding.
+func (s *Stepper) stepHalves(b *seq.Batch, step, targets int) (float64, error) {
 	m := splitPoint(b)
 	halves := [2]seq.Batch{b.Slice(0, m), b.Slice(m, b.Size)}
-	targets := 0
-	for _, t := range b.Out {
-		if t != seq.PadID {
-			targets++
-		}
-	}
 	s.twin.bind(s.Params, true)
 	ms := [2]models.Model{s.Model, s.twin.model}
 	ps := [2][]*layers.Param{s.Params, s.twin.params}
