@@ -26,7 +26,10 @@
 // may group more coarsely only over keys named in Query.Pool (and keys
 // that the By and Pool keys determine, such as the parameters of a plugin
 // whose pooled name switches it), which every format then shows; otherwise
-// it is an error naming the keys and their values.
+// it is an error naming the keys and their values. A key that the By keys
+// determine without accounting for it, in the sense above (a learning rate
+// zipped with the attention that --by names), is shown beside them, as in
+// the default grouping.
 //
 // By default only done runs are aggregated, and none is hidden: a failed
 // run (a diverged or crashed seed) is listed with the row of its setting

@@ -206,13 +206,14 @@ func (s *selection) placeFailed(c *Comparison, members [][]store.Run) {
 }
 
 // failedLabel names a failed run's setting by its values of keys (those
-// that differ among all the selected runs, failed ones included; at most
-// 4).
+// that differ among all the selected runs, failed ones included): every
+// one, since the one left out might be what sets the run apart (an
+// optimizer's name behind its learning rate).
 func (s *selection) failedLabel(r store.Run, keys []string) string {
 	short := ShortKeys(keys)
 	var parts []string
 	for i, k := range keys {
-		if v, _ := s.value(r, k); v != "" && len(parts) < 4 {
+		if v, _ := s.value(r, k); v != "" {
 			parts = append(parts, short[i]+"="+v)
 		}
 	}
@@ -265,6 +266,15 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 		if len(missing) > 0 {
 			return nil, nil, keyErrorf("report: --by %s would put runs with different %s in one row: add %s to --by, or to --pool to average over %s",
 				strings.Join(q.By, ","), strings.Join(missing, " and "), them(len(missing)), them(len(missing)))
+		}
+		// A key that --by's keys determine without accounting for it (a
+		// learning rate zipped with the attention named by --by) is shown
+		// too, as in the default grouping: it splits no row, but the rows'
+		// differences are its effect as much as the --by key's.
+		for _, k := range varying {
+			if !slices.Contains(c.Keys, k) && !slices.Contains(c.Pooled, k) && !sel.explained(k, c.Keys) {
+				c.Keys = append(c.Keys, k)
+			}
 		}
 	}
 	if len(c.Keys) == 0 {

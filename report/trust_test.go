@@ -75,6 +75,17 @@ func TestCompareFailedRuns(t *testing.T) {
 	if len(c.Rows) != 2 || len(c.FailedElsewhere) != 0 || c.Rows[0].Failed != nil {
 		t.Errorf("--status failed: rows %q, elsewhere %v", rowLabels(c), c.FailedElsewhere)
 	}
+	// A failed setting that differs in many keys is named by every one of
+	// them: the optimizer's name too, not only the first four keys.
+	sgd := map[string]any{"train.optimizer.name": "sgd", "train.optimizer.lr": 1e38, "train.optimizer.momentum": 0,
+		"train.clip": 0, "train.steps": 10}
+	x.runs = append(x.runs, failed(trustRun("dot", 1, 0, sgd), "loss is NaN at step 1"))
+	st, _ = buildStore(t, x)
+	c = mustCompare(t, st, Query{Experiments: []string{"div"}})
+	if len(c.FailedElsewhere) != 2 || !strings.Contains(c.FailedElsewhere[1].Label, "optimizer.name=sgd") ||
+		!strings.Contains(c.FailedElsewhere[1].Label, "steps=10") {
+		t.Errorf("FailedElsewhere = %+v, want the sgd run named by all five keys it differs in", c.FailedElsewhere)
+	}
 }
 
 // TestCompareShowsUnsweptDifferences: two files submitted under one name
@@ -114,6 +125,13 @@ func TestCompareShowsUnsweptDifferences(t *testing.T) {
 	c = mustCompare(t, st, Query{Experiments: []string{"zip"}})
 	if got := slices.Sorted(slices.Values(c.Keys)); !slices.Equal(got, want) || !slices.Equal(c.Derived, []string{"model.attention.dim"}) {
 		t.Errorf("a zip of name, lr and steps: Keys %q, Derived %q; want %q and [model.attention.dim]", c.Keys, c.Derived, want)
+	}
+	// Grouped by the attention alone (--by), the learning rate and the
+	// steps it determines are still shown: they split no row, but the
+	// difference is theirs as much as the attention's.
+	c = mustCompare(t, st, Query{Experiments: []string{"zip"}, By: []string{"attention.name"}})
+	if !slices.Equal(c.Keys, want) || !slices.Equal(c.Derived, []string{"model.attention.dim"}) {
+		t.Errorf("a zip grouped --by attention.name: Keys %q, Derived %q; want %q and [model.attention.dim]", c.Keys, c.Derived, want)
 	}
 	_, keys, err := exportSelection(context.Background(), st, "zip", "csv")
 	if err != nil {
