@@ -157,6 +157,9 @@ type Comparison struct {
 	// done nor failed, by status. The notes state both.
 	Where      string
 	Unfinished map[store.Status]int
+	// Status is Query.Status when it selects other runs than the done ones
+	// (the notes say which); empty for those.
+	Status store.Status
 	// Builds counts the attnlab builds that trained the rows' runs (their
 	// attnlab_version, store.Run.Version: the version and the commit or
 	// executable); MixedBuilds are the rows whose runs come from more than

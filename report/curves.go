@@ -32,7 +32,8 @@ type band struct {
 	// early counts the runs whose last value comes before the group's
 	// last step (stopped early, or a shorter run pooled); diverged those
 	// whose finite values end before it and are followed by NaN or ±Inf;
-	// training those that end before it because they are still training.
+	// training those still training (queued, running, interrupted), however
+	// far their curves reach.
 	early, diverged, training int
 }
 
@@ -133,7 +134,7 @@ type curves struct {
 // the plotted groups and its pooled keys' values (Query.Pool, as the
 // table lists them), with its number of runs ("2/3 runs" when a run has no
 // finite value) and how many of them end before the group's last step,
-// stopped or diverged ("4 runs (3 stop early)", "3 runs (1 diverged)");
+// stopped or diverged ("4 runs (3 end early)", "3 runs (1 diverged)");
 // groups without this metric are counted in a last line. The y axis
 // turns logarithmic when every value is positive and they span more than
 // two decades (losses). q.Metrics, q.Sort and q.Baseline are not used. The
@@ -368,7 +369,7 @@ func buildCurves(ctx context.Context, st *store.Store, q Query, metric string) (
 	for _, i := range cv.drawn {
 		var ends []string
 		if e := cv.bands[i].early; e > 0 {
-			ends = append(ends, fmt.Sprintf("%d stop early", e))
+			ends = append(ends, fmt.Sprintf("%d end early", e))
 		}
 		if d := cv.bands[i].diverged; d > 0 {
 			ends = append(ends, fmt.Sprintf("%d diverged", d))
@@ -438,11 +439,11 @@ func newBand(runs []int64, hist map[int64][]store.MetricPoint, live func(id int6
 	if len(keys) > 0 {
 		for _, e := range last {
 			switch {
+			case live != nil && live(e.id):
+				b.training++ // the longest curve, too, is not its last
 			case e.finite == keys[len(keys)-1]:
 			case e.bad > e.finite:
 				b.diverged++
-			case live != nil && live(e.id):
-				b.training++
 			default:
 				b.early++
 			}
@@ -499,7 +500,8 @@ type GroupCurve struct {
 	// counts those whose last value comes before the group's last step
 	// (stopped early, or a shorter run pooled); Diverged those whose
 	// finite values end before it and are followed by NaN or ±Inf;
-	// Training those that end before it while still training.
+	// Training those still training (queued, running, interrupted), however
+	// far their curves reach.
 	Runs, Early, Diverged, Training int
 }
 
@@ -524,12 +526,12 @@ func GroupCurveOf(runs []int64, hist map[int64][]store.MetricPoint, live func(id
 func (g GroupCurve) Full(j int) bool { return g.N[j] == g.Runs }
 
 // Ends says how many of g's runs end before its last step, as PlotCurves's
-// legend does after the number of runs: "3 stop early", "1 diverged",
-// "2 stop early, 1 diverged"; "" when none does.
+// legend does after the number of runs: "3 end early", "1 diverged",
+// "2 end early, 1 diverged"; "" when none does.
 func (g GroupCurve) Ends() string {
 	var ends []string
 	if g.Early > 0 {
-		ends = append(ends, fmt.Sprintf("%d stop early", g.Early))
+		ends = append(ends, fmt.Sprintf("%d end early", g.Early))
 	}
 	if g.Diverged > 0 {
 		ends = append(ends, fmt.Sprintf("%d diverged", g.Diverged))

@@ -66,8 +66,16 @@ func TestBandStillTraining(t *testing.T) {
 		t.Errorf("runs %d, early %d, training %d, diverged %d; want 3, 1, 1, 0", b.runs, b.early, b.training, b.diverged)
 	}
 	g := GroupCurveOf([]int64{1, 2, 3}, hist, func(id int64) bool { return id == 2 })
-	if e := g.Ends(); e != "1 stop early, 1 still training" {
+	if e := g.Ends(); e != "1 end early, 1 still training" {
 		t.Errorf("Ends() = %q", e)
+	}
+	// A run still training is counted so even where its curve is the
+	// longest (--status running: the one run plotted).
+	for _, ids := range [][]int64{{1, 2}, {2}} {
+		g = GroupCurveOf(ids, hist, func(id int64) bool { return id == 2 })
+		if e := g.Ends(); e != "1 still training" {
+			t.Errorf("runs %v, run 2 training and the longest: Ends() = %q, want \"1 still training\"", ids, e)
+		}
 	}
 }
 
@@ -116,7 +124,7 @@ func TestBandShapes(t *testing.T) {
 }
 
 // earlyExperiment: attention dot with three runs of full length; additive
-// with four, two of which stop early (after 3 and 5 of 8 evaluations).
+// with four, two of which end early (after 3 and 5 of 8 evaluations).
 func earlyExperiment() fakeExperiment {
 	x := fakeExperiment{name: "early"}
 	lens := map[string][]int{"dot": {8, 8, 8}, "additive": {8, 3, 8, 5}}
@@ -146,7 +154,7 @@ func pooledExperiment() fakeExperiment {
 	return x
 }
 
-// TestCurvesLegend: the legend counts the runs that stop early, and names
+// TestCurvesLegend: the legend counts the runs that end early, and names
 // the pooled keys; the data drawn solid stop where the first run stops.
 func TestCurvesLegend(t *testing.T) {
 	st, _ := buildStore(t, earlyExperiment(), pooledExperiment(), scanExperiment())
@@ -163,7 +171,7 @@ func TestCurvesLegend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"attention.name=dot · 3 runs", "attention.name=additive · 4 runs (2 stop early)"}
+	want := []string{"attention.name=dot · 3 runs", "attention.name=additive · 4 runs (2 end early)"}
 	if got := labels(cv); !slices.Equal(got, want) {
 		t.Errorf("legend %q, want %q", got, want)
 	}
@@ -186,8 +194,8 @@ func TestCurvesLegend(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = []string{
-		"attention.name=none · train.steps=1000, 2000 (pooled) · 4 runs (2 stop early)",
-		"attention.name=dot · train.steps=1000, 2000 (pooled) · 4 runs (2 stop early)",
+		"attention.name=none · train.steps=1000, 2000 (pooled) · 4 runs (2 end early)",
+		"attention.name=dot · train.steps=1000, 2000 (pooled) · 4 runs (2 end early)",
 	}
 	if got := labels(cv); !slices.Equal(got, want) {
 		t.Errorf("pooled legend %q, want %q", got, want)

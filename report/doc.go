@@ -150,8 +150,8 @@
 // have none (early stopping, a shorter run pooled with Query.Pool, a
 // diverged run) it goes on thin and dashed without band, the mean of the
 // runs left, labelled "n=2" where their number changes. The legend says
-// how many runs each group has and how many stop early, diverged or are
-// still training ("4 runs (3 stop early)"), and names the pooled keys' values as the
+// how many runs each group has and how many end early, diverged or are
+// still training ("4 runs (3 end early)"), and names the pooled keys' values as the
 // table does. PlotAttention draws a stored attention map (artifact.AttentionMap,
 // under artifact.KindAttention/NameAttention) on a fixed 0–1 colour scale, and
 // PlotLength the exact match per source-length bucket (seq2seq test

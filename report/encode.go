@@ -188,6 +188,7 @@ type jsonComparison struct {
 	// Comparison.
 	FailedElsewhere []jsonFailed    `json:"failed_elsewhere"`
 	Where           string          `json:"where"`
+	Status          string          `json:"status,omitempty"`
 	WhereResults    []string        `json:"where_results,omitempty"`
 	Builds          int             `json:"builds,omitempty"`
 	MixedBuilds     []int           `json:"mixed_build_rows,omitempty"`
@@ -248,7 +249,7 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Metrics: nonNil(c.Metrics),
 		Kinds: map[string]string{}, Directions: map[string]int{}, Baseline: c.Baseline, SortedBy: c.SortedBy,
 		Level: Level, Adjustment: "none", TestCost: c.TestCost, Unpaired: c.Unpaired, Tasks: c.Tasks, Rows: []jsonRow{}, Notes: c.notes(false),
-		FailedElsewhere: jsonFailedRuns(c.FailedElsewhere), Where: c.Where, WhereResults: c.WhereResults, Builds: c.Builds, MixedBuilds: c.MixedBuilds,
+		FailedElsewhere: jsonFailedRuns(c.FailedElsewhere), Where: c.Where, Status: string(c.Status), WhereResults: c.WhereResults, Builds: c.Builds, MixedBuilds: c.MixedBuilds,
 		Unfinished: map[string]int{},
 		Sharing:    c.Sharing, OldValid: c.OldValid}
 	for st, n := range c.Unfinished {
@@ -293,7 +294,7 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 	}
 	*c = Comparison{Keys: in.Keys, Derived: in.Derived, Pooled: in.Pooled, Metrics: in.Metrics, Baseline: in.Baseline,
 		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Unpaired: in.Unpaired, Tasks: in.Tasks,
-		FailedElsewhere: failedRuns(in.FailedElsewhere), Where: in.Where, WhereResults: in.WhereResults, Builds: in.Builds, MixedBuilds: in.MixedBuilds,
+		FailedElsewhere: failedRuns(in.FailedElsewhere), Where: in.Where, Status: store.Status(in.Status), WhereResults: in.WhereResults, Builds: in.Builds, MixedBuilds: in.MixedBuilds,
 		Sharing: in.Sharing, OldValid: in.OldValid}
 	for st, n := range in.Unfinished {
 		if c.Unfinished == nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/metrics"
+	"github.com/attnlab/attnlab/store"
 )
 
 // Formats lists the formats Write accepts.
@@ -613,6 +614,21 @@ func (c *Comparison) notes(markdown bool) []string {
 	return out
 }
 
+// statusNote says which runs a --status other than done selected, whose
+// values are not those of finished runs: "" for the default.
+func (c *Comparison) statusNote() string {
+	switch c.Status {
+	case "", store.StatusDone:
+		return ""
+	case StatusAny:
+		return "Runs of every status (--status any): a row may hold runs not finished or failed beside done ones, " +
+			"each with the values it had logged when this was read."
+	case store.StatusFailed:
+		return "Failed runs only (--status failed): their values are those logged before they failed."
+	}
+	return fmt.Sprintf("Only runs now %s (--status %s): not finished, their values are those of their last evaluation so far.", c.Status, c.Status)
+}
+
 // meanNote says what mean ± std is over: each row's runs, or, where a
 // row has several runs of a seed, its seeds.
 func (c *Comparison) meanNote() string {
@@ -691,6 +707,9 @@ func (c *Comparison) notesMarked(mark string) []string {
 		parts = append(parts, fmt.Sprintf("rows sorted by %s, %s", c.SortedBy, order))
 	}
 	out := []string{strings.Join(parts, "; ") + "."}
+	if n := c.statusNote(); n != "" {
+		out = append(out, n)
+	}
 	if len(c.Pooled) > 0 {
 		out = append(out, fmt.Sprintf("Pooled (--pool): rows average runs whose %s differ; the pooled columns list their values.",
 			strings.Join(c.Pooled, ", ")))

@@ -306,6 +306,9 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 	}
 	sel.placeFailed(c, members)
 	c.Where, c.WhereResults, c.Unfinished = sel.where, sel.whereResults, sel.unfinished
+	if q.Status != store.StatusDone {
+		c.Status = q.Status
+	}
 	all := map[string]bool{}
 	for i, rs := range members {
 		row := map[string]bool{}

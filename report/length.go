@@ -189,7 +189,7 @@ const contextBase = "test/loss"
 // a gap in its line. Where only some of its runs have one (a bucket
 // missing from some seeds' test sets, a diverged loss), the line is thin
 // and dashed without band, the mean of those runs, marked "n=2", as
-// PlotCurves draws runs that stop early. The legend is beside the plot. Runs of both kinds
+// PlotCurves draws runs that end early. The legend is beside the plot. Runs of both kinds
 // together are an error, and so are runs with neither. q.Metrics, q.Sort
 // and q.Baseline are not used. The format follows the extension of
 // out.Path (PlotFormats; "-", standard output, is PNG); the file is

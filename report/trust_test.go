@@ -75,6 +75,19 @@ func TestCompareFailedRuns(t *testing.T) {
 	if len(c.Rows) != 2 || len(c.FailedElsewhere) != 0 || c.Rows[0].Failed != nil {
 		t.Errorf("--status failed: rows %q, elsewhere %v", rowLabels(c), c.FailedElsewhere)
 	}
+	// The notes say which runs another status shows, in every format.
+	for status, want := range map[store.Status]string{
+		store.StatusFailed: "Failed runs only (--status failed)", store.StatusQueued: "Only runs now queued (--status queued)",
+		StatusAny: "Runs of every status (--status any)", store.StatusDone: "",
+	} {
+		c = mustCompare(t, st, Query{Experiments: []string{"div"}, Status: status})
+		for _, format := range []string{"table", "json"} {
+			out := strings.Join(strings.Fields(render(t, c, format)), " ")
+			if want != "" && !strings.Contains(out, want) || want == "" && strings.Contains(out, "--status") {
+				t.Errorf("--status %s, %s: the notes do not say %q:\n%s", status, format, want, out)
+			}
+		}
+	}
 	// A failed setting that differs in many keys is named by every one of
 	// them: the optimizer's name too, not only the first four keys.
 	sgd := map[string]any{"train.optimizer.name": "sgd", "train.optimizer.lr": 1e38, "train.optimizer.momentum": 0,

@@ -54,7 +54,7 @@ func (b *tab) shoot(name string) {
 }
 
 // TestBrowserStops opens, in headless Chromium, the curves and the
-// comparison of an experiment whose runs stop early and one of which
+// comparison of an experiment whose runs end early and one of which
 // diverged and failed: the curves' legend counts them, the chart tells
 // where the mean is over fewer runs, and the table shows the failed run
 // without starring its row. Screenshots go to the test's artifact
@@ -72,8 +72,8 @@ func TestBrowserStops(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")), chromedp.WaitVisible(chromedp.CSS("#legend li")))
 	var legend []string
 	b.Eval(`[...document.querySelectorAll("#legend li")].map(li => li.textContent)`, &legend)
-	if all := strings.Join(legend, " | "); len(legend) != 2 || !strings.Contains(all, "(4 runs, 3 stop early)") || !strings.Contains(all, "(4 runs, 1 diverged)") {
-		t.Errorf("curves legend %q, want the dot group's 3 runs that stop early and the additive group's diverged run", legend)
+	if all := strings.Join(legend, " | "); len(legend) != 2 || !strings.Contains(all, "(4 runs, 3 end early)") || !strings.Contains(all, "(4 runs, 1 diverged)") {
+		t.Errorf("curves legend %q, want the dot group's 3 runs that end early and the additive group's diverged run", legend)
 	}
 	var note string
 	b.Eval(`document.getElementById("chart-note").textContent`, &note)

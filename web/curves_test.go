@@ -18,7 +18,7 @@ import (
 
 // stopsFixture is what fillStops puts in a store.
 type stopsFixture struct {
-	dot      []int64 // seeds 1–4; seeds 2–4 stop early
+	dot      []int64 // seeds 1–4; seeds 2–4 end early
 	additive []int64 // seeds 1–3, done
 	diverged int64   // additive seed 4: NaN from step 400 on, failed
 }
@@ -226,11 +226,11 @@ type seriesJSON struct {
 }
 
 // TestCurvesAgreeWithPlot checks that the curves page's group lines are
-// attnlab plot curves's, on runs that stop early and a run that diverges:
+// attnlab plot curves's, on runs that end early and a run that diverges:
 // at every step the mean, the band and the number of runs are
 // report.GroupCurveOf's on the store's own histories, the band is there
 // only where every run of the group has a value, and the legend counts the
-// runs that stop early or diverged as the plot's legend does.
+// runs that end early or diverged as the plot's legend does.
 func TestCurvesAgreeWithPlot(t *testing.T) {
 	ctx, q := context.Background(), report.Query{Experiments: []string{"stops"}, Status: report.StatusAny}
 	st, body, c, ids := stopsPage(t, "/api/x/stops/curves?metric=valid/loss&view=mean", q)
@@ -280,12 +280,12 @@ func TestCurvesAgreeWithPlot(t *testing.T) {
 		}
 	}
 	if len(d.Series) > 0 && (ends[d.Series[0].Label] == "" || ends[d.Series[1].Label] == "") {
-		t.Fatalf("the fixture should have runs that stop early and diverge: %v", ends)
+		t.Fatalf("the fixture should have runs that end early and diverge: %v", ends)
 	}
 
 	// The legend: the plot's counts, in the page's words.
 	want := map[string]string{
-		"attention.name=dot (4 runs, 3 stop early)":    "dot · 4 runs (3 stop early)",
+		"attention.name=dot (4 runs, 3 end early)":     "dot · 4 runs (3 end early)",
 		"attention.name=additive (4 runs, 1 diverged)": "additive · 4 runs (1 diverged)",
 	}
 	out := filepath.Join(t.TempDir(), "curves.svg")

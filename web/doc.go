@@ -15,8 +15,8 @@
 //	                         A group's mean is attnlab plot curves's (report.GroupCurveOf): solid over
 //	                         its band only where all its runs have a value, dashed without band where
 //	                         fewer do ("n=2" where their number changes; hover says it), and the legend
-//	                         counts the runs that stop early, diverged or are still training
-//	                         ("4 runs, 3 stop early"). Accuracy by length has plot length's references
+//	                         counts the runs that end early, diverged or are still training
+//	                         ("4 runs, 3 end early"). Accuracy by length has plot length's references
 //	                         (report.LengthReferences): the training lengths shaded, the majority floor
 //	                         dotted
 //	/r/ID                    a run: status, timing, host, config as YAML, summaries, samples, attention

@@ -160,7 +160,7 @@ func TestGroupLineStopsEarly(t *testing.T) {
 	for _, band := range []string{bandMinMax, bandStd} {
 		var buf []store.MetricPoint
 		l, g := groupLine([]int64{1, 2, 3, 4}, hist, band, &buf, nil)
-		if g.Runs != 4 || g.Early != 1 || g.Diverged != 1 || g.Ends() != "1 stop early, 1 diverged" {
+		if g.Runs != 4 || g.Early != 1 || g.Diverged != 1 || g.Ends() != "1 end early, 1 diverged" {
 			t.Errorf("%s: runs %d, early %d, diverged %d (%q); want 4, 1, 1", band, g.Runs, g.Early, g.Diverged, g.Ends())
 		}
 		if !slices.Equal(l.ch[0], []float64{5, 4, 3, 2}) || !slices.Equal(l.ch[3], []float64{4, 4, 2, 2}) {
