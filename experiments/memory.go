@@ -19,9 +19,10 @@ import (
 // give it: the alphabet of a generated task; for a file task the size its
 // data gave when it was checked (Config.DataVocab), else max_vocab),
 // and the activations of one training step at the batch size and the
-// longest sequences the task's parameters declare (tasks.Lengths), plus,
-// for a task that reads files, the memory its dataset took to build when
-// the experiment was loaded (Config.DataBytes). It is an order of
+// longest sequences the task's parameters declare (tasks.Lengths), plus
+// the memory its dataset takes to build: for a task that reads files, what
+// it took when the experiment was loaded (Config.DataBytes), for a
+// generated task what its split sizes and lengths give (tasks.Sized). It is an order of
 // magnitude, not a measurement: biases, small layers and the allocator's
 // overhead are left out.
 type MemoryEstimate struct {
@@ -71,6 +72,9 @@ func EstimateMemory(c Config) MemoryEstimate {
 		for _, fp := range c.Data {
 			data += dataBytesPerFileByte * fp.Size
 		}
+		if len(c.Data) == 0 {
+			data = generatedData(c.Task)
+		}
 	}
 	bytes := params*bytesPerParam + acts*4 + float64(data)
 	if c.Train.BatchSize >= 2 {
@@ -93,6 +97,24 @@ func (m MemoryEstimate) String() string {
 		s += ", the dataset " + FormatBytes(m.Data)
 	}
 	return s + ")"
+}
+
+// generatedData returns the memory a generated task's dataset takes to
+// build (tasks.Sized: its split sizes and longest examples), or 0 for a
+// task that does not say.
+func generatedData(p registry.Plugin) int64 {
+	info, err := tasks.Registry.Info(p.Name)
+	if err != nil {
+		return 0
+	}
+	params, err := info.Decode(p.Params, registry.DecodeOptions{NoValidate: true})
+	if err != nil {
+		return 0
+	}
+	if s, ok := params.(tasks.Sized); ok {
+		return tasks.GeneratedBytes(s)
+	}
+	return 0
 }
 
 // taskVocab returns the vocabulary size a task's parameters give, or 0.

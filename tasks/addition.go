@@ -97,6 +97,13 @@ func (p *AdditionParams) MaxLengths() (src, tgt int) {
 	return 2*d + 1, d + 1
 }
 
+// DataSize: operands of up to digits (test: test_digits), the sum one
+// digit longer.
+func (p *AdditionParams) DataSize() (examples, tokens int64) {
+	size := func(d int) int { return 2*d + 1 + d + 1 }
+	return splitsSize(p.TrainSize, p.ValidSize, p.TestSize, size(p.Digits), size(max(p.Digits, p.TestDigits)))
+}
+
 func init() {
 	Registry.Register(Entry{
 		Name:   "addition",

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/attnlab/attnlab/registry"
 )
 
 // budgetCase is a task's data file and its parameters.
@@ -103,6 +105,59 @@ func TestMemoryLimit(t *testing.T) {
 		want := tc.task + ": f: building its dataset takes more than --max-memory X"
 		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: one byte below its size: %v, want %q…", tc.name, err, want)
+		}
+	}
+}
+
+// TestGeneratedBytes: what a generated task's DataSize charges to a run's
+// memory estimate (GeneratedBytes) covers what building its dataset
+// allocates, transients included, and overstates it at most 3 times (the
+// sizes are bounds: a length range's longest, a template's widest date),
+// for every generated task with long and short sequences. (Not parallel:
+// it reads the process's allocation counters.)
+func TestGeneratedBytes(t *testing.T) {
+	if raceBuild {
+		t.Skip("allocations measured under -race include the race detector's; this test runs without -race (as CI does)")
+	}
+	cases := []struct {
+		name, task string
+		params     map[string]any
+	}{
+		{"reverse long", "reverse", map[string]any{"symbols": 10, "min_len": 150, "max_len": 200, "train_size": 5000, "valid_size": 100, "test_size": 100}},
+		{"copy short", "copy", map[string]any{"symbols": 10, "min_len": 5, "max_len": 10, "train_size": 50000, "valid_size": 1000, "test_size": 1000}},
+		{"reverse words, longer test", "reverse", map[string]any{"symbols": 1000, "min_len": 5, "max_len": 10, "test_min_len": 40, "test_max_len": 50, "train_size": 50000, "valid_size": 1000, "test_size": 1000}},
+		{"sort", "sort", map[string]any{"symbols": 20, "min_len": 20, "max_len": 30, "train_size": 20000, "valid_size": 500, "test_size": 500}},
+		{"addition", "addition", map[string]any{"digits": 10, "min_digits": 1, "train_size": 50000, "valid_size": 1000, "test_size": 1000}},
+		{"listops", "listops", map[string]any{"train_size": 10000, "valid_size": 100, "test_size": 100}},
+		{"dates", "dates", map[string]any{"train_size": 50000, "valid_size": 1000, "test_size": 1000}},
+	}
+	for _, tc := range cases {
+		info, err := Registry.Info(tc.task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := info.Decode(tc.params, registry.DecodeOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		sized, ok := p.(Sized)
+		if !ok {
+			t.Fatalf("%s: %T does not implement Sized", tc.name, p)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		d, err := Build(tc.task, tc.params, Options{})
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		runtime.KeepAlive(d)
+		alloc := float64(after.TotalAlloc - before.TotalAlloc)
+		got := float64(GeneratedBytes(sized))
+		t.Logf("%-28s allocated %6.1f MB, estimated %6.1f MB (%.2f×)", tc.name, alloc/1e6, got/1e6, got/alloc)
+		if got < alloc || got > 3*alloc {
+			t.Errorf("%s: estimated %.0f bytes; building the dataset allocated %.0f", tc.name, got, alloc)
 		}
 	}
 }

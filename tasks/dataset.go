@@ -206,6 +206,37 @@ type Lengths interface {
 	MaxLengths() (src, tgt int)
 }
 
+// Sized is implemented by the parameters of a generated task: DataSize
+// returns how many examples its splits hold and at most how many tokens,
+// sources' and targets' together, so that a run's memory estimate counts
+// the dataset the task will draw (GeneratedBytes; a file task measures
+// its own, Dataset.Bytes).
+type Sized interface {
+	DataSize() (examples, tokens int64)
+}
+
+// Building a generated dataset allocates about this much per token and per
+// example (the drawn token strings, the map that keeps valid and test
+// sources apart, the encoded ids, the reference text; TestGeneratedBytes
+// measures it for every generated task).
+const (
+	generatedBytesPerToken   = 36
+	generatedBytesPerExample = 200
+)
+
+// GeneratedBytes estimates the memory a generated task's dataset takes to
+// build, from its DataSize.
+func GeneratedBytes(p Sized) int64 {
+	examples, tokens := p.DataSize()
+	return generatedBytesPerToken*tokens + generatedBytesPerExample*examples
+}
+
+// splitsSize is DataSize for tasks whose train and valid examples have at
+// most tv tokens and test examples at most test.
+func splitsSize(train, valid, test, tv, testTokens int) (examples, tokens int64) {
+	return int64(train) + int64(valid) + int64(test), (int64(train)+int64(valid))*int64(tv) + int64(test)*int64(testTokens)
+}
+
 // Factory builds a dataset from the task's decoded parameters (the pointer
 // returned by [registry.Entry.Decode], or nil for the defaults).
 type Factory func(params any, opt Options) (*Dataset, error)

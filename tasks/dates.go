@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/attnlab/attnlab/registry"
 )
@@ -51,6 +52,18 @@ const isoDate = "2006-01-02"
 
 func defaultDatesParams() *DatesParams {
 	return &DatesParams{From: "1950-01-01", To: "2049-12-31", Formats: DateFormats, TrainSize: 10000, ValidSize: 500, TestSize: 1000}
+}
+
+// DataSize: a date written by the longest template (no value is more
+// than 2 characters longer than its placeholder: {month} → "september",
+// {d} → "31"; 3 counted), and its YYYY-MM-DD form.
+func (p *DatesParams) DataSize() (examples, tokens int64) {
+	longest := 0
+	for _, f := range p.Formats {
+		longest = max(longest, utf8.RuneCountInString(f)+3*strings.Count(f, "{"))
+	}
+	n := longest + len(isoDate)
+	return splitsSize(p.TrainSize, p.ValidSize, p.TestSize, n, n)
 }
 
 // Validate checks the dates, the templates and the sizes.

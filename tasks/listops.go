@@ -69,6 +69,12 @@ var listOpsOperators = []string{ListOpsMin, ListOpsMax, ListOpsMed, ListOpsSum}
 // value.
 func (p *ListOpsParams) MaxLengths() (src, tgt int) { return max(p.MaxLen, p.TestMaxLen), 1 }
 
+// DataSize: expressions of up to max_len tokens (test: test_max_len), a
+// one-digit value.
+func (p *ListOpsParams) DataSize() (examples, tokens int64) {
+	return splitsSize(p.TrainSize, p.ValidSize, p.TestSize, p.MaxLen+1, max(p.MaxLen, p.TestMaxLen)+1)
+}
+
 func init() {
 	Registry.Register(Entry{
 		Name:   "listops",

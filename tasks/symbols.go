@@ -93,6 +93,11 @@ func (p *SymbolParams) MaxLengths() (src, tgt int) {
 	return n, n
 }
 
+// DataSize: copy, reverse and sort keep the length.
+func (p *SymbolParams) DataSize() (examples, tokens int64) {
+	return splitsSize(p.TrainSize, p.ValidSize, p.TestSize, 2*p.MaxLen, 2*max(p.MaxLen, p.TestMaxLen))
+}
+
 const (
 	maxSymbols  = 100_000
 	maxSeqLen   = 10_000

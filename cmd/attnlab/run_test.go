@@ -369,10 +369,10 @@ runs by name (attnlab show, generate and plot attention take them):
 // says so, and finishes.
 func TestRunWorkersFitMemory(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "mem.db")
-	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-j", "2", "--max-memory", "400KiB", "--set", "train.steps=5")
+	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-j", "2", "--max-memory", "700KiB", "--set", "train.steps=5")
 	wantOK(t, r)
 	if !strings.Contains(r.stderr, "attnlab: note: at most 1 run at once, not 2: each run is estimated at up to ") ||
-		!strings.Contains(r.stderr, "and --max-memory 400 KiB bounds this process") {
+		!strings.Contains(r.stderr, "and --max-memory 700 KiB bounds this process") {
 		t.Errorf("no note on the workers:\n%s", r.stderr)
 	}
 	r = attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-j", "2", "--max-memory", "1GiB", "--set", "train.steps=5")
