@@ -133,8 +133,9 @@ type curves struct {
 // legend, beside the plot, names each group by the keys that differ among
 // the plotted groups and its pooled keys' values (Query.Pool, as the
 // table lists them), with its number of runs ("2/3 runs" when a run has no
-// finite value) and how many of them end before the group's last step,
-// stopped or diverged ("4 runs (3 end early)", "3 runs (1 diverged)");
+// finite value), how many of them end before the group's last step,
+// stopped or diverged ("4 runs (3 end early)", "3 runs (1 diverged)"),
+// and how many are still training ("1 still training");
 // groups without this metric are counted in a last line. The y axis
 // turns logarithmic when every value is positive and they span more than
 // two decades (losses). q.Metrics, q.Sort and q.Baseline are not used. The
