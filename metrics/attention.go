@@ -30,14 +30,43 @@ func Entropy(row []float32) (h float64, ok bool) {
 	return h, true
 }
 
-// MeanEntropy returns the mean [Entropy] of the rows that have one, and how
+// Focus summarises one row of attention weights: all the attention
+// metrics need of it, so a decoder can keep a Focus per output step
+// instead of a row as long as the source.
+type Focus struct {
+	Entropy float64 // the row's [Entropy]; NaN when it has none
+	Peak    int     // position of its largest weight if positive (the first of equal ones); −1 when no weight is positive
+}
+
+// FocusOf returns the Focus of a row of attention weights.
+func FocusOf(row []float32) Focus {
+	h, _ := Entropy(row)
+	best, arg := float32(0), -1
+	for j, w := range row {
+		if w > best {
+			best, arg = w, j
+		}
+	}
+	return Focus{Entropy: h, Peak: arg}
+}
+
+// Foci returns the Focus of each row.
+func Foci(rows [][]float32) []Focus {
+	f := make([]Focus, len(rows))
+	for i, r := range rows {
+		f[i] = FocusOf(r)
+	}
+	return f
+}
+
+// MeanEntropy returns the mean entropy of the rows that have one, and how
 // many rows that is (fully masked rows are skipped). With n = 0 the mean is
 // NaN. To combine batches, weight each mean by its n.
-func MeanEntropy(rows [][]float32) (mean float64, n int) {
+func MeanEntropy(rows []Focus) (mean float64, n int) {
 	sum := 0.0
 	for _, r := range rows {
-		if h, ok := Entropy(r); ok {
-			sum += h
+		if !math.IsNaN(r.Entropy) {
+			sum += r.Entropy
 			n++
 		}
 	}
@@ -92,10 +121,10 @@ func IdealPositions(alignment string, steps, srcLen int) []int {
 
 // AlignmentHits counts, over the rows (one per target step) whose ideal
 // position is ≥ 0, how many have their largest weight at that position
-// (the first on a tie), and how many were counted. A row without a positive
-// weight counts as a miss. Alignment accuracy is hits/n, summed over a
-// split. It panics if there are fewer ideal positions than rows.
-func AlignmentHits(rows [][]float32, ideal []int) (hits, n int) {
+// (Focus.Peak), and how many were counted. A row without a positive weight
+// counts as a miss. Alignment accuracy is hits/n, summed over a split. It
+// panics if there are fewer ideal positions than rows.
+func AlignmentHits(rows []Focus, ideal []int) (hits, n int) {
 	if len(ideal) < len(rows) {
 		panic(fmt.Sprintf("metrics: AlignmentHits with %d rows and %d ideal positions", len(rows), len(ideal)))
 	}
@@ -104,13 +133,7 @@ func AlignmentHits(rows [][]float32, ideal []int) (hits, n int) {
 			continue
 		}
 		n++
-		best, arg := float32(0), -1
-		for j, w := range r {
-			if w > best {
-				best, arg = w, j
-			}
-		}
-		if arg == ideal[t] {
+		if r.Peak == ideal[t] {
 			hits++
 		}
 	}

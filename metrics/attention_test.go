@@ -28,11 +28,11 @@ func TestEntropy(t *testing.T) {
 			t.Errorf("%s: Entropy(%v) = %g, %v; want %g, %v", tc.name, tc.row, h, ok, tc.want, tc.ok)
 		}
 	}
-	mean, n := MeanEntropy([][]float32{{0, 1}, {0, 0}, {0.5, 0.5}})
+	mean, n := MeanEntropy(Foci([][]float32{{0, 1}, {0, 0}, {0.5, 0.5}}))
 	if n != 2 || math.Abs(mean-math.Log(2)/2) > 1e-7 {
 		t.Errorf("MeanEntropy = %g, %d; want %g, 2", mean, n, math.Log(2)/2)
 	}
-	if mean, n := MeanEntropy([][]float32{{0}}); n != 0 || !math.IsNaN(mean) {
+	if mean, n := MeanEntropy(Foci([][]float32{{0}})); n != 0 || !math.IsNaN(mean) {
 		t.Errorf("MeanEntropy of a masked row = %g, %d; want NaN, 0", mean, n)
 	}
 }
@@ -79,11 +79,32 @@ func TestAlignment(t *testing.T) {
 		{0.6, 0.2, 0.2}, // ideal 0: hit
 		{0.9, 0.1, 0},   // EOS: ignored
 	}
-	if hits, n := AlignmentHits(rows, IdealPositions("reverse", 4, 3)); hits != 2 || n != 3 {
+	if hits, n := AlignmentHits(Foci(rows), IdealPositions("reverse", 4, 3)); hits != 2 || n != 3 {
 		t.Errorf("AlignmentHits = %d, %d; want 2, 3", hits, n)
 	}
 	// Ties go to the first maximum; a zero row is a miss.
-	if hits, n := AlignmentHits([][]float32{{0.5, 0.5}, {0, 0}}, []int{1, 0}); hits != 0 || n != 2 {
+	if hits, n := AlignmentHits(Foci([][]float32{{0.5, 0.5}, {0, 0}}), []int{1, 0}); hits != 0 || n != 2 {
 		t.Errorf("AlignmentHits with a tie and a zero row = %d, %d; want 0, 2", hits, n)
+	}
+}
+
+func TestFocusOf(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, tc := range []struct {
+		name string
+		row  []float32
+		peak int
+	}{
+		{"one-hot", []float32{0, 1, 0}, 1},
+		{"tie: the first", []float32{0.4, 0.3, 0.3, 0.4}, 0},
+		{"masked", []float32{0, 0}, -1},
+		{"empty", nil, -1},
+		{"NaN before the peak", []float32{nan, 0.2, 0.8}, 2},
+	} {
+		f := FocusOf(tc.row)
+		h, _ := Entropy(tc.row)
+		if f.Peak != tc.peak || !(f.Entropy == h || math.IsNaN(f.Entropy) && math.IsNaN(h)) {
+			t.Errorf("%s: FocusOf(%v) = %+v, want peak %d, entropy %g", tc.name, tc.row, f, tc.peak, h)
+		}
 	}
 }

@@ -61,7 +61,7 @@ func ExampleAlignmentHits() {
 		0.4, 0.3, 0.3, 0,
 		0, 0, 0, 0,
 	}
-	rows := metrics.Rows(w, 1, 5, 4, []int{4}, []int{3})
+	rows := metrics.Foci(metrics.Rows(w, 1, 5, 4, []int{4}, []int{3}))
 	hits, n := metrics.AlignmentHits(rows, metrics.IdealPositions("reverse", len(rows), 3))
 	h, _ := metrics.MeanEntropy(rows)
 	fmt.Printf("alignment %d/%d, entropy %.3f nats\n", hits, n, h)

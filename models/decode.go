@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -23,6 +24,11 @@ type DecodeOptions struct {
 	TopK          int     // sample: keep the k most likely tokens (0: all)
 	TopP          float64 // sample: keep the smallest set with mass ≥ p (0 or 1: all)
 	RNG           *tensor.RNG
+	// KeepAttention is how many of the batch's first examples keep their
+	// attention weights (Hypothesis.Attention): a row as long as the
+	// source per output step, so keeping every example's would take
+	// examples × output × source floats. Every hypothesis gets its Focus.
+	KeepAttention int
 	// Context, when not nil, is checked once per decoding step: when it is
 	// done, Decode stops and returns its error (Ctrl-C during a long beam
 	// search or evaluation).
@@ -33,9 +39,9 @@ type DecodeOptions struct {
 func (o *DecodeOptions) stopped() bool { return o.Context != nil && o.Context.Err() != nil }
 
 // Decoding limits. A beam search keeps 2·Beam candidates of each of Beam
-// hypotheses per step, each with its attention row, so its memory grows
-// with Beam²·MaxLen·source length: Validate refuses wider beams and longer
-// outputs than these, which no experiment needs.
+// hypotheses per step (with their attention rows when kept), so its memory
+// grows with Beam²·MaxLen (·source length): Validate refuses wider beams
+// and longer outputs than these, which no experiment needs.
 const (
 	MaxBeam      = 256
 	MaxDecodeLen = 10000
@@ -77,7 +83,10 @@ type Hypothesis struct {
 	LogProb   float64     // Σ log p of the chosen tokens, eos included when Finished
 	Score     float64     // what the search ranked by (beam: LogProb / GNMT lp)
 	Finished  bool        // ended with eos (false: stopped at MaxLen)
-	Attention [][]float32 // per output step (eos step included): weights over the source; nil without attention
+	Attention [][]float32 // per output step (eos step included): weights over the source; nil without attention or beyond DecodeOptions.KeepAttention
+	// Focus summarises each row of Attention (the attention metrics'
+	// input) for every example; nil without attention.
+	Focus []metrics.Focus
 }
 
 // Decode decodes every example of b (for a language model, continues the
@@ -124,44 +133,58 @@ var noTokTable bool
 // node is one step of a hypothesis, linked to its parent so beams share
 // prefixes.
 type node struct {
-	tok    int
-	attn   []float32
-	parent *node
-	length int
+	tok      int
+	attended bool          // the step had attention weights
+	focus    metrics.Focus // their summary
+	attn     []float32     // and the weights, when the example keeps them
+	parent   *node
+	length   int
 }
 
-func (n *node) trace() ([]int, [][]float32) {
+func (n *node) trace() ([]int, []metrics.Focus, [][]float32) {
 	toks := make([]int, n.length)
+	var focus []metrics.Focus
 	var attn [][]float32
+	if n.attended {
+		focus = make([]metrics.Focus, n.length)
+	}
 	if n.attn != nil {
 		attn = make([][]float32, n.length)
 	}
 	for p, i := n, n.length-1; p != nil && i >= 0; p, i = p.parent, i-1 {
 		toks[i] = p.tok
+		if focus != nil {
+			focus[i] = p.focus
+		}
 		if attn != nil {
 			attn[i] = p.attn
 		}
 	}
-	return toks, attn
+	return toks, focus, attn
 }
 
-func extend(parent *node, tok int, attn [][]float32, i int) *node {
+// extend returns parent followed by tok, whose step's attention weights
+// are attn[i] (attn nil: none); keep keeps them whole.
+func extend(parent *node, tok int, attn [][]float32, i int, keep bool) *node {
 	n := &node{tok: tok, parent: parent, length: 1}
 	if parent != nil {
 		n.length = parent.length + 1
 	}
 	if attn != nil {
-		n.attn = append([]float32(nil), attn[i]...)
+		n.attended, n.focus = true, metrics.FocusOf(attn[i])
+		if keep {
+			n.attn = append([]float32(nil), attn[i]...)
+		}
 	}
 	return n
 }
 
 func finish(n *node, logp float64, finished bool) Hypothesis {
-	toks, attn := n.trace()
+	toks, focus, attn := n.trace()
 	if finished {
 		toks = toks[:len(toks)-1] // drop eos, keep its attention row
 	}
-	return Hypothesis{Tokens: toks, LogProb: logp, Score: logp, Finished: finished, Attention: attn}
+	return Hypothesis{Tokens: toks, LogProb: logp, Score: logp, Finished: finished, Attention: attn, Focus: focus}
 }
 
 // stepwise runs greedy decoding or sampling for all examples at once,
@@ -204,7 +227,7 @@ func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
 				tok = drawIndex(probs, opt.RNG)
 			}
 			logps[ex] += float64(row[tok])
-			heads[ex] = extend(heads[ex], tok, attn, r)
+			heads[ex] = extend(heads[ex], tok, attn, r, ex < opt.KeepAttention)
 			switch {
 			case tok == seq.EOSID:
 				out[ex] = finish(heads[ex], logps[ex], true)
@@ -407,7 +430,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 			for _, c := range cands {
 				h := live[ex][c.parent]
 				if c.tok == seq.EOSID || t+1 >= opt.MaxLen {
-					nd := extend(h.node, c.tok, attn, h.row)
+					nd := extend(h.node, c.tok, attn, h.row, ex < opt.KeepAttention)
 					fin := beamHyp{node: nd, logp: c.logp, score: c.logp / lengthPenalty(nd.length, alpha)}
 					if c.tok != seq.EOSID {
 						fin.row = -1 // unfinished at max length
@@ -416,7 +439,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 					continue
 				}
 				if len(nl) < k { // a candidate beyond the Beam best is dropped unbuilt
-					nl = append(nl, beamHyp{node: extend(h.node, c.tok, attn, h.row), logp: c.logp, row: h.row})
+					nl = append(nl, beamHyp{node: extend(h.node, c.tok, attn, h.row, ex < opt.KeepAttention), logp: c.logp, row: h.row})
 				}
 			}
 			sort.SliceStable(done[ex], func(a, b int) bool { return done[ex][a].score > done[ex][b].score })

@@ -3,6 +3,8 @@ package models
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"slices"
 	"sort"
 	"testing"
 
@@ -301,5 +303,59 @@ func TestTransformerDecodesPastItsPositions(t *testing.T) {
 		if len(hs[0].Tokens) != 2*long {
 			t.Errorf("%s: %d output tokens from a %d-token source, want %d (past max_len %d)", pos, len(hs[0].Tokens), long, 2*long, maxLen)
 		}
+	}
+}
+
+// TestDecodeKeepsAttentionOnlyWhenAsked: a hypothesis keeps its attention
+// weights (output × source floats) only for the first KeepAttention
+// examples; the others keep a Focus per step, so decoding long sources
+// holds memory linear in the output, not output × source (four sources of
+// 1,000 tokens decoded to 1,000 tokens keep 16 MB of weights when asked).
+// Not parallel: it measures the heap the hypotheses hold.
+func TestDecodeKeepsAttentionOnlyWhenAsked(t *testing.T) {
+	const vocab, n, long = 9, 4, 1000
+	m := buildTiny(t, "seq2seq-rnn", map[string]any{"embed": 8}, Spec{SrcVocab: vocab, TgtVocab: vocab,
+		Encoder: registry.Plugin{Name: "gru", Params: map[string]any{"hidden": 8}}, Attention: registry.Plugin{Name: "additive", Params: map[string]any{}}})
+	layers.SetTraining(false, m)
+	defer tensor.NoGrad(layers.Tensors(m.Params())...)()
+	for _, p := range m.Params() {
+		if p.Name == "out.b" {
+			p.Data[seq.EOSID] = -100 // never ends: every output runs to MaxLen
+		}
+	}
+	b := &seq.Batch{Size: n, S: long, Src: make([]int, n*long), SrcLen: slices.Repeat([]int{long}, n)}
+	for j := range b.Src {
+		b.Src[j] = 3 + j%(vocab-3)
+	}
+	held := func(opt DecodeOptions) (int64, []Hypothesis) {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		hs, err := Decode(m, b, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		return int64(after.HeapAlloc) - int64(before.HeapAlloc), hs
+	}
+	const weights = n * long * long * 4
+	for _, opt := range []DecodeOptions{{Strategy: "greedy", MaxLen: long}, {Strategy: "beam", Beam: 2, MaxLen: long}} {
+		kept, hs := held(opt)
+		for i, h := range hs {
+			if len(h.Tokens) != long || len(h.Focus) != long || h.Attention != nil {
+				t.Fatalf("%s: example %d: %d tokens, %d summaries, %d attention rows; want %d, %d, none", opt.Strategy, i, len(h.Tokens), len(h.Focus), len(h.Attention), long, long)
+			}
+		}
+		if kept > weights/10 {
+			t.Errorf("%s: the hypotheses hold %d bytes without their attention weights, over a tenth of the weights' %d", opt.Strategy, kept, weights)
+		}
+		opt.KeepAttention = n
+		all, hs := held(opt)
+		runtime.KeepAlive(hs)
+		if all < weights {
+			t.Errorf("%s: the hypotheses hold %d bytes with their attention weights, fewer than the weights' %d", opt.Strategy, all, weights)
+		}
+		t.Logf("%s: hypotheses hold %d KiB without attention weights, %d KiB with", opt.Strategy, kept>>10, all>>10)
 	}
 }

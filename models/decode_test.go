@@ -110,7 +110,7 @@ func TestGreedyPicksArgmaxAndStops(t *testing.T) {
 		{1e-9, 1e-9, 0.1, 0.1, 0.8},
 	}
 	calls := 0
-	hyps := stepwise(newMarkov(table, 2, &calls), 2, DecodeOptions{MaxLen: 10})
+	hyps := stepwise(newMarkov(table, 2, &calls), 2, DecodeOptions{MaxLen: 10, KeepAttention: 2})
 	for _, h := range hyps {
 		if len(h.Tokens) != 1 || h.Tokens[0] != 3 || !h.Finished {
 			t.Fatalf("greedy = %+v, want [3] finished", h)
@@ -120,6 +120,9 @@ func TestGreedyPicksArgmaxAndStops(t *testing.T) {
 		}
 		if len(h.Attention) != 2 || h.Attention[1][1] != 1 {
 			t.Fatalf("attention rows = %v, want 2 steps, step 1 one-hot at 1", h.Attention)
+		}
+		if len(h.Focus) != 2 || h.Focus[1].Peak != 1 || h.Focus[1].Entropy != 0 {
+			t.Fatalf("attention summaries = %v, want 2 steps, step 1 peaked at 1 with entropy 0", h.Focus)
 		}
 	}
 	// Max length: a chain that never emits eos stops unfinished.

@@ -42,6 +42,13 @@
 // (TestBatchedDecodingMatchesOneAtATime: padded sources of different
 // lengths, sentences finishing at different steps).
 //
+// A hypothesis keeps, for each output step, a metrics.Focus of its
+// attention row (entropy and peak position, what the attention metrics
+// need), and the row itself only for the batch's first
+// DecodeOptions.KeepAttention examples: rows of every example would take
+// examples × output × source floats, gigabytes for long inputs
+// (TestDecodeKeepsAttentionOnlyWhenAsked).
+//
 // Decoding is evaluation only and builds no graph. Its costs, by W6
 // (../bench, bench/reference/BENCHMARKS.md), and what keeps them down:
 //

@@ -3,10 +3,12 @@ package models
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
@@ -242,10 +244,12 @@ func TestDecodeAllStrategies(t *testing.T) {
 	layers.SetTraining(false, m)
 	defer tensor.NoGrad(layers.Tensors(m.Params())...)()
 	b := tinyBatch()
+	// Only the first example keeps its attention weights; every one has
+	// their summaries.
 	for _, opt := range []DecodeOptions{
-		{Strategy: "greedy", MaxLen: 6},
-		{Strategy: "beam", Beam: 3, LengthPenalty: 0.6, MaxLen: 6},
-		{Strategy: "sample", TopK: 3, TopP: 0.9, Temperature: 0.7, MaxLen: 6, RNG: tensor.NewRNG(1)},
+		{Strategy: "greedy", MaxLen: 6, KeepAttention: 1},
+		{Strategy: "beam", Beam: 3, LengthPenalty: 0.6, MaxLen: 6, KeepAttention: 1},
+		{Strategy: "sample", TopK: 3, TopP: 0.9, Temperature: 0.7, MaxLen: 6, RNG: tensor.NewRNG(1), KeepAttention: 1},
 	} {
 		hyps, err := Decode(m, b, opt)
 		if err != nil {
@@ -255,13 +259,26 @@ func TestDecodeAllStrategies(t *testing.T) {
 			t.Fatalf("%s: %d hypotheses for %d examples", opt.Strategy, len(hyps), b.Size)
 		}
 		for i, h := range hyps {
-			if len(h.Attention) != len(h.Tokens)+boolInt(h.Finished) {
+			steps := len(h.Tokens) + boolInt(h.Finished)
+			if len(h.Focus) != steps {
+				t.Fatalf("%s: example %d has %d attention summaries for %d tokens (finished %v)", opt.Strategy, i, len(h.Focus), len(h.Tokens), h.Finished)
+			}
+			if i >= opt.KeepAttention {
+				if h.Attention != nil {
+					t.Fatalf("%s: example %d kept its attention weights beyond KeepAttention %d", opt.Strategy, i, opt.KeepAttention)
+				}
+				continue
+			}
+			if len(h.Attention) != steps {
 				t.Fatalf("%s: example %d has %d attention rows for %d tokens (finished %v)", opt.Strategy, i, len(h.Attention), len(h.Tokens), h.Finished)
 			}
 			for _, row := range h.Attention {
 				if len(row) != b.SrcLen[i] {
 					t.Fatalf("%s: attention row of length %d for a source of %d", opt.Strategy, len(row), b.SrcLen[i])
 				}
+			}
+			if got, want := h.Focus, metrics.Foci(h.Attention); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: example %d's attention summaries %v, of its weights %v", opt.Strategy, i, got, want)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,13 +83,16 @@ func argmax(row []float32) int {
 	return bi
 }
 
-// decode decodes ex in order with the given options.
+// decode decodes ex in order with the given options; opt.KeepAttention
+// counts from the first example of ex (not of each batch).
 func (r *run) decode(ex []tasks.Example, opt models.DecodeOptions) ([]models.Hypothesis, error) {
 	var out []models.Hypothesis
+	keep := opt.KeepAttention
 	for b := range tasks.InOrder(ex, r.data.LM, r.evalBatch()) {
 		if err := r.stopped(); err != nil {
 			return nil, err
 		}
+		opt.KeepAttention = keep - len(out)
 		hs, err := models.Decode(r.model, &b, opt)
 		if err != nil {
 			return nil, err
@@ -314,7 +318,9 @@ func (r *run) testSplit() []tasks.Example {
 
 func (r *run) testDecode(sum map[string]float64) error {
 	test := r.testSplit()
-	hyps, err := r.decode(test, r.decodeOptions(false))
+	opt := r.decodeOptions(false)
+	opt.KeepAttention = r.cfg.Eval.AttentionMaps // only those are stored whole
+	hyps, err := r.decode(test, opt)
 	if err != nil {
 		return err
 	}
@@ -327,13 +333,13 @@ func (r *run) testDecode(sum map[string]float64) error {
 	var entropyN, hits, alignN int
 	for i, h := range hyps {
 		buckets.Add(len(test[i].Src), r.scores.Match(outs[i], test[i].Ref))
-		if hasWeights(h.Attention) {
-			if e, n := metrics.MeanEntropy(h.Attention); n > 0 {
+		if attended(h.Focus) {
+			if e, n := metrics.MeanEntropy(h.Focus); n > 0 {
 				entropySum += e * float64(n)
 				entropyN += n
 			}
 			if r.data.Alignment != "" {
-				hh, nn := metrics.AlignmentHits(h.Attention, metrics.IdealPositions(r.data.Alignment, len(h.Attention), len(test[i].Src)))
+				hh, nn := metrics.AlignmentHits(h.Focus, metrics.IdealPositions(r.data.Alignment, len(h.Focus), len(test[i].Src)))
 				hits += hh
 				alignN += nn
 			}
@@ -384,7 +390,7 @@ func (r *run) testDecode(sum map[string]float64) error {
 			samples = append(samples, artifact.Sample{Index: i, Source: r.data.SrcTok.Join(r.data.SrcVocab.Decode(test[i].Src)),
 				Reference: test[i].Ref, Output: outs[i], Correct: r.scores.Match(outs[i], test[i].Ref)})
 		}
-		if i < r.cfg.Eval.AttentionMaps && hasWeights(h.Attention) {
+		if i < r.cfg.Eval.AttentionMaps && attended(h.Focus) {
 			out := r.data.TgtVocab.Decode(h.Tokens)
 			if h.Finished {
 				out = append(out, tasks.EOSToken)
@@ -521,15 +527,10 @@ func (r *run) lmSamples() error {
 // hasWeights reports whether a hypothesis has attention weights: not the
 // all-zero rows of the no-attention baseline, whose alignment and entropy
 // mean nothing.
-func hasWeights(rows [][]float32) bool {
-	for _, row := range rows {
-		for _, w := range row {
-			if w > 0 {
-				return true
-			}
-		}
-	}
-	return false
+// attended reports whether any row of attention weights has a positive
+// weight (attention none's are all 0).
+func attended(rows []metrics.Focus) bool {
+	return slices.ContainsFunc(rows, func(f metrics.Focus) bool { return f.Peak >= 0 })
 }
 
 func (r *run) putJSON(kind, name string, v any) error {

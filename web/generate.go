@@ -127,7 +127,7 @@ func (g *generator) generate(ctx context.Context, t *runs.Trained, text string, 
 	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok && !t.Spec.LM && m.MaxDecodeLen() > 0 && len(ids) > m.MaxDecodeLen() {
 		return nil, fmt.Errorf("%w: the input has %d tokens; this model takes at most %d (its learned positions, model.max_len, were fixed when it was trained)", errInput, len(ids), m.MaxDecodeLen())
 	}
-	opt := models.DecodeOptions{Strategy: "greedy", MaxLen: t.OutputLimit(len(ids))}
+	opt := models.DecodeOptions{Strategy: "greedy", MaxLen: t.OutputLimit(len(ids)), KeepAttention: 1}
 	if t.Spec.LM || opt.MaxLen < 1 {
 		opt.MaxLen = lmGenerateLen
 	}

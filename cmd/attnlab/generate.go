@@ -15,6 +15,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/seq"
@@ -230,6 +231,12 @@ func (gen *generator) encode(text, where string) (input, error) {
 	if gen.maxSrc > 0 && len(in.ids) > gen.maxSrc {
 		return in, fmt.Errorf("%s has %d tokens; this model takes at most %d (its learned positions, model.max_len, were fixed when it was trained)", where, len(in.ids), gen.maxSrc)
 	}
+	if gen.flags.showAttention && !gen.t.Spec.LM {
+		if limit := gen.outputLimit(len(in.ids)); int64(limit)*int64(len(in.ids)) > maxShownWeights {
+			return in, fmt.Errorf("%s has %d tokens: too long for --show-attention, whose heatmap would keep up to %d × %d attention weights (%s, at most %s); leave the flag out or lower --max-len",
+				where, len(in.ids), limit, len(in.ids), experiments.FormatBytes(4*int64(limit)*int64(len(in.ids))), experiments.FormatBytes(4*maxShownWeights))
+		}
+	}
 	return in, nil
 }
 
@@ -256,6 +263,19 @@ func symbol(t string) string {
 	return visible(t)
 }
 
+// outputLimit is the most tokens an input of n tokens is decoded to.
+func (gen *generator) outputLimit(n int) int {
+	if gen.fixedLen {
+		return gen.opt.MaxLen
+	}
+	return gen.t.OutputLimit(n)
+}
+
+// maxShownWeights bounds the attention weights --show-attention keeps for
+// one input (output limit × source tokens): a heatmap that no terminal
+// shows whole, and memory that grows with the square of the input.
+const maxShownWeights = 16 << 20
+
 // decode decodes a batch of inputs (empty seq2seq inputs are not decoded
 // and give an empty output). Without --max-len a source longer than the
 // run's data gets a longer output limit (runs.Trained.OutputLimit); the
@@ -269,10 +289,7 @@ func (gen *generator) decode(inputs []input) ([]models.Hypothesis, error) {
 		if len(in.ids) == 0 && !gen.t.Spec.LM {
 			continue
 		}
-		limit := gen.opt.MaxLen
-		if !gen.fixedLen {
-			limit = gen.t.OutputLimit(len(in.ids))
-		}
+		limit := gen.outputLimit(len(in.ids))
 		if groups[limit] == nil {
 			limits = append(limits, limit)
 		}
@@ -298,6 +315,9 @@ func (gen *generator) decode(inputs []input) ([]models.Hypothesis, error) {
 		}
 		opt := gen.opt
 		opt.MaxLen = limit
+		if gen.flags.showAttention {
+			opt.KeepAttention = b.Size
+		}
 		hyps, err := models.Decode(gen.t.Model, b, opt)
 		if err != nil {
 			return nil, err
@@ -376,8 +396,8 @@ func (gen *generator) one(out, errw io.Writer, text string) error {
 // lines is decoded at once unless r is a terminal.
 func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writer) error {
 	batch := 32
-	if f, ok := r.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		batch = 1
+	if f, ok := r.(*os.File); (ok && isatty.IsTerminal(f.Fd())) || gen.flags.showAttention {
+		batch = 1 // --show-attention: one input's weights at a time
 	}
 	w := bufio.NewWriter(out)
 	defer w.Flush()

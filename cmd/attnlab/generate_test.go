@@ -130,6 +130,15 @@ func TestGenerateShowAttention(t *testing.T) {
 		}
 	}
 
+	// The weights a heatmap keeps grow with output × input: a long input
+	// is refused by name, and decodes without the flag.
+	long := strings.Repeat("abcde", 400)
+	r = attnlab(t, "generate", id(run), "--input", long, "--max-len", "10000", "-a", "--db", db)
+	wantError(t, r, 2, "--input has 2000 tokens: too long for --show-attention", "10000 × 2000 attention weights (76.3 MiB, at most 64.0 MiB)")
+	r = attnlabIn(t, "abc\n"+long+"\n", "generate", id(run), "--stdin", "--max-len", "10000", "-a", "--db", db)
+	wantError(t, r, exitFailure, "stdin line 2 has 2000 tokens: too long for --show-attention") // as other stdin lines the model cannot take
+	wantOK(t, attnlab(t, "generate", id(run), "--input", long, "--max-len", "10000", "--db", db))
+
 	none := runOf(t, db, "tiny", `"none"`)
 	r = attnlab(t, "generate", id(none), "--input", "abc", "-a", "--db", db)
 	wantOK(t, r)
