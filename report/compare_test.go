@@ -412,7 +412,7 @@ func TestCompareHostileInputs(t *testing.T) {
 	if _, err := Compare(ctx, st, Query{Where: where}); !errors.Is(err, ErrNoRuns) {
 		t.Errorf("hostile where: err = %v, want ErrNoRuns", err)
 	}
-	where = mustWhere(t, `model.attention.name != "a'; DROP TABLE runs; --" or hidden = 'a"); DELETE FROM params; --'`)
+	where = mustWhere(t, `model.attention.name != "a'; DROP TABLE runs; --" or task.name = 'a"); DELETE FROM params; --'`)
 	if c, err := Compare(ctx, st, Query{Where: where}); err != nil || len(c.Rows) != 3 {
 		t.Errorf("hostile where (matching): err = %v", err)
 	}
@@ -527,6 +527,12 @@ func TestCompareErrors(t *testing.T) {
 			[]string{`--where: unknown key "atention.name" (closest: model.attention.name,`}},
 		{"unknown where metric", Query{Where: mustWhere(t, "test/blue > 0.5")}, nil,
 			[]string{`--where: unknown key "test/blue" (closest: test/bleu,`}},
+		{"where metric short form with text", Query{Where: mustWhere(t, "bleu > abc")}, ErrKey,
+			[]string{"--where: where: col 8: test/bleu compares with numbers (it is a metric), got text 'abc'"}},
+		{"where text for a text param", Query{Where: mustWhere(t, "attention.name in (dot, 3)")}, ErrKey,
+			[]string{"--where: where: col 25: model.attention.name holds text in the selected runs, not numbers such as '3': it would match nothing"}},
+		{"where text for a number param", Query{Where: mustWhere(t, `attention.dim = "128"`)}, ErrKey,
+			[]string{`col 17: model.attention.dim holds numbers in the selected runs, not text such as '"128"'`}},
 		{"unknown pool key", Query{By: []string{"attention.name"}, Pool: []string{"nope"}}, nil,
 			[]string{`--pool: unknown key "nope"`}},
 		{"by pools", Query{Experiments: []string{"scan-attn"}, By: []string{"seed"}}, ErrKey,

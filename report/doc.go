@@ -86,7 +86,10 @@
 // Keys given in By, Pool, Baseline and Where take one form: a full param
 // key, a unique dotted suffix of one (attention.name), a metric or its name
 // after a '/' (bleu), or a pseudo key; an unknown key is an error listing
-// the closest known ones (ResolveWhere does it for a bare filter).
+// the closest known ones (ResolveWhere does it for a bare filter). A
+// filter's value must be of a kind its key holds (a metric a number, a
+// param what the runs' params hold): bleu > abc or hidden = "64" would
+// match nothing silently, and are errors.
 //
 //	c, err := report.Compare(ctx, st, report.Query{
 //		Experiments: []string{"scan-attn"},

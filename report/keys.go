@@ -134,7 +134,17 @@ func resolveWhere(ctx context.Context, st *store.Store, exps []string, where *st
 	ks := keySet{params: params, metrics: sums, pseudo: store.FilterColumns}
 	out, err := where.MapKeys(ks.resolve)
 	if err != nil {
+		if !errors.Is(err, ErrKey) { // a value whose type does not suit the key it names
+			err = keyErrorf("%v", err)
+		}
 		return nil, nil, fmt.Errorf("report: --where: %w", err)
+	}
+	kinds, err := st.ParamKinds(ctx, exps)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report: %w", err)
+	}
+	if err := out.CheckParams(func(k string) []store.Kind { return kinds[k] }); err != nil {
+		return nil, nil, fmt.Errorf("report: --where: %w", keyErrorf("%v", err))
 	}
 	var results []string
 	for _, k := range out.Keys() {

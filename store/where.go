@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -29,6 +30,8 @@ type Cond struct {
 	kind keyKind
 	cmp  cmpOp
 	vals []Value // one, or several for in / not in
+	toks []token // the values as written, to type them again for a renamed key
+	opT  token   // the operator as written
 }
 
 type condOp int
@@ -100,7 +103,8 @@ var pseudoKeys = map[string]keyKind{
 // A value is a number (1, -2.5, 3e-4, and nan, inf, -inf), true or false, a
 // bare word (text), or a string in double or single quotes with backslash
 // escapes (\" \' \\ \n \t). Values compare by type: a number never equals
-// text, so model.embed = "64" matches nothing. Metrics, seed and id compare
+// text, so model.embed = "64" matches nothing (Cond.CheckParams makes that
+// an error where the runs' params are known, as report's filters do). Metrics, seed and id compare
 // only with numbers (seed = "1" is an error); NaN equals nan and fails every
 // ordering. a != v means not (a = v), so it also matches runs without a;
 // likewise "not in".
@@ -323,6 +327,11 @@ func (p *parser) next() token {
 }
 
 func (p *parser) errorf(t token, format string, args ...any) error {
+	return errorAt(t, format, args...)
+}
+
+// errorAt is an error about token t, naming its column.
+func errorAt(t token, format string, args ...any) error {
 	return fmt.Errorf("where: col %d: %s", t.col, fmt.Sprintf(format, args...))
 }
 
@@ -425,6 +434,7 @@ func (p *parser) comparison() (*Cond, error) {
 	c.kind = classifyKey(c.key)
 
 	ot := p.next()
+	c.opT = ot
 	switch {
 	case ot.kind == tOp:
 		c.cmp = map[string]cmpOp{"=": cmpEq, "!=": cmpNe, "<": cmpLt, "<=": cmpLe, ">": cmpGt, ">=": cmpGe}[ot.val]
@@ -516,13 +526,21 @@ func (p *parser) value(c *Cond, op token) (Value, error) {
 	if p.terms > maxWhereTerms {
 		return Value{}, p.errorf(t, "filter has more than %d comparisons", maxWhereTerms)
 	}
+	c.toks = append(c.toks, t)
+	return c.typed(t)
+}
+
+// typed returns the value token t of comparison c as the key's kind takes
+// it, or an error when its type does not suit the key or the operator.
+func (c *Cond) typed(t token) (Value, error) {
 	v, _, err := literal(t)
 	if err != nil {
-		return Value{}, p.errorf(t, "%v", err)
+		return Value{}, errorAt(t, "%v", err)
 	}
 	want := func(kinds string) error {
-		return p.errorf(t, "%s compares with %s, got %s %s", c.key, kinds, v.Kind, t.describe())
+		return errorAt(t, "%s compares with %s, got %s %s", c.key, kinds, v.Kind, t.describe())
 	}
+	equality := c.cmp == cmpEq || c.cmp == cmpNe || c.cmp == cmpIn || c.cmp == cmpNotIn
 	switch c.kind {
 	case keySummary:
 		if v.Kind != KindNumber {
@@ -537,16 +555,53 @@ func (p *parser) value(c *Cond, op token) (Value, error) {
 	case keyStatus:
 		v = TextValue(t.val)
 		if !Status(v.Text).Valid() {
-			return Value{}, p.errorf(t, "unknown status %s (known: %s)", t.describe(), statusList())
+			return Value{}, errorAt(t, "unknown status %s (known: %s)", t.describe(), statusList())
 		}
-		if c.cmp != cmpEq && c.cmp != cmpNe && c.cmp != cmpIn && c.cmp != cmpNotIn {
-			return Value{}, p.errorf(op, "status compares only with = != in, got %s", op.describe())
+		if !equality {
+			return Value{}, errorAt(c.opT, "status compares only with = != in, got %s", c.opT.describe())
 		}
 	}
-	if v.Kind == KindBool && c.cmp != cmpEq && c.cmp != cmpNe && c.cmp != cmpIn && c.cmp != cmpNotIn {
-		return Value{}, p.errorf(op, "true and false compare only with = != in, got %s", op.describe())
+	if v.Kind == KindBool && !equality {
+		return Value{}, errorAt(c.opT, "true and false compare only with = != in, got %s", c.opT.describe())
 	}
 	return v, nil
+}
+
+// CheckParams checks each comparison of a param against the kinds of value
+// the param holds (kinds(key); nulls aside, none: not checked): a value of
+// another kind would match nothing silently (model.embed > abc, or
+// model.embed = "64" where the runs hold the number 64), so it is an error
+// naming it and what the param holds.
+func (c *Cond) CheckParams(kinds func(key string) []Kind) error {
+	if c == nil {
+		return nil
+	}
+	if c.op != opCmp {
+		for _, k := range c.kids {
+			if err := k.CheckParams(kinds); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if c.kind != keyParam {
+		return nil
+	}
+	held := slices.DeleteFunc(slices.Clone(kinds(c.key)), func(k Kind) bool { return k == KindNull })
+	if len(held) == 0 {
+		return nil
+	}
+	plural := map[Kind]string{KindNumber: "numbers", KindText: "text", KindBool: "true or false"}
+	for i, v := range c.vals {
+		if !slices.Contains(held, v.Kind) {
+			what := make([]string, len(held))
+			for j, k := range held {
+				what[j] = plural[k]
+			}
+			return errorAt(c.toks[i], "%s holds %s in the selected runs, not %s such as %s: it would match nothing", c.key, strings.Join(what, " and "), plural[v.Kind], c.toks[i].describe())
+		}
+	}
+	return nil
 }
 
 // valid reports whether c was built by ParseWhere (and not, say, &Cond{}).
@@ -606,6 +661,16 @@ func (c *Cond) MapKeys(f func(key string) (string, error)) (*Cond, error) {
 			return nil, err
 		}
 		out.key, out.kind = k, classifyKey(k)
+		if out.kind != c.kind {
+			// The value's type must suit the key it names now (bleu is
+			// test/bleu, a metric: a number).
+			out.vals = make([]Value, len(c.toks))
+			for i, t := range c.toks {
+				if out.vals[i], err = out.typed(t); err != nil {
+					return nil, err
+				}
+			}
+		}
 		return &out, nil
 	}
 	out.kids = make([]*Cond, len(c.kids))

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -377,6 +379,31 @@ func testCondKeysAndMapKeys(t *testing.T) {
 	m2, _ = m2.MapKeys(func(k string) (string, error) { return full[k], nil })
 	if runs, _ := s.Runs(context.Background(), RunFilter{Where: m2}); strings.Join(hashes(runs), " ") != "r1 r2" {
 		t.Errorf("bleu >= 0.3 mapped to test/bleu matches %q, want r1 r2", hashes(runs))
+	}
+	// A value must suit the kind of key it names once renamed.
+	m3, _ := ParseWhere("bleu > abc")
+	if _, err := m3.MapKeys(func(k string) (string, error) { return full[k], nil }); err == nil ||
+		err.Error() != "where: col 8: test/bleu compares with numbers (it is a metric), got text 'abc'" {
+		t.Errorf("bleu > abc mapped to test/bleu: err = %v", err)
+	}
+	// And a param's value the kinds of value the param holds.
+	kinds := map[string][]Kind{"model.attention.name": {KindText}, "model.embed": {KindNull, KindNumber}, "x": {KindNull}}
+	for _, tc := range []struct{ in, err string }{
+		{"attention.name = dot and model.embed > 3 and x = 1 and y = 2", ""},
+		{"attention.name in (dot, true)", "where: col 25: model.attention.name holds text in the selected runs, not true or false such as 'true': it would match nothing"},
+		{`not (seed = 1 or model.embed != "64")`, `where: col 33: model.embed holds numbers in the selected runs, not text such as '"64"': it would match nothing`},
+	} {
+		w, err := ParseWhere(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, err = w.MapKeys(func(k string) (string, error) { return cmp.Or(full[k], k), nil }); err != nil {
+			t.Fatal(err)
+		}
+		err = w.CheckParams(func(k string) []Kind { return kinds[k] })
+		if got := fmt.Sprint(err); (tc.err == "" && err != nil) || (tc.err != "" && got != tc.err) {
+			t.Errorf("CheckParams(%s) = %v, want %q", tc.in, err, tc.err)
+		}
 	}
 	boom := errors.New("boom")
 	if _, err := c.MapKeys(func(k string) (string, error) { return "", boom }); !errors.Is(err, boom) {
