@@ -36,6 +36,23 @@ const maxNodes = 100_000
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// secondDocument returns the line of the next YAML document dec holds
+// (after ---) unless it is empty, 0 when there is none: what yaml.Unmarshal
+// and a first Decode ignore silently.
+func secondDocument(dec *yaml.Decoder) (int, error) {
+	var second yaml.Node
+	err := dec.Decode(&second)
+	switch {
+	case errors.Is(err, io.EOF):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case len(second.Content) > 0 && second.Content[0].ShortTag() != "!!null":
+		return max(second.Line, 1), nil
+	}
+	return 0, nil
+}
+
 // parseSource checks a file's YAML and records the line of every key. It
 // reports syntax errors, an empty file, a top level that is not a mapping,
 // keys that are not scalars and duplicate keys.
@@ -46,11 +63,10 @@ func parseSource(s *source) Errors {
 		return Errors{yamlError(s, err)}
 	}
 	// One document per file: a second one (after ---) would be ignored.
-	var second yaml.Node
-	if err := dec.Decode(&second); err == nil && len(second.Content) > 0 && second.Content[0].ShortTag() != "!!null" {
-		return Errors{s.errorf(second.Line, "", "a second YAML document: an experiment file holds one (extends: combines files)")}
-	} else if err != nil && !errors.Is(err, io.EOF) {
+	if line, err := secondDocument(dec); err != nil {
 		return Errors{yamlError(s, err)}
+	} else if line > 0 {
+		return Errors{s.errorf(line, "", "a second YAML document: an experiment file holds one (extends: combines files)")}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].ShortTag() == "!!null") {
 		return Errors{s.errorf(0, "", "empty experiment file: write at least name and task")}

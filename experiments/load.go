@@ -1,7 +1,9 @@
 package experiments
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -218,7 +220,16 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 		}
 		var doc yaml.Node
 		var val any
-		if err := yaml.Unmarshal([]byte(raw), &doc); err != nil {
+		dec := yaml.NewDecoder(strings.NewReader(raw))
+		err := dec.Decode(&doc)
+		if err == nil {
+			var line int
+			if line, err = secondDocument(dec); err == nil && line > 0 {
+				l.errs = append(l.errs, s.errorf(0, key, "value %q: a second YAML document (line %d, after ---): --set takes one value", raw, line))
+				continue
+			}
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
 			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, strings.TrimPrefix(err.Error(), "yaml: ")))
 			continue
 		}

@@ -199,6 +199,12 @@ func TestSetTyping(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("errors = %q, want %q", got, want)
 	}
+	// A value is one YAML document: a second would be dropped silently.
+	got = loadErr(t, minimal, "train.steps=5\n---\nname: other")
+	want = []string{`--set: train.steps: value "5\n---\nname: other": a second YAML document (line 2, after ---): --set takes one value`}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors = %q, want %q", got, want)
+	}
 }
 
 func TestErrorsAreTyped(t *testing.T) {
