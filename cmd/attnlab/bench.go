@@ -75,14 +75,20 @@ each ratio is then against PyTorch's best figure.`,
 				}
 				names[i] = strings.ToUpper(n)
 			}
-			if threads < 1 || steps < 0 || sentences < 1 || generate < 1 {
-				return usagef("--threads, --sentences and --generate must be at least 1, --steps at least 0")
-			}
-			if threads > 1024 || steps > 100000 || sentences > 100000 || generate > 4096 {
-				return usagef("--threads at most 1024, --steps and --sentences at most 100000, --generate at most 4096")
-			}
-			if repeats < 0 || repeats > 1000 {
-				return usagef("--repeats: %d: must be 0 (as torch_ref.py) to 1000", repeats)
+			for _, f := range []struct {
+				name      string
+				v, lo, hi int
+				note      string
+			}{
+				{"--threads", threads, 1, 1024, ""},
+				{"--steps", steps, 0, 100000, " (0: as torch_ref.py)"},
+				{"--repeats", repeats, 0, 1000, " (0: as torch_ref.py)"},
+				{"--sentences", sentences, 1, 100000, ""},
+				{"--generate", generate, 1, 4096, ""},
+			} {
+				if f.v < f.lo || f.v > f.hi {
+					return usagef("%s %d: must be from %d to %d%s", f.name, f.v, f.lo, f.hi, f.note)
+				}
 			}
 			for i, n := range lengths {
 				if n < 1 || n > bench.MaxAttentionLength {

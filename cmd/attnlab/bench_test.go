@@ -23,7 +23,8 @@ func TestBench(t *testing.T) {
 		t.Errorf("output without --compare shows PyTorch figures:\n%s", r.stdout)
 	}
 	wantError(t, attnlab(t, "bench", "W9"), exitUsage, `unknown workload "W9"`)
-	wantError(t, attnlab(t, "bench", "--steps", "-1"), exitUsage, "--steps")
+	wantError(t, attnlab(t, "bench", "--steps", "-1"), exitUsage, "bench: --steps -1: must be from 0 to 100000 (0: as torch_ref.py)")
+	wantError(t, attnlab(t, "bench", "--threads", "2000"), exitUsage, "bench: --threads 2000: must be from 1 to 1024")
 	wantError(t, attnlab(t, "bench", "W4", "--compare", filepath.Join(t.TempDir(), "none.json")), exitUsage, "--compare", "none.json")
 }
 
@@ -35,7 +36,7 @@ func TestBenchW6(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	wantError(t, attnlab(t, "bench", "W6", "--sentences", "0"), exitUsage, "--sentences")
+	wantError(t, attnlab(t, "bench", "W6", "--sentences", "0"), exitUsage, "bench: --sentences 0: must be from 1 to 100000")
 }
 
 func TestBenchCompareAndJSON(t *testing.T) {
