@@ -222,7 +222,11 @@ func Redact(target string) string {
 	if changed {
 		u.RawQuery = q.Encode()
 	}
-	return u.Redacted()
+	out := u.Redacted()
+	if scheme, rest, ok := strings.Cut(out, ":"); ok && !strings.HasPrefix(rest, "//") {
+		out = scheme + "://" + rest // url.URL drops an empty authority: postgres:// would print as postgres:
+	}
+	return out
 }
 
 // Secrets returns the secret strings target carries — the URL's password

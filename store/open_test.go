@@ -34,6 +34,8 @@ func TestRedact(t *testing.T) {
 		{"host=db.lab user=u password=hunter22 dbname=x", "host=db.lab user=u password=xxxxx dbname=x", []string{"hunter22"}},
 		{"host=db.lab password = hunter22", "host=db.lab password=xxxxx", []string{"hunter22"}},
 		{"postgres://u@h/d?PASSWORD=S3cretX", "postgres://u@h/d?PASSWORD=xxxxx", []string{"S3cretX"}},
+		{"postgres://", "postgres://", nil},
+		{"postgres://?password=pw2&host=/tmp", "postgres://?host=%2Ftmp&password=xxxxx", []string{"pw2"}},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			if got := Redact(tc.in); got != tc.want {
