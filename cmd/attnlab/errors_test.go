@@ -87,6 +87,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run"}, []string{"run: missing EXPERIMENT.yaml", "attnlab run --help"}},
 		{[]string{"run", "a.yaml", "b.yaml"}, []string{`run: unexpected argument "b.yaml"`}},
 		{[]string{"train", "a.yaml"}, []string{`unknown command "train"`, "did you mean run?"}},
+		// An unknown command is named as such whatever follows it: not
+		// "unknown flag: --db", not the root's help for --help.
+		{[]string{"heatmap", "3", "--db", "x.db"}, []string{`attnlab: unknown command "heatmap" (did you mean plot attention?) (see 'attnlab --help')`}},
+		{[]string{"heatmap", "--help"}, []string{`unknown command "heatmap" (did you mean plot attention?)`}},
+		{[]string{"--width", "80", "heatmap"}, []string{`unknown command "heatmap"`}},
+		{[]string{"help", "heatmap"}, []string{`attnlab: help: unknown command "heatmap" (did you mean plot attention?)`}},
+		{[]string{"plot", "heatmap", "3", "--db", "x.db"}, []string{`attnlab: plot: unknown command "heatmap" (did you mean attention?) (see 'attnlab plot --help')`}},
 		{[]string{"run", "a.yaml", "model.attention.name=dot"}, []string{`unexpected argument "model.attention.name=dot": to override a key write --set model.attention.name=dot`}},
 		{[]string{"run", "testdata/tiny.yaml", "--nope"}, []string{"run: unknown flag: --nope"}},
 		{[]string{"run", "testdata/tiny.yaml", "--set"}, []string{"flag needs an argument: --set"}},
@@ -145,6 +152,11 @@ func TestUsageErrors(t *testing.T) {
 			}
 			wantError(t, r, exitUsage, tc.want...)
 		})
+	}
+	for _, args := range [][]string{{"heatmap", "3", "--db", "x.db"}, {"help", "heatmap"}, {"plot", "heatmap"}} {
+		if r := attnlab(t, args...); strings.Count(r.stderr, "(see '") != 1 {
+			t.Errorf("%v: want one pointer to the help: %q", args, r.stderr)
+		}
 	}
 	// None of them may have created the default database.
 	if _, err := os.Stat(os.Getenv("ATTNLAB_DB")); !os.IsNotExist(err) {

@@ -144,7 +144,16 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	root.SetIn(stdin)
 	root.SetOut(out)
 	root.SetErr(errw)
-	cmd, _, _ = root.Find(args) // for the error line, should a panic come before cobra returns it
+	// Find must know completion, which cobra adds when it executes; its
+	// hidden __complete command (shells' completion requests) it adds only
+	// then.
+	root.InitDefaultCompletionCmd(args...)
+	cmd, rest, _ := root.Find(args) // for the error line, should a panic come before cobra returns it
+	completing := len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd)
+	if err := misspelledCommand(cmd, rest); err != nil && !completing {
+		printError(errw, cmd, err, true) // the message says where to look
+		return exitCode(err, false)
+	}
 	c, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK

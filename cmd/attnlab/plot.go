@@ -73,8 +73,9 @@ func newPlotAttentionCmd() *cobra.Command {
 		out     outputFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "attention RUN",
-		Short: "Plot the attention heatmap of a decoded test example of a run",
+		Use:        "attention RUN",
+		SuggestFor: []string{"heatmap"},
+		Short:      "Plot the attention heatmap of a decoded test example of a run",
 		Long: `Plot the attention of a run's decoder over the source tokens for one of the
 test examples stored with the run (eval.attention_maps of them; --example
 counts from 0). RUN is a run's name (EXPERIMENT/POINT/seed=N), id, hash prefix,

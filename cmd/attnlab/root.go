@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -78,6 +79,22 @@ or ./attnlab.db.`,
 	add("other", newListCmd(), newRmCmd(), newGcCmd(), newVersionCmd())
 	root.AddCommand(newMetricsHelp()) // a help topic: attnlab help metrics
 	root.SetHelpCommandGroupID("other")
+	// help is cobra's, added now (cobra adds it when it executes) so that
+	// Find knows it, and refusing an unknown command as the command line
+	// does: cobra's shows the root's help for attnlab help heatmap.
+	root.InitDefaultHelpCmd()
+	if help, _, err := root.Find([]string{"help"}); err == nil && help.Name() == "help" && help.Run != nil {
+		run := help.Run
+		help.RunE = func(c *cobra.Command, args []string) error {
+			if cmd, rest, _ := c.Root().Find(args); cmd != nil {
+				if err := misspelledCommand(cmd, rest); err != nil {
+					return err
+				}
+			}
+			run(c, args)
+			return nil
+		}
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{plainFlagError(err)} })
 	markRun(root, s)
 	return root
@@ -103,11 +120,54 @@ func groupRunE(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return cmd.Help()
 	}
-	msg := fmt.Sprintf("unknown command %q", args[0])
-	if sugg := cmd.SuggestionsFor(args[0]); len(sugg) > 0 {
+	return unknownCommand(cmd, args[0])
+}
+
+// unknownCommand is the usage error for name, which names no subcommand of
+// the group command cmd, with the commands it may have meant: close names
+// among cmd's subcommands, and a subcommand of theirs named so or listing
+// it in SuggestFor (heatmap: plot attention).
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q", name)
+	sugg := cmd.SuggestionsFor(name)
+	for _, c := range cmd.Commands() {
+		for _, sub := range c.Commands() {
+			if sub.Name() == name || slices.Contains(sub.SuggestFor, name) {
+				sugg = append(sugg, c.Name()+" "+sub.Name())
+			}
+		}
+	}
+	if len(sugg) > 0 {
 		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(sugg, ", "))
 	}
 	return &usageError{fmt.Errorf("%s (see '%s --help')", msg, cmd.CommandPath())}
+}
+
+// misspelledCommand returns unknownCommand's error when args, as found
+// under cmd (cobra's Find), give a group command a first positional
+// argument, which can only be an unknown subcommand: checked before cobra
+// parses flags, which would otherwise report the subcommand's flags as
+// unknown (attnlab heatmap 3 --db x: "unknown flag: --db") or show the
+// group's help for a --help meant for the subcommand.
+func misspelledCommand(cmd *cobra.Command, args []string) error {
+	if !cmd.HasAvailableSubCommands() || cmd.Name() == "help" {
+		return nil
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return nil
+		case strings.HasPrefix(a, "--") && !strings.Contains(a, "="):
+			if f := cmd.Flags().Lookup(a[2:]); f != nil && f.NoOptDefVal == "" {
+				i++ // its value
+			}
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+		default:
+			return unknownCommand(cmd, a)
+		}
+	}
+	return nil
 }
 
 // outputWidth returns the number of columns the command's tables fit in:
