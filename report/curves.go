@@ -154,6 +154,7 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, ou
 	styleAxes(p)
 	p.Title.Text = cv.title
 	p.X.Label.Text = "step"
+	p.X.Tick.Marker = stepTicks{}
 	p.Y.Label.Text = cv.metric
 	if cv.lo > 0 && cv.hi/cv.lo > 100 {
 		p.Y.Scale = plot.LogScale{}

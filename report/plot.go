@@ -283,6 +283,34 @@ func (distinctTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
+// stepTicks labels only whole numbers, for an axis of training steps:
+// over a narrow range (a run with one evaluation so far, at step 500)
+// gonum's marker labels 499.5, 500.0 and 500.5. Other ticks stay, unlabelled.
+type stepTicks struct{}
+
+func (stepTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := distinctTicks{}.Ticks(lo, hi)
+	labelled := false
+	for i, t := range ticks {
+		switch {
+		case t.Label == "":
+		case t.Value != math.Trunc(t.Value):
+			ticks[i].Label = ""
+		default:
+			if strings.ContainsRune(t.Label, '.') {
+				ticks[i].Label = strconv.FormatFloat(t.Value, 'f', 0, 64)
+			}
+			labelled = true
+		}
+	}
+	if !labelled {
+		for v := math.Ceil(lo); v <= hi; v++ {
+			ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+		}
+	}
+	return ticks
+}
+
 // repeatsLabel reports whether two of ticks have the same label.
 func repeatsLabel(ticks []plot.Tick) bool {
 	seen := map[string]bool{}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strings"
 	"testing"
 
 	"gonum.org/v1/plot"
@@ -27,5 +28,31 @@ func TestDistinctTicks(t *testing.T) {
 	}
 	if !repeatsLabel((plot.DefaultTicks{}).Ticks(2.405, 2.423)) {
 		t.Log("gonum's default labels over 2.405–2.423 no longer repeat")
+	}
+}
+
+// TestStepTicks: a step axis labels only whole steps, however narrow its
+// range (gonum's marker labels 499.5, 500.0, 500.5 around one evaluation).
+func TestStepTicks(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		lo, hi float64
+		want   string // the labels
+	}{
+		{499.5, 500.5, "500"},
+		{499, 501, "499 500 501"},
+		{0, 2, "0 1 2"},
+		{0.2, 0.8, ""},
+		{0, 20000, "0 10000 20000"},
+	} {
+		var labels []string
+		for _, tk := range (stepTicks{}).Ticks(tc.lo, tc.hi) {
+			if tk.Label != "" {
+				labels = append(labels, tk.Label)
+			}
+		}
+		if got := strings.Join(labels, " "); got != tc.want {
+			t.Errorf("step ticks over [%v, %v] labelled %q, want %q", tc.lo, tc.hi, got, tc.want)
+		}
 	}
 }
