@@ -134,7 +134,9 @@
 // plain value; the dashboard (attnlab serve) renders the same one, its
 // cells as Comparison.Text gives them: the table's text, cell by cell.
 // Query.Status selects done runs by default; StatusAny selects every
-// status (the curves of runs still training).
+// status (the curves of runs still training). A run not done has written
+// no summaries: its value of a metric is the last it logged
+// (store.LatestMetrics), what the notes say of such a selection.
 //
 // # Exports
 //

@@ -94,6 +94,31 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 	if sel.sums, err = st.Summaries(ctx, ids); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	// A run not done (--status running, interrupted, failed, any) has
+	// written no summaries yet, or not all: its values are the last it
+	// logged of each metric.
+	var unfinished []int64
+	for _, r := range runs {
+		if r.Status != store.StatusDone {
+			unfinished = append(unfinished, r.ID)
+		}
+	}
+	if len(unfinished) > 0 {
+		latest, err := st.LatestMetrics(ctx, unfinished)
+		if err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		for id, m := range latest {
+			if sel.sums[id] == nil {
+				sel.sums[id] = map[string]float64{}
+			}
+			for k, v := range m {
+				if _, ok := sel.sums[id][k]; !ok {
+					sel.sums[id][k] = v
+				}
+			}
+		}
+	}
 	return sel, nil
 }
 

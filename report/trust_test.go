@@ -1028,3 +1028,36 @@ func TestCompareHugeMeans(t *testing.T) {
 		t.Errorf("huge values: mean %v, p %v; want 7.0333e307, p 2.246e-5", cell.Mean, cell.P)
 	}
 }
+
+// TestCompareUnfinishedValues: runs not done have written no summaries; a
+// --status that selects them shows the last value each logged of a metric,
+// as the notes say, and a done run's summary stays its value.
+func TestCompareUnfinishedValues(t *testing.T) {
+	x := fakeExperiment{name: "live"}
+	for i, hist := range [][]float64{{3, 2, 1.5}, {3, 2.5}} {
+		r := trustRun("dot", int64(i+1), 0, nil)
+		r.sums, r.status = nil, store.StatusInterrupted
+		r.history = map[string][]float64{"valid/loss": hist}
+		x.runs = append(x.runs, r)
+	}
+	done := trustRun("dot", 3, 0.5, nil)
+	done.sums["valid/loss"] = 1
+	done.history = map[string][]float64{"valid/loss": {3, 0.9}}
+	x.runs = append(x.runs, done)
+	st, _ := buildStore(t, x)
+	mean := func(c *Comparison) (float64, int) {
+		if len(c.Rows) != 1 || len(c.Metrics) != 1 {
+			t.Fatalf("%d rows, metrics %v; want one row of valid/loss", len(c.Rows), c.Metrics)
+		}
+		cell := c.Rows[0].Cells[0]
+		return cell.Mean, cell.N
+	}
+	c := mustCompare(t, st, Query{Experiments: []string{"live"}, Status: store.StatusInterrupted, Metrics: []string{"valid/loss"}})
+	if m, n := mean(c); m != 2 || n != 2 {
+		t.Errorf("interrupted runs: valid/loss %v over %d runs, want their last values' mean 2 over 2", m, n)
+	}
+	c = mustCompare(t, st, Query{Experiments: []string{"live"}, Status: StatusAny, Metrics: []string{"valid/loss"}})
+	if m, n := mean(c); math.Abs(m-5.0/3) > 1e-12 || n != 3 {
+		t.Errorf("every run: valid/loss %v over %d runs, want (1.5 + 2.5 + the done run's summary 1) / 3", m, n)
+	}
+}

@@ -407,6 +407,34 @@ func (s *Store) Summaries(ctx context.Context, runIDs []int64) (map[int64]map[st
 	if err != nil {
 		return nil, fmt.Errorf("store: read summaries: %w", err)
 	}
+	out, err := scanRunValues(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: read summaries: %w", err)
+	}
+	return out, nil
+}
+
+// LatestMetrics returns, for each of the runs, the value of each metric
+// at the last step it was logged: what a run not finished has measured so
+// far (its summaries are written when it ends). Runs without metrics are
+// absent.
+func (s *Store) LatestMetrics(ctx context.Context, runIDs []int64) (map[int64]map[string]float64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT m.run_id, m.key, m.value FROM metrics m
+		JOIN (SELECT run_id, key, MAX(step) AS step FROM metrics WHERE run_id IN (`+s.d.int64s()+`) GROUP BY run_id, key) l
+		ON m.run_id = l.run_id AND m.key = l.key AND m.step = l.step`, idList(runIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: read latest metrics: %w", err)
+	}
+	out, err := scanRunValues(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: read latest metrics: %w", err)
+	}
+	return out, nil
+}
+
+// scanRunValues reads rows of (run_id, key, value) into values by run and
+// key, and closes rows.
+func scanRunValues(rows *sql.Rows) (map[int64]map[string]float64, error) {
 	defer rows.Close()
 	out := map[int64]map[string]float64{}
 	for rows.Next() {
@@ -414,7 +442,7 @@ func (s *Store) Summaries(ctx context.Context, runIDs []int64) (map[int64]map[st
 		var key string
 		var v sql.NullFloat64
 		if err := rows.Scan(&id, &key, &v); err != nil {
-			return nil, fmt.Errorf("store: read summaries: %w", err)
+			return nil, err
 		}
 		m := out[id]
 		if m == nil {
@@ -423,8 +451,5 @@ func (s *Store) Summaries(ctx context.Context, runIDs []int64) (map[int64]map[st
 		}
 		m[key] = floatOf(v)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read summaries: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
