@@ -122,6 +122,11 @@ func (m *memoryFlag) check(file string, plan []experiments.Run) (experiments.Mem
 	if len(over) > 1 {
 		more = fmt.Sprintf(" (and %d more runs)", len(over)-1)
 	}
-	return largest, experiments.Errors{{File: file, Key: "model", Msg: fmt.Sprintf("%s: estimated training memory %s exceeds %s%s: use smaller sizes or batch_size, or raise --max-memory",
-		which, experiments.EstimateMemory(r.Config), what, more)}}
+	e := experiments.EstimateMemory(r.Config)
+	key, hint := "model", "use smaller sizes or batch_size"
+	if 2*e.Data > e.Bytes {
+		key, hint = "task", "its dataset is most of it: use smaller train_size, valid_size or test_size, or shorter sequences"
+	}
+	return largest, experiments.Errors{{File: file, Key: key, Msg: fmt.Sprintf("%s: estimated training memory %s exceeds %s%s: %s, or raise --max-memory",
+		which, e, what, more, hint)}}
 }

@@ -63,7 +63,13 @@ func TestPlanMaxMemory(t *testing.T) {
 	if _, err := os.Stat(db); err == nil {
 		t.Errorf("run created %s although it refused the plan", db)
 	}
-	r := attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "lots")
+	// A dataset too large is named as the task's.
+	r := attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1MiB", "--set", "task.train_size=100000")
+	if r.code != exitUsage || !strings.HasPrefix(r.stderr, "testdata/tiny.yaml: task: run 1 (model.attention.name=none): estimated training memory ") ||
+		!strings.HasSuffix(r.stderr, "exceeds --max-memory 1.00 MiB (and 3 more runs): its dataset is most of it: use smaller train_size, valid_size or test_size, or shorter sequences, or raise --max-memory\n") {
+		t.Errorf("a dataset over --max-memory: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "lots")
 	wantError(t, r, exitUsage, "--max-memory: \"lots\" is not a size")
 	// 0 is not "no limit"; "1.5" is not 1.5 GiB.
 	wantError(t, attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "0"), exitUsage, "--max-memory 0: 0 B is below 1 KiB")
