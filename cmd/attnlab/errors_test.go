@@ -92,6 +92,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"heatmap", "3", "--db", "x.db"}, []string{`attnlab: unknown command "heatmap" (did you mean plot attention?) (see 'attnlab --help')`}},
 		{[]string{"heatmap", "--help"}, []string{`unknown command "heatmap" (did you mean plot attention?)`}},
 		{[]string{"--width", "80", "heatmap"}, []string{`unknown command "heatmap"`}},
+		{[]string{"--json", "compare", "x"}, []string{"unknown flag: --json"}}, // a flag before the command is the mistake
+		{[]string{"plot", "--db", "x.db", "heatmap"}, []string{"plot: unknown flag: --db"}},
+		{[]string{"-h", "compare"}, nil},
 		{[]string{"help", "heatmap"}, []string{`attnlab: help: unknown command "heatmap" (did you mean plot attention?)`}},
 		{[]string{"plot", "heatmap", "3", "--db", "x.db"}, []string{`attnlab: plot: unknown command "heatmap" (did you mean attention?) (see 'attnlab plot --help')`}},
 		{[]string{"run", "a.yaml", "model.attention.name=dot"}, []string{`unexpected argument "model.attention.name=dot": to override a key write --set model.attention.name=dot`}},

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/store"
@@ -145,12 +146,28 @@ func unknownCommand(cmd *cobra.Command, name string) error {
 
 // misspelledCommand returns unknownCommand's error when args, as found
 // under cmd (cobra's Find), give a group command a first positional
-// argument, which can only be an unknown subcommand: checked before cobra
-// parses flags, which would otherwise report the subcommand's flags as
-// unknown (attnlab heatmap 3 --db x: "unknown flag: --db") or show the
-// group's help for a --help meant for the subcommand.
+// argument before any flag it does not know: that can only be an unknown
+// subcommand. It is checked before cobra parses flags, which would
+// otherwise report the subcommand's flags as unknown (attnlab heatmap 3
+// --db x: "unknown flag: --db") or show the group's help for a --help
+// meant for the subcommand. A flag the group does not know, before any
+// positional argument, is left to cobra to name.
 func misspelledCommand(cmd *cobra.Command, args []string) error {
 	if !cmd.HasAvailableSubCommands() || cmd.Name() == "help" {
+		return nil
+	}
+	cmd.InitDefaultHelpFlag()
+	cmd.InitDefaultVersionFlag()
+	lookup := func(name string, short bool) *pflag.Flag {
+		for _, fs := range []*pflag.FlagSet{cmd.Flags(), cmd.InheritedFlags()} {
+			f := fs.Lookup(name)
+			if short {
+				f = fs.ShorthandLookup(name)
+			}
+			if f != nil {
+				return f
+			}
+		}
 		return nil
 	}
 	for i := 0; i < len(args); i++ {
@@ -158,12 +175,29 @@ func misspelledCommand(cmd *cobra.Command, args []string) error {
 		switch {
 		case a == "--":
 			return nil
-		case strings.HasPrefix(a, "--") && !strings.Contains(a, "="):
-			if f := cmd.Flags().Lookup(a[2:]); f != nil && f.NoOptDefVal == "" {
+		case strings.HasPrefix(a, "--"):
+			name, _, inline := strings.Cut(a[2:], "=")
+			f := lookup(name, false)
+			if f == nil {
+				return nil
+			}
+			if !inline && f.NoOptDefVal == "" {
 				i++ // its value
 			}
 		case strings.HasPrefix(a, "-") && len(a) > 1:
+			f := lookup(a[1:2], true) // -w 80, -w80, or -ab
+			if f == nil {
+				return nil
+			}
+			if len(a) == 2 && f.NoOptDefVal == "" {
+				i++
+			}
 		default:
+			for _, c := range cmd.Commands() {
+				if c.Name() == a || c.HasAlias(a) {
+					return nil // cobra's to run
+				}
+			}
 			return unknownCommand(cmd, a)
 		}
 	}
