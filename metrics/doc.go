@@ -34,9 +34,10 @@
 //   - Attention diagnostics: [Entropy] and [MeanEntropy] of attention rows
 //     (nats; masked keys and fully masked rows ignored), [Rows] to take the
 //     real rows out of a padded [B, Tq, Tk] buffer, and alignment accuracy
-//     with [IdealPositions] and [AlignmentHits]. Both work on a [Focus] per
-//     row (its entropy and peak position), which a decoder keeps for every
-//     output step instead of the row itself ([FocusOf], [Foci]).
+//     with [IdealPositions] and [AlignmentHits]. MeanEntropy and
+//     AlignmentHits take a [Focus] per row (its entropy and peak position),
+//     which a decoder keeps for every output step instead of the row itself
+//     ([FocusOf], [Foci]).
 //   - Comparing runs across seeds: [MeanStd] (sample std),
 //     [WelchTTest] (two-sided, Welch–Satterthwaite df, via gonum's
 //     distuv.StudentsT), [WelchCompare] (the difference of means with its

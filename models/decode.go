@@ -164,14 +164,20 @@ func (n *node) trace() ([]int, []metrics.Focus, [][]float32) {
 }
 
 // extend returns parent followed by tok, whose step's attention weights
-// are attn[i] (attn nil: none); keep keeps them whole.
-func extend(parent *node, tok int, attn [][]float32, i int, keep bool) *node {
+// are attn[i] (attn nil: none), summarised by foci[i] (foci nil: computed
+// here); keep keeps them whole.
+func extend(parent *node, tok int, attn [][]float32, foci []metrics.Focus, i int, keep bool) *node {
 	n := &node{tok: tok, parent: parent, length: 1}
 	if parent != nil {
 		n.length = parent.length + 1
 	}
 	if attn != nil {
-		n.attended, n.focus = true, metrics.FocusOf(attn[i])
+		n.attended = true
+		if foci != nil {
+			n.focus = foci[i]
+		} else {
+			n.focus = metrics.FocusOf(attn[i])
+		}
 		if keep {
 			n.attn = append([]float32(nil), attn[i]...)
 		}
@@ -227,7 +233,7 @@ func stepwise(st State, n int, opt DecodeOptions) []Hypothesis {
 				tok = drawIndex(probs, opt.RNG)
 			}
 			logps[ex] += float64(row[tok])
-			heads[ex] = extend(heads[ex], tok, attn, r, ex < opt.KeepAttention)
+			heads[ex] = extend(heads[ex], tok, attn, nil, r, ex < opt.KeepAttention)
 			switch {
 			case tok == seq.EOSID:
 				out[ex] = finish(heads[ex], logps[ex], true)
@@ -401,6 +407,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 		logp   float64
 	}
 	var tops [][]int // per row of the step: its best 2·Beam tokens
+	var foci []metrics.Focus
 	for t := 0; ; t++ {
 		if len(tokens) == 0 || opt.stopped() {
 			break
@@ -411,6 +418,15 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 		lp, attn := stepRowsOf(st, tokens, func(r int, row []float32) {
 			tops[r] = topIndicesInto(tops[r][:0], row, 2*k, noEOS)
 		})
+		// Each row's summary once: a row extends up to Beam live
+		// hypotheses and its finished candidates.
+		foci = foci[:0]
+		for _, row := range attn {
+			foci = append(foci, metrics.FocusOf(row))
+		}
+		if attn == nil {
+			foci = nil
+		}
 		v := lp.Dim(-1)
 		var sel []int
 		var next []int
@@ -430,7 +446,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 			for _, c := range cands {
 				h := live[ex][c.parent]
 				if c.tok == seq.EOSID || t+1 >= opt.MaxLen {
-					nd := extend(h.node, c.tok, attn, h.row, ex < opt.KeepAttention)
+					nd := extend(h.node, c.tok, attn, foci, h.row, ex < opt.KeepAttention)
 					fin := beamHyp{node: nd, logp: c.logp, score: c.logp / lengthPenalty(nd.length, alpha)}
 					if c.tok != seq.EOSID {
 						fin.row = -1 // unfinished at max length
@@ -439,7 +455,7 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 					continue
 				}
 				if len(nl) < k { // a candidate beyond the Beam best is dropped unbuilt
-					nl = append(nl, beamHyp{node: extend(h.node, c.tok, attn, h.row, ex < opt.KeepAttention), logp: c.logp, row: h.row})
+					nl = append(nl, beamHyp{node: extend(h.node, c.tok, attn, foci, h.row, ex < opt.KeepAttention), logp: c.logp, row: h.row})
 				}
 			}
 			sort.SliceStable(done[ex], func(a, b int) bool { return done[ex][a].score > done[ex][b].score })

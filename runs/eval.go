@@ -524,11 +524,9 @@ func (r *run) lmSamples() error {
 	return r.putJSON(artifact.KindSamples, artifact.NameSamples, samples)
 }
 
-// hasWeights reports whether a hypothesis has attention weights: not the
-// all-zero rows of the no-attention baseline, whose alignment and entropy
-// mean nothing.
-// attended reports whether any row of attention weights has a positive
-// weight (attention none's are all 0).
+// attended reports whether a hypothesis has attention weights: a row with
+// a positive weight, not the all-zero rows of the no-attention baseline,
+// whose alignment and entropy mean nothing.
 func attended(rows []metrics.Focus) bool {
 	return slices.ContainsFunc(rows, func(f metrics.Focus) bool { return f.Peak >= 0 })
 }

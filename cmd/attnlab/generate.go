@@ -232,9 +232,14 @@ func (gen *generator) encode(text, where string) (input, error) {
 		return in, fmt.Errorf("%s has %d tokens; this model takes at most %d (its learned positions, model.max_len, were fixed when it was trained)", where, len(in.ids), gen.maxSrc)
 	}
 	if gen.flags.showAttention && !gen.t.Spec.LM {
-		if limit := gen.outputLimit(len(in.ids)); int64(limit)*int64(len(in.ids)) > maxShownWeights {
-			return in, fmt.Errorf("%s has %d tokens: too long for --show-attention, whose heatmap would keep up to %d × %d attention weights (%s, at most %s); leave the flag out or lower --max-len",
-				where, len(in.ids), limit, len(in.ids), experiments.FormatBytes(4*int64(limit)*int64(len(in.ids))), experiments.FormatBytes(4*maxShownWeights))
+		// Each hypothesis a beam search keeps holds its own rows.
+		limit, copies, what := gen.outputLimit(len(in.ids)), 1, ""
+		if gen.opt.Strategy == "beam" {
+			copies, what = gen.opt.Beam, fmt.Sprintf("%d hypotheses × ", gen.opt.Beam)
+		}
+		if n := int64(copies) * int64(limit) * int64(len(in.ids)); n > maxShownWeights {
+			return in, fmt.Errorf("%s has %d tokens: too long for --show-attention, whose heatmap would keep up to %s%d × %d attention weights (%s, at most %s); leave the flag out or lower --max-len",
+				where, len(in.ids), what, limit, len(in.ids), experiments.FormatBytes(4*n), experiments.FormatBytes(4*maxShownWeights))
 		}
 	}
 	return in, nil

@@ -138,6 +138,8 @@ func TestGenerateShowAttention(t *testing.T) {
 	r = attnlabIn(t, "abc\n"+long+"\n", "generate", id(run), "--stdin", "--max-len", "10000", "-a", "--db", db)
 	wantError(t, r, exitFailure, "stdin line 2 has 2000 tokens: too long for --show-attention") // as other stdin lines the model cannot take
 	wantOK(t, attnlab(t, "generate", id(run), "--input", long, "--max-len", "10000", "--db", db))
+	r = attnlab(t, "generate", id(run), "--input", long[:1000], "--max-len", "10000", "--beam", "4", "-a", "--db", db)
+	wantError(t, r, 2, "--input has 1000 tokens: too long for --show-attention, whose heatmap would keep up to 4 hypotheses × 10000 × 1000 attention weights (153 MiB, at most 64.0 MiB)")
 
 	none := runOf(t, db, "tiny", `"none"`)
 	r = attnlab(t, "generate", id(none), "--input", "abc", "-a", "--db", db)
