@@ -530,7 +530,7 @@ func TestCompareErrors(t *testing.T) {
 		{"where metric short form with text", Query{Where: mustWhere(t, "bleu > abc")}, ErrKey,
 			[]string{"--where: where: col 8: test/bleu compares with numbers (it is a metric), got text 'abc'"}},
 		{"where text for a text param", Query{Where: mustWhere(t, "attention.name in (dot, 3)")}, ErrKey,
-			[]string{"--where: where: col 25: model.attention.name holds text in the selected runs, not numbers such as '3': it would match nothing"}},
+			[]string{"--where: where: col 25: model.attention.name holds text in the selected runs, not numbers such as '3': that value would never match"}},
 		{"where text for a number param", Query{Where: mustWhere(t, `attention.dim = "128"`)}, ErrKey,
 			[]string{`col 17: model.attention.dim holds numbers in the selected runs, not text such as '"128"'`}},
 		{"unknown pool key", Query{By: []string{"attention.name"}, Pool: []string{"nope"}}, nil,

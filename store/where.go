@@ -569,9 +569,10 @@ func (c *Cond) typed(t token) (Value, error) {
 
 // CheckParams checks each comparison of a param against the kinds of value
 // the param holds (kinds(key); nulls aside, none: not checked): a value of
-// another kind would match nothing silently (model.embed > abc, or
-// model.embed = "64" where the runs hold the number 64), so it is an error
-// naming it and what the param holds.
+// another kind never equals nor orders with them, so model.embed > abc or
+// model.embed = "64" (where the runs hold the number 64) would match
+// nothing, model.embed != "64" every run, silently; it is an error naming
+// the value and what the param holds.
 func (c *Cond) CheckParams(kinds func(key string) []Kind) error {
 	if c == nil {
 		return nil
@@ -598,7 +599,14 @@ func (c *Cond) CheckParams(kinds func(key string) []Kind) error {
 			for j, k := range held {
 				what[j] = plural[k]
 			}
-			return errorAt(c.toks[i], "%s holds %s in the selected runs, not %s such as %s: it would match nothing", c.key, strings.Join(what, " and "), plural[v.Kind], c.toks[i].describe())
+			effect := "it would match nothing"
+			switch c.cmp {
+			case cmpNe, cmpNotIn:
+				effect = "it would match every run"
+			case cmpIn:
+				effect = "that value would never match"
+			}
+			return errorAt(c.toks[i], "%s holds %s in the selected runs, not %s such as %s: %s", c.key, strings.Join(what, " and "), plural[v.Kind], c.toks[i].describe(), effect)
 		}
 	}
 	return nil

@@ -390,8 +390,9 @@ func testCondKeysAndMapKeys(t *testing.T) {
 	kinds := map[string][]Kind{"model.attention.name": {KindText}, "model.embed": {KindNull, KindNumber}, "x": {KindNull}}
 	for _, tc := range []struct{ in, err string }{
 		{"attention.name = dot and model.embed > 3 and x = 1 and y = 2", ""},
-		{"attention.name in (dot, true)", "where: col 25: model.attention.name holds text in the selected runs, not true or false such as 'true': it would match nothing"},
-		{`not (seed = 1 or model.embed != "64")`, `where: col 33: model.embed holds numbers in the selected runs, not text such as '"64"': it would match nothing`},
+		{"attention.name in (dot, true)", "where: col 25: model.attention.name holds text in the selected runs, not true or false such as 'true': that value would never match"},
+		{`not (seed = 1 or model.embed != "64")`, `where: col 33: model.embed holds numbers in the selected runs, not text such as '"64"': it would match every run`},
+		{`model.embed <= "64"`, `where: col 16: model.embed holds numbers in the selected runs, not text such as '"64"': it would match nothing`},
 	} {
 		w, err := ParseWhere(tc.in)
 		if err != nil {
