@@ -135,7 +135,7 @@ type curves struct {
 // table lists them), with its number of runs ("2/3 runs" when a run has no
 // finite value), how many of them end before the group's last step,
 // stopped or diverged ("4 runs (3 end early)", "3 runs (1 diverged)"),
-// and how many are still training ("1 still training");
+// and how many are not finished (queued, running, interrupted: "1 not finished");
 // groups without this metric are counted in a last line. The y axis
 // turns logarithmic when every value is positive and they span more than
 // two decades (losses). q.Metrics, q.Sort and q.Baseline are not used. The
@@ -377,7 +377,7 @@ func buildCurves(ctx context.Context, st *store.Store, q Query, metric string) (
 			ends = append(ends, fmt.Sprintf("%d diverged", d))
 		}
 		if r := cv.bands[i].training; r > 0 {
-			ends = append(ends, fmt.Sprintf("%d still training", r))
+			ends = append(ends, fmt.Sprintf("%d not finished", r))
 		}
 		if len(ends) > 0 {
 			cv.labels[i] += " (" + strings.Join(ends, ", ") + ")"
@@ -539,7 +539,7 @@ func (g GroupCurve) Ends() string {
 		ends = append(ends, fmt.Sprintf("%d diverged", g.Diverged))
 	}
 	if g.Training > 0 {
-		ends = append(ends, fmt.Sprintf("%d still training", g.Training))
+		ends = append(ends, fmt.Sprintf("%d not finished", g.Training))
 	}
 	return strings.Join(ends, ", ")
 }

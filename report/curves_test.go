@@ -66,15 +66,15 @@ func TestBandStillTraining(t *testing.T) {
 		t.Errorf("runs %d, early %d, training %d, diverged %d; want 3, 1, 1, 0", b.runs, b.early, b.training, b.diverged)
 	}
 	g := GroupCurveOf([]int64{1, 2, 3}, hist, func(id int64) bool { return id == 2 })
-	if e := g.Ends(); e != "1 end early, 1 still training" {
+	if e := g.Ends(); e != "1 end early, 1 not finished" {
 		t.Errorf("Ends() = %q", e)
 	}
 	// A run still training is counted so even where its curve is the
 	// longest (--status running: the one run plotted).
 	for _, ids := range [][]int64{{1, 2}, {2}} {
 		g = GroupCurveOf(ids, hist, func(id int64) bool { return id == 2 })
-		if e := g.Ends(); e != "1 still training" {
-			t.Errorf("runs %v, run 2 training and the longest: Ends() = %q, want \"1 still training\"", ids, e)
+		if e := g.Ends(); e != "1 not finished" {
+			t.Errorf("runs %v, run 2 training and the longest: Ends() = %q, want \"1 not finished\"", ids, e)
 		}
 	}
 }

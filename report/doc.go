@@ -136,7 +136,9 @@
 // Query.Status selects done runs by default; StatusAny selects every
 // status (the curves of runs still training). A run not done has written
 // no summaries: its value of a metric is the last it logged
-// (store.LatestMetrics), what the notes say of such a selection.
+// (store.LatestMetrics), at whatever step it reached, so such a selection
+// marks no row best, and its notes say so. A --where on a metric reads the
+// summaries: a run not done matches it only once it has them.
 //
 // # Exports
 //

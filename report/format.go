@@ -622,11 +622,14 @@ func (c *Comparison) statusNote() string {
 		return ""
 	case StatusAny:
 		return "Runs of every status (--status any): a row may hold runs not finished or failed beside done ones, " +
-			"each with the values it had logged when this was read."
+			"each value the last its run had logged when this was read; no row is marked best."
 	case store.StatusFailed:
-		return "Failed runs only (--status failed): their values are those logged before they failed."
+		return "Failed runs only (--status failed): each value is the last its run logged before it failed; no row is marked best."
+	case store.StatusQueued:
+		return "Only runs now queued (--status queued): not started, or handed back to the queue; a value is the last such a run logged."
 	}
-	return fmt.Sprintf("Only runs now %s (--status %s): not finished, their values are those of their last evaluation so far.", c.Status, c.Status)
+	return fmt.Sprintf("Only runs now %s (--status %s): not finished, each value is the last its run logged, "+
+		"at whatever step it had reached; no row is marked best.", c.Status, c.Status)
 }
 
 // meanNote says what mean ± std is over: each row's runs, or, where a

@@ -95,12 +95,18 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	// A run not done (--status running, interrupted, failed, any) has
-	// written no summaries yet, or not all: its values are the last it
-	// logged of each metric.
+	// written no summaries, or those of an earlier attempt (a done run
+	// queued again): its values are the last it logged of each metric. A
+	// failed run keeps the summaries it wrote when it failed where it
+	// logged nothing later.
 	var unfinished []int64
 	for _, r := range runs {
-		if r.Status != store.StatusDone {
-			unfinished = append(unfinished, r.ID)
+		if r.Status == store.StatusDone {
+			continue
+		}
+		unfinished = append(unfinished, r.ID)
+		if r.Status != store.StatusFailed {
+			delete(sel.sums, r.ID)
 		}
 	}
 	if len(unfinished) > 0 {
@@ -112,11 +118,7 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 			if sel.sums[id] == nil {
 				sel.sums[id] = map[string]float64{}
 			}
-			for k, v := range m {
-				if _, ok := sel.sums[id][k]; !ok {
-					sel.sums[id][k] = v
-				}
-			}
+			maps.Copy(sel.sums[id], m)
 		}
 	}
 	return sel, nil

@@ -31,7 +31,8 @@ func (c *Comparison) tests(k metrics.Kind) bool {
 // Within a column, rows are comparable when they share a task and the
 // column's sacreBLEU signature (rows scored with another tokenizer hold
 // another metric); a row whose mean leaves runs out (Row.Partial: failed,
-// not finished, no value) is never best, nor another in its stead; a test
+// not finished, no value) is never best, nor another in its stead, and no
+// row is best when Query.Status selected runs other than done ones; a test
 // needs 2 values on each side.
 func (c *Comparison) mark() {
 	tasks := map[int]bool{}
@@ -62,7 +63,9 @@ func (c *Comparison) mark() {
 				worst[scale[i]] = cell.Mean
 			}
 		}
-		if tested && d.Direction != metrics.NoDirection {
+		// Runs not done (a --status other than done) hold values of
+		// whatever step each reached: no row is best.
+		if tested && d.Direction != metrics.NoDirection && c.Status == "" {
 			for i := range c.Rows {
 				row := &c.Rows[i]
 				cell := &row.Cells[j]

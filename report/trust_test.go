@@ -1037,19 +1037,35 @@ func TestCompareUnfinishedValues(t *testing.T) {
 	for i, hist := range [][]float64{{3, 2, 1.5}, {3, 2.5}} {
 		r := trustRun("dot", int64(i+1), 0, nil)
 		r.sums, r.status = nil, store.StatusInterrupted
+		if i == 1 { // the summary of an earlier attempt, done before the run was queued again
+			r.sums = map[string]float64{"valid/loss": 9}
+		}
 		r.history = map[string][]float64{"valid/loss": hist}
 		x.runs = append(x.runs, r)
 	}
 	done := trustRun("dot", 3, 0.5, nil)
 	done.sums["valid/loss"] = 1
 	done.history = map[string][]float64{"valid/loss": {3, 0.9}}
-	x.runs = append(x.runs, done)
+	other := trustRun("none", 1, 0, nil)
+	other.sums, other.status = nil, store.StatusInterrupted
+	other.history = map[string][]float64{"valid/loss": {3, 2.9, 2.8, 2.7}}
+	x.runs = append(x.runs, done, other)
 	st, _ := buildStore(t, x)
 	mean := func(c *Comparison) (float64, int) {
-		if len(c.Rows) != 1 || len(c.Metrics) != 1 {
-			t.Fatalf("%d rows, metrics %v; want one row of valid/loss", len(c.Rows), c.Metrics)
+		if len(c.Rows) != 2 || len(c.Metrics) != 1 {
+			t.Fatalf("%d rows, metrics %v; want two rows of valid/loss", len(c.Rows), c.Metrics)
 		}
-		cell := c.Rows[0].Cells[0]
+		// Values of runs stopped at different steps: neither row is best.
+		for i, row := range c.Rows {
+			if row.Cells[0].Best {
+				t.Errorf("--status %s: row %s marked best", c.Status, c.Label(i))
+			}
+		}
+		if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "no row is marked best") {
+			t.Errorf("--status %s: the notes do not say that no row is best: %s", c.Status, notes)
+		}
+		i := slices.IndexFunc(c.Rows, func(r Row) bool { return r.Group[0] == "dot" })
+		cell := c.Rows[i].Cells[0]
 		return cell.Mean, cell.N
 	}
 	c := mustCompare(t, st, Query{Experiments: []string{"live"}, Status: store.StatusInterrupted, Metrics: []string{"valid/loss"}})

@@ -15,7 +15,7 @@
 //	                         A group's mean is attnlab plot curves's (report.GroupCurveOf): solid over
 //	                         its band only where all its runs have a value, dashed without band where
 //	                         fewer do ("n=2" where their number changes; hover says it), and the legend
-//	                         counts the runs that end early, diverged or are still training
+//	                         counts the runs that end early, diverged or are not finished
 //	                         ("4 runs, 3 end early"). Accuracy by length has plot length's references
 //	                         (report.LengthReferences): the training lengths shaded, the majority floor
 //	                         dotted

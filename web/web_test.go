@@ -206,7 +206,7 @@ func TestAPIs(t *testing.T) {
 		// history ends before the others' because it is still training,
 		// which the legend says, as attnlab plot curves does.
 		for _, sr := range cd.Series {
-			if strings.HasPrefix(sr.Label, "attention.name=additive") && (len(sr.Runs) != 4 || !strings.Contains(sr.Label, "(4 runs, 1 still training)")) {
+			if strings.HasPrefix(sr.Label, "attention.name=additive") && (len(sr.Runs) != 4 || !strings.Contains(sr.Label, "(4 runs, 1 not finished)")) {
 				t.Errorf("curves: additive series %q with runs %v", sr.Label, sr.Runs)
 			}
 			if len(sr.Y) != len(cd.X) || len(sr.Lo) != len(cd.X) || len(sr.Hi) != len(cd.X) || len(sr.N) != len(cd.X) {

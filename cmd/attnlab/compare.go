@@ -22,7 +22,7 @@ func (q *queryFlags) add(cmd *cobra.Command) {
 	f.StringSliceVar(&q.by, "by", nil, "group runs by these keys (default: every key that varies), e.g. attention.name,optimizer.lr")
 	f.StringSliceVar(&q.pool, "pool", nil, "keys whose different values --by may average over in one row, e.g. train.steps")
 	f.StringVar(&q.where, "where", "", "only runs matching a filter: 'model.attention.name in (dot, additive) and seed != 3' (metric keys: attnlab help metrics)")
-	f.StringVar(&q.status, "status", "", "runs with this status (default done): "+statusNames())
+	f.StringVar(&q.status, "status", "", "runs with this status (default done): "+statusNames()+", or any")
 }
 
 // query builds a report query for the experiments from the flags.
@@ -30,6 +30,9 @@ func (q *queryFlags) query(exps []string) (report.Query, error) {
 	f, err := runFilter(nil, q.status, q.where)
 	if err != nil {
 		return report.Query{}, err
+	}
+	if q.status == string(report.StatusAny) {
+		f.Status = report.StatusAny
 	}
 	if len(q.pool) > 0 && len(q.by) == 0 {
 		return report.Query{}, usagef("--pool needs --by: without it no row pools different settings")

@@ -24,6 +24,13 @@ func TestCompare(t *testing.T) {
 	if strings.Contains(r.stdout, "(baseline)") {
 		t.Errorf("compare without --baseline shows one:\n%s", r.stdout)
 	}
+	// --status any, which the notes name, is a status the flag takes.
+	a := attnlab(t, "compare", "tiny", "--status", "any", "--db", db)
+	wantOK(t, a)
+	if !strings.Contains(a.stdout, "Runs of every status (--status any)") || strings.Contains(a.stdout, "* best") {
+		t.Errorf("compare --status any: want its note and no row marked best:\n%s", a.stdout)
+	}
+	wantOK(t, attnlab(t, "ls", "runs", "--status", "any", "--db", db))
 	b := attnlab(t, "compare", "tiny", "--baseline", "attention.name=none", "--db", db)
 	wantOK(t, b)
 	if !strings.Contains(b.stdout, "(baseline)") || !strings.Contains(b.stdout, "p=") && !strings.Contains(b.stdout, "p<") {

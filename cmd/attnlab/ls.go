@@ -89,7 +89,7 @@ is what tells them apart and stays.`,
 	}
 	db = addDBFlag(cmd)
 	cmd.Flags().StringArrayVarP(&exps, "experiment", "e", nil, "only this experiment (repeatable)")
-	cmd.Flags().StringVar(&status, "status", "", "only runs with this status: "+statusNames())
+	cmd.Flags().StringVar(&status, "status", "", "only runs with this status: "+statusNames()+", or any")
 	cmd.Flags().StringVar(&where, "where", "", "only runs matching a filter: 'model.attention.name = dot and test/bleu > 50' (metric keys: attnlab help metrics)")
 	return cmd
 }
@@ -102,12 +102,15 @@ func statusNames() string {
 	return strings.Join(names, ", ")
 }
 
-// runFilter builds a store filter from the flags, checking the status and
-// parsing the --where expression.
+// runFilter builds a store filter from the flags, checking the status (any:
+// every status, no filter) and parsing the --where expression.
 func runFilter(exps []string, status, where string) (store.RunFilter, error) {
+	if status == string(report.StatusAny) {
+		status = ""
+	}
 	f := store.RunFilter{Experiments: exps, Status: store.Status(status)}
 	if status != "" && !f.Status.Valid() {
-		return f, usagef("--status %q: unknown status (known: %s)", status, statusNames())
+		return f, usagef("--status %q: unknown status (known: %s, or any)", status, statusNames())
 	}
 	if where != "" {
 		c, err := store.ParseWhere(where)
