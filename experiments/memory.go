@@ -216,3 +216,20 @@ func formatCount(n int64) string {
 	}
 	return strconv.FormatInt(n, 10)
 }
+
+// EstimateDecoding estimates what decoding batch inputs of src tokens
+// (a language model: prompts) takes with c's model, whose output
+// vocabulary has vocab tokens: the activations one training step of that
+// shape keeps for the encoder and a single decoder step — decoding keeps
+// none for a backward pass, so this bounds its peak from above — plus the
+// weights and their packed copies. A model that cannot estimate itself
+// gives 0.
+func EstimateDecoding(c Config, vocab, batch, src int) int64 {
+	env := models.MemoryEnv{Vocab: float64(vocab), Batch: float64(max(batch, 1)), Src: float64(src), Tgt: 1,
+		Encoder: c.Model.Encoder, Attention: c.Model.Attention}
+	if info, err := models.Registry.Info(c.Model.Name); err == nil && info.Has(models.LanguageModel) {
+		env.Tgt = float64(max(src, 1))
+	}
+	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
+	return clampInt64(params*8 + acts*4)
+}

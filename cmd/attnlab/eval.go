@@ -40,8 +40,9 @@ const evalBatch = 32
 
 func newEvalCmd() *cobra.Command {
 	var (
-		db *string
-		f  evalFlags
+		db  *string
+		f   evalFlags
+		mem memoryFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "eval RUN (FILE.tsv | --src FILE --ref FILE)",
@@ -133,7 +134,7 @@ only with --force.`,
 			if fixed {
 				opt.MaxLen = f.maxLen
 			}
-			outs, unk, gen, err := decodeLines(t, opt, fixed, lines)
+			outs, unk, gen, err := decodeLines(t, opt, fixed, lines, &mem)
 			if err != nil {
 				return err
 			}
@@ -176,6 +177,7 @@ only with --force.`,
 		},
 	}
 	db = addDBFlag(cmd)
+	mem.registerDecoding(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.src, "src", "", "file of source lines (with --ref, instead of FILE.tsv)")
 	fl.StringVar(&f.ref, "ref", "", "file of reference lines, aligned line by line with --src")
@@ -341,8 +343,11 @@ func (u unknownTokens) examples() string {
 // as <unk>, and the generator (its count of outputs that stopped at the
 // length limit). Sources none of whose tokens the run knows are a usage
 // error, before any decoding.
-func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines []evalLine) ([]string, unknownTokens, *generator, error) {
+func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines []evalLine, mem *memoryFlag) ([]string, unknownTokens, *generator, error) {
 	gen := &generator{t: t, flags: &generateFlags{unk: true}, vocab: t.Spec.SrcVocab, tok: t.Spec.SrcTok, opt: opt, fixedLen: fixedLen}
+	if err := gen.bound(mem); err != nil {
+		return nil, unknownTokens{}, nil, err
+	}
 	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok {
 		gen.maxSrc = m.MaxDecodeLen()
 	}

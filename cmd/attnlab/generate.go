@@ -44,8 +44,9 @@ type generateFlags struct {
 
 func newGenerateCmd() *cobra.Command {
 	var (
-		db *string
-		g  generateFlags
+		db  *string
+		g   generateFlags
+		mem memoryFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "generate RUN (--input TEXT | --stdin)",
@@ -81,6 +82,9 @@ attention of each output token over the source tokens as a text heatmap.`,
 				return err
 			}
 			gen := newGenerator(t, &g, cmd.Flags().Changed)
+			if err := gen.bound(&mem); err != nil {
+				return err
+			}
 			gen.opt.Context = ctx // Ctrl-C stops a long decoding within a step
 			if g.stdin {
 				return gen.stream(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -89,6 +93,7 @@ attention of each output token over the source tokens as a text heatmap.`,
 		},
 	}
 	db = addDBFlag(cmd)
+	mem.registerDecoding(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&g.input, "input", "i", "", "the text to decode (LM: the prompt)")
 	f.BoolVar(&g.stdin, "stdin", false, "decode every line of stdin, one output line each")
@@ -160,6 +165,37 @@ type generator struct {
 	// their limits.
 	unfinished int
 	lo, hi     int
+	// memLimit bounds the memory a batch is estimated to take
+	// (experiments.EstimateDecoding; 0: no bound), memWhat names it.
+	memLimit int64
+	memWhat  string
+}
+
+// bound sets the generator's memory limit from --max-memory (its default:
+// a share of the machine's memory).
+func (gen *generator) bound(mem *memoryFlag) error {
+	limit, what, err := mem.limit()
+	if err != nil {
+		return err
+	}
+	gen.memLimit, gen.memWhat = limit, what
+	mem.softLimit()
+	return nil
+}
+
+// decodeMemory estimates decoding batch inputs of at most n tokens at once
+// (a beam search's hypotheses count as inputs).
+func (gen *generator) decodeMemory(batch, n int) int64 {
+	if gen.opt.Strategy == "beam" {
+		batch *= gen.opt.Beam
+	}
+	return experiments.EstimateDecoding(gen.t.Config, gen.t.Spec.TgtVocab.Len(), batch, n)
+}
+
+// fits reports whether decoding batch inputs of at most n tokens stays
+// within the memory limit.
+func (gen *generator) fits(batch, n int) bool {
+	return gen.memLimit <= 0 || gen.decodeMemory(batch, n) <= gen.memLimit
 }
 
 func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) *generator {
@@ -231,6 +267,10 @@ func (gen *generator) encode(text, where string) (input, error) {
 	if gen.maxSrc > 0 && len(in.ids) > gen.maxSrc {
 		return in, fmt.Errorf("%s has %d tokens; this model takes at most %d (its learned positions, model.max_len, were fixed when it was trained)", where, len(in.ids), gen.maxSrc)
 	}
+	if !gen.fits(1, len(in.ids)) {
+		return in, fmt.Errorf("%s has %d tokens: decoding it is estimated at %s, over %s; give a shorter input, or raise --max-memory",
+			where, len(in.ids), experiments.FormatBytes(gen.decodeMemory(1, len(in.ids))), gen.memWhat)
+	}
 	if gen.flags.showAttention && !gen.t.Spec.LM {
 		// Each hypothesis a beam search keeps holds its own rows.
 		limit, copies, what := gen.outputLimit(len(in.ids)), 1, ""
@@ -301,43 +341,73 @@ func (gen *generator) decode(inputs []input) ([]models.Hypothesis, error) {
 		groups[limit] = append(groups[limit], i)
 	}
 	for _, limit := range limits {
-		idx := groups[limit]
-		longest := 0
-		for _, i := range idx {
-			longest = max(longest, len(inputs[i].ids))
-		}
-		b := &seq.Batch{Size: len(idx)}
-		lens := make([]int, len(idx))
-		flat := make([]int, len(idx)*longest)
-		for j, i := range idx {
-			copy(flat[j*longest:], inputs[i].ids)
-			lens[j] = len(inputs[i].ids)
-		}
-		if gen.t.Spec.LM {
-			b.T, b.In, b.TgtLen = longest, flat, lens
-		} else {
-			b.S, b.Src, b.SrcLen = longest, flat, lens
-		}
-		opt := gen.opt
-		opt.MaxLen = limit
-		if gen.flags.showAttention {
-			opt.KeepAttention = b.Size
-		}
-		hyps, err := models.Decode(gen.t.Model, b, opt)
-		if err != nil {
-			return nil, err
-		}
-		for j, i := range idx {
-			out[i] = hyps[j]
-			if !gen.t.Spec.LM && !hyps[j].Finished {
-				if gen.unfinished == 0 || limit < gen.lo {
-					gen.lo = limit
-				}
-				gen.unfinished, gen.hi = gen.unfinished+1, max(gen.hi, limit)
+		for _, idx := range gen.chunks(inputs, groups[limit]) {
+			if err := gen.decodeChunk(inputs, idx, limit, out); err != nil {
+				return nil, err
 			}
 		}
 	}
 	return out, nil
+}
+
+// chunks splits idx (indices into inputs, in order) into batches that each
+// fit in the memory limit: as many inputs at once as fit, at least one
+// (encode refused an input that does not fit alone).
+func (gen *generator) chunks(inputs []input, idx []int) [][]int {
+	var out [][]int
+	start, longest := 0, 0
+	for k, i := range idx {
+		n := max(longest, len(inputs[i].ids))
+		if k > start && !gen.fits(k-start+1, n) {
+			out = append(out, idx[start:k])
+			start, n = k, len(inputs[i].ids)
+		}
+		longest = n
+	}
+	if start < len(idx) {
+		out = append(out, idx[start:])
+	}
+	return out
+}
+
+// decodeChunk decodes the inputs idx (indices into inputs) in one batch,
+// with the output limit limit, into out.
+func (gen *generator) decodeChunk(inputs []input, idx []int, limit int, out []models.Hypothesis) error {
+	longest := 0
+	for _, i := range idx {
+		longest = max(longest, len(inputs[i].ids))
+	}
+	b := &seq.Batch{Size: len(idx)}
+	lens := make([]int, len(idx))
+	flat := make([]int, len(idx)*longest)
+	for j, i := range idx {
+		copy(flat[j*longest:], inputs[i].ids)
+		lens[j] = len(inputs[i].ids)
+	}
+	if gen.t.Spec.LM {
+		b.T, b.In, b.TgtLen = longest, flat, lens
+	} else {
+		b.S, b.Src, b.SrcLen = longest, flat, lens
+	}
+	opt := gen.opt
+	opt.MaxLen = limit
+	if gen.flags.showAttention {
+		opt.KeepAttention = b.Size
+	}
+	hyps, err := models.Decode(gen.t.Model, b, opt)
+	if err != nil {
+		return err
+	}
+	for j, i := range idx {
+		out[i] = hyps[j]
+		if !gen.t.Spec.LM && !hyps[j].Finished {
+			if gen.unfinished == 0 || limit < gen.lo {
+				gen.lo = limit
+			}
+			gen.unfinished, gen.hi = gen.unfinished+1, max(gen.hi, limit)
+		}
+	}
+	return nil
 }
 
 // unfinishedNote is the note for outputs that stopped at the length limit

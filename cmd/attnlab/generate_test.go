@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -233,4 +234,42 @@ func TestGenerateBadNumbers(t *testing.T) {
 	long := "abc\n" + strings.Repeat("a", maxStdinLine+1) + "\n"
 	r := attnlabIn(t, long, "generate", id(run), "--stdin", "--db", db)
 	wantError(t, r, exitFailure, "stdin line 2: longer than 65536 bytes, the limit of one input line")
+}
+
+// TestGenerateMemoryBound: an input whose decoding is estimated above
+// --max-memory is refused by name, before anything is decoded; inputs
+// that fit only a few at a time are decoded in smaller batches, to the
+// same outputs.
+func TestGenerateMemoryBound(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	r := attnlab(t, "generate", id(run), "--input", "abcde", "--max-memory", "1KiB", "--db", db)
+	wantError(t, r, exitUsage, "generate: --input has 5 tokens: decoding it is estimated at ", ", over --max-memory 1.00 KiB; give a shorter input, or raise --max-memory")
+	r = attnlabIn(t, "abc\nabcde\n", "generate", id(run), "--stdin", "--max-memory", "1KiB", "--db", db)
+	wantError(t, r, exitFailure, "stdin line 1 has 3 tokens: decoding it is estimated at ")
+	tsv := writeIn(t, t.TempDir(), "test.tsv", "abc\tcba\n")
+	r = attnlab(t, "eval", id(run), tsv, "--max-memory", "1KiB", "--db", db)
+	wantError(t, r, exitUsage, "test.tsv:1", "has 3 tokens: decoding it is estimated at ")
+
+	tr, err := loadRun(t.Context(), db, id(run))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := newGenerator(tr, &generateFlags{}, func(string) bool { return false })
+	gen.memLimit = gen.decodeMemory(2, 6)
+	var inputs []input
+	for _, n := range []int{6, 6, 6, 2, 3} {
+		inputs = append(inputs, input{ids: make([]int, n)})
+	}
+	if got := fmt.Sprint(gen.chunks(inputs, []int{0, 1, 2, 3, 4})); got != "[[0 1] [2 3] [4]]" {
+		t.Errorf("batches within the memory of two 6-token inputs: %s, want [[0 1] [2 3] [4]]", got)
+	}
+	lines := strings.Repeat("abcde\nedcba\nab\n", 4)
+	all := attnlabIn(t, lines, "generate", id(run), "--stdin", "--db", db)
+	wantOK(t, all)
+	few := attnlabIn(t, lines, "generate", id(run), "--stdin", "--max-memory", fmt.Sprint(gen.decodeMemory(2, 5)+1), "--db", db)
+	wantOK(t, few)
+	if few.stdout != all.stdout {
+		t.Errorf("decoded two at a time:\n%s\nall at once:\n%s", few.stdout, all.stdout)
+	}
 }

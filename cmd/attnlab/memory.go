@@ -23,6 +23,12 @@ func (m *memoryFlag) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse a run whose estimated training memory is above this size, such as 8GiB, and train at once only as many runs as fit in it (default: 80% of physical memory, or of the cgroup memory limit when lower)")
 }
 
+// registerDecoding adds --max-memory to a command that decodes with a
+// stored model (generate, eval).
+func (m *memoryFlag) registerDecoding(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse an input whose decoding is estimated above this size, such as 8GiB, and decode fewer inputs at once where many would be (default: 80% of physical memory, or of the cgroup memory limit when lower)")
+}
+
 // limit returns the limit in bytes and how to name it in an error.
 func (m *memoryFlag) limit() (int64, string, error) {
 	if m.value != "" {
