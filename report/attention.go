@@ -195,6 +195,13 @@ const (
 	attnCell     = 0.55 * vg.Centimeter // per token at most 60 tokens
 	attnCellLong = 0.30 * vg.Centimeter // per token beyond that
 	attnBar      = 3.0 * vg.Centimeter  // colour bar strip on the right, with its axis
+	// attnMaxData bounds each side of the heat map: cells shrink below
+	// attnCellLong beyond 200 tokens (a 3,000-token example would
+	// otherwise be a PNG 41,000 pixels wide).
+	attnMaxData = 60 * vg.Centimeter
+	// attnVectorCells is the most cells drawn as vector rectangles (sharp
+	// at any zoom); a larger map is drawn as an image.
+	attnVectorCells = 200 * 200
 )
 
 func drawAttention(g *attnGrid, title string, out safeout.Target) error {
@@ -206,8 +213,9 @@ func drawAttention(g *attnGrid, title string, out safeout.Target) error {
 	h.Underflow, h.Overflow = cols[0], cols[len(cols)-1] // float32 rounding can step outside [0, 1]
 	h.NaN = color.NRGBA{200, 0, 0, 255}
 	// Vector cells: a rasterized heat map is smoothed when scaled to the
-	// canvas, which blurs the cell boundaries.
-	h.Rasterized = false
+	// canvas, which blurs the cell boundaries; but millions of them are a
+	// file nothing opens quickly.
+	h.Rasterized = g.rows*g.cols > attnVectorCells
 
 	p := plot.New()
 	styleAxes(p)
@@ -224,7 +232,7 @@ func drawAttention(g *attnGrid, title string, out safeout.Target) error {
 
 	cell := func(n int) vg.Length {
 		if n > 60 {
-			return attnCellLong
+			return min(attnCellLong, attnMaxData/vg.Length(n))
 		}
 		return attnCell
 	}

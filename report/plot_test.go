@@ -225,6 +225,32 @@ func TestPlotAttention(t *testing.T) {
 		goldenPNG(t, path, "attention_golden.png")
 	})
 
+	t.Run("very long", func(t *testing.T) {
+		// A 400-token example: each side of the map is bounded, and the
+		// diagonal still shows.
+		const n = 400
+		m := artifact.AttentionMap{Source: make([]string, n), Output: make([]string, n), Weights: make([][]float32, n)}
+		for i := range n {
+			m.Source[i], m.Output[i] = "a", "b"
+			m.Weights[i] = make([]float32, n)
+			m.Weights[i][i] = 1
+		}
+		x := fakeExperiment{name: "long", runs: []fakeRun{{params: map[string]any{"a": 1}, seed: 1, attn: []artifact.AttentionMap{m}}}}
+		st, ids := buildStore(t, x)
+		path := filepath.Join(dir, "verylong.png")
+		if err := PlotAttention(ctx, st, ids["long"][0], 0, file(path)); err != nil {
+			t.Fatal(err)
+		}
+		img := readPNG(t, path)
+		if w, h, most := img.Bounds().Dx(), img.Bounds().Dy(), px(attnMaxData+15*vg.Centimeter); w > most || h > most {
+			t.Errorf("%d × %d px for 400 tokens, want at most %d on each side", w, h, most)
+		}
+		heat := image.Rect(0, 0, img.Bounds().Dx()-px(attnBar), img.Bounds().Dy())
+		if dark := find(img, heat, at(0.9), 60); len(dark) < 100 {
+			t.Errorf("%d dark pixels in the heat map, want the diagonal", len(dark))
+		}
+	})
+
 	t.Run("fixed scale", func(t *testing.T) {
 		// A uniform map of weight 0.5 must look like 0.5, not like the maximum.
 		x := fakeExperiment{name: "uniform", runs: []fakeRun{{params: map[string]any{"a": 1}, seed: 1, attn: []artifact.AttentionMap{{
