@@ -43,7 +43,8 @@ type keySet struct {
 
 // resolve returns the full key that k names:
 //
-//   - a pseudo key, a param key or a metric key, as is;
+//   - a pseudo key, a param key or a metric key, as is (a top-level param
+//     key that nested ones also end with, such as name, is ambiguous);
 //   - a param key by a unique dotted suffix: attention.name for
 //     model.attention.name, lr for train.optimizer.lr;
 //   - a metric key by what follows a '/', bleu for test/bleu, or
@@ -58,14 +59,19 @@ func (ks keySet) resolve(k string) (string, error) {
 	if k == "" {
 		return "", keyErrorf("empty key")
 	}
-	if slices.Contains(ks.pseudo, k) || slices.Contains(ks.params, k) || slices.Contains(ks.metrics, k) {
-		return k, nil
-	}
 	var hits []string
 	for _, p := range ks.params {
 		if strings.HasSuffix(p, "."+k) {
 			hits = append(hits, p)
 		}
+	}
+	if slices.Contains(ks.params, k) && !strings.Contains(k, ".") && len(hits) > 0 {
+		// A top-level key that also ends nested ones: name is the
+		// experiment file's name, not model.attention.name.
+		return "", keyErrorf("key %q is ambiguous (%s, %s): give more of it", k, k, strings.Join(hits, ", "))
+	}
+	if slices.Contains(ks.pseudo, k) || slices.Contains(ks.params, k) || slices.Contains(ks.metrics, k) {
+		return k, nil
 	}
 	if len(hits) == 0 {
 		hits = suffixMatches(ks.metrics, k)

@@ -550,6 +550,9 @@ func (c *Cond) typed(t token) (Value, error) {
 		if v.Kind != KindNumber {
 			return Value{}, want("numbers")
 		}
+		if v.Num != math.Trunc(v.Num) || math.IsInf(v.Num, 0) {
+			return Value{}, errorAt(t, "%s is a whole number, got %s", c.key, t.describe())
+		}
 	case keyExperiment:
 		v = TextValue(t.val) // experiment names may look like numbers or bools
 	case keyStatus:
