@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"io"
 	"regexp"
@@ -271,6 +272,13 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 		if n.ShortTag() == "!!timestamp" {
 			w.src.stamps[path] = n.Value
 		}
+		if n.ShortTag() == "!!int" && legacyOctal.MatchString(n.Value) {
+			// YAML 1.1's octal, which the parser still reads: steps: 020
+			// would be 16 steps, and hash as 16.
+			digits := strings.TrimLeft(strings.TrimLeft(n.Value, "+-"), "0_")
+			w.errs = append(w.errs, w.src.errorf(n.Line, path, "%s is the octal number %s in YAML: write %s for the decimal number, or 0o%s for the octal one",
+				n.Value, octalValue(n.Value), cmp.Or(digits, "0"), cmp.Or(digits, "0")))
+		}
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
 			p := path + "[" + strconv.Itoa(i) + "]"
@@ -312,6 +320,18 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			w.walk(m, path, depth+1)
 		}
 	}
+}
+
+// legacyOctal matches an integer YAML 1.1 reads as octal (a leading 0).
+var legacyOctal = regexp.MustCompile(`^[-+]?0[0-7_]+$`)
+
+// octalValue is the value YAML gives a legacyOctal integer.
+func octalValue(s string) string {
+	v, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 8, 64)
+	if err != nil {
+		return s
+	}
+	return strconv.FormatInt(v, 10)
 }
 
 func nodeKind(n *yaml.Node) string {

@@ -242,7 +242,11 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 			w.walk(doc.Content[0], key, 0)
 		}
 		if len(w.errs) > 0 || w.budget < 0 {
-			l.errs = append(l.errs, s.errorf(0, key, "value %q: not a plain YAML value", raw))
+			msg := "not a plain YAML value"
+			if len(w.errs) > 0 && strings.Contains(w.errs[0].Msg, "octal") {
+				msg = w.errs[0].Msg
+			}
+			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, msg))
 			continue
 		}
 		for p := range s.lines {

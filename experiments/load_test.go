@@ -199,6 +199,12 @@ func TestSetTyping(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("errors = %q, want %q", got, want)
 	}
+	// A leading 0 is YAML 1.1's octal: 020 steps would be 16.
+	got = loadErr(t, minimal, "train.steps=020", "train.batch_size=0o10", "train.epochs=0")
+	want = []string{`--set: train.steps: value "020": 020 is the octal number 16 in YAML: write 20 for the decimal number, or 0o20 for the octal one`}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors = %q, want %q", got, want)
+	}
 	// A value is one YAML document: a second would be dropped silently.
 	got = loadErr(t, minimal, "train.steps=5\n---\nname: other")
 	want = []string{`--set: train.steps: value "5\n---\nname: other": a second YAML document (line 2, after ---): --set takes one value`}
