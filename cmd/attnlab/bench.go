@@ -75,6 +75,16 @@ each ratio is then against PyTorch's best figure.`,
 				}
 				names[i] = strings.ToUpper(n)
 			}
+			// A flag for workloads not selected would be ignored silently.
+			for _, f := range []struct {
+				flag string
+				to   []string
+			}{{"steps", []string{"W1", "W2", "W3", "W4"}}, {"lengths", []string{"W5"}}, {"repeats", []string{"W5"}},
+				{"sentences", []string{"W6"}}, {"generate", []string{"W6"}}} {
+				if cmd.Flags().Changed(f.flag) && !slices.ContainsFunc(names, func(n string) bool { return slices.Contains(f.to, n) }) {
+					return usagef("--%s applies to %s only, not to %s", f.flag, strings.Join(f.to, ", "), strings.Join(names, ", "))
+				}
+			}
 			for _, f := range []struct {
 				name      string
 				v, lo, hi int

@@ -25,6 +25,10 @@ func TestBench(t *testing.T) {
 	wantError(t, attnlab(t, "bench", "W9"), exitUsage, `unknown workload "W9"`)
 	wantError(t, attnlab(t, "bench", "--steps", "-1"), exitUsage, "bench: --steps -1: must be from 0 to 100000 (0: as torch_ref.py)")
 	wantError(t, attnlab(t, "bench", "--threads", "2000"), exitUsage, "bench: --threads 2000: must be from 1 to 1024")
+	// A flag of workloads not selected would be ignored.
+	wantError(t, attnlab(t, "bench", "W1", "--lengths", "256"), exitUsage, "bench: --lengths applies to W5 only, not to W1")
+	wantError(t, attnlab(t, "bench", "W6", "--steps", "3"), exitUsage, "bench: --steps applies to W1, W2, W3, W4 only, not to W6")
+	wantError(t, attnlab(t, "bench", "W5", "--lengths", ""), exitUsage, `invalid argument "" for "--lengths" flag: not a whole number`)
 	wantError(t, attnlab(t, "bench", "W4", "--compare", filepath.Join(t.TempDir(), "none.json")), exitUsage, "--compare", "none.json")
 }
 

@@ -249,7 +249,7 @@ func args(min int, names ...string) cobra.PositionalArgs {
 
 // strconvError matches what strconv adds to pflag's "invalid argument"
 // errors: `strconv.ParseUint: parsing "-1": invalid syntax`.
-var strconvError = regexp.MustCompile(`strconv\.Parse(\w+): parsing "(?:[^"\\]|\\.)*": (invalid syntax|value out of range)`)
+var strconvError = regexp.MustCompile(`strconv\.(?:Parse(\w+)|Atoi): parsing "(?:[^"\\]|\\.)*": (invalid syntax|value out of range)`)
 
 // plainFlagError says what is wrong with a flag's value in words
 // ("invalid argument "-1" for "--seed" flag: not a number of this kind
@@ -258,7 +258,7 @@ func plainFlagError(err error) error {
 	msg := err.Error()
 	clean := strconvError.ReplaceAllStringFunc(msg, func(m string) string {
 		sub := strconvError.FindStringSubmatch(m)
-		kind := map[string]string{"Uint": "a whole number ≥ 0", "Int": "a whole number", "Float": "a number", "Bool": "true or false"}[sub[1]]
+		kind := map[string]string{"Uint": "a whole number ≥ 0", "Int": "a whole number", "": "a whole number", "Float": "a number", "Bool": "true or false"}[sub[1]]
 		if kind == "" {
 			kind = "a value of this kind"
 		}
