@@ -292,7 +292,13 @@ func Scrub(s string, secrets []string) string {
 			body := strings.TrimRight(u, ":,.;")
 			return Redact(body) + u[len(body):]
 		})
-		s = pgSetting.ReplaceAllString(s, "${1}=xxxxx")
+		s = pgSetting.ReplaceAllStringFunc(s, func(m string) string {
+			key, value, _ := strings.Cut(m, "=")
+			if v := strings.TrimSpace(value); strings.HasPrefix(v, "xxxxx") && strings.Trim(v[5:], ":,.;`") == "" {
+				return m // masked already (a URL's setting), before the text's punctuation
+			}
+			return strings.TrimSpace(key) + "=xxxxx"
+		})
 	}
 	for _, p := range secrets {
 		switch {

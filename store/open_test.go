@@ -84,6 +84,9 @@ func TestScrub(t *testing.T) {
 		{"store postgres://u:PW12@h:1/db?sslmode=disable&password=other: cannot connect", []string{"PW12", "other"},
 			"store postgres://u:xxxxx@h:1/db?password=xxxxx&sslmode=disable: cannot connect"},
 		{"see postgres://u:PW12@h/db?sslmode=disable.", []string{"PW12"}, "see postgres://u:xxxxx@h/db?sslmode=disable."},
+		// Nor when the URL ends with its password setting.
+		{"store postgres://u@h:1/db?password=abc: cannot connect", []string{"abc"}, "store postgres://u@h:1/db?password=xxxxx: cannot connect"},
+		{"store postgres://u@h:1/db?sslpassword=abcdefgh12: cannot connect", []string{"abcdefgh12"}, "store postgres://u@h:1/db?sslpassword=xxxxx: cannot connect"},
 	} {
 		if got := Scrub(tc.text, tc.secrets); got != tc.want {
 			t.Errorf("Scrub(%q, %q) = %q, want %q", tc.text, tc.secrets, got, tc.want)
