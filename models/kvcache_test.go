@@ -206,3 +206,37 @@ func TestKVCacheRunsEachTokenOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestLMPromptLongerThanItsWindow: a language model conditions on its
+// context window only; a prompt longer than its learned positions keeps
+// its last tokens (as the window slides while decoding), cached or not,
+// instead of failing on positions it has no embedding for.
+func TestLMPromptLongerThanItsWindow(t *testing.T) {
+	const vocab, maxLen, long = 9, 8, 30
+	spec := Spec{TgtVocab: vocab, MaxLen: maxLen, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}}
+	m := buildTiny(t, "lm-transformer", map[string]any{"d_model": 8, "ff": 12, "decoder_layers": 1, "positions": "learned", "dropout": 0.0}, spec).(*Transformer)
+	layers.SetTraining(false, m)
+	defer tensor.NoGrad(layers.Tensors(m.Params())...)()
+	if w := m.ContextWindow(); w != maxLen {
+		t.Fatalf("ContextWindow %d, want max_len %d", w, maxLen)
+	}
+	prompt := make([]int, long)
+	for i := range prompt {
+		prompt[i] = 3 + (i*5)%(vocab-3)
+	}
+	batch := func(p []int) *seq.Batch { return &seq.Batch{Size: 1, T: len(p), In: p, TgtLen: []int{len(p)}} }
+	for _, cache := range []bool{true, false} {
+		m.UseKVCache(cache)
+		got, err := Decode(m, batch(prompt), DecodeOptions{MaxLen: 12, MinLen: 12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Decode(m, batch(prompt[long-maxLen:]), DecodeOptions{MaxLen: 12, MinLen: 12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got[0].Tokens) != fmt.Sprint(want[0].Tokens) {
+			t.Errorf("cache %v: a %d-token prompt gave %v, its last %d tokens %v", cache, long, got[0].Tokens, maxLen, want[0].Tokens)
+		}
+	}
+}

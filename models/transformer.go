@@ -370,6 +370,16 @@ func (m *Transformer) Forward(b *seq.Batch, opt ForwardOptions) Output {
 	return out
 }
 
+// ContextWindow is the most tokens a language model conditions on (its
+// training context, at most its learned positions; a longer prompt keeps
+// its last ones), 0 for a sequence-to-sequence model.
+func (m *Transformer) ContextWindow() int {
+	if !m.LM {
+		return 0
+	}
+	return m.window
+}
+
 // MaxDecodeLen returns the longest source or output a sequence-to-sequence
 // Transformer with learned positions can take (its table's max_len); 0, no
 // limit, for other positions (sinusoidal, computed beyond the table;
@@ -410,7 +420,10 @@ func (m *Transformer) Start(b *seq.Batch) State {
 				continue
 			}
 			row := b.In[i*b.T : i*b.T+n]
-			st.prefix[i] = append([]int(nil), row[:n-1]...)
+			// The model sees at most its context window: a longer prompt
+			// keeps its last tokens, as the window slides while decoding.
+			keep := row[max(0, n-m.window) : n-1]
+			st.prefix[i] = append([]int(nil), keep...)
 			st.first[i] = row[n-1]
 		}
 	}
