@@ -119,8 +119,12 @@ func (r *run) decodeOptions(greedy bool) models.DecodeOptions {
 func evalDecodeOptions(cfg experiments.Config, maxOut int) models.DecodeOptions {
 	d := cfg.Eval.Decode
 	return models.DecodeOptions{Strategy: d.Strategy, MaxLen: maxOut, Beam: d.Beam, LengthPenalty: d.LengthPenalty,
-		Temperature: d.Temperature, TopK: d.TopK, TopP: d.TopP, RNG: tensor.NewRNG(uint64(cfg.Seed) ^ 0x5eed)}
+		Temperature: d.Temperature, TopK: d.TopK, TopP: d.TopP, RNG: tensor.NewRNG(SampleSeed(cfg))}
 }
+
+// SampleSeed is the seed of a run's sampled decoding (eval.decode.strategy
+// sample), from the run's seed.
+func SampleSeed(cfg experiments.Config) uint64 { return uint64(cfg.Seed) ^ 0x5eed }
 
 // output returns a hypothesis as text: its tokens joined by the target
 // tokenizer (for word tokens, one space apart), what BLEU, chrF and exact

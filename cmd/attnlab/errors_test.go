@@ -93,7 +93,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"heatmap", "--help"}, []string{`unknown command "heatmap" (did you mean plot attention?)`}},
 		{[]string{"--width", "80", "heatmap"}, []string{`unknown command "heatmap"`}},
 		{[]string{"--json", "compare", "x"}, []string{"unknown flag: --json"}}, // a flag before the command is the mistake
-		{[]string{"plot", "--db", "x.db", "heatmap"}, []string{"plot: unknown flag: --db"}},
+		{[]string{"plot", "--db", "x.db", "heatmap"}, []string{`plot: unknown command "heatmap" (did you mean attention?)`}},
+		{[]string{"plot", "--nope", "heatmap"}, []string{"plot: unknown flag: --nope"}},
 		{[]string{"-h", "compare"}, nil},
 		{[]string{"help", "heatmap"}, []string{`attnlab: help: unknown command "heatmap" (did you mean plot attention?)`}},
 		{[]string{"plot", "heatmap", "3", "--db", "x.db"}, []string{`attnlab: plot: unknown command "heatmap" (did you mean attention?) (see 'attnlab plot --help')`}},

@@ -348,6 +348,7 @@ func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines
 	if err := gen.bound(mem); err != nil {
 		return nil, unknownTokens{}, nil, err
 	}
+	gen.seed = runs.SampleSeed(t.Config) // a run's eval.decode strategy may sample
 	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok {
 		gen.maxSrc = m.MaxDecodeLen()
 	}
@@ -369,6 +370,7 @@ func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines
 			}
 		}
 		unk.total += len(in.ids)
+		in.pos = i
 		inputs[i] = in
 	}
 	if unk.total > 0 && unk.tokens == unk.total {

@@ -169,6 +169,15 @@ type generator struct {
 	// (experiments.EstimateDecoding; 0: no bound), memWhat names it.
 	memLimit int64
 	memWhat  string
+	// seed is the sampling seed: input pos samples from its own stream
+	// (sampleRNG), whatever inputs share its batch.
+	seed uint64
+}
+
+// sampleRNG is the sampling stream of the input at pos: the seed's own
+// for the first, so that --input and a first line sample alike.
+func (gen *generator) sampleRNG(pos int) *tensor.RNG {
+	return tensor.NewRNG(gen.seed ^ uint64(pos)*0x9e3779b97f4a7c15)
 }
 
 // bound sets the generator's memory limit from --max-memory (its default:
@@ -183,13 +192,19 @@ func (gen *generator) bound(mem *memoryFlag) error {
 	return nil
 }
 
-// decodeMemory estimates decoding batch inputs of at most n tokens at once
-// (a beam search's hypotheses count as inputs).
+// decodeMemory estimates decoding batch inputs of at most n tokens at once:
+// the encoder (a language model: the prompt, as much of it as its context
+// window takes) once per input, and a decoder step per hypothesis.
 func (gen *generator) decodeMemory(batch, n int) int64 {
-	if gen.opt.Strategy == "beam" {
-		batch *= gen.opt.Beam
+	if w, ok := gen.t.Model.(interface{ ContextWindow() int }); ok && w.ContextWindow() > 0 {
+		n = min(n, w.ContextWindow())
 	}
-	return experiments.EstimateDecoding(gen.t.Config, gen.t.Spec.TgtVocab.Len(), batch, n)
+	c, vocab := gen.t.Config, gen.t.Spec.TgtVocab.Len()
+	est := experiments.EstimateDecoding(c, vocab, batch, n)
+	if gen.opt.Strategy == "beam" && gen.opt.Beam > 1 {
+		est += experiments.EstimateDecoding(c, vocab, batch*gen.opt.Beam, 1)
+	}
+	return est
 }
 
 // fits reports whether decoding batch inputs of at most n tokens stays
@@ -220,7 +235,7 @@ func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) 
 		}
 	case g.sample:
 		opt.Strategy, opt.Temperature, opt.TopK, opt.TopP = "sample", d.Temperature, d.TopK, d.TopP
-		opt.RNG = tensor.NewRNG(g.seed)
+		opt.RNG, gen.seed = tensor.NewRNG(g.seed), g.seed
 		if changed("temperature") {
 			opt.Temperature = g.temperature
 		}
@@ -246,6 +261,7 @@ func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) 
 type input struct {
 	toks []string
 	ids  []int
+	pos  int // its place among the command's inputs (from 0): its sampling stream
 }
 
 // encode tokenizes one input, or returns an error naming the symbols the
@@ -341,8 +357,19 @@ func (gen *generator) decode(inputs []input) ([]models.Hypothesis, error) {
 		groups[limit] = append(groups[limit], i)
 	}
 	for _, limit := range limits {
+		if gen.opt.Strategy == "sample" {
+			// One at a time, each from its own stream: a sample never
+			// depends on the batch (a terminal's, a pipe's, or the chunks
+			// the memory limit makes).
+			for _, i := range groups[limit] {
+				if err := gen.decodeChunk(inputs, []int{i}, limit, gen.sampleRNG(inputs[i].pos), out); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
 		for _, idx := range gen.chunks(inputs, groups[limit]) {
-			if err := gen.decodeChunk(inputs, idx, limit, out); err != nil {
+			if err := gen.decodeChunk(inputs, idx, limit, nil, out); err != nil {
 				return nil, err
 			}
 		}
@@ -371,8 +398,8 @@ func (gen *generator) chunks(inputs []input, idx []int) [][]int {
 }
 
 // decodeChunk decodes the inputs idx (indices into inputs) in one batch,
-// with the output limit limit, into out.
-func (gen *generator) decodeChunk(inputs []input, idx []int, limit int, out []models.Hypothesis) error {
+// with the output limit limit (sampling from rng when not nil), into out.
+func (gen *generator) decodeChunk(inputs []input, idx []int, limit int, rng *tensor.RNG, out []models.Hypothesis) error {
 	longest := 0
 	for _, i := range idx {
 		longest = max(longest, len(inputs[i].ids))
@@ -391,6 +418,9 @@ func (gen *generator) decodeChunk(inputs []input, idx []int, limit int, out []mo
 	}
 	opt := gen.opt
 	opt.MaxLen = limit
+	if rng != nil {
+		opt.RNG = rng
+	}
 	if gen.flags.showAttention {
 		opt.KeepAttention = b.Size
 	}
@@ -532,6 +562,7 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 			}
 			return err
 		}
+		in.pos = line - 1
 		inputs = append(inputs, in)
 		if len(inputs) == batch {
 			if err := flush(); err != nil {

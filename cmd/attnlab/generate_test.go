@@ -272,4 +272,14 @@ func TestGenerateMemoryBound(t *testing.T) {
 	if few.stdout != all.stdout {
 		t.Errorf("decoded two at a time:\n%s\nall at once:\n%s", few.stdout, all.stdout)
 	}
+	// Samples do not depend on the batch either: each input has its own
+	// stream, the first the seed's, as --input.
+	sample := []string{"--sample", "--seed", "7", "--temperature", "1.5", "--db", db}
+	s1 := attnlabIn(t, lines, append([]string{"generate", id(run), "--stdin"}, sample...)...)
+	s2 := attnlabIn(t, lines, append([]string{"generate", id(run), "--stdin", "--max-memory", fmt.Sprint(gen.decodeMemory(2, 5) + 1)}, sample...)...)
+	one := attnlab(t, append([]string{"generate", id(run), "--input", "abcde"}, sample...)...)
+	wantOK(t, s1)
+	if s1.stdout != s2.stdout || !strings.HasPrefix(s1.stdout, one.stdout) {
+		t.Errorf("sampled with all lines at once:\n%s\ntwo at a time:\n%s\nthe first line alone: %s", s1.stdout, s2.stdout, one.stdout)
+	}
 }

@@ -158,8 +158,16 @@ func misspelledCommand(cmd *cobra.Command, args []string) error {
 	}
 	cmd.InitDefaultHelpFlag()
 	cmd.InitDefaultVersionFlag()
+	sets := []*pflag.FlagSet{cmd.Flags(), cmd.InheritedFlags()}
+	if cmd.HasParent() {
+		// A group below the root (plot): its subcommands' flags, which
+		// they all take alike (plot --db x attention 3), may come first.
+		for _, c := range cmd.Commands() {
+			sets = append(sets, c.Flags())
+		}
+	}
 	lookup := func(name string, short bool) *pflag.Flag {
-		for _, fs := range []*pflag.FlagSet{cmd.Flags(), cmd.InheritedFlags()} {
+		for _, fs := range sets {
 			f := fs.Lookup(name)
 			if short {
 				f = fs.ShorthandLookup(name)
