@@ -275,9 +275,13 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 		if n.ShortTag() == "!!int" && legacyOctal.MatchString(n.Value) {
 			// YAML 1.1's octal, which the parser still reads: steps: 020
 			// would be 16 steps, and hash as 16.
-			digits := strings.TrimLeft(strings.TrimLeft(n.Value, "+-"), "0_")
-			w.errs = append(w.errs, w.src.errorf(n.Line, path, "%s is the octal number %s in YAML: write %s for the decimal number, or 0o%s for the octal one",
-				n.Value, octalValue(n.Value), cmp.Or(digits, "0"), cmp.Or(digits, "0")))
+			sign := ""
+			if strings.HasPrefix(n.Value, "-") {
+				sign = "-"
+			}
+			digits := cmp.Or(strings.TrimLeft(strings.TrimLeft(n.Value, "+-"), "0_"), "0")
+			w.errs = append(w.errs, w.src.errorf(n.Line, path, "%s is the octal number %s in YAML: write %s%s for the decimal number, %q for text, or %s0o%s for the octal one",
+				n.Value, octalValue(n.Value), sign, digits, n.Value, sign, digits))
 		}
 	case yaml.SequenceNode:
 		for i, item := range n.Content {

@@ -200,8 +200,8 @@ func TestSetTyping(t *testing.T) {
 		t.Errorf("errors = %q, want %q", got, want)
 	}
 	// A leading 0 is YAML 1.1's octal: 020 steps would be 16.
-	got = loadErr(t, minimal, "train.steps=020", "train.batch_size=0o10", "train.epochs=0")
-	want = []string{`--set: train.steps: value "020": 020 is the octal number 16 in YAML: write 20 for the decimal number, or 0o20 for the octal one`}
+	got = loadErr(t, minimal, "train.steps=020", "train.batch_size=0o10", "train.epochs=0", `description="020"`)
+	want = []string{`--set: train.steps: value "020": 020 is the octal number 16 in YAML: write 20 for the decimal number, "020" for text, or 0o20 for the octal one`}
 	if !slices.Equal(got, want) {
 		t.Errorf("errors = %q, want %q", got, want)
 	}

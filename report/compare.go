@@ -215,6 +215,12 @@ type Sharing struct {
 // sharing returns the Sharing of runs when their loads differ, else nil.
 func sharing(sel *selection, runs []int64) *Sharing {
 	sh := Sharing{RunsMin: math.Inf(1), RunsMax: math.Inf(-1), ThreadsMin: math.Inf(1), ThreadsMax: math.Inf(-1)}
+	// A run not done has not written how it was trained yet.
+	done := map[int64]bool{}
+	for _, r := range sel.runs {
+		done[r.ID] = r.Status == store.StatusDone
+	}
+	runs = slices.DeleteFunc(slices.Clone(runs), func(id int64) bool { return !done[id] })
 	for _, id := range runs {
 		if v, ok := sel.sums[id]["perf/concurrent_runs"]; ok {
 			sh.RunsMin, sh.RunsMax = math.Min(sh.RunsMin, v), math.Max(sh.RunsMax, v)

@@ -1045,6 +1045,7 @@ func TestCompareUnfinishedValues(t *testing.T) {
 	}
 	done := trustRun("dot", 3, 0.5, nil)
 	done.sums["valid/loss"] = 1
+	done.sums["perf/concurrent_runs"] = 1 // how it was trained: runs not done have not said yet
 	done.history = map[string][]float64{"valid/loss": {3, 0.9}}
 	other := trustRun("none", 1, 0, nil)
 	other.sums, other.status = nil, store.StatusInterrupted
@@ -1063,6 +1064,9 @@ func TestCompareUnfinishedValues(t *testing.T) {
 		}
 		if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "no row is marked best") {
 			t.Errorf("--status %s: the notes do not say that no row is best: %s", c.Status, notes)
+		}
+		if c.Sharing != nil && c.Sharing.Unknown > 0 {
+			t.Errorf("--status %s: %d runs not done counted as stored before timings were recorded", c.Status, c.Sharing.Unknown)
 		}
 		i := slices.IndexFunc(c.Rows, func(r Row) bool { return r.Group[0] == "dot" })
 		cell := c.Rows[i].Cells[0]
