@@ -84,7 +84,43 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 	if g.zero() {
 		title += " · every weight is 0"
 	}
+	if k := g.pool(attnMaxCells); k > 1 {
+		title += fmt.Sprintf(" · each cell the largest weight of %d × %d tokens", k, k)
+	}
 	return drawAttention(g, title, out)
+}
+
+// attnMaxCells is the most cells a side of the drawn map has: more than a
+// figure shows (attnMaxData), and each costs the plotting library memory.
+const attnMaxCells = 600
+
+// pool shrinks a grid with a side over most cells to blocks of k × k
+// cells, each the largest weight of its block (an alignment a cell wide
+// stays visible), labelled by its first token, and returns k (1: as is).
+func (g *attnGrid) pool(most int) int {
+	k := (max(g.rows, g.cols) + most - 1) / most
+	if k <= 1 {
+		return 1
+	}
+	rows, cols := (g.rows+k-1)/k, (g.cols+k-1)/k
+	w := make([][]float64, rows)
+	for i := range w {
+		w[i] = make([]float64, cols)
+		for r := i * k; r < min((i+1)*k, g.rows); r++ {
+			for c, x := range g.w[r] {
+				w[i][c/k] = math.Max(w[i][c/k], x)
+			}
+		}
+	}
+	src, out := make([]string, cols), make([]string, rows)
+	for j := range src {
+		src[j] = g.src[j*k]
+	}
+	for i := range out {
+		out[i] = g.out[i*k]
+	}
+	g.w, g.src, g.out, g.rows, g.cols = w, src, out, rows, cols
+	return k
 }
 
 // attnGrid is the weights as a plotter.GridXYZ, rows flipped so that the

@@ -226,9 +226,9 @@ func TestPlotAttention(t *testing.T) {
 	})
 
 	t.Run("very long", func(t *testing.T) {
-		// A 400-token example: each side of the map is bounded, and the
-		// diagonal still shows.
-		const n = 400
+		// A 1,300-token example: each side of the map is bounded, its
+		// cells pooled 3 × 3, and the diagonal still shows.
+		const n = 1300
 		m := artifact.AttentionMap{Source: make([]string, n), Output: make([]string, n), Weights: make([][]float32, n)}
 		for i := range n {
 			m.Source[i], m.Output[i] = "a", "b"
@@ -243,7 +243,7 @@ func TestPlotAttention(t *testing.T) {
 		}
 		img := readPNG(t, path)
 		if w, h, most := img.Bounds().Dx(), img.Bounds().Dy(), px(attnMaxData+15*vg.Centimeter); w > most || h > most {
-			t.Errorf("%d × %d px for 400 tokens, want at most %d on each side", w, h, most)
+			t.Errorf("%d × %d px for 1,300 tokens, want at most %d on each side", w, h, most)
 		}
 		heat := image.Rect(0, 0, img.Bounds().Dx()-px(attnBar), img.Bounds().Dy())
 		if dark := find(img, heat, at(0.9), 60); len(dark) < 100 {
@@ -738,5 +738,23 @@ func TestPlotFormats(t *testing.T) {
 		if _, err := newCanvas(path, 10, 10); err == nil || err.Error() != want {
 			t.Errorf("newCanvas(%q) = %v, want %s", path, err, want)
 		}
+	}
+}
+
+// TestAttnGridPool: a map with a side over the most cells is shrunk to
+// blocks, each the largest weight of its block, labelled by its first
+// token; a smaller one is left as is.
+func TestAttnGridPool(t *testing.T) {
+	g := &attnGrid{rows: 3, cols: 5, src: []string{"a", "b", "c", "d", "e"}, out: []string{"x", "y", "z"},
+		w: [][]float64{{0, 0.9, 0, 0, 0.1}, {0.2, 0, 0, 0.7, 0}, {0, 0, 0.5, 0, 0}}}
+	if k := g.pool(5); k != 1 || g.cols != 5 {
+		t.Fatalf("pool(5) of 3 × 5 = %d, %d columns; want 1, 5", k, g.cols)
+	}
+	if k := g.pool(3); k != 2 {
+		t.Fatalf("pool(3) of 3 × 5 = %d, want 2", k)
+	}
+	want := [][]float64{{0.9, 0.7, 0.1}, {0, 0.5, 0}}
+	if fmt.Sprint(g.w) != fmt.Sprint(want) || fmt.Sprint(g.src) != "[a c e]" || fmt.Sprint(g.out) != "[x z]" || g.rows != 2 || g.cols != 3 {
+		t.Errorf("pooled %v (%d × %d), labels %v %v; want %v, [a c e], [x z]", g.w, g.rows, g.cols, g.src, g.out, want)
 	}
 }
