@@ -421,11 +421,8 @@ func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
 		// Each row's summary once: a row extends up to Beam live
 		// hypotheses and its finished candidates.
 		foci = foci[:0]
-		for _, row := range attn {
+		for _, row := range attn { // none without attention: extend reads no foci then
 			foci = append(foci, metrics.FocusOf(row))
-		}
-		if attn == nil {
-			foci = nil
 		}
 		v := lp.Dim(-1)
 		var sel []int
