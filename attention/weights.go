@@ -12,7 +12,9 @@ package attention
 // long-input variants (a leaf tensor, O(B·Tq·Tk) memory), with it for the
 // dense ones. The other variants return their weights either way. Callers
 // that want weights call RequestWeights when the attention implements it;
-// models do so when ForwardOptions.WantAttention is set and for decoding.
+// models do so for the attentions whose weights they return (a
+// Transformer's cross-attentions, never its self-attentions) when
+// ForwardOptions.WantAttention is set and for decoding.
 type WeightsOnRequest interface {
 	RequestWeights(on bool)
 }

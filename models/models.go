@@ -56,8 +56,8 @@ type ForwardOptions struct {
 	// otherwise (RNN decoders only). 0 means 1.
 	TeacherForcing float64
 	RNG            *tensor.RNG // teacher-forcing draws
-	// WantAttention asks for Output.Attention (variants for long inputs
-	// then materialise their weights).
+	// WantAttention asks for Output.Attention (the attentions whose
+	// weights it holds then materialise them; no other attention does).
 	WantAttention bool
 }
 

@@ -36,22 +36,26 @@ import (
 // masks passed are key padding only: nothing [T,T]-sized is built outside
 // the attention.
 type Transformer struct {
-	P         TransformerParams
-	LM        bool
-	SrcEmb    *layers.Embedding // nil for a language model
-	TgtEmb    *layers.Embedding
-	SrcPos    layers.Positional // added positions (sinusoidal, learned), or nil
-	TgtPos    layers.Positional
-	SrcRel    *attention.Positions // positions inside attention (rope, alibi, t5), or nil
-	TgtRel    *attention.Positions
-	Enc       []*layers.EncoderBlock
-	Dec       []*layers.DecoderBlock // seq2seq
-	LMBlocks  []*layers.EncoderBlock // language model: causal self-attention blocks
-	EncNorm   *layers.LayerNorm
-	DecNorm   *layers.LayerNorm
-	Out       *layers.Linear // nil when tied
-	Drop      *layers.Dropout
-	attns     []attention.Attention
+	P        TransformerParams
+	LM       bool
+	SrcEmb   *layers.Embedding // nil for a language model
+	TgtEmb   *layers.Embedding
+	SrcPos   layers.Positional // added positions (sinusoidal, learned), or nil
+	TgtPos   layers.Positional
+	SrcRel   *attention.Positions // positions inside attention (rope, alibi, t5), or nil
+	TgtRel   *attention.Positions
+	Enc      []*layers.EncoderBlock
+	Dec      []*layers.DecoderBlock // seq2seq
+	LMBlocks []*layers.EncoderBlock // language model: causal self-attention blocks
+	EncNorm  *layers.LayerNorm
+	DecNorm  *layers.LayerNorm
+	Out      *layers.Linear // nil when tied
+	Drop     *layers.Dropout
+	// cross holds each decoder layer's cross-attention: the only weights
+	// Forward and decoding return (the last layer's), so the only
+	// attentions asked for them (requestWeights); self-attentions never
+	// materialise theirs, so a long source stays on the flash kernel.
+	cross     []attention.Attention
 	noCache   bool // decode by re-running the prefix (UseKVCache)
 	allRows   bool // run the feed-forward sub-layers on padded rows too (tests)
 	maxLen    int
@@ -120,11 +124,7 @@ func newTransformer(p TransformerParams, spec Spec, lm bool) (*Transformer, erro
 	}
 	cfg := layers.BlockConfig{Dim: d, FFDim: p.FF, Activation: act, Dropout: float32(p.Dropout), PreLN: p.Norm == "pre"}
 	newAttn := func(causal bool, rel *attention.Positions) (attention.Attention, error) {
-		a, err := attention.New(spec.Attention.Name, spec.Attention.Params, attention.Dims{Query: d, Key: d, Value: d, Causal: causal, Positions: rel})
-		if err == nil {
-			m.attns = append(m.attns, a)
-		}
-		return a, err
+		return attention.New(spec.Attention.Name, spec.Attention.Params, attention.Dims{Query: d, Key: d, Value: d, Causal: causal, Positions: rel})
 	}
 	if lm {
 		for i := 0; i < p.DecoderLayers; i++ {
@@ -156,6 +156,7 @@ func newTransformer(p TransformerParams, spec Spec, lm bool) (*Transformer, erro
 			if err != nil {
 				return nil, err
 			}
+			m.cross = append(m.cross, cross)
 			m.Dec = append(m.Dec, layers.NewDecoderBlock(cfg, self, cross))
 		}
 	}
@@ -356,7 +357,7 @@ func (m *Transformer) decode(in, tgtLen []int, b, t int, mem, memMask *tensor.Te
 // Teacher forcing below 1 is not supported by Transformers (the runner
 // rejects it before training).
 func (m *Transformer) Forward(b *seq.Batch, opt ForwardOptions) Output {
-	requestWeights(opt.WantAttention, m.attns...)
+	requestWeights(opt.WantAttention, m.cross...)
 	var mem, memMask *tensor.Tensor
 	var memRows *layers.Rows
 	if !m.LM {
@@ -402,7 +403,7 @@ func (m *Transformer) MaxDecodeLen() int {
 // decoder is re-run over the whole prefix at every step. Both give the
 // same tokens and log-probabilities (up to float32 rounding).
 func (m *Transformer) Start(b *seq.Batch) State {
-	requestWeights(true, m.attns...)
+	requestWeights(true, m.cross...)
 	st := &transformerState{m: m, prefix: make([][]int, b.Size)}
 	if !m.LM {
 		st.mem, st.memMask = m.encode(b.Src, b.SrcLen, b.Size, b.S)
