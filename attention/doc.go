@@ -126,9 +126,12 @@
 // activations it keeps for the backward pass from its configuration alone
 // (experiments.EstimateMemory, plan's --max-memory). Parameters that
 // implement [MemoryEstimator] answer for themselves (none: nothing;
-// multi-head: its projections and its per-head attention, asked the same
-// way); every other variant gets the generic estimate from the parameters
-// the scoring attentions share (dim, window, block), so a new variant
+// multi-head: its projections and each head's attention, asked the same
+// way; linear and performer: their features, never a [Tq,Tk] matrix
+// unless `weights` asks for it); every other variant gets the generic
+// estimate from the parameters the scoring attentions share (dim,
+// window, block), with no weights kept for a dot-product score over
+// flashKeys keys or more (the flash kernel trains there), so a new variant
 // needs no change here unless its memory differs from that.
 //
 // # Kernels

@@ -22,7 +22,10 @@ type MemoryEstimator interface {
 // answers; otherwise the estimate reads the parameters every scoring
 // attention shares: dim projections of the queries and keys (dim×(Q+K)),
 // dim values per score when dim > 0, and the [Batch, TQ, TK] scores and
-// weights, with TK bounded by window (2·window+1 keys) or block.
+// weights, with TK bounded by window (2·window+1 keys) or block. A dense
+// attention with a dot-product score (scaled-dot, dot, general) over
+// flashKeys keys or more trains on the flash kernel (Dense), which keeps
+// a log-sum-exp per query instead of the weights.
 func EstimateMemory(block *registry.Plugin, s MemoryShape) (params, activations float64) {
 	if block == nil {
 		return 0, 0
@@ -45,27 +48,64 @@ func EstimateMemory(block *registry.Plugin, s MemoryShape) (params, activations 
 	if dim > 0 {
 		activations += s.Batch * s.TQ * tk * dim
 	}
+	if tk >= flashKeys && dotScored(block.Name) {
+		return params, activations + s.Batch*s.TQ*2
+	}
 	activations += s.Batch * s.TQ * tk * 2
 	return params, activations
+}
+
+// dotScored reports whether name is a dense attention with a dot-product
+// score (DotScore), which takes the flash kernel over long keys.
+func dotScored(name string) bool {
+	e, err := Scores.Lookup(name)
+	if err != nil {
+		return false
+	}
+	sc, err := e.New(e.Defaults(), ScoreDims{Heads: 1, Query: 1, Key: 1})
+	return err == nil && isDot(sc)
+}
+
+// EstimateMemory of linear: φ(q) and φ(k) kept for the backward pass, a
+// normaliser per query, and the implied weights when `weights` asks for
+// them; never a [TQ, TK] matrix otherwise.
+func (p *LinearParams) EstimateMemory(s MemoryShape) (params, activations float64) {
+	activations = s.Batch * (s.TQ*s.K + s.TK*s.K + s.TQ)
+	if p.Weights {
+		activations += s.Batch * s.TQ * s.TK
+	}
+	return 0, activations
+}
+
+// EstimateMemory of performer: the random projection (K × features) and
+// the query and key features kept for the backward pass, and the implied
+// weights when `weights` asks for them.
+func (p *PerformerParams) EstimateMemory(s MemoryShape) (params, activations float64) {
+	f := float64(p.Features)
+	activations = 2 * s.Batch * (s.TQ + s.TK) * f
+	if p.Weights {
+		activations += s.Batch * s.TQ * s.TK
+	}
+	return s.K * f, activations
 }
 
 // EstimateMemory of none: no weights, no scores.
 func (p *NoneParams) EstimateMemory(MemoryShape) (params, activations float64) { return 0, 0 }
 
 // EstimateMemory of multi-head: the query, key, value and output
-// projections (dim, the key size when 0), the per-head attention between
-// dim/heads-sized queries and keys, and every head's scores and weights.
+// projections (dim, the key size when 0) and each head's attention between
+// dim/heads-sized queries and keys (its own estimate: scaled-dot, the
+// default, keeps its weights only below flashKeys keys).
 func (p *MultiHeadParams) EstimateMemory(s MemoryShape) (params, activations float64) {
 	dim, heads := float64(p.Dim), max(float64(p.Heads), 1)
 	if dim == 0 {
 		dim = s.K
 	}
 	params = 2*dim*s.Q + 2*dim*s.K
-	if p.Head.Name != "" {
-		hp, ha := EstimateMemory(&p.Head, MemoryShape{Q: dim / heads, K: dim / heads, TQ: s.TQ, TK: s.TK, Batch: s.Batch})
-		params += hp
-		activations += ha + (heads-1)*s.Batch*s.TQ*s.TK*2
+	head := p.Head
+	if head.Name == "" {
+		head.Name = "scaled-dot"
 	}
-	activations += s.Batch * s.TQ * s.TK * 2
-	return params, activations
+	hp, ha := EstimateMemory(&head, MemoryShape{Q: dim / heads, K: dim / heads, TQ: s.TQ, TK: s.TK, Batch: s.Batch})
+	return params + heads*hp, heads * ha
 }

@@ -259,9 +259,11 @@
 // document each. Every integer setting and plugin parameter has a range
 // tag with a finite upper bound. [EstimateMemory] estimates a run's
 // training memory from its configuration, its data's lengths and its
-// dataset (one
-// 30,000-character line of a pairs file asks hundreds of GiB of a
-// Transformer, and is refused at plan time); plan and run refuse a run
+// dataset: a training step at the training splits' lengths (values and
+// gradients), or an evaluation's forward pass at the longest lengths of
+// any split when that is more (one 30,000-character line of a pairs file
+// asks hundreds of GiB of a Transformer with additive attention, and is
+// refused at plan time); plan and run refuse a run
 // above --max-memory with it. The formulas are the models' own: each
 // model's decoded parameters implement models.MemoryEstimator (asking the
 // attention of attention.EstimateMemory and the encoder of

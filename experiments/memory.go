@@ -17,21 +17,24 @@ import (
 // instead of ending in the allocator. It counts the weight matrices of the
 // model's layers and embeddings (the vocabulary when the task's parameters
 // give it: the alphabet of a generated task; for a file task the size its
-// data gave when it was checked (Config.DataVocab), else max_vocab),
-// and the activations of one training step at the batch size and the
-// longest sequences the task's parameters declare (tasks.Lengths), plus
-// the memory its dataset takes to build: for a task that reads files, what
-// it took when the experiment was loaded (Config.DataBytes), for a
-// generated task what its split sizes and lengths give (tasks.Sized). It is an order of
-// magnitude, not a measurement: biases, small layers and the allocator's
-// overhead are left out.
+// data gave when it was checked (Config.DataVocab), else max_vocab); the
+// larger of the activations of one training step (values and gradients)
+// at the batch size and the longest training sequences the task's
+// parameters declare (tasks.Lengths, tasks.TrainLengths), and of an
+// evaluation's forward pass (values only) at its batch size and the
+// longest sequences of any split; plus the memory its dataset takes to
+// build: for a task that reads files, what it took when the experiment was
+// loaded (Config.DataBytes), for a generated task what its split sizes and
+// lengths give (tasks.Sized). It is an order of magnitude, not a
+// measurement, meant to err high: biases, small layers and the
+// allocator's overhead are left out.
 type MemoryEstimate struct {
 	Params int64 // parameters
 	Bytes  int64 // peak training memory, bytes, the dataset's included
 	Data   int64 // of which the dataset, bytes
 	// Length is the longest sequence of a batch the estimate assumed (the
-	// source or the decoder input), 0 when the task's lengths are unknown
-	// and its activations were left out.
+	// source or the decoder input, of any split), 0 when the task's
+	// lengths are unknown and its activations were left out.
 	Length int64
 }
 
@@ -42,6 +45,19 @@ type MemoryEstimate struct {
 // parameter Transformer: the live heap peaked at 253 MB against 32 bytes
 // a parameter's 268 MB (16 bytes gave 134).
 const bytesPerParam = 32
+
+// bytesPerActivation is what one activation float the models' formulas
+// count (models.MemoryEstimator) stands for in a training step: its value
+// and its gradient, both kept until the step ends, and the intermediate
+// tensors the formulas leave out. Measured with tensor.GraphBytes after
+// one step (runs' TestMemoryEstimateBoundsAStep): 1.9 to 5.6 floats of 4
+// bytes for each float counted, over RNN, Transformer and language-model
+// shapes; 6 floats bound them all.
+const bytesPerActivation = 24
+
+// evalBatch is the batch an evaluation runs at for a training batch size
+// (runs evaluates in batches of at least 32).
+func evalBatch(train int) int { return max(train, 32) }
 
 // dataBytesPerFileByte approximates a dataset's memory from its files'
 // size when it was not measured (see EstimateMemory).
@@ -61,8 +77,12 @@ func EstimateMemory(c Config) MemoryEstimate {
 	if c.DataVocab > 0 { // the vocabulary the data gave, not its bound
 		env.Vocab = float64(c.DataVocab)
 	}
-	env.Src, env.Tgt = taskLengths(c.Task, c.DataLengths)
+	env.Src, env.Tgt = taskLengths(c.Task, c.DataLengths, true)
 	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
+	eval := env
+	eval.Forward, eval.Batch = true, float64(evalBatch(c.Train.BatchSize))
+	eval.Src, eval.Tgt = taskLengths(c.Task, c.DataLengths, false)
+	_, evalActs := models.EstimateMemory(c.Model.Name, c.Model.Params, eval)
 	data := c.DataBytes
 	if data == 0 {
 		// A configuration read back from the run database has lost what
@@ -76,13 +96,13 @@ func EstimateMemory(c Config) MemoryEstimate {
 			data = generatedData(c.Task)
 		}
 	}
-	bytes := params*bytesPerParam + acts*4 + float64(data)
+	bytes := params*bytesPerParam + max(acts*bytesPerActivation, evalActs*4) + float64(data)
 	if c.Train.BatchSize >= 2 {
 		// The copy of the model that trains on the second half of each
 		// batch (runs.Stepper) shares the weights, not the gradients.
 		bytes += params * 4
 	}
-	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Data: data, Length: clampInt64(max(env.Src, env.Tgt))}
+	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Data: data, Length: clampInt64(max(eval.Src, eval.Tgt))}
 }
 
 // String writes the estimate for people: "12 MiB (1.2 million parameters,
@@ -126,9 +146,10 @@ func taskVocab(p registry.Plugin) float64 {
 }
 
 // taskLengths returns the longest source and decoder input of the task's
-// batches when its parameters declare them (tasks.Lengths) or its data
-// files were checked (data: Config.DataLengths), else 0, 0.
-func taskLengths(p registry.Plugin, data [2]int) (src, tgt float64) {
+// batches (train: of its training splits, tasks.TrainLengths, when the
+// task tells them apart) when its parameters declare them (tasks.Lengths)
+// or its data files were checked (data: Config.DataLengths), else 0, 0.
+func taskLengths(p registry.Plugin, data [2]int, train bool) (src, tgt float64) {
 	info, err := tasks.Registry.Info(p.Name)
 	if err != nil {
 		return 0, 0
@@ -136,6 +157,13 @@ func taskLengths(p registry.Plugin, data [2]int) (src, tgt float64) {
 	s, t, ok := longestSequences(info, p.Params, data)
 	if !ok {
 		return 0, 0
+	}
+	if train {
+		if d, err := info.Decode(p.Params, registry.DecodeOptions{NoValidate: true}); err == nil {
+			if l, ok := d.(tasks.TrainLengths); ok {
+				s, t = l.TrainMaxLengths()
+			}
+		}
 	}
 	bs, bt := tasks.BatchLengths(s, t, info.Has(tasks.LanguageModel))
 	return float64(bs), float64(bt)

@@ -13,6 +13,10 @@ type MemoryEnv struct {
 	Batch    float64 // sequences per training step
 	Src, Tgt float64 // longest source and decoder input, 0 when unknown
 	LM       bool    // the model's entry has LanguageModel
+	// Forward asks for a forward pass without gradients (an evaluation)
+	// instead of a training step: what one layer, one decoder step and
+	// the outputs kept across them hold at once, freed as the pass goes.
+	Forward bool
 
 	Encoder, Attention *registry.Plugin // model.encoder, model.attention; nil when absent
 }
@@ -64,7 +68,12 @@ func EstimateEncoderMemory(env MemoryEnv, in, t float64) (params, activations, o
 	h, dirs := float64(p.Hidden), float64(p.dirs())
 	for range min(p.Layers, 64) {
 		params += dirs * gates * h * (in + h)
-		activations += env.Batch * t * dirs * (gates + 2) * h
+		layer := env.Batch * t * dirs * (gates + 2) * h
+		if env.Forward { // a layer's input and working set, then freed
+			activations = max(activations, layer+env.Batch*t*in)
+		} else {
+			activations += layer
+		}
 		in = dirs * h
 	}
 	return params, activations, dirs * h
@@ -111,8 +120,15 @@ func (p *Seq2SeqRNNParams) EstimateMemory(env MemoryEnv) (params, activations fl
 		hidden = encOut
 	}
 	params += 4*hidden*(embed+encOut+hidden) + 2*hidden*(encOut+hidden) + env.Vocab*hidden
-	activations += env.Batch * env.Tgt * (10*hidden + 2*env.Vocab + 2*env.Src)
-	ap, aa := attention.EstimateMemory(env.Attention, attention.MemoryShape{Q: hidden, K: encOut, TQ: env.Tgt, TK: env.Src, Batch: env.Batch})
+	steps := env.Tgt // the decoder steps whose activations are kept
+	if env.Forward {
+		// The encoder's outputs, each step's output and logits; one
+		// step's cell and attention at a time.
+		activations += env.Batch*env.Src*encOut + env.Batch*env.Tgt*(2*hidden+2*env.Vocab)
+		steps = 1
+	}
+	activations += env.Batch * steps * (10*hidden + 2*env.Vocab + 2*env.Src)
+	ap, aa := attention.EstimateMemory(env.Attention, attention.MemoryShape{Q: hidden, K: encOut, TQ: steps, TK: env.Src, Batch: env.Batch})
 	return params + ap, activations + aa
 }
 
@@ -130,23 +146,36 @@ func (p *TransformerParams) EstimateMemory(env MemoryEnv) (params, activations f
 		params += float64(p.MaxLen) * d // learned positions, at most
 	}
 	params += 2 * env.Vocab * d
-	layer := func(t float64, attentions int) {
+	var largest float64               // Forward: the largest layer's working set
+	layer := func(t, cross float64) { // cross: a cross-attention's keys, 0 for none
 		params += 2 * d * ff // the attentions count their own projections
-		activations += env.Batch * t * (float64(attentions)*6*d + 2*ff)
-		for range attentions {
-			ap, aa := attention.EstimateMemory(env.Attention, attention.MemoryShape{Q: d, K: d, TQ: t, TK: t, Batch: env.Batch})
-			params, activations = params+ap, activations+aa
+		attentions, acts := 1.0, 0.0
+		if cross > 0 {
+			attentions = 2
+		}
+		acts += env.Batch * t * (attentions*6*d + 2*ff)
+		for _, tk := range []float64{t, cross}[:int(attentions)] {
+			ap, aa := attention.EstimateMemory(env.Attention, attention.MemoryShape{Q: d, K: d, TQ: t, TK: tk, Batch: env.Batch})
+			params, acts = params+ap, acts+aa
+		}
+		if env.Forward {
+			largest = max(largest, acts)
+		} else {
+			activations += acts
 		}
 	}
 	for range enc {
-		layer(env.Src, 1)
+		layer(env.Src, 0)
 	}
-	t, n := env.Tgt, 2
+	t, cross := env.Tgt, max(env.Src, 1)
 	if env.LM {
-		t, n = max(env.Src, env.Tgt), 1
+		t, cross = max(env.Src, env.Tgt), 0
 	}
 	for range dec {
-		layer(t, n)
+		layer(t, cross)
+	}
+	if env.Forward { // the encoder's output, kept across the decoder
+		activations += largest + env.Batch*env.Src*d
 	}
 	activations += env.Batch * t * 2 * env.Vocab
 	return params, activations
@@ -159,7 +188,7 @@ func (p *LMRNNParams) EstimateMemory(env MemoryEnv) (params, activations float64
 	embed := float64(p.Embed)
 	t := max(env.Src, env.Tgt)
 	params += 2 * env.Vocab * embed
-	ep, ea, out := EstimateEncoderMemory(env, embed, t)
+	ep, ea, out := EstimateEncoderMemory(env, embed, t) // Forward: one layer's
 	params += ep + env.Vocab*out
 	activations += ea + env.Batch*t*2*env.Vocab
 	return params, activations

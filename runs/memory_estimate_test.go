@@ -1,7 +1,10 @@
 package runs
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/attnlab/attnlab/experiments"
@@ -43,6 +46,57 @@ func TestMemoryEstimateCountsTheModel(t *testing.T) {
 			if ratio < 0.5 || ratio > 2 {
 				t.Errorf("%s %s: estimated %d parameters, the model has %d", f, run.Label, est, real)
 			}
+		}
+	}
+}
+
+// TestMemoryEstimateBoundsAStep: the memory experiments.EstimateMemory
+// gives a run, its dataset aside, is at least the tensor memory one
+// training step holds at its peak (tensor.GraphBytes after the backward
+// pass: activations, their gradients, parameters and theirs) and at most
+// four times it, over RNN, Transformer and language-model shapes and each
+// long-input attention: an estimate that errs high, by a bounded factor.
+// (A step's batch holds the longest sequences: every length is the same.)
+func TestMemoryEstimateBoundsAStep(t *testing.T) {
+	tales, err := filepath.Abs("../examples/data/tales.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []string{
+		"task: {name: copy, symbols: 16, min_len: 40, max_len: 40, train_size: 64}\nmodel: {name: seq2seq-rnn, embed: 32, hidden: 64, encoder: {name: gru, hidden: 64}, attention: {name: additive}}\ntrain: {batch_size: 32}",
+		"task: {name: copy, symbols: 16, min_len: 40, max_len: 40, train_size: 64}\nmodel: {name: seq2seq-rnn, embed: 64, encoder: {name: lstm, hidden: 64, bidirectional: true, layers: 2}, attention: {name: multi-head, heads: 4}}\ntrain: {batch_size: 32}",
+		"task: {name: copy, symbols: 16, min_len: 25, max_len: 25, train_size: 64}\nmodel: {name: seq2seq-transformer, d_model: 64, ff: 128, encoder_layers: 2, decoder_layers: 2}\ntrain: {batch_size: 32}",
+		"task: {name: copy, symbols: 16, min_len: 400, max_len: 400, train_size: 16}\nmodel: {name: seq2seq-transformer, d_model: 64, ff: 128, encoder_layers: 2, decoder_layers: 2}\ntrain: {batch_size: 8}",
+		"task: {name: text, path: " + tales + ", context: 64}\nmodel: {name: lm-transformer, d_model: 128, ff: 512, decoder_layers: 4, dropout: 0.1}\ntrain: {batch_size: 12}",
+		"task: {name: text, path: " + tales + ", context: 200}\nmodel: {name: lm-transformer, d_model: 128, ff: 512, decoder_layers: 2}\ntrain: {batch_size: 8}",
+		"task: {name: text, path: " + tales + ", context: 1024}\nmodel: {name: lm-transformer, d_model: 128, ff: 512, decoder_layers: 2}\ntrain: {batch_size: 4}",
+		"task: {name: text, path: " + tales + ", context: 1024}\nmodel: {name: lm-transformer, d_model: 128, ff: 512, decoder_layers: 2, attention: {name: linear}}\ntrain: {batch_size: 4}",
+		"task: {name: text, path: " + tales + ", context: 1024}\nmodel: {name: lm-transformer, d_model: 128, ff: 512, decoder_layers: 2, attention: {name: chunked}}\ntrain: {batch_size: 4}",
+		"task: {name: text, path: " + tales + ", context: 1024}\nmodel: {name: lm-transformer, d_model: 128, ff: 512, decoder_layers: 2, attention: {name: performer, features: 64}}\ntrain: {batch_size: 4}",
+		"task: {name: text, path: " + tales + ", context: 256}\nmodel: {name: lm-rnn, embed: 64, encoder: {name: lstm, hidden: 256, layers: 2}}\ntrain: {batch_size: 16}",
+	}
+	dir := t.TempDir()
+	for i, c := range cases {
+		path := filepath.Join(dir, fmt.Sprintf("c%d.yaml", i))
+		if err := os.WriteFile(path, []byte("name: c\n"+c+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := loadConfig(t, path)
+		r, err := build(cfg, newMemRecorder(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := r.batcher.Next()
+		if _, err := r.stepper.Step(&b, 1); err != nil {
+			t.Fatal(err)
+		}
+		est := experiments.EstimateMemory(cfg)
+		model, step := est.Bytes-est.Data, r.stepper.LastBytes
+		t.Logf("%s: estimated %s, a step of %d sequences of %d tokens holds %s (×%.2f)", c[:strings.Index(c, "\n")], est, b.Size, max(b.S, b.T),
+			experiments.FormatBytes(step), float64(model)/float64(step))
+		if model < step || model > 4*step {
+			t.Errorf("case %d: estimated %s without the dataset, a training step holds %s: want between 1 and 4 times it", i,
+				experiments.FormatBytes(model), experiments.FormatBytes(step))
 		}
 	}
 }

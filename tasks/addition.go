@@ -97,6 +97,9 @@ func (p *AdditionParams) MaxLengths() (src, tgt int) {
 	return 2*d + 1, d + 1
 }
 
+// TrainMaxLengths returns the longest training source and target.
+func (p *AdditionParams) TrainMaxLengths() (src, tgt int) { return 2*p.Digits + 1, p.Digits + 1 }
+
 // DataSize: operands of up to digits (test: test_digits), the sum one
 // digit longer.
 func (p *AdditionParams) DataSize() (examples, tokens int64) {

@@ -206,6 +206,15 @@ type Lengths interface {
 	MaxLengths() (src, tgt int)
 }
 
+// TrainLengths is implemented by the parameters of a Lengths task whose
+// test split may be longer than its training and validation splits (test
+// lengths of their own): TrainMaxLengths returns the longest source and
+// target of those two splits, which a training step meets (the test split
+// is only evaluated, without a backward pass).
+type TrainLengths interface {
+	TrainMaxLengths() (src, tgt int)
+}
+
 // Sized is implemented by the parameters of a generated task: DataSize
 // returns how many examples its splits hold and at most how many tokens,
 // sources' and targets' together, so that a run's memory estimate counts

@@ -69,6 +69,9 @@ var listOpsOperators = []string{ListOpsMin, ListOpsMax, ListOpsMed, ListOpsSum}
 // value.
 func (p *ListOpsParams) MaxLengths() (src, tgt int) { return max(p.MaxLen, p.TestMaxLen), 1 }
 
+// TrainMaxLengths returns the longest training expression and its answer.
+func (p *ListOpsParams) TrainMaxLengths() (src, tgt int) { return p.MaxLen, 1 }
+
 // DataSize: expressions of up to max_len tokens (test: test_max_len), a
 // one-digit value.
 func (p *ListOpsParams) DataSize() (examples, tokens int64) {

@@ -369,10 +369,10 @@ runs by name (attnlab show, generate and plot attention take them):
 // says so, and finishes.
 func TestRunWorkersFitMemory(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "mem.db")
-	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-j", "2", "--max-memory", "700KiB", "--set", "train.steps=5")
+	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-j", "2", "--max-memory", "1.5MiB", "--set", "train.steps=5")
 	wantOK(t, r)
 	if !strings.Contains(r.stderr, "attnlab: note: at most 1 run at once, not 2: each run is estimated at up to ") ||
-		!strings.Contains(r.stderr, "and --max-memory 700 KiB bounds this process") {
+		!strings.Contains(r.stderr, "and --max-memory 1.50 MiB bounds this process") {
 		t.Errorf("no note on the workers:\n%s", r.stderr)
 	}
 	r = attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-j", "2", "--max-memory", "1GiB", "--set", "train.steps=5")
@@ -403,7 +403,7 @@ func TestRunUsesMeasuredData(t *testing.T) {
 	ctx64 := "task.context=64" // about 11 bytes a character built
 	plan := attnlab(t, "plan", "testdata/lm.yaml", "--set", "task.path="+corpus, "--set", ctx64)
 	wantOK(t, plan)
-	r := attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q", "--set", "task.path="+corpus, "--set", ctx64, "--set", "train.steps=2", "--max-memory", "14MiB")
+	r := attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q", "--set", "task.path="+corpus, "--set", ctx64, "--set", "train.steps=2", "--max-memory", "18MiB")
 	wantOK(t, r)
 	if !strings.Contains(plan.stdout, "the dataset 1") {
 		t.Errorf("plan: %s", plan.stdout)

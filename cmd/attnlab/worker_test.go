@@ -504,7 +504,7 @@ func TestWorkerMemoryLimit(t *testing.T) {
 func TestWorkerRunsFitMemory(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "q.db")
 	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=5"))
-	r := attnlab(t, "worker", "--db", db, "-j", "3", "--max-memory", "700KiB") // each run about 590 KiB, its dataset included
+	r := attnlab(t, "worker", "--db", db, "-j", "3", "--max-memory", "1.5MiB") // each run about 1.2 MiB, its dataset included
 	wantOK(t, r)
 	running := 0
 	for _, line := range strings.Split(r.stderr, "\n") {
