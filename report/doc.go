@@ -35,7 +35,10 @@
 // run (a diverged or crashed seed) is listed with the row of its setting
 // (Row.Failed; "3 (+1 failed)" in the n column) and its error in the
 // notes, or, when no run of its setting finished, in
-// Comparison.FailedElsewhere. Runs not finished (queued, running,
+// Comparison.FailedElsewhere, labelled by every key its setting differs
+// in (and when no key tells the rows apart, the rows show those keys, so
+// that a lone surviving setting is named, not only its experiment). Runs
+// not finished (queued, running,
 // interrupted) are counted with the row of their setting (Row.Unfinished;
 // "2 (+1 unfinished)") and in the notes. A mean that leaves out runs of
 // its row — failed, not finished, or without a value ("(2/3)") — is never

@@ -1081,3 +1081,22 @@ func TestCompareUnfinishedValues(t *testing.T) {
 		t.Errorf("every run: valid/loss %v over %d runs, want (1.5 + 2.5 + the done run's summary 1) / 3", m, n)
 	}
 }
+
+// TestCompareLoneSurvivingRow: when every run of one setting failed and
+// one setting is left, its row is labelled by the key the failed setting
+// differs in (optimizer.lr=0.001), not by the experiment alone, so the
+// table says which setting the figures are of.
+func TestCompareLoneSurvivingRow(t *testing.T) {
+	lr := func(v float64) map[string]any { return map[string]any{"train.optimizer.lr": v} }
+	bad := trustRun("dot", 1, 0, lr(3e38))
+	bad.status, bad.err, bad.sums = store.StatusFailed, "training loss is NaN", nil
+	x := fakeExperiment{name: "lone", runs: []fakeRun{trustRun("dot", 1, 0.5, lr(0.001)), trustRun("dot", 2, 0.6, lr(0.001)), bad}}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"lone"}})
+	if got := rowLabels(c); len(got) != 1 || got[0] != "optimizer.lr=0.001" {
+		t.Errorf("rows %q, want the one row labelled optimizer.lr=0.001", got)
+	}
+	if len(c.FailedElsewhere) != 1 || c.FailedElsewhere[0].Label != "optimizer.lr=3e+38" {
+		t.Errorf("FailedElsewhere = %+v", c.FailedElsewhere)
+	}
+}
