@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -313,14 +314,14 @@ func (postgresDialect) compact() []string { return []string{"VACUUM"} }
 
 // connectMessage is a connection error on one line. pgx reports each
 // attempt on a line of its own, and sslmode=prefer (the default) makes two
-// attempts that fail alike: a line said already is left out.
+// attempts that fail alike; a host that does not resolve adds the lookup's
+// own error after the attempt that quotes it: a line said already, or
+// inside one said already, is left out.
 func connectMessage(err error) string {
 	var out []string
-	seen := map[string]bool{}
 	for _, l := range strings.Split(err.Error(), "\n") {
 		l = oneLine(l)
-		if l != "" && !seen[l] {
-			seen[l] = true
+		if l != "" && !slices.ContainsFunc(out, func(o string) bool { return strings.Contains(o, l) }) {
 			out = append(out, l)
 		}
 	}

@@ -480,6 +480,18 @@ func TestConnectErrorSaysItOnce(t *testing.T) {
 	}
 }
 
+// TestConnectMessageUnknownHost: a host that does not resolve is said
+// once: pgx quotes the lookup's error in its attempt's line and then
+// gives it again on a line of its own (the text pgx v5 wrote for
+// nohost.invalid).
+func TestConnectMessageUnknownHost(t *testing.T) {
+	err := errors.New("failed to connect to `user=u database=lab`:\n\thostname resolving error: lookup nohost.invalid on 10.0.0.53:53: no such host\n\tlookup nohost.invalid on 10.0.0.53:53: no such host")
+	want := "failed to connect to `user=u database=lab`: hostname resolving error: lookup nohost.invalid on 10.0.0.53:53: no such host"
+	if got := connectMessage(err); got != want {
+		t.Errorf("connectMessage = %q, want %q", got, want)
+	}
+}
+
 // TestOpenInMissingDirectory: a database that cannot be created because
 // its directory does not exist says so, not that the directory is not
 // writable.
