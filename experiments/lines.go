@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"slices"
@@ -307,6 +308,15 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			p := k.Value
 			if path != "" {
 				p = path + "." + k.Value
+			}
+			if t := k.ShortTag(); t == "!!int" || t == "!!float" {
+				// A key YAML reads as a number is named by the number's
+				// text: 010 (octal) would be reported as the key "8".
+				var num any
+				if k.Decode(&num) == nil && fmt.Sprint(num) != k.Value {
+					w.errs = append(w.errs, w.src.errorf(k.Line, p, "YAML reads the key %s as the number %v: write %q to keep it as written", k.Value, num, k.Value))
+					continue
+				}
 			}
 			if first, dup := seen[k.Value]; dup {
 				w.errs = append(w.errs, w.src.errorf(k.Line, p, "key already defined at line %d", first))
