@@ -140,8 +140,9 @@
 // status (the curves of runs still training). A run not done has written
 // no summaries: its value of a metric is the last it logged
 // (store.LatestMetrics), at whatever step it reached, so such a selection
-// marks no row best, and its notes say so. A --where on a metric reads the
-// summaries: a run not done matches it only once it has them.
+// marks no row best, and its notes say so. A --where on a metric tests the
+// same value: a run not done matches valid/loss < 2 by the last valid/loss
+// it logged.
 //
 // # Exports
 //

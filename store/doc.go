@@ -271,10 +271,13 @@
 //
 // ParseWhere parses the CLI's --where language (see its doc) into a *Cond,
 // which Runs compiles to SQL with EXISTS subqueries over params and
-// summaries; keys and values are always bound parameters, never SQL text
+// summaries — a metric's value is a done run's summary, and for a run not
+// done the last value it logged (a failed run: its summary where it
+// logged none), the values compare shows; keys and values are always bound parameters, never SQL text
 // (numbers through the dialect's number placeholder; text PostgreSQL cannot
 // hold, with a NUL, matches nothing).
-// Keys lists the param and summary keys an experiment's runs have, and
+// Keys lists the param and summary keys an experiment's runs have (the
+// metrics runs not done logged among the latter), and
 // Cond.MapKeys rewrites a filter's keys, so that callers (package report)
 // can resolve short names such as attention.name to full keys and reject
 // unknown ones before a filter silently matches nothing.

@@ -47,6 +47,7 @@ var engineTests = []struct {
 	{"OwnedWritesRaceClaim", testOwnedWritesRaceClaim},
 	{"ParamsOfRuns", testParamsOfRuns},
 	{"WhereMatches", testWhereMatches},
+	{"WhereUnfinished", testWhereUnfinished},
 	{"WhereHostileInput", testWhereHostileInput},
 	{"CondKeysAndMapKeys", testCondKeysAndMapKeys},
 	{"Keys", testKeys},

@@ -8,15 +8,23 @@ import (
 
 // Keys returns the distinct param keys and summary keys of the runs of the
 // named experiments (of every experiment when names is empty), each
-// sorted: the keys a filter, a grouping or a baseline can name. Unknown
-// experiment names select nothing.
+// sorted: the keys a filter, a grouping or a baseline can name. The
+// summary keys include the metrics logged by runs not done, whose values
+// stand for their summaries (a filter on valid/loss selects a running run
+// by its last value). Unknown experiment names select nothing.
 func (s *Store) Keys(ctx context.Context, names []string) (params, summaries []string, err error) {
 	cond, args, err := s.experimentsCond(names)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: list keys: %w", err)
 	}
 	list := func(table string) ([]string, error) {
-		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT t.key FROM `+table+` t
+		from := table + ` t`
+		if table == "summaries" {
+			// Metrics are read of runs not done only: they hold every step.
+			from = `(SELECT run_id, key FROM summaries UNION SELECT DISTINCT m.run_id, m.key FROM metrics m
+				JOIN runs u ON u.id = m.run_id AND u.status <> '` + string(StatusDone) + `') t`
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT t.key FROM `+from+`
 			JOIN runs r ON r.id = t.run_id JOIN experiments e ON e.id = r.experiment_id`+cond+` ORDER BY t.key`, args...)
 		if err != nil {
 			return nil, err

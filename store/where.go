@@ -96,7 +96,8 @@ var pseudoKeys = map[string]keyKind{
 // op is one of = != < <= > >= (also == and <>). Keywords are case-insensitive.
 //
 // A key is a bare word (letters, digits and _ . / - + : @) or a quoted
-// string. A key containing '/' names a summary metric (test/bleu); status,
+// string. A key containing '/' names a metric (test/bleu: a done run's
+// summary, the last value logged by a run not done); status,
 // seed, id and experiment name the run's own columns; any other key names a
 // param (a leaf of the resolved config, model.attention.name).
 //
@@ -909,10 +910,19 @@ func (c *Cond) compileOne(d dialect, b *strings.Builder, args *[]any, op cmpOp, 
 		b.WriteByte(')')
 		*args = append(*args, c.key, string(v.Kind))
 	case keySummary:
-		b.WriteString("EXISTS (SELECT 1 FROM summaries s WHERE s.run_id = r.id AND s.key = ? AND s.value")
-		b.WriteString(cmp)
-		b.WriteByte(')')
-		*args = append(*args, c.key)
+		// The value compare shows (report): a done run's summary; for a
+		// run not done the last value it logged of the metric (its
+		// summaries are written when it ends, or are an earlier
+		// attempt's), a failed run's summary where it logged none.
+		b.WriteString("((r.status = '" + string(StatusDone) + "' OR r.status = '" + string(StatusFailed) + "' AND NOT EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.id AND m.key = ?))")
+		b.WriteString(" AND EXISTS (SELECT 1 FROM summaries s WHERE s.run_id = r.id AND s.key = ? AND s.value" + cmp + ")")
+		*args = append(*args, c.key, c.key)
+		if !nan {
+			*args = append(*args, arg)
+		}
+		b.WriteString(" OR r.status <> '" + string(StatusDone) + "' AND EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.id AND m.key = ?")
+		b.WriteString(" AND m.step = (SELECT MAX(l.step) FROM metrics l WHERE l.run_id = r.id AND l.key = ?) AND m.value" + cmp + "))")
+		*args = append(*args, c.key, c.key)
 	case keyStatus, keySeed, keyID, keyExperiment:
 		if nan {
 			b.WriteString(sqlFalse) // these columns are never NaN

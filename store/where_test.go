@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -99,15 +100,17 @@ func TestParseWhereErrors(t *testing.T) {
 	}
 }
 
-// whereStore holds six runs with known params and summaries:
+// whereStore holds six runs with known params and summaries (the runs
+// with summaries are done; a summary of a run not done is not its value,
+// testWhereUnfinished):
 //
-//	hash  attention   lr     seed task  extra           test/exact_match  test/bleu
-//	r0    dot         1e-3   1    scan  bidir=true      0.95              NaN
-//	r1    additive    1e-4   2    scan                  0.5               0.3
-//	r2    general     1e-2   1    copy                  0.99              +Inf
-//	r3    dot         3e-4   3    copy
-//	r4    dot         1e-3   2    scan  tag="1"
-//	r5    scaled-dot  1e-3   3    -     tag=1           -Inf
+//	hash  status  attention   lr     seed task  extra           test/exact_match  test/bleu
+//	r0    done    dot         1e-3   1    scan  bidir=true      0.95              NaN
+//	r1    done    additive    1e-4   2    scan                  0.5               0.3
+//	r2    done    general     1e-2   1    copy                  0.99              +Inf
+//	r3    queued  dot         3e-4   3    copy
+//	r4    queued  dot         1e-3   2    scan  tag="1"
+//	r5    done    scaled-dot  1e-3   3    -     tag=1           -Inf
 func whereStore(tb testing.TB) *Store {
 	tb.Helper()
 	s := newStore(tb)
@@ -149,9 +152,11 @@ func whereStore(tb testing.TB) *Store {
 		}
 	}
 	o := Owner{Host: "h", PID: 1}
-	claimAs(o)(tb.(*testing.T), s, runs[2].ID)
-	if err := s.Finish(ctx, runs[2].ID, o, StatusDone, ""); err != nil {
-		tb.Fatal(err)
+	for _, i := range []int{0, 1, 2, 5} {
+		claimAs(o)(tb.(*testing.T), s, runs[i].ID)
+		if err := s.Finish(ctx, runs[i].ID, o, StatusDone, ""); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return s
 }
@@ -185,9 +190,9 @@ func testWhereMatches(t *testing.T) {
 		{`missing.key = 1`, ""},
 		{`missing.key != 1`, "r0 r1 r2 r3 r4 r5"},
 		{`seed not in (1, 2)`, "r3 r5"},
-		{`status = done`, "r2"},
-		{`status != done and seed = 1`, "r0"},
-		{`status in (queued)`, "r0 r1 r3 r4 r5"},
+		{`status = done`, "r0 r1 r2 r5"},
+		{`status != done and seed = 2`, "r4"},
+		{`status in (queued)`, "r3 r4"},
 		{`experiment = sweep`, "r0 r1 r2 r3 r4 r5"},
 		{`experiment = other`, ""},
 		{`id <= 2`, "r0 r1"},
@@ -208,6 +213,103 @@ func testWhereMatches(t *testing.T) {
 				t.Fatalf("--where %q matches %q, want %q", tc.where, got, tc.want)
 			}
 		})
+	}
+}
+
+// testWhereUnfinished: a filter on a metric tests the value compare shows
+// (report): a done run's summary; a run not done, the last value it logged
+// (a summary it holds is an earlier attempt's), a failed run its summary
+// where it logged none. The metrics of runs not done are keys a filter
+// can name.
+//
+//	hash  status       summary  logged (step: value)  value
+//	u0    done         1.0      1: 3.0, 2: 1.0         1.0
+//	u1    running      0.5      1: 3.0, 2: 2.0         2.0
+//	u2    interrupted  -        1: 0.8                 0.8
+//	u3    failed       0.7      -                      0.7
+//	u4    failed       0.1      1: 4.0                 4.0
+//	u5    queued       0.2      -                      -
+func testWhereUnfinished(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	exp, err := s.PutExperiment(ctx, "live", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []RunSpec
+	for i := range 6 {
+		specs = append(specs, RunSpec{Hash: fmt.Sprintf("u%d", i), Seed: int64(i), Config: `{}`, Params: []Param{{"seed", i}}})
+	}
+	runs, err := s.EnsureRuns(ctx, exp, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Owner{Host: "h", PID: 1}
+	for i, tc := range []struct {
+		status  Status
+		summary float64 // 0: none
+		logged  []float64
+		key     string // logged only by this run
+	}{
+		{StatusDone, 1.0, []float64{3.0, 1.0}, ""},
+		{StatusRunning, 0.5, []float64{3.0, 2.0}, "valid/acc"},
+		{StatusInterrupted, 0, []float64{0.8}, ""},
+		{StatusFailed, 0.7, nil, ""},
+		{StatusFailed, 0.1, []float64{4.0}, ""},
+		{StatusQueued, 0.2, nil, ""},
+	} {
+		id := runs[i].ID
+		if tc.summary != 0 {
+			if err := s.PutSummaries(ctx, id, map[string]float64{"valid/loss": tc.summary}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := s.NewMetricWriter(id, 16)
+		for step, v := range tc.logged {
+			if err := w.Log(step+1, "valid/loss", v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.key != "" {
+			if err := w.Log(1, tc.key, 0.5); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if tc.status != StatusQueued {
+			claimAs(o)(t, s, id)
+		}
+		if tc.status != StatusQueued && tc.status != StatusRunning {
+			if err := s.Finish(ctx, id, o, tc.status, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct{ where, want string }{
+		{`valid/loss < 1.5`, "u0 u2 u3"},
+		{`valid/loss > 1.5`, "u1 u4"},
+		{`valid/loss = 2`, "u1"},
+		{`valid/loss != 2`, "u0 u2 u3 u4 u5"},
+		{`valid/loss < 0.6`, ""},
+		{`valid/acc = 0.5`, "u1"},
+	} {
+		c, err := ParseWhere(tc.where)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Runs(ctx, RunFilter{Where: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := strings.Join(hashes(got), " "); g != tc.want {
+			t.Errorf("--where %q matches %q, want %q", tc.where, g, tc.want)
+		}
+	}
+	_, sums, err := s.Keys(ctx, []string{"live"})
+	if err != nil || !slices.Equal(sums, []string{"valid/acc", "valid/loss"}) {
+		t.Errorf("Keys: summaries %q (%v), want valid/acc (logged by the running run) and valid/loss", sums, err)
 	}
 }
 
