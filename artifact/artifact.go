@@ -62,6 +62,14 @@ type Sample struct {
 	Correct   bool   `json:"correct"` // Output equals Reference exactly
 }
 
+// MaxAttentionWeights bounds the attention weights kept for display or
+// storage: the maps a run stores (eval.attention_maps, checked when the
+// experiment is loaded) and the heatmap of one generate --show-attention
+// input, output steps × source tokens. 16M weights are 64 MiB as float32
+// and about 170 MiB as JSON; more is memory that grows with the square of
+// the input for a picture no one reads whole.
+const MaxAttentionWeights = 16 << 20
+
 // AttentionMap is the attention of one decoded test example: Weights has one
 // row per output step (the eos step included) and one column per source
 // token, each row summing to 1 (all zeros for a model with attention none).

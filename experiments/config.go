@@ -122,7 +122,7 @@ type Eval struct {
 	// MaxExamples caps the test examples decoded; 0 means the whole split.
 	MaxExamples     int  `json:"max_examples" doc:"test examples of a sequence-to-sequence run decoded and scored (the first n; every test/ metric is over them); 0: the whole test split" range:"[0,1000000000]"`
 	Samples         int  `json:"samples" doc:"decoded test examples stored with the run" range:"[0,100000]"`
-	AttentionMaps   int  `json:"attention_maps" doc:"attention maps of test examples stored with the run" range:"[0,10000]"`
+	AttentionMaps   int  `json:"attention_maps" doc:"attention maps of test examples stored with the run, at most 16M weights in all (the default is lowered to fit)" range:"[0,10000]"`
 	ValidExactMatch bool `json:"valid_exact_match" doc:"decode the validation split at each evaluation (valid/exact_match)"`
 	// LengthBuckets are the upper bounds (inclusive, strictly increasing)
 	// of the source-length buckets of per-length metrics.

@@ -87,7 +87,10 @@
 // identity runs had when it still counted). Eval: greedy decoding
 // (beam 5, length_penalty 0.6, temperature 1, top_k 0, top_p 1, max_len 0
 // meaning "chosen by the runner from the task"), max_examples 0 (the whole
-// test split), samples 8, attention_maps 4, valid_exact_match true,
+// test split), samples 8, attention_maps 4 (lowered to what fits when
+// the maps of the task's longest examples would keep more than
+// artifact.MaxAttentionWeights weights; a number written above that is an
+// error), valid_exact_match true,
 // length_buckets [10, 20, 40, 80, 160], bleu tokenize auto (sacreBLEU's
 // default 13a for word targets, char for character targets: see
 // [BLEUAuto]) and lowercase false, context [] (none; an empty list stays

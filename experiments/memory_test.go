@@ -1,8 +1,10 @@
 package experiments
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -78,5 +80,26 @@ func TestEstimateMemoryTestsWithoutBackward(t *testing.T) {
 		if long.Length != 3001 || long.Bytes*4 > trained.Bytes-trained.Data || long.Bytes-long.Data < 2*(short.Bytes-short.Data) {
 			t.Errorf("%s: tested on 3,000 symbols estimated at %v, trained on them %v, tested on 8 %v", model, long, trained, short)
 		}
+	}
+}
+
+// TestAttentionMapsBounded: the attention maps a run stores keep at most
+// artifact.MaxAttentionWeights weights: the default 4 is lowered for a
+// long test split (sources of 2,100: 2,110 × 2,100 weights a map, 3 fit),
+// kept for a short one, and a number written above the bound is refused
+// by key (testdata/bad/attention_maps has the message).
+func TestAttentionMapsBounded(t *testing.T) {
+	text := func(test int) string {
+		return fmt.Sprintf("name: m\ntask: {name: copy, symbols: 16, min_len: 3, max_len: 8, test_min_len: %d, test_max_len: %d}\nmodel: {attention: {name: dot}}\n", test, test)
+	}
+	for _, tc := range []struct{ test, want int }{{2100, 3}, {1000, 4}, {9000, 0}} {
+		_, runs := mustLoad(t, text(tc.test))
+		if got := runs[0].Config.Eval.AttentionMaps; got != tc.want {
+			t.Errorf("test sources of %d: attention_maps %d, want %d", tc.test, got, tc.want)
+		}
+	}
+	errs := loadErr(t, text(2100), "eval.attention_maps=4")
+	if len(errs) != 1 || !strings.Contains(errs[0], "eval.attention_maps: 4 of up to 2110 output × 2100 source tokens would keep 67.6 MiB") {
+		t.Errorf("4 maps written for sources of 2,100: %q", errs)
 	}
 }

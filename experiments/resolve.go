@@ -2,11 +2,13 @@ package experiments
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/internal/editdist"
 	"github.com/attnlab/attnlab/metrics"
@@ -172,16 +174,49 @@ func (r *resolver) config(t map[string]any) Config {
 		r.lengths(model, task, c.DataLengths)
 	}
 	if taskOK && !task.info.Has(tasks.LanguageModel) {
-		if _, tgt, ok := longestSequences(task.info, task.Params, c.DataLengths); ok {
+		if src, tgt, ok := longestSequences(task.info, task.Params, c.DataLengths); ok {
 			if err := c.Eval.Decode.CheckOutputLimit(tgt); err != nil {
 				r.bad("eval.decode.max_len", "%v", err)
 			}
+			r.attentionMaps(&c.Eval, src, tgt)
 		}
 	}
 	if len(c.Eval.Context) > 0 && model.info.Name != "" && taskOK {
 		r.evalContext(model.info, task.info, c)
 	}
 	return c
+}
+
+// attentionMaps checks that the attention maps eval.attention_maps stores
+// keep at most artifact.MaxAttentionWeights weights for sources of up to
+// src tokens and targets of up to tgt: each map is up to the output limit
+// × src, for every hypothesis a beam search keeps while decoding. A
+// number written is refused above that; the default is lowered to what
+// fits (the resolved configuration says how many).
+func (r *resolver) attentionMaps(e *Eval, src, tgt int) {
+	n := int64(e.AttentionMaps)
+	if n == 0 || src == 0 {
+		return
+	}
+	per, what := int64(e.Decode.OutputLimit(tgt))*int64(src), ""
+	if e.Decode.Strategy == "beam" {
+		per *= int64(max(e.Decode.Beam, 1))
+		what = fmt.Sprintf(" (%d beam hypotheses each)", e.Decode.Beam)
+	}
+	if n*per <= artifact.MaxAttentionWeights {
+		return
+	}
+	fit := artifact.MaxAttentionWeights / per
+	if r.loc == nil || !r.loc.wrote("eval.attention_maps") {
+		e.AttentionMaps = int(fit)
+		return
+	}
+	hint := fmt.Sprintf("at most %d at these lengths", fit)
+	if fit == 0 {
+		hint = "0 at these lengths, or a lower eval.decode.max_len"
+	}
+	r.bad("eval.attention_maps", "%d of up to %d output × %d source tokens%s would keep %s of attention weights, over the %s a run stores: set %s",
+		n, e.Decode.OutputLimit(tgt), src, what, FormatBytes(4*n*per), FormatBytes(4*artifact.MaxAttentionWeights), hint)
 }
 
 // evalContext checks eval.context: it needs a language-modelling task,

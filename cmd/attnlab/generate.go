@@ -15,6 +15,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/runs"
@@ -293,9 +294,9 @@ func (gen *generator) encode(text, where string) (input, error) {
 		if gen.opt.Strategy == "beam" {
 			copies, what = gen.opt.Beam, fmt.Sprintf("%d hypotheses × ", gen.opt.Beam)
 		}
-		if n := int64(copies) * int64(limit) * int64(len(in.ids)); n > maxShownWeights {
+		if n := int64(copies) * int64(limit) * int64(len(in.ids)); n > artifact.MaxAttentionWeights {
 			return in, fmt.Errorf("%s has %d tokens: too long for --show-attention, whose heatmap would keep up to %s%d × %d attention weights (%s, at most %s); leave the flag out or lower --max-len",
-				where, len(in.ids), what, limit, len(in.ids), experiments.FormatBytes(4*n), experiments.FormatBytes(4*maxShownWeights))
+				where, len(in.ids), what, limit, len(in.ids), experiments.FormatBytes(4*n), experiments.FormatBytes(4*artifact.MaxAttentionWeights))
 		}
 	}
 	return in, nil
@@ -331,11 +332,6 @@ func (gen *generator) outputLimit(n int) int {
 	}
 	return gen.t.OutputLimit(n)
 }
-
-// maxShownWeights bounds the attention weights --show-attention keeps for
-// one input (output limit × source tokens): a heatmap that no terminal
-// shows whole, and memory that grows with the square of the input.
-const maxShownWeights = 16 << 20
 
 // decode decodes a batch of inputs (empty seq2seq inputs are not decoded
 // and give an empty output). Without --max-len a source longer than the
