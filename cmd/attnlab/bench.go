@@ -193,7 +193,7 @@ func benchTrain(w io.Writer, width int, names []string, steps, threads int, ref 
 		if ref != nil {
 			wl, _ := bench.Lookup(n)
 			if pt, ok := ref.Train(wl.Torch, threads); ok {
-				cells = append(cells, grouped(pt), fmt.Sprintf("%.2f×", res.TokensPerSec/pt))
+				cells = append(cells, grouped(pt), ratioText(res.TokensPerSec/pt))
 			} else {
 				cells = append(cells, "—", "")
 			}
@@ -238,17 +238,17 @@ func benchW5(w io.Writer, width int, lengths []int, repeats, threads int, ref *b
 					tv = "softmax"
 				}
 				if r, ok := ref.Attention(tv, n, threads); ok {
-					cells = append(cells, fmt.Sprintf("%.2f", r.Ms), fmt.Sprintf("%.1f", r.PeakMiB), fmt.Sprintf("%.2f×", r.Ms/pt.Ms))
+					cells = append(cells, fmt.Sprintf("%.2f", r.Ms), fmt.Sprintf("%.1f", r.PeakMiB), ratioText(r.Ms/pt.Ms))
 				} else {
 					cells = append(cells, "—", "—", "")
 				}
 			}
 			if v == "chunked" && softMs[n] > 0 {
-				note := "× softmax's time"
+				note := " softmax's time"
 				if tw.narrow {
-					note = "× softmax"
+					note = " softmax"
 				}
-				cells = append(cells, fmt.Sprintf("%.2f%s", pt.Ms/softMs[n], note))
+				cells = append(cells, ratioText(pt.Ms/softMs[n])+note)
 			}
 			tw.row(cells...)
 		}
@@ -280,7 +280,7 @@ func benchW6(w io.Writer, opt bench.DecodeOptions, ref *bench.Reference) ([]any,
 			fmt.Sprintf("%.0f%%", 100*res.CPUSeconds/res.Seconds)}
 		if ref != nil {
 			if pt, ok := ref.Decode(v, threads); ok {
-				cells = append(cells, fmt.Sprintf("%.1f", pt), fmt.Sprintf("%.2f×", res.PerSec/pt))
+				cells = append(cells, fmt.Sprintf("%.1f", pt), ratioText(res.PerSec/pt))
 			} else {
 				cells = append(cells, "—", "")
 			}
@@ -288,6 +288,19 @@ func benchW6(w io.Writer, opt bench.DecodeOptions, ref *bench.Reference) ([]any,
 		tw.row(cells...)
 	}
 	return rows, nil
+}
+
+// ratioText writes a ratio with at most five characters before its ×:
+// 0.93×, 12.4×, 180× (a stalled measurement must not push a row past
+// the table's width; --json keeps every digit).
+func ratioText(x float64) string {
+	switch {
+	case x >= 100:
+		return fmt.Sprintf("%.0f×", x)
+	case x >= 10:
+		return fmt.Sprintf("%.1f×", x)
+	}
+	return fmt.Sprintf("%.2f×", x)
 }
 
 // writeJSONRows writes rows as an indented JSON list to w.

@@ -121,3 +121,13 @@ func TestWorkersBound(t *testing.T) {
 		}
 	}
 }
+
+// TestRatioText: a ratio keeps at most five characters before its ×,
+// however far a stalled measurement throws it.
+func TestRatioText(t *testing.T) {
+	for x, want := range map[float64]string{0.934: "0.93×", 1.5: "1.50×", 12.44: "12.4×", 180.35: "180×", 12345.6: "12346×"} {
+		if got := ratioText(x); got != want {
+			t.Errorf("ratioText(%g) = %q, want %q", x, got, want)
+		}
+	}
+}
