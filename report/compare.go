@@ -158,8 +158,12 @@ type Comparison struct {
 	Where      string
 	Unfinished map[store.Status]int
 	// Status is Query.Status when it selects other runs than the done ones
-	// (the notes say which); empty for those.
-	Status store.Status
+	// (the notes say which); empty for those. StepRange is then the
+	// fewest and most training steps the selected runs not done had
+	// logged a metric at (zeros when none had): their values are from
+	// those steps.
+	Status    store.Status
+	StepRange [2]int
 	// Builds counts the attnlab builds that trained the rows' runs (their
 	// attnlab_version, store.Run.Version: the version and the commit or
 	// executable); MixedBuilds are the rows whose runs come from more than

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -622,14 +623,28 @@ func (c *Comparison) statusNote() string {
 		return ""
 	case StatusAny:
 		return "Runs of every status (--status any): a row may hold runs not finished or failed beside done ones, " +
-			"each value the last its run had logged when this was read; no row is marked best."
+			"each value the last its run had logged when this was read" + c.stepsNote() + "; no row is marked best."
 	case store.StatusFailed:
-		return "Failed runs only (--status failed): each value is the last its run logged before it failed; no row is marked best."
+		return "Failed runs only (--status failed): each value is the last its run logged before it failed" + c.stepsNote() + "; no row is marked best."
 	case store.StatusQueued:
-		return "Only runs now queued (--status queued): not started, or handed back to the queue; a value is the last such a run logged."
+		return "Only runs now queued (--status queued): not started, or handed back to the queue; a value is the last such a run logged" + c.stepsNote() + "."
 	}
-	return fmt.Sprintf("Only runs now %s (--status %s): not finished, each value is the last its run logged, "+
-		"at whatever step it had reached; no row is marked best.", c.Status, c.Status)
+	steps := cmp.Or(c.stepsNote(), ", at whatever step it had reached")
+	return fmt.Sprintf("Only runs now %s (--status %s): not finished, each value is the last its run logged%s; "+
+		"no row is marked best.", c.Status, c.Status, steps)
+}
+
+// stepsNote says at which steps the runs not done logged the values shown
+// (" (at step 300)", " (at steps 150 to 300)"), "" when none logged any.
+func (c *Comparison) stepsNote() string {
+	switch r := c.StepRange; {
+	case r[1] == 0:
+		return ""
+	case r[0] == r[1]:
+		return fmt.Sprintf(" (at step %d)", r[1])
+	default:
+		return fmt.Sprintf(" (at steps %d to %d)", r[0], r[1])
+	}
 }
 
 // meanNote says what mean ± std is over: each row's runs, or, where a

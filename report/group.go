@@ -24,6 +24,9 @@ type selection struct {
 	failed     []store.Run
 	pending    []store.Run
 	unfinished map[store.Status]int
+	// steps is the fewest and most steps the selected runs not done had
+	// logged metrics at (Comparison.StepRange).
+	steps [2]int
 }
 
 // selectRuns reads the runs of q's experiments (all if none) with q's
@@ -119,6 +122,16 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 				sel.sums[id] = map[string]float64{}
 			}
 			maps.Copy(sel.sums[id], m)
+		}
+		steps, err := st.LastSteps(ctx, unfinished)
+		if err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		for i, s := range slices.Sorted(maps.Values(steps)) {
+			if i == 0 {
+				sel.steps[0] = s
+			}
+			sel.steps[1] = s
 		}
 	}
 	return sel, nil
@@ -347,7 +360,7 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 	sel.placeFailed(c, members)
 	c.Where, c.WhereResults, c.Unfinished = sel.where, sel.whereResults, sel.unfinished
 	if q.Status != store.StatusDone {
-		c.Status = q.Status
+		c.Status, c.StepRange = q.Status, sel.steps
 	}
 	all := map[string]bool{}
 	for i, rs := range members {

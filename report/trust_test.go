@@ -1031,7 +1031,8 @@ func TestCompareHugeMeans(t *testing.T) {
 
 // TestCompareUnfinishedValues: runs not done have written no summaries; a
 // --status that selects them shows the last value each logged of a metric,
-// as the notes say, and a done run's summary stays its value.
+// as the notes say with the steps those are from, and a done run's summary
+// stays its value.
 func TestCompareUnfinishedValues(t *testing.T) {
 	x := fakeExperiment{name: "live"}
 	for i, hist := range [][]float64{{3, 2, 1.5}, {3, 2.5}} {
@@ -1064,6 +1065,10 @@ func TestCompareUnfinishedValues(t *testing.T) {
 		}
 		if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "no row is marked best") {
 			t.Errorf("--status %s: the notes do not say that no row is best: %s", c.Status, notes)
+		}
+		// The runs not done last logged at steps 500, 250 and 750.
+		if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "(at steps 250 to 750)") {
+			t.Errorf("--status %s: the notes do not say which steps the values are from: %s", c.Status, notes)
 		}
 		if c.Sharing != nil && c.Sharing.Unknown > 0 {
 			t.Errorf("--status %s: %d runs not done counted as stored before timings were recorded", c.Status, c.Sharing.Unknown)

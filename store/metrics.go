@@ -432,6 +432,29 @@ func (s *Store) LatestMetrics(ctx context.Context, runIDs []int64) (map[int64]ma
 	return out, nil
 }
 
+// LastSteps returns, for each of the runs, the last step it logged any
+// metric at. Runs without metrics are absent.
+func (s *Store) LastSteps(ctx context.Context, runIDs []int64) (map[int64]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, MAX(step) FROM metrics WHERE run_id IN (`+s.d.int64s()+`) GROUP BY run_id`, idList(runIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: read last steps: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var step int
+		if err := rows.Scan(&id, &step); err != nil {
+			return nil, fmt.Errorf("store: read last steps: %w", err)
+		}
+		out[id] = step
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read last steps: %w", err)
+	}
+	return out, nil
+}
+
 // scanRunValues reads rows of (run_id, key, value) into values by run and
 // key, and closes rows.
 func scanRunValues(rows *sql.Rows) (map[int64]map[string]float64, error) {
