@@ -56,7 +56,7 @@ func TestEstimateMemoryGrows(t *testing.T) {
 // same model tested on 3–8 (its evaluation's memory counts), for an RNN
 // and a Transformer. (Measured on a GRU of 64 and on this Transformer,
 // whole runs of these lengths peaked at 348 MB and 399 MB RSS, estimated
-// at 231 MiB and 438 MiB.)
+// at 447 MiB and 857 MiB.)
 func TestEstimateMemoryTestsWithoutBackward(t *testing.T) {
 	for _, model := range []string{"model: {attention: {name: additive}}", "model: {name: seq2seq-transformer, d_model: 64, ff: 128, encoder_layers: 2, decoder_layers: 2, attention: {name: multi-head, heads: 4}}"} {
 		text := "name: m\ntask: {name: reverse, symbols: 16, min_len: 3, max_len: 8, test_min_len: 2000, test_max_len: 3000, train_size: 200, valid_size: 20, test_size: 64}\n" + model + "\ntrain: {batch_size: 16}\n"
