@@ -21,7 +21,7 @@ import (
 
 const (
 	minPooled  = 64 // smaller buffers are left to the allocator
-	numClasses = 48
+	numClasses = 4 * 48
 )
 
 // poolLimit is the most bytes the free lists keep; beyond it free lets
@@ -31,16 +31,34 @@ var poolLimit int64 = 4 << 30
 var pool struct {
 	mu    sync.Mutex
 	bytes int64
-	// free[c] holds buffers of capacity exactly 1<<c.
+	// free[c] holds buffers of capacity exactly classCap(c).
 	free [numClasses][][]float32
 }
 
+// The size classes are quarter powers of two — capacities 4·2ᵉ, 5·2ᵉ,
+// 6·2ᵉ and 7·2ᵉ — so that a buffer wastes at most a fifth of its
+// capacity (powers of two wasted up to half: a step of 261-token
+// sequences held as much as one of 500).
+
+// classCap returns the capacity of class c: (4 + c mod 4)·2^(c/4).
+func classCap(c int) int { return (4 + c%4) << (c / 4) }
+
 // sizeClass returns the class of a buffer of n > 0 elements: the smallest
-// c with 1<<c ≥ n.
-func sizeClass(n int) int { return bits.Len(uint(n - 1)) }
+// c with classCap(c) ≥ n.
+func sizeClass(n int) int {
+	e := max(0, bits.Len(uint(n-1))-3) // n ≤ 8·2ᵉ
+	m := (n + 1<<e - 1) >> e           // ⌈n / 2ᵉ⌉, in [4, 8] for n > 4
+	if m <= 4 {
+		return 4 * e
+	}
+	if m == 8 {
+		return 4 * (e + 1)
+	}
+	return 4*e + m - 4
+}
 
 // alloc returns a zeroed buffer of length n, from the free lists when
-// possible; its capacity is rounded up to a power of two so that it can go
+// possible; its capacity is rounded up to its size class so that it can go
 // back.
 func alloc(n int) []float32 {
 	s := allocDirty(n)
@@ -81,22 +99,25 @@ func allocDirtyPooled(n int) []float32 {
 		s := l[len(l)-1]
 		l[len(l)-1] = nil
 		pool.free[c] = l[:len(l)-1]
-		pool.bytes -= 4 << c
+		pool.bytes -= 4 * int64(classCap(c))
 		pool.mu.Unlock()
 		return s[:n]
 	}
 	pool.mu.Unlock()
-	return make([]float32, n, 1<<c)
+	return make([]float32, n, classCap(c))
 }
 
 // free gives a buffer back to the free lists. Buffers whose capacity is not
-// a power of two (not made by alloc) are left to the garbage collector.
+// a class's (not made by alloc) are left to the garbage collector.
 func free(s []float32) {
 	c := cap(s)
-	if c < minPooled || c&(c-1) != 0 {
+	if c < minPooled {
 		return
 	}
-	cl := bits.Len(uint(c)) - 1
+	cl := sizeClass(c)
+	if classCap(cl) != c {
+		return
+	}
 	pool.mu.Lock()
 	if pool.bytes+4*int64(c) <= poolLimit {
 		pool.free[cl] = append(pool.free[cl], s[:0])

@@ -144,3 +144,30 @@ func TestPoisonDirty(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeClasses: a buffer's class is the smallest whose capacity holds
+// it, capacities are quarter powers of two, and no buffer of at least
+// minPooled elements wastes more than a fifth of its capacity.
+func TestSizeClasses(t *testing.T) {
+	prev := 0
+	for c := 0; c < numClasses-1; c++ {
+		if cc := classCap(c); cc <= prev {
+			t.Fatalf("classCap(%d) = %d, not above classCap(%d) = %d", c, cc, c-1, prev)
+		}
+		prev = classCap(c)
+	}
+	for n := 1; n < 1<<16; n++ {
+		c := sizeClass(n)
+		if classCap(c) < n || c > 0 && classCap(c-1) >= n {
+			t.Fatalf("sizeClass(%d) = %d (capacity %d), not the smallest class that holds it", n, c, classCap(c))
+		}
+		if n >= minPooled && float64(classCap(c)-n) > 0.2*float64(classCap(c)) {
+			t.Fatalf("%d elements in a capacity of %d", n, classCap(c))
+		}
+	}
+	for _, n := range []int{261 * 64 * 8, 1 << 30, 5<<30 + 1} {
+		if c := sizeClass(n); classCap(c) < n || classCap(c) > n+n/4 {
+			t.Errorf("sizeClass(%d): capacity %d", n, classCap(c))
+		}
+	}
+}
