@@ -131,7 +131,10 @@
 // unless `weights` asks for it); every other variant gets the generic
 // estimate from the parameters the scoring attentions share (dim,
 // window, block), with no weights kept for a dot-product score over
-// flashKeys keys or more (the flash kernel trains there), so a new variant
+// flashKeys keys or more (the flash kernel trains there) unless the
+// queries come one call at a time (MemoryShape.Steps: a recurrent
+// decoder's prepared attention, which keeps each step's weights, and
+// where linear and performer map every key at every step), so a new variant
 // needs no change here unless its memory differs from that.
 //
 // # Kernels

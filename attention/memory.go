@@ -4,15 +4,20 @@ import "github.com/attnlab/attnlab/registry"
 
 // MemoryShape is where an attention block sits, for a memory estimate:
 // queries of size Q over keys of size K, TQ queries and TK keys per
-// sequence (0 when unknown), Batch sequences per training step.
+// sequence (0 when unknown), Batch sequences per step. Steps says that
+// the queries come one at a time, each in a call of its own (a recurrent
+// decoder's prepared attention, Preparer): every call keeps its own
+// weights (no flash kernel there), and linear and performer map every key
+// again at every call.
 type MemoryShape struct {
 	Q, K, TQ, TK, Batch float64
+	Steps               bool
 }
 
 // MemoryEstimator is implemented by the decoded parameters of an attention
 // that the generic estimate of [EstimateMemory] does not describe (none,
-// multi-head). EstimateMemory returns its parameters (weights) and the
-// float32 activations it keeps for the backward pass.
+// multi-head, linear, performer). EstimateMemory returns its parameters
+// (weights) and the float32 activations it keeps for the backward pass.
 type MemoryEstimator interface {
 	EstimateMemory(s MemoryShape) (params, activations float64)
 }
@@ -25,7 +30,8 @@ type MemoryEstimator interface {
 // weights, with TK bounded by window (2·window+1 keys) or block. A dense
 // attention with a dot-product score (scaled-dot, dot, general) over
 // flashKeys keys or more trains on the flash kernel (Dense), which keeps
-// a log-sum-exp per query instead of the weights.
+// a log-sum-exp per query instead of the weights — but not in calls of
+// one query each (Steps).
 func EstimateMemory(block *registry.Plugin, s MemoryShape) (params, activations float64) {
 	if block == nil {
 		return 0, 0
@@ -48,8 +54,11 @@ func EstimateMemory(block *registry.Plugin, s MemoryShape) (params, activations 
 	if dim > 0 {
 		activations += s.Batch * s.TQ * tk * dim
 	}
-	if tk >= flashKeys && dotScored(block.Name) {
+	if tk >= flashKeys && !s.Steps && dotScored(block.Name) {
 		return params, activations + s.Batch*s.TQ*2
+	}
+	if s.Steps { // one call per query: its weights kept, the scores fused into them
+		return params, activations + s.Batch*s.TQ*tk
 	}
 	activations += s.Batch * s.TQ * tk * 2
 	return params, activations
@@ -68,9 +77,15 @@ func dotScored(name string) bool {
 
 // EstimateMemory of linear: φ(q) and φ(k) kept for the backward pass, a
 // normaliser per query, and the implied weights when `weights` asks for
-// them; never a [TQ, TK] matrix otherwise.
+// them; never a [TQ, TK] matrix otherwise — but in calls of one query each
+// (Steps) every call maps and keeps all the keys again (measured: a
+// training step held 1.5 floats per key size and query-key pair, values
+// and gradients; the estimate counts values, a fraction of that).
 func (p *LinearParams) EstimateMemory(s MemoryShape) (params, activations float64) {
 	activations = s.Batch * (s.TQ*s.K + s.TK*s.K + s.TQ)
+	if s.Steps {
+		activations = s.Batch * s.TQ * s.TK * (s.K/2 + 2)
+	}
 	if p.Weights {
 		activations += s.Batch * s.TQ * s.TK
 	}
@@ -79,10 +94,16 @@ func (p *LinearParams) EstimateMemory(s MemoryShape) (params, activations float6
 
 // EstimateMemory of performer: the random projection (K × features) and
 // the query and key features kept for the backward pass, and the implied
-// weights when `weights` asks for them.
+// weights when `weights` asks for them; in calls of one query each
+// (Steps) every call maps all the keys again (measured: a training step
+// held 230 floats, values and gradients, per query-key pair with 64
+// features of 64-wide keys).
 func (p *PerformerParams) EstimateMemory(s MemoryShape) (params, activations float64) {
 	f := float64(p.Features)
 	activations = 2 * s.Batch * (s.TQ + s.TK) * f
+	if s.Steps {
+		activations = s.Batch * s.TQ * s.TK * (f + s.K) / 2
+	}
 	if p.Weights {
 		activations += s.Batch * s.TQ * s.TK
 	}
@@ -106,6 +127,6 @@ func (p *MultiHeadParams) EstimateMemory(s MemoryShape) (params, activations flo
 	if head.Name == "" {
 		head.Name = "scaled-dot"
 	}
-	hp, ha := EstimateMemory(&head, MemoryShape{Q: dim / heads, K: dim / heads, TQ: s.TQ, TK: s.TK, Batch: s.Batch})
+	hp, ha := EstimateMemory(&head, MemoryShape{Q: dim / heads, K: dim / heads, TQ: s.TQ, TK: s.TK, Batch: s.Batch, Steps: s.Steps})
 	return params + heads*hp, heads * ha
 }

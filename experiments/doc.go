@@ -263,8 +263,10 @@
 // tag with a finite upper bound. [EstimateMemory] estimates a run's
 // training memory from its configuration, its data's lengths and its
 // dataset: a training step at the training splits' lengths (values and
-// gradients), or an evaluation's forward pass at the longest lengths of
-// any split when that is more (one 30,000-character line of a pairs file
+// gradients), or an evaluation when that is more — a forward pass at the
+// longest lengths of any split, the test split's decoding (every beam
+// hypothesis), a language model's eval.context losses, and the stored
+// attention maps (one 30,000-character line of a pairs file
 // asks hundreds of GiB of a Transformer with additive attention, and is
 // refused at plan time); plan and run refuse a run
 // above --max-memory with it. The formulas are the models' own: each

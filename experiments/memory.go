@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/tasks"
@@ -30,8 +31,12 @@ import (
 // allocator's overhead are left out.
 type MemoryEstimate struct {
 	Params int64 // parameters
-	Bytes  int64 // peak training memory, bytes, the dataset's included
+	Bytes  int64 // peak memory of training and evaluating, bytes, the dataset's included
 	Data   int64 // of which the dataset, bytes
+	// Train is what training alone needs, bytes: the weights, their
+	// gradients and optimizer state and one step's activations (Bytes
+	// holds the larger of this and an evaluation's need, and the dataset).
+	Train int64
 	// Length is the longest sequence of a batch the estimate assumed (the
 	// source or the decoder input, of any split), 0 when the task's
 	// lengths are unknown and its activations were left out.
@@ -48,23 +53,35 @@ const bytesPerParam = 32
 
 // bytesPerActivation is what one activation float the models' formulas
 // count (models.MemoryEstimator) stands for in a training step: its value
-// and its gradient, both kept until the step ends, and the intermediate
-// tensors the formulas leave out. Measured with tensor.GraphBytes after
-// one step (runs' TestMemoryEstimateBoundsAStep): 1.9 to 5.6 floats of 4
-// bytes for each float counted, over RNN, Transformer and language-model
-// shapes; 6 floats bound them all.
-const bytesPerActivation = 24
+// and its gradient, both kept until the step ends, the intermediate
+// tensors the formulas leave out, and the spare capacity of the tensor
+// pool's size classes (up to a fifth). Measured with tensor.GraphBytes
+// after one step (runs' TestMemoryEstimateBoundsAStep): with 7 floats of 4
+// bytes for each float counted, the estimate of training is 1.2 to 3.6
+// times what a step holds over sixteen RNN, Transformer and language-model
+// shapes.
+const bytesPerActivation = 28
 
 // bytesPerForwardActivation is the same for an evaluation's forward pass,
 // which keeps no gradients: a value and the intermediates the formulas
 // leave out. Measured (peak RSS of whole runs whose test split is 250-400
 // times longer than their training sequences): a GRU at 348 MB and a
-// Transformer at 399 MB, estimated at 447 MiB and 857 MiB.
+// Transformer at 399 MB, estimated (with their test decoding and stored
+// attention maps) at 584 MiB and 995 MiB.
 const bytesPerForwardActivation = 8
 
-// evalBatch is the batch an evaluation runs at for a training batch size
-// (runs evaluates in batches of at least 32).
-func evalBatch(train int) int { return max(train, 32) }
+// EvalBatch is the batch an evaluation runs at (runs) for a training batch
+// size: at least 32.
+func EvalBatch(train int) int { return max(train, 32) }
+
+// EvalTokens bounds the tokens of one evaluation batch at a long context
+// (eval.context): batches of contexts beyond EvalTokens/EvalBatch hold
+// fewer windows. The loss does not depend on the batching.
+const EvalTokens = 1 << 14
+
+// ContextBatch is the batch of windows an evaluation at context n runs
+// at (eval.context).
+func ContextBatch(train, n int) int { return max(1, min(EvalBatch(train), EvalTokens/max(n, 1))) }
 
 // dataBytesPerFileByte approximates a dataset's memory from its files'
 // size when it was not measured (see EstimateMemory).
@@ -86,10 +103,7 @@ func EstimateMemory(c Config) MemoryEstimate {
 	}
 	env.Src, env.Tgt = taskLengths(c.Task, c.DataLengths, true)
 	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
-	eval := env
-	eval.Forward, eval.Batch = true, float64(evalBatch(c.Train.BatchSize))
-	eval.Src, eval.Tgt = taskLengths(c.Task, c.DataLengths, false)
-	_, evalActs := models.EstimateMemory(c.Model.Name, c.Model.Params, eval)
+	evalBytes := evalMemory(c, env)
 	data := c.DataBytes
 	if data == 0 {
 		// A configuration read back from the run database has lost what
@@ -103,13 +117,59 @@ func EstimateMemory(c Config) MemoryEstimate {
 			data = generatedData(c.Task)
 		}
 	}
-	bytes := params*bytesPerParam + max(acts*bytesPerActivation, evalActs*bytesPerForwardActivation) + float64(data)
+	weights := params * bytesPerParam
 	if c.Train.BatchSize >= 2 {
 		// The copy of the model that trains on the second half of each
 		// batch (runs.Stepper) shares the weights, not the gradients.
-		bytes += params * 4
+		weights += params * 4
 	}
-	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Data: data, Length: clampInt64(max(eval.Src, eval.Tgt))}
+	bytes := weights + max(acts*bytesPerActivation, evalBytes) + float64(data)
+	src, tgt := taskLengths(c.Task, c.DataLengths, false)
+	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Data: data, Length: clampInt64(max(src, tgt)),
+		Train: clampInt64(weights + acts*bytesPerActivation)}
+}
+
+// evalMemory estimates, in bytes, what a run's evaluations hold besides
+// its weights and dataset (env: the training step's environment): the
+// largest of a teacher-forced forward pass over the longest sequences of
+// any split, the test split's decoding (an encoder pass and a decoder
+// step for every hypothesis: beam search's beams), and a language model's
+// losses at eval.context; plus the attention rows the stored maps keep
+// while the split is decoded and their JSON (16 bytes a weight, bounded by
+// artifact.MaxAttentionWeights).
+func evalMemory(c Config, env models.MemoryEnv) float64 {
+	acts := func(e models.MemoryEnv) float64 {
+		_, a := models.EstimateMemory(c.Model.Name, c.Model.Params, e)
+		return a
+	}
+	eval := env
+	eval.Forward, eval.Batch = true, float64(EvalBatch(c.Train.BatchSize))
+	eval.Src, eval.Tgt = taskLengths(c.Task, c.DataLengths, false)
+	most := acts(eval)
+	lm := false
+	if info, err := models.Registry.Info(c.Model.Name); err == nil {
+		lm = info.Has(models.LanguageModel)
+	}
+	beam := 1.0
+	if c.Eval.Decode.Strategy == "beam" {
+		beam = float64(max(c.Eval.Decode.Beam, 1))
+	}
+	if !lm {
+		dec := eval
+		dec.Tgt, dec.Batch = 1, eval.Batch*beam
+		most = max(most, acts(dec))
+	}
+	for _, n := range c.Eval.Context {
+		ctx := eval
+		ctx.Src, ctx.Tgt, ctx.Batch = 0, float64(n+1), float64(ContextBatch(c.Train.BatchSize, n))
+		most = max(most, acts(ctx))
+	}
+	var maps float64
+	if !lm && eval.Src > 0 {
+		maps = float64(c.Eval.AttentionMaps) * float64(c.Eval.Decode.OutputLimit(int(eval.Tgt))) * eval.Src * beam
+		maps = min(maps, artifact.MaxAttentionWeights)
+	}
+	return most*bytesPerForwardActivation + 16*maps
 }
 
 // String writes the estimate for people: "12 MiB (1.2 million parameters,
@@ -254,17 +314,19 @@ func formatCount(n int64) string {
 
 // EstimateDecoding estimates what decoding batch inputs of src tokens
 // (a language model: prompts) takes with c's model, whose output
-// vocabulary has vocab tokens: the activations one training step of that
-// shape keeps for the encoder and a single decoder step — decoding keeps
-// none for a backward pass, so this bounds its peak from above — plus the
-// weights and their packed copies. A model that cannot estimate itself
-// gives 0.
+// vocabulary has vocab tokens: a forward pass without gradients (as an
+// evaluation's, bytesPerForwardActivation) through the encoder and a
+// single decoder step of every input (a beam search: call it again for
+// its batch × beam hypotheses, each of which may hold its own copy of the
+// encoder's keys and values), plus the weights and their packed copies. A
+// model that cannot estimate itself gives 0.
 func EstimateDecoding(c Config, vocab, batch, src int) int64 {
 	env := models.MemoryEnv{Vocab: float64(vocab), Batch: float64(max(batch, 1)), Src: float64(src), Tgt: 1,
 		Encoder: c.Model.Encoder, Attention: c.Model.Attention}
 	if info, err := models.Registry.Info(c.Model.Name); err == nil && info.Has(models.LanguageModel) {
 		env.Tgt = float64(max(src, 1))
 	}
+	env.Forward = true
 	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
-	return clampInt64(params*8 + acts*4)
+	return clampInt64(params*8 + acts*bytesPerForwardActivation)
 }

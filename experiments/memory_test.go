@@ -56,7 +56,7 @@ func TestEstimateMemoryGrows(t *testing.T) {
 // same model tested on 3–8 (its evaluation's memory counts), for an RNN
 // and a Transformer. (Measured on a GRU of 64 and on this Transformer,
 // whole runs of these lengths peaked at 348 MB and 399 MB RSS, estimated
-// at 447 MiB and 857 MiB.)
+// at 584 MiB and 995 MiB.)
 func TestEstimateMemoryTestsWithoutBackward(t *testing.T) {
 	for _, model := range []string{"model: {attention: {name: additive}}", "model: {name: seq2seq-transformer, d_model: 64, ff: 128, encoder_layers: 2, decoder_layers: 2, attention: {name: multi-head, heads: 4}}"} {
 		text := "name: m\ntask: {name: reverse, symbols: 16, min_len: 3, max_len: 8, test_min_len: 2000, test_max_len: 3000, train_size: 200, valid_size: 20, test_size: 64}\n" + model + "\ntrain: {batch_size: 16}\n"
@@ -102,4 +102,50 @@ func TestAttentionMapsBounded(t *testing.T) {
 	if len(errs) != 1 || !strings.Contains(errs[0], "eval.attention_maps: 4 of up to 2110 output × 2100 source tokens would keep 67.6 MiB") {
 		t.Errorf("4 maps written for sources of 2,100: %q", errs)
 	}
+}
+
+// TestEstimateMemoryCountsEvaluation: what an evaluation holds beyond a
+// forward pass is counted: beam search's hypotheses (each may gather its
+// own copy of the encoder's keys and values), the attention rows the
+// stored maps keep (16 bytes a weight, with their JSON), and a language
+// model's losses at a longer eval.context.
+func TestEstimateMemoryCountsEvaluation(t *testing.T) {
+	dir := t.TempDir()
+	load := func(text string, sets ...string) MemoryEstimate {
+		t.Helper()
+		path := filepath.Join(dir, "x.yaml")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		x, err := Load(path, sets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, err := x.Plan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return EstimateMemory(runs[0].Config)
+	}
+	s2s := "name: m\ntask: {name: reverse, symbols: 16, min_len: 3, max_len: 8, test_min_len: 1000, test_max_len: 1000}\n" +
+		"model: {name: seq2seq-transformer, d_model: 64, ff: 128, encoder_layers: 1, decoder_layers: 4, attention: {name: multi-head, heads: 4}}\n" +
+		"train: {batch_size: 16}\neval: {attention_maps: 0}\n"
+	greedy, beam := load(s2s), load(s2s, "eval.decode.strategy=beam", "eval.decode.beam=8")
+	if beam.Bytes < greedy.Bytes+greedy.Bytes/2 || beam.Train != greedy.Train {
+		t.Errorf("beam 8 estimated at %v, greedy at %v: want the beams counted, training alike", beam, greedy)
+	}
+	maps := load(s2s, "eval.attention_maps=3")
+	if want := int64(16 * 3 * 1010 * 1000); maps.Bytes-greedy.Bytes < want {
+		t.Errorf("3 attention maps of 1,010 × 1,000 weights add %d bytes, want at least %d", maps.Bytes-greedy.Bytes, want)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "t.txt"), []byte(strings.Repeat("the cat sat on the mat. ", 2000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lm := "name: lm\ntask: {name: text, path: t.txt, context: 64}\n" +
+		"model: {name: lm-transformer, d_model: 64, ff: 128, decoder_layers: 2, positions: sinusoidal, attention: {name: additive}}\ntrain: {batch_size: 8}\n"
+	short, long := load(lm), load(lm, "eval.context=[4096]")
+	if long.Bytes < 4*short.Bytes {
+		t.Errorf("eval.context 4096 estimated at %v, without at %v: want the 4,096-token losses counted", long, short)
+	}
+	t.Logf("greedy %v, beam 8 %v, 3 maps %v; LM %v, at context 4096 %v", greedy, beam, maps, short, long)
 }

@@ -10,7 +10,7 @@ import (
 // model's nested blocks.
 type MemoryEnv struct {
 	Vocab    float64 // vocabulary size, 0 when unknown
-	Batch    float64 // sequences per training step
+	Batch    float64 // sequences per training step (Forward: per evaluation batch)
 	Src, Tgt float64 // longest source and decoder input, 0 when unknown
 	LM       bool    // the model's entry has LanguageModel
 	// Forward asks for a forward pass without gradients (an evaluation)
@@ -128,7 +128,7 @@ func (p *Seq2SeqRNNParams) EstimateMemory(env MemoryEnv) (params, activations fl
 		steps = 1
 	}
 	activations += env.Batch * steps * (10*hidden + 2*env.Vocab + 2*env.Src)
-	ap, aa := attention.EstimateMemory(env.Attention, attention.MemoryShape{Q: hidden, K: encOut, TQ: steps, TK: env.Src, Batch: env.Batch})
+	ap, aa := attention.EstimateMemory(env.Attention, attention.MemoryShape{Q: hidden, K: encOut, TQ: steps, TK: env.Src, Batch: env.Batch, Steps: true})
 	return params + ap, activations + aa
 }
 

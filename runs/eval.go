@@ -71,7 +71,7 @@ func (r *run) teacherForcedBy(ex []tasks.Example, size int) (loss, acc float64) 
 	return lossSum / float64(total), metrics.Ratio(correct, total)
 }
 
-func (r *run) evalBatch() int { return max(r.cfg.Train.BatchSize, 32) }
+func (r *run) evalBatch() int { return experiments.EvalBatch(r.cfg.Train.BatchSize) }
 
 func argmax(row []float32) int {
 	bi := 0
@@ -483,18 +483,13 @@ func majorityRef(ex []tasks.Example) (ref string, ok bool) {
 	return ref, best > 0
 }
 
-// evalTokens bounds the tokens of one evaluation batch at a long context
-// (eval.context): batches of contexts beyond evalTokens/evalBatch hold
-// fewer windows. The loss does not depend on the batching.
-const evalTokens = 1 << 14
-
 // contextLosses records test/loss@N for each context length N of
 // eval.context: the test split's token stream cut into windows of N+1
 // tokens (tasks.Windows), so that every context predicts the same tokens
 // and the losses differ only by how much context the model is given.
 func (r *run) contextLosses(sum map[string]float64) error {
 	for _, n := range r.cfg.Eval.Context {
-		loss, _ := r.teacherForcedBy(tasks.Windows(r.data.TestTokens, n), max(1, min(r.evalBatch(), evalTokens/n)))
+		loss, _ := r.teacherForcedBy(tasks.Windows(r.data.TestTokens, n), experiments.ContextBatch(r.cfg.Train.BatchSize, n))
 		if err := r.stopped(); err != nil {
 			return err
 		}

@@ -195,7 +195,8 @@ func (gen *generator) bound(mem *memoryFlag) error {
 
 // decodeMemory estimates decoding batch inputs of at most n tokens at once:
 // the encoder (a language model: the prompt, as much of it as its context
-// window takes) once per input, and a decoder step per hypothesis.
+// window takes) once per input, and for a beam search the encoder's output
+// again for every hypothesis (gathered keys and values) with its decoder step.
 func (gen *generator) decodeMemory(batch, n int) int64 {
 	if w, ok := gen.t.Model.(interface{ ContextWindow() int }); ok && w.ContextWindow() > 0 {
 		n = min(n, w.ContextWindow())
@@ -203,7 +204,7 @@ func (gen *generator) decodeMemory(batch, n int) int64 {
 	c, vocab := gen.t.Config, gen.t.Spec.TgtVocab.Len()
 	est := experiments.EstimateDecoding(c, vocab, batch, n)
 	if gen.opt.Strategy == "beam" && gen.opt.Beam > 1 {
-		est += experiments.EstimateDecoding(c, vocab, batch*gen.opt.Beam, 1)
+		est += experiments.EstimateDecoding(c, vocab, batch*gen.opt.Beam, n)
 	}
 	return est
 }
