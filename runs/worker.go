@@ -331,6 +331,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		label = pointLabel(rec.Point)
 	}
 	out = Outcome{Run: rec, Label: label, Status: rec.Status}
+	defer track(rec.ID, st, owner)()
 	// Bookkeeping after Ctrl-C must still reach the store.
 	bg := context.WithoutCancel(ctx)
 	var cfg experiments.Config

@@ -35,6 +35,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/attnlab/attnlab/runs"
 )
 
 // testCommands are hidden commands that tests add to the tree (the
@@ -88,6 +90,14 @@ func main() {
 		stop()
 		time.Sleep(signalGrace)
 		fmt.Fprintf(os.Stderr, "attnlab: interrupted: the command did not stop within %v of the interrupt\n", signalGrace)
+		// Runs still training (a long evaluation between its checks) are
+		// recorded as interrupted, not left "running" until their
+		// heartbeats go stale; each resumes from its last checkpoint.
+		rec, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if n := runs.Abandon(rec); n > 0 {
+			fmt.Fprintf(os.Stderr, "attnlab: %s recorded as interrupted, to resume from the last checkpoint\n", plural(n, "run"))
+		}
+		cancel()
 		os.Exit(exitInterrupted)
 	}()
 	stdout, stderr := &pipeWatch{w: os.Stdout, closed: closed}, &pipeWatch{w: os.Stderr, closed: closed}
