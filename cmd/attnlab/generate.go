@@ -592,7 +592,7 @@ const maxStdinLine = tasks.MaxLineBytes
 // the model saw them), or says why there is none.
 func (gen *generator) attention(out, errw io.Writer, in input, h models.Hypothesis) {
 	if gen.t.Spec.LM {
-		fmt.Fprintf(errw, "attnlab: run %d is a language model (%s): it has no source to attend over\n", gen.t.Run.ID, gen.t.Config.Model.Name)
+		fmt.Fprintf(errw, "attnlab: note: --show-attention: run %d is a language model (%s): it has no source to attend over\n", gen.t.Run.ID, gen.t.Config.Model.Name)
 		return
 	}
 	if h.Attention == nil {
@@ -600,7 +600,7 @@ func (gen *generator) attention(out, errw io.Writer, in input, h models.Hypothes
 		if a := gen.t.Config.Model.Attention; a != nil {
 			what = "attention " + a.Name
 		}
-		fmt.Fprintf(errw, "attnlab: run %d has no attention weights to show (%s)\n", gen.t.Run.ID, what)
+		fmt.Fprintf(errw, "attnlab: note: --show-attention: run %d has no attention weights to show (%s)\n", gen.t.Run.ID, what)
 		return
 	}
 	zero := true

@@ -193,7 +193,7 @@ func TestGenerateLM(t *testing.T) {
 	}
 	a := attnlab(t, "generate", id(run), "--input", "the", "-a", "--max-len", "5", "--db", db)
 	wantOK(t, a)
-	if !strings.Contains(a.stderr, "is a language model (lm-rnn): it has no source to attend over") {
+	if !strings.Contains(a.stderr, "attnlab: note: --show-attention: run ") || !strings.Contains(a.stderr, "is a language model (lm-rnn): it has no source to attend over") {
 		t.Errorf("LM --show-attention: %v", a)
 	}
 	wantError(t, attnlab(t, "generate", id(run), "--input", "THE", "--db", db), exitUsage, `unknown symbols in --input: "T", "H", "E"`)

@@ -126,7 +126,7 @@ func (m *memoryFlag) check(file string, plan []experiments.Run) (experiments.Mem
 	}
 	more := ""
 	if len(over) > 1 {
-		more = fmt.Sprintf(" (and %d more runs)", len(over)-1)
+		more = " (and " + plural(len(over)-1, "more run") + ")"
 	}
 	e := experiments.EstimateMemory(r.Config)
 	key, hint := "model", "use smaller sizes or batch_size"
