@@ -51,7 +51,31 @@ func (p *ListOpsParams) Validate() error {
 	if err := validateTestRange("test_min_len", "test_max_len", p.TestMinLen, p.TestMaxLen, p.MinLen, p.MaxLen, 1, maxSeqLen); err != nil {
 		return err
 	}
+	// No draw can be longer than a full tree: refused here rather than
+	// after a run has drawn for nothing.
+	most := listOpsLongest(p.MaxDepth, p.MaxArgs)
+	for _, k := range []struct {
+		key string
+		n   int
+	}{{"min_len", p.MinLen}, {"test_min_len", p.TestMinLen}} {
+		if k.n > most {
+			return registry.Invalid(k.key, "%d tokens is more than the longest expression max_depth %d and max_args %d make (%d tokens): raise them, or lower %s",
+				k.n, p.MaxDepth, p.MaxArgs, most, k.key)
+		}
+	}
 	return validateSizes(p.TrainSize, p.ValidSize, p.TestSize)
+}
+
+// listOpsLongest returns the tokens of the longest expression of depth at
+// most depth with at most args arguments per operator (every operator
+// with args arguments, down to the deepest level: an operator, its
+// arguments and "]"), capped beyond any length limit.
+func listOpsLongest(depth, args int) int {
+	n := 1 // a digit
+	for range depth - 1 {
+		n = min(2+args*n, 1<<30)
+	}
+	return n
 }
 
 // ListOps operator tokens.

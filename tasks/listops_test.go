@@ -90,3 +90,28 @@ func TestListOpsTask(t *testing.T) {
 		}
 	}
 }
+
+// TestListOpsRefusesUnreachableLengths: no expression of max_depth 4 with
+// at most 5 arguments is longer than 187 tokens (a full tree: 1, 7, 37,
+// 187), so a shortest length above that is refused by key when the
+// parameters are checked, not after a run has drawn for nothing; 187
+// itself is reachable.
+func TestListOpsRefusesUnreachableLengths(t *testing.T) {
+	if got := listOpsLongest(4, 5); got != 187 {
+		t.Fatalf("listOpsLongest(4, 5) = %d, want 187", got)
+	}
+	base := ListOpsParams{MaxDepth: 4, MaxArgs: 5, MinLen: 10, MaxLen: 100, TrainSize: 10, ValidSize: 1, TestSize: 1}
+	ok, test, train := base, base, base
+	ok.TestMinLen, ok.TestMaxLen = 187, 300
+	test.TestMinLen, test.TestMaxLen = 188, 300
+	train.MinLen, train.MaxLen = 200, 300
+	if err := ok.Validate(); err != nil {
+		t.Errorf("test lengths 187-300: %v", err)
+	}
+	for key, p := range map[string]ListOpsParams{"test_min_len": test, "min_len": train} {
+		err := p.Validate()
+		if err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "(187 tokens)") {
+			t.Errorf("%s beyond 187 tokens: %v", key, err)
+		}
+	}
+}
