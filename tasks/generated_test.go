@@ -288,8 +288,12 @@ func TestSplitsTooSmall(t *testing.T) {
 			`test_size: 810001 distinct sources wanted, but operands of 3 to 3 digits make only 810000 sums a+b: widen the digits, or lower test_size for task "addition"`},
 		{"addition", map[string]any{"digits": 1, "valid_size": 60, "test_size": 50},
 			`valid_size: valid_size + test_size = 110 distinct sources wanted, but operands of 1 to 1 digits make only 100 sums a+b: widen the digits, or use smaller splits for task "addition"`},
+		// Reachable (a full tree of depth 6 has 94 tokens) but never drawn:
+		// every one of its 30 inner nodes below the root must be an operator.
+		{"listops", map[string]any{"max_depth": 6, "max_args": 2, "min_len": 94, "max_len": 94, "train_size": 1},
+			"listops: no expression of 94–94 tokens in 200000 draws with max_depth 6 and max_args 2: widen the train length range or allow deeper trees"},
 		{"listops", map[string]any{"max_depth": 2, "max_args": 2, "min_len": 5, "max_len": 10, "train_size": 1},
-			"listops: no expression of 5–10 tokens in 200000 draws with max_depth 2 and max_args 2: widen the train length range or allow deeper trees"},
+			`min_len: 5 tokens is more than the longest expression max_depth 2 and max_args 2 make (4 tokens)`},
 	} {
 		_, err := Build(tc.task, tc.params, Options{})
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
