@@ -155,7 +155,10 @@
 // goes stale. An owner on this host is seen dead by its pid, at once; but
 // if the system has already given that pid to another process, the pid
 // looks alive and the run is taken over only when its heartbeat goes stale
-// (ExecOptions.StaleAfter, a minute by default).
+// (ExecOptions.StaleAfter, a minute by default). A process that must exit
+// before its runs stop (the CLI after its grace period: one teacher-forced
+// batch can outlast it) records the runs it has in flight as interrupted
+// first (Abandon), rather than leave them "running".
 //
 // A run resumes only under its own hash, which covers every setting: after
 // a setting changed (an evaluation setting, the steps) the run of the same

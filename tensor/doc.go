@@ -71,6 +71,7 @@
 // blas1_asmgen.go where the CPU has it, Go loops elsewhere.
 //
 // Results and gradients of a training step come from size-class free lists
+// (capacities 4, 5, 6 and 7 times a power of two: at most a fifth spare)
 // that survive garbage collections, and Release gives a finished step's
 // buffers back (Scratch and Recycle for the temporaries of kernels defined
 // outside this package), so steps reuse warm memory instead of faulting in
