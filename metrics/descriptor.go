@@ -129,8 +129,8 @@ var table = []metric{
 		doc: "teacher-forced next-token accuracy over non-pad target tokens, the end token included"},
 	{name: "exact_match", splits: evalSets, buckets: true, dir: HigherIsBetter, kind: Quality, scale: unit,
 		doc: "fraction of decoded outputs equal to the reference"},
-	{name: "examples", splits: []string{"test"}, buckets: true, dir: NoDirection, kind: Constant, scale: nonNeg(""),
-		doc: "test examples decoded and scored (per bucket: those whose source length is in it); a property of the data, which the seed draws for generated tasks"},
+	{name: "examples", splits: []string{"test", "train"}, buckets: true, dir: NoDirection, kind: Constant, scale: nonNeg(""),
+		doc: "test examples decoded and scored, per bucket those whose source length is in it (train/examples/len_*: the training examples per bucket, which plot length shades); a property of the data, which the seed draws for generated tasks"},
 	{name: "majority_exact_match", splits: []string{"test"}, buckets: true, dir: NoDirection, kind: Constant, scale: unit,
 		doc: "exact match of always answering the training split's most frequent target: the floor a model must beat (a property of the data)"},
 	{name: "src_in_train", splits: []string{"test"}, dir: NoDirection, kind: Constant, scale: unit,
@@ -218,7 +218,7 @@ func Describe(key string) Descriptor {
 		if m.name != name || !slices.Contains(m.splits, split) {
 			continue
 		}
-		if hasBucket && (!m.buckets || split != "test" || !bucketRE.MatchString(bucket)) || hasContext && !m.context {
+		if hasBucket && (!m.buckets || split != "test" && (split != "train" || m.name != "examples") || !bucketRE.MatchString(bucket)) || hasContext && !m.context {
 			break
 		}
 		d := Descriptor{Key: key, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}

@@ -179,7 +179,9 @@ const contextBase = "test/loss"
 //     context length N on a log₂ axis.
 //
 // Behind the lines, LengthReferences' references when all the runs have
-// one task: the buckets holding the training lengths shaded (a language
+// one task: the buckets holding training examples shaded (runs stored
+// before train/examples/len_A_B: every bucket between the shortest and
+// the longest training source; the dashboard shades that range) (a language
 // model's training context as a dashed vertical line) and each bucket's
 // majority-answer floor, dotted; the legend says when one is not drawn.
 //
@@ -305,8 +307,13 @@ const (
 // say why one is not drawn.
 type LengthRefs struct {
 	Lo, Hi float64
-	Floor  []float64
-	Notes  []string
+	// Trained says, per bucket (LengthReferences' keys), whether any run
+	// had training examples in it (train/examples/len_A_B); nil when the
+	// runs were stored without those counts, and the buckets between Lo
+	// and Hi count as trained.
+	Trained []bool
+	Floor   []float64
+	Notes   []string
 }
 
 // LengthReferences reads the references of a length plot from the
@@ -360,6 +367,9 @@ func LengthReferences(c *Comparison, sums map[int64]map[string]float64, keys []s
 	} else if trainHave > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("training lengths not marked: %d of %d runs were stored without them", trainLack, trainHave+trainLack))
 	}
+	if !lm && r.Hi > 0 {
+		r.Trained = trainedBuckets(ids, sums, keys)
+	}
 	if floorHave > 0 && floorLack == 0 {
 		fpts := make([]lengthPoint, len(keys))
 		for j, k := range keys {
@@ -377,6 +387,28 @@ func LengthReferences(c *Comparison, sums map[int64]map[string]float64, keys []s
 	}
 	return r
 }
+
+// trainedBuckets returns, per bucket of keys, whether any of the runs had
+// training examples in it (train/examples/len_A_B), or nil when a run
+// lacks one of those counts.
+func trainedBuckets(ids []int64, sums map[int64]map[string]float64, keys []string) []bool {
+	out := make([]bool, len(keys))
+	for j, k := range keys {
+		key := trainExamplesPrefix + strings.TrimPrefix(k, LengthPrefix)
+		for _, id := range ids {
+			n, ok := sums[id][key]
+			if !ok {
+				return nil
+			}
+			out[j] = out[j] || n > 0
+		}
+	}
+	return out
+}
+
+// trainExamplesPrefix begins the keys of the training examples per length
+// bucket (train/examples/len_A_B).
+const trainExamplesPrefix = "train/examples/len_"
 
 // TrainedText says what lengths the runs were trained on ("trained on
 // sources of 4–30 tokens", "training context: 64 tokens"), or "" when
@@ -396,6 +428,17 @@ func (r LengthRefs) TrainedText(lm bool) string {
 // trained on; ok is false when none does or the lengths are not marked.
 func (r LengthRefs) TrainedBuckets(keys []string) (first, last int, ok bool) {
 	first, last = -1, -1
+	if r.Trained != nil && len(r.Trained) == len(keys) {
+		for j, t := range r.Trained {
+			if t {
+				if first < 0 {
+					first = j
+				}
+				last = j
+			}
+		}
+		return first, last, first >= 0
+	}
 	for j, k := range keys {
 		b, parsed := parseBucket(k)
 		if parsed && r.Hi > 0 && float64(b.lo) <= r.Hi && (b.hi < 0 || float64(b.hi) >= r.Lo) {
@@ -431,9 +474,23 @@ func (r LengthRefs) draw(p *plot.Plot, pts []lengthPoint, lm bool) ([]legendEntr
 		out = append(out, legendEntry{label: r.TrainedText(lm), thumbs: []plot.Thumbnailer{line}})
 	case r.Hi > 0:
 		if first, last, ok := r.TrainedBuckets(pointKeys(pts)); ok {
-			span := xSpan{x0: math.Max(pts[first].x-0.5, p.X.Min), x1: math.Min(pts[last].x+0.5, p.X.Max), color: color.Gray{Y: 232}}
-			p.Add(span)
-			out = append(out, legendEntry{label: "shaded: " + r.TrainedText(lm), thumbs: []plot.Thumbnailer{span}})
+			// One span per run of buckets with training examples: a bucket
+			// between the shortest and the longest training source with none
+			// of them stays white.
+			var span xSpan
+			label := "shaded: " + r.TrainedText(lm)
+			for j := first; j <= last; {
+				k := j
+				for k+1 <= last && (r.Trained == nil || r.Trained[k+1]) {
+					k++
+				}
+				span = xSpan{x0: math.Max(pts[j].x-0.5, p.X.Min), x1: math.Min(pts[k].x+0.5, p.X.Max), color: color.Gray{Y: 232}}
+				p.Add(span)
+				for j = k + 1; j <= last && !r.Trained[j]; j++ {
+					label = "shaded: the buckets with training examples; " + r.TrainedText(lm)
+				}
+			}
+			out = append(out, legendEntry{label: label, thumbs: []plot.Thumbnailer{span}})
 		}
 	}
 	if r.Floor != nil {

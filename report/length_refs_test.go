@@ -3,10 +3,13 @@ package report
 import (
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot"
 )
 
 // refsExperiment: attention dot and additive, two seeds, trained on
@@ -97,4 +100,50 @@ func TestLengthReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	goldenPNG(t, path, "length_refs_golden.png")
+}
+
+// TestLengthShadesTrainedBucketsOnly: runs trained on short sources and a
+// few very long ones have no training example in the buckets between; a
+// length plot shades the buckets that hold training examples
+// (train/examples/len_A_B) and leaves the one between white, saying so.
+func TestLengthShadesTrainedBucketsOnly(t *testing.T) {
+	x := fakeExperiment{name: "gap"}
+	for s := range 2 {
+		sums := map[string]float64{"test/exact_match": 0.5, trainMinKey: 3, trainMaxKey: 3000}
+		for i, k := range []string{"1_10", "11_40", "41_inf"} {
+			sums[LengthPrefix+k] = 0.9 - 0.3*float64(i)
+			sums[ExamplesPrefix+k] = 20
+			sums[trainExamplesPrefix+k] = []float64{500, 0, 6}[i]
+		}
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"model.attention.name": "dot", "task.name": "pairs"}, seed: int64(s + 1), sums: sums})
+	}
+	st, _ := buildStore(t, x)
+	sel, c, err := groupQuery(context.Background(), st, Query{Experiments: []string{"gap"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, lm, err := lengthAxes(sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := LengthReferences(c, sel.sums, pointKeys(pts), lm)
+	if !slices.Equal(r.Trained, []bool{true, false, true}) {
+		t.Fatalf("Trained = %v, want the middle bucket untrained", r.Trained)
+	}
+	p := plot.New()
+	legend, err := r.draw(p, pts, lm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(legend) == 0 || legend[0].label != "shaded: the buckets with training examples; trained on sources of 3–3000 tokens" {
+		t.Errorf("legend %+v", legend)
+	}
+	path := filepath.Join(t.TempDir(), "gap.png")
+	if err := PlotLength(context.Background(), st, Query{Experiments: []string{"gap"}}, file(path)); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("ATTNLAB_KEEP_PNG"); dir != "" {
+		data, _ := os.ReadFile(path)
+		os.WriteFile(filepath.Join(dir, "gap.png"), data, 0o644)
+	}
 }

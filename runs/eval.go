@@ -279,7 +279,7 @@ func (r *run) finish() (*Result, error) {
 		sum["perf/steps_"+name] = float64(n)
 	}
 	sum["train/steps"] = float64(r.st.Step)
-	for k, v := range trainLengths(r.data) {
+	for k, v := range trainLengths(r.data, r.cfg.Eval.LengthBuckets) {
 		sum[k] = v
 	}
 	if r.st.TrainSecs > 0 {
@@ -416,10 +416,12 @@ func (r *run) testDecode(sum map[string]float64) error {
 
 // trainLengths returns the lengths the model was trained on, for length
 // plots to mark: train/src_len_min and train/src_len_max of a
-// sequence-to-sequence task's training sources, or train/context, the
+// sequence-to-sequence task's training sources and how many fall in each
+// length bucket of edges (train/examples/len_A_B, zeros included), or
+// train/context, the
 // longest training window's context, of a language model's; none when the
 // training split is empty.
-func trainLengths(d *tasks.Dataset) map[string]float64 {
+func trainLengths(d *tasks.Dataset, edges []int) map[string]float64 {
 	if len(d.Train) == 0 {
 		return nil
 	}
@@ -430,11 +432,17 @@ func trainLengths(d *tasks.Dataset) map[string]float64 {
 		}
 		return map[string]float64{"train/context": float64(n)}
 	}
+	out := map[string]float64{}
+	for _, b := range metrics.LengthBuckets(edges) {
+		out["train/examples/"+b] = 0
+	}
 	lo, hi := len(d.Train[0].Src), 0
 	for _, ex := range d.Train {
 		lo, hi = min(lo, len(ex.Src)), max(hi, len(ex.Src))
+		out["train/examples/"+metrics.LengthBucket(len(ex.Src), edges)]++
 	}
-	return map[string]float64{"train/src_len_min": float64(lo), "train/src_len_max": float64(hi)}
+	out["train/src_len_min"], out["train/src_len_max"] = float64(lo), float64(hi)
+	return out
 }
 
 // inTrain returns the fraction of the examples test whose source tokens

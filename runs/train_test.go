@@ -334,6 +334,17 @@ func TestLengthReferences(t *testing.T) {
 	if s["train/src_len_min"] != lo || s["train/src_len_max"] != hi {
 		t.Errorf("train/src_len_min, max = %v, %v; the training sources' lengths are %v to %v", s["train/src_len_min"], s["train/src_len_max"], lo, hi)
 	}
+	// The training examples per bucket (plot length shades those with any),
+	// every bucket present, summing to the training split.
+	wantTrain := map[string]float64{"1_10": 0, "11_20": 0, "21_40": 0, "41_inf": 0}
+	for _, ex := range data.Train {
+		wantTrain[strings.TrimPrefix(metrics.LengthBucket(len(ex.Src), []int{10, 20, 40}), "len_")]++
+	}
+	for b, n := range wantTrain {
+		if got, ok := s["train/examples/len_"+b]; !ok || got != n {
+			t.Errorf("train/examples/len_%s = %v (%v), want %v", b, got, ok, n)
+		}
+	}
 	var hits, n float64
 	buckets := 0
 	for k, ex := range s {
