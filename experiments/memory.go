@@ -146,10 +146,7 @@ func evalMemory(c Config, env models.MemoryEnv) float64 {
 	eval.Forward, eval.Batch = true, float64(EvalBatch(c.Train.BatchSize))
 	eval.Src, eval.Tgt = taskLengths(c.Task, c.DataLengths, false)
 	most := acts(eval)
-	lm := false
-	if info, err := models.Registry.Info(c.Model.Name); err == nil {
-		lm = info.Has(models.LanguageModel)
-	}
+	lm := languageModel(c)
 	beam := 1.0
 	if c.Eval.Decode.Strategy == "beam" {
 		beam = float64(max(c.Eval.Decode.Beam, 1))
@@ -166,7 +163,7 @@ func evalMemory(c Config, env models.MemoryEnv) float64 {
 	}
 	var maps float64
 	if !lm && eval.Src > 0 {
-		maps = float64(c.Eval.AttentionMaps) * float64(c.Eval.Decode.OutputLimit(int(eval.Tgt))) * eval.Src * beam
+		maps = float64(c.Eval.AttentionMaps) * float64(c.Eval.mapWeights(int(eval.Src), int(eval.Tgt)))
 		maps = min(maps, artifact.MaxAttentionWeights)
 	}
 	return most*bytesPerForwardActivation + 16*maps
@@ -323,10 +320,16 @@ func formatCount(n int64) string {
 func EstimateDecoding(c Config, vocab, batch, src int) int64 {
 	env := models.MemoryEnv{Vocab: float64(vocab), Batch: float64(max(batch, 1)), Src: float64(src), Tgt: 1,
 		Encoder: c.Model.Encoder, Attention: c.Model.Attention}
-	if info, err := models.Registry.Info(c.Model.Name); err == nil && info.Has(models.LanguageModel) {
+	if languageModel(c) {
 		env.Tgt = float64(max(src, 1))
 	}
 	env.Forward = true
 	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
 	return clampInt64(params*8 + acts*bytesPerForwardActivation)
+}
+
+// languageModel reports whether c's model is a language model.
+func languageModel(c Config) bool {
+	info, err := models.Registry.Info(c.Model.Name)
+	return err == nil && info.Has(models.LanguageModel)
 }

@@ -60,21 +60,8 @@ func TestEstimateMemoryGrows(t *testing.T) {
 func TestEstimateMemoryTestsWithoutBackward(t *testing.T) {
 	for _, model := range []string{"model: {attention: {name: additive}}", "model: {name: seq2seq-transformer, d_model: 64, ff: 128, encoder_layers: 2, decoder_layers: 2, attention: {name: multi-head, heads: 4}}"} {
 		text := "name: m\ntask: {name: reverse, symbols: 16, min_len: 3, max_len: 8, test_min_len: 2000, test_max_len: 3000, train_size: 200, valid_size: 20, test_size: 64}\n" + model + "\ntrain: {batch_size: 16}\n"
-		path := filepath.Join(t.TempDir(), "m.yaml") // the real registries (mustLoad's are fakes)
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		est := func(sets ...string) MemoryEstimate {
-			x, err := Load(path, sets)
-			if err != nil {
-				t.Fatal(err)
-			}
-			runs, err := x.Plan()
-			if err != nil {
-				t.Fatal(err)
-			}
-			return EstimateMemory(runs[0].Config)
-		}
+		dir := t.TempDir()
+		est := func(sets ...string) MemoryEstimate { return estimateFile(t, dir, text, sets...) }
 		long, trained, short := est(), est("task.min_len=2000", "task.max_len=3000"), est("task.test_min_len=3", "task.test_max_len=8")
 		t.Logf("%s: tested long %v; trained long %v; tested short %v", model, long, trained, short)
 		if long.Length != 3001 || long.Bytes*4 > trained.Bytes-trained.Data || long.Bytes-long.Data < 2*(short.Bytes-short.Data) {
@@ -111,22 +98,7 @@ func TestAttentionMapsBounded(t *testing.T) {
 // model's losses at a longer eval.context.
 func TestEstimateMemoryCountsEvaluation(t *testing.T) {
 	dir := t.TempDir()
-	load := func(text string, sets ...string) MemoryEstimate {
-		t.Helper()
-		path := filepath.Join(dir, "x.yaml")
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		x, err := Load(path, sets)
-		if err != nil {
-			t.Fatal(err)
-		}
-		runs, err := x.Plan()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return EstimateMemory(runs[0].Config)
-	}
+	load := func(text string, sets ...string) MemoryEstimate { return estimateFile(t, dir, text, sets...) }
 	s2s := "name: m\ntask: {name: reverse, symbols: 16, min_len: 3, max_len: 8, test_min_len: 1000, test_max_len: 1000}\n" +
 		"model: {name: seq2seq-transformer, d_model: 64, ff: 128, encoder_layers: 1, decoder_layers: 4, attention: {name: multi-head, heads: 4}}\n" +
 		"train: {batch_size: 16}\neval: {attention_maps: 0}\n"
@@ -148,4 +120,25 @@ func TestEstimateMemoryCountsEvaluation(t *testing.T) {
 		t.Errorf("eval.context 4096 estimated at %v, without at %v: want the 4,096-token losses counted", long, short)
 	}
 	t.Logf("greedy %v, beam 8 %v, 3 maps %v; LM %v, at context 4096 %v", greedy, beam, maps, short, long)
+}
+
+// estimateFile writes text as an experiment file in dir and returns the
+// memory estimate of its first run, with the sets overrides. It loads
+// through the real registries (mustLoad's attention registry is a fake,
+// whose estimates differ).
+func estimateFile(t *testing.T, dir, text string, sets ...string) MemoryEstimate {
+	t.Helper()
+	path := filepath.Join(dir, "x.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x, err := Load(path, sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := x.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return EstimateMemory(runs[0].Config)
 }

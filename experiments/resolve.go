@@ -198,9 +198,8 @@ func (r *resolver) attentionMaps(e *Eval, src, tgt int) {
 	if n == 0 || src == 0 {
 		return
 	}
-	per, what := int64(e.Decode.OutputLimit(tgt))*int64(src), ""
+	per, what := e.mapWeights(src, tgt), ""
 	if e.Decode.Strategy == "beam" {
-		per *= int64(max(e.Decode.Beam, 1))
 		what = fmt.Sprintf(" (%d beam hypotheses each)", e.Decode.Beam)
 	}
 	if n*per <= artifact.MaxAttentionWeights {
@@ -217,6 +216,18 @@ func (r *resolver) attentionMaps(e *Eval, src, tgt int) {
 	}
 	r.bad("eval.attention_maps", "%d of up to %d output × %d source tokens%s would keep %s of attention weights, over the %s a run stores: set %s",
 		n, e.Decode.OutputLimit(tgt), src, what, FormatBytes(4*n*per), FormatBytes(4*artifact.MaxAttentionWeights), hint)
+}
+
+// mapWeights returns the most attention weights one stored map keeps
+// while the test split is decoded, for sources of up to src tokens and
+// targets of up to tgt: the output limit × src, for every hypothesis of a
+// beam search.
+func (e Eval) mapWeights(src, tgt int) int64 {
+	n := int64(e.Decode.OutputLimit(tgt)) * int64(src)
+	if e.Decode.Strategy == "beam" {
+		n *= int64(max(e.Decode.Beam, 1))
+	}
+	return n
 }
 
 // evalContext checks eval.context: it needs a language-modelling task,
