@@ -181,9 +181,9 @@ const contextBase = "test/loss"
 // Behind the lines, LengthReferences' references when all the runs have
 // one task: the buckets holding training examples shaded (runs stored
 // before train/examples/len_A_B: every bucket between the shortest and
-// the longest training source; the dashboard shades that range) (a language
-// model's training context as a dashed vertical line) and each bucket's
-// majority-answer floor, dotted; the legend says when one is not drawn.
+// the longest training source; a language model's training context as a
+// dashed vertical line) and each bucket's majority-answer floor, dotted;
+// the legend says when one is not drawn. The dashboard draws the same.
 //
 // Each line goes through the mean over the group's runs at each length,
 // in a shaded band from their minimum to their maximum when the group has
@@ -423,32 +423,41 @@ func (r LengthRefs) TrainedText(lm bool) string {
 	return fmt.Sprintf("trained on sources of %g–%g tokens", r.Lo, r.Hi)
 }
 
-// TrainedBuckets returns the first and last of the length buckets keys
-// (test/exact_match/len_A_B, in order) that hold any length the runs were
-// trained on; ok is false when none does or the lengths are not marked.
-func (r LengthRefs) TrainedBuckets(keys []string) (first, last int, ok bool) {
-	first, last = -1, -1
-	if r.Trained != nil && len(r.Trained) == len(keys) {
-		for j, t := range r.Trained {
-			if t {
-				if first < 0 {
-					first = j
-				}
-				last = j
-			}
-		}
-		return first, last, first >= 0
-	}
-	for j, k := range keys {
-		b, parsed := parseBucket(k)
-		if parsed && r.Hi > 0 && float64(b.lo) <= r.Hi && (b.hi < 0 || float64(b.hi) >= r.Lo) {
-			if first < 0 {
-				first = j
-			}
-			last = j
+// TrainedSpans returns the runs of consecutive length buckets keys
+// (test/exact_match/len_A_B, in order) that hold training examples, each
+// as the indices of its first and last bucket, and the text a legend or
+// note gives them ("trained on sources of 4–30 tokens"; "the buckets with
+// training examples; trained on …" when a bucket between two spans has
+// none). Runs stored without the counts per bucket (Trained nil) have one
+// span: every bucket between the shortest and the longest training
+// source. None when the lengths are not marked.
+func (r LengthRefs) TrainedSpans(keys []string) (spans [][2]int, text string) {
+	trained := r.Trained
+	if trained == nil || len(trained) != len(keys) {
+		trained = make([]bool, len(keys))
+		for j, k := range keys {
+			b, parsed := parseBucket(k)
+			trained[j] = parsed && r.Hi > 0 && float64(b.lo) <= r.Hi && (b.hi < 0 || float64(b.hi) >= r.Lo)
 		}
 	}
-	return first, last, first >= 0
+	for j := 0; j < len(trained); j++ {
+		if !trained[j] {
+			continue
+		}
+		k := j
+		for k+1 < len(trained) && trained[k+1] {
+			k++
+		}
+		spans = append(spans, [2]int{j, k})
+		j = k
+	}
+	switch {
+	case len(spans) == 0:
+		return nil, ""
+	case len(spans) > 1:
+		return spans, "the buckets with training examples; " + r.TrainedText(false)
+	}
+	return spans, r.TrainedText(false)
 }
 
 // refColor is the colour of a length plot's references.
@@ -473,24 +482,16 @@ func (r LengthRefs) draw(p *plot.Plot, pts []lengthPoint, lm bool) ([]legendEntr
 		p.Add(line)
 		out = append(out, legendEntry{label: r.TrainedText(lm), thumbs: []plot.Thumbnailer{line}})
 	case r.Hi > 0:
-		if first, last, ok := r.TrainedBuckets(pointKeys(pts)); ok {
+		if spans, text := r.TrainedSpans(pointKeys(pts)); spans != nil {
 			// One span per run of buckets with training examples: a bucket
 			// between the shortest and the longest training source with none
 			// of them stays white.
 			var span xSpan
-			label := "shaded: " + r.TrainedText(lm)
-			for j := first; j <= last; {
-				k := j
-				for k+1 <= last && (r.Trained == nil || r.Trained[k+1]) {
-					k++
-				}
-				span = xSpan{x0: math.Max(pts[j].x-0.5, p.X.Min), x1: math.Min(pts[k].x+0.5, p.X.Max), color: color.Gray{Y: 232}}
+			for _, sp := range spans {
+				span = xSpan{x0: math.Max(pts[sp[0]].x-0.5, p.X.Min), x1: math.Min(pts[sp[1]].x+0.5, p.X.Max), color: color.Gray{Y: 232}}
 				p.Add(span)
-				for j = k + 1; j <= last && !r.Trained[j]; j++ {
-					label = "shaded: the buckets with training examples; " + r.TrainedText(lm)
-				}
 			}
-			out = append(out, legendEntry{label: label, thumbs: []plot.Thumbnailer{span}})
+			out = append(out, legendEntry{label: "shaded: " + text, thumbs: []plot.Thumbnailer{span}})
 		}
 	}
 	if r.Floor != nil {

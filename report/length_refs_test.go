@@ -88,8 +88,8 @@ func TestLengthReferences(t *testing.T) {
 		t.Errorf("lm-context (stored without train/context): %+v, want nothing", r)
 	}
 
-	if first, last, ok := r.TrainedBuckets([]string{LengthPrefix + "1_3", LengthPrefix + "4_10", LengthPrefix + "11_40", LengthPrefix + "41_inf"}); !ok || first != 1 || last != 2 {
-		t.Errorf("trained on 4–30: buckets %d to %d (%v), want 1 (4–10) to 2 (11–40)", first, last, ok)
+	if spans, text := r.TrainedSpans([]string{LengthPrefix + "1_3", LengthPrefix + "4_10", LengthPrefix + "11_40", LengthPrefix + "41_inf"}); !slices.Equal(spans, [][2]int{{1, 2}}) || text != "trained on sources of 4–30 tokens" {
+		t.Errorf("trained on 4–30: spans %v %q, want buckets 1 (4–10) to 2 (11–40)", spans, text)
 	}
 	if got := r.TrainedText(false); got != "trained on sources of 4–30 tokens" {
 		t.Errorf("TrainedText = %q", got)
@@ -129,6 +129,9 @@ func TestLengthShadesTrainedBucketsOnly(t *testing.T) {
 	r := LengthReferences(c, sel.sums, pointKeys(pts), lm)
 	if !slices.Equal(r.Trained, []bool{true, false, true}) {
 		t.Fatalf("Trained = %v, want the middle bucket untrained", r.Trained)
+	}
+	if spans, _ := r.TrainedSpans(pointKeys(pts)); !slices.Equal(spans, [][2]int{{0, 0}, {2, 2}}) {
+		t.Errorf("TrainedSpans = %v, want buckets 0 and 2 apart", spans)
 	}
 	p := plot.New()
 	legend, err := r.draw(p, pts, lm)

@@ -111,8 +111,25 @@ func TestBrowserStops(t *testing.T) {
 	}
 	// The references: the training lengths shaded, the floor in the
 	// legend.
-	if !strings.Contains(lengthNote, "shaded: trained on sources of 3–18 tokens") || !strings.Contains(lengthNote, "majority-answer floor") {
+	if !strings.Contains(lengthNote, "shaded: the buckets with training examples; trained on sources of 3–28 tokens") || !strings.Contains(lengthNote, "majority-answer floor") {
 		t.Errorf("the length plot's note %q does not say what is shaded and what the dotted line is", lengthNote)
+	}
+	// The shading drawn: buckets 1–10 and 21–40 (x = 0 and 2) hold
+	// training examples, 11–20 (x = 1) none, so it stays white. Sampled
+	// above every line (y = 0.97) and between grid lines (x + 0.25): the
+	// canvas is clear where nothing is drawn.
+	var shades []int
+	b.Eval(`(() => {
+		const c = document.querySelector("#length .uplot canvas"), o = document.querySelector("#length .u-over");
+		const cr = c.getBoundingClientRect(), or = o.getBoundingClientRect(), s = c.width / cr.width;
+		return [0.25, 1.25, 2.25].map(x => {
+			const px = (or.left - cr.left + or.width * (x + 0.4) / 3.8) * s, py = (or.top - cr.top + or.height * 0.03) * s;
+			const d = c.getContext("2d").getImageData(Math.round(px), Math.round(py), 1, 1).data;
+			return d[3];
+		});
+	})()`, &shades)
+	if len(shades) != 3 || shades[0] == 0 || shades[1] != 0 || shades[2] == 0 {
+		t.Errorf("length plot's opacity at buckets 1–10, 11–20, 21–40: %v, want shaded, clear, shaded", shades)
 	}
 	var lengthLegend string
 	b.Eval(`document.getElementById("length-legend").textContent`, &lengthLegend)

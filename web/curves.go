@@ -426,12 +426,12 @@ type lengthData struct {
 	Notes   []string     `json:"notes,omitempty"`
 }
 
-// trainedSpan is the buckets First to Last that hold the lengths the
-// runs were trained on, and Text says which lengths they are.
+// trainedSpan is the runs of buckets that hold the runs' training
+// examples, each its first and last bucket's index, and Text says which
+// lengths they are (report.LengthRefs.TrainedSpans).
 type trainedSpan struct {
-	Text  string `json:"text"`
-	First int    `json:"first"`
-	Last  int    `json:"last"`
+	Text  string   `json:"text"`
+	Spans [][2]int `json:"spans"`
 }
 
 // groups compares the runs q selects, without metric columns, sort or
@@ -483,8 +483,8 @@ func (s *Server) length(ctx context.Context, q report.Query) (*lengthData, error
 	}
 	refs := report.LengthReferences(c, sums, buckets, false)
 	out := &lengthData{Buckets: labels, Floor: refs.Floor, Notes: refs.Notes}
-	if first, last, ok := refs.TrainedBuckets(buckets); ok {
-		out.Trained = &trainedSpan{Text: refs.TrainedText(false), First: first, Last: last}
+	if spans, text := refs.TrainedSpans(buckets); spans != nil {
+		out.Trained = &trainedSpan{Text: text, Spans: spans}
 	}
 	for i, row := range c.Rows {
 		g := report.GroupLengthOf(row.Runs, sums, buckets)

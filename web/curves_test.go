@@ -91,11 +91,13 @@ func fillStops(t testing.TB, st *store.Store) stopsFixture {
 // stopsSummaries are the test summaries of a done run of the stops
 // experiment, with exact match and the majority floor by source length:
 // dot seed 2's test set has no source of 21–40, and no dot run has one of
-// 161+. Seed s was trained on sources of 3 to 14+s tokens.
+// 161+. Seed s was trained on sources of 3 to 24+s tokens, none of them
+// of 11–20 tokens (train/examples/len_A_B): the trained buckets have a gap.
 func stopsSummaries(att string, seed int64, base float64) map[string]float64 {
 	sums := map[string]float64{"test/exact_match": 1 - base/4 - float64(seed)/64, "test/loss": base,
-		"test/majority_exact_match": 0.125, "train/src_len_min": 3, "train/src_len_max": float64(14 + seed)}
+		"test/majority_exact_match": 0.125, "train/src_len_min": 3, "train/src_len_max": float64(24 + seed)}
 	for i, k := range []string{"1_10", "11_20", "21_40", "161_inf"} {
+		sums["train/examples/len_"+k] = []float64{40, 0, 10, 0}[i]
 		if att == "dot" && (k == "161_inf" || (seed == 2 && k == "21_40")) {
 			continue
 		}
@@ -139,8 +141,8 @@ func TestLengthAgreesWithPlot(t *testing.T) {
 		Series  []seriesJSON `json:"series"`
 		Floor   []*float64   `json:"floor"`
 		Trained *struct {
-			Text        string
-			First, Last int
+			Text  string
+			Spans [][2]int
 		} `json:"trained"`
 	}
 	if err := json.Unmarshal([]byte(body), &d); err != nil {
@@ -154,11 +156,12 @@ func TestLengthAgreesWithPlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := []string{report.LengthPrefix + "1_10", report.LengthPrefix + "11_20", report.LengthPrefix + "21_40", report.LengthPrefix + "161_inf"}
-	// The references: the runs were trained on 3 to 18 tokens (buckets
-	// 1–10 and 11–20), and the floor is the mean over the runs.
+	// The references: the runs were trained on 3 to 28 tokens, none of
+	// them in 11–20 (buckets 1–10 and 21–40 shaded apart), and the floor is
+	// the mean over the runs.
 	refs := report.LengthReferences(c, sums, keys, false)
-	if d.Trained == nil || d.Trained.Text != "trained on sources of 3–18 tokens" || d.Trained.First != 0 || d.Trained.Last != 1 {
-		t.Errorf("trained %+v, want 3–18 tokens in buckets 0 to 1", d.Trained)
+	if d.Trained == nil || d.Trained.Text != "the buckets with training examples; trained on sources of 3–28 tokens" || !slices.Equal(d.Trained.Spans, [][2]int{{0, 0}, {2, 2}}) {
+		t.Errorf("trained %+v, want 3–28 tokens in buckets 0 and 2", d.Trained)
 	}
 	if len(d.Floor) != len(keys) || refs.Floor == nil {
 		t.Fatalf("floor %v, report %v", d.Floor, refs.Floor)

@@ -17,7 +17,7 @@
 //	                         fewer do ("n=2" where their number changes; hover says it), and the legend
 //	                         counts the runs that end early, diverged or are not finished
 //	                         ("4 runs, 3 end early"). Accuracy by length has plot length's references
-//	                         (report.LengthReferences): the training lengths shaded, the majority floor
+//	                         (report.LengthReferences): the buckets holding training examples shaded, the majority floor
 //	                         dotted
 //	/r/ID                    a run: status, timing, host, config as YAML, summaries, samples, attention
 //	                         heatmaps (SVG; hover shows source token, output token, weight), artifacts

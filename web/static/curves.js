@@ -157,15 +157,17 @@
       ctx.restore();
     }
 
-    // shade fills the x range opts.shade ([from, to]) behind the lines:
-    // the buckets of the lengths the runs were trained on.
+    // shade fills the x ranges opts.shade ([[from, to], ...]) behind the
+    // lines: the buckets holding the runs' training examples.
     function shade(u) {
       if (!opts.shade) return;
-      var x0 = Math.max(u.valToPos(opts.shade[0], "x", true), u.bbox.left);
-      var x1 = Math.min(u.valToPos(opts.shade[1], "x", true), u.bbox.left + u.bbox.width);
       u.ctx.save();
       u.ctx.fillStyle = "rgba(0,0,0,0.07)";
-      u.ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+      opts.shade.forEach(function (s) {
+        var x0 = Math.max(u.valToPos(s[0], "x", true), u.bbox.left);
+        var x1 = Math.min(u.valToPos(s[1], "x", true), u.bbox.left + u.bbox.width);
+        if (x1 > x0) u.ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+      });
       u.ctx.restore();
     }
 
@@ -345,7 +347,7 @@
         xvalue: function (v) { return d.buckets[v] === undefined ? "" : d.buckets[v]; },
         xticks: function (u, ticks) { return ticks.map(function (t) { return d.buckets[t] === undefined ? "" : d.buckets[t]; }); },
         xrange: [-0.4, d.buckets.length - 0.6], xincrs: [1], yrange: [0, 1],
-        shade: d.trained ? [d.trained.first - 0.5, d.trained.last + 0.5] : null
+        shade: d.trained ? d.trained.spans.map(function (s) { return [s[0] - 0.5, s[1] + 0.5]; }) : null
       });
       c.draw({ x: x, series: series }, false);
       var parts = ["test exact match per source-length bucket: mean over each group's runs, band min–max"];
