@@ -66,7 +66,9 @@ prompt (an empty prompt starts from scratch), 100 tokens by default, and
 print the prompt followed by its continuation.
 
 --stdin reads one input per line and writes one output per line (newlines and
-tabs inside an output are written as \n and \t). --show-attention draws the
+tabs inside an output are written as \n and \t), each as soon as it is
+decoded: lines that have arrived are decoded together, and a program may wait
+for the answer to one line before it writes the next. --show-attention draws the
 attention of each output token over the source tokens as a text heatmap.`,
 		Example: `  attnlab generate 3 --input abcdef
   attnlab generate 3 --input abcdef --beam 5 --show-attention
@@ -494,8 +496,10 @@ func (gen *generator) one(out, errw io.Writer, text string) error {
 	return nil
 }
 
-// stream decodes every line of r, writing one line per input; a batch of
-// lines is decoded at once unless r is a terminal.
+// stream decodes every line of r, writing one line per input. Lines that
+// have arrived are decoded together, up to a batch of 32 (one when r is a
+// terminal); a batch is not held back waiting for more, so a program that
+// writes a line and waits for its answer gets it.
 func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writer) error {
 	batch := 32
 	if f, ok := r.(*os.File); (ok && isatty.IsTerminal(f.Fd())) || gen.flags.showAttention {
@@ -526,7 +530,7 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 	sc.Buffer(make([]byte, 64*1024), maxStdinLine)
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
-	texts := make(chan string)
+	texts := make(chan string, batch) // the next batch is read while one decodes
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(texts)
@@ -543,10 +547,23 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 	for {
 		var text string
 		var ok bool
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case text, ok = <-texts:
+		if len(inputs) > 0 {
+			select { // a line already read joins the batch; else it is decoded now
+			case <-ctx.Done():
+				return ctx.Err()
+			case text, ok = <-texts:
+			default:
+				if err := flush(); err != nil {
+					return err
+				}
+				continue
+			}
+		} else {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case text, ok = <-texts:
+			}
 		}
 		if !ok {
 			break

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/store"
@@ -64,6 +68,55 @@ func TestGenerateGreedy(t *testing.T) {
 	wantOK(t, r)
 	if r.stdout != samples[0].Output+"\n" {
 		t.Errorf("--beam 1 gives %q, greedy %q", r.stdout, samples[0].Output)
+	}
+}
+
+// TestGenerateStdinAnswersEachLine: a program that writes one line to
+// generate --stdin through a pipe and waits for its answer before writing
+// the next gets every answer (the batch of a pipe is not held back for
+// lines still to come), and they are the evaluation's outputs.
+func TestGenerateStdinAnswersEachLine(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	samples := samplesOf(t, db, run)[:3]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var errb bytes.Buffer
+	code := make(chan int, 1)
+	go func() {
+		code <- execute(ctx, []string{"generate", id(run), "--stdin", "--db", db}, inR, outW, &errb)
+		outW.Close()
+	}()
+	answers := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			answers <- sc.Text()
+		}
+		close(answers)
+	}()
+	for i, s := range samples {
+		if _, err := io.WriteString(inW, s.Source+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		select { // a guard against the hang this test is about, not a timing
+		case got := <-answers:
+			if got != s.Output {
+				t.Errorf("line %d: %q, want the evaluation's %q", i+1, got, s.Output)
+			}
+		case <-time.After(2 * time.Minute):
+			cancel()
+			t.Fatalf("no answer to line %d of %d before the next is written (stderr %q)", i+1, len(samples), errb.String())
+		}
+	}
+	inW.Close()
+	if c := <-code; c != exitOK {
+		t.Fatalf("exit %d: %s", c, errb.String())
+	}
+	if rest, ok := <-answers; ok {
+		t.Errorf("an answer after the last line: %q", rest)
 	}
 }
 
