@@ -26,8 +26,11 @@ type Run struct {
 	Point map[string]any
 	// Label shows the point briefly, e.g. "variant=mha4
 	// train.optimizer.lr=0.001"; "" without a sweep.
-	Label  string
-	Config Config // resolved, every default filled, Seed set
+	Label string
+	// VariantKeys are the keys of Point the variant sets: they follow
+	// from its name (see StoredPoint).
+	VariantKeys []string
+	Config      Config // resolved, every default filled, Seed set
 	// Canonical is the canonical JSON of Config: keys sorted, defaults
 	// filled, the seed included, Description and BaseDir left out.
 	Canonical []byte
@@ -59,12 +62,27 @@ func (x *Experiment) Plan() ([]Run, error) {
 	out := make([]Run, len(x.runs))
 	for i, r := range x.runs {
 		r.Point = cloneMap(r.Point)
+		r.VariantKeys = slices.Clone(r.VariantKeys)
 		r.Config = r.Config.Clone()
 		r.Canonical = slices.Clone(r.Canonical)
 		r.Params = slices.Clone(r.Params)
 		out[i] = r
 	}
 	return out, nil
+}
+
+// StoredPoint returns the point as a run stores it (store.Run.Point, which
+// names the run): Point without the keys the variant sets, which its name
+// stands for (the run's config holds their values), so that the name of a
+// run of variant chunked is ".../chunked/seed=1", not followed by the
+// plugin block the variant sets. Variants never share a key with the
+// grid, a zip or a random search, so the point still tells the runs apart.
+func (r Run) StoredPoint() map[string]any {
+	m := cloneMap(r.Point)
+	for _, k := range r.VariantKeys {
+		delete(m, k)
+	}
+	return m
 }
 
 // VaryingKeys returns the param keys, sorted, whose values are not the same
@@ -245,7 +263,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 			}
 			sum := sha256.Sum256(canon)
 			run := Run{Index: len(x.runs), Seed: seed, Point: p.pointMap(), Label: p.labelText(), Config: c,
-				Canonical: canon, Hash: hex.EncodeToString(sum[:])[:16]}
+				Canonical: canon, Hash: hex.EncodeToString(sum[:])[:16], VariantKeys: p.variantKeys()}
 			flatten("", t, &run.Params)
 			slices.SortFunc(run.Params, func(a, b Param) int { return strings.Compare(a.Key, b.Key) })
 			x.runs = append(x.runs, run)

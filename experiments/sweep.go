@@ -561,6 +561,18 @@ func (p *point) labelText() string {
 	return strings.Join(parts, " ")
 }
 
+// variantKeys returns the keys the point's variant sets: those of its
+// overrides that are not in its label.
+func (p *point) variantKeys() []string {
+	var out []string
+	for _, k := range p.keys {
+		if !slices.Contains(p.label, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // pointMap returns the point's overrides by dotted key, with the variant's
 // name under "variant".
 func (p *point) pointMap() map[string]any {

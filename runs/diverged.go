@@ -71,20 +71,30 @@ func Diverged(ctx context.Context, st *store.Store, x *experiments.Experiment, p
 		if r, ok := byHash[p.Hash]; ok && (r.Status != store.StatusQueued || r.Attempt > 0) {
 			continue // started: whatever it resumes is its own
 		}
-		b, err := json.Marshal(p.Point)
-		if err != nil {
-			return nil, fmt.Errorf("run %d: %w", p.Index, err)
-		}
-		point, err := canonicalPoint(string(b))
-		if err != nil {
-			return nil, fmt.Errorf("run %d: %w", p.Index, err)
-		}
-		for _, r := range old[slot{int64(p.Seed), point}] {
-			keys, err := configDiff(r.Config, string(p.Canonical))
+		// Runs stored before 2026-12-06 kept their variant's keys in the
+		// point as well: either form matches.
+		var points []string
+		for _, m := range []map[string]any{p.StoredPoint(), p.Point} {
+			b, err := json.Marshal(m)
 			if err != nil {
-				return nil, fmt.Errorf("run %d: %w", r.ID, err)
+				return nil, fmt.Errorf("run %d: %w", p.Index, err)
 			}
-			out = append(out, Divergence{Planned: p, Old: r, Keys: keys})
+			point, err := canonicalPoint(string(b))
+			if err != nil {
+				return nil, fmt.Errorf("run %d: %w", p.Index, err)
+			}
+			if !slices.Contains(points, point) {
+				points = append(points, point)
+			}
+		}
+		for _, point := range points {
+			for _, r := range old[slot{int64(p.Seed), point}] {
+				keys, err := configDiff(r.Config, string(p.Canonical))
+				if err != nil {
+					return nil, fmt.Errorf("run %d: %w", r.ID, err)
+				}
+				out = append(out, Divergence{Planned: p, Old: r, Keys: keys})
+			}
 		}
 	}
 	return out, nil

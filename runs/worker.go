@@ -41,7 +41,7 @@ func Submit(ctx context.Context, st *store.Store, x *experiments.Experiment) (*S
 	}
 	specs := make([]store.RunSpec, len(plan))
 	for i, r := range plan {
-		point, err := json.Marshal(r.Point)
+		point, err := json.Marshal(r.StoredPoint())
 		if err != nil {
 			return nil, fmt.Errorf("run %d: %w", i, err)
 		}

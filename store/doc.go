@@ -165,7 +165,9 @@
 //	runs         id, experiment_id → experiments.id,
 //	             hash TEXT (identity of the resolved config and seed), seed INTEGER,
 //	             config TEXT (JSON, the resolved canonical config),
-//	             point TEXT (JSON, the sweep point's varying parameters),
+//	             point TEXT (JSON, the sweep point: the variant's name under "variant"
+//	             and the other swept keys' values; before 2026-12-06 also the variant's
+//	             own settings),
 //	             status TEXT (queued | running | done | failed | interrupted),
 //	             attempt INTEGER (number of claims), error TEXT,
 //	             host TEXT, pid INTEGER, heartbeat, started, finished (owner of the last claim),

@@ -204,8 +204,10 @@ func describe(runs []Run) string {
 // other keys' values in key order, strings as they are, a plugin block
 // that only names its plugin ({"name": "scaled-dot"}) as that name, and
 // other values in their JSON form (quickstart/additive/seed=1,
-// sweep/small,dot,16,32,0.001/seed=2, listops-long/softmax,scaled-dot/seed=1). A run without a sweep point is
-// EXPERIMENT/seed=SEED. Within one version of an experiment names are
+// sweep/small,dot,32,0.001/seed=2, listops-long/softmax/seed=1). The
+// settings a variant stands for are not in the point (runs submitted
+// before 2026-12-06 have them there, and in their names). A run without a
+// sweep point is EXPERIMENT/seed=SEED. Within one version of an experiment names are
 // unique; runs of two versions that share a point and a seed (the file was
 // edited, or run with --set) share a name, which ResolveRun then reports as
 // ambiguous.

@@ -59,7 +59,7 @@ type Run struct {
 	Hash         string // identity of the resolved config (with its seed), from the experiments package
 	Seed         int64
 	Config       string // the resolved canonical config, JSON
-	Point        string // the sweep point's varying parameters, JSON
+	Point        string // the sweep point, JSON: its variant's name and the other swept keys' values
 	Status       Status
 	Attempt      int    // how many times the run was claimed
 	Error        string // why it failed, for failed and interrupted runs
