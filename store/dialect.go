@@ -392,6 +392,9 @@ type dialect interface {
 	// its placeholders; prefixArgs returns those arguments.
 	hasPrefix(col string) string
 	prefixArgs(prefix string) []any
+	// pointText is the text of key at the top of a run's sweep point
+	// (r.point, JSON), NULL when it has none.
+	pointText(key string) string
 	// number is the placeholder for a float64 compared with a numeric
 	// column (PostgreSQL needs the type spelled out).
 	number() string

@@ -153,10 +153,13 @@ func (postgresDialect) texts() string {
 func (postgresDialect) hasPrefix(col string) string { return `starts_with(` + col + `, ?)` }
 func (postgresDialect) prefixArgs(p string) []any   { return []any{p} }
 func (postgresDialect) number() string              { return "CAST(? AS DOUBLE PRECISION)" }
-func (postgresDialect) skipLocked() string          { return " FOR UPDATE OF r SKIP LOCKED" }
-func (postgresDialect) rowLock(mode string) string  { return " FOR " + mode }
-func (postgresDialect) typed(t string) string       { return "CAST(? AS " + t + ")" }
-func (postgresDialect) storable(s string) bool      { return !strings.ContainsRune(s, 0) }
+func (postgresDialect) pointText(key string) string {
+	return "(CAST(r.point AS json) ->> '" + key + "')"
+}
+func (postgresDialect) skipLocked() string         { return " FOR UPDATE OF r SKIP LOCKED" }
+func (postgresDialect) rowLock(mode string) string { return " FOR " + mode }
+func (postgresDialect) typed(t string) string      { return "CAST(? AS " + t + ")" }
+func (postgresDialect) storable(s string) bool     { return !strings.ContainsRune(s, 0) }
 
 // copiedRows counts the metric rows bulkMetrics has sent (for tests).
 var copiedRows atomic.Int64

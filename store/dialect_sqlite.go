@@ -83,6 +83,9 @@ func (sqliteDialect) timeArg(t time.Time) any { return formatTime(t) }
 func (sqliteDialect) nowSQL() (string, []any) { return "?", []any{formatTime(time.Now())} }
 func (sqliteDialect) int64s() string          { return `SELECT value FROM json_each(?)` }
 func (sqliteDialect) texts() string           { return `SELECT value FROM json_each(?)` }
+func (sqliteDialect) pointText(key string) string {
+	return "json_extract(r.point, '$." + key + "')"
+}
 
 // hasPrefix selects the prefix's range on the index: col >= p AND col <
 // p+0xFF (no valid UTF-8 text contains the byte 0xFF).

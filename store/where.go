@@ -71,11 +71,12 @@ const (
 	keySeed
 	keyID
 	keyExperiment
+	keyVariant
 )
 
 // FilterColumns are the keys of a filter that name a run's own columns
 // instead of a param or a metric.
-var FilterColumns = []string{"experiment", "id", "seed", "status"}
+var FilterColumns = []string{"experiment", "id", "seed", "status", "variant"}
 
 // pseudoKeys name columns of runs instead of params.
 var pseudoKeys = map[string]keyKind{
@@ -83,6 +84,7 @@ var pseudoKeys = map[string]keyKind{
 	"seed":       keySeed,
 	"id":         keyID,
 	"experiment": keyExperiment,
+	"variant":    keyVariant,
 }
 
 // ParseWhere parses a run filter:
@@ -98,7 +100,8 @@ var pseudoKeys = map[string]keyKind{
 // A key is a bare word (letters, digits and _ . / - + : @) or a quoted
 // string. A key containing '/' names a metric (test/bleu: a done run's
 // summary, the last value logged by a run not done); status,
-// seed, id and experiment name the run's own columns; any other key names a
+// seed, id and experiment name the run's own columns, variant the name of
+// its sweep variant (a run of no variant has none); any other key names a
 // param (a leaf of the resolved config, model.attention.name).
 //
 // A value is a number (1, -2.5, 3e-4, and nan, inf, -inf), true or false, a
@@ -554,8 +557,8 @@ func (c *Cond) typed(t token) (Value, error) {
 		if v.Num != math.Trunc(v.Num) || math.IsInf(v.Num, 0) {
 			return Value{}, errorAt(t, "%s is a whole number, got %s", c.key, t.describe())
 		}
-	case keyExperiment:
-		v = TextValue(t.val) // experiment names may look like numbers or bools
+	case keyExperiment, keyVariant:
+		v = TextValue(t.val) // names may look like numbers or bools
 	case keyStatus:
 		v = TextValue(t.val)
 		if !Status(v.Text).Valid() {
@@ -930,6 +933,15 @@ func (c *Cond) compileOne(d dialect, b *strings.Builder, args *[]any, op cmpOp, 
 		}
 		b.WriteString(map[keyKind]string{keyStatus: "r.status", keySeed: "r.seed", keyID: "r.id", keyExperiment: "e.name"}[c.kind])
 		b.WriteString(cmp)
+	case keyVariant:
+		if nan {
+			b.WriteString(sqlFalse)
+			return
+		}
+		// A run of no variant has none: variant != x matches it, as a
+		// param's != matches runs without the param.
+		col := d.pointText("variant")
+		b.WriteString("(" + col + " IS NOT NULL AND " + col + cmp + ")")
 	}
 	if !nan {
 		*args = append(*args, arg)

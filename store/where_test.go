@@ -127,9 +127,9 @@ func whereStore(tb testing.TB) *Store {
 		return append(ps, extra...)
 	}
 	specs := []RunSpec{
-		{Hash: "r0", Seed: 1, Config: `{}`, Params: p("dot", 1e-3, 1, "scan", Param{"model.bidirectional", true})},
-		{Hash: "r1", Seed: 2, Config: `{}`, Params: p("additive", 1e-4, 2, "scan")},
-		{Hash: "r2", Seed: 1, Config: `{}`, Params: p("general", 1e-2, 1, "copy")},
+		{Hash: "r0", Seed: 1, Config: `{}`, Point: `{"variant":"small"}`, Params: p("dot", 1e-3, 1, "scan", Param{"model.bidirectional", true})},
+		{Hash: "r1", Seed: 2, Config: `{}`, Point: `{"variant":"small","train.lr":0.0001}`, Params: p("additive", 1e-4, 2, "scan")},
+		{Hash: "r2", Seed: 1, Config: `{}`, Point: `{"variant":"2024"}`, Params: p("general", 1e-2, 1, "copy")},
 		{Hash: "r3", Seed: 3, Config: `{}`, Params: p("dot", 3e-4, 3, "copy")},
 		{Hash: "r4", Seed: 2, Config: `{}`, Params: p("dot", 1e-3, 2, "scan", Param{"tag", "1"})},
 		{Hash: "r5", Seed: 3, Config: `{}`, Params: p("scaled-dot", 1e-3, 3, "", Param{"tag", 1})},
@@ -195,6 +195,11 @@ func testWhereMatches(t *testing.T) {
 		{`status in (queued)`, "r3 r4"},
 		{`experiment = sweep`, "r0 r1 r2 r3 r4 r5"},
 		{`experiment = other`, ""},
+		{`variant = small`, "r0 r1"},
+		{`variant != small`, "r2 r3 r4 r5"},
+		{`variant = 2024`, "r2"},
+		{`variant in (small, "2024") and seed = 1`, "r0 r2"},
+		{`variant > s`, "r0 r1"},
 		{`id <= 2`, "r0 r1"},
 		{`model.attention.name = scaled-dot or model.attention.name = 'general'`, "r2 r5"},
 		{`not not seed = 3`, "r3 r5"},

@@ -83,7 +83,8 @@ table marks Welch's p-values among paired ones (†) and exact ones (‡). Cost 
 Keys take one form everywhere: a config param (model.attention.name) or a
 unique dotted suffix of one (attention.name); --where also takes a metric
 (test/bleu, or bleu) and the run's own columns (id, seed, status,
-experiment); --by and --baseline also take seed, experiment and variant. An
+experiment, variant); --by and --baseline also take seed, experiment and
+variant. An
 unknown key is an error listing the closest known ones.
 
 Only done runs are aggregated (--status chooses another status); a failed run
