@@ -161,8 +161,11 @@
 // first (Abandon), rather than leave them "running".
 //
 // A run resumes only under its own hash, which covers every setting: after
-// a setting changed (an evaluation setting, the steps) the run of the same
-// sweep point and seed is another run, started from step 0, and the
-// interrupted one keeps its history and checkpoint. Diverged finds such
-// pairs before training, so that `attnlab run` can say so.
+// a setting changed (an evaluation setting, the steps, what a sweep
+// variant sets) the run of the same sweep point and seed is another run,
+// started from step 0, and the interrupted one keeps its history and
+// checkpoint. Diverged finds such pairs before training, so that `attnlab
+// run` can say so. A stored point holds a variant by its name only
+// (experiments.Run.StoredPoint); points stored before 2026-12-06 also hold
+// the variant's settings, and match only while those are unchanged.
 package runs
