@@ -499,8 +499,7 @@ func (gen *generator) one(out, errw io.Writer, text string) error {
 // stream decodes every line of r, writing one line per input. Lines that
 // have arrived are decoded together, up to a batch of 32 (one when r is a
 // terminal or with --show-attention); a batch is not held back waiting for
-// more, so a program that
-// writes a line and waits for its answer gets it.
+// more, so a program that writes a line and waits for its answer gets it.
 func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writer) error {
 	batch := 32
 	if f, ok := r.(*os.File); (ok && isatty.IsTerminal(f.Fd())) || gen.flags.showAttention {
