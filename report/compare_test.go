@@ -693,6 +693,14 @@ func TestGroupsBySweepPoint(t *testing.T) {
 	if len(c.Rows) != 2 || c.Baseline != 0 {
 		t.Fatalf("by variant: %d rows, baseline %d", len(c.Rows), c.Baseline)
 	}
+	// --where takes the variant too.
+	c, err = Compare(context.Background(), st, Query{Experiments: []string{"sweep"}, Where: mustWhere(t, "variant = mha")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Rows) != 2 || c.Rows[0].Group[0] != "0.001" || c.Rows[1].Group[0] != "0.003" {
+		t.Fatalf("where variant = mha: keys %q rows %+v, want mha's two learning rates", c.Keys, c.Rows)
+	}
 }
 
 // stepsExperiment is one experiment run twice, the second time with
