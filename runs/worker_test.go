@@ -154,7 +154,16 @@ func TestWorkerWaitsForRoomAlive(t *testing.T) {
 	}
 	plan, _ := x.Plan()
 	est := experiments.EstimateMemory(plan[0].Config).Bytes
-	rep, err := Work(ctx, st, WorkOptions{Workers: 2, Heartbeat: 50 * time.Millisecond, StaleAfter: 200 * time.Millisecond,
+	// The first run trains for well over StaleAfter (about 0.9 s; 17 s
+	// under the race detector), so a waiting run that did not heartbeat is
+	// taken over. Under the race detector StaleAfter is longer: 200 ms
+	// there let a heartbeat delayed by the other run's writes on a loaded
+	// machine look dead (CI, 2026-12-06).
+	stale := 200 * time.Millisecond
+	if raceBuild {
+		stale = 2 * time.Second
+	}
+	rep, err := Work(ctx, st, WorkOptions{Workers: 2, Heartbeat: 50 * time.Millisecond, StaleAfter: stale,
 		Memory: tasks.MemoryLimit{Bytes: est * 3 / 2, Name: "the limit"}})
 	if err != nil {
 		t.Fatal(err)
