@@ -84,8 +84,7 @@ Keys take one form everywhere: a config param (model.attention.name) or a
 unique dotted suffix of one (attention.name); --where also takes a metric
 (test/bleu, or bleu) and the run's own columns (id, seed, status,
 experiment, variant); --by and --baseline also take seed, experiment and
-variant. An
-unknown key is an error listing the closest known ones.
+variant. An unknown key is an error listing the closest known ones.
 
 Only done runs are aggregated (--status chooses another status); a failed run
 is never hidden: its row shows "(+k failed)" and its error is in the notes;
