@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/attnlab/attnlab/artifact"
@@ -21,9 +22,9 @@ import (
 )
 
 // attentionColors returns the heat map's colour map: YlGnBu from light
-// (weight 0) to dark blue (weight 1), with luminance linear in the weight,
-// over the fixed range [0, 1].
-func attentionColors() palette.ColorMap {
+// (weight 0) to dark blue (weight top), with luminance linear in the
+// weight, over the range [0, top].
+func attentionColors(top float64) palette.ColorMap {
 	cm, err := moreland.NewLuminance([]color.Color{
 		color.NRGBA{8, 29, 88, 255},
 		color.NRGBA{34, 94, 168, 255},
@@ -35,7 +36,7 @@ func attentionColors() palette.ColorMap {
 		panic(err) // the controls above are fixed and valid
 	}
 	cm.SetMin(0)
-	cm.SetMax(1)
+	cm.SetMax(top)
 	return palette.Reverse(cm)
 }
 
@@ -44,7 +45,10 @@ func attentionColors() palette.ColorMap {
 // of the run with id runID as a
 // heat map: source tokens along x (labels rotated), output steps along y
 // with the first output at the top, the eos step included, and a colour
-// bar with the fixed scale 0–1, so maps of different runs compare. The
+// bar from 0 to vmax. vmax 1 is the fixed scale on which maps of different
+// runs compare; a smaller vmax (weights above it take its colour), or 0 for
+// the map's largest weight, shows attention spread thin over a long source,
+// and the title says the scale. The
 // figure grows with the number of tokens so that each label has room;
 // beyond 60 tokens on an axis only every k-th token is labelled. The
 // format follows the extension of out.Path (PlotFormats; "-", standard
@@ -53,7 +57,10 @@ func attentionColors() palette.ColorMap {
 // A map whose weights are all 0 (what a model with attention "none"
 // stores) says so in its title. A run without attention maps, or an
 // example out of range (the error says how many exist), is an error.
-func PlotAttention(ctx context.Context, st *store.Store, runID int64, example int, out safeout.Target) error {
+func PlotAttention(ctx context.Context, st *store.Store, runID int64, example int, vmax float64, out safeout.Target) error {
+	if !(vmax >= 0 && vmax <= 1) {
+		return keyErrorf("report: plot attention: colour scale top %v is not a weight in (0, 1] (0: the map's largest)", vmax)
+	}
 	r, err := st.RunByID(ctx, runID)
 	if err != nil {
 		return fmt.Errorf("report: plot attention: %w", err)
@@ -87,7 +94,16 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 	if k := g.pool(attnMaxCells); k > 1 {
 		title += fmt.Sprintf(" · each cell the largest weight of %d × %d tokens", k, k)
 	}
-	return drawAttention(g, title, out)
+	if vmax == 0 {
+		vmax = g.largest()
+		if vmax == 0 {
+			vmax = 1 // every weight 0, said above
+		}
+	}
+	if vmax != 1 {
+		title += " · colour scale 0–" + weightLabel(vmax)
+	}
+	return drawAttention(g, title, vmax, out)
 }
 
 // attnMaxCells is the most cells a side of the drawn map has: more than a
@@ -147,6 +163,22 @@ func (g *attnGrid) zero() bool {
 		}
 	}
 	return true
+}
+
+// largest returns the largest weight (0 for a map of zeros).
+func (g *attnGrid) largest() float64 {
+	var top float64
+	for _, row := range g.w {
+		for _, x := range row {
+			top = math.Max(top, x)
+		}
+	}
+	return top
+}
+
+// weightLabel formats a weight on the colour scale: 0.25, 0.0625, 0.000123.
+func weightLabel(w float64) string {
+	return strconv.FormatFloat(w, 'g', 3, 64)
 }
 
 // newAttnGrid checks m and pads it into a rectangle: columns beyond the
@@ -240,13 +272,15 @@ const (
 	attnVectorCells = 200 * 200
 )
 
-func drawAttention(g *attnGrid, title string, out safeout.Target) error {
-	cm := attentionColors()
+func drawAttention(g *attnGrid, title string, top float64, out safeout.Target) error {
+	cm := attentionColors(top)
 	pal := cm.Palette(256)
 	h := plotter.NewHeatMap(g, pal)
-	h.Min, h.Max = 0, 1
+	h.Min, h.Max = 0, top
 	cols := pal.Colors()
-	h.Underflow, h.Overflow = cols[0], cols[len(cols)-1] // float32 rounding can step outside [0, 1]
+	// Weights above a top below 1 take its colour; float32 rounding can
+	// step outside [0, 1] too.
+	h.Underflow, h.Overflow = cols[0], cols[len(cols)-1]
 	h.NaN = color.NRGBA{200, 0, 0, 255}
 	// Vector cells: a rasterized heat map is smoothed when scaled to the
 	// canvas, which blurs the cell boundaries; but millions of them are a
@@ -282,27 +316,34 @@ func drawAttention(g *attnGrid, title string, out safeout.Target) error {
 	}
 	width := yLab + 1.6*vg.Centimeter + vg.Length(g.cols)*cell(g.cols) + attnBar
 	height := 1.4*vg.Centimeter + vg.Length(g.rows)*cell(g.rows) + xLab*0.72 + 1.6*vg.Centimeter
-	width = max(width, p.Title.TextStyle.Width(title)+2*vg.Centimeter, 12*vg.Centimeter)
+	// The title is centred over the heat map's part, left of the colour bar.
+	width = max(width, p.Title.TextStyle.Width(title)+2*vg.Centimeter+attnBar, 12*vg.Centimeter)
 	height = max(height, 9*vg.Centimeter)
 
 	return savePlot(out, width, height, func(dc draw.Canvas) {
 		hc := draw.Crop(dc, 0, -attnBar, 0, 0)
 		p.Draw(hc)
-		drawColorBar(dc, p.DataCanvas(hc), cm)
+		drawColorBar(dc, p.DataCanvas(hc), cm, top)
 	})
 }
 
-// drawColorBar draws a vertical colour bar for cm in the strip right of
-// data, spanning the same height as the heat map's data area.
-func drawColorBar(dc, data draw.Canvas, cm palette.ColorMap) {
+// drawColorBar draws a vertical colour bar for cm, from 0 to vmax, in the
+// strip right of data, spanning the same height as the heat map's data area.
+func drawColorBar(dc, data draw.Canvas, cm palette.ColorMap, vmax float64) {
 	bar := plot.New()
 	styleAxes(bar)
 	bar.HideX()
 	bar.Y.Label.Text = "weight"
 	bar.Y.Padding = 0
-	bar.Y.Min, bar.Y.Max = 0, 1
-	bar.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"},
-		{Value: 0.5, Label: "0.5"}, {Value: 0.75, Label: "0.75"}, {Value: 1, Label: "1"}}
+	bar.Y.Min, bar.Y.Max = 0, vmax
+	if vmax == 1 {
+		bar.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"},
+			{Value: 0.5, Label: "0.5"}, {Value: 0.75, Label: "0.75"}, {Value: 1, Label: "1"}}
+	} else {
+		// Round values below any top (0.999 gets 0, 0.2, …, 0.8), which
+		// the title states exactly.
+		bar.Y.Tick.Marker = plot.DefaultTicks{}
+	}
 	bar.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true, Colors: 256})
 
 	const barWidth, gap, margin = 0.45 * vg.Centimeter, 0.4 * vg.Centimeter, 0.3 * vg.Centimeter

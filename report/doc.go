@@ -164,7 +164,8 @@
 // how many runs each group has and how many end early, diverged or are
 // still training ("4 runs (3 end early)"), and names the pooled keys' values as the
 // table does. PlotAttention draws a stored attention map (artifact.AttentionMap,
-// under artifact.KindAttention/NameAttention) on a fixed 0–1 colour scale, and
+// under artifact.KindAttention/NameAttention) on a 0–1 colour scale, or one
+// topped lower to show attention spread over a long source, and
 // PlotLength the exact match per source-length bucket (seq2seq test
 // decoding) or a language model's test loss per evaluation context length
 // (test/loss@N, eval.context) on a log₂ axis, drawn as the curves are:

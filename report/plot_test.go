@@ -165,12 +165,12 @@ func TestPlotAttention(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	ref := ids["scan-attn"][2] // additive seed 1 holds two maps
-	cm := attentionColors()
+	cm := attentionColors(1)
 	at := func(v float64) color.Color { c, _ := cm.At(v); return c }
 
 	t.Run("small", func(t *testing.T) {
 		path := filepath.Join(dir, "small.png")
-		if err := PlotAttention(ctx, st, ref, 0, file(path)); err != nil {
+		if err := PlotAttention(ctx, st, ref, 0, 1, file(path)); err != nil {
 			t.Fatal(err)
 		}
 		img := readPNG(t, path)
@@ -211,7 +211,7 @@ func TestPlotAttention(t *testing.T) {
 
 	t.Run("long", func(t *testing.T) {
 		path := filepath.Join(dir, "long.png")
-		if err := PlotAttention(ctx, st, ref, 1, file(path)); err != nil {
+		if err := PlotAttention(ctx, st, ref, 1, 1, file(path)); err != nil {
 			t.Fatal(err)
 		}
 		img := readPNG(t, path)
@@ -238,7 +238,7 @@ func TestPlotAttention(t *testing.T) {
 		x := fakeExperiment{name: "long", runs: []fakeRun{{params: map[string]any{"a": 1}, seed: 1, attn: []artifact.AttentionMap{m}}}}
 		st, ids := buildStore(t, x)
 		path := filepath.Join(dir, "verylong.png")
-		if err := PlotAttention(ctx, st, ids["long"][0], 0, file(path)); err != nil {
+		if err := PlotAttention(ctx, st, ids["long"][0], 0, 1, file(path)); err != nil {
 			t.Fatal(err)
 		}
 		img := readPNG(t, path)
@@ -257,7 +257,7 @@ func TestPlotAttention(t *testing.T) {
 			Source: []string{"a", "b"}, Output: []string{"x", "<eos>"}, Weights: [][]float32{{0.5, 0.5}, {0.5, 0.5}}}}}}}
 		st, ids := buildStore(t, x)
 		path := filepath.Join(dir, "uniform.png")
-		if err := PlotAttention(ctx, st, ids["uniform"][0], 0, file(path)); err != nil {
+		if err := PlotAttention(ctx, st, ids["uniform"][0], 0, 1, file(path)); err != nil {
 			t.Fatal(err)
 		}
 		img := readPNG(t, path)
@@ -270,10 +270,77 @@ func TestPlotAttention(t *testing.T) {
 		}
 	})
 
+	t.Run("scale to the largest weight", func(t *testing.T) {
+		// Attention spread evenly over 20 tokens (0.05 each) is pale on the
+		// fixed scale; --vmax max tops the scale at 0.05, a smaller --vmax
+		// gives heavier weights its colour, and the title and the colour
+		// bar say the scale.
+		const n = 20
+		m := artifact.AttentionMap{Source: make([]string, n), Output: []string{"x", "<eos>"}, Weights: make([][]float32, 2)}
+		for i := range m.Source {
+			m.Source[i] = "t"
+		}
+		for i := range m.Weights {
+			m.Weights[i] = make([]float32, n)
+			for j := range m.Weights[i] {
+				m.Weights[i][j] = 1.0 / n
+			}
+		}
+		x := fakeExperiment{name: "attention-spread-evenly-over-twenty-tokens", runs: []fakeRun{{params: map[string]any{"a": 1}, seed: 1, attn: []artifact.AttentionMap{m}}}}
+		st, ids := buildStore(t, x)
+		darkest := func(top float64) color.Color { c, _ := attentionColors(top).At(top); return c }
+		for _, tc := range []struct {
+			vmax  float64
+			color color.Color
+			title string
+		}{
+			{1, at(0.05), ""},
+			{0, darkest(0.05), " · colour scale 0–0.05"},
+			{0.025, darkest(0.025), " · colour scale 0–0.025"},
+		} {
+			path := filepath.Join(dir, fmt.Sprintf("spread%v.png", tc.vmax))
+			if err := PlotAttention(ctx, st, ids["attention-spread-evenly-over-twenty-tokens"][0], 0, tc.vmax, file(path)); err != nil {
+				t.Fatal(err)
+			}
+			img := readPNG(t, path)
+			heat := image.Rect(0, 0, img.Bounds().Dx()-px(attnBar), img.Bounds().Dy())
+			if got := len(find(img, heat, tc.color, 2)); got < 10000 {
+				t.Errorf("vmax %v: %d pixels of the expected colour in the heat map, want the whole data area", tc.vmax, got)
+			}
+			svg := filepath.Join(dir, fmt.Sprintf("spread%v.svg", tc.vmax))
+			if err := PlotAttention(ctx, st, ids["attention-spread-evenly-over-twenty-tokens"][0], 0, tc.vmax, file(svg)); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(svg)
+			if !strings.Contains(string(b), "test example 0"+tc.title+"<") {
+				t.Errorf("vmax %v: the SVG has no title ending %q", tc.vmax, "test example 0"+tc.title)
+			}
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, "spread0.svg"))
+		for _, label := range []string{">0.025<", ">0.05<"} {
+			if !strings.Contains(string(b), label) {
+				t.Errorf("the colour bar of --vmax max has no tick %s", label)
+			}
+		}
+		if strings.Contains(string(b), ">0.75<") {
+			t.Error("the colour bar of --vmax max has the fixed scale's tick 0.75")
+		}
+		// The title, longer by the scale, is not cut at the left edge.
+		img := readPNG(t, filepath.Join(dir, "spread0.png"))
+		if n := nonWhite(img, image.Rect(0, 0, 3, img.Bounds().Dy())); n > 0 {
+			t.Errorf("%d drawn pixels at the image's left edge: the title does not fit", n)
+		}
+		for _, bad := range []float64{-0.1, 1.5, math.NaN()} {
+			if err := PlotAttention(ctx, st, ids["attention-spread-evenly-over-twenty-tokens"][0], 0, bad, file(filepath.Join(dir, "bad.png"))); err == nil || !strings.Contains(err.Error(), "not a weight in (0, 1]") {
+				t.Errorf("vmax %v: %v, want an error", bad, err)
+			}
+		}
+	})
+
 	t.Run("formats", func(t *testing.T) {
 		for ext, magic := range map[string]string{".svg": "<?xml", ".pdf": "%PDF", ".jpg": "\xff\xd8"} {
 			path := filepath.Join(dir, "map"+ext)
-			if err := PlotAttention(ctx, st, ref, 0, file(path)); err != nil {
+			if err := PlotAttention(ctx, st, ref, 0, 1, file(path)); err != nil {
 				t.Fatalf("%s: %v", ext, err)
 			}
 			b, _ := os.ReadFile(path)
@@ -282,7 +349,7 @@ func TestPlotAttention(t *testing.T) {
 			}
 		}
 		path := filepath.Join(dir, "map.bmp")
-		if err := PlotAttention(ctx, st, ref, 0, file(path)); err == nil || !strings.Contains(err.Error(), ".png, .svg, .pdf") {
+		if err := PlotAttention(ctx, st, ref, 0, 1, file(path)); err == nil || !strings.Contains(err.Error(), ".png, .svg, .pdf") {
 			t.Errorf("bmp: %v, want an error listing the formats", err)
 		}
 		if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -302,7 +369,7 @@ func TestPlotAttention(t *testing.T) {
 			{ids["scan-attn"][0], 0, "run 1 (scan-attn) has no attention maps", nil},
 			{999, 0, "no run with id 999", store.ErrNotFound},
 		} {
-			err := PlotAttention(ctx, st, tc.ref, tc.example, file(filepath.Join(dir, "x.png")))
+			err := PlotAttention(ctx, st, tc.ref, tc.example, 1, file(filepath.Join(dir, "x.png")))
 			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.is != nil && !errors.Is(err, tc.is)) {
 				t.Errorf("PlotAttention(%d, %d) = %v, want %q", tc.ref, tc.example, err, tc.want)
 			}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -70,6 +72,7 @@ func newPlotAttentionCmd() *cobra.Command {
 	var (
 		db      *string
 		example int
+		vmax    string
 		out     outputFlags
 	)
 	cmd := &cobra.Command{
@@ -79,12 +82,21 @@ func newPlotAttentionCmd() *cobra.Command {
 		Long: `Plot the attention of a run's decoder over the source tokens for one of the
 test examples stored with the run (eval.attention_maps of them; --example
 counts from 0). RUN is a run's name (EXPERIMENT/POINT/seed=N), id, hash prefix,
-or EXPERIMENT/HASH for runs that two versions of an experiment give one name.`,
-		Example: "  attnlab plot attention 3 --example 1 -o attn.png",
+or EXPERIMENT/HASH for runs that two versions of an experiment give one name.
+
+The colour scale runs from weight 0 to 1, so that maps of different runs
+compare. Attention spread over a long source is pale on it: --vmax max tops
+the scale at the map's largest weight, --vmax 0.1 at 0.1 (heavier weights take
+its colour); the title then says the scale.`,
+		Example: "  attnlab plot attention 3 --example 1 -o attn.png\n  attnlab plot attention listops-long/softmax/seed=1 --vmax max",
 		Args:    args(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if example < 0 {
 				return usagef("--example %d: must not be negative", example)
+			}
+			top, err := parseVMax(vmax)
+			if err != nil {
+				return err
 			}
 			dst := out.target(cmd, *db)
 			if err := checkPlotTarget(dst); err != nil {
@@ -95,7 +107,7 @@ or EXPERIMENT/HASH for runs that two versions of an experiment give one name.`,
 				return err
 			}
 			defer st.Close()
-			if err := report.PlotAttention(cmd.Context(), st, r.ID, example, dst); err != nil {
+			if err := report.PlotAttention(cmd.Context(), st, r.ID, example, top, dst); err != nil {
 				return err
 			}
 			return wrote(cmd, dst)
@@ -103,8 +115,22 @@ or EXPERIMENT/HASH for runs that two versions of an experiment give one name.`,
 	}
 	db = addDBFlag(cmd)
 	cmd.Flags().IntVarP(&example, "example", "n", 0, "which stored example (from 0)")
+	cmd.Flags().StringVar(&vmax, "vmax", "1", `top of the colour scale: a weight in (0, 1], or "max" for the map's largest weight`)
 	out.add(cmd, "attention.png", "image file to write")
 	return cmd
+}
+
+// parseVMax reads plot attention's --vmax: a weight in (0, 1], or "max"
+// (returned as 0, report.PlotAttention's "the map's largest weight").
+func parseVMax(s string) (float64, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "max") {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || !(v > 0 && v <= 1) {
+		return 0, usagef("--vmax %q: want a weight in (0, 1], such as 0.1, or \"max\" for the map's largest weight", s)
+	}
+	return v, nil
 }
 
 func newPlotLengthCmd() *cobra.Command {

@@ -30,6 +30,8 @@ func TestPlot(t *testing.T) {
 		{"curves.png", []string{"plot", "curves", "tiny", "--metric", "valid/loss"}},
 		{"curves_by.png", []string{"plot", "curves", "tiny", "--metric", "train/loss", "--by", "seed", "--where", "model.attention.name = additive"}},
 		{"attention.png", []string{"plot", "attention", id(run), "--example", "1"}},
+		{"attention_max.png", []string{"plot", "attention", id(run), "--vmax", "max"}},
+		{"attention_vmax.png", []string{"plot", "attention", id(run), "--vmax", "0.3"}},
 		{"length.png", []string{"plot", "length", "tiny"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
