@@ -109,8 +109,9 @@ var pseudoKeys = map[string]keyKind{
 // escapes (\" \' \\ \n \t). Values compare by type: a number never equals
 // text, so model.embed = "64" matches nothing (Cond.CheckParams makes that
 // an error where the runs' params are known, as report's filters do). Metrics, seed and id compare
-// only with numbers (seed = "1" is an error); NaN equals nan and fails every
-// ordering. a != v means not (a = v), so it also matches runs without a;
+// only with numbers (seed = "1" is an error); NaN equals nan, and ordering
+// with nan (bleu > nan), which no run could match, is an error. a != v
+// means not (a = v), so it also matches runs without a;
 // likewise "not in".
 //
 // Errors are one line with the 1-based column:
@@ -570,6 +571,9 @@ func (c *Cond) typed(t token) (Value, error) {
 	}
 	if v.Kind == KindBool && !equality {
 		return Value{}, errorAt(c.opT, "true and false compare only with = != in, got %s", c.opT.describe())
+	}
+	if v.Kind == KindNumber && math.IsNaN(v.Num) && !equality {
+		return Value{}, errorAt(t, "nan is neither below nor above any value: %s %s nan would match no run (= nan matches a NaN value)", c.key, c.opT.text)
 	}
 	return v, nil
 }

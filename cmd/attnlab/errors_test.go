@@ -126,6 +126,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"plot", "curves"}, []string{"plot curves: missing EXPERIMENT"}},
 		{[]string{"plot", "attention"}, []string{"plot attention: missing RUN"}},
 		{[]string{"plot", "attention", "1", "--example", "-1"}, []string{"--example -1"}},
+		{[]string{"show", "1", "--samples", "-5"}, []string{"show: --samples -5: want a count, 0 for none or -1 for all"}},
 		{[]string{"plot", "attention", "1", "--vmax", "0"}, []string{`plot attention: --vmax "0": want a weight in (0, 1], such as 0.1, or "max"`}},
 		{[]string{"plot", "attention", "1", "--vmax", "1.5"}, []string{`--vmax "1.5": want a weight in (0, 1]`}},
 		{[]string{"plot", "attention", "1", "--vmax", "maximum"}, []string{`--vmax "maximum": want`}},

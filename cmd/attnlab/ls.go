@@ -221,7 +221,7 @@ func runsTable(runs []store.Run, abandoned map[int64]string) *term.Table {
 		{Head: "attempt", Right: true, Drop: 2},
 		{Head: "hash", Drop: hashDrop},
 		{Head: "started", Drop: 3},
-		{Head: "finished", Drop: 1},
+		{Head: "ended", Drop: 1}, // done, failed or interrupted: the status says which
 		{Head: "error", Cut: 5, Min: 16},
 	}}
 	for _, r := range runs {
@@ -230,7 +230,7 @@ func runsTable(runs []store.Run, abandoned map[int64]string) *term.Table {
 			msg = why + " (a worker resumes it)"
 		}
 		t.Rows = append(t.Rows, []string{strconv.FormatInt(r.ID, 10), r.Name(), string(r.Status), strconv.Itoa(r.Attempt),
-			shortHash(r.Hash), formatTime(r.Started), finished(r), orDash(msg)})
+			shortHash(r.Hash), formatTime(r.Started), ended(r), orDash(msg)})
 	}
 	return t
 }
@@ -279,8 +279,9 @@ func formatTime(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05")
 }
 
-// finished shows when a run ended and how long its last attempt took.
-func finished(r store.Run) string {
+// ended shows when a run ended (done, failed or interrupted) and how long
+// its last attempt took.
+func ended(r store.Run) string {
 	if r.Finished.IsZero() {
 		return "-"
 	}

@@ -50,7 +50,7 @@ func TestLsRuns(t *testing.T) {
 	if len(lines) != 6 {
 		t.Fatalf("ls runs: want a header and 5 runs:\n%s", r.stdout)
 	}
-	for _, col := range []string{"id", "name", "status", "attempt", "hash", "started", "finished", "error"} {
+	for _, col := range []string{"id", "name", "status", "attempt", "hash", "started", "ended", "error"} {
 		if !strings.Contains(lines[0], col) {
 			t.Errorf("ls runs header lacks %s: %q", col, lines[0])
 		}

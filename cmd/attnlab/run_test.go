@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +141,9 @@ func TestRunFailed(t *testing.T) {
 	}
 	show := attnlab(t, "show", "1", "--db", db)
 	wantOK(t, show)
-	if !strings.Contains(show.stdout, "status    failed (attempt 2)") || !strings.Contains(show.stdout, "\n  error     ") {
+	// A failed run ended; it did not finish.
+	if !regexp.MustCompile(`\n  status +failed \(attempt 2\)\n`).MatchString(show.stdout) || !regexp.MustCompile(`\n  error +\S`).MatchString(show.stdout) ||
+		!regexp.MustCompile(`\n  ended +\S`).MatchString(show.stdout) || strings.Contains(show.stdout, "finished") {
 		t.Errorf("show of a failed run:\n%s", show.stdout)
 	}
 	gen := attnlab(t, "generate", "1", "--input", "abc", "--db", db)

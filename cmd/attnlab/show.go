@@ -46,6 +46,9 @@ eval, generate and plot attention read RUN the same way.`,
 		Example: "  attnlab show quickstart/additive/seed=1\n  attnlab show 3\n  attnlab show 1a2b3c4d --samples 20",
 		Args:    args(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if samples < -1 {
+				return usagef("--samples %d: want a count, 0 for none or -1 for all", samples)
+			}
 			ctx := cmd.Context()
 			st, r, err := openRun(ctx, *db, args[0])
 			if err != nil {
@@ -141,7 +144,13 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 	row("created", formatTime(r.Created))
 	row("started", formatTime(r.Started))
 	if !r.Finished.IsZero() {
-		row("finished", fmt.Sprintf("%s (took %s)", formatTime(r.Finished), duration(r.Finished.Sub(r.Started))))
+		// Finished is when the last attempt ended, whatever its status
+		// (JSON keeps the field's name).
+		label := "ended"
+		if r.Status == store.StatusDone {
+			label = "finished"
+		}
+		row(label, fmt.Sprintf("%s (took %s)", formatTime(r.Finished), duration(r.Finished.Sub(r.Started))))
 	} else if r.Status == store.StatusRunning {
 		row("heartbeat", formatTime(r.Heartbeat))
 	}
