@@ -536,8 +536,8 @@ func TestCompareErrors(t *testing.T) {
 		{"unknown pool key", Query{By: []string{"attention.name"}, Pool: []string{"nope"}}, nil,
 			[]string{`--pool: unknown key "nope"`}},
 		{"by pools", Query{Experiments: []string{"scan-attn"}, By: []string{"seed"}}, ErrKey,
-			[]string{"--by seed would put runs with different model.attention.dim (—, 128) and model.attention.name (none, dot, additive) in one row",
-				"add them to --by, or to --pool"}},
+			// attention.name settles attention.dim (additive's 128): only it is named.
+			[]string{"--by seed would put runs with different model.attention.name (none, dot, additive) in one group: add it to --by, or to --pool"}},
 		{"by twice", Query{By: []string{"attention.name", "model.attention.name"}}, nil, []string{"given twice"}},
 		{"baseline no row", Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=gru"}, ErrKey,
 			[]string{`baseline "attention.name=gru" matches no row`, "attention.name=dot"}},
@@ -750,7 +750,7 @@ func TestCompareNeverPools(t *testing.T) {
 	}
 
 	_, err := Compare(ctx, st, Query{Experiments: []string{"steps"}, By: []string{"attention.name"}})
-	if err == nil || !strings.Contains(err.Error(), "--by attention.name would put runs with different train.steps (20, 30) in one row") ||
+	if err == nil || !strings.Contains(err.Error(), "--by attention.name would put runs with different train.steps (20, 30) in one group") ||
 		!strings.Contains(err.Error(), "--pool") {
 		t.Errorf("--by hiding train.steps: err = %v", err)
 	}

@@ -143,12 +143,19 @@ type colFormat struct {
 }
 
 func newColFormat(c *Comparison, j int) colFormat {
-	maxAbs := 0.0
+	// The decimals suit the smallest mean, so that no mean loses its
+	// digits to another of another size (a diverged run's 48,055 beside
+	// 2.767 would print it as 3); only from 1e9 on do all take three
+	// significant digits.
+	maxAbs, minAbs := 0.0, math.Inf(1)
 	hide, anyStd := true, false
 	for _, row := range c.Rows {
 		cell := row.Cells[j]
 		if isFinite(cell.Mean) {
 			maxAbs = math.Max(maxAbs, math.Abs(cell.Mean))
+			if cell.Mean != 0 {
+				minAbs = math.Min(minAbs, math.Abs(cell.Mean))
+			}
 		}
 		if cell.N >= 2 && !math.IsNaN(cell.Std) {
 			anyStd = true
@@ -176,12 +183,19 @@ func newColFormat(c *Comparison, j int) colFormat {
 		f.decimals = 1 // a 0–100 score (BLEU, chrF): 69.1 ± 2.8
 	case maxAbs >= 1e9:
 		f.decimals = -1 // a diverged loss: 6.85e+31, not 32 digits
-	case maxAbs >= 1000:
+	case minAbs >= 1000 && !math.IsInf(minAbs, 1):
 		f.decimals = 0
-	case maxAbs >= 100:
+	case minAbs >= 100 && !math.IsInf(minAbs, 1):
 		f.decimals = 1
-	case maxAbs > 0 && maxAbs < 0.01:
+	case maxAbs < 0.01:
 		f.decimals = -1
+	case minAbs < 0.01:
+		// 0.004 beside 0.95: two significant digits of the smaller
+		// (0.0040, 0.9500), or three of each from 1e-6 down.
+		f.decimals = 1 - int(math.Floor(math.Log10(minAbs)))
+		if f.decimals > 6 {
+			f.decimals = -1
+		}
 	default:
 		f.decimals = 3
 	}
@@ -204,7 +218,7 @@ func (f colFormat) bestLooksTied(c *Comparison, j int) bool {
 		}
 		for _, b := range c.Rows {
 			x, y := a.Cells[j].Mean, b.Cells[j].Mean
-			if !b.Cells[j].Best && isFinite(y) && !same(x, y) && f.num(x) == f.num(y) {
+			if !b.Cells[j].Best && isFinite(y) && !tied(x, y) && f.num(x) == f.num(y) {
 				return true
 			}
 		}
@@ -650,16 +664,25 @@ func (c *Comparison) stepsNote() string {
 // meanNote says what mean ± std is over: each row's runs, or, where a
 // row has several runs of a seed, its seeds.
 func (c *Comparison) meanNote() string {
+	if c.seedsPooled() {
+		return "mean ± std over each row's seeds, each seed the mean of its runs (n counts runs; constants such as model/params over runs)"
+	}
+	return "mean ± std over each row's n runs"
+}
+
+// seedsPooled reports whether a row holds several runs of one seed (keys
+// pooled with --pool): its statistics are over seeds, not its n runs.
+func (c *Comparison) seedsPooled() bool {
 	for _, row := range c.Rows {
 		seen := map[int64]bool{}
 		for _, s := range row.Seeds {
 			if seen[s] {
-				return "mean ± std over each row's seeds, each seed the mean of its runs (n counts runs; constants such as model/params over runs)"
+				return true
 			}
 			seen[s] = true
 		}
 	}
-	return "mean ± std over each row's n runs"
+	return false
 }
 
 // notesMarked is notes, the best values' mark named mark ("*", "bold:").
@@ -703,7 +726,7 @@ func (c *Comparison) notesMarked(mark string) []string {
 			dirs = append([]string{fmt.Sprintf("within each of the %d tasks, rows whose task.* params and data files agree", c.Tasks)}, dirs...)
 		}
 		parts = append(parts, fmt.Sprintf("%s best (%s)", mark, strings.Join(dirs, "; ")))
-	} else if c.Tasks > 1 {
+	} else if c.Tasks > 1 && c.Status == "" {
 		parts = append(parts, fmt.Sprintf("no best marked: the rows belong to %d tasks (their task.* params or data files differ) "+
 			"and no task has two rows that differ", c.Tasks))
 	}
@@ -1004,12 +1027,16 @@ func (c *Comparison) testNotes() []string {
 			}
 		}
 		pairedTest := "the two-sided paired t-test over seeds (runs with the same seed train and test on the same data"
+		df := "n − 1 df"
+		if c.seedsPooled() {
+			df += ", n the seeds in common, not the runs the n column counts"
+		}
 		var test string
 		switch {
 		case paired && len(welch) == 0:
-			test = "(n − 1 df); p = " + pairedTest + ")"
+			test = "(" + df + "); p = " + pairedTest + ")"
 		case paired:
-			test = "and p by " + strings.Replace(pairedTest, "seeds (", "seeds (n − 1 df; ", 1) +
+			test = "and p by " + strings.Replace(pairedTest, "seeds (", "seeds ("+df+"; ", 1) +
 				") where a row pairs with the baseline by seed, by Welch's (Welch–Satterthwaite df) where not"
 		case c.Unpaired:
 			test = "(Welch–Satterthwaite df); p = Welch's two-sided t-test, seeds not paired (--unpaired)"

@@ -313,12 +313,19 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 			// beside a pooled attention.name) adds no setting to a row: it
 			// is pooled along, and shown as pooled.
 			if !slices.Contains(pool, k) && !sel.determined(k, slices.Concat(c.Keys, pool)) {
-				missing = append(missing, fmt.Sprintf("%s (%s)", k, strings.Join(sel.values(k, sel.runs), ", ")))
+				missing = append(missing, k)
 			}
 		}
 		if len(missing) > 0 {
-			return nil, nil, keyErrorf("report: --by %s would put runs with different %s in one row: add %s to --by, or to --pool to average over %s",
-				strings.Join(q.By, ","), strings.Join(missing, " and "), them(len(missing)), them(len(missing)))
+			// Name the fewest keys that settle the others: head.name, not
+			// also the head.block and head.window its variants set, which
+			// pool along with it.
+			var named []string
+			for _, k := range sel.fewest(missing, slices.Concat(c.Keys, pool)) {
+				named = append(named, fmt.Sprintf("%s (%s)", k, strings.Join(sel.values(k, sel.runs), ", ")))
+			}
+			return nil, nil, keyErrorf("report: --by %s would put runs with different %s in one group: add %s to --by, or to --pool to average over %s",
+				strings.Join(q.By, ","), strings.Join(named, " and "), them(len(named)), them(len(named)))
 		}
 		// A key that --by's keys determine without accounting for it (a
 		// learning rate zipped with the attention named by --by) is shown
@@ -585,29 +592,7 @@ func (s *selection) displayKeys(varying []string) []string {
 		chosen = append(chosen, KeyVariant)
 	}
 	phase := func(cands []string) {
-		start := len(chosen)
-		for {
-			best, bestScore := "", 0
-			for _, k := range cands {
-				if slices.Contains(chosen, k) || s.determined(k, chosen) {
-					continue
-				}
-				// A key every run has beats one some runs lack; then more
-				// distinct values win; then the first in sorted order.
-				score := s.distinct(k)
-				if s.everywhere(k) {
-					score += len(s.runs) + 1
-				}
-				if score > bestScore {
-					best, bestScore = k, score
-				}
-			}
-			if best == "" {
-				break
-			}
-			chosen = append(chosen, best)
-		}
-		slices.Sort(chosen[start:])
+		chosen = append(chosen, s.fewest(cands, chosen)...)
 	}
 	var first, rest []string
 	for _, k := range varying {
@@ -623,6 +608,35 @@ func (s *selection) displayKeys(varying []string) []string {
 	phase(first)
 	phase(rest)
 	return chosen
+}
+
+// fewest returns, sorted, keys of cands that together with given determine
+// every key of cands, taken one at a time while some key is not yet
+// determined: a key every run has before one some runs lack, then the
+// one with more distinct values, then the first in cands' order.
+func (s *selection) fewest(cands, given []string) []string {
+	var out []string
+	for {
+		best, bestScore := "", 0
+		for _, k := range cands {
+			if slices.Contains(given, k) || slices.Contains(out, k) || s.determined(k, slices.Concat(given, out)) {
+				continue
+			}
+			score := s.distinct(k)
+			if s.everywhere(k) {
+				score += len(s.runs) + 1
+			}
+			if score > bestScore {
+				best, bestScore = k, score
+			}
+		}
+		if best == "" {
+			break
+		}
+		out = append(out, best)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // resolveKeys resolves the keys of --by or --pool (flag) against the

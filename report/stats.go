@@ -70,7 +70,7 @@ func (c *Comparison) mark() {
 				row := &c.Rows[i]
 				cell := &row.Cells[j]
 				k := scale[i]
-				if k != "" && !row.Partial(j) && !same(best[k], worst[k]) && same(cell.Mean, best[k]) {
+				if k != "" && !row.Partial(j) && !tied(best[k], worst[k]) && tied(cell.Mean, best[k]) {
 					cell.Best = true
 				}
 			}
@@ -296,6 +296,17 @@ func sameSettings(r Row) bool {
 
 // same reports whether two means are equal but for rounding: exact-match
 // rates of equal totals summed in another order differ in the last bit.
+// tied reports whether two means are equal within a part in a million,
+// below what float32 arithmetic, in which the metrics are computed, tells
+// apart: such rows are best together (two ALiBi rows 3e-8 apart once
+// printed alike with only one starred).
+func tied(a, b float64) bool {
+	if a == b {
+		return true
+	}
+	return isFinite(a) && isFinite(b) && math.Abs(a-b) <= 1e-6*max(math.Abs(a), math.Abs(b))
+}
+
 func same(a, b float64) bool {
 	if a == b {
 		return true

@@ -392,6 +392,40 @@ func TestCountColumns(t *testing.T) {
 	}
 }
 
+// TestSmallMeansKeepDigits: a column's decimals suit its smallest mean,
+// so a large mean beside it (a diverged run's loss) does not round it away:
+// 2.7667 ± 0.0002 beside 48,055 once read "3 ± 0".
+func TestSmallMeansKeepDigits(t *testing.T) {
+	col := func(m string, cells ...Cell) colFormat {
+		c := &Comparison{Metrics: []string{m}}
+		for _, cell := range cells {
+			c.Rows = append(c.Rows, Row{Cells: []Cell{cell}})
+		}
+		return newColFormat(c, 0)
+	}
+	loss := Cell{Mean: 2.76654, Std: 0.000198, N: 2}
+	for _, tc := range []struct {
+		name  string
+		f     colFormat
+		cell  Cell
+		want  string
+		other Cell
+		wantO string
+	}{
+		{"diverged beside", col("test/loss", loss, Cell{Mean: 48055.2, Std: 3.1, N: 2}), loss, "2.767 ± 0.000", Cell{Mean: 48055.2, Std: 3.1, N: 2}, "48055.200 ± 3.100"},
+		{"hundreds beside", col("test/ppl", Cell{Mean: 15.87, N: 1}, Cell{Mean: 180.3, N: 1}), Cell{Mean: 15.87, N: 1}, "15.870", Cell{Mean: 180.3, N: 1}, "180.300"},
+		{"one size", col("test/ppl", Cell{Mean: 150.87, N: 1}, Cell{Mean: 180.3, N: 1}), Cell{Mean: 150.87, N: 1}, "150.9", Cell{Mean: 180.3, N: 1}, "180.3"},
+		{"thousands", col("perf/tokens_per_s", Cell{Mean: 1301.4, N: 1}, Cell{Mean: 4348.2, N: 1}), Cell{Mean: 1301.4, N: 1}, "1,301", Cell{Mean: 4348.2, N: 1}, "4,348"},
+		{"tiny beside", col("test/exact_match", Cell{Mean: 0.004, N: 1}, Cell{Mean: 0.95, N: 1}), Cell{Mean: 0.004, N: 1}, "0.0040", Cell{Mean: 0.95, N: 1}, "0.9500"},
+		{"all tiny", col("test/exact_match", Cell{Mean: 0.004, N: 1}, Cell{Mean: 0.0012345, N: 1}), Cell{Mean: 0.0012345, N: 1}, "0.00123", Cell{Mean: 0.004, N: 1}, "0.004"},
+		{"zero beside", col("test/exact_match", Cell{Mean: 0, N: 1}, Cell{Mean: 0.95, N: 1}), Cell{Mean: 0, N: 1}, "0.000", Cell{Mean: 0.95, N: 1}, "0.950"},
+	} {
+		if got, gotO := tc.f.value(tc.cell), tc.f.value(tc.other); got != tc.want || gotO != tc.wantO {
+			t.Errorf("%s: %q and %q, want %q and %q", tc.name, got, gotO, tc.want, tc.wantO)
+		}
+	}
+}
+
 // TestBoundNeverRoundsToZero: a confidence bound just above zero keeps the
 // digits that show it (the interval then excludes 0, as p < 0.05 says).
 func TestBoundNeverRoundsToZero(t *testing.T) {
@@ -828,6 +862,65 @@ func TestCompareMeanOverSeeds(t *testing.T) {
 		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestComparePooledDfNote: with a key pooled, a row holds two runs of each
+// seed and the n column counts runs (6), while the paired test's n − 1 df
+// count the seeds in common (3): the note says which n it means.
+func TestComparePooledDfNote(t *testing.T) {
+	x := fakeExperiment{name: "pooled"}
+	for s := int64(1); s <= 3; s++ {
+		for _, dim := range []float64{8, 16} {
+			x.runs = append(x.runs, trustRun("none", s, 0.4+0.01*float64(s)+dim/1000, map[string]any{"model.attention.dim": dim}),
+				trustRun("dot", s, 0.6+0.02*float64(s)+dim/1000, map[string]any{"model.attention.dim": dim}))
+		}
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"pooled"}, By: []string{"attention.name"}, Pool: []string{"dim"}, Baseline: "attention.name=none"})
+	dot := cellOf(t, c, "attention.name=dot", "test/exact_match")
+	if !dot.Paired || dot.N != 6 {
+		t.Fatalf("dot: %+v; want a paired test over 6 runs", dot)
+	}
+	notes := strings.Join(c.notes(false), " ")
+	if want := "(n − 1 df, n the seeds in common, not the runs the n column counts)"; !strings.Contains(notes, want) {
+		t.Errorf("notes lack %q:\n%s", want, notes)
+	}
+	// Without pooling, n is both.
+	c = mustCompare(t, st, Query{Experiments: []string{"pooled"}, Baseline: "attention.name=none,dim=8"})
+	if notes := strings.Join(c.notes(false), " "); strings.Contains(notes, "seeds in common") || !strings.Contains(notes, "(n − 1 df)") {
+		t.Errorf("unpooled notes: %s", notes)
+	}
+}
+
+// TestCompareBestTies: means a part in a billion apart (float32 noise: two
+// rows that print alike to the last digit) are best together.
+func TestCompareBestTies(t *testing.T) {
+	x := fakeExperiment{name: "ties"}
+	for s := int64(1); s <= 2; s++ {
+		x.runs = append(x.runs, trustRun("dot", s, 0.9, nil), trustRun("general", s, 0.9+3e-9, nil), trustRun("none", s, 0.5, nil))
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"ties"}})
+	for _, g := range []string{"dot", "general"} {
+		if !cellOf(t, c, "attention.name="+g, "test/exact_match").Best {
+			t.Errorf("%s is not best: its mean is 0.9 to a part in a billion, as the best's", g)
+		}
+	}
+	if cellOf(t, c, "attention.name=none", "test/exact_match").Best {
+		t.Error("none is best")
+	}
+	// A status other than done marks no best; the note about tasks does
+	// not give another reason for it.
+	y := fakeExperiment{name: "two-tasks"}
+	for i, lines := range []float64{300, 203} {
+		y.runs = append(y.runs, fakeRun{params: map[string]any{"task.name": "pairs", "data.path.lines": lines},
+			seed: 1, sums: map[string]float64{"test/bleu": 0.6 - 0.4*float64(i)}})
+	}
+	st, _ = buildStore(t, y)
+	c = mustCompare(t, st, Query{Status: StatusAny})
+	if notes := strings.Join(c.notes(false), " "); strings.Contains(notes, "no task has two rows") || !strings.Contains(notes, "no row is marked best") {
+		t.Errorf("--status any notes: %s", notes)
 	}
 }
 

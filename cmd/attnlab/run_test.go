@@ -267,7 +267,7 @@ func TestRunEarlierVersions(t *testing.T) {
 			}
 		}
 		by := attnlab(t, "compare", "tiny", "--db", db, "--by", "attention.name", "-f", format)
-		wantError(t, by, exitUsage, "--by attention.name would put runs with different train.steps (20, 30) in one row", "--pool")
+		wantError(t, by, exitUsage, "--by attention.name would put runs with different train.steps (20, 30) in one group", "--pool")
 	}
 	pooled := attnlab(t, "compare", "tiny", "--db", db, "--by", "attention.name", "--pool", "steps", "--width", "200")
 	wantOK(t, pooled)
