@@ -41,8 +41,9 @@ func attentionColors(top float64) palette.ColorMap {
 }
 
 // PlotAttention draws the attention map of test example number example
-// (0-based position among the maps the run stored; see eval.attention_maps)
-// of the run with id runID as a
+// (0-based position among the maps the run stored; see eval.attention_maps;
+// multi-head attention's maps are the mean over heads, a Transformer's of
+// its last decoder layer's cross-attention) of the run with id runID as a
 // heat map: source tokens along x (labels rotated), output steps along y
 // with the first output at the top, the eos step included, and a colour
 // bar from 0 to vmax. vmax 1 is the fixed scale on which maps of different
@@ -50,7 +51,8 @@ func attentionColors(top float64) palette.ColorMap {
 // the map's largest weight, shows attention spread thin over a long source,
 // and the title says the scale. The
 // figure grows with the number of tokens so that each label has room;
-// beyond 60 tokens on an axis only every k-th token is labelled. The
+// beyond 60 tokens on an axis only every k-th token is labelled, as the
+// axis says. The
 // format follows the extension of out.Path (PlotFormats; "-", standard
 // output, is PNG); the file is written with safeout's rules.
 //
@@ -67,7 +69,7 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 	}
 	data, err := st.Artifact(ctx, r.ID, artifact.KindAttention, artifact.NameAttention)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("report: run %d (%s) has no attention maps (a model without attention, a language model, or eval.attention_maps: 0)", r.ID, r.Experiment)
+		return keyErrorf("report: run %d (%s) has no attention maps (a model without attention, a language model, or eval.attention_maps: 0)", r.ID, r.Experiment)
 	}
 	if err != nil {
 		return fmt.Errorf("report: plot attention: %w", err)
@@ -78,7 +80,7 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 	}
 	switch {
 	case len(maps) == 0:
-		return fmt.Errorf("report: run %d (%s) has no attention maps", r.ID, r.Experiment)
+		return keyErrorf("report: run %d (%s) has no attention maps", r.ID, r.Experiment)
 	case example < 0 || example >= len(maps):
 		return keyErrorf("report: run %d has %d attention maps (examples 0–%d); example %d is out of range", r.ID, len(maps), len(maps)-1, example)
 	}
@@ -91,8 +93,13 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 	if g.zero() {
 		title += " · every weight is 0"
 	}
-	if k := g.pool(attnMaxCells); k > 1 {
-		title += fmt.Sprintf(" · each cell the largest weight of %d × %d tokens", k, k)
+	switch kr, kc := g.pool(attnMaxCells); {
+	case kr > 1 && kc > 1:
+		title += fmt.Sprintf(" · each cell the largest weight of %d output × %d source tokens", kr, kc)
+	case kc > 1:
+		title += fmt.Sprintf(" · each cell the largest weight of %d source tokens", kc)
+	case kr > 1:
+		title += fmt.Sprintf(" · each cell the largest weight of %d output tokens", kr)
 	}
 	if vmax == 0 {
 		vmax = g.largest()
@@ -110,33 +117,36 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 // figure shows (attnMaxData), and each costs the plotting library memory.
 const attnMaxCells = 600
 
-// pool shrinks a grid with a side over most cells to blocks of k × k
-// cells, each the largest weight of its block (an alignment a cell wide
-// stays visible), labelled by its first token, and returns k (1: as is).
-func (g *attnGrid) pool(most int) int {
-	k := (max(g.rows, g.cols) + most - 1) / most
-	if k <= 1 {
-		return 1
+// pool shrinks a grid with a side over most cells to blocks of kr output
+// steps × kc source tokens, each side pooled only when it is over most,
+// each cell the largest weight of its block (an alignment a cell wide
+// stays visible), labelled by its first token, and returns kr and kc
+// (1: that side as is).
+func (g *attnGrid) pool(most int) (kr, kc int) {
+	kr, kc = (g.rows+most-1)/most, (g.cols+most-1)/most
+	if kr <= 1 && kc <= 1 {
+		return 1, 1
 	}
-	rows, cols := (g.rows+k-1)/k, (g.cols+k-1)/k
+	rows, cols := (g.rows+kr-1)/kr, (g.cols+kc-1)/kc
 	w := make([][]float64, rows)
 	for i := range w {
 		w[i] = make([]float64, cols)
-		for r := i * k; r < min((i+1)*k, g.rows); r++ {
+		for r := i * kr; r < min((i+1)*kr, g.rows); r++ {
 			for c, x := range g.w[r] {
-				w[i][c/k] = math.Max(w[i][c/k], x)
+				w[i][c/kc] = math.Max(w[i][c/kc], x)
 			}
 		}
 	}
 	src, out := make([]string, cols), make([]string, rows)
 	for j := range src {
-		src[j] = g.src[j*k]
+		src[j] = g.src[j*kc]
 	}
 	for i := range out {
-		out[i] = g.out[i*k]
+		out[i] = g.out[i*kr]
 	}
 	g.w, g.src, g.out, g.rows, g.cols = w, src, out, rows, cols
-	return k
+	g.kr, g.kc = kr, kc
+	return kr, kc
 }
 
 // attnGrid is the weights as a plotter.GridXYZ, rows flipped so that the
@@ -145,6 +155,7 @@ type attnGrid struct {
 	w          [][]float64 // [output step][source token]
 	src, out   []string
 	rows, cols int
+	kr, kc     int // tokens per cell (pool); 0 or 1: one
 }
 
 func (g *attnGrid) Dims() (c, r int)   { return g.cols, g.rows }
@@ -239,14 +250,42 @@ func token(toks []string, i int) string {
 	}
 }
 
+// labelStep is how many cells of n apart tokenTicks labels: every one up
+// to 60, so that labels never crowd.
+func labelStep(n int) int {
+	return max(1, (n+59)/60)
+}
+
+// axisLabel names an axis ("source"), saying when not every token has a
+// label: labels every step-th cell of per tokens each.
+func axisLabel(name string, step, per int) string {
+	if k := step * max(per, 1); k > 1 {
+		return fmt.Sprintf("%s (every %s token labelled)", name, ordinal(k))
+	}
+	return name
+}
+
+// ordinal writes k as "2nd", "3rd", "14th", "21st".
+func ordinal(k int) string {
+	suffix := "th"
+	if k%100 < 11 || k%100 > 13 {
+		switch k % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return strconv.Itoa(k) + suffix
+}
+
 // tokenTicks labels positions 0..n-1 with labels (reversed when flip), every
-// step-th one when there are many.
+// labelStep(n)-th one.
 func tokenTicks(labels []string, flip bool) plot.ConstantTicks {
 	n := len(labels)
-	step := 1
-	if n > 60 {
-		step = (n + 59) / 60
-	}
+	step := labelStep(n)
 	var ticks plot.ConstantTicks
 	for i := 0; i < n; i += step {
 		v := i
@@ -290,8 +329,8 @@ func drawAttention(g *attnGrid, title string, top float64, out safeout.Target) e
 	p := plot.New()
 	styleAxes(p)
 	p.Title.Text = title
-	p.X.Label.Text = "source"
-	p.Y.Label.Text = "output"
+	p.X.Label.Text = axisLabel("source", labelStep(g.cols), g.kc)
+	p.Y.Label.Text = axisLabel("output", labelStep(g.rows), g.kr)
 	p.X.Tick.Marker = tokenTicks(g.src, false)
 	p.Y.Tick.Marker = tokenTicks(g.out, true)
 	p.X.Tick.Label.Rotation = math.Pi / 4

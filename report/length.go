@@ -88,7 +88,7 @@ func lengthAxes(sel *selection) (pts []lengthPoint, lm bool, err error) {
 	}
 	switch {
 	case len(buckets) > 0 && len(contexts) > 0:
-		return nil, false, fmt.Errorf("report: the selected runs mix sequence-to-sequence runs (%s*) and language models (%s@N): plot one kind at a time", LengthPrefix, contextBase)
+		return nil, false, keyErrorf("report: the selected runs mix sequence-to-sequence runs (%s*) and language models (%s@N): plot one kind at a time", LengthPrefix, contextBase)
 	case len(contexts) > 0:
 		slices.Sort(contexts)
 		for _, n := range contexts {
@@ -105,7 +105,7 @@ func lengthAxes(sel *selection) (pts []lengthPoint, lm bool, err error) {
 		}
 		return pts, false, nil
 	}
-	return nil, false, fmt.Errorf("report: the selected runs have no length-bucket summaries (%s*) nor test losses at other context lengths (%s@N); they come from seq2seq tasks' test decoding and from eval.context", LengthPrefix, contextBase)
+	return nil, false, keyErrorf("report: the selected runs have no length-bucket summaries (%s*) nor test losses at other context lengths (%s@N); they come from seq2seq tasks' test decoding and from eval.context", LengthPrefix, contextBase)
 }
 
 // ExamplesPrefix is the prefix of the number of test examples per length

@@ -366,7 +366,7 @@ func TestPlotAttention(t *testing.T) {
 		}{
 			{ref, 2, "run 3 has 2 attention maps (examples 0–1); example 2 is out of range", nil},
 			{ref, -1, "example -1 is out of range", nil},
-			{ids["scan-attn"][0], 0, "run 1 (scan-attn) has no attention maps", nil},
+			{ids["scan-attn"][0], 0, "run 1 (scan-attn) has no attention maps", ErrKey},
 			{999, 0, "no run with id 999", store.ErrNotFound},
 		} {
 			err := PlotAttention(ctx, st, tc.ref, tc.example, 1, file(filepath.Join(dir, "x.png")))
@@ -513,8 +513,8 @@ func TestPlotLength(t *testing.T) {
 	goldenPNG(t, path, "length_golden.png")
 
 	err := PlotLength(ctx, st, Query{Experiments: []string{"welch"}}, file(path))
-	if err == nil || !strings.Contains(err.Error(), "no length-bucket summaries (test/exact_match/len_*)") {
-		t.Errorf("no buckets: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "no length-bucket summaries (test/exact_match/len_*)") || !errors.Is(err, ErrKey) {
+		t.Errorf("no buckets: %v, want a usage error (ErrKey)", err)
 	}
 }
 
@@ -554,8 +554,8 @@ func TestPlotLengthContexts(t *testing.T) {
 	goldenPNG(t, path, "length_context_golden.png")
 
 	err := PlotLength(ctx, st, Query{Experiments: []string{"lm-context", "scan-attn"}}, file(path))
-	if err == nil || !strings.Contains(err.Error(), "plot one kind at a time") {
-		t.Errorf("both kinds: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "plot one kind at a time") || !errors.Is(err, ErrKey) {
+		t.Errorf("both kinds: %v, want a usage error (ErrKey)", err)
 	}
 }
 
@@ -810,18 +810,41 @@ func TestPlotFormats(t *testing.T) {
 
 // TestAttnGridPool: a map with a side over the most cells is shrunk to
 // blocks, each the largest weight of its block, labelled by its first
-// token; a smaller one is left as is.
+// token, each side pooled only when it is over the most (one output step
+// over 773 source tokens stays one row); a smaller one is left as is.
 func TestAttnGridPool(t *testing.T) {
-	g := &attnGrid{rows: 3, cols: 5, src: []string{"a", "b", "c", "d", "e"}, out: []string{"x", "y", "z"},
-		w: [][]float64{{0, 0.9, 0, 0, 0.1}, {0.2, 0, 0, 0.7, 0}, {0, 0, 0.5, 0, 0}}}
-	if k := g.pool(5); k != 1 || g.cols != 5 {
-		t.Fatalf("pool(5) of 3 × 5 = %d, %d columns; want 1, 5", k, g.cols)
+	grid := func() *attnGrid {
+		return &attnGrid{rows: 3, cols: 5, src: []string{"a", "b", "c", "d", "e"}, out: []string{"x", "y", "z"},
+			w: [][]float64{{0, 0.9, 0, 0, 0.1}, {0.2, 0, 0, 0.7, 0}, {0, 0, 0.5, 0, 0}}}
 	}
-	if k := g.pool(3); k != 2 {
-		t.Fatalf("pool(3) of 3 × 5 = %d, want 2", k)
+	g := grid()
+	if kr, kc := g.pool(5); kr != 1 || kc != 1 || g.cols != 5 {
+		t.Fatalf("pool(5) of 3 × 5 = %d, %d, %d columns; want 1, 1, 5", kr, kc, g.cols)
 	}
-	want := [][]float64{{0.9, 0.7, 0.1}, {0, 0.5, 0}}
-	if fmt.Sprint(g.w) != fmt.Sprint(want) || fmt.Sprint(g.src) != "[a c e]" || fmt.Sprint(g.out) != "[x z]" || g.rows != 2 || g.cols != 3 {
-		t.Errorf("pooled %v (%d × %d), labels %v %v; want %v, [a c e], [x z]", g.w, g.rows, g.cols, g.src, g.out, want)
+	for _, tc := range []struct {
+		most, kr, kc int
+		want         [][]float64
+		src, out     string
+	}{
+		{3, 1, 2, [][]float64{{0.9, 0, 0.1}, {0.2, 0.7, 0}, {0, 0.5, 0}}, "[a c e]", "[x y z]"},
+		{2, 2, 3, [][]float64{{0.9, 0.7}, {0.5, 0}}, "[a d]", "[x z]"},
+	} {
+		g := grid()
+		kr, kc := g.pool(tc.most)
+		if kr != tc.kr || kc != tc.kc {
+			t.Fatalf("pool(%d) of 3 × 5 = %d × %d, want %d × %d", tc.most, kr, kc, tc.kr, tc.kc)
+		}
+		if fmt.Sprint(g.w) != fmt.Sprint(tc.want) || fmt.Sprint(g.src) != tc.src || fmt.Sprint(g.out) != tc.out || g.rows != len(tc.want) || g.cols != len(tc.want[0]) {
+			t.Errorf("pool(%d): %v (%d × %d), labels %v %v; want %v, %s, %s", tc.most, g.w, g.rows, g.cols, g.src, g.out, tc.want, tc.src, tc.out)
+		}
+	}
+	for _, tc := range []struct {
+		step, per int
+		want      string
+	}{{1, 1, "source"}, {1, 0, "source"}, {7, 2, "source (every 14th token labelled)"}, {1, 2, "source (every 2nd token labelled)"},
+		{3, 7, "source (every 21st token labelled)"}, {1, 3, "source (every 3rd token labelled)"}, {1, 13, "source (every 13th token labelled)"}, {1, 112, "source (every 112th token labelled)"}} {
+		if got := axisLabel("source", tc.step, tc.per); got != tc.want {
+			t.Errorf("axisLabel(%d, %d) = %q, want %q", tc.step, tc.per, got, tc.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -83,6 +84,9 @@ func newPlotAttentionCmd() *cobra.Command {
 test examples stored with the run (eval.attention_maps of them; --example
 counts from 0). RUN is a run's name (EXPERIMENT/POINT/seed=N), id, hash prefix,
 or EXPERIMENT/HASH for runs that two versions of an experiment give one name.
+Multi-head attention's map is the mean over its heads; a Transformer's is its
+last decoder layer's cross-attention. Beyond 600 tokens on a side, each cell
+is the largest weight of a block of tokens, and the title says how many.
 
 The colour scale runs from weight 0 to 1, so that maps of different runs
 compare. Attention spread over a long source is pale on it: --vmax max tops
@@ -166,7 +170,7 @@ before 2026-12-04 have neither; the legend says when one is not drawn.
 
 Runs of both kinds together, of neither, or evaluated with different
 eval.length_buckets are an error.`,
-		Example: "  attnlab plot length quickstart --by attention.name -o length.png\n  attnlab plot length length-generalisation-lm --by model.positions -o context.png",
+		Example: "  attnlab plot length quickstart --by attention.name -o length.png\n  attnlab plot length length-generalisation-lm --by positions --where 'head.name = scaled-dot' -o context.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return plotQuery(cmd, *db, qf, out, args, report.PlotLength)
@@ -206,10 +210,13 @@ func plotQuery(cmd *cobra.Command, db string, qf queryFlags, out outputFlags, ar
 }
 
 // checkPlotTarget checks a plot's -o before any work: safeout's checks
-// (what must not be replaced) first, then a file whose extension names no
-// plot format is a usage error.
+// (what must never be replaced) first, then a file whose extension names
+// no plot format is a usage error. An existing file without --force is
+// refused only when the plot is written, after the runs, metric and keys
+// were checked: a plot is quick to draw, and a mistyped metric is then
+// said first, not after --force.
 func checkPlotTarget(dst safeout.Target) error {
-	if err := dst.Check(); err != nil || dst.IsStdout() {
+	if err := dst.Check(); err != nil && !errors.Is(err, safeout.ErrExists) || dst.IsStdout() {
 		return err
 	}
 	if err := report.CheckPlotPath(dst.Path); err != nil {

@@ -58,4 +58,17 @@ func TestPlotErrors(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a failed plot wrote %s", out)
 	}
+	// Over an existing file, a mistake in the arguments is said first; with
+	// them right, the file is refused without --force and left as it was.
+	old := filepath.Join(t.TempDir(), "old.png")
+	if err := os.WriteFile(old, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, attnlab(t, "plot", "curves", "tiny", "--metric", "nope", "-o", old, "--db", db), exitUsage, `"nope"`)
+	wantError(t, attnlab(t, "plot", "length", "nope", "-o", old, "--db", db), exitUsage, `"nope"`)
+	wantError(t, attnlab(t, "plot", "attention", id(run), "--example", "50", "-o", old, "--db", db), exitUsage, "example 50")
+	wantError(t, attnlab(t, "plot", "curves", "tiny", "-o", old, "--db", db), exitUsage, "file exists (--force replaces it)")
+	if b, _ := os.ReadFile(old); string(b) != "keep" {
+		t.Errorf("%s now holds %q", old, b)
+	}
 }

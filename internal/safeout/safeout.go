@@ -20,6 +20,12 @@ import (
 // without Force): a mistake in the command line, not an I/O failure.
 var ErrRefused = errors.New("refused output")
 
+// ErrExists is wrapped, beside ErrRefused, by the refusal of an existing
+// regular file without Force, the one refusal that --force lifts: a
+// command may check the rest first (Check) and leave this one to Write,
+// after the mistakes in its other arguments were said.
+var ErrExists = errors.New("output file exists")
+
 // Keep names a file that an output must never replace.
 type Keep struct {
 	Path string // compared by device and inode; a missing file protects nothing
@@ -44,10 +50,16 @@ func (t Target) IsStdout() bool { return t.Path == "-" }
 // refusal is an error of a refused destination: "write PATH: reason".
 type refusal struct {
 	path, reason string
+	exists       bool // an existing file without Force: also ErrExists
 }
 
 func (e *refusal) Error() string { return "write " + e.path + ": " + e.reason }
-func (e *refusal) Unwrap() error { return ErrRefused }
+func (e *refusal) Unwrap() []error {
+	if e.exists {
+		return []error{ErrRefused, ErrExists}
+	}
+	return []error{ErrRefused}
+}
 
 func refuse(path, format string, args ...any) error {
 	return &refusal{path: path, reason: fmt.Sprintf(format, args...)}
@@ -125,7 +137,7 @@ func (t Target) resolve() (dest, error) {
 		return dest{}, refuse(t.Path, "is %s: never overwritten, --force or not", what)
 	}
 	if !t.Force {
-		return dest{}, refuse(t.Path, "file exists (--force replaces it)")
+		return dest{}, &refusal{path: t.Path, reason: "file exists (--force replaces it)", exists: true}
 	}
 	return dest{path: path, fi: fi}, nil
 }
@@ -312,11 +324,11 @@ func (t Target) commit(tmp string, d dest) error {
 			return nil
 		}
 		if errors.Is(err, fs.ErrExist) {
-			return refuse(t.Path, "file exists (created while writing; --force replaces it)")
+			return &refusal{path: t.Path, reason: "file exists (created while writing; --force replaces it)", exists: true}
 		}
 		// A file system without hard links: check again, then rename.
 		if _, lerr := os.Lstat(d.path); !errors.Is(lerr, fs.ErrNotExist) {
-			return refuse(t.Path, "file exists (created while writing; --force replaces it)")
+			return &refusal{path: t.Path, reason: "file exists (created while writing; --force replaces it)", exists: true}
 		}
 	} else if fi, err := os.Lstat(d.path); err != nil || !os.SameFile(fi, d.fi) {
 		return refuse(t.Path, "changed while writing; not replaced")

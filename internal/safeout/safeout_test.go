@@ -158,6 +158,11 @@ func TestRefusals(t *testing.T) {
 			if !errors.Is(err, ErrRefused) {
 				t.Errorf("err %v does not wrap ErrRefused", err)
 			}
+			// Only the refusal --force lifts is ErrExists (a command may
+			// leave it to Write); never one of a file --force cannot replace.
+			if exists := strings.Contains(tc.want, "file exists"); errors.Is(err, ErrExists) != exists {
+				t.Errorf("errors.Is(%v, ErrExists) = %v, want %v", err, !exists, exists)
+			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("err is not one line: %q", err)
 			}
