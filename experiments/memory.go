@@ -169,11 +169,13 @@ func evalMemory(c Config, env models.MemoryEnv) float64 {
 	return most*bytesPerForwardActivation + 16*maps
 }
 
-// String writes the estimate for people: "12 MiB (1.2 million parameters,
-// sequences of up to 31 tokens)", with ", the dataset 3.1 MiB" when a
-// dataset was counted.
+// String writes the estimate for people: "12 MiB (roughly 1.2 million
+// parameters, sequences of up to 31 tokens)", with ", the dataset 3.1
+// MiB" when a dataset was counted. The parameters are estimated from the
+// configuration, within a factor of two of the model's (runs'
+// TestMemoryEstimateCountsTheModel); show's model/params is exact.
 func (m MemoryEstimate) String() string {
-	s := FormatBytes(m.Bytes) + " (" + formatCount(m.Params) + " parameters"
+	s := FormatBytes(m.Bytes) + " (roughly " + formatCount(m.Params) + " parameters"
 	if m.Length > 0 {
 		s += ", sequences of up to " + strconv.FormatInt(m.Length, 10) + " tokens"
 	}
@@ -294,19 +296,31 @@ func ParseBytes(s string) (int64, error) {
 	return clampInt64(x * m), nil
 }
 
-// formatCount writes a count for people: "950", "12.3 thousand", "1.2
-// million", "7.8 billion".
+// formatCount writes an estimated count for people, to two significant
+// digits (the estimate is not exact): "950", "6.6 thousand", "370
+// thousand", "1.2 million", "7.8 billion".
 func formatCount(n int64) string {
 	x := float64(n)
+	if x > 0 { // two significant digits first: 999,600 is 1.0 million
+		p := math.Pow10(int(math.Floor(math.Log10(x))) - 1)
+		x = math.Round(x/p) * p
+	}
+	name := ""
 	for _, u := range []struct {
 		v    float64
 		name string
 	}{{1e12, "trillion"}, {1e9, "billion"}, {1e6, "million"}, {1e3, "thousand"}} {
 		if x >= u.v {
-			return strconv.FormatFloat(x/u.v, 'f', 1, 64) + " " + u.name
+			x, name = x/u.v, " "+u.name
+			break
 		}
 	}
-	return strconv.FormatInt(n, 10)
+	if name == "" {
+		return strconv.FormatFloat(x, 'f', 0, 64) // a few parameters: whole
+	}
+	d := 1 - int(math.Floor(math.Log10(x))) // decimals that keep two digits
+	x = math.Round(x*math.Pow10(d)) / math.Pow10(d)
+	return strconv.FormatFloat(x, 'f', max(d, 0), 64) + name
 }
 
 // EstimateDecoding estimates what decoding batch inputs of src tokens

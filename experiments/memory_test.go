@@ -142,3 +142,14 @@ func estimateFile(t *testing.T, dir, text string, sets ...string) MemoryEstimate
 	}
 	return EstimateMemory(runs[0].Config)
 }
+
+// TestFormatCount: an estimated count has two significant digits, whatever
+// its unit, and rounds across units (999,600 is 1.0 million).
+func TestFormatCount(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 7: "7", 950: "950", 987: "990", 6_612: "6.6 thousand", 12_345: "12 thousand",
+		365_600: "370 thousand", 238_100: "240 thousand", 999_600: "1.0 million", 1_234_567: "1.2 million", 7_800_000_000: "7.8 billion"} {
+		if got := formatCount(n); got != want {
+			t.Errorf("formatCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

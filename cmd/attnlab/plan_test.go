@@ -49,7 +49,7 @@ func TestPlanSet(t *testing.T) {
 // --max-memory with one line that states the estimate and the limit, exit
 // 2, before any database is opened; a bad size is a usage error.
 func TestPlanMaxMemory(t *testing.T) {
-	want := "testdata/tiny.yaml: model: run 1 (model.attention.name=none): estimated training memory 1.28 MiB (6.6 thousand parameters, sequences of up to 7 tokens, the dataset 235 KiB) exceeds --max-memory 100 KiB (and 3 more runs): use smaller sizes or batch_size, or raise --max-memory\n"
+	want := "testdata/tiny.yaml: model: run 1 (model.attention.name=none): estimated training memory 1.28 MiB (roughly 6.6 thousand parameters, sequences of up to 7 tokens, the dataset 235 KiB) exceeds --max-memory 100 KiB (and 3 more runs): use smaller sizes or batch_size, or raise --max-memory\n"
 	db := filepath.Join(t.TempDir(), "lab.db")
 	for _, args := range [][]string{
 		{"plan", "testdata/tiny.yaml", "--max-memory", "100KiB"},
@@ -76,7 +76,7 @@ func TestPlanMaxMemory(t *testing.T) {
 	wantError(t, attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1.5"), exitUsage, "--max-memory 1.5: 1 B is below 1 KiB")
 	r = attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1GiB")
 	wantOK(t, r)
-	if !strings.Contains(r.stdout, "estimated training memory of the largest run: about 1.29 MiB (6.6 thousand parameters, sequences of up to 7 tokens, the dataset 235 KiB)") {
+	if !strings.Contains(r.stdout, "estimated training memory of the largest run: about 1.29 MiB (roughly 6.6 thousand parameters, sequences of up to 7 tokens, the dataset 235 KiB)") {
 		t.Errorf("plan printed %q, want the estimate", r.stdout)
 	}
 }
