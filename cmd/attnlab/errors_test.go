@@ -69,7 +69,7 @@ func TestReaderGoneIsQuiet(t *testing.T) {
 		t.Errorf("printed %q for a reader that went away", buf.String())
 	}
 	printError(&buf, nil, dbPipe, true)
-	if !strings.HasPrefix(buf.String(), "attnlab: store: the database server is unreachable") {
+	if !strings.HasPrefix(buf.String(), "attnlab: the database server is unreachable") {
 		t.Errorf("printed %q for a database's broken pipe", buf.String())
 	}
 }
@@ -118,7 +118,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"show"}, []string{"show: missing RUN"}},
 		{[]string{"show", "1", "2"}, []string{`show: unexpected argument "2"`}},
 		{[]string{"compare", "--format", "xml"}, []string{`compare: --format "xml": unknown format (known: table, markdown, latex, csv, json)`}},
-		{[]string{"compare", "--where", "model.attention.name in (dot"}, []string{"compare: --where"}},
+		{[]string{"compare", "--where", "model.attention.name in (dot"}, []string{"attnlab: compare: --where: col "}},
 		{[]string{"export"}, []string{"export: missing EXPERIMENT"}},
 		{[]string{"export", "tiny", "--format", "xml"}, []string{`--format "xml"`, "csv, json"}},
 		{[]string{"plot"}, nil}, // help, not an error: checked below
@@ -301,5 +301,23 @@ func TestRunBadDatabase(t *testing.T) {
 			r := attnlab(t, "run", "testdata/tiny.yaml", "--db", bad.path, "--quiet")
 			wantError(t, r, exitFailure, bad.want...)
 		})
+	}
+}
+
+// TestWithoutPackage: an error's message loses our package's name from its
+// front (the command's name says where it arose), and where's from behind
+// --where; a message that only holds such a word keeps it.
+func TestWithoutPackage(t *testing.T) {
+	for in, want := range map[string]string{
+		"report: baseline \"x\" matches no row":      "baseline \"x\" matches no row",
+		"store: empty run reference":                 "empty run reference",
+		"--where: where: col 18: expected a value":   "--where: col 18: expected a value",
+		"runs: 4 planned, 0 already done":            "4 planned, 0 already done",
+		"open x.db: the report: store: file is gone": "open x.db: the report: store: file is gone",
+		"reports: x": "reports: x",
+	} {
+		if got := withoutPackage(in); got != want {
+			t.Errorf("withoutPackage(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
