@@ -132,9 +132,13 @@ type Comparison struct {
 	Derived []string
 	// Pooled are the keys whose values differ within rows (Query.Pool);
 	// Row.Pooled holds each row's values.
-	Pooled  []string
-	Metrics []string // summary keys, in order
-	Rows    []Row
+	Pooled []string
+	// PooledAlong are the keys of Pooled that Keys and the keys given to
+	// Query.Pool determine (a pooled attention name's own parameters):
+	// tables name them in a note instead of giving each a column.
+	PooledAlong []string
+	Metrics     []string // summary keys, in order
+	Rows        []Row
 	// Baseline is the index in Rows of the baseline row; -1 if none.
 	Baseline int
 	// SortedBy is the metric the rows are sorted by; "" for plan order.

@@ -179,6 +179,23 @@ func TestComparePoolsAlongDeterminedKeys(t *testing.T) {
 			t.Errorf("row %d: %d runs, pooled dims %q; want 3 runs over —, 128", i, len(r.Runs), r.Pooled[0])
 		}
 	}
+	// The table gives the key that was asked to pool a column and names the
+	// one pooled along in its note: a column each for every parameter a
+	// pooled attention name sets made tables too wide for any terminal.
+	if want := []string{"model.attention.dim"}; !slices.Equal(c.PooledAlong, want) {
+		t.Errorf("PooledAlong = %q, want %q", c.PooledAlong, want)
+	}
+	for _, format := range []string{"table", "markdown", "latex"} {
+		out := strings.ReplaceAll(render(t, c, format), "\n% ", "\n") // LaTeX's notes are comments
+		if !strings.Contains(out, "attention.name (pooled)") || strings.Contains(out, "dim (pooled)") ||
+			!strings.Contains(strings.Join(strings.Fields(out), " "), "whose model.attention.name differ (and so their model.attention.dim, which those set)") {
+			t.Errorf("%s: want a column for attention.name alone and dim in the note:\n%s", format, out)
+		}
+	}
+	var back Comparison
+	if b, err := json.Marshal(c); err != nil || json.Unmarshal(b, &back) != nil || !slices.Equal(back.PooledAlong, c.PooledAlong) {
+		t.Errorf("PooledAlong read back from JSON = %q, want %q", back.PooledAlong, c.PooledAlong)
+	}
 	// dim alone does not determine the name (none and dot share —).
 	_, err := Compare(context.Background(), st, Query{Experiments: []string{"scan-attn"}, By: []string{"seed"}, Pool: []string{"attention.dim"}})
 	if err == nil || !strings.Contains(err.Error(), "different model.attention.name (none, dot, additive)") {

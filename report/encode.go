@@ -173,6 +173,7 @@ type jsonComparison struct {
 	Keys       []string          `json:"keys"`
 	Derived    []string          `json:"derived"`
 	Pooled     []string          `json:"pooled"`
+	Along      []string          `json:"pooled_along"` // keys of pooled that the others determine
 	Metrics    []string          `json:"metrics"`
 	Kinds      map[string]string `json:"kinds"`
 	Directions map[string]int    `json:"directions"`
@@ -246,7 +247,7 @@ func nonNil[T any](s []T) []T {
 // every row (see Signature), notes are the sentences printed under the
 // table. UnmarshalJSON reads it back.
 func (c *Comparison) MarshalJSON() ([]byte, error) {
-	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Metrics: nonNil(c.Metrics),
+	out := jsonComparison{Keys: nonNil(c.Keys), Derived: nonNil(c.Derived), Pooled: nonNil(c.Pooled), Along: nonNil(c.PooledAlong), Metrics: nonNil(c.Metrics),
 		Kinds: map[string]string{}, Directions: map[string]int{}, Baseline: c.Baseline, SortedBy: c.SortedBy,
 		Level: Level, Adjustment: "none", TestCost: c.TestCost, Unpaired: c.Unpaired, Tasks: c.Tasks, Rows: []jsonRow{}, Notes: c.notes(false),
 		FailedElsewhere: jsonFailedRuns(c.FailedElsewhere), Where: c.Where, Status: string(c.Status), WhereResults: c.WhereResults, Builds: c.Builds, MixedBuilds: c.MixedBuilds,
@@ -292,7 +293,7 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	*c = Comparison{Keys: in.Keys, Derived: in.Derived, Pooled: in.Pooled, Metrics: in.Metrics, Baseline: in.Baseline,
+	*c = Comparison{Keys: in.Keys, Derived: in.Derived, Pooled: in.Pooled, PooledAlong: in.Along, Metrics: in.Metrics, Baseline: in.Baseline,
 		SortedBy: in.SortedBy, Adjusted: in.Adjustment == "holm", TestCost: in.TestCost, Unpaired: in.Unpaired, Tasks: in.Tasks,
 		FailedElsewhere: failedRuns(in.FailedElsewhere), Where: in.Where, Status: store.Status(in.Status), WhereResults: in.WhereResults, Builds: in.Builds, MixedBuilds: in.MixedBuilds,
 		Sharing: in.Sharing, OldValid: in.OldValid}

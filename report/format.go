@@ -465,14 +465,37 @@ func (c *Comparison) groupCells(i int, mark bool) []string {
 	if mark && i == c.Baseline && len(cells) > 0 {
 		cells[len(cells)-1] += " (baseline)"
 	}
-	for _, vals := range row.Pooled {
-		cells = append(cells, strings.Join(vals, ", "))
+	for _, k := range c.pooledColumns() {
+		cells = append(cells, strings.Join(row.Pooled[k], ", "))
 	}
 	return cells
 }
 
 // pooledHead heads the column of a pooled key.
 func pooledHead(k string) string { return k + " (pooled)" }
+
+// pooledColumns returns the indices in Pooled of the keys that tables show
+// as columns: all but PooledAlong.
+func (c *Comparison) pooledColumns() []int {
+	var out []int
+	for k, key := range c.Pooled {
+		if !slices.Contains(c.PooledAlong, key) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// pooledHeads returns the heads of the pooled columns, short keys as
+// ShortKeys makes them from every pooled key.
+func (c *Comparison) pooledHeads() []string {
+	short := ShortKeys(c.Pooled)
+	var out []string
+	for _, k := range c.pooledColumns() {
+		out = append(out, pooledHead(short[k]))
+	}
+	return out
+}
 
 func (c *Comparison) writeTable(w io.Writer, width int) error {
 	fmts := make([]colFormat, len(c.Metrics))
@@ -484,8 +507,8 @@ func (c *Comparison) writeTable(w io.Writer, width int) error {
 		for _, k := range ShortKeys(c.Keys) {
 			cols = append(cols, term.Column{Head: k, Key: true})
 		}
-		for _, k := range ShortKeys(c.Pooled) {
-			cols = append(cols, term.Column{Head: pooledHead(k), Key: true})
+		for _, h := range c.pooledHeads() {
+			cols = append(cols, term.Column{Head: h, Key: true})
 		}
 		return cols
 	}
@@ -752,8 +775,16 @@ func (c *Comparison) notesMarked(mark string) []string {
 		out = append(out, n)
 	}
 	if len(c.Pooled) > 0 {
-		out = append(out, fmt.Sprintf("Pooled (--pool): rows average runs whose %s differ; the pooled columns list their values.",
-			strings.Join(c.Pooled, ", ")))
+		var shown []string
+		for _, k := range c.pooledColumns() {
+			shown = append(shown, c.Pooled[k])
+		}
+		along := ""
+		if len(c.PooledAlong) > 0 {
+			along = fmt.Sprintf(" (and so their %s, which those set)", strings.Join(c.PooledAlong, ", "))
+		}
+		out = append(out, fmt.Sprintf("Pooled (--pool): rows average runs whose %s differ%s; the pooled columns list their values.",
+			strings.Join(shown, ", "), along))
 	}
 	if len(nans) > 0 {
 		out = append(out, "NaN values, left out of mean and std: "+strings.Join(firstFew(nans, 4), ", ")+".")
@@ -1137,8 +1168,8 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 			header = append(header, cell(k))
 			align = append(align, tw.AlignLeft)
 		}
-		for _, k := range c.Pooled {
-			header = append(header, cell(pooledHead(k)))
+		for _, k := range c.pooledColumns() {
+			header = append(header, cell(pooledHead(c.Pooled[k])))
 			align = append(align, tw.AlignLeft)
 		}
 		return header, align

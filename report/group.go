@@ -316,6 +316,11 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 				missing = append(missing, k)
 			}
 		}
+		for _, k := range c.Pooled {
+			if !slices.Contains(pool, k) {
+				c.PooledAlong = append(c.PooledAlong, k)
+			}
+		}
 		if len(missing) > 0 {
 			// Name the fewest keys that settle the others: head.name, not
 			// also the head.block and head.window its variants set, which

@@ -61,8 +61,8 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 		for _, k := range ShortKeys(c.Keys) {
 			h = append(h, latexEscape.Replace(k))
 		}
-		for _, k := range ShortKeys(c.Pooled) {
-			h = append(h, latexEscape.Replace(pooledHead(k)))
+		for _, k := range c.pooledHeads() {
+			h = append(h, latexEscape.Replace(k))
 		}
 		return h
 	}
@@ -74,7 +74,7 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 		}
 		b.WriteString("\\bottomrule\n\\end{tabular}\n")
 	}
-	keys := len(c.Keys) + len(c.Pooled)
+	keys := len(c.Keys) + len(c.pooledColumns())
 	head := append(heads(), "n")
 	for _, m := range c.Metrics {
 		head = append(head, latexEscape.Replace(m))

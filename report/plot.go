@@ -219,8 +219,8 @@ func legendLabels(c *Comparison, rows []int, contributed map[int]int) map[int]st
 		if label == "" {
 			label = "all runs"
 		}
-		for k, vals := range c.Rows[i].Pooled {
-			label += " · " + pooled[k] + "=" + strings.Join(vals, ", ") + " (pooled)"
+		for _, k := range c.pooledColumns() {
+			label += " · " + pooled[k] + "=" + strings.Join(c.Rows[i].Pooled[k], ", ") + " (pooled)"
 		}
 		n, got := len(c.Rows[i].Runs), contributed[i]
 		switch {

@@ -45,9 +45,7 @@ func (c *Comparison) Text() Text {
 	for _, k := range ShortKeys(c.Keys) {
 		t.KeyHeads = append(t.KeyHeads, k)
 	}
-	for _, k := range ShortKeys(c.Pooled) {
-		t.KeyHeads = append(t.KeyHeads, pooledHead(k))
-	}
+	t.KeyHeads = append(t.KeyHeads, c.pooledHeads()...)
 	fmts := make([]colFormat, len(c.Metrics))
 	for j := range c.Metrics {
 		fmts[j] = newColFormat(c, j)
