@@ -52,16 +52,16 @@ would need more is refused while it is being built.`,
 
 // writePlan prints the plan: a summary line, then one row per run.
 func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments.Run, est experiments.MemoryEstimate) {
-	w := cmd.OutOrStdout()
+	w, cols := cmd.OutOrStdout(), outputWidth(cmd)
 	points := len(plan) / max(len(x.Seeds), 1)
-	fmt.Fprintf(w, "experiment %s: %s = %s × %s\n", x.Name, plural(len(plan), "run"), plural(points, "point"), plural(len(x.Seeds), "seed"))
+	writeHangingIn(w, cols, "", fmt.Sprintf("experiment %s: %s = %s × %s", x.Name, plural(len(plan), "run"), plural(points, "point"), plural(len(x.Seeds), "seed")))
 	// The largest run's estimate of what its model, optimizer, activations
 	// and data hold: an order of magnitude, below the process's peak (the
 	// runtime and the collector's headroom come on top).
-	fmt.Fprintf(w, "estimated training memory of the largest run: about %s\n", est)
-	writeDataSizes(w, plan)
+	writeHangingIn(w, cols, "", fmt.Sprintf("estimated training memory of the largest run: about %s", est))
+	writeDataSizes(w, cols, plan)
 	if x.Description != "" {
-		writeHanging(w, "  ", x.Description)
+		writeHangingIn(w, cols, "  ", x.Description)
 	}
 	keys := sweepKeys(plan)
 	variants := false
@@ -100,9 +100,9 @@ func writePlan(cmd *cobra.Command, x *experiments.Experiment, plan []experiments
 }
 
 // writeDataSizes writes a line per distinct dataset of a file task in the
-// plan (a sweep over task keys may make several): its splits' sizes as the
-// first seed draws them, and its vocabularies.
-func writeDataSizes(w io.Writer, plan []experiments.Run) {
+// plan (a sweep over task keys may make several), wrapped to cols: its
+// splits' sizes as the first seed draws them, and its vocabularies.
+func writeDataSizes(w io.Writer, cols int, plan []experiments.Run) {
 	var seen []tasks.DataSizes
 	for _, r := range plan {
 		if d := r.Config.DataSizes; d.Train > 0 && !slices.Contains(seen, d) {
@@ -123,8 +123,8 @@ func writeDataSizes(w io.Writer, plan []experiments.Run) {
 		if d.LM {
 			what, vocab = "windows", "a vocabulary of "+count(d.TgtVocab)+" tokens"
 		}
-		fmt.Fprintf(w, "%s: %s train, %s valid and %s test %s%s; %s, reserved ids included\n",
-			label, count(d.Train), count(d.Valid), count(d.Test), what, split, vocab)
+		writeHangingIn(w, cols, "", fmt.Sprintf("%s: %s train, %s valid and %s test %s%s; %s, reserved ids included",
+			label, count(d.Train), count(d.Valid), count(d.Test), what, split, vocab))
 	}
 }
 

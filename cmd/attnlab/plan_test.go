@@ -74,7 +74,7 @@ func TestPlanMaxMemory(t *testing.T) {
 	// 0 is not "no limit"; "1.5" is not 1.5 GiB.
 	wantError(t, attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "0"), exitUsage, "--max-memory 0: 0 B is below 1 KiB")
 	wantError(t, attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1.5"), exitUsage, "--max-memory 1.5: 1 B is below 1 KiB")
-	r = attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1GiB")
+	r = attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1GiB", "--width", "200") // one line each
 	wantOK(t, r)
 	if !strings.Contains(r.stdout, "estimated training memory of the largest run: about 1.29 MiB (roughly 6.6 thousand parameters, sequences of up to 7 tokens, the dataset 235 KiB)") {
 		t.Errorf("plan printed %q, want the estimate", r.stdout)
@@ -140,7 +140,7 @@ seeds: [3, 4]
 	if len(d.Train)+len(d.Valid)+len(d.Test) != 60 {
 		t.Fatalf("splits of %d, %d, %d examples, want 60 in all", len(d.Train), len(d.Valid), len(d.Test))
 	}
-	r := attnlab(t, "plan", exp)
+	r := attnlab(t, "plan", exp, "--width", "200") // one line each
 	wantOK(t, r)
 	want := fmt.Sprintf("\ndata: %d train, %d valid and %d test examples (as seed 3 splits it); vocabularies of %d source and %d target tokens, reserved ids included\n",
 		len(d.Train), len(d.Valid), len(d.Test), d.SrcVocab.Len(), d.TgtVocab.Len())
