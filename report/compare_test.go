@@ -188,7 +188,7 @@ func TestComparePoolsAlongDeterminedKeys(t *testing.T) {
 	for _, format := range []string{"table", "markdown", "latex"} {
 		out := strings.ReplaceAll(render(t, c, format), "\n% ", "\n") // LaTeX's notes are comments
 		if !strings.Contains(out, "attention.name (pooled)") || strings.Contains(out, "dim (pooled)") ||
-			!strings.Contains(strings.Join(strings.Fields(out), " "), "whose model.attention.name differ (and so their model.attention.dim, which those set)") {
+			!strings.Contains(strings.Join(strings.Fields(out), " "), "whose model.attention.name differ (and so their model.attention.dim, which it sets)") {
 			t.Errorf("%s: want a column for attention.name alone and dim in the note:\n%s", format, out)
 		}
 	}

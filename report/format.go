@@ -137,25 +137,20 @@ func displayGroup(v string) string {
 type colFormat struct {
 	decimals int  // digits after the point; -1: three significant digits (below 0.01 or from 1e9)
 	hideStd  bool // the value never varies within a row
+	count    bool // integers (train/steps, model/params): never widened
 	// more is the extra digits mean ± std takes (not the differences), so
-	// that a best mean never reads like one that is not best.
+	// that a best mean never reads like one that is not best: more
+	// decimals, or more significant digits where decimals is -1.
 	more int
 }
 
 func newColFormat(c *Comparison, j int) colFormat {
-	// The decimals suit the smallest mean, so that no mean loses its
-	// digits to another of another size (a diverged run's 48,055 beside
-	// 2.767 would print it as 3); only from 1e9 on do all take three
-	// significant digits.
-	maxAbs, minAbs := 0.0, math.Inf(1)
+	maxAbs := 0.0
 	hide, anyStd := true, false
 	for _, row := range c.Rows {
 		cell := row.Cells[j]
 		if isFinite(cell.Mean) {
 			maxAbs = math.Max(maxAbs, math.Abs(cell.Mean))
-			if cell.Mean != 0 {
-				minAbs = math.Min(minAbs, math.Abs(cell.Mean))
-			}
 		}
 		if cell.N >= 2 && !math.IsNaN(cell.Std) {
 			anyStd = true
@@ -178,36 +173,55 @@ func newColFormat(c *Comparison, j int) colFormat {
 	}
 	switch {
 	case counts && maxAbs < 1e9:
-		f.decimals = 0 // 20 ± 0 steps, not 20.000 ± 0.000
+		f.decimals, f.count = 0, true // 20 ± 0 steps, not 20.000 ± 0.000
 	case scale.Max == 100 && maxAbs < 1000:
 		f.decimals = 1 // a 0–100 score (BLEU, chrF): 69.1 ± 2.8
 	case maxAbs >= 1e9:
 		f.decimals = -1 // a diverged loss: 6.85e+31, not 32 digits
-	case minAbs >= 1000 && !math.IsInf(minAbs, 1):
+	case maxAbs >= 1000:
 		f.decimals = 0
-	case minAbs >= 100 && !math.IsInf(minAbs, 1):
+	case maxAbs >= 100:
 		f.decimals = 1
-	case maxAbs < 0.01:
+	case maxAbs > 0 && maxAbs < 0.01:
 		f.decimals = -1
-	case minAbs < 0.01:
-		// 0.004 beside 0.95: two significant digits of the smaller
-		// (0.0040, 0.9500), or three of each from 1e-6 down.
-		f.decimals = 1 - int(math.Floor(math.Log10(minAbs)))
-		if f.decimals > 6 {
-			f.decimals = -1
-		}
 	default:
 		f.decimals = 3
 	}
 	// A best mean must not read like a mean that is not best (BLEU 99.98
-	// starred beside 100.0): mean ± std take decimals, up to 3 more, until
+	// starred beside 100.0): mean ± std take digits, up to 3 more, until
 	// they differ.
-	for g := f; f.decimals >= 0 && f.more < 3 && g.bestLooksTied(c, j); {
+	for f.more < 3 && f.bestLooksTied(c, j) {
 		f.more++
-		g.decimals = f.decimals + f.more
 	}
 	return f
 }
+
+// forMean returns the format of mean ± std of a cell whose mean is m: the
+// column's with its more digits, and with the decimals that give m two
+// significant digits where the column's give it fewer, so that no mean is
+// rounded away by others of another size (2.8 ± 0.0 beside a diverged
+// run's 48,055 once read 3 ± 0; 0.00012 beside 0.298 read 0.000); from
+// eight decimals on, three significant digits.
+func (f colFormat) forMean(m float64) colFormat {
+	g := f
+	if g.decimals < 0 {
+		return g
+	}
+	g.decimals += g.more
+	if g.count || m == 0 || !isFinite(m) {
+		return g
+	}
+	if need := 1 - int(math.Floor(math.Log10(math.Abs(m)))); need > g.decimals {
+		g.decimals = need
+		if need > 8 {
+			g.decimals = -1
+		}
+	}
+	return g
+}
+
+// meanText is how a cell with mean m writes it.
+func (f colFormat) meanText(m float64) string { return f.forMean(m).num(m) }
 
 // bestLooksTied reports whether a starred mean of column j prints as a
 // mean that is neither starred nor equal to it.
@@ -218,7 +232,7 @@ func (f colFormat) bestLooksTied(c *Comparison, j int) bool {
 		}
 		for _, b := range c.Rows {
 			x, y := a.Cells[j].Mean, b.Cells[j].Mean
-			if !b.Cells[j].Best && isFinite(y) && !tied(x, y) && f.num(x) == f.num(y) {
+			if !b.Cells[j].Best && isFinite(y) && !tied(x, y) && f.meanText(x) == f.meanText(y) {
 				return true
 			}
 		}
@@ -275,7 +289,7 @@ func (f colFormat) num(x float64) string {
 	}
 	switch {
 	case f.decimals < 0:
-		return strconv.FormatFloat(x, 'g', 3, 64)
+		return strconv.FormatFloat(x, 'g', 3+f.more, 64)
 	case f.decimals == 0:
 		return term.Thousands(strconv.FormatFloat(x, 'f', 0, 64))
 	}
@@ -299,12 +313,10 @@ func (f colFormat) value(cell Cell) string {
 		}
 		return "—"
 	}
-	if f.decimals >= 0 {
-		f.decimals += f.more
-	}
-	s := f.num(cell.Mean)
+	g := f.forMean(cell.Mean)
+	s := g.num(cell.Mean)
 	if cell.N >= 2 && !math.IsNaN(cell.Std) && !f.hideStd && isFinite(cell.Mean) {
-		s += " ± " + f.num(cell.Std)
+		s += " ± " + g.num(cell.Std)
 	}
 	return s
 }
@@ -316,6 +328,10 @@ func (f colFormat) diff(cell Cell) string {
 	if math.IsNaN(cell.Diff) {
 		return "—"
 	}
+	// The column's decimals, without the best mean's more, widened as a
+	// mean's are to two significant digits of the difference.
+	f.more = 0
+	f = f.forMean(cell.Diff)
 	s := f.signed(cell.Diff)
 	if !math.IsNaN(cell.Low) {
 		s += " [" + f.bound(cell.Low) + ", " + f.bound(cell.High) + "]"
@@ -781,7 +797,11 @@ func (c *Comparison) notesMarked(mark string) []string {
 		}
 		along := ""
 		if len(c.PooledAlong) > 0 {
-			along = fmt.Sprintf(" (and so their %s, which those set)", strings.Join(c.PooledAlong, ", "))
+			sets := "which those set"
+			if len(shown) == 1 {
+				sets = "which it sets"
+			}
+			along = fmt.Sprintf(" (and so their %s, %s)", strings.Join(c.PooledAlong, ", "), sets)
 		}
 		out = append(out, fmt.Sprintf("Pooled (--pool): rows average runs whose %s differ%s; the pooled columns list their values.",
 			strings.Join(shown, ", "), along))

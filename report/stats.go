@@ -119,7 +119,7 @@ func (c *Comparison) mark() {
 				// constant) that reaches Δ, out of all.
 				cell.Low, cell.High, cell.Exact = nan, nan, true
 				switch {
-				case w.T == 0 || same(cell.Mean, base.Cells[j].Mean): // Δ 0 but for rounding
+				case w.T == 0 || tied(cell.Mean, base.Cells[j].Mean): // Δ 0 but for float32's noise
 					cell.P = 1
 				case paired:
 					cell.P = metrics.SignFlipP(len(a))
@@ -294,24 +294,16 @@ func sameSettings(r Row) bool {
 	return true
 }
 
-// same reports whether two means are equal but for rounding: exact-match
-// rates of equal totals summed in another order differ in the last bit.
 // tied reports whether two means are equal within a part in a million,
 // below what float32 arithmetic, in which the metrics are computed, tells
 // apart: such rows are best together (two ALiBi rows 3e-8 apart once
-// printed alike with only one starred).
+// printed alike with only one starred), and a constant difference that
+// small has the exact p of no difference.
 func tied(a, b float64) bool {
 	if a == b {
 		return true
 	}
 	return isFinite(a) && isFinite(b) && math.Abs(a-b) <= 1e-6*max(math.Abs(a), math.Abs(b))
-}
-
-func same(a, b float64) bool {
-	if a == b {
-		return true
-	}
-	return isFinite(a) && isFinite(b) && math.Abs(a-b) <= 1e-12*max(math.Abs(a), math.Abs(b))
 }
 
 // scales returns, for column j, the identity of what each row's values

@@ -392,9 +392,12 @@ func TestCountColumns(t *testing.T) {
 	}
 }
 
-// TestSmallMeansKeepDigits: a column's decimals suit its smallest mean,
-// so a large mean beside it (a diverged run's loss) does not round it away:
-// 2.7667 ± 0.0002 beside 48,055 once read "3 ± 0".
+// TestSmallMeansKeepDigits: a mean the column's decimals would leave
+// fewer than two significant digits gets the decimals that give it two,
+// its std with it, so a large mean beside it (a diverged run's loss) does
+// not round it away: 2.7667 ± 0.0002 beside 48,055 once read "3 ± 0", and
+// the README's loss of 0.00012 read "0.000". Other cells keep the
+// column's decimals; counts stay whole; a column of zeros reads 0.000.
 func TestSmallMeansKeepDigits(t *testing.T) {
 	col := func(m string, cells ...Cell) colFormat {
 		c := &Comparison{Metrics: []string{m}}
@@ -403,6 +406,7 @@ func TestSmallMeansKeepDigits(t *testing.T) {
 		}
 		return newColFormat(c, 0)
 	}
+	one := func(m float64) Cell { return Cell{Mean: m, N: 1} }
 	loss := Cell{Mean: 2.76654, Std: 0.000198, N: 2}
 	for _, tc := range []struct {
 		name  string
@@ -412,17 +416,45 @@ func TestSmallMeansKeepDigits(t *testing.T) {
 		other Cell
 		wantO string
 	}{
-		{"diverged beside", col("test/loss", loss, Cell{Mean: 48055.2, Std: 3.1, N: 2}), loss, "2.767 ± 0.000", Cell{Mean: 48055.2, Std: 3.1, N: 2}, "48055.200 ± 3.100"},
-		{"hundreds beside", col("test/ppl", Cell{Mean: 15.87, N: 1}, Cell{Mean: 180.3, N: 1}), Cell{Mean: 15.87, N: 1}, "15.870", Cell{Mean: 180.3, N: 1}, "180.300"},
-		{"one size", col("test/ppl", Cell{Mean: 150.87, N: 1}, Cell{Mean: 180.3, N: 1}), Cell{Mean: 150.87, N: 1}, "150.9", Cell{Mean: 180.3, N: 1}, "180.3"},
-		{"thousands", col("perf/tokens_per_s", Cell{Mean: 1301.4, N: 1}, Cell{Mean: 4348.2, N: 1}), Cell{Mean: 1301.4, N: 1}, "1,301", Cell{Mean: 4348.2, N: 1}, "4,348"},
-		{"tiny beside", col("test/exact_match", Cell{Mean: 0.004, N: 1}, Cell{Mean: 0.95, N: 1}), Cell{Mean: 0.004, N: 1}, "0.0040", Cell{Mean: 0.95, N: 1}, "0.9500"},
-		{"all tiny", col("test/exact_match", Cell{Mean: 0.004, N: 1}, Cell{Mean: 0.0012345, N: 1}), Cell{Mean: 0.0012345, N: 1}, "0.00123", Cell{Mean: 0.004, N: 1}, "0.004"},
-		{"zero beside", col("test/exact_match", Cell{Mean: 0, N: 1}, Cell{Mean: 0.95, N: 1}), Cell{Mean: 0, N: 1}, "0.000", Cell{Mean: 0.95, N: 1}, "0.950"},
+		{"diverged beside", col("test/loss", loss, Cell{Mean: 48055.2, Std: 3.1, N: 2}), loss, "2.8 ± 0.0", Cell{Mean: 48055.2, Std: 3.1, N: 2}, "48,055 ± 3"},
+		{"hundreds beside", col("test/ppl", one(15.87), one(180.3)), one(15.87), "15.9", one(180.3), "180.3"},
+		{"thousands", col("perf/tokens_per_s", one(1301.4), one(4348.2)), one(1301.4), "1,301", one(4348.2), "4,348"},
+		{"tiny beside", col("test/exact_match", one(0.004), one(0.95)), one(0.004), "0.0040", one(0.95), "0.950"},
+		{"README's loss", col("test/loss", Cell{Mean: 0.298, Std: 0.034, N: 3}, Cell{Mean: 0.000123, Std: 0.0000456, N: 3}),
+			Cell{Mean: 0.000123, Std: 0.0000456, N: 3}, "0.00012 ± 0.00005", Cell{Mean: 0.298, Std: 0.034, N: 3}, "0.298 ± 0.034"},
+		{"past eight decimals", col("test/loss", one(0.3), one(1.23456e-12)), one(1.23456e-12), "1.23e-12", one(0.3), "0.300"},
+		{"all tiny", col("test/exact_match", one(0.004), one(0.0012345)), one(0.0012345), "0.00123", one(0.004), "0.004"},
+		{"zero beside", col("test/exact_match", one(0), one(0.95)), one(0), "0.000", one(0.95), "0.950"},
+		{"all zero", col("test/exact_match", Cell{Mean: 0, Std: 0, N: 2}, one(0)), Cell{Mean: 0, Std: 0, N: 2}, "0.000", one(0), "0.000"}, // no std: it never varies
+		{"a count", col("train/steps", Cell{Mean: 5, N: 1, Values: []float64{5}}, Cell{Mean: 60000, N: 1, Values: []float64{60000}}),
+			Cell{Mean: 5, N: 1}, "5", Cell{Mean: 60000, N: 1}, "60,000"},
 	} {
 		if got, gotO := tc.f.value(tc.cell), tc.f.value(tc.other); got != tc.want || gotO != tc.wantO {
 			t.Errorf("%s: %q and %q, want %q and %q", tc.name, got, gotO, tc.want, tc.wantO)
 		}
+	}
+	// Differences widen as means do: +0.00011 against a baseline, not +0.000.
+	f := col("test/loss", Cell{Mean: 0.298, N: 3}, Cell{Mean: 0.000123, N: 3})
+	if got := f.diff(Cell{Diff: 0.000113, Low: math.NaN(), High: math.NaN()}); got != "+0.00011" {
+		t.Errorf("a small difference is written %q, want +0.00011", got)
+	}
+	// A starred mean beside a tiny one still reads apart from the next.
+	c := &Comparison{Metrics: []string{"test/align_acc"}}
+	for i, m := range []float64{0.9003, 0.9001, 3e-6} {
+		c.Rows = append(c.Rows, Row{Cells: []Cell{{Mean: m, N: 1, Best: i == 0}}})
+	}
+	f = newColFormat(c, 0)
+	if a, b := f.value(c.Rows[0].Cells[0]), f.value(c.Rows[1].Cells[0]); a == b || a != "0.9003" || f.value(c.Rows[2].Cells[0]) != "0.0000030" {
+		t.Errorf("0.9003 (best), 0.9001, 3e-6 print %q, %q, %q", a, b, f.value(c.Rows[2].Cells[0]))
+	}
+	// So does one in a column of three significant digits.
+	c = &Comparison{Metrics: []string{"test/loss"}}
+	for i, m := range []float64{0.0090001, 0.0090003} {
+		c.Rows = append(c.Rows, Row{Cells: []Cell{{Mean: m, N: 1, Best: i == 0}}})
+	}
+	f = newColFormat(c, 0)
+	if a, b := f.value(c.Rows[0].Cells[0]), f.value(c.Rows[1].Cells[0]); a == b {
+		t.Errorf("0.0090001 (best) and 0.0090003 both print %q", a)
 	}
 }
 
@@ -909,6 +941,11 @@ func TestCompareBestTies(t *testing.T) {
 	}
 	if cellOf(t, c, "attention.name=none", "test/exact_match").Best {
 		t.Error("none is best")
+	}
+	// Against dot, general's constant difference of 3e-9 is no difference.
+	c = mustCompare(t, st, Query{Experiments: []string{"ties"}, Baseline: "attention.name=dot"})
+	if g := cellOf(t, c, "attention.name=general", "test/exact_match"); !g.Exact || g.P != 1 {
+		t.Errorf("general against dot: %+v; want the exact p 1 of no difference", g)
 	}
 	// A status other than done marks no best; the note about tasks does
 	// not give another reason for it.
