@@ -175,14 +175,20 @@ func evalMemory(c Config, env models.MemoryEnv) float64 {
 // configuration, within a factor of two of the model's (runs'
 // TestMemoryEstimateCountsTheModel); show's model/params is exact.
 func (m MemoryEstimate) String() string {
-	s := FormatBytes(m.Bytes) + " (roughly " + formatCount(m.Params) + " parameters"
+	var parts []string
+	if m.Params > 0 { // 0: a model that cannot estimate itself
+		parts = append(parts, "roughly "+formatCount(m.Params)+" parameters")
+	}
 	if m.Length > 0 {
-		s += ", sequences of up to " + strconv.FormatInt(m.Length, 10) + " tokens"
+		parts = append(parts, "sequences of up to "+strconv.FormatInt(m.Length, 10)+" tokens")
 	}
 	if m.Data > 0 {
-		s += ", the dataset " + FormatBytes(m.Data)
+		parts = append(parts, "the dataset "+FormatBytes(m.Data))
 	}
-	return s + ")"
+	if len(parts) == 0 {
+		return FormatBytes(m.Bytes)
+	}
+	return FormatBytes(m.Bytes) + " (" + strings.Join(parts, ", ") + ")"
 }
 
 // generatedData returns the memory a generated task's dataset takes to

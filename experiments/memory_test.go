@@ -153,3 +153,20 @@ func TestFormatCount(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryEstimateString: what plan prints, without a parameter count a
+// model that cannot estimate itself would give as "roughly 0".
+func TestMemoryEstimateString(t *testing.T) {
+	for _, tc := range []struct {
+		m    MemoryEstimate
+		want string
+	}{
+		{MemoryEstimate{Bytes: 12 << 20, Params: 238_100, Length: 31, Data: 3 << 20}, "12.0 MiB (roughly 240 thousand parameters, sequences of up to 31 tokens, the dataset 3.00 MiB)"},
+		{MemoryEstimate{Bytes: 12 << 20, Length: 31}, "12.0 MiB (sequences of up to 31 tokens)"},
+		{MemoryEstimate{Bytes: 12 << 20}, "12.0 MiB"},
+	} {
+		if got := tc.m.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.m, got, tc.want)
+		}
+	}
+}

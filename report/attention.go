@@ -102,7 +102,8 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 		title += fmt.Sprintf(" · each cell the largest weight of %d output tokens", kr)
 	}
 	if vmax == 0 {
-		vmax = g.largest()
+		// float32 rounding can put a weight a hair above 1.
+		vmax = min(g.largest(), 1)
 		if vmax == 0 {
 			vmax = 1 // every weight 0, said above
 		}

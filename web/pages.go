@@ -14,6 +14,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
@@ -246,7 +247,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, s.statusOf(ferr, false), ferr)
 			return
 		}
-		v.CompareErr = s.st.Redact(ferr.Error())
+		v.CompareErr = printable.WithoutPackage(s.st.Redact(ferr.Error()))
 		if !errors.Is(ferr, report.ErrNoRuns) || f.has() {
 			status = s.statusOf(ferr, f.has())
 		}
@@ -463,7 +464,7 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		p.Error = s.st.Redact(err.Error())
+		p.Error = printable.WithoutPackage(s.st.Redact(err.Error()))
 		s.render(w, r, s.statusOf(err, true), "curves", p)
 		return
 	}
@@ -472,7 +473,7 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 		if m, err := resolveMetric(v.Metrics, v.Form.Metric); err == nil {
 			v.Form.Metric = m
 		} else {
-			p.Error = err.Error()
+			p.Error = printable.WithoutPackage(err.Error())
 			if v.Form.Metric != "" {
 				status = http.StatusBadRequest // ?metric= names no metric, as /api/.../curves answers; none logged yet is no error of the request
 			}

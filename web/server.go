@@ -369,9 +369,9 @@ func (s *Server) failure(r *http.Request, status int, err error) (int, string) {
 		msg = "the database server cannot be reached; this page answers again once it is back (" + msg + ")"
 	}
 	if status >= 500 {
-		s.logf("%s: %s", r.URL.Path, msg)
+		s.logf("%s: %s", r.URL.Path, msg) // the log keeps the package's name
 	}
-	return status, msg
+	return status, printable.WithoutPackage(msg)
 }
 
 // fail renders the error page.

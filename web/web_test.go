@@ -82,7 +82,7 @@ func TestPages(t *testing.T) {
 			{"/x/scan?status=failed", 200, []string{"loss is NaN"}},
 			{"/x/scan?where=attention.name+%3D", 400, []string{"where: col"}},
 			{"/x/scan?by=attention.name", 200, []string{`<th class="key">attention.name</th>`}},
-			{"/x/scan?by=seed", 400, []string{"would put runs with different model.attention.name (none, dot, additive) in one group"}},
+			{"/x/scan?by=seed", 400, []string{`<p class="notice">--by seed would put runs with different model.attention.name (none, dot, additive) in one group`}},
 			{"/x/scan?by=seed&pool=attention.name", 200, []string{`<th class="key">seed</th>`, `<th class="key">attention.name (pooled)</th>`}},
 			{"/x/scan?by=nosuchkey", 400, []string{"nosuchkey"}},
 			{"/x/scan?status=bogus", 400, []string{"status &#34;bogus&#34;: unknown status"}},

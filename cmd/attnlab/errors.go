@@ -111,7 +111,7 @@ func printError(w io.Writer, cmd *cobra.Command, err error, ran bool) {
 	if errors.Is(err, errReaderGone) {
 		return // show … | head: nothing to tell, as with Ctrl-C in a pager
 	}
-	msg := withoutPackage(printable.Line(firstLine(err.Error())))
+	msg := printable.WithoutPackage(printable.Line(firstLine(err.Error())))
 	if errors.Is(err, context.Canceled) && !errors.Is(err, errInterrupted) {
 		msg = "interrupted"
 	}
@@ -124,18 +124,6 @@ func printError(w io.Writer, cmd *cobra.Command, err error, ran bool) {
 		}
 	}
 	fmt.Fprintf(w, "attnlab: %s\n", msg)
-}
-
-// withoutPackage drops the name of the package that made an error from
-// the front of its message ("report: ", "store: "), and where's from
-// behind --where ("--where: where: col 8" is "--where: col 8"): the
-// command's name, put before it, says where the error arose, and the
-// package is ours, not the user's.
-func withoutPackage(msg string) string {
-	for _, p := range []string{"report: ", "store: ", "runs: ", "experiments: "} {
-		msg = strings.TrimPrefix(msg, p)
-	}
-	return strings.Replace(msg, "--where: where: ", "--where: ", 1)
 }
 
 // commandName is the command's path without the root: "plot curves".

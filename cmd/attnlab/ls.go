@@ -31,8 +31,8 @@ func newLsCmd() *cobra.Command {
 		Short: "List the experiments (with run counts per status) or the runs of the database",
 		Long: `List what the run database holds: the experiments with their runs counted by
 status, or the runs with their id, name (EXPERIMENT/POINT/seed=N, which every
-command taking a RUN accepts), status, attempts, hash, start and finish times
-and error. A running run whose worker is gone (its process exited on this
+command taking a RUN accepts), status, attempts, hash, when it started and ended
+(done, failed or interrupted) and error. A running run whose worker is gone (its process exited on this
 host, or it sent no heartbeat for a minute) says so where the error goes: a
 worker resumes it from its checkpoint, and rm may remove it. Runs are listed
 when asked for, or when --experiment, --status or --where is given.
@@ -40,7 +40,7 @@ when asked for, or when --experiment, --status or --where is given.
 --where takes the keys compare takes (attention.name, bleu, seed, status, ...);
 an unknown key is an error listing the closest known keys. The listing fits the
 terminal (--width, $COLUMNS): errors are cut with "…" first, then the hash,
-the start time and the attempts go, long names are cut, and the finish time
+the start time and the attempts go, long names are cut, and the end time
 goes last. When runs share a name (two versions of an experiment), the hash
 is what tells them apart and stays.`,
 		Example: "  attnlab ls\n  attnlab ls runs --experiment quickstart --status failed\n  attnlab ls runs --where 'exact_match > 0.9 and attention.name != none'",

@@ -159,3 +159,15 @@ func (w *Writer) Flush() error {
 	_, err := io.WriteString(w.w, s)
 	return err
 }
+
+// WithoutPackage drops the name of the attnlab package that made an error
+// from the front of its message ("report: ", "store: "), and where's from
+// behind --where ("--where: where: col 8" is "--where: col 8"), for the
+// message a user reads: the command's name or the page says where it
+// arose, and the package is ours, not the user's.
+func WithoutPackage(msg string) string {
+	for _, p := range []string{"report: ", "store: ", "runs: ", "experiments: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return strings.Replace(msg, "--where: where: ", "--where: ", 1)
+}

@@ -94,3 +94,21 @@ func BenchmarkLineSafe(b *testing.B) {
 		Line(s)
 	}
 }
+
+// TestWithoutPackage: an error's message loses our package's name from its
+// front (the command's name says where it arose), and where's from behind
+// --where; a message that only holds such a word keeps it.
+func TestWithoutPackage(t *testing.T) {
+	for in, want := range map[string]string{
+		"report: baseline \"x\" matches no row":      "baseline \"x\" matches no row",
+		"store: empty run reference":                 "empty run reference",
+		"--where: where: col 18: expected a value":   "--where: col 18: expected a value",
+		"runs: 4 planned, 0 already done":            "4 planned, 0 already done",
+		"open x.db: the report: store: file is gone": "open x.db: the report: store: file is gone",
+		"reports: x": "reports: x",
+	} {
+		if got := WithoutPackage(in); got != want {
+			t.Errorf("WithoutPackage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
