@@ -3,6 +3,7 @@ package runs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -147,22 +148,22 @@ func TestLostRunStops(t *testing.T) {
 func TestWorkerWaitsForRoomAlive(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t, filepath.Join(t.TempDir(), "room.db"))
-	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=2000", "train.eval_every=0")
+	// The first run trains for well over StaleAfter (about 2.7 s; 17 s
+	// under the race detector, with fewer steps), so a waiting run that did
+	// not heartbeat is taken over. StaleAfter is 1 s (2 s under the race
+	// detector): 200 ms let a heartbeat delayed by the other run's writes
+	// on a loaded machine look dead (CI and a reviewer's run, 2026-12-06).
+	steps, stale := 6000, time.Second
+	if raceBuild {
+		steps, stale = 2000, 2*time.Second
+	}
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", fmt.Sprintf("train.steps=%d", steps), "train.eval_every=0")
 	sub, err := Submit(ctx, st, x)
 	if err != nil {
 		t.Fatal(err)
 	}
 	plan, _ := x.Plan()
 	est := experiments.EstimateMemory(plan[0].Config).Bytes
-	// The first run trains for well over StaleAfter (about 0.9 s; 17 s
-	// under the race detector), so a waiting run that did not heartbeat is
-	// taken over. Under the race detector StaleAfter is longer: 200 ms
-	// there let a heartbeat delayed by the other run's writes on a loaded
-	// machine look dead (CI, 2026-12-06).
-	stale := 200 * time.Millisecond
-	if raceBuild {
-		stale = 2 * time.Second
-	}
 	rep, err := Work(ctx, st, WorkOptions{Workers: 2, Heartbeat: 50 * time.Millisecond, StaleAfter: stale,
 		Memory: tasks.MemoryLimit{Bytes: est * 3 / 2, Name: "the limit"}})
 	if err != nil {
