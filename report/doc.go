@@ -25,8 +25,11 @@
 // Export's group column uses the same keys. Query.By
 // may group more coarsely only over keys named in Query.Pool (and keys
 // that the By and Pool keys determine, such as the parameters of a plugin
-// whose pooled name switches it), which every format then shows; otherwise
-// it is an error naming the keys and their values. A key that the By keys
+// whose pooled name switches it: Comparison.PooledAlong), which every
+// format then shows (the tables give the Pool keys a column each and name
+// the others in a note; JSON and CSV give each its values); otherwise it
+// is an error naming the fewest of the keys that settle the others, with
+// their values. A key that the By keys
 // determine without accounting for it, in the sense above (a learning rate
 // zipped with the attention that --by names), is shown beside them, as in
 // the default grouping.
@@ -56,7 +59,8 @@
 // get the best row of each task starred (rows whose task.* params and
 // data.* fingerprints agree, and for BLEU whose sacreBLEU signatures agree:
 // BLEU over characters and over 13a tokens are two metrics; never across
-// them; means equal but for rounding are tied) and, against
+// them; means within a part in a million, float32's noise, are tied and
+// starred together) and, against
 // Query.Baseline, the difference of means with its 95 % confidence
 // interval and a two-sided p-value: by the paired t-test over seeds
 // (metrics.PairedCompare) where the row's runs with a value and the
@@ -133,7 +137,10 @@
 // and .120.golden the same at 120 columns). Every format carries the same
 // rows, numbers and notes: CSV and JSON at full precision (CSV with an
 // empty field where a value does not exist; JSON with each run's value and
-// the notes), the table and Markdown rounded per column. A Comparison is a
+// the notes), the table and Markdown rounded per column (its largest mean
+// chooses the decimals; a mean they would leave fewer than two significant
+// digits keeps two, 0.00046 beside 0.298; a starred mean takes digits
+// until it reads apart from the next). A Comparison is a
 // plain value; the dashboard (attnlab serve) renders the same one, its
 // cells as Comparison.Text gives them: the table's text, cell by cell.
 // Query.Status selects done runs by default; StatusAny selects every
