@@ -12,6 +12,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/internal/safeout"
+	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
@@ -261,25 +262,9 @@ func labelStep(n int) int {
 // label: labels every step-th cell of per tokens each.
 func axisLabel(name string, step, per int) string {
 	if k := step * max(per, 1); k > 1 {
-		return fmt.Sprintf("%s (every %s token labelled)", name, ordinal(k))
+		return fmt.Sprintf("%s (every %s token labelled)", name, term.Ordinal(k))
 	}
 	return name
-}
-
-// ordinal writes k as "2nd", "3rd", "14th", "21st".
-func ordinal(k int) string {
-	suffix := "th"
-	if k%100 < 11 || k%100 > 13 {
-		switch k % 10 {
-		case 1:
-			suffix = "st"
-		case 2:
-			suffix = "nd"
-		case 3:
-			suffix = "rd"
-		}
-	}
-	return strconv.Itoa(k) + suffix
 }
 
 // tokenTicks labels positions 0..n-1 with labels (reversed when flip), every

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/registry"
 )
 
@@ -169,7 +170,7 @@ func formatDate(parts []datePart, d time.Time) string {
 		case "dd":
 			fmt.Fprintf(&b, "%02d", d.Day())
 		case "dth":
-			b.WriteString(ordinal(d.Day()))
+			b.WriteString(term.Ordinal(d.Day()))
 		case "m":
 			b.WriteString(strconv.Itoa(int(d.Month())))
 		case "mm":
@@ -185,22 +186,6 @@ func formatDate(parts []datePart, d time.Time) string {
 		}
 	}
 	return b.String()
-}
-
-// ordinal returns 1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, ..., 21st.
-func ordinal(n int) string {
-	suffix := "th"
-	if n%100 < 11 || n%100 > 13 {
-		switch n % 10 {
-		case 1:
-			suffix = "st"
-		case 2:
-			suffix = "nd"
-		case 3:
-			suffix = "rd"
-		}
-	}
-	return strconv.Itoa(n) + suffix
 }
 
 func init() {

@@ -29,15 +29,6 @@ func TestDateFormats(t *testing.T) {
 	}
 }
 
-func TestOrdinal(t *testing.T) {
-	t.Parallel()
-	for n, want := range map[int]string{1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 11: "11th", 12: "12th", 13: "13th", 21: "21st", 22: "22nd", 23: "23rd", 30: "30th", 31: "31st"} {
-		if got := ordinal(n); got != want {
-			t.Errorf("ordinal(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 // zeller returns the weekday of a Gregorian date (0 = saturday), by
 // Zeller's congruence, independently of package time.
 func zeller(y, m, d int) int {

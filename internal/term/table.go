@@ -3,6 +3,7 @@ package term
 import (
 	"bufio"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -268,6 +269,24 @@ func (t *Table) writeBlock(w *bufio.Writer, cols, widths []int, heads [][]string
 			line(parts)
 		}
 	}
+}
+
+// Ordinal writes n in English as an ordinal: 1st, 2nd, 3rd, 4th, ...,
+// 11th, 12th, 13th, ..., 21st (a dates task's day, a plot's "every 14th
+// token").
+func Ordinal(n int) string {
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return strconv.Itoa(n) + suffix
 }
 
 // Thousands inserts commas in the integer s ("-84226" → "-84,226"), as
