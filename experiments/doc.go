@@ -224,7 +224,9 @@
 // one complaint. Within a plugin block every unknown key and every mistyped
 // value is reported; the plugin's own range checks (its Validate) run when
 // there are none, and report their first problem. When the sweep section
-// itself is malformed, the configuration is checked without it.
+// itself is malformed, the configuration is checked without it, and each
+// well-formed grid or zip key at its first value (an unknown swept key is
+// said with the sweep's other problems).
 //
 // # Runs and identity
 //

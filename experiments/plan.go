@@ -120,6 +120,28 @@ func (l *loader) searchOrder() []*source {
 	return append([]*source{l.sources[n-1]}, l.sources[:n-1]...)
 }
 
+// checkAxis resolves the configuration with the swept key of a alone set
+// to its first value and reports, through r, what it finds wrong at that
+// key or under it (other problems are the configuration's own, which r
+// has checked, or may come from keys swept with it).
+func (l *loader) checkAxis(r *resolver, tree map[string]any, sources []*source, a axis) {
+	p := &point{keys: []string{a.key}, values: map[string]any{a.key: a.values[0]},
+		locs: map[string]location{a.key: r.loc.at(a.path)}}
+	t := cloneMap(tree)
+	l.merge(p.tree(), t, "", false)
+	pr := &resolver{sites: l.sites, data: l.data, loc: &locator{sources: sources, point: p}}
+	pr.config(t)
+	for _, e := range pr.errs.sorted() {
+		if (e.Key == a.key || isUnder(e.Key, a.key)) && !r.reported[e.Key] {
+			if r.reported == nil {
+				r.reported = map[string]bool{}
+			}
+			r.reported[e.Key] = true
+			r.errs = append(r.errs, e)
+		}
+	}
+}
+
 // plan validates the experiment-level keys, expands the sweep, resolves
 // every point and fills x.
 func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
@@ -170,8 +192,16 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	}
 	sw, ok := r.parseSweep(tree["sweep"])
 	if !ok {
-		// Still check the configuration without the sweep.
+		// Still check the configuration without the sweep, and each of the
+		// sweep's well-formed grid and zip keys at its first value, so that
+		// a key the configuration does not take (model.attention.nme) is
+		// said with the sweep's other problems, not once they are fixed.
 		r.config(tree)
+		if sw != nil {
+			for _, a := range slices.Concat(sw.grid, sw.zip) {
+				l.checkAxis(r, tree, sources, a)
+			}
+		}
 		return
 	}
 	if n := sw.count() * max(len(x.Seeds), 1); n > MaxRuns {
