@@ -304,12 +304,16 @@ func ParseBytes(s string) (int64, error) {
 
 // formatCount writes an estimated count for people, to two significant
 // digits (the estimate is not exact): "950", "6.6 thousand", "370
-// thousand", "1.2 million", "7.8 billion".
+// thousand", "1.2 million", "7.8 billion", and past a thousand trillion
+// in powers of ten ("4.2e15").
 func formatCount(n int64) string {
 	x := float64(n)
 	if x > 0 { // two significant digits first: 999,600 is 1.0 million
 		p := math.Pow10(int(math.Floor(math.Log10(x))) - 1)
 		x = math.Round(x/p) * p
+	}
+	if x >= 1e15 {
+		return strconv.FormatFloat(x, 'e', 1, 64)
 	}
 	name := ""
 	for _, u := range []struct {

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,7 +148,8 @@ func estimateFile(t *testing.T, dir, text string, sets ...string) MemoryEstimate
 // its unit, and rounds across units (999,600 is 1.0 million).
 func TestFormatCount(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 7: "7", 950: "950", 987: "990", 6_612: "6.6 thousand", 12_345: "12 thousand",
-		365_600: "370 thousand", 238_100: "240 thousand", 999_600: "1.0 million", 1_234_567: "1.2 million", 7_800_000_000: "7.8 billion"} {
+		365_600: "370 thousand", 238_100: "240 thousand", 999_600: "1.0 million", 1_234_567: "1.2 million", 7_800_000_000: "7.8 billion",
+		994_000_000_000_000: "990 trillion", 999_600_000_000_000: "1.0e+15", 4_200_000_000_000_000: "4.2e+15", math.MaxInt64: "9.2e+18"} {
 		if got := formatCount(n); got != want {
 			t.Errorf("formatCount(%d) = %q, want %q", n, got, want)
 		}

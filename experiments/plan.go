@@ -120,25 +120,55 @@ func (l *loader) searchOrder() []*source {
 	return append([]*source{l.sources[n-1]}, l.sources[:n-1]...)
 }
 
-// checkAxis resolves the configuration with the swept key of a alone set
-// to its first value and reports, through r, what it finds wrong at that
-// key or under it (other problems are the configuration's own, which r
-// has checked, or may come from keys swept with it).
-func (l *loader) checkAxis(r *resolver, tree map[string]any, sources []*source, a axis) {
-	p := &point{keys: []string{a.key}, values: map[string]any{a.key: a.values[0]},
-		locs: map[string]location{a.key: r.loc.at(a.path)}}
+// checkAlone resolves the configuration with p's overrides alone set and
+// reports, through r, what it finds wrong at one of p's keys or under it
+// (other problems are the configuration's own, which r has checked, or
+// may come from keys swept with p's), each key once.
+func (l *loader) checkAlone(r *resolver, tree map[string]any, sources []*source, p *point) {
 	t := cloneMap(tree)
 	l.merge(p.tree(), t, "", false)
 	pr := &resolver{sites: l.sites, data: l.data, loc: &locator{sources: sources, point: p}}
 	pr.config(t)
 	for _, e := range pr.errs.sorted() {
-		if (e.Key == a.key || isUnder(e.Key, a.key)) && !r.reported[e.Key] {
-			if r.reported == nil {
-				r.reported = map[string]bool{}
-			}
-			r.reported[e.Key] = true
-			r.errs = append(r.errs, e)
+		if r.reported[e.Key] || !slices.ContainsFunc(p.keys, func(k string) bool { return e.Key == k || isUnder(e.Key, k) }) {
+			continue
 		}
+		if r.reported == nil {
+			r.reported = map[string]bool{}
+		}
+		r.reported[e.Key] = true
+		r.errs = append(r.errs, e)
+	}
+}
+
+// checkParts checks, when the sweep as a whole cannot be expanded, each
+// value of its well-formed grid and zip keys and each of its variants on
+// its own, so that a key the configuration does not take
+// (model.attention.nme) or a value it refuses is said with the sweep's
+// other problems, not once they are fixed.
+func (l *loader) checkParts(r *resolver, tree map[string]any, sources []*source, sw *sweep) {
+	alone := func() *point { return &point{values: map[string]any{}, locs: map[string]location{}} }
+	for _, a := range sw.grid {
+		for _, v := range a.values {
+			p := alone()
+			p.set(a.key, v, r.loc.at(a.path))
+			l.checkAlone(r, tree, sources, p)
+		}
+	}
+	for _, a := range sw.zip {
+		for i, v := range a.values {
+			p := alone()
+			p.set(a.key, v, r.loc.at(a.path+"["+strconv.Itoa(i)+"]"))
+			l.checkAlone(r, tree, sources, p)
+		}
+	}
+	for _, vr := range sw.variants {
+		p := alone()
+		p.variant = vr.name
+		for _, k := range vr.keys {
+			p.set(k, vr.values[k], r.loc.at(vr.path+"."+k))
+		}
+		l.checkAlone(r, tree, sources, p)
 	}
 }
 
@@ -192,15 +222,11 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	}
 	sw, ok := r.parseSweep(tree["sweep"])
 	if !ok {
-		// Still check the configuration without the sweep, and each of the
-		// sweep's well-formed grid and zip keys at its first value, so that
-		// a key the configuration does not take (model.attention.nme) is
-		// said with the sweep's other problems, not once they are fixed.
+		// Still check the configuration without the sweep, and the
+		// sweep's well-formed parts one by one.
 		r.config(tree)
 		if sw != nil {
-			for _, a := range slices.Concat(sw.grid, sw.zip) {
-				l.checkAxis(r, tree, sources, a)
-			}
+			l.checkParts(r, tree, sources, sw)
 		}
 		return
 	}
