@@ -110,6 +110,11 @@ func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyRepo
 }
 
 // copyExperiment makes sure dst has the experiment and returns its id there.
+// Copies into one database may run at once (two syncs into a new database):
+// the insert does nothing when another transaction has inserted the name
+// meanwhile (on PostgreSQL it waits for that one to commit), and the
+// experiment is then read back, as Submit does — never a unique-constraint
+// error.
 func (s *Store) copyExperiment(ctx context.Context, x Experiment) (id int64, created bool, err error) {
 	err = s.write(ctx, func(tx *Tx) error {
 		created = false
@@ -117,10 +122,19 @@ func (s *Store) copyExperiment(ctx context.Context, x Experiment) (id int64, cre
 		if err == nil || !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		created = true
-		return tx.QueryRowContext(ctx, `INSERT INTO experiments (name, description, yaml, dir, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		err = tx.QueryRowContext(ctx, `INSERT INTO experiments (name, description, yaml, dir, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`,
 			x.Name, x.Description, x.YAML, x.Dir, s.d.timeArg(x.Created), s.d.timeArg(x.Updated)).Scan(&id)
+		if err == nil {
+			created = true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// Another copy inserted it since the SELECT and has committed (READ
+		// COMMITTED: this statement sees its row).
+		return tx.QueryRowContext(ctx, `SELECT id FROM experiments WHERE name = ?`, x.Name).Scan(&id)
 	})
 	return id, created, err
 }

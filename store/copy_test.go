@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -290,5 +291,60 @@ func testCopyLeavesTheQueue(t *testing.T) {
 	}
 	if res, err := dst.ClaimNext(ctx, Owner{Host: "worker", PID: 1}, QueueFilter{}, time.Minute); err != nil || !res.Claimed {
 		t.Fatalf("after copying the unfinished runs nothing could be claimed: %+v, %v", res, err)
+	}
+}
+
+// testCopyConcurrent: copies that run at once into one new target (two
+// `attnlab sync` into a fresh database) all succeed. The experiment is
+// created once, the way Submit creates it, however their transactions
+// interleave; on PostgreSQL the loser of the race used to fail with the
+// unique constraint's error.
+func testCopyConcurrent(t *testing.T) {
+	ctx := context.Background()
+	src := newStore(t)
+	fillForCopy(t, src)
+	const copiers = 6
+	for round := range 4 {
+		target := newTarget(t)
+		dsts := make([]*Store, copiers)
+		for i := range dsts {
+			d, err := Open(target)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { d.Close() })
+			dsts[i] = d
+		}
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+			reps  = make([]CopyReport, copiers)
+			errs  = make([]error, copiers)
+		)
+		for i := range dsts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				reps[i], errs[i] = src.Copy(ctx, dsts[i], CopyOptions{})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		newExps, newRuns := 0, 0
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: copy %d of %d at once: %v", round, i+1, copiers, err)
+			}
+			newExps += reps[i].NewExperiments
+			newRuns += reps[i].Runs[CopyNew]
+		}
+		if newExps != 1 || newRuns != 2 {
+			t.Fatalf("round %d: the copies created %d experiments and %d runs, want 1 and 2", round, newExps, newRuns)
+		}
+		exps, err := dsts[0].Experiments(ctx)
+		if err != nil || len(exps) != 1 || exps[0].Counts[StatusDone] != 1 || exps[0].Counts[StatusFailed] != 1 {
+			t.Fatalf("round %d: the target holds %+v (%v), want copyme with one done and one failed run", round, exps, err)
+		}
 	}
 }

@@ -64,6 +64,7 @@ var engineTests = []struct {
 	{"ClaimNextConcurrent", testClaimNextConcurrent},
 	{"Copy", testCopy},
 	{"CopyLeavesTheQueue", testCopyLeavesTheQueue},
+	{"CopyConcurrent", testCopyConcurrent},
 }
 
 // TestSQLite runs the store's suite on SQLite.
