@@ -332,13 +332,20 @@ func finishRun(ctx context.Context, st *store.Store, owner store.Owner, out Outc
 // that fails for another reason than a lost run or database, the run is
 // recorded as failed with the error (its summaries could not be kept). A
 // run another worker took over meanwhile ends as lost (errLost), with the
-// state the new owner gave it.
+// state the new owner gave it; a run whose end could not be recorded
+// because the database stayed unreachable is left running (*LeftError).
 func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, status store.Status, err error, end store.Ending) Outcome {
 	end.Status, end.Error = status, ""
 	if err != nil {
 		end.Error = err.Error()
 	}
 	r, ferr := st.FinishRun(ctx, out.Run.ID, owner, end)
+	if st.Unreachable(ferr) {
+		// The end is not recorded: the run stays running in the store,
+		// for another worker to take over once its heartbeat is stale.
+		out.Status, out.Err = store.StatusRunning, &LeftError{Err: ferr}
+		return out
+	}
 	if ferr != nil && (len(end.Summaries) > 0 || len(end.DropKinds) > 0) &&
 		!errors.Is(ferr, store.ErrNotOwner) && !errors.Is(ferr, store.ErrDatabaseGone) && !errors.Is(ferr, store.ErrNotFound) {
 		status, err = store.StatusFailed, ferr

@@ -256,6 +256,12 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 						fail(out.Err)
 						return
 					}
+					if le := (*LeftError)(nil); errors.As(out.Err, &le) {
+						// The database stayed unreachable: claiming
+						// more would only wait for it again.
+						fail(le.Err)
+						return
+					}
 					idleSince = time.Now()
 					continue
 				}
@@ -314,6 +320,32 @@ func heldKey(runs []store.Run) string {
 
 // errLost cancels a run whose heartbeat found that another worker took it.
 var errLost = errors.New("another worker took the run over")
+
+// LeftError is the Outcome.Err of a run whose worker gave up on it because
+// the database stayed unreachable (store.Store.Unreachable: longer than the
+// store's outage budget) and could not even hand it back: the run is still
+// running in the database (Outcome.Status running), nothing of its end is
+// recorded, and another worker takes it over — resuming from its last
+// checkpoint — once its heartbeat is stale (at once on the same host,
+// whose pid is gone). Err is the store's error.
+type LeftError struct{ Err error }
+
+func (e *LeftError) Error() string {
+	return "left for another worker to take over: " + e.Err.Error()
+}
+
+func (e *LeftError) Unwrap() error { return e.Err }
+
+// HandedBackOutage is the error message of a run handed back to the queue
+// because the database was unreachable for longer than the store rides out,
+// and was back when the worker handed it back.
+const HandedBackOutage = "interrupted: the database was unreachable; handed back to the queue, to resume from its last checkpoint"
+
+// handBackTimeout bounds the one try of handing back a run after the
+// database stayed unreachable: the outage budget is spent by then, so a
+// refused connection fails at once, but a partition would hold the try for
+// the store's attemptTimeout.
+var handBackTimeout = 10 * time.Second
 
 // HandedBack is the error message of a run that its worker handed back to
 // the queue because it was asked to stop: checkpointed at that step when it
@@ -483,6 +515,17 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 			rr.End(store.StatusFailed, err)
 		}
 		return out // nothing more can be stored
+	case st.Unreachable(err):
+		// A write gave up: the server stayed unreachable for longer than
+		// the store rides out. The run did not fail; hand it back if the
+		// server answers now, else leave it running for another worker to
+		// take over.
+		out = handBackUnreachable(bg, st, owner, out, err)
+		out.Cost.Finish = time.Since(finishStart)
+		if rr != nil {
+			rr.End(out.Status, out.Err)
+		}
+		return out
 	case err == nil:
 		end.Summaries = res.Summaries
 		if !rec.KeepCheckpoints {
@@ -499,6 +542,28 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	out.Cost.Finish = time.Since(finishStart)
 	if rr != nil {
 		rr.End(out.Status, out.Err)
+	}
+	return out
+}
+
+// handBackUnreachable ends a run whose training stopped because the
+// database was unreachable (err): it is handed back to the queue (status
+// interrupted) if one try, bounded by handBackTimeout, reaches the server;
+// else the Outcome is the run left running, with a *LeftError.
+func handBackUnreachable(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, err error) Outcome {
+	hctx, cancel := context.WithTimeout(ctx, handBackTimeout)
+	r, ferr := st.FinishRun(hctx, out.Run.ID, owner, store.Ending{Status: store.StatusInterrupted, Error: HandedBackOutage})
+	cancel()
+	switch {
+	case ferr == nil:
+		out.Run, out.Status, out.Err = r, store.StatusInterrupted, errors.New(HandedBackOutage)
+	case errors.Is(ferr, store.ErrNotOwner):
+		out.Err, out.Note = errLost, "taken over by another worker while the database was unreachable"
+		if r, gerr := st.RunByID(ctx, out.Run.ID); gerr == nil {
+			out.Run, out.Status = r, r.Status
+		}
+	default:
+		out.Status, out.Err = store.StatusRunning, &LeftError{Err: err}
 	}
 	return out
 }

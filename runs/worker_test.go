@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/faultproxy"
 	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tasks"
@@ -430,5 +432,69 @@ func waitLost(t *testing.T, st *store.Store, id int64, thief store.Owner, done <
 	r, _ := st.RunByID(context.Background(), id)
 	if r.Status != store.StatusRunning || r.Host != thief.Host || r.Error != "" {
 		t.Fatalf("after the loss: %s on %s (%q), want still running under the thief", r.Status, r.Host, r.Error)
+	}
+}
+
+// TestWorkerLeavesRunInOutage: when the database stays unreachable for
+// longer than the store rides out, the run's writes give up and the worker
+// stops — but the run did not fail: it is left running in the database (a
+// *LeftError outcome, not a failed one) for another worker to take over
+// from its checkpoint, and Work returns the store's error.
+func TestWorkerLeavesRunInOutage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	target := testenv.PostgresURL(t)
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := faultproxy.New(t, u.Host)
+	st := openStore(t, p.Through(t, target))
+	st.SetOutageBudget(time.Second)
+	direct := openStore(t, target)
+	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=100000", "train.eval_every=0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sub.Runs[0].ID
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	type result struct {
+		rep *WorkReport
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := Work(ctx, st, WorkOptions{Owner: me, MaxRuns: 1, Heartbeat: 100 * time.Millisecond,
+			StaleAfter: time.Hour, MetricsEvery: 50 * time.Millisecond})
+		done <- result{rep, err}
+	}()
+	for {
+		r, err := direct.RunByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == store.StatusRunning {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	p.Cut()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the worker did not stop within a minute of an outage longer than its budget of 1s")
+	}
+	if !errors.Is(res.err, store.ErrUnavailable) {
+		t.Fatalf("Work returned %v, want the store's ErrUnavailable", res.err)
+	}
+	var le *LeftError
+	if res.rep == nil || len(res.rep.Outcomes) != 1 || res.rep.Outcomes[0].Status != store.StatusRunning || !errors.As(res.rep.Outcomes[0].Err, &le) {
+		t.Fatalf("outcomes %+v, want the run left running (a *LeftError), not failed", res.rep)
+	}
+	r, err := direct.RunByID(ctx, id)
+	if err != nil || r.Status != store.StatusRunning || r.Host != me.Host || r.Error != "" {
+		t.Fatalf("after the outage the run is %s on %s (%q, %v), want still running under the worker", r.Status, r.Host, r.Error, err)
 	}
 }

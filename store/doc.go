@@ -86,7 +86,9 @@
 // the outage's, not each write's: the writes that follow one another
 // through one outage share it, so once it is spent the next fail at their
 // first refused try instead of waiting 2 minutes each (until a try reaches
-// the server, or none has been made for outageGap, 30 s). Repeating a
+// the server, or none has been made for outageGap, 30 s). OnOutage tells
+// a caller when an outage begins and ends (a worker prints both);
+// SetOutageBudget changes the budget. Repeating a
 // try whose commit reached the server is harmless: metric, summary,
 // parameter and artifact writes are upserts, and run transitions are
 // guarded by the owner and status. (A claim whose commit was applied but

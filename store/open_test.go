@@ -334,6 +334,7 @@ var postgresOnlyTests = []struct {
 	{"RidesOutRestart", testPostgresRidesOutRestart},
 	{"PartitionEndsWrites", testPostgresPartitionEndsWrites},
 	{"OutageBudgetShared", testPostgresOutageBudgetShared},
+	{"TellsOutage", testPostgresTellsOutage},
 	{"RidesOutTooManyClients", testPostgresRidesOutTooManyClients},
 	{"Unreachable", testPostgresUnreachable},
 	{"TerminatedConnectionsReplaced", testPostgresTerminatedConnectionsReplaced},

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/url"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -412,5 +413,52 @@ func testPostgresTerminatedConnectionsReplaced(t *testing.T) {
 		if _, err := s.Experiments(ctx); err != nil {
 			t.Fatalf("round %d: a read right after the server terminated the pooled connections: %v", round, err)
 		}
+	}
+}
+
+// testPostgresTellsOutage: OnOutage tells an outage once when the writes
+// begin to ride it out, however many writes wait through it, and once
+// when a try reaches the server again; SetOutageBudget bounds the ride.
+func testPostgresTellsOutage(t *testing.T) {
+	s, p, r := proxiedStore(t)
+	ctx, owner := context.Background(), outageOwner
+	var (
+		mu     sync.Mutex
+		events []Outage
+	)
+	s.OnOutage(func(o Outage) {
+		mu.Lock()
+		events = append(events, o)
+		mu.Unlock()
+	})
+	s.SetOutageBudget(time.Second)
+	told := func() []Outage {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]Outage(nil), events...)
+	}
+	p.Cut()
+	start := time.Now()
+	for range 3 {
+		if err := s.Heartbeat(ctx, r.ID, owner); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("heartbeat during an outage: %v, want ErrUnavailable", err)
+		}
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("the writes gave up after %v, want about the budget of 1s", d)
+	}
+	if ev := told(); len(ev) != 1 || !ev[0].End.IsZero() || ev[0].Budget != time.Second || ev[0].Since.Before(start) {
+		t.Fatalf("during the outage OnOutage was told %+v, want its start once, with the budget of 1s", ev)
+	}
+	p.Forward()
+	if err := s.Heartbeat(ctx, r.ID, owner); err != nil {
+		t.Fatalf("heartbeat once the server is back: %v", err)
+	}
+	if err := s.Heartbeat(ctx, r.ID, owner); err != nil {
+		t.Fatalf("heartbeat once the server is back: %v", err)
+	}
+	ev := told()
+	if len(ev) != 2 || ev[1].End.IsZero() || !ev[1].Since.Equal(ev[0].Since) {
+		t.Fatalf("after the outage OnOutage was told %+v, want its start and then its end", ev)
 	}
 }

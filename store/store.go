@@ -106,6 +106,30 @@ type Store struct {
 // the store is used.
 func (s *Store) OnBusy(fn func()) { s.onBusy = fn }
 
+// OnOutage sets fn to be called when the store's writes (and a worker's
+// polls, Queue and Held) first find its PostgreSQL server unreachable and
+// begin to ride the outage out, with Outage.End zero, and again when a try
+// reaches the server after it, with End set: a worker that would otherwise
+// print nothing until the writes give up (up to the outage budget later)
+// tells its user at once. One outage is told once, whatever the number of
+// writes that wait through it. fn is called with the store's outage clock
+// locked: it must not use the store, and should only print. Set it before
+// the store is used. Never called on SQLite.
+func (s *Store) OnOutage(fn func(Outage)) {
+	s.down.mu.Lock()
+	s.down.notify = fn
+	s.down.mu.Unlock()
+}
+
+// SetOutageBudget sets how long the store's writes retry through an outage
+// of its PostgreSQL server before they fail with ErrUnavailable (default,
+// and for d <= 0: 2 minutes). Set it before the store is used.
+func (s *Store) SetOutageBudget(d time.Duration) {
+	s.down.mu.Lock()
+	s.down.budget = max(d, 0)
+	s.down.mu.Unlock()
+}
+
 // busy calls the OnBusy function the first time.
 func (s *Store) busy() {
 	if s.onBusy != nil && s.busyCalled.CompareAndSwap(false, true) {
@@ -541,28 +565,63 @@ type outageClock struct {
 	mu    sync.Mutex
 	since time.Time // when the current outage was first seen; zero: none
 	last  time.Time // when a try last found the server unreachable
+	// budget is the store's outage budget (SetOutageBudget; zero:
+	// outageBudget); notify is OnOutage's function. Both are set before
+	// the store is used.
+	budget time.Duration
+	notify func(Outage)
+}
+
+// Outage is what OnOutage tells: an outage of the PostgreSQL server that
+// the store's writes began to ride out (End zero), or its end.
+type Outage struct {
+	Since  time.Time     // when a try first found the server unreachable
+	Budget time.Duration // how long the writes retry before they give up
+	End    time.Time     // when a try reached the server again; zero while it lasts
+}
+
+// limit returns the outage budget; c.mu is held.
+func (c *outageClock) limit() time.Duration {
+	if c.budget > 0 {
+		return c.budget
+	}
+	return outageBudget
+}
+
+// budgetNow returns the outage budget.
+func (c *outageClock) budgetNow() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.limit()
 }
 
 // failed records that a try begun at start found the server unreachable,
 // and returns when the outage began. retrying says that an earlier try of
 // the same write found it unreachable too: the same outage, whatever the
-// backoff between them.
+// backoff between them. A new outage is told to the notify function.
 func (c *outageClock) failed(start time.Time, retrying bool) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
 	if c.since.IsZero() || (!retrying && start.Sub(c.last) > outageGap) {
 		c.since = now
+		if c.notify != nil {
+			c.notify(Outage{Since: now, Budget: c.limit()})
+		}
 	}
 	c.last = now
 	return c.since
 }
 
-// ok records that a try reached the server: the outage, if any, is over.
+// ok records that a try reached the server: the outage, if any, is over
+// (and its end is told to the notify function).
 func (c *outageClock) ok() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.since.IsZero() && c.notify != nil {
+		c.notify(Outage{Since: c.since, Budget: c.limit(), End: time.Now()})
+	}
 	c.since = time.Time{}
-	c.mu.Unlock()
 }
 
 // retry calls fn until it succeeds, fails with an error that is not
@@ -605,7 +664,7 @@ func retry(ctx context.Context, d dialect, down *outageClock, busy func(), fn fu
 		case code == codeBusy:
 			return &lockedError{waited: time.Since(first), err: err}
 		case down != nil && (code == codeGone || code == codeCantOpen) && ctx.Err() == nil:
-			if since := down.failed(start, outage); time.Since(since) >= outageBudget {
+			if since := down.failed(start, outage); time.Since(since) >= down.budgetNow() {
 				return fmt.Errorf("%w for %s: %w", ErrUnavailable, time.Since(since).Round(time.Second), err)
 			}
 			outage = true

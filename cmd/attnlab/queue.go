@@ -165,6 +165,9 @@ not hold (a failed run is recorded, not an exit status).`,
 			var rep runs.Reporter
 			owner := store.CurrentOwner(runVersion())
 			if !quiet {
+				// Else a worker said nothing through an outage until its
+				// writes gave up, minutes later.
+				st.OnOutage(func(o store.Outage) { writeOutage(errw, st.Path(), o) })
 				fmt.Fprintf(errw, "%s worker %s on %s\n", time.Now().Format("15:04:05"), owner, st.Path())
 				// One line per run start, evaluation and end; "n/N runs
 				// done" counts this worker's runs among those waiting now.
@@ -224,7 +227,13 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 		return
 	}
 	counts := map[store.Status]int{}
+	left := 0
 	for _, o := range wr.Outcomes {
+		var le *runs.LeftError
+		if errors.As(o.Err, &le) {
+			left++ // still running in the database: not its status
+			continue
+		}
 		counts[o.Status]++
 	}
 	var parts []string
@@ -237,6 +246,9 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 			parts = append(parts, fmt.Sprintf("%d %s", n, what))
 		}
 	}
+	if left > 0 {
+		parts = append(parts, fmt.Sprintf("%d left for another worker to take over (the database was unreachable)", left))
+	}
 	if len(parts) == 0 {
 		parts = []string{"no run taken"}
 	}
@@ -246,6 +258,27 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 			fmt.Fprintf(w, "run %d failed: %s\n", o.Run.ID, firstLine(o.Err.Error()))
 		}
 	}
+}
+
+// writeOutage writes the line of a worker whose database (shown as db)
+// became unreachable, or answers again after an outage (o.End set).
+func writeOutage(w io.Writer, db string, o store.Outage) {
+	if o.End.IsZero() {
+		fmt.Fprintf(w, "%s database %s unreachable since %s; retrying for up to %s\n",
+			time.Now().Format("15:04:05"), db, o.Since.Format("15:04:05"), shortDuration(o.Budget))
+		return
+	}
+	fmt.Fprintf(w, "%s database %s reachable again after %s\n",
+		o.End.Format("15:04:05"), db, o.End.Sub(o.Since).Round(time.Second))
+}
+
+// shortDuration is d without a trailing zero seconds: "2m", not "2m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	return s
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -587,3 +587,37 @@ func TestWorkerSaysWhatItWaitsFor(t *testing.T) {
 		t.Fatalf("worker after the other process ended its runs: %v", r)
 	}
 }
+
+// TestWorkSummaryLeftRun: a run the worker left running because the
+// database stayed unreachable is counted as left for another worker to
+// take over, not as failed nor by its (running) status, and gets no
+// "run N failed" line.
+func TestWorkSummaryLeftRun(t *testing.T) {
+	unreachable := fmt.Errorf("store: write metrics of run 52: %w for 2m4s", store.ErrUnavailable)
+	wr := &runs.WorkReport{Outcomes: []runs.Outcome{
+		{Run: store.Run{ID: 52}, Status: store.StatusRunning, Err: &runs.LeftError{Err: unreachable}},
+		{Run: store.Run{ID: 53}, Status: store.StatusDone},
+	}}
+	var b bytes.Buffer
+	writeWorkSummary(&b, wr)
+	got := b.String()
+	if !strings.Contains(got, "worker done: 1 done, 1 left for another worker to take over (the database was unreachable)\n") ||
+		strings.Contains(got, "failed") || strings.Contains(got, "running") || strings.Count(got, "\n") != 1 {
+		t.Fatalf("summary:\n%s\nwant one line: 1 done, 1 left for another worker to take over", got)
+	}
+}
+
+// TestWorkerOutageLines: a worker says when its database becomes
+// unreachable, for how long it retries, and when it answers again.
+func TestWorkerOutageLines(t *testing.T) {
+	since := time.Date(2026, 12, 6, 11, 5, 7, 0, time.Local)
+	var b bytes.Buffer
+	writeOutage(&b, "postgres://lab:xxxxx@db/attnlab", store.Outage{Since: since, Budget: 2 * time.Minute})
+	writeOutage(&b, "postgres://lab:xxxxx@db/attnlab", store.Outage{Since: since, Budget: 2 * time.Minute, End: since.Add(45 * time.Second)})
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 2 ||
+		!strings.HasSuffix(lines[0], " database postgres://lab:xxxxx@db/attnlab unreachable since 11:05:07; retrying for up to 2m") ||
+		lines[1] != "11:05:52 database postgres://lab:xxxxx@db/attnlab reachable again after 45s" {
+		t.Fatalf("outage lines:\n%s", b.String())
+	}
+}
