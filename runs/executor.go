@@ -331,7 +331,7 @@ func finishRun(ctx context.Context, st *store.Store, owner store.Owner, out Outc
 // end's artifact kinds, in the one transaction of store.FinishRun. When
 // that fails for another reason than a lost run or database, the run is
 // recorded as failed with the error (its summaries could not be kept). A
-// run another worker took over meanwhile ends as lost (errLost), with the
+// run another worker took over meanwhile ends as lost (ErrTakenOver), with the
 // state the new owner gave it; a run whose end could not be recorded
 // because the database stayed unreachable is left running (*LeftError).
 func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, status store.Status, err error, end store.Ending) Outcome {
@@ -359,7 +359,7 @@ func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out 
 	if errors.Is(ferr, store.ErrNotOwner) {
 		// Taken over before this end was recorded: the run is the new
 		// owner's, whatever this worker was about to say.
-		out.Err, out.Note = errLost, "taken over by another worker before this one recorded its end ("+string(status)+")"
+		out.Err, out.Note = ErrTakenOver, "taken over by another worker before this one recorded its end ("+string(status)+")"
 		if r, gerr := st.RunByID(ctx, out.Run.ID); gerr == nil {
 			out.Run, out.Status = r, r.Status
 		}

@@ -318,8 +318,12 @@ func heldKey(runs []store.Run) string {
 	return b.String()
 }
 
-// errLost cancels a run whose heartbeat found that another worker took it.
-var errLost = errors.New("another worker took the run over")
+// ErrTakenOver is the Outcome.Err of a run that another worker took over
+// while this one held it (this one was judged stale: it missed its
+// heartbeats); Outcome.Status is the run's status as the new owner keeps
+// it (usually running), not how this worker ended it. It also cancels the
+// run's training when a heartbeat finds it lost.
+var ErrTakenOver = errors.New("another worker took the run over")
 
 // LeftError is the Outcome.Err of a run whose worker gave up on it because
 // the database stayed unreachable (store.Store.Unreachable: longer than the
@@ -379,7 +383,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	// lost ends a run that another worker took over before it trained:
 	// nothing more is recorded, the run is the new owner's.
 	lost := func(note string) Outcome {
-		out.Err, out.Note = errLost, note
+		out.Err, out.Note = ErrTakenOver, note
 		if r, gerr := st.RunByID(bg, rec.ID); gerr == nil {
 			out.Run, out.Status = r, r.Status
 		}
@@ -469,7 +473,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 				hbTime += time.Since(t0)
 				hbCount++
 				if errors.Is(err, store.ErrNotOwner) {
-					cancelRun(errLost)
+					cancelRun(ErrTakenOver)
 					return
 				}
 				if errors.Is(err, store.ErrDatabaseGone) {
@@ -490,16 +494,16 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	out.Cost.Artifacts, out.Cost.ArtifactWrites = sr.artifactTime, sr.artifactWrites
 	finishStart := time.Now()
 	cause := context.Cause(runCtx)
-	if errors.Is(cause, errLost) || errors.Is(err, store.ErrNotOwner) {
+	if errors.Is(cause, ErrTakenOver) || errors.Is(err, store.ErrNotOwner) {
 		// Noticed by a heartbeat, or by an artifact write (a checkpoint),
 		// which is guarded by the owner too.
-		out.Err = errLost
+		out.Err = ErrTakenOver
 		out.Note = "taken over by another worker (this one missed its heartbeats)"
 		if r, gerr := st.RunByID(bg, rec.ID); gerr == nil {
 			out.Run, out.Status = r, r.Status
 		}
 		if rr != nil {
-			rr.End(store.StatusInterrupted, errLost)
+			rr.End(store.StatusInterrupted, ErrTakenOver)
 		}
 		return out
 	}
@@ -558,7 +562,7 @@ func handBackUnreachable(ctx context.Context, st *store.Store, owner store.Owner
 	case ferr == nil:
 		out.Run, out.Status, out.Err = r, store.StatusInterrupted, errors.New(HandedBackOutage)
 	case errors.Is(ferr, store.ErrNotOwner):
-		out.Err, out.Note = errLost, "taken over by another worker while the database was unreachable"
+		out.Err, out.Note = ErrTakenOver, "taken over by another worker while the database was unreachable"
 		if r, gerr := st.RunByID(ctx, out.Run.ID); gerr == nil {
 			out.Run, out.Status = r, r.Status
 		}

@@ -134,7 +134,7 @@ func TestLostRunStops(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the worker did not stop after losing its run")
 	}
-	if len((*repp).Outcomes) != 1 || !errors.Is((*repp).Outcomes[0].Err, errLost) {
+	if len((*repp).Outcomes) != 1 || !errors.Is((*repp).Outcomes[0].Err, ErrTakenOver) {
 		t.Fatalf("outcomes %+v, want the run lost", (*repp).Outcomes)
 	}
 	r, _ := st.RunByID(ctx, id)
@@ -327,7 +327,7 @@ func TestStalledStartKeepsNewOwnersData(t *testing.T) {
 				opt := WorkOptions{Owner: me, Heartbeat: time.Hour}
 				opt.defaults()
 				out := trainClaimed(ctx, st, claim, opt)
-				if !errors.Is(out.Err, errLost) {
+				if !errors.Is(out.Err, ErrTakenOver) {
 					t.Errorf("outcome %s, %v (%s); want the run lost", out.Status, out.Err, out.Note)
 				}
 				if data, err := st.Artifact(ctx, id, artifact.KindCheckpoint, artifact.NameCheckpoint); err != nil || string(data) != "thief" {
@@ -399,7 +399,7 @@ func TestLostBeforeItsEnd(t *testing.T) {
 		}
 		takeOver(t, st, id, store.Owner{Host: "elsewhere", PID: 99})
 		out := finishRun(ctx, st, me, Outcome{Run: sub.Runs[0]}, store.StatusFailed, errors.New("no room"))
-		if !errors.Is(out.Err, errLost) || out.Status != store.StatusRunning || out.Run.Host != "elsewhere" {
+		if !errors.Is(out.Err, ErrTakenOver) || out.Status != store.StatusRunning || out.Run.Host != "elsewhere" {
 			t.Errorf("outcome: status %s, error %v, host %q; want running under elsewhere, lost", out.Status, out.Err, out.Run.Host)
 		}
 	})
@@ -426,7 +426,7 @@ func waitLost(t *testing.T, st *store.Store, id int64, thief store.Owner, done <
 		}
 		check()
 	}
-	if len((*rep).Outcomes) != 1 || !errors.Is((*rep).Outcomes[0].Err, errLost) {
+	if len((*rep).Outcomes) != 1 || !errors.Is((*rep).Outcomes[0].Err, ErrTakenOver) {
 		t.Fatalf("outcomes %+v, want the run lost", (*rep).Outcomes)
 	}
 	r, _ := st.RunByID(context.Background(), id)

@@ -227,14 +227,19 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 		return
 	}
 	counts := map[store.Status]int{}
-	left := 0
+	left, lost := 0, 0
 	for _, o := range wr.Outcomes {
+		// Neither run's status is how this worker ended it: a left run is
+		// still running in the database, a lost one is the new owner's.
 		var le *runs.LeftError
-		if errors.As(o.Err, &le) {
-			left++ // still running in the database: not its status
-			continue
+		switch {
+		case errors.As(o.Err, &le):
+			left++
+		case errors.Is(o.Err, runs.ErrTakenOver):
+			lost++
+		default:
+			counts[o.Status]++
 		}
-		counts[o.Status]++
 	}
 	var parts []string
 	for _, s := range store.Statuses {
@@ -245,6 +250,9 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 			}
 			parts = append(parts, fmt.Sprintf("%d %s", n, what))
 		}
+	}
+	if lost > 0 {
+		parts = append(parts, fmt.Sprintf("%d taken over by another worker", lost))
 	}
 	if left > 0 {
 		parts = append(parts, fmt.Sprintf("%d left for another worker to take over (the database was unreachable)", left))

@@ -621,3 +621,17 @@ func TestWorkerOutageLines(t *testing.T) {
 		t.Fatalf("outage lines:\n%s", b.String())
 	}
 }
+
+// TestWorkSummaryTakenOver: a run another worker took over (this one was
+// frozen past its heartbeats) is counted as taken over, not by the status
+// the new owner keeps it in ("1 running").
+func TestWorkSummaryTakenOver(t *testing.T) {
+	wr := &runs.WorkReport{Outcomes: []runs.Outcome{
+		{Run: store.Run{ID: 7}, Status: store.StatusRunning, Err: runs.ErrTakenOver, Note: "taken over by another worker (this one missed its heartbeats)"},
+	}}
+	var b bytes.Buffer
+	writeWorkSummary(&b, wr)
+	if got := b.String(); !strings.HasSuffix(got, " worker done: 1 taken over by another worker\n") {
+		t.Fatalf("summary %q, want 1 taken over by another worker", got)
+	}
+}
