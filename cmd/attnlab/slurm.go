@@ -99,6 +99,13 @@ database).`,
 				_, err := io.WriteString(cmd.OutOrStdout(), script)
 				return err
 			}
+			// Before the database: without sbatch the runs would be queued
+			// for a job that cannot be submitted.
+			sbatchPath, err := exec.LookPath(o.sbatchPath)
+			if err != nil {
+				return fmt.Errorf("cannot submit the job: %s not found on PATH (run attnlab slurm on a Slurm login node); nothing was queued in %s", o.sbatchPath, store.Redact(target))
+			}
+			o.sbatchPath = sbatchPath
 			st, err := store.Open(target)
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,4 +183,20 @@ func TestKubernetesExample(t *testing.T) {
 	}
 	// attnlab takes the worker's flags (--help stops after parsing them).
 	wantOK(t, attnlab(t, append(c.Command[1:], "--help")...))
+}
+
+// TestSlurmWithoutSbatch: on a machine without Slurm's sbatch, attnlab
+// slurm fails in one line before it touches the database: no runs are
+// queued (here: no database file is even created) for a job that cannot
+// be submitted.
+func TestSlurmWithoutSbatch(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "q.db")
+	r := attnlab(t, "slurm", "testdata/queue.yaml", "--workers", "1", "--db", db, "--sbatch", "attnlab-no-such-sbatch")
+	wantError(t, r, exitFailure, "attnlab-no-such-sbatch not found on PATH", "nothing was queued in "+db)
+	if strings.Contains(r.stdout, "queued") {
+		t.Errorf("stdout says runs were queued:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the database was touched without sbatch: %v", err)
+	}
 }
