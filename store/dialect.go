@@ -229,6 +229,43 @@ func Redact(target string) string {
 	return out
 }
 
+// WithoutPassword returns the PostgreSQL URL target without its password
+// (the user's, and any password= parameter), for a command line that a
+// message suggests: with the password in PGPASSWORD or a pgpass file it
+// reaches the same database, and it shows nothing secret. ok is false when
+// target is not a PostgreSQL URL, cannot be parsed, or carries another
+// secret (sslpassword=) that the result would lack.
+func WithoutPassword(target string) (bare string, ok bool) {
+	if !isPostgresURL(target) {
+		return "", false
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", false
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.User(u.User.Username())
+		}
+	}
+	q := u.Query()
+	changed := false
+	for k := range q {
+		if strings.EqualFold(k, "password") {
+			q.Del(k)
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	bare = u.String()
+	if len(Secrets(bare)) > 0 {
+		return "", false
+	}
+	return bare, true
+}
+
 // Secrets returns the secret strings target carries — the URL's password
 // and password= and sslpassword= parameters — so that callers can scrub
 // them from any text they print. A SQLite path has none.

@@ -640,3 +640,25 @@ func testPostgresSchemeInAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// TestWithoutPassword: a suggested command line gets the URL without its
+// password (which PGPASSWORD or a pgpass file then gives); a URL with
+// another secret, or no URL, has no such form.
+func TestWithoutPassword(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"postgres://alice:s3cret@db.lab:5432/attnlab?sslmode=require", "postgres://alice@db.lab:5432/attnlab?sslmode=require", true},
+		{"postgres://db.lab/attnlab?user=alice&password=hunter2", "postgres://db.lab/attnlab?user=alice", true},
+		{"POSTGRES://u:PW@h/d?PASSWORD=other", "postgres://u@h/d", true},
+		{"postgres://u@h/d", "postgres://u@h/d", true},
+		{"postgres://u:pw1@h/d?sslpassword=TOPSECRET", "", false},
+		{"runs.db", "", false},
+	} {
+		got, ok := WithoutPassword(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("WithoutPassword(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

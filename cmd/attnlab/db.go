@@ -32,6 +32,26 @@ func noteBusy(w io.Writer, st *store.Store) {
 	})
 }
 
+// passwordNote is what a suggested command line whose database URL had a
+// password needs besides (dbHint).
+const passwordNote = "the URL's password is not shown: give it in PGPASSWORD or ~/.pgpass, or set ATTNLAB_DB to the whole URL and leave out --db"
+
+// dbHint is dbArg for a suggested command line, given the database's
+// target as the user gave it. When the target holds a password that
+// ATTNLAB_DB does not provide, the masked URL would fail as pasted: the
+// option names the URL without its password, and note says how to give it
+// (passwordNote); note is "" otherwise. The password is never shown.
+func dbHint(target string) (arg, note string) {
+	arg = dbArg(store.Redact(target))
+	if arg == "" || len(store.Secrets(target)) == 0 {
+		return arg, ""
+	}
+	if bare, ok := store.WithoutPassword(target); ok {
+		return " --db " + shellQuote(bare), passwordNote
+	}
+	return "", "its secrets are not shown: set ATTNLAB_DB to the database's whole URL first"
+}
+
 // dbArg returns the --db option of a command line that a message suggests,
 // for the database shown as shown (store.Path: a password masked): none when
 // the database is $ATTNLAB_DB, which the suggested command then takes by

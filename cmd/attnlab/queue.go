@@ -69,8 +69,12 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 				}
 			}
 			fmt.Fprintf(w, ", %d queued\n", counts[store.StatusQueued])
-			fmt.Fprintf(w, "train them:    attnlab worker%s --experiment %s\n", dbArg(st.Path()), x.Name)
-			fmt.Fprintf(w, "watch them:    attnlab ls runs%s --experiment %s\n", dbArg(st.Path()), x.Name)
+			arg, note := dbHint(*db)
+			fmt.Fprintf(w, "train them:    attnlab worker%s --experiment %s\n", arg, x.Name)
+			fmt.Fprintf(w, "watch them:    attnlab ls runs%s --experiment %s\n", arg, x.Name)
+			if note != "" {
+				fmt.Fprintf(w, "               (%s)\n", note)
+			}
 			return nil
 		},
 	}

@@ -145,7 +145,8 @@ func TestPasswordNeverPrinted(t *testing.T) {
 // TestSuggestedCommandsWorkAsPasted: the command lines that submit, show
 // and the other commands suggest name the database with --db only when it
 // is not $ATTNLAB_DB, so that with a password in the URL (masked wherever
-// it is shown) a suggestion still works as pasted.
+// it is shown) a suggestion still works as pasted; submit's, given a URL
+// with a password, name it without and say how to give the password.
 func TestSuggestedCommandsWorkAsPasted(t *testing.T) {
 	const secret = "Pw-0f-Th3-Lab"
 	live, err := url.Parse(testenv.PostgresURL(t))
@@ -169,13 +170,22 @@ func TestSuggestedCommandsWorkAsPasted(t *testing.T) {
 	r = attnlab(t, "show", "no-such-run")
 	wantError(t, r, exitUsage, "(attnlab ls runs lists them)")
 
-	// Given with --db, the URL is shown masked: the user typed the password.
+	// Given with --db, the URL is shown masked (the user typed the
+	// password), and the suggestions name it without the password, which
+	// PGPASSWORD or ~/.pgpass then gives: the masked URL would fail as
+	// pasted.
 	t.Setenv("ATTNLAB_DB", "")
 	r = attnlab(t, "submit", "testdata/tiny.yaml", "--db", u)
 	wantOK(t, r)
-	masked := strings.Replace(u, secret, "xxxxx", 1)
-	if want := "train them:    attnlab worker --db '" + masked + "' --experiment tiny\n"; !strings.Contains(r.stdout, want) {
-		t.Fatalf("submit --db URL does not suggest %q:\n%s", want, r.stdout)
+	bare := *live
+	bare.User = url.User(live.User.Username())
+	for _, want := range []string{
+		"train them:    attnlab worker --db '" + bare.String() + "' --experiment tiny\n",
+		"(" + passwordNote + ")\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("submit --db URL does not suggest %q:\n%s", want, r.stdout)
+		}
 	}
 	if strings.Contains(r.stdout+r.stderr, secret) {
 		t.Fatalf("the password is in the output:\n%v", r)

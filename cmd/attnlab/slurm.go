@@ -128,7 +128,11 @@ database).`,
 				return err
 			}
 			fmt.Fprintf(w, "submitted Slurm job %s: %s (array 0-%d)\n", job, plural(o.workers, "worker"), o.workers-1)
-			fmt.Fprintf(w, "watch:  attnlab ls runs%s --experiment %s\n", dbArg(st.Path()), x.Name)
+			arg, note := dbHint(target)
+			fmt.Fprintf(w, "watch:  attnlab ls runs%s --experiment %s\n", arg, x.Name)
+			if note != "" {
+				fmt.Fprintf(w, "        (%s)\n", note)
+			}
 			fmt.Fprintf(w, "        squeue -j %s\n", job)
 			fmt.Fprintf(w, "stop:   scancel %s   (workers hand their runs back to the queue)\n", job)
 			return nil
@@ -302,7 +306,11 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, st *store.St
 		if msg == "" {
 			msg = err.Error()
 		}
-		return "", fmt.Errorf("sbatch failed: %s (the runs stay queued: attnlab worker%s takes them)", st.Redact(firstLine(msg)), dbArg(st.Path()))
+		arg, note := dbHint(db)
+		if note != "" {
+			note = "; " + note
+		}
+		return "", fmt.Errorf("sbatch failed: %s (the runs stay queued: attnlab worker%s takes them%s)", st.Redact(firstLine(msg)), arg, note)
 	}
 	m := jobIDRE.FindStringSubmatch(stdout.String())
 	if m == nil {

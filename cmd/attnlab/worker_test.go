@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -634,4 +635,56 @@ func TestWorkSummaryTakenOver(t *testing.T) {
 	if got := b.String(); !strings.HasSuffix(got, " worker done: 1 taken over by another worker\n") {
 		t.Fatalf("summary %q, want 1 taken over by another worker", got)
 	}
+}
+
+// TestDBHint: a suggested command line for a database whose URL has a
+// password names the URL without it and says how to give the password —
+// the masked URL (postgres://lab:xxxxx@…) would fail as pasted.
+func TestDBHint(t *testing.T) {
+	for _, tc := range []struct{ target, arg, note string }{
+		{"/lab/runs.db", " --db /lab/runs.db", ""},
+		{"postgres://lab@db/attnlab", " --db postgres://lab@db/attnlab", ""},
+		{"postgres://lab:s3cretpw@db/attnlab?sslmode=disable", " --db 'postgres://lab@db/attnlab?sslmode=disable'", passwordNote},
+		{"postgres://lab:s3cretpw@db/attnlab?sslpassword=k3ypass", "", "its secrets are not shown: set ATTNLAB_DB to the database's whole URL first"},
+	} {
+		arg, note := dbHint(tc.target)
+		if arg != tc.arg || note != tc.note {
+			t.Errorf("dbHint(%q) = %q, %q; want %q, %q", tc.target, arg, note, tc.arg, tc.note)
+		}
+	}
+}
+
+// TestSubmitHintWithPassword: submit to a PostgreSQL URL with a password
+// suggests commands that work as pasted once the password is in
+// PGPASSWORD (the test server trusts any), and never shows it.
+func TestSubmitHintWithPassword(t *testing.T) {
+	u, err := url.Parse(testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pw = "Sekr1tPassw0rd"
+	u.User = url.UserPassword(u.User.Username(), pw)
+	r := attnlab(t, "submit", "testdata/queue.yaml", "--db", u.String())
+	wantOK(t, r)
+	if strings.Contains(r.stdout+r.stderr, pw) {
+		t.Fatalf("the password was printed:\n%s", r.stdout)
+	}
+	var watch, hints string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "watch them:") {
+			watch = strings.TrimSpace(strings.TrimPrefix(line, "watch them:"))
+		}
+		if strings.HasPrefix(line, "train them:") || strings.HasPrefix(line, "watch them:") {
+			hints += line
+		}
+	}
+	if strings.Contains(hints, "xxxxx") || !strings.Contains(r.stdout, "PGPASSWORD") || watch == "" {
+		t.Fatalf("submit's hints:\n%s\nwant commands without the masked password, and how to give it", r.stdout)
+	}
+	// The hint as a shell reads it, run as pasted.
+	out, err := exec.Command("sh", "-c", "for a in "+strings.TrimPrefix(watch, "attnlab ")+`; do printf '%s\n' "$a"; done`).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOK(t, attnlab(t, strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")...))
 }
