@@ -46,6 +46,8 @@ func (postgresDialect) code(err error) errCode {
 			return codeGone
 		case "53300": // too_many_connections: the server (or the role's limit) is full for now
 			return codeGone
+		case "42501": // insufficient_privilege
+			return codeDenied
 		}
 		if strings.HasPrefix(pe.Code, "08") { // connection_exception
 			return codeGone
@@ -84,8 +86,13 @@ func (postgresDialect) lockSchema(ctx context.Context, tx *Tx) error {
 }
 
 func (postgresDialect) probe(ctx context.Context, q querier) (dbState, error) {
-	rows, err := q.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
-		WHERE table_schema = current_schema() ORDER BY table_name`)
+	// pg_class, not information_schema.tables: the latter lists only the
+	// tables the role has rights on, so that a role without them took a
+	// store for an empty database (and then failed to create it).
+	rows, err := q.QueryContext(ctx, `SELECT c.relname::text FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+		ORDER BY c.relname::text COLLATE "C"`)
 	if err != nil {
 		return dbState{}, err
 	}
@@ -241,8 +248,9 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 	}
 	st, err := s.d.probe(ctx, s.db)
 	if err != nil {
+		err = s.classify(err) // before Close: it may ask the server who we are
 		db.Close()
-		return nil, s.classify(err)
+		return nil, err
 	}
 	if err := s.identify(st, mode); err != nil {
 		db.Close()

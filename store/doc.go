@@ -45,7 +45,9 @@
 // from the URL, PGPASSWORD or a pgpass file. The database must exist. The
 // schema version is the table attnlab_schema (application 'attnlab',
 // version); a schema with other tables and no attnlab_schema is someone
-// else's and is refused untouched. Migrations take an advisory lock, so
+// else's and is refused untouched. A role that lacks the rights
+// to use an existing store's tables (or to create them) gets one line
+// naming the role and the database, not "no tables". Migrations take an advisory lock, so
 // processes opening a new database at once create it once.
 //
 // Passwords are never printed: every error of this package and Path() show

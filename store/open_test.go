@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -340,6 +342,7 @@ var postgresOnlyTests = []struct {
 	{"TerminatedConnectionsReplaced", testPostgresTerminatedConnectionsReplaced},
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
 	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
+	{"PermissionDenied", testPostgresPermissionDenied},
 }
 
 func testPostgresForeign(t *testing.T) {
@@ -659,6 +662,66 @@ func TestWithoutPassword(t *testing.T) {
 		got, ok := WithoutPassword(tc.in)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("WithoutPassword(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// testPostgresPermissionDenied: a role without rights on an existing
+// store's tables is told so in one line naming the role and the database,
+// not that the database has no tables (information_schema hides the
+// tables a role may not use) — and Open does not try to create them.
+func testPostgresPermissionDenied(t *testing.T) {
+	target := newTarget(t)
+	s, err := Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	role := "r_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE ROLE " + role + " LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", target)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		_, _ = db.Exec("DROP OWNED BY " + role)
+		_, _ = db.Exec("DROP ROLE " + role)
+	})
+	if _, err := admin.Exec("GRANT USAGE ON SCHEMA " + u.Query().Get("search_path") + " TO " + role); err != nil {
+		t.Fatal(err)
+	}
+	var dbName string
+	if err := admin.QueryRow("SELECT current_database()").Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	for _, open := range []func(string) (*Store, error){OpenExisting, Open} {
+		s, err := open(u.String())
+		if err == nil {
+			s.Close()
+			t.Fatal("a role without rights on the tables opened the store")
+		}
+		msg := err.Error()
+		if errors.Is(err, ErrNoDatabase) || strings.Contains(msg, "no tables") || strings.Contains(msg, "migrate") ||
+			!strings.Contains(msg, "role "+role+" may not use the attnlab tables of database "+dbName) ||
+			!strings.Contains(msg, "permission denied") || strings.Contains(msg, "\n") {
+			t.Fatalf("open as a role without rights: %v", err)
 		}
 	}
 }

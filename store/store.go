@@ -304,8 +304,29 @@ func (s *Store) classify(err error) error {
 		return openErr(s.name, ErrNotStore, err, "the database file is corrupt (%v)", err)
 	case codeCantOpen:
 		return openErr(s.name, nil, err, "cannot open the database file (%v)", err)
+	case codeDenied:
+		return s.denied(err)
 	}
 	return openErr(s.name, nil, err, "%v", Scrub(oneLine(err.Error()), s.secrets))
+}
+
+// denied is classify's error for a PostgreSQL role that lacks a privilege
+// it needs: reading the tables of an existing store, or creating them in a
+// new one. It names the role and the database, as the server tells them.
+func (s *Store) denied(err error) error {
+	role, db := "this role", "this database"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var r, d string
+	if s.db.QueryRowContext(ctx, `SELECT current_user::text, current_database()::text`).Scan(&r, &d) == nil {
+		role, db = "role "+r, "database "+d
+	}
+	what := "may not use the attnlab tables of"
+	if got, perr := s.d.probe(ctx, s.db); perr == nil && got.empty {
+		what = "may not create the attnlab tables in"
+	}
+	msg := Scrub(pgMessage(err), s.secrets)
+	return openErr(s.name, nil, err, "%s %s %s (%s); the database's owner can GRANT it the rights", role, what, db, msg)
 }
 
 // Check runs the engine's integrity check over the whole database (SQLite's
@@ -698,6 +719,7 @@ const (
 	codeForeignKey         // a child row names a missing parent
 	codeNoDatabase         // PostgreSQL: the database does not exist
 	codeGone               // PostgreSQL: the connection broke or the server is going away
+	codeDenied             // PostgreSQL: the role lacks a privilege (insufficient_privilege)
 )
 
 // timeLayout is how timestamps are stored: fixed-width UTC ISO 8601 with
