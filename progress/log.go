@@ -67,6 +67,9 @@ func (l *logger) Start(total, done, steps int) {
 	l.total = total
 	l.mu.Unlock()
 	l.eta.start(total, done, steps)
+	if total < 0 {
+		return // a queue worker: no plan to announce (runs.Unplanned)
+	}
 	l.printf("runs: %d planned, %d already done", total, done)
 }
 
@@ -144,10 +147,19 @@ func (r *logRun) End(status store.Status, err error) {
 	r.eta.end(status)
 	done, _, left := r.l.eta.overall()
 	r.l.mu.Lock()
-	runsLine := fmt.Sprintf("%d/%d runs done", done, r.l.total)
+	total := r.l.total
 	r.l.mu.Unlock()
-	if left >= 0 && status != store.StatusInterrupted { // an interrupted run stops the rest too
-		runsLine += ", ETA " + duration(left)
+	var runsLine string
+	switch {
+	case total < 0:
+		// A queue worker's runs are not known in advance: its own count,
+		// with neither a total nor an ETA.
+		runsLine = fmt.Sprintf("%d done by this worker", done)
+	default:
+		runsLine = fmt.Sprintf("%d/%d runs done", done, total)
+		if left >= 0 && status != store.StatusInterrupted { // an interrupted run stops the rest too
+			runsLine += ", ETA " + duration(left)
+		}
 	}
 	r.l.printf("%s: %s (%s)", r.name, printable.Line(Outcome(status, err)), runsLine)
 }

@@ -223,3 +223,25 @@ func TestBarsFit(t *testing.T) {
 		t.Errorf("want a run's line and an overall line with an ETA:\n%s", out)
 	}
 }
+
+// TestLogUnplanned: a queue worker's log (Start with runs.Unplanned)
+// announces no plan and counts the runs it finished, with neither a total
+// nor an ETA — runs submitted after it started made it "1/0 runs done".
+func TestLogUnplanned(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	var buf bytes.Buffer
+	l := newLog(&buf, func() time.Time { return c.now() })
+	l.Start(runs.Unplanned, 0, 0)
+	for id := range int64(2) {
+		r := l.Begin(store.Run{ID: id + 1, Experiment: "late", Seed: id + 1}, 0, 10)
+		c.advance(time.Second)
+		r.Update(runs.Progress{Step: 10, Total: 10})
+		r.End(store.StatusDone, nil)
+	}
+	got := buf.String()
+	if strings.Contains(got, "runs:") || strings.Contains(got, "/-1") || strings.Contains(got, "ETA") ||
+		!strings.Contains(got, ": done (1 done by this worker)\n") || !strings.Contains(got, ": done (2 done by this worker)\n") {
+		t.Fatalf("an unplanned log:\n%s", got)
+	}
+}

@@ -55,13 +55,20 @@ type ExecOptions struct {
 	NoMetrics bool
 }
 
+// Unplanned is the total of Reporter.Start for a queue worker, whose runs
+// are not known in advance: runs submitted after it started are taken too.
+const Unplanned = -1
+
 // Reporter shows the progress of an execution (package progress has the
 // reporters the CLI uses). Its methods may be called from several
 // goroutines at once.
 type Reporter interface {
 	// Start announces the plan: how many runs, how many are already done,
 	// and how many training steps the others take (a run that resumes
-	// announces the steps already trained in Begin).
+	// announces the steps already trained in Begin). A total of Unplanned
+	// says there is no plan (a queue worker takes runs as they come): the
+	// log reporter (progress.Log) then counts the runs that end done, with
+	// no total and no ETA.
 	Start(total, done, steps int)
 	// Begin announces that a run of total steps starts (or resumes at step
 	// from).

@@ -173,14 +173,18 @@ not hold (a failed run is recorded, not an exit status).`,
 				// writes gave up, minutes later.
 				st.OnOutage(func(o store.Outage) { writeOutage(errw, st.Path(), o) })
 				fmt.Fprintf(errw, "%s worker %s on %s\n", time.Now().Format("15:04:05"), owner, st.Path())
-				// One line per run start, evaluation and end; "n/N runs
-				// done" counts this worker's runs among those waiting now.
+				// One line per run start, evaluation and end; "n done by
+				// this worker" counts its own runs: those waiting now are
+				// not all it takes (runs submitted later, runs handed
+				// back) nor all its own (other workers take some).
 				counts, err := st.Queue(ctx, store.QueueFilter{Experiments: wo.experiments})
 				if err != nil {
 					return err
 				}
+				fmt.Fprintf(errw, "%s queue: %d queued or interrupted, %d running\n", time.Now().Format("15:04:05"),
+					counts[store.StatusQueued]+counts[store.StatusInterrupted], counts[store.StatusRunning])
 				rep = progress.Log(errw)
-				rep.Start(counts.Waiting(), 0, 0)
+				rep.Start(runs.Unplanned, 0, 0)
 			}
 			stopNotice := context.AfterFunc(ctx, func() {
 				fmt.Fprintln(errw, "attnlab worker: stopping: checkpointing and handing back the running runs")

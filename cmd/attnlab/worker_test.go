@@ -522,6 +522,12 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 	if strings.Count(r.stderr, ": done (") != 4 {
 		t.Errorf("want 4 runs done:\n%s", r.stderr)
 	}
+	// A worker's count is its own, without a total: the runs waiting when
+	// it started are not the runs it takes ("1/0 runs done" once runs were
+	// submitted after it started).
+	if !strings.Contains(r.stderr, ": done (4 done by this worker)") || strings.Contains(r.stderr, "runs done") {
+		t.Errorf("want the worker's own count of done runs, without a total:\n%s", r.stderr)
+	}
 	over := attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=6")
 	wantOK(t, over)
 	attnlab(t, "worker", "--db", db, "--max-memory", "100KiB")
