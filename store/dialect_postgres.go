@@ -85,7 +85,24 @@ func (postgresDialect) lockSchema(ctx context.Context, tx *Tx) error {
 	return err
 }
 
+// noSchemaError: no schema of the search_path exists that the role may
+// use (current_schema() is NULL), so the role sees no table at all: a
+// store's would look like an empty database.
+type noSchemaError struct{ searchPath string }
+
+func (e *noSchemaError) Error() string {
+	return "no schema of the search_path (" + e.searchPath + ") exists that the role may use"
+}
+
 func (postgresDialect) probe(ctx context.Context, q querier) (dbState, error) {
+	var schema sql.NullString
+	var path string
+	if err := q.QueryRowContext(ctx, `SELECT current_schema()::text, current_setting('search_path')`).Scan(&schema, &path); err != nil {
+		return dbState{}, err
+	}
+	if !schema.Valid {
+		return dbState{}, &noSchemaError{searchPath: path}
+	}
 	// pg_class, not information_schema.tables: the latter lists only the
 	// tables the role has rights on, so that a role without them took a
 	// store for an empty database (and then failed to create it).

@@ -669,7 +669,8 @@ func TestWithoutPassword(t *testing.T) {
 // testPostgresPermissionDenied: a role without rights on an existing
 // store's tables is told so in one line naming the role and the database,
 // not that the database has no tables (information_schema hides the
-// tables a role may not use) — and Open does not try to create them.
+// tables a role may not use) — and Open does not try to create them; nor
+// is a role without USAGE on the schema (it sees no schema at all).
 func testPostgresPermissionDenied(t *testing.T) {
 	target := newTarget(t)
 	s, err := Open(target)
@@ -703,14 +704,29 @@ func testPostgresPermissionDenied(t *testing.T) {
 		_, _ = db.Exec("DROP OWNED BY " + role)
 		_, _ = db.Exec("DROP ROLE " + role)
 	})
-	if _, err := admin.Exec("GRANT USAGE ON SCHEMA " + u.Query().Get("search_path") + " TO " + role); err != nil {
-		t.Fatal(err)
-	}
 	var dbName string
 	if err := admin.QueryRow("SELECT current_database()").Scan(&dbName); err != nil {
 		t.Fatal(err)
 	}
+	schema := u.Query().Get("search_path")
 	u.User = url.User(role)
+	// Without USAGE on the schema the role sees no schema at all.
+	for _, open := range []func(string) (*Store, error){OpenExisting, Open} {
+		s, err := open(u.String())
+		if err == nil {
+			s.Close()
+			t.Fatal("a role without USAGE on the schema opened the store")
+		}
+		msg := err.Error()
+		if errors.Is(err, ErrNoDatabase) || strings.Contains(msg, "no tables") || strings.Contains(msg, "migrate") ||
+			!strings.Contains(msg, "role "+role+" has no schema to use in database "+dbName+": no schema of the search_path ("+schema+")") ||
+			strings.Contains(msg, "\n") {
+			t.Fatalf("open as a role without USAGE on the schema: %v", err)
+		}
+	}
+	if _, err := admin.Exec("GRANT USAGE ON SCHEMA " + schema + " TO " + role); err != nil {
+		t.Fatal(err)
+	}
 	for _, open := range []func(string) (*Store, error){OpenExisting, Open} {
 		s, err := open(u.String())
 		if err == nil {

@@ -307,20 +307,34 @@ func (s *Store) classify(err error) error {
 	case codeDenied:
 		return s.denied(err)
 	}
+	if ns := (*noSchemaError)(nil); errors.As(err, &ns) {
+		role, db := s.whoAmI()
+		return openErr(s.name, nil, err, "%s has no schema to use in %s: %s; the database's owner can GRANT it USAGE on the schema, or the URL's search_path can name another",
+			role, db, Scrub(ns.Error(), s.secrets))
+	}
 	return openErr(s.name, nil, err, "%v", Scrub(oneLine(err.Error()), s.secrets))
+}
+
+// whoAmI returns "role R" and "database D" as the PostgreSQL server names
+// them for the store's connections, or "this role" and "this database"
+// when it cannot tell.
+func (s *Store) whoAmI() (role, db string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var r, d string
+	if s.db.QueryRowContext(ctx, `SELECT current_user::text, current_database()::text`).Scan(&r, &d) != nil {
+		return "this role", "this database"
+	}
+	return "role " + r, "database " + d
 }
 
 // denied is classify's error for a PostgreSQL role that lacks a privilege
 // it needs: reading the tables of an existing store, or creating them in a
 // new one. It names the role and the database, as the server tells them.
 func (s *Store) denied(err error) error {
-	role, db := "this role", "this database"
+	role, db := s.whoAmI()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var r, d string
-	if s.db.QueryRowContext(ctx, `SELECT current_user::text, current_database()::text`).Scan(&r, &d) == nil {
-		role, db = "role "+r, "database "+d
-	}
 	what := "may not use the attnlab tables of"
 	if got, perr := s.d.probe(ctx, s.db); perr == nil && got.empty {
 		what = "may not create the attnlab tables in"
