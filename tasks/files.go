@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/attnlab/attnlab/internal/safein"
@@ -150,12 +152,18 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 // device is refused without blocking). When opt carries the file's
 // recorded fingerprint, contents that differ are an error; the bytes
 // FingerprintFile read with that fingerprint are taken instead of reading
-// the file again.
+// the file again. A file whose first line shows it is not UTF-8 text
+// (checkHead: UTF-16, NUL bytes) is an error.
 func readFile(task, path string, opt Options) ([]byte, error) {
 	full := opt.Path(path)
 	if want, ok := opt.expect[path]; ok {
 		if b, ok := memoBytes.take(bytesKey(full, want)); ok {
 			return b, nil // what FingerprintFile read, with that fingerprint
+		}
+	}
+	if head := readHead(full); head != nil {
+		if err := checkHead(task, path, head); err != nil {
+			return nil, err // without reading the whole file
 		}
 	}
 	fileReads.Add(1)
@@ -176,8 +184,59 @@ func readFile(task, path string, opt Options) ([]byte, error) {
 				task, path, want.SHA256, want.Lines, got.SHA256, got.Lines)
 		}
 	}
+	if err := checkHead(task, path, b); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
+
+// readHead returns the first MaxLineBytes bytes of the regular file at
+// full, or nil if it is not one or cannot be read (safein.ReadFile then
+// says why). It never blocks on a FIFO.
+func readHead(full string) []byte {
+	f, err := os.OpenFile(full, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	b := make([]byte, MaxLineBytes)
+	n, err := io.ReadFull(f, b)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil
+	}
+	return b[:n]
+}
+
+// checkHead refuses, from its first line alone, a data file that is not
+// UTF-8 text: one that starts with a UTF-16 byte-order mark or has NUL
+// bytes in its first line (UTF-16 without a mark, or binary data), so that
+// such a file is refused before it is split, tokenized or fingerprinted
+// (readFile checks the file's head before it reads the rest).
+// NUL bytes further on are refused line by line (readLines, readText).
+func checkHead(task, path string, b []byte) error {
+	if bytes.HasPrefix(b, []byte("\xff\xfe")) || bytes.HasPrefix(b, []byte("\xfe\xff")) {
+		return fmt.Errorf("%s: %s: looks like UTF-16 (it starts with a UTF-16 byte-order mark): convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)", task, path)
+	}
+	head := b[:min(len(b), MaxLineBytes)]
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	nuls := bytes.Count(head, []byte{0})
+	switch {
+	case nuls == 0:
+		return nil
+	case nuls < len(head):
+		return fmt.Errorf("%s: %s: looks like UTF-16 (NUL bytes in its first line): convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)", task, path)
+	}
+	return fmt.Errorf("%s: %s:1: %s", task, path, nulByte)
+}
+
+// nulByte is the problem of a line with a NUL byte, which is valid UTF-8
+// but no text: a binary file, or UTF-16.
+const nulByte = "NUL byte (a UTF-8 text file has none)"
 
 // MaxLineBytes bounds a line of a line-based data file (a pairs TSV or
 // one of its aligned files): 64 KiB, far above any sentence, far below a
@@ -241,7 +300,8 @@ func (p *problems) err() error {
 
 // readLines returns the lines of the UTF-8 text file at path (as
 // splitLines cuts them, without a leading byte-order mark) and, by line
-// index, what is wrong with each line that is not valid UTF-8 or is longer
+// index, what is wrong with each line that is not valid UTF-8, has a NUL
+// byte or is longer
 // than MaxLineBytes (those lines are returned empty). A file that cannot be
 // read or is empty is an error.
 func readLines(task, path string, opt Options) (lines []string, bad map[int]string, err error) {
@@ -265,6 +325,8 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 			msg = fmt.Sprintf("line of %d bytes, longer than %s (the limit)", len(l), safein.Size(MaxLineBytes))
 		case !utf8.ValidString(l):
 			msg = "invalid UTF-8"
+		case strings.IndexByte(l, 0) >= 0:
+			msg = nulByte
 		default:
 			continue
 		}
@@ -280,7 +342,7 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 // readText returns the contents of the UTF-8 text file at path (resolved
 // with opt.Path), without a leading byte-order mark. Every error is one line
 // that starts with the task and names the file as the user wrote it (and the
-// line, for invalid UTF-8).
+// line, for invalid UTF-8 or a NUL byte).
 func readText(task, path string, opt Options) (string, error) {
 	b, err := readFile(task, path, opt)
 	if err != nil {
@@ -290,16 +352,20 @@ func readText(task, path string, opt Options) (string, error) {
 	if len(b) == 0 {
 		return "", fmt.Errorf("%s: %s: empty file", task, path)
 	}
-	if !utf8.Valid(b) {
-		bad := 0
+	if nul := bytes.IndexByte(b, 0); nul >= 0 || !utf8.Valid(b) {
+		bad, msg := 0, "invalid UTF-8"
 		for bad < len(b) {
 			r, n := utf8.DecodeRune(b[bad:])
 			if r == utf8.RuneError && n <= 1 {
 				break
 			}
+			if r == 0 {
+				msg = nulByte
+				break
+			}
 			bad += n
 		}
-		return "", fmt.Errorf("%s: %s:%d: invalid UTF-8", task, path, 1+bytes.Count(b[:bad], []byte("\n")))
+		return "", fmt.Errorf("%s: %s:%d: %s", task, path, 1+bytes.Count(b[:bad], []byte("\n")), msg)
 	}
 	// The file's bytes and the text copied from them.
 	if !opt.budget.take(2 * len(b)) {

@@ -372,7 +372,7 @@ func TestDataErrorListsEveryLine(t *testing.T) {
 func TestTextAsSplit(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(3, 4))
-	text := randomText(r, 3000)
+	text := strings.ReplaceAll(randomText(r, 3000), "\x00", "") // a NUL byte is refused
 	dir := writeFiles(t, map[string]string{"c.txt": text})
 	for _, tc := range []struct {
 		tok                string
@@ -452,5 +452,71 @@ func TestTextReadsCRLFAsLF(t *testing.T) {
 	}
 	if !slices.Contains(want.TgtVocab.Tokens(), "\r") {
 		t.Errorf("the lone \\r is gone from the vocabulary %q", want.TgtVocab.Tokens())
+	}
+}
+
+// TestNotUTF8Text: NUL bytes are refused like invalid UTF-8, with the
+// file and line, and a file that starts with a UTF-16 byte-order mark or
+// has NUL bytes in its first line is refused at once as UTF-16, before it
+// is fingerprinted (FingerprintFile) or split.
+func TestNotUTF8Text(t *testing.T) {
+	t.Parallel()
+	good := "the cat\tle chat\nthe dog\tle chien\n"
+	utf16 := func(s string, le bool) string {
+		var b strings.Builder
+		for _, r := range s {
+			if le {
+				b.WriteByte(byte(r))
+				b.WriteByte(0)
+			} else {
+				b.WriteByte(0)
+				b.WriteByte(byte(r))
+			}
+		}
+		return b.String()
+	}
+	dir := writeFiles(t, map[string]string{
+		"u16be.tsv":  utf16(good, false),
+		"u16le.tsv":  "\xff\xfe" + utf16(good, true),
+		"bomBE.txt":  "\xfe\xff" + utf16(good, false),
+		"nuls.txt":   strings.Repeat("\x00", 5000),
+		"nul3.tsv":   good + "a\x00b\tc\n",
+		"nul3.txt":   "one\ntwo\nth\x00ree\n",
+		"nulsrc.txt": "a\nb\x00\n",
+		"tgt.txt":    "x\ny\n",
+	})
+	const u16 = "looks like UTF-16 (NUL bytes in its first line): convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"
+	const bom = "looks like UTF-16 (it starts with a UTF-16 byte-order mark): convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"
+	for _, tc := range []struct {
+		task   string
+		params map[string]any
+		want   string
+	}{
+		{"pairs", map[string]any{"path": "u16be.tsv"}, "pairs: u16be.tsv: " + u16},
+		{"pairs", map[string]any{"path": "u16le.tsv"}, "pairs: u16le.tsv: " + bom},
+		{"text", map[string]any{"path": "u16be.tsv"}, "text: u16be.tsv: " + u16},
+		{"text", map[string]any{"path": "bomBE.txt"}, "text: bomBE.txt: " + bom},
+		{"text", map[string]any{"path": "nuls.txt"}, "text: nuls.txt:1: NUL byte (a UTF-8 text file has none)"},
+		{"pairs", map[string]any{"path": "nuls.txt"}, "pairs: nuls.txt:1: NUL byte (a UTF-8 text file has none)"},
+		{"text", map[string]any{"path": "nul3.txt"}, "text: nul3.txt:3: NUL byte (a UTF-8 text file has none)"},
+		{"pairs", map[string]any{"path": "nul3.tsv"}, "pairs: nul3.tsv:3: NUL byte (a UTF-8 text file has none)"},
+		{"pairs", map[string]any{"src_path": "nulsrc.txt", "tgt_path": "tgt.txt"}, "pairs: nulsrc.txt:2: NUL byte (a UTF-8 text file has none)"},
+	} {
+		_, err := Build(tc.task, tc.params, Options{BaseDir: dir})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Build(%s, %v) error = %v,\nwant %q", tc.task, tc.params, err, tc.want)
+		}
+	}
+	// A file of NULs is refused by its head, before it is read: even one
+	// (sparse) past MaxFileSize.
+	if err := os.Truncate(filepath.Join(dir, "nuls.txt"), MaxFileSize+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build("text", map[string]any{"path": "nuls.txt"}, Options{BaseDir: dir}); err == nil || err.Error() != "text: nuls.txt:1: NUL byte (a UTF-8 text file has none)" {
+		t.Errorf("Build(text, %d bytes of NULs) error = %v, want the NUL byte of line 1", MaxFileSize+1, err)
+	}
+	// Refused by FingerprintFile, which plan calls first.
+	if _, err := FingerprintFile("pairs", "u16be.tsv", Options{BaseDir: dir}); err == nil || err.Error() != "pairs: u16be.tsv: "+u16 {
+		t.Errorf("FingerprintFile(u16be.tsv) error = %v", err)
 	}
 }
