@@ -6,7 +6,13 @@
 //
 // Every [Vocab] reserves the same four ids, [seq.PadID] 0, [seq.BOSID] 1,
 // [seq.EOSID] 2 and [seq.UnkID] 3, as the tokens "<pad>", "<bos>", "<eos>"
-// and "<unk>"; the other tokens follow from id 4. [BuildVocab] builds a vocabulary from the training split only, in a
+// and "<unk>"; the other tokens follow from id 4. A data file may not
+// contain "<pad>", "<bos>" or "<eos>" as a token (as its tokenizer splits
+// it: with [Char], "<eos>" is five ordinary characters): the file task
+// refuses the line, since the token would train as <unk> while the
+// reference kept it, so that no output could match it. A token "<unk>" is
+// allowed and means the unknown token, as in the Penn Treebank corpus: it
+// gets [seq.UnkID], never an id of its own. [BuildVocab] builds a vocabulary from the training split only, in a
 // deterministic order (count descending, then token), so the ids depend on
 // nothing but the training data. Tasks with a closed alphabet fixed by their
 // parameters (copy, reverse, sort, addition, listops) use [NewVocab] with the

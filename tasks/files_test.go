@@ -520,3 +520,67 @@ func TestNotUTF8Text(t *testing.T) {
 		t.Errorf("FingerprintFile(u16be.tsv) error = %v", err)
 	}
 }
+
+// TestReservedTokensInData: a data file whose tokens include "<pad>",
+// "<bos>" or "<eos>" is refused with its line (they would train as <unk>
+// while the reference kept them, so never score); "<unk>" is allowed and
+// means the unknown token, and with the char tokenizer "<eos>" is five
+// ordinary characters.
+func TestReservedTokensInData(t *testing.T) {
+	t.Parallel()
+	dir := writeFiles(t, map[string]string{
+		"eos.tsv":  "a b\tc d\ne f\tg <eos>\n<pad> x\ty\n",
+		"unk.tsv":  "a <unk> b\tc <unk>\nd e\tf g\ne f\tg h\nf g\th i\ng h\ti j\n",
+		"src.txt":  "a\nb\nc\n",
+		"tgt.txt":  "x\ny <bos>\nz\n",
+		"c.txt":    strings.Repeat("the cat sat\n", 10) + "on the <eos> mat\n",
+		"pad.txt":  strings.Repeat("one two\r\n", 5) + "three<pad> four\r\nfive\t<pad>\r\n",
+		"unk.txt":  strings.Repeat("the <unk> sat on the mat\n", 20),
+		"char.tsv": "<eos>a\t<pad>b\n<bos>c\t<eos>d\ne\tf\ng\th\ni\tj\n",
+	})
+	const tail = " (of the reserved tokens, data may use only <unk>)"
+	for _, tc := range []struct {
+		task   string
+		params map[string]any
+		want   []string
+	}{
+		{"pairs", map[string]any{"path": "eos.tsv"}, []string{
+			`eos.tsv:2: token "<eos>" in the target is reserved for the end of a sequence` + tail,
+			`eos.tsv:3: token "<pad>" in the source is reserved for padding` + tail}},
+		{"pairs", map[string]any{"src_path": "src.txt", "tgt_path": "tgt.txt"}, []string{
+			`tgt.txt:2: token "<bos>" in the target is reserved for the beginning of a sequence` + tail}},
+		{"text", map[string]any{"path": "c.txt", "tokenizer": "word"}, []string{
+			`c.txt:11: token "<eos>" is reserved for the end of a sequence` + tail}},
+		{"text", map[string]any{"path": "pad.txt", "tokenizer": "word"}, []string{
+			`pad.txt:7: token "<pad>" is reserved for padding` + tail}},
+	} {
+		_, err := Build(tc.task, tc.params, Options{BaseDir: dir})
+		var de *DataError
+		switch {
+		case errors.As(err, &de):
+			if !slices.Equal(de.Problems, tc.want) {
+				t.Errorf("Build(%s, %v) problems %q, want %q", tc.task, tc.params, de.Problems, tc.want)
+			}
+		case err == nil || err.Error() != tc.task+": "+tc.want[0]:
+			t.Errorf("Build(%s, %v) error = %v, want %q", tc.task, tc.params, err, tc.want[0])
+		}
+	}
+	// <unk> is the unknown token: no vocabulary entry of its own, UnkID.
+	d, err := Build("pairs", map[string]any{"path": "unk.tsv", "valid_fraction": 0.0, "test_fraction": 0.2}, Options{BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(d.SrcVocab.Tokens()[4:], UnkToken) || d.SrcVocab.ID(UnkToken) != 3 {
+		t.Errorf("source vocabulary %q: <unk> has an entry of its own", d.SrcVocab.Tokens())
+	}
+	if _, err := Build("text", map[string]any{"path": "unk.txt", "tokenizer": "word"}, Options{BaseDir: dir}); err != nil {
+		t.Errorf("text with <unk>: %v", err)
+	}
+	// With the char tokenizer, "<eos>" is five characters.
+	if _, err := Build("pairs", map[string]any{"path": "char.tsv", "src_tokenizer": "char", "tgt_tokenizer": "char", "valid_fraction": 0.0, "test_fraction": 0.2}, Options{BaseDir: dir}); err != nil {
+		t.Errorf("char pairs with <eos> characters: %v", err)
+	}
+	if _, err := Build("text", map[string]any{"path": "c.txt"}, Options{BaseDir: dir}); err != nil {
+		t.Errorf("char text with <eos> characters: %v", err)
+	}
+}

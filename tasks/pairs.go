@@ -346,7 +346,8 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 		tp, err := makePair(sl[i], tl[i], srcTok, tgtTok)
 		if err != nil {
 			path := srcPath
-			if errors.Is(err, errEmptyTarget) {
+			var re *reservedError
+			if errors.Is(err, errEmptyTarget) || errors.As(err, &re) && re.where == " in the target" {
 				path = tgtPath
 			}
 			pr.addf("%s:%d: %v", path, i+1, err)
@@ -374,6 +375,12 @@ func makePair(src, tgt string, srcTok, tgtTok Tokenizer) (textPair, error) {
 	}
 	if countTokens(tgtTok, tgt) == 0 {
 		return textPair{}, errEmptyTarget
+	}
+	if t := reservedIn(srcTok, src); t != "" {
+		return textPair{}, &reservedError{tok: t, where: " in the source"}
+	}
+	if t := reservedIn(tgtTok, tgt); t != "" {
+		return textPair{}, &reservedError{tok: t, where: " in the target"}
 	}
 	return textPair{src: src, tgt: tgt, key: sameTokens(srcTok, src)}, nil
 }

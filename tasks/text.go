@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/attnlab/attnlab/registry"
 )
@@ -84,6 +85,9 @@ func newText(params any, opt Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkReserved(tok, s); err != nil {
+		return nil, fmt.Errorf("text: %s:%w", p.Path, err)
+	}
 	// The file is read three times as tokens (count, vocabulary, ids) and
 	// never held as a []string: what stays is one int per token.
 	n := countTokens(tok, s)
@@ -129,6 +133,23 @@ func newText(params any, opt Options) (*Dataset, error) {
 	return &Dataset{Name: "text", LM: true, SrcVocab: v, TgtVocab: v, SrcTok: tok, TgtTok: tok,
 		Train: Windows(ids[splitTrain], p.Context), Valid: Windows(ids[splitValid], p.Context), Test: Windows(ids[splitTest], p.Context),
 		TestTokens: ids[splitTest]}, nil
+}
+
+// checkReserved returns the first token of s (tok) that data may not
+// contain, as ":line: token ... is reserved ...", or nil. Only a text that
+// has one of the reserved strings is split into lines to find it.
+func checkReserved(tok Tokenizer, s string) error {
+	if !strings.Contains(s, PadToken) && !strings.Contains(s, BOSToken) && !strings.Contains(s, EOSToken) {
+		return nil
+	}
+	n := 0
+	for line := range strings.Lines(s) {
+		n++
+		if t := reservedIn(tok, line); t != "" {
+			return fmt.Errorf("%d: %w", n, &reservedError{tok: t})
+		}
+	}
+	return nil
 }
 
 // Windows cuts a stream of token ids into language-modelling examples of

@@ -110,6 +110,36 @@ func vocabOfCounts(counts map[string]int, minCount, maxSize int) *Vocab {
 	return NewVocab(toks)
 }
 
+// reservedUse says what each reserved token a data file may not contain
+// stands for: every one but UnkToken, which data may use for an unknown
+// word (the Penn Treebank convention) and which means UnkID.
+var reservedUse = map[string]string{PadToken: "padding", BOSToken: "the beginning of a sequence", EOSToken: "the end of a sequence"}
+
+// reservedIn returns the first token of s (as tok splits it) that data may
+// not contain (see reservedUse), or "". Only a whole token counts: for
+// Char, "<eos>" is five harmless characters.
+func reservedIn(tok Tokenizer, s string) string {
+	if !strings.Contains(s, "<") {
+		return ""
+	}
+	found := ""
+	eachToken(tok, s, func(t string) {
+		if _, ok := reservedUse[t]; ok && found == "" {
+			found = t
+		}
+	})
+	return found
+}
+
+// reservedError is a token of data that is reserved (reservedIn).
+type reservedError struct {
+	tok, where string // where: "" or " in the target" / " in the source"
+}
+
+func (e *reservedError) Error() string {
+	return fmt.Sprintf("token %q%s is reserved for %s (of the reserved tokens, data may use only %s)", e.tok, e.where, reservedUse[e.tok], UnkToken)
+}
+
 func isSpecial(t string) bool {
 	for _, s := range specials {
 		if t == s {
@@ -124,7 +154,8 @@ func (v *Vocab) Len() int { return len(v.tokens) }
 
 // ID returns the id of tok, or UnkID when tok is absent. The reserved
 // strings "<pad>", "<bos>" and "<eos>" also give UnkID, so data can never
-// inject control ids; "<unk>" gives UnkID.
+// inject control ids (the file tasks refuse them in their data);
+// "<unk>" gives UnkID.
 func (v *Vocab) ID(tok string) int {
 	id, ok := v.ids[tok]
 	if !ok || id < len(specials) {
