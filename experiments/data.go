@@ -26,6 +26,7 @@ type checkedData struct {
 	bytes    int64 // the memory the dataset takes
 	vocab    int   // the larger vocabulary's size
 	sizes    tasks.DataSizes
+	key      string // the task parameter the problems are about, if one is
 }
 
 type dataFile struct {
@@ -72,7 +73,8 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tas
 // check builds the dataset of a task whose files could all be read, as a
 // run would (tasks.CheckData), and reports every problem with the data on
 // the task's key: every bad line of a file, too few distinct sources for
-// the splits, an empty split. Plan thus finds what would otherwise fail
+// the splits, an empty split; a min_count that leaves no token of the
+// data in a vocabulary is reported on task.min_count. Plan thus finds what would otherwise fail
 // every run of a sweep, each at its start. Given the fingerprints and the
 // first run's seed (opt.Seed), CheckData reuses the bytes the fingerprints
 // were read from and keeps the dataset for that run (tasks' memo): a run
@@ -90,11 +92,17 @@ func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Finge
 		opt := d.opt
 		opt.Data = fps
 		dc := tasks.CheckData(task.Name, task.Params, opt)
-		c = checkedData{problems: dc.Problems, lengths: [2]int{dc.Src, dc.Tgt}, bytes: dc.Bytes, vocab: dc.Vocab, sizes: dc.Sizes}
+		c = checkedData{problems: dc.Problems, lengths: [2]int{dc.Src, dc.Tgt}, bytes: dc.Bytes, vocab: dc.Vocab, sizes: dc.Sizes, key: dc.Key}
 		if d.checked == nil {
 			d.checked = map[string]checkedData{}
 		}
 		d.checked[id] = c
+	}
+	if c.key != "" { // a parameter's problem with this data: min_count
+		for _, p := range c.problems {
+			r.bad("task."+c.key, "%s", p)
+		}
+		return c
 	}
 	for i, p := range c.problems {
 		r.badEach("task", i+1, "%s", p)

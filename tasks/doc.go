@@ -12,7 +12,9 @@
 // refuses the line, since the token would train as <unk> while the
 // reference kept it, so that no output could match it. A token "<unk>" is
 // allowed and means the unknown token, as in the Penn Treebank corpus: it
-// gets [seq.UnkID], never an id of its own. [BuildVocab] builds a vocabulary from the training split only, in a
+// gets [seq.UnkID], never an id of its own. A file task whose min_count leaves
+// none of the training data's tokens in a vocabulary (data all <unk>) is
+// refused, on min_count. [BuildVocab] builds a vocabulary from the training split only, in a
 // deterministic order (count descending, then token), so the ids depend on
 // nothing but the training data. Tasks with a closed alphabet fixed by their
 // parameters (copy, reverse, sort, addition, listops) use [NewVocab] with the

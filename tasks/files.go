@@ -75,8 +75,11 @@ func fingerprintOf(b []byte) Fingerprint {
 type DataCheck struct {
 	// Problems are every problem with the data, each one line that names
 	// the data file (and the line, where there is one), without the task's
-	// name; nil when there is none.
+	// name; nil when there is none. When Key is set, the one problem is
+	// that of the task's parameter Key with this data instead (min_count
+	// leaving an empty vocabulary), without the key.
 	Problems []string
+	Key      string
 	// Src and Tgt are the longest source and target of the data
 	// (Dataset.Longest), when it has no problems.
 	Src, Tgt int
@@ -129,6 +132,7 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 	}
 	d, err := buildIn(Registry, name, params, opt)
 	var de *DataError
+	var pe *registry.ParamError
 	switch {
 	case err == nil:
 		if key := datasetKey(name, params, opt); key != "" {
@@ -137,6 +141,8 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 		src, tgt := d.Longest()
 		return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes, Vocab: max(d.SrcVocab.Len(), d.TgtVocab.Len()),
 			Sizes: DataSizes{LM: d.LM, Train: len(d.Train), Valid: len(d.Valid), Test: len(d.Test), SrcVocab: d.SrcVocab.Len(), TgtVocab: d.TgtVocab.Len()}}
+	case errors.As(err, &pe):
+		return DataCheck{Problems: []string{pe.Msg}, Key: pe.Key}
 	case errors.As(err, &de):
 		out := slices.Clone(de.Problems)
 		if de.More > 0 {

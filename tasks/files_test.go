@@ -584,3 +584,43 @@ func TestReservedTokensInData(t *testing.T) {
 		t.Errorf("char text with <eos> characters: %v", err)
 	}
 }
+
+// TestEmptyVocabulary: a min_count that leaves none of the training
+// data's tokens in a vocabulary (all-<unk> data) is refused on min_count,
+// a *registry.ParamError that CheckData reports with its key, saying how
+// often the most frequent token occurs.
+func TestEmptyVocabulary(t *testing.T) {
+	t.Parallel()
+	var tsv strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&tsv, "s%d a\tt%d\n", i, i) // "a" 40 times in the sources; every target once
+	}
+	dir := writeFiles(t, map[string]string{
+		"p.tsv":   tsv.String(),
+		"c.txt":   strings.Repeat("the cat sat on the mat\n", 30),
+		"unk.tsv": "<unk>\tx\n<unk> <unk>\ty\n",
+	})
+	for _, tc := range []struct {
+		task   string
+		params map[string]any
+		want   string
+	}{
+		{"pairs", map[string]any{"path": "p.tsv", "min_count": 100000}, `min_count: 100000 leaves no token of the training data in the source vocabulary (the most frequent occurs 34 times) for task "pairs"`},
+		{"pairs", map[string]any{"path": "p.tsv", "min_count": 2}, `min_count: 2 leaves no token of the training data in the target vocabulary (the most frequent occurs once) for task "pairs"`},
+		{"text", map[string]any{"path": "c.txt", "tokenizer": "word", "min_count": 1000}, `min_count: 1000 leaves no token of the training data in the vocabulary (the most frequent occurs 54 times) for task "text"`},
+	} {
+		_, err := Build(tc.task, tc.params, Options{BaseDir: dir})
+		var pe *registry.ParamError
+		if !errors.As(err, &pe) || pe.Key != "min_count" || err.Error() != tc.want {
+			t.Errorf("Build(%s, %v) error = %v,\nwant *registry.ParamError %q", tc.task, tc.params, err, tc.want)
+		}
+		dc := CheckData(tc.task, tc.params, Options{BaseDir: dir})
+		if msg, _ := strings.CutSuffix(strings.TrimPrefix(tc.want, "min_count: "), ` for task "`+tc.task+`"`); dc.Key != "min_count" || !slices.Equal(dc.Problems, []string{msg}) {
+			t.Errorf("CheckData(%s, %v) = key %q, problems %q; want min_count, %q", tc.task, tc.params, dc.Key, dc.Problems, msg)
+		}
+	}
+	_, err := Build("pairs", map[string]any{"path": "unk.tsv", "valid_fraction": 0.0, "test_fraction": 0.0}, Options{BaseDir: dir})
+	if want := "pairs: unk.tsv: the training data has no token for the source vocabulary but <unk>"; err == nil || err.Error() != want {
+		t.Errorf("Build(pairs, unk.tsv) error = %v, want %q", err, want)
+	}
+}

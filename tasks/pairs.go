@@ -230,6 +230,12 @@ func newPairs(params any, opt Options) (*Dataset, error) {
 	}
 	sv := vocabOfCounts(srcCounts.n, p.MinCount, p.MaxVocab)
 	tv := vocabOfCounts(tgtCounts.n, p.MinCount, p.MaxVocab)
+	if err := checkVocab(sv, srcCounts.n, p.MinCount, "pairs", p.mainPath(), "source"); err != nil {
+		return nil, err
+	}
+	if err := checkVocab(tv, tgtCounts.n, p.MinCount, "pairs", p.mainPath(), "target"); err != nil {
+		return nil, err
+	}
 	d := &Dataset{Name: "pairs", SrcVocab: sv, TgtVocab: tv, SrcTok: srcTok, TgtTok: tgtTok}
 	for s, dst := range [3]*[]Example{&d.Train, &d.Valid, &d.Test} {
 		if !b.take(exampleBytes * len(splits[s])) {

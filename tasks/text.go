@@ -124,6 +124,9 @@ func newText(params any, opt Options) (*Dataset, error) {
 		return nil, b.err("text", p.Path)
 	}
 	v := vocabOfCounts(counts.n, p.MinCount, p.MaxVocab)
+	if err := checkVocab(v, counts.n, p.MinCount, "text", p.Path, ""); err != nil {
+		return nil, err
+	}
 	all := make([]int, 0, n)
 	eachToken(tok, s, func(t string) { all = append(all, v.ID(t)) })
 	var ids [3][]int

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/seq"
 )
 
@@ -138,6 +139,36 @@ type reservedError struct {
 
 func (e *reservedError) Error() string {
 	return fmt.Sprintf("token %q%s is reserved for %s (of the reserved tokens, data may use only %s)", e.tok, e.where, reservedUse[e.tok], UnkToken)
+}
+
+// checkVocab returns an error if v, built by vocabOfCounts from counts
+// with minCount, holds none of the training data's tokens, only the
+// reserved ones: the data would train as all <unk>. When min_count left
+// none, the error is a *registry.ParamError on min_count naming the count
+// of the most frequent token; side names the vocabulary ("source",
+// "target" or "" for a task's only one).
+func checkVocab(v *Vocab, counts map[string]int, minCount int, task, path, side string) error {
+	if v.Len() > len(specials) {
+		return nil
+	}
+	if side != "" {
+		side += " "
+	}
+	most := 0
+	for t, n := range counts {
+		if !isSpecial(t) {
+			most = max(most, n)
+		}
+	}
+	if most == 0 {
+		return fmt.Errorf("%s: %s: the training data has no token for the %svocabulary but %s", task, path, side, UnkToken)
+	}
+	times := fmt.Sprintf("%d times", most)
+	if most == 1 {
+		times = "once"
+	}
+	return &registry.ParamError{Kind: Registry.Kind(), Plugin: task, Key: "min_count",
+		Msg: fmt.Sprintf("%d leaves no token of the training data in the %svocabulary (the most frequent occurs %s)", minCount, side, times)}
 }
 
 func isSpecial(t string) bool {
