@@ -76,7 +76,9 @@
 // is refused at once, without blocking) of UTF-8 text: a line with invalid
 // UTF-8 or a NUL byte is refused with its line number, and a file that
 // starts with a UTF-16 byte-order mark or has NUL bytes in its first line
-// is refused as UTF-16 from its first 64 KiB, before the rest is read. The parameters of a file task
+// is refused as UTF-16 from its first 64 KiB, before the rest is read. The
+// lines of a pairs file end in "\n" or "\r\n"; one whose lines end in a
+// lone "\r" (classic Mac OS) is refused as such. The parameters of a file task
 // implement [FileParams], listing the files it reads; [FingerprintFile]
 // gives each one's [Fingerprint] (SHA-256, size, lines), which experiments
 // record in a run's configuration, and a factory given those fingerprints

@@ -319,6 +319,9 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 	if len(b) == 0 {
 		return nil, nil, fmt.Errorf("%s: %s: empty file", task, path)
 	}
+	if crLineEnds(b) {
+		return nil, nil, fmt.Errorf(`%s: %s: looks like it has CR line endings (classic Mac OS), which end no line here: convert them to LF (tr '\r' '\n')`, task, path)
+	}
 	// The file's bytes and text, a string header per line.
 	if !opt.budget.take(2*len(b) + lineBytes*(1+bytes.Count(b, []byte("\n")))) {
 		return nil, nil, opt.budget.err(task, path)
@@ -343,6 +346,19 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 		lines[i] = ""
 	}
 	return lines, bad, nil
+}
+
+// crLineEnds reports whether the lines of b look ended by a lone "\r"
+// (classic Mac OS) rather than "\n" or "\r\n": a "\r" not followed by
+// "\n" in a file without "\n", or more than one in its first line.
+func crLineEnds(b []byte) bool {
+	first := b
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		first = b[:i]
+	}
+	first = bytes.TrimSuffix(first, []byte("\r"))
+	n := bytes.Count(first, []byte("\r"))
+	return n > 1 || n == 1 && len(first) == len(bytes.TrimSuffix(b, []byte("\r")))
 }
 
 // readText returns the contents of the UTF-8 text file at path (resolved

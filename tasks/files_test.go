@@ -624,3 +624,37 @@ func TestEmptyVocabulary(t *testing.T) {
 		t.Errorf("Build(pairs, unk.tsv) error = %v, want %q", err, want)
 	}
 }
+
+// TestCRLineEnds: a line-based data file whose lines end in a lone "\r"
+// (classic Mac OS) is refused as such, not as one line with "more than
+// one tab"; "\r\n" and a stray "\r" inside a line are not.
+func TestCRLineEnds(t *testing.T) {
+	t.Parallel()
+	pairs := "a b\tc\rd e\tf\rg h\ti\rj k\tl\rm n\to\r"
+	dir := writeFiles(t, map[string]string{
+		"cronly.tsv": pairs,
+		"two.tsv":    "a\tb\rc\td", // two lines, neither ended by "\n"
+		"cr1.tsv":    "a\tb\rc\td\re\tf\n",
+		"src.txt":    "a\rb\rc\r",
+		"tgt.txt":    "x\ny\nz\n",
+		"crlf.tsv":   strings.ReplaceAll(pairs, "\r", "\r\n"),
+		"stray.tsv":  "a\tb\rc\nd\te\nf\tg\nh\ti\nj\tk\n",
+	})
+	const cr = `looks like it has CR line endings (classic Mac OS), which end no line here: convert them to LF (tr '\r' '\n')`
+	for _, tc := range []struct {
+		params map[string]any
+		want   string
+	}{
+		{map[string]any{"path": "cronly.tsv"}, "pairs: cronly.tsv: " + cr},
+		{map[string]any{"path": "two.tsv"}, "pairs: two.tsv: " + cr},
+		{map[string]any{"path": "cr1.tsv"}, "pairs: cr1.tsv: " + cr},
+		{map[string]any{"src_path": "src.txt", "tgt_path": "tgt.txt"}, "pairs: src.txt: " + cr},
+		{map[string]any{"path": "crlf.tsv", "valid_fraction": 0.0, "test_fraction": 0.2}, ""},
+		{map[string]any{"path": "stray.tsv", "valid_fraction": 0.0, "test_fraction": 0.2}, ""},
+	} {
+		_, err := Build("pairs", tc.params, Options{BaseDir: dir})
+		if got := fmt.Sprint(err); tc.want == "" && err != nil || tc.want != "" && got != tc.want {
+			t.Errorf("Build(pairs, %v) error = %v, want %q", tc.params, err, tc.want)
+		}
+	}
+}
