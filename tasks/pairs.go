@@ -11,9 +11,11 @@ import (
 
 // PairsParams are the parameters of the pairs task: source/target pairs
 // from files, either one TSV file of source<TAB>target lines (path) or two
-// files aligned line by line (src_path, tgt_path). Lines end in "\n" or
-// "\r\n"; a file of lines ended by a lone "\r" is refused. Empty lines
-// are skipped (in two files, only when both are empty).
+// files aligned line by line (src_path, tgt_path). There is no header
+// line: every line is a pair (a "source<TAB>target" header would be
+// trained on as one). Lines end in "\n" or "\r\n"; a file of lines ended
+// by a lone "\r" is refused. Empty lines are skipped (in two files, only
+// when both are empty).
 //
 // The pairs are split by a shuffle of their distinct sources seeded by the
 // run's seed: a test_fraction of the sources goes to test, a valid_fraction
