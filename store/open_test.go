@@ -568,6 +568,40 @@ func wantRefusedTarget(t *testing.T, target, want string) {
 	}
 }
 
+// TestAtInPasswordIsRefused: url.Parse takes a URL's last @ for the
+// host's and the driver its first, so a password with an unescaped @ was
+// half masked and half printed as a host name the driver could not find.
+// Such a URL is refused before any connection, its password masked whole.
+func TestAtInPasswordIsRefused(t *testing.T) {
+	for _, target := range []string{
+		"postgres://lab:Hunter2Secret@VerySecretTail@127.0.0.1:1/lab?sslmode=disable",
+		"postgresql://lab:Hunter2Secret@VerySecretTail@127.0.0.1:1",
+	} {
+		for name, open := range map[string]func(string) (*Store, error){"Open": Open, "OpenExisting": OpenExisting, "OpenReadOnly": OpenReadOnly} {
+			s, err := open(target)
+			if err == nil {
+				s.Close()
+				t.Fatalf("%s(%q) succeeded", name, Redact(target))
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "@127.0.0.1:1") || !strings.Contains(msg, "an @ in the user name or password must be written %40") ||
+				strings.Contains(msg, "Hunter2Secret") || strings.Contains(msg, "VerySecretTail") || strings.Contains(msg, "\n") {
+				t.Errorf("%s: error %q, want the URL refused in one line, its password masked", name, msg)
+			}
+		}
+	}
+	// Escaped, the same password makes a valid URL: the error is the
+	// connection's (port 1 is closed).
+	s, err := Open("postgres://lab:Hunter2Secret%40VerySecretTail@127.0.0.1:1/lab?sslmode=disable&connect_timeout=5")
+	if err == nil {
+		s.Close()
+		t.Fatal("port 1 accepted a connection")
+	}
+	if msg := err.Error(); strings.Contains(msg, "%40 ") || !strings.Contains(msg, "cannot connect") || strings.Contains(msg, "VerySecretTail") {
+		t.Errorf("escaped @: error %q, want a connection error with the password masked", msg)
+	}
+}
+
 // TestMistypedURLIsNotAFile: a PostgreSQL URL with a typo in its scheme
 // (postgress://, postgres:/, pg://) or without its slashes
 // (postgres:lab:pw@db) is refused by every way of opening, in one line that
