@@ -93,13 +93,20 @@ type Hypothesis struct {
 // prompts in b.In) with the chosen strategy and returns one hypothesis per
 // example. The model must be in evaluation mode (see tensor.NoGrad). A
 // model with a MaxDecodeLen() int method (a Transformer's positions) caps
-// opt.MaxLen.
+// opt.MaxLen. A language model never chooses eos: it was never trained to
+// end a text, and its hypotheses hold MaxLen tokens.
 func Decode(m Model, b *seq.Batch, opt DecodeOptions) ([]Hypothesis, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
 	if l, ok := m.(interface{ MaxDecodeLen() int }); ok && l.MaxDecodeLen() > 0 {
 		opt.MaxLen = min(opt.MaxLen, l.MaxDecodeLen())
+	}
+	if languageModel(m) {
+		// A language model's targets hold no eos (tasks.MakeBatch): its
+		// eos logit is untrained, and a wide beam or a hot sample would
+		// end a text there. It continues its prompt for MaxLen tokens.
+		opt.MinLen = opt.MaxLen
 	}
 	if opt.stopped() {
 		return nil, opt.Context.Err()
@@ -585,4 +592,16 @@ func topScan(idx []int, row []float32, c0, c1, k int, noEOS, full bool, last flo
 		}
 	}
 	return idx, full, last
+}
+
+// languageModel reports whether m is a language model (its entry has
+// LanguageModel).
+func languageModel(m Model) bool {
+	switch m := m.(type) {
+	case *LMRNN:
+		return true
+	case *Transformer:
+		return m.LM
+	}
+	return false
 }

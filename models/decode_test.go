@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
+	"github.com/attnlab/attnlab/layers"
+	"github.com/attnlab/attnlab/registry"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -371,5 +374,52 @@ func TestDecodeStopsWhenCancelled(t *testing.T) {
 	cancel()
 	if _, err := Decode(nil, &seq.Batch{Size: 1}, DecodeOptions{MaxLen: 5, Context: ctx}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Decode with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// TestLMNeverEndsEarly: a language model's targets hold no eos, so its eos
+// logit is untrained; decoding continues the prompt for MaxLen tokens
+// whatever it says (here an output bias that makes eos certain), greedy,
+// beam or sampled. It used to stop there: a wide beam returned the prompt
+// alone.
+func TestLMNeverEndsEarly(t *testing.T) {
+	const vocab, maxLen = 9, 10
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		spec   Spec
+	}{
+		{"lm-transformer", map[string]any{"d_model": 8, "ff": 12, "decoder_layers": 1, "dropout": 0.0, "tie_embeddings": false},
+			Spec{TgtVocab: vocab, MaxLen: 32, Attention: registry.Plugin{Name: "multi-head", Params: map[string]any{"heads": 2}}}},
+		{"lm-rnn", map[string]any{"embed": 4, "tie_embeddings": false}, Spec{TgtVocab: vocab, Encoder: registry.Plugin{Name: "gru", Params: map[string]any{"hidden": 5}}}},
+	} {
+		m := buildTiny(t, tc.name, tc.params, tc.spec)
+		var out *layers.Linear
+		switch m := m.(type) {
+		case *Transformer:
+			out = m.Out
+		case *LMRNN:
+			out = m.Out
+		}
+		out.B.Data[seq.EOSID] = 1e4
+		layers.SetTraining(false, m)
+		restore := tensor.NoGrad(layers.Tensors(m.Params())...)
+		for _, opt := range []DecodeOptions{
+			{Strategy: "greedy", MaxLen: maxLen},
+			{Strategy: "beam", Beam: 4, MaxLen: maxLen},
+			{Strategy: "sample", Temperature: 2, TopP: 1, MaxLen: maxLen, RNG: tensor.NewRNG(3)},
+		} {
+			b := &seq.Batch{Size: 2, T: 3, In: []int{4, 5, 6, 7, 8, seq.PadID}, TgtLen: []int{3, 2}}
+			hs, err := Decode(m, b, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, h := range hs {
+				if len(h.Tokens) != maxLen || h.Finished || slices.Contains(h.Tokens, seq.EOSID) {
+					t.Errorf("%s %s: prompt %d gave %v (finished %v), want %d tokens without eos", tc.name, opt.Strategy, i, h.Tokens, h.Finished, maxLen)
+				}
+			}
+		}
+		restore()
 	}
 }

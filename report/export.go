@@ -74,14 +74,15 @@ func (s *selection) groupLabel(r store.Run, keys []string) string {
 // Export writes every run of the experiment, whatever its status, one row
 // per run in id order, for pandas, R or a spreadsheet.
 //
-// "csv": the columns id, hash, seed, status, group, then every param key of
-// the experiment's runs (sorted; the param seed is the seed column), then
-// every summary key (sorted). group names the run's setting as compare's
-// rows do ("attention.name=dot train.steps=3000"): the runs of one group
-// differ in nothing but the seed, so grouping by it never pools different
-// settings. Params print as in Row.Group, summaries in the shortest form
-// that reads back exactly (infinities as inf, -inf); a value that does not
-// exist — a key the run lacks, a NaN — is an empty field.
+// "csv": the columns id, hash, seed, status, group, error (a failed run's
+// message), then every param key of the experiment's runs (sorted; the
+// param seed is the seed column), then every summary key (sorted). group
+// names the run's setting as compare's rows do ("attention.name=dot
+// train.steps=3000"): the runs of one group differ in nothing but the seed,
+// so grouping by it never pools different settings. Params print as in
+// Row.Group but for an empty string, an empty field; summaries in the
+// shortest form that reads back exactly (infinities as inf, -inf); a value
+// that does not exist — a key the run lacks, a NaN — is an empty field.
 //
 // "json": an array of objects {"id", "experiment", "hash", "seed",
 // "status", "group", "error" (only when not empty), "params": {key: value},
@@ -108,19 +109,19 @@ func exportCSV(w io.Writer, sel *selection, keys []string) error {
 	params := slices.DeleteFunc(sel.paramKeys(), func(k string) bool { return k == "seed" })
 	sums := sel.summaryKeys()
 	cw := csv.NewWriter(w)
-	header := append([]string{"id", "hash", "seed", "status", "group"}, params...)
+	header := append([]string{"id", "hash", "seed", "status", "group", "error"}, params...)
 	if err := cw.Write(append(header, sums...)); err != nil {
 		return err
 	}
 	for _, r := range sel.runs {
-		rec := []string{strconv.FormatInt(r.ID, 10), r.Hash, strconv.FormatInt(r.Seed, 10), string(r.Status), sel.groupLabel(r, keys)}
+		rec := []string{strconv.FormatInt(r.ID, 10), r.Hash, strconv.FormatInt(r.Seed, 10), string(r.Status), sel.groupLabel(r, keys), r.Error}
 		for _, k := range params {
 			v, ok := sel.params[r.ID][k]
 			if !ok {
 				rec = append(rec, "")
 				continue
 			}
-			rec = append(rec, formatValue(v))
+			rec = append(rec, v.String()) // an empty string as an empty field, not compare's ""
 		}
 		for _, k := range sums {
 			v, ok := sel.sums[r.ID][k]

@@ -27,7 +27,7 @@ func TestExportCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	header := recs[0]
-	wantStart := []string{"id", "hash", "seed", "status", "group", "model.attention.dim", "model.attention.name", "model.encoder.hidden", "name", "task.name", "train.optimizer.lr"}
+	wantStart := []string{"id", "hash", "seed", "status", "group", "error", "model.attention.dim", "model.attention.name", "model.encoder.hidden", "name", "task.name", "train.optimizer.lr"}
 	if !slices.Equal(header[:len(wantStart)], wantStart) {
 		t.Errorf("header starts %q, want %q (params sorted, seed only once)", header[:len(wantStart)], wantStart)
 	}
@@ -119,7 +119,7 @@ func TestExportErrors(t *testing.T) {
 	if _, err := st.PutExperiment(ctx, "empty", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	for format, want := range map[string]string{"csv": "id,hash,seed,status,group\n", "json": "[]\n"} {
+	for format, want := range map[string]string{"csv": "id,hash,seed,status,group,error\n", "json": "[]\n"} {
 		var b bytes.Buffer
 		if err := Export(ctx, st, "empty", format, &b); err != nil || b.String() != want {
 			t.Errorf("empty %s: %q, %v; want %q", format, b.String(), err, want)
@@ -205,5 +205,24 @@ func TestExportCurves(t *testing.T) {
 	if err := ExportCurves(ctx, st, "scan-attn", []string{"valid/blue"}, "csv", &b); err == nil ||
 		!strings.Contains(err.Error(), `unknown key "valid/blue" (closest: valid/loss`) {
 		t.Errorf("unknown metric: %v", err)
+	}
+}
+
+// TestExportCSVEmptyString: an empty string param is an empty CSV field
+// (csv readers gave the two characters "" for compare's display form), and
+// a failed run's error has its column.
+func TestExportCSVEmptyString(t *testing.T) {
+	sel := &selection{runs: []store.Run{{ID: 1, Hash: "h", Seed: 1, Status: store.StatusFailed, Error: "training loss is NaN"}},
+		params: map[int64]map[string]store.Value{1: {"task.src_path": {Kind: store.KindText}, "task.name": {Kind: store.KindText, Text: "pairs"}}}}
+	var b bytes.Buffer
+	if err := exportCSV(&b, sel, nil); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"1", "h", "1", "failed", "", "training loss is NaN", "pairs", ""}; !slices.Equal(recs[1], want) {
+		t.Errorf("row %q, want %q", recs[1], want)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -301,5 +302,22 @@ func TestRunBadDatabase(t *testing.T) {
 			r := attnlab(t, "run", "testdata/tiny.yaml", "--db", bad.path, "--quiet")
 			wantError(t, r, exitFailure, bad.want...)
 		})
+	}
+}
+
+// fullDisk is a stdout whose every write fails as on a full disk.
+type fullDisk struct{}
+
+func (fullDisk) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// TestUncheckedWriteFails: a command whose output cannot be written exits
+// 1 with the write's error, even where it does not check its writes
+// itself (list, plan and generate printed to a full disk and exited 0).
+func TestUncheckedWriteFails(t *testing.T) {
+	for _, args := range [][]string{{"list"}, {"plan", "../../examples/reverse.yaml"}, {"--help"}} {
+		var errb bytes.Buffer
+		code := execute(context.Background(), args, strings.NewReader(""), fullDisk{}, &errb)
+		r := result{code: code, stderr: errb.String()}
+		wantError(t, r, exitFailure, "no space left on device")
 	}
 }

@@ -136,7 +136,8 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if secrets := commandSecrets(args); len(secrets) > 0 {
 		stdout, stderr = scrubWriter{stdout, secrets}, scrubWriter{stderr, secrets}
 	}
-	out, errw := newSafeWriter(stdout), newSafeWriter(stderr)
+	watched := &firstError{w: stdout}
+	out, errw := newSafeWriter(watched), newSafeWriter(stderr)
 	defer out.Flush()
 	defer errw.Flush()
 	var cmd *cobra.Command
@@ -165,10 +166,31 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitCode(err, false)
 	}
 	c, err := root.ExecuteContextC(ctx)
+	out.Flush()
+	if err == nil && watched.err != nil {
+		// A write to stdout that the command did not check (a full disk,
+		// a closed descriptor) fails the command all the same: a script
+		// must not take a lost output for a result.
+		printError(errw, c, watched.err, true)
+		return exitCode(watched.err, true)
+	}
 	if err == nil {
 		return exitOK
 	}
-	out.Flush()
 	printError(errw, c, err, s.ran)
 	return exitCode(err, s.ran)
+}
+
+// firstError is a writer that remembers the first error of its writes.
+type firstError struct {
+	w   io.Writer
+	err error
+}
+
+func (f *firstError) Write(b []byte) (int, error) {
+	n, err := f.w.Write(b)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
