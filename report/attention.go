@@ -70,6 +70,9 @@ func PlotAttention(ctx context.Context, st *store.Store, runID int64, example in
 	}
 	data, err := st.Artifact(ctx, r.ID, artifact.KindAttention, artifact.NameAttention)
 	if errors.Is(err, store.ErrNotFound) {
+		if r.Status != store.StatusDone {
+			return keyErrorf("report: run %d (%s) has no attention maps: it is not finished (status %s), and maps are drawn at its final evaluation", r.ID, r.Name(), r.Status)
+		}
 		return keyErrorf("report: run %d (%s) has no attention maps (a model without attention, a language model, or eval.attention_maps: 0)", r.ID, r.Experiment)
 	}
 	if err != nil {

@@ -367,6 +367,7 @@ func TestPlotAttention(t *testing.T) {
 			{ref, 2, "run 3 has 2 attention maps (examples 0–1); example 2 is out of range", nil},
 			{ref, -1, "example -1 is out of range", nil},
 			{ids["scan-attn"][0], 0, "run 1 (scan-attn) has no attention maps", ErrKey},
+			{ids["scan-attn"][len(ids["scan-attn"])-1], 0, "/seed=4) has no attention maps: it is not finished (status queued)", ErrKey},
 			{999, 0, "no run with id 999", store.ErrNotFound},
 		} {
 			err := PlotAttention(ctx, st, tc.ref, tc.example, 1, file(filepath.Join(dir, "x.png")))

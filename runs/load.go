@@ -38,6 +38,27 @@ type Trained struct {
 	LongestSrc int
 }
 
+// ErrNoModel is wrapped by Load's error for a run without a trained model:
+// one not finished, or one whose model the database lost.
+var ErrNoModel = errors.New("no trained model")
+
+// noModel is Load's error for run r, whose model artifact name is missing:
+// why, by the run's status.
+func noModel(r store.Run, name string) error {
+	what := fmt.Sprintf("run %d (%s)", r.ID, r.Name())
+	switch r.Status {
+	case store.StatusQueued:
+		return fmt.Errorf("%s is queued: it has %w yet (only a finished run has one)", what, ErrNoModel)
+	case store.StatusRunning:
+		return fmt.Errorf("%s is still training: it has %w yet (only a finished run has one)", what, ErrNoModel)
+	case store.StatusInterrupted:
+		return fmt.Errorf("%s was interrupted: it has %w (only a finished run has one; running its experiment again resumes it)", what, ErrNoModel)
+	case store.StatusFailed:
+		return fmt.Errorf("%s failed, so it has %w (attnlab show %d says why)", what, ErrNoModel, r.ID)
+	}
+	return fmt.Errorf("%s has %w: its artifact %s is missing from the database", what, ErrNoModel, name)
+}
+
 // Load rebuilds the model of the finished run with the given id from its
 // stored config, build spec, vocabularies and final parameters.
 func Load(ctx context.Context, st *store.Store, id int64) (*Trained, error) {
@@ -52,7 +73,7 @@ func Load(ctx context.Context, st *store.Store, id int64) (*Trained, error) {
 	get := func(name string) ([]byte, error) {
 		b, err := st.Artifact(ctx, r.ID, artifact.KindModel, name)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("run %d has no trained model (status %s): %s missing", r.ID, r.Status, name)
+			return nil, noModel(r, name)
 		}
 		return b, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tensor"
 )
@@ -89,7 +90,8 @@ func exitCode(err error, ran bool) int {
 		return exitInterrupted
 	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce), errors.Is(err, safeout.ErrRefused),
 		errors.Is(err, report.ErrKey),                                       // --where, --by, --pool, --baseline, --metrics, --sort naming no key; --by pooling settings
-		errors.Is(err, store.ErrAmbiguous), errors.Is(err, store.ErrBadRef): // a RUN argument that names several runs, or is of no form
+		errors.Is(err, store.ErrAmbiguous), errors.Is(err, store.ErrBadRef), // a RUN argument that names several runs, or is of no form
+		errors.Is(err, runs.ErrNoModel): // a RUN argument without a trained model (not finished)
 		return exitUsage
 	}
 	return exitFailure

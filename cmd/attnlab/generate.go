@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -271,12 +272,17 @@ type input struct {
 // encode tokenizes one input, or returns an error naming the symbols the
 // model does not know; where says where the input came from.
 func (gen *generator) encode(text, where string) (input, error) {
+	if !utf8.ValidString(text) {
+		return input{}, fmt.Errorf("%s is not valid UTF-8 text", where)
+	}
 	in := input{toks: gen.tok.Split(text)}
 	in.ids = gen.vocab.Encode(in.toks)
 	var unknown []string
 	seen := map[string]bool{}
 	for i, id := range in.ids {
-		if id == seq.UnkID && !seen[in.toks[i]] {
+		// "<unk>" is the unknown token, which a model can write and its
+		// data may hold (the Penn Treebank's); it reads back as itself.
+		if id == seq.UnkID && in.toks[i] != tasks.UnkToken && !seen[in.toks[i]] {
 			seen[in.toks[i]] = true
 			unknown = append(unknown, strconv.Quote(in.toks[i]))
 		}

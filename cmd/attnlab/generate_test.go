@@ -221,6 +221,9 @@ func TestGenerateUnknownSymbols(t *testing.T) {
 	}
 	wantError(t, attnlab(t, "generate", id(run), "--input", "", "--db", db), exitUsage, "--input is empty")
 	wantError(t, attnlab(t, "generate", "99", "--input", "abc", "--db", db), exitUsage, `generate: no run "99"`)
+	// Bytes that are not UTF-8 are said as such, not as a symbol "\ufffd".
+	wantError(t, attnlabIn(t, "abc\nab\xe9c\n", "generate", id(run), "--stdin", "--db", db), exitFailure, "generate: stdin line 2 is not valid UTF-8 text")
+	wantError(t, attnlab(t, "generate", id(run), "--input", "ab\xffc", "--db", db), exitUsage, "generate: --input is not valid UTF-8 text")
 }
 
 func TestGenerateLM(t *testing.T) {
@@ -264,6 +267,12 @@ func TestGenerateWordLM(t *testing.T) {
 		t.Errorf("word LM generate: %q", r.stdout)
 	}
 	wantError(t, attnlab(t, "generate", "1", "--input", "the zebra", "--db", db), exitUsage, `unknown symbols in --input: "zebra" (the model knows: the `)
+	// "<unk>" is the unknown token, which the model writes itself.
+	unk := attnlab(t, "generate", "1", "--input", "the <unk> dog", "--max-len", "2", "--db", db)
+	wantOK(t, unk)
+	if !strings.HasPrefix(unk.stdout, "the <unk> dog ") {
+		t.Errorf("word LM generate with <unk>: %q", unk.stdout)
+	}
 }
 
 // TestGenerateBadNumbers: NaN and infinite decoding settings, and a

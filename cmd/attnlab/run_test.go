@@ -147,7 +147,7 @@ func TestRunFailed(t *testing.T) {
 		t.Errorf("show of a failed run:\n%s", show.stdout)
 	}
 	gen := attnlab(t, "generate", "1", "--input", "abc", "--db", db)
-	wantError(t, gen, exitFailure, "generate: run 1 has no trained model (status failed)")
+	wantError(t, gen, exitUsage, "generate: run 1 (", "failed, so it has no trained model (attnlab show 1 says why)")
 }
 
 // cancelOn is a stderr that cancels a context when a line containing
