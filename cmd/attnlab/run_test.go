@@ -197,6 +197,14 @@ func TestRunInterrupted(t *testing.T) {
 	if !strings.Contains(ls.stdout, "interrupted") || !strings.Contains(ls.stdout, "queued") {
 		t.Errorf("ls runs after the interruption:\n%s", ls.stdout)
 	}
+	// show says how far it got; generate and plot say it is not finished.
+	show := attnlab(t, "show", "1", "--db", db)
+	wantOK(t, show)
+	if !regexp.MustCompile(`\nlatest metrics \(the run is interrupted; last logged at step [1-9]\d*\)\n  \S+ +\S`).MatchString(show.stdout) {
+		t.Errorf("show of an interrupted run, no latest metrics:\n%s", show.stdout)
+	}
+	wantError(t, attnlab(t, "generate", "1", "--input", "abc", "--db", db), exitUsage, "generate: run 1 (long/seed=1) was interrupted: it has no trained model")
+	wantError(t, attnlab(t, "plot", "attention", "1", "-o", filepath.Join(t.TempDir(), "a.png"), "--db", db), exitUsage, "has no attention maps: it is not finished (status interrupted)")
 
 	// Other settings make other runs: the note says that the interrupted
 	// run is not resumed, and what differs.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -76,7 +77,7 @@ eval, generate and plot attention read RUN the same way.`,
 	}
 	db = addDBFlag(cmd)
 	cmd.Flags().IntVarP(&samples, "samples", "n", 5, "decoded test samples to show (0: none, -1: all stored; with --json all unless given)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run, its config, summaries and samples as JSON (samples_stored: how many samples the run stored, null when they are unreadable)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run, its config, summaries (latest: a run not done's metrics so far, at last_step) and samples as JSON (samples_stored: how many samples the run stored, null when they are unreadable)")
 	return cmd
 }
 
@@ -88,8 +89,12 @@ type runView struct {
 	// samplesLost: a samples artifact is stored but does not decode (how
 	// many it holds is unknown).
 	samplesLost bool
-	scores      []artifact.Score // test scores with their sacreBLEU signatures
-	artifacts   []store.ArtifactInfo
+	// latest is, for a run not done, each metric's value at the last step
+	// it was logged, and lastStep the last step any was (0: none logged).
+	latest    map[string]float64
+	lastStep  int
+	scores    []artifact.Score // test scores with their sacreBLEU signatures
+	artifacts []store.ArtifactInfo
 	// unreadable says which stored artifacts could not be decoded: show
 	// prints everything else, and a note.
 	unreadable []string
@@ -102,6 +107,17 @@ func loadRunView(ctx context.Context, st *store.Store, r store.Run) (*runView, e
 		return nil, err
 	}
 	v.summaries = sums[r.ID]
+	if r.Status != store.StatusDone {
+		latest, err := st.LatestMetrics(ctx, []int64{r.ID})
+		if err != nil {
+			return nil, err
+		}
+		steps, err := st.LastSteps(ctx, []int64{r.ID})
+		if err != nil {
+			return nil, err
+		}
+		v.latest, v.lastStep = latest[r.ID], steps[r.ID]
+	}
 	data, err := st.Artifact(ctx, r.ID, artifact.KindSamples, artifact.NameSamples)
 	switch {
 	case err == nil:
@@ -174,6 +190,19 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 		tw := newTable(w)
 		for _, k := range keys {
 			fmt.Fprintf(tw, "  %s\t%s\n", k, report.FormatNumber(v.summaries[k]))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if len(v.latest) > 0 {
+		// What a run not finished has measured so far: its summaries are
+		// written when it ends.
+		fmt.Fprintf(w, "\nlatest metrics (the run is %s; last logged at step %d)\n", r.Status, v.lastStep)
+		tw := newTable(w)
+		for _, k := range slices.SortedFunc(maps.Keys(v.latest), metrics.CompareKeys) {
+			fmt.Fprintf(tw, "  %s\t%s\n", k, report.FormatNumber(v.latest[k]))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -267,6 +296,10 @@ func (v *runView) json(n int) any {
 	for k, x := range v.summaries {
 		sums[k] = jsonNumber(x)
 	}
+	latest := map[string]any{}
+	for k, x := range v.latest {
+		latest[k] = jsonNumber(x)
+	}
 	var stored any = len(v.samples)
 	if v.samplesLost {
 		stored = nil // unknown: see unreadable
@@ -276,7 +309,7 @@ func (v *runView) json(n int) any {
 		"status": r.Status, "attempt": r.Attempt, "error": r.Error,
 		"created": r.Created, "started": r.Started, "finished": r.Finished,
 		"host": r.Host, "pid": r.PID, "attnlab_version": r.Version, "go_version": r.GoVersion,
-		"config": cfg, "summaries": sums, "samples": shown, "samples_stored": stored, "scores": v.scores,
+		"config": cfg, "summaries": sums, "latest": latest, "last_step": v.lastStep, "samples": shown, "samples_stored": stored, "scores": v.scores,
 		"unreadable": append([]string{}, v.unreadable...),
 	}
 }
