@@ -216,7 +216,7 @@ func runsTable(runs []store.Run, abandoned map[int64]string) *term.Table {
 	}
 	t := &term.Table{Columns: []term.Column{
 		{Head: "id", Right: true, Key: true},
-		{Head: "name", Cut: 1, Min: 24},
+		{Head: "name", Cut: 1, Min: 24, Middle: true}, // names end in their seed
 		{Head: "status"},
 		{Head: "attempt", Right: true, Drop: 2},
 		{Head: "hash", Drop: hashDrop},

@@ -30,6 +30,9 @@ type Column struct {
 	Drop int
 	Cut  int
 	Min  int
+	// Middle cuts the column's lines in the middle, keeping both ends
+	// ("sweep/none,[0…999]/seed=1"): for names whose ends tell rows apart.
+	Middle bool
 }
 
 // Table is a plain text table: heads, an optional rule, rows; columns
@@ -59,6 +62,18 @@ func Truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// TruncateMiddle shortens s to at most n columns by putting "…" in place
+// of its middle, keeping as much of its end as of its start (the start
+// one more when n − 1 is odd).
+func TruncateMiddle(s string, n int) string {
+	if StringWidth(s) <= n || n < 3 {
+		return Truncate(s, n)
+	}
+	r := []rune(s)
+	tail := (n - 1) / 2
+	return string(r[:n-1-tail]) + "…" + string(r[len(r)-tail:])
 }
 
 // Pad returns s padded with spaces to n columns (left-aligned), or
@@ -264,7 +279,11 @@ func (t *Table) writeBlock(w *bufio.Writer, cols, widths []int, heads [][]string
 				if k < len(cells[i][j]) {
 					s = cells[i][j][k]
 				}
-				parts[p] = Pad(Truncate(s, widths[j]), widths[j], t.Columns[j].Right)
+				cut := Truncate
+				if t.Columns[j].Middle {
+					cut = TruncateMiddle
+				}
+				parts[p] = Pad(cut(s, widths[j]), widths[j], t.Columns[j].Right)
 			}
 			line(parts)
 		}

@@ -175,6 +175,19 @@ func TestTruncatePad(t *testing.T) {
 	if got := Truncate("±0.1", 4); got != "±0.1" {
 		t.Errorf("Truncate = %q", got)
 	}
+	for s, want := range map[string]string{"sw/none,[0.9,0.999]/seed=1": "sw/none…seed=1", "attention": "attention", "abcdefghijklmnop": "abcdefg…klmnop"} {
+		n := 14
+		if got := TruncateMiddle(s, n); got != want || StringWidth(got) > n {
+			t.Errorf("TruncateMiddle(%q, %d) = %q, want %q", s, n, got, want)
+		}
+	}
+	if got := TruncateMiddle("abcdef", 2); got != "a…" {
+		t.Errorf("TruncateMiddle(abcdef, 2) = %q", got)
+	}
+	tab := &Table{Columns: []Column{{Head: "name", Cut: 1, Middle: true}, {Head: "x"}}, Rows: [][]string{{"sw/none,[0.9,0.999]/seed=1", "1"}, {"sw/none,[0.9,0.999]/seed=2", "2"}}}
+	if got, _ := render(t, tab, 17); got != "name            x\nsw/none…seed=1  1\nsw/none…seed=2  2\n" {
+		t.Errorf("a Middle column cut:\n%s", got)
+	}
 	if got := Pad("±1", 4, true); got != "  ±1" {
 		t.Errorf("Pad = %q", got)
 	}
