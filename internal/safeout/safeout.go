@@ -34,18 +34,18 @@ type Keep struct {
 
 // Target is one output file and the user's intent for it.
 type Target struct {
-	// Path is the file to write; "-" writes to Stdout.
+	// Path is the file to write; "-" (or "/dev/stdout") writes to Stdout.
 	Path string
 	// Force allows replacing an existing regular file (never a kept one).
 	Force bool
 	// Keep lists files that must not be replaced whatever Force says.
 	Keep []Keep
-	// Stdout receives the output when Path is "-".
+	// Stdout receives the output when Path is "-" or "/dev/stdout".
 	Stdout io.Writer
 }
 
 // IsStdout reports whether t writes to standard output.
-func (t Target) IsStdout() bool { return t.Path == "-" }
+func (t Target) IsStdout() bool { return t.Path == "-" || t.Path == "/dev/stdout" }
 
 // refusal is an error of a refused destination: "write PATH: reason".
 type refusal struct {
@@ -83,7 +83,7 @@ func (t Target) resolve() (dest, error) {
 	switch t.Path {
 	case "":
 		return dest{}, refuse(`""`, "empty output path")
-	case "-":
+	case "-", "/dev/stdout": // a pipe or terminal, not a file to replace
 		return dest{}, nil
 	}
 	path := t.Path

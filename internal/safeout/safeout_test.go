@@ -73,6 +73,12 @@ func TestWriteStdout(t *testing.T) {
 	if err := (Target{Path: "-", Stdout: &b}).Write(writeString("hello")); err != nil || b.String() != "hello" {
 		t.Fatalf("stdout: %q, %v", b.String(), err)
 	}
+	// /dev/stdout is stdout too, whatever it is (a pipe was refused as
+	// "a symlink to /proc/self/fd/1, which does not resolve to a file").
+	b.Reset()
+	if err := (Target{Path: "/dev/stdout", Stdout: &b}).Write(writeString("hi")); err != nil || b.String() != "hi" {
+		t.Fatalf("/dev/stdout: %q, %v", b.String(), err)
+	}
 }
 
 func TestRefusals(t *testing.T) {
