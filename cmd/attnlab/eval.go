@@ -312,7 +312,7 @@ func readLines(path string) ([]string, error) {
 	for i, l := range lines {
 		lines[i] = strings.TrimSuffix(l, "\r")
 		if len(lines[i]) > tasks.MaxLineBytes {
-			return nil, fmt.Errorf("%s:%d: line of %d bytes, longer than %d (the limit)", path, i+1, len(lines[i]), tasks.MaxLineBytes)
+			return nil, fmt.Errorf("%s:%d: line of %d bytes, longer than %s (the limit)", path, i+1, len(lines[i]), safein.Size(tasks.MaxLineBytes))
 		}
 	}
 	return lines, nil

@@ -249,7 +249,7 @@ func TestEvalBounds(t *testing.T) {
 	run := runOf(t, db, "tiny", `"additive"`)
 	dir := t.TempDir()
 	long := writeIn(t, dir, "long.tsv", "abc\tcba\n"+strings.Repeat("a", tasks.MaxLineBytes+1)+"\tb\n")
-	wantError(t, attnlab(t, "eval", id(run), long, "--db", db), exitUsage, "long.tsv:2: line of 65539 bytes, longer than 65536")
+	wantError(t, attnlab(t, "eval", id(run), long, "--db", db), exitUsage, "long.tsv:2: line of 65539 bytes, longer than 64 KiB (the limit)")
 	many := writeIn(t, dir, "many.tsv", strings.Repeat("a\tb\n", maxEvalLines+1))
 	wantError(t, attnlab(t, "eval", id(run), many, "--db", db), exitUsage, "many.tsv: 1000001 lines, more than 1000000")
 }

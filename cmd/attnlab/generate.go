@@ -18,6 +18,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/safein"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/seq"
@@ -481,6 +482,9 @@ func (gen *generator) text(in input, h models.Hypothesis) string {
 
 // one decodes the --input text.
 func (gen *generator) one(out, errw io.Writer, text string) error {
+	if len(text) > maxStdinLine {
+		return usagef("--input: %d bytes, longer than %s, the limit of one input (as of a --stdin line)", len(text), safein.Size(maxStdinLine))
+	}
 	in, err := gen.encode(text, "--input")
 	if err != nil {
 		return &usageError{err}
@@ -594,7 +598,7 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 		return err
 	}
 	if err := <-readErr; errors.Is(err, bufio.ErrTooLong) {
-		return fmt.Errorf("stdin line %d: longer than %d bytes, the limit of one input line", line+1, maxStdinLine)
+		return fmt.Errorf("stdin line %d: longer than %s, the limit of one input line", line+1, safein.Size(maxStdinLine))
 	} else if err != nil {
 		return fmt.Errorf("read stdin line %d: %w", line+1, err)
 	}

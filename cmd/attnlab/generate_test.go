@@ -295,7 +295,9 @@ func TestGenerateBadNumbers(t *testing.T) {
 	}
 	long := "abc\n" + strings.Repeat("a", maxStdinLine+1) + "\n"
 	r := attnlabIn(t, long, "generate", id(run), "--stdin", "--db", db)
-	wantError(t, r, exitFailure, "stdin line 2: longer than 65536 bytes, the limit of one input line")
+	wantError(t, r, exitFailure, "stdin line 2: longer than 64 KiB, the limit of one input line")
+	// --input has the same limit.
+	wantError(t, attnlab(t, "generate", id(run), "--input", strings.TrimSpace(long[4:]), "--db", db), exitUsage, "--input: 65537 bytes, longer than 64 KiB, the limit of one input")
 }
 
 // TestGenerateMemoryBound: an input whose decoding is estimated above
