@@ -322,14 +322,15 @@ func corpus() []tcase {
 		tcase{name: "memory-estimate-transformer", bullet: limits, owner: "H1",
 			setup: setTransformer("plan", "model.d_model=16384"),
 			code:  2, want: []string{"memory"}},
-		// 64 MB of text (NUL characters after a line: a sparse file, so that
-		// this process does not hold it, which its children's peak RSS
-		// would inherit) takes about 11 bytes a character to build: refused
-		// at the limit while it is built, not by the allocator.
+		// 64 MB of text (written a line at a time, so that this process
+		// does not hold it, which its children's peak RSS would inherit;
+		// a sparse file of NULs is refused as not text) takes about 11
+		// bytes a character to build: refused at the limit while it is
+		// built, not by the allocator.
 		tcase{name: "text-dataset-memory", bullet: limits, owner: "H1",
 			setup: func(e *env) []string {
 				e.write("lm.yaml", lmYAML)
-				e.sparse("lm.txt", lmText, 64<<20)
+				e.repeated("lm.txt", lmText+"\n", 64<<20)
 				return []string{"plan", "lm.yaml", "--max-memory", "256MiB"}
 			},
 			code: 2, want: []string{"lm.txt", "building its dataset takes more than --max-memory 256 MiB"}},

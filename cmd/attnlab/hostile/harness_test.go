@@ -1,6 +1,7 @@
 package hostile
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -142,6 +143,28 @@ func (e *env) sparse(name, head string, size int64) string {
 	e.t.Helper()
 	p := e.write(name, head)
 	if err := os.Truncate(p, size); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// repeated creates file name of about size bytes: chunk over and over,
+// written a chunk at a time so that this process never holds the file.
+func (e *env) repeated(name, chunk string, size int64) string {
+	e.t.Helper()
+	p := e.write(name, "")
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for n := int64(0); n < size; n += int64(len(chunk)) {
+		w.WriteString(chunk)
+	}
+	if err := w.Flush(); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
 		e.t.Fatal(err)
 	}
 	return p
