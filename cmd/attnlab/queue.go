@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/progress"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
@@ -144,7 +145,8 @@ SIGTERM or Ctrl-C (Slurm's time limit, preemption): the worker checkpoints
 its runs, hands them back to the queue and exits 0 within seconds; another
 worker resumes them. Exit status: 0 when the worker stopped as asked, 1 when
 the database failed, 2 for a bad flag or an --experiment the database does
-not hold (a failed run is recorded, not an exit status).`,
+not hold without --idle-exit, which waits for it to be submitted (a failed
+run is recorded, not an exit status).`,
 		Example: "  attnlab worker --db postgres://lab@db.example/attnlab --experiment attention-on-scan\n  attnlab worker --db lab.db --max-runs 10 --idle-exit 60s",
 		Args:    args(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -160,12 +162,17 @@ not hold (a failed run is recorded, not an exit status).`,
 				return fmt.Errorf("%s is read-only here: a worker must write its results", st.Path())
 			}
 			ctx := cmd.Context()
+			errw := &lockedWriter{w: cmd.ErrOrStderr()}
 			if len(wo.experiments) > 0 {
 				if err := checkExperiments(ctx, st, wo.experiments...); err != nil {
-					return err
+					if wo.idleExit == 0 {
+						return err
+					}
+					// A worker started before its experiment is submitted
+					// (or synced) waits for it as for any run.
+					fmt.Fprintf(errw, "attnlab: note: %s; waiting up to --idle-exit %s for its runs\n", printable.WithoutPackage(err.Error()), wo.idleExit)
 				}
 			}
-			errw := &lockedWriter{w: cmd.ErrOrStderr()}
 			var rep runs.Reporter
 			owner := store.CurrentOwner(runVersion())
 			if !quiet {

@@ -694,3 +694,18 @@ func TestSubmitHintWithPassword(t *testing.T) {
 	}
 	wantOK(t, attnlab(t, strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")...))
 }
+
+// TestWorkerWaitsForItsExperiment: with --idle-exit a worker started
+// before its --experiment is submitted waits for it (it exited 2 at once);
+// without, an experiment the database lacks is a usage error.
+func TestWorkerWaitsForItsExperiment(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "w.db")
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
+	wantError(t, attnlab(t, "worker", "--db", db, "--experiment", "later"), exitUsage, `no experiment "later"`)
+	r := attnlab(t, "worker", "--db", db, "--experiment", "later", "--idle-exit", "200ms")
+	wantOK(t, r)
+	if !strings.Contains(r.stderr, `attnlab: note: no experiment "later" in `) || !strings.Contains(r.stderr, "waiting up to --idle-exit 200ms for its runs") ||
+		!strings.Contains(r.stderr, "worker done: no run taken") {
+		t.Errorf("worker waiting for an experiment not submitted yet:\n%s", r.stderr)
+	}
+}
