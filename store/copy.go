@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -30,6 +31,7 @@ const (
 	CopyNew        CopyAction = "copied"     // the target did not have it
 	CopyUpdated    CopyAction = "updated"    // the target had it, less finished
 	CopySame       CopyAction = "kept"       // the target has it as finished or more
+	CopyDiffers    CopyAction = "differs"    // the target has it done too, with other summaries: kept
 	CopyRunning    CopyAction = "running"    // running in the source: not copied
 	CopyUnfinished CopyAction = "unfinished" // queued or interrupted in the source: not copied without CopyOptions.Unfinished
 	CopyTargetOn   CopyAction = "busy"       // running in the target: left alone
@@ -51,7 +53,9 @@ var finishedness = map[Status]int{StatusQueued: 0, StatusInterrupted: 1, StatusF
 // differ between databases). A run dst lacks is copied with its state
 // (status, attempts, owner, times); a run dst has is replaced only if the
 // source's got further (done beats failed beats interrupted beats queued)
-// and dst is not running it; otherwise it is kept. Runs running in the
+// and dst is not running it; otherwise it is kept (CopySame, or
+// CopyDiffers for a run done in both whose summaries differ: the same run
+// trained twice, the target's results kept). Runs running in the
 // source are not copied (copy them once they end), nor, unless
 // opt.Unfinished, its queued and interrupted runs: in dst they would join
 // the queue that dst's workers take runs from, and be trained there as
@@ -246,6 +250,20 @@ func closeRows(rows *sql.Rows) error {
 	return err
 }
 
+// sameSummaries reports whether run id of s and run dstID of dst have the
+// same summaries, bit for bit (NaN equal to NaN).
+func (s *Store) sameSummaries(ctx context.Context, dst *Store, id, dstID int64) (bool, error) {
+	a, err := s.Summaries(ctx, []int64{id})
+	if err != nil {
+		return false, err
+	}
+	b, err := dst.Summaries(ctx, []int64{dstID})
+	if err != nil {
+		return false, err
+	}
+	return maps.EqualFunc(a[id], b[dstID], func(x, y float64) bool { return x == y || x != x && y != y }), nil
+}
+
 // copyRun copies one run into dst (experiment expID there).
 func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, unfinished bool) (CopyAction, error) {
 	if r.Status == StatusRunning {
@@ -262,6 +280,14 @@ func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, unf
 		return "", err
 	case existing.Status == StatusRunning:
 		return CopyTargetOn, nil
+	case existing.Status == StatusDone && r.Status == StatusDone:
+		// The same run trained twice (another CPU's kernels, another
+		// build): the target's results are kept, but said to differ.
+		same, err := s.sameSummaries(ctx, dst, r.ID, existing.ID)
+		if err != nil || same {
+			return CopySame, err
+		}
+		return CopyDiffers, nil
 	case finishedness[existing.Status] >= finishedness[r.Status]:
 		return CopySame, nil
 	}

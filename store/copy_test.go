@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -169,6 +170,30 @@ func testCopy(t *testing.T) {
 		}
 		if again := dumpStore(t, dst); again != got {
 			t.Fatalf("a second copy changed the target:\n%s", again)
+		}
+		// The same done run with other results in the target (trained
+		// again elsewhere): kept, and counted as differing.
+		rs, err := dst.Runs(ctx, RunFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(rs, func(r Run) bool { return r.Hash == "done0001" })
+		if err := dst.PutSummaries(ctx, rs[i].ID, map[string]float64{"test/bleu": 0.5}); err != nil {
+			t.Fatal(err)
+		}
+		changed := dumpStore(t, dst)
+		rep, err = src.Copy(ctx, dst, all)
+		if err != nil || rep.Runs[CopyDiffers] != 1 || rep.Runs[CopySame] != 3 {
+			t.Fatalf("copy onto a done run with other summaries: %+v, %v; want 1 differing, 3 kept", rep, err)
+		}
+		if again := dumpStore(t, dst); again != changed {
+			t.Fatalf("a copy replaced the target's results:\n%s", again)
+		}
+		if err := dst.PutSummaries(ctx, rs[i].ID, map[string]float64{"test/bleu": 0}); err != nil { // back as it was
+			t.Fatal(err)
+		}
+		if again := dumpStore(t, dst); again != got {
+			t.Fatalf("the target did not read back as copied:\n%s", again)
 		}
 		// And back into a fresh store of the source's engine: the same.
 		back := newStore(t)

@@ -27,7 +27,9 @@ made on a laptop join the lab's server or the other way round.
 Runs are matched by identity (experiment name and run hash), not by id, so
 syncing again copies only what is new: a run the target lacks is copied; a run
 it has is replaced only when the source's got further (done beats failed
-beats interrupted beats queued) and the target is not running it. Only
+beats interrupted beats queued) and the target is not running it (a run done
+in both is kept as the target has it; the report counts those whose results
+differ, the same run trained twice). Only
 finished runs (done, failed) are copied: runs still running in the source
 are not (sync them once they end), and neither are its queued and
 interrupted runs unless --unfinished is given — in the target they would
@@ -71,7 +73,10 @@ leaves whole runs, and running it again finishes the job.`,
 			if !quiet {
 				fmt.Fprintf(cmd.OutOrStdout(), "synced %s → %s: %s (%d new); runs: %d copied, %d updated, %d already there",
 					src.Path(), dst.Path(), plural(rep.Experiments, "experiment"), rep.NewExperiments,
-					rep.Runs[store.CopyNew], rep.Runs[store.CopyUpdated], rep.Runs[store.CopySame])
+					rep.Runs[store.CopyNew], rep.Runs[store.CopyUpdated], rep.Runs[store.CopySame]+rep.Runs[store.CopyDiffers])
+				if n := rep.Runs[store.CopyDiffers]; n > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), " (%d of them done in both with other results: the target's kept; the same run trained twice, perhaps on another CPU)", n)
+				}
 				if n := rep.Runs[store.CopyRunning]; n > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), ", %d still running in the source (not copied)", n)
 				}

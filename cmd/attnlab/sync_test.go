@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/attnlab/attnlab/internal/testenv"
+	"github.com/attnlab/attnlab/store"
 )
 
 // TestSyncRoundTrip copies the shared database's experiments SQLite →
@@ -104,5 +107,32 @@ func TestSyncNamedTwice(t *testing.T) {
 	wantOK(t, r)
 	if !strings.Contains(r.stdout, ": 1 experiment (1 new); runs: 4 copied, 0 updated, 0 already there") {
 		t.Errorf("sync -e tiny -e tiny said:\n%s", r.stdout)
+	}
+}
+
+// TestSyncSaysResultsDiffer: a run done in both databases with other
+// summaries (the same run trained twice) is kept as the target has it,
+// and the report says how many differ (it said only "already there").
+func TestSyncSaysResultsDiffer(t *testing.T) {
+	db := sharedDB(t)
+	target := filepath.Join(t.TempDir(), "target.db")
+	wantOK(t, attnlab(t, "sync", "--from", db, "--to", target, "-e", "tiny"))
+	st, err := store.Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rs, err := st.Runs(ctx, store.RunFilter{Status: store.StatusDone})
+	if err != nil || len(rs) == 0 {
+		t.Fatalf("runs %v, %v", rs, err)
+	}
+	if err := st.PutSummaries(ctx, rs[0].ID, map[string]float64{"test/loss": 123}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	r := attnlab(t, "sync", "--from", db, "--to", target, "-e", "tiny")
+	wantOK(t, r)
+	if !regexp.MustCompile(`runs: 0 copied, 0 updated, \d+ already there \(1 of them done in both with other results: the target's kept`).MatchString(r.stdout) {
+		t.Errorf("sync onto a run with other results said:\n%s", r.stdout)
 	}
 }
