@@ -143,7 +143,7 @@ func TestRunFailed(t *testing.T) {
 	wantOK(t, show)
 	// A failed run ended; it did not finish.
 	if !regexp.MustCompile(`\n  status +failed \(attempt 2\)\n`).MatchString(show.stdout) || !regexp.MustCompile(`\n  error +\S`).MatchString(show.stdout) ||
-		!regexp.MustCompile(`\n  ended +\S`).MatchString(show.stdout) || strings.Contains(show.stdout, "finished") {
+		!regexp.MustCompile(`\n  ended +\S.* \(its last attempt took `).MatchString(show.stdout) || strings.Contains(show.stdout, "finished") {
 		t.Errorf("show of a failed run:\n%s", show.stdout)
 	}
 	gen := attnlab(t, "generate", "1", "--input", "abc", "--db", db)

@@ -166,7 +166,11 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 		if r.Status == store.StatusDone {
 			label = "finished"
 		}
-		row(label, fmt.Sprintf("%s (took %s)", formatTime(r.Finished), duration(r.Finished.Sub(r.Started))))
+		took := "took"
+		if r.Attempt > 1 {
+			took = "its last attempt took" // started is when the last claim began
+		}
+		row(label, fmt.Sprintf("%s (%s %s)", formatTime(r.Finished), took, duration(r.Finished.Sub(r.Started))))
 	} else if r.Status == store.StatusRunning {
 		row("heartbeat", formatTime(r.Heartbeat))
 	}
