@@ -92,7 +92,7 @@ func TestPages(t *testing.T) {
 			{"/x/scan/curves?where=(", 400, []string{"where: col"}},
 			{"/x/scan/curves?metric=bleu", 400, []string{"unknown metric &#34;bleu&#34;", `<option value="train/loss">`}},
 			{"/r/" + r1, 200, []string{"scan/additive/seed=1", "jump twice", "JUMP JUMP", `<svg class="heatmap"`, `data-source="twice"`,
-				"params.safetensors", "attention:", "test/exact_match", "worker-1:4242", "<dt>finished</dt>"}},
+				"params.safetensors", "attention:", "test/exact_match", "worker-1:4242", "<dt>finished</dt>", " (took "}},
 			{"/r/" + strconv.FormatInt(fx.failed, 10), 200, []string{"<dt>ended</dt>"}}, // a failed run did not finish
 			{"/r/" + r1 + "?example=1", 200, []string{`data-source="left"`, "Test example 1"}},
 			{"/r/" + r1 + "?example=7", 400, []string{"no attention map of test example 7"}},
