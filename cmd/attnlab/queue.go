@@ -178,7 +178,7 @@ run is recorded, not an exit status).`,
 			if !quiet {
 				// Else a worker said nothing through an outage until its
 				// writes gave up, minutes later.
-				st.OnOutage(func(o store.Outage) { writeOutage(errw, st.Path(), o) })
+				reportOutages(st, errw)
 				fmt.Fprintf(errw, "%s worker %s on %s\n", time.Now().Format("15:04:05"), owner, st.Path())
 				// One line per run start, evaluation and end; "n done by
 				// this worker" counts its own runs: those waiting now are
@@ -285,6 +285,13 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 
 // writeOutage writes the line of a worker whose database (shown as db)
 // became unreachable, or answers again after an outage (o.End set).
+// reportOutages has st say on w when its database becomes unreachable and
+// when it answers again: else a command said nothing through an outage
+// until its writes gave up, minutes later.
+func reportOutages(st *store.Store, w io.Writer) {
+	st.OnOutage(func(o store.Outage) { writeOutage(w, st.Path(), o) })
+}
+
 func writeOutage(w io.Writer, db string, o store.Outage) {
 	if o.End.IsZero() {
 		fmt.Fprintf(w, "%s database %s unreachable since %s; retrying for up to %s\n",

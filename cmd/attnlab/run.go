@@ -98,6 +98,7 @@ names), 130 when interrupted before every run was done.`,
 				}
 			}
 			if !quiet {
+				reportOutages(st, errw)
 				if err := noteDiverged(ctx, errw, st, x, plan); err != nil {
 					return err
 				}
