@@ -110,7 +110,7 @@ attention of each output token over the source tokens as a text heatmap.`,
 	f.Float64Var(&g.topP, "top-p", 0, "nucleus sampling mass in (0, 1] (default: the run's eval.decode.top_p)")
 	f.Uint64Var(&g.seed, "seed", 1, "sampling seed: the same seed gives the same samples (each input from a stream of its own, whatever is decoded with it)")
 	f.IntVar(&g.maxLen, "max-len", 0, "most output tokens, the end token included (default: the run's evaluation limit, raised by as many tokens as the input is longer than the run's longest source; LM: 100)")
-	f.BoolVarP(&g.showAttention, "show-attention", "a", false, "draw the attention over the source as a text heatmap")
+	f.BoolVarP(&g.showAttention, "show-attention", "a", false, "draw the attention over the source as a text heatmap under each output line (with --stdin too)")
 	f.BoolVar(&g.unk, "unk", false, "feed unknown symbols as <unk> instead of failing")
 	cmd.MarkFlagsMutuallyExclusive("beam", "sample")
 	cmd.MarkFlagsMutuallyExclusive("input", "stdin")
