@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/store"
@@ -319,5 +321,39 @@ func TestUncheckedWriteFails(t *testing.T) {
 		code := execute(context.Background(), args, strings.NewReader(""), fullDisk{}, &errb)
 		r := result{code: code, stderr: errb.String()}
 		wantError(t, r, exitFailure, "no space left on device")
+	}
+}
+
+// fileSeen records what fileOf found under the streams of the hidden test
+// command "test-streams".
+var fileSeen struct{ out, err *os.File }
+
+func init() {
+	testCommands = append(testCommands, func() *cobra.Command {
+		return &cobra.Command{Use: "test-streams", Hidden: true, Args: cobra.ArbitraryArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				fileSeen.out, fileSeen.err = fileOf(cmd.OutOrStdout()), fileOf(cmd.ErrOrStderr())
+				return nil
+			}}
+	})
+}
+
+// TestFileOfThroughWrappers: fileOf finds the terminal's file under every
+// writer execute wraps stdout and stderr in (the stdout write check made
+// tables lose the terminal's width), with and without secrets to scrub.
+func TestFileOfThroughWrappers(t *testing.T) {
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	for _, args := range [][]string{{"test-streams"}, {"test-streams", "postgres://u:Hunter2Secret@db/x"}} {
+		fileSeen.out, fileSeen.err = nil, nil
+		if code := execute(context.Background(), args, strings.NewReader(""), &pipeWatch{w: out, closed: func() {}}, out); code != exitOK {
+			t.Fatalf("%v: exit %d", args, code)
+		}
+		if fileSeen.out != out || fileSeen.err != out {
+			t.Errorf("%v: fileOf found %v and %v, want the file under stdout and stderr", args, fileSeen.out, fileSeen.err)
+		}
 	}
 }

@@ -32,13 +32,24 @@ func rawWriter(w io.Writer) io.Writer {
 	return w
 }
 
-// fileOf returns the file under w (a safeWriter, a pipeWatch, the file
-// itself), or nil: for asking whether a stream is a terminal, and its width.
+// fileOf returns the file under w (through the writers execute wraps
+// stdout and stderr in: safeWriter, firstError, scrubWriter, pipeWatch),
+// or nil: for asking whether a stream is a terminal, and its width.
 func fileOf(w io.Writer) *os.File {
-	w = rawWriter(w)
-	if p, ok := w.(*pipeWatch); ok {
-		w = p.w
+	for {
+		switch x := w.(type) {
+		case *safeWriter:
+			w = x.raw
+		case *firstError:
+			w = x.w
+		case scrubWriter:
+			w = x.w
+		case *pipeWatch:
+			w = x.w
+		case *os.File:
+			return x
+		default:
+			return nil
+		}
 	}
-	f, _ := w.(*os.File)
-	return f
 }
