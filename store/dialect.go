@@ -201,9 +201,9 @@ func Redact(target string) string {
 		return pgSetting.ReplaceAllString(target, "${1}=xxxxx")
 	}
 	u, err := url.Parse(target)
-	if err != nil {
-		// Unparseable: keep the scheme and the host part only.
-		scheme, rest, _ := strings.Cut(target, "://")
+	if scheme, rest, _ := strings.Cut(target, "://"); err != nil || strings.Count(rest, "@") > 1 {
+		// Unparseable, or an @ in the password (which Open refuses):
+		// keep the scheme and what follows the last @ only.
 		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
 			rest = "xxxxx@" + rest[at+1:]
 		}
@@ -286,7 +286,7 @@ func Secrets(target string) []string {
 		}
 		return out
 	}
-	if u, err := url.Parse(target); err == nil {
+	if u, err := url.Parse(target); err == nil && strings.Count(target, "@") < 2 {
 		if p, ok := u.User.Password(); ok {
 			add(p)
 		}
@@ -301,7 +301,8 @@ func Secrets(target string) []string {
 		}
 		return out
 	}
-	// Unparseable: everything between the last ':' before '@' and '@'.
+	// Unparseable, or an @ in the password: everything between the first
+	// ':' and the last '@'.
 	_, rest, _ := strings.Cut(target, "://")
 	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
 		if _, pw, ok := strings.Cut(rest[:at], ":"); ok {

@@ -243,9 +243,12 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 	if _, err := url.Parse(rawURL); err != nil {
 		return nil, &openError{text: "store " + name + ": not a valid PostgreSQL URL", kind: nil}
 	}
-	if strings.Count(authority(rawURL), "@") > 1 {
+	if _, rest, _ := strings.Cut(rawURL, "://"); strings.Count(rest, "@") > 1 {
 		// url.Parse takes the last @ for the host's, the driver the first:
 		// it would try a host named by the password's tail and print it.
+		// Counted over the whole URL: a password may hold a / or ? too,
+		// and no path or query of a PostgreSQL URL needs an @ (Redact
+		// masks all before the last one).
 		return nil, &openError{text: "store " + name + ": not a valid PostgreSQL URL: an @ in the user name or password must be written %40"}
 	}
 	cfg, err := pgx.ParseConfig(pgxURL(rawURL))
@@ -293,16 +296,6 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 		}
 	}
 	return s, nil
-}
-
-// authority returns the user, password, host and port part of a URL: what
-// comes between "//" and the path, query or fragment.
-func authority(rawURL string) string {
-	_, rest, _ := strings.Cut(rawURL, "//")
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	return rest
 }
 
 // pgxURL returns the URL with its scheme in lower case: attnlab takes

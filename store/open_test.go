@@ -32,6 +32,7 @@ func TestRedact(t *testing.T) {
 		{"postgres://alice:p%40ss@db.lab/x", "postgres://alice:xxxxx@db.lab/x", []string{"p@ss", "p%40ss"}},
 		{"POSTGRES://u:pw@h/d", "postgres://u:xxxxx@h/d", []string{"pw"}},
 		{"postgres://u:p w%zz@h/d", "postgres://xxxxx@h/d", []string{"p w%zz"}},
+		{"postgres://u:pa@ssw/rd@127.0.0.1:1/db", "postgres://xxxxx@127.0.0.1:1/db", []string{"pa@ssw/rd"}},
 		{"postgres://u:pw1@h/d?sslpassword=TOPSECRET", "postgres://u:xxxxx@h/d?sslpassword=xxxxx", []string{"pw1", "TOPSECRET"}},
 		{"host=db.lab user=u password=hunter22 dbname=x", "host=db.lab user=u password=xxxxx dbname=x", []string{"hunter22"}},
 		{"host=db.lab password = hunter22", "host=db.lab password=xxxxx", []string{"hunter22"}},
@@ -576,6 +577,10 @@ func TestAtInPasswordIsRefused(t *testing.T) {
 	for _, target := range []string{
 		"postgres://lab:Hunter2Secret@VerySecretTail@127.0.0.1:1/lab?sslmode=disable",
 		"postgresql://lab:Hunter2Secret@VerySecretTail@127.0.0.1:1",
+		// A / or ? in the password after its @ ends what url.Parse takes
+		// for the host part: the @ is counted over the whole URL.
+		"postgres://lab:Hunter2Secret@VerySecretTail/more@127.0.0.1:1/lab",
+		"postgres://lab:Hunter2Secret@VerySecretTail?more@127.0.0.1:1/lab",
 	} {
 		for name, open := range map[string]func(string) (*Store, error){"Open": Open, "OpenExisting": OpenExisting, "OpenReadOnly": OpenReadOnly} {
 			s, err := open(target)
