@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
+
+	"github.com/attnlab/attnlab/metrics"
 )
 
 // CopyOptions select what Copy copies.
@@ -251,7 +254,8 @@ func closeRows(rows *sql.Rows) error {
 }
 
 // sameSummaries reports whether run id of s and run dstID of dst have the
-// same summaries, bit for bit (NaN equal to NaN).
+// same results: summaries bit for bit (NaN equal to NaN), but for costs
+// (perf/*: times and throughputs, never equal between two trainings).
 func (s *Store) sameSummaries(ctx context.Context, dst *Store, id, dstID int64) (bool, error) {
 	a, err := s.Summaries(ctx, []int64{id})
 	if err != nil {
@@ -261,7 +265,13 @@ func (s *Store) sameSummaries(ctx context.Context, dst *Store, id, dstID int64) 
 	if err != nil {
 		return false, err
 	}
-	return maps.EqualFunc(a[id], b[dstID], func(x, y float64) bool { return x == y || x != x && y != y }), nil
+	results := func(m map[string]float64) map[string]float64 {
+		maps.DeleteFunc(m, func(k string, _ float64) bool {
+			return strings.HasPrefix(k, "perf/") || metrics.Describe(k).Kind == metrics.Cost
+		})
+		return m
+	}
+	return maps.EqualFunc(results(a[id]), results(b[dstID]), func(x, y float64) bool { return x == y || x != x && y != y }), nil
 }
 
 // copyRun copies one run into dst (experiment expID there).

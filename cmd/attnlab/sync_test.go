@@ -126,11 +126,20 @@ func TestSyncSaysResultsDiffer(t *testing.T) {
 	if err != nil || len(rs) == 0 {
 		t.Fatalf("runs %v, %v", rs, err)
 	}
+	// Costs differ between any two trainings: not a difference of results.
+	if err := st.PutSummaries(ctx, rs[0].ID, map[string]float64{"perf/tokens_per_s": 1, "perf/train_seconds": 1e4}); err != nil {
+		t.Fatal(err)
+	}
+	r := attnlab(t, "sync", "--from", db, "--to", target, "-e", "tiny")
+	wantOK(t, r)
+	if strings.Contains(r.stdout, "other results") {
+		t.Errorf("sync onto a run with other costs only said:\n%s", r.stdout)
+	}
 	if err := st.PutSummaries(ctx, rs[0].ID, map[string]float64{"test/loss": 123}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
-	r := attnlab(t, "sync", "--from", db, "--to", target, "-e", "tiny")
+	r = attnlab(t, "sync", "--from", db, "--to", target, "-e", "tiny")
 	wantOK(t, r)
 	if !regexp.MustCompile(`runs: 0 copied, 0 updated, \d+ already there \(1 of them done in both with other results: the target's kept`).MatchString(r.stdout) {
 		t.Errorf("sync onto a run with other results said:\n%s", r.stdout)
