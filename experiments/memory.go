@@ -305,7 +305,7 @@ func ParseBytes(s string) (int64, error) {
 // formatCount writes an estimated count for people, to two significant
 // digits (the estimate is not exact): "950", "6.6 thousand", "370
 // thousand", "1.2 million", "7.8 billion", and past a thousand trillion
-// in powers of ten ("4.2e15").
+// in powers of ten ("4.2e+15").
 func formatCount(n int64) string {
 	x := float64(n)
 	if x > 0 { // two significant digits first: 999,600 is 1.0 million

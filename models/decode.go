@@ -102,10 +102,11 @@ func Decode(m Model, b *seq.Batch, opt DecodeOptions) ([]Hypothesis, error) {
 	if l, ok := m.(interface{ MaxDecodeLen() int }); ok && l.MaxDecodeLen() > 0 {
 		opt.MaxLen = min(opt.MaxLen, l.MaxDecodeLen())
 	}
-	if languageModel(m) {
-		// A language model's targets hold no eos (tasks.MakeBatch): its
-		// eos logit is untrained, and a wide beam or a hot sample would
-		// end a text there. It continues its prompt for MaxLen tokens.
+	if b.Src == nil {
+		// A batch without sources holds a language model's prompts. Its
+		// targets hold no eos (tasks.MakeBatch): its eos logit is
+		// untrained, and a wide beam or a hot sample would end a text
+		// there. It continues its prompt for MaxLen tokens.
 		opt.MinLen = opt.MaxLen
 	}
 	if opt.stopped() {
@@ -592,16 +593,4 @@ func topScan(idx []int, row []float32, c0, c1, k int, noEOS, full bool, last flo
 		}
 	}
 	return idx, full, last
-}
-
-// languageModel reports whether m is a language model (its entry has
-// LanguageModel).
-func languageModel(m Model) bool {
-	switch m := m.(type) {
-	case *LMRNN:
-		return true
-	case *Transformer:
-		return m.LM
-	}
-	return false
 }

@@ -74,9 +74,9 @@ func (s *selection) groupLabel(r store.Run, keys []string) string {
 // Export writes every run of the experiment, whatever its status, one row
 // per run in id order, for pandas, R or a spreadsheet.
 //
-// "csv": the columns id, hash, seed, status, group, error (a failed run's
-// message), then every param key of the experiment's runs (sorted; the
-// param seed is the seed column), then every summary key (sorted). group
+// "csv": the columns id, hash, seed, status, group, then every param key
+// of the experiment's runs (sorted; the param seed is the seed column),
+// every summary key (sorted), and error (a failed run's message). group
 // names the run's setting as compare's rows do ("attention.name=dot
 // train.steps=3000"): the runs of one group differ in nothing but the seed,
 // so grouping by it never pools different settings. Params print as in
@@ -109,12 +109,12 @@ func exportCSV(w io.Writer, sel *selection, keys []string) error {
 	params := slices.DeleteFunc(sel.paramKeys(), func(k string) bool { return k == "seed" })
 	sums := sel.summaryKeys()
 	cw := csv.NewWriter(w)
-	header := append([]string{"id", "hash", "seed", "status", "group", "error"}, params...)
-	if err := cw.Write(append(header, sums...)); err != nil {
+	header := append([]string{"id", "hash", "seed", "status", "group"}, params...)
+	if err := cw.Write(append(append(header, sums...), "error")); err != nil {
 		return err
 	}
 	for _, r := range sel.runs {
-		rec := []string{strconv.FormatInt(r.ID, 10), r.Hash, strconv.FormatInt(r.Seed, 10), string(r.Status), sel.groupLabel(r, keys), r.Error}
+		rec := []string{strconv.FormatInt(r.ID, 10), r.Hash, strconv.FormatInt(r.Seed, 10), string(r.Status), sel.groupLabel(r, keys)}
 		for _, k := range params {
 			v, ok := sel.params[r.ID][k]
 			if !ok {
@@ -131,7 +131,7 @@ func exportCSV(w io.Writer, sel *selection, keys []string) error {
 			}
 			rec = append(rec, csvFloat(v))
 		}
-		if err := cw.Write(rec); err != nil {
+		if err := cw.Write(append(rec, r.Error)); err != nil {
 			return err
 		}
 	}

@@ -65,10 +65,10 @@
 // write with store.ErrUnavailable (and every write after it at once, while
 // the server stays unreachable: the budget is the outage's, so a worker
 // gives up about 2 minutes into an outage): a heartbeat that fails so is tried again
-// at the next tick, while a metric or checkpoint write (or the run's end)
-// that fails so stops the run without failing it: the worker tries once to
-// hand it back (HandedBackOutage) and, the server still unreachable, leaves
-// it running in the database for another worker to take over from its last
+// at the next tick, while a metric or checkpoint write that fails so stops
+// the run without failing it: the worker tries once to hand it back
+// (HandedBackOutage) and, the server still unreachable, leaves it running
+// in the database (a run whose end cannot be recorded is left so at once) for another worker to take over from its last
 // checkpoint (Outcome.Status running, Outcome.Err a *LeftError), and Work
 // returns the store's error.
 //

@@ -235,7 +235,7 @@ func checkHead(task, path string, b []byte) error {
 	case nuls == 0:
 		return nil
 	case nuls < len(head):
-		return fmt.Errorf("%s: %s: looks like UTF-16 (NUL bytes in its first line): convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)", task, path)
+		return fmt.Errorf("%s: %s: has NUL bytes in its first line: UTF-16 or binary, not UTF-8 text (iconv -f UTF-16 -t UTF-8 converts UTF-16)", task, path)
 	}
 	return fmt.Errorf("%s: %s:1: %s", task, path, nulByte)
 }

@@ -485,7 +485,7 @@ func TestNotUTF8Text(t *testing.T) {
 		"nulsrc.txt": "a\nb\x00\n",
 		"tgt.txt":    "x\ny\n",
 	})
-	const u16 = "looks like UTF-16 (NUL bytes in its first line): convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"
+	const u16 = "has NUL bytes in its first line: UTF-16 or binary, not UTF-8 text (iconv -f UTF-16 -t UTF-8 converts UTF-16)"
 	const bom = "looks like UTF-16 (it starts with a UTF-16 byte-order mark): convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"
 	for _, tc := range []struct {
 		task   string

@@ -314,6 +314,9 @@ func readLines(path string) ([]string, error) {
 		if len(lines[i]) > tasks.MaxLineBytes {
 			return nil, fmt.Errorf("%s:%d: line of %d bytes, longer than %s (the limit)", path, i+1, len(lines[i]), safein.Size(tasks.MaxLineBytes))
 		}
+		if strings.IndexByte(lines[i], 0) >= 0 { // as a data file's
+			return nil, fmt.Errorf("%s:%d: NUL byte: UTF-16 or binary, not UTF-8 text", path, i+1)
+		}
 	}
 	return lines, nil
 }

@@ -252,6 +252,8 @@ func TestEvalBounds(t *testing.T) {
 	wantError(t, attnlab(t, "eval", id(run), long, "--db", db), exitUsage, "long.tsv:2: line of 65539 bytes, longer than 64 KiB (the limit)")
 	many := writeIn(t, dir, "many.tsv", strings.Repeat("a\tb\n", maxEvalLines+1))
 	wantError(t, attnlab(t, "eval", id(run), many, "--db", db), exitUsage, "many.tsv: 1000001 lines, more than 1000000")
+	nul := writeIn(t, dir, "u16.tsv", "abc\tcba\na\x00b\x00c\x00\tcba\n")
+	wantError(t, attnlab(t, "eval", id(run), nul, "--db", db), exitUsage, "u16.tsv:2: NUL byte: UTF-16 or binary, not UTF-8 text")
 }
 
 // TestEvalLongerInputs: a run records its data's longest source, so that

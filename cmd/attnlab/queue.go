@@ -165,12 +165,15 @@ run is recorded, not an exit status).`,
 			errw := &lockedWriter{w: cmd.ErrOrStderr()}
 			if len(wo.experiments) > 0 {
 				if err := checkExperiments(ctx, st, wo.experiments...); err != nil {
-					if wo.idleExit == 0 {
+					var missing *usageError // an experiment the database lacks
+					if wo.idleExit == 0 || !errors.As(err, &missing) {
 						return err
 					}
 					// A worker started before its experiment is submitted
 					// (or synced) waits for it as for any run.
-					fmt.Fprintf(errw, "attnlab: note: %s; waiting up to --idle-exit %s for its runs\n", printable.WithoutPackage(err.Error()), wo.idleExit)
+					if !quiet {
+						fmt.Fprintf(errw, "attnlab: note: %s; waiting up to --idle-exit %s for its runs\n", printable.WithoutPackage(err.Error()), wo.idleExit)
+					}
 				}
 			}
 			var rep runs.Reporter

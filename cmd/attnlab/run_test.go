@@ -200,7 +200,7 @@ func TestRunInterrupted(t *testing.T) {
 	// show says how far it got; generate and plot say it is not finished.
 	show := attnlab(t, "show", "1", "--db", db)
 	wantOK(t, show)
-	if !regexp.MustCompile(`\nlatest metrics \(the run is interrupted; last logged at step [1-9]\d*\)\n  \S+ +\S`).MatchString(show.stdout) {
+	if !regexp.MustCompile(`\nlatest metrics \(the run is interrupted; each as last logged, up to step [1-9]\d*\)\n  \S+ +\S`).MatchString(show.stdout) {
 		t.Errorf("show of an interrupted run, no latest metrics:\n%s", show.stdout)
 	}
 	wantError(t, attnlab(t, "generate", "1", "--input", "abc", "--db", db), exitUsage, "generate: run 1 (long/seed=1) was interrupted: it has no trained model")

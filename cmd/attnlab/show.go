@@ -77,7 +77,7 @@ eval, generate and plot attention read RUN the same way.`,
 	}
 	db = addDBFlag(cmd)
 	cmd.Flags().IntVarP(&samples, "samples", "n", 5, "decoded test samples to show (0: none, -1: all stored; with --json all unless given)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run, its config, summaries (latest: a run not done's metrics so far, at last_step) and samples as JSON (samples_stored: how many samples the run stored, null when they are unreadable)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run, its config, summaries (a run not done: latest, its metrics so far, up to last_step) and samples as JSON (samples_stored: how many samples the run stored, null when they are unreadable)")
 	return cmd
 }
 
@@ -203,7 +203,7 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 	if len(v.latest) > 0 {
 		// What a run not finished has measured so far: its summaries are
 		// written when it ends.
-		fmt.Fprintf(w, "\nlatest metrics (the run is %s; last logged at step %d)\n", r.Status, v.lastStep)
+		fmt.Fprintf(w, "\nlatest metrics (the run is %s; each as last logged, up to step %d)\n", r.Status, v.lastStep)
 		tw := newTable(w)
 		for _, k := range slices.SortedFunc(maps.Keys(v.latest), metrics.CompareKeys) {
 			fmt.Fprintf(tw, "  %s\t%s\n", k, report.FormatNumber(v.latest[k]))
@@ -308,14 +308,18 @@ func (v *runView) json(n int) any {
 	if v.samplesLost {
 		stored = nil // unknown: see unreadable
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id": r.ID, "experiment": r.Experiment, "hash": r.Hash, "seed": r.Seed, "point": point,
 		"status": r.Status, "attempt": r.Attempt, "error": r.Error,
 		"created": r.Created, "started": r.Started, "finished": r.Finished,
 		"host": r.Host, "pid": r.PID, "attnlab_version": r.Version, "go_version": r.GoVersion,
-		"config": cfg, "summaries": sums, "latest": latest, "last_step": v.lastStep, "samples": shown, "samples_stored": stored, "scores": v.scores,
+		"config": cfg, "summaries": sums, "samples": shown, "samples_stored": stored, "scores": v.scores,
 		"unreadable": append([]string{}, v.unreadable...),
 	}
+	if r.Status != store.StatusDone { // what it measured so far
+		out["latest"], out["last_step"] = latest, v.lastStep
+	}
+	return out
 }
 
 // jsonNumber keeps NaN and ±Inf, which JSON numbers cannot hold, as strings.

@@ -103,7 +103,11 @@ database).`,
 			// for a job that cannot be submitted.
 			sbatchPath, err := exec.LookPath(o.sbatchPath)
 			if err != nil {
-				return fmt.Errorf("cannot submit the job: %s not found on PATH (run attnlab slurm on a Slurm login node); nothing was queued in %s", o.sbatchPath, store.Redact(target))
+				why := "not found on PATH (run attnlab slurm on a Slurm login node)"
+				if strings.ContainsRune(o.sbatchPath, '/') {
+					why = "cannot be run (" + err.Error() + ")"
+				}
+				return fmt.Errorf("cannot submit the job: %s %s; nothing was queued in %s", o.sbatchPath, why, store.Redact(target))
 			}
 			o.sbatchPath = sbatchPath
 			st, err := store.Open(target)

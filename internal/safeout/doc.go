@@ -29,6 +29,6 @@
 // give, never the 0600 of a temporary file); a replaced file keeps its
 // permission bits.
 //
-// The path "-" (or "/dev/stdout", which names no file to replace) writes
-// to the Target's Stdout instead.
+// The path "-" (or /dev/stdout, /dev/fd/1, /proc/self/fd/1, which name
+// no file to replace) writes to the Target's Stdout instead.
 package safeout

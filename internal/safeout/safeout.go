@@ -34,7 +34,8 @@ type Keep struct {
 
 // Target is one output file and the user's intent for it.
 type Target struct {
-	// Path is the file to write; "-" (or "/dev/stdout") writes to Stdout.
+	// Path is the file to write; "-" (or /dev/stdout, /dev/fd/1,
+	// /proc/self/fd/1) writes to Stdout.
 	Path string
 	// Force allows replacing an existing regular file (never a kept one).
 	Force bool
@@ -45,7 +46,13 @@ type Target struct {
 }
 
 // IsStdout reports whether t writes to standard output.
-func (t Target) IsStdout() bool { return t.Path == "-" || t.Path == "/dev/stdout" }
+func (t Target) IsStdout() bool {
+	switch t.Path {
+	case "-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
+		return true
+	}
+	return false
+}
 
 // refusal is an error of a refused destination: "write PATH: reason".
 type refusal struct {
@@ -80,10 +87,10 @@ func (t Target) Check() error {
 }
 
 func (t Target) resolve() (dest, error) {
-	switch t.Path {
-	case "":
+	if t.Path == "" {
 		return dest{}, refuse(`""`, "empty output path")
-	case "-", "/dev/stdout": // a pipe or terminal, not a file to replace
+	}
+	if t.IsStdout() { // a pipe or terminal, not a file to replace
 		return dest{}, nil
 	}
 	path := t.Path

@@ -75,9 +75,11 @@ func TestWriteStdout(t *testing.T) {
 	}
 	// /dev/stdout is stdout too, whatever it is (a pipe was refused as
 	// "a symlink to /proc/self/fd/1, which does not resolve to a file").
-	b.Reset()
-	if err := (Target{Path: "/dev/stdout", Stdout: &b}).Write(writeString("hi")); err != nil || b.String() != "hi" {
-		t.Fatalf("/dev/stdout: %q, %v", b.String(), err)
+	for _, path := range []string{"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"} {
+		b.Reset()
+		if err := (Target{Path: path, Stdout: &b}).Write(writeString("hi")); err != nil || b.String() != "hi" {
+			t.Fatalf("%s: %q, %v", path, b.String(), err)
+		}
 	}
 }
 
