@@ -62,7 +62,7 @@ func (s *locationScore) Keys(k *tensor.Tensor) *tensor.Tensor { return k }
 // at positions ≥ max_len score −Inf (never attended).
 func (s *locationScore) pairs(q, _ *tensor.Tensor, w *window) *tensor.Tensor {
 	l, ld := s.maxLen, q.Dim(2)
-	out := make([]float32, w.b*w.h*w.tq*w.w)
+	out := tensor.Scratch(w.b * w.h * w.tq * w.w) // recycled with the result (Custom's data)
 	for r := range out {
 		out[r] = negInf
 	}

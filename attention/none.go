@@ -152,7 +152,7 @@ func (n *None) attendAt(q, k, v, mask *tensor.Tensor, off []int) (ctx, weights *
 			}
 		}
 	}
-	out := make([]float32, c.b*c.tq*ld)
+	out := tensor.Scratch(c.b * c.tq * ld) // recycled with the result: a make'd buffer joined the free lists at every step
 	for r, ps := range picks {
 		bb := r / c.tq
 		for _, p := range ps {

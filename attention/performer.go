@@ -196,7 +196,7 @@ func favor(x, w *tensor.Tensor, heads int, query bool) *tensor.Tensor {
 	rows := x.Len() / d // B·T·H rows of d: heads are consecutive in a row
 	norm := float32(math.Pow(float64(d), -0.25))
 	inv := float32(1 / math.Sqrt(float64(m)))
-	u := make([]float32, rows*m)
+	u := tensor.Scratch(rows * m) // recycled with the result (Custom's data)
 	tensor.Gemm(false, true, rows, m, d, norm, x.Data, d, w.Data, d, 0, u, m)
 	half := make([]float32, rows) // ‖x̃‖²/2
 	for r := 0; r < rows; r++ {

@@ -99,7 +99,7 @@ func (w *window) each(f func(b, h, i, x, j, o int)) {
 func windowDot(q, k *tensor.Tensor, scale float32, w *window) *tensor.Tensor {
 	ld := q.Dim(2)
 	d := ld / w.h
-	s := make([]float32, w.b*w.h*w.tq*w.w)
+	s := tensor.Scratch(w.b * w.h * w.tq * w.w) // recycled with the result (Custom's data)
 	w.each(func(b, h, i, _, j, o int) {
 		qi := q.Data[(b*w.tq+i)*ld+h*d:][:d]
 		kj := k.Data[(b*w.tk+j)*ld+h*d:][:d]
@@ -134,7 +134,7 @@ func windowDot(q, k *tensor.Tensor, scale float32, w *window) *tensor.Tensor {
 func windowAdditive(qa, ka, v *tensor.Tensor, w *window) *tensor.Tensor {
 	ld := qa.Dim(2)
 	a := ld / w.h
-	s := make([]float32, w.b*w.h*w.tq*w.w)
+	s := tensor.Scratch(w.b * w.h * w.tq * w.w) // recycled with the result (Custom's data)
 	w.each(func(b, h, i, _, j, o int) {
 		s[o] = tensor.AddTanhDot(qa.Data[(b*w.tq+i)*ld+h*a:][:a], ka.Data[(b*w.tk+j)*ld+h*a:], v.Data[h*a:])
 	})
@@ -183,7 +183,7 @@ func windowAdditive(qa, ka, v *tensor.Tensor, w *window) *tensor.Tensor {
 // a zero row, never NaN. Scores of −Inf (a score's own exclusions, as
 // location's keys beyond max_len) count as masked.
 func windowSoftmax(s *tensor.Tensor, w *window, bias *biasCall) *tensor.Tensor {
-	p := make([]float32, len(s.Data))
+	p := tensor.Scratch(len(s.Data)) // recycled with the result (Custom's data)
 	copy(p, s.Data)
 	for bb := 0; bb < w.b; bb++ {
 		for h := 0; h < w.h; h++ {
@@ -243,7 +243,7 @@ func windowSum(p, v *tensor.Tensor, w *window) *tensor.Tensor {
 	}
 	ld := v.Dim(2)
 	dv := ld / w.h
-	c := make([]float32, w.b*w.tq*ld)
+	c := tensor.Scratch(w.b * w.tq * ld) // recycled with the result (Custom's data)
 	w.each(func(b, h, i, _, j, o int) {
 		axpy(c[(b*w.tq+i)*ld+h*dv:][:dv], p.Data[o], v.Data[(b*w.tk+j)*ld+h*dv:])
 	})

@@ -149,6 +149,15 @@ func Scratch(n int) []float32 { return alloc(n) }
 // of which the caller writes before it reads any.
 func ScratchDirty(n int) []float32 { return allocDirty(n) }
 
+// FreeBytes returns the bytes of the buffers waiting in the free lists:
+// steady from one training step to the next, unless an op hands the
+// pool a buffer it did not take from it (a test's check).
+func FreeBytes() int64 {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	return pool.bytes
+}
+
 // Recycle gives a buffer from Scratch back at once (a temporary of a
 // kernel). The caller must not use it afterwards, nor give it back twice,
 // nor Recycle a buffer that a result owns.
