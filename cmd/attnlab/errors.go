@@ -97,15 +97,25 @@ func exitCode(err error, ran bool) int {
 	return exitFailure
 }
 
+// maxConfigErrors bounds the problems of a configuration printed one per
+// line; the rest are counted.
+const maxConfigErrors = 50
+
 // printError writes err to w once, nothing for a write to an output whose
-// reader went away (errReaderGone). Configuration errors print every problem
-// on its own line, "file:line: key: message", as compilers do; anything else
+// reader went away (errReaderGone). Configuration errors print each problem
+// on its own line, "file:line: key: message", as compilers do (the first
+// maxConfigErrors, then how many more); anything else
 // is one line "attnlab: command: message". Errors of the command line
 // itself (ran false) point to the command's help.
 func printError(w io.Writer, cmd *cobra.Command, err error, ran bool) {
 	var es experiments.Errors
 	if errors.As(err, &es) {
-		for _, e := range es {
+		for i, e := range es {
+			if i == maxConfigErrors && len(es) > maxConfigErrors+1 {
+				// A generated file with 60 000 unknown keys printed them all.
+				fmt.Fprintf(w, "… and %d more problems\n", len(es)-i)
+				break
+			}
 			fmt.Fprintln(w, printable.Line(e.Error()))
 		}
 		return

@@ -357,3 +357,24 @@ func TestFileOfThroughWrappers(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigErrorsCapped: a configuration with thousands of problems (a
+// generated file) prints the first maxConfigErrors and how many more, not
+// every one.
+func TestConfigErrorsCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: x\ntask: {name: reverse}\n")
+	for i := range 3 * maxConfigErrors {
+		fmt.Fprintf(&b, "k%d: 1\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "many.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := attnlab(t, "plan", path)
+	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+	if r.code != exitUsage || len(lines) != maxConfigErrors+1 || !strings.Contains(lines[0], "many.yaml:3: k0: unknown key") ||
+		lines[maxConfigErrors] != fmt.Sprintf("… and %d more problems", 2*maxConfigErrors) {
+		t.Errorf("%d stderr lines, want %d; exit %d; first %q, last %q", len(lines), maxConfigErrors+1, r.code, lines[0], lines[len(lines)-1])
+	}
+}
