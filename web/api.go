@@ -88,10 +88,17 @@ func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	gone, err := s.st.Abandoned(ctx, runs)
+	if err != nil {
+		s.failJSON(w, r, s.statusOf(err, false), err)
+		return
+	}
 	st := liveState{V: liveVersion(runs, steps, nx), Counts: map[string]int{}}
 	for _, run := range runs {
 		st.Counts[string(run.Status)]++
-		if run.Status == store.StatusRunning || run.Status == store.StatusQueued {
+		// A running run whose worker is gone changes no more until a
+		// worker takes it over (queued: until one starts).
+		if _, dead := gone[run.ID]; run.Status == store.StatusRunning && !dead || run.Status == store.StatusQueued {
 			st.Active = true
 		}
 		if p, ok := steps[run.ID]; ok {

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -333,5 +334,34 @@ func TestStoredControls(t *testing.T) {
 		if strings.ContainsAny(sr.Label, strings.Join(raw, "")) || !strings.Contains(sr.Label, `\u202e`) {
 			t.Errorf("curves label %+q: want its controls escaped", sr.Label)
 		}
+	}
+}
+
+// TestRunWhoseWorkerIsGone: a running run whose worker process is gone
+// (here: this host, a pid that has exited) says so on its page, and the
+// live API no longer calls it active; the dashboard showed it running for
+// ever, its progress frozen, where ls runs said its worker was gone.
+func TestRunWhoseWorkerIsGone(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fx := fill(t, st)
+	p := exec.Command("true")
+	if err := p.Run(); err != nil {
+		t.Skip("cannot start a process to take a dead pid from: ", err)
+	}
+	dead := store.CurrentOwner("test")
+	dead.PID = p.Process.Pid
+	if res, err := st.Claim(context.Background(), fx.queued, dead, 0); err != nil || !res.Claimed {
+		t.Fatalf("claim: %v %s", err, res.Reason)
+	}
+	s := newServer(t, st, Options{})
+	id := strconv.FormatInt(fx.queued, 10)
+	mustContain(t, "run page", get(t, s, "/r/"+id).body, "(a worker resumes it from its last checkpoint)")
+	mustContain(t, "experiment page", get(t, s, "/x/scan").body, "(a worker resumes it)")
+	if body := get(t, s, "/api/live?run="+id).body; !strings.Contains(body, `"active":false`) {
+		t.Errorf("live state of a run whose worker is gone: %s", body)
+	}
+	// The fixture's other running run has a live worker: active.
+	if body := get(t, s, "/api/live?run="+strconv.FormatInt(fx.running, 10)).body; !strings.Contains(body, `"active":true`) {
+		t.Errorf("live state of a running run: %s", body)
 	}
 }

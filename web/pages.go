@@ -269,7 +269,12 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
-	v.Runs = runRows(runs, steps, s.st.Redact)
+	gone, err := s.st.Abandoned(ctx, runs)
+	if err != nil {
+		s.fail(w, r, s.statusOf(err, false), err)
+		return
+	}
+	v.Runs = runRows(runs, steps, gone, s.st.Redact)
 	v.OpenRuns = len(runs) <= 50 || x.Counts[store.StatusRunning] > 0
 	s.render(w, r, status, "experiment", &page{
 		Title:  name,
@@ -354,12 +359,16 @@ func baselineOf(c *report.Comparison, i int) string {
 	return strings.Join(parts, ",")
 }
 
-// runRows lays out the runs table, with the progress of running runs.
-func runRows(runs []store.Run, steps map[int64]progress, redact func(string) string) []runRow {
+// runRows lays out the runs table, with the progress of running runs and
+// why a running run's worker seems gone (gone: store.Abandoned).
+func runRows(runs []store.Run, steps map[int64]progress, gone map[int64]string, redact func(string) string) []runRow {
 	out := make([]runRow, 0, len(runs))
 	for _, r := range runs {
 		row := runRow{ID: r.ID, URL: runURL(r.ID), Name: r.Name(), Status: r.Status, Error: redact(r.Error),
 			Started: r.Started, Finished: r.Finished, Host: redact(r.Host)}
+		if why, ok := gone[r.ID]; ok {
+			row.Error = redact(why) + " (a worker resumes it)"
+		}
 		if p, ok := steps[r.ID]; ok {
 			row.Step, row.Total = p.step, p.total
 		}
@@ -503,6 +512,7 @@ type runView struct {
 	Name, Host  string
 	Duration    string
 	Step, Total int
+	Gone        string // a running run's worker seems gone: why (store.Abandoned)
 	Summaries   []summaryRow
 	ConfigYAML  string
 	Samples     []sampleRow
@@ -564,6 +574,12 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	if p, ok := steps[run.ID]; ok {
 		v.Step, v.Total = p.step, p.total
 	}
+	gone, err := s.st.Abandoned(ctx, []store.Run{run})
+	if err != nil {
+		s.fail(w, r, s.statusOf(err, false), err)
+		return
+	}
+	v.Gone = gone[run.ID]
 	sums, err := s.st.Summaries(ctx, []int64{run.ID})
 	if err != nil {
 		s.fail(w, r, s.statusOf(err, false), err)
