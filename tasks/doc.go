@@ -79,7 +79,7 @@
 // starts with a UTF-16 byte-order mark or has NUL bytes in its first line
 // is refused as UTF-16 from its first 64 KiB, before the rest is read. The
 // lines of a pairs file end in "\n" or "\r\n"; one whose lines end in a
-// lone "\r" (classic Mac OS) is refused as such. The parameters of a file task
+// lone "\r" (classic Mac OS: more lone "\r" than "\n") is refused as such. The parameters of a file task
 // implement [FileParams], listing the files it reads; [FingerprintFile]
 // gives each one's [Fingerprint] (SHA-256, size, lines), which experiments
 // record in a run's configuration, and a factory given those fingerprints

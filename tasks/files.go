@@ -349,16 +349,13 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 }
 
 // crLineEnds reports whether the lines of b look ended by a lone "\r"
-// (classic Mac OS) rather than "\n" or "\r\n": a "\r" not followed by
-// "\n" in a file without "\n", or more than one in its first line.
+// (classic Mac OS) rather than "\n" or "\r\n": more lone "\r" (not
+// followed by "\n") than "\n". A few stray "\r" in a file of lines
+// ended by "\n" stay characters of their lines.
 func crLineEnds(b []byte) bool {
-	first := b
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		first = b[:i]
-	}
-	first = bytes.TrimSuffix(first, []byte("\r"))
-	n := bytes.Count(first, []byte("\r"))
-	return n > 1 || n == 1 && len(first) == len(bytes.TrimSuffix(b, []byte("\r")))
+	lf := bytes.Count(b, []byte("\n"))
+	lone := bytes.Count(b, []byte("\r")) - bytes.Count(b, []byte("\r\n"))
+	return lone > lf
 }
 
 // readText returns the contents of the UTF-8 text file at path (resolved

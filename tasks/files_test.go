@@ -627,7 +627,7 @@ func TestEmptyVocabulary(t *testing.T) {
 
 // TestCRLineEnds: a line-based data file whose lines end in a lone "\r"
 // (classic Mac OS) is refused as such, not as one line with "more than
-// one tab"; "\r\n" and a stray "\r" inside a line are not.
+// one tab"; "\r\n" and stray "\r" inside lines ended by "\n" are not.
 func TestCRLineEnds(t *testing.T) {
 	t.Parallel()
 	pairs := "a b\tc\rd e\tf\rg h\ti\rj k\tl\rm n\to\r"
@@ -639,6 +639,7 @@ func TestCRLineEnds(t *testing.T) {
 		"tgt.txt":    "x\ny\nz\n",
 		"crlf.tsv":   strings.ReplaceAll(pairs, "\r", "\r\n"),
 		"stray.tsv":  "a\tb\rc\nd\te\nf\tg\nh\ti\nj\tk\n",
+		"stray2.tsv": "a\rb\rc\td\ne\tf\ng\th\ni\tj\nk\tl\n", // two in the first line
 	})
 	const cr = `looks like it has CR line endings (classic Mac OS), which end no line here: convert them to LF (tr '\r' '\n')`
 	for _, tc := range []struct {
@@ -651,6 +652,7 @@ func TestCRLineEnds(t *testing.T) {
 		{map[string]any{"src_path": "src.txt", "tgt_path": "tgt.txt"}, "pairs: src.txt: " + cr},
 		{map[string]any{"path": "crlf.tsv", "valid_fraction": 0.0, "test_fraction": 0.2}, ""},
 		{map[string]any{"path": "stray.tsv", "valid_fraction": 0.0, "test_fraction": 0.2}, ""},
+		{map[string]any{"path": "stray2.tsv", "valid_fraction": 0.0, "test_fraction": 0.2}, ""},
 	} {
 		_, err := Build("pairs", tc.params, Options{BaseDir: dir})
 		if got := fmt.Sprint(err); tc.want == "" && err != nil || tc.want != "" && got != tc.want {

@@ -356,7 +356,7 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 		if err != nil {
 			path := srcPath
 			var re *reservedError
-			if errors.Is(err, errEmptyTarget) || errors.As(err, &re) && re.where == " in the target" {
+			if errors.Is(err, errEmptyTarget) || errors.As(err, &re) && re.side == "target" {
 				path = tgtPath
 			}
 			pr.addf("%s:%d: %v", path, i+1, err)
@@ -386,10 +386,10 @@ func makePair(src, tgt string, srcTok, tgtTok Tokenizer) (textPair, error) {
 		return textPair{}, errEmptyTarget
 	}
 	if t := reservedIn(srcTok, src); t != "" {
-		return textPair{}, &reservedError{tok: t, where: " in the source"}
+		return textPair{}, &reservedError{tok: t, side: "source"}
 	}
 	if t := reservedIn(tgtTok, tgt); t != "" {
-		return textPair{}, &reservedError{tok: t, where: " in the target"}
+		return textPair{}, &reservedError{tok: t, side: "target"}
 	}
 	return textPair{src: src, tgt: tgt, key: sameTokens(srcTok, src)}, nil
 }

@@ -134,11 +134,16 @@ func reservedIn(tok Tokenizer, s string) string {
 
 // reservedError is a token of data that is reserved (reservedIn).
 type reservedError struct {
-	tok, where string // where: "" or " in the target" / " in the source"
+	tok  string
+	side string // of a pair: "source" or "target"; "" for a task's only text
 }
 
 func (e *reservedError) Error() string {
-	return fmt.Sprintf("token %q%s is reserved for %s (of the reserved tokens, data may use only %s)", e.tok, e.where, reservedUse[e.tok], UnkToken)
+	where := ""
+	if e.side != "" {
+		where = " in the " + e.side
+	}
+	return fmt.Sprintf("token %q%s is reserved for %s (of the reserved tokens, data may use only %s)", e.tok, where, reservedUse[e.tok], UnkToken)
 }
 
 // checkVocab returns an error if v, built by vocabOfCounts from counts
