@@ -230,6 +230,18 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 		}
 		return
 	}
+	if sw.underScalar(tree) {
+		// A sweep key under a value that is not a map (--set model=5 with
+		// a grid of model.attention.name) would replace that value at
+		// every point, and its problem be blamed on the keys below it:
+		// when the configuration without the sweep is refused, that is
+		// what is reported.
+		cr := &resolver{sites: l.sites, data: l.data, loc: r.loc}
+		if cr.config(tree); len(cr.errs) > 0 {
+			r.config(tree)
+			return
+		}
+	}
 	if n := sw.count() * max(len(x.Seeds), 1); n > MaxRuns {
 		r.bad("sweep", "the sweep has more than %d runs (points × seeds)", MaxRuns)
 		return

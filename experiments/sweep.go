@@ -373,6 +373,42 @@ func (r *resolver) rules(v any, swept map[string]bool, hasVariants bool) []rule 
 	return out
 }
 
+// keys returns every key the sweep sets, in no particular order.
+func (sw *sweep) keys() []string {
+	var out []string
+	for _, vr := range sw.variants {
+		out = append(out, vr.keys...)
+	}
+	for _, a := range append(slices.Clone(sw.grid), sw.zip...) {
+		out = append(out, a.key)
+	}
+	if sw.random != nil {
+		for _, d := range sw.random.params {
+			out = append(out, d.key)
+		}
+	}
+	return out
+}
+
+// underScalar reports whether a key the sweep sets lies under a value of
+// tree that is not a map (model.attention.name under model: 5).
+func (sw *sweep) underScalar(tree map[string]any) bool {
+	for _, k := range sw.keys() {
+		parts := strings.Split(k, ".")
+		t := tree
+		for _, p := range parts[:len(parts)-1] {
+			v, ok := t[p]
+			if !ok || v == nil {
+				break
+			}
+			if t, ok = asMap(v); !ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // count returns the number of sweep points before exclusion (saturating
 // at MaxRuns+1).
 func (sw *sweep) count() int {
