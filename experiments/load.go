@@ -210,8 +210,8 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 		key, raw, ok := strings.Cut(kv, "=")
 		key = strings.TrimSpace(key)
 		parts := setPath(key)
-		if !ok || parts == nil {
-			l.errs = append(l.errs, s.errorf(0, "", "%q: want key.path=value", kv))
+		if msg := setShape(kv, key, raw, ok, parts); msg != "" {
+			l.errs = append(l.errs, s.errorf(0, "", "%q: %s", kv, msg))
 			continue
 		}
 		if key == "extends" {
@@ -266,6 +266,24 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 		put(tree, parts, s.normalize(val, key))
 	}
 	return s, tree
+}
+
+// setShape says what is wrong with the shape of the --set override kv,
+// cut at its first = into key (trimmed) and raw (ok: there was an =), the
+// key split into parts by setPath; "" when nothing is.
+func setShape(kv, key, raw string, ok bool, parts []string) string {
+	const want = "want key.path=value, such as train.steps=500"
+	switch {
+	case !ok:
+		return `no "=": ` + want
+	case key == "":
+		return `no key before "=": ` + want
+	case parts == nil:
+		return "an empty part in the key " + strconv.Quote(key) + ": " + want
+	case strings.TrimSpace(raw) == "":
+		return `no value after "=" (an empty string is written "")`
+	}
+	return ""
 }
 
 // setPath splits a --set key into map keys. Under sweep.grid, sweep.zip and
