@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -137,16 +138,29 @@ func decodeStruct(prefix string, dst any, m map[string]any, bad func(key, msg st
 			}
 			decodeStruct(path, f.Addr().Interface(), sub, bad)
 		default:
-			if err := setField(f, m[k]); err != nil {
+			var rng *registry.Range
+			if tag, ok := t.Field(i).Tag.Lookup("range"); ok {
+				r, err := registry.ParseRange(tag)
+				if err != nil {
+					panic(fmt.Sprintf("experiments: %s: %v", path, err))
+				}
+				rng = &r
+			}
+			if err := setField(f, m[k], rng); err != nil {
 				bad(path, err.Error())
 			}
 		}
 	}
 }
 
-func setField(dst reflect.Value, val any) error {
+// setField sets dst to val, strictly; rng is the field's range tag (nil:
+// none), which a whole number too large for an int is said to be out of.
+func setField(dst reflect.Value, val any, rng *registry.Range) error {
 	switch dst.Kind() {
 	case reflect.Int:
+		if msg, big := registry.TooLargeInt(rng, val); big {
+			return errors.New(msg)
+		}
 		i, ok := asInt(val)
 		if !ok {
 			return mismatch("int", val)
@@ -177,7 +191,7 @@ func setField(dst reflect.Value, val any) error {
 		}
 		out := reflect.MakeSlice(dst.Type(), len(items), len(items))
 		for i, it := range items {
-			if err := setField(out.Index(i), it); err != nil {
+			if err := setField(out.Index(i), it, rng); err != nil {
 				return fmt.Errorf("item %d: %v", i, err)
 			}
 		}

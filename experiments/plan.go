@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/knadh/koanf/v2"
+
+	"github.com/attnlab/attnlab/registry"
 )
 
 // maxDescription bounds an experiment's description, in characters.
@@ -349,7 +351,10 @@ func (r *resolver) seeds(v any) []int {
 	for i, it := range list {
 		key := "seeds[" + strconv.Itoa(i) + "]"
 		n, ok := asInt(it)
+		big, tooLarge := registry.TooLargeInt(nil, it)
 		switch {
+		case tooLarge:
+			r.bad(key, "%s", big)
 		case !ok:
 			r.bad(key, "want int, got %s", describe(it))
 		case n < 0:

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/attnlab/attnlab/registry"
 )
 
 // MaxRuns bounds the runs of one experiment (sweep points × seeds).
@@ -256,9 +258,12 @@ func (r *resolver) random(v any) *random {
 		}
 	}
 	samples, ok := asInt(m["samples"])
+	big, tooLarge := registry.TooLargeInt(&registry.Range{Lo: 1, Hi: MaxRuns}, m["samples"])
 	switch {
 	case m["samples"] == nil:
 		r.bad("sweep.random.samples", "required: the number of random points to draw")
+	case tooLarge:
+		r.bad("sweep.random.samples", "%s", big)
 	case !ok:
 		r.bad("sweep.random.samples", "want int, got %s", describe(m["samples"]))
 	case samples < 1 || samples > MaxRuns:
@@ -266,7 +271,9 @@ func (r *resolver) random(v any) *random {
 	}
 	rs.samples = samples
 	if sv, ok := m["seed"]; ok {
-		if rs.seed, ok = asInt(sv); !ok {
+		if msg, big := registry.TooLargeInt(nil, sv); big {
+			r.bad("sweep.random.seed", "%s", msg)
+		} else if rs.seed, ok = asInt(sv); !ok {
 			r.bad("sweep.random.seed", "want int, got %s", describe(sv))
 		}
 	}

@@ -214,7 +214,7 @@ func decodeInto(kind, plugin string, dst reflect.Value, m map[string]any) ParamE
 			errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: "unknown key (known: " + strings.Join(known, ", ") + ")", Unknown: true})
 			continue
 		}
-		if err := setValue(dst.Field(f.index), m[k]); err != nil {
+		if err := setValue(dst.Field(f.index), m[k], f.rng); err != nil {
 			errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: err.Error()})
 			continue
 		}
@@ -248,8 +248,9 @@ func validate(kind, plugin string, p any) error {
 
 // setValue assigns a decoded YAML/JSON value to dst without weak typing:
 // a string never becomes a number, and a float becomes an int only when it
-// is integral (JSON numbers are float64).
-func setValue(dst reflect.Value, val any) error {
+// is integral (JSON numbers are float64). rng is the field's range (nil:
+// none), which a whole number too large for an int is said to be out of.
+func setValue(dst reflect.Value, val any, rng *Range) error {
 	want := typeName(dst.Type())
 	if val == nil {
 		return fmt.Errorf("want %s, got null", want)
@@ -271,6 +272,9 @@ func setValue(dst reflect.Value, val any) error {
 		dst.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		i, ok := asInt(val)
+		if msg, big := TooLargeInt(rng, val); big {
+			return errors.New(msg)
+		}
 		if !ok {
 			return mismatch(want, val)
 		}
@@ -297,7 +301,7 @@ func setValue(dst reflect.Value, val any) error {
 		}
 		out := reflect.MakeSlice(dst.Type(), rv.Len(), rv.Len())
 		for i := 0; i < rv.Len(); i++ {
-			if err := setValue(out.Index(i), rv.Index(i).Interface()); err != nil {
+			if err := setValue(out.Index(i), rv.Index(i).Interface(), rng); err != nil {
 				return fmt.Errorf("item %d: %v", i, err)
 			}
 		}
@@ -340,6 +344,29 @@ func shortValue(val any) string {
 		s = s[:37] + "..."
 	}
 	return s
+}
+
+// TooLargeInt says what is wrong with val as an integer setting with
+// range r (nil: none) when val is a whole number too large for an int —
+// 1e20, 2^63 or -2^63-1, which YAML reads as floats or unsigned — in the
+// words of Range.Explain ("must be in [0, 1000], got 1e+20"); ok is false
+// for any other value, which asInt either takes or calls a mismatch.
+func TooLargeInt(r *Range, val any) (msg string, ok bool) {
+	switch x := val.(type) {
+	case uint64:
+		ok = x > math.MaxInt64
+	case uint:
+		ok = uint64(x) > math.MaxInt64
+	case float64:
+		ok = x == math.Trunc(x) && !math.IsInf(x, 0) && math.Abs(x) >= 1<<53
+	}
+	if !ok {
+		return "", false
+	}
+	if r == nil {
+		return fmt.Sprintf("beyond the range of an integer, got %v", val), true
+	}
+	return r.Explain(val), true
 }
 
 func asInt(val any) (int64, bool) {

@@ -328,6 +328,13 @@ func TestRanges(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("Decode = %v\nwant %s", err, want)
 	}
+	// A whole number too large for an int (YAML reads 1e20 as a float and
+	// 2^63 as unsigned) is out of the range, not of the wrong type.
+	_, err = info.Decode(map[string]any{"size": 1e20, "sizes": []any{1, uint64(1 << 63)}}, DecodeOptions{NoValidate: true})
+	want = `size: must be in [1, 64], got 1e+20 for attention "r"; sizes: item 1: must be at least 1, got 9223372036854775808 for attention "r"`
+	if err == nil || err.Error() != want {
+		t.Errorf("Decode = %v\nwant %s", err, want)
+	}
 	if _, err := info.Decode(map[string]any{"size": 64, "prob": 0.99, "temp": 1e-9}, DecodeOptions{}); err != nil {
 		t.Errorf("Decode of values in range: %v", err)
 	}
