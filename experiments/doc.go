@@ -261,7 +261,8 @@
 //
 // Experiment files and the bases they extend are read through
 // internal/safein: regular files of at most [MaxFileSize] bytes, one YAML
-// document each. Every integer setting and plugin parameter has a range
+// document each, nested at most 100 levels deep (a --set value too), with
+// at most 100,000 values once their aliases are expanded. Every integer setting and plugin parameter has a range
 // tag with a finite upper bound. [EstimateMemory] estimates a run's
 // training memory from its configuration, its data's lengths and its
 // dataset: a training step at the training splits' lengths (values and

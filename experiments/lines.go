@@ -36,6 +36,13 @@ type source struct {
 // an alias bomb costs nothing.
 const maxNodes = 100_000
 
+// maxDepth bounds the nesting of YAML collections (through aliases too): an
+// experiment needs a handful of levels.
+const maxDepth = 100
+
+// tooDeep is the problem of a value nested deeper than maxDepth.
+var tooDeep = "nested deeper than " + strconv.Itoa(maxDepth) + " levels (lists in lists or maps in maps): an experiment needs a few"
+
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // secondDocument returns the line of the next YAML document dec holds
@@ -83,7 +90,10 @@ func parseSource(s *source) Errors {
 	w := &walker{src: s, budget: maxNodes}
 	s.lines, s.stamps = map[string]int{}, map[string]string{}
 	w.walk(root, "", 0)
-	if w.budget < 0 {
+	switch {
+	case w.deep > 0:
+		w.errs = append(w.errs, s.errorf(w.deep, "", "%s", tooDeep))
+	case w.budget < 0:
 		w.errs = append(w.errs, s.errorf(root.Line, "", "document too large or too many aliases"))
 	}
 	return w.errs
@@ -99,6 +109,10 @@ func yamlError(s *source, err error) *ConfigError {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		problem = m[2]
+	}
+	if strings.HasPrefix(problem, "exceeded max depth of ") {
+		// The library's own bound, far above ours.
+		return s.errorf(line, "", "%s", tooDeep)
 	}
 	if te == nil {
 		if line, msg, ok := syntaxLine(s.text, line, problem); ok {
@@ -255,12 +269,16 @@ func (s *source) errorf(line int, key, format string, args ...any) *ConfigError 
 type walker struct {
 	src    *source
 	budget int
+	deep   int // the line of the first node nested deeper than maxDepth, 0 for none
 	errs   Errors
 }
 
 func (w *walker) walk(n *yaml.Node, path string, depth int) {
 	w.budget--
-	if w.budget < 0 || depth > 100 {
+	if depth > maxDepth && w.deep == 0 {
+		w.deep = max(n.Line, 1)
+	}
+	if w.budget < 0 || w.deep > 0 {
 		w.budget = -1
 		return
 	}

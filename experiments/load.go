@@ -230,7 +230,11 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 			}
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, strings.TrimPrefix(err.Error(), "yaml: ")))
+			msg := strings.TrimPrefix(err.Error(), "yaml: ")
+			if strings.Contains(msg, "exceeded max depth of ") {
+				msg = tooDeep // the library's own bound, far above ours
+			}
+			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, msg))
 			continue
 		}
 		if err := yaml.Unmarshal([]byte(raw), &val); err != nil {
@@ -243,7 +247,10 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 		}
 		if len(w.errs) > 0 || w.budget < 0 {
 			msg := "not a plain YAML value"
-			if len(w.errs) > 0 && strings.Contains(w.errs[0].Msg, "octal") {
+			switch {
+			case w.deep > 0:
+				msg = tooDeep
+			case len(w.errs) > 0 && strings.Contains(w.errs[0].Msg, "octal"):
 				msg = w.errs[0].Msg
 			}
 			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, msg))
