@@ -118,11 +118,45 @@ func yamlError(s *source, err error) *ConfigError {
 		if line, msg, ok := syntaxLine(s.text, line, problem); ok {
 			return s.errorf(line, "", "%s", msg)
 		}
+		if t := tabLine(s.text, line, problem); t > 0 {
+			return s.errorf(t, "", "a tab indents this line: YAML indents with spaces")
+		}
 	}
 	if line > 0 {
 		return s.errorf(line, "", "%s", problem)
 	}
 	return s.errorf(0, "", "%s", msg)
+}
+
+// tabLine returns the line of the tab behind the YAML library's scanner
+// error problem on line (from 1), 0 when a tab is not its cause. A tab
+// where a token should start is on the line reported; a tab in the
+// indentation of a plain or block scalar's next lines is reported on the
+// line where the scalar starts, so the first line from there indented
+// with a tab is the one.
+func tabLine(text []byte, line int, problem string) int {
+	starts, breaks := lineStarts(text)
+	indentedByTab := func(l int) bool {
+		if l < 1 || l > len(starts) {
+			return false
+		}
+		rest := bytes.TrimLeft(text[starts[l-1]:breaks[l-1]], " \t")
+		indent := text[starts[l-1] : breaks[l-1]-len(rest)]
+		return len(rest) > 0 && bytes.IndexByte(indent, '\t') >= 0
+	}
+	switch problem {
+	case "found character that cannot start any token":
+		if indentedByTab(line) {
+			return line
+		}
+	case "found a tab character that violates indentation", "found a tab character where an indentation space is expected":
+		for l := max(line, 1); l <= len(starts); l++ {
+			if indentedByTab(l) {
+				return l
+			}
+		}
+	}
+	return 0
 }
 
 // parserProblems are the problems the YAML library's parser (not its

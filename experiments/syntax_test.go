@@ -12,6 +12,7 @@ import (
 // around it starts (nor the line before it: the YAML library counts the
 // lines of parser errors from 0).
 func TestSyntaxErrorLine(t *testing.T) {
+	const tabMsg = "a tab indents this line: YAML indents with spaces"
 	const head = "name: a\ntask: {name: reverse}\n"
 	for _, tc := range []struct {
 		name, yaml string
@@ -51,6 +52,14 @@ func TestSyntaxErrorLine(t *testing.T) {
 			5, "did not find expected key (in the block mapping starting at line 4)"},
 		{"scanner error inside a flow map", head + "model: {name: seq2seq-rnn,\n   hidden: @x\n}\n",
 			4, "found character that cannot start any token"},
+		// A tab in the indentation: the library says "cannot start any
+		// token", or names the line where the scalar above it starts.
+		{"tab indenting a key", "name: a\ntask:\n\tname: reverse\n", 3, tabMsg},
+		{"tab indenting a key, CR LF", "name: a\r\ntask:\r\n\tname: reverse\r\n", 3, tabMsg},
+		{"tab indenting a list item", head + "seeds:\n\t- 1\n", 4, tabMsg},
+		{"tab indenting the key after a scalar", head + "model:\n  name: seq2seq-rnn\n  embed: 8\n\thidden: 4\n", 6, tabMsg},
+		{"tab after spaces", head + "model:\n  name: seq2seq-rnn\n  \thidden: 4\n", 5, tabMsg},
+		{"tab in a block scalar's indentation", head + "description: |\n  one\n\ttwo\n", 5, tabMsg},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.yaml")
