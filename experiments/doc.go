@@ -149,7 +149,10 @@
 // A --set override is "key.path=value", the value parsed as YAML, so 4,
 // true, 3e-4 and [a, b] keep their types and "4" stays a string. --set may
 // set any key, seeds and the sweep included: seeds=[1,2],
-// sweep.grid.model.embed=[32,64], sweep.random.samples=16. A relative file
+// sweep.grid.model.embed=[32,64], sweep.random.samples=16. The overrides
+// apply in order, each merged map by map over the ones before it: a key set
+// twice takes the last value, and train={steps: 3} after
+// train.optimizer.lr=0.1 keeps the learning rate. A relative file
 // path set so (task.path, task.valid_path, ...) is relative to the working
 // directory, where the shell user typed it, while one in a file is
 // relative to that file.

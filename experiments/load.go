@@ -270,9 +270,32 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 				}
 			}
 		}
-		put(tree, parts, s.normalize(val, key))
+		// Each override merges over the ones before it, map by map:
+		// train={steps: 3} after train.optimizer.lr=0.1 keeps the
+		// learning rate.
+		one := map[string]any{}
+		put(one, parts, s.normalize(val, key))
+		mergeSet(one, tree, "")
 	}
 	return s, tree
+}
+
+// mergeSet merges the --set override in into the ones before it, dest:
+// maps key by key (under sweep, as the --set layer merges: grid, zip,
+// random and random.params entry by entry), anything else replaced. Unlike
+// the merging of layers, a plugin named by a later override does not drop
+// the parameters of an earlier one: both are the user's, checked together.
+func mergeSet(in, dest map[string]any, path string) {
+	for k, v := range in {
+		p := joinPath(path, k)
+		im, iok := v.(map[string]any)
+		dm, dok := dest[k].(map[string]any)
+		if iok && dok && mergeable(p, true) {
+			mergeSet(im, dm, p)
+			continue
+		}
+		dest[k] = v
+	}
 }
 
 // setShape says what is wrong with the shape of the --set override kv,

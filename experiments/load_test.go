@@ -589,3 +589,26 @@ func TestSetForNothing(t *testing.T) {
 		t.Fatalf("heads under a grid with multi-head: %v", err)
 	}
 }
+
+// TestSetLayers: each --set merges over the ones before it. A block set
+// after a key in it keeps that key (train={steps: 3} replaced an earlier
+// train.optimizer.lr=0.5 whole, silently), and a key set twice takes the
+// last value.
+func TestSetLayers(t *testing.T) {
+	_, runs := mustLoad(t, minimal, "train.optimizer.lr=0.5", "train={steps: 3, batch_size: 4}", "train.batch_size=8",
+		"sweep.grid.model.embed=[8, 16]", "sweep.grid={model.hidden: [8, 16]}")
+	c := runs[0].Config
+	if lr := c.Train.Optimizer.Params["lr"]; lr != 0.5 || c.Train.Steps != 3 || c.Train.BatchSize != 8 {
+		t.Errorf("lr %v, steps %d, batch_size %d; want 0.5, 3, 8", lr, c.Train.Steps, c.Train.BatchSize)
+	}
+	if len(runs) != 4 {
+		t.Errorf("%d runs, want the grid of both --sets: 4", len(runs))
+	}
+	// A plugin named by a later --set does not drop an earlier one's key
+	// it does not take: both are the user's.
+	got := loadErr(t, minimal, "model.attention.heds=4", "model.attention={name: multi-head}")
+	want := []string{`--set: model.attention.heds: unknown key for attention "multi-head" (known: name, heads, dim, dropout, score)`}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors = %q, want %q", got, want)
+	}
+}
