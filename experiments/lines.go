@@ -27,6 +27,10 @@ type source struct {
 	// stamps holds the text of scalars YAML resolves as timestamps, by path,
 	// so that they stay strings.
 	stamps map[string]string
+	// dotted holds the keys written with a dot outside the sweep (train.steps:
+	// 3 at the top level), by path, split at their first dot: an unknown
+	// key, which says so.
+	dotted map[string][2]string
 	// extends is the node of the layer's top-level extends key, if any.
 	extends     *yaml.Node
 	extendsLine int
@@ -88,7 +92,7 @@ func parseSource(s *source) Errors {
 		return Errors{s.errorf(root.Line, "", "want a mapping of keys at the top level, got %s", nodeKind(root))}
 	}
 	w := &walker{src: s, budget: maxNodes}
-	s.lines, s.stamps = map[string]int{}, map[string]string{}
+	s.lines, s.stamps, s.dotted = map[string]int{}, map[string]string{}, map[string][2]string{}
 	w.walk(root, "", 0)
 	switch {
 	case w.deep > 0:
@@ -357,6 +361,14 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 				merges = append(merges, v)
 				continue
 			}
+			switch {
+			case k.ShortTag() == "!!null":
+				w.errs = append(w.errs, w.src.errorf(k.Line, path, "a key must be a name, got null (%q): quote it to mean the word", cmp.Or(k.Value, "~")))
+				continue
+			case k.Value == "":
+				w.errs = append(w.errs, w.src.errorf(k.Line, path, "an empty key"))
+				continue
+			}
 			p := k.Value
 			if path != "" {
 				p = path + "." + k.Value
@@ -376,6 +388,10 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			}
 			seen[k.Value] = k.Line
 			w.src.lines[p] = k.Line
+			if k.ShortTag() == "!!str" && strings.Contains(k.Value, ".") && !underSweep(path) {
+				head, rest, _ := strings.Cut(k.Value, ".")
+				w.src.dotted[p] = [2]string{head, rest}
+			}
 			if path == "" && k.Value == "extends" {
 				w.src.extends, w.src.extendsLine = v, k.Line
 			}
@@ -386,6 +402,12 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			w.walk(m, path, depth+1)
 		}
 	}
+}
+
+// underSweep reports whether the key path lies in the sweep section, whose
+// keys are dotted configuration paths.
+func underSweep(path string) bool {
+	return path == "sweep" || strings.HasPrefix(path, "sweep.") || strings.HasPrefix(path, "sweep[")
 }
 
 // legacyOctal matches an integer YAML 1.1 reads as octal (a leading 0).

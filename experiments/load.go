@@ -204,7 +204,7 @@ func (l *loader) readChain(path string) []*source {
 // to the experiment file's directory (baseDir) as in the file: it is
 // rewritten relative to baseDir.
 func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, map[string]any) {
-	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}}
+	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}, dotted: map[string][2]string{}}
 	tree := map[string]any{}
 	for _, kv := range sets {
 		key, raw, ok := strings.Cut(kv, "=")
@@ -237,23 +237,27 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, msg))
 			continue
 		}
-		if err := yaml.Unmarshal([]byte(raw), &val); err != nil {
-			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, strings.TrimPrefix(err.Error(), "yaml: ")))
-			continue
-		}
+		// The walker first: its messages say more than the library's.
 		w := &walker{src: s, budget: maxNodes}
 		if len(doc.Content) > 0 {
 			w.walk(doc.Content[0], key, 0)
 		}
 		if len(w.errs) > 0 || w.budget < 0 {
-			msg := "not a plain YAML value"
+			msg := "document too large or too many aliases"
 			switch {
 			case w.deep > 0:
 				msg = tooDeep
-			case len(w.errs) > 0 && strings.Contains(w.errs[0].Msg, "octal"):
+			case len(w.errs) > 0:
 				msg = w.errs[0].Msg
+				if sub, ok := strings.CutPrefix(w.errs[0].Key, key+"."); ok {
+					msg = sub + ": " + msg // the key inside the value
+				}
 			}
 			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, msg))
+			continue
+		}
+		if err := yaml.Unmarshal([]byte(raw), &val); err != nil {
+			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, strings.TrimPrefix(err.Error(), "yaml: ")))
 			continue
 		}
 		for p := range s.lines {

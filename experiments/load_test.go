@@ -293,7 +293,8 @@ func TestGlobalRegistries(t *testing.T) {
 	if err == nil {
 		t.Fatal("Load accepted model.bad")
 	}
-	if want := path + ":4: model.bad: unknown key (known: name, description, extends, task, model, train, eval, seeds, sweep)\n" +
+	if want := path + ":4: model.bad: unknown key (known: name, description, extends, task, model, train, eval, seeds, sweep); " +
+		"a key with a dot is a path only in --set and the sweep: nest the keys, model: {bad: ...}\n" +
 		`--set: model.attention: not used by model "lm-rnn"`; err.Error() != want {
 		t.Errorf("Load error = %v, want %s...", err, want)
 	}

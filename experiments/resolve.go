@@ -67,6 +67,17 @@ func (l *locator) at(path string) location {
 	return location{}
 }
 
+// dotted returns how the key at path, if a layer wrote it with a dot
+// outside the sweep, splits at its first dot.
+func (l *locator) dotted(path string) ([2]string, bool) {
+	for _, s := range l.sources {
+		if d, ok := s.dotted[path]; ok {
+			return d, true
+		}
+	}
+	return [2]string{}, false
+}
+
 // wrote reports whether any layer above the defaults wrote path or a key
 // under it.
 func (l *locator) wrote(path string) bool {
@@ -122,6 +133,9 @@ func (r *resolver) bad(key, format string, args ...any) {
 	r.reported[key] = true
 	at := r.loc.at(key)
 	msg := sprintf(format, args...)
+	if d, ok := r.loc.dotted(key); ok && strings.HasPrefix(msg, "unknown key") {
+		msg += sprintf("; a key with a dot is a path only in --set and the sweep: nest the keys, %s: {%s: ...}", d[0], d[1])
+	}
 	if at.swept != "" && at.swept != key && !isUnder(key, at.swept) {
 		msg += " (swept as " + at.swept + ")"
 	}
