@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -118,6 +119,11 @@ func yamlError(s *source, err error) *ConfigError {
 		// The library's own bound, far above ours.
 		return s.errorf(line, "", "%s", tooDeep)
 	}
+	if te == nil && line == 0 {
+		if l, msg := badText(s.text); l > 0 {
+			return s.errorf(l, "", "%s", msg)
+		}
+	}
 	if te == nil {
 		if line, msg, ok := syntaxLine(s.text, line, problem); ok {
 			return s.errorf(line, "", "%s", msg)
@@ -130,6 +136,38 @@ func yamlError(s *source, err error) *ConfigError {
 		return s.errorf(line, "", "%s", problem)
 	}
 	return s.errorf(0, "", "%s", msg)
+}
+
+// badText returns the line of the first character of text that is not
+// UTF-8 or that YAML does not allow (a control character), and what it is;
+// 0 when there is none. The YAML library says only "invalid leading UTF-8
+// octet" or "control characters are not allowed", without a line.
+func badText(text []byte) (int, string) {
+	line := 1
+	if bytes.HasPrefix(text, []byte("\uFEFF")) {
+		text = text[3:] // a byte order mark
+	}
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRune(text[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, fmt.Sprintf("the byte 0x%02x is not UTF-8 text: an experiment file is UTF-8", text[i])
+		case r == '\n':
+			line++
+		case r == '\r':
+			if i+1 >= len(text) || text[i+1] != '\n' {
+				line++
+			}
+		case r == '\t', r == 0x85, r == 0x2028, r == 0x2029:
+			if r != '\t' {
+				line++
+			}
+		case r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0xd800 && r <= 0xdfff || r == 0xfffe || r == 0xffff || r == 0xfeff:
+			return line, fmt.Sprintf("the control character %U is not allowed in YAML", r)
+		}
+		i += size
+	}
+	return 0, ""
 }
 
 // tabLine returns the line of the tab behind the YAML library's scanner

@@ -60,6 +60,10 @@ func TestSyntaxErrorLine(t *testing.T) {
 		{"tab indenting the key after a scalar", head + "model:\n  name: seq2seq-rnn\n  embed: 8\n\thidden: 4\n", 6, tabMsg},
 		{"tab after spaces", head + "model:\n  name: seq2seq-rnn\n  \thidden: 4\n", 5, tabMsg},
 		{"tab in a block scalar's indentation", head + "description: |\n  one\n\ttwo\n", 5, tabMsg},
+		// The library gives no line for bytes that are not text.
+		{"NUL", "name: a\x00\ntask: {name: reverse}\n", 1, "the control character U+0000 is not allowed in YAML"},
+		{"control character after CR LF lines", "name: a\r\ntask: {name: reverse}\r\n\x7f\n", 3, "the control character U+007F is not allowed in YAML"},
+		{"not UTF-8", "\ufeffname: a\ntask: {name: reverse}\ndescription: caf\xe9\n", 3, "the byte 0xe9 is not UTF-8 text: an experiment file is UTF-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.yaml")
