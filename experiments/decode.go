@@ -207,7 +207,7 @@ func mismatch(want string, val any) error {
 }
 
 // describe names a value's kind and shows it briefly: `string "x"`, `int 3`,
-// `null`, `map`, `list [1 2]`.
+// `null`, `map with the keys a, b`, `an empty map`, `list [1 2]`.
 func describe(val any) string {
 	var kind string
 	switch x := val.(type) {
@@ -222,7 +222,13 @@ func describe(val any) string {
 	case float64:
 		kind = "float"
 	case map[string]any:
-		return "map"
+		if len(x) == 0 {
+			return "an empty map"
+		}
+		if len(x) == 1 {
+			return "map with the key " + shorten(sortedKeys(x)[0])
+		}
+		return "map with the keys " + shorten(strings.Join(sortedKeys(x), ", "))
 	case []any:
 		kind = "list"
 	default:

@@ -421,7 +421,11 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 				}
 			}
 			if first, dup := seen[k.Value]; dup {
-				w.errs = append(w.errs, w.src.errorf(k.Line, p, "key already defined at line %d", first))
+				if first == k.Line {
+					w.errs = append(w.errs, w.src.errorf(k.Line, p, "key given twice on this line"))
+				} else {
+					w.errs = append(w.errs, w.src.errorf(k.Line, p, "key already defined at line %d", first))
+				}
 				continue
 			}
 			seen[k.Value] = k.Line
