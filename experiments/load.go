@@ -308,6 +308,8 @@ func mergeSet(in, dest map[string]any, path string) {
 func setShape(kv, key, raw string, ok bool, parts []string) string {
 	const want = "want key.path=value, such as train.steps=500"
 	switch {
+	case strings.TrimSpace(kv) == "":
+		return "empty: " + want
 	case !ok:
 		return `no "=": ` + want
 	case key == "":
