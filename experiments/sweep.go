@@ -337,6 +337,8 @@ func (r *resolver) dist(path, key string, v any) (dist, bool) {
 			r.bad(path+"."+kind, "want finite bounds, got %s", describe(m[kind]))
 		case !(d.lo < d.hi) && kind != "int" || kind == "int" && d.lo > d.hi:
 			r.bad(path+"."+kind, "want lo < hi, got %s", describe(m[kind]))
+		case kind == "uniform" && math.IsInf(d.hi-d.lo, 0):
+			r.bad(path+"."+kind, "the bounds are too far apart to draw between (hi - lo is above the largest float, about 1.8e308), got %s", describe(m[kind]))
 		case kind == "log_uniform" && d.lo <= 0:
 			r.bad(path+"."+kind, "log_uniform bounds must be positive, got %s", describe(m[kind]))
 		default:
