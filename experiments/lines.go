@@ -83,6 +83,9 @@ func parseSource(s *source) Errors {
 		return Errors{s.errorf(line, "", "a second YAML document: an experiment file holds one (extends: combines files)")}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].ShortTag() == "!!null") {
+		if s.rank > 0 {
+			return Errors{s.errorf(0, "", "empty base file: write the keys it gives, or drop the extends that names it")}
+		}
 		return Errors{s.errorf(0, "", "empty experiment file: write at least name and task")}
 	}
 	root := doc.Content[0]
