@@ -467,7 +467,7 @@ func (r *resolver) plugin(path string, v any) (out resolved, ok bool) {
 		if v == nil {
 			r.bad(path, "required: a map naming the %s (known: %s)", cat.Kind(), strings.Join(cat.Names(), ", "))
 		} else {
-			r.bad(path, "want a map with a name key and the %s's parameters, got %s", cat.Kind(), describe(v))
+			r.bad(path, "want a map with a name key and the %s's parameters, got %s%s", cat.Kind(), describe(v), r.nameHint(path, v, cat.Names()))
 		}
 		return out, false
 	}
@@ -554,6 +554,29 @@ func (r *resolver) plugin(path string, v any) (out resolved, ok bool) {
 	}
 	out.Params = registry.Values(p)
 	return out, ok
+}
+
+// nameHint returns, for a plugin block at path written as a string (task:
+// reverse), how to write it: ": write task: {name: reverse}" in a file,
+// ": write --set task.name=reverse" for --set, the known names added
+// when the string is not one; "" for any other value.
+func (r *resolver) nameHint(path string, v any, known []string) string {
+	name, ok := v.(string)
+	if !ok {
+		return ""
+	}
+	isKnown := slices.Contains(known, name)
+	if !isKnown {
+		name = "..."
+	}
+	write := path[strings.LastIndex(path, ".")+1:] + ": {name: " + name + "}"
+	if r.loc.at(path).file == "--set" {
+		write = "--set " + path + ".name=" + name
+	}
+	if !isKnown {
+		return ": write " + write + " (known: " + strings.Join(known, ", ") + ")"
+	}
+	return ": write " + write
 }
 
 // paramErrors reports each problem of a plugin's parameters on its key.

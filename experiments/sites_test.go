@@ -232,7 +232,7 @@ func TestNestedSite(t *testing.T) {
 		{"nested block without a site", "model: {attention: {name: heads, head: {name: heads}}}\n",
 			[]string{`exp.yaml:3: model.attention.head.name: attention "heads" cannot be used at model.attention.head: it reads a nested block head, which is not a plugin site there`}},
 		{"not a map", "model: {attention: {name: heads, head: dot}}\n",
-			[]string{`exp.yaml:3: model.attention.head: want a map with a name key and the attention's parameters, got string "dot"`}},
+			[]string{`exp.yaml:3: model.attention.head: want a map with a name key and the attention's parameters, got string "dot": write head: {name: dot}`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := load(t, map[string]string{"exp.yaml": base + tc.text})
