@@ -123,7 +123,7 @@ func decodeStruct(prefix string, dst any, m map[string]any, bad func(key, msg st
 		path := prefix + "." + k
 		i, ok := byKey[k]
 		if !ok {
-			bad(path, "unknown key (known: "+strings.Join(structKeys(t), ", ")+")")
+			bad(path, "unknown key (known: "+strings.Join(structKeys(t), ", ")+")"+didYouMean(k, structKeys(t)))
 			continue
 		}
 		f := v.Field(i)
@@ -320,7 +320,7 @@ func checkTags(prefix string, s any, bad func(key, msg string)) {
 		}
 		if tag, ok := f.Tag.Lookup("enum"); ok {
 			if choices := strings.Split(tag, ","); !slices.Contains(choices, fv.String()) {
-				bad(path, fmt.Sprintf("unknown %s %q (known: %s)", key, fv.String(), strings.Join(choices, ", ")))
+				bad(path, fmt.Sprintf("unknown %s %q (known: %s)%s", key, fv.String(), strings.Join(choices, ", "), didYouMean(fv.String(), choices)))
 			}
 		}
 	}

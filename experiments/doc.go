@@ -214,8 +214,8 @@
 // extends targets and cycles, the sweep's shape and keys, seeds. Every
 // problem is a [*ConfigError] {File, Line, Key, Msg}, one line:
 //
-//	exp.yaml:12: model.attention.heds: unknown key for attention "multi-head" (known: name, heads, dim, bias, head)
-//	exp.yaml:3: task.name: unknown task "revers" (known: addition, copy, ...)
+//	exp.yaml:12: model.attention.heds: unknown key for attention "multi-head" (known: name, heads, dim, bias, head): did you mean heads?
+//	exp.yaml:3: task.name: unknown task "revers" (known: addition, copy, ...): did you mean reverse?
 //	base.yaml:6: train.batch_size: must be in [1, 65536], got -1
 //	--set: train.batch_size: want int, got string "many"
 //	exp.yaml: name: required: the experiment's name, 1 to 100 characters among a-z, 0-9, _, . and -, not starting with -

@@ -608,7 +608,7 @@ func TestSetLayers(t *testing.T) {
 	// A plugin named by a later --set does not drop an earlier one's key
 	// it does not take: both are the user's.
 	got := loadErr(t, minimal, "model.attention.heds=4", "model.attention={name: multi-head}")
-	want := []string{`--set: model.attention.heds: unknown key for attention "multi-head" (known: name, heads, dim, dropout, score)`}
+	want := []string{`--set: model.attention.heds: unknown key for attention "multi-head" (known: name, heads, dim, dropout, score): did you mean heads?`}
 	if !slices.Equal(got, want) {
 		t.Errorf("errors = %q, want %q", got, want)
 	}

@@ -184,7 +184,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 
 	for _, k := range sortedKeys(tree) {
 		if !slices.Contains(topKeys, k) {
-			r.bad(k, "unknown key (known: %s)", strings.Join(topKeys, ", "))
+			r.bad(k, "unknown key (known: %s)%s", strings.Join(topKeys, ", "), didYouMean(k, topKeys))
 		}
 	}
 	switch name := tree["name"].(type) {

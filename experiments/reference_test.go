@@ -80,7 +80,7 @@ func TestReferenceRanges(t *testing.T) {
 		{"train.batch_size=0", "train.batch_size: must be in [1, 65536], got 0"},
 		{"train.label_smoothing=1", "train.label_smoothing: must be in [0, 1), got 1"},
 		{"eval.decode.top_p=0", "eval.decode.top_p: must be in (0, 1], got 0"},
-		{"eval.decode.strategy=beams", `eval.decode.strategy: unknown strategy "beams" (known: greedy, beam, sample)`},
+		{"eval.decode.strategy=beams", `eval.decode.strategy: unknown strategy "beams" (known: greedy, beam, sample): did you mean beam?`},
 		{"eval.length_buckets=[0, 5]", "eval.length_buckets[0]: must be in [1, 1000000], got 0"},
 	} {
 		got := loadErr(t, "name: x\ntask: {name: copy}\n", tc.set)

@@ -390,6 +390,19 @@ func closest(s string, known []string) string {
 	return best
 }
 
+// didYouMean returns ": did you mean K?" for the known key or name K
+// nearest to s (see closest), "" when none is near or s is longer than a
+// name (the edit distance is quadratic).
+func didYouMean(s string, known []string) string {
+	if len(s) > 64 || s == "" || strings.Contains(s, ".") && !slices.ContainsFunc(known, func(k string) bool { return strings.Contains(k, ".") }) {
+		return ""
+	}
+	if best := closest(s, known); best != "" && best != s {
+		return ": did you mean " + best + "?"
+	}
+	return ""
+}
+
 // finite reports every NaN or infinite number under path.
 func (r *resolver) finite(path string, v any) {
 	switch x := v.(type) {
@@ -483,7 +496,7 @@ func (r *resolver) plugin(path string, v any) (out resolved, ok bool) {
 		r.bad(path+".name", "want string, got %s", describe(nv))
 	default:
 		if info, err = cat.Info(name); err != nil {
-			r.bad(path+".name", "unknown %s %q (known: %s)", cat.Kind(), name, strings.Join(cat.Names(), ", "))
+			r.bad(path+".name", "unknown %s %q (known: %s)%s", cat.Kind(), name, strings.Join(cat.Names(), ", "), didYouMean(name, cat.Names()))
 		}
 	}
 	if info.Name == "" {
@@ -596,7 +609,7 @@ func (r *resolver) paramErrors(path, what string, info registry.Info, err error)
 			r.bad(key, "unknown key: %s takes no parameters", what)
 		case pe.Unknown:
 			known := append(append([]string{"name"}, pluginParams(info)...), info.Uses...)
-			r.bad(key, "unknown key for %s (known: %s)", what, strings.Join(known, ", "))
+			r.bad(key, "unknown key for %s (known: %s)%s", what, strings.Join(known, ", "), didYouMean(pe.Key, known))
 		default:
 			r.bad(key, "%s for %s", pe.Msg, what)
 		}

@@ -223,10 +223,10 @@ func TestNestedSite(t *testing.T) {
 			[]string{
 				`exp.yaml:6: model.attention.heads: must be at least 1, got 0 for attention "heads"`,
 				`exp.yaml:7: model.attention.head.dim: want int, got string "x" for attention "additive"`,
-				`exp.yaml:7: model.attention.head.dimm: unknown key for attention "additive" (known: name, dim)`,
+				`exp.yaml:7: model.attention.head.dimm: unknown key for attention "additive" (known: name, dim): did you mean dim?`,
 			}},
 		{"unknown nested name", "model: {attention: {name: heads, head: {name: dott}}}\n",
-			[]string{`exp.yaml:3: model.attention.head.name: unknown attention "dott" (known: additive, dot, heads, multi-head, none, scaled-dot)`}},
+			[]string{`exp.yaml:3: model.attention.head.name: unknown attention "dott" (known: additive, dot, heads, multi-head, none, scaled-dot): did you mean dot?`}},
 		{"not used", "model: {attention: {name: dot, head: {name: dot}}}\n",
 			[]string{`exp.yaml:3: model.attention.head: not used by attention "dot"`}},
 		{"nested block without a site", "model: {attention: {name: heads, head: {name: heads}}}\n",

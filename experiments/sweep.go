@@ -87,7 +87,7 @@ func (r *resolver) parseSweep(v any) (*sweep, bool) {
 	n := len(r.errs)
 	for _, k := range sortedKeys(m) {
 		if !slices.Contains(sweepKinds, k) {
-			r.bad("sweep."+k, "unknown key (known: %s)", strings.Join(sweepKinds, ", "))
+			r.bad("sweep."+k, "unknown key (known: %s)%s", strings.Join(sweepKinds, ", "), didYouMean(k, sweepKinds))
 		}
 	}
 	sw.grid = r.axes("sweep.grid", m["grid"], m["grid"] != nil)
@@ -254,7 +254,7 @@ func (r *resolver) random(v any) *random {
 	rs := &random{}
 	for _, k := range sortedKeys(m) {
 		if !slices.Contains(randomKeys, k) {
-			r.bad("sweep.random."+k, "unknown key (known: %s)", strings.Join(randomKeys, ", "))
+			r.bad("sweep.random."+k, "unknown key (known: %s)%s", strings.Join(randomKeys, ", "), didYouMean(k, randomKeys))
 		}
 	}
 	samples, ok := asInt(m["samples"])

@@ -212,7 +212,7 @@ sweep:
 	got = loadErr(t, "name: p\ntask: {name: reverse}\nsweep: {grid: {model.atention.name: [dot, none]}}\n")
 	rnn, _ := models.Registry.Lookup("seq2seq-rnn")
 	known := strings.Join(append(append([]string{"name"}, registry.Keys(rnn.Params)...), "encoder", "attention"), ", ")
-	if want := []string{`exp.yaml:3: model.atention: unknown key for model "seq2seq-rnn" (known: ` + known + `) (swept as model.atention.name)`}; !slices.Equal(got, want) {
+	if want := []string{`exp.yaml:3: model.atention: unknown key for model "seq2seq-rnn" (known: ` + known + `): did you mean attention? (swept as model.atention.name)`}; !slices.Equal(got, want) {
 		t.Errorf("errors = %q\nwant %q", got, want)
 	}
 }

@@ -92,7 +92,7 @@ func TestNewTaskIsOneFile(t *testing.T) {
 		want string
 	}{
 		{[]string{"plan", echo, "--set", "task.size=0"}, `--set: task.size: must be in [1, 1000], got 0 for task "echo_test"`},
-		{[]string{"plan", echo, "--set", "task.sise=3"}, `--set: task.sise: unknown key for task "echo_test" (known: name, size)`},
+		{[]string{"plan", echo, "--set", "task.sise=3"}, `--set: task.sise: unknown key for task "echo_test" (known: name, size): did you mean size?`},
 		{[]string{"plan", abc, "--set", "model={name: seq2seq-rnn, embed: 8, encoder: {name: lstm, hidden: 8}}"}, `abc_test`},
 	} {
 		r := attnlab(t, tc.args...)
