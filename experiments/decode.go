@@ -203,7 +203,7 @@ func setField(dst reflect.Value, val any, rng *registry.Range) error {
 }
 
 func mismatch(want string, val any) error {
-	return fmt.Errorf("want %s, got %s", want, describe(val))
+	return fmt.Errorf("want %s, got %s%s", want, describe(val), registry.MismatchHint(want, val))
 }
 
 // describe names a value's kind and shows it briefly: `string "x"`, `int 3`,

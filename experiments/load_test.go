@@ -195,7 +195,7 @@ func TestSetTyping(t *testing.T) {
 	}
 	// A quoted number stays a string, which an int key rejects.
 	got := loadErr(t, minimal, `train.batch_size="4"`, "model.embed=abc")
-	want := []string{`--set: model.embed: want int, got string "abc" for model "seq2seq-rnn"`, `--set: train.batch_size: want int, got string "4"`}
+	want := []string{`--set: model.embed: want int, got string "abc" for model "seq2seq-rnn"`, `--set: train.batch_size: want int, got string "4" (drop the quotes)`}
 	if !slices.Equal(got, want) {
 		t.Errorf("errors = %q, want %q", got, want)
 	}

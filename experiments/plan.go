@@ -356,7 +356,7 @@ func (r *resolver) seeds(v any) []int {
 		case tooLarge:
 			r.bad(key, "%s", big)
 		case !ok:
-			r.bad(key, "want int, got %s", describe(it))
+			r.bad(key, "want int, got %s%s", describe(it), registry.MismatchHint("int", it))
 		case n < 0:
 			r.bad(key, "must not be negative, got %d", n)
 		case slices.Contains(out, n):

@@ -313,7 +313,34 @@ func setValue(dst reflect.Value, val any, rng *Range) error {
 }
 
 func mismatch(want string, val any) error {
-	return fmt.Errorf("want %s, got %s %s", want, describeKind(val), shortValue(val))
+	return fmt.Errorf("want %s, got %s %s%s", want, describeKind(val), shortValue(val), MismatchHint(want, val))
+}
+
+// MismatchHint returns how to write a string val that the user most likely
+// meant as the wanted type (int, float or bool): "" when there is none.
+// "64" is a number in quotes (" (drop the quotes)"), and yes, no, on and off
+// are YAML 1.1's booleans, text in YAML 1.2 (" (write true or false)").
+func MismatchHint(want string, val any) string {
+	s, ok := val.(string)
+	if !ok {
+		return ""
+	}
+	switch want {
+	case "bool":
+		switch strings.ToLower(s) {
+		case "yes", "no", "on", "off", "y", "n":
+			return " (write true or false)"
+		}
+	case "int":
+		if _, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+			return " (drop the quotes)"
+		}
+	case "float":
+		if _, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+			return " (drop the quotes)"
+		}
+	}
+	return ""
 }
 
 func describeKind(val any) string {

@@ -105,7 +105,7 @@ func TestDecodeStrict(t *testing.T) {
 		{map[string]any{"heds": 2}, `heds: unknown key (known: heads, dim, dropout, score, causal, sizes, names) for attention "multi-head"`},
 		{map[string]any{"heads": "three"}, `heads: want int, got string "three" for attention "multi-head"`},
 		{map[string]any{"heads": 2.5}, `heads: want int, got float 2.5 for attention "multi-head"`},
-		{map[string]any{"dropout": "0.1"}, `dropout: want float, got string "0.1" for attention "multi-head"`},
+		{map[string]any{"dropout": "0.1"}, `dropout: want float, got string "0.1" (drop the quotes) for attention "multi-head"`},
 		{map[string]any{"causal": 1}, `causal: want bool, got int 1 for attention "multi-head"`},
 		{map[string]any{"sizes": []any{1, "x"}}, `sizes: item 1: want int, got string "x" for attention "multi-head"`},
 		{map[string]any{"heads": 0}, `heads: must be at least 1, got 0 for attention "multi-head"`},
