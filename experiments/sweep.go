@@ -371,7 +371,11 @@ func (r *resolver) rules(v any, swept map[string]bool, hasVariants bool) []rule 
 		good := true
 		for _, k := range sortedKeys(m) {
 			if !slices.Contains(known, k) {
-				r.bad(path+"."+k, "not a swept key (swept: %s)", strings.Join(known, ", "))
+				if len(known) == 0 {
+					r.bad(path+"."+k, "not a swept key: the sweep has no grid, zip, variants or random to exclude points of")
+				} else {
+					r.bad(path+"."+k, "not a swept key (swept: %s)%s", strings.Join(known, ", "), didYouMean(k, known))
+				}
 				good = false
 			}
 		}
