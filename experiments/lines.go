@@ -161,10 +161,9 @@ func badText(text []byte) (int, string) {
 			if i+1 >= len(text) || text[i+1] != '\n' {
 				line++
 			}
-		case r == '\t', r == 0x85, r == 0x2028, r == 0x2029:
-			if r != '\t' {
-				line++
-			}
+		case r == 0x85 || r == 0x2028 || r == 0x2029: // NEL, LS, PS
+			line++
+		case r == '\t':
 		case r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0xd800 && r <= 0xdfff || r == 0xfffe || r == 0xffff || r == 0xfeff:
 			return line, fmt.Sprintf("the control character %U is not allowed in YAML", r)
 		}
