@@ -102,7 +102,7 @@ func parseSource(s *source) Errors {
 	case w.deep > 0:
 		w.errs = append(w.errs, s.errorf(w.deep, "", "%s", tooDeep))
 	case w.budget < 0:
-		w.errs = append(w.errs, s.errorf(root.Line, "", "document too large or too many aliases"))
+		w.errs = append(w.errs, s.errorf(root.Line, "", "%s", w.tooMany()))
 	}
 	return w.errs
 }
@@ -347,7 +347,8 @@ func (s *source) errorf(line int, key, format string, args ...any) *ConfigError 
 type walker struct {
 	src    *source
 	budget int
-	deep   int // the line of the first node nested deeper than maxDepth, 0 for none
+	deep   int  // the line of the first node nested deeper than maxDepth, 0 for none
+	alias  bool // an alias was walked
 	errs   Errors
 }
 
@@ -362,6 +363,7 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
+		w.alias = true
 		if n.Alias != nil {
 			w.walk(n.Alias, path, depth+1)
 		}
@@ -446,6 +448,14 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			w.walk(m, path, depth+1)
 		}
 	}
+}
+
+// tooMany is the problem of a document with more than maxNodes values.
+func (w *walker) tooMany() string {
+	if w.alias {
+		return "document too large or too many aliases"
+	}
+	return "more than " + strconv.Itoa(maxNodes) + " values: an experiment needs far fewer"
 }
 
 // underSweep reports whether the key path lies in the sweep section, whose

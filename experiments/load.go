@@ -243,7 +243,7 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 			w.walk(doc.Content[0], key, 0)
 		}
 		if len(w.errs) > 0 || w.budget < 0 {
-			msg := "document too large or too many aliases"
+			msg := w.tooMany()
 			switch {
 			case w.deep > 0:
 				msg = tooDeep

@@ -613,3 +613,21 @@ func TestSetLayers(t *testing.T) {
 		t.Errorf("errors = %q, want %q", got, want)
 	}
 }
+
+// TestTooManyValues: a document with more values than the loader walks is
+// said to be too large, and an alias bomb to have too many aliases.
+func TestTooManyValues(t *testing.T) {
+	many := "name: many\ntask: {name: reverse}\nx: [" + strings.Repeat("1, ", maxNodes) + "1]\n"
+	bomb := "name: bomb\ntask: {name: reverse}\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+	for i := 1; i <= 6; i++ {
+		bomb += fmt.Sprintf("a%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
+	}
+	for _, tc := range []struct{ text, want string }{
+		{many, "exp.yaml:1: more than 100000 values: an experiment needs far fewer"},
+		{bomb, "exp.yaml:1: document too large or too many aliases"},
+	} {
+		if got := loadErr(t, tc.text); !slices.Equal(got, []string{tc.want}) {
+			t.Errorf("errors = %q, want %q", got, tc.want)
+		}
+	}
+}
