@@ -89,7 +89,9 @@
 // through one outage share it, so once it is spent the next fail at their
 // first refused try instead of waiting 2 minutes each (until a try reaches
 // the server, or none has been made for outageGap, 30 s). OnOutage tells
-// a caller when an outage begins and ends (a worker prints both);
+// a caller when an outage begins and ends (a worker prints both; an outage
+// that ended untried, the writes having given up, is told ended before
+// the next begins), without the store's locks held;
 // SetOutageBudget changes the budget. Repeating a
 // try whose commit reached the server is harmless: metric, summary,
 // parameter and artifact writes are upserts, and run transitions are

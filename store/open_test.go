@@ -338,6 +338,7 @@ var postgresOnlyTests = []struct {
 	{"PartitionEndsWrites", testPostgresPartitionEndsWrites},
 	{"OutageBudgetShared", testPostgresOutageBudgetShared},
 	{"TellsOutage", testPostgresTellsOutage},
+	{"TellsSuccessiveOutages", testPostgresTellsSuccessiveOutages},
 	{"RidesOutTooManyClients", testPostgresRidesOutTooManyClients},
 	{"Unreachable", testPostgresUnreachable},
 	{"TerminatedConnectionsReplaced", testPostgresTerminatedConnectionsReplaced},

@@ -462,3 +462,161 @@ func testPostgresTellsOutage(t *testing.T) {
 		t.Fatalf("after the outage OnOutage was told %+v, want its start and then its end", ev)
 	}
 }
+
+// TestOutageClockTellsWithoutItsLock: the OnOutage function is called
+// without the clock's lock: while it is slow, other writes record their
+// tries (and read the budget) without waiting for it, and a function that
+// uses the clock itself (as a function that uses the store does) does not
+// deadlock. The events found meanwhile are told after it, in order, by the
+// goroutine already telling. The function used to be called with the lock
+// held, so that a slow one stopped every write of the store.
+func TestOutageClockTellsWithoutItsLock(t *testing.T) {
+	defer func(g time.Duration) { outageGap = g }(outageGap)
+	outageGap = time.Hour
+	var (
+		c       outageClock
+		mu      sync.Mutex
+		told    []Outage
+		entered = make(chan struct{})
+		release = make(chan struct{})
+	)
+	c.notify = func(o Outage) {
+		c.budgetNow() // uses the clock: deadlocked while its lock was held
+		mu.Lock()
+		told = append(told, o)
+		first := len(told) == 1
+		mu.Unlock()
+		if first {
+			close(entered)
+			<-release
+		}
+	}
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	slow := make(chan time.Time)
+	go func() { slow <- c.failed(time.Now(), false) }()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the outage's start was not told within 10 s: the function deadlocked on the clock")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.failed(time.Now(), false) // the same outage: nothing to tell
+		c.budgetNow()
+		c.ok() // its end: queued, told by the slow goroutine
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("other writes waited for a slow OnOutage function (10 s)")
+	}
+	mu.Lock()
+	n := len(told)
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("told %d events while the first call was still running, want 1 (calls must not overlap)", n)
+	}
+	close(release)
+	since := <-slow
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) != 2 || !told[0].End.IsZero() || told[1].End.IsZero() || !told[0].Since.Equal(since) || !told[1].Since.Equal(since) {
+		t.Fatalf("told %+v, want the outage's start and then its end", told)
+	}
+}
+
+// TestOutageClockPairsSuccessiveOutages: each outage told begun is told
+// ended before the next one begins — also when the writes gave up on it
+// and the next failure, after outageGap without a try, begins a new one
+// (that end is Lapsed, at the last failed try). The second start used to
+// follow the first with no end between them.
+func TestOutageClockPairsSuccessiveOutages(t *testing.T) {
+	defer func(g time.Duration) { outageGap = g }(outageGap)
+	outageGap = 50 * time.Millisecond
+	var (
+		c    outageClock
+		told []Outage
+	)
+	c.notify = func(o Outage) { told = append(told, o) }
+	first := c.failed(time.Now(), false)
+	c.failed(time.Now(), false)
+	time.Sleep(2 * outageGap)
+	second := c.failed(time.Now(), false)
+	c.ok()
+	c.ok()
+	third := c.failed(time.Now(), false)
+	c.ok()
+	want := []struct {
+		since      time.Time
+		end, lapse bool
+	}{{first, false, false}, {first, true, true}, {second, false, false}, {second, true, false}, {third, false, false}, {third, true, false}}
+	if len(told) != len(want) {
+		t.Fatalf("told %d events, want %d (start, end for each of 3 outages): %+v", len(told), len(want), told)
+	}
+	for i, w := range want {
+		o := told[i]
+		if !o.Since.Equal(w.since) || o.End.IsZero() == w.end || o.Lapsed != w.lapse {
+			t.Fatalf("event %d = %+v, want since %v, end %v, lapsed %v", i, o, w.since, w.end, w.lapse)
+		}
+	}
+	if !told[1].End.Before(told[2].Since) || told[1].End.Before(first) {
+		t.Fatalf("the lapsed end %v is not the first outage's last failed try (began %v, next began %v)", told[1].End, first, told[2].Since)
+	}
+}
+
+// testPostgresTellsSuccessiveOutages: two outages, the second beginning
+// after the writes gave up on the first and none tried for outageGap, are
+// told start, end, start, end — the first's end Lapsed, as no try saw the
+// server back — and an OnOutage function that writes to the store itself
+// (its own write rides the same outage) neither deadlocks nor is told
+// anything twice.
+func testPostgresTellsSuccessiveOutages(t *testing.T) {
+	s, p, r := proxiedStore(t)
+	ctx, owner := context.Background(), outageOwner
+	defer func(a, g time.Duration) { attemptTimeout, outageGap = a, g }(attemptTimeout, outageGap)
+	attemptTimeout, outageGap = 500*time.Millisecond, 2*time.Second
+	var (
+		mu     sync.Mutex
+		events []Outage
+	)
+	s.OnOutage(func(o Outage) {
+		mu.Lock()
+		events = append(events, o)
+		mu.Unlock()
+		s.Heartbeat(ctx, r.ID, owner) // deadlocked while the clock's lock was held
+	})
+	s.SetOutageBudget(time.Second)
+	heartbeat := func(what string, want error) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- s.Heartbeat(ctx, r.ID, owner) }()
+		select {
+		case err := <-done:
+			if want == nil && err != nil || want != nil && !errors.Is(err, want) {
+				t.Fatalf("heartbeat %s: %v, want %v", what, err, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("heartbeat %s still waiting after 30 s: deadlocked in OnOutage", what)
+		}
+	}
+	p.Cut()
+	heartbeat("during the first outage", ErrUnavailable)
+	time.Sleep(outageGap + 100*time.Millisecond)
+	heartbeat("during the second outage", ErrUnavailable)
+	p.Forward()
+	heartbeat("once the server is back", nil)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 4 || !events[0].End.IsZero() || !events[1].Lapsed || !events[1].Since.Equal(events[0].Since) ||
+		!events[2].End.IsZero() || !events[2].Since.After(events[1].End) ||
+		events[3].End.IsZero() || events[3].Lapsed || !events[3].Since.Equal(events[2].Since) {
+		t.Fatalf("OnOutage was told %+v, want start, lapsed end, start, end", events)
+	}
+}

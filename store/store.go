@@ -112,9 +112,14 @@ func (s *Store) OnBusy(fn func()) { s.onBusy = fn }
 // reaches the server after it, with End set: a worker that would otherwise
 // print nothing until the writes give up (up to the outage budget later)
 // tells its user at once. One outage is told once, whatever the number of
-// writes that wait through it. fn is called with the store's outage clock
-// locked: it must not use the store, and should only print. Set it before
-// the store is used. Never called on SQLite.
+// writes that wait through it; an outage that ended without a try reaching
+// the server (Outage.Lapsed) is told ended before the next one begins, so
+// that every start is followed by its end. fn is called without the
+// store's locks held, one call at a time and in the order of the events,
+// by a goroutine whose write found the event (a slow fn delays that write
+// alone; an event found by another write meanwhile is told by the
+// goroutine already calling fn, once fn returns). Set it before the store
+// is used. Never called on SQLite.
 func (s *Store) OnOutage(fn func(Outage)) {
 	s.down.mu.Lock()
 	s.down.notify = fn
@@ -596,6 +601,11 @@ var outageGap = 30 * time.Second
 // together once it has lasted outageBudget, instead of each waiting a whole
 // budget of its own. Any successful try ends the outage; so does a gap of
 // outageGap without a try. Safe for concurrent use.
+//
+// The notify function is never called with mu held: failed and ok queue
+// what they have to tell, under mu, and then deliver it, in order, one call
+// at a time (tell), so that a slow function holds up only the write that
+// called it and a function that uses the store does not deadlock.
 type outageClock struct {
 	mu    sync.Mutex
 	since time.Time // when the current outage was first seen; zero: none
@@ -605,6 +615,11 @@ type outageClock struct {
 	// the store is used.
 	budget time.Duration
 	notify func(Outage)
+	// pending is what is still to be told to notify, oldest first;
+	// telling says that a goroutine is calling notify and tells pending
+	// too before it stops.
+	pending []Outage
+	telling bool
 }
 
 // Outage is what OnOutage tells: an outage of the PostgreSQL server that
@@ -612,7 +627,15 @@ type outageClock struct {
 type Outage struct {
 	Since  time.Time     // when a try first found the server unreachable
 	Budget time.Duration // how long the writes retry before they give up
-	End    time.Time     // when a try reached the server again; zero while it lasts
+	// End is when a try reached the server again; zero while it lasts.
+	// With Lapsed, it is when a try last found the server unreachable.
+	End time.Time
+	// Lapsed says that the outage ended without a try reaching the
+	// server: no write tried it for outageGap (30 s) after End — the
+	// writes had given up — and the next try, which found it unreachable
+	// again, began a new outage, told next. Whether the server answered
+	// in between is not known.
+	Lapsed bool
 }
 
 // limit returns the outage budget; c.mu is held.
@@ -630,33 +653,74 @@ func (c *outageClock) budgetNow() time.Duration {
 	return c.limit()
 }
 
+// queue adds o to what is to be told to the notify function; c.mu is held.
+func (c *outageClock) queue(o Outage) {
+	if c.notify != nil {
+		c.pending = append(c.pending, o)
+	}
+}
+
+// tell calls the notify function with what is queued, in order, without
+// c.mu held — unless another goroutine is calling it already: that one
+// tells what was queued meanwhile before it stops, so that the calls keep
+// the order of the events and never overlap. c.mu is not held.
+func (c *outageClock) tell() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.telling {
+		return
+	}
+	c.telling = true
+	defer func() { c.telling = false }()
+	for len(c.pending) > 0 {
+		o, fn := c.pending[0], c.notify
+		c.pending = c.pending[1:]
+		func() {
+			c.mu.Unlock()
+			defer c.mu.Lock()
+			fn(o)
+		}()
+	}
+	c.pending = nil
+}
+
 // failed records that a try begun at start found the server unreachable,
 // and returns when the outage began. retrying says that an earlier try of
 // the same write found it unreachable too: the same outage, whatever the
-// backoff between them. A new outage is told to the notify function.
+// backoff between them. A new outage is told to the notify function, after
+// the end of the one before it when no try ended that one.
 func (c *outageClock) failed(start time.Time, retrying bool) time.Time {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	now := time.Now()
 	if c.since.IsZero() || (!retrying && start.Sub(c.last) > outageGap) {
-		c.since = now
-		if c.notify != nil {
-			c.notify(Outage{Since: now, Budget: c.limit()})
+		if !c.since.IsZero() {
+			c.queue(Outage{Since: c.since, Budget: c.limit(), End: c.last, Lapsed: true})
 		}
+		c.since = now
+		c.queue(Outage{Since: now, Budget: c.limit()})
 	}
 	c.last = now
-	return c.since
+	since, told := c.since, len(c.pending) > 0
+	c.mu.Unlock()
+	if told {
+		c.tell()
+	}
+	return since
 }
 
 // ok records that a try reached the server: the outage, if any, is over
 // (and its end is told to the notify function).
 func (c *outageClock) ok() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.since.IsZero() && c.notify != nil {
-		c.notify(Outage{Since: c.since, Budget: c.limit(), End: time.Now()})
+	if !c.since.IsZero() {
+		c.queue(Outage{Since: c.since, Budget: c.limit(), End: time.Now()})
 	}
 	c.since = time.Time{}
+	told := len(c.pending) > 0
+	c.mu.Unlock()
+	if told {
+		c.tell()
+	}
 }
 
 // retry calls fn until it succeeds, fails with an error that is not

@@ -286,8 +286,6 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 	}
 }
 
-// writeOutage writes the line of a worker whose database (shown as db)
-// became unreachable, or answers again after an outage (o.End set).
 // reportOutages has st say on w when its database becomes unreachable and
 // when it answers again: else a command said nothing through an outage
 // until its writes gave up, minutes later.
@@ -295,10 +293,19 @@ func reportOutages(st *store.Store, w io.Writer) {
 	st.OnOutage(func(o store.Outage) { writeOutage(w, st.Path(), o) })
 }
 
+// writeOutage writes the line of a worker whose database (shown as db)
+// became unreachable, or answers again after an outage (o.End set), or
+// whose outage ended untried (o.Lapsed: its writes gave up, and the next
+// one found the server unreachable again, a new outage told next).
 func writeOutage(w io.Writer, db string, o store.Outage) {
 	if o.End.IsZero() {
 		fmt.Fprintf(w, "%s database %s unreachable since %s; retrying for up to %s\n",
 			time.Now().Format("15:04:05"), db, o.Since.Format("15:04:05"), shortDuration(o.Budget))
+		return
+	}
+	if o.Lapsed {
+		fmt.Fprintf(w, "%s database %s was unreachable from %s to at least %s (not tried since)\n",
+			time.Now().Format("15:04:05"), db, o.Since.Format("15:04:05"), o.End.Format("15:04:05"))
 		return
 	}
 	fmt.Fprintf(w, "%s database %s reachable again after %s\n",

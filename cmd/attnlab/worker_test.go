@@ -615,16 +615,20 @@ func TestWorkSummaryLeftRun(t *testing.T) {
 }
 
 // TestWorkerOutageLines: a worker says when its database becomes
-// unreachable, for how long it retries, and when it answers again.
+// unreachable, for how long it retries, and when it answers again — or,
+// when its writes gave up and a new outage began after a pause, that the
+// first one is over without saying that the server answered.
 func TestWorkerOutageLines(t *testing.T) {
 	since := time.Date(2026, 12, 6, 11, 5, 7, 0, time.Local)
 	var b bytes.Buffer
 	writeOutage(&b, "postgres://lab:xxxxx@db/attnlab", store.Outage{Since: since, Budget: 2 * time.Minute})
 	writeOutage(&b, "postgres://lab:xxxxx@db/attnlab", store.Outage{Since: since, Budget: 2 * time.Minute, End: since.Add(45 * time.Second)})
+	writeOutage(&b, "postgres://lab:xxxxx@db/attnlab", store.Outage{Since: since, Budget: 2 * time.Minute, End: since.Add(2 * time.Minute), Lapsed: true})
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
-	if len(lines) != 2 ||
+	if len(lines) != 3 ||
 		!strings.HasSuffix(lines[0], " database postgres://lab:xxxxx@db/attnlab unreachable since 11:05:07; retrying for up to 2m") ||
-		lines[1] != "11:05:52 database postgres://lab:xxxxx@db/attnlab reachable again after 45s" {
+		lines[1] != "11:05:52 database postgres://lab:xxxxx@db/attnlab reachable again after 45s" ||
+		!strings.HasSuffix(lines[2], " database postgres://lab:xxxxx@db/attnlab was unreachable from 11:05:07 to at least 11:07:07 (not tried since)") {
 		t.Fatalf("outage lines:\n%s", b.String())
 	}
 }
