@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -24,6 +25,8 @@ type CopyOptions struct {
 	Unfinished bool
 	// Progress, if not nil, is called after each run is looked at.
 	Progress func(r Run, action CopyAction)
+
+	chunk int // runs looked up at once (tests); zero: copyChunk
 }
 
 // CopyAction is what Copy did with one run.
@@ -102,18 +105,106 @@ func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyRepo
 		if err != nil {
 			return rep, err
 		}
-		for _, r := range runs {
-			action, err := s.copyRun(ctx, dst, expID, r, opt.Unfinished)
-			if err != nil {
-				return rep, fmt.Errorf("store: copy run %s of %s to %s: %w", r.Hash, x.Name, dst.name, err)
+		for len(runs) > 0 {
+			size := copyChunk
+			if opt.chunk > 0 {
+				size = opt.chunk
 			}
-			rep.Runs[action]++
-			if opt.Progress != nil {
-				opt.Progress(r, action)
+			chunk := runs[:min(len(runs), size)]
+			runs = runs[len(chunk):]
+			look, err := s.lookUp(ctx, dst, expID, chunk, opt.Unfinished)
+			if err != nil {
+				return rep, fmt.Errorf("store: copy runs of %s to %s: %w", x.Name, dst.name, err)
+			}
+			for _, r := range chunk {
+				action, err := s.copyRun(ctx, dst, expID, r, opt.Unfinished, look)
+				if err != nil {
+					return rep, fmt.Errorf("store: copy run %s of %s to %s: %w", r.Hash, x.Name, dst.name, err)
+				}
+				rep.Runs[action]++
+				if opt.Progress != nil {
+					opt.Progress(r, action)
+				}
 			}
 		}
 	}
 	return rep, nil
+}
+
+// copyChunk is how many runs of an experiment Copy looks up in the target
+// at once (lookUp): a repeated sync of a big store sends a few queries per
+// chunk instead of three per run.
+const copyChunk = 500
+
+// copyLook is what Copy knows of a chunk of runs before it copies them:
+// the target's runs of the same identity (by hash; absent: the target
+// lacks it), and for the runs done in both, whether their results are the
+// same (by the source run's id).
+type copyLook struct {
+	target map[string]Run
+	same   map[int64]bool
+}
+
+// lookUp looks up in dst (experiment expID there) the runs of the chunk
+// that Copy may copy, in one query, and compares the summaries of those
+// done in both, in one query of each store.
+func (s *Store) lookUp(ctx context.Context, dst *Store, expID int64, chunk []Run, unfinished bool) (copyLook, error) {
+	look := copyLook{target: map[string]Run{}, same: map[int64]bool{}}
+	var hashes []string
+	for _, r := range chunk {
+		if copyable(r, unfinished) {
+			hashes = append(hashes, r.Hash)
+		}
+	}
+	if len(hashes) == 0 {
+		return look, nil
+	}
+	list, err := json.Marshal(hashes)
+	if err != nil {
+		return look, err
+	}
+	rows, err := dst.db.QueryContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash IN (`+dst.d.texts()+`)`, expID, string(list))
+	if err != nil {
+		return look, err
+	}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
+			return look, err
+		}
+		look.target[r.Hash] = r
+	}
+	if err := closeRows(rows); err != nil {
+		return look, err
+	}
+	var srcIDs, dstIDs []int64
+	for _, r := range chunk {
+		if ex, ok := look.target[r.Hash]; ok && r.Status == StatusDone && ex.Status == StatusDone && copyable(r, unfinished) {
+			srcIDs, dstIDs = append(srcIDs, r.ID), append(dstIDs, ex.ID)
+		}
+	}
+	if len(srcIDs) == 0 {
+		return look, nil
+	}
+	a, err := s.Summaries(ctx, srcIDs)
+	if err != nil {
+		return look, err
+	}
+	b, err := dst.Summaries(ctx, dstIDs)
+	if err != nil {
+		return look, err
+	}
+	for i, id := range srcIDs {
+		look.same[id] = sameResults(a[id], b[dstIDs[i]])
+	}
+	return look, nil
+}
+
+// copyable reports whether Copy copies r, by its status in the source: not
+// while it runs there, and queued or interrupted only when unfinished.
+func copyable(r Run, unfinished bool) bool {
+	return r.Status != StatusRunning && (unfinished || r.Status != StatusQueued && r.Status != StatusInterrupted)
 }
 
 // copyExperiment makes sure dst has the experiment and returns its id there.
@@ -253,49 +344,40 @@ func closeRows(rows *sql.Rows) error {
 	return err
 }
 
-// sameSummaries reports whether run id of s and run dstID of dst have the
-// same results: summaries bit for bit (NaN equal to NaN), but for costs
-// (perf/*: times and throughputs, never equal between two trainings).
-func (s *Store) sameSummaries(ctx context.Context, dst *Store, id, dstID int64) (bool, error) {
-	a, err := s.Summaries(ctx, []int64{id})
-	if err != nil {
-		return false, err
-	}
-	b, err := dst.Summaries(ctx, []int64{dstID})
-	if err != nil {
-		return false, err
-	}
+// sameResults reports whether two runs' summaries are the same results:
+// bit for bit (NaN equal to NaN), but for costs (perf/*: times and
+// throughputs, never equal between two trainings).
+func sameResults(a, b map[string]float64) bool {
 	results := func(m map[string]float64) map[string]float64 {
 		maps.DeleteFunc(m, func(k string, _ float64) bool {
 			return strings.HasPrefix(k, "perf/") || metrics.Describe(k).Kind == metrics.Cost
 		})
 		return m
 	}
-	return maps.EqualFunc(results(a[id]), results(b[dstID]), func(x, y float64) bool { return x == y || x != x && y != y }), nil
+	return maps.EqualFunc(results(a), results(b), func(x, y float64) bool { return x == y || x != x && y != y })
 }
 
-// copyRun copies one run into dst (experiment expID there).
-func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, unfinished bool) (CopyAction, error) {
+// copyRun copies one run into dst (experiment expID there), given what
+// lookUp found of its chunk.
+func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, unfinished bool, look copyLook) (CopyAction, error) {
 	if r.Status == StatusRunning {
 		return CopyRunning, nil
 	}
 	if !unfinished && (r.Status == StatusQueued || r.Status == StatusInterrupted) {
 		return CopyUnfinished, nil
 	}
-	// A cheap look first, so that a repeated sync reads no rows.
-	existing, err := scanRun(dst.db.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash = ?`, expID, r.Hash))
+	// The cheap look first (lookUp's), so that a repeated sync reads no
+	// rows; the transaction below looks again.
+	existing, found := look.target[r.Hash]
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return "", err
+	case !found:
 	case existing.Status == StatusRunning:
 		return CopyTargetOn, nil
 	case existing.Status == StatusDone && r.Status == StatusDone:
 		// The same run trained twice (another CPU's kernels, another
 		// build): the target's results are kept, but said to differ.
-		same, err := s.sameSummaries(ctx, dst, r.ID, existing.ID)
-		if err != nil || same {
-			return CopySame, err
+		if look.same[r.ID] {
+			return CopySame, nil
 		}
 		return CopyDiffers, nil
 	case finishedness[existing.Status] >= finishedness[r.Status]:

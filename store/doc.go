@@ -266,7 +266,11 @@
 // queued and interrupted runs unless CopyOptions.Unfinished (the target's
 // workers would take them from its queue and train them a second time).
 // Each run is one
-// transaction of the target, so Copy is idempotent and resumable. Into
+// transaction of the target, so Copy is idempotent and resumable. Runs are
+// first looked up in the target 500 at a time, and the summaries of those
+// done in both compared, in one query of each store per chunk: a repeated
+// sync of a big store reads no run's rows and sends a few queries, not
+// three per run. Into
 // PostgreSQL, a run's metric rows go by COPY (pgx's CopyFrom, on the
 // transaction's connection), not by INSERTs of 64 rows per round trip: the
 // run's rows are written only into a run just created or emptied, so COPY

@@ -65,6 +65,7 @@ var engineTests = []struct {
 	{"Copy", testCopy},
 	{"CopyLeavesTheQueue", testCopyLeavesTheQueue},
 	{"CopyConcurrent", testCopyConcurrent},
+	{"CopyBatchesLookups", testCopyBatchesLookups},
 }
 
 // TestSQLite runs the store's suite on SQLite.
