@@ -83,6 +83,27 @@ type Run struct {
 	KeepCheckpoints bool
 }
 
+// EndedLabel names a run's Finished time, when its last attempt ended:
+// "finished" for a done run, "ended" for any other (failed, interrupted).
+// The CLI's show and the dashboard's run page both label it so.
+func (r Run) EndedLabel() string {
+	if r.Status == StatusDone {
+		return "finished"
+	}
+	return "ended"
+}
+
+// TookLabel introduces the time from Started to Finished: "took", or for
+// a run claimed more than once "its last attempt took", as Started is when
+// the last claim began. The CLI's show and the dashboard's run page both
+// say it so.
+func (r Run) TookLabel() string {
+	if r.Attempt > 1 {
+		return "its last attempt took"
+	}
+	return "took"
+}
+
 // RunSpec describes a run for EnsureRuns. Config and Point are JSON texts;
 // an empty Point is stored as {}. If Params is nil, the params are the
 // leaves of Config (FlattenConfig).

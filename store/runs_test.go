@@ -685,3 +685,26 @@ func sameSummaries(got, want map[string]float64) string {
 	}
 	return ""
 }
+
+// TestRunLabels: the words that the CLI's show and the dashboard's run
+// page put before a run's end and its duration.
+func TestRunLabels(t *testing.T) {
+	for _, tc := range []struct {
+		status      Status
+		attempt     int
+		ended, took string
+	}{
+		{StatusDone, 1, "finished", "took"},
+		{StatusDone, 2, "finished", "its last attempt took"},
+		{StatusFailed, 1, "ended", "took"},
+		{StatusInterrupted, 3, "ended", "its last attempt took"},
+	} {
+		r := Run{Status: tc.status, Attempt: tc.attempt}
+		if got := r.EndedLabel(); got != tc.ended {
+			t.Errorf("%s run, attempt %d: EndedLabel() = %q, want %q", tc.status, tc.attempt, got, tc.ended)
+		}
+		if got := r.TookLabel(); got != tc.took {
+			t.Errorf("%s run, attempt %d: TookLabel() = %q, want %q", tc.status, tc.attempt, got, tc.took)
+		}
+	}
+}

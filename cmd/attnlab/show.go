@@ -161,16 +161,9 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 	row("started", formatTime(r.Started))
 	if !r.Finished.IsZero() {
 		// Finished is when the last attempt ended, whatever its status
-		// (JSON keeps the field's name).
-		label := "ended"
-		if r.Status == store.StatusDone {
-			label = "finished"
-		}
-		took := "took"
-		if r.Attempt > 1 {
-			took = "its last attempt took" // started is when the last claim began
-		}
-		row(label, fmt.Sprintf("%s (%s %s)", formatTime(r.Finished), took, duration(r.Finished.Sub(r.Started))))
+		// (JSON keeps the field's name); the dashboard's run page says it
+		// with the same words.
+		row(r.EndedLabel(), fmt.Sprintf("%s (%s %s)", formatTime(r.Finished), r.TookLabel(), duration(r.Finished.Sub(r.Started))))
 	} else if r.Status == store.StatusRunning {
 		row("heartbeat", formatTime(r.Heartbeat))
 	}
