@@ -95,7 +95,9 @@ func dumpStore(t *testing.T, s *Store) string {
 func fillForCopy(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := context.Background()
-	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	// Nanoseconds, which both engines keep to the microsecond (truncated),
+	// and which a copy keeps exactly.
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC)
 	s.now = func() time.Time { return t0 }
 	specs := []RunSpec{
 		{Hash: "done0001", Seed: 1, Config: `{"a":1}`, Point: `{"a":1}`, KeepCheckpoints: true,
@@ -143,6 +145,9 @@ func testCopy(t *testing.T) {
 	src := newStore(t)
 	fillForCopy(t, src)
 	want := dumpStore(t, src)
+	if !strings.Contains(want, "12:00:00.123456Z") || !strings.Contains(want, "12:01:00.123456Z") {
+		t.Fatalf("%s does not keep its timestamps to the microsecond:\n%s", src.Engine(), want)
+	}
 	// Into a store of the same engine and into a SQLite file, and back.
 	sqlite, err := Open(filepath.Join(t.TempDir(), "copy.db"))
 	if err != nil {
@@ -253,6 +258,9 @@ func testPostgresCopyUsesCOPY(t *testing.T) {
 	defer src.Close()
 	fillForCopy(t, src)
 	want := dumpStore(t, src)
+	if !strings.Contains(want, "12:00:00.123456Z") || !strings.Contains(want, "12:01:00.123456Z") {
+		t.Fatalf("%s does not keep its timestamps to the microsecond:\n%s", src.Engine(), want)
+	}
 	want = strings.Replace(want, want[strings.Index(want, "run runn0005"):], "", 1) // running: not copied
 	dst := newStore(t)
 	for i, rows := range []int64{24, 0} { // 3 finished runs × 8 rows, then nothing new

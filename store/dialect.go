@@ -663,7 +663,8 @@ func rebindDollar(q string) string {
 }
 
 // dbTime scans a timestamp column of either engine: TEXT on SQLite
-// ("2006-01-02T15:04:05.000Z"), timestamptz on PostgreSQL. NULL is the
+// ("2006-01-02T15:04:05.000000Z", or with milliseconds in older files),
+// timestamptz on PostgreSQL. NULL is the
 // zero time; times are in UTC.
 type dbTime struct{ time.Time }
 

@@ -800,9 +800,14 @@ const (
 	codeDenied             // PostgreSQL: the role lacks a privilege (insufficient_privilege)
 )
 
-// timeLayout is how timestamps are stored: fixed-width UTC ISO 8601 with
-// milliseconds, so they sort as text and SQLite's date functions read them.
-const timeLayout = "2006-01-02T15:04:05.000Z"
+// timeLayout is how timestamps are stored on SQLite: fixed-width UTC ISO
+// 8601 with microseconds (truncated, as pgx sends them to PostgreSQL's
+// timestamptz), so they sort as text, SQLite's date functions read them,
+// and a copy from PostgreSQL keeps every digit. Files written before
+// 2026-12-06 hold milliseconds ("…05.000Z"), which parseTime reads too
+// (text order then puts such a time after the times of its own
+// millisecond that have six digits: off by less than a millisecond).
+const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
