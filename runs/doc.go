@@ -57,7 +57,8 @@
 // unless train.keep_checkpoints; its final weights stay. If the store
 // reports store.ErrDatabaseGone (the SQLite file was deleted or replaced),
 // every run stops and the error is returned: nothing is reported as stored
-// that is not.
+// that is not (the Reporter is told each such run was interrupted, not
+// that it failed: no database records it failed).
 //
 // A PostgreSQL outage (a restart, a failover, a network cut) is the
 // store's to ride out: it retries every write for up to its outage budget

@@ -516,7 +516,9 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	case errors.Is(err, store.ErrDatabaseGone):
 		out.Status, out.Err = store.StatusFailed, err
 		if rr != nil {
-			rr.End(store.StatusFailed, err)
+			// Stopped, not failed: no database records it failed (the
+			// file that holds it is gone, or another took its place).
+			rr.End(store.StatusInterrupted, err)
 		}
 		return out // nothing more can be stored
 	case st.Unreachable(err):

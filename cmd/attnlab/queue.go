@@ -245,16 +245,20 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 		return
 	}
 	counts := map[store.Status]int{}
-	left, lost := 0, 0
+	left, lost, gone := 0, 0, 0
 	for _, o := range wr.Outcomes {
-		// Neither run's status is how this worker ended it: a left run is
-		// still running in the database, a lost one is the new owner's.
+		// None of these runs' status is how this worker ended it: a left
+		// run is still running in the database, a lost one is the new
+		// owner's, and one whose database file went away is recorded
+		// nowhere (the error that ends the worker says so).
 		var le *runs.LeftError
 		switch {
 		case errors.As(o.Err, &le):
 			left++
 		case errors.Is(o.Err, runs.ErrTakenOver):
 			lost++
+		case errors.Is(o.Err, store.ErrDatabaseGone):
+			gone++
 		default:
 			counts[o.Status]++
 		}
@@ -274,6 +278,9 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 	}
 	if left > 0 {
 		parts = append(parts, fmt.Sprintf("%d left for another worker to take over (the database was unreachable)", left))
+	}
+	if gone > 0 {
+		parts = append(parts, fmt.Sprintf("%d interrupted, not failed (the database file was deleted or replaced)", gone))
 	}
 	if len(parts) == 0 {
 		parts = []string{"no run taken"}

@@ -713,3 +713,23 @@ func TestWorkerWaitsForItsExperiment(t *testing.T) {
 		t.Errorf("worker waiting for an experiment not submitted yet:\n%s", r.stderr)
 	}
 }
+
+// TestWorkSummaryDatabaseGone: a run stopped because the SQLite file was
+// deleted or replaced under the worker is not counted as failed (nothing
+// recorded it so: the database that holds it is gone, or another) but as
+// interrupted, as its progress line says, and gets no "run N failed" line; the worker's error says why.
+// The summary said "1 failed".
+func TestWorkSummaryDatabaseGone(t *testing.T) {
+	gone := fmt.Errorf("store: heartbeat run 2: %w", store.ErrDatabaseGone)
+	wr := &runs.WorkReport{Outcomes: []runs.Outcome{
+		{Run: store.Run{ID: 1}, Status: store.StatusDone},
+		{Run: store.Run{ID: 2}, Status: store.StatusFailed, Err: gone},
+	}}
+	var b bytes.Buffer
+	writeWorkSummary(&b, wr)
+	got := b.String()
+	if !strings.HasSuffix(got, " worker done: 1 done, 1 interrupted, not failed (the database file was deleted or replaced)\n") ||
+		strings.Contains(got, "1 failed") || strings.Count(got, "\n") != 1 {
+		t.Fatalf("summary:\n%s\nwant one line: 1 done, 1 interrupted, not failed", got)
+	}
+}
