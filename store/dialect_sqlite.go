@@ -170,6 +170,10 @@ func openSQLite(ctx context.Context, path string, mode openMode) (*Store, error)
 				return nil, openErr(path, nil, err, "%v", err)
 			}
 			s.db, s.readOnly = handle{DB: db, d: s.d}, true
+			if s.watch, err = newFileWatch(path); err != nil {
+				db.Close()
+				return nil, openErr(path, nil, err, "%v", err)
+			}
 			return s, nil
 		}
 	}
@@ -275,8 +279,10 @@ func fileKind(m fs.FileMode) string {
 
 // fileWatch notices when the database file is deleted or replaced under a
 // running process: SQLite keeps writing into the old, unlinked file and
-// every result would silently be lost. Writes check it before they begin
-// and after they commit.
+// every result would silently be lost, and a reader reads the old file
+// against the new one's -wal and -shm files (stale pages, then "database
+// disk image is malformed"). Writes check it before they begin and after
+// they commit; Gone checks it for a reader.
 type fileWatch struct {
 	path string
 	id   fileID
@@ -307,7 +313,7 @@ func (w *fileWatch) check() error {
 	id, err := statID(w.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		w.gone = openErr(w.path, ErrDatabaseGone, nil, "the database file was deleted while attnlab was using it; nothing written since is stored")
+		w.gone = openErr(w.path, ErrDatabaseGone, err, "the database file was deleted while attnlab was using it; nothing written since is stored")
 	case err != nil:
 		return nil // a transient stat error is not proof of anything
 	case id != w.id:

@@ -38,7 +38,13 @@
 // checks, before it begins and after it commits, that the path still names
 // the file it opened (device and inode), and fails with ErrDatabaseGone once
 // it was deleted or replaced — SQLite would go on writing into the unlinked
-// file and every result would be lost.
+// file and every result would be lost. Gone asks the same of a store that
+// only reads (one stat): SQLite keeps the old file open but opens its -wal
+// and -shm by name, so a reader of a replaced file gets stale pages, then
+// "database disk image is malformed". A long-lived reader (attnlab serve)
+// calls it before using the store and opens the path anew once it is
+// non-nil. (Closing the old store is safe: SQLite checkpoints and deletes
+// the -wal file on close only while the database file is unmoved.)
 //
 // PostgreSQL (pgx's database/sql driver): the URL's parameters (sslmode and
 // the other libpq parameters) pass through to the driver; the password comes

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -196,6 +197,60 @@ func TestDatabaseDeletedOrReplaced(t *testing.T) {
 				t.Fatalf("error %q is not one line", err)
 			}
 		})
+	}
+}
+
+// TestGone: Gone is nil while the path names the file a store opened
+// (whichever way it was opened), and says deleted (fs.ErrNotExist) or
+// replaced once it does not; a reader such as serve reopens on it.
+func TestGone(t *testing.T) {
+	opens := map[string]func(string) (*Store, error){"Open": Open, "OpenExisting": OpenExisting, "OpenReadOnly": OpenReadOnly}
+	for name, open := range opens {
+		for _, how := range []string{"deleted", "replaced"} {
+			t.Run(name+"/"+how, func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, "runs.db")
+				w, err := Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				addExperiment(t, w, "e", 1)
+				w.Close()
+				s, err := open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				if _, err := s.Experiments(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Gone(); err != nil {
+					t.Fatalf("Gone() before = %v, want nil", err)
+				}
+				if how == "deleted" {
+					if err := os.Remove(path); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					other := filepath.Join(dir, "other.db")
+					o, err := Open(other)
+					if err != nil {
+						t.Fatal(err)
+					}
+					o.Close()
+					if err := os.Rename(other, path); err != nil {
+						t.Fatal(err)
+					}
+				}
+				err = s.Gone()
+				if !errors.Is(err, ErrDatabaseGone) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "was "+how) {
+					t.Fatalf("Gone() after the file was %s = %v, want ErrDatabaseGone naming %s", how, err, path)
+				}
+				if got := errors.Is(err, fs.ErrNotExist); got != (how == "deleted") {
+					t.Fatalf("errors.Is(Gone(), fs.ErrNotExist) = %v after the file was %s", got, how)
+				}
+			})
+		}
 	}
 }
 

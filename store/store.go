@@ -406,6 +406,20 @@ func (s *Store) Unreachable(err error) bool {
 	return c == codeGone || c == codeCantOpen
 }
 
+// Gone returns nil while the store's path still names the SQLite file it
+// opened, and once that file was deleted or replaced (another file moved
+// or created at the path: its device and inode differ) an error wrapping
+// ErrDatabaseGone that names the path (and wraps fs.ErrNotExist too when
+// nothing was at the path as it was checked: deleted). Once the file is gone the store never
+// reads or writes the path's new file correctly: SQLite keeps the old
+// file open but finds its -wal and -shm files by name, so its reads come
+// out stale or "malformed", and its writes (which fail with the same
+// error) would be lost; a long-lived reader (attnlab serve) opens the path
+// anew instead. Gone costs one stat(2) and is safe for concurrent use;
+// once non-nil, its answer never changes. Always nil on PostgreSQL. (Off
+// unix a replaced file is not noticed, only a deleted one.)
+func (s *Store) Gone() error { return s.watch.check() }
+
 // Close closes the database. A MetricWriter must be flushed before.
 func (s *Store) Close() error { return s.db.Close() }
 

@@ -36,6 +36,20 @@
 // ?fragment=NAME and swaps in each [data-fragment] part; curves.js redraws
 // its chart. Polling backs off while nothing runs.
 //
+// # A replaced database file
+//
+// With Options.Reopen (serve sets it), a request first asks the store
+// whether its SQLite file is still the one at its path (store.Store.Gone:
+// one stat). Once the file was replaced, the server opens the path anew,
+// logs one line, and serves the new database from then on (with new
+// caches: run ids now name other runs); the old store is closed. While
+// nothing is at the path, or what is there cannot be opened, every page
+// and API answer is 503 naming the file (logged once), assets still load,
+// and the path is tried again at most once a second (reopenEvery): a live
+// page comes back by itself. A request that was reading the old file as it
+// went answers 503 "deleted or replaced while this page was read", not
+// SQLite's "malformed".
+//
 // # Errors
 //
 // A page or API answer that fails says why, with a status: 404 for what

@@ -58,6 +58,15 @@ type Options struct {
 	// Log receives one line per server-side error (never a stack), its
 	// control characters escaped (package printable); nil discards them.
 	Log *log.Logger
+	// Reopen, when set, opens the server's SQLite database anew (serve
+	// passes its own open). Before each request the server asks
+	// its store whether the path still names the file it opened
+	// (store.Store.Gone); once the file was replaced it serves the new one
+	// through a store Reopen returns, and logs one line saying so; while
+	// nothing is at the path (or what is there cannot be opened) every
+	// page answers 503 naming the file, and Reopen is tried again at most
+	// every reopenEvery. Unused on PostgreSQL.
+	Reopen func() (*store.Store, error)
 }
 
 // Server is the dashboard: an http.Handler over one run database. It only
@@ -74,6 +83,11 @@ type Server struct {
 	// read whole from the store): simultaneous downloads of a large model
 	// wait their turn instead of each holding a copy.
 	downloads chan struct{}
+	// mux routes a request to this server's pages; handler is mux behind
+	// the security checks (secure, cross-origin protection), or, with
+	// Options.Reopen, the dispatch to the server of the current file.
+	mux  http.Handler
+	live *reopener // nil without Options.Reopen
 }
 
 // maxDownloads is how many artifacts the dashboard serves at once,
@@ -95,8 +109,23 @@ var downloadWait = 20 * time.Second // a variable for a test
 var pageWriteTime = 2 * time.Minute
 
 // New returns a dashboard over st. It fails only if the embedded templates
-// or assets are broken (a bug).
+// or assets are broken (a bug). With Options.Reopen, the server closes st
+// once its file is gone (closing it again is harmless), and Close closes
+// the stores it opened since.
 func New(st *store.Store, opt Options) (*Server, error) {
+	s, err := build(st, opt)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Reopen != nil && st.Engine() == store.SQLite {
+		s.live = &reopener{open: opt.Reopen, path: st.Path(), cur: s}
+		s.handler = s.guard(http.HandlerFunc(s.dispatch))
+	}
+	return s, nil
+}
+
+// build returns the dashboard of one store.
+func build(st *store.Store, opt Options) (*Server, error) {
 	if opt.Poll <= 0 {
 		opt.Poll = DefaultPoll
 	}
@@ -128,12 +157,19 @@ func New(st *store.Store, opt Options) (*Server, error) {
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, fmt.Errorf("no page %s", r.URL.Path))
 	})
+	s.mux = mux
+	s.handler = s.guard(mux)
+	return s, nil
+}
+
+// guard puts next behind the security checks: secure, then the refusal
+// of cross-origin POSTs.
+func (s *Server) guard(next http.Handler) http.Handler {
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, errors.New("cross-origin request refused"))
 	}))
-	s.handler = s.secure(csrf.Handler(mux))
-	return s, nil
+	return s.secure(csrf.Handler(next))
 }
 
 // ServeHTTP serves the dashboard.
@@ -364,9 +400,21 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // reached is 503, whatever status the caller chose, and says so.
 func (s *Server) failure(r *http.Request, status int, err error) (int, string) {
 	msg := s.st.Redact(err.Error())
-	if s.st.Unreachable(err) {
+	var fg *fileGoneError
+	switch {
+	case errors.As(err, &fg):
+		// The reopener logged it once; every page says it until the file
+		// is back.
+		return http.StatusServiceUnavailable, printable.WithoutPackage(msg)
+	case s.st.Unreachable(err):
 		status = http.StatusServiceUnavailable
 		msg = "the database server cannot be reached; this page answers again once it is back (" + msg + ")"
+	case status >= 500 && s.st.Gone() != nil:
+		// The file was deleted or replaced while the request read it:
+		// what SQLite answered ("database disk image is malformed") is
+		// no fault of the database at the path.
+		status = http.StatusServiceUnavailable
+		msg = "the database file " + s.st.Path() + " was deleted or replaced while this page was read; reload the page"
 	}
 	if status >= 500 {
 		s.logf("%s: %s", r.URL.Path, msg) // the log keeps the package's name

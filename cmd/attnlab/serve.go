@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/web"
 )
 
@@ -51,7 +52,10 @@ through a visitor's browser by pointing its own name at this address.
 
 It never writes the database; it is read-only by default: --read-only=false
 also lets a page decode inputs with a finished run's model (attnlab generate
-in the browser). Ctrl-C stops it.`,
+in the browser). A SQLite file deleted or replaced while it serves (another
+database moved into place, or made again by attnlab run) is noticed at the next
+request: pages show the file at the path now, or say that none is there until
+one is. Ctrl-C stops it.`,
 		Example: `  attnlab serve
   attnlab serve --db runs.db --addr 127.0.0.1:9000
   attnlab serve --db postgres://lab@db.example/attnlab --read-only=false`,
@@ -82,10 +86,12 @@ in the browser). Ctrl-C stops it.`,
 				Hosts:        hosts,
 				Version:      version,
 				Log:          log.New(errw, "attnlab serve: ", 0),
+				Reopen:       func() (*store.Store, error) { return openStore(*db) },
 			})
 			if err != nil {
 				return err
 			}
+			defer srv.Close()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tinyExperiment writes and runs a two-step experiment named name into db.
+func tinyExperiment(t *testing.T, db, name string) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), name+".yaml")
+	writeFile(t, cfg, `name: `+name+`
+task: {name: reverse, symbols: 6, min_len: 3, max_len: 5, train_size: 40, valid_size: 8, test_size: 8}
+model: {name: seq2seq-rnn, embed: 8, encoder: {name: lstm, hidden: 8}, attention: {name: dot}}
+train: {optimizer: {name: adam}, batch_size: 8, steps: 2, eval_every: 2, log_every: 1}
+seeds: [1]
+`)
+	wantOK(t, attnlab(t, "run", cfg, "--db", db, "-q"))
+}
+
+// get fetches url and returns its status and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestServeDatabaseReplaced: serve follows its database file as a user
+// replaces it (another database moved into place), deletes it and makes it
+// again (attnlab run): the next page shows the file at the path now, a
+// page says so while there is none, and no page is ever a 500 ("database
+// disk image is malformed", from reading the old file against the new
+// one's -wal and -shm).
+func TestServeDatabaseReplaced(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "runs.db")
+	other := filepath.Join(dir, "other.db")
+	tinyExperiment(t, db, "first")
+	tinyExperiment(t, other, "second")
+	base := startServe(t, "--db", db)
+	page := func(path string, want int, wantText ...string) string {
+		t.Helper()
+		code, body := get(t, base+path)
+		if code != want || strings.Contains(body, "malformed") {
+			t.Fatalf("GET %s = %d, want %d:\n%s", path, code, want, body)
+		}
+		for _, s := range wantText {
+			if !strings.Contains(body, s) {
+				t.Fatalf("GET %s does not say %q:\n%s", path, s, body)
+			}
+		}
+		return body
+	}
+	page("/", http.StatusOK, `href="/x/first"`)
+	page("/x/first", http.StatusOK)
+
+	if err := os.Rename(other, db); err != nil {
+		t.Fatal(err)
+	}
+	if body := page("/", http.StatusOK, `href="/x/second"`); strings.Contains(body, `href="/x/first"`) {
+		t.Fatalf("after the file was replaced, / still shows experiment first:\n%s", body)
+	}
+	page("/x/second", http.StatusOK)
+	page("/x/first", http.StatusNotFound)
+
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	page("/", http.StatusServiceUnavailable, "the database file "+db+" was deleted")
+	page("/x/second", http.StatusServiceUnavailable, "the database file "+db+" was deleted")
+	page("/api/live", http.StatusServiceUnavailable, "was deleted")
+	page("/static/nothing.css", http.StatusNotFound) // assets do not need the database
+
+	tinyExperiment(t, db, "third")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get(t, base+"/")
+		if code == http.StatusOK && strings.Contains(body, `href="/x/third"`) {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("GET / after the database was made again = %d:\n%s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
