@@ -34,10 +34,40 @@ func liveVersion(runs []store.Run, steps map[int64]progress, experiments int) st
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
+// training reports whether some run of runs is being trained: running
+// under a worker that is not gone (gone: store.Abandoned, as ls says). Only
+// then can a page change by itself soon: a queued or interrupted run, or a
+// running one whose worker is gone, changes no more until a worker starts
+// (waiting).
+func training(runs []store.Run, gone map[int64]string) bool {
+	for _, r := range runs {
+		if _, dead := gone[r.ID]; r.Status == store.StatusRunning && !dead {
+			return true
+		}
+	}
+	return false
+}
+
+// waiting returns how many of runs (one experiment's) wait for a worker:
+// queued or interrupted while none of them is training, so that nothing
+// takes them until a worker starts (attnlab worker, or attnlab run again).
+func waiting(runs []store.Run, gone map[int64]string) int {
+	if training(runs, gone) {
+		return 0
+	}
+	n := 0
+	for _, r := range runs {
+		if r.Status == store.StatusQueued || r.Status == store.StatusInterrupted {
+			n++
+		}
+	}
+	return n
+}
+
 // liveState is the answer of /api/live.
 type liveState struct {
 	V      string         `json:"v"`      // see liveVersion
-	Active bool           `json:"active"` // some run is queued or running: poll at full pace
+	Active bool           `json:"active"` // some run is training (training): poll at full pace
 	Runs   []liveRun      `json:"runs,omitempty"`
 	Counts map[string]int `json:"counts"`
 }
@@ -94,13 +124,9 @@ func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := liveState{V: liveVersion(runs, steps, nx), Counts: map[string]int{}}
+	st.Active = training(runs, gone)
 	for _, run := range runs {
 		st.Counts[string(run.Status)]++
-		// A running run whose worker is gone changes no more until a
-		// worker takes it over (queued: until one starts).
-		if _, dead := gone[run.ID]; run.Status == store.StatusRunning && !dead || run.Status == store.StatusQueued {
-			st.Active = true
-		}
 		if p, ok := steps[run.ID]; ok {
 			st.Runs = append(st.Runs, liveRun{ID: run.ID, Status: run.Status, Step: p.step, Total: p.total})
 		}

@@ -34,7 +34,11 @@
 // the version it answers changes (status, attempt, finish time or last
 // metric step of any run shown), fetches the page again with
 // ?fragment=NAME and swaps in each [data-fragment] part; curves.js redraws
-// its chart. Polling backs off while nothing runs.
+// its chart. Polling backs off while nothing trains: the live API is
+// active only while some run is running under a worker that is not gone
+// (store.Abandoned). Queued or interrupted runs of an experiment none of
+// whose runs trains wait for a worker, and the experiments and experiment
+// pages say so, with the attnlab worker command that trains them.
 //
 // # A replaced database file
 //

@@ -365,3 +365,40 @@ func TestRunWhoseWorkerIsGone(t *testing.T) {
 		t.Errorf("live state of a running run: %s", body)
 	}
 }
+
+// TestQueuedRunsWaitForAWorker: an experiment whose runs are only queued
+// (submitted, no worker) said "live" for ever and /api/live kept it
+// active; it says its runs wait for a worker, and the live API is not
+// active. Once one of its runs trains, it is live again and says nothing
+// of waiting.
+func TestQueuedRunsWaitForAWorker(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	ctx := context.Background()
+	_, list, err := st.Submit(ctx, store.ExperimentSpec{Name: "waits", YAML: "name: waits\n"}, []store.RunSpec{
+		{Hash: "a00000000001", Seed: 1, Config: "{}", Point: "{}"},
+		{Hash: "a00000000002", Seed: 2, Config: "{}", Point: "{}"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, st, Options{})
+	for _, u := range []string{"/api/live?x=waits", "/api/live?run=" + strconv.FormatInt(list[0].ID, 10), "/api/live"} {
+		if body := get(t, s, u).body; !strings.Contains(body, `"active":false`) {
+			t.Errorf("%s with only queued runs: %s", u, body)
+		}
+	}
+	mustContain(t, "experiments page", get(t, s, "/").body, "waiting for a worker")
+	mustContain(t, "experiment page", get(t, s, "/x/waits").body, "2 runs wait for a worker", "attnlab worker --db ")
+
+	if res, err := st.Claim(ctx, list[0].ID, store.CurrentOwner("test"), 0); err != nil || !res.Claimed {
+		t.Fatalf("claim: %v %s", err, res.Reason)
+	}
+	if body := get(t, s, "/api/live?x=waits").body; !strings.Contains(body, `"active":true`) {
+		t.Errorf("live state with a run training: %s", body)
+	}
+	for _, u := range []string{"/", "/x/waits"} {
+		if body := get(t, s, u).body; strings.Contains(body, "wait") && strings.Contains(body, "for a worker") {
+			t.Errorf("%s says runs wait for a worker while one trains:\n%s", u, shortBody(body))
+		}
+	}
+}

@@ -59,6 +59,7 @@ type experimentsView struct {
 type experimentRow struct {
 	Name, Description string
 	Counts            []statusCount
+	Waiting           int // runs waiting for a worker (waiting)
 	Last              time.Time
 	Best              *best
 }
@@ -84,9 +85,15 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 	for _, run := range runs {
 		byExp[run.Experiment] = append(byExp[run.Experiment], run)
 	}
+	gone, err := s.st.Abandoned(ctx, runs)
+	if err != nil {
+		s.fail(w, r, s.statusOf(err, false), err)
+		return
+	}
 	v := &experimentsView{DB: s.st.Path()}
 	for _, x := range xs {
-		row := experimentRow{Name: x.Name, Description: x.Description, Counts: counts(x.Counts), Last: lastActivity(x, byExp[x.Name])}
+		row := experimentRow{Name: x.Name, Description: x.Description, Counts: counts(x.Counts), Last: lastActivity(x, byExp[x.Name]),
+			Waiting: waiting(byExp[x.Name], gone)}
 		if x.Counts[store.StatusDone] > 0 {
 			b, err := s.best(ctx, x.Name)
 			if err != nil && ctx.Err() != nil {
@@ -155,6 +162,8 @@ type experimentView struct {
 	DiffHeads  []metricHead
 	DiffRows   []cmpRow
 	Counts     []statusCount
+	Waiting    int    // runs waiting for a worker (waiting)
+	DB         string // the database, for the worker's command line
 	Runs       []runRow
 	OpenRuns   bool
 }
@@ -275,6 +284,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Runs = runRows(runs, steps, gone, s.st.Redact)
+	v.Waiting, v.DB = waiting(runs, gone), s.st.Path()
 	v.OpenRuns = len(runs) <= 50 || x.Counts[store.StatusRunning] > 0
 	s.render(w, r, status, "experiment", &page{
 		Title:  name,
