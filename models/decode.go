@@ -594,3 +594,31 @@ func topScan(idx []int, row []float32, c0, c1, k int, noEOS, full bool, last flo
 	}
 	return idx, full, last
 }
+
+// SettingError is a decoding setting out of its range: Name is the
+// setting as a user gives it (temperature, top-k, top-p), Value the value
+// given.
+type SettingError struct {
+	Name  string
+	Value any
+	Msg   string
+}
+
+func (e *SettingError) Error() string { return fmt.Sprintf("%s %v: %s", e.Name, e.Value, e.Msg) }
+
+// CheckSampling returns a *SettingError for the first sampling setting
+// out of the range a user may give it (attnlab generate's flags, the
+// dashboard's generate form): a temperature is a finite number above 0,
+// top-k is not negative (0: every token), top-p is in (0, 1]. Validate,
+// for options already resolved, also takes 0 for "the default".
+func CheckSampling(temperature float64, topK int, topP float64) error {
+	switch {
+	case !(temperature > 0 && !math.IsInf(temperature, 1)):
+		return &SettingError{"temperature", temperature, "must be a finite number above 0"}
+	case topK < 0:
+		return &SettingError{"top-k", topK, "must not be negative (0: all tokens)"}
+	case !(topP > 0 && topP <= 1):
+		return &SettingError{"top-p", topP, "must be in (0, 1]"}
+	}
+	return nil
+}

@@ -164,3 +164,21 @@ func (t *Trained) PositionLimit() int {
 // for its test split: eval.decode, the run's length limit, and sampling
 // seeded as the run seeded it.
 func (t *Trained) DecodeOptions() models.DecodeOptions { return evalDecodeOptions(t.Config, t.MaxOut) }
+
+// LanguageModel reports whether run r trained on a language-modelling
+// task (its task's entry has tasks.LanguageModel): its samples and
+// generations are prompts and their continuations, with no reference to
+// score against. The run's stored config names the task; false when it
+// cannot be read or names a task this build does not know.
+func LanguageModel(r store.Run) bool {
+	var c struct {
+		Task struct {
+			Name string `json:"name"`
+		} `json:"task"`
+	}
+	if json.Unmarshal([]byte(r.Config), &c) != nil {
+		return false
+	}
+	e, err := tasks.Registry.Lookup(c.Task.Name)
+	return err == nil && e.Info("task").Has(tasks.LanguageModel)
+}

@@ -19,10 +19,14 @@
 //	                         ("4 runs, 3 end early"). Accuracy by length has plot length's references
 //	                         (report.LengthReferences): the buckets holding training examples shaded, the majority floor
 //	                         dotted
-//	/r/ID                    a run: status, timing, host, config as YAML, summaries, samples, attention
+//	/r/ID                    a run: status, timing, host, config as YAML, summaries, samples (a
+//	                         language model's as prompts and continuations, as attnlab show: runs.LanguageModel), attention
 //	                         heatmaps (SVG; hover shows source token, output token, weight), artifacts
 //	/r/ID/artifacts/KIND/F   an artifact to download (the weights as safetensors)
-//	/r/ID/generate           decode an input with a finished run's model (403 with Options.ReadOnly)
+//	/r/ID/generate           decode an input with a finished run's model (403 with Options.ReadOnly):
+//	                         greedy, beam search, or sampling with attnlab generate's settings
+//	                         (temperature, top-k, top-p, seed; the run's eval.decode at first,
+//	                         checked by models.CheckSampling), a sample the CLI's for the same seed
 //
 // The pages are server-rendered html/template; the JSON behind them is under
 // /api/ (compare, curves, length, attention, experiments, live).

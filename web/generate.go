@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"mime"
 	"net/http"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tasks"
+	"github.com/attnlab/attnlab/tensor"
 )
 
 // Limits of the generate page: the input's length, the decoding's time,
@@ -102,10 +104,22 @@ type generation struct {
 // errInput marks an input the model cannot take; its message says why.
 var errInput = errors.New("bad input")
 
-// generate decodes text with the run's model: greedy, or beam search of
-// width beam. Unknown symbols are an error naming them and the first
-// symbols the model knows.
-func (g *generator) generate(ctx context.Context, t *runs.Trained, text string, beam int) (*generation, error) {
+// decoding is how the generate form asks to decode: greedy, beam search
+// of width Beam, or sampling (attnlab generate's --beam, and --sample with
+// --temperature, --top-k, --top-p and --seed).
+type decoding struct {
+	Beam        int
+	Sample      bool
+	Temperature float64
+	TopK        int
+	TopP        float64
+	Seed        uint64
+}
+
+// generate decodes text with the run's model as d says. Unknown symbols
+// are an error naming them and the first symbols the model knows. A
+// sample is attnlab generate --sample's for the same seed and --input.
+func (g *generator) generate(ctx context.Context, t *runs.Trained, text string, d decoding) (*generation, error) {
 	vocab, tok := t.Spec.SrcVocab, t.Spec.SrcTok
 	if t.Spec.LM {
 		vocab, tok = t.Spec.TgtVocab, t.Spec.TgtTok
@@ -131,8 +145,12 @@ func (g *generator) generate(ctx context.Context, t *runs.Trained, text string, 
 	if t.Spec.LM || opt.MaxLen < 1 {
 		opt.MaxLen = lmGenerateLen
 	}
-	if beam > 0 {
-		opt.Strategy, opt.Beam, opt.LengthPenalty = "beam", beam, t.Config.Eval.Decode.LengthPenalty
+	switch {
+	case d.Beam > 0:
+		opt.Strategy, opt.Beam, opt.LengthPenalty = "beam", d.Beam, t.Config.Eval.Decode.LengthPenalty
+	case d.Sample:
+		opt.Strategy, opt.Temperature, opt.TopK, opt.TopP = "sample", d.Temperature, d.TopK, d.TopP
+		opt.RNG = tensor.NewRNG(d.Seed)
 	}
 	ctx, cancel := context.WithTimeout(ctx, generateTime)
 	defer cancel()
@@ -165,19 +183,24 @@ func (g *generator) generate(ctx context.Context, t *runs.Trained, text string, 
 
 // generateView is the data of the generate page.
 type generateView struct {
-	Run         store.Run
-	Name        string
-	Action      string
-	LM          bool
-	Input       string
-	Beam        int
-	Beams       []int
-	MaxInput    int
-	Known       string
-	Done        bool
-	Output      string
-	Heatmap     *heatmap
-	NoAttention string
+	Run    store.Run
+	Name   string
+	Action string
+	LM     bool
+	Input  string
+	Beam   int
+	Beams  []int
+	// Sample chooses sampling, with these settings (as the form shows
+	// them; the run's eval.decode's at first, and seed 1, as attnlab
+	// generate --sample takes them).
+	Sample                        bool
+	Temperature, TopK, TopP, Seed string
+	MaxInput                      int
+	Known                         string
+	Done                          bool
+	Output                        string
+	Heatmap                       *heatmap
+	NoAttention                   string
 }
 
 func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
@@ -203,7 +226,10 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
-	v := &generateView{Run: run, Name: run.Name(), Action: runURL(run.ID) + "/generate", LM: t.Spec.LM, Beams: beamWidths, MaxInput: maxInput}
+	dd := t.Config.Eval.Decode
+	v := &generateView{Run: run, Name: run.Name(), Action: runURL(run.ID) + "/generate", LM: t.Spec.LM, Beams: beamWidths, MaxInput: maxInput,
+		Temperature: strconv.FormatFloat(dd.Temperature, 'g', -1, 64), TopK: strconv.Itoa(dd.TopK),
+		TopP: strconv.FormatFloat(dd.TopP, 'g', -1, 64), Seed: "1"}
 	vocab := t.Spec.SrcVocab
 	if t.Spec.LM {
 		vocab = t.Spec.TgtVocab
@@ -236,21 +262,37 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Input = strings.TrimRight(r.PostForm.Get("input"), "\r\n")
-	if b := r.PostForm.Get("beam"); b != "" && b != "0" {
+	var d decoding
+	if b := r.PostForm.Get("beam"); b == "sample" {
+		v.Sample = true
+		for _, f := range []struct {
+			name string
+			v    *string
+		}{{"temperature", &v.Temperature}, {"top_k", &v.TopK}, {"top_p", &v.TopP}, {"seed", &v.Seed}} {
+			if x, ok := r.PostForm[f.name]; ok {
+				*f.v = strings.TrimSpace(x[0])
+			}
+		}
+		if err := parseSampling(v, &d); err != nil {
+			p.Error = err.Error()
+			s.render(w, r, http.StatusBadRequest, "generate", p)
+			return
+		}
+	} else if b != "" && b != "0" {
 		n, err := strconv.Atoi(b)
 		if err != nil || !slices.Contains(beamWidths, n) {
 			p.Error = fmt.Sprintf("beam %q: choose greedy or a beam of %v", b, beamWidths)
 			s.render(w, r, http.StatusBadRequest, "generate", p)
 			return
 		}
-		v.Beam = n
+		v.Beam, d.Beam = n, n
 	}
 	if len(v.Input) > maxInput || !utf8.ValidString(v.Input) {
 		p.Error = fmt.Sprintf("the input must be UTF-8 text of at most %d bytes", maxInput)
 		s.render(w, r, http.StatusBadRequest, "generate", p)
 		return
 	}
-	gen, err := s.gen.generate(ctx, t, v.Input, v.Beam)
+	gen, err := s.gen.generate(ctx, t, v.Input, d)
 	if err != nil {
 		p.Error = s.st.Redact(err.Error())
 		status := http.StatusBadRequest
@@ -283,4 +325,24 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "generate", p)
+}
+
+// parseSampling reads the sampling settings of the generate form into d,
+// checked as attnlab generate checks its flags (models.CheckSampling).
+func parseSampling(v *generateView, d *decoding) error {
+	var err error
+	d.Sample = true
+	if d.Temperature, err = strconv.ParseFloat(v.Temperature, 64); err != nil {
+		return fmt.Errorf("temperature %q: not a number", v.Temperature)
+	}
+	if d.TopK, err = strconv.Atoi(v.TopK); err != nil {
+		return fmt.Errorf("top-k %q: not a whole number", v.TopK)
+	}
+	if d.TopP, err = strconv.ParseFloat(v.TopP, 64); err != nil {
+		return fmt.Errorf("top-p %q: not a number", v.TopP)
+	}
+	if d.Seed, err = strconv.ParseUint(v.Seed, 10, 64); err != nil {
+		return fmt.Errorf("seed %q: want a whole number from 0 to %d", v.Seed, uint64(math.MaxUint64))
+	}
+	return models.CheckSampling(d.Temperature, d.TopK, d.TopP)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -526,6 +527,7 @@ type runView struct {
 	Summaries   []summaryRow
 	ConfigYAML  string
 	Samples     []sampleRow
+	LM          bool // a language model's run: samples are prompts and continuations (runs.LanguageModel)
 	MoreSamples int
 	Heatmap     *heatmap
 	Examples    []exampleLink
@@ -568,7 +570,8 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
-	v := &runView{Run: run, Name: run.Name(), Host: s.st.Redact(run.Host), CurvesURL: form{Runs: []int64{run.ID}}.link(experimentURL(run.Experiment) + "/curves")}
+	v := &runView{Run: run, Name: run.Name(), Host: s.st.Redact(run.Host), LM: runs.LanguageModel(run),
+		CurvesURL: form{Runs: []int64{run.ID}}.link(experimentURL(run.Experiment) + "/curves")}
 	v.Run.Error = s.st.Redact(run.Error)
 	if run.PID > 0 && run.Host != "" {
 		v.Host += ":" + strconv.Itoa(run.PID)

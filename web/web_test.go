@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/internal/faultproxy"
 	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/report"
@@ -842,6 +844,69 @@ func TestTipValue(t *testing.T) {
 		}
 		if got := tipValue(tc.cell, 0.7); got != "0.7000" {
 			t.Errorf("tipValue(%+v, 0.7) = %q, want 0.7000", tc.cell, got)
+		}
+	}
+}
+
+// TestLanguageModelRun: a language model's run page shows its samples as
+// attnlab show does, prompts and continuations (no reference, no ✓), and
+// its generate form samples as attnlab generate --sample does, with the
+// run's sampling settings and a seed, checked as the CLI checks its flags.
+func TestLanguageModelRun(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	x, err := experiments.Load("testdata/tiny_lm.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runs.Execute(context.Background(), st, x, runs.ExecOptions{Workers: 1, Version: "test"})
+	if err != nil || len(rep.Outcomes) != 1 || rep.Outcomes[0].Run.Status != store.StatusDone {
+		t.Fatalf("tiny LM: %v %+v", err, rep)
+	}
+	id := strconv.FormatInt(rep.Outcomes[0].Run.ID, 10)
+	s := newServer(t, st, Options{})
+	page := get(t, s, "/r/"+id).body
+	mustContain(t, "LM run page", page, "<th>prompt</th><th>continuation</th>")
+	if strings.Contains(page, "<th>reference</th>") || strings.Contains(page, "<th>source</th>") {
+		t.Errorf("LM run page has seq2seq headings:\n%s", shortBody(page[strings.Index(page, "samples"):]))
+	}
+	path := "/r/" + id + "/generate"
+	form := get(t, s, path).body
+	mustContain(t, "LM generate form", form, `<option value="sample"`, `name="temperature" value="1"`, `name="top_k" value="0"`, `name="top_p" value="1"`, `name="seed" value="1"`)
+	post := func(v url.Values) response {
+		req, _ := http.NewRequest(http.MethodPost, "http://localhost"+path, strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "http://localhost")
+		return do(t, s, req)
+	}
+	sample := url.Values{"input": {"The "}, "beam": {"sample"}, "temperature": {"1.5"}, "top_k": {"0"}, "top_p": {"1"}, "seed": {"7"}}
+	output := func(r response) string {
+		t.Helper()
+		i := strings.Index(r.body, `id="output">`)
+		if r.status != http.StatusOK || i < 0 {
+			t.Fatalf("POST %s = %d:\n%s", path, r.status, shortBody(r.body))
+		}
+		return r.body[i : i+strings.Index(r.body[i:], "</pre>")]
+	}
+	a, b := output(post(sample)), output(post(sample))
+	sample.Set("seed", "8")
+	c := output(post(sample))
+	greedy := output(post(url.Values{"input": {"The "}, "beam": {"0"}}))
+	if a != b || a == c || a == greedy {
+		t.Errorf("samples: seed 7 gave %q then %q, seed 8 %q, greedy %q: want seed 7 twice alike and unlike the others", a, b, c, greedy)
+	}
+	mustContain(t, "the form after sampling", post(sample).body, `<option value="sample" selected>`, `name="temperature" value="1.5"`, `name="seed" value="8"`)
+	for _, tc := range []struct{ key, value, want string }{
+		{"temperature", "0", "temperature 0: must be a finite number above 0"},
+		{"top_k", "-1", "top-k -1: must not be negative (0: all tokens)"},
+		{"top_p", "1.5", "top-p 1.5: must be in (0, 1]"},
+		{"top_p", "x", `top-p &#34;x&#34;: not a number`},
+		{"seed", "-1", `seed &#34;-1&#34;: want a whole number`},
+	} {
+		v := url.Values{"input": {"The "}, "beam": {"sample"}, "temperature": {"1"}, "top_k": {"0"}, "top_p": {"1"}, "seed": {"1"}}
+		v.Set(tc.key, tc.value)
+		r := post(v)
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, tc.want) {
+			t.Errorf("%s=%s: %d, want 400 saying %q:\n%s", tc.key, tc.value, r.status, tc.want, shortBody(r.body))
 		}
 	}
 }

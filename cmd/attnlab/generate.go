@@ -132,6 +132,22 @@ func (g *generateFlags) check(cmd *cobra.Command) error {
 			return usagef("--%s applies to sampling: add --sample", name)
 		}
 	}
+	// The sampling flags given, the others at a valid value: the run's
+	// defaults are not known before its model is loaded.
+	temperature, topK, topP := 1.0, 0, 1.0
+	if changed("temperature") {
+		temperature = g.temperature
+	}
+	if changed("top-k") {
+		topK = g.topK
+	}
+	if changed("top-p") {
+		topP = g.topP
+	}
+	var se *models.SettingError
+	if errors.As(models.CheckSampling(temperature, topK, topP), &se) {
+		return usagef("--%s %v: %s", se.Name, se.Value, se.Msg)
+	}
 	switch {
 	case changed("beam") && g.beam < 1:
 		return usagef("--beam %d: the beam width must be at least 1", g.beam)
@@ -139,12 +155,6 @@ func (g *generateFlags) check(cmd *cobra.Command) error {
 		return usagef("--beam %d: the beam width must be at most %d", g.beam, models.MaxBeam)
 	case changed("length-penalty") && !(g.lengthPenalty >= 0 && !math.IsInf(g.lengthPenalty, 1)):
 		return usagef("--length-penalty %v: must be a finite number, not negative", g.lengthPenalty)
-	case changed("temperature") && !(g.temperature > 0 && !math.IsInf(g.temperature, 1)):
-		return usagef("--temperature %v: must be a finite number above 0", g.temperature)
-	case changed("top-k") && g.topK < 0:
-		return usagef("--top-k %d: must not be negative (0: all tokens)", g.topK)
-	case changed("top-p") && !(g.topP > 0 && g.topP <= 1):
-		return usagef("--top-p %v: must be in (0, 1]", g.topP)
 	case changed("max-len") && g.maxLen < 1:
 		return usagef("--max-len %d: must be at least 1", g.maxLen)
 	case g.maxLen > models.MaxDecodeLen:

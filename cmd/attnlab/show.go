@@ -20,6 +20,7 @@ import (
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -239,12 +240,9 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 
 // writeSamples prints up to n stored test samples (n < 0: all).
 func (v *runView) writeSamples(w io.Writer, n int) {
-	lm := true
+	lm := runs.LanguageModel(v.run)
 	correct := 0
 	for _, s := range v.samples {
-		if s.Reference != "" {
-			lm = false
-		}
 		if s.Correct {
 			correct++
 		}
