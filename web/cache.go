@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -131,7 +132,8 @@ func (c *histCache) put(e *histEntry) {
 	}
 }
 
-// metricKeys returns the sorted metric keys the runs logged: those of
+// metricKeys returns the metric keys the runs logged, in
+// metrics.CompareKeys order (len_2 before len_10): those of
 // settled runs cached per set of runs, those of running runs read anew.
 func (c *histCache) metricKeys(ctx context.Context, runs []store.Run) ([]string, error) {
 	var settledIDs, running []int64
@@ -153,6 +155,7 @@ func (c *histCache) metricKeys(ctx context.Context, runs []store.Run) ([]string,
 		if keys, err = c.st.MetricKeys(ctx, settledIDs); err != nil {
 			return nil, err
 		}
+		slices.SortFunc(keys, metrics.CompareKeys)
 		c.mu.Lock()
 		if len(c.keys) >= 16 {
 			clear(c.keys)
@@ -166,7 +169,7 @@ func (c *histCache) metricKeys(ctx context.Context, runs []store.Run) ([]string,
 			return nil, err
 		}
 		keys = append(slices.Clone(keys), more...)
-		slices.Sort(keys)
+		slices.SortFunc(keys, metrics.CompareKeys)
 		keys = slices.Compact(keys)
 	}
 	return keys, nil

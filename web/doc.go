@@ -19,7 +19,8 @@
 //	                         ("4 runs, 3 end early"). Accuracy by length has plot length's references
 //	                         (report.LengthReferences): the buckets holding training examples shaded, the majority floor
 //	                         dotted
-//	/r/ID                    a run: status, timing, host, config as YAML, summaries, samples (a
+//	/r/ID                    a run: status, timing, host, config as YAML, summaries (in
+//	                         metrics.CompareKeys order, as attnlab show: len_2_9 before len_10_19), samples (a
 //	                         language model's as prompts and continuations, as attnlab show: runs.LanguageModel), attention
 //	                         heatmaps (SVG; hover shows source token, output token, weight), artifacts
 //	/r/ID/artifacts/KIND/F   an artifact to download (the weights as safetensors)

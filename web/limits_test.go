@@ -402,3 +402,65 @@ func TestQueuedRunsWaitForAWorker(t *testing.T) {
 		}
 	}
 }
+
+// TestLengthBucketsInOrder: the length buckets' keys (len_LO_HI) are
+// listed by their bounds, as attnlab show lists them (metrics.CompareKeys),
+// not as text, which put len_100_inf before len_10_19 before len_2_9: on
+// a run page's summaries and in the curves' metric list, of finished runs
+// and of running ones.
+func TestLengthBucketsInOrder(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	ctx := context.Background()
+	_, list, err := st.Submit(ctx, store.ExperimentSpec{Name: "buckets", YAML: "name: buckets\n"}, []store.RunSpec{
+		{Hash: "b00000000001", Seed: 1, Config: "{}", Point: "{}"},
+		{Hash: "b00000000002", Seed: 2, Config: "{}", Point: "{}"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"len_2_9", "len_10_19", "len_100_inf"}
+	for i, r := range list {
+		claim(t, st, r.ID)
+		w := st.NewMetricWriter(r.ID, 0)
+		sums := map[string]float64{}
+		for _, b := range []string{"len_100_inf", "len_10_19", "len_2_9"} {
+			logMetric(t, w, 0, "valid/exact_match/"+b, 0.5)
+			sums["test/exact_match/"+b] = 0.5
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.PutSummaries(ctx, r.ID, sums); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if err := st.Finish(ctx, r.ID, fixOwner, store.StatusDone, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s := newServer(t, st, Options{})
+	inOrder := func(what, text, prefix string) {
+		t.Helper()
+		last := -1
+		for _, b := range want {
+			i := strings.Index(text, prefix+b)
+			if i < 0 || i < last {
+				t.Errorf("%s: %s%s missing or out of order (want %q):\n%s", what, prefix, b, want, shortBody(text))
+				return
+			}
+			last = i
+		}
+	}
+	for _, r := range list {
+		inOrder(fmt.Sprintf("run %d page", r.ID), get(t, s, "/r/"+strconv.FormatInt(r.ID, 10)).body, "test/exact_match/")
+	}
+	for _, status := range []string{"done", "running"} {
+		body := get(t, s, "/api/x/buckets/curves?metric=valid/exact_match/len_2_9&status="+status).body
+		i := strings.Index(body, `"metrics"`)
+		if i < 0 {
+			t.Fatalf("curves of %s runs: %s", status, body)
+		}
+		inOrder("curves metrics of "+status+" runs", body[i:], "valid/exact_match/")
+	}
+}

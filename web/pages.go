@@ -602,7 +602,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	for k := range sums[run.ID] {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, metrics.CompareKeys) // len_1_10 before len_11_20, as attnlab show
 	for _, k := range keys {
 		x := sums[run.ID][k]
 		d := metrics.Describe(k)
