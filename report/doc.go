@@ -43,7 +43,8 @@
 // that a lone surviving setting is named, not only its experiment). Runs
 // not finished (queued, running,
 // interrupted) are counted with the row of their setting (Row.Unfinished;
-// "2 (+1 unfinished)") and in the notes. A mean that leaves out runs of
+// "2 (+1 unfinished)") and in the notes; they too name the keys of a lone
+// row, so that the one setting finished so far is named. A mean that leaves out runs of
 // its row — failed, not finished, or without a value ("(2/3)") — is never
 // marked best (Row.Partial), nor is another row's in its stead where the
 // partial row scores higher: the seeds left out may be the ones that would

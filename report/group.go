@@ -282,13 +282,13 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 		// behind the attention's name would pass a confound off as the
 		// attention's effect.
 		c.Keys = sel.rowKeys(varying)
-		// When no key tells the rows apart but failed runs differ from
-		// them (every run of another setting failed), the keys they differ
-		// in are shown: the failed runs' labels name their values, and a
-		// lone row labelled by its experiment only hid which setting
-		// survived.
-		if len(c.Keys) == 0 && len(sel.failed) > 0 {
-			all := &selection{runs: append(slices.Clone(sel.runs), sel.failed...), params: sel.params}
+		// When no key tells the rows apart but failed or unfinished runs
+		// differ from them (every run of another setting failed, or is
+		// still queued or running), the keys they differ in are shown: the
+		// failed runs' labels name their values, and a lone row labelled
+		// by its experiment only hid which setting survived, or finished.
+		if len(c.Keys) == 0 && len(sel.failed)+len(sel.pending) > 0 {
+			all := &selection{runs: slices.Concat(sel.runs, sel.failed, sel.pending), params: sel.params}
 			for _, k := range all.varyingKeys() {
 				if !slices.Contains(c.Keys, k) && !slices.Contains(varying, k) {
 					c.Keys = append(c.Keys, k)
