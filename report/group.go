@@ -289,7 +289,9 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 		// by its experiment only hid which setting survived, or finished.
 		if len(c.Keys) == 0 && len(sel.failed)+len(sel.pending) > 0 {
 			all := &selection{runs: slices.Concat(sel.runs, sel.failed, sel.pending), params: sel.params}
-			for _, k := range all.varyingKeys() {
+			// The keys that would label the rows were they all finished:
+			// attention.name, not also the attention.context it sets.
+			for _, k := range all.rowKeys(all.varyingKeys()) {
 				if !slices.Contains(c.Keys, k) && !slices.Contains(varying, k) {
 					c.Keys = append(c.Keys, k)
 				}
