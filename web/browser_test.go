@@ -1,8 +1,11 @@
 package web
 
 import (
+	"context"
+	"math"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/attnlab/attnlab/internal/browsertest"
+	"github.com/attnlab/attnlab/store"
 )
 
 // tab is the shared headless Chromium tab (browsertest.Tab) with the
@@ -168,4 +172,58 @@ func TestBrowserStops(t *testing.T) {
 	}
 	b.shoot("stops-experiment")
 	b.NoErrors("experiment page")
+}
+
+// TestBrowserLogTicks: on a log scale the y axis's tick labels are all of
+// one format: a loss falling from 1 to 10⁻⁵ is labelled 1e-5 … 1e0, not
+// 1.000e-4 beside 0.001 and 0.01; on a linear scale of ordinary values
+// they are plain numbers.
+func TestBrowserLogTicks(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	ctx := context.Background()
+	_, list, err := st.Submit(ctx, store.ExperimentSpec{Name: "decades", YAML: "name: decades\n"}, []store.RunSpec{{Hash: "d00000000001", Seed: 1, Config: "{}", Point: "{}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim(t, st, list[0].ID)
+	w := st.NewMetricWriter(list[0].ID, 0)
+	for i := 0; i <= 50; i++ {
+		logMetric(t, w, i*10, "train/loss", math.Pow(10, -float64(i)/10))
+		logMetric(t, w, i*10, "train/acc", float64(i)/50)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Finish(ctx, list[0].ID, fixOwner, store.StatusDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newServer(t, st, Options{}))
+	defer srv.Close()
+	b := newTab(t)
+	ticks := func(query string) []string {
+		t.Helper()
+		b.Do(query, chromedp.Navigate(srv.URL+"/x/decades/curves?"+query), chromedp.WaitVisible(chromedp.CSS("#chart .uplot canvas")))
+		var s string
+		b.Eval(`document.getElementById("chart").dataset.yTicks || ""`, &s)
+		if s == "" {
+			t.Fatalf("%s: no y tick labels", query)
+		}
+		return strings.Fields(s)
+	}
+	exp := regexp.MustCompile(`^[1-9](\.[0-9]+)?e-?[0-9]+$`)
+	logTicks := ticks("metric=train/loss&log=1")
+	for _, l := range logTicks {
+		if !exp.MatchString(l) {
+			t.Errorf("log scale ticks %q: %q is not like 1e-4 or 2.5e-3", logTicks, l)
+		}
+	}
+	b.shoot("log-ticks")
+	plain := regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+	linTicks := ticks("metric=train/acc")
+	for _, l := range linTicks {
+		if !plain.MatchString(l) {
+			t.Errorf("linear scale ticks %q: %q is not a plain number", linTicks, l)
+		}
+	}
+	b.NoErrors("curves page")
 }

@@ -11,7 +11,8 @@
 //	                         the same code and numbers), with where/by/pool/baseline/metrics/sort/status
 //	                         chosen in a form whose fields are the CLI's flags; its runs with progress
 //	/x/NAME/curves           any metric of the selected runs, one line per run or the mean per group with
-//	                         a min–max or ± std band; log scale, zoom, hover values; accuracy by length.
+//	                         a min–max or ± std band; log scale (its tick labels of one format:
+//	                         1e-4 … 1e0 once one needs an exponent), zoom, hover values; accuracy by length.
 //	                         A group's mean is attnlab plot curves's (report.GroupCurveOf): solid over
 //	                         its band only where all its runs have a value, dashed without band where
 //	                         fewer do ("n=2" where their number changes; hover says it), and the legend

@@ -20,6 +20,23 @@
     return String(Number(v.toPrecision(5)));
   }
 
+  // tickLabels formats an axis's ticks alike: every one as a plain number
+  // ("0.01", "0.5", "20") or, when one needs an exponent (below 0.001 or
+  // from 10^6, where fmt writes one), every one with an exponent ("1e-4",
+  // "5e-3", "1e-2"), with the digits it needs: a log scale's decades once
+  // read 1.000e-4, 0.001, 0.01.
+  function tickLabels(ticks) {
+    var exp = ticks.some(function (t) {
+      var a = Math.abs(t);
+      return t !== null && t !== undefined && a !== 0 && (a < 1e-3 || a >= 1e6);
+    });
+    return ticks.map(function (t) {
+      if (t === null || t === undefined) return "";
+      if (exp) return t === 0 ? "0" : Number(t.toPrecision(4)).toExponential().replace("e+", "e");
+      return String(Number(t.toPrecision(5)));
+    });
+  }
+
   function size(el) {
     var w = Math.max(240, Math.floor(el.clientWidth));
     return { width: w, height: Math.round(Math.min(440, Math.max(220, w * 0.5))) };
@@ -250,7 +267,12 @@
         scales: { x: { time: false }, y: { distr: log ? 3 : 1 } },
         axes: [
           { label: opts.xlabel, labelSize: 20, size: 40, values: opts.xticks },
-          { label: opts.ylabel(d), labelSize: 20, size: 56, values: function (u, ticks) { return ticks.map(function (t) { return t === null || t === undefined ? "" : fmt(t); }); } }
+          { label: opts.ylabel(d), labelSize: 20, size: 56, values: function (u, ticks) {
+            var labels = tickLabels(ticks);
+            // The labels drawn, for tests and for anyone reading the DOM.
+            el.dataset.yTicks = labels.filter(function (l) { return l !== ""; }).join(" ");
+            return labels;
+          } }
         ],
         cursor: { focus: { prox: 16 }, drag: { x: true, y: false } },
         focus: { alpha: 0.35 },
