@@ -389,6 +389,7 @@ func TestQueuedRunsWaitForAWorker(t *testing.T) {
 	}
 	mustContain(t, "experiments page", get(t, s, "/").body, "waiting for a worker")
 	mustContain(t, "experiment page", get(t, s, "/x/waits").body, "2 runs wait for a worker", "attnlab worker --db ")
+	mustContain(t, "queued run's page", get(t, s, "/r/"+strconv.FormatInt(list[1].ID, 10)).body, "waiting for a worker", "--experiment waits")
 
 	if res, err := st.Claim(ctx, list[0].ID, store.CurrentOwner("test"), 0); err != nil || !res.Claimed {
 		t.Fatalf("claim: %v %s", err, res.Reason)
@@ -396,7 +397,7 @@ func TestQueuedRunsWaitForAWorker(t *testing.T) {
 	if body := get(t, s, "/api/live?x=waits").body; !strings.Contains(body, `"active":true`) {
 		t.Errorf("live state with a run training: %s", body)
 	}
-	for _, u := range []string{"/", "/x/waits"} {
+	for _, u := range []string{"/", "/x/waits", "/r/" + strconv.FormatInt(list[1].ID, 10)} {
 		if body := get(t, s, u).body; strings.Contains(body, "wait") && strings.Contains(body, "for a worker") {
 			t.Errorf("%s says runs wait for a worker while one trains:\n%s", u, shortBody(body))
 		}

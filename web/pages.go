@@ -524,6 +524,8 @@ type runView struct {
 	Duration    string
 	Step, Total int
 	Gone        string // a running run's worker seems gone: why (store.Abandoned)
+	Waiting     bool   // queued or interrupted, and no run of its experiment trains (waiting)
+	DB          string // the database, for the worker's command line
 	Summaries   []summaryRow
 	ConfigYAML  string
 	Samples     []sampleRow
@@ -593,6 +595,23 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Gone = gone[run.ID]
+	if run.Status == store.StatusQueued || run.Status == store.StatusInterrupted {
+		// It waits for a worker when none of its experiment's runs
+		// trains (waiting), as the experiment page says.
+		all, err := s.st.Runs(ctx, store.RunFilter{Experiments: []string{run.Experiment}})
+		if err != nil {
+			s.fail(w, r, s.statusOf(err, false), err)
+			return
+		}
+		allGone, err := s.st.Abandoned(ctx, all)
+		if err != nil {
+			s.fail(w, r, s.statusOf(err, false), err)
+			return
+		}
+		if waiting(all, allGone) > 0 {
+			v.Waiting, v.DB = true, s.st.Path()
+		}
+	}
 	sums, err := s.st.Summaries(ctx, []int64{run.ID})
 	if err != nil {
 		s.fail(w, r, s.statusOf(err, false), err)
