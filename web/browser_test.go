@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -226,4 +227,49 @@ func TestBrowserLogTicks(t *testing.T) {
 		}
 	}
 	b.NoErrors("curves page")
+}
+
+// TestBrowserDatabaseBack: with Options.Reopen (serve), a page open while
+// its database file is deleted says so, and loads itself again once a
+// database is back at the path, without the visitor reloading it.
+func TestBrowserDatabaseBack(t *testing.T) {
+	dir := t.TempDir()
+	path, spare := filepath.Join(dir, "runs.db"), filepath.Join(dir, "spare.db")
+	for _, p := range []string{path, spare} {
+		st, err := store.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.PutExperiment(context.Background(), "back", "the experiment of the database that comes back", "name: back\n"); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+	}
+	st, err := store.OpenExisting(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reopened := reopenEvery
+	reopenEvery = 0
+	defer func() { reopenEvery = reopened }()
+	s := newServer(t, st, Options{Poll: 200 * time.Millisecond, Reopen: func() (*store.Store, error) { return store.OpenExisting(path) }})
+	defer s.Close()
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	b := newTab(t)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	b.Do("gone", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("p.error")))
+	var msg string
+	b.Eval(`document.querySelector("p.error").textContent`, &msg)
+	if !strings.Contains(msg, "runs.db was deleted") {
+		t.Errorf("the page says %q, want that runs.db was deleted", msg)
+	}
+	if err := os.Rename(spare, path); err != nil {
+		t.Fatal(err)
+	}
+	// (The browser logs the 503s while the file is gone: no NoErrors.)
+	b.Do("back", chromedp.WaitVisible(chromedp.CSS(`#experiments a[href="/x/back"]`)))
 }

@@ -56,7 +56,8 @@
 // nothing is at the path, or what is there cannot be opened, every page
 // and API answer is 503 naming the file (logged once), assets still load,
 // and the path is tried again at most once a second (reopenEvery): a live
-// page comes back by itself. A request that was reading the old file as it
+// page comes back by itself, and the page that says the file is gone polls
+// and loads itself again once it is back (data-reload). A request that was reading the old file as it
 // went answers 503 "deleted or replaced while this page was read", not
 // SQLite's "malformed".
 //

@@ -426,6 +426,10 @@ func (s *Server) failure(r *http.Request, status int, err error) (int, string) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
 	status, msg := s.failure(r, status, err)
 	p := &page{Title: http.StatusText(status), Error: msg, Status: status}
+	if fg := (*fileGoneError)(nil); errors.As(err, &fg) {
+		// The page polls, and loads itself again once the file is back.
+		p.Live, p.Reload = "/api/live", true
+	}
 	s.render(w, r, status, "error", p)
 }
 
@@ -435,6 +439,7 @@ type page struct {
 	Crumbs   []crumb
 	Live     string // URL of the live version to poll; "" on pages that never change
 	LiveV    string // the live version the page shows
+	Reload   bool   // load the whole page again when the live version changes (it has no fragments)
 	Error    string // a message shown in an error box
 	Status   int    // the error page's HTTP status
 	ReadOnly bool

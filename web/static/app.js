@@ -45,6 +45,8 @@
     var dot = document.getElementById("live");
 
     function refresh(state) {
+      // A page that says the database file is gone is loaded again whole.
+      if (body.dataset.reload !== undefined) { location.reload(); return Promise.resolve(); }
       var jobs = [];
       document.querySelectorAll("[data-fragment]").forEach(function (el) {
         var u = new URL(location.href);
