@@ -389,7 +389,13 @@ func TestQueuedRunsWaitForAWorker(t *testing.T) {
 	}
 	mustContain(t, "experiments page", get(t, s, "/").body, "waiting for a worker")
 	mustContain(t, "experiment page", get(t, s, "/x/waits").body, "2 runs wait for a worker", "attnlab worker --db ")
-	mustContain(t, "queued run's page", get(t, s, "/r/"+strconv.FormatInt(list[1].ID, 10)).body, "waiting for a worker", "--experiment waits")
+	queuedPage := get(t, s, "/r/"+strconv.FormatInt(list[1].ID, 10)).body
+	mustContain(t, "queued run's page", queuedPage, "waiting for a worker", "--experiment waits")
+	// Never claimed, it has no host nor versions (attnlab show prints
+	// none), not "attnlab ·".
+	if strings.Contains(queuedPage, "<dt>versions</dt>") || strings.Contains(queuedPage, "<dt>host</dt>") {
+		t.Errorf("a run never claimed shows a host or versions:\n%s", shortBody(queuedPage))
+	}
 
 	if res, err := st.Claim(ctx, list[0].ID, store.CurrentOwner("test"), 0); err != nil || !res.Claimed {
 		t.Fatalf("claim: %v %s", err, res.Reason)
