@@ -77,7 +77,7 @@ stop at the limit without an end token are counted on stderr (and as
 "unfinished" in --json). --out writes the outputs, one line each,
 aligned with the scored lines (a backslash, newline or tab inside an output
 is written as \\, \n or \t); with --out - they go to stdout and the scores to
-stderr. --out never replaces a SQLite database such as the run database,
+stderr (on a terminal, control characters such as ESC are shown escaped). --out never replaces a SQLite database such as the run database,
 the input files or a file that is not a regular file, and an existing file
 only with --force.`,
 		Example: `  attnlab eval 3 newstest.tsv

@@ -4,6 +4,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/mattn/go-isatty"
+
 	"github.com/attnlab/attnlab/internal/printable"
 )
 
@@ -12,7 +14,8 @@ import (
 // invalid UTF-8) is escaped on the way (see package printable), so a stored
 // string — a description, an error, a sweep value, a decoded sample — can
 // never drive the terminal. Commands whose output is data (export, a plot
-// to stdout) and the progress bars write to raw instead.
+// to stdout, eval --out -) write to raw instead when it is not a terminal
+// (rawWriter), and the progress bars to the terminal itself.
 type safeWriter struct {
 	*printable.Writer
 	raw io.Writer
@@ -23,13 +26,19 @@ func newSafeWriter(w io.Writer) *safeWriter {
 }
 
 // rawWriter returns the writer under w when w is a safeWriter: for data
-// that must reach stdout byte for byte.
+// that must reach a file or a pipe byte for byte. When that writer is a
+// terminal, a person reads the data and w itself is returned: an ESC in
+// an exported name or a model's output is shown escaped, not obeyed.
 func rawWriter(w io.Writer) io.Writer {
-	if s, ok := w.(*safeWriter); ok {
-		s.Flush()
-		return s.raw
+	s, ok := w.(*safeWriter)
+	if !ok {
+		return w
 	}
-	return w
+	if f := fileOf(s.raw); f != nil && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		return s
+	}
+	s.Flush()
+	return s.raw
 }
 
 // fileOf returns the file under w (through the writers execute wraps

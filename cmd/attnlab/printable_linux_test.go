@@ -1,0 +1,71 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestRawWriterEscapesOnATerminal: data written to stdout (eval --out -,
+// export -o -, a plot to -o -) reaches a pipe byte for byte, but on a
+// terminal its control characters are escaped: a model's output or a
+// stored name holding ESC cannot drive the terminal of the person reading.
+func TestRawWriterEscapesOnATerminal(t *testing.T) {
+	const data = "a\x1b]0;owned\x07b"
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pts.Close()
+
+	sw := newSafeWriter(&firstError{w: pts})
+	fmt.Fprint(rawWriter(sw), data)
+	sw.Flush()
+	if err := ptmx.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	k, err := ptmx.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(buf[:k]), `a\x1b]0;owned\x07b`; got != want {
+		t.Errorf("on a terminal: got %q, want %q", got, want)
+	}
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	sw = newSafeWriter(w)
+	fmt.Fprint(rawWriter(sw), data)
+	sw.Flush()
+	w.Close()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != data {
+		t.Errorf("on a pipe: got %q, want %q byte for byte", got, data)
+	}
+}
