@@ -33,6 +33,7 @@ const (
 	idBytes      = 8  // a token id
 	lineBytes    = 16 // a line's string header
 	pairBytes    = 48 // a textPair: three strings
+	badLineBytes = 64 // an entry of readLines' map of bad lines, with the map's growth
 	// distinctBytes is what one distinct token or source costs in maps
 	// and slices beyond its own bytes (a map entry, with the map's growth,
 	// and a slice element).

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -159,5 +160,33 @@ func TestGeneratedBytes(t *testing.T) {
 		if got < alloc || got > 3*alloc {
 			t.Errorf("%s: estimated %.0f bytes; building the dataset allocated %.0f", tc.name, got, alloc)
 		}
+	}
+}
+
+// TestBadLinesCharged: the lines readLines finds bad (invalid UTF-8, NUL
+// bytes, too long) are kept one map entry each until they are reported,
+// and that map is charged to the memory budget: a file of nothing but bad
+// lines is refused by the limit, not built past it. (Not parallel: it
+// reads the process's allocation counters.)
+func TestBadLinesCharged(t *testing.T) {
+	if raceBuild {
+		t.Skip("allocations measured under -race include the race detector's; this test runs without -race (as CI does)")
+	}
+	dir := writeFiles(t, map[string]string{"f": strings.Repeat("\xff\n", 200_000)})
+	params := map[string]any{"path": "f"}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := Build("pairs", params, Options{BaseDir: dir})
+	runtime.ReadMemStats(&after)
+	var de *DataError
+	if !errors.As(err, &de) {
+		t.Fatalf("no limit: %v, want the file's bad lines", err)
+	}
+	alloc := int64(after.TotalAlloc - before.TotalAlloc)
+	limit := MemoryLimit{Bytes: alloc / 2, Name: "--max-memory X"}
+	_, err = Build("pairs", params, Options{BaseDir: dir, Memory: limit})
+	if want := "pairs: f: building its dataset takes more than --max-memory X"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("limit of half the %d bytes allocated: %v, want %q…", alloc, err, want)
 	}
 }

@@ -339,6 +339,9 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 		default:
 			continue
 		}
+		if !opt.budget.take(badLineBytes) { // a file of millions of bad lines
+			return nil, nil, opt.budget.err(task, path)
+		}
 		if bad == nil {
 			bad = map[int]string{}
 		}
