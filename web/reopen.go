@@ -72,7 +72,7 @@ func (l *reopener) current(s *Server) (*Server, error) {
 		old := l.cur.st
 		go old.Close() // waits for the queries in flight
 		l.cur, l.tried = nil, time.Time{}
-		l.err = &fileGoneError{fmt.Errorf("the database file %s was deleted; pages come back once a database is there again (attnlab run creates one)", l.path)}
+		l.err = l.deleted()
 	}
 	if time.Since(l.tried) < reopenEvery {
 		return nil, l.err
@@ -81,9 +81,9 @@ func (l *reopener) current(s *Server) (*Server, error) {
 	st, err := l.open()
 	if err != nil {
 		if errors.Is(err, store.ErrNoDatabase) {
-			l.err = &fileGoneError{fmt.Errorf("the database file %s was deleted; pages come back once a database is there again (attnlab run creates one)", l.path)}
-		} else {
-			l.err = &fileGoneError{fmt.Errorf("the database file %s was replaced by one attnlab serve cannot open: %w", l.path, err)}
+			l.err = l.deleted()
+		} else { // err names the path
+			l.err = &fileGoneError{fmt.Errorf("%w (it replaced the database this server showed; pages come back once it can be opened)", err)}
 		}
 		if msg := l.err.Error(); msg != l.logged {
 			l.logged = msg
@@ -117,4 +117,9 @@ func (s *Server) Close() error {
 	}
 	s.live.opened = nil
 	return errors.Join(errs...)
+}
+
+// deleted is why there is no server while nothing is at the path.
+func (l *reopener) deleted() error {
+	return &fileGoneError{fmt.Errorf("the database file %s was deleted; pages come back once a database is there again (attnlab run creates one)", l.path)}
 }
