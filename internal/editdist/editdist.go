@@ -3,10 +3,15 @@
 // report's keys).
 package editdist
 
-// Distance returns the Levenshtein distance between a and b, counted in
-// bytes: the fewest insertions, deletions and substitutions of one byte
-// that turn a into b. It is safe for concurrent use.
+// Distance returns the optimal-string-alignment (restricted
+// Damerau–Levenshtein) distance between a and b, counted in bytes: the
+// fewest insertions, deletions and substitutions of one byte, and swaps of
+// two adjacent bytes, that turn a into b, no substring edited twice. A
+// swap is one edit because it is the commonest typing slip ("stpes" for
+// "steps", "gird" for "grid"). It is safe for concurrent use.
 func Distance(a, b string) int {
+	// Three rows of the table: two back (for swaps), one back, current.
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -20,8 +25,11 @@ func Distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

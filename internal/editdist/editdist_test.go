@@ -14,7 +14,13 @@ func TestDistance(t *testing.T) {
 		{"atention", "attention", 1},
 		{"kitten", "sitting", 3},
 		{"flaw", "lawn", 2},
-		{"test/blue", "test/bleu", 2},
+		{"test/blue", "test/bleu", 1}, // a swap of adjacent bytes is one edit
+		{"stpes", "steps", 1},
+		{"gird", "grid", 1},
+		{"ab", "ba", 1},
+		{"abc", "ca", 3}, // optimal string alignment: no substring edited twice
+		{"ca", "abc", 3},
+		{"a tention", "attention", 1},
 	} {
 		if got := Distance(tc.a, tc.b); got != tc.want {
 			t.Errorf("Distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
