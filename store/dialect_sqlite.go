@@ -289,6 +289,10 @@ type fileWatch struct {
 
 	mu   sync.Mutex
 	gone error // sticky once seen
+	// wal is the identity of the path's -wal file when check last found
+	// the database file still the one opened (walSeen: it was there).
+	wal     fileID
+	walSeen bool
 }
 
 func newFileWatch(path string) (*fileWatch, error) {
@@ -318,8 +322,39 @@ func (w *fileWatch) check() error {
 		return nil // a transient stat error is not proof of anything
 	case id != w.id:
 		w.gone = openErr(w.path, ErrDatabaseGone, nil, "the database file was replaced while attnlab was using it; nothing written since is stored")
+	default:
+		if wal, err := statID(w.path + "-wal"); err == nil {
+			w.wal, w.walSeen = wal, true
+		}
 	}
 	return w.gone
+}
+
+// walHeaderBytes is the size of a write-ahead log's header: a log no
+// longer holds no frame.
+const walHeaderBytes = 32
+
+// leftLog returns the path's -wal file when the database file is gone
+// (check said so) but that -wal file is still the one the gone file used,
+// with frames in it: "" otherwise, or when the store never saw its log.
+func (w *fileWatch) leftLog() string {
+	if w == nil {
+		return ""
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gone == nil || !w.walSeen || !fileIDs {
+		return ""
+	}
+	wal := w.path + "-wal"
+	fi, err := os.Stat(wal)
+	if err != nil || fi.Size() <= walHeaderBytes {
+		return ""
+	}
+	if id, err := statID(wal); err != nil || id != w.wal {
+		return ""
+	}
+	return wal
 }
 
 // compact rewrites the file without its free pages, then checkpoints the

@@ -44,7 +44,11 @@
 // "database disk image is malformed". A long-lived reader (attnlab serve)
 // calls it before using the store and opens the path anew once it is
 // non-nil. (Closing the old store is safe: SQLite checkpoints and deletes
-// the -wal file on close only while the database file is unmoved.)
+// the -wal file on close only while the database file is unmoved.) For the
+// same reason a log the old file's writers left beside the path is not
+// deleted by anyone, and SQLite would apply it to the next file opened at
+// the path: LeftLog names it while it is there (the reader must not open
+// the path until it is moved away).
 //
 // PostgreSQL (pgx's database/sql driver): the URL's parameters (sslmode and
 // the other libpq parameters) pass through to the driver; the password comes

@@ -11,6 +11,9 @@ import (
 // fileID identifies a file on this machine: its device and inode.
 type fileID struct{ dev, ino uint64 }
 
+// fileIDs says whether fileID tells files apart.
+const fileIDs = true
+
 // statID returns the identity of the file at path (following symlinks).
 func statID(path string) (fileID, error) {
 	var st syscall.Stat_t

@@ -836,3 +836,95 @@ func testPostgresPermissionDenied(t *testing.T) {
 		}
 	}
 }
+
+// TestLeftLog: a database file replaced while another process wrote to it
+// leaves that process's write-ahead log beside the path (SQLite neither
+// checkpoints nor deletes the log of a moved file), and SQLite would apply
+// it to the file moved in, as the reviewer's reproduction showed: the
+// moved-in database read as the old one and was overwritten by it at the
+// next checkpoint. LeftLog names that log until it is moved away, and
+// never a log of the file at the path now.
+func TestLeftLog(t *testing.T) {
+	if !fileIDs {
+		t.Skip("off unix a replaced file is not noticed (fileIDs)")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "runs.db")
+	w, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addExperiment(t, w, "old", 1)
+	w.Close()
+	reader, err := OpenExisting(path) // as serve
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if _, err := reader.Experiments(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.Gone(); err != nil || reader.LeftLog() != "" {
+		t.Fatalf("before: Gone() = %v, LeftLog() = %q", err, reader.LeftLog())
+	}
+	writer, err := Open(path) // a worker, while the reader holds the file
+	if err != nil {
+		t.Fatal(err)
+	}
+	addExperiment(t, writer, "written-meanwhile", 1)
+	writer.Close() // not the last connection: the log keeps its frames
+	if err := reader.Gone(); err != nil || reader.LeftLog() != "" {
+		t.Fatalf("after the write: Gone() = %v, LeftLog() = %q", err, reader.LeftLog())
+	}
+
+	other := filepath.Join(dir, "other.db")
+	o, err := Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addExperiment(t, o, "moved-in", 1)
+	o.Close()
+	if err := os.Rename(other, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.Gone(); !errors.Is(err, ErrDatabaseGone) {
+		t.Fatalf("Gone() after the file was replaced = %v", err)
+	}
+	if got, want := reader.LeftLog(), path+"-wal"; got != want {
+		t.Fatalf("LeftLog() with the old log beside the new file = %q, want %q", got, want)
+	}
+	reader.Close()
+	if got := reader.LeftLog(); got != path+"-wal" {
+		t.Fatalf("LeftLog() after Close = %q", got)
+	}
+	// Moved away with the old database: the file at the path is itself.
+	for _, side := range []string{"-wal", "-shm"} {
+		if err := os.Rename(path+side, filepath.Join(dir, "old.db"+side)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := reader.LeftLog(); got != "" {
+		t.Fatalf("LeftLog() once the old log was moved away = %q", got)
+	}
+	s, err := OpenExisting(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	exps, err := s.Experiments(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range exps {
+		names = append(names, e.Name)
+	}
+	if fmt.Sprint(names) != "[moved-in]" {
+		t.Fatalf("the moved-in file, its old neighbours moved away, holds %v, want [moved-in]", names)
+	}
+	// A new log of the file at the path is never the old one.
+	addExperiment(t, s, "new", 1)
+	if got := reader.LeftLog(); got != "" {
+		t.Fatalf("LeftLog() with the new file's own log = %q", got)
+	}
+}

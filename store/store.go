@@ -117,7 +117,7 @@ func (s *Store) OnBusy(fn func()) { s.onBusy = fn }
 // that every start is followed by its end. fn is called without the
 // store's locks held, one call at a time and in the order of the events,
 // by a goroutine whose write found the event (a slow fn delays that write
-// alone; an event found by another write meanwhile is told by the
+// alone, and its time counts against that write's outage budget; an event found by another write meanwhile is told by the
 // goroutine already calling fn, once fn returns). Set it before the store
 // is used. Never called on SQLite.
 func (s *Store) OnOutage(fn func(Outage)) {
@@ -419,6 +419,17 @@ func (s *Store) Unreachable(err error) bool {
 // once non-nil, its answer never changes. Always nil on PostgreSQL. (Off
 // unix a replaced file is not noticed, only a deleted one.)
 func (s *Store) Gone() error { return s.watch.check() }
+
+// LeftLog returns the path of the write-ahead log the store's SQLite file
+// used while that file is gone (Gone said so) but its log is still beside
+// the path, with frames in it: "" when there is none (or the store never
+// saw its log, or on PostgreSQL). SQLite finds a database's log by name,
+// so it would apply that log, another database's pages, to whatever file
+// is at the path now, and a process that opens it read-write would write
+// them into that file at its next checkpoint. Until the log is moved away
+// (with the database it belongs to) or deleted, the file at the path must
+// not be opened. Safe to call after Close.
+func (s *Store) LeftLog() string { return s.watch.leftLog() }
 
 // Close closes the database. A MetricWriter must be flushed before.
 func (s *Store) Close() error { return s.db.Close() }

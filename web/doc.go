@@ -57,7 +57,13 @@
 // and API answer is 503 naming the file (logged once), assets still load,
 // and the path is tried again at most once a second (reopenEvery): a live
 // page comes back by itself, and the page that says the file is gone polls
-// and loads itself again once it is back (data-reload). A request that was reading the old file as it
+// and loads itself again once it is back (data-reload). While the old
+// file's write-ahead log, with frames in it, is still beside the path
+// (store.Store.LeftLog: a process wrote the old file while the server held
+// it, so the log was neither checkpointed nor deleted), the new file is not
+// opened at all — SQLite would apply that log to it, and a read-write
+// store would checkpoint the old pages into it — and the 503 names the log
+// and says to move it away. A request that was reading the old file as it
 // went answers 503 "deleted or replaced while this page was read", not
 // SQLite's "malformed".
 //

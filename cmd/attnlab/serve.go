@@ -55,7 +55,9 @@ also lets a page decode inputs with a finished run's model (attnlab generate
 in the browser). A SQLite file deleted or replaced while it serves (another
 database moved into place, or made again by attnlab run) is noticed at the next
 request: pages show the file at the path now, or say that none is there until
-one is. Ctrl-C stops it.`,
+one is. If the old file's write-ahead log (FILE-wal) is still beside the new
+file, SQLite would apply it to the new one: pages say so, and nothing is opened
+until it is moved away. Ctrl-C stops it.`,
 		Example: `  attnlab serve
   attnlab serve --db runs.db --addr 127.0.0.1:9000
   attnlab serve --db postgres://lab@db.example/attnlab --read-only=false`,

@@ -97,3 +97,54 @@ func TestServeDatabaseReplaced(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestServeOldLogLeft: a database moved over one that a run wrote to while
+// serve was showing it finds the old file's write-ahead log beside it
+// (SQLite neither checkpoints nor deletes the log of a moved file), which
+// SQLite would apply to it: serve showed the old runs and, opening it
+// read-write, wrote them into the moved-in file. Serve now says so,
+// naming the log, opens nothing until the log is moved away, and then
+// shows the moved-in database, which holds only its own runs.
+func TestServeOldLogLeft(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "runs.db")
+	other := filepath.Join(dir, "other.db")
+	tinyExperiment(t, db, "first")
+	tinyExperiment(t, other, "second")
+	base := startServe(t, "--db", db)
+	if code, body := get(t, base+"/"); code != http.StatusOK || !strings.Contains(body, `href="/x/first"`) {
+		t.Fatalf("GET / = %d:\n%s", code, body)
+	}
+	tinyExperiment(t, db, "meanwhile") // serve holds the file: the log keeps its frames
+	if err := os.Rename(other, db); err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, base+"/")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, db+"-wal beside it is still the old file&#39;s write-ahead log") {
+		t.Fatalf("GET / with the old log beside the new file = %d, want 503 naming %s-wal:\n%s", code, db, body)
+	}
+	for _, side := range []string{"-wal", "-shm"} {
+		if err := os.Rename(db+side, filepath.Join(dir, "old.db"+side)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body = get(t, base+"/")
+		if code == http.StatusOK {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("GET / once the old log was moved away = %d:\n%s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(body, `href="/x/second"`) || strings.Contains(body, `href="/x/first"`) || strings.Contains(body, `href="/x/meanwhile"`) {
+		t.Fatalf("GET / shows other experiments than the moved-in file's:\n%s", body)
+	}
+	r := attnlab(t, "ls", "--db", db)
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "second") || strings.Contains(r.stdout, "first") || strings.Contains(r.stdout, "meanwhile") {
+		t.Fatalf("attnlab ls of the moved-in file:\n%s", r.stdout)
+	}
+}
