@@ -48,7 +48,8 @@ func (r endingOf) End(status store.Status, err error) {
 // TestWorkDatabaseDeleted: a worker whose SQLite file is deleted while it
 // trains stops at its next heartbeat and returns ErrDatabaseGone, and its
 // reporter is told the run was interrupted by it, not that it failed —
-// nothing recorded it failed (the worker's summary counts it as stopped).
+// nothing recorded it failed (the worker's summary counts it as stopped),
+// and so is its outcome.
 // It used to be reported "failed".
 func TestWorkDatabaseDeleted(t *testing.T) {
 	t.Parallel()
@@ -62,8 +63,10 @@ func TestWorkDatabaseDeleted(t *testing.T) {
 
 	rep := endings{training: make(chan struct{})}
 	done := make(chan error, 1)
+	var wr *WorkReport
 	go func() {
-		_, err := Work(ctx, st, WorkOptions{Owner: store.Owner{Host: "here", PID: os.Getpid()}, MaxRuns: 1,
+		var err error
+		wr, err = Work(ctx, st, WorkOptions{Owner: store.Owner{Host: "here", PID: os.Getpid()}, MaxRuns: 1,
 			Heartbeat: 50 * time.Millisecond, StaleAfter: time.Hour, Reporter: &rep})
 		done <- err
 	}()
@@ -86,5 +89,8 @@ func TestWorkDatabaseDeleted(t *testing.T) {
 	ends := rep.all()
 	if len(ends) != 1 || ends[0].status != store.StatusInterrupted || !errors.Is(ends[0].err, store.ErrDatabaseGone) {
 		t.Fatalf("the reporter was told %+v, want the run interrupted by ErrDatabaseGone", ends)
+	}
+	if wr == nil || len(wr.Outcomes) != 1 || wr.Outcomes[0].Status != store.StatusInterrupted {
+		t.Fatalf("Work's report %+v, want one outcome, interrupted", wr)
 	}
 }

@@ -514,11 +514,11 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	var end store.Ending
 	switch {
 	case errors.Is(err, store.ErrDatabaseGone):
-		out.Status, out.Err = store.StatusFailed, err
+		// Stopped, not failed: no database records it failed (the file
+		// that holds it is gone, or another took its place).
+		out.Status, out.Err = store.StatusInterrupted, err
 		if rr != nil {
-			// Stopped, not failed: no database records it failed (the
-			// file that holds it is gone, or another took its place).
-			rr.End(store.StatusInterrupted, err)
+			rr.End(out.Status, err)
 		}
 		return out // nothing more can be stored
 	case st.Unreachable(err):
