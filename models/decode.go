@@ -606,6 +606,11 @@ type SettingError struct {
 
 func (e *SettingError) Error() string { return fmt.Sprintf("%s %v: %s", e.Name, e.Value, e.Msg) }
 
+// GenerateTokens is how many tokens a language model generates after its
+// prompt when no length is asked (attnlab generate without --max-len, the
+// dashboard's generate form): one definition, so that both sample alike.
+const GenerateTokens = 100
+
 // CheckSampling returns a *SettingError for the first sampling setting
 // out of the range a user may give it (attnlab generate's flags, the
 // dashboard's generate form): a temperature is a finite number above 0,

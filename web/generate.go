@@ -27,7 +27,6 @@ import (
 const (
 	maxInput       = 2000 // bytes
 	generateTime   = 30 * time.Second
-	lmGenerateLen  = 100 // tokens a language model generates
 	modelCacheSize = 4
 )
 
@@ -143,7 +142,7 @@ func (g *generator) generate(ctx context.Context, t *runs.Trained, text string, 
 	}
 	opt := models.DecodeOptions{Strategy: "greedy", MaxLen: t.OutputLimit(len(ids)), KeepAttention: 1}
 	if t.Spec.LM || opt.MaxLen < 1 {
-		opt.MaxLen = lmGenerateLen
+		opt.MaxLen = models.GenerateTokens
 	}
 	switch {
 	case d.Beam > 0:

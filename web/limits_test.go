@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -371,8 +372,17 @@ func TestRunWhoseWorkerIsGone(t *testing.T) {
 // active; it says its runs wait for a worker, and the live API is not
 // active. Once one of its runs trains, it is live again and says nothing
 // of waiting.
+//
+// The command line each page suggests works as pasted: its --db is the
+// database's, shell-quoted (a path with a space here).
 func TestQueuedRunsWaitForAWorker(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	dir := filepath.Join(t.TempDir(), "my runs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "runs.db")
+	st := openStore(t, db)
+	worker := "attnlab worker --db &#39;" + db + "&#39; --experiment waits"
 	ctx := context.Background()
 	_, list, err := st.Submit(ctx, store.ExperimentSpec{Name: "waits", YAML: "name: waits\n"}, []store.RunSpec{
 		{Hash: "a00000000001", Seed: 1, Config: "{}", Point: "{}"},
@@ -387,10 +397,10 @@ func TestQueuedRunsWaitForAWorker(t *testing.T) {
 			t.Errorf("%s with only queued runs: %s", u, body)
 		}
 	}
-	mustContain(t, "experiments page", get(t, s, "/").body, "waiting for a worker")
-	mustContain(t, "experiment page", get(t, s, "/x/waits").body, "2 runs wait for a worker", "attnlab worker --db ")
+	mustContain(t, "experiments page", get(t, s, "/").body, "waiting for a worker", worker)
+	mustContain(t, "experiment page", get(t, s, "/x/waits").body, "2 runs wait for a worker", "<code>"+worker+"</code>")
 	queuedPage := get(t, s, "/r/"+strconv.FormatInt(list[1].ID, 10)).body
-	mustContain(t, "queued run's page", queuedPage, "waiting for a worker", "--experiment waits")
+	mustContain(t, "queued run's page", queuedPage, "waiting for a worker", "<code>"+worker+"</code>")
 	// Never claimed, it has no host nor versions (attnlab show prints
 	// none), not "attnlab ·".
 	if strings.Contains(queuedPage, "<dt>versions</dt>") || strings.Contains(queuedPage, "<dt>host</dt>") {

@@ -53,14 +53,15 @@ func lastActivity(x store.Experiment, runs []store.Run) time.Time {
 
 // experimentsView is the data of the experiments page.
 type experimentsView struct {
-	DB   string
-	Rows []experimentRow
+	DBArg, DBNote string // the --db option of a suggested command line (store.CommandDB)
+	Rows          []experimentRow
 }
 
 type experimentRow struct {
 	Name, Description string
 	Counts            []statusCount
-	Waiting           int // runs waiting for a worker (waiting)
+	Waiting           int    // runs waiting for a worker (waiting)
+	Worker            string // the command line that trains them (store.WorkerCommand)
 	Last              time.Time
 	Best              *best
 }
@@ -91,10 +92,14 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
-	v := &experimentsView{DB: s.st.Path()}
+	v := &experimentsView{}
+	v.DBArg, v.DBNote = s.st.CommandDB()
 	for _, x := range xs {
 		row := experimentRow{Name: x.Name, Description: x.Description, Counts: counts(x.Counts), Last: lastActivity(x, byExp[x.Name]),
 			Waiting: waiting(byExp[x.Name], gone)}
+		if row.Waiting > 0 {
+			row.Worker, _ = s.st.WorkerCommand(x.Name)
+		}
 		if x.Counts[store.StatusDone] > 0 {
 			b, err := s.best(ctx, x.Name)
 			if err != nil && ctx.Err() != nil {
@@ -164,7 +169,8 @@ type experimentView struct {
 	DiffRows   []cmpRow
 	Counts     []statusCount
 	Waiting    int    // runs waiting for a worker (waiting)
-	DB         string // the database, for the worker's command line
+	Worker     string // the command line that trains them (store.WorkerCommand)
+	WorkerNote string // what it needs besides (a password not shown)
 	Runs       []runRow
 	OpenRuns   bool
 }
@@ -285,7 +291,8 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Runs = runRows(runs, steps, gone, s.st.Redact)
-	v.Waiting, v.DB = waiting(runs, gone), s.st.Path()
+	v.Waiting = waiting(runs, gone)
+	v.Worker, v.WorkerNote = s.st.WorkerCommand(x.Name)
 	v.OpenRuns = len(runs) <= 50 || x.Counts[store.StatusRunning] > 0
 	s.render(w, r, status, "experiment", &page{
 		Title:  name,
@@ -525,7 +532,8 @@ type runView struct {
 	Step, Total int
 	Gone        string // a running run's worker seems gone: why (store.Abandoned)
 	Waiting     bool   // queued or interrupted, and no run of its experiment trains (waiting)
-	DB          string // the database, for the worker's command line
+	Worker      string // the command line that trains it (store.WorkerCommand)
+	WorkerNote  string // what it needs besides (a password not shown)
 	Summaries   []summaryRow
 	ConfigYAML  string
 	Samples     []sampleRow
@@ -609,7 +617,8 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if waiting(all, allGone) > 0 {
-			v.Waiting, v.DB = true, s.st.Path()
+			v.Waiting = true
+			v.Worker, v.WorkerNote = s.st.WorkerCommand(run.Experiment)
 		}
 	}
 	sums, err := s.st.Summaries(ctx, []int64{run.ID})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/attnlab/attnlab/runs"
@@ -17,9 +16,19 @@ import (
 func openStore(path string) (*store.Store, error) {
 	st, err := store.OpenExisting(path)
 	if errors.Is(err, store.ErrNoDatabase) {
-		return nil, fmt.Errorf("%w (attnlab run EXP.yaml%s creates it; --db names another)", err, dbArg(store.Redact(path)))
+		arg, note := store.CommandDB(path)
+		return nil, fmt.Errorf("%w (attnlab run EXP.yaml%s creates it%s; --db names another)", err, arg, noteSuffix(note))
 	}
 	return st, err
+}
+
+// noteSuffix is note (from store.CommandDB) as the end of a parenthesis
+// that suggests a command line: "" or "; " and the note.
+func noteSuffix(note string) string {
+	if note == "" {
+		return ""
+	}
+	return "; " + note
 }
 
 // noteBusy has st say on w (a command's stderr), once, when one of its
@@ -32,38 +41,6 @@ func noteBusy(w io.Writer, st *store.Store) {
 	})
 }
 
-// passwordNote is what a suggested command line whose database URL had a
-// password needs besides (dbHint).
-const passwordNote = "the URL's password is not shown: give it in PGPASSWORD or ~/.pgpass, or set ATTNLAB_DB to the whole URL and leave out --db"
-
-// dbHint is dbArg for a suggested command line, given the database's
-// target as the user gave it. When the target holds a password that
-// ATTNLAB_DB does not provide, the masked URL would fail as pasted: the
-// option names the URL without its password, and note says how to give it
-// (passwordNote); note is "" otherwise. The password is never shown.
-func dbHint(target string) (arg, note string) {
-	arg = dbArg(store.Redact(target))
-	if arg == "" || len(store.Secrets(target)) == 0 {
-		return arg, ""
-	}
-	if bare, ok := store.WithoutPassword(target); ok {
-		return " --db " + shellQuote(bare), passwordNote
-	}
-	return "", "its secrets are not shown: set ATTNLAB_DB to the database's whole URL first"
-}
-
-// dbArg returns the --db option of a command line that a message suggests,
-// for the database shown as shown (store.Path: a password masked): none when
-// the database is $ATTNLAB_DB, which the suggested command then takes by
-// itself — so that a suggestion works as pasted even when the URL holds a
-// password, which is never shown.
-func dbArg(shown string) string {
-	if env := os.Getenv("ATTNLAB_DB"); env != "" && store.Redact(env) == shown {
-		return ""
-	}
-	return " --db " + shellQuote(shown)
-}
-
 // findRun resolves a RUN argument (a run name, id or hash prefix: see
 // store.ResolveRun). A reference that names no run is a usage error that
 // names the database and how to list its runs; an ambiguous or malformed
@@ -71,7 +48,8 @@ func dbArg(shown string) string {
 func findRun(ctx context.Context, st *store.Store, ref string) (store.Run, error) {
 	r, err := st.ResolveRun(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return r, usagef("no run %q in %s (attnlab ls runs%s lists them)", ref, st.Path(), dbArg(st.Path()))
+		arg, note := st.CommandDB()
+		return r, usagef("no run %q in %s (attnlab ls runs%s lists them%s)", ref, st.Path(), arg, noteSuffix(note))
 	}
 	return r, err
 }

@@ -26,9 +26,6 @@ import (
 	"github.com/attnlab/attnlab/tensor"
 )
 
-// lmMaxLen is the default number of tokens a language model generates.
-const lmMaxLen = 100
-
 // generateFlags are the flags of generate.
 type generateFlags struct {
 	input         string
@@ -237,7 +234,7 @@ func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) 
 	d := t.Config.Eval.Decode
 	opt := models.DecodeOptions{Strategy: "greedy", MaxLen: t.MaxOut}
 	if t.Spec.LM || opt.MaxLen < 1 {
-		opt.MaxLen = lmMaxLen
+		opt.MaxLen = models.GenerateTokens
 	}
 	fixed := changed("max-len")
 	if fixed {

@@ -128,7 +128,8 @@ func lsExperiments(ctx context.Context, w io.Writer, width int, st *store.Store,
 		return err
 	}
 	if len(all) == 0 {
-		fmt.Fprintf(w, "no experiments in %s yet: attnlab run EXP.yaml%s adds one\n", st.Path(), dbArg(st.Path()))
+		arg, note := st.CommandDB()
+		fmt.Fprintf(w, "no experiments in %s yet: attnlab run EXP.yaml%s adds one%s\n", st.Path(), arg, noteSuffix(note))
 		return nil
 	}
 	keep := map[string]bool{}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/internal/printable"
+	"github.com/attnlab/attnlab/internal/shell"
 	"github.com/attnlab/attnlab/progress"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
@@ -70,9 +71,10 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 				}
 			}
 			fmt.Fprintf(w, ", %d queued\n", counts[store.StatusQueued])
-			arg, note := dbHint(*db)
-			fmt.Fprintf(w, "train them:    attnlab worker%s --experiment %s\n", arg, x.Name)
-			fmt.Fprintf(w, "watch them:    attnlab ls runs%s --experiment %s\n", arg, x.Name)
+			arg, note := store.CommandDB(*db)
+			train, _ := store.WorkerCommand(*db, x.Name)
+			fmt.Fprintf(w, "train them:    %s\n", train)
+			fmt.Fprintf(w, "watch them:    attnlab ls runs%s --experiment %s\n", arg, shell.Quote(x.Name))
 			if note != "" {
 				fmt.Fprintf(w, "               (%s)\n", note)
 			}
@@ -287,7 +289,7 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 	}
 	fmt.Fprintf(w, "%s worker done: %s\n", time.Now().Format("15:04:05"), strings.Join(parts, ", "))
 	for _, o := range wr.Outcomes {
-		if o.Status == store.StatusFailed && o.Err != nil && !errors.Is(o.Err, store.ErrDatabaseGone) {
+		if o.Status == store.StatusFailed && o.Err != nil {
 			fmt.Fprintf(w, "run %d failed: %s\n", o.Run.ID, firstLine(o.Err.Error()))
 		}
 	}
@@ -326,16 +328,6 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0s")
 	}
 	return s
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@%+=,", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // writeWaiting writes the line of a worker that has nothing to take but

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/internal/testenv"
+	"github.com/attnlab/attnlab/store"
 )
 
 // leafCommands returns the command paths of every runnable command.
@@ -181,7 +182,7 @@ func TestSuggestedCommandsWorkAsPasted(t *testing.T) {
 	bare.User = url.User(live.User.Username())
 	for _, want := range []string{
 		"train them:    attnlab worker --db '" + bare.String() + "' --experiment tiny\n",
-		"(" + passwordNote + ")\n",
+		"(" + store.PasswordNote + ")\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("submit --db URL does not suggest %q:\n%s", want, r.stdout)

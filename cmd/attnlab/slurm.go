@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/internal/shell"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
@@ -132,7 +133,7 @@ database).`,
 				return err
 			}
 			fmt.Fprintf(w, "submitted Slurm job %s: %s (array 0-%d)\n", job, plural(o.workers, "worker"), o.workers-1)
-			arg, note := dbHint(target)
+			arg, note := store.CommandDB(target)
 			fmt.Fprintf(w, "watch:  attnlab ls runs%s --experiment %s\n", arg, x.Name)
 			if note != "" {
 				fmt.Fprintf(w, "        (%s)\n", note)
@@ -275,7 +276,7 @@ func slurmScript(experiment, db string, o slurmOptions) (string, error) {
 		fmt.Fprintf(&wf, " --max-runs %d", o.maxRuns)
 	}
 	if o.maxMemory != "" {
-		fmt.Fprintf(&wf, " --max-memory %s", shellQuote(o.maxMemory)) // checked by check
+		fmt.Fprintf(&wf, " --max-memory %s", shell.Quote(o.maxMemory)) // checked by check
 	}
 	var b bytes.Buffer
 	err := scriptTemplate.Execute(&b, map[string]any{
@@ -288,8 +289,8 @@ func slurmScript(experiment, db string, o slurmOptions) (string, error) {
 		"Extra":       o.sbatchArgs,
 		"Shown":       store.Redact(db),
 		"FromEnv":     fromEnv,
-		"DB":          shellQuote(db),
-		"Attnlab":     shellQuote(o.attnlab),
+		"DB":          shell.Quote(db),
+		"Attnlab":     shell.Quote(o.attnlab),
 		"WorkerFlags": wf.String(),
 	})
 	return b.String(), err
@@ -310,7 +311,7 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, st *store.St
 		if msg == "" {
 			msg = err.Error()
 		}
-		arg, note := dbHint(db)
+		arg, note := store.CommandDB(db)
 		if note != "" {
 			note = "; " + note
 		}

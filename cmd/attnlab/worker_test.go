@@ -654,12 +654,12 @@ func TestDBHint(t *testing.T) {
 	for _, tc := range []struct{ target, arg, note string }{
 		{"/lab/runs.db", " --db /lab/runs.db", ""},
 		{"postgres://lab@db/attnlab", " --db postgres://lab@db/attnlab", ""},
-		{"postgres://lab:s3cretpw@db/attnlab?sslmode=disable", " --db 'postgres://lab@db/attnlab?sslmode=disable'", passwordNote},
+		{"postgres://lab:s3cretpw@db/attnlab?sslmode=disable", " --db 'postgres://lab@db/attnlab?sslmode=disable'", store.PasswordNote},
 		{"postgres://lab:s3cretpw@db/attnlab?sslpassword=k3ypass", "", "its secrets are not shown: set ATTNLAB_DB to the database's whole URL first"},
 	} {
-		arg, note := dbHint(tc.target)
+		arg, note := store.CommandDB(tc.target)
 		if arg != tc.arg || note != tc.note {
-			t.Errorf("dbHint(%q) = %q, %q; want %q, %q", tc.target, arg, note, tc.arg, tc.note)
+			t.Errorf("store.CommandDB(%q) = %q, %q; want %q, %q", tc.target, arg, note, tc.arg, tc.note)
 		}
 	}
 }
@@ -723,7 +723,7 @@ func TestWorkSummaryDatabaseGone(t *testing.T) {
 	gone := fmt.Errorf("store: heartbeat run 2: %w", store.ErrDatabaseGone)
 	wr := &runs.WorkReport{Outcomes: []runs.Outcome{
 		{Run: store.Run{ID: 1}, Status: store.StatusDone},
-		{Run: store.Run{ID: 2}, Status: store.StatusFailed, Err: gone},
+		{Run: store.Run{ID: 2}, Status: store.StatusInterrupted, Err: gone},
 	}}
 	var b bytes.Buffer
 	writeWorkSummary(&b, wr)
