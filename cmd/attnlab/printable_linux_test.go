@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/attnlab/attnlab/internal/testenv"
 )
 
 // TestRawWriterEscapesOnATerminal: data written to stdout (eval --out -,
@@ -19,23 +18,7 @@ import (
 // stored name holding ESC cannot drive the terminal of the person reading.
 func TestRawWriterEscapesOnATerminal(t *testing.T) {
 	const data = "a\x1b]0;owned\x07b"
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	defer ptmx.Close()
-	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pts, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pts.Close()
+	ptmx, pts := testenv.PseudoTerminal(t)
 
 	sw := newSafeWriter(&firstError{w: pts})
 	fmt.Fprint(rawWriter(sw), data)
