@@ -63,9 +63,10 @@ type Options struct {
 	// its store whether the path still names the file it opened
 	// (store.Store.Gone); once the file was replaced it serves the new one
 	// through a store Reopen returns, and logs one line saying so; while
-	// nothing is at the path (or what is there cannot be opened) every
-	// page answers 503 naming the file, and Reopen is tried again at most
-	// every reopenEvery. Unused on PostgreSQL.
+	// nothing is at the path (or what is there cannot be opened, or the
+	// old file's write-ahead log is still beside it: store.Store.LeftLog)
+	// every page answers 503 naming the file, and Reopen is tried again at
+	// most every reopenEvery. Unused on PostgreSQL.
 	Reopen func() (*store.Store, error)
 }
 
