@@ -6,8 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
+	"net/http"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -345,5 +349,37 @@ func TestGenerateMemoryBound(t *testing.T) {
 	wantOK(t, s1)
 	if s1.stdout != s2.stdout || !strings.HasPrefix(s1.stdout, one.stdout) {
 		t.Errorf("sampled with all lines at once:\n%s\ntwo at a time:\n%s\nthe first line alone: %s", s1.stdout, s2.stdout, one.stdout)
+	}
+}
+
+// TestServeSampleIsGenerates: the dashboard's generate form samples what
+// attnlab generate --sample prints for the same run, prompt, seed and
+// settings (both decode with models.GenerateTokens and the seed's stream).
+func TestServeSampleIsGenerates(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tinylm", "")
+	base := startServe(t, "--db", db, "--read-only=false")
+	for _, seed := range []string{"1", "7", "12345"} {
+		cli := attnlab(t, "generate", id(run), "--input", "the ", "--sample", "--seed", seed, "--temperature", "1.3", "--top-k", "20", "--top-p", "0.95", "--db", db)
+		wantOK(t, cli)
+		resp, err := http.PostForm(base+"/r/"+id(run)+"/generate", url.Values{
+			"input": {"the "}, "beam": {"sample"}, "temperature": {"1.3"}, "top_k": {"20"}, "top_p": {"0.95"}, "seed": {seed},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST generate: %d %v\n%s", resp.StatusCode, err, body)
+		}
+		m := regexp.MustCompile(`(?s)<pre class="output" id="output">(.*?)</pre>`).FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("no output on the page:\n%s", body)
+		}
+		web := html.UnescapeString(string(m[1]))
+		if want := strings.TrimSuffix(cli.stdout, "\n"); web != want {
+			t.Errorf("seed %s: the dashboard samples %q, attnlab generate --sample %q", seed, web, want)
+		}
 	}
 }
