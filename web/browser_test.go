@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http/httptest"
 	"os"
@@ -272,4 +273,84 @@ func TestBrowserDatabaseBack(t *testing.T) {
 	}
 	// (The browser logs the 503s while the file is gone: no NoErrors.)
 	b.Do("back", chromedp.WaitVisible(chromedp.CSS(`#experiments a[href="/x/back"]`)))
+}
+
+// TestBrowserNarrowTables: at 400 px, a phone's width, nothing of a run's
+// summaries or of a comparison is out of reach: every table fits its box
+// or its box scrolls sideways, and no box clips what it holds. Beyond
+// reachable, readable: the summaries fit the screen whole (a metric's name
+// wraps after a "/"), and a comparison that must scroll keeps each row's
+// group in view while its metrics scroll past. Screenshots
+// narrow-run-400.png and narrow-experiment-400.png go to the test's
+// artifact directory (the second scrolled to the table's last column).
+func TestBrowserNarrowTables(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fill(t, st)
+	ids := trainTiny(t, st) // the summaries a real run writes: best/…, perf/…, test/…/len_1_10
+	srv := httptest.NewServer(newServer(t, st, Options{}))
+	defer srv.Close()
+	b := newTab(t)
+	// clipped lists what cannot be reached: an element that overflows a
+	// box that does not scroll (overflow hidden or clip), or one past the
+	// page's right edge with no scrolling box around it.
+	const clipped = `(() => { const out = [], W = document.documentElement.clientWidth;
+		const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className == "string" ? "." + e.className.trim().replace(/\s+/g, ".") : "");
+		for (const e of document.querySelectorAll("main *")) {
+			if (e.tagName == "INPUT" || e.tagName == "SELECT") continue; // a field scrolls its own text
+			const o = getComputedStyle(e).overflowX;
+			if ((o == "hidden" || o == "clip") && e.scrollWidth > e.clientWidth + 1) out.push(name(e) + " clips " + e.scrollWidth + " px to " + e.clientWidth);
+			const r = e.getBoundingClientRect();
+			if (r.width == 0 || r.right <= W + 1) continue;
+			let p = e.parentElement, scrolls = false;
+			for (; p && !scrolls; p = p.parentElement) scrolls = ["auto", "scroll"].includes(getComputedStyle(p).overflowX);
+			if (!scrolls) out.push(name(e) + " ends at " + Math.round(r.right) + " px, past the page's " + W);
+		}
+		return out; })()`
+	narrow := func(what, url string) {
+		t.Helper()
+		b.Do(what, chromedp.EmulateViewport(400, 800, chromedp.EmulateScale(1)), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("table")), chromedp.Sleep(200*time.Millisecond))
+		var out []string
+		b.Eval(clipped, &out)
+		for _, o := range out {
+			t.Errorf("%s at 400 px: %s", what, o)
+		}
+	}
+
+	narrow("run page", fmt.Sprintf("%s/r/%d", srv.URL, ids[0]))
+	var fit struct{ Table, Box int }
+	b.Eval(`(() => { const t = document.getElementById("summaries"); return {Table: t.scrollWidth, Box: t.parentElement.clientWidth}; })()`, &fit)
+	if fit.Table > fit.Box {
+		t.Errorf("at 400 px the summaries are %d px wide in a box of %d: their values and directions are scrolled out of sight", fit.Table, fit.Box)
+	}
+	b.Save("narrow-run-400.png")
+	b.NoErrors("run page")
+
+	narrow("experiment page", srv.URL+"/x/tiny")
+	narrow("experiment page", srv.URL+"/x/scan?baseline=model.attention.name%3Dnone")
+	// Scroll the comparison to its last column: each row's group must
+	// still show, else a number cannot be told from which row it is.
+	var rows []struct {
+		Key      string
+		Left     float64
+		BoxLeft  float64
+		Scrolled bool
+	}
+	b.Eval(`(() => { const box = document.getElementById("means").parentElement;
+		box.scrollLeft = box.scrollWidth;
+		const bl = box.getBoundingClientRect().left;
+		return [...document.querySelectorAll("#means tbody tr")].map(tr => { const k = tr.querySelector("td.key");
+			return {Key: k.textContent, Left: k.getBoundingClientRect().left, BoxLeft: bl, Scrolled: box.scrollLeft > 0}; }); })()`, &rows)
+	if len(rows) != 3 {
+		t.Fatalf("the comparison has %d rows, want 3", len(rows))
+	}
+	for _, r := range rows {
+		if !r.Scrolled {
+			t.Errorf("at 400 px the comparison does not scroll: it fits, and this test no longer tests the sticky groups")
+		}
+		if r.Left < r.BoxLeft-0.5 {
+			t.Errorf("at 400 px, scrolled to its last column, the comparison's row %q starts at %.0f px, left of its box at %.0f: out of sight", r.Key, r.Left, r.BoxLeft)
+		}
+	}
+	b.Save("narrow-experiment-400.png")
+	b.NoErrors("experiment page")
 }

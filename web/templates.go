@@ -25,6 +25,9 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"ago":   ago,
 		"bytes": experiments.FormatBytes,
 		"short": shorten,
+		// slashes splits a metric's name after each "/", where a narrow
+		// table may wrap it (<wbr>).
+		"slashes": func(key string) []string { return strings.SplitAfter(key, "/") },
 	}
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
