@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,6 +64,22 @@ func waiting(runs []store.Run, gone map[int64]string) int {
 		}
 	}
 	return n
+}
+
+// trainingRuns returns the runs that are being trained now, of every
+// experiment: running under a worker that is not gone (store.Abandoned).
+// One indexed read of the running runs, however many runs the database
+// holds.
+func (s *Server) trainingRuns(ctx context.Context) ([]store.Run, error) {
+	running, err := s.st.Runs(ctx, store.RunFilter{Status: store.StatusRunning})
+	if err != nil {
+		return nil, err
+	}
+	gone, err := s.st.Abandoned(ctx, running)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(running, func(r store.Run) bool { _, dead := gone[r.ID]; return dead }), nil
 }
 
 // liveState is the answer of /api/live.

@@ -605,18 +605,15 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	v.Gone = gone[run.ID]
 	if run.Status == store.StatusQueued || run.Status == store.StatusInterrupted {
 		// It waits for a worker when none of its experiment's runs
-		// trains (waiting), as the experiment page says.
-		all, err := s.st.Runs(ctx, store.RunFilter{Experiments: []string{run.Experiment}})
+		// trains (waiting), as the experiment page says: asked of the
+		// runs that train now, not of every run of its experiment (which
+		// a live page read again each time this run changed).
+		busy, err := s.trainingRuns(ctx)
 		if err != nil {
 			s.fail(w, r, s.statusOf(err, false), err)
 			return
 		}
-		allGone, err := s.st.Abandoned(ctx, all)
-		if err != nil {
-			s.fail(w, r, s.statusOf(err, false), err)
-			return
-		}
-		if waiting(all, allGone) > 0 {
+		if !slices.ContainsFunc(busy, func(b store.Run) bool { return b.Experiment == run.Experiment }) {
 			v.Waiting = true
 			v.Worker, v.WorkerNote = s.st.WorkerCommand(run.Experiment)
 		}
