@@ -82,6 +82,55 @@ func (s *Server) trainingRuns(ctx context.Context) ([]store.Run, error) {
 	return slices.DeleteFunc(running, func(r store.Run) bool { _, dead := gone[r.ID]; return dead }), nil
 }
 
+// busyElsewhere says which workers are busy with experiments other than
+// name, from the runs training now (trainingRuns): "the worker h:1 is
+// busy with experiment x", "2 workers are busy with other experiments:
+// h:1 with x, g:2 with y and z". "" when none is. The store knows a
+// worker only by the runs it holds: not whether it was started for some
+// experiments only (--experiment), nor a worker that holds none. Hosts go
+// through redact.
+func busyElsewhere(training []store.Run, name string, redact func(string) string) string {
+	var workers []string
+	of := map[string][]string{}
+	for _, r := range training {
+		if r.Experiment == name {
+			continue
+		}
+		w := redact(r.Host) + ":" + strconv.Itoa(r.PID)
+		if _, ok := of[w]; !ok {
+			workers = append(workers, w)
+		}
+		if !slices.Contains(of[w], r.Experiment) {
+			of[w] = append(of[w], r.Experiment)
+		}
+	}
+	exps := func(xs []string) string {
+		if len(xs) == 1 {
+			return xs[0]
+		}
+		return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+	}
+	switch len(workers) {
+	case 0:
+		return ""
+	case 1:
+		w := workers[0]
+		if len(of[w]) == 1 {
+			return "the worker " + w + " is busy with experiment " + of[w][0]
+		}
+		return "the worker " + w + " is busy with experiments " + exps(of[w])
+	}
+	const most = 3
+	var parts []string
+	for _, w := range workers[:min(len(workers), most)] {
+		parts = append(parts, w+" with "+exps(of[w]))
+	}
+	if len(workers) > most {
+		parts = append(parts, fmt.Sprintf("%d more", len(workers)-most))
+	}
+	return fmt.Sprintf("%d workers are busy with other experiments: %s", len(workers), strings.Join(parts, ", "))
+}
+
 // liveState is the answer of /api/live.
 type liveState struct {
 	V      string         `json:"v"`      // see liveVersion

@@ -43,8 +43,13 @@
 // its chart. Polling backs off while nothing trains: the live API is
 // active only while some run is running under a worker that is not gone
 // (store.Abandoned). Queued or interrupted runs of an experiment none of
-// whose runs trains wait for a worker, and the experiments and experiment
-// pages say so, with the attnlab worker command that trains them.
+// whose runs trains wait for a worker, and the experiments, experiment and
+// run pages say so, with the attnlab worker command that trains them: that
+// no worker trains any run of the database, or which workers are busy with
+// which other experiments (busyElsewhere; a worker is known only by the
+// runs it holds, not by the --experiment it was started with). A queued
+// run's page asks this of the running runs only (trainingRuns), not of
+// every run of its experiment.
 //
 // # A replaced database file
 //

@@ -397,10 +397,11 @@ func TestQueuedRunsWaitForAWorker(t *testing.T) {
 			t.Errorf("%s with only queued runs: %s", u, body)
 		}
 	}
-	mustContain(t, "experiments page", get(t, s, "/").body, "waiting for a worker", worker)
-	mustContain(t, "experiment page", get(t, s, "/x/waits").body, "2 runs wait for a worker", "<code>"+worker+"</code>")
+	none := "no worker is training any run of this database"
+	mustContain(t, "experiments page", get(t, s, "/").body, "waiting for a worker", none, worker)
+	mustContain(t, "experiment page", get(t, s, "/x/waits").body, "2 runs wait for a worker", none, "Start one: <code>"+worker+"</code>")
 	queuedPage := get(t, s, "/r/"+strconv.FormatInt(list[1].ID, 10)).body
-	mustContain(t, "queued run's page", queuedPage, "waiting for a worker", "<code>"+worker+"</code>")
+	mustContain(t, "queued run's page", queuedPage, "waiting for a worker", none, "start one: <code>"+worker+"</code>")
 	// Never claimed, it has no host nor versions (attnlab show prints
 	// none), not "attnlab ·".
 	if strings.Contains(queuedPage, "<dt>versions</dt>") || strings.Contains(queuedPage, "<dt>host</dt>") {

@@ -62,6 +62,7 @@ type experimentRow struct {
 	Counts            []statusCount
 	Waiting           int    // runs waiting for a worker (waiting)
 	Worker            string // the command line that trains them (store.WorkerCommand)
+	Busy              string // the workers busy with other experiments (busyElsewhere); "": none is
 	Last              time.Time
 	Best              *best
 }
@@ -92,6 +93,10 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
+	busy := slices.DeleteFunc(slices.Clone(runs), func(r store.Run) bool {
+		_, dead := gone[r.ID]
+		return r.Status != store.StatusRunning || dead
+	})
 	v := &experimentsView{}
 	v.DBArg, v.DBNote = s.st.CommandDB()
 	for _, x := range xs {
@@ -99,6 +104,7 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 			Waiting: waiting(byExp[x.Name], gone)}
 		if row.Waiting > 0 {
 			row.Worker, _ = s.st.WorkerCommand(x.Name)
+			row.Busy = busyElsewhere(busy, x.Name, s.st.Redact)
 		}
 		if x.Counts[store.StatusDone] > 0 {
 			b, err := s.best(ctx, x.Name)
@@ -171,6 +177,7 @@ type experimentView struct {
 	Waiting    int    // runs waiting for a worker (waiting)
 	Worker     string // the command line that trains them (store.WorkerCommand)
 	WorkerNote string // what it needs besides (a password not shown)
+	Busy       string // the workers busy with other experiments (busyElsewhere); "": none is
 	Runs       []runRow
 	OpenRuns   bool
 }
@@ -293,6 +300,14 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	v.Runs = runRows(runs, steps, gone, s.st.Redact)
 	v.Waiting = waiting(runs, gone)
 	v.Worker, v.WorkerNote = s.st.WorkerCommand(x.Name)
+	if v.Waiting > 0 {
+		busy, err := s.trainingRuns(ctx)
+		if err != nil {
+			s.fail(w, r, s.statusOf(err, false), err)
+			return
+		}
+		v.Busy = busyElsewhere(busy, x.Name, s.st.Redact)
+	}
 	v.OpenRuns = len(runs) <= 50 || x.Counts[store.StatusRunning] > 0
 	s.render(w, r, status, "experiment", &page{
 		Title:  name,
@@ -534,6 +549,7 @@ type runView struct {
 	Waiting     bool   // queued or interrupted, and no run of its experiment trains (waiting)
 	Worker      string // the command line that trains it (store.WorkerCommand)
 	WorkerNote  string // what it needs besides (a password not shown)
+	Busy        string // while Waiting: the workers busy with other experiments (busyElsewhere); "": none is
 	Summaries   []summaryRow
 	ConfigYAML  string
 	Samples     []sampleRow
@@ -616,6 +632,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		if !slices.ContainsFunc(busy, func(b store.Run) bool { return b.Experiment == run.Experiment }) {
 			v.Waiting = true
 			v.Worker, v.WorkerNote = s.st.WorkerCommand(run.Experiment)
+			v.Busy = busyElsewhere(busy, run.Experiment, s.st.Redact)
 		}
 	}
 	sums, err := s.st.Summaries(ctx, []int64{run.ID})

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/attnlab/attnlab/store"
@@ -57,5 +59,76 @@ func BenchmarkQueuedRunPage2000(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		get(b, s, u)
+	}
+}
+
+// TestQueuedRunsBehindABusyWorker: queued runs of an experiment none of
+// whose runs trains, while a worker is alive and busy with another
+// experiment, are not said to wait for a worker to be started: the pages
+// name the busy worker and its experiment, and still give the command
+// that trains them at once. A worker that is gone (here: this host, a pid
+// that has exited) is not busy: then they say that no worker runs.
+func TestQueuedRunsBehindABusyWorker(t *testing.T) {
+	st := openStore(t, t.TempDir()+"/runs.db")
+	waits := submitQueued(t, st, "waits", 2)
+	other := submitQueued(t, st, "other", 2)
+	p := exec.Command("true")
+	if err := p.Run(); err != nil {
+		t.Skip("cannot start a process to take a dead pid from: ", err)
+	}
+	dead := store.CurrentOwner("test")
+	dead.PID = p.Process.Pid
+	if res, err := st.Claim(context.Background(), other[0].ID, dead, 0); err != nil || !res.Claimed {
+		t.Fatalf("claim: %v %s", err, res.Reason)
+	}
+	s := newServer(t, st, Options{})
+	worker, _ := st.WorkerCommand("waits")
+	worker = strings.ReplaceAll(worker, "'", "&#39;")
+	pages := []string{"/", "/x/waits", "/r/" + strconv.FormatInt(waits[1].ID, 10)}
+	for _, u := range pages {
+		body := get(t, s, u).body
+		mustContain(t, u+" while the only worker is gone", body, "no worker is training any run of this database")
+		if strings.Contains(body, "busy") {
+			t.Errorf("%s names a busy worker that is gone:\n%s", u, shortBody(body))
+		}
+	}
+
+	claim(t, st, other[1].ID) // fixOwner: worker-1:4242, heartbeat now
+	busy := "the worker worker-1:4242 is busy with experiment other"
+	wants := [][]string{
+		{"queued; a worker is busy elsewhere", busy},
+		{"2 runs are queued: none of this experiment's runs is training; " + busy, "<code>" + worker + "</code> trains them at once"},
+		{"queued: none of its experiment's runs is training; " + busy, "<code>" + worker + "</code> trains it at once"},
+	}
+	for i, u := range pages {
+		body := get(t, s, u).body
+		mustContain(t, u, body, wants[i]...)
+		if strings.Contains(body, "waiting for a worker") || strings.Contains(body, "no worker is training") {
+			t.Errorf("%s says no worker runs while worker-1:4242 trains experiment other:\n%s", u, shortBody(body))
+		}
+	}
+}
+
+// TestBusyElsewhere: the sentence names each worker once, with its
+// experiments, and leaves out the page's own experiment.
+func TestBusyElsewhere(t *testing.T) {
+	run := func(x, host string, pid int) store.Run {
+		return store.Run{Experiment: x, Status: store.StatusRunning, Host: host, PID: pid}
+	}
+	id := func(s string) string { return s }
+	for _, tc := range []struct {
+		runs []store.Run
+		want string
+	}{
+		{nil, ""},
+		{[]store.Run{run("self", "h", 1)}, ""},
+		{[]store.Run{run("a", "h", 1), run("a", "h", 1)}, "the worker h:1 is busy with experiment a"},
+		{[]store.Run{run("a", "h", 1), run("b", "h", 1), run("self", "g", 2)}, "the worker h:1 is busy with experiments a and b"},
+		{[]store.Run{run("a", "h", 1), run("b", "g", 2), run("c", "g", 2)}, "2 workers are busy with other experiments: h:1 with a, g:2 with b and c"},
+		{[]store.Run{run("a", "h", 1), run("a", "h", 2), run("a", "h", 3), run("a", "h", 4)}, "4 workers are busy with other experiments: h:1 with a, h:2 with a, h:3 with a, 1 more"},
+	} {
+		if got := busyElsewhere(tc.runs, "self", id); got != tc.want {
+			t.Errorf("busyElsewhere(%v) = %q, want %q", tc.runs, got, tc.want)
+		}
 	}
 }
