@@ -115,6 +115,14 @@
 // BenchmarkCurvesPage500 measure a 500-run experiment with 10,000 metric
 // rows per run.
 //
+// An experiment page lists at most maxRunRows (500) of its runs — those
+// not done first, then done ones by id — and links to all (?runs=all); a
+// comparison row links at most maxRowRuns (20) of its runs, and its hover
+// names as many, then says how many more: 10,000 runs made a 5 MB page,
+// 3.5 MB of it the runs list. The comparison keeps a row per sweep point
+// (the table attnlab compare prints): 1,000 points still make 1.5 MB.
+// TestBigExperimentPageBounded holds the bound.
+//
 // A heatmap draws at most maxHeatmapSide (100) output and source tokens,
 // the first ones, and says what it left out: a stored attention map can be
 // any size (1000 × 1000 tokens made a 169 MB page). A run page decodes

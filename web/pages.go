@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -174,12 +175,44 @@ type experimentView struct {
 	DiffHeads  []metricHead
 	DiffRows   []cmpRow
 	Counts     []statusCount
-	Waiting    int    // runs waiting for a worker (waiting)
-	Worker     string // the command line that trains them (store.WorkerCommand)
-	WorkerNote string // what it needs besides (a password not shown)
-	Busy       string // the workers busy with other experiments (busyElsewhere); "": none is
-	Runs       []runRow
+	Waiting    int      // runs waiting for a worker (waiting)
+	Worker     string   // the command line that trains them (store.WorkerCommand)
+	WorkerNote string   // what it needs besides (a password not shown)
+	Busy       string   // the workers busy with other experiments (busyElsewhere); "": none is
+	Runs       []runRow // at most maxRunRows, unless ?runs=all (listed)
+	RunCount   int      // the experiment's runs
+	AllRunsURL string   // this page listing every run; "" when Runs has them all
 	OpenRuns   bool
+}
+
+// An experiment page lists at most maxRunRows of its runs (listed) unless
+// asked for all (?runs=all), and links at most maxRowRuns runs from a row
+// of its comparison: 10,000 runs made a page of 5 MB, most of it a list
+// nobody reads whole.
+const (
+	maxRunRows = 500
+	maxRowRuns = 20
+)
+
+// listed returns the runs an experiment page lists when it lists at most
+// max: those not done first (running, failed, interrupted, queued: what
+// one looks for among many), then done ones (each linked from its row of
+// the comparison too), each by id; shown in id order.
+func listed(runs []store.Run, max int) []store.Run {
+	if len(runs) <= max {
+		return runs
+	}
+	rank := func(st store.Status) int {
+		if st == store.StatusDone {
+			return 1
+		}
+		return 0
+	}
+	byRank := slices.Clone(runs)
+	slices.SortStableFunc(byRank, func(a, b store.Run) int { return rank(a.Status) - rank(b.Status) })
+	out := byRank[:max]
+	slices.SortFunc(out, func(a, b store.Run) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 type metricHead struct {
@@ -198,7 +231,8 @@ type cmpRow struct {
 	Failed      []runLink
 	Unfinished  int
 	Cells       []cmpCell
-	Runs        []runLink
+	Runs        []runLink // at most maxRowRuns
+	MoreRuns    int       // the row's runs beyond them
 	IsBaseline  bool
 	BaselineURL string
 }
@@ -297,7 +331,19 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
-	v.Runs = runRows(runs, steps, gone, s.st.Redact)
+	v.RunCount = len(runs)
+	shown := runs
+	if r.URL.Query().Get("runs") != "all" {
+		if shown = listed(runs, maxRunRows); len(shown) < len(runs) {
+			v.AllRunsURL = f.link(experimentURL(name))
+			if strings.Contains(v.AllRunsURL, "?") {
+				v.AllRunsURL += "&runs=all"
+			} else {
+				v.AllRunsURL += "?runs=all"
+			}
+		}
+	}
+	v.Runs = runRows(shown, steps, gone, s.st.Redact)
 	v.Waiting = waiting(runs, gone)
 	v.Worker, v.WorkerNote = s.st.WorkerCommand(x.Name)
 	if v.Waiting > 0 {
@@ -351,16 +397,20 @@ func (s *Server) fillComparison(v *experimentView, c *report.Comparison, f form,
 	for i, row := range c.Rows {
 		cr := cmpRow{Index: i, Groups: t.Groups[i], N: len(row.Runs), Unfinished: row.Unfinished, IsBaseline: i == c.Baseline}
 		for j, cell := range row.Cells {
-			vals := make([]string, len(cell.Values))
-			for k, x := range cell.Values {
-				vals[k] = "run " + strconv.FormatInt(row.Runs[k], 10) + ", seed " + strconv.FormatInt(row.Seeds[k], 10) + ": " + tipValue(cell, x)
+			vals := make([]string, 0, min(len(cell.Values), maxRowRuns+1))
+			for k, x := range cell.Values[:min(len(cell.Values), maxRowRuns)] {
+				vals = append(vals, "run "+strconv.FormatInt(row.Runs[k], 10)+", seed "+strconv.FormatInt(row.Seeds[k], 10)+": "+tipValue(cell, x))
+			}
+			if n := len(cell.Values) - maxRowRuns; n > 0 {
+				vals = append(vals, fmt.Sprintf("… %d more runs", n))
 			}
 			cr.Cells = append(cr.Cells, cmpCell{Text: t.Values[i][j], Count: t.Counts[i][j], Best: cell.Best,
 				Mean: report.FullFloat(cell.Mean), Title: strings.Join(vals, "\n")})
 		}
-		for _, id := range row.Runs {
+		for _, id := range row.Runs[:min(len(row.Runs), maxRowRuns)] {
 			cr.Runs = append(cr.Runs, runLink{ID: id, URL: runURL(id), Seed: runs[id].Seed, Status: runs[id].Status})
 		}
+		cr.MoreRuns = max(len(row.Runs)-maxRowRuns, 0)
 		for _, f := range row.Failed {
 			cr.Failed = append(cr.Failed, runLink{ID: f.ID, URL: runURL(f.ID), Seed: runs[f.ID].Seed, Status: store.StatusFailed, Error: s.st.Redact(f.Error)})
 		}

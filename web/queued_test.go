@@ -132,3 +132,72 @@ func TestBusyElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestBigExperimentPageBounded: an experiment of 1,200 runs (2 sweep
+// points × 600 seeds) makes a page of bounded size: its runs list shows
+// at most maxRunRows runs — its running and failed ones among them, however
+// late — and links to the whole list; a comparison row links at most
+// maxRowRuns runs and its values' hover at most as many. 10,000 runs made
+// a page of 5 MB.
+func TestBigExperimentPageBounded(t *testing.T) {
+	st := openStore(t, t.TempDir()+"/runs.db")
+	ctx := context.Background()
+	var specs []store.RunSpec
+	for p := range 2 {
+		for seed := range 600 {
+			specs = append(specs, store.RunSpec{Hash: fmt.Sprintf("p%d-%04d", p, seed), Seed: int64(seed + 1),
+				Config: fmt.Sprintf(`{"seed":%d,"model":{"attention":{"name":"a%d"}}}`, seed+1, p), Point: fmt.Sprintf(`{"model.attention.name":"a%d"}`, p)})
+		}
+	}
+	_, list, err := st.Submit(ctx, store.ExperimentSpec{Name: "big", YAML: "name: big\n"}, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, running := list[len(list)-2].ID, list[len(list)-1].ID
+	for i, r := range list {
+		claim(t, st, r.ID)
+		if r.ID == running {
+			continue
+		}
+		if err := st.PutSummaries(ctx, r.ID, map[string]float64{"test/exact_match": float64(i%7) / 7, "test/loss": 1}); err != nil {
+			t.Fatal(err)
+		}
+		status, msg := store.StatusDone, ""
+		if r.ID == failed {
+			status, msg = store.StatusFailed, "loss is NaN"
+		}
+		if err := st.Finish(ctx, r.ID, fixOwner, status, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newServer(t, st, Options{})
+	page := get(t, s, "/x/big")
+	if page.status != 200 {
+		t.Fatalf("GET /x/big: %d\n%s", page.status, shortBody(page.body))
+	}
+	const bound = 250 << 10
+	t.Logf("/x/big of %d runs: %d bytes", len(list), len(page.body))
+	if len(page.body) > bound {
+		t.Errorf("the page of an experiment of %d runs is %d bytes, more than %d", len(list), len(page.body), bound)
+	}
+	// Two rows: each links maxRowRuns runs, and each of its two metrics'
+	// hover names as many.
+	if n := strings.Count(page.body, `<a class="s-done" href="/r/`); n != 2*maxRowRuns {
+		t.Errorf("the comparison links %d runs, want %d", n, 2*maxRowRuns)
+	}
+	if n := strings.Count(page.body, ", seed "); n != 2*2*maxRowRuns {
+		t.Errorf("the comparison's hovers name %d runs, want %d", n, 2*2*maxRowRuns)
+	}
+	if n := strings.Count(page.body, "<tr data-run="); n != maxRunRows {
+		t.Errorf("the runs list has %d rows, want %d", n, maxRunRows)
+	}
+	mustContain(t, "/x/big", page.body, fmt.Sprintf(`<tr data-run="%d">`, running), fmt.Sprintf(`<tr data-run="%d">`, failed),
+		"1200 runs, 500 listed", `<a href="/x/big?runs=all#runs">List all 1200</a>`, "+580 more", "… 580 more runs")
+	all := get(t, s, "/x/big?runs=all").body
+	if n := strings.Count(all, "<tr data-run="); n != len(list) {
+		t.Errorf("/x/big?runs=all lists %d runs, want %d", n, len(list))
+	}
+	if strings.Contains(all, "List all") {
+		t.Errorf("/x/big?runs=all still offers to list all")
+	}
+}
