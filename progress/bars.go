@@ -29,6 +29,7 @@ type bars struct {
 	eta *eta
 
 	mu       sync.Mutex
+	stopped  bool // Wait came before every run was done: no ETA any more
 	overall  *mpb.Bar
 	total    int // runs in the plan
 	longest  int // the longest name begun so far
@@ -50,7 +51,10 @@ func (b *bars) Start(total, done, steps int) {
 	b.mu.Unlock()
 	line := func(c columns) (string, string) {
 		done, elapsed, eta := b.eta.overall()
-		return overallLine{done: done, total: total, elapsed: elapsed, eta: eta}.fit(c)
+		b.mu.Lock()
+		stopped := b.stopped
+		b.mu.Unlock()
+		return overallLine{done: done, total: total, elapsed: elapsed, eta: eta, stopped: stopped}.fit(c)
 	}
 	left, right := b.pair(line)
 	b.overall = b.p.AddBar(int64(max(total, 1)),
@@ -100,8 +104,14 @@ func (b *bars) Begin(run store.Run, from, total int) runs.RunReporter {
 
 func (b *bars) Skip(_ store.Run, steps int, _ string) { b.eta.skip(steps) }
 
+// Wait draws the overall line a last time and stops. An execution that
+// stopped before every run was done (interrupted, or its database file
+// gone) has no ETA: that line shows the time elapsed alone.
 func (b *bars) Wait() {
 	if b.overall != nil && !b.overall.Completed() {
+		b.mu.Lock()
+		b.stopped = true
+		b.mu.Unlock()
 		b.overall.Abort(false)
 	}
 	b.p.Wait()

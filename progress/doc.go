@@ -18,7 +18,9 @@
 // (at most MaxBar), and what does not fit is given up in this order — the
 // throughput, the names' width down to 16 columns (a name keeps its end,
 // after "…"), the loss, the names' width down to 8, the ETA. The overall
-// line shows the time elapsed and the overall ETA, or the ETA alone.
+// line shows the time elapsed and the overall ETA, or the ETA alone; an
+// execution that stops short (interrupted, or its database file gone)
+// leaves it with the time elapsed alone.
 //
 // The overall ETA is remaining · t/trained: remaining is the training steps
 // the plan's runs still need (Start's steps, less the steps each run

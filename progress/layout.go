@@ -69,6 +69,7 @@ type runLine struct {
 	loss        float64       // 0: no loss logged yet
 	tps         float64       // tokens per second; 0: not known yet
 	eta         time.Duration // < 0: not known yet
+	stopped     bool          // the execution stopped short: no ETA
 }
 
 // fit returns the text left and right of a run's bar in columns c.
@@ -91,16 +92,21 @@ type overallLine struct {
 	done, total int
 	elapsed     time.Duration
 	eta         time.Duration // < 0: not known yet
+	stopped     bool          // the execution stopped short: no ETA
 }
 
 // fit returns the text left and right of the overall bar in columns c:
-// the time elapsed and the ETA, or the ETA alone when both do not fit.
+// the time elapsed and the ETA, or the ETA alone when both do not fit;
+// the time elapsed alone once the execution stopped short.
 func (o overallLine) fit(c columns) (left, right string) {
 	eta := "ETA ?"
 	if o.eta >= 0 {
 		eta = "ETA " + duration(o.eta)
 	}
 	right = duration(o.elapsed) + "  " + eta
+	if o.stopped {
+		right = duration(o.elapsed)
+	}
 	if cols(right) > c.right {
 		right = eta
 	}

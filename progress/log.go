@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -168,9 +169,16 @@ func (r *logRun) End(status store.Status, err error) {
 // line of its error when it has one ("failed: loss is NaN at step 12"),
 // the status said once when the error starts with it ("interrupted:
 // handed back to the queue, to resume from its last checkpoint").
+//
+// A run stopped because the database file was deleted or replaced says so
+// in those words (store.ErrDatabaseGone's), not with the write that noticed
+// it — often another run's: the command's error names the file, once.
 func Outcome(status store.Status, err error) string {
 	if err == nil {
 		return string(status)
+	}
+	if errors.Is(err, store.ErrDatabaseGone) {
+		err = store.ErrDatabaseGone
 	}
 	msg := firstLine(err.Error())
 	if strings.HasPrefix(msg, string(status)+":") {

@@ -206,9 +206,9 @@ func TestBarsFit(t *testing.T) {
 	refresh <- time.Now()
 	refresh <- time.Now()
 	r1.End(store.StatusDone, nil)
-	r2.End(store.StatusInterrupted, nil)
-	b.Skip(store.Run{ID: 3}, 1000, "interrupted")
-	b.Wait()
+	r2.End(store.StatusDone, nil)
+	b.Begin(store.Run{ID: 3, Experiment: "q", Seed: 3}, 0, 1000).End(store.StatusDone, nil)
+	b.Wait() // all done: the last line keeps its ETA (a stopped one has none: TestBarsStoppedNoETA)
 	out := ansi.ReplaceAllString(buf.String(), "")
 	var sawETA, sawRun bool
 	for _, line := range strings.Split(out, "\n") {
@@ -221,6 +221,47 @@ func TestBarsFit(t *testing.T) {
 	}
 	if !sawETA || !sawRun {
 		t.Errorf("want a run's line and an overall line with an ETA:\n%s", out)
+	}
+}
+
+// TestBarsStoppedNoETA: the overall line drawn last when the execution
+// stopped short (interrupted, or its database file gone) shows the time
+// elapsed and no ETA: the runs skipped took their steps out of the
+// remaining ones, and it said "ETA 0s".
+func TestBarsStoppedNoETA(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	refresh := make(chan any)
+	b := newBars(mpb.WithOutput(&buf), mpb.WithWidth(80), mpb.WithManualRefresh(refresh), mpb.ForceAutoRefresh())
+	b.Start(3, 0, 3000)
+	r := b.Begin(store.Run{ID: 1, Experiment: "q", Seed: 1}, 0, 1000)
+	time.Sleep(20 * time.Millisecond)
+	r.Update(runs.Progress{Step: 300, Total: 1000, Loss: 0.5})
+	refresh <- time.Now()
+	r.End(store.StatusInterrupted, nil)
+	b.Skip(store.Run{ID: 2}, 1000, "interrupted")
+	b.Skip(store.Run{ID: 3}, 1000, "interrupted")
+	b.Wait()
+	var last string
+	for _, line := range strings.Split(ansi.ReplaceAllString(buf.String(), ""), "\n") {
+		for _, l := range strings.Split(line, "\r") {
+			if strings.HasPrefix(l, "runs ") {
+				last = l
+			}
+		}
+	}
+	if last == "" || strings.Contains(last, "ETA") {
+		t.Errorf("the last overall line %q, want one without an ETA:\n%s", last, buf.String())
+	}
+}
+
+// TestOutcomeDatabaseGone: a run stopped by a deleted database file says
+// so in store.ErrDatabaseGone's words, not with the write that noticed it
+// (another run's, as often as not).
+func TestOutcomeDatabaseGone(t *testing.T) {
+	err := fmt.Errorf("write metrics of run 5: %w", fmt.Errorf("store x.db: the database file was deleted: %w", store.ErrDatabaseGone))
+	if got, want := Outcome(store.StatusInterrupted, err), "interrupted: database file deleted or replaced"; got != want {
+		t.Errorf("Outcome = %q, want %q", got, want)
 	}
 }
 

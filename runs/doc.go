@@ -58,7 +58,9 @@
 // reports store.ErrDatabaseGone (the SQLite file was deleted or replaced),
 // every run stops and the error is returned: nothing is reported as stored
 // that is not (the Reporter is told each such run was interrupted, not
-// that it failed: no database records it failed).
+// that it failed: no database records it failed); the runs it did not
+// start are not skipped one by one (their Outcome.Note is NotRunGone) —
+// the error says why for all of them.
 //
 // A PostgreSQL outage (a restart, a failover, a network cut) is the
 // store's to ride out: it retries every write for up to its outage budget

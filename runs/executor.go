@@ -55,6 +55,10 @@ type ExecOptions struct {
 	NoMetrics bool
 }
 
+// NotRunGone is the Outcome.Note of a run of the plan that Execute did not
+// run because the database file was deleted or replaced meanwhile.
+const NotRunGone = "not run: database file deleted or replaced"
+
 // Unplanned is the total of Reporter.Start for a queue worker, whose runs
 // are not known in advance: runs submitted after it started are taken too.
 const Unplanned = -1
@@ -77,7 +81,9 @@ type Reporter interface {
 	// failed will not be trained by this execution, and why (the execution
 	// was interrupted, or the run could not be claimed or prepared). A run
 	// another process holds is not skipped: Execute waits for it
-	// (ExecOptions.Waiting).
+	// (ExecOptions.Waiting). Nor are the runs left when the database file
+	// is gone (store.ErrDatabaseGone): Execute returns that error, which
+	// says why for them all, and their outcomes' Note is NotRunGone.
 	Skip(run store.Run, steps int, why string)
 	// Wait flushes the display after the last run ended.
 	Wait()
@@ -239,6 +245,18 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		}
 		ours[o.Run.ID] = true
 		rep.Outcomes[i] = o
+	}
+	if errors.Is(werr, store.ErrDatabaseGone) {
+		// The file is gone: what the store would read now is the unlinked
+		// file's stale state, and no run is trained any more. The runs not
+		// ours are not run; the error says why, once (the reporter is not
+		// told of each: see Reporter.Skip).
+		for i, o := range rep.Outcomes {
+			if !ours[o.Run.ID] && o.Note == "" {
+				rep.Outcomes[i].Note = NotRunGone
+			}
+		}
+		return rep, werr
 	}
 	// Runs that other processes trained meanwhile, or still hold: their
 	// state now.

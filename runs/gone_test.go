@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ type endings struct {
 	ends     []ending
 	once     sync.Once
 	training chan struct{}
+	skips    []string // the names of the runs skipped
 }
 
 type ending struct {
@@ -26,8 +28,12 @@ type ending struct {
 	err    error
 }
 
-func (e *endings) Start(int, int, int)                   {}
-func (e *endings) Skip(store.Run, int, string)           {}
+func (e *endings) Start(int, int, int) {}
+func (e *endings) Skip(r store.Run, _ int, _ string) {
+	e.mu.Lock()
+	e.skips = append(e.skips, r.Name())
+	e.mu.Unlock()
+}
 func (e *endings) Wait()                                 {}
 func (e *endings) Begin(store.Run, int, int) RunReporter { return endingOf{e} }
 func (e *endings) all() []ending {
@@ -92,5 +98,62 @@ func TestWorkDatabaseDeleted(t *testing.T) {
 	}
 	if wr == nil || len(wr.Outcomes) != 1 || wr.Outcomes[0].Status != store.StatusInterrupted {
 		t.Fatalf("Work's report %+v, want one outcome, interrupted", wr)
+	}
+}
+
+// TestExecuteDatabaseDeleted: an execution whose SQLite file is deleted
+// while a run trains returns ErrDatabaseGone, tells the reporter that run
+// was interrupted, and announces none of the runs it never started one by
+// one (the error says why for them all): their outcomes say NotRunGone.
+// They used to be skipped each "interrupted", as after a Ctrl-C.
+func TestExecuteDatabaseDeleted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "gone.db")
+	st := openStore(t, db)
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1, 2]", "train.steps=100000", "train.eval_every=0")
+	rep := endings{training: make(chan struct{})}
+	type result struct {
+		r   *Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Heartbeat: 50 * time.Millisecond, StaleAfter: time.Hour, Reporter: &rep})
+		done <- result{r, err}
+	}()
+	select {
+	case <-rep.training:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not report progress within 30 s")
+	}
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Execute went on 30 s after its database was deleted")
+	}
+	if !errors.Is(res.err, store.ErrDatabaseGone) {
+		t.Fatalf("Execute after its database was deleted: %v, want ErrDatabaseGone", res.err)
+	}
+	rep.mu.Lock()
+	skips := rep.skips
+	rep.mu.Unlock()
+	if len(skips) != 0 {
+		t.Errorf("the reporter was told of skipped runs %q, want none (the error says why for them all)", skips)
+	}
+	if ends := rep.all(); len(ends) != 1 || ends[0].status != store.StatusInterrupted {
+		t.Errorf("the reporter was told %+v, want one run interrupted", ends)
+	}
+	var notes []string
+	for _, o := range res.r.Outcomes {
+		notes = append(notes, string(o.Status)+"/"+o.Note)
+	}
+	want := []string{"interrupted/", "queued/" + NotRunGone, "queued/" + NotRunGone, "queued/" + NotRunGone}
+	if !slices.Equal(notes, want) {
+		t.Errorf("outcomes %q, want %q", notes, want)
 	}
 }

@@ -127,6 +127,9 @@ names), 130 when interrupted before every run was done.`,
 				}
 				return err
 			}
+			if errors.Is(err, store.ErrDatabaseGone) {
+				return goneError(st, err, rep)
+			}
 			if err != nil && ctx.Err() == nil {
 				return err
 			}
@@ -499,6 +502,35 @@ func runOutcomes(w io.Writer, rep *runs.Report, interrupted bool, gone func(id i
 		return fmt.Errorf("%d of %s not done", notDone, all)
 	}
 	return nil
+}
+
+// goneError is run's one line when the database file was deleted or
+// replaced while it trained (err wraps store.ErrDatabaseGone): the store's
+// sentence naming the file, and what became of the plan's runs, counted —
+// the progress output named none of those it did not run.
+func goneError(st *store.Store, err error, rep *runs.Report) error {
+	if g := st.Gone(); g != nil {
+		err = g // without the write that noticed it, often another run's
+	}
+	var done, stopped, notRun int
+	for _, o := range rep.Outcomes {
+		switch {
+		case o.Status == store.StatusDone:
+			done++
+		case o.Note == runs.NotRunGone:
+			notRun++
+		default:
+			stopped++
+		}
+	}
+	parts := []string{fmt.Sprintf("%d of %s done", done, plural(len(rep.Outcomes), "run"))}
+	if stopped > 0 {
+		parts = append(parts, fmt.Sprintf("%d stopped", stopped))
+	}
+	if notRun > 0 {
+		parts = append(parts, fmt.Sprintf("%d not run", notRun))
+	}
+	return fmt.Errorf("%w (%s)", err, strings.Join(parts, ", "))
 }
 
 // maxWorkers bounds --workers: each worker holds a run's model and a

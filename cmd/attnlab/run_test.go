@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -418,5 +421,37 @@ func TestRunUsesMeasuredData(t *testing.T) {
 	wantOK(t, r)
 	if !strings.Contains(plan.stdout, "the dataset 1") {
 		t.Errorf("plan: %s", plan.stdout)
+	}
+}
+
+// TestGoneError: when the database file is deleted during run, the
+// command's one line is the store's sentence naming the file — not the
+// write that noticed it, another run's as often as not — and counts what
+// became of the plan's runs, which the progress output did not list.
+func TestGoneError(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "lab.db")
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	rep := &runs.Report{Outcomes: []runs.Outcome{
+		{Status: store.StatusDone},
+		{Status: store.StatusInterrupted},
+		{Status: store.StatusQueued, Note: runs.NotRunGone},
+		{Status: store.StatusInterrupted, Note: runs.NotRunGone},
+	}}
+	noticed := fmt.Errorf("write metrics of run 7: %w", st.Gone())
+	got := goneError(st, noticed, rep)
+	if !errors.Is(got, store.ErrDatabaseGone) {
+		t.Errorf("goneError = %v, want it to wrap ErrDatabaseGone", got)
+	}
+	want := "store " + db + ": the database file was deleted while attnlab was using it; nothing written since is stored (1 of 4 runs done, 1 stopped, 2 not run)"
+	if got.Error() != want {
+		t.Errorf("goneError =\n%s\nwant\n%s", got, want)
 	}
 }
