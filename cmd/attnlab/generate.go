@@ -18,6 +18,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/internal/safein"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/runs"
@@ -64,8 +65,10 @@ evaluation length by default. Language-model runs continue the input as a
 prompt (an empty prompt starts from scratch), 100 tokens by default, and
 print the prompt followed by its continuation.
 
---stdin reads one input per line and writes one output per line (newlines and
-tabs inside an output are written as \n and \t), each as soon as it is
+An output is written with a backslash as \\, a tab as \t and any other control
+character as \xHH (ESC as \x1b), to a terminal or a pipe, with --input and
+--stdin alike. --stdin reads one input per line and writes one output per line
+(a newline inside an output is written as \n), each as soon as it is
 decoded: lines that have arrived are decoded together, and a program may wait
 for the answer to one line before it writes the next. --show-attention draws the
 attention of each output token over the source tokens as a text heatmap.`,
@@ -487,6 +490,24 @@ func (gen *generator) text(in input, h models.Hypothesis) string {
 	return gen.t.Spec.DecodeOutput(h.Tokens)
 }
 
+// shownOutput is how generate writes a model's output, with --input and
+// --stdin alike, to a terminal or a pipe: a backslash as \\, a tab as \t,
+// and every other character a terminal would act on (ESC, CR, C1 and bidi
+// controls, invalid UTF-8) as package printable escapes it (\xHH, \uHHHH),
+// so that an output holding ESC cannot drive the terminal and the escapes
+// read back unambiguously. A newline is \n too when oneLine (--stdin: one
+// output per line); a single --input output keeps its line breaks (a
+// language model's continuation of a text spans lines).
+func shownOutput(s string, oneLine bool) string {
+	s = outputEscapes.Replace(s)
+	if oneLine {
+		return printable.Line(s)
+	}
+	return printable.Text(s)
+}
+
+var outputEscapes = strings.NewReplacer(`\`, `\\`, "\t", `\t`)
+
 // one decodes the --input text.
 func (gen *generator) one(out, errw io.Writer, text string) error {
 	if len(text) > maxStdinLine {
@@ -503,7 +524,7 @@ func (gen *generator) one(out, errw io.Writer, text string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, gen.text(in, hyps[0]))
+	fmt.Fprintln(out, shownOutput(gen.text(in, hyps[0]), false))
 	if gen.flags.showAttention {
 		gen.attention(out, errw, in, hyps[0])
 	}
@@ -524,7 +545,6 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 	}
 	w := bufio.NewWriter(out)
 	defer w.Flush()
-	escape := strings.NewReplacer("\\", `\\`, "\n", `\n`, "\t", `\t`)
 	var inputs []input
 	flush := func() error {
 		hyps, err := gen.decode(inputs)
@@ -532,7 +552,7 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 			return err
 		}
 		for i, h := range hyps {
-			fmt.Fprintln(w, escape.Replace(gen.text(inputs[i], h)))
+			fmt.Fprintln(w, shownOutput(gen.text(inputs[i], h), true))
 			if gen.flags.showAttention {
 				gen.attention(w, errw, inputs[i], h)
 			}

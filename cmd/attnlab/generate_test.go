@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -381,5 +383,49 @@ func TestServeSampleIsGenerates(t *testing.T) {
 		if want := strings.TrimSuffix(cli.stdout, "\n"); web != want {
 			t.Errorf("seed %s: the dashboard samples %q, attnlab generate --sample %q", seed, web, want)
 		}
+	}
+}
+
+// TestGenerateEscapesAlike: a model whose outputs hold a backslash, a tab
+// and ESC shows them the same way with --input as with --stdin — \\, \t,
+// \x1b — never raw. --input used to write the backslash and the tab as
+// they were, so that a written "\x1b" and an ESC read alike.
+func TestGenerateEscapesAlike(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var src, tgt strings.Builder
+	symbol := map[byte]string{'a': `\`, 'b': "\t", 'c': "\x1b", 'd': "x"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1500 {
+		n := 3 + rng.IntN(5)
+		for range n {
+			c := "abcd"[rng.IntN(4)]
+			src.WriteByte(c)
+			tgt.WriteString(symbol[c])
+		}
+		src.WriteByte('\n')
+		tgt.WriteByte('\n')
+	}
+	for name, text := range map[string]string{"src.txt": src.String(), "tgt.txt": tgt.String(), "esc.yaml": `name: esc
+task: {name: pairs, src_path: src.txt, tgt_path: tgt.txt, src_tokenizer: char, tgt_tokenizer: char}
+model: {name: seq2seq-rnn, embed: 16, encoder: {name: lstm, hidden: 32}, attention: {name: dot}}
+train: {optimizer: {name: adam, lr: 1.0e-2}, batch_size: 32, steps: 400, eval_every: 400}
+seeds: [1]
+`} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(dir, "lab.db")
+	wantOK(t, attnlab(t, "run", filepath.Join(dir, "esc.yaml"), "--db", db, "-q"))
+	one := attnlab(t, "generate", "esc/seed=1", "--input", "abcd", "--db", db)
+	wantOK(t, one)
+	stream := attnlabIn(t, "abcd\n", "generate", "esc/seed=1", "--stdin", "--db", db)
+	wantOK(t, stream)
+	if one.stdout != stream.stdout {
+		t.Errorf("generate --input shows %q, --stdin %q: want them alike", one.stdout, stream.stdout)
+	}
+	if !strings.Contains(one.stdout, `\\`) || !strings.Contains(one.stdout, `\t`) || strings.ContainsAny(one.stdout, "\t\x1b") {
+		t.Errorf("generate --input abcd = %q, want a backslash as \\\\, a tab as \\t, nothing raw (the model maps abcd to %q)", one.stdout, `\`+"\t\x1bx")
 	}
 }
