@@ -660,3 +660,44 @@ func TestCRLineEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestPairsHeaderLine: a first line of column names (source<TAB>target,
+// src/tgt, input/output, in any case; or src_path's "src" beside
+// tgt_path's "tgt") is refused as a problem naming the file's line 1, not
+// trained on as a pair, as it used to be; the same words on another line
+// are a pair like any other.
+func TestPairsHeaderLine(t *testing.T) {
+	t.Parallel()
+	var body strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&body, "a%d b%d\tc%d\n", i, i%7, i%3)
+	}
+	dir := writeFiles(t, map[string]string{
+		"header.tsv": "Source\tTarget\n" + body.String(),
+		"input.tsv":  " input \toutput\n" + body.String(),
+		"later.tsv":  body.String() + "source\ttarget\n",
+		"half.tsv":   "source\tcible\n" + body.String(),
+		"src.txt":    "src\n" + "a\nb\nc\nd\n",
+		"tgt.txt":    "TGT\n" + "1\n2\n3\n4\n",
+		"valid.tsv":  "src\ttgt\na0 b0\tc0\n",
+	})
+	for _, tc := range []struct {
+		params map[string]any
+		want   string // the problem, "" for none
+	}{
+		{map[string]any{"path": "header.tsv"}, "header.tsv:1: Source<TAB>Target is a header (column names), not a pair"},
+		{map[string]any{"path": "input.tsv"}, "input.tsv:1:  input <TAB>output is a header"},
+		{map[string]any{"path": "later.tsv"}, ""},
+		{map[string]any{"path": "half.tsv"}, ""},
+		{map[string]any{"src_path": "src.txt", "tgt_path": "tgt.txt", "valid_fraction": 0.25, "test_fraction": 0.25}, "src.txt:1 and tgt.txt:1: src and TGT is a header"},
+		{map[string]any{"path": "later.tsv", "valid_path": "valid.tsv"}, "valid.tsv:1: src<TAB>tgt is a header"},
+	} {
+		_, err := Build("pairs", tc.params, Options{BaseDir: dir, Seed: 1})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("Build(%v): %v, want no error", tc.params, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("Build(%v): %v, want a problem %q", tc.params, err, tc.want)
+		}
+	}
+}

@@ -12,8 +12,12 @@ import (
 // PairsParams are the parameters of the pairs task: source/target pairs
 // from files, either one TSV file of source<TAB>target lines (path) or two
 // files aligned line by line (src_path, tgt_path). There is no header
-// line: every line is a pair (a "source<TAB>target" header would be
-// trained on as one). Lines end in "\n" or "\r\n"; a file of lines ended
+// line: every line is a pair. A first line whose two fields are both
+// header words (source, target, src, tgt, input, output, in any case, as
+// "source<TAB>target" or src_path's "src" beside tgt_path's "tgt") is
+// refused as a problem of the data, naming the file's line 1: it would be
+// trained on as a pair. (A true pair of such words is kept by moving it
+// off line 1.) Lines end in "\n" or "\r\n"; a file of lines ended
 // by a lone "\r" is refused. Empty lines are skipped (in two files, only
 // when both are empty).
 //
@@ -29,7 +33,7 @@ import (
 // built from train only. Each example keeps its target line as written
 // (Example.Ref), the reference that outputs are scored against.
 type PairsParams struct {
-	Path          string  `yaml:"path" doc:"TSV file of source<TAB>target lines (or give src_path and tgt_path)"`
+	Path          string  `yaml:"path" doc:"TSV file of source<TAB>target lines, no header line (or give src_path and tgt_path)"`
 	SrcPath       string  `yaml:"src_path" doc:"file of source lines, aligned line by line with tgt_path"`
 	TgtPath       string  `yaml:"tgt_path" doc:"file of target lines, aligned line by line with src_path"`
 	ValidPath     string  `yaml:"valid_path" doc:"TSV file of validation pairs, instead of valid_fraction"`
@@ -296,6 +300,10 @@ func readTSV(path string, opt Options, srcTok, tgtTok Tokenizer) ([]textPair, er
 			pr.addf("%s:%d: more than one tab (want source<TAB>target)", path, i+1)
 			continue
 		}
+		if i == 0 && headerLike(src, tgt) {
+			pr.addf("%s:1: %s<TAB>%s %s", path, src, tgt, headerProblem)
+			continue
+		}
 		tp, err := makePair(src, tgt, srcTok, tgtTok)
 		if err != nil {
 			pr.addf("%s:%d: %v", path, i+1, err)
@@ -352,6 +360,10 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 			pr.addf("%s:%d: empty line, but %s:%d is not: the files must be aligned line by line", tgtPath, i+1, srcPath, i+1)
 			continue
 		}
+		if i == 0 && headerLike(sl[i], tl[i]) {
+			pr.addf("%s:1 and %s:1: %s and %s %s", srcPath, tgtPath, sl[i], tl[i], headerProblem)
+			continue
+		}
 		tp, err := makePair(sl[i], tl[i], srcTok, tgtTok)
 		if err != nil {
 			path := srcPath
@@ -372,6 +384,22 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 	}
 	return out, nil
 }
+
+// headerLike reports whether a first line's source and target are both
+// words a header line names its columns with (see PairsParams).
+func headerLike(src, tgt string) bool {
+	word := func(s string) bool {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "source", "target", "src", "tgt", "input", "output":
+			return true
+		}
+		return false
+	}
+	return word(src) && word(tgt)
+}
+
+// headerProblem is the problem of a first line that headerLike.
+const headerProblem = "is a header (column names), not a pair: delete the line (pairs files have no header: every line is a pair)"
 
 var (
 	errEmptySource = errors.New("empty source")
