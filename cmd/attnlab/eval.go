@@ -151,10 +151,9 @@ only with --force.`,
 					unk.tokens, unk.total, t.Run.ID, unk.examples())
 			}
 			if f.out.path != "" {
-				escape := strings.NewReplacer("\\", `\\`, "\n", `\n`, "\t", `\t`)
 				err := dst.Write(func(w io.Writer) error {
 					for _, o := range outs {
-						if _, err := io.WriteString(w, escape.Replace(o)+"\n"); err != nil {
+						if _, err := io.WriteString(w, escapeOutput(o, true)+"\n"); err != nil {
 							return err
 						}
 					}

@@ -490,23 +490,37 @@ func (gen *generator) text(in input, h models.Hypothesis) string {
 	return gen.t.Spec.DecodeOutput(h.Tokens)
 }
 
+// escapeOutput writes a model's output s as its one line of a file or
+// stream: a backslash as \\, a tab as \t, and (when oneLine) a newline as
+// \n, so that the escapes read back unambiguously. It is the one
+// definition of that format: eval --out writes it byte for byte otherwise
+// (data), generate shows it (shownOutput).
+func escapeOutput(s string, oneLine bool) string {
+	if oneLine {
+		return lineEscapes.Replace(s)
+	}
+	return layoutEscapes.Replace(s)
+}
+
+var (
+	lineEscapes   = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`)
+	layoutEscapes = strings.NewReplacer(`\`, `\\`, "\t", `\t`)
+)
+
 // shownOutput is how generate writes a model's output, with --input and
-// --stdin alike, to a terminal or a pipe: a backslash as \\, a tab as \t,
-// and every other character a terminal would act on (ESC, CR, C1 and bidi
-// controls, invalid UTF-8) as package printable escapes it (\xHH, \uHHHH),
-// so that an output holding ESC cannot drive the terminal and the escapes
-// read back unambiguously. A newline is \n too when oneLine (--stdin: one
-// output per line); a single --input output keeps its line breaks (a
-// language model's continuation of a text spans lines).
+// --stdin alike, to a terminal or a pipe: escapeOutput's escapes, and every
+// other character a terminal would act on (ESC, CR, C1 and bidi controls,
+// invalid UTF-8) as package printable escapes it (\xHH, \uHHHH), so that an
+// output holding ESC cannot drive the terminal. A newline is \n too when
+// oneLine (--stdin: one output per line); a single --input output keeps
+// its line breaks (a language model's continuation of a text spans lines).
 func shownOutput(s string, oneLine bool) string {
-	s = outputEscapes.Replace(s)
+	s = escapeOutput(s, oneLine)
 	if oneLine {
 		return printable.Line(s)
 	}
 	return printable.Text(s)
 }
-
-var outputEscapes = strings.NewReplacer(`\`, `\\`, "\t", `\t`)
 
 // one decodes the --input text.
 func (gen *generator) one(out, errw io.Writer, text string) error {
