@@ -956,3 +956,14 @@ func TestCompareNoBestAcrossTasks(t *testing.T) {
 		t.Errorf("notes[0] = %q, want it to say %q", notes[0], want)
 	}
 }
+
+// TestResolveKeysNothingVaries: an unknown --by key among runs where no key
+// varies (one run) says so, instead of ending on "keys that vary: " and
+// nothing.
+func TestResolveKeysNothingVaries(t *testing.T) {
+	s := &selection{params: map[int64]map[string]store.Value{1: {}}}
+	_, err := s.resolveKeys([]string{"nosuch"}, "--by", nil)
+	if err == nil || strings.HasSuffix(err.Error(), ": ") || !strings.Contains(err.Error(), "no key varies among the selected runs") {
+		t.Errorf("resolveKeys = %v, want an unknown key saying no key varies", err)
+	}
+}

@@ -654,6 +654,9 @@ func (s *selection) resolveKeys(keys []string, flag string, varying []string) ([
 	for _, k := range keys {
 		full, err := ks.resolve(k)
 		if err != nil {
+			if len(varying) == 0 { // one run, or runs alike: it said "keys that vary: " and nothing
+				return nil, fmt.Errorf("report: %s: %w; no key varies among the selected runs", flag, err)
+			}
 			return nil, fmt.Errorf("report: %s: %w; keys that vary: %s", flag, err, strings.Join(varying, ", "))
 		}
 		if slices.Contains(out, full) {
