@@ -104,6 +104,8 @@ func (t Target) resolve() (dest, error) {
 			return dest{}, refuse(t.Path, "would be %s: never written", what)
 		}
 		return dest{path: path}, t.checkDir(path)
+	case errors.Is(err, syscall.ENOTDIR): // a file where its directory should be
+		return dest{}, t.checkDir(path)
 	case err != nil:
 		return dest{}, fmt.Errorf("write %s: %w", path, unwrapPath(err))
 	}
@@ -221,6 +223,10 @@ func (t Target) checkDir(path string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("write %s: directory %s: %w", path, dir, syscall.ENOENT)
+	case errors.Is(err, syscall.ENOTDIR):
+		// A file where a directory should be (stat of "file.csv/" fails
+		// so): named, not a bare "not a directory".
+		return refuse(path, "%s is not a directory", dir)
 	case err != nil:
 		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
 	case !fi.IsDir():

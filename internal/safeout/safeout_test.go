@@ -383,3 +383,23 @@ func TestRefusesWhatItCannotCheck(t *testing.T) {
 		t.Errorf("through a missing directory: %v", err)
 	}
 }
+
+// TestFileAsDirectory: a path through a regular file ("out.csv/x.csv") is
+// refused naming the file that is not a directory; it said only "write
+// out.csv/x.csv: not a directory", an I/O error.
+func TestFileAsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "out.csv")
+	if err := os.WriteFile(file, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{file + "/x.csv", file + "/sub/x.csv"} {
+		err := Target{Path: path}.Write(writeString("x"))
+		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), file+"/") || !strings.Contains(err.Error(), "is not a directory") {
+			t.Errorf("Write(%s) = %v, want it refused naming the directory", path, err)
+		}
+	}
+	if got := readString(t, file); got != "keep" {
+		t.Errorf("the file became %q", got)
+	}
+}
