@@ -187,7 +187,6 @@ only with --force.`,
 	fl.StringVar(&f.out.path, "out", "", "write the outputs to this file, one line each (\"-\": stdout, the scores then to stderr)")
 	fl.BoolVar(&f.out.force, "force", false, "replace the --out file if it exists (never a SQLite database, an input file or a non-regular file)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the scores as JSON")
-	cmd.MarkFlagsRequiredTogether("src", "ref")
 	return cmd
 }
 
@@ -196,8 +195,12 @@ only with --force.`,
 func (f *evalFlags) check(cmd *cobra.Command, file string) error {
 	changed := cmd.Flags().Changed
 	switch {
-	case file != "" && f.src != "":
+	case file != "" && (changed("src") || changed("ref")):
 		return usagef("give FILE.tsv or --src and --ref, not both")
+	case changed("src") && !changed("ref"):
+		return usagef("--src needs --ref, the file of reference lines aligned with it")
+	case changed("ref") && !changed("src"):
+		return usagef("--ref needs --src, the file of source lines aligned with it")
 	case file == "" && f.src == "":
 		return usagef("missing FILE.tsv (source<TAB>reference lines), or --src and --ref files")
 	case changed("beam") && f.beam < 1:

@@ -175,7 +175,11 @@ func TestEvalErrors(t *testing.T) {
 	}{
 		{"no file", []string{"eval", run}, exitUsage, []string{"FILE.tsv", "--src"}},
 		{"file and src", []string{"eval", run, good, "--src", src3, "--ref", ref2}, exitUsage, []string{"not both"}},
-		{"src without ref", []string{"eval", run, "--src", src3}, exitUsage, []string{"ref"}},
+		{"src without ref", []string{"eval", run, "--src", src3}, exitUsage, []string{"--src needs --ref"}},
+		{"ref without src", []string{"eval", run, "--ref", ref2}, exitUsage, []string{"--ref needs --src"}},
+		// Cobra's flag group said "missing [ref]" to a FILE.tsv with --src.
+		{"file and src alone", []string{"eval", run, good, "--src", src3}, exitUsage, []string{"not both"}},
+		{"file and ref alone", []string{"eval", run, good, "--ref", ref2}, exitUsage, []string{"not both"}},
 		{"missing file", []string{"eval", run, filepath.Join(dir, "nope.tsv")}, exitUsage, []string{"nope.tsv", "no such file"}},
 		{"no tab", []string{"eval", run, noTab}, exitUsage, []string{noTab + ":3", "no tab"}},
 		{"two tabs", []string{"eval", run, twoTabs}, exitUsage, []string{twoTabs + ":1", "more than one tab"}},
