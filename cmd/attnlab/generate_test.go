@@ -428,4 +428,20 @@ seeds: [1]
 	if !strings.Contains(one.stdout, `\\`) || !strings.Contains(one.stdout, `\t`) || strings.ContainsAny(one.stdout, "\t\x1b") {
 		t.Errorf("generate --input abcd = %q, want a backslash as \\\\, a tab as \\t, nothing raw (the model maps abcd to %q)", one.stdout, `\`+"\t\x1bx")
 	}
+	// eval --out writes the same escapes of the one definition, and the
+	// rest byte for byte (data): ESC raw in its file.
+	for name, text := range map[string]string{"s.txt": "abcd\n", "r.txt": "\\\t\x1bx\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outs := filepath.Join(dir, "outs.txt")
+	wantOK(t, attnlab(t, "eval", "esc/seed=1", "--src", filepath.Join(dir, "s.txt"), "--ref", filepath.Join(dir, "r.txt"), "--out", outs, "--db", db))
+	got, err := os.ReadFile(outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.ReplaceAll(one.stdout, `\x1b`, "\x1b"); string(got) != want {
+		t.Errorf("eval --out wrote %q, want %q: generate's escapes, ESC raw", got, want)
+	}
 }
