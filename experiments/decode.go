@@ -147,6 +147,10 @@ func decodeStruct(prefix string, dst any, m map[string]any, bad func(key, msg st
 				rng = &r
 			}
 			if err := setField(f, m[k], rng); err != nil {
+				var ie *registry.ItemError
+				if errors.As(err, &ie) {
+					path, err = registry.ItemKey(path, ie.Index), ie.Err
+				}
 				bad(path, err.Error())
 			}
 		}
@@ -192,7 +196,7 @@ func setField(dst reflect.Value, val any, rng *registry.Range) error {
 		out := reflect.MakeSlice(dst.Type(), len(items), len(items))
 		for i, it := range items {
 			if err := setField(out.Index(i), it, rng); err != nil {
-				return fmt.Errorf("item %d: %v", i, err)
+				return &registry.ItemError{Index: i, Err: err}
 			}
 		}
 		dst.Set(out)
@@ -311,7 +315,7 @@ func checkTags(prefix string, s any, bad func(key, msg string)) {
 			if fv.Kind() == reflect.Slice {
 				for j := range fv.Len() {
 					if msg := registry.CheckRange(rng, fv.Index(j)); msg != "" {
-						bad(path+"["+strconv.Itoa(j)+"]", msg)
+						bad(registry.ItemKey(path, j), msg)
 					}
 				}
 			} else if msg := registry.CheckRange(rng, fv); msg != "" {

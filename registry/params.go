@@ -79,17 +79,10 @@ func isNumber(t reflect.Type) bool {
 	return false
 }
 
-// CheckRange checks a decoded number (or each number of a list) against
-// r and returns what is wrong with the first one out of range, or "".
+// CheckRange checks a decoded number against r and returns what is wrong
+// with it, or "" (also for a value that is not a number: check a list item
+// by item, naming each as key[i]).
 func CheckRange(r Range, v reflect.Value) string {
-	if v.Kind() == reflect.Slice {
-		for i := range v.Len() {
-			if msg := CheckRange(r, v.Index(i)); msg != "" {
-				return "item " + strconv.Itoa(i) + ": " + msg
-			}
-		}
-		return ""
-	}
 	var x float64
 	var shown any
 	switch v.Kind() {
@@ -104,6 +97,21 @@ func CheckRange(r Range, v reflect.Value) string {
 		return ""
 	}
 	return r.Explain(shown)
+}
+
+// checkField checks the value v of the field key against r: a number,
+// or each item of a list (named key[i]). It returns the key of the first
+// value out of range and what is wrong with it, or "", "".
+func checkField(r Range, key string, v reflect.Value) (string, string) {
+	if v.Kind() != reflect.Slice {
+		return key, CheckRange(r, v)
+	}
+	for i := range v.Len() {
+		if msg := CheckRange(r, v.Index(i)); msg != "" {
+			return ItemKey(key, i), msg
+		}
+	}
+	return "", ""
 }
 
 var pluginType = reflect.TypeFor[Plugin]()
@@ -215,12 +223,17 @@ func decodeInto(kind, plugin string, dst reflect.Value, m map[string]any) ParamE
 			continue
 		}
 		if err := setValue(dst.Field(f.index), m[k], f.rng); err != nil {
-			errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: err.Error()})
+			key := k
+			var ie *ItemError
+			if errors.As(err, &ie) {
+				key, err = ItemKey(k, ie.Index), ie.Err
+			}
+			errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: key, Msg: err.Error()})
 			continue
 		}
 		if f.rng != nil {
-			if msg := CheckRange(*f.rng, dst.Field(f.index)); msg != "" {
-				errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: k, Msg: msg})
+			if key, msg := checkField(*f.rng, k, dst.Field(f.index)); msg != "" {
+				errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: key, Msg: msg})
 			}
 		}
 	}
@@ -302,7 +315,7 @@ func setValue(dst reflect.Value, val any, rng *Range) error {
 		out := reflect.MakeSlice(dst.Type(), rv.Len(), rv.Len())
 		for i := 0; i < rv.Len(); i++ {
 			if err := setValue(out.Index(i), rv.Index(i).Interface(), rng); err != nil {
-				return fmt.Errorf("item %d: %v", i, err)
+				return &ItemError{Index: i, Err: err}
 			}
 		}
 		dst.Set(out)
@@ -311,6 +324,22 @@ func setValue(dst reflect.Value, val any, rng *Range) error {
 	}
 	return nil
 }
+
+// ItemError is the problem of one item of a list value: the decoders
+// return it so that the item is named by its path, key[i] (ItemKey), as
+// --set and the sweep write it.
+type ItemError struct {
+	Index int // from 0
+	Err   error
+}
+
+func (e *ItemError) Error() string { return "[" + strconv.Itoa(e.Index) + "]: " + e.Err.Error() }
+
+// Unwrap returns the item's own problem.
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// ItemKey returns the path of item i of the list at key: key[i].
+func ItemKey(key string, i int) string { return key + "[" + strconv.Itoa(i) + "]" }
 
 func mismatch(want string, val any) error {
 	return fmt.Errorf("want %s, got %s %s%s", want, describeKind(val), shortValue(val), MismatchHint(want, val))

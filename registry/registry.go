@@ -75,8 +75,8 @@ func (r *Registry[F]) Register(e Entry[F]) {
 				panic(fmt.Sprintf("registry %s: Register %q: %s is both a parameter and in Uses", r.kind, e.Name, f.key))
 			}
 			if f.rng != nil {
-				if msg := CheckRange(*f.rng, reflect.ValueOf(e.Params).Elem().Field(f.index)); msg != "" {
-					panic(fmt.Sprintf("registry %s: Register %q: default %s: %s", r.kind, e.Name, f.key, msg))
+				if key, msg := checkField(*f.rng, f.key, reflect.ValueOf(e.Params).Elem().Field(f.index)); msg != "" {
+					panic(fmt.Sprintf("registry %s: Register %q: default %s: %s", r.kind, e.Name, key, msg))
 				}
 			}
 		}

@@ -107,7 +107,7 @@ func TestDecodeStrict(t *testing.T) {
 		{map[string]any{"heads": 2.5}, `heads: want int, got float 2.5 for attention "multi-head"`},
 		{map[string]any{"dropout": "0.1"}, `dropout: want float, got string "0.1" (drop the quotes) for attention "multi-head"`},
 		{map[string]any{"causal": 1}, `causal: want bool, got int 1 for attention "multi-head"`},
-		{map[string]any{"sizes": []any{1, "x"}}, `sizes: item 1: want int, got string "x" for attention "multi-head"`},
+		{map[string]any{"sizes": []any{1, "x"}}, `sizes[1]: want int, got string "x" for attention "multi-head"`},
 		{map[string]any{"heads": 0}, `heads: must be at least 1, got 0 for attention "multi-head"`},
 		{map[string]any{"score": nil}, `score: want string, got null for attention "multi-head"`},
 	} {
@@ -324,14 +324,14 @@ func TestRanges(t *testing.T) {
 	}
 	_, err := info.Decode(map[string]any{"size": 1000000000, "prob": 1, "temp": 0, "sizes": []any{3, 0}}, DecodeOptions{NoValidate: true})
 	want := `prob: must be in [0, 1), got 1 for attention "r"; size: must be in [1, 64], got 1000000000 for attention "r"; ` +
-		`sizes: item 1: must be at least 1, got 0 for attention "r"; temp: must be positive, got 0 for attention "r"`
+		`sizes[1]: must be at least 1, got 0 for attention "r"; temp: must be positive, got 0 for attention "r"`
 	if err == nil || err.Error() != want {
 		t.Errorf("Decode = %v\nwant %s", err, want)
 	}
 	// A whole number too large for an int (YAML reads 1e20 as a float and
 	// 2^63 as unsigned) is out of the range, not of the wrong type.
 	_, err = info.Decode(map[string]any{"size": 1e20, "sizes": []any{1, uint64(1 << 63)}}, DecodeOptions{NoValidate: true})
-	want = `size: must be in [1, 64], got 1e+20 for attention "r"; sizes: item 1: must be at least 1, got 9223372036854775808 for attention "r"`
+	want = `size: must be in [1, 64], got 1e+20 for attention "r"; sizes[1]: must be at least 1, got 9223372036854775808 for attention "r"`
 	if err == nil || err.Error() != want {
 		t.Errorf("Decode = %v\nwant %s", err, want)
 	}
@@ -343,6 +343,7 @@ func TestRanges(t *testing.T) {
 		params any
 	}{
 		{"default out of range", &rangedParams{Size: 0, Temp: 1}},
+		{"list default out of range", &rangedParams{Size: 8, Temp: 1, Sizes: []int{1, 0}}},
 		{"bad tag", &struct {
 			A int `yaml:"a" range:"1,2"`
 		}{}},

@@ -86,11 +86,11 @@ func (p *DatesParams) Validate() error {
 	for i, f := range p.Formats {
 		parts, err := parseDateTemplate(f)
 		if err != nil {
-			return registry.Invalid("formats", "item %d %q: %v", i, f, err)
+			return registry.Invalid(registry.ItemKey("formats", i), "%q: %v", f, err)
 		}
 		for _, pt := range parts {
 			if pt.field == "yy" && to.Year()-from.Year() >= 100 {
-				return registry.Invalid("formats", "item %d %q: {yy} is ambiguous when from and to are 100 years or more apart", i, f)
+				return registry.Invalid(registry.ItemKey("formats", i), "%q: {yy} is ambiguous when from and to are 100 years or more apart", f)
 			}
 		}
 	}
