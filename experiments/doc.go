@@ -207,7 +207,7 @@
 //
 // # Errors
 //
-// Everything is checked before anything runs: YAML syntax, empty files,
+// Everything is checked before anything runs: YAML syntax, empty files (or files of comments only),
 // duplicate keys, unknown keys at every depth (plugin parameters included),
 // types (no weak typing: "64" is not an int, 1.5 is not an int, but 64.0
 // is), registry names (listing the known ones), ranges, NaN and infinities,

@@ -83,10 +83,15 @@ func parseSource(s *source) Errors {
 		return Errors{s.errorf(line, "", "a second YAML document: an experiment file holds one (extends: combines files)")}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].ShortTag() == "!!null") {
-		if s.rank > 0 {
-			return Errors{s.errorf(0, "", "empty base file: write the keys it gives, or drop the extends that names it")}
+		// A file of comments is not empty to the eye: say what it lacks.
+		what := "empty " + map[bool]string{true: "base", false: "experiment"}[s.rank > 0] + " file"
+		if onlyComments(s.text) {
+			what = "holds only comments, no keys"
 		}
-		return Errors{s.errorf(0, "", "empty experiment file: write at least name and task")}
+		if s.rank > 0 {
+			return Errors{s.errorf(0, "", "%s: write the keys it gives, or drop the extends that names it", what)}
+		}
+		return Errors{s.errorf(0, "", "%s: write at least name and task", what)}
 	}
 	root := doc.Content[0]
 	for root.Kind == yaml.AliasNode && root.Alias != nil {
@@ -105,6 +110,17 @@ func parseSource(s *source) Errors {
 		w.errs = append(w.errs, s.errorf(root.Line, "", "%s", w.tooMany()))
 	}
 	return w.errs
+}
+
+// onlyComments reports whether text, which YAML reads as no value, holds a
+// comment.
+func onlyComments(text []byte) bool {
+	for line := range bytes.Lines(text) {
+		if bytes.HasPrefix(bytes.TrimLeft(line, " \t\uFEFF"), []byte("#")) {
+			return true
+		}
+	}
+	return false
 }
 
 func yamlError(s *source, err error) *ConfigError {
