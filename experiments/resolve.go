@@ -78,6 +78,17 @@ func (l *locator) dotted(path string) ([2]string, bool) {
 	return [2]string{}, false
 }
 
+// wroteAt reports whether a layer above the defaults wrote the key path
+// itself (model.attention: null), not only keys under it.
+func (l *locator) wroteAt(path string) bool {
+	for _, s := range l.sources {
+		if _, ok := s.lines[path]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // wrote reports whether any layer above the defaults wrote path or a key
 // under it.
 func (l *locator) wrote(path string) bool {
@@ -477,9 +488,12 @@ func (r *resolver) plugin(path string, v any) (out resolved, ok bool) {
 	cat := site.Catalog
 	m, isMap := asMap(v)
 	if !isMap {
-		if v == nil {
+		switch {
+		case v == nil && r.loc.wroteAt(path):
+			r.bad(path, "want a map naming the %s, got null (known: %s)", cat.Kind(), strings.Join(cat.Names(), ", "))
+		case v == nil:
 			r.bad(path, "required: a map naming the %s (known: %s)", cat.Kind(), strings.Join(cat.Names(), ", "))
-		} else {
+		default:
 			r.bad(path, "want a map with a name key and the %s's parameters, got %s%s", cat.Kind(), describe(v), r.nameHint(path, v, cat.Names()))
 		}
 		return out, false

@@ -404,14 +404,15 @@ func (sw *sweep) keys() []string {
 }
 
 // underScalar reports whether a key the sweep sets lies under a value of
-// tree that is not a map (model.attention.name under model: 5).
+// tree that is not a map, null included (model.attention.name under
+// model: 5 or model.attention: null).
 func (sw *sweep) underScalar(tree map[string]any) bool {
 	for _, k := range sw.keys() {
 		parts := strings.Split(k, ".")
 		t := tree
 		for _, p := range parts[:len(parts)-1] {
 			v, ok := t[p]
-			if !ok || v == nil {
+			if !ok {
 				break
 			}
 			if t, ok = asMap(v); !ok {
