@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/attnlab/attnlab/registry"
 )
 
 // source is one configuration layer as written: an experiment file, a base
@@ -32,6 +34,11 @@ type source struct {
 	// 3 at the top level), by path, split at their first dot: an unknown
 	// key, which says so.
 	dotted map[string][2]string
+	// literals holds, by path, the text of the numbers that Go would show
+	// otherwise than they are written: whole numbers too large for an int
+	// (9223372036854775808 is shown 9.223372036854776e+18), so that a
+	// message about one shows it as written.
+	literals map[string]literal
 	// extends is the node of the layer's top-level extends key, if any.
 	extends     *yaml.Node
 	extendsLine int
@@ -101,7 +108,7 @@ func parseSource(s *source) Errors {
 		return Errors{s.errorf(root.Line, "", "want a mapping of keys at the top level, got %s", nodeKind(root))}
 	}
 	w := &walker{src: s, budget: maxNodes}
-	s.lines, s.stamps, s.dotted = map[string]int{}, map[string]string{}, map[string][2]string{}
+	s.lines, s.stamps, s.dotted, s.literals = map[string]int{}, map[string]string{}, map[string][2]string{}, map[string]literal{}
 	w.walk(root, "", 0)
 	switch {
 	case w.deep > 0:
@@ -387,6 +394,7 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 		if n.ShortTag() == "!!timestamp" {
 			w.src.stamps[path] = n.Value
 		}
+		w.literal(n, path)
 		if n.ShortTag() == "!!int" && legacyOctal.MatchString(n.Value) {
 			// YAML 1.1's octal, which the parser still reads: steps: 020
 			// would be 16 steps, and hash as 16.
@@ -463,6 +471,29 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 		for _, m := range merges {
 			w.walk(m, path, depth+1)
 		}
+	}
+}
+
+// literal is a number as written (text) and as Go formats it (shown).
+type literal struct{ text, shown string }
+
+// literal records the text of the number n at path when it is a whole
+// number too large for an int (registry.TooLargeInt): YAML reads it as a
+// float, which Go shows in powers of ten.
+func (w *walker) literal(n *yaml.Node, path string) {
+	if t := n.ShortTag(); t != "!!int" && t != "!!float" {
+		return
+	}
+	var v any
+	if n.Decode(&v) != nil {
+		return
+	}
+	v = w.src.normalize(v, path)
+	if _, big := registry.TooLargeInt(nil, v); !big {
+		return
+	}
+	if shown := sprintf("%v", v); shown != n.Value {
+		w.src.literals[path] = literal{text: n.Value, shown: shown}
 	}
 }
 

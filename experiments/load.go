@@ -204,7 +204,7 @@ func (l *loader) readChain(path string) []*source {
 // to the experiment file's directory (baseDir) as in the file: it is
 // rewritten relative to baseDir.
 func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, map[string]any) {
-	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}, dotted: map[string][2]string{}}
+	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}, dotted: map[string][2]string{}, literals: map[string]literal{}}
 	tree := map[string]any{}
 	for _, kv := range sets {
 		key, raw, ok := strings.Cut(kv, "=")
@@ -238,6 +238,11 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 			continue
 		}
 		// The walker first: its messages say more than the library's.
+		for p := range s.literals {
+			if p == key || isUnder(p, key) {
+				delete(s.literals, p) // an earlier --set of the key
+			}
+		}
 		w := &walker{src: s, budget: maxNodes}
 		if len(doc.Content) > 0 {
 			w.walk(doc.Content[0], key, 0)

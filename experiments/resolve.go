@@ -78,6 +78,22 @@ func (l *locator) dotted(path string) ([2]string, bool) {
 	return [2]string{}, false
 }
 
+// asWritten returns msg, a problem with the value at path, with the value
+// shown as the layer that set it wrote it when Go shows it otherwise
+// (source.literals): "got 9223372036854775808", not "got
+// 9.223372036854776e+18".
+func (l *locator) asWritten(path, msg string) string {
+	for _, s := range l.sources {
+		if _, ok := s.lines[path]; ok {
+			if lit, ok := s.literals[path]; ok {
+				msg = strings.Replace(msg, "got "+lit.shown, "got "+lit.text, 1)
+			}
+			return msg
+		}
+	}
+	return msg
+}
+
 // wroteAt reports whether a layer above the defaults wrote the key path
 // itself (model.attention: null), not only keys under it.
 func (l *locator) wroteAt(path string) bool {
@@ -149,6 +165,9 @@ func (r *resolver) bad(key, format string, args ...any) {
 	}
 	if at.swept != "" && at.swept != key && !isUnder(key, at.swept) {
 		msg += " (swept as " + at.swept + ")"
+	}
+	if at.swept == "" {
+		msg = r.loc.asWritten(key, msg)
 	}
 	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: msg, rank: at.rank})
 }
