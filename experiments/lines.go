@@ -260,6 +260,9 @@ func syntaxLine(text []byte, line int, problem string) (int, string, bool) {
 		return 0, "", false
 	}
 	if coll == "" {
+		if start, msg, ok := unclosedAtEnd(text, line, problem); ok {
+			return start, msg, true
+		}
 		return line + 1, problem, true
 	}
 	// The collection starts either on the line after the one reported or,
@@ -296,7 +299,7 @@ func syntaxLine(text []byte, line int, problem string) (int, string, bool) {
 			end1, ok1 := problemLine(yamlProblem(append(cut, '\n')), problem)
 			end2, ok2 := problemLine(yamlProblem(append(cut, '\n', '\n')), problem)
 			if ok1 && ok2 && end2 == end1+1 {
-				return start, problem + " before the end of the file: the " + coll + " is not closed", true
+				return start, unclosed(coll), true
 			}
 			if r == 0 {
 				return start, problem, true
@@ -305,6 +308,44 @@ func syntaxLine(text []byte, line int, problem string) (int, string, bool) {
 		}
 	}
 	return line + 1, problem, true
+}
+
+// unclosed is the problem of a flow collection (coll) that the file ends
+// inside, reported on the line where it opens.
+func unclosed(coll string) string {
+	bracket := map[string]string{"flow sequence": "[", "flow mapping": "{"}[coll]
+	return "a " + bracket + " on this line is never closed: the file ends inside its " + coll
+}
+
+// unclosedAtEnd finds the line where the innermost flow collection opens
+// when the file ends inside it just after a [, a { or a comma (x: [[ or
+// x: {a: [1,): the library then says it found no node, on the line after
+// the end of the file. A value added on a line of its own makes the
+// library name the collection instead, which syntaxLine locates. ok is
+// false for a problem that is not at the end of the file.
+func unclosedAtEnd(text []byte, line int, problem string) (int, string, bool) {
+	if problem != "did not find expected node content" {
+		return 0, "", false
+	}
+	end1, ok1 := problemLine(yamlProblem(append(slices.Clone(text), '\n')), problem)
+	end2, ok2 := problemLine(yamlProblem(append(slices.Clone(text), '\n', '\n')), problem)
+	if !ok1 || !ok2 || end2 != end1+1 {
+		return 0, "", false
+	}
+	probe := append(slices.Clone(text), "\n 0"...)
+	l, p := 0, strings.TrimPrefix(yamlProblem(probe), "yaml: ")
+	if m := yamlLineRE.FindStringSubmatch("yaml: " + p); m != nil {
+		l, _ = strconv.Atoi(m[1])
+		p = m[2]
+	}
+	coll := parserProblems[p]
+	if coll != "flow sequence" && coll != "flow mapping" {
+		return 0, "", false
+	}
+	if start, msg, ok := syntaxLine(probe, l, p); ok && msg == unclosed(coll) {
+		return start, msg, true
+	}
+	return 0, "", false
 }
 
 // problemLine returns the line, counted from 0, of a parser error message
