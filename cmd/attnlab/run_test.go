@@ -88,6 +88,44 @@ func TestRunConfigErrors(t *testing.T) {
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--set: train.steps: ") {
 		t.Errorf("run with a bad --set: %v", r)
 	}
+	// Each a single line naming the file, line and key or value.
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, yaml string
+		sets       []string
+		want       string // the first line of stderr; FILE stands for the file
+	}{
+		{"unclosed flow sequences at the end", "name: a\ntask: {name: reverse}\nx: [[[[[",
+			nil, "FILE:3: a [ on this line is never closed: the file ends inside its flow sequence"},
+		{"list item of the wrong type", "name: a\ntask: {name: reverse}\neval:\n  length_buckets: [10, \"x\"]\n",
+			nil, `FILE:4: eval.length_buckets[1]: want int, got string "x"`},
+		{"2^63", "name: a\ntask: {name: reverse, max_len: 9223372036854775808}\n",
+			nil, `FILE:2: task.max_len: must be in [1, 10000], got 9223372036854775808 for task "reverse"`},
+		{"null --set under a sweep of its keys", "name: a\ntask: {name: reverse}\nsweep: {grid: {model.attention.name: [dot, additive]}}\n",
+			[]string{"model.attention=null"}, "--set: model.attention: want a map naming the attention, got null (known: "},
+		{"only comments", "# name: a\n# task: {name: reverse}\n",
+			nil, "FILE: holds only comments, no keys: write at least name and task"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+		if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, cmd := range []string{"run", "plan"} {
+			args := []string{cmd, path}
+			if cmd == "run" {
+				args = append(args, "--db", db)
+			}
+			for _, set := range tc.sets {
+				args = append(args, "--set", set)
+			}
+			r := attnlab(t, args...)
+			noTrace(t, r)
+			want := strings.ReplaceAll(tc.want, "FILE", path)
+			if r.code != exitUsage || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, want) {
+				t.Errorf("%s: %s: want exit %d and one line starting %q, got %v", tc.name, cmd, exitUsage, want, r)
+			}
+		}
+	}
 }
 
 // TestRunBaselineFailed: when every run of the baseline diverged, run's
