@@ -243,7 +243,7 @@ func (e *UnknownError) Error() string {
 type ParamError struct {
 	Kind    string // registry kind, e.g. "attention"
 	Plugin  string // entry name, e.g. "multi-head"
-	Key     string // the parameter key as the user wrote it
+	Key     string // the parameter key as the user wrote it; a list item is key[i] (ItemKey)
 	Msg     string
 	Unknown bool // Key is not a parameter of the plugin
 }
