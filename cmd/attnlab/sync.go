@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/internal/shell"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -41,7 +42,13 @@ only read. Each run is copied in one transaction, so an interrupted sync
 leaves whole runs, and running it again finishes the job.`,
 		Example: "  attnlab sync --from laptop.db --to postgres://lab@db.example/attnlab\n" +
 			"  attnlab sync --from postgres://lab@db.example/attnlab --to mine.db --experiment attention-on-scan",
-		Args: args(0),
+		Args: func(cmd *cobra.Command, got []string) error {
+			// attnlab sync A B, as cp or rsync take them: say the flags.
+			if len(got) == 2 && from == "" && to == "" {
+				return usagef("the databases are flags: attnlab sync --from %s --to %s", shell.Quote(got[0]), shell.Quote(got[1]))
+			}
+			return args(0)(cmd, got)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from == "" || to == "" {
 				return usagef("give both --from DB and --to DB")

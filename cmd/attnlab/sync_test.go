@@ -59,6 +59,8 @@ func TestSyncErrors(t *testing.T) {
 	db := sharedDB(t)
 	missing := filepath.Join(t.TempDir(), "missing.db")
 	wantError(t, attnlab(t, "sync", "--from", db), exitUsage, "give both --from DB and --to DB")
+	wantError(t, attnlab(t, "sync", "a.db", "my runs.db"), exitUsage, `sync: the databases are flags: attnlab sync --from a.db --to 'my runs.db'`)
+	wantError(t, attnlab(t, "sync", "--from", db, "b.db"), exitUsage, `sync: takes no arguments, got "b.db"`)
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", db), exitUsage, "--from and --to name the same database")
 	other := filepath.Dir(db) + "/./" + filepath.Base(db) // one file, another name
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", other), exitUsage, "--from and --to name the same database")
