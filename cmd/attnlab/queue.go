@@ -20,8 +20,9 @@ import (
 
 func newSubmitCmd() *cobra.Command {
 	var (
-		db   *string
-		sets []string
+		db          *string
+		sets        []string
+		retryFailed bool
 	)
 	cmd := &cobra.Command{
 		Use:   "submit EXPERIMENT.yaml",
@@ -30,7 +31,9 @@ func newSubmitCmd() *cobra.Command {
 the run database as queued, without training anything. Workers anywhere that
 reach the same database take them: attnlab worker, attnlab slurm, or a
 Kubernetes Job (see deploy/). Runs the database already has keep their state:
-submitting again after editing the file queues only the new runs.
+submitting again after editing the file queues only the new runs, and failed
+runs stay failed unless --retry-failed, which queues them again (each trains
+from step 0, as attnlab run --retry-failed).
 
 With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`,
 		Example: "  attnlab submit exp.yaml --db postgres://lab@db.example/attnlab\n  attnlab worker --db postgres://lab@db.example/attnlab --experiment NAME",
@@ -55,6 +58,12 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 			if err != nil {
 				return err
 			}
+			requeued := 0
+			if retryFailed {
+				if requeued, err = requeueFailed(cmd.Context(), st, x.Name, sub.Plan); err != nil {
+					return err
+				}
+			}
 			added := 0
 			counts := map[store.Status]int{}
 			for _, r := range sub.Runs {
@@ -63,17 +72,29 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 				}
 				counts[r.Status]++
 			}
+			counts[store.StatusFailed] -= requeued
+			counts[store.StatusQueued] += requeued
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "submitted %s to %s: %d new", plural(len(sub.Runs), "run")+" of "+x.Name, st.Path(), added)
+			if requeued > 0 {
+				fmt.Fprintf(w, ", %d failed requeued", requeued)
+			}
 			for _, s := range store.Statuses {
 				if n := counts[s]; n > 0 && s != store.StatusQueued {
 					fmt.Fprintf(w, ", %d %s", n, s)
 				}
 			}
 			fmt.Fprintf(w, ", %d queued\n", counts[store.StatusQueued])
+			if n := counts[store.StatusFailed]; n > 0 {
+				fmt.Fprintf(w, "%s stay failed: attnlab show RUN says why; --retry-failed queues them again\n", plural(n, "failed run"))
+			}
 			arg, note := store.CommandDB(*db)
 			train, _ := store.WorkerCommand(*db, x.Name)
-			fmt.Fprintf(w, "train them:    %s\n", train)
+			if counts[store.StatusQueued]+counts[store.StatusInterrupted] == 0 {
+				fmt.Fprintln(w, "nothing to train: no run of it is queued or interrupted")
+			} else {
+				fmt.Fprintf(w, "train them:    %s\n", train)
+			}
 			fmt.Fprintf(w, "watch them:    attnlab ls runs%s --experiment %s\n", arg, shell.Quote(x.Name))
 			if note != "" {
 				fmt.Fprintf(w, "               (%s)\n", note)
@@ -83,6 +104,7 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 	}
 	db = addDBFlag(cmd)
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a key: --set train.steps=500 (YAML value; repeatable)")
+	cmd.Flags().BoolVar(&retryFailed, "retry-failed", false, "queue the experiment's failed runs again, each to train from step 0")
 	return cmd
 }
 

@@ -35,6 +35,9 @@ type slurmOptions struct {
 	maxMemory  string
 	outputDir  string
 	sbatchPath string
+	// retryFailed queues the experiment's failed runs again (submit's
+	// --retry-failed).
+	retryFailed bool
 }
 
 var slurmTimeRE = regexp.MustCompile(`^([0-9]+-)?[0-9]+(:[0-9]+){0,2}$`)
@@ -52,7 +55,8 @@ does), write an sbatch script that starts one attnlab worker per array task
 against the same database, and submit it with sbatch --array. The workers
 take the runs from the queue; each stops when no run is left. At Slurm's time
 limit or on preemption (SIGTERM) a worker checkpoints and hands its run back
-to the queue, and the next worker resumes it.
+to the queue, and the next worker resumes it. Failed runs stay failed unless
+--retry-failed; when no run is left to train, no job is submitted.
 
 The database must be one every node reaches: a PostgreSQL URL
 (postgres://user@host/db). A SQLite file only works when all tasks run on one
@@ -120,14 +124,32 @@ database).`,
 			if err != nil {
 				return err
 			}
-			queued := 0
+			requeued := 0
+			if o.retryFailed {
+				if requeued, err = requeueFailed(cmd.Context(), st, x.Name, sub.Plan); err != nil {
+					return err
+				}
+			}
+			queued, failed := requeued, -requeued
 			for _, r := range sub.Runs {
-				if r.Status != store.StatusDone && r.Status != store.StatusFailed {
+				switch r.Status {
+				case store.StatusFailed:
+					failed++
+				case store.StatusDone:
+				default:
 					queued++
 				}
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "queued %s of %s in %s (%d of them not done)\n", plural(len(sub.Runs), "run"), x.Name, st.Path(), queued)
+			fmt.Fprintf(w, "queued %s of %s in %s (%d of them to train)\n", plural(len(sub.Runs), "run"), x.Name, st.Path(), queued)
+			if failed > 0 {
+				fmt.Fprintf(w, "%s stay failed: attnlab show RUN says why; --retry-failed queues them again\n", plural(failed, "failed run"))
+			}
+			if queued == 0 {
+				// Its workers would start, find nothing and stop.
+				fmt.Fprintln(w, "nothing to train: no Slurm job submitted")
+				return nil
+			}
 			job, err := sbatch(cmd.Context(), o, script, *db, st)
 			if err != nil {
 				return err
@@ -153,6 +175,7 @@ database).`,
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the sbatch script; submit nothing")
 	f.StringVar(&o.attnlab, "attnlab", "", "path of the attnlab binary on the nodes (default: this one's)")
 	f.StringArrayVar(&o.sets, "set", nil, "override a key: --set train.steps=500 (YAML value; repeatable)")
+	f.BoolVar(&o.retryFailed, "retry-failed", false, "queue the experiment's failed runs again, each to train from step 0")
 	f.DurationVar(&o.idleExit, "idle-exit", 0, "passed to each worker: stop after finding nothing to take for this long")
 	f.IntVar(&o.maxRuns, "max-runs", 0, "passed to each worker: stop after taking this many runs")
 	f.StringVar(&o.maxMemory, "max-memory", "", "passed to each worker: its memory budget, such as 6GiB, within the task's --mem (default: the worker's own: 80% of the node's memory, or of the job's cgroup limit when Slurm sets one)")

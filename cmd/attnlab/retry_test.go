@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// failAll fails every queued run of db the way a worker too small for
+// them does (estimated memory above its --max-memory).
+func failAll(t *testing.T, db string) {
+	t.Helper()
+	r := attnlab(t, "worker", "--db", db, "--max-memory", "1KiB")
+	if !strings.Contains(r.stderr, "exceeds --max-memory") {
+		t.Fatalf("a worker with --max-memory 1KiB: %v", r)
+	}
+}
+
+// TestSubmitRetryFailed: submitting an experiment whose runs failed says
+// they stay failed and that there is nothing to train (it used to suggest
+// a worker that would find nothing), and --retry-failed queues them again,
+// as attnlab run --retry-failed does.
+func TestSubmitRetryFailed(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "q.db")
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
+	failAll(t, db)
+	r := attnlab(t, "submit", "testdata/tiny.yaml", "--db", db)
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, ": 0 new, 4 failed, 0 queued\n4 failed runs stay failed: attnlab show RUN says why; --retry-failed queues them again\nnothing to train: no run of it is queued or interrupted\n") ||
+		strings.Contains(r.stdout, "train them:") {
+		t.Errorf("submit of failed runs:\n%s", r.stdout)
+	}
+	r = attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--retry-failed")
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, ": 0 new, 4 failed requeued, 4 queued\ntrain them:    attnlab worker --db ") || strings.Contains(r.stdout, "stay failed") {
+		t.Errorf("submit --retry-failed:\n%s", r.stdout)
+	}
+	w := attnlab(t, "worker", "--db", db)
+	wantOK(t, w)
+	if !strings.Contains(w.stderr, "worker done: 4 done") {
+		t.Errorf("the requeued runs did not train:\n%s", w.stderr)
+	}
+}
+
+// TestSlurmNothingToTrain: attnlab slurm submits no job when every run of
+// the experiment is done or failed (its workers would start, find nothing
+// and stop), and --retry-failed queues the failed runs and submits one.
+func TestSlurmNothingToTrain(t *testing.T) {
+	dir := t.TempDir()
+	db, calls := filepath.Join(dir, "q.db"), filepath.Join(dir, "sbatch-calls")
+	sbatch := filepath.Join(dir, "sbatch")
+	if err := os.WriteFile(sbatch, []byte("#!/bin/sh\ncat >/dev/null\necho called >>"+calls+"\necho 4242\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	slurm := func(extra ...string) result {
+		return attnlab(t, append([]string{"slurm", "testdata/tiny.yaml", "--db", db, "--workers", "1", "--sbatch", sbatch}, extra...)...)
+	}
+	count := func() int {
+		b, _ := os.ReadFile(calls)
+		return strings.Count(string(b), "called")
+	}
+	r := slurm()
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "(4 of them to train)") || !strings.Contains(r.stdout, "submitted Slurm job 4242") || count() != 1 {
+		t.Fatalf("first slurm (%d sbatch calls):\n%s", count(), r.stdout)
+	}
+	failAll(t, db)
+	r = slurm()
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "(0 of them to train)\n4 failed runs stay failed") || !strings.Contains(r.stdout, "nothing to train: no Slurm job submitted") ||
+		strings.Contains(r.stdout, "submitted Slurm job") || count() != 1 {
+		t.Errorf("slurm with every run failed (%d sbatch calls):\n%s", count(), r.stdout)
+	}
+	r = slurm("--retry-failed")
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "(4 of them to train)") || !strings.Contains(r.stdout, "submitted Slurm job 4242") || strings.Contains(r.stdout, "stay failed") || count() != 2 {
+		t.Errorf("slurm --retry-failed (%d sbatch calls):\n%s", count(), r.stdout)
+	}
+}
