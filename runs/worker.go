@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -127,7 +128,8 @@ type WorkOptions struct {
 	// Options.Memory), and what the runs trained at once are estimated to
 	// need together (experiments.EstimateMemory): a run waits until the
 	// runs in training leave room for it, and a run estimated above it
-	// alone fails.
+	// alone goes back to the queue for a worker with more memory
+	// (TooBigError).
 	Memory tasks.MemoryLimit
 
 	room *semaphore.Weighted // Memory.Bytes shared by the runs in training, set by Work
@@ -199,7 +201,16 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 		taken    int
 		fatal    error
 		lastHeld string
+		// too lists the runs this worker handed back as too big for its
+		// memory (TooBigError); filter is opt.Filter without them.
+		too    []int64
+		filter = opt.Filter
 	)
+	current := func() store.QueueFilter {
+		mu.Lock()
+		defer mu.Unlock()
+		return filter
+	}
 	// reserve books one of MaxRuns before a claim; release returns it when
 	// the claim found nothing.
 	reserve := func() bool {
@@ -236,7 +247,7 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 				// Claims outlive cancellation only as far as the store
 				// call itself: a claim made as ctx ends is handed back below.
 				t0 := time.Now()
-				res, err := st.ClaimNext(bg, opt.Owner, opt.Filter, opt.StaleAfter)
+				res, err := st.ClaimNext(bg, opt.Owner, current(), opt.StaleAfter)
 				claimTime := time.Since(t0)
 				if err != nil {
 					release()
@@ -248,6 +259,10 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 					out.Cost.Claim = claimTime
 					mu.Lock()
 					rep.Outcomes = append(rep.Outcomes, out)
+					if tb := (*TooBigError)(nil); errors.As(out.Err, &tb) {
+						too = append(too, res.Run.ID)
+						filter.Except = slices.Clone(too) // the next claims' and polls' filter skips it
+					}
 					mu.Unlock()
 					if opt.OnRun != nil {
 						opt.OnRun(out)
@@ -268,7 +283,7 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 				release()
 				// The polls take ctx: they ride out a database outage
 				// (store.read), and Ctrl-C must end that wait.
-				counts, err := st.Queue(ctx, opt.Filter)
+				counts, err := st.Queue(ctx, current())
 				if ctx.Err() != nil {
 					return
 				}
@@ -284,7 +299,7 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 					return
 				}
 				if opt.OnWait != nil && counts[store.StatusRunning] > 0 {
-					held, err := st.Held(ctx, opt.Filter, opt.Owner)
+					held, err := st.Held(ctx, current(), opt.Owner)
 					if err == nil && len(held) > 0 {
 						key := heldKey(held)
 						mu.Lock()
@@ -339,6 +354,18 @@ func (e *LeftError) Error() string {
 }
 
 func (e *LeftError) Unwrap() error { return e.Err }
+
+// TooBigError is the Outcome.Err of a run whose estimated training memory
+// is above the worker's whole budget (WorkOptions.Memory): the worker hands
+// it back to the queue untrained (status interrupted, the error recorded
+// with it) for a worker with more memory, and claims it no more. A run
+// whose dataset turns out bigger than the budget while it is built fails:
+// the estimate said it fitted.
+type TooBigError struct{ why string }
+
+func (e *TooBigError) Error() string {
+	return "handed back to the queue, for a worker with more memory: " + e.why
+}
 
 // HandedBackOutage is the error message of a run handed back to the queue
 // because the database was unreachable for longer than the store rides out,
@@ -400,7 +427,9 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		cfg.DataBytes = opt.DataBytes[rec.ID]
 		est := experiments.EstimateMemory(cfg)
 		if est.Bytes > opt.Memory.Bytes {
-			return notRun(store.StatusFailed, fmt.Errorf("estimated training memory %v exceeds %s", est, opt.Memory.Name))
+			// Another worker may have the memory: the run goes back to
+			// the queue, and this worker takes it no more (Work).
+			return notRun(store.StatusInterrupted, &TooBigError{fmt.Sprintf("estimated training memory %v exceeds this worker's %s", est, opt.Memory.Name)})
 		}
 		switch err := waitForRoom(ctx, st, opt, rec.ID, owner, est.Bytes); {
 		case errors.Is(err, store.ErrNotOwner):

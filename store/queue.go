@@ -66,6 +66,7 @@ func (s *Store) Submit(ctx context.Context, x ExperimentSpec, specs []RunSpec) (
 type QueueFilter struct {
 	Experiments []string // experiment names
 	RunIDs      []int64  // only these runs
+	Except      []int64  // not these runs (a worker's runs too big for it)
 }
 
 // where returns the filter's SQL conditions (over r and e) and arguments.
@@ -80,6 +81,10 @@ func (f QueueFilter) where(d dialect) (string, []any) {
 	if f.RunIDs != nil {
 		conds = append(conds, `r.id IN (`+d.int64s()+`)`)
 		args = append(args, idList(f.RunIDs))
+	}
+	if len(f.Except) > 0 {
+		conds = append(conds, `r.id NOT IN (`+d.int64s()+`)`)
+		args = append(args, idList(f.Except))
 	}
 	if len(conds) == 0 {
 		return "", nil

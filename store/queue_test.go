@@ -92,6 +92,13 @@ func testClaimNext(t *testing.T) {
 	if r := next(QueueFilter{RunIDs: []int64{}}, time.Minute); r.Claimed {
 		t.Fatalf("ClaimNext(no ids) claimed run %d", r.Run.ID)
 	}
+	// Except: a worker's runs too big for it are not claimed, nor counted.
+	if r := next(QueueFilter{Experiments: []string{"a"}, Except: []int64{a[2].ID, a[4].ID}}, time.Minute); r.Claimed {
+		t.Fatalf("ClaimNext(a except its two claimable runs) claimed run %d", r.Run.ID)
+	}
+	if c, err := s.Queue(ctx, QueueFilter{Experiments: []string{"a"}, Except: []int64{a[2].ID}}); err != nil || c[StatusInterrupted] != 0 || c[StatusDone] != 1 {
+		t.Fatalf("Queue(a except its interrupted run) = %v, %v", c, err)
+	}
 	// a: the interrupted run, then the dead owner's, then nothing (a[3]
 	// is alive here, a[5]'s heartbeat is fresh).
 	r := next(QueueFilter{Experiments: []string{"a"}}, time.Minute)

@@ -125,7 +125,7 @@ func (o *workerOptions) add(cmd *cobra.Command) {
 	f.DurationVar(&o.idleExit, "idle-exit", 0, "stop after finding nothing to take for this long (0: stop when no run is left queued, interrupted or running)")
 	f.IntVarP(&o.workers, "workers", "j", 1, "runs trained at once in this process")
 	f.IntVar(&o.threads, "threads", 0, "intra-op threads of each run (0: this process's CPUs divided among --workers; results do not depend on it)")
-	f.StringVar(&o.mem.value, "max-memory", "", "train at once only runs whose estimated memory fits in this size together, such as 8GiB (a run above it alone fails, as one whose dataset would take more to build); also the process's soft memory limit (default: 80% of physical memory, or of the cgroup memory limit when lower: Slurm's --mem, a container's limit)")
+	f.StringVar(&o.mem.value, "max-memory", "", "train at once only runs whose estimated memory fits in this size together, such as 8GiB (a run estimated above it alone goes back to the queue for a worker with more, and one whose dataset turns out to take more fails); also the process's soft memory limit (default: 80% of physical memory, or of the cgroup memory limit when lower: Slurm's --mem, a container's limit)")
 }
 
 func (o *workerOptions) check() error {
@@ -269,13 +269,14 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 		return
 	}
 	counts := map[store.Status]int{}
-	left, lost, gone := 0, 0, 0
+	left, lost, gone, big := 0, 0, 0, 0
 	for _, o := range wr.Outcomes {
 		// None of these runs' status is how this worker ended it: a left
 		// run is still running in the database, a lost one is the new
 		// owner's, and one whose database file went away is recorded
 		// nowhere (the error that ends the worker says so).
 		var le *runs.LeftError
+		var tb *runs.TooBigError
 		switch {
 		case errors.As(o.Err, &le):
 			left++
@@ -283,6 +284,8 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 			lost++
 		case errors.Is(o.Err, store.ErrDatabaseGone):
 			gone++
+		case errors.As(o.Err, &tb):
+			big++
 		default:
 			counts[o.Status]++
 		}
@@ -305,6 +308,9 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 	}
 	if gone > 0 {
 		parts = append(parts, fmt.Sprintf("%d interrupted, not failed (the database file was deleted or replaced)", gone))
+	}
+	if big > 0 {
+		parts = append(parts, fmt.Sprintf("%d handed back for a worker with more memory (estimated above --max-memory)", big))
 	}
 	if len(parts) == 0 {
 		parts = []string{"no run taken"}

@@ -530,20 +530,35 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 	}
 	over := attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=6")
 	wantOK(t, over)
-	attnlab(t, "worker", "--db", db, "--max-memory", "100KiB")
+	// A run estimated above a worker's whole budget is not failed: another
+	// worker may have the memory. It goes back to the queue, the worker
+	// claims it no more and stops when nothing else is left (it used to
+	// fail the run for every worker of a shared queue).
+	// (--max-runs: a worker that claimed them again would stop there.)
+	small := attnlab(t, "worker", "--db", db, "--max-memory", "100KiB", "--max-runs", "10")
+	wantOK(t, small)
+	if !strings.Contains(small.stderr, "worker done: 4 handed back for a worker with more memory (estimated above --max-memory)\n") || strings.Contains(small.stderr, "failed") {
+		t.Errorf("a worker too small for every run:\n%s", small.stderr)
+	}
 	st, err := store.OpenExisting(db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rs, err := st.Runs(context.Background(), store.RunFilter{Status: store.StatusFailed})
-	if err != nil || len(rs) == 0 || !strings.Contains(rs[0].Error, "exceeds --max-memory 100 KiB") {
-		t.Errorf("a run estimated above the limit: %d failed runs (%v), the first: %.200q", len(rs), err, func() string {
+	rs, err := st.Runs(context.Background(), store.RunFilter{Status: store.StatusInterrupted})
+	if err != nil || len(rs) != 4 || !strings.Contains(rs[0].Error, "for a worker with more memory: estimated training memory ") ||
+		!strings.Contains(rs[0].Error, "exceeds this worker's --max-memory 100 KiB") {
+		t.Fatalf("runs estimated above the limit: %d interrupted (%v), the first: %.200q", len(rs), err, func() string {
 			if len(rs) == 0 {
 				return ""
 			}
 			return rs[0].Error
 		}())
+	}
+	big := attnlab(t, "worker", "--db", db)
+	wantOK(t, big)
+	if !strings.Contains(big.stderr, "worker done: 4 done\n") {
+		t.Errorf("a worker with the memory did not train the runs handed back:\n%s", big.stderr)
 	}
 }
 
