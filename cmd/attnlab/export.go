@@ -2,7 +2,9 @@ package main
 
 import (
 	"io"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -39,14 +41,25 @@ reads directly: one record per run, metric and step (run, experiment, seed,
 status, group, the params that tell the settings apart, key, step, value).
 --metric restricts the metrics (a name after '/' will do: loss). In CSV a value
 that does not exist (NaN) is an empty field.`,
-		Example: `  attnlab export quickstart --format csv -o quickstart.csv
+		Example: `  attnlab export quickstart -o quickstart.csv
   attnlab export quickstart --format json | jq '.[0]'
   attnlab export quickstart --curves --metric valid/loss -o curves.csv
       # pandas: pd.read_csv("curves.csv").groupby(["group", "step"]).value.mean()`,
 		Args: args(1, "EXPERIMENT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(exportFormats, format) {
+			// -o's extension names the format when --format is not
+			// given; one that names the other format is a mistake (CSV
+			// written into x.json).
+			ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(out.path), "."))
+			switch {
+			case format != "" && !slices.Contains(exportFormats, format):
 				return usagef("--format %q: unknown format (known: csv, json)", format)
+			case format == "" && slices.Contains(exportFormats, ext):
+				format = ext
+			case format == "":
+				format = "csv"
+			case slices.Contains(exportFormats, ext) && ext != format:
+				return usagef("-o %s is a .%s file, but --format is %s: drop --format, or name the file .%s", out.path, ext, format, format)
 			}
 			if len(metrics) > 0 && !curves {
 				return usagef("--metric selects curves: add --curves")
@@ -79,7 +92,7 @@ that does not exist (NaN) is an empty field.`,
 		},
 	}
 	db = addDBFlag(cmd)
-	cmd.Flags().StringVarP(&format, "format", "f", "csv", "csv or json")
+	cmd.Flags().StringVarP(&format, "format", "f", "", "csv or json (default: -o's extension, .csv or .json, else csv)")
 	out.add(cmd, "-", "write to this file")
 	cmd.Flags().BoolVar(&curves, "curves", false, "export the metric histories (run, step, key, value, ...) instead of one record per run")
 	cmd.Flags().StringArrayVar(&metrics, "metric", nil, "with --curves: only this metric (repeatable)")

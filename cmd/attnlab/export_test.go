@@ -51,4 +51,25 @@ func TestExportErrors(t *testing.T) {
 	wantError(t, attnlab(t, "export", "nope", "--db", db), exitUsage, `"nope"`, "tiny, tinylm")
 	missing := filepath.Join(t.TempDir(), "no", "dir", "x.csv")
 	wantError(t, attnlab(t, "export", "tiny", "-o", missing, "--db", db), exitFailure, "no such file or directory")
+	x := filepath.Join(t.TempDir(), "x.json")
+	wantError(t, attnlab(t, "export", "tiny", "-o", x, "-f", "csv", "--db", db), exitUsage, "-o "+x+" is a .json file, but --format is csv: drop --format, or name the file .csv")
+	wantError(t, attnlab(t, "export", "tiny", "-f", "xml", "--db", db), exitUsage, `--format "xml": unknown format (known: csv, json)`)
+}
+
+// TestExportFormatFromName: without --format, -o's extension (.json,
+// .csv, any case) names the format; anything else is CSV.
+func TestExportFormatFromName(t *testing.T) {
+	db := sharedDB(t)
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, starts string }{{"a.json", "["}, {"b.JSON", "["}, {"c.csv", "id,"}, {"d.txt", "id,"}} {
+		path := filepath.Join(dir, tc.name)
+		wantOK(t, attnlab(t, "export", "tiny", "-o", path, "--db", db))
+		b, err := os.ReadFile(path)
+		if err != nil || !strings.HasPrefix(string(b), tc.starts) {
+			t.Errorf("export -o %s wrote %.40q (%v), want it to start with %q", tc.name, b, err, tc.starts)
+		}
+	}
+	if r := attnlab(t, "export", "tiny", "--db", db); r.code != exitOK || !strings.HasPrefix(r.stdout, "id,") {
+		t.Errorf("export to stdout: %.60q", r.stdout)
+	}
 }
