@@ -252,7 +252,7 @@ run is recorded, not an exit status).`,
 				writeWorkSummary(errw, wr)
 			}
 			if err != nil && ctx.Err() == nil {
-				return err
+				return workError(st, err)
 			}
 			return nil // stopped as asked (signals included): the runs are handed back
 		},
@@ -261,6 +261,17 @@ run is recorded, not an exit status).`,
 	wo.add(cmd)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	return cmd
+}
+
+// workError is the error that ends a worker. When its database file was
+// deleted or replaced, it is the store's word for that, without the write
+// that noticed it ("write metrics of run 3: ..."), as run says it
+// (goneError).
+func workError(st *store.Store, err error) error {
+	if g := st.Gone(); g != nil && errors.Is(err, store.ErrDatabaseGone) {
+		return g
+	}
+	return err
 }
 
 // writeWorkSummary writes one line: what the worker did.

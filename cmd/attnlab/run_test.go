@@ -492,4 +492,11 @@ func TestGoneError(t *testing.T) {
 	if got.Error() != want {
 		t.Errorf("goneError =\n%s\nwant\n%s", got, want)
 	}
+	// A worker ends with the same words, without the write that noticed.
+	if got, want := workError(st, noticed), st.Gone(); got != want {
+		t.Errorf("workError = %v, want %v", got, want)
+	}
+	if other := errors.New("store: claim: disk I/O error"); workError(st, other) != other {
+		t.Errorf("workError(another error) = %v, want it unchanged", workError(st, other))
+	}
 }
