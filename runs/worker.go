@@ -259,11 +259,15 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 					out.Cost.Claim = claimTime
 					mu.Lock()
 					rep.Outcomes = append(rep.Outcomes, out)
-					if tb := (*TooBigError)(nil); errors.As(out.Err, &tb) {
+					tooBig := errors.As(out.Err, new(*TooBigError))
+					if tooBig {
 						too = append(too, res.Run.ID)
 						filter.Except = slices.Clone(too) // the next claims' and polls' filter skips it
 					}
 					mu.Unlock()
+					if tooBig {
+						release() // not one of MaxRuns: it did not train here
+					}
 					if opt.OnRun != nil {
 						opt.OnRun(out)
 					}

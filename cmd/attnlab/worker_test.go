@@ -534,8 +534,11 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 	// worker may have the memory. It goes back to the queue, the worker
 	// claims it no more and stops when nothing else is left (it used to
 	// fail the run for every worker of a shared queue).
-	// (--max-runs: a worker that claimed them again would stop there.)
-	small := attnlab(t, "worker", "--db", db, "--max-memory", "100KiB", "--max-runs", "10")
+	// (The deadline: a worker that claimed them again would never stop.)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var errb bytes.Buffer
+	small := attnlabWith(ctx, "", &errb, &errb, "worker", "--db", db, "--max-memory", "100KiB")
 	wantOK(t, small)
 	if !strings.Contains(small.stderr, "worker done: 4 handed back for a worker with more memory (estimated above --max-memory)\n") || strings.Contains(small.stderr, "failed") {
 		t.Errorf("a worker too small for every run:\n%s", small.stderr)
@@ -746,5 +749,19 @@ func TestWorkSummaryDatabaseGone(t *testing.T) {
 	if !strings.HasSuffix(got, " worker done: 1 done, 1 interrupted, not failed (the database file was deleted or replaced)\n") ||
 		strings.Contains(got, "1 failed") || strings.Count(got, "\n") != 1 {
 		t.Fatalf("summary:\n%s\nwant one line: 1 done, 1 interrupted, not failed", got)
+	}
+}
+
+// TestWorkerTooBigNotCounted: a run handed back as too big for the worker
+// is not one of its --max-runs: with --max-runs 1 the worker goes on to
+// train the next run that fits (it stopped having trained nothing).
+func TestWorkerTooBigNotCounted(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "q.db")
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "name=big", "--set", "seeds=[1]", "--set", "model.encoder.hidden=1024"))
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "seeds=[1]", "--set", "train.steps=5"))
+	r := attnlab(t, "worker", "--db", db, "--max-memory", "64MiB", "--max-runs", "1")
+	wantOK(t, r)
+	if !strings.Contains(r.stderr, "worker done: 1 done, 2 handed back for a worker with more memory") {
+		t.Errorf("a worker with --max-runs 1 after a run too big for it:\n%s", r.stderr)
 	}
 }
