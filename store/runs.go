@@ -650,6 +650,32 @@ func (s *Store) Requeue(ctx context.Context, runID int64) error {
 	return nil
 }
 
+// RequeueFailed puts a run back in the queue as Requeue does if it is
+// failed at that moment, in one statement: a run another process claimed
+// or requeued meanwhile is left as it is. It reports whether the run was
+// requeued; an unknown run is ErrNotFound.
+func (s *Store) RequeueFailed(ctx context.Context, runID int64) (bool, error) {
+	var done bool
+	err := s.write(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'queued', error = '', lost = 0, finished = NULL WHERE id = ? AND status = 'failed'`, runID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if done = n > 0; !done {
+			_, err = runByID(ctx, tx, runID) // ErrNotFound for an unknown run
+		}
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: requeue failed run %d: %w", runID, err)
+	}
+	return done, nil
+}
+
 // RunFilter selects runs. Zero fields select everything.
 type RunFilter struct {
 	Experiments []string // experiment names; an unknown name is an error wrapping ErrNotFound

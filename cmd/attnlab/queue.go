@@ -60,7 +60,7 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 			}
 			requeued := 0
 			if retryFailed {
-				if requeued, err = requeueFailed(cmd.Context(), st, x.Name, sub.Plan); err != nil {
+				if requeued, err = retrySubmitted(cmd.Context(), st, x.Name, sub); err != nil {
 					return err
 				}
 			}
@@ -72,8 +72,6 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 				}
 				counts[r.Status]++
 			}
-			counts[store.StatusFailed] -= requeued
-			counts[store.StatusQueued] += requeued
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "submitted %s to %s: %d new", plural(len(sub.Runs), "run")+" of "+x.Name, st.Path(), added)
 			if requeued > 0 {
@@ -90,8 +88,9 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 			}
 			arg, note := store.CommandDB(*db)
 			train, _ := store.WorkerCommand(*db, x.Name)
-			if counts[store.StatusQueued]+counts[store.StatusInterrupted] == 0 {
-				fmt.Fprintln(w, "nothing to train: no run of it is queued or interrupted")
+			// Running runs count: one whose worker died is taken over.
+			if counts[store.StatusQueued]+counts[store.StatusInterrupted]+counts[store.StatusRunning] == 0 {
+				fmt.Fprintln(w, "nothing to train: no run of it is queued, interrupted or running")
 			} else {
 				fmt.Fprintf(w, "train them:    %s\n", train)
 			}

@@ -46,7 +46,7 @@ func TestSubmitRetryFailed(t *testing.T) {
 	failAll(t, db)
 	r := attnlab(t, "submit", "testdata/tiny.yaml", "--db", db)
 	wantOK(t, r)
-	if !strings.Contains(r.stdout, ": 0 new, 4 failed, 0 queued\n4 failed runs stay failed: attnlab show RUN says why; --retry-failed queues them again\nnothing to train: no run of it is queued or interrupted\n") ||
+	if !strings.Contains(r.stdout, ": 0 new, 4 failed, 0 queued\n4 failed runs stay failed: attnlab show RUN says why; --retry-failed queues them again\nnothing to train: no run of it is queued, interrupted or running\n") ||
 		strings.Contains(r.stdout, "train them:") {
 		t.Errorf("submit of failed runs:\n%s", r.stdout)
 	}
@@ -59,6 +59,21 @@ func TestSubmitRetryFailed(t *testing.T) {
 	wantOK(t, w)
 	if !strings.Contains(w.stderr, "worker done: 4 done") {
 		t.Errorf("the requeued runs did not train:\n%s", w.stderr)
+	}
+	// A run left running (its worker may be gone: a worker takes it over)
+	// is something to train.
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "seeds=[9]", "--set", "sweep.grid.model.attention.name=[none]"))
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if res, err := st.ClaimNext(context.Background(), store.Owner{Host: "elsewhere", PID: 4242}, store.QueueFilter{}, time.Hour); err != nil || !res.Claimed {
+		t.Fatalf("claim: %+v, %v", res, err)
+	}
+	r = attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "seeds=[9]", "--set", "sweep.grid.model.attention.name=[none]")
+	if !strings.Contains(r.stdout, "1 running, 0 queued\ntrain them:    attnlab worker") || strings.Contains(r.stdout, "nothing to train") {
+		t.Errorf("submit of a run left running:\n%s", r.stdout)
 	}
 }
 
@@ -93,7 +108,7 @@ func TestSlurmNothingToTrain(t *testing.T) {
 	}
 	r = slurm("--retry-failed")
 	wantOK(t, r)
-	if !strings.Contains(r.stdout, "(4 of them to train)") || !strings.Contains(r.stdout, "submitted Slurm job 4242") || strings.Contains(r.stdout, "stay failed") || count() != 2 {
+	if !strings.Contains(r.stdout, "(4 of them to train)\nrequeued 4 failed runs\n") || !strings.Contains(r.stdout, "submitted Slurm job 4242") || strings.Contains(r.stdout, "stay failed") || count() != 2 {
 		t.Errorf("slurm --retry-failed (%d sbatch calls):\n%s", count(), r.stdout)
 	}
 }

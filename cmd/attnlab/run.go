@@ -211,6 +211,26 @@ func progressReporter(stderr io.Writer, locked io.Writer, quiet bool) runs.Repor
 	return progress.Log(locked)
 }
 
+// retrySubmitted requeues the failed runs of a submission (submit and
+// slurm --retry-failed) and reads its runs again, so that their statuses
+// are the store's after it; it returns how many it requeued.
+func retrySubmitted(ctx context.Context, st *store.Store, name string, sub *runs.Submission) (int, error) {
+	n, err := requeueFailed(ctx, st, name, sub.Plan)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	ids := make([]int64, len(sub.Runs))
+	for i, r := range sub.Runs {
+		ids[i] = r.ID
+	}
+	fresh, err := st.Runs(ctx, store.RunFilter{IDs: ids})
+	if err != nil {
+		return n, err
+	}
+	sub.Runs = fresh
+	return n, nil
+}
+
 // requeueFailed puts the failed runs of the plan back in the queue and
 // returns how many there were.
 func requeueFailed(ctx context.Context, st *store.Store, name string, plan []experiments.Run) (int, error) {
@@ -230,10 +250,13 @@ func requeueFailed(ctx context.Context, st *store.Store, name string, plan []exp
 		if !inPlan[r.Hash] {
 			continue
 		}
-		if err := st.Requeue(ctx, r.ID); err != nil {
+		ok, err := st.RequeueFailed(ctx, r.ID) // unless claimed or requeued since
+		if err != nil {
 			return n, err
 		}
-		n++
+		if ok {
+			n++
+		}
 	}
 	return n, nil
 }

@@ -126,11 +126,11 @@ database).`,
 			}
 			requeued := 0
 			if o.retryFailed {
-				if requeued, err = requeueFailed(cmd.Context(), st, x.Name, sub.Plan); err != nil {
+				if requeued, err = retrySubmitted(cmd.Context(), st, x.Name, sub); err != nil {
 					return err
 				}
 			}
-			queued, failed := requeued, -requeued
+			queued, failed := 0, 0
 			for _, r := range sub.Runs {
 				switch r.Status {
 				case store.StatusFailed:
@@ -142,6 +142,9 @@ database).`,
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "queued %s of %s in %s (%d of them to train)\n", plural(len(sub.Runs), "run"), x.Name, st.Path(), queued)
+			if requeued > 0 {
+				fmt.Fprintf(w, "requeued %s\n", plural(requeued, "failed run"))
+			}
 			if failed > 0 {
 				fmt.Fprintf(w, "%s stay failed: attnlab show RUN says why; --retry-failed queues them again\n", plural(failed, "failed run"))
 			}
