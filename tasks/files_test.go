@@ -677,6 +677,8 @@ func TestPairsHeaderLine(t *testing.T) {
 		"input.tsv":  " input \toutput\n" + body.String(),
 		"later.tsv":  body.String() + "source\ttarget\n",
 		"half.tsv":   "source\tcible\n" + body.String(),
+		"copy.tsv":   "input\tinput\n" + body.String(),
+		"swap.tsv":   "target\tsource\n" + body.String(),
 		"src.txt":    "src\n" + "a\nb\nc\nd\n",
 		"tgt.txt":    "TGT\n" + "1\n2\n3\n4\n",
 		"valid.tsv":  "src\ttgt\na0 b0\tc0\n",
@@ -689,6 +691,8 @@ func TestPairsHeaderLine(t *testing.T) {
 		{map[string]any{"path": "input.tsv"}, "input.tsv:1:  input <TAB>output is a header"},
 		{map[string]any{"path": "later.tsv"}, ""},
 		{map[string]any{"path": "half.tsv"}, ""},
+		{map[string]any{"path": "copy.tsv"}, ""}, // a copy task's pair, not a header
+		{map[string]any{"path": "swap.tsv"}, ""}, // names in no header's order
 		{map[string]any{"src_path": "src.txt", "tgt_path": "tgt.txt", "valid_fraction": 0.25, "test_fraction": 0.25}, "src.txt:1 and tgt.txt:1: src and TGT is a header"},
 		{map[string]any{"path": "later.tsv", "valid_path": "valid.tsv"}, "valid.tsv:1: src<TAB>tgt is a header"},
 	} {

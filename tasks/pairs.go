@@ -12,8 +12,8 @@ import (
 // PairsParams are the parameters of the pairs task: source/target pairs
 // from files, either one TSV file of source<TAB>target lines (path) or two
 // files aligned line by line (src_path, tgt_path). There is no header
-// line: every line is a pair. A first line whose two fields are both
-// header words (source, target, src, tgt, input, output, in any case, as
+// line: every line is a pair. A first line that names the two columns
+// (source and target, src and tgt, or input and output, in any case, as
 // "source<TAB>target" or src_path's "src" beside tgt_path's "tgt") is
 // refused as a problem of the data, naming the file's line 1: it would be
 // trained on as a pair. (A true pair of such words is kept by moving it
@@ -385,20 +385,20 @@ func readAligned(srcPath, tgtPath string, opt Options, srcTok, tgtTok Tokenizer)
 	return out, nil
 }
 
-// headerLike reports whether a first line's source and target are both
-// words a header line names its columns with (see PairsParams).
+// headerLike reports whether a first line's source and target are a
+// header's names of the two columns: source and target, src and tgt, or
+// input and output, in any case (see PairsParams). The same word twice
+// (input<TAB>input) is a pair, as a copy task's first line may be.
 func headerLike(src, tgt string) bool {
-	word := func(s string) bool {
-		switch strings.ToLower(strings.TrimSpace(s)) {
-		case "source", "target", "src", "tgt", "input", "output":
-			return true
-		}
-		return false
+	norm := func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+	switch norm(src) + "\t" + norm(tgt) {
+	case "source\ttarget", "src\ttgt", "input\toutput":
+		return true
 	}
-	return word(src) && word(tgt)
+	return false
 }
 
-// headerProblem is the problem of a first line that headerLike.
+// headerProblem is what is wrong with a first line that is headerLike.
 const headerProblem = "is a header (column names), not a pair: delete the line (pairs files have no header: every line is a pair)"
 
 var (
