@@ -195,18 +195,19 @@ const (
 )
 
 // listed returns the runs an experiment page lists when it lists at most
-// max: those not done first (running, failed, interrupted, queued: what
-// one looks for among many), then done ones (each linked from its row of
-// the comparison too), each by id; shown in id order.
+// max: running ones first, then failed, interrupted and queued ones (what
+// one looks for among many: a long queue does not hide the runs that
+// train or failed), then done ones, each by id; shown in id order.
 func listed(runs []store.Run, max int) []store.Run {
 	if len(runs) <= max {
 		return runs
 	}
+	order := []store.Status{store.StatusRunning, store.StatusFailed, store.StatusInterrupted, store.StatusQueued}
 	rank := func(st store.Status) int {
-		if st == store.StatusDone {
-			return 1
+		if i := slices.Index(order, st); i >= 0 {
+			return i
 		}
-		return 0
+		return len(order)
 	}
 	byRank := slices.Clone(runs)
 	slices.SortStableFunc(byRank, func(a, b store.Run) int { return rank(a.Status) - rank(b.Status) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,12 +193,32 @@ func TestBigExperimentPageBounded(t *testing.T) {
 		t.Errorf("the runs list has %d rows, want %d", n, maxRunRows)
 	}
 	mustContain(t, "/x/big", page.body, fmt.Sprintf(`<tr data-run="%d">`, running), fmt.Sprintf(`<tr data-run="%d">`, failed),
-		"1200 runs, 500 listed", `<a href="/x/big?runs=all#runs">List all 1200</a>`, "+580 more", "… 580 more runs")
+		"1200 runs, 500 listed", `<a href="/x/big?runs=all#runs">List all 1200</a>`, `<a class="more" href="/x/big?runs=all#runs" title="list every run of the experiment">+580 more</a>`, "… 580 more runs")
 	all := get(t, s, "/x/big?runs=all").body
 	if n := strings.Count(all, "<tr data-run="); n != len(list) {
 		t.Errorf("/x/big?runs=all lists %d runs, want %d", n, len(list))
 	}
 	if strings.Contains(all, "List all") {
 		t.Errorf("/x/big?runs=all still offers to list all")
+	}
+}
+
+// TestListedRanks: a bounded runs list keeps the running, failed and
+// interrupted runs before a long queue (they used to rank with queued
+// ones, by id, and a queue of more than the bound hid them), and shows
+// what it keeps in id order.
+func TestListedRanks(t *testing.T) {
+	var runs []store.Run
+	for id := int64(1); id <= 10; id++ {
+		runs = append(runs, store.Run{ID: id, Status: store.StatusQueued})
+	}
+	runs = append(runs, store.Run{ID: 11, Status: store.StatusDone}, store.Run{ID: 12, Status: store.StatusInterrupted},
+		store.Run{ID: 13, Status: store.StatusFailed}, store.Run{ID: 14, Status: store.StatusRunning})
+	var got []int64
+	for _, r := range listed(runs, 4) {
+		got = append(got, r.ID)
+	}
+	if want := []int64{1, 12, 13, 14}; !slices.Equal(got, want) {
+		t.Errorf("listed(10 queued, done, interrupted, failed, running; 4) = %v, want %v", got, want)
 	}
 }
