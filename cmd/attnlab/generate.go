@@ -65,10 +65,11 @@ evaluation length by default. Language-model runs continue the input as a
 prompt (an empty prompt starts from scratch), 100 tokens by default, and
 print the prompt followed by its continuation.
 
-An output is written with a backslash as \\, a tab as \t and any other control
-character as \xHH (ESC as \x1b), to a terminal or a pipe, with --input and
---stdin alike. --stdin reads one input per line and writes one output per line
-(a newline inside an output is written as \n), each as soon as it is
+The output of --input goes to a file or a pipe as the model made it; on a
+terminal a backslash is shown as \\, a tab as \t and any other control
+character as \xHH (ESC as \x1b). --stdin reads one input per line and writes
+one output per line, to a terminal or a pipe alike, with those escapes and a
+newline inside an output as \n, each as soon as it is
 decoded: lines that have arrived are decoded together, and a program may wait
 for the answer to one line before it writes the next. --show-attention draws the
 attention of each output token over the source tokens as a text heatmap.`,
@@ -522,6 +523,19 @@ func shownOutput(s string, oneLine bool) string {
 	return printable.Text(s)
 }
 
+// writeOneOutput writes the output of --input: to a file or a pipe byte
+// for byte, as the model made it (a continuation of LaTeX piped to a .tex
+// file keeps its backslashes); to a terminal, where a person reads it, with
+// shownOutput's escapes (an ESC is shown, not obeyed, and a written \x1b
+// is told from it).
+func writeOneOutput(out io.Writer, s string) {
+	w := rawWriter(out)
+	if _, terminal := w.(*safeWriter); terminal {
+		s = shownOutput(s, false)
+	}
+	fmt.Fprintln(w, s)
+}
+
 // one decodes the --input text.
 func (gen *generator) one(out, errw io.Writer, text string) error {
 	if len(text) > maxStdinLine {
@@ -538,7 +552,7 @@ func (gen *generator) one(out, errw io.Writer, text string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, shownOutput(gen.text(in, hyps[0]), false))
+	writeOneOutput(out, gen.text(in, hyps[0]))
 	if gen.flags.showAttention {
 		gen.attention(out, errw, in, hyps[0])
 	}

@@ -422,11 +422,15 @@ seeds: [1]
 	wantOK(t, one)
 	stream := attnlabIn(t, "abcd\n", "generate", "esc/seed=1", "--stdin", "--db", db)
 	wantOK(t, stream)
-	if one.stdout != stream.stdout {
-		t.Errorf("generate --input shows %q, --stdin %q: want them alike", one.stdout, stream.stdout)
+	// --input to a pipe: the model's text byte for byte; --stdin: one
+	// line per output, escaped (on a terminal --input is shownOutput's:
+	// TestOneOutputOnATerminal).
+	raw := `\` + "\t\x1bx"
+	if one.stdout != raw+"\n" {
+		t.Errorf("generate --input abcd to a pipe = %q, want the model's output %q byte for byte", one.stdout, raw)
 	}
-	if !strings.Contains(one.stdout, `\\`) || !strings.Contains(one.stdout, `\t`) || strings.ContainsAny(one.stdout, "\t\x1b") {
-		t.Errorf("generate --input abcd = %q, want a backslash as \\\\, a tab as \\t, nothing raw (the model maps abcd to %q)", one.stdout, `\`+"\t\x1bx")
+	if want := shownOutput(raw, true) + "\n"; stream.stdout != want || want != `\\\t\x1bx`+"\n" {
+		t.Errorf("generate --stdin = %q, want %q", stream.stdout, want)
 	}
 	// eval --out writes the same escapes of the one definition, and the
 	// rest byte for byte (data): ESC raw in its file.
@@ -441,7 +445,7 @@ seeds: [1]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := strings.ReplaceAll(one.stdout, `\x1b`, "\x1b"); string(got) != want {
+	if want := strings.ReplaceAll(stream.stdout, `\x1b`, "\x1b"); string(got) != want {
 		t.Errorf("eval --out wrote %q, want %q: generate's escapes, ESC raw", got, want)
 	}
 }
