@@ -92,7 +92,10 @@ func parseSource(s *source) Errors {
 	if doc.Kind == 0 || len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].ShortTag() == "!!null") {
 		// A file of comments is not empty to the eye: say what it lacks.
 		what := "empty " + map[bool]string{true: "base", false: "experiment"}[s.rank > 0] + " file"
-		if onlyComments(s.text) {
+		switch {
+		case len(doc.Content) > 0 && doc.Content[0].Value != "": // null, ~, Null
+			what = "holds only " + doc.Content[0].Value + ", no keys"
+		case onlyComments(s.text):
 			what = "holds only comments, no keys"
 		}
 		if s.rank > 0 {
@@ -119,15 +122,21 @@ func parseSource(s *source) Errors {
 	return w.errs
 }
 
-// onlyComments reports whether text, which YAML reads as no value, holds a
-// comment.
+// onlyComments reports whether text, which YAML reads as no value, holds
+// comments and nothing else but blank lines and document markers.
 func onlyComments(text []byte) bool {
+	comment := false
 	for line := range bytes.Lines(text) {
-		if bytes.HasPrefix(bytes.TrimLeft(line, " \t\uFEFF"), []byte("#")) {
-			return true
+		l := bytes.TrimSpace(bytes.TrimLeft(line, " \t\uFEFF"))
+		switch {
+		case bytes.HasPrefix(l, []byte("#")):
+			comment = true
+		case len(l) == 0, bytes.Equal(l, []byte("---")), bytes.Equal(l, []byte("...")):
+		default:
+			return false
 		}
 	}
-	return false
+	return comment
 }
 
 func yamlError(s *source, err error) *ConfigError {
