@@ -69,7 +69,6 @@ type runLine struct {
 	loss        float64       // 0: no loss logged yet
 	tps         float64       // tokens per second; 0: not known yet
 	eta         time.Duration // < 0: not known yet
-	stopped     bool          // the execution stopped short: no ETA
 }
 
 // fit returns the text left and right of a run's bar in columns c.
