@@ -224,8 +224,17 @@ func (t Target) checkDir(path string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("write %s: directory %s: %w", path, dir, syscall.ENOENT)
 	case errors.Is(err, syscall.ENOTDIR):
-		// A file where a directory should be (stat of "file.csv/" fails
-		// so): named, not a bare "not a directory".
+		// A file where a directory should be (stat of "file.csv/" or
+		// "file.csv/sub/" fails so): the file named, not a bare "not a
+		// directory" nor a path that does not exist.
+		for d := strings.TrimRight(dir, "/"); d != "" && d != "."; d = filepath.Dir(d) {
+			if fi, err := os.Stat(d); err == nil {
+				if !fi.IsDir() {
+					return refuse(path, "%s is a file, not a directory", d)
+				}
+				break
+			}
+		}
 		return refuse(path, "%s is not a directory", dir)
 	case err != nil:
 		return fmt.Errorf("write %s: %w", path, unwrapPath(err))

@@ -395,8 +395,8 @@ func TestFileAsDirectory(t *testing.T) {
 	}
 	for _, path := range []string{file + "/x.csv", file + "/sub/x.csv"} {
 		err := Target{Path: path}.Write(writeString("x"))
-		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), file+"/") || !strings.Contains(err.Error(), "is not a directory") {
-			t.Errorf("Write(%s) = %v, want it refused naming the directory", path, err)
+		if want := "write " + path + ": " + file + " is a file, not a directory"; !errors.Is(err, ErrRefused) || err.Error() != want {
+			t.Errorf("Write(%s) = %v, want it refused naming the file: %s", path, err, want)
 		}
 	}
 	if got := readString(t, file); got != "keep" {
