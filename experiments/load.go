@@ -233,6 +233,8 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 			msg := strings.TrimPrefix(err.Error(), "yaml: ")
 			if strings.Contains(msg, "exceeded max depth of ") {
 				msg = tooDeep // the library's own bound, far above ours
+			} else if b := unbalanced(raw); b != "" {
+				msg = b // what the library's words ("did not find expected node content") mean here
 			}
 			l.errs = append(l.errs, s.errorf(0, key, "value %q: %s", raw, msg))
 			continue
@@ -467,4 +469,37 @@ func abbreviate(s string) string {
 		n++
 	}
 	return s[:cut] + "… (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// unbalanced says which bracket of a --set value's flow collections is
+// never closed, or closes nothing, outside quoted strings; "" when they
+// pair up.
+func unbalanced(raw string) string {
+	var open []rune
+	var quote rune
+	for _, r := range raw {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '"' || r == '\'':
+			quote = r
+		case r == '[' || r == '{':
+			open = append(open, r)
+		case r == ']' || r == '}':
+			want := map[rune]rune{']': '[', '}': '{'}[r]
+			switch {
+			case len(open) == 0:
+				return fmt.Sprintf("a %c closes no %c", r, want)
+			case open[len(open)-1] != want:
+				return fmt.Sprintf("a %c where %c closes the %c", r, map[rune]rune{'[': ']', '{': '}'}[open[len(open)-1]], open[len(open)-1])
+			}
+			open = open[:len(open)-1]
+		}
+	}
+	if len(open) > 0 {
+		return fmt.Sprintf("a %c is never closed", open[len(open)-1])
+	}
+	return ""
 }

@@ -211,6 +211,20 @@ func TestSetTyping(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("errors = %q, want %q", got, want)
 	}
+	// Brackets that do not pair up are named, not the library's "did not
+	// find expected node content"; inside quotes they are text.
+	for _, tc := range []struct{ set, want string }{
+		{"seeds=[[[", `--set: seeds: value "[[[": a [ is never closed`},
+		{"seeds=[1, 2", `--set: seeds: value "[1, 2": a [ is never closed`},
+		{"train={steps: 3", `--set: train: value "{steps: 3": a { is never closed`},
+		{"seeds=[1]]", `--set: seeds: value "[1]]": a ] closes no [`},
+		{"seeds=[1, {a: 2]", `--set: seeds: value "[1, {a: 2]": a ] where } closes the {`},
+		{`description="a [ b" x`, `--set: description: value "\"a [ b\" x": did not find expected <document start>`},
+	} {
+		if got := loadErr(t, minimal, tc.set); !slices.Equal(got, []string{tc.want}) {
+			t.Errorf("--set %s: errors = %q, want %q", tc.set, got, tc.want)
+		}
+	}
 }
 
 func TestErrorsAreTyped(t *testing.T) {
