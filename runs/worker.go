@@ -367,9 +367,11 @@ func (e *LeftError) Unwrap() error { return e.Err }
 // the estimate said it fitted.
 type TooBigError struct{ why string }
 
-func (e *TooBigError) Error() string {
-	return "handed back to the queue, for a worker with more memory: " + e.why
-}
+func (e *TooBigError) Error() string { return TooBigPrefix + e.why }
+
+// TooBigPrefix begins the error recorded with a run handed back as too big
+// for its worker (TooBigError), until another worker takes it.
+const TooBigPrefix = "handed back to the queue, for a worker with more memory: "
 
 // HandedBackOutage is the error message of a run handed back to the queue
 // because the database was unreachable for longer than the store rides out,

@@ -86,6 +86,7 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 			if n := counts[store.StatusFailed]; n > 0 {
 				fmt.Fprintf(w, "%s stay failed: attnlab show RUN says why; --retry-failed queues them again\n", plural(n, "failed run"))
 			}
+			writeTooBig(w, sub.Runs)
 			arg, note := store.CommandDB(*db)
 			train, _ := store.WorkerCommand(*db, x.Name)
 			// Running runs count: one whose worker died is taken over.
@@ -260,6 +261,22 @@ run is recorded, not an exit status).`,
 	wo.add(cmd)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	return cmd
+}
+
+// writeTooBig says how many of runs workers handed back as too big for
+// their --max-memory (runs.TooBigError): only a worker with more takes
+// them.
+func writeTooBig(w io.Writer, rs []store.Run) {
+	n := 0
+	for _, r := range rs {
+		if r.Status == store.StatusInterrupted && strings.HasPrefix(r.Error, runs.TooBigPrefix) {
+			n++
+		}
+	}
+	if n > 0 {
+		fmt.Fprintf(w, "%s handed back by workers without the memory for %s: only a worker with a larger --max-memory takes %s (attnlab show RUN says what it needs)\n",
+			plural(n, "run"), map[bool]string{true: "it", false: "them"}[n == 1], map[bool]string{true: "it", false: "them"}[n == 1])
+	}
 }
 
 // workError is the error that ends a worker. When its database file was

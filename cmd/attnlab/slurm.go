@@ -148,6 +148,7 @@ database).`,
 			if failed > 0 {
 				fmt.Fprintf(w, "%s stay failed: attnlab show RUN says why; --retry-failed queues them again\n", plural(failed, "failed run"))
 			}
+			writeTooBig(w, sub.Runs)
 			if queued == 0 {
 				// Its workers would start, find nothing and stop.
 				fmt.Fprintln(w, "nothing to train: no Slurm job submitted")

@@ -558,6 +558,12 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 			return rs[0].Error
 		}())
 	}
+	// submit says so (it is not an ordinary queue: only a bigger worker
+	// takes them).
+	again := attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=6")
+	if !strings.Contains(again.stdout, "\n4 runs handed back by workers without the memory for them: only a worker with a larger --max-memory takes them (attnlab show RUN says what it needs)\n") {
+		t.Errorf("submit of runs handed back as too big:\n%s", again.stdout)
+	}
 	big := attnlab(t, "worker", "--db", db)
 	wantOK(t, big)
 	if !strings.Contains(big.stderr, "worker done: 4 done\n") {
