@@ -126,7 +126,7 @@ each ratio is then against PyTorch's best figure.`,
 			if len(compare) > 0 {
 				var err error
 				if ref, err = bench.ReadReference(compare...); err != nil {
-					return usagef("--compare: %v", err)
+					return usagef("--compare: %s", strings.TrimPrefix(err.Error(), "bench: ")) // the command names itself
 				}
 			}
 			w := cmd.OutOrStdout()

@@ -29,7 +29,8 @@ func TestBench(t *testing.T) {
 	wantError(t, attnlab(t, "bench", "W1", "--lengths", "256"), exitUsage, "bench: --lengths applies to W5 only, not to W1")
 	wantError(t, attnlab(t, "bench", "W6", "--steps", "3"), exitUsage, "bench: --steps applies to W1, W2, W3, W4 only, not to W6")
 	wantError(t, attnlab(t, "bench", "W5", "--lengths", ""), exitUsage, `invalid argument "" for "--lengths" flag: not a whole number`)
-	wantError(t, attnlab(t, "bench", "W4", "--compare", filepath.Join(t.TempDir(), "none.json")), exitUsage, "--compare", "none.json")
+	none := filepath.Join(t.TempDir(), "none.json")
+	wantError(t, attnlab(t, "bench", "W4", "--compare", none), exitUsage, "attnlab: bench: --compare: read PyTorch figures: "+none+": does not exist")
 }
 
 func TestBenchW6(t *testing.T) {
