@@ -743,8 +743,16 @@ func resolveMetric(sel *selection, m, what string) (string, error) {
 	case len(known) == 0:
 		return "", keyErrorf("report: unknown %s %q: the selected runs have no summaries", what, m)
 	}
+	if len(known) > maxListedKeys {
+		// Fifty keys in one line bury the one meant.
+		return "", keyErrorf("report: unknown %s %q (%s: attnlab show RUN lists a run's)", what, m, keySet{metrics: known}.closest(m))
+	}
 	return "", keyErrorf("report: unknown %s %q (the selected runs have: %s)", what, m, strings.Join(known, ", "))
 }
+
+// maxListedKeys is the most keys an unknown metric's error lists whole;
+// beyond, it names the closest.
+const maxListedKeys = 20
 
 // MatchMetric finds metric m among known keys (a run's summaries or logged
 // metrics) as Query.Metrics and PlotCurves read a metric a user typed: a

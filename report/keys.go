@@ -106,6 +106,9 @@ func (ks keySet) closest(k string) string {
 				d = min(d, editdist.Distance(k, key[i+1:]))
 			}
 		}
+		if strings.Contains(key, k) {
+			d = 0 // a part of the key (test/exact for test/exact_match)
+		}
 		cands = append(cands, cand{key, d})
 	}
 	sort.SliceStable(cands, func(a, b int) bool { return cands[a].dist < cands[b].dist })

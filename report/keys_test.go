@@ -36,6 +36,7 @@ func TestKeySetResolve(t *testing.T) {
 		{"atention.name", "", `unknown key "atention.name" (closest: model.attention.name, `},
 		{"test/blue", "", `unknown key "test/blue" (closest: test/bleu, `},
 		{"warmpu", "", `unknown key "warmpu" (closest: train.schedule.warmup, `},
+		{"test/exact", "", `unknown key "test/exact" (closest: test/exact_match, `}, // a part of the key
 		{"", "", "empty key"},
 	} {
 		got, err := ks.resolve(tc.in)
