@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/attnlab/attnlab/internal/shell"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
@@ -49,6 +50,10 @@ func findRun(ctx context.Context, st *store.Store, ref string) (store.Run, error
 	r, err := st.ResolveRun(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		arg, note := st.CommandDB()
+		if _, xerr := st.ExperimentByName(ctx, ref); xerr == nil {
+			// An experiment where a run was wanted: name its runs.
+			return r, usagef("%q is an experiment, not a run: attnlab ls runs%s --experiment %s lists its runs%s", ref, arg, shell.Quote(ref), noteSuffix(note))
+		}
 		return r, usagef("no run %q in %s (attnlab ls runs%s lists them%s)", ref, st.Path(), arg, noteSuffix(note))
 	}
 	return r, err

@@ -133,6 +133,8 @@ func TestShowUnknownRun(t *testing.T) {
 	wantError(t, attnlab(t, "show", "99", "--db", db), exitUsage, `show: no run "99" in `+db, "attnlab ls runs --db "+db)
 	wantError(t, attnlab(t, "show", "ffffffff", "--db", db), exitUsage, `no run "ffffffff"`)
 	wantError(t, attnlab(t, "show", "ab", "--db", db), exitUsage, "at least 4 characters")
+	// An experiment's name where a run was wanted.
+	wantError(t, attnlab(t, "show", "tiny", "--db", db), exitUsage, `show: "tiny" is an experiment, not a run: attnlab ls runs --db `, " --experiment tiny lists its runs")
 }
 
 func TestShowLM(t *testing.T) {
