@@ -133,6 +133,10 @@ type WorkOptions struct {
 	Memory tasks.MemoryLimit
 
 	room *semaphore.Weighted // Memory.Bytes shared by the runs in training, set by Work
+	// tooBig is told a run is too big for Memory (with the error it is
+	// handed back with) before the hand-back is written, so that no other
+	// claim of this worker takes it between (set by Work).
+	tooBig func(id int64, err error)
 }
 
 func (o *WorkOptions) defaults() {
@@ -201,15 +205,29 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 		taken    int
 		fatal    error
 		lastHeld string
-		// too lists the runs this worker handed back as too big for its
-		// memory (TooBigError); filter is opt.Filter without them.
-		too    []int64
+		// too holds the runs this worker handed back as too big for its
+		// memory (TooBigError), with that error; filter is opt.Filter
+		// without them.
+		too    = map[int64]error{}
 		filter = opt.Filter
 	)
 	current := func() store.QueueFilter {
 		mu.Lock()
 		defer mu.Unlock()
 		return filter
+	}
+	opt.tooBig = func(id int64, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := too[id]; !ok {
+			too[id] = err
+			filter.Except = append(slices.Clone(filter.Except), id) // the next claims' and polls' filter skips it
+		}
+	}
+	tooBigErr := func(id int64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return too[id]
 	}
 	// reserve books one of MaxRuns before a claim; release returns it when
 	// the claim found nothing.
@@ -255,17 +273,20 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 					return
 				}
 				if res.Claimed {
+					if err := tooBigErr(res.Run.ID); err != nil {
+						// Claimed with a filter read before another
+						// goroutine of this worker handed it back: back
+						// again, neither an outcome nor one of MaxRuns.
+						finishRun(bg, st, opt.Owner, Outcome{Run: res.Run}, store.StatusInterrupted, err)
+						release()
+						continue
+					}
 					out := trainClaimed(ctx, st, res, opt)
 					out.Cost.Claim = claimTime
 					mu.Lock()
 					rep.Outcomes = append(rep.Outcomes, out)
-					tooBig := errors.As(out.Err, new(*TooBigError))
-					if tooBig {
-						too = append(too, res.Run.ID)
-						filter.Except = slices.Clone(too) // the next claims' and polls' filter skips it
-					}
 					mu.Unlock()
-					if tooBig {
+					if errors.As(out.Err, new(*TooBigError)) {
 						release() // not one of MaxRuns: it did not train here
 					}
 					if opt.OnRun != nil {
@@ -435,7 +456,11 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		if est.Bytes > opt.Memory.Bytes {
 			// Another worker may have the memory: the run goes back to
 			// the queue, and this worker takes it no more (Work).
-			return notRun(store.StatusInterrupted, &TooBigError{fmt.Sprintf("estimated training memory %v exceeds this worker's %s", est, opt.Memory.Name)})
+			err := &TooBigError{fmt.Sprintf("estimated training memory %v exceeds this worker's %s", est, opt.Memory.Name)}
+			if opt.tooBig != nil {
+				opt.tooBig(rec.ID, err)
+			}
+			return notRun(store.StatusInterrupted, err)
 		}
 		switch err := waitForRoom(ctx, st, opt, rec.ID, owner, est.Bytes); {
 		case errors.Is(err, store.ErrNotOwner):

@@ -534,11 +534,17 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 	// worker may have the memory. It goes back to the queue, the worker
 	// claims it no more and stops when nothing else is left (it used to
 	// fail the run for every worker of a shared queue).
-	// (The deadline: a worker that claimed them again would never stop.)
+	// (The deadline: a worker that claimed them again, or waited for
+	// them, would never stop.)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var errb bytes.Buffer
-	small := attnlabWith(ctx, "", &errb, &errb, "worker", "--db", db, "--max-memory", "100KiB")
+	// (-j 4: its four goroutines claim at once, and each run is counted
+	// once however they race.)
+	small := attnlabWith(ctx, "", &errb, &errb, "worker", "--db", db, "--max-memory", "100KiB", "-j", "4")
+	if ctx.Err() != nil {
+		t.Fatalf("the worker did not stop by itself within a minute:\n%s", small.stderr)
+	}
 	wantOK(t, small)
 	if !strings.Contains(small.stderr, "worker done: 4 handed back for a worker with more memory (estimated above --max-memory)\n") || strings.Contains(small.stderr, "failed") {
 		t.Errorf("a worker too small for every run:\n%s", small.stderr)
