@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	kyaml "github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
@@ -471,20 +472,35 @@ func abbreviate(s string) string {
 	return s[:cut] + "… (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
-// unbalanced says which bracket of a --set value's flow collections is
-// never closed, or closes nothing, outside quoted strings; "" when they
-// pair up.
+// unbalanced says which bracket of a --set value that is a flow
+// collection ([…] or {…}) is never closed, or closes nothing, outside
+// quoted strings; "" when they pair up, or when the value is no flow
+// collection (a plain or quoted scalar's brackets are text, and the
+// library's message is the one to give).
 func unbalanced(raw string) string {
+	v := strings.TrimSpace(raw)
+	if v == "" || (v[0] != '[' && v[0] != '{') {
+		return ""
+	}
+	closer := map[rune]rune{'[': ']', '{': '}'}
 	var open []rune
-	var quote rune
-	for _, r := range raw {
+	var quote, prev rune // prev: the last rune outside quotes that is not a space
+	escaped := false
+	for _, r := range v {
 		switch {
 		case quote != 0:
-			if r == quote {
+			switch {
+			case escaped:
+				escaped = false
+			case quote == '"' && r == '\\':
+				escaped = true
+			case r == quote:
 				quote = 0
 			}
-		case r == '"' || r == '\'':
-			quote = r
+			prev = r
+			continue
+		case (r == '"' || r == '\'') && strings.ContainsRune("[{,:", prev):
+			quote = r // a quote opens a scalar only where one starts
 		case r == '[' || r == '{':
 			open = append(open, r)
 		case r == ']' || r == '}':
@@ -493,9 +509,12 @@ func unbalanced(raw string) string {
 			case len(open) == 0:
 				return fmt.Sprintf("a %c closes no %c", r, want)
 			case open[len(open)-1] != want:
-				return fmt.Sprintf("a %c where %c closes the %c", r, map[rune]rune{'[': ']', '{': '}'}[open[len(open)-1]], open[len(open)-1])
+				return fmt.Sprintf("a %c where %c closes the %c", r, closer[open[len(open)-1]], open[len(open)-1])
 			}
 			open = open[:len(open)-1]
+		}
+		if !unicode.IsSpace(r) {
+			prev = r
 		}
 	}
 	if len(open) > 0 {
