@@ -50,6 +50,7 @@ that does not exist (NaN) is an empty field.`,
 			// -o's extension names the format when --format is not
 			// given; one that names the other format is a mistake (CSV
 			// written into x.json).
+			format = strings.ToLower(format)
 			ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(out.path), "."))
 			switch {
 			case format != "" && !slices.Contains(exportFormats, format):

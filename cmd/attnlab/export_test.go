@@ -54,6 +54,9 @@ func TestExportErrors(t *testing.T) {
 	x := filepath.Join(t.TempDir(), "x.json")
 	wantError(t, attnlab(t, "export", "tiny", "-o", x, "-f", "csv", "--db", db), exitUsage, "-o "+x+" is a .json file, but --format is csv: drop --format, or name the file .csv")
 	wantError(t, attnlab(t, "export", "tiny", "-f", "xml", "--db", db), exitUsage, `--format "xml": unknown format (known: csv, json)`)
+	if r := attnlab(t, "export", "tiny", "-f", "JSON", "--db", db); r.code != exitOK || !strings.HasPrefix(r.stdout, "[") {
+		t.Errorf("export -f JSON: %v", r)
+	}
 }
 
 // TestExportFormatFromName: without --format, -o's extension (.json,

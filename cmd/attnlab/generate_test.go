@@ -386,11 +386,11 @@ func TestServeSampleIsGenerates(t *testing.T) {
 	}
 }
 
-// TestGenerateEscapesAlike: a model whose outputs hold a backslash, a tab
-// and ESC shows them the same way with --input as with --stdin — \\, \t,
-// \x1b — never raw. --input used to write the backslash and the tab as
-// they were, so that a written "\x1b" and an ESC read alike.
-func TestGenerateEscapesAlike(t *testing.T) {
+// TestGenerateOutputEscapes: a model whose outputs hold a backslash, a tab
+// and ESC: --input writes them byte for byte to a pipe (on a terminal:
+// TestOneOutputOnATerminal), --stdin as its line format's \\, \t and
+// \x1b, and eval --out with the same escapes, ESC raw.
+func TestGenerateOutputEscapes(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	var src, tgt strings.Builder

@@ -213,10 +213,12 @@ func progressReporter(stderr io.Writer, locked io.Writer, quiet bool) runs.Repor
 
 // retrySubmitted requeues the failed runs of a submission (submit and
 // slurm --retry-failed) and reads its runs again, so that their statuses
-// are the store's after it; it returns how many it requeued.
+// are the store's after it (another process may have requeued or claimed
+// some meanwhile); it returns how many it requeued. sub.Runs is then in
+// the store's order (by id), not the plan's.
 func retrySubmitted(ctx context.Context, st *store.Store, name string, sub *runs.Submission) (int, error) {
 	n, err := requeueFailed(ctx, st, name, sub.Plan)
-	if err != nil || n == 0 {
+	if err != nil {
 		return n, err
 	}
 	ids := make([]int64, len(sub.Runs))
