@@ -13,28 +13,24 @@ import (
 	"github.com/attnlab/attnlab/internal/testenv"
 )
 
-// TestRawWriterEscapesOnATerminal: data written to stdout (eval --out -,
-// export -o -, a plot to -o -) reaches a pipe byte for byte, but on a
-// terminal its control characters are escaped: a model's output or a
-// stored name holding ESC cannot drive the terminal of the person reading.
-func TestRawWriterEscapesOnATerminal(t *testing.T) {
-	const data = "a\x1b]0;owned\x07b"
+// written returns what write puts through a safeWriter (stdout as execute
+// wraps it) on a pseudo-terminal and on a pipe; the terminal's CR LF line
+// ends read as LF.
+func written(t *testing.T, write func(w io.Writer)) (onTerminal, onPipe string) {
+	t.Helper()
 	ptmx, pts := testenv.PseudoTerminal(t)
-
 	sw := newSafeWriter(&firstError{w: pts})
-	fmt.Fprint(rawWriter(sw), data)
+	write(sw)
 	sw.Flush()
 	if err := ptmx.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 64)
+	buf := make([]byte, 256)
 	k, err := ptmx.Read(buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(buf[:k]), `a\x1b]0;owned\x07b`; got != want {
-		t.Errorf("on a terminal: got %q, want %q", got, want)
-	}
+	onTerminal = strings.ReplaceAll(string(buf[:k]), "\r\n", "\n")
 
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -42,15 +38,28 @@ func TestRawWriterEscapesOnATerminal(t *testing.T) {
 	}
 	defer r.Close()
 	sw = newSafeWriter(w)
-	fmt.Fprint(rawWriter(sw), data)
+	write(sw)
 	sw.Flush()
 	w.Close()
 	got, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != data {
-		t.Errorf("on a pipe: got %q, want %q byte for byte", got, data)
+	return onTerminal, string(got)
+}
+
+// TestRawWriterEscapesOnATerminal: data written to stdout (eval --out -,
+// export -o -, a plot to -o -) reaches a pipe byte for byte, but on a
+// terminal its control characters are escaped: a model's output or a
+// stored name holding ESC cannot drive the terminal of the person reading.
+func TestRawWriterEscapesOnATerminal(t *testing.T) {
+	const data = "a\x1b]0;owned\x07b"
+	term, pipe := written(t, func(w io.Writer) { fmt.Fprint(rawWriter(w), data) })
+	if want := `a\x1b]0;owned\x07b`; term != want {
+		t.Errorf("on a terminal: got %q, want %q", term, want)
+	}
+	if pipe != data {
+		t.Errorf("on a pipe: got %q, want %q byte for byte", pipe, data)
 	}
 }
 
@@ -58,36 +67,11 @@ func TestRawWriterEscapesOnATerminal(t *testing.T) {
 // terminal (backslash, tab, ESC), and byte for byte to a pipe.
 func TestOneOutputOnATerminal(t *testing.T) {
 	const output = "\\\t\x1bx"
-	ptmx, pts := testenv.PseudoTerminal(t)
-	sw := newSafeWriter(&firstError{w: pts})
-	writeOneOutput(sw, output)
-	sw.Flush()
-	if err := ptmx.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		t.Fatal(err)
+	term, pipe := written(t, func(w io.Writer) { writeOneOutput(w, output) })
+	if want := `\\\t\x1bx` + "\n"; term != want {
+		t.Errorf("on a terminal: got %q, want %q", term, want)
 	}
-	buf := make([]byte, 64)
-	k, err := ptmx.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// (The terminal writes its newline as CR LF.)
-	if got, want := strings.TrimRight(string(buf[:k]), "\r\n"), `\\\t\x1bx`; got != want {
-		t.Errorf("on a terminal: got %q, want %q", got, want)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	sw = newSafeWriter(w)
-	writeOneOutput(sw, output)
-	sw.Flush()
-	w.Close()
-	got, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != output+"\n" {
-		t.Errorf("on a pipe: got %q, want %q byte for byte", got, output+"\n")
+	if pipe != output+"\n" {
+		t.Errorf("on a pipe: got %q, want %q byte for byte", pipe, output+"\n")
 	}
 }
