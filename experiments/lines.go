@@ -128,6 +128,14 @@ func onlyComments(text []byte) bool {
 	comment := false
 	for line := range bytes.Lines(text) {
 		l := bytes.TrimSpace(bytes.TrimLeft(line, " \t\uFEFF"))
+		for _, marker := range []string{"---", "..."} {
+			if rest, ok := bytes.CutPrefix(l, []byte(marker)); ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t') {
+				l = bytes.TrimSpace(rest) // "--- # a note": the comment after the marker
+				if len(l) == 0 {
+					l = []byte(marker)
+				}
+			}
+		}
 		switch {
 		case bytes.HasPrefix(l, []byte("#")):
 			comment = true
