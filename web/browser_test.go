@@ -234,26 +234,7 @@ func TestBrowserLogTicks(t *testing.T) {
 // its database file is deleted says so, and loads itself again once a
 // database is back at the path, without the visitor reloading it.
 func TestBrowserDatabaseBack(t *testing.T) {
-	dir := t.TempDir()
-	path, spare := filepath.Join(dir, "runs.db"), filepath.Join(dir, "spare.db")
-	for _, p := range []string{path, spare} {
-		st, err := store.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.PutExperiment(context.Background(), "back", "the experiment of the database that comes back", "name: back\n"); err != nil {
-			t.Fatal(err)
-		}
-		st.Close()
-	}
-	st, err := store.OpenExisting(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reopened := reopenEvery
-	reopenEvery = 0
-	defer func() { reopenEvery = reopened }()
+	path, spare, st := replaceable(t, "back", "back")
 	s := newServer(t, st, Options{Poll: 200 * time.Millisecond, Reopen: func() (*store.Store, error) { return store.OpenExisting(path) }})
 	defer s.Close()
 	srv := httptest.NewServer(s)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -291,4 +292,31 @@ func shortBody(s string) string {
 		return s[:3000] + "…"
 	}
 	return s
+}
+
+// replaceable makes two SQLite databases in a temporary directory, the
+// served one at path holding experiment inPath and a spare holding
+// inSpare (to move over path), opens path for a server with
+// Options.Reopen, and has the server try reopening at every request for
+// the test's length.
+func replaceable(t *testing.T, inPath, inSpare string) (path, spare string, st *store.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	path, spare = filepath.Join(dir, "runs.db"), filepath.Join(dir, "spare.db")
+	for p, name := range map[string]string{path: inPath, spare: inSpare} {
+		s := openStore(t, p)
+		if _, err := s.PutExperiment(context.Background(), name, "", "name: "+name+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	st, err := store.OpenExisting(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reopened := reopenEvery
+	reopenEvery = 0
+	t.Cleanup(func() { reopenEvery = reopened })
+	return path, spare, st
 }

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,23 +16,7 @@ import (
 // 503 "being opened" instead of queueing behind the open; once it is
 // open, pages show the new file.
 func TestReopenOpensWithoutTheLock(t *testing.T) {
-	dir := t.TempDir()
-	path, spare := filepath.Join(dir, "runs.db"), filepath.Join(dir, "spare.db")
-	for _, p := range []string{path, spare} {
-		st := openStore(t, p)
-		if _, err := st.PutExperiment(context.Background(), filepath.Base(p[:len(p)-3]), "", "name: x\n"); err != nil {
-			t.Fatal(err)
-		}
-		st.Close()
-	}
-	st, err := store.OpenExisting(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reopened := reopenEvery
-	reopenEvery = 0
-	defer func() { reopenEvery = reopened }()
+	path, spare, st := replaceable(t, "runs", "spare")
 	entered, release := make(chan struct{}), make(chan struct{})
 	s := newServer(t, st, Options{Reopen: func() (*store.Store, error) {
 		close(entered)

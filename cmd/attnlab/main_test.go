@@ -361,3 +361,14 @@ func TestRunHangup(t *testing.T) {
 		})
 	}
 }
+
+// openDB opens the run database at db for a test, closed when it ends.
+func openDB(t testing.TB, db string) *store.Store {
+	t.Helper()
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}

@@ -15,11 +15,7 @@ import (
 // failed would.
 func failAll(t *testing.T, db string) {
 	t.Helper()
-	st, err := store.OpenExisting(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openDB(t, db)
 	ctx := context.Background()
 	other := store.Owner{Host: "elsewhere", PID: 4242}
 	for {
@@ -63,11 +59,7 @@ func TestSubmitRetryFailed(t *testing.T) {
 	// A run left running (its worker may be gone: a worker takes it over)
 	// is something to train.
 	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "seeds=[9]", "--set", "sweep.grid.model.attention.name=[none]"))
-	st, err := store.OpenExisting(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openDB(t, db)
 	if res, err := st.ClaimNext(context.Background(), store.Owner{Host: "elsewhere", PID: 4242}, store.QueueFilter{}, time.Hour); err != nil || !res.Claimed {
 		t.Fatalf("claim: %+v, %v", res, err)
 	}

@@ -403,12 +403,7 @@ func submittedTiny(t *testing.T) (string, *store.Store) {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "held.db")
 	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
-	st, err := store.OpenExisting(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return db, st
+	return db, openDB(t, db)
 }
 
 // TestRunWaitsForHeldRuns: a run of the plan that another live process
@@ -549,11 +544,7 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 	if !strings.Contains(small.stderr, "worker done: 4 handed back for a worker with more memory (estimated above --max-memory)\n") || strings.Contains(small.stderr, "failed") {
 		t.Errorf("a worker too small for every run:\n%s", small.stderr)
 	}
-	st, err := store.OpenExisting(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openDB(t, db)
 	rs, err := st.Runs(context.Background(), store.RunFilter{Status: store.StatusInterrupted})
 	if err != nil || len(rs) != 4 || !strings.Contains(rs[0].Error, "for a worker with more memory: estimated training memory ") ||
 		!strings.Contains(rs[0].Error, "exceeds this worker's --max-memory 100 KiB") {
