@@ -641,7 +641,7 @@ func (s *Store) Requeue(ctx context.Context, runID int64) error {
 		if r.Status == StatusRunning {
 			return fmt.Errorf("run is running on %s:%d", r.Host, r.PID)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE runs SET status = 'queued', error = '', lost = 0, finished = NULL WHERE id = ?`, runID)
+		_, err = tx.ExecContext(ctx, requeueSQL, runID)
 		return err
 	})
 	if err != nil {
@@ -650,6 +650,9 @@ func (s *Store) Requeue(ctx context.Context, runID int64) error {
 	return nil
 }
 
+// requeueSQL puts run ? back in the queue: Requeue and RequeueFailed.
+const requeueSQL = `UPDATE runs SET status = 'queued', error = '', lost = 0, finished = NULL WHERE id = ?`
+
 // RequeueFailed puts a run back in the queue as Requeue does if it is
 // failed at that moment, in one statement: a run another process claimed
 // or requeued meanwhile is left as it is. It reports whether the run was
@@ -657,7 +660,7 @@ func (s *Store) Requeue(ctx context.Context, runID int64) error {
 func (s *Store) RequeueFailed(ctx context.Context, runID int64) (bool, error) {
 	var done bool
 	err := s.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'queued', error = '', lost = 0, finished = NULL WHERE id = ? AND status = 'failed'`, runID)
+		res, err := tx.ExecContext(ctx, requeueSQL+` AND status = 'failed'`, runID)
 		if err != nil {
 			return err
 		}
