@@ -277,7 +277,7 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 						// Claimed with a filter read before another
 						// goroutine of this worker handed it back: back
 						// again, neither an outcome nor one of MaxRuns.
-						finishRun(bg, st, opt.Owner, Outcome{Run: res.Run}, store.StatusInterrupted, err)
+						finishRunWith(bg, st, opt.Owner, Outcome{Run: res.Run}, store.StatusInterrupted, err, store.Ending{Untrained: true})
 						release()
 						continue
 					}
@@ -383,7 +383,8 @@ func (e *LeftError) Unwrap() error { return e.Err }
 // TooBigError is the Outcome.Err of a run whose estimated training memory
 // is above the worker's whole budget (WorkOptions.Memory): the worker hands
 // it back to the queue untrained (status interrupted, the error recorded
-// with it) for a worker with more memory, and claims it no more. A run
+// with it, the claim not counted in its attempts) for a worker with more
+// memory, and claims it no more. A run
 // whose dataset turns out bigger than the budget while it is built fails:
 // the estimate said it fitted.
 type TooBigError struct{ why string }
@@ -434,6 +435,14 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		}
 		return finishRun(bg, st, owner, out, status, err)
 	}
+	// giveBack hands back a run too big for this worker, its claim
+	// uncounted (store.Ending.Untrained).
+	giveBack := func(err error) Outcome {
+		if opt.Reporter != nil {
+			opt.Reporter.Skip(rec, cfg.Train.Steps, err.Error())
+		}
+		return finishRunWith(bg, st, owner, out, store.StatusInterrupted, err, store.Ending{Untrained: true})
+	}
 	// lost ends a run that another worker took over before it trained:
 	// nothing more is recorded, the run is the new owner's.
 	lost := func(note string) Outcome {
@@ -460,7 +469,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 			if opt.tooBig != nil {
 				opt.tooBig(rec.ID, err)
 			}
-			return notRun(store.StatusInterrupted, err)
+			return giveBack(err)
 		}
 		switch err := waitForRoom(ctx, st, opt, rec.ID, owner, est.Bytes); {
 		case errors.Is(err, store.ErrNotOwner):

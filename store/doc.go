@@ -187,7 +187,7 @@
 //	             and the other swept keys' values; before 2026-12-06 also the variant's
 //	             own settings),
 //	             status TEXT (queued | running | done | failed | interrupted),
-//	             attempt INTEGER (number of claims), error TEXT,
+//	             attempt INTEGER (number of claims, but for claims given back untrained), error TEXT,
 //	             host TEXT, pid INTEGER, heartbeat, started, finished (owner of the last claim),
 //	             attnlab_version TEXT, go_version TEXT, created,
 //	             max_attempts INTEGER, lost INTEGER (attempts lost to dead workers),

@@ -61,7 +61,7 @@ type Run struct {
 	Config       string // the resolved canonical config, JSON
 	Point        string // the sweep point, JSON: its variant's name and the other swept keys' values
 	Status       Status
-	Attempt      int    // how many times the run was claimed
+	Attempt      int    // how many times the run was claimed (claims given back untrained, Ending.Untrained, not counted)
 	Error        string // why it failed, for failed and interrupted runs
 	Host         string // owner of the last claim
 	PID          int
@@ -498,6 +498,10 @@ type Ending struct {
 	// DropKinds are the kinds of artifacts deleted with the ending (a done
 	// run's checkpoint).
 	DropKinds []string
+	// Untrained gives the claim back uncounted: the run did not train
+	// under it (a worker too small for it handed it back), so its attempt
+	// is not one of the run's attempts.
+	Untrained bool
 }
 
 // FinishRun is Finish that also writes e's summaries and deletes the run's
@@ -528,9 +532,13 @@ func (s *Store) finish(ctx context.Context, runID int64, owner Owner, e Ending, 
 	now, nowArgs := s.nowSQL()
 	var r Run
 	err := s.write(ctx, func(tx *Tx) error {
-		args := append([]any{string(e.Status), e.Error}, nowArgs...)
+		untrained := 0
+		if e.Untrained {
+			untrained = 1
+		}
+		args := append([]any{string(e.Status), e.Error, untrained}, nowArgs...)
 		args = append(args, nowArgs...)
-		err := s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET status = ?, error = ?, finished = `+now+`, heartbeat = `+now+`
+		err := s.updateOwned(ctx, tx, runID, owner, `UPDATE runs SET status = ?, error = ?, attempt = attempt - ?, finished = `+now+`, heartbeat = `+now+`
 			WHERE id = ? AND status = 'running' AND host = ? AND pid = ?`,
 			append(args, runID, owner.Host, owner.PID)...)
 		if err != nil {
@@ -653,30 +661,42 @@ func (s *Store) Requeue(ctx context.Context, runID int64) error {
 // requeueSQL puts run ? back in the queue: Requeue and RequeueFailed.
 const requeueSQL = `UPDATE runs SET status = 'queued', error = '', lost = 0, finished = NULL WHERE id = ?`
 
-// RequeueFailed puts a run back in the queue as Requeue does if it is
-// failed at that moment, in one statement: a run another process claimed
-// or requeued meanwhile is left as it is. It reports whether the run was
-// requeued; an unknown run is ErrNotFound.
-func (s *Store) RequeueFailed(ctx context.Context, runID int64) (bool, error) {
-	var done bool
+// RequeueFailed puts runs back in the queue as Requeue does, each if it is
+// failed at that moment, in one statement per run and one transaction for
+// them all: a run another process claimed or requeued meanwhile is left as
+// it is. It returns how many were requeued; an unknown run is ErrNotFound
+// (and nothing is requeued).
+func (s *Store) RequeueFailed(ctx context.Context, runIDs ...int64) (int, error) {
+	var n int
 	err := s.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, requeueSQL+` AND status = 'failed'`, runID)
+		n = 0
+		stmt, err := tx.PrepareContext(ctx, requeueSQL+` AND status = 'failed'`)
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
+		defer stmt.Close()
+		for _, id := range runIDs {
+			res, err := stmt.ExecContext(ctx, id)
+			if err != nil {
+				return fmt.Errorf("run %d: %w", id, err)
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if k == 0 {
+				if _, err := runByID(ctx, tx, id); err != nil { // ErrNotFound for an unknown run
+					return fmt.Errorf("run %d: %w", id, err)
+				}
+			}
+			n += int(k)
 		}
-		if done = n > 0; !done {
-			_, err = runByID(ctx, tx, runID) // ErrNotFound for an unknown run
-		}
-		return err
+		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: requeue failed run %d: %w", runID, err)
+		return 0, fmt.Errorf("store: requeue failed runs: %w", err)
 	}
-	return done, nil
+	return n, nil
 }
 
 // RunFilter selects runs. Zero fields select everything.

@@ -370,8 +370,8 @@ func testHeartbeatAndFinishNeedTheOwner(t *testing.T) {
 	}
 	// RequeueFailed leaves a run that is not failed (here running, as
 	// one claimed since a retry read it failed) as it is.
-	if ok, err := s.RequeueFailed(ctx, id); ok || err != nil {
-		t.Fatalf("RequeueFailed of a running run = %v, %v; want false, nil", ok, err)
+	if n, err := s.RequeueFailed(ctx, id); n != 0 || err != nil {
+		t.Fatalf("RequeueFailed of a running run = %v, %v; want 0, nil", n, err)
 	}
 	if r, err := s.RunByID(ctx, id); err != nil || r.Status != StatusRunning || r.Host != "a" {
 		t.Fatalf("after RequeueFailed of a running run: %+v, %v; want it running on a", r, err)
@@ -379,8 +379,8 @@ func testHeartbeatAndFinishNeedTheOwner(t *testing.T) {
 	if err := s.Finish(ctx, id, a, StatusFailed, "again"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.RequeueFailed(ctx, id); !ok || err != nil {
-		t.Fatalf("RequeueFailed of a failed run = %v, %v; want true", ok, err)
+	if n, err := s.RequeueFailed(ctx, id); n != 1 || err != nil {
+		t.Fatalf("RequeueFailed of a failed run = %v, %v; want 1", n, err)
 	}
 	if r, err := s.RunByID(ctx, id); err != nil || r.Status != StatusQueued || r.Error != "" {
 		t.Fatalf("after RequeueFailed: %+v, %v; want queued without its error", r, err)

@@ -247,20 +247,13 @@ func requeueFailed(ctx context.Context, st *store.Store, name string, plan []exp
 	for _, r := range plan {
 		inPlan[r.Hash] = true
 	}
-	n := 0
+	var ids []int64
 	for _, r := range failed {
-		if !inPlan[r.Hash] {
-			continue
-		}
-		ok, err := st.RequeueFailed(ctx, r.ID) // unless claimed or requeued since
-		if err != nil {
-			return n, err
-		}
-		if ok {
-			n++
+		if inPlan[r.Hash] {
+			ids = append(ids, r.ID)
 		}
 	}
-	return n, nil
+	return st.RequeueFailed(ctx, ids...) // those not claimed or requeued since
 }
 
 // writeRunTable prints the comparison of the plan's done runs (also those

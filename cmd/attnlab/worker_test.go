@@ -555,6 +555,13 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 			return rs[0].Error
 		}())
 	}
+	// Their claims were given back uncounted: five small workers must not
+	// leave a run at attempt 5, untrained.
+	for _, r := range rs {
+		if r.Attempt != 0 {
+			t.Errorf("run %s handed back as too big is at attempt %d, want 0 (it never trained)", r.Name(), r.Attempt)
+		}
+	}
 	// submit says so (it is not an ordinary queue: only a bigger worker
 	// takes them).
 	again := attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=6")
