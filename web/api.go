@@ -13,6 +13,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -64,6 +65,13 @@ func waiting(runs []store.Run, gone map[int64]string) int {
 		}
 	}
 	return n
+}
+
+// tooBig says whether a worker handed the run back as too big for its
+// --max-memory (runs.TooBigError): a worker waits for it only if it has
+// more.
+func tooBig(r store.Run) bool {
+	return r.Status == store.StatusInterrupted && strings.HasPrefix(r.Error, runs.TooBigPrefix)
 }
 
 // trainingRuns returns the runs that are being trained now, of every

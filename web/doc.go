@@ -47,9 +47,11 @@
 // run pages say so, with the attnlab worker command that trains them: that
 // no worker trains any run of the database, or which workers are busy with
 // which other experiments (busyElsewhere; a worker is known only by the
-// runs it holds, not by the --experiment it was started with). A queued
-// run's page asks this of the running runs only (trainingRuns), not of
-// every run of its experiment.
+// runs it holds, not by the --experiment it was started with). Runs that a
+// worker handed back as too big for its --max-memory (tooBig) wait for a
+// worker with more memory, and the experiment and run pages say that too.
+// A queued run's page asks this of the running runs only (trainingRuns),
+// not of every run of its experiment.
 //
 // # A replaced database file
 //

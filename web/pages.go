@@ -179,6 +179,7 @@ type experimentView struct {
 	Worker     string   // the command line that trains them (store.WorkerCommand)
 	WorkerNote string   // what it needs besides (a password not shown)
 	Busy       string   // the workers busy with other experiments (busyElsewhere); "": none is
+	TooBig     int      // of the Waiting runs, those handed back by a worker without the memory for them (tooBig)
 	Runs       []runRow // at most maxRunRows, unless ?runs=all (listed)
 	RunCount   int      // the experiment's runs
 	AllRunsURL string   // this page listing every run; "" when Runs has them all
@@ -354,6 +355,11 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Busy = busyElsewhere(busy, x.Name, s.st.Redact)
+		for _, r := range runs {
+			if tooBig(r) {
+				v.TooBig++
+			}
+		}
 	}
 	v.OpenRuns = len(runs) <= 50 || x.Counts[store.StatusRunning] > 0
 	s.render(w, r, status, "experiment", &page{
@@ -601,6 +607,7 @@ type runView struct {
 	Worker      string // the command line that trains it (store.WorkerCommand)
 	WorkerNote  string // what it needs besides (a password not shown)
 	Busy        string // while Waiting: the workers busy with other experiments (busyElsewhere); "": none is
+	TooBig      bool   // handed back by a worker without the memory for it (tooBig)
 	Summaries   []summaryRow
 	ConfigYAML  string
 	Samples     []sampleRow
@@ -684,6 +691,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 			v.Waiting = true
 			v.Worker, v.WorkerNote = s.st.WorkerCommand(run.Experiment)
 			v.Busy = busyElsewhere(busy, run.Experiment, s.st.Redact)
+			v.TooBig = tooBig(run)
 		}
 	}
 	sums, err := s.st.Summaries(ctx, []int64{run.ID})

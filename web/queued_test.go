@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -221,4 +222,28 @@ func TestListedRanks(t *testing.T) {
 	if want := []int64{1, 12, 13, 14}; !slices.Equal(got, want) {
 		t.Errorf("listed(10 queued, done, interrupted, failed, running; 4) = %v, want %v", got, want)
 	}
+}
+
+// TestTooBigRunsSayWhy: a run that a worker handed back as too big for its
+// --max-memory (runs.TooBigError) waits for a worker with more memory, not
+// for any worker: its page and its experiment's page say so (they said
+// "start one" as for any queued run, and the worker it suggested would
+// have handed it back again had it no more memory).
+func TestTooBigRunsSayWhy(t *testing.T) {
+	st := openStore(t, t.TempDir()+"/runs.db")
+	ctx := context.Background()
+	list := submitQueued(t, st, "big", 3)
+	claim(t, st, list[0].ID)
+	if _, err := st.FinishRun(ctx, list[0].ID, fixOwner, store.Ending{Status: store.StatusInterrupted, Untrained: true,
+		Error: runs.TooBigPrefix + "estimated training memory 3 GiB exceeds this worker's --max-memory 1 GiB"}); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, st, Options{})
+	mustContain(t, "too-big run's page", get(t, s, "/r/"+strconv.FormatInt(list[0].ID, 10)).body,
+		"waiting for a worker with more memory", "exceeds this worker&#39;s --max-memory 1 GiB")
+	if body := get(t, s, "/r/"+strconv.FormatInt(list[1].ID, 10)).body; strings.Contains(body, "more memory") {
+		t.Errorf("a queued run's page speaks of memory:\n%s", shortBody(body))
+	}
+	mustContain(t, "experiment page", get(t, s, "/x/big").body, "3 runs wait for a worker",
+		"One of them was handed back by a worker without the memory for it: only a worker with a larger --max-memory takes it")
 }
