@@ -90,9 +90,13 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 			arg, note := store.CommandDB(*db)
 			train, _ := store.WorkerCommand(*db, x.Name)
 			// Running runs count: one whose worker died is taken over.
-			if counts[store.StatusQueued]+counts[store.StatusInterrupted]+counts[store.StatusRunning] == 0 {
+			switch waiting := counts[store.StatusQueued] + counts[store.StatusInterrupted]; {
+			case waiting+counts[store.StatusRunning] == 0:
 				fmt.Fprintln(w, "nothing to train: no run of it is queued, interrupted or running")
-			} else {
+			case waiting == 0 && !anyAbandoned(cmd.Context(), st, sub.Runs):
+				fmt.Fprintf(w, "nothing to start: %s training on live workers\n",
+					map[bool]string{true: "its running run is", false: fmt.Sprintf("its %d running runs are", counts[store.StatusRunning])}[counts[store.StatusRunning] == 1])
+			default:
 				fmt.Fprintf(w, "train them:    %s\n", train)
 			}
 			fmt.Fprintf(w, "watch them:    attnlab ls runs%s --experiment %s\n", arg, shell.Quote(x.Name))
@@ -261,6 +265,14 @@ run is recorded, not an exit status).`,
 	wo.add(cmd)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	return cmd
+}
+
+// anyAbandoned says whether a running run of rs seems to have lost its
+// worker (store.Abandoned), so that a worker would take it over; when that
+// cannot be read, it says yes.
+func anyAbandoned(ctx context.Context, st *store.Store, rs []store.Run) bool {
+	gone, err := st.Abandoned(ctx, rs)
+	return err != nil || len(gone) > 0
 }
 
 // writeTooBig says how many of runs workers handed back as too big for

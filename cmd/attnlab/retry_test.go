@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,16 +57,35 @@ func TestSubmitRetryFailed(t *testing.T) {
 	if !strings.Contains(w.stderr, "worker done: 4 done") {
 		t.Errorf("the requeued runs did not train:\n%s", w.stderr)
 	}
-	// A run left running (its worker may be gone: a worker takes it over)
-	// is something to train.
-	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "seeds=[9]", "--set", "sweep.grid.model.attention.name=[none]"))
+	// A run that a live worker trains (it heartbeated just now) needs no
+	// other worker (submit suggested one, which would find nothing)...
+	one := []string{"--db", db, "--set", "seeds=[9]", "--set", "sweep.grid.model.attention.name=[none]"}
+	wantOK(t, attnlab(t, append([]string{"submit", "testdata/tiny.yaml"}, one...)...))
 	st := openDB(t, db)
 	if res, err := st.ClaimNext(context.Background(), store.Owner{Host: "elsewhere", PID: 4242}, store.QueueFilter{}, time.Hour); err != nil || !res.Claimed {
 		t.Fatalf("claim: %+v, %v", res, err)
 	}
-	r = attnlab(t, "submit", "testdata/tiny.yaml", "--db", db, "--set", "seeds=[9]", "--set", "sweep.grid.model.attention.name=[none]")
-	if !strings.Contains(r.stdout, "1 running, 0 queued\ntrain them:    attnlab worker") || strings.Contains(r.stdout, "nothing to train") {
-		t.Errorf("submit of a run left running:\n%s", r.stdout)
+	r = attnlab(t, append([]string{"submit", "testdata/tiny.yaml"}, one...)...)
+	if !strings.Contains(r.stdout, "1 running, 0 queued\nnothing to start: its running run is training on live workers\n") || strings.Contains(r.stdout, "train them") {
+		t.Errorf("submit of a run a live worker trains:\n%s", r.stdout)
+	}
+	// ...but one left running by a worker that is gone (a pid of this
+	// host that no longer exists) is something to train: a worker takes
+	// it over.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := store.CurrentOwner("")
+	dead.PID = gone.ProcessState.Pid()
+	other := []string{"--db", db, "--set", "seeds=[8]", "--set", "sweep.grid.model.attention.name=[none]"}
+	wantOK(t, attnlab(t, append([]string{"submit", "testdata/tiny.yaml"}, other...)...))
+	if res, err := st.ClaimNext(context.Background(), dead, store.QueueFilter{}, time.Hour); err != nil || !res.Claimed || res.Run.Seed != 8 {
+		t.Fatalf("claim: %+v, %v", res, err)
+	}
+	r = attnlab(t, append([]string{"submit", "testdata/tiny.yaml"}, other...)...)
+	if !strings.Contains(r.stdout, "1 running, 0 queued\ntrain them:    attnlab worker") || strings.Contains(r.stdout, "nothing to") {
+		t.Errorf("submit of a run left running by a dead worker:\n%s", r.stdout)
 	}
 }
 
@@ -102,5 +122,20 @@ func TestSlurmNothingToTrain(t *testing.T) {
 	wantOK(t, r)
 	if !strings.Contains(r.stdout, "(4 of them to train)\nrequeued 4 failed runs\n") || !strings.Contains(r.stdout, "submitted Slurm job 4242") || strings.Contains(r.stdout, "stay failed") || count() != 2 {
 		t.Errorf("slurm --retry-failed (%d sbatch calls):\n%s", count(), r.stdout)
+	}
+	// Every run trains on a live worker (heartbeats fresh): a job's
+	// workers would only wait for them.
+	st := openDB(t, db)
+	// (The claims' pid is one that lives: a claim judges the runs of its
+	// own host name by their pids, and 4242 would be gone here.)
+	for range 4 {
+		if res, err := st.ClaimNext(context.Background(), store.Owner{Host: "elsewhere", PID: os.Getpid()}, store.QueueFilter{}, time.Hour); err != nil || !res.Claimed {
+			t.Fatalf("claim: %+v, %v", res, err)
+		}
+	}
+	r = slurm()
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "(4 of them to train)\nnothing to start: its 4 running runs are training on live workers; no Slurm job submitted\n") || count() != 2 {
+		t.Errorf("slurm with every run training (%d sbatch calls):\n%s", count(), r.stdout)
 	}
 }

@@ -130,12 +130,15 @@ database).`,
 					return err
 				}
 			}
-			queued, failed := 0, 0
+			queued, failed, running := 0, 0, 0
 			for _, r := range sub.Runs {
 				switch r.Status {
 				case store.StatusFailed:
 					failed++
 				case store.StatusDone:
+				case store.StatusRunning:
+					running++
+					queued++
 				default:
 					queued++
 				}
@@ -152,6 +155,12 @@ database).`,
 			if queued == 0 {
 				// Its workers would start, find nothing and stop.
 				fmt.Fprintln(w, "nothing to train: no Slurm job submitted")
+				return nil
+			}
+			if queued == running && !anyAbandoned(cmd.Context(), st, sub.Runs) {
+				// Its workers would only wait for the ones training.
+				fmt.Fprintf(w, "nothing to start: %s training on live workers; no Slurm job submitted\n",
+					map[bool]string{true: "its running run is", false: fmt.Sprintf("its %d running runs are", running)}[running == 1])
 				return nil
 			}
 			job, err := sbatch(cmd.Context(), o, script, *db, st)
