@@ -384,9 +384,9 @@ func (e *LeftError) Unwrap() error { return e.Err }
 // is above the worker's whole budget (WorkOptions.Memory): the worker hands
 // it back to the queue untrained (status interrupted, the error recorded
 // with it, the claim not counted in its attempts) for a worker with more
-// memory, and claims it no more. A run
-// whose dataset turns out bigger than the budget while it is built fails:
-// the estimate said it fitted.
+// memory, and claims it no more. So does a run whose dataset turns out
+// bigger than the budget while it is built (tasks.OverMemoryError), though
+// its estimate fitted.
 type TooBigError struct{ why string }
 
 func (e *TooBigError) Error() string { return TooBigPrefix + e.why }
@@ -610,6 +610,15 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		}
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		status, err = store.StatusInterrupted, errors.New(HandedBack)
+	case opt.Memory.Bytes > 0 && errors.As(err, new(*tasks.OverMemoryError)):
+		// Its dataset is bigger than the estimate said, and than this
+		// worker's whole memory: another worker may have the memory. It
+		// was built before any step, so the claim trained nothing.
+		tb := &TooBigError{err.Error()}
+		if opt.tooBig != nil {
+			opt.tooBig(rec.ID, tb)
+		}
+		status, err, end.Untrained = store.StatusInterrupted, tb, true
 	default:
 		status = store.StatusFailed
 	}

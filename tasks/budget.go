@@ -56,6 +56,17 @@ func (b *budget) over() bool {
 
 // err is the error of a task whose data passed the limit.
 func (b *budget) err(task, path string) error {
-	return fmt.Errorf("%s: %s: building its dataset takes more than %s, the memory one run may use",
-		task, path, b.limit.Name)
+	return &OverMemoryError{Task: task, Path: path, Limit: b.limit}
+}
+
+// OverMemoryError is the error of a file task whose dataset would take
+// more than its MemoryLimit: a machine with more memory may build it (a
+// worker hands its run back to the queue for one).
+type OverMemoryError struct {
+	Task, Path string // the task and its file, as the config names it
+	Limit      MemoryLimit
+}
+
+func (e *OverMemoryError) Error() string {
+	return fmt.Sprintf("%s: %s: building its dataset takes more than %s, the memory one run may use", e.Task, e.Path, e.Limit.Name)
 }

@@ -105,7 +105,10 @@
 // charges what it allocates to a budget (budget.go; Dataset.Bytes reports
 // the total, which plan adds to a run's memory estimate: an upper bound,
 // since part of it is garbage before the rest is allocated), and stops
-// with one line naming the file when the total passes Options.Memory.
+// with one line naming the file when the total passes Options.Memory
+// (OverMemoryError: attnlab plan and run refuse such an experiment before
+// training; a worker, which may have less memory than the machine that
+// submitted the run, hands it back to the queue for one with more).
 //
 // # Capabilities and lengths
 //

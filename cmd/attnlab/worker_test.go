@@ -467,8 +467,10 @@ func (s *syncBuffer) String() string {
 }
 
 // TestWorkerMemoryLimit: a worker whose --max-memory cannot hold a run's
-// dataset fails that run with one line naming the data file, instead of
-// running out of memory; a bad --max-memory is a usage error.
+// dataset hands that run back to the queue, with one line naming the data
+// file, instead of running out of memory — and did not fail it, as it
+// did: a worker with more memory trains it. A bad --max-memory is a usage
+// error.
 func TestWorkerMemoryLimit(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "q.db")
@@ -488,8 +490,18 @@ func TestWorkerMemoryLimit(t *testing.T) {
 	if err != nil || len(rs) != 1 {
 		t.Fatalf("runs %v, %v", rs, err)
 	}
-	if rs[0].Status != store.StatusFailed || !strings.Contains(rs[0].Error, "big.txt: building its dataset takes more than --max-memory 4.00 MiB") {
-		t.Errorf("run %s: %q\n%v", rs[0].Status, rs[0].Error, r)
+	wantOK(t, r)
+	if rs[0].Status != store.StatusInterrupted || rs[0].Attempt != 0 ||
+		rs[0].Error != runs.TooBigPrefix+"text: "+corpus+": building its dataset takes more than --max-memory 4.00 MiB, the memory one run may use" {
+		t.Errorf("run %s at attempt %d: %q\n%v", rs[0].Status, rs[0].Attempt, rs[0].Error, r)
+	}
+	if !strings.Contains(r.stderr, "worker done: 1 handed back for a worker with more memory") {
+		t.Errorf("the worker's summary:\n%s", r.stderr)
+	}
+	r = attnlab(t, "worker", "--db", db, "--max-memory", "256MiB")
+	wantOK(t, r)
+	if r, err := st.RunByID(context.Background(), rs[0].ID); err != nil || r.Status != store.StatusDone || r.Attempt != 1 {
+		t.Errorf("the run, after a worker with more memory: %+v, %v\n%s", r, err, r.Error)
 	}
 	wantError(t, attnlab(t, "worker", "--db", db, "--max-memory", "0"), exitUsage, "--max-memory 0")
 }
