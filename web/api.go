@@ -22,12 +22,13 @@ func urlPath(s string) string  { return url.PathEscape(s) }
 func urlQuery(s string) string { return url.QueryEscape(s) }
 
 // liveVersion sums up what a live page shows of runs: each run's status
-// and attempt, and how far the running ones got (steps), and the number of
-// experiments (the experiments page). Pages poll it and refresh their
-// live parts when it changes.
-func liveVersion(runs []store.Run, steps map[int64]progress, experiments int) string {
+// and attempt, and how far the running ones got (steps), the number of
+// experiments (the experiments page), and busy (busyVersion: the workers
+// busy elsewhere, which the note of a page whose runs wait names). Pages
+// poll it and refresh their live parts when it changes.
+func liveVersion(runs []store.Run, steps map[int64]progress, experiments int, busy string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "x%d;", experiments)
+	fmt.Fprintf(h, "x%d;b%s;", experiments, busy)
 	for _, r := range runs {
 		fmt.Fprintf(h, "%d:%s:%d:%d;", r.ID, r.Status, r.Attempt, r.Finished.UnixNano())
 		if p, ok := steps[r.ID]; ok {
@@ -65,6 +66,18 @@ func waiting(runs []store.Run, gone map[int64]string) int {
 		}
 	}
 	return n
+}
+
+// busyVersion sums up the workers busy with runs (trainingRuns) as a
+// waiting page's note names them (busyElsewhere): each worker with its
+// experiments.
+func busyVersion(busy []store.Run) string {
+	parts := make([]string, 0, len(busy))
+	for _, r := range busy {
+		parts = append(parts, r.Host+":"+strconv.Itoa(r.PID)+"@"+r.Experiment)
+	}
+	slices.Sort(parts)
+	return strings.Join(slices.Compact(parts), ";")
 }
 
 // tooBig says whether a worker handed the run back as too big for its
@@ -155,7 +168,9 @@ type liveRun struct {
 }
 
 // apiLive answers what a live page polls: ?x=NAME (an experiment's runs),
-// ?run=ID (one run), or nothing (every experiment).
+// ?run=ID (one run), or nothing (every experiment). With &others=1 (the
+// experiment and run pages, which say who is busy elsewhere while their
+// runs wait) the version also changes with the workers busy elsewhere.
 func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
@@ -198,7 +213,20 @@ func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 		s.failJSON(w, r, s.statusOf(err, false), err)
 		return
 	}
-	st := liveState{V: liveVersion(runs, steps, nx), Counts: map[string]int{}}
+	busyV := ""
+	if q.Get("others") == "1" && waiting(runs, gone) > 0 {
+		busy, err := s.trainingRuns(ctx)
+		if err != nil {
+			s.failJSON(w, r, s.statusOf(err, false), err)
+			return
+		}
+		// A run's page says who is busy only while no run of its
+		// experiment trains, as its experiment's page does.
+		if !q.Has("run") || !slices.ContainsFunc(busy, func(b store.Run) bool { return b.Experiment == runs[0].Experiment }) {
+			busyV = busyVersion(busy)
+		}
+	}
+	st := liveState{V: liveVersion(runs, steps, nx, busyV), Counts: map[string]int{}}
 	st.Active = training(runs, gone)
 	for _, run := range runs {
 		st.Counts[string(run.Status)]++

@@ -51,7 +51,9 @@
 // worker handed back as too big for its --max-memory (tooBig) wait for a
 // worker with more memory, and the experiment and run pages say that too.
 // A queued run's page asks this of the running runs only (trainingRuns),
-// not of every run of its experiment.
+// not of every run of its experiment. The experiment and run pages poll
+// /api/live with others=1: their version then also follows the workers busy
+// elsewhere (busyVersion), so that the note naming them is refreshed.
 //
 // # A replaced database file
 //

@@ -119,7 +119,7 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "experiments", &page{
 		Title: "Experiments", Crumbs: []crumb{{Name: "experiments"}},
-		Live: "/api/live", LiveV: liveVersion(runs, nil, len(xs)), Data: v,
+		Live: "/api/live", LiveV: liveVersion(runs, nil, len(xs), ""), Data: v,
 	})
 }
 
@@ -348,6 +348,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	v.Runs = runRows(shown, steps, gone, s.st.Redact)
 	v.Waiting = waiting(runs, gone)
 	v.Worker, v.WorkerNote = s.st.WorkerCommand(x.Name)
+	busyV := ""
 	if v.Waiting > 0 {
 		busy, err := s.trainingRuns(ctx)
 		if err != nil {
@@ -355,6 +356,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Busy = busyElsewhere(busy, x.Name, s.st.Redact)
+		busyV = busyVersion(busy)
 		for _, r := range runs {
 			if tooBig(r) {
 				v.TooBig++
@@ -365,7 +367,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, status, "experiment", &page{
 		Title:  name,
 		Crumbs: []crumb{{Name: "experiments", URL: "/"}, {Name: name}},
-		Live:   "/api/live?x=" + urlQuery(name), LiveV: liveVersion(runs, steps, 0), Data: v,
+		Live:   "/api/live?others=1&x=" + urlQuery(name), LiveV: liveVersion(runs, steps, 0, busyV), Data: v,
 	})
 }
 
@@ -592,7 +594,7 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
-	p.Live, p.LiveV = "/api/live?x="+urlQuery(name), liveVersion(all, steps, 0)
+	p.Live, p.LiveV = "/api/live?x="+urlQuery(name), liveVersion(all, steps, 0, "")
 	s.render(w, r, status, "curves", p)
 }
 
@@ -608,6 +610,7 @@ type runView struct {
 	WorkerNote  string // what it needs besides (a password not shown)
 	Busy        string // while Waiting: the workers busy with other experiments (busyElsewhere); "": none is
 	TooBig      bool   // handed back by a worker without the memory for it (tooBig)
+	busyV       string // while Waiting: busyVersion, for the live version
 	Summaries   []summaryRow
 	ConfigYAML  string
 	Samples     []sampleRow
@@ -692,6 +695,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 			v.Worker, v.WorkerNote = s.st.WorkerCommand(run.Experiment)
 			v.Busy = busyElsewhere(busy, run.Experiment, s.st.Redact)
 			v.TooBig = tooBig(run)
+			v.busyV = busyVersion(busy)
 		}
 	}
 	sums, err := s.st.Summaries(ctx, []int64{run.ID})
@@ -756,7 +760,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "run", &page{
 		Title:  fmt.Sprintf("run %d", run.ID),
 		Crumbs: []crumb{{Name: "experiments", URL: "/"}, {Name: run.Experiment, URL: experimentURL(run.Experiment)}, {Name: fmt.Sprintf("run %d", run.ID)}},
-		Live:   "/api/live?run=" + strconv.FormatInt(run.ID, 10), LiveV: liveVersion([]store.Run{run}, steps, 0), Data: v,
+		Live:   "/api/live?others=1&run=" + strconv.FormatInt(run.ID, 10), LiveV: liveVersion([]store.Run{run}, steps, 0, v.busyV), Data: v,
 	})
 }
 

@@ -2,8 +2,12 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"html"
+	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -246,4 +250,70 @@ func TestTooBigRunsSayWhy(t *testing.T) {
 	}
 	mustContain(t, "experiment page", get(t, s, "/x/big").body, "3 runs wait for a worker",
 		"One of them was handed back by a worker without the memory for it: only a worker with a larger --max-memory takes it")
+}
+
+// TestWaitingNoteFollowsBusyWorkers: the note of a page whose runs wait
+// names the workers busy with other experiments; its live version changes
+// when they do, so the note is refreshed (it changed only with the page's
+// own runs, and went on naming a worker that had finished long ago). A
+// page's version is the one its live API answers, and the curves page,
+// which says nothing of workers, keeps its own.
+func TestWaitingNoteFollowsBusyWorkers(t *testing.T) {
+	st := openStore(t, t.TempDir()+"/runs.db")
+	ctx := context.Background()
+	waits := submitQueued(t, st, "waits", 2)
+	other := submitQueued(t, st, "other", 2)
+	s := newServer(t, st, Options{})
+	live := func(q string) string {
+		t.Helper()
+		var lv liveState
+		r := get(t, s, "/api/live?"+q)
+		if err := json.Unmarshal([]byte(r.body), &lv); err != nil || r.status != 200 {
+			t.Fatalf("live %s: %d %v %s", q, r.status, err, r.body)
+		}
+		return lv.V
+	}
+	pageV := func(u string) string {
+		t.Helper()
+		m := regexp.MustCompile(`data-live="([^"]*)" data-live-v="([^"]*)"`).FindStringSubmatch(get(t, s, u).body)
+		if m == nil {
+			t.Fatalf("%s has no live version", u)
+		}
+		return html.UnescapeString(m[1]) + " " + m[2]
+	}
+	runPage := "/r/" + strconv.FormatInt(waits[0].ID, 10)
+	xq, rq := "others=1&x=waits", "others=1&run="+strconv.FormatInt(waits[0].ID, 10)
+	check := func(when string) (x, r string) {
+		t.Helper()
+		x, r = live(xq), live(rq)
+		if got := pageV("/x/waits"); got != "/api/live?"+xq+" "+x {
+			t.Errorf("%s: experiment page %q, its live API %q", when, got, x)
+		}
+		if got := pageV(runPage); got != "/api/live?"+rq+" "+r {
+			t.Errorf("%s: run page %q, its live API %q", when, got, r)
+		}
+		if got, want := pageV("/x/waits/curves"), "/api/live?x=waits "+live("x=waits"); got != want {
+			t.Errorf("%s: curves page %q, its live API %q", when, got, want)
+		}
+		return x, r
+	}
+	x0, r0 := check("nothing trains")
+	// A worker starts on the other experiment: the waiting pages' notes
+	// now name it.
+	worker := store.Owner{Host: "elsewhere", PID: os.Getpid()}
+	if res, err := st.Claim(ctx, other[0].ID, worker, 0); err != nil || !res.Claimed {
+		t.Fatalf("claim: %+v %v", res, err)
+	}
+	x1, r1 := check("a worker busy elsewhere")
+	if x1 == x0 || r1 == r0 {
+		t.Errorf("the live versions of waiting pages did not change when a worker started elsewhere: %s %s, %s %s", x0, x1, r0, r1)
+	}
+	mustContain(t, "run page", get(t, s, runPage).body, "elsewhere:")
+	// A second run of the same worker changes nothing that the note says.
+	if res, err := st.Claim(ctx, other[1].ID, worker, 0); err != nil || !res.Claimed {
+		t.Fatalf("claim: %+v %v", res, err)
+	}
+	if x2, r2 := check("the same worker, two runs"); x2 != x1 || r2 != r1 {
+		t.Errorf("a second run of the same busy worker changed the waiting pages' versions")
+	}
 }
