@@ -334,4 +334,37 @@ func TestBrowserNarrowTables(t *testing.T) {
 	}
 	b.Save("narrow-experiment-400.png")
 	b.NoErrors("experiment page")
+
+	// Grouped by two keys, both stay in view as it scrolls (only the
+	// first did), the second beside the first.
+	narrow("experiment page by two keys", srv.URL+"/x/scan?by=model.attention.name%2Cseed")
+	var keys []struct {
+		Text                 []string
+		Left, Right, BoxLeft []float64
+		BoxRight             float64
+		Scrolled             bool
+	}
+	b.Eval(`(() => { const box = document.getElementById("means").parentElement;
+		box.scrollLeft = box.scrollWidth;
+		const b = box.getBoundingClientRect();
+		return [...document.querySelectorAll("#means tr")].map(tr => { const k = [...tr.querySelectorAll(".key")];
+			return {Text: k.map(c => c.textContent), Left: k.map(c => c.getBoundingClientRect().left), Right: k.map(c => c.getBoundingClientRect().right),
+				BoxLeft: k.map(() => b.left), BoxRight: b.right, Scrolled: box.scrollLeft > 0}; }); })()`, &keys)
+	if len(keys) < 2 {
+		t.Fatalf("the comparison by two keys has %d rows", len(keys))
+	}
+	for _, r := range keys {
+		if len(r.Left) != 2 {
+			t.Fatalf("a row of the comparison by two keys has %d key cells: %q", len(r.Left), r.Text)
+		}
+		if !r.Scrolled {
+			t.Errorf("at 400 px the comparison by two keys does not scroll: this test no longer tests its sticky keys")
+		}
+		if r.Left[0] < r.BoxLeft[0]-0.5 || math.Abs(r.Left[1]-r.Right[0]) > 1.5 || r.Right[1] > r.BoxRight {
+			t.Errorf("at 400 px, scrolled to its last column, the row %q has its keys at %.0f–%.0f and %.0f–%.0f px in a box from %.0f to %.0f: not both in view, side by side",
+				r.Text, r.Left[0], r.Right[0], r.Left[1], r.Right[1], r.BoxLeft[0], r.BoxRight)
+		}
+	}
+	b.Save("narrow-experiment-two-keys-400.png")
+	b.NoErrors("experiment page by two keys")
 }

@@ -29,6 +29,30 @@
   }
 
   // Selects of a query form apply at once; text fields on Enter or the button.
+  // A comparison grouped by several keys keeps them all at the left as it
+  // scrolls sideways while they take at most 60 % of its box (more would
+  // leave no room for the numbers): CSS sticks the first at left 0, the
+  // others need the measured widths of those before them.
+  function stickKeys(root) {
+    root.querySelectorAll("table.cmp").forEach(function (t) {
+      var head = t.tHead && t.tHead.rows[0];
+      if (!head) return;
+      var most = t.parentElement.clientWidth * 0.6, left = 0, lefts = [];
+      for (var i = 0; i < head.cells.length && head.cells[i].classList.contains("key"); i++) {
+        if (i > 0 && left + head.cells[i].offsetWidth > most) break;
+        lefts.push(left);
+        left += head.cells[i].offsetWidth;
+      }
+      Array.prototype.forEach.call(t.rows, function (row) {
+        for (var i = 1; i < row.cells.length && row.cells[i].classList.contains("key"); i++) {
+          var stuck = i < lefts.length;
+          row.cells[i].classList.toggle("stuck", stuck);
+          row.cells[i].style.left = stuck ? lefts[i] + "px" : "";
+        }
+      });
+    });
+  }
+
   function initForms() {
     document.querySelectorAll("form.query select").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });
@@ -61,6 +85,7 @@
           el.innerHTML = html;
           el.querySelectorAll("details").forEach(function (d, i) { if (i < open.length) d.open = open[i]; });
           initHeatmaps(el);
+          stickKeys(el);
         }));
       });
       document.dispatchEvent(new CustomEvent("attnlab:changed", { detail: state }));
@@ -89,6 +114,12 @@
 
   function init() {
     initHeatmaps(document);
+    stickKeys(document);
+    var frame = 0;
+    window.addEventListener("resize", function () {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(function () { stickKeys(document); });
+    });
     initForms();
     initLive();
   }
