@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/attnlab/attnlab/registry"
 )
@@ -37,7 +38,56 @@ func (p *ScanParams) Validate() error {
 	if p.PrimitiveRepeats < 1 || p.PrimitiveRepeats > 100_000 {
 		return registry.Invalid("primitive_repeats", "must be in [1, 100000], got %d", p.PrimitiveRepeats)
 	}
+	// A valid_fraction that holds out every training command leaves an
+	// empty train split, which no run can train on.
+	train, _, prim := scanPartition(scanCommands(), p.Split)
+	if len(train)-scanValidCount(p.ValidFraction, len(train))+len(prim) == 0 {
+		return registry.Invalid("valid_fraction", "%g of split %s's %d training commands leaves none to train on: lower valid_fraction", p.ValidFraction, p.Split, len(train))
+	}
 	return nil
+}
+
+// scanCommands is ScanCommands, built once; callers must not modify it.
+var scanCommands = sync.OnceValue(ScanCommands)
+
+// scanValidCount returns the validation commands held out of n training
+// commands: round(valid_fraction·n).
+func scanValidCount(validFraction float64, n int) int {
+	return int(math.Round(validFraction * float64(n)))
+}
+
+// scanPartition divides all by split (see newScan) into the training
+// commands, the test commands and the bare primitive of an addprim split,
+// in the order of all (the simple split takes its test commands from the
+// front: shuffle all first). The slices are new; their commands are
+// shared with all.
+func scanPartition(all []ScanCommand, split string) (train, test, prim []ScanCommand) {
+	switch split {
+	case "simple":
+		nTest := int(math.Round(0.2 * float64(len(all))))
+		test, train = slices.Clone(all[:nTest]), slices.Clone(all[nTest:])
+	case "length":
+		for _, c := range all {
+			if len(c.Actions) <= 22 {
+				train = append(train, c)
+			} else if len(c.Actions) >= 24 {
+				test = append(test, c)
+			}
+		}
+	case "addprim_jump", "addprim_turn_left":
+		words := strings.Fields(strings.ReplaceAll(strings.TrimPrefix(split, "addprim_"), "_", " "))
+		for _, c := range all {
+			switch {
+			case slices.Equal(c.Command, words):
+				prim = append(prim, c)
+			case containsWords(c.Command, words):
+				test = append(test, c)
+			default:
+				train = append(train, c)
+			}
+		}
+	}
+	return train, test, prim
 }
 
 func init() {
@@ -152,36 +202,13 @@ func newScan(params any, opt Options) (*Dataset, error) {
 		return nil, err
 	}
 	r := newRand(opt.Seed, "scan/"+p.Split)
-	all := ScanCommands()
-	var train, test, prim []ScanCommand
-	switch p.Split {
-	case "simple":
+	all := ScanCommands() // its own: the pairs share the commands' slices
+	if p.Split == "simple" {
 		r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-		nTest := int(math.Round(0.2 * float64(len(all))))
-		test, train = all[:nTest], all[nTest:]
-	case "length":
-		for _, c := range all {
-			if len(c.Actions) <= 22 {
-				train = append(train, c)
-			} else if len(c.Actions) >= 24 {
-				test = append(test, c)
-			}
-		}
-	case "addprim_jump", "addprim_turn_left":
-		words := strings.Fields(strings.ReplaceAll(strings.TrimPrefix(p.Split, "addprim_"), "_", " "))
-		for _, c := range all {
-			switch {
-			case slices.Equal(c.Command, words):
-				prim = append(prim, c)
-			case containsWords(c.Command, words):
-				test = append(test, c)
-			default:
-				train = append(train, c)
-			}
-		}
 	}
+	train, test, prim := scanPartition(all, p.Split)
 	r.Shuffle(len(train), func(i, j int) { train[i], train[j] = train[j], train[i] })
-	nValid := int(math.Round(p.ValidFraction * float64(len(train))))
+	nValid := scanValidCount(p.ValidFraction, len(train))
 	valid := train[:nValid]
 	train = train[nValid:]
 	for _, c := range prim {

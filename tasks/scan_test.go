@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -84,5 +85,42 @@ func TestScanSplits(t *testing.T) {
 	}
 	if n != 5 || len(d.Train) != 13208 || len(d.Valid) != 0 {
 		t.Fatalf("primitive_repeats 5: %d copies of jump in %d training commands and %d valid, want 5 in 13208 and 0", n, len(d.Train), len(d.Valid))
+	}
+}
+
+// TestScanValidFractionLeavesNoTrain: a valid_fraction that holds out every
+// training command is refused by Validate, naming the key, instead of
+// failing each run at its start with an empty training split.
+func TestScanValidFractionLeavesNoTrain(t *testing.T) {
+	for _, tc := range []struct {
+		split string
+		vf    float64
+		ok    bool
+	}{
+		{"simple", 0.99999, false},
+		{"length", 0.99999, false},
+		{"simple", 0.999, true},
+		{"addprim_jump", 0.99999, true}, // the bare primitive stays in train
+	} {
+		t.Run(fmt.Sprintf("%s/%g", tc.split, tc.vf), func(t *testing.T) {
+			p := &ScanParams{Split: tc.split, ValidFraction: tc.vf, PrimitiveRepeats: 1}
+			err := p.Validate()
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				d, err := newScan(p, Options{Seed: 1})
+				if err != nil {
+					t.Fatalf("newScan: %v", err)
+				}
+				if len(d.Train) == 0 {
+					t.Fatalf("Validate() accepted valid_fraction %g, but the train split is empty", tc.vf)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "valid_fraction") || !strings.Contains(err.Error(), "none to train on") {
+				t.Fatalf("Validate() = %v, want a valid_fraction error saying it leaves none to train on", err)
+			}
+		})
 	}
 }
