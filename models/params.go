@@ -129,6 +129,8 @@ func (p *TransformerParams) Validate() error {
 		return registry.Invalid("encoder_layers", "must not be negative, got %d", p.EncoderLayers)
 	case p.lm && p.EncoderLayers != 0:
 		return registry.Invalid("encoder_layers", "a language model has no encoder (encoder_layers is for seq2seq-transformer), got %d", p.EncoderLayers)
+	case !p.lm && p.EncoderLayers == 0:
+		return registry.Invalid("encoder_layers", "needs at least one encoder layer, got 0 (lm-transformer is the decoder-only model)")
 	case p.DecoderLayers < 1:
 		return registry.Invalid("decoder_layers", "must be at least 1, got %d", p.DecoderLayers)
 	case p.Dropout < 0 || p.Dropout >= 1:

@@ -20,6 +20,9 @@ func TestLMTransformerRefusesEncoderLayers(t *testing.T) {
 		{"lm-transformer", map[string]any{"encoder_layers": 3}, "a language model has no encoder"},
 		{"lm-transformer", map[string]any{}, ""},
 		{"seq2seq-transformer", map[string]any{"encoder_layers": 3}, ""},
+		// and seq2seq-transformer needs one: refused at validation too,
+		// not at the start of each run.
+		{"seq2seq-transformer", map[string]any{"encoder_layers": 0}, "needs at least one encoder layer"},
 	} {
 		e, err := Registry.Lookup(tc.model)
 		if err != nil {
