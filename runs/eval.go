@@ -262,9 +262,16 @@ func (r *run) finish() (*Result, error) {
 		sum["best/"+r.cfg.Train.EarlyStopping.Metric] = r.st.Best
 		sum["best/step"] = float64(r.st.BestStep)
 	}
-	loss, acc := r.teacherForced(r.testSplit())
+	test := r.testSplit()
+	loss, acc := r.teacherForced(test)
 	if err := r.stopped(); err != nil {
 		return nil, err
+	}
+	// Weights that diverged at the last step (no step or evaluation came
+	// after to see it, as without a validation split) fail the run, as a
+	// diverged validation does, rather than store NaN test metrics.
+	if math.IsInf(loss, 0) || (math.IsNaN(loss) && len(test) > 0) {
+		return nil, &FailedError{Step: r.st.Step, Reason: fmt.Sprintf("test loss is %v", loss)}
 	}
 	sum["test/loss"], sum["test/ppl"], sum["test/token_acc"] = loss, metrics.Perplexity(loss), acc
 	sum["model/params"] = float64(layers.CountParams(r.params))

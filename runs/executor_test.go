@@ -311,6 +311,27 @@ func TestExecuteRecordsFailures(t *testing.T) {
 	}
 }
 
+// TestExecuteFailsDivergedTest: weights that overflow at the last step,
+// with no validation split to evaluate them before the test, fail the run
+// on its test loss instead of storing a done run with NaN test metrics
+// (which compare would then average with the others).
+func TestExecuteFailsDivergedTest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	x := loadExperiment(t, "testdata/sweep4.yaml", "train.optimizer.lr=1.0e+38", "train.clip=0",
+		"train.steps=1", "task.valid_size=0", "seeds=[1]", `sweep={}`)
+	st := openStore(t, filepath.Join(dir, "d.db"))
+	rep, err := Execute(context.Background(), st, x, ExecOptions{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range rep.Outcomes {
+		if o.Run.Status != store.StatusFailed || o.Run.Error != "step 1: test loss is NaN" {
+			t.Fatalf("run ended %s with error %q, want failed with %q", o.Run.Status, o.Run.Error, "step 1: test loss is NaN")
+		}
+	}
+}
+
 func TestLoadDecodesLikeTheRun(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
