@@ -137,6 +137,38 @@ func TestEarlyStoppingMetric(t *testing.T) {
 	}
 }
 
+// TestEarlyStoppingNeedsValidation: early stopping over an empty
+// validation split (a generated task's valid_size 0, a file task's
+// valid_fraction 0) would never stop nor keep the best weights: refused,
+// on the patience key. With a validation split it is accepted.
+func TestEarlyStoppingNeedsValidation(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "t.txt")
+	if err := os.WriteFile(text, []byte(strings.Repeat("hello world ", 50)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const es = "train: {eval_every: 10, early_stopping: {patience: 2}}\n"
+	for _, tc := range []struct {
+		text, want string
+	}{
+		{"name: x\ntask: {name: reverse, valid_size: 0}\nmodel: {attention: {name: dot}}\n" + es,
+			`exp.yaml:4: train.early_stopping.patience: early stopping watches valid/loss, but task "reverse" has no validation examples: give it a validation split, or set patience to 0`},
+		{"name: x\ntask: {name: text, path: " + text + ", valid_fraction: 0}\nmodel: {name: lm-rnn}\n" + es,
+			`exp.yaml:4: train.early_stopping.patience: early stopping watches valid/loss, but task "text" has no validation examples: give it a validation split, or set patience to 0`},
+		{"name: x\ntask: {name: reverse}\nmodel: {attention: {name: dot}}\n" + es, ""},
+		{"name: x\ntask: {name: text, path: " + text + "}\nmodel: {name: lm-rnn}\n" + es, ""},
+	} {
+		if tc.want == "" {
+			mustLoad(t, tc.text)
+			continue
+		}
+		got := loadErr(t, tc.text)
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%s: errors %q\nwant %q", tc.text, got, tc.want)
+		}
+	}
+}
+
 func TestPluginSwitchKeepsKnownKeys(t *testing.T) {
 	dir := t.TempDir()
 	base := "task: {name: reverse}\nmodel:\n  encoder: {name: lstm, hidden: 256}\n  attention: {name: multi-head, heads: 8, dim: 64}\n"

@@ -214,6 +214,9 @@ func (r *resolver) config(t map[string]any) Config {
 		c.Data, data = r.data.fingerprints(r, task)
 		c.DataLengths, c.DataBytes, c.DataVocab, c.DataSizes = data.lengths, data.bytes, data.vocab, data.sizes
 	}
+	if taskOK {
+		r.stoppingSplit(c, task)
+	}
 	if taskOK && model.info.Name != "" && model.Params != nil {
 		r.lengths(model, task, c.DataLengths)
 	}
@@ -399,6 +402,27 @@ func (r *resolver) stoppingMetric(c Config, lm bool) {
 		hint = ": did you mean " + best + "?"
 	}
 	r.bad("train.early_stopping.metric", "%q is %s (known: %s)%s", m, why, strings.Join(known, ", "), hint)
+}
+
+// stoppingSplit refuses early stopping when the task's validation split
+// is known to be empty (valid_size 0, a valid_fraction that rounds to no
+// example): every evaluation would then be over nothing, so training
+// would never stop early, and the best weights would never be kept.
+func (r *resolver) stoppingSplit(c Config, task resolved) {
+	es := c.Train.EarlyStopping
+	if es.Patience == 0 {
+		return
+	}
+	valid, known := c.DataSizes.Valid, c.DataSizes.Train > 0 // a file task's data, measured
+	if !known {
+		p, err := task.info.Decode(task.Params, registry.DecodeOptions{NoValidate: true})
+		if vs, ok := p.(tasks.ValidSized); ok && err == nil {
+			valid, known = vs.ValidExamples(), true
+		}
+	}
+	if known && valid == 0 {
+		r.bad("train.early_stopping.patience", "early stopping watches %s, but task %q has no validation examples: give it a validation split, or set patience to 0", es.Metric, task.Name)
+	}
 }
 
 // closest returns the string of known nearest to s: one that ends with

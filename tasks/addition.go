@@ -102,6 +102,9 @@ func (p *AdditionParams) TrainMaxLengths() (src, tgt int) { return 2*p.Digits + 
 
 // DataSize: operands of up to digits (test: test_digits), the sum one
 // digit longer.
+// ValidExamples returns valid_size.
+func (p *AdditionParams) ValidExamples() int { return p.ValidSize }
+
 func (p *AdditionParams) DataSize() (examples, tokens int64) {
 	size := func(d int) int { return 2*d + 1 + d + 1 }
 	return splitsSize(p.TrainSize, p.ValidSize, p.TestSize, size(p.Digits), size(max(p.Digits, p.TestDigits)))

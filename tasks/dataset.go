@@ -224,6 +224,23 @@ type Sized interface {
 	DataSize() (examples, tokens int64)
 }
 
+// ValidSized is implemented by the parameters of a generated task whose
+// validation split's size follows from the parameters alone: ValidExamples
+// returns it, so that settings that need validation examples (early
+// stopping) are refused when the split is empty. A file task's sizes are
+// measured from its data (DataSizes).
+type ValidSized interface {
+	ValidExamples() int
+}
+
+var (
+	_ ValidSized = (*SymbolParams)(nil)
+	_ ValidSized = (*AdditionParams)(nil)
+	_ ValidSized = (*DatesParams)(nil)
+	_ ValidSized = (*ListOpsParams)(nil)
+	_ ValidSized = (*ScanParams)(nil)
+)
+
 // Building a generated dataset allocates about this much per token and per
 // example (the drawn token strings, the map that keeps valid and test
 // sources apart, the encoded ids, the reference text; TestGeneratedBytes

@@ -58,6 +58,9 @@ func defaultDatesParams() *DatesParams {
 // DataSize: a date written by the longest template (no value is more
 // than 2 characters longer than its placeholder: {month} → "september",
 // {d} → "31"; 3 counted), and its YYYY-MM-DD form.
+// ValidExamples returns valid_size.
+func (p *DatesParams) ValidExamples() int { return p.ValidSize }
+
 func (p *DatesParams) DataSize() (examples, tokens int64) {
 	longest := 0
 	for _, f := range p.Formats {

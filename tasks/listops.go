@@ -98,6 +98,9 @@ func (p *ListOpsParams) TrainMaxLengths() (src, tgt int) { return p.MaxLen, 1 }
 
 // DataSize: expressions of up to max_len tokens (test: test_max_len), a
 // one-digit value.
+// ValidExamples returns valid_size.
+func (p *ListOpsParams) ValidExamples() int { return p.ValidSize }
+
 func (p *ListOpsParams) DataSize() (examples, tokens int64) {
 	return splitsSize(p.TrainSize, p.ValidSize, p.TestSize, p.MaxLen+1, max(p.MaxLen, p.TestMaxLen)+1)
 }

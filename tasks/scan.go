@@ -47,6 +47,13 @@ func (p *ScanParams) Validate() error {
 	return nil
 }
 
+// ValidExamples returns the validation commands valid_fraction holds out
+// of the split's training commands.
+func (p *ScanParams) ValidExamples() int {
+	train, _, _ := scanPartition(scanCommands(), p.Split)
+	return scanValidCount(p.ValidFraction, len(train))
+}
+
 // scanCommands is ScanCommands, built once; callers must not modify it.
 var scanCommands = sync.OnceValue(ScanCommands)
 

@@ -124,3 +124,21 @@ func TestScanValidFractionLeavesNoTrain(t *testing.T) {
 		})
 	}
 }
+
+// TestScanValidExamples: ValidExamples, which validation uses to refuse
+// early stopping without a validation split, is the size of the valid
+// split newScan builds.
+func TestScanValidExamples(t *testing.T) {
+	for _, split := range ScanSplits {
+		for _, vf := range []float64{0, 0.00001, 0.05} {
+			p := &ScanParams{Split: split, ValidFraction: vf, PrimitiveRepeats: 1}
+			d, err := newScan(p, Options{Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.ValidExamples(); got != len(d.Valid) {
+				t.Errorf("%s valid_fraction %g: ValidExamples() = %d, want %d", split, vf, got, len(d.Valid))
+			}
+		}
+	}
+}
