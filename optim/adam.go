@@ -26,8 +26,11 @@ func (p *AdamParams) Validate() error {
 		return registry.Invalid("betas", "want two values, got %d", len(p.Betas))
 	case p.Betas[0] < 0 || p.Betas[0] >= 1 || p.Betas[1] < 0 || p.Betas[1] >= 1:
 		return registry.Invalid("betas", "each must be in [0, 1), got %v", p.Betas)
-	case p.Eps < 0:
-		return registry.Invalid("eps", "must not be negative, got %v", p.Eps)
+	case !(float32(p.Eps) > 0):
+		// The update divides by √v̂ + eps in float32: with eps 0 (or below
+		// float32's smallest, which rounds to 0) a parameter whose gradient
+		// is exactly 0, such as the padding embedding, becomes 0/0 = NaN.
+		return registry.Invalid("eps", "must be positive (at least %.2g, float32's smallest): with 0 a zero gradient makes the weight NaN, got %v", math.SmallestNonzeroFloat32, p.Eps)
 	case p.WeightDecay < 0:
 		return registry.Invalid("weight_decay", "must not be negative, got %v", p.WeightDecay)
 	}
