@@ -36,6 +36,7 @@ func TestStrictParams(t *testing.T) {
 		{"local", map[string]any{"score": map[string]any{"name": "additive", "dim": -2}}, []string{"score:", "dim", "must be in [0, 65536], got -2", `score "additive"`}, true},
 		{"local", map[string]any{"mode": "lazy"}, []string{"mode", "monotonic or predictive"}, true},
 		{"local", map[string]any{"window": 0}, []string{"window", "must be in [1, 65536], got 0"}, true},
+		{"local", map[string]any{"mode": "monotonic", "dim": 5}, []string{"dim", "only applies to mode predictive", "got 5 with mode monotonic"}, true},
 		{"local", map[string]any{"score": map[string]any{"name": "bogus"}}, []string{"score:", `unknown name "bogus"`, "known: additive, "}, false},
 		{"none", map[string]any{"context": "last"}, []string{"context", "final, mean or zero"}, true},
 		{"chunked", map[string]any{"block": 0}, []string{"block", "must be in [1, 65536], got 0"}, true},
