@@ -169,6 +169,24 @@ func TestEarlyStoppingNeedsValidation(t *testing.T) {
 	}
 }
 
+// TestLMRNNRefusesBidirectional: lm-rnn's encoder may not read both ways
+// (it would see the tokens it predicts); plan refuses it on the encoder's
+// key instead of every run failing when its model is built.
+func TestLMRNNRefusesBidirectional(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "t.txt")
+	if err := os.WriteFile(text, []byte(strings.Repeat("hello world ", 50)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lm := "name: x\ntask: {name: text, path: " + text + "}\nmodel: {name: lm-rnn, encoder: {name: gru, bidirectional: %v}}\n"
+	got := loadErr(t, fmt.Sprintf(lm, true))
+	want := `exp.yaml:3: model.encoder.bidirectional: a language model reads left to right only for model "lm-rnn"`
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("errors %q\nwant %q", got, want)
+	}
+	mustLoad(t, fmt.Sprintf(lm, false))
+}
+
 func TestPluginSwitchKeepsKnownKeys(t *testing.T) {
 	dir := t.TempDir()
 	base := "task: {name: reverse}\nmodel:\n  encoder: {name: lstm, hidden: 256}\n  attention: {name: multi-head, heads: 8, dim: 64}\n"

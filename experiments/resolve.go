@@ -206,6 +206,9 @@ func (r *resolver) config(t map[string]any) Config {
 	if model.info.Name != "" && c.Model.Attention != nil {
 		r.attentionFits(model.info, c.Model)
 	}
+	if model.info.Name != "" && c.Model.Encoder != nil {
+		r.encoderFits(model.info, c.Model)
+	}
 	if taskOK {
 		r.stoppingMetric(c, task.info.Has(tasks.LanguageModel))
 	}
@@ -314,6 +317,28 @@ func (r *resolver) evalContext(model, task registry.Info, c Config) {
 // attention site the model would build, with its position scheme. The
 // check builds real attentions, so it runs only when the site table's
 // attention catalog is the real registry (tests use stand-ins).
+// encoderFits asks a model whose parameters can tell (a
+// models.EncoderChecker) whether it takes the settings of its encoder
+// block, and reports a refused one on its key.
+func (r *resolver) encoderFits(info registry.Info, m Model) {
+	p, err := info.Decode(m.Params, registry.DecodeOptions{})
+	if err != nil {
+		return // reported where the parameters were resolved
+	}
+	c, ok := p.(models.EncoderChecker)
+	if !ok {
+		return
+	}
+	if err := c.CheckEncoder(*m.Encoder); err != nil {
+		var pe *registry.ParamError
+		if errors.As(err, &pe) && pe.Key != "" {
+			r.bad("model.encoder."+pe.Key, "%s for model %q", pe.Msg, m.Name)
+			return
+		}
+		r.bad("model.encoder", "does not suit model %q: %v", m.Name, err)
+	}
+}
+
 func (r *resolver) attentionFits(info registry.Info, m Model) {
 	if st, _ := r.sites.At("model.attention"); st.Catalog != registry.Catalog(attention.Registry) {
 		return

@@ -24,12 +24,34 @@ type LMRNN struct {
 
 var _ Model = (*LMRNN)(nil)
 
+// lmLeftToRight is why lm-rnn refuses a bidirectional encoder.
+const lmLeftToRight = "a language model reads left to right only"
+
+// EncoderChecker is implemented by the parameters of a model that takes
+// only some settings of its model.encoder block: CheckEncoder returns a
+// *registry.ParamError whose Key is the encoder parameter it refuses, so
+// that validation (plan) refuses it rather than every run's construction.
+type EncoderChecker interface {
+	CheckEncoder(encoder registry.Plugin) error
+}
+
+var _ EncoderChecker = (*LMRNNParams)(nil)
+
+// CheckEncoder refuses a bidirectional encoder, which would read the
+// tokens a language model predicts.
+func (p *LMRNNParams) CheckEncoder(encoder registry.Plugin) error {
+	if b, _ := encoder.Params["bidirectional"].(bool); b {
+		return registry.Invalid("bidirectional", "%s", lmLeftToRight)
+	}
+	return nil
+}
+
 func newLMRNN(params any, spec Spec) (Model, error) {
 	p := *params.(*LMRNNParams)
 	m := &LMRNN{P: p, Emb: layers.NewEmbedding(spec.TgtVocab, p.Embed), Drop: layers.NewDropout(float32(p.Dropout))}
 	rnn, err := registry.Build(Encoders, spec.Encoder.Name, spec.Encoder.Params, func(f EncoderFactory, ep any) (Encoder, error) {
 		if ep.(*RNNEncoderParams).Bidirectional {
-			return nil, fmt.Errorf("encoder.bidirectional: a language model reads left to right only")
+			return nil, fmt.Errorf("encoder.bidirectional: %s", lmLeftToRight)
 		}
 		return f(ep, p.Embed)
 	})
