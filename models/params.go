@@ -57,6 +57,8 @@ func (p *Seq2SeqRNNParams) Validate() error {
 		return registry.Invalid("input_feeding", "only applies to wiring luong")
 	case p.DeepOutput && p.Wiring != "bahdanau":
 		return registry.Invalid("deep_output", "only applies to wiring bahdanau")
+	case !p.Attentional && p.Wiring != "luong":
+		return registry.Invalid("attentional", "only applies to wiring luong (bahdanau predicts from [s; c] already), got false")
 	case p.InputFeeding && !p.Attentional:
 		return registry.Invalid("input_feeding", "feeds the attentional state, so it needs attentional: true")
 	case p.Dropout < 0 || p.Dropout >= 1:

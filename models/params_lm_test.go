@@ -65,3 +65,29 @@ func TestCheckLengthLearnedPositions(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherWiringSettingsRefused: a seq2seq-rnn setting of the other
+// wiring is refused at validation, not silently ignored (it would only
+// change the run's identity).
+func TestOtherWiringSettingsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		set map[string]any
+		err string
+	}{
+		{map[string]any{"attentional": false}, "attentional: only applies to wiring luong"},
+		{map[string]any{"wiring": "luong", "attentional": false}, ""},
+		{map[string]any{"input_feeding": true}, "input_feeding: only applies to wiring luong"},
+	} {
+		e, err := Registry.Lookup("seq2seq-rnn")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.Info("model").Decode(tc.set, registry.DecodeOptions{})
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%v: %v", tc.set, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%v: error %v, want %q", tc.set, err, tc.err)
+		}
+	}
+}
