@@ -104,18 +104,18 @@
 //		Baseline:    "attention.name=none",
 //	})
 //	if err != nil { ... }
-//	err = c.WriteWidth(os.Stdout, "table", 80) // or "markdown", "csv", "json"
+//	err = c.WriteWidth(os.Stdout, "table", 80) // or "markdown", "latex", "csv", "json"
 //
 // renders, at 80 columns (the metric columns that do not fit continue in a
 // block below, the keys repeated; the differences follow in a second
 // table):
 //
-//	                                         test/        test/        test/
-//	attention.name               n     exact_match         bleu         chrf
-//	───────────────  ─────────────  ──────────────  ───────────  ───────────
-//	none (baseline)              3  0.896 ± 0.007   42.2 ± 1.2   60.8 ± 0.9
-//	dot              3 (+1 failed)  0.913 ± 0.008   81.2 ± 1.2   88.6 ± 0.4
-//	additive                     3  0.952 ± 0.009*  90.2 ± 1.1*  94.4 ± 0.7*
+//	                                             test/        test/        test/
+//	attention.name                   n     exact_match         bleu         chrf
+//	───────────────  ─────────────────  ──────────────  ───────────  ───────────
+//	none (baseline)  3 (+1 unfinished)  0.896 ± 0.007   42.2 ± 1.2   60.8 ± 0.9
+//	dot                  3 (+1 failed)  0.913 ± 0.008   81.2 ± 1.2   88.6 ± 0.4
+//	additive                         3  0.952 ± 0.009*  90.2 ± 1.1*  94.4 ± 0.7*
 //
 //	(test/loss, perf/tokens_per_s and model/params in a second block)
 //
@@ -123,11 +123,11 @@
 //	                                 test/               test/               test/
 //	attention.name             exact_match                bleu                chrf
 //	──────────────  ──────────────────────  ──────────────────  ──────────────────
-//	dot             +0.016 [-0.001, 0.034]  +38.9 [36.3, 41.6]  +27.8 [25.8, 29.8]
-//	                               p=0.058             p<0.001             p<0.001
+//	dot             +0.016 [-0.021, 0.054]  +38.9 [38.8, 39.1]  +27.8 [25.9, 29.7]
+//	                               p=0.201             p<0.001             p<0.001
 //
-//	additive         +0.056 [0.037, 0.075]  +48.0 [45.4, 50.5]  +33.6 [31.7, 35.5]
-//	                               p=0.003             p<0.001             p<0.001
+//	additive         +0.056 [0.049, 0.063]  +48.0 [45.4, 50.5]  +33.6 [32.7, 34.5]
+//	                               p=0.001             p<0.001             p<0.001
 //
 //	(test/loss in a second block, then the notes, ending with
 //	sacreBLEU signatures of the scores:
