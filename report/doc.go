@@ -170,7 +170,7 @@
 // diverged run) it goes on thin and dashed without band, the mean of the
 // runs left, labelled "n=2" where their number changes. The legend says
 // how many runs each group has and how many end early, diverged or are
-// still training ("4 runs (3 end early)"), and names the pooled keys' values as the
+// not finished ("4 runs (3 end early)", "2 runs (1 not finished)"), and names the pooled keys' values as the
 // table does. PlotAttention draws a stored attention map (artifact.AttentionMap,
 // under artifact.KindAttention/NameAttention) on a 0–1 colour scale, or one
 // topped lower to show attention spread over a long source, and

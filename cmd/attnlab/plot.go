@@ -51,9 +51,9 @@ maximum. The line is solid, with its band, only at the steps where every run
 of the group has a value. Where some have none (early stopping, a shorter run
 pooled with --pool, a diverged run) it goes on thin and dashed, without band:
 the mean of the runs left, marked "n=2" where their number changes. The legend
-gives each group's runs, how many stop early, diverged or are still training
+gives each group's runs, how many end early, diverged or are not finished
 (with --status running, queued or interrupted), and the values of the pooled
-keys: "attention.name=dot · 4 runs (3 stop early)".`,
+keys: "attention.name=dot · 4 runs (3 end early)".`,
 		Example: "  attnlab plot curves quickstart --metric valid/exact_match -o em.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
