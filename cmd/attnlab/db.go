@@ -15,10 +15,16 @@ import (
 // openStore opens an existing run database for a command that reads it;
 // it never creates one.
 func openStore(path string) (*store.Store, error) {
+	return openStoreFlag(path, "--db")
+}
+
+// openStoreFlag is openStore for a database given by another flag than
+// --db (sync's --from), which the error of a missing one names.
+func openStoreFlag(path, flag string) (*store.Store, error) {
 	st, err := store.OpenExisting(path)
 	if errors.Is(err, store.ErrNoDatabase) {
 		arg, note := store.CommandDB(path)
-		return nil, fmt.Errorf("%w (attnlab run EXP.yaml%s creates it%s; --db names another)", err, arg, noteSuffix(note))
+		return nil, fmt.Errorf("%w (attnlab run EXP.yaml%s creates it%s; %s names another)", err, arg, noteSuffix(note), flag)
 	}
 	return st, err
 }

@@ -53,7 +53,7 @@ leaves whole runs, and running it again finishes the job.`,
 			if from == "" || to == "" {
 				return usagef("give both --from DB and --to DB")
 			}
-			src, err := openStore(from)
+			src, err := openStoreFlag(from, "--from")
 			if err != nil {
 				return err
 			}

@@ -73,6 +73,9 @@ func TestSyncErrors(t *testing.T) {
 		t.Errorf("a refused sync left %s behind", fresh)
 	}
 	wantError(t, attnlab(t, "sync", "--from", missing, "--to", db), exitFailure, "no attnlab database at "+missing)
+	// The hint names the flag that named the missing database, not --db,
+	// which sync does not take.
+	wantError(t, attnlab(t, "sync", "--from", missing, "--to", db), exitFailure, "--from names another)")
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", filepath.Join(t.TempDir(), "x.db"), "--experiment", "nope"), exitUsage, `no experiment "nope"`)
 }
 
