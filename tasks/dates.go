@@ -33,7 +33,7 @@ type DatesParams struct {
 
 // DateFormats are the default templates of the dates task.
 var DateFormats = []string{
-	"{weekday} {d} {month} {yyyy}",   // tuesday 9 october 1993
+	"{weekday} {d} {month} {yyyy}",   // saturday 9 october 1993
 	"{d}/{m}/{yy}",                   // 9/10/93
 	"{mon} {d}, {yyyy}",              // oct 9, 1993
 	"{dd}.{mm}.{yyyy}",               // 09.10.1993
@@ -42,8 +42,8 @@ var DateFormats = []string{
 	"{d} {mon} {yy}",                 // 9 oct 93
 	"{dd}/{mm}/{yyyy}",               // 09/10/1993
 	"{month} {d}, {yyyy}",            // october 9, 1993
-	"{wkd}, {d} {mon} {yyyy}",        // tue, 9 oct 1993
-	"{weekday}, {month} {d}, {yyyy}", // tuesday, october 9, 1993
+	"{wkd}, {d} {mon} {yyyy}",        // sat, 9 oct 1993
+	"{weekday}, {month} {d}, {yyyy}", // saturday, october 9, 1993
 	"{dth} of {month} {yyyy}",        // 9th of october 1993
 	"{d}-{mon}-{yyyy}",               // 9-oct-1993
 	"{d} {month} {yyyy}",             // 9 october 1993
@@ -194,7 +194,7 @@ func formatDate(parts []datePart, d time.Time) string {
 func init() {
 	Registry.Register(Entry{
 		Name:   "dates",
-		Doc:    "normalise a date written in one of many human formats to ISO: tuesday 9 october 1993 → 1993-10-09",
+		Doc:    "normalise a date written in one of many human formats to ISO: saturday 9 october 1993 → 1993-10-09",
 		Params: defaultDatesParams(),
 		New:    newDates,
 	})
