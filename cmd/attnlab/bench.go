@@ -64,6 +64,10 @@ can. Measure it also with the allocator keeping its memory, e.g.
 MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296, or
 with tcmalloc in LD_PRELOAD, and pass every file (--compare a.json,b.json):
 each ratio is then against PyTorch's best figure.`,
+		Example: "  attnlab bench W1 W3\n" +
+			"  attnlab bench W4 --threads 2 --json ours.json\n" +
+			"  attnlab bench W5 --lengths 256,1024\n" +
+			"  attnlab bench --compare torch.json,torch-tcmalloc.json",
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, names []string) error {
 			if len(names) == 0 {

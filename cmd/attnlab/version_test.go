@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -41,4 +43,26 @@ func TestHelp(t *testing.T) {
 			t.Errorf("generate --help lacks %s", flag)
 		}
 	}
+}
+
+// TestEveryCommandHasExample: every command a user runs shows at least one
+// example command line in its --help (a command that only groups others,
+// such as plot, and version, which takes nothing, need none).
+func TestEveryCommandHasExample(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden { // and the commands under it (completion)
+			return
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if !c.Runnable() || c.HasSubCommands() || c.Name() == "help" || c.Name() == "version" || c == c.Root() {
+			return
+		}
+		if !strings.Contains(c.Example, "attnlab "+c.Name()) && !strings.Contains(c.Example, c.Parent().Name()+" "+c.Name()) {
+			t.Errorf("%s --help has no example of the command (Example: %q)", c.CommandPath(), c.Example)
+		}
+	}
+	walk(newRootCmd(&session{}))
 }
