@@ -55,7 +55,7 @@ type Config struct {
 
 // Model is the model block: the assembly, its own parameters, and the
 // encoder and attention plugins it reads (nil when the assembly does not use
-// them, see models.Kind).
+// them: the model entry's registry.Info.Uses).
 type Model struct {
 	Name      string
 	Params    map[string]any

@@ -75,8 +75,8 @@ func (p *CosineParams) Validate() error {
 	return nil
 }
 
-// cosine is linear warmup then a half cosine from 1 down to minFactor at
-// the last step.
+// cosine is linear warmup then a half cosine from 1 down to min (the
+// min_factor parameter) at the last step.
 type cosine struct {
 	warmup, total int
 	min           float64

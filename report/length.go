@@ -291,7 +291,7 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 }
 
 // Summary keys of what a length plot marks behind its lines (see
-// lengthReferences).
+// LengthReferences).
 const (
 	trainMinKey   = "train/src_len_min"
 	trainMaxKey   = "train/src_len_max"

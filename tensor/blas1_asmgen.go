@@ -291,7 +291,7 @@ var kernels = []kernel{
 	},
 	{
 		// Adam / AdamW on one slice; c points at the constants (see
-		// adamConsts in blas1.go): b1, 1−b1, b2, 1−b2, step size,
+		// AdamUpdate's c in blas1.go): b1, 1−b1, b2, 1−b2, step size,
 		// 1/√(1−b2ᵗ), eps, decay, wd.
 		name: "vadam512", doc: "vadam512(p, gr, m, v *float32, n int, c *float32)",
 		args: []arg{ptr("p", "DI"), ptr("gr", "SI"), ptr("m", "DX"), ptr("v", "R8"), count, {name: "c", ptr: true, fixed: true, reg: "AX"}},

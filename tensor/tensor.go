@@ -247,7 +247,7 @@ func NoGrad(ts ...*Tensor) (restore func()) {
 
 // result makes the output tensor of an op, zeroed. If any input requires
 // gradients, the output records the inputs that do, and the caller sets its
-// backward function with setBackward.
+// backward function (its backward field).
 func result(op string, shape []int, inputs ...*Tensor) *Tensor {
 	return newResult(op, shape, true, inputs)
 }

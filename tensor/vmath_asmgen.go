@@ -739,7 +739,7 @@ func init() {
 // layers' loops before these kernels), bit for bit.
 var lstmKernels = []kernel{
 	{
-		// lstmCell adds x to a row of gates, activates them in place
+		// vlstmCell adds x to a row of gates, activates them in place
 		// (σ(i), σ(f), tanh(g), σ(o)) and steps the cell: c = f·c + i·g,
 		// th = tanh(c), h = out = o·th.
 		name: "vlstmCell", args: "row, x, c, th, h, out *float32, n int", frame: 56,
@@ -778,7 +778,7 @@ var lstmKernels = []kernel{
 		},
 	},
 	{
-		// lstmCellGrad is the cell's backward pass for one row: from the
+		// vlstmCellGrad is the cell's backward pass for one row: from the
 		// activated gates, th = tanh(c), the previous cell state cp, the
 		// output's gradient gout and the state's gradients dh and dc, it
 		// writes the gates' pre-activation gradients to drow, sets

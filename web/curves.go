@@ -40,7 +40,7 @@ const (
 // curvesRequest is what the curves page asks for.
 type curvesRequest struct {
 	query  report.Query // runs and grouping; Status defaults to every status
-	metric string       // "" picks one (see defaultMetric)
+	metric string       // "" picks one (see resolveMetric)
 	view   string       // viewRuns, viewMean, or "" (mean when a group has several runs)
 	band   string       // bandMinMax (default) or bandStd
 }

@@ -70,7 +70,7 @@ var pending = map[string]string{}
 
 func args(a ...string) func(*env) []string { return func(*env) []string { return a } }
 
-// withFile writes name=content before returning the command line.
+// withFiles writes name=content before returning the command line.
 func withFiles(files map[string]string, a ...string) func(*env) []string {
 	return func(e *env) []string {
 		for n, c := range files {
