@@ -11,10 +11,10 @@ import (
 
 // AdamParams are the parameters of adam and adamw.
 type AdamParams struct {
-	LR          float64   `yaml:"lr" doc:"base learning rate (multiplied by the schedule)"`
-	Betas       []float64 `yaml:"betas" doc:"coefficients of the running averages of the gradient and its square"`
-	Eps         float64   `yaml:"eps" doc:"added to the denominator, after bias correction"`
-	WeightDecay float64   `yaml:"weight_decay" doc:"adam: L2 penalty added to the gradient; adamw: decoupled decay"`
+	LR          float64   `yaml:"lr" doc:"base learning rate (multiplied by the schedule)" range:"(0,]"`
+	Betas       []float64 `yaml:"betas" doc:"coefficients of the running averages of the gradient and its square" range:"[0,1)"`
+	Eps         float64   `yaml:"eps" doc:"added to the denominator, after bias correction" range:"[0,]"`
+	WeightDecay float64   `yaml:"weight_decay" doc:"adam: L2 penalty added to the gradient; adamw: decoupled decay" range:"[0,]"`
 }
 
 // Validate checks the ranges.

@@ -61,7 +61,7 @@ func (s noam) Factor(step int) float64 {
 // CosineParams are the parameters of cosine.
 type CosineParams struct {
 	Warmup    int     `yaml:"warmup" doc:"steps of linear warmup (0: none)" range:"[0,1000000000]"`
-	MinFactor float64 `yaml:"min_factor" doc:"factor reached at the last step"`
+	MinFactor float64 `yaml:"min_factor" doc:"factor of the base learning rate reached at the last step" range:"[0,1]"`
 }
 
 // Validate checks the ranges.

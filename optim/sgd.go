@@ -8,10 +8,10 @@ import (
 
 // SGDParams are the parameters of sgd.
 type SGDParams struct {
-	LR          float64 `yaml:"lr" doc:"base learning rate (multiplied by the schedule)"`
-	Momentum    float64 `yaml:"momentum" doc:"momentum factor (0: plain SGD)"`
+	LR          float64 `yaml:"lr" doc:"base learning rate (multiplied by the schedule)" range:"(0,]"`
+	Momentum    float64 `yaml:"momentum" doc:"momentum factor (0: plain SGD)" range:"[0,1)"`
 	Nesterov    bool    `yaml:"nesterov" doc:"use Nesterov momentum"`
-	WeightDecay float64 `yaml:"weight_decay" doc:"L2 penalty added to the gradient"`
+	WeightDecay float64 `yaml:"weight_decay" doc:"L2 penalty added to the gradient" range:"[0,]"`
 }
 
 // Validate checks the ranges.
