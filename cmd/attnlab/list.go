@@ -30,8 +30,9 @@ func newListCmd() *cobra.Command {
 		Short: "Document every key of an experiment file and every task, model, attention, ...",
 		Long: `Document the experiment format: every key of an experiment file, with its type,
 default, allowed values and meaning, and every entry of the plugin registries
-(tasks, models, encoders, attention variants, optimizers, schedules) with its
-parameters. Without WHAT, everything is listed. WHAT is one of
+(tasks, models, encoders, attention variants, their scores and per-head
+attentions, optimizers, schedules) with its parameters. Without WHAT,
+everything is listed. WHAT is one of
 ` + strings.Join(kinds, ", ") + `
 (NAME picks one entry of a registry), or any key of the format:
   a setting             train.batch_size, eval.decode.beam, seeds, sweep.grid
