@@ -13,7 +13,7 @@ import (
 type AdamParams struct {
 	LR          float64   `yaml:"lr" doc:"base learning rate (multiplied by the schedule)" range:"(0,]"`
 	Betas       []float64 `yaml:"betas" doc:"coefficients of the running averages of the gradient and its square" range:"[0,1)"`
-	Eps         float64   `yaml:"eps" doc:"added to the denominator, after bias correction" range:"[0,]"`
+	Eps         float64   `yaml:"eps" doc:"added to the denominator, after bias correction" range:"(0,]"`
 	WeightDecay float64   `yaml:"weight_decay" doc:"adam: L2 penalty added to the gradient; adamw: decoupled decay" range:"[0,]"`
 }
 
