@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -198,17 +199,30 @@ func TestGcSaysWhyItWaits(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
 		t.Fatal(err)
 	}
-	released := make(chan struct{})
-	go func() {
-		defer close(released)
-		time.Sleep(12 * time.Second) // past the first try's busy timeout
-		conn.ExecContext(ctx, "COMMIT")
-		conn.Close()
-	}()
-	r := attnlab(t, "gc", "--db", db)
-	<-released
-	wantOK(t, r)
+	// The lock is held until gc says it waits (its first try's busy
+	// timeout passed), however late gc started: a fixed sleep failed
+	// under load.
 	note := "attnlab: the database " + db + " is busy with another writer; waiting for it"
+	var errs syncBuffer
+	done := make(chan result, 1)
+	go func() { done <- attnlabWith(ctx, "", &errs, new(bytes.Buffer), "gc", "--db", db) }()
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(errs.String(), note); time.Sleep(100 * time.Millisecond) {
+		select {
+		case r := <-done:
+			conn.ExecContext(ctx, "COMMIT")
+			t.Fatalf("gc on a locked database ended without saying it waits: %v\n%s", r, errs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			conn.ExecContext(ctx, "COMMIT")
+			t.Fatalf("gc on a locked database said nothing in 2 minutes: %q", errs.String())
+		}
+	}
+	conn.ExecContext(ctx, "COMMIT")
+	conn.Close()
+	r := <-done
+	r.stderr = errs.String()
+	wantOK(t, r)
 	if strings.Count(r.stderr, note) != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stdout, "removed 0 checkpoints") {
 		t.Fatalf("gc on a locked database: want one note on stderr, then its work done; got %v", r)
 	}
