@@ -398,7 +398,23 @@ type beamHyp struct {
 // hypothesis can still beat the worst kept finished one: since log
 // probabilities only fall as a hypothesis grows and lp only grows, a live
 // hypothesis's best reachable score is its LogProb / lp(MaxLen).
+//
+// A beam of one is greedy search: finished candidates come from each step's
+// 2·Beam best, so a width-1 search would otherwise also keep an eos that
+// was only the second choice, and could end where greedy search goes on
+// (as in Hugging Face's generate, num_beams=1 is greedy).
 func beamSearch(st State, n int, opt DecodeOptions) []Hypothesis {
+	if opt.Beam == 1 {
+		hs := stepwise(st, n, DecodeOptions{Strategy: "greedy", MaxLen: opt.MaxLen, MinLen: opt.MinLen, KeepAttention: opt.KeepAttention, Context: opt.Context})
+		for i, h := range hs {
+			steps := len(h.Tokens) // the eos step counts, as in the search below
+			if h.Finished {
+				steps++
+			}
+			hs[i].Score = h.LogProb / lengthPenalty(steps, opt.LengthPenalty)
+		}
+		return hs
+	}
 	k := opt.Beam
 	alpha := opt.LengthPenalty
 	bestBound := lengthPenalty(opt.MaxLen, alpha)

@@ -166,6 +166,32 @@ func TestBeamBeatsGreedy(t *testing.T) {
 	}
 }
 
+// TestBeamOfOneIsGreedy: a beam of width 1 gives greedy search's output,
+// even where eos is the second choice at a step and ending there would
+// score better than the greedy path (attnlab generate --beam 1).
+func TestBeamOfOneIsGreedy(t *testing.T) {
+	t.Parallel()
+	rng := tensor.NewRNG(11)
+	for trial := 0; trial < 40; trial++ {
+		table := randomTable(rng, 6)
+		for _, alpha := range []float64{0, 0.6} {
+			g := stepwise(newMarkov(table, 1, new(int)), 1, DecodeOptions{MaxLen: 8})[0]
+			b := beamSearch(newMarkov(table, 1, new(int)), 1, DecodeOptions{Strategy: "beam", Beam: 1, MaxLen: 8, LengthPenalty: alpha})[0]
+			if !slices.Equal(b.Tokens, g.Tokens) || b.Finished != g.Finished || b.LogProb != g.LogProb {
+				t.Fatalf("trial %d α=%v: beam 1 = %v (finished %v, log p %v), greedy = %v (finished %v, log p %v)",
+					trial, alpha, b.Tokens, b.Finished, b.LogProb, g.Tokens, g.Finished, g.LogProb)
+			}
+			steps := len(g.Tokens)
+			if g.Finished {
+				steps++
+			}
+			if want := g.LogProb / lengthPenalty(steps, alpha); math.Abs(b.Score-want) > 1e-12 {
+				t.Fatalf("trial %d α=%v: beam 1 score %v, want log p / lp = %v", trial, alpha, b.Score, want)
+			}
+		}
+	}
+}
+
 func TestBeamMatchesExhaustiveSearch(t *testing.T) {
 	t.Parallel()
 	rng := tensor.NewRNG(3)
