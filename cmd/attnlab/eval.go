@@ -349,6 +349,7 @@ func (u unknownTokens) examples() string {
 // length limit). Sources none of whose tokens the run knows are a usage
 // error, before any decoding.
 func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines []evalLine, mem *memoryFlag) ([]string, unknownTokens, *generator, error) {
+	opt.MaxLen = positionCapped(t, opt.MaxLen)
 	gen := &generator{t: t, flags: &generateFlags{unk: true}, vocab: t.Spec.SrcVocab, tok: t.Spec.SrcTok, opt: opt, fixedLen: fixedLen}
 	if err := gen.bound(mem); err != nil {
 		return nil, unknownTokens{}, nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -328,5 +329,48 @@ func TestEvalOutputsDoNotDependOnTheBatch(t *testing.T) {
 		if alone := strings.TrimSuffix(r.stdout, "\n"); alone != outs[i] {
 			t.Errorf("source %q: %q in the batch, %q alone", s, outs[i], alone)
 		}
+	}
+}
+
+// TestEvalNotesThePositionLimit: a Transformer decodes no further than its
+// learned positions, whatever --max-len asks; eval's note on the outputs
+// that stopped there without an end token names that limit, as generate's
+// does, and does not tell the user to raise --max-len (it said "stopped
+// at --max-len 100 ... (--max-len raises it)").
+func TestEvalNotesThePositionLimit(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "runs.db")
+	exp := writeIn(t, dir, "tr.yaml", "name: tr\n"+
+		"task: {name: copy, symbols: 40, min_len: 3, max_len: 6, train_size: 50, valid_size: 5, test_size: 5}\n"+
+		"model: {name: seq2seq-transformer, d_model: 8, ff: 8, encoder_layers: 1, decoder_layers: 1, positions: learned, attention: {name: multi-head, heads: 2}}\n"+
+		"train: {steps: 1, batch_size: 4, optimizer: {name: adam, lr: 1.0e-9}}\n")
+	wantOK(t, attnlab(t, "run", exp, "--db", db))
+	run := runOf(t, db, "tr", "")
+	tr, err := loadRun(context.Background(), db, id(run))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tr.PositionLimit()
+	if p <= 0 || p >= 100 {
+		t.Fatalf("position limit %d, want one below --max-len 100", p)
+	}
+	file := writeIn(t, dir, "in.tsv", "abcdef\tabcdef\nabc\tabc\n")
+	r := attnlab(t, "eval", id(run), file, "--max-len", "100", "--json", "--db", db)
+	wantOK(t, r)
+	var rep struct{ Unfinished int }
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unfinished == 0 {
+		t.Fatalf("no output stopped at the %d positions (the untrained model ended them): the test checks nothing\n%v", p, r)
+	}
+	want := fmt.Sprintf("stopped at the model's %d learned positions", p)
+	if !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "--max-len") {
+		t.Errorf("eval --max-len 100: stderr %q, want a note that says %q and not --max-len", r.stderr, want)
+	}
+	g := attnlab(t, "generate", id(run), "--input", "abcdef", "--max-len", "100", "--db", db)
+	wantOK(t, g)
+	if strings.Contains(g.stderr, "without an end token") && !strings.Contains(g.stderr, want) {
+		t.Errorf("generate --max-len 100: stderr %q, want a note that says %q", g.stderr, want)
 	}
 }

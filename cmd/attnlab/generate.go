@@ -263,9 +263,7 @@ func newGenerator(t *runs.Trained, g *generateFlags, changed func(string) bool) 
 			opt.TopP = g.topP
 		}
 	}
-	if p := t.PositionLimit(); p > 0 && !t.Spec.LM {
-		opt.MaxLen = min(opt.MaxLen, p) // models.Decode stops there anyway
-	}
+	opt.MaxLen = positionCapped(t, opt.MaxLen)
 	gen.opt, gen.fixedLen = opt, fixed || t.Spec.LM
 	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok && !t.Spec.LM {
 		gen.maxSrc = m.MaxDecodeLen()
@@ -336,6 +334,17 @@ func (gen *generator) known() string {
 		parts = append(parts, symbol(t))
 	}
 	return strings.Join(parts, " ")
+}
+
+// positionCapped returns maxLen, at most a sequence-to-sequence model's
+// positions (runs.Trained.PositionLimit: models.Decode stops there
+// anyway), so that the note on outputs without an end token names the
+// limit that stopped them.
+func positionCapped(t *runs.Trained, maxLen int) int {
+	if p := t.PositionLimit(); p > 0 && !t.Spec.LM {
+		return min(maxLen, p)
+	}
+	return maxLen
 }
 
 // symbol shows a token in a list of tokens: a space as ␣, a newline as ↵.
