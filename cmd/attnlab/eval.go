@@ -358,10 +358,13 @@ func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines
 	if m, ok := t.Model.(interface{ MaxDecodeLen() int }); ok {
 		gen.maxSrc = m.MaxDecodeLen()
 	}
+	// Every source is checked and its unknown tokens counted first, then
+	// encoded again batch by batch for decoding: a source's tokens and ids
+	// take many times its bytes, and keeping every source's took 3 GiB
+	// for a 200 MB file.
 	var unk unknownTokens
 	seen := map[string]bool{}
-	inputs := make([]input, len(lines))
-	for i, l := range lines {
+	for _, l := range lines {
 		in, err := gen.encode(l.src, l.where)
 		if err != nil {
 			return nil, unk, nil, &usageError{err}
@@ -376,16 +379,24 @@ func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines
 			}
 		}
 		unk.total += len(in.ids)
-		in.pos = i
-		inputs[i] = in
 	}
 	if unk.total > 0 && unk.tokens == unk.total {
 		return nil, unk, nil, usagef("none of the %d source tokens is in run %d's vocabulary (%s): its scores would measure nothing; is this the run's data, and its tokenizer (%s)?",
 			unk.total, t.Run.ID, unk.examples(), t.Spec.SrcTok.Name())
 	}
 	outs := make([]string, 0, len(lines))
-	for start := 0; start < len(inputs); start += evalBatch {
-		hyps, err := gen.decode(inputs[start:min(start+evalBatch, len(inputs))])
+	inputs := make([]input, 0, evalBatch)
+	for start := 0; start < len(lines); start += evalBatch {
+		inputs = inputs[:0]
+		for i := start; i < min(start+evalBatch, len(lines)); i++ {
+			in, err := gen.encode(lines[i].src, lines[i].where)
+			if err != nil {
+				return nil, unk, nil, &usageError{err}
+			}
+			in.pos = i
+			inputs = append(inputs, in)
+		}
+		hyps, err := gen.decode(inputs)
 		if err != nil {
 			return nil, unk, nil, err
 		}

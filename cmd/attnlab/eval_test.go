@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/runs"
@@ -372,5 +375,49 @@ func TestEvalNotesThePositionLimit(t *testing.T) {
 	wantOK(t, g)
 	if strings.Contains(g.stderr, "without an end token") && !strings.Contains(g.stderr, want) {
 		t.Errorf("generate --max-len 100: stderr %q, want a note that says %q", g.stderr, want)
+	}
+}
+
+// TestEvalMemoryOfLongSources: eval checks every source before decoding
+// any, but does not keep every source's tokens and ids meanwhile: they take
+// many times the source's bytes (eval of a 200 MB file took 3 GiB). Here 9
+// MB of sources (9 million tokens, every one unknown, so eval refuses the
+// file after reading it all) must not raise the heap by the ~200 MiB their
+// tokens would take.
+func TestEvalMemoryOfLongSources(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	line := strings.Repeat("x", 60000) + "\tabc\n"
+	p := writeIn(t, t.TempDir(), "long.tsv", strings.Repeat(line, 150))
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var s runtime.MemStats
+		for {
+			runtime.ReadMemStats(&s)
+			if s.HeapAlloc > peak.Load() {
+				peak.Store(s.HeapAlloc)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	r := attnlab(t, "eval", id(run), p, "--db", db)
+	close(done)
+	<-sampled
+	wantError(t, r, exitUsage, "none of the 9000000 source tokens")
+	grew := int64(peak.Load()) - int64(base)
+	t.Logf("the heap grew by %d MiB", grew>>20)
+	if grew > 100<<20 {
+		t.Errorf("eval of 9 MB of sources raised the heap by %d MiB; want under 100 MiB", grew>>20)
 	}
 }
