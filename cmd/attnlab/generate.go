@@ -185,6 +185,9 @@ type generator struct {
 	// (experiments.EstimateDecoding; 0: no bound), memWhat names it.
 	memLimit int64
 	memWhat  string
+	// attnNoted says that --show-attention's note on why a model has no
+	// heatmap was written (once per command).
+	attnNoted bool
 	// seed is the sampling seed: input pos samples from its own stream
 	// (sampleRNG), whatever inputs share its batch.
 	seed uint64
@@ -680,10 +683,21 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 const maxStdinLine = tasks.MaxLineBytes
 
 // attention draws the hypothesis's attention over the source tokens (as
-// the model saw them), or says why there is none.
+// the model saw them), or says why there is none: once, as the reason is
+// the model's, not the input's. An empty source, which is not decoded,
+// draws nothing.
 func (gen *generator) attention(out, errw io.Writer, in input, h models.Hypothesis) {
+	note := func(format string, a ...any) {
+		if !gen.attnNoted {
+			gen.attnNoted = true
+			fmt.Fprintf(errw, format, a...)
+		}
+	}
 	if gen.t.Spec.LM {
-		fmt.Fprintf(errw, "attnlab: note: --show-attention: run %d is a language model (%s): it has no source to attend over\n", gen.t.Run.ID, gen.t.Config.Model.Name)
+		note("attnlab: note: --show-attention: run %d is a language model (%s): it has no source to attend over\n", gen.t.Run.ID, gen.t.Config.Model.Name)
+		return
+	}
+	if len(in.ids) == 0 {
 		return
 	}
 	if h.Attention == nil {
@@ -691,7 +705,7 @@ func (gen *generator) attention(out, errw io.Writer, in input, h models.Hypothes
 		if a := gen.t.Config.Model.Attention; a != nil {
 			what = "attention " + a.Name
 		}
-		fmt.Fprintf(errw, "attnlab: note: --show-attention: run %d has no attention weights to show (%s)\n", gen.t.Run.ID, what)
+		note("attnlab: note: --show-attention: run %d has no attention weights to show (%s)\n", gen.t.Run.ID, what)
 		return
 	}
 	zero := true
@@ -701,7 +715,7 @@ func (gen *generator) attention(out, errw io.Writer, in input, h models.Hypothes
 		}
 	}
 	if zero {
-		fmt.Fprintf(errw, "attnlab: run %d's attention weights are all 0 (attention none: the decoder sees only the encoder's final state)\n", gen.t.Run.ID)
+		note("attnlab: run %d's attention weights are all 0 (attention none: the decoder sees only the encoder's final state)\n", gen.t.Run.ID)
 		return
 	}
 	rows := gen.t.Spec.TgtVocab.Decode(h.Tokens)

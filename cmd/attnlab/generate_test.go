@@ -449,3 +449,30 @@ seeds: [1]
 		t.Errorf("eval --out wrote %q, want %q: generate's escapes, ESC raw", got, want)
 	}
 }
+
+// TestGenerateShowAttentionNotes: with --stdin, an empty line (not decoded)
+// draws no heatmap and no note (it said the run "has no attention weights
+// to show (attention additive)"), and a note on why a model has no heatmap
+// is written once, not once per line.
+func TestGenerateShowAttentionNotes(t *testing.T) {
+	db := sharedDB(t)
+	run := runOf(t, db, "tiny", `"additive"`)
+	r := attnlabIn(t, "abc\n\nabd\n", "generate", id(run), "--stdin", "-a", "--db", db)
+	wantOK(t, r)
+	if r.stderr != "" || strings.Count(r.stdout, "attention (rows:") != 2 || !strings.Contains(r.stdout, "\n\n") {
+		t.Errorf("--stdin -a with an empty line: want two heatmaps, the empty output and no note\n%v", r)
+	}
+	for _, tc := range []struct {
+		run  store.Run
+		note string
+	}{
+		{runOf(t, db, "tiny", `"none"`), "attention weights are all 0"},
+		{runOf(t, db, "tinylm", ""), "it has no source to attend over"},
+	} {
+		r := attnlabIn(t, "abc\nabd\nabc\n", "generate", id(tc.run), "--stdin", "-a", "--max-len", "3", "--db", db)
+		wantOK(t, r)
+		if n := strings.Count(r.stderr, tc.note); n != 1 {
+			t.Errorf("run %d, three lines with -a: the note %q written %d times, want once\n%v", tc.run.ID, tc.note, n, r)
+		}
+	}
+}
