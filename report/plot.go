@@ -268,11 +268,38 @@ func plotTitle(sel *selection, what string) string {
 // distinctTicks is gonum's default tick marker with labels that never
 // repeat: over a narrow range (losses 2.405–2.423) its labels are rounded
 // to too few digits ("2.41" three times), so they are then written with
-// as many decimals as it takes to tell them apart.
+// as many decimals as it takes to tell them apart. Labels of values of a
+// million or more are written in e-notation (as matplotlib's default
+// does), with as few significant digits as give each its value: gonum writes
+// every digit, and a diverged run's loss took a label of 34 digits
+// ("5500000000000000000249229435994112") that squeezed the plot.
 type distinctTicks struct{}
+
+// largeTick is the magnitude from which tick labels are in e-notation.
+const largeTick = 1e6
 
 func (distinctTicks) Ticks(lo, hi float64) []plot.Tick {
 	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	large := false
+	for _, t := range ticks {
+		large = large || t.Label != "" && math.Abs(t.Value) >= largeTick
+	}
+	if large {
+		for digits := 1; digits <= 17; digits++ {
+			exact := true
+			for i, t := range ticks {
+				if t.Label != "" {
+					ticks[i].Label = strconv.FormatFloat(t.Value, 'g', digits, 64)
+					v, _ := strconv.ParseFloat(ticks[i].Label, 64)
+					exact = exact && math.Abs(v-t.Value) <= 1e-9*math.Abs(t.Value)
+				}
+			}
+			if exact {
+				break
+			}
+		}
+		return ticks
+	}
 	for digits := 0; digits <= 12 && repeatsLabel(ticks); digits++ {
 		for i := range ticks {
 			if ticks[i].Label != "" {
@@ -296,10 +323,8 @@ func (stepTicks) Ticks(lo, hi float64) []plot.Tick {
 		case t.Label == "":
 		case t.Value != math.Trunc(t.Value):
 			ticks[i].Label = ""
-		default:
-			if strings.ContainsRune(t.Label, '.') {
-				ticks[i].Label = strconv.FormatFloat(t.Value, 'f', 0, 64)
-			}
+		default: // a whole step is written whole, however large
+			ticks[i].Label = strconv.FormatFloat(t.Value, 'f', 0, 64)
 			labelled = true
 		}
 	}

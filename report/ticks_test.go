@@ -1,6 +1,8 @@
 package report
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,6 +55,38 @@ func TestStepTicks(t *testing.T) {
 		}
 		if got := strings.Join(labels, " "); got != tc.want {
 			t.Errorf("step ticks over [%v, %v] labelled %q, want %q", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
+
+// TestLargeTicks: labels of values of a million or more are short
+// e-notation that still tell the ticks apart (gonum wrote a diverged run's
+// loss, 5.5e33, as "5500000000000000000249229435994112"); a step axis
+// keeps whole numbers.
+func TestLargeTicks(t *testing.T) {
+	t.Parallel()
+	for _, r := range [][2]float64{{3.4e33, 5.6e33}, {0, 2.5e6}, {-3e9, 1e9}, {1.0e7, 1.0002e7}} {
+		ticks := distinctTicks{}.Ticks(r[0], r[1])
+		labelled := 0
+		for _, tk := range ticks {
+			if tk.Label == "" {
+				continue
+			}
+			labelled++
+			if len(tk.Label) > 10 {
+				t.Errorf("ticks over %v: label %q of %g is too long", r, tk.Label, tk.Value)
+			}
+			if v, err := strconv.ParseFloat(tk.Label, 64); err != nil || math.Abs(v-tk.Value) > 1e-6*math.Max(math.Abs(r[0]), math.Abs(r[1])) {
+				t.Errorf("ticks over %v: label %q does not read back as %g", r, tk.Label, tk.Value)
+			}
+		}
+		if labelled < 2 || repeatsLabel(ticks) {
+			t.Errorf("ticks over %v: %v, want distinct labels", r, ticks)
+		}
+	}
+	for _, tk := range (stepTicks{}).Ticks(0, 3e6) {
+		if tk.Label != "" && strings.ContainsAny(tk.Label, "e.") {
+			t.Errorf("step tick %q: want a whole number", tk.Label)
 		}
 	}
 }
