@@ -445,7 +445,7 @@ func writeEval(w io.Writer, asJSON bool, r evalReport) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	fmt.Fprintf(w, "run %d on %s: %d lines, decoding: %s\n", r.Run, r.File, r.Lines, r.Decoding)
+	fmt.Fprintf(w, "run %d on %s: %s, decoding: %s\n", r.Run, r.File, plural(r.Lines, "line"), r.Decoding)
 	for _, s := range r.Scores {
 		fmt.Fprintln(w, s.Line())
 	}

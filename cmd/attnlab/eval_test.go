@@ -87,6 +87,12 @@ func TestEvalScoresAFile(t *testing.T) {
 		t.Errorf("--out -: stdout\n%s\nstderr\n%s\nwant the outputs\n%s\nand the scores\n%s", r1.stdout, r1.stderr, want, r.stdout)
 	}
 
+	// One line is "1 line" (it said "1 lines").
+	one := writeIn(t, dir, "one.tsv", samples[0].Source+"\t"+samples[0].Reference+"\n")
+	if r := attnlab(t, "eval", id(run), one, "--db", db); !strings.HasPrefix(r.stdout, "run "+id(run)+" on "+one+": 1 line, decoding: greedy\n") {
+		t.Errorf("eval of one line: %v", r)
+	}
+
 	// The same lines as two aligned files.
 	srcPath, refPath := writeIn(t, dir, "src.txt", src.String()), writeIn(t, dir, "ref.txt", ref.String())
 	r2 := attnlab(t, "eval", id(run), "--src", srcPath, "--ref", refPath, "--db", db)
