@@ -163,6 +163,12 @@ func (r *run) scoreOutputs(hyps []models.Hypothesis, ex []tasks.Example) (TextSc
 // evaluate records the validation metrics at step, updates early stopping
 // and saves a checkpoint.
 func (r *run) evaluate(step int) error {
+	if len(r.data.Valid) == 0 {
+		// No validation split: no metric measures anything (a loss over
+		// nothing is NaN, a BLEU 0), so none is recorded; the
+		// evaluation's checkpoint is still taken.
+		return r.checkpoint()
+	}
 	back := r.evalMode()
 	m := map[string]float64{}
 	loss, acc := r.teacherForced(r.data.Valid)

@@ -332,6 +332,43 @@ func TestExecuteFailsDivergedTest(t *testing.T) {
 	}
 }
 
+// TestNoValidationSplitRecordsNoValidMetrics: evaluations without a
+// validation split (valid_size 0) record no valid/* metric — they stored a
+// NaN loss and a BLEU and exact match of 0 over no example, which compare
+// showed as scores — while the run still trains, checkpoints and is tested.
+func TestNoValidationSplitRecordsNoValidMetrics(t *testing.T) {
+	t.Parallel()
+	x := loadExperiment(t, "testdata/sweep4.yaml", "task.valid_size=0", "train.steps=40", "seeds=[1]", `sweep={}`)
+	st := openStore(t, filepath.Join(t.TempDir(), "v.db"))
+	rep, err := Execute(context.Background(), st, x, ExecOptions{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := rep.Outcomes[0].Run.ID
+	if s := rep.Outcomes[0].Run.Status; s != store.StatusDone {
+		t.Fatalf("run %s: %v", s, rep.Outcomes[0].Err)
+	}
+	keys, err := st.MetricKeys(context.Background(), []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums, err := st.Summaries(context.Background(), []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range sums[id] {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "valid/") {
+			t.Errorf("a run without a validation split recorded %s", k)
+		}
+	}
+	if _, ok := sums[id]["test/exact_match"]; !ok {
+		t.Errorf("no test/exact_match among the summaries %v", sums[id])
+	}
+}
+
 func TestLoadDecodesLikeTheRun(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
