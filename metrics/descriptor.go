@@ -104,9 +104,12 @@ type metric struct {
 	buckets bool     // also recorded per length bucket, on the test split: test/NAME/len_LO_HI
 	context bool     // also recorded at evaluation context lengths: test/NAME@N
 	doc     string
-	dir     Direction
-	kind    Kind
-	scale   Scale
+	// bucketDoc, when set, describes a bucket's key (test/NAME/len_LO_HI)
+	// in place of doc followed by bucketDoc's words.
+	bucketDoc string
+	dir       Direction
+	kind      Kind
+	scale     Scale
 }
 
 var (
@@ -130,7 +133,8 @@ var table = []metric{
 	{name: "exact_match", splits: evalSets, buckets: true, dir: HigherIsBetter, kind: Quality, scale: unit,
 		doc: "fraction of decoded outputs equal to the reference"},
 	{name: "examples", splits: []string{"test", "train"}, buckets: true, dir: NoDirection, kind: Constant, scale: nonNeg(""),
-		doc: "test examples decoded and scored, per bucket those whose source length is in it (train/examples/len_*: the training examples per bucket, which plot length shades); a property of the data, which the seed draws for generated tasks"},
+		doc:       "test examples decoded and scored, per bucket those whose source length is in it (train/examples/len_*: the training examples per bucket, which plot length shades); a property of the data, which the seed draws for generated tasks",
+		bucketDoc: "test examples whose source length (in tokens) is in the bucket, len_LO_HI from LO to HI, len_LO_inf LO or more (train/examples/len_*: the training examples, which plot length shades); a property of the data, which the seed draws for generated tasks"},
 	{name: "majority_exact_match", splits: []string{"test"}, buckets: true, dir: NoDirection, kind: Constant, scale: unit,
 		doc: "exact match of always answering the training split's most frequent target: the floor a model must beat (a property of the data)"},
 	{name: "src_in_train", splits: []string{"test"}, dir: NoDirection, kind: Constant, scale: unit,
@@ -223,16 +227,19 @@ func Describe(key string) Descriptor {
 		}
 		d := Descriptor{Key: key, Name: m.name, Doc: m.doc, Direction: m.dir, Kind: m.kind, Scale: m.scale, Known: true}
 		if hasBucket {
-			d.Doc = bucketDoc(m.doc)
+			d.Doc = m.bucketDocOf()
 		}
 		return d
 	}
 	return Descriptor{Key: key, Name: key}
 }
 
-// bucketDoc is the description of a metric recorded per length bucket.
-func bucketDoc(doc string) string {
-	return doc + ", over the sources whose length (in tokens) is in the bucket: len_LO_HI from LO to HI, len_LO_inf LO or more"
+// bucketDocOf is the description of m recorded per length bucket.
+func (m metric) bucketDocOf() string {
+	if m.bucketDoc != "" {
+		return m.bucketDoc
+	}
+	return m.doc + ", over the sources whose length (in tokens) is in the bucket: len_LO_HI from LO to HI, len_LO_inf LO or more"
 }
 
 // AtContext returns the key of metric key (test/loss) measured at an
@@ -265,7 +272,7 @@ func All() []Descriptor {
 			out = append(out, d)
 			if m.buckets && s == "test" {
 				d.Key += "/len_LO_HI"
-				d.Doc = bucketDoc(m.doc)
+				d.Doc = m.bucketDocOf()
 				out = append(out, d)
 				d.Doc = m.doc
 			}

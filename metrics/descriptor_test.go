@@ -150,3 +150,19 @@ func TestContextKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestBucketDocsSayBucketOnce: a bucket's key is described once as a
+// bucket's (test/examples/len_LO_HI read "per bucket those whose source
+// length is in it … over the sources whose length is in the bucket").
+func TestBucketDocsSayBucketOnce(t *testing.T) {
+	for _, d := range All() {
+		if strings.HasSuffix(d.Key, "/len_LO_HI") {
+			if n := strings.Count(d.Doc, "bucket"); n != 1 {
+				t.Errorf("%s says bucket %d times: %s", d.Key, n, d.Doc)
+			}
+			if got := Describe(strings.TrimSuffix(d.Key, "LO_HI") + "1_10").Doc; got != d.Doc {
+				t.Errorf("%s: Describe gives %q, All %q", d.Key, got, d.Doc)
+			}
+		}
+	}
+}

@@ -26,7 +26,8 @@ func newExportCmd() *cobra.Command {
 		Use:   "export EXPERIMENT",
 		Short: "Export an experiment's runs, or their metric curves, as CSV or JSON",
 		Long: `Export the runs of an experiment, one record per run with its id, hash, seed,
-status, group, params, summary metrics and error, as CSV or JSON, to stdout or
+status, group, params, summary metrics and error (JSON also names the
+experiment, and gives error only when there is one), as CSV or JSON, to stdout or
 to a file (-o: written through a temporary file, so an interrupted export leaves no
 partial file; an existing file is replaced only with --force, and never a
 SQLite database such as the run database, or anything that is not a regular

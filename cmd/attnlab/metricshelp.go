@@ -33,10 +33,10 @@ test/ is taken, then valid/, then train/). train/loss and train/lr are
 histories only. train.early_stopping.metric takes a valid/ key, in full.
 valid/KEY in the summaries is the evaluation of the weights test/ is measured
 on (the last, or the best when early stopping restored it); best/KEY is KEY at
-the best evaluation (best/step). Kinds: quality metrics
-are starred and tested against a baseline; costs (timings) are shown as
-mean ± std only, unless compare --test-cost; constants of the configuration
-are never tested.
+the best evaluation (best/step). Kinds: quality metrics are starred and tested
+against a baseline; costs (time, memory, steps taken) are shown as mean ± std
+only, unless compare --test-cost; constants of the configuration are never
+tested.
 
 `)
 	type entry struct {
