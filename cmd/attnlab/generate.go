@@ -88,6 +88,7 @@ attention of each output token over the source tokens as a text heatmap.`,
 				return err
 			}
 			gen := newGenerator(t, &g, cmd.Flags().Changed)
+			gen.width = outputWidth(cmd)
 			if err := gen.bound(&mem); err != nil {
 				return err
 			}
@@ -191,6 +192,8 @@ type generator struct {
 	// seed is the sampling seed: input pos samples from its own stream
 	// (sampleRNG), whatever inputs share its batch.
 	seed uint64
+	// width is the page --show-attention's heatmaps fit (outputWidth).
+	width int
 }
 
 // sampleRNG is the sampling stream of the input at pos: the seed's own
@@ -722,5 +725,5 @@ func (gen *generator) attention(out, errw io.Writer, in input, h models.Hypothes
 	if h.Finished {
 		rows = append(rows, tasks.EOSToken)
 	}
-	writeHeatmap(out, gen.vocab.Decode(in.ids), rows, h.Attention)
+	writeHeatmap(out, gen.vocab.Decode(in.ids), rows, h.Attention, gen.width)
 }
