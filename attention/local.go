@@ -32,9 +32,16 @@ func (p *LocalParams) Validate() error {
 		return registry.Invalid("window", "must be at least 1, got %d", p.Window)
 	case p.Dim < 0:
 		return registry.Invalid("dim", "must be 0 (the query size) or positive, got %d", p.Dim)
-	case p.Dim != 0 && p.Mode == localMonotonic:
-		// monotonic mode has no position predictor: a dim would change the
-		// run's identity (and plan's parameter count) and nothing else.
+	}
+	return nil
+}
+
+// Lint refuses, in new experiments (registry.Linter), a dim with mode
+// monotonic: that mode has no position predictor, so a dim would change
+// the run's identity (and plan's parameter count) and nothing else. Runs
+// stored with it before still load.
+func (p *LocalParams) Lint() error {
+	if p.Dim != 0 && p.Mode == localMonotonic {
 		return registry.Invalid("dim", "only applies to mode predictive (the position predictor's size), got %d with mode monotonic", p.Dim)
 	}
 	return nil

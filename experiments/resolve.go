@@ -312,11 +312,6 @@ func (r *resolver) evalContext(model, task registry.Info, c Config) {
 	}
 }
 
-// attentionFits asks a model whose parameters can tell (a
-// models.AttentionChecker) whether the attention block suits every
-// attention site the model would build, with its position scheme. The
-// check builds real attentions, so it runs only when the site table's
-// attention catalog is the real registry (tests use stand-ins).
 // encoderFits asks a model whose parameters can tell (a
 // models.EncoderChecker) whether it takes the settings of its encoder
 // block, and reports a refused one on its key.
@@ -332,13 +327,18 @@ func (r *resolver) encoderFits(info registry.Info, m Model) {
 	if err := c.CheckEncoder(*m.Encoder); err != nil {
 		var pe *registry.ParamError
 		if errors.As(err, &pe) && pe.Key != "" {
-			r.bad("model.encoder."+pe.Key, "%s for model %q", pe.Msg, m.Name)
+			r.bad("model.encoder."+pe.Key, "%s (model %q)", pe.Msg, m.Name)
 			return
 		}
 		r.bad("model.encoder", "does not suit model %q: %v", m.Name, err)
 	}
 }
 
+// attentionFits asks a model whose parameters can tell (a
+// models.AttentionChecker) whether the attention block suits every
+// attention site the model would build, with its position scheme. The
+// check builds real attentions, so it runs only when the site table's
+// attention catalog is the real registry (tests use stand-ins).
 func (r *resolver) attentionFits(info registry.Info, m Model) {
 	if st, _ := r.sites.At("model.attention"); st.Catalog != registry.Catalog(attention.Registry) {
 		return
@@ -399,7 +399,8 @@ func longestSequences(info registry.Info, params map[string]any, data [2]int) (s
 // EvalMetrics returns the metrics each evaluation of a run records, in the
 // order runs records them: valid/loss, valid/ppl and valid/token_acc, and,
 // for a task that is not language modelling with eval.valid_exact_match,
-// valid/bleu, valid/chrf, valid/chrf++ and valid/exact_match. These are the metrics
+// valid/bleu, valid/chrf, valid/chrf++ and valid/exact_match; none when
+// the task has no validation split. These are the metrics
 // train.early_stopping.metric may name. (A test of package runs checks
 // that an evaluation records exactly these.)
 func EvalMetrics(lm bool, e Eval) []string {
@@ -642,6 +643,9 @@ func (r *resolver) plugin(path string, v any) (out resolved, ok bool) {
 	p, err := info.Decode(params, registry.DecodeOptions{NoValidate: true})
 	if err == nil {
 		err = info.Validate(p)
+	}
+	if err == nil {
+		err = info.Lint(p) // a new experiment's settings only (registry.Linter)
 	}
 	if err != nil {
 		r.paramErrors(path, what, info, err)

@@ -57,12 +57,21 @@ func (p *Seq2SeqRNNParams) Validate() error {
 		return registry.Invalid("input_feeding", "only applies to wiring luong")
 	case p.DeepOutput && p.Wiring != "bahdanau":
 		return registry.Invalid("deep_output", "only applies to wiring bahdanau")
-	case !p.Attentional && p.Wiring != "luong":
-		return registry.Invalid("attentional", "only applies to wiring luong (bahdanau predicts from [s; c] already), got false")
 	case p.InputFeeding && !p.Attentional:
 		return registry.Invalid("input_feeding", "feeds the attentional state, so it needs attentional: true")
 	case p.Dropout < 0 || p.Dropout >= 1:
 		return registry.Invalid("dropout", "must be in [0, 1), got %v", p.Dropout)
+	}
+	return nil
+}
+
+// Lint refuses, in new experiments (registry.Linter), attentional: false
+// outside wiring luong: bahdanau wiring has no attentional state, so the
+// setting was ignored and changed only the run's identity. Runs stored
+// with it before still load.
+func (p *Seq2SeqRNNParams) Lint() error {
+	if !p.Attentional && p.Wiring != "luong" {
+		return registry.Invalid("attentional", "only applies to wiring luong (bahdanau predicts from [s; c] already), got false")
 	}
 	return nil
 }

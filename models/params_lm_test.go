@@ -69,6 +69,18 @@ func TestCheckLengthLearnedPositions(t *testing.T) {
 // TestOtherWiringSettingsRefused: a seq2seq-rnn setting of the other
 // wiring is refused at validation, not silently ignored (it would only
 // change the run's identity).
+// TestStoredAttentionalFalseLoads: attentional: false with wiring
+// bahdanau is refused in new experiments (Lint), but a stored run's
+// configuration that has it — accepted, and ignored, before — still
+// decodes as the model's build decodes it (generate, eval and a worker
+// resuming such a run failed).
+func TestStoredAttentionalFalseLoads(t *testing.T) {
+	_, err := registry.Build(Registry, "seq2seq-rnn", map[string]any{"attentional": false}, func(f Factory, p any) (any, error) { return p, nil })
+	if err != nil {
+		t.Fatalf("a stored seq2seq-rnn with attentional: false under bahdanau does not decode: %v", err)
+	}
+}
+
 func TestOtherWiringSettingsRefused(t *testing.T) {
 	for _, tc := range []struct {
 		set map[string]any
@@ -82,7 +94,11 @@ func TestOtherWiringSettingsRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = e.Info("model").Decode(tc.set, registry.DecodeOptions{})
+		info := e.Info("model")
+		p, err := info.Decode(tc.set, registry.DecodeOptions{})
+		if err == nil {
+			err = info.Lint(p) // plan's check of a new experiment
+		}
 		switch {
 		case tc.err == "" && err != nil:
 			t.Errorf("%v: %v", tc.set, err)

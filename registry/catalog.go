@@ -77,6 +77,16 @@ func (i Info) Validate(p any) error {
 	return validate(i.Kind, i.Name, p)
 }
 
+// Lint runs the Lint method of p (a [Linter]), a parameter struct pointer
+// returned by Decode, naming the entry in its error as Validate does.
+func (i Info) Lint(p any) error {
+	l, ok := p.(Linter)
+	if !ok {
+		return nil
+	}
+	return named(i.Kind, i.Name, l.Lint())
+}
+
 // Info returns the entry's catalog view, for a registry of the given kind.
 func (e Entry[F]) Info(kind string) Info {
 	info := Info{Kind: kind, Name: e.Name, Doc: e.Doc, Params: e.Describe(), Uses: slices.Clone(e.Uses),

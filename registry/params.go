@@ -24,6 +24,17 @@ type Validator interface {
 	Validate() error
 }
 
+// Linter is implemented by parameter structs with checks that only new
+// experiments get — plan, run and submit call [Info.Lint] — and not a
+// stored run's configuration when it is rebuilt (a worker resuming it,
+// generate, eval: [Build] and Decode run Validate only): a setting that an
+// earlier version accepted and ignored, which a later one refuses, must
+// not make the runs stored with it unusable. Return [Invalid] errors so
+// the key is named.
+type Linter interface {
+	Lint() error
+}
+
 // Invalid returns a *ParamError for key, for use in Validate methods; the
 // registry fills in the plugin's kind and name.
 func Invalid(key, format string, args ...any) error {
@@ -247,7 +258,12 @@ func validate(kind, plugin string, p any) error {
 	if !ok {
 		return nil
 	}
-	err := v.Validate()
+	return named(kind, plugin, v.Validate())
+}
+
+// named names the entry in a Validate or Lint method's error, as a
+// [ParamErrors] value of one problem.
+func named(kind, plugin string, err error) error {
 	if err == nil {
 		return nil
 	}

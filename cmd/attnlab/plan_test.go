@@ -148,3 +148,14 @@ seeds: [3, 4]
 		t.Errorf("plan:\n%s\nwant the line%s", r.stdout, want)
 	}
 }
+
+// TestPlanRefusesLintedAttention: local attention's dim with mode
+// monotonic (accepted and ignored before) is refused when an experiment is
+// planned, on its key (registry.Linter), though stored runs with it load.
+func TestPlanRefusesLintedAttention(t *testing.T) {
+	exp := writeIn(t, t.TempDir(), "x.yaml", "name: x\ntask: {name: reverse}\nmodel: {attention: {name: local, mode: monotonic, dim: 4}}\n")
+	r := attnlab(t, "plan", exp)
+	if want := exp + ":3: model.attention.dim: only applies to mode predictive (the position predictor's size), got 4 with mode monotonic for attention \"local\"\n"; r.code != exitUsage || r.stderr != want {
+		t.Errorf("plan: %v\nwant exit %d and %q", r, exitUsage, want)
+	}
+}
