@@ -165,8 +165,10 @@ func (r *run) scoreOutputs(hyps []models.Hypothesis, ex []tasks.Example) (TextSc
 func (r *run) evaluate(step int) error {
 	if len(r.data.Valid) == 0 {
 		// No validation split: no metric measures anything (a loss over
-		// nothing is NaN, a BLEU 0), so none is recorded; the
-		// evaluation's checkpoint is still taken.
+		// nothing is NaN, a BLEU 0), so none is recorded; the progress
+		// line of an evaluation (Eval set, empty: a log prints the train
+		// loss) and the evaluation's checkpoint are still made.
+		r.rec.Progress(Progress{Step: step, Total: r.total, Loss: r.st.LastLoss, Eval: map[string]float64{}})
 		return r.checkpoint()
 	}
 	back := r.evalMode()

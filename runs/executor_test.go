@@ -340,7 +340,8 @@ func TestNoValidationSplitRecordsNoValidMetrics(t *testing.T) {
 	t.Parallel()
 	x := loadExperiment(t, "testdata/sweep4.yaml", "task.valid_size=0", "train.steps=40", "seeds=[1]", `sweep={}`)
 	st := openStore(t, filepath.Join(t.TempDir(), "v.db"))
-	rep, err := Execute(context.Background(), st, x, ExecOptions{Workers: 1})
+	evals := &evalLines{}
+	rep, err := Execute(context.Background(), st, x, ExecOptions{Workers: 1, Reporter: evals})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,6 +367,25 @@ func TestNoValidationSplitRecordsNoValidMetrics(t *testing.T) {
 	}
 	if _, ok := sums[id]["test/exact_match"]; !ok {
 		t.Errorf("no test/exact_match among the summaries %v", sums[id])
+	}
+	// A log still prints a line at each evaluation (Eval set, empty).
+	if n, want := evals.n.Load(), 2*int64(len(rep.Outcomes)); n != want {
+		t.Errorf("%d progress reports of an evaluation without metrics, want %d (steps 20 and 40 of each run)", n, want)
+	}
+}
+
+// evalLines counts the progress reports of evaluations without a metric
+// (Eval set, empty), which a log prints as lines of the train loss.
+type evalLines struct{ n atomic.Int64 }
+
+func (c *evalLines) Start(int, int, int)                   {}
+func (c *evalLines) Skip(store.Run, int, string)           {}
+func (c *evalLines) Wait()                                 {}
+func (c *evalLines) Begin(store.Run, int, int) RunReporter { return c }
+func (c *evalLines) End(store.Status, error)               {}
+func (c *evalLines) Update(p Progress) {
+	if p.Eval != nil && len(p.Eval) == 0 {
+		c.n.Add(1)
 	}
 }
 
