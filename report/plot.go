@@ -269,9 +269,10 @@ func plotTitle(sel *selection, what string) string {
 // repeat: over a narrow range (losses 2.405–2.423) its labels are rounded
 // to too few digits ("2.41" three times), so they are then written with
 // as many decimals as it takes to tell them apart. Labels of values of a
-// million or more are written in e-notation (as matplotlib's default
-// does), with as few significant digits as give each its value: gonum writes
-// every digit, and a diverged run's loss took a label of 34 digits
+// million or more are written with as few significant digits as give each
+// its value, in e-notation when the value has more digits than that (as
+// matplotlib's default does; 1000005 stays 1000005): gonum writes every
+// digit, and a diverged run's loss took a label of 34 digits
 // ("5500000000000000000249229435994112") that squeezed the plot.
 type distinctTicks struct{}
 

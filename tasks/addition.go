@@ -100,10 +100,11 @@ func (p *AdditionParams) MaxLengths() (src, tgt int) {
 // TrainMaxLengths returns the longest training source and target.
 func (p *AdditionParams) TrainMaxLengths() (src, tgt int) { return 2*p.Digits + 1, p.Digits + 1 }
 
-// DataSize: operands of up to digits (test: test_digits), the sum one
-// digit longer.
 // ValidExamples returns valid_size.
 func (p *AdditionParams) ValidExamples() int { return p.ValidSize }
+
+// DataSize: operands of up to digits (test: test_digits), the sum one
+// digit longer.
 
 func (p *AdditionParams) DataSize() (examples, tokens int64) {
 	size := func(d int) int { return 2*d + 1 + d + 1 }

@@ -55,11 +55,12 @@ func defaultDatesParams() *DatesParams {
 	return &DatesParams{From: "1950-01-01", To: "2049-12-31", Formats: DateFormats, TrainSize: 10000, ValidSize: 500, TestSize: 1000}
 }
 
+// ValidExamples returns valid_size.
+func (p *DatesParams) ValidExamples() int { return p.ValidSize }
+
 // DataSize: a date written by the longest template (no value is more
 // than 2 characters longer than its placeholder: {month} → "september",
 // {d} → "31"; 3 counted), and its YYYY-MM-DD form.
-// ValidExamples returns valid_size.
-func (p *DatesParams) ValidExamples() int { return p.ValidSize }
 
 func (p *DatesParams) DataSize() (examples, tokens int64) {
 	longest := 0

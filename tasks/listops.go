@@ -96,10 +96,11 @@ func (p *ListOpsParams) MaxLengths() (src, tgt int) { return max(p.MaxLen, p.Tes
 // TrainMaxLengths returns the longest training expression and its answer.
 func (p *ListOpsParams) TrainMaxLengths() (src, tgt int) { return p.MaxLen, 1 }
 
-// DataSize: expressions of up to max_len tokens (test: test_max_len), a
-// one-digit value.
 // ValidExamples returns valid_size.
 func (p *ListOpsParams) ValidExamples() int { return p.ValidSize }
+
+// DataSize: expressions of up to max_len tokens (test: test_max_len), a
+// one-digit value.
 
 func (p *ListOpsParams) DataSize() (examples, tokens int64) {
 	return splitsSize(p.TrainSize, p.ValidSize, p.TestSize, p.MaxLen+1, max(p.MaxLen, p.TestMaxLen)+1)

@@ -96,10 +96,10 @@ func (p *SymbolParams) MaxLengths() (src, tgt int) {
 // TrainMaxLengths returns the longest training source and target.
 func (p *SymbolParams) TrainMaxLengths() (src, tgt int) { return p.MaxLen, p.MaxLen }
 
-// DataSize: copy, reverse and sort keep the length.
 // ValidExamples returns valid_size.
 func (p *SymbolParams) ValidExamples() int { return p.ValidSize }
 
+// DataSize: copy, reverse and sort keep the length.
 func (p *SymbolParams) DataSize() (examples, tokens int64) {
 	return splitsSize(p.TrainSize, p.ValidSize, p.TestSize, 2*p.MaxLen, 2*max(p.MaxLen, p.TestMaxLen))
 }

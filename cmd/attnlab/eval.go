@@ -408,10 +408,14 @@ func decodeLines(t *runs.Trained, opt models.DecodeOptions, fixedLen bool, lines
 }
 
 // decoding describes decoding options: "greedy", "beam search, beam 5,
-// length penalty 0.6", "sampling, temperature 1, top-k 0, top-p 1".
+// length penalty 0.6", "sampling, temperature 1, top-k 0, top-p 1"; a
+// beam of one is "greedy (beam 1)", which it is (models' beamSearch).
 func decoding(o models.DecodeOptions) string {
 	switch o.Strategy {
 	case "beam":
+		if o.Beam == 1 {
+			return "greedy (beam 1)"
+		}
 		return fmt.Sprintf("beam search, beam %d, length penalty %g", o.Beam, o.LengthPenalty)
 	case "sample":
 		return fmt.Sprintf("sampling, temperature %g, top-k %d, top-p %g", o.Temperature, o.TopK, o.TopP)

@@ -116,7 +116,7 @@ func TestEvalScoresAFile(t *testing.T) {
 	// Beam search: a beam of one is greedy search.
 	r4 := attnlab(t, "eval", id(run), tsvPath, "--beam", "1", "--db", db)
 	wantOK(t, r4)
-	if !strings.Contains(r4.stdout, "decoding: beam search, beam 1") || strings.SplitN(r4.stdout, "\n", 2)[1] != strings.SplitN(r.stdout, "\n", 2)[1] {
+	if !strings.Contains(r4.stdout, "decoding: greedy (beam 1)\n") || strings.SplitN(r4.stdout, "\n", 2)[1] != strings.SplitN(r.stdout, "\n", 2)[1] {
 		t.Errorf("--beam 1:\n%s\ngreedy:\n%s", r4.stdout, r.stdout)
 	}
 }
