@@ -53,8 +53,8 @@ func Diverged(ctx context.Context, st *store.Store, x *experiments.Experiment, p
 		planned[p.Hash] = true
 	}
 	for _, r := range stored {
-		if r.Status != store.StatusInterrupted || planned[r.Hash] {
-			continue
+		if r.Status != store.StatusInterrupted || planned[r.Hash] || r.Attempt == 0 {
+			continue // attempt 0: every claim was given back untrained (store.Ending.Untrained), nothing to resume
 		}
 		point, err := canonicalPoint(r.Point)
 		if err != nil {
@@ -68,8 +68,8 @@ func Diverged(ctx context.Context, st *store.Store, x *experiments.Experiment, p
 	}
 	var out []Divergence
 	for _, p := range plan {
-		if r, ok := byHash[p.Hash]; ok && (r.Status != store.StatusQueued || r.Attempt > 0) {
-			continue // started: whatever it resumes is its own
+		if r, ok := byHash[p.Hash]; ok && (r.Attempt > 0 || r.Status != store.StatusQueued && r.Status != store.StatusInterrupted) {
+			continue // started: whatever it resumes is its own (an interrupted run at attempt 0 never trained)
 		}
 		// Runs stored before 2026-12-06 kept their variant's keys in the
 		// point as well: either form matches.

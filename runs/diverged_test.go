@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -67,5 +68,37 @@ func TestDiverged(t *testing.T) {
 	}
 	if d, err := Diverged(ctx, st, y, plan2); err != nil || len(d) != 0 {
 		t.Fatalf("after the new runs: %v, %v", d, err)
+	}
+}
+
+// TestDivergedIgnoresUntrained: a run that workers only handed back
+// untrained (too big for them: interrupted at attempt 0) has nothing to
+// resume, so a changed setting does not send the user back to it ("restore
+// them to resume run N").
+func TestDivergedIgnoresUntrained(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "lab.db"))
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]")
+	sub, err := Submit(ctx, st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := store.Owner{Host: "small", PID: os.Getpid()}
+	for _, r := range sub.Runs {
+		if res, err := st.Claim(ctx, r.ID, small, 0); err != nil || !res.Claimed {
+			t.Fatalf("claim: %+v %v", res, err)
+		}
+		if _, err := st.FinishRun(ctx, r.ID, small, store.Ending{Status: store.StatusInterrupted, Untrained: true, Error: TooBigPrefix + "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	y := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=130")
+	plan, err := y.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := Diverged(ctx, st, y, plan); err != nil || len(d) != 0 {
+		t.Errorf("runs handed back untrained: %d divergences (%+v), %v; want none", len(d), d, err)
 	}
 }

@@ -435,7 +435,8 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		}
 		return finishRun(bg, st, owner, out, status, err)
 	}
-	// giveBack hands back a run too big for this worker, its claim
+	// giveBack hands back a run that did not train under this claim (too
+	// big for this worker, or the worker stopping first), its claim
 	// uncounted (store.Ending.Untrained).
 	giveBack := func(err error) Outcome {
 		if opt.Reporter != nil {
@@ -454,7 +455,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	}
 	if ctx.Err() != nil {
 		// Claimed as the worker was stopping: hand it straight back.
-		return notRun(store.StatusInterrupted, errors.New(HandedBack))
+		return giveBack(errors.New(HandedBack))
 	}
 	if cfgErr != nil {
 		return notRun(store.StatusFailed, fmt.Errorf("run %d: stored config: %w", rec.ID, cfgErr))
@@ -475,7 +476,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		case errors.Is(err, store.ErrNotOwner):
 			return lost("taken over by another worker while it waited for memory")
 		case err != nil: // stopped while waiting, or the database is gone
-			return notRun(store.StatusInterrupted, errors.New(HandedBack))
+			return giveBack(errors.New(HandedBack))
 		}
 		defer opt.room.Release(est.Bytes)
 	}

@@ -498,3 +498,56 @@ func TestWorkerLeavesRunInOutage(t *testing.T) {
 		t.Fatalf("after the outage the run is %s on %s (%q, %v), want still running under the worker", r.Status, r.Host, r.Error, err)
 	}
 }
+
+// TestStoppedWhileWaitingForRoomUncounted: a run handed back because its
+// worker stopped while it waited for memory room never trained under that
+// claim: its attempt is given back (store.Ending.Untrained), while the run
+// that was training counts its attempt.
+func TestStoppedWhileWaitingForRoomUncounted(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "stop.db"))
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=100000", "train.eval_every=0")
+	sub, err := Submit(context.Background(), st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := x.Plan()
+	est := experiments.EstimateMemory(plan[0].Config).Bytes
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Work(ctx, st, WorkOptions{Workers: 2, Heartbeat: 50 * time.Millisecond,
+			Memory: tasks.MemoryLimit{Bytes: est * 3 / 2, Name: "the limit"}})
+		done <- err
+	}()
+	// Both runs claimed (one trains, one waits for room), and the one
+	// training has logged a step.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		rs, err := st.Runs(context.Background(), store.RunFilter{Status: store.StatusRunning})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, _ := st.MetricKeys(context.Background(), []int64{sub.Runs[0].ID, sub.Runs[1].ID})
+		if len(rs) == 2 && len(keys) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("the two runs were not both claimed within a minute (%d running)", len(rs))
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Work = %v, want context.Canceled", err)
+	}
+	attempts := map[int]int{}
+	for _, r := range sub.Runs {
+		got, err := st.RunByID(context.Background(), r.ID)
+		if err != nil || got.Status != store.StatusInterrupted {
+			t.Fatalf("run %d: %s, %v; want interrupted", r.ID, got.Status, err)
+		}
+		attempts[got.Attempt]++
+	}
+	if attempts[0] != 1 || attempts[1] != 1 {
+		t.Errorf("attempts of the run that trained and the one that waited: %v, want one at 1 and one at 0", attempts)
+	}
+}

@@ -667,16 +667,16 @@ const requeueSQL = `UPDATE runs SET status = 'queued', error = '', lost = 0, fin
 // it is. It returns how many were requeued; an unknown run is ErrNotFound
 // (and nothing is requeued).
 func (s *Store) RequeueFailed(ctx context.Context, runIDs ...int64) (int, error) {
+	if len(runIDs) == 0 {
+		return 0, nil
+	}
 	var n int
 	err := s.write(ctx, func(tx *Tx) error {
 		n = 0
-		stmt, err := tx.PrepareContext(ctx, requeueSQL+` AND status = 'failed'`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
 		for _, id := range runIDs {
-			res, err := stmt.ExecContext(ctx, id)
+			// (tx's statements run under the try's deadline, as a
+			// prepared statement's would not.)
+			res, err := tx.ExecContext(ctx, requeueSQL+` AND status = 'failed'`, id)
 			if err != nil {
 				return fmt.Errorf("run %d: %w", id, err)
 			}

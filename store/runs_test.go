@@ -388,6 +388,26 @@ func testHeartbeatAndFinishNeedTheOwner(t *testing.T) {
 	if _, err := s.RequeueFailed(ctx, 99); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("RequeueFailed(99) = %v, want ErrNotFound", err)
 	}
+	// Many at once, in one transaction: the failed ones are requeued, the
+	// others left; an unknown one among them requeues none.
+	if res, err := s.Claim(ctx, id, a, time.Minute); err != nil || !res.Claimed {
+		t.Fatalf("Claim = %+v, %v", res, err)
+	}
+	if err := s.Finish(ctx, id, a, StatusFailed, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.RequeueFailed(ctx, id, 99); !errors.Is(err, ErrNotFound) || n != 0 {
+		t.Fatalf("RequeueFailed(%d, 99) = %d, %v; want 0, ErrNotFound", id, n, err)
+	}
+	if r, _ := s.RunByID(ctx, id); r.Status != StatusFailed {
+		t.Fatalf("after a RequeueFailed that failed, the run is %s, want still failed", r.Status)
+	}
+	if n, err := s.RequeueFailed(ctx, id, id); n != 1 || err != nil {
+		t.Fatalf("RequeueFailed(%d, %d) = %d, %v; want 1 (the second finds it queued)", id, id, n, err)
+	}
+	if n, err := s.RequeueFailed(ctx); n != 0 || err != nil {
+		t.Fatalf("RequeueFailed() = %d, %v", n, err)
+	}
 }
 
 func testRunRef(t *testing.T) {

@@ -21,8 +21,9 @@ import (
 func urlPath(s string) string  { return url.PathEscape(s) }
 func urlQuery(s string) string { return url.QueryEscape(s) }
 
-// liveVersion sums up what a live page shows of runs: each run's status
-// and attempt, and how far the running ones got (steps), the number of
+// liveVersion sums up what a live page shows of runs: each run's status,
+// attempt and owner (a run handed back untrained and claimed by another
+// worker is back at its attempt: store.Ending.Untrained), and how far the running ones got (steps), the number of
 // experiments (the experiments page), and busy (busyVersion: the workers
 // busy elsewhere, which the note of a page whose runs wait names). Pages
 // poll it and refresh their live parts when it changes.
@@ -30,7 +31,7 @@ func liveVersion(runs []store.Run, steps map[int64]progress, experiments int, bu
 	h := sha256.New()
 	fmt.Fprintf(h, "x%d;b%s;", experiments, busy)
 	for _, r := range runs {
-		fmt.Fprintf(h, "%d:%s:%d:%d;", r.ID, r.Status, r.Attempt, r.Finished.UnixNano())
+		fmt.Fprintf(h, "%d:%s:%d:%d:%s:%d:%d;", r.ID, r.Status, r.Attempt, r.Finished.UnixNano(), r.Host, r.PID, r.Started.UnixNano())
 		if p, ok := steps[r.ID]; ok {
 			fmt.Fprintf(h, "@%d;", p.step)
 		}

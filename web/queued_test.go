@@ -250,6 +250,20 @@ func TestTooBigRunsSayWhy(t *testing.T) {
 	}
 	mustContain(t, "experiment page", get(t, s, "/x/big").body, "3 runs wait for a worker",
 		"One of them was handed back by a worker without the memory for it: only a worker with a larger --max-memory takes it")
+	// When every waiting run is too big, the page does not say "start
+	// one" as for any worker.
+	for _, r := range list[1:] {
+		claim(t, st, r.ID)
+		if _, err := st.FinishRun(ctx, r.ID, fixOwner, store.Ending{Status: store.StatusInterrupted, Untrained: true,
+			Error: runs.TooBigPrefix + "estimated training memory 3 GiB exceeds this worker's --max-memory 1 GiB"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := get(t, s, "/x/big").body
+	mustContain(t, "experiment page, every run too big", body, "3 runs wait for a worker with more memory: the workers that claimed them had too little")
+	if strings.Contains(body, "Start one") {
+		t.Errorf("every waiting run is too big, and the page says start any worker:\n%s", shortBody(body))
+	}
 }
 
 // TestWaitingNoteFollowsBusyWorkers: the note of a page whose runs wait
@@ -315,5 +329,39 @@ func TestWaitingNoteFollowsBusyWorkers(t *testing.T) {
 	}
 	if x2, r2 := check("the same worker, two runs"); x2 != x1 || r2 != r1 {
 		t.Errorf("a second run of the same busy worker changed the waiting pages' versions")
+	}
+}
+
+// TestLiveSeesAnotherWorkerTakeOver: a run handed back untrained (its
+// attempt given back) and claimed by another worker is back at its status
+// and attempt; the live version still changes, so the page names the new
+// worker (it showed the first one's host and start until a step was
+// logged).
+func TestLiveSeesAnotherWorkerTakeOver(t *testing.T) {
+	st := openStore(t, t.TempDir()+"/runs.db")
+	ctx := context.Background()
+	list := submitQueued(t, st, "x", 1)
+	s := newServer(t, st, Options{})
+	live := func() string {
+		t.Helper()
+		var lv liveState
+		if err := json.Unmarshal([]byte(get(t, s, "/api/live?others=1&run="+strconv.FormatInt(list[0].ID, 10)).body), &lv); err != nil {
+			t.Fatal(err)
+		}
+		return lv.V
+	}
+	small, big := store.Owner{Host: "small", PID: os.Getpid()}, store.Owner{Host: "big", PID: os.Getpid()}
+	if res, err := st.Claim(ctx, list[0].ID, small, 0); err != nil || !res.Claimed {
+		t.Fatalf("claim: %+v %v", res, err)
+	}
+	before := live()
+	if _, err := st.FinishRun(ctx, list[0].ID, small, store.Ending{Status: store.StatusInterrupted, Untrained: true, Error: runs.TooBigPrefix + "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.Claim(ctx, list[0].ID, big, 0); err != nil || !res.Claimed || res.Run.Attempt != 1 {
+		t.Fatalf("claim: %+v %v", res, err)
+	}
+	if after := live(); after == before {
+		t.Errorf("the live version of a run taken by another worker at the same attempt did not change (%s)", after)
 	}
 }

@@ -94,8 +94,7 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 			case waiting+counts[store.StatusRunning] == 0:
 				fmt.Fprintln(w, "nothing to train: no run of it is queued, interrupted or running")
 			case waiting == 0 && !anyAbandoned(cmd.Context(), st, sub.Runs):
-				fmt.Fprintf(w, "nothing to start: %s training on live workers\n",
-					map[bool]string{true: "its running run is", false: fmt.Sprintf("its %d running runs are", counts[store.StatusRunning])}[counts[store.StatusRunning] == 1])
+				fmt.Fprintf(w, "nothing to start: %s\n", allTraining(counts[store.StatusRunning]))
 			default:
 				fmt.Fprintf(w, "train them:    %s\n", train)
 			}
@@ -267,6 +266,15 @@ run is recorded, not an exit status).`,
 	return cmd
 }
 
+// allTraining says that n running runs, all of an experiment's unfinished
+// ones, train on live workers.
+func allTraining(n int) string {
+	if n == 1 {
+		return "its running run is training on a live worker"
+	}
+	return fmt.Sprintf("its %d running runs are training on live workers", n)
+}
+
 // anyAbandoned says whether a running run of rs seems to have lost its
 // worker (store.Abandoned), so that a worker would take it over; when that
 // cannot be read, it says yes.
@@ -349,7 +357,7 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 		parts = append(parts, fmt.Sprintf("%d interrupted, not failed (the database file was deleted or replaced)", gone))
 	}
 	if big > 0 {
-		parts = append(parts, fmt.Sprintf("%d handed back for a worker with more memory (estimated above --max-memory)", big))
+		parts = append(parts, fmt.Sprintf("%d handed back for a worker with more memory (above --max-memory)", big))
 	}
 	if len(parts) == 0 {
 		parts = []string{"no run taken"}

@@ -66,12 +66,13 @@ func TestSubmitRetryFailed(t *testing.T) {
 		t.Fatalf("claim: %+v, %v", res, err)
 	}
 	r = attnlab(t, append([]string{"submit", "testdata/tiny.yaml"}, one...)...)
-	if !strings.Contains(r.stdout, "1 running, 0 queued\nnothing to start: its running run is training on live workers\n") || strings.Contains(r.stdout, "train them") {
+	if !strings.Contains(r.stdout, "1 running, 0 queued\nnothing to start: its running run is training on a live worker\n") || strings.Contains(r.stdout, "train them") {
 		t.Errorf("submit of a run a live worker trains:\n%s", r.stdout)
 	}
 	// ...but one left running by a worker that is gone (a pid of this
-	// host that no longer exists) is something to train: a worker takes
-	// it over.
+	// host that no longer exists: a process that has exited, whose pid is
+	// not reused in the moment this takes) is something to train: a worker
+	// takes it over.
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
@@ -135,7 +136,30 @@ func TestSlurmNothingToTrain(t *testing.T) {
 	}
 	r = slurm()
 	wantOK(t, r)
-	if !strings.Contains(r.stdout, "(4 of them to train)\nnothing to start: its 4 running runs are training on live workers; no Slurm job submitted\n") || count() != 2 {
+	if !strings.Contains(r.stdout, "(4 of them to train)\nnothing to start: its 4 running runs are training on live workers; no Slurm job submitted (one with --sbatch-arg=--dependency=afterany:JOB resumes them after that job)\n") || count() != 2 {
 		t.Errorf("slurm with every run training (%d sbatch calls):\n%s", count(), r.stdout)
+	}
+	// A job that starts later (the next one past a time limit) is
+	// submitted: the runs may be handed back by then.
+	r = slurm("--sbatch-arg=--dependency=afterany:4242")
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "submitted Slurm job 4242") || count() != 3 {
+		t.Errorf("slurm --dependency with every run training (%d sbatch calls):\n%s", count(), r.stdout)
+	}
+}
+
+func TestLaterJob(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false}, {[]string{"--mem=4G", "--deadline=now+1hour", "--time=1:00:00"}, false},
+		{[]string{"--dependency=afterany:1"}, true}, {[]string{"--dependency afterany:1"}, true},
+		{[]string{"-d afterany:1"}, true}, {[]string{"-dafterany:1"}, true},
+		{[]string{"--mem=4G", "--begin=now+1hour"}, true}, {[]string{"-b 16:00"}, true},
+	} {
+		if got := laterJob(tc.args); got != tc.want {
+			t.Errorf("laterJob(%q) = %v, want %v", tc.args, got, tc.want)
+		}
 	}
 }

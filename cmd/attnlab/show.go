@@ -157,7 +157,11 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 	for _, d := range dataRows(r.Config) {
 		row("data", d)
 	}
-	row("status", fmt.Sprintf("%s (attempt %d)", r.Status, r.Attempt))
+	if r.Attempt > 0 {
+		row("status", fmt.Sprintf("%s (attempt %d)", r.Status, r.Attempt))
+	} else {
+		row("status", string(r.Status)) // never claimed, or every claim given back untrained
+	}
 	row("created", formatTime(r.Created))
 	row("started", formatTime(r.Started))
 	if !r.Finished.IsZero() {

@@ -157,10 +157,11 @@ database).`,
 				fmt.Fprintln(w, "nothing to train: no Slurm job submitted")
 				return nil
 			}
-			if queued == running && !anyAbandoned(cmd.Context(), st, sub.Runs) {
-				// Its workers would only wait for the ones training.
-				fmt.Fprintf(w, "nothing to start: %s training on live workers; no Slurm job submitted\n",
-					map[bool]string{true: "its running run is", false: fmt.Sprintf("its %d running runs are", running)}[running == 1])
+			if queued == running && !laterJob(o.sbatchArgs) && !anyAbandoned(cmd.Context(), st, sub.Runs) {
+				// Its workers would only wait for the ones training. A
+				// job that starts later (--dependency, --begin: the next
+				// job past a time limit) may find them handed back.
+				fmt.Fprintf(w, "nothing to start: %s; no Slurm job submitted (one with --sbatch-arg=--dependency=afterany:JOB resumes them after that job)\n", allTraining(running))
 				return nil
 			}
 			job, err := sbatch(cmd.Context(), o, script, *db, st)
@@ -358,4 +359,18 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, st *store.St
 		return "", fmt.Errorf("sbatch printed %q, not a job id", st.Redact(firstLine(stdout.String())))
 	}
 	return m[1], nil
+}
+
+// laterJob says whether sbatch options make the job start later than
+// now: --dependency or --begin (-d, -b; written --opt=value, --opt value
+// or -dvalue).
+func laterJob(args []string) bool {
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.Fields(a + " ")[0], "=")
+		if name == "--dependency" || name == "--begin" || strings.HasPrefix(name, "-d") && !strings.HasPrefix(name, "--") ||
+			strings.HasPrefix(name, "-b") && !strings.HasPrefix(name, "--") {
+			return true
+		}
+	}
+	return false
 }

@@ -495,7 +495,7 @@ func TestWorkerMemoryLimit(t *testing.T) {
 		rs[0].Error != runs.TooBigPrefix+"text: "+corpus+": building its dataset takes more than --max-memory 4.00 MiB, the memory one run may use" {
 		t.Errorf("run %s at attempt %d: %q\n%v", rs[0].Status, rs[0].Attempt, rs[0].Error, r)
 	}
-	if !strings.Contains(r.stderr, "worker done: 1 handed back for a worker with more memory") {
+	if !strings.Contains(r.stderr, "worker done: 1 handed back for a worker with more memory (above --max-memory)\n") {
 		t.Errorf("the worker's summary:\n%s", r.stderr)
 	}
 	r = attnlab(t, "worker", "--db", db, "--max-memory", "256MiB")
@@ -553,7 +553,7 @@ func TestWorkerRunsFitMemory(t *testing.T) {
 		t.Fatalf("the worker did not stop by itself within a minute:\n%s", small.stderr)
 	}
 	wantOK(t, small)
-	if !strings.Contains(small.stderr, "worker done: 4 handed back for a worker with more memory (estimated above --max-memory)\n") || strings.Contains(small.stderr, "failed") {
+	if !strings.Contains(small.stderr, "worker done: 4 handed back for a worker with more memory (above --max-memory)\n") || strings.Contains(small.stderr, "failed") {
 		t.Errorf("a worker too small for every run:\n%s", small.stderr)
 	}
 	st := openDB(t, db)

@@ -39,9 +39,9 @@
       if (!head) return;
       var most = t.parentElement.clientWidth * 0.6, left = 0, lefts = [];
       for (var i = 0; i < head.cells.length && head.cells[i].classList.contains("key"); i++) {
-        if (i > 0 && left + head.cells[i].offsetWidth > most) break;
+        if (i > 0 && left + head.cells[i].getBoundingClientRect().width > most) break;
         lefts.push(left);
-        left += head.cells[i].offsetWidth;
+        left += head.cells[i].getBoundingClientRect().width; // offsetWidth rounds: stuck keys would drift a pixel each
       }
       Array.prototype.forEach.call(t.rows, function (row) {
         for (var i = 1; i < row.cells.length && row.cells[i].classList.contains("key"); i++) {
