@@ -255,12 +255,16 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	}
 
 	type failure struct {
-		err    *ConfigError
-		labels []string
+		err       *ConfigError
+		labels    []string
+		points    map[int]bool    // the failing points
+		values    map[string]bool // the key's values at them, as JSON
+		ofVariant bool            // a variant of a failing point set the key
 	}
 	var failures []*failure
 	byText := map[string]*failure{}
 	configs := make([]Config, len(pts))
+	trees := make([]map[string]any, len(pts))
 	l.pruned = map[string]int{}
 	defer func() { l.pruned = nil }()
 	for i, p := range pts {
@@ -268,6 +272,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 		// others (directly: a koanf copy per point is slow for big sweeps).
 		t := cloneMap(tree)
 		l.merge(p.tree(), t, "", false)
+		trees[i] = t
 		pr := &resolver{sites: l.sites, data: l.data, loc: &locator{sources: sources, point: p}}
 		configs[i] = pr.config(t)
 		for _, e := range pr.errs.sorted() {
@@ -279,6 +284,17 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 				failures = append(failures, f)
 			}
 			f.labels = append(f.labels, p.labelText())
+			if f.points == nil {
+				f.points, f.values = map[int]bool{}, map[string]bool{}
+			}
+			f.points[i] = true
+			f.values[valueAt(t, e.Key)] = true
+			if _, ok := p.values[e.Key]; ok && p.variant != "" && slices.ContainsFunc(pts, func(q *point) bool {
+				_, set := q.values[e.Key]
+				return !set
+			}) {
+				f.ofVariant = true // set by the point's variant: other points lack it, as grid keys are at every point
+			}
 		}
 	}
 	// A key the file or --set wrote under a plugin that every point
@@ -295,6 +311,17 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 			f.err.Msg += " (sweep point " + abbreviate(f.labels[0])
 			if len(f.labels) > 1 {
 				f.err.Msg += " and " + strconv.Itoa(len(f.labels)-1) + " more"
+			}
+			// The same value of the key passes at another point: the
+			// point's other keys refuse it (a dim the monotonic mode does
+			// not take), and variants give a key to some points only. (A
+			// value refused everywhere, or one a variant set — fix the
+			// variant — gets no hint.)
+			for j := range pts {
+				if !f.ofVariant && !f.points[j] && f.values[valueAt(trees[j], f.err.Key)] {
+					f.err.Msg += "; sweep.variants sets keys for some points only"
+					break
+				}
 			}
 			f.err.Msg += ")"
 		}
@@ -383,4 +410,24 @@ func flatten(prefix string, t map[string]any, out *[]Param) {
 			*out = append(*out, Param{Key: key, Value: x})
 		}
 	}
+}
+
+// valueAt returns the value at a dotted key of a configuration tree as
+// JSON ("" when the tree has none there), for comparing points.
+func valueAt(t map[string]any, key string) string {
+	var v any = t
+	for part := range strings.SplitSeq(key, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		if v, ok = m[part]; !ok {
+			return ""
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

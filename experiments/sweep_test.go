@@ -200,7 +200,7 @@ sweep:
     model.attention.name: [multi-head, dot]
     model.attention.heads: [2, 4]
 `)
-	want := []string{`exp.yaml:6: model.attention.heads: unknown key: attention "dot" takes no parameters (sweep point model.attention.heads=2 model.attention.name=dot and 1 more)`}
+	want := []string{`exp.yaml:6: model.attention.heads: unknown key: attention "dot" takes no parameters (sweep point model.attention.heads=2 model.attention.name=dot and 1 more; sweep.variants sets keys for some points only)`}
 	if !slices.Equal(got, want) {
 		t.Errorf("errors = %q\nwant %q", got, want)
 	}
