@@ -320,3 +320,15 @@ func replaceable(t *testing.T, inPath, inSpare string) (path, spare string, st *
 	t.Cleanup(func() { reopenEvery = reopened })
 	return path, spare, st
 }
+
+// live returns the answer of /api/live?q, failing the test unless it is
+// one.
+func live(t testing.TB, h http.Handler, q string) liveState {
+	t.Helper()
+	var lv liveState
+	r := get(t, h, "/api/live?"+q)
+	if err := json.Unmarshal([]byte(r.body), &lv); err != nil || r.status != 200 {
+		t.Fatalf("live %s: %d %v %s", q, r.status, err, r.body)
+	}
+	return lv
+}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"html"
 	"os"
@@ -278,15 +277,6 @@ func TestWaitingNoteFollowsBusyWorkers(t *testing.T) {
 	waits := submitQueued(t, st, "waits", 2)
 	other := submitQueued(t, st, "other", 2)
 	s := newServer(t, st, Options{})
-	live := func(q string) string {
-		t.Helper()
-		var lv liveState
-		r := get(t, s, "/api/live?"+q)
-		if err := json.Unmarshal([]byte(r.body), &lv); err != nil || r.status != 200 {
-			t.Fatalf("live %s: %d %v %s", q, r.status, err, r.body)
-		}
-		return lv.V
-	}
 	pageV := func(u string) string {
 		t.Helper()
 		m := regexp.MustCompile(`data-live="([^"]*)" data-live-v="([^"]*)"`).FindStringSubmatch(get(t, s, u).body)
@@ -299,14 +289,14 @@ func TestWaitingNoteFollowsBusyWorkers(t *testing.T) {
 	xq, rq := "others=1&x=waits", "others=1&run="+strconv.FormatInt(waits[0].ID, 10)
 	check := func(when string) (x, r string) {
 		t.Helper()
-		x, r = live(xq), live(rq)
+		x, r = live(t, s, xq).V, live(t, s, rq).V
 		if got := pageV("/x/waits"); got != "/api/live?"+xq+" "+x {
 			t.Errorf("%s: experiment page %q, its live API %q", when, got, x)
 		}
 		if got := pageV(runPage); got != "/api/live?"+rq+" "+r {
 			t.Errorf("%s: run page %q, its live API %q", when, got, r)
 		}
-		if got, want := pageV("/x/waits/curves"), "/api/live?x=waits "+live("x=waits"); got != want {
+		if got, want := pageV("/x/waits/curves"), "/api/live?x=waits "+live(t, s, "x=waits").V; got != want {
 			t.Errorf("%s: curves page %q, its live API %q", when, got, want)
 		}
 		return x, r
@@ -342,26 +332,19 @@ func TestLiveSeesAnotherWorkerTakeOver(t *testing.T) {
 	ctx := context.Background()
 	list := submitQueued(t, st, "x", 1)
 	s := newServer(t, st, Options{})
-	live := func() string {
-		t.Helper()
-		var lv liveState
-		if err := json.Unmarshal([]byte(get(t, s, "/api/live?others=1&run="+strconv.FormatInt(list[0].ID, 10)).body), &lv); err != nil {
-			t.Fatal(err)
-		}
-		return lv.V
-	}
+	q := "others=1&run=" + strconv.FormatInt(list[0].ID, 10)
 	small, big := store.Owner{Host: "small", PID: os.Getpid()}, store.Owner{Host: "big", PID: os.Getpid()}
 	if res, err := st.Claim(ctx, list[0].ID, small, 0); err != nil || !res.Claimed {
 		t.Fatalf("claim: %+v %v", res, err)
 	}
-	before := live()
+	before := live(t, s, q).V
 	if _, err := st.FinishRun(ctx, list[0].ID, small, store.Ending{Status: store.StatusInterrupted, Untrained: true, Error: runs.TooBigPrefix + "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := st.Claim(ctx, list[0].ID, big, 0); err != nil || !res.Claimed || res.Run.Attempt != 1 {
 		t.Fatalf("claim: %+v %v", res, err)
 	}
-	if after := live(); after == before {
+	if after := live(t, s, q).V; after == before {
 		t.Errorf("the live version of a run taken by another worker at the same attempt did not change (%s)", after)
 	}
 }

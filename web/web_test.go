@@ -400,12 +400,7 @@ func TestLive(t *testing.T) {
 		ctx := context.Background()
 		version := func(q string) liveState {
 			t.Helper()
-			var lv liveState
-			r := get(t, s, "/api/live?"+q)
-			if err := json.Unmarshal([]byte(r.body), &lv); err != nil || r.status != 200 {
-				t.Fatalf("live %s: %d %v %s", q, r.status, err, r.body)
-			}
-			return lv
+			return live(t, s, q)
 		}
 		run := "run=" + strconv.FormatInt(fx.running, 10)
 		x0, r0, all0 := version("x=scan"), version(run), version("")
