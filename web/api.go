@@ -23,10 +23,11 @@ func urlQuery(s string) string { return url.QueryEscape(s) }
 
 // liveVersion sums up what a live page shows of runs: each run's status,
 // attempt and owner (a run handed back untrained and claimed by another
-// worker is back at its attempt: store.Ending.Untrained), and how far the running ones got (steps), the number of
-// experiments (the experiments page), and busy (busyVersion: the workers
-// busy elsewhere, which the note of a page whose runs wait names). Pages
-// poll it and refresh their live parts when it changes.
+// worker is back at its attempt: store.Ending.Untrained), how far the
+// running ones got (steps), the number of experiments (the experiments
+// page), and busy (busyVersion: the workers busy elsewhere, which the note
+// of a page whose runs wait names). Pages poll it and refresh their live
+// parts when it changes.
 func liveVersion(runs []store.Run, steps map[int64]progress, experiments int, busy string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "x%d;b%s;", experiments, busy)

@@ -153,7 +153,7 @@ func TestLaterJob(t *testing.T) {
 		args []string
 		want bool
 	}{
-		{nil, false}, {[]string{"--mem=4G", "--deadline=now+1hour", "--time=1:00:00"}, false},
+		{nil, false}, {[]string{"--mem=4G", "--deadline=now+1hour", "--time=1:00:00"}, false}, {[]string{"", "  "}, false},
 		{[]string{"--dependency=afterany:1"}, true}, {[]string{"--dependency afterany:1"}, true},
 		{[]string{"-d afterany:1"}, true}, {[]string{"-dafterany:1"}, true},
 		{[]string{"--mem=4G", "--begin=now+1hour"}, true}, {[]string{"-b 16:00"}, true},

@@ -366,7 +366,11 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, st *store.St
 // or -dvalue).
 func laterJob(args []string) bool {
 	for _, a := range args {
-		name, _, _ := strings.Cut(strings.Fields(a + " ")[0], "=")
+		f := strings.Fields(a)
+		if len(f) == 0 {
+			continue
+		}
+		name, _, _ := strings.Cut(f[0], "=")
 		if name == "--dependency" || name == "--begin" || strings.HasPrefix(name, "-d") && !strings.HasPrefix(name, "--") ||
 			strings.HasPrefix(name, "-b") && !strings.HasPrefix(name, "--") {
 			return true
