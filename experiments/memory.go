@@ -98,6 +98,11 @@ func EstimateMemory(c Config) MemoryEstimate {
 		Vocab: taskVocab(c.Task), Batch: float64(max(c.Train.BatchSize, 1)),
 		Encoder: c.Model.Encoder, Attention: c.Model.Attention,
 	}
+	if n := c.DataSizes.Train; n > 0 {
+		// A batch holds at most the split (tasks.Batcher): a batch_size of
+		// 65,536 over 50 measured examples is a batch of 50.
+		env.Batch = min(env.Batch, float64(n))
+	}
 	if c.DataVocab > 0 { // the vocabulary the data gave, not its bound
 		env.Vocab = float64(c.DataVocab)
 	}
@@ -144,6 +149,9 @@ func evalMemory(c Config, env models.MemoryEnv) float64 {
 	}
 	eval := env
 	eval.Forward, eval.Batch = true, float64(EvalBatch(c.Train.BatchSize))
+	if n := max(c.DataSizes.Valid, c.DataSizes.Test); c.DataSizes.Train > 0 && n > 0 {
+		eval.Batch = min(eval.Batch, float64(n)) // measured splits, as training's batch
+	}
 	eval.Src, eval.Tgt = taskLengths(c.Task, c.DataLengths, false)
 	most := acts(eval)
 	lm := languageModel(c)

@@ -172,3 +172,24 @@ func TestMemoryEstimateString(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateMemoryBatchAtMostTheSplit: a batch holds at most its split
+// (tasks.Batcher), so a batch_size far above a file task's measured
+// examples is estimated as a batch of all of them: 65,536 over 50 pairs
+// was estimated at 763 MiB and refused under --max-memory 500MiB.
+func TestEstimateMemoryBatchAtMostTheSplit(t *testing.T) {
+	_, runs := mustLoad(t, minimal)
+	c := runs[0].Config
+	c.DataSizes.Train, c.DataSizes.Valid, c.DataSizes.Test = 50, 10, 10
+	at := func(batch int) MemoryEstimate {
+		c := c
+		c.Train.BatchSize = batch
+		return EstimateMemory(c)
+	}
+	if huge, fifty := at(65536), at(50); huge.Bytes != fifty.Bytes {
+		t.Errorf("batch_size 65,536 over 50 training examples is estimated at %v, batch_size 50 at %v", huge, fifty)
+	}
+	if small, fifty := at(16), at(50); small.Bytes >= fifty.Bytes {
+		t.Errorf("batch_size 16 is estimated at %v, not below batch_size 50's %v", small, fifty)
+	}
+}
