@@ -17,7 +17,11 @@
 // *ParamError naming the key, the plugin and the known keys, all of them
 // returned together as a ParamErrors value; the struct's own Validate method
 // runs only when there are none (and not at all with
-// DecodeOptions.NoValidate). Parameter structs describe themselves through
+// DecodeOptions.NoValidate). A Lint method ([Linter]) holds the checks that
+// only new experiments get ([Info.Lint], which plan, run and submit call),
+// not a stored run's configuration when it is rebuilt: a setting an earlier
+// version accepted must not make the runs stored with it unusable.
+// Parameter structs describe themselves through
 // struct tags (`yaml:"key" doc:"one line"`), so `attnlab list` can print the
 // YAML vocabulary; a `range:"[1,65536]"` tag ([Range]) bounds a number,
 // checked with the types, and `attnlab list` shows it. A field of type Plugin is a nested plugin block, such as
