@@ -663,9 +663,9 @@ const requeueSQL = `UPDATE runs SET status = 'queued', error = '', lost = 0, fin
 
 // RequeueFailed puts runs back in the queue as Requeue does, each if it is
 // failed at that moment, in one statement per run and one transaction for
-// them all: a run another process claimed or requeued meanwhile is left as
-// it is. It returns how many were requeued; an unknown run is ErrNotFound
-// (and nothing is requeued).
+// them all: a run another process claimed, requeued or removed meanwhile is
+// left as it is (an unknown id is skipped, as a removed run would be). It
+// returns how many were requeued.
 func (s *Store) RequeueFailed(ctx context.Context, runIDs ...int64) (int, error) {
 	if len(runIDs) == 0 {
 		return 0, nil
@@ -683,11 +683,6 @@ func (s *Store) RequeueFailed(ctx context.Context, runIDs ...int64) (int, error)
 			k, err := res.RowsAffected()
 			if err != nil {
 				return err
-			}
-			if k == 0 {
-				if _, err := runByID(ctx, tx, id); err != nil { // ErrNotFound for an unknown run
-					return fmt.Errorf("run %d: %w", id, err)
-				}
 			}
 			n += int(k)
 		}

@@ -385,22 +385,29 @@ func testHeartbeatAndFinishNeedTheOwner(t *testing.T) {
 	if r, err := s.RunByID(ctx, id); err != nil || r.Status != StatusQueued || r.Error != "" {
 		t.Fatalf("after RequeueFailed: %+v, %v; want queued without its error", r, err)
 	}
-	if _, err := s.RequeueFailed(ctx, 99); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("RequeueFailed(99) = %v, want ErrNotFound", err)
+	if n, err := s.RequeueFailed(ctx, 99); n != 0 || err != nil {
+		t.Fatalf("RequeueFailed(99) = %d, %v; want 0, nil (an unknown run is skipped)", n, err)
 	}
 	// Many at once, in one transaction: the failed ones are requeued, the
-	// others left; an unknown one among them requeues none.
+	// others left; one removed since the caller read it (here unknown) is
+	// skipped and does not keep the others failed.
 	if res, err := s.Claim(ctx, id, a, time.Minute); err != nil || !res.Claimed {
 		t.Fatalf("Claim = %+v, %v", res, err)
 	}
 	if err := s.Finish(ctx, id, a, StatusFailed, "again"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.RequeueFailed(ctx, id, 99); !errors.Is(err, ErrNotFound) || n != 0 {
-		t.Fatalf("RequeueFailed(%d, 99) = %d, %v; want 0, ErrNotFound", id, n, err)
+	if n, err := s.RequeueFailed(ctx, 99, id); n != 1 || err != nil {
+		t.Fatalf("RequeueFailed(99, %d) = %d, %v; want 1, nil", id, n, err)
 	}
-	if r, _ := s.RunByID(ctx, id); r.Status != StatusFailed {
-		t.Fatalf("after a RequeueFailed that failed, the run is %s, want still failed", r.Status)
+	if r, _ := s.RunByID(ctx, id); r.Status != StatusQueued {
+		t.Fatalf("after RequeueFailed(99, %d), the run is %s, want queued", id, r.Status)
+	}
+	if res, err := s.Claim(ctx, id, a, time.Minute); err != nil || !res.Claimed {
+		t.Fatalf("Claim = %+v, %v", res, err)
+	}
+	if err := s.Finish(ctx, id, a, StatusFailed, "again"); err != nil {
+		t.Fatal(err)
 	}
 	if n, err := s.RequeueFailed(ctx, id, id); n != 1 || err != nil {
 		t.Fatalf("RequeueFailed(%d, %d) = %d, %v; want 1 (the second finds it queued)", id, id, n, err)

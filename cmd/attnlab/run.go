@@ -253,7 +253,7 @@ func requeueFailed(ctx context.Context, st *store.Store, name string, plan []exp
 			ids = append(ids, r.ID)
 		}
 	}
-	return st.RequeueFailed(ctx, ids...) // those not claimed or requeued since
+	return st.RequeueFailed(ctx, ids...) // those not claimed, requeued or removed since
 }
 
 // writeRunTable prints the comparison of the plan's done runs (also those
