@@ -211,11 +211,15 @@ func plotQuery(cmd *cobra.Command, db string, qf queryFlags, out outputFlags, ar
 
 // checkPlotTarget checks a plot's -o before any work: safeout's checks
 // (what must never be replaced) first, then a file whose extension names
-// no plot format is a usage error. An existing file without --force is
+// no plot format is a usage error, as is a PNG image for stdout when
+// stdout is a terminal (it would show as a screenful of escapes). An existing file without --force is
 // refused only when the plot is written, after the runs, metric and keys
 // were checked: a plot is quick to draw, and a mistyped metric is then
 // said first, not after --force.
 func checkPlotTarget(dst safeout.Target) error {
+	if dst.IsStdout() && isTerminal(dst.Stdout) {
+		return usagef("-o %s: stdout is a terminal, and a plot is a PNG image; redirect stdout (-o - > plot.png) or name a file", dst.Path)
+	}
 	if err := dst.Check(); err != nil && !errors.Is(err, safeout.ErrExists) || dst.IsStdout() {
 		return err
 	}

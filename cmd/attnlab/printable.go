@@ -34,11 +34,18 @@ func rawWriter(w io.Writer) io.Writer {
 	if !ok {
 		return w
 	}
-	if f := fileOf(s.raw); f != nil && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+	if isTerminal(s.raw) {
 		return s
 	}
 	s.Flush()
 	return s.raw
+}
+
+// isTerminal reports whether w (through the writers execute wraps) is a
+// terminal.
+func isTerminal(w io.Writer) bool {
+	f := fileOf(w)
+	return f != nil && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 // fileOf returns the file under w (through the writers execute wraps

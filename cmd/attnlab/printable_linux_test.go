@@ -3,6 +3,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -73,5 +75,23 @@ func TestOneOutputOnATerminal(t *testing.T) {
 	}
 	if pipe != output+"\n" {
 		t.Errorf("on a pipe: got %q, want %q byte for byte", pipe, output+"\n")
+	}
+}
+
+// TestPlotToATerminalIsRefused: a plot for -o - when stdout is a terminal
+// is a usage error naming -o, before any work (the database need not
+// exist), not a PNG shown as a screenful of escapes; -o - > file still
+// writes the image (TestOutputFile).
+func TestPlotToATerminalIsRefused(t *testing.T) {
+	_, pts := testenv.PseudoTerminal(t)
+	db := t.TempDir() + "/none.db"
+	for _, args := range [][]string{
+		{"plot", "curves", "tiny", "-o", "-", "--db", db},
+		{"plot", "attention", "1", "-o", "-", "--db", db},
+		{"plot", "length", "tiny", "-o", "/dev/stdout", "--db", db},
+	} {
+		var errb bytes.Buffer
+		code := execute(context.Background(), args, strings.NewReader(""), pts, &errb)
+		wantError(t, result{code: code, stderr: errb.String()}, exitUsage, "stdout is a terminal", "-o ")
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
@@ -205,7 +204,7 @@ func progressReporter(stderr io.Writer, locked io.Writer, quiet bool) runs.Repor
 	}
 	// A terminal of 0 × 0 (a pseudo-terminal no one sized, as script(1)
 	// in the background makes) would show bars of no rows: log lines there.
-	if f := fileOf(stderr); f != nil && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) && term.Sized(f) {
+	if f := fileOf(stderr); isTerminal(stderr) && term.Sized(f) {
 		return progress.Bars(f)
 	}
 	return progress.Log(locked)
