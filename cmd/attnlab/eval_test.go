@@ -382,6 +382,16 @@ func TestEvalNotesThePositionLimit(t *testing.T) {
 	if strings.Contains(g.stderr, "without an end token") && !strings.Contains(g.stderr, want) {
 		t.Errorf("generate --max-len 100: stderr %q, want a note that says %q", g.stderr, want)
 	}
+	// Without --max-len, outputs that stopped below the positions (short
+	// sources' limits) and at them: the note names both, and that
+	// --max-len raises the lower ones (it blamed the positions for all).
+	gen := &generator{t: tr, unfinished: 2, lo: p - 1, hi: p}
+	note := gen.unfinishedNote(3)
+	for _, part := range []string{fmt.Sprintf("their length limits (%d–%d tokens; %d is the model's learned positions", p-1, p, p), "--max-len raises"} {
+		if !strings.Contains(note, part) {
+			t.Errorf("two outputs stopped at %d and %d: note %q, want it to say %q", p-1, p, note, part)
+		}
+	}
 }
 
 // TestEvalMemoryOfLongSources: eval checks every source before decoding

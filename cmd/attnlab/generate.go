@@ -484,10 +484,15 @@ func (gen *generator) unfinishedNote(total int) string {
 	}
 	limit := fmt.Sprintf("the length limit of %d tokens", gen.hi)
 	raise := " (--max-len raises it)"
+	atPositions := gen.hi == gen.t.PositionLimit() && !gen.t.Spec.LM
 	switch {
-	case gen.hi == gen.t.PositionLimit() && !gen.t.Spec.LM:
+	case atPositions && gen.lo == gen.hi:
 		limit = fmt.Sprintf("the model's %d learned positions (its model.max_len, fixed when it was trained)", gen.hi)
 		raise = ""
+	case atPositions:
+		// Some stopped below the positions, at limits --max-len raises.
+		limit = fmt.Sprintf("their length limits (%d–%d tokens; %d is the model's learned positions, its model.max_len, fixed when it was trained)", gen.lo, gen.hi, gen.hi)
+		raise = " (--max-len raises the limits below the positions)"
 	case gen.fixedLen:
 		limit = fmt.Sprintf("--max-len %d", gen.opt.MaxLen)
 	case gen.lo != gen.hi:
