@@ -96,6 +96,11 @@ func WriteTensors(w io.Writer, names []string, ts []*tensor.Tensor, meta map[str
 	for hdr.Len()%8 != 0 {
 		hdr.WriteByte(' ')
 	}
+	if g, ok := w.(interface{ Grow(int) }); ok {
+		// A bytes.Buffer takes the whole file at once: grown by doubling,
+		// a checkpoint of n bytes would allocate up to 4n on the way.
+		g.Grow(8 + hdr.Len() + int(off))
+	}
 	var lenBuf [8]byte
 	binary.LittleEndian.PutUint64(lenBuf[:], uint64(hdr.Len()))
 	if _, err := w.Write(lenBuf[:]); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -254,4 +255,30 @@ func f32bytes(xs []float32) []byte {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
 	return b
+}
+
+// TestWriteTensorsIntoABufferOnce: written into a bytes.Buffer (a
+// checkpoint), the file is allocated once at its size, not grown by
+// doubling (up to 4× a checkpoint's size allocated, most of it garbage
+// the run's peak memory held).
+func TestWriteTensorsIntoABufferOnce(t *testing.T) {
+	ts := []*tensor.Tensor{tensor.New(1<<20, 3), tensor.New(1 << 19)}
+	var size int
+	for _, x := range ts {
+		size += 4 * x.Len()
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	var buf bytes.Buffer
+	if err := layers.WriteTensors(&buf, []string{"a", "b"}, ts, map[string]string{"step": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&ms1)
+	if buf.Len() < size {
+		t.Fatalf("wrote %d bytes, want at least %d", buf.Len(), size)
+	}
+	if got := ms1.TotalAlloc - ms0.TotalAlloc; got > uint64(size+size/8) {
+		t.Errorf("WriteTensors into a bytes.Buffer allocated %d bytes for a %d-byte file, want about one file", got, buf.Len())
+	}
 }
