@@ -140,6 +140,38 @@
 // on the same outputs and references and recorded as test/NAME.
 // `attnlab eval` scores a stored model on any file with the same Scorer.
 //
+// # Runs that diverge
+//
+// A run whose numbers stop being numbers is recorded as failed, with the
+// step and the reason as its error (a FailedError), never as done: the
+// stored statuses are the store's (there is no "diverged" status), and
+// compare lists a failed run beside the row of its setting ("3 (+1
+// failed)") and leaves it out of the means, where a done run's
+// overflowed loss would be averaged with the seeds that trained. The
+// policy, in the order a run meets it:
+//
+//   - a training step whose loss or gradient norm is NaN or ±Inf: "step
+//     N: training loss is NaN", "step N: gradient norm is +Inf" (the
+//     parameters are left as they were before the step);
+//   - an evaluation whose validation loss is NaN or ±Inf ("step N:
+//     validation loss is NaN"), or any of whose metrics is ±Inf — a loss
+//     that diverged to a finite value beyond about 709.78 nats per token,
+//     whose perplexity exp overflows: "step N: valid/ppl is +Inf:
+//     valid/loss diverged to 2.417e+30 nats per token"; nothing of that
+//     evaluation is recorded;
+//   - the test: a test loss NaN or ±Inf ("step N: test loss is NaN"), a
+//     test/ppl that overflows (checked before decoding, so no samples of
+//     the diverged model are stored), and finally any summary that is
+//     ±Inf (test/loss@N included), the same way.
+//
+// A NaN anywhere else is not a divergence but a measure of nothing (an
+// empty split or length bucket: an exact match over no example) and is
+// stored as such; compare counts it apart (report.Cell.NaN). A loss that
+// is huge but keeps a finite perplexity (say 400 nats per token, where a
+// model that guesses uniformly scores the log of its vocabulary) is
+// stored: it is a number, and compare shows it. Runs stored done with an
+// infinite perplexity before 2026-12-06 stay done and load as before.
+//
 // # Panics
 //
 // A run that panics with a tensor.Error (a misuse of a tensor op that a

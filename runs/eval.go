@@ -198,6 +198,9 @@ func (r *run) evaluate(step int) error {
 		m["valid/chrf"], m["valid/chrf++"] = ts.ChrF.Score, ts.ChrFPP.Score
 	}
 	back()
+	if err := notFinite(step, m); err != nil {
+		return err
+	}
 	for _, k := range sortedKeys(m) {
 		if err := r.rec.Metric(step, k, m[k]); err != nil {
 			return err
@@ -282,6 +285,9 @@ func (r *run) finish() (*Result, error) {
 		return nil, &FailedError{Step: r.st.Step, Reason: fmt.Sprintf("test loss is %v", loss)}
 	}
 	sum["test/loss"], sum["test/ppl"], sum["test/token_acc"] = loss, metrics.Perplexity(loss), acc
+	if err := notFinite(r.st.Step, sum); err != nil {
+		return nil, err // a finite loss beyond exp's range (test/ppl +Inf), before decoding anything
+	}
 	sum["model/params"] = float64(layers.CountParams(r.params))
 	if r.st.PeakBytes > 0 {
 		sum["perf/peak_mib"] = float64(r.st.PeakBytes) / (1 << 20)
@@ -318,10 +324,37 @@ func (r *run) finish() (*Result, error) {
 	} else if err := r.testDecode(sum); err != nil {
 		return nil, err
 	}
+	if err := notFinite(r.st.Step, sum); err != nil {
+		return nil, err
+	}
 	if err := r.saveModel(); err != nil {
 		return nil, err
 	}
 	return &Result{Summaries: sum, Steps: r.st.Step, Stopped: r.st.Stopped}, nil
+}
+
+// notFinite fails the run at step when a metric of m (in key order) is
+// +Inf or −Inf: a loss or a perplexity that overflowed (a perplexity is
+// +Inf above a loss of about 709.78 nats per token, the largest that
+// exp keeps finite), which compare would otherwise average with the
+// seeds that trained. A NaN is left alone: a loss over data that is NaN
+// has failed the run already, and any other NaN says that nothing was
+// measured (a ratio over an empty split or bucket).
+func notFinite(step int, m map[string]float64) error {
+	for _, k := range sortedKeys(m) {
+		v := m[k]
+		if !math.IsInf(v, 0) {
+			continue
+		}
+		reason := fmt.Sprintf("%s is %v", k, v)
+		if split, ok := strings.CutSuffix(k, "/ppl"); ok {
+			if loss, ok := m[split+"/loss"]; ok {
+				reason += fmt.Sprintf(": %s/loss diverged to %.4g nats per token", split, loss)
+			}
+		}
+		return &FailedError{Step: step, Reason: reason}
+	}
+	return nil
 }
 
 // testSplit is the test examples every test/* metric is measured on: the

@@ -332,6 +332,85 @@ func TestExecuteFailsDivergedTest(t *testing.T) {
 	}
 }
 
+// TestExecuteFailsOverflowedPerplexity: a loss that diverged to a finite
+// 1e30 nats per token, whose perplexity overflows to +Inf, fails the run
+// as a NaN loss does — at the evaluation that sees it, or at the test
+// when there is no validation split — instead of storing a done run that
+// compare averages with the seeds that trained.
+func TestExecuteFailsOverflowedPerplexity(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		sets []string
+		want string
+	}{
+		// Evaluated after step 1, the run stops there (step 2 would fail on
+		// a NaN gradient).
+		{"validation", []string{"train.steps=2", "train.eval_every=1"}, "step 1: valid/ppl is +Inf: valid/loss diverged to "},
+		{"test", []string{"task.valid_size=0"}, "step 1: test/ppl is +Inf: test/loss diverged to "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sets := append([]string{"train.optimizer={name: sgd, lr: 1.0e+30}", "train.clip=0",
+				"train.steps=1", "seeds=[1]"}, tc.sets...)
+			x := loadExperiment(t, "testdata/sweep4.yaml", sets...)
+			st := openStore(t, filepath.Join(t.TempDir(), "p.db"))
+			rep, err := Execute(context.Background(), st, x, ExecOptions{Workers: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Outcomes) == 0 {
+				t.Fatal("no outcome")
+			}
+			for _, o := range rep.Outcomes {
+				if o.Run.Status != store.StatusFailed || !strings.HasPrefix(o.Run.Error, tc.want) || !strings.HasSuffix(o.Run.Error, " nats per token") {
+					t.Fatalf("run ended %s with error %q, want failed with %q…", o.Run.Status, o.Run.Error, tc.want)
+				}
+				// Failed before decoding the test split: no samples of a
+				// diverged model are stored.
+				arts, err := st.Artifacts(context.Background(), o.Run.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range arts {
+					if a.Kind == artifact.KindSamples {
+						t.Fatalf("failed run %d stored %s/%s", o.Run.ID, a.Kind, a.Name)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestNotFinite(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    map[string]float64
+		want string // "" for no error
+	}{
+		{"finite", map[string]float64{"test/loss": 700, "test/ppl": math.Exp(700)}, ""},
+		{"nothing measured", map[string]float64{"test/exact_match": math.NaN(), "test/loss": 2}, ""},
+		{"overflowed perplexity", map[string]float64{"test/loss": 1.7e30, "test/ppl": math.Inf(1)},
+			"step 7: test/ppl is +Inf: test/loss diverged to 1.7e+30 nats per token"},
+		{"negative infinity", map[string]float64{"test/bleu": 3, "test/custom": math.Inf(-1)}, "step 7: test/custom is -Inf"},
+		{"first in key order", map[string]float64{"valid/ppl": math.Inf(1), "best/valid/ppl": math.Inf(1)}, "step 7: best/valid/ppl is +Inf"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := notFinite(7, tc.m)
+			got := ""
+			if err != nil {
+				got = err.Error()
+				if !errors.As(err, new(*FailedError)) {
+					t.Fatalf("notFinite = %T, want *FailedError", err)
+				}
+			}
+			if got != tc.want {
+				t.Fatalf("notFinite = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestNoValidationSplitRecordsNoValidMetrics: evaluations without a
 // validation split (valid_size 0) record no valid/* metric — they stored a
 // NaN loss and a BLEU and exact match of 0 over no example, which compare

@@ -62,8 +62,9 @@ type Result struct {
 	Stopped   string // "steps", "epochs" or "early stopping"
 }
 
-// FailedError is a run that stopped for a reason of its own (a NaN loss),
-// as opposed to an error of the system.
+// FailedError is a run that stopped for a reason of its own (a NaN loss,
+// an infinite perplexity: see "Runs that diverge" in the package doc), as
+// opposed to an error of the system.
 type FailedError struct {
 	Step   int
 	Reason string
