@@ -132,7 +132,7 @@ type Eval struct {
 	// training context; empty means none. An empty list is left out of
 	// the run's identity (identity:"omitempty"), so that adding the key
 	// did not change the runs stored before it.
-	Context []int `json:"context" doc:"context lengths (increasing) at which a language model's test loss is also measured, as test/loss@N (learned positions refuse any beyond what they were trained on)" range:"[1,65536]" identity:"omitempty"`
+	Context []int `json:"context" doc:"context lengths (increasing) at which a language model's test loss is also measured, as test/loss@N (none beyond what the test split holds; learned positions refuse any beyond what they were trained on)" range:"[1,65536]" identity:"omitempty"`
 	// BLEU holds the settings of test/bleu and valid/bleu.
 	BLEU BLEU `json:"bleu" doc:"the settings of test/bleu and valid/bleu (sacreBLEU's, on detokenized outputs against the raw references)"`
 }

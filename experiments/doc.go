@@ -100,7 +100,14 @@
 // eval.context needs a language-modelling task, and its lengths must
 // increase; a model whose parameters bound its inputs
 // (models.LengthChecker: learned positions) refuses any beyond what it was
-// trained on (task.context, tasks.Windowed) or its max_len.
+// trained on (task.context, tasks.Windowed) or its max_len. A context of
+// N tokens is measured on windows of N+1 tokens of the test split, so
+// when the task's data was measured (a file task: tasks.DataSizes) a
+// context beyond its test tokens − 1 is refused ("eval.context[2]: 4096:
+// longer than the test split allows: its 2400 tokens give at most 2399
+// tokens of context; ..."), as is eval.context when the split is empty;
+// it would otherwise be measured at a shorter context than the key
+// test/loss@N says.
 //
 // In a resolved [Config], early_stopping.mode auto becomes max for metrics
 // that metrics.Describe says improve upwards (accuracies, exact match, BLEU, chrF),

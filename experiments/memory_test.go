@@ -111,7 +111,7 @@ func TestEstimateMemoryCountsEvaluation(t *testing.T) {
 	if want := int64(16 * 3 * 1010 * 1000); maps.Bytes-greedy.Bytes < want {
 		t.Errorf("3 attention maps of 1,010 × 1,000 weights add %d bytes, want at least %d", maps.Bytes-greedy.Bytes, want)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "t.txt"), []byte(strings.Repeat("the cat sat on the mat. ", 2000)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "t.txt"), []byte(strings.Repeat("the cat sat on the mat. ", 4000)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	lm := "name: lm\ntask: {name: text, path: t.txt, context: 64}\n" +

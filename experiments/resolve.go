@@ -281,13 +281,18 @@ func (e Eval) mapWeights(src, tgt int) int64 {
 }
 
 // evalContext checks eval.context: it needs a language-modelling task,
-// and a model whose parameters bound the length of its inputs (learned
-// positions: a models.LengthChecker) must accept every context length
-// beside the task's training context (tasks.Windowed).
+// each length must fit in the task's test split when its data was
+// measured (a file task: DataSizes.TestTokens), and a model whose
+// parameters bound the length of its inputs (learned positions: a
+// models.LengthChecker) must accept every context length beside the
+// task's training context (tasks.Windowed).
 func (r *resolver) evalContext(model, task registry.Info, c Config) {
 	if !task.Has(tasks.LanguageModel) {
 		r.bad("eval.context", "measures a language model's loss at other context lengths: it needs a language-modelling task (%s), not task %q",
 			strings.Join(r.withCap("task", tasks.LanguageModel), ", "), task.Name)
+		return
+	}
+	if !r.contextsFit(task.Name, c) {
 		return
 	}
 	trained := 0
@@ -310,6 +315,31 @@ func (r *resolver) evalContext(model, task registry.Info, c Config) {
 			return
 		}
 	}
+}
+
+// contextsFit checks eval.context against a language model's test split
+// when its data was measured (DataSizes.TestTokens, a file task's): a
+// context of N tokens is measured on windows of N+1 tokens of the test
+// stream, so one longer than the stream can hold would be measured at a
+// shorter context than its key says (test/loss@N). It reports false when
+// the task has no test split at all.
+func (r *resolver) contextsFit(task string, c Config) bool {
+	d := c.DataSizes
+	if !d.LM || d.Train == 0 { // not measured
+		return true
+	}
+	if d.TestTokens < 2 {
+		r.bad("eval.context", "measures the loss on the test split, but task %q has no test tokens: give it a test split, or remove eval.context", task)
+		return false
+	}
+	for i, n := range c.Eval.Context {
+		if most := d.TestTokens - 1; n > most {
+			r.bad("eval.context["+strconv.Itoa(i)+"]", "%d: longer than the test split allows: its %d tokens give at most %d tokens of context; lower it, or give the test split more text",
+				n, d.TestTokens, most)
+			break
+		}
+	}
+	return true
 }
 
 // encoderFits asks a model whose parameters can tell (a

@@ -86,6 +86,13 @@
 // were restored. (Until 2026-12 valid/* were the best evaluation's even
 // when the test split was scored with the last weights.)
 //
+// A language model's test/loss@N (eval.context) is the loss on the test
+// stream cut into windows of N+1 tokens. A stream of T tokens gives at
+// most T−1 tokens of context; plan refuses a longer N when it measured the
+// task's data, and a run that still asks for one (queued before that
+// check) measures T−1 and records it as test/loss@(T−1), under the
+// context it was measured at, never under N.
+//
 // # What a step costs
 //
 // The loop takes every training step through [Stepper.Step], the function

@@ -543,13 +543,25 @@ func majorityRef(ex []tasks.Example) (ref string, ok bool) {
 // eval.context: the test split's token stream cut into windows of N+1
 // tokens (tasks.Windows), so that every context predicts the same tokens
 // and the losses differ only by how much context the model is given.
+//
+// A stream of T tokens gives at most T−1 tokens of context: a longer N
+// (which plan refuses when it measured the task's data, as for a file
+// task; a run queued before it did may still ask) is measured at T−1 and
+// recorded under the context it was measured at, test/loss@(T−1), never
+// under N. A test split of fewer than 2 tokens records none.
 func (r *run) contextLosses(sum map[string]float64) error {
+	most := len(r.data.TestTokens) - 1
 	for _, n := range r.cfg.Eval.Context {
+		n = min(n, most)
+		key := metrics.AtContext("test/loss", n)
+		if _, done := sum[key]; done || n < 1 {
+			continue
+		}
 		loss, _ := r.teacherForcedBy(tasks.Windows(r.data.TestTokens, n), experiments.ContextBatch(r.cfg.Train.BatchSize, n))
 		if err := r.stopped(); err != nil {
 			return err
 		}
-		sum[metrics.AtContext("test/loss", n)] = loss
+		sum[key] = loss
 	}
 	return nil
 }

@@ -155,6 +155,47 @@ func TestContextLosses(t *testing.T) {
 	}
 }
 
+// TestContextLossesBeyondTheTestSplit: a context longer than the test
+// stream can give (which plan refuses, but a run queued before it did may
+// ask for) is measured at the longest the stream gives and recorded under
+// that context, never under the one asked for; a run without test tokens
+// records none.
+func TestContextLossesBeyondTheTestSplit(t *testing.T) {
+	t.Parallel()
+	train := func(sets ...string) map[string]float64 {
+		t.Helper()
+		cfg := loadConfig(t, "testdata/lm_text.yaml", append([]string{"train.steps=10", "train.eval_every=0", "eval.samples=0",
+			"model.positions=alibi"}, sets...)...)
+		cfg.Eval.Context = []int{32, 1000, 5000} // past plan's check
+		res, err := Train(context.Background(), cfg, newMemRecorder(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Summaries
+	}
+	contexts := func(s map[string]float64) []string {
+		var keys []string
+		for k := range s {
+			if strings.HasPrefix(k, "test/loss@") {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		return keys
+	}
+	// repeated.txt's last 10 %: 195 tokens, at most 194 of context.
+	s := train()
+	if got, want := contexts(s), []string{"test/loss@194", "test/loss@32"}; !slices.Equal(got, want) {
+		t.Fatalf("recorded %v, want %v", got, want)
+	}
+	if l := s["test/loss@194"]; !(l > 0) || math.IsInf(l, 0) {
+		t.Fatalf("test/loss@194 = %v, want a finite positive loss", l)
+	}
+	if got := contexts(train("task.test_fraction=0")); len(got) != 0 {
+		t.Fatalf("without test tokens recorded %v, want none", got)
+	}
+}
+
 // trainEarlyStopped trains a run whose early stopping (patience 2) ends it
 // long before its 2,000 steps.
 func trainEarlyStopped(t *testing.T) (*Result, *memRecorder) {

@@ -118,7 +118,8 @@
 // turns those into the shapes of its batches, so that a model too short for
 // them is refused when an experiment is validated. A file task's lengths
 // come from its data instead: [CheckData] returns them
-// ([Dataset.Longest]).
+// ([Dataset.Longest]), with the splits' sizes ([DataSizes]: a language
+// model's test stream bounds the contexts its loss is measured at).
 //
 // # Batches
 //

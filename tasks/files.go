@@ -102,6 +102,11 @@ type DataSizes struct {
 	LM                 bool // the examples are windows of a token stream
 	Train, Valid, Test int
 	SrcVocab, TgtVocab int
+	// TestTokens is the length of a language-modelling dataset's test
+	// stream (Dataset.TestTokens), which bounds the contexts its test loss
+	// can be measured at (eval.context): at most TestTokens − 1 tokens. 0
+	// for other datasets.
+	TestTokens int
 }
 
 // CheckData builds the dataset of a task that reads files (its parameters
@@ -140,7 +145,8 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 		}
 		src, tgt := d.Longest()
 		return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes, Vocab: max(d.SrcVocab.Len(), d.TgtVocab.Len()),
-			Sizes: DataSizes{LM: d.LM, Train: len(d.Train), Valid: len(d.Valid), Test: len(d.Test), SrcVocab: d.SrcVocab.Len(), TgtVocab: d.TgtVocab.Len()}}
+			Sizes: DataSizes{LM: d.LM, Train: len(d.Train), Valid: len(d.Valid), Test: len(d.Test), SrcVocab: d.SrcVocab.Len(), TgtVocab: d.TgtVocab.Len(),
+				TestTokens: len(d.TestTokens)}}
 	case errors.As(err, &pe):
 		return DataCheck{Problems: []string{pe.Msg}, Key: pe.Key}
 	case errors.As(err, &de):
