@@ -710,6 +710,8 @@ func TestLintedSettingsRefusedAtPlan(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"name: x\ntask: {name: reverse}\nmodel: {attentional: false, attention: {name: dot}}\n",
 			`exp.yaml:3: model.attentional: only applies to wiring luong (bahdanau predicts from [s; c] already), got false for model "seq2seq-rnn"`},
+		{"name: x\ntask: {name: reverse}\nmodel:\n  encoder: {name: gru, dropout: 0.25}\n  attention: {name: dot}\n",
+			`exp.yaml:4: model.encoder.dropout: only applies between stacked layers (layers 2 or more; model.dropout drops embeddings and outputs), got 0.25 with layers 1 for encoder "gru"`},
 	} {
 		if got := loadErr(t, tc.text); len(got) != 1 || got[0] != tc.want {
 			t.Errorf("%s: errors %q\nwant %q", tc.text, got, tc.want)

@@ -4,6 +4,20 @@
 // recurrent language model — registered by name in Registry with their
 // parameters, and the decoders that generate from them.
 //
+// # Settings that would do nothing
+//
+// A parameter that a model's other settings make meaningless is refused
+// rather than accepted and ignored (it would change only the run's
+// identity): in Validate, seq2seq-rnn's input_feeding outside wiring luong
+// and deep_output outside bahdanau; in Lint (registry.Linter), which only
+// new experiments get so that runs stored before the refusal still load
+// and rebuild, seq2seq-rnn's attentional: false outside luong and an lstm
+// or gru encoder's dropout with layers 1 — that dropout is applied between
+// stacked layers only, as PyTorch's nn.LSTM (which warns); model.dropout
+// is the one on embeddings and outputs:
+//
+//	exp.yaml:6: model.encoder.dropout: only applies between stacked layers (layers 2 or more; model.dropout drops embeddings and outputs), got 0.3 with layers 1 for encoder "lstm"
+//
 // # Training and decoding
 //
 // Model.Forward computes the logits of a teacher-forced batch (the graph

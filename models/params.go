@@ -13,7 +13,7 @@ type RNNEncoderParams struct {
 	Hidden        int     `yaml:"hidden" doc:"hidden size per direction" range:"[1,65536]"`
 	Layers        int     `yaml:"layers" doc:"number of stacked layers" range:"[1,64]"`
 	Bidirectional bool    `yaml:"bidirectional" doc:"read the source in both directions (outputs are 2×hidden)"`
-	Dropout       float64 `yaml:"dropout" doc:"dropout between layers"`
+	Dropout       float64 `yaml:"dropout" doc:"dropout between stacked layers (needs layers 2 or more)"`
 }
 
 // Validate checks the ranges.
@@ -25,6 +25,18 @@ func (p *RNNEncoderParams) Validate() error {
 		return registry.Invalid("layers", "must be at least 1, got %d", p.Layers)
 	case p.Dropout < 0 || p.Dropout >= 1:
 		return registry.Invalid("dropout", "must be in [0, 1), got %v", p.Dropout)
+	}
+	return nil
+}
+
+// Lint refuses, in new experiments (registry.Linter), a dropout with
+// layers 1: the dropout is applied between stacked layers only (as
+// PyTorch's nn.LSTM and nn.GRU, which warn), so with one layer it did
+// nothing and changed only the run's identity. Runs stored with it before
+// still load.
+func (p *RNNEncoderParams) Lint() error {
+	if p.Dropout > 0 && p.Layers < 2 {
+		return registry.Invalid("dropout", "only applies between stacked layers (layers 2 or more; model.dropout drops embeddings and outputs), got %v with layers %d", p.Dropout, p.Layers)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/attnlab/attnlab/registry"
@@ -66,9 +67,6 @@ func TestCheckLengthLearnedPositions(t *testing.T) {
 	}
 }
 
-// TestOtherWiringSettingsRefused: a seq2seq-rnn setting of the other
-// wiring is refused at validation, not silently ignored (it would only
-// change the run's identity).
 // TestStoredAttentionalFalseLoads: attentional: false with wiring
 // bahdanau is refused in new experiments (Lint), but a stored run's
 // configuration that has it — accepted, and ignored, before — still
@@ -81,6 +79,48 @@ func TestStoredAttentionalFalseLoads(t *testing.T) {
 	}
 }
 
+// TestEncoderDropoutWithOneLayerLinted: an lstm or gru encoder's dropout,
+// applied between stacked layers only, is refused with layers 1 in new
+// experiments (Lint, which plan runs), where it did nothing; a stored
+// run's configuration that has it still builds (generate, eval, a worker
+// resuming must not fail on runs an earlier version accepted).
+func TestEncoderDropoutWithOneLayerLinted(t *testing.T) {
+	for _, name := range []string{"lstm", "gru"} {
+		info, err := Encoders.Info(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			set  map[string]any
+			want string // "": accepted
+		}{
+			{map[string]any{"dropout": 0.3}, `dropout: only applies between stacked layers (layers 2 or more; model.dropout drops embeddings and outputs), got 0.3 with layers 1 for encoder "` + name + `"`},
+			{map[string]any{"dropout": 0.3, "layers": 2}, ""},
+			{map[string]any{"dropout": 0.3, "layers": 2, "bidirectional": true}, ""},
+			{map[string]any{"dropout": 0.0}, ""},
+		} {
+			p, err := info.Decode(tc.set, registry.DecodeOptions{})
+			if err != nil {
+				t.Fatalf("%s %v: Decode: %v", name, tc.set, err)
+			}
+			err = info.Lint(p)
+			var pe *registry.ParamError
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("%s %v: Lint = %v, want accepted", name, tc.set, err)
+			case tc.want != "" && (!errors.As(err, &pe) || pe.Key != "dropout" || err.Error() != tc.want):
+				t.Errorf("%s %v: Lint = %v\nwant %s", name, tc.set, err, tc.want)
+			}
+			if _, err := registry.Build(Encoders, name, tc.set, func(f EncoderFactory, p any) (Encoder, error) { return f(p, 8) }); err != nil {
+				t.Errorf("a stored %s encoder %v does not build: %v", name, tc.set, err)
+			}
+		}
+	}
+}
+
+// TestOtherWiringSettingsRefused: a seq2seq-rnn setting of the other
+// wiring is refused at validation, not silently ignored (it would only
+// change the run's identity).
 func TestOtherWiringSettingsRefused(t *testing.T) {
 	for _, tc := range []struct {
 		set map[string]any

@@ -159,3 +159,17 @@ func TestPlanRefusesLintedAttention(t *testing.T) {
 		t.Errorf("plan: %v\nwant exit %d and %q", r, exitUsage, want)
 	}
 }
+
+// TestPlanRefusesEncoderDropoutWithOneLayer: an encoder's dropout, which
+// applies between stacked layers only, is refused with one layer (it did
+// nothing there), on its key, with the usage exit code; two layers plan.
+func TestPlanRefusesEncoderDropoutWithOneLayer(t *testing.T) {
+	exp := writeIn(t, t.TempDir(), "x.yaml", "name: x\ntask: {name: reverse}\nmodel:\n  encoder: {name: lstm, hidden: 32, dropout: 0.3}\n")
+	r := attnlab(t, "plan", exp)
+	if want := exp + ":4: model.encoder.dropout: only applies between stacked layers (layers 2 or more; model.dropout drops embeddings and outputs), got 0.3 with layers 1 for encoder \"lstm\"\n"; r.code != exitUsage || r.stderr != want {
+		t.Errorf("plan: %v\nwant exit %d and %q", r, exitUsage, want)
+	}
+	if r := attnlab(t, "plan", exp, "--set", "model.encoder.layers=2"); r.code != 0 {
+		t.Errorf("plan with layers 2: %v, want exit 0", r)
+	}
+}
