@@ -20,7 +20,8 @@ import (
 // operator with probability 1/4 and otherwise a digit (at max_depth always a
 // digit); an operator takes 2..max_args arguments. Draws whose token count
 // lies outside [min_len, max_len] (test: [test_min_len, test_max_len]) are
-// rejected.
+// rejected. Not every length exists (see listops_shapes.go): Lint refuses
+// a range with none at plan.
 type ListOpsParams struct {
 	MaxDepth   int `yaml:"max_depth" doc:"deepest nesting; the root is at depth 1" range:"[1,100]"`
 	MaxArgs    int `yaml:"max_args" doc:"most arguments of an operator (at least 2)" range:"[2,100]"`

@@ -105,6 +105,8 @@ func TestRunConfigErrors(t *testing.T) {
 			[]string{"model.attention=null"}, "--set: model.attention: want a map naming the attention, got null (known: "},
 		{"only comments", "# name: a\n# task: {name: reverse}\n",
 			nil, "FILE: holds only comments, no keys: write at least name and task"},
+		{"listops lengths no expression has", "name: a\ntask: {name: listops, max_depth: 3, max_args: 2,\n  min_len: 8, max_len: 9}\n",
+			nil, `FILE:3: task.min_len: no expression that max_depth 3 and max_args 2 make has 8 to 9 tokens (the nearest have 7 and 10)`},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
 		if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {

@@ -1,0 +1,193 @@
+package tasks
+
+import (
+	"fmt"
+	"math/bits"
+	"sync"
+
+	"github.com/attnlab/attnlab/registry"
+)
+
+// The lengths of ListOps expressions. An expression of depth at most 1 is
+// a digit (1 token); one of depth at most d > 1 is a digit, or an operator,
+// 2 to max_args expressions of depth at most d-1 and "]" (2 tokens plus
+// theirs). So not every length up to listOpsLongest exists: max_depth 3 and
+// max_args 2 make only 1, 4, 7 and 10 tokens. Lint refuses a length range
+// with none, at plan, instead of the run rejecting draws until it gives up.
+
+// lenSet is a set of lengths 0..n-1, as a bit set.
+type lenSet struct {
+	w []uint64
+	n int
+}
+
+func newLenSet(n int) lenSet { return lenSet{w: make([]uint64, (n+63)/64), n: n} }
+
+func (s lenSet) add(i int) {
+	if i < s.n {
+		s.w[i/64] |= 1 << (i % 64)
+	}
+}
+
+func (s lenSet) has(i int) bool { return i >= 0 && i < s.n && s.w[i/64]&(1<<(i%64)) != 0 }
+
+func (s lenSet) clone() lenSet { return lenSet{w: append([]uint64(nil), s.w...), n: s.n} }
+
+func (s lenSet) equal(t lenSet) bool {
+	for i := range s.w {
+		if s.w[i] != t.w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// or sets s to s ∪ t.
+func (s lenSet) or(t lenSet) {
+	for i := range s.w {
+		s.w[i] |= t.w[i]
+	}
+}
+
+// orShift sets s to s ∪ {x+k : x ∈ t} (lengths past n dropped); s and t
+// must not share words.
+func (s lenSet) orShift(t lenSet, k int) {
+	q, r := k/64, uint(k%64)
+	for i := len(s.w) - 1; i >= q; i-- {
+		v := t.w[i-q] << r
+		if r != 0 && i-q > 0 {
+			v |= t.w[i-q-1] >> (64 - r)
+		}
+		s.w[i] |= v
+	}
+	if rest := s.n % 64; rest != 0 {
+		s.w[len(s.w)-1] &= 1<<rest - 1
+	}
+}
+
+// sum returns {x+y : x ∈ s, y ∈ t}.
+func (s lenSet) sum(t lenSet) lenSet {
+	out := newLenSet(s.n)
+	for i, w := range t.w {
+		for w != 0 {
+			b := bits.TrailingZeros64(w)
+			w &= w - 1
+			out.orShift(s, i*64+b)
+		}
+	}
+	return out
+}
+
+// upTo returns the sums of 1 to k elements of s (k ≥ 1), by doubling:
+// the sums of 1..a+b elements are those of 1..a, of 1..b, and a sum of
+// one of each.
+func (s lenSet) upTo(k int) lenSet {
+	var acc lenSet // 1..(bits of k seen so far)
+	p := s.clone() // 1..2^i
+	for {
+		if k&1 != 0 {
+			if acc.w == nil {
+				acc = p.clone()
+			} else {
+				x := acc.sum(p)
+				x.or(acc)
+				x.or(p)
+				acc = x
+			}
+		}
+		if k >>= 1; k == 0 {
+			return acc
+		}
+		x := p.sum(p)
+		x.or(p)
+		p = x
+	}
+}
+
+// listOpsReach returns the set of the lengths below n that expressions of
+// depth at most depth with at most args arguments per operator have.
+func listOpsReach(depth, args, n int) lenSet {
+	key := [3]int{depth, args, n}
+	listOpsReachMemo.Lock()
+	defer listOpsReachMemo.Unlock()
+	if s, ok := listOpsReachMemo.m[key]; ok {
+		return s
+	}
+	l := newLenSet(n)
+	l.add(1)
+	for range depth - 1 {
+		// 2 to args expressions of the level below: one, then 1 to args-1.
+		u := l.sum(l.upTo(args - 1))
+		next := newLenSet(n)
+		next.add(1)
+		next.orShift(u, 2)
+		if next.equal(l) {
+			break // deeper trees add no length below n
+		}
+		l = next
+	}
+	if listOpsReachMemo.m == nil || len(listOpsReachMemo.m) > 64 {
+		listOpsReachMemo.m = map[[3]int]lenSet{}
+	}
+	listOpsReachMemo.m[key] = l
+	return l
+}
+
+var listOpsReachMemo struct {
+	sync.Mutex
+	m map[[3]int]lenSet
+}
+
+// nearestLengths returns the longest length below lo and the shortest
+// above hi that reach holds (0 when there is none).
+func nearestLengths(reach lenSet, lo, hi int) (below, above int) {
+	for n := lo - 1; n > 0 && below == 0; n-- {
+		if reach.has(n) {
+			below = n
+		}
+	}
+	for n := hi + 1; n < reach.n && above == 0; n++ {
+		if reach.has(n) {
+			above = n
+		}
+	}
+	return below, above
+}
+
+// Lint refuses, in new experiments (registry.Linter), length ranges that
+// no expression has (the run would reject draws until it gave up). Runs
+// stored with such settings failed; their configurations still load.
+func (p *ListOpsParams) Lint() error {
+	tlo, thi := orDefault(p.TestMinLen, p.MinLen), orDefault(p.TestMaxLen, p.MaxLen)
+	tkey := "test_min_len"
+	if p.TestMinLen == 0 {
+		tkey = "test_max_len"
+	}
+	reach := listOpsReach(p.MaxDepth, p.MaxArgs, max(p.MaxLen, thi)+listOpsLongestGap)
+	for _, r := range []struct {
+		key, keys string
+		lo, hi    int
+	}{{"min_len", "min_len and max_len", p.MinLen, p.MaxLen}, {tkey, "test_min_len and test_max_len", tlo, thi}} {
+		found := false
+		for n := r.lo; n <= r.hi && !found; n++ {
+			found = reach.has(n)
+		}
+		if found {
+			continue
+		}
+		// 1 token always exists, and a longer length within
+		// listOpsLongestGap: Validate refused ranges past the longest.
+		below, above := nearestLengths(reach, r.lo, r.hi)
+		near := fmt.Sprintf("the nearest have %d and %d", below, above)
+		if above == 0 {
+			near = fmt.Sprintf("the nearest below has %d", below)
+		}
+		return registry.Invalid(r.key, "no expression that max_depth %d and max_args %d make has %d to %d tokens (%s): change %s, or max_depth and max_args",
+			p.MaxDepth, p.MaxArgs, r.lo, r.hi, near, r.keys)
+	}
+	return nil
+}
+
+// listOpsLongestGap is how far past a length range Lint looks for the
+// nearest length that exists, to name it.
+const listOpsLongestGap = 64

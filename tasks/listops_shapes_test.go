@@ -1,0 +1,141 @@
+package tasks
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// listOpsCountsBrute counts the expressions of each length below n of
+// depth at most depth with at most args arguments, by enumerating their
+// shapes (digits counted as 10, operators as 4).
+func listOpsCountsBrute(depth, args, n int) []int {
+	count := make([]int, n)
+	count[1] = 10
+	for range depth - 1 {
+		next := make([]int, n)
+		next[1] = 10
+		var seqs func(k, total, ways int)
+		seqs = func(k, total, ways int) {
+			if k >= 2 && total+2 < n {
+				next[total+2] += 4 * ways
+			}
+			if k == args {
+				return
+			}
+			for l := 1; total+l+2 < n; l++ {
+				if count[l] != 0 {
+					seqs(k+1, total+l, ways*count[l])
+				}
+			}
+		}
+		seqs(0, 0, 1)
+		count = next
+	}
+	return count
+}
+
+// TestListOpsShapes: the lengths listOpsReach says exist are those of
+// every shape, enumerated, for small depths and arities (max_depth 3, max_args 2 make
+// only 1, 4, 7 and 10 tokens).
+func TestListOpsShapes(t *testing.T) {
+	t.Parallel()
+	const n = 20
+	for depth := 1; depth <= 4; depth++ {
+		for args := 2; args <= 4; args++ {
+			want := listOpsCountsBrute(depth, args, n)
+			reach := listOpsReach(depth, args, n)
+			for l := range n {
+				if reach.has(l) != (want[l] > 0) {
+					t.Errorf("depth %d args %d: listOpsReach has %d = %v, want %v", depth, args, l, reach.has(l), want[l] > 0)
+				}
+			}
+		}
+	}
+	r := listOpsReach(3, 2, 100)
+	var got []int
+	for l := range 100 {
+		if r.has(l) {
+			got = append(got, l)
+		}
+	}
+	if want := []int{1, 4, 7, 10}; !slicesEqual(got, want) {
+		t.Errorf("max_depth 3, max_args 2: lengths %v, want %v", got, want)
+	}
+	// The largest parameters are answered in well under a second.
+	start := time.Now()
+	listOpsReach(100, 100, 10000+listOpsLongestGap)
+	listOpsReach(100, 2, 10000+listOpsLongestGap)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("listOpsReach at the largest parameters took %v", d)
+	}
+}
+
+func slicesEqual(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestListOpsLint: a length range no expression has is refused on
+// its key with what exists; ranges that exist pass. Validate (which a
+// stored run's configuration goes through) accepts every case.
+func TestListOpsLint(t *testing.T) {
+	t.Parallel()
+	base := func(m map[string]any) *ListOpsParams {
+		p := defaultListOpsParams()
+		p.MaxDepth, p.MaxArgs = 3, 2
+		p.MinLen, p.MaxLen, p.TrainSize, p.ValidSize, p.TestSize = 1, 10, 100, 10, 10
+		for k, v := range m {
+			switch k {
+			case "min_len":
+				p.MinLen = v.(int)
+			case "max_len":
+				p.MaxLen = v.(int)
+			case "test_min_len":
+				p.TestMinLen = v.(int)
+			case "test_max_len":
+				p.TestMaxLen = v.(int)
+			case "valid_size":
+				p.ValidSize = v.(int)
+			case "test_size":
+				p.TestSize = v.(int)
+			case "max_args":
+				p.MaxArgs = v.(int)
+			}
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name string
+		set  map[string]any
+		key  string
+		msg  string // a fragment of the message; "" when accepted
+	}{
+		{"train gap", map[string]any{"min_len": 8, "max_len": 9}, "min_len", "has 8 to 9 tokens (the nearest have 7 and 10)"},
+		{"train exists", map[string]any{"min_len": 8, "max_len": 10}, "", ""},
+		{"test gap", map[string]any{"test_min_len": 5, "test_max_len": 6}, "test_min_len", "has 5 to 6 tokens (the nearest have 4 and 7)"},
+		{"test max gap", map[string]any{"min_len": 2, "max_len": 4, "test_max_len": 3, "valid_size": 0, "test_size": 0}, "test_max_len", "has 2 to 3 tokens (the nearest have 1 and 4)"},
+	} {
+		p := base(tc.set)
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%s: Validate: %v", tc.name, err)
+		}
+		err := p.Lint()
+		if tc.msg == "" {
+			if err != nil {
+				t.Errorf("%s: Lint() = %v, want nil", tc.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.msg) || !strings.HasPrefix(err.Error(), tc.key+": ") {
+			t.Errorf("%s: Lint() = %v, want %s: ...%s...", tc.name, err, tc.key, tc.msg)
+		}
+	}
+}
