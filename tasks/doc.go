@@ -53,10 +53,11 @@
 // valid 500, test 1000. Validate refuses valid and test sizes larger than
 // the distinct sources their lengths allow (copy, reverse, sort, addition,
 // dates), so that plan says so instead of a run failing its draws. ListOps
-// checks its lengths in its Lint method (registry.Linter: new experiments only,
+// checks its lengths and sizes in its Lint method (registry.Linter: new experiments only,
 // so stored runs still load): it computes which lengths max_depth and
 // max_args make (listops_shapes.go: max_depth 3 and max_args 2 make only
-// 1, 4, 7 and 10 tokens) and refuses a length range with none of them.
+// 1, 4, 7 and 10 tokens) and refuses a length range with none of them,
+// and counts the distinct expressions of a split's lengths.
 //
 //   - copy, reverse, sort: random strings over `symbols` symbols (a-z, A-Z,
 //     0-9 as characters; beyond 62, the words s0..sN-1) to themselves,

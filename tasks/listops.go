@@ -21,7 +21,8 @@ import (
 // digit); an operator takes 2..max_args arguments. Draws whose token count
 // lies outside [min_len, max_len] (test: [test_min_len, test_max_len]) are
 // rejected. Not every length exists (see listops_shapes.go): Lint refuses
-// a range with none at plan.
+// a range with none at plan, and valid and test sizes beyond the distinct
+// expressions of their lengths.
 type ListOpsParams struct {
 	MaxDepth   int `yaml:"max_depth" doc:"deepest nesting; the root is at depth 1" range:"[1,100]"`
 	MaxArgs    int `yaml:"max_args" doc:"most arguments of an operator (at least 2)" range:"[2,100]"`

@@ -138,6 +138,61 @@ var listOpsReachMemo struct {
 	m map[[3]int]lenSet
 }
 
+// listOpsCounted bounds the lengths whose expressions listOpsSources
+// counts one by one: an expression of n tokens has at least (n+2)/3
+// digits, so from 31 tokens on every length that exists has more than
+// 10^11 expressions.
+const listOpsCounted = 31
+
+// listOpsSources returns the number of distinct expressions of lo to hi
+// tokens that depth and args make, or limit if at least that many.
+func listOpsSources(depth, args, lo, hi, limit int) int {
+	// count[n]: expressions of n tokens (n < listOpsCounted), saturated at limit.
+	add := func(a, b int) int {
+		if a > limit-b {
+			return limit
+		}
+		return a + b
+	}
+	mul := func(a, b int) int {
+		if a != 0 && b > limit/a {
+			return limit
+		}
+		return min(a*b, limit)
+	}
+	count := make([]int, listOpsCounted)
+	count[1] = 10
+	for range depth - 1 {
+		next := make([]int, listOpsCounted)
+		next[1] = 10
+		pow := count // sequences of k expressions, by total length
+		for k := 2; k <= args && k < listOpsCounted; k++ {
+			p := make([]int, listOpsCounted)
+			for i, a := range pow {
+				for j := 1; a != 0 && i+j < listOpsCounted; j++ {
+					p[i+j] = add(p[i+j], mul(a, count[j]))
+				}
+			}
+			pow = p
+			for n := 2; n < listOpsCounted; n++ {
+				next[n] = add(next[n], mul(len(listOpsOperators), pow[n-2]))
+			}
+		}
+		count = next
+	}
+	total := 0
+	reach := listOpsReach(depth, args, hi+1)
+	for n := lo; n <= hi && total < limit; n++ {
+		switch {
+		case n < listOpsCounted:
+			total = add(total, count[n])
+		case reach.has(n):
+			total = limit
+		}
+	}
+	return total
+}
+
 // nearestLengths returns the longest length below lo and the shortest
 // above hi that reach holds (0 when there is none).
 func nearestLengths(reach lenSet, lo, hi int) (below, above int) {
@@ -155,8 +210,10 @@ func nearestLengths(reach lenSet, lo, hi int) (below, above int) {
 }
 
 // Lint refuses, in new experiments (registry.Linter), length ranges that
-// no expression has (the run would reject draws until it gave up). Runs
-// stored with such settings failed; their configurations still load.
+// no expression has (the run would reject draws until it gave up) and
+// valid and test sizes larger than the distinct expressions of their
+// lengths (drawn distinct, none shared). Runs stored with such settings
+// failed; their configurations still load.
 func (p *ListOpsParams) Lint() error {
 	tlo, thi := orDefault(p.TestMinLen, p.MinLen), orDefault(p.TestMaxLen, p.MaxLen)
 	tkey := "test_min_len"
@@ -184,6 +241,19 @@ func (p *ListOpsParams) Lint() error {
 		}
 		return registry.Invalid(r.key, "no expression that max_depth %d and max_args %d make has %d to %d tokens (%s): change %s, or max_depth and max_args",
 			p.MaxDepth, p.MaxArgs, r.lo, r.hi, near, r.keys)
+	}
+	srcs := func(lo, hi int) int { return listOpsSources(p.MaxDepth, p.MaxArgs, lo, hi, maxSplitSize+1) }
+	switch {
+	case p.ValidSize > srcs(p.MinLen, p.MaxLen):
+		return registry.Invalid("valid_size", "%d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens: lower valid_size to at most %[4]d, or widen the lengths",
+			p.ValidSize, p.MaxDepth, p.MaxArgs, srcs(p.MinLen, p.MaxLen), p.MinLen, p.MaxLen)
+	case p.TestSize > srcs(tlo, thi):
+		return registry.Invalid("test_size", "%d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens: lower test_size to at most %[4]d, or widen the test lengths",
+			p.TestSize, p.MaxDepth, p.MaxArgs, srcs(tlo, thi), tlo, thi)
+	case p.ValidSize+p.TestSize > srcs(min(p.MinLen, tlo), max(p.MaxLen, thi)):
+		n := srcs(min(p.MinLen, tlo), max(p.MaxLen, thi))
+		return registry.Invalid("test_size", "valid_size + test_size = %d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens: lower test_size to at most %d, or widen the lengths",
+			p.ValidSize+p.TestSize, p.MaxDepth, p.MaxArgs, n, min(p.MinLen, tlo), max(p.MaxLen, thi), n-p.ValidSize)
 	}
 	return nil
 }

@@ -35,12 +35,13 @@ func listOpsCountsBrute(depth, args, n int) []int {
 	return count
 }
 
-// TestListOpsShapes: the lengths listOpsReach says exist are those of
-// every shape, enumerated, for small depths and arities (max_depth 3, max_args 2 make
+// TestListOpsShapes: the lengths listOpsReach says exist and the numbers
+// of expressions listOpsSources counts are those of every shape,
+// enumerated, for small depths and arities (max_depth 3, max_args 2 make
 // only 1, 4, 7 and 10 tokens).
 func TestListOpsShapes(t *testing.T) {
 	t.Parallel()
-	const n = 20
+	const n = 20 // the counts of 4 levels of 4 arguments stay below 1<<60
 	for depth := 1; depth <= 4; depth++ {
 		for args := 2; args <= 4; args++ {
 			want := listOpsCountsBrute(depth, args, n)
@@ -48,6 +49,9 @@ func TestListOpsShapes(t *testing.T) {
 			for l := range n {
 				if reach.has(l) != (want[l] > 0) {
 					t.Errorf("depth %d args %d: listOpsReach has %d = %v, want %v", depth, args, l, reach.has(l), want[l] > 0)
+				}
+				if got := listOpsSources(depth, args, l, l, 1<<60); got != min(want[l], 1<<60) {
+					t.Errorf("depth %d args %d: listOpsSources(%d tokens) = %d, want %d", depth, args, l, got, want[l])
 				}
 			}
 		}
@@ -61,6 +65,10 @@ func TestListOpsShapes(t *testing.T) {
 	}
 	if want := []int{1, 4, 7, 10}; !slicesEqual(got, want) {
 		t.Errorf("max_depth 3, max_args 2: lengths %v, want %v", got, want)
+	}
+	// Past the counted lengths, any length that exists saturates.
+	if got := listOpsSources(6, 5, 40, 41, 1000); got != 1000 {
+		t.Errorf("listOpsSources(6, 5, 40..41) = %d, want the limit 1000", got)
 	}
 	// The largest parameters are answered in well under a second.
 	start := time.Now()
@@ -83,8 +91,9 @@ func slicesEqual(a, b []int) bool {
 	return true
 }
 
-// TestListOpsLint: a length range no expression has is refused on
-// its key with what exists; ranges that exist pass. Validate (which a
+// TestListOpsLint: a length range no expression has, and valid and test
+// sizes beyond the distinct expressions of their lengths, are refused on
+// their key with what exists; ranges that exist pass. Validate (which a
 // stored run's configuration goes through) accepts every case.
 func TestListOpsLint(t *testing.T) {
 	t.Parallel()
@@ -122,6 +131,11 @@ func TestListOpsLint(t *testing.T) {
 		{"train exists", map[string]any{"min_len": 8, "max_len": 10}, "", ""},
 		{"test gap", map[string]any{"test_min_len": 5, "test_max_len": 6}, "test_min_len", "has 5 to 6 tokens (the nearest have 4 and 7)"},
 		{"test max gap", map[string]any{"min_len": 2, "max_len": 4, "test_max_len": 3, "valid_size": 0, "test_size": 0}, "test_max_len", "has 2 to 3 tokens (the nearest have 1 and 4)"},
+		// max_depth 3, max_args 2, 1 to 10 tokens: 10 + 4·100 + 2·4·10·400 + 4·400² expressions
+		{"valid too many", map[string]any{"valid_size": 10 + 400 + 32000 + 640000 + 1}, "valid_size", "make only 672410 of 1 to 10 tokens: lower valid_size to at most 672410"},
+		{"valid fits", map[string]any{"valid_size": 672410, "test_size": 0}, "", ""},
+		{"test too many", map[string]any{"test_min_len": 4, "test_max_len": 4, "test_size": 401}, "test_size", "make only 400 of 4 to 4 tokens: lower test_size to at most 400"},
+		{"together too many", map[string]any{"max_len": 4, "valid_size": 300, "test_size": 300}, "test_size", "valid_size + test_size = 600 distinct expressions wanted, but max_depth 3 and max_args 2 make only 410 of 1 to 4 tokens: lower test_size to at most 110"},
 	} {
 		p := base(tc.set)
 		if err := p.Validate(); err != nil {
