@@ -13,7 +13,7 @@ type RNNEncoderParams struct {
 	Hidden        int     `yaml:"hidden" doc:"hidden size per direction" range:"[1,65536]"`
 	Layers        int     `yaml:"layers" doc:"number of stacked layers" range:"[1,64]"`
 	Bidirectional bool    `yaml:"bidirectional" doc:"read the source in both directions (outputs are 2×hidden)"`
-	Dropout       float64 `yaml:"dropout" doc:"dropout between stacked layers (needs layers 2 or more)"`
+	Dropout       float64 `yaml:"dropout" doc:"dropout between stacked layers (needs layers 2 or more)" range:"[0,1)"`
 }
 
 // Validate checks the ranges.
@@ -50,7 +50,7 @@ type Seq2SeqRNNParams struct {
 	InputFeeding bool    `yaml:"input_feeding" doc:"luong: feed the previous attentional state into the RNN input"`
 	Attentional  bool    `yaml:"attentional" doc:"luong: predict from the attentional state tanh(W_c[c;h]) (false: from [h;c] directly)"`
 	Bridge       bool    `yaml:"bridge" doc:"initialise the decoder from the encoder's final state (false: zeros)"`
-	Dropout      float64 `yaml:"dropout" doc:"dropout on embeddings and decoder outputs"`
+	Dropout      float64 `yaml:"dropout" doc:"dropout on embeddings and decoder outputs" range:"[0,1)"`
 	DeepOutput   bool    `yaml:"deep_output" doc:"bahdanau: predict from [s; c; emb(y_{t-1})], the previous token's embedding too (Bahdanau et al.'s deep output, without the maxout)"`
 }
 
@@ -95,7 +95,7 @@ type TransformerParams struct {
 	FF            int     `yaml:"ff" doc:"inner size of the position-wise feed-forward layers" range:"[1,65536]"`
 	EncoderLayers int     `yaml:"encoder_layers" doc:"encoder blocks (seq2seq only)" range:"[0,64]"`
 	DecoderLayers int     `yaml:"decoder_layers" doc:"decoder blocks" range:"[1,64]"`
-	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings, attention outputs and feed-forward layers"`
+	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings, attention outputs and feed-forward layers" range:"[0,1)"`
 	Norm          string  `yaml:"norm" doc:"post (LayerNorm after each residual, as Vaswani et al.) or pre (before each sublayer)"`
 	Positions     string  `yaml:"positions" doc:"sinusoidal or learned (added to the embeddings), rope, alibi or t5 (inside self-attention), or none (NoPE, causal models only)"`
 	Activation    string  `yaml:"activation" doc:"feed-forward activation: relu or gelu"`
@@ -188,7 +188,7 @@ func (p *TransformerParams) LengthLimit() int { return p.MaxLen }
 type LMRNNParams struct {
 	Embed         int     `yaml:"embed" doc:"embedding size" range:"[1,65536]"`
 	TieEmbeddings bool    `yaml:"tie_embeddings" doc:"share the embedding with the output projection (adds a projection when sizes differ)"`
-	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings and outputs"`
+	Dropout       float64 `yaml:"dropout" doc:"dropout on embeddings and outputs" range:"[0,1)"`
 }
 
 // Validate checks the ranges.

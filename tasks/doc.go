@@ -32,7 +32,10 @@
 //
 // A task is a [Factory] registered in [Registry] from the init function of
 // its own file, with its own parameter struct whose defaults are complete;
-// [Build] decodes a YAML map strictly into it and runs the factory. A factory
+// [Build] decodes a YAML map strictly into it and runs the factory. Every
+// number parameter has a range tag (registry.Range: checked when decoded,
+// shown by attnlab list) but pairs' valid_fraction and test_fraction,
+// which Validate ignores when valid_path and test_path are set. A factory
 // returns a [Dataset]: vocabularies, tokenizers, and the Train, Valid and
 // Test splits of [Example] values holding token ids without BOS or EOS, and
 // the target as text (Example.Ref) that decoded outputs are scored against:

@@ -16,7 +16,7 @@ import (
 // valid_fraction of the training commands are held out for validation.
 type ScanParams struct {
 	Split            string  `yaml:"split" doc:"simple (random 80/20), length (train: ≤ 22 actions, test: ≥ 24), addprim_jump or addprim_turn_left"`
-	ValidFraction    float64 `yaml:"valid_fraction" doc:"fraction of the training commands held out as the valid split"`
+	ValidFraction    float64 `yaml:"valid_fraction" doc:"fraction of the training commands held out as the valid split" range:"[0,1)"`
 	PrimitiveRepeats int     `yaml:"primitive_repeats" doc:"addprim splits: copies of the bare primitive command in train" range:"[1,100000]"`
 }
 

@@ -18,8 +18,8 @@ type TextParams struct {
 	Path          string  `yaml:"path" doc:"UTF-8 text file (relative to the experiment file)"`
 	Tokenizer     string  `yaml:"tokenizer" doc:"char (every character, newlines included) or word (whitespace-separated)"`
 	Context       int     `yaml:"context" doc:"tokens of context: examples are windows of context+1 tokens" range:"[1,65536]"`
-	ValidFraction float64 `yaml:"valid_fraction" doc:"fraction of the text after train used for validation"`
-	TestFraction  float64 `yaml:"test_fraction" doc:"fraction at the end of the text used for test"`
+	ValidFraction float64 `yaml:"valid_fraction" doc:"fraction of the text after train used for validation" range:"[0,1)"`
+	TestFraction  float64 `yaml:"test_fraction" doc:"fraction at the end of the text used for test" range:"[0,1)"`
 	MinCount      int     `yaml:"min_count" doc:"training tokens seen fewer times become <unk>" range:"[1,1000000000]"`
 	MaxVocab      int     `yaml:"max_vocab" doc:"largest vocabulary, reserved ids included (0: no limit)" range:"[0,10000000]"`
 }
