@@ -282,7 +282,10 @@
 // attention maps (one 30,000-character line of a pairs file
 // asks hundreds of GiB of a Transformer with additive attention, and is
 // refused at plan time); plan and run refuse a run
-// above --max-memory with it. The formulas are the models' own: each
+// above --max-memory with it. A batch counts at most the examples of its
+// split (tasks.Batcher): a file task's, measured, or a generated task's
+// (tasks.SplitSized), so that batch_size 65,536 over 50 examples is
+// estimated as a batch of 50. The formulas are the models' own: each
 // model's decoded parameters implement models.MemoryEstimator (asking the
 // attention of attention.EstimateMemory and the encoder of
 // models.EstimateEncoderMemory); a model whose parameters do not is

@@ -98,17 +98,18 @@ func EstimateMemory(c Config) MemoryEstimate {
 		Vocab: taskVocab(c.Task), Batch: float64(max(c.Train.BatchSize, 1)),
 		Encoder: c.Model.Encoder, Attention: c.Model.Attention,
 	}
-	if n := c.DataSizes.Train; n > 0 {
+	train, valid, test := splitSizes(c)
+	if train > 0 {
 		// A batch holds at most the split (tasks.Batcher): a batch_size of
-		// 65,536 over 50 measured examples is a batch of 50.
-		env.Batch = min(env.Batch, float64(n))
+		// 65,536 over 50 examples is a batch of 50.
+		env.Batch = min(env.Batch, float64(train))
 	}
 	if c.DataVocab > 0 { // the vocabulary the data gave, not its bound
 		env.Vocab = float64(c.DataVocab)
 	}
 	env.Src, env.Tgt = taskLengths(c.Task, c.DataLengths, true)
 	params, acts := models.EstimateMemory(c.Model.Name, c.Model.Params, env)
-	evalBytes := evalMemory(c, env)
+	evalBytes := evalMemory(c, env, max(valid, test))
 	data := c.DataBytes
 	if data == 0 {
 		// A configuration read back from the run database has lost what
@@ -142,15 +143,18 @@ func EstimateMemory(c Config) MemoryEstimate {
 // losses at eval.context; plus the attention rows the stored maps keep
 // while the split is decoded and their JSON (16 bytes a weight, bounded by
 // artifact.MaxAttentionWeights).
-func evalMemory(c Config, env models.MemoryEnv) float64 {
+//
+// evalSplit is the most examples of the valid and test splits, or 0 when
+// unknown: an evaluation batch holds at most its split.
+func evalMemory(c Config, env models.MemoryEnv, evalSplit int) float64 {
 	acts := func(e models.MemoryEnv) float64 {
 		_, a := models.EstimateMemory(c.Model.Name, c.Model.Params, e)
 		return a
 	}
 	eval := env
 	eval.Forward, eval.Batch = true, float64(EvalBatch(c.Train.BatchSize))
-	if n := max(c.DataSizes.Valid, c.DataSizes.Test); c.DataSizes.Train > 0 && n > 0 {
-		eval.Batch = min(eval.Batch, float64(n)) // measured splits, as training's batch
+	if evalSplit > 0 {
+		eval.Batch = min(eval.Batch, float64(evalSplit)) // as training's batch
 	}
 	eval.Src, eval.Tgt = taskLengths(c.Task, c.DataLengths, false)
 	most := acts(eval)
@@ -197,6 +201,28 @@ func (m MemoryEstimate) String() string {
 		return FormatBytes(m.Bytes)
 	}
 	return FormatBytes(m.Bytes) + " (" + strings.Join(parts, ", ") + ")"
+}
+
+// splitSizes returns the examples of the task's train, valid and test
+// splits: a file task's, measured (Config.DataSizes), or a generated
+// task's, from its parameters (tasks.SplitSized); 0, 0, 0 when neither
+// is known (a file task's configuration read back from the run database).
+func splitSizes(c Config) (train, valid, test int) {
+	if d := c.DataSizes; d.Train > 0 {
+		return d.Train, d.Valid, d.Test
+	}
+	info, err := tasks.Registry.Info(c.Task.Name)
+	if err != nil {
+		return 0, 0, 0
+	}
+	params, err := info.Decode(c.Task.Params, registry.DecodeOptions{NoValidate: true})
+	if err != nil {
+		return 0, 0, 0
+	}
+	if s, ok := params.(tasks.SplitSized); ok {
+		return s.SplitExamples()
+	}
+	return 0, 0, 0
 }
 
 // generatedData returns the memory a generated task's dataset takes to

@@ -193,3 +193,23 @@ func TestEstimateMemoryBatchAtMostTheSplit(t *testing.T) {
 		t.Errorf("batch_size 16 is estimated at %v, not below batch_size 50's %v", small, fifty)
 	}
 }
+
+// TestEstimateMemoryBatchAtMostTheGeneratedSplit: a generated task's
+// splits bound its batches as a file task's measured ones do: batch_size
+// 65,536 over a train_size of 50 is estimated as a batch of 50 (it was
+// estimated as 65,536), in training and in evaluation.
+func TestEstimateMemoryBatchAtMostTheGeneratedSplit(t *testing.T) {
+	_, runs := mustLoad(t, "name: small\ntask: {name: reverse, train_size: 50, valid_size: 10, test_size: 10}\nmodel: {attention: {name: dot}}\n")
+	c := runs[0].Config
+	at := func(batch int) MemoryEstimate {
+		c := c
+		c.Train.BatchSize = batch
+		return EstimateMemory(c)
+	}
+	if huge, fifty := at(65536), at(50); huge.Bytes != fifty.Bytes || huge.Train != fifty.Train {
+		t.Errorf("batch_size 65,536 over train_size 50 is estimated at %v, batch_size 50 at %v", huge, fifty)
+	}
+	if small, fifty := at(16), at(50); small.Train >= fifty.Train {
+		t.Errorf("batch_size 16 is estimated at %v, not below batch_size 50's %v", small, fifty)
+	}
+}

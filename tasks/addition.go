@@ -103,6 +103,11 @@ func (p *AdditionParams) TrainMaxLengths() (src, tgt int) { return 2*p.Digits + 
 // ValidExamples returns valid_size.
 func (p *AdditionParams) ValidExamples() int { return p.ValidSize }
 
+// SplitExamples returns train_size, valid_size and test_size.
+func (p *AdditionParams) SplitExamples() (train, valid, test int) {
+	return p.TrainSize, p.ValidSize, p.TestSize
+}
+
 // DataSize: operands of up to digits (test: test_digits), the sum one
 // digit longer.
 

@@ -233,7 +233,21 @@ type ValidSized interface {
 	ValidExamples() int
 }
 
+// SplitSized is implemented by the parameters of a generated task whose
+// split sizes follow from the parameters alone: SplitExamples returns the
+// examples of train, valid and test, so that a run's memory estimate
+// bounds its batches by them (a batch holds at most its split, [Batcher]),
+// as it does a file task's measured sizes (DataSizes).
+type SplitSized interface {
+	SplitExamples() (train, valid, test int)
+}
+
 var (
+	_ SplitSized = (*SymbolParams)(nil)
+	_ SplitSized = (*AdditionParams)(nil)
+	_ SplitSized = (*DatesParams)(nil)
+	_ SplitSized = (*ListOpsParams)(nil)
+	_ SplitSized = (*ScanParams)(nil)
 	_ ValidSized = (*SymbolParams)(nil)
 	_ ValidSized = (*AdditionParams)(nil)
 	_ ValidSized = (*DatesParams)(nil)

@@ -58,6 +58,11 @@ func defaultDatesParams() *DatesParams {
 // ValidExamples returns valid_size.
 func (p *DatesParams) ValidExamples() int { return p.ValidSize }
 
+// SplitExamples returns train_size, valid_size and test_size.
+func (p *DatesParams) SplitExamples() (train, valid, test int) {
+	return p.TrainSize, p.ValidSize, p.TestSize
+}
+
 // DataSize: a date written by the longest template (no value is more
 // than 2 characters longer than its placeholder: {month} → "september",
 // {d} → "31"; 3 counted), and its YYYY-MM-DD form.

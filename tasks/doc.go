@@ -120,6 +120,11 @@
 //
 // # Capabilities and lengths
 //
+// The parameters of a generated task implement [SplitSized]: the examples
+// of its splits follow from them (train_size, ...; scan's from its
+// partition), so that a run's memory estimate bounds a batch by its split
+// as it does a file task's measured one.
+//
 // A language-modelling task registers with the [LanguageModel] capability,
 // and [Build] checks that its datasets agree. The parameters of a task whose
 // longest sequences follow from them implement [Lengths]; [BatchLengths]

@@ -101,6 +101,11 @@ func (p *ListOpsParams) TrainMaxLengths() (src, tgt int) { return p.MaxLen, 1 }
 // ValidExamples returns valid_size.
 func (p *ListOpsParams) ValidExamples() int { return p.ValidSize }
 
+// SplitExamples returns train_size, valid_size and test_size.
+func (p *ListOpsParams) SplitExamples() (train, valid, test int) {
+	return p.TrainSize, p.ValidSize, p.TestSize
+}
+
 // DataSize: expressions of up to max_len tokens (test: test_max_len), a
 // one-digit value.
 

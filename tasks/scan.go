@@ -54,6 +54,15 @@ func (p *ScanParams) ValidExamples() int {
 	return scanValidCount(p.ValidFraction, len(train))
 }
 
+// SplitExamples returns the commands of each split: train's less the
+// validation commands, plus primitive_repeats copies of an addprim
+// split's bare primitive.
+func (p *ScanParams) SplitExamples() (train, valid, test int) {
+	tr, te, prim := scanPartition(scanCommands(), p.Split)
+	valid = scanValidCount(p.ValidFraction, len(tr))
+	return len(tr) - valid + len(prim)*p.PrimitiveRepeats, valid, len(te)
+}
+
 // scanCommands is ScanCommands, built once; callers must not modify it.
 var scanCommands = sync.OnceValue(ScanCommands)
 

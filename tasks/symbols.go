@@ -99,6 +99,11 @@ func (p *SymbolParams) TrainMaxLengths() (src, tgt int) { return p.MaxLen, p.Max
 // ValidExamples returns valid_size.
 func (p *SymbolParams) ValidExamples() int { return p.ValidSize }
 
+// SplitExamples returns train_size, valid_size and test_size.
+func (p *SymbolParams) SplitExamples() (train, valid, test int) {
+	return p.TrainSize, p.ValidSize, p.TestSize
+}
+
 // DataSize: copy, reverse and sort keep the length.
 func (p *SymbolParams) DataSize() (examples, tokens int64) {
 	return splitsSize(p.TrainSize, p.ValidSize, p.TestSize, 2*p.MaxLen, 2*max(p.MaxLen, p.TestMaxLen))
