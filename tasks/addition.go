@@ -1,6 +1,8 @@
 package tasks
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -65,6 +67,43 @@ func (p *AdditionParams) distinctFits() error {
 			p.ValidSize+p.TestSize, lo, hi, srcs(lo, hi))
 	}
 	return nil
+}
+
+// Lint refuses, in new experiments (registry.Linter), valid and test sizes
+// beyond the sums a+b train_size's draws are expected to leave them
+// (coverage.go). Runs stored with such sizes failed; their
+// configurations still load.
+func (p *AdditionParams) Lint() error {
+	k := float64(p.Digits - p.MinDigits + 1)
+	numbers := func(d int) float64 {
+		if d == 1 {
+			return 10
+		}
+		return 9 * math.Pow(10, float64(d-1))
+	}
+	leftOf := func(lo, hi int) left {
+		var total left
+		for da := lo; da <= hi; da++ {
+			for db := lo; db <= hi; db++ {
+				n := numbers(da) * numbers(db)
+				switch {
+				case n >= plentyLeft:
+					return left{mean: math.Inf(1)}
+				case da >= p.MinDigits && da <= p.Digits && db >= p.MinDigits && db <= p.Digits:
+					total.add(leftAfter(n, 1/(k*k), p.TrainSize))
+				default:
+					total.add(left{mean: n})
+				}
+			}
+		}
+		return total
+	}
+	what := func(lo, hi int) string {
+		n := distinctNumbers(lo, hi, maxSplitSize+1)
+		return fmt.Sprintf("%d sums a+b of operands of %d to %d digits", n*n, lo, hi)
+	}
+	return lintLeft(p.ValidSize, p.TestSize, p.TrainSize, p.MinDigits, p.Digits,
+		orDefault(p.TestMinDigits, p.MinDigits), orDefault(p.TestDigits, p.Digits), leftOf, what)
 }
 
 // distinctNumbers returns how many decimal numbers have lo to hi digits

@@ -1,6 +1,8 @@
 package tasks
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -48,7 +50,8 @@ func (p *SymbolParams) Validate() error {
 // holds distinct sources, none shared, so a split cannot be larger than the
 // number of strings of its lengths, and the two together not larger than
 // those of both ranges. (The check is necessary, not sufficient: training
-// examples take sources too, and the draws have a budget.)
+// examples take sources too, which Lint counts for new experiments, and
+// the draws have a budget.)
 func (p *SymbolParams) distinctFits() error {
 	tlo, thi := orDefault(p.TestMinLen, p.MinLen), orDefault(p.TestMaxLen, p.MaxLen)
 	strs := func(lo, hi int) int { return distinctStrings(p.Symbols, lo, hi, maxSplitSize+1) }
@@ -65,6 +68,34 @@ func (p *SymbolParams) distinctFits() error {
 			p.ValidSize+p.TestSize, p.Symbols, n, min(p.MinLen, tlo), max(p.MaxLen, thi))
 	}
 	return nil
+}
+
+// Lint refuses, in new experiments (registry.Linter), valid and test sizes
+// beyond the strings train_size's draws are expected to leave them
+// (coverage.go). Runs stored with such sizes failed; their
+// configurations still load.
+func (p *SymbolParams) Lint() error {
+	k := float64(p.MaxLen - p.MinLen + 1)
+	leftOf := func(lo, hi int) left {
+		var total left
+		for l := lo; l <= hi; l++ {
+			n := math.Pow(float64(p.Symbols), float64(l))
+			switch {
+			case n >= plentyLeft:
+				return left{mean: math.Inf(1)}
+			case l >= p.MinLen && l <= p.MaxLen:
+				total.add(leftAfter(n, 1/k, p.TrainSize))
+			default:
+				total.add(left{mean: n})
+			}
+		}
+		return total
+	}
+	what := func(lo, hi int) string {
+		return fmt.Sprintf("%d strings of lengths %d to %d", distinctStrings(p.Symbols, lo, hi, maxSplitSize+1), lo, hi)
+	}
+	return lintLeft(p.ValidSize, p.TestSize, p.TrainSize, p.MinLen, p.MaxLen,
+		orDefault(p.TestMinLen, p.MinLen), orDefault(p.TestMaxLen, p.MaxLen), leftOf, what)
 }
 
 // distinctStrings returns the number of strings of lengths lo to hi over n
