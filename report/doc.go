@@ -158,7 +158,9 @@
 // group (the run's setting, named as compare's rows are), every param,
 // every summary — as CSV or JSON. ExportCurves writes the metric histories
 // in a tidy long format (run, step, key, value and the keys that tell the
-// settings apart) that pandas reads directly.
+// settings apart) that pandas reads directly, reading each history as it
+// writes it (store.EachMetricPoint), so that its memory does not grow with
+// the histories' length.
 //
 // # Plots
 //

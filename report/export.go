@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -216,19 +217,39 @@ func ExportCurves(ctx context.Context, st *store.Store, experiment string, metri
 			}
 		}
 	}
-	hist := make(map[string]map[int64][]store.MetricPoint, len(want))
-	for _, k := range want {
-		if hist[k], err = st.MetricHistory(ctx, ids, k); err != nil {
-			return fmt.Errorf("report: export curves: %w", err)
-		}
+	// Each run's history of each metric is read as it is written, one
+	// point at a time: the experiment's histories together can be far
+	// larger than memory (millions of steps logged at every step).
+	each := func(runID int64, key string, fn func(store.MetricPoint) error) error {
+		return st.EachMetricPoint(ctx, runID, key, fn)
 	}
 	if format == "json" {
-		return curvesJSON(w, sel, keys, want, hist)
+		err = curvesJSON(w, sel, keys, want, each)
+	} else {
+		err = curvesCSV(w, sel, keys, want, each)
 	}
-	return curvesCSV(w, sel, keys, want, hist)
+	var we *writeError
+	if errors.As(err, &we) {
+		return we.err // the output's error, as is: a closed pipe, a full disk
+	}
+	if err != nil {
+		return fmt.Errorf("report: export curves: %w", err)
+	}
+	return nil
 }
 
-func curvesCSV(w io.Writer, sel *selection, keys, metrics []string, hist map[string]map[int64][]store.MetricPoint) error {
+// eachPoint calls fn with each point of a run's history of a metric, in
+// step order (store.EachMetricPoint).
+type eachPoint func(runID int64, key string, fn func(store.MetricPoint) error) error
+
+// writeError marks an error of the output, which ExportCurves returns
+// unwrapped, from the store's reading errors it prefixes.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+func curvesCSV(w io.Writer, sel *selection, keys, metrics []string, each eachPoint) error {
 	cw := csv.NewWriter(w)
 	header := append(append([]string{"run", "experiment", "seed", "status", "group"}, keys...), "key", "step", "value")
 	if err := cw.Write(header); err != nil {
@@ -240,20 +261,28 @@ func curvesCSV(w io.Writer, sel *selection, keys, metrics []string, hist map[str
 			v, _ := sel.value(r, k)
 			head = append(head, v)
 		}
+		rec := slices.Clone(head)
 		for _, m := range metrics {
-			for _, p := range hist[m][r.ID] {
-				rec := append(slices.Clone(head), m, strconv.Itoa(p.Step), csvFloat(p.Value))
+			err := each(r.ID, m, func(p store.MetricPoint) error {
+				rec = append(rec[:len(head)], m, strconv.Itoa(p.Step), csvFloat(p.Value))
 				if err := cw.Write(rec); err != nil {
-					return err
+					return &writeError{err}
 				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 		}
 	}
 	cw.Flush()
-	return cw.Error()
+	if err := cw.Error(); err != nil {
+		return &writeError{err}
+	}
+	return nil
 }
 
-func curvesJSON(w io.Writer, sel *selection, keys, metrics []string, hist map[string]map[int64][]store.MetricPoint) error {
+func curvesJSON(w io.Writer, sel *selection, keys, metrics []string, each eachPoint) error {
 	bw := &errWriter{w: w}
 	bw.write("[")
 	first := true
@@ -295,18 +324,28 @@ func curvesJSON(w io.Writer, sel *selection, keys, metrics []string, hist map[st
 		}
 		for _, m := range metrics {
 			mb, _ := json.Marshal(m)
-			for _, p := range hist[m][r.ID] {
+			err := each(r.ID, m, func(p store.MetricPoint) error {
 				vb, _ := jsonFloat(p.Value).MarshalJSON()
 				if !first {
 					bw.write(",")
 				}
 				first = false
 				bw.write("\n{" + prefix.String() + `"key":` + string(mb) + `,"step":` + strconv.Itoa(p.Step) + `,"value":` + string(vb) + "}")
+				if bw.err != nil {
+					return &writeError{bw.err}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 		}
 	}
 	bw.write("\n]\n")
-	return bw.err
+	if bw.err != nil {
+		return &writeError{bw.err}
+	}
+	return nil
 }
 
 // errWriter remembers the first error of a sequence of writes.

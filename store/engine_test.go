@@ -39,6 +39,7 @@ var engineTests = []struct {
 	{"MetricUpsertAndTruncate", testMetricUpsertAndTruncate},
 	{"MetricDuplicatesInOneFlush", testMetricDuplicatesInOneFlush},
 	{"MetricWriterUnknownRun", testMetricWriterUnknownRun},
+	{"EachMetricPoint", testEachMetricPoint},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},
 	{"OwnedArtifacts", testOwnedArtifacts},

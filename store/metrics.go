@@ -344,6 +344,38 @@ func (s *Store) MetricHistory(ctx context.Context, runIDs []int64, key string) (
 	return out, nil
 }
 
+// EachMetricPoint calls fn with each point of the run's history of metric
+// key, in step order, as the rows are read: unlike MetricHistory it holds
+// one point at a time, so a history of any length takes no more memory
+// (export --curves writes millions of points through it). The rows are read
+// inside one query, so fn should not wait on the database; an error from fn
+// stops the reading and is returned as is. A run without that metric calls
+// fn never.
+func (s *Store) EachMetricPoint(ctx context.Context, runID int64, key string, fn func(MetricPoint) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT step, value, wall FROM metrics
+		WHERE run_id = ? AND key = ? ORDER BY step`, runID, key)
+	if err != nil {
+		return fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p MetricPoint
+		var v sql.NullFloat64
+		var wall float64
+		if err := rows.Scan(&p.Step, &v, &wall); err != nil {
+			return fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+		}
+		p.Value, p.Wall = floatOf(v), fromUnixSeconds(wall)
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+	}
+	return nil
+}
+
 // MetricKeys returns the sorted metric keys that any of the runs logged.
 func (s *Store) MetricKeys(ctx context.Context, runIDs []int64) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT key FROM metrics

@@ -29,6 +29,59 @@ var specialValues = []struct {
 	{"-1e-300", -1e-300},
 }
 
+// testEachMetricPoint: EachMetricPoint gives one run's history of one key,
+// in step order, the values as logged; fn's error stops it and comes back
+// as is.
+func testEachMetricPoint(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 2)
+	a, b := runs[0].ID, runs[1].ID
+	for _, id := range []int64{a, b} {
+		w := s.NewMetricWriter(id, 0)
+		for _, step := range []int{30, 10, 20} {
+			if err := w.Log(step, "valid/loss", float64(id)*100+float64(step)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Log(step, "train/loss", -1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Log(40, "valid/loss", math.NaN()); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []MetricPoint
+	err := s.EachMetricPoint(ctx, b, "valid/loss", func(p MetricPoint) error {
+		got = append(got, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{float64(b)*100 + 10, float64(b)*100 + 20, float64(b)*100 + 30, math.NaN()}
+	if len(got) != len(want) {
+		t.Fatalf("EachMetricPoint gave %d points %v, want %d", len(got), got, len(want))
+	}
+	for i, p := range got {
+		if p.Step != 10*(i+1) || !same(p.Value, want[i]) || p.Wall.IsZero() {
+			t.Errorf("point %d = %+v, want step %d, value %v and its wall time", i, p, 10*(i+1), want[i])
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err = s.EachMetricPoint(ctx, a, "valid/loss", func(MetricPoint) error { calls++; return stop })
+	if err != stop || calls != 1 {
+		t.Errorf("fn's error: EachMetricPoint = %v after %d calls, want it as is after 1", err, calls)
+	}
+	if err := s.EachMetricPoint(ctx, a, "test/none", func(MetricPoint) error { t.Error("called for a key never logged"); return nil }); err != nil {
+		t.Error(err)
+	}
+}
+
 func testNonFiniteRoundTrip(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
