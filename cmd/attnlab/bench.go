@@ -78,6 +78,9 @@ each ratio is then against PyTorch's best figure.`,
 					return usagef("unknown workload %q (known: %s)", n, strings.Join(bench.Names(), ", "))
 				}
 				names[i] = strings.ToUpper(n)
+				if slices.Contains(names[:i], names[i]) {
+					return usagef("workload %s given twice (each workload is measured once)", names[i])
+				}
 			}
 			// A flag for workloads not selected would be ignored silently.
 			for _, f := range []struct {

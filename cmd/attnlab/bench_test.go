@@ -110,6 +110,15 @@ func TestBenchBounds(t *testing.T) {
 	}
 }
 
+// TestBenchWorkloadTwice: a workload named twice is refused, as a length
+// given twice is (W1 W1 measured W1 twice, while W5 W5 measured W5 once).
+func TestBenchWorkloadTwice(t *testing.T) {
+	r := attnlab(t, "bench", "W1", "w1", "--steps", "1")
+	if r.code != 2 || strings.TrimSpace(r.stderr) != "attnlab: bench: workload W1 given twice (each workload is measured once)" || r.stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, one line naming W1, nothing measured", r.code, r.stdout, r.stderr)
+	}
+}
+
 // TestWorkersBound: --workers beyond maxWorkers is one line, exit 2.
 func TestWorkersBound(t *testing.T) {
 	for _, args := range [][]string{
