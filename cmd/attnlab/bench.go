@@ -115,6 +115,11 @@ each ratio is then against PyTorch's best figure.`,
 					return usagef("--lengths: %d given twice (each length is measured once)", n)
 				}
 			}
+			// --compare '' parses to no file at all, and a stray comma to an
+			// empty name: either would measure without the figures asked for.
+			if cmd.Flags().Changed("compare") && (len(compare) == 0 || slices.Contains(compare, "")) {
+				return usagef("--compare %q: an empty file name (give the files torch_ref.py --json wrote, comma-separated)", strings.Join(compare, ","))
+			}
 			// Refuse a bad --json destination before minutes of measuring.
 			var inputs []safeout.Keep
 			for _, c := range compare {

@@ -119,6 +119,19 @@ func TestBenchWorkloadTwice(t *testing.T) {
 	}
 }
 
+// TestBenchCompareEmpty: an empty --compare, or an empty name in its list,
+// is one line and exit 2 before anything is measured (--compare "" measured
+// without PyTorch's figures, saying nothing; "a.json," read a file named "").
+func TestBenchCompareEmpty(t *testing.T) {
+	for _, c := range []string{"", ",", "torch.json,"} {
+		r := attnlab(t, "bench", "W1", "--steps", "1", "--compare", c)
+		if r.code != 2 || !strings.HasPrefix(r.stderr, "attnlab: bench: --compare ") || !strings.Contains(r.stderr, "an empty file name") ||
+			strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || r.stdout != "" {
+			t.Errorf("--compare %q: exit %d, stdout %q, stderr %q; want exit 2, one line, nothing measured", c, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
 // TestWorkersBound: --workers beyond maxWorkers is one line, exit 2.
 func TestWorkersBound(t *testing.T) {
 	for _, args := range [][]string{
