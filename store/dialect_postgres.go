@@ -192,11 +192,12 @@ var copiedRows atomic.Int64
 // transaction's connection: one stream instead of an INSERT of 64 rows per
 // round trip. COPY has no ON CONFLICT: the run must have none of the rows
 // (Copy writes the rows of a run it has just created or emptied).
-func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, rows []metricRowRaw) (bool, error) {
+func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, next func() (metricRowRaw, bool)) (bool, error) {
 	if tx.conn == nil {
 		return false, nil
 	}
-	if len(rows) == 0 {
+	first, ok := next()
+	if !ok {
 		return true, nil
 	}
 	err := tx.conn.Raw(func(driverConn any) error {
@@ -204,13 +205,15 @@ func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, row
 		if !ok {
 			return fmt.Errorf("store: PostgreSQL connection is a %T, not pgx's", driverConn)
 		}
-		i := 0
+		sent, pending := int64(0), true
 		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i == len(rows) {
+			m := first
+			if pending {
+				pending = false
+			} else if m, ok = next(); !ok {
 				return nil, nil
 			}
-			m := rows[i]
-			i++
+			sent++
 			var v any // NULL: NaN
 			if m.value.Valid {
 				v = m.value.Float64
@@ -218,8 +221,8 @@ func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, row
 			return []any{runID, m.key, m.step, v, m.wall}, nil
 		})
 		n, err := c.Conn().CopyFrom(tx.use(ctx), pgx.Identifier{"metrics"}, []string{"run_id", "key", "step", "value", "wall"}, src)
-		if err == nil && n != int64(len(rows)) {
-			err = fmt.Errorf("store: COPY wrote %d metric rows of %d", n, len(rows))
+		if err == nil && n != sent {
+			err = fmt.Errorf("store: COPY wrote %d metric rows of %d", n, sent)
 		}
 		copiedRows.Add(n)
 		return err

@@ -40,6 +40,7 @@ var engineTests = []struct {
 	{"MetricDuplicatesInOneFlush", testMetricDuplicatesInOneFlush},
 	{"MetricWriterUnknownRun", testMetricWriterUnknownRun},
 	{"EachMetricPoint", testEachMetricPoint},
+	{"CopyStreamsMetrics", testCopyStreamsMetrics},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},
 	{"OwnedArtifacts", testOwnedArtifacts},
