@@ -68,7 +68,13 @@ func (ks keySet) resolve(k string) (string, error) {
 	if slices.Contains(ks.params, k) && !strings.Contains(k, ".") && len(hits) > 0 {
 		// A top-level key that also ends nested ones: name is the
 		// experiment file's name, not model.attention.name.
-		return "", keyErrorf("key %q is ambiguous (%s, %s): give more of it", k, k, strings.Join(hits, ", "))
+		hint := "give more of it"
+		if k == "name" && slices.Contains(ks.pseudo, KeyExperiment) {
+			// The top-level key cannot be given more of: the pseudo key
+			// names the same thing.
+			hint = "give more of it, or " + KeyExperiment + " for the experiment's name"
+		}
+		return "", keyErrorf("key %q is ambiguous (%s, %s): %s", k, k, strings.Join(hits, ", "), hint)
 	}
 	if slices.Contains(ks.pseudo, k) || slices.Contains(ks.params, k) || slices.Contains(ks.metrics, k) {
 		return k, nil

@@ -21,7 +21,7 @@ func TestKeySetResolve(t *testing.T) {
 		{" attention.name ", "model.attention.name", ""},
 		{"lr", "train.optimizer.lr", ""},
 		{"optimizer.lr", "train.optimizer.lr", ""},
-		{"name", "", `key "name" is ambiguous (name, model.attention.name, model.encoder.name, task.name)`}, // the experiment's own name param is a guess too far: experiment names it
+		{"name", "", `key "name" is ambiguous (name, model.attention.name, model.encoder.name, task.name): give more of it, or experiment for the experiment's name`}, // the experiment's own name param is a guess too far: experiment names it
 		{"seed", "seed", ""},
 		{"status", "status", ""},
 		{"test/bleu", "test/bleu", ""},
