@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,9 +18,29 @@ type ConfigError struct {
 	Line int
 	Key  string
 	Msg  string
+	// Lint says the problem is a setting that new experiments refuse but
+	// runs stored with it keep (registry.Linter, and eval.context beyond a
+	// measured test split): a caller may load again with
+	// LoadOptions.NoLint when every run of the plan is already stored.
+	Lint bool
 
 	rank  int // position of File in the load order, for sorting
 	order int // position in a list of problems of one key (badEach), from 1; 0 for others
+}
+
+// OnlyLint reports whether es holds problems and every one is a
+// ConfigError.Lint.
+func OnlyLint(err error) bool {
+	var es Errors
+	if !errors.As(err, &es) || len(es) == 0 {
+		return false
+	}
+	for _, e := range es {
+		if !e.Lint {
+			return false
+		}
+	}
+	return true
 }
 
 // Error formats the problem as one line: "file:line: key: message", leaving

@@ -69,6 +69,10 @@ type LoadOptions struct {
 	// while Load checks the data (tasks.Options.Memory): a file that needs
 	// more is reported on the task's key without being built further.
 	Memory tasks.MemoryLimit
+	// NoLint skips the checks that only new experiments must pass (their
+	// problems are ConfigError.Lint): for a plan whose runs are all
+	// stored already, which load and resume with those settings.
+	NoLint bool
 }
 
 // LoadWith is Load with options.
@@ -81,6 +85,7 @@ type loader struct {
 	data    *dataFiles
 	sources []*source // the extends chain (experiment file first), then --set
 	errs    Errors
+	noLint  bool // LoadOptions.NoLint
 	// pruned, while the sweep points are merged, counts for each key how
 	// many points dropped it (prune): a key the user wrote that every point
 	// drops is set for nothing.
@@ -88,7 +93,7 @@ type loader struct {
 }
 
 func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*Experiment, error) {
-	l := &loader{sites: sites}
+	l := &loader{sites: sites, noLint: opt.NoLint}
 	chain := l.readChain(path)
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()

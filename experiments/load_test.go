@@ -718,3 +718,39 @@ func TestLintedSettingsRefusedAtPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestLintErrorsAreMarked: the problems of settings only new experiments
+// must avoid (registry.Linter; eval.context beyond a measured test split)
+// are ConfigError.Lint, so OnlyLint holds for them alone, and NoLint loads
+// such an experiment (its stored runs resume); a problem of any other kind
+// among them, or a plain one, is not a lint.
+func TestLintErrorsAreMarked(t *testing.T) {
+	lintOnly := "name: x\ntask: {name: reverse}\nmodel: {attentional: false, attention: {name: dot}}\n"
+	_, _, err := loadText(t, lintOnly)
+	if !OnlyLint(err) {
+		t.Errorf("attentional: false outside luong: OnlyLint(%v) = false, want true", err)
+	}
+	path := filepath.Join(t.TempDir(), "exp.yaml")
+	if err := os.WriteFile(path, []byte(lintOnly), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(testRegistries(t), path, nil, LoadOptions{NoLint: true}); err != nil {
+		t.Errorf("NoLint: %v, want it loaded", err)
+	}
+	if _, _, err := loadText(t, lintOnly, "train.steps=0"); OnlyLint(err) {
+		t.Errorf("a lint and a bad train.steps: OnlyLint(%v) = true, want false", err)
+	}
+	if _, _, err := loadText(t, "name: x\ntask: {name: reverse}\ntrain: {steps: 0}\n"); err == nil || OnlyLint(err) {
+		t.Errorf("bad train.steps: OnlyLint(%v) = true, want false", err)
+	}
+	ctx := "testdata/bad/eval_context_test_split.yaml"
+	if _, err := load(testRegistries(t), ctx, nil, LoadOptions{}); !OnlyLint(err) {
+		t.Errorf("%s: OnlyLint(%v) = false, want true", ctx, err)
+	}
+	if _, err := load(testRegistries(t), ctx, nil, LoadOptions{NoLint: true}); err != nil {
+		t.Errorf("%s with NoLint: %v, want it loaded", ctx, err)
+	}
+	if OnlyLint(nil) || OnlyLint(Errors{}) {
+		t.Error("OnlyLint of no problem = true, want false")
+	}
+}

@@ -129,7 +129,7 @@ func (l *loader) searchOrder() []*source {
 func (l *loader) checkAlone(r *resolver, tree map[string]any, sources []*source, p *point) {
 	t := cloneMap(tree)
 	l.merge(p.tree(), t, "", false)
-	pr := &resolver{sites: l.sites, data: l.data, loc: &locator{sources: sources, point: p}}
+	pr := &resolver{sites: l.sites, data: l.data, noLint: l.noLint, loc: &locator{sources: sources, point: p}}
 	pr.config(t)
 	for _, e := range pr.errs.sorted() {
 		if r.reported[e.Key] || !slices.ContainsFunc(p.keys, func(k string) bool { return e.Key == k || isUnder(e.Key, k) }) {
@@ -179,7 +179,7 @@ func (l *loader) checkParts(r *resolver, tree map[string]any, sources []*source,
 func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	tree := full.Raw()
 	sources := l.searchOrder()
-	r := &resolver{sites: l.sites, data: l.data, loc: &locator{sources: sources}}
+	r := &resolver{sites: l.sites, data: l.data, noLint: l.noLint, loc: &locator{sources: sources}}
 	defer func() { l.errs = append(l.errs, r.errs...) }()
 
 	for _, k := range sortedKeys(tree) {
@@ -238,7 +238,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 		// every point, and its problem be blamed on the keys below it:
 		// when the configuration without the sweep is refused, that is
 		// what is reported.
-		cr := &resolver{sites: l.sites, data: l.data, loc: r.loc}
+		cr := &resolver{sites: l.sites, data: l.data, noLint: l.noLint, loc: r.loc}
 		if cr.config(tree); len(cr.errs) > 0 {
 			r.config(tree)
 			return
@@ -273,7 +273,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 		t := cloneMap(tree)
 		l.merge(p.tree(), t, "", false)
 		trees[i] = t
-		pr := &resolver{sites: l.sites, data: l.data, loc: &locator{sources: sources, point: p}}
+		pr := &resolver{sites: l.sites, data: l.data, noLint: l.noLint, loc: &locator{sources: sources, point: p}}
 		configs[i] = pr.config(t)
 		for _, e := range pr.errs.sorted() {
 			key := e.Error()

@@ -146,6 +146,10 @@ type resolver struct {
 	loc      *locator
 	errs     Errors
 	reported map[string]bool
+	// noLint skips the checks of new experiments' settings only
+	// (LoadOptions.NoLint); linting marks the problems reported meanwhile
+	// as ConfigError.Lint.
+	noLint, linting bool
 }
 
 // bad reports a problem with key; only the first problem of each key is
@@ -169,7 +173,17 @@ func (r *resolver) bad(key, format string, args ...any) {
 	if at.swept == "" {
 		msg = r.loc.asWritten(key, msg)
 	}
-	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: msg, rank: at.rank})
+	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: msg, Lint: r.linting, rank: at.rank})
+}
+
+// lint runs check, whose problems are ConfigError.Lint, unless r.noLint.
+func (r *resolver) lint(check func()) {
+	if r.noLint {
+		return
+	}
+	r.linting = true
+	defer func() { r.linting = false }()
+	check()
 }
 
 // badEach reports the i-th (from 1) of a list of problems with key, such
@@ -292,7 +306,9 @@ func (r *resolver) evalContext(model, task registry.Info, c Config) {
 			strings.Join(r.withCap("task", tasks.LanguageModel), ", "), task.Name)
 		return
 	}
-	if !r.contextsFit(task.Name, c) {
+	fits := true
+	r.lint(func() { fits = r.contextsFit(task.Name, c) }) // stored runs measure what their split allows
+	if !fits {
 		return
 	}
 	trained := 0
@@ -674,11 +690,18 @@ func (r *resolver) plugin(path string, v any) (out resolved, ok bool) {
 	if err == nil {
 		err = info.Validate(p)
 	}
-	if err == nil {
-		err = info.Lint(p) // a new experiment's settings only (registry.Linter)
-	}
 	if err != nil {
 		r.paramErrors(path, what, info, err)
+		return out, false
+	}
+	linted := false
+	r.lint(func() { // a new experiment's settings only (registry.Linter)
+		if err := info.Lint(p); err != nil {
+			r.paramErrors(path, what, info, err)
+			linted = true
+		}
+	})
+	if linted {
 		return out, false
 	}
 	out.Params = registry.Values(p)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -11,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tasks"
 )
 
@@ -162,12 +165,60 @@ func machineLimit() (int64, string) {
 // memory mem allows; the limit is also the process's soft memory limit
 // from then on (see softLimit).
 func loadExperiment(path string, sets []string, mem *memoryFlag) (*experiments.Experiment, error) {
+	return loadExperimentWith(path, sets, mem, false)
+}
+
+func loadExperimentWith(path string, sets []string, mem *memoryFlag, noLint bool) (*experiments.Experiment, error) {
 	limit, what, err := mem.limit()
 	if err != nil {
 		return nil, err
 	}
 	mem.softLimit()
-	return experiments.LoadWith(path, sets, experiments.LoadOptions{Memory: tasks.MemoryLimit{Bytes: limit, Name: what}})
+	return experiments.LoadWith(path, sets, experiments.LoadOptions{Memory: tasks.MemoryLimit{Bytes: limit, Name: what}, NoLint: noLint})
+}
+
+// loadStoredExperiment is loadExperiment for a command that records or
+// trains the plan in the run database db (run, submit, slurm): an
+// experiment refused only for settings that new experiments may not have
+// (experiments.OnlyLint: a check added after its runs were stored) loads
+// when every run of its plan is in db already — rerunning the command
+// that stored them resumes them, as its interrupt message says, and a
+// worker would. The note then says so; it is "" otherwise. An empty db
+// opens nothing: the lints refuse.
+func loadStoredExperiment(ctx context.Context, path string, sets []string, mem *memoryFlag, db string) (*experiments.Experiment, string, error) {
+	x, err := loadExperiment(path, sets, mem)
+	if err == nil || db == "" || !experiments.OnlyLint(err) {
+		return x, "", err
+	}
+	y, yerr := loadExperimentWith(path, sets, mem, true)
+	if yerr != nil {
+		return nil, "", err
+	}
+	plan, yerr := y.Plan()
+	if yerr != nil || len(plan) == 0 {
+		return nil, "", err
+	}
+	st, yerr := openStore(db) // no database: nothing is stored
+	if yerr != nil {
+		return nil, "", err
+	}
+	defer st.Close()
+	stored, yerr := st.Runs(ctx, store.RunFilter{Experiments: []string{y.Name}})
+	if yerr != nil {
+		return nil, "", err
+	}
+	have := make(map[string]bool, len(stored))
+	for _, r := range stored {
+		have[r.Hash] = true
+	}
+	for _, r := range plan {
+		if !have[r.Hash] {
+			return nil, "", err
+		}
+	}
+	var es experiments.Errors
+	errors.As(err, &es)
+	return y, fmt.Sprintf("attnlab: note: %s: every run is stored already, so settings new experiments may not have are kept for them: %s", path, es[0].Error()), nil
 }
 
 // workers returns how many runs estimated at est fit at once in the limit

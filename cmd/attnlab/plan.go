@@ -209,6 +209,12 @@ func joinNonEmpty(sep string, parts ...string) string {
 // largest estimate.
 func loadPlan(path string, sets []string, mem *memoryFlag) (*experiments.Experiment, []experiments.Run, experiments.MemoryEstimate, error) {
 	x, err := loadExperiment(path, sets, mem)
+	return planLoaded(x, err, path, mem)
+}
+
+// planLoaded is loadPlan from the experiment that loading path gave (x, or
+// err).
+func planLoaded(x *experiments.Experiment, err error, path string, mem *memoryFlag) (*experiments.Experiment, []experiments.Run, experiments.MemoryEstimate, error) {
 	if err != nil {
 		return nil, nil, experiments.MemoryEstimate{}, err
 	}

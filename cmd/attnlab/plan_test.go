@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/runs"
+	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tasks"
 )
 
@@ -171,5 +175,54 @@ func TestPlanRefusesEncoderDropoutWithOneLayer(t *testing.T) {
 	}
 	if r := attnlab(t, "plan", exp, "--set", "model.encoder.layers=2"); r.code != 0 {
 		t.Errorf("plan with layers 2: %v, want exit 0", r)
+	}
+}
+
+// TestRerunKeepsLintedStoredRuns: an experiment whose runs were stored
+// before a check refused one of its settings (registry.Linter) is not
+// refused when the command that stored them runs again: run resumes them,
+// with a note, and submit records nothing new (both said only that the
+// setting is refused, where the interrupt message says to rerun). A plan
+// with a run not yet stored (another seed) is still refused, as is one
+// against a database without its runs.
+func TestRerunKeepsLintedStoredRuns(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "runs.db")
+	exp := writeIn(t, dir, "x.yaml", "name: x\n"+
+		"task: {name: reverse, train_size: 40, valid_size: 4, test_size: 4}\n"+
+		"model: {name: seq2seq-rnn, embed: 8, hidden: 8, encoder: {name: lstm, hidden: 8, dropout: 0.3}, attention: {name: dot}}\n"+
+		"train: {steps: 2, batch_size: 4}\nseeds: [1]\n")
+	lint := "model.encoder.dropout: only applies between stacked layers"
+	if r := attnlab(t, "run", exp, "--db", db, "-q"); r.code != exitUsage || !strings.Contains(r.stderr, lint) {
+		t.Fatalf("run of a new experiment: %v\nwant exit %d and %q", r, exitUsage, lint)
+	}
+	// Stored as an older binary stored it: without the check.
+	x, err := experiments.LoadWith(exp, nil, experiments.LoadOptions{NoLint: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runs.Submit(context.Background(), st, x); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	r := attnlab(t, "run", exp, "--db", db)
+	if r.code != exitOK || !strings.Contains(r.stderr, "attnlab: note: "+exp+": every run is stored already") || !strings.Contains(r.stderr, lint) {
+		t.Fatalf("rerun of the stored experiment: %v\nwant exit 0 and a note naming the setting", r)
+	}
+	if got := runOf(t, db, "x", ""); got.Status != store.StatusDone {
+		t.Errorf("the stored run is %s after the rerun, want done", got.Status)
+	}
+	if r := attnlab(t, "submit", exp, "--db", db); r.code != exitOK || !strings.Contains(r.stderr, "every run is stored already") {
+		t.Errorf("submit of the stored experiment: %v\nwant exit 0 and the note", r)
+	}
+	if r := attnlab(t, "run", exp, "--db", db, "--set", "seeds=[1,2]"); r.code != exitUsage || !strings.Contains(r.stderr, lint) {
+		t.Errorf("run with a new seed: %v\nwant exit %d and %q", r, exitUsage, lint)
+	}
+	if r := attnlab(t, "run", exp, "--db", filepath.Join(dir, "other.db")); r.code != exitUsage || !strings.Contains(r.stderr, lint) {
+		t.Errorf("run against another database: %v\nwant exit %d and %q", r, exitUsage, lint)
 	}
 }

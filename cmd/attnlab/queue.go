@@ -39,9 +39,12 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 		Example: "  attnlab submit exp.yaml --db postgres://lab@db.example/attnlab\n  attnlab worker --db postgres://lab@db.example/attnlab --experiment NAME",
 		Args:    args(1, "EXPERIMENT.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			x, err := loadExperiment(args[0], sets, &memoryFlag{}) // the dataset within this machine's memory
+			x, note, err := loadStoredExperiment(cmd.Context(), args[0], sets, &memoryFlag{}, *db) // the dataset within this machine's memory
 			if err != nil {
 				return err
+			}
+			if note != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
 			st, err := store.Open(*db)
 			if err != nil {

@@ -68,9 +68,13 @@ names), 130 when interrupted before every run was done.`,
 			if workers < 0 || workers > maxWorkers {
 				return usagef("--workers %d: want 0 (one per CPU) to %d", workers, maxWorkers)
 			}
-			x, plan, est, err := loadPlan(args[0], sets, &mem)
+			x, note, err := loadStoredExperiment(cmd.Context(), args[0], sets, &mem, *db)
+			x, plan, est, err := planLoaded(x, err, args[0], &mem)
 			if err != nil {
 				return err
+			}
+			if note != "" && !quiet {
+				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
 			maxWorkers, err := mem.workers(est)
 			if err != nil {

@@ -73,9 +73,16 @@ database).`,
 			if err := o.check(); err != nil {
 				return err
 			}
-			x, err := loadExperiment(args[0], o.sets, &memoryFlag{}) // the dataset within this machine's memory
+			stored := *db
+			if o.dryRun {
+				stored = "" // opens nothing
+			}
+			x, note, err := loadStoredExperiment(cmd.Context(), args[0], o.sets, &memoryFlag{}, stored) // the dataset within this machine's memory
 			if err != nil {
 				return err
+			}
+			if note != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
 			if o.attnlab == "" {
 				if o.attnlab, err = os.Executable(); err != nil {
