@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -18,104 +15,21 @@ import (
 )
 
 // defaultMemoryShare is the share of physical memory (or of the cgroup's
-// memory limit, when lower: Slurm's --mem, a container's limit; or of the
-// address space or data segment limit, ulimit -v or -d, when lower) that
-// one run may be estimated to need without --max-memory.
+// memory limit, when lower: Slurm's --mem, a container's limit) that one
+// run may be estimated to need without --max-memory.
 const defaultMemoryShare = 0.8
 
-// processMemoryLimit returns the room the process's address space and
-// data segment limits (RLIMIT_AS, RLIMIT_DATA: ulimit -v, -d) leave it,
-// the lower of the two (see limitRoom), and false when neither is set.
-// Past such a limit an allocation fails and the Go runtime ends the
-// process with a stack trace. A variable for tests.
-var processMemoryLimit = func() (int64, string, bool) {
-	var as, data unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_AS, &as); err != nil {
-		as.Cur = unix.RLIM_INFINITY
-	}
-	if err := unix.Getrlimit(unix.RLIMIT_DATA, &data); err != nil {
-		data.Cur = unix.RLIM_INFINITY
-	}
-	if as.Cur == unix.RLIM_INFINITY && data.Cur == unix.RLIM_INFINITY {
-		return 0, "", false
-	}
-	size, dataSize := mappedMemory()
-	return limitRoom(as.Cur, data.Cur, size, dataSize)
-}
-
-// addressSpaceSlack is the address space a run maps beyond its data as
-// it trains: thread stacks, and the C allocator's arenas of SQLite's
-// threads (up to 64 MiB each).
-const addressSpaceSlack = 512 << 20
-
-// minRoom is the least room limitRoom returns: a limit the process has
-// already reached still refuses every run by name (0 would be no limit).
-const minRoom = 1 << 20
-
-// limitRoom returns the room that an address space limit asLim and a data
-// segment limit dataLim (unix.RLIM_INFINITY: none) leave a process that
-// has mapped size bytes, dataSize of them data, and how to name it. A Go
-// process maps over a gigabyte of address space it never touches (the
-// runtime's reservations), which counts against ulimit -v: the room is
-// what the limit leaves past it, less addressSpaceSlack; ulimit -d counts
-// only private writable memory, about what is used.
-func limitRoom(asLim, dataLim uint64, size, dataSize int64) (room int64, name string, ok bool) {
-	if asLim != unix.RLIM_INFINITY && asLim <= 1<<62 {
-		room, name, ok = max(minRoom, int64(asLim)-size-addressSpaceSlack), "ulimit -v", true
-	}
-	if dataLim != unix.RLIM_INFINITY && dataLim <= 1<<62 {
-		if r := max(minRoom, int64(dataLim)-dataSize); !ok || r < room {
-			room, name, ok = r, "ulimit -d", true
-		}
-	}
-	return room, name, ok
-}
-
-// mappedMemory returns the process's mapped address space and data
-// segment (VmSize, VmData of /proc/self/status), 0 when unknown.
-func mappedMemory() (size, data int64) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, 0
-	}
-	for line := range strings.Lines(string(b)) {
-		key, val, _ := strings.Cut(line, ":")
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
-		if err != nil {
-			continue
-		}
-		switch key {
-		case "VmSize":
-			size = kb << 10
-		case "VmData":
-			data = kb << 10
-		}
-	}
-	return size, data
-}
-
 // memoryFlag is --max-memory of plan and run.
-type memoryFlag struct {
-	value string
-	// byDefault holds the default limit once computed: the room a ulimit
-	// leaves changes as the process maps memory, and one command must
-	// check, schedule and name the same limit throughout.
-	byDefault *defaultLimit
-}
-
-type defaultLimit struct {
-	n    int64
-	what string
-}
+type memoryFlag struct{ value string }
 
 func (m *memoryFlag) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse a run whose estimated training memory is above this size, such as 8GiB, and train at once only as many runs as fit in it (default: 80% of physical memory, or of the cgroup memory limit or ulimit -v/-d when lower)")
+	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse a run whose estimated training memory is above this size, such as 8GiB, and train at once only as many runs as fit in it (default: 80% of physical memory, or of the cgroup memory limit when lower)")
 }
 
 // registerDecoding adds --max-memory to a command that decodes with a
 // stored model (generate, eval).
 func (m *memoryFlag) registerDecoding(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse an input whose decoding is estimated above this size, such as 8GiB, and decode fewer inputs at once where many would be (default: 80% of physical memory, or of the cgroup memory limit or ulimit -v/-d when lower)")
+	cmd.Flags().StringVar(&m.value, "max-memory", "", "refuse an input whose decoding is estimated above this size, such as 8GiB, and decode fewer inputs at once where many would be (default: 80% of physical memory, or of the cgroup memory limit when lower)")
 }
 
 // limit returns the limit in bytes and how to name it in an error.
@@ -131,16 +45,6 @@ func (m *memoryFlag) limit() (int64, string, error) {
 		}
 		return n, "--max-memory " + experiments.FormatBytes(n), nil
 	}
-	if m.byDefault == nil {
-		n, what := machineLimit()
-		m.byDefault = &defaultLimit{n, what}
-	}
-	return m.byDefault.n, m.byDefault.what, nil
-}
-
-// machineLimit returns the limit without --max-memory, 0 when unknown,
-// and how to name it.
-func machineLimit() (int64, string) {
 	var total float64
 	of := "this machine's memory"
 	var si unix.Sysinfo_t
@@ -150,14 +54,11 @@ func machineLimit() (int64, string) {
 	if cg, ok := cgroupMemoryLimit(); ok && (total == 0 || float64(cg) < total) {
 		total, of = float64(cg), "this process's cgroup memory limit, "+experiments.FormatBytes(cg)
 	}
-	if pl, name, ok := processMemoryLimit(); ok && (total == 0 || float64(pl) < total) {
-		total, of = float64(pl), "the memory "+name+" leaves this process, "+experiments.FormatBytes(pl)
-	}
 	if total == 0 {
-		return 0, "" // unknown: no limit
+		return 0, "", nil // unknown: no limit
 	}
 	n := int64(total * defaultMemoryShare)
-	return n, fmt.Sprintf("--max-memory %s (%.0f%% of %s)", experiments.FormatBytes(n), defaultMemoryShare*100, of)
+	return n, fmt.Sprintf("--max-memory %s (%.0f%% of %s)", experiments.FormatBytes(n), defaultMemoryShare*100, of), nil
 }
 
 // loadExperiment loads the experiment file path with the --set overrides,

@@ -131,7 +131,7 @@ func (o *workerOptions) add(cmd *cobra.Command) {
 	f.DurationVar(&o.idleExit, "idle-exit", 0, "stop after finding nothing to take for this long (0: stop when no run is left queued, interrupted or running)")
 	f.IntVarP(&o.workers, "workers", "j", 1, "runs trained at once in this process")
 	f.IntVar(&o.threads, "threads", 0, "intra-op threads of each run (0: this process's CPUs divided among --workers; results do not depend on it)")
-	f.StringVar(&o.mem.value, "max-memory", "", "train at once only runs whose estimated memory fits in this size together, such as 8GiB (a run estimated above it alone, or whose dataset turns out to take more, goes back to the queue for a worker with more); also the process's soft memory limit (default: 80% of physical memory, or of the cgroup memory limit when lower: Slurm's --mem, a container's limit; or of what ulimit -v or -d leaves the process)")
+	f.StringVar(&o.mem.value, "max-memory", "", "train at once only runs whose estimated memory fits in this size together, such as 8GiB (a run estimated above it alone, or whose dataset turns out to take more, goes back to the queue for a worker with more); also the process's soft memory limit (default: 80% of physical memory, or of the cgroup memory limit when lower: Slurm's --mem, a container's limit)")
 }
 
 func (o *workerOptions) check() error {
