@@ -238,6 +238,13 @@
 // well-formed grid or zip key at its first value (an unknown swept key is
 // said with the sweep's other problems).
 //
+// Settings that only new experiments must avoid — a plugin's Lint
+// (registry.Linter) and an eval.context beyond a file task's measured test
+// split — are ConfigError.Lint. An experiment refused for those alone
+// ([OnlyLint]) loads with LoadOptions.NoLint: run, submit and slurm do so
+// when every run of its plan is stored already (rerunning the command
+// resumes them, as a worker would), and say so in a note.
+//
 // # Runs and identity
 //
 // [Experiment.Plan] returns a [Run] per point and seed with its resolved
