@@ -210,7 +210,8 @@ func nearestLengths(reach lenSet, lo, hi int) (below, above int) {
 }
 
 // Lint refuses, in new experiments (registry.Linter), length ranges that
-// no expression has (the run would reject draws until it gave up) and
+// no expression has (the run would reject draws until it gave up; the
+// test lengths only when test_size draws at them) and
 // valid and test sizes larger than the distinct expressions of their
 // lengths (drawn distinct, none shared). Runs stored with such settings
 // failed; their configurations still load.
@@ -225,6 +226,9 @@ func (p *ListOpsParams) Lint() error {
 		key, keys string
 		lo, hi    int
 	}{{"min_len", "min_len and max_len", p.MinLen, p.MaxLen}, {tkey, "test_min_len and test_max_len", tlo, thi}} {
+		if r.key != "min_len" && p.TestSize == 0 {
+			continue // nothing is drawn at the test lengths
+		}
 		found := false
 		for n := r.lo; n <= r.hi && !found; n++ {
 			found = reach.has(n)

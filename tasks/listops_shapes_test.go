@@ -130,7 +130,9 @@ func TestListOpsLint(t *testing.T) {
 		{"train gap", map[string]any{"min_len": 8, "max_len": 9}, "min_len", "has 8 to 9 tokens (the nearest have 7 and 10)"},
 		{"train exists", map[string]any{"min_len": 8, "max_len": 10}, "", ""},
 		{"test gap", map[string]any{"test_min_len": 5, "test_max_len": 6}, "test_min_len", "has 5 to 6 tokens (the nearest have 4 and 7)"},
-		{"test max gap", map[string]any{"min_len": 2, "max_len": 4, "test_max_len": 3, "valid_size": 0, "test_size": 0}, "test_max_len", "has 2 to 3 tokens (the nearest have 1 and 4)"},
+		{"test max gap", map[string]any{"min_len": 2, "max_len": 4, "test_max_len": 3, "valid_size": 0, "test_size": 1}, "test_max_len", "has 2 to 3 tokens (the nearest have 1 and 4)"},
+		// no test split: its lengths draw nothing (the run builds)
+		{"test gap unused", map[string]any{"test_min_len": 5, "test_max_len": 6, "test_size": 0}, "", ""},
 		// max_depth 3, max_args 2, 1 to 10 tokens: 10 + 4·100 + 2·4·10·400 + 4·400² expressions
 		{"valid too many", map[string]any{"valid_size": 10 + 400 + 32000 + 640000 + 1}, "valid_size", "make only 672410 of 1 to 10 tokens: lower valid_size to at most 672410"},
 		{"valid fits", map[string]any{"valid_size": 672410, "test_size": 0}, "", ""},
@@ -145,6 +147,11 @@ func TestListOpsLint(t *testing.T) {
 		if tc.msg == "" {
 			if err != nil {
 				t.Errorf("%s: Lint() = %v, want nil", tc.name, err)
+			}
+			if tc.name == "test gap unused" { // and the run builds
+				if _, err := newListOps(p, Options{Seed: 1}); err != nil {
+					t.Errorf("%s: build: %v", tc.name, err)
+				}
 			}
 			continue
 		}
