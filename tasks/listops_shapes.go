@@ -33,6 +33,16 @@ func (s lenSet) has(i int) bool { return i >= 0 && i < s.n && s.w[i/64]&(1<<(i%6
 
 func (s lenSet) clone() lenSet { return lenSet{w: append([]uint64(nil), s.w...), n: s.n} }
 
+// truncate returns a copy of s holding its lengths below n (n ≤ s.n).
+func (s lenSet) truncate(n int) lenSet {
+	t := newLenSet(n)
+	copy(t.w, s.w)
+	if rest := n % 64; rest != 0 {
+		t.w[len(t.w)-1] &= 1<<rest - 1
+	}
+	return t
+}
+
 func (s lenSet) equal(t lenSet) bool {
 	for i := range s.w {
 		if s.w[i] != t.w[i] {
@@ -106,13 +116,25 @@ func (s lenSet) upTo(k int) lenSet {
 
 // listOpsReach returns the set of the lengths below n that expressions of
 // depth at most depth with at most args arguments per operator have.
+// Whether a length exists depends only on the shorter ones, so the set
+// below n is a truncation of the set below any larger n: the memo keeps,
+// per depth and args, the set for the largest n computed, and every call
+// with a smaller n (Lint's and listOpsSources' on the same parameters)
+// truncates it.
 func listOpsReach(depth, args, n int) lenSet {
-	key := [3]int{depth, args, n}
+	key := [2]int{depth, args}
 	listOpsReachMemo.Lock()
 	defer listOpsReachMemo.Unlock()
-	if s, ok := listOpsReachMemo.m[key]; ok {
-		return s
+	s, ok := listOpsReachMemo.m[key]
+	if ok && s.n >= n {
+		return s.truncate(n)
 	}
+	want := n
+	if ok {
+		// A sweep over lengths computes O(log) sets, not one per point.
+		n = max(n, min(2*s.n, maxSeqLen+listOpsLongestGap+1))
+	}
+	listOpsReachMemo.computed++
 	l := newLenSet(n)
 	l.add(1)
 	for range depth - 1 {
@@ -127,15 +149,16 @@ func listOpsReach(depth, args, n int) lenSet {
 		l = next
 	}
 	if listOpsReachMemo.m == nil || len(listOpsReachMemo.m) > 64 {
-		listOpsReachMemo.m = map[[3]int]lenSet{}
+		listOpsReachMemo.m = map[[2]int]lenSet{}
 	}
 	listOpsReachMemo.m[key] = l
-	return l
+	return l.truncate(want)
 }
 
 var listOpsReachMemo struct {
 	sync.Mutex
-	m map[[3]int]lenSet
+	m        map[[2]int]lenSet
+	computed int // sets computed (not from the memo), for tests
 }
 
 // listOpsCounted bounds the lengths whose expressions listOpsSources

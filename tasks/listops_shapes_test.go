@@ -160,3 +160,37 @@ func TestListOpsLint(t *testing.T) {
 		}
 	}
 }
+
+// TestListOpsReachMemo: a plan sweeping max_len over 300 points at
+// max_depth 100 computes the reachable lengths a handful of times (Lint
+// and listOpsSources share one set per max_depth and max_args, and a
+// longer range reuses a doubled one), not twice per point; truncated sets
+// equal freshly computed ones. Not parallel: it counts computations.
+func TestListOpsReachMemo(t *testing.T) {
+	listOpsReachMemo.Lock()
+	listOpsReachMemo.m, listOpsReachMemo.computed = nil, 0
+	listOpsReachMemo.Unlock()
+	for maxLen := 10; maxLen < 310; maxLen++ {
+		p := defaultListOpsParams()
+		p.MaxDepth, p.MaxArgs, p.MinLen, p.MaxLen = 100, 5, 10, maxLen
+		if err := p.Lint(); err != nil {
+			t.Fatalf("max_len %d: %v", maxLen, err)
+		}
+	}
+	listOpsReachMemo.Lock()
+	computed := listOpsReachMemo.computed
+	listOpsReachMemo.Unlock()
+	if computed > 8 {
+		t.Errorf("300 plans computed the reachable lengths %d times, want at most 8", computed)
+	}
+	big := listOpsReach(3, 2, 500)
+	for _, n := range []int{1, 64, 65, 100, 130} {
+		got := big.truncate(n)
+		listOpsReachMemo.Lock()
+		delete(listOpsReachMemo.m, [2]int{3, 2})
+		listOpsReachMemo.Unlock()
+		if want := listOpsReach(3, 2, n); got.n != n || !got.equal(want) {
+			t.Errorf("reach below %d: truncated %v, computed %v", n, got.w, want.w)
+		}
+	}
+}
