@@ -161,15 +161,22 @@
 //     N: training loss is NaN", "step N: gradient norm is +Inf" (the
 //     parameters are left as they were before the step);
 //   - an evaluation whose validation loss is NaN or ±Inf ("step N:
-//     validation loss is NaN"), or any of whose metrics is ±Inf — a loss
+//     validation loss is NaN"), or whose perplexity is ±Inf — a loss
 //     that diverged to a finite value beyond about 709.78 nats per token,
 //     whose perplexity exp overflows: "step N: valid/ppl is +Inf:
 //     valid/loss diverged to 2.417e+30 nats per token"; nothing of that
 //     evaluation is recorded;
 //   - the test: a test loss NaN or ±Inf ("step N: test loss is NaN"), a
 //     test/ppl that overflows (checked before decoding, so no samples of
-//     the diverged model are stored), and finally any summary that is
-//     ±Inf (test/loss@N included), the same way.
+//     the diverged model are stored), a language model's test/loss@N
+//     that is ±Inf (checked before its samples are stored), and finally
+//     any loss or perplexity summary (SPLIT/loss, SPLIT/ppl, test/loss@N
+//     and their best/ forms) that is ±Inf, the same way.
+//
+// Only losses and perplexities are checked for ±Inf: another metric may
+// be +Inf and healthy — a registered metrics.TextMetric whose Scale.Max
+// is +Inf, such as a length ratio over empty references — and leaves the
+// run done.
 //
 // A NaN anywhere else is not a divergence but a measure of nothing (an
 // empty split or length bucket: an exact match over no example) and is

@@ -318,6 +318,9 @@ func (r *run) finish() (*Result, error) {
 		if err := r.contextLosses(sum); err != nil {
 			return nil, err
 		}
+		if err := notFinite(r.st.Step, sum); err != nil {
+			return nil, err // a test/loss@N that overflowed, before storing samples
+		}
 		if err := r.lmSamples(); err != nil {
 			return nil, err
 		}
@@ -333,17 +336,20 @@ func (r *run) finish() (*Result, error) {
 	return &Result{Summaries: sum, Steps: r.st.Step, Stopped: r.st.Stopped}, nil
 }
 
-// notFinite fails the run at step when a metric of m (in key order) is
-// +Inf or −Inf: a loss or a perplexity that overflowed (a perplexity is
-// +Inf above a loss of about 709.78 nats per token, the largest that
-// exp keeps finite), which compare would otherwise average with the
-// seeds that trained. A NaN is left alone: a loss over data that is NaN
-// has failed the run already, and any other NaN says that nothing was
-// measured (a ratio over an empty split or bucket).
+// notFinite fails the run at step when a loss-derived metric of m (in
+// key order; lossKey) is +Inf or −Inf: a loss or a perplexity that
+// overflowed (a perplexity is +Inf above a loss of about 709.78 nats per
+// token, the largest that exp keeps finite), which compare would
+// otherwise average with the seeds that trained. Any other metric may be
+// +Inf legitimately (a registered metrics.TextMetric whose Scale.Max is
+// +Inf, as a length ratio over empty references) and is left alone. A NaN
+// is left alone too: a loss over data that is NaN has failed the run
+// already, and any other NaN says that nothing was measured (a ratio over
+// an empty split or bucket).
 func notFinite(step int, m map[string]float64) error {
 	for _, k := range sortedKeys(m) {
 		v := m[k]
-		if !math.IsInf(v, 0) {
+		if !math.IsInf(v, 0) || !lossKey(k) {
 			continue
 		}
 		reason := fmt.Sprintf("%s is %v", k, v)
@@ -355,6 +361,17 @@ func notFinite(step int, m map[string]float64) error {
 		return &FailedError{Step: step, Reason: reason}
 	}
 	return nil
+}
+
+// lossKey reports whether k is a loss or a perplexity: SPLIT/loss,
+// SPLIT/ppl, test/loss@N (eval.context), or best/ of one of them.
+func lossKey(k string) bool {
+	k = strings.TrimPrefix(k, "best/")
+	if base, _, ok := metrics.SplitContext(k); ok {
+		k = base
+	}
+	split, name, ok := strings.Cut(k, "/")
+	return ok && split != "" && (name == "loss" || name == "ppl")
 }
 
 // testSplit is the test examples every test/* metric is measured on: the

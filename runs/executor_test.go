@@ -392,7 +392,11 @@ func TestNotFinite(t *testing.T) {
 		{"nothing measured", map[string]float64{"test/exact_match": math.NaN(), "test/loss": 2}, ""},
 		{"overflowed perplexity", map[string]float64{"test/loss": 1.7e30, "test/ppl": math.Inf(1)},
 			"step 7: test/ppl is +Inf: test/loss diverged to 1.7e+30 nats per token"},
-		{"negative infinity", map[string]float64{"test/bleu": 3, "test/custom": math.Inf(-1)}, "step 7: test/custom is -Inf"},
+		{"negative infinity", map[string]float64{"test/bleu": 3, "valid/loss": math.Inf(-1)}, "step 7: valid/loss is -Inf"},
+		{"context loss", map[string]float64{"test/loss": 2, "test/loss@8": math.Inf(1)}, "step 7: test/loss@8 is +Inf"},
+		{"best context loss", map[string]float64{"best/test/loss@8": math.Inf(1)}, "step 7: best/test/loss@8 is +Inf"},
+		// a text metric's scale may reach +Inf: a ratio over empty references
+		{"text metric", map[string]float64{"test/len_ratio": math.Inf(1), "best/valid/len_ratio": math.Inf(-1), "test/loss": 2}, ""},
 		{"first in key order", map[string]float64{"valid/ppl": math.Inf(1), "best/valid/ppl": math.Inf(1)}, "step 7: best/valid/ppl is +Inf"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,3 +63,25 @@ func TestTextMetricIsOneFile(t *testing.T) {
 		t.Errorf("Describe(test/char_ratio_test) = %+v", d)
 	}
 }
+
+// TestInfiniteTextMetricLeavesRunDone: a registered text metric that is
+// legitimately +Inf (its Scale.Max is +Inf: a ratio over references with
+// no characters) is recorded, and the run is done; only a loss or a
+// perplexity that is ±Inf fails a run (TestNotFinite,
+// TestExecuteFailsOverflowedPerplexity). Not parallel: the registration
+// is global.
+func TestInfiniteTextMetricLeavesRunDone(t *testing.T) {
+	metrics.RegisterTextMetric(metrics.TextMetric{Name: "inf_ratio_test", Doc: "output characters over no characters",
+		Direction: metrics.NoDirection, Scale: metrics.Scale{Min: 0, Max: math.Inf(1)},
+		Score: func(outs, refs []string) float64 { return math.Inf(1) }})
+	t.Cleanup(func() { metrics.UnregisterTextMetric("inf_ratio_test") })
+	cfg := loadConfig(t, "testdata/reverse_small.yaml", "train.steps=4", "train.eval_every=2",
+		"task.train_size=32", "task.valid_size=4", "task.test_size=4")
+	res, err := Train(context.Background(), cfg, newMemRecorder(), Options{})
+	if err != nil {
+		t.Fatalf("Train = %v, want a done run", err)
+	}
+	if got := res.Summaries["test/inf_ratio_test"]; !math.IsInf(got, 1) {
+		t.Errorf("test/inf_ratio_test = %v, want +Inf", got)
+	}
+}
