@@ -234,10 +234,12 @@ func nearestLengths(reach lenSet, lo, hi int) (below, above int) {
 
 // Lint refuses, in new experiments (registry.Linter), length ranges that
 // no expression has (the run would reject draws until it gave up; the
-// test lengths only when test_size draws at them) and
-// valid and test sizes larger than the distinct expressions of their
-// lengths (drawn distinct, none shared). Runs stored with such settings
-// failed; their configurations still load.
+// test lengths only when test_size draws at them) and valid and test
+// sizes larger than the distinct expressions of their lengths (drawn
+// distinct, none shared). A size within that count may still fail, since
+// train's draws take from the same expressions first, so the message
+// names the count, not a size that builds. Runs stored with such
+// settings failed; their configurations still load.
 func (p *ListOpsParams) Lint() error {
 	tlo, thi := orDefault(p.TestMinLen, p.MinLen), orDefault(p.TestMaxLen, p.MaxLen)
 	tkey := "test_min_len"
@@ -270,17 +272,21 @@ func (p *ListOpsParams) Lint() error {
 			p.MaxDepth, p.MaxArgs, r.lo, r.hi, near, r.keys)
 	}
 	srcs := func(lo, hi int) int { return listOpsSources(p.MaxDepth, p.MaxArgs, lo, hi, maxSplitSize+1) }
+	// Only sizes beyond the distinct expressions are certain to fail: a
+	// smaller one may fail too, since train's draws (short expressions are
+	// the likeliest) take from the same expressions first, so no size is
+	// promised.
 	switch {
 	case p.ValidSize > srcs(p.MinLen, p.MaxLen):
-		return registry.Invalid("valid_size", "%d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens: lower valid_size to at most %[4]d, or widen the lengths",
+		return registry.Invalid("valid_size", "%d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens, and train's draws take from the same expressions first: lower valid_size well below that, or widen the lengths",
 			p.ValidSize, p.MaxDepth, p.MaxArgs, srcs(p.MinLen, p.MaxLen), p.MinLen, p.MaxLen)
 	case p.TestSize > srcs(tlo, thi):
-		return registry.Invalid("test_size", "%d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens: lower test_size to at most %[4]d, or widen the test lengths",
+		return registry.Invalid("test_size", "%d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens, and train's and valid's draws take from the same expressions first: lower test_size well below that, or widen the test lengths",
 			p.TestSize, p.MaxDepth, p.MaxArgs, srcs(tlo, thi), tlo, thi)
 	case p.ValidSize+p.TestSize > srcs(min(p.MinLen, tlo), max(p.MaxLen, thi)):
 		n := srcs(min(p.MinLen, tlo), max(p.MaxLen, thi))
-		return registry.Invalid("test_size", "valid_size + test_size = %d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens: lower test_size to at most %d, or widen the lengths",
-			p.ValidSize+p.TestSize, p.MaxDepth, p.MaxArgs, n, min(p.MinLen, tlo), max(p.MaxLen, thi), n-p.ValidSize)
+		return registry.Invalid("test_size", "valid_size + test_size = %d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens, and train's draws take from the same expressions first: lower test_size or valid_size well below that, or widen the lengths",
+			p.ValidSize+p.TestSize, p.MaxDepth, p.MaxArgs, n, min(p.MinLen, tlo), max(p.MaxLen, thi))
 	}
 	return nil
 }

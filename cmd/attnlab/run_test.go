@@ -110,7 +110,7 @@ func TestRunConfigErrors(t *testing.T) {
 		{"copy valid_size beyond what train leaves", "name: a\ntask: {name: copy, symbols: 4, min_len: 1, max_len: 5,\n  valid_size: 500, test_size: 0}\n",
 			nil, `FILE:3: task.valid_size: 500 distinct sources wanted, but train_size 10000 draws (i.i.d., taken first) are expected to leave only about 145 of the 1364 strings of lengths 1 to 5 to valid and test: lower valid_size to at most 145`},
 		{"listops valid_size beyond its expressions", "name: a\ntask: {name: listops, max_depth: 2, max_args: 2, min_len: 1, max_len: 10,\n  valid_size: 500}\n",
-			nil, `FILE:3: task.valid_size: 500 distinct expressions wanted, but max_depth 2 and max_args 2 make only 410 of 1 to 10 tokens: lower valid_size to at most 410`},
+			nil, `FILE:3: task.valid_size: 500 distinct expressions wanted, but max_depth 2 and max_args 2 make only 410 of 1 to 10 tokens, and train's draws take from the same expressions first: lower valid_size well below that, or widen the lengths`},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
 		if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
