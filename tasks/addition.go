@@ -83,16 +83,18 @@ func (p *AdditionParams) Lint() error {
 	}
 	leftOf := func(lo, hi int) left {
 		var total left
+		digits := float64(hi - lo + 1) // a draw of the range: each operand's digits, then the number
 		for da := lo; da <= hi; da++ {
 			for db := lo; db <= hi; db++ {
 				n := numbers(da) * numbers(db)
+				q := 1 / (digits * digits) / n
 				switch {
 				case n >= plentyLeft:
 					return left{mean: math.Inf(1)}
 				case da >= p.MinDigits && da <= p.Digits && db >= p.MinDigits && db <= p.Digits:
-					total.add(leftAfter(n, 1/(k*k), p.TrainSize))
+					total.add(leftAfter(n, 1/(k*k), p.TrainSize).at(q))
 				default:
-					total.add(left{mean: n})
+					total.add(left{mean: n}.at(q))
 				}
 			}
 		}

@@ -285,7 +285,7 @@ func (p *ListOpsParams) Lint() error {
 			p.TestSize, p.MaxDepth, p.MaxArgs, srcs(tlo, thi), tlo, thi)
 	case p.ValidSize+p.TestSize > srcs(min(p.MinLen, tlo), max(p.MaxLen, thi)):
 		n := srcs(min(p.MinLen, tlo), max(p.MaxLen, thi))
-		return registry.Invalid("test_size", "valid_size + test_size = %d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens, and train's draws take from the same expressions first: lower test_size or valid_size well below that, or widen the lengths",
+		return registry.Invalid("test_size", "valid_size + test_size = %d distinct expressions wanted, but max_depth %d and max_args %d make only %d of %d to %d tokens, and train's draws take from the same expressions first: lower the sizes well below that, or widen the lengths",
 			p.ValidSize+p.TestSize, p.MaxDepth, p.MaxArgs, n, min(p.MinLen, tlo), max(p.MaxLen, thi))
 	}
 	return nil

@@ -137,7 +137,7 @@ func TestListOpsLint(t *testing.T) {
 		{"valid too many", map[string]any{"valid_size": 10 + 400 + 32000 + 640000 + 1}, "valid_size", "make only 672410 of 1 to 10 tokens, and train's draws take from the same expressions first: lower valid_size well below that"},
 		{"valid fits", map[string]any{"valid_size": 672410, "test_size": 0}, "", ""},
 		{"test too many", map[string]any{"test_min_len": 4, "test_max_len": 4, "test_size": 401}, "test_size", "make only 400 of 4 to 4 tokens, and train's and valid's draws take from the same expressions first: lower test_size well below that"},
-		{"together too many", map[string]any{"max_len": 4, "valid_size": 300, "test_size": 300}, "test_size", "valid_size + test_size = 600 distinct expressions wanted, but max_depth 3 and max_args 2 make only 410 of 1 to 4 tokens, and train's draws take from the same expressions first: lower test_size or valid_size well below that"},
+		{"together too many", map[string]any{"max_len": 4, "valid_size": 300, "test_size": 300}, "test_size", "valid_size + test_size = 600 distinct expressions wanted, but max_depth 3 and max_args 2 make only 410 of 1 to 4 tokens, and train's draws take from the same expressions first: lower the sizes well below that"},
 	} {
 		p := base(tc.set)
 		if err := p.Validate(); err != nil {

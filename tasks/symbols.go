@@ -78,15 +78,16 @@ func (p *SymbolParams) Lint() error {
 	k := float64(p.MaxLen - p.MinLen + 1)
 	leftOf := func(lo, hi int) left {
 		var total left
+		lengths := float64(hi - lo + 1) // a draw of the range: a length, then its symbols
 		for l := lo; l <= hi; l++ {
 			n := math.Pow(float64(p.Symbols), float64(l))
 			switch {
 			case n >= plentyLeft:
 				return left{mean: math.Inf(1)}
 			case l >= p.MinLen && l <= p.MaxLen:
-				total.add(leftAfter(n, 1/k, p.TrainSize))
+				total.add(leftAfter(n, 1/k, p.TrainSize).at(1 / lengths / n))
 			default:
-				total.add(left{mean: n})
+				total.add(left{mean: n}.at(1 / lengths / n))
 			}
 		}
 		return total

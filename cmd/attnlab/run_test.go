@@ -108,7 +108,7 @@ func TestRunConfigErrors(t *testing.T) {
 		{"listops lengths no expression has", "name: a\ntask: {name: listops, max_depth: 3, max_args: 2,\n  min_len: 8, max_len: 9}\n",
 			nil, `FILE:3: task.min_len: no expression that max_depth 3 and max_args 2 make has 8 to 9 tokens (the nearest have 7 and 10)`},
 		{"copy valid_size beyond what train leaves", "name: a\ntask: {name: copy, symbols: 4, min_len: 1, max_len: 5,\n  valid_size: 500, test_size: 0}\n",
-			nil, `FILE:3: task.valid_size: 500 distinct sources wanted, but train_size 10000 draws (i.i.d., taken first) are expected to leave only about 145 of the 1364 strings of lengths 1 to 5 to valid and test: lower valid_size to at most 145`},
+			nil, `FILE:3: task.valid_size: 500 distinct sources wanted, but train_size 10000 draws leave about 145 of the 1364 strings of lengths 1 to 5, and valid's 35000 draws find about 145: lower valid_size to at most 98, or train_size, or widen the range`},
 		{"listops valid_size beyond its expressions", "name: a\ntask: {name: listops, max_depth: 2, max_args: 2, min_len: 1, max_len: 10,\n  valid_size: 500}\n",
 			nil, `FILE:3: task.valid_size: 500 distinct expressions wanted, but max_depth 2 and max_args 2 make only 410 of 1 to 10 tokens, and train's draws take from the same expressions first: lower valid_size well below that, or widen the lengths`},
 	} {
