@@ -158,9 +158,12 @@
 // group (the run's setting, named as compare's rows are), every param,
 // every summary — as CSV or JSON. ExportCurves writes the metric histories
 // in a tidy long format (run, step, key, value and the keys that tell the
-// settings apart) that pandas reads directly, reading each history as it
-// writes it (store.EachMetricPoint), so that its memory does not grow with
-// the histories' length.
+// settings apart) that pandas reads directly, reading each history in
+// pages of 10 000 points as it writes it (store.EachMetricPoint), so that
+// its memory does not grow with the histories' length; no read is open on
+// the database while it writes, so an output that is not read (export
+// --curves | less, paused) holds back neither SQLite's WAL checkpoint nor
+// PostgreSQL's vacuum.
 //
 // # Plots
 //

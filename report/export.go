@@ -217,9 +217,11 @@ func ExportCurves(ctx context.Context, st *store.Store, experiment string, metri
 			}
 		}
 	}
-	// Each run's history of each metric is read as it is written, one
-	// point at a time: the experiment's histories together can be far
-	// larger than memory (millions of steps logged at every step).
+	// Each run's history of each metric is read as it is written, a page
+	// of points at a time, with no read open while the page is written:
+	// the experiment's histories together can be far larger than memory
+	// (millions of steps logged at every step), and the output may be a
+	// paused pipe.
 	each := func(runID int64, key string, fn func(store.MetricPoint) error) error {
 		return st.EachMetricPoint(ctx, runID, key, fn)
 	}

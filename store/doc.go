@@ -236,6 +236,12 @@
 //
 // and in psql the same, with to_timestamp(wall) for the last.
 //
+// EachMetricPoint reads a run's history of a metric in pages of 10 000
+// points (WHERE step > the last step read ORDER BY step LIMIT 10000) and
+// closes each page's rows before it hands their points to its caller: a
+// caller that blocks (export --curves into a paused pipe) holds no read on
+// the database, so SQLite's WAL checkpoint and PostgreSQL's vacuum go on.
+//
 // # Run references
 //
 // Code that holds a run id uses RunByID; ids are never formatted and parsed

@@ -40,6 +40,7 @@ var engineTests = []struct {
 	{"MetricDuplicatesInOneFlush", testMetricDuplicatesInOneFlush},
 	{"MetricWriterUnknownRun", testMetricWriterUnknownRun},
 	{"EachMetricPoint", testEachMetricPoint},
+	{"EachMetricPointHoldsNoRead", testEachMetricPointHoldsNoRead},
 	{"CopyStreamsMetrics", testCopyStreamsMetrics},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},

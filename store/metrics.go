@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -344,18 +345,51 @@ func (s *Store) MetricHistory(ctx context.Context, runIDs []int64, key string) (
 	return out, nil
 }
 
+// metricPage is how many points EachMetricPoint reads per query.
+const metricPage = 10000
+
 // EachMetricPoint calls fn with each point of the run's history of metric
-// key, in step order, as the rows are read: unlike MetricHistory it holds
-// one point at a time, so a history of any length takes no more memory
-// (export --curves writes millions of points through it). The rows are read
-// inside one query, so fn should not wait on the database; an error from fn
-// stops the reading and is returned as is. A run without that metric calls
-// fn never.
+// key, in step order. It reads the history in pages of metricPage points
+// (WHERE step > the page's last step ORDER BY step LIMIT metricPage) and
+// closes each page's rows before it calls fn for that page's points, so no
+// read is open on the database while fn runs: fn may block (export
+// --curves writing to a paused pipe) without holding back SQLite's WAL
+// checkpoint or PostgreSQL's vacuum, and memory stays bounded by a page
+// whatever the history's length. An error from fn stops the reading and is
+// returned as is. A run without that metric calls fn never.
 func (s *Store) EachMetricPoint(ctx context.Context, runID int64, key string, fn func(MetricPoint) error) error {
+	return s.eachMetricPoint(ctx, runID, key, metricPage, fn)
+}
+
+// eachMetricPoint is EachMetricPoint reading pages of size points.
+func (s *Store) eachMetricPoint(ctx context.Context, runID int64, key string, size int, fn func(MetricPoint) error) error {
+	page := make([]MetricPoint, 0, min(size, 1024))
+	after := math.MinInt64
+	for {
+		var err error
+		page, err = s.metricPage(ctx, runID, key, after, size, page[:0])
+		if err != nil {
+			return fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+		}
+		for _, p := range page {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if len(page) < size {
+			return nil
+		}
+		after = page[len(page)-1].Step
+	}
+}
+
+// metricPage appends to page the next at most size points of the run's
+// history of key after step after, and closes its rows.
+func (s *Store) metricPage(ctx context.Context, runID int64, key string, after, size int, page []MetricPoint) ([]MetricPoint, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT step, value, wall FROM metrics
-		WHERE run_id = ? AND key = ? ORDER BY step`, runID, key)
+		WHERE run_id = ? AND key = ? AND step > ? ORDER BY step LIMIT ?`, runID, key, int64(after), size)
 	if err != nil {
-		return fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+		return page, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -363,17 +397,15 @@ func (s *Store) EachMetricPoint(ctx context.Context, runID int64, key string, fn
 		var v sql.NullFloat64
 		var wall float64
 		if err := rows.Scan(&p.Step, &v, &wall); err != nil {
-			return fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+			return page, err
 		}
 		p.Value, p.Wall = floatOf(v), fromUnixSeconds(wall)
-		if err := fn(p); err != nil {
-			return err
-		}
+		page = append(page, p)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+		return page, err
 	}
-	return nil
+	return page, rows.Close()
 }
 
 // MetricKeys returns the sorted metric keys that any of the runs logged.
