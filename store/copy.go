@@ -238,10 +238,9 @@ func (s *Store) copyExperiment(ctx context.Context, x Experiment) (id int64, cre
 }
 
 // runRows is everything of a run besides its runs row.
-// Its metric rows, which can be millions, are not held: insertRows streams
-// them from the source (metricCursor).
 type runRows struct {
 	params    []paramRow
+	metrics   []metricRowRaw
 	summaries []summaryRow
 	artifacts []artifactRow
 }
@@ -289,6 +288,21 @@ func (s *Store) readRows(ctx context.Context, id int64) (runRows, error) {
 	if err := closeRows(rows); err != nil {
 		return out, err
 	}
+	rows, err = s.db.QueryContext(ctx, `SELECT key, step, value, wall FROM metrics WHERE run_id = ? ORDER BY key, step`, id)
+	if err != nil {
+		return out, err
+	}
+	for rows.Next() {
+		var m metricRowRaw
+		if err := rows.Scan(&m.key, &m.step, &m.value, &m.wall); err != nil {
+			rows.Close()
+			return out, err
+		}
+		out.metrics = append(out.metrics, m)
+	}
+	if err := closeRows(rows); err != nil {
+		return out, err
+	}
 	rows, err = s.db.QueryContext(ctx, `SELECT key, value FROM summaries WHERE run_id = ? ORDER BY key`, id)
 	if err != nil {
 		return out, err
@@ -320,49 +334,6 @@ func (s *Store) readRows(ctx context.Context, id int64) (runRows, error) {
 		out.artifacts = append(out.artifacts, a)
 	}
 	return out, closeRows(rows)
-}
-
-// metricCursor reads a run's metric rows from its store one at a time, so
-// that a copy holds one row, not the run's history (millions of rows when
-// a run logs every step).
-type metricCursor struct {
-	src  *Store
-	rows *sql.Rows
-	err  error
-}
-
-// metricCursor starts reading run id's metric rows.
-func (s *Store) metricCursor(ctx context.Context, id int64) (*metricCursor, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key, step, value, wall FROM metrics WHERE run_id = ? ORDER BY key, step`, id)
-	if err != nil {
-		return nil, s.redactErr(fmt.Errorf("read metrics from %s: %w", s.name, err))
-	}
-	return &metricCursor{src: s, rows: rows}, nil
-}
-
-// next returns the next row, or false at the end or on an error (see
-// close).
-func (c *metricCursor) next() (metricRowRaw, bool) {
-	var m metricRowRaw
-	if c.err != nil || !c.rows.Next() {
-		return m, false
-	}
-	if c.err = c.rows.Scan(&m.key, &m.step, &m.value, &m.wall); c.err != nil {
-		return m, false
-	}
-	return m, true
-}
-
-// close ends the reading and returns its error, naming the source.
-func (c *metricCursor) close() error {
-	err := c.err
-	if cerr := closeRows(c.rows); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return c.src.redactErr(fmt.Errorf("read metrics from %s: %w", c.src.name, err))
-	}
-	return nil
 }
 
 func closeRows(rows *sql.Rows) error {
@@ -470,22 +441,13 @@ func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, unf
 				}
 			}
 		}
-		cur, err := s.metricCursor(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		err = dst.insertRows(ctx, tx, id, rows, cur)
-		if cerr := cur.close(); err == nil {
-			err = cerr
-		}
-		return err
+		return dst.insertRows(ctx, tx, id, rows)
 	})
 	return action, err
 }
 
-// insertRows writes a run's rows into dst inside tx, its metric rows as
-// cur reads them (the caller closes cur, and a reading error is cur's).
-func (s *Store) insertRows(ctx context.Context, tx *Tx, id int64, rows runRows, cur *metricCursor) error {
+// insertRows writes a run's rows into dst inside tx.
+func (s *Store) insertRows(ctx context.Context, tx *Tx, id int64, rows runRows) error {
 	for _, p := range rows.params {
 		var num any
 		if p.num.Valid {
@@ -500,33 +462,25 @@ func (s *Store) insertRows(ctx context.Context, tx *Tx, id int64, rows runRows, 
 			return fmt.Errorf("param %s: %w", p.key, err)
 		}
 	}
-	bulk, err := s.d.bulkMetrics(ctx, tx, id, cur.next)
+	bulk, err := s.d.bulkMetrics(ctx, tx, id, rows.metrics)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	args := make([]any, 0, 5*rowsPerInsert)
-	for more := !bulk; more; {
-		n := 0
+	for ms := rows.metrics; len(ms) > 0 && !bulk; {
+		n := min(len(ms), rowsPerInsert)
 		args = args[:0]
-		for n < rowsPerInsert {
-			m, ok := cur.next()
-			if !ok {
-				more = false
-				break
-			}
+		for _, m := range ms[:n] {
 			var v any
 			if m.value.Valid {
 				v = m.value.Float64
 			}
 			args = append(args, id, m.key, m.step, v, m.wall)
-			n++
-		}
-		if n == 0 {
-			break
 		}
 		if _, err := tx.ExecContext(ctx, metricInsert(n), args...); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
+		ms = ms[n:]
 	}
 	for _, m := range rows.summaries {
 		var v any

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -381,78 +379,5 @@ func testCopyConcurrent(t *testing.T) {
 		if err != nil || len(exps) != 1 || exps[0].Counts[StatusDone] != 1 || exps[0].Counts[StatusFailed] != 1 {
 			t.Fatalf("round %d: the target holds %+v (%v), want copyme with one done and one failed run", round, exps, err)
 		}
-	}
-}
-
-// heapDialect samples the live heap (after a collection) at every 20th
-// statement sent through a store's handle.
-type heapDialect struct {
-	dialect
-	n   *atomic.Int64
-	max *atomic.Uint64
-}
-
-func (h heapDialect) rebind(q string) string {
-	if h.n.Add(1)%20 == 0 {
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		if ms.HeapAlloc > h.max.Load() {
-			h.max.Store(ms.HeapAlloc)
-		}
-	}
-	return h.dialect.rebind(q)
-}
-
-// testCopyStreamsMetrics: Copy streams a run's metric rows from the source
-// into the target's transaction, one at a time; it read a run's whole
-// history first (a run of 3 million logged steps took sync 680 MB). 150,000
-// rows held at once take 10 MB; the live heap while they are written (into
-// a SQLite target, by INSERTs of 64 rows) stays within 3 MB of what it was
-// before.
-func testCopyStreamsMetrics(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 150,000 metric rows")
-	}
-	const n = 150_000
-	ctx := context.Background()
-	src := newStore(t)
-	doneRuns(t, src, "long", 1)
-	runs, err := src.Runs(ctx, RunFilter{Experiments: []string{"long"}})
-	if err != nil || len(runs) != 1 {
-		t.Fatalf("Runs = %v, %v", runs, err)
-	}
-	w := src.NewMetricWriter(runs[0].ID, 4096)
-	for i := range n {
-		if err := w.Log(i, "train/loss", 1/float64(i+1)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	dst, err := Open(filepath.Join(t.TempDir(), "dst.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
-	var stmts atomic.Int64
-	var peak atomic.Uint64
-	dst.db.d = heapDialect{dst.db.d, &stmts, &peak}
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	if _, err := src.Copy(ctx, dst, CopyOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if stmts.Load() < n/64 {
-		t.Fatalf("%d statements: the copy did not INSERT the rows", stmts.Load())
-	}
-	if grew := int64(peak.Load()) - int64(ms.HeapAlloc); grew > 3<<20 {
-		t.Errorf("the live heap grew by %.1f MB while %d metric rows were copied, want under 3 MB", float64(grew)/(1<<20), n)
-	}
-	var got int
-	if err := dst.db.QueryRowContext(ctx, `SELECT count(*) FROM metrics`).Scan(&got); err != nil || got != n {
-		t.Errorf("the target holds %d metric rows (%v), want %d", got, err, n)
 	}
 }

@@ -457,11 +457,10 @@ type dialect interface {
 	// compact returns the statements that give the space of removed rows
 	// back to the file system, run outside a transaction.
 	compact() []string
-	// bulkMetrics writes a new run's metric rows (none of which it has),
-	// as next gives them until it returns false, inside tx by the engine's
-	// bulk path, and reports false, having called next never, when the
+	// bulkMetrics writes a new run's metric rows (none of which it has)
+	// inside tx by the engine's bulk path, and reports false when the
 	// engine has none (the caller then INSERTs them).
-	bulkMetrics(ctx context.Context, tx *Tx, runID int64, next func() (metricRowRaw, bool)) (bool, error)
+	bulkMetrics(ctx context.Context, tx *Tx, runID int64, rows []metricRowRaw) (bool, error)
 }
 
 // dbState is what probe found.

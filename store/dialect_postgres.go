@@ -192,12 +192,11 @@ var copiedRows atomic.Int64
 // transaction's connection: one stream instead of an INSERT of 64 rows per
 // round trip. COPY has no ON CONFLICT: the run must have none of the rows
 // (Copy writes the rows of a run it has just created or emptied).
-func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, next func() (metricRowRaw, bool)) (bool, error) {
+func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, rows []metricRowRaw) (bool, error) {
 	if tx.conn == nil {
 		return false, nil
 	}
-	first, ok := next()
-	if !ok {
+	if len(rows) == 0 {
 		return true, nil
 	}
 	err := tx.conn.Raw(func(driverConn any) error {
@@ -205,15 +204,13 @@ func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, nex
 		if !ok {
 			return fmt.Errorf("store: PostgreSQL connection is a %T, not pgx's", driverConn)
 		}
-		sent, pending := int64(0), true
+		i := 0
 		src := pgx.CopyFromFunc(func() ([]any, error) {
-			m := first
-			if pending {
-				pending = false
-			} else if m, ok = next(); !ok {
+			if i == len(rows) {
 				return nil, nil
 			}
-			sent++
+			m := rows[i]
+			i++
 			var v any // NULL: NaN
 			if m.value.Valid {
 				v = m.value.Float64
@@ -221,8 +218,8 @@ func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, nex
 			return []any{runID, m.key, m.step, v, m.wall}, nil
 		})
 		n, err := c.Conn().CopyFrom(tx.use(ctx), pgx.Identifier{"metrics"}, []string{"run_id", "key", "step", "value", "wall"}, src)
-		if err == nil && n != sent {
-			err = fmt.Errorf("store: COPY wrote %d metric rows of %d", n, sent)
+		if err == nil && n != int64(len(rows)) {
+			err = fmt.Errorf("store: COPY wrote %d metric rows of %d", n, len(rows))
 		}
 		copiedRows.Add(n)
 		return err

@@ -284,10 +284,7 @@
 // queued and interrupted runs unless CopyOptions.Unfinished (the target's
 // workers would take them from its queue and train them a second time).
 // Each run is one
-// transaction of the target, so Copy is idempotent and resumable; its
-// metric rows are read from the source as they are written into that
-// transaction, one at a time, so a run's history of any length copies in
-// little memory (a failed read rolls the run back like a failed write). Runs are
+// transaction of the target, so Copy is idempotent and resumable. Runs are
 // first looked up in the target 500 at a time, and the summaries of those
 // done in both compared, in one query of each store per chunk: a repeated
 // sync of a big store reads no run's rows and sends a few queries, not

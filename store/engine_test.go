@@ -41,7 +41,6 @@ var engineTests = []struct {
 	{"MetricWriterUnknownRun", testMetricWriterUnknownRun},
 	{"EachMetricPoint", testEachMetricPoint},
 	{"EachMetricPointHoldsNoRead", testEachMetricPointHoldsNoRead},
-	{"CopyStreamsMetrics", testCopyStreamsMetrics},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},
 	{"OwnedArtifacts", testOwnedArtifacts},
