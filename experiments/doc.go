@@ -239,8 +239,10 @@
 // said with the sweep's other problems).
 //
 // Settings that only new experiments must avoid — a plugin's Lint
-// (registry.Linter) and an eval.context beyond a file task's measured test
-// split — are ConfigError.Lint. An experiment refused for those alone
+// (registry.Linter), an eval.context beyond a file task's measured test
+// split, early stopping without a validation split — are ConfigError.Lint
+// (settings that made runs fail or store NaN weights, such as adam's eps 0,
+// stay plain errors). An experiment refused for those alone
 // ([OnlyLint]) loads with LoadOptions.NoLint: run, submit and slurm do so
 // when every run of its plan is stored already (rerunning the command
 // resumes them, as a worker would), and say so in a note.

@@ -750,6 +750,10 @@ func TestLintErrorsAreMarked(t *testing.T) {
 	if _, err := load(testRegistries(t), ctx, nil, LoadOptions{NoLint: true}); err != nil {
 		t.Errorf("%s with NoLint: %v, want it loaded", ctx, err)
 	}
+	noValid := "name: x\ntask: {name: reverse, valid_size: 0}\ntrain: {early_stopping: {patience: 3}}\n"
+	if _, _, err := loadText(t, noValid); !OnlyLint(err) {
+		t.Errorf("early stopping without a validation split: OnlyLint(%v) = false, want true", err)
+	}
 	if OnlyLint(nil) || OnlyLint(Errors{}) {
 		t.Error("OnlyLint of no problem = true, want false")
 	}

@@ -191,7 +191,7 @@ func (r *resolver) lint(check func()) {
 // keeps its order (ConfigError.order), not the order of its text.
 func (r *resolver) badEach(key string, i int, format string, args ...any) {
 	at := r.loc.at(key)
-	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: sprintf(format, args...), rank: at.rank, order: i})
+	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: sprintf(format, args...), Lint: r.linting, rank: at.rank, order: i})
 }
 
 // configBlocks are the top-level keys of a run's configuration: the keys
@@ -492,8 +492,10 @@ func (r *resolver) stoppingSplit(c Config, task resolved) {
 			valid, known = vs.ValidExamples(), true
 		}
 	}
-	if known && valid == 0 {
-		r.bad("train.early_stopping.patience", "early stopping watches %s, but task %q has no validation examples: give it a validation split, or set patience to 0", es.Metric, task.Name)
+	if known && valid == 0 { // a lint: older versions ran it (without ever stopping)
+		r.lint(func() {
+			r.bad("train.early_stopping.patience", "early stopping watches %s, but task %q has no validation examples: give it a validation split, or set patience to 0", es.Metric, task.Name)
+		})
 	}
 }
 

@@ -93,7 +93,7 @@ func loadStoredExperiment(ctx context.Context, path string, sets []string, mem *
 	}
 	y, yerr := loadExperimentWith(path, sets, mem, true)
 	if yerr != nil {
-		return nil, "", err
+		return nil, "", yerr // a problem the lints hid
 	}
 	plan, yerr := y.Plan()
 	if yerr != nil || len(plan) == 0 {
@@ -119,7 +119,11 @@ func loadStoredExperiment(ctx context.Context, path string, sets []string, mem *
 	}
 	var es experiments.Errors
 	errors.As(err, &es)
-	return y, fmt.Sprintf("attnlab: note: %s: every run is stored already, so settings new experiments may not have are kept for them: %s", path, es[0].Error()), nil
+	more := ""
+	if len(es) > 1 {
+		more = fmt.Sprintf(" (and %d more)", len(es)-1)
+	}
+	return y, fmt.Sprintf("attnlab: note: %s: every run is stored already, so settings new experiments may not have are kept for them: %s%s", path, es[0].Error(), more), nil
 }
 
 // workers returns how many runs estimated at est fit at once in the limit
