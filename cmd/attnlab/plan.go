@@ -25,7 +25,9 @@ func newPlanCmd() *cobra.Command {
 		Long: `Validate an experiment file (and the bases it extends, and the --set overrides)
 and list the runs it would make: one per sweep point and seed, with the
 parameters that vary between runs as columns and each run's hash (its
-identity in the run database). Nothing is trained and no database is touched.
+identity in the run database). Nothing is trained and no database is touched:
+the experiment is checked as a new one, so a setting refused since its runs
+were stored is refused here, where run, submit and slurm resume them.
 
 The data files of file tasks are read and checked (every bad line is
 listed), their splits' and vocabularies' sizes shown (a pairs file's split as

@@ -184,7 +184,8 @@ func TestPlanRefusesEncoderDropoutWithOneLayer(t *testing.T) {
 // with a note, and submit records nothing new (both said only that the
 // setting is refused, where the interrupt message says to rerun). A plan
 // with a run not yet stored (another seed) is still refused, as is one
-// against a database without its runs.
+// against a database without its runs. slurm --dry-run agrees with them;
+// plan, which opens no database, refuses.
 func TestRerunKeepsLintedStoredRuns(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "runs.db")
@@ -218,6 +219,14 @@ func TestRerunKeepsLintedStoredRuns(t *testing.T) {
 	}
 	if r := attnlab(t, "submit", exp, "--db", db); r.code != exitOK || !strings.Contains(r.stderr, "every run is stored already") {
 		t.Errorf("submit of the stored experiment: %v\nwant exit 0 and the note", r)
+	}
+	// slurm --dry-run sees what slurm would; plan, which opens no
+	// database, checks the experiment as a new one.
+	if r := attnlab(t, "plan", exp); r.code != exitUsage || !strings.Contains(r.stderr, lint) {
+		t.Errorf("plan: %v\nwant exit %d and %q", r, exitUsage, lint)
+	}
+	if r := attnlab(t, "slurm", exp, "--db", db, "--dry-run", "--workers", "1", "--attnlab", "/opt/attnlab"); r.code != exitOK || !strings.Contains(r.stderr, "every run is stored already") || !strings.Contains(r.stdout, "#SBATCH") {
+		t.Errorf("slurm --dry-run of the stored experiment: %v\nwant exit 0, the note and the script", r)
 	}
 	if r := attnlab(t, "run", exp, "--db", db, "--set", "seeds=[1,2]"); r.code != exitUsage || !strings.Contains(r.stderr, lint) {
 		t.Errorf("run with a new seed: %v\nwant exit %d and %q", r, exitUsage, lint)
