@@ -18,9 +18,10 @@
 //
 // Go's fatal runtime errors (out of memory, stack overflow) cannot be
 // caught: Go prints them and exits 2. attnlab prevents them by checking sizes
-// before allocating (package experiments); the only limit the process sets
-// itself is a smaller maximum goroutine stack, so that a runaway recursion
-// ends sooner and smaller.
+// before allocating (package experiments); the limits the process sets
+// itself are a smaller maximum goroutine stack, so that a runaway recursion
+// ends sooner and smaller, and, under ulimit -v or -d, what rlimit.go
+// describes.
 package main
 
 import (
@@ -54,6 +55,7 @@ const maxStack = 256 << 20
 
 func main() {
 	debug.SetMaxStack(maxStack)
+	boundAddressSpace()
 	// A closed terminal (SIGHUP) stops a command as Ctrl-C does, its runs
 	// checkpointed, instead of killing it with them left running, a lost
 	// attempt. Under nohup, which ignores SIGHUP, it stays ignored: asking

@@ -142,6 +142,9 @@ func (m *memoryFlag) workers(est experiments.MemoryEstimate) (int, error) {
 // nears it instead of letting garbage double the process's memory.
 func (m *memoryFlag) softLimit() {
 	if limit, _, err := m.limit(); err == nil && limit > 0 {
+		if addressRoom > 0 {
+			limit = min(limit, addressRoom) // boundAddressSpace
+		}
 		debug.SetMemoryLimit(limit)
 	}
 }

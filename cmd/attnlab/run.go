@@ -76,6 +76,9 @@ names), 130 when interrupted before every run was done.`,
 			if note != "" && !quiet {
 				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
+			if note := addressNote(est); note != "" && !quiet {
+				fmt.Fprintln(cmd.ErrOrStderr(), note)
+			}
 			maxWorkers, err := mem.workers(est)
 			if err != nil {
 				return err

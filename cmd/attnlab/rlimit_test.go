@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProcStatusBytes(t *testing.T) {
+	n, ok := procStatusBytes("VmSize:")
+	if !ok || n < 1<<20 {
+		t.Errorf("VmSize: %d, %v; want a size above 1 MiB", n, ok)
+	}
+	if _, ok := procStatusBytes("NoSuchLine:"); ok {
+		t.Error("a missing line was found")
+	}
+}
+
+// TestRunUnderUlimit: under ulimit -v, run says before training when a
+// run is estimated above the room the limit leaves (it may end in Go's
+// fatal out of memory, which attnlab cannot catch), and a small
+// experiment trains within the limit without the note.
+func TestRunUnderUlimit(t *testing.T) {
+	if raceBuild {
+		t.Skip("the race detector reserves more address space than any ulimit -v this test could set")
+	}
+	const limitKiB = 3 << 20 // 3 GiB
+	dir := t.TempDir()
+	under := func(args ...string) *exec.Cmd {
+		cmd := exec.Command("bash", append([]string{"-c", `ulimit -v ` + strconv.Itoa(limitKiB) + ` && exec "$0" "$@"`, os.Args[0]}, args...)...)
+		cmd.Env = append(os.Environ(), cliMainEnv+"=1")
+		return cmd
+	}
+
+	// A model estimated at several GiB: the note comes before training
+	// (the process is stopped once it has said it).
+	big := writeIn(t, dir, "big.yaml", "name: big\ntask: {name: reverse, train_size: 40, valid_size: 4, test_size: 4}\n"+
+		"model: {name: seq2seq-rnn, embed: 64, encoder: {name: lstm, hidden: 4096}, attention: {name: dot}}\n"+
+		"train: {steps: 1, batch_size: 4}\nseeds: [1]\n")
+	cmd := under("run", big, "--db", filepath.Join(dir, "big.db"), "--max-memory", "1TiB")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	var said []string
+	note := ""
+	for sc := bufio.NewScanner(stderr); sc.Scan() && note == ""; {
+		said = append(said, sc.Text())
+		if strings.HasPrefix(sc.Text(), "attnlab: note: ulimit -v ") {
+			note = sc.Text()
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if want := "attnlab: note: ulimit -v " + strconv.Itoa(limitKiB) + " (3.00 GiB) leaves about "; !strings.HasPrefix(note, want) || !strings.Contains(note, "may end in Go's fatal \"out of memory\"") {
+		t.Errorf("run of a model estimated above the room under ulimit -v: stderr began\n%s\nwant a line starting %q", strings.Join(said, "\n"), want)
+	}
+
+	// A small experiment trains under the same limit, without the note.
+	out, err := under("run", "testdata/tiny.yaml", "--db", filepath.Join(dir, "tiny.db")).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "ulimit") {
+		t.Errorf("run of a small experiment under ulimit -v: %v\n%s", err, out)
+	}
+}
