@@ -60,11 +60,13 @@ func finishWithFault(t *testing.T, poison func(logits []float32, v int)) (*Resul
 	return res, err, rec
 }
 
-// TestContextLossFaultFailsRun: a language model's test/loss@N that
+// TestContextLossFaultFailsRun: a language model's test/loss@N that is
+// not a number (NaN: its logits at that context are NaN) or that
 // overflowed (+Inf: finite logits too far apart for float32) while the
 // test loss is finite fails the run with a FailedError naming the key,
-// before the samples are stored — never a done run holding a +Inf
-// test/loss@N, nor samples of a model that failed.
+// before the samples are stored — never a done run holding a NaN or
+// +Inf test/loss@N, nor samples of a model that failed. (A NaN there is
+// never a loss over nothing: every window has a target.)
 func TestContextLossFaultFailsRun(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -72,6 +74,11 @@ func TestContextLossFaultFailsRun(t *testing.T) {
 		poison func(logits []float32, v int)
 		want   string
 	}{
+		{"NaN", func(l []float32, v int) {
+			for i := range l {
+				l[i] = float32(math.NaN())
+			}
+		}, "test/loss@4 is NaN (test/loss is "},
 		// Every row puts the largest float32 on padding and its negation
 		// on every token: a finite logit whose log-probability overflows.
 		{"overflow", func(l []float32, v int) {

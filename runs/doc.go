@@ -169,7 +169,10 @@
 //   - the test: a test loss NaN or ±Inf ("step N: test loss is NaN"), a
 //     test/ppl that overflows (checked before decoding, so no samples of
 //     the diverged model are stored), a language model's test/loss@N
-//     that is ±Inf (checked before its samples are stored), and finally
+//     that is NaN ("step N: test/loss@8 is NaN (test/loss is 2.327)":
+//     every context measured has a target, so a NaN there is the model's
+//     arithmetic failing at that context, never a loss over nothing) or
+//     ±Inf (both checked before its samples are stored), and finally
 //     any loss or perplexity summary (SPLIT/loss, SPLIT/ppl, test/loss@N
 //     and their best/ forms) that is ±Inf, the same way.
 //
@@ -179,7 +182,8 @@
 // run done.
 //
 // A NaN anywhere else is not a divergence but a measure of nothing (an
-// empty split or length bucket: an exact match over no example) and is
+// empty split: an exact match over no example; an empty length bucket is
+// not recorded at all, and test/loss@N always has targets) and is
 // stored as such; compare counts it apart (report.Cell.NaN). A loss that
 // is huge but keeps a finite perplexity (say 400 nats per token, where a
 // model that guesses uniformly scores the log of its vocabulary) is

@@ -565,7 +565,11 @@ func majorityRef(ex []tasks.Example) (ref string, ok bool) {
 // (which plan refuses when it measured the task's data, as for a file
 // task; a run queued before it did may still ask) is measured at T−1 and
 // recorded under the context it was measured at, test/loss@(T−1), never
-// under N. A test split of fewer than 2 tokens records none.
+// under N. A test split of fewer than 2 tokens records none. Every
+// context measured has a target to predict, so a NaN loss is a numeric
+// failure of the model at that context, not an empty measure: it fails
+// the run (a FailedError naming the key) before anything else of the
+// test is stored.
 func (r *run) contextLosses(sum map[string]float64) error {
 	most := len(r.data.TestTokens) - 1
 	for _, n := range r.cfg.Eval.Context {
@@ -577,6 +581,14 @@ func (r *run) contextLosses(sum map[string]float64) error {
 		loss, _ := r.teacherForcedBy(tasks.Windows(r.data.TestTokens, n), experiments.ContextBatch(r.cfg.Train.BatchSize, n))
 		if err := r.stopped(); err != nil {
 			return err
+		}
+		if math.IsNaN(loss) {
+			// Never a loss over nothing: n ≥ 1 and a stream of 2 tokens
+			// or more give at least one window with a target, and no
+			// token is padding. The model's arithmetic failed at this
+			// context (an activation that overflows past the training
+			// length), as a NaN test loss fails the run.
+			return &FailedError{Step: r.st.Step, Reason: fmt.Sprintf("%s is NaN (test/loss is %.4g)", key, sum["test/loss"])}
 		}
 		sum[key] = loss
 	}
