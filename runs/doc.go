@@ -187,8 +187,25 @@
 // stored as such; compare counts it apart (report.Cell.NaN). A loss that
 // is huge but keeps a finite perplexity (say 400 nats per token, where a
 // model that guesses uniformly scores the log of its vocabulary) is
-// stored: it is a number, and compare shows it. Runs stored done with an
-// infinite perplexity before 2026-12-06 stay done and load as before.
+// stored: it is a number, and compare shows it. No finite threshold
+// tells such a loss from a real result, so none is applied:
+//
+//   - a multiple of ln(vocabulary) is crossed by healthy runs: a small
+//     Transformer LM (runs/testdata/lm_text.yaml, sinusoidal positions,
+//     lr 0.01, 600 steps) scores test/loss 0.073 but test/loss@194, six
+//     times its training context, 2.72 nats, above ln 13 = 2.56, the
+//     uniform guess —
+//     length extrapolation and out-of-distribution test lengths are what
+//     such losses measure, and a model trained towards zero loss with
+//     Adam (steps of about lr whatever the gradient's size) keeps growing
+//     its logits, and so the losses of its confident mistakes;
+//   - a perplexity beyond float32 (a loss above ln(3.4e38) ≈ 88.7) bounds
+//     nothing the model computes: the loss is taken from float32
+//     log-probabilities, finite up to about 3.4e38 nats per token, and
+//     the perplexity is computed in float64 from the mean loss.
+//
+// Runs stored done with an infinite perplexity before 2026-12-06 stay
+// done and load as before.
 //
 // # Panics
 //
