@@ -260,6 +260,22 @@ func SplitContext(key string) (base string, n int, ok bool) {
 	return base, n, true
 }
 
+// IsLoss reports whether key is a loss or a perplexity: SPLIT/loss,
+// SPLIT/ppl, test/loss@N (AtContext), or best/ of one of them — the keys
+// whose ±Inf is a divergence, never a result: package runs fails a run
+// whose loss or perplexity is ±Inf, and package report leaves such a value
+// of a run stored done by an older build out of its means, as a NaN. Any
+// other metric may be +Inf legitimately (a TextMetric whose Scale.Max is
+// +Inf).
+func IsLoss(key string) bool {
+	key = strings.TrimPrefix(key, "best/")
+	if base, _, ok := SplitContext(key); ok {
+		key = base
+	}
+	split, name, ok := strings.Cut(key, "/")
+	return ok && split != "" && (name == "loss" || name == "ppl")
+}
+
 // All returns a descriptor for every key pattern of the table, sorted by
 // key: one per split (valid/loss, test/loss, …), SPLIT/NAME/len_LO_HI for
 // metrics recorded per length bucket, and test/NAME@N for those recorded

@@ -166,3 +166,19 @@ func TestBucketDocsSayBucketOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLoss(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		want bool
+	}{
+		{"test/loss", true}, {"valid/ppl", true}, {"train/loss", true}, {"best/valid/loss", true},
+		{"test/loss@8", true}, {"best/test/loss@8", true},
+		{"test/exact_match", false}, {"test/len_ratio", false}, {"loss", false}, {"/loss", false},
+		{"test/loss/len_1_10", false}, {"test/loss@x", false}, {"perf/tokens_per_s", false},
+	} {
+		if got := IsLoss(tc.key); got != tc.want {
+			t.Errorf("IsLoss(%q) = %v, want %v", tc.key, got, tc.want)
+		}
+	}
+}

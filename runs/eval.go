@@ -337,7 +337,7 @@ func (r *run) finish() (*Result, error) {
 }
 
 // notFinite fails the run at step when a loss-derived metric of m (in
-// key order; lossKey) is +Inf or −Inf: a loss or a perplexity that
+// key order; metrics.IsLoss) is +Inf or −Inf: a loss or a perplexity that
 // overflowed (a perplexity is +Inf above a loss of about 709.78 nats per
 // token, the largest that exp keeps finite), which compare would
 // otherwise average with the seeds that trained. Any other metric may be
@@ -349,7 +349,7 @@ func (r *run) finish() (*Result, error) {
 func notFinite(step int, m map[string]float64) error {
 	for _, k := range sortedKeys(m) {
 		v := m[k]
-		if !math.IsInf(v, 0) || !lossKey(k) {
+		if !math.IsInf(v, 0) || !metrics.IsLoss(k) {
 			continue
 		}
 		reason := fmt.Sprintf("%s is %v", k, v)
@@ -361,17 +361,6 @@ func notFinite(step int, m map[string]float64) error {
 		return &FailedError{Step: step, Reason: reason}
 	}
 	return nil
-}
-
-// lossKey reports whether k is a loss or a perplexity: SPLIT/loss,
-// SPLIT/ppl, test/loss@N (eval.context), or best/ of one of them.
-func lossKey(k string) bool {
-	k = strings.TrimPrefix(k, "best/")
-	if base, _, ok := metrics.SplitContext(k); ok {
-		k = base
-	}
-	split, name, ok := strings.Cut(k, "/")
-	return ok && split != "" && (name == "loss" || name == "ppl")
 }
 
 // testSplit is the test examples every test/* metric is measured on: the
