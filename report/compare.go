@@ -334,6 +334,13 @@ type Cell struct {
 	Mean, Std float64
 	N         int // runs with a value (not NaN, not missing)
 	NaN       int // runs whose value is NaN (a diverged run); len(Runs)−N−NaN runs lack the key
+	// Infinite counts the runs of NaN whose value is a loss or a
+	// perplexity (metrics.IsLoss) that is ±Inf: a run that diverged,
+	// stored done by a build before 2026-12-06 (runs now fail it). Such a
+	// value is not a result to average: it is left out of the mean, std
+	// and tests as a NaN is, NaN in Values, and the notes say so. A ±Inf
+	// of any other metric is a value.
+	Infinite int
 	// Best marks the best mean of the column among the rows of the same
 	// task, by the metric's direction: only for quality metrics (and cost
 	// metrics with Query.TestCost) that have a direction, never for
@@ -377,7 +384,8 @@ type Cell struct {
 	// Comparison.Adjusted is false.
 	P, PAdj float64
 	// Values holds one value per run of the row, in the order of Row.Runs:
-	// NaN for a NaN value and for a run that lacks the key.
+	// NaN for a NaN value, an infinite loss (Infinite) and a run that
+	// lacks the key.
 	Values []float64
 }
 
@@ -505,6 +513,10 @@ func newCell(sel *selection, ids, seeds []int64, m string) Cell {
 		case math.IsNaN(v):
 			cell.Values[i] = v
 			cell.NaN++
+		case math.IsInf(v, 0) && metrics.IsLoss(m):
+			cell.Values[i] = math.NaN()
+			cell.NaN++
+			cell.Infinite++
 		default:
 			cell.Values[i] = v
 			cell.N++

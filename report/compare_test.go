@@ -292,12 +292,54 @@ func TestCompareNaN(t *testing.T) {
 	if all.N != 0 || all.NaN != 3 || !math.IsNaN(all.Mean) || !math.IsNaN(all.P) || all.Best {
 		t.Errorf("all-NaN cell = %+v, want N 0, NaN 3, Mean NaN, P NaN, not best", all)
 	}
+	// A done run's +Inf loss (stored before runs failed it) is no result:
+	// counted apart as a NaN is, so lr=0.001 is the only row with a mean
+	// and, as when that run is failed, no row is best.
 	inf := cellOf(t, c, "lr=0.1", "test/loss")
-	if !math.IsInf(inf.Mean, 1) || inf.N != 1 || inf.Best || !math.IsNaN(inf.P) {
-		t.Errorf("+Inf cell = %+v, want Mean +Inf, N 1, not best", inf)
+	if inf.N != 0 || inf.NaN != 1 || inf.Infinite != 1 || !math.IsNaN(inf.Mean) || inf.Best || !math.IsNaN(inf.P) || !math.IsNaN(inf.Values[0]) {
+		t.Errorf("+Inf loss cell = %+v, want N 0, NaN 1, Infinite 1, Mean NaN, Values [NaN], not best, P NaN", inf)
 	}
-	if !cellOf(t, c, "lr=0.001", "test/loss").Best {
-		t.Errorf("lr=0.001 (0.6 against +Inf) should be best")
+	if cellOf(t, c, "lr=0.001", "test/loss").Best {
+		t.Errorf("lr=0.001 is marked best against no other mean")
+	}
+}
+
+// TestCompareInfiniteLoss: a loss or perplexity that is ±Inf in a done
+// run (a diverged run stored by a build before 2026-12-06, which did not
+// fail it) is counted apart as a NaN is and left out of the mean, std and
+// test, which are over the seeds that trained, and the notes say so —
+// rather than a mean of +Inf, no std and no test for the whole row. A
+// +Inf of another metric (a text metric's ratio) stays a value.
+func TestCompareInfiniteLoss(t *testing.T) {
+	inf := math.Inf(1)
+	x := fakeExperiment{name: "old-diverged"}
+	for s, v := range []float64{1.1, 1.3, 1.2} {
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.001}, seed: int64(s + 1),
+			sums: map[string]float64{"test/ppl": v, "test/len_ratio": 1}})
+	}
+	for s, v := range []float64{2.1, 2.3, inf, 2.2} {
+		x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.1}, seed: int64(s + 1),
+			sums: map[string]float64{"test/ppl": v, "test/len_ratio": []float64{1, 1, 1, inf}[s]}})
+	}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"old-diverged"}, Baseline: "lr=0.001", Unpaired: true})
+	ppl := cellOf(t, c, "lr=0.1", "test/ppl")
+	if ppl.N != 3 || ppl.NaN != 1 || ppl.Infinite != 1 || !closeTo(ppl.Mean, 2.2, 1e-12) || !closeTo(ppl.Std, 0.1, 1e-12) {
+		t.Errorf("test/ppl = %v ± %v (n=%d, NaN=%d, Infinite=%d), want 2.2 ± 0.1 (n=3, NaN=1, Infinite=1)", ppl.Mean, ppl.Std, ppl.N, ppl.NaN, ppl.Infinite)
+	}
+	if !ppl.Tested || !closeTo(ppl.Diff, 1, 1e-12) || math.IsNaN(ppl.P) || math.IsNaN(ppl.Low) {
+		t.Errorf("test/ppl against the baseline = %+v, want Δ 1 with a p-value and an interval over the 3 seeds that trained", ppl)
+	}
+	if !math.IsNaN(ppl.Values[2]) {
+		t.Errorf("Values = %v, want the +Inf run's NaN in place", ppl.Values)
+	}
+	ratio := cellOf(t, c, "lr=0.1", "test/len_ratio")
+	if ratio.N != 4 || ratio.NaN != 0 || ratio.Infinite != 0 || !math.IsInf(ratio.Mean, 1) {
+		t.Errorf("test/len_ratio = %+v, want a value: N 4, Mean +Inf", ratio)
+	}
+	notes := strings.Join(c.notes(false), " ")
+	if want := "lr=0.1 test/ppl ×1 ±Inf"; !strings.Contains(notes, want) || !strings.Contains(notes, "±Inf losses or perplexities") {
+		t.Errorf("notes do not say %q was left out:\n%s", want, notes)
 	}
 }
 

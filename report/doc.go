@@ -55,7 +55,10 @@
 // settings, or a seed run again — counts once, as their mean, as in the
 // tests), the number of runs with a value, the number of NaN
 // values (runs that finished with a NaN score, left out of mean and std
-// but never hidden) and the per-run values. How a metric is treated
+// but never hidden; a loss or perplexity that is ±Inf, metrics.IsLoss —
+// a diverged run stored done by a build before 2026-12-06, which runs now
+// fail — counts as one, Cell.Infinite, and the notes say so) and the
+// per-run values. How a metric is treated
 // follows its kind in metrics.Describe: quality metrics (test/ and valid/)
 // get the best row of each task starred (rows whose task.* params and
 // data.* fingerprints agree, and for BLEU whose sacreBLEU signatures agree:

@@ -116,12 +116,14 @@ func jsonFloats(xs []float64) []jsonFloat {
 }
 
 type jsonCell struct {
-	Mean   jsonFloat `json:"mean"`
-	Std    jsonFloat `json:"std"`
-	N      int       `json:"n"`
-	NaN    int       `json:"nan"`
-	Best   bool      `json:"best"`
-	Tested bool      `json:"tested"`
+	Mean jsonFloat `json:"mean"`
+	Std  jsonFloat `json:"std"`
+	N    int       `json:"n"`
+	NaN  int       `json:"nan"`
+	// Infinite counts the runs of NaN whose loss was ±Inf (Cell.Infinite).
+	Infinite int  `json:"infinite,omitempty"`
+	Best     bool `json:"best"`
+	Tested   bool `json:"tested"`
 	// Test names the test of a tested cell (Cell.test), Averaged says a
 	// pooled side's seeds stood for their runs' means (Cell.Averaged).
 	Test     string      `json:"test,omitempty"`
@@ -242,6 +244,8 @@ func nonNil[T any](s []T) []T {
 // or "none"; a tested cell's "test" is "paired", "welch", "sign-flip" or
 // "permutation" (Cell.Paired, Cell.Exact), "averaged": true where a pooled
 // side's runs of one seed were averaged before pairing (Cell.Averaged),
+// "infinite" (left out when 0) counts the runs of "nan" whose loss or
+// perplexity was ±Inf (Cell.Infinite),
 // and "unpaired": true stands for Query.Unpaired; kinds and directions are
 // those of metrics.Describe, a signature's rows are null when it signs
 // every row (see Signature), notes are the sentences printed under the
@@ -274,7 +278,7 @@ func (c *Comparison) MarshalJSON() ([]byte, error) {
 			jr.Pooled[key] = row.Pooled[k]
 		}
 		for j, cell := range row.Cells {
-			jr.Cells[c.Metrics[j]] = jsonCell{Test: cell.test(), Averaged: cell.Averaged, Mean: jsonFloat(cell.Mean), Std: jsonFloat(cell.Std), N: cell.N, NaN: cell.NaN,
+			jr.Cells[c.Metrics[j]] = jsonCell{Test: cell.test(), Averaged: cell.Averaged, Mean: jsonFloat(cell.Mean), Std: jsonFloat(cell.Std), N: cell.N, NaN: cell.NaN, Infinite: cell.Infinite,
 				Best: cell.Best, Tested: cell.Tested, Diff: jsonFloat(cell.Diff), Low: jsonFloat(cell.Low), High: jsonFloat(cell.High),
 				P: jsonFloat(cell.P), PAdj: jsonFloat(cell.PAdj), Values: jsonFloats(cell.Values)}
 		}
@@ -319,7 +323,7 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 			if !ok {
 				return fmt.Errorf("report: comparison JSON: a row has no cell for %s", m)
 			}
-			cell := Cell{Mean: float64(jc.Mean), Std: float64(jc.Std), N: jc.N, NaN: jc.NaN, Best: jc.Best, Tested: jc.Tested, Paired: jc.Test == "paired" || jc.Test == "sign-flip",
+			cell := Cell{Mean: float64(jc.Mean), Std: float64(jc.Std), N: jc.N, NaN: jc.NaN, Infinite: jc.Infinite, Best: jc.Best, Tested: jc.Tested, Paired: jc.Test == "paired" || jc.Test == "sign-flip",
 				Exact: jc.Test == "sign-flip" || jc.Test == "permutation", Averaged: jc.Averaged,
 				Diff: float64(jc.Diff), Low: float64(jc.Low), High: float64(jc.High), P: float64(jc.P), PAdj: float64(jc.PAdj)}
 			for _, v := range jc.Values {

@@ -66,7 +66,8 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //   - "csv": one header line, then one line per row: the keys' values,
 //     each pooled key's values joined by "; ", n, baseline (true/false),
 //     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan and <m>_best
-//     (mean and std over seeds as Cell.Mean says; n counts runs, so a row
+//     (mean and std over seeds as Cell.Mean says; nan counts Cell.NaN,
+//     the ±Inf losses of Cell.Infinite included; n counts runs, so a row
 //     with several runs of a seed has fewer seeds than n: its JSON lists
 //     the seeds), and with a baseline, for each metric that is tested, <m>_diff,
 //     <m>_ci_low, <m>_ci_high, <m>_p, <m>_p_adj and <m>_test ("paired",
@@ -728,7 +729,7 @@ func (c *Comparison) seedsPooled() bool {
 func (c *Comparison) notesMarked(mark string) []string {
 	parts := []string{c.meanNote()}
 	var maxM, minM, nans []string
-	partial, anyBest := false, false
+	partial, anyBest, infinite := false, false, false
 	for j, m := range c.Metrics {
 		best := false
 		for i, row := range c.Rows {
@@ -740,7 +741,15 @@ func (c *Comparison) notesMarked(mark string) []string {
 				if where != "" {
 					where += " "
 				}
-				nans = append(nans, fmt.Sprintf("%s%s ×%d", where, m, cell.NaN))
+				inf := ""
+				switch {
+				case cell.Infinite == cell.NaN:
+					inf = " ±Inf"
+				case cell.Infinite > 0:
+					inf = fmt.Sprintf(" (%d ±Inf)", cell.Infinite)
+				}
+				nans = append(nans, fmt.Sprintf("%s%s ×%d%s", where, m, cell.NaN, inf))
+				infinite = infinite || cell.Infinite > 0
 			}
 		}
 		if !best {
@@ -807,7 +816,13 @@ func (c *Comparison) notesMarked(mark string) []string {
 			strings.Join(shown, ", "), along))
 	}
 	if len(nans) > 0 {
-		out = append(out, "NaN values, left out of mean and std: "+strings.Join(firstFew(nans, 4), ", ")+".")
+		what := "NaN values"
+		if infinite {
+			// Runs stored done by builds before 2026-12-06, which did not
+			// fail a run whose loss overflowed (metrics.IsLoss).
+			what = "NaN values and ±Inf losses or perplexities (diverged runs stored done by builds before 2026-12-06)"
+		}
+		out = append(out, what+", left out of mean and std: "+strings.Join(firstFew(nans, 4), ", ")+".")
 	}
 	out = append(out, c.selectionNotes()...)
 	if c.Builds > 1 {

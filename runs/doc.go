@@ -205,7 +205,10 @@
 //     the perplexity is computed in float64 from the mean loss.
 //
 // Runs stored done with an infinite perplexity before 2026-12-06 stay
-// done and load as before.
+// done and load as before (ls lists them done); compare counts their ±Inf
+// loss or perplexity apart, as a NaN, out of the means and tests
+// (report.Cell.Infinite), rather than average a +Inf with the seeds that
+// trained.
 //
 // # Panics
 //
