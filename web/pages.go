@@ -838,14 +838,19 @@ func safeFilename(s string) string {
 }
 
 // tipValue is one run's value in a cell's tooltip. A NaN in Cell.Values
-// is either a NaN score (a diverged run, counted in Cell.NaN) or a run
-// without the metric; the counts tell which when the cell has one kind.
+// is either a NaN score (a diverged run, counted in Cell.NaN; an infinite
+// loss left out as one, Cell.Infinite) or a run without the metric; the
+// counts tell which when the cell has one kind.
 func tipValue(cell report.Cell, x float64) string {
 	if !math.IsNaN(x) {
 		return report.FormatNumber(x)
 	}
 	missing := len(cell.Values) - cell.N - cell.NaN
 	switch {
+	case missing == 0 && cell.Infinite == cell.NaN:
+		return "±Inf (diverged, left out)"
+	case missing == 0 && cell.Infinite > 0:
+		return "NaN or ±Inf (diverged, left out)"
 	case missing == 0:
 		return "NaN"
 	case cell.NaN == 0:

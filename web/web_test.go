@@ -821,7 +821,8 @@ func TestBestTies(t *testing.T) {
 		`<span class="num">0.450 ± 0.071</span> <span class="row">attention.name=dot = attention.name=additive</span>`)
 }
 
-// TestTipValue: a tooltip names a NaN score and a missing value apart
+// TestTipValue: a tooltip names a NaN score, an infinite loss left out
+// (report.Cell.Infinite) and a missing value apart
 // where the cell's counts tell which, and says "NaN or no value" where
 // they cannot.
 func TestTipValue(t *testing.T) {
@@ -833,6 +834,9 @@ func TestTipValue(t *testing.T) {
 		{report.Cell{Values: []float64{0.5, nan, 0.7}, N: 2, NaN: 1}, "NaN"},
 		{report.Cell{Values: []float64{0.5, nan, 0.7}, N: 2}, "no value"},
 		{report.Cell{Values: []float64{nan, nan, 0.7}, N: 1, NaN: 1}, "NaN or no value"},
+		// a ±Inf loss of a done run, left out as a NaN (report.Cell.Infinite)
+		{report.Cell{Values: []float64{0.5, nan, 0.7}, N: 2, NaN: 1, Infinite: 1}, "±Inf (diverged, left out)"},
+		{report.Cell{Values: []float64{nan, nan, 0.7}, N: 1, NaN: 2, Infinite: 1}, "NaN or ±Inf (diverged, left out)"},
 	} {
 		if got := tipValue(tc.cell, nan); got != tc.want {
 			t.Errorf("tipValue(%+v, NaN) = %q, want %q", tc.cell, got, tc.want)
