@@ -27,6 +27,10 @@ type CopyOptions struct {
 	Progress func(r Run, action CopyAction)
 
 	chunk int // runs looked up at once (tests); zero: copyChunk
+	page  int // metric rows read from the source per query (tests); zero: metricPage
+	// spooled, if not nil, is called with the spool file's path once a
+	// run's metric rows are in it, before dst's transaction (tests).
+	spooled func(path string)
 }
 
 // CopyAction is what Copy did with one run.
@@ -68,6 +72,18 @@ var finishedness = map[Status]int{StatusQueued: 0, StatusInterrupted: 1, StatusF
 // well as in the source. Each run is copied in
 // one transaction of dst, so an interrupted Copy leaves whole runs, and
 // running it again finishes the job. Copy works between any two engines.
+//
+// A run's metric history, which can be millions of rows, is not held in
+// memory: it is first read from the source, in pages, into a temporary
+// file (in os.TempDir, removed once the run is copied; about 21 bytes a
+// row), and only once that read has succeeded is dst's transaction begun
+// and fed from the file. So the source is never read inside a transaction
+// of dst: a failure to read it (a source server stopped or its backend
+// killed) fails Copy at once with an error naming the source and leaves
+// dst untouched by that run, instead of being retried as an outage of dst.
+// A failure to read the file back rolls dst's transaction back and is not
+// retried either. Params, summaries and artifacts are read into memory as
+// before (a run has few; a checkpoint artifact is held whole).
 func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyReport, error) {
 	rep := CopyReport{Runs: map[CopyAction]int{}}
 	exps, err := s.Experiments(ctx)
@@ -117,7 +133,13 @@ func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyRepo
 				return rep, fmt.Errorf("store: copy runs of %s to %s: %w", x.Name, dst.name, err)
 			}
 			for _, r := range chunk {
-				action, err := s.copyRun(ctx, dst, expID, r, opt.Unfinished, look)
+				action, err := s.copyRun(ctx, dst, expID, r, opt, look)
+				var src *sourceError
+				var local *localError
+				if errors.As(err, &src) || errors.As(err, &local) {
+					// Not dst's failure: dst is not named.
+					return rep, s.redactErr(fmt.Errorf("store: copy run %s of %s: %w", r.Hash, x.Name, err))
+				}
 				if err != nil {
 					return rep, fmt.Errorf("store: copy run %s of %s to %s: %w", r.Hash, x.Name, dst.name, err)
 				}
@@ -240,10 +262,20 @@ func (s *Store) copyExperiment(ctx context.Context, x Experiment) (id int64, cre
 // runRows is everything of a run besides its runs row.
 type runRows struct {
 	params    []paramRow
-	metrics   []metricRowRaw
+	metrics   *spool // the metric rows, in a temporary file
 	summaries []summaryRow
 	artifacts []artifactRow
 }
+
+// sourceError is a failure to read the source of a copy, which Copy
+// reports naming the source, never the target.
+type sourceError struct {
+	name string // the source's (redacted)
+	err  error
+}
+
+func (e *sourceError) Error() string { return fmt.Sprintf("read it from %s: %v", e.name, e.err) }
+func (e *sourceError) Unwrap() error { return e.err }
 
 type paramRow struct {
 	key, kind string
@@ -270,9 +302,20 @@ type artifactRow struct {
 	created    dbTime
 }
 
-// readRows reads a run's rows from s.
-func (s *Store) readRows(ctx context.Context, id int64) (runRows, error) {
-	var out runRows
+// readRows reads a run's rows from s, its metric rows into sp, page rows
+// a query. Its errors are s's, a *sourceError, but for the spool file's
+// (a *localError).
+func (s *Store) readRows(ctx context.Context, id int64, sp *spool, page int) (runRows, error) {
+	out, err := s.readRunRows(ctx, id, sp, page)
+	var local *localError
+	if err != nil && !errors.As(err, &local) {
+		err = &sourceError{name: s.name, err: err}
+	}
+	return out, err
+}
+
+func (s *Store) readRunRows(ctx context.Context, id int64, sp *spool, page int) (runRows, error) {
+	out := runRows{metrics: sp}
 	rows, err := s.db.QueryContext(ctx, `SELECT key, type, value, text_value FROM params WHERE run_id = ? ORDER BY key`, id)
 	if err != nil {
 		return out, err
@@ -288,19 +331,7 @@ func (s *Store) readRows(ctx context.Context, id int64) (runRows, error) {
 	if err := closeRows(rows); err != nil {
 		return out, err
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT key, step, value, wall FROM metrics WHERE run_id = ? ORDER BY key, step`, id)
-	if err != nil {
-		return out, err
-	}
-	for rows.Next() {
-		var m metricRowRaw
-		if err := rows.Scan(&m.key, &m.step, &m.value, &m.wall); err != nil {
-			rows.Close()
-			return out, err
-		}
-		out.metrics = append(out.metrics, m)
-	}
-	if err := closeRows(rows); err != nil {
+	if err := s.spoolMetrics(ctx, id, sp, page); err != nil {
 		return out, err
 	}
 	rows, err = s.db.QueryContext(ctx, `SELECT key, value FROM summaries WHERE run_id = ? ORDER BY key`, id)
@@ -336,6 +367,48 @@ func (s *Store) readRows(ctx context.Context, id int64) (runRows, error) {
 	return out, closeRows(rows)
 }
 
+// spoolMetrics reads run id's metric rows from s into sp in (key, step)
+// order, page rows a query (each query after the first starts after the
+// last row read, by the primary key's index, so a page costs the same
+// wherever it is in the history).
+func (s *Store) spoolMetrics(ctx context.Context, id int64, sp *spool, page int) error {
+	var last metricRowRaw
+	for first := true; ; first = false {
+		q, args := `SELECT key, step, value, wall FROM metrics WHERE run_id = ? ORDER BY key, step LIMIT ?`, []any{id, page}
+		if !first {
+			q = `SELECT key, step, value, wall FROM metrics WHERE run_id = ? AND (key, step) > (?, ?) ORDER BY key, step LIMIT ?`
+			args = []any{id, last.key, last.step, page}
+		}
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("read metrics: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			var m metricRowRaw
+			if err := rows.Scan(&m.key, &m.step, &m.value, &m.wall); err != nil {
+				rows.Close()
+				return fmt.Errorf("read metrics: %w", err)
+			}
+			if err := sp.add(m); err != nil {
+				rows.Close()
+				return &localError{fmt.Errorf("spool metric rows: %w", err)}
+			}
+			last = m
+			n++
+		}
+		if err := closeRows(rows); err != nil {
+			return fmt.Errorf("read metrics: %w", err)
+		}
+		if n < page {
+			if err := sp.done(); err != nil {
+				return &localError{fmt.Errorf("spool metric rows: %w", err)}
+			}
+			return nil
+		}
+	}
+}
+
 func closeRows(rows *sql.Rows) error {
 	err := rows.Err()
 	if cerr := rows.Close(); err == nil {
@@ -359,11 +432,11 @@ func sameResults(a, b map[string]float64) bool {
 
 // copyRun copies one run into dst (experiment expID there), given what
 // lookUp found of its chunk.
-func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, unfinished bool, look copyLook) (CopyAction, error) {
+func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, opt CopyOptions, look copyLook) (CopyAction, error) {
 	if r.Status == StatusRunning {
 		return CopyRunning, nil
 	}
-	if !unfinished && (r.Status == StatusQueued || r.Status == StatusInterrupted) {
+	if !opt.Unfinished && (r.Status == StatusQueued || r.Status == StatusInterrupted) {
 		return CopyUnfinished, nil
 	}
 	// The cheap look first (lookUp's), so that a repeated sync reads no
@@ -383,9 +456,22 @@ func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, unf
 	case finishedness[existing.Status] >= finishedness[r.Status]:
 		return CopySame, nil
 	}
-	rows, err := s.readRows(ctx, r.ID)
+	sp, err := newSpool()
+	if err != nil {
+		return "", &localError{fmt.Errorf("spool metric rows: %w", err)}
+	}
+	defer sp.close()
+	page := metricPage
+	if opt.page > 0 {
+		page = opt.page
+	}
+	// All of the source is read before dst's transaction begins (see Copy).
+	rows, err := s.readRows(ctx, r.ID, sp, page)
 	if err != nil {
 		return "", err
+	}
+	if opt.spooled != nil {
+		opt.spooled(sp.path)
 	}
 	var action CopyAction
 	err = dst.write(ctx, func(tx *Tx) error {
@@ -446,7 +532,9 @@ func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, unf
 	return action, err
 }
 
-// insertRows writes a run's rows into dst inside tx.
+// insertRows writes a run's rows into dst inside tx, its metric rows from
+// their spool file. A failure to read the file (a *localError) ends it at
+// once, before anything else is written, and is returned as is.
 func (s *Store) insertRows(ctx context.Context, tx *Tx, id int64, rows runRows) error {
 	for _, p := range rows.params {
 		var num any
@@ -462,25 +550,8 @@ func (s *Store) insertRows(ctx context.Context, tx *Tx, id int64, rows runRows) 
 			return fmt.Errorf("param %s: %w", p.key, err)
 		}
 	}
-	bulk, err := s.d.bulkMetrics(ctx, tx, id, rows.metrics)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	args := make([]any, 0, 5*rowsPerInsert)
-	for ms := rows.metrics; len(ms) > 0 && !bulk; {
-		n := min(len(ms), rowsPerInsert)
-		args = args[:0]
-		for _, m := range ms[:n] {
-			var v any
-			if m.value.Valid {
-				v = m.value.Float64
-			}
-			args = append(args, id, m.key, m.step, v, m.wall)
-		}
-		if _, err := tx.ExecContext(ctx, metricInsert(n), args...); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-		ms = ms[n:]
+	if err := s.insertMetrics(ctx, tx, id, rows.metrics); err != nil {
+		return err
 	}
 	for _, m := range rows.summaries {
 		var v any
@@ -498,6 +569,52 @@ func (s *Store) insertRows(ctx context.Context, tx *Tx, id int64, rows runRows) 
 		}
 	}
 	return nil
+}
+
+// insertMetrics writes the spooled metric rows into dst inside tx: by the
+// engine's bulk path, or INSERTs of rowsPerInsert rows.
+func (s *Store) insertMetrics(ctx context.Context, tx *Tx, id int64, sp *spool) error {
+	next := sp.rows()
+	bulk, err := s.d.bulkMetrics(ctx, tx, id, sp.n, next)
+	var local *localError
+	if errors.As(err, &local) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	if bulk {
+		return nil
+	}
+	args := make([]any, 0, 5*rowsPerInsert)
+	for {
+		n := 0
+		args = args[:0]
+		for n < rowsPerInsert {
+			m, ok, err := next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			var v any
+			if m.value.Valid {
+				v = m.value.Float64
+			}
+			args = append(args, id, m.key, m.step, v, m.wall)
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, metricInsert(n), args...); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		if n < rowsPerInsert {
+			return nil
+		}
+	}
 }
 
 // nullTime binds a time, the zero time as NULL.

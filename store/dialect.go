@@ -457,10 +457,12 @@ type dialect interface {
 	// compact returns the statements that give the space of removed rows
 	// back to the file system, run outside a transaction.
 	compact() []string
-	// bulkMetrics writes a new run's metric rows (none of which it has)
-	// inside tx by the engine's bulk path, and reports false when the
-	// engine has none (the caller then INSERTs them).
-	bulkMetrics(ctx context.Context, tx *Tx, runID int64, rows []metricRowRaw) (bool, error)
+	// bulkMetrics writes a new run's metric rows (none of which it has),
+	// the n rows next gives, inside tx by the engine's bulk path, and
+	// reports false, having called next never, when the engine has none
+	// (the caller then INSERTs them). An error of next ends the writing
+	// at once, undone (the caller rolls tx back), and is returned as is.
+	bulkMetrics(ctx context.Context, tx *Tx, runID int64, n int64, next func() (metricRowRaw, bool, error)) (bool, error)
 }
 
 // dbState is what probe found.

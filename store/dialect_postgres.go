@@ -185,18 +185,21 @@ func (postgresDialect) rowLock(mode string) string { return " FOR " + mode }
 func (postgresDialect) typed(t string) string      { return "CAST(? AS " + t + ")" }
 func (postgresDialect) storable(s string) bool     { return !strings.ContainsRune(s, 0) }
 
-// copiedRows counts the metric rows bulkMetrics has sent (for tests).
+// copiedRows counts the metric rows bulkMetrics's COPYs wrote, as the
+// server counts them: none for an aborted COPY (for tests).
 var copiedRows atomic.Int64
 
 // bulkMetrics sends the rows with COPY (pgx's CopyFrom) on the
 // transaction's connection: one stream instead of an INSERT of 64 rows per
 // round trip. COPY has no ON CONFLICT: the run must have none of the rows
-// (Copy writes the rows of a run it has just created or emptied).
-func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, rows []metricRowRaw) (bool, error) {
+// (Copy writes the rows of a run it has just created or emptied). An error
+// of next aborts the COPY (pgx sends CopyFail, and the server answers with
+// an error of its own, query_canceled) and is what bulkMetrics returns.
+func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, n int64, next func() (metricRowRaw, bool, error)) (bool, error) {
 	if tx.conn == nil {
 		return false, nil
 	}
-	if len(rows) == 0 {
+	if n == 0 {
 		return true, nil
 	}
 	err := tx.conn.Raw(func(driverConn any) error {
@@ -204,24 +207,33 @@ func (postgresDialect) bulkMetrics(ctx context.Context, tx *Tx, runID int64, row
 		if !ok {
 			return fmt.Errorf("store: PostgreSQL connection is a %T, not pgx's", driverConn)
 		}
-		i := 0
+		var sent int64
+		var nextErr error
 		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i == len(rows) {
+			m, ok, err := next()
+			if err != nil {
+				nextErr = err
+				return nil, err // aborts the COPY
+			}
+			if !ok {
 				return nil, nil
 			}
-			m := rows[i]
-			i++
+			sent++
 			var v any // NULL: NaN
 			if m.value.Valid {
 				v = m.value.Float64
 			}
 			return []any{runID, m.key, m.step, v, m.wall}, nil
 		})
-		n, err := c.Conn().CopyFrom(tx.use(ctx), pgx.Identifier{"metrics"}, []string{"run_id", "key", "step", "value", "wall"}, src)
-		if err == nil && n != int64(len(rows)) {
-			err = fmt.Errorf("store: COPY wrote %d metric rows of %d", n, len(rows))
+		copied, err := c.Conn().CopyFrom(tx.use(ctx), pgx.Identifier{"metrics"}, []string{"run_id", "key", "step", "value", "wall"}, src)
+		copiedRows.Add(copied) // as the server counts them: none when aborted
+		if nextErr != nil {
+			// The server's error (COPY from stdin failed) only echoes it.
+			return nextErr
 		}
-		copiedRows.Add(n)
+		if err == nil && (copied != sent || sent != n) {
+			err = fmt.Errorf("store: COPY wrote %d metric rows of %d", copied, n)
+		}
 		return err
 	})
 	return true, err

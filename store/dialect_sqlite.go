@@ -98,7 +98,7 @@ func (sqliteDialect) typed(string) string         { return "?" }
 func (sqliteDialect) storable(string) bool        { return true }
 
 // bulkMetrics: SQLite has no bulk path faster than its multi-row INSERTs.
-func (sqliteDialect) bulkMetrics(context.Context, *Tx, int64, []metricRowRaw) (bool, error) {
+func (sqliteDialect) bulkMetrics(context.Context, *Tx, int64, int64, func() (metricRowRaw, bool, error)) (bool, error) {
 	return false, nil
 }
 

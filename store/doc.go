@@ -284,7 +284,18 @@
 // queued and interrupted runs unless CopyOptions.Unfinished (the target's
 // workers would take them from its queue and train them a second time).
 // Each run is one
-// transaction of the target, so Copy is idempotent and resumable. Runs are
+// transaction of the target, so Copy is idempotent and resumable. A run's
+// metric history is not held in memory (millions of rows, when a run logs
+// every step): it is read from the source in pages of 10 000 rows (WHERE
+// (key, step) > the last read, by the primary key) into a temporary file,
+// about 21 bytes a row, removed once the run is copied; only once the
+// source has been read whole does the target's transaction begin, fed from
+// the file. So no read of the source happens inside a transaction of the
+// target: a source that fails (a stopped server, a killed backend) fails
+// Copy at once with an error that names the source, never retried as an
+// outage of the target, and the target gets nothing of that run. A failure
+// to read the file back rolls the target's transaction back at once (into
+// PostgreSQL, aborting the COPY) and is not retried either. Runs are
 // first looked up in the target 500 at a time, and the summaries of those
 // done in both compared, in one query of each store per chunk: a repeated
 // sync of a big store reads no run's rows and sends a few queries, not

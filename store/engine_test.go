@@ -68,6 +68,8 @@ var engineTests = []struct {
 	{"CopyLeavesTheQueue", testCopyLeavesTheQueue},
 	{"CopyConcurrent", testCopyConcurrent},
 	{"CopyBatchesLookups", testCopyBatchesLookups},
+	{"CopySourceFails", testCopySourceFails},
+	{"CopySpoolFails", testCopySpoolFails},
 }
 
 // TestSQLite runs the store's suite on SQLite.

@@ -398,6 +398,7 @@ var postgresOnlyTests = []struct {
 	{"Unreachable", testPostgresUnreachable},
 	{"TerminatedConnectionsReplaced", testPostgresTerminatedConnectionsReplaced},
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
+	{"CopyAbortsCOPY", testPostgresCopyAbortsCOPY},
 	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
 	{"PermissionDenied", testPostgresPermissionDenied},
 }

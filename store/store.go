@@ -748,6 +748,15 @@ func (c *outageClock) ok() {
 	}
 }
 
+// localError is a failure of this process, not of the database: reading
+// back a temporary file it wrote (Copy's spooled metric rows). retry
+// returns it at once, never as contention or an outage, whatever it wraps
+// — a truncated file's io.ErrUnexpectedEOF is not a broken connection.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
 // retry calls fn until it succeeds, fails with an error that is not
 // contention, the context ends, or maxRetries is reached, sleeping with
 // jittered exponential backoff between tries. On PostgreSQL each try gets
@@ -756,7 +765,8 @@ func (c *outageClock) ok() {
 // connection or a try that timed out is retried too, until the outage —
 // measured across every write of the store, not this one alone — has
 // lasted outageBudget, and then fails with ErrUnavailable. busy, when not
-// nil, is called when a try first finds the database busy.
+// nil, is called when a try first finds the database busy. An error that
+// wraps a *localError is returned at once.
 func retry(ctx context.Context, d dialect, down *outageClock, busy func(), fn func(ctx context.Context) error) error {
 	delay := 5 * time.Millisecond
 	first := time.Now()
@@ -775,6 +785,9 @@ func retry(ctx context.Context, d dialect, down *outageClock, busy func(), fn fu
 				down.ok()
 			}
 			return nil
+		}
+		if local := (*localError)(nil); errors.As(err, &local) {
+			return err
 		}
 		code := d.code(err)
 		if timedOut {

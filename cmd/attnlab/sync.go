@@ -39,7 +39,11 @@ the source may still be training them. Give --unfinished to hand them over
 (once the source has stopped training them): the target's workers then
 train them, resuming interrupted runs from their checkpoints. The source is
 only read. Each run is copied in one transaction, so an interrupted sync
-leaves whole runs, and running it again finishes the job.`,
+leaves whole runs, and running it again finishes the job. A run's metric
+history is first read from the source into a temporary file (in $TMPDIR,
+about 21 bytes a logged value, removed afterwards), so that sync's memory
+stays small however long the history, and a failing source fails the sync
+at once, naming the source, with nothing of that run written.`,
 		Example: "  attnlab sync --from laptop.db --to postgres://lab@db.example/attnlab\n" +
 			"  attnlab sync --from postgres://lab@db.example/attnlab --to mine.db --experiment attention-on-scan",
 		Args: func(cmd *cobra.Command, got []string) error {
