@@ -474,7 +474,7 @@ func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, opt
 		opt.spooled(sp.path)
 	}
 	var action CopyAction
-	err = dst.write(ctx, func(tx *Tx) error {
+	err = dst.writeFor(ctx, copyTimeout(sp.n), func(tx *Tx) error {
 		d := dst.d
 		ex, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash = ?`, expID, r.Hash))
 		var id int64
@@ -531,6 +531,22 @@ func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, opt
 	})
 	return action, err
 }
+
+// copyTimeout is how long one try of a copy's transaction of n metric
+// rows may take on PostgreSQL before it counts as unanswered (retry):
+// attemptTimeout, 2 minutes, and copyRowTime a row more. Most of a COPY's
+// time is the server's (a foreign key check and an index entry a row): 3
+// million rows by COPY on loopback took 56 s (19 µs a row) on a busy
+// machine of 2 cores, half of attemptTimeout, so a longer run, or a
+// slower server or link, would time out at every try and be given up as
+// an outage. A run of 3 million rows gets 7 minutes.
+func copyTimeout(n int64) time.Duration {
+	return attemptTimeout + time.Duration(n)*copyRowTime
+}
+
+// copyRowTime is the time copyTimeout gives a metric row (a variable for
+// tests): five times what a row took on the busy machine.
+var copyRowTime = 100 * time.Microsecond
 
 // insertRows writes a run's rows into dst inside tx, its metric rows from
 // their spool file. A failure to read the file (a *localError) ends it at

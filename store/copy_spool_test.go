@@ -279,3 +279,33 @@ func testPostgresCopyAbortsCOPY(t *testing.T) {
 		t.Errorf("the failed COPY wrote %d rows, want 0 (aborted)", n)
 	}
 }
+
+// testPostgresCopyTimeout: a try of a run's transaction into PostgreSQL
+// is given time for its metric rows (copyTimeout) beyond attemptTimeout,
+// which bounds a usual write; a COPY of millions of rows takes a minute or
+// more on a busy server, and with attemptTimeout alone would time out at
+// every try and be given up as an outage. Here attemptTimeout is 50 ms,
+// the run has 100,000 rows (a few seconds on a busy machine) and each is
+// given 1 ms. It runs alone: it sets attemptTimeout.
+func testPostgresCopyTimeout(t *testing.T) {
+	const n = 100_000
+	ctx := context.Background()
+	src := openTarget(t, filepath.Join(t.TempDir(), "src.db"))
+	doneRuns(t, src, "long", 1)
+	if _, err := src.db.ExecContext(ctx, `WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < ?)
+		INSERT INTO metrics (run_id, key, step, value, wall) SELECT 1, 'train/loss', i, 1.0 / (i + 1), 1765000000.5 + i FROM c`, n-1); err != nil {
+		t.Fatal(err)
+	}
+	dst := newStore(t)
+	defer func(a, b, r time.Duration) { attemptTimeout, outageBudget, copyRowTime = a, b, r }(attemptTimeout, outageBudget, copyRowTime)
+	attemptTimeout, outageBudget, copyRowTime = 50*time.Millisecond, time.Second, time.Millisecond
+	start := time.Now()
+	if _, err := src.Copy(ctx, dst, CopyOptions{}); err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	t.Logf("copied %d metric rows in %s", n, time.Since(start).Round(time.Millisecond))
+	var got int
+	if err := dst.db.QueryRowContext(ctx, `SELECT count(*) FROM metrics`).Scan(&got); err != nil || got != n {
+		t.Errorf("the target holds %d metric rows (%v), want %d", got, err, n)
+	}
+}

@@ -399,6 +399,7 @@ var postgresOnlyTests = []struct {
 	{"TerminatedConnectionsReplaced", testPostgresTerminatedConnectionsReplaced},
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
 	{"CopyAbortsCOPY", testPostgresCopyAbortsCOPY},
+	{"CopyTimeout", testPostgresCopyTimeout},
 	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
 	{"PermissionDenied", testPostgresPermissionDenied},
 }

@@ -471,13 +471,19 @@ func (s *Store) wall() time.Time {
 // the file was deleted or replaced: a commit into an unlinked file is no
 // result.
 func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.writeFor(ctx, attemptTimeout, fn)
+}
+
+// writeFor is write with each try on PostgreSQL given timeout instead of
+// attemptTimeout (retryFor).
+func (s *Store) writeFor(ctx context.Context, timeout time.Duration, fn func(tx *Tx) error) error {
 	if s.readOnly {
 		return fmt.Errorf("store %s is open read-only", s.name)
 	}
 	if err := s.watch.check(); err != nil {
 		return err
 	}
-	err := retry(ctx, s.d, &s.down, s.busy, func(ctx context.Context) error {
+	err := retryFor(ctx, s.d, &s.down, s.busy, timeout, func(ctx context.Context) error {
 		tx, err := s.db.begin(ctx)
 		if err != nil {
 			return err
@@ -768,13 +774,20 @@ func (e *localError) Unwrap() error { return e.err }
 // nil, is called when a try first finds the database busy. An error that
 // wraps a *localError is returned at once.
 func retry(ctx context.Context, d dialect, down *outageClock, busy func(), fn func(ctx context.Context) error) error {
+	return retryFor(ctx, d, down, busy, attemptTimeout, fn)
+}
+
+// retryFor is retry with each try on PostgreSQL given timeout instead of
+// attemptTimeout: for a write that sends more than a usual try can in
+// attemptTimeout on a slow link (Copy's run of millions of metric rows).
+func retryFor(ctx context.Context, d dialect, down *outageClock, busy func(), timeout time.Duration, fn func(ctx context.Context) error) error {
 	delay := 5 * time.Millisecond
 	first := time.Now()
 	outage := false // a try of this call found the server unreachable
 	for attempt := 0; ; attempt++ {
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if d.engine() == Postgres {
-			actx, cancel = context.WithTimeout(ctx, attemptTimeout)
+			actx, cancel = context.WithTimeout(ctx, timeout)
 		}
 		start := time.Now()
 		err := fn(actx)
@@ -791,7 +804,7 @@ func retry(ctx context.Context, d dialect, down *outageClock, busy func(), fn fu
 		}
 		code := d.code(err)
 		if timedOut {
-			code, err = codeGone, &noAnswerError{attemptTimeout, err}
+			code, err = codeGone, &noAnswerError{timeout, err}
 		}
 		switch {
 		case code == codeBusy && attempt < maxRetries:
