@@ -162,8 +162,10 @@
 // every summary — as CSV or JSON. ExportCurves writes the metric histories
 // in a tidy long format (run, step, key, value and the keys that tell the
 // settings apart) that pandas reads directly, reading each history in
-// pages of 10 000 points as it writes it (store.EachMetricPoint), so that
-// its memory does not grow with the histories' length; no read is open on
+// pages of 10 000 points as it writes it, so that its memory does not grow
+// with the histories' length — every metric of a run in one paged query
+// (store.EachRunMetricPoint), or, with --metric, each named metric apart
+// (store.EachMetricPoint), which reads no row of the others; no read is open on
 // the database while it writes, so an output that is not read (export
 // --curves | less, paused) holds back neither SQLite's WAL checkpoint nor
 // PostgreSQL's vacuum.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"github.com/attnlab/attnlab/metrics"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -279,5 +280,93 @@ func TestExportCSVEmptyString(t *testing.T) {
 	}
 	if want := []string{"1", "h", "1", "failed", "", "pairs", "", "training loss is NaN"}; !slices.Equal(recs[1], want) {
 		t.Errorf("row %q, want %q", recs[1], want)
+	}
+}
+
+// TestExportCurvesOneQueryPerRun: export --curves of every metric reads
+// each run's histories in one paged query (store.EachRunMetricPoint), and
+// writes byte for byte what it wrote when it read each run's history of
+// each metric apart (store.EachMetricPoint per run and key): the same
+// records in the same order, by run, then key (byte order: upper case
+// first), then step, in CSV and JSON, over runs that logged different
+// metrics, NaN and infinities among them.
+func TestExportCurvesOneQueryPerRun(t *testing.T) {
+	var runs []fakeRun
+	for i := range 6 {
+		h := map[string][]float64{}
+		for k, key := range []string{"valid/loss", "train/loss", "Valid/acc", "test/x", "a"} {
+			if (i+k)%4 == 3 {
+				continue // not every run logs every metric
+			}
+			vals := make([]float64, 3+i+k)
+			for s := range vals {
+				vals[s] = float64(i*100+k) + 1/float64(s+1)
+			}
+			if k == 1 && i > 2 {
+				vals[1], vals[2] = math.NaN(), math.Inf(-1+2*(i%2))
+			}
+			h[key] = vals
+		}
+		runs = append(runs, fakeRun{seed: int64(i % 2), params: map[string]any{"model.attention.name": []string{"dot", "none", "additive"}[i%3]}, history: h})
+	}
+	runs = append(runs, fakeRun{seed: 9, params: map[string]any{"model.attention.name": "dot"}, status: store.StatusQueued})
+	st, _ := buildStore(t, fakeExperiment{name: "many", runs: runs})
+	ctx := context.Background()
+	sel, keys, err := exportSelection(ctx, st, "many", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, err := st.MetricKeys(ctx, sel.ids())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Valid/acc", "a", "test/x", "train/loss", "valid/loss"}; !slices.Equal(known, want) {
+		t.Fatalf("keys %q, want %q", known, want)
+	}
+	perKey := func(runID int64, fn func(string, store.MetricPoint) error) error {
+		for _, m := range known {
+			if err := st.EachMetricPoint(ctx, runID, m, func(p store.MetricPoint) error { return fn(m, p) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	outs := map[string]string{}
+	for _, format := range []string{"csv", "json"} {
+		var want, got bytes.Buffer
+		write := curvesCSV
+		if format == "json" {
+			write = curvesJSON
+		}
+		if err := write(&want, sel, keys, perKey); err != nil {
+			t.Fatal(err)
+		}
+		if err := ExportCurves(ctx, st, "many", nil, format, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s: export --curves wrote\n%s\nwant (each run's metrics read apart)\n%s", format, got.String(), want.String())
+		}
+		if n := strings.Count(want.String(), "\n"); n < 100 {
+			t.Fatalf("%s: %d lines: too few to compare", format, n)
+		}
+		outs[format] = got.String()
+	}
+	// The JSON records name the metric and step the CSV records do.
+	recs, err := csv.NewReader(strings.NewReader(outs["csv"])).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pts []map[string]any
+	if err := json.Unmarshal([]byte(outs["json"]), &pts); err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != len(recs)-1 {
+		t.Fatalf("%d JSON records, %d CSV records", len(pts), len(recs)-1)
+	}
+	for i, p := range pts {
+		if r := recs[i+1]; p["key"] != r[6] || strconv.FormatFloat(p["step"].(float64), 'f', -1, 64) != r[7] {
+			t.Fatalf("JSON record %d: key %v step %v, CSV: %q", i, p["key"], p["step"], r)
+		}
 	}
 }

@@ -241,6 +241,11 @@
 // closes each page's rows before it hands their points to its caller: a
 // caller that blocks (export --curves into a paused pipe) holds no read on
 // the database, so SQLite's WAL checkpoint and PostgreSQL's vacuum go on.
+// EachRunMetricPoint reads all of a run's metrics alike, by key then step,
+// in pages of one query each (WHERE run_id = ? AND (key, step) > the last
+// point read ORDER BY key, step LIMIT 10000: a row value, which both
+// engines seek the primary key to), so that a reader of every metric sends
+// one query per run and page, not one per run and metric.
 //
 // # Run references
 //

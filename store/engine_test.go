@@ -41,6 +41,7 @@ var engineTests = []struct {
 	{"MetricWriterUnknownRun", testMetricWriterUnknownRun},
 	{"EachMetricPoint", testEachMetricPoint},
 	{"EachMetricPointHoldsNoRead", testEachMetricPointHoldsNoRead},
+	{"EachRunMetricPoint", testEachRunMetricPoint},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},
 	{"OwnedArtifacts", testOwnedArtifacts},

@@ -408,6 +408,84 @@ func (s *Store) metricPage(ctx context.Context, runID int64, key string, after, 
 	return page, rows.Close()
 }
 
+// KeyPoint is one row of a run's metric history: the metric's key and
+// its point.
+type KeyPoint struct {
+	Key string
+	MetricPoint
+}
+
+// EachRunMetricPoint calls fn with each point of every metric the run
+// logged, by key (in byte order, as MetricKeys sorts them) then step. It
+// is EachMetricPoint for all of a run's metrics at once: one paged query
+// per run, not one per run and metric (export --curves of 1 504 runs × 10
+// metrics sent 15 040 queries), each page of metricPage points read in the
+// metrics primary key's order (WHERE run_id = ? AND (key, step) > the
+// page's last ORDER BY key, step LIMIT metricPage) and its rows closed
+// before fn is called for its points, so no read is open on the database
+// while fn runs and memory stays bounded by a page. An error from fn stops
+// the reading and is returned as is. A run that logged nothing calls fn
+// never.
+func (s *Store) EachRunMetricPoint(ctx context.Context, runID int64, fn func(KeyPoint) error) error {
+	return s.eachRunMetricPoint(ctx, runID, metricPage, fn)
+}
+
+// eachRunMetricPoint is EachRunMetricPoint reading pages of size points.
+func (s *Store) eachRunMetricPoint(ctx context.Context, runID int64, size int, fn func(KeyPoint) error) error {
+	page := make([]KeyPoint, 0, min(size, 1024))
+	var after *KeyPoint // the last point read; nil before the first page
+	for {
+		var err error
+		page, err = s.runMetricPage(ctx, runID, after, size, page[:0])
+		if err != nil {
+			return fmt.Errorf("store: read metrics of run %d: %w", runID, err)
+		}
+		for _, p := range page {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if len(page) < size {
+			return nil
+		}
+		last := page[len(page)-1]
+		after = &last
+	}
+}
+
+// runMetricPage appends to page the next at most size points of the run's
+// histories, by key then step, after the point after (from the first if it
+// is nil), and closes its rows.
+func (s *Store) runMetricPage(ctx context.Context, runID int64, after *KeyPoint, size int, page []KeyPoint) ([]KeyPoint, error) {
+	q, args := `SELECT key, step, value, wall FROM metrics WHERE run_id = ?`, []any{runID}
+	if after != nil {
+		// A row value: both engines seek the primary key (run_id, key,
+		// step) to it, where key > ? OR (key = ? AND step > ?) would
+		// make each page scan the run's rows from its first key.
+		q += ` AND (key, step) > (?, ?)`
+		args = append(args, after.Key, int64(after.Step))
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY key, step LIMIT ?`, append(args, size)...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p KeyPoint
+		var v sql.NullFloat64
+		var wall float64
+		if err := rows.Scan(&p.Key, &p.Step, &v, &wall); err != nil {
+			return page, err
+		}
+		p.Value, p.Wall = floatOf(v), fromUnixSeconds(wall)
+		page = append(page, p)
+	}
+	if err := rows.Err(); err != nil {
+		return page, err
+	}
+	return page, rows.Close()
+}
+
 // MetricKeys returns the sorted metric keys that any of the runs logged.
 func (s *Store) MetricKeys(ctx context.Context, runIDs []int64) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT key FROM metrics

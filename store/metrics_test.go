@@ -833,3 +833,86 @@ func TestEachMetricPointLetsCheckpoint(t *testing.T) {
 		t.Errorf("fn called %d times, want 5", calls)
 	}
 }
+
+// testEachRunMetricPoint: EachRunMetricPoint gives every metric of one run
+// (not another run's), by key in byte order (upper case before lower, as
+// MetricKeys sorts them and both engines' key columns compare) then step,
+// in pages that cross keys, with no connection in use while fn runs, and
+// one query per page — not one per metric; fn's error stops it and comes
+// back as is.
+func testEachRunMetricPoint(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 3)
+	a, b, none := runs[0].ID, runs[1].ID, runs[2].ID
+	type kp struct {
+		key  string
+		step int
+		v    float64
+	}
+	var want []kp
+	for _, id := range []int64{b, a} {
+		w := s.NewMetricWriter(id, 0)
+		for _, key := range []string{"valid/loss", "a/lower", "Z/upper", "train/loss"} {
+			for step := 4; step >= 1; step-- {
+				if key == "a/lower" && step > 2 {
+					continue
+				}
+				v := float64(id)*1000 + float64(len(key)) + float64(step)/10
+				if key == "Z/upper" && step == 3 {
+					v = math.NaN()
+				}
+				if err := w.Log(step*5, key, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, key := range []string{"Z/upper", "a/lower", "train/loss", "valid/loss"} {
+		for step := 1; step <= 4; step++ {
+			if key == "a/lower" && step > 2 {
+				continue
+			}
+			v := float64(a)*1000 + float64(len(key)) + float64(step)/10
+			if key == "Z/upper" && step == 3 {
+				v = math.NaN()
+			}
+			want = append(want, kp{key, step * 5, v})
+		}
+	}
+	queries := countQueries(s)
+	for _, size := range []int{1, 2, 3, 4, 7, 13, 14, 15, metricPage} {
+		var got []kp
+		queries.Store(0)
+		err := s.eachRunMetricPoint(ctx, a, size, func(p KeyPoint) error {
+			if n := s.db.Stats().InUse; n != 0 {
+				t.Errorf("page size %d: %d connections in use while fn runs at %s step %d, want none", size, n, p.Key, p.Step)
+			}
+			if p.Wall.IsZero() {
+				t.Errorf("page size %d: %s step %d has no wall time", size, p.Key, p.Step)
+			}
+			got = append(got, kp{p.Key, p.Step, p.Value})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(got, want, func(x, y kp) bool { return x.key == y.key && x.step == y.step && same(x.v, y.v) }) {
+			t.Errorf("page size %d: points\n%v\nwant\n%v", size, got, want)
+		}
+		if n, pages := queries.Load(), int64(len(want)/size+1); n != pages {
+			t.Errorf("page size %d: %d queries for %d points, want %d (one per page)", size, n, len(want), pages)
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.EachRunMetricPoint(ctx, a, func(KeyPoint) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("fn's error: EachRunMetricPoint = %v after %d calls, want it as is after 1", err, calls)
+	}
+	if err := s.EachRunMetricPoint(ctx, none, func(p KeyPoint) error { t.Errorf("called for %v of a run that logged nothing", p); return nil }); err != nil {
+		t.Error(err)
+	}
+}
