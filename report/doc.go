@@ -170,6 +170,22 @@
 // --curves | less, paused) holds back neither SQLite's WAL checkpoint nor
 // PostgreSQL's vacuum.
 //
+// An export is therefore not one snapshot of the database, and is not
+// made one on purpose: a snapshot held for the whole export (one read
+// transaction; REPEATABLE READ on PostgreSQL) would be held as long as the
+// output is slow — a paused pipe pins it for as long as the pager waits,
+// the WAL growing under the workers' writes. What a removal (attnlab rm)
+// could do to an export unseen — leave out a run's rows, or cut a run's
+// curves between two pages — is detected instead: after its last read an
+// export checks that every run it read is still the one it read
+// (store.Vanished) and otherwise fails with an error wrapping ErrRemoved
+// that names the run. With -o nothing is then left at the path (the file
+// is written beside it and renamed only on success); on stdout the exit
+// status says that what was written is not to be used. Export reads
+// everything before it writes, and checks before it writes. Points that a
+// running run logs meanwhile may or may not be in the curves, as in any
+// read of a run being trained.
+//
 // # Plots
 //
 // PlotCurves draws a metric's history (mean over each group's runs with a

@@ -18,6 +18,33 @@ import (
 // ExportFormats lists the formats Export and ExportCurves accept.
 var ExportFormats = []string{"csv", "json"}
 
+// ErrRemoved is wrapped by the error of an export during which a run it
+// exports was removed (attnlab rm): what it wrote may lack that run's
+// rows, or have its curves cut.
+var ErrRemoved = errors.New("removed during the export")
+
+// checkRemoved fails, naming the first of them, if any of the runs
+// vanished from the store since they were read (store.Vanished). An
+// export reads without holding a read — ExportCurves reads each history in
+// pages and writes each page before it reads the next — so an rm can
+// commit between its reads; it calls this after its last read, so that an
+// export that may have lost rows fails instead of reporting success.
+func checkRemoved(ctx context.Context, st *store.Store, runs []store.Run) error {
+	gone, err := st.Vanished(ctx, runs)
+	if err != nil {
+		return fmt.Errorf("report: export: %w", err)
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	more := ""
+	if len(gone) > 1 {
+		more = fmt.Sprintf(" (and %d more runs)", len(gone)-1)
+	}
+	return fmt.Errorf("report: export: run %d (%s)%s was %w: its rows may be missing or cut; export again",
+		gone[0].ID, gone[0].Name(), more, ErrRemoved)
+}
+
 // exportSelection reads every run of the experiment, whatever its status,
 // with params and summaries, and the keys that tell its settings apart
 // (see groupQuery: the same keys as Compare's default grouping, over these
@@ -94,10 +121,17 @@ func (s *selection) groupLabel(r store.Run, keys []string) string {
 // lacks are absent.
 //
 // An unknown experiment is an error wrapping store.ErrNotFound that lists
-// the known ones.
+// the known ones. A run removed (attnlab rm) while the runs, params and
+// summaries are read fails the export, before anything is written, with an
+// error wrapping ErrRemoved that names it.
 func Export(ctx context.Context, st *store.Store, experiment string, format string, w io.Writer) error {
 	sel, keys, err := exportSelection(ctx, st, experiment, format)
 	if err != nil {
+		return err
+	}
+	// The runs, params and summaries are three queries: a run removed
+	// between them would be written without its params or summaries.
+	if err := checkRemoved(ctx, st, sel.runs); err != nil {
 		return err
 	}
 	if format == "json" {
@@ -194,6 +228,15 @@ func exportJSON(w io.Writer, sel *selection, keys []string) error {
 // empty field and infinities are inf and -inf; in JSON NaN is null and
 // infinities "+Inf"/"-Inf". An unknown metric is an error listing the
 // logged keys.
+//
+// The histories are read in pages, and no read is held while a page is
+// written, so the output never pins a snapshot of the database (see the
+// package doc); the price is that the export is not one snapshot. A run
+// removed (attnlab rm) during the export would leave its records missing
+// or cut: ExportCurves then fails, after writing, with an error wrapping
+// ErrRemoved that names the run (export -o then leaves no file; on
+// stdout the exit status tells). Points a running run logs meanwhile may
+// be written or not, as with any read of a run being trained.
 func ExportCurves(ctx context.Context, st *store.Store, experiment string, metrics []string, format string, w io.Writer) error {
 	sel, keys, err := exportSelection(ctx, st, experiment, format)
 	if err != nil {
@@ -256,7 +299,7 @@ func ExportCurves(ctx context.Context, st *store.Store, experiment string, metri
 	if err != nil {
 		return fmt.Errorf("report: export curves: %w", err)
 	}
-	return nil
+	return checkRemoved(ctx, st, sel.runs)
 }
 
 // eachPoint calls fn with each point of a run's histories of the exported

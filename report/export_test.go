@@ -6,7 +6,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/attnlab/attnlab/metrics"
+	"io"
 	"maps"
 	"math"
 	"runtime"
@@ -368,5 +370,75 @@ func TestExportCurvesOneQueryPerRun(t *testing.T) {
 		if r := recs[i+1]; p["key"] != r[6] || strconv.FormatFloat(p["step"].(float64), 'f', -1, 64) != r[7] {
 			t.Fatalf("JSON record %d: key %v step %v, CSV: %q", i, p["key"], p["step"], r)
 		}
+	}
+}
+
+// rmOnWrite removes a run at the first write it is given — an attnlab rm
+// that commits while export is writing, between two of its reads.
+type rmOnWrite struct {
+	t       *testing.T
+	st      *store.Store
+	run     int64
+	done    bool
+	written int
+}
+
+func (w *rmOnWrite) Write(p []byte) (int, error) {
+	if !w.done {
+		w.done = true
+		if _, err := w.st.RemoveRuns(context.Background(), []int64{w.run}, false); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	w.written += len(p)
+	return len(p), nil
+}
+
+// TestExportCurvesRunRemoved: a run removed while export --curves writes
+// (after its first page: its history of 25 000 points is cut at 10 000;
+// or before any of its points is read: its records are missing) fails the
+// export with an error naming it and wrapping ErrRemoved, in both
+// formats, and with --metric; an export that nothing removes from
+// succeeds.
+func TestExportCurvesRunRemoved(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 75,000 metric rows")
+	}
+	long := make([]float64, 25_000)
+	for i := range long {
+		long[i] = float64(i)
+	}
+	var runs []fakeRun
+	for i := range 3 {
+		runs = append(runs, fakeRun{seed: int64(i), params: map[string]any{"model.attention.name": "dot"}, history: map[string][]float64{"train/loss": long}})
+	}
+	ctx := context.Background()
+	st, _ := buildStore(t, fakeExperiment{name: "rm", runs: runs})
+	if err := ExportCurves(ctx, st, "rm", nil, "csv", io.Discard); err != nil {
+		t.Fatalf("export with nothing removed: %v", err)
+	}
+	for _, tc := range []struct {
+		name    string
+		format  string
+		metrics []string
+		rm      int // removed at the first write: the run being written (0: cut) or the next (1: missing)
+	}{
+		{"cut csv", "csv", nil, 0},
+		{"cut json", "json", nil, 0},
+		{"missing csv", "csv", nil, 1},
+		{"missing json --metric", "json", []string{"loss"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, ids := buildStore(t, fakeExperiment{name: "rm", runs: runs})
+			rm := ids["rm"][tc.rm]
+			w := &rmOnWrite{t: t, st: st, run: rm}
+			err := ExportCurves(ctx, st, "rm", tc.metrics, tc.format, w)
+			if !errors.Is(err, ErrRemoved) || !strings.Contains(err.Error(), fmt.Sprintf("run %d (rm/seed=%d)", rm, tc.rm)) {
+				t.Fatalf("export while run %d is removed: %v, want an error naming it (ErrRemoved)", rm, err)
+			}
+			if !w.done || w.written == 0 {
+				t.Fatal("the run was not removed during the export")
+			}
+		})
 	}
 }

@@ -245,7 +245,10 @@
 // in pages of one query each (WHERE run_id = ? AND (key, step) > the last
 // point read ORDER BY key, step LIMIT 10000: a row value, which both
 // engines seek the primary key to), so that a reader of every metric sends
-// one query per run and page, not one per run and metric.
+// one query per run and page, not one per run and metric. Such paged
+// reads see no one snapshot: Vanished tells a reader, after its last
+// read, which of the runs it read were removed meanwhile (or their id
+// given to a new run), and so whether a removal cut what it read.
 //
 // # Run references
 //

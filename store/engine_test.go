@@ -42,6 +42,7 @@ var engineTests = []struct {
 	{"EachMetricPoint", testEachMetricPoint},
 	{"EachMetricPointHoldsNoRead", testEachMetricPointHoldsNoRead},
 	{"EachRunMetricPoint", testEachRunMetricPoint},
+	{"Vanished", testVanished},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},
 	{"OwnedArtifacts", testOwnedArtifacts},

@@ -916,3 +916,45 @@ func testEachRunMetricPoint(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// testVanished: Vanished names the runs removed since they were read, in
+// their order, and a run whose id now names a new run of the same
+// experiment and hash (SQLite gives a deleted highest id to the next run):
+// its creation time tells it apart.
+func testVanished(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 3)
+	ids := func(rs []Run) []int64 {
+		var out []int64
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	if gone, err := s.Vanished(ctx, runs); err != nil || len(gone) != 0 {
+		t.Fatalf("Vanished(runs just read) = %v, %v; want none", ids(gone), err)
+	}
+	if _, err := s.RemoveRuns(ctx, []int64{runs[2].ID}, false); err != nil {
+		t.Fatal(err)
+	}
+	again := addExperiment(t, s, "e", 3) // the removed run again: same hash, new row
+	if again[2].Hash != runs[2].Hash {
+		t.Fatalf("re-added run has hash %s, want %s", again[2].Hash, runs[2].Hash)
+	}
+	if again[2].ID == runs[2].ID {
+		t.Logf("the re-added run took the removed run's id %d", runs[2].ID)
+	}
+	if gone, err := s.Vanished(ctx, runs); err != nil || !slices.Equal(ids(gone), []int64{runs[2].ID}) {
+		t.Errorf("Vanished after run %d was removed and added again = %v, %v; want it alone", runs[2].ID, ids(gone), err)
+	}
+	if _, err := s.RemoveRuns(ctx, []int64{runs[0].ID}, false); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := s.Vanished(ctx, runs); err != nil || !slices.Equal(ids(gone), []int64{runs[0].ID, runs[2].ID}) {
+		t.Errorf("Vanished = %v, %v; want runs %d and %d", ids(gone), err, runs[0].ID, runs[2].ID)
+	}
+	if gone, err := s.Vanished(ctx, nil); err != nil || len(gone) != 0 {
+		t.Errorf("Vanished(no runs) = %v, %v", gone, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -255,4 +256,53 @@ func pointLabel(point string) string {
 		}
 	}
 	return strings.Join(vals, ",")
+}
+
+// Vanished returns those of runs that the store no longer holds as they
+// were read, in runs' order: deleted since (attnlab rm), or whose id now
+// names another run (SQLite gives a deleted highest id to the next run
+// created). A run is the one read when its id, hash and creation time
+// are. It sends one query. A reader that reads runs over several queries
+// without holding a read between them (export, which holds none while it
+// writes) calls it after its last read of them: no run vanished means
+// that none of their rows it read was cut by a removal, since a removal
+// deletes a run's rows in the transaction that deletes the run. Safe for
+// concurrent use.
+func (s *Store) Vanished(ctx context.Context, runs []Run) ([]Run, error) {
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	type identity struct {
+		hash    string
+		created time.Time
+	}
+	held := make(map[int64]identity, len(runs))
+	rows, err := s.db.QueryContext(ctx, `SELECT id, hash, created FROM runs WHERE id IN (`+s.d.int64s()+`)`, idList(ids))
+	if err != nil {
+		return nil, fmt.Errorf("store: look up runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var hash string
+		var created dbTime
+		if err := rows.Scan(&id, &hash, &created); err != nil {
+			return nil, fmt.Errorf("store: look up runs: %w", err)
+		}
+		held[id] = identity{hash, created.Time}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: look up runs: %w", err)
+	}
+	var gone []Run
+	for _, r := range runs {
+		if h, ok := held[r.ID]; !ok || h.hash != r.Hash || !h.created.Equal(r.Created) {
+			gone = append(gone, r)
+		}
+	}
+	return gone, nil
 }

@@ -41,7 +41,11 @@ holds it.
 reads directly: one record per run, metric and step (run, experiment, seed,
 status, group, the params that tell the settings apart, key, step, value).
 --metric restricts the metrics (a name after '/' will do: loss). In CSV a value
-that does not exist (NaN) is an empty field.`,
+that does not exist (NaN) is an empty field.
+
+An export holds no read on the database while it writes, so a slow reader of
+its output never holds back the database; a run removed (attnlab rm) while it
+is exported fails the export instead, naming the run (-o then leaves no file).`,
 		Example: `  attnlab export quickstart -o quickstart.csv
   attnlab export quickstart --format json | jq '.[0]'
   attnlab export quickstart --curves --metric valid/loss -o curves.csv

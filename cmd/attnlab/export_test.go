@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/attnlab/attnlab/store"
 )
 
 func TestExport(t *testing.T) {
@@ -74,5 +79,69 @@ func TestExportFormatFromName(t *testing.T) {
 	}
 	if r := attnlab(t, "export", "tiny", "--db", db); r.code != exitOK || !strings.HasPrefix(r.stdout, "id,") {
 		t.Errorf("export to stdout: %.60q", r.stdout)
+	}
+}
+
+// rmOnWrite runs attnlab rm of a run at the first write to stdout: a
+// removal that commits while export --curves writes, between its reads of
+// a run's pages.
+type rmOnWrite struct {
+	t    *testing.T
+	db   string
+	run  string
+	done bool
+	rm   result
+	n    int // lines written
+}
+
+func (w *rmOnWrite) Write(p []byte) (int, error) {
+	if !w.done {
+		w.done = true
+		w.rm = attnlab(w.t, "rm", w.run, "--db", w.db)
+	}
+	w.n += bytes.Count(p, []byte("\n"))
+	return len(p), nil
+}
+
+// TestExportCurvesRunRemoved: an attnlab rm of a run that export --curves
+// is writing (its 25 000 points read in pages of 10 000, the rm after the
+// first) fails the export: exit status 1, one line naming the run. (With
+// -o, the error leaves no file: safeout.TestWriteErrorLeavesNothing.)
+func TestExportCurvesRunRemoved(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "lab.db")
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	exp, err := st.PutExperiment(ctx, "long", "", "name: long\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := st.EnsureRuns(ctx, exp, []store.RunSpec{{Hash: "aaaa0001", Seed: 1, Config: "{}"}, {Hash: "aaaa0002", Seed: 2, Config: "{}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		w := st.NewMetricWriter(r.ID, 0)
+		for step := range 25_000 {
+			if err := w.Log(step, "train/loss", float64(step)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	id := strconv.FormatInt(runs[0].ID, 10)
+	var errb bytes.Buffer
+	out := &rmOnWrite{t: t, db: db, run: id}
+	code := execute(ctx, []string{"export", "long", "--curves", "--db", db}, strings.NewReader(""), out, &errb)
+	wantOK(t, out.rm)
+	wantError(t, result{code: code, stderr: errb.String()}, exitFailure, "run "+id+" (long/seed=1)", "removed during the export", "export again")
+	// The header, the first page of run 1 (cut there), all of run 2.
+	if want := 1 + 10_000 + 25_000; out.n != want {
+		t.Errorf("stdout got %d lines, want %d: run 1 cut after its first page", out.n, want)
 	}
 }
