@@ -515,9 +515,21 @@ func literal(t token) (Value, bool, error) {
 		if err != nil {
 			return Value{}, true, fmt.Errorf("number %s is out of range", t.text)
 		}
+		if f == 0 && nonzeroMantissa(t.text) {
+			// ParseFloat returns 0 without an error for a number too
+			// small for a float64: x > 1e-400 would mean x > 0.
+			return Value{}, true, fmt.Errorf("number %s is out of range (too close to 0: it would read as 0)", t.text)
+		}
 		return NumberValue(f), true, nil
 	}
 	return TextValue(t.text), false, nil
+}
+
+// nonzeroMantissa reports whether the number s (numberRE) has a digit
+// other than 0 before its exponent: a number that is not 0 as written.
+func nonzeroMantissa(s string) bool {
+	mant, _, _ := strings.Cut(strings.ToLower(s), "e")
+	return strings.ContainsAny(mant, "123456789")
 }
 
 // value parses one value of comparison c and checks that its type suits the
@@ -539,7 +551,7 @@ func (p *parser) value(c *Cond, op token) (Value, error) {
 // it, or an error when its type does not suit the key or the operator.
 func (c *Cond) typed(t token) (Value, error) {
 	v, _, err := literal(t)
-	if err != nil {
+	if err != nil && c.kind != keyExperiment && c.kind != keyVariant && c.kind != keyStatus { // names are text, whatever they look like
 		return Value{}, errorAt(t, "%v", err)
 	}
 	want := func(kinds string) error {

@@ -29,6 +29,8 @@ func TestParseWhereCanonical(t *testing.T) {
 		{`status in (done, failed) and experiment = 2024`, `status in (done, failed) and experiment = "2024"`},
 		{`größe = wert`, `größe = wert`},
 		{`((((a = 1))))`, `a = 1`},
+		{`a = 0e-400 or b = -0.000e-999 or c = 5e-324`, `a = 0 or b = -0 or c = 5e-324`},
+		{`experiment = 1e-400 or variant in (1e999, 2e-999)`, `experiment = "1e-400" or variant in ("1e999", "2e-999")`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			c, err := ParseWhere(tc.in)
@@ -79,6 +81,9 @@ func TestParseWhereErrors(t *testing.T) {
 		{`test/bleu > nan`, `where: col 13: nan is neither below nor above any value: test/bleu > nan would match no run (= nan matches a NaN value)`},
 		{`a <= -NaN`, `where: col 6: nan is neither below nor above any value: a <= nan would match no run (= nan matches a NaN value)`},
 		{`a = 1e999`, `where: col 5: number 1e999 is out of range`},
+		{`x > 1e-400`, `where: col 5: number 1e-400 is out of range (too close to 0: it would read as 0)`},
+		{`test/loss in (1, -2.5E-999)`, `where: col 18: number -2.5E-999 is out of range (too close to 0: it would read as 0)`},
+		{`seed = .1e-330`, `where: col 8: number .1e-330 is out of range (too close to 0: it would read as 0)`},
 		{"a = \xff", `where: col 5: invalid UTF-8`},
 		{"a \"x\ny\"", `where: col 3: expected an operator (= != < <= > >= in) after 'a', got '"x\ny"'`},
 		{"a = \"\\\n\"", `where: col 6: unknown escape '\\n' in string`},
