@@ -177,6 +177,30 @@ func TestRmAmbiguous(t *testing.T) {
 	}
 }
 
+// TestRmRunningRefused: rm of a run that is running (its worker, this
+// process, alive) is refused with the refusal code 2, with --dry-run too,
+// and removes nothing, neither the run nor its experiment.
+func TestRmRunningRefused(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "rm.db")
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.Claim(context.Background(), 1, store.CurrentOwner(""), 0); err != nil || !res.Claimed {
+		t.Fatalf("Claim = %+v, %v", res, err)
+	}
+	st.Close()
+	before := contents(t, db)
+	for _, args := range [][]string{{"rm", "1"}, {"rm", "1", "--dry-run"}, {"rm", "tiny"}} {
+		r := attnlab(t, append(args, "--db", db)...)
+		wantError(t, r, exitUsage, "(run 1) on ", "stop it first")
+		if !slices.Equal(contents(t, db), before) {
+			t.Fatalf("a refused %q changed the database", args)
+		}
+	}
+}
+
 // TestGcSaysWhyItWaits: gc on a database another process holds locked
 // says once on stderr that it waits for the other writer, then finishes
 // its work when the lock goes (instead of hanging silently, or failing).
