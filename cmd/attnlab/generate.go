@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/artifact"
@@ -588,7 +586,7 @@ func (gen *generator) one(out, errw io.Writer, text string) error {
 // more, so a program that writes a line and waits for its answer gets it.
 func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writer) error {
 	batch := 32
-	if f, ok := r.(*os.File); (ok && isatty.IsTerminal(f.Fd())) || gen.flags.showAttention {
+	if isTerminal(r) || gen.flags.showAttention {
 		batch = 1 // --show-attention: one input's weights at a time
 	}
 	w := bufio.NewWriter(out)

@@ -41,17 +41,18 @@ func rawWriter(w io.Writer) io.Writer {
 	return s.raw
 }
 
-// isTerminal reports whether w (through the writers execute wraps) is a
-// terminal.
-func isTerminal(w io.Writer) bool {
-	f := fileOf(w)
+// isTerminal reports whether s — stdin, or stdout or stderr through the
+// writers execute wraps — is a terminal. It is the one test of a terminal
+// in attnlab.
+func isTerminal(s any) bool {
+	f := fileOf(s)
 	return f != nil && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// fileOf returns the file under w (through the writers execute wraps
+// fileOf returns the file under w (stdin, or a writer execute wraps
 // stdout and stderr in: safeWriter, firstError, scrubWriter, pipeWatch),
 // or nil: for asking whether a stream is a terminal, and its width.
-func fileOf(w io.Writer) *os.File {
+func fileOf(w any) *os.File {
 	for {
 		switch x := w.(type) {
 		case *safeWriter:

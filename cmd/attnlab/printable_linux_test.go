@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,57 @@ func TestPlotToATerminalIsRefused(t *testing.T) {
 		var errb bytes.Buffer
 		code := execute(context.Background(), args, strings.NewReader(""), pts, &errb)
 		wantError(t, result{code: code, stderr: errb.String()}, exitUsage, "stdout is a terminal", "-o ")
+	}
+}
+
+// TestIsTerminal: isTerminal answers for stdin (generate reads a terminal
+// one line at a time) as for stdout and stderr through execute's writers.
+func TestIsTerminal(t *testing.T) {
+	_, pts := testenv.PseudoTerminal(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for _, tc := range []struct {
+		name string
+		s    any
+		want bool
+	}{
+		{"terminal stdin", pts, true},
+		{"terminal stdout", newSafeWriter(&firstError{w: pts}), true},
+		{"pipe stdin", r, false},
+		{"pipe stdout", newSafeWriter(w), false},
+		{"reader", strings.NewReader("x"), false},
+		{"buffer", &bytes.Buffer{}, false},
+	} {
+		if got := isTerminal(tc.s); got != tc.want {
+			t.Errorf("isTerminal(%s) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestOneTerminalTest: isTerminal is the one test of a terminal; a copy
+// of the isatty call elsewhere (generate's stdin had one) would drift
+// from it (it alone knows Cygwin terminals and execute's writers).
+func TestOneTerminalTest(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "printable.go" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"isatty.", "ModeCharDevice", "term.IsTerminal"} {
+			if bytes.Contains(b, []byte(bad)) {
+				t.Errorf("%s tests for a terminal with %s: use isTerminal", f, bad)
+			}
+		}
 	}
 }
