@@ -115,11 +115,6 @@ each ratio is then against PyTorch's best figure.`,
 					return usagef("--lengths: %d given twice (each length is measured once)", n)
 				}
 			}
-			// --compare '' parses to no file at all, and a stray comma to an
-			// empty name: either would measure without the figures asked for.
-			if cmd.Flags().Changed("compare") && (len(compare) == 0 || slices.Contains(compare, "")) {
-				return usagef("--compare %q: an empty file name (give the files torch_ref.py --json wrote, comma-separated)", strings.Join(compare, ","))
-			}
 			// Refuse a bad --json destination before minutes of measuring.
 			var inputs []safeout.Keep
 			for _, c := range compare {
@@ -177,7 +172,7 @@ each ratio is then against PyTorch's best figure.`,
 	cmd.Flags().IntVar(&sentences, "sentences", 1000, "W6: sentences the translation model decodes (the reference: 1000)")
 	cmd.Flags().IntVar(&generate, "generate", 448, "W6: tokens the GPT generates after its 64-token prompt (the reference: 448)")
 	cmd.Flags().IntSliceVar(&lengths, "lengths", bench.AttentionLengths, "W5: sequence lengths")
-	cmd.Flags().StringSliceVar(&compare, "compare", nil, "JSON written by torch_ref.py --json in the same sitting: print PyTorch's figures and the ratios (several files: PyTorch's best figure of each row)")
+	addListFlag(cmd.Flags(), &compare, "compare", "file name", "JSON written by torch_ref.py --json in the same sitting: print PyTorch's figures and the ratios (several files: PyTorch's best figure of each row)")
 	cmd.Flags().StringVar(&jsonOut.path, "json", "", `also write the measurements as JSON rows to this file ("-": stdout)`)
 	cmd.Flags().BoolVar(&jsonOut.force, "force", false, "replace the --json file if it exists (never a SQLite database or a non-regular file)")
 	return cmd

@@ -123,8 +123,14 @@ func TestBenchWorkloadTwice(t *testing.T) {
 // is one line and exit 2 before anything is measured (--compare "" measured
 // without PyTorch's figures, saying nothing; "a.json," read a file named "").
 func TestBenchCompareEmpty(t *testing.T) {
-	for _, c := range []string{"", ",", "torch.json,"} {
-		r := attnlab(t, "bench", "W1", "--steps", "1", "--compare", c)
+	for _, c := range []string{"", ",", "torch.json,", "torch.json --compare ", " --compare torch.json"} {
+		// A space splits c into repeated --compare flags: --compare x.json
+		// --compare '' read as x.json alone.
+		args := []string{"bench", "W1", "--steps", "1"}
+		for _, v := range strings.Split(c, " --compare ") {
+			args = append(args, "--compare", v)
+		}
+		r := attnlab(t, args...)
 		if r.code != 2 || !strings.HasPrefix(r.stderr, "attnlab: bench: --compare ") || !strings.Contains(r.stderr, "an empty file name") ||
 			strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || r.stdout != "" {
 			t.Errorf("--compare %q: exit %d, stdout %q, stderr %q; want exit 2, one line, nothing measured", c, r.code, r.stdout, r.stderr)

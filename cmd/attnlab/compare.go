@@ -19,8 +19,8 @@ type queryFlags struct {
 
 func (q *queryFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringSliceVar(&q.by, "by", nil, "group runs by these keys (default: every key that varies), e.g. attention.name,optimizer.lr")
-	f.StringSliceVar(&q.pool, "pool", nil, "keys whose different values --by may average over in one row, e.g. train.steps")
+	addListFlag(f, &q.by, "by", "key", "group runs by these keys (default: every key that varies), e.g. attention.name,optimizer.lr")
+	addListFlag(f, &q.pool, "pool", "key", "keys whose different values --by may average over in one row, e.g. train.steps")
 	f.StringVar(&q.where, "where", "", "only runs matching a filter: 'model.attention.name in (dot, additive) and seed != 3' (metric keys: attnlab help metrics)")
 	f.StringVar(&q.status, "status", "", "runs with this status (default done): "+statusNames()+", or any")
 }
@@ -129,7 +129,7 @@ writes booktabs tabulars for a paper, the notes as comments beside them.`,
 	db = addDBFlag(cmd)
 	qf.add(cmd)
 	f := cmd.Flags()
-	f.StringSliceVar(&metrics, "metrics", nil, "summary metrics to show, in order (a name after a slash will do: exact_match is test/exact_match; test/ is preferred, then valid/, then train/)")
+	addListFlag(f, &metrics, "metrics", "metric", "summary metrics to show, in order (a name after a slash will do: exact_match is test/exact_match; test/ is preferred, then valid/, then train/)")
 	f.StringVar(&sortBy, "sort", "", "order rows by this metric, best first ('-m' descending, '+m' ascending)")
 	f.StringVar(&baseline, "baseline", "", "row to compare the others with: key=value[,key=value]")
 	f.BoolVar(&testCost, "test-cost", false, "test cost metrics (perf/*) against the baseline too")

@@ -90,3 +90,25 @@ func TestCompareErrors(t *testing.T) {
 		`--where: unknown key "sed"`)
 	wantError(t, attnlab(t, "compare", "tiny", "--status", "failed", "--db", db), exitFailure, "no failed runs")
 }
+
+// TestCompareEmptyListItem: an empty item in a list flag (--by "", a stray
+// comma, --by a --by "") is one line and exit 2 naming the flag, before
+// the database is opened; pflag dropped an empty value, so --by ""
+// grouped by every key that varies and --metrics "" showed the default
+// metrics, without a word.
+func TestCompareEmptyListItem(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "none.db") // never opened
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compare", "tiny", "--by", ""}, `compare: --by "": an empty key`},
+		{[]string{"compare", "tiny", "--by", "attention.name", "--by", ""}, `compare: --by "": an empty key`},
+		{[]string{"compare", "tiny", "--by", "a,", "--pool", "b"}, `compare: --by "a,": an empty key`},
+		{[]string{"compare", "tiny", "--by", "a", "--pool", ",b"}, `compare: --pool ",b": an empty key`},
+		{[]string{"compare", "tiny", "--metrics", ""}, `compare: --metrics "": an empty metric`},
+		{[]string{"plot", "curves", "tiny", "--by", "", "-o", filepath.Join(t.TempDir(), "c.png")}, `plot curves: --by "": an empty key`},
+	} {
+		wantError(t, attnlab(t, append(tc.args, "--db", db)...), exitUsage, tc.want)
+	}
+}

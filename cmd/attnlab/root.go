@@ -62,7 +62,7 @@ or ./attnlab.db.`,
 		if n, _ := cmd.Flags().GetInt("width"); n < 0 {
 			return usagef("--width %d: give a number of columns (0: the default)", n)
 		}
-		return nil
+		return emptyListItem(cmd)
 	}
 	root.AddGroup(
 		&cobra.Group{ID: "exp", Title: "Experiments:"},
@@ -231,6 +231,47 @@ func addDBFlag(cmd *cobra.Command) *string {
 	// The help shows the default with any password masked.
 	cmd.Flags().Lookup("db").DefValue = store.Redact(def)
 	return p
+}
+
+// listFlag is a comma-separated, repeatable list of strings (pflag's
+// StringSlice) that remembers an empty item, which pflag's own takes
+// without a word: --compare ” reads as no file at all (and beside
+// --compare x.json as x.json alone), a stray comma as a file named "".
+// The root's PersistentPreRunE refuses it (emptyListItem).
+type listFlag struct {
+	pflag.Value
+	what  string // what an item is, for the error: "file name", "key"
+	empty string // the first value given with an empty item; "" if none
+	bad   bool
+}
+
+// addListFlag defines a listFlag on f; what says what an item is ("key").
+func addListFlag(f *pflag.FlagSet, p *[]string, name, what, usage string) {
+	f.StringSliceVar(p, name, nil, usage)
+	fl := f.Lookup(name)
+	fl.Value = &listFlag{Value: fl.Value, what: what}
+}
+
+func (l *listFlag) Set(s string) error {
+	if err := l.Value.Set(s); err != nil {
+		return err
+	}
+	if !l.bad && (s == "" || slices.Contains(l.Value.(pflag.SliceValue).GetSlice(), "")) {
+		l.bad, l.empty = true, s
+	}
+	return nil
+}
+
+// emptyListItem returns a usage error for the first listFlag of cmd given
+// an empty item: "--by "a,": an empty key".
+func emptyListItem(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if l, ok := f.Value.(*listFlag); ok && l.bad && err == nil {
+			err = usagef("--%s %q: an empty %s", f.Name, l.empty, l.what)
+		}
+	})
+	return err
 }
 
 // args returns a positional-argument check that names the arguments a
