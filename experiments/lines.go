@@ -39,6 +39,10 @@ type source struct {
 	// (9223372036854775808 is shown 9.223372036854776e+18), so that a
 	// message about one shows it as written.
 	literals map[string]literal
+	// tiny holds, by path, the numbers written with a digit other than 0
+	// that are too small for a float64, which YAML reads as 0 without a
+	// word (1e-400): a lint, reported by load (tinyNumbers).
+	tiny map[string]tinyNumber
 	// extends is the node of the layer's top-level extends key, if any.
 	extends     *yaml.Node
 	extendsLine int
@@ -111,7 +115,7 @@ func parseSource(s *source) Errors {
 		return Errors{s.errorf(root.Line, "", "want a mapping of keys at the top level, got %s", nodeKind(root))}
 	}
 	w := &walker{src: s, budget: maxNodes}
-	s.lines, s.stamps, s.dotted, s.literals = map[string]int{}, map[string]string{}, map[string][2]string{}, map[string]literal{}
+	s.lines, s.stamps, s.dotted, s.literals, s.tiny = map[string]int{}, map[string]string{}, map[string][2]string{}, map[string]literal{}, map[string]tinyNumber{}
 	w.walk(root, "", 0)
 	switch {
 	case w.deep > 0:
@@ -453,6 +457,7 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			w.src.stamps[path] = n.Value
 		}
 		w.literal(n, path)
+		w.tinyNumber(n, path)
 		if n.ShortTag() == "!!int" && legacyOctal.MatchString(n.Value) {
 			// YAML 1.1's octal, which the parser still reads: steps: 020
 			// would be 16 steps, and hash as 16.
@@ -552,6 +557,30 @@ func (w *walker) literal(n *yaml.Node, path string) {
 	}
 	if shown := sprintf("%v", v); shown != n.Value {
 		w.src.literals[path] = literal{text: n.Value, shown: shown}
+	}
+}
+
+// tinyNumber is a number as written that YAML reads as 0, and its line.
+type tinyNumber struct {
+	text string
+	line int
+}
+
+// tinyNumber records the float n at path when it is written with a digit
+// other than 0 but reads as 0: strconv.ParseFloat, under YAML, returns 0
+// without an error for a number too small for a float64, so weight_decay:
+// 1e-400 would be 0.
+func (w *walker) tinyNumber(n *yaml.Node, path string) {
+	if n.ShortTag() != "!!float" || w.src.tiny == nil {
+		return
+	}
+	var f float64
+	if n.Decode(&f) != nil || f != 0 {
+		return
+	}
+	mant, _, _ := strings.Cut(strings.ToLower(n.Value), "e")
+	if strings.ContainsAny(mant, "123456789") {
+		w.src.tiny[path] = tinyNumber{text: n.Value, line: n.Line}
 	}
 }
 

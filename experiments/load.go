@@ -137,11 +137,41 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 	}
 	x.BaseDir = baseDir
 	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir, Memory: opt.Memory}, seen: map[string]dataFile{}}
+	if !l.noLint {
+		l.errs = append(l.errs, tinyNumbers(l.sources)...)
+	}
 	l.plan(x, full)
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
 	}
 	return x, nil
+}
+
+// tinyNumbers reports, as lints, the numbers of the layers (source.tiny)
+// that YAML reads as 0 though written with a digit other than 0, where no
+// layer above writes the key too. A lint, not a parse error: runs stored
+// with the 0 it read keep resuming (LoadOptions.NoLint).
+func tinyNumbers(sources []*source) Errors {
+	var errs Errors
+	for i, s := range sources {
+		for path, n := range s.tiny {
+			above := slices.ContainsFunc(sources[:i], func(o *source) bool { _, ok := o.lines[path]; return ok })
+			if s.file != "--set" && sources[len(sources)-1].file == "--set" {
+				_, set := sources[len(sources)-1].lines[path]
+				above = above || set
+			}
+			if above {
+				continue
+			}
+			e := s.errorf(n.line, path, "the number %s is too small for a float64: it would read as 0 (write 0 if 0 is meant)", n.text)
+			if s.file == "--set" {
+				e.Line = 0
+			}
+			e.Lint = true
+			errs = append(errs, e)
+		}
+	}
+	return errs
 }
 
 // readChain reads the experiment file and the bases it extends, checking
@@ -210,7 +240,7 @@ func (l *loader) readChain(path string) []*source {
 // to the experiment file's directory (baseDir) as in the file: it is
 // rewritten relative to baseDir.
 func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, map[string]any) {
-	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}, dotted: map[string][2]string{}, literals: map[string]literal{}}
+	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}, dotted: map[string][2]string{}, literals: map[string]literal{}, tiny: map[string]tinyNumber{}}
 	tree := map[string]any{}
 	for _, kv := range sets {
 		key, raw, ok := strings.Cut(kv, "=")
@@ -249,6 +279,11 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 		for p := range s.literals {
 			if p == key || isUnder(p, key) {
 				delete(s.literals, p) // an earlier --set of the key
+			}
+		}
+		for p := range s.tiny {
+			if p == key || isUnder(p, key) {
+				delete(s.tiny, p)
 			}
 		}
 		w := &walker{src: s, budget: maxNodes}

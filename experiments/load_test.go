@@ -758,3 +758,56 @@ func TestLintErrorsAreMarked(t *testing.T) {
 		t.Error("OnlyLint of no problem = true, want false")
 	}
 }
+
+// TestTinyNumbersAreLints: a number written with a digit other than 0 that
+// is too small for a float64 (1e-400), which YAML reads as 0 without a
+// word, is a lint on its key, in the file, a sweep or --set; a layer above
+// that writes the key hides it, NoLint loads the 0 (runs stored with it
+// resume), and a 0 however written or a subnormal number is no problem.
+func TestTinyNumbersAreLints(t *testing.T) {
+	const base = "name: x\ntask: {name: reverse}\n"
+	for _, tc := range []struct {
+		text string
+		sets []string
+		want []string
+	}{
+		{base + "train: {clip: 1e-400}\n", nil,
+			[]string{"exp.yaml:3: train.clip: the number 1e-400 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
+		{base + "train: {clip: -2.5E-999}\n", nil,
+			[]string{"exp.yaml:3: train.clip: the number -2.5E-999 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
+		{base + "sweep:\n  grid:\n    train.clip: [1, .1e-330]\n", nil,
+			[]string{"exp.yaml:5: sweep.grid.train.clip[1]: the number .1e-330 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
+		{base, []string{"train.clip=3e-500"},
+			[]string{"--set: train.clip: the number 3e-500 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
+	} {
+		got := loadErr(t, tc.text, tc.sets...)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q %q: errors %q\nwant %q", tc.text, tc.sets, got, tc.want)
+		}
+		_, _, err := loadText(t, tc.text, tc.sets...)
+		if !OnlyLint(err) {
+			t.Errorf("%q %q: OnlyLint(%v) = false, want true", tc.text, tc.sets, err)
+		}
+		path := filepath.Join(t.TempDir(), "exp.yaml")
+		if err := os.WriteFile(path, []byte(tc.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := load(testRegistries(t), path, tc.sets, LoadOptions{NoLint: true}); err != nil {
+			t.Errorf("%q %q with NoLint: %v, want it loaded", tc.text, tc.sets, err)
+		}
+	}
+	for _, tc := range []struct {
+		text string
+		sets []string
+	}{
+		{base + "train: {clip: 0e-400}\n", nil},
+		{base + "train: {clip: -0.000e-999}\n", nil},
+		{base + "train: {clip: 5e-324}\n", nil},
+		{base + "train: {clip: 1e-400}\n", []string{"train.clip=1"}},
+		{base + "train: {clip: '1e-400'}\n", []string{"train.clip=2"}},
+	} {
+		if _, _, err := loadText(t, tc.text, tc.sets...); err != nil {
+			t.Errorf("%q %q: %v, want it loaded", tc.text, tc.sets, err)
+		}
+	}
+}
