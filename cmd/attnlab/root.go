@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -272,6 +273,32 @@ func emptyListItem(cmd *cobra.Command) error {
 		}
 	})
 	return err
+}
+
+// floatFlag is a float64 flag that refuses a number too small for a
+// float64: strconv.ParseFloat (and pflag's Float64) reads 1e-400 as 0
+// without an error, which for generate's --temperature or --top-p said
+// "--temperature 0" of a value the user never gave.
+type floatFlag struct{ p *float64 }
+
+// addFloatFlag defines a floatFlag on f with default 0.
+func addFloatFlag(f *pflag.FlagSet, p *float64, name, usage string) {
+	f.Var(floatFlag{p}, name, usage)
+}
+
+func (v floatFlag) Type() string   { return "float64" }
+func (v floatFlag) String() string { return strconv.FormatFloat(*v.p, 'g', -1, 64) }
+
+func (v floatFlag) Set(s string) error {
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return err // plainFlagError says it in words
+	}
+	if mant, _, _ := strings.Cut(strings.ToLower(s), "e"); x == 0 && strings.ContainsAny(mant, "123456789") {
+		return errors.New("too small for a float64: it would read as 0")
+	}
+	*v.p = x
+	return nil
 }
 
 // args returns a positional-argument check that names the arguments a
