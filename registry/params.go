@@ -381,8 +381,13 @@ func MismatchHint(want string, val any) string {
 			return " (drop the quotes)"
 		}
 	case "float":
-		if _, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+		_, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err == nil {
 			return " (drop the quotes)"
+		}
+		if errors.Is(err, strconv.ErrRange) {
+			// YAML reads 1e400 as text: a number out of range is no float.
+			return " (a number too large for a float64)"
 		}
 	}
 	return ""

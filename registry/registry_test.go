@@ -106,6 +106,7 @@ func TestDecodeStrict(t *testing.T) {
 		{map[string]any{"heads": "three"}, `heads: want int, got string "three" for attention "multi-head"`},
 		{map[string]any{"heads": 2.5}, `heads: want int, got float 2.5 for attention "multi-head"`},
 		{map[string]any{"dropout": "0.1"}, `dropout: want float, got string "0.1" (drop the quotes) for attention "multi-head"`},
+		{map[string]any{"dropout": "-1e400"}, `dropout: want float, got string "-1e400" (a number too large for a float64) for attention "multi-head"`},
 		{map[string]any{"causal": 1}, `causal: want bool, got int 1 for attention "multi-head"`},
 		{map[string]any{"sizes": []any{1, "x"}}, `sizes[1]: want int, got string "x" for attention "multi-head"`},
 		{map[string]any{"heads": 0}, `heads: must be at least 1, got 0 for attention "multi-head"`},
