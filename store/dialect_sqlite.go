@@ -125,27 +125,8 @@ func (sqliteDialect) check(ctx context.Context, q querier) ([]string, error) {
 // probed through a read-only connection without any pragma that writes,
 // so another program's database is refused untouched (not even switched
 // to WAL mode). Only then, and only if the file can be written, is it
-// opened read-write in WAL mode and migrated. A failed open of a file that
-// exists leaves its directory as it was: the -wal and -shm files SQLite
-// made for it meanwhile are removed (removeLeftovers), never ones that
-// were there before.
+// opened read-write in WAL mode and migrated.
 func openSQLite(ctx context.Context, path string, mode openMode) (*Store, error) {
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return openSQLiteFile(ctx, path, mode)
-	}
-	_, walErr := os.Lstat(path + "-wal")
-	_, shmErr := os.Lstat(path + "-shm")
-	hadWAL, hadSHM := walErr == nil, shmErr == nil
-	s, err := openSQLiteFile(ctx, path, mode)
-	if err != nil && !(hadWAL && hadSHM) {
-		removeLeftovers(path, hadWAL, hadSHM)
-	}
-	return s, err
-}
-
-// openSQLiteFile is openSQLite without the removal of its leftovers.
-func openSQLiteFile(ctx context.Context, path string, mode openMode) (*Store, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.IsDir():
