@@ -85,8 +85,10 @@ func loadExperimentWith(path string, sets []string, mem *memoryFlag, noLint bool
 // when every run of its plan is in db already — rerunning the command
 // that stored them resumes them, as its interrupt message says, and a
 // worker would. The note then says so; it is "" otherwise. An empty db
-// opens nothing: the lints refuse.
-func loadStoredExperiment(ctx context.Context, path string, sets []string, mem *memoryFlag, db string) (*experiments.Experiment, string, error) {
+// opens nothing: the lints refuse. readOnly opens db without writing to it
+// (a dry run): a database of an older schema, which opening would migrate,
+// then counts as one without the runs.
+func loadStoredExperiment(ctx context.Context, path string, sets []string, mem *memoryFlag, db string, readOnly bool) (*experiments.Experiment, string, error) {
 	x, err := loadExperiment(path, sets, mem)
 	if err == nil || db == "" || !experiments.OnlyLint(err) {
 		return x, "", err
@@ -99,7 +101,11 @@ func loadStoredExperiment(ctx context.Context, path string, sets []string, mem *
 	if yerr != nil || len(plan) == 0 {
 		return nil, "", err
 	}
-	st, yerr := openStore(db) // no database: nothing is stored
+	open := openStore
+	if readOnly {
+		open = store.OpenReadOnly
+	}
+	st, yerr := open(db) // no database: nothing is stored
 	if yerr != nil {
 		return nil, "", err
 	}
@@ -131,6 +137,9 @@ func loadStoredExperiment(ctx context.Context, path string, sets []string, mem *
 // stays within --max-memory as a whole, not only run by run.
 func (m *memoryFlag) workers(est experiments.MemoryEstimate) (int, error) {
 	limit, _, err := m.limit()
+	if room := addressCap(); room > 0 && (limit <= 0 || room < limit) {
+		limit = room // boundAddressSpace
+	}
 	if err != nil || limit <= 0 || est.Bytes <= 0 {
 		return 0, err
 	}
@@ -142,7 +151,7 @@ func (m *memoryFlag) workers(est experiments.MemoryEstimate) (int, error) {
 // nears it instead of letting garbage double the process's memory.
 func (m *memoryFlag) softLimit() {
 	if limit, _, err := m.limit(); err == nil && limit > 0 {
-		if addressRoom > 0 {
+		if addressLimit != "" && addressRoom >= minSoftLimit {
 			limit = min(limit, addressRoom) // boundAddressSpace
 		}
 		debug.SetMemoryLimit(limit)
@@ -151,7 +160,10 @@ func (m *memoryFlag) softLimit() {
 
 // why says why workers caps the workers, for a note.
 func (m *memoryFlag) why(est experiments.MemoryEstimate) string {
-	_, what, _ := m.limit()
+	limit, what, _ := m.limit()
+	if room := addressCap(); room > 0 && (limit <= 0 || room < limit) {
+		what = addressLimit + ", which leaves about " + experiments.FormatBytes(room) + ","
+	}
 	return "each run is estimated at up to " + experiments.FormatBytes(est.Bytes) + ", and " + what + " bounds this process"
 }
 

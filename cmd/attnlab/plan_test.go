@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -227,6 +228,22 @@ func TestRerunKeepsLintedStoredRuns(t *testing.T) {
 	}
 	if r := attnlab(t, "slurm", exp, "--db", db, "--dry-run", "--workers", "1", "--attnlab", "/opt/attnlab"); r.code != exitOK || !strings.Contains(r.stderr, "every run is stored already") || !strings.Contains(r.stdout, "#SBATCH") {
 		t.Errorf("slurm --dry-run of the stored experiment: %v\nwant exit 0, the note and the script", r)
+	}
+	// A dry run writes nothing: a database of an older schema, which
+	// opening would migrate, is left as it was (and has not the runs).
+	old := filepath.Join(dir, "old.db")
+	orig, err := os.ReadFile("testdata/schema2/bleu01.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := attnlab(t, "slurm", exp, "--db", old, "--dry-run", "--workers", "1", "--attnlab", "/opt/attnlab"); r.code != exitUsage || !strings.Contains(r.stderr, lint) {
+		t.Errorf("slurm --dry-run against an older database: %v\nwant exit %d and %q", r, exitUsage, lint)
+	}
+	if after, err := os.ReadFile(old); err != nil || !bytes.Equal(after, orig) {
+		t.Errorf("slurm --dry-run changed the database of an older schema (%v)", err)
 	}
 	if r := attnlab(t, "run", exp, "--db", db, "--set", "seeds=[1,2]"); r.code != exitUsage || !strings.Contains(r.stderr, lint) {
 		t.Errorf("run with a new seed: %v\nwant exit %d and %q", r, exitUsage, lint)

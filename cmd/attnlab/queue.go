@@ -39,7 +39,7 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 		Example: "  attnlab submit exp.yaml --db postgres://lab@db.example/attnlab\n  attnlab worker --db postgres://lab@db.example/attnlab --experiment NAME",
 		Args:    args(1, "EXPERIMENT.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			x, note, err := loadStoredExperiment(cmd.Context(), args[0], sets, &memoryFlag{}, *db) // the dataset within this machine's memory
+			x, note, err := loadStoredExperiment(cmd.Context(), args[0], sets, &memoryFlag{}, *db, false) // the dataset within this machine's memory
 			if err != nil {
 				return err
 			}

@@ -21,33 +21,49 @@ import (
 // addresses. attnlab cannot catch that error. Under such a limit it
 // therefore makes the most of the room: glibc gets at most two arenas,
 // the collector works harder as the heap nears what the limit leaves
-// (the Go runtime's soft memory limit), and run says, before training,
-// when a run is estimated to need more than that room. It does not refuse
+// (the Go runtime's soft memory limit, when the room is large enough for
+// that to help), run trains at once only as many runs as the room holds,
+// and it says, before training, when a run is estimated to need more than
+// that room. It does not refuse
 // such a run: the room is measured, not known, and a cgroup limit
 // (--max-memory's default follows it) is the sound way to bound a process.
 
-// threadAllowance is the address space set aside beyond what the process
-// uses when it starts: thread stacks (8 MiB each by default) and glibc's
-// two arenas as the process's threads appear.
-const threadAllowance = 256 << 20
-
-// addressRoom is what an address-space or data-segment limit leaves for
-// the heap (0: no such limit), and addressLimit names the limit.
-var (
-	addressRoom  int64
-	addressLimit string
+// The room a limit leaves is the limit less what the process uses when it
+// starts (VmSize for -v, VmData for -d) less an allowance for what comes
+// without the heap: more thread stacks (8 MiB each by default) and glibc's
+// arenas, reserved address space for -v, only their writable pages for -d.
+// (Measured: testdata/tiny.yaml's run, heap included, grows the address
+// space by 31 MiB from main's start to its peak.)
+const (
+	allowanceAS   = 96 << 20
+	allowanceData = 64 << 20
 )
 
-// boundAddressSpace sets addressRoom and addressLimit from the process's
-// limits and, under one, makes the room the Go runtime's soft memory
-// limit. main calls it first; glibc's arenas were capped as the program
-// loaded (rlimit_cgo.go).
+// minSoftLimit is the least room made the Go runtime's soft memory limit:
+// below it the collector would run nearly all the time for little gain
+// (measured: a small run under ulimit -d 450000, a room of 67 MiB, ran 759
+// collections instead of 11 and took 2.7 times as long).
+const minSoftLimit = 256 << 20
+
+// addressLimit names the address-space or data-segment limit the process
+// runs under ("": none), and addressRoom is what it leaves for the heap
+// (at most 0: nothing beyond the allowance).
+var (
+	addressLimit string
+	addressRoom  int64
+)
+
+// boundAddressSpace sets addressLimit and addressRoom from the process's
+// limits and, under one that leaves at least minSoftLimit, makes the room
+// the Go runtime's soft memory limit. main calls it first; glibc's arenas
+// were capped as the program loaded (rlimit_cgo.go).
 func boundAddressSpace() {
 	for _, l := range []struct {
-		res    int
-		flag   string
-		status string // the /proc/self/status line that counts against it
-	}{{unix.RLIMIT_AS, "-v", "VmSize:"}, {unix.RLIMIT_DATA, "-d", "VmData:"}} {
+		res       int
+		flag      string
+		status    string // the /proc/self/status line that counts against it
+		allowance int64
+	}{{unix.RLIMIT_AS, "-v", "VmSize:", allowanceAS}, {unix.RLIMIT_DATA, "-d", "VmData:", allowanceData}} {
 		var r unix.Rlimit
 		if unix.Getrlimit(l.res, &r) != nil || r.Cur == unix.RLIM_INFINITY || r.Cur > 1<<62 {
 			continue
@@ -56,13 +72,13 @@ func boundAddressSpace() {
 		if !ok {
 			continue
 		}
-		room := max(int64(r.Cur)-used-threadAllowance, 1<<20)
-		if addressRoom == 0 || room < addressRoom {
+		room := int64(r.Cur) - used - l.allowance
+		if addressLimit == "" || room < addressRoom {
 			addressRoom = room
 			addressLimit = fmt.Sprintf("ulimit %s %d (%s)", l.flag, r.Cur>>10, experiments.FormatBytes(int64(r.Cur)))
 		}
 	}
-	if addressRoom > 0 {
+	if addressLimit != "" && addressRoom >= minSoftLimit {
 		debug.SetMemoryLimit(min(debug.SetMemoryLimit(-1), addressRoom))
 	}
 }
@@ -87,11 +103,26 @@ func procStatusBytes(key string) (int64, bool) {
 }
 
 // addressNote is a note for a plan whose largest run is estimated at est
-// under an address-space limit that leaves less room: "" otherwise.
+// under an address-space or data-segment limit that leaves less room: ""
+// otherwise.
 func addressNote(est experiments.MemoryEstimate) string {
-	if addressRoom <= 0 || est.Bytes <= addressRoom {
+	if addressLimit == "" || est.Bytes <= addressRoom {
 		return ""
 	}
-	return fmt.Sprintf("attnlab: note: %s leaves about %s for this process's data, and the largest run is estimated at %s: it may end in Go's fatal \"out of memory\" (a Go program reserves far more address space than it uses; raise the limit, or bound memory with a cgroup)",
-		addressLimit, experiments.FormatBytes(addressRoom), experiments.FormatBytes(est.Bytes))
+	room := "leaves about " + experiments.FormatBytes(addressRoom) + " for this process's data"
+	if addressRoom <= 0 {
+		room = "leaves little or no room beyond what a Go program reserves when it starts"
+	}
+	return fmt.Sprintf("attnlab: note: %s %s, and the largest run is estimated at %s: it may end in Go's fatal \"out of memory\" (a Go program reserves far more address space than it uses; raise the limit, or bound memory with a cgroup)",
+		addressLimit, room, experiments.FormatBytes(est.Bytes))
+}
+
+// addressCap is the room an address-space or data-segment limit leaves,
+// for sizing how many runs train at once (0: no such limit, or no room to
+// speak of).
+func addressCap() int64 {
+	if addressLimit == "" {
+		return 0
+	}
+	return max(addressRoom, 0)
 }

@@ -68,7 +68,7 @@ names), 130 when interrupted before every run was done.`,
 			if workers < 0 || workers > maxWorkers {
 				return usagef("--workers %d: want 0 (one per CPU) to %d", workers, maxWorkers)
 			}
-			x, note, err := loadStoredExperiment(cmd.Context(), args[0], sets, &mem, *db)
+			x, note, err := loadStoredExperiment(cmd.Context(), args[0], sets, &mem, *db, false)
 			x, plan, est, err := planLoaded(x, err, args[0], &mem)
 			if err != nil {
 				return err

@@ -64,10 +64,10 @@ node. The script holds no password: when the URL has one, the workers get the
 URL from ATTNLAB_DB in the job's environment (sbatch exports the
 submitter's environment by default); PGPASSWORD or a pgpass file work too.
 
---dry-run prints the script and submits nothing. It opens the database only
-for an experiment refused for a setting that new experiments may not have, to
-see whether every run of its plan is stored there already (then, as without
---dry-run, it is kept).`,
+--dry-run prints the script and submits nothing. It opens the database, read
+only, just for an experiment refused for a setting that new experiments may
+not have, to see whether every run of its plan is stored there already (then,
+as without --dry-run, it is kept); it never counts what is left to train.`,
 		Example: "  attnlab slurm exp.yaml --db postgres://lab@db.example/attnlab --workers 8 --time 4:00:00 --partition cpu\n" +
 			"  attnlab slurm exp.yaml --workers 8 --dry-run",
 		Args: args(1, "EXPERIMENT.yaml"),
@@ -75,7 +75,7 @@ see whether every run of its plan is stored there already (then, as without
 			if err := o.check(); err != nil {
 				return err
 			}
-			x, note, err := loadStoredExperiment(cmd.Context(), args[0], o.sets, &memoryFlag{}, *db) // the dataset within this machine's memory
+			x, note, err := loadStoredExperiment(cmd.Context(), args[0], o.sets, &memoryFlag{}, *db, o.dryRun) // the dataset within this machine's memory
 			if err != nil {
 				return err
 			}
