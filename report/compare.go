@@ -333,13 +333,13 @@ type Cell struct {
 	// differ.
 	Mean, Std float64
 	N         int // runs with a value (not NaN, not missing)
-	NaN       int // runs whose value is NaN (a diverged run); len(Runs)−N−NaN runs lack the key
+	NaN       int // runs whose value is NaN (a diverged run), Infinite included; len(Runs)−N−NaN runs lack the key
 	// Infinite counts the runs of NaN whose value is a loss or a
 	// perplexity (metrics.IsLoss) that is ±Inf: a run that diverged,
-	// stored done by a build before 2026-12-06 (runs now fail it). Such a
-	// value is not a result to average: it is left out of the mean, std
-	// and tests as a NaN is, NaN in Values, and the notes say so. A ±Inf
-	// of any other metric is a value.
+	// shown with --status (a done run with one counts as failed: see
+	// the package doc). Such a value is not a result to average: it is
+	// left out of the mean, std and tests as a NaN is, NaN in Values, and
+	// the notes say so. A ±Inf of any other metric is a value.
 	Infinite int
 	// Best marks the best mean of the column among the rows of the same
 	// task, by the metric's direction: only for quality metrics (and cost

@@ -285,7 +285,7 @@ func TestCompareNaN(t *testing.T) {
 	}
 
 	c = mustCompare(t, st, Query{Experiments: []string{"diverge"}, Baseline: "lr=0.001"})
-	if want := []string{"lr=0.001", "lr=1", "lr=0.1"}; !slices.Equal(rowLabels(c), want) {
+	if want := []string{"lr=0.001", "lr=1"}; !slices.Equal(rowLabels(c), want) {
 		t.Fatalf("rows = %q, want %q", rowLabels(c), want)
 	}
 	all := cellOf(t, c, "lr=1", "test/loss")
@@ -293,53 +293,69 @@ func TestCompareNaN(t *testing.T) {
 		t.Errorf("all-NaN cell = %+v, want N 0, NaN 3, Mean NaN, P NaN, not best", all)
 	}
 	// A done run's +Inf loss (stored before runs failed it) is no result:
-	// counted apart as a NaN is, so lr=0.001 is the only row with a mean
-	// and, as when that run is failed, no row is best.
-	inf := cellOf(t, c, "lr=0.1", "test/loss")
-	if inf.N != 0 || inf.NaN != 1 || inf.Infinite != 1 || !math.IsNaN(inf.Mean) || inf.Best || !math.IsNaN(inf.P) || !math.IsNaN(inf.Values[0]) {
-		t.Errorf("+Inf loss cell = %+v, want N 0, NaN 1, Infinite 1, Mean NaN, Values [NaN], not best, P NaN", inf)
+	// the run counts as failed, as today's builds store it, so lr=0.1,
+	// whose only run it is, has no row, and lr=0.001 is the only row
+	// with a mean: no row is best.
+	if len(c.FailedElsewhere) != 1 || !strings.HasPrefix(c.FailedElsewhere[0].Error, "diverged: test/loss +Inf") {
+		t.Errorf("failed runs without a row = %+v, want lr=0.1's diverged run", c.FailedElsewhere)
 	}
 	if cellOf(t, c, "lr=0.001", "test/loss").Best {
 		t.Errorf("lr=0.001 is marked best against no other mean")
 	}
 }
 
-// TestCompareInfiniteLoss: a loss or perplexity that is ±Inf in a done
-// run (a diverged run stored by a build before 2026-12-06, which did not
-// fail it) is counted apart as a NaN is and left out of the mean, std and
-// test, which are over the seeds that trained, and the notes say so —
-// rather than a mean of +Inf, no std and no test for the whole row. A
-// +Inf of another metric (a text metric's ratio) stays a value.
+// TestCompareInfiniteLoss: a done run whose loss or perplexity is ±Inf (a
+// diverged run stored by a build before 2026-12-06, which did not fail
+// it) counts as a failed run: left out of every cell of its row, not only
+// of its infinite one — mean, std and test are over the seeds that
+// trained — the row never best, and the notes name the run. With --status
+// any, where runs are shown as they are, the ±Inf loss is counted apart
+// as a NaN is. A +Inf of another metric (a text metric's ratio) stays a
+// value.
 func TestCompareInfiniteLoss(t *testing.T) {
 	inf := math.Inf(1)
 	x := fakeExperiment{name: "old-diverged"}
 	for s, v := range []float64{1.1, 1.3, 1.2} {
 		x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.001}, seed: int64(s + 1),
-			sums: map[string]float64{"test/ppl": v, "test/len_ratio": 1}})
+			sums: map[string]float64{"test/ppl": v, "test/loss": math.Log(v), "test/len_ratio": 1}})
 	}
 	for s, v := range []float64{2.1, 2.3, inf, 2.2} {
 		x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.1}, seed: int64(s + 1),
-			sums: map[string]float64{"test/ppl": v, "test/len_ratio": []float64{1, 1, 1, inf}[s]}})
+			sums: map[string]float64{"test/ppl": v, "test/loss": []float64{0.7, 0.8, 800, 0.75}[s], "test/len_ratio": []float64{1, 1, 1, inf}[s]}})
 	}
 	st, _ := buildStore(t, x)
-	c := mustCompare(t, st, Query{Experiments: []string{"old-diverged"}, Baseline: "lr=0.001", Unpaired: true})
+	c := mustCompare(t, st, Query{Experiments: []string{"old-diverged"}, Baseline: "lr=0.001", Unpaired: true, Metrics: []string{"test/ppl", "test/loss", "test/len_ratio"}})
+	row := c.Rows[slices.Index(rowLabels(c), "lr=0.1")]
+	if len(row.Failed) != 1 || !strings.HasPrefix(row.Failed[0].Error, "diverged: test/ppl +Inf") {
+		t.Errorf("lr=0.1's failed runs = %+v, want the run of test/ppl +Inf", row.Failed)
+	}
 	ppl := cellOf(t, c, "lr=0.1", "test/ppl")
-	if ppl.N != 3 || ppl.NaN != 1 || ppl.Infinite != 1 || !closeTo(ppl.Mean, 2.2, 1e-12) || !closeTo(ppl.Std, 0.1, 1e-12) {
-		t.Errorf("test/ppl = %v ± %v (n=%d, NaN=%d, Infinite=%d), want 2.2 ± 0.1 (n=3, NaN=1, Infinite=1)", ppl.Mean, ppl.Std, ppl.N, ppl.NaN, ppl.Infinite)
+	if ppl.N != 3 || ppl.NaN != 0 || !closeTo(ppl.Mean, 2.2, 1e-12) || !closeTo(ppl.Std, 0.1, 1e-12) || ppl.Best {
+		t.Errorf("test/ppl = %v ± %v (n=%d, NaN=%d, best %v), want 2.2 ± 0.1 (n=3, NaN=0), not best", ppl.Mean, ppl.Std, ppl.N, ppl.NaN, ppl.Best)
 	}
 	if !ppl.Tested || !closeTo(ppl.Diff, 1, 1e-12) || math.IsNaN(ppl.P) || math.IsNaN(ppl.Low) {
 		t.Errorf("test/ppl against the baseline = %+v, want Δ 1 with a p-value and an interval over the 3 seeds that trained", ppl)
 	}
-	if !math.IsNaN(ppl.Values[2]) {
-		t.Errorf("Values = %v, want the +Inf run's NaN in place", ppl.Values)
+	// The finite loss of 800 of the same run is left out too.
+	if loss := cellOf(t, c, "lr=0.1", "test/loss"); loss.N != 3 || !closeTo(loss.Mean, 0.75, 1e-12) {
+		t.Errorf("test/loss = %+v, want the mean of 0.7, 0.8 and 0.75 over 3 runs", loss)
 	}
 	ratio := cellOf(t, c, "lr=0.1", "test/len_ratio")
-	if ratio.N != 4 || ratio.NaN != 0 || ratio.Infinite != 0 || !math.IsInf(ratio.Mean, 1) {
-		t.Errorf("test/len_ratio = %+v, want a value: N 4, Mean +Inf", ratio)
+	if ratio.N != 3 || ratio.NaN != 0 || !math.IsInf(ratio.Mean, 1) {
+		t.Errorf("test/len_ratio = %+v, want a value: N 3, Mean +Inf", ratio)
 	}
 	notes := strings.Join(c.notes(false), " ")
-	if want := "lr=0.1 test/ppl ×1 ±Inf"; !strings.Contains(notes, want) || !strings.Contains(notes, "±Inf losses or perplexities") {
-		t.Errorf("notes do not say %q was left out:\n%s", want, notes)
+	if want := "diverged: test/ppl +Inf"; !strings.Contains(notes, want) {
+		t.Errorf("notes do not name the diverged run (%q):\n%s", want, notes)
+	}
+
+	c = mustCompare(t, st, Query{Experiments: []string{"old-diverged"}, Baseline: "lr=0.001", Unpaired: true, Status: StatusAny, Metrics: []string{"test/ppl", "test/loss", "test/len_ratio"}})
+	ppl = cellOf(t, c, "lr=0.1", "test/ppl")
+	if ppl.N != 3 || ppl.NaN != 1 || ppl.Infinite != 1 || !closeTo(ppl.Mean, 2.2, 1e-12) || !math.IsNaN(ppl.Values[2]) {
+		t.Errorf("--status any: test/ppl = %+v, want 2.2 over n=3, NaN 1, Infinite 1, the +Inf run's NaN in place", ppl)
+	}
+	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "lr=0.1 test/ppl ×1 ±Inf") {
+		t.Errorf("--status any: notes do not say the ±Inf was left out:\n%s", notes)
 	}
 }
 

@@ -55,10 +55,12 @@
 // settings, or a seed run again — counts once, as their mean, as in the
 // tests), the number of runs with a value, the number of NaN
 // values (runs that finished with a NaN score, left out of mean and std
-// but never hidden; a loss or perplexity that is ±Inf, metrics.IsLoss —
-// a diverged run stored done by a build before 2026-12-06, which runs now
-// fail — counts as one, Cell.Infinite, and the notes say so) and the
-// per-run values. How a metric is treated
+// but never hidden; a loss or perplexity that is ±Inf, metrics.IsLoss,
+// of a failed or running run shown with --status counts as one,
+// Cell.Infinite, and the notes say so) and the per-run values. A run
+// stored done with such a value (by a build before 2026-12-06, which did
+// not fail a diverged run) counts as failed: left out of every cell of
+// its row, named in the notes, as today's builds store it. How a metric is treated
 // follows its kind in metrics.Describe: quality metrics (test/ and valid/)
 // get the best row of each task starred (rows whose task.* params and
 // data.* fingerprints agree, and for BLEU whose sacreBLEU signatures agree:

@@ -818,9 +818,9 @@ func (c *Comparison) notesMarked(mark string) []string {
 	if len(nans) > 0 {
 		what := "NaN values"
 		if infinite {
-			// Runs stored done by builds before 2026-12-06, which did not
-			// fail a run whose loss overflowed (metrics.IsLoss).
-			what = "NaN values and ±Inf losses or perplexities (diverged runs stored done by builds before 2026-12-06)"
+			// With --status any, failed or running: a done run's is
+			// counted failed (failDiverged).
+			what = "NaN values and ±Inf losses or perplexities (diverged runs)"
 		}
 		out = append(out, what+", left out of mean and std: "+strings.Join(firstFew(nans, 4), ", ")+".")
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -97,6 +99,9 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 	if sel.sums, err = st.Summaries(ctx, ids); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	if q.Status == "" || q.Status == store.StatusDone {
+		sel.failDiverged()
+	}
 	// A run not done (--status running, interrupted, failed, any) has
 	// written no summaries, or those of an earlier attempt (a done run
 	// queued again): its values are the last it logged of each metric. A
@@ -135,6 +140,36 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 		}
 	}
 	return sel, nil
+}
+
+// failDiverged counts as failed the done runs whose loss or perplexity
+// (metrics.IsLoss) is ±Inf: runs that diverged, which builds before
+// 2fdf9d8 (2026-12-06) stored done, and today's fail. Like a failed run,
+// such a run is left out of every cell of its row, not only of its
+// infinite ones, and its row is never marked best.
+func (s *selection) failDiverged() {
+	var kept []store.Run
+	for _, r := range s.runs {
+		if key := infiniteLoss(s.sums[r.ID]); r.Status == store.StatusDone && key != "" {
+			r.Status = store.StatusFailed
+			r.Error = fmt.Sprintf("diverged: %s %v, stored done by a build before 2026-12-06", key, s.sums[r.ID][key])
+			s.failed = append(s.failed, r)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	s.runs = kept
+}
+
+// infiniteLoss returns the first key, in order, of a loss or perplexity
+// among sums that is ±Inf, or "".
+func infiniteLoss(sums map[string]float64) string {
+	for _, k := range slices.Sorted(maps.Keys(sums)) {
+		if metrics.IsLoss(k) && math.IsInf(sums[k], 0) {
+			return k
+		}
+	}
+	return ""
 }
 
 // explained reports whether k differing between rows is accounted for by

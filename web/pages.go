@@ -855,6 +855,10 @@ func tipValue(cell report.Cell, x float64) string {
 		return "NaN"
 	case cell.NaN == 0:
 		return "no value"
+	case cell.Infinite == cell.NaN:
+		return "±Inf (diverged, left out) or no value"
+	case cell.Infinite > 0:
+		return "NaN, ±Inf (diverged, left out) or no value"
 	}
 	return "NaN or no value"
 }

@@ -834,9 +834,11 @@ func TestTipValue(t *testing.T) {
 		{report.Cell{Values: []float64{0.5, nan, 0.7}, N: 2, NaN: 1}, "NaN"},
 		{report.Cell{Values: []float64{0.5, nan, 0.7}, N: 2}, "no value"},
 		{report.Cell{Values: []float64{nan, nan, 0.7}, N: 1, NaN: 1}, "NaN or no value"},
-		// a ±Inf loss of a done run, left out as a NaN (report.Cell.Infinite)
+		// a ±Inf loss (--status any), left out as a NaN (report.Cell.Infinite)
 		{report.Cell{Values: []float64{0.5, nan, 0.7}, N: 2, NaN: 1, Infinite: 1}, "±Inf (diverged, left out)"},
 		{report.Cell{Values: []float64{nan, nan, 0.7}, N: 1, NaN: 2, Infinite: 1}, "NaN or ±Inf (diverged, left out)"},
+		{report.Cell{Values: []float64{nan, nan, 0.7}, N: 1, NaN: 1, Infinite: 1}, "±Inf (diverged, left out) or no value"},
+		{report.Cell{Values: []float64{nan, nan, nan, 0.7}, N: 1, NaN: 2, Infinite: 1}, "NaN, ±Inf (diverged, left out) or no value"},
 	} {
 		if got := tipValue(tc.cell, nan); got != tc.want {
 			t.Errorf("tipValue(%+v, NaN) = %q, want %q", tc.cell, got, tc.want)
