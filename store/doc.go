@@ -248,7 +248,13 @@
 // one query per run and page, not one per run and metric. Such paged
 // reads see no one snapshot: Vanished tells a reader, after its last
 // read, which of the runs it read were removed meanwhile (or their id
-// given to a new run), and so whether a removal cut what it read.
+// given to a new run) or claimed again (a new attempt, which truncates
+// the history), and so whether a removal or a new attempt cut what it
+// read; EachMetricPointThen and EachRunMetricPointThen call the reader
+// back right after a history's last page is read, where it can ask. A
+// change of a run's rows that keeps its id, hash, creation time and
+// attempt (sync's replacement of a run, a run removed and synced back)
+// is not seen: the schema has no per-run version of its rows.
 //
 // # Run references
 //

@@ -43,6 +43,8 @@ var engineTests = []struct {
 	{"EachMetricPointHoldsNoRead", testEachMetricPointHoldsNoRead},
 	{"EachRunMetricPoint", testEachRunMetricPoint},
 	{"Vanished", testVanished},
+	{"VanishedNewAttempt", testVanishedNewAttempt},
+	{"EachMetricPointThen", testEachMetricPointThen},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
 	{"Artifacts", testArtifacts},
 	{"OwnedArtifacts", testOwnedArtifacts},

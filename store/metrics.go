@@ -358,11 +358,24 @@ const metricPage = 10000
 // whatever the history's length. An error from fn stops the reading and is
 // returned as is. A run without that metric calls fn never.
 func (s *Store) EachMetricPoint(ctx context.Context, runID int64, key string, fn func(MetricPoint) error) error {
-	return s.eachMetricPoint(ctx, runID, key, metricPage, fn)
+	return s.eachMetricPoint(ctx, runID, key, metricPage, nil, fn)
 }
 
-// eachMetricPoint is EachMetricPoint reading pages of size points.
-func (s *Store) eachMetricPoint(ctx context.Context, runID int64, key string, size int, fn func(MetricPoint) error) error {
+// EachMetricPointThen is EachMetricPoint that calls read once it has read
+// the history's last page (a page shorter than a full one, maybe empty),
+// before it calls fn with that page's points: read runs after the last
+// query of the history, and before anything fn does with the last page
+// (export --curves checks there that the run it read is still the one it
+// had listed, store.Vanished, so that a removal after its last read does
+// not fail it). An error from read stops the reading and is returned as
+// is; fn is then not called for the last page.
+func (s *Store) EachMetricPointThen(ctx context.Context, runID int64, key string, read func() error, fn func(MetricPoint) error) error {
+	return s.eachMetricPoint(ctx, runID, key, metricPage, read, fn)
+}
+
+// eachMetricPoint is EachMetricPoint reading pages of size points, calling
+// read (if not nil) after the last page is read.
+func (s *Store) eachMetricPoint(ctx context.Context, runID int64, key string, size int, read func() error, fn func(MetricPoint) error) error {
 	page := make([]MetricPoint, 0, min(size, 1024))
 	after := math.MinInt64
 	for {
@@ -370,6 +383,11 @@ func (s *Store) eachMetricPoint(ctx context.Context, runID int64, key string, si
 		page, err = s.metricPage(ctx, runID, key, after, size, page[:0])
 		if err != nil {
 			return fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+		}
+		if len(page) < size && read != nil {
+			if err := read(); err != nil {
+				return err
+			}
 		}
 		for _, p := range page {
 			if err := fn(p); err != nil {
@@ -427,11 +445,19 @@ type KeyPoint struct {
 // the reading and is returned as is. A run that logged nothing calls fn
 // never.
 func (s *Store) EachRunMetricPoint(ctx context.Context, runID int64, fn func(KeyPoint) error) error {
-	return s.eachRunMetricPoint(ctx, runID, metricPage, fn)
+	return s.eachRunMetricPoint(ctx, runID, metricPage, nil, fn)
 }
 
-// eachRunMetricPoint is EachRunMetricPoint reading pages of size points.
-func (s *Store) eachRunMetricPoint(ctx context.Context, runID int64, size int, fn func(KeyPoint) error) error {
+// EachRunMetricPointThen is EachRunMetricPoint that calls read once it has
+// read the run's last page, before it calls fn with that page's points, as
+// EachMetricPointThen does.
+func (s *Store) EachRunMetricPointThen(ctx context.Context, runID int64, read func() error, fn func(KeyPoint) error) error {
+	return s.eachRunMetricPoint(ctx, runID, metricPage, read, fn)
+}
+
+// eachRunMetricPoint is EachRunMetricPoint reading pages of size points,
+// calling read (if not nil) after the last page is read.
+func (s *Store) eachRunMetricPoint(ctx context.Context, runID int64, size int, read func() error, fn func(KeyPoint) error) error {
 	page := make([]KeyPoint, 0, min(size, 1024))
 	var after *KeyPoint // the last point read; nil before the first page
 	for {
@@ -439,6 +465,11 @@ func (s *Store) eachRunMetricPoint(ctx context.Context, runID int64, size int, f
 		page, err = s.runMetricPage(ctx, runID, after, size, page[:0])
 		if err != nil {
 			return fmt.Errorf("store: read metrics of run %d: %w", runID, err)
+		}
+		if len(page) < size && read != nil {
+			if err := read(); err != nil {
+				return err
+			}
 		}
 		for _, p := range page {
 			if err := fn(p); err != nil {

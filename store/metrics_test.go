@@ -764,7 +764,7 @@ func testEachMetricPointHoldsNoRead(t *testing.T) {
 	}
 	for _, size := range []int{1, 2, 3, 7, 8, metricPage} {
 		var steps []int
-		err := s.eachMetricPoint(ctx, id, "valid/loss", size, func(p MetricPoint) error {
+		err := s.eachMetricPoint(ctx, id, "valid/loss", size, nil, func(p MetricPoint) error {
 			if n := s.db.Stats().InUse; n != 0 {
 				t.Errorf("page size %d: %d connections in use while fn runs at step %d, want none", size, n, p.Step)
 			}
@@ -812,7 +812,7 @@ func TestEachMetricPointLetsCheckpoint(t *testing.T) {
 	defer other.Close()
 	other.SetMaxOpenConns(1)
 	calls := 0
-	err = s.eachMetricPoint(ctx, id, "valid/loss", 2, func(p MetricPoint) error {
+	err = s.eachMetricPoint(ctx, id, "valid/loss", 2, nil, func(p MetricPoint) error {
 		calls++
 		if _, err := other.ExecContext(ctx, `INSERT INTO metrics (run_id, key, step, value, wall) VALUES (?, 'train/loss', ?, 1, 0)`, id, p.Step); err != nil {
 			return err
@@ -887,7 +887,7 @@ func testEachRunMetricPoint(t *testing.T) {
 	for _, size := range []int{1, 2, 3, 4, 7, 13, 14, 15, metricPage} {
 		var got []kp
 		queries.Store(0)
-		err := s.eachRunMetricPoint(ctx, a, size, func(p KeyPoint) error {
+		err := s.eachRunMetricPoint(ctx, a, size, nil, func(p KeyPoint) error {
 			if n := s.db.Stats().InUse; n != 0 {
 				t.Errorf("page size %d: %d connections in use while fn runs at %s step %d, want none", size, n, p.Key, p.Step)
 			}
@@ -956,5 +956,111 @@ func testVanished(t *testing.T) {
 	}
 	if gone, err := s.Vanished(ctx, nil); err != nil || len(gone) != 0 {
 		t.Errorf("Vanished(no runs) = %v, %v", gone, err)
+	}
+}
+
+// testVanishedNewAttempt: a run claimed again since it was read (a failed
+// run requeued and started afresh, which truncates its history) keeps its
+// id, hash and creation time; its attempt tells it apart, and Vanished
+// names it. A claim given back untrained (attempt back as it was, nothing
+// truncated) is no change.
+func testVanishedNewAttempt(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 2)
+	owner := Owner{Host: "vanished-test", PID: 4242}
+	if _, err := s.Claim(ctx, runs[0].ID, owner, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishRun(ctx, runs[0].ID, owner, Ending{Status: StatusInterrupted, Untrained: true}); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := s.Vanished(ctx, runs); err != nil || len(gone) != 0 {
+		t.Fatalf("Vanished after a claim given back untrained = %v, %v; want none", gone, err)
+	}
+	if res, err := s.Claim(ctx, runs[1].ID, owner, 0); err != nil || !res.Claimed {
+		t.Fatalf("claim: %+v, %v", res, err)
+	}
+	if err := s.TruncateOwnedMetrics(ctx, runs[1].ID, owner, -1); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := s.Vanished(ctx, runs)
+	if err != nil || len(gone) != 1 || gone[0].ID != runs[1].ID {
+		t.Errorf("Vanished after run %d was claimed again = %v, %v; want it alone", runs[1].ID, gone, err)
+	}
+}
+
+// testEachMetricPointThen: the Then readers call read once, right after
+// the last page is read and before fn sees any of its points — after fn
+// saw every point of the earlier pages — also when the last page is empty
+// (the history a whole number of pages) and when the history is; an
+// error from read is returned as is and fn sees no point of the last
+// page.
+func testEachMetricPointThen(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	runs := addExperiment(t, s, "e", 2)
+	id, none := runs[0].ID, runs[1].ID
+	w := s.NewMetricWriter(id, 0)
+	for step := range 6 {
+		if err := w.Log(step, "valid/loss", float64(step)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	type reader func(run int64, size int, read func() error, fn func(step int) error) error
+	for _, rd := range []struct {
+		name string
+		each reader
+	}{
+		{"eachMetricPoint", func(run int64, size int, read func() error, fn func(int) error) error {
+			return s.eachMetricPoint(ctx, run, "valid/loss", size, read, func(p MetricPoint) error { return fn(p.Step) })
+		}},
+		{"eachRunMetricPoint", func(run int64, size int, read func() error, fn func(int) error) error {
+			return s.eachRunMetricPoint(ctx, run, size, read, func(p KeyPoint) error { return fn(p.Step) })
+		}},
+	} {
+		for _, tc := range []struct {
+			run        int64
+			size       int
+			seenAtRead int // points fn had seen when read was called
+		}{
+			{id, 4, 4},    // pages 4, 2
+			{id, 3, 6},    // pages 3, 3, 0
+			{id, 6, 6},    // pages 6, 0
+			{id, 7, 0},    // one page of 6
+			{id, 1, 6},    // pages of 1, then 0
+			{none, 10, 0}, // no point
+		} {
+			seen, reads, atRead := 0, 0, -1
+			err := rd.each(tc.run, tc.size, func() error {
+				reads++
+				atRead = seen
+				return nil
+			}, func(int) error { seen++; return nil })
+			want := 6
+			if tc.run == none {
+				want = 0
+			}
+			if err != nil || reads != 1 || atRead != tc.seenAtRead || seen != want {
+				t.Errorf("%s run %d pages of %d: read called %d times, after %d points (want once, after %d), %d points in all (want %d), err %v",
+					rd.name, tc.run, tc.size, reads, atRead, tc.seenAtRead, seen, want, err)
+			}
+		}
+		stop := errors.New("stop")
+		seen := 0
+		if err := rd.each(id, 4, func() error { return stop }, func(int) error { seen++; return nil }); err != stop || seen != 4 {
+			t.Errorf("%s: read's error: %v after %d points, want it as is after the first page's 4", rd.name, err, seen)
+		}
+	}
+	// The exported readers read in pages of metricPage.
+	reads := 0
+	if err := s.EachMetricPointThen(ctx, id, "valid/loss", func() error { reads++; return nil }, func(MetricPoint) error { return nil }); err != nil || reads != 1 {
+		t.Errorf("EachMetricPointThen: read called %d times, %v", reads, err)
+	}
+	if err := s.EachRunMetricPointThen(ctx, id, func() error { reads++; return nil }, func(KeyPoint) error { return nil }); err != nil || reads != 2 {
+		t.Errorf("EachRunMetricPointThen: read called %d times in all, want 2, %v", reads, err)
 	}
 }

@@ -259,15 +259,30 @@ func pointLabel(point string) string {
 }
 
 // Vanished returns those of runs that the store no longer holds as they
-// were read, in runs' order: deleted since (attnlab rm), or whose id now
+// were read, in runs' order: deleted since (attnlab rm), whose id now
 // names another run (SQLite gives a deleted highest id to the next run
-// created). A run is the one read when its id, hash and creation time
-// are. It sends one query. A reader that reads runs over several queries
-// without holding a read between them (export, which holds none while it
-// writes) calls it after its last read of them: no run vanished means
-// that none of their rows it read was cut by a removal, since a removal
-// deletes a run's rows in the transaction that deletes the run. Safe for
-// concurrent use.
+// created), or claimed again since (a worker's claim increments Attempt:
+// a requeued run started afresh, an interrupted or stale one resumed, and
+// such an attempt truncates the history the earlier one logged). A run is
+// the one read when its id, hash, creation time and attempt are. It sends
+// one query. Safe for concurrent use.
+//
+// A reader that reads runs over several queries without holding a read
+// between them (export, which holds none while it writes) calls it after
+// its last read of them. No run vanished then means that no removal and no
+// later attempt cut what it read of them — a removal deletes a run's rows
+// in the transaction that deletes the run. It does not mean the run's rows
+// are unchanged: a store knows no version of a run's rows, so Vanished
+// misses a change that keeps the id, hash, creation time and attempt —
+// sync replacing the run by a source's copy made in the same attempt
+// (CopyUpdated deletes and rewrites its rows, keeping id and creation
+// time, and takes the source's attempt), a run removed and then synced
+// back (on SQLite under its old id, with the source's hash, creation time
+// and attempt), and a truncation by the attempt that was read (its
+// TruncateOwnedMetrics, when the run was read after its claim; a
+// TruncateMetrics). Points logged since, which add rows, are no change it
+// reports either. Telling those apart would take a per-run counter that
+// every such write increments.
 func (s *Store) Vanished(ctx context.Context, runs []Run) ([]Run, error) {
 	if len(runs) == 0 {
 		return nil, nil
@@ -279,9 +294,10 @@ func (s *Store) Vanished(ctx context.Context, runs []Run) ([]Run, error) {
 	type identity struct {
 		hash    string
 		created time.Time
+		attempt int
 	}
 	held := make(map[int64]identity, len(runs))
-	rows, err := s.db.QueryContext(ctx, `SELECT id, hash, created FROM runs WHERE id IN (`+s.d.int64s()+`)`, idList(ids))
+	rows, err := s.db.QueryContext(ctx, `SELECT id, hash, created, attempt FROM runs WHERE id IN (`+s.d.int64s()+`)`, idList(ids))
 	if err != nil {
 		return nil, fmt.Errorf("store: look up runs: %w", err)
 	}
@@ -290,17 +306,18 @@ func (s *Store) Vanished(ctx context.Context, runs []Run) ([]Run, error) {
 		var id int64
 		var hash string
 		var created dbTime
-		if err := rows.Scan(&id, &hash, &created); err != nil {
+		var attempt int
+		if err := rows.Scan(&id, &hash, &created, &attempt); err != nil {
 			return nil, fmt.Errorf("store: look up runs: %w", err)
 		}
-		held[id] = identity{hash, created.Time}
+		held[id] = identity{hash, created.Time, attempt}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: look up runs: %w", err)
 	}
 	var gone []Run
 	for _, r := range runs {
-		if h, ok := held[r.ID]; !ok || h.hash != r.Hash || !h.created.Equal(r.Created) {
+		if h, ok := held[r.ID]; !ok || h.hash != r.Hash || !h.created.Equal(r.Created) || h.attempt != r.Attempt {
 			gone = append(gone, r)
 		}
 	}
