@@ -177,14 +177,24 @@
 // transaction; REPEATABLE READ on PostgreSQL) would be held as long as the
 // output is slow — a paused pipe pins it for as long as the pager waits,
 // the WAL growing under the workers' writes. What a removal (attnlab rm)
+// or a new attempt of a run (a worker's claim after attnlab run
+// --retry-failed or an interruption, which truncates the run's history)
 // could do to an export unseen — leave out a run's rows, or cut a run's
-// curves between two pages — is detected instead: after its last read an
-// export checks that every run it read is still the one it read
-// (store.Vanished) and otherwise fails with an error wrapping ErrRemoved
-// that names the run. With -o nothing is then left at the path (the file
-// is written beside it and renamed only on success); on stdout the exit
-// status says that what was written is not to be used. Export reads
-// everything before it writes, and checks before it writes. Points that a
+// curves between two pages — is detected instead: an export checks that
+// a run it read is still the one it read (store.Vanished: same id, hash,
+// creation time and attempt) and otherwise fails with an error wrapping
+// ErrRemoved that names the run. Export reads everything, then checks,
+// then writes; ExportCurves checks each run right after it read the run's
+// last page, before it writes that page, so that a run removed once all
+// its rows were read fails nothing. With -o the path is then left as it
+// was (the file is written beside it and renamed only on success): no
+// file, or the file that --force would have replaced; on stdout the exit
+// status says that what was written is not to be used. What is not
+// detected: a change of a run's rows that keeps its id, hash, creation
+// time and attempt — attnlab sync replacing the run by a source's copy of
+// the same attempt, a run removed and synced back under its old id
+// (SQLite), a truncation by the attempt that was read — for which the
+// store would need a per-run version of the rows. Points that a
 // running run logs meanwhile may or may not be in the curves, as in any
 // read of a run being trained.
 //

@@ -19,20 +19,24 @@ import (
 var ExportFormats = []string{"csv", "json"}
 
 // ErrRemoved is wrapped by the error of an export during which a run it
-// exports was removed (attnlab rm): what it wrote may lack that run's
-// rows, or have its curves cut.
-var ErrRemoved = errors.New("removed during the export")
+// exports was removed (attnlab rm) or started again (a worker's claim of
+// it, after attnlab run --retry-failed or an interruption: a new attempt,
+// which truncates its history): what it wrote may lack that run's rows, or
+// have its curves cut. store.Vanished says which changes are seen.
+var ErrRemoved = errors.New("started again or removed during the export")
 
 // checkRemoved fails, naming the first of them, if any of the runs
-// vanished from the store since they were read (store.Vanished). An
-// export reads without holding a read — ExportCurves reads each history in
-// pages and writes each page before it reads the next — so an rm can
-// commit between its reads; it calls this after its last read, so that an
-// export that may have lost rows fails instead of reporting success.
+// vanished from the store since they were read, or was claimed again
+// (store.Vanished). An export reads without holding a read — ExportCurves
+// reads each history in pages and writes each page before it reads the
+// next — so an rm or a claim can commit between its reads; Export calls
+// this after its last read, ExportCurves for each run right after its
+// last read of that run, so that an export that may have lost rows fails
+// instead of reporting success.
 func checkRemoved(ctx context.Context, st *store.Store, runs []store.Run) error {
 	gone, err := st.Vanished(ctx, runs)
 	if err != nil {
-		return fmt.Errorf("report: export: %w", err)
+		return fmt.Errorf("report: check the runs read: %w", err)
 	}
 	if len(gone) == 0 {
 		return nil
@@ -41,9 +45,15 @@ func checkRemoved(ctx context.Context, st *store.Store, runs []store.Run) error 
 	if len(gone) > 1 {
 		more = fmt.Sprintf(" (and %d more runs)", len(gone)-1)
 	}
-	return fmt.Errorf("report: export: run %d (%s)%s was %w: its rows may be missing or cut; export again",
+	// No "export: ": the command's name already says it (attnlab: export: run 4 ...).
+	return fmt.Errorf("report: run %d (%s)%s was %w: its rows may be missing or cut; export again",
 		gone[0].ID, gone[0].Name(), more, ErrRemoved)
 }
+
+// afterRunsRead, when not nil, is called by exportSelection between its
+// read of the runs and its read of their params: a test removes a run
+// there, as an attnlab rm committing between the two queries would.
+var afterRunsRead func()
 
 // exportSelection reads every run of the experiment, whatever its status,
 // with params and summaries, and the keys that tell its settings apart
@@ -67,6 +77,9 @@ func exportSelection(ctx context.Context, st *store.Store, experiment, format st
 	sel := &selection{runs: runs, params: map[int64]map[string]store.Value{}, sums: map[int64]map[string]float64{}}
 	if len(runs) == 0 {
 		return sel, nil, nil
+	}
+	if afterRunsRead != nil {
+		afterRunsRead()
 	}
 	ids := sel.ids()
 	if sel.params, err = st.Params(ctx, ids); err != nil {
@@ -121,9 +134,10 @@ func (s *selection) groupLabel(r store.Run, keys []string) string {
 // lacks are absent.
 //
 // An unknown experiment is an error wrapping store.ErrNotFound that lists
-// the known ones. A run removed (attnlab rm) while the runs, params and
-// summaries are read fails the export, before anything is written, with an
-// error wrapping ErrRemoved that names it.
+// the known ones. A run removed (attnlab rm) or started again while the
+// runs, params and summaries are read fails the export, before anything is
+// written, with an error wrapping ErrRemoved that names it (see
+// store.Vanished for the changes that are not seen).
 func Export(ctx context.Context, st *store.Store, experiment string, format string, w io.Writer) error {
 	sel, keys, err := exportSelection(ctx, st, experiment, format)
 	if err != nil {
@@ -232,11 +246,17 @@ func exportJSON(w io.Writer, sel *selection, keys []string) error {
 // The histories are read in pages, and no read is held while a page is
 // written, so the output never pins a snapshot of the database (see the
 // package doc); the price is that the export is not one snapshot. A run
-// removed (attnlab rm) during the export would leave its records missing
-// or cut: ExportCurves then fails, after writing, with an error wrapping
-// ErrRemoved that names the run (export -o then leaves no file; on
-// stdout the exit status tells). Points a running run logs meanwhile may
-// be written or not, as with any read of a run being trained.
+// removed (attnlab rm) or started again (a worker's claim: a new attempt
+// truncates the history) before its last page is read would leave its
+// records missing or cut: right after it reads a run's last page, before
+// it writes that page, ExportCurves checks the run (store.Vanished, one
+// query per run) and fails with an error wrapping ErrRemoved that names
+// it. A run removed or started again after its last page was read fails
+// nothing: its records were all read. A change that keeps the run's id,
+// hash, creation time and attempt is not seen (store.Vanished): sync
+// replacing the run by a copy of the same attempt, or a run removed and
+// synced back under its old id. Points a running run logs meanwhile may be
+// written or not, as with any read of a run being trained.
 func ExportCurves(ctx context.Context, st *store.Store, experiment string, metrics []string, format string, w io.Writer) error {
 	sel, keys, err := exportSelection(ctx, st, experiment, format)
 	if err != nil {
@@ -269,9 +289,25 @@ func ExportCurves(ctx context.Context, st *store.Store, experiment string, metri
 	// metrics took 15 040 queries, one per run and metric, and 2.8 s
 	// instead of 1.6). Some metrics: one per run and metric, in the order
 	// asked, which reads none of the rows of the others.
+	//
+	// Each run is checked (checkRemoved) right after its last page is read
+	// and before that page is written: a removal or a new attempt before
+	// then may have cut what was read of it, one after it cannot, however
+	// long the output then takes.
+	runs := make(map[int64]store.Run, len(sel.runs))
+	for _, r := range sel.runs {
+		runs[r.ID] = r
+	}
+	check := func(runID int64) func() error {
+		return func() error { return checkRemoved(ctx, st, []store.Run{runs[runID]}) }
+	}
 	each := func(runID int64, fn func(key string, p store.MetricPoint) error) error {
-		for _, m := range want {
-			if err := st.EachMetricPoint(ctx, runID, m, func(p store.MetricPoint) error { return fn(m, p) }); err != nil {
+		for i, m := range want {
+			var read func() error
+			if i == len(want)-1 {
+				read = check(runID)
+			}
+			if err := st.EachMetricPointThen(ctx, runID, m, read, func(p store.MetricPoint) error { return fn(m, p) }); err != nil {
 				return err
 			}
 		}
@@ -279,7 +315,7 @@ func ExportCurves(ctx context.Context, st *store.Store, experiment string, metri
 	}
 	if len(want) > 0 && slices.Equal(want, known) {
 		each = func(runID int64, fn func(key string, p store.MetricPoint) error) error {
-			return st.EachRunMetricPoint(ctx, runID, func(p store.KeyPoint) error {
+			return st.EachRunMetricPointThen(ctx, runID, check(runID), func(p store.KeyPoint) error {
 				if _, ok := slices.BinarySearch(want, p.Key); !ok {
 					return nil // logged since the keys were read: as if read before
 				}
@@ -296,10 +332,15 @@ func ExportCurves(ctx context.Context, st *store.Store, experiment string, metri
 	if errors.As(err, &we) {
 		return we.err // the output's error, as is: a closed pipe, a full disk
 	}
+	if errors.Is(err, ErrRemoved) {
+		return err // checkRemoved's, which names the run
+	}
 	if err != nil {
 		return fmt.Errorf("report: export curves: %w", err)
 	}
-	return checkRemoved(ctx, st, sel.runs)
+	// A run that nothing was read of (no metric to export: want is empty)
+	// lost nothing to a removal.
+	return nil
 }
 
 // eachPoint calls fn with each point of a run's histories of the exported

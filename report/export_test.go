@@ -442,3 +442,174 @@ func TestExportCurvesRunRemoved(t *testing.T) {
 		})
 	}
 }
+
+// linesWriter counts the lines written to it and calls each hook once,
+// the first time the count reaches the hook's key (the CSV writer writes
+// in 4 KB chunks, so a hook fires within some 200 lines of its key).
+type linesWriter struct {
+	lines int
+	hooks map[int]func()
+	fired map[int]bool
+}
+
+func (w *linesWriter) Write(p []byte) (int, error) {
+	w.lines += bytes.Count(p, []byte("\n"))
+	for n, f := range w.hooks {
+		if !w.fired[n] && w.lines >= n {
+			w.fired[n] = true
+			f()
+		}
+	}
+	return len(p), nil
+}
+
+// longRuns returns n runs, failed, each with a history of 25 000 points
+// of train/loss: 3 pages (10 000, 10 000, 5 000).
+func longRuns(n int) []fakeRun {
+	long := make([]float64, 25_000)
+	for i := range long {
+		long[i] = float64(i)
+	}
+	var runs []fakeRun
+	for i := range n {
+		runs = append(runs, fakeRun{seed: int64(i), status: store.StatusFailed, err: "boom",
+			params: map[string]any{"model.attention.name": "dot"}, history: map[string][]float64{"train/loss": long}})
+	}
+	return runs
+}
+
+// TestExportCurvesRunRemovedAfterRead: a run removed once all its points
+// were read fails nothing — removed while its last page (points 20 000 to
+// 25 000, read before any of them is written) is written, or while the
+// next run is — and the export writes every record. (The check after the
+// last run, or after each run's last page is written, failed them.)
+func TestExportCurvesRunRemovedAfterRead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 75,000 metric rows")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		format  string
+		metrics []string
+		at      int // the line count at which run 0 is removed
+	}{
+		{"during its last page csv", "csv", nil, 1 + 22_000},
+		{"during its last page --metric", "csv", []string{"loss"}, 1 + 22_000},
+		{"during the next run csv", "csv", nil, 1 + 30_000},
+		{"during the next run json", "json", nil, 1 + 30_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, ids := buildStore(t, fakeExperiment{name: "rw", runs: longRuns(3)})
+			w := &linesWriter{fired: map[int]bool{}, hooks: map[int]func(){tc.at: func() {
+				if _, err := st.RemoveRuns(ctx, []int64{ids["rw"][0]}, false); err != nil {
+					t.Fatal(err)
+				}
+			}}}
+			err := ExportCurves(ctx, st, "rw", tc.metrics, tc.format, w)
+			if err != nil {
+				t.Fatalf("run %d removed after its last read at line %d: %v, want success", ids["rw"][0], tc.at, err)
+			}
+			if !w.fired[tc.at] {
+				t.Fatal("the run was not removed during the export")
+			}
+			want := 1 + 3*25_000 // the header (CSV) or "[" (JSON), each record, and "]" in JSON
+			if tc.format == "json" {
+				want++
+			}
+			if w.lines != want {
+				t.Errorf("%d lines written, want %d", w.lines, want)
+			}
+		})
+	}
+}
+
+// TestExportCurvesRunStartedAgain: a failed run requeued (attnlab run
+// --retry-failed) and claimed by a worker, which truncates its history,
+// while export --curves pages through it keeps its id, hash and creation
+// time; its attempt tells, and the export fails naming it, with and
+// without --metric.
+func TestExportCurvesRunStartedAgain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 50,000 metric rows")
+	}
+	ctx := context.Background()
+	for _, metrics := range [][]string{nil, {"loss"}} {
+		st, ids := buildStore(t, fakeExperiment{name: "rq", runs: longRuns(2)})
+		run := ids["rq"][0]
+		owner := store.Owner{Host: "other-worker", PID: 4242}
+		w := &linesWriter{fired: map[int]bool{}, hooks: map[int]func(){1: func() { // while run 0's first page is written
+			if n, err := st.RequeueFailed(ctx, run); err != nil || n != 1 {
+				t.Fatalf("requeue: %d %v", n, err)
+			}
+			if res, err := st.Claim(ctx, run, owner, 0); err != nil || !res.Claimed {
+				t.Fatalf("claim: %v %v", err, res.Reason)
+			}
+			if err := st.TruncateOwnedMetrics(ctx, run, owner, -1); err != nil {
+				t.Fatal(err)
+			}
+		}}}
+		err := ExportCurves(ctx, st, "rq", metrics, "csv", w)
+		if !errors.Is(err, ErrRemoved) || !strings.Contains(err.Error(), fmt.Sprintf("run %d (rq/seed=0)", run)) {
+			t.Errorf("--metric %q: export while run %d is started again: %v (%d lines written), want an error naming it (ErrRemoved)", metrics, run, err, w.lines)
+		}
+	}
+}
+
+// TestExportRunRemovedBetweenReads: a run removed, or started again,
+// between Export's read of the runs and its read of their params and
+// summaries fails the export, naming it, before anything is written; the
+// message reads as one line under the command's name ("attnlab: export:
+// run 2 (...) was ...": no "export: " of its own).
+func TestExportRunRemovedBetweenReads(t *testing.T) {
+	ctx := context.Background()
+	t.Cleanup(func() { afterRunsRead = nil })
+	for _, tc := range []struct {
+		name   string
+		format string
+		change func(st *store.Store, run int64) error
+	}{
+		{"removed csv", "csv", func(st *store.Store, run int64) error {
+			_, err := st.RemoveRuns(ctx, []int64{run}, false)
+			return err
+		}},
+		{"removed json", "json", func(st *store.Store, run int64) error {
+			_, err := st.RemoveRuns(ctx, []int64{run}, false)
+			return err
+		}},
+		{"started again", "csv", func(st *store.Store, run int64) error {
+			if _, err := st.RequeueFailed(ctx, run); err != nil {
+				return err
+			}
+			_, err := st.Claim(ctx, run, store.Owner{Host: "other-worker", PID: 4242}, 0)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runs := []fakeRun{
+				{seed: 0, params: map[string]any{"model.attention.name": "dot"}, sums: map[string]float64{"valid/loss": 1}},
+				{seed: 1, status: store.StatusFailed, err: "boom", params: map[string]any{"model.attention.name": "dot"}, sums: map[string]float64{"valid/loss": 2}},
+			}
+			st, ids := buildStore(t, fakeExperiment{name: "ex", runs: runs})
+			run := ids["ex"][1]
+			var changeErr error
+			afterRunsRead = func() { changeErr = tc.change(st, run) }
+			var out bytes.Buffer
+			err := Export(ctx, st, "ex", tc.format, &out)
+			afterRunsRead = nil
+			if changeErr != nil {
+				t.Fatal(changeErr)
+			}
+			want := fmt.Sprintf("report: run %d (ex/seed=1) was started again or removed during the export: its rows may be missing or cut; export again", run)
+			if !errors.Is(err, ErrRemoved) || err.Error() != want {
+				t.Errorf("Export = %v, want %q (ErrRemoved)", err, want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("Export wrote %q before failing", out.String())
+			}
+			if err := Export(ctx, st, "ex", tc.format, &out); err != nil {
+				t.Errorf("Export again, nothing changed: %v", err)
+			}
+		})
+	}
+}

@@ -44,8 +44,12 @@ status, group, the params that tell the settings apart, key, step, value).
 that does not exist (NaN) is an empty field.
 
 An export holds no read on the database while it writes, so a slow reader of
-its output never holds back the database; a run removed (attnlab rm) while it
-is exported fails the export instead, naming the run (-o then leaves no file).`,
+its output never holds back the database. A run removed (attnlab rm) or started
+again by a worker (after run --retry-failed or an interruption) before the
+export has read all of it fails the export instead, naming the run; -o then
+leaves the path as it was (no file, or the old file --force would have
+replaced). Not detected: sync replacing a run by a copy of the same attempt,
+or a run removed and synced back, while it is exported.`,
 		Example: `  attnlab export quickstart -o quickstart.csv
   attnlab export quickstart --format json | jq '.[0]'
   attnlab export quickstart --curves --metric valid/loss -o curves.csv

@@ -140,8 +140,15 @@ func TestExportCurvesRunRemoved(t *testing.T) {
 	code := execute(ctx, []string{"export", "long", "--curves", "--db", db}, strings.NewReader(""), out, &errb)
 	wantOK(t, out.rm)
 	wantError(t, result{code: code, stderr: errb.String()}, exitFailure, "run "+id+" (long/seed=1)", "removed during the export", "export again")
-	// The header, the first page of run 1 (cut there), all of run 2.
-	if want := 1 + 10_000 + 25_000; out.n != want {
-		t.Errorf("stdout got %d lines, want %d: run 1 cut after its first page", out.n, want)
+	// One clean line: the command's name once ("attnlab: export: export:
+	// run 1" stuttered).
+	if want := "attnlab: export: run " + id + " (long/seed=1) was started again or removed during the export: its rows may be missing or cut; export again\n"; errb.String() != want {
+		t.Errorf("stderr %q, want %q", errb.String(), want)
+	}
+	// At most the header and the first page of run 1 (the CSV writer's
+	// last buffered 4 KB of it is not flushed): its next read finds it
+	// gone, and the export stops there, before run 2.
+	if most := 1 + 10_000; out.n > most {
+		t.Errorf("stdout got %d lines, want at most %d: run 1 cut after its first page, then the export stopped", out.n, most)
 	}
 }
