@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/attnlab/attnlab/internal/floatlit"
 	"github.com/attnlab/attnlab/registry"
 )
 
@@ -574,12 +575,8 @@ func (w *walker) tinyNumber(n *yaml.Node, path string) {
 	if n.ShortTag() != "!!float" || w.src.tiny == nil {
 		return
 	}
-	var f float64
-	if n.Decode(&f) != nil || f != 0 {
-		return
-	}
-	mant, _, _ := strings.Cut(strings.ToLower(n.Value), "e")
-	if strings.ContainsAny(mant, "123456789") {
+	// YAML reads a float with its underscores dropped (0_0e-999).
+	if _, err := floatlit.Parse(strings.ReplaceAll(n.Value, "_", "")); errors.Is(err, floatlit.ErrUnderflow) {
 		w.src.tiny[path] = tinyNumber{text: n.Value, line: n.Line}
 	}
 }

@@ -777,6 +777,8 @@ func TestTinyNumbersAreLints(t *testing.T) {
 			[]string{"exp.yaml:3: train.clip: the number -2.5E-999 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
 		{base + "sweep:\n  grid:\n    train.clip: [1, .1e-330]\n", nil,
 			[]string{"exp.yaml:5: sweep.grid.train.clip[1]: the number .1e-330 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
+		{base + "train: {clip: 1__0e-999}\n", nil, // YAML drops the underscores
+			[]string{"exp.yaml:3: train.clip: the number 1__0e-999 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
 		{base, []string{"train.clip=3e-500"},
 			[]string{"--set: train.clip: the number 3e-500 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
 	} {
@@ -803,6 +805,9 @@ func TestTinyNumbersAreLints(t *testing.T) {
 		{base + "train: {clip: 0e-400}\n", nil},
 		{base + "train: {clip: -0.000e-999}\n", nil},
 		{base + "train: {clip: 5e-324}\n", nil},
+		{base + "train: {clip: 0_0e-999}\n", nil},
+		{base + "train: {clip: +0.e-400}\n", nil},
+		{base + "train: {clip: .0}\n", nil},
 		{base + "train: {clip: 1e-400}\n", []string{"train.clip=1"}},
 		{base + "train: {clip: '1e-400'}\n", []string{"train.clip=2"}},
 	} {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/attnlab/attnlab/internal/floatlit"
 )
 
 // Limits of the where language, so that a filter always compiles to SQL that
@@ -511,25 +514,17 @@ func literal(t token) (Value, bool, error) {
 		return NumberValue(math.Inf(-1)), true, nil
 	}
 	if numberRE.MatchString(t.text) {
-		f, err := strconv.ParseFloat(t.text, 64)
+		f, err := floatlit.Parse(t.text)
+		if errors.Is(err, floatlit.ErrUnderflow) {
+			// x > 1e-400 would mean x > 0.
+			return Value{}, true, fmt.Errorf("number %s is out of range (too close to 0: it would read as 0)", t.text)
+		}
 		if err != nil {
 			return Value{}, true, fmt.Errorf("number %s is out of range", t.text)
-		}
-		if f == 0 && nonzeroMantissa(t.text) {
-			// ParseFloat returns 0 without an error for a number too
-			// small for a float64: x > 1e-400 would mean x > 0.
-			return Value{}, true, fmt.Errorf("number %s is out of range (too close to 0: it would read as 0)", t.text)
 		}
 		return NumberValue(f), true, nil
 	}
 	return TextValue(t.text), false, nil
-}
-
-// nonzeroMantissa reports whether the number s (numberRE) has a digit
-// other than 0 before its exponent: a number that is not 0 as written.
-func nonzeroMantissa(s string) bool {
-	mant, _, _ := strings.Cut(strings.ToLower(s), "e")
-	return strings.ContainsAny(mant, "123456789")
 }
 
 // value parses one value of comparison c and checks that its type suits the

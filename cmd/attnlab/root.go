@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/attnlab/attnlab/internal/floatlit"
 	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/store"
 )
@@ -290,12 +291,9 @@ func (v floatFlag) Type() string   { return "float64" }
 func (v floatFlag) String() string { return strconv.FormatFloat(*v.p, 'g', -1, 64) }
 
 func (v floatFlag) Set(s string) error {
-	x, err := strconv.ParseFloat(s, 64)
+	x, err := floatlit.Parse(s)
 	if err != nil {
-		return err // plainFlagError says it in words
-	}
-	if mant, _, _ := strings.Cut(strings.ToLower(s), "e"); x == 0 && strings.ContainsAny(mant, "123456789") {
-		return errors.New("too small for a float64: it would read as 0")
+		return err // plainFlagError says a strconv error in words
 	}
 	*v.p = x
 	return nil
