@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/attnlab/attnlab/internal/floatlit"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/seq"
@@ -326,19 +327,36 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "generate", p)
 }
 
+// parseFloat reads the number s of the form's field name as attnlab
+// generate reads its float flags (floatlit.Parse): 1e-400 is refused, not
+// read as 0, which the check of the value would then speak of as
+// "temperature 0", a value never given.
+func parseFloat(name, s string) (float64, error) {
+	x, err := floatlit.Parse(s)
+	switch {
+	case errors.Is(err, floatlit.ErrUnderflow):
+		return 0, fmt.Errorf("%s %q: %w", name, s, err)
+	case errors.Is(err, strconv.ErrRange):
+		return 0, fmt.Errorf("%s %q: out of range for a number", name, s)
+	case err != nil:
+		return 0, fmt.Errorf("%s %q: not a number", name, s)
+	}
+	return x, nil
+}
+
 // parseSampling reads the sampling settings of the generate form into d,
 // checked as attnlab generate checks its flags (models.CheckSampling).
 func parseSampling(v *generateView, d *decoding) error {
 	var err error
 	d.Sample = true
-	if d.Temperature, err = strconv.ParseFloat(v.Temperature, 64); err != nil {
-		return fmt.Errorf("temperature %q: not a number", v.Temperature)
+	if d.Temperature, err = parseFloat("temperature", v.Temperature); err != nil {
+		return err
 	}
 	if d.TopK, err = strconv.Atoi(v.TopK); err != nil {
 		return fmt.Errorf("top-k %q: not a whole number", v.TopK)
 	}
-	if d.TopP, err = strconv.ParseFloat(v.TopP, 64); err != nil {
-		return fmt.Errorf("top-p %q: not a number", v.TopP)
+	if d.TopP, err = parseFloat("top-p", v.TopP); err != nil {
+		return err
 	}
 	if d.Seed, err = strconv.ParseUint(v.Seed, 10, 64); err != nil {
 		return fmt.Errorf("seed %q: want a whole number from 0 to %d", v.Seed, uint64(math.MaxUint64))

@@ -901,6 +901,7 @@ func TestLanguageModelRun(t *testing.T) {
 		{"top_k", "-1", "top-k -1: must not be negative (0: all tokens)"},
 		{"top_p", "1.5", "top-p 1.5: must be in (0, 1]"},
 		{"top_p", "x", `top-p &#34;x&#34;: not a number`},
+		{"temperature", "1e-400", `temperature &#34;1e-400&#34;: too small for a float64: it would read as 0`},
 		{"seed", "-1", `seed &#34;-1&#34;: want a whole number`},
 	} {
 		v := url.Values{"input": {"The "}, "beam": {"sample"}, "temperature": {"1"}, "top_k": {"0"}, "top_p": {"1"}, "seed": {"1"}}
