@@ -123,7 +123,8 @@ func (f form) query(experiment string) (report.Query, error) {
 	return q, nil
 }
 
-// splitList splits a comma-separated list, dropping empty items.
+// splitList splits a comma-separated list, dropping empty items: the
+// lists of both query and cli.
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -187,10 +188,13 @@ func (f form) cli(experiment string) string {
 			args = append(args, flag, shellQuote(v))
 		}
 	}
+	// The lists as query reads them (splitList): "attention.name," as
+	// written would be a --by the CLI refuses for its empty item.
+	list := func(flag, v string) { add(flag, strings.Join(splitList(v), ",")) }
 	add("--where", f.Where)
-	add("--by", f.By)
-	add("--pool", f.Pool)
-	add("--metrics", f.Metrics)
+	list("--by", f.By)
+	list("--pool", f.Pool)
+	list("--metrics", f.Metrics)
 	add("--sort", f.Sort)
 	add("--baseline", f.Baseline)
 	if f.Status != "" {
