@@ -90,6 +90,10 @@ type loader struct {
 	// many points dropped it (prune): a key the user wrote that every point
 	// drops is set for nothing.
 	pruned map[string]int
+	// points holds the overrides of each sweep point once plan has
+	// expanded the sweep (nil without one): a key every point sets is
+	// written by a layer above the files and --set (tinyNumbers).
+	points []map[string]any
 }
 
 func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*Experiment, error) {
@@ -137,10 +141,10 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 	}
 	x.BaseDir = baseDir
 	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir, Memory: opt.Memory}, seen: map[string]dataFile{}}
-	if !l.noLint {
-		l.errs = append(l.errs, tinyNumbers(l.sources)...)
-	}
 	l.plan(x, full)
+	if !l.noLint {
+		l.errs = append(l.errs, tinyNumbers(l.sources, l.points)...)
+	}
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
 	}
@@ -149,9 +153,11 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 
 // tinyNumbers reports, as lints, the numbers of the layers (source.tiny)
 // that YAML reads as 0 though written with a digit other than 0, where no
-// layer above writes the key too. A lint, not a parse error: runs stored
-// with the 0 it read keep resuming (LoadOptions.NoLint).
-func tinyNumbers(sources []*source) Errors {
+// layer above writes the key too; the sweep points (their overrides) are
+// the layer above all, so a key that every point sets (a grid over it, or
+// every variant writing it) is no run's value. A lint, not a parse error:
+// runs stored with the 0 it read keep resuming (LoadOptions.NoLint).
+func tinyNumbers(sources []*source, points []map[string]any) Errors {
 	var errs Errors
 	for i, s := range sources {
 		for path, n := range s.tiny {
@@ -160,7 +166,7 @@ func tinyNumbers(sources []*source) Errors {
 				_, set := sources[len(sources)-1].lines[path]
 				above = above || set
 			}
-			if above {
+			if above || len(points) > 0 && !slices.ContainsFunc(points, func(p map[string]any) bool { return !writes(p, path) }) {
 				continue
 			}
 			e := s.errorf(n.line, path, "the number %s is too small for a float64: it would read as 0 (write 0 if 0 is meant)", n.text)
@@ -172,6 +178,28 @@ func tinyNumbers(sources []*source) Errors {
 		}
 	}
 	return errs
+}
+
+// writes reports whether the overrides t of a sweep point write the
+// configuration key path (train.clip, sizes[1]): the key itself, or a
+// value above it that is not a map, which replaces the layers' as a whole
+// (a list, null).
+func writes(t map[string]any, path string) bool {
+	var v any = t
+	for part := range strings.SplitSeq(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return true
+		}
+		name, _, indexed := strings.Cut(part, "[")
+		if v, ok = m[name]; !ok {
+			return false
+		}
+		if indexed {
+			return true // a list replaces the layers' as a whole
+		}
+	}
+	return true
 }
 
 // readChain reads the experiment file and the bases it extends, checking

@@ -779,6 +779,9 @@ func TestTinyNumbersAreLints(t *testing.T) {
 			[]string{"exp.yaml:5: sweep.grid.train.clip[1]: the number .1e-330 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
 		{base + "train: {clip: 1__0e-999}\n", nil, // YAML drops the underscores
 			[]string{"exp.yaml:3: train.clip: the number 1__0e-999 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
+		// A sweep that leaves the key alone at some point does not hide it.
+		{base + "train: {clip: 1e-400}\nsweep: {variants: [{name: a, train: {clip: 1}}, {name: b, train: {steps: 5}}]}\n", nil,
+			[]string{"exp.yaml:3: train.clip: the number 1e-400 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
 		{base, []string{"train.clip=3e-500"},
 			[]string{"--set: train.clip: the number 3e-500 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
 	} {
@@ -805,6 +808,11 @@ func TestTinyNumbersAreLints(t *testing.T) {
 		{base + "train: {clip: 0e-400}\n", nil},
 		{base + "train: {clip: -0.000e-999}\n", nil},
 		{base + "train: {clip: 5e-324}\n", nil},
+		// Every sweep point sets the key: no run uses the 0.
+		{base + "train: {clip: 1e-400}\nsweep:\n  grid:\n    train.clip: [1, 2]\n", nil},
+		{base + "train: {clip: 1e-400}\nsweep: {variants: [{name: a, train: {clip: 1}}, {name: b, train: {clip: 2, steps: 5}}]}\n", nil},
+		{base + "train: {clip: 1e-400}\n", []string{"sweep.grid.train.clip=[1,2]"}},
+		{base + "train: {optimizer: {name: adam, weight_decay: 1e-400}}\nsweep:\n  grid:\n    train.optimizer.weight_decay: [0.1, 0.01]\n", nil},
 		{base + "train: {clip: 0_0e-999}\n", nil},
 		{base + "train: {clip: +0.e-400}\n", nil},
 		{base + "train: {clip: .0}\n", nil},

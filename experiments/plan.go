@@ -249,6 +249,9 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 		return
 	}
 	pts := r.expand(sw, func(path string) location { return r.loc.at(path) })
+	for _, p := range pts {
+		l.points = append(l.points, p.tree())
+	}
 	if len(pts) == 0 {
 		r.config(tree)
 		return
