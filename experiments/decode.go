@@ -110,7 +110,7 @@ func structKeys(t reflect.Type) []string {
 // through bad (with the dotted path under prefix) and leaves the field as
 // it was. Plugin fields are left to the caller. No weak typing: "4" is not
 // an int, and a float is an int only when it is integral.
-func decodeStruct(prefix string, dst any, m map[string]any, bad func(key, msg string)) {
+func decodeStruct(prefix string, dst any, m map[string]any, bad func(key string, err error)) {
 	v := reflect.ValueOf(dst).Elem()
 	t := v.Type()
 	byKey := make(map[string]int, t.NumField())
@@ -123,7 +123,7 @@ func decodeStruct(prefix string, dst any, m map[string]any, bad func(key, msg st
 		path := prefix + "." + k
 		i, ok := byKey[k]
 		if !ok {
-			bad(path, "unknown key (known: "+strings.Join(structKeys(t), ", ")+")"+didYouMean(k, structKeys(t)))
+			bad(path, errors.New("unknown key (known: "+strings.Join(structKeys(t), ", ")+")"+didYouMean(k, structKeys(t))))
 			continue
 		}
 		f := v.Field(i)
@@ -133,7 +133,7 @@ func decodeStruct(prefix string, dst any, m map[string]any, bad func(key, msg st
 		case f.Kind() == reflect.Struct:
 			sub, ok := asMap(m[k])
 			if !ok {
-				bad(path, "want a map, got "+describe(m[k]))
+				bad(path, errors.New("want a map, got "+describe(m[k])))
 				continue
 			}
 			decodeStruct(path, f.Addr().Interface(), sub, bad)
@@ -151,7 +151,7 @@ func decodeStruct(prefix string, dst any, m map[string]any, bad func(key, msg st
 				if errors.As(err, &ie) {
 					path, err = registry.ItemKey(path, ie.Index), ie.Err
 				}
-				bad(path, err.Error())
+				bad(path, err)
 			}
 		}
 	}
@@ -206,9 +206,17 @@ func setField(dst reflect.Value, val any, rng *registry.Range) error {
 	return nil
 }
 
-func mismatch(want string, val any) error {
-	return fmt.Errorf("want %s, got %s%s", want, describe(val), registry.MismatchHint(want, val))
+// mismatchError is a value of another type than the one wanted.
+type mismatchError struct {
+	want string
+	val  any
 }
+
+func (e *mismatchError) Error() string {
+	return fmt.Sprintf("want %s, got %s%s", e.want, describe(e.val), registry.MismatchHint(e.want, e.val))
+}
+
+func mismatch(want string, val any) error { return &mismatchError{want, val} }
 
 // describe names a value's kind and shows it briefly: `string "x"`, `int 3`,
 // `null`, `map with the keys a, b`, `an empty map`, `list [1 2]`.

@@ -24,8 +24,9 @@ type ConfigError struct {
 	// LoadOptions.NoLint when every run of the plan is already stored.
 	Lint bool
 
-	rank  int // position of File in the load order, for sorting
-	order int // position in a list of problems of one key (badEach), from 1; 0 for others
+	rank  int    // position of File in the load order, for sorting
+	want  string // for a value of the wrong type, the type wanted ("string"); "" for other problems
+	order int    // position in a list of problems of one key (badEach), from 1; 0 for others
 }
 
 // OnlyLint reports whether es holds problems and every one is a

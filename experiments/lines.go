@@ -578,6 +578,12 @@ func (w *walker) tinyNumber(n *yaml.Node, path string) {
 	// YAML reads a float with its underscores dropped (0_0e-999).
 	if _, err := floatlit.Parse(strings.ReplaceAll(n.Value, "_", "")); errors.Is(err, floatlit.ErrUnderflow) {
 		w.src.tiny[path] = tinyNumber{text: n.Value, line: n.Line}
+		// A key that takes no number says "got float 1e-400", not
+		// "got float 0" (locator.asWritten).
+		var v any
+		if n.Decode(&v) == nil {
+			w.src.literals[path] = literal{text: "float " + n.Value, shown: describe(v)}
+		}
 	}
 }
 

@@ -143,7 +143,7 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir, Memory: opt.Memory}, seen: map[string]dataFile{}}
 	l.plan(x, full)
 	if !l.noLint {
-		l.errs = append(l.errs, tinyNumbers(l.sources, l.points)...)
+		l.errs = append(l.errs, tinyNumbers(l.sources, l.points, l.errs)...)
 	}
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
@@ -156,9 +156,12 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 // layer above writes the key too; the sweep points (their overrides) are
 // the layer above all, so a key that every point sets (a grid over it, or
 // every variant writing it) is no run's value. A lint, not a parse error:
-// runs stored with the 0 it read keep resuming (LoadOptions.NoLint).
-func tinyNumbers(sources []*source, points []map[string]any) Errors {
-	var errs Errors
+// runs stored with the 0 it read keep resuming (LoadOptions.NoLint). A key
+// that does not take a number (description: 1e-400) is no lint: its
+// problem is its type, among errs (ConfigError.want), which shows the
+// number as written (source.literals).
+func tinyNumbers(sources []*source, points []map[string]any, errs Errors) Errors {
+	var lints Errors
 	for i, s := range sources {
 		for path, n := range s.tiny {
 			above := slices.ContainsFunc(sources[:i], func(o *source) bool { _, ok := o.lines[path]; return ok })
@@ -169,15 +172,18 @@ func tinyNumbers(sources []*source, points []map[string]any) Errors {
 			if above || len(points) > 0 && !slices.ContainsFunc(points, func(p map[string]any) bool { return !writes(p, path) }) {
 				continue
 			}
+			if slices.ContainsFunc(errs, func(e *ConfigError) bool { return e.Key == path && e.want != "" }) {
+				continue
+			}
 			e := s.errorf(n.line, path, "the number %s is too small for a float64: it would read as 0 (write 0 if 0 is meant)", n.text)
 			if s.file == "--set" {
 				e.Line = 0
 			}
 			e.Lint = true
-			errs = append(errs, e)
+			lints = append(lints, e)
 		}
 	}
-	return errs
+	return lints
 }
 
 // writes reports whether the overrides t of a sweep point write the

@@ -801,6 +801,30 @@ func TestTinyNumbersAreLints(t *testing.T) {
 			t.Errorf("%q %q with NoLint: %v, want it loaded", tc.text, tc.sets, err)
 		}
 	}
+	// A key that takes no number: its type is the problem, shown as
+	// written; no "write 0 if 0 is meant".
+	for _, tc := range []struct {
+		text string
+		sets []string
+		want []string
+	}{
+		{base + "description: 1e-400\n", nil, []string{"exp.yaml:3: description: want string, got float 1e-400"}},
+		// YAML has no hex floats: unquoted, 0x1p-2 is text all the same.
+		{base + "train: {clip: 0x1p-2}\n", nil, []string{`exp.yaml:3: train.clip: want float, got string "0x1p-2" (YAML reads a hex float as text: write 0.25)`}},
+		{base + "description: -1e-400\n", nil, []string{"exp.yaml:3: description: want string, got float -1e-400"}},
+		{base, []string{"description=1e-400"}, []string{"--set: description: want string, got float 1e-400"}},
+		{base + "eval: {decode: {strategy: 1e-400}}\n", nil, []string{"exp.yaml:3: eval.decode.strategy: want string, got float 1e-400"}},
+		{base + "model: {name: seq2seq-rnn, attention: {name: multi-head, score: 1e-400}}\n", nil, []string{
+			`exp.yaml:3: model.attention.score: want string, got float 1e-400 for attention "multi-head"`}},
+		// A plugin's number keeps the lint.
+		{base + "train: {optimizer: {name: adam, weight_decay: 1e-400}}\n", nil, []string{
+			"exp.yaml:3: train.optimizer.weight_decay: the number 1e-400 is too small for a float64: it would read as 0 (write 0 if 0 is meant)"}},
+	} {
+		got := loadErr(t, tc.text, tc.sets...)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q %q: errors %q\nwant %q", tc.text, tc.sets, got, tc.want)
+		}
+	}
 	for _, tc := range []struct {
 		text string
 		sets []string

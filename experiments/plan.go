@@ -200,7 +200,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 		}
 		x.Name = name
 	default:
-		r.bad("name", "want string, got %s", describe(name))
+		r.badType("name", "string", "want string, got "+describe(name))
 	}
 	if d, ok := tree["description"]; ok {
 		if s, ok := d.(string); ok {
@@ -209,7 +209,7 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 				r.bad("description", "%d characters, more than %d: a description is a sentence or a paragraph", n, maxDescription)
 			}
 		} else {
-			r.bad("description", "want string, got %s", describe(d))
+			r.badType("description", "string", "want string, got "+describe(d))
 		}
 	}
 	x.Seeds = r.seeds(tree["seeds"])

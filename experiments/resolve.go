@@ -751,6 +751,8 @@ func (r *resolver) paramErrors(path, what string, info registry.Info, err error)
 		case pe.Unknown:
 			known := append(append([]string{"name"}, pluginParams(info)...), info.Uses...)
 			r.bad(key, "unknown key for %s (known: %s)%s", what, strings.Join(known, ", "), didYouMean(pe.Key, known))
+		case pe.Want != "":
+			r.badType(key, pe.Want, pe.Msg+" for "+what)
 		default:
 			r.bad(key, "%s for %s", pe.Msg, what)
 		}
@@ -772,7 +774,7 @@ func (r *resolver) train(v any) Train {
 		r.bad("train", "want a map of training settings, got %s", describe(v))
 		return t
 	}
-	decodeStruct("train", &t, m, r.badMsg)
+	decodeStruct("train", &t, m, r.badErr)
 	opt, _ := r.plugin("train.optimizer", m["optimizer"])
 	sched, _ := r.plugin("train.schedule", m["schedule"])
 	t.Optimizer, t.Schedule = opt.Plugin, sched.Plugin
@@ -809,7 +811,7 @@ func (r *resolver) eval(v any) Eval {
 		r.bad("eval", "want a map of evaluation settings, got %s", describe(v))
 		return e
 	}
-	decodeStruct("eval", &e, m, r.badMsg)
+	decodeStruct("eval", &e, m, r.badErr)
 	checkTags("eval", e, r.badMsg)
 	if !slices.Contains(BLEUTokenizers, e.BLEU.Tokenize) {
 		r.bad("eval.bleu.tokenize", "unknown tokenizer %q (known: %s)", e.BLEU.Tokenize, strings.Join(BLEUTokenizers, ", "))
@@ -829,3 +831,24 @@ func (r *resolver) eval(v any) Eval {
 }
 
 func (r *resolver) badMsg(key, msg string) { r.bad(key, "%s", msg) }
+
+// badErr reports err, a problem with key, as the problem of a value of the
+// wrong type when it is one (badType).
+func (r *resolver) badErr(key string, err error) {
+	if me := (*mismatchError)(nil); errors.As(err, &me) {
+		r.badType(key, me.want, err.Error())
+		return
+	}
+	r.bad(key, "%v", err)
+}
+
+// badType reports msg, a value of key of another type than want
+// ("string"): ConfigError.want, so that the lint on a number that reads
+// as 0 (tinyNumbers) keeps to keys that take a number.
+func (r *resolver) badType(key, want, msg string) {
+	n := len(r.errs)
+	r.bad(key, "%s", msg)
+	if len(r.errs) > n {
+		r.errs[n].want = want
+	}
+}

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/attnlab/attnlab/internal/floatlit"
 )
 
 // ParamInfo describes one parameter of a plugin, for `attnlab list`.
@@ -239,7 +242,11 @@ func decodeInto(kind, plugin string, dst reflect.Value, m map[string]any) ParamE
 			if errors.As(err, &ie) {
 				key, err = ItemKey(k, ie.Index), ie.Err
 			}
-			errs = append(errs, &ParamError{Kind: kind, Plugin: plugin, Key: key, Msg: err.Error()})
+			pe := &ParamError{Kind: kind, Plugin: plugin, Key: key, Msg: err.Error()}
+			if me := (*mismatchError)(nil); errors.As(err, &me) {
+				pe.Want = me.want
+			}
+			errs = append(errs, pe)
 			continue
 		}
 		if f.rng != nil {
@@ -357,9 +364,17 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // ItemKey returns the path of item i of the list at key: key[i].
 func ItemKey(key string, i int) string { return key + "[" + strconv.Itoa(i) + "]" }
 
-func mismatch(want string, val any) error {
-	return fmt.Errorf("want %s, got %s %s%s", want, describeKind(val), shortValue(val), MismatchHint(want, val))
+// mismatchError is a value of another type than the one wanted.
+type mismatchError struct {
+	want string
+	val  any
 }
+
+func (e *mismatchError) Error() string {
+	return fmt.Sprintf("want %s, got %s %s%s", e.want, describeKind(e.val), shortValue(e.val), MismatchHint(e.want, e.val))
+}
+
+func mismatch(want string, val any) error { return &mismatchError{want, val} }
 
 // MismatchHint returns how to write a string val that the user most likely
 // meant as the wanted type (int, float or bool): "" when there is none.
@@ -381,17 +396,31 @@ func MismatchHint(want string, val any) string {
 			return " (drop the quotes)"
 		}
 	case "float":
-		_, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err == nil {
-			return " (drop the quotes)"
-		}
-		if errors.Is(err, strconv.ErrRange) {
+		t := strings.TrimSpace(s)
+		f, err := floatlit.Parse(t)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
 			// YAML reads 1e400 as text: a number out of range is no float.
 			return " (a number too large for a float64)"
+		case yamlFloat.MatchString(strings.ReplaceAll(t, "_", "")):
+			return " (drop the quotes)" // YAML would read it unquoted as a float
+		case err != nil && !errors.Is(err, floatlit.ErrUnderflow):
+		case math.IsInf(f, 0) || math.IsNaN(f):
+			// inf, nan: Go's words, text in YAML.
+			return " (YAML writes .inf, -.inf or .nan)"
+		case errors.Is(err, floatlit.ErrUnderflow):
+			return " (YAML reads a hex float as text; this one is too small for a float64 too: it would read as 0)"
+		default:
+			// 0x1p-2, quoted or not: YAML has no hex floats.
+			return " (YAML reads a hex float as text: write " + strconv.FormatFloat(f, 'g', -1, 64) + ")"
 		}
 	}
 	return ""
 }
+
+// yamlFloat is a float as YAML reads one (yaml.v3's resolver, underscores
+// dropped): no hex floats, no inf or nan (YAML's are .inf and .nan).
+var yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
 
 func describeKind(val any) string {
 	switch val.(type) {

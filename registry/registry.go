@@ -246,6 +246,9 @@ type ParamError struct {
 	Key     string // the parameter key as the user wrote it; a list item is key[i] (ItemKey)
 	Msg     string
 	Unknown bool // Key is not a parameter of the plugin
+	// Want is, for a value of the wrong type, the type the parameter
+	// takes ("string", "list of int"); "" for other problems.
+	Want string
 }
 
 func (e *ParamError) Error() string {
