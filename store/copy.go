@@ -28,9 +28,9 @@ type CopyOptions struct {
 
 	chunk int // runs looked up at once (tests); zero: copyChunk
 	page  int // metric rows read from the source per query (tests); zero: metricPage
-	// spooled, if not nil, is called with the spool file's path once a
-	// run's metric rows are in it, before dst's transaction (tests).
-	spooled func(path string)
+	// spooled, if not nil, is called with the run's spool once its metric
+	// rows and artifacts are in it, before dst's transaction (tests).
+	spooled func(sp *spool)
 }
 
 // CopyAction is what Copy did with one run.
@@ -45,6 +45,7 @@ const (
 	CopyRunning    CopyAction = "running"    // running in the source: not copied
 	CopyUnfinished CopyAction = "unfinished" // queued or interrupted in the source: not copied without CopyOptions.Unfinished
 	CopyTargetOn   CopyAction = "busy"       // running in the target: left alone
+	CopyGone       CopyAction = "gone"       // removed from the source while Copy ran: not copied
 )
 
 // CopyReport counts what Copy did.
@@ -73,22 +74,42 @@ var finishedness = map[Status]int{StatusQueued: 0, StatusInterrupted: 1, StatusF
 // one transaction of dst, so an interrupted Copy leaves whole runs, and
 // running it again finishes the job. Copy works between any two engines.
 //
-// A run's metric history, which can be millions of rows, is not held in
-// memory: it is first read from the source, in pages, into a temporary
-// file (in os.TempDir, removed once the run is copied; about 21 bytes a
-// row), and only once that read has succeeded is dst's transaction begun
-// and fed from the file. So the source is never read inside a transaction
-// of dst: a failure to read it (a source server stopped or its backend
-// killed) fails Copy at once with an error naming the source and leaves
-// dst untouched by that run, instead of being retried as an outage of dst.
-// A failure to read the file back rolls dst's transaction back and is not
-// retried either. Params, summaries and artifacts are read into memory as
-// before (a run has few; a checkpoint artifact is held whole).
+// Each run is read from the source in one read-only snapshot (PostgreSQL:
+// a REPEATABLE READ READ ONLY transaction; SQLite: a deferred read
+// transaction, which WAL mode gives a snapshot): its runs row read again,
+// its params, summaries, metric rows and artifacts. So a run that is
+// requeued, claimed, truncated, rewritten or removed while Copy reads it
+// reaches dst as the source held it at one instant, never mixed or cut; a
+// run that the snapshot shows removed (CopyGone), running (CopyRunning), or
+// queued or interrupted without opt.Unfinished (CopyUnfinished) is not
+// copied, and what is written (status, attempts) is the snapshot's. On
+// PostgreSQL the read fails once attemptTimeout (2 min) passes without a
+// page of metric rows or an artifact arriving (a stalled server).
+//
+// A run's metric history, which can be millions of rows, and its
+// artifacts (checkpoints of hundreds of megabytes) are not held in memory:
+// the snapshot reads them into temporary files (in os.TempDir, $TMPDIR on
+// Unix: about 21 bytes a metric row, and the artifacts' bytes; on Unix
+// their names are removed at once, so a killed Copy leaves nothing, and a
+// tmpfs /tmp holds them in RAM), and only once that read has succeeded is
+// dst's transaction begun and fed from the files, one artifact at a time.
+// Copy's memory is then bounded by a run's largest artifact, not by its
+// history or the number of its artifacts; but by several times that
+// artifact's size (the source driver's copy of it, the one read back from
+// the file, the target driver's, and the garbage collector's slack: a
+// SQLite-to-SQLite copy of 64 MB checkpoints peaks at about 430 MB of
+// RSS, whether a run has 4 or 8). Params and summaries are held in memory
+// (a run has few).
+// The source is never read inside a transaction of dst: a failure to read
+// it (a source server stopped or its backend killed) fails Copy at once
+// with an error naming the source and leaves dst untouched by that run,
+// instead of being retried as an outage of dst. A failure to read the
+// files back rolls dst's transaction back and is not retried either.
 func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyReport, error) {
 	rep := CopyReport{Runs: map[CopyAction]int{}}
 	exps, err := s.Experiments(ctx)
 	if err != nil {
-		return rep, err
+		return rep, s.redactErr(fmt.Errorf("store: copy: %w", &sourceError{what: "its experiments", name: s.name, err: err}))
 	}
 	if len(opt.Experiments) > 0 {
 		byName := map[string]Experiment{}
@@ -119,7 +140,7 @@ func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyRepo
 		}
 		runs, err := s.Runs(ctx, RunFilter{Experiments: []string{x.Name}})
 		if err != nil {
-			return rep, err
+			return rep, s.redactErr(fmt.Errorf("store: copy runs of %s: %w", x.Name, &sourceError{what: "them", name: s.name, err: err}))
 		}
 		for len(runs) > 0 {
 			size := copyChunk
@@ -129,6 +150,9 @@ func (s *Store) Copy(ctx context.Context, dst *Store, opt CopyOptions) (CopyRepo
 			chunk := runs[:min(len(runs), size)]
 			runs = runs[len(chunk):]
 			look, err := s.lookUp(ctx, dst, expID, chunk, opt.Unfinished)
+			if src := (*sourceError)(nil); errors.As(err, &src) {
+				return rep, s.redactErr(fmt.Errorf("store: copy runs of %s: %w", x.Name, err))
+			}
 			if err != nil {
 				return rep, fmt.Errorf("store: copy runs of %s to %s: %w", x.Name, dst.name, err)
 			}
@@ -211,7 +235,7 @@ func (s *Store) lookUp(ctx context.Context, dst *Store, expID int64, chunk []Run
 	}
 	a, err := s.Summaries(ctx, srcIDs)
 	if err != nil {
-		return look, err
+		return look, &sourceError{what: "their summaries", name: s.name, err: err}
 	}
 	b, err := dst.Summaries(ctx, dstIDs)
 	if err != nil {
@@ -259,10 +283,11 @@ func (s *Store) copyExperiment(ctx context.Context, x Experiment) (id int64, cre
 	return id, created, err
 }
 
-// runRows is everything of a run besides its runs row.
+// runRows is a run as one snapshot of the source saw it.
 type runRows struct {
+	run       Run // its runs row
 	params    []paramRow
-	metrics   *spool // the metric rows, in a temporary file
+	metrics   *spool // the metric rows and artifacts' bytes, in temporary files
 	summaries []summaryRow
 	artifacts []artifactRow
 }
@@ -270,11 +295,14 @@ type runRows struct {
 // sourceError is a failure to read the source of a copy, which Copy
 // reports naming the source, never the target.
 type sourceError struct {
+	what string // what was read: "it" (a run), "its runs"
 	name string // the source's (redacted)
 	err  error
 }
 
-func (e *sourceError) Error() string { return fmt.Sprintf("read it from %s: %v", e.name, e.err) }
+func (e *sourceError) Error() string {
+	return fmt.Sprintf("read %s from %s: %v", e.what, e.name, e.err)
+}
 func (e *sourceError) Unwrap() error { return e.err }
 
 type paramRow struct {
@@ -295,91 +323,140 @@ type summaryRow struct {
 	value sql.NullFloat64
 }
 
+// artifactRow is an artifact whose bytes are in the spool's artifact file,
+// at off.
 type artifactRow struct {
 	kind, name string
 	size       int64
-	data       []byte
+	off, n     int64 // where its data is in the spool's artifact file
 	created    dbTime
 }
 
-// readRows reads a run's rows from s, its metric rows into sp, page rows
-// a query. Its errors are s's, a *sourceError, but for the spool file's
-// (a *localError).
-func (s *Store) readRows(ctx context.Context, id int64, sp *spool, page int) (runRows, error) {
-	out, err := s.readRunRows(ctx, id, sp, page)
+// errStalled ends a snapshot read of the source that made no progress for
+// attemptTimeout.
+var errStalled = errors.New("the source stalled")
+
+// readRows reads run r from s in one snapshot of s (see snapshot): its
+// runs row read anew, its params, summaries, and its metric rows (page
+// rows a query) and artifacts' bytes into sp. skip is not empty when the
+// snapshot shows that Copy must not copy the run after all (removed from
+// the source, or now running, or now queued or interrupted and not
+// unfinished). On PostgreSQL the read ends once attemptTimeout passes
+// without a page or an artifact arriving (a stalled server). Its errors
+// are s's, a *sourceError, but for the spool file's (a *localError).
+func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfinished bool) (out runRows, skip CopyAction, err error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	alive := func() {}
+	if s.d.engine() == Postgres {
+		after := attemptTimeout
+		timer := time.AfterFunc(after, func() { cancel(errStalled) })
+		defer timer.Stop()
+		alive = func() { timer.Reset(after) }
+	}
+	sn, err := s.db.beginSnapshot(sctx)
+	if err == nil {
+		out, skip, err = s.readRunRows(sn, r, sp, page, unfinished, alive)
+		sn.end()
+	}
 	var local *localError
 	if err != nil && !errors.As(err, &local) {
-		err = &sourceError{name: s.name, err: err}
+		if errors.Is(context.Cause(sctx), errStalled) && ctx.Err() == nil {
+			err = &noAnswerError{attemptTimeout, err}
+		}
+		err = &sourceError{what: "it", name: s.name, err: err}
 	}
-	return out, err
+	return out, skip, err
 }
 
-func (s *Store) readRunRows(ctx context.Context, id int64, sp *spool, page int) (runRows, error) {
+func (s *Store) readRunRows(sn *snapshot, listed Run, sp *spool, page int, unfinished bool, alive func()) (runRows, CopyAction, error) {
+	ctx := sn.ctx
 	out := runRows{metrics: sp}
-	rows, err := s.db.QueryContext(ctx, `SELECT key, type, value, text_value FROM params WHERE run_id = ? ORDER BY key`, id)
+	r, err := scanRun(sn.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.id = ?`, listed.ID))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (r.Hash != listed.Hash || r.ExperimentID != listed.ExperimentID) {
+		return out, CopyGone, nil // removed (its id perhaps given to another run)
+	}
 	if err != nil {
-		return out, err
+		return out, "", err
+	}
+	if r.Status == StatusRunning {
+		return out, CopyRunning, nil
+	}
+	if !copyable(r, unfinished) {
+		return out, CopyUnfinished, nil
+	}
+	out.run = r
+	rows, err := sn.QueryContext(ctx, `SELECT key, type, value, text_value FROM params WHERE run_id = ? ORDER BY key`, r.ID)
+	if err != nil {
+		return out, "", err
 	}
 	for rows.Next() {
 		var p paramRow
 		if err := rows.Scan(&p.key, &p.kind, &p.num, &p.text); err != nil {
 			rows.Close()
-			return out, err
+			return out, "", err
 		}
 		out.params = append(out.params, p)
 	}
 	if err := closeRows(rows); err != nil {
-		return out, err
+		return out, "", err
 	}
-	if err := s.spoolMetrics(ctx, id, sp, page); err != nil {
-		return out, err
+	if err := spoolMetrics(sn, r.ID, sp, page, alive); err != nil {
+		return out, "", err
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT key, value FROM summaries WHERE run_id = ? ORDER BY key`, id)
+	rows, err = sn.QueryContext(ctx, `SELECT key, value FROM summaries WHERE run_id = ? ORDER BY key`, r.ID)
 	if err != nil {
-		return out, err
+		return out, "", err
 	}
 	for rows.Next() {
 		var m summaryRow
 		if err := rows.Scan(&m.key, &m.value); err != nil {
 			rows.Close()
-			return out, err
+			return out, "", err
 		}
 		out.summaries = append(out.summaries, m)
 	}
 	if err := closeRows(rows); err != nil {
-		return out, err
+		return out, "", err
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT kind, name, size, data, created FROM artifacts WHERE run_id = ? ORDER BY kind, name`, id)
+	alive()
+	rows, err = sn.QueryContext(ctx, `SELECT kind, name, size, data, created FROM artifacts WHERE run_id = ? ORDER BY kind, name`, r.ID)
 	if err != nil {
-		return out, err
+		return out, "", err
 	}
 	for rows.Next() {
 		var a artifactRow
-		if err := rows.Scan(&a.kind, &a.name, &a.size, &a.data, &a.created); err != nil {
+		var data sql.RawBytes // the driver's buffer, not a copy: one artifact's bytes in memory at a time
+		if err := rows.Scan(&a.kind, &a.name, &a.size, &data, &a.created); err != nil {
 			rows.Close()
-			return out, err
+			return out, "", err
 		}
-		if a.data == nil {
-			a.data = []byte{}
+		if a.off, err = sp.addBlob(data); err != nil {
+			rows.Close()
+			return out, "", &localError{fmt.Errorf("spool artifact %s/%s: %w", a.kind, a.name, err)}
 		}
+		a.n = int64(len(data))
 		out.artifacts = append(out.artifacts, a)
+		alive()
 	}
-	return out, closeRows(rows)
+	return out, "", closeRows(rows)
 }
 
-// spoolMetrics reads run id's metric rows from s into sp in (key, step)
+// spoolMetrics reads run id's metric rows from sn into sp in (key, step)
 // order, page rows a query (each query after the first starts after the
 // last row read, by the primary key's index, so a page costs the same
-// wherever it is in the history).
-func (s *Store) spoolMetrics(ctx context.Context, id int64, sp *spool, page int) error {
+// wherever it is in the history), calling alive before each.
+func spoolMetrics(sn *snapshot, id int64, sp *spool, page int, alive func()) error {
+	ctx := sn.ctx
 	var last metricRowRaw
 	for first := true; ; first = false {
+		alive()
 		q, args := `SELECT key, step, value, wall FROM metrics WHERE run_id = ? ORDER BY key, step LIMIT ?`, []any{id, page}
 		if !first {
 			q = `SELECT key, step, value, wall FROM metrics WHERE run_id = ? AND (key, step) > (?, ?) ORDER BY key, step LIMIT ?`
 			args = []any{id, last.key, last.step, page}
 		}
-		rows, err := s.db.QueryContext(ctx, q, args...)
+		rows, err := sn.QueryContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("read metrics: %w", err)
 		}
@@ -465,13 +542,15 @@ func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, opt
 	if opt.page > 0 {
 		page = opt.page
 	}
-	// All of the source is read before dst's transaction begins (see Copy).
-	rows, err := s.readRows(ctx, r.ID, sp, page)
-	if err != nil {
-		return "", err
+	// All of the source is read, in one snapshot, before dst's transaction
+	// begins (see Copy); what is written is the run as that snapshot saw it.
+	rows, skip, err := s.readRows(ctx, r, sp, page, opt.Unfinished)
+	if err != nil || skip != "" {
+		return skip, err
 	}
+	r = rows.run
 	if opt.spooled != nil {
-		opt.spooled(sp.path)
+		opt.spooled(sp)
 	}
 	var action CopyAction
 	err = dst.writeFor(ctx, copyTimeout(sp.n), func(tx *Tx) error {
@@ -578,9 +657,15 @@ func (s *Store) insertRows(ctx context.Context, tx *Tx, id int64, rows runRows) 
 			return fmt.Errorf("summary %s: %w", m.key, err)
 		}
 	}
+	// One artifact's bytes in memory at a time, read back from the spool.
+	var buf []byte
 	for _, a := range rows.artifacts {
+		data, err := rows.metrics.blob(a.off, a.n, &buf)
+		if err != nil {
+			return &localError{fmt.Errorf("read spooled artifact %s/%s: %w", a.kind, a.name, err)}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO artifacts (run_id, kind, name, size, data, created) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, a.kind, a.name, a.size, a.data, s.d.timeArg(a.created.Time)); err != nil {
+			id, a.kind, a.name, a.size, data, s.d.timeArg(a.created.Time)); err != nil {
 			return fmt.Errorf("artifact %s/%s: %w", a.kind, a.name, err)
 		}
 	}

@@ -206,17 +206,17 @@ func equalCounts(a, b map[string]int) bool {
 func spoolFails(t *testing.T, src, dst *Store) (string, error) {
 	t.Helper()
 	var path string
-	_, err := src.Copy(context.Background(), dst, CopyOptions{spooled: func(p string) {
+	_, err := src.Copy(context.Background(), dst, CopyOptions{spooled: func(sp *spool) {
 		if path != "" {
 			return // the second run's: left whole
 		}
-		path = p
-		fi, err := os.Stat(p)
+		path = sp.path
+		fi, err := sp.f.Stat()
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		if err := os.Truncate(p, fi.Size()/2); err != nil {
+		if err := sp.f.Truncate(fi.Size() / 2); err != nil {
 			t.Error(err)
 		}
 	}})

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -685,4 +686,74 @@ func (t *dbTime) Scan(src any) error {
 		t.Time = time.Time{}
 	}
 	return nil
+}
+
+// snapshot is a read-only transaction that sees one state of the database
+// for all its queries, whatever commits meanwhile: on PostgreSQL REPEATABLE
+// READ READ ONLY; on SQLite a deferred transaction (BEGIN, not the
+// IMMEDIATE of the store's writes, so it takes no write lock), whose first
+// read fixes its view of the WAL. Copy reads each source run through one,
+// so that a run requeued, truncated or removed while it is read reaches
+// the target whole as it was, never mixed or cut. Its queries run under
+// the context given to beginSnapshot.
+type snapshot struct {
+	conn *sql.Conn
+	tx   *sql.Tx // PostgreSQL; on SQLite the transaction is the connection's
+	d    dialect
+	ctx  context.Context
+}
+
+// beginSnapshot begins a snapshot on a connection of its own; the caller
+// ends it with end.
+func (h handle) beginSnapshot(ctx context.Context) (*snapshot, error) {
+	conn, err := h.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sn := &snapshot{conn: conn, d: h.d, ctx: ctx}
+	if h.d.engine() == Postgres {
+		sn.tx, err = conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	} else {
+		// The driver's BeginTx would send the DSN's BEGIN IMMEDIATE.
+		_, err = conn.ExecContext(ctx, "BEGIN DEFERRED")
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return sn, nil
+}
+
+// end ends the snapshot (it wrote nothing: a rollback) and releases its
+// connection; a connection whose transaction could not be ended is
+// discarded, not given back to the pool.
+func (sn *snapshot) end() {
+	var err error
+	if sn.tx != nil {
+		err = sn.tx.Rollback()
+	} else {
+		_, err = sn.conn.ExecContext(context.Background(), "ROLLBACK")
+	}
+	if err != nil {
+		_ = sn.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	sn.conn.Close()
+}
+
+// QueryContext is sql.Tx's, with the query rebound, under the snapshot's
+// context.
+func (sn *snapshot) QueryContext(_ context.Context, q string, args ...any) (*sql.Rows, error) {
+	if sn.tx != nil {
+		return sn.tx.QueryContext(sn.ctx, sn.d.rebind(q), args...)
+	}
+	return sn.conn.QueryContext(sn.ctx, sn.d.rebind(q), args...)
+}
+
+// QueryRowContext is sql.Tx's, with the query rebound, under the
+// snapshot's context.
+func (sn *snapshot) QueryRowContext(_ context.Context, q string, args ...any) *sql.Row {
+	if sn.tx != nil {
+		return sn.tx.QueryRowContext(sn.ctx, sn.d.rebind(q), args...)
+	}
+	return sn.conn.QueryRowContext(sn.ctx, sn.d.rebind(q), args...)
 }

@@ -298,17 +298,26 @@
 // queued and interrupted runs unless CopyOptions.Unfinished (the target's
 // workers would take them from its queue and train them a second time).
 // Each run is one
-// transaction of the target, so Copy is idempotent and resumable. A run's
+// transaction of the target, so Copy is idempotent and resumable. Each run
+// is read from the source in one read-only snapshot (PostgreSQL: REPEATABLE
+// READ READ ONLY; SQLite: a deferred read transaction, a snapshot of the
+// WAL), its runs row read again there: a run requeued, rewritten or removed
+// meanwhile reaches the target as it was at one instant, and one the
+// snapshot shows removed, running or (without Unfinished) queued is not
+// copied. On PostgreSQL that read fails, naming the source, once
+// attemptTimeout passes without a page or an artifact arriving. A run's
 // metric history is not held in memory (millions of rows, when a run logs
-// every step): it is read from the source in pages of 10 000 rows (WHERE
-// (key, step) > the last read, by the primary key) into a temporary file,
-// about 21 bytes a row, removed once the run is copied; only once the
-// source has been read whole does the target's transaction begin, fed from
-// the file. So no read of the source happens inside a transaction of the
+// every step): it is read in pages of 10 000 rows (WHERE (key, step) > the
+// last read, by the primary key) into a temporary file, about 21 bytes a
+// row, and its artifacts into a second one; on Unix the files lose their
+// names at once (a killed sync leaves nothing in $TMPDIR; on a tmpfs /tmp
+// they are in RAM). Only once the snapshot has been read whole does the
+// target's transaction begin, fed from the files, one artifact in memory
+// at a time. So no read of the source happens inside a transaction of the
 // target: a source that fails (a stopped server, a killed backend) fails
 // Copy at once with an error that names the source, never retried as an
 // outage of the target, and the target gets nothing of that run. A failure
-// to read the file back rolls the target's transaction back at once (into
+// to read the files back rolls the target's transaction back at once (into
 // PostgreSQL, aborting the COPY) and is not retried either. On PostgreSQL a
 // try of a run's transaction is given 100 µs a row beyond attemptTimeout,
 // since a COPY of millions of rows can take minutes. Runs are

@@ -74,6 +74,8 @@ var engineTests = []struct {
 	{"CopyBatchesLookups", testCopyBatchesLookups},
 	{"CopySourceFails", testCopySourceFails},
 	{"CopySpoolFails", testCopySpoolFails},
+	{"CopySnapshotHistory", testCopySnapshotHistory},
+	{"CopySnapshotRun", testCopySnapshotRun},
 }
 
 // TestSQLite runs the store's suite on SQLite.

@@ -385,6 +385,7 @@ var postgresOnlyTests = []struct {
 	f    func(*testing.T)
 }{
 	{"OpenRefusesForeignDatabase", testPostgresForeign},
+	{"CopySourceStalls", testPostgresCopySourceStalls},
 	{"OpenRefusesNewerSchema", testPostgresNewerSchema},
 	{"OpenExistingEmpty", testPostgresOpenExistingEmpty},
 	{"ConcurrentCreation", testPostgresConcurrentCreation},

@@ -24,13 +24,28 @@ import (
 // spoolNaN: the value is NULL, so it is left out), the step as a varint,
 // the value's and the wall time's float64 bits (little endian). Rows come
 // in (key, step) order, so a key is written once per metric.
+//
+// The run's artifacts are spooled too, into a second file (blobs), one
+// after the other, so that the target's transaction holds one artifact's
+// bytes in memory at a time, not all of the run's.
+//
+// Both files are removed from their directory as soon as they are created
+// (on Unix; elsewhere when the spool is closed) and used through their
+// open handles, so that a sync that is killed leaves none behind.
 type spool struct {
-	f    *os.File
-	w    *bufio.Writer
-	n    int64  // rows added
-	key  string // the key of the last row added
-	buf  []byte
-	path string
+	f        *os.File
+	w        *bufio.Writer
+	n        int64  // rows added
+	size     int64  // bytes added
+	key      string // the key of the last row added
+	buf      []byte
+	path     string
+	unlinked bool
+
+	blobs         *os.File // the artifacts' bytes; nil until the first
+	blobsPath     string
+	blobsUnlinked bool
+	blobsSize     int64
 }
 
 const (
@@ -39,13 +54,73 @@ const (
 )
 
 // newSpool creates an empty spool in the default directory for temporary
-// files. The caller closes it, which removes the file.
+// files ($TMPDIR on Unix). The caller closes it, which removes the files
+// if they are still there.
 func newSpool() (*spool, error) {
-	f, err := os.CreateTemp("", "attnlab-copy-*.metrics")
+	f, unlinked, err := tempFile("attnlab-copy-*.metrics")
 	if err != nil {
 		return nil, err
 	}
-	return &spool{f: f, w: bufio.NewWriterSize(f, 64<<10), path: f.Name(), buf: make([]byte, 0, 64)}, nil
+	return &spool{f: f, w: bufio.NewWriterSize(f, 64<<10), path: f.Name(), unlinked: unlinked, buf: make([]byte, 0, 64)}, nil
+}
+
+// tempFile creates a temporary file and removes its name at once where
+// the system lets an open file lose its name (Unix), reporting whether it
+// did.
+func tempFile(pattern string) (*os.File, bool, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w (temporary files go to $TMPDIR)", err)
+	}
+	return f, os.Remove(f.Name()) == nil, nil
+}
+
+// blobEnd returns where the next bytes added to the blobs file go,
+// creating the file if need be.
+func (sp *spool) blobEnd() (int64, error) {
+	if sp.blobs == nil {
+		f, unlinked, err := tempFile("attnlab-copy-*.artifacts")
+		if err != nil {
+			return 0, err
+		}
+		sp.blobs, sp.blobsPath, sp.blobsUnlinked = f, f.Name(), unlinked
+	}
+	return sp.blobsSize, nil
+}
+
+// addBlob appends bytes to the blobs file and returns where they start.
+func (sp *spool) addBlob(data []byte) (int64, error) {
+	off, err := sp.blobEnd()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := sp.blobs.Write(data); err != nil {
+		return 0, fmt.Errorf("%w (temporary files go to $TMPDIR)", err) // an *os.PathError: it names the file
+	}
+	sp.blobsSize += int64(len(data))
+	return off, nil
+}
+
+// blob reads back n bytes of the blobs file from off, into *buf (grown as
+// needed and reused: the caller holds one artifact at a time).
+func (sp *spool) blob(off, n int64, buf *[]byte) ([]byte, error) {
+	if n == 0 {
+		return []byte{}, nil
+	}
+	if sp.blobs == nil || off+n > sp.blobsSize {
+		return nil, fmt.Errorf("bytes %d to %d of %d: the spool is damaged", off, off+n, sp.blobsSize)
+	}
+	if int64(cap(*buf)) < n {
+		*buf = make([]byte, n)
+	}
+	b := (*buf)[:n]
+	if _, err := sp.blobs.ReadAt(b, off); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return b, nil
 }
 
 // add appends a row.
@@ -67,24 +142,42 @@ func (sp *spool) add(m metricRowRaw) error {
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(m.wall))
 	sp.buf = b[:0]
 	if _, err := sp.w.Write(b); err != nil {
-		return fmt.Errorf("write %s: %w", sp.path, err)
+		return sp.writeErr(err)
 	}
 	sp.n++
+	sp.size += int64(len(b))
 	return nil
+}
+
+// writeErr names the file in a failure to write it, unless the error
+// (an *os.PathError) does already.
+func (sp *spool) writeErr(err error) error {
+	if pe := (*os.PathError)(nil); errors.As(err, &pe) {
+		return fmt.Errorf("%w (temporary files go to $TMPDIR)", err)
+	}
+	return fmt.Errorf("write %s: %w (temporary files go to $TMPDIR)", sp.path, err)
 }
 
 // done flushes what add buffered to the file.
 func (sp *spool) done() error {
 	if err := sp.w.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", sp.path, err)
+		return sp.writeErr(err)
 	}
 	return nil
 }
 
-// close closes and removes the file.
+// close closes the files and removes them if their names are still there.
 func (sp *spool) close() {
 	sp.f.Close()
-	os.Remove(sp.path)
+	if !sp.unlinked {
+		os.Remove(sp.path)
+	}
+	if sp.blobs != nil {
+		sp.blobs.Close()
+		if !sp.blobsUnlinked {
+			os.Remove(sp.blobsPath)
+		}
+	}
 }
 
 // rows returns a function that reads the rows back from the start of the
@@ -110,7 +203,7 @@ func (sp *spool) rows() func() (m metricRowRaw, ok bool, err error) {
 			return m, false, nil
 		}
 		if fail == nil {
-			m, fail = readSpooled(r, &key, b[:])
+			m, fail = readSpooled(r, &key, b[:], sp.size)
 		}
 		if fail != nil {
 			if errors.Is(fail, io.EOF) {
@@ -123,9 +216,10 @@ func (sp *spool) rows() func() (m metricRowRaw, ok bool, err error) {
 	}
 }
 
-// readSpooled decodes one row; *key is the key of the row before, and b
-// a buffer of 8 bytes.
-func readSpooled(r *bufio.Reader, key *string, b []byte) (metricRowRaw, error) {
+// readSpooled decodes one row; *key is the key of the row before, b a
+// buffer of 8 bytes, and size the file's size (no key is longer: a longer
+// length is damage, not a key to allocate).
+func readSpooled(r *bufio.Reader, key *string, b []byte, size int64) (metricRowRaw, error) {
 	var m metricRowRaw
 	flags, err := r.ReadByte()
 	if err != nil {
@@ -136,7 +230,7 @@ func readSpooled(r *bufio.Reader, key *string, b []byte) (metricRowRaw, error) {
 		if err != nil {
 			return m, err
 		}
-		if n > 1<<20 {
+		if n > uint64(size) {
 			return m, fmt.Errorf("key of %d bytes: the file is damaged", n)
 		}
 		k := make([]byte, n)

@@ -39,11 +39,16 @@ the source may still be training them. Give --unfinished to hand them over
 (once the source has stopped training them): the target's workers then
 train them, resuming interrupted runs from their checkpoints. The source is
 only read. Each run is copied in one transaction, so an interrupted sync
-leaves whole runs, and running it again finishes the job. A run's metric
-history is first read from the source into a temporary file (in $TMPDIR,
-about 21 bytes a logged value, removed afterwards), so that sync's memory
-stays small however long the history, and a failing source fails the sync
-at once, naming the source, with nothing of that run written.`,
+leaves whole runs, and running it again finishes the job. Each run is read
+from the source as one snapshot (a run changed or removed meanwhile is
+copied as it was, or not at all), its metric history and artifacts into
+temporary files in $TMPDIR (about 21 bytes a logged value, plus the
+artifacts' bytes; nameless while in use, gone when sync ends, and in RAM if
+$TMPDIR is a tmpfs), so that sync's memory does not grow with a run's
+history or its number of checkpoints; it holds one artifact at a time, but
+several copies of it (about 430 MB for checkpoints of 64 MB). A source that fails or stops
+answering (for 2 minutes) fails the sync, naming the source, with nothing
+of that run written.`,
 		Example: "  attnlab sync --from laptop.db --to postgres://lab@db.example/attnlab\n" +
 			"  attnlab sync --from postgres://lab@db.example/attnlab --to mine.db --experiment attention-on-scan",
 		Args: func(cmd *cobra.Command, got []string) error {
@@ -93,6 +98,9 @@ at once, naming the source, with nothing of that run written.`,
 				}
 				if n := rep.Runs[store.CopyUnfinished]; n > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), ", %d queued or interrupted in the source (not copied: the target's workers would train them again; --unfinished hands them over)", n)
+				}
+				if n := rep.Runs[store.CopyGone]; n > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), ", %d removed from the source meanwhile (not copied)", n)
 				}
 				if n := rep.Runs[store.CopyTargetOn]; n > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), ", %d running in the target (left alone)", n)
