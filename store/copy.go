@@ -365,6 +365,9 @@ func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfini
 			err = &noAnswerError{attemptTimeout, err}
 		}
 		err = &sourceError{what: "it", name: s.name, err: err}
+		if ctx.Err() != nil { // Ctrl-C: the caller's end, not the source's
+			err = errors.Join(err, ctx.Err())
+		}
 	}
 	return out, skip, err
 }

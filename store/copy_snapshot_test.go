@@ -333,3 +333,21 @@ func TestCopySpoolUnlinked(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryCallerEnded: a try that fails because the caller's context
+// ended (Ctrl-C during a sync's COPY) returns an error that wraps the
+// context's, so that the command exits as interrupted (130); it returned
+// the driver's error alone, and sync exited 1 blaming the target.
+func TestRetryCallerEnded(t *testing.T) {
+	s := openTarget(t, filepath.Join(t.TempDir(), "x.db"))
+	for _, d := range []dialect{s.d, postgresDialect{}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		err := retry(ctx, d, &s.down, nil, func(context.Context) error {
+			cancel()
+			return errors.New("driver: interrupted")
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%v: retry = %v, want it to wrap context.Canceled", d.engine(), err)
+		}
+	}
+}

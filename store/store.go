@@ -802,6 +802,12 @@ func retryFor(ctx context.Context, d dialect, down *outageClock, busy func(), ti
 		if local := (*localError)(nil); errors.As(err, &local) {
 			return err
 		}
+		if ctx.Err() != nil {
+			// The caller's context ended (Ctrl-C): what failed the try is
+			// that end, not the database; said so, so that a command
+			// exits as interrupted instead of blaming the database.
+			return errors.Join(err, ctx.Err())
+		}
 		code := d.code(err)
 		if timedOut {
 			code, err = codeGone, &noAnswerError{timeout, err}
