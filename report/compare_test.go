@@ -322,6 +322,9 @@ func TestCompareInfiniteLoss(t *testing.T) {
 	for s, v := range []float64{2.1, 2.3, inf, 2.2} {
 		x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.1}, seed: int64(s + 1),
 			sums: map[string]float64{"test/ppl": v, "test/loss": []float64{0.7, 0.8, 800, 0.75}[s], "test/len_ratio": []float64{1, 1, 1, inf}[s]}})
+		if s == 2 {
+			x.runs[len(x.runs)-1].sums["test/exact_match"] = 1
+		}
 	}
 	st, _ := buildStore(t, x)
 	c := mustCompare(t, st, Query{Experiments: []string{"old-diverged"}, Baseline: "lr=0.001", Unpaired: true, Metrics: []string{"test/ppl", "test/loss", "test/len_ratio"}})
@@ -347,6 +350,17 @@ func TestCompareInfiniteLoss(t *testing.T) {
 	notes := strings.Join(c.notes(false), " ")
 	if want := "diverged: test/ppl +Inf"; !strings.Contains(notes, want) {
 		t.Errorf("notes do not name the diverged run (%q):\n%s", want, notes)
+	}
+
+	// The diverged run's keys make no columns, as a failed run's do not.
+	if c := mustCompare(t, st, Query{Experiments: []string{"old-diverged"}}); slices.Contains(c.Metrics, "test/exact_match") {
+		t.Errorf("metrics %q include a key only the diverged run has", c.Metrics)
+	}
+	// Every run selected diverged: no runs to compare, as when every run
+	// failed, not an empty table.
+	_, err := Compare(context.Background(), st, Query{Experiments: []string{"old-diverged"}, Where: mustWhere(t, "lr = 0.1 and seed = 3")})
+	if !errors.Is(err, ErrNoRuns) || !strings.Contains(err.Error(), "no done runs but diverged ones: 1 run") {
+		t.Errorf("compare of only a diverged run: %v, want ErrNoRuns naming it", err)
 	}
 
 	c = mustCompare(t, st, Query{Experiments: []string{"old-diverged"}, Baseline: "lr=0.001", Unpaired: true, Status: StatusAny, Metrics: []string{"test/ppl", "test/loss", "test/len_ratio"}})

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/attnlab/attnlab/metrics"
@@ -101,6 +102,14 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 	}
 	if q.Status == "" || q.Status == store.StatusDone {
 		sel.failDiverged()
+		if len(sel.runs) == 0 {
+			ids := make([]string, len(sel.failed))
+			for i, r := range sel.failed {
+				ids[i] = strconv.FormatInt(r.ID, 10)
+			}
+			return nil, &noRunsError{fmt.Sprintf("report: no done runs but diverged ones: %s stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, which counts as failed",
+				plural(len(ids), "run")+" "+strings.Join(firstFew(ids, 5), ", "))}
+		}
 	}
 	// A run not done (--status running, interrupted, failed, any) has
 	// written no summaries, or those of an earlier attempt (a done run
@@ -154,6 +163,7 @@ func (s *selection) failDiverged() {
 			r.Status = store.StatusFailed
 			r.Error = fmt.Sprintf("diverged: %s %v, stored done by a build before 2026-12-06", key, s.sums[r.ID][key])
 			s.failed = append(s.failed, r)
+			delete(s.sums, r.ID) // as a failed run's: its keys make no columns
 			continue
 		}
 		kept = append(kept, r)
