@@ -162,7 +162,7 @@ func (m *memoryFlag) softLimit() {
 func (m *memoryFlag) why(est experiments.MemoryEstimate) string {
 	limit, what, _ := m.limit()
 	if room := addressCap(); room > 0 && (limit <= 0 || room < limit) {
-		what = addressLimit + ", which leaves about " + experiments.FormatBytes(room) + ","
+		what = addressLimit + ", which leaves room for about " + experiments.FormatBytes(room) + " of live memory,"
 	}
 	return "each run is estimated at up to " + experiments.FormatBytes(est.Bytes) + ", and " + what + " bounds this process"
 }

@@ -102,11 +102,18 @@ func procStatusBytes(key string) (int64, bool) {
 	return 0, false
 }
 
+// headroom is how many times its estimate a run is taken to map under a
+// limit: the estimate models live memory, and Go's heap grows to about
+// twice that between collections, in mappings larger than what it uses
+// (measured under ulimit -d: a run estimated at 105 MiB died where the
+// room was 117 and 215 MiB, and trained where it was 329 MiB).
+const headroom = 3
+
 // addressNote is a note for a plan whose largest run is estimated at est
-// under an address-space or data-segment limit that leaves less room: ""
-// otherwise.
+// under an address-space or data-segment limit that leaves less than
+// headroom times as much room: "" otherwise.
 func addressNote(est experiments.MemoryEstimate) string {
-	if addressLimit == "" || est.Bytes <= addressRoom {
+	if addressLimit == "" || headroom*est.Bytes <= addressRoom {
 		return ""
 	}
 	room := "leaves about " + experiments.FormatBytes(addressRoom) + " for this process's data"
@@ -117,12 +124,12 @@ func addressNote(est experiments.MemoryEstimate) string {
 		addressLimit, room, experiments.FormatBytes(est.Bytes))
 }
 
-// addressCap is the room an address-space or data-segment limit leaves,
-// for sizing how many runs train at once (0: no such limit, or no room to
-// speak of).
+// addressCap is what an address-space or data-segment limit leaves for
+// the live memory of the runs that train at once: the room over headroom,
+// at least 1 byte, which allows one run (0: no such limit).
 func addressCap() int64 {
 	if addressLimit == "" {
 		return 0
 	}
-	return max(addressRoom, 0)
+	return max(addressRoom/headroom, 1) // no room: one run at a time
 }

@@ -38,7 +38,32 @@ func TestRunUnderUlimit(t *testing.T) {
 	big := writeIn(t, dir, "big.yaml", "name: big\ntask: {name: reverse, train_size: 40, valid_size: 4, test_size: 4}\n"+
 		"model: {name: seq2seq-rnn, embed: 64, encoder: {name: lstm, hidden: 4096}, attention: {name: dot}}\n"+
 		"train: {steps: 1, batch_size: 4}\nseeds: [1]\n")
-	cmd := under("run", big, "--db", filepath.Join(dir, "big.db"), "--max-memory", "1TiB")
+	note, said := firstNote(t, under("run", big, "--db", filepath.Join(dir, "big.db"), "--max-memory", "1TiB"))
+	if want := "attnlab: note: ulimit -v " + strconv.Itoa(limitKiB) + " (3.00 GiB) leaves about "; !strings.HasPrefix(note, want) || !strings.Contains(note, "may end in Go's fatal \"out of memory\"") {
+		t.Errorf("run of a model estimated above the room under ulimit -v: stderr began\n%s\nwant a line starting %q", said, want)
+	}
+
+	// Under ulimit -d 350000 a run estimated at 105 MiB gets the note too:
+	// the room (about 166 MiB) is less than its heap may map (it died there
+	// without a word when the note compared the room with the estimate).
+	mid := writeIn(t, dir, "mid.yaml", "name: mid\ntask: {name: reverse}\nseeds: [1]\n")
+	note, said = firstNote(t, underUlimit("-d 350000", "run", mid, "--db", filepath.Join(dir, "mid.db")))
+	if !strings.HasPrefix(note, "attnlab: note: ulimit -d 350000 ") {
+		t.Errorf("run of a model estimated at 105 MiB under ulimit -d 350000: stderr began\n%s\nwant the note", said)
+	}
+
+	// A small experiment trains under the same limit, without the note.
+	out, err := under("run", "testdata/tiny.yaml", "--db", filepath.Join(dir, "tiny.db")).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "ulimit") {
+		t.Errorf("run of a small experiment under ulimit -v: %v\n%s", err, out)
+	}
+}
+
+// firstNote starts cmd and returns the first line of its stderr that is a
+// note about a ulimit ("" if none comes), with what it said until then;
+// the process is stopped then.
+func firstNote(t *testing.T, cmd *exec.Cmd) (string, string) {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -52,21 +77,13 @@ func TestRunUnderUlimit(t *testing.T) {
 	note := ""
 	for sc := bufio.NewScanner(stderr); sc.Scan() && note == ""; {
 		said = append(said, sc.Text())
-		if strings.HasPrefix(sc.Text(), "attnlab: note: ulimit -v ") {
+		if strings.HasPrefix(sc.Text(), "attnlab: note: ulimit ") {
 			note = sc.Text()
 		}
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if want := "attnlab: note: ulimit -v " + strconv.Itoa(limitKiB) + " (3.00 GiB) leaves about "; !strings.HasPrefix(note, want) || !strings.Contains(note, "may end in Go's fatal \"out of memory\"") {
-		t.Errorf("run of a model estimated above the room under ulimit -v: stderr began\n%s\nwant a line starting %q", strings.Join(said, "\n"), want)
-	}
-
-	// A small experiment trains under the same limit, without the note.
-	out, err := under("run", "testdata/tiny.yaml", "--db", filepath.Join(dir, "tiny.db")).CombinedOutput()
-	if err != nil || strings.Contains(string(out), "ulimit") {
-		t.Errorf("run of a small experiment under ulimit -v: %v\n%s", err, out)
-	}
+	return note, strings.Join(said, "\n")
 }
 
 // underUlimit is this test binary as attnlab's main with args, in a shell
