@@ -356,8 +356,7 @@ func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfini
 	}
 	sn, err := s.db.beginSnapshot(sctx)
 	if err == nil {
-		out, skip, err = s.readRunRows(sn, r, sp, page, unfinished, alive)
-		sn.end()
+		out, skip, err = s.readSnapshot(sn, r, sp, page, unfinished, alive)
 	}
 	var local *localError
 	if err != nil && !errors.As(err, &local) {
@@ -370,6 +369,13 @@ func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfini
 		}
 	}
 	return out, skip, err
+}
+
+// readSnapshot is readRunRows, ending sn however it returns: a panic
+// during the read leaves no pooled connection inside a read transaction.
+func (s *Store) readSnapshot(sn *snapshot, r Run, sp *spool, page int, unfinished bool, alive func()) (runRows, CopyAction, error) {
+	defer sn.end()
+	return s.readRunRows(sn, r, sp, page, unfinished, alive)
 }
 
 func (s *Store) readRunRows(sn *snapshot, listed Run, sp *spool, page int, unfinished bool, alive func()) (runRows, CopyAction, error) {
