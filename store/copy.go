@@ -84,7 +84,9 @@ var finishedness = map[Status]int{StatusQueued: 0, StatusInterrupted: 1, StatusF
 // queued or interrupted without opt.Unfinished (CopyUnfinished) is not
 // copied, and what is written (status, attempts) is the snapshot's. On
 // PostgreSQL the read fails once attemptTimeout (2 min) passes without a
-// page of metric rows or an artifact arriving (a stalled server).
+// page of metric rows or an artifact arriving (a stalled server); an
+// artifact's read is given 1 µs a byte more (copyByteTime: 1 MB/s), so a
+// big checkpoint on a slow link is not a stall.
 //
 // A run's metric history, which can be millions of rows, and its
 // artifacts (checkpoints of hundreds of megabytes) are not held in memory:
@@ -342,17 +344,21 @@ var errStalled = errors.New("the source stalled")
 // snapshot shows that Copy must not copy the run after all (removed from
 // the source, or now running, or now queued or interrupted and not
 // unfinished). On PostgreSQL the read ends once attemptTimeout passes
-// without a page or an artifact arriving (a stalled server). Its errors
+// without a page or an artifact arriving (a stalled server), an artifact
+// being given byteTime of its size more: its size is read first. Its errors
 // are s's, a *sourceError, but for the spool file's (a *localError).
 func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfinished bool) (out runRows, skip CopyAction, err error) {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	alive := func() {}
+	after := attemptTimeout // the allowance last given: what a stall is reported after
+	alive := func(int64) {}
 	if s.d.engine() == Postgres {
-		after := attemptTimeout
 		timer := time.AfterFunc(after, func() { cancel(errStalled) })
 		defer timer.Stop()
-		alive = func() { timer.Reset(after) }
+		alive = func(n int64) {
+			after = attemptTimeout + byteTime(n)
+			timer.Reset(after)
+		}
 	}
 	sn, err := s.db.beginSnapshot(sctx)
 	if err == nil {
@@ -361,7 +367,7 @@ func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfini
 	var local *localError
 	if err != nil && !errors.As(err, &local) {
 		if errors.Is(context.Cause(sctx), errStalled) && ctx.Err() == nil {
-			err = &noAnswerError{attemptTimeout, err}
+			err = &noAnswerError{after, err}
 		}
 		err = &sourceError{what: "it", name: s.name, err: err}
 		if ctx.Err() != nil { // Ctrl-C: the caller's end, not the source's
@@ -373,12 +379,12 @@ func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfini
 
 // readSnapshot is readRunRows, ending sn however it returns: a panic
 // during the read leaves no pooled connection inside a read transaction.
-func (s *Store) readSnapshot(sn *snapshot, r Run, sp *spool, page int, unfinished bool, alive func()) (runRows, CopyAction, error) {
+func (s *Store) readSnapshot(sn *snapshot, r Run, sp *spool, page int, unfinished bool, alive func(int64)) (runRows, CopyAction, error) {
 	defer sn.end()
 	return s.readRunRows(sn, r, sp, page, unfinished, alive)
 }
 
-func (s *Store) readRunRows(sn *snapshot, listed Run, sp *spool, page int, unfinished bool, alive func()) (runRows, CopyAction, error) {
+func (s *Store) readRunRows(sn *snapshot, listed Run, sp *spool, page int, unfinished bool, alive func(n int64)) (runRows, CopyAction, error) {
 	ctx := sn.ctx
 	out := runRows{metrics: sp}
 	r, err := scanRun(sn.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.id = ?`, listed.ID))
@@ -428,38 +434,71 @@ func (s *Store) readRunRows(sn *snapshot, listed Run, sp *spool, page int, unfin
 	if err := closeRows(rows); err != nil {
 		return out, "", err
 	}
-	alive()
-	rows, err = sn.QueryContext(ctx, `SELECT kind, name, size, data, created FROM artifacts WHERE run_id = ? ORDER BY kind, name`, r.ID)
+	// The artifacts' sizes first, so that each artifact's read is given
+	// time for its bytes (alive): a checkpoint of gigabytes takes minutes
+	// on a slow link however steadily it arrives. Its bytes are then read
+	// one artifact a query (the snapshot holds the list still).
+	alive(0)
+	rows, err = sn.QueryContext(ctx, `SELECT kind, name, size, length(data), created FROM artifacts WHERE run_id = ? ORDER BY kind, name`, r.ID)
 	if err != nil {
 		return out, "", err
 	}
 	for rows.Next() {
 		var a artifactRow
-		var data sql.RawBytes // the driver's buffer, not a copy: one artifact's bytes in memory at a time
-		if err := rows.Scan(&a.kind, &a.name, &a.size, &data, &a.created); err != nil {
+		if err := rows.Scan(&a.kind, &a.name, &a.size, &a.n, &a.created); err != nil {
 			rows.Close()
 			return out, "", err
 		}
-		if a.off, err = sp.addBlob(data); err != nil {
-			rows.Close()
-			return out, "", &localError{fmt.Errorf("spool artifact %s/%s: %w", a.kind, a.name, err)}
-		}
-		a.n = int64(len(data))
 		out.artifacts = append(out.artifacts, a)
-		alive()
 	}
-	return out, "", closeRows(rows)
+	if err := closeRows(rows); err != nil {
+		return out, "", err
+	}
+	for i := range out.artifacts {
+		a := &out.artifacts[i]
+		alive(a.n)
+		if err := spoolArtifact(sn, r.ID, a, sp); err != nil {
+			return out, "", err
+		}
+	}
+	return out, "", nil
+}
+
+// spoolArtifact reads the bytes of run id's artifact a from sn into sp,
+// setting a.off and a.n.
+func spoolArtifact(sn *snapshot, id int64, a *artifactRow, sp *spool) error {
+	rows, err := sn.QueryContext(sn.ctx, `SELECT data FROM artifacts WHERE run_id = ? AND kind = ? AND name = ?`, id, a.kind, a.name)
+	if err != nil {
+		return err
+	}
+	if !rows.Next() {
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		return fmt.Errorf("artifact %s/%s: %w", a.kind, a.name, sql.ErrNoRows) // not in a snapshot
+	}
+	var data sql.RawBytes // the driver's buffer, not a copy: one artifact's bytes in memory at a time
+	if err := rows.Scan(&data); err != nil {
+		rows.Close()
+		return err
+	}
+	if a.off, err = sp.addBlob(data); err != nil {
+		rows.Close()
+		return &localError{fmt.Errorf("spool artifact %s/%s: %w", a.kind, a.name, err)}
+	}
+	a.n = int64(len(data))
+	return closeRows(rows)
 }
 
 // spoolMetrics reads run id's metric rows from sn into sp in (key, step)
 // order, page rows a query (each query after the first starts after the
 // last row read, by the primary key's index, so a page costs the same
 // wherever it is in the history), calling alive before each.
-func spoolMetrics(sn *snapshot, id int64, sp *spool, page int, alive func()) error {
+func spoolMetrics(sn *snapshot, id int64, sp *spool, page int, alive func(int64)) error {
 	ctx := sn.ctx
 	var last metricRowRaw
 	for first := true; ; first = false {
-		alive()
+		alive(0)
 		q, args := `SELECT key, step, value, wall FROM metrics WHERE run_id = ? ORDER BY key, step LIMIT ?`, []any{id, page}
 		if !first {
 			q = `SELECT key, step, value, wall FROM metrics WHERE run_id = ? AND (key, step) > (?, ?) ORDER BY key, step LIMIT ?`
@@ -635,6 +674,15 @@ func copyTimeout(n int64) time.Duration {
 // copyRowTime is the time copyTimeout gives a metric row (a variable for
 // tests): five times what a row took on the busy machine.
 var copyRowTime = 100 * time.Microsecond
+
+// copyByteTime is the time a copy gives an artifact's byte beyond
+// attemptTimeout (a variable for tests): 1 µs, a link of 1 MB/s
+// (8 Mbit/s). The source's read of an artifact may take that long before
+// it counts as stalled (readRows).
+var copyByteTime = time.Microsecond
+
+// byteTime is the time copyByteTime gives n bytes.
+func byteTime(n int64) time.Duration { return time.Duration(n) * copyByteTime }
 
 // insertRows writes a run's rows into dst inside tx, its metric rows from
 // their spool file. A failure to read the file (a *localError) ends it at

@@ -351,3 +351,33 @@ func TestRetryCallerEnded(t *testing.T) {
 		}
 	}
 }
+
+// testPostgresCopyBigArtifactRead: the source's read of an artifact is
+// given time for its bytes (copyByteTime) beyond attemptTimeout: a
+// checkpoint of gigabytes arriving steadily over a slow link is not a
+// stalled server, and with attemptTimeout alone such a run could never be
+// synced. Here the artifact is 32 MB and attemptTimeout a quarter of what
+// reading it alone takes. It runs alone: it sets attemptTimeout.
+func testPostgresCopyBigArtifactRead(t *testing.T) {
+	ctx := context.Background()
+	src := newStore(t)
+	id, data := bigArtifact(t, src, 32<<20)
+	start := time.Now()
+	if _, err := src.Artifact(ctx, id, "checkpoint", "model.ckpt"); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	dst := openTarget(t, filepath.Join(t.TempDir(), "dst.db"))
+	defer func(a, b time.Duration) { attemptTimeout, copyByteTime = a, b }(attemptTimeout, copyByteTime)
+	attemptTimeout, copyByteTime = max(took/4, 20*time.Millisecond), time.Microsecond
+	if attemptTimeout >= took {
+		t.Logf("reading the artifact alone took %s, less than attemptTimeout %s: this test shows nothing", took, attemptTimeout)
+	}
+	start = time.Now()
+	_, err := src.Copy(ctx, dst, CopyOptions{})
+	t.Logf("reading 32 MB alone took %s; with attemptTimeout %s Copy took %s", took, attemptTimeout, time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		t.Fatalf("Copy = %v, want the artifact read within attemptTimeout and 1 µs a byte", err)
+	}
+	sameArtifact(t, dst, data)
+}

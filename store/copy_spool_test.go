@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -307,5 +308,41 @@ func testPostgresCopyTimeout(t *testing.T) {
 	var got int
 	if err := dst.db.QueryRowContext(ctx, `SELECT count(*) FROM metrics`).Scan(&got); err != nil || got != n {
 		t.Errorf("the target holds %d metric rows (%v), want %d", got, err, n)
+	}
+}
+
+// bigArtifact gives s one done run (experiment "big") with an artifact
+// checkpoint/model.ckpt of size bytes, and returns the run's id and the
+// artifact's bytes.
+func bigArtifact(t *testing.T, s *Store, size int) (int64, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	doneRuns(t, s, "big", 1)
+	runs, err := s.Runs(ctx, RunFilter{Experiments: []string{"big"}})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("Runs = %v, %v", runs, err)
+	}
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i*7 + i>>16)
+	}
+	if err := s.PutArtifact(ctx, runs[0].ID, "checkpoint", "model.ckpt", data); err != nil {
+		t.Fatal(err)
+	}
+	return runs[0].ID, data
+}
+
+// sameArtifact checks that s's only run of experiment "big" has the
+// artifact checkpoint/model.ckpt with bytes want.
+func sameArtifact(t *testing.T, s *Store, want []byte) {
+	t.Helper()
+	ctx := context.Background()
+	runs, err := s.Runs(ctx, RunFilter{Experiments: []string{"big"}})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("the target's runs = %v, %v; want one", runs, err)
+	}
+	got, err := s.Artifact(ctx, runs[0].ID, "checkpoint", "model.ckpt")
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the target's artifact has %d bytes (%v), want the source's %d", len(got), err, len(want))
 	}
 }

@@ -401,6 +401,7 @@ var postgresOnlyTests = []struct {
 	{"CopyUsesCOPY", testPostgresCopyUsesCOPY},
 	{"CopyAbortsCOPY", testPostgresCopyAbortsCOPY},
 	{"CopyTimeout", testPostgresCopyTimeout},
+	{"CopyBigArtifactRead", testPostgresCopyBigArtifactRead},
 	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
 	{"PermissionDenied", testPostgresPermissionDenied},
 }
