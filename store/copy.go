@@ -600,8 +600,12 @@ func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, opt
 	if opt.spooled != nil {
 		opt.spooled(sp)
 	}
+	var size int64 // the artifacts' bytes, all sent in each try
+	for _, a := range rows.artifacts {
+		size += a.n
+	}
 	var action CopyAction
-	err = dst.writeFor(ctx, copyTimeout(sp.n), func(tx *Tx) error {
+	err = dst.writeFor(ctx, copyTimeout(sp.n, size), func(tx *Tx) error {
 		d := dst.d
 		ex, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.experiment_id = ? AND r.hash = ?`, expID, r.Hash))
 		var id int64
@@ -660,15 +664,17 @@ func (s *Store) copyRun(ctx context.Context, dst *Store, expID int64, r Run, opt
 }
 
 // copyTimeout is how long one try of a copy's transaction of n metric
-// rows may take on PostgreSQL before it counts as unanswered (retry):
-// attemptTimeout, 2 minutes, and copyRowTime a row more. Most of a COPY's
-// time is the server's (a foreign key check and an index entry a row): 3
-// million rows by COPY on loopback took 56 s (19 µs a row) on a busy
-// machine of 2 cores, half of attemptTimeout, so a longer run, or a
-// slower server or link, would time out at every try and be given up as
-// an outage. A run of 3 million rows gets 7 minutes.
-func copyTimeout(n int64) time.Duration {
-	return attemptTimeout + time.Duration(n)*copyRowTime
+// rows and artifacts of size bytes in all may take on PostgreSQL before it
+// counts as unanswered (retry): attemptTimeout, 2 minutes, copyRowTime a
+// row more, and copyByteTime a byte (every try sends all of the run's
+// artifacts). Most of a COPY's time is the server's (a foreign key check
+// and an index entry a row): 3 million rows by COPY on loopback took 56 s
+// (19 µs a row) on a busy machine of 2 cores, half of attemptTimeout, so a
+// longer run, or a slower server or link, would time out at every try and
+// be given up as an outage. A run of 3 million rows gets 7 minutes; one
+// with 2 GB of checkpoints 35 minutes more.
+func copyTimeout(n, size int64) time.Duration {
+	return attemptTimeout + time.Duration(n)*copyRowTime + byteTime(size)
 }
 
 // copyRowTime is the time copyTimeout gives a metric row (a variable for
@@ -676,9 +682,10 @@ func copyTimeout(n int64) time.Duration {
 var copyRowTime = 100 * time.Microsecond
 
 // copyByteTime is the time a copy gives an artifact's byte beyond
-// attemptTimeout (a variable for tests): 1 µs, a link of 1 MB/s
-// (8 Mbit/s). The source's read of an artifact may take that long before
-// it counts as stalled (readRows).
+// attemptTimeout on either side (a variable for tests): 1 µs, a link of
+// 1 MB/s (8 Mbit/s). The source's read of an artifact may take that long
+// before it counts as stalled (readRows), and a try of the target's
+// transaction that long for all the run's artifacts (copyTimeout).
 var copyByteTime = time.Microsecond
 
 // byteTime is the time copyByteTime gives n bytes.

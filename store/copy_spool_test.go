@@ -346,3 +346,40 @@ func sameArtifact(t *testing.T, s *Store, want []byte) {
 		t.Errorf("the target's artifact has %d bytes (%v), want the source's %d", len(got), err, len(want))
 	}
 }
+
+// testPostgresCopyBigArtifactWrite: a try of a run's transaction into
+// PostgreSQL is given time for the run's artifacts (copyByteTime a byte)
+// beyond attemptTimeout: every try sends all of them, and a run whose
+// checkpoints take longer than attemptTimeout to upload would time out at
+// every try and be given up as an outage. Here the artifact is 32 MB and
+// attemptTimeout a quarter of what writing it alone takes. It runs alone:
+// it sets attemptTimeout.
+func testPostgresCopyBigArtifactWrite(t *testing.T) {
+	ctx := context.Background()
+	src := openTarget(t, filepath.Join(t.TempDir(), "src.db"))
+	_, data := bigArtifact(t, src, 32<<20)
+	probe := newStore(t)
+	doneRuns(t, probe, "big", 1)
+	runs, err := probe.Runs(ctx, RunFilter{Experiments: []string{"big"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := probe.PutArtifact(ctx, runs[0].ID, "checkpoint", "model.ckpt", data); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	dst := newStore(t)
+	defer func(a, b, c time.Duration) { attemptTimeout, outageBudget, copyByteTime = a, b, c }(attemptTimeout, outageBudget, copyByteTime)
+	attemptTimeout, outageBudget, copyByteTime = max(took/4, 50*time.Millisecond), 2*time.Second, time.Microsecond
+	if attemptTimeout >= took {
+		t.Logf("writing the artifact alone took %s, less than attemptTimeout %s: this test shows nothing", took, attemptTimeout)
+	}
+	start = time.Now()
+	_, err = src.Copy(ctx, dst, CopyOptions{})
+	t.Logf("writing 32 MB alone took %s; with attemptTimeout %s Copy took %s", took, attemptTimeout, time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		t.Fatalf("Copy = %v, want each try given attemptTimeout and 1 µs an artifact byte", err)
+	}
+	sameArtifact(t, dst, data)
+}

@@ -320,8 +320,9 @@
 // outage of the target, and the target gets nothing of that run. A failure
 // to read the files back rolls the target's transaction back at once (into
 // PostgreSQL, aborting the COPY) and is not retried either. On PostgreSQL a
-// try of a run's transaction is given 100 µs a row beyond attemptTimeout,
-// since a COPY of millions of rows can take minutes. Runs are
+// try of a run's transaction is given 100 µs a row and 1 µs an artifact
+// byte beyond attemptTimeout, since a COPY of millions of rows, or a
+// checkpoint of gigabytes on a slow link, can take minutes. Runs are
 // first looked up in the target 500 at a time, and the summaries of those
 // done in both compared, in one query of each store per chunk: a repeated
 // sync of a big store reads no run's rows and sends a few queries, not

@@ -402,6 +402,7 @@ var postgresOnlyTests = []struct {
 	{"CopyAbortsCOPY", testPostgresCopyAbortsCOPY},
 	{"CopyTimeout", testPostgresCopyTimeout},
 	{"CopyBigArtifactRead", testPostgresCopyBigArtifactRead},
+	{"CopyBigArtifactWrite", testPostgresCopyBigArtifactWrite},
 	{"SchemeInAnyCase", testPostgresSchemeInAnyCase},
 	{"PermissionDenied", testPostgresPermissionDenied},
 }
