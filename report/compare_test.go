@@ -326,11 +326,12 @@ func TestCompareInfiniteLoss(t *testing.T) {
 			x.runs[len(x.runs)-1].sums["test/exact_match"] = 1
 		}
 	}
+	x.runs = append(x.runs, fakeRun{params: map[string]any{"lr": 0.1}, seed: 5, status: store.StatusFailed, err: "crashed"})
 	st, _ := buildStore(t, x)
 	c := mustCompare(t, st, Query{Experiments: []string{"old-diverged"}, Baseline: "lr=0.001", Unpaired: true, Metrics: []string{"test/ppl", "test/loss", "test/len_ratio"}})
 	row := c.Rows[slices.Index(rowLabels(c), "lr=0.1")]
-	if len(row.Failed) != 1 || !strings.HasPrefix(row.Failed[0].Error, "diverged: test/ppl +Inf") {
-		t.Errorf("lr=0.1's failed runs = %+v, want the run of test/ppl +Inf", row.Failed)
+	if len(row.Failed) != 2 || !slices.ContainsFunc(row.Failed, func(f FailedRun) bool { return strings.HasPrefix(f.Error, "diverged: test/ppl +Inf") }) {
+		t.Errorf("lr=0.1's failed runs = %+v, want the run that crashed and the run of test/ppl +Inf", row.Failed)
 	}
 	ppl := cellOf(t, c, "lr=0.1", "test/ppl")
 	if ppl.N != 3 || ppl.NaN != 0 || !closeTo(ppl.Mean, 2.2, 1e-12) || !closeTo(ppl.Std, 0.1, 1e-12) || ppl.Best {
@@ -358,9 +359,10 @@ func TestCompareInfiniteLoss(t *testing.T) {
 	}
 	// Every run selected diverged: no runs to compare, as when every run
 	// failed, not an empty table.
-	_, err := Compare(context.Background(), st, Query{Experiments: []string{"old-diverged"}, Where: mustWhere(t, "lr = 0.1 and seed = 3")})
-	if !errors.Is(err, ErrNoRuns) || !strings.Contains(err.Error(), "no done runs but diverged ones: 1 run") {
-		t.Errorf("compare of only a diverged run: %v, want ErrNoRuns naming it", err)
+	// (The run that crashed is not named as diverged.)
+	_, err := Compare(context.Background(), st, Query{Experiments: []string{"old-diverged"}, Where: mustWhere(t, "lr = 0.1 and seed >= 3 and seed != 4")})
+	if !errors.Is(err, ErrNoRuns) || !strings.Contains(err.Error(), "no done runs but diverged ones: 1 run ") {
+		t.Errorf("compare of only a diverged run and a failed one: %v, want ErrNoRuns naming the diverged one", err)
 	}
 
 	c = mustCompare(t, st, Query{Experiments: []string{"old-diverged"}, Baseline: "lr=0.001", Unpaired: true, Status: StatusAny, Metrics: []string{"test/ppl", "test/loss", "test/len_ratio"}})

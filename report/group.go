@@ -101,11 +101,12 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	if q.Status == "" || q.Status == store.StatusDone {
+		failed := len(sel.failed) // runs stored failed, before the diverged
 		sel.failDiverged()
 		if len(sel.runs) == 0 {
-			ids := make([]string, len(sel.failed))
-			for i, r := range sel.failed {
-				ids[i] = strconv.FormatInt(r.ID, 10)
+			var ids []string
+			for _, r := range sel.failed[failed:] {
+				ids = append(ids, strconv.FormatInt(r.ID, 10))
 			}
 			return nil, &noRunsError{fmt.Sprintf("report: no done runs but diverged ones: %s stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, which counts as failed",
 				plural(len(ids), "run")+" "+strings.Join(firstFew(ids, 5), ", "))}

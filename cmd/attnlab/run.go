@@ -315,6 +315,12 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 			}
 		}
 	}
+	if errors.Is(err, report.ErrNoRuns) {
+		// Its done runs all diverged (stored by a build before runs
+		// failed such a run): compare counts them as failed.
+		fmt.Fprintln(errw, "nothing to compare: "+strings.TrimPrefix(err.Error(), "report: "))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
