@@ -362,7 +362,7 @@ func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfini
 	}
 	sn, err := s.db.beginSnapshot(sctx)
 	if err == nil {
-		out, skip, err = s.readSnapshot(sn, r, sp, page, unfinished, alive)
+		out, skip, err = s.readSnapshot(sn, func() { cancel(nil) }, r, sp, page, unfinished, alive)
 	}
 	var local *localError
 	if err != nil && !errors.As(err, &local) {
@@ -379,8 +379,13 @@ func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfini
 
 // readSnapshot is readRunRows, ending sn however it returns: a panic
 // during the read leaves no pooled connection inside a read transaction.
-func (s *Store) readSnapshot(sn *snapshot, r Run, sp *spool, page int, unfinished bool, alive func(int64)) (runRows, CopyAction, error) {
-	defer sn.end()
+// cancel ends sn's context first, which closes a result set a panic left
+// open (on SQLite, closing the snapshot's connection waits for it).
+func (s *Store) readSnapshot(sn *snapshot, cancel func(), r Run, sp *spool, page int, unfinished bool, alive func(int64)) (runRows, CopyAction, error) {
+	defer func() {
+		cancel()
+		sn.end()
+	}()
 	return s.readRunRows(sn, r, sp, page, unfinished, alive)
 }
 
