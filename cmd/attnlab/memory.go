@@ -163,6 +163,9 @@ func (m *memoryFlag) why(est experiments.MemoryEstimate) string {
 	limit, what, _ := m.limit()
 	if room := addressCap(); room > 0 && (limit <= 0 || room < limit) {
 		what = addressLimit + ", which leaves room for about " + experiments.FormatBytes(room) + " of live memory,"
+		if addressRoom <= 0 {
+			what = addressLimit + ", which leaves little or no room beyond what a Go program reserves when it starts,"
+		}
 	}
 	return "each run is estimated at up to " + experiments.FormatBytes(est.Bytes) + ", and " + what + " bounds this process"
 }

@@ -22,9 +22,9 @@ import (
 // therefore makes the most of the room: glibc gets at most two arenas,
 // the collector works harder as the heap nears what the limit leaves
 // (the Go runtime's soft memory limit, when the room is large enough for
-// that to help), run trains at once only as many runs as the room holds,
-// and it says, before training, when a run is estimated to need more than
-// that room. It does not refuse
+// that to help), run trains at once only as many runs as the room holds
+// (headroom times each estimate), and it says, before training, when the
+// largest run may need more than that room. It does not refuse
 // such a run: the room is measured, not known, and a cgroup limit
 // (--max-memory's default follows it) is the sound way to bound a process.
 
@@ -113,15 +113,15 @@ const headroom = 3
 // under an address-space or data-segment limit that leaves less than
 // headroom times as much room: "" otherwise.
 func addressNote(est experiments.MemoryEstimate) string {
-	if addressLimit == "" || headroom*est.Bytes <= addressRoom {
+	if addressLimit == "" || est.Bytes <= addressRoom/headroom {
 		return ""
 	}
 	room := "leaves about " + experiments.FormatBytes(addressRoom) + " for this process's data"
 	if addressRoom <= 0 {
 		room = "leaves little or no room beyond what a Go program reserves when it starts"
 	}
-	return fmt.Sprintf("attnlab: note: %s %s, and the largest run is estimated at %s: it may end in Go's fatal \"out of memory\" (a Go program reserves far more address space than it uses; raise the limit, or bound memory with a cgroup)",
-		addressLimit, room, experiments.FormatBytes(est.Bytes))
+	return fmt.Sprintf("attnlab: note: %s %s, and the largest run is estimated at %s, its heap mapping up to about %d times that: it may end in Go's fatal \"out of memory\" (a Go program reserves far more address space than it uses; raise the limit, or bound memory with a cgroup)",
+		addressLimit, room, experiments.FormatBytes(est.Bytes), headroom)
 }
 
 // addressCap is what an address-space or data-segment limit leaves for
