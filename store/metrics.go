@@ -376,13 +376,30 @@ func (s *Store) EachMetricPointThen(ctx context.Context, runID int64, key string
 // eachMetricPoint is EachMetricPoint reading pages of size points, calling
 // read (if not nil) after the last page is read.
 func (s *Store) eachMetricPoint(ctx context.Context, runID int64, key string, size int, read func() error, fn func(MetricPoint) error) error {
-	page := make([]MetricPoint, 0, min(size, 1024))
-	after := math.MinInt64
+	after := math.MinInt
+	return eachPage(size, read, fn, func(page []MetricPoint) ([]MetricPoint, error) {
+		if len(page) > 0 {
+			after = page[len(page)-1].Step
+		}
+		page, err := s.metricPage(ctx, runID, key, after, size, page[:0])
+		if err != nil {
+			return nil, fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+		}
+		return page, nil
+	})
+}
+
+// eachPage reads pages of at most size points with next (given the last
+// page read, empty at first, to append the next one to) and calls fn for
+// each point, read (if not nil) once the last page — one shorter than
+// size — is read, before fn sees its points. An error of next, read or fn
+// ends it.
+func eachPage[P any](size int, read func() error, fn func(P) error, next func(last []P) ([]P, error)) error {
+	page := make([]P, 0, min(size, 1024))
 	for {
 		var err error
-		page, err = s.metricPage(ctx, runID, key, after, size, page[:0])
-		if err != nil {
-			return fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+		if page, err = next(page); err != nil {
+			return err
 		}
 		if len(page) < size && read != nil {
 			if err := read(); err != nil {
@@ -397,7 +414,6 @@ func (s *Store) eachMetricPoint(ctx context.Context, runID int64, key string, si
 		if len(page) < size {
 			return nil
 		}
-		after = page[len(page)-1].Step
 	}
 }
 
@@ -458,30 +474,18 @@ func (s *Store) EachRunMetricPointThen(ctx context.Context, runID int64, read fu
 // eachRunMetricPoint is EachRunMetricPoint reading pages of size points,
 // calling read (if not nil) after the last page is read.
 func (s *Store) eachRunMetricPoint(ctx context.Context, runID int64, size int, read func() error, fn func(KeyPoint) error) error {
-	page := make([]KeyPoint, 0, min(size, 1024))
 	var after *KeyPoint // the last point read; nil before the first page
-	for {
-		var err error
-		page, err = s.runMetricPage(ctx, runID, after, size, page[:0])
+	return eachPage(size, read, fn, func(page []KeyPoint) ([]KeyPoint, error) {
+		if len(page) > 0 {
+			last := page[len(page)-1]
+			after = &last
+		}
+		page, err := s.runMetricPage(ctx, runID, after, size, page[:0])
 		if err != nil {
-			return fmt.Errorf("store: read metrics of run %d: %w", runID, err)
+			return nil, fmt.Errorf("store: read metrics of run %d: %w", runID, err)
 		}
-		if len(page) < size && read != nil {
-			if err := read(); err != nil {
-				return err
-			}
-		}
-		for _, p := range page {
-			if err := fn(p); err != nil {
-				return err
-			}
-		}
-		if len(page) < size {
-			return nil
-		}
-		last := page[len(page)-1]
-		after = &last
-	}
+		return page, nil
+	})
 }
 
 // runMetricPage appends to page the next at most size points of the run's
