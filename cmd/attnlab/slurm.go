@@ -218,14 +218,18 @@ func (o *slurmOptions) check() error {
 		return usagef("--idle-exit %s: want 0 or more", o.idleExit)
 	case o.maxRuns < 0:
 		return usagef("--max-runs %d: want 0 or more", o.maxRuns)
-	case o.maxMemory != "":
-		if _, _, err := (&memoryFlag{value: o.maxMemory}).limit(); err != nil {
-			return err
-		}
-	case strings.ContainsAny(o.partition, " \t\n'\"\\$`"):
+	case strings.ContainsAny(o.partition, " \t\n\r'\"\\$`"):
+		// A line break would end the #SBATCH line and start a shell one.
 		return usagef("--partition %q: not a partition name", o.partition)
 	case strings.ContainsAny(o.outputDir, " \t\n\r%"):
 		return usagef("--output-dir %q: sbatch cannot take blanks or %% in it", o.outputDir)
+	}
+	// Not a case of the switch above: a valid --max-memory would end it
+	// before the checks after it.
+	if o.maxMemory != "" {
+		if _, _, err := (&memoryFlag{value: o.maxMemory}).limit(); err != nil {
+			return err
+		}
 	}
 	if o.outputDir != "" {
 		if fi, err := os.Stat(o.outputDir); err != nil || !fi.IsDir() {

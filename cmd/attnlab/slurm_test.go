@@ -57,6 +57,11 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--max-memory", "lots"}, `--max-memory: "lots" is not a size`},
 		{[]string{"--workers", "2", "--max-memory", "1"}, "below 1 KiB"},
 		{[]string{"--workers", "2", "--output-dir", "/nonexistent-attnlab-dir"}, `--output-dir "/nonexistent-attnlab-dir": no such directory`},
+		// A valid --max-memory must not end the checks: a line break in
+		// --partition or --output-dir would put a shell line in the script.
+		{[]string{"--workers", "2", "--max-memory", "1GiB", "--partition", "cpu\ntouch /tmp/x"}, `--partition "cpu\ntouch /tmp/x": not a partition name`},
+		{[]string{"--workers", "2", "--max-memory", "1GiB", "--output-dir", "/tmp\ntouch /tmp/x #"}, `--output-dir "/tmp\ntouch /tmp/x #": sbatch cannot take blanks`},
+		{[]string{"--workers", "2", "--partition", "cpu\rx"}, `--partition "cpu\rx": not a partition name`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
 		wantError(t, r, exitUsage, tc.want)
