@@ -62,7 +62,9 @@ The database must be one every node reaches: a PostgreSQL URL
 (postgres://user@host/db). A SQLite file only works when all tasks run on one
 node. The script holds no password: when the URL has one, the workers get the
 URL from ATTNLAB_DB in the job's environment (sbatch exports the
-submitter's environment by default); PGPASSWORD or a pgpass file work too.
+submitter's environment by default; an --export, by --sbatch-arg or
+$SBATCH_EXPORT, that names neither ALL nor ATTNLAB_DB is refused). For a
+URL without a password, PGPASSWORD or a pgpass file work too.
 
 --dry-run prints the script and submits nothing. It opens the database, read
 only, just for an experiment refused for a setting that new experiments may
@@ -92,6 +94,13 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 			// reach the script (its workers would all fail).
 			if err := store.CheckTarget(target); err != nil {
 				return err
+			}
+			if len(store.Secrets(target)) > 0 {
+				// The script reads the URL from ATTNLAB_DB (it holds no
+				// password): a job without it fails in every task.
+				if err := checkExport(o.sbatchArgs, os.Getenv("SBATCH_EXPORT")); err != nil {
+					return err
+				}
 			}
 			if store.EngineOf(target) == store.SQLite {
 				if abs, err := filepath.Abs(target); err == nil {
@@ -368,6 +377,40 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, st *store.St
 		return "", fmt.Errorf("sbatch printed %q, not a job id", st.Redact(firstLine(stdout.String())))
 	}
 	return m[1], nil
+}
+
+// checkExport fails when the job's environment would lack ATTNLAB_DB: an
+// sbatch --export that names neither ALL nor ATTNLAB_DB (NONE, NIL, or a
+// list of other variables), given by --sbatch-arg or by $SBATCH_EXPORT,
+// which overrides the script's #SBATCH lines (env is its value, "" when
+// unset).
+func checkExport(sbatchArgs []string, env string) error {
+	source, value := "", ""
+	for _, a := range sbatchArgs {
+		f := strings.Fields(a)
+		name, v, eq := strings.Cut(f[0], "=")
+		// sbatch takes unambiguous abbreviations of long options (--exp).
+		if name != "--export" && (len(name) < 5 || !strings.HasPrefix("--export", name)) {
+			continue
+		}
+		if !eq && len(f) > 1 {
+			v = f[1]
+		}
+		source, value = fmt.Sprintf("--sbatch-arg %q", a), v
+	}
+	if strings.TrimSpace(env) != "" {
+		source, value = fmt.Sprintf("SBATCH_EXPORT=%q in the environment", env), env
+	}
+	if source == "" {
+		return nil // sbatch's default: ALL
+	}
+	for _, item := range strings.Split(value, ",") {
+		item = strings.TrimSpace(item)
+		if strings.EqualFold(item, "ALL") || item == "ATTNLAB_DB" || strings.HasPrefix(item, "ATTNLAB_DB=") {
+			return nil
+		}
+	}
+	return usagef("%s: the job would not get ATTNLAB_DB, the database URL with its password, and every worker would stop; add ATTNLAB_DB to it (--export=ATTNLAB_DB,...) or ALL", source)
 }
 
 // laterJob says whether sbatch options make the job start later than

@@ -29,6 +29,7 @@ func TestSlurmDryRunGolden(t *testing.T) {
 		{"slurm_dry_run_nopassword.golden", []string{"--workers", "1", "--db", "postgres://lab@db.example/attnlab"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
+			t.Setenv("SBATCH_EXPORT", "") // would override the script's --export
 			args := append([]string{"slurm", "testdata/queue.yaml", "--attnlab", "/opt/attnlab/bin/attnlab", "--dry-run"}, tc.args...)
 			r := attnlab(t, args...)
 			wantOK(t, r)
@@ -65,6 +66,45 @@ func TestSlurmUsageErrors(t *testing.T) {
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
 		wantError(t, r, exitUsage, tc.want)
+	}
+}
+
+// TestSlurmExportKeepsDB: with a password in the URL the script reads the
+// URL from ATTNLAB_DB, so an sbatch --export that leaves it out of the job
+// (by --sbatch-arg, or by $SBATCH_EXPORT, which overrides the script's
+// #SBATCH lines) is refused before anything is queued; one that keeps it
+// is not.
+func TestSlurmExportKeepsDB(t *testing.T) {
+	const withPassword = "postgres://lab:Sup3rSecret@db.example/attnlab"
+	for _, tc := range []struct {
+		db   string
+		env  string // SBATCH_EXPORT
+		args []string
+		want string // "" for success
+	}{
+		{withPassword, "", []string{"--sbatch-arg=--export=NONE"}, `--sbatch-arg "--export=NONE": the job would not get ATTNLAB_DB`},
+		{withPassword, "", []string{"--sbatch-arg", "--export PATH,HOME"}, `--sbatch-arg "--export PATH,HOME": the job would not get ATTNLAB_DB`},
+		{withPassword, "", []string{"--sbatch-arg=--exp=NIL"}, `--sbatch-arg "--exp=NIL": the job would not get ATTNLAB_DB`},
+		{withPassword, "", []string{"--sbatch-arg=--export=ALL", "--sbatch-arg=--export=NONE"}, `--sbatch-arg "--export=NONE"`},
+		{withPassword, "NONE", nil, `SBATCH_EXPORT="NONE" in the environment: the job would not get ATTNLAB_DB`},
+		{withPassword, "PATH", []string{"--sbatch-arg=--export=ALL"}, `SBATCH_EXPORT="PATH" in the environment`},
+		{withPassword, "", []string{"--sbatch-arg=--export=PATH,ATTNLAB_DB"}, ""},
+		{withPassword, "", []string{"--sbatch-arg=--export=all,FOO=1"}, ""},
+		{withPassword, "", []string{"--sbatch-arg", "--export ATTNLAB_DB,PATH"}, ""},
+		{withPassword, "ALL", []string{"--sbatch-arg=--export=NONE"}, ""},
+		{withPassword, "", []string{"--sbatch-arg=--exclusive"}, ""},
+		{"postgres://lab@db.example/attnlab", "NONE", []string{"--sbatch-arg=--export=NONE"}, ""},
+	} {
+		t.Setenv("SBATCH_EXPORT", tc.env)
+		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run", "--workers", "2", "--db", tc.db}, tc.args...)...)
+		if tc.want == "" {
+			wantOK(t, r)
+		} else {
+			wantError(t, r, exitUsage, tc.want)
+		}
+		if strings.Contains(r.stdout+r.stderr, "Sup3rSecret") {
+			t.Fatalf("the password is in the output:\n%v", r)
+		}
 	}
 }
 
