@@ -84,7 +84,10 @@
 // generate takes POST), 503 while the
 // PostgreSQL server cannot be reached (stopped, restarting, full: the
 // answer says so, and a live page recovers at its next poll once the
-// server is back; store.Store.Unreachable tells), 500 otherwise.
+// server is back; store.Store.Unreachable tells), 500 otherwise. Under
+// /api/ the answer is JSON, {"error": "..."}, for the refusals made before
+// any handler too (a bad query string, another site's fetch, a path no
+// handler takes, a database file gone: failAny); elsewhere it is a page.
 //
 // # Safety
 //

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -97,6 +98,40 @@ func TestQueryTooLarge(t *testing.T) {
 		if r := get(t, s, target); r.status != http.StatusBadRequest || !strings.Contains(r.body, "bad query string") {
 			t.Errorf("%.60s…: %d %q", target, r.status, shortBody(r.body))
 		}
+	}
+}
+
+// TestAPIRefusalsAreJSON: what every request is checked for before its
+// handler (its query string, another site's fetch, a path no handler
+// takes) is answered under /api/ as the API answers, {"error": ...} in
+// JSON, not as an HTML page a script cannot read.
+func TestAPIRefusalsAreJSON(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "q.db"))
+	fill(t, st)
+	s := newServer(t, st, Options{})
+	crossSite := httptest.NewRequest(http.MethodGet, "http://localhost/api/experiments", nil)
+	crossSite.Header.Set("Sec-Fetch-Site", "cross-site")
+	crossSite.Header.Set("Sec-Fetch-Mode", "cors")
+	crossSite.Header.Set("Sec-Fetch-Dest", "empty")
+	for _, tc := range []struct {
+		req    *http.Request
+		status int
+		want   string
+	}{
+		{httptest.NewRequest(http.MethodGet, "http://localhost/api/x/scan/compare?where=%zz", nil), http.StatusBadRequest, "bad query string"},
+		{httptest.NewRequest(http.MethodGet, "http://localhost/api/nothing", nil), http.StatusNotFound, "no page /api/nothing"},
+		{crossSite, http.StatusForbidden, "cross-site request refused"},
+	} {
+		r := do(t, s, tc.req)
+		var got struct{ Error string }
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != tc.status ||
+			!strings.HasPrefix(r.header.Get("Content-Type"), "application/json") || !strings.Contains(got.Error, tc.want) {
+			t.Errorf("GET %s: %d %s %q; want %d, JSON with an error saying %q", tc.req.URL, r.status, r.header.Get("Content-Type"), shortBody(r.body), tc.status, tc.want)
+		}
+	}
+	// Pages stay pages.
+	if r := get(t, s, "/x/scan?where=%zz"); r.status != http.StatusBadRequest || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET /x/scan?where=%%zz: %d %s", r.status, r.header.Get("Content-Type"))
 	}
 }
 

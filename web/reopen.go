@@ -51,11 +51,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	cur, err := s.live.current(s)
 	if err != nil {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			s.failJSON(w, r, http.StatusServiceUnavailable, err)
-		} else {
-			s.fail(w, r, http.StatusServiceUnavailable, err)
-		}
+		s.failAny(w, r, http.StatusServiceUnavailable, err)
 		return
 	}
 	cur.mux.ServeHTTP(w, r)

@@ -156,7 +156,7 @@ func build(st *store.Store, opt Options) (*Server, error) {
 	mux.HandleFunc("GET /static/{file...}", s.assets.serve)
 	// GET only: another method on any path is 405 with Allow (the mux's).
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, http.StatusNotFound, fmt.Errorf("no page %s", r.URL.Path))
+		s.failAny(w, r, http.StatusNotFound, fmt.Errorf("no page %s", r.URL.Path))
 	})
 	s.mux = mux
 	s.handler = s.guard(mux)
@@ -168,7 +168,7 @@ func build(st *store.Store, opt Options) (*Server, error) {
 func (s *Server) guard(next http.Handler) http.Handler {
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, http.StatusForbidden, errors.New("cross-origin request refused"))
+		s.failAny(w, r, http.StatusForbidden, errors.New("cross-origin request refused"))
 	}))
 	return s.secure(csrf.Handler(next))
 }
@@ -208,14 +208,14 @@ func (s *Server) secure(next http.Handler) http.Handler {
 			return
 		}
 		if crossSiteSubresource(r) {
-			s.fail(w, r, http.StatusForbidden, errors.New("cross-site request refused: another site's page may link to this dashboard, not load its pages, models or downloads"))
+			s.failAny(w, r, http.StatusForbidden, errors.New("cross-site request refused: another site's page may link to this dashboard, not load its pages, models or downloads"))
 			return
 		}
 		// A query Go's parser cannot take whole (bad escapes, more than
 		// 10,000 parameters) would be read in part, its filters dropped:
 		// refused instead of answered unfiltered.
 		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
-			s.fail(w, r, http.StatusBadRequest, fmt.Errorf("bad query string: %v", err))
+			s.failAny(w, r, http.StatusBadRequest, fmt.Errorf("bad query string: %v", err))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -432,6 +432,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, err er
 		p.Live, p.Reload = "/api/live", true
 	}
 	s.render(w, r, status, "error", p)
+}
+
+// failAny answers err as an API answer ({"error": ...}, failJSON) under
+// /api/, where a script reads the answer, and as a page (fail) elsewhere:
+// for the checks every request goes through before its handler.
+func (s *Server) failAny(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.failJSON(w, r, status, err)
+		return
+	}
+	s.fail(w, r, status, err)
 }
 
 // page is what every template gets.
