@@ -64,6 +64,13 @@ or ./attnlab.db.`,
 		if n, _ := cmd.Flags().GetInt("width"); n < 0 {
 			return usagef("--width %d: give a number of columns (0: the default)", n)
 		}
+		// A database flag given as "" (an unset shell variable) is a
+		// mistake in the command line, not a database that fails to open.
+		for _, name := range []string{"db", "from", "to"} {
+			if f := cmd.Flags().Lookup(name); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
+				return usagef("--%s %q: want a SQLite file or a postgres:// URL", name, f.Value.String())
+			}
+		}
 		return emptyListItem(cmd)
 	}
 	root.AddGroup(

@@ -61,6 +61,10 @@ func TestSyncErrors(t *testing.T) {
 	wantError(t, attnlab(t, "sync", "--from", db), exitUsage, "give both --from DB and --to DB")
 	wantError(t, attnlab(t, "sync", "a.db", "my runs.db"), exitUsage, `sync: the databases are flags: attnlab sync --from a.db --to 'my runs.db'`)
 	wantError(t, attnlab(t, "sync", "--from", db, "b.db"), exitUsage, `sync: takes no arguments, got "b.db"`)
+	// An unset shell variable ($DB) is a usage error, not a database.
+	wantError(t, attnlab(t, "sync", "--from", "", "--to", db), exitUsage, `--from "": want a SQLite file or a postgres:// URL`)
+	wantError(t, attnlab(t, "sync", "--from", db, "--to="), exitUsage, `--to "": want a SQLite file or a postgres:// URL`)
+	wantError(t, attnlab(t, "ls", "--db", " "), exitUsage, `--db " ": want a SQLite file or a postgres:// URL`)
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", db), exitUsage, "--from and --to name the same database")
 	other := filepath.Dir(db) + "/./" + filepath.Base(db) // one file, another name
 	wantError(t, attnlab(t, "sync", "--from", db, "--to", other), exitUsage, "--from and --to name the same database")
