@@ -249,6 +249,10 @@ func (o *slurmOptions) check() error {
 		if !strings.HasPrefix(a, "-") || strings.ContainsAny(a, "\n\r") {
 			return usagef("--sbatch-arg %q: want one sbatch option such as --mem=4G", a)
 		}
+		// sbatch takes unambiguous abbreviations of long options (--wr: --w is also --wait and --wckey).
+		if name, _, _ := strings.Cut(strings.Fields(a)[0], "="); len(name) >= 4 && strings.HasPrefix("--wrap", name) {
+			return usagef("--sbatch-arg %q: --wrap replaces the script, which runs the workers; give sbatch options only", a)
+		}
 		if flag, ours := ownSbatchOption(a); ours != "" {
 			return usagef("--sbatch-arg %q: the script sets %s itself from %s; use that instead", a, flag, ours)
 		}

@@ -63,6 +63,10 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--max-memory", "1GiB", "--partition", "cpu\ntouch /tmp/x"}, `--partition "cpu\ntouch /tmp/x": not a partition name`},
 		{[]string{"--workers", "2", "--max-memory", "1GiB", "--output-dir", "/tmp\ntouch /tmp/x #"}, `--output-dir "/tmp\ntouch /tmp/x #": sbatch cannot take blanks`},
 		{[]string{"--workers", "2", "--partition", "cpu\rx"}, `--partition "cpu\rx": not a partition name`},
+		// --wrap would make sbatch run its command instead of the script.
+		{[]string{"--workers", "2", "--sbatch-arg", "--wrap=rm -rf /"}, `--sbatch-arg "--wrap=rm -rf /": --wrap replaces the script`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--wr hostname"}, `--sbatch-arg "--wr hostname": --wrap replaces the script`},
+		{[]string{"--workers", "2", "--db", ""}, `--db "": want a SQLite file or a postgres:// URL`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
 		wantError(t, r, exitUsage, tc.want)
