@@ -87,7 +87,8 @@
 // server is back; store.Store.Unreachable tells), 500 otherwise. Under
 // /api/ the answer is JSON, {"error": "..."}, for the refusals made before
 // any handler too (a bad query string, another site's fetch, a path no
-// handler takes, a database file gone: failAny); elsewhere it is a page.
+// handler takes, a method other than GET or HEAD: apiGetOnly, a database
+// file gone: failAny); elsewhere it is a page.
 //
 // # Safety
 //

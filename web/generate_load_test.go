@@ -121,12 +121,17 @@ func TestAPIRefusalsAreJSON(t *testing.T) {
 		{httptest.NewRequest(http.MethodGet, "http://localhost/api/x/scan/compare?where=%zz", nil), http.StatusBadRequest, "bad query string"},
 		{httptest.NewRequest(http.MethodGet, "http://localhost/api/nothing", nil), http.StatusNotFound, "no page /api/nothing"},
 		{crossSite, http.StatusForbidden, "cross-site request refused"},
+		{httptest.NewRequest(http.MethodDelete, "http://localhost/api/experiments", nil), http.StatusMethodNotAllowed, "DELETE /api/experiments: the API answers GET only"},
+		{httptest.NewRequest(http.MethodPost, "http://localhost/api/x/scan/compare", nil), http.StatusMethodNotAllowed, "the API answers GET only"},
 	} {
 		r := do(t, s, tc.req)
 		var got struct{ Error string }
 		if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != tc.status ||
 			!strings.HasPrefix(r.header.Get("Content-Type"), "application/json") || !strings.Contains(got.Error, tc.want) {
-			t.Errorf("GET %s: %d %s %q; want %d, JSON with an error saying %q", tc.req.URL, r.status, r.header.Get("Content-Type"), shortBody(r.body), tc.status, tc.want)
+			t.Errorf("%s %s: %d %s %q; want %d, JSON with an error saying %q", tc.req.Method, tc.req.URL, r.status, r.header.Get("Content-Type"), shortBody(r.body), tc.status, tc.want)
+		}
+		if tc.status == http.StatusMethodNotAllowed && r.header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s %s: Allow %q, want \"GET, HEAD\"", tc.req.Method, tc.req.URL, r.header.Get("Allow"))
 		}
 	}
 	// Pages stay pages.

@@ -159,7 +159,7 @@ func build(st *store.Store, opt Options) (*Server, error) {
 		s.failAny(w, r, http.StatusNotFound, fmt.Errorf("no page %s", r.URL.Path))
 	})
 	s.mux = mux
-	s.handler = s.guard(mux)
+	s.handler = s.guard(s.apiGetOnly(mux))
 	return s, nil
 }
 
@@ -171,6 +171,19 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		s.failAny(w, r, http.StatusForbidden, errors.New("cross-origin request refused"))
 	}))
 	return s.secure(csrf.Handler(next))
+}
+
+// apiGetOnly answers a request under /api/ by another method than GET or
+// HEAD with a JSON 405 (the mux's own is plain text): the API is GET only.
+func (s *Server) apiGetOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			s.failAny(w, r, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: the API answers GET only", r.Method, r.URL.Path))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves the dashboard.
