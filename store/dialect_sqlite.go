@@ -126,7 +126,12 @@ func (sqliteDialect) check(ctx context.Context, q querier) ([]string, error) {
 // so another program's database is refused untouched (not even switched
 // to WAL mode). Only then, and only if the file can be written, is it
 // opened read-write in WAL mode and migrated.
-func openSQLite(ctx context.Context, path string, mode openMode) (*Store, error) {
+//
+// The read-only probe of a WAL file makes its -wal and -shm files when
+// they are missing, and a read-only connection cannot remove them when it
+// closes. So when neither was there before, a failed open lets SQLite
+// remove them (releaseLog): never this code itself.
+func openSQLite(ctx context.Context, path string, mode openMode) (_ *Store, err error) {
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.IsDir():
@@ -149,7 +154,17 @@ func openSQLite(ctx context.Context, path string, mode openMode) (*Store, error)
 		return nil, openErr(path, nil, nil, "cannot be created: this user may not write its directory %s", filepath.Dir(path))
 	}
 	if exists {
+		if id, ierr := statID(path); ierr == nil && !hasLog(path) {
+			defer func() {
+				if err != nil {
+					releaseLog(path, id)
+				}
+			}()
+		}
 		st, roDSN, err := s.probeReadOnly(ctx, path)
+		if afterProbe != nil {
+			afterProbe(path)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -241,6 +256,61 @@ func (s *Store) probeReadOnly(ctx context.Context, path string) (dbState, string
 		return dbState{}, "", s.classify(err)
 	}
 	return st, dsn, nil
+}
+
+// afterProbe, when set (by tests, never in parallel), is called by
+// openSQLite right after the read-only probe of an existing file.
+var afterProbe func(path string)
+
+// hasLog reports whether the -wal or the -shm file of the database at
+// path exists (or cannot be told not to).
+func hasLog(path string) bool {
+	for _, side := range []string{"-wal", "-shm"} {
+		if _, err := os.Lstat(path + side); !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}
+
+// releaseLog lets SQLite remove the -wal and -shm files that this
+// process's read-only connections made beside the WAL database at path
+// (id: the file they read), where neither was before, once they are
+// closed. A read-only connection cannot remove them; the last connection
+// able to write the file does, as it closes: under an EXCLUSIVE lock on
+// the database file, which it gets only when no other connection of any
+// process has the database open, it checkpoints the log (copying into the
+// file what other processes committed meanwhile, if anything, as any of
+// them would) and deletes both. So releaseLog opens one such connection,
+// with query_only set and no pragma that writes, reads the schema cookie
+// (which opens the log) and closes it; SQLite decides what goes. Nothing
+// is done when neither file is there, when the path no longer names the
+// file read (the log beside it may then hold that file's pages, which
+// SQLite would apply to the file there now), or when this process may not
+// write the file or its directory (a read-only connection is all it can
+// open). Errors are ignored: the files are then left, as a read-only
+// connection leaves them.
+func releaseLog(path string, id fileID) {
+	if !hasLog(path) || !writable(path) {
+		return
+	}
+	if now, err := statID(path); err != nil || now != id {
+		return
+	}
+	dsn, err := sqliteDSN(path, url.Values{"_busy_timeout": {"1000"}, "_query_only": {"1"}}, true)
+	if err != nil {
+		return
+	}
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var v int
+	_ = db.QueryRowContext(ctx, `PRAGMA schema_version`).Scan(&v)
 }
 
 // sqliteDSN builds a go-sqlite3 DSN. The path is made absolute and

@@ -33,6 +33,26 @@
 // transaction BEGIN IMMEDIATE. A file this process may not write, or in a
 // directory it may not write, is opened read-only (mode=ro; immutable when
 // the directory cannot hold the -shm file and no -wal file shows a writer).
+// A failed open leaves the directory as it was. The read-only probe of a
+// WAL file makes its -wal and -shm files, and a read-only connection
+// cannot remove them as it closes; so when neither was there before, a
+// failed open opens the file read-write once more (query_only, no pragma
+// that writes) and closes it, and SQLite removes them as the last
+// connection to a database does: under an EXCLUSIVE lock on the file,
+// which it gets only while no other connection of any process has it
+// open, after checkpointing what such a connection committed meanwhile.
+// The store never deletes a -wal or -shm file itself: a -wal may hold
+// committed transactions that no checkpoint copied yet, and another
+// process may be opening it. Left as they are: the -shm the probe makes
+// beside a -wal that was there without one (a database copied with its
+// log: removing the pair would first checkpoint that log into a file
+// being refused); both, when the path names another file by the end of
+// the open (SQLite would apply the first file's log to it); and both,
+// empty, when this user may not write the file but may write its
+// directory — only a connection that can write the file removes them,
+// and they are this user's, created with the file's mode, so the file's
+// owner cannot write them (its writes fail, "attempt to write a readonly
+// database", until they are deleted while no process has the file open).
 // The schema version is PRAGMA user_version and PRAGMA application_id is
 // 0x61746e6c ("atnl"). While open, the store watches the file: each write
 // checks, before it begins and after it commits, that the path still names

@@ -263,6 +263,10 @@ func TestMain(m *testing.M) {
 		readOnlyHelper(path)
 		os.Exit(0)
 	}
+	if path := os.Getenv(holdHelperEnv); path != "" {
+		holdHelper(path)
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 
