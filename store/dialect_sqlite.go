@@ -129,8 +129,9 @@ func (sqliteDialect) check(ctx context.Context, q querier) ([]string, error) {
 //
 // The read-only probe of a WAL file makes its -wal and -shm files when
 // they are missing, and a read-only connection cannot remove them when it
-// closes. So when neither was there before, a failed open lets SQLite
-// remove them (releaseLog): never this code itself.
+// closes. So when neither was there before, a failed open, and the Close
+// of a store opened read-only, let SQLite remove them (releaseLog): never
+// this code itself.
 func openSQLite(ctx context.Context, path string, mode openMode) (_ *Store, err error) {
 	fi, err := os.Stat(path)
 	switch {
@@ -154,7 +155,9 @@ func openSQLite(ctx context.Context, path string, mode openMode) (_ *Store, err 
 		return nil, openErr(path, nil, nil, "cannot be created: this user may not write its directory %s", filepath.Dir(path))
 	}
 	if exists {
+		var fresh *fileID // the file, when neither -wal nor -shm was beside it
 		if id, ierr := statID(path); ierr == nil && !hasLog(path) {
+			fresh = &id
 			defer func() {
 				if err != nil {
 					releaseLog(path, id)
@@ -184,7 +187,7 @@ func openSQLite(ctx context.Context, path string, mode openMode) (_ *Store, err 
 			if err != nil {
 				return nil, openErr(path, nil, err, "%v", err)
 			}
-			s.db, s.readOnly = handle{DB: db, d: s.d}, true
+			s.db, s.readOnly, s.release = handle{DB: db, d: s.d}, true, fresh
 			if s.watch, err = newFileWatch(path); err != nil {
 				db.Close()
 				return nil, openErr(path, nil, err, "%v", err)

@@ -41,8 +41,10 @@
 // connection to a database does: under an EXCLUSIVE lock on the file,
 // which it gets only while no other connection of any process has it
 // open, after checkpointing what such a connection committed meanwhile.
-// The store never deletes a -wal or -shm file itself: a -wal may hold
-// committed transactions that no checkpoint copied yet, and another
+// Close does the same for a store opened read-only (OpenReadOnly, on a
+// file this user may write) where neither file was: its connections made
+// them. The store never deletes a -wal or -shm file itself: a -wal may
+// hold committed transactions that no checkpoint copied yet, and another
 // process may be opening it. Left as they are: the -shm the probe makes
 // beside a -wal that was there without one (a database copied with its
 // log: removing the pair would first checkpoint that log into a file

@@ -45,9 +45,9 @@ func dirState(tb testing.TB, dir string) ([]string, map[string]string) {
 
 var opens = map[string]func(string) (*Store, error){"Open": Open, "OpenExisting": OpenExisting, "OpenReadOnly": OpenReadOnly}
 
-// newerStore makes a store of schema version 7 at path, with experiments
-// keep and gone, and no -wal or -shm file beside it.
-func newerStore(tb testing.TB, path string) {
+// keepGoneStore makes a store at path with experiments keep and gone, and
+// no -wal or -shm file beside it.
+func keepGoneStore(tb testing.TB, path string) {
 	tb.Helper()
 	s, err := Open(path)
 	if err != nil {
@@ -56,14 +56,20 @@ func newerStore(tb testing.TB, path string) {
 	addExperiment(tb, s, "keep", 2)
 	addExperiment(tb, s, "gone", 2)
 	s.Close()
+	if names, _ := dirState(tb, filepath.Dir(path)); len(names) != 1 {
+		tb.Fatalf("setup: the directory holds %q, want only the database", names)
+	}
+}
+
+// newerStore is keepGoneStore of schema version 7.
+func newerStore(tb testing.TB, path string) {
+	tb.Helper()
+	keepGoneStore(tb, path)
 	db := rawDB(tb, path)
 	if _, err := db.Exec(`PRAGMA user_version = 7`); err != nil {
 		tb.Fatal(err)
 	}
 	db.Close()
-	if names, _ := dirState(tb, filepath.Dir(path)); len(names) != 1 {
-		tb.Fatalf("setup: the directory holds %q, want only the database", names)
-	}
 }
 
 // holdWithLog opens path as another program would, disables automatic
@@ -120,21 +126,7 @@ func experimentNames(tb testing.TB, path string) []string {
 // does the probe's other file stay (documented in doc.go).
 func TestFailedOpenLeavesNoLog(t *testing.T) {
 	all := []string{"Open", "OpenExisting", "OpenReadOnly"}
-	// copied returns a setup that copies a newer store, held open with a
-	// committed delete in its log, with the given sides of it.
-	copied := func(sides ...string) func(testing.TB, string) {
-		return func(tb testing.TB, path string) {
-			src := filepath.Join(tb.TempDir(), "src.db")
-			newerStore(tb, src)
-			release := holdWithLog(tb, src)
-			defer release()
-			for _, side := range append([]string{""}, sides...) {
-				if err := copyFile(src+side, path+side, 0o644); err != nil {
-					tb.Fatal(err)
-				}
-			}
-		}
-	}
+	copied := func(sides ...string) func(testing.TB, string) { return copiedStore(newerStore, sides...) }
 	for _, tc := range []struct {
 		name  string
 		setup func(tb testing.TB, path string)
@@ -200,6 +192,34 @@ func TestFailedOpenLeavesNoLog(t *testing.T) {
 			})
 		}
 	}
+}
+
+// copiedStore returns a setup that copies a store made by mk, held open
+// with a committed delete in its log, with the given sides of it (-wal,
+// -shm).
+func copiedStore(mk func(testing.TB, string), sides ...string) func(testing.TB, string) {
+	return func(tb testing.TB, path string) {
+		tb.Helper()
+		src := filepath.Join(tb.TempDir(), "src.db")
+		mk(tb, src)
+		release := holdWithLog(tb, src)
+		defer release()
+		for _, side := range append([]string{""}, sides...) {
+			if err := copyFile(src+side, path+side, 0o644); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
+// logBytes returns the size of the -wal file of the database at path, or
+// -1 when it is missing.
+func logBytes(path string) int64 {
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
 }
 
 // corruptAt is corruptStore as a setup: the damaged file is copied to path.
@@ -326,9 +346,8 @@ func TestFailedOpenKeepsAnothersLog(t *testing.T) {
 			if release == nil {
 				t.Fatal("the holder never started")
 			}
-			fi, err := os.Stat(path + "-wal")
-			if err != nil || fi.Size() <= walHeaderBytes {
-				t.Fatalf("while the holder has the database open its -wal is %v (%v), want it there with frames", fi, err)
+			if n := logBytes(path); n <= walHeaderBytes {
+				t.Fatalf("while the holder has the database open its -wal has %d bytes, want it there with frames", n)
 			}
 			if _, err := os.Stat(path + "-shm"); err != nil {
 				t.Fatalf("while the holder has the database open: %v", err)
@@ -386,11 +405,85 @@ func TestFailedOpenOfReplacedFile(t *testing.T) {
 	if _, err := OpenExisting(path); err == nil || !strings.Contains(err.Error(), "is newer than this attnlab supports") {
 		t.Fatalf("OpenExisting error = %v, want schema version 7 refused", err)
 	}
+	if release == nil {
+		t.Fatal("the file was never replaced")
+	}
 	defer release()
 	if b, err := os.ReadFile(path); err != nil || string(b) != moved {
 		t.Fatalf("the file moved to the path changed (%v): the failed open applied the old file's log to it", err)
 	}
-	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() <= walHeaderBytes {
-		t.Fatalf("the old file's log is %v (%v), want it left with its frames", fi, err)
+	if n := logBytes(path); n <= walHeaderBytes {
+		t.Fatalf("the old file's log has %d bytes, want it left with its frames", n)
+	}
+}
+
+// TestReadOnlyCloseLeavesNoLog: a store opened read-only on a file this
+// process may write leaves, once closed, exactly the files that were
+// there (a -wal and -shm that were there stay, with the commit in the
+// -wal); and a holder of the database that opened it meanwhile (of this
+// process or another) keeps its uncheckpointed commit.
+func TestReadOnlyCloseLeavesNoLog(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(testing.TB, string)
+		hold  func(testing.TB, string) func()
+		want  int // experiments read
+	}{
+		{"alone", keepGoneStore, nil, 2},
+		{"copied with its -wal and -shm", copiedStore(keepGoneStore, "-wal", "-shm"), nil, 1},
+		{"held by this process", keepGoneStore, holdWithLog, 2},
+		{"held by another process", keepGoneStore, holdInOtherProcess, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "x.db")
+			tc.setup(t, path)
+			names, data := dirState(t, dir)
+			s, err := OpenReadOnly(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if exps, err := s.Experiments(context.Background()); err != nil || len(exps) != tc.want {
+				t.Fatalf("Experiments = %d, %v; want %d", len(exps), err, tc.want)
+			}
+			if got, _ := dirState(t, dir); len(names) == 1 && len(got) != 3 {
+				t.Fatalf("setup: reading made no -wal and -shm files (the directory holds %q)", got)
+			}
+			if tc.hold == nil {
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				gotNames, gotData := dirState(t, dir)
+				if !slices.Equal(gotNames, names) || !maps.Equal(gotData, data) {
+					t.Fatalf("after Close the directory holds %q (changed: %v), want %q unchanged", gotNames, !maps.Equal(gotData, data), names)
+				}
+				return
+			}
+			release := tc.hold(t, path)
+			ended := false
+			defer func() {
+				if !ended {
+					release()
+				}
+			}()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if n := logBytes(path); n <= walHeaderBytes {
+				t.Fatalf("while the holder has the database open its -wal has %d bytes, want it there with frames", n)
+			}
+			if got := experimentNames(t, path); !slices.Equal(got, []string{"keep"}) {
+				t.Fatalf("while the holder has the database open a new reader sees %q, want [keep]", got)
+			}
+			release()
+			ended = true
+			if got, _ := dirState(t, dir); !slices.Equal(got, names) {
+				t.Fatalf("after the holder closed the directory holds %q, want %q", got, names)
+			}
+			if got := experimentNames(t, path); !slices.Equal(got, []string{"keep"}) {
+				t.Fatalf("after the holder closed the file holds %q, want [keep]", got)
+			}
+		})
 	}
 }

@@ -77,6 +77,10 @@ type Store struct {
 	secrets  []string // what must never be printed
 	readOnly bool
 	watch    *fileWatch // SQLite: notices a deleted or replaced file
+	// release (SQLite, read-only) is the file opened when neither its
+	// -wal nor its -shm file was beside it: Close lets SQLite remove
+	// those the store's connections made (releaseLog).
+	release *fileID
 	// down is the outage the store's writes are riding out (PostgreSQL),
 	// shared by all of them: a write that begins during an outage has only
 	// what is left of outageBudget.
@@ -431,8 +435,17 @@ func (s *Store) Gone() error { return s.watch.check() }
 // not be opened. Safe to call after Close.
 func (s *Store) LeftLog() string { return s.watch.leftLog() }
 
-// Close closes the database. A MetricWriter must be flushed before.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database. A MetricWriter must be flushed before. A
+// store opened read-only on a SQLite file that this process may write,
+// where neither its -wal nor its -shm file was, then has SQLite remove
+// those its connections made, as a failed open does (see the package doc).
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.release != nil {
+		releaseLog(s.target, *s.release)
+	}
+	return err
+}
 
 // clock returns the time by the database's clock (see dialect.now), or the
 // test clock.
