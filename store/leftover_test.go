@@ -150,6 +150,14 @@ func TestFailedOpenLeavesNoLog(t *testing.T) {
 			}
 			db.Close()
 		}, []string{"OpenExisting", "OpenReadOnly"}, "the file is an empty SQLite database", ""},
+		{"migration fails", func(tb testing.TB, path string) {
+			db := createAtVersion(tb, path, 1)
+			// An object in the way of migration 2 makes it fail half way.
+			if _, err := db.Exec(`CREATE TABLE runs_experiment_status (x)`); err != nil {
+				tb.Fatal(err)
+			}
+			db.Close()
+		}, []string{"Open", "OpenExisting"}, "migrate to version 2", ""},
 		{"header page overwritten", corruptAt(100, false), all, "the database file is corrupt", ""},
 		{"schema overwritten", corruptAt(1024, false), all, "the database file is corrupt", ""},
 		{"truncated", corruptAt(5000, true), all, "the database file is corrupt", ""},
