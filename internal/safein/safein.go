@@ -26,7 +26,9 @@ var (
 // no writer is refused at once rather than waited for. The error says what
 // is wrong without repeating the path: "does not exist", "is a named pipe,
 // not a regular file", "is larger than 4 MiB (the limit)"; errors.Is
-// finds fs.ErrNotExist, ErrNotRegular and ErrTooLarge in it.
+// finds fs.ErrNotExist, ErrNotRegular and ErrTooLarge in it. The contents
+// are read into one buffer of the file's size: reading a file takes about
+// its size in memory.
 func ReadFile(path string, limit int64) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
@@ -43,7 +45,7 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if fi.Size() > limit {
 		return nil, tooLarge(limit)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	b, err := readAll(io.LimitReader(f, limit+1), fi.Size())
 	if err != nil {
 		return nil, describe(err)
 	}
@@ -51,6 +53,28 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, tooLarge(limit)
 	}
 	return b, nil
+}
+
+// readAll reads r to its end into one buffer of size+1 bytes (the file's
+// size as Stat gave it, and one more to see that it has not grown), so
+// that a file of a gigabyte takes a gigabyte, not the two or three that
+// io.ReadAll's doubling buffers reach on the way. A file that grew after
+// Stat is read on as io.ReadAll would.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grew since Stat: let append pick a larger buffer
+		}
+	}
 }
 
 func tooLarge(limit int64) error {

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,5 +72,41 @@ func TestSize(t *testing.T) {
 	}
 	if !strings.Contains(tooLarge(1<<30).Error(), "1 GiB") {
 		t.Error(tooLarge(1 << 30))
+	}
+}
+
+// TestReadFileMemory checks that ReadFile takes about the file's size in
+// memory, not the doubling buffers of io.ReadAll (which reach two to three
+// times a large file's size: a gigabyte data file needed three).
+func TestReadFileMemory(t *testing.T) {
+	const size = 8 << 20
+	path := filepath.Join(t.TempDir(), "big.txt")
+	if err := os.WriteFile(path, []byte(strings.Repeat("a", size)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b, err := ReadFile(path, 1<<30)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != size {
+		t.Fatalf("ReadFile read %d bytes, want %d", len(b), size)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > size+size/8 {
+		t.Fatalf("ReadFile of %d bytes allocated %d bytes, want about the file's size", size, got)
+	}
+}
+
+// TestReadAllGrown checks that readAll reads on past its size hint: a file
+// that grew after Stat is read whole (ReadFile then compares it with the
+// limit).
+func TestReadAllGrown(t *testing.T) {
+	for _, hint := range []int64{0, 5, 19, 20, 21, 100} {
+		got, err := readAll(strings.NewReader("0123456789abcdefghij"), hint)
+		if err != nil || string(got) != "0123456789abcdefghij" {
+			t.Fatalf("readAll(20 bytes, hint %d) = %q, %v; want all 20 bytes", hint, got, err)
+		}
 	}
 }
