@@ -98,7 +98,9 @@
 // record in a run's configuration, and a factory given those fingerprints
 // (Options.Data) refuses a file that changed since. A pairs file reports
 // every bad line, not only the first (a [DataError]; lines longer than
-// [MaxLineBytes] included), and [CheckData] builds a file task's data to
+// [MaxLineBytes] included, whose text is never copied out of the file's
+// bytes: a file of one line of a gigabyte takes its size once to be
+// refused, as the file is read into one buffer of its size), and [CheckData] builds a file task's data to
 // list them before any run (plan does). In one process each file is read
 // and tokenized once: FingerprintFile keeps the bytes it read for the
 // CheckData that follows, and CheckData, given the fingerprints and the
@@ -112,7 +114,7 @@
 // bytes a token plus the text; for pairs of short lines the examples
 // weigh more than the tokens: 1.5 million pairs of 6 words (a 46 MB TSV)
 // keep 204 MiB, 143 bytes a pair. Building takes more for a while: the
-// file's bytes twice, a string header per line, 48 bytes a pair for each
+// file's bytes twice (once for lines over MaxLineBytes), a string header per line, 48 bytes a pair for each
 // copy of the pairs and about 256 a distinct source for the split (that
 // TSV: 764 MiB allocated in all, 462 MiB of peak RSS). While it builds, it
 // charges what it allocates to a budget (budget.go; Dataset.Bytes reports

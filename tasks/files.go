@@ -314,8 +314,9 @@ func (p *problems) err() error {
 // splitLines cuts them, without a leading byte-order mark) and, by line
 // index, what is wrong with each line that is not valid UTF-8, has a NUL
 // byte or is longer
-// than MaxLineBytes (those lines are returned empty). A file that cannot be
-// read or is empty is an error.
+// than MaxLineBytes (those lines are returned empty; the text of an
+// over-long line is never copied out of the file's bytes). A file that
+// cannot be read or is empty is an error.
 func readLines(task, path string, opt Options) (lines []string, bad map[int]string, err error) {
 	b, err := readFile(task, path, opt)
 	if err != nil {
@@ -328,16 +329,19 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 	if crLineEnds(b) {
 		return nil, nil, fmt.Errorf(`%s: %s: looks like it has CR line endings (classic Mac OS), which end no line here: convert them to LF (tr '\r' '\n')`, task, path)
 	}
-	// The file's bytes and text, a string header per line.
-	if !opt.budget.take(2*len(b) + lineBytes*(1+bytes.Count(b, []byte("\n")))) {
+	// The file's bytes and text, a string header per line. The text leaves
+	// out the lines over MaxLineBytes, refused whatever they hold.
+	long, kept := longLines(b)
+	if !opt.budget.take(len(b) + kept + lineBytes*(1+bytes.Count(b, []byte("\n")))) {
 		return nil, nil, opt.budget.err(task, path)
 	}
-	lines = splitLines(string(b))
+	lines = splitLines(textWithout(b, long, kept))
 	for i, l := range lines {
 		var msg string
+		n, isLong := long[i]
 		switch {
-		case len(l) > MaxLineBytes:
-			msg = fmt.Sprintf("line of %d bytes, longer than %s (the limit)", len(l), safein.Size(MaxLineBytes))
+		case isLong:
+			msg = fmt.Sprintf("line of %d bytes, longer than %s (the limit)", n, safein.Size(MaxLineBytes))
 		case !utf8.ValidString(l):
 			msg = "invalid UTF-8"
 		case strings.IndexByte(l, 0) >= 0:
@@ -355,6 +359,55 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 		lines[i] = ""
 	}
 	return lines, bad, nil
+}
+
+// longLines returns the length of each line of b (as splitLines cuts
+// them) that is longer than MaxLineBytes, by line index (nil: none), and
+// the bytes of b that the other lines and their line ends take.
+func longLines(b []byte) (long map[int]int, kept int) {
+	kept = len(b)
+	for i, rest := 0, b; len(rest) > 0; i++ {
+		line := rest
+		if n := bytes.IndexByte(rest, '\n'); n >= 0 {
+			line, rest = rest[:n], rest[n+1:]
+		} else {
+			rest = nil
+		}
+		if n := len(bytes.TrimSuffix(line, []byte("\r"))); n > MaxLineBytes {
+			if long == nil {
+				long = map[int]int{}
+			}
+			long[i] = n
+			kept -= len(line)
+		}
+	}
+	return long, kept
+}
+
+// textWithout returns b as text with the lines of long (longLines: kept
+// bytes in all) left empty, so that a file of one line of a gigabyte is
+// not copied whole only to be refused.
+func textWithout(b []byte, long map[int]int, kept int) string {
+	if len(long) == 0 {
+		return string(b)
+	}
+	var sb strings.Builder
+	sb.Grow(kept)
+	for i, rest := 0, b; len(rest) > 0; i++ {
+		line, end := rest, false
+		if n := bytes.IndexByte(rest, '\n'); n >= 0 {
+			line, rest, end = rest[:n], rest[n+1:], true
+		} else {
+			rest = nil
+		}
+		if _, ok := long[i]; !ok {
+			sb.Write(line)
+		}
+		if end {
+			sb.WriteByte('\n')
+		}
+	}
+	return sb.String()
 }
 
 // crLineEnds reports whether the lines of b look ended by a lone "\r"

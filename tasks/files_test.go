@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -703,5 +704,33 @@ func TestPairsHeaderLine(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("Build(%v): %v, want a problem %q", tc.params, err, tc.want)
 		}
+	}
+}
+
+// TestLongLineNotCopied checks that a line over MaxLineBytes is refused
+// without its text being copied out of the file's bytes: a pairs file of
+// one line of a gigabyte took three gigabytes to be refused. readLines
+// takes the file's size once (safein.ReadFile), not twice, and still
+// names the line and its length among the other problems.
+func TestLongLineNotCopied(t *testing.T) {
+	const size = 8 << 20
+	content := "a\tb\n" + strings.Repeat("x", size) + "\r\nc\t\xff\n\nd\te"
+	dir := writeFiles(t, map[string]string{"long.tsv": content})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	lines, bad, err := readLines("pairs", "long.tsv", Options{BaseDir: dir})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > uint64(len(content))*5/4 {
+		t.Errorf("readLines of a %d-byte file allocated %d bytes, want about the file's size", len(content), got)
+	}
+	if want := []string{"a\tb", "", "", "", "d\te"}; !slices.Equal(lines, want) {
+		t.Errorf("lines %q, want %q", lines, want)
+	}
+	want := map[int]string{1: fmt.Sprintf("line of %d bytes, longer than 64 KiB (the limit)", size), 2: "invalid UTF-8"}
+	if !reflect.DeepEqual(bad, want) {
+		t.Errorf("bad lines %v, want %v", bad, want)
 	}
 }
