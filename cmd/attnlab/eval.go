@@ -310,15 +310,21 @@ func readLines(path string) ([]string, error) {
 	if n := bytes.Count(b, []byte("\n")); n > maxEvalLines {
 		return nil, fmt.Errorf("%s: %d lines, more than %d (the limit of one eval): split the file", path, n, maxEvalLines)
 	}
+	// Each line is checked on the file's bytes, before they are copied
+	// into the text: a file of one line of 256 MiB is refused without
+	// taking its size twice.
+	for i, l := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+		l = bytes.TrimSuffix(l, []byte("\r"))
+		if len(l) > tasks.MaxLineBytes {
+			return nil, fmt.Errorf("%s:%d: line of %d bytes, longer than %s (the limit)", path, i+1, len(l), safein.Size(tasks.MaxLineBytes))
+		}
+		if bytes.IndexByte(l, 0) >= 0 { // as a data file's
+			return nil, fmt.Errorf("%s:%d: NUL byte: UTF-16 or binary, not UTF-8 text", path, i+1)
+		}
+	}
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimSuffix(l, "\r")
-		if len(lines[i]) > tasks.MaxLineBytes {
-			return nil, fmt.Errorf("%s:%d: line of %d bytes, longer than %s (the limit)", path, i+1, len(lines[i]), safein.Size(tasks.MaxLineBytes))
-		}
-		if strings.IndexByte(lines[i], 0) >= 0 { // as a data file's
-			return nil, fmt.Errorf("%s:%d: NUL byte: UTF-16 or binary, not UTF-8 text", path, i+1)
-		}
 	}
 	return lines, nil
 }

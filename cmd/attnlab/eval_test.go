@@ -437,3 +437,25 @@ func TestEvalMemoryOfLongSources(t *testing.T) {
 		t.Errorf("eval of 9 MB of sources raised the heap by %d MiB; want under 100 MiB", grew>>20)
 	}
 }
+
+// TestEvalLongLineNotCopied checks that eval refuses a line over
+// tasks.MaxLineBytes before the file's bytes are copied into text: a file
+// of one 200 MB line took 640 MB to be refused.
+func TestEvalLongLineNotCopied(t *testing.T) {
+	const size = 8 << 20
+	path := filepath.Join(t.TempDir(), "long.tsv")
+	if err := os.WriteFile(path, []byte("a\tb\n"+strings.Repeat("x", size)+"\tb\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := readLines(path)
+	runtime.ReadMemStats(&after)
+	want := fmt.Sprintf("%s:2: line of %d bytes, longer than 64 KiB (the limit)", path, size+2)
+	if err == nil || err.Error() != want {
+		t.Fatalf("readLines error = %v, want %q", err, want)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > size+size/4 {
+		t.Errorf("readLines of a %d-byte file allocated %d bytes, want about the file's size", size, got)
+	}
+}
