@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/internal/floatlit"
 	"github.com/attnlab/attnlab/internal/safeout"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
@@ -125,14 +125,21 @@ its colour); the title then says the scale.`,
 }
 
 // parseVMax reads plot attention's --vmax: a weight in (0, 1], or "max"
-// (returned as 0, report.PlotAttention's "the map's largest weight").
+// (returned as 0, report.PlotAttention's "the map's largest weight"). A
+// number too small for a float64 (1e-400) is said to be so, as the other
+// float flags say it (floatlit), not taken for the 0 it would read as.
 func parseVMax(s string) (float64, error) {
-	if strings.EqualFold(strings.TrimSpace(s), "max") {
+	const want = `want a weight in (0, 1], such as 0.1, or "max" for the map's largest weight`
+	t := strings.TrimSpace(s)
+	if strings.EqualFold(t, "max") {
 		return 0, nil
 	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	v, err := floatlit.Parse(t)
+	if errors.Is(err, floatlit.ErrUnderflow) {
+		return 0, usagef("--vmax %q: %v; %s", s, err, want)
+	}
 	if err != nil || !(v > 0 && v <= 1) {
-		return 0, usagef("--vmax %q: want a weight in (0, 1], such as 0.1, or \"max\" for the map's largest weight", s)
+		return 0, usagef("--vmax %q: %s", s, want)
 	}
 	return v, nil
 }
