@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attnlab/attnlab/internal/shell"
 	"github.com/attnlab/attnlab/report"
 	"github.com/attnlab/attnlab/store"
 )
@@ -180,12 +181,12 @@ func (f form) link(path string) string {
 }
 
 // cli returns the attnlab compare command line that prints the same
-// table, quoted for a POSIX shell.
+// table, each word quoted for a POSIX shell (shell.Quote).
 func (f form) cli(experiment string) string {
-	args := []string{"attnlab", "compare", shellQuote(experiment)}
+	args := []string{"attnlab", "compare", shell.Quote(experiment)}
 	add := func(flag, v string) {
 		if v = strings.TrimSpace(v); v != "" {
-			args = append(args, flag, shellQuote(v))
+			args = append(args, flag, shell.Quote(v))
 		}
 	}
 	// The lists as query reads them (splitList): "attention.name," as
@@ -210,19 +211,4 @@ func (f form) cli(experiment string) string {
 		args = append(args, "--unpaired")
 	}
 	return strings.Join(args, " ")
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	safe := s != ""
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./,=:+@%", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
