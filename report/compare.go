@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/attnlab/attnlab/metrics"
@@ -29,6 +30,49 @@ const StatusAny store.Status = "any"
 // ErrNoRuns is wrapped by the errors of Compare and the plots when the query
 // selects no run.
 var ErrNoRuns = errors.New("no runs")
+
+// DivergedError is the error of Compare and the plots when every done run
+// the query selects diverged: a build before 2026-12-06 stored it done
+// with a loss or perplexity of ±Inf, and it counts as failed (see
+// Comparison's notes). It is an ErrNoRuns (errors.Is). Its text names the
+// runs and what to do: remove them (attnlab rm), after which a rerun of
+// their experiment trains them anew.
+type DivergedError struct {
+	Runs []store.Run // the diverged runs, by id; Error says what diverged
+}
+
+// Error returns "report: " and Say("").
+func (e *DivergedError) Error() string { return "report: " + e.Say("") }
+
+// Is reports whether target is ErrNoRuns.
+func (e *DivergedError) Is(target error) bool { return target == ErrNoRuns }
+
+// maxRemoveIDs bounds the ids a DivergedError's attnlab rm line lists.
+const maxRemoveIDs = 20
+
+// Say returns the error's text without its "report: " prefix, in one line:
+// the first runs' ids and names, and the attnlab rm command line that
+// removes them all (its ids when there are at most maxRemoveIDs, RUN...
+// otherwise) with db, the --db option of store.CommandDB ("" for none),
+// after the command's name.
+func (e *DivergedError) Say(db string) string {
+	ids := make([]string, len(e.Runs))
+	named := make([]string, len(e.Runs))
+	for i, r := range e.Runs {
+		ids[i] = strconv.FormatInt(r.ID, 10)
+		named[i] = fmt.Sprintf("%d (%s)", r.ID, r.Name())
+	}
+	what, verb, them := "run", "was", "it"
+	if len(e.Runs) != 1 {
+		what, verb, them = "runs", "were", "them"
+	}
+	rm := "attnlab rm" + db + " " + strings.Join(ids, " ")
+	if len(ids) > maxRemoveIDs {
+		rm = "attnlab rm" + db + " RUN... (their ids)"
+	}
+	return fmt.Sprintf("every done run selected diverged: %s %s %s stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; %s removes %s, and a rerun of the experiment then trains %s anew",
+		what, strings.Join(firstFew(named, 5), ", "), verb, rm, them, them)
+}
 
 // Query selects runs and says how to compare them. The zero Query compares
 // the done runs of every experiment, grouped by the keys that vary.

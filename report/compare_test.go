@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"reflect"
@@ -361,8 +362,18 @@ func TestCompareInfiniteLoss(t *testing.T) {
 	// failed, not an empty table.
 	// (The run that crashed is not named as diverged.)
 	_, err := Compare(context.Background(), st, Query{Experiments: []string{"old-diverged"}, Where: mustWhere(t, "lr = 0.1 and seed >= 3 and seed != 4")})
-	if !errors.Is(err, ErrNoRuns) || !strings.Contains(err.Error(), "no done runs but diverged ones: 1 run ") {
-		t.Errorf("compare of only a diverged run and a failed one: %v, want ErrNoRuns naming the diverged one", err)
+	var div *DivergedError
+	if !errors.Is(err, ErrNoRuns) || !errors.As(err, &div) || len(div.Runs) != 1 || div.Runs[0].Seed != 3 {
+		t.Fatalf("compare of only a diverged run and a failed one: %v, want a DivergedError, an ErrNoRuns, of the diverged one", err)
+	}
+	// One line naming the run (id and name) and saying how to be rid of it.
+	id := div.Runs[0].ID
+	want := fmt.Sprintf("report: every done run selected diverged: run %d (old-diverged/seed=3) was stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; attnlab rm %d removes it, and a rerun of the experiment then trains it anew", id, id)
+	if err.Error() != want {
+		t.Errorf("error\n%s\nwant\n%s", err, want)
+	}
+	if got := div.Say(" --db 'my runs.db'"); !strings.Contains(got, fmt.Sprintf("; attnlab rm --db 'my runs.db' %d removes it,", id)) {
+		t.Errorf("Say with a --db option: %s", got)
 	}
 
 	c = mustCompare(t, st, Query{Experiments: []string{"old-diverged"}, Baseline: "lr=0.001", Unpaired: true, Status: StatusAny, Metrics: []string{"test/ppl", "test/loss", "test/len_ratio"}})
@@ -1039,5 +1050,36 @@ func TestResolveKeysNothingVaries(t *testing.T) {
 	_, err := s.resolveKeys([]string{"nosuch"}, "--by", nil)
 	if err == nil || strings.HasSuffix(err.Error(), ": ") || !strings.Contains(err.Error(), "no key varies among the selected runs") {
 		t.Errorf("resolveKeys = %v, want an unknown key saying no key varies", err)
+	}
+}
+
+// TestDivergedErrorSay: the every-run-diverged error names at most five
+// runs, the rest counted, and its attnlab rm line lists every id up to
+// maxRemoveIDs, beyond which it cannot stay one readable line.
+func TestDivergedErrorSay(t *testing.T) {
+	runsOf := func(n int) []store.Run {
+		var rs []store.Run
+		for i := 1; i <= n; i++ {
+			rs = append(rs, store.Run{ID: int64(i), Experiment: "x", Seed: int64(i)})
+		}
+		return rs
+	}
+	for _, tc := range []struct {
+		n    int
+		want []string
+	}{
+		{2, []string{"diverged: runs 1 (x/seed=1), 2 (x/seed=2) were stored done", "; attnlab rm 1 2 removes them, and a rerun of the experiment then trains them anew"}},
+		{7, []string{"runs 1 (x/seed=1), 2 (x/seed=2), 3 (x/seed=3), 4 (x/seed=4), 5 (x/seed=5), and 2 more were", "; attnlab rm 1 2 3 4 5 6 7 removes them"}},
+		{maxRemoveIDs + 1, []string{"and 16 more were", "; attnlab rm RUN... (their ids) removes them"}},
+	} {
+		got := (&DivergedError{Runs: runsOf(tc.n)}).Say("")
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%d runs: %s\nwant %q in it", tc.n, got, w)
+			}
+		}
+		if strings.Contains(got, "\n") {
+			t.Errorf("%d runs: more than one line: %q", tc.n, got)
+		}
 	}
 }

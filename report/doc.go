@@ -233,7 +233,10 @@
 // an unknown metric lists the selected runs' keys, an empty selection
 // (ErrNoRuns) gives the experiments' run counts by status, an unknown key
 // lists the closest known keys, a --by that would pool settings names
-// them.
+// them. When every done run selected diverged (stored done with a ±Inf
+// loss or perplexity by a build before 2026-12-06), the ErrNoRuns is a
+// *DivergedError: it names the runs and gives the attnlab rm line after
+// which a rerun trains them anew.
 //
 // The functions are safe for concurrent use; a Comparison is a plain value
 // and may be read by many goroutines.

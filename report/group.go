@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/attnlab/attnlab/metrics"
@@ -104,12 +103,7 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 		failed := len(sel.failed) // runs stored failed, before the diverged
 		sel.failDiverged()
 		if len(sel.runs) == 0 {
-			var ids []string
-			for _, r := range sel.failed[failed:] {
-				ids = append(ids, strconv.FormatInt(r.ID, 10))
-			}
-			return nil, &noRunsError{fmt.Sprintf("report: no done runs but diverged ones: %s stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, which counts as failed",
-				plural(len(ids), "run")+" "+strings.Join(firstFew(ids, 5), ", "))}
+			return nil, &DivergedError{Runs: slices.Clone(sel.failed[failed:])}
 		}
 	}
 	// A run not done (--status running, interrupted, failed, any) has

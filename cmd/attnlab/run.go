@@ -315,10 +315,12 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 			}
 		}
 	}
-	if errors.Is(err, report.ErrNoRuns) {
-		// Its done runs all diverged (stored by a build before runs
-		// failed such a run): compare counts them as failed.
-		fmt.Fprintln(errw, "nothing to compare: "+strings.TrimPrefix(err.Error(), "report: "))
+	// Its done runs all diverged (stored by a build before runs failed
+	// such a run): compare counts them as failed. One line says which
+	// and how to train them again, --db and all.
+	if div := (*report.DivergedError)(nil); errors.As(err, &div) {
+		arg, note := st.CommandDB()
+		fmt.Fprintln(errw, "nothing to compare: "+div.Say(arg)+noteSuffix(note))
 		return nil
 	}
 	if err != nil {

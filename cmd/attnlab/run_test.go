@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/attnlab/attnlab/internal/shell"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tasks"
@@ -149,6 +151,64 @@ func TestRunBaselineFailed(t *testing.T) {
 	if out := strings.Join(strings.Fields(r.stdout), " "); !strings.Contains(out, "Failed runs, left out of every statistic") ||
 		!strings.Contains(out, "attention.name=none") {
 		t.Errorf("the table does not list the baseline's failed runs:\n%s", r.stdout)
+	}
+}
+
+// TestRunOldDiverged: when the plan's done runs were all stored done with
+// a ±Inf loss or perplexity (by a build before runs failed a diverged run;
+// a run that diverges today is failed, so the test makes such runs by
+// hand), run has nothing to compare: it says so in one line that names
+// the runs and gives the attnlab rm line, --db included, after which a
+// rerun trains them anew. The table is not printed, and this is no
+// failure of the run.
+func TestRunOldDiverged(t *testing.T) {
+	dir := t.TempDir()
+	exp := writeIn(t, dir, "old.yaml", `name: old
+task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
+model:
+  name: seq2seq-rnn
+  embed: 8
+  encoder: {name: lstm, hidden: 8}
+  attention: {name: dot}
+train:
+  optimizer: {name: sgd, lr: 0.01}
+  batch_size: 16
+  steps: 10
+  eval_every: 10
+seeds: [1, 2]
+`)
+	db := filepath.Join(dir, "old.db")
+	wantOK(t, attnlab(t, "run", exp, "--db", db, "-q"))
+	sqldb, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SQLite reads 9e999 as +Inf: what an old build stored of a test
+	// perplexity that overflowed.
+	if res, err := sqldb.Exec(`UPDATE summaries SET value = 9e999 WHERE key = 'test/ppl'`); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 2 {
+		t.Fatalf("%d test/ppl summaries made +Inf, want 2", n)
+	}
+	sqldb.Close()
+
+	r := attnlab(t, "run", exp, "--db", db)
+	wantOK(t, r)
+	noTrace(t, r)
+	if r.stdout != "" {
+		t.Errorf("a table of no runs:\n%s", r.stdout)
+	}
+	want := "\nnothing to compare: every done run selected diverged: runs 1 (old/seed=1), 2 (old/seed=2) were stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; " +
+		"attnlab rm --db " + shell.Quote(db) + " 1 2 removes them, and a rerun of the experiment then trains them anew\n"
+	if !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("stderr\n%s\nwant it to end with%s", r.stderr, want)
+	}
+	// What it says to do works.
+	wantOK(t, attnlab(t, "rm", "--db", db, "1", "2"))
+	again := attnlab(t, "run", exp, "--db", db)
+	wantOK(t, again)
+	if !strings.Contains(again.stderr, "2 planned, 0 already done") || !strings.Contains(again.stdout, "old/seed=1  old/seed=2") {
+		t.Errorf("the rerun after rm:\n%v", again)
 	}
 }
 
