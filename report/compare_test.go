@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -383,6 +384,27 @@ func TestCompareInfiniteLoss(t *testing.T) {
 	}
 	if notes := strings.Join(c.notes(false), " "); !strings.Contains(notes, "lr=0.1 test/ppl ×1 ±Inf") {
 		t.Errorf("--status any: notes do not say the ±Inf was left out:\n%s", notes)
+	}
+	// The CSV counts the ±Inf in test/ppl_inf, not in test/ppl_nan: the
+	// row has no NaN value.
+	var b strings.Builder
+	if err := c.WriteWidth(&b, "csv", 0); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	field := func(row int, col string) string {
+		k := slices.Index(recs[0], col)
+		if k < 0 {
+			t.Fatalf("no CSV column %s in %q", col, recs[0])
+		}
+		return recs[1+row][k]
+	}
+	r := slices.Index(rowLabels(c), "lr=0.1")
+	if nan, inf := field(r, "test/ppl_nan"), field(r, "test/ppl_inf"); nan != "0" || inf != "1" {
+		t.Errorf("--status any: CSV lr=0.1 test/ppl_nan %s, test/ppl_inf %s; want 0 and 1", nan, inf)
 	}
 }
 

@@ -36,7 +36,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 	}
 	header = append(header, "n", "failed", "unfinished", "baseline")
 	for _, m := range c.Metrics {
-		header = append(header, m+"_mean", m+"_std", m+"_n", m+"_nan", m+"_best")
+		header = append(header, m+"_mean", m+"_std", m+"_n", m+"_nan", m+"_inf", m+"_best")
 	}
 	tested := c.testedMetrics()
 	for _, j := range tested {
@@ -53,7 +53,8 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 		}
 		rec = append(rec, strconv.Itoa(len(row.Runs)), strconv.Itoa(len(row.Failed)), strconv.Itoa(row.Unfinished), strconv.FormatBool(i == c.Baseline))
 		for _, cell := range row.Cells {
-			rec = append(rec, csvFloat(cell.Mean), csvFloat(cell.Std), strconv.Itoa(cell.N), strconv.Itoa(cell.NaN), strconv.FormatBool(cell.Best))
+			// _nan and _inf count apart what Cell.NaN counts together.
+			rec = append(rec, csvFloat(cell.Mean), csvFloat(cell.Std), strconv.Itoa(cell.N), strconv.Itoa(cell.NaN-cell.Infinite), strconv.Itoa(cell.Infinite), strconv.FormatBool(cell.Best))
 		}
 		for _, j := range tested {
 			cell := row.Cells[j]

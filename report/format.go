@@ -64,12 +64,15 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     values in bold, LaTeX's special characters escaped; the notes follow
 //     as comments.
 //   - "csv": one header line, then one line per row: the keys' values,
-//     each pooled key's values joined by "; ", n, baseline (true/false),
-//     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan and <m>_best
-//     (mean and std over seeds as Cell.Mean says; nan counts Cell.NaN,
-//     the ±Inf losses of Cell.Infinite included; n counts runs, so a row
-//     with several runs of a seed has fewer seeds than n: its JSON lists
-//     the seeds), and with a baseline, for each metric that is tested, <m>_diff,
+//     each pooled key's values joined by "; ", n, failed, unfinished (the
+//     row's runs, failed runs and runs not finished), baseline (true/false),
+//     then for each metric <m>_mean, <m>_std, <m>_n, <m>_nan, <m>_inf
+//     and <m>_best (mean and std over seeds as Cell.Mean says; n counts
+//     runs, so a row with several runs of a seed has fewer seeds than n:
+//     its JSON lists the seeds; nan counts the runs whose value is NaN,
+//     and inf those whose loss or perplexity is ±Inf, Cell.Infinite, which
+//     --status shows of a failed run: both left out of mean and std, and
+//     together Cell.NaN), and with a baseline, for each metric that is tested, <m>_diff,
 //     <m>_ci_low, <m>_ci_high, <m>_p, <m>_p_adj and <m>_test ("paired",
 //     "welch", "sign-flip" or "permutation": see Cell.Paired and
 //     Cell.Exact; empty where not tested). Numbers are in the

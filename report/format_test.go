@@ -166,7 +166,7 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 		}
 		want = append(want, "n", "failed", "unfinished", "baseline")
 		for _, m := range c.Metrics {
-			want = append(want, m+"_mean", m+"_std", m+"_n", m+"_nan", m+"_best")
+			want = append(want, m+"_mean", m+"_std", m+"_n", m+"_nan", m+"_inf", m+"_best")
 		}
 		tested := c.testedMetrics()
 		for _, j := range tested {
@@ -190,20 +190,23 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 				t.Errorf("%s row %d: n, failed, unfinished, baseline = %q, %q, %q, %q", name, i, rec[nk], rec[nk+1], rec[nk+2], rec[nk+3])
 			}
 			for j, cell := range row.Cells {
-				f := rec[nk+4+5*j:]
+				f := rec[nk+4+6*j:]
 				n, err1 := strconv.Atoi(f[2])
 				nan, err2 := strconv.Atoi(f[3])
-				best, err3 := strconv.ParseBool(f[4])
-				if err := errorsJoin(err1, err2, err3); err != nil {
+				inf, err3 := strconv.Atoi(f[4])
+				best, err4 := strconv.ParseBool(f[5])
+				if err := errorsJoin(err1, err2, err3, err4); err != nil {
 					t.Fatalf("%s row %d %s: %v", name, i, c.Metrics[j], err)
 				}
-				if !sameFloat(csvNum(t, f[0]), cell.Mean) || !sameFloat(csvNum(t, f[1]), cell.Std) || n != cell.N || nan != cell.NaN || best != cell.Best {
-					t.Errorf("%s row %d %s: csv %q, want %v %v %v %v %v", name, i, c.Metrics[j], f[:5], cell.Mean, cell.Std, cell.N, cell.NaN, cell.Best)
+				// nan and inf count apart what Cell.NaN counts together.
+				if !sameFloat(csvNum(t, f[0]), cell.Mean) || !sameFloat(csvNum(t, f[1]), cell.Std) || n != cell.N ||
+					nan != cell.NaN-cell.Infinite || inf != cell.Infinite || best != cell.Best {
+					t.Errorf("%s row %d %s: csv %q, want %v %v %v %v %v %v", name, i, c.Metrics[j], f[:6], cell.Mean, cell.Std, cell.N, cell.NaN-cell.Infinite, cell.Infinite, cell.Best)
 				}
 			}
 			for k, j := range tested {
 				cell := row.Cells[j]
-				f := rec[nk+4+5*len(c.Metrics)+6*k:]
+				f := rec[nk+4+6*len(c.Metrics)+6*k:]
 				want := map[[3]bool]string{{true, true, false}: "paired", {true, false, false}: "welch", {true, true, true}: "sign-flip",
 					{true, false, true}: "permutation"}[[3]bool{cell.Tested, cell.Paired, cell.Exact}]
 				if math.IsNaN(cell.P) {
