@@ -379,14 +379,22 @@ func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfini
 
 // readSnapshot is readRunRows, ending sn however it returns: a panic
 // during the read leaves no pooled connection inside a read transaction.
-// cancel ends sn's context first, which closes a result set a panic left
-// open (on SQLite, closing the snapshot's connection waits for it).
-func (s *Store) readSnapshot(sn *snapshot, cancel func(), r Run, sp *spool, page int, unfinished bool, alive func(int64)) (runRows, CopyAction, error) {
+// After a panic, cancel ends sn's context first, which closes a result set
+// the panic left open (on SQLite, closing the snapshot's connection waits
+// for it). Only then: a read that returned has closed its result sets, and
+// on PostgreSQL a rollback under an ended context may fail, and sn.end
+// then discards the connection: a new connection to the source per run.
+func (s *Store) readSnapshot(sn *snapshot, cancel func(), r Run, sp *spool, page int, unfinished bool, alive func(int64)) (out runRows, skip CopyAction, err error) {
+	returned := false
 	defer func() {
-		cancel()
+		if !returned {
+			cancel()
+		}
 		sn.end()
 	}()
-	return s.readRunRows(sn, r, sp, page, unfinished, alive)
+	out, skip, err = s.readRunRows(sn, r, sp, page, unfinished, alive)
+	returned = true
+	return out, skip, err
 }
 
 func (s *Store) readRunRows(sn *snapshot, listed Run, sp *spool, page int, unfinished bool, alive func(n int64)) (runRows, CopyAction, error) {

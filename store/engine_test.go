@@ -76,6 +76,7 @@ var engineTests = []struct {
 	{"CopySpoolFails", testCopySpoolFails},
 	{"CopySnapshotHistory", testCopySnapshotHistory},
 	{"CopySnapshotRun", testCopySnapshotRun},
+	{"CopyReadPanics", testCopyReadPanics},
 }
 
 // TestSQLite runs the store's suite on SQLite.

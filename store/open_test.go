@@ -390,6 +390,7 @@ var postgresOnlyTests = []struct {
 }{
 	{"OpenRefusesForeignDatabase", testPostgresForeign},
 	{"CopySourceStalls", testPostgresCopySourceStalls},
+	{"CopyKeepsConnections", testPostgresCopyKeepsConnections},
 	{"OpenRefusesNewerSchema", testPostgresNewerSchema},
 	{"OpenExistingEmpty", testPostgresOpenExistingEmpty},
 	{"ConcurrentCreation", testPostgresConcurrentCreation},
