@@ -84,9 +84,11 @@ var finishedness = map[Status]int{StatusQueued: 0, StatusInterrupted: 1, StatusF
 // queued or interrupted without opt.Unfinished (CopyUnfinished) is not
 // copied, and what is written (status, attempts) is the snapshot's. On
 // PostgreSQL the read fails once attemptTimeout (2 min) passes without a
-// page of metric rows or an artifact arriving (a stalled server); an
+// page of metric rows or an artifact arriving (a stalled server), with an
+// error that names the source and the allowance that ran out; an
 // artifact's read is given 1 µs a byte more (copyByteTime: 1 MB/s), so a
-// big checkpoint on a slow link is not a stall.
+// big checkpoint on a slow link is not a stall, and the time spent
+// writing the temporary files below is not counted.
 //
 // A run's metric history, which can be millions of rows, and its
 // artifacts (checkpoints of hundreds of megabytes) are not held in memory:
@@ -334,9 +336,81 @@ type artifactRow struct {
 	created    dbTime
 }
 
-// errStalled ends a snapshot read of the source that made no progress for
-// attemptTimeout.
-var errStalled = errors.New("the source stalled")
+// stallClock ends a snapshot read of the source on PostgreSQL (readRows)
+// once it goes an allowance without progress, calling cancel with a
+// *stallError that names the allowance that ran out — not one given after
+// it ran out, by progress that came too late. The time spent writing the
+// spool's local files (local) is not counted: a slow $TMPDIR is not a
+// stalled source. A nil *stallClock (SQLite) does nothing. Its methods
+// are for the reading goroutine alone; the timer's function only calls
+// cancel, which is safe for concurrent use.
+type stallClock struct {
+	cancel  context.CancelCauseFunc
+	after   time.Duration // the allowance of the wait running
+	timer   *time.Timer
+	stopped bool
+}
+
+// stallError is the cause of the end of a snapshot read of the source that
+// went after without progress.
+type stallError struct{ after time.Duration }
+
+func (e *stallError) Error() string {
+	return fmt.Sprintf("the source made no progress for %s", e.after)
+}
+
+// newStallClock returns a clock whose first wait, of attemptTimeout, has
+// begun.
+func newStallClock(cancel context.CancelCauseFunc) *stallClock {
+	c := &stallClock{cancel: cancel}
+	c.alive(0)
+	return c
+}
+
+// alive records progress: a wait of attemptTimeout begins, and of
+// byteTime(n) more for the n bytes of an artifact about to be read.
+func (c *stallClock) alive(n int64) {
+	if c == nil {
+		return
+	}
+	c.after = attemptTimeout + byteTime(n)
+	c.start()
+}
+
+// start begins the wait of c.after anew.
+func (c *stallClock) start() {
+	if c.stopped {
+		return
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	after := c.after // the timer's own: a later alive does not change what it names
+	c.timer = time.AfterFunc(after, func() { c.cancel(&stallError{after}) })
+}
+
+// local runs write, a write of a local file, with the clock stopped; the
+// wait running then begins anew, whole. A wait that ran out before stays
+// run out: its cancel is done.
+func (c *stallClock) local(write func() error) error {
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	err := write()
+	c.start()
+	return err
+}
+
+// stop ends the clock for good.
+func (c *stallClock) stop() {
+	if c == nil {
+		return
+	}
+	c.stopped = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
 
 // readRows reads run r from s in one snapshot of s (see snapshot): its
 // runs row read anew, its params, summaries, and its metric rows (page
@@ -345,29 +419,28 @@ var errStalled = errors.New("the source stalled")
 // the source, or now running, or now queued or interrupted and not
 // unfinished). On PostgreSQL the read ends once attemptTimeout passes
 // without a page or an artifact arriving (a stalled server), an artifact
-// being given byteTime of its size more: its size is read first. Its errors
-// are s's, a *sourceError, but for the spool file's (a *localError).
+// being given byteTime of its size more: its size is read first. The time
+// spent writing sp's files is not counted (stallClock), and the error says
+// the allowance that ran out. Its errors are s's, a *sourceError, but for
+// the spool file's (a *localError).
 func (s *Store) readRows(ctx context.Context, r Run, sp *spool, page int, unfinished bool) (out runRows, skip CopyAction, err error) {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	after := attemptTimeout // the allowance last given: what a stall is reported after
-	alive := func(int64) {}
+	var clock *stallClock // nil on SQLite: its alive does nothing
 	if s.d.engine() == Postgres {
-		timer := time.AfterFunc(after, func() { cancel(errStalled) })
-		defer timer.Stop()
-		alive = func(n int64) {
-			after = attemptTimeout + byteTime(n)
-			timer.Reset(after)
-		}
+		clock = newStallClock(cancel)
+		defer clock.stop()
+		sp.local = clock.local
+		defer func() { sp.local = nil }()
 	}
 	sn, err := s.db.beginSnapshot(sctx)
 	if err == nil {
-		out, skip, err = s.readSnapshot(sn, func() { cancel(nil) }, r, sp, page, unfinished, alive)
+		out, skip, err = s.readSnapshot(sn, func() { cancel(nil) }, r, sp, page, unfinished, clock.alive)
 	}
 	var local *localError
 	if err != nil && !errors.As(err, &local) {
-		if errors.Is(context.Cause(sctx), errStalled) && ctx.Err() == nil {
-			err = &noAnswerError{after, err}
+		if stall := (*stallError)(nil); errors.As(context.Cause(sctx), &stall) && ctx.Err() == nil {
+			err = &noAnswerError{stall.after, err}
 		}
 		err = &sourceError{what: "it", name: s.name, err: err}
 		if ctx.Err() != nil { // Ctrl-C: the caller's end, not the source's

@@ -326,11 +326,12 @@
 // WAL), its runs row read again there: a run requeued, rewritten or removed
 // meanwhile reaches the target as it was at one instant, and one the
 // snapshot shows removed, running or (without Unfinished) queued is not
-// copied. On PostgreSQL that read fails, naming the source, once
-// attemptTimeout passes without a page or an artifact arriving, an
-// artifact given 1 µs a byte more (1 MB/s; its size is read first). The
-// snapshot is rolled back under a live context, so its connection goes
-// back to the pool. A run's
+// copied. On PostgreSQL that read fails, naming the source and the
+// allowance that ran out, once attemptTimeout passes without a page or an
+// artifact arriving, an artifact given 1 µs a byte more (1 MB/s; its size
+// is read first); the time spent writing the temporary files below is not
+// counted. The snapshot is rolled back under a live context, so its
+// connection goes back to the pool. A run's
 // metric history is not held in memory (millions of rows, when a run logs
 // every step): it is read in pages of 10 000 rows (WHERE (key, step) > the
 // last read, by the primary key) into a temporary file, about 21 bytes a

@@ -390,6 +390,8 @@ var postgresOnlyTests = []struct {
 }{
 	{"OpenRefusesForeignDatabase", testPostgresForeign},
 	{"CopySourceStalls", testPostgresCopySourceStalls},
+	{"CopyStallNamesAllowance", testPostgresCopyStallNamesAllowance},
+	{"CopySlowSpool", testPostgresCopySlowSpool},
 	{"CopyKeepsConnections", testPostgresCopyKeepsConnections},
 	{"OpenRefusesNewerSchema", testPostgresNewerSchema},
 	{"OpenExistingEmpty", testPostgresOpenExistingEmpty},

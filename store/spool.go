@@ -46,6 +46,34 @@ type spool struct {
 	blobsPath     string
 	blobsUnlinked bool
 	blobsSize     int64
+
+	// local, if not nil, runs each write to the files (Copy's
+	// stallClock.local, which does not count the time it takes against
+	// the source).
+	local func(write func() error) error
+}
+
+// localWriter is the metric rows' file as the spool's buffer writes to
+// it: through sp.local.
+type localWriter struct {
+	sp *spool
+	w  io.Writer // sp.f
+}
+
+func (l localWriter) Write(p []byte) (n int, err error) {
+	err = l.sp.write(func() error {
+		n, err = l.w.Write(p)
+		return err
+	})
+	return n, err
+}
+
+// write runs write, a write to the spool's files, through sp.local.
+func (sp *spool) write(write func() error) error {
+	if sp.local == nil {
+		return write()
+	}
+	return sp.local(write)
 }
 
 const (
@@ -61,7 +89,9 @@ func newSpool() (*spool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &spool{f: f, w: bufio.NewWriterSize(f, 64<<10), path: f.Name(), unlinked: unlinked, buf: make([]byte, 0, 64)}, nil
+	sp := &spool{f: f, path: f.Name(), unlinked: unlinked, buf: make([]byte, 0, 64)}
+	sp.w = bufio.NewWriterSize(localWriter{sp, f}, 64<<10)
+	return sp, nil
 }
 
 // tempFile creates a temporary file and removes its name at once where
@@ -88,14 +118,20 @@ func (sp *spool) blobEnd() (int64, error) {
 	return sp.blobsSize, nil
 }
 
-// addBlob appends bytes to the blobs file and returns where they start.
-func (sp *spool) addBlob(data []byte) (int64, error) {
-	off, err := sp.blobEnd()
+// addBlob appends bytes to the blobs file (created, and written, through
+// sp.local) and returns where they start.
+func (sp *spool) addBlob(data []byte) (off int64, err error) {
+	err = sp.write(func() error {
+		if off, err = sp.blobEnd(); err != nil {
+			return err
+		}
+		if _, err := sp.blobs.Write(data); err != nil {
+			return fmt.Errorf("%w (temporary files go to $TMPDIR)", err) // an *os.PathError: it names the file
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, err
-	}
-	if _, err := sp.blobs.Write(data); err != nil {
-		return 0, fmt.Errorf("%w (temporary files go to $TMPDIR)", err) // an *os.PathError: it names the file
 	}
 	sp.blobsSize += int64(len(data))
 	return off, nil
