@@ -192,7 +192,21 @@ func (f form) cli(experiment string) string {
 	// The lists as query reads them (splitList): "attention.name," as
 	// written would be a --by the CLI refuses for its empty item.
 	list := func(flag, v string) { add(flag, strings.Join(splitList(v), ",")) }
-	add("--where", f.Where)
+	where := strings.TrimSpace(f.Where)
+	if len(f.Runs) > 0 {
+		// The runs ticked on the page: compare has no flag of its own
+		// for them, --where takes their ids.
+		ids := make([]string, len(f.Runs))
+		for i, id := range f.Runs {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		in := "id in (" + strings.Join(ids, ", ") + ")"
+		if where != "" {
+			in = "(" + where + ") and " + in
+		}
+		where = in
+	}
+	add("--where", where)
 	list("--by", f.By)
 	list("--pool", f.Pool)
 	list("--metrics", f.Metrics)

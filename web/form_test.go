@@ -36,4 +36,13 @@ func TestFormCLI(t *testing.T) {
 	if !slices.Equal(words, wantWords) {
 		t.Errorf("sh reads %q\nwant %q", words, wantWords)
 	}
+	// Runs ticked on the page are in the line too, as --where takes them.
+	f.Runs = []int64{3, 12}
+	want = `attnlab compare scan-2 --where '(model.attention.name = '\''dot'\'' and seed > 1; $HOME) and id in (3, 12)' --by attention.name --metrics valid/loss --status any --no-adjust`
+	if got := f.cli("scan-2"); got != want {
+		t.Errorf("with runs ticked, cli() =\n%s\nwant\n%s", got, want)
+	}
+	if got, want := (form{Runs: []int64{7}}).cli("x"), `attnlab compare x --where 'id in (7)'`; got != want {
+		t.Errorf("cli() = %s, want %s", got, want)
+	}
 }
