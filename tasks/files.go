@@ -336,6 +336,13 @@ func readLines(task, path string, opt Options) (lines []string, bad map[int]stri
 		return nil, nil, opt.budget.err(task, path)
 	}
 	lines = splitLines(textWithout(b, long, kept))
+	// A long last line without a final "\n" leaves nothing in the text
+	// after the line end before it, which splitLines drops: put it back.
+	for i := range long {
+		for len(lines) <= i {
+			lines = append(lines, "")
+		}
+	}
 	for i, l := range lines {
 		var msg string
 		n, isLong := long[i]

@@ -734,3 +734,29 @@ func TestLongLineNotCopied(t *testing.T) {
 		t.Errorf("bad lines %v, want %v", bad, want)
 	}
 }
+
+// TestLongLastLineReported: an over-long last line without a final "\n"
+// is reported like any other, not dropped with the line end before it.
+func TestLongLastLineReported(t *testing.T) {
+	long := strings.Repeat("x", MaxLineBytes+1)
+	for _, tc := range []struct {
+		content string
+		lines   []string
+		bad     map[int]string
+	}{
+		{"a\tb\n" + long, []string{"a\tb", ""}, map[int]string{1: fmt.Sprintf("line of %d bytes, longer than 64 KiB (the limit)", MaxLineBytes+1)}},
+		{"a\tb\n" + long + "\r", []string{"a\tb", ""}, map[int]string{1: fmt.Sprintf("line of %d bytes, longer than 64 KiB (the limit)", MaxLineBytes+1)}},
+		{"a\tb\n\n" + long, []string{"a\tb", "", ""}, map[int]string{2: fmt.Sprintf("line of %d bytes, longer than 64 KiB (the limit)", MaxLineBytes+1)}},
+		{long, []string{""}, map[int]string{0: fmt.Sprintf("line of %d bytes, longer than 64 KiB (the limit)", MaxLineBytes+1)}},
+		{"a\tb\n" + long + "\n", []string{"a\tb", ""}, map[int]string{1: fmt.Sprintf("line of %d bytes, longer than 64 KiB (the limit)", MaxLineBytes+1)}},
+	} {
+		dir := writeFiles(t, map[string]string{"f.tsv": tc.content})
+		lines, bad, err := readLines("pairs", "f.tsv", Options{BaseDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(lines, tc.lines) || !reflect.DeepEqual(bad, tc.bad) {
+			t.Errorf("%q...: lines %q, bad %v; want %q, %v", tc.content[:8], lines, bad, tc.lines, tc.bad)
+		}
+	}
+}
