@@ -164,3 +164,25 @@ func TestPageWriteDeadline(t *testing.T) {
 		t.Fatal("a response was written after its deadline")
 	}
 }
+
+// TestAPIMethodJSONWithReopen: serve on a SQLite file (Options.Reopen, as
+// attnlab serve runs it) answers another method than GET under /api/ as
+// the API answers too, not with the mux's plain text 405.
+func TestAPIMethodJSONWithReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	st := openStore(t, path)
+	fill(t, st)
+	s := newServer(t, st, Options{Reopen: func() (*store.Store, error) { return store.OpenExisting(path) }})
+	defer s.Close()
+	for _, m := range []string{http.MethodDelete, http.MethodPost, http.MethodOptions} {
+		r := do(t, s, httptest.NewRequest(m, "http://localhost/api/experiments", nil))
+		var got struct{ Error string }
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != http.StatusMethodNotAllowed ||
+			!strings.Contains(got.Error, "the API answers GET only") || r.header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s /api/experiments: %d %s Allow %q %q; want 405, JSON, Allow \"GET, HEAD\"", m, r.status, r.header.Get("Content-Type"), r.header.Get("Allow"), shortBody(r.body))
+		}
+	}
+	if r := get(t, s, "/api/experiments"); r.status != http.StatusOK {
+		t.Errorf("GET /api/experiments: %d", r.status)
+	}
+}

@@ -120,7 +120,7 @@ func New(st *store.Store, opt Options) (*Server, error) {
 	}
 	if opt.Reopen != nil && st.Engine() == store.SQLite {
 		s.live = &reopener{open: opt.Reopen, path: st.Path(), cur: s}
-		s.handler = s.guard(http.HandlerFunc(s.dispatch))
+		s.handler = s.guard(s.apiGetOnly(http.HandlerFunc(s.dispatch)))
 	}
 	return s, nil
 }
