@@ -71,6 +71,13 @@ or ./attnlab.db.`,
 				return usagef("--%s %q: want a SQLite file or a postgres:// URL", name, f.Value.String())
 			}
 		}
+		// So is a blank $ATTNLAB_DB, the default of --db (an empty one is
+		// unset): it would be taken as the name of a file.
+		if env := os.Getenv("ATTNLAB_DB"); env != "" && strings.TrimSpace(env) == "" {
+			if f := cmd.Flags().Lookup("db"); f != nil && !f.Changed {
+				return usagef("$ATTNLAB_DB %q: want a SQLite file or a postgres:// URL", env)
+			}
+		}
 		return emptyListItem(cmd)
 	}
 	root.AddGroup(

@@ -154,3 +154,19 @@ func TestSyncSaysResultsDiffer(t *testing.T) {
 		t.Errorf("sync onto a run with other results said:\n%s", r.stdout)
 	}
 }
+
+// TestBlankEnvDB: a blank $ATTNLAB_DB, the default of --db, is a usage
+// error as a blank --db is, not the name of a database file to create.
+func TestBlankEnvDB(t *testing.T) {
+	yaml, err := filepath.Abs("testdata/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	t.Setenv("ATTNLAB_DB", " ")
+	wantError(t, attnlab(t, "ls"), exitUsage, `$ATTNLAB_DB " ": want a SQLite file or a postgres:// URL`)
+	wantError(t, attnlab(t, "run", yaml, "--set", "train.steps=1"), exitUsage, `$ATTNLAB_DB " ": want a SQLite file or a postgres:// URL`)
+	if _, err := os.Stat(" "); err == nil {
+		t.Error(`a blank $ATTNLAB_DB made a database file named " "`)
+	}
+}
