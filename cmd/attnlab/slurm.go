@@ -98,7 +98,8 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 			if len(store.Secrets(target)) > 0 {
 				// The script reads the URL from ATTNLAB_DB (it holds no
 				// password): a job without it fails in every task.
-				if err := checkExport(o.sbatchArgs, os.Getenv("SBATCH_EXPORT")); err != nil {
+				env, set := os.LookupEnv("SBATCH_EXPORT")
+				if err := checkExport(o.sbatchArgs, env, set); err != nil {
 					return err
 				}
 			}
@@ -249,12 +250,19 @@ func (o *slurmOptions) check() error {
 		if !strings.HasPrefix(a, "-") || strings.ContainsAny(a, "\n\r") {
 			return usagef("--sbatch-arg %q: want one sbatch option such as --mem=4G", a)
 		}
-		// sbatch takes unambiguous abbreviations of long options (--wr: --w is also --wait and --wckey).
-		if name, _, _ := strings.Cut(strings.Fields(a)[0], "="); len(name) >= 4 && strings.HasPrefix("--wrap", name) {
-			return usagef("--sbatch-arg %q: --wrap replaces the script, which runs the workers; give sbatch options only", a)
-		}
-		if flag, ours := ownSbatchOption(a); ours != "" {
-			return usagef("--sbatch-arg %q: the script sets %s itself from %s; use that instead", a, flag, ours)
+		// sbatch reads every word of an #SBATCH line as an option or its
+		// value ("--mem=4G --array=0-9" is two options): each is checked.
+		for _, w := range sbatchWords(a) {
+			if !strings.HasPrefix(w, "-") {
+				continue // a value
+			}
+			// sbatch takes unambiguous abbreviations of long options (--wr: --w is also --wait and --wckey).
+			if name, _, _ := strings.Cut(w, "="); len(name) >= 4 && strings.HasPrefix("--wrap", name) {
+				return usagef("--sbatch-arg %q: --wrap replaces the script, which runs the workers; give sbatch options only", a)
+			}
+			if flag, ours := ownSbatchOption(w); ours != "" {
+				return usagef("--sbatch-arg %q: the script sets %s itself from %s; use that instead", a, flag, ours)
+			}
 		}
 	}
 	return nil
@@ -386,35 +394,84 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, st *store.St
 // checkExport fails when the job's environment would lack ATTNLAB_DB: an
 // sbatch --export that names neither ALL nor ATTNLAB_DB (NONE, NIL, or a
 // list of other variables), given by --sbatch-arg or by $SBATCH_EXPORT,
-// which overrides the script's #SBATCH lines (env is its value, "" when
-// unset).
-func checkExport(sbatchArgs []string, env string) error {
+// which overrides the script's #SBATCH lines (env is its value, set
+// whether it is in the environment: sbatch takes an empty one as an empty
+// list).
+func checkExport(sbatchArgs []string, env string, set bool) error {
 	source, value := "", ""
 	for _, a := range sbatchArgs {
-		f := strings.Fields(a)
-		name, v, eq := strings.Cut(f[0], "=")
-		// sbatch takes unambiguous abbreviations of long options (--exp).
-		if name != "--export" && (len(name) < 5 || !strings.HasPrefix("--export", name)) {
-			continue
+		words := sbatchWords(a)
+		for i, w := range words {
+			name, v, eq := strings.Cut(w, "=")
+			// sbatch takes unambiguous abbreviations of long options (--exp).
+			if name != "--export" && (len(name) < 5 || !strings.HasPrefix("--export", name)) {
+				continue
+			}
+			if !eq && i+1 < len(words) {
+				v = words[i+1]
+			}
+			source, value = fmt.Sprintf("--sbatch-arg %q", a), v
 		}
-		if !eq && len(f) > 1 {
-			v = f[1]
-		}
-		source, value = fmt.Sprintf("--sbatch-arg %q", a), v
 	}
-	if strings.TrimSpace(env) != "" {
+	if set {
 		source, value = fmt.Sprintf("SBATCH_EXPORT=%q in the environment", env), env
 	}
 	if source == "" {
 		return nil // sbatch's default: ALL
 	}
+	// As sbatch splits the list: at commas, no blank trimmed, one pair of
+	// quotes around an item dropped.
 	for _, item := range strings.Split(value, ",") {
-		item = strings.TrimSpace(item)
+		if len(item) >= 2 && (item[0] == '"' || item[0] == '\'') && item[len(item)-1] == item[0] {
+			item = item[1 : len(item)-1]
+		}
 		if strings.EqualFold(item, "ALL") || item == "ATTNLAB_DB" || strings.HasPrefix(item, "ATTNLAB_DB=") {
 			return nil
 		}
 	}
 	return usagef("%s: the job would not get ATTNLAB_DB, the database URL with its password, and every worker would stop; add ATTNLAB_DB to it (--export=ATTNLAB_DB,...) or ALL", source)
+}
+
+// sbatchWords splits an #SBATCH line's options into words as sbatch does:
+// at blanks, except within quotes ('...', "...") or after a backslash,
+// which are dropped, up to an unquoted # (the rest is a comment).
+func sbatchWords(line string) []string {
+	var words []string
+	var w strings.Builder
+	in, quote, escaped := false, byte(0), false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case escaped:
+			escaped = false
+		case c == '\\':
+			escaped, in = true, true
+			continue
+		case quote != 0:
+			if c == quote {
+				quote = 0
+				continue
+			}
+		case c == '"' || c == '\'':
+			quote, in = c, true
+			continue
+		case c == '#':
+			i = len(line)
+			continue
+		case c == ' ' || c == '\t' || c == '\v' || c == '\f':
+			if in {
+				words, in = append(words, w.String()), false
+				w.Reset()
+			}
+			continue
+		}
+		w.WriteByte(c)
+		in = true
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words
 }
 
 // laterJob says whether sbatch options make the job start later than

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,7 @@ func TestSlurmDryRunGolden(t *testing.T) {
 		{"slurm_dry_run_nopassword.golden", []string{"--workers", "1", "--db", "postgres://lab@db.example/attnlab"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
-			t.Setenv("SBATCH_EXPORT", "") // would override the script's --export
+			unsetenv(t, "SBATCH_EXPORT") // would override the script's --export
 			args := append([]string{"slurm", "testdata/queue.yaml", "--attnlab", "/opt/attnlab/bin/attnlab", "--dry-run"}, tc.args...)
 			r := attnlab(t, args...)
 			wantOK(t, r)
@@ -66,6 +67,9 @@ func TestSlurmUsageErrors(t *testing.T) {
 		// --wrap would make sbatch run its command instead of the script.
 		{[]string{"--workers", "2", "--sbatch-arg", "--wrap=rm -rf /"}, `--sbatch-arg "--wrap=rm -rf /": --wrap replaces the script`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--wr hostname"}, `--sbatch-arg "--wr hostname": --wrap replaces the script`},
+		// sbatch reads every word of an #SBATCH line.
+		{[]string{"--workers", "2", "--sbatch-arg", "--exclusive --wrap=hostname"}, `--sbatch-arg "--exclusive --wrap=hostname": --wrap replaces the script`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G --array=0-99"}, `--sbatch-arg "--mem=4G --array=0-99": the script sets --array itself from --workers`},
 		{[]string{"--workers", "2", "--db", ""}, `--db "": want a SQLite file or a postgres:// URL`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
@@ -98,8 +102,20 @@ func TestSlurmExportKeepsDB(t *testing.T) {
 		{withPassword, "ALL", []string{"--sbatch-arg=--export=NONE"}, ""},
 		{withPassword, "", []string{"--sbatch-arg=--exclusive"}, ""},
 		{"postgres://lab@db.example/attnlab", "NONE", []string{"--sbatch-arg=--export=NONE"}, ""},
+		// sbatch reads every word of the #SBATCH line, quotes and
+		// comments as a shell would.
+		{withPassword, "", []string{"--sbatch-arg", "--mem=4G --export=NONE"}, `--sbatch-arg "--mem=4G --export=NONE": the job would not get ATTNLAB_DB`},
+		{withPassword, "", []string{"--sbatch-arg", "--export=PATH#,ATTNLAB_DB"}, `--sbatch-arg "--export=PATH#,ATTNLAB_DB": the job would not get ATTNLAB_DB`},
+		{withPassword, "", []string{"--sbatch-arg", `--export="ALL"`}, ""},
+		{withPassword, "", []string{"--sbatch-arg", `--export='PATH,ATTNLAB_DB'`}, ""},
+		// sbatch trims no blank around the items of SBATCH_EXPORT.
+		{withPassword, "PATH, ATTNLAB_DB", nil, `SBATCH_EXPORT="PATH, ATTNLAB_DB" in the environment`},
 	} {
-		t.Setenv("SBATCH_EXPORT", tc.env)
+		if tc.env == "" {
+			unsetenv(t, "SBATCH_EXPORT")
+		} else {
+			t.Setenv("SBATCH_EXPORT", tc.env)
+		}
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run", "--workers", "2", "--db", tc.db}, tc.args...)...)
 		if tc.want == "" {
 			wantOK(t, r)
@@ -109,6 +125,26 @@ func TestSlurmExportKeepsDB(t *testing.T) {
 		if strings.Contains(r.stdout+r.stderr, "Sup3rSecret") {
 			t.Fatalf("the password is in the output:\n%v", r)
 		}
+	}
+}
+
+// TestSlurmEmptyExportEnv: sbatch takes an SBATCH_EXPORT that is set but
+// empty or blank as a list of no variable: the job would get no
+// ATTNLAB_DB.
+func TestSlurmEmptyExportEnv(t *testing.T) {
+	for _, env := range []string{"", " "} {
+		t.Setenv("SBATCH_EXPORT", env)
+		r := attnlab(t, "slurm", "testdata/queue.yaml", "--dry-run", "--workers", "2", "--db", "postgres://lab:Sup3rSecret@db.example/attnlab")
+		wantError(t, r, exitUsage, fmt.Sprintf("SBATCH_EXPORT=%q in the environment: the job would not get ATTNLAB_DB", env))
+	}
+}
+
+// unsetenv unsets the environment variable key for the rest of the test
+// (t.Setenv restores it after).
+func unsetenv(t *testing.T, key string) {
+	t.Setenv(key, "")
+	if err := os.Unsetenv(key); err != nil {
+		t.Fatal(err)
 	}
 }
 
