@@ -214,6 +214,11 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 	return cmd
 }
 
+// outputDirRefused are the characters the #SBATCH --output line cannot
+// carry: sbatch splits the line into words at blanks, reads quotes and
+// backslashes, ends it at #, and takes % as a pattern.
+const outputDirRefused = " \t\n\r%#'\"\\"
+
 func (o *slurmOptions) check() error {
 	switch {
 	case o.workers < 1:
@@ -231,8 +236,8 @@ func (o *slurmOptions) check() error {
 	case strings.ContainsAny(o.partition, " \t\n\r'\"\\$`"):
 		// A line break would end the #SBATCH line and start a shell one.
 		return usagef("--partition %q: not a partition name", o.partition)
-	case strings.ContainsAny(o.outputDir, " \t\n\r%"):
-		return usagef("--output-dir %q: sbatch cannot take blanks or %% in it", o.outputDir)
+	case strings.ContainsAny(o.outputDir, outputDirRefused):
+		return usagef("--output-dir %q: sbatch cannot take blanks, %%, #, quotes or backslashes in it", o.outputDir)
 	}
 	// Not a case of the switch above: a valid --max-memory would end it
 	// before the checks after it.
@@ -242,6 +247,11 @@ func (o *slurmOptions) check() error {
 		}
 	}
 	if o.outputDir != "" {
+		// The script names it by its absolute path: the submission
+		// directory's name counts too.
+		if abs, err := filepath.Abs(o.outputDir); err == nil && strings.ContainsAny(abs, outputDirRefused) {
+			return usagef("--output-dir %q: its path %q has a blank, %%, #, a quote or a backslash, which sbatch cannot take", o.outputDir, abs)
+		}
 		if fi, err := os.Stat(o.outputDir); err != nil || !fi.IsDir() {
 			return usagef("--output-dir %q: no such directory (sbatch does not create it, and the tasks' logs would be lost)", o.outputDir)
 		}
@@ -258,7 +268,7 @@ func (o *slurmOptions) check() error {
 			}
 			// sbatch takes unambiguous abbreviations of long options (--wr: --w is also --wait and --wckey).
 			if name, _, _ := strings.Cut(w, "="); len(name) >= 4 && strings.HasPrefix("--wrap", name) {
-				return usagef("--sbatch-arg %q: --wrap replaces the script, which runs the workers; give sbatch options only", a)
+				return usagef("--sbatch-arg %q: --wrap is a command-line option of sbatch, ignored in the script's #SBATCH lines; give options for the job", a)
 			}
 			if flag, ours := ownSbatchOption(w); ours != "" {
 				return usagef("--sbatch-arg %q: the script sets %s itself from %s; use that instead", a, flag, ours)

@@ -65,16 +65,36 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--max-memory", "1GiB", "--output-dir", "/tmp\ntouch /tmp/x #"}, `--output-dir "/tmp\ntouch /tmp/x #": sbatch cannot take blanks`},
 		{[]string{"--workers", "2", "--partition", "cpu\rx"}, `--partition "cpu\rx": not a partition name`},
 		// --wrap would make sbatch run its command instead of the script.
-		{[]string{"--workers", "2", "--sbatch-arg", "--wrap=rm -rf /"}, `--sbatch-arg "--wrap=rm -rf /": --wrap replaces the script`},
-		{[]string{"--workers", "2", "--sbatch-arg", "--wr hostname"}, `--sbatch-arg "--wr hostname": --wrap replaces the script`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--wrap=rm -rf /"}, `--sbatch-arg "--wrap=rm -rf /": --wrap is a command-line option of sbatch, ignored in the script`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--wr hostname"}, `--sbatch-arg "--wr hostname": --wrap is a command-line option of sbatch, ignored in the script`},
 		// sbatch reads every word of an #SBATCH line.
-		{[]string{"--workers", "2", "--sbatch-arg", "--exclusive --wrap=hostname"}, `--sbatch-arg "--exclusive --wrap=hostname": --wrap replaces the script`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--exclusive --wrap=hostname"}, `--sbatch-arg "--exclusive --wrap=hostname": --wrap is a command-line option of sbatch, ignored in the script`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G --array=0-99"}, `--sbatch-arg "--mem=4G --array=0-99": the script sets --array itself from --workers`},
 		{[]string{"--workers", "2", "--db", ""}, `--db "": want a SQLite file or a postgres:// URL`},
+		// sbatch ends an #SBATCH line at # and reads quotes in it.
+		{[]string{"--workers", "2", "--output-dir", "/tmp/logs#1"}, `--output-dir "/tmp/logs#1": sbatch cannot take blanks, %, #, quotes or backslashes`},
+		{[]string{"--workers", "2", "--output-dir", "/tmp/it's"}, `--output-dir "/tmp/it's": sbatch cannot take`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
 		wantError(t, r, exitUsage, tc.want)
 	}
+}
+
+// TestSlurmOutputDirAbsolute: a relative --output-dir is written as its
+// absolute path, so a blank in the submission directory's name would split
+// sbatch's #SBATCH --output line as much as one in the flag.
+func TestSlurmOutputDirAbsolute(t *testing.T) {
+	exp, err := filepath.Abs("testdata/queue.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "my jobs")
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	r := attnlab(t, "slurm", exp, "--dry-run", "--workers", "2", "--db", filepath.Join(t.TempDir(), "q.db"), "--output-dir", "logs")
+	wantError(t, r, exitUsage, `--output-dir "logs": its path "`+filepath.Join(dir, "logs")+`" has a blank`)
 }
 
 // TestSlurmExportKeepsDB: with a password in the URL the script reads the
