@@ -282,22 +282,29 @@ func hasLog(path string) bool {
 // closed. A read-only connection cannot remove them; the last connection
 // able to write the file does, as it closes: under an EXCLUSIVE lock on
 // the database file, which it gets only when no other connection of any
-// process has the database open, it checkpoints the log (copying into the
-// file what other processes committed meanwhile, if anything, as any of
-// them would) and deletes both. So releaseLog opens one such connection,
-// with query_only set and no pragma that writes, reads the schema cookie
-// (which opens the log) and closes it; SQLite decides what goes. Nothing
-// is done when neither file is there, when the path no longer names the
-// file read (the log beside it may then hold that file's pages, which
-// SQLite would apply to the file there now), or when this process may not
-// write the file or its directory (a read-only connection is all it can
-// open). Errors are ignored: the files are then left, as a read-only
-// connection leaves them.
+// process has the database open, it checkpoints the log and deletes both.
+// So releaseLog opens one such connection, with query_only set and no
+// pragma that writes, reads the schema cookie (which opens the log) and
+// closes it; SQLite decides what goes. Nothing is done when neither file
+// is there, when the -wal is not empty (another connection committed into
+// it since: the checkpoint would write its pages into the file), when the
+// path no longer names the file read (the log beside it may then hold
+// that file's pages, which SQLite would apply to the file there now), or
+// when this process may not write the file or its directory (a read-only
+// connection is all it can open). Errors are ignored: the files are then
+// left, as a read-only connection leaves them.
 func releaseLog(path string, id fileID) {
 	if !hasLog(path) || !writable(path) {
 		return
 	}
 	if now, err := statID(path); err != nil || now != id {
+		return
+	}
+	// A read-only connection never writes the log: frames in it are
+	// another connection's commits since (one that could not checkpoint as
+	// it closed, this process's reader holding the file), which the close
+	// would checkpoint into a file that was refused untouched.
+	if fi, err := os.Lstat(path + "-wal"); err != nil || fi.Size() != 0 {
 		return
 	}
 	dsn, err := sqliteDSN(path, url.Values{"_busy_timeout": {"1000"}, "_query_only": {"1"}}, true)

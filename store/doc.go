@@ -40,20 +40,23 @@
 // that writes) and closes it, and SQLite removes them as the last
 // connection to a database does: under an EXCLUSIVE lock on the file,
 // which it gets only while no other connection of any process has it
-// open, after checkpointing what such a connection committed meanwhile.
-// Close does the same for a store opened read-only (OpenReadOnly, on a
-// file this user may write) where neither file was: its connections made
-// them. The store never deletes a -wal or -shm file itself: a -wal may
-// hold committed transactions that no checkpoint copied yet, and another
-// process may be opening it. Left as they are: the -shm the probe makes
-// beside a -wal that was there without one (a database copied with its
-// log: removing the pair would first checkpoint that log into a file
-// being refused); both, when the path names another file by the end of
-// the open (SQLite would apply the first file's log to it); and both,
-// empty, when this user may not write the file but may write its
-// directory — only a connection that can write the file removes them,
-// and they are this user's, created with the file's mode, so the file's
-// owner cannot write them (its writes fail, "attempt to write a readonly
+// open, after a checkpoint (of an empty log: nothing is done once another
+// connection committed into the -wal since, whose pages the checkpoint
+// would write into the file). Close does the same for a store opened
+// read-only (OpenReadOnly, on a file this user may write) where neither
+// file was: its connections made them. The store never deletes a -wal or
+// -shm file itself: a -wal may hold committed transactions that no
+// checkpoint copied yet, and another process may be opening it. Left as
+// they are: the -shm the probe makes beside a -wal that was there without
+// one (a database copied with its log: removing the pair would first
+// checkpoint that log into a file being refused); both, when the path
+// names another file by the end of the open (SQLite would apply the first
+// file's log to it); both, when another connection committed into the
+// -wal meanwhile (as a read-only connection leaves them); and both (the
+// -wal empty), when this user may not write the file but may write its
+// directory — only a connection that can write the file removes them, and
+// they are this user's, created with the file's mode, so the file's owner
+// cannot write them (its writes fail, "attempt to write a readonly
 // database", until they are deleted while no process has the file open).
 // The schema version is PRAGMA user_version and PRAGMA application_id is
 // 0x61746e6c ("atnl"). While open, the store watches the file: each write

@@ -495,3 +495,74 @@ func TestReadOnlyCloseLeavesNoLog(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedOpenLeavesAnothersCommitInLog: another program's WAL database,
+// with neither -wal nor -shm beside it, into whose log (the one the probe
+// made) another connection commits while the probe reads it — so that
+// connection, closing, cannot checkpoint — is refused with its file as it
+// was: the commit stays in the -wal, as it did before the failed open let
+// SQLite remove the probe's files, and nothing checkpoints it into the
+// refused file.
+func TestFailedOpenLeavesAnothersCommitInLog(t *testing.T) {
+	for _, name := range []string{"Open", "OpenExisting", "OpenReadOnly"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "songs.db")
+			db := rawDB(t, path)
+			if _, err := db.Exec(`CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x')`); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := false
+			afterProbe = func(string) {
+				if done {
+					return
+				}
+				done = true
+				// A reader standing for the probe, still open while the
+				// other connection commits and closes.
+				rd, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rd.Close()
+				var n int
+				if err := rd.QueryRow(`SELECT count(*) FROM songs`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				other, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := other.Exec(`INSERT INTO songs VALUES ('y')`); err != nil {
+					t.Fatal(err)
+				}
+				other.Close()
+			}
+			defer func() { afterProbe = nil }()
+			if s, err := opens[name](path); err == nil || !strings.Contains(err.Error(), "not an attnlab database") {
+				if err == nil {
+					s.Close()
+				}
+				t.Fatalf("%s error = %v, want another program's database refused", name, err)
+			}
+			if !done {
+				t.Fatal("the probe hook never ran")
+			}
+			if after, err := os.ReadFile(path); err != nil || string(after) != string(before) {
+				t.Fatalf("the refused file changed (%v): a failed open checkpointed another connection's commit into it", err)
+			}
+			if n := logBytes(path); n <= walHeaderBytes {
+				t.Fatalf("the -wal has %d bytes, want it left with the other connection's commit", n)
+			}
+			var n int
+			if err := rawDB(t, path).QueryRow(`SELECT count(*) FROM songs`).Scan(&n); err != nil || n != 2 {
+				t.Fatalf("a new reader counts %d songs (%v), want 2", n, err)
+			}
+		})
+	}
+}
