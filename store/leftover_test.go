@@ -566,3 +566,56 @@ func TestFailedOpenLeavesAnothersCommitInLog(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedOpenLeavesHotJournal: another program's rollback-journal
+// database with a hot journal (a writer died half way through a
+// transaction) is refused untouched: no connection of the failed open
+// rolls the journal back into the file, as any read-write one would.
+func TestFailedOpenLeavesHotJournal(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src.db")
+	db, err := sql.Open("sqlite3", "file:"+src+"?_journal_mode=DELETE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{
+		`CREATE TABLE songs (title TEXT)`,
+		`INSERT INTO songs SELECT hex(randomblob(200)) FROM (WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i < 2000) SELECT i FROM r)`,
+		`PRAGMA cache_size = 1`, // the update spills its pages into the file
+		`BEGIN`,
+		`UPDATE songs SET title = 'gone'`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, name := range []string{"Open", "OpenExisting", "OpenReadOnly"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "x.db")
+			for _, side := range []string{"", "-journal"} {
+				if err := copyFile(src+side, path+side, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			names, data := dirState(t, dir)
+			if s, err := opens[name](path); err == nil {
+				s.Close()
+				t.Fatalf("%s opened another program's database", name)
+			}
+			gotNames, gotData := dirState(t, dir)
+			if !slices.Equal(gotNames, names) || !maps.Equal(gotData, data) {
+				t.Fatalf("after %s failed the directory holds %q (changed: %v), want %q unchanged", name, gotNames, !maps.Equal(gotData, data), names)
+			}
+		})
+	}
+	if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+}
