@@ -155,14 +155,22 @@ func openSQLite(ctx context.Context, path string, mode openMode) (_ *Store, err 
 		return nil, openErr(path, nil, nil, "cannot be created: this user may not write its directory %s", filepath.Dir(path))
 	}
 	if exists {
-		var fresh *fileID // the file, when neither -wal nor -shm was beside it
-		if id, ierr := statID(path); ierr == nil && !hasLog(path) {
-			fresh = &id
-			defer func() {
-				if err != nil {
-					releaseLog(path, id)
-				}
-			}()
+		// The file, when neither -wal nor -shm was beside it: SQLite keeps
+		// them beside the file a symbolic link names.
+		var fresh *logRelease
+		if id, ierr := statID(path); ierr == nil {
+			real, rerr := filepath.EvalSymlinks(path)
+			if rerr != nil {
+				real = path
+			}
+			if !hasLog(real) {
+				fresh = &logRelease{path: real, id: id}
+				defer func() {
+					if err != nil {
+						releaseLog(real, id)
+					}
+				}()
+			}
 		}
 		st, roDSN, err := s.probeReadOnly(ctx, path)
 		if afterProbe != nil {
@@ -261,6 +269,14 @@ func (s *Store) probeReadOnly(ctx context.Context, path string) (dbState, string
 	return st, dsn, nil
 }
 
+// logRelease is a SQLite file opened when neither its -wal nor its -shm
+// file was beside it: path, the file itself (symbolic links resolved), and
+// its identity id. See releaseLog.
+type logRelease struct {
+	path string
+	id   fileID
+}
+
 // afterProbe, when set (by tests, never in parallel), is called by
 // openSQLite right after the read-only probe of an existing file.
 var afterProbe func(path string)
@@ -294,7 +310,8 @@ func hasLog(path string) bool {
 // connection is all it can open). Errors are ignored: the files are then
 // left, as a read-only connection leaves them.
 func releaseLog(path string, id fileID) {
-	if !hasLog(path) || !writable(path) {
+	// Without file identities (off unix) a replaced file cannot be told.
+	if !fileIDs || !hasLog(path) || !writable(path) {
 		return
 	}
 	if now, err := statID(path); err != nil || now != id {

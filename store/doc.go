@@ -44,7 +44,10 @@
 // connection committed into the -wal since, whose pages the checkpoint
 // would write into the file). Close does the same for a store opened
 // read-only (OpenReadOnly, on a file this user may write) where neither
-// file was: its connections made them. The store never deletes a -wal or
+// file was: its connections made them. Both look beside the file a
+// symbolic link names, where SQLite keeps them; off unix, where a replaced
+// file cannot be told (no device and inode), neither does anything. The
+// store never deletes a -wal or
 // -shm file itself: a -wal may hold committed transactions that no
 // checkpoint copied yet, and another process may be opening it. Left as
 // they are: the -shm the probe makes beside a -wal that was there without

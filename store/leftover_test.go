@@ -619,3 +619,47 @@ func TestFailedOpenLeavesHotJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenThroughSymlinkLeavesNoLog: SQLite keeps a database's -wal and
+// -shm beside the file a symbolic link names, not beside the link, so a
+// failed open and the Close of a read-only store through a link let SQLite
+// remove them there.
+func TestOpenThroughSymlinkLeavesNoLog(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(testing.TB, string)
+		fails bool
+	}{
+		{"newer schema, failed open", newerStore, true},
+		{"read-only store, Close", keepGoneStore, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, links := t.TempDir(), t.TempDir()
+			path := filepath.Join(dir, "x.db")
+			tc.setup(t, path)
+			link := filepath.Join(links, "x.db")
+			if err := os.Symlink(path, link); err != nil {
+				t.Skipf("no symbolic links here: %v", err)
+			}
+			names, _ := dirState(t, dir)
+			s, err := OpenReadOnly(link)
+			if tc.fails != (err != nil) {
+				t.Fatalf("OpenReadOnly through a link: %v, want failure %v", err, tc.fails)
+			}
+			if err == nil {
+				if got, _ := dirState(t, dir); len(got) != 3 {
+					t.Fatalf("setup: reading made no -wal and -shm beside the file (%q)", got)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, _ := dirState(t, dir); !slices.Equal(got, names) {
+				t.Fatalf("the file's directory holds %q, want %q", got, names)
+			}
+			if got, _ := dirState(t, links); !slices.Equal(got, []string{"x.db"}) {
+				t.Fatalf("the link's directory holds %q, want the link alone", got)
+			}
+		})
+	}
+}

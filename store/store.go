@@ -80,7 +80,7 @@ type Store struct {
 	// release (SQLite, read-only) is the file opened when neither its
 	// -wal nor its -shm file was beside it: Close lets SQLite remove
 	// those the store's connections made (releaseLog).
-	release *fileID
+	release *logRelease
 	// down is the outage the store's writes are riding out (PostgreSQL),
 	// shared by all of them: a write that begins during an outage has only
 	// what is left of outageBudget.
@@ -442,7 +442,7 @@ func (s *Store) LeftLog() string { return s.watch.leftLog() }
 func (s *Store) Close() error {
 	err := s.db.Close()
 	if s.release != nil {
-		releaseLog(s.target, *s.release)
+		releaseLog(s.release.path, s.release.id)
 	}
 	return err
 }
