@@ -64,7 +64,11 @@ node. The script holds no password: when the URL has one, the workers get the
 URL from ATTNLAB_DB in the job's environment (sbatch exports the
 submitter's environment by default; an --export, by --sbatch-arg or
 $SBATCH_EXPORT, that names neither ALL nor ATTNLAB_DB is refused). For a
-URL without a password, PGPASSWORD or a pgpass file work too.
+URL without a password, PGPASSWORD or a pgpass file work too. sbatch takes
+SBATCH_ variables over the script's lines: those that would override what
+the script sets from these flags (SBATCH_ARRAY_INX, SBATCH_JOB_NAME,
+SBATCH_OUTPUT, and SBATCH_PARTITION or SBATCH_TIMELIMIT with --partition or
+--time) are not passed to it, with a note.
 
 --dry-run prints the script and submits nothing. It opens the database, read
 only, just for an experiment refused for a setting that new experiments may
@@ -179,7 +183,11 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 				fmt.Fprintf(w, "nothing to start: %s; no Slurm job submitted (one with --sbatch-arg=--dependency=afterany:JOB resumes them after that job)\n", allTraining(running))
 				return nil
 			}
-			job, err := sbatch(cmd.Context(), o, script, *db, st)
+			env, dropped := sbatchEnv(os.Environ(), o, *db)
+			for _, d := range dropped {
+				fmt.Fprintf(cmd.ErrOrStderr(), "attnlab slurm: note: $%s is not passed to sbatch, where it would override the script's %s line (%s)\n", d.name, d.option, d.from)
+			}
+			job, err := sbatch(cmd.Context(), o, script, *db, env, st)
 			if err != nil {
 				return err
 			}
@@ -377,10 +385,49 @@ var jobIDRE = regexp.MustCompile(`^([0-9]+)(;\S+)?\s*$`)
 
 // sbatch submits script and returns the job id. The full database target
 // goes to the job in ATTNLAB_DB; nothing it prints is shown unmasked.
-func sbatch(ctx context.Context, o slurmOptions, script, db string, st *store.Store) (string, error) {
+// droppedEnv is a variable of the submitter's environment that sbatchEnv
+// leaves out: sbatch would let it override the script's option line,
+// which the script writes from one of slurm's flags (from).
+type droppedEnv struct{ name, option, from string }
+
+// sbatchEnv is the environment sbatch runs in: environ with ATTNLAB_DB set
+// to db (the workers read the URL from it when it holds a password), and
+// without the SBATCH_ variables that override an option the script sets
+// (sbatch takes its environment over the script's #SBATCH lines): the
+// array the workers are, the job name, the log files, and the partition
+// and time limit when --partition and --time give them. A site's default
+// partition in SBATCH_PARTITION still applies without --partition.
+func sbatchEnv(environ []string, o slurmOptions, db string) ([]string, []droppedEnv) {
+	over := map[string]droppedEnv{
+		"SBATCH_ARRAY_INX": {"SBATCH_ARRAY_INX", "--array", "--workers"},
+		"SBATCH_JOB_NAME":  {"SBATCH_JOB_NAME", "--job-name", "the experiment's name"},
+		"SBATCH_OUTPUT":    {"SBATCH_OUTPUT", "--output", "--output-dir"},
+	}
+	if o.partition != "" {
+		over["SBATCH_PARTITION"] = droppedEnv{"SBATCH_PARTITION", "--partition", "--partition"}
+	}
+	if o.time != "" {
+		over["SBATCH_TIMELIMIT"] = droppedEnv{"SBATCH_TIMELIMIT", "--time", "--time"}
+	}
+	var env []string
+	var dropped []droppedEnv
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if d, ok := over[name]; ok {
+			dropped = append(dropped, d)
+			continue
+		}
+		if name != "ATTNLAB_DB" {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "ATTNLAB_DB="+db), dropped
+}
+
+func sbatch(ctx context.Context, o slurmOptions, script, db string, env []string, st *store.Store) (string, error) {
 	cmd := exec.CommandContext(ctx, o.sbatchPath, "--parsable")
 	cmd.Stdin = strings.NewReader(script)
-	cmd.Env = append(os.Environ(), "ATTNLAB_DB="+db)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

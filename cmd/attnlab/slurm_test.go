@@ -305,3 +305,49 @@ func TestSlurmWithoutSbatch(t *testing.T) {
 		t.Fatalf("the database was touched without sbatch: %v", err)
 	}
 }
+
+// TestSlurmEnvOverrides: sbatch takes SBATCH_ variables of its environment
+// over the script's #SBATCH lines, so those that would override a line the
+// script writes from slurm's flags (the array of workers, the partition
+// --partition names) are not passed to it, with a note; others (a site's
+// default time limit when --time is not given, a QOS) are.
+func TestSlurmEnvOverrides(t *testing.T) {
+	dir := t.TempDir()
+	db, envFile := filepath.Join(dir, "q.db"), filepath.Join(dir, "env")
+	sbatch := filepath.Join(dir, "sbatch")
+	if err := os.WriteFile(sbatch, []byte("#!/bin/sh\ncat >/dev/null\nenv >"+envFile+"\necho 4242\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SBATCH_ARRAY_INX", "0-99")
+	t.Setenv("SBATCH_PARTITION", "gpu")
+	t.Setenv("SBATCH_TIMELIMIT", "5")
+	t.Setenv("SBATCH_QOS", "long")
+	r := attnlab(t, "slurm", "testdata/tiny.yaml", "--db", db, "--workers", "2", "--partition", "cpu", "--sbatch", sbatch)
+	wantOK(t, r)
+	for _, want := range []string{
+		"note: $SBATCH_ARRAY_INX is not passed to sbatch, where it would override the script's --array line (--workers)",
+		"note: $SBATCH_PARTITION is not passed to sbatch, where it would override the script's --partition line (--partition)",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "SBATCH_TIMELIMIT") || strings.Contains(r.stderr, "SBATCH_QOS") {
+		t.Errorf("a note names a variable that overrides nothing the script sets:\n%s", r.stderr)
+	}
+	b, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := "\n" + string(b)
+	for _, gone := range []string{"\nSBATCH_ARRAY_INX=", "\nSBATCH_PARTITION="} {
+		if strings.Contains(env, gone) {
+			t.Errorf("sbatch got %s", strings.TrimSpace(gone))
+		}
+	}
+	for _, kept := range []string{"\nSBATCH_TIMELIMIT=5\n", "\nSBATCH_QOS=long\n", "\nATTNLAB_DB=" + db + "\n"} {
+		if !strings.Contains(env, kept) {
+			t.Errorf("sbatch did not get %s", strings.TrimSpace(kept))
+		}
+	}
+}
