@@ -39,10 +39,21 @@ var ErrNoRuns = errors.New("no runs")
 // their experiment trains them anew.
 type DivergedError struct {
 	Runs []store.Run // the diverged runs, by id; Error says what diverged
+	// DB and Note are the --db option and its note (store.CommandDB) of
+	// the database the runs are in: Error's attnlab rm line names it, so
+	// that as pasted it removes these runs, not the runs of the same ids
+	// in the default database.
+	DB, Note string
 }
 
-// Error returns "report: " and Say("").
-func (e *DivergedError) Error() string { return "report: " + e.Say("") }
+// Error returns "report: " and Say(DB), then "; " and Note if any.
+func (e *DivergedError) Error() string {
+	s := "report: " + e.Say(e.DB)
+	if e.Note != "" {
+		s += "; " + e.Note
+	}
+	return s
+}
 
 // Is reports whether target is ErrNoRuns.
 func (e *DivergedError) Is(target error) bool { return target == ErrNoRuns }

@@ -367,9 +367,16 @@ func TestCompareInfiniteLoss(t *testing.T) {
 	if !errors.Is(err, ErrNoRuns) || !errors.As(err, &div) || len(div.Runs) != 1 || div.Runs[0].Seed != 3 {
 		t.Fatalf("compare of only a diverged run and a failed one: %v, want a DivergedError, an ErrNoRuns, of the diverged one", err)
 	}
-	// One line naming the run (id and name) and saying how to be rid of it.
+	// One line naming the run (id and name) and saying how to be rid of
+	// it: the rm line names the database (compare, plot and the dashboard
+	// print this error as it is; without --db it would remove the run of
+	// that id in the default database).
 	id := div.Runs[0].ID
-	want := fmt.Sprintf("report: every done run selected diverged: run %d (old-diverged/seed=3) was stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; attnlab rm %d removes it, and a rerun of the experiment then trains it anew", id, id)
+	db, note := st.CommandDB()
+	if db == "" || note != "" {
+		t.Fatalf("CommandDB of the test's store = %q, %q; want a --db option and no note", db, note)
+	}
+	want := fmt.Sprintf("report: every done run selected diverged: run %d (old-diverged/seed=3) was stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; attnlab rm%s %d removes it, and a rerun of the experiment then trains it anew", id, db, id)
 	if err.Error() != want {
 		t.Errorf("error\n%s\nwant\n%s", err, want)
 	}

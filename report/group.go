@@ -103,7 +103,8 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 		failed := len(sel.failed) // runs stored failed, before the diverged
 		sel.failDiverged()
 		if len(sel.runs) == 0 {
-			return nil, &DivergedError{Runs: slices.Clone(sel.failed[failed:])}
+			arg, note := st.CommandDB()
+			return nil, &DivergedError{Runs: slices.Clone(sel.failed[failed:]), DB: arg, Note: note}
 		}
 	}
 	// A run not done (--status running, interrupted, failed, any) has
