@@ -9,7 +9,9 @@ import (
 
 // TestFormCLI: the command line the experiment page shows reaches the
 // shell as the words of the form, whatever a field holds: spaces, quotes,
-// $ and ; are quoted, plain words are left as they are.
+// $ and ; are quoted, plain words are left as they are. It names the
+// page's database (--db), and the runs the page was given (?run=), which
+// compare has no flag for, join --where: it prints the page's table.
 func TestFormCLI(t *testing.T) {
 	f := form{
 		Where:    `model.attention.name = 'dot' and seed > 1; $HOME`,
@@ -18,31 +20,36 @@ func TestFormCLI(t *testing.T) {
 		Status:   "any",
 		NoAdjust: true,
 	}
-	got := f.cli("scan-2")
-	want := `attnlab compare scan-2 --where 'model.attention.name = '\''dot'\'' and seed > 1; $HOME' --by attention.name --metrics valid/loss --status any --no-adjust`
-	if got != want {
-		t.Fatalf("cli() =\n%s\nwant\n%s", got, want)
-	}
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
-	out, err := exec.Command(sh, "-c", `printf '%s\n' `+strings.TrimPrefix(got, "attnlab ")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	words := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	wantWords := []string{"compare", "scan-2", "--where", f.Where, "--by", "attention.name", "--metrics", "valid/loss", "--status", "any", "--no-adjust"}
-	if !slices.Equal(words, wantWords) {
-		t.Errorf("sh reads %q\nwant %q", words, wantWords)
-	}
-	// Runs ticked on the page are in the line too, as --where takes them.
-	f.Runs = []int64{3, 12}
-	want = `attnlab compare scan-2 --where '(model.attention.name = '\''dot'\'' and seed > 1; $HOME) and id in (3, 12)' --by attention.name --metrics valid/loss --status any --no-adjust`
-	if got := f.cli("scan-2"); got != want {
-		t.Errorf("with runs ticked, cli() =\n%s\nwant\n%s", got, want)
-	}
-	if got, want := (form{Runs: []int64{7}}).cli("x"), `attnlab compare x --where 'id in (7)'`; got != want {
-		t.Errorf("cli() = %s, want %s", got, want)
+	sel := form{Where: "seed = 1 or seed = 2", Runs: []int64{3, 12}}
+	for _, tc := range []struct {
+		f     form
+		db    string
+		want  string
+		words []string
+	}{
+		{f, "", `attnlab compare scan-2 --where 'model.attention.name = '\''dot'\'' and seed > 1; $HOME' --by attention.name --metrics valid/loss --status any --no-adjust`,
+			[]string{"compare", "scan-2", "--where", f.Where, "--by", "attention.name", "--metrics", "valid/loss", "--status", "any", "--no-adjust"}},
+		{f, " --db 'my runs.db'", `attnlab compare --db 'my runs.db' scan-2 --where 'model.attention.name = '\''dot'\'' and seed > 1; $HOME' --by attention.name --metrics valid/loss --status any --no-adjust`,
+			[]string{"compare", "--db", "my runs.db", "scan-2", "--where", f.Where, "--by", "attention.name", "--metrics", "valid/loss", "--status", "any", "--no-adjust"}},
+		{sel, " --db runs.db", `attnlab compare --db runs.db scan-2 --where '(seed = 1 or seed = 2) and id in (3, 12)'`,
+			[]string{"compare", "--db", "runs.db", "scan-2", "--where", "(seed = 1 or seed = 2) and id in (3, 12)"}},
+		{form{Runs: []int64{7}}, "", `attnlab compare scan-2 --where 'id in (7)'`,
+			[]string{"compare", "scan-2", "--where", "id in (7)"}},
+	} {
+		got := tc.f.cli("scan-2", tc.db)
+		if got != tc.want {
+			t.Errorf("cli() =\n%s\nwant\n%s", got, tc.want)
+		}
+		sh, err := exec.LookPath("sh")
+		if err != nil {
+			continue
+		}
+		out, err := exec.Command(sh, "-c", `printf '%s\n' `+strings.TrimPrefix(got, "attnlab ")).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if words := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"); !slices.Equal(words, tc.words) {
+			t.Errorf("sh reads %q\nwant %q", words, tc.words)
+		}
 	}
 }

@@ -165,7 +165,8 @@ type experimentView struct {
 	X          store.Experiment
 	Form       form
 	Statuses   []string
-	CLI        string
+	CLI        string // the attnlab compare line of the same table (form.cli)
+	CLINote    string // what it needs besides (a password not shown)
 	CurvesURL  string
 	JSONURL    string
 	CompareErr string
@@ -286,7 +287,8 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	f, ferr := readForm(r)
-	v := &experimentView{X: x, Form: f, CLI: f.cli(name), Counts: counts(x.Counts),
+	dbArg, dbNote := s.st.CommandDB()
+	v := &experimentView{X: x, Form: f, CLI: f.cli(name, dbArg), CLINote: dbNote, Counts: counts(x.Counts),
 		Statuses: []string{""}, JSONURL: f.link("/api/x/" + urlPath(name) + "/compare")}
 	for _, st := range store.Statuses {
 		v.Statuses = append(v.Statuses, string(st))

@@ -69,13 +69,16 @@ func TestPages(t *testing.T) {
 		s := newServer(t, st, Options{ReadOnly: true})
 		add1 := fx.scan["additive"][0]
 		r1 := strconv.FormatInt(add1, 10)
+		// The command line of the same table names the page's database.
+		dbArg, _ := st.CommandDB()
+		cli := template.HTMLEscapeString("attnlab compare" + dbArg + " scan")
 		for _, tc := range []struct {
 			path   string
 			status int
 			wants  []string
 		}{
 			{"/", 200, []string{"scan", "which attention helps SCAN", "9 done", "1 running", "1 failed", "1 queued"}},
-			{"/x/scan", 200, []string{`<td class="key">none</td>`, `<td class="key">additive</td>`, "0.880 ± 0.010", "attnlab compare scan", `data-fragment="runs"`,
+			{"/x/scan", 200, []string{`<td class="key">none</td>`, `<td class="key">additive</td>`, "0.880 ± 0.010", cli, `data-fragment="runs"`,
 				`<span class="unfinished" title="not finished yet, left out of the means">(+1 unfinished)</span>`,
 				`href="/r/` + r1 + `"`, "loss is NaN at step 120", `<progress max="400" value="90">`, `title="run ` + r1 + `, seed 1: `}},
 			{"/x/scan?baseline=attention.name%3Dnone", 200, []string{"Against attention.name=none: difference of means, p (Holm)", `class="baseline"`,
