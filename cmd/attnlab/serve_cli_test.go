@@ -12,7 +12,8 @@ import (
 // TestServeCLILine: the experiment page's "same table on the CLI" line,
 // run as printed, is a command the CLI takes: the page drops the empty
 // items of its list fields as it does when it reads them, where it used to
-// print --by 'attention.name,' as typed, which the CLI refuses.
+// print --by 'attention.name,' as typed, which the CLI refuses; and it
+// names the page's database (--db), which it used to leave out.
 func TestServeCLILine(t *testing.T) {
 	db := sharedDB(t)
 	base := startServe(t, "--db", db)
@@ -35,7 +36,8 @@ func TestServeCLILine(t *testing.T) {
 		if len(args) < 2 || args[0] != "attnlab" {
 			t.Fatalf("CLI line %q: want attnlab ...", line)
 		}
-		if r := attnlab(t, append(args[1:], "--db", db)...); r.code != exitOK {
+		// As printed: the line names the page's database itself.
+		if r := attnlab(t, args[1:]...); r.code != exitOK {
 			t.Errorf("the page's CLI line %q (for %s): %v", line, q.Encode(), r)
 		}
 	}
