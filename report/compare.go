@@ -58,14 +58,10 @@ func (e *DivergedError) Error() string {
 // Is reports whether target is ErrNoRuns.
 func (e *DivergedError) Is(target error) bool { return target == ErrNoRuns }
 
-// maxRemoveIDs bounds the ids a DivergedError's attnlab rm line lists.
-const maxRemoveIDs = 20
-
 // Say returns the error's text without its "report: " prefix, in one line:
 // the first runs' ids and names, and the attnlab rm command line that
-// removes them all (its ids when there are at most maxRemoveIDs, RUN...
-// otherwise) with db, the --db option of store.CommandDB ("" for none),
-// after the command's name.
+// removes them all (every id: a line to paste, however long) with db, the
+// --db option of store.CommandDB ("" for none), after the command's name.
 func (e *DivergedError) Say(db string) string {
 	ids := make([]string, len(e.Runs))
 	named := make([]string, len(e.Runs))
@@ -78,9 +74,6 @@ func (e *DivergedError) Say(db string) string {
 		what, verb, them = "runs", "were", "them"
 	}
 	rm := "attnlab rm" + db + " " + strings.Join(ids, " ")
-	if len(ids) > maxRemoveIDs {
-		rm = "attnlab rm" + db + " RUN... (their ids)"
-	}
 	return fmt.Sprintf("every done run selected diverged: %s %s %s stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; %s removes %s, and a rerun of the experiment then trains %s anew",
 		what, strings.Join(firstFew(named, 5), ", "), verb, rm, them, them)
 }
