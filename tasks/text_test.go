@@ -1,0 +1,133 @@
+package tasks
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// variedText returns about size bytes of seeded random text of the shapes
+// a corpus has: words of ASCII and of 2-, 3- and 4-byte characters, a
+// literal U+FFFD, "<unk>", runs of spaces, tabs and Unicode white space,
+// "\r\n" and lone "\r" line ends, blank lines, and rare words that only
+// some splits see.
+func variedText(seed uint64, size int) string {
+	r := rand.New(rand.NewPCG(seed, 1))
+	words := []string{"the", "cat", "sat", "on", "a", "mat", ".", ",", "naïve", "café", "日本語", "ελληνικά", "🙂", "z̄", "\ufffd", UnkToken, "<b>", "x"}
+	seps := []string{" ", " ", " ", "  ", "\t", "\u00a0", "\u2003", "\n", "\r\n", "\n\n", "\r"}
+	var b strings.Builder
+	for b.Len() < size {
+		if r.IntN(20) == 0 {
+			fmt.Fprintf(&b, "w%d", r.IntN(2000)) // rare
+		} else {
+			b.WriteString(words[r.IntN(len(words))])
+		}
+		b.WriteString(seps[r.IntN(len(seps))])
+	}
+	return b.String()
+}
+
+// refText builds a text dataset the plain way the task is specified: the
+// file's tokens as tok.Split gives them (after a byte-order mark is dropped
+// and "\r\n" read as "\n"), the vocabulary of BuildVocab over the training
+// tokens, every token encoded by Vocab.Encode, and Windows of each split.
+func refText(text, tokenizer string, context, minCount, maxVocab int, validFrac, testFrac float64) (*Vocab, [3][]Example, []int) {
+	tok, _ := TokenizerByName(tokenizer)
+	text = strings.ReplaceAll(strings.TrimPrefix(text, "\ufeff"), "\r\n", "\n")
+	toks := tok.Split(text)
+	n := len(toks)
+	nTest, nValid := fractionCount(testFrac, n), fractionCount(validFrac, n)
+	ends := [3]int{n - nValid - nTest, n - nTest, n}
+	v := BuildVocab([][]string{toks[:ends[0]]}, minCount, maxVocab)
+	ids := v.Encode(toks)
+	var splits [3][]Example
+	for i := range splits {
+		splits[i] = Windows(ids[splitStart(ends, i):ends[i]], context)
+	}
+	return v, splits, ids[ends[1]:]
+}
+
+// TestTextAsSpecified: the text task's vocabulary, windows and test stream
+// are exactly those of the plain definition (refText: tok.Split, BuildVocab,
+// Encode), for both tokenizers, on varied text, with a byte-order mark and
+// with min_count and max_vocab cutting the vocabulary.
+func TestTextAsSpecified(t *testing.T) {
+	for _, tc := range []struct {
+		name, tokenizer   string
+		context, min, max int
+		valid, test       float64
+		bom               bool
+		seed              uint64
+		size              int
+	}{
+		{"char", "char", 16, 1, 0, 0.1, 0.1, false, 1, 50_000},
+		{"char bom min_count", "char", 7, 3, 0, 0.05, 0.2, true, 2, 30_000},
+		{"char max_vocab", "char", 64, 1, 12, 0.1, 0, false, 3, 20_000},
+		{"word", "word", 16, 1, 0, 0.1, 0.1, false, 4, 50_000},
+		{"word min_count", "word", 5, 2, 0, 0.2, 0.1, true, 5, 40_000},
+		{"word max_vocab", "word", 32, 1, 20, 0, 0.3, false, 6, 40_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := variedText(tc.seed, tc.size)
+			if tc.bom {
+				text = "\ufeff" + text
+			}
+			dir := writeFiles(t, map[string]string{"c.txt": text})
+			d, err := Build("text", map[string]any{"path": "c.txt", "tokenizer": tc.tokenizer, "context": tc.context,
+				"min_count": tc.min, "max_vocab": tc.max, "valid_fraction": tc.valid, "test_fraction": tc.test}, Options{BaseDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, splits, testTokens := refText(text, tc.tokenizer, tc.context, tc.min, tc.max, tc.valid, tc.test)
+			if got, want := d.TgtVocab.Tokens(), v.Tokens(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("vocabulary = %q, want %q", got, want)
+			}
+			if d.SrcVocab != d.TgtVocab {
+				t.Error("an LM dataset's source vocabulary is not its target's")
+			}
+			for i, got := range [3][]Example{d.Train, d.Valid, d.Test} {
+				if !reflect.DeepEqual(got, splits[i]) {
+					t.Errorf("%s: %d windows differ from the %d of the definition", splitNames[i], len(got), len(splits[i]))
+				}
+			}
+			if !reflect.DeepEqual(d.TestTokens, testTokens) {
+				t.Errorf("TestTokens: %d ids differ from the %d of the definition", len(d.TestTokens), len(testTokens))
+			}
+		})
+	}
+}
+
+// benchText loads a text corpus of about size bytes as `attnlab run` does
+// (FingerprintFile, CheckData with the fingerprint, then Build), and
+// reports the throughput in MB/s of the file.
+func benchText(b *testing.B, tokenizer string, size int) {
+	dir := b.TempDir()
+	text := variedText(1, size)
+	if err := os.WriteFile(filepath.Join(dir, "c.txt"), []byte(text), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	params := map[string]any{"path": "c.txt", "tokenizer": tokenizer, "context": 64}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		opt := Options{BaseDir: dir, Seed: 1}
+		fp, err := FingerprintFile("text", "c.txt", opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		opt.Data = map[string]Fingerprint{"path": fp}
+		if p := CheckData("text", params, opt).Problems; p != nil {
+			b.Fatal(p)
+		}
+		if _, err := Build("text", params, opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTextChar8MB(b *testing.B) { benchText(b, "char", 8<<20) }
+func BenchmarkTextWord8MB(b *testing.B) { benchText(b, "word", 8<<20) }
