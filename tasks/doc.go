@@ -109,8 +109,9 @@
 //
 // A file task never holds its data as one string per token: it walks the
 // tokens of its text (eachToken) to count them, to build the vocabulary and
-// to encode them, so what stays is the file's text, 8 bytes a token and 64
-// bytes an example (a text window, or a pair). For text that is about 8
+// to encode them (text numbers its distinct tokens in one pass, tokenIndex,
+// and turns the numbers into ids in place), so what stays is the file's
+// text, 8 bytes a token and 64 bytes an example (a text window, or a pair). For text that is about 8
 // bytes a token plus the text; for pairs of short lines the examples
 // weigh more than the tokens: 1.5 million pairs of 6 words (a 46 MB TSV)
 // keep 204 MiB, 143 bytes a pair. Building takes more for a while: the

@@ -88,8 +88,8 @@ func newText(params any, opt Options) (*Dataset, error) {
 	if err := checkReserved(tok, s); err != nil {
 		return nil, fmt.Errorf("text: %s:%w", p.Path, err)
 	}
-	// The file is read three times as tokens (count, vocabulary, ids) and
-	// never held as a []string: what stays is one int per token.
+	// The file is read twice as tokens (count, then index) and never held
+	// as a []string: what stays is one int per token.
 	n := countTokens(tok, s)
 	if n == 0 {
 		return nil, fmt.Errorf("text: %s: no tokens: the %s tokenizer finds none in a file of white space only", p.Path, tok.Name())
@@ -113,22 +113,22 @@ func newText(params any, opt Options) (*Dataset, error) {
 	if !b.take(idBytes*n + exampleBytes*windows) {
 		return nil, b.err("text", p.Path)
 	}
-	counts, i := newTokenCounts(b), 0
-	eachToken(tok, s, func(t string) {
-		if i < ends[splitTrain] {
-			counts.add(t)
-		}
-		i++
-	})
+	// One pass over the tokens numbers them (tokenIndex); the ids then
+	// follow from the vocabulary, in place.
+	index, all := newTokenIndex(b), make([]int, 0, n)
+	eachToken(tok, s, func(t string) { all = append(all, index.add(t, len(all) < ends[splitTrain])) })
 	if b.over() {
 		return nil, b.err("text", p.Path)
 	}
-	v := vocabOfCounts(counts.n, p.MinCount, p.MaxVocab)
-	if err := checkVocab(v, counts.n, p.MinCount, "text", p.Path, ""); err != nil {
+	counts := index.trainCounts()
+	v := vocabOfCounts(counts, p.MinCount, p.MaxVocab)
+	if err := checkVocab(v, counts, p.MinCount, "text", p.Path, ""); err != nil {
 		return nil, err
 	}
-	all := make([]int, 0, n)
-	eachToken(tok, s, func(t string) { all = append(all, v.ID(t)) })
+	idOf := index.ids(v)
+	for i, k := range all {
+		all[i] = idOf[k]
+	}
 	var ids [3][]int
 	for i := range ids {
 		ids[i] = all[splitStart(ends, i):ends[i]:ends[i]]

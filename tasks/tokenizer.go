@@ -109,6 +109,9 @@ func eachToken(tok Tokenizer, s string, fn func(string)) {
 
 // countTokens returns len(tok.Split(s)) without building the tokens.
 func countTokens(tok Tokenizer, s string) int {
+	if _, ok := tok.(Char); ok && utf8.ValidString(s) {
+		return utf8.RuneCountInString(s)
+	}
 	n := 0
 	eachToken(tok, s, func(string) { n++ })
 	return n

@@ -84,6 +84,74 @@ func (c *tokenCounts) add(t string) {
 	}
 }
 
+// tokenIndex numbers the distinct tokens of a text in the order first
+// seen, so that a text is tokenized once: each token becomes its index
+// (one map lookup, none for a one-byte token), the training tokens are
+// counted by index, and the ids follow from the vocabulary with one lookup
+// per distinct token (ids). The tokens it keeps are substrings of the
+// text; trainCounts copies those the vocabulary may keep. Each distinct
+// token is charged to the budget; past its limit, add keeps no new token.
+type tokenIndex struct {
+	byte1  [256]int32 // index+1 of each one-byte token (0: not seen)
+	multi  map[string]int
+	tokens []string // by index
+	train  []int    // by index: occurrences among the training tokens
+	b      *budget
+}
+
+func newTokenIndex(b *budget) *tokenIndex { return &tokenIndex{multi: map[string]int{}, b: b} }
+
+// add returns the index of t, counting it as a training token if train,
+// or -1 once the budget's limit is passed.
+func (x *tokenIndex) add(t string, train bool) int {
+	k, ok := 0, false
+	if len(t) == 1 {
+		k, ok = int(x.byte1[t[0]])-1, x.byte1[t[0]] > 0
+	} else {
+		k, ok = x.multi[t]
+	}
+	if !ok {
+		// Its bytes copied out and kept by the vocabulary, its entries
+		// here and in trainCounts' map, and the vocabulary's.
+		if !x.b.take(2*len(t) + 3*distinctBytes) {
+			return -1
+		}
+		k = len(x.tokens)
+		x.tokens, x.train = append(x.tokens, t), append(x.train, 0)
+		if len(t) == 1 {
+			x.byte1[t[0]] = int32(k + 1)
+		} else {
+			x.multi[t] = k
+		}
+	}
+	if train {
+		x.train[k]++
+	}
+	return k
+}
+
+// trainCounts returns the training tokens' counts, the tokens copied out
+// of the text, for vocabOfCounts. No token may be added after it.
+func (x *tokenIndex) trainCounts() map[string]int {
+	x.multi = nil // garbage before the counts' map grows
+	counts := make(map[string]int, len(x.tokens))
+	for k, t := range x.tokens {
+		if x.train[k] > 0 {
+			counts[strings.Clone(t)] = x.train[k]
+		}
+	}
+	return counts
+}
+
+// ids returns v.ID of each token, by index.
+func (x *tokenIndex) ids(v *Vocab) []int {
+	ids := make([]int, len(x.tokens))
+	for k, t := range x.tokens {
+		ids[k] = v.ID(t)
+	}
+	return ids
+}
+
 // vocabOfCounts is BuildVocab of the tokens counted in counts.
 func vocabOfCounts(counts map[string]int, minCount, maxSize int) *Vocab {
 	type counted struct {
