@@ -11,7 +11,7 @@ type MemoryLimit struct {
 }
 
 // budget counts the bytes a file task allocates while it builds its
-// dataset: the file's bytes and text, per line and per pair the slices and
+// dataset: the file's bytes and text (one for the text task), per line and per pair the slices and
 // maps that hold them, 8 bytes per token id, an Example per window or pair,
 // and each distinct token of a vocabulary. The counts are the sizes of
 // what is allocated (Go's slice and map overheads included, measured by

@@ -115,7 +115,8 @@
 // bytes a token plus the text; for pairs of short lines the examples
 // weigh more than the tokens: 1.5 million pairs of 6 words (a 46 MB TSV)
 // keep 204 MiB, 143 bytes a pair. Building takes more for a while: the
-// file's bytes twice (once for lines over MaxLineBytes), a string header per line, 48 bytes a pair for each
+// file's bytes twice (once for lines over MaxLineBytes, and for text,
+// whose string shares the bytes it was read into), a string header per line, 48 bytes a pair for each
 // copy of the pairs and about 256 a distinct source for the split (that
 // TSV: 764 MiB allocated in all, 462 MiB of peak RSS). While it builds, it
 // charges what it allocates to a budget (budget.go; Dataset.Bytes reports

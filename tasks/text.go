@@ -109,7 +109,7 @@ func newText(params any, opt Options) (*Dataset, error) {
 		windows += windowCount(ends[i]-splitStart(ends, i), p.Context)
 	}
 	// The ids and the examples (TestTokens shares the ids); readText
-	// charged the file's bytes and text.
+	// charged the file's bytes, which are the text.
 	if !b.take(idBytes*n + exampleBytes*windows) {
 		return nil, b.err("text", p.Path)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -131,3 +132,29 @@ func benchText(b *testing.B, tokenizer string, size int) {
 
 func BenchmarkTextChar8MB(b *testing.B) { benchText(b, "char", 8<<20) }
 func BenchmarkTextWord8MB(b *testing.B) { benchText(b, "word", 8<<20) }
+
+// TestReadTextNoCopy: readText shares the memory the file is read into
+// instead of copying it into a string: reading a corpus takes its size
+// once, not twice. (Not parallel: it reads the process's allocation
+// counters.)
+func TestReadTextNoCopy(t *testing.T) {
+	if raceBuild {
+		t.Skip("allocations measured under -race include the race detector's; this test runs without -race (as CI does)")
+	}
+	const size = 8 << 20
+	text := strings.Repeat("the cat sat on the mat\r\n", size/24)
+	dir := writeFiles(t, map[string]string{"c.txt": text})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s, err := readText("text", "c.txt", Options{BaseDir: dir})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.ReplaceAll(text, "\r\n", "\n"); s != want {
+		t.Fatalf("readText read %d bytes, want the file's %d with LF line ends", len(s), len(want))
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > size+size/8 {
+		t.Errorf("readText of %d bytes allocated %d bytes, want about the file's size", len(text), got)
+	}
+}
