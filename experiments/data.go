@@ -77,8 +77,8 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tas
 // data in a vocabulary is reported on task.min_count. Plan thus finds what would otherwise fail
 // every run of a sweep, each at its start. Given the fingerprints and the
 // first run's seed (opt.Seed), CheckData reuses the bytes the fingerprints
-// were read from and keeps the dataset for that run (tasks' memo): a run
-// in this process reads and tokenizes its files once. It returns the
+// were read from and keeps the dataset (a text corpus: those bytes) for
+// that run (tasks' memo): a run in this process reads its files once. It returns the
 // data's longest source and target and the memory its dataset takes, zero
 // when it has problems.
 func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Fingerprint) checkedData {

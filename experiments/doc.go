@@ -267,7 +267,7 @@
 // changed file makes a new run; a file that cannot be read is an error on
 // its key. Tasks without files have no data block (their identity is
 // unchanged). Load also builds the dataset of each distinct file task
-// (tasks.CheckData) and reports every problem with the data on the task
+// (tasks.CheckData; a text corpus is measured as it would be built) and reports every problem with the data on the task
 // key, one line each: every bad line of a file with its number, an empty
 // file, too few distinct sources for the splits. Data without problems
 // gives its longest source and target (Config.DataLengths, not part of

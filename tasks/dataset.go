@@ -187,6 +187,9 @@ type Options struct {
 
 	expect map[string]Fingerprint // Data by path as written, set by Build
 	budget *budget                // counts a file task's memory, set by Build
+	// measure is set by CheckData for a measurer: it leaves the bytes
+	// FingerprintFile read in the memo, for the run's Build.
+	measure bool
 }
 
 // Path resolves p against BaseDir unless p is absolute.
@@ -308,6 +311,25 @@ func Build(name string, params map[string]any, opt Options) (*Dataset, error) {
 	return buildIn(Registry, name, params, opt)
 }
 
+// fileOptions returns opt for a task whose parameters are p: for a file
+// task, with its files' expected fingerprints by path and a new budget.
+func fileOptions(p any, opt Options) Options {
+	fp, ok := p.(FileParams)
+	if !ok {
+		return opt
+	}
+	if len(opt.Data) > 0 {
+		opt.expect = map[string]Fingerprint{}
+		for key, path := range fp.Files() {
+			if f, ok := opt.Data[key]; ok {
+				opt.expect[path] = f
+			}
+		}
+	}
+	opt.budget = &budget{limit: opt.Memory}
+	return opt
+}
+
 func buildIn(r *registry.Registry[Factory], name string, params map[string]any, opt Options) (*Dataset, error) {
 	e, err := r.Lookup(name)
 	if err != nil {
@@ -317,17 +339,7 @@ func buildIn(r *registry.Registry[Factory], name string, params map[string]any, 
 	if err != nil {
 		return nil, err
 	}
-	if fp, ok := p.(FileParams); ok && len(opt.Data) > 0 {
-		opt.expect = map[string]Fingerprint{}
-		for key, path := range fp.Files() {
-			if f, ok := opt.Data[key]; ok {
-				opt.expect[path] = f
-			}
-		}
-	}
-	if _, ok := p.(FileParams); ok {
-		opt.budget = &budget{limit: opt.Memory}
-	}
+	opt = fileOptions(p, opt)
 	d, err := e.New(p, opt)
 	if err != nil {
 		return nil, err

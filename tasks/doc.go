@@ -102,10 +102,13 @@
 // bytes: a file of one line of a gigabyte takes its size once to be
 // refused, as the file is read into one buffer of its size), and [CheckData] builds a file task's data to
 // list them before any run (plan does). In one process each file is read
-// and tokenized once: FingerprintFile keeps the bytes it read for the
-// CheckData that follows, and CheckData, given the fingerprints and the
-// first run's seed, keeps the dataset for that run's Build (memo.go; each
-// entry is taken once, and a few at most are kept).
+// once: FingerprintFile keeps the bytes it read for the CheckData that
+// follows, and CheckData, given the fingerprints and the first run's seed,
+// keeps the dataset for that run's Build (memo.go; each entry is taken
+// once, and a few at most are kept). A text corpus is measured instead:
+// CheckData finds its vocabulary and splits without building its ids (8
+// bytes a token, which plan would hold for nothing) and leaves the bytes
+// for the run's Build, which tokenizes them again.
 //
 // A file task never holds its data as one string per token: it walks the
 // tokens of its text (eachToken) to count them, to build the vocabulary and

@@ -124,8 +124,10 @@ type DataSizes struct {
 // without generating data). Given the files' fingerprints
 // (opt.Data) and the seed of a run, it reads the bytes FingerprintFile
 // just read instead of the files, and keeps the dataset for the Build of
-// that run (see memo.go): in one process, each file is read and tokenized
-// once.
+// that run (see memo.go): in one process, each file is read once. The
+// parameters of a task that can measure its data without building it (a
+// measurer: text) are measured instead, and the files' bytes stay for the
+// Build.
 func CheckData(name string, params map[string]any, opt Options) DataCheck {
 	e, err := Registry.Lookup(name)
 	if err != nil {
@@ -138,18 +140,25 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 	if _, ok := p.(FileParams); !ok {
 		return DataCheck{}
 	}
-	d, err := buildIn(Registry, name, params, opt)
+	var dc DataCheck
+	if m, ok := p.(measurer); ok {
+		mopt := fileOptions(p, opt)
+		mopt.measure = true
+		dc, err = m.measure(mopt)
+	} else {
+		var d *Dataset
+		if d, err = buildIn(Registry, name, params, opt); err == nil {
+			if key := datasetKey(name, params, opt); key != "" {
+				memoData.put(key, d)
+			}
+			dc = checkOf(d)
+		}
+	}
 	var de *DataError
 	var pe *registry.ParamError
 	switch {
 	case err == nil:
-		if key := datasetKey(name, params, opt); key != "" {
-			memoData.put(key, d)
-		}
-		src, tgt := d.Longest()
-		return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes, Vocab: max(d.SrcVocab.Len(), d.TgtVocab.Len()),
-			Sizes: DataSizes{LM: d.LM, Train: len(d.Train), Valid: len(d.Valid), Test: len(d.Test), SrcVocab: d.SrcVocab.Len(), TgtVocab: d.TgtVocab.Len(),
-				TestTokens: len(d.TestTokens)}}
+		return dc
 	case errors.As(err, &pe):
 		return DataCheck{Problems: []string{pe.Msg}, Key: pe.Key}
 	case errors.As(err, &de):
@@ -162,6 +171,23 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 	return DataCheck{Problems: []string{strings.TrimPrefix(err.Error(), name+": ")}}
 }
 
+// checkOf returns what CheckData reports of a dataset without problems.
+func checkOf(d *Dataset) DataCheck {
+	src, tgt := d.Longest()
+	return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes, Vocab: max(d.SrcVocab.Len(), d.TgtVocab.Len()),
+		Sizes: DataSizes{LM: d.LM, Train: len(d.Train), Valid: len(d.Valid), Test: len(d.Test), SrcVocab: d.SrcVocab.Len(), TgtVocab: d.TgtVocab.Len(),
+			TestTokens: len(d.TestTokens)}}
+}
+
+// measurer is implemented by the parameters of a file task that can find
+// what CheckData reports of its data without building the dataset: the
+// DataCheck of the dataset its factory would build, Bytes included
+// (charged to opt's budget as the build would), or the error it would
+// return. The bytes of its files stay in the memo for the run's Build.
+type measurer interface {
+	measure(opt Options) (DataCheck, error)
+}
+
 // readFile returns the bytes of the data file at path (resolved with
 // opt.Path): a regular file of at most MaxFileSize bytes (a FIFO or a
 // device is refused without blocking). When opt carries the file's
@@ -172,7 +198,11 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 func readFile(task, path string, opt Options) ([]byte, error) {
 	full := opt.Path(path)
 	if want, ok := opt.expect[path]; ok {
-		if b, ok := memoBytes.take(bytesKey(full, want)); ok {
+		get := memoBytes.take
+		if opt.measure {
+			get = memoBytes.get // left for the run's Build
+		}
+		if b, ok := get(bytesKey(full, want)); ok {
 			return b, nil // what FingerprintFile read, with that fingerprint
 		}
 	}
@@ -463,9 +493,14 @@ func readText(task, path string, opt Options) (string, error) {
 	if !opt.budget.take(len(b)) {
 		return "", opt.budget.err(task, path)
 	}
+	if opt.measure && bytes.Contains(b, []byte("\r\n")) {
+		// b may be the memo's, left for the run's Build: crlfToLF works on
+		// a copy, which that Build does not make (not charged).
+		b = bytes.Clone(b)
+	}
 	b = crlfToLF(b)
-	// No copy (200 MB for a 200 MB corpus): b is this call's alone (read
-	// here, or taken from the memo) and never written again.
+	// No copy (200 MB for a 200 MB corpus): once crlfToLF is done nothing
+	// writes b, read here or given by the memo.
 	return unsafe.String(unsafe.SliceData(b), len(b)), nil
 }
 

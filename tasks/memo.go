@@ -15,7 +15,10 @@ import (
 // (Build). FingerprintFile keeps the bytes it read for the CheckData that
 // follows, and CheckData — given the fingerprints and the seed of the
 // first run — keeps the dataset it built for the Build of that run, with
-// the same fingerprints and seed. Each entry is taken by its one reader
+// the same fingerprints and seed (or, for a task it measures without
+// building its dataset, leaves the bytes for that Build: a text corpus's
+// ids, 8 bytes a token, are then built once, by the run that needs them).
+// Each entry is taken by its one reader
 // (a second Build reads the file again, and two runs never share a
 // dataset), and the memo holds a few entries at most, the oldest dropped
 // first, so that nothing stays in memory for a file no run reads.
@@ -47,6 +50,19 @@ func (m *memoList[T]) put(key string, v T) {
 		m.entries = m.entries[1:]
 	}
 	m.entries = append(m.entries, memoEntry[T]{key, v})
+}
+
+// get returns the entry of key and leaves it in the list.
+func (m *memoList[T]) get(key string) (T, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.entries {
+		if e.key == key {
+			return e.val, true
+		}
+	}
+	var zero T
+	return zero, false
 }
 
 func (m *memoList[T]) take(key string) (T, bool) {

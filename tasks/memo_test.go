@@ -10,7 +10,8 @@ import (
 
 // TestFileReadAndTokenizedOnce: loading an experiment (FingerprintFile,
 // then CheckData with the fingerprints and the first run's seed) and that
-// run's Build read the file once and tokenize it once; the run gets the
+// run's Build read the file once (and build its ids once: CheckData
+// measures a text corpus without them); the run gets the
 // dataset a fresh Build gives. A second Build, or a Build with another seed,
 // reads the file again. Not parallel: it counts the package's file reads.
 func TestFileReadAndTokenizedOnce(t *testing.T) {

@@ -77,6 +77,54 @@ func init() {
 
 func newText(params any, opt Options) (*Dataset, error) {
 	p := paramsOf(params, defaultTextParams())
+	c, err := readCorpus(p, opt, true)
+	if err != nil {
+		return nil, err
+	}
+	var ids [3][]int
+	for i := range ids {
+		ids[i] = c.ids[splitStart(c.ends, i):c.ends[i]:c.ends[i]]
+	}
+	return &Dataset{Name: "text", LM: true, SrcVocab: c.vocab, TgtVocab: c.vocab, SrcTok: c.tok, TgtTok: c.tok,
+		Train: Windows(ids[splitTrain], p.Context), Valid: Windows(ids[splitValid], p.Context), Test: Windows(ids[splitTest], p.Context),
+		TestTokens: ids[splitTest]}, nil
+}
+
+var _ measurer = (*TextParams)(nil)
+
+// measure returns what CheckData reports of the dataset newText builds,
+// without its ids and windows (8 bytes a token, 64 a window: a 200 MB
+// character corpus would take 1.8 GB only to be measured).
+func (p *TextParams) measure(opt Options) (DataCheck, error) {
+	c, err := readCorpus(p, opt, false)
+	if err != nil {
+		return DataCheck{}, err
+	}
+	var windows [3]int
+	longest := 0
+	for i := range c.ends {
+		n := c.ends[i] - splitStart(c.ends, i)
+		if windows[i] = windowCount(n, p.Context); windows[i] > 0 {
+			longest = max(longest, min(n, p.Context+1))
+		}
+	}
+	v := c.vocab.Len()
+	return DataCheck{Tgt: longest, Bytes: opt.budget.used, Vocab: v, Sizes: DataSizes{LM: true,
+		Train: windows[splitTrain], Valid: windows[splitValid], Test: windows[splitTest], SrcVocab: v, TgtVocab: v,
+		TestTokens: c.ends[splitTest] - c.ends[splitValid]}}, nil
+}
+
+// corpus is a text task's file read and tokenized.
+type corpus struct {
+	tok   Tokenizer
+	vocab *Vocab
+	ends  [3]int // each split's end, in tokens
+	ids   []int  // every token's id (nil if not kept)
+}
+
+// readCorpus reads and tokenizes p's file, and keeps the ids of its
+// tokens if keepIDs; the budget is charged for them either way.
+func readCorpus(p *TextParams, opt Options, keepIDs bool) (*corpus, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -115,8 +163,18 @@ func newText(params any, opt Options) (*Dataset, error) {
 	}
 	// One pass over the tokens numbers them (tokenIndex); the ids then
 	// follow from the vocabulary, in place.
-	index, all := newTokenIndex(b), make([]int, 0, n)
-	eachToken(tok, s, func(t string) { all = append(all, index.add(t, len(all) < ends[splitTrain])) })
+	var all []int
+	if keepIDs {
+		all = make([]int, 0, n)
+	}
+	index, i := newTokenIndex(b), 0
+	eachToken(tok, s, func(t string) {
+		k := index.add(t, i < ends[splitTrain])
+		if keepIDs {
+			all = append(all, k)
+		}
+		i++
+	})
 	if b.over() {
 		return nil, b.err("text", p.Path)
 	}
@@ -129,13 +187,7 @@ func newText(params any, opt Options) (*Dataset, error) {
 	for i, k := range all {
 		all[i] = idOf[k]
 	}
-	var ids [3][]int
-	for i := range ids {
-		ids[i] = all[splitStart(ends, i):ends[i]:ends[i]]
-	}
-	return &Dataset{Name: "text", LM: true, SrcVocab: v, TgtVocab: v, SrcTok: tok, TgtTok: tok,
-		Train: Windows(ids[splitTrain], p.Context), Valid: Windows(ids[splitValid], p.Context), Test: Windows(ids[splitTest], p.Context),
-		TestTokens: ids[splitTest]}, nil
+	return &corpus{tok: tok, vocab: v, ends: ends, ids: all}, nil
 }
 
 // checkReserved returns the first token of s (tok) that data may not

@@ -142,7 +142,7 @@ func TestReadTextNoCopy(t *testing.T) {
 		t.Skip("allocations measured under -race include the race detector's; this test runs without -race (as CI does)")
 	}
 	const size = 8 << 20
-	text := strings.Repeat("the cat sat on the mat\r\n", size/24)
+	text := strings.Repeat("the cat sat on the mat\n", size/23)
 	dir := writeFiles(t, map[string]string{"c.txt": text})
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -151,10 +151,69 @@ func TestReadTextNoCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := strings.ReplaceAll(text, "\r\n", "\n"); s != want {
-		t.Fatalf("readText read %d bytes, want the file's %d with LF line ends", len(s), len(want))
+	if s != text {
+		t.Fatalf("readText read %d bytes, want the file's %d", len(s), len(text))
 	}
 	if got := after.TotalAlloc - before.TotalAlloc; got > size+size/8 {
 		t.Errorf("readText of %d bytes allocated %d bytes, want about the file's size", len(text), got)
+	}
+}
+
+// TestTextMeasuredAsBuilt: what CheckData reports of a text corpus, which
+// it measures without building the ids (TextParams.measure), is what the
+// dataset a Build gives shows (checkOf): sizes, lengths, vocabulary and
+// bytes; and a corpus a Build refuses, CheckData reports with the same
+// error.
+func TestTextMeasuredAsBuilt(t *testing.T) {
+	text := variedText(7, 20_000)
+	dir := writeFiles(t, map[string]string{"c.txt": text, "bom.txt": "\ufeff" + text, "short.txt": "ab", "eos.txt": "a <eos> b\n"})
+	for _, params := range []map[string]any{
+		{"path": "c.txt"},
+		{"path": "c.txt", "context": 1},
+		{"path": "c.txt", "context": 5000, "valid_fraction": 0.01, "test_fraction": 0.3},
+		{"path": "c.txt", "tokenizer": "word", "context": 7, "min_count": 3},
+		{"path": "c.txt", "tokenizer": "word", "max_vocab": 10, "valid_fraction": 0.0},
+		{"path": "c.txt", "tokenizer": "word", "context": 60000, "test_fraction": 0.0},
+		{"path": "bom.txt", "tokenizer": "word"},
+		{"path": "c.txt", "min_count": 1000000},
+		{"path": "short.txt"},
+		{"path": "eos.txt", "tokenizer": "word"},
+		{"path": "missing.txt"},
+	} {
+		t.Run(fmt.Sprint(params), func(t *testing.T) {
+			got := CheckData("text", params, Options{BaseDir: dir})
+			d, err := Build("text", params, Options{BaseDir: dir})
+			if err != nil {
+				if len(got.Problems) != 1 || !strings.Contains(err.Error(), got.Problems[0]) {
+					t.Fatalf("CheckData = %+v, want the problem of Build: %v", got, err)
+				}
+				return
+			}
+			if want := checkOf(d); !reflect.DeepEqual(got, want) {
+				t.Fatalf("CheckData = %+v, want the built dataset's %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestCheckDataLeavesFileBytes: CheckData of a text corpus (with its
+// fingerprint, as plan and run give it) leaves the bytes FingerprintFile
+// read in the memo unchanged, "\r\n" line ends included, for the run's
+// Build, which takes them.
+func TestCheckDataLeavesFileBytes(t *testing.T) {
+	text := "one line\r\nanother line\r\n\ufeff a third\n"
+	dir := writeFiles(t, map[string]string{"c.txt": text})
+	opt := Options{BaseDir: dir, Seed: 1}
+	fp, err := FingerprintFile("text", "c.txt", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Data = map[string]Fingerprint{"path": fp}
+	if p := CheckData("text", map[string]any{"path": "c.txt", "context": 4}, opt).Problems; p != nil {
+		t.Fatal(p)
+	}
+	b, ok := memoBytes.take(bytesKey(opt.Path("c.txt"), fp))
+	if !ok || string(b) != text {
+		t.Fatalf("after CheckData the memo holds %q (%v), want the file's bytes %q", b, ok, text)
 	}
 }
