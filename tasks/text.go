@@ -138,7 +138,7 @@ func readCorpus(p *TextParams, opt Options, keepIDs bool) (*corpus, error) {
 	}
 	// The file is read twice as tokens (count, then index) and never held
 	// as a []string: what stays is one int per token.
-	n := countTokens(tok, s)
+	n := countValidTokens(tok, s) // readText checked s
 	if n == 0 {
 		return nil, fmt.Errorf("text: %s: no tokens: the %s tokenizer finds none in a file of white space only", p.Path, tok.Name())
 	}
@@ -168,7 +168,7 @@ func readCorpus(p *TextParams, opt Options, keepIDs bool) (*corpus, error) {
 		all = make([]int, 0, n)
 	}
 	index, i := newTokenIndex(b), 0
-	eachToken(tok, s, func(t string) {
+	eachValidToken(tok, s, func(t string) {
 		k := index.add(t, i < ends[splitTrain])
 		if keepIDs {
 			all = append(all, k)

@@ -86,34 +86,50 @@ func tokenizerNames() []string { return []string{"char", "word"} }
 // encode their data this way instead of holding a []string per file (16
 // bytes a token, a character-level file 16 times its size).
 func eachToken(tok Tokenizer, s string, fn func(string)) {
+	if !utf8.ValidString(s) {
+		for _, t := range tok.Split(s) {
+			fn(t)
+		}
+		return
+	}
+	eachValidToken(tok, s, fn)
+}
+
+// eachValidToken is eachToken of an s known to be valid UTF-8 (the text
+// task's, which readText checked), without checking it again: a corpus
+// is walked more than once.
+func eachValidToken(tok Tokenizer, s string, fn func(string)) {
 	switch tok.(type) {
 	case Char:
-		if utf8.ValidString(s) {
-			for i, r := range s {
-				fn(s[i : i+utf8.RuneLen(r)])
-			}
-			return
+		for i, r := range s {
+			fn(s[i : i+utf8.RuneLen(r)])
 		}
 	case Word:
-		if utf8.ValidString(s) {
-			for f := range strings.FieldsSeq(s) {
-				fn(f)
-			}
-			return
+		for f := range strings.FieldsSeq(s) {
+			fn(f)
 		}
-	}
-	for _, t := range tok.Split(s) {
-		fn(t)
+	default:
+		for _, t := range tok.Split(s) {
+			fn(t)
+		}
 	}
 }
 
 // countTokens returns len(tok.Split(s)) without building the tokens.
 func countTokens(tok Tokenizer, s string) int {
-	if _, ok := tok.(Char); ok && utf8.ValidString(s) {
+	if !utf8.ValidString(s) {
+		return len(tok.Split(s))
+	}
+	return countValidTokens(tok, s)
+}
+
+// countValidTokens is countTokens of an s known to be valid UTF-8.
+func countValidTokens(tok Tokenizer, s string) int {
+	if _, ok := tok.(Char); ok {
 		return utf8.RuneCountInString(s)
 	}
 	n := 0
-	eachToken(tok, s, func(string) { n++ })
+	eachValidToken(tok, s, func(string) { n++ })
 	return n
 }
 
