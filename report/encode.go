@@ -41,7 +41,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 	tested := c.testedMetrics()
 	for _, j := range tested {
 		m := c.Metrics[j]
-		header = append(header, m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj", m+"_test")
+		header = append(header, m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj", m+"_test", m+"_adjustment")
 	}
 	if err := cw.Write(header); err != nil {
 		return err
@@ -58,7 +58,7 @@ func (c *Comparison) writeCSV(w io.Writer) error {
 		}
 		for _, j := range tested {
 			cell := row.Cells[j]
-			rec = append(rec, csvFloat(cell.Diff), csvFloat(cell.Low), csvFloat(cell.High), csvFloat(cell.P), csvFloat(cell.PAdj), cell.test())
+			rec = append(rec, csvFloat(cell.Diff), csvFloat(cell.Low), csvFloat(cell.High), csvFloat(cell.P), csvFloat(cell.PAdj), cell.test(), c.adjustment(cell))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -342,6 +342,20 @@ func (c *Comparison) UnmarshalJSON(b []byte) error {
 // samples); "" when the cell was not tested or no test could run (P is
 // NaN: fewer than 2 seeds with a value on a side, or an infinite value).
 // See Cell.Paired and Cell.Exact.
+// adjustment names how a tested cell's PAdj was adjusted, as the CSV's
+// <m>_adjustment says it: "holm", or "none" with Query.NoAdjust (PAdj is
+// then P); "" where there is no p-value. The CSV carries no notes, so
+// without it a p_adj column read the same adjusted or not.
+func (c *Comparison) adjustment(cell Cell) string {
+	switch {
+	case !cell.Tested || math.IsNaN(cell.PAdj):
+		return ""
+	case c.Adjusted:
+		return "holm"
+	}
+	return "none"
+}
+
 func (cell Cell) test() string {
 	switch {
 	case !cell.Tested || math.IsNaN(cell.P):

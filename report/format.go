@@ -73,9 +73,11 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     and inf those whose loss or perplexity is ±Inf, Cell.Infinite, which
 //     --status shows of a failed run: both left out of mean and std, and
 //     together Cell.NaN), and with a baseline, for each metric that is tested, <m>_diff,
-//     <m>_ci_low, <m>_ci_high, <m>_p, <m>_p_adj and <m>_test ("paired",
+//     <m>_ci_low, <m>_ci_high, <m>_p, <m>_p_adj, <m>_test ("paired",
 //     "welch", "sign-flip" or "permutation": see Cell.Paired and
-//     Cell.Exact; empty where not tested). Numbers are in the
+//     Cell.Exact; empty where not tested) and <m>_adjustment ("holm", or
+//     "none" with Comparison.Adjusted false, when <m>_p_adj is <m>_p;
+//     empty where there is no p-value). Numbers are in the
 //     shortest form that reads back exactly (infinities as inf and -inf);
 //     a value that does not exist (NaN) is an empty field, as pandas
 //     reads a missing value. The notes are not part of the CSV.

@@ -34,6 +34,8 @@ func comparisons(t *testing.T) map[string]*Comparison {
 			Metrics: []string{"test/exact_match", "test/bleu", "test/loss", "valid/loss", "perf/tokens_per_s", "model/params"}}),
 		"diverge": mustCompare(t, st, Query{Experiments: []string{"diverge"}, Baseline: "lr=0.001"}),
 		"welch":   mustCompare(t, st, Query{Experiments: []string{"welch"}, Baseline: "variant=b"}),
+		// p_adj is p: the CSV must say so, having no notes.
+		"scan_noadjust": mustCompare(t, st, Query{Experiments: []string{"scan-attn"}, Baseline: "attention.name=none", NoAdjust: true}),
 	}
 }
 
@@ -171,7 +173,7 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 		tested := c.testedMetrics()
 		for _, j := range tested {
 			m := c.Metrics[j]
-			want = append(want, m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj", m+"_test")
+			want = append(want, m+"_diff", m+"_ci_low", m+"_ci_high", m+"_p", m+"_p_adj", m+"_test", m+"_adjustment")
 		}
 		if !slices.Equal(recs[0], want) {
 			t.Errorf("%s: header %q, want %q", name, recs[0], want)
@@ -206,7 +208,7 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 			}
 			for k, j := range tested {
 				cell := row.Cells[j]
-				f := rec[nk+4+6*len(c.Metrics)+6*k:]
+				f := rec[nk+4+6*len(c.Metrics)+7*k:]
 				want := map[[3]bool]string{{true, true, false}: "paired", {true, false, false}: "welch", {true, true, true}: "sign-flip",
 					{true, false, true}: "permutation"}[[3]bool{cell.Tested, cell.Paired, cell.Exact}]
 				if math.IsNaN(cell.P) {
@@ -214,6 +216,14 @@ func TestWriteCSVRoundTrip(t *testing.T) {
 				}
 				if f[5] != want {
 					t.Errorf("%s row %d %s: test %q, want %q", name, i, c.Metrics[j], f[5], want)
+				}
+				// The CSV has no notes: each p says how it was adjusted.
+				adj := map[bool]string{true: "holm", false: "none"}[c.Adjusted]
+				if math.IsNaN(cell.PAdj) {
+					adj = ""
+				}
+				if f[6] != adj {
+					t.Errorf("%s row %d %s: adjustment %q, want %q", name, i, c.Metrics[j], f[6], adj)
 				}
 				for x, want := range []float64{cell.Diff, cell.Low, cell.High, cell.P, cell.PAdj} {
 					if !sameFloat(csvNum(t, f[x]), want) {
