@@ -41,7 +41,9 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     1000 up; 1 decimal for a 0–100 score such as BLEU). The best row of a metric within its task is marked with a
 //     trailing *. A cell where fewer runs than n have a value ends with
 //     "(2/3)"; a cell with only NaN values reads "NaN", one without any
-//     value "—". "± std" is left out when a cell has one seed with a value, and for a
+//     value "—". A std that the decimals would round to 0 keeps digits
+//     until it shows ("0.900 ± 0.0003"): "± 0" is no spread, as the tests
+//     take it. "± std" is left out when a cell has one seed with a value, and for a
 //     whole column whose value never varies within a row (model/params).
 //     The baseline row's last key ends with "(baseline)". With a baseline,
 //     a second table follows with, for each tested metric, the difference
@@ -322,9 +324,28 @@ func (f colFormat) value(cell Cell) string {
 	g := f.forMean(cell.Mean)
 	s := g.num(cell.Mean)
 	if cell.N >= 2 && !math.IsNaN(cell.Std) && !f.hideStd && isFinite(cell.Mean) {
-		s += " ± " + g.num(cell.Std)
+		s += " ± " + g.spread(cell.Std, cell.Mean)
 	}
 	return s
+}
+
+// spread formats the standard deviation sd of a cell whose mean is m as
+// num does, but an sd that num would round to zero keeps digits until
+// its first significant one: "100,000,000 ± 0" once stood for an sd of
+// 0.1 beside a t-test, and "± 0" must mean what the tests take for no
+// spread (sd 0, or within the rounding of the values, 4ε·|m|, which
+// stays "0").
+func (f colFormat) spread(sd, m float64) string {
+	s := f.num(sd)
+	if f.decimals < 0 || !isFinite(sd) || sd <= 4*0x1p-52*math.Abs(m) || strings.Trim(s, "0.,") != "" {
+		return s
+	}
+	for d := max(f.decimals+1, 1); d <= 12; d++ {
+		if t := strconv.FormatFloat(sd, 'f', d, 64); strings.Trim(t, "0.") != "" {
+			return t
+		}
+	}
+	return strconv.FormatFloat(sd, 'g', 1, 64)
 }
 
 // diff returns the cell's difference to the baseline with its interval,

@@ -416,7 +416,7 @@ func TestSmallMeansKeepDigits(t *testing.T) {
 		other Cell
 		wantO string
 	}{
-		{"diverged beside", col("test/loss", loss, Cell{Mean: 48055.2, Std: 3.1, N: 2}), loss, "2.8 ± 0.0", Cell{Mean: 48055.2, Std: 3.1, N: 2}, "48,055 ± 3"},
+		{"diverged beside", col("test/loss", loss, Cell{Mean: 48055.2, Std: 3.1, N: 2}), loss, "2.8 ± 0.0002", Cell{Mean: 48055.2, Std: 3.1, N: 2}, "48,055 ± 3"}, // not ± 0.0: it varies
 		{"hundreds beside", col("test/ppl", one(15.87), one(180.3)), one(15.87), "15.9", one(180.3), "180.3"},
 		{"thousands", col("perf/tokens_per_s", one(1301.4), one(4348.2)), one(1301.4), "1,301", one(4348.2), "4,348"},
 		{"tiny beside", col("test/exact_match", one(0.004), one(0.95)), one(0.004), "0.0040", one(0.95), "0.950"},
@@ -1233,5 +1233,40 @@ func TestCompareLoneSurvivingRow(t *testing.T) {
 	}
 	if len(c.FailedElsewhere) != 1 || c.FailedElsewhere[0].Label != "optimizer.lr=3e+38" {
 		t.Errorf("FailedElsewhere = %+v", c.FailedElsewhere)
+	}
+}
+
+// TestStdNeverRoundsToZero: a std that the column's decimals would round
+// to 0 keeps digits until it shows, so that "± 0" means no spread, as
+// the tests take it: seeds of 1e8 + 0.1, 0.3, 0.2 (std 0.1, in a column
+// of 0 decimals) once read "100,000,000 ± 0" beside a paired t-test's
+// interval. A std within the rounding of the values still reads 0.
+func TestStdNeverRoundsToZero(t *testing.T) {
+	f := colFormat{decimals: 0}
+	for _, tc := range []struct {
+		cell Cell
+		want string
+	}{
+		{Cell{Mean: 1e8 + 0.2, Std: 0.10000000149011622, N: 3}, "100,000,000 ± 0.1"},
+		{Cell{Mean: 1e8 + 0.2, Std: 0, N: 3}, "100,000,000 ± 0"},
+		{Cell{Mean: 1e8 + 0.2, Std: 1e-8, N: 3}, "100,000,000 ± 0"}, // 4ε·1e8 = 8.9e-8: rounding
+		{Cell{Mean: 12345, Std: 2.4, N: 3}, "12,345 ± 2"},
+	} {
+		if got := f.value(tc.cell); got != tc.want {
+			t.Errorf("value(%g ± %g) = %q, want %q", tc.cell.Mean, tc.cell.Std, got, tc.want)
+		}
+	}
+	g := colFormat{decimals: 3}
+	for _, tc := range []struct {
+		cell Cell
+		want string
+	}{
+		{Cell{Mean: 0.9, Std: 0.00035, N: 3}, "0.900 ± 0.0003"},
+		{Cell{Mean: 0.9, Std: 0.0012, N: 3}, "0.900 ± 0.001"},
+		{Cell{Mean: 0.9, Std: 1.1e-16, N: 3}, "0.900 ± 0.000"}, // 0.9 summed as 0.7 + 0.2
+	} {
+		if got := g.value(tc.cell); got != tc.want {
+			t.Errorf("value(%g ± %g) = %q, want %q", tc.cell.Mean, tc.cell.Std, got, tc.want)
+		}
 	}
 }
