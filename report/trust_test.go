@@ -1270,3 +1270,43 @@ func TestStdNeverRoundsToZero(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareHolmFamilyReference checks a column mixing tests against
+// values computed independently (mpmath at 50 digits,
+// metrics/testdata/make_audit_refs.py): a paired row (same 4 seeds), a
+// row with fewer seeds than the baseline and one whose fourth seed has no
+// value (Welch's on 3 vs 4 seeds), a constant row against a varying
+// baseline (Welch's, df = 3), and a row of one seed: Δ but no p, and not
+// one of the m = 4 comparisons Holm adjusts over.
+func TestCompareHolmFamilyReference(t *testing.T) {
+	r := trustRun
+	x := fakeExperiment{name: "holm", runs: []fakeRun{
+		r("none", 1, 0.70, nil), r("none", 2, 0.74, nil), r("none", 3, 0.77, nil), r("none", 4, 0.72, nil),
+		r("dot", 1, 0.81, nil), r("dot", 2, 0.85, nil), r("dot", 3, 0.79, nil), r("dot", 4, 0.88, nil),
+		r("additive", 1, 0.81, nil), r("additive", 2, 0.85, nil), r("additive", 3, 0.79, nil),
+		r("general", 1, 0.5, nil), r("general", 2, 0.5, nil), r("general", 5, 0.5, nil),
+		r("mha", 1, 0.9, nil),
+		r("scaled", 1, 0.75, nil), r("scaled", 2, 0.79, nil), r("scaled", 3, 0.82, nil), r("scaled", 4, math.NaN(), nil),
+	}}
+	st, _ := buildStore(t, x)
+	c := mustCompare(t, st, Query{Experiments: []string{"holm"}, Baseline: "attention.name=none"})
+	for _, tc := range []struct {
+		row                     string
+		paired                  bool
+		diff, low, high, p, adj float64
+	}{
+		{"dot", true, 0.1, 0.007216543429812662, 0.19278345657018742, 0.041538909023170006, 2 * 0.041538909023170006},
+		{"additive", false, 0.08416666666666671, 0.022193501768033943, 0.14613983156529947, 0.01865789387854582, 3 * 0.01865789387854582},
+		{"general", false, -0.23249999999999998, -0.28001517739986465, -0.18498482260013532, 0.0005754473655426829, 4 * 0.0005754473655426829},
+		{"mha", false, 0.1675, math.NaN(), math.NaN(), math.NaN(), math.NaN()},
+		// Holm's step-down is monotone: max(2·0.0415, 1·0.0982).
+		{"scaled", false, 0.054166666666666675, -0.015901259620326447, 0.12423459295365981, 0.09824192970651152, 0.09824192970651152},
+	} {
+		cell := cellOf(t, c, "attention.name="+tc.row, "test/exact_match")
+		if cell.Paired != tc.paired || !closeTo(cell.Diff, tc.diff, 1e-12) || !closeTo(cell.Low, tc.low, 1e-9) || !closeTo(cell.High, tc.high, 1e-9) ||
+			!closeTo(cell.P, tc.p, 1e-9) || !closeTo(cell.PAdj, tc.adj, 1e-9) {
+			t.Errorf("%s: paired %v, Δ %.17g [%.17g, %.17g], p %.17g, Holm %.17g; want %v, %.17g [%.17g, %.17g], %.17g, %.17g",
+				tc.row, cell.Paired, cell.Diff, cell.Low, cell.High, cell.P, cell.PAdj, tc.paired, tc.diff, tc.low, tc.high, tc.p, tc.adj)
+		}
+	}
+}

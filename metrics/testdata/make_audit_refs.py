@@ -38,6 +38,9 @@ cases = {
  'welch_unequal': ([10.1,9.8,10.4,10.0,9.9,10.3],[12.0,8.0]),
  'welch_big': ([1e8+0.1,1e8+0.3,1e8+0.2],[1e8+0.5,1e8+0.45,1e8+0.62]),
  'welch_onesideconst': ([0.5,0.5,0.5],[0.4,0.45,0.47]),
+ # report's TestCompareHolmFamilyReference (its other rows: welch_small, paired_small)
+ 'report_scaled': ([0.75,0.79,0.82],[0.70,0.74,0.77,0.72]),
+ 'report_general': ([0.5,0.5,0.5],[0.70,0.74,0.77,0.72]),
 }
 pcases = {
  'paired_small': ([0.81,0.85,0.79,0.88],[0.70,0.74,0.77,0.72]),
