@@ -157,6 +157,8 @@ func TestLaterJob(t *testing.T) {
 		{[]string{"--dependency=afterany:1"}, true}, {[]string{"--dependency afterany:1"}, true},
 		{[]string{"-d afterany:1"}, true}, {[]string{"-dafterany:1"}, true},
 		{[]string{"--mem=4G", "--begin=now+1hour"}, true}, {[]string{"-b 16:00"}, true},
+		{[]string{"--mem=4G --dependency=afterany:1"}, true}, {[]string{"--dep=afterany:1"}, true},
+		{[]string{"--be=16:00"}, true}, {[]string{"-Hd afterany:1"}, true}, {[]string{"--comment=x#--dependency=afterany:1"}, false},
 	} {
 		if got := laterJob(tc.args); got != tc.want {
 			t.Errorf("laterJob(%q) = %v, want %v", tc.args, got, tc.want)

@@ -300,10 +300,27 @@ func ownSbatchOption(a string) (flag, ours string) {
 		{"--job-name", "-J", "the experiment's name"},
 	}
 	name, _, _ := strings.Cut(strings.Fields(a)[0], "=")
+	if !strings.HasPrefix(name, "--") {
+		// A cluster of short options: sbatch's that take no value
+		// (-H, -O, -Q, -s, -v, -W, ...) may come before one of ours,
+		// "-Ha0-99"; the first that takes one takes the rest.
+		for i := 1; i < len(name); i++ {
+			for _, o := range own {
+				if o.short[1] == name[i] {
+					return o.long, o.ours
+				}
+			}
+			if !strings.ContainsRune("hHOQsvVW", rune(name[i])) {
+				break
+			}
+		}
+		return "", ""
+	}
 	for _, o := range own {
-		// sbatch takes unambiguous abbreviations of long options (--part).
-		abbrev := strings.HasPrefix(name, "--") && len(name) >= 5 && strings.HasPrefix(o.long, name)
-		if name == o.long || name == o.short || abbrev || (len(name) > 2 && !strings.HasPrefix(name, "--") && name[:2] == o.short) {
+		// sbatch takes unambiguous abbreviations of long options: --ar
+		// is --array, --j --job-name, --ou --output (one it finds
+		// ambiguous, --a, it refuses itself).
+		if len(name) >= 3 && strings.HasPrefix(o.long, name) {
 			return o.long, o.ours
 		}
 	}
@@ -489,61 +506,81 @@ func checkExport(sbatchArgs []string, env string, set bool) error {
 	return usagef("%s: the job would not get ATTNLAB_DB, the database URL with its password, and every worker would stop; add ATTNLAB_DB to it (--export=ATTNLAB_DB,...) or ALL", source)
 }
 
-// sbatchWords splits an #SBATCH line's options into words as sbatch does:
-// at blanks, except within quotes ('...', "...") or after a backslash,
-// which are dropped, up to an unquoted # (the rest is a comment).
+// sbatchWords splits an #SBATCH line's options into words as sbatch does
+// (get_argument in its opt.c): at blanks, except within quotes ('...',
+// "...") or after a backslash, which are dropped, up to an unquoted # (the
+// rest is a comment). A backslash before a blank other than a space drops
+// the backslash and the blank still ends the word, outside quotes; a word
+// of nothing (a #, an empty pair of quotes, a backslash and a tab) ends
+// the line.
 func sbatchWords(line string) []string {
 	var words []string
-	var w strings.Builder
-	in, quote, escaped := false, byte(0), false
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case escaped:
-			escaped = false
-		case c == '\\':
-			escaped, in = true, true
-			continue
-		case quote != 0:
-			if c == quote {
-				quote = 0
-				continue
-			}
-		case c == '"' || c == '\'':
-			quote, in = c, true
-			continue
-		case c == '#':
-			i = len(line)
-			continue
-		case c == ' ' || c == '\t' || c == '\v' || c == '\f':
-			if in {
-				words, in = append(words, w.String()), false
-				w.Reset()
-			}
-			continue
+	for i := 0; ; {
+		for i < len(line) && isCSpace(line[i]) {
+			i++
 		}
-		w.WriteByte(c)
-		in = true
-	}
-	if in {
+		var w strings.Builder
+		quote, escaped := byte(0), false
+	word:
+		for ; i < len(line) && (quote != 0 || !isCSpace(line[i])); i++ {
+			c := line[i]
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				if i+1 < len(line) && line[i+1] == ' ' {
+					i++
+					break
+				}
+				escaped = true
+				continue
+			case quote != 0:
+				if c == quote {
+					quote = 0
+					continue
+				}
+			case c == '"' || c == '\'':
+				quote = c
+				continue
+			case c == '#':
+				break word
+			}
+			w.WriteByte(line[i])
+		}
+		if w.Len() == 0 {
+			return words
+		}
 		words = append(words, w.String())
 	}
-	return words
+}
+
+// isCSpace is C's isspace in the C locale.
+func isCSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // laterJob says whether sbatch options make the job start later than
 // now: --dependency or --begin (-d, -b; written --opt=value, --opt value
-// or -dvalue).
+// or -dvalue, abbreviated --dep, --be, after other options in one
+// --sbatch-arg as sbatch reads them: sbatchWords).
 func laterJob(args []string) bool {
 	for _, a := range args {
-		f := strings.Fields(a)
-		if len(f) == 0 {
-			continue
-		}
-		name, _, _ := strings.Cut(f[0], "=")
-		if name == "--dependency" || name == "--begin" || strings.HasPrefix(name, "-d") && !strings.HasPrefix(name, "--") ||
-			strings.HasPrefix(name, "-b") && !strings.HasPrefix(name, "--") {
-			return true
+		for _, w := range sbatchWords(a) {
+			name, _, _ := strings.Cut(w, "=")
+			if strings.HasPrefix(name, "--") {
+				if len(name) >= 5 && strings.HasPrefix("--dependency", name) || len(name) >= 4 && strings.HasPrefix("--begin", name) {
+					return true
+				}
+				continue
+			}
+			for i := 1; i < len(name) && name[0] == '-'; i++ {
+				if name[i] == 'd' || name[i] == 'b' {
+					return true
+				}
+				if !strings.ContainsRune("hHOQsvVW", rune(name[i])) {
+					break
+				}
+			}
 		}
 	}
 	return false

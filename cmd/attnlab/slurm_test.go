@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,15 @@ func TestSlurmUsageErrors(t *testing.T) {
 		// sbatch ends an #SBATCH line at # and reads quotes in it.
 		{[]string{"--workers", "2", "--output-dir", "/tmp/logs#1"}, `--output-dir "/tmp/logs#1": sbatch cannot take blanks, %, #, quotes or backslashes`},
 		{[]string{"--workers", "2", "--output-dir", "/tmp/it's"}, `--output-dir "/tmp/it's": sbatch cannot take`},
+		// sbatch's getopt takes any unambiguous abbreviation (--ar, --ou,
+		// --j) and short options run together after one without a value.
+		{[]string{"--workers", "2", "--sbatch-arg=--ar=0-99"}, `--sbatch-arg "--ar=0-99": the script sets --array itself from --workers`},
+		{[]string{"--workers", "2", "--sbatch-arg=--ou=/dev/null"}, `the script sets --output itself from --output-dir`},
+		{[]string{"--workers", "2", "--sbatch-arg=--j=x"}, `the script sets --job-name itself`},
+		{[]string{"--workers", "2", "--sbatch-arg=-Ha0-99"}, `--sbatch-arg "-Ha0-99": the script sets --array itself from --workers`},
+		{[]string{"--workers", "2", "--sbatch-arg", "-vQp debug"}, `the script sets --partition itself from --partition`},
+		// A backslash before a tab does not join two words for sbatch.
+		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G\\\t--array=0-99"}, `the script sets --array itself from --workers`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
 		wantError(t, r, exitUsage, tc.want)
@@ -348,6 +358,32 @@ func TestSlurmEnvOverrides(t *testing.T) {
 	for _, kept := range []string{"\nSBATCH_TIMELIMIT=5\n", "\nSBATCH_QOS=long\n", "\nATTNLAB_DB=" + db + "\n"} {
 		if !strings.Contains(env, kept) {
 			t.Errorf("sbatch did not get %s", strings.TrimSpace(kept))
+		}
+	}
+}
+
+// TestSbatchWords: sbatchWords cuts an #SBATCH line as sbatch's
+// get_argument does (these were checked against it).
+func TestSbatchWords(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want []string
+	}{
+		{"--mem=4G --array=0-9", []string{"--mem=4G", "--array=0-9"}},
+		{`--comment="a b" -J x`, []string{"--comment=a b", "-J", "x"}},
+		{`--comment=a\ b`, []string{"--comment=a b"}},
+		{"--mem=4G\\\t--array=0-99", []string{"--mem=4G", "--array=0-99"}},
+		{"--mem=4G\\\v--array=0-99", []string{"--mem=4G", "--array=0-99"}},
+		{"'--mem=4G\\\t--array=0-99'", []string{"--mem=4G\t--array=0-99"}},
+		{`a\\ b`, []string{`a\`, "b"}},
+		{"--mem=4G#--array=1", []string{"--mem=4G"}},
+		{"--mem=4G \\# --array=1", []string{"--mem=4G", "#", "--array=1"}},
+		{`--mem=4G '' --array=1`, []string{"--mem=4G"}},
+		{"--mem=4G \\\t--array=1", []string{"--mem=4G"}},
+		{"  ", nil},
+	} {
+		if got := sbatchWords(tc.line); !slices.Equal(got, tc.want) {
+			t.Errorf("sbatchWords(%q) = %q, want %q", tc.line, got, tc.want)
 		}
 	}
 }
