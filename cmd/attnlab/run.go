@@ -16,6 +16,7 @@ import (
 
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/internal/printable"
+	"github.com/attnlab/attnlab/internal/shell"
 	"github.com/attnlab/attnlab/internal/term"
 	"github.com/attnlab/attnlab/progress"
 	"github.com/attnlab/attnlab/report"
@@ -295,8 +296,10 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 			q.IDs = append(q.IDs, o.Run.ID)
 		}
 		if !quiet {
-			fmt.Fprintf(errw, "(%s of earlier versions of %s not shown: attnlab compare %s shows them)\n",
-				plural(others, "done run"), x.Name, x.Name)
+			// --db and all: pasted, it compares the runs of this database.
+			arg, note := st.CommandDB()
+			fmt.Fprintf(errw, "(%s of earlier versions of %s not shown: attnlab compare%s %s shows them%s)\n",
+				plural(others, "done run"), x.Name, arg, shell.Quote(x.Name), noteSuffix(note))
 		}
 	}
 	q.Baseline = autoBaseline(plan)

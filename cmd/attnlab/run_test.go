@@ -346,7 +346,7 @@ func TestRunEarlierVersions(t *testing.T) {
 	wantOK(t, attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "-q", "--set", "train.steps=20"))
 	r := attnlab(t, "run", "testdata/tiny.yaml", "--db", db, "--set", "train.steps=30", "--width", "200")
 	wantOK(t, r)
-	if !strings.Contains(r.stderr, "(4 done runs of earlier versions of tiny not shown: attnlab compare tiny shows them)") {
+	if want := "(4 done runs of earlier versions of tiny not shown: attnlab compare --db " + shell.Quote(db) + " tiny shows them)"; !strings.Contains(r.stderr, want) {
 		t.Errorf("no note on the earlier runs:\n%s", r.stderr)
 	}
 	if got := rowSizes(t, r.stdout); !slices.Equal(got, []int{2, 2}) {
