@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log"
 	"net/http"
@@ -60,6 +61,7 @@ func hugeRun(t *testing.T, st *store.Store, maps []artifact.AttentionMap) int64 
 func TestHugeAttentionMap(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
 	id := hugeRun(t, st, []artifact.AttentionMap{squareMap(0, 400)})
+	dbArg, _ := st.CommandDB()
 	s := newServer(t, st, Options{ReadOnly: true})
 	path := "/r/" + strconv.FormatInt(id, 10)
 	r := get(t, s, path)
@@ -74,7 +76,10 @@ func TestHugeAttentionMap(t *testing.T) {
 		t.Errorf("the page is %d bytes", len(r.body))
 	}
 	mustContain(t, path, r.body, `data-source="&lt;b&gt;s0"`, "the first "+strconv.Itoa(maxHeatmapSide)+" of 400 output tokens",
-		"the first "+strconv.Itoa(maxHeatmapSide)+" of 400 source tokens", "attnlab plot attention")
+		"the first "+strconv.Itoa(maxHeatmapSide)+" of 400 source tokens",
+		// With the page's database: pasted, it draws this run, not run id
+		// of the default database.
+		html.EscapeString("attnlab plot attention"+dbArg+" "+strconv.FormatInt(id, 10)+" --example 0 draws the whole map"))
 	if strings.Contains(r.body, `data-source="&lt;b&gt;s`+strconv.Itoa(maxHeatmapSide)+`"`) {
 		t.Errorf("the page draws source token %d", maxHeatmapSide)
 	}
@@ -243,13 +248,19 @@ func TestLargeArtifactsNotShown(t *testing.T) {
 	putJSON(t, st, id, artifact.KindSamples, artifact.NameSamples, samples)
 	s := newServer(t, st, Options{ReadOnly: true})
 	path := "/r/" + strconv.FormatInt(id, 10)
+	dbArg, _ := st.CommandDB()
+	if !strings.HasPrefix(dbArg, " --db ") {
+		t.Fatalf("CommandDB = %q", dbArg)
+	}
 	r, allocated := getAllocating(t, s, path)
 	if r.status != 200 {
 		t.Fatalf("GET %s: %d %s", path, r.status, shortBody(r.body))
 	}
 	checkPage(t, path, r)
 	mustContain(t, path, r.body, "The decoded test examples (", "The attention maps (", "too large to show here",
-		"attnlab show "+strconv.FormatInt(id, 10), "attnlab plot attention "+strconv.FormatInt(id, 10),
+		// With the page's database: pasted, they show this run, not run
+		// id of the default database.
+		"attnlab show"+dbArg+" "+strconv.FormatInt(id, 10), "attnlab plot attention"+dbArg+" "+strconv.FormatInt(id, 10),
 		`href="`+path+`/artifacts/samples/test.json"`, `href="`+path+`/artifacts/attention/test.json"`)
 	if strings.Contains(r.body, "<svg") || strings.Contains(r.body, `id="samples"`) {
 		t.Errorf("the page shows the samples or a heatmap")

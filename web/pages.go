@@ -725,15 +725,16 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
+	dbArg, dbNote := s.st.CommandDB()
 	has := map[[2]string]bool{}
 	for _, a := range arts {
 		has[[2]string{a.Kind, a.Name}] = true
 		if a.Size > maxPageArtifact {
 			switch [2]string{a.Kind, a.Name} {
 			case [2]string{artifact.KindSamples, artifact.NameSamples}:
-				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The decoded test examples (%s) are too large to show here: attnlab show %d lists them, and they are in the artifacts below.", experiments.FormatBytes(a.Size), run.ID))
+				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The decoded test examples (%s) are too large to show here: attnlab show%s %d lists them%s, and they are in the artifacts below.", experiments.FormatBytes(a.Size), dbArg, run.ID, noteParen(dbNote)))
 			case [2]string{artifact.KindAttention, artifact.NameAttention}:
-				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The attention maps (%s) are too large to show here: attnlab plot attention %d draws them, and they are in the artifacts below.", experiments.FormatBytes(a.Size), run.ID))
+				v.TooLarge = append(v.TooLarge, fmt.Sprintf("The attention maps (%s) are too large to show here: attnlab plot attention%s %d draws them%s, and they are in the artifacts below.", experiments.FormatBytes(a.Size), dbArg, run.ID, noteParen(dbNote)))
 			default:
 				continue
 			}
