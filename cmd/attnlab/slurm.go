@@ -225,7 +225,7 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 // outputDirRefused are the characters the #SBATCH --output line cannot
 // carry: sbatch splits the line into words at blanks, reads quotes and
 // backslashes, ends it at #, and takes % as a pattern.
-const outputDirRefused = " \t\n\r%#'\"\\"
+const outputDirRefused = " \t\n\r\v\f%#'\"\\"
 
 func (o *slurmOptions) check() error {
 	switch {
@@ -241,7 +241,7 @@ func (o *slurmOptions) check() error {
 		return usagef("--idle-exit %s: want 0 or more", o.idleExit)
 	case o.maxRuns < 0:
 		return usagef("--max-runs %d: want 0 or more", o.maxRuns)
-	case strings.ContainsAny(o.partition, " \t\n\r'\"\\$`"):
+	case strings.ContainsAny(o.partition, " \t\n\r\v\f#'\"\\$`"):
 		// A line break would end the #SBATCH line and start a shell one.
 		return usagef("--partition %q: not a partition name", o.partition)
 	case strings.ContainsAny(o.outputDir, outputDirRefused):

@@ -75,6 +75,10 @@ func TestSlurmUsageErrors(t *testing.T) {
 		// sbatch ends an #SBATCH line at # and reads quotes in it.
 		{[]string{"--workers", "2", "--output-dir", "/tmp/logs#1"}, `--output-dir "/tmp/logs#1": sbatch cannot take blanks, %, #, quotes or backslashes`},
 		{[]string{"--workers", "2", "--output-dir", "/tmp/it's"}, `--output-dir "/tmp/it's": sbatch cannot take`},
+		// A # ends the #SBATCH line there: gpu#x would be partition gpu.
+		{[]string{"--workers", "2", "--partition", "gpu#x"}, `--partition "gpu#x": not a partition name`},
+		{[]string{"--workers", "2", "--partition", "gpu\vx"}, `--partition "gpu\vx": not a partition name`},
+		{[]string{"--workers", "2", "--output-dir", "/tmp/a\fb"}, `--output-dir "/tmp/a\fb": sbatch cannot take`},
 		// sbatch's getopt takes any unambiguous abbreviation (--ar, --ou,
 		// --j) and short options run together after one without a value.
 		{[]string{"--workers", "2", "--sbatch-arg=--ar=0-99"}, `--sbatch-arg "--ar=0-99": the script sets --array itself from --workers`},
