@@ -64,9 +64,14 @@ func newCanvas(path string, w, h vg.Length) (vg.CanvasWriterTo, error) {
 	return nil, fmt.Errorf("report: plot file %q: no canvas for its format", path) // a format added to PlotFormats only
 }
 
-// savePlot draws a w×h figure with fn and writes it to out in the format
-// of its extension (standard output: PNG), through safeout: a failed plot
-// leaves no partial file, and nothing that is not ours is replaced.
+// savePlot draws a w×h figure with fn over a white background that covers
+// the whole figure, and writes it to out in the format of its extension
+// (standard output: PNG), through safeout: a failed plot leaves no partial
+// file, and nothing that is not ours is replaced. The raster canvases are
+// white already; the vector ones (SVG, PDF, EPS) start transparent, and
+// gonum paints white only under the plot itself, so that the legend and the
+// colour bar beside it, and a log axis's label, would show black text on
+// whatever a dark page or viewer puts behind them.
 func savePlot(out safeout.Target, w, h vg.Length, fn func(dc draw.Canvas)) error {
 	path := out.Path
 	if out.IsStdout() {
@@ -79,7 +84,9 @@ func savePlot(out safeout.Target, w, h vg.Length, fn func(dc draw.Canvas)) error
 	if err := out.Check(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	fn(draw.New(c))
+	dc := draw.New(c)
+	dc.FillPolygon(color.White, []vg.Point{dc.Min, {X: dc.Max.X, Y: dc.Min.Y}, dc.Max, {X: dc.Min.X, Y: dc.Max.Y}})
+	fn(dc)
 	if err := out.Write(func(w io.Writer) error { _, err := c.WriteTo(w); return err }); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}

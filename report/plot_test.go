@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -847,5 +848,51 @@ func TestAttnGridPool(t *testing.T) {
 		if got := axisLabel("source", tc.step, tc.per); got != tc.want {
 			t.Errorf("axisLabel(%d, %d) = %q, want %q", tc.step, tc.per, got, tc.want)
 		}
+	}
+}
+
+// TestPlotVectorBackground: an SVG plot is white under all of it, the
+// legend beside a curves or length plot, a log axis's label and an
+// attention map's colour bar included, before any text is drawn. gonum
+// paints white only under the plot; the vector canvases start transparent,
+// so that on a dark page the legend was black text on black.
+func TestPlotVectorBackground(t *testing.T) {
+	st, ids := buildStore(t, scanExperiment(), lossCurveExperiment())
+	ctx := context.Background()
+	dir := t.TempDir()
+	viewBox := regexp.MustCompile(`viewBox="0 0 ([0-9.]+) ([0-9.]+)"`)
+	for name, plotTo := range map[string]func(path string) error{
+		"curves": func(path string) error {
+			return PlotCurves(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, "valid/loss", file(path))
+		},
+		"log curves": func(path string) error {
+			return PlotCurves(ctx, st, Query{Experiments: []string{"losscurve"}}, "train/loss", file(path))
+		},
+		"length": func(path string) error {
+			return PlotLength(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, file(path))
+		},
+		"attention": func(path string) error { return PlotAttention(ctx, st, ids["scan-attn"][2], 0, 1, file(path)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".svg")
+			if err := plotTo(path); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svg := string(b)
+			m := viewBox.FindStringSubmatch(svg)
+			if m == nil {
+				t.Fatalf("no viewBox in %.200s", svg)
+			}
+			w, h := m[1], m[2]
+			bg := fmt.Sprintf(`<path d="M0,0L%s,0L%s,%sL0,%sZ" style="fill:#FFFFFF" />`, w, w, h, h)
+			at, text := strings.Index(svg, bg), strings.Index(svg, "<text")
+			if at < 0 || text >= 0 && text < at {
+				t.Errorf("no white background over the whole %s×%s figure before its first text (want %s)", w, h, bg)
+			}
+		})
 	}
 }
