@@ -266,6 +266,8 @@ func addListFlag(f *pflag.FlagSet, p *[]string, name, what, usage string) {
 	f.StringSliceVar(p, name, nil, usage)
 	fl := f.Lookup(name)
 	fl.Value = &listFlag{Value: fl.Value, what: what}
+	// pflag prints "(default [])" for a Value type it does not know.
+	fl.DefValue = ""
 }
 
 func (l *listFlag) Set(s string) error {
