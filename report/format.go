@@ -63,8 +63,9 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 //     the notes.
 //   - "latex": the same two tables as booktabs tabulars for a paper
 //     (writeLatex): short keys in the heads, numbers in math mode, best
-//     values in bold, LaTeX's special characters escaped; the notes follow
-//     as comments.
+//     values in bold, LaTeX's special characters escaped, each metric of
+//     the table of differences heading its Δ and p columns (\multicolumn,
+//     \cmidrule); the notes follow as comments.
 //   - "csv": one header line, then one line per row: the keys' values,
 //     each pooled key's values joined by "; ", n, failed, unfinished (the
 //     row's runs, failed runs and runs not finished), baseline (true/false),

@@ -66,8 +66,11 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 		}
 		return h
 	}
-	table := func(head []string, keys int, rows [][]string) {
+	// table writes a tabular: top, when not "", is a row of heads above
+	// head's (the metrics over their Δ and p columns).
+	table := func(top string, head []string, keys int, rows [][]string) {
 		fmt.Fprintf(&b, "\\begin{tabular}{%s%s}\n\\toprule\n", strings.Repeat("l", keys), strings.Repeat("r", len(head)-keys))
+		b.WriteString(top)
 		b.WriteString(strings.Join(head, " & ") + ` \\` + "\n\\midrule\n")
 		for _, r := range rows {
 			b.WriteString(strings.Join(r, " & ") + ` \\` + "\n")
@@ -92,18 +95,29 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 		rows = append(rows, cells)
 	}
 	b.WriteString("% needs \\usepackage{booktabs}\n% " + c.meanNote() + ", best in bold\n")
-	table(head, keys, rows)
+	table("", head, keys, rows)
 	if cols, trows := c.testedMetrics(), c.testedRows(); len(cols) > 0 && len(trows) > 0 {
+		// Two rows of heads, each metric over its Δ and p columns: one
+		// row of "metric Δ [95 % CI, unadjusted]" heads made the table two
+		// or three page widths wide.
 		head := heads()
 		delta, holm := c.diffHeads(`95\,\% CI`)
 		p := "$p$"
 		if holm {
 			p = `$p_{\mathrm{Holm}}$`
 		}
-		for _, j := range cols {
-			m := latexEscape.Replace(c.Metrics[j])
-			head = append(head, m+` $\Delta$`+delta, m+" "+p)
+		top := strings.Repeat(" & ", keys)
+		var rules []string
+		for k, j := range cols {
+			if k > 0 {
+				top += " & "
+			}
+			top += `\multicolumn{2}{c}{` + latexEscape.Replace(c.Metrics[j]) + `}`
+			first := keys + 2*k + 1
+			rules = append(rules, fmt.Sprintf(`\cmidrule(lr){%d-%d}`, first, first+1))
+			head = append(head, `$\Delta$`+delta, p)
 		}
+		top += ` \\` + "\n" + strings.Join(rules, " ") + "\n"
 		var rows [][]string
 		for _, i := range trows {
 			var cells []string
@@ -117,7 +131,7 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 			rows = append(rows, cells)
 		}
 		fmt.Fprintf(&b, "\n%% %s\n", c.caption())
-		table(head, keys, rows)
+		table(top, head, keys, rows)
 	}
 	b.WriteString("\n")
 	for _, n := range c.notesMarked("bold:") {
