@@ -365,6 +365,13 @@ func heldKey(runs []store.Run) string {
 // run's training when a heartbeat finds it lost.
 var ErrTakenOver = errors.New("another worker took the run over")
 
+// ErrRemoved is the Outcome.Err of a run that was removed from the
+// database (attnlab rm, which removes a run whose worker is silent for a
+// minute) while this worker held it: nothing of it is recorded, and it
+// did not fail. A heartbeat or a write that finds the run gone stops its
+// training. Outcome.Status is the status the run had when it was claimed.
+var ErrRemoved = errors.New("the run was removed from the database while this worker held it")
+
 // LeftError is the Outcome.Err of a run whose worker gave up on it because
 // the database stayed unreachable (store.Store.Unreachable: longer than the
 // store's outage budget) and could not even hand it back: the run is still
@@ -546,6 +553,10 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 					cancelRun(ErrTakenOver)
 					return
 				}
+				if errors.Is(err, store.ErrNotFound) {
+					cancelRun(ErrRemoved)
+					return
+				}
 				if errors.Is(err, store.ErrDatabaseGone) {
 					cancelRun(err)
 					return
@@ -576,6 +587,18 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 			rr.End(store.StatusInterrupted, ErrTakenOver)
 		}
 		return out
+	}
+	if errors.Is(cause, ErrRemoved) || errors.Is(err, store.ErrNotFound) {
+		// Noticed by a heartbeat or by a guarded write (a metric flush, a
+		// checkpoint): the run is no longer in the database. Nothing can
+		// be recorded, and it did not fail.
+		if _, gerr := st.RunByID(bg, rec.ID); errors.Is(gerr, store.ErrNotFound) {
+			out.Err = ErrRemoved
+			if rr != nil {
+				rr.End(store.StatusInterrupted, ErrRemoved)
+			}
+			return out
+		}
 	}
 	if errors.Is(cause, store.ErrDatabaseGone) {
 		err = cause

@@ -319,7 +319,7 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 		return
 	}
 	counts := map[store.Status]int{}
-	left, lost, gone, big := 0, 0, 0, 0
+	left, lost, gone, big, removed := 0, 0, 0, 0, 0
 	for _, o := range wr.Outcomes {
 		// None of these runs' status is how this worker ended it: a left
 		// run is still running in the database, a lost one is the new
@@ -332,6 +332,8 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 			left++
 		case errors.Is(o.Err, runs.ErrTakenOver):
 			lost++
+		case errors.Is(o.Err, runs.ErrRemoved):
+			removed++
 		case errors.Is(o.Err, store.ErrDatabaseGone):
 			gone++
 		case errors.As(o.Err, &tb):
@@ -352,6 +354,9 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 	}
 	if lost > 0 {
 		parts = append(parts, fmt.Sprintf("%d taken over by another worker", lost))
+	}
+	if removed > 0 {
+		parts = append(parts, fmt.Sprintf("%d removed from the database while training (attnlab rm), not failed", removed))
 	}
 	if left > 0 {
 		parts = append(parts, fmt.Sprintf("%d left for another worker to take over (the database was unreachable)", left))
