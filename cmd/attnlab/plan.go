@@ -194,6 +194,15 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
+// failedStay says that n failed runs of an experiment stay failed, and how
+// to see why and to train them again (submit, run, slurm).
+func failedStay(n int) string {
+	if n == 1 {
+		return "1 failed run stays failed: attnlab show RUN says why; --retry-failed queues it again"
+	}
+	return plural(n, "failed run") + " stay failed: attnlab show RUN says why; --retry-failed queues them again"
+}
+
 // joinNonEmpty joins the non-empty strings of parts with sep.
 func joinNonEmpty(sep string, parts ...string) string {
 	var out []string

@@ -252,3 +252,16 @@ func TestRerunKeepsLintedStoredRuns(t *testing.T) {
 		t.Errorf("run against another database: %v\nwant exit %d and %q", r, exitUsage, lint)
 	}
 }
+
+// TestFailedStay: the line agrees with its number ("1 failed run stays
+// failed", it said "1 failed run stay failed").
+func TestFailedStay(t *testing.T) {
+	for n, want := range map[int]string{
+		1: "1 failed run stays failed: attnlab show RUN says why; --retry-failed queues it again",
+		4: "4 failed runs stay failed: attnlab show RUN says why; --retry-failed queues them again",
+	} {
+		if got := failedStay(n); got != want {
+			t.Errorf("failedStay(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

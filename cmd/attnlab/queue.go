@@ -87,7 +87,7 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 			}
 			fmt.Fprintf(w, ", %d queued\n", counts[store.StatusQueued])
 			if n := counts[store.StatusFailed]; n > 0 {
-				fmt.Fprintf(w, "%s stay failed: attnlab show RUN says why; --retry-failed queues them again\n", plural(n, "failed run"))
+				fmt.Fprintln(w, failedStay(n))
 			}
 			writeTooBig(w, sub.Runs)
 			arg, note := store.CommandDB(*db)

@@ -168,7 +168,7 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 				fmt.Fprintf(w, "requeued %s\n", plural(requeued, "failed run"))
 			}
 			if failed > 0 {
-				fmt.Fprintf(w, "%s stay failed: attnlab show RUN says why; --retry-failed queues them again\n", plural(failed, "failed run"))
+				fmt.Fprintln(w, failedStay(failed))
 			}
 			writeTooBig(w, sub.Runs)
 			if queued == 0 {
