@@ -376,6 +376,15 @@ func finishRunWith(ctx context.Context, st *store.Store, owner store.Owner, out 
 		status, err = store.StatusFailed, ferr
 		r, ferr = st.FinishRun(ctx, out.Run.ID, owner, store.Ending{Status: status, Error: err.Error()})
 	}
+	if errors.Is(ferr, store.ErrNotFound) {
+		// Removed (attnlab rm) while this worker held it, before its end
+		// was recorded (between the claim and the training, or after the
+		// last heartbeat): nothing records it, and it did not fail.
+		if _, gerr := st.RunByID(ctx, out.Run.ID); errors.Is(gerr, store.ErrNotFound) {
+			out.Err, out.Note = fmt.Errorf("%w: %w", ErrRemoved, gerr), ""
+			return out
+		}
+	}
 	out.Status, out.Err = status, err
 	if ferr == nil {
 		out.Run = r
