@@ -493,6 +493,9 @@ func runOutcomes(w io.Writer, rep *runs.Report, interrupted bool, gone func(id i
 				bugNote = note
 			}
 			fmt.Fprintf(w, "%s failed: %s (%s)\n", name, bug.Error(), note)
+		case errors.Is(o.Err, runs.ErrRemoved):
+			notDone++
+			fmt.Fprintf(w, "%s not done: removed from the database meanwhile (attnlab rm)\n", name)
 		case o.Status == store.StatusFailed:
 			failed++
 			msg := o.Run.Error
@@ -532,7 +535,7 @@ func runOutcomes(w io.Writer, rep *runs.Report, interrupted bool, gone func(id i
 	case notDone > 0 && interrupted:
 		return errInterrupted
 	case failed > 0:
-		return fmt.Errorf("%d of %s failed (attnlab show RUN says why; --retry-failed runs them again)", failed, all)
+		return fmt.Errorf("%d of %s failed (attnlab show RUN says why; --retry-failed runs %s again)", failed, all, map[bool]string{true: "it", false: "them"}[failed == 1])
 	case notDone > 0:
 		return fmt.Errorf("%d of %s not done", notDone, all)
 	}
