@@ -224,7 +224,7 @@ func TestRunFailed(t *testing.T) {
 	noTrace(t, r)
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	last := lines[len(lines)-1]
-	if last != "attnlab: run: 1 of 1 run failed (attnlab show RUN says why; --retry-failed runs them again)" {
+	if last != "attnlab: run: 1 of 1 run failed (attnlab show RUN says why; --retry-failed runs it again)" {
 		t.Errorf("last stderr line %q", last)
 	}
 	if !strings.Contains(r.stderr, "\ndiverge/seed=1 (run 1) failed: ") {
