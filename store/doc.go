@@ -172,7 +172,10 @@
 // new process since the owner died looks alive: such a run falls back to
 // the heartbeat rule (with staleAfter 0, it is never taken over). Taking a stale run counts a lost
 // attempt (runs.lost); when a run's lost attempts reach its max_attempts it
-// is failed with an error that says so instead. The owner calls Heartbeat
+// is failed with an error that says so instead. The claim's result says
+// both, for the claimer to tell: a takeover's lost attempt and its owner
+// (ClaimResult.Lost, LostFrom), and the runs failed so (GaveUp — ClaimNext
+// fails them on its way to the run it takes). The owner calls Heartbeat
 // periodically and Finish at the end — FinishRun writes the run's summaries
 // and drops its checkpoint in the same transaction, all or nothing — and
 // both fail with ErrNotOwner if the run was reclaimed meanwhile; so does

@@ -100,7 +100,10 @@ func (f QueueFilter) where(d dialect) (string, []any) {
 // SKIP LOCKED, so concurrent claimers take different runs without waiting
 // for each other; on SQLite the IMMEDIATE transaction makes claims take
 // turns. A stale run whose lost attempts reach its MaxAttempts is failed on
-// the way (its error says why) and the next run is taken instead.
+// the way (its error says why) and the next run is taken instead: the
+// result's GaveUp lists the runs so failed, whether or not a run was
+// claimed, for the caller to tell. A stale run taken over has its result's
+// Lost and LostFrom set.
 func (s *Store) ClaimNext(ctx context.Context, owner Owner, f QueueFilter, staleAfter time.Duration) (ClaimResult, error) {
 	if owner.Host == "" || owner.PID <= 0 {
 		return ClaimResult{}, fmt.Errorf("store: claim next run: owner %q has no host or no pid", owner)
@@ -108,7 +111,7 @@ func (s *Store) ClaimNext(ctx context.Context, owner Owner, f QueueFilter, stale
 	filter, filterArgs := f.where(s.d)
 	var res ClaimResult
 	err := s.write(ctx, func(tx *Tx) error {
-		res = ClaimResult{}
+		res = ClaimResult{} // a retried transaction starts over
 		now, err := s.clock(ctx, tx)
 		if err != nil {
 			return err
@@ -139,13 +142,16 @@ func (s *Store) ClaimNext(ctx context.Context, owner Owner, f QueueFilter, stale
 			res.Prev = r.Status
 			if r.Status == StatusRunning {
 				_, why := s.stale(r, owner, now, staleAfter)
+				prev := Owner{Host: r.Host, PID: r.PID}
 				gaveUp, err := s.lose(ctx, tx, &r, why, now)
 				if err != nil {
 					return err
 				}
 				if gaveUp {
+					res.GaveUp = append(res.GaveUp, r)
 					continue // failed now; take the next one
 				}
+				res.Lost, res.LostFrom = why, prev
 			}
 			if res.Run, err = s.take(ctx, tx, r.ID, owner, now); err != nil {
 				return err

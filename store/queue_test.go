@@ -165,6 +165,14 @@ func testClaimNextMaxAttempts(t *testing.T) {
 		if err != nil || !res.Claimed || res.Run.ID != runs[0].ID || res.Run.Attempt != attempt || res.Run.Lost != attempt-1 {
 			t.Fatalf("attempt %d: ClaimNext = %+v, %v", attempt, res, err)
 		}
+		// The second claim takes node1's run over: it says so, and whose.
+		wantLost, wantFrom := "", Owner{}
+		if attempt == 2 {
+			wantLost, wantFrom = "its worker node1:101 stopped heartbeating (last heartbeat 1h0m0s before the claim)", Owner{Host: "node1", PID: 101}
+		}
+		if res.Lost != wantLost || res.LostFrom != wantFrom || len(res.GaveUp) != 0 {
+			t.Fatalf("attempt %d: ClaimNext Lost %q, LostFrom %+v, GaveUp %d; want %q, %+v, 0", attempt, res.Lost, res.LostFrom, len(res.GaveUp), wantLost, wantFrom)
+		}
 	}
 	// node2 dies too: the next claim fails m1 and takes m2.
 	s.now = func() time.Time { return t0.Add(3 * time.Hour) }
@@ -180,6 +188,13 @@ func testClaimNextMaxAttempts(t *testing.T) {
 	if r.Status != StatusFailed || r.Lost != 2 || r.Error != want || !r.Finished.Equal(t0.Add(3*time.Hour)) {
 		t.Fatalf("m1 = %s, lost %d, error %q, finished %v; want failed, 2, %q", r.Status, r.Lost, r.Error, r.Finished, want)
 	}
+	// The claim tells its caller of the run it failed on the way.
+	if len(res.GaveUp) != 1 || res.GaveUp[0].ID != runs[0].ID || res.GaveUp[0].Status != StatusFailed || res.GaveUp[0].Error != want {
+		t.Fatalf("ClaimNext after two lost attempts: GaveUp = %+v; want m1, failed, %q", res.GaveUp, want)
+	}
+	if res.Lost != "" || res.Prev != StatusQueued {
+		t.Fatalf("ClaimNext took queued m2 with Lost %q, Prev %s; want none, queued", res.Lost, res.Prev)
+	}
 	// Claim of the one run follows the same rule.
 	c := addExperiment(t, s, "c", 1)[0]
 	for i := range DefaultMaxAttempts {
@@ -187,11 +202,17 @@ func testClaimNextMaxAttempts(t *testing.T) {
 		if err != nil || !res.Claimed {
 			t.Fatalf("Claim %d = %+v, %v", i, res, err)
 		}
+		if wantTaken := i > 0; (res.Lost != "") != wantTaken || wantTaken && res.LostFrom != (Owner{Host: "n", PID: 10 + i - 1}) {
+			t.Fatalf("Claim %d: Lost %q, LostFrom %+v; want a takeover from n:%d: %v", i, res.Lost, res.LostFrom, 10+i-1, wantTaken)
+		}
 		s.now = func() time.Time { return t0.Add(time.Duration(4+i) * time.Hour) }
 	}
 	res, err = s.Claim(ctx, c.ID, Owner{Host: "n", PID: 99}, time.Minute)
 	if err != nil || res.Claimed || res.Run.Status != StatusFailed || !strings.HasPrefix(res.Reason, "gave up after 3 lost attempts") {
 		t.Fatalf("Claim after 3 lost attempts = %+v, %v; want failed", res, err)
+	}
+	if len(res.GaveUp) != 1 || res.GaveUp[0].ID != c.ID || res.GaveUp[0].Error != res.Reason {
+		t.Fatalf("Claim after 3 lost attempts: GaveUp = %+v; want run %d", res.GaveUp, c.ID)
 	}
 	// Requeue clears the count.
 	if err := s.Requeue(ctx, c.ID); err != nil {

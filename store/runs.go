@@ -333,6 +333,18 @@ type ClaimResult struct {
 	Claimed bool   // the caller now owns the run
 	Prev    Status // the status before the call: queued means start fresh, anything else means resume from a checkpoint if there is one
 	Reason  string // why the run was not claimed, one line, when !Claimed
+	// Lost says, when the claim took over a stale running run (Prev is
+	// running), how its previous attempt was lost ("its worker h:12 is
+	// gone"); empty otherwise. LostFrom is that attempt's owner (Host and
+	// PID, as the run recorded them).
+	Lost     string
+	LostFrom Owner
+	// GaveUp holds the stale runs that the claim failed because their lost
+	// attempts reached max_attempts (each as recorded, its Error saying
+	// so): ClaimNext fails them on its way to the run it takes; Claim
+	// reports the run it was asked for, then not claimed. Requeue (attnlab
+	// run --retry-failed) queues them again.
+	GaveUp []Run
 }
 
 // Claim atomically (one transaction that locks the run) takes the run for
@@ -344,8 +356,10 @@ type ClaimResult struct {
 // versions, sets the heartbeat and started time to now and clears finished
 // and error.
 //
-// A stale run whose lost attempts reach its MaxAttempts is failed instead,
-// with an error that says so, and not claimed.
+// Taking a stale run over counts a lost attempt; the result says how it
+// was lost and whose it was (Lost, LostFrom). A stale run whose lost
+// attempts reach its MaxAttempts is failed instead, with an error that
+// says so, and not claimed (GaveUp holds it).
 //
 // Done and failed runs are not claimed (see Requeue), nor a run running
 // under a live owner — including this very process: a pid on another host
@@ -391,10 +405,16 @@ func (s *Store) Claim(ctx context.Context, runID int64, owner Owner, staleAfter 
 				res.Run, res.Reason = r, why
 				return nil
 			}
-			if gaveUp, err := s.lose(ctx, tx, &r, why, now); err != nil || gaveUp {
-				res.Run, res.Reason = r, r.Error
+			prev := Owner{Host: r.Host, PID: r.PID}
+			gaveUp, err := s.lose(ctx, tx, &r, why, now)
+			if err != nil {
 				return err
 			}
+			if gaveUp {
+				res.Run, res.Reason, res.GaveUp = r, r.Error, []Run{r}
+				return nil
+			}
+			res.Lost, res.LostFrom = why, prev
 		default:
 			return fmt.Errorf("run %d has unknown status %q", runID, r.Status)
 		}
