@@ -30,7 +30,11 @@
 // runs, runs handed back, and runs whose worker died — judged by the
 // database's clock, or at once on the same host when the pid is gone),
 // trains each with checkpoints, resuming from the last one when the run was
-// started before, and goes on until nothing is left for it. Any number of
+// started before, and goes on until nothing is left for it. It tells its
+// caller of each run it takes over from a dead or silent worker, whose
+// attempt is lost (WorkOptions.OnTakeover), and of each run its claims
+// failed because its lost attempts reached train.max_attempts (OnGaveUp,
+// WorkReport.GaveUp). Any number of
 // workers, in any number of processes on any number of machines, may share
 // one store (PostgreSQL for many machines). Execute, behind `attnlab run`,
 // is Submit plus in-process workers restricted to the plan's runs, which

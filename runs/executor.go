@@ -51,6 +51,14 @@ type ExecOptions struct {
 	// process holds when this execution has nothing else to do; Execute
 	// then waits for those runs (see Execute). why says who holds the run.
 	Waiting func(run store.Run, label, why string)
+	// TakenOver, when not nil, is called when this execution takes over a
+	// run of the plan whose process was judged dead or silent (its attempt
+	// lost), before resuming it (WorkOptions.OnTakeover).
+	TakenOver func(Takeover)
+	// GaveUp, when not nil, is called for each run of the plan that a
+	// claim failed because its lost attempts reached train.max_attempts
+	// (WorkOptions.OnGaveUp); its Outcome is failed, with the run's error.
+	GaveUp func(run store.Run, label string)
 	// NoMetrics turns off per-step metric recording (overhead measurements).
 	NoMetrics bool
 }
@@ -234,6 +242,8 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		Labels:       labels,
 		DataBytes:    dataBytes,
 		OnWait:       onWait,
+		OnTakeover:   opt.TakenOver,
+		OnGaveUp:     opt.GaveUp,
 		NoMetrics:    opt.NoMetrics,
 		Memory:       opt.Memory,
 	})
@@ -245,6 +255,13 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		}
 		ours[o.Run.ID] = true
 		rep.Outcomes[i] = o
+	}
+	for _, r := range wr.GaveUp {
+		// Failed by our claim, as it went by: not another process's end.
+		if i, ok := index[r.ID]; ok && !ours[r.ID] {
+			ours[r.ID] = true
+			rep.Outcomes[i] = Outcome{Run: r, Label: labels[r.ID], Status: r.Status}
+		}
 	}
 	if errors.Is(werr, store.ErrDatabaseGone) {
 		// The file is gone: what the store would read now is the unlinked

@@ -122,6 +122,14 @@ type WorkOptions struct {
 	// OnWait is called when the worker starts waiting for runs that other
 	// processes hold, with those runs, and again when that set changes.
 	OnWait func(held []store.Run)
+	// OnTakeover is called when the worker takes over a run whose worker
+	// was judged dead or silent (that worker's attempt is lost), before it
+	// resumes the run (from the goroutine that trains it).
+	OnTakeover func(Takeover)
+	// OnGaveUp is called for each run that a claim of this worker failed
+	// because its lost attempts reached train.max_attempts (see
+	// store.ClaimResult.GaveUp), with the run as recorded and its label.
+	OnGaveUp func(run store.Run, label string)
 	// NoMetrics turns off per-step metric recording (overhead measurements).
 	NoMetrics bool
 	// Memory bounds what building a run's dataset may take (see
@@ -173,6 +181,29 @@ func workThreads(threads, workers, cpus int) int {
 // they ended.
 type WorkReport struct {
 	Outcomes []Outcome
+	// GaveUp holds the runs that this worker's claims failed, without
+	// training them, because their lost attempts reached
+	// train.max_attempts (store.ClaimResult.GaveUp), as recorded.
+	GaveUp []store.Run
+}
+
+// Takeover is a run that a worker took over from a worker judged dead (its
+// pid gone on this host) or silent (its heartbeat stale): that worker's
+// attempt was lost, and counts towards the run's train.max_attempts.
+type Takeover struct {
+	Run   store.Run   // as claimed (Lost counts the lost attempts)
+	Label string      // as Outcome.Label
+	From  store.Owner // the worker whose attempt was lost (host and pid)
+	Why   string      // how it was lost: "its worker h:12 is gone"
+	Step  int         // the checkpoint's step the run resumes at (0: from the start)
+}
+
+// label is the run's label: opt.Labels', or its sweep point's.
+func (opt *WorkOptions) label(r store.Run) string {
+	if l, ok := opt.Labels[r.ID]; ok {
+		return l
+	}
+	return pointLabel(r.Point)
 }
 
 // Work takes runs from the store's queue one at a time per worker (see
@@ -271,6 +302,14 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 					release()
 					fail(err)
 					return
+				}
+				for _, r := range res.GaveUp {
+					mu.Lock()
+					rep.GaveUp = append(rep.GaveUp, r)
+					mu.Unlock()
+					if opt.OnGaveUp != nil {
+						opt.OnGaveUp(r, opt.label(r))
+					}
 				}
 				if res.Claimed {
 					if err := tooBigErr(res.Run.ID); err != nil {
@@ -424,10 +463,7 @@ const HandedBack = "interrupted: handed back to the queue, to resume from its la
 func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult, opt WorkOptions) (out Outcome) {
 	rec := claim.Run
 	owner := opt.Owner
-	label, ok := opt.Labels[rec.ID]
-	if !ok {
-		label = pointLabel(rec.Point)
-	}
+	label := opt.label(rec)
 	out = Outcome{Run: rec, Label: label, Status: rec.Status}
 	defer track(rec.ID, st, owner)()
 	// Bookkeeping after Ctrl-C must still reach the store.
@@ -523,6 +559,9 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		return notRun(store.StatusFailed, err)
 	}
 	out.Cost.Prepare = time.Since(prepStart)
+	if claim.Lost != "" && opt.OnTakeover != nil {
+		opt.OnTakeover(Takeover{Run: rec, Label: label, From: claim.LostFrom, Why: claim.Lost, Step: from})
+	}
 	var rr RunReporter
 	if opt.Reporter != nil {
 		rr = opt.Reporter.Begin(rec, from, cfg.Train.Steps)

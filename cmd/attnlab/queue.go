@@ -235,24 +235,34 @@ run is recorded, not an exit status).`,
 				return err
 			}
 			wo.mem.softLimit()
-			var onWait func([]store.Run)
+			var (
+				onWait     func([]store.Run)
+				onTakeover func(runs.Takeover)
+				onGaveUp   func(store.Run, string)
+			)
 			if !quiet {
 				// Else a worker waiting for runs that others train (or
 				// for a dead worker's heartbeat to go stale) said nothing
 				// for a minute or more, as if it hung.
 				onWait = func(held []store.Run) { writeWaiting(errw, st, held) }
+				// Else a takeover read as an ordinary resume, and a run
+				// given up on failed without a word.
+				onTakeover = func(to runs.Takeover) { writeTakeover(errw, to) }
+				onGaveUp = func(r store.Run, label string) { writeGaveUp(errw, r, label) }
 			}
 			wr, err := runs.Work(ctx, st, runs.WorkOptions{
-				Memory:   tasks.MemoryLimit{Bytes: limit, Name: what},
-				Filter:   store.QueueFilter{Experiments: wo.experiments},
-				Workers:  wo.workers,
-				Threads:  wo.threads,
-				MaxRuns:  wo.maxRuns,
-				IdleExit: wo.idleExit,
-				Version:  runVersion(),
-				Owner:    owner,
-				Reporter: rep,
-				OnWait:   onWait,
+				Memory:     tasks.MemoryLimit{Bytes: limit, Name: what},
+				Filter:     store.QueueFilter{Experiments: wo.experiments},
+				Workers:    wo.workers,
+				Threads:    wo.threads,
+				MaxRuns:    wo.maxRuns,
+				IdleExit:   wo.idleExit,
+				Version:    runVersion(),
+				Owner:      owner,
+				Reporter:   rep,
+				OnWait:     onWait,
+				OnTakeover: onTakeover,
+				OnGaveUp:   onGaveUp,
 			})
 			if !quiet {
 				writeWorkSummary(errw, wr)
@@ -367,6 +377,9 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 	if big > 0 {
 		parts = append(parts, fmt.Sprintf("%d handed back for a worker with more memory (above --max-memory)", big))
 	}
+	if n := len(wr.GaveUp); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed untrained after too many lost attempts (max_attempts)", n))
+	}
 	if len(parts) == 0 {
 		parts = []string{"no run taken"}
 	}
@@ -376,6 +389,29 @@ func writeWorkSummary(w io.Writer, wr *runs.WorkReport) {
 			fmt.Fprintf(w, "run %d failed: %s\n", o.Run.ID, firstLine(o.Err.Error()))
 		}
 	}
+}
+
+// writeTakeover writes the line of a run taken over from a worker judged
+// dead or silent: that worker's attempt is lost, and counts towards the
+// run's max_attempts. The reporter's "resume at step N" line follows.
+func writeTakeover(w io.Writer, to runs.Takeover) {
+	why := printable.Line(to.Why)
+	if why == "" {
+		why = fmt.Sprintf("its worker %s:%d is gone", to.From.Host, to.From.PID)
+	}
+	count := ""
+	if to.Run.MaxAttempts > 0 {
+		count = fmt.Sprintf(" (%d of max_attempts %d)", to.Run.Lost, to.Run.MaxAttempts)
+	}
+	fmt.Fprintf(w, "%s %s: taking it over: %s; that attempt is lost%s\n",
+		time.Now().Format("15:04:05"), runName(to.Run, to.Label), why, count)
+}
+
+// writeGaveUp writes the line of a run that a claim failed, untrained,
+// because its lost attempts reached its max_attempts.
+func writeGaveUp(w io.Writer, r store.Run, label string) {
+	fmt.Fprintf(w, "%s %s failed: %s; --retry-failed (attnlab run or submit) queues it again\n",
+		time.Now().Format("15:04:05"), runName(r, label), printable.Line(firstLine(r.Error)))
 }
 
 // reportOutages has st say on w when its database becomes unreachable and

@@ -114,6 +114,14 @@ names), 130 when interrupted before every run was done.`,
 				fmt.Fprintln(errw, "attnlab: interrupt: stopping the running runs, checkpointing those in training (interrupt again to quit at once)")
 			})
 			defer stopNotice()
+			var (
+				takenOver func(runs.Takeover)
+				gaveUp    func(store.Run, string)
+			)
+			if !quiet {
+				takenOver = func(to runs.Takeover) { writeTakeover(errw, to) }
+				gaveUp = func(r store.Run, label string) { writeGaveUp(errw, r, label) }
+			}
 			rep, err := runs.Execute(ctx, st, x, runs.ExecOptions{
 				Workers:    workers,
 				MaxWorkers: maxWorkers,
@@ -124,6 +132,8 @@ names), 130 when interrupted before every run was done.`,
 					fmt.Fprintf(errw, "%s is running in another process (%s): waiting for it (Ctrl-C stops waiting)\n",
 						runName(r, label), why)
 				},
+				TakenOver: takenOver,
+				GaveUp:    gaveUp,
 			})
 			// No run is running now: an interrupt from here on (a reader of
 			// the table gone) checkpoints nothing.

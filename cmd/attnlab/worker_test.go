@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -785,5 +786,57 @@ func TestWorkerTooBigNotCounted(t *testing.T) {
 	wantOK(t, r)
 	if !strings.Contains(r.stderr, "worker done: 1 done, 2 handed back for a worker with more memory") {
 		t.Errorf("a worker with --max-runs 1 after a run too big for it:\n%s", r.stderr)
+	}
+}
+
+// TestLostAttemptsSaid: a worker, or run, that takes over a run whose
+// worker died says it is a takeover, whose and that the attempt is lost,
+// not only "resume"; and one whose claim fails a run that lost its
+// max_attempts says so with the way to queue it again, and counts it.
+// Both used to say nothing (a worker exited with "no run taken").
+func TestLostAttemptsSaid(t *testing.T) {
+	for _, cmd := range []string{"worker", "run"} {
+		t.Run(cmd, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "lost.db")
+			sets := []string{"--db", db, "--set", "seeds=[1]", "--set", "train.max_attempts=2"}
+			wantOK(t, attnlab(t, append([]string{"submit", "testdata/tiny.yaml"}, sets...)...))
+			st := openDB(t, db)
+			ctx := context.Background()
+			gone := exec.Command("true")
+			if err := gone.Run(); err != nil {
+				t.Fatal(err)
+			}
+			dead := store.CurrentOwner("")
+			dead.PID = gone.ProcessState.Pid()
+			// Run 1 lost one attempt to a dead worker and is left running
+			// by another dead one: the next claim loses its second, its
+			// last. Run 2 is left running by a dead worker: taken over.
+			for _, id := range []int64{1, 1, 2} {
+				if res, err := st.Claim(ctx, id, dead, time.Hour); err != nil || !res.Claimed {
+					t.Fatalf("claim run %d as a dead worker: %+v, %v", id, res, err)
+				}
+			}
+			args := []string{"worker", "--db", db}
+			if cmd == "run" {
+				args = append([]string{"run", "testdata/tiny.yaml"}, sets...)
+			}
+			r := attnlab(t, args...)
+			gaveUp := regexp.MustCompile(`\d\d:\d\d:\d\d tiny/none/seed=1 \(run 1\) failed: gave up after 2 lost attempts \(max_attempts 2\); the last: its worker ` +
+				regexp.QuoteMeta(fmt.Sprintf("%s:%d", dead.Host, dead.PID)) + ` is gone; --retry-failed \(attnlab run or submit\) queues it again\n`)
+			takeover := regexp.MustCompile(`\d\d:\d\d:\d\d tiny/additive/seed=1 \(run 2\): taking it over: its worker ` +
+				regexp.QuoteMeta(fmt.Sprintf("%s:%d", dead.Host, dead.PID)) + ` is gone; that attempt is lost \(1 of max_attempts 2\)\n.* tiny/additive/seed=1: start\n`)
+			if !gaveUp.MatchString(r.stderr) || !takeover.MatchString(r.stderr) {
+				t.Fatalf("%s after lost attempts: want the run given up on and the takeover said:\n%v", cmd, r)
+			}
+			if cmd == "worker" && !strings.Contains(r.stderr, " worker done: 1 done, 1 failed untrained after too many lost attempts (max_attempts)\n") {
+				t.Fatalf("worker summary does not count the run given up on:\n%v", r)
+			}
+			// run's closing lines: the run failed here, not in another
+			// process, nor left "not done".
+			outcome := fmt.Sprintf("\ntiny/none/seed=1 (run 1) failed: gave up after 2 lost attempts (max_attempts 2); the last: its worker %s:%d is gone\n", dead.Host, dead.PID)
+			if cmd == "run" && (r.code != exitFailure || !strings.Contains(r.stderr, outcome) || !strings.Contains(r.stderr, "1 of 2 runs failed")) {
+				t.Fatalf("run's outcome of the run given up on:\n%v", r)
+			}
+		})
 	}
 }
