@@ -31,8 +31,10 @@
 // database's clock, or at once on the same host when the pid is gone),
 // trains each with checkpoints, resuming from the last one when the run was
 // started before, and goes on until nothing is left for it. It tells its
-// caller of each run it takes over from a dead or silent worker, whose
-// attempt is lost (WorkOptions.OnTakeover), and of each run its claims
+// caller of each run it resumes after taking it over from a dead or
+// silent worker, whose attempt is lost (WorkOptions.OnTakeover; never a
+// run another worker of the same Work trains, however late its
+// heartbeats: both would train it), and of each run its claims
 // failed because its lost attempts reached train.max_attempts (OnGaveUp,
 // WorkReport.GaveUp). Any number of
 // workers, in any number of processes on any number of machines, may share

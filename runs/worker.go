@@ -241,11 +241,30 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 		// without them.
 		too    = map[int64]error{}
 		filter = opt.Filter
+		// mine holds the runs this process's workers are training: a
+		// claim never takes one of them over. Their heartbeats can be
+		// late by more than StaleAfter (the process stopped with ^Z, the
+		// machine asleep), and another worker of the same process — same
+		// host and pid, so the owner checks let both write — would
+		// train it too.
+		mine = map[int64]bool{}
 	)
 	current := func() store.QueueFilter {
 		mu.Lock()
 		defer mu.Unlock()
 		return filter
+	}
+	claimFilter := func() store.QueueFilter {
+		mu.Lock()
+		defer mu.Unlock()
+		f := filter
+		if len(mine) > 0 {
+			f.Except = slices.Clone(f.Except)
+			for id := range mine {
+				f.Except = append(f.Except, id)
+			}
+		}
+		return f
 	}
 	opt.tooBig = func(id int64, err error) {
 		mu.Lock()
@@ -296,7 +315,7 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 				// Claims outlive cancellation only as far as the store
 				// call itself: a claim made as ctx ends is handed back below.
 				t0 := time.Now()
-				res, err := st.ClaimNext(bg, opt.Owner, current(), opt.StaleAfter)
+				res, err := st.ClaimNext(bg, opt.Owner, claimFilter(), opt.StaleAfter)
 				claimTime := time.Since(t0)
 				if err != nil {
 					release()
@@ -320,9 +339,13 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 						release()
 						continue
 					}
+					mu.Lock()
+					mine[res.Run.ID] = true
+					mu.Unlock()
 					out := trainClaimed(ctx, st, res, opt)
 					out.Cost.Claim = claimTime
 					mu.Lock()
+					delete(mine, res.Run.ID)
 					rep.Outcomes = append(rep.Outcomes, out)
 					mu.Unlock()
 					if errors.As(out.Err, new(*TooBigError)) {
