@@ -106,7 +106,11 @@
 // a browser says another site's page made without the visitor following a
 // link (Fetch Metadata: an image, script, fetch or frame), which could make
 // the server load models or read artifacts for nothing. Database URLs in
-// messages go through store.Redact, so a password is never shown.
+// messages go through store.Redact, so a password is never shown. The
+// command lines a page suggests (attnlab compare, worker, plot attention)
+// name the database by store.SharedCommandDB: the page may be read in
+// another directory, shell or machine, so a relative path is made absolute
+// and a database from $ATTNLAB_DB is still named (without its password).
 //
 // # Assets
 //

@@ -182,7 +182,7 @@ func (f form) link(path string) string {
 
 // cli returns the attnlab compare command line that prints the same
 // table, each word quoted for a POSIX shell (shell.Quote): db is the --db
-// option of the page's database (store.CommandDB), and the runs chosen
+// option of the page's database (store.SharedCommandDB), and the runs chosen
 // (?run=, which compare has no flag for) join --where as "id in (...)".
 func (f form) cli(experiment, db string) string {
 	args := []string{"attnlab", "compare" + db, shell.Quote(experiment)}

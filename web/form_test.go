@@ -1,10 +1,14 @@
 package web
 
 import (
+	"html/template"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/attnlab/attnlab/internal/shell"
 )
 
 // TestFormCLI: the command line the experiment page shows reaches the
@@ -50,6 +54,31 @@ func TestFormCLI(t *testing.T) {
 		}
 		if words := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"); !slices.Equal(words, tc.words) {
 			t.Errorf("sh reads %q\nwant %q", words, tc.words)
+		}
+	}
+}
+
+// TestPageCommandsNameDatabase: the command lines a page shows name the
+// database so that they work from any directory and any shell — the page
+// may be read far from the server: a relative --db is made absolute, and
+// a database that came from $ATTNLAB_DB is still named.
+func TestPageCommandsNameDatabase(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("ATTNLAB_DB", "runs.db")
+	st := openStore(t, "runs.db")
+	s := newServer(t, st, Options{ReadOnly: true})
+	db := " --db " + shell.Quote(filepath.Join(dir, "runs.db"))
+	if r := get(t, s, "/"); !strings.Contains(r.body, "attnlab run EXPERIMENT.yaml"+template.HTMLEscapeString(db)) {
+		t.Errorf("/ of an empty database: no attnlab run EXPERIMENT.yaml%s in\n%s", db, r.body)
+	}
+	fill(t, st)
+	for path, want := range map[string]string{
+		"/x/scan?run=1&run=2": "attnlab compare" + db + " scan --where " + shell.Quote("id in (1, 2)"),
+	} {
+		r := get(t, s, path)
+		if !strings.Contains(r.body, template.HTMLEscapeString(want)) {
+			t.Errorf("%s: no %s in\n%s", path, want, r.body)
 		}
 	}
 }

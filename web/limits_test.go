@@ -61,7 +61,7 @@ func hugeRun(t *testing.T, st *store.Store, maps []artifact.AttentionMap) int64 
 func TestHugeAttentionMap(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
 	id := hugeRun(t, st, []artifact.AttentionMap{squareMap(0, 400)})
-	dbArg, _ := st.CommandDB()
+	dbArg, _ := st.SharedCommandDB()
 	s := newServer(t, st, Options{ReadOnly: true})
 	path := "/r/" + strconv.FormatInt(id, 10)
 	r := get(t, s, path)
@@ -248,9 +248,9 @@ func TestLargeArtifactsNotShown(t *testing.T) {
 	putJSON(t, st, id, artifact.KindSamples, artifact.NameSamples, samples)
 	s := newServer(t, st, Options{ReadOnly: true})
 	path := "/r/" + strconv.FormatInt(id, 10)
-	dbArg, _ := st.CommandDB()
+	dbArg, _ := st.SharedCommandDB()
 	if !strings.HasPrefix(dbArg, " --db ") {
-		t.Fatalf("CommandDB = %q", dbArg)
+		t.Fatalf("SharedCommandDB = %q", dbArg)
 	}
 	r, allocated := getAllocating(t, s, path)
 	if r.status != 200 {

@@ -54,7 +54,7 @@ func lastActivity(x store.Experiment, runs []store.Run) time.Time {
 
 // experimentsView is the data of the experiments page.
 type experimentsView struct {
-	DBArg, DBNote string // the --db option of a suggested command line (store.CommandDB)
+	DBArg, DBNote string // the --db option of a suggested command line (store.SharedCommandDB)
 	Rows          []experimentRow
 }
 
@@ -62,7 +62,7 @@ type experimentRow struct {
 	Name, Description string
 	Counts            []statusCount
 	Waiting           int    // runs waiting for a worker (waiting)
-	Worker            string // the command line that trains them (store.WorkerCommand)
+	Worker            string // the command line that trains them (store.SharedWorkerCommand)
 	Busy              string // the workers busy with other experiments (busyElsewhere); "": none is
 	Last              time.Time
 	Best              *best
@@ -99,12 +99,12 @@ func (s *Server) handleExperiments(w http.ResponseWriter, r *http.Request) {
 		return r.Status != store.StatusRunning || dead
 	})
 	v := &experimentsView{}
-	v.DBArg, v.DBNote = s.st.CommandDB()
+	v.DBArg, v.DBNote = s.st.SharedCommandDB()
 	for _, x := range xs {
 		row := experimentRow{Name: x.Name, Description: x.Description, Counts: counts(x.Counts), Last: lastActivity(x, byExp[x.Name]),
 			Waiting: waiting(byExp[x.Name], gone)}
 		if row.Waiting > 0 {
-			row.Worker, _ = s.st.WorkerCommand(x.Name)
+			row.Worker, _ = s.st.SharedWorkerCommand(x.Name)
 			row.Busy = busyElsewhere(busy, x.Name, s.st.Redact)
 		}
 		if x.Counts[store.StatusDone] > 0 {
@@ -177,7 +177,7 @@ type experimentView struct {
 	DiffRows   []cmpRow
 	Counts     []statusCount
 	Waiting    int      // runs waiting for a worker (waiting)
-	Worker     string   // the command line that trains them (store.WorkerCommand)
+	Worker     string   // the command line that trains them (store.SharedWorkerCommand)
 	WorkerNote string   // what it needs besides (a password not shown)
 	Busy       string   // the workers busy with other experiments (busyElsewhere); "": none is
 	TooBig     int      // of the Waiting runs, those handed back by a worker without the memory for them (tooBig)
@@ -287,7 +287,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	f, ferr := readForm(r)
-	dbArg, dbNote := s.st.CommandDB()
+	dbArg, dbNote := s.st.SharedCommandDB()
 	v := &experimentView{X: x, Form: f, CLI: f.cli(name, dbArg), CLINote: dbNote, Counts: counts(x.Counts),
 		Statuses: []string{""}, JSONURL: f.link("/api/x/" + urlPath(name) + "/compare")}
 	for _, st := range store.Statuses {
@@ -349,7 +349,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Runs = runRows(shown, steps, gone, s.st.Redact)
 	v.Waiting = waiting(runs, gone)
-	v.Worker, v.WorkerNote = s.st.WorkerCommand(x.Name)
+	v.Worker, v.WorkerNote = s.st.SharedWorkerCommand(x.Name)
 	busyV := ""
 	if v.Waiting > 0 {
 		busy, err := s.trainingRuns(ctx)
@@ -608,7 +608,7 @@ type runView struct {
 	Step, Total int
 	Gone        string // a running run's worker seems gone: why (store.Abandoned)
 	Waiting     bool   // queued or interrupted, and no run of its experiment trains (waiting)
-	Worker      string // the command line that trains it (store.WorkerCommand)
+	Worker      string // the command line that trains it (store.SharedWorkerCommand)
 	WorkerNote  string // what it needs besides (a password not shown)
 	Busy        string // while Waiting: the workers busy with other experiments (busyElsewhere); "": none is
 	TooBig      bool   // handed back by a worker without the memory for it (tooBig)
@@ -694,7 +694,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		}
 		if !slices.ContainsFunc(busy, func(b store.Run) bool { return b.Experiment == run.Experiment }) {
 			v.Waiting = true
-			v.Worker, v.WorkerNote = s.st.WorkerCommand(run.Experiment)
+			v.Worker, v.WorkerNote = s.st.SharedWorkerCommand(run.Experiment)
 			v.Busy = busyElsewhere(busy, run.Experiment, s.st.Redact)
 			v.TooBig = tooBig(run)
 			v.busyV = busyVersion(busy)
@@ -725,7 +725,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
-	dbArg, dbNote := s.st.CommandDB()
+	dbArg, dbNote := s.st.SharedCommandDB()
 	has := map[[2]string]bool{}
 	for _, a := range arts {
 		has[[2]string{a.Kind, a.Name}] = true

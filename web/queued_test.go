@@ -87,7 +87,7 @@ func TestQueuedRunsBehindABusyWorker(t *testing.T) {
 		t.Fatalf("claim: %v %s", err, res.Reason)
 	}
 	s := newServer(t, st, Options{})
-	worker, _ := st.WorkerCommand("waits")
+	worker, _ := st.SharedWorkerCommand("waits")
 	worker = strings.ReplaceAll(worker, "'", "&#39;")
 	pages := []string{"/", "/x/waits", "/r/" + strconv.FormatInt(waits[1].ID, 10)}
 	for _, u := range pages {

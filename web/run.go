@@ -88,7 +88,7 @@ func (s *Server) fillAttention(ctx context.Context, v *runView, has map[[2]strin
 	for i, ix := range indices {
 		v.Examples = append(v.Examples, exampleLink{Index: ix, URL: runURL(v.Run.ID) + "?example=" + strconv.Itoa(ix), Current: i == cur})
 	}
-	dbArg, dbNote := s.st.CommandDB()
+	dbArg, dbNote := s.st.SharedCommandDB()
 	v.Heatmap = newHeatmap(m.Source, m.Output, m.Weights, fmt.Sprintf("Test example %d: attention of each output token over the source", m.Index),
 		fmt.Sprintf("; attnlab plot attention%s %d --example %d draws the whole map%s", dbArg, v.Run.ID, cur, noteParen(dbNote)))
 	return nil
@@ -296,7 +296,7 @@ func weightColor(w float64) string {
 	return fmt.Sprintf("rgb(%d,%d,%d)", c[0], c[1], c[2])
 }
 
-// noteParen is store.CommandDB's note as a parenthesis after a command
+// noteParen is store.SharedCommandDB's note as a parenthesis after a command
 // line: "" or " (" + note + ")".
 func noteParen(note string) string {
 	if note == "" {

@@ -70,7 +70,7 @@ func TestPages(t *testing.T) {
 		add1 := fx.scan["additive"][0]
 		r1 := strconv.FormatInt(add1, 10)
 		// The command line of the same table names the page's database.
-		dbArg, _ := st.CommandDB()
+		dbArg, _ := st.SharedCommandDB()
 		cli := template.HTMLEscapeString("attnlab compare" + dbArg + " scan")
 		for _, tc := range []struct {
 			path   string
