@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -79,6 +80,34 @@ func TestPageCommandsNameDatabase(t *testing.T) {
 		r := get(t, s, path)
 		if !strings.Contains(r.body, template.HTMLEscapeString(want)) {
 			t.Errorf("%s: no %s in\n%s", path, want, r.body)
+		}
+	}
+}
+
+// TestFormKeepsRuns: submitting a page's query form keeps the runs the
+// page was given (?run=), which no field shows: the browser sends the
+// form's inputs only, so each run is a hidden input, and the page says
+// which runs it shows.
+func TestFormKeepsRuns(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fill(t, st)
+	s := newServer(t, st, Options{ReadOnly: true})
+	input := regexp.MustCompile(`<input type="hidden" name="run" value="(\d+)">`)
+	for _, path := range []string{"/x/scan", "/x/scan/curves"} {
+		body := get(t, s, path+"?run=2&run=5&where=seed+%3E+0").body
+		start, end := strings.Index(body, `<form class="query"`), strings.Index(body, "</form>")
+		if start < 0 || end < start {
+			t.Fatalf("%s: no query form in\n%s", path, body)
+		}
+		var runs []string
+		for _, m := range input.FindAllStringSubmatch(body[start:end], -1) {
+			runs = append(runs, m[1])
+		}
+		if !slices.Equal(runs, []string{"2", "5"}) {
+			t.Errorf("%s?run=2&run=5: the form submits runs %q, want [2 5]", path, runs)
+		}
+		if !strings.Contains(body, `<p class="notice">Only runs <a href="/r/2">2</a>, <a href="/r/5">5</a>.</p>`) {
+			t.Errorf("%s?run=2&run=5: the page does not say it shows only runs 2 and 5", path)
 		}
 	}
 }
