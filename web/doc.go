@@ -88,7 +88,10 @@
 // /api/ the answer is JSON, {"error": "..."}, for the refusals made before
 // any handler too (a bad query string, another site's fetch, a path no
 // handler takes, a method other than GET or HEAD: apiGetOnly, a database
-// file gone: failAny); elsewhere it is a page.
+// file gone: failAny); elsewhere it is a page. An experiment page whose
+// form is wrong (400) shows the form, holding the values to fix, and the
+// error once: not the command line of a table it has not, nor links that
+// would carry the same filter again.
 //
 // # Safety
 //

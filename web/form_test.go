@@ -2,6 +2,7 @@ package web
 
 import (
 	"html/template"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -108,6 +109,44 @@ func TestFormKeepsRuns(t *testing.T) {
 		}
 		if !strings.Contains(body, `<p class="notice">Only runs <a href="/r/2">2</a>, <a href="/r/5">5</a>.</p>`) {
 			t.Errorf("%s?run=2&run=5: the page does not say it shows only runs 2 and 5", path)
+		}
+	}
+}
+
+// TestBadFormSaidOnce: an experiment page whose form is wrong answers 400
+// with the form, holding the values to fix, and the error once; the
+// command line of the table and the links that would carry the same
+// filter (a where of up to 4,000 bytes) are left out, not repeated.
+func TestBadFormSaidOnce(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fill(t, st)
+	s := newServer(t, st, Options{ReadOnly: true})
+	long := strings.Repeat("x", 3000)
+	for _, tc := range []struct {
+		where string
+		n     int // times the where's marker may appear: the input, the message if it quotes it
+	}{
+		{"zzmarker" + long + " = 1", 2},                            // unknown key: the message names it
+		{"model.attention.name = 'zzmarker" + long + "' and (", 1}, // syntax error at the end: the message names the token
+		// No done run matches: the curves link keeps the filter (running
+		// runs may match it).
+		{"seed > 99 and model.attention.name = 'zzmarker" + long + "'", 3},
+	} {
+		r := get(t, s, "/x/scan?run=1&where="+url.QueryEscape(tc.where))
+		if r.status != 400 {
+			t.Errorf("where %.40q: status %d, want 400", tc.where, r.status)
+		}
+		if n := strings.Count(r.body, "zzmarker"); n != tc.n {
+			t.Errorf("where %.40q: the page holds it %d times, want %d (the form and the error)", tc.where, n, tc.n)
+		}
+		if strings.Contains(r.body, `class="cli"`) {
+			t.Errorf("where %.40q: the page shows a command line for a table it has not", tc.where)
+		}
+		if !strings.Contains(r.body, `<p class="notice">`) || !strings.Contains(r.body, `<input name="where" value="`) {
+			t.Errorf("where %.40q: no error or no where field in\n%s", tc.where, r.body)
+		}
+		if !strings.Contains(r.body, `<input type="hidden" name="run" value="1">`) {
+			t.Errorf("where %.40q: the form lost the run selection", tc.where)
 		}
 	}
 }

@@ -165,7 +165,7 @@ type experimentView struct {
 	X          store.Experiment
 	Form       form
 	Statuses   []string
-	CLI        string // the attnlab compare line of the same table (form.cli)
+	CLI        string // the attnlab compare line of the same table (form.cli); "" when the form is wrong
 	CLINote    string // what it needs besides (a password not shown)
 	CurvesURL  string
 	JSONURL    string
@@ -311,6 +311,19 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		v.CompareErr = printable.WithoutPackage(s.st.Redact(ferr.Error()))
 		if !errors.Is(ferr, report.ErrNoRuns) || f.has() {
 			status = s.statusOf(ferr, f.has())
+		}
+		if status == http.StatusBadRequest {
+			// The form is wrong: the page says why once, and the form
+			// holds the values to fix. The command line and the links
+			// would only carry them again (a long filter four times more)
+			// to fail the same way.
+			v.CLI, v.CLINote = "", ""
+			v.JSONURL = "/api/x/" + urlPath(name) + "/compare"
+			if !errors.Is(ferr, report.ErrNoRuns) {
+				// (A filter no done run matches may still match
+				// running ones: their curves keep it.)
+				v.CurvesURL = form{Runs: f.Runs}.link(experimentURL(name) + "/curves")
+			}
 		}
 	}
 	runs, err := s.st.Runs(ctx, store.RunFilter{Experiments: []string{name}})
