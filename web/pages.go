@@ -287,6 +287,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	f, ferr := readForm(r)
+	badForm := ferr != nil
 	dbArg, dbNote := s.st.SharedCommandDB()
 	v := &experimentView{X: x, Form: f, CLI: f.cli(name, dbArg), CLINote: dbNote, Counts: counts(x.Counts),
 		Statuses: []string{""}, JSONURL: f.link("/api/x/" + urlPath(name) + "/compare")}
@@ -310,7 +311,9 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		}
 		v.CompareErr = printable.WithoutPackage(s.st.Redact(ferr.Error()))
 		if !errors.Is(ferr, report.ErrNoRuns) || f.has() {
-			status = s.statusOf(ferr, f.has())
+			// A value readForm refused (?run=abc) is the request's
+			// fault even though it left the form empty.
+			status = s.statusOf(ferr, f.has() || badForm)
 		}
 		if status == http.StatusBadRequest {
 			// The form is wrong: the page says why once, and the form

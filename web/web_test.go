@@ -91,6 +91,8 @@ func TestPages(t *testing.T) {
 			{"/x/scan?by=seed&pool=attention.name", 200, []string{`<th class="key">seed</th>`, `<th class="key">attention.name (pooled)</th>`}},
 			{"/x/scan?by=nosuchkey", 400, []string{"nosuchkey"}},
 			{"/x/scan?status=bogus", 400, []string{"status &#34;bogus&#34;: unknown status"}},
+			{"/x/scan?run=abc", 400, []string{"run &#34;abc&#34;: not a run id"}},
+			{"/x/scan?run=0", 400, []string{"run &#34;0&#34;: not a run id"}},
 			{"/x/nope", 404, []string{"nope"}},
 			{"/x/scan/curves", 200, []string{`<option value="train/loss" selected>`, `<option value="valid/loss">`, `data-src="/api/x/scan/curves"`, "/static/curves.js"}},
 			{"/x/scan/curves?metric=valid%2Floss&view=runs&run=" + r1, 200, []string{`<option value="valid/loss" selected>`, "Only run"}},
