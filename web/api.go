@@ -296,7 +296,8 @@ func (s *Server) apiCompare(w http.ResponseWriter, r *http.Request) {
 	s.sendJSON(w, r, c)
 }
 
-// apiCurves answers the lines of the curves page.
+// apiCurves answers the lines of the curves page; a query that selects no
+// run is 400 with the page's message (report.ErrNoRuns), never null.
 func (s *Server) apiCurves(w http.ResponseWriter, r *http.Request) {
 	f, q, ok := s.apiQuery(w, r)
 	if !ok {

@@ -154,8 +154,11 @@ func (s *Server) curves(ctx context.Context, req curvesRequest) (*curvesData, er
 	if q.Status == "" {
 		q.Status = report.StatusAny
 	}
-	c, err := s.groups(ctx, q)
-	if err != nil || c == nil {
+	// No run selected is the page's error (report.ErrNoRuns, 400), not
+	// an answer of null that the page's script cannot draw.
+	q.Metrics, q.Sort, q.Baseline = nil, "", ""
+	c, err := report.Compare(ctx, s.st, q)
+	if err != nil {
 		return nil, err
 	}
 	runs, err := s.runsOf(ctx, c)

@@ -227,6 +227,16 @@ func TestAPIs(t *testing.T) {
 		}
 		getJSON("/api/x/scan/curves?metric=bleu", 400, nil)
 		getJSON("/api/x/scan/curves?view=sideways", 400, nil)
+		// No run selected: the curves page's 400 and its message, not
+		// null, which the page's script cannot draw (it polls the API:
+		// the runs may be removed after the page loaded).
+		for _, q := range []string{"?where=seed+%3E+99", "?run=99999"} {
+			var e struct{ Error string }
+			getJSON("/api/x/scan/curves"+q, 400, &e)
+			if !strings.HasPrefix(e.Error, "no runs") {
+				t.Errorf("/api/x/scan/curves%s: error %q, want no runs ...", q, e.Error)
+			}
+		}
 
 		var ld lengthData
 		getJSON("/api/x/scan/length", 200, &ld)
