@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -254,5 +255,51 @@ name: h
 			t.Errorf("--set %s gives the hash of %s", set, prev)
 		}
 		seen[r[0].Hash] = set
+	}
+}
+
+// TestSweepCostIsLinear loads a sweep of n and of 4n points: the bytes allocated grow about 4 times, not 16, as they
+// did when each point copied the whole sweep (and plan kept every copy:
+// 2,000 variants took 1.8 GB). Each value is a list of 40 numbers, so that
+// the sweep is as heavy as a big one would be.
+func TestSweepCostIsLinear(t *testing.T) {
+	const head = "name: big\ntask: {name: reverse}\nmodel: {embed: 4, encoder: {name: lstm, hidden: 4}, attention: {name: dot}}\n"
+	buckets := func(i int) string {
+		b := make([]string, 40)
+		for j := range b {
+			b[j] = fmt.Sprint(i*100 + j + 1)
+		}
+		return "[" + strings.Join(b, ", ") + "]"
+	}
+	for _, tc := range []struct {
+		name  string
+		sweep func(n int) string
+		bad   bool
+	}{
+		{"variants", func(n int) string {
+			var b strings.Builder
+			b.WriteString("sweep:\n  variants:\n")
+			for i := range n {
+				fmt.Fprintf(&b, "    - {name: v%d, eval.length_buckets: %s}\n", i, buckets(i))
+			}
+			return b.String()
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			alloc := func(n int) uint64 {
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				_, runs, err := loadText(t, head+tc.sweep(n))
+				runtime.ReadMemStats(&after)
+				if tc.bad != (err != nil) || !tc.bad && len(runs) != n {
+					t.Fatalf("%d points: %d runs, error %v", n, len(runs), err)
+				}
+				return after.TotalAlloc - before.TotalAlloc
+			}
+			small, large := alloc(100), alloc(400)
+			if r := float64(large) / float64(small); r > 6 {
+				t.Errorf("100 points allocate %d bytes, 400 points %d: %.1f times as much, want about 4 (linear)", small, large, r)
+			}
+		})
 	}
 }
