@@ -431,8 +431,11 @@ func flatten(prefix string, t map[string]any, out *[]Param) {
 }
 
 // valueAt returns the value at a dotted key of a configuration tree as
-// JSON ("" when the tree has none there), for comparing points.
+// JSON ("" when the tree has none there), for comparing points. The key of
+// an item (eval.length_buckets[1]) gives its whole list, which is what a
+// sweep point sets: an item matched nothing, so every point had "" there.
 func valueAt(t map[string]any, key string) string {
+	key, _, _ = strings.Cut(key, "[")
 	var v any = t
 	for part := range strings.SplitSeq(key, ".") {
 		m, ok := v.(map[string]any)

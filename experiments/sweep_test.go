@@ -205,6 +205,16 @@ sweep:
 	if !slices.Equal(got, want) {
 		t.Errorf("errors = %q\nwant %q", got, want)
 	}
+	// A value refused wherever it is set gets no hint, an item of a list
+	// (its key eval.length_buckets[1]) too.
+	got = loadErr(t, "name: p\ntask: {name: reverse}\nsweep: {grid: {eval.length_buckets: [[5, 1], [6, 1], [1, 2]]}}\n")
+	want = []string{
+		"exp.yaml:3: eval.length_buckets[1]: bucket bounds must increase, got 1 after 5 (sweep point eval.length_buckets=[5,1])",
+		"exp.yaml:3: eval.length_buckets[1]: bucket bounds must increase, got 1 after 6 (sweep point eval.length_buckets=[6,1])",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors = %q\nwant %q", got, want)
+	}
 	// An error of every point is reported once, without a point.
 	got = loadErr(t, "name: p\ntask: {name: reverse}\ntrain: {batch_size: 0}\nsweep: {grid: {model.embed: [8, 16]}}\n")
 	if want := []string{"exp.yaml:3: train.batch_size: must be in [1, 65536], got 0"}; !slices.Equal(got, want) {
