@@ -268,10 +268,14 @@ name: h
 	}
 }
 
-// TestSweepCostIsLinear loads a sweep of n and of 4n points: the bytes allocated grow about 4 times, not 16, as they
-// did when each point copied the whole sweep (and plan kept every copy:
-// 2,000 variants took 1.8 GB). Each value is a list of 40 numbers, so that
-// the sweep is as heavy as a big one would be.
+// TestSweepCostIsLinear loads a sweep of n and of 4n points, as variants
+// and as grid values, well-formed and not (a malformed sweep has each value
+// checked alone), and a grid of lists refused at every point:
+// the bytes allocated grow about 4 times, not 16, as they did when each
+// point copied the whole sweep (and plan kept every copy: 2,000 variants
+// took 1.8 GB), when duplicate compared every pair of a list's values, and
+// when each failing point looked at every other. Each value is a list of
+// 40 numbers, so that the sweep is as heavy as a big one would be.
 func TestSweepCostIsLinear(t *testing.T) {
 	const head = "name: big\ntask: {name: reverse}\nmodel: {embed: 4, encoder: {name: lstm, hidden: 4}, attention: {name: dot}}\n"
 	buckets := func(i int) string {
@@ -280,6 +284,13 @@ func TestSweepCostIsLinear(t *testing.T) {
 			b[j] = fmt.Sprint(i*100 + j + 1)
 		}
 		return "[" + strings.Join(b, ", ") + "]"
+	}
+	grid := func(n int) string {
+		vals := make([]string, n)
+		for i := range vals {
+			vals[i] = buckets(i)
+		}
+		return "eval.length_buckets: [" + strings.Join(vals, ", ") + "]"
 	}
 	for _, tc := range []struct {
 		name  string
@@ -294,6 +305,17 @@ func TestSweepCostIsLinear(t *testing.T) {
 			}
 			return b.String()
 		}, false},
+		{"grid", func(n int) string { return "sweep: {grid: {" + grid(n) + "}}\n" }, false},
+		{"malformed", func(n int) string {
+			return "sweep: {grid: {" + grid(n) + "}, zip: {train.clip: [1, 2], train.log_every: [1]}}\n"
+		}, true},
+		{"failing", func(n int) string {
+			vals := make([]string, n)
+			for i := range vals {
+				vals[i] = strings.Replace(buckets(i), "[", fmt.Sprintf("[%d, ", 1000000-i), 1) // refused, each for its own first item
+			}
+			return "sweep: {grid: {eval.length_buckets: [" + strings.Join(vals, ", ") + "]}}\n"
+		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			alloc := func(n int) uint64 {
