@@ -378,8 +378,10 @@ func mismatch(want string, val any) error { return &mismatchError{want, val} }
 
 // MismatchHint returns how to write a string val that the user most likely
 // meant as the wanted type (int, float or bool): "" when there is none.
-// "64" is a number in quotes (" (drop the quotes)"), and yes, no, on and off
-// are YAML 1.1's booleans, text in YAML 1.2 (" (write true or false)").
+// "64" is a number in quotes (" (drop the quotes)"), a number of hundreds
+// of digits is text to YAML (" (a number too large for an integer)"), and
+// yes, no, on and off are YAML 1.1's booleans, text in YAML 1.2 (" (write
+// true or false)").
 func MismatchHint(want string, val any) string {
 	s, ok := val.(string)
 	if !ok {
@@ -392,8 +394,14 @@ func MismatchHint(want string, val any) string {
 			return " (write true or false)"
 		}
 	case "int":
-		if _, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+		_, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		switch {
+		case err == nil:
 			return " (drop the quotes)"
+		case errors.Is(err, strconv.ErrRange):
+			// YAML reads a number of some 310 digits or more as text:
+			// too large for a float64 too.
+			return " (a number too large for an integer)"
 		}
 	case "float":
 		t := strings.TrimSpace(s)

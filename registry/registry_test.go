@@ -105,6 +105,8 @@ func TestDecodeStrict(t *testing.T) {
 		{map[string]any{"heds": 2}, `heds: unknown key (known: heads, dim, dropout, score, causal, sizes, names) for attention "multi-head"`},
 		{map[string]any{"heads": "three"}, `heads: want int, got string "three" for attention "multi-head"`},
 		{map[string]any{"heads": 2.5}, `heads: want int, got float 2.5 for attention "multi-head"`},
+		// YAML reads 400 digits as text, quoted or not.
+		{map[string]any{"heads": strings.Repeat("9", 400)}, `heads: want int, got string "` + strings.Repeat("9", 36) + `... (a number too large for an integer) for attention "multi-head"`},
 		{map[string]any{"dropout": "0.1"}, `dropout: want float, got string "0.1" (drop the quotes) for attention "multi-head"`},
 		{map[string]any{"dropout": "-1e400"}, `dropout: want float, got string "-1e400" (a number too large for a float64) for attention "multi-head"`},
 		// YAML reads a hex float as text, quoted or not: no quotes to drop.
