@@ -65,7 +65,8 @@ print the prompt followed by its continuation.
 
 The output of --input goes to a file or a pipe as the model made it; on a
 terminal a backslash is shown as \\, a tab as \t and any other control
-character as \xHH (ESC as \x1b). --stdin reads one input per line and writes
+character as \xHH (ESC as \x1b). --stdin reads one input per line (lines end
+in \n or \r\n; a byte-order mark before the first is dropped) and writes
 one output per line, to a terminal or a pipe alike, with those escapes and a
 newline inside an output as \n, each as soon as it is
 decoded: lines that have arrived are decoded together, and a program may wait
@@ -652,6 +653,11 @@ func (gen *generator) stream(ctx context.Context, r io.Reader, out, errw io.Writ
 			break
 		}
 		line++
+		if line == 1 {
+			// A file saved with a byte-order mark (Windows' editors) starts
+			// with one: dropped, as data files and eval drop it.
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
 		in, err := gen.encode(strings.TrimSuffix(text, "\r"), fmt.Sprintf("stdin line %d", line))
 		if err != nil {
 			if ferr := flush(); ferr != nil {

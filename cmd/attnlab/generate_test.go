@@ -227,6 +227,14 @@ func TestGenerateUnknownSymbols(t *testing.T) {
 	}
 	wantError(t, attnlab(t, "generate", id(run), "--input", "", "--db", db), exitUsage, "--input is empty")
 	wantError(t, attnlab(t, "generate", "99", "--input", "abc", "--db", db), exitUsage, `generate: no run "99"`)
+	// A file with a byte-order mark and CRLF lines, as Windows' editors save
+	// it, reads as its lines; a mark inside a line is a symbol like others.
+	bom := attnlabIn(t, "\ufeffabc\r\nab\r\n", "generate", id(run), "--stdin", "--db", db)
+	wantOK(t, bom)
+	if plain := attnlabIn(t, "abc\nab\n", "generate", id(run), "--stdin", "--db", db); bom.stdout != plain.stdout {
+		t.Errorf("--stdin with a byte-order mark and CRLF wrote %q, without %q", bom.stdout, plain.stdout)
+	}
+	wantError(t, attnlabIn(t, "abc\n\ufeffab\n", "generate", id(run), "--stdin", "--db", db), exitFailure, `unknown symbols in stdin line 2: "\ufeff"`)
 	// Bytes that are not UTF-8 are said as such, not as a symbol "\ufffd".
 	wantError(t, attnlabIn(t, "abc\nab\xe9c\n", "generate", id(run), "--stdin", "--db", db), exitFailure, "generate: stdin line 2 is not valid UTF-8 text")
 	wantError(t, attnlab(t, "generate", id(run), "--input", "ab\xffc", "--db", db), exitUsage, "generate: --input is not valid UTF-8 text")
