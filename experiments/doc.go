@@ -200,7 +200,10 @@
 // point for the first seed, then every point for the next, so an interrupted
 // plan has seen each point before it repeats one. A plan is limited to
 // [MaxRuns] runs, and two points that resolve to the same configuration are
-// an error (they would be one run).
+// an error (they would be one run). Expanding and checking a sweep takes
+// time and memory linear in its points and values (each point is resolved
+// on its own, without a copy of the sweep; repeated values are found by
+// key, not by comparing pairs).
 //
 // Every point is resolved and validated on its own, so a key is valid in a
 // point when the plugin named at that point takes it (model.attention.heads
