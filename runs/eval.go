@@ -41,12 +41,12 @@ func (r *run) stopped() error {
 // teacherForced returns the mean loss (no label smoothing) and the token
 // accuracy over ex, under teacher forcing; NaN when the run's context is
 // done before the end (callers check r.stopped).
-func (r *run) teacherForced(ex []tasks.Example) (loss, acc float64) {
+func (r *run) teacherForced(ex tasks.Examples) (loss, acc float64) {
 	return r.teacherForcedBy(ex, r.evalBatch())
 }
 
 // teacherForcedBy is teacherForced in batches of size examples.
-func (r *run) teacherForcedBy(ex []tasks.Example, size int) (loss, acc float64) {
+func (r *run) teacherForcedBy(ex tasks.Examples, size int) (loss, acc float64) {
 	var lossSum float64
 	var correct, total int
 	for b := range tasks.InOrder(ex, r.data.LM, size) {
@@ -85,7 +85,7 @@ func argmax(row []float32) int {
 
 // decode decodes ex in order with the given options; opt.KeepAttention
 // counts from the first example of ex (not of each batch).
-func (r *run) decode(ex []tasks.Example, opt models.DecodeOptions) ([]models.Hypothesis, error) {
+func (r *run) decode(ex tasks.Examples, opt models.DecodeOptions) ([]models.Hypothesis, error) {
 	var out []models.Hypothesis
 	keep := opt.KeepAttention
 	for b := range tasks.InOrder(ex, r.data.LM, r.evalBatch()) {
@@ -147,7 +147,7 @@ func (r *run) scorer() (*Scorer, error) {
 
 // scoreOutputs scores decoded hypotheses of ex against their reference
 // texts, and returns the outputs as text.
-func (r *run) scoreOutputs(hyps []models.Hypothesis, ex []tasks.Example) (TextScores, []string, error) {
+func (r *run) scoreOutputs(hyps []models.Hypothesis, ex tasks.Examples) (TextScores, []string, error) {
 	sc, err := r.scorer()
 	if err != nil {
 		return TextScores{}, nil, err
@@ -155,7 +155,7 @@ func (r *run) scoreOutputs(hyps []models.Hypothesis, ex []tasks.Example) (TextSc
 	outs := make([]string, len(hyps))
 	refs := make([]string, len(hyps))
 	for i, h := range hyps {
-		outs[i], refs[i] = r.output(h), ex[i].Ref
+		outs[i], refs[i] = r.output(h), ex.At(i).Ref
 	}
 	return sc.Score(outs, refs), outs, nil
 }
@@ -163,7 +163,7 @@ func (r *run) scoreOutputs(hyps []models.Hypothesis, ex []tasks.Example) (TextSc
 // evaluate records the validation metrics at step, updates early stopping
 // and saves a checkpoint.
 func (r *run) evaluate(step int) error {
-	if len(r.data.Valid) == 0 {
+	if r.data.Valid.Len() == 0 {
 		// No validation split: no metric measures anything (a loss over
 		// nothing is NaN, a BLEU 0), so none is recorded; the progress
 		// line of an evaluation (Eval set, empty: a log prints the train
@@ -178,7 +178,7 @@ func (r *run) evaluate(step int) error {
 		back()
 		return err
 	}
-	if math.IsInf(loss, 0) || (math.IsNaN(loss) && len(r.data.Valid) > 0) {
+	if math.IsInf(loss, 0) || (math.IsNaN(loss) && r.data.Valid.Len() > 0) {
 		back()
 		return &FailedError{Step: step, Reason: fmt.Sprintf("validation loss is %v", loss)}
 	}
@@ -281,7 +281,7 @@ func (r *run) finish() (*Result, error) {
 	// Weights that diverged at the last step (no step or evaluation came
 	// after to see it, as without a validation split) fail the run, as a
 	// diverged validation does, rather than store NaN test metrics.
-	if math.IsInf(loss, 0) || (math.IsNaN(loss) && len(test) > 0) {
+	if math.IsInf(loss, 0) || (math.IsNaN(loss) && test.Len() > 0) {
 		return nil, &FailedError{Step: r.st.Step, Reason: fmt.Sprintf("test loss is %v", loss)}
 	}
 	sum["test/loss"], sum["test/ppl"], sum["test/token_acc"] = loss, metrics.Perplexity(loss), acc
@@ -366,26 +366,27 @@ func notFinite(step int, m map[string]float64) error {
 // testSplit is the test examples every test/* metric is measured on: the
 // first eval.max_examples of a sequence-to-sequence task's (0: all), the
 // whole split of a language model's, which decodes none.
-func (r *run) testSplit() []tasks.Example {
+func (r *run) testSplit() tasks.Examples {
 	test := r.data.Test
-	if n := r.cfg.Eval.MaxExamples; n > 0 && n < len(test) && !r.data.LM {
-		test = test[:n]
+	if n := r.cfg.Eval.MaxExamples; n > 0 && n < test.Len() && !r.data.LM {
+		test = test.Head(n)
 	}
 	return test
 }
 
 func (r *run) testDecode(sum map[string]float64) error {
-	test := r.testSplit()
+	split := r.testSplit()
 	opt := r.decodeOptions(false)
 	opt.KeepAttention = r.cfg.Eval.AttentionMaps // only those are stored whole
-	hyps, err := r.decode(test, opt)
+	hyps, err := r.decode(split, opt)
 	if err != nil {
 		return err
 	}
-	ts, outs, err := r.scoreOutputs(hyps, test)
+	ts, outs, err := r.scoreOutputs(hyps, split)
 	if err != nil {
 		return err
 	}
+	test := split.All() // a sequence-to-sequence split: its examples as held
 	buckets := metrics.NewBucketedExactMatch(r.cfg.Eval.LengthBuckets)
 	var entropySum float64
 	var entropyN, hits, alignN int
@@ -476,13 +477,14 @@ func (r *run) testDecode(sum map[string]float64) error {
 // longest training window's context, of a language model's; none when the
 // training split is empty.
 func trainLengths(d *tasks.Dataset, edges []int) map[string]float64 {
-	if len(d.Train) == 0 {
+	if d.Train.Len() == 0 {
 		return nil
 	}
 	if d.LM {
 		n := 0
-		for _, ex := range d.Train {
-			n = max(n, len(ex.Tgt)-1)
+		for i := range d.Train.Len() {
+			_, tgt := d.Train.Lens(i)
+			n = max(n, tgt-1)
 		}
 		return map[string]float64{"train/context": float64(n)}
 	}
@@ -490,10 +492,12 @@ func trainLengths(d *tasks.Dataset, edges []int) map[string]float64 {
 	for _, b := range metrics.LengthBuckets(edges) {
 		out["train/examples/"+b] = 0
 	}
-	lo, hi := len(d.Train[0].Src), 0
-	for _, ex := range d.Train {
-		lo, hi = min(lo, len(ex.Src)), max(hi, len(ex.Src))
-		out["train/examples/"+metrics.LengthBucket(len(ex.Src), edges)]++
+	lo, _ := d.Train.Lens(0)
+	hi := 0
+	for i := range d.Train.Len() {
+		src, _ := d.Train.Lens(i)
+		lo, hi = min(lo, src), max(hi, src)
+		out["train/examples/"+metrics.LengthBucket(src, edges)]++
 	}
 	out["train/src_len_min"], out["train/src_len_max"] = float64(lo), float64(hi)
 	return out
@@ -503,7 +507,7 @@ func trainLengths(d *tasks.Dataset, edges []int) map[string]float64 {
 // are also those of a training example's source: 0 for a drawn split,
 // which never puts a source in two splits, but a test file given with the
 // task may overlap the training data.
-func inTrain(train, test []tasks.Example) float64 {
+func inTrain(train tasks.Examples, test []tasks.Example) float64 {
 	if len(test) == 0 {
 		return 0
 	}
@@ -515,9 +519,9 @@ func inTrain(train, test []tasks.Example) float64 {
 		}
 		return b.String()
 	}
-	seen := make(map[string]bool, len(train))
-	for _, ex := range train {
-		seen[key(ex.Src)] = true
+	seen := make(map[string]bool, train.Len())
+	for i := range train.Len() {
+		seen[key(train.At(i).Src)] = true
 	}
 	hits := 0
 	for _, ex := range test {
@@ -531,10 +535,10 @@ func inTrain(train, test []tasks.Example) float64 {
 // majorityRef returns the most frequent reference text of ex (of the
 // smallest, among ties), the answer of the majority-class baseline; ok is
 // false when ex is empty.
-func majorityRef(ex []tasks.Example) (ref string, ok bool) {
+func majorityRef(ex tasks.Examples) (ref string, ok bool) {
 	counts := map[string]int{}
-	for _, e := range ex {
-		counts[e.Ref]++
+	for i := range ex.Len() {
+		counts[ex.At(i).Ref]++
 	}
 	best := -1
 	for r, n := range counts {
@@ -586,18 +590,19 @@ func (r *run) contextLosses(sum map[string]float64) error {
 
 // lmSamples stores continuations of a few test prompts.
 func (r *run) lmSamples() error {
-	n := min(r.cfg.Eval.Samples, len(r.data.Test))
+	n := min(r.cfg.Eval.Samples, r.data.Test.Len())
 	if n == 0 {
 		return nil
 	}
 	var prompts []tasks.Example
-	for _, ex := range r.data.Test[:n] {
+	for i := range n {
+		ex := r.data.Test.At(i)
 		p := ex.Tgt[:min(len(ex.Tgt), 16)]
 		prompts = append(prompts, tasks.Example{Tgt: append(append([]int(nil), p...), 0)}) // LM batches drop the last token from In
 	}
 	opt := r.decodeOptions(false)
 	opt.MaxLen = 64
-	hyps, err := r.decode(prompts, opt)
+	hyps, err := r.decode(tasks.ListOf(prompts), opt)
 	if err != nil {
 		return err
 	}

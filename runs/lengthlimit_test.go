@@ -16,7 +16,7 @@ func TestCheckLengthLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := &tasks.Dataset{Train: []tasks.Example{{Src: make([]int, 3), Tgt: make([]int, 2)}}, Test: []tasks.Example{{Src: make([]int, 9), Tgt: make([]int, 4)}}}
+	data := &tasks.Dataset{Train: tasks.ListOf([]tasks.Example{{Src: make([]int, 3), Tgt: make([]int, 2)}}), Test: tasks.ListOf([]tasks.Example{{Src: make([]int, 9), Tgt: make([]int, 4)}})}
 	err = checkLengthLimit(info, map[string]any{"max_len": 4}, data)
 	want := "model.max_len 4 is shorter than the task's sequences (up to 9 positions): set it to at least 9, or to 0 to size the model from the task"
 	if err == nil || err.Error() != want {

@@ -165,15 +165,15 @@ eval: {samples: 40}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(samples) != len(d.Test) || len(d.Test) != 40 {
-		t.Fatalf("%d samples of %d test pairs, want 40 of 40", len(samples), len(d.Test))
+	if len(samples) != d.Test.Len() || d.Test.Len() != 40 {
+		t.Fatalf("%d samples of %d test pairs, want 40 of 40", len(samples), d.Test.Len())
 	}
 	// Rescore the outputs the old way: references mapped through the
 	// target vocabulary, exact match on ids.
 	var outs, raw, mapped []string
 	unkCopies, oldExact := 0, 0
 	for i, s := range samples {
-		ex := d.Test[i]
+		ex := d.Test.At(i)
 		if s.Reference != ex.Ref || !strings.Contains(ex.Ref, "unseen") {
 			t.Fatalf("sample %d: reference %q, want the raw test line %q with its unseen word", i, s.Reference, ex.Ref)
 		}

@@ -369,7 +369,7 @@ func TestLengthReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	lo, hi := math.Inf(1), 0.0
-	for _, ex := range data.Train {
+	for _, ex := range data.Train.All() {
 		lo, hi = min(lo, float64(len(ex.Src))), max(hi, float64(len(ex.Src)))
 	}
 	if s["train/src_len_min"] != lo || s["train/src_len_max"] != hi {
@@ -378,7 +378,7 @@ func TestLengthReferences(t *testing.T) {
 	// The training examples per bucket (plot length shades those with any),
 	// every bucket present, summing to the training split.
 	wantTrain := map[string]float64{"1_10": 0, "11_20": 0, "21_40": 0, "41_inf": 0}
-	for _, ex := range data.Train {
+	for _, ex := range data.Train.All() {
 		wantTrain[strings.TrimPrefix(metrics.LengthBucket(len(ex.Src), []int{10, 20, 40}), "len_")]++
 	}
 	for b, n := range wantTrain {

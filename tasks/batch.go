@@ -11,23 +11,27 @@ import (
 	"github.com/attnlab/attnlab/seq"
 )
 
-// MakeBatch returns the batch of the examples ex[i] for i in idx, in that
-// order. It panics if an index is out of range.
-func MakeBatch(ex []Example, idx []int, lm bool) seq.Batch {
+// MakeBatch returns the batch of the examples ex.At(i) for i in idx, in
+// that order. It panics if an index is out of range.
+func MakeBatch(ex Examples, idx []int, lm bool) seq.Batch {
 	b := seq.Batch{Size: len(idx), Index: slices.Clone(idx), TgtLen: make([]int, len(idx))}
+	exs := make([]Example, len(idx)) // built once each (a window's ids become ints here)
+	for i, j := range idx {
+		exs[i] = ex.At(j)
+	}
 	if !lm {
 		b.SrcLen = make([]int, len(idx))
-		for i, j := range idx {
-			b.SrcLen[i] = len(ex[j].Src)
+		for i, e := range exs {
+			b.SrcLen[i] = len(e.Src)
 			b.S = max(b.S, b.SrcLen[i])
 		}
 		b.Src = make([]int, b.Size*b.S)
-		for i, j := range idx {
-			copy(b.Src[i*b.S:], ex[j].Src)
+		for i, e := range exs {
+			copy(b.Src[i*b.S:], e.Src)
 		}
 	}
-	for i, j := range idx {
-		n := len(ex[j].Tgt)
+	for i, e := range exs {
+		n := len(e.Tgt)
 		if lm {
 			n = max(n-1, 0)
 		} else {
@@ -39,8 +43,8 @@ func MakeBatch(ex []Example, idx []int, lm bool) seq.Batch {
 	}
 	b.In = make([]int, b.Size*b.T)
 	b.Out = make([]int, b.Size*b.T)
-	for i, j := range idx {
-		in, out, y := b.In[i*b.T:], b.Out[i*b.T:], ex[j].Tgt
+	for i, e := range exs {
+		in, out, y := b.In[i*b.T:], b.Out[i*b.T:], e.Tgt
 		if lm {
 			if len(y) >= 2 {
 				copy(in, y[:len(y)-1])
@@ -59,13 +63,13 @@ func MakeBatch(ex []Example, idx []int, lm bool) seq.Batch {
 // InOrder yields the batches of ex in their order, size examples each (the
 // last may be smaller), without shuffling: for evaluation. It panics if
 // size < 1.
-func InOrder(ex []Example, lm bool, size int) iter.Seq[seq.Batch] {
+func InOrder(ex Examples, lm bool, size int) iter.Seq[seq.Batch] {
 	if size < 1 {
 		panic(fmt.Sprintf("tasks: InOrder with batch size %d", size))
 	}
 	return func(yield func(seq.Batch) bool) {
-		for start := 0; start < len(ex); start += size {
-			idx := make([]int, min(size, len(ex)-start))
+		for start := 0; start < ex.Len(); start += size {
+			idx := make([]int, min(size, ex.Len()-start))
 			for i := range idx {
 				idx[i] = start + i
 			}
@@ -105,7 +109,7 @@ type BatcherConfig struct {
 //
 // A Batcher is not safe for concurrent use.
 type Batcher struct {
-	ex   []Example
+	ex   Examples
 	lm   bool
 	size int
 	pool int
@@ -120,8 +124,8 @@ type Batcher struct {
 
 // NewBatcher returns a batcher over ex positioned at the start of epoch 0.
 // It returns an error when ex is empty, Size < 1 or Pool < 0.
-func NewBatcher(ex []Example, lm bool, cfg BatcherConfig) (*Batcher, error) {
-	if len(ex) == 0 {
+func NewBatcher(ex Examples, lm bool, cfg BatcherConfig) (*Batcher, error) {
+	if ex.Len() == 0 {
 		return nil, errors.New("tasks: batcher over an empty split")
 	}
 	if cfg.Size < 1 {
@@ -141,7 +145,7 @@ func NewBatcher(ex []Example, lm bool, cfg BatcherConfig) (*Batcher, error) {
 func (b *Batcher) Epoch() int { return b.epoch }
 
 // Len returns the number of batches in an epoch.
-func (b *Batcher) Len() int { return (len(b.ex) + b.size - 1) / b.size }
+func (b *Batcher) Len() int { return (b.ex.Len() + b.size - 1) / b.size }
 
 // Next returns the next batch of the current epoch and true. When the epoch
 // is exhausted it returns false and moves to the next epoch, so that
@@ -165,12 +169,13 @@ func (b *Batcher) startEpoch() {
 		panic(err) // PCG marshalling cannot fail
 	}
 	b.startRNG, b.pos = state, 0
-	perm := b.rng.Perm(len(b.ex))
+	perm := b.rng.Perm(b.ex.Len())
 	key := func(i int) (int, int) {
+		src, tgt := b.ex.Lens(i)
 		if b.lm {
-			return len(b.ex[i].Tgt), 0
+			return tgt, 0
 		}
-		return len(b.ex[i].Src), len(b.ex[i].Tgt)
+		return src, tgt
 	}
 	chunk := b.pool * b.size
 	for lo := 0; lo < len(perm) && b.pool > 1; lo += chunk {
@@ -200,7 +205,7 @@ type BatcherState struct {
 
 // State returns the batcher's position.
 func (b *Batcher) State() BatcherState {
-	return BatcherState{Epoch: b.epoch, Pos: b.pos, RNG: slices.Clone(b.startRNG), Examples: len(b.ex), Size: b.size, Pool: b.pool}
+	return BatcherState{Epoch: b.epoch, Pos: b.pos, RNG: slices.Clone(b.startRNG), Examples: b.ex.Len(), Size: b.size, Pool: b.pool}
 }
 
 // Restore moves the batcher to a saved position: the following batches are
@@ -208,9 +213,9 @@ func (b *Batcher) State() BatcherState {
 // leaves the batcher unchanged, when the state belongs to a batcher over a
 // split of another size or with another batch size or pool, or is corrupt.
 func (b *Batcher) Restore(s BatcherState) error {
-	if s.Examples != len(b.ex) || s.Size != b.size || s.Pool != b.pool {
+	if s.Examples != b.ex.Len() || s.Size != b.size || s.Pool != b.pool {
 		return fmt.Errorf("tasks: batcher state is for %d examples in batches of %d (pool %d), this batcher has %d in batches of %d (pool %d)",
-			s.Examples, s.Size, s.Pool, len(b.ex), b.size, b.pool)
+			s.Examples, s.Size, s.Pool, b.ex.Len(), b.size, b.pool)
 	}
 	if s.Epoch < 0 || s.Pos < 0 || s.Pos > b.Len() {
 		return fmt.Errorf("tasks: batcher state at epoch %d, batch %d is out of range", s.Epoch, s.Pos)

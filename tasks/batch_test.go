@@ -15,7 +15,7 @@ func TestMakeBatchSeq2Seq(t *testing.T) {
 		{Src: []int{4, 5, 6}, Tgt: []int{7}},
 		{Src: []int{8}, Tgt: []int{9, 10, 11}},
 	}
-	b := MakeBatch(ex, []int{1, 0}, false)
+	b := MakeBatch(ListOf(ex), []int{1, 0}, false)
 	want := seq.Batch{
 		Size: 2,
 		Src:  []int{8, 0, 0, 4, 5, 6}, SrcLen: []int{1, 3}, S: 3,
@@ -32,7 +32,7 @@ func TestMakeBatchSeq2Seq(t *testing.T) {
 func TestMakeBatchLM(t *testing.T) {
 	t.Parallel()
 	ex := []Example{{Tgt: []int{4, 5, 6, 7}}, {Tgt: []int{8, 9}}}
-	b := MakeBatch(ex, []int{0, 1}, true)
+	b := MakeBatch(ListOf(ex), []int{0, 1}, true)
 	want := seq.Batch{
 		Size:   2,
 		In:     []int{4, 5, 6, 8, 0, 0},
@@ -68,7 +68,7 @@ func epoch(tb testing.TB, b *Batcher) [][]int {
 func TestBatcherEpochs(t *testing.T) {
 	t.Parallel()
 	ex := lengthExamples(103, 40)
-	b, err := NewBatcher(ex, false, BatcherConfig{Size: 10, Pool: 4, Seed: 1})
+	b, err := NewBatcher(ListOf(ex), false, BatcherConfig{Size: 10, Pool: 4, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,11 +108,11 @@ func TestBatcherEpochs(t *testing.T) {
 		}
 	}
 	// The same seed gives the same batches.
-	c, _ := NewBatcher(ex, false, BatcherConfig{Size: 10, Pool: 4, Seed: 1})
+	c, _ := NewBatcher(ListOf(ex), false, BatcherConfig{Size: 10, Pool: 4, Seed: 1})
 	if got := epoch(t, c); !reflect.DeepEqual(got, first) {
 		t.Fatalf("same seed, epoch 0 = %v, want %v", got, first)
 	}
-	d, _ := NewBatcher(ex, false, BatcherConfig{Size: 10, Pool: 4, Seed: 2})
+	d, _ := NewBatcher(ListOf(ex), false, BatcherConfig{Size: 10, Pool: 4, Seed: 2})
 	if got := epoch(t, d); reflect.DeepEqual(got, first) {
 		t.Fatalf("another seed gave the same epoch")
 	}
@@ -122,7 +122,7 @@ func TestBatcherBucketingLimitsPadding(t *testing.T) {
 	t.Parallel()
 	ex := lengthExamples(2000, 60)
 	padding := func(pool int) int {
-		b, err := NewBatcher(ex, false, BatcherConfig{Size: 20, Pool: pool, Seed: 3})
+		b, err := NewBatcher(ListOf(ex), false, BatcherConfig{Size: 20, Pool: pool, Seed: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +145,7 @@ func TestBatcherRestore(t *testing.T) {
 	t.Parallel()
 	ex := lengthExamples(57, 30)
 	cfg := BatcherConfig{Size: 8, Seed: 42}
-	ref, _ := NewBatcher(ex, false, cfg)
+	ref, _ := NewBatcher(ListOf(ex), false, cfg)
 	var want [][]int
 	for range 3 {
 		want = append(want, epoch(t, ref)...)
@@ -153,7 +153,7 @@ func TestBatcherRestore(t *testing.T) {
 	}
 	// Interrupt after k calls of Next, save, restore into a new batcher.
 	for _, k := range []int{0, 1, 5, 8, 9, 10, 17, 26} {
-		a, _ := NewBatcher(ex, false, cfg)
+		a, _ := NewBatcher(ListOf(ex), false, cfg)
 		var got [][]int
 		for range k {
 			batch, ok := a.Next()
@@ -171,7 +171,7 @@ func TestBatcherRestore(t *testing.T) {
 		if err := json.Unmarshal(js, &st); err != nil {
 			t.Fatal(err)
 		}
-		b, _ := NewBatcher(ex, false, BatcherConfig{Size: 8, Seed: 999})
+		b, _ := NewBatcher(ListOf(ex), false, BatcherConfig{Size: 8, Seed: 999})
 		if err := b.Restore(st); err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +187,7 @@ func TestBatcherRestore(t *testing.T) {
 			t.Fatalf("restored after %d calls: batches differ from the uninterrupted run", k)
 		}
 	}
-	b, _ := NewBatcher(ex[:50], false, cfg)
+	b, _ := NewBatcher(ListOf(ex[:50]), false, cfg)
 	if err := b.Restore(ref.State()); err == nil {
 		t.Fatalf("Restore of a state for 57 examples into a batcher of 50: no error")
 	}
@@ -211,7 +211,7 @@ func TestNewBatcherErrors(t *testing.T) {
 		{"size 0", ex, BatcherConfig{}, "tasks: batch size must be at least 1, got 0"},
 		{"pool", ex, BatcherConfig{Size: 1, Pool: -1}, "tasks: bucketing pool must be at least 0, got -1"},
 	} {
-		if _, err := NewBatcher(tc.ex, false, tc.cfg); err == nil || err.Error() != tc.want {
+		if _, err := NewBatcher(ListOf(tc.ex), false, tc.cfg); err == nil || err.Error() != tc.want {
 			t.Errorf("%s: NewBatcher error = %v, want %q", tc.name, err, tc.want)
 		}
 	}
@@ -221,14 +221,14 @@ func TestInOrder(t *testing.T) {
 	t.Parallel()
 	ex := lengthExamples(7, 5)
 	var got [][]int
-	for b := range InOrder(ex, false, 3) {
+	for b := range InOrder(ListOf(ex), false, 3) {
 		got = append(got, b.Index)
 	}
 	if want := [][]int{{0, 1, 2}, {3, 4, 5}, {6}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("InOrder = %v, want %v", got, want)
 	}
 	n := 0
-	for range InOrder(ex, false, 3) {
+	for range InOrder(ListOf(ex), false, 3) {
 		n++
 		break
 	}

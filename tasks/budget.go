@@ -12,7 +12,9 @@ type MemoryLimit struct {
 
 // budget counts the bytes a file task allocates while it builds its
 // dataset: the file's bytes and text (one for the text task), per line and per pair the slices and
-// maps that hold them, 8 bytes per token id, an Example per window or pair,
+// maps that hold them, 8 bytes per token id of a pair and an Example per
+// pair, 4 bytes per token of a text stream (its windows are built a batch
+// at a time),
 // and each distinct token of a vocabulary. The counts are the sizes of
 // what is allocated (Go's slice and map overheads included, measured by
 // TestBudgetCoversAllocations), so the total is what the build allocates
@@ -30,10 +32,13 @@ type budget struct {
 // Sizes of what the file tasks allocate, in bytes.
 const (
 	exampleBytes = 64 // an Example: two slice headers and a string
-	idBytes      = 8  // a token id
-	lineBytes    = 16 // a line's string header
-	pairBytes    = 48 // a textPair: three strings
-	badLineBytes = 64 // an entry of readLines' map of bad lines, with the map's growth
+	idBytes      = 8  // a token id of an Example
+	// streamIDBytes is a token id of a language-modelling stream
+	// (Windows): an int32.
+	streamIDBytes = 4
+	lineBytes     = 16 // a line's string header
+	pairBytes     = 48 // a textPair: three strings
+	badLineBytes  = 64 // an entry of readLines' map of bad lines, with the map's growth
 	// distinctBytes is what one distinct token or source costs in maps
 	// and slices beyond its own bytes (a map entry, with the map's growth,
 	// and a slice element).

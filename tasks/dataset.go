@@ -42,12 +42,12 @@ type Dataset struct {
 	SrcTok   Tokenizer // LM: the same as TgtTok
 	TgtTok   Tokenizer
 
-	Train, Valid, Test []Example
+	Train, Valid, Test Examples
 
 	// TestTokens holds a language-modelling dataset's test split as one
 	// stream of ids, from which Windows cuts the test examples at any
 	// context length (eval.context); nil for other datasets.
-	TestTokens []int
+	TestTokens []int32
 
 	// Alignment is AlignCopy, AlignReverse or "" (no ideal alignment).
 	Alignment string
@@ -62,9 +62,10 @@ type Dataset struct {
 // Lengths.MaxLengths declares for a task whose parameters bound them, and
 // what a file task's data shows (CheckData).
 func (d *Dataset) Longest() (src, tgt int) {
-	for _, split := range [][]Example{d.Train, d.Valid, d.Test} {
-		for _, ex := range split {
-			src, tgt = max(src, len(ex.Src)), max(tgt, len(ex.Tgt))
+	for _, split := range []Examples{d.Train, d.Valid, d.Test} {
+		for i := range split.Len() {
+			s, t := split.Lens(i)
+			src, tgt = max(src, s), max(tgt, t)
 		}
 	}
 	return src, tgt
@@ -72,7 +73,7 @@ func (d *Dataset) Longest() (src, tgt int) {
 
 // Split returns the examples of the split called name ("train", "valid" or
 // "test"), or an error for any other name.
-func (d *Dataset) Split(name string) ([]Example, error) {
+func (d *Dataset) Split(name string) (Examples, error) {
 	switch name {
 	case "train":
 		return d.Train, nil
@@ -81,7 +82,7 @@ func (d *Dataset) Split(name string) ([]Example, error) {
 	case "test":
 		return d.Test, nil
 	}
-	return nil, fmt.Errorf("tasks: unknown split %q (known: train, valid, test)", name)
+	return Examples{}, fmt.Errorf("tasks: unknown split %q (known: train, valid, test)", name)
 }
 
 // Spec returns what a stored run needs to turn user input into ids and

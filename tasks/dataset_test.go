@@ -65,10 +65,10 @@ func TestSpecJSON(t *testing.T) {
 
 func TestDatasetSplit(t *testing.T) {
 	t.Parallel()
-	d := &Dataset{Train: make([]Example, 3), Valid: make([]Example, 2), Test: make([]Example, 1)}
+	d := &Dataset{Train: ListOf(make([]Example, 3)), Valid: ListOf(make([]Example, 2)), Test: ListOf(make([]Example, 1))}
 	for name, want := range map[string]int{"train": 3, "valid": 2, "test": 1} {
-		if got, err := d.Split(name); err != nil || len(got) != want {
-			t.Errorf("Split(%q) = %d examples, %v; want %d", name, len(got), err, want)
+		if got, err := d.Split(name); err != nil || got.Len() != want {
+			t.Errorf("Split(%q) = %d examples, %v; want %d", name, got.Len(), err, want)
 		}
 	}
 	if _, err := d.Split("dev"); err == nil {

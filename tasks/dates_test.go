@@ -47,7 +47,8 @@ func TestDatesTask(t *testing.T) {
 	days := []string{"saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "friday"}
 	heldOut := map[string]bool{}
 	for _, s := range []string{"valid", "test", "train"} {
-		ex, _ := d.Split(s)
+		split, _ := d.Split(s)
+		ex := split.All()
 		src, tgt := texts(d, ex)
 		for i := range src {
 			date, err := time.Parse(isoDate, tgt[i])

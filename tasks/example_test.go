@@ -14,9 +14,9 @@ func ExampleBuild() {
 		fmt.Println(err)
 		return
 	}
-	e := d.Train[0]
+	e := d.Train.At(0)
 	fmt.Println(d.SrcTok.Join(d.SrcVocab.Decode(e.Src)), "→", d.TgtTok.Join(d.TgtVocab.Decode(e.Tgt)))
-	fmt.Println(len(d.Train), len(d.Valid), len(d.Test), d.Alignment)
+	fmt.Println(d.Train.Len(), d.Valid.Len(), d.Test.Len(), d.Alignment)
 
 	_, err = tasks.Build("reverse", map[string]any{"min_len": 0}, tasks.Options{})
 	fmt.Println(err)
@@ -28,7 +28,7 @@ func ExampleBuild() {
 
 func ExampleMakeBatch() {
 	ex := []tasks.Example{{Src: []int{4, 5, 6}, Tgt: []int{7, 8}}, {Src: []int{9}, Tgt: []int{10}}}
-	b := tasks.MakeBatch(ex, []int{0, 1}, false)
+	b := tasks.MakeBatch(tasks.ListOf(ex), []int{0, 1}, false)
 	fmt.Println("Src", b.Src, "S", b.S)
 	fmt.Println("In ", b.In, "T", b.T)
 	fmt.Println("Out", b.Out, "Tokens", b.Tokens)

@@ -48,8 +48,8 @@ type FileParams interface {
 //
 // A file of more than half opt.Memory is refused by its size, before it
 // is read: a pairs file's bytes and text alone take twice its size, a text
-// file's bytes and token ids (8 bytes a token) as much for any but text of
-// words of 7 bytes and more.
+// file's bytes and token ids (4 bytes a token) as much for any but text of
+// words of 4 bytes and more.
 func FingerprintFile(task, path string, opt Options) (Fingerprint, error) {
 	if lim := opt.Memory.Bytes; lim > 0 {
 		if fi, err := os.Stat(opt.Path(path)); err == nil && fi.Mode().IsRegular() && 2*fi.Size() > lim {
@@ -175,7 +175,7 @@ func CheckData(name string, params map[string]any, opt Options) DataCheck {
 func checkOf(d *Dataset) DataCheck {
 	src, tgt := d.Longest()
 	return DataCheck{Src: src, Tgt: tgt, Bytes: d.Bytes, Vocab: max(d.SrcVocab.Len(), d.TgtVocab.Len()),
-		Sizes: DataSizes{LM: d.LM, Train: len(d.Train), Valid: len(d.Valid), Test: len(d.Test), SrcVocab: d.SrcVocab.Len(), TgtVocab: d.TgtVocab.Len(),
+		Sizes: DataSizes{LM: d.LM, Train: d.Train.Len(), Valid: d.Valid.Len(), Test: d.Test.Len(), SrcVocab: d.SrcVocab.Len(), TgtVocab: d.TgtVocab.Len(),
 			TestTokens: len(d.TestTokens)}}
 }
 

@@ -62,9 +62,9 @@ func TestText(t *testing.T) {
 		ex   []Example
 		want []int
 	}{
-		{"train", d.Train, []int{9, 9, 9, 9, 9, 9, 9, 9, 9, 8}},
-		{"valid", d.Valid, []int{9, 2}},
-		{"test", d.Test, []int{9, 2}},
+		{"train", d.Train.All(), []int{9, 9, 9, 9, 9, 9, 9, 9, 9, 8}},
+		{"valid", d.Valid.All(), []int{9, 2}},
+		{"test", d.Test.All(), []int{9, 2}},
 	} {
 		if got := lens(tc.ex); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s window lengths = %v, want %v", tc.name, got, tc.want)
@@ -72,7 +72,7 @@ func TestText(t *testing.T) {
 	}
 	// Windows overlap by one token and cover the split contiguously.
 	var joined []int
-	for i, e := range d.Train {
+	for i, e := range d.Train.All() {
 		if i > 0 && joined[len(joined)-1] != e.Tgt[0] {
 			t.Fatalf("window %d does not start with the previous window's last token", i)
 		}
@@ -85,7 +85,7 @@ func TestText(t *testing.T) {
 	if got := d.TgtTok.Join(d.TgtVocab.Decode(joined)); got != text[:80] {
 		t.Fatalf("train windows spell %q, want %q", got, text[:80])
 	}
-	if got := d.TgtTok.Join(d.TgtVocab.Decode(d.Test[0].Tgt)); got != text[90:99] {
+	if got := d.TgtTok.Join(d.TgtVocab.Decode(d.Test.At(0).Tgt)); got != text[90:99] {
 		t.Fatalf("first test window = %q, want %q", got, text[90:99])
 	}
 }
@@ -97,8 +97,8 @@ func TestTextWords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Valid) != 0 || len(d.Test) != 0 || len(d.Train) != 5 || d.TgtVocab.Token(4) != "the" {
-		t.Fatalf("word text: %d/%d/%d examples, first token %q", len(d.Train), len(d.Valid), len(d.Test), d.TgtVocab.Token(4))
+	if d.Valid.Len() != 0 || d.Test.Len() != 0 || d.Train.Len() != 5 || d.TgtVocab.Token(4) != "the" {
+		t.Fatalf("word text: %d/%d/%d examples, first token %q", d.Train.Len(), d.Valid.Len(), d.Test.Len(), d.TgtVocab.Token(4))
 	}
 }
 
@@ -118,12 +118,13 @@ func TestPairsTSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(d.Train) + len(d.Valid) + len(d.Test); got != 220 {
+	if got := d.Train.Len() + d.Valid.Len() + d.Test.Len(); got != 220 {
 		t.Fatalf("%d pairs, want 220", got)
 	}
 	owner := map[string]string{}
 	for _, s := range []string{"train", "valid", "test"} {
-		ex, _ := d.Split(s)
+		split, _ := d.Split(s)
+		ex := split.All()
 		src, tgt := texts(d, ex)
 		for i := range src {
 			if o, ok := owner[src[i]]; ok && o != s {
@@ -138,7 +139,7 @@ func TestPairsTSV(t *testing.T) {
 			}
 		}
 	}
-	if n := len(d.Test); n < 40 || n > 44 {
+	if n := d.Test.Len(); n < 40 || n > 44 {
 		t.Errorf("test has %d pairs, want the 40 sources of 20%% (plus their duplicates)", n)
 	}
 	if d.SrcTok.Name() != "word" || d.TgtTok.Name() != "char" {
@@ -162,18 +163,18 @@ func TestPairsAlignedAndSplitFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, tgt := texts(d, d.Train)
+	src, tgt := texts(d, d.Train.All())
 	if want := []string{"a b", "c d", "e f", "g h"}; !slices.Equal(src, want) || tgt[3] != "7 8" {
 		t.Fatalf("train = %q → %q, want every aligned pair in file order", src, tgt)
 	}
-	vs, vt := texts(d, d.Valid)
-	ts, _ := texts(d, d.Test)
+	vs, vt := texts(d, d.Valid.All())
+	ts, _ := texts(d, d.Test.All())
 	if !slices.Equal(vs, []string{"a c"}) || !slices.Equal(vt, []string{"<unk> <unk>"}) || !slices.Equal(ts, []string{"e g"}) {
 		t.Fatalf("valid %q → %q, test %q", vs, vt, ts)
 	}
 	// The references keep the words the vocabulary lacks.
-	if d.Valid[0].Ref != "x y" || d.Test[0].Ref != "z" || d.Train[3].Ref != "7 8" {
-		t.Fatalf("Refs %q, %q, %q; want the target lines as written", d.Valid[0].Ref, d.Test[0].Ref, d.Train[3].Ref)
+	if d.Valid.At(0).Ref != "x y" || d.Test.At(0).Ref != "z" || d.Train.At(3).Ref != "7 8" {
+		t.Fatalf("Refs %q, %q, %q; want the target lines as written", d.Valid.At(0).Ref, d.Test.At(0).Ref, d.Train.At(3).Ref)
 	}
 }
 
@@ -394,12 +395,12 @@ func TestTextAsSplit(t *testing.T) {
 			t.Fatalf("%+v: vocabulary %q, want %q", tc, d.TgtVocab.Tokens(), v.Tokens())
 		}
 		for i, seg := range [][]string{toks[:n-nValid-nTest], toks[n-nValid-nTest : n-nTest], toks[n-nTest:]} {
-			got := [][]Example{d.Train, d.Valid, d.Test}[i]
-			if want := Windows(v.Encode(seg), 7); !reflect.DeepEqual(got, want) {
+			got := [][]Example{d.Train.All(), d.Valid.All(), d.Test.All()}[i]
+			if want := refWindows(v.Encode(seg), 7); !reflect.DeepEqual(got, want) {
 				t.Fatalf("%+v: split %d differs from Split's", tc, i)
 			}
 		}
-		if !slices.Equal(d.TestTokens, v.Encode(toks[n-nTest:])) {
+		if !slices.Equal(ints(d.TestTokens), v.Encode(toks[n-nTest:])) {
 			t.Fatalf("%+v: TestTokens differ", tc)
 		}
 	}

@@ -64,8 +64,8 @@ func TestGeneratedTasksCommon(t *testing.T) {
 				t.Fatalf("Name, LM = %q, %v; want %q, false", d.Name, d.LM, name)
 			}
 			if name != "scan" {
-				if len(d.Train) != 10000 || len(d.Valid) != 500 || len(d.Test) != 1000 {
-					t.Fatalf("sizes = %d/%d/%d, want 10000/500/1000", len(d.Train), len(d.Valid), len(d.Test))
+				if d.Train.Len() != 10000 || d.Valid.Len() != 500 || d.Test.Len() != 1000 {
+					t.Fatalf("sizes = %d/%d/%d, want 10000/500/1000", d.Train.Len(), d.Valid.Len(), d.Test.Len())
 				}
 			}
 			again := build(t, name, nil, 7)
@@ -78,7 +78,8 @@ func TestGeneratedTasksCommon(t *testing.T) {
 			}
 			owner := map[string]string{}
 			for _, s := range []string{"train", "valid", "test"} {
-				ex, _ := d.Split(s)
+				split, _ := d.Split(s)
+				ex := split.All()
 				if len(ex) == 0 {
 					t.Fatalf("split %s is empty", s)
 				}
@@ -93,7 +94,7 @@ func TestGeneratedTasksCommon(t *testing.T) {
 					}
 				}
 			}
-			for _, e := range d.Train {
+			for _, e := range d.Train.All() {
 				if slices.Contains(e.Src, seq.UnkID) || slices.Contains(e.Tgt, seq.UnkID) || len(e.Src) == 0 || len(e.Tgt) == 0 {
 					t.Fatalf("training example %v has <unk> or an empty side", e)
 				}
@@ -125,7 +126,8 @@ func TestSymbolTasks(t *testing.T) {
 			}
 			lens := map[string]map[int]bool{}
 			for _, s := range []string{"train", "valid", "test"} {
-				ex, _ := d.Split(s)
+				split, _ := d.Split(s)
+				ex := split.All()
 				src, tgt := texts(d, ex)
 				lens[s] = map[int]bool{}
 				for i := range src {
@@ -158,7 +160,7 @@ func TestSymbolTasksWordTokens(t *testing.T) {
 	if d.SrcTok.Name() != "word" || d.SrcVocab.Len() != 104 || d.SrcVocab.Token(4) != "s0" || d.SrcVocab.Token(103) != "s99" {
 		t.Fatalf("symbols 100: tokenizer %s, vocab %d, ids 4, 103 = %q, %q", d.SrcTok.Name(), d.SrcVocab.Len(), d.SrcVocab.Token(4), d.SrcVocab.Token(103))
 	}
-	src, tgt := texts(d, d.Test)
+	src, tgt := texts(d, d.Test.All())
 	w := strings.Fields(src[0])
 	slices.Reverse(w)
 	if strings.Join(w, " ") != tgt[0] {
@@ -185,7 +187,8 @@ func TestAddition(t *testing.T) {
 				return s
 			}
 			for _, s := range []string{"train", "test"} {
-				ex, _ := d.Split(s)
+				split, _ := d.Split(s)
+				ex := split.All()
 				src, tgt := texts(d, ex)
 				for i := range src {
 					a, b, ok := strings.Cut(src[i], "+")
@@ -324,7 +327,7 @@ func TestMaxLengths(t *testing.T) {
 			src, tgt := p.(Lengths).MaxLengths()
 			d := build(t, tc.task, tc.params, 3)
 			var gotSrc, gotTgt int
-			for _, split := range [][]Example{d.Train, d.Valid, d.Test} {
+			for _, split := range [][]Example{d.Train.All(), d.Valid.All(), d.Test.All()} {
 				for _, ex := range split {
 					gotSrc, gotTgt = max(gotSrc, len(ex.Src)), max(gotTgt, len(ex.Tgt))
 				}

@@ -60,7 +60,8 @@ func TestListOpsTask(t *testing.T) {
 	d := build(t, "listops", map[string]any{"max_depth": 4, "max_args": 4, "min_len": 5, "max_len": 30,
 		"test_min_len": 31, "test_max_len": 60, "train_size": 2000, "valid_size": 100, "test_size": 100}, 2)
 	for _, s := range []string{"train", "valid", "test"} {
-		ex, _ := d.Split(s)
+		split, _ := d.Split(s)
+		ex := split.All()
 		src, tgt := texts(d, ex)
 		lo, hi := 5, 30
 		if s == "test" {

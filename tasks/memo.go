@@ -17,7 +17,7 @@ import (
 // first run — keeps the dataset it built for the Build of that run, with
 // the same fingerprints and seed (or, for a task it measures without
 // building its dataset, leaves the bytes for that Build: a text corpus's
-// ids, 8 bytes a token, are then built once, by the run that needs them).
+// ids, 4 bytes a token, are then built once, by the run that needs them).
 // Each entry is taken by its one reader
 // (a second Build reads the file again, and two runs never share a
 // dataset), and the memo holds a few entries at most, the oldest dropped

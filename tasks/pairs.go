@@ -244,18 +244,19 @@ func newPairs(params any, opt Options) (*Dataset, error) {
 		return nil, err
 	}
 	d := &Dataset{Name: "pairs", SrcVocab: sv, TgtVocab: tv, SrcTok: srcTok, TgtTok: tgtTok}
-	for s, dst := range [3]*[]Example{&d.Train, &d.Valid, &d.Test} {
+	for s, dst := range [3]*Examples{&d.Train, &d.Valid, &d.Test} {
 		if !b.take(exampleBytes * len(splits[s])) {
 			return nil, b.err("pairs", p.mainPath())
 		}
-		*dst = make([]Example, 0, len(splits[s]))
+		list := make([]Example, 0, len(splits[s]))
 		for _, tp := range splits[s] {
 			ex := Example{Src: sv.encodeText(srcTok, tp.src), Tgt: tv.encodeText(tgtTok, tp.tgt), Ref: tp.tgt}
 			if !b.take(idBytes * (cap(ex.Src) + cap(ex.Tgt))) {
 				return nil, b.err("pairs", p.mainPath())
 			}
-			*dst = append(*dst, ex)
+			list = append(list, ex)
 		}
+		*dst = ListOf(list)
 	}
 	return d, nil
 }

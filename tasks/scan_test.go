@@ -52,17 +52,18 @@ func TestScanSplits(t *testing.T) {
 	} {
 		t.Run(tc.split, func(t *testing.T) {
 			d := build(t, "scan", map[string]any{"split": tc.split}, 5)
-			if got := len(d.Train) + len(d.Valid); got != tc.train || len(d.Test) != tc.test {
-				t.Fatalf("train+valid, test = %d, %d; want %d, %d", got, len(d.Test), tc.train, tc.test)
+			if got := d.Train.Len() + d.Valid.Len(); got != tc.train || d.Test.Len() != tc.test {
+				t.Fatalf("train+valid, test = %d, %d; want %d, %d", got, d.Test.Len(), tc.train, tc.test)
 			}
-			if want := (tc.train - 1) / 20; len(d.Valid) < want || len(d.Valid) > want+1 {
-				t.Errorf("valid = %d, want 5%% of train ≈ %d", len(d.Valid), want)
+			if want := (tc.train - 1) / 20; d.Valid.Len() < want || d.Valid.Len() > want+1 {
+				t.Errorf("valid = %d, want 5%% of train ≈ %d", d.Valid.Len(), want)
 			}
 			if tc.inTest == nil {
 				return
 			}
 			for _, s := range []string{"train", "valid", "test"} {
-				ex, _ := d.Split(s)
+				split, _ := d.Split(s)
+				ex := split.All()
 				src, _ := texts(d, ex)
 				for i, c := range src {
 					bare := "addprim_"+strings.ReplaceAll(c, " ", "_") == tc.split
@@ -78,13 +79,13 @@ func TestScanSplits(t *testing.T) {
 	}
 	d := build(t, "scan", map[string]any{"split": "addprim_jump", "primitive_repeats": 5, "valid_fraction": 0}, 5)
 	n := 0
-	for _, e := range d.Train {
+	for _, e := range d.Train.All() {
 		if d.SrcTok.Join(d.SrcVocab.Decode(e.Src)) == "jump" {
 			n++
 		}
 	}
-	if n != 5 || len(d.Train) != 13208 || len(d.Valid) != 0 {
-		t.Fatalf("primitive_repeats 5: %d copies of jump in %d training commands and %d valid, want 5 in 13208 and 0", n, len(d.Train), len(d.Valid))
+	if n != 5 || d.Train.Len() != 13208 || d.Valid.Len() != 0 {
+		t.Fatalf("primitive_repeats 5: %d copies of jump in %d training commands and %d valid, want 5 in 13208 and 0", n, d.Train.Len(), d.Valid.Len())
 	}
 }
 
@@ -113,7 +114,7 @@ func TestScanValidFractionLeavesNoTrain(t *testing.T) {
 				if err != nil {
 					t.Fatalf("newScan: %v", err)
 				}
-				if len(d.Train) == 0 {
+				if d.Train.Len() == 0 {
 					t.Fatalf("Validate() accepted valid_fraction %g, but the train split is empty", tc.vf)
 				}
 				return
@@ -136,8 +137,8 @@ func TestScanValidExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := p.ValidExamples(); got != len(d.Valid) {
-				t.Errorf("%s valid_fraction %g: ValidExamples() = %d, want %d", split, vf, got, len(d.Valid))
+			if got := p.ValidExamples(); got != d.Valid.Len() {
+				t.Errorf("%s valid_fraction %g: ValidExamples() = %d, want %d", split, vf, got, d.Valid.Len())
 			}
 		}
 	}

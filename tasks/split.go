@@ -70,9 +70,9 @@ func encodePairs(ps []pair, src, tgt *Vocab, tgtTok Tokenizer) []Example {
 func dataset(name string, splits [3][]pair, src, tgt *Vocab, srcTok, tgtTok Tokenizer, align string) *Dataset {
 	return &Dataset{
 		Name: name, SrcVocab: src, TgtVocab: tgt, SrcTok: srcTok, TgtTok: tgtTok, Alignment: align,
-		Train: encodePairs(splits[splitTrain], src, tgt, tgtTok),
-		Valid: encodePairs(splits[splitValid], src, tgt, tgtTok),
-		Test:  encodePairs(splits[splitTest], src, tgt, tgtTok),
+		Train: ListOf(encodePairs(splits[splitTrain], src, tgt, tgtTok)),
+		Valid: ListOf(encodePairs(splits[splitValid], src, tgt, tgtTok)),
+		Test:  ListOf(encodePairs(splits[splitTest], src, tgt, tgtTok)),
 	}
 }
 

@@ -36,9 +36,9 @@ func TestSplitExamples(t *testing.T) {
 		}
 		d := build(t, tc.name, tc.params, 1)
 		train, valid, test := s.SplitExamples()
-		if train != len(d.Train) || valid != len(d.Valid) || test != len(d.Test) {
+		if train != d.Train.Len() || valid != d.Valid.Len() || test != d.Test.Len() {
 			t.Errorf("%s %v: SplitExamples() = %d, %d, %d; the dataset holds %d, %d, %d",
-				tc.name, tc.params, train, valid, test, len(d.Train), len(d.Valid), len(d.Test))
+				tc.name, tc.params, train, valid, test, d.Train.Len(), d.Valid.Len(), d.Test.Len())
 		}
 	}
 }

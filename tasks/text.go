@@ -81,7 +81,7 @@ func newText(params any, opt Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ids [3][]int
+	var ids [3][]int32
 	for i := range ids {
 		ids[i] = c.ids[splitStart(c.ends, i):c.ends[i]:c.ends[i]]
 	}
@@ -93,8 +93,8 @@ func newText(params any, opt Options) (*Dataset, error) {
 var _ measurer = (*TextParams)(nil)
 
 // measure returns what CheckData reports of the dataset newText builds,
-// without its ids and windows (8 bytes a token, 64 a window: a 200 MB
-// character corpus would take 1.8 GB only to be measured).
+// without its ids (4 bytes a token: a 200 MB character corpus would take
+// 800 MB only to be measured).
 func (p *TextParams) measure(opt Options) (DataCheck, error) {
 	c, err := readCorpus(p, opt, false)
 	if err != nil {
@@ -118,8 +118,8 @@ func (p *TextParams) measure(opt Options) (DataCheck, error) {
 type corpus struct {
 	tok   Tokenizer
 	vocab *Vocab
-	ends  [3]int // each split's end, in tokens
-	ids   []int  // every token's id (nil if not kept)
+	ends  [3]int  // each split's end, in tokens
+	ids   []int32 // every token's id (nil if not kept)
 }
 
 // readCorpus reads and tokenizes p's file, and keeps the ids of its
@@ -137,7 +137,7 @@ func readCorpus(p *TextParams, opt Options, keepIDs bool) (*corpus, error) {
 		return nil, fmt.Errorf("text: %s:%w", p.Path, err)
 	}
 	// The file is read twice as tokens (count, then index) and never held
-	// as a []string: what stays is one int per token.
+	// as a []string: what stays is one int32 per token.
 	n := countValidTokens(tok, s) // readText checked s
 	if n == 0 {
 		return nil, fmt.Errorf("text: %s: no tokens: the %s tokenizer finds none in a file of white space only", p.Path, tok.Name())
@@ -152,26 +152,23 @@ func readCorpus(p *TextParams, opt Options, keepIDs bool) (*corpus, error) {
 		}
 	}
 	b := opt.budget
-	windows := 0
-	for i := range ends {
-		windows += windowCount(ends[i]-splitStart(ends, i), p.Context)
-	}
-	// The ids and the examples (TestTokens shares the ids); readText
-	// charged the file's bytes, which are the text.
-	if !b.take(idBytes*n + exampleBytes*windows) {
+	// The ids (the splits' windows and TestTokens share them, and a
+	// window becomes an Example only in its batch); readText charged the
+	// file's bytes, which are the text.
+	if !b.take(streamIDBytes * n) {
 		return nil, b.err("text", p.Path)
 	}
 	// One pass over the tokens numbers them (tokenIndex); the ids then
 	// follow from the vocabulary, in place.
-	var all []int
+	var all []int32
 	if keepIDs {
-		all = make([]int, 0, n)
+		all = make([]int32, 0, n)
 	}
 	index, i := newTokenIndex(b), 0
 	eachValidToken(tok, s, func(t string) {
 		k := index.add(t, i < ends[splitTrain])
 		if keepIDs {
-			all = append(all, k)
+			all = append(all, int32(k))
 		}
 		i++
 	})
@@ -205,22 +202,6 @@ func checkReserved(tok Tokenizer, s string) error {
 		}
 	}
 	return nil
-}
-
-// Windows cuts a stream of token ids into language-modelling examples of
-// context+1 tokens with stride context: consecutive windows share one
-// token, so every token but the first is predicted exactly once whatever
-// the context, and the last window may be shorter (at least 2 tokens).
-// The windows share ids' memory. It panics if context < 1.
-func Windows(ids []int, context int) []Example {
-	if context < 1 {
-		panic(fmt.Sprintf("tasks.Windows: context %d", context))
-	}
-	ex := make([]Example, 0, windowCount(len(ids), context))
-	for start := 0; start+1 < len(ids); start += context {
-		ex = append(ex, Example{Tgt: ids[start:min(start+context+1, len(ids)):min(start+context+1, len(ids))]})
-	}
-	return ex
 }
 
 // splitStart returns where split i starts, given every split's end.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -35,7 +36,8 @@ func variedText(seed uint64, size int) string {
 // refText builds a text dataset the plain way the task is specified: the
 // file's tokens as tok.Split gives them (after a byte-order mark is dropped
 // and "\r\n" read as "\n"), the vocabulary of BuildVocab over the training
-// tokens, every token encoded by Vocab.Encode, and Windows of each split.
+// tokens, every token encoded by Vocab.Encode, and refWindows of each
+// split.
 func refText(text, tokenizer string, context, minCount, maxVocab int, validFrac, testFrac float64) (*Vocab, [3][]Example, []int) {
 	tok, _ := TokenizerByName(tokenizer)
 	text = strings.ReplaceAll(strings.TrimPrefix(text, "\ufeff"), "\r\n", "\n")
@@ -47,9 +49,29 @@ func refText(text, tokenizer string, context, minCount, maxVocab int, validFrac,
 	ids := v.Encode(toks)
 	var splits [3][]Example
 	for i := range splits {
-		splits[i] = Windows(ids[splitStart(ends, i):ends[i]], context)
+		splits[i] = refWindows(ids[splitStart(ends, i):ends[i]], context)
 	}
 	return v, splits, ids[ends[1]:]
+}
+
+// refWindows cuts ids as the text task is specified: windows of context+1
+// tokens with stride context, while at least 2 tokens are left, each its
+// own []int (what Windows' At builds from its int32 stream).
+func refWindows(ids []int, context int) []Example {
+	ex := []Example{}
+	for start := 0; start+1 < len(ids); start += context {
+		ex = append(ex, Example{Tgt: slices.Clone(ids[start:min(start+context+1, len(ids))])})
+	}
+	return ex
+}
+
+// ints returns ids as []int.
+func ints(ids []int32) []int {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = int(id)
+	}
+	return out
 }
 
 // TestTextAsSpecified: the text task's vocabulary, windows and test stream
@@ -90,15 +112,49 @@ func TestTextAsSpecified(t *testing.T) {
 			if d.SrcVocab != d.TgtVocab {
 				t.Error("an LM dataset's source vocabulary is not its target's")
 			}
-			for i, got := range [3][]Example{d.Train, d.Valid, d.Test} {
+			for i, got := range [3][]Example{d.Train.All(), d.Valid.All(), d.Test.All()} {
 				if !reflect.DeepEqual(got, splits[i]) {
 					t.Errorf("%s: %d windows differ from the %d of the definition", splitNames[i], len(got), len(splits[i]))
 				}
 			}
-			if !reflect.DeepEqual(d.TestTokens, testTokens) {
+			if !reflect.DeepEqual(ints(d.TestTokens), testTokens) {
 				t.Errorf("TestTokens: %d ids differ from the %d of the definition", len(d.TestTokens), len(testTokens))
 			}
 		})
+	}
+}
+
+// TestTextIDsPastSixteenBits: a word corpus of more distinct words than
+// 16 bits can number keeps every id whole in its int32 stream: the windows
+// and the test stream are those of the definition (refText), and ids above
+// 65 535 occur in them.
+func TestTextIDsPastSixteenBits(t *testing.T) {
+	t.Parallel()
+	const words = 70_000
+	r := rand.New(rand.NewPCG(8, 1))
+	var b strings.Builder
+	for range 2 {
+		for _, i := range r.Perm(words) {
+			fmt.Fprintf(&b, "w%d ", i)
+		}
+	}
+	text := b.String()
+	dir := writeFiles(t, map[string]string{"c.txt": text})
+	d, err := Build("text", map[string]any{"path": "c.txt", "tokenizer": "word", "context": 100, "valid_fraction": 0.1, "test_fraction": 0.1}, Options{BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, splits, testTokens := refText(text, "word", 100, 1, 0, 0.1, 0.1)
+	if d.TgtVocab.Len() != v.Len() || v.Len() <= 1<<16 {
+		t.Fatalf("vocabulary of %d tokens, want the definition's %d, above 65536", d.TgtVocab.Len(), v.Len())
+	}
+	for i, got := range [3][]Example{d.Train.All(), d.Valid.All(), d.Test.All()} {
+		if !reflect.DeepEqual(got, splits[i]) {
+			t.Errorf("%s: %d windows differ from the %d of the definition", splitNames[i], len(got), len(splits[i]))
+		}
+	}
+	if got := ints(d.TestTokens); !reflect.DeepEqual(got, testTokens) || slices.Max(got) < 1<<16 {
+		t.Errorf("TestTokens: %d ids (largest %d) differ from the %d of the definition, or none is above 65535", len(got), slices.Max(got), len(testTokens))
 	}
 }
 

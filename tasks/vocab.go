@@ -143,11 +143,12 @@ func (x *tokenIndex) trainCounts() map[string]int {
 	return counts
 }
 
-// ids returns v.ID of each token, by index.
-func (x *tokenIndex) ids(v *Vocab) []int {
-	ids := make([]int, len(x.tokens))
+// ids returns v.ID of each token, by index, as the int32 of a token
+// stream (Windows): a Vocab has fewer than 2^31 tokens.
+func (x *tokenIndex) ids(v *Vocab) []int32 {
+	ids := make([]int32, len(x.tokens))
 	for k, t := range x.tokens {
-		ids[k] = v.ID(t)
+		ids[k] = int32(v.ID(t))
 	}
 	return ids
 }

@@ -33,7 +33,7 @@ func echoTask(p any, _ tasks.Options) (*tasks.Dataset, error) {
 		ex = append(ex, tasks.Example{Src: v.Encode(s), Tgt: v.Encode(s), Ref: strings.Join(s, "")})
 	}
 	return &tasks.Dataset{Name: "echo_test", SrcVocab: v, TgtVocab: v, SrcTok: tasks.Char{}, TgtTok: tasks.Char{},
-		Train: ex, Valid: ex[:2], Test: ex[:2]}, nil
+		Train: tasks.ListOf(ex), Valid: tasks.ListOf(ex[:2]), Test: tasks.ListOf(ex[:2])}, nil
 }
 
 // abcTask builds a tiny language-modelling task: "abcabc...".
@@ -46,7 +46,7 @@ func abcTask(p any, _ tasks.Options) (*tasks.Dataset, error) {
 		ex = append(ex, tasks.Example{Tgt: v.Encode(seq), Ref: strings.Join(seq, "")})
 	}
 	return &tasks.Dataset{Name: "abc_test", LM: true, SrcVocab: v, TgtVocab: v, SrcTok: tasks.Char{}, TgtTok: tasks.Char{},
-		Train: ex, Valid: ex[:1], Test: ex[:1]}, nil
+		Train: tasks.ListOf(ex), Valid: tasks.ListOf(ex[:1]), Test: tasks.ListOf(ex[:1])}, nil
 }
 
 // TestNewTaskIsOneFile: a task registered as its own file would register

@@ -142,13 +142,13 @@ seeds: [3, 4]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Train)+len(d.Valid)+len(d.Test) != 60 {
-		t.Fatalf("splits of %d, %d, %d examples, want 60 in all", len(d.Train), len(d.Valid), len(d.Test))
+	if d.Train.Len()+d.Valid.Len()+d.Test.Len() != 60 {
+		t.Fatalf("splits of %d, %d, %d examples, want 60 in all", d.Train.Len(), d.Valid.Len(), d.Test.Len())
 	}
 	r := attnlab(t, "plan", exp, "--width", "200") // one line each
 	wantOK(t, r)
 	want := fmt.Sprintf("\ndata: %d train, %d valid and %d test examples (as seed 3 splits it); vocabularies of %d source and %d target tokens, reserved ids included\n",
-		len(d.Train), len(d.Valid), len(d.Test), d.SrcVocab.Len(), d.TgtVocab.Len())
+		d.Train.Len(), d.Valid.Len(), d.Test.Len(), d.SrcVocab.Len(), d.TgtVocab.Len())
 	if !strings.Contains(r.stdout, want) {
 		t.Errorf("plan:\n%s\nwant the line%s", r.stdout, want)
 	}

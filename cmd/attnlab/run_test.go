@@ -516,14 +516,14 @@ func TestRunOutcomeRemoved(t *testing.T) {
 // stored configuration gets: a limit between the two trains the run.
 func TestRunUsesMeasuredData(t *testing.T) {
 	dir := t.TempDir()
-	corpus := writeIn(t, dir, "c.txt", strings.Repeat("the cat sat on the mat.\n", 1<<20/24)) // 1 MB: about 11 MB built, 16 MB by size
+	corpus := writeIn(t, dir, "c.txt", strings.Repeat("the cat sat on the mat.\n", 1<<20/24)) // 1 MB: 5 MB built, 16 MB by size
 	db := filepath.Join(dir, "r.db")
-	ctx64 := "task.context=64" // about 11 bytes a character built
+	ctx64 := "task.context=64" // 5 bytes a character built: the text and an int32 id
 	plan := attnlab(t, "plan", "testdata/lm.yaml", "--set", "task.path="+corpus, "--set", ctx64)
 	wantOK(t, plan)
 	r := attnlab(t, "run", "testdata/lm.yaml", "--db", db, "-q", "--set", "task.path="+corpus, "--set", ctx64, "--set", "train.steps=2", "--max-memory", "18MiB")
 	wantOK(t, r)
-	if !strings.Contains(plan.stdout, "the dataset 1") {
+	if !strings.Contains(plan.stdout, "the dataset 5.00 MiB") {
 		t.Errorf("plan: %s", plan.stdout)
 	}
 }

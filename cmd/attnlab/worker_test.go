@@ -475,12 +475,16 @@ func (s *syncBuffer) String() string {
 func TestWorkerMemoryLimit(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "q.db")
-	// 100 KB of text at context 1: a dataset of about 7 MB (an Example a
-	// character), while the estimate from the file's size (16 bytes a
-	// byte) and the model stays under the worker's 4 MiB: the build finds
-	// it out.
-	corpus := writeIn(t, dir, "big.txt", strings.Repeat("the cat sat on the mat.\n", 100<<10/24))
-	wantOK(t, attnlab(t, "submit", "testdata/lm.yaml", "--db", db, "--set", "task.path="+corpus, "--set", "task.context=1"))
+	// 100 KB of distinct words: a dataset of about 6 MB (each distinct
+	// word's entries in the vocabulary's maps), while the estimate from
+	// the file's size (16 bytes a byte) and the model stays under the
+	// worker's 4 MiB: the build finds it out.
+	var words strings.Builder
+	for i := 0; words.Len() < 100<<10; i++ {
+		fmt.Fprintf(&words, "w%d\n", i)
+	}
+	corpus := writeIn(t, dir, "big.txt", words.String())
+	wantOK(t, attnlab(t, "submit", "testdata/lm.yaml", "--db", db, "--set", "task.path="+corpus, "--set", "task.tokenizer=word"))
 	r := attnlab(t, "worker", "--db", db, "--max-memory", "4MiB")
 	st, err := store.OpenExisting(db)
 	if err != nil {
