@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -337,28 +336,40 @@ func args(min int, names ...string) cobra.PositionalArgs {
 	}
 }
 
-// strconvError matches what strconv adds to pflag's "invalid argument"
-// errors: `strconv.ParseUint: parsing "-1": invalid syntax`.
-var strconvError = regexp.MustCompile(`strconv\.(?:Parse(\w+)|Atoi): parsing "(?:[^"\\]|\\.)*": (invalid syntax|value out of range)`)
+// numberKinds says, by strconv.NumError.Func, what a flag's parser wanted.
+var numberKinds = map[string]string{
+	"ParseUint":  "a whole number ≥ 0",
+	"ParseInt":   "a whole number",
+	"Atoi":       "a whole number",
+	"ParseFloat": "a number",
+	"ParseBool":  "true or false",
+}
 
 // plainFlagError says what is wrong with a flag's value in words
-// ("invalid argument "-1" for "--seed" flag: not a number of this kind
-// (a whole number ≥ 0)") instead of Go's parser's message.
+// ("invalid argument "-1" for "--seed" flag: not a whole number ≥ 0")
+// instead of Go's parser's message: a *pflag.InvalidValueError whose cause
+// is a *strconv.NumError says what the parser wanted (its Func) and why it
+// failed (its Err, strconv.ErrRange or not). Any other error is returned as
+// it is, whatever its text holds (an unknown flag named
+// "--strconv.Atoi: parsing …" stays as typed).
 func plainFlagError(err error) error {
-	msg := err.Error()
-	clean := strconvError.ReplaceAllStringFunc(msg, func(m string) string {
-		sub := strconvError.FindStringSubmatch(m)
-		kind := map[string]string{"Uint": "a whole number ≥ 0", "Int": "a whole number", "": "a whole number", "Float": "a number", "Bool": "true or false"}[sub[1]]
-		if kind == "" {
-			kind = "a value of this kind"
-		}
-		if sub[2] == "value out of range" {
-			return "out of range for " + kind
-		}
-		return "not " + kind
-	})
-	if clean == msg {
+	var bad *pflag.InvalidValueError
+	var num *strconv.NumError
+	if !errors.As(err, &bad) || !errors.As(bad, &num) {
 		return err
 	}
-	return errors.New(clean)
+	kind, ok := numberKinds[num.Func]
+	if !ok {
+		kind = "a value of this kind"
+	}
+	why := "not " + kind
+	if errors.Is(num.Err, strconv.ErrRange) {
+		why = "out of range for " + kind
+	}
+	f := bad.GetFlag()
+	name := "--" + f.Name
+	if f.Shorthand != "" && f.ShorthandDeprecated == "" {
+		name = "-" + f.Shorthand + ", " + name // as pflag names it
+	}
+	return fmt.Errorf("invalid argument %q for %q flag: %s", bad.GetValue(), name, why)
 }
