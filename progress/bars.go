@@ -14,6 +14,8 @@ import (
 	"github.com/attnlab/attnlab/store"
 )
 
+var _ runs.GaveUpReporter = (*bars)(nil)
+
 // Bars returns a reporter that draws a bar per running run and an overall
 // bar on w, a terminal whose width it reads at every refresh.
 func Bars(w io.Writer) runs.Reporter {
@@ -93,7 +95,7 @@ func (b *bars) Begin(run store.Run, from, total int) runs.RunReporter {
 	b.longest = max(b.longest, cols(name))
 	b.counters = max(b.counters, countersCols(total))
 	b.mu.Unlock()
-	r := &barRun{name: name, from: from, began: time.Now(), step: from, total: total, eta: b.eta.begin(from, total), overall: b.overall}
+	r := &barRun{name: name, from: from, began: time.Now(), step: from, total: total, eta: b.eta.begin(run.ID, from, total), overall: b.overall}
 	left, right := b.pair(func(c columns) (string, string) { return r.line().fit(c) })
 	r.bar = b.p.AddBar(int64(max(total, 1)),
 		mpb.PrependDecorators(left), mpb.AppendDecorators(right),
@@ -103,6 +105,10 @@ func (b *bars) Begin(run store.Run, from, total int) runs.RunReporter {
 }
 
 func (b *bars) Skip(_ store.Run, steps int, _ string) { b.eta.skip(steps) }
+
+// GaveUp takes the run's steps out of the overall ETA (see
+// runs.GaveUpReporter); the command says why on a line of its own.
+func (b *bars) GaveUp(run store.Run, steps int) { b.eta.gaveUp(run.ID, steps) }
 
 // Wait draws the overall line a last time and stops. An execution that
 // stopped before every run was done (interrupted, or its database file

@@ -25,7 +25,8 @@
 // The overall ETA is remaining · t/trained: remaining is the training steps
 // the plan's runs still need (Start's steps, less the steps each run
 // resumed from, trained since, or will not train because it stopped early,
-// failed or was skipped), trained the steps trained since Start, t the time
+// failed, was skipped or was given up on by a claim after too many lost
+// attempts: runs.GaveUpReporter), trained the steps trained since Start, t the time
 // since Start. It is unknown ("ETA ?") until a step has been trained. Early
 // stopping can make a run end before its total, so the ETA is an upper
 // bound when runs stop early.

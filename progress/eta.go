@@ -18,6 +18,9 @@ type eta struct {
 	done      int   // runs done
 	remaining int64 // steps still to train
 	trained   int64 // steps trained since start
+	// begun holds the runs begun since start: their steps leave remaining
+	// as they train and end, not again when a claim gives up on them.
+	begun map[int64]bool
 }
 
 func newETA(now func() time.Time) *eta { return &eta{now: now} }
@@ -26,6 +29,7 @@ func (e *eta) start(total, done, steps int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.started, e.done, e.remaining, e.trained = e.now(), done, int64(steps), 0
+	e.begun = map[int64]bool{}
 }
 
 // overall returns the runs done, the time since start and the estimated
@@ -48,10 +52,25 @@ func (e *eta) skip(steps int) {
 	e.remaining -= int64(steps)
 }
 
-// begin follows a run that resumes at step from of total.
-func (e *eta) begin(from, total int) *runETA {
+// gaveUp takes a run that a claim failed untrained (runs.GaveUpReporter)
+// out of the remaining steps, unless it was begun since start: its steps
+// left them then.
+func (e *eta) gaveUp(id int64, steps int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if !e.begun[id] {
+		e.remaining -= int64(steps)
+	}
+}
+
+// begin follows run id, which resumes at step from of total.
+func (e *eta) begin(id int64, from, total int) *runETA {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.begun == nil {
+		e.begun = map[int64]bool{}
+	}
+	e.begun[id] = true
 	e.remaining -= int64(from)
 	return &runETA{e: e, last: from, total: total}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/attnlab/attnlab/store"
 )
 
+var _ runs.GaveUpReporter = (*logger)(nil)
+
 // Log returns a reporter that writes one plain line per run start,
 // evaluation, end and skip to w, for logs and terminals without bars.
 func Log(w io.Writer) runs.Reporter { return newLog(w, time.Now) }
@@ -81,7 +83,7 @@ func (l *logger) Begin(run store.Run, from, total int) runs.RunReporter {
 	}
 	name := printable.Line(run.Name())
 	l.printf("%s: %s", name, verb)
-	return &logRun{l: l, name: name, eta: l.eta.begin(from, total)}
+	return &logRun{l: l, name: name, eta: l.eta.begin(run.ID, from, total)}
 }
 
 // Skip prints the first of consecutive skips for one reason with the run's
@@ -99,6 +101,11 @@ func (l *logger) Skip(run store.Run, steps int, why string) {
 	l.printfLocked("%s: not run: %s", printable.Line(run.Name()), why)
 	l.skipped = why
 }
+
+// GaveUp takes the run's steps out of the overall ETA (see
+// runs.GaveUpReporter) and prints nothing: the command says why on a line
+// of its own.
+func (l *logger) GaveUp(run store.Run, steps int) { l.eta.gaveUp(run.ID, steps) }
 
 func (l *logger) Wait() {
 	l.mu.Lock()

@@ -119,8 +119,8 @@ func TestETA(t *testing.T) {
 	if _, _, left := e.overall(); left != -1 {
 		t.Fatalf("ETA before any step = %v, want unknown", left)
 	}
-	a := e.begin(40, 100) // resumes: 240 steps left
-	b := e.begin(0, 100)
+	a := e.begin(1, 40, 100) // resumes: 240 steps left
+	b := e.begin(2, 0, 100)
 	c.advance(10 * time.Second)
 	a.update(60) // 20 trained
 	b.update(20) // 20 trained: 220 left (40 + 80 + the 100 of the fourth run), 40 in 10 s
@@ -138,6 +138,33 @@ func TestETA(t *testing.T) {
 	a.end(store.StatusDone)
 	if done, _, left := e.overall(); done != 3 || left != 0 {
 		t.Fatalf("overall at the end = %d, %v; want 3 done, ETA 0s", done, left)
+	}
+}
+
+// TestETAGaveUp: a run that a claim gave up on (runs.GaveUpReporter)
+// takes its steps out of the remaining ones, once: not again when it was
+// begun since start (its end took them out then), as when this execution
+// trained it, lost it to a takeover and then gave up on it.
+func TestETAGaveUp(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	e := newETA(c.now)
+	e.start(3, 0, 300)
+	a := e.begin(1, 0, 100)
+	b := e.begin(3, 0, 100)
+	c.advance(10 * time.Second)
+	a.update(50)
+	b.update(50)                   // 100 trained in 10 s: 200 left
+	b.end(store.StatusInterrupted) // taken over: 150 left
+	e.gaveUp(2, 100)               // never begun here: 50 left
+	e.gaveUp(3, 100)               // begun, its steps already out
+	if done, _, left := e.overall(); done != 0 || left != 5*time.Second {
+		t.Fatalf("overall = %d done, ETA %v; want 0 done, ETA 5s (50 steps at 10/s)", done, left)
+	}
+	a.update(100)
+	a.end(store.StatusDone)
+	if done, _, left := e.overall(); done != 1 || left != 0 {
+		t.Fatalf("overall at the end = %d done, ETA %v; want 1 done, ETA 0s", done, left)
 	}
 }
 

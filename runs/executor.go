@@ -97,6 +97,17 @@ type Reporter interface {
 	Wait()
 }
 
+// GaveUpReporter is a Reporter told of each run of the plan that a claim
+// of this execution failed, untrained, because its lost attempts reached
+// train.max_attempts (ExecOptions.GaveUp, store.ClaimResult.GaveUp): the
+// run has ended, failed, and its steps, of the plan's Start, will not be
+// trained. Execute tells a Reporter that implements it; the reporters of
+// package progress do, so that their overall ETA does not wait for those
+// steps.
+type GaveUpReporter interface {
+	GaveUp(run store.Run, steps int)
+}
+
 // RunReporter follows one run.
 type RunReporter interface {
 	Update(p Progress)
@@ -229,6 +240,17 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 			}
 		}
 	}
+	onGaveUp := opt.GaveUp
+	if gr, ok := opt.Reporter.(GaveUpReporter); ok {
+		onGaveUp = func(r store.Run, label string) {
+			if i, ok := index[r.ID]; ok {
+				gr.GaveUp(r, plan[i].Config.Train.Steps)
+			}
+			if opt.GaveUp != nil {
+				opt.GaveUp(r, label)
+			}
+		}
+	}
 	wr, werr := Work(ctx, st, WorkOptions{
 		Filter:       store.QueueFilter{RunIDs: ids},
 		Workers:      max(1, min(opt.Workers, len(ids))), // a worker with no run to claim only polls the database
@@ -243,7 +265,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		DataBytes:    dataBytes,
 		OnWait:       onWait,
 		OnTakeover:   opt.TakenOver,
-		OnGaveUp:     opt.GaveUp,
+		OnGaveUp:     onGaveUp,
 		NoMetrics:    opt.NoMetrics,
 		Memory:       opt.Memory,
 	})
