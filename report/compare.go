@@ -59,22 +59,29 @@ func (e *DivergedError) Error() string {
 func (e *DivergedError) Is(target error) bool { return target == ErrNoRuns }
 
 // Say returns the error's text without its "report: " prefix, in one line:
-// the first runs' ids and names, and the attnlab rm command line that
-// removes them all (every id: a line to paste, however long) with db, the
-// --db option of store.CommandDB ("" for none), after the command's name.
+// "every done run selected diverged: " and DivergedNote(e.Runs, db).
 func (e *DivergedError) Say(db string) string {
-	ids := make([]string, len(e.Runs))
-	named := make([]string, len(e.Runs))
-	for i, r := range e.Runs {
+	return "every done run selected diverged: " + DivergedNote(e.Runs, db)
+}
+
+// DivergedNote says in one line what became of runs stored done with a
+// ±Inf loss or perplexity (DivergedError.Runs, Comparison.Diverged): the
+// first runs' ids and names, and the attnlab rm command line that removes
+// them all (every id: a line to paste, however long) with db, the --db
+// option of store.CommandDB ("" for none), after the command's name.
+func DivergedNote(runs []store.Run, db string) string {
+	ids := make([]string, len(runs))
+	named := make([]string, len(runs))
+	for i, r := range runs {
 		ids[i] = strconv.FormatInt(r.ID, 10)
 		named[i] = fmt.Sprintf("%d (%s)", r.ID, r.Name())
 	}
 	what, verb, them := "run", "was", "it"
-	if len(e.Runs) != 1 {
+	if len(runs) != 1 {
 		what, verb, them = "runs", "were", "them"
 	}
 	rm := "attnlab rm" + db + " " + strings.Join(ids, " ")
-	return fmt.Sprintf("every done run selected diverged: %s %s %s stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; %s removes %s, and a rerun of the experiment then trains %s anew",
+	return fmt.Sprintf("%s %s %s stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; %s removes %s, and a rerun of the experiment then trains %s anew",
 		what, strings.Join(firstFew(named, 5), ", "), verb, rm, them, them)
 }
 
@@ -200,6 +207,12 @@ type Comparison struct {
 	Unpaired bool
 	// Tasks is the number of distinct tasks among the rows (see Row.Task).
 	Tasks int
+	// Diverged are the done runs selected (Query.Status empty or done)
+	// that a build before 2026-12-06 stored with a loss or perplexity of
+	// ±Inf: they count as failed, listed with the failed runs (Row.Failed,
+	// FailedElsewhere). The command that compared says how to train them
+	// anew (DivergedNote), with its --db; the encoded formats leave it out.
+	Diverged []store.Run
 	// FailedElsewhere are the failed runs (Query.Status empty) whose
 	// setting no done run has, so that no row holds them; Label gives
 	// their values of Keys.

@@ -350,6 +350,9 @@ func TestCompareInfiniteLoss(t *testing.T) {
 	if ratio.N != 3 || ratio.NaN != 0 || !math.IsInf(ratio.Mean, 1) {
 		t.Errorf("test/len_ratio = %+v, want a value: N 3, Mean +Inf", ratio)
 	}
+	if len(c.Diverged) != 1 || c.Diverged[0].Seed != 3 || c.Diverged[0].Status != store.StatusFailed {
+		t.Errorf("Diverged = %+v, want the run of seed 3, counted failed (the command names it with the rm line)", c.Diverged)
+	}
 	notes := strings.Join(c.notes(false), " ")
 	if want := "diverged: test/ppl +Inf"; !strings.Contains(notes, want) {
 		t.Errorf("notes do not name the diverged run (%q):\n%s", want, notes)

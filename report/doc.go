@@ -236,7 +236,9 @@
 // them. When every done run selected diverged (stored done with a ±Inf
 // loss or perplexity by a build before 2026-12-06), the ErrNoRuns is a
 // *DivergedError: it names the runs and gives the attnlab rm line after
-// which a rerun trains them anew.
+// which a rerun trains them anew. When only some diverged, the comparison
+// lists them as failed and holds them in Comparison.Diverged, for the
+// command to say the same (DivergedNote).
 //
 // The functions are safe for concurrent use; a Comparison is a plain value
 // and may be read by many goroutines.

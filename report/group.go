@@ -26,6 +26,9 @@ type selection struct {
 	failed     []store.Run
 	pending    []store.Run
 	unfinished map[store.Status]int
+	// diverged are the runs of failed that failDiverged moved there
+	// (Comparison.Diverged).
+	diverged []store.Run
 	// steps is the fewest and most steps the selected runs not done had
 	// logged metrics at (Comparison.StepRange).
 	steps [2]int
@@ -100,11 +103,10 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	if q.Status == "" || q.Status == store.StatusDone {
-		failed := len(sel.failed) // runs stored failed, before the diverged
 		sel.failDiverged()
 		if len(sel.runs) == 0 {
 			arg, note := st.CommandDB()
-			return nil, &DivergedError{Runs: slices.Clone(sel.failed[failed:]), DB: arg, Note: note}
+			return nil, &DivergedError{Runs: slices.Clone(sel.diverged), DB: arg, Note: note}
 		}
 	}
 	// A run not done (--status running, interrupted, failed, any) has
@@ -159,6 +161,7 @@ func (s *selection) failDiverged() {
 			r.Status = store.StatusFailed
 			r.Error = fmt.Sprintf("diverged: %s %v, stored done by a build before 2026-12-06", key, s.sums[r.ID][key])
 			s.failed = append(s.failed, r)
+			s.diverged = append(s.diverged, r)
 			delete(s.sums, r.ID) // as a failed run's: its keys make no columns
 			continue
 		}
@@ -315,7 +318,7 @@ func groupQuery(ctx context.Context, st *store.Store, q Query) (*selection, *Com
 		return nil, nil, err
 	}
 	varying := sel.varyingKeys()
-	c := &Comparison{Baseline: -1}
+	c := &Comparison{Baseline: -1, Diverged: sel.diverged}
 	if len(q.By) == 0 {
 		// A key that differs between rows (runs of one name submitted with
 		// different files, a zip, a random search) is shown, not left

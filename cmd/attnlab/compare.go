@@ -1,12 +1,16 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/report"
+	"github.com/attnlab/attnlab/store"
 )
 
 // queryFlags are the run-selection flags shared by compare and plot.
@@ -123,7 +127,11 @@ writes booktabs tabulars for a paper, the notes as comments beside them.`,
 			if err != nil {
 				return err
 			}
-			return c.WriteWidth(cmd.OutOrStdout(), format, outputWidth(cmd))
+			if err := c.WriteWidth(cmd.OutOrStdout(), format, outputWidth(cmd)); err != nil {
+				return err
+			}
+			noteDivergedRuns(cmd.ErrOrStderr(), st, c)
+			return nil
 		},
 	}
 	db = addDBFlag(cmd)
@@ -137,4 +145,18 @@ writes booktabs tabulars for a paper, the notes as comments beside them.`,
 	f.BoolVar(&unpaired, "unpaired", false, "compare with the baseline by Welch's test also where the seeds pair (default: the paired t-test there)")
 	f.StringVarP(&format, "format", "f", "table", "output format: "+strings.Join(report.Formats, ", "))
 	return cmd
+}
+
+// noteDivergedRuns writes on w (stderr) one line when some of the runs c
+// compares were stored done with a ±Inf loss or perplexity by an old build
+// (report.Comparison.Diverged), counted as failed: which, and the attnlab
+// rm line, --db and all (never its password: store.CommandDB), after which
+// a rerun trains them anew — as when every done run diverged
+// (report.DivergedError), where there is no table.
+func noteDivergedRuns(w io.Writer, st *store.Store, c *report.Comparison) {
+	if len(c.Diverged) == 0 {
+		return
+	}
+	arg, note := st.CommandDB()
+	fmt.Fprintln(w, "attnlab: note: "+printable.Line(report.DivergedNote(c.Diverged, arg))+noteSuffix(note))
 }

@@ -333,7 +333,7 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 	// and how to train them again, --db and all.
 	if div := (*report.DivergedError)(nil); errors.As(err, &div) {
 		arg, note := st.CommandDB()
-		fmt.Fprintln(errw, "nothing to compare: "+div.Say(arg)+noteSuffix(note))
+		fmt.Fprintln(errw, "nothing to compare: "+printable.Line(div.Say(arg))+noteSuffix(note))
 		return nil
 	}
 	if err != nil {
@@ -343,6 +343,7 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 		return err
 	}
 	writeRunNames(out, width, rep, func(ref string) (store.Run, error) { return st.ResolveRun(ctx, ref) })
+	noteDivergedRuns(errw, st, cmp)
 	return nil
 }
 

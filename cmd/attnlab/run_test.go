@@ -212,6 +212,62 @@ seeds: [1, 2]
 	}
 }
 
+// TestRunPartlyDiverged: when only some of the plan's done runs were
+// stored done with a ±Inf loss or perplexity (by a build before runs
+// failed such a run), run and compare print the table of the others, and
+// one line on stderr names the diverged runs with the attnlab rm line,
+// --db and all, as when they all diverged (TestRunOldDiverged): the
+// table's notes alone listed them as failed, with no way to train them
+// anew.
+func TestRunPartlyDiverged(t *testing.T) {
+	dir := t.TempDir()
+	exp := writeIn(t, dir, "old.yaml", `name: old
+task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
+model:
+  name: seq2seq-rnn
+  embed: 8
+  encoder: {name: lstm, hidden: 8}
+  attention: {name: dot}
+train:
+  optimizer: {name: sgd, lr: 0.01}
+  batch_size: 16
+  steps: 10
+  eval_every: 10
+seeds: [1, 2, 3]
+`)
+	db := filepath.Join(dir, "old.db")
+	wantOK(t, attnlab(t, "run", exp, "--db", db, "-q"))
+	sqldb, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sqldb.Exec(`UPDATE summaries SET value = 9e999 WHERE key = 'test/ppl' AND run_id IN (1, 3)`); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 2 {
+		t.Fatalf("%d test/ppl summaries made +Inf, want 2", n)
+	}
+	sqldb.Close()
+
+	want := "attnlab: note: runs 1 (old/seed=1), 3 (old/seed=3) were stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; " +
+		"attnlab rm --db " + shell.Quote(db) + " 1 3 removes them, and a rerun of the experiment then trains them anew\n"
+	for _, args := range [][]string{{"run", exp}, {"run", exp, "-q"}, {"compare", "old"}, {"compare", "old", "--format", "json"}} {
+		r := attnlab(t, append(args, "--db", db)...)
+		wantOK(t, r)
+		noTrace(t, r)
+		if r.stdout == "" || !strings.HasSuffix(r.stderr, want) || strings.Count(r.stderr, "±Inf") != 1 {
+			t.Errorf("%q: stdout\n%s\nstderr\n%s\nwant a table, and stderr to end with\n%s", args, r.stdout, r.stderr, want)
+		}
+	}
+	// What it says to do works: the rerun trains them anew, and says
+	// nothing more of them.
+	wantOK(t, attnlab(t, "rm", "--db", db, "1", "3"))
+	again := attnlab(t, "run", exp, "--db", db)
+	wantOK(t, again)
+	if !strings.Contains(again.stderr, "3 planned, 1 already done") || strings.Contains(again.stderr, "±Inf") {
+		t.Errorf("the rerun after rm:\n%v", again)
+	}
+}
+
 // TestRunFailed: a run that diverges is recorded as failed; run
 // prints a note with the reason and exits 1, again on a rerun; and
 // --retry-failed runs it once more.
