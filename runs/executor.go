@@ -180,7 +180,10 @@ func (r *Report) Count(s store.Status) int {
 // its owner dies, becomes a zombie or goes stale, when this process takes it
 // over and resumes it. Waiting is called once for each such run. Cancelling
 // ctx stops the waiting; such a run's Outcome then has status running and a
-// Note saying who holds it.
+// Note saying who holds it. So is a run that another process took over
+// from this execution (ErrTakenOver: its heartbeats came late, as after
+// ^Z): once that process ended it, its Outcome is the store's, "done by
+// host:pid" or "failed by host:pid", not the takeover.
 func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, opt ExecOptions) (*Report, error) {
 	sub, err := Submit(ctx, st, x)
 	if err != nil {
@@ -304,6 +307,14 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		now = time.Now()
 	}
 	for i, o := range rep.Outcomes {
+		// A run another worker took over from ours (ErrTakenOver) was
+		// waited for like the others: it may have ended since.
+		if lost := errors.Is(o.Err, ErrTakenOver); lost {
+			if r, err := st.RunByID(bg, o.Run.ID); err == nil && (r.Status == store.StatusDone || r.Status == store.StatusFailed) {
+				rep.Outcomes[i] = Outcome{Run: r, Label: o.Label, Status: r.Status, Note: fmt.Sprintf("%s by %s:%d", r.Status, r.Host, r.PID), Cost: o.Cost}
+			}
+			continue
+		}
 		if ours[o.Run.ID] || o.Note != "" {
 			continue
 		}
