@@ -339,7 +339,10 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 			f.labels = append(f.labels, p.labelText())
 			f.points[i] = true
 			f.values[valueAt(t, e.Key)]++
-			if _, ok := p.values[e.Key]; ok && p.variant != "" && someLacks(e.Key) {
+			// An item's key (eval.context[1]) is its list's, as in valueAt:
+			// a point sets the list as a whole.
+			set, _, _ := strings.Cut(e.Key, "[")
+			if _, ok := p.values[set]; ok && p.variant != "" && someLacks(set) {
 				f.ofVariant = true // set by the point's variant: other points lack it, as grid keys are at every point
 			}
 		}

@@ -2,6 +2,8 @@ package experiments
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -212,6 +214,26 @@ sweep:
 		"exp.yaml:3: eval.length_buckets[1]: bucket bounds must increase, got 1 after 5 (sweep point eval.length_buckets=[5,1])",
 		"exp.yaml:3: eval.length_buckets[1]: bucket bounds must increase, got 1 after 6 (sweep point eval.length_buckets=[6,1])",
 	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors = %q\nwant %q", got, want)
+	}
+	// A list a variant set, refused for an item, gets no hint either, as
+	// any value a variant set: the same list passes at variant b, whose
+	// positions are not learned, and variant c does not set the key.
+	corpus := filepath.Join(t.TempDir(), "corpus.txt")
+	if err := os.WriteFile(corpus, []byte(strings.Repeat("the quick brown fox jumps over the lazy dog\n", 400)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got = loadErr(t, `name: p
+task: {name: text, path: `+corpus+`, context: 64}
+model: {name: lm-transformer, positions: sinusoidal, attention: {name: dot}}
+sweep:
+  variants:
+    - {name: a, eval.context: [32, 128], model.positions: learned}
+    - {name: b, eval.context: [32, 128]}
+    - {name: c, model.d_model: 32}
+`)
+	want = []string{"exp.yaml:6: eval.context[1]: 128: learned positions cannot extrapolate beyond the 64 positions they were trained on; use positions sinusoidal, rope, alibi, t5 or none (sweep point variant=a)"}
 	if !slices.Equal(got, want) {
 		t.Errorf("errors = %q\nwant %q", got, want)
 	}
