@@ -270,7 +270,13 @@ func (o *slurmOptions) check() error {
 		}
 		// sbatch reads every word of an #SBATCH line as an option or its
 		// value ("--mem=4G --array=0-9" is two options): each is checked.
-		for _, w := range sbatchWords(a) {
+		words, err := splitSbatchLine(a)
+		if err != nil {
+			// Refused here: sbatch would refuse the script only once the
+			// runs are queued.
+			return usagef("--sbatch-arg %q: %v", a, err)
+		}
+		for _, w := range words {
 			if !strings.HasPrefix(w, "-") {
 				continue // a value
 			}
@@ -512,12 +518,25 @@ func checkExport(sbatchArgs []string, env string, set bool) error {
 // rest is a comment). A backslash before a blank other than a space drops
 // the backslash and the blank still ends the word, outside quotes; a word
 // of nothing (a #, an empty pair of quotes, a backslash and a tab) ends
-// the line.
+// the line. A line sbatch refuses (splitSbatchLine's error) gives the
+// words before the fault.
 func sbatchWords(line string) []string {
+	words, _ := splitSbatchLine(line)
+	return words
+}
+
+// splitSbatchLine is sbatchWords that also fails where sbatch's
+// get_argument stops with a fatal error, refusing the whole script: on a
+// quote left open at the end of the line, and on a word that starts with
+// a colon (the separator of a heterogeneous job's components).
+func splitSbatchLine(line string) ([]string, error) {
 	var words []string
 	for i := 0; ; {
 		for i < len(line) && isCSpace(line[i]) {
 			i++
+		}
+		if i < len(line) && line[i] == ':' {
+			return words, fmt.Errorf("a word starts with ':', which sbatch refuses in an #SBATCH line")
 		}
 		var w strings.Builder
 		quote, escaped := byte(0), false
@@ -547,8 +566,11 @@ func sbatchWords(line string) []string {
 			}
 			w.WriteByte(line[i])
 		}
+		if quote != 0 {
+			return words, fmt.Errorf("its %c is not closed, and sbatch refuses an #SBATCH line with an unmatched quote", quote)
+		}
 		if w.Len() == 0 {
-			return words
+			return words, nil
 		}
 		words = append(words, w.String())
 	}

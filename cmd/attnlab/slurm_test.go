@@ -88,6 +88,11 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--sbatch-arg", "-vQp debug"}, `the script sets --partition itself from --partition`},
 		// A backslash before a tab does not join two words for sbatch.
 		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G\\\t--array=0-99"}, `the script sets --array itself from --workers`},
+		// sbatch refuses the whole script on these (fatal in its
+		// get_argument), after the runs were queued.
+		{[]string{"--workers", "2", "--sbatch-arg", "--comment='it is"}, `--sbatch-arg "--comment='it is": its ' is not closed, and sbatch refuses an #SBATCH line with an unmatched quote`},
+		{[]string{"--workers", "2", "--sbatch-arg", `--mem=4G --comment="a # b`}, `--sbatch-arg "--mem=4G --comment=\"a # b": its " is not closed`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G :"}, `--sbatch-arg "--mem=4G :": a word starts with ':', which sbatch refuses`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
 		wantError(t, r, exitUsage, tc.want)
