@@ -63,7 +63,9 @@ The database must be one every node reaches: a PostgreSQL URL
 node. The script holds no password: when the URL has one, the workers get the
 URL from ATTNLAB_DB in the job's environment (sbatch exports the
 submitter's environment by default; an --export, by --sbatch-arg or
-$SBATCH_EXPORT, that names neither ALL nor ATTNLAB_DB is refused). For a
+$SBATCH_EXPORT, that names neither ALL nor ATTNLAB_DB, or sets ATTNLAB_DB
+to another URL, is refused, and so is --export-file, which gives the job
+a file's variables instead). For a
 URL without a password, PGPASSWORD or a pgpass file work too. sbatch takes
 SBATCH_ variables over the script's lines: those that would override what
 the script sets from these flags (SBATCH_ARRAY_INX, SBATCH_JOB_NAME,
@@ -103,7 +105,7 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 				// The script reads the URL from ATTNLAB_DB (it holds no
 				// password): a job without it fails in every task.
 				env, set := os.LookupEnv("SBATCH_EXPORT")
-				if err := checkExport(o.sbatchArgs, env, set); err != nil {
+				if err := checkExport(o.sbatchArgs, env, set, target); err != nil {
 					return err
 				}
 			}
@@ -471,19 +473,27 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, env []string
 	return m[1], nil
 }
 
-// checkExport fails when the job's environment would lack ATTNLAB_DB: an
-// sbatch --export that names neither ALL nor ATTNLAB_DB (NONE, NIL, or a
-// list of other variables), given by --sbatch-arg or by $SBATCH_EXPORT,
-// which overrides the script's #SBATCH lines (env is its value, set
-// whether it is in the environment: sbatch takes an empty one as an empty
-// list).
-func checkExport(sbatchArgs []string, env string, set bool) error {
+// checkExport fails when the job's environment would lack ATTNLAB_DB (or
+// hold another URL in it): an sbatch --export that names neither ALL nor
+// ATTNLAB_DB (NONE, NIL, or a list of other variables) or that sets
+// ATTNLAB_DB to something else than db, given by --sbatch-arg or by
+// $SBATCH_EXPORT, which overrides the script's #SBATCH lines (env is its
+// value, set whether it is in the environment: sbatch takes an empty one
+// as an empty list); and any --export-file, whose variables sbatch gives
+// the job instead of its own environment.
+func checkExport(sbatchArgs []string, env string, set bool, db string) error {
+	const lacks = "the job would not get ATTNLAB_DB, the database URL with its password, and every worker would stop"
 	source, value := "", ""
 	for _, a := range sbatchArgs {
 		words := sbatchWords(a)
 		for i, w := range words {
 			name, v, eq := strings.Cut(w, "=")
-			// sbatch takes unambiguous abbreviations of long options (--exp).
+			// sbatch takes unambiguous abbreviations of long options
+			// (--export-f); --expor is also --export-file, which sbatch
+			// finds ambiguous, but is taken for --export here.
+			if len(name) >= len("--export-") && strings.HasPrefix("--export-file", name) {
+				return usagef("--sbatch-arg %q: sbatch gives the job the variables of that file and none of its own environment, so %s; give variables with --export=ALL,NAME=value instead", a, lacks)
+			}
 			if name != "--export" && (len(name) < 5 || !strings.HasPrefix("--export", name)) {
 				continue
 			}
@@ -499,17 +509,59 @@ func checkExport(sbatchArgs []string, env string, set bool) error {
 	if source == "" {
 		return nil // sbatch's default: ALL
 	}
-	// As sbatch splits the list: at commas, no blank trimmed, one pair of
-	// quotes around an item dropped.
-	for _, item := range strings.Split(value, ",") {
-		if len(item) >= 2 && (item[0] == '"' || item[0] == '\'') && item[len(item)-1] == item[0] {
-			item = item[1 : len(item)-1]
+	items, ok := exportItems(value)
+	if !ok {
+		return usagef("%s: a quote in its --export list is not closed, and sbatch would take the rest of the list for one variable's name; %s", source, lacks)
+	}
+	keeps := false
+	for _, item := range items {
+		if v, ok := strings.CutPrefix(item, "ATTNLAB_DB="); ok && v != db {
+			return usagef("%s: it sets ATTNLAB_DB, which the workers read the database URL from, to another value than --db; give the URL by --db only", source)
 		}
 		if strings.EqualFold(item, "ALL") || item == "ATTNLAB_DB" || strings.HasPrefix(item, "ATTNLAB_DB=") {
-			return nil
+			keeps = true
 		}
 	}
-	return usagef("%s: the job would not get ATTNLAB_DB, the database URL with its password, and every worker would stop; add ATTNLAB_DB to it (--export=ATTNLAB_DB,...) or ALL", source)
+	if keeps {
+		return nil
+	}
+	return usagef("%s: %s; add ATTNLAB_DB to it (--export=ATTNLAB_DB,...) or ALL", source, lacks)
+}
+
+// exportItems splits an sbatch --export list as sbatch does
+// (find_quote_token in its env.c): at commas outside quotes, with no blank
+// trimmed, and with the quotes around an item that starts and ends with
+// the same one dropped ("'A,B'" is one item, A,B). It is not ok when a
+// quote is left open: sbatch then takes the rest for one item, quotes and
+// commas included.
+func exportItems(list string) (items []string, ok bool) {
+	for list != "" {
+		single, double := false, false
+		i := 0
+		for ; i < len(list); i++ {
+			c := list[i]
+			if c == '\'' {
+				single = !single
+			} else if c == '"' {
+				double = !double
+			} else if c == ',' && !single && !double {
+				break
+			}
+		}
+		if single || double {
+			return items, false
+		}
+		item := list[:i]
+		if len(item) >= 2 && (item[0] == '\'' || item[0] == '"') && item[len(item)-1] == item[0] {
+			item = item[1 : len(item)-1]
+		}
+		items = append(items, item)
+		if i == len(list) {
+			break
+		}
+		list = list[i+1:]
+	}
+	return items, true
 }
 
 // sbatchWords splits an #SBATCH line's options into words as sbatch does

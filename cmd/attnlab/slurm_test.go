@@ -149,6 +149,22 @@ func TestSlurmExportKeepsDB(t *testing.T) {
 		{withPassword, "", []string{"--sbatch-arg", `--export='PATH,ATTNLAB_DB'`}, ""},
 		// sbatch trims no blank around the items of SBATCH_EXPORT.
 		{withPassword, "PATH, ATTNLAB_DB", nil, `SBATCH_EXPORT="PATH, ATTNLAB_DB" in the environment`},
+		// sbatch splits the list at commas outside quotes only (its
+		// find_quote_token): 'HOME,ATTNLAB_DB' is one variable's name.
+		{withPassword, "", []string{"--sbatch-arg", `--export="PATH,'HOME,ATTNLAB_DB'"`}, `--sbatch-arg "--export=\"PATH,'HOME,ATTNLAB_DB'\"": the job would not get ATTNLAB_DB`},
+		{withPassword, `PATH,"HOME,ATTNLAB_DB"`, nil, `SBATCH_EXPORT="PATH,\"HOME,ATTNLAB_DB\"" in the environment: the job would not get ATTNLAB_DB`},
+		{withPassword, `"HOME,X",ATTNLAB_DB`, nil, ""},
+		{withPassword, `'X,ATTNLAB_DB,Y'`, nil, `SBATCH_EXPORT="'X,ATTNLAB_DB,Y'" in the environment: the job would not get ATTNLAB_DB`},
+		{withPassword, "", []string{"--sbatch-arg", `--export="'PATH,ALL,HOME'"`}, `the job would not get ATTNLAB_DB`},
+		{withPassword, `'ALL`, nil, `SBATCH_EXPORT="'ALL" in the environment: a quote in its --export list is not closed`},
+		// The workers would read another URL than the one the runs are
+		// queued in.
+		{withPassword, "", []string{"--sbatch-arg=--export=ALL,ATTNLAB_DB=postgres://other@db.example/x"}, `it sets ATTNLAB_DB, which the workers read the database URL from, to another value than --db`},
+		// sbatch empties its environment for --export-file (abbreviated
+		// down to --export-) and gives the job the file's variables only.
+		{withPassword, "", []string{"--sbatch-arg=--export-file=/tmp/vars"}, `--sbatch-arg "--export-file=/tmp/vars": sbatch gives the job the variables of that file and none of its own environment, so the job would not get ATTNLAB_DB`},
+		{withPassword, "ALL", []string{"--sbatch-arg", "--mem=4G --export- 3"}, `--sbatch-arg "--mem=4G --export- 3": sbatch gives the job the variables of that file`},
+		{"postgres://lab@db.example/attnlab", "", []string{"--sbatch-arg=--export-file=/tmp/vars"}, ""},
 	} {
 		if tc.env == "" {
 			unsetenv(t, "SBATCH_EXPORT")
