@@ -70,7 +70,9 @@ URL without a password, PGPASSWORD or a pgpass file work too. sbatch takes
 SBATCH_ variables over the script's lines: those that would override what
 the script sets from these flags (SBATCH_ARRAY_INX, SBATCH_JOB_NAME,
 SBATCH_OUTPUT, and SBATCH_PARTITION or SBATCH_TIMELIMIT with --partition or
---time) are not passed to it, with a note.
+--time) are not passed to it, with a note; nor are SBATCH_ERROR (the
+workers' errors belong in their logs) and SBATCH_WAIT (sbatch would wait
+for the whole job to end; --sbatch-arg=--wait is refused for that).
 
 --dry-run prints the script and submits nothing. It opens the database, read
 only, just for an experiment refused for a setting that new experiments may
@@ -187,7 +189,7 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 			}
 			env, dropped := sbatchEnv(os.Environ(), o, *db)
 			for _, d := range dropped {
-				fmt.Fprintf(cmd.ErrOrStderr(), "attnlab slurm: note: $%s is not passed to sbatch, where it would override the script's %s line (%s)\n", d.name, d.option, d.from)
+				fmt.Fprintf(cmd.ErrOrStderr(), "attnlab slurm: note: $%s is not passed to sbatch, where it would %s\n", d.name, d.why)
 			}
 			job, err := sbatch(cmd.Context(), o, script, *db, env, st)
 			if err != nil {
@@ -286,6 +288,9 @@ func (o *slurmOptions) check() error {
 			if name, _, _ := strings.Cut(w, "="); len(name) >= 4 && strings.HasPrefix("--wrap", name) {
 				return usagef("--sbatch-arg %q: --wrap is a command-line option of sbatch, ignored in the script's #SBATCH lines; give options for the job", a)
 			}
+			if name, _, _ := strings.Cut(w, "="); name == "--wait" || shortOptionIn(name, 'W') {
+				return usagef("--sbatch-arg %q: --wait would make sbatch, and attnlab slurm, wait until every worker has ended; watch the job with squeue instead", a)
+			}
 			if flag, ours := ownSbatchOption(w); ours != "" {
 				return usagef("--sbatch-arg %q: the script sets %s itself from %s; use that instead", a, flag, ours)
 			}
@@ -333,6 +338,25 @@ func ownSbatchOption(a string) (flag, ours string) {
 		}
 	}
 	return "", ""
+}
+
+// shortOptionIn tells whether a word of sbatch's options that is a cluster
+// of short options ("-vW", "-Hp debug"'s "-Hp") holds the option c: after
+// options that take no value (-H, -O, -Q, -s, -v, -V, -W, -h) only, since
+// the first that takes one takes the rest of the word.
+func shortOptionIn(word string, c byte) bool {
+	if len(word) < 2 || word[0] != '-' || word[1] == '-' {
+		return false
+	}
+	for i := 1; i < len(word); i++ {
+		if word[i] == c {
+			return true
+		}
+		if !strings.ContainsRune("hHOQsvVW", rune(word[i])) {
+			return false
+		}
+	}
+	return false
 }
 
 var scriptTemplate = template.Must(template.New("sbatch").Parse(`#!/bin/bash
@@ -408,12 +432,10 @@ func slurmScript(experiment, db string, o slurmOptions) (string, error) {
 
 var jobIDRE = regexp.MustCompile(`^([0-9]+)(;\S+)?\s*$`)
 
-// sbatch submits script and returns the job id. The full database target
-// goes to the job in ATTNLAB_DB; nothing it prints is shown unmasked.
 // droppedEnv is a variable of the submitter's environment that sbatchEnv
-// leaves out: sbatch would let it override the script's option line,
-// which the script writes from one of slurm's flags (from).
-type droppedEnv struct{ name, option, from string }
+// leaves out, and what it would do to the job (why: "override the
+// script's --array line (--workers)").
+type droppedEnv struct{ name, why string }
 
 // sbatchEnv is the environment sbatch runs in: environ with ATTNLAB_DB set
 // to db (the workers read the URL from it when it holds a password), and
@@ -421,18 +443,26 @@ type droppedEnv struct{ name, option, from string }
 // (sbatch takes its environment over the script's #SBATCH lines): the
 // array the workers are, the job name, the log files, and the partition
 // and time limit when --partition and --time give them. A site's default
-// partition in SBATCH_PARTITION still applies without --partition.
+// partition in SBATCH_PARTITION still applies without --partition. Left
+// out too: SBATCH_ERROR, which would send the workers' errors away from
+// their log files (--sbatch-arg=--error does it in the open), and
+// SBATCH_WAIT, which would make sbatch wait for the whole job to end.
 func sbatchEnv(environ []string, o slurmOptions, db string) ([]string, []droppedEnv) {
+	override := func(name, option, from string) droppedEnv {
+		return droppedEnv{name, fmt.Sprintf("override the script's %s line (%s)", option, from)}
+	}
 	over := map[string]droppedEnv{
-		"SBATCH_ARRAY_INX": {"SBATCH_ARRAY_INX", "--array", "--workers"},
-		"SBATCH_JOB_NAME":  {"SBATCH_JOB_NAME", "--job-name", "the experiment's name"},
-		"SBATCH_OUTPUT":    {"SBATCH_OUTPUT", "--output", "--output-dir"},
+		"SBATCH_ARRAY_INX": override("SBATCH_ARRAY_INX", "--array", "--workers"),
+		"SBATCH_JOB_NAME":  override("SBATCH_JOB_NAME", "--job-name", "the experiment's name"),
+		"SBATCH_OUTPUT":    override("SBATCH_OUTPUT", "--output", "--output-dir"),
+		"SBATCH_ERROR":     {"SBATCH_ERROR", "send the workers' errors to other files than their --output logs (--sbatch-arg=--error=FILE does, if that is meant)"},
+		"SBATCH_WAIT":      {"SBATCH_WAIT", "make sbatch, and attnlab slurm, wait until every worker has ended"},
 	}
 	if o.partition != "" {
-		over["SBATCH_PARTITION"] = droppedEnv{"SBATCH_PARTITION", "--partition", "--partition"}
+		over["SBATCH_PARTITION"] = override("SBATCH_PARTITION", "--partition", "--partition")
 	}
 	if o.time != "" {
-		over["SBATCH_TIMELIMIT"] = droppedEnv{"SBATCH_TIMELIMIT", "--time", "--time"}
+		over["SBATCH_TIMELIMIT"] = override("SBATCH_TIMELIMIT", "--time", "--time")
 	}
 	var env []string
 	var dropped []droppedEnv
@@ -449,6 +479,8 @@ func sbatchEnv(environ []string, o slurmOptions, db string) ([]string, []dropped
 	return append(env, "ATTNLAB_DB="+db), dropped
 }
 
+// sbatch submits script and returns the job id. The full database target
+// goes to the job in ATTNLAB_DB; nothing it prints is shown unmasked.
 func sbatch(ctx context.Context, o slurmOptions, script, db string, env []string, st *store.Store) (string, error) {
 	cmd := exec.CommandContext(ctx, o.sbatchPath, "--parsable")
 	cmd.Stdin = strings.NewReader(script)

@@ -93,6 +93,10 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--sbatch-arg", "--comment='it is"}, `--sbatch-arg "--comment='it is": its ' is not closed, and sbatch refuses an #SBATCH line with an unmatched quote`},
 		{[]string{"--workers", "2", "--sbatch-arg", `--mem=4G --comment="a # b`}, `--sbatch-arg "--mem=4G --comment=\"a # b": its " is not closed`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G :"}, `--sbatch-arg "--mem=4G :": a word starts with ':', which sbatch refuses`},
+		// sbatch would return only when the whole job has ended.
+		{[]string{"--workers", "2", "--sbatch-arg", "--wait"}, `--sbatch-arg "--wait": --wait would make sbatch, and attnlab slurm, wait until every worker has ended`},
+		{[]string{"--workers", "2", "--sbatch-arg", "-vW"}, `--sbatch-arg "-vW": --wait would make sbatch`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G -W"}, `--sbatch-arg "--mem=4G -W": --wait would make sbatch`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
 		wantError(t, r, exitUsage, tc.want)
@@ -357,11 +361,17 @@ func TestSlurmEnvOverrides(t *testing.T) {
 	t.Setenv("SBATCH_PARTITION", "gpu")
 	t.Setenv("SBATCH_TIMELIMIT", "5")
 	t.Setenv("SBATCH_QOS", "long")
+	// Not overrides of a line, but as unwanted: the workers' errors away
+	// from their logs, and an sbatch that waits for the whole job.
+	t.Setenv("SBATCH_ERROR", "/dev/null")
+	t.Setenv("SBATCH_WAIT", "1")
 	r := attnlab(t, "slurm", "testdata/tiny.yaml", "--db", db, "--workers", "2", "--partition", "cpu", "--sbatch", sbatch)
 	wantOK(t, r)
 	for _, want := range []string{
 		"note: $SBATCH_ARRAY_INX is not passed to sbatch, where it would override the script's --array line (--workers)",
 		"note: $SBATCH_PARTITION is not passed to sbatch, where it would override the script's --partition line (--partition)",
+		"note: $SBATCH_ERROR is not passed to sbatch, where it would send the workers' errors to other files than their --output logs",
+		"note: $SBATCH_WAIT is not passed to sbatch, where it would make sbatch, and attnlab slurm, wait until every worker has ended",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
@@ -375,7 +385,7 @@ func TestSlurmEnvOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := "\n" + string(b)
-	for _, gone := range []string{"\nSBATCH_ARRAY_INX=", "\nSBATCH_PARTITION="} {
+	for _, gone := range []string{"\nSBATCH_ARRAY_INX=", "\nSBATCH_PARTITION=", "\nSBATCH_ERROR=", "\nSBATCH_WAIT="} {
 		if strings.Contains(env, gone) {
 			t.Errorf("sbatch got %s", strings.TrimSpace(gone))
 		}
