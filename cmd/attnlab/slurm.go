@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/internal/shell"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
@@ -74,10 +76,11 @@ SBATCH_OUTPUT, and SBATCH_PARTITION or SBATCH_TIMELIMIT with --partition or
 workers' errors belong in their logs) and SBATCH_WAIT (sbatch would wait
 for the whole job to end; --sbatch-arg=--wait is refused for that).
 
---dry-run prints the script and submits nothing. It opens the database, read
-only, just for an experiment refused for a setting that new experiments may
-not have, to see whether every run of its plan is stored there already (then,
-as without --dry-run, it is kept); it never counts what is left to train.`,
+--dry-run prints the script and submits nothing. It opens the database read
+only, when there is one, to count what is left to train as a submission
+would: when nothing is, it says so and prints no script. An experiment
+refused for a setting that new experiments may not have is kept, as without
+--dry-run, when every run of its plan is stored there already.`,
 		Example: "  attnlab slurm exp.yaml --db postgres://lab@db.example/attnlab --workers 8 --time 4:00:00 --partition cpu\n" +
 			"  attnlab slurm exp.yaml --workers 8 --dry-run",
 		Args: args(1, "EXPERIMENT.yaml"),
@@ -124,7 +127,21 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 				return err
 			}
 			if o.dryRun {
-				_, err := io.WriteString(cmd.OutOrStdout(), script)
+				// As a submission would, one that has nothing to train
+				// says so instead of a job.
+				left, failed, err := leftToTrain(cmd.Context(), target, x, o.retryFailed)
+				switch {
+				case err != nil:
+					fmt.Fprintf(cmd.ErrOrStderr(), "attnlab slurm: note: cannot see what is left to train (%v): the script is printed all the same\n", err)
+				case left == 0:
+					w := cmd.OutOrStdout()
+					if failed > 0 {
+						fmt.Fprintln(w, failedStay(failed))
+					}
+					fmt.Fprintf(w, "nothing to train: every run of %s is stored in %s already; no Slurm job would be submitted\n", x.Name, store.Redact(target))
+					return nil
+				}
+				_, err = io.WriteString(cmd.OutOrStdout(), script)
 				return err
 			}
 			// Before the database: without sbatch the runs would be queued
@@ -224,6 +241,43 @@ as without --dry-run, it is kept); it never counts what is left to train.`,
 	f.StringVar(&o.sbatchPath, "sbatch", "sbatch", "the sbatch command")
 	_ = f.MarkHidden("sbatch")
 	return cmd
+}
+
+// leftToTrain counts, read only, the runs of x's plan a submission to
+// target would leave to train: those not stored there done, nor failed
+// without retryFailed (failed counts these). With no attnlab database at
+// target every run is left.
+func leftToTrain(ctx context.Context, target string, x *experiments.Experiment, retryFailed bool) (left, failed int, err error) {
+	plan, err := x.Plan()
+	if err != nil {
+		return 0, 0, err
+	}
+	st, err := store.OpenReadOnly(target)
+	if errors.Is(err, store.ErrNoDatabase) {
+		return len(plan), 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	defer st.Close()
+	stored, err := st.Runs(ctx, store.RunFilter{Experiments: []string{x.Name}})
+	if err != nil {
+		return 0, 0, err
+	}
+	status := make(map[string]store.Status, len(stored))
+	for _, r := range stored {
+		status[r.Hash] = r.Status
+	}
+	for _, r := range plan {
+		switch s, ok := status[r.Hash]; {
+		case ok && s == store.StatusDone:
+		case ok && s == store.StatusFailed && !retryFailed:
+			failed++
+		default:
+			left++
+		}
+	}
+	return left, failed, nil
 }
 
 // outputDirRefused are the characters the #SBATCH --output line cannot

@@ -422,3 +422,52 @@ func TestSbatchWords(t *testing.T) {
 		}
 	}
 }
+
+// TestSlurmDryRunNothingToTrain: --dry-run says, as a submission would,
+// that there is nothing to train when every run is stored done, or failed
+// without --retry-failed, and prints no script; it changes nothing.
+func TestSlurmDryRunNothingToTrain(t *testing.T) {
+	dir := t.TempDir()
+	done, failed := filepath.Join(dir, "done.db"), filepath.Join(dir, "failed.db")
+	dry := func(db string, extra ...string) result {
+		return attnlab(t, append([]string{"slurm", "testdata/tiny.yaml", "--db", db, "--workers", "1", "--dry-run"}, extra...)...)
+	}
+	// No database yet: every run is left, and none is created.
+	r := dry(done)
+	wantOK(t, r)
+	if !strings.HasPrefix(r.stdout, "#!/bin/bash\n") {
+		t.Fatalf("dry run without a database:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(done); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the dry run touched the database: %v", err)
+	}
+	wantOK(t, attnlab(t, "run", "testdata/tiny.yaml", "--db", done))
+	r = dry(done)
+	wantOK(t, r)
+	if want := "nothing to train: every run of tiny is stored in " + done + " already; no Slurm job would be submitted\n"; r.stdout != want {
+		t.Errorf("dry run with every run done:\n%s\nwant:\n%s", r.stdout, want)
+	}
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", failed))
+	r = dry(failed)
+	wantOK(t, r)
+	if !strings.HasPrefix(r.stdout, "#!/bin/bash\n") {
+		t.Fatalf("dry run with every run queued:\n%s", r.stdout)
+	}
+	failAll(t, failed)
+	r = dry(failed)
+	wantOK(t, r)
+	if !strings.HasPrefix(r.stdout, "4 failed runs stay failed: attnlab show RUN says why; --retry-failed queues them again\nnothing to train: ") || strings.Contains(r.stdout, "#SBATCH") {
+		t.Errorf("dry run with every run failed:\n%s", r.stdout)
+	}
+	r = dry(failed, "--retry-failed")
+	wantOK(t, r)
+	if !strings.HasPrefix(r.stdout, "#!/bin/bash\n") {
+		t.Errorf("dry run --retry-failed with every run failed:\n%s", r.stdout)
+	}
+	// Read only: the failed runs are not requeued by it.
+	r = attnlab(t, "submit", "testdata/tiny.yaml", "--db", failed)
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "4 failed runs stay failed") {
+		t.Errorf("after the dry run, submit says:\n%s", r.stdout)
+	}
+}
