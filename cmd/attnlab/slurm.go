@@ -74,7 +74,9 @@ the script sets from these flags (SBATCH_ARRAY_INX, SBATCH_JOB_NAME,
 SBATCH_OUTPUT, and SBATCH_PARTITION or SBATCH_TIMELIMIT with --partition or
 --time) are not passed to it, with a note; nor are SBATCH_ERROR (the
 workers' errors belong in their logs) and SBATCH_WAIT (sbatch would wait
-for the whole job to end; --sbatch-arg=--wait is refused for that).
+for the whole job to end; --sbatch-arg=--wait is refused for that), nor
+those that would override an option an --sbatch-arg gives (SBATCH_ACCOUNT
+with --sbatch-arg=--account=lab).
 
 --dry-run prints the script and submits nothing. It opens the database read
 only, when there is one, to count what is left to train as a submission
@@ -500,7 +502,8 @@ type droppedEnv struct{ name, why string }
 // partition in SBATCH_PARTITION still applies without --partition. Left
 // out too: SBATCH_ERROR, which would send the workers' errors away from
 // their log files (--sbatch-arg=--error does it in the open), and
-// SBATCH_WAIT, which would make sbatch wait for the whole job to end.
+// SBATCH_WAIT, which would make sbatch wait for the whole job to end, and
+// the variables of sbatchEnvOptions whose option an --sbatch-arg gives.
 func sbatchEnv(environ []string, o slurmOptions, db string) ([]string, []droppedEnv) {
 	override := func(name, option, from string) droppedEnv {
 		return droppedEnv{name, fmt.Sprintf("override the script's %s line (%s)", option, from)}
@@ -511,6 +514,12 @@ func sbatchEnv(environ []string, o slurmOptions, db string) ([]string, []dropped
 		"SBATCH_OUTPUT":    override("SBATCH_OUTPUT", "--output", "--output-dir"),
 		"SBATCH_ERROR":     {"SBATCH_ERROR", "send the workers' errors to other files than their --output logs (--sbatch-arg=--error=FILE does, if that is meant)"},
 		"SBATCH_WAIT":      {"SBATCH_WAIT", "make sbatch, and attnlab slurm, wait until every worker has ended"},
+	}
+	given := givenSbatchOptions(o.sbatchArgs)
+	for _, e := range sbatchEnvOptions {
+		if given[e.long] {
+			over[e.env] = override(e.env, e.long, "--sbatch-arg")
+		}
 	}
 	if o.partition != "" {
 		over["SBATCH_PARTITION"] = override("SBATCH_PARTITION", "--partition", "--partition")
@@ -531,6 +540,57 @@ func sbatchEnv(environ []string, o slurmOptions, db string) ([]string, []dropped
 		}
 	}
 	return append(env, "ATTNLAB_DB="+db), dropped
+}
+
+// sbatchEnvOptions are the SBATCH_ input variables (env_vars[] in sbatch's
+// opt.c) that set an option an --sbatch-arg may write too, by its long
+// name and short letter (0: none): sbatch would take the variable over
+// the --sbatch-arg line.
+var sbatchEnvOptions = []struct {
+	env, long string
+	short     byte
+}{
+	{"SBATCH_ACCOUNT", "--account", 'A'}, {"SBATCH_ACCTG_FREQ", "--acctg-freq", 0}, {"SBATCH_BATCH", "--batch", 0},
+	{"SBATCH_BURST_BUFFER", "--bb", 0}, {"SBATCH_CLUSTER_CONSTRAINT", "--cluster-constraint", 0},
+	{"SBATCH_CLUSTERS", "--clusters", 'M'}, {"SLURM_CLUSTERS", "--clusters", 'M'},
+	{"SBATCH_CONTAINER", "--container", 0}, {"SBATCH_CONTAINER_ID", "--container-id", 0},
+	{"SBATCH_CONSTRAINT", "--constraint", 'C'}, {"SBATCH_CORE_SPEC", "--core-spec", 'S'},
+	{"SBATCH_CPU_FREQ_REQ", "--cpu-freq", 0}, {"SBATCH_CPUS_PER_GPU", "--cpus-per-gpu", 0},
+	{"SBATCH_DELAY_BOOT", "--delay-boot", 0}, {"SBATCH_DISTRIBUTION", "--distribution", 'm'},
+	{"SBATCH_EXCLUSIVE", "--exclusive", 0}, {"SBATCH_GET_USER_ENV", "--get-user-env", 0},
+	{"SBATCH_GRES", "--gres", 0}, {"SBATCH_GRES_FLAGS", "--gres-flags", 0}, {"SBATCH_GPUS", "--gpus", 'G'},
+	{"SBATCH_GPU_BIND", "--gpu-bind", 0}, {"SBATCH_GPU_FREQ", "--gpu-freq", 0},
+	{"SBATCH_GPUS_PER_NODE", "--gpus-per-node", 0}, {"SBATCH_GPUS_PER_SOCKET", "--gpus-per-socket", 0},
+	{"SBATCH_GPUS_PER_TASK", "--gpus-per-task", 0}, {"SBATCH_HINT", "--hint", 0}, {"SLURM_HINT", "--hint", 0},
+	{"SBATCH_MEM_BIND", "--mem-bind", 0}, {"SBATCH_MEM_PER_CPU", "--mem-per-cpu", 0},
+	{"SBATCH_MEM_PER_GPU", "--mem-per-gpu", 0}, {"SBATCH_MEM_PER_NODE", "--mem", 0},
+	{"SBATCH_NETWORK", "--network", 0}, {"SBATCH_NO_KILL", "--no-kill", 'k'}, {"SBATCH_NO_REQUEUE", "--no-requeue", 0},
+	{"SBATCH_OPEN_MODE", "--open-mode", 0}, {"SBATCH_OVERCOMMIT", "--overcommit", 'O'},
+	{"SBATCH_PROFILE", "--profile", 0}, {"SBATCH_QOS", "--qos", 'q'}, {"SBATCH_REQ_SWITCH", "--switches", 0},
+	{"SBATCH_REQUEUE", "--requeue", 0}, {"SBATCH_RESERVATION", "--reservation", 0}, {"SBATCH_SIGNAL", "--signal", 0},
+	{"SBATCH_SPREAD_JOB", "--spread-job", 0}, {"SBATCH_THREAD_SPEC", "--thread-spec", 0},
+	{"SBATCH_THREADS_PER_CORE", "--threads-per-core", 0}, {"SBATCH_TRES_BIND", "--tres-bind", 0},
+	{"SBATCH_TRES_PER_TASK", "--tres-per-task", 0}, {"SBATCH_USE_MIN_NODES", "--use-min-nodes", 0},
+	{"SBATCH_WAIT_ALL_NODES", "--wait-all-nodes", 0}, {"SBATCH_WCKEY", "--wckey", 0}, {"SBATCH_INPUT", "--input", 'i'},
+}
+
+// givenSbatchOptions are the long names of the options of sbatchEnvOptions
+// that args (--sbatch-arg's) give: spelt whole (--account=lab, --qos
+// long) or by their letter, alone or in a cluster (-A lab, -Oqlong). An
+// abbreviation (--acc) is not recognised.
+func givenSbatchOptions(args []string) map[string]bool {
+	given := map[string]bool{}
+	for _, a := range args {
+		for _, w := range sbatchWords(a) {
+			name, _, _ := strings.Cut(w, "=")
+			for _, e := range sbatchEnvOptions {
+				if name == e.long || e.short != 0 && shortOptionIn(name, e.short) {
+					given[e.long] = true
+				}
+			}
+		}
+	}
+	return given
 }
 
 // sbatch submits script and returns the job id. The full database target

@@ -471,3 +471,46 @@ func TestSlurmDryRunNothingToTrain(t *testing.T) {
 		t.Errorf("after the dry run, submit says:\n%s", r.stdout)
 	}
 }
+
+// TestSlurmEnvOverridesSbatchArg: an SBATCH_ variable would override an
+// --sbatch-arg's line as much as one the script writes from its own flags
+// (SBATCH_ACCOUNT over --account=lab): it is not passed to sbatch, with a
+// note; one whose option no --sbatch-arg gives still is.
+func TestSlurmEnvOverridesSbatchArg(t *testing.T) {
+	dir := t.TempDir()
+	db, envFile := filepath.Join(dir, "q.db"), filepath.Join(dir, "env")
+	sbatch := filepath.Join(dir, "sbatch")
+	if err := os.WriteFile(sbatch, []byte("#!/bin/sh\ncat >/dev/null\nenv >"+envFile+"\necho 4242\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SBATCH_ACCOUNT", "other")
+	t.Setenv("SBATCH_QOS", "long")
+	t.Setenv("SBATCH_MEM_PER_NODE", "1G")
+	r := attnlab(t, "slurm", "testdata/tiny.yaml", "--db", db, "--workers", "1", "--sbatch", sbatch,
+		"--sbatch-arg=--account=lab", "--sbatch-arg", "-Oqshort")
+	wantOK(t, r)
+	for _, want := range []string{
+		"note: $SBATCH_ACCOUNT is not passed to sbatch, where it would override the script's --account line (--sbatch-arg)",
+		"note: $SBATCH_QOS is not passed to sbatch, where it would override the script's --qos line (--sbatch-arg)",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "SBATCH_MEM_PER_NODE") {
+		t.Errorf("a note names a variable whose option no --sbatch-arg gives:\n%s", r.stderr)
+	}
+	b, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := "\n" + string(b)
+	for _, gone := range []string{"\nSBATCH_ACCOUNT=", "\nSBATCH_QOS="} {
+		if strings.Contains(env, gone) {
+			t.Errorf("sbatch got %s", strings.TrimSpace(gone))
+		}
+	}
+	if !strings.Contains(env, "\nSBATCH_MEM_PER_NODE=1G\n") {
+		t.Errorf("sbatch did not get SBATCH_MEM_PER_NODE")
+	}
+}
