@@ -67,10 +67,10 @@ URL from ATTNLAB_DB in the job's environment (sbatch exports the
 submitter's environment by default; an --export, by --sbatch-arg or
 $SBATCH_EXPORT, that names neither ALL nor ATTNLAB_DB, or sets ATTNLAB_DB
 to another URL, is refused, and so is --export-file, which gives the job
-a file's variables instead). For a
-URL without a password, PGPASSWORD or a pgpass file work too. sbatch takes
-SBATCH_ variables over the script's lines: those that would override what
-the script sets from these flags (SBATCH_ARRAY_INX, SBATCH_JOB_NAME,
+a file's variables instead). For a URL without a password, PGPASSWORD or a
+pgpass file work too. sbatch takes SBATCH_ variables over the script's
+lines: those that would override what the script sets from these flags
+(SBATCH_ARRAY_INX, SBATCH_JOB_NAME,
 SBATCH_OUTPUT, and SBATCH_PARTITION or SBATCH_TIMELIMIT with --partition or
 --time) are not passed to it, with a note; nor are SBATCH_ERROR (the
 workers' errors belong in their logs) and SBATCH_WAIT (sbatch would wait
