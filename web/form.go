@@ -41,7 +41,9 @@ type form struct {
 const maxField = 4000
 
 // readForm reads the query controls of a request. It fails with a message
-// naming the field on a value the page could not have sent.
+// naming the first field whose value the page could not have sent; the
+// form it returns then still holds every other value (and each valid run
+// of ?run=), for the page to show back.
 func readForm(r *http.Request) (form, error) {
 	v := r.URL.Query()
 	f := form{
@@ -50,35 +52,45 @@ func readForm(r *http.Request) (form, error) {
 		NoAdjust: v.Get("noadjust") == "1", TestCost: v.Get("testcost") == "1", Unpaired: v.Get("unpaired") == "1",
 		Metric: v.Get("metric"), View: v.Get("view"), Band: v.Get("band"), Log: v.Get("log") == "1",
 	}
+	// Every field is read even after a wrong one: the page's form holds
+	// them all (the runs of ?run= as hidden inputs) for the user to fix
+	// the one the error names, and the first error is the one said.
+	var err error
+	fail := func(e error) {
+		if err == nil {
+			err = e
+		}
+	}
 	for _, kv := range [][2]string{{"where", f.Where}, {"by", f.By}, {"pool", f.Pool}, {"baseline", f.Baseline},
 		{"metrics", f.Metrics}, {"sort", f.Sort}, {"metric", f.Metric}} {
 		if len(kv[1]) > maxField {
-			return f, fmt.Errorf("%s: longer than %d bytes", kv[0], maxField)
+			fail(fmt.Errorf("%s: longer than %d bytes", kv[0], maxField))
 		}
 	}
 	if f.Status != "" && f.Status != string(report.StatusAny) && !store.Status(f.Status).Valid() {
-		return f, fmt.Errorf("status %q: unknown status (known: any, %s)", f.Status, joinStatuses())
+		fail(fmt.Errorf("status %q: unknown status (known: any, %s)", f.Status, joinStatuses()))
 	}
 	switch f.View {
 	case "", viewRuns, viewMean:
 	default:
-		return f, fmt.Errorf("view %q: want runs or mean", f.View)
+		fail(fmt.Errorf("view %q: want runs or mean", f.View))
 	}
 	switch f.Band {
 	case "", bandMinMax, bandStd:
 	default:
-		return f, fmt.Errorf("band %q: want minmax or std", f.Band)
+		fail(fmt.Errorf("band %q: want minmax or std", f.Band))
 	}
 	for _, s := range v["run"] {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			return f, fmt.Errorf("run %q: not a run id", s)
+		id, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil || id <= 0 {
+			fail(fmt.Errorf("run %q: not a run id", s))
+			continue
 		}
 		if !slices.Contains(f.Runs, id) {
 			f.Runs = append(f.Runs, id)
 		}
 	}
-	return f, nil
+	return f, err
 }
 
 func joinStatuses() string {

@@ -150,3 +150,33 @@ func TestBadFormSaidOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestWrongFormKeepsRuns: a form readForm refuses (a where too long, a
+// status or view no control sends) still holds the runs of ?run=, given
+// after the wrong value, so that fixing the field the error names and
+// submitting again does not lose the selection.
+func TestWrongFormKeepsRuns(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fill(t, st)
+	s := newServer(t, st, Options{ReadOnly: true})
+	input := regexp.MustCompile(`<input type="hidden" name="run" value="(\d+)">`)
+	for _, tc := range []struct{ query, msg string }{
+		{"where=" + strings.Repeat("x", maxField+1) + "&run=2&run=5", "where: longer than"},
+		{"status=bogus&run=2&run=x&run=5", "status &#34;bogus&#34;"},
+		{"run=2&run=x&run=5", "run &#34;x&#34;: not a run id"},
+	} {
+		for _, path := range []string{"/x/scan", "/x/scan/curves"} {
+			r := get(t, s, path+"?"+tc.query)
+			if r.status != 400 || !strings.Contains(r.body, tc.msg) {
+				t.Errorf("%s?%.40s: status %d, want 400 and %s", path, tc.query, r.status, tc.msg)
+			}
+			var runs []string
+			for _, m := range input.FindAllStringSubmatch(r.body, -1) {
+				runs = append(runs, m[1])
+			}
+			if !slices.Equal(runs, []string{"2", "5"}) {
+				t.Errorf("%s?%.40s: the form submits runs %q, want [2 5]", path, tc.query, runs)
+			}
+		}
+	}
+}
