@@ -691,7 +691,7 @@ func checkExperiments(all []store.Experiment, names []string) error {
 	return nil
 }
 
-func noRunsErr(all []store.Experiment, names []string, status store.Status, where *store.Cond) error {
+func noRunsErr(all []store.Experiment, names []string, ids []int64, status store.Status, where *store.Cond) error {
 	var parts []string
 	for _, e := range all {
 		if len(names) > 0 && !slices.Contains(names, e.Name) {
@@ -712,6 +712,9 @@ func noRunsErr(all []store.Experiment, names []string, status store.Status, wher
 	if status == "" {
 		what = "no runs"
 	}
+	if len(ids) > 0 {
+		what += " among " + runList(ids)
+	}
 	if where != nil {
 		what += " match --where " + where.String()
 	}
@@ -719,6 +722,28 @@ func noRunsErr(all []store.Experiment, names []string, status store.Status, wher
 		return &noRunsError{"report: " + what + ": the database has no experiments"}
 	}
 	return &noRunsError{"report: " + what + " (" + strings.Join(parts, "; ") + ")"}
+}
+
+// runList names the runs of Query.IDs for noRunsErr: "run 7", "runs 7,
+// 9", the first 5 and how many more.
+func runList(ids []int64) string {
+	const most = 5
+	var b strings.Builder
+	b.WriteString("run")
+	if len(ids) > 1 {
+		b.WriteString("s")
+	}
+	for i, id := range ids {
+		if i == most {
+			fmt.Fprintf(&b, " and %d more", len(ids)-most)
+			break
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " %d", id)
+	}
+	return b.String()
 }
 
 // noRunsError is an ErrNoRuns whose text says it whole, without ErrNoRuns's

@@ -648,6 +648,12 @@ func TestCompareErrors(t *testing.T) {
 			[]string{"no interrupted runs", "scan-attn: 1 queued, 9 done, 1 failed"}},
 		{"no runs where", Query{Where: mustWhere(t, "test/bleu > 200")}, ErrNoRuns,
 			[]string{"no done runs match --where test/bleu > 200"}},
+		// Runs asked for by id (the web's ?run=) that are not there: the
+		// message says which, not only that the experiment has done runs.
+		{"no runs ids", Query{Experiments: []string{"scan-attn"}, IDs: []int64{99999}}, ErrNoRuns,
+			[]string{"no done runs among run 99999 (scan-attn: 1 queued, 9 done, 1 failed)"}},
+		{"no runs many ids", Query{IDs: []int64{91, 92, 93, 94, 95, 96, 97}, Where: mustWhere(t, "seed > 0")}, ErrNoRuns,
+			[]string{"no done runs among runs 91, 92, 93, 94, 95 and 2 more match --where seed > 0"}},
 		{"unknown metric", Query{Metrics: []string{"test/exact"}}, ErrKey,
 			[]string{`unknown metric "test/exact"`, "test/exact_match", "perf/tokens_per_s"}},
 		{"ambiguous metric", Query{Experiments: []string{"scan-attn"}, Metrics: []string{"tokens"}}, ErrKey,

@@ -231,14 +231,15 @@
 // Errors are one line, prefixed "report:", and say what is known: an
 // unknown experiment lists the experiments (and wraps store.ErrNotFound),
 // an unknown metric lists the selected runs' keys, an empty selection
-// (ErrNoRuns) gives the experiments' run counts by status, an unknown key
-// lists the closest known keys, a --by that would pool settings names
-// them. When every done run selected diverged (stored done with a ±Inf
-// loss or perplexity by a build before 2026-12-06), the ErrNoRuns is a
-// *DivergedError: it names the runs and gives the attnlab rm line after
-// which a rerun trains them anew. When only some diverged, the comparison
-// lists them as failed and holds them in Comparison.Diverged, for the
-// command to say the same (DivergedNote).
+// (ErrNoRuns) gives the experiments' run counts by status (and the first
+// five runs of Query.IDs it asked for), an unknown key lists the closest
+// known keys, a --by that would pool settings names them. When every
+// done run selected diverged (stored done with a ±Inf loss or perplexity
+// by a build before 2026-12-06), the ErrNoRuns is a *DivergedError: it
+// names the runs and gives the attnlab rm line after which a rerun trains
+// them anew. When only some diverged, the comparison lists them as failed
+// and holds them in Comparison.Diverged, for the command to say the same
+// (DivergedNote).
 //
 // The functions are safe for concurrent use; a Comparison is a plain value
 // and may be read by many goroutines.

@@ -62,7 +62,7 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	if len(runs) == 0 {
-		return nil, noRunsErr(all, q.Experiments, status, where)
+		return nil, noRunsErr(all, q.Experiments, q.IDs, status, where)
 	}
 	ids := make([]int64, len(runs))
 	for i, r := range runs {
