@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/internal/shell"
 )
 
@@ -63,7 +65,9 @@ func TestFormCLI(t *testing.T) {
 // TestPageCommandsNameDatabase: the command lines a page shows name the
 // database so that they work from any directory and any shell — the page
 // may be read far from the server: a relative --db is made absolute, and
-// a database that came from $ATTNLAB_DB is still named.
+// a database that came from $ATTNLAB_DB is still named. So are the
+// worker lines of the home, experiment and run pages and a run page's
+// plot attention line.
 func TestPageCommandsNameDatabase(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -75,8 +79,15 @@ func TestPageCommandsNameDatabase(t *testing.T) {
 		t.Errorf("/ of an empty database: no attnlab run EXPERIMENT.yaml%s in\n%s", db, r.body)
 	}
 	fill(t, st)
+	queued := submitQueued(t, st, "waits", 1)[0].ID
+	shown := hugeRun(t, st, []artifact.AttentionMap{squareMap(0, maxHeatmapSide+1)})
+	worker := "attnlab worker" + db + " --experiment waits"
 	for path, want := range map[string]string{
-		"/x/scan?run=1&run=2": "attnlab compare" + db + " scan --where " + shell.Quote("id in (1, 2)"),
+		"/x/scan?run=1&run=2":                 "attnlab compare" + db + " scan --where " + shell.Quote("id in (1, 2)"),
+		"/":                                   worker,
+		"/x/waits":                            worker,
+		"/r/" + strconv.FormatInt(queued, 10): worker,
+		"/r/" + strconv.FormatInt(shown, 10):  "attnlab plot attention" + db + " " + strconv.FormatInt(shown, 10) + " --example 0",
 	} {
 		r := get(t, s, path)
 		if !strings.Contains(r.body, template.HTMLEscapeString(want)) {
