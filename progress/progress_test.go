@@ -168,6 +168,29 @@ func TestETAGaveUp(t *testing.T) {
 	}
 }
 
+// TestReportersGaveUp: both reporters take a run given up on out of
+// their overall ETA (runs.GaveUpReporter), not only the eta underneath.
+func TestReportersGaveUp(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := newLog(&buf, time.Now)
+	b := newBars(mpb.WithOutput(&buf), mpb.WithWidth(80), mpb.WithManualRefresh(make(chan any)))
+	for name, r := range map[string]struct {
+		runs.Reporter
+		e *eta
+	}{"log": {l, l.eta}, "bars": {b, b.eta}} {
+		r.Start(2, 0, 200)
+		r.Reporter.(runs.GaveUpReporter).GaveUp(store.Run{ID: 2}, 100)
+		r.e.mu.Lock()
+		left := r.e.remaining
+		r.e.mu.Unlock()
+		if left != 100 {
+			t.Errorf("%s: %d steps remaining after run 2 was given up on, want 100", name, left)
+		}
+	}
+	b.Wait()
+}
+
 // TestLog checks the log reporter's lines with a fake clock.
 func TestLog(t *testing.T) {
 	t.Parallel()
