@@ -26,8 +26,9 @@
 // the plan's runs still need (Start's steps, less the steps each run
 // resumed from, trained since, or will not train because it stopped early,
 // failed, was skipped or was given up on by a claim after too many lost
-// attempts: runs.GaveUpReporter), trained the steps trained since Start, t the time
-// since Start. It is unknown ("ETA ?") until a step has been trained. Early
+// attempts: runs.GaveUpReporter; a run begun again after another worker
+// took it over needs its steps from where it resumes once more), trained
+// the steps trained since Start, t the time since Start. It is unknown ("ETA ?") until a step has been trained. Early
 // stopping can make a run end before its total, so the ETA is an upper
 // bound when runs stop early.
 //

@@ -19,7 +19,8 @@ type eta struct {
 	remaining int64 // steps still to train
 	trained   int64 // steps trained since start
 	// begun holds the runs begun since start: their steps leave remaining
-	// as they train and end, not again when a claim gives up on them.
+	// as they train and end, not again when a claim gives up on them, and
+	// come back when the run is begun again.
 	begun map[int64]bool
 }
 
@@ -63,15 +64,22 @@ func (e *eta) gaveUp(id int64, steps int) {
 	}
 }
 
-// begin follows run id, which resumes at step from of total.
+// begin follows run id, which resumes at step from of total. A run begun
+// before since start has ended since (taken over by another worker, then
+// given back to this execution): its end took all its steps out of the
+// remaining ones, so those from step from on are needed again.
 func (e *eta) begin(id int64, from, total int) *runETA {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.begun == nil {
 		e.begun = map[int64]bool{}
 	}
+	if e.begun[id] {
+		e.remaining += int64(max(total-from, 0))
+	} else {
+		e.remaining -= int64(from)
+	}
 	e.begun[id] = true
-	e.remaining -= int64(from)
 	return &runETA{e: e, last: from, total: total}
 }
 

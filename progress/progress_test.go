@@ -168,6 +168,34 @@ func TestETAGaveUp(t *testing.T) {
 	}
 }
 
+// TestETABegunAgain: a run begun since start, taken over (its end took
+// its steps out of the remaining ones) and then begun again by this
+// execution, resuming where the other worker left it, needs the steps
+// from there to its total once more; begin used to take its resumed step
+// out a second time, so the ETA fell short (4s, not 24s, below).
+func TestETABegunAgain(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	e := newETA(c.now)
+	e.start(2, 0, 200)
+	a := e.begin(1, 0, 100)
+	c.advance(10 * time.Second)
+	a.update(50)                   // 50 trained in 10 s: 150 left
+	a.end(store.StatusInterrupted) // taken over at 50: the other run's 100 left
+	a = e.begin(1, 80, 100)        // ours again at 80: 20 more, 120 left
+	if _, _, left := e.overall(); left != 24*time.Second {
+		t.Fatalf("ETA after the run was begun again = %v, want 24s (120 steps at 5/s)", left)
+	}
+	a.update(100)
+	a.end(store.StatusDone)
+	b := e.begin(2, 0, 100)
+	b.update(100)
+	b.end(store.StatusDone)
+	if done, _, left := e.overall(); done != 2 || left != 0 {
+		t.Fatalf("overall at the end = %d done, ETA %v; want 2 done, ETA 0s", done, left)
+	}
+}
+
 // TestReportersGaveUp: both reporters take a run given up on out of
 // their overall ETA (runs.GaveUpReporter), not only the eta underneath.
 func TestReportersGaveUp(t *testing.T) {
