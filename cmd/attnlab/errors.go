@@ -22,8 +22,8 @@ import (
 // Exit codes.
 const (
 	exitOK          = 0   // success
-	exitFailure     = 1   // a run failed; a database, data or runtime error; rm of a running run (the same command works once it ends)
-	exitUsage       = 2   // bad flags or arguments (a run or experiment the database lacks); an invalid experiment; a refused output file
+	exitFailure     = 1   // a run failed; a database, data or runtime error
+	exitUsage       = 2   // bad flags or arguments (a run or experiment the database lacks, a running run to remove); an invalid experiment; a refused output file
 	exitInternal    = 3   // a bug in attnlab; its report is in a crash log
 	exitInterrupted = 130 // 128 + SIGINT: interrupted, runs checkpointed
 )
@@ -91,12 +91,10 @@ func exitCode(err error, ran bool) int {
 	case !ran, errors.As(err, &ue), errors.As(err, &es), errors.As(err, &ce), errors.Is(err, safeout.ErrRefused),
 		errors.Is(err, report.ErrKey),                                       // --where, --by, --pool, --baseline, --metrics, --sort naming no key; --by pooling settings
 		errors.Is(err, store.ErrAmbiguous), errors.Is(err, store.ErrBadRef), // a RUN argument that names several runs, or is of no form
-		errors.Is(err, runs.ErrNoModel): // a RUN argument without a trained model (not finished)
+		errors.Is(err, runs.ErrNoModel),  // a RUN argument without a trained model (not finished)
+		errors.Is(err, store.ErrRunning): // rm of a running run: refused, nothing removed
 		return exitUsage
 	}
-	// rm of a running run (store.ErrRunning) is refused, nothing removed,
-	// with exit 1: the command line is right, and the same command works
-	// once the run ends or its worker is gone.
 	return exitFailure
 }
 

@@ -43,7 +43,7 @@ func TestExitCode(t *testing.T) {
 		{"internal", &internalError{errors.New("internal error: boom")}, true, exitInternal},
 		{"internal and interrupted", &internalError{fmt.Errorf("x: %w", context.Canceled)}, true, exitInternal},
 		{"refused output", fmt.Errorf("export: %w", safeout.ErrRefused), true, exitUsage},
-		{"running run to remove", fmt.Errorf("rm: %w", fmt.Errorf("x: stop it first: %w", store.ErrRunning)), true, exitFailure},
+		{"running run to remove", fmt.Errorf("rm: %w", fmt.Errorf("x: stop it first: %w", store.ErrRunning)), true, exitUsage},
 		{"reader gone", readerGone, true, exitInterrupted},
 		{"database connection broken", dbPipe, true, exitFailure},
 	} {

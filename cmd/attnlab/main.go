@@ -4,9 +4,9 @@
 // compares them, plots them and generates text from stored models. Run "attnlab --help" for the commands.
 //
 // Exit codes: 0 success (run: every run is done); 1 failure (a run failed,
-// a database or runtime error, rm of a running run); 2 usage or configuration error (bad flags
+// a database or runtime error); 2 usage or configuration error (bad flags
 // or arguments, a RUN or EXPERIMENT argument that names nothing in the
-// database or several runs, an invalid experiment file, an output file that
+// database or several runs, rm of a running run, an invalid experiment file, an output file that
 // -o must not replace); 3 internal error (a bug in
 // attnlab: one line names the crash report that holds the stack, which never
 // goes to the terminal or the run database); 130 interrupted (Ctrl-C,

@@ -25,10 +25,9 @@ their params, metric histories, summaries and artifacts. An argument that names
 an experiment removes it (NAME/ says it is the experiment); any other is a run
 (a name as ls runs shows it, quickstart/additive/seed=1, an id, a hash
 prefix, or EXPERIMENT/HASH). An argument that names both an experiment and a run, such as an
-experiment called 3 beside run 3, is refused. Running runs are refused,
-with exit status 1 and nothing removed: stop them first, or wait for them
-to end (a run whose worker is gone — killed, or silent for a minute — is
-not running any more and is removed). Everything is removed in one transaction per kind, so an error
+experiment called 3 beside run 3, is refused. Running runs are refused:
+stop them first (a run whose worker is gone — killed, or silent for a minute
+— is not running any more and is removed). Everything is removed in one transaction per kind, so an error
 leaves the database as it was.
 
 --dry-run lists what would be removed and touches nothing; where rm would

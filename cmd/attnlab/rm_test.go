@@ -178,9 +178,8 @@ func TestRmAmbiguous(t *testing.T) {
 }
 
 // TestRmRunningRefused: rm of a run that is running (its worker, this
-// process, alive) is refused with exit 1, with --dry-run too, and removes
-// nothing, neither the run nor its experiment. Not the usage code 2: the
-// command line is right, and the same command works once the run ends.
+// process, alive) is refused with the refusal code 2, with --dry-run too,
+// and removes nothing, neither the run nor its experiment.
 func TestRmRunningRefused(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "rm.db")
 	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
@@ -195,7 +194,7 @@ func TestRmRunningRefused(t *testing.T) {
 	before := contents(t, db)
 	for _, args := range [][]string{{"rm", "1"}, {"rm", "1", "--dry-run"}, {"rm", "tiny"}} {
 		r := attnlab(t, append(args, "--db", db)...)
-		wantError(t, r, exitFailure, "(run 1) on ", "stop it first")
+		wantError(t, r, exitUsage, "(run 1) on ", "stop it first")
 		if !slices.Equal(contents(t, db), before) {
 			t.Fatalf("a refused %q changed the database", args)
 		}
