@@ -498,14 +498,13 @@ func (r *resolver) expand(sw *sweep, locs func(path string) location) []*point {
 		})
 	}
 	matched := make([]int, len(sw.exclude))
+	ex := newExcluder(sw.exclude)
 	kept := pts[:0]
 	for _, p := range pts {
 		drop := false
-		for i, ru := range sw.exclude {
-			if p.matches(ru) {
-				matched[i]++
-				drop = true
-			}
+		for _, i := range ex.match(p) {
+			matched[i]++
+			drop = true
 		}
 		if !drop {
 			kept = append(kept, p)
@@ -579,22 +578,94 @@ func (p *point) set(key string, v any, at location) {
 	p.locs[key] = at
 }
 
-func (p *point) matches(ru rule) bool {
-	for k, want := range ru.values {
-		var got any
-		if k == "variant" {
-			got = p.variant
-		} else {
-			var ok bool
-			if got, ok = p.values[k]; !ok {
-				return false
+// excluder finds the exclude maps a point matches, in time linear in the
+// point's values and the number of distinct key sets among the maps, not
+// in the number of maps: the maps are grouped by their keys, and each
+// group is a hash map from the maps' values at those keys (valueKey) to
+// the indexes of the maps. A map matches a point when the point has every
+// one of its keys ("variant": the point's variant's name) with the same
+// value, as valueKey compares them; a NaN matches nothing.
+type excluder struct {
+	groups []excludeGroup
+}
+
+type excludeGroup struct {
+	keys  []string         // sorted
+	rules map[string][]int // joined value keys → indexes in sweep.exclude, in order
+}
+
+func newExcluder(rules []rule) *excluder {
+	ex := &excluder{}
+	byKeys := map[string]int{} // joined keys → index in ex.groups
+	for i, ru := range rules {
+		keys := sortedKeys(ru.values)
+		vals := make([]string, len(keys))
+		ok := true
+		for j, k := range keys {
+			if vals[j], ok = valueKey(ru.values[k]); !ok {
+				break
 			}
 		}
-		if !sameValue(got, want) {
-			return false
+		if !ok {
+			continue // a NaN: the map matches no point
+		}
+		id := joinKeys(keys)
+		g, seen := byKeys[id]
+		if !seen {
+			g = len(ex.groups)
+			byKeys[id] = g
+			ex.groups = append(ex.groups, excludeGroup{keys: keys, rules: map[string][]int{}})
+		}
+		vk := joinKeys(vals)
+		ex.groups[g].rules[vk] = append(ex.groups[g].rules[vk], i)
+	}
+	return ex
+}
+
+// match returns the indexes of the exclude maps that p matches, in no
+// particular order.
+func (ex *excluder) match(p *point) []int {
+	if len(ex.groups) == 0 {
+		return nil
+	}
+	var out []int
+	keyed := map[string]string{} // the point's value keys, each found once
+	var vals []string
+	for _, g := range ex.groups {
+		vals = vals[:0]
+		for _, k := range g.keys {
+			vk, ok := keyed[k]
+			if !ok {
+				var v any
+				if k == "variant" {
+					v = p.variant
+				} else if v, ok = p.values[k]; !ok {
+					break
+				}
+				if vk, ok = valueKey(v); !ok {
+					break // NaN
+				}
+				keyed[k] = vk
+			}
+			vals = append(vals, vk)
+		}
+		if len(vals) == len(g.keys) {
+			out = append(out, g.rules[joinKeys(vals)]...)
 		}
 	}
-	return true
+	return out
+}
+
+// joinKeys joins strings so that different lists give different strings:
+// each is prefixed by its length.
+func joinKeys(parts []string) string {
+	var b strings.Builder
+	for _, s := range parts {
+		b.WriteString(strconv.Itoa(len(s)))
+		b.WriteByte(':')
+		b.WriteString(s)
+	}
+	return b.String()
 }
 
 // Label returns the point as "key=value" pairs in sweep order (the variant
@@ -670,33 +741,15 @@ func FormatValue(v any) string {
 	return string(b)
 }
 
-// sameValue compares config values, numbers by value (1 equals 1.0).
-func sameValue(a, b any) bool {
-	fa, oka := asFloat(a)
-	fb, okb := asFloat(b)
-	if oka && okb {
-		return fa == fb
-	}
-	return FormatValue(a) == FormatValue(b) && fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b)
-}
-
 // duplicate returns the indexes of the first value that repeats an earlier
-// one, as sameValue compares them. It keys each value once, in one pass: a
+// one, as valueKey compares them. It keys each value once, in one pass: a
 // list may hold 100,000 values, and comparing every pair took minutes.
 func duplicate(vals []any) (int, int, bool) {
 	first := make(map[string]int, len(vals))
 	for j, v := range vals {
-		var key string
-		if f, ok := asFloat(v); ok {
-			if f != f {
-				continue // NaN equals nothing
-			}
-			if f == 0 {
-				f = 0 // -0 equals 0
-			}
-			key = "n" + strconv.FormatUint(math.Float64bits(f), 16)
-		} else {
-			key = fmt.Sprintf("%T ", v) + FormatValue(v)
+		key, ok := valueKey(v)
+		if !ok {
+			continue // NaN equals nothing
 		}
 		if i, ok := first[key]; ok {
 			return i, j, true
@@ -704,4 +757,24 @@ func duplicate(vals []any) (int, int, bool) {
 		first[key] = j
 	}
 	return 0, 0, false
+}
+
+// valueKey returns the key by which sweep values compare: two values are
+// the same when their keys are. Numbers (int, int64, uint64, float64)
+// compare by value, so 1 and 1.0 are the same, and -0 and 0; anything else
+// by its Go type and FormatValue, so the string "1" is not the number 1,
+// and lists and maps compare by their JSON (a number inside one by its
+// JSON spelling). It returns false for a NaN, which is the same as nothing,
+// not even itself (a NaN inside a list or map is formatted like the rest).
+func valueKey(v any) (string, bool) {
+	if f, ok := asFloat(v); ok {
+		if f != f {
+			return "", false
+		}
+		if f == 0 {
+			f = 0 // -0 equals 0
+		}
+		return "n" + strconv.FormatUint(math.Float64bits(f), 16), true
+	}
+	return fmt.Sprintf("%T ", v) + FormatValue(v), true
 }

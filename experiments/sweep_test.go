@@ -2,6 +2,8 @@ package experiments
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -296,7 +298,8 @@ name: h
 // the bytes allocated grow about 4 times, not 16, as they did when each
 // point copied the whole sweep (and plan kept every copy: 2,000 variants
 // took 1.8 GB), when duplicate compared every pair of a list's values, and
-// when each failing point looked at every other. Each value is a list of
+// when each failing point looked at every other, and when each exclude map
+// was compared with every point (n points, n-1 maps). Each value is a list of
 // 40 numbers, so that the sweep is as heavy as a big one would be.
 func TestSweepCostIsLinear(t *testing.T) {
 	const head = "name: big\ntask: {name: reverse}\nmodel: {embed: 4, encoder: {name: lstm, hidden: 4}, attention: {name: dot}}\n"
@@ -318,6 +321,7 @@ func TestSweepCostIsLinear(t *testing.T) {
 		name  string
 		sweep func(n int) string
 		bad   bool
+		kept  int // runs left by exclude; 0: every point runs
 	}{
 		{"variants", func(n int) string {
 			var b strings.Builder
@@ -326,18 +330,26 @@ func TestSweepCostIsLinear(t *testing.T) {
 				fmt.Fprintf(&b, "    - {name: v%d, eval.length_buckets: %s}\n", i, buckets(i))
 			}
 			return b.String()
-		}, false},
-		{"grid", func(n int) string { return "sweep: {grid: {" + grid(n) + "}}\n" }, false},
+		}, false, 0},
+		{"grid", func(n int) string { return "sweep: {grid: {" + grid(n) + "}}\n" }, false, 0},
 		{"malformed", func(n int) string {
 			return "sweep: {grid: {" + grid(n) + "}, zip: {train.clip: [1, 2], train.log_every: [1]}}\n"
-		}, true},
+		}, true, 0},
 		{"failing", func(n int) string {
 			vals := make([]string, n)
 			for i := range vals {
 				vals[i] = strings.Replace(buckets(i), "[", fmt.Sprintf("[%d, ", 1000000-i), 1) // refused, each for its own first item
 			}
 			return "sweep: {grid: {eval.length_buckets: [" + strings.Join(vals, ", ") + "]}}\n"
-		}, true},
+		}, true, 0},
+		{"exclude", func(n int) string { // every point but the first excluded, each by its own map
+			var b strings.Builder
+			b.WriteString("sweep:\n  grid: {" + grid(n) + "}\n  exclude:\n")
+			for i := 1; i < n; i++ {
+				fmt.Fprintf(&b, "    - {eval.length_buckets: %s}\n", buckets(i))
+			}
+			return b.String()
+		}, false, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			alloc := func(n int) uint64 {
@@ -345,7 +357,11 @@ func TestSweepCostIsLinear(t *testing.T) {
 				runtime.ReadMemStats(&before)
 				_, runs, err := loadText(t, head+tc.sweep(n))
 				runtime.ReadMemStats(&after)
-				if tc.bad != (err != nil) || !tc.bad && len(runs) != n {
+				want := n
+				if tc.kept > 0 {
+					want = tc.kept
+				}
+				if tc.bad != (err != nil) || !tc.bad && len(runs) != want {
 					t.Fatalf("%d points: %d runs, error %v", n, len(runs), err)
 				}
 				return after.TotalAlloc - before.TotalAlloc
@@ -356,4 +372,126 @@ func TestSweepCostIsLinear(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sameValue is the rule exclude maps were matched by before they were
+// grouped by key (and duplicate values found before they were keyed),
+// kept here as the reference: numbers by value (1 equals 1.0), anything
+// else by formatted value and Go type.
+func sameValue(a, b any) bool {
+	fa, oka := asFloat(a)
+	fb, okb := asFloat(b)
+	if oka && okb {
+		return fa == fb
+	}
+	return FormatValue(a) == FormatValue(b) && fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b)
+}
+
+// pairwiseMatches is the reference matcher: the point has every key of
+// the exclude map ("variant": its variant's name), each with the same
+// value by sameValue.
+func pairwiseMatches(p *point, ru rule) bool {
+	for k, want := range ru.values {
+		var got any
+		if k == "variant" {
+			got = p.variant
+		} else {
+			var ok bool
+			if got, ok = p.values[k]; !ok {
+				return false
+			}
+		}
+		if !sameValue(got, want) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestExcluderMatchesPairwise draws random points and exclude maps from
+// values that sameValue finds alike in tricky ways (1, 1.0, int64 and
+// uint64 1, -0 and 0, NaN, "1", null, lists and maps holding those) and
+// checks that the keyed matcher finds, for every point, exactly the maps
+// the pairwise rule matches, and that valueKey agrees with sameValue on
+// every pair of values.
+func TestExcluderMatchesPairwise(t *testing.T) {
+	nan := math.NaN()
+	pool := []any{
+		1, 1.0, int64(1), uint64(1), 2, 2.5, 0, 0.0, math.Copysign(0, -1), int64(0), nan, math.Inf(1), math.Inf(-1),
+		1<<53 + 1, float64(1 << 53), float64(1<<53) + 2, "1", "1.0", "0", "NaN", "", "a", "b", "null", "true", nil, true, false,
+		[]any{1}, []any{1.0}, []any{"1"}, []any{nan}, []any{nan}, []any{math.Copysign(0, -1)}, []any{0}, []any{},
+		map[string]any{"a": 1}, map[string]any{"a": 1.0}, map[string]any{"a": "1"}, map[string]any{"a": nan}, map[string]any{},
+	}
+	for i, a := range pool {
+		ka, oka := valueKey(a)
+		for j, b := range pool {
+			kb, okb := valueKey(b)
+			if got, want := oka && okb && ka == kb, sameValue(a, b); got != want {
+				t.Errorf("valueKey(%#v) = %q, %v and valueKey(%#v) = %q, %v: same %v, but sameValue = %v (pool %d, %d)", a, ka, oka, b, kb, okb, got, want, i, j)
+			}
+		}
+	}
+	// Joined keys must not run into each other: with values written so
+	// that, joined plainly, "x:string y" + "z" reads as "x" + "y:string z".
+	split := newExcluder([]rule{{values: map[string]any{"model.embed": "x", "train.lr": "y:string z"}}})
+	if got := split.match(&point{values: map[string]any{"model.embed": "x:string y", "train.lr": "z"}}); len(got) > 0 {
+		t.Errorf("model.embed=x:string y, train.lr=z matched exclude {model.embed: x, train.lr: y:string z}")
+	}
+	keys := []string{"model.embed", "train.lr", "task.name", "eval.buckets"}
+	names := []any{"a", "b", "c", "1", ""}
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(vals []any) any { return vals[rng.IntN(len(vals))] }
+	matched := 0
+	for trial := range 300 {
+		var pts []*point
+		for range 1 + rng.IntN(12) {
+			p := &point{values: map[string]any{}, variant: pick(names).(string)}
+			for _, k := range keys {
+				if rng.IntN(4) > 0 { // a variant may leave a key out
+					p.values[k] = pick(pool)
+				}
+			}
+			pts = append(pts, p)
+		}
+		var rules []rule
+		for range rng.IntN(12) {
+			ru := rule{values: map[string]any{}}
+			for _, k := range append([]string{"variant"}, keys...) {
+				if rng.IntN(3) > 0 {
+					continue
+				}
+				if k == "variant" {
+					ru.values[k] = pick(append(names, 1, nil))
+				} else if rng.IntN(2) == 0 && len(pts) > 0 {
+					if v, ok := pts[rng.IntN(len(pts))].values[k]; ok {
+						ru.values[k] = v // often one a point has: a match
+						continue
+					}
+					ru.values[k] = pick(pool)
+				} else {
+					ru.values[k] = pick(pool)
+				}
+			}
+			rules = append(rules, ru)
+		}
+		ex := newExcluder(rules)
+		for pi, p := range pts {
+			var want []int
+			for i, ru := range rules {
+				if pairwiseMatches(p, ru) {
+					want = append(want, i)
+				}
+			}
+			got := ex.match(p)
+			slices.Sort(got)
+			matched += len(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("trial %d, point %d %v (variant %q): keyed match %v, pairwise %v, of exclude %v", trial, pi, p.values, p.variant, got, want, rules)
+			}
+		}
+	}
+	if matched < 100 {
+		t.Errorf("%d matches in all: the draws test too little", matched)
+	}
+	t.Logf("%d matches", matched)
 }
