@@ -203,8 +203,10 @@
 // an error (they would be one run). Expanding and checking a sweep takes
 // time and memory linear in its points and values (each point is resolved
 // on its own, without a copy of the sweep; repeated values are found by
-// key, not by comparing pairs), but for exclude: each of its maps is
-// compared with every point, a time in points × maps.
+// key, not by comparing pairs, and so are the points exclude drops: its
+// maps are grouped by the keys they name, and each point is looked up once
+// per group, so the time is in points × distinct key sets, one or a few
+// in practice, not points × maps).
 //
 // Every point is resolved and validated on its own, so a key is valid in a
 // point when the plugin named at that point takes it (model.attention.heads
