@@ -204,9 +204,12 @@
 // time and memory linear in its points and values (each point is resolved
 // on its own, without a copy of the sweep; repeated values are found by
 // key, not by comparing pairs, and so are the points exclude drops: its
-// maps are grouped by the keys they name, and each point is looked up once
-// per group, so the time is in points × distinct key sets, one or a few
-// in practice, not points × maps).
+// maps are grouped by the keys they name, and each group is matched by a
+// hash lookup per point or, when cheaper, by going through the points
+// that have the value of each map's key that the fewest points have; the
+// time stays below points × distinct key sets of its maps, and is linear
+// when they name a few sets of keys or each names a value few points
+// share).
 //
 // Every point is resolved and validated on its own, so a key is valid in a
 // point when the plugin named at that point takes it (model.attention.heads

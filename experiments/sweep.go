@@ -497,21 +497,15 @@ func (r *resolver) expand(sw *sweep, locs func(path string) location) []*point {
 			}
 		})
 	}
-	matched := make([]int, len(sw.exclude))
-	ex := newExcluder(sw.exclude)
+	dropped, matched := newExcluder(sw.exclude).apply(pts)
 	kept := pts[:0]
-	for _, p := range pts {
-		drop := false
-		for _, i := range ex.match(p) {
-			matched[i]++
-			drop = true
-		}
-		if !drop {
+	for i, p := range pts {
+		if !dropped[i] {
 			kept = append(kept, p)
 		}
 	}
 	for i, ru := range sw.exclude {
-		if matched[i] == 0 {
+		if !matched[i] {
 			r.bad(ru.path, "matches no sweep point")
 		}
 	}
@@ -578,26 +572,43 @@ func (p *point) set(key string, v any, at location) {
 	p.locs[key] = at
 }
 
-// excluder finds the exclude maps a point matches, in time linear in the
-// point's values and the number of distinct key sets among the maps, not
-// in the number of maps: the maps are grouped by their keys, and each
-// group is a hash map from the maps' values at those keys (valueKey) to
-// the indexes of the maps. A map matches a point when the point has every
-// one of its keys ("variant": the point's variant's name) with the same
-// value, as valueKey compares them; a NaN matches nothing.
+// excluder finds the points that exclude maps match, without comparing
+// every map with every point. A map matches a point when the point has
+// every one of its keys ("variant": the point's variant's name) with the
+// same value, as valueKey compares them; a map holding a NaN matches
+// nothing.
+//
+// The maps are grouped by their set of keys, and within a group by their
+// values at those keys (identical maps share a bucket). A group is then
+// matched in whichever way costs less: each point looks its values up in
+// the group's hash map (a lookup per point), or each bucket goes through
+// the points that have its value at the key where the fewest do (a
+// pass over those candidates). The time is linear in the points, the
+// maps and their values when the maps name one or a few sets of keys, and
+// stays within points × distinct key sets (usually far below) when they
+// name many.
 type excluder struct {
 	groups []excludeGroup
+	bucket []int // by map index: its bucket in its group, or -1 (NaN)
+	group  []int // by map index: its group, or -1 (NaN)
+	force  int   // tests: 1 looks every point up, 2 goes through candidates; 0 picks the cheaper
 }
 
 type excludeGroup struct {
-	keys  []string         // sorted
-	rules map[string][]int // joined value keys → indexes in sweep.exclude, in order
+	keys    []string       // sorted
+	byVals  map[string]int // joined value keys → bucket
+	buckets []excludeBucket
+}
+
+type excludeBucket struct {
+	vals []string // value keys at the group's keys
 }
 
 func newExcluder(rules []rule) *excluder {
-	ex := &excluder{}
+	ex := &excluder{bucket: make([]int, len(rules)), group: make([]int, len(rules))}
 	byKeys := map[string]int{} // joined keys → index in ex.groups
 	for i, ru := range rules {
+		ex.bucket[i], ex.group[i] = -1, -1
 		keys := sortedKeys(ru.values)
 		vals := make([]string, len(keys))
 		ok := true
@@ -614,46 +625,129 @@ func newExcluder(rules []rule) *excluder {
 		if !seen {
 			g = len(ex.groups)
 			byKeys[id] = g
-			ex.groups = append(ex.groups, excludeGroup{keys: keys, rules: map[string][]int{}})
+			ex.groups = append(ex.groups, excludeGroup{keys: keys, byVals: map[string]int{}})
 		}
+		gr := &ex.groups[g]
 		vk := joinKeys(vals)
-		ex.groups[g].rules[vk] = append(ex.groups[g].rules[vk], i)
+		b, seen := gr.byVals[vk]
+		if !seen {
+			b = len(gr.buckets)
+			gr.byVals[vk] = b
+			gr.buckets = append(gr.buckets, excludeBucket{vals: vals})
+		}
+		ex.group[i], ex.bucket[i] = g, b
 	}
 	return ex
 }
 
-// match returns the indexes of the exclude maps that p matches, in no
-// particular order.
-func (ex *excluder) match(p *point) []int {
+// apply returns which points some map matches, and which maps match some
+// point (by index in the rules newExcluder was given).
+func (ex *excluder) apply(pts []*point) (dropped, matched []bool) {
+	dropped = make([]bool, len(pts))
+	matched = make([]bool, len(ex.bucket))
 	if len(ex.groups) == 0 {
-		return nil
+		return dropped, matched
 	}
-	var out []int
-	keyed := map[string]string{} // the point's value keys, each found once
-	var vals []string
+	// Each point's value keys at the keys some map names ("": the point
+	// lacks the key, or its value is a NaN), and for each such key and
+	// value the points that have it, in order.
+	col := map[string]int{}
 	for _, g := range ex.groups {
-		vals = vals[:0]
 		for _, k := range g.keys {
-			vk, ok := keyed[k]
-			if !ok {
-				var v any
-				if k == "variant" {
-					v = p.variant
-				} else if v, ok = p.values[k]; !ok {
-					break
-				}
-				if vk, ok = valueKey(v); !ok {
-					break // NaN
-				}
-				keyed[k] = vk
+			if _, ok := col[k]; !ok {
+				col[k] = len(col)
 			}
-			vals = append(vals, vk)
-		}
-		if len(vals) == len(g.keys) {
-			out = append(out, g.rules[joinKeys(vals)]...)
 		}
 	}
-	return out
+	pk := make([][]string, len(pts))
+	having := make([]map[string][]int, len(col))
+	for c := range having {
+		having[c] = map[string][]int{}
+	}
+	for i, p := range pts {
+		pk[i] = make([]string, len(col))
+		for k, c := range col {
+			var v any = p.variant
+			if k != "variant" {
+				var ok bool
+				if v, ok = p.values[k]; !ok {
+					continue
+				}
+			}
+			if vk, ok := valueKey(v); ok {
+				pk[i][c] = vk
+				having[c][vk] = append(having[c][vk], i)
+			}
+		}
+	}
+	cols := func(g *excludeGroup) []int {
+		out := make([]int, len(g.keys))
+		for j, k := range g.keys {
+			out[j] = col[k]
+		}
+		return out
+	}
+	hit := make([][]bool, len(ex.groups)) // by group and bucket
+	vals := make([]string, 0, len(col))
+	for gi := range ex.groups {
+		g := &ex.groups[gi]
+		gc := cols(g)
+		hit[gi] = make([]bool, len(g.buckets))
+		// Going through candidates costs, for each bucket, the points
+		// having its rarest value; looking up costs one per point.
+		through := 0
+		rarest := make([]int, len(g.buckets))
+		for b, bk := range g.buckets {
+			for j := range gc {
+				if n := len(having[gc[j]][bk.vals[j]]); j == 0 || n < len(having[gc[rarest[b]]][bk.vals[rarest[b]]]) {
+					rarest[b] = j
+				}
+			}
+			if len(gc) > 0 {
+				through += len(having[gc[rarest[b]]][bk.vals[rarest[b]]])
+			}
+		}
+		if ex.force == 2 || ex.force == 0 && len(gc) > 0 && through < len(pts) {
+			for b, bk := range g.buckets {
+				if len(gc) == 0 { // matches every point (an empty map: only in tests)
+					for i := range pts {
+						dropped[i], hit[gi][b] = true, true
+					}
+					continue
+				}
+				j := rarest[b]
+			candidates:
+				for _, i := range having[gc[j]][bk.vals[j]] {
+					for j, c := range gc {
+						if pk[i][c] != bk.vals[j] {
+							continue candidates
+						}
+					}
+					dropped[i], hit[gi][b] = true, true
+				}
+			}
+			continue
+		}
+	points:
+		for i := range pts {
+			vals = vals[:0]
+			for _, c := range gc {
+				if pk[i][c] == "" {
+					continue points
+				}
+				vals = append(vals, pk[i][c])
+			}
+			if b, ok := g.byVals[joinKeys(vals)]; ok {
+				dropped[i], hit[gi][b] = true, true
+			}
+		}
+	}
+	for r := range matched {
+		if ex.group[r] >= 0 {
+			matched[r] = hit[ex.group[r]][ex.bucket[r]]
+		}
+	}
+	return dropped, matched
 }
 
 // joinKeys joins strings so that different lists give different strings:

@@ -299,7 +299,8 @@ name: h
 // point copied the whole sweep (and plan kept every copy: 2,000 variants
 // took 1.8 GB), when duplicate compared every pair of a list's values, and
 // when each failing point looked at every other, and when each exclude map
-// was compared with every point (n points, n-1 maps). Each value is a list of
+// was compared with every point (n points, n-1 maps), or each point looked
+// up in every group of maps naming the same keys (n-1 groups). Each value is a list of
 // 40 numbers, so that the sweep is as heavy as a big one would be.
 func TestSweepCostIsLinear(t *testing.T) {
 	const head = "name: big\ntask: {name: reverse}\nmodel: {embed: 4, encoder: {name: lstm, hidden: 4}, attention: {name: dot}}\n"
@@ -350,6 +351,30 @@ func TestSweepCostIsLinear(t *testing.T) {
 			}
 			return b.String()
 		}, false, 1},
+		{"exclude key sets", func(n int) string { // as many sets of keys as maps
+			fixed := []string{"eval.attention_maps: 4", "eval.max_examples: 0", "eval.samples: 8", "train.batch_size: 64",
+				"train.clip: 1.0", "train.eval_every: 250", "train.label_smoothing: 0.0", "train.max_attempts: 3", "train.teacher_forcing: 1.0"}
+			var b strings.Builder
+			b.WriteString("sweep:\n  grid: {train.log_every: [")
+			for i := range n {
+				fmt.Fprintf(&b, "%d, ", i+1)
+			}
+			for _, f := range fixed {
+				k, v, _ := strings.Cut(f, ": ")
+				fmt.Fprintf(&b, "], %s: [%s", k, v)
+			}
+			b.WriteString("]}\n  exclude:\n")
+			for i := 1; i < n; i++ {
+				fmt.Fprintf(&b, "    - {train.log_every: %d", i+1)
+				for j, f := range fixed {
+					if i>>j&1 == 1 {
+						b.WriteString(", " + f)
+					}
+				}
+				b.WriteString("}\n")
+			}
+			return b.String()
+		}, false, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			alloc := func(n int) uint64 {
@@ -387,6 +412,14 @@ func sameValue(a, b any) bool {
 	return FormatValue(a) == FormatValue(b) && fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b)
 }
 
+func pointsText(pts []*point) string {
+	var b strings.Builder
+	for _, p := range pts {
+		fmt.Fprintf(&b, "{variant %q %v} ", p.variant, p.values)
+	}
+	return b.String()
+}
+
 // pairwiseMatches is the reference matcher: the point has every key of
 // the exclude map ("variant": its variant's name), each with the same
 // value by sameValue.
@@ -411,9 +444,11 @@ func pairwiseMatches(p *point, ru rule) bool {
 // TestExcluderMatchesPairwise draws random points and exclude maps from
 // values that sameValue finds alike in tricky ways (1, 1.0, int64 and
 // uint64 1, -0 and 0, NaN, "1", null, lists and maps holding those) and
-// checks that the keyed matcher finds, for every point, exactly the maps
-// the pairwise rule matches, and that valueKey agrees with sameValue on
-// every pair of values.
+// checks that the keyed matcher, in each of its two ways and the choice
+// between them, drops the points and reports the maps the pairwise rule
+// does (for all the points, and for each point alone: exactly the maps it
+// matches), and that valueKey agrees with sameValue on every pair of
+// values.
 func TestExcluderMatchesPairwise(t *testing.T) {
 	nan := math.NaN()
 	pool := []any{
@@ -434,7 +469,8 @@ func TestExcluderMatchesPairwise(t *testing.T) {
 	// Joined keys must not run into each other: with values written so
 	// that, joined plainly, "x:string y" + "z" reads as "x" + "y:string z".
 	split := newExcluder([]rule{{values: map[string]any{"model.embed": "x", "train.lr": "y:string z"}}})
-	if got := split.match(&point{values: map[string]any{"model.embed": "x:string y", "train.lr": "z"}}); len(got) > 0 {
+	split.force = 1
+	if _, got := split.apply([]*point{{values: map[string]any{"model.embed": "x:string y", "train.lr": "z"}}}); got[0] {
 		t.Errorf("model.embed=x:string y, train.lr=z matched exclude {model.embed: x, train.lr: y:string z}")
 	}
 	keys := []string{"model.embed", "train.lr", "task.name", "eval.buckets"}
@@ -474,19 +510,32 @@ func TestExcluderMatchesPairwise(t *testing.T) {
 			}
 			rules = append(rules, ru)
 		}
-		ex := newExcluder(rules)
-		for pi, p := range pts {
-			var want []int
-			for i, ru := range rules {
+		wantDropped := make([]bool, len(pts))
+		wantMatched := make([]bool, len(rules))
+		for i, p := range pts {
+			for r, ru := range rules {
 				if pairwiseMatches(p, ru) {
-					want = append(want, i)
+					wantDropped[i], wantMatched[r] = true, true
+					matched++
 				}
 			}
-			got := ex.match(p)
-			slices.Sort(got)
-			matched += len(want)
-			if !slices.Equal(got, want) {
-				t.Fatalf("trial %d, point %d %v (variant %q): keyed match %v, pairwise %v, of exclude %v", trial, pi, p.values, p.variant, got, want, rules)
+		}
+		ex := newExcluder(rules)
+		for force := range 3 { // each way to match a group, and the cheaper
+			ex.force = force
+			dropped, got := ex.apply(pts)
+			if !slices.Equal(dropped, wantDropped) || !slices.Equal(got, wantMatched) {
+				t.Fatalf("trial %d, force %d: keyed: points dropped %v, maps matched %v; pairwise: %v, %v; points %v, exclude %v",
+					trial, force, dropped, got, wantDropped, wantMatched, pointsText(pts), rules)
+			}
+			// One point at a time: exactly the maps it matches.
+			for i, p := range pts {
+				_, got := ex.apply([]*point{p})
+				for r, ru := range rules {
+					if want := pairwiseMatches(p, ru); got[r] != want {
+						t.Fatalf("trial %d, force %d: point %v (variant %q) matches exclude %v: keyed %v, pairwise %v", trial, force, pts[i].values, p.variant, ru.values, got[r], want)
+					}
+				}
 			}
 		}
 	}
