@@ -66,9 +66,10 @@ node. The script holds no password: when the URL has one, the workers get the
 URL from ATTNLAB_DB in the job's environment (sbatch exports the
 submitter's environment by default; an --export, by --sbatch-arg or
 $SBATCH_EXPORT, that names neither ALL nor ATTNLAB_DB, or sets ATTNLAB_DB
-to another URL, is refused, and so is --export-file, which gives the job
-a file's variables instead). For a URL without a password, PGPASSWORD or a
-pgpass file work too. sbatch takes SBATCH_ variables over the script's
+to another URL, is refused, as is an --sbatch-arg that sets ATTNLAB_DB to
+any URL, which would write its password into the script, and --export-file,
+which gives the job a file's variables instead). For a URL without a
+password, PGPASSWORD or a pgpass file work too. sbatch takes SBATCH_ variables over the script's
 lines: those that would override what the script sets from these flags
 (SBATCH_ARRAY_INX, SBATCH_JOB_NAME,
 SBATCH_OUTPUT, and SBATCH_PARTITION or SBATCH_TIMELIMIT with --partition or
@@ -646,6 +647,12 @@ func checkExport(sbatchArgs []string, env string, set bool, db string) error {
 			if !eq && i+1 < len(words) {
 				v = words[i+1]
 			}
+			if writesDB(v) {
+				// Refused even when it names --db's own URL, and even when
+				// a later --export overrides it: the line is written into
+				// the script, password and all.
+				return usagef("--sbatch-arg %q: ATTNLAB_DB=VALUE would write the database URL, password included, into the script; name ATTNLAB_DB without a value (--export=ATTNLAB_DB,...) or use ALL: the job gets it from the environment, where attnlab slurm sets it to --db", a)
+			}
 			source, value = fmt.Sprintf("--sbatch-arg %q", a), v
 		}
 	}
@@ -672,6 +679,22 @@ func checkExport(sbatchArgs []string, env string, set bool, db string) error {
 		return nil
 	}
 	return usagef("%s: %s; add ATTNLAB_DB to it (--export=ATTNLAB_DB,...) or ALL", source, lacks)
+}
+
+// writesDB tells whether an sbatch --export list sets ATTNLAB_DB to a
+// value (ATTNLAB_DB=VALUE), in an item or in the rest of a list whose
+// quote is left open.
+func writesDB(list string) bool {
+	items, ok := exportItems(list)
+	if !ok {
+		return strings.Contains(list, "ATTNLAB_DB=")
+	}
+	for _, item := range items {
+		if strings.HasPrefix(item, "ATTNLAB_DB=") {
+			return true
+		}
+	}
+	return false
 }
 
 // exportItems splits an sbatch --export list as sbatch does

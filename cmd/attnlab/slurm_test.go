@@ -163,7 +163,16 @@ func TestSlurmExportKeepsDB(t *testing.T) {
 		{withPassword, `'ALL`, nil, `SBATCH_EXPORT="'ALL" in the environment: a quote in its --export list is not closed`},
 		// The workers would read another URL than the one the runs are
 		// queued in.
-		{withPassword, "", []string{"--sbatch-arg=--export=ALL,ATTNLAB_DB=postgres://other@db.example/x"}, `it sets ATTNLAB_DB, which the workers read the database URL from, to another value than --db`},
+		{withPassword, "", []string{"--sbatch-arg=--export=ALL,ATTNLAB_DB=postgres://other@db.example/x"}, `--sbatch-arg "--export=ALL,ATTNLAB_DB=postgres://other@db.example/x": ATTNLAB_DB=VALUE would write the database URL, password included, into the script`},
+		{withPassword, "ALL,ATTNLAB_DB=postgres://other@db.example/x", nil, `SBATCH_EXPORT="ALL,ATTNLAB_DB=postgres://other@db.example/x" in the environment: it sets ATTNLAB_DB, which the workers read the database URL from, to another value than --db`},
+		// --db's own URL in an --export line would write its password
+		// into the script (and the dry run's output), even in a line a
+		// later --export overrides; in $SBATCH_EXPORT it is written
+		// nowhere.
+		{withPassword, "", []string{"--sbatch-arg=--export=ALL,ATTNLAB_DB=" + withPassword}, `ATTNLAB_DB=VALUE would write the database URL, password included, into the script; name ATTNLAB_DB without a value`},
+		{withPassword, "", []string{"--sbatch-arg", "--export 'ATTNLAB_DB=" + withPassword + "'", "--sbatch-arg=--export=ALL"}, `ATTNLAB_DB=VALUE would write the database URL`},
+		{withPassword, "", []string{"--sbatch-arg", `--export="'PATH,ATTNLAB_DB=` + withPassword + `"`}, `ATTNLAB_DB=VALUE would write the database URL`},
+		{withPassword, "ALL,ATTNLAB_DB=" + withPassword, nil, ""},
 		// sbatch empties its environment for --export-file (abbreviated
 		// down to --export-) and gives the job the file's variables only.
 		{withPassword, "", []string{"--sbatch-arg=--export-file=/tmp/vars"}, `--sbatch-arg "--export-file=/tmp/vars": sbatch gives the job the variables of that file and none of its own environment, so the job would not get ATTNLAB_DB`},
