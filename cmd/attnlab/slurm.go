@@ -554,6 +554,9 @@ var sbatchEnvOptions = []struct {
 	{"SBATCH_ACCOUNT", "--account", 'A'}, {"SBATCH_ACCTG_FREQ", "--acctg-freq", 0}, {"SBATCH_BATCH", "--batch", 0},
 	{"SBATCH_BURST_BUFFER", "--bb", 0}, {"SBATCH_CLUSTER_CONSTRAINT", "--cluster-constraint", 0},
 	{"SBATCH_CLUSTERS", "--clusters", 'M'}, {"SLURM_CLUSTERS", "--clusters", 'M'},
+	{"SBATCH_CLUSTERS", "--cluster", 0}, {"SLURM_CLUSTERS", "--cluster", 0}, // another option of sbatch's, for the same
+	{"SBATCH_CONSOLIDATE_SEGMENTS", "--consolidate-segments", 0}, {"SBATCH_RUNTIME", "--runtime", 0},
+	{"SBATCH_SEGMENT_SIZE", "--segment", 0}, {"SBATCH_SPREAD_SEGMENTS", "--spread-segments", 0},
 	{"SBATCH_CONTAINER", "--container", 0}, {"SBATCH_CONTAINER_ID", "--container-id", 0},
 	{"SBATCH_CONSTRAINT", "--constraint", 'C'}, {"SBATCH_CORE_SPEC", "--core-spec", 'S'},
 	{"SBATCH_CPU_FREQ_REQ", "--cpu-freq", 0}, {"SBATCH_CPUS_PER_GPU", "--cpus-per-gpu", 0},
@@ -577,21 +580,54 @@ var sbatchEnvOptions = []struct {
 
 // givenSbatchOptions are the long names of the options of sbatchEnvOptions
 // that args (--sbatch-arg's) give: spelt whole (--account=lab, --qos
-// long) or by their letter, alone or in a cluster (-A lab, -Oqlong). An
-// abbreviation (--acc) is not recognised.
+// long), abbreviated (--acco=lab), or by their letter, alone or in a
+// cluster (-A lab, -Oqlong).
 func givenSbatchOptions(args []string) map[string]bool {
 	given := map[string]bool{}
 	for _, a := range args {
 		for _, w := range sbatchWords(a) {
 			name, _, _ := strings.Cut(w, "=")
+			if long := sbatchEnvLong(name); long != "" {
+				given[long] = true
+			}
 			for _, e := range sbatchEnvOptions {
-				if name == e.long || e.short != 0 && shortOptionIn(name, e.short) {
+				if e.short != 0 && shortOptionIn(name, e.short) {
 					given[e.long] = true
 				}
 			}
 		}
 	}
 	return given
+}
+
+// sbatchEnvLong is the long name of the option of sbatchEnvOptions that
+// the word name is, as sbatch's getopt_long reads it: the name whole
+// (--mem, though --mem-bind starts with it too), or a start of that one
+// name alone (--acco). A start of several (--acc: --account and
+// --acctg-freq) is none: sbatch refuses it as ambiguous. So does it one
+// that also starts an option this list lacks (--exc, also --exclude),
+// which is taken for the option here.
+func sbatchEnvLong(name string) string {
+	if len(name) < 3 || !strings.HasPrefix(name, "--") {
+		return ""
+	}
+	found := ""
+	for _, e := range sbatchEnvOptions {
+		if name == e.long {
+			return e.long
+		}
+		if strings.HasPrefix(e.long, name) {
+			if found != "" && found != e.long {
+				found = "-" // ambiguous, unless a later option is name whole
+			} else if found == "" {
+				found = e.long
+			}
+		}
+	}
+	if found == "-" {
+		return ""
+	}
+	return found
 }
 
 // sbatch submits script and returns the job id. The full database target

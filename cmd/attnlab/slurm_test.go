@@ -523,3 +523,68 @@ func TestSlurmEnvOverridesSbatchArg(t *testing.T) {
 		t.Errorf("sbatch did not get SBATCH_MEM_PER_NODE")
 	}
 }
+
+// TestSbatchEnvLong: an --sbatch-arg gives an option of sbatchEnvOptions
+// however getopt_long lets sbatch read its name: whole, or abbreviated to
+// a start of that name alone.
+func TestSbatchEnvLong(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"--account", "--account"},
+		{"--acco", "--account"},
+		{"--acc", ""}, // --acctg-freq too
+		{"--acct", "--acctg-freq"},
+		{"--mem", "--mem"}, // whole, though --mem-bind starts with it
+		{"--mem-per-c", "--mem-per-cpu"},
+		{"--mem-per", ""},
+		{"--cluster", "--cluster"},
+		{"--clust", ""},
+		{"--q", "--qos"},
+		{"--runt", "--runtime"},
+		{"--", ""},
+		{"-A", ""},
+		{"--nodes", ""},
+	} {
+		if got := sbatchEnvLong(tc.name); got != tc.want {
+			t.Errorf("sbatchEnvLong(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestSlurmEnvOverridesAbbreviated: an --sbatch-arg that abbreviates its
+// option's name (--acco=lab) is overridden by the SBATCH_ variable as much
+// as one that spells it whole: the variable is not passed to sbatch.
+func TestSlurmEnvOverridesAbbreviated(t *testing.T) {
+	dir := t.TempDir()
+	db, envFile := filepath.Join(dir, "q.db"), filepath.Join(dir, "env")
+	sbatch := filepath.Join(dir, "sbatch")
+	if err := os.WriteFile(sbatch, []byte("#!/bin/sh\ncat >/dev/null\nenv >"+envFile+"\necho 4242\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SBATCH_ACCOUNT", "other")
+	t.Setenv("SBATCH_CLUSTERS", "far")
+	t.Setenv("SBATCH_MEM_BIND", "local")
+	r := attnlab(t, "slurm", "testdata/tiny.yaml", "--db", db, "--workers", "1", "--sbatch", sbatch,
+		"--sbatch-arg=--acco=lab", "--sbatch-arg", "--cluster near --mem 1G")
+	wantOK(t, r)
+	for _, want := range []string{
+		"note: $SBATCH_ACCOUNT is not passed to sbatch, where it would override the script's --account line (--sbatch-arg)",
+		"note: $SBATCH_CLUSTERS is not passed to sbatch, where it would override the script's --cluster line (--sbatch-arg)",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	b, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := "\n" + string(b)
+	for _, gone := range []string{"\nSBATCH_ACCOUNT=", "\nSBATCH_CLUSTERS="} {
+		if strings.Contains(env, gone) {
+			t.Errorf("sbatch got %s", strings.TrimSpace(gone))
+		}
+	}
+	if !strings.Contains(env, "\nSBATCH_MEM_BIND=local\n") {
+		t.Errorf("sbatch did not get SBATCH_MEM_BIND, whose option --mem is not")
+	}
+}
