@@ -303,7 +303,10 @@
 // above --max-memory with it. A batch counts at most the examples of its
 // split (tasks.Batcher): a file task's, measured, or a generated task's
 // (tasks.SplitSized), so that batch_size 65,536 over 50 examples is
-// estimated as a batch of 50. The formulas are the models' own: each
+// estimated as a batch of 50; the Batcher's order of the training
+// examples (tasks.BatcherBytes: 8 bytes an example, held all run) is added,
+// as it weighs more than a text stream of 4 bytes a token at a context of
+// 1 or 2. The formulas are the models' own: each
 // model's decoded parameters implement models.MemoryEstimator (asking the
 // attention of attention.EstimateMemory and the encoder of
 // models.EstimateEncoderMemory); a model whose parameters do not is

@@ -129,7 +129,11 @@ func EstimateMemory(c Config) MemoryEstimate {
 		// batch (runs.Stepper) shares the weights, not the gradients.
 		weights += params * 4
 	}
-	bytes := weights + max(acts*bytesPerActivation, evalBytes) + float64(data)
+	// The Batcher's order of the training examples is held for the whole
+	// run besides the dataset: more than a text stream itself at a
+	// context of 1 or 2 (8 bytes a window, 4 a token).
+	batcher := float64(tasks.BatcherBytes(train, max(c.Train.BatchSize, 1)))
+	bytes := weights + max(acts*bytesPerActivation, evalBytes) + float64(data) + batcher
 	src, tgt := taskLengths(c.Task, c.DataLengths, false)
 	return MemoryEstimate{Params: clampInt64(params), Bytes: clampInt64(bytes), Data: data, Length: clampInt64(max(src, tgt)),
 		Train: clampInt64(weights + acts*bytesPerActivation)}

@@ -141,6 +141,19 @@ func NewBatcher(ex Examples, lm bool, cfg BatcherConfig) (*Batcher, error) {
 	return b, nil
 }
 
+// BatcherBytes returns what a [Batcher] over n examples in batches of size
+// holds for as long as it trains, besides the examples: the epoch's order
+// of the examples (an int each) and a slice header a batch. A language
+// model's windows are built a batch at a time from 4 bytes a token
+// ([Windows]), so at a context of 1 or 2 the Batcher holds more than the
+// dataset. It returns 0 when n < 1 or size < 1.
+func BatcherBytes(n, size int) int64 {
+	if n < 1 || size < 1 {
+		return 0
+	}
+	return int64(n)*intBytes + int64((n+size-1)/size)*sliceBytes
+}
+
 // Epoch returns the current epoch, counting from 0.
 func (b *Batcher) Epoch() int { return b.epoch }
 
@@ -184,6 +197,9 @@ func (b *Batcher) startEpoch() {
 			sj, tj := key(j)
 			return cmp.Or(cmp.Compare(si, sj), cmp.Compare(ti, tj))
 		})
+	}
+	if cap(b.batches) < b.Len() { // sized once: BatcherBytes counts a header a batch
+		b.batches = make([][]int, 0, b.Len())
 	}
 	b.batches = b.batches[:0]
 	for lo := 0; lo < len(perm); lo += b.size {

@@ -3,6 +3,7 @@ package tasks
 import (
 	"encoding/json"
 	"reflect"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -234,5 +235,34 @@ func TestInOrder(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("break after the first batch ran %d iterations", n)
+	}
+}
+
+// TestBatcherBytesCoversAllocations: BatcherBytes is what NewBatcher
+// allocates (its first epoch's order and batches), within a few percent,
+// for the windows of a text stream at context 1 (a window a token), with
+// and without bucketing.
+func TestBatcherBytesCoversAllocations(t *testing.T) {
+	if raceBuild {
+		t.Skip("allocations measured under -race include the race detector's; this test runs without -race (as CI does)")
+	}
+	ex := Windows(make([]int32, 200_001), 1)
+	for _, pool := range []int{1, 0} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b, err := NewBatcher(ex, true, BatcherConfig{Size: 8, Pool: pool, Seed: 1})
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.KeepAlive(b)
+		alloc, want := float64(after.TotalAlloc-before.TotalAlloc), float64(BatcherBytes(ex.Len(), 8))
+		if alloc < 0.95*want || alloc > 1.1*want {
+			t.Errorf("pool %d: NewBatcher over %d windows allocated %.0f bytes, BatcherBytes says %.0f", pool, ex.Len(), alloc, want)
+		}
+	}
+	if BatcherBytes(0, 8) != 0 || BatcherBytes(5, 0) != 0 {
+		t.Error("BatcherBytes of no examples or no batch size is not 0")
 	}
 }

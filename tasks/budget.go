@@ -36,6 +36,8 @@ const (
 	// streamIDBytes is a token id of a language-modelling stream
 	// (Windows): an int32.
 	streamIDBytes = 4
+	intBytes      = 8  // an int of a Batcher's order of its examples
+	sliceBytes    = 24 // a slice header: a Batcher's batch
 	lineBytes     = 16 // a line's string header
 	pairBytes     = 48 // a textPair: three strings
 	badLineBytes  = 64 // an entry of readLines' map of bad lines, with the map's growth

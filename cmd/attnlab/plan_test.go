@@ -81,7 +81,7 @@ func TestPlanMaxMemory(t *testing.T) {
 	wantError(t, attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1.5"), exitUsage, "--max-memory 1.5: 1 B is below 1 KiB")
 	r = attnlab(t, "plan", "testdata/tiny.yaml", "--max-memory", "1GiB", "--width", "200") // one line each
 	wantOK(t, r)
-	if !strings.Contains(r.stdout, "estimated training memory of the largest run: about 1.29 MiB (roughly 6.6 thousand parameters, sequences of up to 7 tokens, the dataset 235 KiB)") {
+	if !strings.Contains(r.stdout, "estimated training memory of the largest run: about 1.30 MiB (roughly 6.6 thousand parameters, sequences of up to 7 tokens, the dataset 235 KiB)") {
 		t.Errorf("plan printed %q, want the estimate", r.stdout)
 	}
 }
