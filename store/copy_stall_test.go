@@ -261,7 +261,7 @@ func TestSpoolWritesThroughLocal(t *testing.T) {
 	if calls != before+1 {
 		t.Errorf("an artifact made %d writes through local, want 1", calls-before)
 	}
-	var buf []byte
+	var buf blobBuf
 	if b, err := sp.blob(off, 7, &buf); err != nil || string(b) != "weights" {
 		t.Errorf("blob = %q, %v; want weights", b, err)
 	}

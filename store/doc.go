@@ -348,7 +348,10 @@
 // names at once (a killed sync leaves nothing in $TMPDIR; on a tmpfs /tmp
 // they are in RAM). Only once the snapshot has been read whole does the
 // target's transaction begin, fed from the files, one artifact in memory
-// at a time. So no read of the source happens inside a transaction of the
+// at a time (read back into one buffer for the whole sync, and the
+// drivers' copies of an artifact of 16 MB or more collected and returned
+// to the system after its read and its write: 240 to 370 MB of RSS for
+// checkpoints of 64 MB, by engines, where 300 to 490 MB piled up). So no read of the source happens inside a transaction of the
 // target: a source that fails (a stopped server, a killed backend) fails
 // Copy at once with an error that names the source, never retried as an
 // outage of the target, and the target gets nothing of that run. A failure

@@ -51,6 +51,18 @@ type spool struct {
 	// stallClock.local, which does not count the time it takes against
 	// the source).
 	local func(write func() error) error
+
+	// dropped, if not nil, is called after an artifact of n bytes is read
+	// into the spool and after it is written into the target (drop).
+	dropped func(n int64)
+}
+
+// drop tells the spool's owner that the drivers' copies of an artifact of
+// n bytes are garbage (Copy collects them, if big: freeAfter).
+func (sp *spool) drop(n int64) {
+	if sp.dropped != nil {
+		sp.dropped(n)
+	}
 }
 
 // localWriter is the metric rows' file as the spool's buffer writes to
@@ -137,19 +149,32 @@ func (sp *spool) addBlob(data []byte) (off int64, err error) {
 	return off, nil
 }
 
-// blob reads back n bytes of the blobs file from off, into *buf (grown as
+// blobBuf is the buffer that artifacts are read back into from a spool
+// (blob): one for a whole Copy, grown to its largest artifact, so that a
+// copy of many runs allocates it once, not once a run (each a garbage
+// artifact's size).
+type blobBuf struct {
+	b     []byte
+	grown func(n int64) // if not nil, called with the size of each allocation (tests)
+}
+
+// blob reads back n bytes of the blobs file from off, into buf (grown as
 // needed and reused: the caller holds one artifact at a time).
-func (sp *spool) blob(off, n int64, buf *[]byte) ([]byte, error) {
+func (sp *spool) blob(off, n int64, buf *blobBuf) ([]byte, error) {
 	if n == 0 {
 		return []byte{}, nil
 	}
 	if sp.blobs == nil || off+n > sp.blobsSize {
 		return nil, fmt.Errorf("bytes %d to %d of %d: the spool is damaged", off, off+n, sp.blobsSize)
 	}
-	if int64(cap(*buf)) < n {
-		*buf = make([]byte, n)
+	if int64(cap(buf.b)) < n {
+		buf.b = nil // the old buffer is garbage before the new one is allocated
+		buf.b = make([]byte, n)
+		if buf.grown != nil {
+			buf.grown(n)
+		}
 	}
-	b := (*buf)[:n]
+	b := buf.b[:n]
 	if _, err := sp.blobs.ReadAt(b, off); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

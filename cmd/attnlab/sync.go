@@ -46,7 +46,7 @@ temporary files in $TMPDIR (about 21 bytes a logged value, plus the
 artifacts' bytes; nameless while in use, gone when sync ends, and in RAM if
 $TMPDIR is a tmpfs), so that sync's memory does not grow with a run's
 history or its number of checkpoints; it holds one artifact at a time, but
-several copies of it (about 430 MB for checkpoints of 64 MB). A source that fails, or a PostgreSQL source
+several copies of it (240 to 370 MB for checkpoints of 64 MB, by engines). A source that fails, or a PostgreSQL source
 that stops answering (for 2 minutes, plus a second a megabyte of the
 artifact being read), fails the sync, naming the source, with nothing of
 that run written.`,
