@@ -118,8 +118,8 @@
 // to encode them (text numbers its distinct tokens in one pass, tokenIndex,
 // and turns the numbers into ids in place), so what stays is, for text,
 // 4 bytes a token (its int32 stream, whose windows are built a batch at a
-// time: a 200 MB character corpus peaked at 1.09 GB of RSS in a run,
-// 2.00 GB with 8-byte ids and an Example a window), and for pairs 8
+// time: a 200 MB character corpus peaked at 1.04 GiB of RSS in a run,
+// 1.91 GiB with 8-byte ids and an Example a window), and for pairs 8
 // bytes a token and 64 bytes a pair; for pairs of short lines the examples
 // weigh more than the tokens: 1.5 million pairs of 6 words (a 46 MB TSV)
 // keep 204 MiB, 143 bytes a pair. Building takes more for a while: the
