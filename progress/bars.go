@@ -31,7 +31,9 @@ type bars struct {
 	eta *eta
 
 	mu       sync.Mutex
-	stopped  bool // Wait came before every run was done: no ETA any more
+	stopped  bool // Wait came after an execution that stopped short: no ETA any more
+	short    bool // a run was interrupted or skipped: the execution stops short
+	failed   int  // runs that ended failed, or were given up on
 	overall  *mpb.Bar
 	total    int // runs in the plan
 	longest  int // the longest name begun so far
@@ -54,9 +56,9 @@ func (b *bars) Start(total, done, steps int) {
 	line := func(c columns) (string, string) {
 		done, elapsed, eta := b.eta.overall()
 		b.mu.Lock()
-		stopped := b.stopped
+		stopped, failed := b.stopped, b.failed
 		b.mu.Unlock()
-		return overallLine{done: done, total: total, elapsed: elapsed, eta: eta, stopped: stopped}.fit(c)
+		return overallLine{done: done, total: total, failed: failed, elapsed: elapsed, eta: eta, stopped: stopped}.fit(c)
 	}
 	left, right := b.pair(line)
 	b.overall = b.p.AddBar(int64(max(total, 1)),
@@ -95,7 +97,7 @@ func (b *bars) Begin(run store.Run, from, total int) runs.RunReporter {
 	b.longest = max(b.longest, cols(name))
 	b.counters = max(b.counters, countersCols(total))
 	b.mu.Unlock()
-	r := &barRun{name: name, from: from, began: time.Now(), step: from, total: total, eta: b.eta.begin(run.ID, from, total), overall: b.overall}
+	r := &barRun{name: name, from: from, began: time.Now(), step: from, total: total, eta: b.eta.begin(run.ID, from, total), overall: b.overall, b: b}
 	left, right := b.pair(func(c columns) (string, string) { return r.line().fit(c) })
 	r.bar = b.p.AddBar(int64(max(total, 1)),
 		mpb.PrependDecorators(left), mpb.AppendDecorators(right),
@@ -104,19 +106,48 @@ func (b *bars) Begin(run store.Run, from, total int) runs.RunReporter {
 	return r
 }
 
-func (b *bars) Skip(_ store.Run, steps int, _ string) { b.eta.skip(steps) }
+// Skip takes the run's steps out of the overall ETA; a run skipped means
+// the execution stops short (see Wait).
+func (b *bars) Skip(_ store.Run, steps int, _ string) {
+	b.eta.skip(steps)
+	b.mu.Lock()
+	b.short = true
+	b.mu.Unlock()
+}
 
 // GaveUp takes the run's steps out of the overall ETA (see
-// runs.GaveUpReporter); the command says why on a line of its own.
-func (b *bars) GaveUp(run store.Run, steps int) { b.eta.gaveUp(run.ID, steps) }
+// runs.GaveUpReporter) and counts the run failed; the command says why on
+// a line of its own.
+func (b *bars) GaveUp(run store.Run, steps int) {
+	b.eta.gaveUp(run.ID, steps)
+	b.mu.Lock()
+	b.failed++
+	b.mu.Unlock()
+}
+
+// ended counts a run's end: failed, or interrupted (the execution stops
+// short: an interrupt, or its database file gone, stops every run).
+func (b *bars) ended(status store.Status) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch status {
+	case store.StatusFailed:
+		b.failed++
+	case store.StatusDone:
+	default:
+		b.short = true
+	}
+}
 
 // Wait draws the overall line a last time and stops. An execution that
-// stopped before every run was done (interrupted, or its database file
-// gone) has no ETA: that line shows the time elapsed alone.
+// stopped short (a run interrupted or skipped: an interrupt, or its
+// database file gone) has no ETA: that line shows the time elapsed alone.
+// One whose runs all ended, some failed, keeps its line as a finished
+// one's, with the failures counted ("1 failed").
 func (b *bars) Wait() {
 	if b.overall != nil && !b.overall.Completed() {
 		b.mu.Lock()
-		b.stopped = true
+		b.stopped = b.short
 		b.mu.Unlock()
 		b.overall.Abort(false)
 	}
@@ -126,6 +157,7 @@ func (b *bars) Wait() {
 type barRun struct {
 	bar     *mpb.Bar
 	overall *mpb.Bar
+	b       *bars
 	name    string
 	from    int
 	began   time.Time
@@ -169,6 +201,7 @@ func (r *barRun) Update(p runs.Progress) {
 
 func (r *barRun) End(status store.Status, _ error) {
 	r.eta.end(status)
+	r.b.ended(status)
 	if status == store.StatusDone {
 		r.bar.SetTotal(-1, true)
 		if r.overall != nil {

@@ -89,24 +89,43 @@ func (l runLine) fit(c columns) (left, right string) {
 // overallLine is what the overall bar's line shows.
 type overallLine struct {
 	done, total int
+	failed      int // runs of the plan that failed in this execution
 	elapsed     time.Duration
 	eta         time.Duration // < 0: not known yet
 	stopped     bool          // the execution stopped short: no ETA
 }
 
 // fit returns the text left and right of the overall bar in columns c:
-// the time elapsed and the ETA, or the ETA alone when both do not fit;
-// the time elapsed alone once the execution stopped short.
+// how many runs failed, if any ("2 failed"), the time elapsed and the
+// ETA — the time elapsed given up first, then the failures — or the
+// time elapsed without an ETA once the execution stopped short.
 func (o overallLine) fit(c columns) (left, right string) {
 	eta := "ETA ?"
 	if o.eta >= 0 {
 		eta = "ETA " + duration(o.eta)
 	}
-	right = duration(o.elapsed) + "  " + eta
 	if o.stopped {
-		right = duration(o.elapsed)
+		eta = ""
 	}
-	if cols(right) > c.right {
+	failed := ""
+	if o.failed > 0 {
+		failed = fmt.Sprintf("%d failed", o.failed)
+	}
+	join := func(parts ...string) string {
+		var keep []string
+		for _, p := range parts {
+			if p != "" {
+				keep = append(keep, p)
+			}
+		}
+		return strings.Join(keep, "  ")
+	}
+	for _, r := range []string{join(failed, duration(o.elapsed), eta), join(failed, eta)} {
+		if right = r; cols(r) <= c.right {
+			break
+		}
+	}
+	if cols(right) > c.right && eta != "" {
 		right = eta
 	}
 	return c.left("runs", fmt.Sprintf("%d/%d", o.done, o.total)), c.fitRight(right)

@@ -35,7 +35,8 @@ func TestLines(t *testing.T) {
 		{name: "quickstart/small,dot,16,32,0.001/seed=2", step: 1200, total: 1500, loss: 1.5, tps: 2.5e6, eta: 2*time.Hour + 3*time.Minute},
 		{name: "quickstart/none/seed=12", step: 1499, total: 1500, loss: 12.3456, tps: 999, eta: 59 * time.Second},
 	}
-	overall := []overallLine{{done: 3, total: 18, elapsed: 48 * time.Second, eta: 234 * time.Second}, {done: 0, total: 18, elapsed: 2 * time.Second, eta: -1}}
+	overall := []overallLine{{done: 3, total: 18, elapsed: 48 * time.Second, eta: 234 * time.Second}, {done: 0, total: 18, elapsed: 2 * time.Second, eta: -1},
+		{done: 3, total: 18, failed: 2, elapsed: 48 * time.Second, eta: 234 * time.Second}, {done: 3, total: 18, failed: 2, elapsed: 48 * time.Second, eta: -1, stopped: true}}
 	longest, counters := 0, countersCols(18)
 	for _, l := range lines {
 		longest, counters = max(longest, cols(l.name)), max(counters, countersCols(l.total))
@@ -330,6 +331,52 @@ func TestBarsStoppedNoETA(t *testing.T) {
 	}
 	if last == "" || strings.Contains(last, "ETA") {
 		t.Errorf("the last overall line %q, want one without an ETA:\n%s", last, buf.String())
+	}
+}
+
+// lastOverall returns the last overall line that bars drew in out.
+func lastOverall(out string) string {
+	var last string
+	for _, line := range strings.Split(ansi.ReplaceAllString(out, ""), "\n") {
+		for _, l := range strings.Split(line, "\r") {
+			if strings.HasPrefix(l, "runs ") {
+				last = l
+			}
+		}
+	}
+	return last
+}
+
+// TestBarsFailed: when every run ended but one failed (in training, or
+// given up on by a claim), the overall line drawn last is a finished
+// execution's — the time elapsed and the ETA — and counts the failures;
+// it was left as an interrupted one's, with the time elapsed alone. An
+// execution that also stopped short keeps the failures counted and has
+// no ETA.
+func TestBarsFailed(t *testing.T) {
+	t.Parallel()
+	for _, interrupted := range []bool{false, true} {
+		var buf bytes.Buffer
+		refresh := make(chan any)
+		b := newBars(mpb.WithOutput(&buf), mpb.WithWidth(80), mpb.WithManualRefresh(refresh), mpb.ForceAutoRefresh())
+		b.Start(4, 0, 4000)
+		r := b.Begin(store.Run{ID: 1, Experiment: "q", Seed: 1}, 0, 1000)
+		time.Sleep(20 * time.Millisecond)
+		r.Update(runs.Progress{Step: 300, Total: 1000, Loss: 0.5})
+		refresh <- time.Now()
+		r.End(store.StatusFailed, errors.New("step 300: training loss is NaN"))
+		b.GaveUp(store.Run{ID: 2}, 1000)
+		b.Begin(store.Run{ID: 3, Experiment: "q", Seed: 3}, 0, 1000).End(store.StatusDone, nil)
+		if interrupted {
+			b.Begin(store.Run{ID: 4, Experiment: "q", Seed: 4}, 0, 1000).End(store.StatusInterrupted, nil)
+		} else {
+			b.Begin(store.Run{ID: 4, Experiment: "q", Seed: 4}, 0, 1000).End(store.StatusDone, nil)
+		}
+		b.Wait()
+		last := lastOverall(buf.String())
+		if !strings.Contains(last, " 2 failed  ") || strings.Contains(last, "ETA") == interrupted {
+			t.Errorf("interrupted %v: the last overall line %q, want it to say 2 failed, with an ETA unless interrupted:\n%s", interrupted, last, buf.String())
+		}
 	}
 }
 
