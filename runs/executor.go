@@ -183,7 +183,10 @@ func (r *Report) Count(s store.Status) int {
 // Note saying who holds it. So is a run that another process took over
 // from this execution (ErrTakenOver: its heartbeats came late, as after
 // ^Z): once that process ended it, its Outcome is the store's, "done by
-// host:pid" or "failed by host:pid", not the takeover.
+// host:pid" or "failed by host:pid", not the takeover. If that process
+// dies instead and this execution's claim gives up on the run (its lost
+// attempts reached max_attempts), the Outcome is that claim's: failed,
+// without a Note, as a run given up on that no one took from us.
 func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, opt ExecOptions) (*Report, error) {
 	sub, err := Submit(ctx, st, x)
 	if err != nil {
@@ -282,8 +285,10 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		rep.Outcomes[i] = o
 	}
 	for _, r := range wr.GaveUp {
-		// Failed by our claim, as it went by: not another process's end.
-		if i, ok := index[r.ID]; ok && !ours[r.ID] {
+		// Failed by our claim, as it went by: not another process's end —
+		// also when that process had taken the run over from us
+		// (ErrTakenOver) and died: it ended nothing.
+		if i, ok := index[r.ID]; ok && (!ours[r.ID] || errors.Is(rep.Outcomes[i].Err, ErrTakenOver)) {
 			ours[r.ID] = true
 			rep.Outcomes[i] = Outcome{Run: r, Label: labels[r.ID], Status: r.Status}
 		}

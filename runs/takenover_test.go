@@ -2,7 +2,10 @@ package runs
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,5 +59,77 @@ func TestExecuteTakenOverThenDone(t *testing.T) {
 	o := res.rep.Outcomes[0]
 	if o.Status != store.StatusDone || o.Err != nil || o.Note != "done by elsewhere:99" {
 		t.Fatalf("outcome: status %s, error %v, note %q; want done by elsewhere:99, no error", o.Status, o.Err, o.Note)
+	}
+}
+
+// TestExecuteTakenOverThenGaveUp: a run of the plan that another process
+// took over from this execution, and whose new owner then died, is given
+// up on by this execution's own claim when its lost attempts reach
+// max_attempts. Its outcome is that claim's — failed, the store's error
+// saying it gave up, no note — not "failed by" the dead owner, which
+// never ended it: run said "failed (in another process)".
+func TestExecuteTakenOverThenGaveUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "takenover.db"))
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot]}}",
+		"train.steps=100000", "train.eval_every=0", "train.max_attempts=2")
+	sub, err := Submit(ctx, st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sub.Runs[0].ID
+	rep := &endings{training: make(chan struct{})}
+	type result struct {
+		rep *Report
+		err error
+	}
+	done := make(chan result, 1)
+	var said []int64
+	var mu sync.Mutex
+	go func() {
+		r, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep, Heartbeat: 20 * time.Millisecond, StaleAfter: time.Hour,
+			GaveUp: func(r store.Run, _ string) { mu.Lock(); said = append(said, r.ID); mu.Unlock() }})
+		done <- result{r, err}
+	}()
+	select {
+	case <-rep.training:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run did not start training")
+	}
+	// The thief, on this host, has exited: the next claim sees it gone at
+	// once, and the attempt it took over is the run's second lost one.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	thief := store.CurrentOwner("")
+	thief.PID = gone.ProcessState.Pid()
+	takeOver(t, st, id, thief)
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Execute did not end after its run was taken over by a worker that died")
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	r, err := st.RunByID(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != store.StatusFailed || !strings.HasPrefix(r.Error, "gave up after 2 lost attempts") {
+		t.Fatalf("stored run: %s, %q; want failed, gave up after 2 lost attempts", r.Status, r.Error)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(said) != 1 || said[0] != id {
+		t.Errorf("ExecOptions.GaveUp told of %v, want run %d", said, id)
+	}
+	o := res.rep.Outcomes[0]
+	if o.Status != store.StatusFailed || o.Err != nil || o.Note != "" || o.Run.Error != r.Error {
+		t.Fatalf("outcome: status %s, error %v, note %q, run's error %q; want failed by our claim (no error, no note) with the store's error %q",
+			o.Status, o.Err, o.Note, o.Run.Error, r.Error)
 	}
 }
