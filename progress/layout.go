@@ -2,6 +2,7 @@ package progress
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -75,7 +76,7 @@ type runLine struct {
 func (l runLine) fit(c columns) (left, right string) {
 	var parts []string
 	if c.loss {
-		parts = append(parts, pad(ifKnown(l.loss != 0, fmt.Sprintf("loss %.4f", l.loss)), lossCols))
+		parts = append(parts, pad(ifKnown(l.loss != 0, lossText(l.loss)), lossCols))
 	}
 	if c.tps {
 		parts = append(parts, pad(ifKnown(l.tps != 0, compact(l.tps)+" tok/s"), tpsCols))
@@ -84,6 +85,23 @@ func (l runLine) fit(c columns) (left, right string) {
 		parts = append(parts, ifKnown(l.eta >= 0, "ETA "+duration(l.eta)))
 	}
 	return c.left(l.name, fmt.Sprintf("%d/%d", l.step, l.total)), c.fitRight(strings.Join(parts, "  "))
+}
+
+// lossText shows a training loss in lossCols columns: "loss 2.3456",
+// "loss 123.46", or beyond 10⁴ (a run diverging) "loss 1.2e+30" — "%.4f"
+// of such a loss took 40 columns, pushed the run's ETA off its line and
+// was cut mid-number.
+func lossText(v float64) string {
+	switch a := math.Abs(v); {
+	case a < 100 || math.IsNaN(v):
+		return fmt.Sprintf("loss %.4f", v)
+	case a < 1e4:
+		return fmt.Sprintf("loss %.2f", v)
+	case math.IsInf(v, 0):
+		return fmt.Sprintf("loss %+v", v)
+	default:
+		return fmt.Sprintf("loss %.1e", v)
+	}
 }
 
 // overallLine is what the overall bar's line shows.
