@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/internal/printable"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -26,9 +27,12 @@ an experiment removes it (NAME/ says it is the experiment); any other is a run
 (a name as ls runs shows it, quickstart/additive/seed=1, an id, a hash
 prefix, or EXPERIMENT/HASH). An argument that names both an experiment and a run, such as an
 experiment called 3 beside run 3, is refused. Running runs are refused:
-stop them first (a run whose worker is gone — killed, or silent for a minute
-— is not running any more and is removed). Everything is removed in one transaction per kind, so an error
-leaves the database as it was.
+stop them first (Ctrl-C or kill the attnlab that trains them). A run whose
+worker is gone — killed, or silent for a minute — is not running any more
+and is removed; rm says so beside it ("abandoned: its worker h:12 is gone"),
+with its last heartbeat (left alone, the next attnlab run or worker resumes
+it from its last checkpoint). Everything is removed in one transaction per
+kind, so an error leaves the database as it was.
 
 --dry-run lists what would be removed and touches nothing; where rm would
 refuse (a running run), it refuses the same way. attnlab gc gives the
@@ -92,6 +96,12 @@ space back to the file system.`,
 			for i, r := range runs {
 				ids[i] = r.ID
 			}
+			// A running run that is removed is one whose worker is gone:
+			// say so, or it reads as a live run removed.
+			abandoned, err := st.Abandoned(ctx, runs)
+			if err != nil {
+				return err
+			}
 			// Check both removals first, so that a refusal leaves everything.
 			var total store.Removal
 			for _, pass := range []bool{true, false} {
@@ -102,14 +112,14 @@ space back to the file system.`,
 				if len(names) > 0 {
 					r, err := st.RemoveExperiments(ctx, names, pass)
 					if err != nil {
-						return err
+						return howToStop(err)
 					}
 					total.Add(r)
 				}
 				if len(ids) > 0 {
 					r, err := st.RemoveRuns(ctx, ids, pass)
 					if err != nil {
-						return err
+						return howToStop(err)
 					}
 					total.Add(r)
 				}
@@ -127,7 +137,14 @@ space back to the file system.`,
 				fmt.Fprintf(w, "%s experiment %s (%s)\n", verb, x.Name, plural(n, "run"))
 			}
 			for _, r := range runs {
-				fmt.Fprintf(w, "%s run %s (id %d, %s)\n", verb, r.Name(), r.ID, r.Status)
+				status := string(r.Status)
+				if why, ok := abandoned[r.ID]; ok {
+					status += ", abandoned: " + why + ", last heartbeat " + formatTime(r.Heartbeat)
+					if dry {
+						status += "; left alone, the next attnlab run or worker resumes it"
+					}
+				}
+				fmt.Fprintf(w, "%s run %s (id %d, %s)\n", verb, printable.Line(r.Name()), r.ID, status)
 			}
 			fmt.Fprintf(w, "in all: %s\n", describeRemoval(total))
 			return nil
@@ -136,6 +153,15 @@ space back to the file system.`,
 	db = addDBFlag(cmd)
 	cmd.Flags().BoolVarP(&dry, "dry-run", "n", false, "list what would be removed; remove nothing")
 	return cmd
+}
+
+// howToStop adds to a refusal to remove a running run (store.ErrRunning)
+// how to stop it, and when it can be removed without.
+func howToStop(err error) error {
+	if !errors.Is(err, store.ErrRunning) {
+		return err
+	}
+	return fmt.Errorf("%w (Ctrl-C or kill the attnlab that trains it; a run whose worker is gone, or silent for a minute, can be removed)", err)
 }
 
 // describeRemoval says what a removal counts: "1 experiment, 18 runs,

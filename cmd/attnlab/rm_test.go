@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -199,6 +200,47 @@ func TestRmRunningRefused(t *testing.T) {
 			t.Fatalf("a refused %q changed the database", args)
 		}
 	}
+}
+
+// TestRmAbandoned: rm of a run left running by a worker that is gone
+// (here: a pid of this host that has exited) removes it and says that its
+// worker is gone, with its last heartbeat, and with --dry-run that the
+// next run or worker would resume it; it said "(id 1, running)", as of a
+// live run. A live run's refusal says how to stop it.
+func TestRmAbandoned(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "rm.db")
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := store.CurrentOwner("")
+	owner.PID = gone.ProcessState.Pid()
+	res, err := st.Claim(context.Background(), 1, owner, 0)
+	if err != nil || !res.Claimed {
+		t.Fatalf("Claim = %+v, %v", res, err)
+	}
+	if res, err := st.Claim(context.Background(), 2, store.CurrentOwner(""), 0); err != nil || !res.Claimed {
+		t.Fatalf("Claim = %+v, %v", res, err)
+	}
+	st.Close()
+	why := fmt.Sprintf("(id 1, running, abandoned: its worker %s:%d is gone, last heartbeat %s", owner.Host, owner.PID, formatTime(res.Run.Heartbeat))
+	dry := attnlab(t, "rm", "1", "--dry-run", "--db", db)
+	wantOK(t, dry)
+	if want := "would remove run tiny/none/seed=1 " + why + "; left alone, the next attnlab run or worker resumes it)\n"; !strings.HasPrefix(dry.stdout, want) {
+		t.Errorf("rm --dry-run:\n%s\nwant it to begin with\n%s", dry.stdout, want)
+	}
+	r := attnlab(t, "rm", "1", "--db", db)
+	wantOK(t, r)
+	if want := "removed run tiny/none/seed=1 " + why + ")\n"; !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("rm:\n%s\nwant it to begin with\n%s", r.stdout, want)
+	}
+	live := attnlab(t, "rm", "2", "--db", db)
+	wantError(t, live, exitUsage, "(run 2) on ", "stop it first", "Ctrl-C or kill the attnlab that trains it")
 }
 
 // TestGcSaysWhyItWaits: gc on a database another process holds locked
