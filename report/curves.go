@@ -145,10 +145,15 @@ type curves struct {
 // metric may be a name after a '/' as in Query.Metrics ("loss" is
 // valid/loss when train/loss is logged too). A metric no selected run
 // logged is an error that lists the logged keys.
-func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, out safeout.Target) error {
+//
+// It returns the done runs selected that it left out as diverged (stored
+// done with a ±Inf loss or perplexity: Comparison.Diverged), for the
+// command to say so (DivergedNote); when every one did, the error is a
+// *DivergedError.
+func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, out safeout.Target) ([]store.Run, error) {
 	cv, err := buildCurves(ctx, st, q, metric)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p := plot.New()
 	styleAxes(p)
@@ -166,7 +171,7 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, ou
 	for s, i := range cv.drawn {
 		thumb, _, err := drawBand(p, cv.bands[i], s, false, func(xy plotter.XY) bool { return countAbove(cv.bands, cv.drawn, i, xy) })
 		if err != nil {
-			return fmt.Errorf("report: plot curves: %w", err)
+			return nil, fmt.Errorf("report: plot curves: %w", err)
 		}
 		legend.Add(cv.labels[i], thumb)
 	}
@@ -175,7 +180,10 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, ou
 	}
 	addMissing(&legend, cv.c, cv.missing, cv.metric)
 	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
-	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(cv.bands)) })
+	if err := savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(cv.bands)) }); err != nil {
+		return nil, err
+	}
+	return cv.c.Diverged, nil
 }
 
 // countAbove reports whether another drawn group than row i has a count

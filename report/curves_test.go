@@ -217,7 +217,7 @@ func TestCurvesLegend(t *testing.T) {
 	}
 
 	// And it draws.
-	if err := PlotCurves(ctx, st, q, "valid/loss", file(filepath.Join(t.TempDir(), "pooled.png"))); err != nil {
+	if _, err := PlotCurves(ctx, st, q, "valid/loss", file(filepath.Join(t.TempDir(), "pooled.png"))); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -238,7 +238,8 @@
 // by a build before 2026-12-06), the ErrNoRuns is a *DivergedError: it
 // names the runs and gives the attnlab rm line after which a rerun trains
 // them anew. When only some diverged, the comparison lists them as failed
-// and holds them in Comparison.Diverged, for the command to say the same
+// and holds them in Comparison.Diverged (PlotCurves and PlotLength, which
+// leave them out too, return them), for the command to say the same
 // (DivergedNote).
 //
 // The functions are safe for concurrent use; a Comparison is a plain value

@@ -195,15 +195,16 @@ const contextBase = "test/loss"
 // together are an error, and so are runs with neither. q.Metrics, q.Sort
 // and q.Baseline are not used. The format follows the extension of
 // out.Path (PlotFormats; "-", standard output, is PNG); the file is
-// written with safeout's rules.
-func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Target) error {
+// written with safeout's rules. It returns the runs left out as diverged,
+// as PlotCurves does.
+func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Target) ([]store.Run, error) {
 	sel, c, err := groupQuery(ctx, st, q)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pts, lm, err := lengthAxes(sel)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	p := plot.New()
@@ -242,7 +243,7 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 	}
 	refLegend, err := refs.draw(p, pts, lm) // behind the grid and the lines
 	if err != nil {
-		return fmt.Errorf("report: plot length: %w", err)
+		return nil, fmt.Errorf("report: plot length: %w", err)
 	}
 	p.Add(plotter.NewGrid())
 
@@ -268,7 +269,7 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 	for s, i := range drawn {
 		line, dots, err := drawBand(p, bands[i], s, true, func(xy plotter.XY) bool { return countAbove(bands, drawn, i, xy) })
 		if err != nil {
-			return fmt.Errorf("report: plot length: %w", err)
+			return nil, fmt.Errorf("report: plot length: %w", err)
 		}
 		legend.Add(labels[i], line, dots)
 		for j := range bands[i].x {
@@ -287,7 +288,10 @@ func PlotLength(ctx context.Context, st *store.Store, q Query, out safeout.Targe
 	}
 	addMissing(&legend, c, missing, what)
 	width := plotWidth + legend.Rectangle(draw.Canvas{}).Size().X
-	return savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(c.Rows)) })
+	if err := savePlot(out, width, plotHeight, func(dc draw.Canvas) { legendBeside(dc, p, legend, len(c.Rows)) }); err != nil {
+		return nil, err
+	}
+	return c.Diverged, nil
 }
 
 // Summary keys of what a length plot marks behind its lines (see

@@ -96,7 +96,7 @@ func TestLengthReferences(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "refs.png")
-	if err := PlotLength(ctx, st, Query{Experiments: []string{"refs"}}, file(path)); err != nil {
+	if _, err := PlotLength(ctx, st, Query{Experiments: []string{"refs"}}, file(path)); err != nil {
 		t.Fatal(err)
 	}
 	goldenPNG(t, path, "length_refs_golden.png")
@@ -142,7 +142,7 @@ func TestLengthShadesTrainedBucketsOnly(t *testing.T) {
 		t.Errorf("legend %+v", legend)
 	}
 	path := filepath.Join(t.TempDir(), "gap.png")
-	if err := PlotLength(context.Background(), st, Query{Experiments: []string{"gap"}}, file(path)); err != nil {
+	if _, err := PlotLength(context.Background(), st, Query{Experiments: []string{"gap"}}, file(path)); err != nil {
 		t.Fatal(err)
 	}
 	if dir := os.Getenv("ATTNLAB_KEEP_PNG"); dir != "" {

@@ -439,7 +439,7 @@ func TestPlotCurves(t *testing.T) {
 	dir := t.TempDir()
 	q := Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}
 	path := filepath.Join(dir, "curves.png")
-	if err := PlotCurves(ctx, st, q, "valid/loss", file(path)); err != nil {
+	if _, err := PlotCurves(ctx, st, q, "valid/loss", file(path)); err != nil {
 		t.Fatal(err)
 	}
 	img := readPNG(t, path)
@@ -460,10 +460,10 @@ func TestPlotCurves(t *testing.T) {
 	goldenPNG(t, path, "curves_golden.png")
 
 	// A unique suffix, a log-scaled loss, and SVG.
-	if err := PlotCurves(ctx, st, Query{Experiments: []string{"scan-attn"}}, "loss", file(filepath.Join(dir, "suffix.png"))); err != nil {
+	if _, err := PlotCurves(ctx, st, Query{Experiments: []string{"scan-attn"}}, "loss", file(filepath.Join(dir, "suffix.png"))); err != nil {
 		t.Errorf("suffix: %v", err)
 	}
-	if err := PlotCurves(ctx, st, Query{Experiments: []string{"losscurve"}}, "train/loss", file(filepath.Join(dir, "log.svg"))); err != nil {
+	if _, err := PlotCurves(ctx, st, Query{Experiments: []string{"losscurve"}}, "train/loss", file(filepath.Join(dir, "log.svg"))); err != nil {
 		t.Errorf("log scale: %v", err)
 	}
 
@@ -476,7 +476,7 @@ func TestPlotCurves(t *testing.T) {
 		{Query{Experiments: []string{"welch"}}, "train/loss", "the selected runs logged no metrics"},
 		{Query{Experiments: []string{"nope"}}, "valid/loss", `unknown experiment "nope"`},
 	} {
-		err := PlotCurves(ctx, st, tc.q, tc.metric, file(filepath.Join(dir, "x.png")))
+		_, err := PlotCurves(ctx, st, tc.q, tc.metric, file(filepath.Join(dir, "x.png")))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("PlotCurves(%v, %s) = %v, want %q", tc.q.Experiments, tc.metric, err, tc.want)
 		}
@@ -504,7 +504,7 @@ func TestPlotLength(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "length.png")
-	if err := PlotLength(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, file(path)); err != nil {
+	if _, err := PlotLength(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, file(path)); err != nil {
 		t.Fatal(err)
 	}
 	img := readPNG(t, path)
@@ -514,7 +514,7 @@ func TestPlotLength(t *testing.T) {
 	checkSeries(t, img, 3)
 	goldenPNG(t, path, "length_golden.png")
 
-	err := PlotLength(ctx, st, Query{Experiments: []string{"welch"}}, file(path))
+	_, err := PlotLength(ctx, st, Query{Experiments: []string{"welch"}}, file(path))
 	if err == nil || !strings.Contains(err.Error(), "no length-bucket summaries (test/exact_match/len_*)") || !errors.Is(err, ErrKey) {
 		t.Errorf("no buckets: %v, want a usage error (ErrKey)", err)
 	}
@@ -548,14 +548,14 @@ func TestPlotLengthContexts(t *testing.T) {
 	st, _ := buildStore(t, contextExperiment(), scanExperiment())
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "context.png")
-	if err := PlotLength(ctx, st, Query{Experiments: []string{"lm-context"}}, file(path)); err != nil {
+	if _, err := PlotLength(ctx, st, Query{Experiments: []string{"lm-context"}}, file(path)); err != nil {
 		t.Fatal(err)
 	}
 	img := readPNG(t, path)
 	checkSeries(t, img, 3)
 	goldenPNG(t, path, "length_context_golden.png")
 
-	err := PlotLength(ctx, st, Query{Experiments: []string{"lm-context", "scan-attn"}}, file(path))
+	_, err := PlotLength(ctx, st, Query{Experiments: []string{"lm-context", "scan-attn"}}, file(path))
 	if err == nil || !strings.Contains(err.Error(), "plot one kind at a time") || !errors.Is(err, ErrKey) {
 		t.Errorf("both kinds: %v, want a usage error (ErrKey)", err)
 	}
@@ -677,7 +677,7 @@ func TestPlotLengthPartial(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "partial.png")
-	if err := PlotLength(ctx, st, Query{Experiments: []string{"partial-length"}}, file(path)); err != nil {
+	if _, err := PlotLength(ctx, st, Query{Experiments: []string{"partial-length"}}, file(path)); err != nil {
 		t.Fatal(err)
 	}
 	goldenPNG(t, path, "length_partial_golden.png")
@@ -774,7 +774,7 @@ func TestPlotLengthMixedBuckets(t *testing.T) {
 		x.runs = append(x.runs, fakeRun{params: map[string]any{"model.attention.name": "dot", "eval.length_buckets": fmt.Sprint(s)}, seed: 1, sums: sums})
 	}
 	st, _ := buildStore(t, x)
-	err := PlotLength(context.Background(), st, Query{Experiments: []string{"mixed-buckets"}}, file(filepath.Join(t.TempDir(), "x.png")))
+	_, err := PlotLength(context.Background(), st, Query{Experiments: []string{"mixed-buckets"}}, file(filepath.Join(t.TempDir(), "x.png")))
 	if err == nil || !errors.Is(err, ErrKey) || !strings.Contains(err.Error(), "overlapping length buckets (1–6 and 1–25)") {
 		t.Errorf("mixed buckets: %v", err)
 	}
@@ -863,13 +863,16 @@ func TestPlotVectorBackground(t *testing.T) {
 	viewBox := regexp.MustCompile(`viewBox="0 0 ([0-9.]+) ([0-9.]+)"`)
 	for name, plotTo := range map[string]func(path string) error{
 		"curves": func(path string) error {
-			return PlotCurves(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, "valid/loss", file(path))
+			_, err := PlotCurves(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, "valid/loss", file(path))
+			return err
 		},
 		"log curves": func(path string) error {
-			return PlotCurves(ctx, st, Query{Experiments: []string{"losscurve"}}, "train/loss", file(path))
+			_, err := PlotCurves(ctx, st, Query{Experiments: []string{"losscurve"}}, "train/loss", file(path))
+			return err
 		},
 		"length": func(path string) error {
-			return PlotLength(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, file(path))
+			_, err := PlotLength(ctx, st, Query{Experiments: []string{"scan-attn"}, By: []string{"attention.name"}}, file(path))
+			return err
 		},
 		"attention": func(path string) error { return PlotAttention(ctx, st, ids["scan-attn"][2], 0, 1, file(path)) },
 	} {

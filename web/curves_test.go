@@ -292,7 +292,7 @@ func TestCurvesAgreeWithPlot(t *testing.T) {
 		"attention.name=additive (4 runs, 1 diverged)": "additive · 4 runs (1 diverged)",
 	}
 	out := filepath.Join(t.TempDir(), "curves.svg")
-	if err := report.PlotCurves(ctx, st, q, "valid/loss", safeout.Target{Path: out}); err != nil {
+	if _, err := report.PlotCurves(ctx, st, q, "valid/loss", safeout.Target{Path: out}); err != nil {
 		t.Fatal(err)
 	}
 	svg, err := os.ReadFile(out)

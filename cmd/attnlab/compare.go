@@ -130,7 +130,7 @@ writes booktabs tabulars for a paper, the notes as comments beside them.`,
 			if err := c.WriteWidth(cmd.OutOrStdout(), format, outputWidth(cmd)); err != nil {
 				return err
 			}
-			noteDivergedRuns(cmd.ErrOrStderr(), st, c)
+			noteDivergedRuns(cmd.ErrOrStderr(), st, c.Diverged)
 			return nil
 		},
 	}
@@ -147,16 +147,17 @@ writes booktabs tabulars for a paper, the notes as comments beside them.`,
 	return cmd
 }
 
-// noteDivergedRuns writes on w (stderr) one line when some of the runs c
-// compares were stored done with a ±Inf loss or perplexity by an old build
-// (report.Comparison.Diverged), counted as failed: which, and the attnlab
-// rm line, --db and all (never its password: store.CommandDB), after which
-// a rerun trains them anew — as when every done run diverged
-// (report.DivergedError), where there is no table.
-func noteDivergedRuns(w io.Writer, st *store.Store, c *report.Comparison) {
-	if len(c.Diverged) == 0 {
+// noteDivergedRuns writes on w (stderr) one line when some of the runs
+// compared or plotted were stored done with a ±Inf loss or perplexity by
+// an old build (diverged: report.Comparison.Diverged, or what the plots
+// return), counted as failed: which, and the attnlab rm line, --db and
+// all (never its password: store.CommandDB), after which a rerun trains
+// them anew — as when every done run diverged (report.DivergedError),
+// where there is no table.
+func noteDivergedRuns(w io.Writer, st *store.Store, diverged []store.Run) {
+	if len(diverged) == 0 {
 		return
 	}
 	arg, note := st.CommandDB()
-	fmt.Fprintln(w, "attnlab: note: "+printable.Line(report.DivergedNote(c.Diverged, arg))+noteSuffix(note))
+	fmt.Fprintln(w, "attnlab: note: "+printable.Line(report.DivergedNote(diverged, arg))+noteSuffix(note))
 }

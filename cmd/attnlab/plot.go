@@ -57,7 +57,7 @@ keys: "attention.name=dot · 4 runs (3 end early)".`,
 		Example: "  attnlab plot curves quickstart --metric valid/exact_match -o em.png",
 		Args:    args(1, "EXPERIMENT", "EXPERIMENT..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return plotQuery(cmd, *db, qf, out, args, func(ctx context.Context, st *store.Store, q report.Query, dst safeout.Target) error {
+			return plotQuery(cmd, *db, qf, out, args, func(ctx context.Context, st *store.Store, q report.Query, dst safeout.Target) ([]store.Run, error) {
 				return report.PlotCurves(ctx, st, q, metric, dst)
 			})
 		},
@@ -191,9 +191,11 @@ eval.length_buckets are an error.`,
 
 // plotQuery runs a plot of the runs that the query flags select in the
 // experiments args: it checks the output file before opening the store,
-// plots, and says where the plot went.
+// plots, and says where the plot went — and, as compare does, which
+// selected runs it left out as diverged, with the attnlab rm line that
+// lets a rerun train them anew (noteDivergedRuns).
 func plotQuery(cmd *cobra.Command, db string, qf queryFlags, out outputFlags, args []string,
-	plot func(context.Context, *store.Store, report.Query, safeout.Target) error) error {
+	plot func(context.Context, *store.Store, report.Query, safeout.Target) ([]store.Run, error)) error {
 	q, err := qf.query(args)
 	if err != nil {
 		return err
@@ -210,10 +212,15 @@ func plotQuery(cmd *cobra.Command, db string, qf queryFlags, out outputFlags, ar
 	if err := checkExperiments(cmd.Context(), st, q.Experiments...); err != nil {
 		return err
 	}
-	if err := plot(cmd.Context(), st, q, dst); err != nil {
+	diverged, err := plot(cmd.Context(), st, q, dst)
+	if err != nil {
 		return err
 	}
-	return wrote(cmd, dst)
+	if err := wrote(cmd, dst); err != nil {
+		return err
+	}
+	noteDivergedRuns(cmd.ErrOrStderr(), st, diverged)
+	return nil
 }
 
 // checkPlotTarget checks a plot's -o before any work: safeout's checks

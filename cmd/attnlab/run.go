@@ -60,7 +60,10 @@ which, and Ctrl-C stops waiting); if that process dies or stops sending
 heartbeats, this one takes the run over and resumes it.
 
 Exit status: 0 when every run is done (also when an interrupt came after the
-last run finished), 1 when a run failed, 2 for an invalid experiment, 3 for an
+last run finished), 1 when a run failed — also in an earlier attempt, or
+stored done with a loss or perplexity of ±Inf by a build before 2026-12-06,
+which counts as failed (a note names such runs and the attnlab rm line after
+which a rerun trains them anew) — 2 for an invalid experiment, 3 for an
 internal error (a bug: its report is written to a file that the error line
 names), 130 when interrupted before every run was done.`,
 		Example: "  attnlab run examples/quickstart.yaml\n  attnlab run exp.yaml --db lab.db --workers 4 --set train.steps=500",
@@ -162,10 +165,11 @@ names), 130 when interrupted before every run was done.`,
 			}
 			// The table is printed even if an interrupt came after the last
 			// run ended: every run is done.
-			if err := writeRunTable(context.WithoutCancel(ctx), cmd.OutOrStdout(), errw, outputWidth(cmd), st, x, plan, rep, quiet, verdict != nil); err != nil {
+			diverged, err := writeRunTable(context.WithoutCancel(ctx), cmd.OutOrStdout(), errw, outputWidth(cmd), st, x, plan, rep, quiet, verdict != nil)
+			if err != nil {
 				return err
 			}
-			return verdict
+			return withDiverged(verdict, diverged, len(rep.Outcomes))
 		},
 	}
 	db = addDBFlag(cmd)
@@ -273,14 +277,32 @@ func requeueFailed(ctx context.Context, st *store.Store, name string, plan []exp
 	return st.RequeueFailed(ctx, ids...) // those not claimed, requeued or removed since
 }
 
+// withDiverged is run's verdict (runOutcomes') when diverged of its total
+// runs, stored done by an old build with a ±Inf loss or perplexity, count
+// as failed: they fail the run as a failed run does, exit status 1 (a note
+// already gave the attnlab rm line). A bug's verdict stays as it is.
+func withDiverged(verdict error, diverged, total int) error {
+	if diverged == 0 || errors.As(verdict, new(*internalError)) {
+		return verdict
+	}
+	what := fmt.Sprintf("stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed (attnlab rm, as the note says, lets a rerun train %s anew)",
+		map[bool]string{true: "it", false: "them"}[diverged == 1])
+	if verdict == nil {
+		return fmt.Errorf("%d of %s %s", diverged, plural(total, "run"), what)
+	}
+	return fmt.Errorf("%w; %d more %s", verdict, diverged, what)
+}
+
 // writeRunTable prints the comparison of the plan's done runs (also those
-// that another process trained).
+// that another process trained), and returns how many of them diverged
+// (stored done with a ±Inf loss or perplexity by an old build: counted as
+// failed, and a note says so).
 // failed says that a line already explained why runs are not done.
 func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *store.Store, x *experiments.Experiment,
-	plan []experiments.Run, rep *runs.Report, quiet, failed bool) error {
+	plan []experiments.Run, rep *runs.Report, quiet, failed bool) (int, error) {
 	all, err := st.Runs(ctx, store.RunFilter{Experiments: []string{x.Name}, Status: store.StatusDone})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	inPlan := make(map[int64]bool, len(rep.Outcomes))
 	for _, o := range rep.Outcomes {
@@ -296,7 +318,7 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 		if !failed {
 			fmt.Fprintln(errw, "no run is done: nothing to compare")
 		}
-		return nil
+		return 0, nil
 	}
 	q := report.Query{Experiments: []string{x.Name}}
 	// Runs of earlier versions of the experiment file share its name; the
@@ -334,17 +356,17 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 	if div := (*report.DivergedError)(nil); errors.As(err, &div) {
 		arg, note := st.CommandDB()
 		fmt.Fprintln(errw, "nothing to compare: "+printable.Line(div.Say(arg))+noteSuffix(note))
-		return nil
+		return len(div.Runs), nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := cmp.WriteWidth(out, "table", width); err != nil {
-		return err
+		return 0, err
 	}
 	writeRunNames(out, width, rep, func(ref string) (store.Run, error) { return st.ResolveRun(ctx, ref) })
-	noteDivergedRuns(errw, st, cmp)
-	return nil
+	noteDivergedRuns(errw, st, cmp.Diverged)
+	return len(cmp.Diverged), nil
 }
 
 // writeRunNames lists the names of the plan's done runs (store.Run.Name),

@@ -159,8 +159,9 @@ func TestRunBaselineFailed(t *testing.T) {
 // a run that diverges today is failed, so the test makes such runs by
 // hand), run has nothing to compare: it says so in one line that names
 // the runs and gives the attnlab rm line, --db included, after which a
-// rerun trains them anew. The table is not printed, and this is no
-// failure of the run.
+// rerun trains them anew. The table is not printed, and the run fails
+// (exit 1), as with runs failed in an earlier attempt: the note says they
+// count as failed (it exited 0).
 func TestRunOldDiverged(t *testing.T) {
 	dir := t.TempDir()
 	exp := writeIn(t, dir, "old.yaml", `name: old
@@ -193,13 +194,16 @@ seeds: [1, 2]
 	sqldb.Close()
 
 	r := attnlab(t, "run", exp, "--db", db)
-	wantOK(t, r)
+	if r.code != exitFailure {
+		t.Fatalf("want exit 1: %v", r)
+	}
 	noTrace(t, r)
 	if r.stdout != "" {
 		t.Errorf("a table of no runs:\n%s", r.stdout)
 	}
 	want := "\nnothing to compare: every done run selected diverged: runs 1 (old/seed=1), 2 (old/seed=2) were stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; " +
-		"attnlab rm --db " + shell.Quote(db) + " 1 2 removes them, and a rerun of the experiment then trains them anew\n"
+		"attnlab rm --db " + shell.Quote(db) + " 1 2 removes them, and a rerun of the experiment then trains them anew\n" +
+		"attnlab: run: 2 of 2 runs stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed (attnlab rm, as the note says, lets a rerun train them anew)\n"
 	if !strings.HasSuffix(r.stderr, want) {
 		t.Errorf("stderr\n%s\nwant it to end with%s", r.stderr, want)
 	}
@@ -218,7 +222,9 @@ seeds: [1, 2]
 // one line on stderr names the diverged runs with the attnlab rm line,
 // --db and all, as when they all diverged (TestRunOldDiverged): the
 // table's notes alone listed them as failed, with no way to train them
-// anew.
+// anew. The plots (curves, length), which leave them out as compare does,
+// say the same (they said nothing). run fails (exit 1) after the note,
+// as those runs count as failed; compare and the plots succeed.
 func TestRunPartlyDiverged(t *testing.T) {
 	dir := t.TempDir()
 	exp := writeIn(t, dir, "old.yaml", `name: old
@@ -250,12 +256,22 @@ seeds: [1, 2, 3]
 
 	want := "attnlab: note: runs 1 (old/seed=1), 3 (old/seed=3) were stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; " +
 		"attnlab rm --db " + shell.Quote(db) + " 1 3 removes them, and a rerun of the experiment then trains them anew\n"
-	for _, args := range [][]string{{"run", exp}, {"run", exp, "-q"}, {"compare", "old"}, {"compare", "old", "--format", "json"}} {
+	fails := "attnlab: run: 2 of 3 runs stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed (attnlab rm, as the note says, lets a rerun train them anew)\n"
+	for _, args := range [][]string{{"run", exp}, {"run", exp, "-q"}, {"compare", "old"}, {"compare", "old", "--format", "json"},
+		{"plot", "curves", "old", "-o", filepath.Join(dir, "curves.png")}, {"plot", "length", "old", "-o", filepath.Join(dir, "length.png")}} {
 		r := attnlab(t, append(args, "--db", db)...)
-		wantOK(t, r)
 		noTrace(t, r)
-		if r.stdout == "" || !strings.HasSuffix(r.stderr, want) || strings.Count(r.stderr, "±Inf") != 1 {
-			t.Errorf("%q: stdout\n%s\nstderr\n%s\nwant a table, and stderr to end with\n%s", args, r.stdout, r.stderr, want)
+		end, infs := want, 1
+		if args[0] == "run" {
+			if r.code != exitFailure {
+				t.Errorf("%q: exit %d, want 1", args, r.code)
+			}
+			end, infs = want+fails, 2
+		} else {
+			wantOK(t, r)
+		}
+		if r.stdout == "" || !strings.HasSuffix(r.stderr, end) || strings.Count(r.stderr, "±Inf") != infs {
+			t.Errorf("%q: stdout\n%s\nstderr\n%s\nwant output, and stderr to end with\n%s", args, r.stdout, r.stderr, end)
 		}
 	}
 	// What it says to do works: the rerun trains them anew, and says
