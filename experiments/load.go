@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,11 @@ type LoadOptions struct {
 	// problems are ConfigError.Lint): for a plan whose runs are all
 	// stored already, which load and resume with those settings.
 	NoLint bool
+	// Context, when not nil, ends the load early: once it is done, Load
+	// stops between sweep points (a plan of 10,000 points takes seconds)
+	// and returns an error that wraps its Err (context.Canceled after
+	// Ctrl-C), not a partial plan.
+	Context context.Context
 }
 
 // LoadWith is Load with options.
@@ -90,6 +96,7 @@ type loader struct {
 	// many points dropped it (prune): a key the user wrote that every point
 	// drops is set for nothing.
 	pruned map[string]int
+	ctx    context.Context // LoadOptions.Context; nil: never done
 	// points holds the overrides of each sweep point once plan has
 	// expanded the sweep (nil without one): a key every point sets is
 	// written by a layer above the files and --set (tinyNumbers).
@@ -97,7 +104,7 @@ type loader struct {
 }
 
 func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*Experiment, error) {
-	l := &loader{sites: sites, noLint: opt.NoLint}
+	l := &loader{sites: sites, noLint: opt.NoLint, ctx: opt.Context}
 	chain := l.readChain(path)
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
@@ -142,6 +149,9 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 	x.BaseDir = baseDir
 	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir, Memory: opt.Memory}, seen: map[string]dataFile{}}
 	l.plan(x, full)
+	if l.stopped() {
+		return nil, fmt.Errorf("experiments: load %s: %w", path, l.ctx.Err())
+	}
 	if !l.noLint {
 		l.errs = append(l.errs, tinyNumbers(l.sources, l.points, l.errs)...)
 	}
@@ -150,6 +160,10 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 	}
 	return x, nil
 }
+
+// stopped reports whether the load's context is done: the loops over
+// sweep points and runs ask it at each one, and stop.
+func (l *loader) stopped() bool { return l.ctx != nil && l.ctx.Err() != nil }
 
 // tinyNumbers reports, as lints, the numbers of the layers (source.tiny)
 // that YAML reads as 0 though written with a digit other than 0, where no

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -846,5 +847,48 @@ func TestTinyNumbersAreLints(t *testing.T) {
 		if _, _, err := loadText(t, tc.text, tc.sets...); err != nil {
 			t.Errorf("%q %q: %v, want it loaded", tc.text, tc.sets, err)
 		}
+	}
+}
+
+// countdownCtx is a context whose Err turns context.Canceled at its
+// after-th call: an interrupt that comes in the middle of a load, at a
+// point that does not depend on the machine's speed.
+type countdownCtx struct {
+	context.Context
+	after, calls int
+}
+
+func (c *countdownCtx) Err() error {
+	c.calls++
+	if c.calls >= c.after {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Ctrl-C during the plan of a big sweep ends the load at the next point,
+// not once every point is resolved (the command's 5 s grace).
+func TestLoadStopsWhenCancelled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exp.yaml")
+	text := "name: big\ntask: {name: reverse}\nmodel: {attention: {name: dot}}\n" +
+		"sweep: {grid: {model.embed: [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27], " +
+		"train.clip: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}}\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := &countdownCtx{Context: context.Background(), after: 50} // mid-way through the 200 points
+	_, err := load(testRegistries(t), path, nil, LoadOptions{Context: ctx})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("load with a context cancelled mid-plan: err = %v, want context.Canceled", err)
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("err = %q, want the file named", err)
+	}
+	if ctx.calls > ctx.after+2 {
+		t.Errorf("the load asked the context %d times after it was cancelled: it went on", ctx.calls-ctx.after)
+	}
+	// Never done: the same file loads.
+	if _, err := load(testRegistries(t), path, nil, LoadOptions{Context: context.Background()}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -142,6 +142,9 @@ func pointBase(tree map[string]any) map[string]any {
 // (other problems are the configuration's own, which r has checked, or
 // may come from keys swept with p's), each key once.
 func (l *loader) checkAlone(r *resolver, tree map[string]any, sources []*source, p *point) {
+	if l.stopped() {
+		return
+	}
 	t := pointBase(tree)
 	l.merge(p.tree(), t, "", false)
 	pr := &resolver{sites: l.sites, data: l.data, noLint: l.noLint, loc: &locator{sources: sources, point: p}}
@@ -263,6 +266,9 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 		r.bad("sweep", "the sweep has more than %d runs (points × seeds)", MaxRuns)
 		return
 	}
+	if l.stopped() {
+		return
+	}
 	pts := r.expand(sw, func(path string) location { return r.loc.at(path) })
 	for _, p := range pts {
 		l.points = append(l.points, p.tree())
@@ -315,6 +321,9 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	l.pruned = map[string]int{}
 	defer func() { l.pruned = nil }()
 	for i, p := range pts {
+		if l.stopped() {
+			return
+		}
 		// The point is the last layer, merged by the same rules as the
 		// others (directly: a koanf copy per point is slow for big sweeps).
 		t := pointBase(tree)
@@ -387,6 +396,9 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	// Two points that resolve to one configuration would be one run.
 	seen := map[string]int{}
 	for i, c := range configs {
+		if l.stopped() {
+			return
+		}
 		b, err := json.Marshal(c.tree())
 		if err != nil {
 			r.bad("sweep", "sweep point %s: encode config: %v", pts[i].labelText(), err)
@@ -403,6 +415,9 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	}
 	for _, seed := range x.Seeds {
 		for i, p := range pts {
+			if l.stopped() {
+				return
+			}
 			c := configs[i].Clone()
 			c.Name, c.Description, c.Seed, c.BaseDir = x.Name, x.Description, seed, x.BaseDir
 			t := c.tree()

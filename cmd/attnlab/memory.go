@@ -65,17 +65,17 @@ func (m *memoryFlag) limit() (int64, string, error) {
 // building each file task's dataset (to check its data) only within the
 // memory mem allows; the limit is also the process's soft memory limit
 // from then on (see softLimit).
-func loadExperiment(path string, sets []string, mem *memoryFlag) (*experiments.Experiment, error) {
-	return loadExperimentWith(path, sets, mem, false)
+func loadExperiment(ctx context.Context, path string, sets []string, mem *memoryFlag) (*experiments.Experiment, error) {
+	return loadExperimentWith(ctx, path, sets, mem, false)
 }
 
-func loadExperimentWith(path string, sets []string, mem *memoryFlag, noLint bool) (*experiments.Experiment, error) {
+func loadExperimentWith(ctx context.Context, path string, sets []string, mem *memoryFlag, noLint bool) (*experiments.Experiment, error) {
 	limit, what, err := mem.limit()
 	if err != nil {
 		return nil, err
 	}
 	mem.softLimit()
-	return experiments.LoadWith(path, sets, experiments.LoadOptions{Memory: tasks.MemoryLimit{Bytes: limit, Name: what}, NoLint: noLint})
+	return experiments.LoadWith(path, sets, experiments.LoadOptions{Memory: tasks.MemoryLimit{Bytes: limit, Name: what}, NoLint: noLint, Context: ctx})
 }
 
 // loadStoredExperiment is loadExperiment for a command that records or
@@ -89,11 +89,11 @@ func loadExperimentWith(path string, sets []string, mem *memoryFlag, noLint bool
 // (a dry run): a database of an older schema, which opening would migrate,
 // then counts as one without the runs.
 func loadStoredExperiment(ctx context.Context, path string, sets []string, mem *memoryFlag, db string, readOnly bool) (*experiments.Experiment, string, error) {
-	x, err := loadExperiment(path, sets, mem)
+	x, err := loadExperiment(ctx, path, sets, mem)
 	if err == nil || db == "" || !experiments.OnlyLint(err) {
 		return x, "", err
 	}
-	y, yerr := loadExperimentWith(path, sets, mem, true)
+	y, yerr := loadExperimentWith(ctx, path, sets, mem, true)
 	if yerr != nil {
 		return nil, "", yerr // a problem the lints hid
 	}
@@ -173,7 +173,7 @@ func (m *memoryFlag) why(est experiments.MemoryEstimate) string {
 // check refuses a plan one of whose runs is estimated to need more memory
 // than the limit: one line naming the experiment file, the run, the
 // estimate and the limit (exit 2). It returns the largest estimate.
-func (m *memoryFlag) check(file string, plan []experiments.Run) (experiments.MemoryEstimate, error) {
+func (m *memoryFlag) check(ctx context.Context, file string, plan []experiments.Run) (experiments.MemoryEstimate, error) {
 	limit, what, err := m.limit()
 	if err != nil {
 		return experiments.MemoryEstimate{}, err
@@ -181,6 +181,9 @@ func (m *memoryFlag) check(file string, plan []experiments.Run) (experiments.Mem
 	var largest experiments.MemoryEstimate
 	var over []int
 	for i, r := range plan {
+		if err := ctx.Err(); err != nil {
+			return largest, err // Ctrl-C during a big plan's estimates
+		}
 		e := experiments.EstimateMemory(r.Config)
 		if e.Bytes > largest.Bytes {
 			largest = e

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -39,7 +40,7 @@ would need more is refused while it is being built.`,
 		Example: "  attnlab plan examples/quickstart.yaml\n  attnlab plan exp.yaml --set seeds=[1,2,3] --set sweep.grid.model.embed=[32,64]",
 		Args:    args(1, "EXPERIMENT.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			x, plan, est, err := loadPlan(args[0], sets, &mem)
+			x, plan, est, err := loadPlan(cmd.Context(), args[0], sets, &mem)
 			if err != nil {
 				return err
 			}
@@ -218,14 +219,14 @@ func joinNonEmpty(sep string, parts ...string) string {
 // its runs and refuses the plan when one of its runs is estimated to need
 // more memory than mem allows (see [memoryFlag.check]). It returns the
 // largest estimate.
-func loadPlan(path string, sets []string, mem *memoryFlag) (*experiments.Experiment, []experiments.Run, experiments.MemoryEstimate, error) {
-	x, err := loadExperiment(path, sets, mem)
-	return planLoaded(x, err, path, mem)
+func loadPlan(ctx context.Context, path string, sets []string, mem *memoryFlag) (*experiments.Experiment, []experiments.Run, experiments.MemoryEstimate, error) {
+	x, err := loadExperiment(ctx, path, sets, mem)
+	return planLoaded(ctx, x, err, path, mem)
 }
 
 // planLoaded is loadPlan from the experiment that loading path gave (x, or
-// err).
-func planLoaded(x *experiments.Experiment, err error, path string, mem *memoryFlag) (*experiments.Experiment, []experiments.Run, experiments.MemoryEstimate, error) {
+// err). Once ctx is done (Ctrl-C), it stops and returns its error.
+func planLoaded(ctx context.Context, x *experiments.Experiment, err error, path string, mem *memoryFlag) (*experiments.Experiment, []experiments.Run, experiments.MemoryEstimate, error) {
 	if err != nil {
 		return nil, nil, experiments.MemoryEstimate{}, err
 	}
@@ -233,7 +234,7 @@ func planLoaded(x *experiments.Experiment, err error, path string, mem *memoryFl
 	if err != nil {
 		return nil, nil, experiments.MemoryEstimate{}, err
 	}
-	est, err := mem.check(path, plan)
+	est, err := mem.check(ctx, path, plan)
 	if err != nil {
 		return nil, nil, experiments.MemoryEstimate{}, err
 	}

@@ -267,3 +267,22 @@ func TestFailedStay(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C while plan or run loads a sweep ends the command with the
+// interrupted message and exit 130, not once every point is resolved (or
+// by the 5 s grace of main).
+func TestPlanInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // before any point is resolved: the load stops at the first
+	for _, args := range [][]string{{"plan"}, {"run", "--db", filepath.Join(t.TempDir(), "x.db")}} {
+		cmd := args[0]
+		t.Run(cmd, func(t *testing.T) {
+			var errb bytes.Buffer
+			r := attnlabWith(ctx, "", &errb, &errb, append(args, "testdata/sweep.yaml")...)
+			wantError(t, r, exitInterrupted, "attnlab: "+cmd+": interrupted")
+			if r.stdout != "" {
+				t.Errorf("stdout: %s", r.stdout)
+			}
+		})
+	}
+}

@@ -73,7 +73,7 @@ names), 130 when interrupted before every run was done.`,
 				return usagef("--workers %d: want 0 (one per CPU) to %d", workers, maxWorkers)
 			}
 			x, note, err := loadStoredExperiment(cmd.Context(), args[0], sets, &mem, *db, false)
-			x, plan, est, err := planLoaded(x, err, args[0], &mem)
+			x, plan, est, err := planLoaded(cmd.Context(), x, err, args[0], &mem)
 			if err != nil {
 				return err
 			}
