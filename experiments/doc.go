@@ -229,7 +229,7 @@
 // Everything is checked before anything runs: YAML syntax, empty files (or files of comments only),
 // duplicate keys, unknown keys at every depth (plugin parameters included),
 // types (no weak typing: "64" is not an int, 1.5 is not an int, but 64.0
-// is), registry names (listing the known ones), ranges, NaN and infinities,
+// is; the hint for "64" says to drop the quotes, for !!str 64 the tag), registry names (listing the known ones), ranges, NaN and infinities,
 // extends targets and cycles, the sweep's shape and keys, seeds. Every
 // problem is a [*ConfigError] {File, Line, Key, Msg}, one line:
 //

@@ -44,6 +44,10 @@ type source struct {
 	// that are too small for a float64, which YAML reads as 0 without a
 	// word (1e-400): a lint, reported by load (tinyNumbers).
 	tiny map[string]tinyNumber
+	// strTags holds, by path, the scalars written with an explicit !!str
+	// tag (steps: !!str 5), and whether quoted too: a message that would
+	// say "drop the quotes" of one says to drop the tag (locator.asWritten).
+	strTags map[string]bool
 	// extends is the node of the layer's top-level extends key, if any.
 	extends     *yaml.Node
 	extendsLine int
@@ -116,7 +120,7 @@ func parseSource(s *source) Errors {
 		return Errors{s.errorf(root.Line, "", "want a mapping of keys at the top level, got %s", nodeKind(root))}
 	}
 	w := &walker{src: s, budget: maxNodes}
-	s.lines, s.stamps, s.dotted, s.literals, s.tiny = map[string]int{}, map[string]string{}, map[string][2]string{}, map[string]literal{}, map[string]tinyNumber{}
+	s.lines, s.stamps, s.dotted, s.literals, s.tiny, s.strTags = map[string]int{}, map[string]string{}, map[string][2]string{}, map[string]literal{}, map[string]tinyNumber{}, map[string]bool{}
 	w.walk(root, "", 0)
 	switch {
 	case w.deep > 0:
@@ -459,6 +463,9 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 		}
 		w.literal(n, path)
 		w.tinyNumber(n, path)
+		if n.Style&yaml.TaggedStyle != 0 && n.ShortTag() == "!!str" && w.src.strTags != nil {
+			w.src.strTags[path] = n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+		}
 		if n.ShortTag() == "!!int" && legacyOctal.MatchString(n.Value) {
 			// YAML 1.1's octal, which the parser still reads: steps: 020
 			// would be 16 steps, and hash as 16.

@@ -288,7 +288,7 @@ func (l *loader) readChain(path string) []*source {
 // to the experiment file's directory (baseDir) as in the file: it is
 // rewritten relative to baseDir.
 func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, map[string]any) {
-	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}, dotted: map[string][2]string{}, literals: map[string]literal{}, tiny: map[string]tinyNumber{}}
+	s := &source{file: "--set", rank: rank, lines: map[string]int{}, stamps: map[string]string{}, dotted: map[string][2]string{}, literals: map[string]literal{}, tiny: map[string]tinyNumber{}, strTags: map[string]bool{}}
 	tree := map[string]any{}
 	for _, kv := range sets {
 		key, raw, ok := strings.Cut(kv, "=")
@@ -332,6 +332,11 @@ func (l *loader) parseSets(sets []string, rank int, baseDir string) (*source, ma
 		for p := range s.tiny {
 			if p == key || isUnder(p, key) {
 				delete(s.tiny, p)
+			}
+		}
+		for p := range s.strTags {
+			if p == key || isUnder(p, key) {
+				delete(s.strTags, p)
 			}
 		}
 		w := &walker{src: s, budget: maxNodes}

@@ -892,3 +892,31 @@ func TestLoadStopsWhenCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A number made a string by an explicit !!str tag has no quotes to drop:
+// the message says to drop the tag (and the quotes, when both are written).
+func TestStrTagHint(t *testing.T) {
+	text := "name: s\ntask: {name: reverse}\nmodel: {attention: {name: dot}, embed: !!str 16}\n" +
+		"train: {steps: !!str 5, batch_size: !!str \"4\", clip: !!str 1.5, eval_every: \"7\"}\nseeds: [!!str 1]\n"
+	got := loadErr(t, text)
+	want := []string{
+		`exp.yaml:3: model.embed: want int, got string "16" (the !!str tag makes it a string: drop the tag) for model "seq2seq-rnn"`,
+		`exp.yaml:4: train.batch_size: want int, got string "4" (the !!str tag and the quotes make it a string: drop both)`,
+		`exp.yaml:4: train.clip: want float, got string "1.5" (the !!str tag makes it a string: drop the tag)`,
+		`exp.yaml:4: train.eval_every: want int, got string "7" (drop the quotes)`,
+		`exp.yaml:4: train.steps: want int, got string "5" (the !!str tag makes it a string: drop the tag)`,
+		`exp.yaml:5: seeds[0]: want int, got string "1" (the !!str tag makes it a string: drop the tag)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// --set: the last value of a key is the one described.
+	got = loadErr(t, minimal, "train.steps=!!str 5", `train.batch_size=!!str 4`, `train.batch_size="4"`)
+	want = []string{
+		`--set: train.batch_size: want int, got string "4" (drop the quotes)`,
+		`--set: train.steps: want int, got string "5" (the !!str tag makes it a string: drop the tag)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -81,12 +81,21 @@ func (l *locator) dotted(path string) ([2]string, bool) {
 // asWritten returns msg, a problem with the value at path, with the value
 // shown as the layer that set it wrote it when Go shows it otherwise
 // (source.literals): "got 9223372036854775808", not "got
-// 9.223372036854776e+18".
+// 9.223372036854776e+18"; and with the hint to drop the quotes of a
+// number in a string made one by an explicit !!str tag (source.strTags)
+// naming the tag, which is what to drop.
 func (l *locator) asWritten(path, msg string) string {
 	for _, s := range l.sources {
 		if _, ok := s.lines[path]; ok {
 			if lit, ok := s.literals[path]; ok {
 				msg = strings.Replace(msg, "got "+lit.shown, "got "+lit.text, 1)
+			}
+			if quoted, ok := s.strTags[path]; ok {
+				hint := " (the !!str tag makes it a string: drop the tag)"
+				if quoted {
+					hint = " (the !!str tag and the quotes make it a string: drop both)"
+				}
+				msg = strings.Replace(msg, " (drop the quotes)", hint, 1)
 			}
 			return msg
 		}
