@@ -64,10 +64,37 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tas
 		}
 		out[key] = f.fp
 	}
+	if ho, ok := p.(tasks.HeldOutFiles); ok {
+		r.lint(func() { heldOutInTrain(r, ho, fp.Files(), out) })
+	}
 	if len(out) == len(fp.Files()) {
 		data = d.check(r, task, out)
 	}
 	return out, data
+}
+
+// heldOutInTrain reports, as a lint, each held-out split's file (valid_path,
+// test_path) that is a training file too: the same path, or the same
+// contents (fingerprint) under another. Its split would hold training
+// examples only: a run records test/src_in_train 1, once trained.
+func heldOutInTrain(r *resolver, ho tasks.HeldOutFiles, paths map[string]string, fps map[string]tasks.Fingerprint) {
+	train, heldOut := ho.HeldOut()
+	for _, h := range heldOut {
+		for _, k := range train {
+			hf, hok := fps[h]
+			kf, kok := fps[k]
+			if !hok || !kok || hf != kf { // a file not read is an error already
+				continue
+			}
+			same := "is the same file as"
+			if paths[h] != paths[k] {
+				same = "has the same contents as"
+			}
+			r.bad("task."+h, "%q %s task.%s (%q): the %s split would be training examples only; give a file of held-out pairs, or leave %s out to draw the split",
+				paths[h], same, k, paths[k], strings.TrimSuffix(h, "_path"), h)
+			break
+		}
+	}
 }
 
 // check builds the dataset of a task whose files could all be read, as a

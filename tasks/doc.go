@@ -96,7 +96,8 @@
 // is refused as UTF-16 from its first 64 KiB, before the rest is read. The
 // lines of a pairs file end in "\n" or "\r\n"; one whose lines end in a
 // lone "\r" (classic Mac OS: more lone "\r" than "\n") is refused as such. The parameters of a file task
-// implement [FileParams], listing the files it reads; [FingerprintFile]
+// implement [FileParams], listing the files it reads (and [HeldOutFiles]
+// when a held-out split may have a file of its own); [FingerprintFile]
 // gives each one's [Fingerprint] (SHA-256, size, lines), which experiments
 // record in a run's configuration, and a factory given those fingerprints
 // (Options.Data) refuses a file that changed since. A pairs file reports

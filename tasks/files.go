@@ -42,6 +42,16 @@ type FileParams interface {
 	Files() map[string]string
 }
 
+// HeldOutFiles is implemented by the parameters of file tasks whose
+// held-out splits may come from files of their own (pairs' valid_path and
+// test_path): HeldOut returns, among the keys of Files, those of the
+// training data and those of held-out splits, leaving out keys not set. A
+// held-out file with the contents of a training file holds training
+// examples only, which experiments lints before any run.
+type HeldOutFiles interface {
+	HeldOut() (train, heldOut []string)
+}
+
 // FingerprintFile reads the file at path (resolved with opt.Path) as the
 // task named task would, and returns its fingerprint. Errors are those of
 // the task's own reading, one line naming the file as written.

@@ -29,7 +29,9 @@ import (
 // valid_path or test_path, TSV files, replace the drawn valid or test split
 // (a fixed split for every seed; then all pairs of the main file not used
 // by the other drawn split are train): their sources may also be training
-// sources, which runs measure as test/src_in_train and compare notes. Each side is tokenized by its tokenizer; the vocabularies are
+// sources, which runs measure as test/src_in_train and compare notes (a
+// file that is the training file itself, by path or contents, is refused
+// by plan as a lint: see HeldOutFiles). Each side is tokenized by its tokenizer; the vocabularies are
 // built from train only. Each example keeps its target line as written
 // (Example.Ref), the reference that outputs are scored against.
 type PairsParams struct {
@@ -85,6 +87,25 @@ func (p *PairsParams) Validate() error {
 func (p *PairsParams) Files() map[string]string {
 	return nonEmpty(map[string]string{"path": p.Path, "src_path": p.SrcPath, "tgt_path": p.TgtPath,
 		"valid_path": p.ValidPath, "test_path": p.TestPath})
+}
+
+var _ HeldOutFiles = (*PairsParams)(nil)
+
+// HeldOut returns the keys of the training files (path, or src_path and
+// tgt_path) and of the held-out split files (valid_path, test_path) set.
+func (p *PairsParams) HeldOut() (train, heldOut []string) {
+	f := p.Files()
+	for _, k := range []string{"path", "src_path", "tgt_path"} {
+		if f[k] != "" {
+			train = append(train, k)
+		}
+	}
+	for _, k := range []string{"valid_path", "test_path"} {
+		if f[k] != "" {
+			heldOut = append(heldOut, k)
+		}
+	}
+	return train, heldOut
 }
 
 // nonEmpty drops the keys whose path is "".
