@@ -588,31 +588,41 @@ func (p *point) set(key string, v any, at location) {
 // stays within points × distinct key sets (usually far below) when they
 // name many.
 type excluder struct {
+	keys   []string // every key a map names, sorted: the columns of a point's value keys
 	groups []excludeGroup
-	bucket []int // by map index: its bucket in its group, or -1 (NaN)
-	group  []int // by map index: its group, or -1 (NaN)
-	force  int   // tests: 1 looks every point up, 2 goes through candidates; 0 picks the cheaper
+	maps   int
 }
 
 type excludeGroup struct {
-	keys    []string       // sorted
+	cols    []int          // the group's keys, by column
 	byVals  map[string]int // joined value keys → bucket
 	buckets []excludeBucket
 }
 
 type excludeBucket struct {
-	vals []string // value keys at the group's keys
+	vals []string // value keys at the group's columns
+	maps []int    // the maps with those values, by index
 }
 
 func newExcluder(rules []rule) *excluder {
-	ex := &excluder{bucket: make([]int, len(rules)), group: make([]int, len(rules))}
-	byKeys := map[string]int{} // joined keys → index in ex.groups
+	col := map[string]int{}
+	for _, ru := range rules {
+		for k := range ru.values {
+			col[k] = 0
+		}
+	}
+	ex := &excluder{keys: sortedKeys(col), maps: len(rules)}
+	for c, k := range ex.keys {
+		col[k] = c
+	}
+	byKeys := map[string]int{} // joined keys → group
 	for i, ru := range rules {
-		ex.bucket[i], ex.group[i] = -1, -1
 		keys := sortedKeys(ru.values)
+		g := excludeGroup{cols: make([]int, len(keys)), byVals: map[string]int{}}
 		vals := make([]string, len(keys))
 		ok := true
 		for j, k := range keys {
+			g.cols[j] = col[k]
 			if vals[j], ok = valueKey(ru.values[k]); !ok {
 				break
 			}
@@ -620,22 +630,20 @@ func newExcluder(rules []rule) *excluder {
 		if !ok {
 			continue // a NaN: the map matches no point
 		}
-		id := joinKeys(keys)
-		g, seen := byKeys[id]
+		gi, seen := byKeys[joinKeys(keys)]
 		if !seen {
-			g = len(ex.groups)
-			byKeys[id] = g
-			ex.groups = append(ex.groups, excludeGroup{keys: keys, byVals: map[string]int{}})
+			gi = len(ex.groups)
+			byKeys[joinKeys(keys)] = gi
+			ex.groups = append(ex.groups, g)
 		}
-		gr := &ex.groups[g]
-		vk := joinKeys(vals)
-		b, seen := gr.byVals[vk]
+		gr := &ex.groups[gi]
+		b, seen := gr.byVals[joinKeys(vals)]
 		if !seen {
 			b = len(gr.buckets)
-			gr.byVals[vk] = b
+			gr.byVals[joinKeys(vals)] = b
 			gr.buckets = append(gr.buckets, excludeBucket{vals: vals})
 		}
-		ex.group[i], ex.bucket[i] = g, b
+		gr.buckets[b].maps = append(gr.buckets[b].maps, i)
 	}
 	return ex
 }
@@ -643,108 +651,68 @@ func newExcluder(rules []rule) *excluder {
 // apply returns which points some map matches, and which maps match some
 // point (by index in the rules newExcluder was given).
 func (ex *excluder) apply(pts []*point) (dropped, matched []bool) {
-	dropped = make([]bool, len(pts))
-	matched = make([]bool, len(ex.bucket))
-	if len(ex.groups) == 0 {
-		return dropped, matched
-	}
-	// Each point's value keys at the keys some map names ("": the point
-	// lacks the key, or its value is a NaN), and for each such key and
-	// value the points that have it, in order.
-	col := map[string]int{}
-	for _, g := range ex.groups {
-		for _, k := range g.keys {
-			if _, ok := col[k]; !ok {
-				col[k] = len(col)
-			}
-		}
-	}
+	dropped, matched = make([]bool, len(pts)), make([]bool, ex.maps)
+	// Each point's value keys by column ("": the point lacks the key, or
+	// its value is a NaN), and for each column and value the points that
+	// have it, in order.
 	pk := make([][]string, len(pts))
-	having := make([]map[string][]int, len(col))
+	having := make([]map[string][]int, len(ex.keys))
 	for c := range having {
 		having[c] = map[string][]int{}
 	}
 	for i, p := range pts {
-		pk[i] = make([]string, len(col))
-		for k, c := range col {
-			var v any = p.variant
+		pk[i] = make([]string, len(ex.keys))
+		for c, k := range ex.keys {
+			v, set := any(p.variant), true
 			if k != "variant" {
-				var ok bool
-				if v, ok = p.values[k]; !ok {
-					continue
-				}
+				v, set = p.values[k]
 			}
-			if vk, ok := valueKey(v); ok {
+			if vk, ok := valueKey(v); set && ok {
 				pk[i][c] = vk
 				having[c][vk] = append(having[c][vk], i)
 			}
 		}
 	}
-	cols := func(g *excludeGroup) []int {
-		out := make([]int, len(g.keys))
-		for j, k := range g.keys {
-			out[j] = col[k]
-		}
-		return out
-	}
-	hit := make([][]bool, len(ex.groups)) // by group and bucket
-	vals := make([]string, 0, len(col))
-	for gi := range ex.groups {
-		g := &ex.groups[gi]
-		gc := cols(g)
-		hit[gi] = make([]bool, len(g.buckets))
-		// Going through candidates costs, for each bucket, the points
-		// having its rarest value; looking up costs one per point.
-		through := 0
-		rarest := make([]int, len(g.buckets))
+	for _, g := range ex.groups {
+		hit := make([]bool, len(g.buckets))
+		// Going through the points that have each bucket's rarest value
+		// costs their number; looking each point up costs one a point.
+		rarest, through := make([][]int, len(g.buckets)), 0
 		for b, bk := range g.buckets {
-			for j := range gc {
-				if n := len(having[gc[j]][bk.vals[j]]); j == 0 || n < len(having[gc[rarest[b]]][bk.vals[rarest[b]]]) {
-					rarest[b] = j
+			for j, c := range g.cols {
+				if ps := having[c][bk.vals[j]]; j == 0 || len(ps) < len(rarest[b]) {
+					rarest[b] = ps
 				}
 			}
-			if len(gc) > 0 {
-				through += len(having[gc[rarest[b]]][bk.vals[rarest[b]]])
-			}
+			through += len(rarest[b])
 		}
-		if ex.force == 2 || ex.force == 0 && len(gc) > 0 && through < len(pts) {
-			for b, bk := range g.buckets {
-				if len(gc) == 0 { // matches every point (an empty map: only in tests)
-					for i := range pts {
-						dropped[i], hit[gi][b] = true, true
-					}
-					continue
-				}
-				j := rarest[b]
-			candidates:
-				for _, i := range having[gc[j]][bk.vals[j]] {
-					for j, c := range gc {
-						if pk[i][c] != bk.vals[j] {
-							continue candidates
-						}
-					}
-					dropped[i], hit[gi][b] = true, true
-				}
-			}
-			continue
+		lookup := len(g.cols) == 0 || through >= len(pts) // an empty map (in tests) matches every point
+		if lookup {
+			clear(rarest) // no candidates to go through
 		}
+		vals := make([]string, len(g.cols))
 	points:
-		for i := range pts {
-			vals = vals[:0]
-			for _, c := range gc {
-				if pk[i][c] == "" {
+		for i := 0; lookup && i < len(pts); i++ {
+			for j, c := range g.cols {
+				if vals[j] = pk[i][c]; vals[j] == "" {
 					continue points
 				}
-				vals = append(vals, pk[i][c])
 			}
 			if b, ok := g.byVals[joinKeys(vals)]; ok {
-				dropped[i], hit[gi][b] = true, true
+				dropped[i], hit[b] = true, true
 			}
 		}
-	}
-	for r := range matched {
-		if ex.group[r] >= 0 {
-			matched[r] = hit[ex.group[r]][ex.bucket[r]]
+		for b, bk := range g.buckets {
+			for _, i := range rarest[b] {
+				if !lookup && slices.EqualFunc(g.cols, bk.vals, func(c int, v string) bool { return pk[i][c] == v }) {
+					dropped[i], hit[b] = true, true
+				}
+			}
+			if hit[b] {
+				for _, m := range bk.maps {
+					matched[m] = true
+				}
+			}
 		}
 	}
 	return dropped, matched
