@@ -94,7 +94,11 @@ func (r *resolver) parseSweep(v any) (*sweep, bool) {
 	sw.zip = r.axes("sweep.zip", m["zip"], m["zip"] != nil)
 	for _, a := range sw.zip {
 		if len(a.values) != len(sw.zip[0].values) {
-			r.bad(a.path, "zip lists must have one length: %d values here, %d for %s", len(a.values), len(sw.zip[0].values), sw.zip[0].key)
+			here := strconv.Itoa(len(a.values)) + " values"
+			if len(a.values) == 1 {
+				here = "1 value"
+			}
+			r.bad(a.path, "zip lists must have one length: %s here, %d for %s", here, len(sw.zip[0].values), sw.zip[0].key)
 		}
 	}
 	if v, ok := m["variants"]; ok {

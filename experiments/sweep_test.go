@@ -555,3 +555,12 @@ func TestExcluderMatchesPairwise(t *testing.T) {
 	}
 	t.Logf("%d matches", matched)
 }
+
+// A zip list of one value is "1 value", not "1 values".
+func TestZipLengthMessage(t *testing.T) {
+	got := loadErr(t, minimal+"sweep: {zip: {model.embed: [16, 32], train.steps: [5]}}\n")
+	want := []string{"exp.yaml:4: sweep.zip.train.steps: zip lists must have one length: 1 value here, 2 for model.embed"}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors = %q, want %q", got, want)
+	}
+}
