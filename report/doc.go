@@ -146,7 +146,9 @@
 // the notes), the table and Markdown rounded per column (its largest mean
 // chooses the decimals; a mean they would leave fewer than two significant
 // digits keeps two, 0.00046 beside 0.298; a starred mean takes digits
-// until it reads apart from the next). A Comparison is a
+// until it reads apart from the next; a difference with its interval
+// takes the column's decimals or, where narrower, the interval's first
+// significant digit: +0.3 [-3.7, 4.4] under BLEU, never +0.35 [-3.71, 4.41]). A Comparison is a
 // plain value; the dashboard (attnlab serve) renders the same one, its
 // cells as Comparison.Text gives them: the table's text, cell by cell.
 // Query.Status selects done runs by default; StatusAny selects every

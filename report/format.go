@@ -352,19 +352,37 @@ func (f colFormat) spread(sd, m float64) string {
 // diff returns the cell's difference to the baseline with its interval,
 // "+0.598 [0.430, 0.766]"; "—" when there is no difference, and the
 // difference alone when there is no interval.
+//
+// Without an interval the difference takes the column's decimals (without
+// the best mean's more), widened as a mean's are to two significant digits
+// of it. With one, the difference and its bounds take the column's
+// decimals widened to the first significant digit of the interval's half
+// width, and no further: the interval says how precise the difference is,
+// so a BLEU column writes +0.3 [-3.7, 4.4], not +0.35 [-3.71, 4.41]
+// (the difference and a bound still keep the digits that show their sign:
+// +0.04 [-0.5, 0.6]).
 func (f colFormat) diff(cell Cell) string {
 	if math.IsNaN(cell.Diff) {
 		return "—"
 	}
-	// The column's decimals, without the best mean's more, widened as a
-	// mean's are to two significant digits of the difference.
 	f.more = 0
-	f = f.forMean(cell.Diff)
-	s := f.signed(cell.Diff)
-	if !math.IsNaN(cell.Low) {
-		s += " [" + f.bound(cell.Low) + ", " + f.bound(cell.High) + "]"
+	half := (cell.High - cell.Low) / 2
+	if math.IsNaN(cell.Low) || f.decimals < 0 || f.count || !isFinite(half) || half <= 0 {
+		f = f.forMean(cell.Diff)
+	} else if need := -int(math.Floor(math.Log10(half))); need > f.decimals {
+		f.decimals = need
+		if need > 8 {
+			f.decimals = -1
+		}
 	}
-	return s
+	if math.IsNaN(cell.Low) {
+		return f.signed(cell.Diff)
+	}
+	s := f.bound(cell.Diff)
+	if isFinite(cell.Diff) && !strings.HasPrefix(s, "-") {
+		s = "+" + s
+	}
+	return s + " [" + f.bound(cell.Low) + ", " + f.bound(cell.High) + "]"
 }
 
 // bound formats a confidence bound as num does, but a bound that num

@@ -469,6 +469,41 @@ func TestBoundNeverRoundsToZero(t *testing.T) {
 	}
 }
 
+// TestIntervalDecimals: with an interval, a difference and its bounds take
+// the column's decimals widened only to the interval's precision: a small
+// BLEU difference once gave its interval three decimals of BLEU
+// (+0.040 [-0.500, 0.580]) beside +9.2 [3.4, 14.9] in the same column.
+func TestIntervalDecimals(t *testing.T) {
+	nan := math.NaN()
+	col := func(metric string, means ...float64) colFormat {
+		c := &Comparison{Metrics: []string{metric}}
+		for _, m := range means {
+			c.Rows = append(c.Rows, Row{Cells: []Cell{{Mean: m, N: 3}}})
+		}
+		return newColFormat(c, 0)
+	}
+	bleu, em := col("test/bleu", 42.2, 81.2, 90.2), col("test/exact_match", 0.9, 0.95)
+	for _, tc := range []struct {
+		f    colFormat
+		cell Cell
+		want string
+	}{
+		{bleu, Cell{Diff: 0.35, Low: -3.71, High: 4.41}, "+0.3 [-3.7, 4.4]"},
+		{bleu, Cell{Diff: 0.04, Low: -0.5, High: 0.58}, "+0.04 [-0.5, 0.6]"},
+		{bleu, Cell{Diff: -0.04, Low: -0.58, High: 0.5}, "-0.04 [-0.6, 0.5]"},
+		{bleu, Cell{Diff: 9.2, Low: 0.03, High: 18.4}, "+9.2 [0.03, 18.4]"},
+		{bleu, Cell{Diff: 38.94, Low: 38.83, High: 39.06}, "+38.9 [38.8, 39.1]"},
+		{bleu, Cell{Diff: 0.051, Low: 0.048, High: 0.054}, "+0.051 [0.048, 0.054]"}, // a narrow interval shows its digits
+		{bleu, Cell{Diff: 0.35, Low: nan, High: nan}, "+0.35"},                      // no interval: two significant digits
+		{em, Cell{Diff: 0.0035, Low: -0.0371, High: 0.0441}, "+0.004 [-0.037, 0.044]"},
+		{em, Cell{Diff: 0.056, Low: 0.049, High: 0.063}, "+0.056 [0.049, 0.063]"},
+	} {
+		if got := tc.f.diff(tc.cell); got != tc.want {
+			t.Errorf("diff(%v [%v, %v]) = %q, want %q", tc.cell.Diff, tc.cell.Low, tc.cell.High, got, tc.want)
+		}
+	}
+}
+
 // TestBestNeverReadsTied: a starred mean that would print like a mean
 // without the star (BLEU 99.96 beside 100.0) gets the decimals that tell
 // them apart; a column without such a pair keeps its usual decimals.
