@@ -291,6 +291,23 @@ func FormatNumber(x float64) string {
 	return strconv.FormatFloat(x, 'f', 4, 64)
 }
 
+// FormatMetric formats the value x of metric key outside a table (attnlab
+// show's summaries, a run's page): as FormatNumber, except that a quality
+// metric or a fraction or score of a bounded scale (metrics.Describe: 0–1,
+// 0–100) keeps its decimals when it is whole, so that an exact match of 0
+// or 1 in one length bucket reads 0.0000 and 1.0000 beside 0.0370 in the
+// next, as a score and not as a count. Counts and other costs and
+// constants of whole value stay whole (27 examples, 60 steps, 1 thread),
+// as does a metric Describe does not know.
+func FormatMetric(key string, x float64) string {
+	d := metrics.Describe(key)
+	score := d.Known && (d.Kind == metrics.Quality || !math.IsInf(d.Scale.Max, 1))
+	if score && isFinite(x) && x == math.Trunc(x) && math.Abs(x) < 1000 {
+		return strconv.FormatFloat(x, 'f', 4, 64)
+	}
+	return FormatNumber(x)
+}
+
 // num formats x for a table cell.
 func (f colFormat) num(x float64) string {
 	if s, ok := nonFinite(x); ok {

@@ -729,7 +729,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	for _, k := range keys {
 		x := sums[run.ID][k]
 		d := metrics.Describe(k)
-		row := summaryRow{Key: k, Value: report.FormatNumber(x), Raw: report.FullFloat(x), Doc: d.Doc}
+		row := summaryRow{Key: k, Value: report.FormatMetric(k, x), Raw: report.FullFloat(x), Doc: d.Doc}
 		if d.Direction != metrics.NoDirection {
 			row.Direction = d.Direction.String()
 		}

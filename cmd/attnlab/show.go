@@ -191,7 +191,7 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 		slices.SortFunc(keys, metrics.CompareKeys) // len_1_10 before len_11_20
 		tw := newTable(w)
 		for _, k := range keys {
-			fmt.Fprintf(tw, "  %s\t%s\n", k, report.FormatNumber(v.summaries[k]))
+			fmt.Fprintf(tw, "  %s\t%s\n", k, report.FormatMetric(k, v.summaries[k]))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -204,7 +204,7 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 		fmt.Fprintf(w, "\nlatest metrics (the run is %s; each as last logged, up to step %d)\n", r.Status, v.lastStep)
 		tw := newTable(w)
 		for _, k := range slices.SortedFunc(maps.Keys(v.latest), metrics.CompareKeys) {
-			fmt.Fprintf(tw, "  %s\t%s\n", k, report.FormatNumber(v.latest[k]))
+			fmt.Fprintf(tw, "  %s\t%s\n", k, report.FormatMetric(k, v.latest[k]))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

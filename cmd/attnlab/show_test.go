@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -32,6 +33,13 @@ func TestShow(t *testing.T) {
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show lacks %q", want)
+		}
+	}
+	// A fraction of 0 reads as one (0.0000 beside 0.1000), a count of 0 as
+	// a count.
+	for _, re := range []string{`\n  test/majority_exact_match/len_1_10 +0\.0000\n`, `\n  test/src_in_train +0\.0000\n`, `\n  train/examples/len_11_20 +0\n`} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("show does not match %s", re)
 		}
 	}
 	if strings.Count(r.stdout, "✓")+strings.Count(r.stdout, "✗") != 5 {
