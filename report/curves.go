@@ -163,7 +163,7 @@ func PlotCurves(ctx context.Context, st *store.Store, q Query, metric string, ou
 	p.Y.Label.Text = cv.metric
 	if cv.lo > 0 && cv.hi/cv.lo > 100 {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = logTicks{}
 		p.Y.Label.Text += " (log scale)"
 	}
 	p.Add(plotter.NewGrid())

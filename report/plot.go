@@ -358,3 +358,49 @@ func repeatsLabel(ticks []plot.Tick) bool {
 	}
 	return false
 }
+
+// maxLogLabels is the most powers of ten logTicks labels.
+const maxLogLabels = 8
+
+// logTicks is gonum's log-scale tick marker (plot.LogTicks) for an axis
+// that may span many decades, as a diverged run's perplexity does
+// (1e240 to 1e281): gonum labels every power of ten with its float noise
+// ("1.0000000000000002e+281") and draws eight minor ticks in each decade,
+// forty labels of 23 characters over a band of ticks. Here a power of ten
+// is labelled by its shortest form that rounds to it (1e+281, 1000, 0.01);
+// over more than maxLogLabels decades only every k-th power is labelled,
+// the others kept as unlabelled ticks (dropped too where k > 6), and the
+// minor ticks are dropped.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.LogTicks{Prec: -1}.Ticks(lo, hi)
+	labelled := 0
+	for i, t := range ticks {
+		if t.Label == "" {
+			continue
+		}
+		labelled++
+		short, _ := strconv.ParseFloat(strconv.FormatFloat(t.Value, 'g', 3, 64), 64)
+		ticks[i].Label = strconv.FormatFloat(short, 'g', -1, 64)
+	}
+	if labelled <= maxLogLabels {
+		return ticks
+	}
+	every := (labelled + maxLogLabels - 1) / maxLogLabels
+	var out []plot.Tick
+	k := 0
+	for _, t := range ticks {
+		if t.Label == "" {
+			continue // a minor tick: a band of them over many decades
+		}
+		if k%every != 0 {
+			t.Label = ""
+		}
+		if t.Label != "" || every <= 6 { // powers between labels, where they do not make a band
+			out = append(out, t)
+		}
+		k++
+	}
+	return out
+}

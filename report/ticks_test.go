@@ -90,3 +90,41 @@ func TestLargeTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestLogTicks: a log axis over many decades (a diverged run's perplexity,
+// 1e240 to 1e281) is labelled at most maxLogLabels times, each label short
+// (gonum wrote 41 labels such as "1.0000000000000002e+281" over a band of
+// 320 minor ticks); over a few decades the ticks are gonum's, the labels
+// as gonum writes them where they have no float noise.
+func TestLogTicks(t *testing.T) {
+	t.Parallel()
+	for _, r := range [][2]float64{{1e240, 1e281}, {1e-300, 1e300}, {3, 4e9}, {0.5, 200}, {1.2, 1.2e3}} {
+		ticks := logTicks{}.Ticks(r[0], r[1])
+		labels := 0
+		for _, tk := range ticks {
+			if tk.Label == "" {
+				continue
+			}
+			labels++
+			if len(tk.Label) > 6 {
+				t.Errorf("ticks over %v: label %q of %v is long", r, tk.Label, tk.Value)
+			}
+			if v, err := strconv.ParseFloat(tk.Label, 64); err != nil || math.Abs(v-tk.Value) > 1e-9*tk.Value {
+				t.Errorf("ticks over %v: label %q does not read as %v", r, tk.Label, tk.Value)
+			}
+		}
+		if labels == 0 || labels > maxLogLabels || len(ticks) > 100 {
+			t.Errorf("ticks over %v: %d labels of %d ticks, want 1 to %d labels and at most 100 ticks", r, labels, len(ticks), maxLogLabels)
+		}
+	}
+	got := logTicks{}.Ticks(0.5, 200)
+	def := plot.LogTicks{Prec: -1}.Ticks(0.5, 200)
+	if len(got) != len(def) {
+		t.Fatalf("ticks over 0.5–200: %d, want gonum's %d", len(got), len(def))
+	}
+	for i := range def {
+		if got[i] != def[i] {
+			t.Errorf("tick %d over 0.5–200: %v, want gonum's %v", i, got[i], def[i])
+		}
+	}
+}
