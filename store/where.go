@@ -163,10 +163,16 @@ type token struct {
 }
 
 // describe shows a token in an error message: quoted, on one line (control
-// and other unprintable characters escaped), and cut if long.
+// and other unprintable characters escaped), and cut if long. A string
+// written in single quotes is shown as written, 'abc', not inside a second
+// pair of quotes; one in double quotes keeps them inside the single ones,
+// '"1"', so that a quoted "1" is told from the number 1.
 func (t token) describe() string {
 	if t.kind == tEOF {
 		return "the end of the filter"
+	}
+	if t.kind == tString && len(t.text) >= 2 && t.text[0] == '\'' && t.text[len(t.text)-1] == '\'' {
+		return "'" + printable(t.text[1:len(t.text)-1], 40) + "'"
 	}
 	return "'" + printable(t.text, 40) + "'"
 }

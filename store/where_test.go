@@ -72,6 +72,8 @@ func TestParseWhereErrors(t *testing.T) {
 		{`test/bleu = true`, `where: col 13: test/bleu compares with numbers (it is a metric), got bool 'true'`},
 		{`seed = one`, `where: col 8: seed compares with numbers, got text 'one'`},
 		{`seed = "1"`, `where: col 8: seed compares with numbers, got text '"1"'`},
+		{`seed = 'zzqq'`, `where: col 8: seed compares with numbers, got text 'zzqq'`}, // not ''zzqq''
+		{`seed = 'it\'s'`, `where: col 8: seed compares with numbers, got text 'it\'s'`},
 		{`seed = 1.5`, `where: col 8: seed is a whole number, got '1.5'`},
 		{`id in (1, 2.5)`, `where: col 11: id is a whole number, got '2.5'`},
 		{`seed > -inf`, `where: col 8: seed is a whole number, got '-inf'`},
