@@ -128,9 +128,10 @@ type Query struct {
 	// Sort is the metric that orders the rows, best first by its direction
 	// (ascending for a metric without a direction). A leading '-' sorts
 	// descending and a leading '+' ascending, whatever the direction. A
-	// metric not in Metrics is added to them. Rows without a value come
-	// last. Empty keeps the plan order: the order in which each group first
-	// appears among the runs (by experiment name, then run id).
+	// metric not in Metrics is added to them; a sign without a name is an
+	// error (ErrKey). Rows without a value come last. Empty keeps the plan
+	// order: the order in which each group first appears among the runs (by
+	// experiment name, then run id).
 	Sort string
 	// Baseline is "key=value" (several pairs separated by commas): the row
 	// every other row of the same task is compared with, per metric (see
@@ -489,6 +490,10 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 			dir, name = -1, name[1:]
 		case '+':
 			dir, name = 1, name[1:]
+		}
+		if name == "" {
+			// Not `unknown sort metric ""`: the sign was given, the name not.
+			return nil, keyErrorf("report: sort %q: the %c needs a metric name after it, as in %ctest/exact_match", q.Sort, q.Sort[0], q.Sort[0])
 		}
 		if sortKey, err = resolveMetric(sel, name, "sort metric"); err != nil {
 			return nil, err

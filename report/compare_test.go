@@ -659,6 +659,8 @@ func TestCompareErrors(t *testing.T) {
 		{"ambiguous metric", Query{Experiments: []string{"scan-attn"}, Metrics: []string{"tokens"}}, ErrKey,
 			[]string{`metric "tokens" is ambiguous (perf/tokens, x/tokens)`}},
 		{"unknown sort", Query{Sort: "-bleu2"}, ErrKey, []string{`unknown sort metric "bleu2"`}},
+		{"sort sign alone", Query{Sort: "-"}, ErrKey, []string{`sort "-": the - needs a metric name after it, as in -test/exact_match`}},
+		{"sort plus alone", Query{Sort: "+"}, ErrKey, []string{`sort "+": the + needs a metric name after it, as in +test/exact_match`}},
 		{"bad by", Query{By: []string{"model.atention.name"}}, nil,
 			[]string{`--by: unknown key "model.atention.name" (closest: model.attention.name,`, "keys that vary: experiment"}},
 		{"short typo by", Query{Experiments: []string{"scan-attn"}, By: []string{"atention.name"}}, nil,
