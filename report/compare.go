@@ -117,10 +117,12 @@ type Query struct {
 	// will do when it is unique ("bleu" for "test/bleu"), or when one of the
 	// keys ending so is test/NAME, else valid/NAME, else train/NAME
 	// ("exact_match" is test/exact_match beside valid/exact_match); the
-	// same holds for Sort. Empty means DefaultMetrics, restricted to the keys the
-	// selected runs have (valid/loss stands in for test/loss when that is
-	// missing); if none of them exists, the first six summary keys in
-	// sorted order.
+	// same holds for Sort. A metric named twice (or by its short and its
+	// full name) is one column, where it is first named: the user asked to
+	// see it, not for two copies. Empty means DefaultMetrics, restricted to
+	// the keys the selected runs have (valid/loss stands in for test/loss
+	// when that is missing); if none of them exists, the first six summary
+	// keys in sorted order.
 	Metrics []string
 	// Where filters runs (see store.ParseWhere; short keys are resolved
 	// as above); nil means no filter.

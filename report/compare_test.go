@@ -727,6 +727,12 @@ func TestMetricNames(t *testing.T) {
 	if !slices.Equal(c.Metrics, want) || c.SortedBy != "test/exact_match" {
 		t.Errorf("Metrics = %q sorted by %q, want %q sorted by test/exact_match (test/ preferred over valid/)", c.Metrics, c.SortedBy, want)
 	}
+	// A metric named twice, or by its short and its full name, is one
+	// column, where it was first named (the dashboard's ?metrics=a,a).
+	c = mustCompare(t, st, Query{Metrics: []string{"bleu", "exact_match", "test/bleu", "bleu"}})
+	if want := []string{"test/bleu", "test/exact_match"}; !slices.Equal(c.Metrics, want) {
+		t.Errorf("Metrics bleu,exact_match,test/bleu,bleu = %q, want %q", c.Metrics, want)
+	}
 	for _, tc := range []struct {
 		keys []string
 		m    string
