@@ -91,7 +91,9 @@
 // file gone: failAny); elsewhere it is a page. An experiment page whose
 // form is wrong (400) shows the form, holding the values to fix, and the
 // error once: not the command line of a table it has not, nor links that
-// would carry the same filter again.
+// would carry the same filter again. An experiment or curves page asked
+// for runs by id (?run=) links those of its experiment only, and says
+// which ids are runs of another experiment and which no run has (picked).
 //
 // # Safety
 //

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -239,4 +240,62 @@ func (f form) cli(experiment, db string) string {
 		args = append(args, "--unpaired")
 	}
 	return strings.Join(args, " ")
+}
+
+// picked is what a page says of the runs it was asked to show (?run=):
+// those of its experiment, which it shows alone, and each one it cannot
+// show, with why: a run of another experiment, or an id no run of the
+// database has. The ids asked for are kept in the form (they stay in its
+// hidden inputs and its links), but only runs that exist are linked.
+type picked struct {
+	Shown     []int64
+	Elsewhere []otherRun
+	Missing   []int64
+}
+
+// otherRun is a run asked for that belongs to another experiment.
+type otherRun struct {
+	ID         int64
+	Experiment string
+}
+
+// pickedRuns sorts the runs asked for (ids, in the order asked) into those
+// among runs (the experiment's) and the others, which it looks up in one
+// query.
+func (s *Server) pickedRuns(ctx context.Context, ids []int64, runs []store.Run) (picked, error) {
+	var p picked
+	if len(ids) == 0 {
+		return p, nil
+	}
+	mine := make(map[int64]bool, len(runs))
+	for _, r := range runs {
+		mine[r.ID] = true
+	}
+	var rest []int64
+	for _, id := range ids {
+		if mine[id] {
+			p.Shown = append(p.Shown, id)
+		} else {
+			rest = append(rest, id)
+		}
+	}
+	if len(rest) == 0 {
+		return p, nil
+	}
+	others, err := s.st.Runs(ctx, store.RunFilter{IDs: rest})
+	if err != nil {
+		return p, err
+	}
+	exp := make(map[int64]string, len(others))
+	for _, r := range others {
+		exp[r.ID] = r.Experiment
+	}
+	for _, id := range rest {
+		if x, ok := exp[id]; ok {
+			p.Elsewhere = append(p.Elsewhere, otherRun{ID: id, Experiment: x})
+		} else {
+			p.Missing = append(p.Missing, id)
+		}
+	}
+	return p, nil
 }

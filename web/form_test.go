@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
+	"net/http"
 	"net/url"
 	"os/exec"
 	"path/filepath"
@@ -120,6 +122,38 @@ func TestFormKeepsRuns(t *testing.T) {
 		}
 		if !strings.Contains(body, `<p class="notice">Only runs <a href="/r/2">2</a>, <a href="/r/5">5</a>.</p>`) {
 			t.Errorf("%s?run=2&run=5: the page does not say it shows only runs 2 and 5", path)
+		}
+	}
+}
+
+// TestPickedRunsFound: a page asked for runs (?run=) links only those of
+// its experiment, and says plainly which ids are runs of another
+// experiment and which no run of the database has: ?run=99999 once linked
+// a run page that answers 404.
+func TestPickedRunsFound(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fx := fill(t, st)
+	s := newServer(t, st, Options{ReadOnly: true})
+	mine, other := fx.scan["dot"][0], fx.xss
+	for _, path := range []string{"/x/scan", "/x/scan/curves"} {
+		q := fmt.Sprintf("?run=%d&run=99999&run=%d&run=99998", mine, other)
+		r := get(t, s, path+q)
+		if r.status != http.StatusOK {
+			t.Errorf("%s%s: status %d, want 200\n%s", path, q, r.status, shortBody(r.body))
+		}
+		mustContain(t, path+q, r.body,
+			fmt.Sprintf(`<p class="notice">Only run <a href="/r/%d">%d</a>.</p>`, mine, mine),
+			fmt.Sprintf(`<p class="notice">Not of this experiment: run <a href="/r/%d">%d</a> (of <a href="/x/xss">xss</a>).</p>`, other, other),
+			`<p class="notice">Not in the database: runs 99999, 99998.</p>`)
+		r = get(t, s, path+"?run=99999")
+		if r.status != http.StatusBadRequest {
+			t.Errorf("%s?run=99999: status %d, want 400\n%s", path, r.status, shortBody(r.body))
+		}
+		mustContain(t, path+"?run=99999", r.body, `<p class="notice">Not in the database: run 99999.</p>`)
+		for _, body := range []string{r.body, get(t, s, path+q).body} {
+			if strings.Contains(body, `href="/r/99999"`) || strings.Contains(body, "Only run <a href=\"/r/99999") {
+				t.Errorf("%s: links run 99999, which does not exist", path)
+			}
 		}
 	}
 }

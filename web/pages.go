@@ -185,6 +185,7 @@ type experimentView struct {
 	RunCount   int      // the experiment's runs
 	AllRunsURL string   // this page listing every run; "" when Runs has them all
 	OpenRuns   bool
+	Picked     picked // the runs of ?run=, found or not
 }
 
 // An experiment page lists at most maxRunRows of its runs (listed) unless
@@ -331,6 +332,10 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	runs, err := s.st.Runs(ctx, store.RunFilter{Experiments: []string{name}})
 	if err != nil {
+		s.fail(w, r, s.statusOf(err, false), err)
+		return
+	}
+	if v.Picked, err = s.pickedRuns(ctx, f.Runs, runs); err != nil {
 		s.fail(w, r, s.statusOf(err, false), err)
 		return
 	}
@@ -547,6 +552,7 @@ type curvesView struct {
 	Statuses  []string
 	DataURL   string
 	LengthURL string
+	Picked    picked // the runs of ?run=, found or not
 }
 
 func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
@@ -561,6 +567,14 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 		v.Statuses = append(v.Statuses, string(st))
 	}
 	p := &page{Title: name + ": curves", Crumbs: []crumb{{Name: "experiments", URL: "/"}, {Name: name, URL: experimentURL(name)}, {Name: "curves"}}, Data: v}
+	all, aerr := s.st.Runs(ctx, store.RunFilter{Experiments: []string{name}})
+	if aerr == nil {
+		v.Picked, aerr = s.pickedRuns(ctx, f.Runs, all)
+	}
+	if aerr != nil {
+		s.fail(w, r, s.statusOf(aerr, false), aerr)
+		return
+	}
 	var runs []store.Run
 	if err == nil {
 		var q report.Query
@@ -602,11 +616,6 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 	v.DataURL = f.link(api + "/curves")
 	lf := form{Where: f.Where, By: f.By, Runs: f.Runs}
 	v.LengthURL = lf.link(api + "/length")
-	all, err := s.st.Runs(ctx, store.RunFilter{Experiments: []string{name}})
-	if err != nil {
-		s.fail(w, r, s.statusOf(err, false), err)
-		return
-	}
 	steps, err := s.progress(ctx, all)
 	if err != nil {
 		s.fail(w, r, s.statusOf(err, false), err)
