@@ -312,7 +312,8 @@ func (s *Server) apiCurves(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiLength answers the exact match by source length; {"buckets": []}
-// when the runs have none.
+// when the runs have none (none done yet). A query that selects no run is
+// 400 with the curves answer's message (groups).
 func (s *Server) apiLength(w http.ResponseWriter, r *http.Request) {
 	_, q, ok := s.apiQuery(w, r)
 	if !ok {

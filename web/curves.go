@@ -439,12 +439,19 @@ type trainedSpan struct {
 
 // groups compares the runs q selects, without metric columns, sort or
 // baseline: the plots only need its groups and their runs. It returns nil
-// and no error when there is no run to compare yet (say, the only run still
-// trains): no buckets, which the page explains, rather than an error.
+// and no error when the runs selected are not done yet (say, the only run
+// still trains): no buckets, which the page explains, rather than an
+// error. A selection of no run at all, of any status (?run=99999, a where
+// nothing matches), or of none of the status asked for, is the error
+// report.ErrNoRuns that the curves answer gives for it, word for word.
 func (s *Server) groups(ctx context.Context, q report.Query) (*report.Comparison, error) {
 	q.Metrics, q.Sort, q.Baseline = nil, "", ""
 	c, err := report.Compare(ctx, s.st, q)
-	if errors.Is(err, report.ErrNoRuns) {
+	if errors.Is(err, report.ErrNoRuns) && q.Status == "" {
+		q.Status = report.StatusAny // as curves asks
+		if _, err := report.Compare(ctx, s.st, q); err != nil {
+			return nil, err
+		}
 		return nil, nil
 	}
 	return c, err

@@ -230,11 +230,17 @@ func TestAPIs(t *testing.T) {
 		// No run selected: the curves page's 400 and its message, not
 		// null, which the page's script cannot draw (it polls the API:
 		// the runs may be removed after the page loaded).
+		// The length plot of the same page answers the same, word for
+		// word: not {"buckets": []}, as if the runs had no length buckets.
 		for _, q := range []string{"?where=seed+%3E+99", "?run=99999"} {
-			var e struct{ Error string }
+			var e, le struct{ Error string }
 			getJSON("/api/x/scan/curves"+q, 400, &e)
 			if !strings.HasPrefix(e.Error, "no runs") {
 				t.Errorf("/api/x/scan/curves%s: error %q, want no runs ...", q, e.Error)
+			}
+			getJSON("/api/x/scan/length"+q, 400, &le)
+			if le.Error != e.Error {
+				t.Errorf("/api/x/scan/length%s: error %q, want the curves answer's %q", q, le.Error, e.Error)
 			}
 		}
 
