@@ -94,6 +94,8 @@
 // would carry the same filter again. An experiment or curves page asked
 // for runs by id (?run=) links those of its experiment only, and says
 // which ids are runs of another experiment and which no run has (picked).
+// A generate POST whose form has a field twice, or in its URL, is 400
+// naming the field: neither value is dropped without a word.
 //
 // # Safety
 //

@@ -33,6 +33,9 @@ const (
 
 var beamWidths = []int{2, 4, 8}
 
+// generateFields are the fields of the generate form, each sent once.
+var generateFields = []string{"input", "beam", "temperature", "top_k", "top_p", "seed"}
+
 // generator loads the models of finished runs (a few, most recently used)
 // and decodes one input at a time, so that the dashboard never takes more
 // than one core for it.
@@ -262,6 +265,22 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Input = strings.TrimRight(r.PostForm.Get("input"), "\r\n")
+	// The page sends each field once: a second value (a script's or
+	// curl's input=a&input=b) would otherwise be dropped without a word.
+	// Nor is one in the URL read (ParseForm keeps those out of PostForm):
+	// a POST to ...?input=abc would be decoded as the empty input.
+	for _, name := range generateFields {
+		if n := len(r.PostForm[name]); n > 1 {
+			p.Error = fmt.Sprintf("the form has %d values of %s: send one", n, name)
+			s.render(w, r, http.StatusBadRequest, "generate", p)
+			return
+		}
+		if r.URL.Query().Has(name) {
+			p.Error = fmt.Sprintf("%s is in the URL: send the form's fields in the request body (application/x-www-form-urlencoded), as the page does", name)
+			s.render(w, r, http.StatusBadRequest, "generate", p)
+			return
+		}
+	}
 	var d decoding
 	if b := r.PostForm.Get("beam"); b == "sample" {
 		v.Sample = true

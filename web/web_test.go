@@ -646,6 +646,29 @@ func TestGenerate(t *testing.T) {
 					t.Errorf("POST %v: status %d, want 400\n%s", bad, r.status, shortBody(r.body))
 				}
 			}
+			// A field sent twice is refused, not decoded with its first
+			// value and the second dropped without a word.
+			for _, tc := range []struct {
+				form url.Values
+				want string
+			}{
+				{url.Values{"input": {src, "other"}}, "the form has 2 values of input: send one"},
+				{url.Values{"input": {src}, "beam": {"4", "sample"}}, "the form has 2 values of beam: send one"},
+				{url.Values{"input": {src}, "beam": {"sample"}, "seed": {"1", "2", "3"}}, "the form has 3 values of seed: send one"},
+			} {
+				r := post(tc.form)
+				if r.status != http.StatusBadRequest {
+					t.Errorf("POST %v: status %d, want 400\n%s", tc.form, r.status, shortBody(r.body))
+				}
+				mustContain(t, "POST "+tc.form.Encode(), r.body, tc.want)
+			}
+			req, _ = http.NewRequest(http.MethodPost, "http://localhost"+path+"?input="+url.QueryEscape(src), strings.NewReader(""))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", "http://localhost")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			if r := do(t, s, req); r.status != http.StatusBadRequest || !strings.Contains(r.body, "input is in the URL: send the form&#39;s fields in the request body") {
+				t.Errorf("POST %s?input=: %d %s, want 400: input is in the URL", path, r.status, shortBody(r.body))
+			}
 		}
 	})
 }
