@@ -63,7 +63,8 @@
 // logs one line, and serves the new database from then on (with new
 // caches: run ids now name other runs); the old store is closed. While
 // nothing is at the path, or what is there cannot be opened, every page
-// and API answer is 503 naming the file (logged once), assets still load,
+// and API answer is 503 naming the file by its absolute path, as the
+// pages' command lines do (logged once), assets still load,
 // and the path is tried again at most once a second (reopenEvery): a live
 // page comes back by itself, and the page that says the file is gone polls
 // and loads itself again once it is back (data-reload). While the old

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -161,9 +162,19 @@ func (l *reopener) leftLog() error {
 	if wal == "" {
 		return nil
 	}
+	wal = absPath(wal)
 	db := strings.TrimSuffix(wal, "-wal")
 	if _, err := os.Stat(db); err != nil {
 		return nil // nothing there yet: opening says the file was deleted
 	}
 	return &fileGoneError{fmt.Errorf("the database file %s was replaced, but %s beside it is still the old file's write-ahead log, which SQLite would apply to the new one: move %s and %s-shm next to the old file (named after it) or delete them; pages come back then", l.path, wal, wal, db)}
+}
+
+// absPath is path made absolute, as store.SharedCommandDB names a file
+// (path as it is if the working directory cannot be read).
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }

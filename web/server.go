@@ -66,7 +66,11 @@ type Options struct {
 	// nothing is at the path (or what is there cannot be opened, or the
 	// old file's write-ahead log is still beside it: store.Store.LeftLog)
 	// every page answers 503 naming the file, and Reopen is tried again at
-	// most every reopenEvery. Unused on PostgreSQL.
+	// most every reopenEvery. Unused on PostgreSQL. The answers name the
+	// file by its absolute path, as the pages' command lines do
+	// (store.SharedCommandDB): a page may be read in another directory or
+	// on another machine. An error of Reopen's own is shown as it is, so
+	// Reopen should open the absolute path too (serve does).
 	Reopen func() (*store.Store, error)
 }
 
@@ -119,7 +123,7 @@ func New(st *store.Store, opt Options) (*Server, error) {
 		return nil, err
 	}
 	if opt.Reopen != nil && st.Engine() == store.SQLite {
-		s.live = &reopener{open: opt.Reopen, path: st.Path(), cur: s}
+		s.live = &reopener{open: opt.Reopen, path: absPath(st.Path()), cur: s}
 		s.handler = s.guard(s.apiGetOnly(http.HandlerFunc(s.dispatch)))
 	}
 	return s, nil

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -82,13 +83,19 @@ until it is moved away. Ctrl-C stops it.`,
 			defer st.Close()
 			errw := cmd.ErrOrStderr()
 			loopback := isLoopback(host)
+			reopenPath := *db
+			if abs, err := filepath.Abs(st.Path()); err == nil && st.Engine() == store.SQLite {
+				reopenPath = abs
+			}
 			srv, err := web.New(st, web.Options{
 				ReadOnly:     readOnly,
 				LoopbackOnly: loopback,
 				Hosts:        hosts,
 				Version:      version,
 				Log:          log.New(errw, "attnlab serve: ", 0),
-				Reopen:       func() (*store.Store, error) { return openStore(*db) },
+				// The absolute path, which the 503 pages name (as
+				// their command lines do): its open errors name it.
+				Reopen: func() (*store.Store, error) { return openStore(reopenPath) },
 			})
 			if err != nil {
 				return err

@@ -148,3 +148,58 @@ func TestServeOldLogLeft(t *testing.T) {
 		t.Fatalf("attnlab ls of the moved-in file:\n%s", r.stdout)
 	}
 }
+
+// TestServeGoneNamesAbsolutePath: served by a relative --db, the pages
+// that say the file was deleted, cannot be opened, or has the old file's
+// log beside it name it by its absolute path, as their command lines do
+// (store.SharedCommandDB): a page may be read in another directory or on
+// another machine, where "runs.db" names nothing.
+func TestServeGoneNamesAbsolutePath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	abs := filepath.Join(dir, "runs.db")
+	tinyExperiment(t, "runs.db", "first")
+	tinyExperiment(t, "other.db", "second")
+	base := startServe(t, "--db", "runs.db")
+	// want waits (the path is tried again at most once a second) until
+	// GET / answers 503 saying want.
+	want := func(what, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, body := get(t, base+"/")
+			if code == http.StatusServiceUnavailable && strings.Contains(body, want) {
+				if rel := filepath.Base(abs); strings.Contains(strings.ReplaceAll(body, abs, ""), rel) {
+					t.Errorf("%s: the page names %s other than as %s:\n%s", what, rel, abs, body)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: GET / = %d, want 503 saying %q:\n%s", what, code, want, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if code, body := get(t, base+"/"); code != http.StatusOK {
+		t.Fatalf("GET / = %d:\n%s", code, body)
+	}
+	if err := os.Remove("runs.db"); err != nil {
+		t.Fatal(err)
+	}
+	want("deleted", "the database file "+abs+" was deleted")
+	writeFile(t, "runs.db", "not a database\n")
+	want("unreadable", "store "+abs+": not a SQLite database")
+
+	// The old file's log left beside a new one (as TestServeOldLogLeft).
+	tinyExperiment(t, "log.db", "first")
+	base = startServe(t, "--db", "log.db")
+	abs = filepath.Join(dir, "log.db")
+	if code, body := get(t, base+"/"); code != http.StatusOK {
+		t.Fatalf("GET / = %d:\n%s", code, body)
+	}
+	tinyExperiment(t, "log.db", "meanwhile") // serve holds the file: the log keeps its frames
+	if err := os.Rename("other.db", "log.db"); err != nil {
+		t.Fatal(err)
+	}
+	want("old log", abs+"-wal beside it is still the old file&#39;s write-ahead log")
+}
