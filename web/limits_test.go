@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"html/template"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,8 @@ import (
 	"unicode"
 
 	"github.com/attnlab/attnlab/artifact"
+	"github.com/attnlab/attnlab/internal/shell"
+	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -274,6 +278,59 @@ func TestLargeArtifactsNotShown(t *testing.T) {
 	if r := get(t, s, api); r.status != http.StatusSeeOther || r.header.Get("Location") != path+"/artifacts/attention/test.json" {
 		t.Errorf("GET %s: %d, Location %q, %d bytes; want 303 to the artifact", api, r.status, r.header.Get("Location"), len(r.body))
 	}
+}
+
+// TestLargeArtifactsNoteNamesDB: the run page's "too large to show" lines
+// suggest attnlab show and plot attention with the page's database as
+// SharedCommandDB names it: a SQLite file given relative (runs.db) by its
+// absolute path, since the page may be read in another directory or on
+// another machine; a PostgreSQL URL without its password, never with it.
+func TestLargeArtifactsNoteNamesDB(t *testing.T) {
+	defer func(n int64) { maxPageArtifact = n }(maxPageArtifact)
+	maxPageArtifact = 1 << 10
+	const secret = "pw-zq7-never-shown"
+	testenv.ForEachDatabase(t, func(t *testing.T, target string) {
+		var want string // the --db option the lines must carry
+		if strings.HasPrefix(target, "postgres") {
+			u, err := url.Parse(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bare := *u
+			bare.User = url.User(u.User.Username())
+			want = " --db " + shell.Quote(bare.String())
+			u.User = url.UserPassword(u.User.Username(), secret) // the test server trusts any password
+			target = u.String()
+		} else {
+			dir := filepath.Dir(target)
+			t.Chdir(dir)
+			target = "runs.db"
+			want = " --db " + shell.Quote(filepath.Join(dir, "runs.db"))
+		}
+		st := openStore(t, target)
+		id := hugeRun(t, st, []artifact.AttentionMap{squareMap(0, 30)})
+		var samples []artifact.Sample
+		for i := range 50 {
+			s := strings.Repeat("tok ", 20)
+			samples = append(samples, artifact.Sample{Index: i, Source: s, Reference: s, Output: s})
+		}
+		putJSON(t, st, id, artifact.KindSamples, artifact.NameSamples, samples)
+		s := newServer(t, st, Options{ReadOnly: true})
+		path := "/r/" + strconv.FormatInt(id, 10)
+		r := get(t, s, path)
+		if r.status != 200 {
+			t.Fatalf("GET %s: %d %s", path, r.status, shortBody(r.body))
+		}
+		ids := strconv.FormatInt(id, 10)
+		mustContain(t, path, r.body, "too large to show here",
+			template.HTMLEscapeString("attnlab show"+want+" "+ids), template.HTMLEscapeString("attnlab plot attention"+want+" "+ids))
+		if strings.Contains(r.body, secret) {
+			t.Errorf("GET %s shows the database's password", path)
+		}
+		if strings.Contains(r.body, "--db runs.db") {
+			t.Errorf("GET %s names the database relative to serve's directory: --db runs.db", path)
+		}
+	})
 }
 
 // getAllocating is get that also returns the bytes the process allocated
