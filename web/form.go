@@ -37,6 +37,11 @@ type form struct {
 	Log    bool
 }
 
+// formFields are the query's fields that take one value (every one but
+// run).
+var formFields = []string{"where", "by", "pool", "baseline", "metrics", "sort", "status",
+	"noadjust", "testcost", "unpaired", "metric", "view", "band", "log"}
+
 // maxField bounds each text field of a query: a filter longer than this is
 // not a filter anyone typed.
 const maxField = 4000
@@ -60,6 +65,14 @@ func readForm(r *http.Request) (form, error) {
 	fail := func(e error) {
 		if err == nil {
 			err = e
+		}
+	}
+	// The page sends each field once (only run= may repeat): a second
+	// where= would otherwise be dropped without a word, the table shown
+	// for the first one alone.
+	for _, k := range formFields {
+		if n := len(v[k]); n > 1 {
+			fail(fmt.Errorf("%s given %d times: give it once", k, n))
 		}
 	}
 	for _, kv := range [][2]string{{"where", f.Where}, {"by", f.By}, {"pool", f.Pool}, {"baseline", f.Baseline},

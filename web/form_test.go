@@ -225,3 +225,33 @@ func TestWrongFormKeepsRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestFormFieldOnce: a query field given twice (?where=a&where=b) is 400
+// naming it, on the pages and the API, not the table of the first value
+// with the second dropped without a word; run= alone may repeat. The
+// fields are every one a form links with (form.values), so that a new
+// field cannot be forgotten.
+func TestFormFieldOnce(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fill(t, st)
+	s := newServer(t, st, Options{ReadOnly: true})
+	all := form{Where: "seed > 0", By: "attention.name", Pool: "seed", Baseline: "attention.name=none", Metrics: "bleu",
+		Sort: "bleu", Status: "done", NoAdjust: true, TestCost: true, Unpaired: true, Runs: []int64{1},
+		Metric: "train/loss", View: viewMean, Band: bandStd, Log: true}
+	for k, vals := range all.values() {
+		if k == "run" {
+			continue
+		}
+		q := url.Values{k: {vals[0], vals[0]}}.Encode()
+		want := k + " given 2 times: give it once"
+		for _, path := range []string{"/x/scan", "/x/scan/curves", "/api/x/scan/compare", "/api/x/scan/curves", "/api/x/scan/length"} {
+			r := get(t, s, path+"?"+q)
+			if r.status != http.StatusBadRequest || !strings.Contains(r.body, want) {
+				t.Errorf("GET %s?%s: %d, want 400 saying %q\n%s", path, q, r.status, want, shortBody(r.body))
+			}
+		}
+	}
+	if r := get(t, s, "/x/scan?run=1&run=2"); r.status != http.StatusOK {
+		t.Errorf("GET /x/scan?run=1&run=2: %d, want 200", r.status)
+	}
+}
