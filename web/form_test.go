@@ -255,3 +255,25 @@ func TestFormFieldOnce(t *testing.T) {
 		t.Errorf("GET /x/scan?run=1&run=2: %d, want 200", r.status)
 	}
 }
+
+// TestCurvesErrorNoCharts: a curves page whose query fails (no run
+// selected, a wrong where) says why and draws no chart: its charts' data
+// URLs were "", which their script fetched, getting this HTML page, and
+// showed under each chart a JSON syntax error instead.
+func TestCurvesErrorNoCharts(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fill(t, st)
+	s := newServer(t, st, Options{ReadOnly: true})
+	for _, q := range []string{"?run=99999", "?where=seed+%3E+99", "?where=%00", "?view=sideways"} {
+		r := get(t, s, "/x/scan/curves"+q)
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, `<p class="error" role="alert">`) {
+			t.Errorf("GET /x/scan/curves%s: %d, want 400 with the error\n%s", q, r.status, shortBody(r.body))
+		}
+		if strings.Contains(r.body, `data-src=""`) || strings.Contains(r.body, `id="chart"`) {
+			t.Errorf("GET /x/scan/curves%s draws a chart without data", q)
+		}
+	}
+	if r := get(t, s, "/x/scan/curves"); !strings.Contains(r.body, `id="chart" data-src="/api/x/scan/curves`) || !strings.Contains(r.body, `id="length" data-src="/api/x/scan/length`) {
+		t.Errorf("GET /x/scan/curves: no charts\n%s", shortBody(r.body))
+	}
+}

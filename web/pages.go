@@ -550,7 +550,7 @@ type curvesView struct {
 	Action    string
 	Metrics   []string
 	Statuses  []string
-	DataURL   string
+	DataURL   string // "" when the form is wrong: no chart then (its script would fetch "", the page itself)
 	LengthURL string
 	Picked    picked // the runs of ?run=, found or not
 }
