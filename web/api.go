@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -176,6 +177,18 @@ type liveRun struct {
 func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
+	// One thing is watched: a second value, or run= beside x=, would be
+	// dropped without a word (the answer of the first alone).
+	for _, k := range []string{"run", "x", "others"} {
+		if n := len(q[k]); n > 1 {
+			s.failJSON(w, r, http.StatusBadRequest, fmt.Errorf("%s given %d times: give it once", k, n))
+			return
+		}
+	}
+	if q.Has("run") && q.Has("x") {
+		s.failJSON(w, r, http.StatusBadRequest, errors.New("run and x given: give one (a run, or an experiment's runs)"))
+		return
+	}
 	var runs []store.Run
 	var err error
 	nx := 0

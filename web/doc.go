@@ -95,8 +95,9 @@
 // would carry the same filter again. An experiment or curves page asked
 // for runs by id (?run=) links those of its experiment only, and says
 // which ids are runs of another experiment and which no run has (picked).
-// A query field given twice (?where=a&where=b; only run= repeats) is 400
-// naming it, and so is a generate POST whose form has a field twice, or
+// A query field given twice (?where=a&where=b; only a page's run=
+// repeats; /api/live's run=, x= and others= do not, nor go together) is
+// 400 naming it, and so is a generate POST whose form has a field twice, or
 // in its URL: no value is dropped without a word.
 //
 // # Safety

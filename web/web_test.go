@@ -280,6 +280,19 @@ func TestAPIs(t *testing.T) {
 		}
 		getJSON("/api/live?run=x", 400, nil)
 		getJSON("/api/live?run=999999", 404, nil)
+		// One thing watched: not the first of two, silently.
+		for q, want := range map[string]string{
+			"run=1&run=2":      "run given 2 times: give it once",
+			"x=scan&x=xss":     "x given 2 times: give it once",
+			"others=1&others=": "others given 2 times: give it once",
+			"run=1&x=scan":     "run and x given: give one",
+		} {
+			var e struct{ Error string }
+			getJSON("/api/live?"+q, 400, &e)
+			if !strings.HasPrefix(e.Error, want) {
+				t.Errorf("/api/live?%s: error %q, want %q", q, e.Error, want)
+			}
+		}
 		getJSON("/api/live", 200, &lv)
 	})
 }
