@@ -210,9 +210,9 @@
 // time stays below points × distinct key sets of its maps, and is linear
 // when they name a few sets of keys or each names a value few points
 // share).
-// A load given a context (LoadOptions.Context) asks it at each point
-// and each run and stops when it is done (Ctrl-C), returning its error
-// rather than a partial plan.
+// A load given a context (LoadOptions.Context) asks it at each point,
+// each run and each of the exclude's sets of keys, and stops when it is
+// done (Ctrl-C), returning its error rather than a partial plan.
 //
 // Every point is resolved and validated on its own, so a key is valid in a
 // point when the plugin named at that point takes it (model.attention.heads

@@ -269,7 +269,10 @@ func (l *loader) plan(x *Experiment, full *koanf.Koanf) {
 	if l.stopped() {
 		return
 	}
-	pts := r.expand(sw, func(path string) location { return r.loc.at(path) })
+	pts := r.expand(sw, func(path string) location { return r.loc.at(path) }, l.stopped)
+	if l.stopped() {
+		return
+	}
 	for _, p := range pts {
 		l.points = append(l.points, p.tree())
 	}

@@ -451,8 +451,10 @@ func (sw *sweep) count() int {
 
 // expand returns the sweep points in plan order: variants outermost, then
 // the grid keys in sorted order, the zip rows, and the random samples
-// innermost; excluded points are left out.
-func (r *resolver) expand(sw *sweep, locs func(path string) location) []*point {
+// innermost; excluded points are left out. Once stop (when not nil)
+// reports true, the exclusion stops and expand returns nil, reporting
+// nothing (Ctrl-C: see excluder.apply).
+func (r *resolver) expand(sw *sweep, locs func(path string) location, stop func() bool) []*point {
 	pts := []*point{{values: map[string]any{}, locs: map[string]location{}}}
 	product := func(n int, apply func(p *point, i int)) {
 		var out []*point
@@ -501,7 +503,12 @@ func (r *resolver) expand(sw *sweep, locs func(path string) location) []*point {
 			}
 		})
 	}
-	dropped, matched := newExcluder(sw.exclude).apply(pts)
+	ex := newExcluder(sw.exclude)
+	ex.stop = stop
+	dropped, matched := ex.apply(pts)
+	if dropped == nil {
+		return nil // stopped
+	}
 	kept := pts[:0]
 	for i, p := range pts {
 		if !dropped[i] {
@@ -590,11 +597,14 @@ func (p *point) set(key string, v any, at location) {
 // pass over those candidates). The time is linear in the points, the
 // maps and their values when the maps name one or a few sets of keys, and
 // stays within points × distinct key sets (usually far below) when they
-// name many.
+// name many (seconds for thousands of key sets over thousands of points):
+// apply asks stop, when not nil, before each group, and returns nil once
+// it reports true (Ctrl-C).
 type excluder struct {
 	keys   []string // every key a map names, sorted: the columns of a point's value keys
 	groups []excludeGroup
 	maps   int
+	stop   func() bool
 }
 
 type excludeGroup struct {
@@ -653,7 +663,8 @@ func newExcluder(rules []rule) *excluder {
 }
 
 // apply returns which points some map matches, and which maps match some
-// point (by index in the rules newExcluder was given).
+// point (by index in the rules newExcluder was given); nil, nil once
+// ex.stop reports true.
 func (ex *excluder) apply(pts []*point) (dropped, matched []bool) {
 	dropped, matched = make([]bool, len(pts)), make([]bool, ex.maps)
 	// Each point's value keys by column ("": the point lacks the key, or
@@ -678,6 +689,9 @@ func (ex *excluder) apply(pts []*point) (dropped, matched []bool) {
 		}
 	}
 	for _, g := range ex.groups {
+		if ex.stop != nil && ex.stop() {
+			return nil, nil
+		}
 		hit := make([]bool, len(g.buckets))
 		// Going through the points that have each bucket's rarest value
 		// costs their number; looking each point up costs one a point.

@@ -564,3 +564,27 @@ func TestZipLengthMessage(t *testing.T) {
 		t.Errorf("errors = %q, want %q", got, want)
 	}
 }
+
+// Ctrl-C while a pathological exclude (thousands of key sets over
+// thousands of points: seconds) is matched: apply asks stop before each
+// set of keys and gives up, returning nil, once it reports true.
+func TestExcluderStops(t *testing.T) {
+	var rules []rule
+	for _, k := range []string{"model.embed", "train.lr", "task.name"} {
+		rules = append(rules, rule{values: map[string]any{k: 1}})
+	}
+	pts := []*point{{values: map[string]any{"model.embed": 1, "train.lr": 1, "task.name": 1}}}
+	ex := newExcluder(rules)
+	asked := 0
+	ex.stop = func() bool { asked++; return asked >= 2 }
+	if dropped, matched := ex.apply(pts); dropped != nil || matched != nil {
+		t.Errorf("apply stopped at the second of 3 key sets: dropped %v, matched %v, want nil, nil", dropped, matched)
+	}
+	if asked != 2 {
+		t.Errorf("apply asked stop %d times, want 2 (it went on once stopped)", asked)
+	}
+	ex.stop = func() bool { return false }
+	if dropped, matched := ex.apply(pts); !slices.Equal(dropped, []bool{true}) || !slices.Equal(matched, []bool{true, true, true}) {
+		t.Errorf("apply never stopped: dropped %v, matched %v, want [true], [true true true]", dropped, matched)
+	}
+}
