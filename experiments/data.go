@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/attnlab/attnlab/registry"
@@ -74,13 +75,16 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tas
 }
 
 // heldOutInTrain reports, as a lint, each held-out split's file (valid_path,
-// test_path) that is a training file too: the same path, or the same
+// test_path) that is a training file too, or the file of an earlier
+// held-out split (test_path the valid_path): the same path, or the same
 // contents (fingerprint) under another. Its split would hold training
-// examples only: a run records test/src_in_train 1, once trained.
+// examples only (a run records test/src_in_train 1, once trained), or the
+// examples early stopping chose the weights on.
 func heldOutInTrain(r *resolver, ho tasks.HeldOutFiles, paths map[string]string, fps map[string]tasks.Fingerprint) {
 	train, heldOut := ho.HeldOut()
-	for _, h := range heldOut {
-		for _, k := range train {
+	split := func(key string) string { return strings.TrimSuffix(key, "_path") }
+	for i, h := range heldOut {
+		for _, k := range append(slices.Clone(train), heldOut[:i]...) {
 			hf, hok := fps[h]
 			kf, kok := fps[k]
 			if !hok || !kok || hf != kf { // a file not read is an error already
@@ -90,8 +94,12 @@ func heldOutInTrain(r *resolver, ho tasks.HeldOutFiles, paths map[string]string,
 			if paths[h] != paths[k] {
 				same = "has the same contents as"
 			}
-			r.bad("task."+h, "%q %s task.%s (%q): the %s split would be training examples only; give a file of held-out pairs, or leave %s out to draw the split",
-				paths[h], same, k, paths[k], strings.TrimSuffix(h, "_path"), h)
+			what := "training examples only"
+			if !slices.Contains(train, k) {
+				what = "the " + split(k) + " split's examples"
+			}
+			r.bad("task."+h, "%q %s task.%s (%q): the %s split would be %s; give a file of held-out pairs, or leave %s out to draw the split",
+				paths[h], same, k, paths[k], split(h), what, h)
 			break
 		}
 	}

@@ -254,7 +254,7 @@
 // (registry.Linter), an eval.context beyond a file task's measured test
 // split, early stopping without a validation split, a held-out split's file
 // (tasks.HeldOutFiles: pairs' valid_path, test_path) that is a training
-// file, by path or by contents ("task.test_path: "d.tsv" is the same file
+// file, or a test file that is the valid file, by path or by contents ("task.test_path: "d.tsv" is the same file
 // as task.path ("d.tsv"): the test split would be training examples
 // only; ...") — are ConfigError.Lint
 // (settings that made runs fail or store NaN weights, such as adam's eps 0,
