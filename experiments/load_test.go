@@ -910,6 +910,19 @@ func TestStrTagHint(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("errors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// A swept value (grid, zip, variant) is described as the sweep wrote it.
+	got = loadErr(t, "name: s\ntask: {name: reverse}\nmodel: {attention: {name: dot}}\ntrain: {steps: !!str 9}\nsweep:\n"+
+		"  variants: [{name: a, train.steps: !!str \"5\"}, {name: b, train.steps: \"6\"}]\n"+
+		"  grid: {train.batch_size: [!!str 4, 8]}\n  zip: {model.embed: [16, !!str 32]}\n")
+	want = []string{
+		`exp.yaml:6: train.steps: want int, got string "5" (the !!str tag and the quotes make it a string: drop both) (sweep point variant=a train.batch_size=4 model.embed=16 and 3 more)`,
+		`exp.yaml:6: train.steps: want int, got string "6" (drop the quotes) (sweep point variant=b train.batch_size=4 model.embed=16 and 3 more)`,
+		`exp.yaml:7: train.batch_size: want int, got string "4" (the !!str tag makes it a string: drop the tag) (sweep point variant=a train.batch_size=4 model.embed=16 and 3 more)`,
+		`exp.yaml:8: model.embed: want int, got string "32" (the !!str tag makes it a string: drop the tag) for model "seq2seq-rnn" (sweep point variant=a train.batch_size=4 model.embed=32 and 3 more)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 	// --set: the last value of a key is the one described.
 	got = loadErr(t, minimal, "train.steps=!!str 5", `train.batch_size=!!str 4`, `train.batch_size="4"`)
 	want = []string{

@@ -28,6 +28,9 @@ type location struct {
 	file       string
 	line, rank int
 	swept      string // the sweep key the location comes from, if any
+	// strTag is the hint for a swept value written with an explicit
+	// !!str tag (locator.strTag), which replaces "(drop the quotes)".
+	strTag string
 }
 
 func (l *locator) at(path string) location {
@@ -90,17 +93,38 @@ func (l *locator) asWritten(path, msg string) string {
 			if lit, ok := s.literals[path]; ok {
 				msg = strings.Replace(msg, "got "+lit.shown, "got "+lit.text, 1)
 			}
-			if quoted, ok := s.strTags[path]; ok {
-				hint := " (the !!str tag makes it a string: drop the tag)"
-				if quoted {
-					hint = " (the !!str tag and the quotes make it a string: drop both)"
-				}
+			if hint := strTagHint(s, path); hint != "" {
 				msg = strings.Replace(msg, " (drop the quotes)", hint, 1)
 			}
 			return msg
 		}
 	}
 	return msg
+}
+
+// strTag returns the hint for the scalar at path (a sweep value:
+// sweep.grid.train.steps[0]) when the layer that wrote it tagged it !!str,
+// or "".
+func (l *locator) strTag(path string) string {
+	for _, s := range l.sources {
+		if _, ok := s.lines[path]; ok {
+			return strTagHint(s, path)
+		}
+	}
+	return ""
+}
+
+// strTagHint is the hint that replaces "(drop the quotes)" for the scalar
+// s wrote at path with an explicit !!str tag, or "" (no tag).
+func strTagHint(s *source, path string) string {
+	quoted, ok := s.strTags[path]
+	switch {
+	case !ok:
+		return ""
+	case quoted:
+		return " (the !!str tag and the quotes make it a string: drop both)"
+	}
+	return " (the !!str tag makes it a string: drop the tag)"
 }
 
 // wroteAt reports whether a layer above the defaults wrote the key path
@@ -181,6 +205,8 @@ func (r *resolver) bad(key, format string, args ...any) {
 	}
 	if at.swept == "" {
 		msg = r.loc.asWritten(key, msg)
+	} else if at.swept == key && at.strTag != "" {
+		msg = strings.Replace(msg, " (drop the quotes)", at.strTag, 1)
 	}
 	r.errs = append(r.errs, &ConfigError{File: at.file, Line: at.line, Key: key, Msg: msg, Lint: r.linting, rank: at.rank})
 }

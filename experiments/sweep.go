@@ -473,20 +473,26 @@ func (r *resolver) expand(sw *sweep, locs func(path string) location, stop func(
 			p.variant = vr.name
 			p.label = append(p.label, "variant")
 			for _, k := range vr.keys {
-				p.set(k, vr.values[k], locs(vr.path+"."+k))
+				at := locs(vr.path + "." + k)
+				at.strTag = r.loc.strTag(vr.path + "." + k)
+				p.set(k, vr.values[k], at)
 			}
 		})
 	}
 	for _, a := range sw.grid {
 		product(len(a.values), func(p *point, i int) {
-			p.set(a.key, a.values[i], locs(a.path))
+			at := locs(a.path)
+			at.strTag = r.loc.strTag(a.path + "[" + strconv.Itoa(i) + "]")
+			p.set(a.key, a.values[i], at)
 			p.label = append(p.label, a.key)
 		})
 	}
 	if len(sw.zip) > 0 {
 		product(len(sw.zip[0].values), func(p *point, i int) {
 			for _, a := range sw.zip {
-				p.set(a.key, a.values[i], locs(a.path+"["+strconv.Itoa(i)+"]"))
+				at := locs(a.path + "[" + strconv.Itoa(i) + "]")
+				at.strTag = r.loc.strTag(a.path + "[" + strconv.Itoa(i) + "]")
+				p.set(a.key, a.values[i], at)
 				p.label = append(p.label, a.key)
 			}
 		})
