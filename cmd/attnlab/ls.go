@@ -41,9 +41,8 @@ when asked for, or when --experiment, --status or --where is given.
 an unknown key is an error listing the closest known keys. The listing fits the
 terminal (--width, $COLUMNS): errors are cut with "…" first, then the hash,
 the start time and the attempts go, long names are cut, and the end time
-goes last. When runs share a name (two versions of an experiment), each such
-name is followed by the run's EXPERIMENT/HASH in parentheses, which names it
-for every command taking a RUN, and the hash stays.`,
+goes last. When runs share a name (two versions of an experiment), the hash
+is what tells them apart and stays.`,
 		Example: "  attnlab ls\n  attnlab ls runs --experiment quickstart --status failed\n  attnlab ls runs --where 'exact_match > 0.9 and attention.name != none'",
 		Args:    args(0, "experiments|runs"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -203,19 +202,18 @@ func lsRuns(ctx context.Context, w io.Writer, width int, st *store.Store, f stor
 // finish, error. When the table is too wide the error is cut first, then
 // the hash, the start time and the attempts go, then the name is cut, and
 // the finish goes last. When runs share a name (two versions of an
-// experiment), the hash is what tells them apart: it is never dropped, and
-// each such name is followed by "(EXPERIMENT/HASH)", the reference that
-// names the run (store.ResolveRun; the name alone is ambiguous). A
+// experiment), the hash is what tells them apart: it is never dropped. A
 // running run whose worker is gone (abandoned, by run id: store.Abandoned)
 // says so in the error column.
 func runsTable(runs []store.Run, abandoned map[int64]string) *term.Table {
 	hashDrop := 4
-	names := make(map[string]int, len(runs))
+	names := make(map[string]bool, len(runs))
 	for _, r := range runs {
-		names[r.Name()]++
-		if names[r.Name()] > 1 {
+		if names[r.Name()] {
 			hashDrop = 0
+			break
 		}
+		names[r.Name()] = true
 	}
 	t := &term.Table{Columns: []term.Column{
 		{Head: "id", Right: true, Key: true},
@@ -232,11 +230,7 @@ func runsTable(runs []store.Run, abandoned map[int64]string) *term.Table {
 		if why, ok := abandoned[r.ID]; ok {
 			msg = why + " (a worker resumes it)"
 		}
-		name := r.Name()
-		if names[name] > 1 {
-			name += " (" + r.Experiment + "/" + shortHash(r.Hash) + ")"
-		}
-		t.Rows = append(t.Rows, []string{strconv.FormatInt(r.ID, 10), name, string(r.Status), strconv.Itoa(r.Attempt),
+		t.Rows = append(t.Rows, []string{strconv.FormatInt(r.ID, 10), r.Name(), string(r.Status), strconv.Itoa(r.Attempt),
 			shortHash(r.Hash), formatTime(r.Started), ended(r), orDash(msg)})
 	}
 	return t

@@ -213,26 +213,3 @@ func TestLsRunsAbandoned(t *testing.T) {
 		t.Errorf("ls runs:\n%s\nwant run 1 only to say %q", r.stdout, want)
 	}
 }
-
-// TestLsRunsNamesVersions: a name that two versions of an experiment give
-// runs is followed by each run's EXPERIMENT/HASH, the reference that names
-// it (the name alone is ambiguous to show, plot, generate); a name no
-// other listed run has is shown alone.
-func TestLsRunsNamesVersions(t *testing.T) {
-	runs := lsRunsFixture()[:2]
-	again := runs[0]
-	again.ID, again.Hash = 16, "aba4a4416abee151"
-	runs = append(runs, again)
-	var b strings.Builder
-	if _, err := runsTable(runs, nil).Render(&b, 200); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []store.Run{runs[0], again} {
-		if want := r.Name() + " (" + r.Experiment + "/" + shortHash(r.Hash) + ")"; !strings.Contains(b.String(), want) {
-			t.Errorf("ls runs, two runs named %s: %q not listed:\n%s", r.Name(), want, b.String())
-		}
-	}
-	if strings.Contains(b.String(), runs[1].Name()+" (") {
-		t.Errorf("ls runs: the unshared name %s has a reference after it:\n%s", runs[1].Name(), b.String())
-	}
-}
