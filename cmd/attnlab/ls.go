@@ -42,7 +42,8 @@ an unknown key is an error listing the closest known keys. The listing fits the
 terminal (--width, $COLUMNS): errors are cut with "…" first, then the hash,
 the start time and the attempts go, long names are cut, and the end time
 goes last. When runs share a name (two versions of an experiment), the hash
-is what tells them apart and stays.`,
+is what tells them apart and stays; EXPERIMENT/HASH (as quickstart/5eed1eef)
+names such a run for every command taking a RUN.`,
 		Example: "  attnlab ls\n  attnlab ls runs --experiment quickstart --status failed\n  attnlab ls runs --where 'exact_match > 0.9 and attention.name != none'",
 		Args:    args(0, "experiments|runs"),
 		RunE: func(cmd *cobra.Command, args []string) error {
