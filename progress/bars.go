@@ -141,13 +141,15 @@ func (b *bars) ended(status store.Status) {
 
 // Wait draws the overall line a last time and stops. An execution that
 // stopped short (a run interrupted or skipped: an interrupt, or its
-// database file gone) has no ETA: that line shows the time elapsed alone.
-// One whose runs all ended, some failed, keeps its line as a finished
-// one's, with the failures counted ("1 failed").
+// database file gone; or steps left untrained by it: a run another
+// process held, waited for) has no ETA: that line shows the time elapsed
+// alone. One whose runs all ended, some failed, keeps its line as a
+// finished one's, with the failures counted ("1 failed").
 func (b *bars) Wait() {
 	if b.overall != nil && !b.overall.Completed() {
+		untrained := b.eta.untrained()
 		b.mu.Lock()
-		b.stopped = b.short
+		b.stopped = b.short || untrained
 		b.mu.Unlock()
 		b.overall.Abort(false)
 	}

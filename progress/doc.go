@@ -22,7 +22,8 @@
 // given up on by a claim), the time elapsed and the overall ETA, giving up
 // the time elapsed first, then the failures; an execution that stops
 // short (a run interrupted or skipped: an interrupt, or its database file
-// gone) leaves it without the ETA. One whose runs all ended, some failed,
+// gone; or a run another process held, waited for, whose steps this one
+// never trained) leaves it without the ETA. One whose runs all ended, some failed,
 // leaves it as a finished one, the failures counted.
 //
 // The overall ETA is remaining · t/trained: remaining is the training steps

@@ -46,6 +46,16 @@ func (e *eta) overall() (done int, elapsed, left time.Duration) {
 	return e.done, elapsed, left
 }
 
+// untrained reports whether steps of the plan are left that no run of
+// this execution trained or ended: those of a run another process held,
+// which this one waited for (done or failed there, or left when the
+// waiting was interrupted).
+func (e *eta) untrained() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.remaining > 0
+}
+
 // skip takes a run that will not be trained out of the remaining steps.
 func (e *eta) skip(steps int) {
 	e.mu.Lock()

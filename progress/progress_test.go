@@ -392,6 +392,28 @@ func TestBarsFailed(t *testing.T) {
 	}
 }
 
+// TestBarsWaitedNoETA: when a run of the plan was held by another process
+// (waited for, and done or failed there: this execution never begins it),
+// the overall line drawn last has no ETA: its steps were left in the
+// remaining ones, and it said "ETA 1m30s" after the execution ended.
+func TestBarsWaitedNoETA(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	refresh := make(chan any)
+	b := newBars(mpb.WithOutput(&buf), mpb.WithWidth(80), mpb.WithManualRefresh(refresh), mpb.ForceAutoRefresh())
+	b.Start(2, 0, 5000)
+	r := b.Begin(store.Run{ID: 1, Experiment: "q", Seed: 1}, 0, 1000)
+	time.Sleep(20 * time.Millisecond)
+	r.Update(runs.Progress{Step: 300, Total: 1000, Loss: 0.5})
+	refresh <- time.Now()
+	r.End(store.StatusDone, nil)
+	// Run 2, 4000 steps, was trained by another process.
+	b.Wait()
+	if last := lastOverall(buf.String()); !strings.HasPrefix(last, "runs ") || strings.Contains(last, "ETA") {
+		t.Errorf("the last overall line %q, want one without an ETA:\n%s", last, buf.String())
+	}
+}
+
 // TestOutcomeDatabaseGone: a run stopped by a deleted database file says
 // so in store.ErrDatabaseGone's words, not with the write that noticed it
 // (another run's, as often as not).
