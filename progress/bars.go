@@ -14,7 +14,10 @@ import (
 	"github.com/attnlab/attnlab/store"
 )
 
-var _ runs.GaveUpReporter = (*bars)(nil)
+var (
+	_ runs.GaveUpReporter       = (*bars)(nil)
+	_ runs.FailedBeforeReporter = (*bars)(nil)
+)
 
 // Bars returns a reporter that draws a bar per running run and an overall
 // bar on w, a terminal whose width it reads at every refresh.
@@ -33,7 +36,7 @@ type bars struct {
 	mu       sync.Mutex
 	stopped  bool // Wait came after an execution that stopped short: no ETA any more
 	short    bool // a run was interrupted or skipped: the execution stops short
-	failed   int  // runs that ended failed, or were given up on
+	failed   int  // runs that ended failed, were given up on, or had failed before
 	overall  *mpb.Bar
 	total    int // runs in the plan
 	longest  int // the longest name begun so far
@@ -122,6 +125,15 @@ func (b *bars) GaveUp(run store.Run, steps int) {
 	b.eta.gaveUp(run.ID, steps)
 	b.mu.Lock()
 	b.failed++
+	b.mu.Unlock()
+}
+
+// FailedBefore counts the runs of the plan that had failed before this
+// execution (runs.FailedBeforeReporter): skipped, they leave the overall
+// bar short of its total, and the line says why ("1 failed").
+func (b *bars) FailedBefore(n int) {
+	b.mu.Lock()
+	b.failed += n
 	b.mu.Unlock()
 }
 

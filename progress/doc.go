@@ -18,13 +18,14 @@
 // (at most MaxBar), and what does not fit is given up in this order — the
 // throughput, the names' width down to 16 columns (a name keeps its end,
 // after "…"), the loss, the names' width down to 8, the ETA. The overall
-// line shows how many runs failed, if any ("2 failed": in training, or
-// given up on by a claim), the time elapsed and the overall ETA, giving up
-// the time elapsed first, then the failures; an execution that stops
+// line shows how many runs failed, if any ("2 failed": in training, given
+// up on by a claim, or before this execution, which skips them:
+// runs.FailedBeforeReporter), the time elapsed and the overall ETA, giving
+// up the time elapsed first, then the failures; an execution that stops
 // short (a run interrupted or skipped: an interrupt, or its database file
 // gone; or a run another process held, waited for, whose steps this one
-// never trained) leaves it without the ETA. One whose runs all ended, some failed,
-// leaves it as a finished one, the failures counted.
+// never trained) leaves it without the ETA. One whose runs all ended,
+// some failed, leaves it as a finished one, the failures counted.
 //
 // The overall ETA is remaining · t/trained: remaining is the training steps
 // the plan's runs still need (Start's steps, less the steps each run

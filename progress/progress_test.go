@@ -445,3 +445,18 @@ func TestLogUnplanned(t *testing.T) {
 		t.Fatalf("an unplanned log:\n%s", got)
 	}
 }
+
+// TestBarsFailedBefore: on a rerun, the runs that had failed before
+// (skipped: runs.FailedBeforeReporter) are counted on the overall line
+// drawn last; it stayed at 1/2 with nothing said of them.
+func TestBarsFailedBefore(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	b := newBars(mpb.WithOutput(&buf), mpb.WithWidth(80), mpb.WithManualRefresh(make(chan any)), mpb.ForceAutoRefresh())
+	b.Start(2, 1, 0)
+	b.FailedBefore(1)
+	b.Wait()
+	if last := lastOverall(buf.String()); !strings.Contains(last, " 1/2 ") || !strings.Contains(last, " 1 failed  ") {
+		t.Errorf("the last overall line %q, want it to say 1/2, 1 failed:\n%s", last, buf.String())
+	}
+}

@@ -4,7 +4,8 @@
 // and Execute runs every run of an experiment with a pool of workers over the
 // run store, with resume after interruption or a crash. Execute reports
 // progress to a Reporter (and a GaveUpReporter of each run of the plan its
-// claims gave up on) and prints nothing itself; package progress has
+// claims gave up on, a FailedBeforeReporter of the runs that had failed
+// before it) and prints nothing itself; package progress has
 // the bars and log lines the CLI shows, and package bench the benchmark
 // harness.
 //

@@ -108,6 +108,16 @@ type GaveUpReporter interface {
 	GaveUp(run store.Run, steps int)
 }
 
+// FailedBeforeReporter is a Reporter told, right after Start, how many
+// runs of the plan had failed before this execution: Execute skips them
+// (--retry-failed requeues them first), as it does done runs, which
+// Start's done counts. Execute tells a Reporter that implements it; the
+// bars of package progress do, so that the overall line counts them failed
+// and does not stop short of them with nothing said.
+type FailedBeforeReporter interface {
+	FailedBefore(n int)
+}
+
 // RunReporter follows one run.
 type RunReporter interface {
 	Update(p Progress)
@@ -207,7 +217,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 	labels := make(map[int64]string, len(plan))
 	dataBytes := make(map[int64]int64, len(plan))
 	ids := make([]int64, len(plan))
-	done, steps := 0, 0
+	done, failed, steps := 0, 0, 0
 	for i, r := range sub.Runs {
 		rep.Outcomes[i] = Outcome{Run: r, Label: plan[i].Label, Status: r.Status}
 		index[r.ID], labels[r.ID], ids[i] = i, plan[i].Label, r.ID
@@ -217,6 +227,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 			done++
 			rep.Outcomes[i].Note = "skipped: done"
 		case store.StatusFailed:
+			failed++
 			rep.Outcomes[i].Note = "skipped: failed"
 		default:
 			steps += plan[i].Config.Train.Steps
@@ -225,6 +236,9 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 	if opt.Reporter != nil {
 		opt.Reporter.Start(len(plan), done, steps)
 		defer opt.Reporter.Wait()
+		if fr, ok := opt.Reporter.(FailedBeforeReporter); ok && failed > 0 {
+			fr.FailedBefore(failed)
+		}
 	}
 	bg := context.WithoutCancel(ctx)
 	var mu sync.Mutex

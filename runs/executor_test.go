@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -626,5 +629,49 @@ func TestWorkThreads(t *testing.T) {
 		if got := workThreads(tc.threads, tc.workers, tc.cpus); got != tc.want {
 			t.Errorf("%s: workThreads(%d, %d, %d) = %d, want %d", tc.name, tc.threads, tc.workers, tc.cpus, got, tc.want)
 		}
+	}
+}
+
+// failedBefore records Start and FailedBefore, in order.
+type failedBefore struct {
+	endings
+	calls []string
+}
+
+func (f *failedBefore) Start(total, done, steps int) {
+	f.calls = append(f.calls, fmt.Sprintf("Start(%d, %d, %d)", total, done, steps))
+}
+func (f *failedBefore) FailedBefore(n int) {
+	f.calls = append(f.calls, fmt.Sprintf("FailedBefore(%d)", n))
+}
+
+// TestExecuteTellsFailedBefore: the runs of the plan that had failed
+// before are told to a FailedBeforeReporter right after Start, which
+// leaves them out of done and steps; the bars' overall line stayed at 1/2
+// on a rerun, with nothing said of the failed run.
+func TestExecuteTellsFailedBefore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "before.db"))
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot, additive]}}")
+	sub, err := Submit(ctx, st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	for _, r := range sub.Runs {
+		if c, err := st.Claim(ctx, r.ID, me, 0); err != nil || !c.Claimed {
+			t.Fatalf("claim: %+v, %v", c, err)
+		}
+		if out := finishRun(ctx, st, me, Outcome{Run: r}, store.StatusFailed, errors.New("boom")); out.Status != store.StatusFailed {
+			t.Fatalf("run %d: %s, want failed", r.ID, out.Status)
+		}
+	}
+	rep := &failedBefore{}
+	if _, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Start(2, 0, 0)", "FailedBefore(2)"}; !slices.Equal(rep.calls, want) {
+		t.Errorf("reporter told %q, want %q", rep.calls, want)
 	}
 }
