@@ -325,6 +325,13 @@ func TestRunFailed(t *testing.T) {
 		!regexp.MustCompile(`\n  ended +\S.* \(its last attempt took `).MatchString(show.stdout) || strings.Contains(show.stdout, "finished") {
 		t.Errorf("show of a failed run:\n%s", show.stdout)
 	}
+	// The error's value lines up with the other rows' (it was a column
+	// to the right: a fixed prefix beside the table).
+	status := regexp.MustCompile(`\n(  status +)\S`).FindStringSubmatch(show.stdout)
+	errRow := regexp.MustCompile(`\n(  error +)\S`).FindStringSubmatch(show.stdout)
+	if status == nil || errRow == nil || len(status[1]) != len(errRow[1]) {
+		t.Errorf("show: the error's value does not line up with the status's:\n%s", show.stdout)
+	}
 	gen := attnlab(t, "generate", "1", "--input", "abc", "--db", db)
 	wantError(t, gen, exitUsage, "generate: run 1 (", "failed, so it has no trained model (attnlab show 1 says why)")
 }

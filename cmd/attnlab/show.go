@@ -149,7 +149,8 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 	r := v.run
 	fmt.Fprintf(w, "run %d of experiment %s\n", r.ID, r.Experiment)
 	tw := newTable(w)
-	row := func(k, val string) { fmt.Fprintf(tw, "  %s\t%s\n", k, val) }
+	keys := 0 // the widest key: the error's row, written apart, lines up
+	row := func(k, val string) { keys = max(keys, width(k)); fmt.Fprintf(tw, "  %s\t%s\n", k, val) }
 	row("name", r.Name())
 	row("hash", r.Hash)
 	row("seed", fmt.Sprint(r.Seed))
@@ -179,7 +180,8 @@ func (v *runView) write(w io.Writer, nSamples int) error {
 		return err
 	}
 	if r.Error != "" {
-		writeHanging(w, "  error     ", strings.Join(strings.Fields(firstLines(r.Error, 3)), " "))
+		// Its value lines up with the table's above (as newTable pads).
+		writeHanging(w, fmt.Sprintf("  %-*s  ", max(keys, width("error")), "error"), strings.Join(strings.Fields(firstLines(r.Error, 3)), " "))
 	}
 
 	if len(v.summaries) > 0 {
