@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -30,7 +31,7 @@ experiment called 3 beside run 3, is refused. Running runs are refused:
 stop them first (Ctrl-C or kill the attnlab that trains them). A run whose
 worker is gone — killed, or silent for a minute — is not running any more
 and is removed; rm says so beside it ("abandoned: its worker h:12 is gone"),
-with its last heartbeat (left alone, the next attnlab run or worker resumes
+or on a line of its own under its experiment's, with its last heartbeat (left alone, the next attnlab run or worker resumes
 it from its last checkpoint). Everything is removed in one transaction per
 kind, so an error leaves the database as it was.
 
@@ -102,6 +103,24 @@ space back to the file system.`,
 			if err != nil {
 				return err
 			}
+			// So with those of an experiment removed: named below it.
+			var inExps []store.Run
+			if len(names) > 0 {
+				running, err := st.Runs(ctx, store.RunFilter{Experiments: names, Status: store.StatusRunning})
+				if err != nil {
+					return err
+				}
+				gone, err := st.Abandoned(ctx, running)
+				if err != nil {
+					return err
+				}
+				for _, r := range running {
+					if _, ok := gone[r.ID]; ok {
+						inExps = append(inExps, r)
+					}
+				}
+				abandoned = mergeWhy(abandoned, gone)
+			}
 			// Check both removals first, so that a refusal leaves everything.
 			var total store.Removal
 			for _, pass := range []bool{true, false} {
@@ -135,16 +154,14 @@ space back to the file system.`,
 					n += c
 				}
 				fmt.Fprintf(w, "%s experiment %s (%s)\n", verb, x.Name, plural(n, "run"))
-			}
-			for _, r := range runs {
-				status := string(r.Status)
-				if why, ok := abandoned[r.ID]; ok {
-					status += ", abandoned: " + why + ", last heartbeat " + formatTime(r.Heartbeat)
-					if dry {
-						status += "; left alone, the next attnlab run or worker resumes it"
+				for _, r := range inExps {
+					if r.Experiment == x.Name {
+						fmt.Fprintf(w, "  with run %s (id %d, %s)\n", printable.Line(r.Name()), r.ID, runStatus(r, abandoned, dry))
 					}
 				}
-				fmt.Fprintf(w, "%s run %s (id %d, %s)\n", verb, printable.Line(r.Name()), r.ID, status)
+			}
+			for _, r := range runs {
+				fmt.Fprintf(w, "%s run %s (id %d, %s)\n", verb, printable.Line(r.Name()), r.ID, runStatus(r, abandoned, dry))
 			}
 			fmt.Fprintf(w, "in all: %s\n", describeRemoval(total))
 			return nil
@@ -153,6 +170,28 @@ space back to the file system.`,
 	db = addDBFlag(cmd)
 	cmd.Flags().BoolVarP(&dry, "dry-run", "n", false, "list what would be removed; remove nothing")
 	return cmd
+}
+
+// runStatus is a removed run's status, and if it is running with its
+// worker gone (abandoned: store.Abandoned), why, with its last heartbeat,
+// and when dry that left alone it would be resumed.
+func runStatus(r store.Run, abandoned map[int64]string, dry bool) string {
+	status := string(r.Status)
+	if why, ok := abandoned[r.ID]; ok {
+		status += ", abandoned: " + why + ", last heartbeat " + formatTime(r.Heartbeat)
+		if dry {
+			status += "; left alone, the next attnlab run or worker resumes it"
+		}
+	}
+	return status
+}
+
+// mergeWhy returns a and b in one map (either may be nil).
+func mergeWhy(a, b map[int64]string) map[int64]string {
+	out := make(map[int64]string, len(a)+len(b))
+	maps.Copy(out, a)
+	maps.Copy(out, b)
+	return out
 }
 
 // howToStop adds to a refusal to remove a running run (store.ErrRunning)

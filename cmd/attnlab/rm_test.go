@@ -243,6 +243,40 @@ func TestRmAbandoned(t *testing.T) {
 	wantError(t, live, exitUsage, "(run 2) on ", "stop it first", "Ctrl-C or kill the attnlab that trains it")
 }
 
+// TestRmExperimentAbandoned: rm of an experiment says which of its runs
+// were left running by a worker that is gone, each on a line under the
+// experiment's: it said only "(4 runs)", as if none had been running.
+func TestRmExperimentAbandoned(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "rm.db")
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := store.CurrentOwner("")
+	owner.PID = gone.ProcessState.Pid()
+	res, err := st.Claim(context.Background(), 3, owner, 0)
+	if err != nil || !res.Claimed {
+		t.Fatalf("Claim = %+v, %v", res, err)
+	}
+	st.Close()
+	why := fmt.Sprintf("  with run %s (id 3, running, abandoned: its worker %s:%d is gone, last heartbeat %s", res.Run.Name(), owner.Host, owner.PID, formatTime(res.Run.Heartbeat))
+	dry := attnlab(t, "rm", "tiny", "--dry-run", "--db", db)
+	wantOK(t, dry)
+	if want := "would remove experiment tiny (4 runs)\n" + why + "; left alone, the next attnlab run or worker resumes it)\nin all: "; !strings.HasPrefix(dry.stdout, want) {
+		t.Errorf("rm --dry-run:\n%s\nwant it to begin with\n%s", dry.stdout, want)
+	}
+	r := attnlab(t, "rm", "tiny", "--db", db)
+	wantOK(t, r)
+	if want := "removed experiment tiny (4 runs)\n" + why + ")\nin all: "; !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("rm:\n%s\nwant it to begin with\n%s", r.stdout, want)
+	}
+}
+
 // TestGcSaysWhyItWaits: gc on a database another process holds locked
 // says once on stderr that it waits for the other writer, then finishes
 // its work when the lock goes (instead of hanging silently, or failing).
