@@ -91,17 +91,18 @@ func (l runLine) fit(c columns) (left, right string) {
 // "loss 123.46", or beyond 10⁴ (a run diverging) "loss 1.2e+30" — "%.4f"
 // of such a loss took 40 columns, pushed the run's ETA off its line and
 // was cut mid-number.
+// The decimals are chosen by the text's width, not by the value: 99.99999
+// rounds to "100.0000", and 9999.999 to "10000.00".
 func lossText(v float64) string {
-	switch a := math.Abs(v); {
-	case a < 100 || math.IsNaN(v):
-		return fmt.Sprintf("loss %.4f", v)
-	case a < 1e4:
-		return fmt.Sprintf("loss %.2f", v)
-	case math.IsInf(v, 0):
+	if math.IsInf(v, 0) {
 		return fmt.Sprintf("loss %+v", v)
-	default:
-		return fmt.Sprintf("loss %.1e", v)
 	}
+	for _, f := range []string{"loss %.4f", "loss %.2f"} {
+		if s := fmt.Sprintf(f, v); len(s) <= lossCols {
+			return s
+		}
+	}
+	return fmt.Sprintf("loss %.1e", v)
 }
 
 // overallLine is what the overall bar's line shows.

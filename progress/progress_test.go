@@ -72,7 +72,7 @@ func TestLines(t *testing.T) {
 // grows, and keeps its magnitude; a diverging run's loss took 40 columns.
 func TestLossText(t *testing.T) {
 	for v, want := range map[float64]string{2.34561: "loss 2.3456", 12.3456: "loss 12.3456", 99.99: "loss 99.9900", 123.456: "loss 123.46",
-		9999.5: "loss 9999.50", 1.1628e30: "loss 1.2e+30", math.Inf(1): "loss +Inf", math.NaN(): "loss NaN"} {
+		9999.5: "loss 9999.50", 1.1628e30: "loss 1.2e+30", 99.99999: "loss 100.00", 9999.999: "loss 1.0e+04", math.Inf(1): "loss +Inf", math.NaN(): "loss NaN"} {
 		if got := lossText(v); got != want || cols(got) > lossCols {
 			t.Errorf("lossText(%v) = %q, want %q, in %d columns at most", v, got, want, lossCols)
 		}
