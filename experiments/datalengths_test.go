@@ -159,3 +159,48 @@ func TestDataProblemsInLineOrder(t *testing.T) {
 		t.Errorf("bad lines listed as %v, want %v:\n%v", lines, want, err)
 	}
 }
+
+// TestStoredTextDataEstimate: read back from the run database (DataBytes
+// lost), a text corpus's dataset is estimated from its file's size at the
+// text task's bytes a file byte (tasks.FileBytes: 6 for char, 4 for
+// word), not the 16 of a pairs file, and still at least what building it
+// took when it was measured.
+func TestStoredTextDataEstimate(t *testing.T) {
+	var b strings.Builder
+	words := []string{"the", "cat", "sat", "on", "a", "mat", "and", "looked", "at", "another", "quiet", "dog"}
+	for i := 0; b.Len() < 200_000; i++ {
+		b.WriteString(words[(i*7+i/13)%len(words)])
+		if i%11 == 10 {
+			b.WriteByte('\n')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "corpus.txt"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tokenizer string
+		perByte   int64
+	}{{"char", 6}, {"word", 4}} {
+		path := filepath.Join(dir, tc.tokenizer+".yaml")
+		exp := "name: x\ntask: {name: text, path: corpus.txt, tokenizer: " + tc.tokenizer + "}\nmodel: {name: lm-rnn}\nseeds: [1]\n"
+		if err := os.WriteFile(path, []byte(exp), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		x, err := Load(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, _ := x.Plan()
+		c := runs[0].Config
+		stored := c
+		stored.DataBytes = 0
+		size := c.Data["path"].Size
+		if es := EstimateMemory(stored); es.Data != tc.perByte*size || es.Data < c.DataBytes {
+			t.Errorf("%s: a stored configuration's dataset is estimated at %d bytes, want %d × the file's %d (measured: %d)",
+				tc.tokenizer, es.Data, tc.perByte, size, c.DataBytes)
+		}
+	}
+}

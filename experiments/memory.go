@@ -84,7 +84,8 @@ const EvalTokens = 1 << 14
 func ContextBatch(train, n int) int { return max(1, min(EvalBatch(train), EvalTokens/max(n, 1))) }
 
 // dataBytesPerFileByte approximates a dataset's memory from its files'
-// size when it was not measured (see EstimateMemory).
+// size when it was not measured, for a task whose parameters do not bound
+// it (tasks.FileBytes; see EstimateMemory).
 const dataBytesPerFileByte = 16
 
 // EstimateMemory returns the estimate for a resolved configuration. The
@@ -114,10 +115,12 @@ func EstimateMemory(c Config) MemoryEstimate {
 	if data == 0 {
 		// A configuration read back from the run database has lost what
 		// its dataset took (DataBytes is not stored): its files' sizes
-		// give it, at the bytes a file byte took to build in the costly
-		// common shapes (tasks' TestBudgetCoversAllocations: 6-16).
+		// give it, at the most bytes a file byte takes in the task's
+		// common shapes (tasks.FileBytes: 16 for pairs, 4 or 6 for text),
+		// or dataBytesPerFileByte for a task that does not say.
+		perByte := fileBytes(c.Task)
 		for _, fp := range c.Data {
-			data += dataBytesPerFileByte * fp.Size
+			data += perByte * fp.Size
 		}
 		if len(c.Data) == 0 {
 			data = generatedData(c.Task)
@@ -245,6 +248,24 @@ func generatedData(p registry.Plugin) int64 {
 		return tasks.GeneratedBytes(s)
 	}
 	return 0
+}
+
+// fileBytes returns the most bytes a byte of the task's files takes
+// (tasks.FileBytes), or dataBytesPerFileByte.
+func fileBytes(p registry.Plugin) int64 {
+	info, err := tasks.Registry.Info(p.Name)
+	if err != nil {
+		return dataBytesPerFileByte
+	}
+	params, err := info.Decode(p.Params, registry.DecodeOptions{NoValidate: true})
+	if err != nil {
+		return dataBytesPerFileByte
+	}
+	if fb, ok := params.(tasks.FileBytes); ok {
+		_, most := fb.FileBytes()
+		return most
+	}
+	return dataBytesPerFileByte
 }
 
 // taskVocab returns the vocabulary size a task's parameters give, or 0.

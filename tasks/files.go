@@ -56,13 +56,20 @@ type HeldOutFiles interface {
 // task named task would, and returns its fingerprint. Errors are those of
 // the task's own reading, one line naming the file as written.
 //
-// A file of more than half opt.Memory is refused by its size, before it
-// is read: a pairs file's bytes and text alone take twice its size, a text
-// file's bytes and token ids (4 bytes a token) as much for any but text of
-// words of 4 bytes and more.
+// A file larger than opt.Memory over the least bytes a byte of the
+// task's files takes (FileBytes: 1 for text, whose string shares the
+// bytes it was read into; 2 for pairs, whose bytes and text alone take
+// twice its size; 1 for a task that does not say) is refused by its size,
+// before it is read.
 func FingerprintFile(task, path string, opt Options) (Fingerprint, error) {
 	if lim := opt.Memory.Bytes; lim > 0 {
-		if fi, err := os.Stat(opt.Path(path)); err == nil && fi.Mode().IsRegular() && 2*fi.Size() > lim {
+		least := int64(1)
+		if e, err := Registry.Lookup(task); err == nil {
+			if fb, ok := e.Params.(FileBytes); ok {
+				least, _ = fb.FileBytes()
+			}
+		}
+		if fi, err := os.Stat(opt.Path(path)); err == nil && fi.Mode().IsRegular() && least*fi.Size() > lim {
 			return Fingerprint{}, (&budget{limit: opt.Memory}).err(task, path)
 		}
 	}
@@ -82,6 +89,16 @@ func fingerprintOf(b []byte) Fingerprint {
 		lines++
 	}
 	return Fingerprint{SHA256: hex.EncodeToString(sum[:])[:16], Size: int64(len(b)), Lines: lines}
+}
+
+// FileBytes is implemented by the parameters of a file task that bound
+// what a byte of its files takes in a run: FileBytes returns the least
+// (FingerprintFile refuses by its size a file whose least is above the
+// memory limit) and the most in the common shapes (a run's memory
+// estimate when the dataset was not measured: a configuration read back
+// from the run database by a worker).
+type FileBytes interface {
+	FileBytes() (least, most int64)
 }
 
 // DataCheck is what CheckData found of a task's data.

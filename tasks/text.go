@@ -90,6 +90,23 @@ func newText(params any, opt Options) (*Dataset, error) {
 		TestTokens: ids[splitTest]}, nil
 }
 
+var _ FileBytes = (*TextParams)(nil)
+
+// FileBytes returns 1, since the text shares the bytes the file was read
+// into and everything else adds to them, and at most the file's bytes, an
+// int32 id (4 bytes) for every token there can be (one a byte with the
+// char tokenizer, one every two bytes with the word tokenizer: a word and
+// the space after it) and a byte a file byte for the vocabulary: 6 and 4.
+// (The vocabulary charges about 400 bytes a distinct token: a 200 KB
+// char corpus's 40 characters took 7 KB; a text of mostly distinct words
+// takes more.)
+func (p *TextParams) FileBytes() (least, most int64) {
+	if p.Tokenizer == "word" {
+		return 1, 1 + streamIDBytes/2 + 1
+	}
+	return 1, 1 + streamIDBytes + 1
+}
+
 var _ measurer = (*TextParams)(nil)
 
 // measure returns what CheckData reports of the dataset newText builds,

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -271,5 +272,37 @@ func TestCheckDataLeavesFileBytes(t *testing.T) {
 	b, ok := memoBytes.take(bytesKey(opt.Path("c.txt"), fp))
 	if !ok || string(b) != text {
 		t.Fatalf("after CheckData the memo holds %q (%v), want the file's bytes %q", b, ok, text)
+	}
+}
+
+// TestTextFileFitsUnderTwiceItsSize: a word corpus that fits in the
+// memory limit is not refused by its size for being larger than half of
+// it (what a pairs file's bytes and text take): its text shares the
+// file's bytes and its ids take 4 bytes a token. A pairs file as large is
+// still refused by its size.
+func TestTextFileFitsUnderTwiceItsSize(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 100_000; i++ {
+		fmt.Fprintf(&b, "measurement%02d ", i%50)
+	}
+	text := b.String()
+	dir := writeFiles(t, map[string]string{"c.txt": text, "p.tsv": strings.ReplaceAll(text, " ", "\t\n")})
+	limit := MemoryLimit{Bytes: int64(len(text)) * 3 / 2, Name: "--max-memory X"}
+	opt := Options{BaseDir: dir, Memory: limit}
+	fp, err := FingerprintFile("text", "c.txt", opt)
+	if err != nil {
+		t.Fatalf("FingerprintFile of a %d-byte word corpus under a limit of %d: %v", len(text), limit.Bytes, err)
+	}
+	opt.Data = map[string]Fingerprint{"path": fp}
+	d, err := Build("text", map[string]any{"path": "c.txt", "tokenizer": "word"}, opt)
+	if err != nil {
+		t.Fatalf("Build under a limit of %d: %v", limit.Bytes, err)
+	}
+	if d.Bytes > limit.Bytes {
+		t.Errorf("the dataset took %d bytes, over the limit %d", d.Bytes, limit.Bytes)
+	}
+	var over *OverMemoryError
+	if _, err := FingerprintFile("pairs", "p.tsv", opt); !errors.As(err, &over) {
+		t.Errorf("FingerprintFile of a pairs file of %d bytes under a limit of %d: %v, want it refused", len(text), limit.Bytes, err)
 	}
 }
