@@ -24,8 +24,10 @@ import (
 // (the Go runtime's soft memory limit, when the room is large enough for
 // that to help), run trains at once only as many runs as the room holds
 // (headroom times each estimate), and it says, before training, when the
-// largest run may need more than that room. It does not refuse
-// such a run: the room is measured, not known, and a cgroup limit
+// largest run may need more than that room. It refuses (addressCheck,
+// exit 2, whatever --quiet says) only a run whose estimate, with a
+// margin, is above all the limit leaves, and only notes one that may need
+// more than the room: the room is measured, not known, and a cgroup limit
 // (--max-memory's default follows it) is the sound way to bound a process.
 
 // The room a limit leaves is the limit less what the process uses when it
@@ -48,9 +50,13 @@ const minSoftLimit = 256 << 20
 // addressLimit names the address-space or data-segment limit the process
 // runs under ("": none), and addressRoom is what it leaves for the heap
 // (at most 0: nothing beyond the allowance).
+// addressFree is what the limit leaves beyond what the process used
+// when it started, without the allowance: no run whose live memory is
+// larger can train under it.
 var (
 	addressLimit string
 	addressRoom  int64
+	addressFree  int64
 )
 
 // boundAddressSpace sets addressLimit and addressRoom from the process's
@@ -74,7 +80,7 @@ func boundAddressSpace() {
 		}
 		room := int64(r.Cur) - used - l.allowance
 		if addressLimit == "" || room < addressRoom {
-			addressRoom = room
+			addressRoom, addressFree = room, int64(r.Cur)-used
 			addressLimit = fmt.Sprintf("ulimit %s %d (%s)", l.flag, r.Cur>>10, experiments.FormatBytes(int64(r.Cur)))
 		}
 	}
@@ -122,6 +128,40 @@ func addressNote(est experiments.MemoryEstimate) string {
 	}
 	return fmt.Sprintf("attnlab: note: %s %s, and the largest run is estimated at %s, its heap mapping up to about %d times that: it may end in Go's fatal \"out of memory\" (a Go program reserves far more address space than it uses; raise the limit, or bound memory with a cgroup)",
 		addressLimit, room, experiments.FormatBytes(est.Bytes), headroom)
+}
+
+// roomMargin is how many times its estimate a run's live memory is taken
+// to reach at the least: a 200 MB word corpus's run peaked 12 % above its
+// estimate (the collector's headroom and the plan's transient
+// allocations), and the margin covers that with about 10 % to spare.
+const roomMargin = 1.25
+
+// addressCheck refuses a plan whose largest run, estimated at est, needs
+// more than an address-space or data-segment limit leaves at all (beyond
+// what the process used when it started, its allowance not deducted)
+// even at roomMargin times its estimate: it would end in Go's fatal "out
+// of memory", which attnlab cannot catch, once training began. One line
+// naming the experiment file, exit 2; nil otherwise.
+func addressCheck(file string, est experiments.MemoryEstimate) error {
+	if addressLimit == "" || est.Bytes <= 0 {
+		return nil
+	}
+	need, why := float64(est.Bytes)*roomMargin, fmt.Sprintf("with a margin of %.0f%%", (roomMargin-1)*100)
+	if addressRoom < minSoftLimit {
+		// No soft limit (boundAddressSpace): the heap grows to twice its
+		// live memory between collections.
+		need *= 2
+		why = fmt.Sprintf("twice that with a margin of %.0f%%, as the heap grows between collections", (roomMargin-1)*100)
+	}
+	if need <= float64(addressFree) {
+		return nil
+	}
+	key := "model"
+	if 2*est.Data > est.Bytes {
+		key = "task"
+	}
+	return experiments.Errors{{File: file, Key: key, Msg: fmt.Sprintf("the largest run is estimated at %s, %s (%s), above the %s that %s leaves beyond what this process used when it started: it would end in Go's fatal \"out of memory\"; raise the limit, or use a smaller model or dataset",
+		experiments.FormatBytes(est.Bytes), experiments.FormatBytes(int64(need)), why, experiments.FormatBytes(max(addressFree, 0)), addressLimit)}}
 }
 
 // addressCap is what an address-space or data-segment limit leaves for

@@ -5,10 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/attnlab/attnlab/experiments"
 )
 
 func TestProcStatusBytes(t *testing.T) {
@@ -21,10 +24,12 @@ func TestProcStatusBytes(t *testing.T) {
 	}
 }
 
-// TestRunUnderUlimit: under ulimit -v, run says before training when a
-// run is estimated above the room the limit leaves (it may end in Go's
-// fatal out of memory, which attnlab cannot catch), and a small
-// experiment trains within the limit without the note.
+// TestRunUnderUlimit: under ulimit -v or -d, run refuses before training
+// a run estimated (with the margin) above all the limit leaves, says when
+// one is estimated above the room (it may end in Go's fatal out of memory,
+// which attnlab cannot catch), --quiet or not, and a small experiment
+// trains within the limit without the note. The -d limits follow from the
+// data segment the process is measured to start with.
 func TestRunUnderUlimit(t *testing.T) {
 	if raceBuild {
 		t.Skip("the race detector reserves more address space than any ulimit -v this test could set")
@@ -33,30 +38,69 @@ func TestRunUnderUlimit(t *testing.T) {
 	dir := t.TempDir()
 	under := func(args ...string) *exec.Cmd { return underUlimit("-v "+strconv.Itoa(limitKiB), args...) }
 
-	// A model estimated at several GiB: the note comes before training
-	// (the process is stopped once it has said it).
+	// A model estimated at several GiB, far above all that ulimit -v
+	// leaves: refused before training, with exit 2 (not Go's fatal out of
+	// memory once it has begun).
 	big := writeIn(t, dir, "big.yaml", "name: big\ntask: {name: reverse, train_size: 40, valid_size: 4, test_size: 4}\n"+
 		"model: {name: seq2seq-rnn, embed: 64, encoder: {name: lstm, hidden: 4096}, attention: {name: dot}}\n"+
 		"train: {steps: 1, batch_size: 4}\nseeds: [1]\n")
-	note, said := firstNote(t, under("run", big, "--db", filepath.Join(dir, "big.db"), "--max-memory", "1TiB"))
-	if want := "attnlab: note: ulimit -v " + strconv.Itoa(limitKiB) + " (3.00 GiB) leaves about "; !strings.HasPrefix(note, want) || !strings.Contains(note, "may end in Go's fatal \"out of memory\"") {
-		t.Errorf("run of a model estimated above the room under ulimit -v: stderr began\n%s\nwant a line starting %q", said, want)
+	out, err := under("run", big, "--db", filepath.Join(dir, "big.db"), "--max-memory", "1TiB").CombinedOutput()
+	want := big + ": model: the largest run is estimated at "
+	if !strings.HasPrefix(string(out), want) || !strings.Contains(string(out), "that ulimit -v "+strconv.Itoa(limitKiB)+" (3.00 GiB) leaves beyond") ||
+		strings.Contains(string(out), "fatal error") || exitStatus(err) != 2 {
+		t.Errorf("run of a model estimated above all ulimit -v leaves: %v\n%s\nwant exit 2 and a line starting %q", err, out, want)
 	}
 
-	// Under ulimit -d 350000 a run estimated at 105 MiB gets the note too:
-	// the room (about 166 MiB) is less than its heap may map (it died there
-	// without a word when the note compared the room with the estimate).
+	// Under a data-segment limit that leaves less than what a run
+	// estimated at 105 MiB needs with the margin (twice that, with no soft
+	// limit), it is refused before it starts, --quiet or not, with one line
+	// that gives what the limit leaves beyond what the process used when
+	// it started; that measure then places the next limit.
 	mid := writeIn(t, dir, "mid.yaml", "name: mid\ntask: {name: reverse}\nseeds: [1]\n")
-	note, said = firstNote(t, underUlimit("-d 350000", "run", mid, "--db", filepath.Join(dir, "mid.db")))
-	if !strings.HasPrefix(note, "attnlab: note: ulimit -d 350000 ") {
-		t.Errorf("run of a model estimated at 105 MiB under ulimit -d 350000: stderr began\n%s\nwant the note", said)
+	const smallKiB = 200000
+	out, err = underUlimit("-d "+strconv.Itoa(smallKiB), "run", mid, "--db", filepath.Join(dir, "mid.db"), "-q").CombinedOutput()
+	m := regexp.MustCompile(`^` + regexp.QuoteMeta(mid) + `: model: the largest run is estimated at ([0-9.]+ [KMG]iB), .* above the ([0-9.]+ [KMG]iB) that ulimit -d ` +
+		strconv.Itoa(smallKiB) + ` \(.*\) leaves beyond what this process used when it started: it would end in Go's fatal "out of memory"`).FindSubmatch(out)
+	if code := exitStatus(err); code != 2 || m == nil {
+		t.Fatalf("run -q of a model needing more than ulimit -d %d leaves: exit %d\n%s\nwant exit 2 and the refusal", smallKiB, code, out)
+	}
+	est, err1 := experiments.ParseBytes(string(m[1]))
+	free, err2 := experiments.ParseBytes(string(m[2]))
+	if err1 != nil || err2 != nil || est <= 0 {
+		t.Fatalf("refusal %q: estimate %v, free %v", out, err1, err2)
+	}
+	used := smallKiB<<10 - free // the data segment at start, as measured (about 112-125 MiB)
+	// A limit whose room (beyond the allowance) is above minSoftLimit,
+	// which then bounds the heap, and below headroom times the estimate:
+	// the run may train (est × roomMargin fits), so it gets the note,
+	// which --quiet does not hide.
+	room := int64(minSoftLimit) + (headroom*est-minSoftLimit)/2
+	if room <= minSoftLimit || float64(est)*roomMargin > float64(room+allowanceData) {
+		t.Fatalf("an estimate of %s leaves no limit between a refusal and a trained run without the note", experiments.FormatBytes(est))
+	}
+	midKiB := (used + allowanceData + room) >> 10
+	note, said := firstNote(t, underUlimit("-d "+strconv.FormatInt(midKiB, 10), "run", mid, "--db", filepath.Join(dir, "mid2.db"), "-q"))
+	if !strings.HasPrefix(note, "attnlab: note: ulimit -d "+strconv.FormatInt(midKiB, 10)+" ") {
+		t.Errorf("run -q of a model estimated at %s under ulimit -d %d (%s at start): stderr began\n%s\nwant the note", experiments.FormatBytes(est), midKiB, experiments.FormatBytes(used), said)
 	}
 
 	// A small experiment trains under the same limit, without the note.
-	out, err := under("run", "testdata/tiny.yaml", "--db", filepath.Join(dir, "tiny.db")).CombinedOutput()
+	out, err = under("run", "testdata/tiny.yaml", "--db", filepath.Join(dir, "tiny.db")).CombinedOutput()
 	if err != nil || strings.Contains(string(out), "ulimit") {
 		t.Errorf("run of a small experiment under ulimit -v: %v\n%s", err, out)
 	}
+}
+
+// exitStatus returns the exit status of a command that ran with error
+// err (0 for nil, -1 if it did not exit).
+func exitStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
 }
 
 // firstNote starts cmd and returns the first line of its stderr that is a

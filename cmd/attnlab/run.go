@@ -80,7 +80,12 @@ names), 130 when interrupted before every run was done.`,
 			if note != "" && !quiet {
 				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
-			if note := addressNote(est); note != "" && !quiet {
+			if err := addressCheck(args[0], est); err != nil {
+				return err
+			}
+			// Not hidden by --quiet: the run may end in Go's fatal "out of
+			// memory", and this line is the only word of why.
+			if note := addressNote(est); note != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
 			maxWorkers, err := mem.workers(est)
