@@ -79,6 +79,13 @@ for the whole job to end; --sbatch-arg=--wait is refused for that), nor
 those that would override an option an --sbatch-arg gives (SBATCH_ACCOUNT
 with --sbatch-arg=--account=lab).
 
+Each --sbatch-arg is an #SBATCH line, read as sbatch reads them: an option
+sbatch does not have (by the option table of Slurm 22.05 to 26.11: a site's
+SPANK options are not in it), an abbreviation that starts several (--wai:
+--wait and --wait-all-nodes), a missing value or a stray word is refused
+before anything is queued. The word after an option that wants a value is
+that value, whatever it is (-A -W: account -W).
+
 --dry-run prints the script and submits nothing. It opens the database read
 only, when there is one, to count what is left to train as a submission
 would: when nothing is, it says so and prints no script. An experiment
@@ -329,91 +336,37 @@ func (o *slurmOptions) check() error {
 		if !strings.HasPrefix(a, "-") || strings.ContainsAny(a, "\n\r") {
 			return usagef("--sbatch-arg %q: want one sbatch option such as --mem=4G", a)
 		}
-		// sbatch reads every word of an #SBATCH line as an option or its
-		// value ("--mem=4G --array=0-9" is two options): each is checked.
-		words, err := splitSbatchLine(a)
-		if err != nil {
-			// Refused here: sbatch would refuse the script only once the
-			// runs are queued.
-			return usagef("--sbatch-arg %q: %v", a, err)
+	}
+	// sbatch reads every word of the #SBATCH lines as an option or its
+	// value ("--mem=4G --array=0-9" is two options), and refuses the
+	// script on one it cannot read, only once the runs are queued: each
+	// is checked here.
+	settings, err := parseSbatchArgs(o.sbatchArgs)
+	for _, s := range settings {
+		a := o.sbatchArgs[s.arg]
+		switch s.name {
+		case "wrap":
+			return usagef("--sbatch-arg %q: --wrap is a command-line option of sbatch, ignored in the script's #SBATCH lines; give options for the job", a)
+		case "wait":
+			return usagef("--sbatch-arg %q: --wait would make sbatch, and attnlab slurm, wait until every worker has ended; watch the job with squeue instead", a)
 		}
-		for _, w := range words {
-			if !strings.HasPrefix(w, "-") {
-				continue // a value
-			}
-			// sbatch takes unambiguous abbreviations of long options (--wr: --w is also --wait and --wckey).
-			if name, _, _ := strings.Cut(w, "="); len(name) >= 4 && strings.HasPrefix("--wrap", name) {
-				return usagef("--sbatch-arg %q: --wrap is a command-line option of sbatch, ignored in the script's #SBATCH lines; give options for the job", a)
-			}
-			if name, _, _ := strings.Cut(w, "="); name == "--wait" || shortOptionIn(name, 'W') {
-				return usagef("--sbatch-arg %q: --wait would make sbatch, and attnlab slurm, wait until every worker has ended; watch the job with squeue instead", a)
-			}
-			if flag, ours := ownSbatchOption(w); ours != "" {
-				return usagef("--sbatch-arg %q: the script sets %s itself from %s; use that instead", a, flag, ours)
-			}
+		if ours, own := ownSbatchOptions[s.name]; own {
+			return usagef("--sbatch-arg %q: the script sets --%s itself from %s; use that instead", a, s.name, ours)
 		}
 	}
-	return nil
+	return err
 }
 
-// ownSbatchOption tells whether the sbatch option a (as --sbatch-arg gives
-// it: "--array=0-5", "-o /dev/null", "-a3") is one the script writes
-// itself, and from which of slurm's flags: a second line would silently
-// override it.
-func ownSbatchOption(a string) (flag, ours string) {
-	own := []struct{ long, short, ours string }{
-		{"--array", "-a", "--workers"},
-		{"--output", "-o", "--output-dir"},
-		{"--cpus-per-task", "-c", "--cpus-per-task"},
-		{"--time", "-t", "--time"},
-		{"--partition", "-p", "--partition"},
-		{"--job-name", "-J", "the experiment's name"},
-	}
-	name, _, _ := strings.Cut(strings.Fields(a)[0], "=")
-	if !strings.HasPrefix(name, "--") {
-		// A cluster of short options: sbatch's that take no value
-		// (-H, -O, -Q, -s, -v, -W, ...) may come before one of ours,
-		// "-Ha0-99"; the first that takes one takes the rest.
-		for i := 1; i < len(name); i++ {
-			for _, o := range own {
-				if o.short[1] == name[i] {
-					return o.long, o.ours
-				}
-			}
-			if !strings.ContainsRune("hHOQsvVW", rune(name[i])) {
-				break
-			}
-		}
-		return "", ""
-	}
-	for _, o := range own {
-		// sbatch takes unambiguous abbreviations of long options: --ar
-		// is --array, --j --job-name, --ou --output (one it finds
-		// ambiguous, --a, it refuses itself).
-		if len(name) >= 3 && strings.HasPrefix(o.long, name) {
-			return o.long, o.ours
-		}
-	}
-	return "", ""
-}
-
-// shortOptionIn tells whether a word of sbatch's options that is a cluster
-// of short options ("-vW", "-Hp debug"'s "-Hp") holds the option c: after
-// options that take no value (-H, -O, -Q, -s, -v, -V, -W, -h) only, since
-// the first that takes one takes the rest of the word.
-func shortOptionIn(word string, c byte) bool {
-	if len(word) < 2 || word[0] != '-' || word[1] == '-' {
-		return false
-	}
-	for i := 1; i < len(word); i++ {
-		if word[i] == c {
-			return true
-		}
-		if !strings.ContainsRune("hHOQsvVW", rune(word[i])) {
-			return false
-		}
-	}
-	return false
+// ownSbatchOptions are the sbatch options (by long name) that the script
+// writes itself, and from which of slurm's flags: a second line would
+// silently override it.
+var ownSbatchOptions = map[string]string{
+	"array":         "--workers",
+	"output":        "--output-dir",
+	"cpus-per-task": "--cpus-per-task",
+	"time":          "--time",
+	"partition":     "--partition",
+	"job-name":      "the experiment's name",
 }
 
 var scriptTemplate = template.Must(template.New("sbatch").Parse(`#!/bin/bash
@@ -578,56 +531,43 @@ var sbatchEnvOptions = []struct {
 	{"SBATCH_WAIT_ALL_NODES", "--wait-all-nodes", 0}, {"SBATCH_WCKEY", "--wckey", 0}, {"SBATCH_INPUT", "--input", 'i'},
 }
 
-// givenSbatchOptions are the long names of the options of sbatchEnvOptions
-// that args (--sbatch-arg's) give: spelt whole (--account=lab, --qos
+// givenSbatchOptions are the long names ("--account") of the options of
+// sbatchEnvOptions that args (--sbatch-arg's, checked) give, however
+// sbatch reads them (parseSbatchArgs): spelt whole (--account=lab, --qos
 // long), abbreviated (--acco=lab), or by their letter, alone or in a
 // cluster (-A lab, -Oqlong).
 func givenSbatchOptions(args []string) map[string]bool {
 	given := map[string]bool{}
-	for _, a := range args {
-		for _, w := range sbatchWords(a) {
-			name, _, _ := strings.Cut(w, "=")
-			if long := sbatchEnvLong(name); long != "" {
-				given[long] = true
-			}
-			for _, e := range sbatchEnvOptions {
-				if e.short != 0 && shortOptionIn(name, e.short) {
-					given[e.long] = true
-				}
-			}
+	settings, _ := parseSbatchArgs(args)
+	for _, s := range settings {
+		if long := sbatchEnvLong("--" + s.name); long != "" {
+			given[long] = true
 		}
 	}
 	return given
 }
 
 // sbatchEnvLong is the long name of the option of sbatchEnvOptions that
-// the word name is, as sbatch's getopt_long reads it: the name whole
-// (--mem, though --mem-bind starts with it too), or a start of that one
-// name alone (--acco). A start of several (--acc: --account and
-// --acctg-freq) is none: sbatch refuses it as ambiguous. So does it one
-// that also starts an option this list lacks (--exc, also --exclude),
-// which is taken for the option here.
+// the word name is, as sbatch's getopt_long reads it (lookupSbatchLong):
+// the name whole (--mem, though --mem-bind starts with it too), or a start
+// of that one option's name alone (--acco). A start of several (--acc:
+// --account and --acctg-freq; --q: --qos and --quiet) is none: sbatch
+// refuses it as ambiguous.
 func sbatchEnvLong(name string) string {
-	if len(name) < 3 || !strings.HasPrefix(name, "--") {
+	long, ok := strings.CutPrefix(name, "--")
+	if !ok || long == "" {
 		return ""
 	}
-	found := ""
+	spec, _ := lookupSbatchLong(long)
+	if spec == nil {
+		return ""
+	}
 	for _, e := range sbatchEnvOptions {
-		if name == e.long {
+		if e.long == "--"+spec.canonical() {
 			return e.long
 		}
-		if strings.HasPrefix(e.long, name) {
-			if found != "" && found != e.long {
-				found = "-" // ambiguous, unless a later option is name whole
-			} else if found == "" {
-				found = e.long
-			}
-		}
 	}
-	if found == "-" {
-		return ""
-	}
-	return found
+	return ""
 }
 
 // sbatch submits script and returns the job id. The full database target
@@ -667,29 +607,20 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, env []string
 func checkExport(sbatchArgs []string, env string, set bool, db string) error {
 	const lacks = "the job would not get ATTNLAB_DB, the database URL with its password, and every worker would stop"
 	source, value := "", ""
-	for _, a := range sbatchArgs {
-		words := sbatchWords(a)
-		for i, w := range words {
-			name, v, eq := strings.Cut(w, "=")
-			// sbatch takes unambiguous abbreviations of long options
-			// (--export-f); --expor is also --export-file, which sbatch
-			// finds ambiguous, but is taken for --export here.
-			if len(name) >= len("--export-") && strings.HasPrefix("--export-file", name) {
-				return usagef("--sbatch-arg %q: sbatch gives the job the variables of that file and none of its own environment, so %s; give variables with --export=ALL,NAME=value instead", a, lacks)
-			}
-			if name != "--export" && (len(name) < 5 || !strings.HasPrefix("--export", name)) {
-				continue
-			}
-			if !eq && i+1 < len(words) {
-				v = words[i+1]
-			}
-			if writesDB(v) {
+	settings, _ := parseSbatchArgs(sbatchArgs)
+	for _, s := range settings {
+		a := sbatchArgs[s.arg]
+		switch s.name {
+		case "export-file":
+			return usagef("--sbatch-arg %q: sbatch gives the job the variables of that file and none of its own environment, so %s; give variables with --export=ALL,NAME=value instead", a, lacks)
+		case "export":
+			if writesDB(s.value) {
 				// Refused even when it names --db's own URL, and even when
 				// a later --export overrides it: the line is written into
 				// the script, password and all.
 				return usagef("--sbatch-arg %q: ATTNLAB_DB=VALUE would write the database URL, password included, into the script; name ATTNLAB_DB without a value (--export=ATTNLAB_DB,...) or use ALL: the job gets it from the environment, where attnlab slurm sets it to --db", a)
 			}
-			source, value = fmt.Sprintf("--sbatch-arg %q", a), v
+			source, value = fmt.Sprintf("--sbatch-arg %q", a), s.value
 		}
 	}
 	if set {
@@ -839,27 +770,13 @@ func isCSpace(c byte) bool {
 }
 
 // laterJob says whether sbatch options make the job start later than
-// now: --dependency or --begin (-d, -b; written --opt=value, --opt value
-// or -dvalue, abbreviated --dep, --be, after other options in one
-// --sbatch-arg as sbatch reads them: sbatchWords).
+// now: --dependency or --begin (-d, -b), however sbatch reads them
+// (parseSbatchArgs).
 func laterJob(args []string) bool {
-	for _, a := range args {
-		for _, w := range sbatchWords(a) {
-			name, _, _ := strings.Cut(w, "=")
-			if strings.HasPrefix(name, "--") {
-				if len(name) >= 5 && strings.HasPrefix("--dependency", name) || len(name) >= 4 && strings.HasPrefix("--begin", name) {
-					return true
-				}
-				continue
-			}
-			for i := 1; i < len(name) && name[0] == '-'; i++ {
-				if name[i] == 'd' || name[i] == 'b' {
-					return true
-				}
-				if !strings.ContainsRune("hHOQsvVW", rune(name[i])) {
-					break
-				}
-			}
+	settings, _ := parseSbatchArgs(args)
+	for _, s := range settings {
+		if s.name == "dependency" || s.name == "begin" {
+			return true
 		}
 	}
 	return false

@@ -97,6 +97,24 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--sbatch-arg", "--wait"}, `--sbatch-arg "--wait": --wait would make sbatch, and attnlab slurm, wait until every worker has ended`},
 		{[]string{"--workers", "2", "--sbatch-arg", "-vW"}, `--sbatch-arg "-vW": --wait would make sbatch`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G -W"}, `--sbatch-arg "--mem=4G -W": --wait would make sbatch`},
+		// What sbatch would refuse only after the runs are queued (checked
+		// against Slurm 22.05.8's): an ambiguous abbreviation, an option
+		// it lacks, a stray word, a missing or unwanted value.
+		{[]string{"--workers", "2", "--sbatch-arg", "--wai"}, `--sbatch-arg "--wai": sbatch finds --wai ambiguous: it starts --wait, --wait-all-nodes; spell the option out`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G", "--sbatch-arg", "--q=long"}, `--sbatch-arg "--q=long": sbatch finds --q ambiguous: it starts --qos, --quiet`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--clu=far"}, `--sbatch-arg "--clu=far": sbatch finds --clu ambiguous: it starts --cluster, --cluster-constraint, --clusters`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--exclusive foo"}, `--sbatch-arg "--exclusive foo": sbatch refuses the script at "foo", which is no option (--exclusive takes a value only as --exclusive=VALUE)`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--hold", "--sbatch-arg", "--mem=4G foo"}, `--sbatch-arg "--mem=4G foo": sbatch refuses the script at "foo", which is no option`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--hold -- --mem=4G"}, `--sbatch-arg "--hold -- --mem=4G": sbatch refuses the script at "--mem=4G", which is no option (it follows --)`},
+		{[]string{"--workers", "2", "--sbatch-arg", "-"}, `--sbatch-arg "-": sbatch refuses the script at "-", which is no option`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--memory=4G"}, `--sbatch-arg "--memory=4G": sbatch has no option --memory`},
+		{[]string{"--workers", "2", "--sbatch-arg", "-Hj x"}, `--sbatch-arg "-Hj x": sbatch has no option -j`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--hold=1"}, `--sbatch-arg "--hold=1": --hold takes no value`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--mem"}, `--sbatch-arg "--mem": --mem wants a value`},
+		{[]string{"--workers", "2", "--sbatch-arg", "-HA"}, `--sbatch-arg "-HA": -A (--account) wants a value`},
+		// The value of -A is the next word, whatever it is: "-W" here is
+		// no --wait, and "-p" after -A is no --partition.
+		{[]string{"--workers", "2", "--sbatch-arg", "-A -W --wai"}, `--sbatch-arg "-A -W --wai": sbatch finds --wai ambiguous`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
 		wantError(t, r, exitUsage, tc.want)
@@ -135,7 +153,9 @@ func TestSlurmExportKeepsDB(t *testing.T) {
 	}{
 		{withPassword, "", []string{"--sbatch-arg=--export=NONE"}, `--sbatch-arg "--export=NONE": the job would not get ATTNLAB_DB`},
 		{withPassword, "", []string{"--sbatch-arg", "--export PATH,HOME"}, `--sbatch-arg "--export PATH,HOME": the job would not get ATTNLAB_DB`},
-		{withPassword, "", []string{"--sbatch-arg=--exp=NIL"}, `--sbatch-arg "--exp=NIL": the job would not get ATTNLAB_DB`},
+		// sbatch finds any abbreviation of --export ambiguous (it starts
+		// --export-file too).
+		{withPassword, "", []string{"--sbatch-arg=--exp=NIL"}, `--sbatch-arg "--exp=NIL": sbatch finds --exp ambiguous: it starts --export, --export-file`},
 		{withPassword, "", []string{"--sbatch-arg=--export=ALL", "--sbatch-arg=--export=NONE"}, `--sbatch-arg "--export=NONE"`},
 		{withPassword, "NONE", nil, `SBATCH_EXPORT="NONE" in the environment: the job would not get ATTNLAB_DB`},
 		{withPassword, "PATH", []string{"--sbatch-arg=--export=ALL"}, `SBATCH_EXPORT="PATH" in the environment`},
@@ -538,7 +558,8 @@ func TestSbatchEnvLong(t *testing.T) {
 		{"--mem-per", ""},
 		{"--cluster", "--cluster"},
 		{"--clust", ""},
-		{"--q", "--qos"},
+		{"--q", ""}, // --quiet too: sbatch finds it ambiguous
+		{"--qo", "--qos"},
 		{"--runt", "--runtime"},
 		{"--", ""},
 		{"-A", ""},
@@ -586,5 +607,76 @@ func TestSlurmEnvOverridesAbbreviated(t *testing.T) {
 	}
 	if !strings.Contains(env, "\nSBATCH_MEM_BIND=local\n") {
 		t.Errorf("sbatch did not get SBATCH_MEM_BIND, whose option --mem is not")
+	}
+}
+
+// TestSlurmValueStartsWithDash: sbatch takes the word after an option
+// that wants a value as that value, even one that starts with "-" (-A -W
+// is account "-W", not --wait): attnlab slurm reads it so too and accepts
+// it, and the line reaches the script as given.
+func TestSlurmValueStartsWithDash(t *testing.T) {
+	for _, arg := range []string{"-A -W", "--account -p", "-A", "--mem=4G -x"} {
+		args := []string{"slurm", "testdata/queue.yaml", "--dry-run", "--workers", "2", "--sbatch-arg", arg}
+		if arg == "-A" {
+			args = append(args, "--sbatch-arg", "-W") // the next line's word
+		}
+		if arg == "--mem=4G -x" {
+			args = append(args, "--sbatch-arg", "-a")
+		}
+		r := attnlab(t, args...)
+		wantOK(t, r)
+		if !strings.Contains(r.stdout, "\n#SBATCH "+arg+"\n") {
+			t.Errorf("--sbatch-arg %q: the script lacks its line:\n%s", arg, r.stdout)
+		}
+	}
+}
+
+// TestParseSbatchArgs: parseSbatchArgs reads --sbatch-arg lines as
+// sbatch's getopt_long reads #SBATCH lines (each case was checked against
+// Slurm 22.05.8's sbatch).
+func TestParseSbatchArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // the settings as name=value, or the error's tail
+	}{
+		{[]string{"-A -W"}, "account=-W"},
+		{[]string{"-A", "-W"}, "account=-W"},
+		{[]string{"-Alab -vW"}, "account=lab verbose wait"},
+		{[]string{"-Hp debug"}, "hold partition=debug"},
+		{[]string{"-kfoo"}, "no-kill=foo"},
+		{[]string{"-k --mem 4G"}, "no-kill mem=4G"},
+		{[]string{"--acco=lab --mem-b local"}, "account=lab mem-bind=local"},
+		{[]string{"--tasks=3"}, "ntasks-per-node=3"},
+		{[]string{"--exclusive=user --nice"}, "exclusive=user nice"},
+		{[]string{"--requeue=1"}, "requeue=1"},
+		{[]string{"--mem=4G --"}, "mem=4G"},
+		{[]string{"--lic=x"}, "licenses=x"},
+		{[]string{"--clu=x"}, "sbatch finds --clu ambiguous: it starts --cluster, --cluster-constraint, --clusters; spell the option out"},
+		{[]string{"--ntasks-per=3"}, "sbatch finds --ntasks-per ambiguous: it starts --ntasks-per-core, --ntasks-per-gpu, --ntasks-per-node, --ntasks-per-socket, --ntasks-per-tres; spell the option out"},
+		{[]string{"--=x"}, "sbatch finds -- ambiguous"},
+		{[]string{"---x"}, "sbatch has no option ---x"},
+		{[]string{"--nice -5"}, "sbatch has no option -5"},
+		{[]string{"--no-kill foo"}, `sbatch refuses the script at "foo", which is no option (--no-kill takes a value only as --no-kill=VALUE)`},
+		{[]string{"--hold foo"}, `sbatch refuses the script at "foo", which is no option (--hold takes no value)`},
+		{[]string{"-- foo"}, `sbatch refuses the script at "foo", which is no option (it follows --)`},
+	} {
+		settings, err := parseSbatchArgs(tc.args)
+		var got []string
+		for _, s := range settings {
+			if s.hasValue {
+				got = append(got, s.name+"="+s.value)
+			} else {
+				got = append(got, s.name)
+			}
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("parseSbatchArgs(%q) = %v, want an error with %q", tc.args, err, tc.want)
+			}
+			continue
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("parseSbatchArgs(%q) = %q, want %q", tc.args, g, tc.want)
+		}
 	}
 }
