@@ -87,8 +87,11 @@ before anything is queued. The word after an option that wants a value is
 that value, whatever it is (-A -W: account -W).
 
 --dry-run prints the script and submits nothing. It opens the database read
-only, when there is one, to count what is left to train as a submission
-would: when nothing is, it says so and prints no script. An experiment
+only, when there is one, to count and tell what is left to train as a
+submission would: when nothing is, or when every run left trains on a live
+worker (without --sbatch-arg=--dependency or --begin), it says so and
+prints no script; with a script, its notes (failed runs that stay failed,
+runs handed back as too big) go to stderr. An experiment
 refused for a setting that new experiments may not have is kept, as without
 --dry-run, when every run of its plan is stored there already.`,
 		Example: "  attnlab slurm exp.yaml --db postgres://lab@db.example/attnlab --workers 8 --time 4:00:00 --partition cpu\n" +
@@ -137,18 +140,32 @@ refused for a setting that new experiments may not have is kept, as without
 				return err
 			}
 			if o.dryRun {
-				// As a submission would, one that has nothing to train
-				// says so instead of a job.
-				left, failed, err := leftToTrain(cmd.Context(), target, x, o.retryFailed)
-				switch {
-				case err != nil:
+				// What a submission would say and do, from what the
+				// database holds, without writing to it.
+				pre, err := previewSubmission(cmd.Context(), target, x, o.retryFailed)
+				if err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "attnlab slurm: note: cannot see what is left to train (%v): the script is printed all the same\n", err)
-				case left == 0:
-					w := cmd.OutOrStdout()
-					if failed > 0 {
-						fmt.Fprintln(w, failedStay(failed))
-					}
+					_, err = io.WriteString(cmd.OutOrStdout(), script)
+					return err
+				}
+				c := countSlurmRuns(pre.runs)
+				skip := c.skip(o.sbatchArgs, pre.abandoned)
+				// With a script, stdout is the script alone: the notes
+				// go to stderr.
+				w := cmd.ErrOrStderr()
+				if skip != "" {
+					w = cmd.OutOrStdout()
+				}
+				if c.failed > 0 {
+					fmt.Fprintln(w, failedStay(c.failed))
+				}
+				writeTooBig(w, pre.runs)
+				switch skip {
+				case nothingToTrain:
 					fmt.Fprintf(w, "nothing to train: every run of %s is stored in %s already; no Slurm job would be submitted\n", x.Name, store.Redact(target))
+					return nil
+				case nothingToStart:
+					fmt.Fprintf(w, "nothing to start: %s; no Slurm job would be submitted (one with --sbatch-arg=--dependency=afterany:JOB resumes them after that job)\n", allTraining(c.running))
 					return nil
 				}
 				_, err = io.WriteString(cmd.OutOrStdout(), script)
@@ -180,38 +197,23 @@ refused for a setting that new experiments may not have is kept, as without
 					return err
 				}
 			}
-			queued, failed, running := 0, 0, 0
-			for _, r := range sub.Runs {
-				switch r.Status {
-				case store.StatusFailed:
-					failed++
-				case store.StatusDone:
-				case store.StatusRunning:
-					running++
-					queued++
-				default:
-					queued++
-				}
-			}
+			c := countSlurmRuns(sub.Runs)
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "queued %s of %s in %s (%d of them to train)\n", plural(len(sub.Runs), "run"), x.Name, st.Path(), queued)
+			fmt.Fprintf(w, "queued %s of %s in %s (%d of them to train)\n", plural(len(sub.Runs), "run"), x.Name, st.Path(), c.queued)
 			if requeued > 0 {
 				fmt.Fprintf(w, "requeued %s\n", plural(requeued, "failed run"))
 			}
-			if failed > 0 {
-				fmt.Fprintln(w, failedStay(failed))
+			if c.failed > 0 {
+				fmt.Fprintln(w, failedStay(c.failed))
 			}
 			writeTooBig(w, sub.Runs)
-			if queued == 0 {
+			switch c.skip(o.sbatchArgs, c.running > 0 && anyAbandoned(cmd.Context(), st, sub.Runs)) {
+			case nothingToTrain:
 				// Its workers would start, find nothing and stop.
 				fmt.Fprintln(w, "nothing to train: no Slurm job submitted")
 				return nil
-			}
-			if queued == running && !laterJob(o.sbatchArgs) && !anyAbandoned(cmd.Context(), st, sub.Runs) {
-				// Its workers would only wait for the ones training. A
-				// job that starts later (--dependency, --begin: the next
-				// job past a time limit) may find them handed back.
-				fmt.Fprintf(w, "nothing to start: %s; no Slurm job submitted (one with --sbatch-arg=--dependency=afterany:JOB resumes them after that job)\n", allTraining(running))
+			case nothingToStart:
+				fmt.Fprintf(w, "nothing to start: %s; no Slurm job submitted (one with --sbatch-arg=--dependency=afterany:JOB resumes them after that job)\n", allTraining(c.running))
 				return nil
 			}
 			env, dropped := sbatchEnv(os.Environ(), o, *db)
@@ -253,41 +255,100 @@ refused for a setting that new experiments may not have is kept, as without
 	return cmd
 }
 
-// leftToTrain counts, read only, the runs of x's plan a submission to
-// target would leave to train: those not stored there done, nor failed
-// without retryFailed (failed counts these). With no attnlab database at
-// target every run is left.
-func leftToTrain(ctx context.Context, target string, x *experiments.Experiment, retryFailed bool) (left, failed int, err error) {
-	plan, err := x.Plan()
-	if err != nil {
-		return 0, 0, err
-	}
-	st, err := store.OpenReadOnly(target)
-	if errors.Is(err, store.ErrNoDatabase) {
-		return len(plan), 0, nil
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	defer st.Close()
-	stored, err := st.Runs(ctx, store.RunFilter{Experiments: []string{x.Name}})
-	if err != nil {
-		return 0, 0, err
-	}
-	status := make(map[string]store.Status, len(stored))
-	for _, r := range stored {
-		status[r.Hash] = r.Status
-	}
-	for _, r := range plan {
-		switch s, ok := status[r.Hash]; {
-		case ok && s == store.StatusDone:
-		case ok && s == store.StatusFailed && !retryFailed:
-			failed++
+// slurmCounts counts the runs of a submission (runs.Submit's, after
+// --retry-failed) as attnlab slurm tells them.
+type slurmCounts struct {
+	queued  int // left to train: queued, interrupted or running
+	failed  int // failed, and staying so
+	running int // of queued, those running
+}
+
+func countSlurmRuns(rs []store.Run) slurmCounts {
+	var c slurmCounts
+	for _, r := range rs {
+		switch r.Status {
+		case store.StatusFailed:
+			c.failed++
+		case store.StatusDone:
+		case store.StatusRunning:
+			c.running++
+			c.queued++
 		default:
-			left++
+			c.queued++
 		}
 	}
-	return left, failed, nil
+	return c
+}
+
+// Why attnlab slurm submits no job (slurmCounts.skip).
+const (
+	nothingToTrain = "nothing to train"
+	nothingToStart = "nothing to start"
+)
+
+// skip says why a submission of these runs, with the --sbatch-arg lines
+// args, submits no job ("" when it submits one): nothing is left to
+// train, or every run left trains on a live worker (none abandoned), so
+// that the job's workers would only wait for them — unless the job starts
+// later (laterJob), when they may have been handed back.
+func (c slurmCounts) skip(args []string, abandoned bool) string {
+	switch {
+	case c.queued == 0:
+		return nothingToTrain
+	case c.queued == c.running && !laterJob(args) && !abandoned:
+		return nothingToStart
+	}
+	return ""
+}
+
+// preview is what a submission would find: the runs of the plan as
+// runs.Submit (and --retry-failed) would leave them, and whether a
+// running one seems to have lost its worker (anyAbandoned).
+type preview struct {
+	runs      []store.Run
+	abandoned bool
+}
+
+// previewSubmission reads, read only, what a submission of x to target
+// would find (preview): the stored runs of x's plan with their status
+// (failed ones queued again with retryFailed), and the plan's other runs
+// as queued. With no attnlab database at target every run is queued.
+func previewSubmission(ctx context.Context, target string, x *experiments.Experiment, retryFailed bool) (preview, error) {
+	plan, err := x.Plan()
+	if err != nil {
+		return preview{}, err
+	}
+	var stored []store.Run
+	st, err := store.OpenReadOnly(target)
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+	case err != nil:
+		return preview{}, err
+	default:
+		defer st.Close()
+		if stored, err = st.Runs(ctx, store.RunFilter{Experiments: []string{x.Name}}); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return preview{}, err
+		}
+	}
+	byHash := make(map[string]store.Run, len(stored))
+	for _, r := range stored {
+		byHash[r.Hash] = r
+	}
+	var p preview
+	for _, pr := range plan {
+		r, ok := byHash[pr.Hash]
+		switch {
+		case !ok:
+			r = store.Run{Hash: pr.Hash, Status: store.StatusQueued}
+		case r.Status == store.StatusFailed && retryFailed:
+			r.Status, r.Error = store.StatusQueued, ""
+		}
+		p.runs = append(p.runs, r)
+	}
+	if st != nil {
+		p.abandoned = anyAbandoned(ctx, st, p.runs)
+	}
+	return p, nil
 }
 
 // outputDirRefused are the characters the #SBATCH --output line cannot

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/attnlab/attnlab/internal/testenv"
+	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -678,5 +679,65 @@ func TestParseSbatchArgs(t *testing.T) {
 		if g := strings.Join(got, " "); g != tc.want {
 			t.Errorf("parseSbatchArgs(%q) = %q, want %q", tc.args, g, tc.want)
 		}
+	}
+}
+
+// TestSlurmDryRunSaysWhatSubmitWould: --dry-run counts and warns as the
+// submission would: runs training on live workers are not left to train
+// for a new job (nothing to start, unless the job starts later), a run
+// handed back as too big is told of (on stderr, the script on stdout),
+// and an experiment new to an existing database is simply all to train.
+func TestSlurmDryRunSaysWhatSubmitWould(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "q.db")
+	dry := func(extra ...string) result {
+		return attnlab(t, append([]string{"slurm", "testdata/tiny.yaml", "--db", db, "--workers", "1", "--dry-run"}, extra...)...)
+	}
+	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
+	// An experiment the database does not have yet.
+	r := attnlab(t, "slurm", "testdata/queue.yaml", "--db", db, "--workers", "1", "--dry-run")
+	wantOK(t, r)
+	if r.stderr != "" || !strings.HasPrefix(r.stdout, "#!/bin/bash\n") {
+		t.Errorf("dry run of a new experiment:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	st := openDB(t, db)
+	ctx := context.Background()
+	live := store.Owner{Host: "elsewhere", PID: os.Getpid()}
+	var claimed []int64
+	for range 4 {
+		res, err := st.ClaimNext(ctx, live, store.QueueFilter{}, time.Hour)
+		if err != nil || !res.Claimed {
+			t.Fatalf("claim: %+v, %v", res, err)
+		}
+		claimed = append(claimed, res.Run.ID)
+	}
+	r = dry()
+	wantOK(t, r)
+	if want := "nothing to start: its 4 running runs are training on live workers; no Slurm job would be submitted (one with --sbatch-arg=--dependency=afterany:JOB resumes them after that job)\n"; r.stdout != want {
+		t.Errorf("dry run with every run training:\n%s\nwant:\n%s", r.stdout, want)
+	}
+	r = dry("--sbatch-arg=--dependency=afterany:4242")
+	wantOK(t, r)
+	if !strings.HasPrefix(r.stdout, "#!/bin/bash\n") {
+		t.Errorf("dry run --dependency with every run training:\n%s", r.stdout)
+	}
+	if _, err := st.FinishRun(ctx, claimed[0], live, store.Ending{Status: store.StatusInterrupted, Untrained: true, Error: runs.TooBigPrefix + "x"}); err != nil {
+		t.Fatal(err)
+	}
+	r = dry()
+	wantOK(t, r)
+	const tooBig = "1 run handed back by workers without the memory for it: only a worker with a larger --max-memory takes it"
+	if !strings.HasPrefix(r.stdout, "#!/bin/bash\n") || !strings.Contains(r.stderr, tooBig) || strings.Contains(r.stdout, tooBig) {
+		t.Errorf("dry run with a run too big:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	// The submission says the same.
+	sbatch := filepath.Join(dir, "sbatch")
+	if err := os.WriteFile(sbatch, []byte("#!/bin/sh\ncat >/dev/null\necho 4242\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r = attnlab(t, "slurm", "testdata/tiny.yaml", "--db", db, "--workers", "1", "--sbatch", sbatch)
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, tooBig) || !strings.Contains(r.stdout, "submitted Slurm job 4242") {
+		t.Errorf("submission with a run too big:\n%s", r.stdout)
 	}
 }
