@@ -249,7 +249,7 @@ func (postgresDialect) check(context.Context, querier) ([]string, error) { retur
 // and the other libpq parameters pass through to the driver. The database
 // must exist (attnlab does not create databases); its tables are created on
 // first use.
-func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, error) {
+func openPostgres(ctx context.Context, rawURL string, mode openMode, wait time.Duration) (*Store, error) {
 	name := Redact(rawURL)
 	secrets := Secrets(rawURL)
 	if _, err := url.Parse(rawURL); err != nil {
@@ -273,11 +273,15 @@ func openPostgres(ctx context.Context, rawURL string, mode openMode) (*Store, er
 	db.SetConnMaxIdleTime(time.Minute)
 	s := &Store{d: postgresDialect{}, target: rawURL, name: name, secrets: secrets, alive: pidAlive}
 	s.db = handle{DB: db, d: s.d}
-	pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	pingCtx, cancel := context.WithTimeout(ctx, wait)
 	err = s.db.PingContext(pingCtx)
+	timedOut := errors.Is(pingCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
 	if err != nil {
 		db.Close()
+		if timedOut {
+			return nil, &openError{text: Scrub(fmt.Sprintf("store %s: cannot connect: no answer within %s", name, wait), secrets)}
+		}
 		if s.d.code(err) == codeNoDatabase {
 			return nil, &openError{text: Scrub("no attnlab database at "+name+" ("+pgMessage(err)+"; createdb makes it)", secrets), kind: ErrNoDatabase}
 		}

@@ -19,6 +19,8 @@
 // an existing PostgreSQL database, in its current schema — the first of the
 // URL's search_path, public by default); OpenExisting never creates
 // anything and is what read-only commands use; OpenReadOnly never writes.
+// Opening waits 30 s for a PostgreSQL server to answer; OpenReadOnlyWithin
+// waits less, for a command that can go on without it (a dry run).
 // An older schema is migrated forward on open, in one transaction; a newer
 // one is refused ("store x.db: schema version 7 is newer than this attnlab
 // supports (5); upgrade attnlab"); a file that is not a SQLite database, or

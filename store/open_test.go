@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestRedact(t *testing.T) {
@@ -938,5 +940,56 @@ func TestLeftLog(t *testing.T) {
 	addExperiment(t, s, "new", 1)
 	if got := reader.LeftLog(); got != "" {
 		t.Fatalf("LeftLog() with the new file's own log = %q", got)
+	}
+}
+
+// TestOpenReadOnlyWithin: a PostgreSQL server that accepts the connection
+// and never answers is given up after the wait, in one line that says so
+// with the password masked.
+func TestOpenReadOnlyWithin(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		held []net.Conn
+	)
+	go func() {
+		for {
+			c, err := ln.Accept() // and never answer
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	target := "postgres://lab:Sup3rSecret@" + ln.Addr().String() + "/attnlab?sslmode=disable"
+	done := make(chan error, 1)
+	go func() {
+		st, err := OpenReadOnlyWithin(target, 100*time.Millisecond)
+		if err == nil {
+			st.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second): // a hang guard, far above the wait
+		t.Fatal("OpenReadOnlyWithin still waits for a server that never answers, 20 s on")
+	}
+	want := "store postgres://lab:xxxxx@" + ln.Addr().String() + "/attnlab?sslmode=disable: cannot connect: no answer within 100ms"
+	if err == nil || err.Error() != want {
+		t.Fatalf("OpenReadOnlyWithin = %v, want %q", err, want)
 	}
 }

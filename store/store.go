@@ -164,7 +164,7 @@ const (
 // SchemaVersion (ErrSchemaTooNew). A URL's password never appears in an
 // error: see Redact.
 func Open(target string) (*Store, error) {
-	return open(context.Background(), target, modeCreate)
+	return open(context.Background(), target, modeCreate, connectWait)
 }
 
 // OpenExisting is Open for commands that only read: it never creates a
@@ -174,21 +174,36 @@ func Open(target string) (*Store, error) {
 // process may not write (or in a directory it may not write) is opened
 // read-only.
 func OpenExisting(target string) (*Store, error) {
-	return open(context.Background(), target, modeExisting)
+	return open(context.Background(), target, modeExisting, connectWait)
 }
 
 // OpenReadOnly is OpenExisting that never writes: the store's write
 // methods fail, and an older schema is an error instead of a migration.
 func OpenReadOnly(target string) (*Store, error) {
-	return open(context.Background(), target, modeReadOnly)
+	return open(context.Background(), target, modeReadOnly, connectWait)
 }
 
-func open(ctx context.Context, target string, mode openMode) (*Store, error) {
+// OpenReadOnlyWithin is OpenReadOnly that gives up on a PostgreSQL server
+// that has not answered within wait (OpenReadOnly waits connectWait, 30
+// s), for a command that can go on without the database (a dry run): its
+// error then says "no answer within" wait. wait <= 0 is connectWait.
+func OpenReadOnlyWithin(target string, wait time.Duration) (*Store, error) {
+	if wait <= 0 {
+		wait = connectWait
+	}
+	return open(context.Background(), target, modeReadOnly, wait)
+}
+
+// connectWait is how long opening a store waits for its PostgreSQL server
+// to answer.
+const connectWait = 30 * time.Second
+
+func open(ctx context.Context, target string, mode openMode, wait time.Duration) (*Store, error) {
 	if err := CheckTarget(target); err != nil {
 		return nil, err
 	}
 	if isPostgresURL(target) {
-		return openPostgres(ctx, target, mode)
+		return openPostgres(ctx, target, mode, wait)
 	}
 	return openSQLite(ctx, target, mode)
 }

@@ -103,7 +103,7 @@ func loadStoredExperiment(ctx context.Context, path string, sets []string, mem *
 	}
 	open := openStore
 	if readOnly {
-		open = store.OpenReadOnly
+		open = func(db string) (*store.Store, error) { return store.OpenReadOnlyWithin(db, dryRunConnectWait) }
 	}
 	st, yerr := open(db) // no database: nothing is stored
 	if yerr != nil {

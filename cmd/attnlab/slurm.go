@@ -91,7 +91,9 @@ only, when there is one, to count and tell what is left to train as a
 submission would: when nothing is, or when every run left trains on a live
 worker (without --sbatch-arg=--dependency or --begin), it says so and
 prints no script; with a script, its notes (failed runs that stay failed,
-runs handed back as too big) go to stderr. An experiment
+runs handed back as too big) go to stderr. A PostgreSQL server that does
+not answer within 5 s is given up with a note, and the script printed all
+the same. An experiment
 refused for a setting that new experiments may not have is kept, as without
 --dry-run, when every run of its plan is stored there already.`,
 		Example: "  attnlab slurm exp.yaml --db postgres://lab@db.example/attnlab --workers 8 --time 4:00:00 --partition cpu\n" +
@@ -301,6 +303,11 @@ func (c slurmCounts) skip(args []string, abandoned bool) string {
 	return ""
 }
 
+// dryRunConnectWait is how long a dry run waits for a PostgreSQL server
+// to answer: it prints its script without the database, with a note, so
+// it need not wait the 30 s that commands which need it do.
+var dryRunConnectWait = 5 * time.Second
+
 // preview is what a submission would find: the runs of the plan as
 // runs.Submit (and --retry-failed) would leave them, and whether a
 // running one seems to have lost its worker (anyAbandoned).
@@ -319,7 +326,7 @@ func previewSubmission(ctx context.Context, target string, x *experiments.Experi
 		return preview{}, err
 	}
 	var stored []store.Run
-	st, err := store.OpenReadOnly(target)
+	st, err := store.OpenReadOnlyWithin(target, dryRunConnectWait)
 	switch {
 	case errors.Is(err, store.ErrNoDatabase):
 	case err != nil:
