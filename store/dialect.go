@@ -319,9 +319,9 @@ func Secrets(target string) []string {
 // 3 bytes ("1", "to", ":") is not looked for in free text at all, where
 // it would mask host names, ports and words and give itself away by the
 // pattern — the URLs that carry it are redacted by their structure
-// (Redact, which Scrub applies to every PostgreSQL URL in s, with every
-// password= or sslpassword= setting), and no driver message repeats a
-// password.
+// (redactText, which Scrub applies to every PostgreSQL URL in s, with every
+// password= or sslpassword= setting; it changes nothing else of the URL's
+// text, %q's escapes included), and no driver message repeats a password.
 func Scrub(s string, secrets []string) string {
 	if len(secrets) > 0 {
 		s = pgURL.ReplaceAllStringFunc(s, func(u string) string {
@@ -329,7 +329,7 @@ func Scrub(s string, secrets []string) string {
 			// ("store postgres://…: cannot connect") is the text's, not
 			// the URL's: Redact would encode it into the query.
 			body := strings.TrimRight(u, ":,.;")
-			return Redact(body) + u[len(body):]
+			return redactText(body) + u[len(body):]
 		})
 		s = pgSetting.ReplaceAllStringFunc(s, func(m string) string {
 			key, value, _ := strings.Cut(m, "=")
@@ -352,6 +352,60 @@ func Scrub(s string, secrets []string) string {
 		}
 	}
 	return s
+}
+
+// redactText is Redact for a PostgreSQL URL as it appears in free text,
+// perhaps escaped by %q ("db/x\\y") or not a valid URL: it masks the
+// password after the user (the text between the first ':' and the '@' of
+// the authority) and the values of password= and sslpassword=
+// settings, and leaves every other byte as it was — Redact re-renders the
+// URL, escaping what it holds (\ as %5C) and sorting its query.
+func redactText(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return u
+	}
+	head, rest := u[:i+3], u[i+3:]
+	// The authority ends at the first '/', '?' or '#', as url.Parse
+	// reads it; with several '@' (an '@' in the password, which Open
+	// refuses) the password ends at the last one, as Redact takes it.
+	at := strings.LastIndexByte(rest, '@')
+	if strings.Count(rest, "@") == 1 {
+		if end := strings.IndexAny(rest, "/?#"); end >= 0 && end < at {
+			at = -1
+		}
+	}
+	if at >= 0 {
+		if user, _, ok := strings.Cut(rest[:at], ":"); ok {
+			head += user + ":xxxxx@"
+			rest = rest[at+1:]
+		}
+	}
+	q := strings.IndexByte(rest, '?')
+	if q < 0 {
+		return head + rest
+	}
+	query, frag, hasFrag := strings.Cut(rest[q+1:], "#")
+	items := strings.Split(query, "&")
+	for j, item := range items {
+		key, _, ok := strings.Cut(item, "=")
+		if !ok {
+			continue
+		}
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+		for _, secret := range secretParams {
+			if strings.EqualFold(key, secret) {
+				items[j] = item[:strings.IndexByte(item, '=')+1] + "xxxxx"
+			}
+		}
+	}
+	out := head + rest[:q+1] + strings.Join(items, "&")
+	if hasFrag {
+		out += "#" + frag
+	}
+	return out
 }
 
 var (

@@ -86,9 +86,18 @@ func TestScrub(t *testing.T) {
 		{"key pass and passes", []string{"pass"}, "key xxxxx and passes"}, // a 4-7 byte secret inside a longer word stays
 		{"a long secret inside: xxTOPSECRETxx", []string{"TOPSECRET"}, "a long secret inside: xx" + "xxxxx" + "xx"},
 		{"données éé", []string{"é"}, "données éé"},
-		// The ':' after a URL with a query is the message's: not encoded into it.
+		// The ':' after a URL with a query is the message's: not encoded
+		// into it. The query keeps its order.
 		{"store postgres://u:PW12@h:1/db?sslmode=disable&password=other: cannot connect", []string{"PW12", "other"},
-			"store postgres://u:xxxxx@h:1/db?password=xxxxx&sslmode=disable: cannot connect"},
+			"store postgres://u:xxxxx@h:1/db?sslmode=disable&password=xxxxx: cannot connect"},
+		// A URL quoted by %q keeps its escapes, and one not valid its bytes:
+		// only the password changes.
+		{`--sbatch-arg "--export=ALL,ATTNLAB_DB=postgres://lab:Sup3rSecret@db/x\\y": no`, []string{"Sup3rSecret"},
+			`--sbatch-arg "--export=ALL,ATTNLAB_DB=postgres://lab:xxxxx@db/x\\y": no`},
+		{"postgres://lab:Sup3rSecret@db/é?Password=Sup3rSecret&a=%zz#f", []string{"Sup3rSecret"}, "postgres://lab:xxxxx@db/é?Password=xxxxx&a=%zz#f"},
+		// An '@' past the authority is no password's end.
+		{"postgres://db:5432/x?application_name=a@b", []string{"Sup3rSecret"}, "postgres://db:5432/x?application_name=a@b"},
+		{"postgres://lab:p@ss@db/x", []string{"p@ss"}, "postgres://lab:xxxxx@db/x"},
 		{"see postgres://u:PW12@h/db?sslmode=disable.", []string{"PW12"}, "see postgres://u:xxxxx@h/db?sslmode=disable."},
 		// Nor when the URL ends with its password setting.
 		{"store postgres://u@h:1/db?password=abc: cannot connect", []string{"abc"}, "store postgres://u@h:1/db?password=xxxxx: cannot connect"},

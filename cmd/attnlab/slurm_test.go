@@ -795,3 +795,13 @@ func TestSlurmDryRunSilentServer(t *testing.T) {
 		t.Errorf("the password is in the output")
 	}
 }
+
+// TestSlurmQuotedURLFaithful: an error that quotes an --sbatch-arg with
+// %q shows its URL as given, escapes and all, but the password: the
+// output scrubber does not re-render it (\\ as %5C%5C).
+func TestSlurmQuotedURLFaithful(t *testing.T) {
+	unsetenv(t, "SBATCH_EXPORT")
+	arg := `--export=ALL,ATTNLAB_DB=postgres://lab:Sup3rSecret@db/x\y?b=1&a=2`
+	r := attnlab(t, "slurm", "testdata/tiny.yaml", "--workers", "1", "--dry-run", "--db", "postgres://lab:Sup3rSecret@db.example/attnlab", "--sbatch-arg", arg)
+	wantError(t, r, exitUsage, `--sbatch-arg "--export=ALL,ATTNLAB_DB=postgres://lab:xxxxx@db/x\\y?b=1&a=2": ATTNLAB_DB=VALUE would write`)
+}
