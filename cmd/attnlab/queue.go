@@ -91,7 +91,10 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 			}
 			writeTooBig(w, sub.Runs)
 			arg, note := store.CommandDB(*db)
-			train, _ := store.WorkerCommand(*db, x.Name)
+			// Its workers may run on other machines, in other directories,
+			// without this shell's $ATTNLAB_DB: the command names the
+			// database whole, as the dashboard's pages do.
+			train, trainNote := store.SharedWorkerCommand(*db, x.Name)
 			// Running runs count: one whose worker died is taken over.
 			switch waiting := counts[store.StatusQueued] + counts[store.StatusInterrupted]; {
 			case waiting+counts[store.StatusRunning] == 0:
@@ -100,6 +103,9 @@ With a PostgreSQL --db (postgres://user@host/db) many machines share one queue.`
 				fmt.Fprintf(w, "nothing to start: %s\n", allTraining(counts[store.StatusRunning]))
 			default:
 				fmt.Fprintf(w, "train them:    %s\n", train)
+				if trainNote != "" && trainNote != note {
+					fmt.Fprintf(w, "               (%s)\n", trainNote)
+				}
 			}
 			fmt.Fprintf(w, "watch them:    attnlab ls runs%s --experiment %s\n", arg, shell.Quote(x.Name))
 			if note != "" {

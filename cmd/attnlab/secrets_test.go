@@ -145,7 +145,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 
 // TestSuggestedCommandsWorkAsPasted: the command lines that submit, show
 // and the other commands suggest name the database with --db only when it
-// is not $ATTNLAB_DB, so that with a password in the URL (masked wherever
+// is not $ATTNLAB_DB (but submit's worker line, for other machines), so that with a password in the URL (masked wherever
 // it is shown) a suggestion still works as pasted; submit's, given a URL
 // with a password, name it without and say how to give the password.
 func TestSuggestedCommandsWorkAsPasted(t *testing.T) {
@@ -157,10 +157,18 @@ func TestSuggestedCommandsWorkAsPasted(t *testing.T) {
 	live.User = url.UserPassword(live.User.Username(), secret)
 	u := live.String()
 
+	bare := *live
+	bare.User = url.User(live.User.Username())
 	t.Setenv("ATTNLAB_DB", u)
 	r := attnlab(t, "submit", "testdata/tiny.yaml")
 	wantOK(t, r)
-	for _, want := range []string{"train them:    attnlab worker --experiment tiny\n", "watch them:    attnlab ls runs --experiment tiny\n"} {
+	// The workers may run elsewhere, without this shell's $ATTNLAB_DB:
+	// the train line names the database (without its password, and says
+	// how to give it).
+	for _, want := range []string{
+		"train them:    attnlab worker --db '" + bare.String() + "' --experiment tiny\n               (" + store.PasswordNote + ")\n",
+		"watch them:    attnlab ls runs --experiment tiny\n",
+	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("submit with $ATTNLAB_DB does not suggest %q:\n%s", want, r.stdout)
 		}
@@ -178,8 +186,6 @@ func TestSuggestedCommandsWorkAsPasted(t *testing.T) {
 	t.Setenv("ATTNLAB_DB", "")
 	r = attnlab(t, "submit", "testdata/tiny.yaml", "--db", u)
 	wantOK(t, r)
-	bare := *live
-	bare.User = url.User(live.User.Username())
 	for _, want := range []string{
 		"train them:    attnlab worker --db '" + bare.String() + "' --experiment tiny\n",
 		"(" + store.PasswordNote + ")\n",

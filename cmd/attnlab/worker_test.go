@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attnlab/attnlab/internal/shell"
 	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/runs"
 	"github.com/attnlab/attnlab/store"
@@ -842,5 +843,32 @@ func TestLostAttemptsSaid(t *testing.T) {
 				t.Fatalf("run's outcome of the run given up on:\n%v", r)
 			}
 		})
+	}
+}
+
+// TestSubmitTrainLineShared: submit's "train them:" line is for workers
+// that may run elsewhere (another directory, machine or shell): it names
+// the database whole, a SQLite path made absolute, even when it is this
+// shell's $ATTNLAB_DB; "watch them:" is for this shell.
+func TestSubmitTrainLineShared(t *testing.T) {
+	exp, err := filepath.Abs("testdata/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("ATTNLAB_DB", "")
+	r := attnlab(t, "submit", exp, "--db", "q.db")
+	wantOK(t, r)
+	want := "train them:    attnlab worker --db " + shell.Quote(filepath.Join(dir, "q.db")) + " --experiment tiny\nwatch them:    attnlab ls runs --db q.db --experiment tiny\n"
+	if !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("submit --db q.db:\n%s\nwant it to end with:\n%s", r.stdout, want)
+	}
+	t.Setenv("ATTNLAB_DB", "env.db")
+	r = attnlab(t, "submit", exp)
+	wantOK(t, r)
+	want = "train them:    attnlab worker --db " + shell.Quote(filepath.Join(dir, "env.db")) + " --experiment tiny\nwatch them:    attnlab ls runs --experiment tiny\n"
+	if !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("submit with $ATTNLAB_DB:\n%s\nwant it to end with:\n%s", r.stdout, want)
 	}
 }
