@@ -20,6 +20,10 @@ const (
 	maxWhereLen   = 8192 // bytes of input
 	maxWhereDepth = 64   // nested parentheses and nots
 	maxWhereTerms = 256  // comparisons, counting each value of an in list
+
+	// maxExact bounds the whole numbers a filter holds exactly (its
+	// numbers are float64): they are written in digits below it.
+	maxExact = 1 << 53
 )
 
 // Cond is a parsed --where filter (see ParseWhere). It is immutable and safe
@@ -719,7 +723,8 @@ func (c *Cond) MapKeys(f func(key string) (string, error)) (*Cond, error) {
 // ---- printing ----
 
 // String returns the filter in canonical form: ParseWhere(c.String())
-// gives an equal filter.
+// gives an equal filter. A whole number below 2^53 is written in digits
+// (20240101, not 2.0240101e+07), others in the shortest form.
 func (c *Cond) String() string {
 	if c == nil {
 		return ""
@@ -781,6 +786,10 @@ func formatValue(v Value) string {
 			return "inf"
 		case math.IsInf(v.Num, -1):
 			return "-inf"
+		}
+		if v.Num == math.Trunc(v.Num) && math.Abs(v.Num) < maxExact {
+			// A whole number as typed, seed = 20240101: not 2.0240101e+07.
+			return strconv.FormatFloat(v.Num, 'f', -1, 64)
 		}
 		return strconv.FormatFloat(v.Num, 'g', -1, 64)
 	case KindBool:

@@ -31,6 +31,9 @@ func TestParseWhereCanonical(t *testing.T) {
 		{`((((a = 1))))`, `a = 1`},
 		{`a = 0e-400 or b = -0.000e-999 or c = 5e-324`, `a = 0 or b = -0 or c = 5e-324`},
 		{`experiment = 1e-400 or variant in (1e999, 2e-999)`, `experiment = "1e-400" or variant in ("1e999", "2e-999")`},
+		// Whole numbers as typed, not 2.0240101e+07; larger ones shortest.
+		{`seed = 20240101 or model.embed >= 1e6 or id in (9007199254740991, -123456789)`, `seed = 20240101 or model.embed >= 1000000 or id in (9007199254740991, -123456789)`},
+		{`train.lr < 1e-7 or x = 1e20 or y = 2.5e6`, `train.lr < 1e-07 or x = 1e+20 or y = 2500000`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			c, err := ParseWhere(tc.in)
