@@ -22,7 +22,9 @@ const (
 	maxWhereTerms = 256  // comparisons, counting each value of an in list
 
 	// maxExact bounds the whole numbers a filter holds exactly (its
-	// numbers are float64): they are written in digits below it.
+	// numbers are float64): they are written in digits below it, and a
+	// seed or id of 2^53 or more is refused (compared rounded, it would
+	// match a neighbour of the one typed).
 	maxExact = 1 << 53
 )
 
@@ -116,7 +118,8 @@ var pseudoKeys = map[string]keyKind{
 // escapes (\" \' \\ \n \t). Values compare by type: a number never equals
 // text, so model.embed = "64" matches nothing (Cond.CheckParams makes that
 // an error where the runs' params are known, as report's filters do). Metrics, seed and id compare
-// only with numbers (seed = "1" is an error); NaN equals nan, and ordering
+// only with numbers (seed = "1" is an error), seed and id with whole ones
+// below 2^53, where numbers (float64) are exact; NaN equals nan, and ordering
 // with nan (bleu > nan), which no run could match, is an error. a != v
 // means not (a = v), so it also matches runs without a;
 // likewise "not in".
@@ -574,6 +577,10 @@ func (c *Cond) typed(t token) (Value, error) {
 		}
 		if v.Num != math.Trunc(v.Num) || math.IsInf(v.Num, 0) {
 			return Value{}, errorAt(t, "%s is a whole number, got %s", c.key, t.describe())
+		}
+		if math.Abs(v.Num) >= maxExact {
+			// seed = 12345678901234567 would be read as ...568.
+			return Value{}, errorAt(t, "%s is a whole number up to %d in a filter (beyond, numbers are not exact), got %s", c.key, maxExact-1, t.describe())
 		}
 	case keyExperiment, keyVariant:
 		v = TextValue(t.val) // names may look like numbers or bools

@@ -78,6 +78,12 @@ func TestParseWhereErrors(t *testing.T) {
 		{`seed = 'zzqq'`, `where: col 8: seed compares with numbers, got text 'zzqq'`}, // not ''zzqq''
 		{`seed = 'it\'s'`, `where: col 8: seed compares with numbers, got text 'it\'s'`},
 		{`seed = 1.5`, `where: col 8: seed is a whole number, got '1.5'`},
+		// Beyond 2^53 a float64 is not exact: 12345678901234567 would be
+		// read as 12345678901234568, and match that seed instead.
+		{`seed = 12345678901234567`, `where: col 8: seed is a whole number up to 9007199254740991 in a filter (beyond, numbers are not exact), got '12345678901234567'`},
+		{`seed = 99999999999999999999`, `where: col 8: seed is a whole number up to 9007199254740991 in a filter (beyond, numbers are not exact), got '99999999999999999999'`},
+		{`id in (1, 9007199254740993)`, `where: col 11: id is a whole number up to 9007199254740991 in a filter (beyond, numbers are not exact), got '9007199254740993'`},
+		{`seed > -9007199254740992`, `where: col 8: seed is a whole number up to 9007199254740991 in a filter (beyond, numbers are not exact), got '-9007199254740992'`},
 		{`id in (1, 2.5)`, `where: col 11: id is a whole number, got '2.5'`},
 		{`seed > -inf`, `where: col 8: seed is a whole number, got '-inf'`},
 		{`status = finished`, `where: col 10: unknown status 'finished' (known: queued, running, done, failed, interrupted)`},
