@@ -273,7 +273,7 @@ func ExportCurves(ctx context.Context, st *store.Store, experiment string, metri
 		for _, m := range metrics {
 			full, err := (keySet{metrics: known}).resolve(m)
 			if err != nil {
-				return fmt.Errorf("report: export curves: metric: %w", err)
+				return fmt.Errorf("report: --metric: %w", err) // as --where and --by name theirs
 			}
 			if !slices.Contains(want, full) {
 				want = append(want, full)
