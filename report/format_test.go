@@ -729,7 +729,7 @@ func TestWriteLatex(t *testing.T) {
 					t.Errorf("%s: row %q does not end with \\\\", name, line)
 				}
 				tables[len(tables)-1] = append(tables[len(tables)-1], strings.Split(row, " & "))
-			case strings.HasPrefix(line, "%"), line == "", line == `\toprule`, line == `\end{tabular}`:
+			case strings.HasPrefix(line, "%"), line == "", line == `\toprule`, line == `\end{tabular}`, line == `\medskip`:
 			default: // the head
 				if len(tables) == 0 {
 					t.Fatalf("%s: %q before any table", name, line)
@@ -762,6 +762,11 @@ func TestWriteLatex(t *testing.T) {
 					t.Errorf("%s row %d %s: %q, best %v", name, i, c.Metrics[j], cell, c.Rows[i].Cells[j].Best)
 				}
 			}
+		}
+		// A table's blocks are apart: a blank line alone set the bottom
+		// rule of one on the top rule of the next.
+		if strings.Contains(out, "\\end{tabular}\n\n\\begin{tabular}") {
+			t.Errorf("%s: tabulars follow each other without a \\medskip:\n%s", name, out)
 		}
 		for _, line := range strings.Split(out, "\n") {
 			if strings.HasPrefix(line, "%") {

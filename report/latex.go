@@ -100,7 +100,8 @@ func columnWidths(heads []string, rows [][]string) []float64 {
 // comment that says what it holds; the notes follow as comments, so that
 // pasting the output into a paper keeps them beside the table until they
 // go into its caption. The metric columns that do not fit a page
-// (latexPageWidth) continue in a tabular below, the keys repeated.
+// (latexPageWidth) continue in a tabular below, the keys repeated, after
+// a \medskip.
 func (c *Comparison) writeLatex(w io.Writer) error {
 	fmts := make([]colFormat, len(c.Metrics))
 	for j := range c.Metrics {
@@ -128,6 +129,9 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 		}
 		b.WriteString("\\bottomrule\n\\end{tabular}\n")
 	}
+	// blockGap separates a table's blocks: a blank line alone stacks them
+	// with no space, the bottom rule of one on the top rule of the next.
+	const blockGap = "\n\\medskip\n"
 	keys := len(c.Keys) + len(c.pooledColumns())
 	rawKeys := append(ShortKeys(c.Keys), c.pooledHeads()...)
 	head, raw := append(heads(), "n"), append(slices.Clone(rawKeys), "n")
@@ -168,7 +172,7 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 	widths := columnWidths(raw, rawRows)
 	for k, block := range latexBlocks(sum(widths[:keys+1]), widths[keys+1:]) {
 		if k > 0 {
-			b.WriteString("\n")
+			b.WriteString(blockGap)
 		}
 		var part [][]string
 		for _, r := range rows {
@@ -212,7 +216,7 @@ func (c *Comparison) writeLatex(w io.Writer) error {
 		fmt.Fprintf(&b, "\n%% %s\n", c.caption())
 		for n, block := range latexBlocks(sum(widths[:keys]), metricW) {
 			if n > 0 {
-				b.WriteString("\n")
+				b.WriteString(blockGap)
 			}
 			head := heads()
 			top := strings.Repeat(" & ", keys)
