@@ -792,6 +792,27 @@ func TestWriteLatex(t *testing.T) {
 	}
 }
 
+// TestLatexWithoutMetrics: a comparison without metrics (runs queued,
+// none logged yet) still writes its table of keys and n, as the text
+// table does; laid out in blocks of metrics, it once wrote no tabular.
+func TestLatexWithoutMetrics(t *testing.T) {
+	c := *comparisons(t)["scan"]
+	c.Metrics = nil
+	c.Rows = slices.Clone(c.Rows)
+	for i := range c.Rows {
+		c.Rows[i].Cells = nil
+	}
+	out := render(t, &c, "latex")
+	if n := strings.Count(out, `\begin{tabular}{`+strings.Repeat("l", len(c.Keys))+"r}"); n != 1 {
+		t.Fatalf("%d tabulars of the keys and n, want 1:\n%s", n, out)
+	}
+	for i := range c.Rows {
+		if want := strings.Join(c.groupCells(i, true), " & ") + " & " + c.nText(i) + ` \\`; !strings.Contains(out, want) {
+			t.Errorf("row %d: no line %q in\n%s", i, want, out)
+		}
+	}
+}
+
 // TestLatexCompiles runs pdflatex on every fixture's LaTeX tables: the
 // escaping and math mode are what TeX accepts, not what the test expects.
 func TestLatexCompiles(t *testing.T) {

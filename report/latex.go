@@ -59,8 +59,12 @@ func latexWidth(s string) float64 { return 5*float64(utf8.RuneCountInString(s)) 
 // latexBlocks splits the metrics 0..len(widths)-1, each widths[j] points
 // wide, into blocks that fit latexPageWidth beside the key columns, keys
 // points wide, as the text table continues its columns in a block below;
-// a block holds at least one metric.
+// a block holds at least one metric. Without metrics there is one empty
+// block: the keys and n alone are still a table (compare --status queued).
 func latexBlocks(keys float64, widths []float64) [][]int {
+	if len(widths) == 0 {
+		return [][]int{nil}
+	}
 	var blocks [][]int
 	used := keys
 	for j, w := range widths {
