@@ -210,7 +210,7 @@ func TestExportCurves(t *testing.T) {
 		t.Errorf("diverged point in JSON: %v", p)
 	}
 	if err := ExportCurves(ctx, st, "scan-attn", []string{"valid/blue"}, "csv", &b); err == nil ||
-		!strings.HasPrefix(err.Error(), `report: --metric: unknown key "valid/blue" (closest: valid/loss`) || !errors.Is(err, ErrKey) {
+		!strings.HasPrefix(err.Error(), `report: --metric: unknown key "valid/blue" (the only key: valid/loss)`) || !errors.Is(err, ErrKey) {
 		t.Errorf("unknown metric: %v", err)
 	}
 }

@@ -92,7 +92,7 @@ func (ks keySet) resolve(k string) (string, error) {
 }
 
 // closest describes the known keys nearest to k: "closest: a, b, c; N
-// keys in all".
+// keys in all", or "the only key: a".
 func (ks keySet) closest(k string) string {
 	all := slices.Concat(ks.pseudo, ks.params, ks.metrics)
 	if len(all) == 0 {
@@ -121,6 +121,9 @@ func (ks keySet) closest(k string) string {
 	var near []string
 	for _, c := range cands[:min(3, len(cands))] {
 		near = append(near, c.key)
+	}
+	if len(all) == 1 {
+		return "the only key: " + all[0] // not "closest: k; 1 keys in all"
 	}
 	return fmt.Sprintf("closest: %s; %d keys in all", strings.Join(near, ", "), len(all))
 }
