@@ -140,9 +140,7 @@
 //	test/chrf: chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.5.1)
 //
 // (testdata/compare_scan_baseline.80.golden has it whole, with its notes,
-// and .120.golden the same at 120 columns; LaTeX's tabulars fit the text
-// width of an article, 345 pt, their metric columns continuing in a
-// tabular below as the text table's do). Every format carries the same
+// and .120.golden the same at 120 columns). Every format carries the same
 // rows, numbers and notes: CSV and JSON at full precision (CSV with an
 // empty field where a value does not exist; JSON with each run's value and
 // the notes), the table and Markdown rounded per column (its largest mean

@@ -705,20 +705,12 @@ func TestWriteLatex(t *testing.T) {
 	bare := regexp.MustCompile(`(^|[^\\])[_&%#]`)
 	for name, c := range cs {
 		out := render(t, c, "latex")
-		// The means table may continue in tabulars below its first
-		// (blocks of the metrics that fit a page), until the caption of
-		// the differences.
 		var tables [][][]string
-		in, diffs, meanBlocks := false, false, 0
+		in := false
 		for _, line := range strings.Split(out, "\n") {
 			switch {
-			case strings.HasPrefix(line, "% Against"):
-				diffs = true
 			case strings.HasPrefix(line, `\begin{tabular}`):
 				tables = append(tables, nil)
-				if !diffs {
-					meanBlocks++
-				}
 			case line == `\midrule`:
 				in = true
 			case line == `\bottomrule`:
@@ -729,7 +721,7 @@ func TestWriteLatex(t *testing.T) {
 					t.Errorf("%s: row %q does not end with \\\\", name, line)
 				}
 				tables[len(tables)-1] = append(tables[len(tables)-1], strings.Split(row, " & "))
-			case strings.HasPrefix(line, "%"), line == "", line == `\toprule`, line == `\end{tabular}`, line == `\medskip`:
+			case strings.HasPrefix(line, "%"), line == "", line == `\toprule`, line == `\end{tabular}`:
 			default: // the head
 				if len(tables) == 0 {
 					t.Fatalf("%s: %q before any table", name, line)
@@ -740,20 +732,7 @@ func TestWriteLatex(t *testing.T) {
 			t.Fatalf("%s: %d tables, the first with %d rows; want %d rows:\n%s", name, len(tables), len(tables[0]), len(c.Rows), out)
 		}
 		keys := len(c.Keys) + len(c.Pooled)
-		// Join the blocks: each repeats the keys and n of the first.
-		means := tables[0]
-		for _, block := range tables[1:meanBlocks] {
-			if len(block) != len(means) {
-				t.Fatalf("%s: a block of the means has %d rows, want %d", name, len(block), len(means))
-			}
-			for i, cells := range block {
-				if len(cells) <= keys+1 || !slices.Equal(cells[:keys+1], means[i][:keys+1]) {
-					t.Fatalf("%s row %d: a block starts %q, want the keys and n %q", name, i, cells, means[i][:keys+1])
-				}
-				means[i] = append(means[i], cells[keys+1:]...)
-			}
-		}
-		for i, cells := range means {
+		for i, cells := range tables[0] {
 			if len(cells) != keys+1+len(c.Metrics) {
 				t.Fatalf("%s row %d: %d cells, want %d: %q", name, i, len(cells), keys+1+len(c.Metrics), cells)
 			}
@@ -762,11 +741,6 @@ func TestWriteLatex(t *testing.T) {
 					t.Errorf("%s row %d %s: %q, best %v", name, i, c.Metrics[j], cell, c.Rows[i].Cells[j].Best)
 				}
 			}
-		}
-		// A table's blocks are apart: a blank line alone set the bottom
-		// rule of one on the top rule of the next.
-		if strings.Contains(out, "\\end{tabular}\n\n\\begin{tabular}") {
-			t.Errorf("%s: tabulars follow each other without a \\medskip:\n%s", name, out)
 		}
 		for _, line := range strings.Split(out, "\n") {
 			if strings.HasPrefix(line, "%") {
@@ -789,27 +763,6 @@ func TestWriteLatex(t *testing.T) {
 	}
 	if got := latexNumber("+0.497 [0.348, 0.647]", false); got != `$+0.497\ [0.348, 0.647]$` {
 		t.Errorf("latexNumber = %q", got)
-	}
-}
-
-// TestLatexWithoutMetrics: a comparison without metrics (runs queued,
-// none logged yet) still writes its table of keys and n, as the text
-// table does; laid out in blocks of metrics, it once wrote no tabular.
-func TestLatexWithoutMetrics(t *testing.T) {
-	c := *comparisons(t)["scan"]
-	c.Metrics = nil
-	c.Rows = slices.Clone(c.Rows)
-	for i := range c.Rows {
-		c.Rows[i].Cells = nil
-	}
-	out := render(t, &c, "latex")
-	if n := strings.Count(out, `\begin{tabular}{`+strings.Repeat("l", len(c.Keys))+"r}"); n != 1 {
-		t.Fatalf("%d tabulars of the keys and n, want 1:\n%s", n, out)
-	}
-	for i := range c.Rows {
-		if want := strings.Join(c.groupCells(i, true), " & ") + " & " + c.nText(i) + ` \\`; !strings.Contains(out, want) {
-			t.Errorf("row %d: no line %q in\n%s", i, want, out)
-		}
 	}
 }
 
@@ -843,54 +796,6 @@ func TestLatexCompiles(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "doc.pdf")); err != nil {
 		t.Fatalf("no PDF: %v", err)
-	}
-}
-
-// TestLatexFitsPage: pdflatex measures every tabular of every fixture's
-// LaTeX at the article class's 10 pt and none is wider than its text
-// width: the means table of seven metrics was 629 pt and its differences
-// 711 pt, twice the page; the columns that do not fit now continue in a
-// tabular below, as the text table's blocks do.
-func TestLatexFitsPage(t *testing.T) {
-	pdflatex := testenv.PDFLaTeX(t)
-	dir := t.TempDir()
-	var doc strings.Builder
-	doc.WriteString("\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n\\newsavebox\\tb\n\\begin{document}\n")
-	cs := comparisons(t)
-	tabular := regexp.MustCompile(`(?s)\\begin\{tabular\}.*?\\end\{tabular\}`)
-	var names []string
-	for _, name := range slices.Sorted(maps.Keys(cs)) {
-		for k, tab := range tabular.FindAllString(render(t, cs[name], "latex"), -1) {
-			names = append(names, fmt.Sprintf("%s tabular %d", name, k+1))
-			fmt.Fprintf(&doc, "\\sbox\\tb{%s}\\typeout{WIDTH=\\the\\wd\\tb\\space OF=\\the\\textwidth}\n", tab)
-		}
-	}
-	doc.WriteString("\\end{document}\n")
-	if err := os.WriteFile(filepath.Join(dir, "doc.tex"), []byte(doc.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, pdflatex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		lines := strings.Split(string(out), "\n")
-		t.Fatalf("pdflatex: %v\n%s", err, strings.Join(lines[max(0, len(lines)-25):], "\n"))
-	}
-	log, err := os.ReadFile(filepath.Join(dir, "doc.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := regexp.MustCompile(`WIDTH=([0-9.]+)pt OF=([0-9.]+)pt`).FindAllStringSubmatch(string(log), -1)
-	if len(got) != len(names) {
-		t.Fatalf("pdflatex measured %d tabulars, want %d", len(got), len(names))
-	}
-	for i, m := range got {
-		w, _ := strconv.ParseFloat(m[1], 64)
-		page, _ := strconv.ParseFloat(m[2], 64)
-		if w > page {
-			t.Errorf("%s is %.0f pt wide, wider than the page's %.0f pt", names[i], w, page)
-		}
 	}
 }
 

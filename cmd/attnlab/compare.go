@@ -99,10 +99,8 @@ run yet, or none that --where or --status selects), there is nothing to
 compare: an error, exit 1, where ls runs prints "no runs match" and exits 0.
 --where filters runs with bound parameters, never SQL; values are numbers,
 true/false or text. Tables fit the terminal (--width, $COLUMNS); --format latex
-writes booktabs tabulars for a paper, the notes as comments beside them, each
-tabular fitting an article's text width: the metric columns that do not fit
-continue in a tabular below, the keys repeated (--metrics chooses the
-columns and their order).`,
+writes booktabs tabulars for a paper, the notes as comments beside them (one
+tabular per table, whatever its width: \resizebox or --metrics fits it to a page).`,
 		Example: `  attnlab compare quickstart
   attnlab compare quickstart --metrics exact_match,bleu --sort exact_match --baseline attention.name=none
   attnlab compare --where 'task.name = reverse and attention.name != none' --format markdown
