@@ -19,7 +19,9 @@ import (
 // ambiguity between the two).
 //
 // A site's SPANK plugins may add options (pyxis's --container-image):
-// sbatch knows them, this table does not, and attnlab slurm refuses them.
+// sbatch knows them, this table does not. parseSbatchArgs passes a long
+// option it does not have on as unknown (attnlab slurm notes it), and
+// reads a start of its options as sbatch would without plugins.
 const sbatchOptionTable = `
 account                required -A
 acctg-freq             required
@@ -263,6 +265,9 @@ type sbatchSetting struct {
 	value    string
 	hasValue bool
 	arg      int // index of the --sbatch-arg that holds its option word
+	// unknown: a long option not in sbatchOptionTable (a site plugin's?),
+	// name as written; nextWord: its value is the word after it.
+	unknown, nextWord bool
 }
 
 // parseSbatchArgs reads the options of the --sbatch-arg lines args as
@@ -278,6 +283,18 @@ type sbatchSetting struct {
 // --sbatch-arg and its word, is for what sbatch would refuse: a word it
 // cannot split, an option it does not have or finds ambiguous, a missing
 // or unwanted value, a stray word. settings are those read before it.
+//
+// A long option that is not in the table, nor a start of any option's
+// name, may be a site's SPANK plugin's (sbatch adds those to its table):
+// it is a setting with unknown set, its value after "=", or else the next
+// word if that word does not start with '-' (a plugin's option may take
+// one: --container-image IMG). A start of several of sbatch's own options
+// stays refused as ambiguous, and a start of one is read as that option,
+// even though a plugin's option of that very name (or one that also
+// starts with it) would make sbatch read it otherwise: the options the
+// script must not have (--array, --output, --export, --wrap, ...) are
+// found by their starts too, and a plugin's option is never named so
+// short. A name that cannot be an option's (---x) is refused.
 func parseSbatchArgs(args []string) (settings []sbatchSetting, err error) {
 	type word struct {
 		text string
@@ -329,8 +346,16 @@ func parseSbatchArgs(args []string) (settings []sbatchSetting, err error) {
 			switch {
 			case candidates != nil:
 				return refuse(w, "sbatch finds --%s ambiguous: it starts %s; spell the option out", name, strings.Join(candidates, ", "))
-			case spec == nil:
+			case spec == nil && !optionName(name):
 				return refuse(w, "sbatch has no option --%s", name)
+			case spec == nil:
+				s := sbatchSetting{name: name, value: value, hasValue: eq, arg: w.arg, unknown: true}
+				if !eq && i+1 < len(words) && !strings.HasPrefix(words[i+1].text, "-") {
+					i++
+					s.value, s.hasValue, s.nextWord = words[i].text, true, true
+				}
+				settings = append(settings, s)
+				continue
 			}
 			s := sbatchSetting{name: spec.canonical(), value: value, hasValue: eq, arg: w.arg}
 			switch {
@@ -370,4 +395,40 @@ func parseSbatchArgs(args []string) (settings []sbatchSetting, err error) {
 		}
 	}
 	return settings, splitErr
+}
+
+// optionName tells whether name (without its dashes) can be the long name
+// of an option of a SPANK plugin: letters, digits, '-' and '_', starting
+// with a letter or digit.
+func optionName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case (c == '-' || c == '_') && i > 0:
+		default:
+			return false
+		}
+	}
+	return name != ""
+}
+
+// unknownSbatchNotes are the notes on the long options of the --sbatch-arg
+// lines args that sbatch's own table lacks (parseSbatchArgs): they are
+// passed to sbatch as they are, which refuses the script if no plugin of
+// the site has them.
+func unknownSbatchNotes(args []string) []string {
+	settings, _ := parseSbatchArgs(args)
+	var notes []string
+	for _, s := range settings {
+		if !s.unknown {
+			continue
+		}
+		value := ""
+		if s.nextWord {
+			value = fmt.Sprintf(", with the next word %q as its value", s.value)
+		}
+		notes = append(notes, fmt.Sprintf("attnlab slurm: note: --sbatch-arg %q: --%s is not one of sbatch's own options (Slurm 22.05/26.11): passed to sbatch as is%s (a site plugin's option? sbatch refuses the script if not)", args[s.arg], s.name, value))
+	}
+	return notes
 }

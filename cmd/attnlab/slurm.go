@@ -79,12 +79,18 @@ for the whole job to end; --sbatch-arg=--wait is refused for that), nor
 those that would override an option an --sbatch-arg gives (SBATCH_ACCOUNT
 with --sbatch-arg=--account=lab).
 
-Each --sbatch-arg is an #SBATCH line, read as sbatch reads them: an option
-sbatch does not have (by the option table of Slurm 22.05 to 26.11: a site's
-SPANK options are not in it), an abbreviation that starts several (--wai:
---wait and --wait-all-nodes), a missing value or a stray word is refused
-before anything is queued. The word after an option that wants a value is
-that value, whatever it is (-A -W: account -W).
+Each --sbatch-arg is an #SBATCH line, read as sbatch reads them, by the
+option table of Slurm 22.05 to 26.11: an abbreviation that starts several
+options (--wai: --wait and --wait-all-nodes), a short option sbatch does
+not have, a missing value or a stray word is refused before anything is
+queued. The word after an option that wants a value is that value,
+whatever it is (-A -W: account -W). A long option not in that table, nor
+the start of one of its names, may be a site's SPANK plugin's
+(--container-image=IMG): it is passed to sbatch as is, with a note, and
+the word after it is its value unless that starts with '-' (give a value
+that does with =); sbatch refuses the script if the site lacks it. An
+abbreviation of sbatch's own options is read as one of them even where a
+plugin's option starts with it too: spell plugin options out.
 
 --dry-run prints the script and submits nothing. It opens the database read
 only, when there is one, to count and tell what is left to train as a
@@ -102,6 +108,9 @@ refused for a setting that new experiments may not have is kept, as without
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.check(); err != nil {
 				return err
+			}
+			for _, n := range unknownSbatchNotes(o.sbatchArgs) {
+				fmt.Fprintln(cmd.ErrOrStderr(), n)
 			}
 			x, note, err := loadStoredExperiment(cmd.Context(), args[0], o.sets, &memoryFlag{}, *db, o.dryRun) // the dataset within this machine's memory
 			if err != nil {

@@ -110,7 +110,14 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--sbatch-arg", "--hold", "--sbatch-arg", "--mem=4G foo"}, `--sbatch-arg "--mem=4G foo": sbatch refuses the script at "foo", which is no option`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--hold -- --mem=4G"}, `--sbatch-arg "--hold -- --mem=4G": sbatch refuses the script at "--mem=4G", which is no option (it follows --)`},
 		{[]string{"--workers", "2", "--sbatch-arg", "-"}, `--sbatch-arg "-": sbatch refuses the script at "-", which is no option`},
-		{[]string{"--workers", "2", "--sbatch-arg", "--memory=4G"}, `--sbatch-arg "--memory=4G": sbatch has no option --memory`},
+		{[]string{"--workers", "2", "--sbatch-arg", "---memory=4G"}, `--sbatch-arg "---memory=4G": sbatch has no option ---memory`},
+		// A long option sbatch lacks passes (a site plugin's?), but not
+		// what follows it.
+		{[]string{"--workers", "2", "--sbatch-arg", "--container-image=x --array=0-3"}, `--sbatch-arg "--container-image=x --array=0-3": the script sets --array itself from --workers`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--container-image img -o x"}, `the script sets --output itself from --output-dir`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--container-image img --wr=x"}, `--wrap is a command-line option of sbatch`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--container-image img stray"}, `sbatch refuses the script at "stray", which is no option`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--container-image", "--sbatch-arg", "--ex=ATTNLAB_DB=x"}, `sbatch finds --ex ambiguous`},
 		{[]string{"--workers", "2", "--sbatch-arg", "-Hj x"}, `--sbatch-arg "-Hj x": sbatch has no option -j`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--hold=1"}, `--sbatch-arg "--hold=1": --hold takes no value`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--mem"}, `--sbatch-arg "--mem": --mem wants a value`},
@@ -634,6 +641,30 @@ func TestSlurmValueStartsWithDash(t *testing.T) {
 	}
 }
 
+// TestSlurmPluginOption: a long option sbatch's own table lacks, such as
+// a SPANK plugin's (pyxis's --container-image), reaches the script as
+// written, with a note on stderr that says so and names the value it was
+// given.
+func TestSlurmPluginOption(t *testing.T) {
+	r := attnlab(t, "slurm", "testdata/queue.yaml", "--dry-run", "--workers", "2",
+		"--sbatch-arg", "--container-image nvcr.io/nvidia/pytorch:24.01 --container-mounts=/data:/data", "--sbatch-arg", "--mem=4G")
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, "\n#SBATCH --container-image nvcr.io/nvidia/pytorch:24.01 --container-mounts=/data:/data\n#SBATCH --mem=4G\n") {
+		t.Errorf("the script lacks the plugin's options:\n%s", r.stdout)
+	}
+	for _, want := range []string{
+		`attnlab slurm: note: --sbatch-arg "--container-image nvcr.io/nvidia/pytorch:24.01 --container-mounts=/data:/data": --container-image is not one of sbatch's own options (Slurm 22.05/26.11): passed to sbatch as is, with the next word "nvcr.io/nvidia/pytorch:24.01" as its value (a site plugin's option? sbatch refuses the script if not)` + "\n",
+		`attnlab slurm: note: --sbatch-arg "--container-image nvcr.io/nvidia/pytorch:24.01 --container-mounts=/data:/data": --container-mounts is not one of sbatch's own options (Slurm 22.05/26.11): passed to sbatch as is (a site plugin's option? sbatch refuses the script if not)` + "\n",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "--mem ") {
+		t.Errorf("stderr notes --mem, one of sbatch's own options:\n%s", r.stderr)
+	}
+}
+
 // TestParseSbatchArgs: parseSbatchArgs reads --sbatch-arg lines as
 // sbatch's getopt_long reads #SBATCH lines (each case was checked against
 // Slurm 22.05.8's sbatch).
@@ -662,6 +693,16 @@ func TestParseSbatchArgs(t *testing.T) {
 		{[]string{"--no-kill foo"}, `sbatch refuses the script at "foo", which is no option (--no-kill takes a value only as --no-kill=VALUE)`},
 		{[]string{"--hold foo"}, `sbatch refuses the script at "foo", which is no option (--hold takes no value)`},
 		{[]string{"-- foo"}, `sbatch refuses the script at "foo", which is no option (it follows --)`},
+		// A long option sbatch's own table lacks (a SPANK plugin's): its
+		// value after = or in the next word, unless that is an option.
+		{[]string{"--container-image=nvcr.io/x:1 --mem=4G"}, "container-image=nvcr.io/x:1 mem=4G"},
+		{[]string{"--container-image img -p debug"}, "container-image=img partition=debug"},
+		{[]string{"--container-image", "img"}, "container-image=img"},
+		{[]string{"--container-mount-home --hold"}, "container-mount-home hold"},
+		{[]string{"--no-container-entrypoint -- x"}, `sbatch refuses the script at "x", which is no option (it follows --)`},
+		{[]string{"--contain=x"}, "sbatch finds --contain ambiguous"},
+		{[]string{"--x.y=1"}, "sbatch has no option --x.y"},
+		{[]string{"--_x"}, "sbatch has no option --_x"},
 	} {
 		settings, err := parseSbatchArgs(tc.args)
 		var got []string
