@@ -231,7 +231,7 @@ refused for a setting that new experiments may not have is kept, as without
 			for _, d := range dropped {
 				fmt.Fprintf(cmd.ErrOrStderr(), "attnlab slurm: note: $%s is not passed to sbatch, where it would %s\n", d.name, d.why)
 			}
-			job, err := sbatch(cmd.Context(), o, script, *db, env, st)
+			job, err := sbatch(cmd.Context(), o, script, *db, x.Name, env, st)
 			if err != nil {
 				return err
 			}
@@ -648,8 +648,11 @@ func sbatchEnvLong(name string) string {
 }
 
 // sbatch submits script and returns the job id. The full database target
-// goes to the job in ATTNLAB_DB; nothing it prints is shown unmasked.
-func sbatch(ctx context.Context, o slurmOptions, script, db string, env []string, st *store.Store) (string, error) {
+// goes to the job in ATTNLAB_DB; nothing it prints is shown unmasked. Its
+// error names the worker command that takes the queued runs of experiment
+// as a worker elsewhere needs it (SharedWorkerCommand): the database
+// whole, not a path relative to here nor this shell's $ATTNLAB_DB.
+func sbatch(ctx context.Context, o slurmOptions, script, db, experiment string, env []string, st *store.Store) (string, error) {
 	cmd := exec.CommandContext(ctx, o.sbatchPath, "--parsable")
 	cmd.Stdin = strings.NewReader(script)
 	cmd.Env = env
@@ -660,11 +663,11 @@ func sbatch(ctx context.Context, o slurmOptions, script, db string, env []string
 		if msg == "" {
 			msg = err.Error()
 		}
-		arg, note := store.CommandDB(db)
+		worker, note := store.SharedWorkerCommand(db, experiment)
 		if note != "" {
 			note = "; " + note
 		}
-		return "", fmt.Errorf("sbatch failed: %s (the runs stay queued: attnlab worker%s takes them%s)", st.Redact(firstLine(msg)), arg, note)
+		return "", fmt.Errorf("sbatch failed: %s (the runs stay queued: %s takes them%s)", st.Redact(firstLine(msg)), worker, note)
 	}
 	m := jobIDRE.FindStringSubmatch(stdout.String())
 	if m == nil {

@@ -368,6 +368,26 @@ func TestKubernetesExample(t *testing.T) {
 	wantOK(t, attnlab(t, append(c.Command[1:], "--help")...))
 }
 
+// TestSlurmSbatchFails: when sbatch refuses the job, the error names the
+// worker command that takes the queued runs wherever it runs: the
+// database by its absolute path, even when it is this shell's
+// $ATTNLAB_DB, given relative.
+func TestSlurmSbatchFails(t *testing.T) {
+	exp, err := filepath.Abs("testdata/queue.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "sbatch")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Invalid account' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv("ATTNLAB_DB", "q.db")
+	r := attnlab(t, "slurm", exp, "--workers", "1", "--sbatch", fake)
+	wantError(t, r, exitFailure, "sbatch failed: sbatch: error: Batch job submission failed: Invalid account (the runs stay queued: attnlab worker --db "+filepath.Join(dir, "q.db")+" --experiment queue takes them)")
+}
+
 // TestSlurmWithoutSbatch: on a machine without Slurm's sbatch, attnlab
 // slurm fails in one line before it touches the database: no runs are
 // queued (here: no database file is even created) for a job that cannot
