@@ -339,7 +339,7 @@ func Scrub(s string, secrets []string) string {
 			return strings.TrimSpace(key) + "=xxxxx"
 		})
 	}
-	for _, p := range secrets {
+	for _, p := range quotedToo(secrets) {
 		switch {
 		case len(p) < 4:
 			// Only where it is a URL's password (one the URL pattern above
@@ -416,6 +416,24 @@ var (
 	// string ("password=hunter2").
 	pgSetting = regexp.MustCompile(`(?i)\b((?:ssl)?password)\s*=\s*(?:'(?:[^'\\]|\\.)*'|[^\s&'"]+)`)
 )
+
+// quotedToo is secrets with, after each that %q escapes (a '"' or '\'
+// in a password), its escaped form: an error quotes what the user gave
+// (--sbatch-arg "...ATTNLAB_DB=postgres://lab:pa\"ss@db/x"), where the
+// URL pattern stops at the escaped quote and the secret is not found as
+// it is.
+func quotedToo(secrets []string) []string {
+	out := secrets
+	for _, p := range secrets {
+		if q := strconv.Quote(p); q[1:len(q)-1] != p {
+			if len(out) == len(secrets) {
+				out = append([]string(nil), secrets...)
+			}
+			out = append(out, q[1:len(q)-1])
+		}
+	}
+	return out
+}
 
 // scrubWord replaces the occurrences of p in s that no letter, digit or
 // underscore touches on a side where p itself begins or ends with one.

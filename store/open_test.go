@@ -98,6 +98,11 @@ func TestScrub(t *testing.T) {
 		// An '@' past the authority is no password's end.
 		{"postgres://db:5432/x?application_name=a@b", []string{"Sup3rSecret"}, "postgres://db:5432/x?application_name=a@b"},
 		{"postgres://lab:p@ss@db/x", []string{"p@ss"}, "postgres://lab:xxxxx@db/x"},
+		// A password with a quote, in a URL quoted by %q: the URL pattern
+		// stops at its escaped quote, the secret is found escaped.
+		{`--sbatch-arg "--export=ALL,ATTNLAB_DB=postgres://lab:Sup3r\"Secret@db/x": no`, []string{`Sup3r"Secret`},
+			`--sbatch-arg "--export=ALL,ATTNLAB_DB=postgres://lab:xxxxx@db/x": no`},
+		{`"postgres://lab:a\"b@db/x"`, []string{`a"b`}, `"postgres://lab:xxxxx@db/x"`},
 		{"see postgres://u:PW12@h/db?sslmode=disable.", []string{"PW12"}, "see postgres://u:xxxxx@h/db?sslmode=disable."},
 		// Nor when the URL ends with its password setting.
 		{"store postgres://u@h:1/db?password=abc: cannot connect", []string{"abc"}, "store postgres://u@h:1/db?password=xxxxx: cannot connect"},
