@@ -345,7 +345,7 @@ func parseSbatchArgs(args []string) (settings []sbatchSetting, err error) {
 			spec, candidates := lookupSbatchLong(name)
 			switch {
 			case candidates != nil:
-				return refuse(w, "sbatch finds --%s ambiguous: it starts %s; spell the option out", name, strings.Join(candidates, ", "))
+				return refuse(w, "sbatch (Slurm 22.05 or 26.11) finds --%s ambiguous: it starts %s; spell the option out", name, strings.Join(candidates, ", "))
 			case spec == nil && !optionName(name):
 				return refuse(w, "sbatch has no option --%s", name)
 			case spec == nil:

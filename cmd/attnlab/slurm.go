@@ -69,7 +69,8 @@ $SBATCH_EXPORT, that names neither ALL nor ATTNLAB_DB, or sets ATTNLAB_DB
 to another URL, is refused, as is an --sbatch-arg that sets ATTNLAB_DB to
 any URL, which would write its password into the script, and --export-file,
 which gives the job a file's variables instead). For a URL without a
-password, PGPASSWORD or a pgpass file work too. sbatch takes SBATCH_ variables over the script's
+password, PGPASSWORD or a pgpass file work too; an --sbatch-arg that sets
+ATTNLAB_DB=VALUE is refused there as well (the script names --db itself). sbatch takes SBATCH_ variables over the script's
 lines: those that would override what the script sets from these flags
 (SBATCH_ARRAY_INX, SBATCH_JOB_NAME,
 SBATCH_OUTPUT, and SBATCH_PARTITION or SBATCH_TIMELIMIT with --partition or
@@ -137,6 +138,8 @@ refused for a setting that new experiments may not have is kept, as without
 				if err := checkExport(o.sbatchArgs, env, set, target); err != nil {
 					return err
 				}
+			} else if err := checkExportSetsDB(o.sbatchArgs); err != nil {
+				return err
 			}
 			if store.EngineOf(target) == store.SQLite {
 				if abs, err := filepath.Abs(target); err == nil {
@@ -726,6 +729,20 @@ func checkExport(sbatchArgs []string, env string, set bool, db string) error {
 		return nil
 	}
 	return usagef("%s: %s; add ATTNLAB_DB to it (--export=ATTNLAB_DB,...) or ALL", source, lacks)
+}
+
+// checkExportSetsDB refuses an --sbatch-arg --export that sets
+// ATTNLAB_DB=VALUE when --db has no password (checkExport covers the other
+// case): the script names --db itself, so the value would only be written
+// into the script (a URL's password with it) and mislead whoever reads it.
+func checkExportSetsDB(sbatchArgs []string) error {
+	settings, _ := parseSbatchArgs(sbatchArgs)
+	for _, s := range settings {
+		if s.name == "export" && writesDB(s.value) {
+			return usagef("--sbatch-arg %q: ATTNLAB_DB=VALUE would be written into the script, and the workers use --db, which the script names; leave ATTNLAB_DB out of --export", sbatchArgs[s.arg])
+		}
+	}
+	return nil
 }
 
 // writesDB tells whether an sbatch --export list sets ATTNLAB_DB to a

@@ -103,9 +103,9 @@ func TestSlurmUsageErrors(t *testing.T) {
 		// What sbatch would refuse only after the runs are queued (checked
 		// against Slurm 22.05.8's): an ambiguous abbreviation, an option
 		// it lacks, a stray word, a missing or unwanted value.
-		{[]string{"--workers", "2", "--sbatch-arg", "--wai"}, `--sbatch-arg "--wai": sbatch finds --wai ambiguous: it starts --wait, --wait-all-nodes; spell the option out`},
-		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G", "--sbatch-arg", "--q=long"}, `--sbatch-arg "--q=long": sbatch finds --q ambiguous: it starts --qos, --quiet`},
-		{[]string{"--workers", "2", "--sbatch-arg", "--clu=far"}, `--sbatch-arg "--clu=far": sbatch finds --clu ambiguous: it starts --cluster, --cluster-constraint, --clusters`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--wai"}, `--sbatch-arg "--wai": sbatch (Slurm 22.05 or 26.11) finds --wai ambiguous: it starts --wait, --wait-all-nodes; spell the option out`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--mem=4G", "--sbatch-arg", "--q=long"}, `--sbatch-arg "--q=long": sbatch (Slurm 22.05 or 26.11) finds --q ambiguous: it starts --qos, --quiet`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--clu=far"}, `--sbatch-arg "--clu=far": sbatch (Slurm 22.05 or 26.11) finds --clu ambiguous: it starts --cluster, --cluster-constraint, --clusters`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--exclusive foo"}, `--sbatch-arg "--exclusive foo": sbatch refuses the script at "foo", which is no option (--exclusive takes a value only as --exclusive=VALUE)`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--hold", "--sbatch-arg", "--mem=4G foo"}, `--sbatch-arg "--mem=4G foo": sbatch refuses the script at "foo", which is no option`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--hold -- --mem=4G"}, `--sbatch-arg "--hold -- --mem=4G": sbatch refuses the script at "--mem=4G", which is no option (it follows --)`},
@@ -117,14 +117,14 @@ func TestSlurmUsageErrors(t *testing.T) {
 		{[]string{"--workers", "2", "--sbatch-arg", "--container-image img -o x"}, `the script sets --output itself from --output-dir`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--container-image img --wr=x"}, `--wrap is a command-line option of sbatch`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--container-image img stray"}, `sbatch refuses the script at "stray", which is no option`},
-		{[]string{"--workers", "2", "--sbatch-arg", "--container-image", "--sbatch-arg", "--ex=ATTNLAB_DB=x"}, `sbatch finds --ex ambiguous`},
+		{[]string{"--workers", "2", "--sbatch-arg", "--container-image", "--sbatch-arg", "--ex=ATTNLAB_DB=x"}, `sbatch (Slurm 22.05 or 26.11) finds --ex ambiguous`},
 		{[]string{"--workers", "2", "--sbatch-arg", "-Hj x"}, `--sbatch-arg "-Hj x": sbatch has no option -j`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--hold=1"}, `--sbatch-arg "--hold=1": --hold takes no value`},
 		{[]string{"--workers", "2", "--sbatch-arg", "--mem"}, `--sbatch-arg "--mem": --mem wants a value`},
 		{[]string{"--workers", "2", "--sbatch-arg", "-HA"}, `--sbatch-arg "-HA": -A (--account) wants a value`},
 		// The value of -A is the next word, whatever it is: "-W" here is
 		// no --wait, and "-p" after -A is no --partition.
-		{[]string{"--workers", "2", "--sbatch-arg", "-A -W --wai"}, `--sbatch-arg "-A -W --wai": sbatch finds --wai ambiguous`},
+		{[]string{"--workers", "2", "--sbatch-arg", "-A -W --wai"}, `--sbatch-arg "-A -W --wai": sbatch (Slurm 22.05 or 26.11) finds --wai ambiguous`},
 	} {
 		r := attnlab(t, append([]string{"slurm", "testdata/queue.yaml", "--dry-run"}, tc.args...)...)
 		wantError(t, r, exitUsage, tc.want)
@@ -165,7 +165,7 @@ func TestSlurmExportKeepsDB(t *testing.T) {
 		{withPassword, "", []string{"--sbatch-arg", "--export PATH,HOME"}, `--sbatch-arg "--export PATH,HOME": the job would not get ATTNLAB_DB`},
 		// sbatch finds any abbreviation of --export ambiguous (it starts
 		// --export-file too).
-		{withPassword, "", []string{"--sbatch-arg=--exp=NIL"}, `--sbatch-arg "--exp=NIL": sbatch finds --exp ambiguous: it starts --export, --export-file`},
+		{withPassword, "", []string{"--sbatch-arg=--exp=NIL"}, `--sbatch-arg "--exp=NIL": sbatch (Slurm 22.05 or 26.11) finds --exp ambiguous: it starts --export, --export-file`},
 		{withPassword, "", []string{"--sbatch-arg=--export=ALL", "--sbatch-arg=--export=NONE"}, `--sbatch-arg "--export=NONE"`},
 		{withPassword, "NONE", nil, `SBATCH_EXPORT="NONE" in the environment: the job would not get ATTNLAB_DB`},
 		{withPassword, "PATH", []string{"--sbatch-arg=--export=ALL"}, `SBATCH_EXPORT="PATH" in the environment`},
@@ -208,6 +208,12 @@ func TestSlurmExportKeepsDB(t *testing.T) {
 		{withPassword, "", []string{"--sbatch-arg=--export-file=/tmp/vars"}, `--sbatch-arg "--export-file=/tmp/vars": sbatch gives the job the variables of that file and none of its own environment, so the job would not get ATTNLAB_DB`},
 		{withPassword, "ALL", []string{"--sbatch-arg", "--mem=4G --export- 3"}, `--sbatch-arg "--mem=4G --export- 3": sbatch gives the job the variables of that file`},
 		{"postgres://lab@db.example/attnlab", "", []string{"--sbatch-arg=--export-file=/tmp/vars"}, ""},
+		// Without a password in --db the script names --db itself: an
+		// ATTNLAB_DB=VALUE would only write its value (a password with
+		// it) into the script.
+		{"postgres://lab@db.example/attnlab", "", []string{"--sbatch-arg=--export=ALL,ATTNLAB_DB=" + withPassword}, `ATTNLAB_DB=VALUE would be written into the script, and the workers use --db`},
+		{"runs.db", "", []string{"--sbatch-arg", "--mem=4G --export=ATTNLAB_DB=other.db"}, `ATTNLAB_DB=VALUE would be written into the script`},
+		{"runs.db", "", []string{"--sbatch-arg=--export=ALL,ATTNLAB_DB"}, ""},
 	} {
 		if tc.env == "" {
 			unsetenv(t, "SBATCH_EXPORT")
@@ -705,9 +711,9 @@ func TestParseSbatchArgs(t *testing.T) {
 		{[]string{"--requeue=1"}, "requeue=1"},
 		{[]string{"--mem=4G --"}, "mem=4G"},
 		{[]string{"--lic=x"}, "licenses=x"},
-		{[]string{"--clu=x"}, "sbatch finds --clu ambiguous: it starts --cluster, --cluster-constraint, --clusters; spell the option out"},
-		{[]string{"--ntasks-per=3"}, "sbatch finds --ntasks-per ambiguous: it starts --ntasks-per-core, --ntasks-per-gpu, --ntasks-per-node, --ntasks-per-socket, --ntasks-per-tres; spell the option out"},
-		{[]string{"--=x"}, "sbatch finds -- ambiguous"},
+		{[]string{"--clu=x"}, "sbatch (Slurm 22.05 or 26.11) finds --clu ambiguous: it starts --cluster, --cluster-constraint, --clusters; spell the option out"},
+		{[]string{"--ntasks-per=3"}, "sbatch (Slurm 22.05 or 26.11) finds --ntasks-per ambiguous: it starts --ntasks-per-core, --ntasks-per-gpu, --ntasks-per-node, --ntasks-per-socket, --ntasks-per-tres; spell the option out"},
+		{[]string{"--=x"}, "sbatch (Slurm 22.05 or 26.11) finds -- ambiguous"},
 		{[]string{"---x"}, "sbatch has no option ---x"},
 		{[]string{"--nice -5"}, "sbatch has no option -5"},
 		{[]string{"--no-kill foo"}, `sbatch refuses the script at "foo", which is no option (--no-kill takes a value only as --no-kill=VALUE)`},
@@ -720,7 +726,7 @@ func TestParseSbatchArgs(t *testing.T) {
 		{[]string{"--container-image", "img"}, "container-image=img"},
 		{[]string{"--container-mount-home --hold"}, "container-mount-home hold"},
 		{[]string{"--no-container-entrypoint -- x"}, `sbatch refuses the script at "x", which is no option (it follows --)`},
-		{[]string{"--contain=x"}, "sbatch finds --contain ambiguous"},
+		{[]string{"--contain=x"}, "sbatch (Slurm 22.05 or 26.11) finds --contain ambiguous"},
 		{[]string{"--x.y=1"}, "sbatch has no option --x.y"},
 		{[]string{"--_x"}, "sbatch has no option --_x"},
 	} {
