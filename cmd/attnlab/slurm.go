@@ -240,7 +240,7 @@ refused for a setting that new experiments may not have is kept, as without
 			}
 			fmt.Fprintf(w, "submitted Slurm job %s: %s (array 0-%d)\n", job, plural(o.workers, "worker"), o.workers-1)
 			arg, note := store.CommandDB(target)
-			fmt.Fprintf(w, "watch:  attnlab ls runs%s --experiment %s\n", arg, x.Name)
+			fmt.Fprintf(w, "watch:  attnlab ls runs%s --experiment %s\n", arg, shell.Quote(x.Name))
 			if note != "" {
 				fmt.Fprintf(w, "        (%s)\n", note)
 			}
