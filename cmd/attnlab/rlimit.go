@@ -24,8 +24,9 @@ import (
 // (the Go runtime's soft memory limit, when the room is large enough for
 // that to help), run trains at once only as many runs as the room holds
 // (headroom times each estimate), and it says, before training, when the
-// largest run may need more than that room. It refuses (addressCheck,
-// exit 2, whatever --quiet says) only a run whose estimate, with a
+// largest run still to train may need more than that room. It refuses
+// (addressCheck, exit 2, whatever --quiet says) only a run to train (not
+// one stored done: run then prints its table) whose estimate, with a
 // margin, is above all the limit leaves, and only notes one that may need
 // more than the room: the room is measured, not known, and a cgroup limit
 // (--max-memory's default follows it) is the sound way to bound a process.

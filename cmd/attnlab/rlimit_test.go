@@ -161,3 +161,43 @@ func TestSmallRoomNoSoftLimit(t *testing.T) {
 		t.Errorf("run of tiny.yaml under ulimit -d 180000: %v, %d collections (want at most 30)\n%s", err, gcs, out)
 	}
 }
+
+// TestRunUnderUlimitAllDone: under a limit that refuses an experiment's
+// largest run, run of the same experiment whose runs are all stored done
+// trains nothing, so it is not refused: it prints the table, exit 0, and
+// creates no database when it refuses a new one. A seed not yet trained is
+// still refused.
+func TestRunUnderUlimitAllDone(t *testing.T) {
+	if raceBuild {
+		t.Skip("the race detector's shadow memory does not fit under ulimit -d 200000")
+	}
+	dir := t.TempDir()
+	exp := writeIn(t, dir, "done.yaml", "name: done\ntask: {name: reverse, train_size: 40, valid_size: 4, test_size: 4}\n"+
+		"model: {name: seq2seq-rnn, embed: 64, encoder: {name: lstm, hidden: 512}, attention: {name: dot}}\n"+
+		"train: {steps: 1, batch_size: 4}\nseeds: [1]\n")
+	db := filepath.Join(dir, "done.db")
+	if out, err := underUlimit("-d unlimited", "run", exp, "--db", db, "-q").CombinedOutput(); err != nil {
+		t.Fatalf("run without a limit: %v\n%s", err, out)
+	}
+	const limit = "-d 200000"
+	refusal := exp + ": model: the largest run is estimated at "
+	cmd := underUlimit(limit, "run", exp, "--db", db, "-q")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), "done/seed=1") || strings.Contains(stderr.String(), "largest run") {
+		t.Errorf("run under ulimit %s of an experiment whose runs are all done: %v\nstdout:\n%s\nstderr:\n%s\nwant the table, exit 0", limit, err, out, stderr.String())
+	}
+	out, err = underUlimit(limit, "run", exp, "--db", db, "-q", "--set", "seeds=[1,2]").CombinedOutput()
+	if exitStatus(err) != 2 || !strings.HasPrefix(string(out), refusal) {
+		t.Errorf("run under ulimit %s with a seed to train: %v\n%s\nwant exit 2 and a line starting %q", limit, err, out, refusal)
+	}
+	fresh := filepath.Join(dir, "fresh.db")
+	out, err = underUlimit(limit, "run", exp, "--db", fresh, "-q").CombinedOutput()
+	if exitStatus(err) != 2 || !strings.HasPrefix(string(out), refusal) {
+		t.Errorf("run under ulimit %s into a new database: %v\n%s\nwant exit 2 and a line starting %q", limit, err, out, refusal)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("a refused run left %s (stat: %v), want no database", fresh, err)
+	}
+}

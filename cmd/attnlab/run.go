@@ -80,13 +80,18 @@ names), 130 when interrupted before every run was done.`,
 			if note != "" && !quiet {
 				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
-			if err := addressCheck(args[0], est); err != nil {
-				return err
-			}
-			// Not hidden by --quiet: the run may end in Go's fatal "out of
-			// memory", and this line is the only word of why.
-			if note := addressNote(est); note != "" {
-				fmt.Fprintln(cmd.ErrOrStderr(), note)
+			if addressLimit != "" && (addressCheck(args[0], est) != nil || addressNote(est) != "") {
+				// Only the runs this process may train count: an experiment
+				// whose runs are all done prints its table.
+				todo := trainEstimate(cmd.Context(), *db, x.Name, plan, est, retryFailed)
+				if err := addressCheck(args[0], todo); err != nil {
+					return err
+				}
+				// Not hidden by --quiet: the run may end in Go's fatal "out
+				// of memory", and this line is the only word of why.
+				if note := addressNote(todo); note != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), note)
+				}
 			}
 			maxWorkers, err := mem.workers(est)
 			if err != nil {
@@ -280,6 +285,36 @@ func requeueFailed(ctx context.Context, st *store.Store, name string, plan []exp
 		}
 	}
 	return st.RequeueFailed(ctx, ids...) // those not claimed, requeued or removed since
+}
+
+// trainEstimate returns the largest estimate among the runs of plan that
+// run may train: those not stored done in db, nor failed unless
+// retryFailed (zero when there are none); all, the plan's largest, when db
+// cannot be read (a new database: nothing is stored).
+func trainEstimate(ctx context.Context, db, name string, plan []experiments.Run, all experiments.MemoryEstimate, retryFailed bool) experiments.MemoryEstimate {
+	st, err := store.OpenReadOnly(db) // a refusal creates no database
+	if err != nil {
+		return all
+	}
+	defer st.Close()
+	stored, err := st.Runs(ctx, store.RunFilter{Experiments: []string{name}})
+	if err != nil {
+		return all
+	}
+	finished := make(map[string]bool, len(stored))
+	for _, r := range stored {
+		finished[r.Hash] = r.Status == store.StatusDone || r.Status == store.StatusFailed && !retryFailed
+	}
+	var largest experiments.MemoryEstimate
+	for _, r := range plan {
+		if finished[r.Hash] {
+			continue
+		}
+		if e := experiments.EstimateMemory(r.Config); e.Bytes > largest.Bytes {
+			largest = e
+		}
+	}
+	return largest
 }
 
 // withDiverged is run's verdict (runOutcomes') when diverged of its total
