@@ -63,7 +63,9 @@ Exit status: 0 when every run is done (also when an interrupt came after the
 last run finished), 1 when a run failed — also in an earlier attempt, or
 stored done with a loss or perplexity of ±Inf by a build before 2026-12-06,
 which counts as failed (a note names such runs and the attnlab rm line after
-which a rerun trains them anew) — 2 for an invalid experiment, 3 for an
+which a rerun trains them anew) — 2 for an invalid experiment or one whose largest run to train is
+estimated above all that ulimit -v or -d leaves (a run that may not fit
+gets a note instead, which --quiet does not hide), 3 for an
 internal error (a bug: its report is written to a file that the error line
 names), 130 when interrupted before every run was done.`,
 		Example: "  attnlab run examples/quickstart.yaml\n  attnlab run exp.yaml --db lab.db --workers 4 --set train.steps=500",
