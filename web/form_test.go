@@ -277,3 +277,23 @@ func TestCurvesErrorNoCharts(t *testing.T) {
 		t.Errorf("GET /x/scan/curves: no charts\n%s", shortBody(r.body))
 	}
 }
+
+// TestCurvesUnknownMetricNoMainChart: a ?metric= that names no metric is a
+// 400 page with the error, and leaves out the main chart: its data URL
+// answers 400 too, so the error showed a second time under it. The length
+// chart does not depend on the metric and is still drawn.
+func TestCurvesUnknownMetricNoMainChart(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fill(t, st)
+	s := newServer(t, st, Options{ReadOnly: true})
+	r := get(t, s, "/x/scan/curves?metric=nope")
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, `<p class="error" role="alert">`) {
+		t.Fatalf("GET /x/scan/curves?metric=nope: %d, want 400 with the error\n%s", r.status, shortBody(r.body))
+	}
+	if strings.Contains(r.body, `id="chart"`) {
+		t.Errorf("GET /x/scan/curves?metric=nope draws the main chart, whose data URL answers 400\n%s", shortBody(r.body))
+	}
+	if !strings.Contains(r.body, `id="length" data-src="/api/x/scan/length`) {
+		t.Errorf("GET /x/scan/curves?metric=nope: no length chart\n%s", shortBody(r.body))
+	}
+}

@@ -550,8 +550,8 @@ type curvesView struct {
 	Action    string
 	Metrics   []string
 	Statuses  []string
-	DataURL   string // "" when the form is wrong: no chart then (its script would fetch "", the page itself)
-	LengthURL string
+	DataURL   string // "" when the form or ?metric= is wrong: no main chart then (its script would fetch "", the page itself, or a 400)
+	LengthURL string // "" when the form is wrong: no length chart then
 	Picked    picked // the runs of ?run=, found or not
 }
 
@@ -613,7 +613,9 @@ func (s *Server) handleCurves(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	api := "/api/x/" + urlPath(name)
-	v.DataURL = f.link(api + "/curves")
+	if status == http.StatusOK {
+		v.DataURL = f.link(api + "/curves") // not for a ?metric= that names no metric: its data URL answers 400 too
+	}
 	lf := form{Where: f.Where, By: f.By, Runs: f.Runs}
 	v.LengthURL = lf.link(api + "/length")
 	steps, err := s.progress(ctx, all)
