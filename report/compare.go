@@ -131,7 +131,7 @@ type Query struct {
 	// (ascending for a metric without a direction). A leading '-' sorts
 	// descending and a leading '+' ascending, whatever the direction. A
 	// metric not in Metrics is added to them; a sign without a name is an
-	// error (ErrKey). Rows without a value come last. Empty keeps the plan
+	// error (ErrKey). Spaces around it are ignored. Rows without a value come last. Empty keeps the plan
 	// order: the order in which each group first appears among the runs (by
 	// experiment name, then run id).
 	Sort string
@@ -485,8 +485,10 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 		return nil, err
 	}
 	sortKey, desc := "", false
-	if q.Sort != "" {
-		name, dir := q.Sort, 0
+	// Trimmed as the other keys are: --sort ' - ' is a sign without a
+	// name, not an unknown metric " - ".
+	if sortArg := strings.TrimSpace(q.Sort); sortArg != "" {
+		name, dir := sortArg, 0
 		switch name[0] {
 		case '-':
 			dir, name = -1, name[1:]
@@ -495,7 +497,7 @@ func Compare(ctx context.Context, st *store.Store, q Query) (*Comparison, error)
 		}
 		if name == "" {
 			// Not `unknown sort metric ""`: the sign was given, the name not.
-			return nil, keyErrorf("report: sort %q: the %c needs a metric name after it, as in %ctest/exact_match", q.Sort, q.Sort[0], q.Sort[0])
+			return nil, keyErrorf("report: sort %q: the %c needs a metric name after it, as in %ctest/exact_match", sortArg, sortArg[0], sortArg[0])
 		}
 		if sortKey, err = resolveMetric(sel, name, "sort metric"); err != nil {
 			return nil, err

@@ -661,6 +661,8 @@ func TestCompareErrors(t *testing.T) {
 		{"unknown sort", Query{Sort: "-bleu2"}, ErrKey, []string{`unknown sort metric "bleu2"`}},
 		{"sort sign alone", Query{Sort: "-"}, ErrKey, []string{`sort "-": the - needs a metric name after it, as in -test/exact_match`}},
 		{"sort plus alone", Query{Sort: "+"}, ErrKey, []string{`sort "+": the + needs a metric name after it, as in +test/exact_match`}},
+		// Spaces around it are trimmed, as the other keys' are.
+		{"sort sign alone spaced", Query{Sort: " - "}, ErrKey, []string{`sort "-": the - needs a metric name after it, as in -test/exact_match`}},
 		{"bad by", Query{By: []string{"model.atention.name"}}, nil,
 			[]string{`--by: unknown key "model.atention.name" (closest: model.attention.name,`, "keys that vary: experiment"}},
 		{"short typo by", Query{Experiments: []string{"scan-attn"}, By: []string{"atention.name"}}, nil,

@@ -129,7 +129,7 @@ func (f form) query(experiment string) (report.Query, error) {
 		By:          splitList(f.By),
 		Pool:        splitList(f.Pool),
 		Metrics:     splitList(f.Metrics),
-		Sort:        strings.TrimSpace(f.Sort),
+		Sort:        f.Sort, // trimmed by report.Compare, as the CLI's --sort
 		Baseline:    strings.TrimSpace(f.Baseline),
 		Status:      store.Status(f.Status),
 		TestCost:    f.TestCost,

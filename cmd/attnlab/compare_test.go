@@ -79,6 +79,8 @@ func TestCompareErrors(t *testing.T) {
 	wantError(t, attnlab(t, "compare", "nope", "--db", db), exitUsage, `compare: `, `"nope"`, "tiny, tinylm")
 	wantError(t, attnlab(t, "compare", "tiny", "--metrics", "nope", "--db", db), exitUsage, `unknown metric "nope"`)
 	wantError(t, attnlab(t, "compare", "tiny", "--sort", "nope", "--db", db), exitUsage, `unknown sort metric "nope"`)
+	// As the dashboard says it: a sign without a name, not an unknown " - ".
+	wantError(t, attnlab(t, "compare", "tiny", "--sort", " - ", "--db", db), exitUsage, `sort "-": the - needs a metric name after it`)
 	wantError(t, attnlab(t, "compare", "tiny", "--baseline", "attention.name=dot", "--db", db), exitUsage, "baseline", "matches no row")
 	// A key that names nothing is a mistake in the command line: exit 2,
 	// whichever flag gives it.
