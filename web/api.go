@@ -180,8 +180,8 @@ func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 	// One thing is watched: a second value, or run= beside x=, would be
 	// dropped without a word (the answer of the first alone).
 	for _, k := range []string{"run", "x", "others"} {
-		if n := len(q[k]); n > 1 {
-			s.failJSON(w, r, http.StatusBadRequest, fmt.Errorf("%s given %d times: give it once", k, n))
+		if _, err := once(q, k); err != nil {
+			s.failJSON(w, r, http.StatusBadRequest, err)
 			return
 		}
 	}

@@ -71,8 +71,8 @@ func readForm(r *http.Request) (form, error) {
 	// where= would otherwise be dropped without a word, the table shown
 	// for the first one alone.
 	for _, k := range formFields {
-		if n := len(v[k]); n > 1 {
-			fail(fmt.Errorf("%s given %d times: give it once", k, n))
+		if _, e := once(v, k); e != nil {
+			fail(e)
 		}
 	}
 	for _, kv := range [][2]string{{"where", f.Where}, {"by", f.By}, {"pool", f.Pool}, {"baseline", f.Baseline},
@@ -105,6 +105,16 @@ func readForm(r *http.Request) (form, error) {
 		}
 	}
 	return f, err
+}
+
+// once returns the value of query field k, which takes one value, or an
+// error naming k when it is given more than once: the first value alone
+// would otherwise be used, the others dropped without a word.
+func once(q url.Values, k string) (string, error) {
+	if n := len(q[k]); n > 1 {
+		return "", fmt.Errorf("%s given %d times: give it once", k, n)
+	}
+	return q.Get(k), nil
 }
 
 func joinStatuses() string {

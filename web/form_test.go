@@ -297,3 +297,27 @@ func TestCurvesUnknownMetricNoMainChart(t *testing.T) {
 		t.Errorf("GET /x/scan/curves?metric=nope: no length chart\n%s", shortBody(r.body))
 	}
 }
+
+// TestPageFieldOnce: the fields a page reads besides its form (an
+// experiment page's runs=, every page's fragment=, a run page's example=)
+// are 400 given twice, as the form's are: the first value was used and the
+// second dropped without a word.
+func TestPageFieldOnce(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	fx := fill(t, st)
+	s := newServer(t, st, Options{ReadOnly: true})
+	run := "/r/" + strconv.FormatInt(fx.scan["additive"][0], 10)
+	for _, tc := range []struct{ once, twice, want string }{
+		{"/x/scan?runs=all", "/x/scan?runs=all&runs=x", "runs given 2 times: give it once"},
+		{"/x/scan?fragment=runs", "/x/scan?fragment=runs&fragment=comparison", "fragment given 2 times: give it once"},
+		{"/?fragment=experiments", "/?fragment=experiments&fragment=experiments", "fragment given 2 times: give it once"},
+		{run + "?example=1", run + "?example=1&example=0", "example given 2 times: give it once"},
+	} {
+		if r := get(t, s, tc.once); r.status != http.StatusOK {
+			t.Errorf("GET %s: %d, want 200\n%s", tc.once, r.status, shortBody(r.body))
+		}
+		if r := get(t, s, tc.twice); r.status != http.StatusBadRequest || !strings.Contains(r.body, tc.want) {
+			t.Errorf("GET %s: %d, want 400 saying %q\n%s", tc.twice, r.status, tc.want, shortBody(r.body))
+		}
+	}
+}

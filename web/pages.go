@@ -287,6 +287,11 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	allRuns, err := once(r.URL.Query(), "runs")
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
 	f, ferr := readForm(r)
 	badForm := ferr != nil
 	dbArg, dbNote := s.st.SharedCommandDB()
@@ -358,7 +363,7 @@ func (s *Server) handleExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	v.RunCount = len(runs)
 	shown := runs
-	if r.URL.Query().Get("runs") != "all" {
+	if allRuns != "all" {
 		if shown = listed(runs, maxRunRows); len(shown) < len(runs) {
 			v.AllRunsURL = f.link(experimentURL(name))
 			if strings.Contains(v.AllRunsURL, "?") {
@@ -775,7 +780,12 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	example := 0
-	if e := r.URL.Query().Get("example"); e != "" {
+	e, err := once(r.URL.Query(), "example")
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	if e != "" {
 		if example, err = strconv.Atoi(e); err != nil || example < 0 {
 			s.fail(w, r, http.StatusBadRequest, fmt.Errorf("example %q: not an example number", e))
 			return

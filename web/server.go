@@ -387,12 +387,19 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	p.Engine = string(s.st.Engine())
 	var b bytes.Buffer
 	tmpl := "layout"
-	if f := r.URL.Query().Get("fragment"); f != "" && name != "error" {
-		if t.Lookup("frag-"+f) == nil {
+	if name != "error" {
+		f, err := once(r.URL.Query(), "fragment")
+		switch {
+		case err != nil:
+			s.fail(w, r, http.StatusBadRequest, err)
+			return
+		case f == "":
+		case t.Lookup("frag-"+f) == nil:
 			s.fail(w, r, http.StatusNotFound, fmt.Errorf("no fragment %q", f))
 			return
+		default:
+			tmpl = "frag-" + f
 		}
-		tmpl = "frag-" + f
 	}
 	if err := t.ExecuteTemplate(&b, tmpl, p); err != nil {
 		s.logf("render %s: %v", name, err)
