@@ -777,7 +777,9 @@ func TestCompareDefaults(t *testing.T) {
 
 func TestFormatGroupValues(t *testing.T) {
 	x := fakeExperiment{name: "values"}
-	vals := []any{0.001, 1e-5, 64, 3.0, true, "", "a b", nil, `[1,2]`, math.NaN()}
+	// A whole number below 2^53 in digits (a max_len of 1000000, not
+	// 1e+06), as a filter writes it; beyond, it is not exact: 'g' form.
+	vals := []any{0.001, 1e-5, 64, 3.0, true, "", "a b", nil, `[1,2]`, math.NaN(), 1000000, 2.5e7, 1 << 53}
 	for i, v := range vals {
 		x.runs = append(x.runs, fakeRun{params: map[string]any{"v": v, "i": i}, seed: 1, sums: map[string]float64{"valid/token_acc": 1}})
 	}
@@ -788,7 +790,7 @@ func TestFormatGroupValues(t *testing.T) {
 	for _, r := range c.Rows {
 		got = append(got, r.Group[0])
 	}
-	want := []string{"0.001", "1e-05", "64", "3", "true", `""`, "a b", "null", "[1,2]", "NaN", ""}
+	want := []string{"0.001", "1e-05", "64", "3", "true", `""`, "a b", "null", "[1,2]", "NaN", "1000000", "25000000", "9.007199254740992e+15", ""}
 	if !slices.Equal(got, want) {
 		t.Errorf("group values = %q, want %q", got, want)
 	}

@@ -111,10 +111,16 @@ func (v Value) Any() any {
 }
 
 // String formats the value: numbers in the shortest form that reads back
-// exactly ("NaN", "+Inf", "-Inf" for the special values), text as is.
+// exactly, a whole number below 2^53 in digits (1000000, not 1e+06; a
+// filter writes it so too), "NaN", "+Inf", "-Inf" for the special values;
+// text as is.
 func (v Value) String() string {
 	switch v.Kind {
 	case KindNumber:
+		if v.Num == math.Trunc(v.Num) && math.Abs(v.Num) < maxExact {
+			// A whole number as typed, seed = 20240101: not 2.0240101e+07.
+			return strconv.FormatFloat(v.Num, 'f', -1, 64)
+		}
 		return strconv.FormatFloat(v.Num, 'g', -1, 64)
 	case KindText:
 		return v.Text

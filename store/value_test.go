@@ -33,6 +33,34 @@ func TestValueOf(t *testing.T) {
 	}
 }
 
+// TestValueString: a whole number below 2^53 is written in digits (a
+// group label of 1000000, not 1e+06), as a filter writes it; others in
+// the shortest form that reads back exactly.
+func TestValueString(t *testing.T) {
+	for _, tc := range []struct {
+		v    Value
+		want string
+	}{
+		{NumberValue(1000000), "1000000"},
+		{NumberValue(-20240101), "-20240101"},
+		{NumberValue(1<<53 - 1), "9007199254740991"},
+		{NumberValue(1 << 53), "9.007199254740992e+15"},
+		{NumberValue(0.001), "0.001"},
+		{NumberValue(1e-5), "1e-05"},
+		{NumberValue(2.5e6 + 0.5), "2.5000005e+06"},
+		{NumberValue(math.NaN()), "NaN"},
+		{NumberValue(math.Inf(1)), "+Inf"},
+		{NumberValue(math.Inf(-1)), "-Inf"},
+		{TextValue("1e+06"), "1e+06"},
+		{BoolValue(true), "true"},
+		{Value{Kind: KindNull}, "null"},
+	} {
+		if got := tc.v.String(); got != tc.want {
+			t.Errorf("%#v.String() = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
 func TestFlattenConfig(t *testing.T) {
 	got, err := FlattenConfig(`{"model": {"attention": {"name": "dot", "heads": 4}, "sizes": [1, 2]}, "seed": 1, "x": null, "b": false}`)
 	if err != nil {

@@ -794,11 +794,7 @@ func formatValue(v Value) string {
 		case math.IsInf(v.Num, -1):
 			return "-inf"
 		}
-		if v.Num == math.Trunc(v.Num) && math.Abs(v.Num) < maxExact {
-			// A whole number as typed, seed = 20240101: not 2.0240101e+07.
-			return strconv.FormatFloat(v.Num, 'f', -1, 64)
-		}
-		return strconv.FormatFloat(v.Num, 'g', -1, 64)
+		return v.String() // a whole number in digits
 	case KindBool:
 		return strconv.FormatBool(v.Bool)
 	}
