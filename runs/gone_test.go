@@ -157,3 +157,34 @@ func TestExecuteDatabaseDeleted(t *testing.T) {
 		t.Errorf("outcomes %q, want %q", notes, want)
 	}
 }
+
+// TestNotRunFailedIsReportedFailed: a claimed run that fails before it
+// trains (here its stored config is unreadable) is told to the reporter
+// as a run that ended failed, not skipped: Skip made the progress bars say
+// the execution stopped short, with no failure counted.
+func TestNotRunFailedIsReportedFailed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "notrun.db"))
+	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=40"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	claim, err := st.Claim(ctx, sub.Runs[0].ID, me, 0)
+	if err != nil || !claim.Claimed {
+		t.Fatalf("claim: %+v, %v", claim, err)
+	}
+	claim.Run.Config = "{not json" // as a stored config this build cannot read
+	rep := &endings{training: make(chan struct{})}
+	opt := WorkOptions{Owner: me, Heartbeat: time.Hour, Reporter: rep}
+	opt.defaults()
+	out := trainClaimed(ctx, st, claim, opt)
+	if out.Status != store.StatusFailed {
+		t.Fatalf("outcome %s, %v; want failed", out.Status, out.Err)
+	}
+	ends := rep.all()
+	if len(rep.skips) != 0 || len(ends) != 1 || ends[0].status != store.StatusFailed || ends[0].err == nil {
+		t.Errorf("reporter: skips %q, ends %+v; want one end, failed with the error, and no skip", rep.skips, ends)
+	}
+}

@@ -494,12 +494,23 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	var cfg experiments.Config
 	cfgErr := json.Unmarshal([]byte(rec.Config), &cfg)
 	cfg.BaseDir = rec.Dir
-	// notRun ends a run that will not train after all.
+	// notRun ends a run that will not train after all. Recorded failed
+	// (its stored config unreadable, its checkpoint not read), it is
+	// reported as a run that began and failed, counted failed as the
+	// bars count a run that fails training; Skip would say the execution
+	// stopped short, with no failure counted. A run whose end could not
+	// be recorded so (removed, taken over, the database unreachable) is
+	// skipped, as before.
 	notRun := func(status store.Status, err error) Outcome {
+		o := finishRun(bg, st, owner, out, status, err)
 		if opt.Reporter != nil {
-			opt.Reporter.Skip(rec, cfg.Train.Steps, err.Error())
+			if o.Status == store.StatusFailed {
+				opt.Reporter.Begin(rec, 0, cfg.Train.Steps).End(o.Status, o.Err)
+			} else {
+				opt.Reporter.Skip(rec, cfg.Train.Steps, err.Error())
+			}
 		}
-		return finishRun(bg, st, owner, out, status, err)
+		return o
 	}
 	// giveBack hands back a run that did not train under this claim (too
 	// big for this worker, or the worker stopping first), its claim
