@@ -87,7 +87,9 @@ type Reporter interface {
 	Begin(run store.Run, from, total int) RunReporter
 	// Skip announces that a run of the plan that is neither done nor
 	// failed will not be trained by this execution, and why (the execution
-	// was interrupted, or the run could not be claimed or prepared). A run
+	// was interrupted, or the run could not be claimed; a claimed run that
+	// fails before it trains, its stored config or checkpoint unreadable,
+	// is not skipped but begins and ends failed). A run
 	// another process holds is not skipped: Execute waits for it
 	// (ExecOptions.Waiting). Nor are the runs left when the database file
 	// is gone (store.ErrDatabaseGone): Execute returns that error, which
