@@ -188,3 +188,71 @@ func TestNotRunFailedIsReportedFailed(t *testing.T) {
 		t.Errorf("reporter: skips %q, ends %+v; want one end, failed with the error, and no skip", rep.skips, ends)
 	}
 }
+
+// TestNotRunDatabaseGone: a claimed run whose database file is deleted
+// before it trains (its old checkpoint not deleted) is not reported
+// failed — nothing records that — but skipped, and its outcome is
+// interrupted by ErrDatabaseGone, as a run's whose file goes while it
+// trains (TestWorkDatabaseDeleted).
+func TestNotRunDatabaseGone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "notrun.db")
+	st := openStore(t, db)
+	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=40"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	claim, err := st.Claim(ctx, sub.Runs[0].ID, me, 0)
+	if err != nil || !claim.Claimed {
+		t.Fatalf("claim: %+v, %v", claim, err)
+	}
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	rep := &endings{training: make(chan struct{})}
+	opt := WorkOptions{Owner: me, Heartbeat: time.Hour, Reporter: rep}
+	opt.defaults()
+	out := trainClaimed(ctx, st, claim, opt)
+	if out.Status != store.StatusInterrupted || !errors.Is(out.Err, store.ErrDatabaseGone) {
+		t.Errorf("outcome %s, %v; want interrupted by ErrDatabaseGone", out.Status, out.Err)
+	}
+	if ends := rep.all(); len(ends) != 0 || len(rep.skips) != 1 {
+		t.Errorf("reporter: skips %q, ends %+v; want the run skipped, not ended", rep.skips, ends)
+	}
+}
+
+// TestNotRunEndNotRecorded: a claimed run that fails before it trains
+// (its stored config unreadable) but whose end cannot be recorded, its
+// database file deleted meanwhile, is skipped, not reported failed:
+// nothing records that it failed.
+func TestNotRunEndNotRecorded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "notrun.db")
+	st := openStore(t, db)
+	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=40"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	claim, err := st.Claim(ctx, sub.Runs[0].ID, me, 0)
+	if err != nil || !claim.Claimed {
+		t.Fatalf("claim: %+v, %v", claim, err)
+	}
+	claim.Run.Config = "{not json"
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	rep := &endings{training: make(chan struct{})}
+	opt := WorkOptions{Owner: me, Heartbeat: time.Hour, Reporter: rep}
+	opt.defaults()
+	out := trainClaimed(ctx, st, claim, opt)
+	if !errors.Is(out.Err, store.ErrDatabaseGone) {
+		t.Errorf("outcome %s, %v; want ErrDatabaseGone among its errors", out.Status, out.Err)
+	}
+	if ends := rep.all(); len(ends) != 0 || len(rep.skips) != 1 {
+		t.Errorf("reporter: skips %q, ends %+v; want the run skipped, not ended", rep.skips, ends)
+	}
+}

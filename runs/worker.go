@@ -500,11 +500,20 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	// bars count a run that fails training; Skip would say the execution
 	// stopped short, with no failure counted. A run whose end could not
 	// be recorded so (removed, taken over, the database unreachable) is
-	// skipped, as before.
+	// skipped, as before; so is one whose database file went away (its
+	// outcome interrupted, as a training run's is then: nothing records
+	// it failed).
 	notRun := func(status store.Status, err error) Outcome {
+		if errors.Is(err, store.ErrDatabaseGone) {
+			out.Status, out.Err = store.StatusInterrupted, err
+			if opt.Reporter != nil {
+				opt.Reporter.Skip(rec, cfg.Train.Steps, err.Error())
+			}
+			return out // nothing more can be stored
+		}
 		o := finishRun(bg, st, owner, out, status, err)
 		if opt.Reporter != nil {
-			if o.Status == store.StatusFailed {
+			if o.Status == store.StatusFailed && o.Run.Status == store.StatusFailed { // recorded so
 				opt.Reporter.Begin(rec, 0, cfg.Train.Steps).End(o.Status, o.Err)
 			} else {
 				opt.Reporter.Skip(rec, cfg.Train.Steps, err.Error())
