@@ -164,22 +164,9 @@ func TestExecuteDatabaseDeleted(t *testing.T) {
 // the execution stopped short, with no failure counted.
 func TestNotRunFailedIsReportedFailed(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	st := openStore(t, filepath.Join(t.TempDir(), "notrun.db"))
-	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=40"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	me := store.Owner{Host: "here", PID: os.Getpid()}
-	claim, err := st.Claim(ctx, sub.Runs[0].ID, me, 0)
-	if err != nil || !claim.Claimed {
-		t.Fatalf("claim: %+v, %v", claim, err)
-	}
-	claim.Run.Config = "{not json" // as a stored config this build cannot read
-	rep := &endings{training: make(chan struct{})}
-	opt := WorkOptions{Owner: me, Heartbeat: time.Hour, Reporter: rep}
-	opt.defaults()
-	out := trainClaimed(ctx, st, claim, opt)
+	out, rep := trainNotRun(t, func(db string, claim *store.ClaimResult) {
+		claim.Run.Config = "{not json" // as a stored config this build cannot read
+	})
 	if out.Status != store.StatusFailed {
 		t.Fatalf("outcome %s, %v; want failed", out.Status, out.Err)
 	}
@@ -196,25 +183,11 @@ func TestNotRunFailedIsReportedFailed(t *testing.T) {
 // trains (TestWorkDatabaseDeleted).
 func TestNotRunDatabaseGone(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "notrun.db")
-	st := openStore(t, db)
-	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "train.steps=40"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	me := store.Owner{Host: "here", PID: os.Getpid()}
-	claim, err := st.Claim(ctx, sub.Runs[0].ID, me, 0)
-	if err != nil || !claim.Claimed {
-		t.Fatalf("claim: %+v, %v", claim, err)
-	}
-	if err := os.Remove(db); err != nil {
-		t.Fatal(err)
-	}
-	rep := &endings{training: make(chan struct{})}
-	opt := WorkOptions{Owner: me, Heartbeat: time.Hour, Reporter: rep}
-	opt.defaults()
-	out := trainClaimed(ctx, st, claim, opt)
+	out, rep := trainNotRun(t, func(db string, _ *store.ClaimResult) {
+		if err := os.Remove(db); err != nil {
+			t.Fatal(err)
+		}
+	})
 	if out.Status != store.StatusInterrupted || !errors.Is(out.Err, store.ErrDatabaseGone) {
 		t.Errorf("outcome %s, %v; want interrupted by ErrDatabaseGone", out.Status, out.Err)
 	}
@@ -229,6 +202,25 @@ func TestNotRunDatabaseGone(t *testing.T) {
 // nothing records that it failed.
 func TestNotRunEndNotRecorded(t *testing.T) {
 	t.Parallel()
+	out, rep := trainNotRun(t, func(db string, claim *store.ClaimResult) {
+		claim.Run.Config = "{not json"
+		if err := os.Remove(db); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !errors.Is(out.Err, store.ErrDatabaseGone) {
+		t.Errorf("outcome %s, %v; want ErrDatabaseGone among its errors", out.Status, out.Err)
+	}
+	if ends := rep.all(); len(ends) != 0 || len(rep.skips) != 1 {
+		t.Errorf("reporter: skips %q, ends %+v; want the run skipped, not ended", rep.skips, ends)
+	}
+}
+
+// trainNotRun claims the one run of a fresh sweep4 database, lets spoil
+// change the claim or the database file (db) before it trains, and trains
+// it with a reporter that records what it is told.
+func trainNotRun(t *testing.T, spoil func(db string, claim *store.ClaimResult)) (Outcome, *endings) {
+	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "notrun.db")
 	st := openStore(t, db)
@@ -241,18 +233,9 @@ func TestNotRunEndNotRecorded(t *testing.T) {
 	if err != nil || !claim.Claimed {
 		t.Fatalf("claim: %+v, %v", claim, err)
 	}
-	claim.Run.Config = "{not json"
-	if err := os.Remove(db); err != nil {
-		t.Fatal(err)
-	}
+	spoil(db, &claim)
 	rep := &endings{training: make(chan struct{})}
 	opt := WorkOptions{Owner: me, Heartbeat: time.Hour, Reporter: rep}
 	opt.defaults()
-	out := trainClaimed(ctx, st, claim, opt)
-	if !errors.Is(out.Err, store.ErrDatabaseGone) {
-		t.Errorf("outcome %s, %v; want ErrDatabaseGone among its errors", out.Status, out.Err)
-	}
-	if ends := rep.all(); len(ends) != 0 || len(rep.skips) != 1 {
-		t.Errorf("reporter: skips %q, ends %+v; want the run skipped, not ended", rep.skips, ends)
-	}
+	return trainClaimed(ctx, st, claim, opt), rep
 }
