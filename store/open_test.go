@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/attnlab/attnlab/internal/testenv"
 )
 
 func TestRedact(t *testing.T) {
@@ -961,34 +962,8 @@ func TestLeftLog(t *testing.T) {
 // and never answers is given up after the wait, in one line that says so
 // with the password masked.
 func TestOpenReadOnlyWithin(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu   sync.Mutex
-		held []net.Conn
-	)
-	go func() {
-		for {
-			c, err := ln.Accept() // and never answer
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	target := "postgres://lab:Sup3rSecret@" + ln.Addr().String() + "/attnlab?sslmode=disable"
+	addr := testenv.SilentServer(t)
+	target := "postgres://lab:Sup3rSecret@" + addr + "/attnlab?sslmode=disable"
 	done := make(chan error, 1)
 	go func() {
 		st, err := OpenReadOnlyWithin(target, 100*time.Millisecond)
@@ -997,12 +972,13 @@ func TestOpenReadOnlyWithin(t *testing.T) {
 		}
 		done <- err
 	}()
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(20 * time.Second): // a hang guard, far above the wait
 		t.Fatal("OpenReadOnlyWithin still waits for a server that never answers, 20 s on")
 	}
-	want := "store postgres://lab:xxxxx@" + ln.Addr().String() + "/attnlab?sslmode=disable: cannot connect: no answer within 100ms"
+	want := "store postgres://lab:xxxxx@" + addr + "/attnlab?sslmode=disable: cannot connect: no answer within 100ms"
 	if err == nil || err.Error() != want {
 		t.Fatalf("OpenReadOnlyWithin = %v, want %q", err, want)
 	}

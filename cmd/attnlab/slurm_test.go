@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -815,35 +813,11 @@ func TestSlurmDryRunSaysWhatSubmitWould(t *testing.T) {
 // never answers gives up after dryRunConnectWait (not the 30 s commands
 // that need the database wait), with a note, and prints the script.
 func TestSlurmDryRunSilentServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept() // and never answer
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
+	addr := testenv.SilentServer(t)
 	old := dryRunConnectWait
 	dryRunConnectWait = 100 * time.Millisecond
 	t.Cleanup(func() { dryRunConnectWait = old })
-	db := "postgres://lab:Sup3rSecret@" + ln.Addr().String() + "/attnlab?sslmode=disable"
+	db := "postgres://lab:Sup3rSecret@" + addr + "/attnlab?sslmode=disable"
 	done := make(chan result, 1)
 	go func() {
 		done <- attnlab(t, "slurm", "testdata/tiny.yaml", "--db", db, "--workers", "1", "--dry-run")
@@ -855,7 +829,7 @@ func TestSlurmDryRunSilentServer(t *testing.T) {
 		t.Fatal("the dry run still waits for a server that never answers, 20 s on")
 	}
 	wantOK(t, r)
-	if !strings.HasPrefix(r.stdout, "#!/bin/bash\n") || !strings.Contains(r.stderr, "cannot see what is left to train (store postgres://lab:xxxxx@"+ln.Addr().String()+"/attnlab?sslmode=disable: cannot connect: no answer within 100ms): the script is printed all the same") {
+	if !strings.HasPrefix(r.stdout, "#!/bin/bash\n") || !strings.Contains(r.stderr, "cannot see what is left to train (store postgres://lab:xxxxx@"+addr+"/attnlab?sslmode=disable: cannot connect: no answer within 100ms): the script is printed all the same") {
 		t.Errorf("dry run against a silent server:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	}
 	if strings.Contains(r.stdout+r.stderr, "Sup3rSecret") {

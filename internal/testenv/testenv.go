@@ -10,7 +10,8 @@
 //
 // Outside CI a test whose service is missing is skipped with a message that
 // says how to provide it (bash .ci/run starts them all); in CI it fails, so
-// a green CI run never hides a skipped check.
+// a green CI run never hides a skipped check. SilentServer is a fake one:
+// a port that accepts connections and never answers.
 package testenv
 
 import (
