@@ -402,13 +402,14 @@ func (f colFormat) diff(cell Cell) string {
 	return s + " [" + f.bound(cell.Low) + ", " + f.bound(cell.High) + "]"
 }
 
-// bound formats a confidence bound as num does, but a bound that num
-// would round to zero keeps digits until it shows its sign: [0.0005,
-// 0.462] excludes 0 (the test says so too), [0.000, 0.462] would seem to
-// touch it.
+// bound formats a confidence bound (or the difference beside it) as num
+// does, but a value that num would round to zero keeps digits until it
+// shows its sign: [0.0005, 0.462] excludes 0 (the test says so too),
+// [0.000, 0.462] would seem to touch it; in a whole-number column a
+// difference of −0.3 reads -0.3 [-300, 300], not -0 [-300, 300].
 func (f colFormat) bound(x float64) string {
 	s := f.num(x)
-	if f.decimals <= 0 || x == 0 || !isFinite(x) || strings.Trim(s, "-0.") != "" {
+	if f.decimals < 0 || x == 0 || !isFinite(x) || strings.Trim(s, "-0.,") != "" {
 		return s
 	}
 	for d := f.decimals + 1; d <= 12; d++ {

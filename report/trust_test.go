@@ -483,6 +483,7 @@ func TestIntervalDecimals(t *testing.T) {
 		return newColFormat(c, 0)
 	}
 	bleu, em := col("test/bleu", 42.2, 81.2, 90.2), col("test/exact_match", 0.9, 0.95)
+	big := col("valid/loss", 1500.5, 2500.25) // whole-number decimals
 	for _, tc := range []struct {
 		f    colFormat
 		cell Cell
@@ -497,6 +498,9 @@ func TestIntervalDecimals(t *testing.T) {
 		{bleu, Cell{Diff: 0.35, Low: nan, High: nan}, "+0.35"},                      // no interval: two significant digits
 		{em, Cell{Diff: 0.0035, Low: -0.0371, High: 0.0441}, "+0.004 [-0.037, 0.044]"},
 		{em, Cell{Diff: 0.056, Low: 0.049, High: 0.063}, "+0.056 [0.049, 0.063]"},
+		{big, Cell{Diff: -0.3, Low: -300.3, High: 299.7}, "-0.3 [-300, 300]"}, // not "-0 [-300, 300]"
+		{big, Cell{Diff: 300.1, Low: 0.2, High: 600}, "+300 [0.2, 600]"},      // the bound shows it excludes 0
+		{big, Cell{Diff: 120.4, Low: -300.2, High: 541}, "+120 [-300, 541]"},
 	} {
 		if got := tc.f.diff(tc.cell); got != tc.want {
 			t.Errorf("diff(%v [%v, %v]) = %q, want %q", tc.cell.Diff, tc.cell.Low, tc.cell.High, got, tc.want)
