@@ -147,9 +147,10 @@
 // additive recomputes its tanh in the backward pass instead of storing
 // [B,H,Tq,W,A]), the linear-attention recurrences (elu+1 or FAVOR+
 // features; for elu+1 the feature map and its derivative are computed
-// inside the op, branch-free (AVX-512 kernels where the CPU has them), in
-// the passes that lay the heads out, so the features have no graph node
-// or gradient buffer of their own), and the
+// inside the op, branch-free (AVX-512 kernels where the CPU has them,
+// AVX2+FMA ones, per lane the same arithmetic, where it has only those),
+// in the passes that lay the heads out, so the features have no graph
+// node or gradient buffer of their own), and the
 // chunked (online-softmax) attention with position biases (its softmax
 // backward rows in an AVX-512 kernel). A dense softmax row (max, exp and
 // sum, scale) is one AVX-512 kernel call, bitwise the arithmetic of the

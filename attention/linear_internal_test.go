@@ -43,49 +43,115 @@ func close32(a, b float32) bool {
 	return a == b || math.Abs(float64(a-b)) <= 1e-6*math.Abs(float64(b))
 }
 
-// TestLinearKernelsSIMD: the AVX-512 kernels of the elementwise passes
-// give the Go loops' results (φ and φ' exactly; the fused multiply-adds
-// within float32 rounding), on lengths with and without a tail.
-func TestLinearKernelsSIMD(t *testing.T) {
-	if !linearAVX512 {
-		t.Skip("no AVX-512 on this CPU: the Go loops are the only kernels")
+// linearKernel is one implementation of linear attention's elementwise
+// passes, as the switches that select it.
+type linearKernel struct {
+	name         string
+	avx512, avx2 bool
+}
+
+func (k linearKernel) use() { linearAVX512, linearAVX2 = k.avx512, k.avx2 }
+
+// linearGo selects the Go loops.
+var linearGo = linearKernel{name: "go"}
+
+// linearKernelsSIMD lists the SIMD kernels this CPU runs: AVX2+FMA (also
+// on a CPU with AVX-512, which then runs both) and AVX-512.
+func linearKernelsSIMD() []linearKernel {
+	var l []linearKernel
+	if hasLinearAVX2 {
+		l = append(l, linearKernel{name: "avx2", avx2: true})
 	}
-	defer func(on bool) { linearAVX512 = on }(linearAVX512)
+	if hasLinearAVX512 {
+		l = append(l, linearKernel{name: "avx512", avx512: true, avx2: hasLinearAVX2})
+	}
+	return l
+}
+
+// The CPU's kernels, as selected at start-up (tests switch them).
+var hasLinearAVX512, hasLinearAVX2 = linearAVX512, linearAVX2
+
+// TestLinearKernelsSIMD: each SIMD kernel of the elementwise passes
+// (AVX2+FMA, AVX-512) gives the Go loops' results (φ and φ' exactly; the
+// fused multiply-adds within float32 rounding of their terms) and the
+// other SIMD kernel's bitwise, on lengths with and without a tail,
+// writing nothing past the row.
+func TestLinearKernelsSIMD(t *testing.T) {
+	kernels := linearKernelsSIMD()
+	if len(kernels) == 0 {
+		t.Skip("no AVX2+FMA or AVX-512 on this CPU: the Go loops are the only kernels")
+	}
+	defer func(a, b bool) { linearAVX512, linearAVX2 = a, b }(linearAVX512, linearAVX2)
+	const guard = 42
+	// row returns n values followed by 8 guards, as a slice of n.
+	row := func(n int) []float32 {
+		s := make([]float32, n+8)
+		for i := n; i < len(s); i++ {
+			s[i] = guard
+		}
+		return s[:n]
+	}
+	untouched := func(s []float32) bool {
+		for _, v := range s[len(s):cap(s)] {
+			if v != guard {
+				return false
+			}
+		}
+		return true
+	}
 	rng := tensor.NewRNG(3)
-	for _, n := range []int{16, 35, 64, 128} {
+	for _, n := range []int{8, 16, 24, 35, 64, 128} {
 		x := rng.Normal(tensor.New(n), 0, 2).Data
 		x[0], x[1], x[n-1] = 0, float32(math.Copysign(0, -1)), 100
 		g, add, o := rng.Normal(tensor.New(n), 0, 1).Data, rng.Normal(tensor.New(n), 0, 1).Data, rng.Normal(tensor.New(n), 0, 1).Data
-		run := func(simd bool) (y, d, y2, dst []float32) {
-			linearAVX512 = simd
-			y, d, y2, dst = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		run := func(k linearKernel) (y, d, y2, dst []float32) {
+			k.use()
+			y, d, y2, dst = row(n), row(n), row(n), row(n)
 			eluRow(y, d, x)
 			eluRow(y2, nil, x)
-			y3, z := make([]float32, n), append([]float32(nil), o...)
+			y3, z := row(n), row(n)
+			copy(z, o)
 			eluRowSum(y3, z, x)
 			for i := range z {
 				if y3[i] != y[i] || z[i] != o[i]+y[i] {
-					t.Fatalf("simd %v, n=%d, x=%g: eluRowSum φ %g, z %g; want %g, %g", simd, n, x[i], y3[i], z[i], y[i], o[i]+y[i])
+					t.Fatalf("%s, n=%d, x=%g: eluRowSum φ %g, z %g; want %g, %g", k.name, n, x[i], y3[i], z[i], y[i], o[i]+y[i])
 				}
 			}
 			copy(dst, o)
 			eluGradRow(dst, g, add, y)
+			for _, s := range [][]float32{y, d, y2, y3, z, dst} {
+				if !untouched(s) {
+					t.Fatalf("%s, n=%d: a kernel wrote past the row", k.name, n)
+				}
+			}
 			return
 		}
-		y, d, y2, dst := run(true)
-		wy, wd, _, wdst := run(false)
-		for i := range x {
-			if y[i] != wy[i] || d[i] != wd[i] || y2[i] != wy[i] || !close32(dst[i], wdst[i]) {
-				t.Fatalf("n=%d, x=%g: SIMD φ %g (%g) φ' %g grad %g; Go %g, %g, %g", n, x[i], y[i], y2[i], d[i], dst[i], wy[i], wd[i], wdst[i])
+		wy, wd, _, wdst := run(linearGo)
+		var first []float32 // the first SIMD kernel's gradient row
+		for _, k := range kernels {
+			y, d, y2, dst := run(k)
+			for i := range x {
+				// The kernels fuse dst + (g+add)·φ' (one rounding), the Go
+				// loop does not: within float32 rounding of the terms.
+				terms := math.Abs(float64(o[i])) + math.Abs(float64((g[i]+add[i])*wd[i]))
+				if y[i] != wy[i] || d[i] != wd[i] || y2[i] != wy[i] || math.Abs(float64(dst[i]-wdst[i])) > 1e-6*terms {
+					t.Fatalf("%s, n=%d, x=%g: SIMD φ %g (%g) φ' %g grad %g; Go %g, %g, %g", k.name, n, x[i], y[i], y2[i], d[i], dst[i], wy[i], wd[i], wdst[i])
+				}
+				if first != nil && math.Float32bits(dst[i]) != math.Float32bits(first[i]) {
+					t.Fatalf("%s, n=%d, x=%g: grad %g, %s %g (want bitwise equal)", k.name, n, x[i], dst[i], kernels[0].name, first[i])
+				}
+			}
+			if first == nil {
+				first = dst
 			}
 		}
 	}
-	// One head of the non-causal q gradient: SIMD against the formula.
-	linearAVX512 = true
-	for _, n := range []int{16, 32} {
+	// One head of the non-causal q gradient: each SIMD kernel against the
+	// formula, and the kernels bitwise against one another.
+	for _, n := range []int{16, 32, 48} {
 		v := func() []float32 { return rng.Normal(tensor.New(n), 0, 1).Data }
-		gi, oi, fq, dz, df, z, dq, gq := v(), v(), v(), v(), v(), v(), v(), v()
-		wantDz, wantGq := append([]float32(nil), dz...), append([]float32(nil), gq...)
+		gi, oi, fq, dz0, df, z, dq, gq0 := v(), v(), v(), v(), v(), v(), v(), v()
+		wantDz, wantGq := append([]float32(nil), dz0...), append([]float32(nil), gq0...)
 		const inv = 0.37
 		var c float32
 		for i := range gi {
@@ -95,17 +161,37 @@ func TestLinearKernelsSIMD(t *testing.T) {
 			wantDz[i] -= c * fq[i]
 			wantGq[i] += (df[i] - c*z[i]) * inv * dq[i]
 		}
-		if !qGradSIMD(gi, oi, fq, dz, df, z, dq, gq, inv) {
-			t.Fatalf("n=%d: qGradSIMD declined", n)
-		}
-		for i := range dz {
-			if math.Abs(float64(dz[i]-wantDz[i])) > 1e-5 || math.Abs(float64(gq[i]-wantGq[i])) > 1e-5 {
-				t.Fatalf("n=%d, %d: dz %g gq %g, want %g %g", n, i, dz[i], gq[i], wantDz[i], wantGq[i])
+		var firstDz, firstGq []float32
+		for _, k := range kernels {
+			k.use()
+			dz, gq := row(n), row(n)
+			copy(dz, dz0)
+			copy(gq, gq0)
+			if !qGradSIMD(gi, oi, fq, dz, df, z, dq, gq, inv) {
+				t.Fatalf("%s, n=%d: qGradSIMD declined", k.name, n)
+			}
+			if !untouched(dz) || !untouched(gq) {
+				t.Fatalf("%s, n=%d: qGrad wrote past the row", k.name, n)
+			}
+			for i := range dz {
+				if math.Abs(float64(dz[i]-wantDz[i])) > 1e-5 || math.Abs(float64(gq[i]-wantGq[i])) > 1e-5 {
+					t.Fatalf("%s, n=%d, %d: dz %g gq %g, want %g %g", k.name, n, i, dz[i], gq[i], wantDz[i], wantGq[i])
+				}
+				if firstDz != nil && (math.Float32bits(dz[i]) != math.Float32bits(firstDz[i]) || math.Float32bits(gq[i]) != math.Float32bits(firstGq[i])) {
+					t.Fatalf("%s, n=%d, %d: dz %g gq %g, %s %g %g (want bitwise equal)", k.name, n, i, dz[i], gq[i], kernels[0].name, firstDz[i], firstGq[i])
+				}
+			}
+			if firstDz == nil {
+				firstDz, firstGq = dz, gq
 			}
 		}
+		if qGradSIMD(make([]float32, 8), nil, make([]float32, 16), nil, nil, nil, nil, nil, 1) {
+			t.Fatalf("%s: qGradSIMD took value and feature sizes that differ", kernels[len(kernels)-1].name)
+		}
 	}
-	if qGradSIMD(make([]float32, 8), nil, make([]float32, 16), nil, nil, nil, nil, nil, 1) {
-		t.Fatal("qGradSIMD took value and feature sizes that differ")
+	linearGo.use()
+	if r := make([]float32, 16); qGradSIMD(r, r, r, r, r, r, r, r, 1) {
+		t.Fatal("qGradSIMD ran with every kernel switched off")
 	}
 }
 

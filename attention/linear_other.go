@@ -2,8 +2,8 @@
 
 package attention
 
-// linearAVX512 is false off amd64: the Go loops run.
-var linearAVX512 = false
+// linearAVX512 and linearAVX2 are false off amd64: the Go loops run.
+var linearAVX512, linearAVX2 = false, false
 
 func eluSelect(y, d, x []float32) int                                   { return 0 }
 func eluSelectSum(y, z, x []float32) int                                { return 0 }
