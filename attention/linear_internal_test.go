@@ -195,31 +195,43 @@ func TestLinearKernelsSIMD(t *testing.T) {
 	}
 }
 
-// TestDsRowSIMD: chunked attention's softmax-backward row kernel gives the
-// Go loop's values exactly (the same subtract then multiply), with and
-// without a tail.
+// TestDsRowSIMD: chunked attention's softmax-backward row kernel, each
+// SIMD variant this CPU has (AVX2, AVX-512), gives the Go loop's values
+// exactly (the same subtract then multiply), with and without a tail,
+// writing nothing past the row.
 func TestDsRowSIMD(t *testing.T) {
-	if !linearAVX512 {
-		t.Skip("no AVX-512 on this CPU: the Go loop is the only kernel")
+	kernels := linearKernelsSIMD()
+	if len(kernels) == 0 {
+		t.Skip("no AVX2+FMA or AVX-512 on this CPU: the Go loop is the only kernel")
 	}
-	defer func(on bool) { linearAVX512 = on }(linearAVX512)
+	defer func(a, b bool) { linearAVX512, linearAVX2 = a, b }(linearAVX512, linearAVX2)
 	rng := tensor.NewRNG(4)
-	for _, n := range []int{16, 37, 64, 200} {
+	for _, n := range []int{8, 15, 16, 37, 64, 200} {
 		p, s0 := rng.Uniform(tensor.New(n), 0, 1).Data, rng.Normal(tensor.New(n), 0, 1).Data
-		var got, want []float32
-		for _, simd := range []bool{true, false} {
-			linearAVX512 = simd
-			s := append([]float32(nil), s0...)
-			dsRow(s, p, 0.3)
-			if simd {
-				got = s
-			} else {
-				want = s
+		for _, k := range kernels {
+			k.use()
+			s := make([]float32, n+8)
+			copy(s, s0)
+			for i := n; i < len(s); i++ {
+				s[i] = 42
 			}
-		}
-		for i := range got {
-			if got[i] != want[i] || want[i] != p[i]*(s0[i]-0.3) {
-				t.Fatalf("n=%d, %d: SIMD %g, Go %g", n, i, got[i], want[i])
+			lanes := map[bool]int{false: 8, true: 16}[k.avx512]
+			if done := dsRowSIMD(append([]float32(nil), s0...), p, 0.3); done != n/lanes*lanes {
+				t.Fatalf("%s, n=%d: the kernel did %d values, want %d", k.name, n, done, n/lanes*lanes)
+			}
+			dsRow(s[:n], p, 0.3)
+			linearGo.use()
+			want := append([]float32(nil), s0...)
+			dsRow(want, p, 0.3)
+			for i := range want {
+				if s[i] != want[i] || want[i] != p[i]*(s0[i]-0.3) {
+					t.Fatalf("%s, n=%d, %d: SIMD %g, Go %g", k.name, n, i, s[i], want[i])
+				}
+			}
+			for _, g := range s[n:] {
+				if g != 42 {
+					t.Fatalf("%s, n=%d: wrote past the row", k.name, n)
+				}
 			}
 		}
 	}
