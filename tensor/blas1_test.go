@@ -160,3 +160,61 @@ func TestSumRows(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkBlas1 times the memory-bound kernels per implementation at W4's
+// sizes: a gradient accumulation, the Adam update and a sum of squares
+// over a feed-forward weight (128×512 floats), and the bias-gradient row
+// sums and LayerNorm's forward and backward rows over a batch (768 rows of
+// 128).
+func BenchmarkBlas1(b *testing.B) {
+	saved := vmathUse
+	defer func() { vmathUse = saved }()
+	const n, rows, d = 128 * 512, 768, 128
+	rng := rand.New(rand.NewPCG(7, 8))
+	fill := func(k int, lo, hi float64) []float32 {
+		s := make([]float32, k)
+		for i := range s {
+			s[i] = float32(lo + (hi-lo)*rng.Float64())
+		}
+		return s
+	}
+	x, y, p, g, m, v := fill(n, -1, 1), fill(n, -1, 1), fill(n, -1, 1), fill(n, -1, 1), fill(n, -0.1, 0.1), fill(n, 0, 1)
+	c := [9]float32{0.9, 0.1, 0.999, 0.001, 1e-3, 30, 1e-8, 1, 0}
+	lx, ly, lh, gy, gx := fill(rows*d, -2, 3), fill(rows*d, 0, 0), fill(rows*d, 0, 0), fill(rows*d, -1, 1), fill(rows*d, 0, 0)
+	gamma, beta, gg, gb, st := fill(d, 0.5, 1.5), fill(d, -1, 1), fill(d, 0, 0), fill(d, 0, 0), fill(2*rows, 0, 0)
+	var sink float64
+	kerns := []struct {
+		name  string
+		elems int
+		run   func()
+	}{
+		{"acc", n, func() { vacc(y, x) }},
+		{"adam", n, func() { vadam(p, g, m, v, &c) }},
+		{"sumsq", n, func() { sink += vsumsq(x) }},
+		{"sumRows", rows * d, func() { vsumRows(y, lx, rows, d, d) }},
+		{"lnForward", rows * d, func() {
+			for r := range rows {
+				lnForwardRow(ly[r*d:(r+1)*d], lh[r*d:(r+1)*d], lx[r*d:(r+1)*d], gamma, beta, 1e-5, st[2*r:2*r+2])
+			}
+		}},
+		{"lnBackward", rows * d, func() {
+			for r := range rows {
+				lnBackwardRow(gx[r*d:(r+1)*d], gg, gb, gy[r*d:(r+1)*d], lh[r*d:(r+1)*d], gamma, st[2*r+1], true)
+			}
+		}},
+	}
+	for _, k := range kerns {
+		for _, impl := range vmathAvailable() {
+			b.Run(k.name+"/"+impl.String(), func(b *testing.B) {
+				vmathUse = impl
+				b.ReportAllocs()
+				for b.Loop() {
+					k.run()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(k.elems), "ns/elem")
+			})
+		}
+	}
+	vmathUse = saved
+	_ = sink
+}
