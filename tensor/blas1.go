@@ -6,10 +6,10 @@ import "math"
 
 // The memory-bound passes of a training step — adds, gradient
 // accumulation, ReLU, sums of squares, the Adam update — as slice kernels:
-// AVX-512 assembly where the CPU has it (blas1_amd64.s, from
+// AVX-512 or AVX2+FMA assembly where the CPU has it (blas1_amd64.s, from
 // blas1_asmgen.go; the column sums of a block of rows, sumRows, written by
-// hand in sumrows_amd64.s), Go loops otherwise. Dispatchers take checked
-// slices.
+// hand in sumrows_amd64.s, and LayerNorm's rows in layernorm_amd64.s), Go
+// loops otherwise. Dispatchers take checked slices.
 
 // AddSlice sets dst[i] = a[i] + b[i] for i < len(dst); dst may alias a or
 // b. It panics if a or b is shorter than dst.

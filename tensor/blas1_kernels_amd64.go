@@ -27,3 +27,27 @@ func vsumsq512(x *float32, n int) float64
 
 //go:noescape
 func vadam512(p, gr, m, v *float32, n int, c *float32)
+
+//go:noescape
+func vadd256(dst, a, b *float32, n int)
+
+//go:noescape
+func vacc256(dst, x *float32, n int)
+
+//go:noescape
+func vaxpy256(dst, x *float32, n int, s float32)
+
+//go:noescape
+func vrelu256(dst, x *float32, n int)
+
+//go:noescape
+func vreluGrad256(gx, gy, y *float32, n int)
+
+//go:noescape
+func vreluGradSet256(gx, gy, y *float32, n int)
+
+//go:noescape
+func vsumsq256(x *float32, n int) float64
+
+//go:noescape
+func vadam256(p, gr, m, v *float32, n int, c *float32)

@@ -2,10 +2,11 @@
 
 #include "textflag.h"
 
-// LayerNorm rows with AVX-512F: a row of n floats is walked a vector (16
-// floats) at a time and its last n mod 16 elements with the opmask K1
-// (masked loads read zeros and fault on nothing, masked stores leave the
-// other lanes alone), so the result does not depend on alignment.
+// LayerNorm rows with AVX-512F (lnFwd512, lnBwd512) and AVX2+FMA (below):
+// a row of n floats is walked a vector (16 floats) at a time and its last
+// n mod 16 elements with the opmask K1 (masked loads read zeros and fault
+// on nothing, masked stores leave the other lanes alone), so the result
+// does not depend on alignment.
 
 // hsum16 reduces Z0 into X0 (the low lane): the sum of its 16 floats.
 #define HSUM16 \
@@ -227,5 +228,229 @@ lnb_s2tail:
 	VFNMADD231PS Z2, Z9, Z3
 	VMULPS Z3, Z7, Z5
 	VMOVUPS Z5, K1, (DI)(R11*1)
+	VZEROUPPER
+	RET
+
+// The same rows with AVX2+FMA: a vector is 8 floats and the last n mod 8
+// elements go through VMASKMOVPS with the lane mask tailMask256
+// (blas1_amd64.s) in Y15 (masked loads read zeros and fault on nothing,
+// masked stores leave the other lanes alone). The operations are those of
+// the AVX-512 rows, in the same order within a lane.
+
+// hsum8 reduces Y0 into X0 (the low lane): the sum of its 8 floats.
+#define HSUM8 \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VPERMILPS $0x4e, X0, X1; \
+	VADDPS X1, X0, X0; \
+	VPERMILPS $0xb1, X0, X1; \
+	VADDPS X1, X0, X0
+
+// func lnFwd256(y, h, x, gamma, beta *float32, n int, eps float32, stats *float32)
+TEXT ·lnFwd256(SB), NOSPLIT, $0-64
+	MOVQ y+0(FP), DI
+	MOVQ h+8(FP), R9
+	MOVQ x+16(FP), SI
+	MOVQ gamma+24(FP), DX
+	MOVQ beta+32(FP), R8
+	MOVQ n+40(FP), R10
+	// Y15: the tail's lanes; R12: whole vectors.
+	MOVQ R10, CX
+	ANDQ $7, CX
+	LEAQ ·tailMask256(SB), AX
+	MOVQ $8, BX
+	SUBQ CX, BX
+	VMOVDQU (AX)(BX*4), Y15
+	MOVQ R10, R12
+	SHRQ $3, R12
+	// Pass 1: the mean.
+	VXORPS Y0, Y0, Y0
+	XORQ R11, R11
+	MOVQ R12, R13
+lnf2_sum:
+	TESTQ R13, R13
+	JZ lnf2_sumtail
+	VADDPS (SI)(R11*1), Y0, Y0
+	ADDQ $32, R11
+	DECQ R13
+	JMP lnf2_sum
+lnf2_sumtail:
+	VMASKMOVPS (SI)(R11*1), Y15, Y1
+	VADDPS Y1, Y0, Y0
+	HSUM8
+	VCVTSI2SSQ R10, X5, X5
+	VDIVSS X5, X0, X6 // mean
+	VBROADCASTSS X6, Y6
+	// Pass 2: Σ (x − mean)².
+	VXORPS Y0, Y0, Y0
+	XORQ R11, R11
+	MOVQ R12, R13
+lnf2_var:
+	TESTQ R13, R13
+	JZ lnf2_vartail
+	VMOVUPS (SI)(R11*1), Y1
+	VSUBPS Y6, Y1, Y1
+	VFMADD231PS Y1, Y1, Y0
+	ADDQ $32, R11
+	DECQ R13
+	JMP lnf2_var
+lnf2_vartail:
+	VMASKMOVPS (SI)(R11*1), Y15, Y1
+	VSUBPS Y6, Y1, Y1
+	VANDPS Y15, Y1, Y1 // 0 − mean is not 0: clear the lanes past the row
+	VFMADD231PS Y1, Y1, Y0
+	HSUM8
+	VDIVSS X5, X0, X0   // variance
+	VADDSS eps+48(FP), X0, X0
+	VSQRTSS X0, X0, X0
+	MOVL $0x3f800000, AX
+	VMOVD AX, X1
+	VDIVSS X0, X1, X7   // rstd
+	VBROADCASTSS X7, Y7
+	// Pass 3: h and y.
+	XORQ R11, R11
+	MOVQ R12, R13
+lnf2_out:
+	TESTQ R13, R13
+	JZ lnf2_outtail
+	VMOVUPS (SI)(R11*1), Y1
+	VSUBPS Y6, Y1, Y1
+	VMULPS Y7, Y1, Y1
+	VMOVUPS Y1, (R9)(R11*1)
+	VMOVUPS (R8)(R11*1), Y2
+	VFMADD231PS (DX)(R11*1), Y1, Y2
+	VMOVUPS Y2, (DI)(R11*1)
+	ADDQ $32, R11
+	DECQ R13
+	JMP lnf2_out
+lnf2_outtail:
+	VMASKMOVPS (SI)(R11*1), Y15, Y1
+	VSUBPS Y6, Y1, Y1
+	VMULPS Y7, Y1, Y1
+	VMASKMOVPS Y1, Y15, (R9)(R11*1)
+	VMASKMOVPS (R8)(R11*1), Y15, Y2
+	VMASKMOVPS (DX)(R11*1), Y15, Y3
+	VFMADD231PS Y3, Y1, Y2
+	VMASKMOVPS Y2, Y15, (DI)(R11*1)
+	MOVQ stats+56(FP), AX
+	VMOVSS X6, (AX)
+	VMOVSS X7, 4(AX)
+	VZEROUPPER
+	RET
+
+// func lnBwd256(gx, gg, gb, gy, h, gamma *float32, n int, rstd float32, set int)
+TEXT ·lnBwd256(SB), NOSPLIT, $0-72
+	MOVQ gx+0(FP), DI
+	MOVQ gg+8(FP), R9
+	MOVQ gb+16(FP), R10
+	MOVQ gy+24(FP), SI
+	MOVQ h+32(FP), R8
+	MOVQ gamma+40(FP), DX
+	MOVQ n+48(FP), BX
+	MOVQ BX, CX
+	ANDQ $7, CX
+	LEAQ ·tailMask256(SB), AX
+	MOVQ $8, R14
+	SUBQ CX, R14
+	VMOVDQU (AX)(R14*4), Y15
+	MOVQ BX, R12
+	SHRQ $3, R12
+	// Pass 1: Σ dh into Y0, Σ dh·h into Y4; gg and gb.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y4, Y4, Y4
+	XORQ R11, R11
+	MOVQ R12, R13
+lnb2_p1:
+	TESTQ R13, R13
+	JZ lnb2_p1tail
+	VMOVUPS (SI)(R11*1), Y1     // gy
+	VMOVUPS (R8)(R11*1), Y2     // h
+	VMULPS (DX)(R11*1), Y1, Y3  // dh
+	VADDPS Y3, Y0, Y0
+	VFMADD231PS Y3, Y2, Y4
+	VMOVUPS (R9)(R11*1), Y5
+	VFMADD231PS Y1, Y2, Y5
+	VMOVUPS Y5, (R9)(R11*1)
+	VADDPS (R10)(R11*1), Y1, Y5
+	VMOVUPS Y5, (R10)(R11*1)
+	ADDQ $32, R11
+	DECQ R13
+	JMP lnb2_p1
+lnb2_p1tail:
+	VMASKMOVPS (SI)(R11*1), Y15, Y1
+	VMASKMOVPS (R8)(R11*1), Y15, Y2
+	VMASKMOVPS (DX)(R11*1), Y15, Y3
+	VMULPS Y3, Y1, Y3
+	VADDPS Y3, Y0, Y0
+	VFMADD231PS Y3, Y2, Y4
+	VMASKMOVPS (R9)(R11*1), Y15, Y5
+	VFMADD231PS Y1, Y2, Y5
+	VMASKMOVPS Y5, Y15, (R9)(R11*1)
+	VMASKMOVPS (R10)(R11*1), Y15, Y5
+	VADDPS Y1, Y5, Y5
+	VMASKMOVPS Y5, Y15, (R10)(R11*1)
+	HSUM8
+	VMOVAPS X0, X8
+	VMOVAPS Y4, Y0
+	HSUM8
+	VCVTSI2SSQ BX, X5, X5
+	VDIVSS X5, X8, X8  // mean(dh)
+	VDIVSS X5, X0, X9  // mean(dh·h)
+	VBROADCASTSS X8, Y8
+	VBROADCASTSS X9, Y9
+	VBROADCASTSS rstd+56(FP), Y7
+	// Pass 2: gx += rstd·(dh − m1 − h·m2), or gx = … with set ≠ 0 (gx
+	// not read: a new buffer).
+	XORQ R11, R11
+	MOVQ R12, R13
+	MOVQ set+64(FP), R14
+	TESTQ R14, R14
+	JNZ lnb2_s2
+lnb2_p2:
+	TESTQ R13, R13
+	JZ lnb2_p2tail
+	VMOVUPS (SI)(R11*1), Y1
+	VMULPS (DX)(R11*1), Y1, Y3
+	VSUBPS Y8, Y3, Y3
+	VFNMADD231PS (R8)(R11*1), Y9, Y3
+	VMOVUPS (DI)(R11*1), Y5
+	VFMADD231PS Y3, Y7, Y5
+	VMOVUPS Y5, (DI)(R11*1)
+	ADDQ $32, R11
+	DECQ R13
+	JMP lnb2_p2
+lnb2_p2tail:
+	VMASKMOVPS (SI)(R11*1), Y15, Y1
+	VMASKMOVPS (DX)(R11*1), Y15, Y2
+	VMULPS Y2, Y1, Y3
+	VSUBPS Y8, Y3, Y3
+	VMASKMOVPS (R8)(R11*1), Y15, Y2
+	VFNMADD231PS Y2, Y9, Y3
+	VMASKMOVPS (DI)(R11*1), Y15, Y5
+	VFMADD231PS Y3, Y7, Y5
+	VMASKMOVPS Y5, Y15, (DI)(R11*1)
+	VZEROUPPER
+	RET
+lnb2_s2:
+	TESTQ R13, R13
+	JZ lnb2_s2tail
+	VMOVUPS (SI)(R11*1), Y1
+	VMULPS (DX)(R11*1), Y1, Y3
+	VSUBPS Y8, Y3, Y3
+	VFNMADD231PS (R8)(R11*1), Y9, Y3
+	VMULPS Y3, Y7, Y5
+	VMOVUPS Y5, (DI)(R11*1)
+	ADDQ $32, R11
+	DECQ R13
+	JMP lnb2_s2
+lnb2_s2tail:
+	VMASKMOVPS (SI)(R11*1), Y15, Y1
+	VMASKMOVPS (DX)(R11*1), Y15, Y2
+	VMULPS Y2, Y1, Y3
+	VSUBPS Y8, Y3, Y3
+	VMASKMOVPS (R8)(R11*1), Y15, Y2
+	VFNMADD231PS Y2, Y9, Y3
+	VMULPS Y3, Y7, Y5
+	VMASKMOVPS Y5, Y15, (DI)(R11*1)
 	VZEROUPPER
 	RET

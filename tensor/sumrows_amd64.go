@@ -5,10 +5,16 @@ package tensor
 //go:noescape
 func vsumRows512(dst, src *float32, rows, n, ld int)
 
+//go:noescape
+func vsumRows256(dst, src *float32, rows, n, ld int)
+
 func vsumRows(dst, src []float32, rows, n, ld int) {
-	if vmathUse == vmathAVX512 {
+	switch vmathUse {
+	case vmathAVX512:
 		vsumRows512(&dst[0], &src[0], rows, n, ld)
-		return
+	case vmathAVX2:
+		vsumRows256(&dst[0], &src[0], rows, n, ld)
+	default:
+		vsumRowsGo(dst, src, rows, n, ld)
 	}
-	vsumRowsGo(dst, src, rows, n, ld)
 }

@@ -98,3 +98,99 @@ storeT:
 done:
 	VZEROUPPER
 	RET
+
+// func vsumRows256(dst, src *float32, rows, n, ld int)
+// vsumRows512 with AVX2 on 8 lanes: strips of eight vectors (64 floats),
+// then one vector, then the last n mod 8 with VMASKMOVPS and the lane mask
+// tailMask256 (blas1_amd64.s) in Y15: masked loads read zeros, the masked
+// store leaves the other lanes alone. The same adds in the same order.
+TEXT ·vsumRows256(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), BX
+	MOVQ n+24(FP), CX
+	MOVQ ld+32(FP), DX
+	SHLQ $2, DX
+	DECQ BX
+loop8y:
+	CMPQ CX, $64
+	JL loop1y
+	MOVQ SI, R8
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	VMOVUPS 64(R8), Y2
+	VMOVUPS 96(R8), Y3
+	VMOVUPS 128(R8), Y4
+	VMOVUPS 160(R8), Y5
+	VMOVUPS 192(R8), Y6
+	VMOVUPS 224(R8), Y7
+	MOVQ BX, R9
+rows8y:
+	TESTQ R9, R9
+	JZ store8y
+	ADDQ DX, R8
+	VADDPS (R8), Y0, Y0
+	VADDPS 32(R8), Y1, Y1
+	VADDPS 64(R8), Y2, Y2
+	VADDPS 96(R8), Y3, Y3
+	VADDPS 128(R8), Y4, Y4
+	VADDPS 160(R8), Y5, Y5
+	VADDPS 192(R8), Y6, Y6
+	VADDPS 224(R8), Y7, Y7
+	DECQ R9
+	JMP rows8y
+store8y:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP loop8y
+loop1y:
+	CMPQ CX, $8
+	JL taily
+	MOVQ SI, R8
+	VMOVUPS (R8), Y0
+	MOVQ BX, R9
+rows1y:
+	TESTQ R9, R9
+	JZ store1y
+	ADDQ DX, R8
+	VADDPS (R8), Y0, Y0
+	DECQ R9
+	JMP rows1y
+store1y:
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP loop1y
+taily:
+	TESTQ CX, CX
+	JZ doney
+	LEAQ ·tailMask256(SB), AX
+	MOVQ $8, R10
+	SUBQ CX, R10
+	VMOVDQU (AX)(R10*4), Y15
+	MOVQ SI, R8
+	VMASKMOVPS (R8), Y15, Y0
+	MOVQ BX, R9
+rowsTy:
+	TESTQ R9, R9
+	JZ storeTy
+	ADDQ DX, R8
+	VMASKMOVPS (R8), Y15, Y1
+	VADDPS Y1, Y0, Y0
+	DECQ R9
+	JMP rowsTy
+storeTy:
+	VMASKMOVPS Y0, Y15, (DI)
+doney:
+	VZEROUPPER
+	RET
