@@ -134,7 +134,7 @@ type flash struct {
 	blk         int
 	scale       float32
 	lse         []float32  // [B,H,Tq]; +Inf for a query with no kept key
-	scores, tmp []float32  // one block×block tile each
+	scores, tmp []float32  // one tile each (tileLen)
 	packed      *packedQKV // q, k and v read in place from one projection (the fused kernel only), or nil
 }
 
@@ -143,6 +143,11 @@ func newFlash(c *call, q, k *tensor.Tensor, scale float32, blk int) *flash {
 	return &flash{q: q, k: k, v: c.v, m: &c.m, bias: c.bias(), b: c.b, tq: c.tq, tk: c.tk, h: c.h, d: d, dv: c.dv,
 		ldq: c.h * d, ldv: c.h * c.dv, blk: blk, scale: scale}
 }
+
+// tileLen returns the size of a tile buffer: the largest tile of the call,
+// blk×blk or less where the queries or the keys are fewer than blk (one
+// query of a decoding step needs one row, not blk).
+func (f *flash) tileLen() int { return min(f.blk, f.tq) * min(f.blk, f.tk) }
 
 // tile computes the scaled scores of a tile of head h, plus the position
 // bias, into f.scores (qb×kb).
@@ -174,10 +179,10 @@ func (f *flash) forward() *tensor.Tensor {
 	b, tq, tk, dv, blk, ldv := f.b, f.tq, f.tk, f.dv, f.blk, f.ldv
 	o := tensor.Scratch(b * tq * ldv) // recycled with the result
 	f.lse = make([]float32, b*f.h*tq)
-	f.scores = make([]float32, blk*blk)
-	f.tmp = make([]float32, blk*blk)
-	mx := make([]float32, blk)
-	sum := make([]float64, blk)
+	f.scores = make([]float32, f.tileLen())
+	f.tmp = make([]float32, f.tileLen())
+	mx := make([]float32, min(blk, tq))
+	sum := make([]float64, min(blk, tq))
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < f.h; h++ {
 			for i0 := 0; i0 < tq; i0 += blk {
@@ -306,7 +311,7 @@ func dsRow(s, p []float32, d float32) {
 // log-sum-exp, tile by tile, as a leaf without gradient.
 func (f *flash) weightsMatrix() *tensor.Tensor {
 	if f.scores == nil { // the fused kernel has no tile buffer
-		f.scores = make([]float32, f.blk*f.blk)
+		f.scores = make([]float32, f.tileLen())
 	}
 	w := tensor.New(f.b, f.h, f.tq, f.tk)
 	for bb := 0; bb < f.b; bb++ {

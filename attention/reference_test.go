@@ -3,6 +3,7 @@ package attention_test
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -359,6 +360,44 @@ func TestLocationBeyondMaxLen(t *testing.T) {
 	ctx, w = loc.Attend(q, k, v, only)
 	if hasNaN(ctx.Data) || maxAbsDiff(ctx.Data, make([]float32, ctx.Len())) != 0 || maxAbsDiff(w.Data, make([]float32, w.Len())) != 0 {
 		t.Fatalf("only keys beyond max_len: context %v, want zeros", ctx.Data)
+	}
+}
+
+// TestFlashTilesFitTheCall: the flash kernel's tile buffers are as large
+// as the call's largest tile, not block×block: one query over 300 keys
+// (a tile of 256 at a site without a causal mask) and sequences of 15
+// tokens under chunked's block of 4096 allocate kilobytes, not the
+// megabytes of whole tiles. (Not parallel: it reads the process's
+// allocation counters.)
+func TestFlashTilesFitTheCall(t *testing.T) {
+	for _, tc := range []struct {
+		variant string
+		params  map[string]any
+		tq, tk  int
+	}{
+		{"scaled-dot", nil, 1, 300},
+		{"chunked", map[string]any{"block": 4096}, 15, 15},
+	} {
+		t.Run(tc.variant, func(t *testing.T) {
+			a, err := attention.New(tc.variant, tc.params, attention.Dims{Query: 32, Key: 32, Value: 32, Heads: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := tensor.NewRNG(1)
+			q, k, v := randn(rng, false, 2, tc.tq, 128), randn(rng, false, 2, tc.tk, 128), randn(rng, false, 2, tc.tk, 128)
+			a.Attend(q, k, v, nil) // warm up
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			ctx, _ := a.Attend(q, k, v, nil)
+			runtime.ReadMemStats(&after)
+			if ctx.Op() != "ChunkedAttention" {
+				t.Fatalf("context from op %s, want the flash kernel's ChunkedAttention", ctx.Op())
+			}
+			const most = 128 << 10
+			if got := after.TotalAlloc - before.TotalAlloc; got > most {
+				t.Fatalf("Attend of %d queries over %d keys allocated %d bytes, want at most %d", tc.tq, tc.tk, got, most)
+			}
+		})
 	}
 }
 
