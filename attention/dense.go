@@ -38,11 +38,11 @@ type Dense struct {
 // 256 keys, 93 vs 22 ms at 512; causal 1.5 vs 1.3 ms at 128, 7.0 vs 4.1 ms
 // at 256. Below these the dense kernel is as fast or faster.
 //
-// flashBlock is the tile of the unfused flash path (CPUs without AVX-512,
-// heads other than 32, position biases, causal and banded masks) and what
-// the fused kernel's weights are materialised in; flashBlockOpen is its
-// tile for attention with neither a causal nor a band mask, where no tile
-// is skipped and larger GEMMs pay: W5 softmax at n = 4 096 (AMD EPYC Zen 3,
+// The fused kernel's weights are materialised in tiles of flashBlock. The
+// unfused flash path (CPUs without AVX-512, heads other than 32, position
+// biases, causal masks) works in tiles of flashBlock at a causal site and
+// of flashBlockOpen elsewhere (position biases included), where no tile is
+// skipped and larger GEMMs pay: W5 softmax at n = 4 096 (AMD EPYC Zen 3,
 // AVX2, one thread, CPU ms of a forward+backward, two trials each) took
 // 683/651 ms with tiles of 64, 618/616 with 128 and 562/568 with 256; at
 // n = 1 024 45/44, 42/41 and 40/39. Causal and banded masks keep 64: a
