@@ -218,3 +218,49 @@ func BenchmarkBlas1(b *testing.B) {
 	vmathUse = saved
 	_ = sink
 }
+
+// TestBlas1SpecialValues runs the kernels that round as the Go loops do
+// (adds, ReLU's gradients) on every combination of NaN, ±Inf, ±0,
+// denormals, the largest floats and ±1, and wants the Go loops' result bit
+// for bit from every implementation: gx stays −0 where y ≤ 0 or y is NaN,
+// the set form gives +0 there, Inf − Inf is NaN. (ReLU itself keeps the
+// sign of −0 in assembly, which the Go loop does not: see TestBlas1Kernels.)
+func TestBlas1SpecialValues(t *testing.T) {
+	sp := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)),
+		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32, 1, -1}
+	k := len(sp)
+	n := k * k * k // 1331: every unrolled loop and a tail
+	a, b, c := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range a {
+		a[i], b[i], c[i] = sp[i%k], sp[i/k%k], sp[i/(k*k)]
+	}
+	kerns := []struct {
+		name string
+		run  func(d []float32)
+	}{
+		{"AddSlice", func(d []float32) { AddSlice(d, a, b) }},
+		{"AccSlice", func(d []float32) { copy(d, a); AccSlice(d, b) }},
+		{"reluGrad", func(d []float32) { copy(d, a); reluGradAcc(d, b, c) }},
+		{"reluGradSet", func(d []float32) { copy(d, a); reluGradSet(d, b, c) }},
+	}
+	want := make([][]float32, len(kerns))
+	saved := vmathUse
+	vmathUse = vmathGo
+	for i, kr := range kerns {
+		want[i] = make([]float32, n)
+		kr.run(want[i])
+	}
+	vmathUse = saved
+	forEachVMath(t, func(t *testing.T) {
+		for i, kr := range kerns {
+			got := make([]float32, n)
+			kr.run(got)
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("%s: [%d] (a %v, b %v, c %v) = %v (%#08x), Go loop %v (%#08x)",
+						kr.name, j, a[j], b[j], c[j], got[j], math.Float32bits(got[j]), want[i][j], math.Float32bits(want[i][j]))
+				}
+			}
+		}
+	})
+}
