@@ -23,6 +23,16 @@ func forEachVMath(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
+// TestVMathUsesBest: the slice kernels run the best implementation this
+// CPU has (the last of vmathAvailable), so an AVX2 machine without AVX-512
+// runs the AVX2 kernels and not the Go loops the other tests also run.
+func TestVMathUsesBest(t *testing.T) {
+	l := vmathAvailable()
+	if got, want := vmathUse, l[len(l)-1]; got != want {
+		t.Fatalf("vmathUse = %v, want %v (available: %v)", got, want, l)
+	}
+}
+
 type vmathFunc struct {
 	name   string
 	slice  func(dst, x []float32)
