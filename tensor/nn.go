@@ -46,9 +46,9 @@ func Dropout(x *Tensor, p float32, rng *RNG, training bool) *Tensor {
 // LayerNorm normalises x over its last axis with the biased variance:
 // y = (x − mean)/√(var + eps) ⊙ gamma + beta. gamma and beta (shape [D])
 // may be nil for no affine transform. Forward and backward each take one
-// kernel call per row (AVX-512 where the CPU has it): the forward pass
-// keeps the normalised values for the backward pass, which accumulates the
-// gradients of x, gamma and beta together.
+// kernel call per row (AVX-512 or AVX2+FMA assembly where the CPU has
+// it): the forward pass keeps the normalised values for the backward pass,
+// which accumulates the gradients of x, gamma and beta together.
 func LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 	if x.Dims() == 0 {
 		panic(Error{"tensor.LayerNorm: scalar input"})
