@@ -186,7 +186,7 @@
 // kernels' GFLOP/s). Elsewhere (CPUs without AVX-512, other head sizes,
 // position biases, causal and banded sites) the tile loop runs: dense
 // attention tiles by 64 at a causal site and by 256 otherwise (larger
-// products pay; W5 softmax at n = 4096 on an AVX2 Zen 3 took 18 % less CPU
+// products pay; W5 softmax at n = 4096 on an AVX2 Zen 3 took 15 % less CPU
 // than with 64), chunked by its block, 64 by default — so there a
 // chunked attention with `block: 256` runs as fast as the dense one, and
 // one with the default block up to ~1.3× slower at n = 4096.
