@@ -111,7 +111,8 @@ func AdamUpdate(p, g, m, v []float32, h AdamHyper) {
 	parallelElems(n, func(lo, hi int) { vadam(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &c) })
 }
 
-// reluSlice sets dst[i] = max(x[i], 0) (NaN stays NaN).
+// reluSlice sets dst[i] = max(x[i], 0), with NaN and −0 passed through
+// unchanged, in every implementation.
 func reluSlice(dst, x []float32) {
 	if len(x) == 0 {
 		return
@@ -189,7 +190,12 @@ func vsumsqGo(x []float32) float64 {
 func vreluGo(dst, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
-		dst[i] = max(v, 0)
+		// MAXPS(0, v) as the SIMD kernels compute it: v unless 0 > v, so
+		// −0 and NaN pass through (Go's max(v, 0) turns −0 into +0).
+		if 0 > v {
+			v = 0
+		}
+		dst[i] = v
 	}
 }
 

@@ -73,12 +73,20 @@ func TestBlas1Kernels(t *testing.T) {
 				}
 			}
 		}
-		// ReLU keeps NaN and gives 0 for −0 and −Inf.
+		// ReLU keeps NaN and −0 (every implementation: MAXPS(0, x)) and
+		// gives +0 for −Inf.
 		x := []float32{float32(math.NaN()), float32(math.Copysign(0, -1)), float32(math.Inf(-1)), 2}
 		y := make([]float32, 4)
 		reluSlice(y, x)
-		if !math.IsNaN(float64(y[0])) || y[1] != 0 || y[2] != 0 || y[3] != 2 {
+		if !math.IsNaN(float64(y[0])) || math.Float32bits(y[1]) != 1<<31 || math.Float32bits(y[2]) != 0 || y[3] != 2 {
 			t.Fatalf("relu(%v) = %v", x, y)
+		}
+		// The ReLU op (an elementwise closure, not reluSlice) gives the same bits.
+		op := ReLU(FromData(append([]float32(nil), x...), 4)).Data
+		for i := range y {
+			if math.Float32bits(op[i]) != math.Float32bits(y[i]) {
+				t.Fatalf("ReLU op(%v) = %v, reluSlice %v", x, op, y)
+			}
 		}
 	})
 }
@@ -223,8 +231,8 @@ func BenchmarkBlas1(b *testing.B) {
 // (adds, ReLU's gradients) on every combination of NaN, ±Inf, ±0,
 // denormals, the largest floats and ±1, and wants the Go loops' result bit
 // for bit from every implementation: gx stays −0 where y ≤ 0 or y is NaN,
-// the set form gives +0 there, Inf − Inf is NaN. (ReLU itself keeps the
-// sign of −0 in assembly, which the Go loop does not: see TestBlas1Kernels.)
+// the set form gives +0 there, Inf − Inf is NaN, ReLU passes −0 and NaN
+// through.
 func TestBlas1SpecialValues(t *testing.T) {
 	sp := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)),
 		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32, 1, -1}
@@ -242,6 +250,7 @@ func TestBlas1SpecialValues(t *testing.T) {
 		{"AccSlice", func(d []float32) { copy(d, a); AccSlice(d, b) }},
 		{"reluGrad", func(d []float32) { copy(d, a); reluGradAcc(d, b, c) }},
 		{"reluGradSet", func(d []float32) { copy(d, a); reluGradSet(d, b, c) }},
+		{"relu", func(d []float32) { reluSlice(d, a) }},
 	}
 	want := make([][]float32, len(kerns))
 	saved := vmathUse

@@ -347,9 +347,15 @@ func Sigmoid(x *Tensor) *Tensor {
 	})
 }
 
-// ReLU returns max(x, 0) elementwise (gradient 0 at 0).
+// ReLU returns max(x, 0) elementwise (gradient 0 at 0), passing −0 and
+// NaN through as reluSlice's kernels do.
 func ReLU(x *Tensor) *Tensor {
-	return unary("ReLU", x, func(v float32) float32 { return max(v, 0) },
+	return unary("ReLU", x, func(v float32) float32 {
+		if 0 > v {
+			return 0
+		}
+		return v
+	},
 		func(x, _ float32) float32 {
 			if x > 0 {
 				return 1
