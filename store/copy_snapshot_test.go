@@ -352,6 +352,33 @@ func TestRetryCallerEnded(t *testing.T) {
 	}
 }
 
+// TestRetryCallerEndedAfterNoAnswer: when the caller's context ends
+// during a try that follows one the server left unanswered, the error
+// still carries that server state (Unreachable: the dashboard's 503) and
+// the context's end; it carried the context's end alone, so the same
+// outage read as the server's state or not depending on whether the
+// deadline fell between two tries or inside one (TestPostgres/Unreachable
+// failed now and then on a busy machine).
+func TestRetryCallerEndedAfterNoAnswer(t *testing.T) {
+	d := postgresDialect{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tries := 0
+	err := retryFor(ctx, d, &outageClock{}, nil, 10*time.Millisecond, func(actx context.Context) error {
+		tries++
+		if tries == 1 {
+			<-actx.Done() // the server does not answer this try
+			return actx.Err()
+		}
+		cancel() // the caller gives up during the next one
+		<-actx.Done()
+		return actx.Err()
+	})
+	if tries != 2 || !errors.Is(err, context.Canceled) || d.code(err) != codeGone {
+		t.Fatalf("after %d tries: %v (code %v); want the second try's end by the caller, wrapping context.Canceled, with the first's no-answer (codeGone)", tries, err, d.code(err))
+	}
+}
+
 // testPostgresCopyBigArtifactRead: the source's read of an artifact is
 // given time for its bytes (copyByteTime) beyond attemptTimeout: a
 // checkpoint of gigabytes arriving steadily over a slow link is not a

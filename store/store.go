@@ -811,7 +811,7 @@ func retry(ctx context.Context, d dialect, down *outageClock, busy func(), fn fu
 func retryFor(ctx context.Context, d dialect, down *outageClock, busy func(), timeout time.Duration, fn func(ctx context.Context) error) error {
 	delay := 5 * time.Millisecond
 	first := time.Now()
-	outage := false // a try of this call found the server unreachable
+	var gone error // the error of this call's last try that found the server unreachable
 	for attempt := 0; ; attempt++ {
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if d.engine() == Postgres {
@@ -833,7 +833,12 @@ func retryFor(ctx context.Context, d dialect, down *outageClock, busy func(), ti
 		if ctx.Err() != nil {
 			// The caller's context ended (Ctrl-C): what failed the try is
 			// that end, not the database; said so, so that a command
-			// exits as interrupted instead of blaming the database.
+			// exits as interrupted instead of blaming the database. What
+			// an earlier try found (the server unreachable) stays in the
+			// error, as it does when the end falls between two tries.
+			if gone != nil {
+				return errors.Join(gone, ctx.Err())
+			}
 			return errors.Join(err, ctx.Err())
 		}
 		code := d.code(err)
@@ -848,10 +853,10 @@ func retryFor(ctx context.Context, d dialect, down *outageClock, busy func(), ti
 		case code == codeBusy:
 			return &lockedError{waited: time.Since(first), err: err}
 		case down != nil && (code == codeGone || code == codeCantOpen) && ctx.Err() == nil:
-			if since := down.failed(start, outage); time.Since(since) >= down.budgetNow() {
+			if since := down.failed(start, gone != nil); time.Since(since) >= down.budgetNow() {
 				return fmt.Errorf("%w for %s: %w", ErrUnavailable, time.Since(since).Round(time.Second), err)
 			}
-			outage = true
+			gone = err
 			delay = max(delay, 100*time.Millisecond)
 		default:
 			return err
@@ -863,7 +868,7 @@ func retryFor(ctx context.Context, d dialect, down *outageClock, busy func(), ti
 		case <-time.After(wait):
 		}
 		limit := time.Second
-		if outage {
+		if gone != nil {
 			limit = 5 * time.Second
 		}
 		delay = min(2*delay, limit)
