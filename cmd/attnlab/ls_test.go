@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -192,20 +190,7 @@ func TestLsEmptyDatabase(t *testing.T) {
 func TestLsRunsAbandoned(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "lab.db")
 	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
-	gone := exec.Command("true")
-	if err := gone.Run(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := store.CurrentOwner("")
-	owner.PID = gone.ProcessState.Pid()
-	if res, err := st.Claim(context.Background(), 1, owner, 0); err != nil || !res.Claimed {
-		t.Fatalf("Claim = %+v, %v", res, err)
-	}
-	st.Close()
+	owner, _ := claimAbandoned(t, db, 1)
 	r := attnlab(t, "ls", "runs", "--db", db, "--width", "200")
 	wantOK(t, r)
 	want := fmt.Sprintf("its worker %s:%d is gone (a worker resumes it)", owner.Host, owner.PID)

@@ -372,3 +372,33 @@ func openDB(t testing.TB, db string) *store.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// deadOwner returns an owner of this host whose process has exited (its
+// pid is not reused in the moment a test takes): a worker that is gone.
+func deadOwner(t *testing.T) store.Owner {
+	t.Helper()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	owner := store.CurrentOwner("")
+	owner.PID = gone.ProcessState.Pid()
+	return owner
+}
+
+// claimAbandoned claims run id of the database at db for deadOwner, as a
+// worker that died leaves it, and returns that owner and the claim.
+func claimAbandoned(t *testing.T, db string, id int64) (store.Owner, store.ClaimResult) {
+	t.Helper()
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	owner := deadOwner(t)
+	res, err := st.Claim(context.Background(), id, owner, 0)
+	if err != nil || !res.Claimed {
+		t.Fatalf("Claim = %+v, %v", res, err)
+	}
+	return owner, res
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,12 +72,7 @@ func TestSubmitRetryFailed(t *testing.T) {
 	// host that no longer exists: a process that has exited, whose pid is
 	// not reused in the moment this takes) is something to train: a worker
 	// takes it over.
-	gone := exec.Command("true")
-	if err := gone.Run(); err != nil {
-		t.Fatal(err)
-	}
-	dead := store.CurrentOwner("")
-	dead.PID = gone.ProcessState.Pid()
+	dead := deadOwner(t)
 	other := []string{"--db", db, "--set", "seeds=[8]", "--set", "sweep.grid.model.attention.name=[none]"}
 	wantOK(t, attnlab(t, append([]string{"submit", "testdata/tiny.yaml"}, other...)...))
 	if res, err := st.ClaimNext(context.Background(), dead, store.QueueFilter{}, time.Hour); err != nil || !res.Claimed || res.Run.Seed != 8 {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -210,19 +209,10 @@ func TestRmRunningRefused(t *testing.T) {
 func TestRmAbandoned(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "rm.db")
 	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
-	gone := exec.Command("true")
-	if err := gone.Run(); err != nil {
-		t.Fatal(err)
-	}
+	owner, res := claimAbandoned(t, db, 1)
 	st, err := store.Open(db)
 	if err != nil {
 		t.Fatal(err)
-	}
-	owner := store.CurrentOwner("")
-	owner.PID = gone.ProcessState.Pid()
-	res, err := st.Claim(context.Background(), 1, owner, 0)
-	if err != nil || !res.Claimed {
-		t.Fatalf("Claim = %+v, %v", res, err)
 	}
 	if res, err := st.Claim(context.Background(), 2, store.CurrentOwner(""), 0); err != nil || !res.Claimed {
 		t.Fatalf("Claim = %+v, %v", res, err)
@@ -249,21 +239,7 @@ func TestRmAbandoned(t *testing.T) {
 func TestRmExperimentAbandoned(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "rm.db")
 	wantOK(t, attnlab(t, "submit", "testdata/tiny.yaml", "--db", db))
-	gone := exec.Command("true")
-	if err := gone.Run(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := store.CurrentOwner("")
-	owner.PID = gone.ProcessState.Pid()
-	res, err := st.Claim(context.Background(), 3, owner, 0)
-	if err != nil || !res.Claimed {
-		t.Fatalf("Claim = %+v, %v", res, err)
-	}
-	st.Close()
+	owner, res := claimAbandoned(t, db, 3)
 	why := fmt.Sprintf("  with run %s (id 3, running, abandoned: its worker %s:%d is gone, last heartbeat %s", res.Run.Name(), owner.Host, owner.PID, formatTime(res.Run.Heartbeat))
 	dry := attnlab(t, "rm", "tiny", "--dry-run", "--db", db)
 	wantOK(t, dry)

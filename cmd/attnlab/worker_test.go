@@ -807,12 +807,7 @@ func TestLostAttemptsSaid(t *testing.T) {
 			wantOK(t, attnlab(t, append([]string{"submit", "testdata/tiny.yaml"}, sets...)...))
 			st := openDB(t, db)
 			ctx := context.Background()
-			gone := exec.Command("true")
-			if err := gone.Run(); err != nil {
-				t.Fatal(err)
-			}
-			dead := store.CurrentOwner("")
-			dead.PID = gone.ProcessState.Pid()
+			dead := deadOwner(t)
 			// Run 1 lost one attempt to a dead worker and is left running
 			// by another dead one: the next claim loses its second, its
 			// last. Run 2 is left running by a dead worker: taken over.
