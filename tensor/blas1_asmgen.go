@@ -179,6 +179,20 @@ func uses(lines []string, reg string) bool {
 	return false
 }
 
+var gpReg = regexp.MustCompile(`\b[A-Z0-9]+\b`)
+
+// usesGP reports whether any of lines names the general register reg.
+func usesGP(lines []string, reg string) bool {
+	for _, l := range lines {
+		for _, m := range gpReg.FindAllString(l, -1) {
+			if m == reg {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func emit(k kernel, s isa) {
 	name := k.name + s.name
 	var ptrs []arg
@@ -263,6 +277,24 @@ func emit(k kernel, s isa) {
 			if uses(live, r) || uses(b0, r) {
 				log.Fatalf("%s: %s is not free in the tail", name, r)
 			}
+		}
+	}
+	// The tail sets its mask through AX (and BX with AVX2): no pointer the
+	// loop advances may live there, and neither the body nor the
+	// reduction after the tail may read them.
+	var after []string
+	for v := range u {
+		after = append(after, lines(v, false)...)
+	}
+	after = append(after, ret...)
+	for _, a := range k.args {
+		if a.ptr && !a.fixed && (a.reg == "AX" || a.reg == "BX") {
+			log.Fatalf("%s: pointer %s in %s, which the tail overwrites", name, a.name, a.reg)
+		}
+	}
+	for _, r := range []string{"AX", "BX"} {
+		if usesGP(after, r) {
+			log.Fatalf("%s: the loop or the reduction reads %s, which the tail overwrites", name, r)
 		}
 	}
 	adv := func(bytes int) {
