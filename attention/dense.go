@@ -39,11 +39,12 @@ type Dense struct {
 // at 256. Below these the dense kernel is as fast or faster.
 //
 // The fused kernel's weights are materialised in tiles of flashBlock. The
-// unfused flash path (CPUs without AVX-512, heads other than 32, position
-// biases, causal masks) works in tiles of flashBlock at a causal site and
+// unfused flash path (heads other than 32, position biases, causal masks,
+// CPUs with neither AVX-512 nor AVX2) works in tiles of flashBlock at a causal site and
 // of flashBlockOpen elsewhere (position biases included), where no tile is
-// skipped and larger GEMMs pay: W5 softmax at n = 4 096 (AMD EPYC Zen 3,
-// AVX2, one thread, CPU ms of a forward+backward, two trials each) took
+// skipped and larger GEMMs pay: W5 softmax at n = 4 096 on the tile loop
+// (AMD EPYC Zen 3, AVX2, one thread, CPU ms of a forward+backward, two
+// trials each, before the AVX2 fused kernel) took
 // 683/651 ms with tiles of 64, 618/616 with 128 and 562/568 with 256; at
 // n = 1 024 45/44, 42/41 and 40/39. Causal and banded masks keep 64: a
 // larger tile computes more of the masked triangle or outside the band.

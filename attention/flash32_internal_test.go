@@ -11,6 +11,35 @@ import (
 	"github.com/attnlab/attnlab/tensor"
 )
 
+// eachFlashKernel runs f once for every fused kernel set this CPU has
+// (AVX-512, AVX2), with that set chosen, and skips t when it has none.
+func eachFlashKernel(t testing.TB, f func(t testing.TB)) {
+	var sets []bool // flashUse512
+	if flashAVX512 {
+		sets = append(sets, true)
+	}
+	if flashAVX2 {
+		sets = append(sets, false)
+	}
+	if len(sets) == 0 {
+		t.Skip("neither AVX-512 nor AVX2: the fused kernel does not run on this CPU")
+	}
+	defer func(old bool) { flashUse512 = old }(flashUse512)
+	for _, use512 := range sets {
+		flashUse512 = use512
+		name := "avx2"
+		if use512 {
+			name = "avx512"
+		}
+		switch t := t.(type) {
+		case *testing.T:
+			t.Run(name, func(t *testing.T) { f(t) })
+		case *testing.B:
+			t.Run(name, func(b *testing.B) { f(b) })
+		}
+	}
+}
+
 // TestFlash32MatchesDense: the fused flash kernel for heads of 32 gives
 // the context and the gradients of q, k and v of the dense kernel (weights
 // requested, P materialised) and of the flash tile loop within 2e-5, for
@@ -19,11 +48,12 @@ import (
 // masked, queries and keys of different lengths, scores peaked enough
 // that the running maximum moves again and again, for chunked and for a
 // long dense attention; its context is no further from float64 arithmetic
-// than the dense kernel's; and the fused kernel really ran.
-func TestFlash32MatchesDense(t *testing.T) {
-	if !flashAVX512 {
-		t.Skip("no AVX-512: the fused kernel does not run on this CPU")
-	}
+// than the dense kernel's; and the fused kernel really ran. Each kernel
+// set the CPU has (AVX-512, AVX2) is tested.
+func TestFlash32MatchesDense(t *testing.T) { eachFlashKernel(t, testFlash32MatchesDense) }
+
+func testFlash32MatchesDense(tb testing.TB) {
+	t := tb.(*testing.T)
 	for _, tc := range []struct {
 		variant string
 		tq, tk  int
@@ -203,10 +233,10 @@ func maxAbsDiff32(a, b []float32) float64 {
 // query block over 4096 keys (forward), and one key block of 64 over 128
 // query blocks (backward); GFLOP/s counts 2 (forward) and 5 (backward)
 // products of 2·32 flops per query-key pair.
-func BenchmarkFlash32Kernels(b *testing.B) {
-	if !flashAVX512 {
-		b.Skip("no AVX-512")
-	}
+func BenchmarkFlash32Kernels(b *testing.B) { eachFlashKernel(b, benchFlash32Kernels) }
+
+func benchFlash32Kernels(bb testing.TB) {
+	b := bb.(*testing.B)
 	const n = 4096
 	rng := tensor.NewRNG(1)
 	x := rng.Normal(tensor.New(8*n*fq), 0, 1).Data
@@ -218,7 +248,7 @@ func BenchmarkFlash32Kernels(b *testing.B) {
 			for i := range fq {
 				ml[i], ml[fq+i] = -math.MaxFloat32, 0
 			}
-			flashFwd32(&qt[0], &ks[0], &vs[0], n, &ot[0], &ml[0], nil)
+			flashFwd(&qt[0], &ks[0], &vs[0], n, &ot[0], &ml[0], nil)
 		})
 		b.ReportMetric(sec*1e9/float64(n/fk), "cpu-ns/tile")
 		b.ReportMetric(2*2*32*float64(fq*n)/sec/1e9, "GFLOP/s-cpu")
@@ -233,7 +263,7 @@ func BenchmarkFlash32Kernels(b *testing.B) {
 		sec := threadCPULoop(b, func() {
 			for qb := 0; qb < n/fq; qb++ {
 				o := qb * fq * fq
-				flashBwd32(&qt[o], &dot[o], &qr[o], &dor[o], &lsed[qb*2*fq], &ks[0], &vs[0], &dk[0], &dv[0], &dqt[o], &scr[0], nil, fkb/fk)
+				flashBwd(&qt[o], &dot[o], &qr[o], &dor[o], &lsed[qb*2*fq], &ks[0], &vs[0], &dk[0], &dv[0], &dqt[o], &scr[0], nil, fkb/fk)
 			}
 		})
 		tiles := float64(n/fq) * fkb / fk
@@ -269,10 +299,10 @@ func threadCPULoop(b *testing.B, f func()) float64 {
 // context and the projection's gradient of attending over its split
 // parts, bit for bit, for chunked and for a long scaled-dot attention,
 // with key padding and a fully masked batch row; and it did not split.
-func TestFlash32Packed(t *testing.T) {
-	if !flashAVX512 {
-		t.Skip("no AVX-512: the fused kernel does not run on this CPU")
-	}
+func TestFlash32Packed(t *testing.T) { eachFlashKernel(t, testFlash32Packed) }
+
+func testFlash32Packed(tb testing.TB) {
+	t := tb.(*testing.T)
 	const heads, hd = 4, 32
 	for _, tc := range []struct {
 		variant string
