@@ -406,13 +406,15 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 	if err := cmp.WriteWidth(out, "table", width); err != nil {
 		return 0, err
 	}
-	writeRunNames(out, width, rep, func(ref string) (store.Run, error) { return st.ResolveRun(ctx, ref) })
+	writeRunNames(out, width, rep, cmp.Diverged, func(ref string) (store.Run, error) { return st.ResolveRun(ctx, ref) })
 	noteDivergedRuns(errw, st, cmp.Diverged)
 	return len(cmp.Diverged), nil
 }
 
-// writeRunNames lists the names of the plan's done runs (store.Run.Name),
-// so that they can be given wherever a RUN is asked for, within cols
+// writeRunNames lists the names of the plan's done runs (store.Run.Name)
+// but those of diverged (stored done with a ±Inf loss or perplexity by an
+// old build: compare counts them as failed, and a note names them with
+// the attnlab rm line), so that they can be given wherever a RUN is asked for, within cols
 // columns: the runs of one sweep point on one line when every point's
 // line fits; otherwise, when every point has the same seeds, one line per
 // point with the first seed's name and a heading that says how to name the
@@ -420,7 +422,7 @@ func writeRunTable(ctx context.Context, out, errw io.Writer, width int, st *stor
 // resolve does not take to its run (runs of an earlier version of the
 // experiment have it too) is given as EXPERIMENT/HASH instead, on a line
 // of its own.
-func writeRunNames(w io.Writer, cols int, rep *runs.Report, resolve func(string) (store.Run, error)) {
+func writeRunNames(w io.Writer, cols int, rep *runs.Report, diverged []store.Run, resolve func(string) (store.Run, error)) {
 	const maxPoints = 10
 	type point struct {
 		names []string
@@ -429,7 +431,7 @@ func writeRunNames(w io.Writer, cols int, rep *runs.Report, resolve func(string)
 	var points []*point
 	byPrefix := map[string]*point{}
 	for _, o := range rep.Outcomes {
-		if o.Run.Status != store.StatusDone {
+		if o.Run.Status != store.StatusDone || slices.ContainsFunc(diverged, func(r store.Run) bool { return r.ID == o.Run.ID }) {
 			continue
 		}
 		n := o.Run.Name()

@@ -284,6 +284,62 @@ seeds: [1, 2, 3]
 	}
 }
 
+// TestRunNamesLeaveOutDiverged: on a rerun, run's list of runs by name
+// (the names show, generate and plot attention take) leaves out the runs
+// stored done with a ±Inf loss or perplexity by an old build, as compare's
+// table does: they count as failed, and the note names them with the
+// attnlab rm line. It listed them with the done runs, as if they were
+// results of the experiment.
+func TestRunNamesLeaveOutDiverged(t *testing.T) {
+	dir := t.TempDir()
+	exp := writeIn(t, dir, "old.yaml", `name: old
+task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
+model:
+  name: seq2seq-rnn
+  embed: 8
+  encoder: {name: lstm, hidden: 8}
+  attention: {name: dot}
+train:
+  optimizer: {name: sgd, lr: 0.01}
+  batch_size: 16
+  steps: 10
+  eval_every: 10
+seeds: [1, 2, 3]
+`)
+	db := filepath.Join(dir, "old.db")
+	first := attnlab(t, "run", exp, "--db", db, "-q")
+	wantOK(t, first)
+	const all = "\nruns by name (attnlab show, generate and plot attention take them):\n  old/seed=1  old/seed=2  old/seed=3\n"
+	if !strings.HasSuffix(first.stdout, all) {
+		t.Fatalf("stdout of the first run\n%s\nwant it to end with%s", first.stdout, all)
+	}
+	sqldb, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sqldb.Exec(`UPDATE summaries SET value = 9e999 WHERE key = 'test/ppl' AND run_id IN (1, 3)`); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 2 {
+		t.Fatalf("%d test/ppl summaries made +Inf, want 2", n)
+	}
+	sqldb.Close()
+
+	for _, args := range [][]string{{"run", exp}, {"run", exp, "-q"}} {
+		r := attnlab(t, append(args, "--db", db)...)
+		if r.code != exitFailure {
+			t.Errorf("%q: exit %d, want 1", args, r.code)
+		}
+		noTrace(t, r)
+		const want = "\nruns by name (attnlab show, generate and plot attention take them):\n  old/seed=2\n"
+		if !strings.HasSuffix(r.stdout, want) {
+			t.Errorf("%q: stdout\n%s\nwant it to end with%s", args, r.stdout, want)
+		}
+		if !strings.Contains(r.stderr, "runs 1 (old/seed=1), 3 (old/seed=3) were stored done with a loss or perplexity of ±Inf") {
+			t.Errorf("%q: stderr does not name the diverged runs:\n%s", args, r.stderr)
+		}
+	}
+}
+
 // TestRunFailed: a run that diverges is recorded as failed; run
 // prints a note with the reason and exits 1, again on a rerun; and
 // --retry-failed runs it once more.
@@ -539,7 +595,7 @@ runs by name (attnlab show, generate and plot attention take them):
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
-			writeRunNames(&b, tc.cols, tc.rep, resolver(tc.rep))
+			writeRunNames(&b, tc.cols, tc.rep, nil, resolver(tc.rep))
 			if b.String() != tc.want {
 				t.Errorf("at %d columns got\n%s\nwant\n%s", tc.cols, b.String(), tc.want)
 			}
@@ -554,7 +610,7 @@ runs by name (attnlab show, generate and plot attention take them):
 	// which resolves to the run.
 	shared = []string{"quickstart/none/seed=1", "quickstart/none/seed=2"}
 	var b strings.Builder
-	writeRunNames(&b, 120, quick, resolver(quick))
+	writeRunNames(&b, 120, quick, nil, resolver(quick))
 	if got := b.String(); !strings.Contains(got, "quickstart/"+quick.Outcomes[0].Run.Hash[:8]+"\n") ||
 		!strings.Contains(got, "quickstart/"+quick.Outcomes[1].Run.Hash[:8]+"\n") || strings.Contains(got, "none/seed=1") {
 		t.Errorf("shared names:\n%s", got)
