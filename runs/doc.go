@@ -81,7 +81,11 @@
 // (HandedBackOutage) and, the server still unreachable, leaves it running
 // in the database (a run whose end cannot be recorded is left so at once) for another worker to take over from its last
 // checkpoint (Outcome.Status running, Outcome.Err a *LeftError), and Work
-// returns the store's error.
+// returns the store's error. A claimed run that cannot start because the
+// server is unreachable (its checkpoint not read, an earlier attempt's
+// history not dropped) did not fail either: it is handed back so, its
+// claim uncounted (store.Ending.Untrained), or left running — never
+// recorded failed once the server answers again.
 //
 // # Which weights the summaries describe
 //

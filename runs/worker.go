@@ -502,7 +502,10 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	// be recorded so (removed, taken over, the database unreachable) is
 	// skipped, as before; so is one whose database file went away (its
 	// outcome interrupted, as a training run's is then: nothing records
-	// it failed).
+	// it failed). A run that could not start because the PostgreSQL
+	// server was unreachable (a read or write of the store's failed so)
+	// did not fail either: it is handed back, its claim uncounted, as
+	// soon as the server answers, or left running (handBackUnreachable).
 	notRun := func(status store.Status, err error) Outcome {
 		if errors.Is(err, store.ErrDatabaseGone) {
 			out.Status, out.Err = store.StatusInterrupted, err
@@ -510,6 +513,13 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 				opt.Reporter.Skip(rec, cfg.Train.Steps, err.Error())
 			}
 			return out // nothing more can be stored
+		}
+		if st.Unreachable(err) {
+			o := handBackUnreachable(bg, st, owner, out, err, true)
+			if opt.Reporter != nil {
+				opt.Reporter.Skip(rec, cfg.Train.Steps, o.Err.Error())
+			}
+			return o
 		}
 		o := finishRun(bg, st, owner, out, status, err)
 		if opt.Reporter != nil {
@@ -701,7 +711,7 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 		// the store rides out. The run did not fail; hand it back if the
 		// server answers now, else leave it running for another worker to
 		// take over.
-		out = handBackUnreachable(bg, st, owner, out, err)
+		out = handBackUnreachable(bg, st, owner, out, err, false)
 		out.Cost.Finish = time.Since(finishStart)
 		if rr != nil {
 			rr.End(out.Status, out.Err)
@@ -736,13 +746,14 @@ func trainClaimed(ctx context.Context, st *store.Store, claim store.ClaimResult,
 	return out
 }
 
-// handBackUnreachable ends a run whose training stopped because the
-// database was unreachable (err): it is handed back to the queue (status
-// interrupted) if one try, bounded by handBackTimeout, reaches the server;
-// else the Outcome is the run left running, with a *LeftError.
-func handBackUnreachable(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, err error) Outcome {
+// handBackUnreachable ends a run whose training stopped, or never
+// started, because the database was unreachable (err): it is handed back
+// to the queue (status interrupted; untrained: its claim uncounted,
+// store.Ending.Untrained) if one try, bounded by handBackTimeout, reaches
+// the server; else the Outcome is the run left running, with a *LeftError.
+func handBackUnreachable(ctx context.Context, st *store.Store, owner store.Owner, out Outcome, err error, untrained bool) Outcome {
 	hctx, cancel := context.WithTimeout(ctx, handBackTimeout)
-	r, ferr := st.FinishRun(hctx, out.Run.ID, owner, store.Ending{Status: store.StatusInterrupted, Error: HandedBackOutage})
+	r, ferr := st.FinishRun(hctx, out.Run.ID, owner, store.Ending{Status: store.StatusInterrupted, Error: HandedBackOutage, Untrained: untrained})
 	cancel()
 	switch {
 	case ferr == nil:

@@ -499,6 +499,68 @@ func TestWorkerLeavesRunInOutage(t *testing.T) {
 	}
 }
 
+// TestNotRunOutageNotFailed: a run whose checkpoint cannot be read
+// because the PostgreSQL server is unreachable (a restart between its
+// claim and its training) did not fail: once the server answers again it
+// is handed back to the queue (interrupted, HandedBackOutage, its claim
+// uncounted) and the reporter is told it was skipped. notRun recorded it
+// failed with the driver's error as soon as its ending write got through.
+func TestNotRunOutageNotFailed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	target := testenv.PostgresURL(t)
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := faultproxy.New(t, u.Host)
+	st := openStore(t, p.Through(t, target))
+	direct := openStore(t, target)
+	sub, err := Submit(ctx, st, loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={}", "train.steps=40"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sub.Runs[0].ID
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	// Started once and handed back: the next claim reads its checkpoint.
+	if c, err := st.Claim(ctx, id, me, 0); err != nil || !c.Claimed {
+		t.Fatalf("claim: %+v, %v", c, err)
+	}
+	if _, err := st.FinishRun(ctx, id, me, store.Ending{Status: store.StatusInterrupted, Error: HandedBack}); err != nil {
+		t.Fatal(err)
+	}
+	claim, err := st.Claim(ctx, id, me, 0)
+	if err != nil || !claim.Claimed || claim.Prev != store.StatusInterrupted {
+		t.Fatalf("claim: %+v, %v", claim, err)
+	}
+	// The server is back as soon as a write finds it unreachable: the
+	// write that ends the run gets through.
+	st.OnOutage(func(o store.Outage) {
+		if o.End.IsZero() {
+			p.Forward()
+		}
+	})
+	p.Cut()
+	rep := &endings{training: make(chan struct{})}
+	opt := WorkOptions{Owner: me, Heartbeat: time.Hour, Reporter: rep}
+	opt.defaults()
+	out := trainClaimed(ctx, st, claim, opt)
+	r, err := direct.RunByID(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != store.StatusInterrupted || r.Error != HandedBackOutage || r.Attempt != claim.Run.Attempt-1 {
+		t.Errorf("run stored %s (%q), attempt %d; want interrupted (%q), attempt %d: the outage is the database's, not the run's",
+			r.Status, r.Error, r.Attempt, HandedBackOutage, claim.Run.Attempt-1)
+	}
+	if out.Status != store.StatusInterrupted || out.Err == nil || out.Err.Error() != HandedBackOutage {
+		t.Errorf("outcome %s, %v; want interrupted, %q", out.Status, out.Err, HandedBackOutage)
+	}
+	if ends := rep.all(); len(ends) != 0 || len(rep.skips) != 1 {
+		t.Errorf("reporter: skips %q, ends %+v; want the run skipped, not ended", rep.skips, ends)
+	}
+}
+
 // TestStoppedWhileWaitingForRoomUncounted: a run handed back because its
 // worker stopped while it waited for memory room never trained under that
 // claim: its attempt is given back (store.Ending.Untrained), while the run
