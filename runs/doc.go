@@ -42,7 +42,10 @@
 // workers, in any number of processes on any number of machines, may share
 // one store (PostgreSQL for many machines). Execute, behind `attnlab run`,
 // is Submit plus in-process workers restricted to the plan's runs, which
-// also wait for runs of the plan that other processes hold.
+// also wait for runs of the plan that other processes hold; a run that
+// another process ended is "done by host:pid" or "failed by host:pid" in
+// its Outcome.Note — but NoteGaveUpElsewhere when another process's claim
+// gave up on it, never "failed by" the dead worker it was taken from.
 //
 // While a run trains, its worker heartbeats every 5 s (ExecOptions and
 // WorkOptions.Heartbeat); a heartbeat — or a checkpoint or other artifact

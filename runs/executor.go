@@ -67,6 +67,12 @@ type ExecOptions struct {
 // run because the database file was deleted or replaced meanwhile.
 const NotRunGone = "not run: database file deleted or replaced"
 
+// NoteGaveUpElsewhere is the Outcome.Note of a run of the plan that
+// another process's claim failed, untrained, because its lost attempts
+// reached train.max_attempts (store.ClaimResult.GaveUp): its last owner,
+// whose attempt that claim took as lost, never ended it.
+const NoteGaveUpElsewhere = "failed by another process, which gave up on it"
+
 // Unplanned is the total of Reporter.Start for a queue worker, whose runs
 // are not known in advance: runs submitted after it started are taken too.
 const Unplanned = -1
@@ -198,7 +204,10 @@ func (r *Report) Count(s store.Status) int {
 // host:pid" or "failed by host:pid", not the takeover. If that process
 // dies instead and this execution's claim gives up on the run (its lost
 // attempts reached max_attempts), the Outcome is that claim's: failed,
-// without a Note, as a run given up on that no one took from us.
+// without a Note, as a run given up on that no one took from us; if a
+// third process's claim gave up on it, the Outcome is failed with the Note
+// NoteGaveUpElsewhere, never "failed by" the dead owner, which ended
+// nothing (so is a run that other processes held all along).
 func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, opt ExecOptions) (*Report, error) {
 	sub, err := Submit(ctx, st, x)
 	if err != nil {
@@ -332,7 +341,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		// waited for like the others: it may have ended since.
 		if lost := errors.Is(o.Err, ErrTakenOver); lost {
 			if r, err := st.RunByID(bg, o.Run.ID); err == nil && (r.Status == store.StatusDone || r.Status == store.StatusFailed) {
-				rep.Outcomes[i] = Outcome{Run: r, Label: o.Label, Status: r.Status, Note: fmt.Sprintf("%s by %s:%d", r.Status, r.Host, r.PID), Cost: o.Cost}
+				rep.Outcomes[i] = Outcome{Run: r, Label: o.Label, Status: r.Status, Note: endedBy(r), Cost: o.Cost}
 			}
 			continue
 		}
@@ -346,7 +355,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		rep.Outcomes[i].Run, rep.Outcomes[i].Status = r, r.Status
 		switch r.Status {
 		case store.StatusDone, store.StatusFailed:
-			rep.Outcomes[i].Note = fmt.Sprintf("%s by %s:%d", r.Status, r.Host, r.PID)
+			rep.Outcomes[i].Note = endedBy(r)
 		case store.StatusRunning:
 			rep.Outcomes[i].Note = heldBy(r, now)
 		default: // queued or interrupted: left undone by an interrupt
@@ -357,6 +366,17 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		return rep, werr
 	}
 	return rep, ctx.Err()
+}
+
+// endedBy is the Outcome.Note of a run that another process ended (r, done
+// or failed): "done by host:pid" or "failed by host:pid" — or
+// NoteGaveUpElsewhere when a claim gave up on it (store.Run.GaveUp), whose
+// host:pid are still those of the owner that claim took it from.
+func endedBy(r store.Run) string {
+	if r.GaveUp() {
+		return NoteGaveUpElsewhere
+	}
+	return fmt.Sprintf("%s by %s:%d", r.Status, r.Host, r.PID)
 }
 
 // heldBy says who holds a running run: "running on host:pid (heartbeat 3s

@@ -133,3 +133,84 @@ func TestExecuteTakenOverThenGaveUp(t *testing.T) {
 			o.Status, o.Err, o.Note, o.Run.Error, r.Error)
 	}
 }
+
+// TestExecuteTakenOverThenGaveUpElsewhere: three claimers. A worker
+// elsewhere takes over a run of the plan from this execution (its
+// heartbeats late) and goes silent; a third process's claim then takes
+// that attempt as lost and gives up on the run (its lost attempts reach
+// max_attempts). The run's owner in the store is still the silent taker,
+// who never ended it: the outcome must not say "failed by" it (it did),
+// but that another process gave up on the run.
+func TestExecuteTakenOverThenGaveUpElsewhere(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "takenover.db"))
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot]}}",
+		"train.steps=100000", "train.eval_every=0", "train.max_attempts=2")
+	sub, err := Submit(ctx, st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sub.Runs[0].ID
+	rep := &endings{training: make(chan struct{})}
+	type result struct {
+		rep *Report
+		err error
+	}
+	done := make(chan result, 1)
+	var said []int64
+	var mu sync.Mutex
+	go func() {
+		// StaleAfter an hour: this execution never judges the taker stale.
+		r, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep, Heartbeat: 20 * time.Millisecond, StaleAfter: time.Hour,
+			GaveUp: func(r store.Run, _ string) { mu.Lock(); said = append(said, r.ID); mu.Unlock() }})
+		done <- result{r, err}
+	}()
+	select {
+	case <-rep.training:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run did not start training")
+	}
+	taker := store.Owner{Host: "elsewhere", PID: 99}
+	takeOver(t, st, id, taker) // this execution's attempt is lost: 1 of 2
+	third := store.Owner{Host: "third", PID: 7}
+	for {
+		res, err := st.Claim(ctx, id, third, time.Nanosecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Claimed {
+			t.Fatalf("the third claimer took the run (%+v); want it to give up", res.Run)
+		}
+		if len(res.GaveUp) == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Execute did not end after a third process gave up on its run")
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	r, err := st.RunByID(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != store.StatusFailed || !strings.HasPrefix(r.Error, "gave up after 2 lost attempts") || r.Host != taker.Host || r.PID != taker.PID {
+		t.Fatalf("stored run: %s, %q, %s:%d; want failed, gave up after 2 lost attempts, still the taker's", r.Status, r.Error, r.Host, r.PID)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(said) != 0 {
+		t.Errorf("ExecOptions.GaveUp told of %v; no claim of this execution gave up", said)
+	}
+	o := res.rep.Outcomes[0]
+	if o.Status != store.StatusFailed || o.Err != nil || o.Note != NoteGaveUpElsewhere || o.Run.Error != r.Error {
+		t.Fatalf("outcome: status %s, error %v, note %q, run's error %q; want failed, no error, note %q, the store's error %q",
+			o.Status, o.Err, o.Note, o.Run.Error, NoteGaveUpElsewhere, r.Error)
+	}
+}

@@ -177,7 +177,9 @@
 // is failed with an error that says so instead. The claim's result says
 // both, for the claimer to tell: a takeover's lost attempt and its owner
 // (ClaimResult.Lost, LostFrom), and the runs failed so (GaveUp — ClaimNext
-// fails them on its way to the run it takes). The owner calls Heartbeat
+// fails them on its way to the run it takes). A run failed so keeps the
+// host and pid of the owner whose attempt was lost, who never ended it:
+// Run.GaveUp tells it from a run its worker failed. The owner calls Heartbeat
 // periodically and Finish at the end — FinishRun writes the run's summaries
 // and drops its checkpoint in the same transaction, all or nothing — and
 // both fail with ErrNotOwner if the run was reclaimed meanwhile; so does

@@ -188,6 +188,9 @@ func testClaimNextMaxAttempts(t *testing.T) {
 	if r.Status != StatusFailed || r.Lost != 2 || r.Error != want || !r.Finished.Equal(t0.Add(3*time.Hour)) {
 		t.Fatalf("m1 = %s, lost %d, error %q, finished %v; want failed, 2, %q", r.Status, r.Lost, r.Error, r.Finished, want)
 	}
+	if !r.GaveUp() || r.Host != "node2" {
+		t.Fatalf("m1: GaveUp() = %v, host %s; want true, still node2's (whose attempt was lost)", r.GaveUp(), r.Host)
+	}
 	// The claim tells its caller of the run it failed on the way.
 	if len(res.GaveUp) != 1 || res.GaveUp[0].ID != runs[0].ID || res.GaveUp[0].Status != StatusFailed || res.GaveUp[0].Error != want {
 		t.Fatalf("ClaimNext after two lost attempts: GaveUp = %+v; want m1, failed, %q", res.GaveUp, want)
@@ -277,6 +280,29 @@ func testClaimNextConcurrent(t *testing.T) {
 	for i := range taken {
 		if n := taken[i].Load(); n != 1 {
 			t.Errorf("run %d taken %d times, want 1", i, n)
+		}
+	}
+}
+
+// TestRunGaveUp: a failed run whose lost attempts reached max_attempts was
+// failed by a claim that gave up on it; one with fewer by its worker.
+func TestRunGaveUp(t *testing.T) {
+	for _, tc := range []struct {
+		status         Status
+		lost, attempts int
+		want           bool
+	}{
+		{StatusFailed, 2, 2, true},
+		{StatusFailed, 3, 3, true},
+		{StatusFailed, 1, 2, false},
+		{StatusFailed, 0, 3, false},
+		{StatusFailed, 1, 0, true}, // max_attempts 0 gives up at the first lost attempt, as Claim does
+		{StatusRunning, 2, 2, false},
+		{StatusDone, 2, 2, false},
+	} {
+		r := Run{Status: tc.status, Lost: tc.lost, MaxAttempts: tc.attempts}
+		if got := r.GaveUp(); got != tc.want {
+			t.Errorf("%s, lost %d of max_attempts %d: GaveUp() = %v, want %v", tc.status, tc.lost, tc.attempts, got, tc.want)
 		}
 	}
 }

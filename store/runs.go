@@ -83,6 +83,16 @@ type Run struct {
 	KeepCheckpoints bool
 }
 
+// GaveUp reports whether the run was failed, untrained, by a claim that
+// found its lost attempts at MaxAttempts (ClaimResult.GaveUp) — not by a
+// worker that ended it: Host and PID are then still its last owner's, whose
+// attempt that claim took as lost. A run that its worker failed has fewer
+// lost attempts than MaxAttempts (a claim that finds them reached fails the
+// run instead of taking it), until a Submit lowers its MaxAttempts.
+func (r Run) GaveUp() bool {
+	return r.Status == StatusFailed && r.Lost >= max(r.MaxAttempts, 1)
+}
+
 // EndedLabel names a run's Finished time, when its last attempt ended:
 // "finished" for a done run, "ended" for any other (failed, interrupted).
 // The CLI's show and the dashboard's run page both label it so.
