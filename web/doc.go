@@ -97,8 +97,9 @@
 // which ids are runs of another experiment and which no run has (picked).
 // A query field given twice (?where=a&where=b; only a page's run=
 // repeats; /api/live's run=, x= and others= do not, nor go together; nor
-// do an experiment page's runs=, a run page's example= or any page's
-// fragment=) is 400 naming it, and so is a generate POST whose form has a field twice, or
+// do an experiment page's runs=, a run page's example=, any page's
+// fragment= or an asset's v=, the hash of /static/NAME?v=HASH) is 400
+// naming it, and so is a generate POST whose form has a field twice, or
 // in its URL: no value is dropped without a word.
 //
 // # Safety

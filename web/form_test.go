@@ -321,3 +321,30 @@ func TestPageFieldOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestAssetVersionOnce: an asset's ?v= (its content hash, which makes it
+// cached for good) given twice is 400 naming it, as the pages' fields
+// are: the first value alone was compared and the second dropped without
+// a word, so /static/app.js?v=HASH&v=junk was cached as immutable.
+func TestAssetVersionOnce(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "runs.db"))
+	s := newServer(t, st, Options{ReadOnly: true})
+	u := s.assets.url("app.js")
+	hash := u[strings.Index(u, "?v=")+len("?v="):]
+	for _, tc := range []struct{ url, want string }{
+		{u + "&v=" + hash, "v given 2 times: give it once"},
+		{u + "&v=other", "v given 2 times: give it once"},
+		{"/static/app.js?v=a&v=b&v=c", "v given 3 times: give it once"},
+	} {
+		if r := get(t, s, u); r.status != http.StatusOK {
+			t.Errorf("GET %s: %d, want 200\n%s", u, r.status, shortBody(r.body))
+		}
+		r := get(t, s, tc.url)
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, tc.want) {
+			t.Errorf("GET %s: %d, want 400 saying %q\n%s", tc.url, r.status, tc.want, shortBody(r.body))
+		}
+		if cc := r.header.Get("Cache-Control"); strings.Contains(cc, "immutable") {
+			t.Errorf("GET %s: Cache-Control %q on a refusal", tc.url, cc)
+		}
+	}
+}

@@ -157,7 +157,7 @@ func build(st *store.Store, opt Options) (*Server, error) {
 	mux.HandleFunc("GET /api/x/{name}/length", s.apiLength)
 	mux.HandleFunc("GET /api/r/{id}/attention", s.apiAttention)
 	mux.HandleFunc("GET /api/live", s.apiLive)
-	mux.HandleFunc("GET /static/{file...}", s.assets.serve)
+	mux.HandleFunc("GET /static/{file...}", s.serveAsset)
 	// GET only: another method on any path is 405 with Allow (the mux's).
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		s.failAny(w, r, http.StatusNotFound, fmt.Errorf("no page %s", r.URL.Path))
@@ -165,6 +165,18 @@ func build(st *store.Store, opt Options) (*Server, error) {
 	s.mux = mux
 	s.handler = s.guard(s.apiGetOnly(mux))
 	return s, nil
+}
+
+// serveAsset serves an embedded file (assets.serve). Its ?v= (the content
+// hash that lets it be cached for good) given twice is 400 naming it, as
+// a page's fields are: the first value alone would be compared, the
+// other dropped without a word.
+func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) {
+	if _, err := once(r.URL.Query(), "v"); err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	s.assets.serve(w, r)
 }
 
 // guard puts next behind the security checks: secure, then the refusal
