@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -12,7 +13,10 @@ import (
 // dataFiles reads the files of the tasks of an experiment, once each, for
 // their fingerprints.
 type dataFiles struct {
-	opt  tasks.Options // BaseDir: the experiment file's directory
+	opt tasks.Options // BaseDir: the experiment file's directory
+	// ctx is the load's context (LoadOptions.Context; nil: never done):
+	// reading and hashing a file of a gigabyte stops once it is done.
+	ctx  context.Context
 	seen map[string]dataFile
 	// checked holds what tasks.CheckData found, by task name and
 	// parameters (JSON), so that a sweep builds each dataset once.
@@ -53,7 +57,16 @@ func (d *dataFiles) fingerprints(r *resolver, task resolved) (fps map[string]tas
 		path := fp.Files()[key]
 		f, ok := d.seen[path]
 		if !ok {
-			f.fp, f.err = tasks.FingerprintFile(task.Name, path, d.opt)
+			ctx := d.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			f.fp, f.err = tasks.FingerprintFileContext(ctx, task.Name, path, d.opt)
+			if f.err != nil && ctx.Err() != nil {
+				// Stopped (Ctrl-C): no problem of the file's, and nothing
+				// kept; the load returns the context's error.
+				return nil, data
+			}
 			d.seen[path] = f
 		}
 		if f.err != nil {

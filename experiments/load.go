@@ -75,9 +75,11 @@ type LoadOptions struct {
 	// stored already, which load and resume with those settings.
 	NoLint bool
 	// Context, when not nil, ends the load early: once it is done, Load
-	// stops between sweep points (a plan of 10,000 points takes seconds)
-	// and returns an error that wraps its Err (context.Canceled after
-	// Ctrl-C), not a partial plan.
+	// stops between sweep points (a plan of 10,000 points takes seconds),
+	// and in the middle of reading or hashing a data file for its
+	// fingerprint (tasks.FingerprintFileContext: a corpus of a gigabyte
+	// takes seconds), and returns an error that wraps its Err
+	// (context.Canceled after Ctrl-C), not a partial plan.
 	Context context.Context
 }
 
@@ -147,7 +149,7 @@ func load(sites registry.Sites, path string, sets []string, opt LoadOptions) (*E
 		x.Sources = append(x.Sources, Source{File: s.file, Text: string(s.text)})
 	}
 	x.BaseDir = baseDir
-	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir, Memory: opt.Memory}, seen: map[string]dataFile{}}
+	l.data = &dataFiles{opt: tasks.Options{BaseDir: x.BaseDir, Memory: opt.Memory}, ctx: opt.Context, seen: map[string]dataFile{}}
 	l.plan(x, full)
 	if l.stopped() {
 		return nil, fmt.Errorf("experiments: load %s: %w", path, l.ctx.Err())

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/attnlab/attnlab/attention"
+	"github.com/attnlab/attnlab/internal/safein"
 )
 
 // loadText writes text to exp.yaml in a temporary directory and loads it
@@ -890,6 +891,53 @@ func TestLoadStopsWhenCancelled(t *testing.T) {
 	// Never done: the same file loads.
 	if _, err := load(testRegistries(t), path, nil, LoadOptions{Context: context.Background()}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Ctrl-C while the data check reads and hashes a large corpus for its
+// fingerprint ends the load there: the load asks its context at least
+// every safein.ReadChunk bytes of the file (a corpus of a gigabyte took
+// seconds to fingerprint whatever the context said), and a load cancelled
+// at any of its looks returns the context's error, never a problem of the
+// data file's.
+func TestLoadStopsWhileFingerprinting(t *testing.T) {
+	dir := t.TempDir()
+	line := "the quick brown fox jumps over the lazy dog again\n"
+	big := strings.Repeat(line, 5*safein.ReadChunk/len(line)+7) // a bit over 5 chunks
+	for name, text := range map[string]string{"small.txt": strings.Repeat(line, 20), "big.txt": big} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := func(corpus string) string {
+		path := filepath.Join(dir, corpus+".yaml")
+		text := "name: x\ntask: {name: text, path: " + corpus + ", tokenizer: word, context: 4}\nmodel: {name: lm-rnn}\nseeds: [1]\n"
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	never := 1 << 30
+	calls := map[string]int{}
+	for _, corpus := range []string{"small.txt", "big.txt"} {
+		ctx := &countdownCtx{Context: context.Background(), after: never}
+		if _, err := load(testRegistries(t), exp(corpus), nil, LoadOptions{Context: ctx}); err != nil {
+			t.Fatalf("%s: %v", corpus, err)
+		}
+		calls[corpus] = ctx.calls
+	}
+	if n, min := calls["big.txt"]-calls["small.txt"], len(big)/safein.ReadChunk; n < min {
+		t.Fatalf("a load of a %d-byte corpus asked its context %d times more than one of a line, want at least %d (every %d bytes)",
+			len(big), n, min, safein.ReadChunk)
+	}
+	path := exp("big.txt")
+	for after := 1; after <= calls["big.txt"]; after++ {
+		ctx := &countdownCtx{Context: context.Background(), after: after}
+		_, err := load(testRegistries(t), path, nil, LoadOptions{Context: ctx})
+		var es Errors
+		if !errors.Is(err, context.Canceled) || errors.As(err, &es) {
+			t.Fatalf("load cancelled at the context's call %d of %d: err = %v, want context.Canceled alone", after, calls["big.txt"], err)
+		}
 	}
 }
 

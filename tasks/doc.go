@@ -99,7 +99,10 @@
 // implement [FileParams], listing the files it reads (and [HeldOutFiles]
 // when a held-out split may have a file of its own); [FingerprintFile]
 // gives each one's [Fingerprint] (SHA-256, size, lines), which experiments
-// record in a run's configuration, and a factory given those fingerprints
+// record in a run's configuration ([FingerprintFileContext] stops once its
+// context is done, asking it at least every safein.ReadChunk bytes it
+// reads or hashes: Ctrl-C during plan's data check of a corpus of a
+// gigabyte), and a factory given those fingerprints
 // (Options.Data) refuses a file that changed since. A pairs file reports
 // every bad line, not only the first (a [DataError]; lines longer than
 // [MaxLineBytes] included, whose text is never copied out of the file's

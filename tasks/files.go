@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -62,6 +63,15 @@ type HeldOutFiles interface {
 // twice its size; 1 for a task that does not say) is refused by its size,
 // before it is read.
 func FingerprintFile(task, path string, opt Options) (Fingerprint, error) {
+	return FingerprintFileContext(context.Background(), task, path, opt)
+}
+
+// FingerprintFileContext is FingerprintFile that stops once ctx is done
+// (Ctrl-C while plan or run checks the data of a corpus of a gigabyte): it
+// asks ctx at least every safein.ReadChunk bytes it reads or hashes, and
+// returns an error that names the file and wraps ctx.Err()
+// ("text: corpus.txt: context canceled"), keeping nothing it read.
+func FingerprintFileContext(ctx context.Context, task, path string, opt Options) (Fingerprint, error) {
 	if lim := opt.Memory.Bytes; lim > 0 {
 		least := int64(1)
 		if e, err := Registry.Lookup(task); err == nil {
@@ -73,22 +83,42 @@ func FingerprintFile(task, path string, opt Options) (Fingerprint, error) {
 			return Fingerprint{}, (&budget{limit: opt.Memory}).err(task, path)
 		}
 	}
-	b, err := readFile(task, path, opt)
+	b, err := readFileContext(ctx, task, path, opt)
 	if err != nil {
 		return Fingerprint{}, err
 	}
-	fp := fingerprintOf(b)
+	fp, err := fingerprintContext(ctx, b)
+	if err != nil {
+		return Fingerprint{}, fmt.Errorf("%s: %s: %w", task, path, err)
+	}
 	memoBytes.put(bytesKey(opt.Path(path), fp), b) // for the CheckData that follows
 	return fp, nil
 }
 
 func fingerprintOf(b []byte) Fingerprint {
-	sum := sha256.Sum256(b)
-	lines := bytes.Count(b, []byte("\n"))
+	fp, _ := fingerprintContext(context.Background(), b) // never done: no error
+	return fp
+}
+
+// fingerprintContext returns the fingerprint of b, hashing and counting
+// safein.ReadChunk bytes at a time and asking ctx before each: it returns
+// ctx.Err() once ctx is done.
+func fingerprintContext(ctx context.Context, b []byte) (Fingerprint, error) {
+	h := sha256.New()
+	lines := 0
+	for rest := b; len(rest) > 0; {
+		if err := ctx.Err(); err != nil {
+			return Fingerprint{}, err
+		}
+		n := min(len(rest), safein.ReadChunk)
+		h.Write(rest[:n])
+		lines += bytes.Count(rest[:n], []byte("\n"))
+		rest = rest[n:]
+	}
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		lines++
 	}
-	return Fingerprint{SHA256: hex.EncodeToString(sum[:])[:16], Size: int64(len(b)), Lines: lines}
+	return Fingerprint{SHA256: hex.EncodeToString(h.Sum(nil))[:16], Size: int64(len(b)), Lines: lines}, nil
 }
 
 // FileBytes is implemented by the parameters of a file task that bound
@@ -223,6 +253,13 @@ type measurer interface {
 // the file again. A file whose first line shows it is not UTF-8 text
 // (checkHead: UTF-16, NUL bytes) is an error.
 func readFile(task, path string, opt Options) ([]byte, error) {
+	return readFileContext(context.Background(), task, path, opt)
+}
+
+// readFileContext is readFile that stops reading once ctx is done
+// (safein.ReadFileContext), with an error that names the file and wraps
+// ctx.Err().
+func readFileContext(ctx context.Context, task, path string, opt Options) ([]byte, error) {
 	full := opt.Path(path)
 	if want, ok := opt.expect[path]; ok {
 		get := memoBytes.take
@@ -239,8 +276,11 @@ func readFile(task, path string, opt Options) ([]byte, error) {
 		}
 	}
 	fileReads.Add(1)
-	b, err := safein.ReadFile(full, MaxFileSize)
+	b, err := safein.ReadFileContext(ctx, full, MaxFileSize)
 	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%s: %s: %w", task, path, err) // ctx is done
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			abs, aerr := filepath.Abs(full)
 			if aerr != nil {

@@ -2,10 +2,12 @@
 // bases they extend, the data files of tasks — without surprises: only
 // regular files, never blocking on a FIFO or a device, and never more than a
 // size limit, so that `plan /dev/zero` or a FIFO as a data path is one clear
-// error instead of a hang or an unbounded allocation.
+// error instead of a hang or an unbounded allocation. ReadFileContext
+// also stops a long read once its context is done (Ctrl-C).
 package safein
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -30,6 +32,19 @@ var (
 // are read into one buffer of the file's size: reading a file takes about
 // its size in memory.
 func ReadFile(path string, limit int64) ([]byte, error) {
+	return ReadFileContext(context.Background(), path, limit)
+}
+
+// ReadChunk is how many bytes ReadFileContext reads between two looks at
+// its context (4 MiB: about a millisecond from the page cache, tens from
+// a disk).
+const ReadChunk = 4 << 20
+
+// ReadFileContext is ReadFile that stops once ctx is done: it reads the
+// file ReadChunk bytes at a time and asks ctx before each read, so that a
+// file of a gigabyte on a slow disk does not hold up Ctrl-C. The error of
+// a stopped read wraps ctx.Err() (errors.Is finds context.Canceled in it).
+func ReadFileContext(ctx context.Context, path string, limit int64) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, describe(err)
@@ -45,7 +60,7 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if fi.Size() > limit {
 		return nil, tooLarge(limit)
 	}
-	b, err := readAll(io.LimitReader(f, limit+1), fi.Size())
+	b, err := readAll(ctx, io.LimitReader(f, limit+1), fi.Size())
 	if err != nil {
 		return nil, describe(err)
 	}
@@ -59,11 +74,15 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 // size as Stat gave it, and one more to see that it has not grown), so
 // that a file of a gigabyte takes a gigabyte, not the two or three that
 // io.ReadAll's doubling buffers reach on the way. A file that grew after
-// Stat is read on as io.ReadAll would.
-func readAll(r io.Reader, size int64) ([]byte, error) {
+// Stat is read on as io.ReadAll would. It reads at most ReadChunk bytes
+// at a time, and returns ctx.Err() before a read once ctx is done.
+func readAll(ctx context.Context, r io.Reader, size int64) ([]byte, error) {
 	b := make([]byte, 0, size+1)
 	for {
-		n, err := r.Read(b[len(b):cap(b)])
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, err := r.Read(b[len(b):min(cap(b), len(b)+ReadChunk)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			return b, nil

@@ -1,6 +1,7 @@
 package safein
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -104,9 +105,56 @@ func TestReadFileMemory(t *testing.T) {
 // limit).
 func TestReadAllGrown(t *testing.T) {
 	for _, hint := range []int64{0, 5, 19, 20, 21, 100} {
-		got, err := readAll(strings.NewReader("0123456789abcdefghij"), hint)
+		got, err := readAll(context.Background(), strings.NewReader("0123456789abcdefghij"), hint)
 		if err != nil || string(got) != "0123456789abcdefghij" {
 			t.Fatalf("readAll(20 bytes, hint %d) = %q, %v; want all 20 bytes", hint, got, err)
+		}
+	}
+}
+
+// countingCtx is a context whose Err turns context.Canceled at its
+// after-th call (never when after is 0), and counts the calls: an
+// interrupt in the middle of a read, at a point that does not depend on
+// the machine's speed.
+type countingCtx struct {
+	context.Context
+	after, calls int
+}
+
+func (c *countingCtx) Err() error {
+	c.calls++
+	if c.after > 0 && c.calls >= c.after {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestReadFileContext: a read of a large file asks its context at least
+// every ReadChunk bytes, and stops, returning an error that wraps
+// context.Canceled, at whichever of those looks finds it done; a context
+// never done reads the whole file.
+func TestReadFileContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.txt")
+	want := []byte(strings.Repeat("0123456789abcde\n", 5*ReadChunk/16+3)) // a bit over 5 chunks
+	if err := os.WriteFile(path, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all := &countingCtx{Context: context.Background()}
+	got, err := ReadFileContext(all, path, int64(len(want)))
+	if err != nil || string(got) != string(want) {
+		t.Fatalf("ReadFileContext, never cancelled: %d bytes, %v; want %d", len(got), err, len(want))
+	}
+	if min := len(want) / ReadChunk; all.calls < min {
+		t.Fatalf("ReadFileContext asked its context %d times for %d bytes, want at least %d (every %d bytes)", all.calls, len(want), min, ReadChunk)
+	}
+	for after := 1; after <= all.calls; after++ {
+		ctx := &countingCtx{Context: context.Background(), after: after}
+		got, err := ReadFileContext(ctx, path, int64(len(want)))
+		if !errors.Is(err, context.Canceled) || got != nil {
+			t.Errorf("ReadFileContext cancelled at the context's call %d of %d: %d bytes, %v; want nothing and context.Canceled", after, all.calls, len(got), err)
+		}
+		if ctx.calls != after {
+			t.Errorf("ReadFileContext cancelled at the context's call %d: asked it %d times, want it to stop there", after, ctx.calls)
 		}
 	}
 }
