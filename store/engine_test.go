@@ -42,6 +42,7 @@ var engineTests = []struct {
 	{"EachMetricPoint", testEachMetricPoint},
 	{"EachMetricPointHoldsNoRead", testEachMetricPointHoldsNoRead},
 	{"EachRunMetricPoint", testEachRunMetricPoint},
+	{"EachRunMetricPointOf", testEachRunMetricPointOf},
 	{"Vanished", testVanished},
 	{"VanishedNewAttempt", testVanishedNewAttempt},
 	{"EachMetricPointThen", testEachMetricPointThen},
