@@ -53,6 +53,12 @@
 // ParallelFor, so that no goroutine waits at the end of one product while
 // the other still has work.
 //
+// A product sums its depth in blocks (DepthBlock), each block's sum from
+// zero, added to C in order; a product cut at those blocks into products
+// of their own whose results are added in the same order has the same bits
+// (TestDepthBlock). A decoder relies on it to compute once the share of
+// the rows a step has in common (../models, sharedShare).
+//
 // # Fused ops and memory
 //
 // The passes of a training step that are not matrix products run as few

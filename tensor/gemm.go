@@ -43,6 +43,22 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 // same bit for bit only between processes whose kernels are of one kind.
 func Kernels() string { return gemmDefault.name }
 
+// DepthBlock returns the depth of the blocks Gemm sums a product of depth
+// k in (the last block takes the rest), or 0 when its kernel promises no
+// such order (OpenBLAS, gonum). Each block's sum Σ_p A(i,p)·B(p,j) starts
+// from zero and is added to C in turn, so a caller that splits a product
+// at multiples of DepthBlock(k) into products of their own, each of depth
+// at most DepthBlock(k) (one block each), and adds their results to C in
+// the same order gets the full product's bits (a decoder sharing the part
+// of a product that several rows have in common does). Safe for
+// concurrent use.
+func DepthBlock(k int) int {
+	if gemmDefault.fn != nil || k <= 0 {
+		return 0
+	}
+	return gemmSplit(k, gemmKC, 8)
+}
+
 // gemmWithEpilogue is Gemm calling epi(r0, r1, c0, c1) on each block of C
 // (rows [r0, r1), columns [c0, c1)) once it holds its final value, while it
 // is still in cache; every element is in exactly one block. Blocks may be
