@@ -1,8 +1,11 @@
 package models
 
 import (
+	"bytes"
 	"fmt"
+	"hash/maphash"
 	"math"
+	"unsafe"
 
 	"github.com/attnlab/attnlab/layers"
 	"github.com/attnlab/attnlab/tensor"
@@ -23,6 +26,13 @@ type stepOutput struct {
 	useTok       bool      // a deep output takes its embedding share from tok
 	rows         []int     // the table row of each row of a step
 	e            []float32 // embeddings of the tokens new to the table
+	// sharedShare's buffers: each row's group, each group's first row,
+	// the groups' rows of the shared part, their shares of the product,
+	// and the hash of each group's row to its group.
+	grp, uniq []int
+	xs, sh    []float32
+	seen      map[uint64]int
+	shared    int // rows whose share sharedShare did not compute again (tests read it)
 }
 
 // tokTable holds, for a deep output (logits from [s; c; emb(y_{t−1})]),
@@ -97,6 +107,14 @@ func (o *stepOutput) logProbsRows(l *layers.Linear, drop *layers.Dropout, parts 
 			parts = parts[:len(parts)-1]
 		}
 	}
+	// A last part whose rows repeat (in a beam search, the context of the
+	// hypotheses that extend one parent) has its share of the product
+	// computed once per distinct row (see sharedShare).
+	sh, ks := o.sharedShare(l, parts, k)
+	if sh != nil {
+		k -= ks
+		parts = parts[:len(parts)-1]
+	}
 	x, ldx := parts[0].Data, k
 	if len(parts) > 1 {
 		// Rows 64 bytes longer than the features: the product reads x
@@ -119,6 +137,13 @@ func (o *stepOutput) logProbsRows(l *layers.Linear, drop *layers.Dropout, parts 
 	tensor.Gemm(false, false, n, v, k, 1, x, ldx, l.W.Data, v, 0, lp, v)
 	for r := 0; r < n; r++ {
 		row := lp[r*v : (r+1)*v]
+		if sh != nil {
+			g, nu := o.grp[r], len(o.uniq)
+			for b := 0; b*nu < len(sh)/v; b++ {
+				i := b*nu + g
+				tensor.AccSlice(row, sh[i*v:(i+1)*v])
+			}
+		}
 		if tab != nil {
 			i := o.rows[r]
 			tensor.AccSlice(row, tab[i*v:(i+1)*v])
@@ -185,6 +210,88 @@ func (o *stepOutput) tokenRows(l *layers.Linear, x *tensor.Tensor, tok []int, em
 	}
 	return t.tab
 }
+
+// sharedShare returns, when the last of parts (at least two, of total
+// width k) repeats its rows enough to pay, the last part's share of the
+// product with l's weight, and the part's width. The share is computed
+// once per distinct row (o.uniq; o.grp[r] is row r's), block by block of
+// the product's depth: block b of group g is at row b·len(o.uniq) + g of
+// the result. Added to the other parts' product in block order, the sums
+// are those of the whole product bit for bit (tensor.DepthBlock), so it
+// returns nil, and the product is made whole, when the part does not
+// start on a block boundary or the kernel promises no block order.
+//
+// In W6's beam 5 the context [N, 512] is the last part (the embedding's
+// share comes from tokTable): the hypotheses extending one parent read
+// the same context, and about half of a step's rows repeat another's.
+func (o *stepOutput) sharedShare(l *layers.Linear, parts []*tensor.Tensor, k int) ([]float32, int) {
+	if noShare || len(parts) < 2 {
+		return nil, 0
+	}
+	last := parts[len(parts)-1]
+	n, ks, v := last.Dim(0), last.Dim(-1), l.Out
+	kl := k - ks // depth of the other parts
+	kb := tensor.DepthBlock(k)
+	if n < 2 || ks == 0 || kb == 0 || kl%kb != 0 || tensor.DepthBlock(kl) != kb {
+		return nil, 0
+	}
+	o.groupRows(last.Data, n, ks)
+	nu := len(o.uniq)
+	if 8*nu > 7*n { // too few repeats to pay for the extra passes
+		return nil, 0
+	}
+	o.shared += n - nu
+	o.xs = grow(o.xs, nu*ks)
+	for u, r := range o.uniq {
+		copy(o.xs[u*ks:(u+1)*ks], last.Data[r*ks:(r+1)*ks])
+	}
+	nb := (ks + kb - 1) / kb
+	o.sh = grow(o.sh, nb*nu*v)
+	for b := range nb {
+		pc := b * kb
+		kc := min(kb, ks-pc)
+		if tensor.DepthBlock(kc) != kc { // not one block: cannot happen with kc ≤ kb
+			return nil, 0
+		}
+		tensor.Gemm(false, false, nu, v, kc, 1, o.xs[pc:], ks, l.W.Data[(kl+pc)*v:], v, 0, o.sh[b*nu*v:(b+1)*nu*v], v)
+	}
+	return o.sh, ks
+}
+
+// groupRows sets o.grp and o.uniq to the groups of bitwise equal rows of
+// x [n, d]: o.uniq holds the first row of each group, o.grp[r] the group
+// of row r.
+func (o *stepOutput) groupRows(x []float32, n, d int) {
+	if o.seen == nil {
+		o.seen = map[uint64]int{}
+	}
+	clear(o.seen)
+	o.grp, o.uniq = o.grp[:0], o.uniq[:0]
+	for r := range n {
+		row := unsafe.Slice((*byte)(unsafe.Pointer(&x[r*d])), 4*d)
+		h := maphash.Bytes(rowSeed, row)
+		g, ok := o.seen[h]
+		if ok {
+			u := o.uniq[g]
+			if !bytes.Equal(row, unsafe.Slice((*byte)(unsafe.Pointer(&x[u*d])), 4*d)) {
+				ok = false // a collision: a group of its own, not in the map
+			}
+		}
+		if !ok {
+			g = len(o.uniq)
+			o.uniq = append(o.uniq, r)
+			if _, taken := o.seen[h]; !taken {
+				o.seen[h] = g
+			}
+		}
+		o.grp = append(o.grp, g)
+	}
+}
+
+var rowSeed = maphash.MakeSeed()
+
+// noShare turns sharedShare off (tests compare with and without it).
+var noShare bool
 
 // eachRow calls each(r, row) for every row of lp [N, V] (each may be nil).
 func eachRow(lp *tensor.Tensor, each func(r int, row []float32)) {
