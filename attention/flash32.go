@@ -168,7 +168,10 @@ func (f *flash) forward32() *tensor.Tensor {
 				for i := 0; i < min(fq, tq-i0); i++ {
 					or := (*[fq]float32)(o[(bb*tq+i0+i)*ldv+h*fq:])
 					l := ml[fq+i]
-					if !(l > 0) {
+					// l is 0 only when every score was −Inf; a NaN score
+					// makes it NaN, and the context and lse stay NaN, as
+					// the dense kernel's and the tile loop's do.
+					if l == 0 {
 						clear(or[:])
 						lse[i0+i] = float32(math.Inf(1))
 						continue

@@ -349,3 +349,41 @@ func testFlash32Packed(tb testing.TB) {
 		})
 	}
 }
+
+// TestFlash32NaNKey: a NaN in one key (a diverging run) makes every
+// query's context and the gradients of q, k and v NaN through the fused
+// kernel, as it does through the dense kernel and the flash tile loop,
+// for each kernel set the CPU has; it is not read as a masked row and
+// turned into zeros, nor clamped away inside the kernel's exp.
+func TestFlash32NaNKey(t *testing.T) { eachFlashKernel(t, testFlash32NaNKey) }
+
+func testFlash32NaNKey(tb testing.TB) {
+	t := tb.(*testing.T)
+	const hd, n = 32, 40
+	a, err := New("chunked", nil, Dims{Query: hd, Key: hd, Value: hd, Heads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []int{3, 37} { // in the first tile, and in the last (padded) one
+		rng := tensor.NewRNG(5)
+		q := rng.Normal(tensor.New(1, n, hd), 0, 1).SetRequiresGrad(true)
+		k := rng.Normal(tensor.New(1, n, hd), 0, 1).SetRequiresGrad(true)
+		v := rng.Normal(tensor.New(1, n, hd), 0, 1).SetRequiresGrad(true)
+		k.Data[key*hd+5] = float32(math.NaN())
+		c, _ := a.Attend(q, k, v, nil)
+		if c.Op() != "ChunkedAttention" {
+			t.Fatalf("context from %s, want the flash op", c.Op())
+		}
+		tensor.BackwardFrom([]*tensor.Tensor{c}, [][]float32{rng.Uniform(tensor.New(1, n, hd), -1, 1).Data})
+		for _, x := range []struct {
+			name string
+			v    []float32
+		}{{"context", c.Data}, {"gradient of q", q.Grad}, {"gradient of k", k.Grad}, {"gradient of v", v.Grad}} {
+			for i, y := range x.v {
+				if !math.IsNaN(float64(y)) {
+					t.Fatalf("NaN in key %d: %s[%d] = %v, want NaN", key, x.name, i, y)
+				}
+			}
+		}
+	}
+}
