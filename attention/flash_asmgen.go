@@ -4,11 +4,11 @@
 // the fused flash attention for heads of 32 (flash32.go). Run it with `go
 // generate` in attention/ after changing it.
 //
-// Both kernels work on a tile of 8 keys × 32 queries held transposed: one
-// key per pair of zmm registers, the 32 queries in their lanes, so that the
-// online softmax's maximum and sum over keys are vertical (no horizontal
-// reductions) and a query's shift (its running maximum, or its
-// log-sum-exp) is a vector. Every operand is packed by the caller into
+// The AVX-512 kernels (flashFwd32, flashBwd32) work on a tile of 8 keys ×
+// 32 queries held transposed: one key per pair of zmm registers, the 32
+// queries in their lanes, so that the online softmax's maximum and sum
+// over keys are vertical (no horizontal reductions) and a query's shift
+// (its running maximum, or its log-sum-exp) is a vector. Every operand is packed by the caller into
 // contiguous 128-byte rows (32 floats), so every address is a constant
 // displacement from one base register:
 //
@@ -18,7 +18,9 @@
 //
 // exp is vmath's (tensor/vmath_asmgen.go): x clamped below at −104 (so
 // e^(−Inf) and e^(−Inf−m) are exactly 0), n = round(x·log2e), Cody–Waite
-// reduction, Cephes' degree-5 polynomial, VSCALEFPS.
+// reduction, Cephes' degree-5 polynomial, VSCALEFPS. Their AVX2 twins
+// (flashFwd32y, flashBwd32y; same arguments and layouts) are described
+// above forward256.
 package main
 
 import (
