@@ -280,11 +280,7 @@
 // in pages of one query each (WHERE run_id = ? AND (key, step) > the last
 // point read ORDER BY key, step LIMIT 10000: a row value, which both
 // engines seek the primary key to), so that a reader of every metric sends
-// one query per run and page, not one per run and metric.
-// EachRunMetricPointOf does the same for some metrics, by metric in the
-// order given: each page is a UNION ALL of one seek per metric (WHERE
-// run_id = ? AND key = ? AND step > ? ORDER BY step LIMIT 10000, at most
-// 32 metrics a query) ORDER BY the metric's place, step. Such paged
+// one query per run and page, not one per run and metric. Such paged
 // reads see no one snapshot: Vanished tells a reader, after its last
 // read, which of the runs it read were removed meanwhile (or their id
 // given to a new run) or claimed again (a new attempt, which truncates

@@ -42,7 +42,6 @@ var engineTests = []struct {
 	{"EachMetricPoint", testEachMetricPoint},
 	{"EachMetricPointHoldsNoRead", testEachMetricPointHoldsNoRead},
 	{"EachRunMetricPoint", testEachRunMetricPoint},
-	{"EachRunMetricPointOf", testEachRunMetricPointOf},
 	{"Vanished", testVanished},
 	{"VanishedNewAttempt", testVanishedNewAttempt},
 	{"EachMetricPointThen", testEachMetricPointThen},

@@ -377,32 +377,31 @@ func (s *Store) EachMetricPointThen(ctx context.Context, runID int64, key string
 // read (if not nil) after the last page is read.
 func (s *Store) eachMetricPoint(ctx context.Context, runID int64, key string, size int, read func() error, fn func(MetricPoint) error) error {
 	after := math.MinInt
-	return eachPage(size, read, fn, func(page []MetricPoint) ([]MetricPoint, bool, error) {
+	return eachPage(size, read, fn, func(page []MetricPoint) ([]MetricPoint, error) {
 		if len(page) > 0 {
 			after = page[len(page)-1].Step
 		}
 		page, err := s.metricPage(ctx, runID, key, after, size, page[:0])
 		if err != nil {
-			return nil, false, fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
+			return nil, fmt.Errorf("store: read metric %s of run %d: %w", key, runID, err)
 		}
-		return page, len(page) < size, nil // a short page is the last
+		return page, nil
 	})
 }
 
 // eachPage reads pages of at most size points with next (given the last
-// page read, empty at first, to append the next one to; it says whether
-// that page is the last) and calls fn for each point, read (if not nil)
-// once the last page is read, before fn sees its points. An error of next,
-// read or fn ends it.
-func eachPage[P any](size int, read func() error, fn func(P) error, next func(last []P) (page []P, final bool, err error)) error {
+// page read, empty at first, to append the next one to) and calls fn for
+// each point, read (if not nil) once the last page — one shorter than
+// size — is read, before fn sees its points. An error of next, read or fn
+// ends it.
+func eachPage[P any](size int, read func() error, fn func(P) error, next func(last []P) ([]P, error)) error {
 	page := make([]P, 0, min(size, 1024))
 	for {
-		var final bool
 		var err error
-		if page, final, err = next(page); err != nil {
+		if page, err = next(page); err != nil {
 			return err
 		}
-		if final && read != nil {
+		if len(page) < size && read != nil {
 			if err := read(); err != nil {
 				return err
 			}
@@ -412,7 +411,7 @@ func eachPage[P any](size int, read func() error, fn func(P) error, next func(la
 				return err
 			}
 		}
-		if final {
+		if len(page) < size {
 			return nil
 		}
 	}
@@ -476,16 +475,16 @@ func (s *Store) EachRunMetricPointThen(ctx context.Context, runID int64, read fu
 // calling read (if not nil) after the last page is read.
 func (s *Store) eachRunMetricPoint(ctx context.Context, runID int64, size int, read func() error, fn func(KeyPoint) error) error {
 	var after *KeyPoint // the last point read; nil before the first page
-	return eachPage(size, read, fn, func(page []KeyPoint) ([]KeyPoint, bool, error) {
+	return eachPage(size, read, fn, func(page []KeyPoint) ([]KeyPoint, error) {
 		if len(page) > 0 {
 			last := page[len(page)-1]
 			after = &last
 		}
 		page, err := s.runMetricPage(ctx, runID, after, size, page[:0])
 		if err != nil {
-			return nil, false, fmt.Errorf("store: read metrics of run %d: %w", runID, err)
+			return nil, fmt.Errorf("store: read metrics of run %d: %w", runID, err)
 		}
-		return page, len(page) < size, nil // a short page is the last
+		return page, nil
 	})
 }
 
@@ -520,109 +519,6 @@ func (s *Store) runMetricPage(ctx context.Context, runID int64, after *KeyPoint,
 		return page, err
 	}
 	return page, rows.Close()
-}
-
-// EachRunMetricPointOf calls fn with each point of the run's histories of
-// the metrics keys, by key in the order of keys (which need not be sorted)
-// then step: EachMetricPoint for several metrics of a run at once, in one
-// paged query per run, not one per run and metric (export --curves with
-// three --metric over 200 runs sent 600 queries). Each page is one query,
-// a UNION ALL of one seek per key (WHERE run_id = ? AND key = ? AND step
-// > ? ORDER BY step LIMIT the page: it reads no row of another key and at
-// most a page of its own) ordered by the key's place in keys then step,
-// of at most metricPage points and unionKeys keys; its rows are closed
-// before fn is called for its points, so no read is open on the database
-// while fn runs and memory stays bounded by a page. An error from fn stops
-// the reading and is returned as is. A run without any of the keys calls
-// fn never.
-func (s *Store) EachRunMetricPointOf(ctx context.Context, runID int64, keys []string, fn func(KeyPoint) error) error {
-	return s.eachRunMetricPointOf(ctx, runID, keys, metricPage, nil, fn)
-}
-
-// EachRunMetricPointOfThen is EachRunMetricPointOf that calls read once it
-// has read the run's last page, before it calls fn with that page's
-// points, as EachMetricPointThen does.
-func (s *Store) EachRunMetricPointOfThen(ctx context.Context, runID int64, keys []string, read func() error, fn func(KeyPoint) error) error {
-	return s.eachRunMetricPointOf(ctx, runID, keys, metricPage, read, fn)
-}
-
-// unionKeys bounds the keys one page query of EachRunMetricPointOf seeks
-// (SQLite refuses a compound SELECT of more than 500 terms).
-const unionKeys = 32
-
-// eachRunMetricPointOf is EachRunMetricPointOf reading pages of size
-// points, calling read (if not nil) after the last page is read.
-func (s *Store) eachRunMetricPointOf(ctx context.Context, runID int64, keys []string, size int, read func() error, fn func(KeyPoint) error) error {
-	from, after := 0, math.MinInt // the first key not read to its end, and its last step read
-	return eachPage(size, read, fn, func(page []KeyPoint) ([]KeyPoint, bool, error) {
-		for {
-			if from >= len(keys) {
-				return page[:0], true, nil
-			}
-			to := min(len(keys), from+unionKeys)
-			var last int
-			var err error
-			if page, last, err = s.keysMetricPage(ctx, runID, keys[:to], from, after, size, page[:0]); err != nil {
-				return nil, false, fmt.Errorf("store: read metrics of run %d: %w", runID, err)
-			}
-			if len(page) == size { // its last key may have more points
-				from, after = last, page[len(page)-1].Step
-				return page, false, nil
-			}
-			from, after = to, math.MinInt // keys[:to] are read to their end
-			if len(page) > 0 || from >= len(keys) {
-				return page, from >= len(keys), nil
-			}
-			// Nothing of these keys: on to the next ones.
-		}
-	})
-}
-
-// keysMetricPage appends to page the next at most size points of the
-// run's histories of keys[from:], in that order then by step, after step
-// after of keys[from], and closes its rows. It also returns the index in
-// keys of the last point's key.
-func (s *Store) keysMetricPage(ctx context.Context, runID int64, keys []string, from, after, size int, page []KeyPoint) ([]KeyPoint, int, error) {
-	var q strings.Builder
-	var args []any
-	for i := from; i < len(keys); i++ {
-		if i > from {
-			q.WriteString(" UNION ALL ")
-		}
-		// One seek of the primary key (run_id, key, step) per key, that
-		// reads at most a page of its rows.
-		fmt.Fprintf(&q, `SELECT o, step, value, wall FROM (SELECT %d AS o, step, value, wall FROM metrics
-			WHERE run_id = ? AND key = ? AND step > ? ORDER BY step LIMIT ?) AS k%d`, i, i)
-		step := math.MinInt
-		if i == from {
-			step = after
-		}
-		args = append(args, runID, keys[i], int64(step), size)
-	}
-	q.WriteString(" ORDER BY o, step LIMIT ?")
-	rows, err := s.db.QueryContext(ctx, q.String(), append(args, size)...)
-	if err != nil {
-		return page, 0, err
-	}
-	defer rows.Close()
-	last := from
-	for rows.Next() {
-		var p KeyPoint
-		var v sql.NullFloat64
-		var wall float64
-		if err := rows.Scan(&last, &p.Step, &v, &wall); err != nil {
-			return page, 0, err
-		}
-		if last < from || last >= len(keys) {
-			return page, 0, fmt.Errorf("a point of key number %d of %d", last, len(keys))
-		}
-		p.Key, p.Value, p.Wall = keys[last], floatOf(v), fromUnixSeconds(wall)
-		page = append(page, p)
-	}
-	if err := rows.Err(); err != nil {
-		return page, 0, err
-	}
-	return page, last, rows.Close()
 }
 
 // MetricKeys returns the sorted metric keys that any of the runs logged.

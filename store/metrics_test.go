@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -915,111 +914,6 @@ func testEachRunMetricPoint(t *testing.T) {
 	}
 	if err := s.EachRunMetricPoint(ctx, none, func(p KeyPoint) error { t.Errorf("called for %v of a run that logged nothing", p); return nil }); err != nil {
 		t.Error(err)
-	}
-}
-
-// testEachRunMetricPointOf: EachRunMetricPointOf gives the run's points
-// of the keys asked (not another run's, nor of other keys), by key in the
-// order asked (not sorted), then step — what EachMetricPoint gives key by
-// key — whatever the page size, keys the run never logged included, and
-// beyond one page query's unionKeys keys; it sends one query per page, not
-// one per key (export --curves --metric × 3 over 200 runs sent 600), calls
-// read once after the last page, and fn's error comes back as is.
-func testEachRunMetricPointOf(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	runs := addExperiment(t, s, "e", 3)
-	a, b, none := runs[0].ID, runs[1].ID, runs[2].ID
-	logged := []string{"valid/loss", "a/lower", "Z/upper", "train/loss", "valid/bleu"}
-	for i := range unionKeys + 8 {
-		logged = append(logged, fmt.Sprintf("k/%02d", i))
-	}
-	for _, id := range []int64{b, a} {
-		w := s.NewMetricWriter(id, 0)
-		for ki, key := range logged {
-			for step := 6; step >= 1; step-- {
-				if step%(1+ki%3) != 0 || id == b && step == 6 { // gaps, and different steps in each run
-					continue
-				}
-				v := float64(id)*1000 + float64(ki) + float64(step)/10
-				if key == "Z/upper" && step == 3 {
-					v = math.NaN()
-				}
-				if err := w.Log(step*5, key, v); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		if err := w.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	type kp struct {
-		key  string
-		step int
-		v    float64
-	}
-	perKey := func(id int64, keys []string) (want []kp) {
-		for _, key := range keys {
-			if err := s.EachMetricPoint(ctx, id, key, func(p MetricPoint) error {
-				want = append(want, kp{key, p.Step, p.Value})
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return want
-	}
-	many := slices.Clone(logged)
-	slices.Reverse(many)
-	many = append(many[:20], append([]string{"never/logged"}, many[20:]...)...)
-	queries := countQueries(s)
-	for _, tc := range []struct {
-		name string
-		keys []string
-	}{
-		{"three", []string{"valid/loss", "train/loss", "Z/upper"}},
-		{"unsorted with a gap", []string{"valid/bleu", "nope", "a/lower", "Z/upper"}},
-		{"one", []string{"train/loss"}},
-		{"none logged", []string{"nope", "never"}},
-		{"more than a query's keys", many},
-	} {
-		for _, id := range []int64{a, b, none} {
-			want := perKey(id, tc.keys)
-			for _, size := range []int{1, 2, 3, 7, 13, len(want), len(want) + 1, metricPage} {
-				if size == 0 {
-					continue
-				}
-				var got []kp
-				reads := 0
-				queries.Store(0)
-				err := s.eachRunMetricPointOf(ctx, id, tc.keys, size, func() error { reads++; return nil }, func(p KeyPoint) error {
-					if n := s.db.Stats().InUse; n != 0 {
-						t.Errorf("%s, page size %d: %d connections in use while fn runs, want none", tc.name, size, n)
-					}
-					got = append(got, kp{p.Key, p.Step, p.Value})
-					return nil
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.EqualFunc(got, want, func(x, y kp) bool { return x.key == y.key && x.step == y.step && same(x.v, y.v) }) {
-					t.Errorf("%s, run %d, page size %d: points\n%v\nwant (EachMetricPoint key by key)\n%v", tc.name, id, size, got, want)
-				}
-				if reads != 1 {
-					t.Errorf("%s, run %d, page size %d: read called %d times, want once", tc.name, id, size, reads)
-				}
-				windows := int64((len(tc.keys) + unionKeys - 1) / unionKeys)
-				if n, most := queries.Load(), int64(len(want)/size)+windows; n > most {
-					t.Errorf("%s, run %d, page size %d: %d queries for %d points of %d keys, want at most %d (one per page)", tc.name, id, size, n, len(want), len(tc.keys), most)
-				}
-			}
-		}
-	}
-	stop := errors.New("stop")
-	calls := 0
-	if err := s.EachRunMetricPointOf(ctx, a, []string{"train/loss", "a/lower"}, func(KeyPoint) error { calls++; return stop }); err != stop || calls != 1 {
-		t.Errorf("fn's error: EachRunMetricPointOf = %v after %d calls, want it as is after 1", err, calls)
 	}
 }
 
