@@ -47,3 +47,72 @@ func TestDepthBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestDepthBlockEveryPath: the cut of TestDepthBlock keeps the whole
+// product's bits on every path a decoder's products take — each blocked
+// kernel this CPU runs (AVX-512, AVX2, the Go micro-kernel), on one and
+// on two goroutines, with B read or packed at each call and with B frozen
+// (packed ahead: gemmPre above mr rows, the blocked loop at or below),
+// and with C's rows on other tile edges than the whole product's (the
+// shared part has fewer rows). A change of the blocking or of a kernel
+// that DepthBlock does not follow fails here, whichever kernel the
+// default is.
+func TestDepthBlockEveryPath(t *testing.T) {
+	if DepthBlock(768) == 0 {
+		t.Skipf("kernel %s promises no block order", Kernels())
+	}
+	defer SetThreads(Threads())
+	rng := NewRNG(2)
+	const n = 300 // panels of every kernel, and a narrow last one
+	for _, kr := range gemmKernelList {
+		for _, k := range []int{256, 600, 768, 1000} {
+			kb := DepthBlock(k)
+			b := make([]float32, k*n)
+			for i := range b {
+				b[i] = float32(rng.NormFloat64())
+			}
+			for _, frozen := range []bool{false, true} {
+				var restore func()
+				if frozen {
+					restore = Freeze(FromData(b, k, n))
+				}
+				for _, threads := range []int{1, 2} {
+					SetThreads(threads)
+					for _, m := range []int{1, 5, 37} { // below, at and above a tile
+						a := make([]float32, m*k)
+						for i := range a {
+							a[i] = float32(rng.NormFloat64())
+						}
+						prod := func(kc int, a, b, c []float32) {
+							gemmRunEpi(kr, false, false, m, n, kc, 1, a, k, b, n, 0, c, n, nil,
+								frozenPack(kr, false, kc, n, b, n))
+						}
+						want := make([]float32, m*n)
+						prod(k, a, b, want)
+						got, part := make([]float32, m*n), make([]float32, m*n)
+						for pc := 0; pc < k; pc += kb {
+							prod(min(kb, k-pc), a[pc:], b[pc*n:], part)
+							if pc == 0 {
+								copy(got, part)
+							} else {
+								AccSlice(got, part)
+							}
+						}
+						for i := range want {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s, k = %d, blocks of %d, frozen %v, %d threads, %d rows: element %d = %v, whole product %v",
+									kr.name, k, kb, frozen, threads, m, i, got[i], want[i])
+							}
+						}
+					}
+				}
+				if restore != nil {
+					if frozenPack(kr, false, k, n, b, n) == nil {
+						t.Fatalf("%s: frozen B not packed", kr.name)
+					}
+					restore()
+				}
+			}
+		}
+	}
+}
