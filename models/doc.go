@@ -87,14 +87,20 @@
 //     (stepOutput.sharedShare; rows grouped by their bits) and added to
 //     the rest of each row's product in the product's own depth-block
 //     order (tensor.DepthBlock), so the sums are the whole product's bit
-//     for bit; features off the depth blocks take the whole product
-//     (TestSharedShareBitwise). In W6's beam 5 about half of a step's
-//     rows repeat a context (the context is 512 of the product's 768
-//     depth after tokTable): 320 sentences took 6.9, 6.7, 6.9 CPU seconds
-//     instead of 8.5, 8.1, 8.4 (alternating runs; 33–35 → 35–39
-//     sentences/s on a busy machine). Greedy decoding shares only its
-//     first step's embeddings of bos and runs as before. The shared part's weight blocks
-//     are packed on their own (three more packed copies of 256 × 6,000).
+//     for bit; features off the depth blocks, and OpenBLAS (no known
+//     block order), take the whole product (TestSharedShareBitwise). In
+//     W6's beam 5 about half of a step's rows repeat a context (the
+//     context is 512 of the product's 768 depth after tokTable): 320
+//     sentences took 6.9, 6.7, 6.9 CPU seconds instead of 8.5, 8.1, 8.4
+//     (alternating runs; 33–35 → 35–39 sentences/s on a busy machine).
+//     Whatever the last part, its rows are shared once at least an
+//     eighth repeat: greedy decoding shares the embeddings of the tokens
+//     its rows feed alike (on W6, 63 of 64 rows at the first step, bos,
+//     then fewer, none after the tenth step), in CPU time as before. The
+//     parts' weight blocks are packed on their own while frozen, dropped
+//     with the Freeze: beam 5 packs W6's W[0:256], W[256:512] and
+//     W[512:768] (3 × 6.1 MB) besides W[0:768]; greedy packs W[0:768]
+//     and W[768:1024] (24.6 MB) besides the whole W.
 //   - Rows of the same source share the encoder's outputs, mask and
 //     prepared attention keys: when a beam search's first step gives each
 //     source Beam rows, the prepared attention selects rows
