@@ -139,7 +139,14 @@ func (d *dataFiles) check(r *resolver, task resolved, fps map[string]tasks.Finge
 	if !ok {
 		opt := d.opt
 		opt.Data = fps
+		opt.Context = d.ctx
 		dc := tasks.CheckData(task.Name, task.Params, opt)
+		if d.ctx != nil && d.ctx.Err() != nil {
+			// Stopped (Ctrl-C) while building or measuring: no problem
+			// of the data's, nothing kept; the load returns the
+			// context's error.
+			return checkedData{}
+		}
 		c = checkedData{problems: dc.Problems, lengths: [2]int{dc.Src, dc.Tgt}, bytes: dc.Bytes, vocab: dc.Vocab, sizes: dc.Sizes, key: dc.Key}
 		if d.checked == nil {
 			d.checked = map[string]checkedData{}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/attnlab/attnlab/attention"
 	"github.com/attnlab/attnlab/internal/safein"
+	"github.com/attnlab/attnlab/tasks"
 )
 
 // loadText writes text to exp.yaml in a temporary directory and loads it
@@ -895,9 +896,11 @@ func TestLoadStopsWhenCancelled(t *testing.T) {
 }
 
 // Ctrl-C while the data check reads and hashes a large corpus for its
-// fingerprint ends the load there: the load asks its context at least
-// every safein.ReadChunk bytes of the file (a corpus of a gigabyte took
-// seconds to fingerprint whatever the context said), and a load cancelled
+// fingerprint, or measures it, ends the load there: the load asks its
+// context at least every safein.ReadChunk bytes of the file and every
+// tasks.TokenPiece bytes of each pass that tokenizes it (a corpus of a
+// gigabyte took seconds to fingerprint and ten more to measure whatever
+// the context said), and a load cancelled
 // at any of its looks returns the context's error, never a problem of the
 // data file's.
 func TestLoadStopsWhileFingerprinting(t *testing.T) {
@@ -926,9 +929,11 @@ func TestLoadStopsWhileFingerprinting(t *testing.T) {
 		}
 		calls[corpus] = ctx.calls
 	}
-	if n, min := calls["big.txt"]-calls["small.txt"], len(big)/safein.ReadChunk; n < min {
-		t.Fatalf("a load of a %d-byte corpus asked its context %d times more than one of a line, want at least %d (every %d bytes)",
-			len(big), n, min, safein.ReadChunk)
+	// Fingerprinting looks every ReadChunk bytes; measuring the corpus
+	// (tasks.CheckData) every TokenPiece bytes of each of its two passes.
+	if n, min := calls["big.txt"]-calls["small.txt"], len(big)/safein.ReadChunk+2*(len(big)/tasks.TokenPiece); n < min {
+		t.Fatalf("a load of a %d-byte corpus asked its context %d times more than one of a line, want at least %d (every %d bytes read, every %d bytes of each tokenizing pass)",
+			len(big), n, min, safein.ReadChunk, tasks.TokenPiece)
 	}
 	path := exp("big.txt")
 	for after := 1; after <= calls["big.txt"]; after++ {

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -185,6 +186,11 @@ type Options struct {
 	// Memory bounds what a file task may take to build its dataset; the
 	// zero value sets no bound.
 	Memory MemoryLimit
+	// Context, when not nil, stops the long steps of a file task early:
+	// a text corpus is counted and indexed a piece of about TokenPiece
+	// bytes at a time, and once the context is done the build (or
+	// CheckData's measuring) returns an error that wraps the context's.
+	Context context.Context
 
 	expect map[string]Fingerprint // Data by path as written, set by Build
 	budget *budget                // counts a file task's memory, set by Build

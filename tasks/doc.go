@@ -102,7 +102,9 @@
 // record in a run's configuration ([FingerprintFileContext] stops once its
 // context is done, asking it at least every safein.ReadChunk bytes it
 // reads or hashes: Ctrl-C during plan's data check of a corpus of a
-// gigabyte), and a factory given those fingerprints
+// gigabyte; a text corpus is then counted and indexed [TokenPiece] bytes
+// at a time, and a done Options.Context stops that too), and a factory
+// given those fingerprints
 // (Options.Data) refuses a file that changed since. A pairs file reports
 // every bad line, not only the first (a [DataError]; lines longer than
 // [MaxLineBytes] included, whose text is never copied out of the file's

@@ -154,8 +154,12 @@ func readCorpus(p *TextParams, opt Options, keepIDs bool) (*corpus, error) {
 		return nil, fmt.Errorf("text: %s:%w", p.Path, err)
 	}
 	// The file is read twice as tokens (count, then index) and never held
-	// as a []string: what stays is one int32 per token.
-	n := countValidTokens(tok, s) // readText checked s
+	// as a []string: what stays is one int32 per token. Both passes go a
+	// piece at a time, so that a done opt.Context stops them.
+	n := 0
+	if err := eachPiece(opt.Context, s, func(piece string) { n += countValidTokens(tok, piece) }); err != nil { // readText checked s
+		return nil, fmt.Errorf("text: %s: %w", p.Path, err)
+	}
 	if n == 0 {
 		return nil, fmt.Errorf("text: %s: no tokens: the %s tokenizer finds none in a file of white space only", p.Path, tok.Name())
 	}
@@ -182,13 +186,18 @@ func readCorpus(p *TextParams, opt Options, keepIDs bool) (*corpus, error) {
 		all = make([]int32, 0, n)
 	}
 	index, i := newTokenIndex(b), 0
-	eachValidToken(tok, s, func(t string) {
-		k := index.add(t, i < ends[splitTrain])
-		if keepIDs {
-			all = append(all, int32(k))
-		}
-		i++
+	err = eachPiece(opt.Context, s, func(piece string) {
+		eachValidToken(tok, piece, func(t string) {
+			k := index.add(t, i < ends[splitTrain])
+			if keepIDs {
+				all = append(all, int32(k))
+			}
+			i++
+		})
 	})
+	if err != nil {
+		return nil, fmt.Errorf("text: %s: %w", p.Path, err)
+	}
 	if b.over() {
 		return nil, b.err("text", p.Path)
 	}

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"unicode"
@@ -113,6 +114,36 @@ func eachValidToken(tok Tokenizer, s string, fn func(string)) {
 			fn(t)
 		}
 	}
+}
+
+// TokenPiece is about how many bytes of a text eachPiece hands on at a
+// time: a corpus of a gigabyte is tokenized in about 250 pieces, with a
+// look at the context between two.
+const TokenPiece = 4 << 20
+
+// eachPiece calls fn on consecutive pieces of s that together are s, each
+// ending just after a '\n' or ' ' (or at the end of s) and at least
+// TokenPiece bytes long but the last, and returns ctx's error once ctx
+// is done, before the next piece (nil ctx: never done). A piece
+// ends at an ASCII space or newline, which no token of char or word
+// contains, so the tokens of the pieces are the tokens of s.
+func eachPiece(ctx context.Context, s string, fn func(piece string)) error {
+	for len(s) > 0 {
+		if ctx != nil {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		end := len(s)
+		if end > TokenPiece {
+			if i := strings.IndexAny(s[TokenPiece:], "\n "); i >= 0 {
+				end = TokenPiece + i + 1
+			}
+		}
+		fn(s[:end])
+		s = s[end:]
+	}
+	return nil
 }
 
 // countTokens returns len(tok.Split(s)) without building the tokens.
