@@ -434,6 +434,14 @@ func tileProduct256(rb, cb string, co int, t1, t2, n string) {
 	for i := 0; i < 8; i++ {
 		p("VXORPS %s, %s, %s", y(i), y(i), y(i))
 	}
+	rowsTimesCols256(rb, cb, co, t1, t2, n)
+}
+
+// rowsTimesCols256 adds to Y0…Y7 (4 rows of 16 lanes, row r in Y(2r) and
+// Y(2r+1)) Σ_c rows[r][c] · cols[c][co:co+16], for 4 rows of 32 at base
+// rb and 32 rows c of cols at base cb: tileProduct256's and
+// rowsUpdate256's loop. Y8–Y11 are scratch, and t1, t2, n.
+func rowsTimesCols256(rb, cb string, co int, t1, t2, n string) {
 	p("MOVQ %s, %s", rb, t1)
 	p("MOVQ %s, %s", cb, t2)
 	loop(n, func(u int) {
@@ -503,21 +511,7 @@ func rowsUpdate256(ab, tb, xb string, e int, t1, t2, n string) {
 		p("VMOVUPS %d(%s), %s", r*128+e, ab, y(2*r))
 		p("VMOVUPS %d(%s), %s", r*128+e+32, ab, y(2*r+1))
 	}
-	p("MOVQ %s, %s", tb, t1)
-	p("MOVQ %s, %s", xb, t2)
-	loop(n, func(u int) {
-		p("VMOVUPS %d(%s), Y8", u*128+e, t2)
-		p("VMOVUPS %d(%s), Y9", u*128+e+32, t2)
-		for r := 0; r < 4; r++ {
-			b := y(10 + r%2)
-			p("VBROADCASTSS %d(%s), %s", r*128+4*u, t1, b)
-			p("VFMADD231PS %s, Y8, %s", b, y(2*r))
-			p("VFMADD231PS %s, Y9, %s", b, y(2*r+1))
-		}
-	}, func() {
-		p("ADDQ $%d, %s", 4*roll, t1)
-		p("ADDQ $%d, %s", 128*roll, t2)
-	})
+	rowsTimesCols256(tb, xb, e, t1, t2, n)
 	for r := 0; r < 4; r++ {
 		p("VMOVUPS %s, %d(%s)", y(2*r), r*128+e, ab)
 		p("VMOVUPS %s, %d(%s)", y(2*r+1), r*128+e+32, ab)
