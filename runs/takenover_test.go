@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,34 +21,13 @@ import (
 func TestExecuteTakenOverThenDone(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := openStore(t, filepath.Join(t.TempDir(), "takenover.db"))
-	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot]}}", "train.steps=100000", "train.eval_every=0")
-	sub, err := Submit(ctx, st, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sub.Runs[0].ID
-	rep := &endings{training: make(chan struct{})}
-	type result struct {
-		rep *Report
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		r, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep, Heartbeat: 20 * time.Millisecond, StaleAfter: time.Hour})
-		done <- result{r, err}
-	}()
-	select {
-	case <-rep.training:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the run did not start training")
-	}
+	st, id, done, _ := trainingOneRun(t)
 	thief := store.Owner{Host: "elsewhere", PID: 99}
 	takeOver(t, st, id, thief)
 	if err := st.Finish(ctx, id, thief, store.StatusDone, ""); err != nil {
 		t.Fatal(err)
 	}
-	var res result
+	var res executed
 	select {
 	case res = <-done:
 	case <-time.After(60 * time.Second):
@@ -71,32 +51,7 @@ func TestExecuteTakenOverThenDone(t *testing.T) {
 func TestExecuteTakenOverThenGaveUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := openStore(t, filepath.Join(t.TempDir(), "takenover.db"))
-	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot]}}",
-		"train.steps=100000", "train.eval_every=0", "train.max_attempts=2")
-	sub, err := Submit(ctx, st, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sub.Runs[0].ID
-	rep := &endings{training: make(chan struct{})}
-	type result struct {
-		rep *Report
-		err error
-	}
-	done := make(chan result, 1)
-	var said []int64
-	var mu sync.Mutex
-	go func() {
-		r, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep, Heartbeat: 20 * time.Millisecond, StaleAfter: time.Hour,
-			GaveUp: func(r store.Run, _ string) { mu.Lock(); said = append(said, r.ID); mu.Unlock() }})
-		done <- result{r, err}
-	}()
-	select {
-	case <-rep.training:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the run did not start training")
-	}
+	st, id, done, said := trainingOneRun(t)
 	// The thief, on this host, has exited: the next claim sees it gone at
 	// once, and the attempt it took over is the run's second lost one.
 	gone := exec.Command("true")
@@ -106,7 +61,7 @@ func TestExecuteTakenOverThenGaveUp(t *testing.T) {
 	thief := store.CurrentOwner("")
 	thief.PID = gone.ProcessState.Pid()
 	takeOver(t, st, id, thief)
-	var res result
+	var res executed
 	select {
 	case res = <-done:
 	case <-time.After(60 * time.Second):
@@ -122,10 +77,8 @@ func TestExecuteTakenOverThenGaveUp(t *testing.T) {
 	if r.Status != store.StatusFailed || !strings.HasPrefix(r.Error, "gave up after 2 lost attempts") {
 		t.Fatalf("stored run: %s, %q; want failed, gave up after 2 lost attempts", r.Status, r.Error)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(said) != 1 || said[0] != id {
-		t.Errorf("ExecOptions.GaveUp told of %v, want run %d", said, id)
+	if s := said(); len(s) != 1 || s[0] != id {
+		t.Errorf("ExecOptions.GaveUp told of %v, want run %d", s, id)
 	}
 	o := res.rep.Outcomes[0]
 	if o.Status != store.StatusFailed || o.Err != nil || o.Note != "" || o.Run.Error != r.Error {
@@ -144,33 +97,7 @@ func TestExecuteTakenOverThenGaveUp(t *testing.T) {
 func TestExecuteTakenOverThenGaveUpElsewhere(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := openStore(t, filepath.Join(t.TempDir(), "takenover.db"))
-	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot]}}",
-		"train.steps=100000", "train.eval_every=0", "train.max_attempts=2")
-	sub, err := Submit(ctx, st, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sub.Runs[0].ID
-	rep := &endings{training: make(chan struct{})}
-	type result struct {
-		rep *Report
-		err error
-	}
-	done := make(chan result, 1)
-	var said []int64
-	var mu sync.Mutex
-	go func() {
-		// StaleAfter an hour: this execution never judges the taker stale.
-		r, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep, Heartbeat: 20 * time.Millisecond, StaleAfter: time.Hour,
-			GaveUp: func(r store.Run, _ string) { mu.Lock(); said = append(said, r.ID); mu.Unlock() }})
-		done <- result{r, err}
-	}()
-	select {
-	case <-rep.training:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the run did not start training")
-	}
+	st, id, done, said := trainingOneRun(t)
 	taker := store.Owner{Host: "elsewhere", PID: 99}
 	takeOver(t, st, id, taker) // this execution's attempt is lost: 1 of 2
 	third := store.Owner{Host: "third", PID: 7}
@@ -187,7 +114,7 @@ func TestExecuteTakenOverThenGaveUpElsewhere(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	var res result
+	var res executed
 	select {
 	case res = <-done:
 	case <-time.After(60 * time.Second):
@@ -203,14 +130,49 @@ func TestExecuteTakenOverThenGaveUpElsewhere(t *testing.T) {
 	if r.Status != store.StatusFailed || !strings.HasPrefix(r.Error, "gave up after 2 lost attempts") || r.Host != taker.Host || r.PID != taker.PID {
 		t.Fatalf("stored run: %s, %q, %s:%d; want failed, gave up after 2 lost attempts, still the taker's", r.Status, r.Error, r.Host, r.PID)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(said) != 0 {
-		t.Errorf("ExecOptions.GaveUp told of %v; no claim of this execution gave up", said)
+	if s := said(); len(s) != 0 {
+		t.Errorf("ExecOptions.GaveUp told of %v; no claim of this execution gave up", s)
 	}
 	o := res.rep.Outcomes[0]
 	if o.Status != store.StatusFailed || o.Err != nil || o.Note != NoteGaveUpElsewhere || o.Run.Error != r.Error {
 		t.Fatalf("outcome: status %s, error %v, note %q, run's error %q; want failed, no error, note %q, the store's error %q",
 			o.Status, o.Err, o.Note, o.Run.Error, NoteGaveUpElsewhere, r.Error)
 	}
+}
+
+// executed is what Execute returned.
+type executed struct {
+	rep *Report
+	err error
+}
+
+// trainingOneRun submits one run of max_attempts 2 to a new store and
+// runs Execute on it in the background until the run trains: it returns
+// the store, the run's ID, Execute's result (once it ends) and the runs
+// ExecOptions.GaveUp was told of so far. Heartbeats every 20 ms;
+// StaleAfter an hour: the execution never judges a taker stale.
+func trainingOneRun(t *testing.T) (st *store.Store, id int64, done <-chan executed, said func() []int64) {
+	ctx := context.Background()
+	st = openStore(t, filepath.Join(t.TempDir(), "takenover.db"))
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot]}}",
+		"train.steps=100000", "train.eval_every=0", "train.max_attempts=2")
+	sub, err := Submit(ctx, st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &endings{training: make(chan struct{})}
+	out := make(chan executed, 1)
+	var gaveUp []int64
+	var mu sync.Mutex
+	go func() {
+		r, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep, Heartbeat: 20 * time.Millisecond, StaleAfter: time.Hour,
+			GaveUp: func(r store.Run, _ string) { mu.Lock(); gaveUp = append(gaveUp, r.ID); mu.Unlock() }})
+		out <- executed{r, err}
+	}()
+	select {
+	case <-rep.training:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run did not start training")
+	}
+	return st, sub.Runs[0].ID, out, func() []int64 { mu.Lock(); defer mu.Unlock(); return slices.Clone(gaveUp) }
 }
