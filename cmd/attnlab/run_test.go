@@ -224,73 +224,10 @@ seeds: [1, 2]
 // table's notes alone listed them as failed, with no way to train them
 // anew. The plots (curves, length), which leave them out as compare does,
 // say the same (they said nothing). run fails (exit 1) after the note,
-// as those runs count as failed; compare and the plots succeed.
+// as those runs count as failed; compare and the plots succeed. run's list
+// of runs by name (the names show, generate and plot attention take)
+// leaves them out as the table does (it listed them with the done runs).
 func TestRunPartlyDiverged(t *testing.T) {
-	dir := t.TempDir()
-	exp := writeIn(t, dir, "old.yaml", `name: old
-task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
-model:
-  name: seq2seq-rnn
-  embed: 8
-  encoder: {name: lstm, hidden: 8}
-  attention: {name: dot}
-train:
-  optimizer: {name: sgd, lr: 0.01}
-  batch_size: 16
-  steps: 10
-  eval_every: 10
-seeds: [1, 2, 3]
-`)
-	db := filepath.Join(dir, "old.db")
-	wantOK(t, attnlab(t, "run", exp, "--db", db, "-q"))
-	sqldb, err := sql.Open("sqlite3", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := sqldb.Exec(`UPDATE summaries SET value = 9e999 WHERE key = 'test/ppl' AND run_id IN (1, 3)`); err != nil {
-		t.Fatal(err)
-	} else if n, _ := res.RowsAffected(); n != 2 {
-		t.Fatalf("%d test/ppl summaries made +Inf, want 2", n)
-	}
-	sqldb.Close()
-
-	want := "attnlab: note: runs 1 (old/seed=1), 3 (old/seed=3) were stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; " +
-		"attnlab rm --db " + shell.Quote(db) + " 1 3 removes them, and a rerun of the experiment then trains them anew\n"
-	fails := "attnlab: run: 2 of 3 runs stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed (attnlab rm, as the note says, lets a rerun train them anew)\n"
-	for _, args := range [][]string{{"run", exp}, {"run", exp, "-q"}, {"compare", "old"}, {"compare", "old", "--format", "json"},
-		{"plot", "curves", "old", "-o", filepath.Join(dir, "curves.png")}, {"plot", "length", "old", "-o", filepath.Join(dir, "length.png")}} {
-		r := attnlab(t, append(args, "--db", db)...)
-		noTrace(t, r)
-		end, infs := want, 1
-		if args[0] == "run" {
-			if r.code != exitFailure {
-				t.Errorf("%q: exit %d, want 1", args, r.code)
-			}
-			end, infs = want+fails, 2
-		} else {
-			wantOK(t, r)
-		}
-		if r.stdout == "" || !strings.HasSuffix(r.stderr, end) || strings.Count(r.stderr, "±Inf") != infs {
-			t.Errorf("%q: stdout\n%s\nstderr\n%s\nwant output, and stderr to end with\n%s", args, r.stdout, r.stderr, end)
-		}
-	}
-	// What it says to do works: the rerun trains them anew, and says
-	// nothing more of them.
-	wantOK(t, attnlab(t, "rm", "--db", db, "1", "3"))
-	again := attnlab(t, "run", exp, "--db", db)
-	wantOK(t, again)
-	if !strings.Contains(again.stderr, "3 planned, 1 already done") || strings.Contains(again.stderr, "±Inf") {
-		t.Errorf("the rerun after rm:\n%v", again)
-	}
-}
-
-// TestRunNamesLeaveOutDiverged: on a rerun, run's list of runs by name
-// (the names show, generate and plot attention take) leaves out the runs
-// stored done with a ±Inf loss or perplexity by an old build, as compare's
-// table does: they count as failed, and the note names them with the
-// attnlab rm line. It listed them with the done runs, as if they were
-// results of the experiment.
-func TestRunNamesLeaveOutDiverged(t *testing.T) {
 	dir := t.TempDir()
 	exp := writeIn(t, dir, "old.yaml", `name: old
 task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
@@ -324,19 +261,39 @@ seeds: [1, 2, 3]
 	}
 	sqldb.Close()
 
-	for _, args := range [][]string{{"run", exp}, {"run", exp, "-q"}} {
+	want := "attnlab: note: runs 1 (old/seed=1), 3 (old/seed=3) were stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed; " +
+		"attnlab rm --db " + shell.Quote(db) + " 1 3 removes them, and a rerun of the experiment then trains them anew\n"
+	fails := "attnlab: run: 2 of 3 runs stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed (attnlab rm, as the note says, lets a rerun train them anew)\n"
+	for _, args := range [][]string{{"run", exp}, {"run", exp, "-q"}, {"compare", "old"}, {"compare", "old", "--format", "json"},
+		{"plot", "curves", "old", "-o", filepath.Join(dir, "curves.png")}, {"plot", "length", "old", "-o", filepath.Join(dir, "length.png")}} {
 		r := attnlab(t, append(args, "--db", db)...)
-		if r.code != exitFailure {
-			t.Errorf("%q: exit %d, want 1", args, r.code)
-		}
 		noTrace(t, r)
-		const want = "\nruns by name (attnlab show, generate and plot attention take them):\n  old/seed=2\n"
-		if !strings.HasSuffix(r.stdout, want) {
-			t.Errorf("%q: stdout\n%s\nwant it to end with%s", args, r.stdout, want)
+		end, infs := want, 1
+		if args[0] == "run" {
+			if r.code != exitFailure {
+				t.Errorf("%q: exit %d, want 1", args, r.code)
+			}
+			end, infs = want+fails, 2
+			// The list of runs by name leaves the diverged ones out, as
+			// the table does (it listed them as results).
+			const names = "\nruns by name (attnlab show, generate and plot attention take them):\n  old/seed=2\n"
+			if !strings.HasSuffix(r.stdout, names) {
+				t.Errorf("%q: stdout\n%s\nwant it to end with%s", args, r.stdout, names)
+			}
+		} else {
+			wantOK(t, r)
 		}
-		if !strings.Contains(r.stderr, "runs 1 (old/seed=1), 3 (old/seed=3) were stored done with a loss or perplexity of ±Inf") {
-			t.Errorf("%q: stderr does not name the diverged runs:\n%s", args, r.stderr)
+		if r.stdout == "" || !strings.HasSuffix(r.stderr, end) || strings.Count(r.stderr, "±Inf") != infs {
+			t.Errorf("%q: stdout\n%s\nstderr\n%s\nwant output, and stderr to end with\n%s", args, r.stdout, r.stderr, end)
 		}
+	}
+	// What it says to do works: the rerun trains them anew, and says
+	// nothing more of them.
+	wantOK(t, attnlab(t, "rm", "--db", db, "1", "3"))
+	again := attnlab(t, "run", exp, "--db", db)
+	wantOK(t, again)
+	if !strings.Contains(again.stderr, "3 planned, 1 already done") || strings.Contains(again.stderr, "±Inf") {
+		t.Errorf("the rerun after rm:\n%v", again)
 	}
 }
 
