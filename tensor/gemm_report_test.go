@@ -27,7 +27,7 @@ import (
 // GEMM_TRIALS (default 200), GEMM_PLANS=0,4,5,6,7 (gemmPlanForce values),
 // GEMM_KC and GEMM_NC (blocking), GEMM_THREADS (SetThreads, default 1),
 // GEMM_COLD=1 (write 64 MiB before each trial, so that the operands come
-// from memory as in a training step rather than from cache).
+// from memory as in a training step rather than from cache; 0: off).
 func TestGemmReport(t *testing.T) {
 	if os.Getenv("GEMM_REPORT") == "" {
 		t.Skip("set GEMM_REPORT=1 to run")
@@ -96,7 +96,7 @@ func TestGemmReport(t *testing.T) {
 		}
 	}
 	var flush []float32
-	if env("GEMM_COLD") != nil {
+	if v := env("GEMM_COLD"); v != nil && v[0] != "0" {
 		flush = make([]float32, 16<<20)
 	}
 	defer SetThreads(Threads())
