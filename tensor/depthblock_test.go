@@ -27,23 +27,11 @@ func TestDepthBlock(t *testing.T) {
 		for i := range b {
 			b[i] = float32(rng.NormFloat64())
 		}
-		want := make([]float32, m*n)
-		Gemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
-		got := make([]float32, m*n)
-		part := make([]float32, m*n)
-		for pc := 0; pc < k; pc += kb {
-			kc := min(kb, k-pc)
-			Gemm(false, false, m, n, kc, 1, a[pc:], k, b[pc*n:], n, 0, part, n)
-			if pc == 0 {
-				copy(got, part)
-			} else {
-				AccSlice(got, part)
-			}
-		}
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("k = %d, blocks of %d: element %d = %v, whole product %v", k, kb, i, got[i], want[i])
-			}
+		want, got := cutAtBlocks(m, n, k, kb, a, b, func(kc int, a, b, c []float32) {
+			Gemm(false, false, m, n, kc, 1, a, k, b, n, 0, c, n)
+		})
+		if i := firstBitsDiff(got, want); i >= 0 {
+			t.Fatalf("k = %d, blocks of %d: element %d = %v, whole product %v", k, kb, i, got[i], want[i])
 		}
 	}
 }
@@ -87,22 +75,10 @@ func TestDepthBlockEveryPath(t *testing.T) {
 							gemmRunEpi(kr, false, false, m, n, kc, 1, a, k, b, n, 0, c, n, nil,
 								frozenPack(kr, false, kc, n, b, n))
 						}
-						want := make([]float32, m*n)
-						prod(k, a, b, want)
-						got, part := make([]float32, m*n), make([]float32, m*n)
-						for pc := 0; pc < k; pc += kb {
-							prod(min(kb, k-pc), a[pc:], b[pc*n:], part)
-							if pc == 0 {
-								copy(got, part)
-							} else {
-								AccSlice(got, part)
-							}
-						}
-						for i := range want {
-							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-								t.Fatalf("%s, k = %d, blocks of %d, frozen %v, %d threads, %d rows: element %d = %v, whole product %v",
-									kr.name, k, kb, frozen, threads, m, i, got[i], want[i])
-							}
+						want, got := cutAtBlocks(m, n, k, kb, a, b, prod)
+						if i := firstBitsDiff(got, want); i >= 0 {
+							t.Fatalf("%s, k = %d, blocks of %d, frozen %v, %d threads, %d rows: element %d = %v, whole product %v",
+								kr.name, k, kb, frozen, threads, m, i, got[i], want[i])
 						}
 					}
 				}
@@ -115,4 +91,35 @@ func TestDepthBlockEveryPath(t *testing.T) {
 			}
 		}
 	}
+}
+
+// cutAtBlocks returns the product A·B (m × n, depth k; A's rows k apart,
+// B's n) computed whole by prod, and computed as products of depth kb
+// (the last takes the rest) added to C in order, as a decoder sharing a
+// part of its product does. prod(kc, a, b, c) writes the product of depth
+// kc of a and b into c.
+func cutAtBlocks(m, n, k, kb int, a, b []float32, prod func(kc int, a, b, c []float32)) (whole, cut []float32) {
+	whole = make([]float32, m*n)
+	prod(k, a, b, whole)
+	cut, part := make([]float32, m*n), make([]float32, m*n)
+	for pc := 0; pc < k; pc += kb {
+		prod(min(kb, k-pc), a[pc:], b[pc*n:], part)
+		if pc == 0 {
+			copy(cut, part)
+		} else {
+			AccSlice(cut, part)
+		}
+	}
+	return whole, cut
+}
+
+// firstBitsDiff returns the first index where got and want differ in
+// their bits, or −1.
+func firstBitsDiff(got, want []float32) int {
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			return i
+		}
+	}
+	return -1
 }
