@@ -254,7 +254,11 @@ const gemmPreAhead = 2
 // cache (touchLines), 179-187 with this order and one prefetch per k step,
 // 196-198 with one every three; the 320-row beam product 181-188 → 190-194
 // (BenchmarkFrozenPanels, which also has the decoder's GRU input projection
-// and an encoder's: 198 → 211 and 190-196 → 196-199 GFLOP/s-cpu).
+// and an encoder's: 198 → 211 and 190-196 → 196-199 GFLOP/s-cpu). With
+// AVX2 kernels (Zen 3, no AVX-512; until then they ran the blocked loop):
+// the 64-row product 73 → 86 GFLOP/s-cpu (best of 40), 64 × 768 × 6,000 on
+// a cold cache 64 → 81 mean; the 320-row one and the GRU's and encoder's
+// products unchanged within noise (89-92 either way).
 // The arithmetic is the blocked loop's (the same kernels' instructions in
 // the same order over the same kc blocks), so results are bitwise equal.
 func (kr *gemmKernel) gemmPre(m, n, k int, alpha float32, a []float32, lda int, pre *gemmPacked, beta float32, c []float32, ldc int, epi gemmEpilogue) {

@@ -9,12 +9,15 @@ package tensor
 // product ran 5 % faster with one every three steps than with one every
 // step).
 func frozenMicro(kr *gemmKernel, rows, kc, lines int) gemmMicroPF {
-	if kr != gemmAVX512 {
-		return nil
-	}
 	every := 3
 	if lines > 0 {
 		every = min(3, max(1, (kc+lines-1)/lines))
 	}
-	return gemmFrozenKernels512[every-1][rows]
+	switch kr {
+	case gemmAVX512:
+		return gemmFrozenKernels512[every-1][rows]
+	case gemmAVX2:
+		return gemmFrozenKernels256[every-1][rows]
+	}
+	return nil
 }

@@ -112,8 +112,68 @@ func gemmK512f11x2e3(k int, a *float32, as int, b *float32, bs int, c *float32, 
 //go:noescape
 func gemmK512f12x2e3(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
 
+//go:noescape
+func gemmK256f1x2e1(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f2x2e1(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f3x2e1(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f4x2e1(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f5x2e1(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f6x2e1(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f1x2e2(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f2x2e2(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f3x2e2(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f4x2e2(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f5x2e2(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f6x2e2(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f1x2e3(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f2x2e3(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f3x2e3(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f4x2e3(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f5x2e3(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
+//go:noescape
+func gemmK256f6x2e3(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int, pf *float32, pfn int)
+
 // gemmFrozenKernels512[e-1][mr] is gemmK512f<mr>x2e<e>.
 var gemmFrozenKernels512 = [3][13]gemmMicroPF{{nil, gemmK512f1x2e1, gemmK512f2x2e1, gemmK512f3x2e1, gemmK512f4x2e1, gemmK512f5x2e1, gemmK512f6x2e1, gemmK512f7x2e1, gemmK512f8x2e1, gemmK512f9x2e1, gemmK512f10x2e1, gemmK512f11x2e1, gemmK512f12x2e1},
 	{nil, gemmK512f1x2e2, gemmK512f2x2e2, gemmK512f3x2e2, gemmK512f4x2e2, gemmK512f5x2e2, gemmK512f6x2e2, gemmK512f7x2e2, gemmK512f8x2e2, gemmK512f9x2e2, gemmK512f10x2e2, gemmK512f11x2e2, gemmK512f12x2e2},
 	{nil, gemmK512f1x2e3, gemmK512f2x2e3, gemmK512f3x2e3, gemmK512f4x2e3, gemmK512f5x2e3, gemmK512f6x2e3, gemmK512f7x2e3, gemmK512f8x2e3, gemmK512f9x2e3, gemmK512f10x2e3, gemmK512f11x2e3, gemmK512f12x2e3},
+}
+
+// gemmFrozenKernels256[e-1][mr] is gemmK256f<mr>x2e<e>.
+var gemmFrozenKernels256 = [3][7]gemmMicroPF{{nil, gemmK256f1x2e1, gemmK256f2x2e1, gemmK256f3x2e1, gemmK256f4x2e1, gemmK256f5x2e1, gemmK256f6x2e1},
+	{nil, gemmK256f1x2e2, gemmK256f2x2e2, gemmK256f3x2e2, gemmK256f4x2e2, gemmK256f5x2e2, gemmK256f6x2e2},
+	{nil, gemmK256f1x2e3, gemmK256f2x2e3, gemmK256f3x2e3, gemmK256f4x2e3, gemmK256f5x2e3, gemmK256f6x2e3},
 }

@@ -76,9 +76,27 @@ func TestFreezeUsesPackedWeights(t *testing.T) {
 // TestFrozenPanelOrderBitwise: gemmPre (products on a frozen weight with
 // several row tiles) gives the blocked loop's results bit for bit: full and
 // partial panels and blocks, beta 0 and 1, an epilogue (Linear's bias),
-// rows 1,040 floats apart as the decoders lay them out.
+// rows 1,040 floats apart as the decoders lay them out; for every kernel
+// this CPU runs that has prefetching kernels (AVX-512 and AVX2).
 func TestFrozenPanelOrderBitwise(t *testing.T) {
-	defer func(off bool) { gemmPreOff = off }(gemmPreOff)
+	defer func(off bool, kr *gemmKernel) { gemmPreOff, gemmDefault = off, kr }(gemmPreOff, gemmDefault)
+	ran := 0
+	for _, kr := range gemmKernelList {
+		if !kr.preLoop() {
+			continue
+		}
+		ran++
+		t.Run(kr.name, func(t *testing.T) {
+			gemmDefault = kr
+			testFrozenPanelOrder(t)
+		})
+	}
+	if ran == 0 && runtime.GOARCH == "amd64" && Kernels() != "purego" && Kernels() != "openblas" {
+		t.Fatalf("no kernel of %q runs gemmPre", Kernels())
+	}
+}
+
+func testFrozenPanelOrder(t *testing.T) {
 	rng := NewRNG(8)
 	w := rng.Uniform(New(600, 1100), -1, 1)
 	bias := rng.Uniform(New(1100), -1, 1)
