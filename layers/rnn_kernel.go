@@ -298,6 +298,7 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 	}
 	h, c := p.state(hy, hs), p.state(cy, hs)
 	xw, whh := a.xw.Data, a.whh.Data
+	defer freezeSteps(a.whh, steps)()
 	for s := 0; s < steps; s++ {
 		t, n, o := r.timeOf(s), p.n[s], p.off[s]
 		act := acts
@@ -326,6 +327,7 @@ func lstmSequence(a seqArgs) (*tensor.Tensor, State) {
 		// The gates' gradient dG, per row run as acts (written in full).
 		dg := tensor.ScratchDirty(total * g)
 		defer tensor.Recycle(dg)
+		defer freezeSteps(a.whh, steps)()
 		for s := steps - 1; s >= 0; s-- {
 			t, n, o := r.timeOf(s), p.n[s], p.off[s]
 			for i, b := range p.perm[:n] {
@@ -408,6 +410,7 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 	defer tensor.Recycle(hw)
 	h := p.state(hy, hs)
 	xw, whh, bhn := a.xw.Data, a.whh.Data, a.bhn.Data
+	defer freezeSteps(a.whh, steps)()
 	for s := 0; s < steps; s++ {
 		t, n, o := r.timeOf(s), p.n[s], p.off[s]
 		act := acts
@@ -452,6 +455,7 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 		defer tensor.Recycle(dx)
 		defer tensor.Recycle(dhw)
 		gb := grads[3]
+		defer freezeSteps(a.whh, steps)()
 		for s := steps - 1; s >= 0; s-- {
 			t, n, o := r.timeOf(s), p.n[s], p.off[s]
 			for i, b := range p.perm[:n] {
@@ -496,4 +500,15 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 		}
 		writeTo(grads[2], dhy, 1)
 	})
+}
+
+// freezeSteps packs the recurrent weight w once for the steps of a
+// sequence (tensor.FreezeValues) instead of once per step's product, when
+// there is more than one step; its result undoes that (deferred, so that a
+// panic cannot leave a weight frozen that the optimizer then changes).
+func freezeSteps(w *tensor.Tensor, steps int) (unfreeze func()) {
+	if steps < 2 {
+		return func() {}
+	}
+	return tensor.FreezeValues(w)
 }

@@ -2,6 +2,8 @@ package layers
 
 import (
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/attnlab/attnlab/tensor"
@@ -67,6 +69,117 @@ func TestSequenceKernelGradPaths(t *testing.T) {
 						}
 					})
 				}
+			}
+		}
+	}
+}
+
+// TestSequenceKernelsUnfreeze: the kernels pack the recurrent weight once
+// for a sequence's steps (tensor.FreezeValues) and leave it unfrozen after
+// the forward pass and after the backward pass, with its gradient tracking
+// on: a weight left frozen would have its products keep the values it had
+// before the optimizer changed it. The packed products give the unpacked
+// ones' bits: one step at a time (a 1-step sequence is not frozen) equals
+// the whole sequence.
+func TestSequenceKernelsUnfreeze(t *testing.T) {
+	const b, tt, h = 13, 6, 32 // 13 rows: the panel loop on a frozen weight
+	for _, lstm := range []bool{true, false} {
+		rng := tensor.NewRNG(9)
+		gates := 3
+		if lstm {
+			gates = 4
+		}
+		leaf := func(shape ...int) *tensor.Tensor {
+			return rng.Uniform(tensor.New(shape...), -1, 1).SetRequiresGrad(true)
+		}
+		xw, whh, h0 := leaf(b, tt, gates*h), leaf(h, gates*h), leaf(b, h)
+		var c0, bhn *tensor.Tensor
+		if lstm {
+			c0 = leaf(b, h)
+		} else {
+			bhn = leaf(h)
+		}
+		run := func(xw, h0, c0 *tensor.Tensor, steps int) (*tensor.Tensor, State) {
+			a := seqArgs{xw: xw, whh: whh, bhn: bhn, h0: h0, c0: c0, b: b, t: steps, h: h}
+			if lstm {
+				return lstmSequence(a)
+			}
+			return gruSequence(a)
+		}
+		out, s := run(xw, h0, c0, tt)
+		if tensor.FrozenToken(whh) != nil || !whh.RequiresGrad() {
+			t.Fatalf("lstm=%v: the forward pass left W_hh frozen", lstm)
+		}
+		tensor.SumAll(out).Backward()
+		if tensor.FrozenToken(whh) != nil || !whh.RequiresGrad() {
+			t.Fatalf("lstm=%v: the backward pass left W_hh frozen", lstm)
+		}
+		if whh.Grad == nil {
+			t.Fatalf("lstm=%v: no gradient for W_hh", lstm)
+		}
+		// Step by step.
+		hs, cs := h0, c0
+		for st := 0; st < tt; st++ {
+			x := tensor.Narrow(xw, 1, st, 1)
+			o, ns := run(x, hs, cs, 1)
+			for i := 0; i < b; i++ {
+				for j := 0; j < h; j++ {
+					got, want := o.Data[i*h+j], out.Data[(i*tt+st)*h+j]
+					if got != want {
+						t.Fatalf("lstm=%v: step %d row %d [%d]: %v by steps, %v in one sequence", lstm, st, i, j, got, want)
+					}
+				}
+			}
+			hs, cs = ns.H, ns.C
+		}
+		if s.H == nil {
+			t.Fatal("no final state")
+		}
+	}
+}
+
+// TestSequenceKernelsConcurrent: two goroutines run sequences at once on
+// recurrent weights that share their values (a step's halves on two
+// threads: the model and its twin) and each gets the gradient a lone run
+// gets: the packing of the shared values is made and dropped by both.
+func TestSequenceKernelsConcurrent(t *testing.T) {
+	const b, tt, h = 13, 6, 32
+	for _, lstm := range []bool{true, false} {
+		rng := tensor.NewRNG(10)
+		gates := 3
+		if lstm {
+			gates = 4
+		}
+		data := rng.Uniform(tensor.New(h, gates*h), -1, 1).Data
+		bhn := rng.Uniform(tensor.New(h), -1, 1)
+		xws := []*tensor.Tensor{rng.Uniform(tensor.New(b, tt, gates*h), -1, 1), rng.Uniform(tensor.New(b, tt, gates*h), -1, 1)}
+		grad := func(xw *tensor.Tensor) []float32 {
+			whh := tensor.FromData(data, h, gates*h).SetRequiresGrad(true)
+			a := seqArgs{xw: xw, whh: whh, bhn: bhn, b: b, t: tt, h: h}
+			var out *tensor.Tensor
+			if lstm {
+				out, _ = lstmSequence(a)
+			} else {
+				out, _ = gruSequence(a)
+			}
+			tensor.SumAll(out).Backward()
+			return whh.Grad
+		}
+		want := [][]float32{grad(xws[0]), grad(xws[1])}
+		for rep := 0; rep < 20; rep++ {
+			got := make([][]float32, 2)
+			var wg sync.WaitGroup
+			for i := range xws {
+				wg.Go(func() { got[i] = grad(xws[i]) })
+			}
+			wg.Wait()
+			for i := range got {
+				if !slices.Equal(got[i], want[i]) {
+					t.Fatalf("lstm=%v rep %d: goroutine %d's W_hh gradient differs from a lone run's", lstm, rep, i)
+				}
+			}
+			if tensor.FrozenToken(tensor.FromData(data, h, gates*h)) != nil {
+				t.Fatalf("lstm=%v rep %d: the shared values were left frozen", lstm, rep)
 			}
 		}
 	}

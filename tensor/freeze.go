@@ -19,12 +19,25 @@ import (
 // Changing a frozen tensor's values is a bug: products would keep using
 // the old ones. Freeze and restore are safe for concurrent use; products
 // on frozen tensors may run concurrently.
-func Freeze(ts ...*Tensor) (restore func()) {
+func Freeze(ts ...*Tensor) (restore func()) { return freeze(ts, true) }
+
+// FreezeValues is Freeze without the gradient change: products reading
+// one of ts pack it once, and ts keep their gradient tracking. It is for
+// an op that reads a weight in many products while it runs, such as an
+// RNN's recurrent weight at every step of a sequence (forward, and its
+// transpose backward), where another goroutine may be building a graph on
+// the same weight at the same time (Freeze's gradient change would race
+// with it).
+func FreezeValues(ts ...*Tensor) (restore func()) { return freeze(ts, false) }
+
+func freeze(ts []*Tensor, noGrad bool) (restore func()) {
 	saved := make([]bool, len(ts))
 	frozen.mu.Lock()
 	for i, t := range ts {
-		saved[i] = t.requiresGrad
-		t.requiresGrad = false
+		if noGrad {
+			saved[i] = t.requiresGrad
+			t.requiresGrad = false
+		}
 		if len(t.Data) == 0 {
 			continue
 		}
@@ -43,7 +56,9 @@ func Freeze(ts ...*Tensor) (restore func()) {
 	return func() {
 		frozen.mu.Lock()
 		for i, t := range ts {
-			t.requiresGrad = saved[i]
+			if noGrad {
+				t.requiresGrad = saved[i]
+			}
 			if len(t.Data) == 0 {
 				continue
 			}

@@ -73,6 +73,48 @@ func TestFreezeUsesPackedWeights(t *testing.T) {
 	}
 }
 
+// TestFreezeValuesKeepsGrad: FreezeValues packs as Freeze does but leaves
+// gradient tracking alone, nests with Freeze, and restores nothing it did
+// not change.
+func TestFreezeValuesKeepsGrad(t *testing.T) {
+	rng := NewRNG(4)
+	w := rng.Uniform(New(300, 520), -1, 1).SetRequiresGrad(true)
+	a := rng.Uniform(New(70, 300), -1, 1).Data
+	want := make([]float32, 70*520)
+	Gemm(false, false, 70, 520, 300, 1, a, 300, w.Data, 520, 0, want, 520)
+	restore := FreezeValues(w)
+	if !w.RequiresGrad() {
+		t.Fatal("FreezeValues turned gradient tracking off")
+	}
+	got := make([]float32, 70*520)
+	Gemm(false, false, 70, 520, 300, 1, a, 300, w.Data, 520, 0, got, 520)
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("frozen product [%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if r := frozen.ranges[&w.Data[0]]; Kernels() != "openblas" && (r == nil || len(r.packs) != 1) {
+		t.Fatalf("%v packed copies, want 1", r)
+	}
+	inner := Freeze(w) // nested: Freeze turns tracking off and back on
+	if w.RequiresGrad() {
+		t.Fatal("Freeze inside FreezeValues left gradients on")
+	}
+	inner()
+	if !w.RequiresGrad() || frozen.count.Load() != 1 {
+		t.Fatal("the inner Freeze's restore changed the outer FreezeValues")
+	}
+	restore()
+	if !w.RequiresGrad() || frozen.count.Load() != 0 {
+		t.Fatal("restore left the tensor frozen or without gradients")
+	}
+	w.SetRequiresGrad(false)
+	FreezeValues(w)()
+	if w.RequiresGrad() {
+		t.Fatal("FreezeValues' restore turned gradient tracking on")
+	}
+}
+
 // TestFrozenPanelOrderBitwise: gemmPre (products on a frozen weight with
 // several row tiles) gives the blocked loop's results bit for bit: full and
 // partial panels and blocks, beta 0 and 1, an epilogue (Linear's bias),
