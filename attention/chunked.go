@@ -200,9 +200,16 @@ func (f *flash) forward() *tensor.Tensor {
 					for r := 0; r < qb; r++ {
 						sr := s[r*kb : (r+1)*kb]
 						f.m.maskRow(sr, bb, i0+r, j0)
-						tileMax := tensor.MaxSlice(sr)
+						tileMax := tensor.MaxSlice(sr) // NaNs ignored
 						if tileMax == negInf {
-							clear(sr)
+							// No finite score: masked pairs (weight 0),
+							// unless one is NaN (a NaN query's row), which
+							// makes the row NaN from here on (max, sum and
+							// context), not a masked row.
+							noFiniteRow(sr)
+							if sr[0] != sr[0] {
+								mx[r], sum[r] = sr[0], math.NaN()
+							}
 							continue
 						}
 						mnew := max(mx[r], tileMax)

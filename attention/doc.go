@@ -57,7 +57,11 @@
 // causal rule j ≤ i itself, so a decoder needs no [T,T] mask tensor.
 // Masked pairs get weight exactly 0 and no gradient; a query with nothing
 // to attend gets zero weights and a zero context (multi-head included: its
-// output bias is not added to such rows). Every variant honours key-padding
+// output bias is not added to such rows). A NaN score is not a masked one:
+// a NaN among a query's kept scores — one NaN key, or a NaN query, whose
+// every score is NaN — makes its weights, context and gradients NaN on
+// every path (dense, window, flash tile loop, fused flash kernel, linear),
+// forward and backward (TestNaNScores). Every variant honours key-padding
 // and causal masks. Linear and performer attention honour only masks of the
 // form row × key (× causal), which covers padding and causal masks and
 // their products; they panic on any other mask rather than return a wrong

@@ -203,18 +203,41 @@ func forPairs(b, heads int, shared bool, n int, fn func(scratch []float32, bb, h
 }
 
 // softmaxRow replaces x by its softmax; −Inf entries (masked) become 0,
-// and a row with no finite entry becomes all zeros, never NaN.
+// and a row of −Inf only (fully masked) becomes all zeros. A NaN makes
+// the whole row NaN, also in a row with no finite entry (a NaN query
+// scores NaN against every key): it is not read as a masked row.
 func softmaxRow(x []float32) {
 	if softmaxFwdSIMD(x) { // the same arithmetic in one kernel call
 		return
 	}
 	mx := tensor.MaxSlice(x) // NaNs ignored
 	if math.IsInf(float64(mx), -1) {
-		clear(x)
+		noFiniteRow(x)
 		return
 	}
 	s := tensor.ExpShiftSum(x, x, mx)
 	tensor.ScaleSlice(x, float32(1/s))
+}
+
+// noFiniteRow is the softmax of a row with no finite entry: zeros when
+// every entry is −Inf (masked), NaN everywhere when any is NaN. Only rows
+// that take this branch pay for the NaN check.
+func noFiniteRow(x []float32) {
+	for _, v := range x {
+		if v != v {
+			fillNaN(x)
+			return
+		}
+	}
+	clear(x)
+}
+
+// fillNaN sets every element of x to NaN.
+func fillNaN(x []float32) {
+	nan := float32(math.NaN())
+	for j := range x {
+		x[j] = nan
+	}
 }
 
 // softmaxBackward writes dS = P ⊙ (dP − Σ_j dP⊙P) row by row (rows of n).

@@ -119,13 +119,14 @@ DATA softmaxConst<>+44(SB)/4, $0x3e2aaaaa // expP4
 DATA softmaxConst<>+48(SB)/4, $0x3f000000 // expP5
 GLOBL softmaxConst<>(SB), RODATA|NOPTR, $52
 
-// func softmaxFwd512(x *float32, n int)
+// func softmaxFwd512(x *float32, n int) bool
 // x = softmax(x) in place over n ≥ 1 values, with the arithmetic of
 // tensor.MaxSlice, ExpShiftSum and ScaleSlice one after the other (the same
 // exp, the same four float64 accumulators in the same order, the scale
-// float32(1/s)), so the values are bitwise theirs; a row whose largest
-// value is −Inf (all masked) becomes zeros.
-TEXT ·softmaxFwd512(SB), NOSPLIT, $0-16
+// float32(1/s)), so the values are bitwise theirs, and returns true; a row
+// whose largest value is −Inf (NaNs ignored, as MaxSlice does: all masked,
+// or a NaN query's row) is not written and the result is false.
+TEXT ·softmaxFwd512(SB), NOSPLIT, $0-17
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), R9
 	MOVQ R9, CX
@@ -321,20 +322,13 @@ sscaletail:
 	VMOVUPS Z0, K1, (DI)
 	JMP sdone
 szero:
-	VXORPS Z0, Z0, Z0
-	MOVQ SI, DI
-	MOVQ R9, CX
-szero1:
-	CMPQ CX, $16
-	JL szerotail
-	VMOVUPS Z0, (DI)
-	ADDQ $64, DI
-	SUBQ $16, CX
-	JMP szero1
-szerotail:
-	TESTQ CX, CX
-	JZ sdone
-	VMOVUPS Z0, K1, (DI)
+	// No finite entry (all −Inf, or −Inf and NaN: VMAXPS passes its
+	// second operand, the running maximum, over a NaN): x is left as it
+	// is for softmaxRow, which tells a masked row from a NaN one.
+	VZEROUPPER
+	MOVB $0, ret+16(FP)
+	RET
 sdone:
 	VZEROUPPER
+	MOVB $1, ret+16(FP)
 	RET
