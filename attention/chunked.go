@@ -265,6 +265,11 @@ func (f *flash) backward(out *tensor.Tensor, g [][]float32) {
 	}
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < f.h; h++ {
+			var kh []float32 // the keys for dq (mask.cleanKeys)
+			ldk := ldq
+			if gq != nil {
+				kh, ldk = f.m.cleanKeys(f.k.Data[bb*tk*ldq+h*d:], ldq, d, tk, bb)
+			}
 			for j0 := 0; j0 < tk; j0 += blk {
 				kb := min(blk, tk-j0)
 				for i0 := 0; i0 < tq; i0 += blk {
@@ -293,7 +298,7 @@ func (f *flash) backward(out *tensor.Tensor, g [][]float32) {
 						}
 					}
 					if gq != nil {
-						tensor.Gemm(false, false, qb, d, kb, f.scale, ds, kb, f.k.Data[(bb*tk+j0)*ldq+h*d:], ldq, 1, gq[(bb*tq+i0)*ldq+h*d:], ldq)
+						tensor.Gemm(false, false, qb, d, kb, f.scale, ds, kb, kh[j0*ldk:], ldk, 1, gq[(bb*tq+i0)*ldq+h*d:], ldq)
 					}
 					if gk != nil {
 						tensor.Gemm(true, false, kb, d, qb, f.scale, ds, kb, f.q.Data[(bb*tq+i0)*ldq+h*d:], ldq, 1, gk[(bb*tk+j0)*ldq+h*d:], ldq)

@@ -62,6 +62,18 @@ func (f *flash) keyBias(kb []float32, bb int) (alive, needed bool) {
 	return alive, needed
 }
 
+// clearMaskedRows zeroes the packed rows of the keys the key bias masks,
+// so that a masked key is not read: a NaN there would make its score
+// NaN + (−Inf) = NaN, where masked pairs have weight 0 and no gradient.
+// (Masked values are still read, with weight 0, as by the dense kernels.)
+func clearMaskedRows(dst, kbias []float32, n int) {
+	for j, x := range kbias[:n] {
+		if x == negInf {
+			clear(dst[j*fq : (j+1)*fq])
+		}
+	}
+}
+
 // packRows copies rows of 32 floats (src row r at src[r*ld:]) into dst
 // (row r at dst[32r:]), zero rows from n up to len(dst)/32.
 func packRows(dst, src []float32, ld, n int) {
@@ -156,6 +168,9 @@ func (f *flash) forward32() *tensor.Tensor {
 			}
 			packRows(ks, kd[bb*tk*lk+h*fq:], lk, tk)
 			packRows(vs, vd[bb*tk*lv+h*fq:], lv, tk)
+			if needed {
+				clearMaskedRows(ks, kb, tk)
+			}
 			q := qd[bb*tq*lq+h*fq:]
 			for i0 := 0; i0 < tq; i0 += fq {
 				packCols(qt, q, lq, i0, tq, f.scale)
@@ -240,6 +255,9 @@ func (f *flash) backward32(out *tensor.Tensor, g [][]float32, betas []float32) {
 			}
 			packRows(ks, kd[bb*tk*lk+h*fq:], lk, tk)
 			packRows(vs, vd[bb*tk*lv+h*fq:], lv, tk)
+			if needed {
+				clearMaskedRows(ks, kb, tk)
+			}
 			clear(dks)
 			clear(dvs)
 			clear(dqt)

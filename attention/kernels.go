@@ -165,7 +165,8 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 					}
 				}
 				if g[0] != nil {
-					tensor.Gemm(false, false, tq, d, tk, scale, ds, tk, k.Data[bb*tk*ld+h*d:], ld, 1, g[0][bb*tq*ld+h*d:], ld)
+					kh, ldk := m.cleanKeys(k.Data[bb*tk*ld+h*d:], ld, d, tk, bb)
+					tensor.Gemm(false, false, tq, d, tk, scale, ds, tk, kh, ldk, 1, g[0][bb*tq*ld+h*d:], ld)
 				}
 				if g[1] != nil {
 					tensor.Gemm(true, false, tk, d, tq, scale, ds, tk, q.Data[bb*tq*ld+h*d:], ld, 1, g[1][bb*tk*ld+h*d:], ld)
@@ -429,8 +430,9 @@ func dotAttentionRows(q, k, v *tensor.Tensor, heads int, scale float32, m *maskV
 				}
 			}
 			if gq != nil {
+				kc, ldk := m.cleanKeys(kh, ld, d, kn, bb)
 				for _, rb := range blocks {
-					tensor.Gemm(false, false, rb.i1-rb.i0, d, rb.kh, scale, dp[rb.i0*tk:], tk, kh, ld, bq, gq[(qo+rb.i0)*ld+h*d:], ld)
+					tensor.Gemm(false, false, rb.i1-rb.i0, d, rb.kh, scale, dp[rb.i0*tk:], tk, kc, ldk, bq, gq[(qo+rb.i0)*ld+h*d:], ld)
 				}
 			}
 			if gk != nil {

@@ -201,6 +201,42 @@ func (m *maskView) maskRow(x []float32, b, i, j0 int) {
 	}
 }
 
+// cleanKeys returns the keys kh (n rows ld apart, d columns) of batch row
+// b for the product dq = dS·K, and their row stride: kh itself, or, when
+// a key the mask drops for every query (a key mask) holds a NaN or an
+// infinity, a copy with those rows zeroed. dS is 0 at masked pairs, but
+// 0·NaN is NaN: a masked key would carry its NaN into the gradient of
+// queries that never read it. Only the masked keys are scanned.
+func (m *maskView) cleanKeys(kh []float32, ld, d, n, b int) ([]float32, int) {
+	if m.data == nil || m.si != 0 {
+		return kh, ld
+	}
+	row, sj := m.row(b, 0)
+	var c []float32
+	for j := 0; j < n; j++ {
+		if row[j*sj] != 0 {
+			continue
+		}
+		for _, x := range kh[j*ld : j*ld+d] {
+			if x-x != 0 { // NaN or ±Inf
+				if c == nil {
+					c = make([]float32, n*d)
+					for r := 0; r < n; r++ {
+						if row[r*sj] != 0 {
+							copy(c[r*d:(r+1)*d], kh[r*ld:r*ld+d])
+						}
+					}
+				}
+				break
+			}
+		}
+	}
+	if c == nil {
+		return kh, ld
+	}
+	return c, d
+}
+
 // alive reports whether query (b,i) may attend to any key.
 func (m *maskView) alive(b, i int) bool { return m.live(b, i, i+1, 0, m.tk) }
 

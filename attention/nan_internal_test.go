@@ -82,7 +82,9 @@ type nanResult struct {
 // among a row's scores makes that row's weights, context and query
 // gradient NaN (and the gradients of the keys and values it reads), be it
 // one NaN score (a NaN key) or all of them (a NaN query, whose row has no
-// finite score); only a row whose every key is masked gives zeros.
+// finite score); only a row whose every key is masked gives zeros; and a
+// NaN key that the mask drops is not read: the results are those with a
+// finite key there, and its gradient is 0.
 func TestNaNScores(t *testing.T) {
 	const b, tq, hd = 2, 5, 32
 	nan := float32(math.NaN())
@@ -131,6 +133,31 @@ func TestNaNScores(t *testing.T) {
 		poison: func(q, k []float32, tk int) { q[1*hd+7] = nan }, // batch row 0, query 1: all its scores NaN
 		query:  func(bb, i int) want { return map[bool]want{true: isNaN, false: finite}[bb == 0 && i == 1] },
 		key:    func(bb, j, tk int) want { return map[bool]want{true: isNaN, false: finite}[bb == 0] },
+	}, {
+		name:   "NaN key past the padding",
+		mask:   func(tk int) *tensor.Tensor { return KeyPaddingMask([]int{tk - 2, tk}, tk) },
+		poison: func(q, k []float32, tk int) { k[(tk-1)*hd+3] = nan }, // batch row 0, its last key
+		query:  func(bb, i int) want { return finite },
+		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 0 && j >= tk-2] },
+		clean:  true,
+	}, {
+		name: "masked NaN key among kept ones",
+		mask: func(tk int) *tensor.Tensor {
+			m := tensor.Full(1, b, 1, tk)
+			m.Data[2] = 0 // batch row 0 drops key 2 (not a padding prefix)
+			return m
+		},
+		poison: func(q, k []float32, tk int) { k[2*hd] = nan },
+		query:  func(bb, i int) want { return finite },
+		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 0 && j == 2] },
+		clean:  true,
+	}, {
+		name:   "NaN key, every key masked",
+		mask:   func(tk int) *tensor.Tensor { return KeyPaddingMask([]int{tk, 0}, tk) },
+		poison: func(q, k []float32, tk int) { k[(tk+1)*hd+4] = nan }, // batch row 1, key 1
+		query:  func(bb, i int) want { return map[bool]want{true: zero, false: finite}[bb == 1] },
+		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 1] },
+		clean:  true,
 	}} {
 		for _, p := range nanPaths() {
 			t.Run(tc.name+"/"+p.name, func(t *testing.T) {
