@@ -61,10 +61,14 @@
 // a NaN among a query's kept scores — one NaN key, or a NaN query, whose
 // every score is NaN — makes its weights, context and gradients NaN on
 // every path (dense, window, flash tile loop, fused flash kernel, linear),
-// forward and backward; a key the mask drops for every query is not read,
-// so a NaN there changes nothing (TestNaNScores). Masked values are still
-// read, with weight 0, by every path (0·NaN is NaN). Every variant honours key-padding
-// and causal masks. Linear and performer attention honour only masks of the
+// forward and backward. A key that a key mask (one constant along the
+// queries, as a padding mask) drops is not read, so a NaN there changes
+// nothing (TestNaNScores). May still be read, with weight 0, so that a NaN
+// there makes results NaN (0·NaN is NaN): masked values (the contexts); a
+// key that a mask varying by query drops for every query (the query
+// gradients); and the query of a row with nothing to attend (the key
+// gradients; in linear attention its context too). Every variant honours
+// key-padding and causal masks. Linear and performer attention honour only masks of the
 // form row × key (× causal), which covers padding and causal masks and
 // their products; they panic on any other mask rather than return a wrong
 // answer.
