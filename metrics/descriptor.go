@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -274,6 +275,21 @@ func IsLoss(key string) bool {
 	}
 	split, name, ok := strings.Cut(key, "/")
 	return ok && split != "" && (name == "loss" || name == "ppl")
+}
+
+// InfiniteLoss returns the first key of sums, in sorted order, that is a
+// loss or a perplexity (IsLoss) whose value is +Inf or −Inf, or "" when
+// there is none: the one test of a divergence in summaries. Package runs
+// fails a run whose summaries have such a key; a run stored done with one
+// (by a build before 2026-12-06) counts as failed — compare leaves it out
+// (package report), and runs.Execute does not count it done.
+func InfiniteLoss(sums map[string]float64) string {
+	for _, k := range slices.Sorted(maps.Keys(sums)) {
+		if IsLoss(k) && math.IsInf(sums[k], 0) {
+			return k
+		}
+	}
+	return ""
 }
 
 // All returns a descriptor for every key pattern of the table, sorted by

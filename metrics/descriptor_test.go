@@ -182,3 +182,24 @@ func TestIsLoss(t *testing.T) {
 		}
 	}
 }
+
+// TestInfiniteLoss: the first loss or perplexity key, in sorted order,
+// that is ±Inf; a NaN, or an infinite metric that is not a loss, is none.
+func TestInfiniteLoss(t *testing.T) {
+	inf := math.Inf(1)
+	for _, tc := range []struct {
+		sums map[string]float64
+		want string
+	}{
+		{nil, ""},
+		{map[string]float64{"test/loss": 2, "test/ppl": 7.4}, ""},
+		{map[string]float64{"test/loss": math.NaN(), "test/len_ratio": inf}, ""},
+		{map[string]float64{"test/loss": 800, "test/ppl": inf}, "test/ppl"},
+		{map[string]float64{"valid/ppl": inf, "best/valid/loss": math.Inf(-1)}, "best/valid/loss"},
+		{map[string]float64{"test/loss@8": inf, "test/exact_match": 0}, "test/loss@8"},
+	} {
+		if got := InfiniteLoss(tc.sums); got != tc.want {
+			t.Errorf("InfiniteLoss(%v) = %q, want %q", tc.sums, got, tc.want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 
@@ -157,7 +156,7 @@ func selectRuns(ctx context.Context, st *store.Store, q Query) (*selection, erro
 func (s *selection) failDiverged() {
 	var kept []store.Run
 	for _, r := range s.runs {
-		if key := infiniteLoss(s.sums[r.ID]); r.Status == store.StatusDone && key != "" {
+		if key := metrics.InfiniteLoss(s.sums[r.ID]); r.Status == store.StatusDone && key != "" {
 			r.Status = store.StatusFailed
 			r.Error = fmt.Sprintf("diverged: %s %v, stored done by a build before 2026-12-06", key, s.sums[r.ID][key])
 			s.failed = append(s.failed, r)
@@ -168,17 +167,6 @@ func (s *selection) failDiverged() {
 		kept = append(kept, r)
 	}
 	s.runs = kept
-}
-
-// infiniteLoss returns the first key, in order, of a loss or perplexity
-// among sums that is ±Inf, or "".
-func infiniteLoss(sums map[string]float64) string {
-	for _, k := range slices.Sorted(maps.Keys(sums)) {
-		if metrics.IsLoss(k) && math.IsInf(sums[k], 0) {
-			return k
-		}
-	}
-	return ""
 }
 
 // explained reports whether k differing between rows is accounted for by

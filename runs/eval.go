@@ -337,7 +337,7 @@ func (r *run) finish() (*Result, error) {
 }
 
 // notFinite fails the run at step when a loss-derived metric of m (in
-// key order; metrics.IsLoss) is +Inf or −Inf: a loss or a perplexity that
+// key order; metrics.InfiniteLoss) is +Inf or −Inf: a loss or a perplexity that
 // overflowed (a perplexity is +Inf above a loss of about 709.78 nats per
 // token, the largest that exp keeps finite), which compare would
 // otherwise average with the seeds that trained. Any other metric may be
@@ -347,20 +347,17 @@ func (r *run) finish() (*Result, error) {
 // already, and any other NaN says that nothing was measured (a ratio over
 // an empty split or bucket).
 func notFinite(step int, m map[string]float64) error {
-	for _, k := range sortedKeys(m) {
-		v := m[k]
-		if !math.IsInf(v, 0) || !metrics.IsLoss(k) {
-			continue
-		}
-		reason := fmt.Sprintf("%s is %v", k, v)
-		if split, ok := strings.CutSuffix(k, "/ppl"); ok {
-			if loss, ok := m[split+"/loss"]; ok {
-				reason += fmt.Sprintf(": %s/loss diverged to %.4g nats per token", split, loss)
-			}
-		}
-		return &FailedError{Step: step, Reason: reason}
+	k := metrics.InfiniteLoss(m)
+	if k == "" {
+		return nil
 	}
-	return nil
+	reason := fmt.Sprintf("%s is %v", k, m[k])
+	if split, ok := strings.CutSuffix(k, "/ppl"); ok {
+		if loss, ok := m[split+"/loss"]; ok {
+			reason += fmt.Sprintf(": %s/loss diverged to %.4g nats per token", split, loss)
+		}
+	}
+	return &FailedError{Step: step, Reason: reason}
 }
 
 // testSplit is the test examples every test/* metric is measured on: the
