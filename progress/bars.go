@@ -15,8 +15,9 @@ import (
 )
 
 var (
-	_ runs.GaveUpReporter       = (*bars)(nil)
-	_ runs.FailedBeforeReporter = (*bars)(nil)
+	_ runs.GaveUpReporter         = (*bars)(nil)
+	_ runs.FailedBeforeReporter   = (*bars)(nil)
+	_ runs.DivergedBeforeReporter = (*bars)(nil)
 )
 
 // Bars returns a reporter that draws a bar per running run and an overall
@@ -36,7 +37,7 @@ type bars struct {
 	mu       sync.Mutex
 	stopped  bool // Wait came after an execution that stopped short: no ETA any more
 	short    bool // a run was interrupted or skipped: the execution stops short
-	failed   int  // runs that ended failed, were given up on, or had failed before
+	failed   int  // runs that ended failed, were given up on, had failed before, or diverged before
 	overall  *mpb.Bar
 	total    int // runs in the plan
 	longest  int // the longest name begun so far
@@ -132,6 +133,16 @@ func (b *bars) GaveUp(run store.Run, steps int) {
 // execution (runs.FailedBeforeReporter): skipped, they leave the overall
 // bar short of its total, and the line says why ("1 failed").
 func (b *bars) FailedBefore(n int) {
+	b.mu.Lock()
+	b.failed += n
+	b.mu.Unlock()
+}
+
+// DivergedBefore counts failed the runs of the plan stored done with a
+// ±Inf loss or perplexity by an old build (runs.DivergedBeforeReporter),
+// which Start's done leaves out: like the runs that failed before, they
+// leave the overall bar short of its total, and the line says why.
+func (b *bars) DivergedBefore(n int) {
 	b.mu.Lock()
 	b.failed += n
 	b.mu.Unlock()

@@ -20,7 +20,9 @@
 // after "…"), the loss, the names' width down to 8, the ETA. The overall
 // line shows how many runs failed, if any ("2 failed": in training, given
 // up on by a claim, or before this execution, which skips them:
-// runs.FailedBeforeReporter), the time elapsed and the overall ETA, giving
+// runs.FailedBeforeReporter — or stored done with a ±Inf loss or
+// perplexity by an old build, which count as failed:
+// runs.DivergedBeforeReporter), the time elapsed and the overall ETA, giving
 // up the time elapsed first, then the failures; an execution that stops
 // short (a run interrupted or skipped: an interrupt, or its database file
 // gone; or a run another process held, waited for, whose steps this one
@@ -39,9 +41,14 @@
 //
 // # Log
 //
-// One line per run start, evaluation, end and skip, each stamped with the
-// time; a run's end also says how many runs are done and the overall ETA
-// (not after an interrupted run: the others stop too). Of consecutive
+// A first line announces the plan ("runs: 3 planned, 1 already done"),
+// with the runs stored done with a ±Inf loss or perplexity by an old
+// build counted apart, in the words of run's note (", 2 stored done with
+// a loss or perplexity of ±Inf by a build before 2026-12-06, so counted
+// as failed"): they are not done. Then one line per run start,
+// evaluation, end and skip, each stamped with the time; a run's end also
+// says how many runs are done and the overall ETA (not after an
+// interrupted run: the others stop too). Of consecutive
 // skips for one reason only the first is named; the others are counted on
 // one line ("13 more runs not run: interrupted").
 // Names and errors go through internal/printable: stored text never drives

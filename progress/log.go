@@ -14,7 +14,10 @@ import (
 	"github.com/attnlab/attnlab/store"
 )
 
-var _ runs.GaveUpReporter = (*logger)(nil)
+var (
+	_ runs.GaveUpReporter         = (*logger)(nil)
+	_ runs.DivergedBeforeReporter = (*logger)(nil)
+)
 
 // Log returns a reporter that writes one plain line per run start,
 // evaluation, end and skip to w, for logs and terminals without bars.
@@ -30,6 +33,9 @@ type logger struct {
 	now   func() time.Time
 	eta   *eta
 	total int
+	// diverged is how many runs of the plan were stored done with a ±Inf
+	// loss or perplexity (runs.DivergedBeforeReporter), told before Start.
+	diverged int
 	// skipped is the reason of the last line, when it was a skip, and
 	// more how many skips for the same reason came after it, not printed
 	// yet: an interrupted sweep would list every run left with the same
@@ -73,7 +79,23 @@ func (l *logger) Start(total, done, steps int) {
 	if total < 0 {
 		return // a queue worker: no plan to announce (runs.Unplanned)
 	}
+	l.mu.Lock()
+	diverged := l.diverged
+	l.mu.Unlock()
+	if diverged > 0 {
+		l.printf("runs: %d planned, %d already done, %d stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed", total, done, diverged)
+		return
+	}
 	l.printf("runs: %d planned, %d already done", total, done)
+}
+
+// DivergedBefore counts apart, on Start's line, the runs of the plan
+// stored done with a ±Inf loss or perplexity (runs.DivergedBeforeReporter),
+// in the words of the command's note: they are not done.
+func (l *logger) DivergedBefore(n int) {
+	l.mu.Lock()
+	l.diverged += n
+	l.mu.Unlock()
 }
 
 func (l *logger) Begin(run store.Run, from, total int) runs.RunReporter {

@@ -279,6 +279,48 @@ func TestLogInterrupted(t *testing.T) {
 	golden.Check(t, "log_interrupted.golden", buf.String())
 }
 
+// TestLogDivergedBefore: the runs of the plan stored done with a ±Inf
+// loss or perplexity by an old build (runs.DivergedBeforeReporter, told
+// before Start) are counted apart on Start's line, in the words of run's
+// note, and not as done: the line said "3 planned, 3 already done" where
+// the table, the note and the exit status counted two of them failed. The
+// run that ends after them is 2/4 runs done, not 4/4.
+func TestLogDivergedBefore(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	var buf bytes.Buffer
+	l := newLog(&buf, func() time.Time { return c.now() })
+	l.DivergedBefore(2)
+	l.Start(4, 1, 100)
+	r := l.Begin(store.Run{ID: 4, Experiment: "old", Seed: 4}, 0, 100)
+	c.advance(time.Second)
+	r.Update(runs.Progress{Step: 100, Total: 100})
+	r.End(store.StatusDone, nil)
+	l.Wait()
+	want := "03:04:05 runs: 4 planned, 1 already done, 2 stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed\n" +
+		"03:04:05 old/seed=4: start\n" +
+		"03:04:06 old/seed=4: done (2/4 runs done, ETA 0s)\n"
+	if got := buf.String(); got != want {
+		t.Errorf("log\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestBarsDivergedBefore: the bars count failed the runs stored done with
+// a ±Inf loss or perplexity (runs.DivergedBeforeReporter), which Start's
+// done leaves out, as they count those that failed before: the overall
+// line said 3/3 with no failure where the command said two had failed.
+func TestBarsDivergedBefore(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	b := newBars(mpb.WithOutput(&buf), mpb.WithWidth(80), mpb.WithManualRefresh(make(chan any)), mpb.ForceAutoRefresh())
+	b.DivergedBefore(2)
+	b.Start(3, 1, 0)
+	b.Wait()
+	if last := lastOverall(buf.String()); !strings.Contains(last, " 1/3 ") || !strings.Contains(last, " 2 failed  ") {
+		t.Errorf("the last overall line %q, want it to say 1/3, 2 failed:\n%s", last, buf.String())
+	}
+}
+
 var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[a-zA-Z]`)
 
 // TestBarsFit draws real bars at 80 columns and checks that no line is

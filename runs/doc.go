@@ -5,7 +5,9 @@
 // run store, with resume after interruption or a crash. Execute reports
 // progress to a Reporter (and a GaveUpReporter of each run of the plan its
 // claims gave up on, a FailedBeforeReporter of the runs that had failed
-// before it) and prints nothing itself; package progress has
+// before it, a DivergedBeforeReporter of the runs stored done with a ±Inf
+// loss or perplexity by an old build, which count as failed) and prints
+// nothing itself; package progress has
 // the bars and log lines the CLI shows, and package bench the benchmark
 // harness.
 //
@@ -223,7 +225,9 @@
 // done and load as before (ls lists them done); compare counts their ±Inf
 // loss or perplexity apart, as a NaN, out of the means and tests
 // (report.Cell.Infinite), rather than average a +Inf with the seeds that
-// trained.
+// trained. Execute skips them as done, but does not tell its Reporter they
+// are: Start's done leaves them out, and a DivergedBeforeReporter is told
+// how many there are (metrics.InfiniteLoss is the one test of such a run).
 //
 // # Panics
 //

@@ -13,6 +13,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/store"
 	"github.com/attnlab/attnlab/tasks"
 	"github.com/attnlab/attnlab/tensor"
@@ -81,8 +82,10 @@ const Unplanned = -1
 // reporters the CLI uses). Its methods may be called from several
 // goroutines at once.
 type Reporter interface {
-	// Start announces the plan: how many runs, how many are already done,
-	// and how many training steps the others take (a run that resumes
+	// Start announces the plan: how many runs, how many are already done
+	// (not counting those a DivergedBeforeReporter is told of: stored done
+	// with a ±Inf loss or perplexity, they count as failed), and how many
+	// training steps the others take (a run that resumes
 	// announces the steps already trained in Begin). A total of Unplanned
 	// says there is no plan (a queue worker takes runs as they come): the
 	// log reporter (progress.Log) then counts the runs that end done, with
@@ -124,6 +127,19 @@ type GaveUpReporter interface {
 // and does not stop short of them with nothing said.
 type FailedBeforeReporter interface {
 	FailedBefore(n int)
+}
+
+// DivergedBeforeReporter is a Reporter told, right before Start, how many
+// runs of the plan a build before 2026-12-06 stored done with a loss or
+// perplexity of ±Inf (metrics.InfiniteLoss): they count as failed, as the
+// command's table, note and exit status count them, so Start's done
+// leaves them out. Execute skips them, as it does the other done runs, and
+// tells a Reporter that implements it (only when there are some); the
+// reporters of package progress do, so that neither says such runs are
+// done: the log's first line counts them apart, the bars' overall line
+// counts them failed.
+type DivergedBeforeReporter interface {
+	DivergedBefore(n int)
 }
 
 // RunReporter follows one run.
@@ -229,6 +245,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 	dataBytes := make(map[int64]int64, len(plan))
 	ids := make([]int64, len(plan))
 	done, failed, steps := 0, 0, 0
+	var doneIDs []int64
 	for i, r := range sub.Runs {
 		rep.Outcomes[i] = Outcome{Run: r, Label: plan[i].Label, Status: r.Status}
 		index[r.ID], labels[r.ID], ids[i] = i, plan[i].Label, r.ID
@@ -236,6 +253,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		switch r.Status {
 		case store.StatusDone:
 			done++
+			doneIDs = append(doneIDs, r.ID)
 			rep.Outcomes[i].Note = "skipped: done"
 		case store.StatusFailed:
 			failed++
@@ -245,7 +263,14 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		}
 	}
 	if opt.Reporter != nil {
-		opt.Reporter.Start(len(plan), done, steps)
+		diverged, err := divergedBefore(ctx, st, doneIDs)
+		if err != nil {
+			return nil, err
+		}
+		if dr, ok := opt.Reporter.(DivergedBeforeReporter); ok && diverged > 0 {
+			dr.DivergedBefore(diverged)
+		}
+		opt.Reporter.Start(len(plan), done-diverged, steps)
 		defer opt.Reporter.Wait()
 		if fr, ok := opt.Reporter.(FailedBeforeReporter); ok && failed > 0 {
 			fr.FailedBefore(failed)
@@ -366,6 +391,26 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		return rep, werr
 	}
 	return rep, ctx.Err()
+}
+
+// divergedBefore returns how many of the done runs ids were stored done
+// with a ±Inf loss or perplexity (metrics.InfiniteLoss) by a build before
+// 2026-12-06: runs that count as failed (see DivergedBeforeReporter).
+func divergedBefore(ctx context.Context, st *store.Store, ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	sums, err := st.Summaries(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("runs: %w", err)
+	}
+	n := 0
+	for _, m := range sums {
+		if metrics.InfiniteLoss(m) != "" {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // endedBy is the Outcome.Note of a run that another process ended (r, done

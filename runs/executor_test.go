@@ -675,3 +675,54 @@ func TestExecuteTellsFailedBefore(t *testing.T) {
 		t.Errorf("reporter told %q, want %q", rep.calls, want)
 	}
 }
+
+// divergedAndFailed is failedBefore that records DivergedBefore too.
+type divergedAndFailed struct{ failedBefore }
+
+func (d *divergedAndFailed) DivergedBefore(n int) {
+	d.calls = append(d.calls, fmt.Sprintf("DivergedBefore(%d)", n))
+}
+
+// TestExecuteTellsDivergedBefore: a run of the plan stored done with a
+// ±Inf loss or perplexity (by a build before 2026-12-06) counts as failed,
+// as run's table, note and exit status count it: Execute tells a
+// DivergedBeforeReporter of it before Start, whose done leaves it out.
+// Start counted it done ("3 planned, 3 already done" beside a note that
+// said it failed). A done run with a +Inf metric that is not a loss stays
+// done, as compare keeps it.
+func TestExecuteTellsDivergedBefore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "diverged.db"))
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot, additive, general, none]}}")
+	sub, err := Submit(ctx, st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	sums := []map[string]float64{
+		{"test/loss": 2, "test/ppl": math.Inf(1)},          // diverged
+		{"test/loss": 2, "test/length_ratio": math.Inf(1)}, // done: not a loss
+		{"best/valid/loss": math.Inf(-1), "test/loss": 1},  // diverged
+		nil, // failed
+	}
+	for i, r := range sub.Runs {
+		if c, err := st.Claim(ctx, r.ID, me, 0); err != nil || !c.Claimed {
+			t.Fatalf("claim: %+v, %v", c, err)
+		}
+		status, ferr := store.StatusDone, error(nil)
+		if sums[i] == nil {
+			status, ferr = store.StatusFailed, errors.New("boom")
+		}
+		if out := finishRunWith(ctx, st, me, Outcome{Run: r}, status, ferr, store.Ending{Summaries: sums[i]}); out.Status != status {
+			t.Fatalf("run %d: %s, want %s", r.ID, out.Status, status)
+		}
+	}
+	rep := &divergedAndFailed{}
+	if _, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"DivergedBefore(2)", "Start(4, 1, 0)", "FailedBefore(1)"}; !slices.Equal(rep.calls, want) {
+		t.Errorf("reporter told %q, want %q", rep.calls, want)
+	}
+}

@@ -227,6 +227,8 @@ seeds: [1, 2]
 // as those runs count as failed; compare and the plots succeed. run's list
 // of runs by name (the names show, generate and plot attention take)
 // leaves them out as the table does (it listed them with the done runs).
+// run's progress line counts them apart from the done runs (it counted
+// them done).
 func TestRunPartlyDiverged(t *testing.T) {
 	dir := t.TempDir()
 	exp := writeIn(t, dir, "old.yaml", `name: old
@@ -274,6 +276,15 @@ seeds: [1, 2, 3]
 				t.Errorf("%q: exit %d, want 1", args, r.code)
 			}
 			end, infs = want+fails, 2
+			// Its progress line counts them apart, in the note's words,
+			// not as done: it said "3 planned, 3 already done".
+			const planned = " runs: 3 planned, 1 already done, 2 stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed\n"
+			if !slices.Contains(args, "-q") {
+				infs++
+				if !strings.Contains(r.stderr, planned) {
+					t.Errorf("%q: stderr\n%s\nwant the line%s", args, r.stderr, planned)
+				}
+			}
 			// The list of runs by name leaves the diverged ones out, as
 			// the table does (it listed them as results).
 			const names = "\nruns by name (attnlab show, generate and plot attention take them):\n  old/seed=2\n"
