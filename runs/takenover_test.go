@@ -140,6 +140,45 @@ func TestExecuteTakenOverThenGaveUpElsewhere(t *testing.T) {
 	}
 }
 
+// TestExecuteTakenOverThenFailedLowered: a worker elsewhere takes over a
+// run of the plan from this execution (its attempt lost: 1 of
+// max_attempts 2), a rerun of the experiment lowers max_attempts to 1
+// meanwhile, and that worker then fails the run itself. The outcome is
+// "failed by" that worker, which ended it: it said NoteGaveUpElsewhere,
+// as the run's lost attempts had reached its (lowered) max_attempts.
+func TestExecuteTakenOverThenFailedLowered(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, id, done, said := trainingOneRun(t)
+	taker := store.Owner{Host: "elsewhere", PID: 99}
+	takeOver(t, st, id, taker) // this execution's attempt is lost: 1 of 2
+	rerun := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot]}}",
+		"train.steps=100000", "train.eval_every=0", "train.max_attempts=1")
+	if sub, err := Submit(ctx, st, rerun); err != nil || sub.Runs[0].ID != id || sub.Runs[0].MaxAttempts != 1 || sub.Runs[0].Lost != 1 {
+		t.Fatalf("the rerun's Submit: %+v, %v; want run %d, 1 lost of max_attempts 1", sub, err, id)
+	}
+	if err := st.Finish(ctx, id, taker, store.StatusFailed, "step 3: training loss is +Inf"); err != nil {
+		t.Fatal(err)
+	}
+	var res executed
+	select {
+	case res = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Execute did not end after its run was taken over and failed elsewhere")
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if s := said(); len(s) != 0 {
+		t.Errorf("ExecOptions.GaveUp told of %v; no claim gave up", s)
+	}
+	o := res.rep.Outcomes[0]
+	if o.Status != store.StatusFailed || o.Note != "failed by elsewhere:99" || o.Run.Error != "step 3: training loss is +Inf" {
+		t.Fatalf("outcome: status %s, error %v, note %q, run's error %q; want failed by elsewhere:99, its error",
+			o.Status, o.Err, o.Note, o.Run.Error)
+	}
+}
+
 // executed is what Execute returned.
 type executed struct {
 	rep *Report

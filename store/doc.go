@@ -178,8 +178,11 @@
 // both, for the claimer to tell: a takeover's lost attempt and its owner
 // (ClaimResult.Lost, LostFrom), and the runs failed so (GaveUp — ClaimNext
 // fails them on its way to the run it takes). A run failed so keeps the
-// host and pid of the owner whose attempt was lost, who never ended it:
-// Run.GaveUp tells it from a run its worker failed. The owner calls Heartbeat
+// host and pid of the owner whose attempt was lost, who never ended it,
+// and that owner's last heartbeat, while a worker's end writes its
+// heartbeat and finished time as one: Run.GaveUp tells it so from a run
+// its worker failed (not by lost attempts against max_attempts, which a
+// rerun may change since). The owner calls Heartbeat
 // periodically and Finish at the end — FinishRun writes the run's summaries
 // and drops its checkpoint in the same transaction, all or nothing — and
 // both fail with ErrNotOwner if the run was reclaimed meanwhile; so does

@@ -67,6 +67,7 @@ var engineTests = []struct {
 	{"Submit", testSubmit},
 	{"ClaimNext", testClaimNext},
 	{"ClaimNextMaxAttempts", testClaimNextMaxAttempts},
+	{"GaveUpWhoEnded", testGaveUpWhoEnded},
 	{"ClaimNextConcurrent", testClaimNextConcurrent},
 	{"Copy", testCopy},
 	{"CopyLeavesTheQueue", testCopyLeavesTheQueue},

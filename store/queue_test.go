@@ -285,24 +285,105 @@ func testClaimNextConcurrent(t *testing.T) {
 }
 
 // TestRunGaveUp: a failed run whose lost attempts reached max_attempts was
-// failed by a claim that gave up on it; one with fewer by its worker.
+// failed by a claim that gave up on it, which wrote its end (Finished)
+// after its dead owner's last heartbeat; one with fewer by its worker,
+// whose end writes its heartbeat and its end as one. Who wrote the end
+// decides, not max_attempts, which a rerun may have changed since: a run
+// its worker failed after a lost attempt, whose max_attempts a rerun
+// lowered to 1 meanwhile, read as given up (GaveUp compared lost with
+// max_attempts).
 func TestRunGaveUp(t *testing.T) {
+	end := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		status         Status
 		lost, attempts int
+		byWorker       bool // its worker ended it: heartbeat = finished
 		want           bool
 	}{
-		{StatusFailed, 2, 2, true},
-		{StatusFailed, 3, 3, true},
-		{StatusFailed, 1, 2, false},
-		{StatusFailed, 0, 3, false},
-		{StatusFailed, 1, 0, true}, // max_attempts 0 gives up at the first lost attempt, as Claim does
-		{StatusRunning, 2, 2, false},
-		{StatusDone, 2, 2, false},
+		{StatusFailed, 2, 2, false, true},
+		{StatusFailed, 3, 3, false, true},
+		{StatusFailed, 1, 2, true, false},
+		{StatusFailed, 0, 3, true, false},
+		{StatusFailed, 1, 0, false, true}, // max_attempts 0 gives up at the first lost attempt, as Claim does
+		{StatusRunning, 2, 2, false, false},
+		{StatusDone, 2, 2, true, false},
+		{StatusFailed, 1, 1, true, false},  // max_attempts lowered to 1 while its worker held it, which then failed it
+		{StatusFailed, 2, 2, true, false},  // max_attempts lowered to 2 so
+		{StatusFailed, 1, 3, false, true},  // given up on at max_attempts 1, raised to 3 by a rerun since
+		{StatusFailed, 0, 3, false, false}, // no lost attempt (a build before they were counted)
 	} {
-		r := Run{Status: tc.status, Lost: tc.lost, MaxAttempts: tc.attempts}
-		if got := r.GaveUp(); got != tc.want {
-			t.Errorf("%s, lost %d of max_attempts %d: GaveUp() = %v, want %v", tc.status, tc.lost, tc.attempts, got, tc.want)
+		r := Run{Status: tc.status, Lost: tc.lost, MaxAttempts: tc.attempts, Heartbeat: end.Add(-time.Minute), Finished: end}
+		if tc.byWorker {
+			r.Heartbeat = end
 		}
+		if got := r.GaveUp(); got != tc.want {
+			t.Errorf("%s, lost %d of max_attempts %d, ended by its worker %v: GaveUp() = %v, want %v", tc.status, tc.lost, tc.attempts, tc.byWorker, got, tc.want)
+		}
+	}
+}
+
+// testGaveUpWhoEnded: Run.GaveUp as the store writes runs, by the
+// database's clock (PostgreSQL's now()): a run its worker failed after a
+// lost attempt is not given up on, although a rerun lowered its
+// max_attempts to that count while the worker held it (it read as given
+// up: "failed by another process, which gave up on it"); a run a claim
+// gave up on — the moment its owner's pid was gone — stays given up on
+// after a rerun raised its max_attempts.
+func testGaveUpWhoEnded(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	dead := Owner{Host: "here", PID: 11}
+	s.alive = func(pid int) bool { return pid != dead.PID }
+	worker := Owner{Host: "here", PID: 12}
+	spec := func(lowered, raised int) []RunSpec {
+		return []RunSpec{{Hash: "ggg1", Config: `{}`, MaxAttempts: lowered}, {Hash: "ggg2", Config: `{}`, MaxAttempts: raised}}
+	}
+	_, runs, err := s.Submit(ctx, ExperimentSpec{Name: "g"}, spec(3, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := func(id int64, o Owner) ClaimResult {
+		t.Helper()
+		res, err := s.Claim(ctx, id, o, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// ggg1: its first worker dies; the next takes it over, its attempt
+	// lost, and then fails it itself.
+	if res := claim(runs[0].ID, dead); !res.Claimed {
+		t.Fatalf("first claim of ggg1: %+v", res)
+	}
+	if res := claim(runs[0].ID, worker); !res.Claimed || res.Run.Lost != 1 {
+		t.Fatalf("takeover of ggg1: %+v, want claimed, 1 lost", res)
+	}
+	// ggg2 (max_attempts 1): its worker dies; the next claim gives up.
+	if res := claim(runs[1].ID, dead); !res.Claimed {
+		t.Fatalf("first claim of ggg2: %+v", res)
+	}
+	if res := claim(runs[1].ID, worker); res.Claimed || len(res.GaveUp) != 1 {
+		t.Fatalf("claim of ggg2 after its worker died: %+v, want given up on", res)
+	}
+	// A rerun lowers ggg1's max_attempts to its lost attempts while its
+	// worker holds it, and raises ggg2's.
+	if _, _, err := s.Submit(ctx, ExperimentSpec{Name: "g"}, spec(1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.FinishRun(ctx, runs[0].ID, worker, Ending{Status: StatusFailed, Error: "step 3: training loss is +Inf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != StatusFailed || r.Lost != 1 || r.MaxAttempts != 1 || r.GaveUp() {
+		t.Errorf("ggg1 failed by its worker: %s, lost %d of max_attempts %d, heartbeat %v, finished %v: GaveUp() = %v, want failed, 1 of 1, false",
+			r.Status, r.Lost, r.MaxAttempts, r.Heartbeat, r.Finished, r.GaveUp())
+	}
+	r, err = s.RunByID(ctx, runs[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != StatusFailed || r.Lost != 1 || r.MaxAttempts != 3 || !r.GaveUp() || r.PID != dead.PID {
+		t.Errorf("ggg2 given up on: %s, lost %d of max_attempts %d, pid %d, heartbeat %v, finished %v: GaveUp() = %v, want failed, 1 of 3, %d, true",
+			r.Status, r.Lost, r.MaxAttempts, r.PID, r.Heartbeat, r.Finished, r.GaveUp(), dead.PID)
 	}
 }

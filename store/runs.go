@@ -86,11 +86,20 @@ type Run struct {
 // GaveUp reports whether the run was failed, untrained, by a claim that
 // found its lost attempts at MaxAttempts (ClaimResult.GaveUp) — not by a
 // worker that ended it: Host and PID are then still its last owner's, whose
-// attempt that claim took as lost. A run that its worker failed has fewer
-// lost attempts than MaxAttempts (a claim that finds them reached fails the
-// run instead of taking it), until a Submit lowers its MaxAttempts.
+// attempt that claim took as lost. It tells them apart by who wrote the
+// end: a worker's end (FinishRun, Finish) writes the run's Heartbeat and
+// Finished with one value, while a claim that gives up writes Finished
+// alone, by its own clock, and leaves the Heartbeat its dead owner's last
+// one; so a failed run with a lost attempt whose Finished is not its
+// Heartbeat was given up on. Lost against MaxAttempts would not do: a
+// Submit changes the MaxAttempts of runs that are not done, so a run its
+// worker failed after an attempt was lost, whose MaxAttempts a rerun
+// lowered to that count meanwhile, would read as given up; and one given
+// up on, whose MaxAttempts a rerun raised, would not. (Every build that
+// counts lost attempts writes a worker's end so; runs stored before have
+// none lost.)
 func (r Run) GaveUp() bool {
-	return r.Status == StatusFailed && r.Lost >= max(r.MaxAttempts, 1)
+	return r.Status == StatusFailed && r.Lost > 0 && !r.Heartbeat.Equal(r.Finished)
 }
 
 // EndedLabel names a run's Finished time, when its last attempt ended:
