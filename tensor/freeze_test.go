@@ -119,7 +119,9 @@ func TestFreezeValuesKeepsGrad(t *testing.T) {
 // several row tiles) gives the blocked loop's results bit for bit: full and
 // partial panels and blocks, beta 0 and 1, an epilogue (Linear's bias),
 // rows 1,040 floats apart as the decoders lay them out; for every kernel
-// this CPU runs that has prefetching kernels (AVX-512 and AVX2).
+// this CPU runs that has prefetching kernels (AVX-512 and AVX2), with row
+// counts that reach each prefetch spacing of each: two tiles (AVX2's 7, 10
+// and 12 rows: 4+3, 5+5, 6+6, a line every 2 steps) and more (every 3).
 func TestFrozenPanelOrderBitwise(t *testing.T) {
 	defer func(off bool, kr *gemmKernel) { gemmPreOff, gemmDefault = off, kr }(gemmPreOff, gemmDefault)
 	ran := 0
@@ -145,6 +147,7 @@ func testFrozenPanelOrder(t *testing.T) {
 	defer Freeze(w, bias)()
 	for _, tc := range []struct{ m, n, k, lda int }{
 		{13, 1100, 600, 600}, {64, 1100, 600, 616}, {40, 530, 257, 300}, {25, 48, 31, 31}, {100, 1, 600, 600}, {1000, 70, 300, 300},
+		{7, 1100, 600, 600}, {10, 530, 257, 300}, {12, 48, 31, 31},
 	} {
 		a := rng.Uniform(New(tc.m, tc.lda), -1, 1).Data
 		for _, beta := range []float32{0, 1} {
