@@ -98,7 +98,13 @@
 // writes them as twins of the row-mode kernels), so the stream overlaps
 // the arithmetic. FrozenToken tells a cache built from frozen tensors
 // whether they are still frozen by the same Freeze (models' table of a
-// deep output's embedding products).
+// deep output's embedding products). FreezeValues is Freeze that leaves
+// gradient tracking on, for an op that reads a weight in a loop of its
+// own while it builds its graph: layers' LSTM and GRU sequence kernels
+// hold their recurrent weight so for a sequence's steps, in training too.
+// The frozen set is the process's: every goroutine's products on a frozen
+// range read the packed copy, so its values must not change until each
+// holder has restored it.
 //
 // # Threads
 //
