@@ -35,7 +35,10 @@
 // failed, was skipped or was given up on by a claim after too many lost
 // attempts: runs.GaveUpReporter; a run begun again after another worker
 // took it over needs its steps from where it resumes once more), trained
-// the steps trained since Start, t the time since Start. It is unknown ("ETA ?") until a step has been trained. Early
+// the steps trained since Start, t the time since Start. It is unknown
+// ("ETA ?") until a step has been trained, unless no step is left to
+// train ("ETA 0s"): a rerun whose runs were all done, failed or stored
+// done with a ±Inf loss before, which said "ETA ?" on its last line. Early
 // stopping can make a run end before its total, so the ETA is an upper
 // bound when runs stop early.
 //

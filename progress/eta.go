@@ -34,14 +34,19 @@ func (e *eta) start(total, done, steps int) {
 }
 
 // overall returns the runs done, the time since start and the estimated
-// time left (−1 while unknown).
+// time left: 0 when no step is left to train (every run of the plan was
+// done, failed or skipped before, or ended since), else −1 while unknown
+// (no step trained yet).
 func (e *eta) overall() (done int, elapsed, left time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	elapsed = e.now().Sub(e.started)
 	left = -1
-	if e.trained > 0 && elapsed > 0 {
-		left = time.Duration(float64(elapsed) * float64(max(e.remaining, 0)) / float64(e.trained))
+	switch {
+	case e.remaining <= 0:
+		left = 0
+	case e.trained > 0 && elapsed > 0:
+		left = time.Duration(float64(elapsed) * float64(e.remaining) / float64(e.trained))
 	}
 	return e.done, elapsed, left
 }

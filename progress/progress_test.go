@@ -154,6 +154,28 @@ func TestETA(t *testing.T) {
 	}
 }
 
+// TestETANothingLeft: with no step left to train (a rerun whose runs were
+// all done, failed or diverged before, or once every run ended) the ETA is
+// 0, not unknown: it was unknown as long as no step was trained here, and
+// the bars' last line of such a rerun said "ETA ?".
+func TestETANothingLeft(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	e := newETA(c.now)
+	e.start(3, 1, 0)
+	c.advance(time.Second)
+	if done, _, left := e.overall(); done != 1 || left != 0 {
+		t.Fatalf("overall with no step to train = %d, %v; want 1 done, ETA 0s", done, left)
+	}
+	e.start(1, 0, 100)
+	r := e.begin(1, 0, 100)
+	c.advance(time.Second)
+	r.end(store.StatusFailed) // failed before its first step
+	if _, _, left := e.overall(); left != 0 {
+		t.Fatalf("ETA once the only run failed untrained = %v, want 0s", left)
+	}
+}
+
 // TestETAGaveUp: a run that a claim gave up on (runs.GaveUpReporter)
 // takes its steps out of the remaining ones, once: not again when it was
 // begun since start (its end took them out then), as when this execution
@@ -316,8 +338,8 @@ func TestBarsDivergedBefore(t *testing.T) {
 	b.DivergedBefore(2)
 	b.Start(3, 1, 0)
 	b.Wait()
-	if last := lastOverall(buf.String()); !strings.Contains(last, " 1/3 ") || !strings.Contains(last, " 2 failed  ") {
-		t.Errorf("the last overall line %q, want it to say 1/3, 2 failed:\n%s", last, buf.String())
+	if last := lastOverall(buf.String()); !strings.Contains(last, " 1/3 ") || !strings.Contains(last, " 2 failed  ") || !strings.Contains(last, "ETA 0s") {
+		t.Errorf("the last overall line %q, want it to say 1/3, 2 failed, ETA 0s (nothing was left to train; it said ETA ?):\n%s", last, buf.String())
 	}
 }
 
