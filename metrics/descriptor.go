@@ -264,8 +264,10 @@ func SplitContext(key string) (base string, n int, ok bool) {
 // IsLoss reports whether key is a loss or a perplexity: SPLIT/loss,
 // SPLIT/ppl, test/loss@N (AtContext), or best/ of one of them — the keys
 // whose ±Inf is a divergence, never a result: package runs fails a run
-// whose loss or perplexity is ±Inf, and package report leaves such a value
-// of a run stored done by an older build out of its means, as a NaN. Any
+// whose loss or perplexity is ±Inf, package report counts a run stored
+// done with one by an older build as failed (InfiniteLoss), and leaves
+// such a value of a failed or running run shown with --status out of its
+// means, as a NaN. Any
 // other metric may be +Inf legitimately (a TextMetric whose Scale.Max is
 // +Inf).
 func IsLoss(key string) bool {

@@ -222,12 +222,14 @@
 //     the perplexity is computed in float64 from the mean loss.
 //
 // Runs stored done with an infinite perplexity before 2026-12-06 stay
-// done and load as before (ls lists them done); compare counts their ±Inf
-// loss or perplexity apart, as a NaN, out of the means and tests
-// (report.Cell.Infinite), rather than average a +Inf with the seeds that
-// trained. Execute skips them as done, but does not tell its Reporter they
-// are: Start's done leaves them out, and a DivergedBeforeReporter is told
-// how many there are (metrics.InfiniteLoss is the one test of such a run).
+// done in the store and load as before (ls lists them done), but count as
+// failed, as today's builds store them: compare (and run's table) leaves
+// such a run out of every cell of its row and names it in a note
+// (report.Comparison.Diverged), rather than average a +Inf with the seeds
+// that trained, and run exits 1. Execute skips them as done, but does not
+// tell its Reporter they are: Start's done leaves them out, and a
+// DivergedBeforeReporter is told how many there are (metrics.InfiniteLoss
+// is the one test of such a run).
 //
 // # Panics
 //
