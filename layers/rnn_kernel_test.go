@@ -24,37 +24,21 @@ func TestSequenceKernelGradPaths(t *testing.T) {
 				for _, reverse := range []bool{false, true} {
 					name := fmt.Sprintf("lstm=%v/lengths=%v/other=%s/reverse=%v", lstm, lengths, other, reverse)
 					t.Run(name, func(t *testing.T) {
-						rng := tensor.NewRNG(3)
-						gates := 3
+						a := seqLeaves(tensor.NewRNG(3), lstm, b, tt, h)
+						a.lengths, a.reverse = lengths, reverse
+						xw := a.xw
+						in := map[string]*tensor.Tensor{"xw": xw, "whh": a.whh, "h0": a.h0}
 						if lstm {
-							gates = 4
-						}
-						leaf := func(shape ...int) *tensor.Tensor {
-							return rng.Uniform(tensor.New(shape...), -1, 1).SetRequiresGrad(true)
-						}
-						xw, whh, h0 := leaf(b, tt, gates*h), leaf(h, gates*h), leaf(b, h)
-						in := map[string]*tensor.Tensor{"xw": xw, "whh": whh, "h0": h0}
-						var c0, bhn *tensor.Tensor
-						if lstm {
-							c0 = leaf(b, h)
-							in["c0"] = c0
+							in["c0"] = a.c0
 						} else {
-							bhn = leaf(h)
-							in["bhn"] = bhn
+							in["bhn"] = a.bhn
 						}
 						f := func() []*tensor.Tensor {
 							var outs []*tensor.Tensor
 							if other == "before" {
 								outs = append(outs, tensor.Scale(xw, 0.5))
 							}
-							a := seqArgs{xw: xw, whh: whh, bhn: bhn, h0: h0, c0: c0, lengths: lengths, reverse: reverse, b: b, t: tt, h: h}
-							var out *tensor.Tensor
-							var s State
-							if lstm {
-								out, s = lstmSequence(a)
-							} else {
-								out, s = gruSequence(a)
-							}
+							out, s := runSeq(lstm, a)
 							outs = append(outs, out, s.H)
 							if s.C != nil {
 								outs = append(outs, s.C)
@@ -84,27 +68,12 @@ func TestSequenceKernelGradPaths(t *testing.T) {
 func TestSequenceKernelsUnfreeze(t *testing.T) {
 	const b, tt, h = 13, 6, 32 // 13 rows: the panel loop on a frozen weight
 	for _, lstm := range []bool{true, false} {
-		rng := tensor.NewRNG(9)
-		gates := 3
-		if lstm {
-			gates = 4
-		}
-		leaf := func(shape ...int) *tensor.Tensor {
-			return rng.Uniform(tensor.New(shape...), -1, 1).SetRequiresGrad(true)
-		}
-		xw, whh, h0 := leaf(b, tt, gates*h), leaf(h, gates*h), leaf(b, h)
-		var c0, bhn *tensor.Tensor
-		if lstm {
-			c0 = leaf(b, h)
-		} else {
-			bhn = leaf(h)
-		}
+		all := seqLeaves(tensor.NewRNG(9), lstm, b, tt, h)
+		xw, whh, h0, c0 := all.xw, all.whh, all.h0, all.c0
 		run := func(xw, h0, c0 *tensor.Tensor, steps int) (*tensor.Tensor, State) {
-			a := seqArgs{xw: xw, whh: whh, bhn: bhn, h0: h0, c0: c0, b: b, t: steps, h: h}
-			if lstm {
-				return lstmSequence(a)
-			}
-			return gruSequence(a)
+			a := all
+			a.xw, a.h0, a.c0, a.t = xw, h0, c0, steps
+			return runSeq(lstm, a)
 		}
 		out, s := run(xw, h0, c0, tt)
 		if tensor.FrozenToken(whh) != nil || !whh.RequiresGrad() {
@@ -155,13 +124,7 @@ func TestSequenceKernelsConcurrent(t *testing.T) {
 		xws := []*tensor.Tensor{rng.Uniform(tensor.New(b, tt, gates*h), -1, 1), rng.Uniform(tensor.New(b, tt, gates*h), -1, 1)}
 		grad := func(xw *tensor.Tensor) []float32 {
 			whh := tensor.FromData(data, h, gates*h).SetRequiresGrad(true)
-			a := seqArgs{xw: xw, whh: whh, bhn: bhn, b: b, t: tt, h: h}
-			var out *tensor.Tensor
-			if lstm {
-				out, _ = lstmSequence(a)
-			} else {
-				out, _ = gruSequence(a)
-			}
+			out, _ := runSeq(lstm, seqArgs{xw: xw, whh: whh, bhn: bhn, b: b, t: tt, h: h})
 			tensor.SumAll(out).Backward()
 			return whh.Grad
 		}
@@ -183,4 +146,31 @@ func TestSequenceKernelsConcurrent(t *testing.T) {
 			}
 		}
 	}
+}
+
+// seqLeaves returns a kernel's inputs as leaves that require gradients,
+// uniform in [−1, 1): xw [b,tt,G·h], W_hh, h0, and c0 (LSTM) or b_hn (GRU).
+func seqLeaves(rng *tensor.RNG, lstm bool, b, tt, h int) seqArgs {
+	gates := 3
+	if lstm {
+		gates = 4
+	}
+	leaf := func(shape ...int) *tensor.Tensor {
+		return rng.Uniform(tensor.New(shape...), -1, 1).SetRequiresGrad(true)
+	}
+	a := seqArgs{xw: leaf(b, tt, gates*h), whh: leaf(h, gates*h), h0: leaf(b, h), b: b, t: tt, h: h}
+	if lstm {
+		a.c0 = leaf(b, h)
+	} else {
+		a.bhn = leaf(h)
+	}
+	return a
+}
+
+// runSeq runs the LSTM or the GRU sequence kernel.
+func runSeq(lstm bool, a seqArgs) (*tensor.Tensor, State) {
+	if lstm {
+		return lstmSequence(a)
+	}
+	return gruSequence(a)
 }
