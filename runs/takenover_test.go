@@ -27,15 +27,7 @@ func TestExecuteTakenOverThenDone(t *testing.T) {
 	if err := st.Finish(ctx, id, thief, store.StatusDone, ""); err != nil {
 		t.Fatal(err)
 	}
-	var res executed
-	select {
-	case res = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("Execute did not end after its run was taken over and finished elsewhere")
-	}
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
+	res := awaitExecuted(t, done, "its run was taken over and finished elsewhere")
 	o := res.rep.Outcomes[0]
 	if o.Status != store.StatusDone || o.Err != nil || o.Note != "done by elsewhere:99" {
 		t.Fatalf("outcome: status %s, error %v, note %q; want done by elsewhere:99, no error", o.Status, o.Err, o.Note)
@@ -61,15 +53,7 @@ func TestExecuteTakenOverThenGaveUp(t *testing.T) {
 	thief := store.CurrentOwner("")
 	thief.PID = gone.ProcessState.Pid()
 	takeOver(t, st, id, thief)
-	var res executed
-	select {
-	case res = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("Execute did not end after its run was taken over by a worker that died")
-	}
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
+	res := awaitExecuted(t, done, "its run was taken over by a worker that died")
 	r, err := st.RunByID(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -114,15 +98,7 @@ func TestExecuteTakenOverThenGaveUpElsewhere(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	var res executed
-	select {
-	case res = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("Execute did not end after a third process gave up on its run")
-	}
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
+	res := awaitExecuted(t, done, "a third process gave up on its run")
 	r, err := st.RunByID(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -160,15 +136,7 @@ func TestExecuteTakenOverThenFailedLowered(t *testing.T) {
 	if err := st.Finish(ctx, id, taker, store.StatusFailed, "step 3: training loss is +Inf"); err != nil {
 		t.Fatal(err)
 	}
-	var res executed
-	select {
-	case res = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("Execute did not end after its run was taken over and failed elsewhere")
-	}
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
+	res := awaitExecuted(t, done, "its run was taken over and failed elsewhere")
 	if s := said(); len(s) != 0 {
 		t.Errorf("ExecOptions.GaveUp told of %v; no claim gave up", s)
 	}
@@ -183,6 +151,23 @@ func TestExecuteTakenOverThenFailedLowered(t *testing.T) {
 type executed struct {
 	rep *Report
 	err error
+}
+
+// awaitExecuted waits up to a minute for Execute's result on done and
+// fails the test if it does not come (saying it did not end after what
+// the test did) or is an error.
+func awaitExecuted(t *testing.T, done <-chan executed, after string) executed {
+	t.Helper()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		return res
+	case <-time.After(60 * time.Second):
+		t.Fatal("Execute did not end after " + after)
+	}
+	return executed{}
 }
 
 // trainingOneRun submits one run of max_attempts 2 to a new store and
