@@ -66,6 +66,10 @@ type gemmKernel struct {
 	// prefetch, when set, asks for rows rows of width bytes, ld bytes
 	// apart, to be brought into cache (see gemmPrefetchMax).
 	prefetch func(p *float32, ld, rows, width int)
+	// packBMin, when set, is the smallest B (k·n floats) that gemmPlan
+	// packs in products of at least 16 row tiles, below the 1 MiB it
+	// packs from otherwise (see gemmPlan).
+	packBMin int
 }
 
 // gemmPrefetchMax is the largest m·k + k·n (floats) of a product whose A
@@ -116,12 +120,19 @@ func growF32(s []float32, n int) []float32 {
 // operands sit in cache: measured on Zen 5 (TestGemmReport, GEMM_PLANS),
 // packing B paid only once B outgrew 1 MiB, and then a little (+4% at
 // 1024³, +6% at 2048³; −3% at 512³), and packing A never paid (a row-mode
-// A panel, kc ≤ gemmKC, stays in L1).
+// A panel, kc ≤ gemmKC, stays in L1). The AVX2 kernel, on a Zen 3 with
+// half that L2 (512 KiB), gains from packing a B of 240 KiB or more
+// (kr.packBMin) once the product has 16 row tiles to pay for it: W4's
+// feed-forward product 384 × 128 × 512 (m × k × n) +12–13 %, its weight
+// gradient 128 × 384 × 512 (A transposed) +17–23 %, 768 × 256 × 512
+// +25–35 % (best of 100 interleaved trials, two runs each); B of 224 KiB
+// (k·n = 128 · 448) gained nothing, and products of 30–64 rows lost up to
+// 15 %.
 func (kr *gemmKernel) gemmPlan(transA, transB bool, m, n, k int) (packA, packB bool) {
 	if f := gemmPlanForce; f != 0 {
 		return f&1 != 0, f&2 != 0 || transB
 	}
-	packB = transB || (m > 4*kr.mr && k*n > 512*512)
+	packB = transB || (m > 4*kr.mr && k*n > 512*512) || (kr.packBMin > 0 && m >= 16*kr.mr && k*n >= kr.packBMin)
 	return false, packB
 }
 

@@ -210,6 +210,38 @@ func testGemmShapes(t *testing.T, rng *rand.Rand, kr *gemmKernel, shapes [][3]in
 	}
 }
 
+// TestGemmPlanPacksB pins gemmPlan's choice of packing B (the choice
+// changes speed, not results: TestGemmKernels runs every plan): a kernel
+// with packBMin packs a B of at least that many floats in a product of 16
+// row tiles or more; every kernel packs a transposed B and, past 4 row
+// tiles, a B of more than 1 MiB; A is never packed.
+func TestGemmPlanPacksB(t *testing.T) {
+	kr := &gemmKernel{name: "test", mr: 6, nr: 16, packBMin: 60 << 10}
+	plain := &gemmKernel{name: "plain", mr: 6, nr: 16}
+	for _, c := range []struct {
+		kr      *gemmKernel
+		transB  bool
+		m, n, k int
+		want    bool
+	}{
+		{kr, false, 384, 512, 128, true},  // W4's feed-forward product
+		{kr, false, 96, 480, 128, true},   // 16 row tiles, B of 61,440 floats
+		{kr, false, 95, 512, 128, false},  // fewer than 16 row tiles
+		{kr, false, 384, 448, 128, false}, // B of 57,344 floats
+		{kr, true, 7, 8, 8, true},         // transposed
+		{kr, false, 25, 1024, 257, true},  // past 4 row tiles, B over 1 MiB
+		{plain, false, 384, 512, 128, false},
+		{plain, false, 25, 1024, 257, true},
+		{plain, false, 24, 1024, 257, false},
+		{plain, true, 1, 1, 1, true},
+	} {
+		packA, packB := c.kr.gemmPlan(false, c.transB, c.m, c.n, c.k)
+		if packA || packB != c.want {
+			t.Errorf("%s: %d × %d × %d (m × n × k, transB %v): pack A %v, B %v; want A false, B %v", c.kr.name, c.m, c.n, c.k, c.transB, packA, packB, c.want)
+		}
+	}
+}
+
 // TestGemmThreads checks the split products (by rows and by columns) with
 // several thread counts (20×70: a short product whose B, packed when
 // transposed, has fewer panels than blocks).
