@@ -72,11 +72,12 @@ func (o *stepOutput) logProbs(l *layers.Linear, drop *layers.Dropout, parts []*t
 //
 // With tok (non-nil: a deep output), the last part's row r is the
 // embedding of token tok[r], of the table emb. When the weights are
-// frozen, that part's share of the product comes from tokenRows and is
-// added to the product of the other parts. When the product's depth
-// blocks (gemmKC, 256) fall on the parts' boundary, as in W6 (768 + 256),
-// every sum is the full product's bit for bit: it too adds the last
-// block's sum to the earlier blocks' (TestTokenTableBitwise).
+// frozen and the embedding is the product's last depth block (gemmKC,
+// 256), as in W6 (768 + 256), that part's share of the product comes from
+// tokenRows and is added to the product of the other parts: every sum is
+// the full product's bit for bit, since it too adds the last block's sum
+// to the earlier blocks' (TestTokenTableBitwise). Otherwise the product is
+// made whole (TestTokenTableOnlyWhenBitwise).
 func (o *stepOutput) logProbsRows(l *layers.Linear, drop *layers.Dropout, parts []*tensor.Tensor, tok []int, emb *tensor.Tensor, each func(r int, row []float32)) *tensor.Tensor {
 	n := parts[0].Dim(0)
 	k, v := l.In, l.Out
@@ -169,14 +170,16 @@ func (o *stepOutput) logProbsRows(l *layers.Linear, drop *layers.Dropout, parts 
 // tok — x [N, 1, d] or [N, d] holds their embeddings (row r: token tok[r]),
 // W_emb is the last d rows of l's weight — computing the new tokens' rows
 // in one product, and sets o.rows. It returns the table, or nil when the
-// weight or the embedding table emb is not frozen (it could change) or
-// one step's new tokens alone could not fit in tokTableBytes.
+// weight or the embedding table emb is not frozen (it could change), when
+// the embedding's share is not the product's last depth block (lastBlock:
+// the sums would round differently), or when one step's new tokens alone
+// could not fit in tokTableBytes.
 func (o *stepOutput) tokenRows(l *layers.Linear, x *tensor.Tensor, tok []int, emb *tensor.Tensor) []float32 {
 	k, v, d := l.In, l.Out, x.Dim(-1)
 	wt, et := tensor.FrozenToken(l.W.Tensor), tensor.FrozenToken(emb)
 	vocab := emb.Dim(0)                     // no more distinct tokens than this
 	most := min(tokTableBytes/(4*v), vocab) // rows the table may hold
-	if wt == nil || et == nil || min(len(tok), vocab) > most {
+	if wt == nil || et == nil || min(len(tok), vocab) > most || !lastBlock(k, d) {
 		return nil
 	}
 	t := o.tok
@@ -209,6 +212,16 @@ func (o *stepOutput) tokenRows(l *layers.Linear, x *tensor.Tensor, tok []int, em
 		tensor.Gemm(false, false, fresh, v, d, 1, o.e, d, l.W.Data[(k-d)*v:], v, 0, t.tab[first*v:], v)
 	}
 	return t.tab
+}
+
+// lastBlock reports whether the last d of a product's depth k are its
+// last depth block (tensor.DepthBlock) and the first k − d are summed in
+// the same blocks by a product of their own: then the share of the last d
+// computed apart and added last gives the whole product's sums bit for
+// bit. False when the kernel promises no block order (OpenBLAS).
+func lastBlock(k, d int) bool {
+	kb := tensor.DepthBlock(k)
+	return kb > 0 && d > 0 && d <= kb && (k-d)%kb == 0 && (k == d || tensor.DepthBlock(k-d) == kb)
 }
 
 // sharedShare returns, when the last of parts (at least two, of total

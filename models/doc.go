@@ -77,10 +77,13 @@
 //     the embedding's share of the product from a table of
 //     emb(t)·W_emb per token fed (tokTable), made once per token while
 //     the weights stay frozen and kept by the model from one decoding to
-//     the next: W6's beam 5 ran 7–13 % faster. The sums are the full
-//     product's bit for bit when the features fall on the product's depth
-//     blocks, as W6's do (TestTokenTableBitwise). Greedy decoding, with a
-//     fifth as many rows a step, ran slower with it and does without.
+//     the next: W6's beam 5 ran 7–13 % faster. It is used only when the
+//     embedding is the product's last depth block, as in W6 (768 + 256),
+//     so that the sums are the full product's bit for bit
+//     (TestTokenTableBitwise); other widths, and OpenBLAS (no known block
+//     order), take the whole product (TestTokenTableOnlyWhenBitwise).
+//     Greedy decoding, with a fifth as many rows a step, ran slower with
+//     it and does without.
 //   - The rows of a beam step that extend the same parent attend from the
 //     same state, so their contexts are equal: the context's share of the
 //     output product is computed once per distinct context
