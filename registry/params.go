@@ -496,7 +496,7 @@ func asInt(val any) (int64, bool) {
 	case int64:
 		return x, true
 	case uint:
-		return int64(x), x <= math.MaxInt64
+		return int64(x), uint64(x) <= math.MaxInt64
 	case uint8:
 		return int64(x), true
 	case uint16:
@@ -504,7 +504,7 @@ func asInt(val any) (int64, bool) {
 	case uint32:
 		return int64(x), true
 	case uint64:
-		return int64(x), x <= math.MaxInt64
+		return int64(x), uint64(x) <= math.MaxInt64
 	case float64:
 		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
 			return int64(x), true

@@ -580,7 +580,7 @@ func (c *Cond) typed(t token) (Value, error) {
 		}
 		if math.Abs(v.Num) >= maxExact {
 			// seed = 12345678901234567 would be read as ...568.
-			return Value{}, errorAt(t, "%s is a whole number up to %d in a filter (beyond, numbers are not exact), got %s", c.key, maxExact-1, t.describe())
+			return Value{}, errorAt(t, "%s is a whole number up to %d in a filter (beyond, numbers are not exact), got %s", c.key, int64(maxExact-1), t.describe())
 		}
 	case keyExperiment, keyVariant:
 		v = TextValue(t.val) // names may look like numbers or bools

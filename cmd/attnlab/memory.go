@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/attnlab/attnlab/experiments"
 	"github.com/attnlab/attnlab/store"
@@ -47,10 +46,7 @@ func (m *memoryFlag) limit() (int64, string, error) {
 	}
 	var total float64
 	of := "this machine's memory"
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err == nil {
-		total = float64(si.Totalram) * float64(si.Unit)
-	}
+	total = physicalMemory()
 	if cg, ok := cgroupMemoryLimit(); ok && (total == 0 || float64(cg) < total) {
 		total, of = float64(cg), "this process's cgroup memory limit, "+experiments.FormatBytes(cg)
 	}
