@@ -185,6 +185,8 @@ func (f *flash) forward() *tensor.Tensor {
 	sum := make([]float64, min(blk, tq))
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < f.h; h++ {
+			// The values dropped for every query are not read (cleanRows).
+			vh, ldvh := f.m.cleanRows(f.v.Data[bb*tk*ldv+h*dv:], ldv, dv, tk, bb, tq)
 			for i0 := 0; i0 < tq; i0 += blk {
 				qb := min(blk, tq-i0)
 				for r := range qb {
@@ -224,7 +226,7 @@ func (f *flash) forward() *tensor.Tensor {
 						}
 						mx[r] = mnew
 					}
-					tensor.Gemm(false, false, qb, dv, kb, 1, s, kb, f.v.Data[(bb*tk+j0)*ldv+h*dv:], ldv, 1, ob, ldv)
+					tensor.Gemm(false, false, qb, dv, kb, 1, s, kb, vh[j0*ldvh:], ldvh, 1, ob, ldv)
 				}
 				for r := 0; r < qb; r++ {
 					or := ob[r*ldv : r*ldv+dv]
@@ -265,11 +267,18 @@ func (f *flash) backward(out *tensor.Tensor, g [][]float32) {
 	}
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < f.h; h++ {
-			var kh []float32 // the keys for dq (mask.cleanKeys)
-			ldk := ldq
+			// The keys for dq, the queries for dk and the values for dP,
+			// without the NaNs of rows that no query reads (cleanRows,
+			// cleanQueries).
+			var kh, qh []float32
+			ldk, ldqc := ldq, ldq
 			if gq != nil {
-				kh, ldk = f.m.cleanKeys(f.k.Data[bb*tk*ldq+h*d:], ldq, d, tk, bb)
+				kh, ldk = f.m.cleanRows(f.k.Data[bb*tk*ldq+h*d:], ldq, d, tk, bb, tq)
 			}
+			if gk != nil {
+				qh, ldqc = f.m.cleanQueries(f.q.Data[bb*tq*ldq+h*d:], ldq, d, tq, bb)
+			}
+			vh, ldvh := f.m.cleanRows(f.v.Data[bb*tk*ldv+h*dv:], ldv, dv, tk, bb, tq)
 			for j0 := 0; j0 < tk; j0 += blk {
 				kb := min(blk, tk-j0)
 				for i0 := 0; i0 < tq; i0 += blk {
@@ -287,7 +296,7 @@ func (f *flash) backward(out *tensor.Tensor, g [][]float32) {
 						continue
 					}
 					ds := f.tmp[:qb*kb]
-					tensor.Gemm(false, true, qb, kb, dv, 1, dob, ldv, f.v.Data[(bb*tk+j0)*ldv+h*dv:], ldv, 0, ds, kb)
+					tensor.Gemm(false, true, qb, kb, dv, 1, dob, ldv, vh[j0*ldvh:], ldvh, 0, ds, kb)
 					for r := 0; r < qb; r++ {
 						dr := dd[(bb*f.h+h)*tq+i0+r]
 						pr, sr := p[r*kb:(r+1)*kb], ds[r*kb:(r+1)*kb]
@@ -301,7 +310,7 @@ func (f *flash) backward(out *tensor.Tensor, g [][]float32) {
 						tensor.Gemm(false, false, qb, d, kb, f.scale, ds, kb, kh[j0*ldk:], ldk, 1, gq[(bb*tq+i0)*ldq+h*d:], ldq)
 					}
 					if gk != nil {
-						tensor.Gemm(true, false, kb, d, qb, f.scale, ds, kb, f.q.Data[(bb*tq+i0)*ldq+h*d:], ldq, 1, gk[(bb*tk+j0)*ldq+h*d:], ldq)
+						tensor.Gemm(true, false, kb, d, qb, f.scale, ds, kb, qh[i0*ldqc:], ldqc, 1, gk[(bb*tk+j0)*ldq+h*d:], ldq)
 					}
 				}
 			}

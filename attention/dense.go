@@ -183,7 +183,7 @@ func (a *Dense) attend(c *call, ks *tensor.Tensor) (ctx, weights *tensor.Tensor)
 		w := fullWindow(c)
 		p = windowSoftmax(a.score.pairs(qs, ks, w), w, c.bias())
 	}
-	return weightedSum(p, c.v), p
+	return weightedSum(p, c.v, &c.m), p
 }
 
 // Prepare maps the keys once (additive: k·W_k + b) for many Attend calls

@@ -61,13 +61,24 @@
 // a NaN among a query's kept scores — one NaN key, or a NaN query, whose
 // every score is NaN — makes its weights, context and gradients NaN on
 // every path (dense, window, flash tile loop, fused flash kernel, linear),
-// forward and backward. A key that a key mask (one constant along the
-// queries, as a padding mask) drops is not read, so a NaN there changes
-// nothing (TestNaNScores). May still be read, with weight 0, so that a NaN
-// there makes results NaN (0·NaN is NaN): masked values (the contexts); a
-// key that a mask varying by query drops for every query (the query
-// gradients); and the query of a row with nothing to attend (the key
-// gradients; in linear attention its context too). Every variant honours
+// forward and backward. Masked means not read: a key or value that no
+// query reads — dropped by a key mask (one constant along the queries, as
+// a padding mask), or past the keys the causal rule and the band leave
+// every query — and the query of a row with nothing to attend are not
+// read, so a NaN there changes nothing, on every path (TestNaNScores).
+// The products still run over them (weight 0), with a copy zeroing those
+// rows only when one of them is not finite: only those rows are scanned,
+// so finite inputs cost no copy and no pass. Still read, with weight 0,
+// so that a NaN there makes results NaN (0·NaN is NaN), because telling
+// them apart would cost a pass over every row of the mask or of the
+// operand: a key or value that a mask varying by query ([B,Tq,Tk])
+// drops for every query (the contexts and query gradients of its batch
+// row); a key or value one query reads and another does not (causal:
+// key j, read by the queries from j on, can also reach the dq and the
+// context of the queries before j); a key other queries read, in the dq
+// of a row with nothing to attend; and the query of such a row in the
+// gradients of the parameters that map it (additive's W_q, general's W,
+// multi-head's projections). Every variant honours
 // key-padding and causal masks. Linear and performer attention honour only masks of the
 // form row × key (× causal), which covers padding and causal masks and
 // their products; they panic on any other mask rather than return a wrong

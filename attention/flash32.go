@@ -65,10 +65,21 @@ func (f *flash) keyBias(kb []float32, bb int) (alive, needed bool) {
 // clearMaskedRows zeroes the packed rows of the keys the key bias masks,
 // so that a masked key is not read: a NaN there would make its score
 // NaN + (−Inf) = NaN, where masked pairs have weight 0 and no gradient.
-// (Masked values are still read, with weight 0, as by the dense kernels.)
 func clearMaskedRows(dst, kbias []float32, n int) {
 	for j, x := range kbias[:n] {
 		if x == negInf {
+			clear(dst[j*fq : (j+1)*fq])
+		}
+	}
+}
+
+// clearMaskedValues zeroes the packed rows of the masked values that are
+// not finite: their weight is 0, but 0·NaN is NaN in the context and dP.
+// Finite rows are left as they are (0·v adds nothing), so finite results
+// keep their bits.
+func clearMaskedValues(dst, kbias []float32, n int) {
+	for j, x := range kbias[:n] {
+		if x == negInf && !finiteRow(dst[j*fq:(j+1)*fq]) {
 			clear(dst[j*fq : (j+1)*fq])
 		}
 	}
@@ -170,6 +181,7 @@ func (f *flash) forward32() *tensor.Tensor {
 			packRows(vs, vd[bb*tk*lv+h*fq:], lv, tk)
 			if needed {
 				clearMaskedRows(ks, kb, tk)
+				clearMaskedValues(vs, kb, tk)
 			}
 			q := qd[bb*tq*lq+h*fq:]
 			for i0 := 0; i0 < tq; i0 += fq {
@@ -257,6 +269,7 @@ func (f *flash) backward32(out *tensor.Tensor, g [][]float32, betas []float32) {
 			packRows(vs, vd[bb*tk*lv+h*fq:], lv, tk)
 			if needed {
 				clearMaskedRows(ks, kb, tk)
+				clearMaskedValues(vs, kb, tk)
 			}
 			clear(dks)
 			clear(dvs)

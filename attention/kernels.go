@@ -165,11 +165,12 @@ func dotSoftmax(q, k *tensor.Tensor, heads int, scale float32, m *maskView, bias
 					}
 				}
 				if g[0] != nil {
-					kh, ldk := m.cleanKeys(k.Data[bb*tk*ld+h*d:], ld, d, tk, bb)
+					kh, ldk := m.cleanRows(k.Data[bb*tk*ld+h*d:], ld, d, tk, bb, tq)
 					tensor.Gemm(false, false, tq, d, tk, scale, ds, tk, kh, ldk, 1, g[0][bb*tq*ld+h*d:], ld)
 				}
 				if g[1] != nil {
-					tensor.Gemm(true, false, tk, d, tq, scale, ds, tk, q.Data[bb*tq*ld+h*d:], ld, 1, g[1][bb*tk*ld+h*d:], ld)
+					qh, ldq := m.cleanQueries(q.Data[bb*tq*ld+h*d:], ld, d, tq, bb)
+					tensor.Gemm(true, false, tk, d, tq, scale, ds, tk, qh, ldq, 1, g[1][bb*tk*ld+h*d:], ld)
 				}
 			}
 		}
@@ -287,14 +288,17 @@ func softmaxBackwardLive(ds, gp, p []float32, tk, kn int, mv *maskView, bb int) 
 
 // weightedSum returns the context C [B,Tq,H·dv] with
 // C_h[b,i] = Σ_j P[b,h,i,j] v_h[b,j], for weights P [B,H,Tq,Tk] and values
-// v [B,Tk,H·dv].
-func weightedSum(p, v *tensor.Tensor) *tensor.Tensor {
+// v [B,Tk,H·dv], that are 0 where the mask m drops a pair: the values
+// dropped for every query are not read (maskView.cleanRows), so a NaN
+// there does not reach the context or dP.
+func weightedSum(p, v *tensor.Tensor, m *maskView) *tensor.Tensor {
 	b, heads, tq, tk, ld := p.Dim(0), p.Dim(1), p.Dim(2), p.Dim(3), v.Dim(2)
 	dv := ld / heads
 	c := tensor.ScratchDirty(b * tq * ld) // recycled with the result; the products write all of it (beta 0)
 	for bb := 0; bb < b; bb++ {
 		for h := 0; h < heads; h++ {
-			tensor.Gemm(false, false, tq, dv, tk, 1, p.Data[(bb*heads+h)*tq*tk:], tk, v.Data[bb*tk*ld+h*dv:], ld, 0, c[bb*tq*ld+h*dv:], ld)
+			vh, ldv := m.cleanRows(v.Data[bb*tk*ld+h*dv:], ld, dv, tk, bb, tq)
+			tensor.Gemm(false, false, tq, dv, tk, 1, p.Data[(bb*heads+h)*tq*tk:], tk, vh, ldv, 0, c[bb*tq*ld+h*dv:], ld)
 		}
 	}
 	return tensor.Custom("WeightedSum", c, []int{b, tq, ld}, []*tensor.Tensor{p, v}, func(out *tensor.Tensor, g [][]float32) {
@@ -302,7 +306,8 @@ func weightedSum(p, v *tensor.Tensor) *tensor.Tensor {
 			for h := 0; h < heads; h++ {
 				gc := out.Grad[bb*tq*ld+h*dv:]
 				if g[0] != nil {
-					tensor.Gemm(false, true, tq, tk, dv, 1, gc, ld, v.Data[bb*tk*ld+h*dv:], ld, 1, g[0][(bb*heads+h)*tq*tk:], tk)
+					vh, ldv := m.cleanRows(v.Data[bb*tk*ld+h*dv:], ld, dv, tk, bb, tq)
+					tensor.Gemm(false, true, tq, tk, dv, 1, gc, ld, vh, ldv, 1, g[0][(bb*heads+h)*tq*tk:], tk)
 				}
 				if g[1] != nil {
 					tensor.Gemm(true, false, tk, dv, tq, 1, p.Data[(bb*heads+h)*tq*tk:], tk, gc, ld, 1, g[1][bb*tk*ld+h*dv:], ld)
@@ -373,9 +378,10 @@ func dotAttentionRows(q, k, v *tensor.Tensor, heads int, scale float32, m *maskV
 			}
 			ph := p[i*tq*tk:][:tq*tk]
 			headWeights(ph, q, k, bb, h, heads, scale, m, bias, blocks[bb], l)
-			vh, ch := v.Data[l.koff[bb]*ldv+h*dv:], c[l.qoff[bb]*ldv+h*dv:]
+			vh, ldvh := m.cleanRows(v.Data[l.koff[bb]*ldv+h*dv:], ldv, dv, l.kn[bb], bb, l.qn[bb])
+			ch := c[l.qoff[bb]*ldv+h*dv:]
 			for _, rb := range blocks[bb] {
-				tensor.Gemm(false, false, rb.i1-rb.i0, dv, rb.kh, 1, ph[rb.i0*tk:], tk, vh, ldv, 0, ch[rb.i0*ldv:], ldv)
+				tensor.Gemm(false, false, rb.i1-rb.i0, dv, rb.kh, 1, ph[rb.i0*tk:], tk, vh, ldvh, 0, ch[rb.i0*ldv:], ldv)
 			}
 		}
 	})
@@ -419,8 +425,9 @@ func dotAttentionRows(q, k, v *tensor.Tensor, heads int, scale float32, m *maskV
 			}
 			// dP only where the weights are live: softmaxBackwardLive reads
 			// each row up to its hi and writes all of it.
+			vc, ldvc := m.cleanRows(vh, ldv, dv, kn, bb, qn)
 			for _, rb := range blocks {
-				tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, dv, 1, gc[rb.i0*ldv:], ldv, vh, ldv, 0, dp[rb.i0*tk:], tk)
+				tensor.Gemm(false, true, rb.i1-rb.i0, rb.kh, dv, 1, gc[rb.i0*ldv:], ldv, vc, ldvc, 0, dp[rb.i0*tk:], tk)
 			}
 			softmaxBackwardLive(dp, dp, ph, tk, kn, m, bb)
 			if dtab != nil {
@@ -430,13 +437,14 @@ func dotAttentionRows(q, k, v *tensor.Tensor, heads int, scale float32, m *maskV
 				}
 			}
 			if gq != nil {
-				kc, ldk := m.cleanKeys(kh, ld, d, kn, bb)
+				kc, ldk := m.cleanRows(kh, ld, d, kn, bb, qn)
 				for _, rb := range blocks {
 					tensor.Gemm(false, false, rb.i1-rb.i0, d, rb.kh, scale, dp[rb.i0*tk:], tk, kc, ldk, bq, gq[(qo+rb.i0)*ld+h*d:], ld)
 				}
 			}
 			if gk != nil {
-				keyBlockProducts(blocks, kn, d, scale, dp, tk, qh, ld, bk, gk[ko*ld+h*d:], ld)
+				qc, ldq := m.cleanQueries(qh, ld, d, qn, bb)
+				keyBlockProducts(blocks, kn, d, scale, dp, tk, qc, ldq, bk, gk[ko*ld+h*d:], ld)
 			}
 		}
 		forPairs(b, heads, dtab != nil, tq*tk, pair)

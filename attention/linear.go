@@ -473,6 +473,7 @@ func (a *linearAttn) forwardAll(out []float32) {
 	a.s = a.dirty(b * h * f * dv)
 	for bb := 0; bb < b; bb++ {
 		z := a.z[bb*ldf:][:ldf]
+		v := a.keptValues(bb)
 		for j0 := 0; j0 < tk; j0 += linearBlock {
 			n := min(linearBlock, tk-j0)
 			a.keyFeatures(bb*tk+j0, bb*tk+j0+n)
@@ -481,13 +482,14 @@ func (a *linearAttn) forwardAll(out []float32) {
 				beta = 0
 			}
 			for hh := 0; hh < h; hh++ {
-				tensor.Gemm(true, false, f, dv, n, 1, a.fk[(bb*tk+j0)*ldf+hh*f:], ldf, a.v.at(bb*tk+j0, hh*dv), a.v.ld, beta, a.s[(bb*h+hh)*f*dv:], dv)
+				tensor.Gemm(true, false, f, dv, n, 1, a.fk[(bb*tk+j0)*ldf+hh*f:], ldf, v.at(bb*tk+j0, hh*dv), v.ld, beta, a.s[(bb*h+hh)*f*dv:], dv)
 			}
 		}
+		anyKey := a.anyKey(bb)
 		for i0 := 0; i0 < tq; i0 += linearBlock {
 			n := min(linearBlock, tq-i0)
 			a.queryFeatures(bb*tq+i0, bb*tq+i0+n)
-			a.normalise(bb, i0, n, z)
+			a.normalise(bb, i0, n, z, anyKey)
 			for hh := 0; hh < h; hh++ {
 				tensor.Gemm(false, false, n, dv, f, 1, a.fq[(bb*tq+i0)*ldf+hh*f:], ldf, a.s[(bb*h+hh)*f*dv:], dv, 0, out[(bb*tq+i0)*ldo+hh*dv:], ldo)
 			}
@@ -495,15 +497,55 @@ func (a *linearAttn) forwardAll(out []float32) {
 	}
 }
 
+// anyKey reports whether batch row bb keeps any key.
+func (a *linearAttn) anyKey(bb int) bool {
+	if a.lm.keys == nil {
+		return a.tk > 0
+	}
+	for _, k := range a.lm.keys[bb*a.tk:][:a.tk] {
+		if k {
+			return true
+		}
+	}
+	return false
+}
+
+// keptValues returns the values for S = φ(K)ᵀV of batch row bb: a.v, or,
+// when the value of a masked key holds a NaN or an infinity, a copy of
+// the batch row's values with the masked keys' rows zeroed (its rows
+// keep their indices r = bb·Tk + j): φ(k) is 0 there, but 0·NaN is NaN.
+// Only the masked keys' rows are scanned.
+func (a *linearAttn) keptValues(bb int) strided {
+	if a.lm.keys == nil {
+		return a.v
+	}
+	tk, ldv := a.tk, a.h*a.dv
+	keys := a.lm.keys[bb*tk:][:tk]
+	for j, kept := range keys {
+		if kept || finiteRow(a.v.row(bb*tk+j, ldv)) {
+			continue
+		}
+		c := make([]float32, tk*ldv)
+		for r, kept := range keys {
+			if kept {
+				copy(c[r*ldv:(r+1)*ldv], a.v.row(bb*tk+r, ldv))
+			}
+		}
+		return strided{c, ldv, -bb * tk * ldv}
+	}
+	return a.v
+}
+
 // normalise divides the query features of rows [i0, i0+n) of batch row bb
 // by their denominators φ(q_i)ᵀz per head, saved in den (a row with
-// nothing to attend gets φ̂ = 0 and den 0).
-func (a *linearAttn) normalise(bb, i0, n int, z []float32) {
+// nothing to attend — a dead query row, or a batch row that keeps no key
+// (anyKey false) — gets φ̂ = 0 and den 0, also when its query is NaN).
+func (a *linearAttn) normalise(bb, i0, n int, z []float32, anyKey bool) {
 	tq, h, f := a.tq, a.h, a.f
 	ldf := h * f
 	for i := i0; i < i0+n; i++ {
 		fqi := a.fq[(bb*tq+i)*ldf:][:ldf]
-		alive := a.rowAlive(bb, i)
+		alive := anyKey && a.rowAlive(bb, i)
 		for hh := 0; hh < h; hh++ {
 			x, zh := fqi[hh*f:][:f], z[hh*f:][:f]
 			var den float32
@@ -531,13 +573,14 @@ func (a *linearAttn) forwardCausal(out []float32) {
 		for hh := 0; hh < h; hh++ {
 			clear(s)
 			clear(z)
-			j := 0
+			j, seen := 0, false // seen: a key is kept before j
 			for i := 0; i < tq; i++ {
 				for ; j < a.hi(bb, i); j++ {
 					a.addKey(s, z, bb, hh, j)
+					seen = seen || a.keyKept(bb, j)
 				}
-				if !a.rowAlive(bb, i) {
-					continue
+				if !seen || !a.rowAlive(bb, i) {
+					continue // nothing to attend: context 0, den 0, also for a NaN query
 				}
 				fqi := a.fq[(bb*tq+i)*ldf+hh*f:][:f]
 				oi := out[(bb*tq+i)*ldo+hh*dv:][:dv]
@@ -821,8 +864,8 @@ func (a *linearAttn) backwardCausal(out *tensor.Tensor, g [][]float32) {
 		}
 	}
 	for r := 0; dfk != nil && r < b*tk; r++ {
-		if !a.keyKept(r/tk, r%tk) {
-			continue
+		if bb, j := r/tk, r%tk; !a.keyKept(bb, j) || tq == 0 || j >= a.hi(bb, tq-1) {
+			continue // masked, or past every query's causal prefix (causalHead): not read
 		}
 		if a.elu {
 			eluGradRow(gk.row(r, ldf), dfk[r*ldf:], nil, a.fk[r*ldf:][:ldf])
@@ -876,8 +919,8 @@ func (a *linearAttn) causalHead(bb, hh int, dnum, dden, dfq, dfk []float32, gv s
 				r[x] += fv * dden[i]
 			}
 		}
-		if !a.keyKept(bb, j) {
-			continue
+		if !a.keyKept(bb, j) || i == tq-1 {
+			continue // masked, or no query sees it (past the causal rule): no gradient, not read
 		}
 		vj := a.v.row(bb*tk+j, ldv)[hh*dv:][:dv]
 		if dfk != nil {

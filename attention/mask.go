@@ -201,40 +201,93 @@ func (m *maskView) maskRow(x []float32, b, i, j0 int) {
 	}
 }
 
-// cleanKeys returns the keys kh (n rows ld apart, d columns) of batch row
-// b for the product dq = dS·K, and their row stride: kh itself, or, when
-// a key the mask drops for every query (a key mask) holds a NaN or an
-// infinity, a copy with those rows zeroed. dS is 0 at masked pairs, but
-// 0·NaN is NaN: a masked key would carry its NaN into the gradient of
-// queries that never read it. Only the masked keys are scanned.
-func (m *maskView) cleanKeys(kh []float32, ld, d, n, b int) ([]float32, int) {
-	if m.data == nil || m.si != 0 {
-		return kh, ld
+// cleanRows returns the rows x (n rows ld apart, d columns) of the keys or
+// values of batch row b, whose queries are 0…nq−1, for a product that
+// gives them weight 0 where the mask drops them (dq = dS·K, C = P·V,
+// dP = dC·Vᵀ), and their row stride: x itself, or, when a row dropped for
+// every query holds a NaN or an infinity, a copy with the dropped rows
+// zeroed. The weight is 0 there, but 0·NaN is NaN: a dropped key or value
+// would carry its NaN into rows that never read it. Only the dropped rows
+// are scanned, so finite inputs cost no copy and no pass: the keys a key
+// mask (one constant along the queries) drops, and those outside the
+// keys the causal rule and the band leave the queries (before lo of
+// query 0, from hi of query nq−1 on). A mask that varies by query is not
+// read here: which keys it drops for every query is known only from all
+// of it (see doc.go).
+func (m *maskView) cleanRows(x []float32, ld, d, n, b, nq int) ([]float32, int) {
+	if nq <= 0 || n <= 0 {
+		return x, ld
 	}
-	row, sj := m.row(b, 0)
+	lo, hi := min(n, m.lo(b, 0)), min(n, m.hi(b, nq-1))
+	var row []float32
+	sj := 0
+	if m.data != nil && m.si == 0 {
+		row, sj = m.row(b, 0)
+	}
+	dropped := func(j int) bool { return j < lo || j >= hi || row != nil && row[j*sj] == 0 }
+	if lo == 0 && hi == n && row == nil {
+		return x, ld // nothing dropped for every query
+	}
 	var c []float32
 	for j := 0; j < n; j++ {
-		if row[j*sj] != 0 {
+		if !dropped(j) {
+			if row == nil && j < hi {
+				j = hi - 1 // only the rule's ends are dropped
+			}
 			continue
 		}
-		for _, x := range kh[j*ld : j*ld+d] {
-			if x-x != 0 { // NaN or ±Inf
-				if c == nil {
-					c = make([]float32, n*d)
-					for r := 0; r < n; r++ {
-						if row[r*sj] != 0 {
-							copy(c[r*d:(r+1)*d], kh[r*ld:r*ld+d])
-						}
-					}
+		if !finiteRow(x[j*ld : j*ld+d]) {
+			c = make([]float32, n*d)
+			for r := 0; r < n; r++ {
+				if !dropped(r) {
+					copy(c[r*d:(r+1)*d], x[r*ld:r*ld+d])
 				}
-				break
 			}
+			return c, d
 		}
 	}
-	if c == nil {
-		return kh, ld
+	return x, ld
+}
+
+// cleanQueries returns the queries x (n rows ld apart, d columns) of
+// batch row b for the product dk = scale·dSᵀ·Q, and their row stride: x
+// itself, or, when a query with nothing to attend (!alive) holds a NaN or
+// an infinity, a copy with those rows zeroed: dS is 0 on such a row, and
+// 0·NaN would make every key's gradient NaN. Only the dead rows' queries
+// are scanned; finding them reads the mask up to each row's first kept
+// key (nothing without a mask, causal rule or band; one check per batch
+// row for a key mask).
+func (m *maskView) cleanQueries(x []float32, ld, d, n, b int) ([]float32, int) {
+	if m.data == nil && !m.causal && !m.band {
+		return x, ld
 	}
-	return c, d
+	perRow := !m.rowKeepsAll()
+	if !perRow && m.alive(b, 0) {
+		return x, ld
+	}
+	for i := 0; i < n; i++ {
+		if perRow && m.alive(b, i) || finiteRow(x[i*ld:i*ld+d]) {
+			continue
+		}
+		c := make([]float32, n*d) // zeros: with one mask row, every row is dead
+		for r := 0; perRow && r < n; r++ {
+			if m.alive(b, r) {
+				copy(c[r*d:(r+1)*d], x[r*ld:r*ld+d])
+			}
+		}
+		return c, d
+	}
+	return x, ld
+}
+
+// finiteRow reports whether every element of x is finite.
+func finiteRow(x []float32) bool {
+	for _, v := range x {
+		if v-v != 0 { // NaN or ±Inf
+			return false
+		}
+	}
+	return true
 }
 
 // alive reports whether query (b,i) may attend to any key.

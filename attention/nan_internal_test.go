@@ -98,13 +98,14 @@ func TestNaNScores(t *testing.T) {
 		name string
 		// mask returns the keep-mask for tk keys (nil: none).
 		mask func(tk int) *tensor.Tensor
-		// poison puts the NaNs into q and k (tk keys).
-		poison func(q, k []float32, tk int)
+		// poison puts the NaNs into q, k and v (tk keys).
+		poison func(q, k, v []float32, tk int)
 		// query and key say what batch row bb's query i (context,
 		// weights, dq) and key j (dk, dv) must be.
-		query func(bb, i int) want
-		key   func(bb, j, tk int) want
-		clean bool // the results equal those without the NaN
+		query  func(bb, i int) want
+		key    func(bb, j, tk int) want
+		clean  bool // the results equal those without the NaN
+		causal bool // a causal site (query i sees keys j ≤ i)
 	}{{
 		name:  "normal",
 		query: func(bb, i int) want { return finite },
@@ -125,18 +126,18 @@ func TestNaNScores(t *testing.T) {
 		key:   func(bb, j, tk int) want { return finite },
 	}, {
 		name:   "one NaN score",
-		poison: func(q, k []float32, tk int) { k[2*hd+5] = nan }, // batch row 0, key 2
+		poison: func(q, k, v []float32, tk int) { k[2*hd+5] = nan }, // batch row 0, key 2
 		query:  func(bb, i int) want { return map[bool]want{true: isNaN, false: finite}[bb == 0] },
 		key:    func(bb, j, tk int) want { return map[bool]want{true: isNaN, false: finite}[bb == 0] },
 	}, {
 		name:   "NaN query",
-		poison: func(q, k []float32, tk int) { q[1*hd+7] = nan }, // batch row 0, query 1: all its scores NaN
+		poison: func(q, k, v []float32, tk int) { q[1*hd+7] = nan }, // batch row 0, query 1: all its scores NaN
 		query:  func(bb, i int) want { return map[bool]want{true: isNaN, false: finite}[bb == 0 && i == 1] },
 		key:    func(bb, j, tk int) want { return map[bool]want{true: isNaN, false: finite}[bb == 0] },
 	}, {
 		name:   "NaN key past the padding",
 		mask:   func(tk int) *tensor.Tensor { return KeyPaddingMask([]int{tk - 2, tk}, tk) },
-		poison: func(q, k []float32, tk int) { k[(tk-1)*hd+3] = nan }, // batch row 0, its last key
+		poison: func(q, k, v []float32, tk int) { k[(tk-1)*hd+3] = nan }, // batch row 0, its last key
 		query:  func(bb, i int) want { return finite },
 		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 0 && j >= tk-2] },
 		clean:  true,
@@ -147,17 +148,85 @@ func TestNaNScores(t *testing.T) {
 			m.Data[2] = 0 // batch row 0 drops key 2 (not a padding prefix)
 			return m
 		},
-		poison: func(q, k []float32, tk int) { k[2*hd] = nan },
+		poison: func(q, k, v []float32, tk int) { k[2*hd] = nan },
 		query:  func(bb, i int) want { return finite },
 		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 0 && j == 2] },
 		clean:  true,
 	}, {
 		name:   "NaN key, every key masked",
 		mask:   func(tk int) *tensor.Tensor { return KeyPaddingMask([]int{tk, 0}, tk) },
-		poison: func(q, k []float32, tk int) { k[(tk+1)*hd+4] = nan }, // batch row 1, key 1
+		poison: func(q, k, v []float32, tk int) { k[(tk+1)*hd+4] = nan }, // batch row 1, key 1
 		query:  func(bb, i int) want { return map[bool]want{true: zero, false: finite}[bb == 1] },
 		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 1] },
 		clean:  true,
+	}, {
+		name: "NaN values past the padding",
+		mask: func(tk int) *tensor.Tensor { return KeyPaddingMask([]int{tk - 2, tk}, tk) },
+		poison: func(q, k, v []float32, tk int) { // batch row 0, its two masked values (one in a live tile)
+			v[(tk-2)*hd+1], v[(tk-1)*hd+3] = nan, nan
+		},
+		query: func(bb, i int) want { return finite },
+		key:   func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 0 && j >= tk-2] },
+		clean: true,
+	}, {
+		name: "masked NaN value among kept ones",
+		mask: func(tk int) *tensor.Tensor {
+			m := tensor.Full(1, b, 1, tk)
+			m.Data[2] = 0
+			return m
+		},
+		poison: func(q, k, v []float32, tk int) { v[2*hd+9] = nan },
+		query:  func(bb, i int) want { return finite },
+		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 0 && j == 2] },
+		clean:  true,
+	}, {
+		name:   "NaN value, every key masked",
+		mask:   func(tk int) *tensor.Tensor { return KeyPaddingMask([]int{tk, 0}, tk) },
+		poison: func(q, k, v []float32, tk int) { v[(tk+1)*hd+4] = nan }, // batch row 1, key 1
+		query:  func(bb, i int) want { return map[bool]want{true: zero, false: finite}[bb == 1] },
+		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 1] },
+		clean:  true,
+	}, {
+		name: "NaN key and value past the causal rule",
+		poison: func(q, k, v []float32, tk int) { // batch row 0, keys tq and tk−1: no query sees them
+			k[tq*hd+2], v[tq*hd+5], k[(tk-1)*hd], v[(tk-1)*hd+1] = nan, nan, nan, nan
+		},
+		query:  func(bb, i int) want { return finite },
+		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[j >= tq] },
+		clean:  true,
+		causal: true,
+	}, {
+		name:   "NaN query, every key masked",
+		mask:   func(tk int) *tensor.Tensor { return KeyPaddingMask([]int{tk, 0}, tk) },
+		poison: func(q, k, v []float32, tk int) { q[(tq+1)*hd+6] = nan }, // batch row 1, query 1
+		query:  func(bb, i int) want { return map[bool]want{true: zero, false: finite}[bb == 1] },
+		key:    func(bb, j, tk int) want { return map[bool]want{true: zero, false: finite}[bb == 1] },
+		clean:  true,
+	}, {
+		name: "NaN query in a masked query row",
+		mask: func(tk int) *tensor.Tensor {
+			m := tensor.Full(1, b, tq, tk)
+			clear(m.Data[2*tk : 3*tk]) // batch row 0, query 2: nothing to attend
+			return m
+		},
+		poison: func(q, k, v []float32, tk int) { q[2*hd+1] = nan },
+		query:  func(bb, i int) want { return map[bool]want{true: zero, false: finite}[bb == 0 && i == 2] },
+		key:    func(bb, j, tk int) want { return finite },
+		clean:  true,
+	}, {
+		name: "NaN query with nothing to attend at a causal site",
+		mask: func(tk int) *tensor.Tensor {
+			m := tensor.Full(1, b, 1, tk)
+			m.Data[0] = 0 // batch row 0 drops key 0, the only key its query 0 may see
+			return m
+		},
+		poison: func(q, k, v []float32, tk int) { q[3] = nan },
+		query:  func(bb, i int) want { return map[bool]want{true: zero, false: finite}[bb == 0 && i == 0] },
+		key: func(bb, j, tk int) want {
+			return map[bool]want{true: zero, false: finite}[bb == 0 && j == 0 || j >= tq]
+		},
+		clean:  true,
+		causal: true,
 	}} {
 		for _, p := range nanPaths() {
 			t.Run(tc.name+"/"+p.name, func(t *testing.T) {
@@ -175,7 +244,7 @@ func TestNaNScores(t *testing.T) {
 					defer func(a, b, f, u bool) { linearAVX512, linearAVX2, flashFusedOn, flashUse512 = a, b, f, u }(linearAVX512, linearAVX2, flashFusedOn, flashUse512)
 					p.use()
 					q, k, v = q.Clone().SetRequiresGrad(true), k.Clone().SetRequiresGrad(true), v.Clone().SetRequiresGrad(true)
-					a, err := New(p.variant, p.params, Dims{Query: hd, Key: hd, Value: hd})
+					a, err := New(p.variant, p.params, Dims{Query: hd, Key: hd, Value: hd, Causal: tc.causal})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -208,7 +277,7 @@ func TestNaNScores(t *testing.T) {
 					clean = run(q, k, v)
 				}
 				if tc.poison != nil {
-					tc.poison(q.Data, k.Data, tk)
+					tc.poison(q.Data, k.Data, v.Data, tk)
 				}
 				got := run(q, k, v)
 				if p.op != "" && got.op != p.op {
@@ -217,7 +286,7 @@ func TestNaNScores(t *testing.T) {
 				if p.weights && got.w == nil {
 					t.Fatal("no weights")
 				}
-				if p.fused && (mask == nil || mask.Dim(1) == 1) && !got.fused {
+				if p.fused && !tc.causal && (mask == nil || mask.Dim(1) == 1) && !got.fused {
 					t.Fatal("the fused kernel did not run")
 				}
 				check := func(what string, x []float32, n int, w want) {

@@ -239,7 +239,7 @@ func windowSoftmax(s *tensor.Tensor, w *window, bias *biasCall) *tensor.Tensor {
 // P [B,H,Tq,W] and values v [B,Tk,H·dv]. A full window is one GEMM per head.
 func windowSum(p, v *tensor.Tensor, w *window) *tensor.Tensor {
 	if w.full {
-		return weightedSum(p, v)
+		return weightedSum(p, v, w.m)
 	}
 	ld := v.Dim(2)
 	dv := ld / w.h
