@@ -503,6 +503,9 @@ type dialect interface {
 	// its placeholders; prefixArgs returns those arguments.
 	hasPrefix(col string) string
 	prefixArgs(prefix string) []any
+	// contains is a condition that col contains the text bound to its
+	// one placeholder, compared byte for byte (case counts).
+	contains(col string) string
 	// pointText is the text of key at the top of a run's sweep point
 	// (r.point, JSON), NULL when it has none.
 	pointText(key string) string

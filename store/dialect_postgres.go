@@ -176,6 +176,7 @@ func (postgresDialect) texts() string {
 }
 func (postgresDialect) hasPrefix(col string) string { return `starts_with(` + col + `, ?)` }
 func (postgresDialect) prefixArgs(p string) []any   { return []any{p} }
+func (postgresDialect) contains(col string) string  { return `strpos(` + col + `, ?) > 0` }
 func (postgresDialect) number() string              { return "CAST(? AS DOUBLE PRECISION)" }
 func (postgresDialect) pointText(key string) string {
 	return "(CAST(r.point AS json) ->> '" + key + "')"

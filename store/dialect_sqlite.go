@@ -91,6 +91,7 @@ func (sqliteDialect) pointText(key string) string {
 // p+0xFF (no valid UTF-8 text contains the byte 0xFF).
 func (sqliteDialect) hasPrefix(col string) string { return col + ` >= ? AND ` + col + ` < ?` }
 func (sqliteDialect) prefixArgs(p string) []any   { return []any{p, p + "\xff"} }
+func (sqliteDialect) contains(col string) string  { return `instr(` + col + `, ?) > 0` }
 func (sqliteDialect) number() string              { return "?" }
 func (sqliteDialect) skipLocked() string          { return "" }
 func (sqliteDialect) rowLock(string) string       { return "" }

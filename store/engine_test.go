@@ -46,6 +46,7 @@ var engineTests = []struct {
 	{"VanishedNewAttempt", testVanishedNewAttempt},
 	{"EachMetricPointThen", testEachMetricPointThen},
 	{"PutSummariesReplacesKeys", testPutSummariesReplacesKeys},
+	{"InfiniteSummaries", testInfiniteSummaries},
 	{"Artifacts", testArtifacts},
 	{"OwnedArtifacts", testOwnedArtifacts},
 	{"OwnedDeletes", testOwnedDeletes},

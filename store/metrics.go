@@ -591,6 +591,40 @@ func (s *Store) Summaries(ctx context.Context, runIDs []int64) (map[int64]map[st
 	return out, nil
 }
 
+// InfiniteSummaries returns the summaries of the given runs whose value
+// is +Inf or −Inf and whose key contains one of keyHas (byte for byte;
+// any key when keyHas is empty): run id → key → value. Runs without such
+// a summary are absent. The database selects the rows, so only those
+// cross the connection: package runs tells, among thousands of done runs,
+// those stored with a diverged loss or perplexity without reading every
+// summary of every run (keyHas "/loss", "/ppl": a superset of
+// metrics.IsLoss's keys, which the caller tests exactly).
+func (s *Store) InfiniteSummaries(ctx context.Context, runIDs []int64, keyHas ...string) (map[int64]map[string]float64, error) {
+	if len(runIDs) == 0 {
+		return map[int64]map[string]float64{}, nil
+	}
+	q := `SELECT run_id, key, value FROM summaries
+		WHERE run_id IN (` + s.d.int64s() + `) AND (value = ` + s.d.number() + ` OR value = ` + s.d.number() + `)`
+	args := []any{idList(runIDs), math.Inf(1), math.Inf(-1)}
+	if len(keyHas) > 0 {
+		conds := make([]string, len(keyHas))
+		for i, sub := range keyHas {
+			conds[i] = s.d.contains("key")
+			args = append(args, sub)
+		}
+		q += ` AND (` + strings.Join(conds, " OR ") + `)`
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: read ±Inf summaries: %w", err)
+	}
+	out, err := scanRunValues(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: read ±Inf summaries: %w", err)
+	}
+	return out, nil
+}
+
 // LatestMetrics returns, for each of the runs, the value of each metric
 // at the last step it was logged: what a run not finished has measured so
 // far (its summaries are written when it ends). Runs without metrics are

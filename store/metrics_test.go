@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -334,6 +335,74 @@ func testPutSummariesReplacesKeys(t *testing.T) {
 	}
 	if err := s.PutSummaries(ctx, 77, map[string]float64{"a/b": 1}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("PutSummaries(unknown run) = %v, want ErrNotFound", err)
+	}
+}
+
+// testInfiniteSummaries: InfiniteSummaries returns exactly the summaries
+// a full read (Summaries) holds whose value is ±Inf and whose key
+// contains one of the strings given, byte for byte, of the runs asked for
+// only — not NaN (stored NULL), not the largest finite value, not a key
+// that differs in case. Package runs reads them instead of every summary
+// of a plan's done runs.
+func testInfiniteSummaries(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	rs := addExperiment(t, s, "e", 5)
+	inf, ninf := math.Inf(1), math.Inf(-1)
+	sums := []map[string]float64{
+		{"test/loss": 2, "test/ppl": inf},
+		{"test/length_ratio": inf, "test/loss": 1},
+		{"best/valid/loss": ninf, "test/loss@8": inf, "valid/loss": math.NaN(), "x/LOSS": inf, "test/bleu": ninf},
+		{"test/loss": math.MaxFloat64, "test/ppl": -math.MaxFloat64, "test/exact_match": 0},
+		{"test/loss": inf}, // not asked for
+	}
+	for i, m := range sums {
+		if err := s.PutSummaries(ctx, rs[i].ID, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := []int64{rs[0].ID, rs[1].ID, rs[2].ID, rs[3].ID}
+	all, err := s.Summaries(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keyHas := range [][]string{{"/loss", "/ppl"}, nil, {"/ppl"}, {"length"}} {
+		got, err := s.InfiniteSummaries(ctx, ids, keyHas...)
+		if err != nil {
+			t.Fatalf("InfiniteSummaries(%q): %v", keyHas, err)
+		}
+		want := map[int64]map[string]float64{}
+		for id, m := range all {
+			for k, v := range m {
+				has := len(keyHas) == 0
+				for _, sub := range keyHas {
+					has = has || strings.Contains(k, sub)
+				}
+				if math.IsInf(v, 0) && has {
+					if want[id] == nil {
+						want[id] = map[string]float64{}
+					}
+					want[id][k] = v
+				}
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("InfiniteSummaries(%q) = %v, want %v", keyHas, got, want)
+		}
+	}
+	got, err := s.InfiniteSummaries(ctx, ids, "/loss", "/ppl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]map[string]float64{
+		rs[0].ID: {"test/ppl": inf},
+		rs[2].ID: {"best/valid/loss": ninf, "test/loss@8": inf},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("InfiniteSummaries(/loss, /ppl) = %v, want %v", got, want)
+	}
+	if got, err := s.InfiniteSummaries(ctx, nil, "/loss"); err != nil || len(got) != 0 {
+		t.Errorf("InfiniteSummaries(no runs) = %v, %v; want nothing", got, err)
 	}
 }
 
