@@ -229,7 +229,10 @@
 // that trained, and run exits 1. Execute skips them as done, but does not
 // tell its Reporter they are: Start's done leaves them out, and a
 // DivergedBeforeReporter is told how many there are (metrics.InfiniteLoss
-// is the one test of such a run).
+// is the one test of such a run). To count them it reads only the ±Inf
+// summaries of the done runs whose keys may be losses or perplexities
+// (store.InfiniteSummaries), not all their summaries; if that read fails,
+// Execute returns its error and runs nothing.
 //
 // # Panics
 //

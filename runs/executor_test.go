@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
+	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/store"
@@ -725,4 +727,79 @@ func TestExecuteTellsDivergedBefore(t *testing.T) {
 	if want := []string{"DivergedBefore(2)", "Start(4, 1, 0)", "FailedBefore(1)"}; !slices.Equal(rep.calls, want) {
 		t.Errorf("reporter told %q, want %q", rep.calls, want)
 	}
+}
+
+// TestExecuteDivergedReadFails: when the read of the done runs' ±Inf
+// summaries fails, Execute returns one line that says what it was looking
+// for and why the read failed, and neither announces nor trains a run:
+// the queued run stays queued. No test reached that error.
+func TestExecuteDivergedReadFails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "unreadable.db")
+	st := openStore(t, path)
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot, additive]}}")
+	sub, err := Submit(ctx, st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	done := sub.Runs[0]
+	if c, err := st.Claim(ctx, done.ID, me, 0); err != nil || !c.Claimed {
+		t.Fatalf("claim: %+v, %v", c, err)
+	}
+	if out := finishRunWith(ctx, st, me, Outcome{Run: done}, store.StatusDone, nil, store.Ending{Summaries: map[string]float64{"test/loss": 1}}); out.Status != store.StatusDone {
+		t.Fatalf("run %d: %s, want done", done.ID, out.Status)
+	}
+	// Behind the store's back, as another program might: the read fails
+	// with "no such table: summaries".
+	raw, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `ALTER TABLE summaries RENAME TO summaries_away`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	rep := &divergedAndFailed{}
+	res, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep})
+	if err == nil || res != nil {
+		t.Fatalf("Execute returned a report: %v, error %v; want no report and the read's error", res != nil, err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "±Inf loss or perplexity") || !strings.Contains(msg, "summaries") || !strings.Contains(msg, "no such table") {
+		t.Errorf("Execute = %q, want one line naming the ±Inf losses looked for, the summaries read and the cause", msg)
+	}
+	if len(rep.calls) != 0 || len(rep.all()) != 0 {
+		t.Errorf("reporter told %q and %d ends, want nothing", rep.calls, len(rep.all()))
+	}
+	if r, err := st.RunByID(ctx, sub.Runs[1].ID); err != nil || r.Status != store.StatusQueued {
+		t.Errorf("the queued run is %s (%v), want still queued", r.Status, err)
+	}
+}
+
+// FuzzLossKeyHas: every key metrics.IsLoss takes for a loss or a
+// perplexity contains one of lossKeyHas, so divergedBefore, which has the
+// store return only the ±Inf summaries whose keys do, counts the runs a
+// full read tested by metrics.InfiniteLoss would.
+func FuzzLossKeyHas(f *testing.F) {
+	for _, d := range metrics.All() {
+		k := strings.Replace(d.Key, "@N", "@8", 1)
+		f.Add(k)
+		f.Add("best/" + k)
+	}
+	for _, k := range []string{"test/loss@194", "best/test/loss@1", "a/ppl", "x/loss@08", "/loss", "valid/loss/x", "best/best/valid/loss"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		if !metrics.IsLoss(key) {
+			return
+		}
+		for _, sub := range lossKeyHas {
+			if strings.Contains(key, sub) {
+				return
+			}
+		}
+		t.Errorf("IsLoss(%q) but the key contains none of %q: divergedBefore would not read it", key, lossKeyHas)
+	})
 }
