@@ -122,9 +122,11 @@ type GaveUpReporter interface {
 // FailedBeforeReporter is a Reporter told, right after Start, how many
 // runs of the plan had failed before this execution: Execute skips them
 // (--retry-failed requeues them first), as it does done runs, which
-// Start's done counts. Execute tells a Reporter that implements it; the
-// bars of package progress do, so that the overall line counts them failed
-// and does not stop short of them with nothing said.
+// Start's done counts. Execute tells a Reporter that implements it, 0
+// included, before anything else happens; the reporters of package
+// progress do, so that the bars' overall line counts them failed and does
+// not stop short of them with nothing said, and the log's first line,
+// printed then, counts them too.
 type FailedBeforeReporter interface {
 	FailedBefore(n int)
 }
@@ -272,7 +274,7 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 		}
 		opt.Reporter.Start(len(plan), done-diverged, steps)
 		defer opt.Reporter.Wait()
-		if fr, ok := opt.Reporter.(FailedBeforeReporter); ok && failed > 0 {
+		if fr, ok := opt.Reporter.(FailedBeforeReporter); ok {
 			fr.FailedBefore(failed)
 		}
 	}

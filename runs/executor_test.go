@@ -678,6 +678,38 @@ func TestExecuteTellsFailedBefore(t *testing.T) {
 	}
 }
 
+// TestExecuteTellsNoneFailedBefore: Execute tells a FailedBeforeReporter
+// right after Start even when no run failed before (0), so that the log
+// reporter, which prints its first line then, never holds it back until
+// a run starts (after lines of runs waited for). A plan of done runs
+// starts none.
+func TestExecuteTellsNoneFailedBefore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "none-before.db"))
+	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot, additive]}}")
+	sub, err := Submit(ctx, st, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := store.Owner{Host: "here", PID: os.Getpid()}
+	for _, r := range sub.Runs {
+		if c, err := st.Claim(ctx, r.ID, me, 0); err != nil || !c.Claimed {
+			t.Fatalf("claim: %+v, %v", c, err)
+		}
+		if out := finishRunWith(ctx, st, me, Outcome{Run: r}, store.StatusDone, nil, store.Ending{Summaries: map[string]float64{"test/loss": 1}}); out.Status != store.StatusDone {
+			t.Fatalf("run %d: %s, want done", r.ID, out.Status)
+		}
+	}
+	rep := &failedBefore{}
+	if _, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Start(2, 2, 0)", "FailedBefore(0)"}; !slices.Equal(rep.calls, want) {
+		t.Errorf("reporter told %q, want %q", rep.calls, want)
+	}
+}
+
 // divergedAndFailed is failedBefore that records DivergedBefore too.
 type divergedAndFailed struct{ failedBefore }
 
