@@ -45,10 +45,15 @@
 // # Log
 //
 // A first line announces the plan ("runs: 3 planned, 1 already done"),
-// with the runs stored done with a ±Inf loss or perplexity by an old
-// build counted apart, in the words of run's note (", 2 stored done with
-// a loss or perplexity of ±Inf by a build before 2026-12-06, so counted
-// as failed"): they are not done. Then one line per run start,
+// with the counts the bars' overall line shows: the runs that failed
+// before this execution, which it skips (", 1 failed before":
+// runs.FailedBeforeReporter), and those stored done with a ±Inf loss or
+// perplexity by an old build counted apart, in the words of run's note
+// (", 2 stored done with a loss or perplexity of ±Inf by a build before
+// 2026-12-06, so counted as failed"): they are not done. The line is
+// printed when runs.Execute tells how many failed before, right after
+// Start (or, for a caller that does not, before the next line). Then one
+// line per run start,
 // evaluation, end and skip, each stamped with the time; a run's end also
 // says how many runs are done and the overall ETA (not after an
 // interrupted run: the others stop too). Of consecutive

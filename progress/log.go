@@ -16,6 +16,7 @@ import (
 
 var (
 	_ runs.GaveUpReporter         = (*logger)(nil)
+	_ runs.FailedBeforeReporter   = (*logger)(nil)
 	_ runs.DivergedBeforeReporter = (*logger)(nil)
 )
 
@@ -36,6 +37,13 @@ type logger struct {
 	// diverged is how many runs of the plan were stored done with a ±Inf
 	// loss or perplexity (runs.DivergedBeforeReporter), told before Start.
 	diverged int
+	// header is Start's line, not printed yet: FailedBefore, told right
+	// after Start, adds its count to it and prints it; any other line
+	// (or Wait) prints it first, for a caller that never tells
+	// FailedBefore. done is Start's count of done runs, failed
+	// FailedBefore's.
+	header       bool
+	done, failed int
 	// skipped is the reason of the last line, when it was a skip, and
 	// more how many skips for the same reason came after it, not printed
 	// yet: an interrupted sweep would list every run left with the same
@@ -50,9 +58,10 @@ func (l *logger) printf(format string, args ...any) {
 	l.printfLocked(format, args...)
 }
 
-// printfLocked is printf with l.mu held: the skips counted so far, then
-// the line.
+// printfLocked is printf with l.mu held: Start's line if it is not
+// printed yet, the skips counted so far, then the line.
 func (l *logger) printfLocked(format string, args ...any) {
+	l.flushHeader()
 	l.flushSkips()
 	l.skipped = ""
 	fmt.Fprintf(l.w, "%s "+format+"\n", append([]any{l.now().Format("15:04:05")}, args...)...)
@@ -71,22 +80,44 @@ func (l *logger) flushSkips() {
 	l.more = 0
 }
 
+// Start keeps the plan's line until FailedBefore (runs.Execute tells it
+// right after Start, with 0 when no run failed before), or any other
+// line, prints it: that line counts the runs that failed before too.
 func (l *logger) Start(total, done, steps int) {
-	l.mu.Lock()
-	l.total = total
-	l.mu.Unlock()
 	l.eta.start(total, done, steps)
-	if total < 0 {
-		return // a queue worker: no plan to announce (runs.Unplanned)
-	}
 	l.mu.Lock()
-	diverged := l.diverged
-	l.mu.Unlock()
-	if diverged > 0 {
-		l.printf("runs: %d planned, %d already done, %d stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed", total, done, diverged)
+	defer l.mu.Unlock()
+	l.total, l.done = total, done
+	// A queue worker has no plan to announce (runs.Unplanned).
+	l.header = total >= 0
+}
+
+// flushHeader prints Start's line if it is not printed yet, with l.mu
+// held: the runs planned, already done, failed before, and stored done
+// with a ±Inf loss or perplexity — the counts the bars show.
+func (l *logger) flushHeader() {
+	if !l.header {
 		return
 	}
-	l.printf("runs: %d planned, %d already done", total, done)
+	l.header = false
+	line := fmt.Sprintf("runs: %d planned, %d already done", l.total, l.done)
+	if l.failed > 0 {
+		line += fmt.Sprintf(", %d failed before", l.failed)
+	}
+	if l.diverged > 0 {
+		line += fmt.Sprintf(", %d stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed", l.diverged)
+	}
+	fmt.Fprintf(l.w, "%s %s\n", l.now().Format("15:04:05"), line)
+}
+
+// FailedBefore counts, on Start's line, the runs of the plan that had
+// failed before this execution (runs.FailedBeforeReporter), which it
+// skips, and prints that line.
+func (l *logger) FailedBefore(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failed += n
+	l.flushHeader()
 }
 
 // DivergedBefore counts apart, on Start's line, the runs of the plan
@@ -132,6 +163,7 @@ func (l *logger) GaveUp(run store.Run, steps int) { l.eta.gaveUp(run.ID, steps) 
 func (l *logger) Wait() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.flushHeader()
 	l.flushSkips()
 }
 

@@ -327,6 +327,67 @@ func TestLogDivergedBefore(t *testing.T) {
 	}
 }
 
+// TestLogFailedBefore: the log's first line counts what the bars' overall
+// line shows: the runs planned, already done, failed before (skipped:
+// runs.FailedBeforeReporter, told right after Start) and stored done with
+// a ±Inf loss. It said "runs: 6 planned, 1 already done" of a plan with
+// 2 runs failed before, which the bars counted "2 failed". The line is
+// printed as FailedBefore is told (0 included), before any run starts,
+// and by the first other line or Wait for a caller that never tells it.
+func TestLogFailedBefore(t *testing.T) {
+	t.Parallel()
+	const header = "03:04:05 runs: 6 planned, 1 already done"
+	const diverged = ", 2 stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed"
+	for _, tc := range []struct {
+		name     string
+		diverged int
+		failed   int // -1: FailedBefore not told
+		want     string
+	}{
+		{"failed before", 0, 2, header + ", 2 failed before\n"},
+		{"failed before and diverged", 2, 2, header + ", 2 failed before" + diverged + "\n"},
+		{"none failed", 0, 0, header + "\n"},
+		{"diverged alone", 2, 0, header + diverged + "\n"},
+		{"not told", 0, -1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClock()
+			var buf bytes.Buffer
+			l := newLog(&buf, func() time.Time { return c.now() })
+			if tc.diverged > 0 {
+				l.DivergedBefore(tc.diverged)
+			}
+			l.Start(6, 1, 100)
+			if tc.failed >= 0 {
+				l.FailedBefore(tc.failed)
+			}
+			if got := buf.String(); got != tc.want {
+				t.Fatalf("after Start and FailedBefore the log is\n%q\nwant\n%q", got, tc.want)
+			}
+			c.advance(time.Second)
+			r := l.Begin(store.Run{ID: 6, Experiment: "x", Seed: 6}, 0, 100)
+			r.End(store.StatusDone, nil)
+			l.Wait()
+			first := tc.want
+			if tc.failed < 0 {
+				first = "03:04:06 runs: 6 planned, 1 already done\n" // printed before Begin's line
+			}
+			want := first + "03:04:06 x/seed=6: start\n03:04:06 x/seed=6: done (2/6 runs done, ETA 0s)\n"
+			if got := buf.String(); got != want {
+				t.Errorf("log\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+	// A plan whose runs were all done before: Wait prints the line.
+	var buf bytes.Buffer
+	l := newLog(&buf, func() time.Time { return newClock().now() })
+	l.Start(2, 2, 0)
+	l.Wait()
+	if want := "03:04:05 runs: 2 planned, 2 already done\n"; buf.String() != want {
+		t.Errorf("log %q, want %q", buf.String(), want)
+	}
+}
+
 // TestBarsDivergedBefore: the bars count failed the runs stored done with
 // a ±Inf loss or perplexity (runs.DivergedBeforeReporter), which Start's
 // done leaves out, as they count those that failed before: the overall

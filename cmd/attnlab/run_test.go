@@ -216,6 +216,49 @@ seeds: [1, 2]
 	}
 }
 
+// TestRunLogFailedBefore: run's log (stderr not a terminal) counts on its
+// first line the runs that failed before, which it skips, as the bars
+// count them: it said "3 planned, 2 already done" of a plan whose third
+// run had failed.
+func TestRunLogFailedBefore(t *testing.T) {
+	dir := t.TempDir()
+	exp := writeIn(t, dir, "before.yaml", `name: before
+task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
+model:
+  name: seq2seq-rnn
+  embed: 8
+  encoder: {name: lstm, hidden: 8}
+  attention: {name: dot}
+train:
+  optimizer: {name: sgd, lr: 0.01}
+  batch_size: 16
+  steps: 10
+  eval_every: 10
+seeds: [1, 2, 3]
+`)
+	db := filepath.Join(dir, "before.db")
+	wantOK(t, attnlab(t, "run", exp, "--db", db, "-q"))
+	sqldb, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sqldb.Exec(`UPDATE runs SET status = 'failed', error = 'boom' WHERE id = 2`); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("%d runs made failed, want 1", n)
+	}
+	sqldb.Close()
+	r := attnlab(t, "run", exp, "--db", db)
+	noTrace(t, r)
+	if r.code != exitFailure {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	const planned = " runs: 3 planned, 2 already done, 1 failed before\n"
+	if !strings.Contains(r.stderr, planned) || strings.Index(r.stderr, planned) != 8 {
+		t.Errorf("stderr\n%s\nwant it to begin with the line%s", r.stderr, planned)
+	}
+}
+
 // TestRunPartlyDiverged: when only some of the plan's done runs were
 // stored done with a ±Inf loss or perplexity (by a build before runs
 // failed such a run), run and compare print the table of the others, and
