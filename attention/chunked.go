@@ -149,6 +149,19 @@ func newFlash(c *call, q, k *tensor.Tensor, scale float32, blk int) *flash {
 // query of a decoding step needs one row, not blk).
 func (f *flash) tileLen() int { return min(f.blk, f.tq) * min(f.blk, f.tk) }
 
+// readRows returns the keys from…to−1 of batch row bb that the tile loop
+// may read: those of the tiles that meet the keys between lo of query 0
+// and hi of the last query (both grow with the query), outside which no
+// tile is live. A decoding step over a long cache with a band reads a
+// few tiles of it, and cleanRowsIn scans no more than those.
+func (f *flash) readRows(bb int) (from, to int) {
+	if f.tq == 0 {
+		return 0, 0
+	}
+	lo, hi := f.m.lo(bb, 0), f.m.hi(bb, f.tq-1)
+	return lo / f.blk * f.blk, min(f.tk, (hi+f.blk-1)/f.blk*f.blk)
+}
+
 // tile computes the scaled scores of a tile of head h, plus the position
 // bias, into f.scores (qb×kb).
 func (f *flash) tile(bb, h, i0, qb, j0, kb int) []float32 {
@@ -184,9 +197,10 @@ func (f *flash) forward() *tensor.Tensor {
 	mx := make([]float32, min(blk, tq))
 	sum := make([]float64, min(blk, tq))
 	for bb := 0; bb < b; bb++ {
+		from, to := f.readRows(bb)
 		for h := 0; h < f.h; h++ {
 			// The values dropped for every query are not read (cleanRows).
-			vh, ldvh := f.m.cleanRows(f.v.Data[bb*tk*ldv+h*dv:], ldv, dv, tk, bb, tq)
+			vh, ldvh := f.m.cleanRowsIn(f.v.Data[bb*tk*ldv+h*dv:], ldv, dv, tk, bb, tq, from, to)
 			for i0 := 0; i0 < tq; i0 += blk {
 				qb := min(blk, tq-i0)
 				for r := range qb {
@@ -266,6 +280,7 @@ func (f *flash) backward(out *tensor.Tensor, g [][]float32) {
 		}
 	}
 	for bb := 0; bb < b; bb++ {
+		from, to := f.readRows(bb)
 		for h := 0; h < f.h; h++ {
 			// The keys for dq, the queries for dk and the values for dP,
 			// without the NaNs of rows that no query reads (cleanRows,
@@ -273,12 +288,12 @@ func (f *flash) backward(out *tensor.Tensor, g [][]float32) {
 			var kh, qh []float32
 			ldk, ldqc := ldq, ldq
 			if gq != nil {
-				kh, ldk = f.m.cleanRows(f.k.Data[bb*tk*ldq+h*d:], ldq, d, tk, bb, tq)
+				kh, ldk = f.m.cleanRowsIn(f.k.Data[bb*tk*ldq+h*d:], ldq, d, tk, bb, tq, from, to)
 			}
 			if gk != nil {
 				qh, ldqc = f.m.cleanQueries(f.q.Data[bb*tq*ldq+h*d:], ldq, d, tq, bb)
 			}
-			vh, ldvh := f.m.cleanRows(f.v.Data[bb*tk*ldv+h*dv:], ldv, dv, tk, bb, tq)
+			vh, ldvh := f.m.cleanRowsIn(f.v.Data[bb*tk*ldv+h*dv:], ldv, dv, tk, bb, tq, from, to)
 			for j0 := 0; j0 < tk; j0 += blk {
 				kb := min(blk, tk-j0)
 				for i0 := 0; i0 < tq; i0 += blk {

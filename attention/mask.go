@@ -215,6 +215,15 @@ func (m *maskView) maskRow(x []float32, b, i, j0 int) {
 // read here: which keys it drops for every query is known only from all
 // of it (see doc.go).
 func (m *maskView) cleanRows(x []float32, ld, d, n, b, nq int) ([]float32, int) {
+	return m.cleanRowsIn(x, ld, d, n, b, nq, 0, n)
+}
+
+// cleanRowsIn is cleanRows for a product that reads only rows from…to−1
+// (the flash tile loop: the tiles that meet the keys the band and the
+// causal rule leave): the rows outside them are not scanned, so that a
+// decoding step over a long cache with a band does not scan the keys
+// before the band.
+func (m *maskView) cleanRowsIn(x []float32, ld, d, n, b, nq, from, to int) ([]float32, int) {
 	if nq <= 0 || n <= 0 {
 		return x, ld
 	}
@@ -229,7 +238,7 @@ func (m *maskView) cleanRows(x []float32, ld, d, n, b, nq int) ([]float32, int) 
 		return x, ld // nothing dropped for every query
 	}
 	var c []float32
-	for j := 0; j < n; j++ {
+	for j := max(0, from); j < min(n, to); j++ {
 		if !dropped(j) {
 			if row == nil && j < hi {
 				j = hi - 1 // only the rule's ends are dropped

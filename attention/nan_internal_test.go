@@ -345,3 +345,49 @@ func TestNaNScores(t *testing.T) {
 		}
 	}
 }
+
+// TestBandDecodeReadsOnlyItsTiles: a decoding step of causal
+// sliding-window attention over a long cache (one query at position
+// tk−1 = 1003, a band of 8 keys 996…1003, tiles of 8) reads the cache's
+// last two tiles (992…1003), not the keys and values before them: NaNs
+// there change nothing, and the step makes no copy for them (cleanRows
+// scans only the rows the tile loop reads; scanning every key before the
+// band made each step cost a pass over the whole cache). A NaN in the
+// band's first tile before the band (994) is read, and zeroed.
+func TestBandDecodeReadsOnlyItsTiles(t *testing.T) {
+	const tk, hd, heads = 1004, 8, 2
+	a, err := New("sliding-window", map[string]any{"window": 8, "block": 8}, Dims{Query: hd, Key: hd, Value: hd, Heads: heads, Causal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := tensor.NewRNG(3)
+	Init(a, rng)
+	q := rng.Normal(tensor.New(1, 1, heads*hd), 0, 1)
+	k, v := rng.Normal(tensor.New(1, tk, heads*hd), 0, 1), rng.Normal(tensor.New(1, tk, heads*hd), 0, 1)
+	sw := a.(*SlidingWindow)
+	step := func() *tensor.Tensor {
+		ctx, _ := sw.attendAt(q, k, v, nil, []int{tk - 1})
+		return ctx
+	}
+	want := append([]float32(nil), step().Data...)
+	same := func(when string) {
+		t.Helper()
+		got := step().Data
+		for x := range want {
+			if math.Float32bits(got[x]) != math.Float32bits(want[x]) {
+				t.Fatalf("%s: context[%d] = %v, want %v", when, x, got[x], want[x])
+			}
+		}
+	}
+	nan := float32(math.NaN())
+	finite := testing.AllocsPerRun(20, func() { step() })
+	for j := 0; j < 992; j++ { // the keys before the tiles the band meets
+		k.Data[j*heads*hd+1], v.Data[j*heads*hd+hd+2] = nan, nan
+	}
+	same("NaNs before the band's tiles")
+	if poisoned := testing.AllocsPerRun(20, func() { step() }); poisoned != finite {
+		t.Fatalf("a step with NaNs before the band's tiles makes %v allocations, with none %v: the rows before them were scanned", poisoned, finite)
+	}
+	v.Data[994*heads*hd+3] = nan // in the band's first tile, before the band
+	same("a NaN value in the band's first tile")
+}
