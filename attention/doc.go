@@ -76,9 +76,10 @@
 // row); a key or value one query reads and another does not (causal:
 // key j, read by the queries from j on, can also reach the dq and the
 // context of the queries before j); a key other queries read, in the dq
-// of a row with nothing to attend; and the query of such a row in the
-// gradients of the parameters that map it (additive's W_q, general's W,
-// multi-head's projections). Every variant honours
+// of a row with nothing to attend; and the query of such a row, or a
+// key or value no query reads, in the gradients of the parameters that
+// map it (additive's W_q and W_k, general's W, multi-head's projections:
+// dW = Xᵀ·dY reads every row of X). Every variant honours
 // key-padding and causal masks. Linear and performer attention honour only masks of the
 // form row × key (× causal), which covers padding and causal masks and
 // their products; they panic on any other mask rather than return a wrong
