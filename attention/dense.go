@@ -195,20 +195,29 @@ func (a *Dense) Prepare(k, v, mask *tensor.Tensor) Prepared {
 	if a.dims.Positions != nil { // keys move with the queries' positions: nothing to prepare
 		return plain{a, k, v, mask}
 	}
-	return &preparedDense{a: a, k: k, ks: a.score.Keys(k), v: v, mask: mask}
+	ks := a.score.Keys(k)
+	return &preparedDense{a: a, k: k, ks: ks, v: v, mask: mask, finite: allFinite(ks.Data) && allFinite(v.Data)}
 }
 
 type preparedDense struct {
 	a        *Dense
 	k, ks, v *tensor.Tensor
 	mask     *tensor.Tensor
+	// finite: every mapped key and value is finite, checked once here, so
+	// that no step scans the rows the mask drops for a NaN (cleanRows):
+	// a decoder attends over the same keys and values at every step.
+	finite bool
 }
 
 func (p *preparedDense) Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor) {
 	c := p.a.newCall(q, p.k, p.v, p.mask, nil)
+	c.m.finite = p.finite
 	ctx, w := p.a.attend(c, p.ks)
 	return ctx, c.weightsOut(w)
 }
+
+// allFinite reports whether every element of x is finite.
+func allFinite(x []float32) bool { return finiteRow(x) }
 
 // Select returns the prepared form for the rows idx of the batch (see
 // RowSelector). Nothing is gathered: the rows' queries are laid out as
@@ -217,7 +226,7 @@ func (p *preparedDense) Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor) {
 // keys, values and mask are gathered instead, not mapped again.
 func (p *preparedDense) Select(idx []int) Prepared {
 	if p.a.dims.Causal || p.a.heads > 1 {
-		out := &preparedDense{a: p.a, k: gatherRows(p.k, idx), ks: gatherRows(p.ks, idx), mask: gatherRows(p.mask, idx)}
+		out := &preparedDense{a: p.a, k: gatherRows(p.k, idx), ks: gatherRows(p.ks, idx), mask: gatherRows(p.mask, idx), finite: p.finite}
 		out.v = out.k
 		if p.v != p.k {
 			out.v = gatherRows(p.v, idx)
@@ -294,7 +303,7 @@ func (g *groupedDense) Attend(q *tensor.Tensor) (ctx, weights *tensor.Tensor) {
 		if g.p.v != g.p.k {
 			v = gatherRows(g.p.v, g.src)
 		}
-		pd := &preparedDense{a: g.p.a, k: k, ks: gatherRows(g.p.ks, g.src), v: v, mask: gatherRows(g.p.mask, g.src)}
+		pd := &preparedDense{a: g.p.a, k: k, ks: gatherRows(g.p.ks, g.src), v: v, mask: gatherRows(g.p.mask, g.src), finite: g.p.finite}
 		return pd.Attend(q)
 	}
 	b, d := g.p.k.Dim(0), q.Dim(2)

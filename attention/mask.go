@@ -33,6 +33,11 @@ type maskView struct {
 	// of that form; nil for other masks. maskRow uses it to mask a row
 	// without reading the mask element by element.
 	prefix []int
+	// finite: the caller knows every key and value row of the call to be
+	// finite (a prepared form checks its keys and values once, where a
+	// decoder would scan the dropped rows at every step): cleanRows has
+	// nothing to find and scans nothing.
+	finite bool
 }
 
 // newMaskView checks that mask (nil, or rank ≤ 3) broadcasts to [B,Tq,Tk]
@@ -224,7 +229,7 @@ func (m *maskView) cleanRows(x []float32, ld, d, n, b, nq int) ([]float32, int) 
 // decoding step over a long cache with a band does not scan the keys
 // before the band.
 func (m *maskView) cleanRowsIn(x []float32, ld, d, n, b, nq, from, to int) ([]float32, int) {
-	if nq <= 0 || n <= 0 {
+	if m.finite || nq <= 0 || n <= 0 {
 		return x, ld
 	}
 	lo, hi := min(n, m.lo(b, 0)), min(n, m.hi(b, nq-1))

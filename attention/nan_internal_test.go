@@ -391,3 +391,45 @@ func TestBandDecodeReadsOnlyItsTiles(t *testing.T) {
 	v.Data[994*heads*hd+3] = nan // in the band's first tile, before the band
 	same("a NaN value in the band's first tile")
 }
+
+// TestPreparedChecksFiniteOnce: a prepared form checks its keys and values
+// once, so that a decoder's steps do not scan the dropped rows for a NaN
+// at every step (maskView.finite), and still does not read a NaN in a
+// masked value when there is one.
+func TestPreparedChecksFiniteOnce(t *testing.T) {
+	const b, s, hd = 2, 5, 4
+	for _, variant := range []string{"additive", "scaled-dot"} {
+		a, err := New(variant, nil, Dims{Query: hd, Key: hd, Value: hd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in, ok := a.(interface{ Init(*tensor.RNG) }); ok {
+			in.Init(tensor.NewRNG(1))
+		}
+		rng := tensor.NewRNG(2)
+		k := rng.Normal(tensor.New(b, s, hd), 0, 1)
+		v := rng.Normal(tensor.New(b, s, hd), 0, 1)
+		q := rng.Normal(tensor.New(b, 1, hd), 0, 1)
+		mask := tensor.Full(1, b, 1, s)
+		mask.Data[s+3], mask.Data[s+4] = 0, 0 // row 1 keeps keys 0–2
+		pd, ok := Prepare(a, k, v, mask).(*preparedDense)
+		if !ok {
+			t.Fatalf("%s: Prepare gave %T, want a *preparedDense", variant, Prepare(a, k, v, mask))
+		}
+		if !pd.finite {
+			t.Fatalf("%s: finite keys and values not marked finite", variant)
+		}
+		want, _ := pd.Attend(q)
+		v.Data[(s+4)*hd+1] = float32(math.NaN()) // a masked value
+		pd = Prepare(a, k, v, mask).(*preparedDense)
+		if pd.finite {
+			t.Fatalf("%s: values with a NaN marked finite", variant)
+		}
+		got, _ := pd.Attend(q)
+		for i, w := range want.Data {
+			if math.Float32bits(got.Data[i]) != math.Float32bits(w) {
+				t.Fatalf("%s: context[%d] = %v with a NaN in a masked value, want %v", variant, i, got.Data[i], w)
+			}
+		}
+	}
+}
