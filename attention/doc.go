@@ -68,7 +68,9 @@
 // read, so a NaN there changes nothing, on every path (TestNaNScores).
 // The products still run over them (weight 0), with a copy zeroing those
 // rows only when one of them is not finite: only those rows are scanned,
-// so finite inputs cost no copy and no pass. Still read, with weight 0,
+// so finite inputs cost no copy and no pass (a prepared form, which a
+// decoder attends with at every step, checks its keys and values once
+// when prepared and then scans nothing while they are finite). Still read, with weight 0,
 // so that a NaN there makes results NaN (0·NaN is NaN), because telling
 // them apart would cost a pass over every row of the mask or of the
 // operand: a key or value that a mask varying by query ([B,Tq,Tk])
