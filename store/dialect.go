@@ -506,6 +506,11 @@ type dialect interface {
 	// contains is a condition that col contains the text bound to its
 	// one placeholder, compared byte for byte (case counts).
 	contains(col string) string
+	// infinite is a condition that col may hold +Inf or −Inf, with two
+	// placeholders bound to them: on SQLite also any TEXT value (a
+	// hand-written 'Inf', which database/sql reads as +Inf), so the
+	// caller tests each value read.
+	infinite(col string) string
 	// pointText is the text of key at the top of a run's sweep point
 	// (r.point, JSON), NULL when it has none.
 	pointText(key string) string

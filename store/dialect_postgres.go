@@ -181,6 +181,9 @@ func (postgresDialect) number() string              { return "CAST(? AS DOUBLE P
 func (postgresDialect) pointText(key string) string {
 	return "(CAST(r.point AS json) ->> '" + key + "')"
 }
+func (postgresDialect) infinite(col string) string {
+	return `(` + col + ` = CAST(? AS DOUBLE PRECISION) OR ` + col + ` = CAST(? AS DOUBLE PRECISION))`
+}
 func (postgresDialect) skipLocked() string         { return " FOR UPDATE OF r SKIP LOCKED" }
 func (postgresDialect) rowLock(mode string) string { return " FOR " + mode }
 func (postgresDialect) typed(t string) string      { return "CAST(? AS " + t + ")" }

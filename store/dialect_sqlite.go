@@ -98,6 +98,12 @@ func (sqliteDialect) rowLock(string) string       { return "" }
 func (sqliteDialect) typed(string) string         { return "?" }
 func (sqliteDialect) storable(string) bool        { return true }
 
+// infinite: a TEXT value too, which SQLite keeps as text in the REAL
+// column (a hand-written 'Inf' that database/sql reads as +Inf).
+func (sqliteDialect) infinite(col string) string {
+	return `(` + col + ` = ? OR ` + col + ` = ? OR typeof(` + col + `) = 'text')`
+}
+
 // bulkMetrics: SQLite has no bulk path faster than its multi-row INSERTs.
 func (sqliteDialect) bulkMetrics(context.Context, *Tx, int64, int64, func() (metricRowRaw, bool, error)) (bool, error) {
 	return false, nil

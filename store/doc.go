@@ -102,9 +102,10 @@
 // dialect_postgres.go: placeholders ($n), the migrations' DDL, how the
 // schema version is kept, errors (busy, foreign keys), the clock,
 // timestamps, id and name lists bound as one JSON parameter, hash-prefix
-// and substring matching, the --where compiler's number placeholders, and
-// the claim's row locking. The store's *sql.DB and transactions (handle, Tx) rebind every
-// query, so code of the package that calls s.db or tx methods is portable.
+// and substring matching, the ±Inf test, the --where compiler's number
+// placeholders, and the claim's row locking. The store's *sql.DB and
+// transactions (handle, Tx) rebind every query, so code of the package
+// that calls s.db or tx methods is portable.
 //
 // # Concurrency and locking
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -592,7 +593,8 @@ func (s *Store) Summaries(ctx context.Context, runIDs []int64) (map[int64]map[st
 }
 
 // InfiniteSummaries returns the summaries of the given runs whose value
-// is +Inf or −Inf and whose key contains one of keyHas (byte for byte;
+// is +Inf or −Inf as Summaries reads it (on SQLite, also a value written
+// by hand as text, 'Inf') and whose key contains one of keyHas (byte for byte;
 // any key when keyHas is empty): run id → key → value. Runs without such
 // a summary are absent. The database selects the rows, so only those
 // cross the connection: package runs tells, among thousands of done runs,
@@ -604,7 +606,7 @@ func (s *Store) InfiniteSummaries(ctx context.Context, runIDs []int64, keyHas ..
 		return map[int64]map[string]float64{}, nil
 	}
 	q := `SELECT run_id, key, value FROM summaries
-		WHERE run_id IN (` + s.d.int64s() + `) AND (value = ` + s.d.number() + ` OR value = ` + s.d.number() + `)`
+		WHERE run_id IN (` + s.d.int64s() + `) AND ` + s.d.infinite("value")
 	args := []any{idList(runIDs), math.Inf(1), math.Inf(-1)}
 	if len(keyHas) > 0 {
 		conds := make([]string, len(keyHas))
@@ -621,6 +623,15 @@ func (s *Store) InfiniteSummaries(ctx context.Context, runIDs []int64, keyHas ..
 	out, err := scanRunValues(rows)
 	if err != nil {
 		return nil, fmt.Errorf("store: read ±Inf summaries: %w", err)
+	}
+	// The condition may select more (SQLite: any TEXT value, as 'Inf'
+	// written by hand, which Summaries reads as +Inf): keep what Summaries
+	// would read as ±Inf.
+	for id, m := range out {
+		maps.DeleteFunc(m, func(_ string, v float64) bool { return !math.IsInf(v, 0) })
+		if len(m) == 0 {
+			delete(out, id)
+		}
 	}
 	return out, nil
 }

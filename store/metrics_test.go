@@ -406,6 +406,57 @@ func testInfiniteSummaries(t *testing.T) {
 	}
 }
 
+// TestInfiniteSummariesText: on SQLite a value written by hand as text
+// that is not a number ('Inf', '-infinity') stays text in the REAL column,
+// and Summaries reads it as database/sql parses it: ±Inf. InfiniteSummaries
+// returns it too (report counts such a run failed; runs.Execute counted it
+// done: "5 already done" over a closing "1 of 5 runs stored done with a
+// loss or perplexity of ±Inf"), and no text that is not ±Inf ('nan').
+func TestInfiniteSummariesText(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	rs := addExperiment(t, s, "e", 3)
+	for _, r := range rs {
+		if err := s.PutSummaries(ctx, r.ID, map[string]float64{"test/loss": 1, "best/valid/ppl": 2, "test/bleu": 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []struct {
+		id        int64
+		key, text string
+	}{
+		{rs[0].ID, "test/loss", "Inf"},
+		{rs[1].ID, "best/valid/ppl", "-infinity"},
+		{rs[2].ID, "test/loss", "nan"},
+		{rs[2].ID, "test/bleu", "Inf"},
+	} {
+		if _, err := s.db.ExecContext(ctx, `UPDATE summaries SET value = ? WHERE run_id = ? AND key = ?`, u.text, u.id, u.key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := []int64{rs[0].ID, rs[1].ID, rs[2].ID}
+	got, err := s.InfiniteSummaries(ctx, ids, "/loss", "/ppl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]map[string]float64{
+		rs[0].ID: {"test/loss": math.Inf(1)},
+		rs[1].ID: {"best/valid/ppl": math.Inf(-1)},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("InfiniteSummaries = %v, want %v", got, want)
+	}
+	// What Summaries reads, which report tests.
+	all, err := s.Summaries(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := all[rs[0].ID]["test/loss"]; !math.IsInf(v, 1) {
+		t.Errorf("Summaries read 'Inf' as %v, want +Inf", v)
+	}
+}
+
 func testArtifacts(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
