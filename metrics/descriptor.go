@@ -279,6 +279,12 @@ func IsLoss(key string) bool {
 	return ok && split != "" && (name == "loss" || name == "ppl")
 }
 
+// LossKeyParts are strings of which every loss or perplexity key (IsLoss)
+// contains one: SPLIT/loss, SPLIT/ppl, test/loss@N and their best/ forms.
+// A store can filter summaries by them (runs.Execute has it return only
+// the ±Inf summaries whose keys do) before IsLoss tests them exactly.
+var LossKeyParts = []string{"/loss", "/ppl"}
+
 // InfiniteLoss returns the first key of sums, in sorted order, that is a
 // loss or a perplexity (IsLoss) whose value is +Inf or −Inf, or "" when
 // there is none: the one test of a divergence in summaries. Package runs

@@ -203,3 +203,29 @@ func TestInfiniteLoss(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLossKeyParts: every key IsLoss takes for a loss or a
+// perplexity contains one of LossKeyParts, so runs.Execute, which has the
+// store return only the ±Inf summaries whose keys do, counts the runs a
+// full read tested by InfiniteLoss would.
+func FuzzLossKeyParts(f *testing.F) {
+	for _, d := range All() {
+		k := strings.Replace(d.Key, "@N", "@8", 1)
+		f.Add(k)
+		f.Add("best/" + k)
+	}
+	for _, k := range []string{"test/loss@194", "best/test/loss@1", "a/ppl", "x/loss@08", "/loss", "valid/loss/x", "best/best/valid/loss"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		if !IsLoss(key) {
+			return
+		}
+		for _, sub := range LossKeyParts {
+			if strings.Contains(key, sub) {
+				return
+			}
+		}
+		t.Errorf("IsLoss(%q) but the key contains none of %q: a store filtering by LossKeyParts would miss it", key, LossKeyParts)
+	})
+}

@@ -395,24 +395,18 @@ func Execute(ctx context.Context, st *store.Store, x *experiments.Experiment, op
 	return rep, ctx.Err()
 }
 
-// lossKeyHas are strings of which every loss or perplexity key
-// (metrics.IsLoss) contains one: SPLIT/loss, SPLIT/ppl, test/loss@N and
-// their best/ forms. divergedBefore has the store filter summaries by
-// them.
-var lossKeyHas = []string{"/loss", "/ppl"}
-
 // divergedBefore returns how many of the done runs ids were stored done
 // with a ±Inf loss or perplexity (metrics.InfiniteLoss) by a build before
 // 2026-12-06: runs that count as failed (see DivergedBeforeReporter). It
 // reads only their ±Inf summaries whose keys may be losses or
-// perplexities (lossKeyHas), not every summary of every done run;
+// perplexities (metrics.LossKeyParts), not every summary of every done run;
 // InfiniteLoss then tests those keys exactly, as it would the full
 // summaries.
 func divergedBefore(ctx context.Context, st *store.Store, ids []int64) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	sums, err := st.InfiniteSummaries(ctx, ids, lossKeyHas...)
+	sums, err := st.InfiniteSummaries(ctx, ids, metrics.LossKeyParts...)
 	if err != nil {
 		return 0, fmt.Errorf("runs: find the done runs stored with a ±Inf loss or perplexity: %w", err)
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/attnlab/attnlab/artifact"
 	"github.com/attnlab/attnlab/experiments"
-	"github.com/attnlab/attnlab/metrics"
 	"github.com/attnlab/attnlab/models"
 	"github.com/attnlab/attnlab/seq"
 	"github.com/attnlab/attnlab/store"
@@ -808,30 +807,4 @@ func TestExecuteDivergedReadFails(t *testing.T) {
 	if r, err := st.RunByID(ctx, sub.Runs[1].ID); err != nil || r.Status != store.StatusQueued {
 		t.Errorf("the queued run is %s (%v), want still queued", r.Status, err)
 	}
-}
-
-// FuzzLossKeyHas: every key metrics.IsLoss takes for a loss or a
-// perplexity contains one of lossKeyHas, so divergedBefore, which has the
-// store return only the ±Inf summaries whose keys do, counts the runs a
-// full read tested by metrics.InfiniteLoss would.
-func FuzzLossKeyHas(f *testing.F) {
-	for _, d := range metrics.All() {
-		k := strings.Replace(d.Key, "@N", "@8", 1)
-		f.Add(k)
-		f.Add("best/" + k)
-	}
-	for _, k := range []string{"test/loss@194", "best/test/loss@1", "a/ppl", "x/loss@08", "/loss", "valid/loss/x", "best/best/valid/loss"} {
-		f.Add(k)
-	}
-	f.Fuzz(func(t *testing.T, key string) {
-		if !metrics.IsLoss(key) {
-			return
-		}
-		for _, sub := range lossKeyHas {
-			if strings.Contains(key, sub) {
-				return
-			}
-		}
-		t.Errorf("IsLoss(%q) but the key contains none of %q: divergedBefore would not read it", key, lossKeyHas)
-	})
 }
