@@ -53,18 +53,24 @@ func decodeAll(t *testing.T, m Model, b *seq.Batch, opt DecodeOptions) string {
 	return out
 }
 
+// beamWithTable returns a function that decodes b with m by beam search
+// (beam 4, 8 tokens), with the token table or without, and formats the
+// hypotheses (decodeAll).
+func beamWithTable(t *testing.T, m Model, b *seq.Batch) func(table bool) string {
+	return func(table bool) string {
+		noTokTable = !table
+		defer func() { noTokTable = false }()
+		return decodeAll(t, m, b, DecodeOptions{Strategy: "beam", Beam: 4, MaxLen: 8, MinLen: 8})
+	}
+}
+
 // TestTokenTableBitwise: beam search with the table of embedding products
 // (tokTable) gives the hypotheses and log-probabilities of the full
 // product bit for bit, across batches under one Freeze and after the
 // weights change between two decodings.
 func TestTokenTableBitwise(t *testing.T) {
 	m, b := deepModel(t, 40)
-	opt := DecodeOptions{Strategy: "beam", Beam: 4, MaxLen: 8, MinLen: 8}
-	run := func(table bool) string {
-		noTokTable = !table
-		defer func() { noTokTable = false }()
-		return decodeAll(t, m, b, opt)
-	}
+	run := beamWithTable(t, m, b)
 	want := run(false)
 	if got := run(true); got != want {
 		t.Fatalf("with the table:\n%s\nwithout:\n%s", got, want)
@@ -113,12 +119,7 @@ func TestTokenTableBitwise(t *testing.T) {
 func TestTokenTableOnlyWhenBitwise(t *testing.T) {
 	for _, embed := range []int{200, 512} {
 		m, b := deepModelEmbed(t, 40, embed)
-		opt := DecodeOptions{Strategy: "beam", Beam: 4, MaxLen: 8, MinLen: 8}
-		run := func(table bool) string {
-			noTokTable = !table
-			defer func() { noTokTable = false }()
-			return decodeAll(t, m, b, opt)
-		}
+		run := beamWithTable(t, m, b)
 		want := run(false)
 		if got := run(true); got != want {
 			t.Fatalf("embeddings of %d, with the table:\n%s\nwithout:\n%s", embed, got, want)

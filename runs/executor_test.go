@@ -654,20 +654,9 @@ func TestExecuteTellsFailedBefore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := openStore(t, filepath.Join(t.TempDir(), "before.db"))
-	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot, additive]}}")
-	sub, err := Submit(ctx, st, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	me := store.Owner{Host: "here", PID: os.Getpid()}
-	for _, r := range sub.Runs {
-		if c, err := st.Claim(ctx, r.ID, me, 0); err != nil || !c.Claimed {
-			t.Fatalf("claim: %+v, %v", c, err)
-		}
-		if out := finishRun(ctx, st, me, Outcome{Run: r}, store.StatusFailed, errors.New("boom")); out.Status != store.StatusFailed {
-			t.Fatalf("run %d: %s, want failed", r.ID, out.Status)
-		}
-	}
+	x := twoRunsEnded(t, st, func(me store.Owner, r store.Run) Outcome {
+		return finishRun(ctx, st, me, Outcome{Run: r}, store.StatusFailed, errors.New("boom"))
+	}, store.StatusFailed)
 	rep := &failedBefore{}
 	if _, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep}); err != nil {
 		t.Fatal(err)
@@ -686,6 +675,24 @@ func TestExecuteTellsNoneFailedBefore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st := openStore(t, filepath.Join(t.TempDir(), "none-before.db"))
+	x := twoRunsEnded(t, st, func(me store.Owner, r store.Run) Outcome {
+		return finishRunWith(ctx, st, me, Outcome{Run: r}, store.StatusDone, nil, store.Ending{Summaries: map[string]float64{"test/loss": 1}})
+	}, store.StatusDone)
+	rep := &failedBefore{}
+	if _, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Start(2, 2, 0)", "FailedBefore(0)"}; !slices.Equal(rep.calls, want) {
+		t.Errorf("reporter told %q, want %q", rep.calls, want)
+	}
+}
+
+// twoRunsEnded submits the two runs of sweep4 with seed 1 (dot and
+// additive attention) to st, claims each and ends it with end, which must
+// leave it want, and returns the experiment.
+func twoRunsEnded(t *testing.T, st *store.Store, end func(store.Owner, store.Run) Outcome, want store.Status) *experiments.Experiment {
+	t.Helper()
+	ctx := context.Background()
 	x := loadExperiment(t, "testdata/sweep4.yaml", "seeds=[1]", "sweep={grid: {model.attention.name: [dot, additive]}}")
 	sub, err := Submit(ctx, st, x)
 	if err != nil {
@@ -696,17 +703,11 @@ func TestExecuteTellsNoneFailedBefore(t *testing.T) {
 		if c, err := st.Claim(ctx, r.ID, me, 0); err != nil || !c.Claimed {
 			t.Fatalf("claim: %+v, %v", c, err)
 		}
-		if out := finishRunWith(ctx, st, me, Outcome{Run: r}, store.StatusDone, nil, store.Ending{Summaries: map[string]float64{"test/loss": 1}}); out.Status != store.StatusDone {
-			t.Fatalf("run %d: %s, want done", r.ID, out.Status)
+		if out := end(me, r); out.Status != want {
+			t.Fatalf("run %d: %s, want %s", r.ID, out.Status, want)
 		}
 	}
-	rep := &failedBefore{}
-	if _, err := Execute(ctx, st, x, ExecOptions{Workers: 1, Reporter: rep}); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"Start(2, 2, 0)", "FailedBefore(0)"}; !slices.Equal(rep.calls, want) {
-		t.Errorf("reporter told %q, want %q", rep.calls, want)
-	}
+	return x
 }
 
 // divergedAndFailed is failedBefore that records DivergedBefore too.

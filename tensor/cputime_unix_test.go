@@ -2,12 +2,7 @@
 
 package tensor
 
-import (
-	"runtime"
-	"testing"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // threadCPU returns the CPU time of the calling OS thread in seconds: on a
 // machine shared with other jobs it counts only the time this thread ran,
@@ -19,18 +14,4 @@ func threadCPU() float64 {
 		return 0
 	}
 	return float64(ts.Nano()) / 1e9
-}
-
-// cpuLoop runs f b.N times (b.Loop) on a locked thread and returns the
-// thread's CPU seconds per call.
-func cpuLoop(b *testing.B, f func()) float64 {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	t0 := threadCPU()
-	n := 0
-	for b.Loop() {
-		f()
-		n++
-	}
-	return (threadCPU() - t0) / float64(max(n, 1))
 }

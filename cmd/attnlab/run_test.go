@@ -164,20 +164,7 @@ func TestRunBaselineFailed(t *testing.T) {
 // count as failed (it exited 0).
 func TestRunOldDiverged(t *testing.T) {
 	dir := t.TempDir()
-	exp := writeIn(t, dir, "old.yaml", `name: old
-task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
-model:
-  name: seq2seq-rnn
-  embed: 8
-  encoder: {name: lstm, hidden: 8}
-  attention: {name: dot}
-train:
-  optimizer: {name: sgd, lr: 0.01}
-  batch_size: 16
-  steps: 10
-  eval_every: 10
-seeds: [1, 2]
-`)
+	exp := writeIn(t, dir, "old.yaml", tinyReverse("old", "[1, 2]"))
 	db := filepath.Join(dir, "old.db")
 	wantOK(t, attnlab(t, "run", exp, "--db", db, "-q"))
 	sqldb, err := sql.Open("sqlite3", db)
@@ -222,20 +209,7 @@ seeds: [1, 2]
 // run had failed.
 func TestRunLogFailedBefore(t *testing.T) {
 	dir := t.TempDir()
-	exp := writeIn(t, dir, "before.yaml", `name: before
-task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
-model:
-  name: seq2seq-rnn
-  embed: 8
-  encoder: {name: lstm, hidden: 8}
-  attention: {name: dot}
-train:
-  optimizer: {name: sgd, lr: 0.01}
-  batch_size: 16
-  steps: 10
-  eval_every: 10
-seeds: [1, 2, 3]
-`)
+	exp := writeIn(t, dir, "before.yaml", tinyReverse("before", "[1, 2, 3]"))
 	db := filepath.Join(dir, "before.db")
 	wantOK(t, attnlab(t, "run", exp, "--db", db, "-q"))
 	sqldb, err := sql.Open("sqlite3", db)
@@ -274,20 +248,7 @@ seeds: [1, 2, 3]
 // them done).
 func TestRunPartlyDiverged(t *testing.T) {
 	dir := t.TempDir()
-	exp := writeIn(t, dir, "old.yaml", `name: old
-task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
-model:
-  name: seq2seq-rnn
-  embed: 8
-  encoder: {name: lstm, hidden: 8}
-  attention: {name: dot}
-train:
-  optimizer: {name: sgd, lr: 0.01}
-  batch_size: 16
-  steps: 10
-  eval_every: 10
-seeds: [1, 2, 3]
-`)
+	exp := writeIn(t, dir, "old.yaml", tinyReverse("old", "[1, 2, 3]"))
 	db := filepath.Join(dir, "old.db")
 	first := attnlab(t, "run", exp, "--db", db, "-q")
 	wantOK(t, first)
@@ -711,4 +672,21 @@ func TestGoneError(t *testing.T) {
 	if other := errors.New("store: claim: disk I/O error"); workError(st, other) != other {
 		t.Errorf("workError(another error) = %v, want it unchanged", workError(st, other))
 	}
+}
+
+// tinyReverse is the text of an experiment that trains a tiny LSTM on
+// reverse for 10 steps, one run per seed ("[1, 2]").
+func tinyReverse(name, seeds string) string {
+	return "name: " + name + "\n" + `task: {name: reverse, symbols: 6, min_len: 3, max_len: 6, train_size: 100, valid_size: 20, test_size: 20}
+model:
+  name: seq2seq-rnn
+  embed: 8
+  encoder: {name: lstm, hidden: 8}
+  attention: {name: dot}
+train:
+  optimizer: {name: sgd, lr: 0.01}
+  batch_size: 16
+  steps: 10
+  eval_every: 10
+seeds: ` + seeds + "\n"
 }
