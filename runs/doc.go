@@ -231,8 +231,9 @@
 // DivergedBeforeReporter is told how many there are (metrics.InfiniteLoss
 // is the one test of such a run). To count them it reads only the ±Inf
 // summaries of the done runs whose keys may be losses or perplexities
-// (store.InfiniteSummaries), not all their summaries; if that read fails,
-// Execute returns its error and runs nothing.
+// (store.InfiniteSummaries), not all their summaries, and only when it has a
+// Reporter to tell (run -q has none); if that read fails, Execute returns
+// its error and runs nothing.
 //
 // # Panics
 //

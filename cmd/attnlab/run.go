@@ -53,8 +53,8 @@ resuming the interrupted run of its sweep point and seed, and a note says so.
 Each run's memory is estimated as plan does: a run above --max-memory is
 refused, and no more runs are trained at once than fit in it together.
 
-Progress goes to stderr: bars on a terminal, one line per evaluation
-otherwise, nothing with --quiet. The table goes to stdout.
+Progress goes to stderr: bars on a terminal (one that reports its size),
+one line per evaluation otherwise, nothing with --quiet. The table goes to stdout.
 A run that another attnlab process is training is waited for (a line says
 which, and Ctrl-C stops waiting); if that process dies or stops sending
 heartbeats, this one takes the run over and resumes it.
