@@ -248,6 +248,8 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 		// host and pid, so the owner checks let both write — would
 		// train it too.
 		mine = map[int64]bool{}
+		// claimMu makes a claim and its entry in mine one step (see below).
+		claimMu sync.Mutex
 	)
 	current := func() store.QueueFilter {
 		mu.Lock()
@@ -314,9 +316,21 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 				}
 				// Claims outlive cancellation only as far as the store
 				// call itself: a claim made as ctx ends is handed back below.
+				// One claim at a time in this process, from its filter to
+				// mine: a sibling's claim computed its filter before this
+				// one's run was in mine, waited on the store behind it
+				// (SQLite's lock) past StaleAfter, then took the run over
+				// as stale (TestNoTakeoverOfOwnRun failed so under -race).
+				claimMu.Lock()
 				t0 := time.Now()
 				res, err := st.ClaimNext(bg, opt.Owner, claimFilter(), opt.StaleAfter)
 				claimTime := time.Since(t0)
+				if err == nil && res.Claimed && tooBigErr(res.Run.ID) == nil {
+					mu.Lock()
+					mine[res.Run.ID] = true
+					mu.Unlock()
+				}
+				claimMu.Unlock()
 				if err != nil {
 					release()
 					fail(err)
@@ -339,9 +353,6 @@ func Work(ctx context.Context, st *store.Store, opt WorkOptions) (*WorkReport, e
 						release()
 						continue
 					}
-					mu.Lock()
-					mine[res.Run.ID] = true
-					mu.Unlock()
 					out := trainClaimed(ctx, st, res, opt)
 					out.Cost.Claim = claimTime
 					mu.Lock()
