@@ -55,8 +55,11 @@
 // Start (or, for a caller that does not, before the next line). Then one
 // line per run start,
 // evaluation, end and skip, each stamped with the time; a run's end also
-// says how many runs are done and the overall ETA (not after an
-// interrupted run: the others stop too). Of consecutive
+// says how many runs are done, how many failed so far as the bars'
+// overall line counts them (ended failed, given up on, failed before or
+// stored done with a ±Inf loss: "(2/5 runs done, 1 failed, ETA 3m)"),
+// and the overall ETA (not after an interrupted run: the others stop
+// too). Of consecutive
 // skips for one reason only the first is named; the others are counted on
 // one line ("13 more runs not run: interrupted").
 // Names and errors go through internal/printable: stored text never drives

@@ -44,6 +44,11 @@ type logger struct {
 	// FailedBefore's.
 	header       bool
 	done, failed int
+	// failedNow is how many runs of this execution ended failed or were
+	// given up on (runs.GaveUpReporter): with failed and diverged, what
+	// each run's last line counts as failed, as the bars' overall line
+	// does.
+	failedNow int
 	// skipped is the reason of the last line, when it was a skip, and
 	// more how many skips for the same reason came after it, not printed
 	// yet: an interrupted sweep would list every run left with the same
@@ -156,9 +161,14 @@ func (l *logger) Skip(run store.Run, steps int, why string) {
 }
 
 // GaveUp takes the run's steps out of the overall ETA (see
-// runs.GaveUpReporter) and prints nothing: the command says why on a line
-// of its own.
-func (l *logger) GaveUp(run store.Run, steps int) { l.eta.gaveUp(run.ID, steps) }
+// runs.GaveUpReporter) and counts the run failed on the next run's line;
+// it prints nothing: the command says why on a line of its own.
+func (l *logger) GaveUp(run store.Run, steps int) {
+	l.eta.gaveUp(run.ID, steps)
+	l.mu.Lock()
+	l.failedNow++
+	l.mu.Unlock()
+}
 
 func (l *logger) Wait() {
 	l.mu.Lock()
@@ -209,7 +219,10 @@ func (r *logRun) End(status store.Status, err error) {
 	r.eta.end(status)
 	done, _, left := r.l.eta.overall()
 	r.l.mu.Lock()
-	total := r.l.total
+	if status == store.StatusFailed {
+		r.l.failedNow++
+	}
+	total, failed := r.l.total, r.l.failed+r.l.diverged+r.l.failedNow
 	r.l.mu.Unlock()
 	var runsLine string
 	switch {
@@ -219,9 +232,14 @@ func (r *logRun) End(status store.Status, err error) {
 		runsLine = fmt.Sprintf("%d done by this worker", done)
 	default:
 		runsLine = fmt.Sprintf("%d/%d runs done", done, total)
-		if left >= 0 && status != store.StatusInterrupted { // an interrupted run stops the rest too
-			runsLine += ", ETA " + duration(left)
-		}
+	}
+	if failed > 0 {
+		// Counted as the bars' overall line counts them: without it
+		// "4/5 runs done" of a finished plan reads as one still running.
+		runsLine += fmt.Sprintf(", %d failed", failed)
+	}
+	if total >= 0 && left >= 0 && status != store.StatusInterrupted { // an interrupted run stops the rest too
+		runsLine += ", ETA " + duration(left)
 	}
 	r.l.printf("%s: %s (%s)", r.name, printable.Line(Outcome(status, err)), runsLine)
 }

@@ -306,7 +306,7 @@ func TestLogInterrupted(t *testing.T) {
 // before Start) are counted apart on Start's line, in the words of run's
 // note, and not as done: the line said "3 planned, 3 already done" where
 // the table, the note and the exit status counted two of them failed. The
-// run that ends after them is 2/4 runs done, not 4/4.
+// run that ends after them is 2/4 runs done with 2 failed, not 4/4.
 func TestLogDivergedBefore(t *testing.T) {
 	t.Parallel()
 	c := newClock()
@@ -321,7 +321,7 @@ func TestLogDivergedBefore(t *testing.T) {
 	l.Wait()
 	want := "03:04:05 runs: 4 planned, 1 already done, 2 stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed\n" +
 		"03:04:05 old/seed=4: start\n" +
-		"03:04:06 old/seed=4: done (2/4 runs done, ETA 0s)\n"
+		"03:04:06 old/seed=4: done (2/4 runs done, 2 failed, ETA 0s)\n"
 	if got := buf.String(); got != want {
 		t.Errorf("log\n%s\nwant\n%s", got, want)
 	}
@@ -343,12 +343,13 @@ func TestLogFailedBefore(t *testing.T) {
 		diverged int
 		failed   int // -1: FailedBefore not told
 		want     string
+		counted  string // what the run's last line counts failed
 	}{
-		{"failed before", 0, 2, header + ", 2 failed before\n"},
-		{"failed before and diverged", 2, 2, header + ", 2 failed before" + diverged + "\n"},
-		{"none failed", 0, 0, header + "\n"},
-		{"diverged alone", 2, 0, header + diverged + "\n"},
-		{"not told", 0, -1, ""},
+		{"failed before", 0, 2, header + ", 2 failed before\n", ", 2 failed"},
+		{"failed before and diverged", 2, 2, header + ", 2 failed before" + diverged + "\n", ", 4 failed"},
+		{"none failed", 0, 0, header + "\n", ""},
+		{"diverged alone", 2, 0, header + diverged + "\n", ", 2 failed"},
+		{"not told", 0, -1, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClock()
@@ -372,7 +373,7 @@ func TestLogFailedBefore(t *testing.T) {
 			if tc.failed < 0 {
 				first = "03:04:06 runs: 6 planned, 1 already done\n" // printed before Begin's line
 			}
-			want := first + "03:04:06 x/seed=6: start\n03:04:06 x/seed=6: done (2/6 runs done, ETA 0s)\n"
+			want := first + "03:04:06 x/seed=6: start\n03:04:06 x/seed=6: done (2/6 runs done" + tc.counted + ", ETA 0s)\n"
 			if got := buf.String(); got != want {
 				t.Errorf("log\n%s\nwant\n%s", got, want)
 			}
@@ -568,6 +569,50 @@ func TestLogUnplanned(t *testing.T) {
 	if strings.Contains(got, "runs:") || strings.Contains(got, "/-1") || strings.Contains(got, "ETA") ||
 		!strings.Contains(got, ": done (1 done by this worker)\n") || !strings.Contains(got, ": done (2 done by this worker)\n") {
 		t.Fatalf("an unplanned log:\n%s", got)
+	}
+}
+
+// TestLogCountsFailures: each run's last line counts the runs that
+// failed as the bars' overall line does — ended failed, given up on
+// (runs.GaveUpReporter), failed before and stored done with a ±Inf loss —
+// so that a finished plan does not read "2/5 runs done" as if three were
+// still running. The lines counted done runs only.
+func TestLogCountsFailures(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	var buf bytes.Buffer
+	l := newLog(&buf, func() time.Time { return c.now() })
+	l.DivergedBefore(1)
+	l.Start(5, 0, 300)
+	l.FailedBefore(1)
+	a := l.Begin(store.Run{ID: 1, Experiment: "x", Seed: 1}, 0, 100)
+	c.advance(time.Second)
+	a.Update(runs.Progress{Step: 100, Total: 100})
+	a.End(store.StatusDone, nil)
+	b := l.Begin(store.Run{ID: 2, Experiment: "x", Seed: 2}, 0, 100)
+	c.advance(time.Second)
+	b.Update(runs.Progress{Step: 10, Total: 100})
+	b.End(store.StatusFailed, errors.New("loss is NaN at step 10"))
+	l.GaveUp(store.Run{ID: 3, Experiment: "x", Seed: 3}, 100)
+	l.Wait()
+	want := "03:04:05 runs: 5 planned, 0 already done, 1 failed before, 1 stored done with a loss or perplexity of ±Inf by a build before 2026-12-06, so counted as failed\n" +
+		"03:04:05 x/seed=1: start\n" +
+		"03:04:06 x/seed=1: done (1/5 runs done, 2 failed, ETA 2s)\n" +
+		"03:04:06 x/seed=2: start\n" +
+		"03:04:07 x/seed=2: failed: loss is NaN at step 10 (1/5 runs done, 3 failed, ETA 2s)\n"
+	if got := buf.String(); got != want {
+		t.Errorf("log\n%s\nwant\n%s", got, want)
+	}
+	// The given-up run is counted by the next run's line, and a worker's
+	// line counts its failures too.
+	buf.Reset()
+	w := newLog(&buf, func() time.Time { return c.now() })
+	w.Start(runs.Unplanned, 0, 0)
+	w.GaveUp(store.Run{ID: 4, Experiment: "x", Seed: 4}, 10)
+	r := w.Begin(store.Run{ID: 5, Experiment: "x", Seed: 5}, 0, 10)
+	r.End(store.StatusFailed, errors.New("out of memory"))
+	if got, want := buf.String(), "x/seed=5: failed: out of memory (0 done by this worker, 2 failed)\n"; !strings.HasSuffix(got, want) {
+		t.Errorf("worker log\n%s\nwant it to end with\n%s", got, want)
 	}
 }
 
