@@ -29,7 +29,8 @@
 // side by side in PyTorch's order. A sequence layer projects the whole input
 // with one matrix product and then runs each layer and direction as one
 // fused autodiff op: one GEMM per step forward, back-propagation through
-// time with a single GEMM for dW_hh. The recurrent weight is held frozen
+// time with a single GEMM for dW_hh. Where the kernels gain from it
+// (tensor.PackSteps: AVX2, not AVX-512) the recurrent weight is held frozen
 // (tensor.FreezeValues) over each pass's steps, so its products pack it
 // once per pass rather than once per step. An LSTM row's gate activations and
 // cell update are one call of tensor.LSTMCell, and its backward one call of

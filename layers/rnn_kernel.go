@@ -504,11 +504,16 @@ func gruSequence(a seqArgs) (*tensor.Tensor, State) {
 
 // freezeSteps packs the recurrent weight w once for the steps of a
 // sequence (tensor.FreezeValues) instead of once per step's product, when
-// there is more than one step; its result undoes that (deferred, so that a
-// panic cannot leave a weight frozen that the optimizer then changes).
+// there is more than one step and the kernels gain from it (packSteps);
+// its result undoes that (deferred, so that a panic cannot leave a weight
+// frozen that the optimizer then changes).
 func freezeSteps(w *tensor.Tensor, steps int) (unfreeze func()) {
-	if steps < 2 {
+	if steps < 2 || !packSteps() {
 		return func() {}
 	}
 	return tensor.FreezeValues(w)
 }
+
+// packSteps is tensor.PackSteps; tests set it to run both ways on every
+// CPU.
+var packSteps = tensor.PackSteps

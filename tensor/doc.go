@@ -101,7 +101,9 @@
 // deep output's embedding products). FreezeValues is Freeze that leaves
 // gradient tracking on, for an op that reads a weight in a loop of its
 // own while it builds its graph: layers' LSTM and GRU sequence kernels
-// hold their recurrent weight so for a sequence's steps, in training too.
+// hold their recurrent weight so for a sequence's steps, in training too,
+// where PackSteps says the kernels gain from it (AVX2; with AVX-512 the
+// steps read the weight in place faster).
 // The frozen set is the process's: every goroutine's products on a frozen
 // range read the packed copy, so its values must not change until each
 // holder has restored it.

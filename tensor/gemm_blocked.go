@@ -70,6 +70,9 @@ type gemmKernel struct {
 	// packs in products of at least 16 row tiles, below the 1 MiB it
 	// packs from otherwise (see gemmPlan).
 	packBMin int
+	// packSteps: a loop of products on one weight gains from packing it
+	// once (see PackSteps).
+	packSteps bool
 }
 
 // gemmPrefetchMax is the largest m·k + k·n (floats) of a product whose A
