@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/attnlab/attnlab/experiments"
 )
 
@@ -63,31 +61,32 @@ var (
 // boundAddressSpace sets addressLimit and addressRoom from the process's
 // limits and, under one that leaves at least minSoftLimit, makes the room
 // the Go runtime's soft memory limit. main calls it first; glibc's arenas
-// were capped as the program loaded (rlimit_cgo.go).
+// were capped as the program loaded (rlimit_cgo.go, Linux). The limits
+// are read where ulimit sets them (rlimit_unix.go); elsewhere (Windows)
+// there are none.
 func boundAddressSpace() {
-	for _, l := range []struct {
-		res       int
-		flag      string
-		status    string // the /proc/self/status line that counts against it
-		allowance int64
-	}{{unix.RLIMIT_AS, "-v", "VmSize:", allowanceAS}, {unix.RLIMIT_DATA, "-d", "VmData:", allowanceData}} {
-		var r unix.Rlimit
-		if unix.Getrlimit(l.res, &r) != nil || r.Cur == unix.RLIM_INFINITY || r.Cur > 1<<62 {
-			continue
-		}
+	for _, l := range memoryLimits() {
 		used, ok := procStatusBytes(l.status)
 		if !ok {
 			continue
 		}
-		room := int64(r.Cur) - used - l.allowance
+		room := int64(l.cur) - used - l.allowance
 		if addressLimit == "" || room < addressRoom {
-			addressRoom, addressFree = room, int64(r.Cur)-used
-			addressLimit = fmt.Sprintf("ulimit %s %d (%s)", l.flag, r.Cur>>10, experiments.FormatBytes(int64(r.Cur)))
+			addressRoom, addressFree = room, int64(l.cur)-used
+			addressLimit = fmt.Sprintf("ulimit %s %d (%s)", l.flag, l.cur>>10, experiments.FormatBytes(int64(l.cur)))
 		}
 	}
 	if addressLimit != "" && addressRoom >= minSoftLimit {
 		debug.SetMemoryLimit(min(debug.SetMemoryLimit(-1), addressRoom))
 	}
+}
+
+// memoryLimit is a limit the process runs under (rlimit_unix.go).
+type memoryLimit struct {
+	cur       uint64 // bytes
+	flag      string // ulimit's flag
+	status    string // the /proc/self/status line that counts against it
+	allowance int64
 }
 
 // procStatusBytes reads a "Vm…:  N kB" line of /proc/self/status.
