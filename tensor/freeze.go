@@ -34,13 +34,15 @@ func FreezeValues(ts ...*Tensor) (restore func()) { return freeze(ts, false) }
 // every step of a loop (an RNN's recurrent weight) gains from holding it
 // packed for the loop (FreezeValues) with this process's kernels. With the
 // AVX2 kernel, which packs a transposed B at every product, it did (Zen 3:
-// W2's CPU time −1.5 to −12 % in three alternations, session 43). With the
+// W2's CPU time −1.5 to −12 % in three alternations while other work ran
+// on the machine, session 43). With the
 // AVX-512 kernel it costs (Zen 5, in-process alternation of 12 rounds of
 // 10 steps: W2 +11 % CPU, W1 +8 %, 10 and 12 of 12 rounds): the forward
 // product reads a 256 KiB W_hh in place faster than its packed copy (a
 // 64 × 128 × 512 product 15 % faster alone), and the pack made afresh for
 // each pass costs more in the step than the per-step packing of Wᵀ it
-// saves. The other kernels do not pack frozen weights.
+// saves. OpenBLAS does not read packed copies, and the Go kernel
+// (purego) was not measured: both keep the weight as it is.
 func PackSteps() bool { return gemmDefault.packSteps }
 
 func freeze(ts []*Tensor, noGrad bool) (restore func()) {
