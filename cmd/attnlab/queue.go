@@ -255,6 +255,16 @@ run is recorded, not an exit status).`,
 				// given up on failed without a word.
 				onTakeover = func(to runs.Takeover) { writeTakeover(errw, to) }
 				onGaveUp = func(r store.Run, label string) { writeGaveUp(errw, r, label) }
+				if gr, ok := rep.(runs.GaveUpReporter); ok {
+					// The log counts it failed on the next run's line, as
+					// run's does (runs.Execute tells its reporter); a
+					// worker has no plan, so no steps to take out of an
+					// ETA.
+					onGaveUp = func(r store.Run, label string) {
+						gr.GaveUp(r, 0)
+						writeGaveUp(errw, r, label)
+					}
+				}
 			}
 			wr, err := runs.Work(ctx, st, runs.WorkOptions{
 				Memory:     tasks.MemoryLimit{Bytes: limit, Name: what},

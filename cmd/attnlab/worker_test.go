@@ -831,6 +831,12 @@ func TestLostAttemptsSaid(t *testing.T) {
 			if cmd == "worker" && !strings.Contains(r.stderr, " worker done: 1 done, 1 failed untrained after too many lost attempts (max_attempts)\n") {
 				t.Fatalf("worker summary does not count the run given up on:\n%v", r)
 			}
+			// The next run's line counts it failed, a worker's as run's
+			// (the worker's said "(1 done by this worker)").
+			counted := map[string]string{"worker": "tiny/additive/seed=1: done (1 done by this worker, 1 failed)\n", "run": "tiny/additive/seed=1: done (1/2 runs done, 1 failed, ETA 0s)\n"}[cmd]
+			if !strings.Contains(r.stderr, counted) {
+				t.Fatalf("%s: the run given up on is not counted failed on the next run's line, want %q:\n%v", cmd, counted, r)
+			}
 			// run's closing lines: the run failed here, not in another
 			// process, nor left "not done".
 			outcome := fmt.Sprintf("\ntiny/none/seed=1 (run 1) failed: gave up after 2 lost attempts (max_attempts 2); the last: its worker %s:%d is gone\n", dead.Host, dead.PID)
