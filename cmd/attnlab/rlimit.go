@@ -62,8 +62,9 @@ var (
 // limits and, under one that leaves at least minSoftLimit, makes the room
 // the Go runtime's soft memory limit. main calls it first; glibc's arenas
 // were capped as the program loaded (rlimit_cgo.go, Linux). The limits
-// are read where ulimit sets them (rlimit_unix.go); elsewhere (Windows)
-// there are none.
+// are read on the systems listed in rlimit_unix.go and count only where
+// /proc/self/status has the Vm lines they are compared with (Linux);
+// elsewhere (Windows, OpenBSD, Solaris) none are read.
 func boundAddressSpace() {
 	for _, l := range memoryLimits() {
 		used, ok := procStatusBytes(l.status)
