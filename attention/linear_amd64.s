@@ -4,7 +4,12 @@
 
 // AVX-512 kernels of linear attention's elementwise passes (see
 // linear_amd64.go), written by hand. n is a multiple of 16. Their
-// AVX2+FMA variants follow.
+// AVX2+FMA variants follow. "x > 0" below is on x's bits as an int32
+// (VPCMPGTD), as the Go loop and the AVX2 kernels (VBLENDVPS) choose on the
+// sign bit: a NaN with its sign bit clear takes the x+1 side (φ' = 1),
+// where a float comparison (false for NaN) took eˣ (φ' NaN) — a dead
+// query row's gradient was then NaN with AVX-512 alone. ±0 give 1 either
+// way.
 
 DATA linOne<>+0(SB)/4, $0x3f800000
 GLOBL linOne<>(SB), RODATA|NOPTR, $4
@@ -23,7 +28,7 @@ eluSel512_loop:
 	JL eluSel512_done
 	VMOVUPS (SI), Z0
 	VMOVUPS (DI), Z1
-	VCMPPS $0x1e, Z31, Z0, K1
+	VPCMPGTD Z31, Z0, K1
 	VADDPS Z30, Z0, Z2
 	VMOVAPS Z1, Z3
 	VMOVAPS Z30, K1, Z3
@@ -52,7 +57,7 @@ eluSelY512_loop:
 	JL eluSelY512_done
 	VMOVUPS (SI), Z0
 	VMOVUPS (DI), Z1
-	VCMPPS $0x1e, Z31, Z0, K1
+	VPCMPGTD Z31, Z0, K1
 	VADDPS Z30, Z0, Z2
 	VMOVAPS Z2, K1, Z1
 	VMOVUPS Z1, (DI)
@@ -78,7 +83,7 @@ eluSelZ512_loop:
 	JL eluSelZ512_done
 	VMOVUPS (SI), Z0
 	VMOVUPS (DI), Z1
-	VCMPPS $0x1e, Z31, Z0, K1
+	VPCMPGTD Z31, Z0, K1
 	VADDPS Z30, Z0, Z2
 	VMOVAPS Z2, K1, Z1
 	VMOVUPS Z1, (DI)

@@ -71,6 +71,37 @@ func linearKernelsSIMD() []linearKernel {
 // The CPU's kernels, as selected at start-up (tests switch them).
 var hasLinearAVX512, hasLinearAVX2 = linearAVX512, linearAVX2
 
+// TestEluNaNSign: every kernel chooses φ's side on x's sign bit, so a NaN
+// with the sign bit clear takes the x+1 side (φ' = 1) and one with it set
+// the eˣ side (NaN), as the Go loop does. The AVX-512 kernels compared x
+// > 0 as floats (false for any NaN) and gave φ' = NaN for both: a dead
+// query row's gradient (0 · φ') was NaN with AVX-512 alone.
+func TestEluNaNSign(t *testing.T) {
+	defer func(a, b bool) { linearAVX512, linearAVX2 = a, b }(linearAVX512, linearAVX2)
+	pos, neg := math.Float32frombits(0x7fc00000), math.Float32frombits(0xffc00000)
+	for _, k := range append([]linearKernel{linearGo}, linearKernelsSIMD()...) {
+		k.use()
+		for _, n := range []int{16, 32} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(i%5) - 2
+			}
+			x[3], x[n-2] = pos, neg
+			y, d, y2, z := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+			eluRow(y, d, x)
+			eluRow(y2, nil, x)
+			y3 := make([]float32, n)
+			eluRowSum(y3, z, x)
+			if d[3] != 1 || !math.IsNaN(float64(y[3])) || !math.IsNaN(float64(y2[3])) || !math.IsNaN(float64(y3[3])) {
+				t.Errorf("%s, n=%d: x = +NaN gives φ %v (%v, %v) φ' %v; want NaN and φ' 1", k.name, n, y[3], y2[3], y3[3], d[3])
+			}
+			if !math.IsNaN(float64(d[n-2])) || !math.IsNaN(float64(y[n-2])) {
+				t.Errorf("%s, n=%d: x = −NaN gives φ %v φ' %v; want NaN and NaN", k.name, n, y[n-2], d[n-2])
+			}
+		}
+	}
+}
+
 // TestLinearKernelsSIMD: each SIMD kernel of the elementwise passes
 // (AVX2+FMA, AVX-512) gives the Go loops' results (φ and φ' exactly; the
 // fused multiply-adds within float32 rounding of their terms) and the
