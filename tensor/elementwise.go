@@ -391,8 +391,8 @@ const geluC = 0.7978845608028654 // √(2/π)
 
 // GELU returns the tanh approximation of the Gaussian error linear unit,
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as PyTorch's
-// gelu(approximate="tanh"). The tanh of each element is kept for the
-// backward pass instead of being computed again.
+// gelu(approximate="tanh"). Each element's ½(1 + tanh(…)) is kept for
+// the backward pass instead of being computed again (see GELUSlice).
 func GELU(x *Tensor) *Tensor {
 	out := resultFull("GELU", append([]int(nil), x.shape...), x)
 	var th []float32

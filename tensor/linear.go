@@ -38,7 +38,8 @@ func Linear(x, w, b *Tensor) *Tensor { return linear("Linear", nil, x, w, b, Act
 
 // LinearAct returns act(x·W + b) (see Linear), the activation applied in
 // the same pass as the bias. With ActGELU it keeps the pre-activation and
-// its tanh for the backward pass; with ActReLU the output suffices.
+// its ½(1 + tanh(…)) for the backward pass (see GELUSlice); with ActReLU
+// the output suffices.
 func LinearAct(x, w, b *Tensor, act Act) *Tensor {
 	if act > ActGELU {
 		panic(errorf("tensor.LinearAct: unknown activation %d", act))
@@ -70,8 +71,9 @@ func linear(op string, res, x, w, b *Tensor, act Act) *Tensor {
 	rows := shapeSize(shape[:len(shape)-1])
 	out := resultFull(op, shape, x, w, b, res)
 	y := out.Data
-	// With GELU and gradients the product goes to z (kept with t, the
-	// tanh), the output is gelu(z); otherwise the epilogue works in place.
+	// With GELU and gradients the product goes to z (kept with t, its
+	// ½(1 + tanh)), the output is gelu(z); otherwise the epilogue works in
+	// place.
 	var z, t []float32
 	if act == ActGELU && out.requiresGrad {
 		z, t = allocDirty(rows*n), allocDirty(rows*n)

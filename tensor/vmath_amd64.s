@@ -43,249 +43,240 @@ DATA vmathConst<>+48(SB)/4, $0x40000000
 DATA vmathConst<>+52(SB)/4, $0x40000000
 DATA vmathConst<>+56(SB)/4, $0x40000000
 DATA vmathConst<>+60(SB)/4, $0x40000000
-// half
-DATA vmathConst<>+64(SB)/4, $0x3f000000
-DATA vmathConst<>+68(SB)/4, $0x3f000000
-DATA vmathConst<>+72(SB)/4, $0x3f000000
-DATA vmathConst<>+76(SB)/4, $0x3f000000
-DATA vmathConst<>+80(SB)/4, $0x3f000000
-DATA vmathConst<>+84(SB)/4, $0x3f000000
-DATA vmathConst<>+88(SB)/4, $0x3f000000
-DATA vmathConst<>+92(SB)/4, $0x3f000000
 // zero
-DATA vmathConst<>+96(SB)/4, $0x00000000
-DATA vmathConst<>+100(SB)/4, $0x00000000
-DATA vmathConst<>+104(SB)/4, $0x00000000
-DATA vmathConst<>+108(SB)/4, $0x00000000
-DATA vmathConst<>+112(SB)/4, $0x00000000
-DATA vmathConst<>+116(SB)/4, $0x00000000
-DATA vmathConst<>+120(SB)/4, $0x00000000
-DATA vmathConst<>+124(SB)/4, $0x00000000
+DATA vmathConst<>+64(SB)/4, $0x00000000
+DATA vmathConst<>+68(SB)/4, $0x00000000
+DATA vmathConst<>+72(SB)/4, $0x00000000
+DATA vmathConst<>+76(SB)/4, $0x00000000
+DATA vmathConst<>+80(SB)/4, $0x00000000
+DATA vmathConst<>+84(SB)/4, $0x00000000
+DATA vmathConst<>+88(SB)/4, $0x00000000
+DATA vmathConst<>+92(SB)/4, $0x00000000
 // negInf
-DATA vmathConst<>+128(SB)/4, $0xff800000
-DATA vmathConst<>+132(SB)/4, $0xff800000
-DATA vmathConst<>+136(SB)/4, $0xff800000
-DATA vmathConst<>+140(SB)/4, $0xff800000
-DATA vmathConst<>+144(SB)/4, $0xff800000
-DATA vmathConst<>+148(SB)/4, $0xff800000
-DATA vmathConst<>+152(SB)/4, $0xff800000
-DATA vmathConst<>+156(SB)/4, $0xff800000
+DATA vmathConst<>+96(SB)/4, $0xff800000
+DATA vmathConst<>+100(SB)/4, $0xff800000
+DATA vmathConst<>+104(SB)/4, $0xff800000
+DATA vmathConst<>+108(SB)/4, $0xff800000
+DATA vmathConst<>+112(SB)/4, $0xff800000
+DATA vmathConst<>+116(SB)/4, $0xff800000
+DATA vmathConst<>+120(SB)/4, $0xff800000
+DATA vmathConst<>+124(SB)/4, $0xff800000
 // expLo
-DATA vmathConst<>+160(SB)/4, $0xc2d00000
-DATA vmathConst<>+164(SB)/4, $0xc2d00000
-DATA vmathConst<>+168(SB)/4, $0xc2d00000
-DATA vmathConst<>+172(SB)/4, $0xc2d00000
-DATA vmathConst<>+176(SB)/4, $0xc2d00000
-DATA vmathConst<>+180(SB)/4, $0xc2d00000
-DATA vmathConst<>+184(SB)/4, $0xc2d00000
-DATA vmathConst<>+188(SB)/4, $0xc2d00000
+DATA vmathConst<>+128(SB)/4, $0xc2d00000
+DATA vmathConst<>+132(SB)/4, $0xc2d00000
+DATA vmathConst<>+136(SB)/4, $0xc2d00000
+DATA vmathConst<>+140(SB)/4, $0xc2d00000
+DATA vmathConst<>+144(SB)/4, $0xc2d00000
+DATA vmathConst<>+148(SB)/4, $0xc2d00000
+DATA vmathConst<>+152(SB)/4, $0xc2d00000
+DATA vmathConst<>+156(SB)/4, $0xc2d00000
 // expHi
-DATA vmathConst<>+192(SB)/4, $0x42b20000
-DATA vmathConst<>+196(SB)/4, $0x42b20000
-DATA vmathConst<>+200(SB)/4, $0x42b20000
-DATA vmathConst<>+204(SB)/4, $0x42b20000
-DATA vmathConst<>+208(SB)/4, $0x42b20000
-DATA vmathConst<>+212(SB)/4, $0x42b20000
-DATA vmathConst<>+216(SB)/4, $0x42b20000
-DATA vmathConst<>+220(SB)/4, $0x42b20000
+DATA vmathConst<>+160(SB)/4, $0x42b20000
+DATA vmathConst<>+164(SB)/4, $0x42b20000
+DATA vmathConst<>+168(SB)/4, $0x42b20000
+DATA vmathConst<>+172(SB)/4, $0x42b20000
+DATA vmathConst<>+176(SB)/4, $0x42b20000
+DATA vmathConst<>+180(SB)/4, $0x42b20000
+DATA vmathConst<>+184(SB)/4, $0x42b20000
+DATA vmathConst<>+188(SB)/4, $0x42b20000
 // log2e
-DATA vmathConst<>+224(SB)/4, $0x3fb8aa3b
-DATA vmathConst<>+228(SB)/4, $0x3fb8aa3b
-DATA vmathConst<>+232(SB)/4, $0x3fb8aa3b
-DATA vmathConst<>+236(SB)/4, $0x3fb8aa3b
-DATA vmathConst<>+240(SB)/4, $0x3fb8aa3b
-DATA vmathConst<>+244(SB)/4, $0x3fb8aa3b
-DATA vmathConst<>+248(SB)/4, $0x3fb8aa3b
-DATA vmathConst<>+252(SB)/4, $0x3fb8aa3b
+DATA vmathConst<>+192(SB)/4, $0x3fb8aa3b
+DATA vmathConst<>+196(SB)/4, $0x3fb8aa3b
+DATA vmathConst<>+200(SB)/4, $0x3fb8aa3b
+DATA vmathConst<>+204(SB)/4, $0x3fb8aa3b
+DATA vmathConst<>+208(SB)/4, $0x3fb8aa3b
+DATA vmathConst<>+212(SB)/4, $0x3fb8aa3b
+DATA vmathConst<>+216(SB)/4, $0x3fb8aa3b
+DATA vmathConst<>+220(SB)/4, $0x3fb8aa3b
 // ln2Hi
-DATA vmathConst<>+256(SB)/4, $0x3f318000
-DATA vmathConst<>+260(SB)/4, $0x3f318000
-DATA vmathConst<>+264(SB)/4, $0x3f318000
-DATA vmathConst<>+268(SB)/4, $0x3f318000
-DATA vmathConst<>+272(SB)/4, $0x3f318000
-DATA vmathConst<>+276(SB)/4, $0x3f318000
-DATA vmathConst<>+280(SB)/4, $0x3f318000
-DATA vmathConst<>+284(SB)/4, $0x3f318000
+DATA vmathConst<>+224(SB)/4, $0x3f318000
+DATA vmathConst<>+228(SB)/4, $0x3f318000
+DATA vmathConst<>+232(SB)/4, $0x3f318000
+DATA vmathConst<>+236(SB)/4, $0x3f318000
+DATA vmathConst<>+240(SB)/4, $0x3f318000
+DATA vmathConst<>+244(SB)/4, $0x3f318000
+DATA vmathConst<>+248(SB)/4, $0x3f318000
+DATA vmathConst<>+252(SB)/4, $0x3f318000
 // ln2Lo
-DATA vmathConst<>+288(SB)/4, $0xb95e8083
-DATA vmathConst<>+292(SB)/4, $0xb95e8083
-DATA vmathConst<>+296(SB)/4, $0xb95e8083
-DATA vmathConst<>+300(SB)/4, $0xb95e8083
-DATA vmathConst<>+304(SB)/4, $0xb95e8083
-DATA vmathConst<>+308(SB)/4, $0xb95e8083
-DATA vmathConst<>+312(SB)/4, $0xb95e8083
-DATA vmathConst<>+316(SB)/4, $0xb95e8083
+DATA vmathConst<>+256(SB)/4, $0xb95e8083
+DATA vmathConst<>+260(SB)/4, $0xb95e8083
+DATA vmathConst<>+264(SB)/4, $0xb95e8083
+DATA vmathConst<>+268(SB)/4, $0xb95e8083
+DATA vmathConst<>+272(SB)/4, $0xb95e8083
+DATA vmathConst<>+276(SB)/4, $0xb95e8083
+DATA vmathConst<>+280(SB)/4, $0xb95e8083
+DATA vmathConst<>+284(SB)/4, $0xb95e8083
 // expP0
-DATA vmathConst<>+320(SB)/4, $0x39506967
-DATA vmathConst<>+324(SB)/4, $0x39506967
-DATA vmathConst<>+328(SB)/4, $0x39506967
-DATA vmathConst<>+332(SB)/4, $0x39506967
-DATA vmathConst<>+336(SB)/4, $0x39506967
-DATA vmathConst<>+340(SB)/4, $0x39506967
-DATA vmathConst<>+344(SB)/4, $0x39506967
-DATA vmathConst<>+348(SB)/4, $0x39506967
+DATA vmathConst<>+288(SB)/4, $0x39506967
+DATA vmathConst<>+292(SB)/4, $0x39506967
+DATA vmathConst<>+296(SB)/4, $0x39506967
+DATA vmathConst<>+300(SB)/4, $0x39506967
+DATA vmathConst<>+304(SB)/4, $0x39506967
+DATA vmathConst<>+308(SB)/4, $0x39506967
+DATA vmathConst<>+312(SB)/4, $0x39506967
+DATA vmathConst<>+316(SB)/4, $0x39506967
 // expP1
-DATA vmathConst<>+352(SB)/4, $0x3ab743ce
-DATA vmathConst<>+356(SB)/4, $0x3ab743ce
-DATA vmathConst<>+360(SB)/4, $0x3ab743ce
-DATA vmathConst<>+364(SB)/4, $0x3ab743ce
-DATA vmathConst<>+368(SB)/4, $0x3ab743ce
-DATA vmathConst<>+372(SB)/4, $0x3ab743ce
-DATA vmathConst<>+376(SB)/4, $0x3ab743ce
-DATA vmathConst<>+380(SB)/4, $0x3ab743ce
+DATA vmathConst<>+320(SB)/4, $0x3ab743ce
+DATA vmathConst<>+324(SB)/4, $0x3ab743ce
+DATA vmathConst<>+328(SB)/4, $0x3ab743ce
+DATA vmathConst<>+332(SB)/4, $0x3ab743ce
+DATA vmathConst<>+336(SB)/4, $0x3ab743ce
+DATA vmathConst<>+340(SB)/4, $0x3ab743ce
+DATA vmathConst<>+344(SB)/4, $0x3ab743ce
+DATA vmathConst<>+348(SB)/4, $0x3ab743ce
 // expP2
-DATA vmathConst<>+384(SB)/4, $0x3c088908
-DATA vmathConst<>+388(SB)/4, $0x3c088908
-DATA vmathConst<>+392(SB)/4, $0x3c088908
-DATA vmathConst<>+396(SB)/4, $0x3c088908
-DATA vmathConst<>+400(SB)/4, $0x3c088908
-DATA vmathConst<>+404(SB)/4, $0x3c088908
-DATA vmathConst<>+408(SB)/4, $0x3c088908
-DATA vmathConst<>+412(SB)/4, $0x3c088908
+DATA vmathConst<>+352(SB)/4, $0x3c088908
+DATA vmathConst<>+356(SB)/4, $0x3c088908
+DATA vmathConst<>+360(SB)/4, $0x3c088908
+DATA vmathConst<>+364(SB)/4, $0x3c088908
+DATA vmathConst<>+368(SB)/4, $0x3c088908
+DATA vmathConst<>+372(SB)/4, $0x3c088908
+DATA vmathConst<>+376(SB)/4, $0x3c088908
+DATA vmathConst<>+380(SB)/4, $0x3c088908
 // expP3
-DATA vmathConst<>+416(SB)/4, $0x3d2aa9c1
-DATA vmathConst<>+420(SB)/4, $0x3d2aa9c1
-DATA vmathConst<>+424(SB)/4, $0x3d2aa9c1
-DATA vmathConst<>+428(SB)/4, $0x3d2aa9c1
-DATA vmathConst<>+432(SB)/4, $0x3d2aa9c1
-DATA vmathConst<>+436(SB)/4, $0x3d2aa9c1
-DATA vmathConst<>+440(SB)/4, $0x3d2aa9c1
-DATA vmathConst<>+444(SB)/4, $0x3d2aa9c1
+DATA vmathConst<>+384(SB)/4, $0x3d2aa9c1
+DATA vmathConst<>+388(SB)/4, $0x3d2aa9c1
+DATA vmathConst<>+392(SB)/4, $0x3d2aa9c1
+DATA vmathConst<>+396(SB)/4, $0x3d2aa9c1
+DATA vmathConst<>+400(SB)/4, $0x3d2aa9c1
+DATA vmathConst<>+404(SB)/4, $0x3d2aa9c1
+DATA vmathConst<>+408(SB)/4, $0x3d2aa9c1
+DATA vmathConst<>+412(SB)/4, $0x3d2aa9c1
 // expP4
-DATA vmathConst<>+448(SB)/4, $0x3e2aaaaa
-DATA vmathConst<>+452(SB)/4, $0x3e2aaaaa
-DATA vmathConst<>+456(SB)/4, $0x3e2aaaaa
-DATA vmathConst<>+460(SB)/4, $0x3e2aaaaa
-DATA vmathConst<>+464(SB)/4, $0x3e2aaaaa
-DATA vmathConst<>+468(SB)/4, $0x3e2aaaaa
-DATA vmathConst<>+472(SB)/4, $0x3e2aaaaa
-DATA vmathConst<>+476(SB)/4, $0x3e2aaaaa
+DATA vmathConst<>+416(SB)/4, $0x3e2aaaaa
+DATA vmathConst<>+420(SB)/4, $0x3e2aaaaa
+DATA vmathConst<>+424(SB)/4, $0x3e2aaaaa
+DATA vmathConst<>+428(SB)/4, $0x3e2aaaaa
+DATA vmathConst<>+432(SB)/4, $0x3e2aaaaa
+DATA vmathConst<>+436(SB)/4, $0x3e2aaaaa
+DATA vmathConst<>+440(SB)/4, $0x3e2aaaaa
+DATA vmathConst<>+444(SB)/4, $0x3e2aaaaa
 // expP5
-DATA vmathConst<>+480(SB)/4, $0x3f000000
-DATA vmathConst<>+484(SB)/4, $0x3f000000
-DATA vmathConst<>+488(SB)/4, $0x3f000000
-DATA vmathConst<>+492(SB)/4, $0x3f000000
-DATA vmathConst<>+496(SB)/4, $0x3f000000
-DATA vmathConst<>+500(SB)/4, $0x3f000000
-DATA vmathConst<>+504(SB)/4, $0x3f000000
-DATA vmathConst<>+508(SB)/4, $0x3f000000
+DATA vmathConst<>+448(SB)/4, $0x3f000000
+DATA vmathConst<>+452(SB)/4, $0x3f000000
+DATA vmathConst<>+456(SB)/4, $0x3f000000
+DATA vmathConst<>+460(SB)/4, $0x3f000000
+DATA vmathConst<>+464(SB)/4, $0x3f000000
+DATA vmathConst<>+468(SB)/4, $0x3f000000
+DATA vmathConst<>+472(SB)/4, $0x3f000000
+DATA vmathConst<>+476(SB)/4, $0x3f000000
 // bias
-DATA vmathConst<>+512(SB)/4, $0x0000007f
-DATA vmathConst<>+516(SB)/4, $0x0000007f
-DATA vmathConst<>+520(SB)/4, $0x0000007f
-DATA vmathConst<>+524(SB)/4, $0x0000007f
-DATA vmathConst<>+528(SB)/4, $0x0000007f
-DATA vmathConst<>+532(SB)/4, $0x0000007f
-DATA vmathConst<>+536(SB)/4, $0x0000007f
-DATA vmathConst<>+540(SB)/4, $0x0000007f
+DATA vmathConst<>+480(SB)/4, $0x0000007f
+DATA vmathConst<>+484(SB)/4, $0x0000007f
+DATA vmathConst<>+488(SB)/4, $0x0000007f
+DATA vmathConst<>+492(SB)/4, $0x0000007f
+DATA vmathConst<>+496(SB)/4, $0x0000007f
+DATA vmathConst<>+500(SB)/4, $0x0000007f
+DATA vmathConst<>+504(SB)/4, $0x0000007f
+DATA vmathConst<>+508(SB)/4, $0x0000007f
 // signMask
-DATA vmathConst<>+544(SB)/4, $0x80000000
-DATA vmathConst<>+548(SB)/4, $0x80000000
-DATA vmathConst<>+552(SB)/4, $0x80000000
-DATA vmathConst<>+556(SB)/4, $0x80000000
-DATA vmathConst<>+560(SB)/4, $0x80000000
-DATA vmathConst<>+564(SB)/4, $0x80000000
-DATA vmathConst<>+568(SB)/4, $0x80000000
-DATA vmathConst<>+572(SB)/4, $0x80000000
+DATA vmathConst<>+512(SB)/4, $0x80000000
+DATA vmathConst<>+516(SB)/4, $0x80000000
+DATA vmathConst<>+520(SB)/4, $0x80000000
+DATA vmathConst<>+524(SB)/4, $0x80000000
+DATA vmathConst<>+528(SB)/4, $0x80000000
+DATA vmathConst<>+532(SB)/4, $0x80000000
+DATA vmathConst<>+536(SB)/4, $0x80000000
+DATA vmathConst<>+540(SB)/4, $0x80000000
 // tanhSmall
-DATA vmathConst<>+576(SB)/4, $0x3f200000
-DATA vmathConst<>+580(SB)/4, $0x3f200000
-DATA vmathConst<>+584(SB)/4, $0x3f200000
-DATA vmathConst<>+588(SB)/4, $0x3f200000
-DATA vmathConst<>+592(SB)/4, $0x3f200000
-DATA vmathConst<>+596(SB)/4, $0x3f200000
-DATA vmathConst<>+600(SB)/4, $0x3f200000
-DATA vmathConst<>+604(SB)/4, $0x3f200000
+DATA vmathConst<>+544(SB)/4, $0x3f200000
+DATA vmathConst<>+548(SB)/4, $0x3f200000
+DATA vmathConst<>+552(SB)/4, $0x3f200000
+DATA vmathConst<>+556(SB)/4, $0x3f200000
+DATA vmathConst<>+560(SB)/4, $0x3f200000
+DATA vmathConst<>+564(SB)/4, $0x3f200000
+DATA vmathConst<>+568(SB)/4, $0x3f200000
+DATA vmathConst<>+572(SB)/4, $0x3f200000
 // tanhClamp
-DATA vmathConst<>+608(SB)/4, $0x41180000
-DATA vmathConst<>+612(SB)/4, $0x41180000
-DATA vmathConst<>+616(SB)/4, $0x41180000
-DATA vmathConst<>+620(SB)/4, $0x41180000
-DATA vmathConst<>+624(SB)/4, $0x41180000
-DATA vmathConst<>+628(SB)/4, $0x41180000
-DATA vmathConst<>+632(SB)/4, $0x41180000
-DATA vmathConst<>+636(SB)/4, $0x41180000
+DATA vmathConst<>+576(SB)/4, $0x41180000
+DATA vmathConst<>+580(SB)/4, $0x41180000
+DATA vmathConst<>+584(SB)/4, $0x41180000
+DATA vmathConst<>+588(SB)/4, $0x41180000
+DATA vmathConst<>+592(SB)/4, $0x41180000
+DATA vmathConst<>+596(SB)/4, $0x41180000
+DATA vmathConst<>+600(SB)/4, $0x41180000
+DATA vmathConst<>+604(SB)/4, $0x41180000
 // tanhP0
-DATA vmathConst<>+640(SB)/4, $0xbbbaf0ea
-DATA vmathConst<>+644(SB)/4, $0xbbbaf0ea
-DATA vmathConst<>+648(SB)/4, $0xbbbaf0ea
-DATA vmathConst<>+652(SB)/4, $0xbbbaf0ea
-DATA vmathConst<>+656(SB)/4, $0xbbbaf0ea
-DATA vmathConst<>+660(SB)/4, $0xbbbaf0ea
-DATA vmathConst<>+664(SB)/4, $0xbbbaf0ea
-DATA vmathConst<>+668(SB)/4, $0xbbbaf0ea
+DATA vmathConst<>+608(SB)/4, $0xbbbaf0ea
+DATA vmathConst<>+612(SB)/4, $0xbbbaf0ea
+DATA vmathConst<>+616(SB)/4, $0xbbbaf0ea
+DATA vmathConst<>+620(SB)/4, $0xbbbaf0ea
+DATA vmathConst<>+624(SB)/4, $0xbbbaf0ea
+DATA vmathConst<>+628(SB)/4, $0xbbbaf0ea
+DATA vmathConst<>+632(SB)/4, $0xbbbaf0ea
+DATA vmathConst<>+636(SB)/4, $0xbbbaf0ea
 // tanhP1
-DATA vmathConst<>+672(SB)/4, $0x3ca9134e
-DATA vmathConst<>+676(SB)/4, $0x3ca9134e
-DATA vmathConst<>+680(SB)/4, $0x3ca9134e
-DATA vmathConst<>+684(SB)/4, $0x3ca9134e
-DATA vmathConst<>+688(SB)/4, $0x3ca9134e
-DATA vmathConst<>+692(SB)/4, $0x3ca9134e
-DATA vmathConst<>+696(SB)/4, $0x3ca9134e
-DATA vmathConst<>+700(SB)/4, $0x3ca9134e
+DATA vmathConst<>+640(SB)/4, $0x3ca9134e
+DATA vmathConst<>+644(SB)/4, $0x3ca9134e
+DATA vmathConst<>+648(SB)/4, $0x3ca9134e
+DATA vmathConst<>+652(SB)/4, $0x3ca9134e
+DATA vmathConst<>+656(SB)/4, $0x3ca9134e
+DATA vmathConst<>+660(SB)/4, $0x3ca9134e
+DATA vmathConst<>+664(SB)/4, $0x3ca9134e
+DATA vmathConst<>+668(SB)/4, $0x3ca9134e
 // tanhP2
-DATA vmathConst<>+704(SB)/4, $0xbd5c1e2d
-DATA vmathConst<>+708(SB)/4, $0xbd5c1e2d
-DATA vmathConst<>+712(SB)/4, $0xbd5c1e2d
-DATA vmathConst<>+716(SB)/4, $0xbd5c1e2d
-DATA vmathConst<>+720(SB)/4, $0xbd5c1e2d
-DATA vmathConst<>+724(SB)/4, $0xbd5c1e2d
-DATA vmathConst<>+728(SB)/4, $0xbd5c1e2d
-DATA vmathConst<>+732(SB)/4, $0xbd5c1e2d
+DATA vmathConst<>+672(SB)/4, $0xbd5c1e2d
+DATA vmathConst<>+676(SB)/4, $0xbd5c1e2d
+DATA vmathConst<>+680(SB)/4, $0xbd5c1e2d
+DATA vmathConst<>+684(SB)/4, $0xbd5c1e2d
+DATA vmathConst<>+688(SB)/4, $0xbd5c1e2d
+DATA vmathConst<>+692(SB)/4, $0xbd5c1e2d
+DATA vmathConst<>+696(SB)/4, $0xbd5c1e2d
+DATA vmathConst<>+700(SB)/4, $0xbd5c1e2d
 // tanhP3
-DATA vmathConst<>+736(SB)/4, $0x3e088393
-DATA vmathConst<>+740(SB)/4, $0x3e088393
-DATA vmathConst<>+744(SB)/4, $0x3e088393
-DATA vmathConst<>+748(SB)/4, $0x3e088393
-DATA vmathConst<>+752(SB)/4, $0x3e088393
-DATA vmathConst<>+756(SB)/4, $0x3e088393
-DATA vmathConst<>+760(SB)/4, $0x3e088393
-DATA vmathConst<>+764(SB)/4, $0x3e088393
+DATA vmathConst<>+704(SB)/4, $0x3e088393
+DATA vmathConst<>+708(SB)/4, $0x3e088393
+DATA vmathConst<>+712(SB)/4, $0x3e088393
+DATA vmathConst<>+716(SB)/4, $0x3e088393
+DATA vmathConst<>+720(SB)/4, $0x3e088393
+DATA vmathConst<>+724(SB)/4, $0x3e088393
+DATA vmathConst<>+728(SB)/4, $0x3e088393
+DATA vmathConst<>+732(SB)/4, $0x3e088393
 // tanhP4
-DATA vmathConst<>+768(SB)/4, $0xbeaaaa99
-DATA vmathConst<>+772(SB)/4, $0xbeaaaa99
-DATA vmathConst<>+776(SB)/4, $0xbeaaaa99
-DATA vmathConst<>+780(SB)/4, $0xbeaaaa99
-DATA vmathConst<>+784(SB)/4, $0xbeaaaa99
-DATA vmathConst<>+788(SB)/4, $0xbeaaaa99
-DATA vmathConst<>+792(SB)/4, $0xbeaaaa99
-DATA vmathConst<>+796(SB)/4, $0xbeaaaa99
+DATA vmathConst<>+736(SB)/4, $0xbeaaaa99
+DATA vmathConst<>+740(SB)/4, $0xbeaaaa99
+DATA vmathConst<>+744(SB)/4, $0xbeaaaa99
+DATA vmathConst<>+748(SB)/4, $0xbeaaaa99
+DATA vmathConst<>+752(SB)/4, $0xbeaaaa99
+DATA vmathConst<>+756(SB)/4, $0xbeaaaa99
+DATA vmathConst<>+760(SB)/4, $0xbeaaaa99
+DATA vmathConst<>+764(SB)/4, $0xbeaaaa99
 // geluA
-DATA vmathConst<>+800(SB)/4, $0x3d372713
-DATA vmathConst<>+804(SB)/4, $0x3d372713
-DATA vmathConst<>+808(SB)/4, $0x3d372713
-DATA vmathConst<>+812(SB)/4, $0x3d372713
-DATA vmathConst<>+816(SB)/4, $0x3d372713
-DATA vmathConst<>+820(SB)/4, $0x3d372713
-DATA vmathConst<>+824(SB)/4, $0x3d372713
-DATA vmathConst<>+828(SB)/4, $0x3d372713
-// geluC
-DATA vmathConst<>+832(SB)/4, $0x3f4c422a
-DATA vmathConst<>+836(SB)/4, $0x3f4c422a
-DATA vmathConst<>+840(SB)/4, $0x3f4c422a
-DATA vmathConst<>+844(SB)/4, $0x3f4c422a
-DATA vmathConst<>+848(SB)/4, $0x3f4c422a
-DATA vmathConst<>+852(SB)/4, $0x3f4c422a
-DATA vmathConst<>+856(SB)/4, $0x3f4c422a
-DATA vmathConst<>+860(SB)/4, $0x3f4c422a
-// geluC3
-DATA vmathConst<>+864(SB)/4, $0x3ddb33b6
-DATA vmathConst<>+868(SB)/4, $0x3ddb33b6
-DATA vmathConst<>+872(SB)/4, $0x3ddb33b6
-DATA vmathConst<>+876(SB)/4, $0x3ddb33b6
-DATA vmathConst<>+880(SB)/4, $0x3ddb33b6
-DATA vmathConst<>+884(SB)/4, $0x3ddb33b6
-DATA vmathConst<>+888(SB)/4, $0x3ddb33b6
-DATA vmathConst<>+892(SB)/4, $0x3ddb33b6
-GLOBL vmathConst<>(SB), RODATA|NOPTR, $896
+DATA vmathConst<>+768(SB)/4, $0x3d372713
+DATA vmathConst<>+772(SB)/4, $0x3d372713
+DATA vmathConst<>+776(SB)/4, $0x3d372713
+DATA vmathConst<>+780(SB)/4, $0x3d372713
+DATA vmathConst<>+784(SB)/4, $0x3d372713
+DATA vmathConst<>+788(SB)/4, $0x3d372713
+DATA vmathConst<>+792(SB)/4, $0x3d372713
+DATA vmathConst<>+796(SB)/4, $0x3d372713
+// geluC2
+DATA vmathConst<>+800(SB)/4, $0x3fcc422a
+DATA vmathConst<>+804(SB)/4, $0x3fcc422a
+DATA vmathConst<>+808(SB)/4, $0x3fcc422a
+DATA vmathConst<>+812(SB)/4, $0x3fcc422a
+DATA vmathConst<>+816(SB)/4, $0x3fcc422a
+DATA vmathConst<>+820(SB)/4, $0x3fcc422a
+DATA vmathConst<>+824(SB)/4, $0x3fcc422a
+DATA vmathConst<>+828(SB)/4, $0x3fcc422a
+// geluC6
+DATA vmathConst<>+832(SB)/4, $0x3e5b33b6
+DATA vmathConst<>+836(SB)/4, $0x3e5b33b6
+DATA vmathConst<>+840(SB)/4, $0x3e5b33b6
+DATA vmathConst<>+844(SB)/4, $0x3e5b33b6
+DATA vmathConst<>+848(SB)/4, $0x3e5b33b6
+DATA vmathConst<>+852(SB)/4, $0x3e5b33b6
+DATA vmathConst<>+856(SB)/4, $0x3e5b33b6
+DATA vmathConst<>+860(SB)/4, $0x3e5b33b6
+GLOBL vmathConst<>(SB), RODATA|NOPTR, $864
 
 // func vexp512(dst, x *float32, n int)
 TEXT ·vexp512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
-	VBROADCASTSS vmathConst<>+160(SB), Z31
-	VBROADCASTSS vmathConst<>+192(SB), Z30
+	VBROADCASTSS vmathConst<>+128(SB), Z31
+	VBROADCASTSS vmathConst<>+160(SB), Z30
 vexp512_loopU:
 	CMPQ CX, $32
 	JL vexp512_loop1
@@ -295,16 +286,18 @@ vexp512_loopU:
 	VMAXPS Z4, Z31, Z4
 	VMINPS Z0, Z30, Z0
 	VMINPS Z4, Z30, Z4
-	VMULPS.BCST vmathConst<>+224(SB), Z0, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z4, Z5
+	VMULPS.BCST vmathConst<>+192(SB), Z0, Z1
+	VMULPS.BCST vmathConst<>+192(SB), Z4, Z5
 	VRNDSCALEPS $0, Z1, Z1
 	VRNDSCALEPS $0, Z5, Z5
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z1, Z0
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z5, Z4
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z1, Z0
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z5, Z4
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z1, Z0
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z5, Z4
-	VBROADCASTSS vmathConst<>+320(SB), Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z6
+	VBROADCASTSS vmathConst<>+288(SB), Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z6
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z0, Z2
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z4, Z6
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z4, Z6
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z0, Z2
@@ -313,8 +306,6 @@ vexp512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z4, Z6
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z4, Z6
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z0, Z2
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z4, Z6
 	VMULPS Z0, Z0, Z3
 	VMULPS Z4, Z4, Z7
 	VFMADD213PS Z0, Z3, Z2
@@ -335,16 +326,16 @@ vexp512_loop1:
 	VMOVUPS (SI), Z0
 	VMAXPS Z0, Z31, Z0
 	VMINPS Z0, Z30, Z0
-	VMULPS.BCST vmathConst<>+224(SB), Z0, Z1
+	VMULPS.BCST vmathConst<>+192(SB), Z0, Z1
 	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z1, Z0
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z1, Z0
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z1, Z0
-	VBROADCASTSS vmathConst<>+320(SB), Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z2
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z0, Z2
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z0, Z2
 	VMULPS Z0, Z0, Z3
 	VFMADD213PS Z0, Z3, Z2
 	VADDPS.BCST vmathConst<>+0(SB), Z2, Z2
@@ -364,16 +355,16 @@ vexp512_tail:
 	VMOVUPS.Z (SI), K1, Z0
 	VMAXPS Z0, Z31, Z0
 	VMINPS Z0, Z30, Z0
-	VMULPS.BCST vmathConst<>+224(SB), Z0, Z1
+	VMULPS.BCST vmathConst<>+192(SB), Z0, Z1
 	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z1, Z0
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z1, Z0
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z1, Z0
-	VBROADCASTSS vmathConst<>+320(SB), Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z2
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z0, Z2
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z0, Z2
 	VMULPS Z0, Z0, Z3
 	VFMADD213PS Z0, Z3, Z2
 	VADDPS.BCST vmathConst<>+0(SB), Z2, Z2
@@ -388,30 +379,32 @@ TEXT ·vtanh512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
-	VBROADCASTSS vmathConst<>+608(SB), Z31
+	VBROADCASTSS vmathConst<>+576(SB), Z31
 vtanh512_loopU:
 	CMPQ CX, $32
 	JL vtanh512_loop1
 	VMOVUPS (SI), Z0
 	VMOVUPS 64(SI), Z6
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z6, Z7
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z6, Z7
 	VPXORD Z1, Z0, Z0
 	VPXORD Z7, Z6, Z6
 	VMINPS Z0, Z31, Z2
 	VMINPS Z6, Z31, Z8
 	VADDPS Z2, Z2, Z2
 	VADDPS Z8, Z8, Z8
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z8, Z9
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z8, Z9
 	VRNDSCALEPS $0, Z3, Z3
 	VRNDSCALEPS $0, Z9, Z9
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z9, Z8
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z9, Z8
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z9, Z8
-	VBROADCASTSS vmathConst<>+320(SB), Z4
-	VBROADCASTSS vmathConst<>+320(SB), Z10
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
@@ -420,8 +413,6 @@ vtanh512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z8, Z10
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z8, Z10
 	VMULPS Z2, Z2, Z5
 	VMULPS Z8, Z8, Z11
 	VFMADD213PS Z2, Z5, Z4
@@ -442,22 +433,22 @@ vtanh512_loopU:
 	VSUBPS Z8, Z9, Z8
 	VMULPS Z0, Z0, Z5
 	VMULPS Z6, Z6, Z11
-	VBROADCASTSS vmathConst<>+640(SB), Z4
-	VBROADCASTSS vmathConst<>+640(SB), Z10
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z11, Z10
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z11, Z10
 	VMULPS Z5, Z4, Z4
 	VMULPS Z11, Z10, Z10
 	VFMADD213PS Z0, Z0, Z4
 	VFMADD213PS Z6, Z6, Z10
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z6, K3
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z6, K3
 	VMOVAPS Z4, K2, Z2
 	VMOVAPS Z10, K3, Z8
 	VPORD Z1, Z2, Z0
@@ -472,20 +463,20 @@ vtanh512_loop1:
 	CMPQ CX, $16
 	JL vtanh512_tail
 	VMOVUPS (SI), Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z31, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -496,14 +487,14 @@ vtanh512_loop1:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS Z0, (DI)
@@ -519,20 +510,20 @@ vtanh512_tail:
 	DECQ AX
 	KMOVW AX, K1
 	VMOVUPS.Z (SI), K1, Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z31, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -543,14 +534,14 @@ vtanh512_tail:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS Z0, K1, (DI)
@@ -563,26 +554,28 @@ TEXT ·vsigmoid512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
-	VBROADCASTSS vmathConst<>+160(SB), Z31
+	VBROADCASTSS vmathConst<>+128(SB), Z31
 vsigmoid512_loopU:
 	CMPQ CX, $32
 	JL vsigmoid512_loop1
 	VMOVUPS (SI), Z0
 	VMOVUPS 64(SI), Z5
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPORD.BCST vmathConst<>+544(SB), Z5, Z6
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z5, Z6
 	VMAXPS Z1, Z31, Z1
 	VMAXPS Z6, Z31, Z6
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z6, Z7
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z6, Z7
 	VRNDSCALEPS $0, Z2, Z2
 	VRNDSCALEPS $0, Z7, Z7
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z7, Z6
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z7, Z6
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z7, Z6
-	VBROADCASTSS vmathConst<>+320(SB), Z3
-	VBROADCASTSS vmathConst<>+320(SB), Z8
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z8
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z6, Z8
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z6, Z8
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
@@ -591,8 +584,6 @@ vsigmoid512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z6, Z8
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z6, Z8
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z6, Z8
 	VMULPS Z1, Z1, Z4
 	VMULPS Z6, Z6, Z9
 	VFMADD213PS Z1, Z4, Z3
@@ -603,8 +594,8 @@ vsigmoid512_loopU:
 	VSCALEFPS Z7, Z8, Z6
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z6, Z9
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z5, K3
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z5, K3
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VBROADCASTSS vmathConst<>+0(SB), Z7
 	VMOVAPS Z1, K2, Z2
@@ -621,24 +612,24 @@ vsigmoid512_loop1:
 	CMPQ CX, $16
 	JL vsigmoid512_tail
 	VMOVUPS (SI), Z0
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
 	VRNDSCALEPS $0, Z2, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VBROADCASTSS vmathConst<>+320(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
 	VMULPS Z1, Z1, Z4
 	VFMADD213PS Z1, Z4, Z3
 	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
 	VSCALEFPS Z2, Z3, Z1
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VMOVAPS Z1, K2, Z2
 	VDIVPS Z4, Z2, Z0
@@ -655,24 +646,24 @@ vsigmoid512_tail:
 	DECQ AX
 	KMOVW AX, K1
 	VMOVUPS.Z (SI), K1, Z0
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
 	VRNDSCALEPS $0, Z2, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VBROADCASTSS vmathConst<>+320(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
 	VMULPS Z1, Z1, Z4
 	VFMADD213PS Z1, Z4, Z3
 	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
 	VSCALEFPS Z2, Z3, Z1
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VMOVAPS Z1, K2, Z2
 	VDIVPS Z4, Z2, Z0
@@ -687,148 +678,164 @@ TEXT ·vgelu512(SB), NOSPLIT, $0-32
 	MOVQ t+8(FP), DX
 	MOVQ x+16(FP), SI
 	MOVQ n+24(FP), CX
-	VBROADCASTSS vmathConst<>+608(SB), Z31
+	VBROADCASTSS vmathConst<>+128(SB), Z31
 	TESTQ DX, DX
 	JZ vgelu512_skip
 vgelu512_loopU:
-	CMPQ CX, $32
+	CMPQ CX, $64
 	JL vgelu512_loop1
 	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z7
+	VMOVUPS 64(SI), Z6
+	VMOVUPS 128(SI), Z12
+	VMOVUPS 192(SI), Z18
 	VMULPS Z0, Z0, Z1
-	VMULPS Z7, Z7, Z8
-	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
-	VMULPS.BCST vmathConst<>+800(SB), Z8, Z8
+	VMULPS Z6, Z6, Z7
+	VMULPS Z12, Z12, Z13
+	VMULPS Z18, Z18, Z19
+	VMULPS.BCST vmathConst<>+768(SB), Z1, Z1
+	VMULPS.BCST vmathConst<>+768(SB), Z7, Z7
+	VMULPS.BCST vmathConst<>+768(SB), Z13, Z13
+	VMULPS.BCST vmathConst<>+768(SB), Z19, Z19
 	VFMADD213PS Z0, Z0, Z1
-	VFMADD213PS Z7, Z7, Z8
-	VMULPS.BCST vmathConst<>+832(SB), Z1, Z1
-	VMULPS.BCST vmathConst<>+832(SB), Z8, Z8
-	VPANDD.BCST vmathConst<>+544(SB), Z1, Z2
-	VPANDD.BCST vmathConst<>+544(SB), Z8, Z9
-	VPXORD Z2, Z1, Z1
-	VPXORD Z9, Z8, Z8
-	VMINPS Z1, Z31, Z3
-	VMINPS Z8, Z31, Z10
-	VADDPS Z3, Z3, Z3
-	VADDPS Z10, Z10, Z10
-	VMULPS.BCST vmathConst<>+224(SB), Z3, Z4
-	VMULPS.BCST vmathConst<>+224(SB), Z10, Z11
-	VRNDSCALEPS $0, Z4, Z4
-	VRNDSCALEPS $0, Z11, Z11
-	VFNMADD231PS.BCST vmathConst<>+256(SB), Z4, Z3
-	VFNMADD231PS.BCST vmathConst<>+256(SB), Z11, Z10
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z4, Z3
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z11, Z10
-	VBROADCASTSS vmathConst<>+320(SB), Z5
-	VBROADCASTSS vmathConst<>+320(SB), Z12
-	VFMADD213PS.BCST vmathConst<>+352(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+352(SB), Z10, Z12
-	VFMADD213PS.BCST vmathConst<>+384(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+384(SB), Z10, Z12
-	VFMADD213PS.BCST vmathConst<>+416(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+416(SB), Z10, Z12
-	VFMADD213PS.BCST vmathConst<>+448(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+448(SB), Z10, Z12
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z10, Z12
-	VMULPS Z3, Z3, Z6
-	VMULPS Z10, Z10, Z13
-	VFMADD213PS Z3, Z6, Z5
-	VFMADD213PS Z10, Z13, Z12
-	VADDPS.BCST vmathConst<>+0(SB), Z5, Z5
-	VADDPS.BCST vmathConst<>+0(SB), Z12, Z12
-	VSCALEFPS Z4, Z5, Z3
-	VSCALEFPS Z11, Z12, Z10
-	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
+	VFMADD213PS Z6, Z6, Z7
+	VFMADD213PS Z12, Z12, Z13
+	VFMADD213PS Z18, Z18, Z19
+	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VMULPS.BCST vmathConst<>+800(SB), Z7, Z7
+	VMULPS.BCST vmathConst<>+800(SB), Z13, Z13
+	VMULPS.BCST vmathConst<>+800(SB), Z19, Z19
+	VPORD.BCST vmathConst<>+512(SB), Z1, Z2
+	VPORD.BCST vmathConst<>+512(SB), Z7, Z8
+	VPORD.BCST vmathConst<>+512(SB), Z13, Z14
+	VPORD.BCST vmathConst<>+512(SB), Z19, Z20
+	VMAXPS Z2, Z31, Z2
+	VMAXPS Z8, Z31, Z8
+	VMAXPS Z14, Z31, Z14
+	VMAXPS Z20, Z31, Z20
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z8, Z9
+	VMULPS.BCST vmathConst<>+192(SB), Z14, Z15
+	VMULPS.BCST vmathConst<>+192(SB), Z20, Z21
+	VRNDSCALEPS $0, Z3, Z3
+	VRNDSCALEPS $0, Z9, Z9
+	VRNDSCALEPS $0, Z15, Z15
+	VRNDSCALEPS $0, Z21, Z21
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z9, Z8
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z15, Z14
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z21, Z20
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z9, Z8
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z15, Z14
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z21, Z20
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z10
+	VBROADCASTSS vmathConst<>+288(SB), Z16
+	VBROADCASTSS vmathConst<>+288(SB), Z22
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z20, Z22
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z20, Z22
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z20, Z22
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z20, Z22
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z20, Z22
+	VMULPS Z2, Z2, Z5
+	VMULPS Z8, Z8, Z11
+	VMULPS Z14, Z14, Z17
+	VMULPS Z20, Z20, Z23
+	VFMADD213PS Z2, Z5, Z4
+	VFMADD213PS Z8, Z11, Z10
+	VFMADD213PS Z14, Z17, Z16
+	VFMADD213PS Z20, Z23, Z22
+	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z10, Z10
-	VBROADCASTSS vmathConst<>+32(SB), Z4
-	VBROADCASTSS vmathConst<>+32(SB), Z11
-	VDIVPS Z3, Z4, Z3
-	VDIVPS Z10, Z11, Z10
-	VBROADCASTSS vmathConst<>+0(SB), Z4
-	VBROADCASTSS vmathConst<>+0(SB), Z11
-	VSUBPS Z3, Z4, Z3
-	VSUBPS Z10, Z11, Z10
-	VMULPS Z1, Z1, Z6
-	VMULPS Z8, Z8, Z13
-	VBROADCASTSS vmathConst<>+640(SB), Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z12
-	VFMADD213PS.BCST vmathConst<>+672(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+672(SB), Z13, Z12
-	VFMADD213PS.BCST vmathConst<>+704(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+704(SB), Z13, Z12
-	VFMADD213PS.BCST vmathConst<>+736(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+736(SB), Z13, Z12
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z13, Z12
-	VMULPS Z6, Z5, Z5
-	VMULPS Z13, Z12, Z12
-	VFMADD213PS Z1, Z1, Z5
-	VFMADD213PS Z8, Z8, Z12
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z1, K2
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z8, K3
-	VMOVAPS Z5, K2, Z3
-	VMOVAPS Z12, K3, Z10
-	VPORD Z2, Z3, Z1
-	VPORD Z9, Z10, Z8
+	VADDPS.BCST vmathConst<>+0(SB), Z16, Z16
+	VADDPS.BCST vmathConst<>+0(SB), Z22, Z22
+	VSCALEFPS Z3, Z4, Z2
+	VSCALEFPS Z9, Z10, Z8
+	VSCALEFPS Z15, Z16, Z14
+	VSCALEFPS Z21, Z22, Z20
+	VADDPS.BCST vmathConst<>+0(SB), Z2, Z5
+	VADDPS.BCST vmathConst<>+0(SB), Z8, Z11
+	VADDPS.BCST vmathConst<>+0(SB), Z14, Z17
+	VADDPS.BCST vmathConst<>+0(SB), Z20, Z23
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z1, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z7, K3
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z13, K4
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z19, K5
+	VBROADCASTSS vmathConst<>+0(SB), Z3
+	VBROADCASTSS vmathConst<>+0(SB), Z9
+	VBROADCASTSS vmathConst<>+0(SB), Z15
+	VBROADCASTSS vmathConst<>+0(SB), Z21
+	VMOVAPS Z2, K2, Z3
+	VMOVAPS Z8, K3, Z9
+	VMOVAPS Z14, K4, Z15
+	VMOVAPS Z20, K5, Z21
+	VDIVPS Z5, Z3, Z1
+	VDIVPS Z11, Z9, Z7
+	VDIVPS Z17, Z15, Z13
+	VDIVPS Z23, Z21, Z19
 	VMOVUPS Z1, (DX)
-	VMOVUPS Z8, 64(DX)
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z2
-	VMULPS.BCST vmathConst<>+64(SB), Z7, Z9
-	VFMADD213PS Z2, Z2, Z1
-	VFMADD213PS Z9, Z9, Z8
+	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z13, 128(DX)
+	VMOVUPS Z19, 192(DX)
+	VMULPS Z0, Z1, Z1
+	VMULPS Z6, Z7, Z7
+	VMULPS Z12, Z13, Z13
+	VMULPS Z18, Z19, Z19
 	VMOVUPS Z1, (DI)
-	VMOVUPS Z8, 64(DI)
-	ADDQ $128, DI
-	ADDQ $128, DX
-	ADDQ $128, SI
-	SUBQ $32, CX
+	VMOVUPS Z7, 64(DI)
+	VMOVUPS Z13, 128(DI)
+	VMOVUPS Z19, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, DX
+	ADDQ $256, SI
+	SUBQ $64, CX
 	JMP vgelu512_loopU
 vgelu512_loop1:
 	CMPQ CX, $16
 	JL vgelu512_tail
 	VMOVUPS (SI), Z0
 	VMULPS Z0, Z0, Z1
-	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VMULPS.BCST vmathConst<>+768(SB), Z1, Z1
 	VFMADD213PS Z0, Z0, Z1
-	VMULPS.BCST vmathConst<>+832(SB), Z1, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z1, Z2
-	VPXORD Z2, Z1, Z1
-	VMINPS Z1, Z31, Z3
-	VADDPS Z3, Z3, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z3, Z4
-	VRNDSCALEPS $0, Z4, Z4
-	VFNMADD231PS.BCST vmathConst<>+256(SB), Z4, Z3
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z4, Z3
-	VBROADCASTSS vmathConst<>+320(SB), Z5
-	VFMADD213PS.BCST vmathConst<>+352(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+384(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+416(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+448(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z3, Z5
-	VMULPS Z3, Z3, Z6
-	VFMADD213PS Z3, Z6, Z5
-	VADDPS.BCST vmathConst<>+0(SB), Z5, Z5
-	VSCALEFPS Z4, Z5, Z3
-	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
-	VBROADCASTSS vmathConst<>+32(SB), Z4
-	VDIVPS Z3, Z4, Z3
-	VBROADCASTSS vmathConst<>+0(SB), Z4
-	VSUBPS Z3, Z4, Z3
-	VMULPS Z1, Z1, Z6
-	VBROADCASTSS vmathConst<>+640(SB), Z5
-	VFMADD213PS.BCST vmathConst<>+672(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+704(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+736(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z6, Z5
-	VMULPS Z6, Z5, Z5
-	VFMADD213PS Z1, Z1, Z5
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z1, K2
-	VMOVAPS Z5, K2, Z3
-	VPORD Z2, Z3, Z1
+	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z1, Z2
+	VMAXPS Z2, Z31, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
+	VMULPS Z2, Z2, Z5
+	VFMADD213PS Z2, Z5, Z4
+	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
+	VSCALEFPS Z3, Z4, Z2
+	VADDPS.BCST vmathConst<>+0(SB), Z2, Z5
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z1, K2
+	VBROADCASTSS vmathConst<>+0(SB), Z3
+	VMOVAPS Z2, K2, Z3
+	VDIVPS Z5, Z3, Z1
 	VMOVUPS Z1, (DX)
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z2
-	VFMADD213PS Z2, Z2, Z1
+	VMULPS Z0, Z1, Z1
 	VMOVUPS Z1, (DI)
 	ADDQ $64, DI
 	ADDQ $64, DX
@@ -844,186 +851,186 @@ vgelu512_tail:
 	KMOVW AX, K1
 	VMOVUPS.Z (SI), K1, Z0
 	VMULPS Z0, Z0, Z1
-	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VMULPS.BCST vmathConst<>+768(SB), Z1, Z1
 	VFMADD213PS Z0, Z0, Z1
-	VMULPS.BCST vmathConst<>+832(SB), Z1, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z1, Z2
-	VPXORD Z2, Z1, Z1
-	VMINPS Z1, Z31, Z3
-	VADDPS Z3, Z3, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z3, Z4
-	VRNDSCALEPS $0, Z4, Z4
-	VFNMADD231PS.BCST vmathConst<>+256(SB), Z4, Z3
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z4, Z3
-	VBROADCASTSS vmathConst<>+320(SB), Z5
-	VFMADD213PS.BCST vmathConst<>+352(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+384(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+416(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+448(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z3, Z5
-	VMULPS Z3, Z3, Z6
-	VFMADD213PS Z3, Z6, Z5
-	VADDPS.BCST vmathConst<>+0(SB), Z5, Z5
-	VSCALEFPS Z4, Z5, Z3
-	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
-	VBROADCASTSS vmathConst<>+32(SB), Z4
-	VDIVPS Z3, Z4, Z3
-	VBROADCASTSS vmathConst<>+0(SB), Z4
-	VSUBPS Z3, Z4, Z3
-	VMULPS Z1, Z1, Z6
-	VBROADCASTSS vmathConst<>+640(SB), Z5
-	VFMADD213PS.BCST vmathConst<>+672(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+704(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+736(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z6, Z5
-	VMULPS Z6, Z5, Z5
-	VFMADD213PS Z1, Z1, Z5
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z1, K2
-	VMOVAPS Z5, K2, Z3
-	VPORD Z2, Z3, Z1
+	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z1, Z2
+	VMAXPS Z2, Z31, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
+	VMULPS Z2, Z2, Z5
+	VFMADD213PS Z2, Z5, Z4
+	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
+	VSCALEFPS Z3, Z4, Z2
+	VADDPS.BCST vmathConst<>+0(SB), Z2, Z5
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z1, K2
+	VBROADCASTSS vmathConst<>+0(SB), Z3
+	VMOVAPS Z2, K2, Z3
+	VDIVPS Z5, Z3, Z1
 	VMOVUPS Z1, K1, (DX)
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z2
-	VFMADD213PS Z2, Z2, Z1
+	VMULPS Z0, Z1, Z1
 	VMOVUPS Z1, K1, (DI)
 vgelu512_done:
 	VZEROUPPER
 	RET
 vgelu512_skip:
 vgelu512_skip_loopU:
-	CMPQ CX, $32
+	CMPQ CX, $64
 	JL vgelu512_skip_loop1
 	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z7
+	VMOVUPS 64(SI), Z6
+	VMOVUPS 128(SI), Z12
+	VMOVUPS 192(SI), Z18
 	VMULPS Z0, Z0, Z1
-	VMULPS Z7, Z7, Z8
-	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
-	VMULPS.BCST vmathConst<>+800(SB), Z8, Z8
+	VMULPS Z6, Z6, Z7
+	VMULPS Z12, Z12, Z13
+	VMULPS Z18, Z18, Z19
+	VMULPS.BCST vmathConst<>+768(SB), Z1, Z1
+	VMULPS.BCST vmathConst<>+768(SB), Z7, Z7
+	VMULPS.BCST vmathConst<>+768(SB), Z13, Z13
+	VMULPS.BCST vmathConst<>+768(SB), Z19, Z19
 	VFMADD213PS Z0, Z0, Z1
-	VFMADD213PS Z7, Z7, Z8
-	VMULPS.BCST vmathConst<>+832(SB), Z1, Z1
-	VMULPS.BCST vmathConst<>+832(SB), Z8, Z8
-	VPANDD.BCST vmathConst<>+544(SB), Z1, Z2
-	VPANDD.BCST vmathConst<>+544(SB), Z8, Z9
-	VPXORD Z2, Z1, Z1
-	VPXORD Z9, Z8, Z8
-	VMINPS Z1, Z31, Z3
-	VMINPS Z8, Z31, Z10
-	VADDPS Z3, Z3, Z3
-	VADDPS Z10, Z10, Z10
-	VMULPS.BCST vmathConst<>+224(SB), Z3, Z4
-	VMULPS.BCST vmathConst<>+224(SB), Z10, Z11
-	VRNDSCALEPS $0, Z4, Z4
-	VRNDSCALEPS $0, Z11, Z11
-	VFNMADD231PS.BCST vmathConst<>+256(SB), Z4, Z3
-	VFNMADD231PS.BCST vmathConst<>+256(SB), Z11, Z10
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z4, Z3
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z11, Z10
-	VBROADCASTSS vmathConst<>+320(SB), Z5
-	VBROADCASTSS vmathConst<>+320(SB), Z12
-	VFMADD213PS.BCST vmathConst<>+352(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+352(SB), Z10, Z12
-	VFMADD213PS.BCST vmathConst<>+384(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+384(SB), Z10, Z12
-	VFMADD213PS.BCST vmathConst<>+416(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+416(SB), Z10, Z12
-	VFMADD213PS.BCST vmathConst<>+448(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+448(SB), Z10, Z12
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z10, Z12
-	VMULPS Z3, Z3, Z6
-	VMULPS Z10, Z10, Z13
-	VFMADD213PS Z3, Z6, Z5
-	VFMADD213PS Z10, Z13, Z12
-	VADDPS.BCST vmathConst<>+0(SB), Z5, Z5
-	VADDPS.BCST vmathConst<>+0(SB), Z12, Z12
-	VSCALEFPS Z4, Z5, Z3
-	VSCALEFPS Z11, Z12, Z10
-	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
+	VFMADD213PS Z6, Z6, Z7
+	VFMADD213PS Z12, Z12, Z13
+	VFMADD213PS Z18, Z18, Z19
+	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VMULPS.BCST vmathConst<>+800(SB), Z7, Z7
+	VMULPS.BCST vmathConst<>+800(SB), Z13, Z13
+	VMULPS.BCST vmathConst<>+800(SB), Z19, Z19
+	VPORD.BCST vmathConst<>+512(SB), Z1, Z2
+	VPORD.BCST vmathConst<>+512(SB), Z7, Z8
+	VPORD.BCST vmathConst<>+512(SB), Z13, Z14
+	VPORD.BCST vmathConst<>+512(SB), Z19, Z20
+	VMAXPS Z2, Z31, Z2
+	VMAXPS Z8, Z31, Z8
+	VMAXPS Z14, Z31, Z14
+	VMAXPS Z20, Z31, Z20
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z8, Z9
+	VMULPS.BCST vmathConst<>+192(SB), Z14, Z15
+	VMULPS.BCST vmathConst<>+192(SB), Z20, Z21
+	VRNDSCALEPS $0, Z3, Z3
+	VRNDSCALEPS $0, Z9, Z9
+	VRNDSCALEPS $0, Z15, Z15
+	VRNDSCALEPS $0, Z21, Z21
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z9, Z8
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z15, Z14
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z21, Z20
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z9, Z8
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z15, Z14
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z21, Z20
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z10
+	VBROADCASTSS vmathConst<>+288(SB), Z16
+	VBROADCASTSS vmathConst<>+288(SB), Z22
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z20, Z22
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z20, Z22
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z20, Z22
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z20, Z22
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z8, Z10
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z14, Z16
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z20, Z22
+	VMULPS Z2, Z2, Z5
+	VMULPS Z8, Z8, Z11
+	VMULPS Z14, Z14, Z17
+	VMULPS Z20, Z20, Z23
+	VFMADD213PS Z2, Z5, Z4
+	VFMADD213PS Z8, Z11, Z10
+	VFMADD213PS Z14, Z17, Z16
+	VFMADD213PS Z20, Z23, Z22
+	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z10, Z10
-	VBROADCASTSS vmathConst<>+32(SB), Z4
-	VBROADCASTSS vmathConst<>+32(SB), Z11
-	VDIVPS Z3, Z4, Z3
-	VDIVPS Z10, Z11, Z10
-	VBROADCASTSS vmathConst<>+0(SB), Z4
-	VBROADCASTSS vmathConst<>+0(SB), Z11
-	VSUBPS Z3, Z4, Z3
-	VSUBPS Z10, Z11, Z10
-	VMULPS Z1, Z1, Z6
-	VMULPS Z8, Z8, Z13
-	VBROADCASTSS vmathConst<>+640(SB), Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z12
-	VFMADD213PS.BCST vmathConst<>+672(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+672(SB), Z13, Z12
-	VFMADD213PS.BCST vmathConst<>+704(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+704(SB), Z13, Z12
-	VFMADD213PS.BCST vmathConst<>+736(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+736(SB), Z13, Z12
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z13, Z12
-	VMULPS Z6, Z5, Z5
-	VMULPS Z13, Z12, Z12
-	VFMADD213PS Z1, Z1, Z5
-	VFMADD213PS Z8, Z8, Z12
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z1, K2
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z8, K3
-	VMOVAPS Z5, K2, Z3
-	VMOVAPS Z12, K3, Z10
-	VPORD Z2, Z3, Z1
-	VPORD Z9, Z10, Z8
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z2
-	VMULPS.BCST vmathConst<>+64(SB), Z7, Z9
-	VFMADD213PS Z2, Z2, Z1
-	VFMADD213PS Z9, Z9, Z8
+	VADDPS.BCST vmathConst<>+0(SB), Z16, Z16
+	VADDPS.BCST vmathConst<>+0(SB), Z22, Z22
+	VSCALEFPS Z3, Z4, Z2
+	VSCALEFPS Z9, Z10, Z8
+	VSCALEFPS Z15, Z16, Z14
+	VSCALEFPS Z21, Z22, Z20
+	VADDPS.BCST vmathConst<>+0(SB), Z2, Z5
+	VADDPS.BCST vmathConst<>+0(SB), Z8, Z11
+	VADDPS.BCST vmathConst<>+0(SB), Z14, Z17
+	VADDPS.BCST vmathConst<>+0(SB), Z20, Z23
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z1, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z7, K3
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z13, K4
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z19, K5
+	VBROADCASTSS vmathConst<>+0(SB), Z3
+	VBROADCASTSS vmathConst<>+0(SB), Z9
+	VBROADCASTSS vmathConst<>+0(SB), Z15
+	VBROADCASTSS vmathConst<>+0(SB), Z21
+	VMOVAPS Z2, K2, Z3
+	VMOVAPS Z8, K3, Z9
+	VMOVAPS Z14, K4, Z15
+	VMOVAPS Z20, K5, Z21
+	VDIVPS Z5, Z3, Z1
+	VDIVPS Z11, Z9, Z7
+	VDIVPS Z17, Z15, Z13
+	VDIVPS Z23, Z21, Z19
+	VMULPS Z0, Z1, Z1
+	VMULPS Z6, Z7, Z7
+	VMULPS Z12, Z13, Z13
+	VMULPS Z18, Z19, Z19
 	VMOVUPS Z1, (DI)
-	VMOVUPS Z8, 64(DI)
-	ADDQ $128, DI
-	ADDQ $128, SI
-	SUBQ $32, CX
+	VMOVUPS Z7, 64(DI)
+	VMOVUPS Z13, 128(DI)
+	VMOVUPS Z19, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $64, CX
 	JMP vgelu512_skip_loopU
 vgelu512_skip_loop1:
 	CMPQ CX, $16
 	JL vgelu512_skip_tail
 	VMOVUPS (SI), Z0
 	VMULPS Z0, Z0, Z1
-	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VMULPS.BCST vmathConst<>+768(SB), Z1, Z1
 	VFMADD213PS Z0, Z0, Z1
-	VMULPS.BCST vmathConst<>+832(SB), Z1, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z1, Z2
-	VPXORD Z2, Z1, Z1
-	VMINPS Z1, Z31, Z3
-	VADDPS Z3, Z3, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z3, Z4
-	VRNDSCALEPS $0, Z4, Z4
-	VFNMADD231PS.BCST vmathConst<>+256(SB), Z4, Z3
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z4, Z3
-	VBROADCASTSS vmathConst<>+320(SB), Z5
-	VFMADD213PS.BCST vmathConst<>+352(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+384(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+416(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+448(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z3, Z5
-	VMULPS Z3, Z3, Z6
-	VFMADD213PS Z3, Z6, Z5
-	VADDPS.BCST vmathConst<>+0(SB), Z5, Z5
-	VSCALEFPS Z4, Z5, Z3
-	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
-	VBROADCASTSS vmathConst<>+32(SB), Z4
-	VDIVPS Z3, Z4, Z3
-	VBROADCASTSS vmathConst<>+0(SB), Z4
-	VSUBPS Z3, Z4, Z3
-	VMULPS Z1, Z1, Z6
-	VBROADCASTSS vmathConst<>+640(SB), Z5
-	VFMADD213PS.BCST vmathConst<>+672(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+704(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+736(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z6, Z5
-	VMULPS Z6, Z5, Z5
-	VFMADD213PS Z1, Z1, Z5
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z1, K2
-	VMOVAPS Z5, K2, Z3
-	VPORD Z2, Z3, Z1
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z2
-	VFMADD213PS Z2, Z2, Z1
+	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z1, Z2
+	VMAXPS Z2, Z31, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
+	VMULPS Z2, Z2, Z5
+	VFMADD213PS Z2, Z5, Z4
+	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
+	VSCALEFPS Z3, Z4, Z2
+	VADDPS.BCST vmathConst<>+0(SB), Z2, Z5
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z1, K2
+	VBROADCASTSS vmathConst<>+0(SB), Z3
+	VMOVAPS Z2, K2, Z3
+	VDIVPS Z5, Z3, Z1
+	VMULPS Z0, Z1, Z1
 	VMOVUPS Z1, (DI)
 	ADDQ $64, DI
 	ADDQ $64, SI
@@ -1038,45 +1045,31 @@ vgelu512_skip_tail:
 	KMOVW AX, K1
 	VMOVUPS.Z (SI), K1, Z0
 	VMULPS Z0, Z0, Z1
-	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VMULPS.BCST vmathConst<>+768(SB), Z1, Z1
 	VFMADD213PS Z0, Z0, Z1
-	VMULPS.BCST vmathConst<>+832(SB), Z1, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z1, Z2
-	VPXORD Z2, Z1, Z1
-	VMINPS Z1, Z31, Z3
-	VADDPS Z3, Z3, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z3, Z4
-	VRNDSCALEPS $0, Z4, Z4
-	VFNMADD231PS.BCST vmathConst<>+256(SB), Z4, Z3
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z4, Z3
-	VBROADCASTSS vmathConst<>+320(SB), Z5
-	VFMADD213PS.BCST vmathConst<>+352(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+384(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+416(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+448(SB), Z3, Z5
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z3, Z5
-	VMULPS Z3, Z3, Z6
-	VFMADD213PS Z3, Z6, Z5
-	VADDPS.BCST vmathConst<>+0(SB), Z5, Z5
-	VSCALEFPS Z4, Z5, Z3
-	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
-	VBROADCASTSS vmathConst<>+32(SB), Z4
-	VDIVPS Z3, Z4, Z3
-	VBROADCASTSS vmathConst<>+0(SB), Z4
-	VSUBPS Z3, Z4, Z3
-	VMULPS Z1, Z1, Z6
-	VBROADCASTSS vmathConst<>+640(SB), Z5
-	VFMADD213PS.BCST vmathConst<>+672(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+704(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+736(SB), Z6, Z5
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z6, Z5
-	VMULPS Z6, Z5, Z5
-	VFMADD213PS Z1, Z1, Z5
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z1, K2
-	VMOVAPS Z5, K2, Z3
-	VPORD Z2, Z3, Z1
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z2
-	VFMADD213PS Z2, Z2, Z1
+	VMULPS.BCST vmathConst<>+800(SB), Z1, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z1, Z2
+	VMAXPS Z2, Z31, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
+	VMULPS Z2, Z2, Z5
+	VFMADD213PS Z2, Z5, Z4
+	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
+	VSCALEFPS Z3, Z4, Z2
+	VADDPS.BCST vmathConst<>+0(SB), Z2, Z5
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z1, K2
+	VBROADCASTSS vmathConst<>+0(SB), Z3
+	VMOVAPS Z2, K2, Z3
+	VDIVPS Z5, Z3, Z1
+	VMULPS Z0, Z1, Z1
 	VMOVUPS Z1, K1, (DI)
 vgelu512_skip_done:
 	VZEROUPPER
@@ -1098,26 +1091,18 @@ vgeluGrad512_loopU:
 	VMOVUPS 64(R8), Z5
 	VMULPS Z0, Z0, Z2
 	VMULPS Z4, Z4, Z6
-	VBROADCASTSS vmathConst<>+832(SB), Z3
-	VBROADCASTSS vmathConst<>+832(SB), Z7
-	VFMADD231PS.BCST vmathConst<>+864(SB), Z2, Z3
-	VFMADD231PS.BCST vmathConst<>+864(SB), Z6, Z7
-	VBROADCASTSS vmathConst<>+0(SB), Z2
-	VBROADCASTSS vmathConst<>+0(SB), Z6
+	VBROADCASTSS vmathConst<>+800(SB), Z3
+	VBROADCASTSS vmathConst<>+800(SB), Z7
+	VFMADD231PS.BCST vmathConst<>+832(SB), Z2, Z3
+	VFMADD231PS.BCST vmathConst<>+832(SB), Z6, Z7
+	VMOVAPS Z1, Z2
+	VMOVAPS Z5, Z6
 	VFNMADD231PS Z1, Z1, Z2
 	VFNMADD231PS Z5, Z5, Z6
 	VMULPS Z2, Z3, Z3
 	VMULPS Z6, Z7, Z7
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z0
-	VMULPS.BCST vmathConst<>+64(SB), Z4, Z4
-	VMULPS Z0, Z3, Z3
-	VMULPS Z4, Z7, Z7
-	VBROADCASTSS vmathConst<>+64(SB), Z2
-	VBROADCASTSS vmathConst<>+64(SB), Z6
-	VFMADD231PS.BCST vmathConst<>+64(SB), Z1, Z2
-	VFMADD231PS.BCST vmathConst<>+64(SB), Z5, Z6
-	VADDPS Z2, Z3, Z3
-	VADDPS Z6, Z7, Z7
+	VFMADD213PS Z1, Z0, Z3
+	VFMADD213PS Z5, Z4, Z7
 	VMOVUPS (DX), Z1
 	VMOVUPS 64(DX), Z5
 	VMOVUPS (DI), Z2
@@ -1138,16 +1123,12 @@ vgeluGrad512_loop1:
 	VMOVUPS (SI), Z0
 	VMOVUPS (R8), Z1
 	VMULPS Z0, Z0, Z2
-	VBROADCASTSS vmathConst<>+832(SB), Z3
-	VFMADD231PS.BCST vmathConst<>+864(SB), Z2, Z3
-	VBROADCASTSS vmathConst<>+0(SB), Z2
+	VBROADCASTSS vmathConst<>+800(SB), Z3
+	VFMADD231PS.BCST vmathConst<>+832(SB), Z2, Z3
+	VMOVAPS Z1, Z2
 	VFNMADD231PS Z1, Z1, Z2
 	VMULPS Z2, Z3, Z3
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z0
-	VMULPS Z0, Z3, Z3
-	VBROADCASTSS vmathConst<>+64(SB), Z2
-	VFMADD231PS.BCST vmathConst<>+64(SB), Z1, Z2
-	VADDPS Z2, Z3, Z3
+	VFMADD213PS Z1, Z0, Z3
 	VMOVUPS (DX), Z1
 	VMOVUPS (DI), Z2
 	VFMADD231PS Z1, Z3, Z2
@@ -1168,16 +1149,12 @@ vgeluGrad512_tail:
 	VMOVUPS.Z (SI), K1, Z0
 	VMOVUPS.Z (R8), K1, Z1
 	VMULPS Z0, Z0, Z2
-	VBROADCASTSS vmathConst<>+832(SB), Z3
-	VFMADD231PS.BCST vmathConst<>+864(SB), Z2, Z3
-	VBROADCASTSS vmathConst<>+0(SB), Z2
+	VBROADCASTSS vmathConst<>+800(SB), Z3
+	VFMADD231PS.BCST vmathConst<>+832(SB), Z2, Z3
+	VMOVAPS Z1, Z2
 	VFNMADD231PS Z1, Z1, Z2
 	VMULPS Z2, Z3, Z3
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z0
-	VMULPS Z0, Z3, Z3
-	VBROADCASTSS vmathConst<>+64(SB), Z2
-	VFMADD231PS.BCST vmathConst<>+64(SB), Z1, Z2
-	VADDPS Z2, Z3, Z3
+	VFMADD213PS Z1, Z0, Z3
 	VMOVUPS.Z (DX), K1, Z1
 	VMOVUPS.Z (DI), K1, Z2
 	VFMADD231PS Z1, Z3, Z2
@@ -1202,26 +1179,18 @@ vgeluGradSet512_loopU:
 	VMOVUPS 64(R8), Z5
 	VMULPS Z0, Z0, Z2
 	VMULPS Z4, Z4, Z6
-	VBROADCASTSS vmathConst<>+832(SB), Z3
-	VBROADCASTSS vmathConst<>+832(SB), Z7
-	VFMADD231PS.BCST vmathConst<>+864(SB), Z2, Z3
-	VFMADD231PS.BCST vmathConst<>+864(SB), Z6, Z7
-	VBROADCASTSS vmathConst<>+0(SB), Z2
-	VBROADCASTSS vmathConst<>+0(SB), Z6
+	VBROADCASTSS vmathConst<>+800(SB), Z3
+	VBROADCASTSS vmathConst<>+800(SB), Z7
+	VFMADD231PS.BCST vmathConst<>+832(SB), Z2, Z3
+	VFMADD231PS.BCST vmathConst<>+832(SB), Z6, Z7
+	VMOVAPS Z1, Z2
+	VMOVAPS Z5, Z6
 	VFNMADD231PS Z1, Z1, Z2
 	VFNMADD231PS Z5, Z5, Z6
 	VMULPS Z2, Z3, Z3
 	VMULPS Z6, Z7, Z7
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z0
-	VMULPS.BCST vmathConst<>+64(SB), Z4, Z4
-	VMULPS Z0, Z3, Z3
-	VMULPS Z4, Z7, Z7
-	VBROADCASTSS vmathConst<>+64(SB), Z2
-	VBROADCASTSS vmathConst<>+64(SB), Z6
-	VFMADD231PS.BCST vmathConst<>+64(SB), Z1, Z2
-	VFMADD231PS.BCST vmathConst<>+64(SB), Z5, Z6
-	VADDPS Z2, Z3, Z3
-	VADDPS Z6, Z7, Z7
+	VFMADD213PS Z1, Z0, Z3
+	VFMADD213PS Z5, Z4, Z7
 	VMOVUPS (DX), Z1
 	VMOVUPS 64(DX), Z5
 	VMULPS Z1, Z3, Z2
@@ -1240,16 +1209,12 @@ vgeluGradSet512_loop1:
 	VMOVUPS (SI), Z0
 	VMOVUPS (R8), Z1
 	VMULPS Z0, Z0, Z2
-	VBROADCASTSS vmathConst<>+832(SB), Z3
-	VFMADD231PS.BCST vmathConst<>+864(SB), Z2, Z3
-	VBROADCASTSS vmathConst<>+0(SB), Z2
+	VBROADCASTSS vmathConst<>+800(SB), Z3
+	VFMADD231PS.BCST vmathConst<>+832(SB), Z2, Z3
+	VMOVAPS Z1, Z2
 	VFNMADD231PS Z1, Z1, Z2
 	VMULPS Z2, Z3, Z3
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z0
-	VMULPS Z0, Z3, Z3
-	VBROADCASTSS vmathConst<>+64(SB), Z2
-	VFMADD231PS.BCST vmathConst<>+64(SB), Z1, Z2
-	VADDPS Z2, Z3, Z3
+	VFMADD213PS Z1, Z0, Z3
 	VMOVUPS (DX), Z1
 	VMULPS Z1, Z3, Z2
 	VMOVUPS Z2, (DI)
@@ -1269,16 +1234,12 @@ vgeluGradSet512_tail:
 	VMOVUPS.Z (SI), K1, Z0
 	VMOVUPS.Z (R8), K1, Z1
 	VMULPS Z0, Z0, Z2
-	VBROADCASTSS vmathConst<>+832(SB), Z3
-	VFMADD231PS.BCST vmathConst<>+864(SB), Z2, Z3
-	VBROADCASTSS vmathConst<>+0(SB), Z2
+	VBROADCASTSS vmathConst<>+800(SB), Z3
+	VFMADD231PS.BCST vmathConst<>+832(SB), Z2, Z3
+	VMOVAPS Z1, Z2
 	VFNMADD231PS Z1, Z1, Z2
 	VMULPS Z2, Z3, Z3
-	VMULPS.BCST vmathConst<>+64(SB), Z0, Z0
-	VMULPS Z0, Z3, Z3
-	VBROADCASTSS vmathConst<>+64(SB), Z2
-	VFMADD231PS.BCST vmathConst<>+64(SB), Z1, Z2
-	VADDPS Z2, Z3, Z3
+	VFMADD213PS Z1, Z0, Z3
 	VMOVUPS.Z (DX), K1, Z1
 	VMULPS Z1, Z3, Z2
 	VMOVUPS Z2, K1, (DI)
@@ -1291,8 +1252,8 @@ TEXT ·vexpShift512(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
-	VBROADCASTSS vmathConst<>+160(SB), Z31
-	VBROADCASTSS vmathConst<>+192(SB), Z30
+	VBROADCASTSS vmathConst<>+128(SB), Z31
+	VBROADCASTSS vmathConst<>+160(SB), Z30
 	VBROADCASTSS shift+24(FP), Z29
 	VXORPS Z28, Z28, Z28
 	VXORPS Z27, Z27, Z27
@@ -1309,16 +1270,18 @@ vexpShift512_loopU:
 	VMAXPS Z4, Z31, Z4
 	VMINPS Z0, Z30, Z0
 	VMINPS Z4, Z30, Z4
-	VMULPS.BCST vmathConst<>+224(SB), Z0, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z4, Z5
+	VMULPS.BCST vmathConst<>+192(SB), Z0, Z1
+	VMULPS.BCST vmathConst<>+192(SB), Z4, Z5
 	VRNDSCALEPS $0, Z1, Z1
 	VRNDSCALEPS $0, Z5, Z5
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z1, Z0
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z5, Z4
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z1, Z0
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z5, Z4
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z1, Z0
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z5, Z4
-	VBROADCASTSS vmathConst<>+320(SB), Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z6
+	VBROADCASTSS vmathConst<>+288(SB), Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z6
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z0, Z2
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z4, Z6
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z4, Z6
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z0, Z2
@@ -1327,8 +1290,6 @@ vexpShift512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z4, Z6
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z4, Z6
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z0, Z2
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z4, Z6
 	VMULPS Z0, Z0, Z3
 	VMULPS Z4, Z4, Z7
 	VFMADD213PS Z0, Z3, Z2
@@ -1360,16 +1321,16 @@ vexpShift512_loop1:
 	VSUBPS Z29, Z0, Z0
 	VMAXPS Z0, Z31, Z0
 	VMINPS Z0, Z30, Z0
-	VMULPS.BCST vmathConst<>+224(SB), Z0, Z1
+	VMULPS.BCST vmathConst<>+192(SB), Z0, Z1
 	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z1, Z0
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z1, Z0
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z1, Z0
-	VBROADCASTSS vmathConst<>+320(SB), Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z2
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z0, Z2
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z0, Z2
 	VMULPS Z0, Z0, Z3
 	VFMADD213PS Z0, Z3, Z2
 	VADDPS.BCST vmathConst<>+0(SB), Z2, Z2
@@ -1395,16 +1356,16 @@ vexpShift512_tail:
 	VSUBPS Z29, Z0, Z0
 	VMAXPS Z0, Z31, Z0
 	VMINPS Z0, Z30, Z0
-	VMULPS.BCST vmathConst<>+224(SB), Z0, Z1
+	VMULPS.BCST vmathConst<>+192(SB), Z0, Z1
 	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z1, Z0
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z1, Z0
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z1, Z0
-	VBROADCASTSS vmathConst<>+320(SB), Z2
+	VBROADCASTSS vmathConst<>+288(SB), Z2
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z0, Z2
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z0, Z2
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z0, Z2
 	VMULPS Z0, Z0, Z3
 	VFMADD213PS Z0, Z3, Z2
 	VADDPS.BCST vmathConst<>+0(SB), Z2, Z2
@@ -1435,11 +1396,11 @@ vexpShift512_done:
 TEXT ·vmax512(SB), NOSPLIT, $0-20
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
-	VBROADCASTSS vmathConst<>+128(SB), Z31
-	VBROADCASTSS vmathConst<>+128(SB), Z30
-	VBROADCASTSS vmathConst<>+128(SB), Z29
-	VBROADCASTSS vmathConst<>+128(SB), Z28
-	VBROADCASTSS vmathConst<>+128(SB), Z27
+	VBROADCASTSS vmathConst<>+96(SB), Z31
+	VBROADCASTSS vmathConst<>+96(SB), Z30
+	VBROADCASTSS vmathConst<>+96(SB), Z29
+	VBROADCASTSS vmathConst<>+96(SB), Z28
+	VBROADCASTSS vmathConst<>+96(SB), Z27
 vmax512_loopU:
 	CMPQ CX, $64
 	JL vmax512_loop1
@@ -1541,7 +1502,7 @@ TEXT ·vaddTanhDot512(SB), NOSPLIT, $0-36
 	MOVQ k+8(FP), DX
 	MOVQ v+16(FP), R8
 	MOVQ n+24(FP), CX
-	VBROADCASTSS vmathConst<>+608(SB), Z31
+	VBROADCASTSS vmathConst<>+576(SB), Z31
 	VXORPS Z30, Z30, Z30
 	VXORPS Z29, Z29, Z29
 vaddTanhDot512_loopU:
@@ -1553,24 +1514,26 @@ vaddTanhDot512_loopU:
 	VMOVUPS 64(DX), Z7
 	VADDPS Z1, Z0, Z0
 	VADDPS Z7, Z6, Z6
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z6, Z7
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z6, Z7
 	VPXORD Z1, Z0, Z0
 	VPXORD Z7, Z6, Z6
 	VMINPS Z0, Z31, Z2
 	VMINPS Z6, Z31, Z8
 	VADDPS Z2, Z2, Z2
 	VADDPS Z8, Z8, Z8
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z8, Z9
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z8, Z9
 	VRNDSCALEPS $0, Z3, Z3
 	VRNDSCALEPS $0, Z9, Z9
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z9, Z8
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z9, Z8
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z9, Z8
-	VBROADCASTSS vmathConst<>+320(SB), Z4
-	VBROADCASTSS vmathConst<>+320(SB), Z10
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
@@ -1579,8 +1542,6 @@ vaddTanhDot512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z8, Z10
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z8, Z10
 	VMULPS Z2, Z2, Z5
 	VMULPS Z8, Z8, Z11
 	VFMADD213PS Z2, Z5, Z4
@@ -1601,22 +1562,22 @@ vaddTanhDot512_loopU:
 	VSUBPS Z8, Z9, Z8
 	VMULPS Z0, Z0, Z5
 	VMULPS Z6, Z6, Z11
-	VBROADCASTSS vmathConst<>+640(SB), Z4
-	VBROADCASTSS vmathConst<>+640(SB), Z10
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z11, Z10
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z11, Z10
 	VMULPS Z5, Z4, Z4
 	VMULPS Z11, Z10, Z10
 	VFMADD213PS Z0, Z0, Z4
 	VFMADD213PS Z6, Z6, Z10
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z6, K3
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z6, K3
 	VMOVAPS Z4, K2, Z2
 	VMOVAPS Z10, K3, Z8
 	VPORD Z1, Z2, Z0
@@ -1636,20 +1597,20 @@ vaddTanhDot512_loop1:
 	VMOVUPS (SI), Z0
 	VMOVUPS (DX), Z1
 	VADDPS Z1, Z0, Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z31, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -1660,14 +1621,14 @@ vaddTanhDot512_loop1:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS (R8), Z1
@@ -1687,20 +1648,20 @@ vaddTanhDot512_tail:
 	VMOVUPS.Z (SI), K1, Z0
 	VMOVUPS.Z (DX), K1, Z1
 	VADDPS Z1, Z0, Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z31, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -1711,14 +1672,14 @@ vaddTanhDot512_tail:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS.Z (R8), K1, Z1
@@ -1747,7 +1708,7 @@ TEXT ·vaddTanhDotGrad512(SB), NOSPLIT, $0-64
 	MOVQ dk+48(FP), R10
 	MOVQ dv+56(FP), R11
 	MOVQ n+24(FP), CX
-	VBROADCASTSS vmathConst<>+608(SB), Z31
+	VBROADCASTSS vmathConst<>+576(SB), Z31
 	VBROADCASTSS gs+32(FP), Z30
 	TESTQ R10, R10
 	JZ vaddTanhDotGrad512_skip
@@ -1760,24 +1721,26 @@ vaddTanhDotGrad512_loopU:
 	VMOVUPS 64(DX), Z7
 	VADDPS Z1, Z0, Z0
 	VADDPS Z7, Z6, Z6
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z6, Z7
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z6, Z7
 	VPXORD Z1, Z0, Z0
 	VPXORD Z7, Z6, Z6
 	VMINPS Z0, Z31, Z2
 	VMINPS Z6, Z31, Z8
 	VADDPS Z2, Z2, Z2
 	VADDPS Z8, Z8, Z8
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z8, Z9
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z8, Z9
 	VRNDSCALEPS $0, Z3, Z3
 	VRNDSCALEPS $0, Z9, Z9
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z9, Z8
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z9, Z8
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z9, Z8
-	VBROADCASTSS vmathConst<>+320(SB), Z4
-	VBROADCASTSS vmathConst<>+320(SB), Z10
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
@@ -1786,8 +1749,6 @@ vaddTanhDotGrad512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z8, Z10
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z8, Z10
 	VMULPS Z2, Z2, Z5
 	VMULPS Z8, Z8, Z11
 	VFMADD213PS Z2, Z5, Z4
@@ -1808,22 +1769,22 @@ vaddTanhDotGrad512_loopU:
 	VSUBPS Z8, Z9, Z8
 	VMULPS Z0, Z0, Z5
 	VMULPS Z6, Z6, Z11
-	VBROADCASTSS vmathConst<>+640(SB), Z4
-	VBROADCASTSS vmathConst<>+640(SB), Z10
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z11, Z10
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z11, Z10
 	VMULPS Z5, Z4, Z4
 	VMULPS Z11, Z10, Z10
 	VFMADD213PS Z0, Z0, Z4
 	VFMADD213PS Z6, Z6, Z10
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z6, K3
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z6, K3
 	VMOVAPS Z4, K2, Z2
 	VMOVAPS Z10, K3, Z8
 	VPORD Z1, Z2, Z0
@@ -1870,20 +1831,20 @@ vaddTanhDotGrad512_loop1:
 	VMOVUPS (SI), Z0
 	VMOVUPS (DX), Z1
 	VADDPS Z1, Z0, Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z31, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -1894,14 +1855,14 @@ vaddTanhDotGrad512_loop1:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS (R8), Z1
@@ -1936,20 +1897,20 @@ vaddTanhDotGrad512_tail:
 	VMOVUPS.Z (SI), K1, Z0
 	VMOVUPS.Z (DX), K1, Z1
 	VADDPS Z1, Z0, Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z31, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -1960,14 +1921,14 @@ vaddTanhDotGrad512_tail:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS.Z (R8), K1, Z1
@@ -1997,24 +1958,26 @@ vaddTanhDotGrad512_skip_loopU:
 	VMOVUPS 64(DX), Z7
 	VADDPS Z1, Z0, Z0
 	VADDPS Z7, Z6, Z6
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z6, Z7
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z6, Z7
 	VPXORD Z1, Z0, Z0
 	VPXORD Z7, Z6, Z6
 	VMINPS Z0, Z31, Z2
 	VMINPS Z6, Z31, Z8
 	VADDPS Z2, Z2, Z2
 	VADDPS Z8, Z8, Z8
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z8, Z9
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z8, Z9
 	VRNDSCALEPS $0, Z3, Z3
 	VRNDSCALEPS $0, Z9, Z9
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z9, Z8
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z9, Z8
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z9, Z8
-	VBROADCASTSS vmathConst<>+320(SB), Z4
-	VBROADCASTSS vmathConst<>+320(SB), Z10
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
@@ -2023,8 +1986,6 @@ vaddTanhDotGrad512_skip_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z8, Z10
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z8, Z10
 	VMULPS Z2, Z2, Z5
 	VMULPS Z8, Z8, Z11
 	VFMADD213PS Z2, Z5, Z4
@@ -2045,22 +2006,22 @@ vaddTanhDotGrad512_skip_loopU:
 	VSUBPS Z8, Z9, Z8
 	VMULPS Z0, Z0, Z5
 	VMULPS Z6, Z6, Z11
-	VBROADCASTSS vmathConst<>+640(SB), Z4
-	VBROADCASTSS vmathConst<>+640(SB), Z10
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z11, Z10
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z11, Z10
 	VMULPS Z5, Z4, Z4
 	VMULPS Z11, Z10, Z10
 	VFMADD213PS Z0, Z0, Z4
 	VFMADD213PS Z6, Z6, Z10
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z6, K3
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z6, K3
 	VMOVAPS Z4, K2, Z2
 	VMOVAPS Z10, K3, Z8
 	VPORD Z1, Z2, Z0
@@ -2100,20 +2061,20 @@ vaddTanhDotGrad512_skip_loop1:
 	VMOVUPS (SI), Z0
 	VMOVUPS (DX), Z1
 	VADDPS Z1, Z0, Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z31, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -2124,14 +2085,14 @@ vaddTanhDotGrad512_skip_loop1:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS (R8), Z1
@@ -2162,20 +2123,20 @@ vaddTanhDotGrad512_skip_tail:
 	VMOVUPS.Z (SI), K1, Z0
 	VMOVUPS.Z (DX), K1, Z1
 	VADDPS Z1, Z0, Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z31, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -2186,14 +2147,14 @@ vaddTanhDotGrad512_skip_tail:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS.Z (R8), K1, Z1
@@ -2223,8 +2184,8 @@ TEXT ·vlstmCell512(SB), NOSPLIT, $0-56
 	MOVQ CX, R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	VBROADCASTSS vmathConst<>+160(SB), Z31
-	VBROADCASTSS vmathConst<>+608(SB), Z30
+	VBROADCASTSS vmathConst<>+128(SB), Z31
+	VBROADCASTSS vmathConst<>+576(SB), Z30
 vlstmCell512_loopU:
 	CMPQ CX, $32
 	JL vlstmCell512_loop1
@@ -2234,20 +2195,22 @@ vlstmCell512_loopU:
 	VMOVUPS 64(R11), Z7
 	VADDPS Z1, Z0, Z0
 	VADDPS Z7, Z6, Z6
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPORD.BCST vmathConst<>+544(SB), Z6, Z7
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z6, Z7
 	VMAXPS Z1, Z31, Z1
 	VMAXPS Z7, Z31, Z7
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z7, Z8
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z7, Z8
 	VRNDSCALEPS $0, Z2, Z2
 	VRNDSCALEPS $0, Z8, Z8
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z8, Z7
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z8, Z7
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z8, Z7
-	VBROADCASTSS vmathConst<>+320(SB), Z3
-	VBROADCASTSS vmathConst<>+320(SB), Z9
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z9
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z7, Z9
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z7, Z9
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
@@ -2256,8 +2219,6 @@ vlstmCell512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z7, Z9
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z7, Z9
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z7, Z9
 	VMULPS Z1, Z1, Z4
 	VMULPS Z7, Z7, Z10
 	VFMADD213PS Z1, Z4, Z3
@@ -2268,8 +2229,8 @@ vlstmCell512_loopU:
 	VSCALEFPS Z8, Z9, Z7
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z7, Z10
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z6, K3
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z6, K3
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VBROADCASTSS vmathConst<>+0(SB), Z8
 	VMOVAPS Z1, K2, Z2
@@ -2284,20 +2245,22 @@ vlstmCell512_loopU:
 	VMOVUPS 64(R11)(R12*1), Z7
 	VADDPS Z1, Z0, Z0
 	VADDPS Z7, Z6, Z6
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPORD.BCST vmathConst<>+544(SB), Z6, Z7
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z6, Z7
 	VMAXPS Z1, Z31, Z1
 	VMAXPS Z7, Z31, Z7
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z7, Z8
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z7, Z8
 	VRNDSCALEPS $0, Z2, Z2
 	VRNDSCALEPS $0, Z8, Z8
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z8, Z7
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z8, Z7
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z8, Z7
-	VBROADCASTSS vmathConst<>+320(SB), Z3
-	VBROADCASTSS vmathConst<>+320(SB), Z9
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z9
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z7, Z9
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z7, Z9
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
@@ -2306,8 +2269,6 @@ vlstmCell512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z7, Z9
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z7, Z9
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z7, Z9
 	VMULPS Z1, Z1, Z4
 	VMULPS Z7, Z7, Z10
 	VFMADD213PS Z1, Z4, Z3
@@ -2318,8 +2279,8 @@ vlstmCell512_loopU:
 	VSCALEFPS Z8, Z9, Z7
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z7, Z10
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z6, K3
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z6, K3
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VBROADCASTSS vmathConst<>+0(SB), Z8
 	VMOVAPS Z1, K2, Z2
@@ -2334,20 +2295,22 @@ vlstmCell512_loopU:
 	VMOVUPS 64(R11)(R13*1), Z7
 	VADDPS Z1, Z0, Z0
 	VADDPS Z7, Z6, Z6
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPORD.BCST vmathConst<>+544(SB), Z6, Z7
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z6, Z7
 	VMAXPS Z1, Z31, Z1
 	VMAXPS Z7, Z31, Z7
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z7, Z8
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z7, Z8
 	VRNDSCALEPS $0, Z2, Z2
 	VRNDSCALEPS $0, Z8, Z8
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z8, Z7
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z8, Z7
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z8, Z7
-	VBROADCASTSS vmathConst<>+320(SB), Z3
-	VBROADCASTSS vmathConst<>+320(SB), Z9
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z9
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z7, Z9
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z7, Z9
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
@@ -2356,8 +2319,6 @@ vlstmCell512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z7, Z9
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z7, Z9
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z7, Z9
 	VMULPS Z1, Z1, Z4
 	VMULPS Z7, Z7, Z10
 	VFMADD213PS Z1, Z4, Z3
@@ -2368,8 +2329,8 @@ vlstmCell512_loopU:
 	VSCALEFPS Z8, Z9, Z7
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z7, Z10
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z6, K3
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z6, K3
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VBROADCASTSS vmathConst<>+0(SB), Z8
 	VMOVAPS Z1, K2, Z2
@@ -2384,24 +2345,26 @@ vlstmCell512_loopU:
 	VMOVUPS 64(R11)(R12*2), Z7
 	VADDPS Z1, Z0, Z0
 	VADDPS Z7, Z6, Z6
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z6, Z7
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z6, Z7
 	VPXORD Z1, Z0, Z0
 	VPXORD Z7, Z6, Z6
 	VMINPS Z0, Z30, Z2
 	VMINPS Z6, Z30, Z8
 	VADDPS Z2, Z2, Z2
 	VADDPS Z8, Z8, Z8
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z8, Z9
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z8, Z9
 	VRNDSCALEPS $0, Z3, Z3
 	VRNDSCALEPS $0, Z9, Z9
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z9, Z8
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z9, Z8
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z9, Z8
-	VBROADCASTSS vmathConst<>+320(SB), Z4
-	VBROADCASTSS vmathConst<>+320(SB), Z10
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
@@ -2410,8 +2373,6 @@ vlstmCell512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z8, Z10
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z8, Z10
 	VMULPS Z2, Z2, Z5
 	VMULPS Z8, Z8, Z11
 	VFMADD213PS Z2, Z5, Z4
@@ -2432,22 +2393,22 @@ vlstmCell512_loopU:
 	VSUBPS Z8, Z9, Z8
 	VMULPS Z0, Z0, Z5
 	VMULPS Z6, Z6, Z11
-	VBROADCASTSS vmathConst<>+640(SB), Z4
-	VBROADCASTSS vmathConst<>+640(SB), Z10
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z11, Z10
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z11, Z10
 	VMULPS Z5, Z4, Z4
 	VMULPS Z11, Z10, Z10
 	VFMADD213PS Z0, Z0, Z4
 	VFMADD213PS Z6, Z6, Z10
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z6, K3
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z6, K3
 	VMOVAPS Z4, K2, Z2
 	VMOVAPS Z10, K3, Z8
 	VPORD Z1, Z2, Z0
@@ -2468,24 +2429,26 @@ vlstmCell512_loopU:
 	VADDPS Z7, Z8, Z6
 	VMOVUPS Z0, (DX)
 	VMOVUPS Z6, 64(DX)
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
-	VPANDD.BCST vmathConst<>+544(SB), Z6, Z7
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z6, Z7
 	VPXORD Z1, Z0, Z0
 	VPXORD Z7, Z6, Z6
 	VMINPS Z0, Z30, Z2
 	VMINPS Z6, Z30, Z8
 	VADDPS Z2, Z2, Z2
 	VADDPS Z8, Z8, Z8
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
-	VMULPS.BCST vmathConst<>+224(SB), Z8, Z9
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z8, Z9
 	VRNDSCALEPS $0, Z3, Z3
 	VRNDSCALEPS $0, Z9, Z9
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z9, Z8
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z9, Z8
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z9, Z8
-	VBROADCASTSS vmathConst<>+320(SB), Z4
-	VBROADCASTSS vmathConst<>+320(SB), Z10
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
@@ -2494,8 +2457,6 @@ vlstmCell512_loopU:
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z8, Z10
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z8, Z10
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z8, Z10
 	VMULPS Z2, Z2, Z5
 	VMULPS Z8, Z8, Z11
 	VFMADD213PS Z2, Z5, Z4
@@ -2516,22 +2477,22 @@ vlstmCell512_loopU:
 	VSUBPS Z8, Z9, Z8
 	VMULPS Z0, Z0, Z5
 	VMULPS Z6, Z6, Z11
-	VBROADCASTSS vmathConst<>+640(SB), Z4
-	VBROADCASTSS vmathConst<>+640(SB), Z10
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z10
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z11, Z10
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z11, Z10
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z11, Z10
 	VMULPS Z5, Z4, Z4
 	VMULPS Z11, Z10, Z10
 	VFMADD213PS Z0, Z0, Z4
 	VFMADD213PS Z6, Z6, Z10
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z6, K3
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z6, K3
 	VMOVAPS Z4, K2, Z2
 	VMOVAPS Z10, K3, Z8
 	VPORD Z1, Z2, Z0
@@ -2560,24 +2521,24 @@ vlstmCell512_loop1:
 	VMOVUPS (SI), Z0
 	VMOVUPS (R11), Z1
 	VADDPS Z1, Z0, Z0
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
 	VRNDSCALEPS $0, Z2, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VBROADCASTSS vmathConst<>+320(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
 	VMULPS Z1, Z1, Z4
 	VFMADD213PS Z1, Z4, Z3
 	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
 	VSCALEFPS Z2, Z3, Z1
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VMOVAPS Z1, K2, Z2
 	VDIVPS Z4, Z2, Z0
@@ -2585,24 +2546,24 @@ vlstmCell512_loop1:
 	VMOVUPS (SI)(R12*1), Z0
 	VMOVUPS (R11)(R12*1), Z1
 	VADDPS Z1, Z0, Z0
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
 	VRNDSCALEPS $0, Z2, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VBROADCASTSS vmathConst<>+320(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
 	VMULPS Z1, Z1, Z4
 	VFMADD213PS Z1, Z4, Z3
 	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
 	VSCALEFPS Z2, Z3, Z1
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VMOVAPS Z1, K2, Z2
 	VDIVPS Z4, Z2, Z0
@@ -2610,24 +2571,24 @@ vlstmCell512_loop1:
 	VMOVUPS (SI)(R13*1), Z0
 	VMOVUPS (R11)(R13*1), Z1
 	VADDPS Z1, Z0, Z0
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
 	VRNDSCALEPS $0, Z2, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VBROADCASTSS vmathConst<>+320(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
 	VMULPS Z1, Z1, Z4
 	VFMADD213PS Z1, Z4, Z3
 	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
 	VSCALEFPS Z2, Z3, Z1
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VMOVAPS Z1, K2, Z2
 	VDIVPS Z4, Z2, Z0
@@ -2635,20 +2596,20 @@ vlstmCell512_loop1:
 	VMOVUPS (SI)(R12*2), Z0
 	VMOVUPS (R11)(R12*2), Z1
 	VADDPS Z1, Z0, Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z30, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -2659,14 +2620,14 @@ vlstmCell512_loop1:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS Z0, (SI)(R12*2)
@@ -2677,20 +2638,20 @@ vlstmCell512_loop1:
 	VMULPS Z0, Z2, Z2
 	VADDPS Z1, Z2, Z0
 	VMOVUPS Z0, (DX)
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z30, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -2701,14 +2662,14 @@ vlstmCell512_loop1:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS Z0, (R8)
@@ -2734,24 +2695,24 @@ vlstmCell512_tail:
 	VMOVUPS.Z (SI), K1, Z0
 	VMOVUPS.Z (R11), K1, Z1
 	VADDPS Z1, Z0, Z0
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
 	VRNDSCALEPS $0, Z2, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VBROADCASTSS vmathConst<>+320(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
 	VMULPS Z1, Z1, Z4
 	VFMADD213PS Z1, Z4, Z3
 	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
 	VSCALEFPS Z2, Z3, Z1
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VMOVAPS Z1, K2, Z2
 	VDIVPS Z4, Z2, Z0
@@ -2759,24 +2720,24 @@ vlstmCell512_tail:
 	VMOVUPS.Z (SI)(R12*1), K1, Z0
 	VMOVUPS.Z (R11)(R12*1), K1, Z1
 	VADDPS Z1, Z0, Z0
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
 	VRNDSCALEPS $0, Z2, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VBROADCASTSS vmathConst<>+320(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
 	VMULPS Z1, Z1, Z4
 	VFMADD213PS Z1, Z4, Z3
 	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
 	VSCALEFPS Z2, Z3, Z1
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VMOVAPS Z1, K2, Z2
 	VDIVPS Z4, Z2, Z0
@@ -2784,24 +2745,24 @@ vlstmCell512_tail:
 	VMOVUPS.Z (SI)(R13*1), K1, Z0
 	VMOVUPS.Z (R11)(R13*1), K1, Z1
 	VADDPS Z1, Z0, Z0
-	VPORD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPORD.BCST vmathConst<>+512(SB), Z0, Z1
 	VMAXPS Z1, Z31, Z1
-	VMULPS.BCST vmathConst<>+224(SB), Z1, Z2
+	VMULPS.BCST vmathConst<>+192(SB), Z1, Z2
 	VRNDSCALEPS $0, Z2, Z2
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z2, Z1
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z2, Z1
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z2, Z1
-	VBROADCASTSS vmathConst<>+320(SB), Z3
+	VBROADCASTSS vmathConst<>+288(SB), Z3
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z1, Z3
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z1, Z3
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z1, Z3
 	VMULPS Z1, Z1, Z4
 	VFMADD213PS Z1, Z4, Z3
 	VADDPS.BCST vmathConst<>+0(SB), Z3, Z3
 	VSCALEFPS Z2, Z3, Z1
 	VADDPS.BCST vmathConst<>+0(SB), Z1, Z4
-	VCMPPS.BCST $1, vmathConst<>+96(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+64(SB), Z0, K2
 	VBROADCASTSS vmathConst<>+0(SB), Z2
 	VMOVAPS Z1, K2, Z2
 	VDIVPS Z4, Z2, Z0
@@ -2809,20 +2770,20 @@ vlstmCell512_tail:
 	VMOVUPS.Z (SI)(R12*2), K1, Z0
 	VMOVUPS.Z (R11)(R12*2), K1, Z1
 	VADDPS Z1, Z0, Z0
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z30, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -2833,14 +2794,14 @@ vlstmCell512_tail:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS Z0, K1, (SI)(R12*2)
@@ -2851,20 +2812,20 @@ vlstmCell512_tail:
 	VMULPS Z0, Z2, Z2
 	VADDPS Z1, Z2, Z0
 	VMOVUPS Z0, K1, (DX)
-	VPANDD.BCST vmathConst<>+544(SB), Z0, Z1
+	VPANDD.BCST vmathConst<>+512(SB), Z0, Z1
 	VPXORD Z1, Z0, Z0
 	VMINPS Z0, Z30, Z2
 	VADDPS Z2, Z2, Z2
-	VMULPS.BCST vmathConst<>+224(SB), Z2, Z3
+	VMULPS.BCST vmathConst<>+192(SB), Z2, Z3
 	VRNDSCALEPS $0, Z3, Z3
+	VFNMADD231PS.BCST vmathConst<>+224(SB), Z3, Z2
 	VFNMADD231PS.BCST vmathConst<>+256(SB), Z3, Z2
-	VFNMADD231PS.BCST vmathConst<>+288(SB), Z3, Z2
-	VBROADCASTSS vmathConst<>+320(SB), Z4
+	VBROADCASTSS vmathConst<>+288(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+320(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+352(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+384(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+416(SB), Z2, Z4
 	VFMADD213PS.BCST vmathConst<>+448(SB), Z2, Z4
-	VFMADD213PS.BCST vmathConst<>+480(SB), Z2, Z4
 	VMULPS Z2, Z2, Z5
 	VFMADD213PS Z2, Z5, Z4
 	VADDPS.BCST vmathConst<>+0(SB), Z4, Z4
@@ -2875,14 +2836,14 @@ vlstmCell512_tail:
 	VBROADCASTSS vmathConst<>+0(SB), Z3
 	VSUBPS Z2, Z3, Z2
 	VMULPS Z0, Z0, Z5
-	VBROADCASTSS vmathConst<>+640(SB), Z4
+	VBROADCASTSS vmathConst<>+608(SB), Z4
+	VFMADD213PS.BCST vmathConst<>+640(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+672(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+704(SB), Z5, Z4
 	VFMADD213PS.BCST vmathConst<>+736(SB), Z5, Z4
-	VFMADD213PS.BCST vmathConst<>+768(SB), Z5, Z4
 	VMULPS Z5, Z4, Z4
 	VFMADD213PS Z0, Z0, Z4
-	VCMPPS.BCST $1, vmathConst<>+576(SB), Z0, K2
+	VCMPPS.BCST $1, vmathConst<>+544(SB), Z0, K2
 	VMOVAPS Z4, K2, Z2
 	VPORD Z1, Z2, Z0
 	VMOVUPS Z0, K1, (R8)
@@ -3104,8 +3065,8 @@ TEXT ·vexp256(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
-	VMOVUPS vmathConst<>+160(SB), Y15
-	VMOVUPS vmathConst<>+192(SB), Y14
+	VMOVUPS vmathConst<>+128(SB), Y15
+	VMOVUPS vmathConst<>+160(SB), Y14
 vexp256_loopU:
 	CMPQ CX, $16
 	JL vexp256_loop1
@@ -3115,16 +3076,18 @@ vexp256_loopU:
 	VMAXPS Y4, Y15, Y4
 	VMINPS Y0, Y14, Y0
 	VMINPS Y4, Y14, Y4
-	VMULPS vmathConst<>+224(SB), Y0, Y1
-	VMULPS vmathConst<>+224(SB), Y4, Y5
+	VMULPS vmathConst<>+192(SB), Y0, Y1
+	VMULPS vmathConst<>+192(SB), Y4, Y5
 	VROUNDPS $0, Y1, Y1
 	VROUNDPS $0, Y5, Y5
+	VFNMADD231PS vmathConst<>+224(SB), Y1, Y0
+	VFNMADD231PS vmathConst<>+224(SB), Y5, Y4
 	VFNMADD231PS vmathConst<>+256(SB), Y1, Y0
 	VFNMADD231PS vmathConst<>+256(SB), Y5, Y4
-	VFNMADD231PS vmathConst<>+288(SB), Y1, Y0
-	VFNMADD231PS vmathConst<>+288(SB), Y5, Y4
-	VMOVUPS vmathConst<>+320(SB), Y2
-	VMOVUPS vmathConst<>+320(SB), Y6
+	VMOVUPS vmathConst<>+288(SB), Y2
+	VMOVUPS vmathConst<>+288(SB), Y6
+	VFMADD213PS vmathConst<>+320(SB), Y0, Y2
+	VFMADD213PS vmathConst<>+320(SB), Y4, Y6
 	VFMADD213PS vmathConst<>+352(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+352(SB), Y4, Y6
 	VFMADD213PS vmathConst<>+384(SB), Y0, Y2
@@ -3133,8 +3096,6 @@ vexp256_loopU:
 	VFMADD213PS vmathConst<>+416(SB), Y4, Y6
 	VFMADD213PS vmathConst<>+448(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+448(SB), Y4, Y6
-	VFMADD213PS vmathConst<>+480(SB), Y0, Y2
-	VFMADD213PS vmathConst<>+480(SB), Y4, Y6
 	VMULPS Y0, Y0, Y3
 	VMULPS Y4, Y4, Y7
 	VFMADD213PS Y0, Y3, Y2
@@ -3147,12 +3108,12 @@ vexp256_loopU:
 	VPSRAD $1, Y5, Y7
 	VPSUBD Y3, Y1, Y1
 	VPSUBD Y7, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y7, Y7
+	VPADDD vmathConst<>+480(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y7, Y7
 	VPSLLD $23, Y3, Y3
 	VPSLLD $23, Y7, Y7
-	VPADDD vmathConst<>+512(SB), Y1, Y1
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y1, Y1
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y1, Y1
 	VPSLLD $23, Y5, Y5
 	VMULPS Y3, Y2, Y2
@@ -3171,25 +3132,25 @@ vexp256_loop1:
 	VMOVUPS (SI), Y0
 	VMAXPS Y0, Y15, Y0
 	VMINPS Y0, Y14, Y0
-	VMULPS vmathConst<>+224(SB), Y0, Y1
+	VMULPS vmathConst<>+192(SB), Y0, Y1
 	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS vmathConst<>+224(SB), Y1, Y0
 	VFNMADD231PS vmathConst<>+256(SB), Y1, Y0
-	VFNMADD231PS vmathConst<>+288(SB), Y1, Y0
-	VMOVUPS vmathConst<>+320(SB), Y2
+	VMOVUPS vmathConst<>+288(SB), Y2
+	VFMADD213PS vmathConst<>+320(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+352(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+384(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+416(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+448(SB), Y0, Y2
-	VFMADD213PS vmathConst<>+480(SB), Y0, Y2
 	VMULPS Y0, Y0, Y3
 	VFMADD213PS Y0, Y3, Y2
 	VADDPS vmathConst<>+0(SB), Y2, Y2
 	VCVTPS2DQ Y1, Y1
 	VPSRAD $1, Y1, Y3
 	VPSUBD Y3, Y1, Y1
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y1, Y1
+	VPADDD vmathConst<>+480(SB), Y1, Y1
 	VPSLLD $23, Y1, Y1
 	VMULPS Y3, Y2, Y2
 	VMULPS Y1, Y2, Y0
@@ -3208,25 +3169,25 @@ vexp256_tail:
 	VMASKMOVPS (SI), Y4, Y0
 	VMAXPS Y0, Y15, Y0
 	VMINPS Y0, Y14, Y0
-	VMULPS vmathConst<>+224(SB), Y0, Y1
+	VMULPS vmathConst<>+192(SB), Y0, Y1
 	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS vmathConst<>+224(SB), Y1, Y0
 	VFNMADD231PS vmathConst<>+256(SB), Y1, Y0
-	VFNMADD231PS vmathConst<>+288(SB), Y1, Y0
-	VMOVUPS vmathConst<>+320(SB), Y2
+	VMOVUPS vmathConst<>+288(SB), Y2
+	VFMADD213PS vmathConst<>+320(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+352(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+384(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+416(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+448(SB), Y0, Y2
-	VFMADD213PS vmathConst<>+480(SB), Y0, Y2
 	VMULPS Y0, Y0, Y3
 	VFMADD213PS Y0, Y3, Y2
 	VADDPS vmathConst<>+0(SB), Y2, Y2
 	VCVTPS2DQ Y1, Y1
 	VPSRAD $1, Y1, Y3
 	VPSUBD Y3, Y1, Y1
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y1, Y1
+	VPADDD vmathConst<>+480(SB), Y1, Y1
 	VPSLLD $23, Y1, Y1
 	VMULPS Y3, Y2, Y2
 	VMULPS Y1, Y2, Y0
@@ -3240,34 +3201,34 @@ TEXT ·vtanh256(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
-	VMOVUPS vmathConst<>+608(SB), Y15
+	VMOVUPS vmathConst<>+576(SB), Y15
 vtanh256_loop1:
 	CMPQ CX, $8
 	JL vtanh256_tail
 	VMOVUPS (SI), Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y15, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -3277,14 +3238,14 @@ vtanh256_loop1:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMOVUPS Y0, (DI)
@@ -3300,29 +3261,29 @@ vtanh256_tail:
 	SUBQ CX, BX
 	VMOVDQU (AX)(BX*4), Y6
 	VMASKMOVPS (SI), Y6, Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y15, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -3332,14 +3293,14 @@ vtanh256_tail:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMASKMOVPS Y0, Y6, (DI)
@@ -3352,26 +3313,28 @@ TEXT ·vsigmoid256(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
-	VMOVUPS vmathConst<>+160(SB), Y15
+	VMOVUPS vmathConst<>+128(SB), Y15
 vsigmoid256_loopU:
 	CMPQ CX, $16
 	JL vsigmoid256_loop1
 	VMOVUPS (SI), Y0
 	VMOVUPS 32(SI), Y5
-	VORPS vmathConst<>+544(SB), Y0, Y1
-	VORPS vmathConst<>+544(SB), Y5, Y6
+	VORPS vmathConst<>+512(SB), Y0, Y1
+	VORPS vmathConst<>+512(SB), Y5, Y6
 	VMAXPS Y1, Y15, Y1
 	VMAXPS Y6, Y15, Y6
-	VMULPS vmathConst<>+224(SB), Y1, Y2
-	VMULPS vmathConst<>+224(SB), Y6, Y7
+	VMULPS vmathConst<>+192(SB), Y1, Y2
+	VMULPS vmathConst<>+192(SB), Y6, Y7
 	VROUNDPS $0, Y2, Y2
 	VROUNDPS $0, Y7, Y7
+	VFNMADD231PS vmathConst<>+224(SB), Y2, Y1
+	VFNMADD231PS vmathConst<>+224(SB), Y7, Y6
 	VFNMADD231PS vmathConst<>+256(SB), Y2, Y1
 	VFNMADD231PS vmathConst<>+256(SB), Y7, Y6
-	VFNMADD231PS vmathConst<>+288(SB), Y2, Y1
-	VFNMADD231PS vmathConst<>+288(SB), Y7, Y6
-	VMOVUPS vmathConst<>+320(SB), Y3
-	VMOVUPS vmathConst<>+320(SB), Y8
+	VMOVUPS vmathConst<>+288(SB), Y3
+	VMOVUPS vmathConst<>+288(SB), Y8
+	VFMADD213PS vmathConst<>+320(SB), Y1, Y3
+	VFMADD213PS vmathConst<>+320(SB), Y6, Y8
 	VFMADD213PS vmathConst<>+352(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+352(SB), Y6, Y8
 	VFMADD213PS vmathConst<>+384(SB), Y1, Y3
@@ -3380,8 +3343,6 @@ vsigmoid256_loopU:
 	VFMADD213PS vmathConst<>+416(SB), Y6, Y8
 	VFMADD213PS vmathConst<>+448(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+448(SB), Y6, Y8
-	VFMADD213PS vmathConst<>+480(SB), Y1, Y3
-	VFMADD213PS vmathConst<>+480(SB), Y6, Y8
 	VMULPS Y1, Y1, Y4
 	VMULPS Y6, Y6, Y9
 	VFMADD213PS Y1, Y4, Y3
@@ -3394,12 +3355,12 @@ vsigmoid256_loopU:
 	VPSRAD $1, Y7, Y9
 	VPSUBD Y4, Y2, Y2
 	VPSUBD Y9, Y7, Y7
-	VPADDD vmathConst<>+512(SB), Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y9, Y9
+	VPADDD vmathConst<>+480(SB), Y4, Y4
+	VPADDD vmathConst<>+480(SB), Y9, Y9
 	VPSLLD $23, Y4, Y4
 	VPSLLD $23, Y9, Y9
-	VPADDD vmathConst<>+512(SB), Y2, Y2
-	VPADDD vmathConst<>+512(SB), Y7, Y7
+	VPADDD vmathConst<>+480(SB), Y2, Y2
+	VPADDD vmathConst<>+480(SB), Y7, Y7
 	VPSLLD $23, Y2, Y2
 	VPSLLD $23, Y7, Y7
 	VMULPS Y4, Y3, Y3
@@ -3408,8 +3369,8 @@ vsigmoid256_loopU:
 	VMULPS Y7, Y8, Y6
 	VADDPS vmathConst<>+0(SB), Y1, Y4
 	VADDPS vmathConst<>+0(SB), Y6, Y9
-	VCMPPS $5, vmathConst<>+96(SB), Y0, Y2
-	VCMPPS $5, vmathConst<>+96(SB), Y5, Y7
+	VCMPPS $5, vmathConst<>+64(SB), Y0, Y2
+	VCMPPS $5, vmathConst<>+64(SB), Y5, Y7
 	VBLENDVPS Y2, vmathConst<>+0(SB), Y1, Y3
 	VBLENDVPS Y7, vmathConst<>+0(SB), Y6, Y8
 	VDIVPS Y4, Y3, Y0
@@ -3424,32 +3385,32 @@ vsigmoid256_loop1:
 	CMPQ CX, $8
 	JL vsigmoid256_tail
 	VMOVUPS (SI), Y0
-	VORPS vmathConst<>+544(SB), Y0, Y1
+	VORPS vmathConst<>+512(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
-	VMULPS vmathConst<>+224(SB), Y1, Y2
+	VMULPS vmathConst<>+192(SB), Y1, Y2
 	VROUNDPS $0, Y2, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y2, Y1
 	VFNMADD231PS vmathConst<>+256(SB), Y2, Y1
-	VFNMADD231PS vmathConst<>+288(SB), Y2, Y1
-	VMOVUPS vmathConst<>+320(SB), Y3
+	VMOVUPS vmathConst<>+288(SB), Y3
+	VFMADD213PS vmathConst<>+320(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+352(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+384(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+416(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+448(SB), Y1, Y3
-	VFMADD213PS vmathConst<>+480(SB), Y1, Y3
 	VMULPS Y1, Y1, Y4
 	VFMADD213PS Y1, Y4, Y3
 	VADDPS vmathConst<>+0(SB), Y3, Y3
 	VCVTPS2DQ Y2, Y2
 	VPSRAD $1, Y2, Y4
 	VPSUBD Y4, Y2, Y2
-	VPADDD vmathConst<>+512(SB), Y4, Y4
+	VPADDD vmathConst<>+480(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y2, Y2
+	VPADDD vmathConst<>+480(SB), Y2, Y2
 	VPSLLD $23, Y2, Y2
 	VMULPS Y4, Y3, Y3
 	VMULPS Y2, Y3, Y1
 	VADDPS vmathConst<>+0(SB), Y1, Y4
-	VCMPPS $5, vmathConst<>+96(SB), Y0, Y2
+	VCMPPS $5, vmathConst<>+64(SB), Y0, Y2
 	VBLENDVPS Y2, vmathConst<>+0(SB), Y1, Y3
 	VDIVPS Y4, Y3, Y0
 	VMOVUPS Y0, (DI)
@@ -3465,32 +3426,32 @@ vsigmoid256_tail:
 	SUBQ CX, BX
 	VMOVDQU (AX)(BX*4), Y5
 	VMASKMOVPS (SI), Y5, Y0
-	VORPS vmathConst<>+544(SB), Y0, Y1
+	VORPS vmathConst<>+512(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
-	VMULPS vmathConst<>+224(SB), Y1, Y2
+	VMULPS vmathConst<>+192(SB), Y1, Y2
 	VROUNDPS $0, Y2, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y2, Y1
 	VFNMADD231PS vmathConst<>+256(SB), Y2, Y1
-	VFNMADD231PS vmathConst<>+288(SB), Y2, Y1
-	VMOVUPS vmathConst<>+320(SB), Y3
+	VMOVUPS vmathConst<>+288(SB), Y3
+	VFMADD213PS vmathConst<>+320(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+352(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+384(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+416(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+448(SB), Y1, Y3
-	VFMADD213PS vmathConst<>+480(SB), Y1, Y3
 	VMULPS Y1, Y1, Y4
 	VFMADD213PS Y1, Y4, Y3
 	VADDPS vmathConst<>+0(SB), Y3, Y3
 	VCVTPS2DQ Y2, Y2
 	VPSRAD $1, Y2, Y4
 	VPSUBD Y4, Y2, Y2
-	VPADDD vmathConst<>+512(SB), Y4, Y4
+	VPADDD vmathConst<>+480(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y2, Y2
+	VPADDD vmathConst<>+480(SB), Y2, Y2
 	VPSLLD $23, Y2, Y2
 	VMULPS Y4, Y3, Y3
 	VMULPS Y2, Y3, Y1
 	VADDPS vmathConst<>+0(SB), Y1, Y4
-	VCMPPS $5, vmathConst<>+96(SB), Y0, Y2
+	VCMPPS $5, vmathConst<>+64(SB), Y0, Y2
 	VBLENDVPS Y2, vmathConst<>+0(SB), Y1, Y3
 	VDIVPS Y4, Y3, Y0
 	VMASKMOVPS Y0, Y5, (DI)
@@ -3504,62 +3465,127 @@ TEXT ·vgelu256(SB), NOSPLIT, $0-32
 	MOVQ t+8(FP), DX
 	MOVQ x+16(FP), SI
 	MOVQ n+24(FP), CX
-	VMOVUPS vmathConst<>+608(SB), Y15
+	VMOVUPS vmathConst<>+128(SB), Y15
 	TESTQ DX, DX
 	JZ vgelu256_skip
+vgelu256_loopU:
+	CMPQ CX, $16
+	JL vgelu256_loop1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y6
+	VMULPS Y0, Y0, Y1
+	VMULPS Y6, Y6, Y7
+	VMULPS vmathConst<>+768(SB), Y1, Y1
+	VMULPS vmathConst<>+768(SB), Y7, Y7
+	VFMADD213PS Y0, Y0, Y1
+	VFMADD213PS Y6, Y6, Y7
+	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VMULPS vmathConst<>+800(SB), Y7, Y7
+	VORPS vmathConst<>+512(SB), Y1, Y2
+	VORPS vmathConst<>+512(SB), Y7, Y8
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y8, Y15, Y8
+	VMULPS vmathConst<>+192(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y8, Y9
+	VROUNDPS $0, Y3, Y3
+	VROUNDPS $0, Y9, Y9
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y9, Y8
+	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
+	VFNMADD231PS vmathConst<>+256(SB), Y9, Y8
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y10
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+320(SB), Y8, Y10
+	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+352(SB), Y8, Y10
+	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+384(SB), Y8, Y10
+	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+416(SB), Y8, Y10
+	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+448(SB), Y8, Y10
+	VMULPS Y2, Y2, Y5
+	VMULPS Y8, Y8, Y11
+	VFMADD213PS Y2, Y5, Y4
+	VFMADD213PS Y8, Y11, Y10
+	VADDPS vmathConst<>+0(SB), Y4, Y4
+	VADDPS vmathConst<>+0(SB), Y10, Y10
+	VCVTPS2DQ Y3, Y3
+	VCVTPS2DQ Y9, Y9
+	VPSRAD $1, Y3, Y5
+	VPSRAD $1, Y9, Y11
+	VPSUBD Y5, Y3, Y3
+	VPSUBD Y11, Y9, Y9
+	VPADDD vmathConst<>+480(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y11, Y11
+	VPSLLD $23, Y5, Y5
+	VPSLLD $23, Y11, Y11
+	VPADDD vmathConst<>+480(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y9, Y9
+	VPSLLD $23, Y3, Y3
+	VPSLLD $23, Y9, Y9
+	VMULPS Y5, Y4, Y4
+	VMULPS Y11, Y10, Y10
+	VMULPS Y3, Y4, Y2
+	VMULPS Y9, Y10, Y8
+	VADDPS vmathConst<>+0(SB), Y2, Y5
+	VADDPS vmathConst<>+0(SB), Y8, Y11
+	VCMPPS $5, vmathConst<>+64(SB), Y1, Y3
+	VCMPPS $5, vmathConst<>+64(SB), Y7, Y9
+	VBLENDVPS Y3, vmathConst<>+0(SB), Y2, Y4
+	VBLENDVPS Y9, vmathConst<>+0(SB), Y8, Y10
+	VDIVPS Y5, Y4, Y1
+	VDIVPS Y11, Y10, Y7
+	VMOVUPS Y1, (DX)
+	VMOVUPS Y7, 32(DX)
+	VMULPS Y0, Y1, Y1
+	VMULPS Y6, Y7, Y7
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP vgelu256_loopU
 vgelu256_loop1:
 	CMPQ CX, $8
 	JL vgelu256_tail
 	VMOVUPS (SI), Y0
 	VMULPS Y0, Y0, Y1
-	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VMULPS vmathConst<>+768(SB), Y1, Y1
 	VFMADD213PS Y0, Y0, Y1
-	VMULPS vmathConst<>+832(SB), Y1, Y1
-	VANDPS vmathConst<>+544(SB), Y1, Y2
-	VXORPS Y2, Y1, Y1
-	VMINPS Y1, Y15, Y3
-	VADDPS Y3, Y3, Y3
-	VMULPS vmathConst<>+224(SB), Y3, Y4
-	VROUNDPS $0, Y4, Y4
-	VFNMADD231PS vmathConst<>+256(SB), Y4, Y3
-	VFNMADD231PS vmathConst<>+288(SB), Y4, Y3
-	VMOVUPS vmathConst<>+320(SB), Y5
-	VFMADD213PS vmathConst<>+352(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+384(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+416(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+448(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+480(SB), Y3, Y5
-	VMULPS Y3, Y3, Y6
-	VFMADD213PS Y3, Y6, Y5
-	VADDPS vmathConst<>+0(SB), Y5, Y5
-	VCVTPS2DQ Y4, Y4
-	VPSRAD $1, Y4, Y6
-	VPSUBD Y6, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y6, Y6
-	VPSLLD $23, Y6, Y6
-	VPADDD vmathConst<>+512(SB), Y4, Y4
-	VPSLLD $23, Y4, Y4
-	VMULPS Y6, Y5, Y5
-	VMULPS Y4, Y5, Y3
-	VADDPS vmathConst<>+0(SB), Y3, Y3
-	VMOVUPS vmathConst<>+32(SB), Y4
-	VDIVPS Y3, Y4, Y3
-	VMOVUPS vmathConst<>+0(SB), Y4
-	VSUBPS Y3, Y4, Y3
-	VMULPS Y1, Y1, Y6
-	VMOVUPS vmathConst<>+640(SB), Y5
-	VFMADD213PS vmathConst<>+672(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+704(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+736(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+768(SB), Y6, Y5
-	VMULPS Y6, Y5, Y5
-	VFMADD213PS Y1, Y1, Y5
-	VCMPPS $1, vmathConst<>+576(SB), Y1, Y6
-	VBLENDVPS Y6, Y5, Y3, Y3
-	VORPS Y2, Y3, Y1
+	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VORPS vmathConst<>+512(SB), Y1, Y2
+	VMAXPS Y2, Y15, Y2
+	VMULPS vmathConst<>+192(SB), Y2, Y3
+	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
+	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
+	VMULPS Y2, Y2, Y5
+	VFMADD213PS Y2, Y5, Y4
+	VADDPS vmathConst<>+0(SB), Y4, Y4
+	VCVTPS2DQ Y3, Y3
+	VPSRAD $1, Y3, Y5
+	VPSUBD Y5, Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y5, Y5
+	VPSLLD $23, Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VMULPS Y5, Y4, Y4
+	VMULPS Y3, Y4, Y2
+	VADDPS vmathConst<>+0(SB), Y2, Y5
+	VCMPPS $5, vmathConst<>+64(SB), Y1, Y3
+	VBLENDVPS Y3, vmathConst<>+0(SB), Y2, Y4
+	VDIVPS Y5, Y4, Y1
 	VMOVUPS Y1, (DX)
-	VMULPS vmathConst<>+64(SB), Y0, Y2
-	VFMADD213PS Y2, Y2, Y1
+	VMULPS Y0, Y1, Y1
 	VMOVUPS Y1, (DI)
 	ADDQ $32, DI
 	ADDQ $32, DX
@@ -3572,114 +3598,161 @@ vgelu256_tail:
 	LEAQ vmathMaskTab<>(SB), AX
 	MOVQ $8, BX
 	SUBQ CX, BX
-	VMOVDQU (AX)(BX*4), Y7
-	VMASKMOVPS (SI), Y7, Y0
+	VMOVDQU (AX)(BX*4), Y6
+	VMASKMOVPS (SI), Y6, Y0
 	VMULPS Y0, Y0, Y1
-	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VMULPS vmathConst<>+768(SB), Y1, Y1
 	VFMADD213PS Y0, Y0, Y1
-	VMULPS vmathConst<>+832(SB), Y1, Y1
-	VANDPS vmathConst<>+544(SB), Y1, Y2
-	VXORPS Y2, Y1, Y1
-	VMINPS Y1, Y15, Y3
-	VADDPS Y3, Y3, Y3
-	VMULPS vmathConst<>+224(SB), Y3, Y4
-	VROUNDPS $0, Y4, Y4
-	VFNMADD231PS vmathConst<>+256(SB), Y4, Y3
-	VFNMADD231PS vmathConst<>+288(SB), Y4, Y3
-	VMOVUPS vmathConst<>+320(SB), Y5
-	VFMADD213PS vmathConst<>+352(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+384(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+416(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+448(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+480(SB), Y3, Y5
-	VMULPS Y3, Y3, Y6
-	VFMADD213PS Y3, Y6, Y5
-	VADDPS vmathConst<>+0(SB), Y5, Y5
-	VCVTPS2DQ Y4, Y4
-	VPSRAD $1, Y4, Y6
-	VPSUBD Y6, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y6, Y6
-	VPSLLD $23, Y6, Y6
-	VPADDD vmathConst<>+512(SB), Y4, Y4
-	VPSLLD $23, Y4, Y4
-	VMULPS Y6, Y5, Y5
-	VMULPS Y4, Y5, Y3
-	VADDPS vmathConst<>+0(SB), Y3, Y3
-	VMOVUPS vmathConst<>+32(SB), Y4
-	VDIVPS Y3, Y4, Y3
-	VMOVUPS vmathConst<>+0(SB), Y4
-	VSUBPS Y3, Y4, Y3
-	VMULPS Y1, Y1, Y6
-	VMOVUPS vmathConst<>+640(SB), Y5
-	VFMADD213PS vmathConst<>+672(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+704(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+736(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+768(SB), Y6, Y5
-	VMULPS Y6, Y5, Y5
-	VFMADD213PS Y1, Y1, Y5
-	VCMPPS $1, vmathConst<>+576(SB), Y1, Y6
-	VBLENDVPS Y6, Y5, Y3, Y3
-	VORPS Y2, Y3, Y1
-	VMASKMOVPS Y1, Y7, (DX)
-	VMULPS vmathConst<>+64(SB), Y0, Y2
-	VFMADD213PS Y2, Y2, Y1
-	VMASKMOVPS Y1, Y7, (DI)
+	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VORPS vmathConst<>+512(SB), Y1, Y2
+	VMAXPS Y2, Y15, Y2
+	VMULPS vmathConst<>+192(SB), Y2, Y3
+	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
+	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
+	VMULPS Y2, Y2, Y5
+	VFMADD213PS Y2, Y5, Y4
+	VADDPS vmathConst<>+0(SB), Y4, Y4
+	VCVTPS2DQ Y3, Y3
+	VPSRAD $1, Y3, Y5
+	VPSUBD Y5, Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y5, Y5
+	VPSLLD $23, Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VMULPS Y5, Y4, Y4
+	VMULPS Y3, Y4, Y2
+	VADDPS vmathConst<>+0(SB), Y2, Y5
+	VCMPPS $5, vmathConst<>+64(SB), Y1, Y3
+	VBLENDVPS Y3, vmathConst<>+0(SB), Y2, Y4
+	VDIVPS Y5, Y4, Y1
+	VMASKMOVPS Y1, Y6, (DX)
+	VMULPS Y0, Y1, Y1
+	VMASKMOVPS Y1, Y6, (DI)
 vgelu256_done:
 	VZEROUPPER
 	RET
 vgelu256_skip:
+vgelu256_skip_loopU:
+	CMPQ CX, $16
+	JL vgelu256_skip_loop1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y6
+	VMULPS Y0, Y0, Y1
+	VMULPS Y6, Y6, Y7
+	VMULPS vmathConst<>+768(SB), Y1, Y1
+	VMULPS vmathConst<>+768(SB), Y7, Y7
+	VFMADD213PS Y0, Y0, Y1
+	VFMADD213PS Y6, Y6, Y7
+	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VMULPS vmathConst<>+800(SB), Y7, Y7
+	VORPS vmathConst<>+512(SB), Y1, Y2
+	VORPS vmathConst<>+512(SB), Y7, Y8
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y8, Y15, Y8
+	VMULPS vmathConst<>+192(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y8, Y9
+	VROUNDPS $0, Y3, Y3
+	VROUNDPS $0, Y9, Y9
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y9, Y8
+	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
+	VFNMADD231PS vmathConst<>+256(SB), Y9, Y8
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y10
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+320(SB), Y8, Y10
+	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+352(SB), Y8, Y10
+	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+384(SB), Y8, Y10
+	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+416(SB), Y8, Y10
+	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+448(SB), Y8, Y10
+	VMULPS Y2, Y2, Y5
+	VMULPS Y8, Y8, Y11
+	VFMADD213PS Y2, Y5, Y4
+	VFMADD213PS Y8, Y11, Y10
+	VADDPS vmathConst<>+0(SB), Y4, Y4
+	VADDPS vmathConst<>+0(SB), Y10, Y10
+	VCVTPS2DQ Y3, Y3
+	VCVTPS2DQ Y9, Y9
+	VPSRAD $1, Y3, Y5
+	VPSRAD $1, Y9, Y11
+	VPSUBD Y5, Y3, Y3
+	VPSUBD Y11, Y9, Y9
+	VPADDD vmathConst<>+480(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y11, Y11
+	VPSLLD $23, Y5, Y5
+	VPSLLD $23, Y11, Y11
+	VPADDD vmathConst<>+480(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y9, Y9
+	VPSLLD $23, Y3, Y3
+	VPSLLD $23, Y9, Y9
+	VMULPS Y5, Y4, Y4
+	VMULPS Y11, Y10, Y10
+	VMULPS Y3, Y4, Y2
+	VMULPS Y9, Y10, Y8
+	VADDPS vmathConst<>+0(SB), Y2, Y5
+	VADDPS vmathConst<>+0(SB), Y8, Y11
+	VCMPPS $5, vmathConst<>+64(SB), Y1, Y3
+	VCMPPS $5, vmathConst<>+64(SB), Y7, Y9
+	VBLENDVPS Y3, vmathConst<>+0(SB), Y2, Y4
+	VBLENDVPS Y9, vmathConst<>+0(SB), Y8, Y10
+	VDIVPS Y5, Y4, Y1
+	VDIVPS Y11, Y10, Y7
+	VMULPS Y0, Y1, Y1
+	VMULPS Y6, Y7, Y7
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP vgelu256_skip_loopU
 vgelu256_skip_loop1:
 	CMPQ CX, $8
 	JL vgelu256_skip_tail
 	VMOVUPS (SI), Y0
 	VMULPS Y0, Y0, Y1
-	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VMULPS vmathConst<>+768(SB), Y1, Y1
 	VFMADD213PS Y0, Y0, Y1
-	VMULPS vmathConst<>+832(SB), Y1, Y1
-	VANDPS vmathConst<>+544(SB), Y1, Y2
-	VXORPS Y2, Y1, Y1
-	VMINPS Y1, Y15, Y3
-	VADDPS Y3, Y3, Y3
-	VMULPS vmathConst<>+224(SB), Y3, Y4
-	VROUNDPS $0, Y4, Y4
-	VFNMADD231PS vmathConst<>+256(SB), Y4, Y3
-	VFNMADD231PS vmathConst<>+288(SB), Y4, Y3
-	VMOVUPS vmathConst<>+320(SB), Y5
-	VFMADD213PS vmathConst<>+352(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+384(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+416(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+448(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+480(SB), Y3, Y5
-	VMULPS Y3, Y3, Y6
-	VFMADD213PS Y3, Y6, Y5
-	VADDPS vmathConst<>+0(SB), Y5, Y5
-	VCVTPS2DQ Y4, Y4
-	VPSRAD $1, Y4, Y6
-	VPSUBD Y6, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y6, Y6
-	VPSLLD $23, Y6, Y6
-	VPADDD vmathConst<>+512(SB), Y4, Y4
-	VPSLLD $23, Y4, Y4
-	VMULPS Y6, Y5, Y5
-	VMULPS Y4, Y5, Y3
-	VADDPS vmathConst<>+0(SB), Y3, Y3
-	VMOVUPS vmathConst<>+32(SB), Y4
-	VDIVPS Y3, Y4, Y3
-	VMOVUPS vmathConst<>+0(SB), Y4
-	VSUBPS Y3, Y4, Y3
-	VMULPS Y1, Y1, Y6
-	VMOVUPS vmathConst<>+640(SB), Y5
-	VFMADD213PS vmathConst<>+672(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+704(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+736(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+768(SB), Y6, Y5
-	VMULPS Y6, Y5, Y5
-	VFMADD213PS Y1, Y1, Y5
-	VCMPPS $1, vmathConst<>+576(SB), Y1, Y6
-	VBLENDVPS Y6, Y5, Y3, Y3
-	VORPS Y2, Y3, Y1
-	VMULPS vmathConst<>+64(SB), Y0, Y2
-	VFMADD213PS Y2, Y2, Y1
+	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VORPS vmathConst<>+512(SB), Y1, Y2
+	VMAXPS Y2, Y15, Y2
+	VMULPS vmathConst<>+192(SB), Y2, Y3
+	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
+	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
+	VMULPS Y2, Y2, Y5
+	VFMADD213PS Y2, Y5, Y4
+	VADDPS vmathConst<>+0(SB), Y4, Y4
+	VCVTPS2DQ Y3, Y3
+	VPSRAD $1, Y3, Y5
+	VPSUBD Y5, Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y5, Y5
+	VPSLLD $23, Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VMULPS Y5, Y4, Y4
+	VMULPS Y3, Y4, Y2
+	VADDPS vmathConst<>+0(SB), Y2, Y5
+	VCMPPS $5, vmathConst<>+64(SB), Y1, Y3
+	VBLENDVPS Y3, vmathConst<>+0(SB), Y2, Y4
+	VDIVPS Y5, Y4, Y1
+	VMULPS Y0, Y1, Y1
 	VMOVUPS Y1, (DI)
 	ADDQ $32, DI
 	ADDQ $32, SI
@@ -3691,57 +3764,42 @@ vgelu256_skip_tail:
 	LEAQ vmathMaskTab<>(SB), AX
 	MOVQ $8, BX
 	SUBQ CX, BX
-	VMOVDQU (AX)(BX*4), Y7
-	VMASKMOVPS (SI), Y7, Y0
+	VMOVDQU (AX)(BX*4), Y6
+	VMASKMOVPS (SI), Y6, Y0
 	VMULPS Y0, Y0, Y1
-	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VMULPS vmathConst<>+768(SB), Y1, Y1
 	VFMADD213PS Y0, Y0, Y1
-	VMULPS vmathConst<>+832(SB), Y1, Y1
-	VANDPS vmathConst<>+544(SB), Y1, Y2
-	VXORPS Y2, Y1, Y1
-	VMINPS Y1, Y15, Y3
-	VADDPS Y3, Y3, Y3
-	VMULPS vmathConst<>+224(SB), Y3, Y4
-	VROUNDPS $0, Y4, Y4
-	VFNMADD231PS vmathConst<>+256(SB), Y4, Y3
-	VFNMADD231PS vmathConst<>+288(SB), Y4, Y3
-	VMOVUPS vmathConst<>+320(SB), Y5
-	VFMADD213PS vmathConst<>+352(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+384(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+416(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+448(SB), Y3, Y5
-	VFMADD213PS vmathConst<>+480(SB), Y3, Y5
-	VMULPS Y3, Y3, Y6
-	VFMADD213PS Y3, Y6, Y5
-	VADDPS vmathConst<>+0(SB), Y5, Y5
-	VCVTPS2DQ Y4, Y4
-	VPSRAD $1, Y4, Y6
-	VPSUBD Y6, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y6, Y6
-	VPSLLD $23, Y6, Y6
-	VPADDD vmathConst<>+512(SB), Y4, Y4
-	VPSLLD $23, Y4, Y4
-	VMULPS Y6, Y5, Y5
-	VMULPS Y4, Y5, Y3
-	VADDPS vmathConst<>+0(SB), Y3, Y3
-	VMOVUPS vmathConst<>+32(SB), Y4
-	VDIVPS Y3, Y4, Y3
-	VMOVUPS vmathConst<>+0(SB), Y4
-	VSUBPS Y3, Y4, Y3
-	VMULPS Y1, Y1, Y6
-	VMOVUPS vmathConst<>+640(SB), Y5
-	VFMADD213PS vmathConst<>+672(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+704(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+736(SB), Y6, Y5
-	VFMADD213PS vmathConst<>+768(SB), Y6, Y5
-	VMULPS Y6, Y5, Y5
-	VFMADD213PS Y1, Y1, Y5
-	VCMPPS $1, vmathConst<>+576(SB), Y1, Y6
-	VBLENDVPS Y6, Y5, Y3, Y3
-	VORPS Y2, Y3, Y1
-	VMULPS vmathConst<>+64(SB), Y0, Y2
-	VFMADD213PS Y2, Y2, Y1
-	VMASKMOVPS Y1, Y7, (DI)
+	VMULPS vmathConst<>+800(SB), Y1, Y1
+	VORPS vmathConst<>+512(SB), Y1, Y2
+	VMAXPS Y2, Y15, Y2
+	VMULPS vmathConst<>+192(SB), Y2, Y3
+	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
+	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
+	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
+	VMULPS Y2, Y2, Y5
+	VFMADD213PS Y2, Y5, Y4
+	VADDPS vmathConst<>+0(SB), Y4, Y4
+	VCVTPS2DQ Y3, Y3
+	VPSRAD $1, Y3, Y5
+	VPSUBD Y5, Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y5, Y5
+	VPSLLD $23, Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VMULPS Y5, Y4, Y4
+	VMULPS Y3, Y4, Y2
+	VADDPS vmathConst<>+0(SB), Y2, Y5
+	VCMPPS $5, vmathConst<>+64(SB), Y1, Y3
+	VBLENDVPS Y3, vmathConst<>+0(SB), Y2, Y4
+	VDIVPS Y5, Y4, Y1
+	VMULPS Y0, Y1, Y1
+	VMASKMOVPS Y1, Y6, (DI)
 vgelu256_skip_done:
 	VZEROUPPER
 	RET
@@ -3762,26 +3820,18 @@ vgeluGrad256_loopU:
 	VMOVUPS 32(R8), Y5
 	VMULPS Y0, Y0, Y2
 	VMULPS Y4, Y4, Y6
-	VMOVUPS vmathConst<>+832(SB), Y3
-	VMOVUPS vmathConst<>+832(SB), Y7
-	VFMADD231PS vmathConst<>+864(SB), Y2, Y3
-	VFMADD231PS vmathConst<>+864(SB), Y6, Y7
-	VMOVUPS vmathConst<>+0(SB), Y2
-	VMOVUPS vmathConst<>+0(SB), Y6
+	VMOVUPS vmathConst<>+800(SB), Y3
+	VMOVUPS vmathConst<>+800(SB), Y7
+	VFMADD231PS vmathConst<>+832(SB), Y2, Y3
+	VFMADD231PS vmathConst<>+832(SB), Y6, Y7
+	VMOVAPS Y1, Y2
+	VMOVAPS Y5, Y6
 	VFNMADD231PS Y1, Y1, Y2
 	VFNMADD231PS Y5, Y5, Y6
 	VMULPS Y2, Y3, Y3
 	VMULPS Y6, Y7, Y7
-	VMULPS vmathConst<>+64(SB), Y0, Y0
-	VMULPS vmathConst<>+64(SB), Y4, Y4
-	VMULPS Y0, Y3, Y3
-	VMULPS Y4, Y7, Y7
-	VMOVUPS vmathConst<>+64(SB), Y2
-	VMOVUPS vmathConst<>+64(SB), Y6
-	VFMADD231PS vmathConst<>+64(SB), Y1, Y2
-	VFMADD231PS vmathConst<>+64(SB), Y5, Y6
-	VADDPS Y2, Y3, Y3
-	VADDPS Y6, Y7, Y7
+	VFMADD213PS Y1, Y0, Y3
+	VFMADD213PS Y5, Y4, Y7
 	VMOVUPS (DX), Y1
 	VMOVUPS 32(DX), Y5
 	VMOVUPS (DI), Y2
@@ -3802,16 +3852,12 @@ vgeluGrad256_loop1:
 	VMOVUPS (SI), Y0
 	VMOVUPS (R8), Y1
 	VMULPS Y0, Y0, Y2
-	VMOVUPS vmathConst<>+832(SB), Y3
-	VFMADD231PS vmathConst<>+864(SB), Y2, Y3
-	VMOVUPS vmathConst<>+0(SB), Y2
+	VMOVUPS vmathConst<>+800(SB), Y3
+	VFMADD231PS vmathConst<>+832(SB), Y2, Y3
+	VMOVAPS Y1, Y2
 	VFNMADD231PS Y1, Y1, Y2
 	VMULPS Y2, Y3, Y3
-	VMULPS vmathConst<>+64(SB), Y0, Y0
-	VMULPS Y0, Y3, Y3
-	VMOVUPS vmathConst<>+64(SB), Y2
-	VFMADD231PS vmathConst<>+64(SB), Y1, Y2
-	VADDPS Y2, Y3, Y3
+	VFMADD213PS Y1, Y0, Y3
 	VMOVUPS (DX), Y1
 	VMOVUPS (DI), Y2
 	VFMADD231PS Y1, Y3, Y2
@@ -3832,16 +3878,12 @@ vgeluGrad256_tail:
 	VMASKMOVPS (SI), Y4, Y0
 	VMASKMOVPS (R8), Y4, Y1
 	VMULPS Y0, Y0, Y2
-	VMOVUPS vmathConst<>+832(SB), Y3
-	VFMADD231PS vmathConst<>+864(SB), Y2, Y3
-	VMOVUPS vmathConst<>+0(SB), Y2
+	VMOVUPS vmathConst<>+800(SB), Y3
+	VFMADD231PS vmathConst<>+832(SB), Y2, Y3
+	VMOVAPS Y1, Y2
 	VFNMADD231PS Y1, Y1, Y2
 	VMULPS Y2, Y3, Y3
-	VMULPS vmathConst<>+64(SB), Y0, Y0
-	VMULPS Y0, Y3, Y3
-	VMOVUPS vmathConst<>+64(SB), Y2
-	VFMADD231PS vmathConst<>+64(SB), Y1, Y2
-	VADDPS Y2, Y3, Y3
+	VFMADD213PS Y1, Y0, Y3
 	VMASKMOVPS (DX), Y4, Y1
 	VMASKMOVPS (DI), Y4, Y2
 	VFMADD231PS Y1, Y3, Y2
@@ -3866,26 +3908,18 @@ vgeluGradSet256_loopU:
 	VMOVUPS 32(R8), Y5
 	VMULPS Y0, Y0, Y2
 	VMULPS Y4, Y4, Y6
-	VMOVUPS vmathConst<>+832(SB), Y3
-	VMOVUPS vmathConst<>+832(SB), Y7
-	VFMADD231PS vmathConst<>+864(SB), Y2, Y3
-	VFMADD231PS vmathConst<>+864(SB), Y6, Y7
-	VMOVUPS vmathConst<>+0(SB), Y2
-	VMOVUPS vmathConst<>+0(SB), Y6
+	VMOVUPS vmathConst<>+800(SB), Y3
+	VMOVUPS vmathConst<>+800(SB), Y7
+	VFMADD231PS vmathConst<>+832(SB), Y2, Y3
+	VFMADD231PS vmathConst<>+832(SB), Y6, Y7
+	VMOVAPS Y1, Y2
+	VMOVAPS Y5, Y6
 	VFNMADD231PS Y1, Y1, Y2
 	VFNMADD231PS Y5, Y5, Y6
 	VMULPS Y2, Y3, Y3
 	VMULPS Y6, Y7, Y7
-	VMULPS vmathConst<>+64(SB), Y0, Y0
-	VMULPS vmathConst<>+64(SB), Y4, Y4
-	VMULPS Y0, Y3, Y3
-	VMULPS Y4, Y7, Y7
-	VMOVUPS vmathConst<>+64(SB), Y2
-	VMOVUPS vmathConst<>+64(SB), Y6
-	VFMADD231PS vmathConst<>+64(SB), Y1, Y2
-	VFMADD231PS vmathConst<>+64(SB), Y5, Y6
-	VADDPS Y2, Y3, Y3
-	VADDPS Y6, Y7, Y7
+	VFMADD213PS Y1, Y0, Y3
+	VFMADD213PS Y5, Y4, Y7
 	VMOVUPS (DX), Y1
 	VMOVUPS 32(DX), Y5
 	VMULPS Y1, Y3, Y2
@@ -3904,16 +3938,12 @@ vgeluGradSet256_loop1:
 	VMOVUPS (SI), Y0
 	VMOVUPS (R8), Y1
 	VMULPS Y0, Y0, Y2
-	VMOVUPS vmathConst<>+832(SB), Y3
-	VFMADD231PS vmathConst<>+864(SB), Y2, Y3
-	VMOVUPS vmathConst<>+0(SB), Y2
+	VMOVUPS vmathConst<>+800(SB), Y3
+	VFMADD231PS vmathConst<>+832(SB), Y2, Y3
+	VMOVAPS Y1, Y2
 	VFNMADD231PS Y1, Y1, Y2
 	VMULPS Y2, Y3, Y3
-	VMULPS vmathConst<>+64(SB), Y0, Y0
-	VMULPS Y0, Y3, Y3
-	VMOVUPS vmathConst<>+64(SB), Y2
-	VFMADD231PS vmathConst<>+64(SB), Y1, Y2
-	VADDPS Y2, Y3, Y3
+	VFMADD213PS Y1, Y0, Y3
 	VMOVUPS (DX), Y1
 	VMULPS Y1, Y3, Y2
 	VMOVUPS Y2, (DI)
@@ -3933,16 +3963,12 @@ vgeluGradSet256_tail:
 	VMASKMOVPS (SI), Y4, Y0
 	VMASKMOVPS (R8), Y4, Y1
 	VMULPS Y0, Y0, Y2
-	VMOVUPS vmathConst<>+832(SB), Y3
-	VFMADD231PS vmathConst<>+864(SB), Y2, Y3
-	VMOVUPS vmathConst<>+0(SB), Y2
+	VMOVUPS vmathConst<>+800(SB), Y3
+	VFMADD231PS vmathConst<>+832(SB), Y2, Y3
+	VMOVAPS Y1, Y2
 	VFNMADD231PS Y1, Y1, Y2
 	VMULPS Y2, Y3, Y3
-	VMULPS vmathConst<>+64(SB), Y0, Y0
-	VMULPS Y0, Y3, Y3
-	VMOVUPS vmathConst<>+64(SB), Y2
-	VFMADD231PS vmathConst<>+64(SB), Y1, Y2
-	VADDPS Y2, Y3, Y3
+	VFMADD213PS Y1, Y0, Y3
 	VMASKMOVPS (DX), Y4, Y1
 	VMULPS Y1, Y3, Y2
 	VMASKMOVPS Y2, Y4, (DI)
@@ -3955,8 +3981,8 @@ TEXT ·vexpShift256(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
-	VMOVUPS vmathConst<>+160(SB), Y15
-	VMOVUPS vmathConst<>+192(SB), Y14
+	VMOVUPS vmathConst<>+128(SB), Y15
+	VMOVUPS vmathConst<>+160(SB), Y14
 	VBROADCASTSS shift+24(FP), Y13
 	VXORPS Y12, Y12, Y12
 	VXORPS Y11, Y11, Y11
@@ -3967,25 +3993,25 @@ vexpShift256_loop1:
 	VSUBPS Y13, Y0, Y0
 	VMAXPS Y0, Y15, Y0
 	VMINPS Y0, Y14, Y0
-	VMULPS vmathConst<>+224(SB), Y0, Y1
+	VMULPS vmathConst<>+192(SB), Y0, Y1
 	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS vmathConst<>+224(SB), Y1, Y0
 	VFNMADD231PS vmathConst<>+256(SB), Y1, Y0
-	VFNMADD231PS vmathConst<>+288(SB), Y1, Y0
-	VMOVUPS vmathConst<>+320(SB), Y2
+	VMOVUPS vmathConst<>+288(SB), Y2
+	VFMADD213PS vmathConst<>+320(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+352(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+384(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+416(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+448(SB), Y0, Y2
-	VFMADD213PS vmathConst<>+480(SB), Y0, Y2
 	VMULPS Y0, Y0, Y3
 	VFMADD213PS Y0, Y3, Y2
 	VADDPS vmathConst<>+0(SB), Y2, Y2
 	VCVTPS2DQ Y1, Y1
 	VPSRAD $1, Y1, Y3
 	VPSUBD Y3, Y1, Y1
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y1, Y1
+	VPADDD vmathConst<>+480(SB), Y1, Y1
 	VPSLLD $23, Y1, Y1
 	VMULPS Y3, Y2, Y2
 	VMULPS Y1, Y2, Y0
@@ -4010,25 +4036,25 @@ vexpShift256_tail:
 	VSUBPS Y13, Y0, Y0
 	VMAXPS Y0, Y15, Y0
 	VMINPS Y0, Y14, Y0
-	VMULPS vmathConst<>+224(SB), Y0, Y1
+	VMULPS vmathConst<>+192(SB), Y0, Y1
 	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS vmathConst<>+224(SB), Y1, Y0
 	VFNMADD231PS vmathConst<>+256(SB), Y1, Y0
-	VFNMADD231PS vmathConst<>+288(SB), Y1, Y0
-	VMOVUPS vmathConst<>+320(SB), Y2
+	VMOVUPS vmathConst<>+288(SB), Y2
+	VFMADD213PS vmathConst<>+320(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+352(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+384(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+416(SB), Y0, Y2
 	VFMADD213PS vmathConst<>+448(SB), Y0, Y2
-	VFMADD213PS vmathConst<>+480(SB), Y0, Y2
 	VMULPS Y0, Y0, Y3
 	VFMADD213PS Y0, Y3, Y2
 	VADDPS vmathConst<>+0(SB), Y2, Y2
 	VCVTPS2DQ Y1, Y1
 	VPSRAD $1, Y1, Y3
 	VPSUBD Y3, Y1, Y1
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y1, Y1
+	VPADDD vmathConst<>+480(SB), Y1, Y1
 	VPSLLD $23, Y1, Y1
 	VMULPS Y3, Y2, Y2
 	VMULPS Y1, Y2, Y0
@@ -4054,11 +4080,11 @@ vexpShift256_done:
 TEXT ·vmax256(SB), NOSPLIT, $0-20
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
-	VMOVUPS vmathConst<>+128(SB), Y15
-	VMOVUPS vmathConst<>+128(SB), Y14
-	VMOVUPS vmathConst<>+128(SB), Y13
-	VMOVUPS vmathConst<>+128(SB), Y12
-	VMOVUPS vmathConst<>+128(SB), Y11
+	VMOVUPS vmathConst<>+96(SB), Y15
+	VMOVUPS vmathConst<>+96(SB), Y14
+	VMOVUPS vmathConst<>+96(SB), Y13
+	VMOVUPS vmathConst<>+96(SB), Y12
+	VMOVUPS vmathConst<>+96(SB), Y11
 vmax256_loopU:
 	CMPQ CX, $32
 	JL vmax256_loop1
@@ -4158,7 +4184,7 @@ TEXT ·vaddTanhDot256(SB), NOSPLIT, $0-36
 	MOVQ k+8(FP), DX
 	MOVQ v+16(FP), R8
 	MOVQ n+24(FP), CX
-	VMOVUPS vmathConst<>+608(SB), Y15
+	VMOVUPS vmathConst<>+576(SB), Y15
 	VXORPS Y14, Y14, Y14
 vaddTanhDot256_loop1:
 	CMPQ CX, $8
@@ -4166,29 +4192,29 @@ vaddTanhDot256_loop1:
 	VMOVUPS (SI), Y0
 	VMOVUPS (DX), Y1
 	VADDPS Y1, Y0, Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y15, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4198,14 +4224,14 @@ vaddTanhDot256_loop1:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMOVUPS (R8), Y1
@@ -4225,29 +4251,29 @@ vaddTanhDot256_tail:
 	VMASKMOVPS (SI), Y6, Y0
 	VMASKMOVPS (DX), Y6, Y1
 	VADDPS Y1, Y0, Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y15, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4257,14 +4283,14 @@ vaddTanhDot256_tail:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMASKMOVPS (R8), Y6, Y1
@@ -4290,7 +4316,7 @@ TEXT ·vaddTanhDotGrad256(SB), NOSPLIT, $0-64
 	MOVQ dk+48(FP), R10
 	MOVQ dv+56(FP), R11
 	MOVQ n+24(FP), CX
-	VMOVUPS vmathConst<>+608(SB), Y15
+	VMOVUPS vmathConst<>+576(SB), Y15
 	VBROADCASTSS gs+32(FP), Y14
 	TESTQ R10, R10
 	JZ vaddTanhDotGrad256_skip
@@ -4300,29 +4326,29 @@ vaddTanhDotGrad256_loop1:
 	VMOVUPS (SI), Y0
 	VMOVUPS (DX), Y1
 	VADDPS Y1, Y0, Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y15, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4332,14 +4358,14 @@ vaddTanhDotGrad256_loop1:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMOVUPS (R8), Y1
@@ -4374,29 +4400,29 @@ vaddTanhDotGrad256_tail:
 	VMASKMOVPS (SI), Y6, Y0
 	VMASKMOVPS (DX), Y6, Y1
 	VADDPS Y1, Y0, Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y15, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4406,14 +4432,14 @@ vaddTanhDotGrad256_tail:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMASKMOVPS (R8), Y6, Y1
@@ -4440,29 +4466,29 @@ vaddTanhDotGrad256_skip_loop1:
 	VMOVUPS (SI), Y0
 	VMOVUPS (DX), Y1
 	VADDPS Y1, Y0, Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y15, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4472,14 +4498,14 @@ vaddTanhDotGrad256_skip_loop1:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMOVUPS (R8), Y1
@@ -4510,29 +4536,29 @@ vaddTanhDotGrad256_skip_tail:
 	VMASKMOVPS (SI), Y6, Y0
 	VMASKMOVPS (DX), Y6, Y1
 	VADDPS Y1, Y0, Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y15, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4542,14 +4568,14 @@ vaddTanhDotGrad256_skip_tail:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMASKMOVPS (R8), Y6, Y1
@@ -4579,133 +4605,133 @@ TEXT ·vlstmCell256(SB), NOSPLIT, $0-56
 	MOVQ CX, R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	VMOVUPS vmathConst<>+160(SB), Y15
-	VMOVUPS vmathConst<>+608(SB), Y14
+	VMOVUPS vmathConst<>+128(SB), Y15
+	VMOVUPS vmathConst<>+576(SB), Y14
 vlstmCell256_loop1:
 	CMPQ CX, $8
 	JL vlstmCell256_tail
 	VMOVUPS (SI), Y0
 	VMOVUPS (R11), Y1
 	VADDPS Y1, Y0, Y0
-	VORPS vmathConst<>+544(SB), Y0, Y1
+	VORPS vmathConst<>+512(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
-	VMULPS vmathConst<>+224(SB), Y1, Y2
+	VMULPS vmathConst<>+192(SB), Y1, Y2
 	VROUNDPS $0, Y2, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y2, Y1
 	VFNMADD231PS vmathConst<>+256(SB), Y2, Y1
-	VFNMADD231PS vmathConst<>+288(SB), Y2, Y1
-	VMOVUPS vmathConst<>+320(SB), Y3
+	VMOVUPS vmathConst<>+288(SB), Y3
+	VFMADD213PS vmathConst<>+320(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+352(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+384(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+416(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+448(SB), Y1, Y3
-	VFMADD213PS vmathConst<>+480(SB), Y1, Y3
 	VMULPS Y1, Y1, Y4
 	VFMADD213PS Y1, Y4, Y3
 	VADDPS vmathConst<>+0(SB), Y3, Y3
 	VCVTPS2DQ Y2, Y2
 	VPSRAD $1, Y2, Y4
 	VPSUBD Y4, Y2, Y2
-	VPADDD vmathConst<>+512(SB), Y4, Y4
+	VPADDD vmathConst<>+480(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y2, Y2
+	VPADDD vmathConst<>+480(SB), Y2, Y2
 	VPSLLD $23, Y2, Y2
 	VMULPS Y4, Y3, Y3
 	VMULPS Y2, Y3, Y1
 	VADDPS vmathConst<>+0(SB), Y1, Y4
-	VCMPPS $5, vmathConst<>+96(SB), Y0, Y2
+	VCMPPS $5, vmathConst<>+64(SB), Y0, Y2
 	VBLENDVPS Y2, vmathConst<>+0(SB), Y1, Y3
 	VDIVPS Y4, Y3, Y0
 	VMOVUPS Y0, (SI)
 	VMOVUPS (SI)(R12*1), Y0
 	VMOVUPS (R11)(R12*1), Y1
 	VADDPS Y1, Y0, Y0
-	VORPS vmathConst<>+544(SB), Y0, Y1
+	VORPS vmathConst<>+512(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
-	VMULPS vmathConst<>+224(SB), Y1, Y2
+	VMULPS vmathConst<>+192(SB), Y1, Y2
 	VROUNDPS $0, Y2, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y2, Y1
 	VFNMADD231PS vmathConst<>+256(SB), Y2, Y1
-	VFNMADD231PS vmathConst<>+288(SB), Y2, Y1
-	VMOVUPS vmathConst<>+320(SB), Y3
+	VMOVUPS vmathConst<>+288(SB), Y3
+	VFMADD213PS vmathConst<>+320(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+352(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+384(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+416(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+448(SB), Y1, Y3
-	VFMADD213PS vmathConst<>+480(SB), Y1, Y3
 	VMULPS Y1, Y1, Y4
 	VFMADD213PS Y1, Y4, Y3
 	VADDPS vmathConst<>+0(SB), Y3, Y3
 	VCVTPS2DQ Y2, Y2
 	VPSRAD $1, Y2, Y4
 	VPSUBD Y4, Y2, Y2
-	VPADDD vmathConst<>+512(SB), Y4, Y4
+	VPADDD vmathConst<>+480(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y2, Y2
+	VPADDD vmathConst<>+480(SB), Y2, Y2
 	VPSLLD $23, Y2, Y2
 	VMULPS Y4, Y3, Y3
 	VMULPS Y2, Y3, Y1
 	VADDPS vmathConst<>+0(SB), Y1, Y4
-	VCMPPS $5, vmathConst<>+96(SB), Y0, Y2
+	VCMPPS $5, vmathConst<>+64(SB), Y0, Y2
 	VBLENDVPS Y2, vmathConst<>+0(SB), Y1, Y3
 	VDIVPS Y4, Y3, Y0
 	VMOVUPS Y0, (SI)(R12*1)
 	VMOVUPS (SI)(R13*1), Y0
 	VMOVUPS (R11)(R13*1), Y1
 	VADDPS Y1, Y0, Y0
-	VORPS vmathConst<>+544(SB), Y0, Y1
+	VORPS vmathConst<>+512(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
-	VMULPS vmathConst<>+224(SB), Y1, Y2
+	VMULPS vmathConst<>+192(SB), Y1, Y2
 	VROUNDPS $0, Y2, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y2, Y1
 	VFNMADD231PS vmathConst<>+256(SB), Y2, Y1
-	VFNMADD231PS vmathConst<>+288(SB), Y2, Y1
-	VMOVUPS vmathConst<>+320(SB), Y3
+	VMOVUPS vmathConst<>+288(SB), Y3
+	VFMADD213PS vmathConst<>+320(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+352(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+384(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+416(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+448(SB), Y1, Y3
-	VFMADD213PS vmathConst<>+480(SB), Y1, Y3
 	VMULPS Y1, Y1, Y4
 	VFMADD213PS Y1, Y4, Y3
 	VADDPS vmathConst<>+0(SB), Y3, Y3
 	VCVTPS2DQ Y2, Y2
 	VPSRAD $1, Y2, Y4
 	VPSUBD Y4, Y2, Y2
-	VPADDD vmathConst<>+512(SB), Y4, Y4
+	VPADDD vmathConst<>+480(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y2, Y2
+	VPADDD vmathConst<>+480(SB), Y2, Y2
 	VPSLLD $23, Y2, Y2
 	VMULPS Y4, Y3, Y3
 	VMULPS Y2, Y3, Y1
 	VADDPS vmathConst<>+0(SB), Y1, Y4
-	VCMPPS $5, vmathConst<>+96(SB), Y0, Y2
+	VCMPPS $5, vmathConst<>+64(SB), Y0, Y2
 	VBLENDVPS Y2, vmathConst<>+0(SB), Y1, Y3
 	VDIVPS Y4, Y3, Y0
 	VMOVUPS Y0, (SI)(R13*1)
 	VMOVUPS (SI)(R12*2), Y0
 	VMOVUPS (R11)(R12*2), Y1
 	VADDPS Y1, Y0, Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y14, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4715,14 +4741,14 @@ vlstmCell256_loop1:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMOVUPS Y0, (SI)(R12*2)
@@ -4733,29 +4759,29 @@ vlstmCell256_loop1:
 	VMULPS Y0, Y2, Y2
 	VADDPS Y1, Y2, Y0
 	VMOVUPS Y0, (DX)
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y14, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4765,14 +4791,14 @@ vlstmCell256_loop1:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMOVUPS Y0, (R8)
@@ -4798,125 +4824,125 @@ vlstmCell256_tail:
 	VMASKMOVPS (SI), Y6, Y0
 	VMASKMOVPS (R11), Y6, Y1
 	VADDPS Y1, Y0, Y0
-	VORPS vmathConst<>+544(SB), Y0, Y1
+	VORPS vmathConst<>+512(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
-	VMULPS vmathConst<>+224(SB), Y1, Y2
+	VMULPS vmathConst<>+192(SB), Y1, Y2
 	VROUNDPS $0, Y2, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y2, Y1
 	VFNMADD231PS vmathConst<>+256(SB), Y2, Y1
-	VFNMADD231PS vmathConst<>+288(SB), Y2, Y1
-	VMOVUPS vmathConst<>+320(SB), Y3
+	VMOVUPS vmathConst<>+288(SB), Y3
+	VFMADD213PS vmathConst<>+320(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+352(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+384(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+416(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+448(SB), Y1, Y3
-	VFMADD213PS vmathConst<>+480(SB), Y1, Y3
 	VMULPS Y1, Y1, Y4
 	VFMADD213PS Y1, Y4, Y3
 	VADDPS vmathConst<>+0(SB), Y3, Y3
 	VCVTPS2DQ Y2, Y2
 	VPSRAD $1, Y2, Y4
 	VPSUBD Y4, Y2, Y2
-	VPADDD vmathConst<>+512(SB), Y4, Y4
+	VPADDD vmathConst<>+480(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y2, Y2
+	VPADDD vmathConst<>+480(SB), Y2, Y2
 	VPSLLD $23, Y2, Y2
 	VMULPS Y4, Y3, Y3
 	VMULPS Y2, Y3, Y1
 	VADDPS vmathConst<>+0(SB), Y1, Y4
-	VCMPPS $5, vmathConst<>+96(SB), Y0, Y2
+	VCMPPS $5, vmathConst<>+64(SB), Y0, Y2
 	VBLENDVPS Y2, vmathConst<>+0(SB), Y1, Y3
 	VDIVPS Y4, Y3, Y0
 	VMASKMOVPS Y0, Y6, (SI)
 	VMASKMOVPS (SI)(R12*1), Y6, Y0
 	VMASKMOVPS (R11)(R12*1), Y6, Y1
 	VADDPS Y1, Y0, Y0
-	VORPS vmathConst<>+544(SB), Y0, Y1
+	VORPS vmathConst<>+512(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
-	VMULPS vmathConst<>+224(SB), Y1, Y2
+	VMULPS vmathConst<>+192(SB), Y1, Y2
 	VROUNDPS $0, Y2, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y2, Y1
 	VFNMADD231PS vmathConst<>+256(SB), Y2, Y1
-	VFNMADD231PS vmathConst<>+288(SB), Y2, Y1
-	VMOVUPS vmathConst<>+320(SB), Y3
+	VMOVUPS vmathConst<>+288(SB), Y3
+	VFMADD213PS vmathConst<>+320(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+352(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+384(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+416(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+448(SB), Y1, Y3
-	VFMADD213PS vmathConst<>+480(SB), Y1, Y3
 	VMULPS Y1, Y1, Y4
 	VFMADD213PS Y1, Y4, Y3
 	VADDPS vmathConst<>+0(SB), Y3, Y3
 	VCVTPS2DQ Y2, Y2
 	VPSRAD $1, Y2, Y4
 	VPSUBD Y4, Y2, Y2
-	VPADDD vmathConst<>+512(SB), Y4, Y4
+	VPADDD vmathConst<>+480(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y2, Y2
+	VPADDD vmathConst<>+480(SB), Y2, Y2
 	VPSLLD $23, Y2, Y2
 	VMULPS Y4, Y3, Y3
 	VMULPS Y2, Y3, Y1
 	VADDPS vmathConst<>+0(SB), Y1, Y4
-	VCMPPS $5, vmathConst<>+96(SB), Y0, Y2
+	VCMPPS $5, vmathConst<>+64(SB), Y0, Y2
 	VBLENDVPS Y2, vmathConst<>+0(SB), Y1, Y3
 	VDIVPS Y4, Y3, Y0
 	VMASKMOVPS Y0, Y6, (SI)(R12*1)
 	VMASKMOVPS (SI)(R13*1), Y6, Y0
 	VMASKMOVPS (R11)(R13*1), Y6, Y1
 	VADDPS Y1, Y0, Y0
-	VORPS vmathConst<>+544(SB), Y0, Y1
+	VORPS vmathConst<>+512(SB), Y0, Y1
 	VMAXPS Y1, Y15, Y1
-	VMULPS vmathConst<>+224(SB), Y1, Y2
+	VMULPS vmathConst<>+192(SB), Y1, Y2
 	VROUNDPS $0, Y2, Y2
+	VFNMADD231PS vmathConst<>+224(SB), Y2, Y1
 	VFNMADD231PS vmathConst<>+256(SB), Y2, Y1
-	VFNMADD231PS vmathConst<>+288(SB), Y2, Y1
-	VMOVUPS vmathConst<>+320(SB), Y3
+	VMOVUPS vmathConst<>+288(SB), Y3
+	VFMADD213PS vmathConst<>+320(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+352(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+384(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+416(SB), Y1, Y3
 	VFMADD213PS vmathConst<>+448(SB), Y1, Y3
-	VFMADD213PS vmathConst<>+480(SB), Y1, Y3
 	VMULPS Y1, Y1, Y4
 	VFMADD213PS Y1, Y4, Y3
 	VADDPS vmathConst<>+0(SB), Y3, Y3
 	VCVTPS2DQ Y2, Y2
 	VPSRAD $1, Y2, Y4
 	VPSUBD Y4, Y2, Y2
-	VPADDD vmathConst<>+512(SB), Y4, Y4
+	VPADDD vmathConst<>+480(SB), Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD vmathConst<>+512(SB), Y2, Y2
+	VPADDD vmathConst<>+480(SB), Y2, Y2
 	VPSLLD $23, Y2, Y2
 	VMULPS Y4, Y3, Y3
 	VMULPS Y2, Y3, Y1
 	VADDPS vmathConst<>+0(SB), Y1, Y4
-	VCMPPS $5, vmathConst<>+96(SB), Y0, Y2
+	VCMPPS $5, vmathConst<>+64(SB), Y0, Y2
 	VBLENDVPS Y2, vmathConst<>+0(SB), Y1, Y3
 	VDIVPS Y4, Y3, Y0
 	VMASKMOVPS Y0, Y6, (SI)(R13*1)
 	VMASKMOVPS (SI)(R12*2), Y6, Y0
 	VMASKMOVPS (R11)(R12*2), Y6, Y1
 	VADDPS Y1, Y0, Y0
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y14, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4926,14 +4952,14 @@ vlstmCell256_tail:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMASKMOVPS Y0, Y6, (SI)(R12*2)
@@ -4944,29 +4970,29 @@ vlstmCell256_tail:
 	VMULPS Y0, Y2, Y2
 	VADDPS Y1, Y2, Y0
 	VMASKMOVPS Y0, Y6, (DX)
-	VANDPS vmathConst<>+544(SB), Y0, Y1
+	VANDPS vmathConst<>+512(SB), Y0, Y1
 	VXORPS Y1, Y0, Y0
 	VMINPS Y0, Y14, Y2
 	VADDPS Y2, Y2, Y2
-	VMULPS vmathConst<>+224(SB), Y2, Y3
+	VMULPS vmathConst<>+192(SB), Y2, Y3
 	VROUNDPS $0, Y3, Y3
+	VFNMADD231PS vmathConst<>+224(SB), Y3, Y2
 	VFNMADD231PS vmathConst<>+256(SB), Y3, Y2
-	VFNMADD231PS vmathConst<>+288(SB), Y3, Y2
-	VMOVUPS vmathConst<>+320(SB), Y4
+	VMOVUPS vmathConst<>+288(SB), Y4
+	VFMADD213PS vmathConst<>+320(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+352(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+384(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+416(SB), Y2, Y4
 	VFMADD213PS vmathConst<>+448(SB), Y2, Y4
-	VFMADD213PS vmathConst<>+480(SB), Y2, Y4
 	VMULPS Y2, Y2, Y5
 	VFMADD213PS Y2, Y5, Y4
 	VADDPS vmathConst<>+0(SB), Y4, Y4
 	VCVTPS2DQ Y3, Y3
 	VPSRAD $1, Y3, Y5
 	VPSUBD Y5, Y3, Y3
-	VPADDD vmathConst<>+512(SB), Y5, Y5
+	VPADDD vmathConst<>+480(SB), Y5, Y5
 	VPSLLD $23, Y5, Y5
-	VPADDD vmathConst<>+512(SB), Y3, Y3
+	VPADDD vmathConst<>+480(SB), Y3, Y3
 	VPSLLD $23, Y3, Y3
 	VMULPS Y5, Y4, Y4
 	VMULPS Y3, Y4, Y2
@@ -4976,14 +5002,14 @@ vlstmCell256_tail:
 	VMOVUPS vmathConst<>+0(SB), Y3
 	VSUBPS Y2, Y3, Y2
 	VMULPS Y0, Y0, Y5
-	VMOVUPS vmathConst<>+640(SB), Y4
+	VMOVUPS vmathConst<>+608(SB), Y4
+	VFMADD213PS vmathConst<>+640(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+672(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+704(SB), Y5, Y4
 	VFMADD213PS vmathConst<>+736(SB), Y5, Y4
-	VFMADD213PS vmathConst<>+768(SB), Y5, Y4
 	VMULPS Y5, Y4, Y4
 	VFMADD213PS Y0, Y0, Y4
-	VCMPPS $1, vmathConst<>+576(SB), Y0, Y5
+	VCMPPS $1, vmathConst<>+544(SB), Y0, Y5
 	VBLENDVPS Y5, Y4, Y2, Y2
 	VORPS Y1, Y2, Y0
 	VMASKMOVPS Y0, Y6, (R8)

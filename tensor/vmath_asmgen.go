@@ -23,7 +23,8 @@
 //	         1 − 2/(e^{2·min(a, 9.5)} + 1); the sign of x is put back last,
 //	         so tanh(−x) = −tanh(x) exactly and tanh(−0) = −0;
 //	sigmoid: e = exp(−|x|), (x < 0 ? e : 1)/(1 + e);
-//	gelu:    t = tanh(√(2/π)·(x + 0.044715·x³)), y = ½x·t + ½x.
+//	gelu:    s = sigmoid(2·√(2/π)·(x + 0.044715·x³)) = ½(1 + tanh(…)),
+//	         y = x·s (the tanh approximation: ½x(1 + tanh u) = x·σ(2u)).
 //
 // Constants live in one table of 32-byte rows (each value replicated 8
 // times): AVX2 reads a row as a 256-bit operand, AVX-512 broadcasts its
@@ -65,7 +66,6 @@ func f32(name string, v float64) konst { return konst{name, math.Float32bits(flo
 var consts = []konst{
 	f32("one", 1),
 	f32("two", 2),
-	f32("half", 0.5),
 	f32("zero", 0),
 	f32("negInf", math.Inf(-1)),
 	f32("expLo", -104),
@@ -89,8 +89,8 @@ var consts = []konst{
 	f32("tanhP3", 1.33314422036e-1),
 	f32("tanhP4", -3.33332819422e-1),
 	f32("geluA", 0.044715),
-	f32("geluC", 0.7978845608028654),
-	f32("geluC3", 3*0.044715*0.7978845608028654),
+	f32("geluC2", 2*0.7978845608028654),
+	f32("geluC6", 6*0.044715*0.7978845608028654),
 }
 
 func constOff(name string) int {
@@ -568,22 +568,20 @@ var kernels = []kernel{
 	{
 		name: "vgelu", args: "y, t, x *float32, n int", frame: 32,
 		ptrs:  []argReg{{"y", 0, "DI"}, {"t", 8, "DX"}, {"x", 16, "SI"}},
-		count: "n+24", hoist: []string{"tanhClamp"},
-		unroll: unrollBy(2, 1), nregs: 7, optional: "t",
+		count: "n+24", hoist: []string{"expLo"},
+		unroll: unrollBy(4, 2), nregs: 6, optional: "t",
 		body: func(l *lane, _ []string, _ map[string]string, skip bool) {
 			x, u := l.r(0), l.r(1)
 			l.load("SI", x)
 			l.p("VMULPS %s, %s, %s", x, x, u)
 			l.c("VMULPS", "geluA", u, u)
-			l.p("VFMADD213PS %s, %s, %s", x, x, u)
-			l.c("VMULPS", "geluC", u, u)
-			l.tanh(u, l.r(2), l.r(3), l.r(4), l.r(5), l.r(6))
+			l.p("VFMADD213PS %s, %s, %s", x, x, u) // x + 0.044715·x³
+			l.c("VMULPS", "geluC2", u, u)
+			l.sigmoid(u, l.r(2), l.r(3), l.r(4), l.r(5)) // s
 			if !skip {
 				l.store(u, "DX")
 			}
-			h := l.r(2)
-			l.c("VMULPS", "half", x, h)
-			l.p("VFMADD213PS %s, %s, %s", h, h, u)
+			l.p("VMULPS %s, %s, %s", x, u, u)
 			l.store(u, "DI")
 		},
 	},
@@ -893,30 +891,27 @@ func main() {
 }
 
 // geluGradBody is the lane body of vgeluGrad (gx += gy·GELU'(x)) and, with
-// set, of vgeluGradSet (gx = gy·GELU'(x), gx never read); t holds tanh of
-// GELU's inner argument.
+// set, of vgeluGradSet (gx = gy·GELU'(x), gx never read); t holds the s
+// that vgelu saved, σ(2u) for GELU's inner argument u = √(2/π)·(x +
+// 0.044715·x³), and GELU'(x) = s + x·2u'·s(1 − s).
 func geluGradBody(set bool) func(l *lane, _ []string, _ map[string]string, _ bool) {
 	return func(l *lane, _ []string, _ map[string]string, _ bool) {
-		x, t, a, b := l.r(0), l.r(1), l.r(2), l.r(3)
+		x, s, a, b := l.r(0), l.r(1), l.r(2), l.r(3)
 		l.load("SI", x)
-		l.load("R8", t)
+		l.load("R8", s)
 		l.p("VMULPS %s, %s, %s", x, x, a)
-		l.bcast("geluC", b)
-		l.c("VFMADD231PS", "geluC3", a, b) // du = c + 3·0.044715·c·x²
-		l.bcast("one", a)
-		l.p("VFNMADD231PS %s, %s, %s", t, t, a) // 1 − t²
+		l.bcast("geluC2", b)
+		l.c("VFMADD231PS", "geluC6", a, b) // du = 2c + 6·0.044715·c·x²
+		l.p("VMOVAPS %s, %s", s, a)
+		l.p("VFNMADD231PS %s, %s, %s", s, s, a) // s(1 − s) = s − s²
 		l.p("VMULPS %s, %s, %s", a, b, b)
-		l.c("VMULPS", "half", x, x)
-		l.p("VMULPS %s, %s, %s", x, b, b)
-		l.bcast("half", a)
-		l.c("VFMADD231PS", "half", t, a) // ½(1 + t)
-		l.p("VADDPS %s, %s, %s", a, b, b)
-		l.load("DX", t)
+		l.p("VFMADD213PS %s, %s, %s", s, x, b) // GELU'(x) = s + x·du·s(1 − s)
+		l.load("DX", s)
 		if set {
-			l.p("VMULPS %s, %s, %s", t, b, a) // gx = gy·GELU'(x), no load of gx
+			l.p("VMULPS %s, %s, %s", s, b, a) // gx = gy·GELU'(x), no load of gx
 		} else {
 			l.load("DI", a)
-			l.p("VFMADD231PS %s, %s, %s", t, b, a)
+			l.p("VFMADD231PS %s, %s, %s", s, b, a)
 		}
 		l.store(a, "DI")
 	}
