@@ -242,9 +242,14 @@ func vgeluGo(y, t, x []float32) {
 
 // geluGradOf returns GELU'(v) from the s = σ(2u) that vgelu saved:
 // d/dv v·σ(2u) = s + v·2u'·s(1 − s), u' = √(2/π)·(1 + 3·0.044715·v²).
+// It multiplies in the kernels' order (2u' = 2c + 6·0.044715·c·v², then
+// 2u'·s(1 − s), then v), so they also agree where a product overflows: v·2u'
+// would overflow from |v| ≈ 1.2e13, where s has long saturated to 1 or 0,
+// s(1 − s) is 0 and GELU' is s, not Inf·0 = NaN; v² overflows (NaN in
+// all) only from |v| ≈ 1.8e19.
 func geluGradOf(v, s float32) float32 {
-	du := 2 * geluC * (1 + 3*0.044715*v*v)
-	return s + v*du*(s-s*s)
+	du := 2*geluC + 6*0.044715*geluC*(v*v)
+	return s + v*(du*(s-s*s))
 }
 
 func vgeluGradGo(gx, gy, x, t []float32) {

@@ -281,6 +281,53 @@ func TestVMathGELUGrad(t *testing.T) {
 	})
 }
 
+// TestVMathGELUGradLarge: where x is so large that s saturated (1 or 0) but
+// x² is finite, GELU'(x) is s, 1 or 0, in every implementation: x·2u'
+// overflows from |x| ≈ 1.2e13, so x·2u'·s(1 − s) must multiply s(1 − s) = 0
+// into 2u' before x (Inf·0 would be NaN), as the kernels do. Beyond, where
+// x² overflows, the implementations agree (NaN).
+func TestVMathGELUGradLarge(t *testing.T) {
+	var x []float32
+	for _, v := range []float32{1.2e13, 2e13, 1e15, 1e18, 1e19} {
+		x = append(x, v, -v)
+	}
+	n := len(x)
+	huge := []float32{1.9e19, -1.9e19, 4e19, -4e19, 1e30, -1e30}
+	var hugeGo []float32
+	forEachVMath(t, func(t *testing.T) {
+		hs := make([]float32, len(huge))
+		GELUSlice(make([]float32, len(huge)), hs, huge)
+		hg := make([]float32, len(huge))
+		geluGradSet(hg, slices.Repeat([]float32{1}, len(huge)), huge, hs)
+		if hugeGo == nil {
+			hugeGo = hg // the Go loop runs first
+		}
+		for i, v := range huge {
+			if math.Float32bits(hg[i]) != math.Float32bits(hugeGo[i]) && !(hg[i] != hg[i] && hugeGo[i] != hugeGo[i]) {
+				t.Errorf("x = %v: GELU' = %v, the Go loop's %v", v, hg[i], hugeGo[i])
+			}
+		}
+		s := make([]float32, n)
+		GELUSlice(make([]float32, n), s, x)
+		gy := make([]float32, n)
+		for i := range gy {
+			gy[i] = 1
+		}
+		set, acc := make([]float32, n), make([]float32, n)
+		geluGradSet(set, gy, x, s)
+		geluGradAcc(acc, gy, x, s)
+		for i, v := range x {
+			want := float32(0)
+			if v > 0 {
+				want = 1
+			}
+			if s[i] != want || set[i] != want || acc[i] != want {
+				t.Errorf("x = %v: s = %v, GELU' = %v (set), %v (acc), want %v", v, s[i], set[i], acc[i], want)
+			}
+		}
+	})
+}
+
 func TestVMathSoftmaxParts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	forEachVMath(t, func(t *testing.T) {
