@@ -395,14 +395,14 @@ const geluC = 0.7978845608028654 // √(2/π)
 // the backward pass instead of being computed again (see GELUSlice).
 func GELU(x *Tensor) *Tensor {
 	out := resultFull("GELU", append([]int(nil), x.shape...), x)
-	var th []float32
+	var s []float32 // ½(1 + tanh(…)) of each element
 	if out.requiresGrad {
-		th = allocDirty(len(x.Data))
-		out.Keep(th)
+		s = allocDirty(len(x.Data))
+		out.Keep(s)
 	}
-	GELUSlice(out.Data, th, x.Data)
+	GELUSlice(out.Data, s, x.Data)
 	if out.requiresGrad {
-		out.backward = func() { geluGradAcc(x.grad(), out.Grad, x.Data, th) }
+		out.backward = func() { geluGradAcc(x.grad(), out.Grad, x.Data, s) }
 	}
 	return out
 }
