@@ -8,17 +8,16 @@ import "golang.org/x/sys/unix"
 // (ulimit -d) limits the process runs under, those that are set.
 func memoryLimits() []memoryLimit {
 	var ls []memoryLimit
-	for _, l := range []memoryLimit{{0, "-v", "VmSize:", allowanceAS}, {0, "-d", "VmData:", allowanceData}} {
-		res := unix.RLIMIT_AS
-		if l.flag == "-d" {
-			res = unix.RLIMIT_DATA
-		}
+	for _, e := range []struct {
+		res int
+		l   memoryLimit
+	}{{unix.RLIMIT_AS, memoryLimit{0, "-v", "VmSize:", allowanceAS}}, {unix.RLIMIT_DATA, memoryLimit{0, "-d", "VmData:", allowanceData}}} {
 		var r unix.Rlimit
-		if unix.Getrlimit(res, &r) != nil || r.Cur == unix.RLIM_INFINITY || r.Cur > 1<<62 {
+		if unix.Getrlimit(e.res, &r) != nil || r.Cur == unix.RLIM_INFINITY || r.Cur > 1<<62 {
 			continue
 		}
-		l.cur = uint64(r.Cur)
-		ls = append(ls, l)
+		e.l.cur = uint64(r.Cur)
+		ls = append(ls, e.l)
 	}
 	return ls
 }
