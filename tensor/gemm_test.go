@@ -496,3 +496,56 @@ func TestPrefetchRows(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmTransposeABitwise: a product with A transposed that runs on A's
+// transpose (transposeA) is correct (against gonum) and bitwise the
+// product read from A's column panels, with one thread and two, at shapes
+// that take each of transposeA's branches (and its edge tiles).
+func TestGemmTransposeABitwise(t *testing.T) {
+	defer func(off bool) { gemmTransposeOff = off }(gemmTransposeOff)
+	defer SetThreads(Threads())
+	ran := false
+	for _, kr := range gemmKernelList {
+		if !kr.transA {
+			continue
+		}
+		ran = true
+		for _, tc := range []gemmCase{
+			{transA: true, m: 128, n: 384, k: 77, alpha: 1, beta: 0},                        // lda 128, n ≥ 256
+			{transA: true, m: 20, n: 260, k: 300, alpha: 0.5, beta: 1, padA: 108},           // lda 128 over 20 rows, k past a block
+			{transA: true, m: 512, n: 131, k: 40, alpha: -1, beta: 0.25, padC: 3},           // lda 512, n ≥ 128
+			{transA: true, transB: true, m: 128, n: 300, k: 65, alpha: 1, beta: 0, padB: 1}, // B transposed too
+		} {
+			gemmTransposeOff = false
+			if !kr.transposeA(tc.m, tc.n, tc.k, tc.m+tc.padA) {
+				t.Fatalf("%s %v: transposeA declines the case meant to take it", kr.name, tc)
+			}
+			for _, threads := range []int{1, 2} {
+				SetThreads(threads)
+				gemmTransposeOff = false
+				checkGemm(t, rand.New(rand.NewPCG(7, uint64(tc.m))), kr, tc)
+				a, lda, b, ldb, c, ldc := gemmOperands(rand.New(rand.NewPCG(8, uint64(tc.n))), tc)
+				col := slices.Clone(c)
+				gemmRun(kr, true, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+				gemmTransposeOff = true
+				gemmRun(kr, true, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, col, ldc)
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(col[i]) {
+						t.Fatalf("%s %v, %d threads: C[%d] = %v transposed, %v from column panels", kr.name, tc, threads, i, c[i], col[i])
+					}
+				}
+			}
+		}
+		// The rule: no transpose where the stride spreads over L1's sets
+		// or B has too few panels to pay for it.
+		gemmTransposeOff = false
+		for _, c := range [][4]int{{128, 128, 768, 128}, {65, 384, 768, 65}, {128, 384, 768, 129}, {8, 384, 768, 128}, {128, 255, 768, 128}} {
+			if kr.transposeA(c[0], c[1], c[2], c[3]) {
+				t.Errorf("%s: transposeA(m %d, n %d, k %d, lda %d) = true", kr.name, c[0], c[1], c[2], c[3])
+			}
+		}
+	}
+	if !ran {
+		t.Skip("no kernel on this CPU transposes A (the AVX2 kernel does)")
+	}
+}
