@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/attnlab/attnlab/tensor"
 )
 
@@ -278,18 +276,11 @@ func benchFlash32Kernels(bb testing.TB) {
 func threadCPULoop(b *testing.B, f func()) float64 {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpu := func() float64 {
-		var ts unix.Timespec
-		if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-			b.Fatal(err)
-		}
-		return float64(ts.Nano()) / 1e9
-	}
 	least := math.Inf(1)
 	for b.Loop() {
-		t0 := cpu()
+		t0 := threadCPU(b)
 		f()
-		least = min(least, cpu()-t0)
+		least = min(least, threadCPU(b)-t0)
 	}
 	return least
 }

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/attnlab/attnlab/registry"
@@ -193,9 +192,7 @@ func TestFileErrors(t *testing.T) {
 		"tgt3.txt":    "1\n\n3\n",
 		"one.txt":     "a",
 	})
-	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	haveFifo := mkfifo(t, filepath.Join(dir, "fifo"))
 	for _, tc := range []struct {
 		task   string
 		params map[string]any
@@ -223,6 +220,10 @@ func TestFileErrors(t *testing.T) {
 		// The main file's problem first, then the missing valid file's.
 		{"pairs", map[string]any{"path": "tabs.tsv", "valid_path": "missing.tsv"}, "pairs: tabs.tsv:1: more than one tab (want source<TAB>target) (and 1 more: attnlab plan lists them)"},
 	} {
+		if tc.params["path"] == "fifo" && !haveFifo {
+			t.Log("no FIFOs on this platform: the FIFO case does not run")
+			continue
+		}
 		_, err := Build(tc.task, tc.params, Options{BaseDir: dir})
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Build(%s, %v) error = %v,\nwant %q", tc.task, tc.params, err, tc.want)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"syscall"
 	"testing"
 	"time"
 
@@ -111,15 +110,6 @@ func buildBig(tb testing.TB, st *store.Store, sh bigShape) {
 			tb.Fatal(err)
 		}
 	}
-}
-
-// cpuTime is the process's user + system CPU time: on a machine shared
-// with other work, wall time says more about the neighbours than about
-// the code.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fetch gets a URL from the handler as a browser does (gzip accepted) and

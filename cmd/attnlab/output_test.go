@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/attnlab/attnlab/store"
@@ -35,9 +34,7 @@ func TestOutputNeverClobbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	haveFifo := mkfifo(t, fifo)
 	dangling := filepath.Join(dir, "dangling")
 	if err := os.Symlink("missing/x.png", dangling); err != nil {
 		t.Fatal(err)
@@ -64,6 +61,9 @@ func TestOutputNeverClobbers(t *testing.T) {
 			{dangling, "does not resolve"},
 			{dir, "is a directory"},
 		} {
+			if tc.out == fifo && !haveFifo {
+				continue // no FIFOs on this platform (logged below)
+			}
 			args := append(append([]string(nil), c...), "-o", tc.out, "--force", "--db", db)
 			if tc.out == existing {
 				args = args[:len(args)-3]
@@ -79,7 +79,9 @@ func TestOutputNeverClobbers(t *testing.T) {
 	if got, _ := os.ReadFile(existing); string(got) != "old" {
 		t.Errorf("the existing file changed: %q", got)
 	}
-	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+	if !haveFifo {
+		t.Log("no FIFOs on this platform: the FIFO destination was not tried")
+	} else if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Errorf("the FIFO was replaced")
 	}
 	if fi, err := os.Lstat("/dev/full"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {

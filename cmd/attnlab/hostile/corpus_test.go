@@ -236,7 +236,9 @@ func (c tcase) verify(e *env, r result, before map[string]string) error {
 	if limit == 0 {
 		limit = maxRSS
 	}
-	if r.rss > limit {
+	if r.rss < 0 {
+		e.t.Logf("peak RSS not measured on this platform: the %d MB bound is not checked", limit>>20)
+	} else if r.rss > limit {
 		return fmt.Errorf("peak RSS %d MB, more than %d MB", r.rss>>20, limit>>20)
 	}
 	if before != nil {

@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -170,16 +169,6 @@ func (e *env) repeated(name, chunk string, size int64) string {
 	return p
 }
 
-// fifo creates a named pipe that nobody writes to.
-func (e *env) fifo(name string) string {
-	e.t.Helper()
-	p := e.path(name)
-	if err := syscall.Mkfifo(p, 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-	return p
-}
-
 // symlink creates name pointing at target.
 func (e *env) symlink(target, name string) string {
 	e.t.Helper()
@@ -206,7 +195,7 @@ func (e *env) labDB(name string) string {
 type result struct {
 	code           int
 	stdout, stderr string
-	rss            int64 // peak resident set, bytes
+	rss            int64 // peak resident set, bytes; -1 where not measured (Windows)
 	took           time.Duration
 	timedOut       bool
 }
@@ -264,9 +253,7 @@ func finished(cmd *exec.Cmd, err error, start time.Time, ctx context.Context, ou
 	r := result{took: time.Since(start), stdout: out.String(), stderr: errb.String(), code: -1}
 	if cmd.ProcessState != nil {
 		r.code = cmd.ProcessState.ExitCode()
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.rss = ru.Maxrss << 10 // KB on Linux
-		}
+		r.rss = peakRSS(cmd.ProcessState)
 	}
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) && ctx.Err() == nil {

@@ -1,0 +1,17 @@
+//go:build !unix
+
+package safeout
+
+import "testing"
+
+// Windows has no umask: TestWriteNewFile writes once, and a new file that
+// may be written shows as 0666 there (Go maps only the read-only bit).
+var testUmasks = []int{0}
+
+const newFilePerm = 0o666
+
+func setUmask(int) (old int) { return 0 }
+
+// mkfifo reports false: there are no named pipes in the file system here
+// (Windows keeps its pipes under \\.\pipe\), so the FIFO cases skip.
+func mkfifo(*testing.T, string) bool { return false }
