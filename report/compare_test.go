@@ -779,7 +779,13 @@ func TestFormatGroupValues(t *testing.T) {
 	x := fakeExperiment{name: "values"}
 	// A whole number below 2^53 in digits (a max_len of 1000000, not
 	// 1e+06), as a filter writes it; beyond, it is not exact: 'g' form.
-	vals := []any{0.001, 1e-5, 64, 3.0, true, "", "a b", nil, `[1,2]`, math.NaN(), 1000000, 2.5e7, 1 << 53}
+	// 2^53 is an int; where int has 32 bits, an int64 (converted at run
+	// time, so that 32-bit builds compile).
+	var big any = int64(1 << 53)
+	if math.MaxInt > 1<<53 {
+		big = int(big.(int64))
+	}
+	vals := []any{0.001, 1e-5, 64, 3.0, true, "", "a b", nil, `[1,2]`, math.NaN(), 1000000, 2.5e7, big}
 	for i, v := range vals {
 		x.runs = append(x.runs, fakeRun{params: map[string]any{"v": v, "i": i}, seed: 1, sums: map[string]float64{"valid/token_acc": 1}})
 	}

@@ -1,21 +1,23 @@
 package tasks
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
 
 // listOpsCountsBrute counts the expressions of each length below n of
 // depth at most depth with at most args arguments, by enumerating their
-// shapes (digits counted as 10, operators as 4).
-func listOpsCountsBrute(depth, args, n int) []int {
-	count := make([]int, n)
+// shapes (digits counted as 10, operators as 4). It counts in int64: the
+// counts pass 2^31, which a 32-bit int cannot hold.
+func listOpsCountsBrute(depth, args, n int) []int64 {
+	count := make([]int64, n)
 	count[1] = 10
 	for range depth - 1 {
-		next := make([]int, n)
+		next := make([]int64, n)
 		next[1] = 10
-		var seqs func(k, total, ways int)
-		seqs = func(k, total, ways int) {
+		var seqs func(k, total int, ways int64)
+		seqs = func(k, total int, ways int64) {
 			if k >= 2 && total+2 < n {
 				next[total+2] += 4 * ways
 			}
@@ -41,6 +43,9 @@ func listOpsCountsBrute(depth, args, n int) []int {
 func TestListOpsShapes(t *testing.T) {
 	t.Parallel()
 	const n = 20 // the counts of 4 levels of 4 arguments stay below 1<<60
+	// listOpsSources saturates at limit: 1<<60, or math.MaxInt where an
+	// int has 32 bits.
+	const limit = min(1<<60, math.MaxInt)
 	for depth := 1; depth <= 4; depth++ {
 		for args := 2; args <= 4; args++ {
 			want := listOpsCountsBrute(depth, args, n)
@@ -49,7 +54,7 @@ func TestListOpsShapes(t *testing.T) {
 				if reach.has(l) != (want[l] > 0) {
 					t.Errorf("depth %d args %d: listOpsReach has %d = %v, want %v", depth, args, l, reach.has(l), want[l] > 0)
 				}
-				if got := listOpsSources(depth, args, l, l, 1<<60); got != min(want[l], 1<<60) {
+				if got := listOpsSources(depth, args, l, l, limit); int64(got) != min(want[l], limit) {
 					t.Errorf("depth %d args %d: listOpsSources(%d tokens) = %d, want %d", depth, args, l, got, want[l])
 				}
 			}

@@ -119,7 +119,7 @@ func TestVocabMarshalInvalidUTF8(t *testing.T) {
 func BenchmarkVocabOfCounts(b *testing.B) {
 	counts := map[string]int{}
 	for i := range 1_000_000 {
-		counts[fmt.Sprintf("w%x", i*2654435761%1000003)] = 1 + i%3
+		counts[fmt.Sprintf("w%x", int64(i)*2654435761%1000003)] = 1 + i%3
 	}
 	b.ReportAllocs()
 	for b.Loop() {

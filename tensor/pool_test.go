@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"math"
 	"runtime"
 	"testing"
 	"unsafe"
@@ -165,7 +166,13 @@ func TestSizeClasses(t *testing.T) {
 			t.Fatalf("%d elements in a capacity of %d", n, classCap(c))
 		}
 	}
-	for _, n := range []int{261 * 64 * 8, 1 << 30, 5<<30 + 1} {
+	sizes := []int{261 * 64 * 8, 1 << 30}
+	// And 5 GiB+1 where an int holds it (converted at run time, so that
+	// 32-bit builds compile).
+	if huge := int64(5<<30 + 1); huge <= math.MaxInt {
+		sizes = append(sizes, int(huge))
+	}
+	for _, n := range sizes {
 		if c := sizeClass(n); classCap(c) < n || classCap(c) > n+n/4 {
 			t.Errorf("sizeClass(%d): capacity %d", n, classCap(c))
 		}

@@ -24,10 +24,11 @@ import (
 
 // memLimit is the address-space limit every command runs under (prlimit
 // --as), and maxRSS the peak resident memory a case may reach: hostile
-// sizes must be refused before anything large is allocated.
+// sizes must be refused before anything large is allocated. (memLimit is
+// an int64: 3 GiB overflows a 32-bit int.)
 const (
-	memLimit = 3 << 30
-	maxRSS   = 768 << 20
+	memLimit int64 = 3 << 30
+	maxRSS         = 768 << 20
 )
 
 // binary is the attnlab binary under test, built once, with the crash-test
