@@ -168,11 +168,11 @@ type gemmEpilogue struct {
 // gemmEpi is gemm with an epilogue (epi.fn may be nil).
 func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, epi gemmEpilogue) {
 	if transA && kr.transposeA(m, n, k, lda) {
-		t := gemmBufPool.Get().(*gemmBuf)
-		defer gemmBufPool.Put(t)
-		t.a = growF32(t.a, m*k)
-		kr.packTrans(t.a, k, a, lda, k, m)
-		kr.gemmEpi(false, transB, m, n, k, alpha, t.a, k, b, ldb, beta, c, ldc, epi)
+		t := gemmTransPool.Get().(*[]float32)
+		defer gemmTransPool.Put(t)
+		*t = growF32(*t, m*k)
+		kr.packTrans(*t, k, a, lda, k, m)
+		kr.gemmEpi(false, transB, m, n, k, alpha, *t, k, b, ldb, beta, c, ldc, epi)
 		return
 	}
 	packA, packB := kr.gemmPlan(transA, transB, m, n, k)
@@ -306,19 +306,22 @@ func (kr *gemmKernel) gemmEpi(transA, transB bool, m, n, k int, alpha float32, a
 // stride of lda floats; when that stride is a multiple of 512 bytes (lda
 // a multiple of 128, as a model's widths are) the lines fall into an
 // eighth or fewer of L1's sets and evict one another while the panel is
-// reused across B's panels. Measured on a Zen 3 with the AVX2 kernel
-// (TestGemmReport, interleaved trials, GFLOP/s in place → transposed):
-// 128 × 768 × 384 (m × k × n) 80.6 → 85.0 hot and 72.1 → 76.7 cold,
-// 128 × 768 × 512 78.7 → 84.2 and 62.9 → 66.3, 512 × 768 × 128 (lda
+// reused across B's panels. Measured on a Zen 3 with the AVX2 kernel and
+// one thread (TestGemmReport, interleaved trials, GFLOP/s in place →
+// transposed, m × k × n): 128 × 768 × 384 80.6 → 85.0 hot and 72.1 → 76.7
+// cold, 128 × 768 × 512 78.7 → 84.2 and 62.9 → 66.3, 512 × 768 × 128 (lda
 // 512) 78.4 → 84.3 hot and 76.8 → 77.0 cold; the transpose does not pay
-// at n = 128 with lda 128 (83.0 → 79.2) nor with a stride that spreads
-// over the sets (lda 65: 94.7 → 82.1). W4's step took 0.9 % less CPU time (6 alternations) and W5
-// linear attention at n = 4,096 1.4 % less (4). The sums are the same
-// FMAs in the same order, so the results are bitwise those of the column
-// panels (TestGemmTransposeABitwise). Only the AVX2 kernel does it
-// (kr.transA): not measured with AVX-512.
+// at 128 × 768 × 128 (83.0 → 79.2), nor at 65 × 768 × 128, whose stride
+// spreads over the sets (94.7 → 82.1). W4's step took 0.9 % less CPU time
+// (6 alternations) and W5 linear attention at n = 4,096 1.4 % less (4).
+// The floor of two row tiles and the 4 MiB bound on the copy are choices,
+// not measurements. A product split across threads decides part by part
+// on each part's width, and each part transposes its own copy of A. The
+// sums are the same FMAs in the same order, so the results are bitwise
+// those of the column panels (TestGemmTransposeABitwise, ...APaths). Only
+// the AVX2 kernel does it (kr.transA): not measured with AVX-512.
 func (kr *gemmKernel) transposeA(m, n, k, lda int) bool {
-	if !kr.transA || gemmTransposeOff || m < 2*kr.mr || m*k > gemmTransposeMax {
+	if !kr.transA || gemmTransposeOff || k < 1 || m < 2*kr.mr || m*k > gemmTransposeMax {
 		return false
 	}
 	return (4*lda)%512 == 0 && n >= 256 || (4*lda)%2048 == 0 && n >= 128
@@ -327,8 +330,13 @@ func (kr *gemmKernel) transposeA(m, n, k, lda int) bool {
 // gemmTransposeMax bounds the transposed copy of A (floats: 4 MiB).
 const gemmTransposeMax = 1 << 20
 
-// gemmTransposeOff turns transposeA off (tests compare the two ways).
+// gemmTransposeOff turns transposeA off (tests compare the two ways). It
+// must not change while products run.
 var gemmTransposeOff bool
+
+// gemmTransPool holds the transposed copies of A, apart from the packing
+// buffers, so that those stay small.
+var gemmTransPool = sync.Pool{New: func() any { return new([]float32) }}
 
 // packB packs the block B[pc:pc+kc, jc:jc+nc] of op(B) into dst as
 // nr-wide panels of kc rows each (the last panel narrower).
