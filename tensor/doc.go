@@ -31,8 +31,10 @@
 // Every matrix product goes through Gemm, one entry point: a packed,
 // cache-blocked SGEMM with AVX-512 and AVX2+FMA micro-kernels in Go assembly,
 // chosen at run time (the same driver over a micro-kernel in Go on other
-// CPUs and with -tags purego; OpenBLAS with -tags openblas). MatMulT reads transposed operands in place, never
-// copying them. In a training step the operands of a product are mostly
+// CPUs and with -tags purego; OpenBLAS with -tags openblas). MatMulT reads transposed operands in place,
+// except that the AVX2 kernel copies a transposed A (a weight gradient's Xᵀ) out row by row when its stride
+// would crowd a few of L1's sets (transposeA in gemm_blocked.go: 5–8 % on such products on a Zen 3,
+// bitwise the same sums). In a training step the operands of a product are mostly
 // cold (a fresh result buffer, a gradient untouched for a pass), so the
 // micro-kernels prefetch their tile of C before their loop, and small
 // products (the per-head attention products) prefetch A and B whole
