@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/registry"
 )
 
@@ -192,7 +193,7 @@ func TestFileErrors(t *testing.T) {
 		"tgt3.txt":    "1\n\n3\n",
 		"one.txt":     "a",
 	})
-	haveFifo := mkfifo(t, filepath.Join(dir, "fifo"))
+	haveFifo := testenv.Mkfifo(t, filepath.Join(dir, "fifo"))
 	for _, tc := range []struct {
 		task   string
 		params map[string]any

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/attnlab/attnlab/internal/testenv"
 	"github.com/attnlab/attnlab/store"
 )
 
@@ -34,7 +35,7 @@ func TestOutputNeverClobbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	fifo := filepath.Join(dir, "fifo")
-	haveFifo := mkfifo(t, fifo)
+	haveFifo := testenv.Mkfifo(t, fifo)
 	dangling := filepath.Join(dir, "dangling")
 	if err := os.Symlink("missing/x.png", dangling); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/attnlab/attnlab/internal/testenv"
 )
 
 func TestReadFile(t *testing.T) {
@@ -19,7 +21,7 @@ func TestReadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	fifo := filepath.Join(dir, "fifo")
-	haveFifo := mkfifo(t, fifo)
+	haveFifo := testenv.Mkfifo(t, fifo)
 	link := filepath.Join(dir, "link")
 	if err := os.Symlink(reg, link); err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@
 
 package safeout
 
-import "testing"
-
 // Windows has no umask: TestWriteNewFile writes once, and a new file that
 // may be written shows as 0666 there (Go maps only the read-only bit).
 var testUmasks = []int{0}
@@ -11,7 +9,3 @@ var testUmasks = []int{0}
 const newFilePerm = 0o666
 
 func setUmask(int) (old int) { return 0 }
-
-// mkfifo reports false: there are no named pipes in the file system here
-// (Windows keeps its pipes under \\.\pipe\), so the FIFO cases skip.
-func mkfifo(*testing.T, string) bool { return false }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/attnlab/attnlab/internal/testenv"
 )
 
 func writeString(s string) func(io.Writer) error {
@@ -90,7 +92,7 @@ func TestRefusals(t *testing.T) {
 	existing := filepath.Join(dir, "old.csv")
 	mustWrite(t, existing, "old")
 	fifo := filepath.Join(dir, "fifo")
-	haveFifo := mkfifo(t, fifo)
+	haveFifo := testenv.Mkfifo(t, fifo)
 	sock := filepath.Join(dir, "sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
