@@ -236,9 +236,9 @@ lnb_s2tail:
 // (blas1_amd64.s) in Y15 (masked loads read zeros and fault on nothing,
 // masked stores leave the other lanes alone). The operations are those of
 // the AVX-512 rows, except that the forward row's two sums each run in two
-// accumulators (even and odd vectors) and rows with no tail skip the masked
-// moves: a row of 128 took 96 ns before, 60 after (Zen 3; its sums' chains
-// of dependent adds and the masked stores were most of it).
+// accumulators (even and odd vectors), and the forward row skips its masked
+// moves when it has no tail (the backward row still runs them with an empty
+// mask): chains of dependent adds and masked stores were most of its time.
 
 // hsum8 reduces Y0 into X0 (the low lane): the sum of its 8 floats.
 #define HSUM8 \
