@@ -236,9 +236,9 @@ lnb_s2tail:
 // (blas1_amd64.s) in Y15 (masked loads read zeros and fault on nothing,
 // masked stores leave the other lanes alone). The operations are those of
 // the AVX-512 rows, except that the forward row's two sums each run in two
-// accumulators (even and odd vectors), and the forward row skips its masked
-// moves when it has no tail (the backward row still runs them with an empty
-// mask): chains of dependent adds and masked stores were most of its time.
+// accumulators (even and odd vectors), as do the backward row's first two,
+// and rows with no tail skip the masked moves: chains of dependent adds
+// and masked stores were most of their time.
 
 // hsum8 reduces Y0 into X0 (the low lane): the sum of its 8 floats.
 #define HSUM8 \
@@ -391,13 +391,44 @@ TEXT ·lnBwd256(SB), NOSPLIT, $0-72
 	VMOVDQU (AX)(R14*4), Y15
 	MOVQ BX, R12
 	SHRQ $3, R12
-	// Pass 1: Σ dh into Y0, Σ dh·h into Y4; gg and gb.
+	// Pass 1: Σ dh into Y0 and Y10, Σ dh·h into Y4 and Y11 (even and odd
+	// vectors: two chains of dependent adds, half as long; the tail, if
+	// any, goes to the odd ones); gg and gb.
 	VXORPS Y0, Y0, Y0
 	VXORPS Y4, Y4, Y4
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
 	XORQ R11, R11
 	MOVQ R12, R13
+	SHRQ $1, R13
 lnb2_p1:
 	TESTQ R13, R13
+	JZ lnb2_p1odd
+	VMOVUPS (SI)(R11*1), Y1     // gy
+	VMOVUPS (R8)(R11*1), Y2     // h
+	VMULPS (DX)(R11*1), Y1, Y3  // dh
+	VADDPS Y3, Y0, Y0
+	VFMADD231PS Y3, Y2, Y4
+	VMOVUPS (R9)(R11*1), Y5
+	VFMADD231PS Y1, Y2, Y5
+	VMOVUPS Y5, (R9)(R11*1)
+	VADDPS (R10)(R11*1), Y1, Y5
+	VMOVUPS Y5, (R10)(R11*1)
+	VMOVUPS 32(SI)(R11*1), Y1     // gy
+	VMOVUPS 32(R8)(R11*1), Y2     // h
+	VMULPS 32(DX)(R11*1), Y1, Y3  // dh
+	VADDPS Y3, Y10, Y10
+	VFMADD231PS Y3, Y2, Y11
+	VMOVUPS 32(R9)(R11*1), Y5
+	VFMADD231PS Y1, Y2, Y5
+	VMOVUPS Y5, 32(R9)(R11*1)
+	VADDPS 32(R10)(R11*1), Y1, Y5
+	VMOVUPS Y5, 32(R10)(R11*1)
+	ADDQ $64, R11
+	DECQ R13
+	JMP lnb2_p1
+lnb2_p1odd:
+	TESTQ $1, R12
 	JZ lnb2_p1tail
 	VMOVUPS (SI)(R11*1), Y1     // gy
 	VMOVUPS (R8)(R11*1), Y2     // h
@@ -410,21 +441,24 @@ lnb2_p1:
 	VADDPS (R10)(R11*1), Y1, Y5
 	VMOVUPS Y5, (R10)(R11*1)
 	ADDQ $32, R11
-	DECQ R13
-	JMP lnb2_p1
 lnb2_p1tail:
+	TESTQ CX, CX // no tail: skip the masked moves (slow on AMD cores)
+	JZ lnb2_p1done
 	VMASKMOVPS (SI)(R11*1), Y15, Y1
 	VMASKMOVPS (R8)(R11*1), Y15, Y2
 	VMASKMOVPS (DX)(R11*1), Y15, Y3
 	VMULPS Y3, Y1, Y3
-	VADDPS Y3, Y0, Y0
-	VFMADD231PS Y3, Y2, Y4
+	VADDPS Y3, Y10, Y10
+	VFMADD231PS Y3, Y2, Y11
 	VMASKMOVPS (R9)(R11*1), Y15, Y5
 	VFMADD231PS Y1, Y2, Y5
 	VMASKMOVPS Y5, Y15, (R9)(R11*1)
 	VMASKMOVPS (R10)(R11*1), Y15, Y5
 	VADDPS Y1, Y5, Y5
 	VMASKMOVPS Y5, Y15, (R10)(R11*1)
+lnb2_p1done:
+	VADDPS Y10, Y0, Y0
+	VADDPS Y11, Y4, Y4
 	HSUM8
 	VMOVAPS X0, X8
 	VMOVAPS Y4, Y0
@@ -456,6 +490,8 @@ lnb2_p2:
 	DECQ R13
 	JMP lnb2_p2
 lnb2_p2tail:
+	TESTQ CX, CX
+	JZ lnb2_ret
 	VMASKMOVPS (SI)(R11*1), Y15, Y1
 	VMASKMOVPS (DX)(R11*1), Y15, Y2
 	VMULPS Y2, Y1, Y3
@@ -480,6 +516,8 @@ lnb2_s2:
 	DECQ R13
 	JMP lnb2_s2
 lnb2_s2tail:
+	TESTQ CX, CX
+	JZ lnb2_ret
 	VMASKMOVPS (SI)(R11*1), Y15, Y1
 	VMASKMOVPS (DX)(R11*1), Y15, Y2
 	VMULPS Y2, Y1, Y3
@@ -488,5 +526,6 @@ lnb2_s2tail:
 	VFNMADD231PS Y2, Y9, Y3
 	VMULPS Y3, Y7, Y5
 	VMASKMOVPS Y5, Y15, (DI)(R11*1)
+lnb2_ret:
 	VZEROUPPER
 	RET
