@@ -3,6 +3,10 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -118,4 +122,42 @@ func TestLayerNormBackwardRowSet(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAsmVZEROUPPERBeforeRET: in this package's assembly, every RET of a
+// function that names a Y or Z register follows a VZEROUPPER (comments and
+// labels between them aside). Upper halves left dirty change no value a
+// test checks, only the speed of the SSE code that runs next (on Intel
+// cores), so a return path that lost its VZEROUPPER (as lnBwd256's shared
+// lnb2_ret, reached from three places, could) would go unnoticed.
+func TestAsmVZEROUPPERBeforeRET(t *testing.T) {
+	files, err := filepath.Glob("*.s")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no assembly files: %v", err)
+	}
+	wide := regexp.MustCompile(`\b[YZ]([0-9]|1[0-9]|2[0-9]|3[01])\b`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev, fn, vec := "", "", false
+		for i, l := range strings.Split(string(b), "\n") {
+			l = strings.TrimSpace(l)
+			if j := strings.Index(l, "//"); j >= 0 {
+				l = strings.TrimSpace(l[:j])
+			}
+			if l == "" || strings.HasSuffix(l, ":") {
+				continue
+			}
+			if strings.HasPrefix(l, "TEXT ") {
+				fn, vec = l, false
+			}
+			vec = vec || wide.MatchString(l)
+			if l == "RET" && vec && prev != "VZEROUPPER" {
+				t.Errorf("%s:%d: %s: RET after %q, not VZEROUPPER", f, i+1, fn, prev)
+			}
+			prev = l
+		}
+	}
 }
