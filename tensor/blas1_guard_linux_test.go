@@ -13,8 +13,8 @@ import (
 // page begins: a tail that loads or stores a whole vector past the end
 // (instead of masking it) faults here, where in the Go heap it would read
 // a neighbour's floats unnoticed. Lengths cover every tail, none (n a
-// multiple of the vector width, where the AVX2 LayerNorm rows still run a
-// tail with an empty mask at the end of the slice) and the unrolled loops.
+// multiple of the vector width: a kernel that runs its masked tail there
+// anyway, with an empty mask, must not fault) and the unrolled loops.
 func TestKernelsStopAtSliceEnd(t *testing.T) {
 	const maxN = 140
 	page := unix.Getpagesize()

@@ -236,8 +236,8 @@ lnb_s2tail:
 // (blas1_amd64.s) in Y15 (masked loads read zeros and fault on nothing,
 // masked stores leave the other lanes alone). The operations are those of
 // the AVX-512 rows, except that the forward row's two sums each run in two
-// accumulators (even and odd vectors), as do the backward row's first two,
-// and rows with no tail skip the masked moves: chains of dependent adds
+// accumulators (even and odd vectors), as do the backward row's two sums
+// (its pass 1), and rows with no tail skip the masked moves: chains of dependent adds
 // and masked stores were most of their time.
 
 // hsum8 reduces Y0 into X0 (the low lane): the sum of its 8 floats.
