@@ -20,6 +20,7 @@ var gemmAVX2 = &gemmKernel{
 	name: "avx2", mr: 6, nr: 16, vlen: 8, maskedEdge: true,
 	micro: gemmKernels256, packT: gemmPackTrans256,
 	prefetch: gemmPrefetchRows, packBMin: 60 << 10, packSteps: true, transA: true,
+	panels: gemmPanels256,
 }
 
 func init() {

@@ -3,7 +3,8 @@
 // gemm_asmgen writes the amd64 SGEMM micro-kernels: gemm_kernels_amd64.s
 // and their Go declarations in gemm_kernels_amd64.go, and the prefetching
 // row-mode kernels for frozen weights in freeze_kernels_amd64.{s,go}
-// (kernelPF). Run it with
+// (kernelPF); the AVX2 kernels that loop over a row tile's full panels
+// (kernelPanels) go with the plain ones. Run it with
 // `go generate` in tensor/ (see gemm_amd64.go) after changing it.
 //
 // Every kernel computes one register tile of
@@ -88,6 +89,30 @@ func fname(s isa, mr, every int) string {
 // arithmetic is the same instructions in the same order as the plain
 // kernel's, so results are bitwise the same.
 func (g *gen) kernelPF(s isa, mode byte, mr, nv int, masked bool, every int) {
+	g.kernelAll(s, mode, mr, nv, masked, every, false)
+}
+
+// pname names the AVX2 kernels that run a row of full panels (panels).
+func pname(s isa, mode byte, mr int) string {
+	return fmt.Sprintf("gemmK%s%c%dx2p", s.name, mode, mr)
+}
+
+// kernelPanels emits the twin of kernel(s, mode, mr, 2, false) that runs
+// np full panels of one row tile in a loop (AVX2 only):
+//
+//	gemmK256<mode><mr>x2p(k int, a *float32, as int, b *float32, bs int,
+//	        c *float32, cs int, alpha, beta float32, np, bp int)
+//
+// panel q reads B at b + q·bp bytes and writes the 16 columns of C at
+// c + 64q; each panel is the plain kernel's instructions in the same order,
+// so results are bitwise the same. It saves the blocked driver a call (and
+// its ten stack arguments) per panel.
+func (g *gen) kernelPanels(s isa, mode byte, mr int) {
+	g.kernelAll(s, mode, mr, 2, false, 0, true)
+}
+
+// kernelAll emits kernelPF's kernels and, with panels, kernelPanels'.
+func (g *gen) kernelAll(s isa, mode byte, mr, nv int, masked bool, every int, panels bool) {
 	name := kname(s, mode, mr, nv, masked)
 	args, frame := "", 72
 	if every > 0 {
@@ -95,6 +120,12 @@ func (g *gen) kernelPF(s isa, mode byte, mr, nv int, masked bool, every int) {
 			log.Fatalf("kernelPF: prefetching kernels are row mode, nv 2, not masked only")
 		}
 		name, args, frame = fname(s, mr, every), ", pf *float32, pfn int", 88
+	}
+	if panels {
+		if s.k512 || nv != 2 || masked || every > 0 {
+			log.Fatalf("kernelPanels: AVX2, nv 2, not masked, not prefetching only")
+		}
+		name, frame = pname(s, mode, mr), 80
 	}
 	r := func(i int) string { return fmt.Sprintf("%s%d", s.reg, i) }
 	accBase := 4
@@ -104,8 +135,22 @@ func (g *gen) kernelPF(s isa, mode byte, mr, nv int, masked bool, every int) {
 	acc := func(i, v int) string { return r(accBase + i*nv + v) }
 	vbytes := s.vlen * 4
 
-	fmt.Fprintf(&g.Buffer, "\n// func %s(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int%s)\n", name, args)
+	if panels {
+		fmt.Fprintf(&g.Buffer, "\n// func %s(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)\n", name)
+	} else {
+		fmt.Fprintf(&g.Buffer, "\n// func %s(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int%s)\n", name, args)
+	}
 	fmt.Fprintf(&g.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, frame)
+	// cAddr and bAddr: where this panel's C and B start (R15 and R14 when
+	// a loop runs the panels, BX counting them down).
+	cAddr, bAddr := "c+40(FP)", "b+24(FP)"
+	if panels {
+		g.p("MOVQ np+64(FP), BX")
+		g.p("MOVQ b+24(FP), R14")
+		g.p("MOVQ c+40(FP), R15")
+		g.label(name + "_panel")
+		cAddr, bAddr = "R15", "R14"
+	}
 	// Column masks.
 	if s.k512 {
 		g.p("MOVQ nr+64(FP), CX")
@@ -128,7 +173,7 @@ func (g *gen) kernelPF(s isa, mode byte, mr, nv int, masked bool, every int) {
 	// the k loop, and in a training step it is often cold (a fresh result
 	// buffer, a gradient last touched a whole pass ago); fetching it now
 	// overlaps those misses with the loop instead of stalling the stores.
-	g.p("MOVQ c+40(FP), AX")
+	g.p("MOVQ %s, AX", cAddr)
 	g.p("MOVQ cs+48(FP), DX")
 	for i := 0; i < mr; i++ {
 		for l := 0; l < (nv*vbytes+63)/64; l++ {
@@ -145,7 +190,7 @@ func (g *gen) kernelPF(s isa, mode byte, mr, nv int, masked bool, every int) {
 	g.p("MOVQ k+0(FP), CX")
 	g.p("MOVQ a+8(FP), SI")
 	g.p("MOVQ as+16(FP), R8")
-	g.p("MOVQ b+24(FP), DI")
+	g.p("MOVQ %s, DI", bAddr)
 	g.p("MOVQ bs+32(FP), R9")
 	if every > 0 {
 		g.p("MOVQ pf+72(FP), R14")
@@ -262,7 +307,7 @@ func (g *gen) kernelPF(s isa, mode byte, mr, nv int, masked bool, every int) {
 
 	// Epilogue: C = alpha·acc + beta·C, or alpha·acc when beta == 0.
 	g.label(name + "_store")
-	g.p("MOVQ c+40(FP), DI")
+	g.p("MOVQ %s, DI", cAddr)
 	g.p("MOVQ cs+48(FP), R9")
 	g.p("VBROADCASTSS alpha+56(FP), %s", r(0))
 	g.p("MOVL beta+60(FP), AX")
@@ -302,6 +347,17 @@ func (g *gen) kernelPF(s isa, mode byte, mr, nv int, masked bool, every int) {
 			if i < mr-1 {
 				g.p("ADDQ R9, DI")
 			}
+		}
+		if panels && withBeta {
+			g.p("JMP %s_next", name)
+			return
+		}
+		if panels {
+			g.label(name + "_next")
+			g.p("ADDQ bp+72(FP), R14")
+			g.p("ADDQ $%d, R15", nv*vbytes)
+			g.p("DECQ BX")
+			g.p("JNZ %s_panel", name)
 		}
 		g.p("VZEROUPPER")
 		g.p("RET")
@@ -648,6 +704,20 @@ func main() {
 			fmt.Fprintf(&tab, "},\n")
 		}
 		fmt.Fprintf(&tab, "}\n\n")
+		if !is.k512 {
+			fmt.Fprintf(&tab, "// gemmPanels%s[mode][mr] runs full panels in a loop (kernelPanels).\n", is.name)
+			fmt.Fprintf(&tab, "var gemmPanels%s = [2][]gemmMicroPanels{\n", is.name)
+			for mi, mode := range []byte{'c', 'r'} {
+				fmt.Fprintf(&tab, "%d: {nil", mi)
+				for mr := 1; mr <= is.mrMax; mr++ {
+					s.kernelPanels(is, mode, mr)
+					fmt.Fprintf(&d, "//go:noescape\nfunc %s(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)\n\n", pname(is, mode, mr))
+					fmt.Fprintf(&tab, ", %s", pname(is, mode, mr))
+				}
+				fmt.Fprintf(&tab, "},\n")
+			}
+			fmt.Fprintf(&tab, "}\n\n")
+		}
 		d.Write(tab.Bytes())
 	}
 	src, err := format.Source(d.Bytes())

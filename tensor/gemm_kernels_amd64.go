@@ -336,6 +336,42 @@ func gemmK256r6x2(k int, a *float32, as int, b *float32, bs int, c *float32, cs 
 //go:noescape
 func gemmK256r6x2m(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int)
 
+//go:noescape
+func gemmK256c1x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256c2x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256c3x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256c4x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256c5x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256c6x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256r1x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256r2x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256r3x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256r4x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256r5x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
+//go:noescape
+func gemmK256r6x2p(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
+
 // gemmKernels256[mode][mr][nv-1][masked] (mode 0: column A, 1: row A).
 var gemmKernels256 = [2][][][2]gemmMicro{
 	0: {
@@ -354,4 +390,10 @@ var gemmKernels256 = [2][][][2]gemmMicro{
 		5: {{gemmK256r5x1, gemmK256r5x1m}, {gemmK256r5x2, gemmK256r5x2m}},
 		6: {{gemmK256r6x1, gemmK256r6x1m}, {gemmK256r6x2, gemmK256r6x2m}},
 	},
+}
+
+// gemmPanels256[mode][mr] runs full panels in a loop (kernelPanels).
+var gemmPanels256 = [2][]gemmMicroPanels{
+	0: {nil, gemmK256c1x2p, gemmK256c2x2p, gemmK256c3x2p, gemmK256c4x2p, gemmK256c5x2p, gemmK256c6x2p},
+	1: {nil, gemmK256r1x2p, gemmK256r2x2p, gemmK256r3x2p, gemmK256r4x2p, gemmK256r5x2p, gemmK256r6x2p},
 }

@@ -549,3 +549,57 @@ func TestGemmTransposeABitwise(t *testing.T) {
 		t.Skip("no kernel on this CPU transposes A (the AVX2 kernel does)")
 	}
 }
+
+// TestGemmPanelsBitwise: a kernel that runs a row tile's full panels in
+// one call (kernel.panels) gives bitwise the results of one micro-kernel
+// call a panel, and is correct against gonum: both A modes (rows in place,
+// columns of a transposed A in place or packed), every tile height, B
+// packed and in place, a narrower last panel or none, beta 0 and not, k
+// from 1 to past a block, and with two threads.
+func TestGemmPanelsBitwise(t *testing.T) {
+	defer func(off bool) { gemmPanelsOff = off }(gemmPanelsOff)
+	defer func(f int) { gemmPlanForce = f }(gemmPlanForce)
+	defer SetThreads(Threads())
+	ran := false
+	for _, kr := range gemmKernelList {
+		if kr.panels[0] == nil {
+			continue
+		}
+		ran = true
+		for _, tc := range []gemmCase{
+			{m: 6, n: 32, k: 1, alpha: 1, beta: 0},
+			{m: 7, n: 48, k: 9, alpha: 0.5, beta: 1},                       // tiles of 4 and 3 rows
+			{m: 11, n: 53, k: 40, alpha: -1, beta: 0.25, padA: 3, padC: 5}, // 6 + 5 rows, a 5-wide last panel
+			{m: 31, n: 64, k: 300, alpha: 1, beta: 0, padB: 7},             // k past a block
+			{m: 2, n: 40, k: 17, alpha: 2, beta: -1},                       // 2 rows, an 8-wide last panel
+			{m: 1, n: 47, k: 5, alpha: 1, beta: 0.5},
+			{transA: true, m: 12, n: 64, k: 33, alpha: 1, beta: 0, padA: 4},
+			{transA: true, m: 9, n: 35, k: 8, alpha: -0.5, beta: 1},
+			{transB: true, m: 13, n: 48, k: 20, alpha: 1, beta: 0, padB: 2},
+			{transA: true, transB: true, m: 5, n: 50, k: 70, alpha: 1, beta: 0.5},
+			{m: 200, n: 96, k: 64, alpha: 1, beta: 0}, // split across threads
+		} {
+			for _, plan := range []int{0, 4, 5, 6, 7} { // gemmPlan's, then A and B packed or not
+				for _, threads := range []int{1, 2} {
+					SetThreads(threads)
+					gemmPlanForce = plan
+					gemmPanelsOff = false
+					checkGemm(t, rand.New(rand.NewPCG(31, uint64(tc.k))), kr, tc)
+					a, lda, b, ldb, c, ldc := gemmOperands(rand.New(rand.NewPCG(32, uint64(tc.n))), tc)
+					one := slices.Clone(c)
+					gemmRun(kr, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+					gemmPanelsOff = true
+					gemmRun(kr, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, one, ldc)
+					for i := range c {
+						if math.Float32bits(c[i]) != math.Float32bits(one[i]) {
+							t.Fatalf("%s %v plan %d, %d threads: C[%d] = %v in one call, %v a call a panel", kr.name, tc, plan, threads, i, c[i], one[i])
+						}
+					}
+				}
+			}
+		}
+	}
+	if !ran {
+		t.Skip("no kernel on this CPU runs panels in one call (the AVX2 kernel does)")
+	}
+}
