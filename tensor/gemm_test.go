@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -553,19 +554,38 @@ func TestGemmTransposeABitwise(t *testing.T) {
 // TestGemmPanelsBitwise: a kernel that runs a row tile's full panels in
 // one call (kernel.panels) gives bitwise the results of one micro-kernel
 // call a panel, and is correct against gonum: both A modes (rows in place,
-// columns of a transposed A in place or packed), every tile height, B
-// packed and in place, a narrower last panel or none, beta 0 and not, k
-// from 1 to past a block, and with two threads.
+// columns of a transposed A in place or packed), every tile height with
+// beta 0 and not, B packed and in place, a narrower last panel or none, k
+// from 1 to past a block, and with two threads (cut by rows and by
+// columns). It runs a copy of the kernel whose panel kernels count their
+// calls, so that it also fails when the driver never calls them (or calls
+// them with gemmPanelsOff set): the two ways would then agree trivially.
 func TestGemmPanelsBitwise(t *testing.T) {
 	defer func(off bool) { gemmPanelsOff = off }(gemmPanelsOff)
 	defer func(f int) { gemmPlanForce = f }(gemmPlanForce)
+	defer func(f float64) { gemmParMinFlops = f }(gemmParMinFlops)
 	defer SetThreads(Threads())
+	gemmParMinFlops = 1 // split even small products
 	ran := false
-	for _, kr := range gemmKernelList {
-		if kr.panels[0] == nil {
+	for _, real := range gemmKernelList {
+		if real.panels[0] == nil {
 			continue
 		}
 		ran = true
+		var calls atomic.Int64
+		kr := new(gemmKernel)
+		*kr = *real
+		for mode := range kr.panels {
+			kr.panels[mode] = slices.Clone(real.panels[mode])
+			for rows, f := range kr.panels[mode] {
+				if f != nil {
+					kr.panels[mode][rows] = func(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int) {
+						calls.Add(1)
+						f(k, a, as, b, bs, c, cs, alpha, beta, np, bp)
+					}
+				}
+			}
+		}
 		for _, tc := range []gemmCase{
 			{m: 6, n: 32, k: 1, alpha: 1, beta: 0},
 			{m: 7, n: 48, k: 9, alpha: 0.5, beta: 1},                       // tiles of 4 and 3 rows
@@ -578,6 +598,10 @@ func TestGemmPanelsBitwise(t *testing.T) {
 			{transB: true, m: 13, n: 48, k: 20, alpha: 1, beta: 0, padB: 2},
 			{transA: true, transB: true, m: 5, n: 50, k: 70, alpha: 1, beta: 0.5},
 			{m: 200, n: 96, k: 64, alpha: 1, beta: 0}, // split across threads
+			{m: 3, n: 32, k: 6, alpha: 1, beta: 0},    // tiles of 3, 2, 1 rows with beta 0
+			{m: 2, n: 48, k: 3, alpha: 1, beta: 0, padC: 1},
+			{m: 1, n: 33, k: 2, alpha: -2, beta: 0},
+			{m: 20, n: 136, k: 10, alpha: 1, beta: 0.5}, // by columns on two threads: 48 + 48 + 40
 		} {
 			for _, plan := range []int{0, 4, 5, 6, 7} { // gemmPlan's, then A and B packed or not
 				for _, threads := range []int{1, 2} {
@@ -587,9 +611,19 @@ func TestGemmPanelsBitwise(t *testing.T) {
 					checkGemm(t, rand.New(rand.NewPCG(31, uint64(tc.k))), kr, tc)
 					a, lda, b, ldb, c, ldc := gemmOperands(rand.New(rand.NewPCG(32, uint64(tc.n))), tc)
 					one := slices.Clone(c)
+					calls.Store(0)
 					gemmRun(kr, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+					// Every case has two full panels; blocks of columns
+					// on two threads may have fewer.
+					if threads == 1 && calls.Load() == 0 {
+						t.Fatalf("%s %v plan %d: no panel kernel ran", kr.name, tc, plan)
+					}
 					gemmPanelsOff = true
+					calls.Store(0)
 					gemmRun(kr, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, one, ldc)
+					if n := calls.Load(); n != 0 {
+						t.Fatalf("%s %v plan %d, %d threads: %d panel kernel calls with gemmPanelsOff", kr.name, tc, plan, threads, n)
+					}
 					for i := range c {
 						if math.Float32bits(c[i]) != math.Float32bits(one[i]) {
 							t.Fatalf("%s %v plan %d, %d threads: C[%d] = %v in one call, %v a call a panel", kr.name, tc, plan, threads, i, c[i], one[i])
