@@ -34,8 +34,8 @@
 // CPUs and with -tags purego; OpenBLAS with -tags openblas). MatMulT reads transposed operands in place,
 // except that the AVX2 kernel copies a transposed A (a weight gradient's Xᵀ) out row by row when its stride
 // would crowd a few of L1's sets (transposeA in gemm_blocked.go: 5–8 % on such products on a Zen 3,
-// bitwise the same sums), and the AVX2 kernels run a row tile's full column panels in one call
-// (kernelPanels in gemm_asmgen.go, bitwise the same). In a training step the operands of a product are mostly
+// bitwise the same sums), and the AVX2 kernels run a row tile's full column panels (two or more) in
+// one call (kernelPanels in gemm_asmgen.go, bitwise the same; not frozen weights' gemmPre, which goes panel by panel). In a training step the operands of a product are mostly
 // cold (a fresh result buffer, a gradient untouched for a pass), so the
 // micro-kernels prefetch their tile of C before their loop, and small
 // products (the per-head attention products) prefetch A and B whole

@@ -103,8 +103,8 @@ func pname(s isa, mode byte, mr int) string {
 //	gemmK256<mode><mr>x2p(k int, a *float32, as int, b *float32, bs int,
 //	        c *float32, cs int, alpha, beta float32, np, bp int)
 //
-// panel q reads B at b + q·bp bytes and writes the 16 columns of C at
-// c + 64q; each panel is the plain kernel's instructions in the same order,
+// np ≥ 1 (it counts down to zero); panel q reads B at b + q·bp bytes and
+// writes the 16 columns of C at c + 64q bytes; each panel is the plain kernel's instructions in the same order,
 // so results are bitwise the same. It saves the blocked driver a call (and
 // its ten stack arguments) per panel.
 func (g *gen) kernelPanels(s isa, mode byte, mr int) {

@@ -14,7 +14,8 @@ import (
 //	    pack B[pc:pc+kc, jc:jc+nc] into nr-wide panels (or read it in place)
 //	    for ir over m in tiles of ≤ mr rows, all of nearly equal height
 //	      pack A[ir:ir+rows, pc:pc+kc] into one mr-wide panel (or read it in place)
-//	      for jr over nc in steps of nr
+//	      for jr over nc in steps of nr (the full panels in one call where
+//	      the kernel has panel loops: kernel.panels)
 //	        micro-kernel: C[ir:ir+rows, jc+jr:jc+jr+nr] (+)= A panel · B panel
 //
 // The first kc block applies beta, later ones accumulate (beta = 1).
@@ -49,9 +50,10 @@ func gemmSplit(size, most, unit int) int {
 // bytes. beta == 0 does not read C.
 type gemmMicro func(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, nr int)
 
-// gemmMicroPanels runs the full kernel of its mode and height on np full
-// panels of a row tile in one call: panel q reads B at b + q·bp bytes and
-// writes C's columns from c + q·nr (bitwise as np calls of the kernel).
+// gemmMicroPanels runs the full kernel of its mode and height on np ≥ 1
+// full panels of a row tile in one call (np = 0 would loop 2⁶⁴ times):
+// panel q reads B at b + q·bp bytes and writes C's columns from q·nr on
+// (bitwise as np calls of the kernel).
 type gemmMicroPanels func(k int, a *float32, as int, b *float32, bs int, c *float32, cs int, alpha, beta float32, np, bp int)
 
 // gemmKernel is one way of running a whole GEMM: either a blocked driver
@@ -89,7 +91,9 @@ type gemmKernel struct {
 
 // gemmPanelsMin is the fewest full panels a row tile hands to one
 // kernel.panels call instead of one micro-kernel call each (one panel is
-// one call either way). W4's products have 8 to 32 panels of 128-deep
+// one call either way; it must not be below 1). Frozen weights' gemmPre
+// runs panel by panel through every row tile, prefetching the next panels
+// from its kernels, and keeps its own per-panel calls. W4's products have 8 to 32 panels of 128-deep
 // tiles, each call ~0.3 µs of FMAs, and the driver's loop with the ten
 // stack arguments of every call was ~3 % of a step (profile); with AVX2's
 // panel loops W4's step took 2–4 % less CPU time (Zen 3, two sets of 8
