@@ -270,7 +270,10 @@ func asInt(val any) (int, bool) {
 			return int(x), true
 		}
 	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+		// int(x) of a float beyond the int is not an error but an
+		// implementation-defined value (-2^31 on 386 for 3e9): with 32-bit
+		// ints the bounds of an int come before those of a float64.
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 && x >= math.MinInt && x <= math.MaxInt {
 			return int(x), true
 		}
 	}

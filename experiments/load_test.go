@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -984,5 +985,18 @@ func TestStrTagHint(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("errors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestAsIntExact: asInt takes a whole number as exactly that number, and
+// refuses one beyond an int (3e9 and 2^40 where int has 32 bits: int(3e9)
+// would be -2^31 there, not an error).
+func TestAsIntExact(t *testing.T) {
+	for _, v := range []any{2.0, -7.0, 1<<53 - 1.0, 3e9, -3e9, float64(1 << 40), int64(3e9), int64(-3e9), int64(1 << 40), uint64(3e9)} {
+		f, _ := asFloat(v)
+		inInt := f >= math.MinInt && f <= math.MaxInt
+		if got, ok := asInt(v); ok != inInt || ok && float64(got) != f {
+			t.Errorf("asInt(%T %v) = %d, %v; want %v, %v", v, v, got, ok, f, inInt)
+		}
 	}
 }
