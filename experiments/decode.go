@@ -162,7 +162,7 @@ func decodeStruct(prefix string, dst any, m map[string]any, bad func(key string,
 func setField(dst reflect.Value, val any, rng *registry.Range) error {
 	switch dst.Kind() {
 	case reflect.Int:
-		if msg, big := registry.TooLargeInt(rng, val); big {
+		if msg, big := tooLargeInt(rng, val); big {
 			return errors.New(msg)
 		}
 		i, ok := asInt(val)
@@ -254,6 +254,39 @@ func shorten(s string) string {
 		return s[:37] + "..."
 	}
 	return s
+}
+
+// tooLargeInt is registry.TooLargeInt for the int that a field, a seed or
+// a sample count is here: where int has 32 bits (386, arm), a whole number
+// beyond it, which YAML reads as an int64, a uint64 or a float below 2^53,
+// is too large as well ("must be in [1, 65536], got 4294967296", as with
+// 64 bits, not "want int, got int 4294967296"). With 64-bit ints it is
+// registry.TooLargeInt.
+func tooLargeInt(r *registry.Range, val any) (msg string, ok bool) {
+	if msg, big := registry.TooLargeInt(r, val); big {
+		return msg, true
+	}
+	var n int64
+	switch x := val.(type) {
+	case int64:
+		n = x
+	case uint64:
+		n = int64(x) // below 2^63: registry.TooLargeInt took the others
+	case float64:
+		if x != math.Trunc(x) || math.IsInf(x, 0) {
+			return "", false
+		}
+		n = int64(x) // below 2^53: registry.TooLargeInt took the others
+	default:
+		return "", false
+	}
+	if n >= math.MinInt && n <= math.MaxInt {
+		return "", false
+	}
+	if r == nil {
+		return fmt.Sprintf("beyond the range of an integer, got %d", n), true
+	}
+	return r.Explain(n), true
 }
 
 // asInt accepts the integer types of decoded YAML/JSON and integral floats.

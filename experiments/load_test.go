@@ -990,13 +990,18 @@ func TestStrTagHint(t *testing.T) {
 
 // TestAsIntExact: asInt takes a whole number as exactly that number, and
 // refuses one beyond an int (3e9 and 2^40 where int has 32 bits: int(3e9)
-// would be -2^31 there, not an error).
+// would be -2^31 there, not an error), which tooLargeInt then says is too
+// large: a whole number is never "want int, got int 3000000000".
 func TestAsIntExact(t *testing.T) {
-	for _, v := range []any{2.0, -7.0, 1<<53 - 1.0, 3e9, -3e9, float64(1 << 40), int64(3e9), int64(-3e9), int64(1 << 40), uint64(3e9)} {
+	for _, v := range []any{2.0, -7.0, 1<<53 - 1.0, 3e9, -3e9, float64(1 << 40), int64(3e9), int64(-3e9), int64(1 << 40), uint64(3e9), 1e20, uint64(1 << 63), 2.5} {
 		f, _ := asFloat(v)
-		inInt := f >= math.MinInt && f <= math.MaxInt
+		whole := f == math.Trunc(f)
+		inInt := whole && f >= math.MinInt && f <= math.MaxInt && math.Abs(f) < 1<<53
 		if got, ok := asInt(v); ok != inInt || ok && float64(got) != f {
 			t.Errorf("asInt(%T %v) = %d, %v; want %v, %v", v, v, got, ok, f, inInt)
+		}
+		if msg, big := tooLargeInt(nil, v); big != (whole && !inInt) {
+			t.Errorf("tooLargeInt(%T %v) = %q, %v; want %v", v, v, msg, big, whole && !inInt)
 		}
 	}
 }

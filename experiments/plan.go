@@ -449,7 +449,7 @@ func (r *resolver) seeds(v any) []int {
 	for i, it := range list {
 		key := "seeds[" + strconv.Itoa(i) + "]"
 		n, ok := asInt(it)
-		big, tooLarge := registry.TooLargeInt(nil, it)
+		big, tooLarge := tooLargeInt(nil, it)
 		switch {
 		case tooLarge:
 			r.bad(key, "%s", big)

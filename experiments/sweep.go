@@ -262,7 +262,7 @@ func (r *resolver) random(v any) *random {
 		}
 	}
 	samples, ok := asInt(m["samples"])
-	big, tooLarge := registry.TooLargeInt(&registry.Range{Lo: 1, Hi: MaxRuns}, m["samples"])
+	big, tooLarge := tooLargeInt(&registry.Range{Lo: 1, Hi: MaxRuns}, m["samples"])
 	switch {
 	case m["samples"] == nil:
 		r.bad("sweep.random.samples", "required: the number of random points to draw")
@@ -275,7 +275,7 @@ func (r *resolver) random(v any) *random {
 	}
 	rs.samples = samples
 	if sv, ok := m["seed"]; ok {
-		if msg, big := registry.TooLargeInt(nil, sv); big {
+		if msg, big := tooLargeInt(nil, sv); big {
 			r.bad("sweep.random.seed", "%s", msg)
 		} else if rs.seed, ok = asInt(sv); !ok {
 			r.bad("sweep.random.seed", "want int, got %s", describe(sv))
