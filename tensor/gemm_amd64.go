@@ -18,7 +18,7 @@ var gemmAVX512 = &gemmKernel{
 // gemmAVX2 is the 6×16 AVX2+FMA micro-kernel family (12 ymm accumulators).
 var gemmAVX2 = &gemmKernel{
 	name: "avx2", mr: 6, nr: 16, vlen: 8, maskedEdge: true,
-	micro: gemmKernels256, packT: gemmPackTrans256,
+	micro: gemmKernels256, packT: gemmPackTrans256, packN: gemmPackCopy256,
 	prefetch: gemmPrefetchRows, packBMin: 60 << 10, packSteps: true, transA: true,
 	panels: gemmPanels256,
 }
@@ -63,6 +63,19 @@ func gemmPackCopy512(dst []float32, ds int, src []float32, ld, rows, cols int) {
 	_ = src[(rows-1)*ld+cols-1]
 	_ = dst[(rows-1)*ds+cols-1]
 	gemmPackN32(&dst[0], 4*ds, &src[0], 4*ld, rows, cols)
+}
+
+// gemmPackCopy256 is gemmPackCopy with ymm row copies for blocks exactly
+// 16 columns wide (the full panels of a plain B for the AVX2 kernels);
+// other widths take gemmPackCopy.
+func gemmPackCopy256(dst []float32, ds int, src []float32, ld, rows, cols int) {
+	if cols != 16 {
+		gemmPackCopy(dst, ds, src, ld, rows, cols)
+		return
+	}
+	_ = src[(rows-1)*ld+cols-1]
+	_ = dst[(rows-1)*ds+cols-1]
+	gemmPackN16(&dst[0], 4*ds, &src[0], 4*ld, rows)
 }
 
 // prefetchRows asks for rows rows of width floats, ld floats apart, from x

@@ -619,6 +619,56 @@ func (g *gen) packN32() {
 	g.p("RET")
 }
 
+// packN16 emits gemmPackN16(dst *float32, ds int, src *float32, ld int,
+// rows int): dst[r·ds + 4c] = src[r·ld + 4c] for r < rows and c < 16
+// (strides in bytes), two ymm loads and stores a row, four rows a step.
+// It packs the full panels of a plain B for the AVX2 kernels (nr = 16)
+// without a memmove call per 64-byte row; narrower blocks take the Go
+// loop (AVX2's masked stores are slow on AMD cores).
+func (g *gen) packN16() {
+	name := "gemmPackN16"
+	fmt.Fprintf(&g.Buffer, "\n// func %s(dst *float32, ds int, src *float32, ld int, rows int)\n", name)
+	fmt.Fprintf(&g.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-40\n", name)
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ ds+8(FP), R9")
+	g.p("MOVQ src+16(FP), SI")
+	g.p("MOVQ ld+24(FP), R8")
+	g.p("MOVQ rows+32(FP), BX")
+	g.label(name + "_4")
+	g.p("CMPQ BX, $4")
+	g.p("JLT %s_1", name)
+	g.p("LEAQ (SI)(R8*2), R10")
+	g.p("LEAQ (DI)(R9*2), R11")
+	srcs := []string{"(SI)", "(SI)(R8*1)", "(R10)", "(R10)(R8*1)"}
+	dsts := []string{"(DI)", "(DI)(R9*1)", "(R11)", "(R11)(R9*1)"}
+	for r := 0; r < 4; r++ {
+		g.p("VMOVUPS %s, Y%d", srcs[r], 2*r)
+		g.p("VMOVUPS 32%s, Y%d", srcs[r], 2*r+1)
+	}
+	for r := 0; r < 4; r++ {
+		g.p("VMOVUPS Y%d, %s", 2*r, dsts[r])
+		g.p("VMOVUPS Y%d, 32%s", 2*r+1, dsts[r])
+	}
+	g.p("LEAQ (SI)(R8*4), SI")
+	g.p("LEAQ (DI)(R9*4), DI")
+	g.p("SUBQ $4, BX")
+	g.p("JMP %s_4", name)
+	g.label(name + "_1")
+	g.p("TESTQ BX, BX")
+	g.p("JLE %s_done", name)
+	g.p("VMOVUPS (SI), Y0")
+	g.p("VMOVUPS 32(SI), Y1")
+	g.p("VMOVUPS Y0, (DI)")
+	g.p("VMOVUPS Y1, 32(DI)")
+	g.p("ADDQ R8, SI")
+	g.p("ADDQ R9, DI")
+	g.p("DECQ BX")
+	g.p("JMP %s_1", name)
+	g.label(name + "_done")
+	g.p("VZEROUPPER")
+	g.p("RET")
+}
+
 // prefetchRows emits gemmPrefetchRows(p *float32, ld, rows, width int):
 // PREFETCHT0 of every 64-byte line of rows rows of width bytes each, row r
 // at p + r·ld bytes (width > 0).
@@ -665,6 +715,7 @@ func main() {
 	s.packT16()
 	s.packT8()
 	s.packN32()
+	s.packN16()
 	s.prefetchRows()
 
 	var d bytes.Buffer
@@ -673,6 +724,7 @@ func main() {
 	fmt.Fprintf(&d, "//go:noescape\nfunc gemmPackT16(dst *float32, ds int, src *float32, ld int, rows, cols int)\n\n")
 	fmt.Fprintf(&d, "//go:noescape\nfunc gemmPackT8(dst *float32, ds int, src *float32, ld int, rows, cols int)\n\n")
 	fmt.Fprintf(&d, "//go:noescape\nfunc gemmPackN32(dst *float32, ds int, src *float32, ld int, rows, cols int)\n\n")
+	fmt.Fprintf(&d, "//go:noescape\nfunc gemmPackN16(dst *float32, ds int, src *float32, ld int, rows int)\n\n")
 	fmt.Fprintf(&d, "//go:noescape\nfunc gemmPrefetchRows(p *float32, ld, rows, width int)\n\n")
 	for _, is := range isas {
 		variants := []bool{false}

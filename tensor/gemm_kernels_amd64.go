@@ -14,6 +14,9 @@ func gemmPackT8(dst *float32, ds int, src *float32, ld int, rows, cols int)
 func gemmPackN32(dst *float32, ds int, src *float32, ld int, rows, cols int)
 
 //go:noescape
+func gemmPackN16(dst *float32, ds int, src *float32, ld int, rows int)
+
+//go:noescape
 func gemmPrefetchRows(p *float32, ld, rows, width int)
 
 //go:noescape

@@ -477,6 +477,53 @@ gemmPackN32_done:
 	VZEROUPPER
 	RET
 
+// func gemmPackN16(dst *float32, ds int, src *float32, ld int, rows int)
+TEXT ·gemmPackN16(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ ds+8(FP), R9
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	MOVQ rows+32(FP), BX
+gemmPackN16_4:
+	CMPQ BX, $4
+	JLT gemmPackN16_1
+	LEAQ (SI)(R8*2), R10
+	LEAQ (DI)(R9*2), R11
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (SI)(R8*1), Y2
+	VMOVUPS 32(SI)(R8*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS 32(R10), Y5
+	VMOVUPS (R10)(R8*1), Y6
+	VMOVUPS 32(R10)(R8*1), Y7
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, (DI)(R9*1)
+	VMOVUPS Y3, 32(DI)(R9*1)
+	VMOVUPS Y4, (R11)
+	VMOVUPS Y5, 32(R11)
+	VMOVUPS Y6, (R11)(R9*1)
+	VMOVUPS Y7, 32(R11)(R9*1)
+	LEAQ (SI)(R8*4), SI
+	LEAQ (DI)(R9*4), DI
+	SUBQ $4, BX
+	JMP gemmPackN16_4
+gemmPackN16_1:
+	TESTQ BX, BX
+	JLE gemmPackN16_done
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ BX
+	JMP gemmPackN16_1
+gemmPackN16_done:
+	VZEROUPPER
+	RET
+
 // func gemmPrefetchRows(p *float32, ld, rows, width int)
 TEXT ·gemmPrefetchRows(SB), NOSPLIT, $0-32
 	MOVQ p+0(FP), SI
