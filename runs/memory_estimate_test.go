@@ -16,6 +16,9 @@ import (
 // within a factor of two of the models runs builds (the estimate is what
 // plan refuses a run by, --max-memory).
 func TestMemoryEstimateCountsTheModel(t *testing.T) {
+	if raceBuild {
+		t.Skip(raceSkipSerial)
+	}
 	files, err := filepath.Glob("../examples/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples: %v", err)
@@ -58,6 +61,9 @@ func TestMemoryEstimateCountsTheModel(t *testing.T) {
 // long-input attention: an estimate that errs high, by a bounded factor.
 // (A step's batch holds the longest sequences: every length is the same.)
 func TestMemoryEstimateBoundsAStep(t *testing.T) {
+	if raceBuild {
+		t.Skip(raceSkipSerial)
+	}
 	tales, err := filepath.Abs("../examples/data/tales.txt")
 	if err != nil {
 		t.Fatal(err)
